@@ -1,0 +1,37 @@
+/*
+ * args.c: argument checks shared by every stage (see args.h).
+ */
+#include "args.h"
+
+#include "error.h"
+#include "kv.h"
+
+int args_check_key(const char *call, const void *key, size_t klen)
+{
+    if (klen == 0)
+        return kv_error(KV_ERR_INVALID, "%s: key is empty (keys are 1 to %u bytes)",
+                        call, KV_MAX_KEY);
+    if (klen > KV_MAX_KEY)
+        return kv_error(KV_ERR_INVALID, "%s: key is %zu bytes (the limit is %u)",
+                        call, klen, KV_MAX_KEY);
+    if (key == NULL)
+        return kv_error(KV_ERR_INVALID, "%s: key is NULL", call);
+    return KV_OK;
+}
+
+int args_check_value(const char *call, const void *val, size_t vlen)
+{
+    if (vlen > KV_MAX_VALUE)
+        return kv_error(KV_ERR_INVALID, "%s: value is %zu bytes (the limit is %u)",
+                        call, vlen, KV_MAX_VALUE);
+    if (val == NULL && vlen > 0)
+        return kv_error(KV_ERR_INVALID, "%s: value is NULL with length %zu", call, vlen);
+    return KV_OK;
+}
+
+int args_check_ptr(const char *call, const void *p, const char *what)
+{
+    if (p == NULL)
+        return kv_error(KV_ERR_INVALID, "%s: %s is NULL", call, what);
+    return KV_OK;
+}

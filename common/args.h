@@ -1,0 +1,18 @@
+/*
+ * args.h: checks of the arguments every kv.h entry point receives.
+ *
+ * Each returns KV_OK, or KV_ERR_INVALID with kv_errmsg() saying which
+ * argument of which call is wrong, so a bad call is refused before anything
+ * is written.
+ */
+#ifndef KV_COMMON_ARGS_H
+#define KV_COMMON_ARGS_H
+
+#include <stddef.h>
+
+/* `call` names the entry point in the message ("kv_put"). */
+int args_check_key(const char *call, const void *key, size_t klen);
+int args_check_value(const char *call, const void *val, size_t vlen);
+int args_check_ptr(const char *call, const void *p, const char *what);
+
+#endif

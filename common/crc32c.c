@@ -1,0 +1,98 @@
+/*
+ * crc32c.c: CRC-32C in software (slicing by 8: eight table lookups per 8
+ * bytes) and, where the CPU has SSE4.2, with its crc32 instruction.  Both
+ * give the same answer; tests/test_common.c checks the RFC 3720 vectors.
+ */
+#include "crc32c.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
+
+static uint32_t table[8][256];
+
+static void crc32c_build_table(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? (c >> 1) ^ CRC32C_POLY : c >> 1;
+        table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int t = 1; t < 8; t++)
+            table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
+}
+
+static uint32_t crc32c_software(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n > 0 && ((uintptr_t)p & 7) != 0) {
+        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
+        n--;
+    }
+    while (n >= 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
+                      (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+        crc = table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^
+              table[5][(lo >> 16) & 0xff] ^ table[4][lo >> 24] ^
+              table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
+              table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
+        p += 8;
+        n -= 8;
+    }
+    while (n-- > 0)
+        crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
+    return crc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CRC32C_HAVE_HW 1
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n)
+{
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n-- > 0)
+        c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+static int crc32c_use_hardware;
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_init(void)
+{
+    crc32c_build_table();
+#ifdef CRC32C_HAVE_HW
+    __builtin_cpu_init();
+    crc32c_use_hardware = __builtin_cpu_supports("sse4.2");
+#endif
+}
+
+uint32_t crc32c_extend(uint32_t crc, const void *data, size_t n)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+#ifdef CRC32C_HAVE_HW
+    if (crc32c_use_hardware)
+        return ~crc32c_hardware(~crc, data, n);
+#endif
+    return ~crc32c_software(~crc, data, n);
+}
+
+/* For tests: the software path, whatever the CPU offers. */
+uint32_t crc32c_extend_software(uint32_t crc, const void *data, size_t n)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+    return ~crc32c_software(~crc, data, n);
+}

@@ -1,0 +1,54 @@
+/*
+ * db_dir.c: opening and locking a database directory (see db_dir.h).
+ */
+#include "db_dir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+int db_dir_open(const char *path, const kv_options *opt, db_dir *d)
+{
+    memset(d, 0, sizeof *d);
+    if (path == NULL || path[0] == '\0')
+        return kv_error(KV_ERR_INVALID, "kv_open: directory name is %s",
+                        path == NULL ? "NULL" : "empty");
+    int exists = 0;
+    int rc = io_exists(path, &exists);
+    if (rc != KV_OK)
+        return rc;
+    if (!exists) {
+        if (!opt->create_if_missing || opt->read_only)
+            return kv_error(KV_ERR_INVALID, "kv_open: %s does not exist (%s)", path,
+                            opt->read_only ? "read_only is set"
+                                           : "create_if_missing is 0");
+        if ((rc = io_mkdir(path)) != KV_OK)
+            return rc;
+        d->created = 1;
+    }
+    if ((d->path = strdup(path)) == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", path);
+    char *lock_path = db_dir_file(d, DB_LOCK_FILE);
+    if (lock_path == NULL) {
+        db_dir_close(d);
+        return KV_ERR_NOMEM;
+    }
+    rc = io_lock_acquire(lock_path, !opt->read_only, &d->lock);
+    free(lock_path);
+    if (rc != KV_OK) {
+        d->lock = NULL;
+        db_dir_close(d);
+    }
+    return rc;
+}
+
+void db_dir_close(db_dir *d)
+{
+    io_lock_release(d->lock);
+    d->lock = NULL;
+    free(d->path);
+    d->path = NULL;
+}
+
+char *db_dir_file(const db_dir *d, const char *name) { return io_join(d->path, name); }

@@ -1,0 +1,32 @@
+/*
+ * db_dir.h: the directory that holds a database, and its lock.
+ *
+ * db_dir_open checks the options, creates the directory when allowed, and
+ * takes the lock file DIR/LOCK: exclusively for a writer, shared for a
+ * read-only open.  While it is held, any other kv_open of the directory (in
+ * this process or another) fails with KV_ERR_BUSY.  The lock is released by
+ * db_dir_close, or by the operating system when the process dies, so a
+ * crashed process never leaves a database locked.
+ */
+#ifndef KV_COMMON_DB_DIR_H
+#define KV_COMMON_DB_DIR_H
+
+#include "io.h"
+#include "kv.h"
+
+#define DB_LOCK_FILE "LOCK"
+
+typedef struct db_dir {
+    char *path;     /* the directory, as given */
+    io_lock *lock;
+    int created;    /* 1 if this open created the directory */
+} db_dir;
+
+/* REQUIRES: opt is not NULL (the caller applies defaults). */
+int  db_dir_open(const char *path, const kv_options *opt, db_dir *d);
+void db_dir_close(db_dir *d);
+
+/* "DIR/name", or NULL with kv_errmsg set. */
+char *db_dir_file(const db_dir *d, const char *name);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * io.c: the engine-facing half of the I/O layer (see io.h).  It dispatches
+ * each call to the backend the file was opened with, loops over short reads
+ * and writes, and turns a backend's -errno into a KV_ status with a message
+ * naming the operation, the file and the offset.
+ */
+#include "io.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kv.h"
+
+static const io_ops *current_ops = &io_posix_ops;
+
+const io_ops *io_get_ops(void) { return __atomic_load_n(&current_ops, __ATOMIC_ACQUIRE); }
+
+const io_ops *io_set_ops(const io_ops *ops)
+{
+    return __atomic_exchange_n(&current_ops, ops ? ops : &io_posix_ops, __ATOMIC_ACQ_REL);
+}
+
+static int io_fail(int neg_errno, const char *what, const char *path)
+{
+    return kv_error(KV_ERR_IO, "%s %s: %s", what, path, strerror(-neg_errno));
+}
+
+int io_open(const char *path, int flags, io_file **f)
+{
+    const io_ops *ops = io_get_ops();
+    io_file *file = NULL;
+    int rc = ops->open(path, flags, &file);
+    if (rc < 0) {
+        if (rc == -ENOMEM)
+            return kv_error(KV_ERR_NOMEM, "open %s: out of memory", path);
+        return io_fail(rc, "open", path);
+    }
+    uint64_t size = 0;
+    rc = file->ops->size(file, &size);
+    if (rc < 0) {
+        int status = io_fail(rc, "stat", path);
+        file->ops->close(file);
+        return status;
+    }
+    file->end = size;
+    *f = file;
+    return KV_OK;
+}
+
+int io_append(io_file *f, const struct iovec *iov_in, int iovcnt)
+{
+    struct iovec stack_iov[8];
+    struct iovec *iov = stack_iov;
+    if (iovcnt > 8) {
+        iov = malloc(sizeof *iov * (size_t)iovcnt);
+        if (iov == NULL)
+            return kv_error(KV_ERR_NOMEM, "append to %s: out of memory", f->path);
+    }
+    memcpy(iov, iov_in, sizeof *iov * (size_t)iovcnt);
+
+    int status = KV_OK;
+    int first = 0;
+    while (first < iovcnt) {
+        if (iov[first].iov_len == 0) {
+            first++;
+            continue;
+        }
+        long n = f->ops->append(f, iov + first, iovcnt - first);
+        if (n <= 0) {
+            status = n == 0 ? kv_error(KV_ERR_IO, "append to %s at offset %llu: "
+                                       "wrote 0 bytes", f->path,
+                                       (unsigned long long)f->end)
+                            : kv_error(KV_ERR_IO, "append to %s at offset %llu: %s",
+                                       f->path, (unsigned long long)f->end,
+                                       strerror((int)-n));
+            break;
+        }
+        f->end += (uint64_t)n;
+        size_t done = (size_t)n;
+        while (first < iovcnt && done >= iov[first].iov_len) {
+            done -= iov[first].iov_len;
+            first++;
+        }
+        if (first < iovcnt) {
+            iov[first].iov_base = (char *)iov[first].iov_base + done;
+            iov[first].iov_len -= done;
+        }
+    }
+    if (iov != stack_iov)
+        free(iov);
+    return status;
+}
+
+int io_append_bytes(io_file *f, const void *buf, size_t n)
+{
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = n};
+    return io_append(f, &iov, 1);
+}
+
+int io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got)
+{
+    size_t done = 0;
+    while (done < n) {
+        long r = f->ops->read_at(f, off + done, (char *)buf + done, n - done);
+        if (r < 0)
+            return kv_error(KV_ERR_IO, "read %s at offset %llu: %s", f->path,
+                            (unsigned long long)(off + done), strerror((int)-r));
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *got = done;
+    return KV_OK;
+}
+
+int io_sync(io_file *f)
+{
+    int rc = f->ops->sync(f);
+    return rc < 0 ? io_fail(rc, "fsync", f->path) : KV_OK;
+}
+
+int io_truncate(io_file *f, uint64_t size)
+{
+    int rc = f->ops->truncate(f, size);
+    if (rc < 0)
+        return kv_error(KV_ERR_IO, "truncate %s to %llu bytes: %s", f->path,
+                        (unsigned long long)size, strerror(-rc));
+    f->end = size;
+    return KV_OK;
+}
+
+int io_size(io_file *f, uint64_t *size)
+{
+    int rc = f->ops->size(f, size);
+    return rc < 0 ? io_fail(rc, "stat", f->path) : KV_OK;
+}
+
+int io_close(io_file *f)
+{
+    if (f == NULL)
+        return KV_OK;
+    char *path = strdup(f->path ? f->path : "?");
+    int rc = f->ops->close(f);
+    int status = rc < 0 ? io_fail(rc, "close", path ? path : "?") : KV_OK;
+    free(path);
+    return status;
+}
+
+const char *io_path(const io_file *f) { return f->path; }
+
+int io_sync_dir(const char *dir)
+{
+    int rc = io_get_ops()->sync_dir(dir);
+    return rc < 0 ? io_fail(rc, "fsync directory", dir) : KV_OK;
+}
+
+int io_rename(const char *from, const char *to)
+{
+    int rc = io_get_ops()->rename(from, to);
+    if (rc < 0)
+        return kv_error(KV_ERR_IO, "rename %s to %s: %s", from, to, strerror(-rc));
+    return KV_OK;
+}
+
+int io_unlink(const char *path)
+{
+    int rc = io_get_ops()->unlink(path);
+    return rc < 0 ? io_fail(rc, "unlink", path) : KV_OK;
+}
+
+int io_mkdir(const char *path)
+{
+    int rc = io_get_ops()->mkdir(path);
+    return rc < 0 && rc != -EEXIST ? io_fail(rc, "mkdir", path) : KV_OK;
+}
+
+int io_exists(const char *path, int *exists)
+{
+    int rc = io_get_ops()->exists(path);
+    if (rc < 0)
+        return io_fail(rc, "stat", path);
+    *exists = rc;
+    return KV_OK;
+}
+
+static int io_name_compare(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int io_list(const char *dir, char ***names, size_t *count)
+{
+    int rc = io_get_ops()->list(dir, names, count);
+    if (rc < 0)
+        return io_fail(rc, "list directory", dir);
+    qsort(*names, *count, sizeof **names, io_name_compare);
+    return KV_OK;
+}
+
+void io_list_free(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
+int io_lock_acquire(const char *path, int exclusive, io_lock **lock)
+{
+    int rc = io_get_ops()->lock(path, exclusive, lock);
+    if (rc == -EWOULDBLOCK || rc == -EAGAIN)
+        return kv_error(KV_ERR_BUSY, "lock %s: the database is already open "
+                        "(in this process or another)", path);
+    return rc < 0 ? io_fail(rc, "lock", path) : KV_OK;
+}
+
+void io_lock_release(io_lock *lock)
+{
+    if (lock != NULL)
+        lock->ops->unlock(lock);
+}
+
+char *io_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = malloc(dl + 1 + nl + 1);
+    if (p == NULL) {
+        kv_error(KV_ERR_NOMEM, "out of memory joining %s and %s", dir, name);
+        return NULL;
+    }
+    memcpy(p, dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, name, nl + 1);
+    return p;
+}

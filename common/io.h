@@ -1,0 +1,117 @@
+/*
+ * io.h: the one door between the engine and the file system.
+ *
+ * Every file operation of every stage goes through these functions: open,
+ * append, positioned read, sync of a file, sync of a directory, rename,
+ * unlink, list, lock.  They return KV_OK or an error code, and on failure
+ * they have already set kv_errmsg() to say which operation on which file at
+ * which offset failed, and the operating system's reason.
+ *
+ * Underneath is a table of operations (io_ops) that does the work.  The
+ * default table talks to POSIX (io_posix.c).  Tests swap in another table
+ * with io_set_ops(): io_fault.c fails chosen calls (failed and short writes,
+ * ENOSPC, EIO on read); a power-loss simulator keeps unsynced writes aside so
+ * it can drop them.  This is what LevelDB's Env does for its tests.
+ *
+ * Rules for callers:
+ *   - Files are written only by appending (io_append) and cut only with
+ *     io_truncate.  There are no writes in the middle of a file: it is what
+ *     makes "what survives a crash is a prefix" easy to state and to test.
+ *   - io_append writes everything it is given or returns an error; after an
+ *     error an unknown prefix of the data may be in the file.
+ *   - A file's data is on stable storage only after io_sync; its name in the
+ *     directory (after create, rename or unlink) only after io_sync_dir of
+ *     the directory.
+ *   - Each io_file remembers the io_ops it was opened with, so swapping the
+ *     table affects files opened afterwards only.
+ */
+#ifndef KV_COMMON_IO_H
+#define KV_COMMON_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+typedef struct io_ops io_ops;
+
+/* An open file.  Backends embed this as the first member of their own
+ * struct.  REQUIRES: only io.c and backends look inside. */
+typedef struct io_file {
+    const io_ops *ops;
+    char *path;
+    uint64_t end; /* where the next append lands, as far as this handle knows */
+} io_file;
+
+/* A held directory lock. */
+typedef struct io_lock {
+    const io_ops *ops;
+    char *path;
+} io_lock;
+
+/* io_open flags. */
+enum {
+    IO_READ = 1,    /* open for reading only */
+    IO_WRITE = 2,   /* open for reading and appending */
+    IO_CREATE = 4,  /* create the file if it does not exist */
+    IO_EXCL = 8,    /* with IO_CREATE: fail if it exists */
+    IO_TRUNC = 16   /* empty the file when opening */
+};
+
+/*
+ * A backend.  Each operation returns 0 (or a byte count) on success and a
+ * negative errno on failure, like the system calls it stands for; io.c turns
+ * that into a KV_ status and a message.  read_at and append may do less than
+ * asked (returning the count); io.c loops.
+ */
+struct io_ops {
+    const char *name;
+    int     (*open)(const char *path, int flags, io_file **f);
+    long    (*append)(io_file *f, const struct iovec *iov, int iovcnt);
+    long    (*read_at)(io_file *f, uint64_t off, void *buf, size_t n);
+    int     (*sync)(io_file *f);
+    int     (*truncate)(io_file *f, uint64_t size);
+    int     (*size)(io_file *f, uint64_t *size);
+    int     (*close)(io_file *f);
+    int     (*sync_dir)(const char *dir);
+    int     (*rename)(const char *from, const char *to);
+    int     (*unlink)(const char *path);
+    int     (*mkdir)(const char *path);
+    int     (*exists)(const char *path); /* 1 yes, 0 no, <0 -errno */
+    int     (*list)(const char *dir, char ***names, size_t *count);
+    int     (*lock)(const char *path, int exclusive, io_lock **lock);
+    int     (*unlock)(io_lock *lock);
+};
+
+/* The POSIX backend, and the switch between backends. */
+extern const io_ops io_posix_ops;
+const io_ops *io_get_ops(void);
+const io_ops *io_set_ops(const io_ops *ops); /* returns the previous table */
+
+int  io_open(const char *path, int flags, io_file **f);
+int  io_append(io_file *f, const struct iovec *iov, int iovcnt);
+int  io_append_bytes(io_file *f, const void *buf, size_t n);
+/* Reads up to n bytes at off; *got < n only when the file ends first. */
+int  io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got);
+int  io_sync(io_file *f);
+int  io_truncate(io_file *f, uint64_t size);
+int  io_size(io_file *f, uint64_t *size);
+int  io_close(io_file *f); /* NULL is a no-op */
+const char *io_path(const io_file *f);
+
+int  io_sync_dir(const char *dir);
+int  io_rename(const char *from, const char *to);
+int  io_unlink(const char *path);
+int  io_mkdir(const char *path);             /* KV_OK if it already exists */
+int  io_exists(const char *path, int *exists);
+/* Names in dir, without "." and "..", sorted bytewise; free with io_list_free. */
+int  io_list(const char *dir, char ***names, size_t *count);
+void io_list_free(char **names, size_t count);
+/* Takes the lock file at path: exclusive for a writer, shared for a reader.
+ * KV_ERR_BUSY if another open database (in any process) holds it. */
+int  io_lock_acquire(const char *path, int exclusive, io_lock **lock);
+void io_lock_release(io_lock *lock);               /* NULL is a no-op */
+
+/* "dir/name" in a fresh allocation, or NULL (with kv_errmsg set). */
+char *io_join(const char *dir, const char *name);
+
+#endif

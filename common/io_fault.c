@@ -1,0 +1,212 @@
+/*
+ * io_fault.c: the fault-injecting I/O backend (see io_fault.h).
+ *
+ * Every wrapped call asks io_fault_should_fail(kind) first; if the answer is
+ * yes it returns the plan's errno without touching the file (or, for a short
+ * write, after appending half the bytes through the wrapped backend).
+ */
+#include "io_fault.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+
+typedef struct fault_file {
+    io_file base;
+    io_file *inner;
+} fault_file;
+
+static const io_ops *inner_ops;
+static const io_ops *saved_ops;
+static io_fault_plan plan;
+static long calls;
+static long failures;
+
+static int io_fault_should_fail(unsigned kind)
+{
+    if ((plan.kinds & kind) == 0)
+        return 0;
+    long n = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
+    if (plan.fail_at <= 0 || n < plan.fail_at || (n > plan.fail_at && !plan.persistent))
+        return 0;
+    __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+    return 1;
+}
+
+static int fault_errno(void) { return plan.err ? plan.err : EIO; }
+
+static const io_ops fault_ops;
+
+static int fault_open(const char *path, int flags, io_file **out)
+{
+    if (io_fault_should_fail(IO_FAULT_OPEN))
+        return -fault_errno();
+    fault_file *f = calloc(1, sizeof *f);
+    char *copy = strdup(path);
+    if (f == NULL || copy == NULL) {
+        free(f);
+        free(copy);
+        return -ENOMEM;
+    }
+    int rc = inner_ops->open(path, flags, &f->inner);
+    if (rc < 0) {
+        free(f);
+        free(copy);
+        return rc;
+    }
+    f->base.ops = &fault_ops;
+    f->base.path = copy;
+    *out = &f->base;
+    return 0;
+}
+
+static long fault_append(io_file *file, const struct iovec *iov, int iovcnt)
+{
+    fault_file *f = (fault_file *)file;
+    if (io_fault_should_fail(IO_FAULT_APPEND)) {
+        if (plan.short_write && iovcnt > 0) {
+            size_t total = 0;
+            for (int i = 0; i < iovcnt; i++)
+                total += iov[i].iov_len;
+            size_t half = total / 2, left = half;
+            for (int i = 0; i < iovcnt && left > 0; i++) {
+                struct iovec part = iov[i];
+                if (part.iov_len > left)
+                    part.iov_len = left;
+                long n = f->inner->ops->append(f->inner, &part, 1);
+                if (n <= 0)
+                    break;
+                left -= (size_t)n;
+            }
+            if (half > left)
+                return (long)(half - left); /* a short write; the retry fails */
+        }
+        return -fault_errno();
+    }
+    return f->inner->ops->append(f->inner, iov, iovcnt);
+}
+
+static long fault_read_at(io_file *file, uint64_t off, void *buf, size_t n)
+{
+    fault_file *f = (fault_file *)file;
+    if (io_fault_should_fail(IO_FAULT_READ))
+        return -fault_errno();
+    return f->inner->ops->read_at(f->inner, off, buf, n);
+}
+
+static int fault_sync(io_file *file)
+{
+    fault_file *f = (fault_file *)file;
+    if (io_fault_should_fail(IO_FAULT_SYNC))
+        return -fault_errno();
+    return f->inner->ops->sync(f->inner);
+}
+
+static int fault_truncate(io_file *file, uint64_t size)
+{
+    fault_file *f = (fault_file *)file;
+    if (io_fault_should_fail(IO_FAULT_TRUNCATE))
+        return -fault_errno();
+    return f->inner->ops->truncate(f->inner, size);
+}
+
+static int fault_size(io_file *file, uint64_t *size)
+{
+    fault_file *f = (fault_file *)file;
+    if (io_fault_should_fail(IO_FAULT_META))
+        return -fault_errno();
+    return f->inner->ops->size(f->inner, size);
+}
+
+static int fault_close(io_file *file)
+{
+    fault_file *f = (fault_file *)file;
+    int rc = f->inner->ops->close(f->inner);
+    free(f->base.path);
+    free(f);
+    return rc;
+}
+
+static int fault_sync_dir(const char *dir)
+{
+    return io_fault_should_fail(IO_FAULT_SYNC) ? -fault_errno() : inner_ops->sync_dir(dir);
+}
+
+static int fault_rename(const char *from, const char *to)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->rename(from, to);
+}
+
+static int fault_unlink(const char *path)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->unlink(path);
+}
+
+static int fault_mkdir(const char *path)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->mkdir(path);
+}
+
+static int fault_exists(const char *path)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->exists(path);
+}
+
+static int fault_list(const char *dir, char ***names, size_t *count)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno()
+                                               : inner_ops->list(dir, names, count);
+}
+
+static int fault_lock(const char *path, int exclusive, io_lock **lock)
+{
+    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno()
+                                               : inner_ops->lock(path, exclusive, lock);
+}
+
+static int fault_unlock(io_lock *lock)
+{
+    return lock->ops->unlock(lock); /* the lock belongs to the inner backend */
+}
+
+static const io_ops fault_ops = {
+    .name = "fault",
+    .open = fault_open,
+    .append = fault_append,
+    .read_at = fault_read_at,
+    .sync = fault_sync,
+    .truncate = fault_truncate,
+    .size = fault_size,
+    .close = fault_close,
+    .sync_dir = fault_sync_dir,
+    .rename = fault_rename,
+    .unlink = fault_unlink,
+    .mkdir = fault_mkdir,
+    .exists = fault_exists,
+    .list = fault_list,
+    .lock = fault_lock,
+    .unlock = fault_unlock,
+};
+
+void io_fault_install(const io_fault_plan *p)
+{
+    plan = *p;
+    __atomic_store_n(&calls, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&failures, 0, __ATOMIC_SEQ_CST);
+    if (io_get_ops() != &fault_ops) {
+        saved_ops = io_get_ops();
+        inner_ops = saved_ops;
+    }
+    io_set_ops(&fault_ops);
+}
+
+void io_fault_uninstall(void)
+{
+    if (io_get_ops() == &fault_ops)
+        io_set_ops(saved_ops);
+}
+
+long io_fault_calls(void) { return __atomic_load_n(&calls, __ATOMIC_SEQ_CST); }
+long io_fault_failures(void) { return __atomic_load_n(&failures, __ATOMIC_SEQ_CST); }

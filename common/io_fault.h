@@ -1,0 +1,46 @@
+/*
+ * io_fault.h: an I/O backend that fails the calls a test chooses.
+ *
+ * It wraps whatever backend is current when it is installed (normally
+ * POSIX), counts every call of the kinds the plan names, and makes the Nth of
+ * them fail, once or from then on, with the errno the plan gives.  An append
+ * chosen to fail can first write half of its bytes, as a full disk does.
+ * LevelDB's tests do the same with a fault-injecting Env.
+ *
+ * It is for tests, the crash tester and the fuzz harnesses, and is linked
+ * into libkv.a only so that every program can reach it; the engine never
+ * installs it.  Counting is thread-safe; installing and removing are not
+ * (do them while no database is open).
+ */
+#ifndef KV_COMMON_IO_FAULT_H
+#define KV_COMMON_IO_FAULT_H
+
+/* Kinds of call, for io_fault_plan.kinds. */
+enum {
+    IO_FAULT_OPEN = 1 << 0,
+    IO_FAULT_APPEND = 1 << 1,
+    IO_FAULT_READ = 1 << 2,
+    IO_FAULT_SYNC = 1 << 3,     /* io_sync and io_sync_dir */
+    IO_FAULT_TRUNCATE = 1 << 4,
+    IO_FAULT_META = 1 << 5,     /* rename, unlink, mkdir, list, exists, lock, size */
+    IO_FAULT_WRITES = IO_FAULT_APPEND | IO_FAULT_SYNC | IO_FAULT_TRUNCATE,
+    IO_FAULT_ALL = 0x3f
+};
+
+typedef struct io_fault_plan {
+    unsigned kinds;   /* which calls are counted (IO_FAULT_*) */
+    long fail_at;     /* 1-based number of the counted call that fails; 0 = none */
+    int persistent;   /* 1 = every counted call from fail_at on fails too */
+    int err;          /* the errno returned (EIO if 0) */
+    int short_write;  /* 1 = a failing append first writes half its bytes */
+} io_fault_plan;
+
+/* Installs the fault backend over the current one, with counters at zero. */
+void io_fault_install(const io_fault_plan *plan);
+/* Puts back the backend that was current before io_fault_install. */
+void io_fault_uninstall(void);
+/* Counted calls so far, and how many of them were failed. */
+long io_fault_calls(void);
+long io_fault_failures(void);
+
+#endif

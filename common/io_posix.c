@@ -1,0 +1,264 @@
+/*
+ * io_posix.c: the I/O backend that talks to the operating system.
+ *
+ * Each operation is the plain system call, retried on EINTR, returning
+ * -errno on failure (see io_ops in io.h).  Files are opened with O_APPEND for
+ * writing, so every append lands at the end whatever the offset says.  Syncs
+ * use fdatasync: the file's data and the metadata needed to read it back
+ * (its size), without its timestamps.  Locks use flock(), which conflicts
+ * between two opens of the same file even inside one process, so a second
+ * kv_open of a directory in the same process is refused like one in another
+ * process.
+ */
+#include "io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct posix_file {
+    io_file base;
+    int fd;
+} posix_file;
+
+typedef struct posix_lockfile {
+    io_lock base;
+    int fd;
+} posix_lockfile;
+
+static int posix_open(const char *path, int flags, io_file **out)
+{
+    int oflags = O_CLOEXEC;
+    oflags |= (flags & IO_WRITE) ? (O_RDWR | O_APPEND) : O_RDONLY;
+    if (flags & IO_CREATE)
+        oflags |= O_CREAT;
+    if (flags & IO_EXCL)
+        oflags |= O_EXCL;
+    if (flags & IO_TRUNC)
+        oflags |= O_TRUNC;
+
+    posix_file *f = calloc(1, sizeof *f);
+    char *copy = strdup(path);
+    if (f == NULL || copy == NULL) {
+        free(f);
+        free(copy);
+        return -ENOMEM;
+    }
+    int fd;
+    do
+        fd = open(path, oflags, 0644);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int err = errno;
+        free(f);
+        free(copy);
+        return -err;
+    }
+    f->base.ops = &io_posix_ops;
+    f->base.path = copy;
+    f->fd = fd;
+    *out = &f->base;
+    return 0;
+}
+
+static long posix_append(io_file *file, const struct iovec *iov, int iovcnt)
+{
+    posix_file *f = (posix_file *)file;
+    ssize_t n;
+    do
+        n = writev(f->fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (long)n;
+}
+
+static long posix_read_at(io_file *file, uint64_t off, void *buf, size_t n)
+{
+    posix_file *f = (posix_file *)file;
+    ssize_t r;
+    do
+        r = pread(f->fd, buf, n, (off_t)off);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : (long)r;
+}
+
+static int posix_sync(io_file *file)
+{
+    posix_file *f = (posix_file *)file;
+    return fdatasync(f->fd) < 0 ? -errno : 0;
+}
+
+static int posix_truncate(io_file *file, uint64_t size)
+{
+    posix_file *f = (posix_file *)file;
+    int rc;
+    do
+        rc = ftruncate(f->fd, (off_t)size);
+    while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
+static int posix_size(io_file *file, uint64_t *size)
+{
+    posix_file *f = (posix_file *)file;
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return -errno;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static int posix_close(io_file *file)
+{
+    posix_file *f = (posix_file *)file;
+    int rc = close(f->fd) < 0 ? -errno : 0;
+    free(f->base.path);
+    free(f);
+    return rc == -EINTR ? 0 : rc; /* on Linux the descriptor is gone anyway */
+}
+
+static int posix_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+static int posix_rename(const char *from, const char *to)
+{
+    return rename(from, to) < 0 ? -errno : 0;
+}
+
+static int posix_unlink(const char *path)
+{
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+static int posix_mkdir(const char *path)
+{
+    return mkdir(path, 0755) < 0 ? -errno : 0;
+}
+
+static int posix_exists(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 1;
+    return errno == ENOENT ? 0 : -errno;
+}
+
+static int posix_list(const char *dir, char ***names_out, size_t *count_out)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -errno;
+    char **names = NULL;
+    size_t count = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **grown = realloc(names, ncap * sizeof *names);
+            if (grown == NULL) {
+                rc = -ENOMEM;
+                break;
+            }
+            names = grown;
+            cap = ncap;
+        }
+        if ((names[count] = strdup(e->d_name)) == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        count++;
+        errno = 0;
+    }
+    if (rc == 0 && errno != 0)
+        rc = -errno;
+    closedir(d);
+    if (rc < 0) {
+        io_list_free(names, count);
+        return rc;
+    }
+    *names_out = names;
+    *count_out = count;
+    return 0;
+}
+
+static int posix_lock(const char *path, int exclusive, io_lock **out)
+{
+    posix_lockfile *l = calloc(1, sizeof *l);
+    char *copy = strdup(path);
+    if (l == NULL || copy == NULL) {
+        free(l);
+        free(copy);
+        return -ENOMEM;
+    }
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && !exclusive && (errno == EACCES || errno == EROFS))
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        free(l);
+        free(copy);
+        return -err;
+    }
+    int rc;
+    do
+        rc = flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+    while (rc < 0 && errno == EINTR);
+    if (rc < 0) {
+        int err = errno;
+        close(fd);
+        free(l);
+        free(copy);
+        return -err;
+    }
+    l->base.ops = &io_posix_ops;
+    l->base.path = copy;
+    l->fd = fd;
+    *out = &l->base;
+    return 0;
+}
+
+static int posix_unlock(io_lock *lock)
+{
+    posix_lockfile *l = (posix_lockfile *)lock;
+    flock(l->fd, LOCK_UN);
+    close(l->fd);
+    free(l->base.path);
+    free(l);
+    return 0;
+}
+
+const io_ops io_posix_ops = {
+    .name = "posix",
+    .open = posix_open,
+    .append = posix_append,
+    .read_at = posix_read_at,
+    .sync = posix_sync,
+    .truncate = posix_truncate,
+    .size = posix_size,
+    .close = posix_close,
+    .sync_dir = posix_sync_dir,
+    .rename = posix_rename,
+    .unlink = posix_unlink,
+    .mkdir = posix_mkdir,
+    .exists = posix_exists,
+    .list = posix_list,
+    .lock = posix_lock,
+    .unlock = posix_unlock,
+};

@@ -1,0 +1,58 @@
+/*
+ * log_record.c: encode a record header, decode a record (see log_record.h).
+ */
+#include "log_record.h"
+
+#include "coding.h"
+#include "crc32c.h"
+#include "kv.h"
+
+void log_record_header(uint8_t header[LOG_RECORD_HEADER], const void *key, size_t klen,
+                       const void *val, size_t vlen, int is_delete)
+{
+    coding_put_u16(header + 4, (uint16_t)klen);
+    coding_put_u32(header + 6, is_delete ? LOG_RECORD_TOMBSTONE : (uint32_t)vlen);
+    uint32_t crc = crc32c_value(header + 4, LOG_RECORD_HEADER - 4);
+    crc = crc32c_extend(crc, key, klen);
+    if (!is_delete)
+        crc = crc32c_extend(crc, val, vlen);
+    coding_put_u32(header, crc);
+}
+
+int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
+                      uint64_t *size, const char **why)
+{
+    if (limit - p < (ptrdiff_t)LOG_RECORD_HEADER) {
+        *size = LOG_RECORD_HEADER;
+        return LOG_DECODE_SHORT;
+    }
+    uint32_t crc = coding_get_u32(p);
+    uint32_t klen = coding_get_u16(p + 4);
+    uint32_t vfield = coding_get_u32(p + 6);
+    int is_delete = vfield == LOG_RECORD_TOMBSTONE;
+    uint32_t vlen = is_delete ? 0 : vfield;
+
+    if (klen == 0) {
+        *why = "key length is 0";
+        return LOG_DECODE_BAD;
+    }
+    if (!is_delete && vlen > KV_MAX_VALUE) {
+        *why = "value length is over the 64 MiB limit";
+        return LOG_DECODE_BAD;
+    }
+    uint64_t need = LOG_RECORD_HEADER + (uint64_t)klen + vlen;
+    *size = need;
+    if ((uint64_t)(limit - p) < need)
+        return LOG_DECODE_SHORT;
+    if (crc32c_value(p + 4, (size_t)need - 4) != crc) {
+        *why = "checksum mismatch";
+        return LOG_DECODE_BAD;
+    }
+    rec->crc = crc;
+    rec->klen = klen;
+    rec->vlen = vlen;
+    rec->is_delete = is_delete;
+    rec->key = p + LOG_RECORD_HEADER;
+    rec->value = is_delete ? NULL : p + LOG_RECORD_HEADER + klen;
+    return LOG_DECODE_OK;
+}

@@ -1,0 +1,119 @@
+/*
+ * kv.h: the one API every stage of the engine implements.
+ *
+ * Each stage under stages/ builds a libkv.a that exports exactly these
+ * functions, so one test suite, one crash tester, one fuzz driver and one
+ * benchmark drive every stage by linking a different library.
+ *
+ * Semantics, identical for every stage:
+ *   - Keys are 1..KV_MAX_KEY bytes, values 0..KV_MAX_VALUE bytes, any bytes
+ *     (NUL included).  Out of range, or NULL where a pointer is needed:
+ *     KV_ERR_INVALID, and nothing is written.
+ *   - Keys are ordered bytewise (memcmp; when one key is a prefix of the
+ *     other, the shorter one sorts first).
+ *   - kv_get of an absent or deleted key is KV_NOT_FOUND; deleting an absent
+ *     key is KV_OK.
+ *   - An iterator sees the database as it was when kv_iter_new returned,
+ *     whatever is written afterwards, until it is freed.
+ *   - One kv_db may be used from several threads at once.  A second kv_open
+ *     of a directory that is already open, in this process or another, fails
+ *     with KV_ERR_BUSY.
+ *   - A put or delete has been handed to the operating system when the call
+ *     returns (no user-space buffering), so killing the process loses nothing
+ *     that was acknowledged.  What survives a power loss depends on the stage
+ *     and on kv_options.sync; see each stage's page in docs/.
+ *   - Any failure returns an error code and leaves a precise message for
+ *     kv_errmsg().  The library never prints, exits or aborts.
+ *
+ * REQUIRES: every iterator of a database is freed before kv_close.
+ */
+#ifndef KV_H
+#define KV_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KV_MAX_KEY   65535u                 /* largest key, in bytes */
+#define KV_MAX_VALUE (64u * 1024u * 1024u)  /* largest value, in bytes */
+
+typedef struct kv_db kv_db;
+typedef struct kv_iter kv_iter;
+
+enum {
+    KV_OK = 0,
+    KV_NOT_FOUND = 1,
+    KV_ERR_IO = -1,       /* the operating system reported an error */
+    KV_ERR_CORRUPT = -2,  /* a file holds something the engine did not write */
+    KV_ERR_INVALID = -3,  /* a bad argument, or an operation not allowed now */
+    KV_ERR_NOMEM = -4,    /* an allocation failed */
+    KV_ERR_BUSY = -5      /* the directory is open elsewhere */
+};
+
+typedef struct kv_options {
+    int create_if_missing;  /* default 1: create the directory and its files */
+    int sync;               /* default 0: 1 = each write is on stable storage
+                               when it returns (stage 03 and later) */
+    int read_only;          /* default 0: 1 = open without writing anything and
+                               without taking the lock exclusively; a torn
+                               tail is left in place, writes are KV_ERR_INVALID */
+    int strict_recovery;    /* default 0: a torn tail (a last record cut
+                               short by a crash) is cut off at open and
+                               counted in kv_stats; 1 = it is KV_ERR_CORRUPT */
+} kv_options;
+
+void kv_options_init(kv_options *opt);
+
+int  kv_open(const char *dir, const kv_options *opt /* NULL = defaults */, kv_db **db);
+int  kv_close(kv_db *db);  /* NULL is a no-op */
+
+int  kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen);
+/* On KV_OK, *val is a fresh allocation of *vlen bytes (never NULL, even for
+ * an empty value) to be released with kv_free. */
+int  kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen);
+int  kv_delete(kv_db *db, const void *key, size_t klen);
+void kv_free(void *p);
+
+/* Reclaims space taken by overwritten and deleted records.  A stage with
+ * nothing to reclaim returns KV_OK at once. */
+int  kv_compact(kv_db *db);
+
+/* Iteration in key order over a snapshot taken by kv_iter_new.  A new
+ * iterator is not positioned: call kv_iter_seek_first or kv_iter_seek.
+ * Pointers from kv_iter_key / kv_iter_value stay valid until the next call
+ * that moves or frees the iterator.  kv_iter_value returns NULL (and
+ * kv_iter_status reports why) if the value cannot be read. */
+int         kv_iter_new(kv_db *db, kv_iter **it);
+void        kv_iter_seek_first(kv_iter *it);
+void        kv_iter_seek(kv_iter *it, const void *key, size_t klen); /* first key >= key */
+int         kv_iter_valid(const kv_iter *it);
+void        kv_iter_next(kv_iter *it);
+const void *kv_iter_key(const kv_iter *it, size_t *klen);
+const void *kv_iter_value(const kv_iter *it, size_t *vlen);
+int         kv_iter_status(const kv_iter *it);  /* KV_OK, or the error that stopped it */
+void        kv_iter_free(kv_iter *it);
+
+/* Statistics about an open database, as "name: value" lines of text.
+ * On KV_OK, *text is a NUL-terminated allocation to release with kv_free. */
+int  kv_stats(kv_db *db, char **text);
+
+/* Offline tools over a closed database directory, used by the kv command.
+ * Each emits lines of text through `line` (the library never prints).
+ * kv_check verifies every file and reports each problem with its file and
+ * offset; it returns KV_OK when everything is intact, KV_ERR_CORRUPT when it
+ * found damage, or another error if it could not read.  kv_dump emits every
+ * record of the stage's files, decoded, with offsets. */
+typedef void (*kv_line_fn)(void *ctx, const char *line);
+int  kv_check(const char *dir, kv_line_fn line, void *ctx);
+int  kv_dump(const char *dir, kv_line_fn line, void *ctx);
+
+const char *kv_strerror(int status);
+const char *kv_errmsg(void);  /* this thread's last failure: file, offset, what, errno text */
+const char *kv_stage(void);   /* "01-log", "02-hash", ... */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KV_H */

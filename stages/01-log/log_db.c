@@ -1,0 +1,288 @@
+/*
+ * log_db.c: stage 01's engine: open, put, delete, get by scanning the log,
+ * stats, close.  The format is in docs/01-log.md and common/log_record.h;
+ * the recovery rule (torn tail versus corruption) is in common/log_scan.h.
+ */
+#include "log_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "error.h"
+#include "log_record.h"
+#include "log_scan.h"
+
+const char *kv_stage(void) { return KV_STAGE_NAME; }
+
+uint64_t log_db_end(kv_db *db) { return __atomic_load_n(&db->end, __ATOMIC_ACQUIRE); }
+
+static uint64_t log_db_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Reads the whole log once, checking every record, and applies the recovery
+ * rule to the first damaged one.  Sets db->end to the valid length. */
+static int log_db_recover(kv_db *db)
+{
+    uint64_t size = 0;
+    int rc = io_size(db->log, &size);
+    if (rc != KV_OK)
+        return rc;
+    uint64_t started = log_db_now_us();
+    log_scan s;
+    log_scan_init(&s, db->log, 0, size);
+    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD)
+        db->open_records++;
+    uint64_t bad = s.pos;
+    const char *why = s.why;
+    log_scan_free(&s);
+    if (rc < 0)
+        return rc;
+    if (rc == LOG_SCAN_BAD) {
+        uint64_t next = 0;
+        int found = log_scan_classify_damage(db->log, bad, size, &next);
+        if (found < 0)
+            return found;
+        if (found)
+            return kv_error(KV_ERR_CORRUPT,
+                            "%s: offset %llu: %s, and valid records follow at offset "
+                            "%llu: the log is damaged in the middle (kv check lists "
+                            "the damage)",
+                            io_path(db->log), (unsigned long long)bad, why,
+                            (unsigned long long)next);
+        if (db->opt.strict_recovery)
+            return kv_error(KV_ERR_CORRUPT,
+                            "%s: offset %llu: torn tail of %llu bytes (%s) and "
+                            "strict_recovery is set",
+                            io_path(db->log), (unsigned long long)bad,
+                            (unsigned long long)(size - bad), why);
+        db->open_torn_bytes = size - bad;
+        if (!db->opt.read_only && (rc = io_truncate(db->log, bad)) != KV_OK)
+            return rc;
+    }
+    db->end = bad;
+    db->open_scan_us = log_db_now_us() - started;
+    return KV_OK;
+}
+
+int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
+{
+    if (out == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_open: db pointer is NULL");
+    *out = NULL;
+    kv_options opt;
+    if (opt_in)
+        opt = *opt_in;
+    else
+        kv_options_init(&opt);
+
+    kv_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
+    db->opt = opt;
+    pthread_mutex_init(&db->write_lock, NULL);
+    int rc = db_dir_open(dir, &opt, &db->dir);
+    if (rc != KV_OK) {
+        pthread_mutex_destroy(&db->write_lock);
+        free(db);
+        return rc;
+    }
+    char *path = db_dir_file(&db->dir, LOG_FILE_NAME);
+    if (path == NULL) {
+        rc = KV_ERR_NOMEM;
+    } else if (opt.read_only) {
+        int exists = 0;
+        rc = io_exists(path, &exists);
+        if (rc == KV_OK && exists)
+            rc = io_open(path, IO_READ, &db->log);
+    } else {
+        rc = io_open(path, IO_WRITE | IO_CREATE, &db->log);
+    }
+    free(path);
+    if (rc == KV_OK && db->log != NULL)
+        rc = log_db_recover(db);
+    if (rc != KV_OK) {
+        kv_close(db);
+        return rc;
+    }
+    *out = db;
+    return KV_OK;
+}
+
+int kv_close(kv_db *db)
+{
+    if (db == NULL)
+        return KV_OK;
+    int rc = io_close(db->log);
+    db_dir_close(&db->dir);
+    pthread_mutex_destroy(&db->write_lock);
+    free(db);
+    return rc;
+}
+
+/* Appends one record with a single write.  On failure, cuts the file back
+ * to `end` so no partial record stays in it (invariant 3). */
+static int log_db_append(kv_db *db, const char *call, const void *key, size_t klen,
+                         const void *val, size_t vlen, int is_delete)
+{
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
+    uint8_t header[LOG_RECORD_HEADER];
+    log_record_header(header, key, klen, val, vlen, is_delete);
+    struct iovec iov[3] = {
+        {.iov_base = header, .iov_len = sizeof header},
+        {.iov_base = (void *)key, .iov_len = klen},
+        {.iov_base = (void *)val, .iov_len = is_delete ? 0 : vlen},
+    };
+
+    pthread_mutex_lock(&db->write_lock);
+    int rc;
+    if (db->failed) {
+        rc = kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
+                      "undone; reopen the database", call, io_path(db->log));
+    } else if ((rc = io_append(db->log, iov, 3)) == KV_OK) {
+        __atomic_store_n(&db->end, db->end + log_record_size(klen, vlen, is_delete),
+                         __ATOMIC_RELEASE);
+        __atomic_add_fetch(is_delete ? &db->deletes : &db->puts, 1, __ATOMIC_RELAXED);
+    } else {
+        char first[512];
+        snprintf(first, sizeof first, "%s", kv_errmsg());
+        if (io_truncate(db->log, db->end) != KV_OK) {
+            db->failed = 1;
+            kv_error(rc, "%s: %s; then the partial record could not be cut off (%s): "
+                     "writes are refused until the database is reopened",
+                     call, first, kv_errmsg());
+        } else {
+            kv_error(rc, "%s: %s", call, first);
+        }
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
+int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_put", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_put", key, klen)) != KV_OK ||
+        (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
+        return rc;
+    return log_db_append(db, "kv_put", key, klen, val ? val : "", vlen, 0);
+}
+
+int kv_delete(kv_db *db, const void *key, size_t klen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_delete", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
+        return rc;
+    return log_db_append(db, "kv_delete", key, klen, NULL, 0, 1);
+}
+
+/* The lesson of this stage: a read looks at every record ever written. */
+int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_get", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_get", key, klen)) != KV_OK ||
+        (rc = args_check_ptr("kv_get", val, "value pointer")) != KV_OK ||
+        (rc = args_check_ptr("kv_get", vlen, "value length pointer")) != KV_OK)
+        return rc;
+    *val = NULL;
+    *vlen = 0;
+    __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
+    uint64_t end = log_db_end(db);
+    if (db->log == NULL || end == 0)
+        return KV_NOT_FOUND;
+    __atomic_add_fetch(&db->get_bytes_scanned, end, __ATOMIC_RELAXED);
+
+    uint64_t found_off = 0, found_size = 0;
+    int found = 0;
+    log_scan s;
+    log_scan_init(&s, db->log, 0, end);
+    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
+        if (s.rec.klen == klen && memcmp(s.rec.key, key, klen) == 0) {
+            found = !s.rec.is_delete;
+            found_off = s.rec_offset;
+            found_size = s.rec_size;
+        }
+    }
+    if (rc == LOG_SCAN_BAD)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: %s (the file changed since it "
+                      "was opened)", io_path(db->log), (unsigned long long)s.pos, s.why);
+    log_scan_free(&s);
+    if (rc < 0)
+        return rc;
+    if (!found)
+        return KV_NOT_FOUND;
+
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    log_record rec;
+    rc = log_read_record_at(db->log, found_off, found_size, &buf, &cap, &rec);
+    if (rc != KV_OK) {
+        free(buf);
+        return rc;
+    }
+    /* Hand back just the value: move it to the front of the buffer. */
+    memmove(buf, rec.value, rec.vlen);
+    if (rec.vlen == 0 || rec.vlen < cap / 2) {
+        uint8_t *small = realloc(buf, rec.vlen ? rec.vlen : 1);
+        if (small != NULL)
+            buf = small;
+    }
+    *val = buf;
+    *vlen = rec.vlen;
+    return KV_OK;
+}
+
+int kv_compact(kv_db *db)
+{
+    /* Nothing to reclaim in this stage: the log keeps every record forever.
+     * Stage 02 merges segments. */
+    return args_check_ptr("kv_compact", db, "db");
+}
+
+int kv_stats(kv_db *db, char **text)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_stats", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_stats", text, "text pointer")) != KV_OK)
+        return rc;
+    uint64_t end = log_db_end(db);
+    uint64_t puts = __atomic_load_n(&db->puts, __ATOMIC_RELAXED);
+    uint64_t dels = __atomic_load_n(&db->deletes, __ATOMIC_RELAXED);
+    uint64_t gets = __atomic_load_n(&db->gets, __ATOMIC_RELAXED);
+    uint64_t scanned = __atomic_load_n(&db->get_bytes_scanned, __ATOMIC_RELAXED);
+    char *out = NULL;
+    int n = asprintf(&out,
+                     "stage: %s\n"
+                     "log.file: %s/%s\n"
+                     "log.bytes: %llu\n"
+                     "log.records: %llu\n"
+                     "open.records_checked: %llu\n"
+                     "open.torn_tail_bytes_cut: %llu\n"
+                     "open.scan_ms: %.3f\n"
+                     "session.puts: %llu\n"
+                     "session.deletes: %llu\n"
+                     "session.gets: %llu\n"
+                     "session.get_bytes_scanned: %llu\n"
+                     "durability: writes reach the OS before returning; no fsync "
+                     "(kv_options.sync is ignored in this stage)\n",
+                     kv_stage(), db->dir.path, LOG_FILE_NAME, (unsigned long long)end,
+                     (unsigned long long)(db->open_records + puts + dels),
+                     (unsigned long long)db->open_records,
+                     (unsigned long long)db->open_torn_bytes, db->open_scan_us / 1000.0,
+                     (unsigned long long)puts, (unsigned long long)dels,
+                     (unsigned long long)gets, (unsigned long long)scanned);
+    if (n < 0)
+        return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    *text = out;
+    return KV_OK;
+}

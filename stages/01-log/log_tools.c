@@ -1,0 +1,61 @@
+/*
+ * log_tools.c: kv_check and kv_dump for stage 01, whose only file is
+ * data.log.  The work is done by common/log_report.c.
+ */
+#include <stdlib.h>
+
+#include "args.h"
+#include "error.h"
+#include "io.h"
+#include "log_db.h"
+#include "log_report.h"
+
+/* Finds DIR/data.log; *path is NULL (and KV_OK) if the directory has none. */
+static int log_tools_path(const char *call, const char *dir, char **path)
+{
+    int rc = args_check_ptr(call, dir, "directory");
+    if (rc != KV_OK)
+        return rc;
+    int exists = 0;
+    if ((rc = io_exists(dir, &exists)) != KV_OK)
+        return rc;
+    if (!exists)
+        return kv_error(KV_ERR_INVALID, "%s: %s does not exist", call, dir);
+    if ((*path = io_join(dir, LOG_FILE_NAME)) == NULL)
+        return KV_ERR_NOMEM;
+    if ((rc = io_exists(*path, &exists)) != KV_OK || !exists) {
+        free(*path);
+        *path = NULL;
+    }
+    return rc;
+}
+
+int kv_check(const char *dir, kv_line_fn line, void *ctx)
+{
+    char *path = NULL;
+    int rc = log_tools_path("kv_check", dir, &path);
+    if (rc != KV_OK)
+        return rc;
+    if (path == NULL) {
+        log_report_line(line, ctx, "%s: no %s: an empty database", dir, LOG_FILE_NAME);
+        return KV_OK;
+    }
+    rc = log_report_check(path, LOG_FILE_NAME, line, ctx, NULL);
+    free(path);
+    return rc;
+}
+
+int kv_dump(const char *dir, kv_line_fn line, void *ctx)
+{
+    char *path = NULL;
+    int rc = log_tools_path("kv_dump", dir, &path);
+    if (rc != KV_OK)
+        return rc;
+    if (path == NULL) {
+        log_report_line(line, ctx, "# %s: no %s: an empty database", dir, LOG_FILE_NAME);
+        return KV_OK;
+    }
+    rc = log_report_dump(path, LOG_FILE_NAME, line, ctx);
+    free(path);
+    return rc;
+}
