@@ -7,7 +7,9 @@
 #
 # Each stage directory has a stage.mk that names its sources in
 # SRCS_<stage>: its own files, and files of earlier stages it reuses
-# unchanged.  common/ is linked into every stage.
+# unchanged (INC_<stage> adds their directories to the include path).
+# common/ is linked into every stage.  Tests that need a stage's internals
+# live in stages/<stage>/tests/*.c and are linked into build/<stage>/stagetest.
 
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -37,7 +39,7 @@ STAGES := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))
 include $(wildcard stages/*/stage.mk)
 
 COMMON_SRCS := $(wildcard common/*.c)
-TOOL_SRCS   := tools/kv.c
+TOOL_SRCS   := tools/kv.c tools/kv_text.c
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 
@@ -49,7 +51,7 @@ obj_stage  = $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2))
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
-.PHONY: all deps demo test test-release test-asan coverage clean help
+.PHONY: all deps demo test test-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
 
 $(B)/obj/%.o: %.c
@@ -59,7 +61,7 @@ $(B)/obj/%.o: %.c
 define STAGE_RULES
 $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libkv.a: $(call obj_stage,$(1),$(SRCS_$(1))) $(COMMON_OBJS)
 	@mkdir -p $$(dir $$@)
@@ -70,17 +72,35 @@ $(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
 
 $(B)/$(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+$(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+# A libFuzzer build (clang), for `make fuzz-smoke` and `make fuzz`.
+build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+	@mkdir -p $$(dir $$@)
+	clang $(CSTD) -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Iinclude -Icommon -Ifuzz -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+
+$(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 
 $(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS)) $(COMMON_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
-TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv)
+STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(wildcard stages/$(s)/tests/*.c),$(s)))
+TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
+             $(foreach s,$(STAGES_WITH_TESTS),$(B)/$(s)/stagetest) \
+             $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(B)/$(s)/fuzz-$(t)-replay))
 
 # ---- set-up ---------------------------------------------------------------
 deps:
-	@sh scripts/deps.sh $(DEPS)
+	@CC="$(CC)" sh scripts/deps.sh $(DEPS)
 
 # ---- the tour --------------------------------------------------------------
 demo: deps all
@@ -95,6 +115,42 @@ test: deps
 	@sh tests/run.sh build "$(STAGES)" build/asan
 
 test-build: $(TEST_BINS)
+
+# ---- what a stage is made of: its own files, and what it reuses ------------
+stage-files:
+	@$(foreach s,$(if $(STAGE),$(STAGE),$(STAGES)),\
+	  echo "$(s): new in this stage:"; \
+	  for f in $(filter stages/$(s)/%,$(SRCS_$(s))); do echo "    $$f"; done; \
+	  echo "$(s): reused from earlier stages:"; \
+	  for f in $(filter-out stages/$(s)/%,$(SRCS_$(s))) ; do echo "    $$f"; done; \
+	  echo "$(s): and all of common/"; )
+
+# ---- measured costs per stage (figures quoted in docs/) ---------------------
+costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
+	@for s in $(STAGES); do $(B)/$$s/costs $(COSTS_N); done
+
+# ---- fuzzing ------------------------------------------------------------------
+# fuzz-seeds: seed corpora made by each stage's own tool (build/fuzz/seeds/S-T).
+# fuzz-smoke: every harness for FUZZ_SECONDS (default 20) under libFuzzer.
+# fuzz: one harness, STAGE=.. TARGET=.. SECONDS=.., corpus kept in build/fuzz/corpus.
+FUZZ_SECONDS ?= 20
+fuzz-seeds: all
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
+
+fuzz-smoke: fuzz-seeds $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),build/fuzz/$(s)/$(t)))
+	@for st in $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t))); do \
+	  s=$${st%%:*}; t=$${st#*:}; c=build/fuzz/corpus/$$s-$$t; mkdir -p $$c fuzz/regressions/$$t; \
+	  echo "== fuzz $$s $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$s/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=fuzz/regressions/$$t/ $$( [ -f fuzz/dict/$$t.dict ] && echo -dict=fuzz/dict/$$t.dict ) \
+	    $$c build/fuzz/seeds/$$s-$$t fuzz/regressions/$$t 2>&1 | tail -3 || exit 1; \
+	done
+
+fuzz: fuzz-seeds build/fuzz/$(STAGE)/$(TARGET)
+	@mkdir -p build/fuzz/corpus/$(STAGE)-$(TARGET) fuzz/regressions/$(TARGET)
+	build/fuzz/$(STAGE)/$(TARGET) -max_total_time=$(or $(SECONDS),600) -timeout=10 \
+	  -artifact_prefix=fuzz/regressions/$(TARGET)/ build/fuzz/corpus/$(STAGE)-$(TARGET) \
+	  build/fuzz/seeds/$(STAGE)-$(TARGET) fuzz/regressions/$(TARGET)
 
 # ---- coverage --------------------------------------------------------------
 coverage:

@@ -1,0 +1,98 @@
+#!/bin/sh
+# deps.sh: checks (and as root installs) the Debian packages the build needs.
+#
+#   sh scripts/deps.sh [GROUP...]
+#
+# Always: a C compiler (gcc), make, the C library's headers (libc6-dev), and
+# the AddressSanitizer and UBSan runtimes that `make test` links against.
+# Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), afl (afl++), gnuplot.
+#
+# As root, missing packages are installed with apt-get (one `apt-get update`
+# first).  Otherwise the script names them, says how to install them, and
+# exits 1.  It prints nothing when everything is already there.
+
+# Package lists are split into words on purpose (names have no spaces).
+# shellcheck disable=SC2086
+set -u
+
+packages="gcc make libc6-dev"
+for group in "$@"; do
+    case $group in
+    lcov) packages="$packages lcov" ;;
+    lz4) packages="$packages liblz4-dev" ;;
+    afl) packages="$packages afl++" ;;
+    gnuplot) packages="$packages gnuplot" ;;
+    *)
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 afl gnuplot)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: not a Debian system; install by hand: $packages" >&2
+    exit 0
+fi
+
+# deps_missing PKG...: prints those of PKG that are not installed.
+deps_missing() {
+    for p in "$@"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+        case $status in
+        *" ok installed") ;;
+        *) printf '%s ' "$p" ;;
+        esac
+    done
+}
+
+updated=0
+# deps_install PKG...: installs PKG as root, or says how to and exits 1.
+deps_install() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing Debian packages: $* ; run: sudo apt-get install -y $*" >&2
+        exit 1
+    fi
+    echo "deps.sh: installing $*"
+    if [ "$updated" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q || exit 1
+        updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" || exit 1
+}
+
+missing=$(deps_missing $packages)
+if [ -n "$missing" ]; then
+    deps_install $missing
+fi
+
+# The sanitizer runtimes: link a tiny program with them.  Their package
+# names follow gcc's major version.
+deps_sanitizers_work() {
+    dir=$(mktemp -d) || return 1
+    printf 'int main(void) { return 0; }\n' >"$dir/t.c"
+    ${CC:-cc} -fsanitize=address,undefined "$dir/t.c" -o "$dir/t" >/dev/null 2>&1
+    ok=$?
+    rm -rf "$dir"
+    return $ok
+}
+
+if ! deps_sanitizers_work; then
+    major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+    case $major in
+    [0-9]) asan=libasan5 ;;
+    1[01]) asan=libasan6 ;;
+    *) asan=libasan8 ;;
+    esac
+    san="$asan libubsan1"
+    [ -n "$major" ] && san="$san libgcc-$major-dev"
+    missing=$(deps_missing $san)
+    if [ -n "$missing" ]; then
+        deps_install $missing
+    fi
+    if ! deps_sanitizers_work; then
+        echo "deps.sh: ${CC:-cc} cannot link with -fsanitize=address,undefined" \
+            "although $san are installed" >&2
+        exit 1
+    fi
+fi
+exit 0

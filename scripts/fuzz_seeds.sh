@@ -1,0 +1,46 @@
+#!/bin/sh
+# fuzz_seeds.sh OUT STAGE:TARGET...: seed corpora made by each stage itself.
+# For each pair, builds small real databases with build/STAGE/kv (puts,
+# overwrites, deletes, an empty value, binary keys), then saves the target
+# file of each, plus torn copies (cut 1 byte, a third, to zero) as seeds in
+# OUT/STAGE-TARGET/.  Target names map to files: log -> data.log.
+set -eu
+out=$1; shift
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for pair in "$@"; do
+    stage=${pair%%:*}; target=${pair#*:}
+    case $target in
+        log) file=data.log ;;
+        *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
+    esac
+    kv=build/$stage/kv
+    dest=$out/$stage-$target
+    mkdir -p "$dest"
+    n=0
+    for script in "put a 1" \
+                  "put a 1
+put b 2
+put a 3
+del b" \
+                  "put key empty
+put k2 value2
+del nothing
+put k3 v3
+put k2 v2b" ; do
+        n=$((n + 1))
+        rm -rf "$tmp/db"
+        printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
+        f=$tmp/db/$file
+        [ -f "$f" ] || continue
+        cp "$f" "$dest/seed$n"
+        size=$(wc -c <"$f")
+        head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
+        head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
+    done
+    rm -rf "$tmp/db"
+    "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
+    "$kv" -x "$tmp/db" put ff 00010203 >/dev/null
+    [ -f "$tmp/db/$file" ] && cp "$tmp/db/$file" "$dest/binary"
+    : >"$dest/empty"
+done
