@@ -98,6 +98,23 @@ TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/k
              $(foreach s,$(STAGES_WITH_TESTS),$(B)/$(s)/stagetest) \
              $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(B)/$(s)/fuzz-$(t)-replay))
 
+# ---- crash tester (tests/crash/, docs in tests/crash/main.c) ---------------
+# build/S/crashtest kills, power-fails and I/O-fails stage S and checks what
+# it recovers.  `make crash-test STAGE=S RUNS=N` runs the full sets (all
+# stages if STAGE is unset; RUNS = process-kill runs); `crashtest --quick`
+# is the CI-sized share.  Placed here so TEST_BINS builds it for `make test`.
+CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c))
+define CRASH_RULES
+$(B)/$(1)/crashtest: $(CRASH_OBJS) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
+TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
+RUNS ?= 10000
+.PHONY: crash-test
+crash-test: $(foreach s,$(or $(STAGE),$(STAGES)),$(B)/$(s)/crashtest)
+	@for s in $(or $(STAGE),$(STAGES)); do $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
+
 # ---- set-up ---------------------------------------------------------------
 deps:
 	@CC="$(CC)" sh scripts/deps.sh $(DEPS)
@@ -128,6 +145,48 @@ stage-files:
 # ---- measured costs per stage (figures quoted in docs/) ---------------------
 costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
 	@for s in $(STAGES); do $(B)/$$s/costs $(COSTS_N); done
+
+# ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
+# build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P
+# (LevelDB, RocksDB, LMDB, SQLite), built only if its header is installed.
+# `make bench` is the quick run (10K and 100K keys, a few minutes),
+# `make bench-full` the long one (10K, 100K and 1M keys); scripts/bench.sh
+# writes build/bench/results.{csv,md} and the charts.  BENCH_ARGS passes
+# options to it, e.g. BENCH_ARGS="--reps=5 --publish" (see the script).
+BENCH_OBJS := $(call obj_common,bench/kvbench.c bench/bench_sys.c bench/bench_hist.c)
+BENCH_PEERS_ALL := leveldb rocksdb lmdb sqlite
+BENCH_HDR_leveldb := /usr/include/leveldb/c.h
+BENCH_HDR_rocksdb := /usr/include/rocksdb/c.h
+BENCH_HDR_lmdb := /usr/include/lmdb.h
+BENCH_HDR_sqlite := /usr/include/sqlite3.h
+BENCH_PEERS := $(foreach p,$(BENCH_PEERS_ALL),$(if $(wildcard $(BENCH_HDR_$(p))),$(p)))
+BENCH_LIB_leveldb := -lleveldb
+BENCH_LIB_rocksdb := -lrocksdb
+BENCH_LIB_lmdb := -llmdb
+BENCH_LIB_sqlite := -lsqlite3
+
+define BENCH_STAGE_RULES
+$(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(STAGES),$(eval $(call BENCH_STAGE_RULES,$(s))))
+
+$(B)/bench/kvbench-%: $(BENCH_OBJS) $(B)/obj/bench/engine_%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_$*) $(LDLIBS)
+.SECONDARY: $(foreach p,$(BENCH_PEERS_ALL),$(B)/obj/bench/engine_$(p).o)
+
+.PHONY: bench bench-full bench-build bench-deps
+bench-build: $(foreach s,$(STAGES),$(B)/$(s)/kvbench) $(foreach p,$(BENCH_PEERS),$(B)/bench/kvbench-$(p))
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench: no gnuplot: no charts"
+	@$(MAKE) --no-print-directory deps DEPS=peers || echo "bench: peers not installed are skipped"
+
+bench bench-full: bench-deps
+	@$(MAKE) --no-print-directory bench-build
+	@sh scripts/bench.sh $(if $(filter bench-full,$@),full,quick) $(B) "$(STAGES)" \
+	  "$(BENCH_PEERS_ALL)" $(BENCH_ARGS)
 
 # ---- fuzzing ------------------------------------------------------------------
 # fuzz-seeds: seed corpora made by each stage's own tool (build/fuzz/seeds/S-T).

@@ -8,6 +8,27 @@
 
 #include "error.h"
 
+/* The new directory's name lives in its parent: sync the parent, or a power
+ * loss can take the whole database away with it. */
+static int db_dir_sync_parent(const char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    if (len == 0)
+        return io_sync_dir(".");
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    char *parent = strndup(path, len);
+    if (parent == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", path);
+    int rc = io_sync_dir(parent);
+    free(parent);
+    return rc;
+}
+
 int db_dir_open(const char *path, const kv_options *opt, db_dir *d)
 {
     memset(d, 0, sizeof *d);
@@ -23,7 +44,7 @@ int db_dir_open(const char *path, const kv_options *opt, db_dir *d)
             return kv_error(KV_ERR_INVALID, "kv_open: %s does not exist (%s)", path,
                             opt->read_only ? "read_only is set"
                                            : "create_if_missing is 0");
-        if ((rc = io_mkdir(path)) != KV_OK)
+        if ((rc = io_mkdir(path)) != KV_OK || (rc = db_dir_sync_parent(path)) != KV_OK)
             return rc;
         d->created = 1;
     }

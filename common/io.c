@@ -195,7 +195,8 @@ int io_list(const char *dir, char ***names, size_t *count)
     int rc = io_get_ops()->list(dir, names, count);
     if (rc < 0)
         return io_fail(rc, "list directory", dir);
-    qsort(*names, *count, sizeof **names, io_name_compare);
+    if (*count > 1)
+        qsort(*names, *count, sizeof **names, io_name_compare);
     return KV_OK;
 }
 

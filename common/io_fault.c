@@ -24,6 +24,8 @@ static io_fault_plan plan;
 static long calls;
 static long failures;
 
+/* 0 = let the call through; 1 = fail it; 2 = fail it, and it is the
+ * fail_at call itself (the one a short write applies to). */
 static int io_fault_should_fail(unsigned kind)
 {
     if ((plan.kinds & kind) == 0)
@@ -32,7 +34,7 @@ static int io_fault_should_fail(unsigned kind)
     if (plan.fail_at <= 0 || n < plan.fail_at || (n > plan.fail_at && !plan.persistent))
         return 0;
     __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
-    return 1;
+    return n == plan.fail_at ? 2 : 1;
 }
 
 static int fault_errno(void) { return plan.err ? plan.err : EIO; }
@@ -65,8 +67,9 @@ static int fault_open(const char *path, int flags, io_file **out)
 static long fault_append(io_file *file, const struct iovec *iov, int iovcnt)
 {
     fault_file *f = (fault_file *)file;
-    if (io_fault_should_fail(IO_FAULT_APPEND)) {
-        if (plan.short_write && iovcnt > 0) {
+    int fail = io_fault_should_fail(IO_FAULT_APPEND);
+    if (fail) {
+        if (plan.short_write && fail == 2 && iovcnt > 0) {
             size_t total = 0;
             for (int i = 0; i < iovcnt; i++)
                 total += iov[i].iov_len;

@@ -62,6 +62,8 @@ typedef struct kv_options {
     int strict_recovery;    /* default 0: a torn tail (a last record cut
                                short by a crash) is cut off at open and
                                counted in kv_stats; 1 = it is KV_ERR_CORRUPT */
+    size_t segment_bytes;   /* stage 02+: roll the active log file over at this
+                               size; 0 = default (64 MiB) */
 } kv_options;
 
 void kv_options_init(kv_options *opt);
@@ -79,6 +81,22 @@ void kv_free(void *p);
 /* Reclaims space taken by overwritten and deleted records.  A stage with
  * nothing to reclaim returns KV_OK at once. */
 int  kv_compact(kv_db *db);
+
+/* Atomic batches: puts and deletes applied together, in order (a later op
+ * on the same key wins).  kv_batch_put and kv_batch_delete check their
+ * arguments as kv_put and kv_delete do and copy the bytes; kv_write applies
+ * the whole batch or, on error, none of it that any reader can see.
+ * Crash atomicity is the stage's: from stage 03 on a batch is never half
+ * applied after any crash; stages 01 and 02 write a batch with one system
+ * call, which a kill or power loss can still cut short (see their docs).
+ * An empty batch is KV_OK and writes nothing. */
+typedef struct kv_batch kv_batch;
+int  kv_batch_new(kv_batch **b);
+int  kv_batch_put(kv_batch *b, const void *key, size_t klen, const void *val, size_t vlen);
+int  kv_batch_delete(kv_batch *b, const void *key, size_t klen);
+void kv_batch_clear(kv_batch *b);  /* empties it for reuse */
+void kv_batch_free(kv_batch *b);   /* NULL is a no-op */
+int  kv_write(kv_db *db, const kv_batch *b);
 
 /* Iteration in key order over a snapshot taken by kv_iter_new.  A new
  * iterator is not positioned: call kv_iter_seek_first or kv_iter_seek.

@@ -5,7 +5,8 @@
 #
 # Always: a C compiler (gcc), make, the C library's headers (libc6-dev), and
 # the AddressSanitizer and UBSan runtimes that `make test` links against.
-# Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), afl (afl++), gnuplot.
+# Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), afl (afl++), gnuplot,
+# peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`
 # first).  Otherwise the script names them, says how to install them, and
@@ -22,8 +23,9 @@ for group in "$@"; do
     lz4) packages="$packages liblz4-dev" ;;
     afl) packages="$packages afl++" ;;
     gnuplot) packages="$packages gnuplot" ;;
+    peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 afl gnuplot)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 afl gnuplot peers)" >&2
         exit 2
         ;;
     esac

@@ -3,7 +3,8 @@
 # For each pair, builds small real databases with build/STAGE/kv (puts,
 # overwrites, deletes, an empty value, binary keys), then saves the target
 # file of each, plus torn copies (cut 1 byte, a third, to zero) as seeds in
-# OUT/STAGE-TARGET/.  Target names map to files: log -> data.log.
+# OUT/STAGE-TARGET/.  Target names map to files: log -> data.log (stage 01),
+# segment -> 0000000001.log and hint -> 0000000002.hint (stage 02).
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -12,6 +13,8 @@ for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
     case $target in
         log) file=data.log ;;
+        segment) file=0000000001.log ;;
+        hint) file=0000000002.hint ;;  # the first merge output of the last script
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac
     kv=build/$stage/kv
@@ -27,7 +30,11 @@ del b" \
 put k2 value2
 del nothing
 put k3 v3
-put k2 v2b" ; do
+put k2 v2b" \
+                  "put a $(printf '%0400d' 1)
+put a $(printf '%0400d' 2)
+put b $(printf '%0400d' 3)
+compact" ; do
         n=$((n + 1))
         rm -rf "$tmp/db"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null

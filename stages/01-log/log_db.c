@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "batch.h"
 #include "error.h"
 #include "log_record.h"
 #include "log_scan.h"
@@ -126,30 +127,47 @@ int kv_close(kv_db *db)
     return rc;
 }
 
-/* Appends one record with a single write.  On failure, cuts the file back
- * to `end` so no partial record stays in it (invariant 3). */
-static int log_db_append(kv_db *db, const char *call, const void *key, size_t klen,
-                         const void *val, size_t vlen, int is_delete)
+/* Appends the records of `ops` with a single write.  On failure, cuts the
+ * file back to `end` so no partial record stays in it (invariant 3). */
+static int log_db_append(kv_db *db, const char *call, const batch_op *ops, size_t n)
 {
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
-    uint8_t header[LOG_RECORD_HEADER];
-    log_record_header(header, key, klen, val, vlen, is_delete);
-    struct iovec iov[3] = {
-        {.iov_base = header, .iov_len = sizeof header},
-        {.iov_base = (void *)key, .iov_len = klen},
-        {.iov_base = (void *)val, .iov_len = is_delete ? 0 : vlen},
-    };
+    if (n == 0)
+        return KV_OK;
+    uint8_t one_header[LOG_RECORD_HEADER];
+    struct iovec one_iov[3];
+    uint8_t *headers = n == 1 ? one_header : malloc(n * LOG_RECORD_HEADER);
+    struct iovec *iov = n == 1 ? one_iov : malloc(3 * n * sizeof *iov);
+    if (headers == NULL || iov == NULL) {
+        if (n > 1) {
+            free(headers);
+            free(iov);
+        }
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for %zu records", call, n);
+    }
+    uint64_t total = 0, deletes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const batch_op *op = &ops[i];
+        uint8_t *h = headers + i * LOG_RECORD_HEADER;
+        log_record_header(h, op->key, op->klen, op->val, op->vlen, op->is_delete);
+        iov[3 * i] = (struct iovec){.iov_base = h, .iov_len = LOG_RECORD_HEADER};
+        iov[3 * i + 1] = (struct iovec){.iov_base = (void *)op->key, .iov_len = op->klen};
+        iov[3 * i + 2] = (struct iovec){.iov_base = (void *)op->val,
+                                        .iov_len = op->is_delete ? 0 : op->vlen};
+        total += log_record_size(op->klen, op->vlen, op->is_delete);
+        deletes += (uint64_t)op->is_delete;
+    }
 
     pthread_mutex_lock(&db->write_lock);
     int rc;
     if (db->failed) {
         rc = kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
                       "undone; reopen the database", call, io_path(db->log));
-    } else if ((rc = io_append(db->log, iov, 3)) == KV_OK) {
-        __atomic_store_n(&db->end, db->end + log_record_size(klen, vlen, is_delete),
-                         __ATOMIC_RELEASE);
-        __atomic_add_fetch(is_delete ? &db->deletes : &db->puts, 1, __ATOMIC_RELAXED);
+    } else if ((rc = io_append(db->log, iov, (int)(3 * n))) == KV_OK) {
+        __atomic_store_n(&db->end, db->end + total, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&db->puts, n - deletes, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&db->deletes, deletes, __ATOMIC_RELAXED);
     } else {
         char first[512];
         snprintf(first, sizeof first, "%s", kv_errmsg());
@@ -163,6 +181,10 @@ static int log_db_append(kv_db *db, const char *call, const void *key, size_t kl
         }
     }
     pthread_mutex_unlock(&db->write_lock);
+    if (n > 1) {
+        free(headers);
+        free(iov);
+    }
     return rc;
 }
 
@@ -173,7 +195,8 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
         (rc = args_check_key("kv_put", key, klen)) != KV_OK ||
         (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
         return rc;
-    return log_db_append(db, "kv_put", key, klen, val ? val : "", vlen, 0);
+    batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
+    return log_db_append(db, "kv_put", &op, 1);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -182,7 +205,27 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     if ((rc = args_check_ptr("kv_delete", db, "db")) != KV_OK ||
         (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
         return rc;
-    return log_db_append(db, "kv_delete", key, klen, NULL, 0, 1);
+    batch_op op = {.is_delete = 1, .key = key, .klen = klen};
+    return log_db_append(db, "kv_delete", &op, 1);
+}
+
+/* A batch is one write of all its records: a process kill or a power loss
+ * can still cut it short, and recovery keeps the records that are whole. */
+int kv_write(kv_db *db, const kv_batch *b)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_write", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_write", b, "batch")) != KV_OK)
+        return rc;
+    size_t n = batch_count(b);
+    batch_op *ops = malloc((n ? n : 1) * sizeof *ops);
+    if (ops == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_write: out of memory for %zu ops", n);
+    for (size_t i = 0; i < n; i++)
+        ops[i] = batch_op_at(b, i);
+    rc = log_db_append(db, "kv_write", ops, n);
+    free(ops);
+    return rc;
 }
 
 /* The lesson of this stage: a read looks at every record ever written. */

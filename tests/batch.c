@@ -1,0 +1,219 @@
+/*
+ * batch.c: kv.h's rules for atomic batches, for every stage: kv_write
+ * applies a batch's puts and deletes in order (a later op on the same key
+ * wins), kv_batch_put and kv_batch_delete check their arguments as kv_put
+ * and kv_delete do and copy the bytes, an empty batch writes nothing, and a
+ * batch can be cleared and reused.  That readers never see half a batch is
+ * in concurrency.c; batches under failing I/O are in fault.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "harness.h"
+#include "kv.h"
+#include "testdb.h"
+
+static kv_batch *batch_fresh(void)
+{
+    kv_batch *b = NULL;
+    CHECK_KV(kv_batch_new(&b), KV_OK);
+    CHECK(b != NULL);
+    return b;
+}
+
+static void batch_applies_ops_in_order(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("gone"), S("before"));
+    PUT(db, S("kept"), S("before"));
+    kv_batch *b = batch_fresh();
+    CHECK_KV(kv_batch_put(b, S("a"), S("1")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("b"), S("2")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("a")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("c"), S("")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("b"), S("22")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("gone")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("never")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("d")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("d"), S("4")), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    kv_batch_free(b);
+
+    testdb_pair want[] = {P("b", "22"), P("c", ""), P("d", "4"), P("kept", "before")};
+    ABSENT(db, S("a"));
+    ABSENT(db, S("gone"));
+    EXPECT(db, S("b"), S("22"));
+    testdb_expect_scan(db, want, NPAIRS(want));
+    CLOSE(db);
+    db = OPEN(dir, NULL);
+    ABSENT(db, S("a"));
+    testdb_expect_scan(db, want, NPAIRS(want));
+    CLOSE(db);
+}
+
+static void empty_batch_is_ok_and_writes_nothing(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("k"), S("v"));
+    uint64_t bytes = testdb_dir_bytes(dir);
+    kv_batch *b = batch_fresh();
+    CHECK_KV(kv_write(db, b), KV_OK);
+    CHECK_EQ(testdb_dir_bytes(dir), bytes);
+    kv_batch_free(b);
+    testdb_pair want[] = {P("k", "v")};
+    testdb_expect_scan(db, want, NPAIRS(want));
+    CLOSE(db);
+}
+
+static void batch_copies_caller_buffers(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    kv_batch *b = batch_fresh();
+    char k[4] = "key", v[6] = "value", dk[4] = "del";
+    CHECK_KV(kv_batch_put(b, k, 3, v, 5), KV_OK);
+    CHECK_KV(kv_batch_delete(b, dk, 3), KV_OK);
+    memset(k, 'Z', 3);
+    memset(v, 'Z', 5);
+    memset(dk, 'Z', 3);
+    PUT(db, S("del"), S("still here"));
+    PUT(db, S("ZZZ"), S("still here"));
+    CHECK_KV(kv_write(db, b), KV_OK);
+    kv_batch_free(b);
+    EXPECT(db, S("key"), S("value"));
+    ABSENT(db, S("del"));
+    EXPECT(db, S("ZZZ"), S("still here"));
+    CLOSE(db);
+}
+
+static void batch_clear_empties_it_for_reuse(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    kv_batch *b = batch_fresh();
+    CHECK_KV(kv_batch_put(b, S("x"), S("dropped")), KV_OK);
+    kv_batch_clear(b);
+    CHECK_KV(kv_batch_put(b, S("y"), S("1")), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    ABSENT(db, S("x"));
+    EXPECT(db, S("y"), S("1"));
+    /* Written again, unchanged, then cleared and written empty. */
+    DEL(db, S("y"));
+    CHECK_KV(kv_write(db, b), KV_OK);
+    EXPECT(db, S("y"), S("1"));
+    kv_batch_clear(b);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    EXPECT(db, S("y"), S("1"));
+    kv_batch_free(b);
+    CLOSE(db);
+}
+
+/* Many ops, a large value and the largest key in one batch. */
+static void large_batch_round_trips(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    kv_batch *b = batch_fresh();
+    char k[16], v[32];
+    for (int i = 0; i < 1000; i++) {
+        int kl = snprintf(k, sizeof k, "k%04d", i);
+        int vl = snprintf(v, sizeof v, "v%d", i * 7);
+        CHECK_KV(kv_batch_put(b, k, (size_t)kl, v, (size_t)vl), KV_OK);
+    }
+    size_t big = 1u << 20;
+    char *bigval = malloc(big);
+    char *bigkey = malloc(KV_MAX_KEY);
+    CHECK(bigval != NULL && bigkey != NULL);
+    memset(bigval, 'V', big);
+    memset(bigkey, 'K', KV_MAX_KEY);
+    CHECK_KV(kv_batch_put(b, bigkey, KV_MAX_KEY, bigval, big), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    kv_batch_free(b);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 1000; i += 37) {
+            int kl = snprintf(k, sizeof k, "k%04d", i);
+            int vl = snprintf(v, sizeof v, "v%d", i * 7);
+            EXPECT(db, k, (size_t)kl, v, (size_t)vl);
+        }
+        EXPECT(db, bigkey, KV_MAX_KEY, bigval, big);
+        CLOSE(db);
+        if (pass == 0)
+            db = OPEN(dir, NULL);
+    }
+    free(bigval);
+    free(bigkey);
+}
+
+#define EXPECT_INVALID(call)                                                    \
+    do {                                                                        \
+        kv_error_clear();                                                       \
+        CHECK_KV(call, KV_ERR_INVALID);                                         \
+        CHECK_MSG(kv_errmsg()[0] != '\0', "%s: KV_ERR_INVALID with no kv_errmsg", #call); \
+    } while (0)
+
+/* Bad ops are refused when added, leaving the batch as it was. */
+static void batch_bad_arguments_are_invalid(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    kv_batch *b = batch_fresh();
+    char *key = malloc(KV_MAX_KEY + 1);
+    CHECK(key != NULL);
+    memset(key, 'k', KV_MAX_KEY + 1);
+    EXPECT_INVALID(kv_batch_new(NULL));
+    EXPECT_INVALID(kv_batch_put(NULL, S("k"), S("v")));
+    EXPECT_INVALID(kv_batch_put(b, NULL, 1, S("v")));
+    EXPECT_INVALID(kv_batch_put(b, "", 0, S("v")));
+    EXPECT_INVALID(kv_batch_put(b, key, KV_MAX_KEY + 1, S("v")));
+    EXPECT_INVALID(kv_batch_put(b, S("k"), NULL, 1));
+    EXPECT_INVALID(kv_batch_put(b, S("k"), key, (size_t)KV_MAX_VALUE + 1));
+    EXPECT_INVALID(kv_batch_delete(NULL, S("k")));
+    EXPECT_INVALID(kv_batch_delete(b, NULL, 1));
+    EXPECT_INVALID(kv_batch_delete(b, "", 0));
+    EXPECT_INVALID(kv_batch_delete(b, key, KV_MAX_KEY + 1));
+    EXPECT_INVALID(kv_write(NULL, b));
+    EXPECT_INVALID(kv_write(db, NULL));
+    CHECK_KV(kv_batch_put(b, S("null-empty"), NULL, 0), KV_OK);
+    uint64_t bytes = testdb_dir_bytes(dir);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    CHECK(testdb_dir_bytes(dir) > bytes);
+    testdb_pair want[] = {P("null-empty", "")};
+    testdb_expect_scan(db, want, NPAIRS(want));
+    kv_batch_free(b);
+    kv_batch_free(NULL);
+    free(key);
+    CLOSE(db);
+}
+
+static void batch_on_read_only_db_is_invalid(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("a"), S("1"));
+    CLOSE(db);
+    kv_options ro;
+    kv_options_init(&ro);
+    ro.read_only = 1;
+    db = OPEN(dir, &ro);
+    kv_batch *b = batch_fresh();
+    CHECK_KV(kv_batch_put(b, S("b"), S("2")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("a")), KV_OK);
+    EXPECT_INVALID(kv_write(db, b));
+    EXPECT(db, S("a"), S("1"));
+    ABSENT(db, S("b"));
+    kv_batch_free(b);
+    CLOSE(db);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(batch_applies_ops_in_order),
+    HARNESS_TEST(empty_batch_is_ok_and_writes_nothing),
+    HARNESS_TEST(batch_copies_caller_buffers),
+    HARNESS_TEST(batch_clear_empties_it_for_reuse),
+    HARNESS_TEST(large_batch_round_trips),
+    HARNESS_TEST(batch_bad_arguments_are_invalid),
+    HARNESS_TEST(batch_on_read_only_db_is_invalid),
+};
+const harness_suite batch_suite = HARNESS_SUITE("batch", tests);

@@ -1,0 +1,254 @@
+/*
+ * io_test.c: the I/O layer over the POSIX backend (common/io.h): appends of
+ * several pieces, positioned reads that stop at the end of the file,
+ * truncate, rename, unlink, sorted listing, mkdir of an existing directory,
+ * and the directory lock's exclusive and shared modes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness.h"
+#include "error.h"
+#include "io.h"
+#include "kv.h"
+
+static io_file *file_open(const char *path, int flags)
+{
+    io_file *f = NULL;
+    CHECK_KV(io_open(path, flags, &f), KV_OK);
+    CHECK(f != NULL);
+    return f;
+}
+
+static void file_expect(io_file *f, const void *want, size_t n)
+{
+    uint64_t size = 0;
+    CHECK_KV(io_size(f, &size), KV_OK);
+    CHECK_EQ(size, n);
+    char *buf = malloc(n + 16);
+    CHECK(buf != NULL);
+    size_t got = 0;
+    CHECK_KV(io_read_at(f, 0, buf, n + 16, &got), KV_OK);
+    CHECK_MEM(buf, got, want, n);
+    free(buf);
+}
+
+static void io_append_writes_every_iovec_in_order(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE);
+    CHECK_EQ(f->end, 0);
+    struct iovec iov[4] = {
+        {.iov_base = "hello", .iov_len = 5},
+        {.iov_base = "", .iov_len = 0},
+        {.iov_base = ", ", .iov_len = 2},
+        {.iov_base = "world\0!", .iov_len = 7},
+    };
+    CHECK_KV(io_append(f, iov, 4), KV_OK);
+    CHECK_EQ(f->end, 14);
+    CHECK_KV(io_append_bytes(f, "++", 2), KV_OK);
+    CHECK_EQ(f->end, 16);
+    file_expect(f, "hello, world\0!++", 16);
+    CHECK_KV(io_close(f), KV_OK);
+
+    /* Reopened, the handle knows where the file ends. */
+    f = file_open(path, IO_WRITE);
+    CHECK_EQ(f->end, 16);
+    CHECK_KV(io_append_bytes(f, "x", 1), KV_OK);
+    file_expect(f, "hello, world\0!++x", 17);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
+/* More iovecs than io_append keeps on its stack. */
+static void io_append_takes_many_iovecs(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE);
+    struct iovec iov[40];
+    char bytes[40];
+    for (int i = 0; i < 40; i++) {
+        bytes[i] = (char)('A' + i);
+        iov[i].iov_base = &bytes[i];
+        iov[i].iov_len = 1;
+    }
+    CHECK_KV(io_append(f, iov, 40), KV_OK);
+    file_expect(f, bytes, 40);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
+static void io_read_past_end_is_short(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE);
+    CHECK_KV(io_append_bytes(f, "0123456789", 10), KV_OK);
+    char buf[32];
+    size_t got = 99;
+    CHECK_KV(io_read_at(f, 4, buf, 4, &got), KV_OK);
+    CHECK_MEM(buf, got, "4567", 4);
+    CHECK_KV(io_read_at(f, 6, buf, 10, &got), KV_OK);
+    CHECK_MEM(buf, got, "6789", 4);
+    CHECK_KV(io_read_at(f, 10, buf, 10, &got), KV_OK);
+    CHECK_EQ(got, 0);
+    CHECK_KV(io_read_at(f, 1000, buf, 10, &got), KV_OK);
+    CHECK_EQ(got, 0);
+    CHECK_KV(io_close(f), KV_OK);
+
+    f = file_open(path, IO_READ);
+    CHECK_KV(io_read_at(f, 0, buf, sizeof buf, &got), KV_OK);
+    CHECK_MEM(buf, got, "0123456789", 10);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
+static void io_truncate_cuts_and_appends_land_at_new_end(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE);
+    CHECK_KV(io_append_bytes(f, "0123456789", 10), KV_OK);
+    CHECK_KV(io_truncate(f, 4), KV_OK);
+    CHECK_EQ(f->end, 4);
+    file_expect(f, "0123", 4);
+    CHECK_KV(io_append_bytes(f, "ab", 2), KV_OK);
+    file_expect(f, "0123ab", 6);
+    CHECK_KV(io_truncate(f, 0), KV_OK);
+    file_expect(f, "", 0);
+    CHECK_KV(io_sync(f), KV_OK);
+    CHECK_KV(io_close(f), KV_OK);
+
+    f = file_open(path, IO_WRITE | IO_TRUNC);
+    CHECK_EQ(f->end, 0);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
+static void io_open_missing_file_fails_naming_it(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "missing-file");
+    io_file *f = NULL;
+    kv_error_clear();
+    CHECK_KV(io_open(path, IO_READ, &f), KV_ERR_IO);
+    CHECK_MSG(strstr(kv_errmsg(), path) != NULL, "message \"%s\"", kv_errmsg());
+
+    /* IO_EXCL refuses an existing file. */
+    f = file_open(path, IO_WRITE | IO_CREATE);
+    CHECK_KV(io_close(f), KV_OK);
+    io_file *g = NULL;
+    CHECK_KV(io_open(path, IO_WRITE | IO_CREATE | IO_EXCL, &g), KV_ERR_IO);
+}
+
+static void io_rename_unlink_and_exists(void)
+{
+    const char *dir = harness_tmpdir();
+    const char *a = harness_join(dir, "a"), *b = harness_join(dir, "b");
+    io_file *f = file_open(a, IO_WRITE | IO_CREATE);
+    CHECK_KV(io_append_bytes(f, "A", 1), KV_OK);
+    CHECK_KV(io_close(f), KV_OK);
+    int exists = -1;
+    CHECK_KV(io_exists(a, &exists), KV_OK);
+    CHECK_EQ(exists, 1);
+    CHECK_KV(io_exists(b, &exists), KV_OK);
+    CHECK_EQ(exists, 0);
+
+    CHECK_KV(io_rename(a, b), KV_OK);
+    CHECK_KV(io_exists(a, &exists), KV_OK);
+    CHECK_EQ(exists, 0);
+    f = file_open(b, IO_READ);
+    file_expect(f, "A", 1);
+    CHECK_KV(io_close(f), KV_OK);
+    CHECK_KV(io_sync_dir(dir), KV_OK);
+
+    CHECK_KV(io_unlink(b), KV_OK);
+    CHECK_KV(io_exists(b, &exists), KV_OK);
+    CHECK_EQ(exists, 0);
+    kv_error_clear();
+    CHECK_KV(io_unlink(b), KV_ERR_IO);
+    CHECK(strstr(kv_errmsg(), b) != NULL);
+    CHECK_KV(io_rename(a, b), KV_ERR_IO);
+}
+
+static void io_list_is_sorted_bytewise(void)
+{
+    const char *dir = harness_tmpdir();
+    static const char *const names[] = {"b", "a", "c10", "c9", "B", "a.log"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        io_file *f = file_open(harness_join(dir, names[i]), IO_WRITE | IO_CREATE);
+        CHECK_KV(io_close(f), KV_OK);
+    }
+    CHECK_KV(io_mkdir(harness_join(dir, "sub")), KV_OK);
+    char **list = NULL;
+    size_t count = 0;
+    CHECK_KV(io_list(dir, &list, &count), KV_OK);
+    static const char *const want[] = {"B", "a", "a.log", "b", "c10", "c9", "sub"};
+    CHECK_EQ(count, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < count; i++)
+        CHECK_MSG(strcmp(list[i], want[i]) == 0, "entry %zu is \"%s\", want \"%s\"", i,
+                  list[i], want[i]);
+    io_list_free(list, count);
+
+    CHECK_KV(io_list(harness_join(dir, "sub"), &list, &count), KV_OK);
+    CHECK_EQ(count, 0);
+    io_list_free(list, count);
+    CHECK_KV(io_list(harness_join(dir, "nope"), &list, &count), KV_ERR_IO);
+}
+
+static void io_mkdir_of_existing_dir_is_ok(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "d");
+    CHECK_KV(io_mkdir(dir), KV_OK);
+    CHECK_KV(io_mkdir(dir), KV_OK);
+    int exists = 0;
+    CHECK_KV(io_exists(dir, &exists), KV_OK);
+    CHECK_EQ(exists, 1);
+    CHECK_KV(io_mkdir(harness_join(dir, "x/y")), KV_ERR_IO);
+}
+
+static void io_lock_exclusive_twice_is_busy(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "LOCK");
+    io_lock *a = NULL, *b = NULL;
+    CHECK_KV(io_lock_acquire(path, 1, &a), KV_OK);
+    kv_error_clear();
+    CHECK_KV(io_lock_acquire(path, 1, &b), KV_ERR_BUSY);
+    CHECK(kv_errmsg()[0] != '\0');
+    CHECK_KV(io_lock_acquire(path, 0, &b), KV_ERR_BUSY);
+    io_lock_release(a);
+    CHECK_KV(io_lock_acquire(path, 1, &b), KV_OK);
+    io_lock_release(b);
+    io_lock_release(NULL);
+}
+
+static void io_lock_shared_twice_is_ok(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "LOCK");
+    io_lock *a = NULL, *b = NULL, *c = NULL;
+    CHECK_KV(io_lock_acquire(path, 0, &a), KV_OK);
+    CHECK_KV(io_lock_acquire(path, 0, &b), KV_OK);
+    CHECK_KV(io_lock_acquire(path, 1, &c), KV_ERR_BUSY);
+    io_lock_release(a);
+    CHECK_KV(io_lock_acquire(path, 1, &c), KV_ERR_BUSY);
+    io_lock_release(b);
+    CHECK_KV(io_lock_acquire(path, 1, &c), KV_OK);
+    io_lock_release(c);
+}
+
+static void io_join_puts_a_slash_between(void)
+{
+    char *p = io_join("dir", "name");
+    CHECK(p != NULL);
+    CHECK(strcmp(p, "dir/name") == 0);
+    free(p);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(io_append_writes_every_iovec_in_order),
+    HARNESS_TEST(io_append_takes_many_iovecs),
+    HARNESS_TEST(io_read_past_end_is_short),
+    HARNESS_TEST(io_truncate_cuts_and_appends_land_at_new_end),
+    HARNESS_TEST(io_open_missing_file_fails_naming_it),
+    HARNESS_TEST(io_rename_unlink_and_exists),
+    HARNESS_TEST(io_list_is_sorted_bytewise),
+    HARNESS_TEST(io_mkdir_of_existing_dir_is_ok),
+    HARNESS_TEST(io_lock_exclusive_twice_is_busy),
+    HARNESS_TEST(io_lock_shared_twice_is_ok),
+    HARNESS_TEST(io_join_puts_a_slash_between),
+};
+const harness_suite io_suite = HARNESS_SUITE("io", tests);

@@ -1,0 +1,20 @@
+/*
+ * main.c: unit tests of common/ (checksums, integer coding, log records, the
+ * I/O layer and its fault-injecting backend), build/common_test.
+ * Usage: common_test [NAME-FILTER]
+ */
+#include "../harness.h"
+
+extern const harness_suite crc32c_suite;
+extern const harness_suite coding_suite;
+extern const harness_suite log_record_suite;
+extern const harness_suite io_suite;
+extern const harness_suite io_fault_suite;
+
+int main(int argc, char **argv)
+{
+    static const harness_suite *const suites[] = {
+        &crc32c_suite, &coding_suite, &log_record_suite, &io_suite, &io_fault_suite,
+    };
+    return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
+}

@@ -1,0 +1,167 @@
+/*
+ * crash.h: the crash-and-restart tester (build/<stage>/crashtest).
+ *
+ * Three ways to crash an engine, one checker:
+ *   kill.c       SIGKILL a child process in the middle of a random workload
+ *   powerloss.c  rebuild what the disk could hold after a power loss at every
+ *                sync of a recorded workload (common/io_sim.h)
+ *   ioerror.c    fail the Nth I/O call, once or from then on (common/io_fault.h)
+ *   simtest.c    the power-loss simulator's own tests, rule by rule
+ *   workload.c   the random operations, their values, and the child's
+ *                report of each operation to the parent (the ack protocol)
+ *   model.c      what each operation was, which ones were acknowledged, and
+ *                the check of a reopened database against that
+ *
+ * The expected state never lives in the database under test: it is the
+ * list of operations (regenerated from the seed) and, for each one, whether
+ * it was acknowledged, possibly done, or certainly not done.
+ */
+#ifndef KV_TESTS_CRASH_H
+#define KV_TESTS_CRASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+
+/* ---- configuration and results (main.c) -------------------------------- */
+
+typedef struct crash_config {
+    int quick;            /* the CI-sized share */
+    long runs;            /* process-kill runs */
+    uint64_t seed;        /* first seed */
+    long ops;             /* operations in the power-loss / I/O-error workloads */
+    int expect_durable;   /* stage 03+: losses, holes and failed opens fail */
+    int power_sync;       /* power loss: 1 or 0 = only that workload; -1 = both */
+    int verbose;
+    int keep;             /* --keep: leave each failing power-loss state on disk */
+    const char *tmp;      /* where databases and crash states are made */
+    const char *argv0;    /* for the "reproduce with" lines */
+} crash_config;
+
+extern long crash_passed, crash_failed;
+extern long crash_only_at; /* --at N, or -1 */
+
+/* Prints one failure (with how to reproduce it) and counts it. */
+void crash_fail(const char *repro, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A fresh directory under cfg->tmp, and removal of a whole tree. */
+char *crash_mkdtemp(const crash_config *cfg, const char *tag);
+void crash_rmtree(const char *path);
+double crash_now(void); /* seconds, monotonic */
+
+int crash_sim_test(const crash_config *cfg);
+int crash_kill_test(const crash_config *cfg);
+int crash_power_test(const crash_config *cfg);
+int crash_ioerror_test(const crash_config *cfg);
+
+/* ---- the workload (workload.c) ----------------------------------------- */
+
+enum {
+    CRASH_PUT = 0,
+    CRASH_DELETE = 1,
+    CRASH_COMPACT = 2,  /* kv_compact: a merge; changes nothing a reader sees */
+    /* HOOK: when kv.h gains an atomic batch, CRASH_BATCH = 3 applies a few
+     * puts and deletes as one; crash_op gets a member list, and model.c must
+     * then accept an in-flight batch only all-or-nothing. */
+};
+
+/* The shape of a random workload; everything else follows from the seed. */
+typedef struct crash_workload {
+    uint64_t seed;
+    uint32_t nkeys;             /* keys are drawn from 0..nkeys-1 */
+    unsigned delete_pct;        /* of the puts and deletes */
+    unsigned compact_per_mille; /* of all operations */
+    unsigned big_pct;           /* values of 1 to 8 KiB, crossing 4 KiB pages */
+    size_t segment_bytes;       /* kv_options.segment_bytes (stage 02+): small
+                                   segments roll over often; 0 = default */
+} crash_workload;
+
+/* Operation number n of a workload. */
+typedef struct crash_op {
+    uint32_t n;
+    uint32_t key;
+    uint32_t vlen;
+    int kind;
+} crash_op;
+
+#define CRASH_KEY_MAX 48
+#define CRASH_VALUE_MAX 9000
+
+void crash_workload_init(crash_workload *w, uint64_t seed, uint32_t nkeys);
+void crash_op_make(const crash_workload *w, uint32_t n, crash_op *op);
+/* The key with id k ("key00042" and a suffix of 0..28 letters). */
+size_t crash_key(uint32_t k, char buf[CRASH_KEY_MAX]);
+/* The key id of a key, or -1 if no crash_key() makes it. */
+long crash_key_parse(const void *key, size_t klen);
+/* The value a put writes: its op number and key id (little-endian u32s),
+ * then bytes derived from both, so the checker can tell which put it is. */
+void crash_value(const crash_op *op, uint8_t buf[CRASH_VALUE_MAX]);
+/* Runs one operation; returns its kv status. */
+int crash_op_run(kv_db *db, const crash_op *op);
+
+/* The ack protocol: the child sends one message before each operation and
+ * one after it returns, each a single write() of 16 bytes (atomic on a
+ * pipe), so when the child dies the parent knows every acknowledged
+ * operation and the one (at most) in flight. */
+enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3 };
+typedef struct crash_msg {
+    uint32_t type;
+    uint32_t op;     /* BEGIN, ACK: the operation number */
+    uint32_t key;    /* BEGIN: the key id, so the parent can cross-check */
+    int32_t status;  /* ACK, OPENED: the kv status */
+} crash_msg;
+
+/* The child's side: opens dir, runs operations first..first+count-1 (or until
+ * one fails), reporting each through fd, then closes and _exits. */
+_Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t first,
+                           uint32_t count, int sync, int fd);
+
+/* ---- the model and the checker (model.c) -------------------------------- */
+
+enum {
+    CRASH_NOT_DONE = 0, /* never started, or known not to have happened */
+    CRASH_ACKED = 1,    /* returned KV_OK before the crash */
+    CRASH_MAYBE = 2     /* in flight at the crash, or returned an error */
+};
+
+typedef struct crash_model {
+    crash_workload w;
+    crash_op *ops;
+    uint8_t *status;    /* CRASH_NOT_DONE / ACKED / MAYBE, per operation */
+    size_t n, cap;      /* operations generated so far */
+} crash_model;
+
+void crash_model_init(crash_model *m, const crash_workload *w);
+void crash_model_free(crash_model *m);
+/* Makes sure ops[0..n) exist (new ones are CRASH_NOT_DONE). */
+void crash_model_grow(crash_model *m, size_t n);
+
+/* What a reopened database held, measured against the model. */
+typedef struct crash_verdict {
+    int open_status;   /* kv_open's status */
+    long lost;         /* acknowledged operations whose effect is missing */
+    long foreign;      /* keys holding a value no allowed operation wrote,
+                          or keys no operation wrote */
+    long read_errors;  /* kv_get or iterator failures after a good open */
+    int inconsistent;  /* the iterator disagrees with kv_get, or is unsorted */
+    int hole;          /* not the state of any prefix of the operations */
+    int probe_failed;  /* a write after recovery, then reopen, went wrong */
+    char what[400];    /* the first problem, in words */
+    char broken[400];  /* the first foreign, inconsistent or probe problem */
+} crash_verdict;
+
+enum {
+    CRASH_CHECK_PROBE = 1,   /* after checking, write once more and reopen */
+    CRASH_CHECK_PREFIX = 2,  /* also decide `hole` */
+    CRASH_CHECK_RESOLVE = 4  /* turn each MAYBE into ACKED or NOT_DONE as seen */
+};
+
+/* Opens dir with the current backend and default options, checks every key
+ * and a full iteration against m, closes.  Returns 1 if the database opened. */
+int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v);
+/* Whether v is a failure by the rules every stage keeps (open, nothing
+ * lost, nothing foreign, iterator consistent, recovery writable). */
+int crash_verdict_bad(const crash_verdict *v);
+
+#endif

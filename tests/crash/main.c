@@ -1,0 +1,179 @@
+/*
+ * main.c: build/<stage>/crashtest, the crash-and-restart tester.
+ *
+ * It proves that a stage keeps what it promised through three kinds of
+ * crash: a process killed at a random moment (kill.c), a power loss at
+ * every sync of a recorded workload (powerloss.c), and I/O calls that fail
+ * (ioerror.c).  All three check a reopened database against a model of the
+ * acknowledged operations (model.c), so every stage is judged by the same
+ * rules.  What a stage may lose in a power loss depends on it: before
+ * stage 03 nothing is synced, so losses are reported in a table, not
+ * failed; from stage 03 on (or with --expect-durable) nothing acknowledged
+ * with sync = 1 may be lost.
+ *
+ * Usage: crashtest [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N]
+ *                  [--seed S] [--ops N] [--at N] [--sync0|--sync1]
+ *                  [--expect-durable] [--keep] [-v]
+ *   --quick           the CI-sized share (a few seconds per stage)
+ *   --sim/--kill/--power/--ioerr   run only these modes (default: all;
+ *                     --sim is the power-loss simulator's self-test)
+ *   --runs N          process-kill runs (default 10000; 200 with --quick)
+ *   --seed S          first seed (default 1); each failure prints its own
+ *   --ops N           operations in the power-loss workload (default 1000;
+ *                     300 with --quick); the I/O-error workload is a third
+ *   --at N            power: only crash point N; ioerr: only fail call N
+ *   --sync0/--sync1   power: only the sync = 0 / sync = 1 workload
+ *   --expect-durable  judge power loss as stage 03+ does
+ *   --keep            power: leave each failing crash state on disk (to
+ *                     look at with build/<stage>/kv DIR dump)
+ *   -v                progress, and every failure (not just the first 25)
+ * Work directories go under $TMPDIR, else /dev/shm, else /tmp.  The last
+ * line printed is "N passed, N failed"; the exit status is 0 only if
+ * nothing failed.
+ */
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crash.h"
+
+long crash_passed, crash_failed;
+long crash_only_at = -1; /* --at */
+static const crash_config *crash_cfg;
+
+#define CRASH_MAX_SHOWN 25
+
+void crash_fail(const char *repro, const char *fmt, ...)
+{
+    crash_failed++;
+    if (crash_failed > CRASH_MAX_SHOWN && !crash_cfg->verbose) {
+        if (crash_failed == CRASH_MAX_SHOWN + 1)
+            printf("FAIL: (more failures; only the first %d are shown, -v shows all)\n",
+                   CRASH_MAX_SHOWN);
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    printf("FAIL: ");
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n      reproduce: %s %s%s%s\n", crash_cfg->argv0, repro,
+           crash_cfg->quick ? " --quick" : "",
+           crash_cfg->expect_durable ? " --expect-durable" : "");
+    fflush(stdout);
+}
+
+char *crash_mkdtemp(const crash_config *cfg, const char *tag)
+{
+    char *path = NULL;
+    if (asprintf(&path, "%s/crashtest-%s-XXXXXX", cfg->tmp, tag) < 0 || mkdtemp(path) == NULL) {
+        fprintf(stderr, "crashtest: cannot make a directory under %s\n", cfg->tmp);
+        exit(2);
+    }
+    return path;
+}
+
+static int crash_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void crash_rmtree(const char *path) { nftw(path, crash_rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+
+double crash_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *crash_default_tmp(void)
+{
+    const char *t = getenv("TMPDIR");
+    if (t && *t)
+        return t;
+    struct stat st;
+    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0)
+        return "/dev/shm";
+    return "/tmp";
+}
+
+static void crash_usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N] [--seed S]\n"
+            "          [--ops N] [--at N] [--sync0|--sync1] [--expect-durable] [--keep] [-v]\n",
+            argv0);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    crash_config cfg = {.seed = 1, .power_sync = -1, .argv0 = argv[0], .tmp = crash_default_tmp()};
+    long runs = -1, ops = -1;
+    int sim_mode = 0, kill_mode = 0, power_mode = 0, ioerr_mode = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--quick") == 0)
+            cfg.quick = 1;
+        else if (strcmp(a, "--sim") == 0)
+            sim_mode = 1;
+        else if (strcmp(a, "--kill") == 0)
+            kill_mode = 1;
+        else if (strcmp(a, "--power") == 0)
+            power_mode = 1;
+        else if (strcmp(a, "--ioerr") == 0)
+            ioerr_mode = 1;
+        else if (strcmp(a, "--expect-durable") == 0)
+            cfg.expect_durable = 1;
+        else if (strcmp(a, "--sync0") == 0 || strcmp(a, "--sync1") == 0)
+            cfg.power_sync = a[6] - '0';
+        else if (strcmp(a, "--keep") == 0)
+            cfg.keep = 1;
+        else if (strcmp(a, "-v") == 0)
+            cfg.verbose = 1;
+        else if (strcmp(a, "--runs") == 0 && next)
+            runs = atol(argv[++i]);
+        else if (strcmp(a, "--seed") == 0 && next)
+            cfg.seed = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(a, "--ops") == 0 && next)
+            ops = atol(argv[++i]);
+        else if (strcmp(a, "--at") == 0 && next)
+            crash_only_at = atol(argv[++i]);
+        else
+            crash_usage(argv[0]);
+    }
+    if (!sim_mode && !kill_mode && !power_mode && !ioerr_mode)
+        sim_mode = kill_mode = power_mode = ioerr_mode = 1;
+    cfg.runs = runs >= 0 ? runs : cfg.quick ? 200 : 10000;
+    cfg.ops = ops > 0 ? ops : cfg.quick ? 300 : 1000;
+    if (strcmp(kv_stage(), "03") >= 0)
+        cfg.expect_durable = 1;
+    crash_cfg = &cfg;
+
+    printf("crashtest: stage %s, %s run, power-loss durability %s\n", kv_stage(),
+           cfg.quick ? "quick" : "full",
+           cfg.expect_durable ? "required (sync = 1 writes must survive)"
+                              : "not promised (losses are reported, not failed)");
+    fflush(stdout);
+    double t0 = crash_now();
+    if (sim_mode)
+        crash_sim_test(&cfg);
+    if (kill_mode)
+        crash_kill_test(&cfg);
+    if (power_mode)
+        crash_power_test(&cfg);
+    if (ioerr_mode)
+        crash_ioerror_test(&cfg);
+    printf("crashtest: %.1f s in all\n", crash_now() - t0);
+    printf("%ld passed, %ld failed\n", crash_passed, crash_failed);
+    return crash_failed ? 1 : 0;
+}

@@ -1,0 +1,218 @@
+/*
+ * harness.c: the test runner behind harness.h.
+ *
+ * harness_main walks the suites, runs each selected test under setjmp so a
+ * failed CHECK can stop it, removes the test's temporary directories, and
+ * prints one line per test and the final "N passed, N failed".  It is
+ * compiled into build/<stage>/kvtest directly and into build/common_test
+ * through tests/common/harness_link.c.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io_fault.h"
+#include "kv.h"
+
+static jmp_buf harness_jump;
+static int harness_in_test;
+static char harness_root[4096];      /* $TMPDIR/kvtest.XXXXXX, made lazily */
+static unsigned harness_next_dir;    /* names of the test's directories */
+static char **harness_strings;       /* owned until the test ends */
+static size_t harness_nstrings, harness_cap;
+static char harness_ctx[1024];
+
+static void harness_die(const char *what)
+{
+    fprintf(stdout, "harness: %s: %s\n", what, strerror(errno));
+    fflush(stdout);
+    exit(2);
+}
+
+static const char *harness_keep(char *s)
+{
+    if (s == NULL)
+        harness_die("out of memory");
+    if (harness_nstrings == harness_cap) {
+        size_t cap = harness_cap ? harness_cap * 2 : 64;
+        char **grown = realloc(harness_strings, cap * sizeof *grown);
+        if (grown == NULL)
+            harness_die("out of memory");
+        harness_strings = grown;
+        harness_cap = cap;
+    }
+    harness_strings[harness_nstrings++] = s;
+    return s;
+}
+
+const char *harness_tmpdir(void)
+{
+    if (harness_root[0] == '\0') {
+        const char *base = getenv("TMPDIR");
+        if (base == NULL || base[0] == '\0')
+            base = "/tmp";
+        snprintf(harness_root, sizeof harness_root, "%s/kvtest.XXXXXX", base);
+        if (mkdtemp(harness_root) == NULL)
+            harness_die("mkdtemp");
+    }
+    char *path = malloc(strlen(harness_root) + 32);
+    if (path == NULL)
+        harness_die("out of memory");
+    sprintf(path, "%s/t%u", harness_root, harness_next_dir++);
+    if (mkdir(path, 0755) != 0)
+        harness_die("mkdir");
+    return harness_keep(path);
+}
+
+const char *harness_join(const char *dir, const char *name)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    if (path == NULL)
+        harness_die("out of memory");
+    sprintf(path, "%s/%s", dir, name);
+    return harness_keep(path);
+}
+
+void harness_context(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(harness_ctx, sizeof harness_ctx, fmt, ap);
+    va_end(ap);
+}
+
+const char *harness_hex(char buf[HARNESS_HEX_BUF], const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    size_t shown = n < 32 ? n : 32, used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < shown; i++)
+        used += (size_t)snprintf(buf + used, HARNESS_HEX_BUF - used, "%02x ", b[i]);
+    if (shown < n)
+        snprintf(buf + used, HARNESS_HEX_BUF - used, "...");
+    return buf;
+}
+
+static _Noreturn void harness_stop(void)
+{
+    if (harness_ctx[0] != '\0')
+        printf("    context: %s\n", harness_ctx);
+    fflush(stdout);
+    if (harness_in_test)
+        longjmp(harness_jump, 1);
+    exit(2);
+}
+
+void harness_fail(const char *file, int line, const char *fmt, ...)
+{
+    printf("    %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    harness_stop();
+}
+
+void harness_fail_kv(const char *file, int line, const char *expr, int got, int want1,
+                     int want2)
+{
+    printf("    %s:%d: %s\n", file, line, expr);
+    printf("      returned %d (%s), expected %d (%s)", got, kv_strerror(got), want1,
+           kv_strerror(want1));
+    if (want2 != want1)
+        printf(" or %d (%s)", want2, kv_strerror(want2));
+    printf("\n      kv_errmsg: \"%s\"\n", kv_errmsg());
+    harness_stop();
+}
+
+static int harness_remove_one(const char *path, const struct stat *st, int flag,
+                              struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void harness_cleanup(void)
+{
+    io_fault_uninstall();
+    if (harness_root[0] != '\0') {
+        for (unsigned i = 0; i < harness_next_dir; i++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/t%u", harness_root, i);
+            nftw(path, harness_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        }
+    }
+    harness_next_dir = 0;
+    for (size_t i = 0; i < harness_nstrings; i++)
+        free(harness_strings[i]);
+    harness_nstrings = 0;
+}
+
+static double harness_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Runs one test; returns 1 if it passed. */
+static int harness_run_one(const char *full_name, void (*fn)(void))
+{
+    harness_ctx[0] = '\0';
+    printf("RUN  %s\n", full_name);
+    fflush(stdout);
+    double start = harness_now();
+    volatile int passed = 0;
+    harness_in_test = 1;
+    if (setjmp(harness_jump) == 0) {
+        fn();
+        passed = 1;
+    }
+    harness_in_test = 0;
+    harness_cleanup();
+    printf("%s %s (%.2fs)\n", passed ? "ok  " : "FAIL", full_name, harness_now() - start);
+    fflush(stdout);
+    return passed;
+}
+
+int harness_main(int argc, char **argv, const harness_suite *const *suites, size_t nsuites)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    if (argc > 2) {
+        printf("usage: %s [NAME-FILTER]\n", argv[0]);
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int passed = 0, failed = 0;
+    char full[512];
+    for (size_t s = 0; s < nsuites; s++) {
+        for (size_t t = 0; t < suites[s]->count; t++) {
+            const harness_test *test = &suites[s]->tests[t];
+            snprintf(full, sizeof full, "%s/%s", suites[s]->name, test->name);
+            if (filter != NULL && strstr(full, filter) == NULL)
+                continue;
+            if (harness_run_one(full, test->fn))
+                passed++;
+            else
+                failed++;
+        }
+    }
+    if (harness_root[0] != '\0')
+        rmdir(harness_root);
+    free(harness_strings);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

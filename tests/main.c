@@ -1,0 +1,26 @@
+/*
+ * main.c: the stage suite, build/<stage>/kvtest.  The same tests run
+ * unchanged against every stage's libkv.a, through include/kv.h only.
+ * Usage: kvtest [NAME-FILTER]   runs the tests whose "suite/name" contains
+ * the filter.  KV_TEST_SEED=N runs the model test with seed N only, and
+ * KV_TEST_STEPS=N sets its number of steps per seed (see model.c).
+ */
+#include "harness.h"
+
+extern const harness_suite conformance_suite;
+extern const harness_suite iterator_suite;
+extern const harness_suite lifecycle_suite;
+extern const harness_suite concurrency_suite;
+extern const harness_suite batch_suite;
+extern const harness_suite model_suite;
+extern const harness_suite fault_suite;
+extern const harness_suite badfile_suite;
+
+int main(int argc, char **argv)
+{
+    static const harness_suite *const suites[] = {
+        &conformance_suite, &iterator_suite, &lifecycle_suite, &batch_suite,
+        &concurrency_suite, &model_suite,    &fault_suite,     &badfile_suite,
+    };
+    return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
+}

@@ -1,0 +1,446 @@
+/*
+ * model.c: a randomized test of the engine against an in-memory model.
+ *
+ * Long random sequences of put, get, delete, batches, seeks, full scans,
+ * iterator snapshots, close-and-reopen and kv_compact run on the engine and on a
+ * sorted array of (key, value) pairs; every answer the engine gives must be
+ * the model's.  Keys come from a small alphabet (with NUL and 0xFF bytes,
+ * and a few long keys) so that overwrites and deletes hit often; some values
+ * are empty, a few are up to 100 KB.
+ *
+ * Odd seeds run with kv_options.segment_bytes = 4096, so the stages that
+ * split their log into segments make many of them.  Each seed gives one
+ * reproducible sequence.  The default run uses a fixed
+ * list of seeds; KV_TEST_SEED=N runs only seed N, and KV_TEST_STEPS=N
+ * changes the number of steps per seed.  A failure prints the seed and the
+ * step.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kv.h"
+#include "testdb.h"
+
+#define MODEL_DEFAULT_STEPS 2500
+#define MODEL_LARGE_VALUE (100u * 1024u)
+
+typedef struct model_entry {
+    uint8_t *k, *v;
+    size_t kl, vl;
+} model_entry;
+
+typedef struct model {
+    model_entry *e;
+    size_t n, cap;
+} model;
+
+static int model_keycmp(const void *a, size_t al, const void *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0)
+        return c;
+    return al < bl ? -1 : al > bl;
+}
+
+/* Index of the first entry >= key. */
+static size_t model_lower_bound(const model *m, const void *k, size_t kl)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (model_keycmp(m->e[mid].k, m->e[mid].kl, k, kl) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const model_entry *model_find(const model *m, const void *k, size_t kl)
+{
+    size_t i = model_lower_bound(m, k, kl);
+    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0)
+        return &m->e[i];
+    return NULL;
+}
+
+static uint8_t *model_dup(const void *p, size_t n)
+{
+    uint8_t *c = malloc(n ? n : 1);
+    CHECK(c != NULL);
+    if (n)
+        memcpy(c, p, n);
+    return c;
+}
+
+static void model_put(model *m, const void *k, size_t kl, const void *v, size_t vl)
+{
+    size_t i = model_lower_bound(m, k, kl);
+    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0) {
+        free(m->e[i].v);
+        m->e[i].v = model_dup(v, vl);
+        m->e[i].vl = vl;
+        return;
+    }
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->e = realloc(m->e, m->cap * sizeof *m->e);
+        CHECK(m->e != NULL);
+    }
+    memmove(m->e + i + 1, m->e + i, (m->n - i) * sizeof *m->e);
+    m->e[i] = (model_entry){model_dup(k, kl), model_dup(v, vl), kl, vl};
+    m->n++;
+}
+
+static void model_del(model *m, const void *k, size_t kl)
+{
+    size_t i = model_lower_bound(m, k, kl);
+    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0) {
+        free(m->e[i].k);
+        free(m->e[i].v);
+        memmove(m->e + i, m->e + i + 1, (m->n - i - 1) * sizeof *m->e);
+        m->n--;
+    }
+}
+
+static void model_copy(model *dst, const model *src)
+{
+    dst->n = dst->cap = src->n;
+    dst->e = malloc((src->n ? src->n : 1) * sizeof *dst->e);
+    CHECK(dst->e != NULL);
+    for (size_t i = 0; i < src->n; i++)
+        dst->e[i] = (model_entry){model_dup(src->e[i].k, src->e[i].kl),
+                                  model_dup(src->e[i].v, src->e[i].vl), src->e[i].kl,
+                                  src->e[i].vl};
+}
+
+static void model_free(model *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->e[i].k);
+        free(m->e[i].v);
+    }
+    free(m->e);
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- random keys and values ------------------------------------------- */
+
+typedef struct model_buf {
+    uint8_t *p;
+    size_t len;
+} model_buf;
+
+/* A key: usually 1..3 bytes over {a, b, NUL, 0xFF} (84 keys in all); 1 time
+ * in 40 one of four long keys (300 .. 1050 bytes). */
+static void model_gen_key(testdb_rng *r, model_buf *key)
+{
+    static const uint8_t alphabet[] = {'a', 'b', 0x00, 0xFF};
+    if (testdb_rng_below(r, 40) == 0) {
+        uint32_t id = testdb_rng_below(r, 4);
+        key->len = 300 + id * 250;
+        key->p[0] = 'L';
+        for (size_t i = 1; i < key->len; i++)
+            key->p[i] = (uint8_t)('0' + (i * (id + 3)) % 43);
+        return;
+    }
+    key->len = 1 + testdb_rng_below(r, 3);
+    for (size_t i = 0; i < key->len; i++)
+        key->p[i] = alphabet[testdb_rng_below(r, 4)];
+}
+
+/* A value: empty 1 time in 10, 10 KB .. 100 KB 1 time in 150, otherwise 1 ..
+ * 64 bytes; the bytes are random. */
+static void model_gen_value(testdb_rng *r, model_buf *val)
+{
+    uint32_t pick = testdb_rng_below(r, 150);
+    if (pick < 15)
+        val->len = 0;
+    else if (pick == 15)
+        val->len = 10 * 1024 + testdb_rng_below(r, MODEL_LARGE_VALUE - 10 * 1024 + 1);
+    else
+        val->len = 1 + testdb_rng_below(r, 64);
+    testdb_rng_fill(r, val->p, val->len);
+}
+
+/* ---- comparing the engine with the model ------------------------------ */
+
+static void model_check_get(kv_db *db, const model *m, const void *k, size_t kl)
+{
+    const model_entry *e = model_find(m, k, kl);
+    if (e)
+        EXPECT(db, k, kl, e->v, e->vl);
+    else
+        ABSENT(db, k, kl);
+}
+
+/* From where `it` stands, the next up to `limit` entries must be the model's
+ * from index `from` on, and if the model ends within them, so must `it`. */
+static void model_check_iter(kv_iter *it, const model *m, size_t from, size_t limit)
+{
+    size_t i = from;
+    for (; i < m->n && i - from < limit; i++) {
+        CHECK_MSG(kv_iter_valid(it), "iterator ended at model entry %zu of %zu (status %d)",
+                  i, m->n, kv_iter_status(it));
+        size_t kl = 0, vl = 0;
+        const void *k = kv_iter_key(it, &kl);
+        const void *v = kv_iter_value(it, &vl);
+        char h1[HARNESS_HEX_BUF], h2[HARNESS_HEX_BUF];
+        CHECK_MSG(k != NULL && model_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
+                  "iterator key [%s] (%zu bytes), model key [%s] (%zu bytes)",
+                  harness_hex(h1, k, kl), kl, harness_hex(h2, m->e[i].k, m->e[i].kl),
+                  m->e[i].kl);
+        CHECK_MSG(v != NULL, "kv_iter_value is NULL (status %d)", kv_iter_status(it));
+        CHECK_MSG(vl == m->e[i].vl && (vl == 0 || memcmp(v, m->e[i].v, vl) == 0),
+                  "iterator value for key [%s]: %zu bytes [%s], model %zu bytes",
+                  harness_hex(h1, k, kl), vl, harness_hex(h2, v, vl), m->e[i].vl);
+        kv_iter_next(it);
+    }
+    if (i == m->n) {
+        size_t kl = 0;
+        char h1[HARNESS_HEX_BUF];
+        CHECK_MSG(!kv_iter_valid(it), "iterator has key [%s] past the model's last",
+                  harness_hex(h1, kv_iter_key(it, &kl), kl));
+    }
+    CHECK_KV(kv_iter_status(it), KV_OK);
+}
+
+static void model_check_all(kv_db *db, const model *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        EXPECT(db, m->e[i].k, m->e[i].kl, m->e[i].v, m->e[i].vl);
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    kv_iter_seek_first(it);
+    model_check_iter(it, m, 0, SIZE_MAX);
+    kv_iter_free(it);
+}
+
+/* ---- one run ----------------------------------------------------------------- */
+
+typedef struct model_run {
+    uint64_t seed;
+    kv_options opt;
+    long step;
+    const char *op;
+    testdb_rng rng;
+    model m;
+    model_buf key, val, key2;
+    const char *dir;
+    kv_db *db;
+} model_run;
+
+static void model_note(model_run *r, const char *op)
+{
+    r->op = op;
+    harness_context("seed %llu, segment_bytes %zu, step %ld (%s); rerun with "
+                    "KV_TEST_SEED=%llu", (unsigned long long)r->seed, r->opt.segment_bytes,
+                    r->step, op, (unsigned long long)r->seed);
+}
+
+/* A batch of 1..6 random puts and deletes, applied to the model in order
+ * once kv_write has returned KV_OK. */
+static void model_batch(model_run *r)
+{
+    kv_batch *b = NULL;
+    model_note(r, "kv_batch_new");
+    CHECK_KV(kv_batch_new(&b), KV_OK);
+    model pending = {0};   /* the ops, in order: a NULL value is a delete */
+    int ops = 1 + (int)testdb_rng_below(&r->rng, 6);
+    for (int i = 0; i < ops; i++) {
+        model_gen_key(&r->rng, &r->key);
+        if (pending.n == pending.cap) {
+            pending.cap = pending.cap ? pending.cap * 2 : 8;
+            pending.e = realloc(pending.e, pending.cap * sizeof *pending.e);
+            CHECK(pending.e != NULL);
+        }
+        model_entry *e = &pending.e[pending.n++];
+        e->k = model_dup(r->key.p, r->key.len);
+        e->kl = r->key.len;
+        e->v = NULL;
+        e->vl = 0;
+        if (testdb_rng_below(&r->rng, 4) == 0) {
+            model_note(r, "kv_batch_delete");
+            CHECK_KV(kv_batch_delete(b, r->key.p, r->key.len), KV_OK);
+        } else {
+            model_gen_value(&r->rng, &r->val);
+            e->v = model_dup(r->val.p, r->val.len);
+            e->vl = r->val.len;
+            model_note(r, "kv_batch_put");
+            CHECK_KV(kv_batch_put(b, r->key.p, r->key.len, r->val.p, r->val.len), KV_OK);
+        }
+    }
+    model_note(r, "kv_write");
+    CHECK_KV(kv_write(r->db, b), KV_OK);
+    kv_batch_free(b);
+    for (size_t i = 0; i < pending.n; i++) {
+        model_entry *e = &pending.e[i];
+        if (e->v == NULL)
+            model_del(&r->m, e->k, e->kl);
+        else
+            model_put(&r->m, e->k, e->kl, e->v, e->vl);
+        free(e->k);
+        free(e->v);
+    }
+    free(pending.e);
+}
+
+static void model_write(model_run *r)
+{
+    if (testdb_rng_below(&r->rng, 12) == 0) {
+        model_batch(r);
+        return;
+    }
+    model_gen_key(&r->rng, &r->key);
+    if (testdb_rng_below(&r->rng, 4) == 0) {
+        model_note(r, "delete");
+        DEL(r->db, r->key.p, r->key.len);
+        model_del(&r->m, r->key.p, r->key.len);
+    } else {
+        model_gen_value(&r->rng, &r->val);
+        model_note(r, "put");
+        PUT(r->db, r->key.p, r->key.len, r->val.p, r->val.len);
+        model_put(&r->m, r->key.p, r->key.len, r->val.p, r->val.len);
+    }
+}
+
+/* An iterator made now must keep showing this moment through later writes. */
+static void model_snapshot(model_run *r)
+{
+    model snap;
+    model_copy(&snap, &r->m);
+    kv_iter *it = NULL;
+    model_note(r, "snapshot: kv_iter_new");
+    CHECK_KV(kv_iter_new(r->db, &it), KV_OK);
+    int writes = 1 + (int)testdb_rng_below(&r->rng, 6);
+    for (int i = 0; i < writes; i++)
+        model_write(r);
+    if (testdb_rng_below(&r->rng, 3) == 0) {
+        model_note(r, "snapshot: kv_compact while an iterator is alive");
+        CHECK_KV(kv_compact(r->db), KV_OK);
+        model_write(r);
+    }
+    model_note(r, "snapshot: scan after writes");
+    kv_iter_seek_first(it);
+    model_check_iter(it, &snap, 0, SIZE_MAX);
+    model_gen_key(&r->rng, &r->key2);
+    model_note(r, "snapshot: seek after writes");
+    kv_iter_seek(it, r->key2.p, r->key2.len);
+    model_check_iter(it, &snap, model_lower_bound(&snap, r->key2.p, r->key2.len), 4);
+    kv_iter_free(it);
+    model_free(&snap);
+}
+
+static void model_step(model_run *r)
+{
+    uint32_t pick = testdb_rng_below(&r->rng, 1000);
+    if (pick < 450) {
+        model_write(r);
+    } else if (pick < 800) {
+        /* Reads: half of them of a key the model holds. */
+        if (r->m.n > 0 && testdb_rng_below(&r->rng, 2) == 0) {
+            const model_entry *e = &r->m.e[testdb_rng_below(&r->rng, (uint32_t)r->m.n)];
+            model_note(r, "get of a live key");
+            EXPECT(r->db, e->k, e->kl, e->v, e->vl);
+        } else {
+            model_gen_key(&r->rng, &r->key);
+            model_note(r, "get");
+            model_check_get(r->db, &r->m, r->key.p, r->key.len);
+        }
+    } else if (pick < 920) {
+        model_gen_key(&r->rng, &r->key);
+        kv_iter *it = NULL;
+        model_note(r, "seek");
+        CHECK_KV(kv_iter_new(r->db, &it), KV_OK);
+        kv_iter_seek(it, r->key.p, r->key.len);
+        model_check_iter(it, &r->m, model_lower_bound(&r->m, r->key.p, r->key.len),
+                         1 + testdb_rng_below(&r->rng, 8));
+        kv_iter_free(it);
+    } else if (pick < 945) {
+        kv_iter *it = NULL;
+        model_note(r, "full scan");
+        CHECK_KV(kv_iter_new(r->db, &it), KV_OK);
+        kv_iter_seek_first(it);
+        model_check_iter(it, &r->m, 0, SIZE_MAX);
+        kv_iter_free(it);
+    } else if (pick < 975) {
+        model_snapshot(r);
+    } else if (pick < 990) {
+        model_note(r, "close and reopen");
+        CLOSE(r->db);
+        r->db = OPEN(r->dir, &r->opt);
+        model_note(r, "check everything after reopen");
+        model_check_all(r->db, &r->m);
+    } else {
+        model_note(r, "kv_compact");
+        CHECK_KV(kv_compact(r->db), KV_OK);
+        model_note(r, "check everything after kv_compact");
+        model_check_all(r->db, &r->m);
+    }
+}
+
+static long model_env_long(const char *name, long fallback)
+{
+    const char *s = getenv(name);
+    if (s == NULL || *s == '\0')
+        return fallback;
+    char *end;
+    long v = strtol(s, &end, 0);
+    return *end == '\0' && v > 0 ? v : fallback;
+}
+
+/* Odd seeds run with small log segments (stage 02 and later roll over to a
+ * new file every few KB), even seeds with the default. */
+static void model_run_seed(uint64_t seed, long steps)
+{
+    model_run r = {.seed = seed};
+    kv_options_init(&r.opt);
+    if (seed % 2 == 1)
+        r.opt.segment_bytes = 4096;
+    testdb_rng_seed(&r.rng, seed);
+    r.key.p = malloc(2048);
+    r.key2.p = malloc(2048);
+    r.val.p = malloc(MODEL_LARGE_VALUE);
+    CHECK(r.key.p && r.key2.p && r.val.p);
+    r.dir = harness_join(harness_tmpdir(), "db");
+    model_note(&r, "open");
+    r.db = OPEN(r.dir, &r.opt);
+    for (r.step = 0; r.step < steps; r.step++)
+        model_step(&r);
+    model_note(&r, "final check");
+    model_check_all(r.db, &r.m);
+    CLOSE(r.db);
+    r.db = OPEN(r.dir, &r.opt);
+    model_note(&r, "final check after reopen");
+    model_check_all(r.db, &r.m);
+    CLOSE(r.db);
+    model_free(&r.m);
+    free(r.key.p);
+    free(r.key2.p);
+    free(r.val.p);
+}
+
+static void model_matches_engine_over_random_ops(void)
+{
+    static const uint64_t seeds[] = {1, 2, 3, 20240601, 0xC0FFEE, 987654321};
+    /* (1, 3 and 987654321 use small segments) */
+    long steps = model_env_long("KV_TEST_STEPS", MODEL_DEFAULT_STEPS);
+    const char *one = getenv("KV_TEST_SEED");
+    if (one != NULL && *one != '\0') {
+        uint64_t seed = strtoull(one, NULL, 0);
+        printf("    model: seed %llu, %ld steps\n", (unsigned long long)seed, steps);
+        model_run_seed(seed, steps);
+        return;
+    }
+    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
+        model_run_seed(seeds[i], steps);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(model_matches_engine_over_random_ops),
+};
+const harness_suite model_suite = HARNESS_SUITE("model", tests);

@@ -1,0 +1,128 @@
+#!/bin/sh
+# run.sh: runs every test binary and sums up.
+#
+#   sh tests/run.sh BUILD_DIR "STAGES" [ASAN_BUILD_DIR]
+#
+# For BUILD_DIR, then ASAN_BUILD_DIR if given (with ASan/UBSan options set):
+# DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
+# tests/cli_test.sh DIR/<stage>/kv, DIR/<stage>/stagetest (a stage's own
+# tests) and DIR/<stage>/crashtest --quick.  Each binary
+# ends with a line "N passed, N failed"; one that crashes, times out, is
+# missing, prints no such line, or exits non-zero with nothing failed (a
+# leak found at exit, say) counts as one more failure.  Lines other than
+# "RUN ..." and "ok ..." are shown as they come.  Prints a table, then
+# exactly one line "N passed, N failed" (the sums), and exits non-zero if
+# anything failed.  Environment: KV_TEST_TIMEOUT (seconds per binary,
+# default 1200), KV_TEST_FILTER (passed to the C test binaries).
+
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+    echo "usage: sh tests/run.sh BUILD_DIR \"STAGES\" [ASAN_BUILD_DIR]" >&2
+    exit 2
+fi
+build=$1
+stages=$2
+asan_build=${3:-}
+here=$(dirname "$0")
+timeout_s=${KV_TEST_TIMEOUT:-1200}
+filter=${KV_TEST_FILTER:-}
+
+total_passed=0
+total_failed=0
+table=""
+log=$(mktemp "${TMPDIR:-/tmp}/kvrun.XXXXXX") || exit 2
+trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; exit 130' INT TERM
+
+# run_binary LABEL COMMAND...: runs it, shows its interesting lines, adds a
+# row to the table and its counts to the totals.
+run_binary() {
+    label=$1
+    shift
+    echo "== $label"
+    if command -v timeout >/dev/null 2>&1; then
+        timeout "$timeout_s" "$@" >"$log" 2>&1
+    else
+        "$@" >"$log" 2>&1
+    fi
+    status=$?
+    grep -v -e '^RUN ' -e '^ok ' "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    note=""
+    if [ -n "$summary" ]; then
+        passed=$(echo "$summary" | sed 's/ passed.*//')
+        failed=$(echo "$summary" | sed 's/.*passed, //; s/ failed//')
+    else
+        passed=0
+        failed=0
+    fi
+    if [ "$status" -eq 124 ]; then
+        note="timed out after ${timeout_s}s"
+        failed=$((failed + 1))
+    elif [ "$status" -gt 128 ]; then
+        note="killed by signal $((status - 128))"
+        failed=$((failed + 1))
+    elif [ -z "$summary" ]; then
+        note="no summary line (exit status $status)"
+        failed=$((failed + 1))
+    elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        note="exit status $status with no failed test"
+        failed=$((failed + 1))
+    fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    row=$(printf '%-40s %7s %7s  %s' "$label" "$passed" "$failed" "$note")
+    table="$table$row
+"
+}
+
+missing_binary() {
+    row=$(printf '%-40s %7s %7s  %s' "$1" 0 1 "missing (not built?)")
+    table="$table$row
+"
+    total_failed=$((total_failed + 1))
+    echo "== $1: missing"
+}
+
+# run_flavour DIR: every binary of one build directory.
+run_flavour() {
+    dir=$1
+    if [ -x "$dir/common_test" ]; then
+        run_binary "$dir/common_test" "$dir/common_test" $filter
+    else
+        missing_binary "$dir/common_test"
+    fi
+    for stage in $stages; do
+        if [ -x "$dir/$stage/kvtest" ]; then
+            run_binary "$dir/$stage/kvtest" "$dir/$stage/kvtest" $filter
+        else
+            missing_binary "$dir/$stage/kvtest"
+        fi
+        if [ -f "$here/cli_test.sh" ]; then
+            if [ -x "$dir/$stage/kv" ]; then
+                run_binary "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
+            else
+                missing_binary "$dir/$stage/kv"
+            fi
+        fi
+        if [ -x "$dir/$stage/stagetest" ]; then
+            run_binary "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
+        fi
+        if [ -x "$dir/$stage/crashtest" ]; then
+            run_binary "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
+        fi
+    done
+}
+
+run_flavour "$build"
+if [ -n "$asan_build" ]; then
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    export ASAN_OPTIONS UBSAN_OPTIONS
+    run_flavour "$asan_build"
+fi
+
+echo
+printf '%-40s %7s %7s\n' "binary" "passed" "failed"
+printf '%s' "$table"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
