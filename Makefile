@@ -129,6 +129,7 @@ demo: deps all
 test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
+	@$(MAKE) --no-print-directory fuzz-seeds
 	@sh tests/run.sh build "$(STAGES)" build/asan
 
 test-build: $(TEST_BINS)

@@ -3,8 +3,9 @@
  * fuzzer.  `make test` uses it (built with ASan+UBSan) to replay the seed
  * corpora and every saved regression input under fuzz/regressions/.
  *
- *   replay FILE_OR_DIR...   prints "N inputs replayed" and exits 0, or dies
- *                           in the harness on the input that breaks it.
+ *   replay FILE_OR_DIR...   prints "N passed, 0 failed" (N inputs) and exits
+ *                           0, or dies in the harness on the input that
+ *                           breaks it (a file it cannot read is a failure).
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -74,6 +75,6 @@ int main(int argc, char **argv)
     int failed = 0;
     for (int i = 1; i < argc; i++)
         failed |= replay_path(argv[i]);
-    printf("%ld inputs replayed\n", replayed);
+    printf("%ld passed, %d failed\n", replayed, failed);
     return failed;
 }

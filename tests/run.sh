@@ -110,6 +110,17 @@ run_flavour() {
         if [ -x "$dir/$stage/crashtest" ]; then
             run_binary "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
         fi
+        # Fuzz harnesses on their saved regression inputs and the stage's seeds.
+        for replay in "$dir/$stage"/fuzz-*-replay; do
+            [ -x "$replay" ] || continue
+            target=${replay##*/fuzz-}
+            target=${target%-replay}
+            inputs=""
+            for d in "$here/../fuzz/regressions/$target" "build/fuzz/seeds/$stage-$target"; do
+                [ -d "$d" ] && inputs="$inputs $d"
+            done
+            run_binary "$replay" "$replay" $inputs
+        done
     done
 }
 
