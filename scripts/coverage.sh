@@ -18,6 +18,18 @@ for s in $STAGES; do
     if [ -x "$B/$s/stagetest" ]; then
         "$B/$s/stagetest" >"$OUT/$s-stagetest.log" 2>&1 || echo "   ($s stagetest reported failures)"
     fi
+    # Not the process-kill mode: a child killed while it writes its .gcda
+    # file would leave the coverage data torn.
+    if [ -x "$B/$s/crashtest" ]; then
+        "$B/$s/crashtest" --sim --power --ioerr --ops 300 >"$OUT/$s-crash.log" 2>&1 ||
+            echo "   ($s crashtest reported failures)"
+    fi
+    for replay in "$B/$s"/fuzz-*-replay; do
+        [ -x "$replay" ] || continue
+        t=${replay##*/fuzz-}; t=${t%-replay}
+        "$replay" $(ls -d fuzz/regressions/$t build/fuzz/seeds/$s-$t 2>/dev/null) \
+            >"$OUT/$s-fuzz-$t.log" 2>&1 || echo "   ($s fuzz replay $t failed)"
+    done
     if [ -f tests/cli_test.sh ]; then
         sh tests/cli_test.sh "$B/$s/kv" >"$OUT/$s-cli.log" 2>&1 || echo "   ($s cli_test reported failures)"
     fi
@@ -37,8 +49,8 @@ printf '\n%-14s %10s %10s\n' "part" "lines" "branches"
 printf '%-14s %10s %10s\n' "--------------" "----------" "----------"
 for part in common $STAGES; do
     case $part in
-        common) pattern="*/common/*" ;;
-        *)      pattern="*/stages/$part/*" ;;
+        common) pattern="$PWD/common/*" ;;
+        *)      pattern="$PWD/stages/$part/*" ;;
     esac
     lcov -q $RC --extract "$OUT/all.info" "$pattern" -o "$OUT/$part.info" >/dev/null 2>&1
     set -- $(summary "$OUT/$part.info")
