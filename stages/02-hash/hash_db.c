@@ -1,0 +1,447 @@
+/*
+ * hash_db.c: stage 02's engine: open, close, put, delete, batch, get by one
+ * index lookup and one positioned read, roll-over, stats.  The design, its
+ * locks and invariants are in hash_db.h; the formats in docs/02-hash.md.
+ */
+#include "hash_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "batch.h"
+#include "error.h"
+#include "log_record.h"
+#include "log_scan.h"
+
+const char *kv_stage(void) { return KV_STAGE_NAME; }
+
+uint64_t hash_db_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int hash_db_index_put(kv_db *db, const void *key, size_t klen, const hash_loc *loc)
+{
+    hash_loc old;
+    int replaced = 0;
+    int rc = hash_index_put(&db->index, key, klen, loc, &old, &replaced);
+    if (rc != KV_OK)
+        return rc;
+    if (replaced)
+        segment_table_find(&db->segs, old.seg)->live_bytes -= old.size;
+    segment_table_find(&db->segs, loc->seg)->live_bytes += loc->size;
+    return KV_OK;
+}
+
+void hash_db_index_remove(kv_db *db, const void *key, size_t klen)
+{
+    hash_loc old;
+    if (hash_index_remove(&db->index, key, klen, &old))
+        segment_table_find(&db->segs, old.seg)->live_bytes -= old.size;
+}
+
+int hash_db_roll(kv_db *db, uint64_t id)
+{
+    if (id > UINT32_MAX)
+        return kv_error(KV_ERR_INVALID, "%s: segment ids are used up (the next would be "
+                        "%llu); kv_compact cannot help, copy the data to a new database",
+                        db->dir.path, (unsigned long long)id);
+    /* The segment being closed is synced first, once per segment: a closed
+     * segment is then whole on disk, so after a power loss damage in it is
+     * real corruption (never a torn tail), and a merge that reads it never
+     * makes durable a state older than what it had. */
+    int rc = db->active != NULL ? io_sync(db->active->file) : KV_OK;
+    if (rc != KV_OK)
+        return rc;
+    segment *s = NULL;
+    rc = segment_open(db->dir.path, (uint32_t)id, IO_WRITE | IO_CREATE | IO_TRUNC, &s);
+    if (rc != KV_OK)
+        return rc;
+    pthread_rwlock_wrlock(&db->index_lock);
+    rc = segment_table_reserve(&db->segs, 1);
+    if (rc == KV_OK) {
+        segment_table_insert(&db->segs, s);
+        db->active = s;
+        db->next_id = id + 1;
+    }
+    pthread_rwlock_unlock(&db->index_lock);
+    if (rc != KV_OK) {
+        segment_unref(s); /* an empty file stays behind: harmless, see recovery */
+        return rc;
+    }
+    return KV_OK;
+}
+
+int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
+{
+    if (out == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_open: db pointer is NULL");
+    *out = NULL;
+    kv_options opt;
+    if (opt_in)
+        opt = *opt_in;
+    else
+        kv_options_init(&opt);
+
+    kv_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
+    db->opt = opt;
+    db->segment_limit = opt.segment_bytes ? opt.segment_bytes : HASH_DB_DEFAULT_SEGMENT_BYTES;
+    db->next_id = 1;
+    hash_index_init(&db->index);
+    pthread_mutex_init(&db->merge_lock, NULL);
+    pthread_mutex_init(&db->write_lock, NULL);
+    /* Writers first: glibc's default lets a stream of readers starve a
+     * writer waiting to update the index. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->index_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    int rc = db_dir_open(dir, &opt, &db->dir);
+    if (rc == KV_OK)
+        rc = hash_recover(db);
+    if (rc != KV_OK) {
+        kv_close(db);
+        return rc;
+    }
+    *out = db;
+    return KV_OK;
+}
+
+int kv_close(kv_db *db)
+{
+    if (db == NULL)
+        return KV_OK;
+    /* Doomed files stay on disk: replaying them is harmless (invariant 5),
+     * and the next merge after a reopen includes them. */
+    free(db->doomed);
+    segment_table_clear(&db->segs);
+    hash_index_free(&db->index);
+    db_dir_close(&db->dir);
+    pthread_rwlock_destroy(&db->index_lock);
+    pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->merge_lock);
+    free(db);
+    return KV_OK;
+}
+
+/* Cuts a record that could not be completed off the active segment, or sets
+ * `failed` (invariant 4).  Keeps rc and adds to its message.
+ * REQUIRES: write_lock held. */
+static int hash_db_undo_append(kv_db *db, const char *call, int rc)
+{
+    char first[512];
+    snprintf(first, sizeof first, "%s", kv_errmsg());
+    if (io_truncate(db->active->file, db->active->size) != KV_OK) {
+        db->failed = 1;
+        return kv_error(rc, "%s: %s; then the partial record could not be cut off (%s): "
+                        "writes are refused until the database is reopened",
+                        call, first, kv_errmsg());
+    }
+    return kv_error(rc, "%s: %s", call, first);
+}
+
+/* The records of a write: one header per op, and iovecs that lay out
+ * header, key and value of each, end to end. */
+typedef struct hash_db_records {
+    uint8_t one_header[LOG_RECORD_HEADER];
+    struct iovec one_iov[3];
+    uint8_t *one_copy[1];
+    uint8_t *headers;
+    struct iovec *iov;
+    uint8_t **copies;       /* each put's key, copied ahead for the index */
+    uint64_t total, deletes;
+    size_t n;
+} hash_db_records;
+
+static void hash_db_records_free(hash_db_records *r)
+{
+    for (size_t i = 0; r->copies && i < r->n; i++)
+        free(r->copies[i]);
+    if (r->n > 1) {
+        free(r->headers);
+        free(r->iov);
+        free(r->copies);
+    }
+}
+
+/* Encodes every record and copies every put's key, so that once the bytes
+ * are written, updating the index cannot fail (kv_write is all or nothing
+ * for readers). */
+static int hash_db_records_make(hash_db_records *r, const char *call, const batch_op *ops,
+                                size_t n)
+{
+    memset(r, 0, sizeof *r);
+    r->n = n;
+    r->headers = n == 1 ? r->one_header : malloc(n * LOG_RECORD_HEADER);
+    r->iov = n == 1 ? r->one_iov : malloc(3 * n * sizeof *r->iov);
+    r->copies = n == 1 ? r->one_copy : calloc(n, sizeof *r->copies);
+    if (n == 1)
+        r->one_copy[0] = NULL;
+    int nomem = r->headers == NULL || r->iov == NULL || r->copies == NULL;
+    for (size_t i = 0; i < n && !nomem; i++) {
+        const batch_op *op = &ops[i];
+        uint8_t *h = r->headers + i * LOG_RECORD_HEADER;
+        log_record_header(h, op->key, op->klen, op->val, op->vlen, op->is_delete);
+        r->iov[3 * i] = (struct iovec){.iov_base = h, .iov_len = LOG_RECORD_HEADER};
+        r->iov[3 * i + 1] = (struct iovec){.iov_base = (void *)op->key, .iov_len = op->klen};
+        r->iov[3 * i + 2] = (struct iovec){.iov_base = (void *)op->val,
+                                           .iov_len = op->is_delete ? 0 : op->vlen};
+        r->total += log_record_size(op->klen, op->vlen, op->is_delete);
+        r->deletes += (uint64_t)op->is_delete;
+        if (!op->is_delete) {
+            nomem = (r->copies[i] = malloc(op->klen)) == NULL;
+            if (!nomem)
+                memcpy(r->copies[i], op->key, op->klen);
+        }
+    }
+    if (nomem) {
+        hash_db_records_free(r);
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for %zu records", call, n);
+    }
+    return KV_OK;
+}
+
+/* Appends the records with a single write, then points the index at them,
+ * all in one step for readers (invariant 2).  REQUIRES: write_lock held. */
+static int hash_db_write_locked(kv_db *db, const char *call, const batch_op *ops,
+                                hash_db_records *r)
+{
+    if (db->failed)
+        return kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
+                        "undone; reopen the database", call, db->active->name);
+    segment *seg = db->active;
+    if (seg->size > 0 && seg->size + r->total > db->segment_limit) {
+        int rc = hash_db_roll(db, db->next_id);
+        if (rc != KV_OK)
+            return rc;
+        __atomic_add_fetch(&db->rollovers, 1, __ATOMIC_RELAXED);
+        seg = db->active;
+    }
+    pthread_rwlock_wrlock(&db->index_lock);
+    int rc = hash_index_reserve(&db->index, r->n - r->deletes);
+    pthread_rwlock_unlock(&db->index_lock);
+    if (rc != KV_OK)
+        return rc;
+    if ((rc = io_append(seg->file, r->iov, (int)(3 * r->n))) != KV_OK)
+        return hash_db_undo_append(db, call, rc);
+
+    pthread_rwlock_wrlock(&db->index_lock);
+    uint64_t offset = seg->size;
+    for (size_t i = 0; i < r->n; i++) {
+        const batch_op *op = &ops[i];
+        uint64_t size = log_record_size(op->klen, op->vlen, op->is_delete);
+        hash_loc loc = {.offset = offset, .seg = seg->id, .size = (uint32_t)size}, old;
+        int replaced = 0;
+        if (op->is_delete) {
+            replaced = hash_index_remove(&db->index, op->key, op->klen, &old);
+        } else {
+            hash_index_adopt(&db->index, r->copies[i], op->klen, &loc, &old, &replaced);
+            r->copies[i] = NULL;
+            seg->live_bytes += size;
+        }
+        if (replaced)
+            segment_table_find(&db->segs, old.seg)->live_bytes -= old.size;
+        offset += size;
+    }
+    __atomic_store_n(&seg->size, offset, __ATOMIC_RELEASE);
+    pthread_rwlock_unlock(&db->index_lock);
+    __atomic_add_fetch(&db->puts, r->n - r->deletes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->deletes, r->deletes, __ATOMIC_RELAXED);
+    return KV_OK;
+}
+
+static int hash_db_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
+{
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
+    if (n == 0)
+        return KV_OK;
+    hash_db_records r;
+    int rc = hash_db_records_make(&r, call, ops, n);
+    if (rc != KV_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_lock);
+    int absent = 0;
+    if (n == 1 && ops[0].is_delete) {
+        /* The index knows every live key: deleting an absent one writes
+         * nothing.  (write_lock keeps the answer true until we act on it.) */
+        pthread_rwlock_rdlock(&db->index_lock);
+        absent = hash_index_find(&db->index, ops[0].key, ops[0].klen) == NULL;
+        pthread_rwlock_unlock(&db->index_lock);
+    }
+    if (!absent || db->failed)
+        rc = hash_db_write_locked(db, call, ops, &r);
+    pthread_mutex_unlock(&db->write_lock);
+    hash_db_records_free(&r);
+    return rc;
+}
+
+int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_put", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_put", key, klen)) != KV_OK ||
+        (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
+        return rc;
+    batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
+    return hash_db_write(db, "kv_put", &op, 1);
+}
+
+int kv_delete(kv_db *db, const void *key, size_t klen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_delete", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
+        return rc;
+    batch_op op = {.is_delete = 1, .key = key, .klen = klen};
+    return hash_db_write(db, "kv_delete", &op, 1);
+}
+
+/* A batch is one write of all its records, and one update of the index that
+ * readers see at once.  A process kill or a power loss can still cut the
+ * write short; recovery then keeps the records that are whole. */
+int kv_write(kv_db *db, const kv_batch *b)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_write", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_write", b, "batch")) != KV_OK)
+        return rc;
+    size_t n = batch_count(b);
+    batch_op *ops = malloc((n ? n : 1) * sizeof *ops);
+    if (ops == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_write: out of memory for %zu ops", n);
+    for (size_t i = 0; i < n; i++)
+        ops[i] = batch_op_at(b, i);
+    rc = hash_db_write(db, "kv_write", ops, n);
+    free(ops);
+    return rc;
+}
+
+/* The lesson of this stage: one lookup in memory, one read from disk. */
+int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_get", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_get", key, klen)) != KV_OK ||
+        (rc = args_check_ptr("kv_get", val, "value pointer")) != KV_OK ||
+        (rc = args_check_ptr("kv_get", vlen, "value length pointer")) != KV_OK)
+        return rc;
+    *val = NULL;
+    *vlen = 0;
+    __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
+
+    pthread_rwlock_rdlock(&db->index_lock);
+    const hash_loc *found = hash_index_find(&db->index, key, klen);
+    hash_loc loc = found ? *found : (hash_loc){0};
+    segment *seg = found ? segment_table_find(&db->segs, loc.seg) : NULL;
+    if (seg)
+        segment_ref(seg); /* keeps the file open if a merge drops it now */
+    pthread_rwlock_unlock(&db->index_lock);
+    if (seg == NULL)
+        return KV_NOT_FOUND;
+
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    log_record rec;
+    rc = log_read_record_at(seg->file, loc.offset, loc.size, &buf, &cap, &rec);
+    if (rc == KV_OK && (rec.klen != klen || memcmp(rec.key, key, klen) != 0 || rec.is_delete))
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: the record there is not the one the "
+                      "index expects (the file changed since it was opened)",
+                      io_path(seg->file), (unsigned long long)loc.offset);
+    segment_unref(seg);
+    if (rc != KV_OK) {
+        free(buf);
+        return rc;
+    }
+    /* Hand back just the value: move it to the front of the buffer. */
+    memmove(buf, rec.value, rec.vlen);
+    uint8_t *small = realloc(buf, rec.vlen ? rec.vlen : 1);
+    *val = small ? small : buf;
+    *vlen = rec.vlen;
+    return KV_OK;
+}
+
+int kv_stats(kv_db *db, char **text)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_stats", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_stats", text, "text pointer")) != KV_OK)
+        return rc;
+    pthread_rwlock_rdlock(&db->index_lock);
+    uint64_t disk = 0, live = 0;
+    for (size_t i = 0; i < db->segs.n; i++) {
+        disk += __atomic_load_n(&db->segs.v[i]->size, __ATOMIC_ACQUIRE);
+        live += db->segs.v[i]->live_bytes;
+    }
+    size_t nsegs = db->segs.n;
+    uint32_t active = db->active ? db->active->id : 0;
+    uint64_t keys = db->index.count, index_bytes = hash_index_bytes(&db->index);
+    uint64_t slots = db->index.cap;
+    pthread_rwlock_unlock(&db->index_lock);
+
+    double open_ms = (double)db->open_us / 1000.0;
+    double ms_per_gb = db->open_bytes_read ? open_ms * 1e9 / (double)db->open_bytes_read : 0.0;
+    char *out = NULL;
+    int n = asprintf(&out,
+        "stage: %s\n"
+        "dir: %s\n"
+        "segments.count: %zu\n"
+        "segments.active_id: %u\n"
+        "segments.limit_bytes: %llu\n"
+        "segments.bytes: %llu\n"
+        "live.keys: %llu\n"
+        "live.bytes: %llu\n"
+        "dead.bytes: %llu\n"
+        "index.slots: %llu\n"
+        "index.bytes: %llu\n"
+        "index.bytes_per_key: %.1f\n"
+        "open.bytes_read: %llu\n"
+        "open.records: %llu\n"
+        "open.segments_scanned: %llu\n"
+        "open.segments_from_hint: %llu\n"
+        "open.hints_rejected: %llu\n"
+        "open.leftovers_removed: %llu\n"
+        "open.torn_tail_bytes_cut: %llu\n"
+        "open.ms: %.3f\n"
+        "open.ms_per_gb: %.1f\n"
+        "session.puts: %llu\n"
+        "session.deletes: %llu\n"
+        "session.gets: %llu\n"
+        "session.rollovers: %llu\n"
+        "session.merges: %llu\n"
+        "session.merge_bytes_read: %llu\n"
+        "session.merge_bytes_written: %llu\n"
+        "session.merge_ms: %.3f\n"
+        "durability: writes reach the OS before returning; no fsync of writes "
+        "(kv_options.sync is ignored in this stage); kv_compact syncs what it writes\n",
+        kv_stage(), db->dir.path, nsegs, active, (unsigned long long)db->segment_limit,
+        (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
+        (unsigned long long)(disk - live), (unsigned long long)slots,
+        (unsigned long long)index_bytes, keys ? (double)index_bytes / (double)keys : 0.0,
+        (unsigned long long)db->open_bytes_read, (unsigned long long)db->open_records,
+        (unsigned long long)db->open_segments_scanned,
+        (unsigned long long)db->open_segments_from_hint,
+        (unsigned long long)db->open_hints_rejected,
+        (unsigned long long)db->open_leftovers_removed,
+        (unsigned long long)db->open_torn_bytes, open_ms, ms_per_gb,
+        (unsigned long long)__atomic_load_n(&db->puts, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->deletes, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->gets, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->rollovers, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->merges, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->merge_bytes_read, __ATOMIC_RELAXED),
+        (unsigned long long)__atomic_load_n(&db->merge_bytes_written, __ATOMIC_RELAXED),
+        (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0);
+    if (n < 0)
+        return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    *text = out;
+    return KV_OK;
+}

@@ -1,0 +1,106 @@
+/*
+ * hash_db.h: stage 02's database: numbered segment files plus a hash index
+ * in memory that maps each live key to its latest record (Bitcask's design).
+ *
+ * A write (a put, a delete, or a whole kv_write batch) appends its records
+ * (common/log_record.h) to the active segment, the highest-numbered one,
+ * with a single write() call, then points the index at them in one step.
+ * Deleting a key the index does not hold writes nothing.  A read is one
+ * index lookup and one positioned read.  When the active segment would pass
+ * opt.segment_bytes, a new one is started first.  kv_open
+ * rebuilds the index by replaying every segment in id order (hash_recover.c);
+ * kv_compact merges the segments into fresh ones holding only live records
+ * (merge.c).  The file formats and the merge protocol are in docs/02-hash.md.
+ *
+ * Locks, always taken in this order:
+ *   merge_lock  (mutex)   one merge at a time; guards `doomed`.
+ *   write_lock  (mutex)   appends, roll-over, `failed`, `next_id`, `active`.
+ *   index_lock  (rwlock)  the index, the segment table and the segments'
+ *                         live_bytes.  Readers (kv_get, kv_iter_new, stats)
+ *                         take it shared, only to find a place and take a
+ *                         reference on its segment; the read itself happens
+ *                         after it is released.
+ * The segment table and live_bytes change only with index_lock held
+ * exclusively and, besides, either write_lock (writes, roll-over) or
+ * merge_lock (a merge's commit); so a merge holding those two may read
+ * them without index_lock.
+ *
+ * Invariants:
+ *   1. Every place in the index names a segment in `segs`, and lies in that
+ *      segment's valid bytes [0, size).
+ *   2. A record is in its file before the index points at it, and the index
+ *      changes in the order the records were appended (both under
+ *      write_lock), so a reader never sees a place that is not fully written.
+ *   3. Replaying the segments on disk in id order gives the index (for the
+ *      acknowledged writes).  Roll-over keeps this trivially; merge.c keeps it
+ *      at every step, crash or not (the argument is in docs/02-hash.md).
+ *   4. If a failed append cannot be cut off, `failed` is set and every later
+ *      write (and merge) is refused until the database is reopened, so a
+ *      partial record never ends up in the middle of a segment.
+ *   5. Files in `doomed` are on disk but not part of the database in memory
+ *      (left by a merge whose clean-up failed).  The next merge removes them
+ *      before it removes anything else, or does not run.
+ */
+#ifndef KV_HASH_DB_H
+#define KV_HASH_DB_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "db_dir.h"
+#include "hash_index.h"
+#include "io.h"
+#include "kv.h"
+#include "segment.h"
+
+/* 64 MiB: about the size of the largest record (a 64 MiB value), and a 1 GB
+ * database has 16 files open, well under the usual limit of 1024. */
+#define HASH_DB_DEFAULT_SEGMENT_BYTES (64u * 1024u * 1024u)
+
+struct kv_db {
+    db_dir dir;
+    kv_options opt;
+    uint64_t segment_limit;     /* opt.segment_bytes, or the default */
+
+    pthread_mutex_t merge_lock;
+    pthread_mutex_t write_lock;
+    pthread_rwlock_t index_lock;
+
+    hash_index index;
+    segment_table segs;         /* every segment of the database, by id */
+    segment *active;            /* the last one; NULL only for a read-only
+                                   open of an empty directory */
+    uint64_t next_id;           /* the id the next new segment gets (ids are
+                                   32-bit; this is wider to see the end) */
+    int failed;                 /* invariant 4 */
+    uint32_t *doomed;           /* invariant 5: ids of <id>.log files, in the
+                                   order they must be removed */
+    size_t ndoomed, doomed_cap;
+
+    /* What kv_open found (hash_recover.c). */
+    uint64_t open_us, open_bytes_read, open_records, open_torn_bytes;
+    uint64_t open_segments_scanned, open_segments_from_hint, open_hints_rejected;
+    uint64_t open_leftovers_removed;
+    /* Counters since open (updated with __atomic). */
+    uint64_t puts, deletes, gets, rollovers;
+    uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
+};
+
+/* The database's clock, in microseconds. */
+uint64_t hash_db_now_us(void);
+
+/* Points key at loc, moving the live-byte count of the segments involved.
+ * REQUIRES: index_lock held exclusively (or the database not yet shared). */
+int  hash_db_index_put(kv_db *db, const void *key, size_t klen, const hash_loc *loc);
+/* Forgets key (a delete), likewise. */
+void hash_db_index_remove(kv_db *db, const void *key, size_t klen);
+
+/* Starts a new active segment with this id (and makes next_id id + 1); the
+ * old one stays, closed to writes.  REQUIRES: write_lock held, id > every
+ * id in use. */
+int  hash_db_roll(kv_db *db, uint64_t id);
+
+/* Rebuilds the index from the directory's files (hash_recover.c). */
+int  hash_recover(kv_db *db);
+
+#endif

@@ -1,0 +1,252 @@
+/*
+ * hash_tools.c: kv_check and kv_dump for stage 02, over a closed directory
+ * of segments and hint files.  Each segment is checked or dumped by
+ * common/log_report.c, as stage 01's data.log is; this file adds what
+ * segments change: a torn tail is allowed only in the last non-empty
+ * segment, and each hint file must describe its segment exactly.  Leftovers
+ * of an interrupted merge (.tmp files, a hint without its segment) are
+ * reported but are not damage: kv_open removes them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "coding.h"
+#include "error.h"
+#include "escape.h"
+#include "hint.h"
+#include "io.h"
+#include "log_report.h"
+#include "log_scan.h"
+#include "segment.h"
+
+#define TOOLS_SHOW_BYTES 48
+
+/* The directory's files, sorted by name (so segments by id). */
+typedef struct tools_dir {
+    const char *dir;
+    char **names;
+    size_t n;
+} tools_dir;
+
+static int tools_open_dir(const char *call, const char *dir, tools_dir *d)
+{
+    memset(d, 0, sizeof *d);
+    int rc = args_check_ptr(call, dir, "directory");
+    int exists = 0;
+    if (rc == KV_OK && (rc = io_exists(dir, &exists)) == KV_OK && !exists)
+        rc = kv_error(KV_ERR_INVALID, "%s: %s does not exist", call, dir);
+    if (rc == KV_OK)
+        rc = io_list(dir, &d->names, &d->n);
+    d->dir = dir;
+    return rc;
+}
+
+/* Worse of two statuses: an I/O error over corruption over ok. */
+static int tools_worse(int a, int b)
+{
+    if (a < 0 && a != KV_ERR_CORRUPT)
+        return a;
+    if (b < 0 && b != KV_ERR_CORRUPT)
+        return b;
+    return a != KV_OK ? a : b;
+}
+
+static int tools_has_log(const tools_dir *d, uint32_t id)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        uint32_t other = 0;
+        if (segment_parse_name(d->names[i], &other) == SEGMENT_FILE_LOG && other == id)
+            return 1;
+    }
+    return 0;
+}
+
+/* What a hint check needs: the segment to compare each entry with. */
+typedef struct tools_hint_ctx {
+    io_file *seg;
+    uint8_t *buf;
+    size_t cap;
+    uint64_t entries;
+} tools_hint_ctx;
+
+static int tools_hint_verify(void *ctx, const uint8_t *key, size_t klen, uint64_t offset,
+                             uint32_t size)
+{
+    tools_hint_ctx *c = ctx;
+    log_record rec;
+    int rc = log_read_record_at(c->seg, offset, size, &c->buf, &c->cap, &rec);
+    if (rc == KV_OK && (rec.is_delete || rec.klen != klen || memcmp(rec.key, key, klen) != 0))
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: the record there is not a put of "
+                      "the key the hint names", io_path(c->seg), (unsigned long long)offset);
+    c->entries++;
+    return rc;
+}
+
+/* Checks one hint against its segment. */
+static int tools_check_hint(const tools_dir *d, const char *name, uint32_t id, kv_line_fn line,
+                            void *ctx)
+{
+    char seg_name[SEGMENT_NAME_MAX];
+    segment_name(seg_name, id, SEGMENT_SUFFIX);
+    if (!tools_has_log(d, id)) {
+        log_report_line(line, ctx, "%s: a hint without its segment, left by an interrupted "
+                        "merge; kv_open removes it", name);
+        return KV_OK;
+    }
+    char *hint_path = io_join(d->dir, name), *seg_path = io_join(d->dir, seg_name);
+    tools_hint_ctx c = {0};
+    int rc = hint_path && seg_path ? io_open(seg_path, IO_READ, &c.seg) : KV_ERR_NOMEM;
+    if (rc == KV_OK)
+        rc = hint_load(hint_path, id, c.seg->end, tools_hint_verify, &c, NULL);
+    if (rc == KV_OK)
+        log_report_line(line, ctx, "%s: %llu entries, all match %s: ok", name,
+                        (unsigned long long)c.entries, seg_name);
+    else
+        log_report_line(line, ctx, "%s: DAMAGED: %s; kv_open ignores it and reads %s instead",
+                        name, kv_errmsg(), seg_name);
+    io_close(c.seg);
+    free(c.buf);
+    free(hint_path);
+    free(seg_path);
+    return rc;
+}
+
+int kv_check(const char *dir, kv_line_fn line, void *ctx)
+{
+    tools_dir d;
+    int rc = tools_open_dir("kv_check", dir, &d);
+    if (rc != KV_OK)
+        return rc;
+    /* The torn-tail rule applies to the last segment with any bytes. */
+    size_t last = d.n;
+    for (size_t i = 0; i < d.n; i++) {
+        uint32_t id = 0;
+        char *path = NULL;
+        io_file *f = NULL;
+        if (segment_parse_name(d.names[i], &id) != SEGMENT_FILE_LOG)
+            continue;
+        if ((path = io_join(dir, d.names[i])) != NULL && io_open(path, IO_READ, &f) == KV_OK &&
+            f->end > 0)
+            last = i;
+        io_close(f);
+        free(path);
+    }
+    int status = KV_OK;
+    uint64_t segments = 0, bytes = 0, records = 0, hints = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        const char *name = d.names[i];
+        uint32_t id = 0;
+        int kind = segment_parse_name(name, &id);
+        if (kind == SEGMENT_FILE_LOG) {
+            char *path = io_join(dir, name);
+            log_report_totals t = {0};
+            rc = path ? log_report_check(path, name, line, ctx, &t) : KV_ERR_NOMEM;
+            free(path);
+            if (t.torn_bytes > 0 && i != last) {
+                log_report_line(line, ctx, "%s: CORRUPT: a torn tail in a segment that is not "
+                                "the last one: only the active segment can end in a torn "
+                                "write; kv_open refuses this", name);
+                rc = kv_error(KV_ERR_CORRUPT, "%s/%s: torn tail in a closed segment", dir, name);
+            }
+            status = tools_worse(status, rc);
+            segments++;
+            bytes += t.bytes;
+            records += t.records;
+        } else if (kind == SEGMENT_FILE_HINT) {
+            hints++;
+            status = tools_worse(status, tools_check_hint(&d, name, id, line, ctx));
+        } else if (kind == SEGMENT_FILE_TMP) {
+            log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
+                            "kv_open removes it", name);
+        } else if (strcmp(name, "LOCK") != 0) {
+            log_report_line(line, ctx, "%s: not a file of stage 02; ignored", name);
+        }
+    }
+    if (segments == 0)
+        log_report_line(line, ctx, "%s: no segment files: an empty database", dir);
+    log_report_line(line, ctx, "total: %llu segments, %llu bytes, %llu records, %llu hints%s",
+                    (unsigned long long)segments, (unsigned long long)bytes,
+                    (unsigned long long)records, (unsigned long long)hints,
+                    status == KV_OK ? ": ok" : ": DAMAGED");
+    io_list_free(d.names, d.n);
+    if (status == KV_ERR_CORRUPT)
+        kv_error(KV_ERR_CORRUPT, "%s: damage found (kv check lists it)", dir);
+    return status;
+}
+
+typedef struct tools_dump_ctx {
+    kv_line_fn line;
+    void *ctx;
+    uint64_t pos;   /* offset of the next entry in the hint file */
+} tools_dump_ctx;
+
+static int tools_dump_entry(void *ctx, const uint8_t *key, size_t klen, uint64_t offset,
+                            uint32_t size)
+{
+    tools_dump_ctx *c = ctx;
+    char shown[4 * TOOLS_SHOW_BYTES + 8];
+    escape_bytes(shown, sizeof shown, key, klen, TOOLS_SHOW_BYTES);
+    log_report_line(c->line, c->ctx, "%10llu  key_len=%zu  record_size=%u  (record_offset=%llu)"
+                    "  key=\"%s\"", (unsigned long long)c->pos, klen, size,
+                    (unsigned long long)offset, shown);
+    c->pos += (uint64_t)coding_varint_length(klen) + (uint64_t)coding_varint_length(size) + klen;
+    return 0;
+}
+
+static int tools_dump_hint(const char *dir, const char *name, uint32_t id, kv_line_fn line,
+                           void *ctx)
+{
+    char seg_name[SEGMENT_NAME_MAX];
+    segment_name(seg_name, id, SEGMENT_SUFFIX);
+    char *hint_path = io_join(dir, name), *seg_path = io_join(dir, seg_name);
+    io_file *seg = NULL;
+    int rc = hint_path && seg_path ? KV_OK : KV_ERR_NOMEM;
+    int exists = 0;
+    uint64_t seg_bytes = 0;
+    if (rc == KV_OK && (rc = io_exists(seg_path, &exists)) == KV_OK && exists &&
+        (rc = io_open(seg_path, IO_READ, &seg)) == KV_OK)
+        seg_bytes = seg->end;
+    io_close(seg);
+    log_report_line(line, ctx, "# %s: hint entries: offset, key_len, record_size, "
+                    "record_offset in %s (implied), key (see docs/02-hash.md)", name, seg_name);
+    tools_dump_ctx c = {.line = line, .ctx = ctx, .pos = HINT_HEADER};
+    if (rc == KV_OK && !exists)
+        log_report_line(line, ctx, "# %s: %s does not exist: a leftover hint", name, seg_name);
+    else if (rc == KV_OK)
+        rc = hint_load(hint_path, id, seg_bytes, tools_dump_entry, &c, NULL);
+    if (rc != KV_OK && rc != KV_ERR_NOMEM)
+        log_report_line(line, ctx, "# %s: cannot dump: %s", name, kv_errmsg());
+    free(hint_path);
+    free(seg_path);
+    return rc;
+}
+
+int kv_dump(const char *dir, kv_line_fn line, void *ctx)
+{
+    tools_dir d;
+    int rc = tools_open_dir("kv_dump", dir, &d);
+    if (rc != KV_OK)
+        return rc;
+    int status = KV_OK;
+    size_t segments = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        uint32_t id = 0;
+        int kind = segment_parse_name(d.names[i], &id);
+        char *path = NULL;
+        if (kind == SEGMENT_FILE_LOG) {
+            segments++;
+            path = io_join(dir, d.names[i]);
+            rc = path ? log_report_dump(path, d.names[i], line, ctx) : KV_ERR_NOMEM;
+            status = tools_worse(status, rc);
+        } else if (kind == SEGMENT_FILE_HINT) {
+            status = tools_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));
+        }
+        free(path);
+    }
+    if (segments == 0)
+        log_report_line(line, ctx, "# %s: no segment files: an empty database", dir);
+    io_list_free(d.names, d.n);
+    return status;
+}

@@ -1,0 +1,497 @@
+/*
+ * segment_test.c: segment files: names, roll-over at the size limit, and
+ * recovery across segments (the torn-tail rule applies to the last
+ * non-empty segment only; damage anywhere else is KV_ERR_CORRUPT naming the
+ * file), leftovers of a merge, read-only opens, failed writes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "../../../tests/testdb.h"
+#include "io_fault.h"
+#include "segment.h"
+#include "stage_util.h"
+
+#define VLEN 100
+#define RECORD (10 + 16 + VLEN)
+
+/* Puts keys [0, n) with values of round `round`. */
+static void put_keys(kv_db *db, unsigned n, unsigned round)
+{
+    char key[17], val[VLEN];
+    for (unsigned i = 0; i < n; i++) {
+        stage_key(key, i);
+        stage_value(val, VLEN, i, round);
+        PUT(db, key, 16, val, VLEN);
+    }
+}
+
+static void expect_keys(kv_db *db, unsigned n, unsigned round)
+{
+    char key[17], val[VLEN];
+    for (unsigned i = 0; i < n; i++) {
+        stage_key(key, i);
+        stage_value(val, VLEN, i, round);
+        EXPECT(db, key, 16, val, VLEN);
+    }
+}
+
+static void segment_names_sort_by_id_and_parse_strictly(void)
+{
+    char buf[SEGMENT_NAME_MAX];
+    segment_name(buf, 7, SEGMENT_SUFFIX);
+    CHECK(strcmp(buf, "0000000007.log") == 0);
+    segment_name(buf, 4294967295u, SEGMENT_HINT_SUFFIX SEGMENT_TMP_SUFFIX);
+    CHECK(strcmp(buf, "4294967295.hint.tmp") == 0);
+    uint32_t id = 0;
+    CHECK_EQ(segment_parse_name("0000000007.log", &id), SEGMENT_FILE_LOG);
+    CHECK_EQ(id, 7);
+    CHECK_EQ(segment_parse_name("4294967295.hint", &id), SEGMENT_FILE_HINT);
+    CHECK_EQ(id, 4294967295u);
+    CHECK_EQ(segment_parse_name("0000000007.log.tmp", &id), SEGMENT_FILE_TMP);
+    CHECK_EQ(segment_parse_name("4294967296.log", &id), SEGMENT_FILE_OTHER);
+    CHECK_EQ(segment_parse_name("0000000000.log", &id), SEGMENT_FILE_OTHER);
+    CHECK_EQ(segment_parse_name("000000007.log", &id), SEGMENT_FILE_OTHER);
+    CHECK_EQ(segment_parse_name("0000000007.logx", &id), SEGMENT_FILE_OTHER);
+    CHECK_EQ(segment_parse_name("LOCK", &id), SEGMENT_FILE_OTHER);
+    CHECK_EQ(segment_parse_name("data.log", &id), SEGMENT_FILE_OTHER);
+}
+
+static void rollover_starts_a_new_segment_at_the_limit(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1000); /* 7 records of 126 bytes fit */
+    kv_db *db = OPEN(dir, &opt);
+    CHECK_EQ(stage_count_files(dir, ".log"), 1);
+    put_keys(db, 7, 0);
+    CHECK_EQ(stage_count_files(dir, ".log"), 1);
+    put_keys(db, 1, 1); /* the 8th record would pass 1000 bytes */
+    CHECK_EQ(stage_count_files(dir, ".log"), 2);
+    put_keys(db, 100, 2);
+    CHECK_EQ(stage_stat(db, "segments.count"), (double)stage_count_files(dir, ".log"));
+    CHECK_EQ(stage_stat(db, "session.rollovers"), stage_count_files(dir, ".log") - 1);
+    size_t n = stage_count_files(dir, ".log");
+    CHECK_EQ(n, (108 + 6) / 7);
+    for (size_t i = 0; i < n; i++)
+        CHECK(stage_file_size(stage_nth_file(dir, ".log", i)) <= 1000);
+    expect_keys(db, 100, 2);
+    CLOSE(db);
+
+    /* Reopen: the index comes back from every segment, and writes go on in
+     * the last one. */
+    db = OPEN(dir, &opt);
+    expect_keys(db, 100, 2);
+    CHECK_EQ(stage_stat(db, "open.segments_scanned"), n);
+    CHECK_EQ(stage_stat(db, "live.keys"), 100);
+    CHECK_EQ(stage_stat(db, "open.records"), 108);
+    long long last = stage_file_size(stage_nth_file(dir, ".log", n - 1));
+    PUT(db, S("one"), S("more"));
+    CHECK_EQ(stage_count_files(dir, ".log"), n);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", n - 1)), last + 10 + 3 + 4);
+    CLOSE(db);
+}
+
+static void record_larger_than_the_limit_gets_a_segment_of_its_own(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(64);
+    kv_db *db = OPEN(dir, &opt);
+    static char big[5000];
+    memset(big, 'b', sizeof big);
+    PUT(db, S("small"), S("1"));
+    PUT(db, "big", 3, big, sizeof big);
+    PUT(db, S("small2"), S("2"));
+    CHECK_EQ(stage_count_files(dir, ".log"), 3);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)), 10 + 3 + 5000);
+    EXPECT(db, "big", 3, big, sizeof big);
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    EXPECT(db, "big", 3, big, sizeof big);
+    EXPECT(db, S("small2"), S("2"));
+    CLOSE(db);
+}
+
+static void deleting_an_absent_key_writes_nothing(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, S("a"), S("1"));
+    uint64_t before = stage_suffix_bytes(dir, ".log");
+    DEL(db, S("zzz"));
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), before);
+    DEL(db, S("a"));
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), before + 11);
+    ABSENT(db, S("a"));
+    CLOSE(db);
+    db = OPEN(dir, NULL);
+    ABSENT(db, S("a"));
+    CHECK_EQ(stage_stat(db, "live.bytes"), 0);
+    CHECK_EQ(stage_stat(db, "dead.bytes"), before + 11);
+    CLOSE(db);
+}
+
+/* Three segments of 7 records each; returns the options used. */
+static kv_options three_segments(const char *dir)
+{
+    kv_options opt = stage_options(1000);
+    kv_db *db = OPEN(dir, &opt);
+    put_keys(db, 21, 0);
+    CLOSE(db);
+    CHECK_EQ(stage_count_files(dir, ".log"), 3);
+    return opt;
+}
+
+static void torn_tail_of_the_last_segment_is_cut(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *last = stage_nth_file(dir, ".log", 2);
+    long long size = stage_file_size(last);
+    stage_append(last, "\x01\x02\x03\x04\x05\x00\x09\x00\x00\x00torn", 14);
+
+    kv_options strict = opt;
+    strict.strict_recovery = 1;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &strict, &db), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "0000000003.log") != NULL);
+
+    kv_options ro = opt;
+    ro.read_only = 1;
+    db = OPEN(dir, &ro);
+    expect_keys(db, 21, 0);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 14);
+    CLOSE(db);
+    CHECK_EQ(stage_file_size(last), size + 14); /* read-only left it */
+
+    db = OPEN(dir, &opt);
+    expect_keys(db, 21, 0);
+    CHECK_EQ(stage_file_size(last), size);
+    PUT(db, S("after"), S("cut"));
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    EXPECT(db, S("after"), S("cut"));
+    CLOSE(db);
+}
+
+static void torn_tail_of_a_closed_segment_is_corrupt_naming_it(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *middle = stage_nth_file(dir, ".log", 1);
+    stage_truncate(middle, stage_file_size(middle) - 5);
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "0000000002.log") != NULL, "kv_errmsg: %s", kv_errmsg());
+    CHECK(strstr(kv_errmsg(), "not the last") != NULL);
+    CHECK(db == NULL);
+
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK(strstr(lines.text, "0000000002.log: CORRUPT") != NULL);
+    testdb_lines_free(&lines);
+}
+
+static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), RECORD + 20); /* record 2 of 7 */
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "0000000001.log: offset 126") != NULL, "kv_errmsg: %s",
+              kv_errmsg());
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK(strstr(lines.text, "0000000001.log: offset 126: CORRUPT") != NULL);
+    testdb_lines_free(&lines);
+}
+
+static void empty_segments_after_a_torn_one_leave_it_the_last(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *last = stage_nth_file(dir, ".log", 2);
+    long long size = stage_file_size(last);
+    stage_append(last, "\x01\x02\x03", 3);
+    /* As a roll-over that created its file and then failed leaves it: */
+    stage_write_file(harness_join(dir, "0000000009.log"), "", 0);
+    kv_db *db = OPEN(dir, &opt);
+    expect_keys(db, 21, 0);
+    CHECK_EQ(stage_file_size(last), size);
+    PUT(db, S("x"), S("y")); /* goes to the empty, highest segment */
+    CHECK_EQ(stage_file_size(harness_join(dir, "0000000009.log")), 12);
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    EXPECT(db, S("x"), S("y"));
+    CLOSE(db);
+}
+
+static void leftovers_of_a_merge_are_removed_at_open_but_not_read_only(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    stage_write_file(harness_join(dir, "0000000005.log.tmp"), "partial", 7);
+    stage_write_file(harness_join(dir, "0000000005.hint.tmp"), "partial", 7);
+    stage_write_file(harness_join(dir, "0000000006.hint"), "orphan", 6);
+    stage_write_file(harness_join(dir, "notes.txt"), "mine", 4);
+
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_OK);
+    CHECK(strstr(lines.text, "0000000005.log.tmp: an unfinished file") != NULL);
+    CHECK(strstr(lines.text, "0000000006.hint: a hint without its segment") != NULL);
+    CHECK(strstr(lines.text, "notes.txt: not a file of stage 02") != NULL);
+    testdb_lines_free(&lines);
+
+    kv_options ro = opt;
+    ro.read_only = 1;
+    kv_db *db = OPEN(dir, &ro);
+    expect_keys(db, 21, 0);
+    CHECK_KV(kv_put(db, S("a"), S("b")), KV_ERR_INVALID);
+    CHECK_KV(kv_compact(db), KV_ERR_INVALID);
+    CLOSE(db);
+    CHECK_EQ(stage_count_files(dir, ".tmp"), 2);
+    CHECK_EQ(stage_count_files(dir, ".hint"), 1);
+
+    db = OPEN(dir, &opt);
+    CHECK_EQ(stage_stat(db, "open.leftovers_removed"), 3);
+    expect_keys(db, 21, 0);
+    /* Ids never go back below a file that was seen: the next segment is
+     * above the orphan hint's 6. */
+    CHECK_EQ(stage_stat(db, "segments.active_id"), 3);
+    put_keys(db, 1, 1); /* segment 3 is full: this one rolls over */
+    CHECK_EQ(stage_stat(db, "segments.active_id"), 7);
+    CLOSE(db);
+    CHECK_EQ(stage_count_files(dir, ".tmp"), 0);
+    CHECK_EQ(stage_count_files(dir, ".hint"), 0);
+    CHECK(stage_file_size(harness_join(dir, "notes.txt")) == 4);
+}
+
+static void read_only_open_of_an_empty_directory_finds_nothing(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options ro = stage_options(0);
+    ro.read_only = 1;
+    kv_db *db = OPEN(dir, &ro);
+    ABSENT(db, S("a"));
+    CHECK_KV(kv_compact(db), KV_ERR_INVALID);
+    CHECK_EQ(stage_stat(db, "segments.count"), 0);
+    CHECK_EQ(stage_stat(db, "segments.limit_bytes"), 64 * 1024 * 1024);
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    kv_iter_seek_first(it);
+    CHECK(!kv_iter_valid(it));
+    kv_iter_free(it);
+    CLOSE(db);
+    CHECK_EQ(stage_count_files(dir, ""), 1); /* just LOCK */
+}
+
+static void failed_append_is_cut_off_and_writes_go_on(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1000);
+    kv_db *db = OPEN(dir, &opt);
+    put_keys(db, 3, 0);
+    uint64_t before = stage_suffix_bytes(dir, ".log");
+    /* Half the record is written, then the disk is full. */
+    io_fault_plan plan = {.kinds = IO_FAULT_APPEND, .fail_at = 1, .persistent = 1,
+                          .err = ENOSPC, .short_write = 1};
+    io_fault_install(&plan);
+    CLOSE(db); /* reopen so the files use the fault backend */
+    db = OPEN(dir, &opt);
+    CHECK_KV(kv_put(db, S("k"), S("value")), KV_ERR_IO);
+    CHECK(strstr(kv_errmsg(), "No space") != NULL);
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), before);
+    io_fault_plan none = {.kinds = IO_FAULT_APPEND};
+    io_fault_install(&none);
+    PUT(db, S("k"), S("value2"));
+    CLOSE(db);
+    io_fault_uninstall();
+    db = OPEN(dir, &opt);
+    EXPECT(db, S("k"), S("value2"));
+    expect_keys(db, 3, 0);
+    CLOSE(db);
+}
+
+static void failed_append_that_cannot_be_cut_refuses_writes_until_reopen(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, S("a"), S("1"));
+    CLOSE(db);
+    io_fault_plan plan = {.kinds = IO_FAULT_APPEND | IO_FAULT_TRUNCATE, .fail_at = 1,
+                          .persistent = 1, .short_write = 1};
+    io_fault_install(&plan);
+    db = OPEN(dir, NULL);
+    CHECK_KV(kv_put(db, S("b"), S("2")), KV_ERR_IO);
+    CHECK(strstr(kv_errmsg(), "reopen") != NULL);
+    io_fault_plan none = {.kinds = IO_FAULT_ALL};
+    io_fault_install(&none);
+    CHECK_KV(kv_put(db, S("c"), S("3")), KV_ERR_IO);
+    CHECK_KV(kv_delete(db, S("zzz")), KV_ERR_IO);
+    CHECK_KV(kv_compact(db), KV_ERR_IO);
+    EXPECT(db, S("a"), S("1"));
+    CLOSE(db);
+    io_fault_uninstall();
+    db = OPEN(dir, NULL); /* the half record is a torn tail: cut */
+    EXPECT(db, S("a"), S("1"));
+    ABSENT(db, S("b"));
+    PUT(db, S("c"), S("3"));
+    CLOSE(db);
+}
+
+static void failed_rollover_leaves_the_database_usable(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1000);
+    kv_db *db = OPEN(dir, &opt);
+    put_keys(db, 7, 0);
+    io_fault_plan plan = {.kinds = IO_FAULT_OPEN, .fail_at = 1};
+    io_fault_install(&plan);
+    char key[17], val[VLEN];
+    stage_key(key, 7);
+    stage_value(val, VLEN, 7, 0);
+    CHECK_KV(kv_put(db, key, 16, val, VLEN), KV_ERR_IO);
+    CHECK_EQ(stage_count_files(dir, ".log"), 1);
+    PUT(db, key, 16, val, VLEN);
+    io_fault_uninstall();
+    CHECK_EQ(stage_count_files(dir, ".log"), 2);
+    expect_keys(db, 8, 0);
+    CLOSE(db);
+}
+
+static void record_changed_under_an_open_database_is_corrupt(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, S("a"), S("1"));
+    PUT(db, S("b"), S("2"));
+    /* Overwrite a's record with a valid record of another key, same size. */
+    const char *log = stage_nth_file(dir, ".log", 0);
+    char other[12]; /* 10-byte header, 1-byte key, 1-byte value */
+    FILE *f = fopen(log, "rb");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 12, SEEK_SET) == 0 && fread(other, 1, 12, f) == 12);
+    fclose(f);
+    f = fopen(log, "r+b");
+    CHECK(f != NULL);
+    CHECK(fwrite(other, 1, 12, f) == 12);
+    fclose(f);
+    void *v = NULL;
+    size_t vl = 0;
+    CHECK_KV(kv_get(db, S("a"), &v, &vl), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "0000000001.log: offset 0") != NULL);
+    stage_flip_byte(log, 15);
+    CHECK_KV(kv_get(db, S("b"), &v, &vl), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "checksum") != NULL);
+    CLOSE(db);
+}
+
+static void stats_report_segments_index_and_open_cost(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1000);
+    kv_db *db = OPEN(dir, &opt);
+    put_keys(db, 20, 0);
+    put_keys(db, 10, 1);
+    DEL(db, S("key-000000000019"));
+    CHECK_EQ(stage_stat(db, "live.keys"), 19);
+    CHECK_EQ(stage_stat(db, "live.bytes"), 19 * RECORD);
+    CHECK_EQ(stage_stat(db, "segments.bytes"), 30 * RECORD + 10 + 16);
+    CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
+    CHECK_EQ(stage_stat(db, "session.puts"), 30);
+    CHECK_EQ(stage_stat(db, "session.deletes"), 1);
+    CHECK(stage_stat(db, "index.bytes_per_key") > 16);
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    CHECK_EQ(stage_stat(db, "open.bytes_read"), 30 * RECORD + 26);
+    CHECK(stage_stat(db, "open.ms") >= 0);
+    CHECK(stage_stat(db, "open.ms_per_gb") > 0);
+    CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
+    CLOSE(db);
+}
+
+static void batch_is_one_write_and_one_index_update(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1000);
+    kv_db *db = OPEN(dir, &opt);
+    PUT(db, S("a"), S("1"));
+    kv_batch *b = NULL;
+    CHECK_KV(kv_batch_new(&b), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK); /* empty: writes nothing */
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), 12);
+    CHECK_KV(kv_batch_put(b, S("b"), S("2")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("a")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("c"), S("3")), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("b"), S("4")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("c")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("never")), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    ABSENT(db, S("a"));
+    EXPECT(db, S("b"), S("4"));
+    ABSENT(db, S("c"));
+    CHECK_EQ(stage_stat(db, "live.keys"), 1);
+    CHECK_EQ(stage_stat(db, "live.bytes"), 12);
+    CHECK_EQ(stage_stat(db, "session.puts"), 4);
+    CHECK_EQ(stage_stat(db, "session.deletes"), 3);
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    ABSENT(db, S("a"));
+    EXPECT(db, S("b"), S("4"));
+    ABSENT(db, S("c"));
+    CHECK_EQ(stage_stat(db, "live.bytes"), 12);
+
+    /* A batch bigger than the limit starts a segment and stays whole. */
+    kv_batch_clear(b);
+    static char val[VLEN];
+    for (unsigned i = 0; i < 20; i++) {
+        char key[17];
+        stage_key(key, i);
+        CHECK_KV(kv_batch_put(b, key, 16, val, VLEN), KV_OK);
+    }
+    size_t logs = stage_count_files(dir, ".log");
+    CHECK_KV(kv_write(db, b), KV_OK);
+    CHECK_EQ(stage_count_files(dir, ".log"), logs + 1);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", logs)), 20 * RECORD);
+
+    /* A batch whose write fails leaves nothing behind, on disk or in the index. */
+    CLOSE(db);
+    io_fault_plan plan = {.kinds = IO_FAULT_APPEND, .fail_at = 1, .persistent = 1,
+                          .short_write = 1};
+    io_fault_install(&plan);
+    db = OPEN(dir, &opt);
+    kv_batch_clear(b);
+    CHECK_KV(kv_batch_put(b, S("x"), S("1")), KV_OK);
+    CHECK_KV(kv_batch_delete(b, S("b")), KV_OK);
+    uint64_t before = stage_suffix_bytes(dir, ".log");
+    CHECK_KV(kv_write(db, b), KV_ERR_IO);
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), before);
+    ABSENT(db, S("x"));
+    EXPECT(db, S("b"), S("4"));
+    CLOSE(db);
+    io_fault_uninstall();
+    kv_batch_free(b);
+}
+
+static const harness_test segment_tests[] = {
+    HARNESS_TEST(segment_names_sort_by_id_and_parse_strictly),
+    HARNESS_TEST(rollover_starts_a_new_segment_at_the_limit),
+    HARNESS_TEST(record_larger_than_the_limit_gets_a_segment_of_its_own),
+    HARNESS_TEST(deleting_an_absent_key_writes_nothing),
+    HARNESS_TEST(torn_tail_of_the_last_segment_is_cut),
+    HARNESS_TEST(torn_tail_of_a_closed_segment_is_corrupt_naming_it),
+    HARNESS_TEST(damage_in_a_closed_segment_is_corrupt_naming_file_and_offset),
+    HARNESS_TEST(empty_segments_after_a_torn_one_leave_it_the_last),
+    HARNESS_TEST(leftovers_of_a_merge_are_removed_at_open_but_not_read_only),
+    HARNESS_TEST(read_only_open_of_an_empty_directory_finds_nothing),
+    HARNESS_TEST(failed_append_is_cut_off_and_writes_go_on),
+    HARNESS_TEST(failed_append_that_cannot_be_cut_refuses_writes_until_reopen),
+    HARNESS_TEST(failed_rollover_leaves_the_database_usable),
+    HARNESS_TEST(record_changed_under_an_open_database_is_corrupt),
+    HARNESS_TEST(stats_report_segments_index_and_open_cost),
+    HARNESS_TEST(batch_is_one_write_and_one_index_update),
+};
+const harness_suite segment_suite = HARNESS_SUITE("segment", segment_tests);
