@@ -130,7 +130,10 @@ test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
 	@$(MAKE) --no-print-directory fuzz-seeds
-	@sh tests/run.sh build "$(STAGES)" build/asan
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
+	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  sh tests/run.sh build "$(STAGES)" build/asan
 
 test-build: $(TEST_BINS)
 
@@ -184,33 +187,53 @@ bench-deps:
 	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench: no gnuplot: no charts"
 	@$(MAKE) --no-print-directory deps DEPS=peers || echo "bench: peers not installed are skipped"
 
+# A stage that does not build (work in progress) is skipped, not run stale:
+# its kvbench is relinked every time, and bench.sh names what is missing.
 bench bench-full: bench-deps
-	@$(MAKE) --no-print-directory bench-build
+	@rm -f $(foreach s,$(STAGES),$(B)/$(s)/kvbench)
+	@$(MAKE) --no-print-directory -k bench-build || echo "bench: some engines did not build: they are skipped"
 	@sh scripts/bench.sh $(if $(filter bench-full,$@),full,quick) $(B) "$(STAGES)" \
 	  "$(BENCH_PEERS_ALL)" $(BENCH_ARGS)
 
 # ---- fuzzing ------------------------------------------------------------------
-# fuzz-seeds: seed corpora made by each stage's own tool (build/fuzz/seeds/S-T).
-# fuzz-smoke: every harness for FUZZ_SECONDS (default 20) under libFuzzer.
-# fuzz: one harness, STAGE=.. TARGET=.. SECONDS=.., corpus kept in build/fuzz/corpus.
-FUZZ_SECONDS ?= 20
+# Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver
+# (build/asan/S/fuzz-T-replay, run by `make test` on seeds and regressions),
+# a libFuzzer binary (build/fuzz/S/T), and an AFL++ binary (build/afl/S/T,
+# persistent mode through AFL++'s libFuzzer driver).  Both fuzzers build with
+# ASan and UBSan.  See docs/fuzzing.md.
+#   make fuzz-seeds                 seed corpora made by each stage's own tool
+#   make fuzz-smoke                 every target under libFuzzer, FUZZ_SECONDS each
+#   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
+FUZZ_SECONDS ?= 10
+FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
+FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
+
+define FUZZ_RULES
+build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+
+build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+	@mkdir -p $$(dir $$@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+endef
+$(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
 
-fuzz-smoke: fuzz-seeds $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),build/fuzz/$(s)/$(t)))
-	@for st in $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t))); do \
-	  s=$${st%%:*}; t=$${st#*:}; c=build/fuzz/corpus/$$s-$$t; mkdir -p $$c fuzz/regressions/$$t; \
-	  echo "== fuzz $$s $$t for $(FUZZ_SECONDS)s"; \
-	  build/fuzz/$$s/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -artifact_prefix=fuzz/regressions/$$t/ $$( [ -f fuzz/dict/$$t.dict ] && echo -dict=fuzz/dict/$$t.dict ) \
-	    $$c build/fuzz/seeds/$$s-$$t fuzz/regressions/$$t 2>&1 | tail -3 || exit 1; \
-	done
+fuzz-smoke: fuzz-seeds
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
+	@sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PAIRS)
 
-fuzz: fuzz-seeds build/fuzz/$(STAGE)/$(TARGET)
-	@mkdir -p build/fuzz/corpus/$(STAGE)-$(TARGET) fuzz/regressions/$(TARGET)
-	build/fuzz/$(STAGE)/$(TARGET) -max_total_time=$(or $(SECONDS),600) -timeout=10 \
-	  -artifact_prefix=fuzz/regressions/$(TARGET)/ build/fuzz/corpus/$(STAGE)-$(TARGET) \
-	  build/fuzz/seeds/$(STAGE)-$(TARGET) fuzz/regressions/$(TARGET)
+fuzz: fuzz-seeds
+	@test -n "$(STAGE)" -a -n "$(TARGET)" || { echo "usage: make fuzz STAGE=S TARGET=T [SECONDS=N]"; exit 2; }
+	@$(MAKE) --no-print-directory deps DEPS=afl
+	@$(MAKE) --no-print-directory build/afl/$(STAGE)/$(TARGET)
+	@sh scripts/afl_run.sh $(STAGE) $(TARGET) $(or $(SECONDS),600)
 
 # ---- coverage --------------------------------------------------------------
 coverage:

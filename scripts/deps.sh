@@ -5,7 +5,8 @@
 #
 # Always: a C compiler (gcc), make, the C library's headers (libc6-dev), and
 # the AddressSanitizer and UBSan runtimes that `make test` links against.
-# Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), afl (afl++), gnuplot,
+# Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
+# libFuzzer runtime), afl (afl++ and clang), gnuplot,
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`
@@ -21,11 +22,12 @@ for group in "$@"; do
     case $group in
     lcov) packages="$packages lcov" ;;
     lz4) packages="$packages liblz4-dev" ;;
-    afl) packages="$packages afl++" ;;
+    fuzz) packages="$packages clang libclang-rt-14-dev" ;;
+    afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 afl gnuplot peers)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers)" >&2
         exit 2
         ;;
     esac

@@ -125,6 +125,11 @@ run_flavour() {
 }
 
 run_flavour "$build"
+# The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
+if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
+    run_binary "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
+        sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+fi
 if [ -n "$asan_build" ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
