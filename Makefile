@@ -51,6 +51,8 @@ obj_stage  = $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2))
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
+
+.PHONY: get-instructions
 .PHONY: all deps demo test test-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
 
@@ -84,6 +86,9 @@ build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	clang $(CSTD) -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Iinclude -Icommon -Ifuzz -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+
+$(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -145,6 +150,12 @@ stage-files:
 	  echo "$(s): reused from earlier stages:"; \
 	  for f in $(filter-out stages/$(s)/%,$(SRCS_$(s))) ; do echo "    $$f"; done; \
 	  echo "$(s): and all of common/"; )
+
+# ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,
+# whose gets scan the whole log) -------------------------------------------
+GI_STAGES ?= $(filter-out 01-log,$(STAGES))
+get-instructions: $(foreach s,$(GI_STAGES),$(B)/$(s)/get_instructions)
+	@sh scripts/get_instructions.sh $(B) $(GI_STAGES)
 
 # ---- measured costs per stage (figures quoted in docs/) ---------------------
 costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
