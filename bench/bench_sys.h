@@ -1,0 +1,48 @@
+/*
+ * bench_sys.h: what kvbench asks of the operating system, and small helpers
+ * shared by the harness and the adapters: a clock, a seeded random number
+ * generator, the process's I/O counters (/proc/self/io), its peak memory,
+ * the size of a database directory, and the adapters' error messages.
+ */
+#ifndef BENCH_SYS_H
+#define BENCH_SYS_H
+
+#include <stdint.h>
+
+/* Seconds on the monotonic clock. */
+double bench_now(void);
+
+/* xorshift64*: fast, seeded, good enough to pick keys. */
+typedef struct bench_rng {
+    uint64_t s;
+} bench_rng;
+void bench_rng_seed(bench_rng *r, uint64_t seed);
+uint64_t bench_rng_next(bench_rng *r);
+uint64_t bench_rng_below(bench_rng *r, uint64_t n); /* REQUIRES: n > 0 */
+
+/* The counters of /proc/self/io (all threads of the process).  wchar: bytes
+ * handed to write-like system calls; write_bytes: bytes of page cache the
+ * process dirtied, counted when a clean page becomes dirty, i.e. what it
+ * caused to be sent to the storage layer; cancelled_write_bytes: dirty bytes
+ * dropped because their file was truncated or deleted before writeback. */
+typedef struct bench_io {
+    uint64_t rchar, wchar, read_bytes, write_bytes, cancelled_write_bytes;
+} bench_io;
+int bench_io_read(bench_io *io); /* 0, or -1 if /proc/self/io is unreadable */
+
+/* Peak resident set of this process (getrusage ru_maxrss), in KiB. */
+long bench_peak_rss_kb(void);
+
+/* Total st_size of the regular files under dir, recursively. */
+uint64_t bench_dir_bytes(const char *dir);
+/* Removes dir and everything under it; 0, or -1 (errno set). */
+int bench_rmtree(const char *dir);
+/* Creates dir if it does not exist; 0, or -1 with bench_error set. */
+int bench_mkdir(const char *dir);
+
+/* The adapters' error messages: one buffer per thread.  bench_error
+ * formats into it and returns -1, so an adapter can `return bench_error(..)`. */
+int bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *bench_errmsg(void);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * engine.h: the one adapter interface kvbench drives every engine through.
+ *
+ * kvbench.c holds the workloads; each engine_*.c wraps one engine behind
+ * this table and defines `bench_engine_impl`.  One binary per engine:
+ *   build/S/kvbench                engine_kv.c over stage S's libkv.a
+ *   build/bench/kvbench-leveldb    engine_leveldb.c over LevelDB's C API
+ *   build/bench/kvbench-rocksdb    engine_rocksdb.c over RocksDB's C API
+ *   build/bench/kvbench-lmdb       engine_lmdb.c
+ *   build/bench/kvbench-sqlite     engine_sqlite.c (WITHOUT ROWID table, WAL)
+ * Every stage exports the same symbols, so stages cannot share a binary.
+ *
+ * Rules for adapters:
+ *   - Every call returns 0 on success and -1 on failure, except get (1 = not
+ *     found) and iter_get (1 = an entry, 0 = the end).  On failure the
+ *     adapter leaves a message for errmsg() (bench_sys.h: bench_error()).
+ *   - open creates the directory if needed.  sync = 1: each write is on
+ *     stable storage when it returns (the engine's own notion of it).
+ *   - put, get and del may be called from several threads at once; an
+ *     iterator is used by the thread that made it.
+ *   - get copies at most cap bytes of the value into buf and sets *vlen to
+ *     the value's full length.
+ *   - An iterator is made by iter_new and positioned by iter_seek (key NULL:
+ *     the first key); the pointers iter_get hands out stay valid until the
+ *     next iter_next or iter_free.  REQUIRES: iterators freed before close.
+ *   - compact reclaims what the engine can reclaim and returns when done (a
+ *     no-op for an engine that has no such operation).
+ */
+#ifndef BENCH_ENGINE_H
+#define BENCH_ENGINE_H
+
+#include <stddef.h>
+
+typedef struct bench_engine {
+    const char *(*name)(void);       /* "01-log", "leveldb", ... */
+    const char *(*version)(void);    /* the library's version, as text */
+    int (*open)(const char *dir, int sync, void **h);
+    int (*close)(void *h);
+    int (*put)(void *h, const void *key, size_t klen, const void *val, size_t vlen);
+    int (*get)(void *h, const void *key, size_t klen, void *buf, size_t cap, size_t *vlen);
+    int (*del)(void *h, const void *key, size_t klen);
+    int (*compact)(void *h);
+    int (*iter_new)(void *h, void **it);
+    int (*iter_seek)(void *it, const void *key, size_t klen);
+    int (*iter_get)(void *it, const void **key, size_t *klen, const void **val, size_t *vlen);
+    int (*iter_next)(void *it);
+    void (*iter_free)(void *it);
+    const char *(*errmsg)(void);     /* this thread's last failure */
+} bench_engine;
+
+/* Defined by the one engine_*.c linked into the binary. */
+extern const bench_engine bench_engine_impl;
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * engine_kv.c: kvbench's adapter for a stage of this project, through
+ * include/kv.h.  The same object is linked with each stage's libkv.a into
+ * build/S/kvbench; the stage names itself with kv_stage().
+ */
+#include <string.h>
+
+#include "engine.h"
+#include "kv.h"
+
+static const char *kve_name(void) { return kv_stage(); }
+static const char *kve_version(void) { return "libkv.a of this project"; }
+
+static int kve_status(int rc) { return rc == KV_OK ? 0 : rc == KV_NOT_FOUND ? 1 : -1; }
+
+static int kve_open(const char *dir, int sync, void **h)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = sync;
+    return kve_status(kv_open(dir, &opt, (kv_db **)h));
+}
+
+static int kve_close(void *h) { return kve_status(kv_close(h)); }
+
+static int kve_put(void *h, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return kve_status(kv_put(h, key, klen, val, vlen));
+}
+
+static int kve_get(void *h, const void *key, size_t klen, void *buf, size_t cap, size_t *vlen)
+{
+    void *val;
+    int rc = kv_get(h, key, klen, &val, vlen);
+    if (rc != KV_OK)
+        return kve_status(rc);
+    memcpy(buf, val, *vlen < cap ? *vlen : cap);
+    kv_free(val);
+    return 0;
+}
+
+static int kve_del(void *h, const void *key, size_t klen)
+{
+    return kve_status(kv_delete(h, key, klen));
+}
+
+static int kve_compact(void *h) { return kve_status(kv_compact(h)); }
+
+static int kve_iter_new(void *h, void **it) { return kve_status(kv_iter_new(h, (kv_iter **)it)); }
+
+static int kve_iter_seek(void *it, const void *key, size_t klen)
+{
+    if (key == NULL)
+        kv_iter_seek_first(it);
+    else
+        kv_iter_seek(it, key, klen);
+    return kve_status(kv_iter_status(it));
+}
+
+static int kve_iter_get(void *it, const void **key, size_t *klen, const void **val, size_t *vlen)
+{
+    if (!kv_iter_valid(it))
+        return kv_iter_status(it) == KV_OK ? 0 : -1;
+    *key = kv_iter_key(it, klen);
+    *val = kv_iter_value(it, vlen);
+    return *val != NULL ? 1 : -1;
+}
+
+static int kve_iter_next(void *it)
+{
+    kv_iter_next(it);
+    return kve_status(kv_iter_status(it));
+}
+
+static void kve_iter_free(void *it) { kv_iter_free(it); }
+
+const bench_engine bench_engine_impl = {
+    .name = kve_name,
+    .version = kve_version,
+    .open = kve_open,
+    .close = kve_close,
+    .put = kve_put,
+    .get = kve_get,
+    .del = kve_del,
+    .compact = kve_compact,
+    .iter_new = kve_iter_new,
+    .iter_seek = kve_iter_seek,
+    .iter_get = kve_iter_get,
+    .iter_next = kve_iter_next,
+    .iter_free = kve_iter_free,
+    .errmsg = kv_errmsg,
+};

@@ -1,0 +1,150 @@
+#!/bin/sh
+# bench.sh: runs kvbench for every stage and every installed peer engine, in
+# one series, and summarizes (`make bench`, `make bench-full`).
+#
+#   sh scripts/bench.sh quick|full BUILD "STAGES" "PEERS" [OPTION...]
+#
+#   quick   N = 10,000 and 100,000; 1 s per read workload; 3 repetitions
+#   full    N = 10,000, 100,000 and 1,000,000; 10 s per read workload; 3 reps
+# Options (also through `make bench BENCH_ARGS=...`):
+#   --reps=R  --sizes="N1 N2 ..."  --seconds=S  --fill_seconds=S  --threads=T
+#   --publish   also copy the results and charts to bench/results/ (the
+#               figures docs/benchmarks.md shows)
+#
+# Binaries: BUILD/S/kvbench for each stage S, BUILD/bench/kvbench-P for each
+# peer P; a peer without its binary (its Debian package is missing) is
+# skipped with a message.  The engines take turns: repetition r runs every
+# size, and for each size every engine once, starting with a different
+# engine each repetition, so that slow drifts of a shared machine spread
+# over all of them.  Each kvbench run appends its rows to
+# build/bench/results.csv (every repetition); its full output goes to
+# build/bench/log.txt.  Then scripts/bench_report.sh writes the medians, the
+# Markdown tables and the charts, and prints the tables.
+set -u
+
+mode=${1:-quick}
+build=${2:-build}
+stages=${3:-}
+peers=${4:-}
+if [ $# -ge 4 ]; then shift 4; else shift $#; fi
+
+case $mode in
+quick) sizes="10000 100000" reps=3 seconds=1 fill_seconds=20 ;;
+full) sizes="10000 100000 1000000" reps=3 seconds=10 fill_seconds=300 ;;
+*)
+    echo "bench.sh: unknown mode '$mode' (quick or full)" >&2
+    exit 2
+    ;;
+esac
+threads=1
+publish=0
+for arg in "$@"; do
+    case $arg in
+    --reps=*) reps=${arg#*=} ;;
+    --sizes=*) sizes=${arg#*=} ;;
+    --seconds=*) seconds=${arg#*=} ;;
+    --fill_seconds=*) fill_seconds=${arg#*=} ;;
+    --threads=*) threads=${arg#*=} ;;
+    --publish) publish=1 ;;
+    *)
+        echo "bench.sh: unknown option '$arg'" >&2
+        exit 2
+        ;;
+    esac
+done
+
+out=build/bench
+db=$out/db
+mkdir -p "$out" || exit 2
+csv=$out/results.csv
+log=$out/log.txt
+rm -f "$csv" "$log"
+
+# The engines that will run, in their table order: stages, then peers.
+names=
+bins=
+for s in $stages; do
+    if [ -x "$build/$s/kvbench" ]; then
+        names="$names $s"
+        bins="$bins $build/$s/kvbench"
+    else
+        echo "bench: skipping stage $s: $build/$s/kvbench was not built" >&2
+    fi
+done
+for p in $peers; do
+    if [ -x "$build/bench/kvbench-$p" ]; then
+        names="$names $p"
+        bins="$bins $build/bench/kvbench-$p"
+    else
+        case $p in
+        leveldb) pkg=libleveldb-dev ;;
+        rocksdb) pkg=librocksdb-dev ;;
+        lmdb) pkg=liblmdb-dev ;;
+        sqlite) pkg=libsqlite3-dev ;;
+        *) pkg="its library" ;;
+        esac
+        echo "bench: skipping $p: $pkg is not installed (as root: make deps DEPS=peers)"
+    fi
+done
+count=$(echo "$names" | wc -w)
+if [ "$count" = 0 ]; then
+    echo "bench: nothing to run" >&2
+    exit 2
+fi
+
+# The machine, for the report.
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "command: $mode: sizes $sizes; $reps repetitions; $seconds s per read workload," \
+        "$fill_seconds s per write workload; $threads reader thread(s)"
+    echo "cpu: $(nproc) x $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+    echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+    echo "kernel: $(uname -sr)"
+    mkdir -p "$db"
+    echo "filesystem: $(df -T "$db" | awk 'NR == 2 { print $2 " on " $1 }') ($db)"
+    echo "compiler: $(${CC:-cc} --version | head -1)"
+    for p in libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev; do
+        v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) && echo "package: $p $v"
+    done
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+} >"$out/machine.txt"
+
+echo "bench: $mode run: engines:$names; sizes $sizes; $reps repetitions; output in $out/"
+started=$(date +%s)
+failures=0
+r=1
+while [ "$r" -le "$reps" ]; do
+    for n in $sizes; do
+        # Rotate the starting engine by one each repetition.
+        i=0
+        while [ "$i" -lt "$count" ]; do
+            k=$(((i + r - 1) % count + 1))
+            bin=$(echo "$bins" | awk -v k="$k" '{ print $k }')
+            name=$(echo "$names" | awk -v k="$k" '{ print $k }')
+            t0=$(date +%s.%N)
+            "$bin" --num="$n" --seconds="$seconds" --fill_seconds="$fill_seconds" \
+                --threads="$threads" --rep="$r" --db="$db" --csv="$csv" >>"$log" 2>&1
+            rc=$?
+            t1=$(date +%s.%N)
+            status=
+            if [ "$rc" != 0 ]; then
+                status="  FAILED (exit $rc; see $log)"
+                failures=$((failures + 1))
+            fi
+            awk -v r="$r" -v R="$reps" -v n="$n" -v e="$name" -v a="$t0" -v b="$t1" -v s="$status" \
+                'BEGIN { printf "  rep %d/%d  N=%-8d %-10s %6.1f s%s\n", r, R, n, e, b - a, s }'
+            i=$((i + 1))
+        done
+    done
+    r=$((r + 1))
+done
+rm -rf "$db"
+echo "bench: runs took $(($(date +%s) - started)) s; $failures failed"
+
+sh scripts/bench_report.sh "$out" "$names" || exit 2
+if [ "$publish" = 1 ]; then
+    mkdir -p bench/results
+    cp "$out"/results.csv "$out"/medians.csv "$out"/results.md "$out"/machine.txt \
+        "$out"/*.png bench/results/ && echo "bench: copied to bench/results/"
+fi
+[ "$failures" = 0 ]
