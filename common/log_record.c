@@ -22,6 +22,17 @@ void log_record_header(uint8_t header[LOG_RECORD_HEADER], const void *key, size_
 int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
                       uint64_t *size, const char **why)
 {
+    int rc = log_record_parse(p, limit, rec, size, why);
+    if (rc == LOG_DECODE_OK && crc32c_value(p + 4, (size_t)*size - 4) != rec->crc) {
+        *why = "checksum mismatch";
+        return LOG_DECODE_BAD;
+    }
+    return rc;
+}
+
+int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
+                     uint64_t *size, const char **why)
+{
     if (limit - p < (ptrdiff_t)LOG_RECORD_HEADER) {
         *size = LOG_RECORD_HEADER;
         return LOG_DECODE_SHORT;
@@ -44,10 +55,6 @@ int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
     *size = need;
     if ((uint64_t)(limit - p) < need)
         return LOG_DECODE_SHORT;
-    if (crc32c_value(p + 4, (size_t)need - 4) != crc) {
-        *why = "checksum mismatch";
-        return LOG_DECODE_BAD;
-    }
     rec->crc = crc;
     rec->klen = klen;
     rec->vlen = vlen;

@@ -58,4 +58,10 @@ enum { LOG_DECODE_OK = 0, LOG_DECODE_SHORT = 1, LOG_DECODE_BAD = 2 };
 int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
                       uint64_t *size, const char **why);
 
+/* The same, without the checksum: only the lengths are checked (so it too
+ * stays inside [p, limit)).  For re-reading bytes that were verified once and
+ * cannot have changed since, like a log below its end while it is open. */
+int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
+                     uint64_t *size, const char **why);
+
 #endif

@@ -41,6 +41,11 @@ typedef struct log_scan {
     /* After LOG_SCAN_BAD: what is wrong at `pos`. */
     const char *why;
     int short_record;    /* 1 if the bad record runs past limit */
+    /* 1 (the default) = verify every record's checksum.  0 = lengths only,
+     * for rescanning bytes already verified that cannot have changed (a
+     * log below its end while the database is open); the one record a
+     * caller then uses must be verified again (log_read_record_at). */
+    int verify_checksums;
 } log_scan;
 
 enum { LOG_SCAN_END = 0, LOG_SCAN_RECORD = 1, LOG_SCAN_BAD = 2 };
