@@ -268,7 +268,8 @@ static long sim_append(io_file *file, const struct iovec *iov, int iovcnt)
             size_t done = 0;
             for (int i = 0; i < iovcnt && done < (size_t)n; i++) {
                 size_t take = iov[i].iov_len < (size_t)n - done ? iov[i].iov_len : (size_t)n - done;
-                memcpy(data + done, iov[i].iov_base, take);
+                if (take > 0) /* an empty buffer may have a NULL base */
+                    memcpy(data + done, iov[i].iov_base, take);
                 done += take;
             }
             sim.e[sim.n - 1].data = data;

@@ -7,14 +7,21 @@
  *                sync of a recorded workload (common/io_sim.h)
  *   ioerror.c    fail the Nth I/O call, once or from then on (common/io_fault.h)
  *   simtest.c    the power-loss simulator's own tests, rule by rule
- *   workload.c   the random operations, their values, and the child's
- *                report of each operation to the parent (the ack protocol)
+ *   workload.c   the random operations (puts, deletes, batches, merges),
+ *                their values, and the child's report of each operation to
+ *                the parent (the ack protocol)
  *   model.c      what each operation was, which ones were acknowledged, and
  *                the check of a reopened database against that
  *
  * The expected state never lives in the database under test: it is the
  * list of operations (regenerated from the seed) and, for each one, whether
  * it was acknowledged, possibly done, or certainly not done.
+ *
+ * A batch is all or nothing (kv.h).  From stage 03 on (or with
+ * --expect-durable) a batch found partly applied after any crash fails.
+ * Stages 01 and 02 write a batch with one write(), which a crash can cut
+ * short, so there a partly applied batch is counted and shown ("torn"), not
+ * failed; but it must still be a prefix of the batch, as a cut write is.
  */
 #ifndef KV_TESTS_CRASH_H
 #define KV_TESTS_CRASH_H
@@ -61,9 +68,8 @@ enum {
     CRASH_PUT = 0,
     CRASH_DELETE = 1,
     CRASH_COMPACT = 2,  /* kv_compact: a merge; changes nothing a reader sees */
-    /* HOOK: when kv.h gains an atomic batch, CRASH_BATCH = 3 applies a few
-     * puts and deletes as one; crash_op gets a member list, and model.c must
-     * then accept an in-flight batch only all-or-nothing. */
+    CRASH_BATCH = 3     /* kv_write of 2..CRASH_BATCH_MAX puts and deletes on
+                           distinct keys: all or nothing (model.c) */
 };
 
 /* The shape of a random workload; everything else follows from the seed. */
@@ -72,17 +78,32 @@ typedef struct crash_workload {
     uint32_t nkeys;             /* keys are drawn from 0..nkeys-1 */
     unsigned delete_pct;        /* of the puts and deletes */
     unsigned compact_per_mille; /* of all operations */
+    unsigned batch_pct;         /* of all operations */
     unsigned big_pct;           /* values of 1 to 8 KiB, crossing 4 KiB pages */
     size_t segment_bytes;       /* kv_options.segment_bytes (stage 02+): small
                                    segments roll over often; 0 = default */
 } crash_workload;
 
-/* Operation number n of a workload. */
+#define CRASH_BATCH_MAX 8
+
+/* One put or delete: a whole operation, or one member of a batch. */
+typedef struct crash_write {
+    uint32_t key;
+    uint32_t vlen;  /* put: the value's length; delete: 0 */
+    int kind;       /* CRASH_PUT or CRASH_DELETE */
+} crash_write;
+
+/* Operation number n of a workload.  Its writes are listed the same way
+ * for every kind, so the checker reads one list: a put or a delete is one
+ * write (w[0], and key, vlen repeat it), a batch is its members in the
+ * order kv_write applies them, a merge is none. */
 typedef struct crash_op {
     uint32_t n;
-    uint32_t key;
-    uint32_t vlen;
+    uint32_t key;     /* put, delete: the key id; batch: its first member's */
+    uint32_t vlen;    /* put: the value's length */
     int kind;
+    uint32_t nw;      /* writes in w[] */
+    crash_write w[CRASH_BATCH_MAX];
 } crash_op;
 
 #define CRASH_KEY_MAX 48
@@ -94,22 +115,28 @@ void crash_op_make(const crash_workload *w, uint32_t n, crash_op *op);
 size_t crash_key(uint32_t k, char buf[CRASH_KEY_MAX]);
 /* The key id of a key, or -1 if no crash_key() makes it. */
 long crash_key_parse(const void *key, size_t klen);
-/* The value a put writes: its op number and key id (little-endian u32s),
- * then bytes derived from both, so the checker can tell which put it is. */
-void crash_value(const crash_op *op, uint8_t buf[CRASH_VALUE_MAX]);
+/* The value a put (alone or in batch n) writes: the op number and the key
+ * id (little-endian u32s), then bytes derived from both, so the checker can
+ * tell which put it is.  REQUIRES: w->kind == CRASH_PUT. */
+void crash_value(uint32_t n, const crash_write *w, uint8_t buf[CRASH_VALUE_MAX]);
 /* Runs one operation; returns its kv status. */
 int crash_op_run(kv_db *db, const crash_op *op);
 
 /* The ack protocol: the child sends one message before each operation and
- * one after it returns, each a single write() of 16 bytes (atomic on a
- * pipe), so when the child dies the parent knows every acknowledged
- * operation and the one (at most) in flight. */
-enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3 };
+ * one after it returns, each a single write() (atomic on a pipe: at most
+ * PIPE_BUF bytes), so when the child dies the parent knows every
+ * acknowledged operation and the one (at most) in flight.  Before a batch,
+ * that one write() is a BEGIN ("about to do batch n") followed by one
+ * MEMBER message per put or delete in it, so the parent knows the members
+ * of a batch in flight and checks them against its own copy. */
+enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3, CRASH_MSG_MEMBER = 4 };
 typedef struct crash_msg {
     uint32_t type;
-    uint32_t op;     /* BEGIN, ACK: the operation number */
-    uint32_t key;    /* BEGIN: the key id, so the parent can cross-check */
-    int32_t status;  /* ACK, OPENED: the kv status */
+    uint32_t op;     /* BEGIN, MEMBER, ACK: the operation number */
+    uint32_t key;    /* BEGIN, MEMBER: the key id, so the parent can cross-check */
+    int32_t status;  /* ACK, OPENED: the kv status; BEGIN: the number of
+                        MEMBER messages that follow; MEMBER: the value's
+                        length for a put, -1 for a delete */
 } crash_msg;
 
 /* The child's side: opens dir, runs operations first..first+count-1 (or until
@@ -129,6 +156,8 @@ typedef struct crash_model {
     crash_workload w;
     crash_op *ops;
     uint8_t *status;    /* CRASH_NOT_DONE / ACKED / MAYBE, per operation */
+    uint8_t *dropped;   /* per batch, bit j: member j is known NOT_DONE though
+                           the batch is ACKED (a torn batch, resolved) */
     size_t n, cap;      /* operations generated so far */
 } crash_model;
 
@@ -147,6 +176,11 @@ typedef struct crash_verdict {
     int inconsistent;  /* the iterator disagrees with kv_get, or is unsorted */
     int hole;          /* not the state of any prefix of the operations */
     int probe_failed;  /* a write after recovery, then reopen, went wrong */
+    long torn;         /* batches seen partly applied: some members in effect,
+                          some certainly not (a failure from stage 03 on) */
+    long torn_gaps;    /* of those, batches where a member is in effect but
+                          an earlier one is not: no cut write leaves that */
+    char torn_what[300]; /* the first torn batch, in words */
     char what[400];    /* the first problem, in words */
     char broken[400];  /* the first foreign, inconsistent or probe problem */
 } crash_verdict;
@@ -154,14 +188,22 @@ typedef struct crash_verdict {
 enum {
     CRASH_CHECK_PROBE = 1,   /* after checking, write once more and reopen */
     CRASH_CHECK_PREFIX = 2,  /* also decide `hole` */
-    CRASH_CHECK_RESOLVE = 4  /* turn each MAYBE into ACKED or NOT_DONE as seen */
+    CRASH_CHECK_RESOLVE = 4, /* turn each MAYBE into ACKED or NOT_DONE as seen
+                                (a torn batch: ACKED, its absent members dropped) */
+    CRASH_CHECK_LOSSY = 8    /* acknowledged writes may be lost here (a power
+                                loss the stage does not promise to survive) */
 };
 
 /* Opens dir with the current backend and default options, checks every key
  * and a full iteration against m, closes.  Returns 1 if the database opened. */
 int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v);
 /* Whether v is a failure by the rules every stage keeps (open, nothing
- * lost, nothing foreign, iterator consistent, recovery writable). */
-int crash_verdict_bad(const crash_verdict *v);
+ * lost, nothing foreign, iterator consistent, recovery writable, a batch
+ * torn only as a cut write leaves it) and, when `atomic` (stage 03 on, or
+ * --expect-durable), no batch torn at all.  For a process kill or an I/O
+ * error; power loss judges holes and losses by its own rules. */
+int crash_verdict_bad(const crash_verdict *v, int atomic);
+/* The words for what crash_verdict_bad(v, atomic) found, into buf. */
+const char *crash_verdict_why(const crash_verdict *v, int atomic, char *buf, size_t n);
 
 #endif

@@ -9,7 +9,10 @@
  * 2 ms with --quick) or after a random number of acknowledged operations,
  * reads what the child managed to report, reopens the database itself and
  * checks it (model.c): every acknowledged operation is there; the one in
- * flight may be there or not; nothing else is.  Then it forks the next
+ * flight may be there or not; nothing else is.  A batch in flight is there
+ * whole or not at all; before stage 03 a kill may cut its one write() short,
+ * so a batch partly there (a prefix of its members) is counted as torn
+ * rather than failed.  Then it forks the next
  * child on the same database, so each run also tests recovery after
  * recovery.  Everything a run does follows from its seed, except exactly
  * when the kill lands.
@@ -29,12 +32,14 @@
 
 typedef struct kill_stats {
     long killed, finished, acked, inflight, inflight_done;
+    long batches_acked, batch_inflight, batch_whole, batch_none, batch_torn;
 } kill_stats;
 
 typedef struct kill_round {
     crash_model *m;
     uint32_t next;      /* the operation the child must announce next */
-    long acks;
+    uint32_t members;   /* MEMBER messages still due for batch next - 1 */
+    long acks, batch_acks;
     char problem[200];
 } kill_round;
 
@@ -55,12 +60,27 @@ static void kill_take(kill_round *r, const crash_msg *msg)
         if (msg->status != KV_OK)
             snprintf(r->problem, sizeof r->problem, "the child's kv_open failed: %s",
                      kv_strerror(msg->status));
+    } else if (r->members > 0 || msg->type == CRASH_MSG_MEMBER) {
+        /* Member j of batch next - 1 must be the one the parent made. */
+        const crash_op *op = r->next > 0 ? &r->m->ops[r->next - 1] : NULL;
+        uint32_t j = op ? op->nw - r->members : 0;
+        if (msg->type != CRASH_MSG_MEMBER || r->members == 0 || msg->op != r->next - 1 ||
+            op->w[j].key != msg->key ||
+            msg->status != (op->w[j].kind == CRASH_DELETE ? -1 : (int32_t)op->w[j].vlen))
+            snprintf(r->problem, sizeof r->problem,
+                     "protocol: batch op %u: member %u is not the one expected",
+                     (unsigned)msg->op, (unsigned)j);
+        else
+            r->members--;
     } else if (msg->type == CRASH_MSG_BEGIN) {
         crash_model_grow(r->m, (size_t)msg->op + 1);
-        if (msg->op != r->next || r->m->ops[msg->op].key != msg->key)
+        const crash_op *op = &r->m->ops[msg->op];
+        if (msg->op != r->next || op->key != msg->key ||
+            msg->status != (op->kind == CRASH_BATCH ? (int32_t)op->nw : 0))
             snprintf(r->problem, sizeof r->problem, "protocol: expected op %u, got op %u",
                      (unsigned)r->next, (unsigned)msg->op);
         r->m->status[msg->op] = CRASH_MAYBE;
+        r->members = op->kind == CRASH_BATCH ? op->nw : 0;
         r->next = msg->op + 1;
     } else if (msg->type == CRASH_MSG_ACK) {
         if (msg->status != KV_OK)
@@ -69,6 +89,7 @@ static void kill_take(kill_round *r, const crash_msg *msg)
         else if (msg->op < r->m->n)
             r->m->status[msg->op] = CRASH_ACKED;
         r->acks++;
+        r->batch_acks += msg->op < r->m->n && r->m->ops[msg->op].kind == CRASH_BATCH;
     }
 }
 
@@ -192,6 +213,7 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
         st->killed += killed;
         st->finished += !killed;
         st->acked += kr.acks;
+        st->batches_acked += kr.batch_acks;
         long inflight = -1;
         for (size_t i = 0; i < m.n; i++)
             if (m.status[i] == CRASH_MAYBE)
@@ -200,17 +222,26 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
 
         crash_verdict v;
         crash_check_dir(dir, &m, CRASH_CHECK_RESOLVE, &v);
-        if (crash_verdict_bad(&v)) {
+        if (crash_verdict_bad(&v, cfg->expect_durable)) {
+            char why[sizeof v.what + sizeof v.torn_what + 8];
             crash_fail(repro,
                        "process kill, seed %llu, round %d (killed %s %ld %s, %ld ops "
-                       "acknowledged, op %ld in flight): %s",
+                       "acknowledged, op %ld in flight%s): %s",
                        (unsigned long long)seed, round + 1, delay_us >= 0 ? "after" : "at",
                        delay_us >= 0 ? delay_us : after_acks,
-                       delay_us >= 0 ? "us" : "acks", kr.acks, inflight, v.what);
+                       delay_us >= 0 ? "us" : "acks", kr.acks, inflight,
+                       inflight >= 0 && m.ops[inflight].kind == CRASH_BATCH ? ", a batch" : "",
+                       crash_verdict_why(&v, cfg->expect_durable, why, sizeof why));
             ok = 0;
         }
         if (inflight >= 0 && m.status[inflight] == CRASH_ACKED)
             st->inflight_done++;
+        if (inflight >= 0 && m.ops[inflight].kind == CRASH_BATCH) {
+            st->batch_inflight++;
+            st->batch_none += m.status[inflight] == CRASH_NOT_DONE;
+            st->batch_whole += m.status[inflight] == CRASH_ACKED && m.dropped[inflight] == 0;
+            st->batch_torn += m.status[inflight] == CRASH_ACKED && m.dropped[inflight] != 0;
+        }
     }
     if (ok)
         crash_passed++;
@@ -230,11 +261,17 @@ int crash_kill_test(const crash_config *cfg)
             printf("  process kill: %ld runs done\n", i + 1);
     }
     printf("process kill: %ld runs (seeds %llu..%llu), %ld failed; %ld children killed, "
-           "%ld finished first; %ld ops acknowledged; %ld kills with an op in flight, "
-           "%ld of those ops took effect; %.1f s\n",
+           "%ld finished first; %ld ops acknowledged (%ld of them batches); %ld kills with "
+           "an op in flight, %ld of those ops took effect; %.1f s\n",
            cfg->runs, (unsigned long long)cfg->seed,
            (unsigned long long)(cfg->seed + (uint64_t)cfg->runs - 1), crash_failed - failed0,
-           st.killed, st.finished, st.acked, st.inflight, st.inflight_done, crash_now() - t0);
+           st.killed, st.finished, st.acked, st.batches_acked, st.inflight, st.inflight_done,
+           crash_now() - t0);
+    printf("  batches in flight at a kill: %ld; applied whole %ld, not at all %ld, "
+           "torn-batches %ld (%s)\n",
+           st.batch_inflight, st.batch_whole, st.batch_none, st.batch_torn,
+           cfg->expect_durable ? "a failure: from stage 03 on a batch is all or nothing"
+                               : "allowed before stage 03: one write() cut short");
     fflush(stdout);
     return crash_failed == failed0;
 }

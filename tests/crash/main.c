@@ -9,7 +9,11 @@
  * rules.  What a stage may lose in a power loss depends on it: before
  * stage 03 nothing is synced, so losses are reported in a table, not
  * failed; from stage 03 on (or with --expect-durable) nothing acknowledged
- * with sync = 1 may be lost.
+ * with sync = 1 may be lost.  The workload is random puts, deletes, batches
+ * (kv_write of 2..8 puts and deletes) and merges; a batch is all or
+ * nothing from stage 03 on (or with --expect-durable), while before it a
+ * crash may cut a batch's one write() short, so a torn batch is counted
+ * ("torn-batches"), not failed, as long as what survived is a prefix of it.
  *
  * Usage: crashtest [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N]
  *                  [--seed S] [--ops N] [--at N] [--sync0|--sync1]

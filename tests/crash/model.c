@@ -19,6 +19,15 @@
  * later write survived while an earlier one was lost.  Last (power loss,
  * I/O errors), it puts one more key, closes and reopens: recovery must
  * leave a database that takes writes and reads back the same.
+ *
+ * The rule is per key, so a batch counts as its members, each a put or a
+ * delete of its own key; then each batch is judged whole (crash_batches):
+ * it is torn if one member is certainly in effect and another certainly
+ * not.  "Certainly" is judged by which operations could have left each
+ * key as it is: a member is in effect for sure only if its batch is the
+ * one operation that explains its key, and certainly not if only earlier
+ * operations do.  Anything else (a delete of a key that was already absent,
+ * a member a later write overwrote) could be either, and tears nothing.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +53,7 @@ void crash_model_free(crash_model *m)
 {
     free(m->ops);
     free(m->status);
+    free(m->dropped);
     memset(m, 0, sizeof *m);
 }
 
@@ -55,7 +65,8 @@ void crash_model_grow(crash_model *m, size_t n)
             cap *= 2;
         m->ops = realloc(m->ops, cap * sizeof *m->ops);
         m->status = realloc(m->status, cap);
-        if (m->ops == NULL || m->status == NULL) {
+        m->dropped = realloc(m->dropped, cap);
+        if (m->ops == NULL || m->status == NULL || m->dropped == NULL) {
             fprintf(stderr, "crashtest: out of memory\n");
             exit(2);
         }
@@ -64,7 +75,24 @@ void crash_model_grow(crash_model *m, size_t n)
     for (; m->n < n; m->n++) {
         crash_op_make(&m->w, (uint32_t)m->n, &m->ops[m->n]);
         m->status[m->n] = CRASH_NOT_DONE;
+        m->dropped[m->n] = 0;
     }
+}
+
+/* Which write of operation op is on key k: its index in op->w, or -1. */
+static int crash_write_on(const crash_op *op, uint32_t k)
+{
+    for (uint32_t j = 0; j < op->nw; j++)
+        if (op->w[j].key == k)
+            return (int)j;
+    return -1;
+}
+
+/* The status of write j of operation i: the operation's, unless it is a
+ * torn batch whose member j was resolved as not done. */
+static int crash_write_status(const crash_model *m, size_t i, uint32_t j)
+{
+    return (m->dropped[i] >> j) & 1 ? CRASH_NOT_DONE : m->status[i];
 }
 
 static void crash_note(crash_verdict *v, const char *fmt, ...)
@@ -129,10 +157,12 @@ static long crash_classify(const crash_model *m, uint32_t k, const uint8_t *val,
     if (key != k || n >= m->n || m->status[n] == CRASH_NOT_DONE)
         return SEEN_FOREIGN;
     const crash_op *op = &m->ops[n];
-    if (op->kind != CRASH_PUT || op->key != k || op->vlen != vlen)
+    int j = crash_write_on(op, k);
+    if (j < 0 || op->w[j].kind != CRASH_PUT || op->w[j].vlen != vlen ||
+        crash_write_status(m, n, (uint32_t)j) == CRASH_NOT_DONE)
         return SEEN_FOREIGN;
     uint8_t want[CRASH_VALUE_MAX];
-    crash_value(op, want);
+    crash_value(n, &op->w[j], want);
     return memcmp(want, val, vlen) == 0 ? (long)n : SEEN_FOREIGN;
 }
 
@@ -232,49 +262,116 @@ static void crash_read_iter(kv_db *db, const crash_model *m, const crash_seen *s
     }
 }
 
-/* Does key state `seen` equal what operation i (-1: none) leaves? */
-static int crash_matches(const crash_model *m, long seen, long i)
+/* Does key k's state `seen` equal what operation i (-1: none) leaves it? */
+static int crash_matches(const crash_model *m, long seen, long i, uint32_t k)
 {
     if (seen == SEEN_FOREIGN || seen == SEEN_ERROR)
         return 0;
-    if (i < 0 || m->ops[i].kind == CRASH_DELETE)
+    int j = i < 0 ? -1 : crash_write_on(&m->ops[i], k);
+    if (j < 0 || m->ops[i].w[j].kind == CRASH_DELETE)
         return seen == SEEN_ABSENT;
     return seen == i;
 }
 
-/* Applies the rule per key: counts lost operations, and resolves MAYBEs. */
+enum { CRASH_NONE = -3 }; /* below -1, which stands for "no operation" */
+
+/* Judges every batch whole (see the top of this file); with
+ * CRASH_CHECK_RESOLVE, also resolves each batch that was in flight.
+ * floor[k] is the earliest operation that may explain key k (the last
+ * acknowledged one, when nothing acknowledged may be lost), lo[k] and hi[k]
+ * the earliest and latest that do, from the floor on (CRASH_NONE if none). */
+static void crash_batches(crash_model *m, const crash_seen *seen, const long *floor,
+                          const long *lo, const long *hi, int flags, crash_verdict *v)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const crash_op *op = &m->ops[i];
+        if (op->kind != CRASH_BATCH || m->status[i] == CRASH_NOT_DONE || m->dropped[i])
+            continue;
+        unsigned in = 0, out = 0, seen_b = 0; /* bit j: member j */
+        for (uint32_t j = 0; j < op->nw; j++) {
+            uint32_t k = op->w[j].key;
+            int mine = (long)i >= floor[k] && crash_matches(m, seen[k].op, (long)i, k);
+            int before = lo[k] != CRASH_NONE && lo[k] < (long)i, after = hi[k] > (long)i;
+            seen_b |= (unsigned)mine << j;
+            if (mine && !before && !after)
+                in |= 1u << j;
+            else if (!mine && before && !after)
+                out |= 1u << j;
+        }
+        if (in && out) {
+            /* A cut write leaves a prefix of the members: the lowest member
+             * that is certainly out must come after every one that is in. */
+            int first_out = __builtin_ctz(out), last_in = 31 - __builtin_clz(in);
+            int gap = first_out < last_in;
+            v->torn++;
+            v->torn_gaps += gap;
+            if (v->torn_what[0] == '\0') {
+                char key[CRASH_KEY_MAX];
+                uint32_t a = op->w[last_in].key, b = op->w[first_out].key;
+                size_t alen = crash_key(a, key);
+                int n = snprintf(v->torn_what, sizeof v->torn_what,
+                                 "batch op %zu (%u members, %s) is torn: member %d (key %.*s) "
+                                 "took effect",
+                                 i, (unsigned)op->nw,
+                                 m->status[i] == CRASH_ACKED ? "acknowledged" : "in flight",
+                                 last_in, (int)alen, key);
+                size_t blen = crash_key(b, key);
+                if (n > 0 && (size_t)n < sizeof v->torn_what)
+                    snprintf(v->torn_what + n, sizeof v->torn_what - (size_t)n,
+                             ", member %d (key %.*s) did not%s", first_out, (int)blen, key,
+                             gap ? ", and it comes first: not a prefix of the batch" : "");
+            }
+        }
+        if ((flags & CRASH_CHECK_RESOLVE) && m->status[i] == CRASH_MAYBE) {
+            /* In effect if any member surely is; then the members that do
+             * not show it are dropped (none, unless the batch is torn). */
+            m->status[i] = in ? CRASH_ACKED : CRASH_NOT_DONE;
+            m->dropped[i] = in ? (uint8_t)(~seen_b & ((1u << op->nw) - 1)) : 0;
+        }
+    }
+}
+
+/* Applies the rule per key: counts lost operations, and resolves MAYBEs;
+ * then judges the batches (crash_batches). */
 static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash_verdict *v)
 {
     uint32_t nk = m->w.nkeys;
     long *last = malloc(nk * sizeof *last);   /* last acknowledged op per key */
     long *maybe = malloc(nk * sizeof *maybe); /* the latest matching MAYBE after it */
     long *older = malloc(nk * sizeof *older); /* the latest matching op before it */
-    if (!last || !maybe || !older) {
+    long *floor = malloc(nk * sizeof *floor), *lo = malloc(nk * sizeof *lo),
+         *hi = malloc(nk * sizeof *hi);      /* for crash_batches */
+    if (!last || !maybe || !older || !floor || !lo || !hi) {
         fprintf(stderr, "crashtest: out of memory\n");
         exit(2);
     }
     for (uint32_t k = 0; k < nk; k++)
         last[k] = maybe[k] = older[k] = -1;
     for (size_t i = 0; i < m->n; i++)
-        if (m->status[i] == CRASH_ACKED && m->ops[i].kind != CRASH_COMPACT)
-            last[m->ops[i].key] = (long)i;
+        for (uint32_t j = 0; j < m->ops[i].nw; j++)
+            if (crash_write_status(m, i, j) == CRASH_ACKED)
+                last[m->ops[i].w[j].key] = (long)i;
     for (size_t i = 0; i < m->n; i++) {
         const crash_op *op = &m->ops[i];
-        if (op->kind == CRASH_COMPACT || m->status[i] == CRASH_NOT_DONE)
-            continue;
-        if (!crash_matches(m, seen[op->key].op, (long)i))
-            continue;
-        if ((long)i > last[op->key] && m->status[i] == CRASH_MAYBE)
-            maybe[op->key] = (long)i;
-        else if ((long)i < last[op->key])
-            older[op->key] = (long)i;
+        for (uint32_t j = 0; j < op->nw; j++) {
+            uint32_t k = op->w[j].key;
+            int st = crash_write_status(m, i, j);
+            if (st == CRASH_NOT_DONE || !crash_matches(m, seen[k].op, (long)i, k))
+                continue;
+            if ((long)i > last[k] && st == CRASH_MAYBE)
+                maybe[k] = (long)i;
+            else if ((long)i < last[k])
+                older[k] = (long)i;
+        }
     }
     char text[64];
     for (uint32_t k = 0; k < nk; k++) {
         long s = seen[k].op;
+        floor[k] = flags & CRASH_CHECK_LOSSY ? CRASH_NONE : last[k];
         if (s == SEEN_FOREIGN || s == SEEN_ERROR || maybe[k] >= 0 ||
-            crash_matches(m, s, last[k]))
+            crash_matches(m, s, last[k], k))
             continue;
+        floor[k] = CRASH_NONE; /* the key lost something: any op may explain it */
         if (last[k] < 0) { /* cannot happen: a put seen is acked or maybe */
             v->foreign++;
             crash_break(v, "key %u holds %s, but no operation on it was acknowledged",
@@ -282,14 +379,18 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
             continue;
         }
         long lost = 0;
-        for (size_t i = (size_t)(older[k] + 1); (long)i <= last[k]; i++)
-            lost += m->ops[i].key == k && m->status[i] == CRASH_ACKED &&
-                    m->ops[i].kind != CRASH_COMPACT;
+        for (size_t i = (size_t)(older[k] + 1); (long)i <= last[k]; i++) {
+            int j = crash_write_on(&m->ops[i], k);
+            lost += j >= 0 && crash_write_status(m, i, (uint32_t)j) == CRASH_ACKED;
+        }
         v->lost += lost;
         char key[CRASH_KEY_MAX];
         size_t klen = crash_key(k, key);
-        crash_note(v, "key %.*s: op %ld (a %s) was acknowledged, but the key is %s",
-                   (int)klen, key, last[k], m->ops[last[k]].kind == CRASH_PUT ? "put" : "delete",
+        const crash_op *lop = &m->ops[last[k]];
+        int lj = crash_write_on(lop, k);
+        crash_note(v, "key %.*s: op %ld (a %s%s) was acknowledged, but the key is %s",
+                   (int)klen, key, last[k], lop->w[lj].kind == CRASH_PUT ? "put" : "delete",
+                   lop->kind == CRASH_BATCH ? " in a batch" : "",
                    crash_seen_text(s, text, sizeof text));
     }
     if (v->lost > 0) {
@@ -297,16 +398,35 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
         snprintf(v->what + len, sizeof v->what - len,
                  " (%ld acknowledged op(s) lost over all keys)", v->lost);
     }
+    /* Which operations explain each key, from its floor on. */
+    for (uint32_t k = 0; k < nk; k++)
+        lo[k] = hi[k] = floor[k] <= -1 && crash_matches(m, seen[k].op, -1, k) ? -1 : CRASH_NONE;
+    for (size_t i = 0; i < m->n; i++) {
+        const crash_op *op = &m->ops[i];
+        for (uint32_t j = 0; j < op->nw; j++) {
+            uint32_t k = op->w[j].key;
+            if ((long)i < floor[k] || crash_write_status(m, i, j) == CRASH_NOT_DONE ||
+                !crash_matches(m, seen[k].op, (long)i, k))
+                continue;
+            if (lo[k] == CRASH_NONE)
+                lo[k] = (long)i;
+            hi[k] = (long)i;
+        }
+    }
+    crash_batches(m, seen, floor, lo, hi, flags, v);
     if (flags & CRASH_CHECK_RESOLVE) {
         for (size_t i = 0; i < m->n; i++)
             if (m->status[i] == CRASH_MAYBE)
-                m->status[i] = (long)i == maybe[m->ops[i].key] && m->ops[i].kind != CRASH_COMPACT
+                m->status[i] = (long)i == maybe[m->ops[i].key] && m->ops[i].nw == 1
                                    ? CRASH_ACKED
                                    : CRASH_NOT_DONE;
     }
     free(last);
     free(maybe);
     free(older);
+    free(floor);
+    free(lo);
+    free(hi);
 }
 
 /* Is the state what some prefix of the started operations leaves? */
@@ -321,17 +441,22 @@ static int crash_is_prefix(const crash_model *m, const crash_seen *seen)
     long mismatched = 0;
     for (uint32_t k = 0; k < nk; k++) {
         state[k] = -1;
-        mismatched += !crash_matches(m, seen[k].op, -1);
+        mismatched += !crash_matches(m, seen[k].op, -1, k);
     }
+    /* A cut may fall inside a batch: a torn batch is judged apart (it is
+     * torn, not a hole). */
     int found = mismatched == 0;
     for (size_t i = 0; i < m->n && !found; i++) {
         const crash_op *op = &m->ops[i];
-        if (m->status[i] == CRASH_NOT_DONE || op->kind == CRASH_COMPACT)
-            continue;
-        mismatched -= !crash_matches(m, seen[op->key].op, state[op->key]);
-        state[op->key] = (long)i;
-        mismatched += !crash_matches(m, seen[op->key].op, state[op->key]);
-        found = mismatched == 0;
+        for (uint32_t j = 0; j < op->nw && !found; j++) {
+            uint32_t k = op->w[j].key;
+            if (crash_write_status(m, i, j) == CRASH_NOT_DONE)
+                continue;
+            mismatched -= !crash_matches(m, seen[k].op, state[k], k);
+            state[k] = (long)i;
+            mismatched += !crash_matches(m, seen[k].op, state[k], k);
+            found = mismatched == 0;
+        }
     }
     free(state);
     return found;
@@ -403,6 +528,8 @@ int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v
     if ((flags & CRASH_CHECK_PREFIX) && v->foreign == 0 && v->read_errors == 0)
         v->hole = !crash_is_prefix(m, seen);
     crash_judge(m, seen, flags, v);
+    if ((flags & CRASH_CHECK_PREFIX) && v->torn_gaps)
+        v->hole = 1; /* a later member of a batch survived an earlier one */
     if (flags & CRASH_CHECK_PROBE)
         crash_probe(&db, dir, m, seen, v);
     kv_close(db);
@@ -410,8 +537,16 @@ int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v
     return 1;
 }
 
-int crash_verdict_bad(const crash_verdict *v)
+int crash_verdict_bad(const crash_verdict *v, int atomic)
 {
     return v->open_status != KV_OK || v->lost || v->foreign || v->read_errors ||
-           v->inconsistent || v->probe_failed;
+           v->inconsistent || v->probe_failed || v->torn_gaps || (atomic && v->torn);
+}
+
+const char *crash_verdict_why(const crash_verdict *v, int atomic, char *buf, size_t n)
+{
+    int torn = v->torn_gaps || (atomic && v->torn);
+    snprintf(buf, n, "%s%s%s", v->what, v->what[0] && torn ? "; and " : "",
+             torn ? v->torn_what : "");
+    return buf;
 }
