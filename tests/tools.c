@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "harness.h"
+#include "io_fault.h"
 #include "kv.h"
 #include "testdb.h"
 
@@ -65,6 +66,30 @@ static void check_of_a_fresh_database_is_ok(void)
     CHECK(l.count >= 2); /* at least the put and the delete */
 }
 
+static void check_and_dump_report_read_errors(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("k"), S("v"));
+    CLOSE(db);
+    for (int fail_open = 0; fail_open < 2; fail_open++) {
+        io_fault_plan plan = {.kinds = fail_open ? IO_FAULT_OPEN : IO_FAULT_READ,
+                              .fail_at = 1, .persistent = 1};
+        tools_lines l = {0};
+        io_fault_install(&plan);
+        int check_rc = kv_check(dir, tools_collect, &l);
+        int dump_rc = kv_dump(dir, tools_collect, &l);
+        io_fault_uninstall();
+        CHECK_MSG(check_rc < 0 && check_rc != KV_ERR_CORRUPT,
+                  "kv_check with failing %s returned %d", fail_open ? "opens" : "reads",
+                  check_rc);
+        CHECK(dump_rc < 0);
+        CHECK(strlen(kv_errmsg()) > 0);
+    }
+    tools_lines l = {0};
+    CHECK_KV(kv_check(dir, tools_collect, &l), KV_OK);
+}
+
 static void iterator_calls_in_the_wrong_state_are_harmless(void)
 {
     kv_db *db = testdb_fresh(NULL);
@@ -104,6 +129,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(check_and_dump_refuse_bad_directories),
     HARNESS_TEST(check_and_dump_accept_an_empty_directory),
     HARNESS_TEST(check_of_a_fresh_database_is_ok),
+    HARNESS_TEST(check_and_dump_report_read_errors),
     HARNESS_TEST(iterator_calls_in_the_wrong_state_are_harmless),
 };
 const harness_suite tools_suite = HARNESS_SUITE("tools", tests);
