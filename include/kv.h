@@ -126,6 +126,14 @@ int  kv_stats(kv_db *db, char **text);
 typedef void (*kv_line_fn)(void *ctx, const char *line);
 int  kv_check(const char *dir, kv_line_fn line, void *ctx);
 int  kv_dump(const char *dir, kv_line_fn line, void *ctx);
+/* kv_repair rewrites each damaged log file of a closed database so that it
+ * holds every intact record it had (in order) and nothing else, and emits
+ * one line per file it changed saying what was lost (offsets and bytes).
+ * After it, kv_open succeeds even with strict_recovery, unless a file
+ * other than a log is damaged.  KV_OK if nothing needed repair or all was
+ * repaired; KV_ERR_BUSY if the database is open; KV_ERR_INVALID in a stage
+ * before 03 ("kv repair is available from stage 03 on"). */
+int  kv_repair(const char *dir, kv_line_fn line, void *ctx);
 
 const char *kv_strerror(int status);
 const char *kv_errmsg(void);  /* this thread's last failure: file, offset, what, errno text */

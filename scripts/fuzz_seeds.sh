@@ -4,7 +4,8 @@
 # overwrites, deletes, an empty value, binary keys), then saves the target
 # file of each, plus torn copies (cut 1 byte, a third, to zero) as seeds in
 # OUT/STAGE-TARGET/.  Target names map to files: log -> data.log (stage 01),
-# segment -> 0000000001.log and hint -> 0000000002.hint (stage 02).
+# segment -> 0000000001.log and hint -> 0000000002.hint (stage 02),
+# wal -> 0000000001.log (stage 03).
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -14,6 +15,7 @@ for pair in "$@"; do
     case $target in
         log) file=data.log ;;
         segment) file=0000000001.log ;;
+        wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
         hint) file=0000000002.hint ;;  # the first merge output of the last script
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac

@@ -288,12 +288,18 @@ compact_keeps_data() {
     expect_status 0
 }
 
-check_exits_2_on_corrupt_byte() {
+# Puts key0..key39, enough records that a byte in the middle of the file
+# lies inside one of them.
+load_40_keys() {
     i=0
     while [ $i -lt 40 ]; do
         kv "$DB" put "key$i" "value number $i, long enough to fill a file"
         i=$((i + 1))
     done
+}
+
+check_exits_2_on_corrupt_byte() {
+    load_40_keys
     corrupt_middle_byte
     kv "$DB" check
     expect_status 2
@@ -301,6 +307,21 @@ check_exits_2_on_corrupt_byte() {
     kv "$DB" dump
     [ "$st" -le 2 ] || fail "dump of a corrupt db died (exit $st)"
     [ -s "$TMP/out" ] || fail "dump printed nothing"
+}
+
+repair_salvages_intact_records_or_needs_stage_03() {
+    load_40_keys
+    corrupt_middle_byte
+    kv "$DB" repair
+    if [ "$st" = 2 ] && grep -q "from stage 03 on" "$TMP/err"; then
+        return 0 # stages 01 and 02 have no repair
+    fi
+    expect_status 0
+    grep -q "lost" "$TMP/out" || fail "repair did not say what was lost: $(head -c 200 "$TMP/out")"
+    kv "$DB" check
+    expect_status 0
+    kv "$DB" get key39
+    expect_status 0
 }
 
 second_writer_is_busy() {
@@ -353,6 +374,7 @@ run stdin_mode_check_and_dump
 run stats_check_dump_ok_on_healthy_db
 run compact_keeps_data
 run check_exits_2_on_corrupt_byte
+run repair_salvages_intact_records_or_needs_stage_03
 run second_writer_is_busy
 
 echo "$passed passed, $failed failed"

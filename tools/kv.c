@@ -60,6 +60,8 @@ static void tool_usage(FILE *f)
         "  stats              print statistics about the database\n"
         "  check              verify every file of the database (exit 2 on damage)\n"
         "  dump               print every record of every file, decoded\n"
+        "  repair             rewrite damaged files keeping every intact record, and\n"
+        "                     say what was lost (stage 03 on; the database closed)\n"
         "  compact            reclaim the space of overwritten and deleted records\n"
         "\n"
         "options:\n"
@@ -72,7 +74,7 @@ static void tool_usage(FILE *f)
         "spaces, plus `hex on`, `hex off`, `help` and `quit` (or `exit`); blank\n"
         "lines and lines starting with # are skipped.  The prompt `kv> ` shows on a\n"
         "terminal.  The database stays open between commands; check and dump close\n"
-        "it first.\n"
+        "it first, and so does repair.\n"
         "\n"
         "exit status: 0 ok, 1 get found no such key, 2 error (message on stderr).\n"
         "From standard input: 2 if any command failed with an error, else 0.\n",
@@ -265,6 +267,13 @@ static int cmd_dump(tool *t, char **args, int nargs)
     return st == KV_OK ? EXIT_OK : tool_fail_status(st);
 }
 
+static int cmd_repair(tool *t, char **args, int nargs)
+{
+    (void)args, (void)nargs;
+    int st = kv_repair(t->dir, tool_print_line, stdout);
+    return st == KV_OK ? EXIT_OK : tool_fail_status(st);
+}
+
 static int cmd_compact(tool *t, char **args, int nargs)
 {
     (void)args, (void)nargs;
@@ -298,6 +307,7 @@ static const tool_cmd tool_cmds[] = {
     {"stats", 0, 0, NEED_READ, cmd_stats},
     {"check", 0, 0, NEED_CLOSED, cmd_check},
     {"dump", 0, 0, NEED_CLOSED, cmd_dump},
+    {"repair", 0, 0, NEED_CLOSED, cmd_repair},
     {"compact", 0, 0, NEED_WRITE, cmd_compact},
     {"hex", 1, 1, NEED_NOTHING, cmd_hex},
     {"help", 0, 0, NEED_NOTHING, cmd_help},

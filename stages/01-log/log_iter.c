@@ -18,9 +18,11 @@ typedef struct log_iter_source {
     size_t cap;
 } log_iter_source;
 
-static int log_iter_read_value(void *ctx, const snapshot_loc *loc, const void **val,
-                               size_t *vlen)
+static int log_iter_read_value(void *ctx, const snapshot_loc *loc, const void *key,
+                               size_t klen, const void **val, size_t *vlen)
 {
+    (void)key;
+    (void)klen;
     log_iter_source *src = ctx;
     log_record rec;
     int rc = log_read_record_at(src->log, loc->offset, loc->size, &src->buf, &src->cap, &rec);

@@ -83,7 +83,8 @@ int snapshot_add(snapshot_builder *b, const void *key, size_t klen, snapshot_loc
 
 static int snapshot_key_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
-    int c = memcmp(a, b, alen < blen ? alen : blen);
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0; /* a seek key of length 0 may be NULL */
     if (c != 0)
         return c;
     return alen < blen ? -1 : alen > blen;
@@ -198,7 +199,9 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
     kv_iter *mut = (kv_iter *)it; /* reading a value fills the iterator's buffer */
     const void *val = NULL;
     size_t n = 0;
-    int rc = mut->src.read_value(mut->src.ctx, &it->entries[it->pos].loc, &val, &n);
+    size_t klen = 0;
+    const void *key = kv_iter_key(it, &klen);
+    int rc = mut->src.read_value(mut->src.ctx, &it->entries[it->pos].loc, key, klen, &val, &n);
     if (rc != KV_OK) {
         mut->status = rc;
         return NULL;

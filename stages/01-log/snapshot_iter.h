@@ -32,12 +32,13 @@ typedef struct snapshot_loc {
     uint64_t size;
 } snapshot_loc;
 
-/* How the iterator reads a value: fills *val and *vlen (pointing into storage
+/* How the iterator reads a value (of `key`, whose place is loc): fills *val and *vlen (pointing into storage
  * the source owns for this iterator, valid until the next call) or returns an
  * error with kv_errmsg set.  release is called once, by kv_iter_free. */
 typedef struct snapshot_source {
     void *ctx;
-    int (*read_value)(void *ctx, const snapshot_loc *loc, const void **val, size_t *vlen);
+    int (*read_value)(void *ctx, const snapshot_loc *loc, const void *key, size_t klen,
+                      const void **val, size_t *vlen);
     void (*release)(void *ctx);
 } snapshot_source;
 

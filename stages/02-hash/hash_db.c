@@ -13,8 +13,7 @@
 #include "args.h"
 #include "batch.h"
 #include "error.h"
-#include "log_record.h"
-#include "log_scan.h"
+#include "record_io.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
 
@@ -45,6 +44,24 @@ void hash_db_index_remove(kv_db *db, const void *key, size_t klen)
         segment_table_find(&db->segs, old.seg)->live_bytes -= old.size;
 }
 
+/* A roll-over that failed may have created its file (an open can fail
+ * after the create): remove it, so that no empty segment is left below
+ * later ones (it is harmless in stage 02, but stage 03 takes an empty
+ * closed segment for a cut one).  Keeps the failure's message; if the
+ * unlink fails too, the file stays, and is replaced by the next roll-over
+ * to that id or ignored by recovery while it is the last. */
+static void hash_db_roll_undo(kv_db *db, uint32_t id)
+{
+    char msg[512], name[SEGMENT_NAME_MAX];
+    snprintf(msg, sizeof msg, "%s", kv_errmsg());
+    segment_name(name, id, SEGMENT_SUFFIX);
+    char *path = db_dir_file(&db->dir, name);
+    if (path != NULL)
+        io_unlink(path);
+    free(path);
+    kv_error(KV_ERR_IO, "%s", msg);
+}
+
 int hash_db_roll(kv_db *db, uint64_t id)
 {
     if (id > UINT32_MAX)
@@ -58,23 +75,38 @@ int hash_db_roll(kv_db *db, uint64_t id)
     int rc = db->active != NULL ? io_sync(db->active->file) : KV_OK;
     if (rc != KV_OK)
         return rc;
+    /* Then its seal, if the record format has one (record_io.h), synced
+     * too, before any later segment exists. */
+    uint8_t seal[RECORD_SEAL_MAX];
+    size_t n = db->active != NULL ? record_seal(seal, db->active->size) : 0;
+    if (n > 0) {
+        if ((rc = io_append_bytes(db->active->file, seal, n)) != KV_OK)
+            return hash_db_undo_append(db, "roll-over", rc);
+        pthread_rwlock_wrlock(&db->index_lock);
+        __atomic_store_n(&db->active->size, db->active->size + n, __ATOMIC_RELEASE);
+        pthread_rwlock_unlock(&db->index_lock);
+        if ((rc = io_sync(db->active->file)) != KV_OK)
+            return rc;
+    }
     segment *s = NULL;
     rc = segment_open(db->dir.path, (uint32_t)id, IO_WRITE | IO_CREATE | IO_TRUNC, &s);
-    if (rc != KV_OK)
-        return rc;
-    pthread_rwlock_wrlock(&db->index_lock);
-    rc = segment_table_reserve(&db->segs, 1);
     if (rc == KV_OK) {
-        segment_table_insert(&db->segs, s);
-        db->active = s;
-        db->next_id = id + 1;
+        pthread_rwlock_wrlock(&db->index_lock);
+        rc = segment_table_reserve(&db->segs, 1);
+        if (rc == KV_OK) {
+            segment_table_insert(&db->segs, s);
+            db->active = s;
+            db->next_id = id + 1;
+        }
+        pthread_rwlock_unlock(&db->index_lock);
+        if (rc != KV_OK)
+            segment_unref(s);
     }
-    pthread_rwlock_unlock(&db->index_lock);
     if (rc != KV_OK) {
-        segment_unref(s); /* an empty file stays behind: harmless, see recovery */
+        hash_db_roll_undo(db, (uint32_t)id);
         return rc;
     }
-    return KV_OK;
+    return hash_write_rolled(db);
 }
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
@@ -107,6 +139,8 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     int rc = db_dir_open(dir, &opt, &db->dir);
     if (rc == KV_OK)
         rc = hash_recover(db);
+    if (rc == KV_OK)
+        rc = hash_write_open(db);
     if (rc != KV_OK) {
         kv_close(db);
         return rc;
@@ -121,6 +155,7 @@ int kv_close(kv_db *db)
         return KV_OK;
     /* Doomed files stay on disk: replaying them is harmless (invariant 5),
      * and the next merge after a reopen includes them. */
+    int rc = hash_write_close(db);
     free(db->doomed);
     segment_table_clear(&db->segs);
     hash_index_free(&db->index);
@@ -129,13 +164,13 @@ int kv_close(kv_db *db)
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->merge_lock);
     free(db);
-    return KV_OK;
+    return rc;
 }
 
-/* Cuts a record that could not be completed off the active segment, or sets
+/* Cuts a write that could not be completed off the active segment, or sets
  * `failed` (invariant 4).  Keeps rc and adds to its message.
  * REQUIRES: write_lock held. */
-static int hash_db_undo_append(kv_db *db, const char *call, int rc)
+int hash_db_undo_append(kv_db *db, const char *call, int rc)
 {
     char first[512];
     snprintf(first, sizeof first, "%s", kv_errmsg());
@@ -148,140 +183,83 @@ static int hash_db_undo_append(kv_db *db, const char *call, int rc)
     return kv_error(rc, "%s: %s", call, first);
 }
 
-/* The records of a write: one header per op, and iovecs that lay out
- * header, key and value of each, end to end. */
-typedef struct hash_db_records {
-    uint8_t one_header[LOG_RECORD_HEADER];
-    struct iovec one_iov[3];
-    uint8_t *one_copy[1];
-    uint8_t *headers;
-    struct iovec *iov;
-    uint8_t **copies;       /* each put's key, copied ahead for the index */
-    uint64_t total, deletes;
-    size_t n;
-} hash_db_records;
-
-static void hash_db_records_free(hash_db_records *r)
+int hash_db_make_room(kv_db *db, const char *call, uint64_t bytes)
 {
-    for (size_t i = 0; r->copies && i < r->n; i++)
-        free(r->copies[i]);
-    if (r->n > 1) {
-        free(r->headers);
-        free(r->iov);
-        free(r->copies);
-    }
+    if (db->failed)
+        return kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
+                        "undone; reopen the database", call, db->active->name);
+    if (db->active->size == 0 || db->active->size + bytes <= db->segment_limit)
+        return KV_OK;
+    int rc = hash_db_roll(db, db->next_id);
+    if (rc == KV_OK)
+        __atomic_add_fetch(&db->rollovers, 1, __ATOMIC_RELAXED);
+    return rc;
 }
 
-/* Encodes every record and copies every put's key, so that once the bytes
- * are written, updating the index cannot fail (kv_write is all or nothing
- * for readers). */
-static int hash_db_records_make(hash_db_records *r, const char *call, const batch_op *ops,
-                                size_t n)
+void hash_update_free(hash_update *u)
 {
-    memset(r, 0, sizeof *r);
-    r->n = n;
-    r->headers = n == 1 ? r->one_header : malloc(n * LOG_RECORD_HEADER);
-    r->iov = n == 1 ? r->one_iov : malloc(3 * n * sizeof *r->iov);
-    r->copies = n == 1 ? r->one_copy : calloc(n, sizeof *r->copies);
-    if (n == 1)
-        r->one_copy[0] = NULL;
-    int nomem = r->headers == NULL || r->iov == NULL || r->copies == NULL;
+    for (size_t i = 0; u->copies && i < u->n; i++)
+        free(u->copies[i]);
+    if (u->copies != u->one_copy)
+        free(u->copies);
+    if (u->locs != u->one_loc)
+        free(u->locs);
+    u->copies = NULL;
+    u->locs = NULL;
+}
+
+int hash_update_init(hash_update *u, const char *call, const batch_op *ops, size_t n)
+{
+    memset(u, 0, sizeof *u);
+    u->ops = ops;
+    u->n = n;
+    u->copies = n == 1 ? u->one_copy : calloc(n, sizeof *u->copies);
+    u->locs = n == 1 ? u->one_loc : calloc(n, sizeof *u->locs);
+    int nomem = u->copies == NULL || u->locs == NULL;
     for (size_t i = 0; i < n && !nomem; i++) {
-        const batch_op *op = &ops[i];
-        uint8_t *h = r->headers + i * LOG_RECORD_HEADER;
-        log_record_header(h, op->key, op->klen, op->val, op->vlen, op->is_delete);
-        r->iov[3 * i] = (struct iovec){.iov_base = h, .iov_len = LOG_RECORD_HEADER};
-        r->iov[3 * i + 1] = (struct iovec){.iov_base = (void *)op->key, .iov_len = op->klen};
-        r->iov[3 * i + 2] = (struct iovec){.iov_base = (void *)op->val,
-                                           .iov_len = op->is_delete ? 0 : op->vlen};
-        r->total += log_record_size(op->klen, op->vlen, op->is_delete);
-        r->deletes += (uint64_t)op->is_delete;
-        if (!op->is_delete) {
-            nomem = (r->copies[i] = malloc(op->klen)) == NULL;
+        u->deletes += (uint64_t)ops[i].is_delete;
+        if (!ops[i].is_delete) {
+            nomem = (u->copies[i] = malloc(ops[i].klen)) == NULL;
             if (!nomem)
-                memcpy(r->copies[i], op->key, op->klen);
+                memcpy(u->copies[i], ops[i].key, ops[i].klen);
         }
     }
     if (nomem) {
-        hash_db_records_free(r);
+        hash_update_free(u);
         return kv_error(KV_ERR_NOMEM, "%s: out of memory for %zu records", call, n);
     }
     return KV_OK;
 }
 
-/* Appends the records with a single write, then points the index at them,
- * all in one step for readers (invariant 2).  REQUIRES: write_lock held. */
-static int hash_db_write_locked(kv_db *db, const char *call, const batch_op *ops,
-                                hash_db_records *r)
+int hash_update_reserve(kv_db *db, const hash_update *u)
 {
-    if (db->failed)
-        return kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
-                        "undone; reopen the database", call, db->active->name);
-    segment *seg = db->active;
-    if (seg->size > 0 && seg->size + r->total > db->segment_limit) {
-        int rc = hash_db_roll(db, db->next_id);
-        if (rc != KV_OK)
-            return rc;
-        __atomic_add_fetch(&db->rollovers, 1, __ATOMIC_RELAXED);
-        seg = db->active;
-    }
     pthread_rwlock_wrlock(&db->index_lock);
-    int rc = hash_index_reserve(&db->index, r->n - r->deletes);
+    int rc = hash_index_reserve(&db->index, u->n - u->deletes);
     pthread_rwlock_unlock(&db->index_lock);
-    if (rc != KV_OK)
-        return rc;
-    if ((rc = io_append(seg->file, r->iov, (int)(3 * r->n))) != KV_OK)
-        return hash_db_undo_append(db, call, rc);
+    return rc;
+}
 
+void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end)
+{
     pthread_rwlock_wrlock(&db->index_lock);
-    uint64_t offset = seg->size;
-    for (size_t i = 0; i < r->n; i++) {
-        const batch_op *op = &ops[i];
-        uint64_t size = log_record_size(op->klen, op->vlen, op->is_delete);
-        hash_loc loc = {.offset = offset, .seg = seg->id, .size = (uint32_t)size}, old;
+    for (size_t i = 0; i < u->n; i++) {
+        const batch_op *op = &u->ops[i];
+        hash_loc old;
         int replaced = 0;
         if (op->is_delete) {
             replaced = hash_index_remove(&db->index, op->key, op->klen, &old);
         } else {
-            hash_index_adopt(&db->index, r->copies[i], op->klen, &loc, &old, &replaced);
-            r->copies[i] = NULL;
-            seg->live_bytes += size;
+            hash_index_adopt(&db->index, u->copies[i], op->klen, &u->locs[i], &old, &replaced);
+            u->copies[i] = NULL;
+            seg->live_bytes += u->locs[i].size;
         }
         if (replaced)
             segment_table_find(&db->segs, old.seg)->live_bytes -= old.size;
-        offset += size;
     }
-    __atomic_store_n(&seg->size, offset, __ATOMIC_RELEASE);
+    __atomic_store_n(&seg->size, end, __ATOMIC_RELEASE);
     pthread_rwlock_unlock(&db->index_lock);
-    __atomic_add_fetch(&db->puts, r->n - r->deletes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->deletes, r->deletes, __ATOMIC_RELAXED);
-    return KV_OK;
-}
-
-static int hash_db_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
-{
-    if (db->opt.read_only)
-        return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
-    if (n == 0)
-        return KV_OK;
-    hash_db_records r;
-    int rc = hash_db_records_make(&r, call, ops, n);
-    if (rc != KV_OK)
-        return rc;
-    pthread_mutex_lock(&db->write_lock);
-    int absent = 0;
-    if (n == 1 && ops[0].is_delete) {
-        /* The index knows every live key: deleting an absent one writes
-         * nothing.  (write_lock keeps the answer true until we act on it.) */
-        pthread_rwlock_rdlock(&db->index_lock);
-        absent = hash_index_find(&db->index, ops[0].key, ops[0].klen) == NULL;
-        pthread_rwlock_unlock(&db->index_lock);
-    }
-    if (!absent || db->failed)
-        rc = hash_db_write_locked(db, call, ops, &r);
-    pthread_mutex_unlock(&db->write_lock);
-    hash_db_records_free(&r);
-    return rc;
+    __atomic_add_fetch(&db->puts, u->n - u->deletes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->deletes, u->deletes, __ATOMIC_RELAXED);
 }
 
 int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
@@ -292,7 +270,9 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
         (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
         return rc;
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    return hash_db_write(db, "kv_put", &op, 1);
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
+    return hash_write(db, "kv_put", &op, 1);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -302,12 +282,15 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
         (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
         return rc;
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    return hash_db_write(db, "kv_delete", &op, 1);
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
+    return hash_write(db, "kv_delete", &op, 1);
 }
 
-/* A batch is one write of all its records, and one update of the index that
- * readers see at once.  A process kill or a power loss can still cut the
- * write short; recovery then keeps the records that are whole. */
+/* A batch is one hash_write: one write of all its records, and one update
+ * of the index that readers see at once.  What a crash can do to it is the
+ * write path's business (stage 02: a kill or power loss can cut it short,
+ * and recovery keeps the records that are whole; stage 03: all or nothing). */
 int kv_write(kv_db *db, const kv_batch *b)
 {
     int rc;
@@ -320,7 +303,10 @@ int kv_write(kv_db *db, const kv_batch *b)
         return kv_error(KV_ERR_NOMEM, "kv_write: out of memory for %zu ops", n);
     for (size_t i = 0; i < n; i++)
         ops[i] = batch_op_at(b, i);
-    rc = hash_db_write(db, "kv_write", ops, n);
+    if (db->opt.read_only)
+        rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
+    else if (n > 0)
+        rc = hash_write(db, "kv_write", ops, n);
     free(ops);
     return rc;
 }
@@ -349,23 +335,20 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
         return KV_NOT_FOUND;
 
     uint8_t *buf = NULL;
-    size_t cap = 0;
-    log_record rec;
-    rc = log_read_record_at(seg->file, loc.offset, loc.size, &buf, &cap, &rec);
-    if (rc == KV_OK && (rec.klen != klen || memcmp(rec.key, key, klen) != 0 || rec.is_delete))
-        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: the record there is not the one the "
-                      "index expects (the file changed since it was opened)",
-                      io_path(seg->file), (unsigned long long)loc.offset);
+    size_t cap = 0, n = 0;
+    const uint8_t *value = NULL;
+    rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), &loc, key,
+                           klen, &buf, &cap, &value, &n);
     segment_unref(seg);
     if (rc != KV_OK) {
         free(buf);
         return rc;
     }
     /* Hand back just the value: move it to the front of the buffer. */
-    memmove(buf, rec.value, rec.vlen);
-    uint8_t *small = realloc(buf, rec.vlen ? rec.vlen : 1);
+    memmove(buf, value, n);
+    uint8_t *small = realloc(buf, n ? n : 1);
     *val = small ? small : buf;
-    *vlen = rec.vlen;
+    *vlen = n;
     return KV_OK;
 }
 
@@ -387,6 +370,9 @@ int kv_stats(kv_db *db, char **text)
     uint64_t slots = db->index.cap;
     pthread_rwlock_unlock(&db->index_lock);
 
+    char *more = NULL;
+    if ((rc = hash_write_stats(db, &more)) != KV_OK)
+        return rc;
     double open_ms = (double)db->open_us / 1000.0;
     double ms_per_gb = db->open_bytes_read ? open_ms * 1e9 / (double)db->open_bytes_read : 0.0;
     char *out = NULL;
@@ -410,6 +396,7 @@ int kv_stats(kv_db *db, char **text)
         "open.hints_rejected: %llu\n"
         "open.leftovers_removed: %llu\n"
         "open.torn_tail_bytes_cut: %llu\n"
+        "open.tail_cut_hid_valid_records: %llu\n"
         "open.ms: %.3f\n"
         "open.ms_per_gb: %.1f\n"
         "session.puts: %llu\n"
@@ -420,8 +407,7 @@ int kv_stats(kv_db *db, char **text)
         "session.merge_bytes_read: %llu\n"
         "session.merge_bytes_written: %llu\n"
         "session.merge_ms: %.3f\n"
-        "durability: writes reach the OS before returning; no fsync of writes "
-        "(kv_options.sync is ignored in this stage); kv_compact syncs what it writes\n",
+        "%s",
         kv_stage(), db->dir.path, nsegs, active, (unsigned long long)db->segment_limit,
         (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
         (unsigned long long)(disk - live), (unsigned long long)slots,
@@ -431,7 +417,8 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)db->open_segments_from_hint,
         (unsigned long long)db->open_hints_rejected,
         (unsigned long long)db->open_leftovers_removed,
-        (unsigned long long)db->open_torn_bytes, open_ms, ms_per_gb,
+        (unsigned long long)db->open_torn_bytes,
+        (unsigned long long)db->open_tail_records_dropped, open_ms, ms_per_gb,
         (unsigned long long)__atomic_load_n(&db->puts, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->deletes, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->gets, __ATOMIC_RELAXED),
@@ -439,7 +426,8 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)__atomic_load_n(&db->merges, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->merge_bytes_read, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->merge_bytes_written, __ATOMIC_RELAXED),
-        (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0);
+        (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0, more);
+    free(more);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
     *text = out;

@@ -47,6 +47,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "batch.h"
 #include "db_dir.h"
 #include "hash_index.h"
 #include "io.h"
@@ -81,6 +82,9 @@ struct kv_db {
     uint64_t open_us, open_bytes_read, open_records, open_torn_bytes;
     uint64_t open_segments_scanned, open_segments_from_hint, open_hints_rejected;
     uint64_t open_leftovers_removed;
+    uint64_t open_tail_records_dropped; /* 1 if the cut tail held valid records
+                                           after its damage (stage 03) */
+    struct hash_writer *writer; /* the write path's own state (hash_write) */
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
@@ -102,5 +106,54 @@ int  hash_db_roll(kv_db *db, uint64_t id);
 
 /* Rebuilds the index from the directory's files (hash_recover.c). */
 int  hash_recover(kv_db *db);
+
+/* Before a write of `bytes` more bytes: refuses it if `failed` is set, and
+ * rolls over to a new segment if the active one would pass the limit.
+ * REQUIRES: write_lock held. */
+int  hash_db_make_room(kv_db *db, const char *call, uint64_t bytes);
+/* After a failed append to the active segment: cuts it back to its valid
+ * size, or sets `failed` (invariant 4).  Returns rc, with call added to
+ * kv_errmsg.  REQUIRES: write_lock held. */
+int  hash_db_undo_append(kv_db *db, const char *call, int rc);
+
+/* The index side of one write (a put, a delete or a batch): each put's key
+ * copied ahead and the place of each op, so that once the bytes are in the
+ * file, updating the index cannot fail (kv_write is all or nothing for
+ * readers).  The write path fills locs[] before hash_update_apply. */
+typedef struct hash_update {
+    const batch_op *ops;
+    size_t n;
+    uint64_t deletes;
+    uint8_t **copies;       /* each put's key, owned until applied */
+    hash_loc *locs;         /* each op's place (deletes: unused) */
+    uint8_t *one_copy[1];
+    hash_loc one_loc[1];
+} hash_update;
+
+int  hash_update_init(hash_update *u, const char *call, const batch_op *ops, size_t n);
+void hash_update_free(hash_update *u);
+/* Makes room in the index for the update's puts. */
+int  hash_update_reserve(kv_db *db, const hash_update *u);
+/* Points the index at the update's places, in op order, and makes `end`
+ * the segment's valid size, all in one step for readers (invariant 2).
+ * REQUIRES: write_lock held, reserved, the bytes are in seg's file. */
+void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end);
+
+/*
+ * The write path: how a write reaches the log.  kv_put, kv_delete and
+ * kv_write check their arguments and call hash_write.  Stage 02 implements
+ * these in hash_write.c (one write() per call, no fsync); stage 03 in its
+ * own files (a write-ahead log with group commit and fsync).
+ */
+/* REQUIRES: n > 0, the database is writable, ops passed the argument checks. */
+int  hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
+/* At the end of kv_open (after recovery), and at kv_close (whose status it
+ * gives: the database is closed even if it fails). */
+int  hash_write_open(kv_db *db);
+int  hash_write_close(kv_db *db);
+/* Called by hash_db_roll once a new active segment exists. */
+int  hash_write_rolled(kv_db *db);
+/* Lines "name: value\n" that kv_stats adds, as a fresh allocation. */
+int  hash_write_stats(kv_db *db, char **text);
 
 #endif

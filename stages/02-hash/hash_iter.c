@@ -17,7 +17,7 @@
 #include "args.h"
 #include "error.h"
 #include "hash_db.h"
-#include "log_scan.h"
+#include "record_io.h"
 #include "snapshot_iter.h"
 
 typedef struct hash_iter_source {
@@ -27,19 +27,18 @@ typedef struct hash_iter_source {
     size_t cap;
 } hash_iter_source;
 
-static int hash_iter_read_value(void *ctx, const snapshot_loc *loc, const void **val,
-                                size_t *vlen)
+static int hash_iter_read_value(void *ctx, const snapshot_loc *loc, const void *key,
+                                size_t klen, const void **val, size_t *vlen)
 {
     hash_iter_source *src = ctx;
     segment_table t = {.v = src->segs, .n = src->nsegs, .cap = src->nsegs};
     const segment *seg = segment_table_find(&t, loc->file);
-    log_record rec;
-    int rc = log_read_record_at(seg->file, loc->offset, loc->size, &src->buf, &src->cap, &rec);
-    if (rc != KV_OK)
-        return rc;
-    *val = rec.value;
-    *vlen = rec.vlen;
-    return KV_OK;
+    hash_loc at = {.offset = loc->offset, .seg = loc->file, .size = (uint32_t)loc->size};
+    const uint8_t *v = NULL;
+    int rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), &at,
+                               key, klen, &src->buf, &src->cap, &v, vlen);
+    *val = v;
+    return rc;
 }
 
 static void hash_iter_release(void *ctx)

@@ -8,6 +8,11 @@
  * The recovery rule (common/log_scan.h, docs/02-hash.md): damage in the
  * last non-empty segment with no valid record after it is a torn tail, cut
  * off (or KV_ERR_CORRUPT with strict_recovery, or left in place read-only).
+ * (When the record format can tell that the damage lies in writes that were
+ * never synced, record_damage.unsynced, damage in the last segment is cut
+ * even when valid records follow: a power loss may drop unsynced writes out
+ * of order, and a prefix is what must survive; docs/03-wal.md.)  The records are read through
+ * record_io.h.
  * Any other damage, and any damage at all in an earlier segment, is
  * KV_ERR_CORRUPT naming the file and offset: only the active segment is
  * ever appended to, so only it can end in a write cut short.  (Empty
@@ -23,7 +28,7 @@
 #include "error.h"
 #include "hash_db.h"
 #include "hint.h"
-#include "log_scan.h"
+#include "record_io.h"
 
 /* The directory's files of this stage, ids ascending. */
 typedef struct recover_listing {
@@ -130,53 +135,57 @@ static int recover_from_hint(kv_db *db, segment *seg)
     return rc;
 }
 
+static int recover_op(void *ctx, const record_op *op)
+{
+    void **args = ctx;
+    kv_db *db = args[0];
+    const segment *seg = args[1];
+    db->open_records++;
+    if (op->is_delete) {
+        hash_db_index_remove(db, op->key, op->klen);
+        return KV_OK;
+    }
+    hash_loc loc = {.offset = op->offset, .seg = seg->id, .size = op->size};
+    return hash_db_index_put(db, op->key, op->klen, &loc);
+}
+
 /* Replays every record of seg and applies the recovery rule to its first
  * damaged byte, if any. */
 static int recover_scan(kv_db *db, segment *seg, int last)
 {
     uint64_t size = seg->size;
-    log_scan s;
-    log_scan_init(&s, seg->file, 0, size);
-    int rc;
-    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
-        db->open_records++;
-        if (s.rec.is_delete) {
-            hash_db_index_remove(db, s.rec.key, s.rec.klen);
-            continue;
-        }
-        hash_loc loc = {.offset = s.rec_offset, .seg = seg->id, .size = (uint32_t)s.rec_size};
-        if ((rc = hash_db_index_put(db, s.rec.key, s.rec.klen, &loc)) != KV_OK)
-            break;
-    }
-    uint64_t bad = s.pos;
-    const char *why = s.why;
-    log_scan_free(&s);
+    void *args[2] = {db, seg};
+    record_damage d;
+    int rc = record_replay(seg->file, size, recover_op, args, &d);
     db->open_bytes_read += size;
     db->open_segments_scanned++;
-    if (rc != LOG_SCAN_BAD)
-        return rc < 0 ? rc : KV_OK;
+    if (rc == KV_OK && !last && !d.sealed)
+        return kv_error(KV_ERR_CORRUPT,
+                        "%s: %llu bytes: a closed segment that does not end with its seal: "
+                        "it was cut short (or emptied) after it was closed",
+                        io_path(seg->file), (unsigned long long)size);
+    if (rc != RECORD_DAMAGED)
+        return rc;
 
-    uint64_t next = 0;
-    int found = log_scan_classify_damage(seg->file, bad, size, &next);
-    if (found < 0)
-        return found;
-    if (found)
+    uint64_t bad = d.offset;
+    if (d.has_next && !(last && d.unsynced))
         return kv_error(KV_ERR_CORRUPT,
                         "%s: offset %llu: %s, and valid records follow at offset %llu: "
                         "the segment is damaged in the middle (kv check lists the damage)",
-                        io_path(seg->file), (unsigned long long)bad, why,
-                        (unsigned long long)next);
+                        io_path(seg->file), (unsigned long long)bad, d.why,
+                        (unsigned long long)d.next);
     if (!last)
         return kv_error(KV_ERR_CORRUPT,
                         "%s: offset %llu: %s, in a segment that is not the last one: only "
                         "the active segment can end in a torn write, so this is damage",
-                        io_path(seg->file), (unsigned long long)bad, why);
+                        io_path(seg->file), (unsigned long long)bad, d.why);
     if (db->opt.strict_recovery)
         return kv_error(KV_ERR_CORRUPT,
                         "%s: offset %llu: torn tail of %llu bytes (%s) and strict_recovery "
                         "is set", io_path(seg->file), (unsigned long long)bad,
-                        (unsigned long long)(size - bad), why);
+                        (unsigned long long)(size - bad), d.why);
     db->open_torn_bytes = size - bad;
+    db->open_tail_records_dropped = d.has_next;
     if (!db->opt.read_only && (rc = io_truncate(seg->file, bad)) != KV_OK)
         return rc;
     seg->size = bad;

@@ -1,7 +1,8 @@
 /*
  * hash_tools.c: kv_check and kv_dump for stage 02, over a closed directory
- * of segments and hint files.  Each segment is checked or dumped by
- * common/log_report.c, as stage 01's data.log is; this file adds what
+ * of segments and hint files.  Each segment is checked or dumped through
+ * record_io.h (stage 02: common/log_report.c, as stage 01's data.log is);
+ * this file adds what
  * segments change: a torn tail is allowed only in the last non-empty
  * segment, and each hint file must describe its segment exactly.  Leftovers
  * of an interrupted merge (.tmp files, a hint without its segment) are
@@ -18,7 +19,7 @@
 #include "hint.h"
 #include "io.h"
 #include "log_report.h"
-#include "log_scan.h"
+#include "record_io.h"
 #include "segment.h"
 
 #define TOOLS_SHOW_BYTES 48
@@ -75,11 +76,18 @@ static int tools_hint_verify(void *ctx, const uint8_t *key, size_t klen, uint64_
                              uint32_t size)
 {
     tools_hint_ctx *c = ctx;
-    log_record rec;
-    int rc = log_read_record_at(c->seg, offset, size, &c->buf, &c->cap, &rec);
-    if (rc == KV_OK && (rec.is_delete || rec.klen != klen || memcmp(rec.key, key, klen) != 0))
+    hash_loc loc = {.offset = offset, .size = size};
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = record_read_value(c->seg, c->seg->end, &loc, key, klen, &c->buf, &c->cap, &val,
+                               &vlen);
+    if (rc == KV_ERR_CORRUPT) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", kv_errmsg());
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: the record there is not a put of "
-                      "the key the hint names", io_path(c->seg), (unsigned long long)offset);
+                      "the key the hint names (%s)", io_path(c->seg),
+                      (unsigned long long)offset, why);
+    }
     c->entries++;
     return rc;
 }
@@ -142,7 +150,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         if (kind == SEGMENT_FILE_LOG) {
             char *path = io_join(dir, name);
             log_report_totals t = {0};
-            rc = path ? log_report_check(path, name, line, ctx, &t) : KV_ERR_NOMEM;
+            rc = path ? record_check_file(path, name, line, ctx, &t) : KV_ERR_NOMEM;
             free(path);
             if (t.torn_bytes > 0 && i != last) {
                 log_report_line(line, ctx, "%s: CORRUPT: a torn tail in a segment that is not "
@@ -161,7 +169,8 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
             log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
                             "kv_open removes it", name);
         } else if (strcmp(name, "LOCK") != 0) {
-            log_report_line(line, ctx, "%s: not a file of stage 02; ignored", name);
+            log_report_line(line, ctx, "%s: not a file of stage %s; ignored", name,
+                            kv_stage());
         }
     }
     if (segments == 0)
@@ -238,7 +247,7 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
         if (kind == SEGMENT_FILE_LOG) {
             segments++;
             path = io_join(dir, d.names[i]);
-            rc = path ? log_report_dump(path, d.names[i], line, ctx) : KV_ERR_NOMEM;
+            rc = path ? record_dump_file(path, d.names[i], line, ctx) : KV_ERR_NOMEM;
             status = tools_worse(status, rc);
         } else if (kind == SEGMENT_FILE_HINT) {
             status = tools_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));

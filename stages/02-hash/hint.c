@@ -49,6 +49,7 @@ int hint_add(hint_builder *b, const void *key, size_t klen, uint32_t size, size_
     int rc = hint_reserve(b, 2 * CODING_MAX_VARINT32 + klen);
     if (rc != KV_OK)
         return rc;
+    b->last = b->len;
     uint8_t *p = coding_put_varint32(b->buf + b->len, (uint32_t)klen);
     p = coding_put_varint32(p, size);
     memcpy(p, key, klen);
@@ -57,6 +58,28 @@ int hint_add(hint_builder *b, const void *key, size_t klen, uint32_t size, size_
     b->len = (size_t)(p - b->buf) + klen;
     b->count++;
     b->covered += size;
+    return KV_OK;
+}
+
+int hint_extend_last(hint_builder *b, uint32_t extra, size_t *key_pos)
+{
+    int rc = hint_reserve(b, CODING_MAX_VARINT32);
+    if (rc != KV_OK)
+        return rc;
+    uint32_t klen = 0, size = 0;
+    const uint8_t *end = b->buf + b->len;
+    const uint8_t *q = coding_get_varint32(b->buf + b->last, end, &klen);
+    const uint8_t *key = coding_get_varint32(q, end, &size);
+    uint8_t head[2 * CODING_MAX_VARINT32];
+    uint8_t *h = coding_put_varint32(head, klen);
+    h = coding_put_varint32(h, size + extra);
+    size_t old_head = (size_t)(key - (b->buf + b->last)), new_head = (size_t)(h - head);
+    memmove(b->buf + b->last + new_head, key, klen);
+    memcpy(b->buf + b->last, head, new_head);
+    b->len = b->last + new_head + klen;
+    b->covered += extra;
+    (void)old_head;
+    *key_pos = b->last + new_head;
     return KV_OK;
 }
 

@@ -48,6 +48,7 @@ typedef struct hint_builder {
     size_t len, cap;
     uint64_t count;
     uint64_t covered;   /* bytes of segment the entries describe */
+    size_t last;        /* offset in buf of the last entry */
 } hint_builder;
 
 int  hint_builder_init(hint_builder *b);
@@ -55,6 +56,10 @@ void hint_builder_free(hint_builder *b);
 /* Appends the entry of the next record of the segment; *key_pos (if not
  * NULL) gets the offset of the key's copy in b->buf. */
 int  hint_add(hint_builder *b, const void *key, size_t klen, uint32_t size, size_t *key_pos);
+/* Adds `extra` bytes to the size of the last entry (bytes a segment ends
+ * with after its last record: stage 03's seal, record_io.h); *key_pos gets
+ * the new offset of that entry's key.  REQUIRES: an entry was added. */
+int  hint_extend_last(hint_builder *b, uint32_t extra, size_t *key_pos);
 /* Finishes the header and trailer and writes the whole hint to path (created
  * or emptied), then syncs and closes it. */
 int  hint_write(const char *path, uint32_t seg_id, uint64_t seg_bytes, hint_builder *b);

@@ -37,7 +37,7 @@
 #include "error.h"
 #include "hash_db.h"
 #include "hint.h"
-#include "log_scan.h"
+#include "record_io.h"
 
 #define MERGE_WRITE_BUFFER (256u * 1024u)
 /* A hint is written only if it is at most 1/MERGE_HINT_SHARE of its
@@ -193,7 +193,21 @@ static int merge_flush(merge *m)
 static int merge_seal(merge *m)
 {
     merge_output *o = &m->outs[m->nouts - 1];
-    int rc = merge_flush(m);
+    int rc = KV_OK;
+    if (m->wlen + RECORD_SEAL_MAX > MERGE_WRITE_BUFFER)
+        rc = merge_flush(m);
+    /* The seal (record_io.h) counts as part of the last record, so the
+     * hint still covers the whole segment. */
+    size_t n = rc == KV_OK ? record_seal(m->wbuf + m->wlen, o->size) : 0;
+    if (n > 0) {
+        merge_move *last = &m->moves[m->nmoves - 1];
+        m->wlen += n;
+        o->size += n;
+        last->to.size += (uint32_t)n;
+        rc = hint_extend_last(&o->hint, (uint32_t)n, &last->key_pos);
+    }
+    if (rc == KV_OK)
+        rc = merge_flush(m);
     if (rc == KV_OK)
         rc = io_sync(o->file);
     int crc = io_close(o->file);
@@ -248,27 +262,34 @@ static int merge_start_output(merge *m)
     return rc;
 }
 
-/* Copies the record the scan is on into the current output. */
-static int merge_copy(merge *m, const log_scan *s, const segment *in)
+/* Copies one live op into the current output, as a record of its own. */
+static int merge_copy(merge *m, const record_op *op, const segment *in)
 {
     int rc = KV_OK;
+    uint64_t max = record_encoded_max(op);
     if (m->nouts == 0 ||
         (m->outs[m->nouts - 1].size > 0 &&
-         m->outs[m->nouts - 1].size + s->rec_size > m->db->segment_limit)) {
+         m->outs[m->nouts - 1].size + max > m->db->segment_limit)) {
         if (m->nouts > 0 && (rc = merge_seal(m)) != KV_OK)
             return rc;
         if ((rc = merge_start_output(m)) != KV_OK)
             return rc;
     }
     merge_output *o = &m->outs[m->nouts - 1];
-    const uint8_t *raw = s->buf + (s->rec_offset - s->buf_off);
-    if (m->wlen + s->rec_size > MERGE_WRITE_BUFFER && (rc = merge_flush(m)) != KV_OK)
+    if (m->wlen + max > MERGE_WRITE_BUFFER && (rc = merge_flush(m)) != KV_OK)
         return rc;
-    if (s->rec_size > MERGE_WRITE_BUFFER)
-        rc = io_append_bytes(o->file, raw, (size_t)s->rec_size);
-    else {
-        memcpy(m->wbuf + m->wlen, raw, (size_t)s->rec_size);
-        m->wlen += (size_t)s->rec_size;
+    size_t size;
+    if (max > MERGE_WRITE_BUFFER) {
+        uint8_t *big = malloc((size_t)max);
+        if (big == NULL)
+            return kv_error(KV_ERR_NOMEM, "kv_compact: out of memory for a record of %llu "
+                            "bytes", (unsigned long long)max);
+        size = record_encode(big, o->size, op);
+        rc = io_append_bytes(o->file, big, size);
+        free(big);
+    } else {
+        size = record_encode(m->wbuf + m->wlen, o->size, op);
+        m->wlen += size;
     }
     if (rc != KV_OK)
         return rc;
@@ -282,41 +303,44 @@ static int merge_copy(merge *m, const log_scan *s, const segment *in)
         m->moves_cap = cap;
     }
     merge_move *mv = &m->moves[m->nmoves];
-    mv->klen = s->rec.klen;
+    mv->klen = op->klen;
     mv->out = (uint32_t)(m->nouts - 1);
-    mv->from = (hash_loc){.offset = s->rec_offset, .seg = in->id, .size = (uint32_t)s->rec_size};
-    mv->to = (hash_loc){.offset = o->size, .seg = o->id, .size = (uint32_t)s->rec_size};
-    rc = hint_add(&o->hint, s->rec.key, s->rec.klen, (uint32_t)s->rec_size, &mv->key_pos);
+    mv->from = (hash_loc){.offset = op->offset, .seg = in->id, .size = op->size};
+    mv->to = (hash_loc){.offset = o->size, .seg = o->id, .size = (uint32_t)size};
+    rc = hint_add(&o->hint, op->key, op->klen, (uint32_t)size, &mv->key_pos);
     if (rc != KV_OK)
         return rc;
     m->nmoves++;
-    o->size += s->rec_size;
+    o->size += size;
     return KV_OK;
+}
+
+static int merge_copy_op(void *ctx, const record_op *op)
+{
+    void **args = ctx;
+    merge *m = args[0];
+    const segment *in = args[1];
+    kv_db *db = m->db;
+    m->bytes_read += op->size;
+    if (op->is_delete)
+        return KV_OK; /* every older record is in an input too: drop it */
+    pthread_rwlock_rdlock(&db->index_lock);
+    const hash_loc *loc = hash_index_find(&db->index, op->key, op->klen);
+    int live = loc && loc->seg == in->id && loc->offset == op->offset;
+    pthread_rwlock_unlock(&db->index_lock);
+    return live ? merge_copy(m, op, in) : KV_OK;
 }
 
 /* M2 for one input. */
 static int merge_copy_segment(merge *m, const segment *in)
 {
-    kv_db *db = m->db;
-    log_scan s;
-    log_scan_init(&s, in->file, 0, in->size);
-    int rc;
-    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
-        m->bytes_read += s.rec_size;
-        if (s.rec.is_delete)
-            continue; /* every older record is in an input too: drop it */
-        pthread_rwlock_rdlock(&db->index_lock);
-        const hash_loc *loc = hash_index_find(&db->index, s.rec.key, s.rec.klen);
-        int live = loc && loc->seg == in->id && loc->offset == s.rec_offset;
-        pthread_rwlock_unlock(&db->index_lock);
-        if (live && (rc = merge_copy(m, &s, in)) != KV_OK)
-            break;
-    }
-    if (rc == LOG_SCAN_BAD)
+    void *args[2] = {m, (void *)in};
+    record_damage d;
+    int rc = record_replay(in->file, in->size, merge_copy_op, args, &d);
+    if (rc == RECORD_DAMAGED)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: %s (the file changed since it was "
-                      "opened)", io_path(in->file), (unsigned long long)s.pos, s.why);
-    log_scan_free(&s);
-    return rc < 0 ? rc : KV_OK;
+                      "opened)", io_path(in->file), (unsigned long long)d.offset, d.why);
+    return rc;
 }
 
 /* M4: hints first, so a segment under its final name never lacks the hint

@@ -1,0 +1,17 @@
+# Stage 03: stage 02's hash index over a write-ahead log (32 KiB blocks,
+# checksummed fragments, batches as records), fsync on request with group
+# commit, and kv repair.  New here: the WAL (wal_*), stage 02's record
+# interface over it (record_io_wal.c) and its write path (wal_write.c).
+# Everything else is stage 02's (and stage 01's iterator), unchanged.
+SRCS_03-wal := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
+               stages/03-wal/wal_batch.c stages/03-wal/record_io_wal.c \
+               stages/03-wal/wal_write.c stages/03-wal/wal_tools.c \
+               stages/03-wal/wal_repair.c \
+               stages/02-hash/hash_index.c stages/02-hash/segment.c \
+               stages/02-hash/hint.c stages/02-hash/hash_db.c \
+               stages/02-hash/hash_recover.c stages/02-hash/merge.c \
+               stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
+               stages/01-log/snapshot_iter.c
+INC_03-wal := -Istages/02-hash -Istages/01-log
+# Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
+FUZZ_03-wal := wal hint

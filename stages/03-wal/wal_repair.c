@@ -1,0 +1,140 @@
+/*
+ * wal_repair.c: kv_repair for stage 03.  Over a closed database (it takes
+ * the lock, so an open one is KV_ERR_BUSY), every segment with damage is
+ * rewritten: each intact record, whole (a batch stays a batch), in order,
+ * framed anew into <id>.log.tmp, which is synced, renamed over <id>.log,
+ * and the directory synced.  The segment's hint, whose offsets no longer
+ * hold, is removed.  Each rewritten file gets a line saying which byte
+ * ranges were lost and why.  A crash in the middle leaves either the old
+ * file or the new one (plus a .tmp that kv_open removes).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "db_dir.h"
+#include "error.h"
+#include "log_report.h"
+#include "segment.h"
+#include "wal_batch.h"
+#include "wal_tools.h"
+#include "wal_writer.h"
+
+typedef struct repair_out {
+    io_file *file;
+    uint64_t at, records;
+} repair_out;
+
+static int repair_copy(void *ctx, const wal_walk_item *it, const wal_reader *r)
+{
+    repair_out *o = ctx;
+    if (it->kind != WAL_WALK_RECORD)
+        return KV_OK; /* old markers name old offsets: one new one ends the file */
+    const uint8_t *rec = r->rec;
+    size_t len = r->rec_len;
+    int rc = wal_append(o->file, o->at, &rec, &len, 1, &o->at);
+    o->records += rc == KV_OK;
+    return rc;
+}
+
+/* Rewrites DIR/name without its damaged regions dl. */
+static int repair_file(const char *dir, const char *name, uint32_t id,
+                       const wal_damage_list *dl, kv_line_fn line, void *ctx, uint64_t *lost)
+{
+    char tmp_name[SEGMENT_NAME_MAX], hint_name[SEGMENT_NAME_MAX];
+    segment_name(tmp_name, id, SEGMENT_SUFFIX SEGMENT_TMP_SUFFIX);
+    segment_name(hint_name, id, SEGMENT_HINT_SUFFIX);
+    char *path = io_join(dir, name), *tmp = io_join(dir, tmp_name);
+    char *hint = io_join(dir, hint_name);
+    repair_out o = {0};
+    uint64_t size = 0;
+    int rc = path && tmp && hint ? io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &o.file)
+                                 : KV_ERR_NOMEM;
+    if (rc == KV_OK)
+        rc = wal_walk(path, repair_copy, &o, &size);
+    uint64_t kept = o.at;
+    if (rc == KV_OK && kept > 0) {
+        /* Written before the sync, but the file has no name until after
+         * it, so the marker is true by the time anyone can read it. */
+        uint8_t marker[WAL_SEAL_SIZE];
+        const uint8_t *rec = marker;
+        size_t len = wal_marker_encode(marker, kept, 1); /* a seal */
+        rc = wal_append(o.file, o.at, &rec, &len, 1, &o.at);
+    }
+    if (rc == KV_OK)
+        rc = io_sync(o.file);
+    int crc = io_close(o.file);
+    if (rc == KV_OK)
+        rc = crc;
+    int exists = 0;
+    if (rc == KV_OK && (rc = io_exists(hint, &exists)) == KV_OK && exists)
+        rc = io_unlink(hint);
+    if (rc == KV_OK)
+        rc = io_rename(tmp, path);
+    if (rc == KV_OK)
+        rc = io_sync_dir(dir);
+    if (rc == KV_OK) {
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < dl->n; i++)
+            bytes += dl->v[i].end - dl->v[i].offset;
+        *lost += bytes;
+        log_report_line(line, ctx, "%s: repaired: kept %llu intact records (%llu bytes, was "
+                        "%llu); lost %llu bytes in %zu damaged regions:%s", name,
+                        (unsigned long long)o.records, (unsigned long long)kept,
+                        (unsigned long long)size, (unsigned long long)bytes, dl->n,
+                        exists ? " (its hint file was removed)" : "");
+        for (size_t i = 0; i < dl->n; i++)
+            log_report_line(line, ctx, "%s:   offset %llu: %llu bytes lost: %s", name,
+                            (unsigned long long)dl->v[i].offset,
+                            (unsigned long long)(dl->v[i].end - dl->v[i].offset),
+                            dl->v[i].why);
+    } else if (tmp) {
+        io_unlink(tmp);
+    }
+    free(path);
+    free(tmp);
+    free(hint);
+    return rc;
+}
+
+int kv_repair(const char *dir, kv_line_fn line, void *ctx)
+{
+    int rc = args_check_ptr("kv_repair", dir, "directory");
+    int exists = 0;
+    if (rc == KV_OK && (rc = io_exists(dir, &exists)) == KV_OK && !exists)
+        rc = kv_error(KV_ERR_INVALID, "kv_repair: %s does not exist", dir);
+    if (rc != KV_OK)
+        return rc;
+    char *lock_path = io_join(dir, DB_LOCK_FILE);
+    io_lock *lock = NULL;
+    rc = lock_path ? io_lock_acquire(lock_path, 1, &lock) : KV_ERR_NOMEM;
+    free(lock_path);
+    char **names = NULL;
+    size_t n = 0, repaired = 0;
+    uint64_t lost = 0;
+    if (rc == KV_OK)
+        rc = io_list(dir, &names, &n);
+    for (size_t i = 0; rc == KV_OK && i < n; i++) {
+        uint32_t id = 0;
+        if (segment_parse_name(names[i], &id) != SEGMENT_FILE_LOG)
+            continue;
+        char *path = io_join(dir, names[i]);
+        wal_damage_list dl = {0};
+        uint64_t size = 0;
+        rc = path ? wal_walk_damage(path, &dl, &size) : KV_ERR_NOMEM;
+        if (rc == KV_OK && dl.n > 0) {
+            rc = repair_file(dir, names[i], id, &dl, line, ctx, &lost);
+            repaired++;
+        }
+        free(dl.v);
+        free(path);
+    }
+    io_list_free(names, n);
+    io_lock_release(lock);
+    if (rc == KV_OK)
+        log_report_line(line, ctx, "repair: %zu segments rewritten, %llu bytes lost%s",
+                        repaired, (unsigned long long)lost,
+                        repaired ? "" : ": nothing to repair");
+    return rc;
+}
