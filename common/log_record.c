@@ -19,6 +19,14 @@ void log_record_header(uint8_t header[LOG_RECORD_HEADER], const void *key, size_
     coding_put_u32(header, crc);
 }
 
+void log_record_seal(uint8_t out[LOG_RECORD_SEAL_SIZE], uint64_t at)
+{
+    coding_put_u16(out + 4, 0);
+    coding_put_u32(out + 6, LOG_RECORD_SEAL);
+    coding_put_u64(out + LOG_RECORD_HEADER, at);
+    coding_put_u32(out, crc32c_value(out + 4, LOG_RECORD_SEAL_SIZE - 4));
+}
+
 int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
                       uint64_t *size, const char **why)
 {
@@ -44,8 +52,16 @@ int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
     uint32_t vlen = is_delete ? 0 : vfield;
 
     if (klen == 0) {
-        *why = "key length is 0";
-        return LOG_DECODE_BAD;
+        if (vfield != LOG_RECORD_SEAL) {
+            *why = "key length is 0";
+            return LOG_DECODE_BAD;
+        }
+        *size = LOG_RECORD_SEAL_SIZE;
+        if (limit - p < (ptrdiff_t)LOG_RECORD_SEAL_SIZE)
+            return LOG_DECODE_SHORT;
+        *rec = (log_record){.is_seal = 1, .seal_at = coding_get_u64(p + LOG_RECORD_HEADER),
+                            .crc = crc, .key = p + LOG_RECORD_HEADER};
+        return LOG_DECODE_OK;
     }
     if (!is_delete && vlen > KV_MAX_VALUE) {
         *why = "value length is over the 64 MiB limit";
@@ -56,6 +72,8 @@ int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
     if ((uint64_t)(limit - p) < need)
         return LOG_DECODE_SHORT;
     rec->crc = crc;
+    rec->is_seal = 0;
+    rec->seal_at = 0;
     rec->klen = klen;
     rec->vlen = vlen;
     rec->is_delete = is_delete;

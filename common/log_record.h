@@ -11,6 +11,17 @@
  *   10      key_len    key
  *   10+k    value_len  value (absent for a delete)
  *
+ * A seal marks the end of a closed segment (stage 02; stage 01 never writes
+ * one).  It is a record with key_len 0, which no put or delete can have:
+ *
+ *   0       4          crc32c of bytes 4 .. 17
+ *   4       2          0
+ *   6       4          0xFFFFFFFE
+ *   10      8          the seal's own offset in the file
+ *
+ * A file whose last record is a seal was not cut short after it was closed:
+ * cut it at any record boundary and the seal is gone.
+ *
  * The checksum covers the lengths, so a damaged length is caught like damaged
  * data.  key_len is two bytes because a key is at most 65535 bytes: the
  * largest key fits exactly and a longer one cannot be written.
@@ -26,6 +37,8 @@
 
 #define LOG_RECORD_HEADER 10u
 #define LOG_RECORD_TOMBSTONE 0xFFFFFFFFu
+#define LOG_RECORD_SEAL 0xFFFFFFFEu   /* value_len of a seal (key_len 0) */
+#define LOG_RECORD_SEAL_SIZE 18u
 
 typedef struct log_record {
     const uint8_t *key;
@@ -33,6 +46,8 @@ typedef struct log_record {
     uint32_t klen;
     uint32_t vlen;          /* 0 for a delete */
     int is_delete;
+    int is_seal;            /* a seal: no key, no value; seal_at is its offset */
+    uint64_t seal_at;
     uint32_t crc;           /* as stored */
 } log_record;
 
@@ -45,6 +60,9 @@ static inline uint64_t log_record_size(size_t klen, size_t vlen, int is_delete)
 /* Fills the 10-byte header for a record whose key and value follow it. */
 void log_record_header(uint8_t header[LOG_RECORD_HEADER], const void *key, size_t klen,
                        const void *val, size_t vlen, int is_delete);
+
+/* Writes the 18-byte seal for offset `at`. */
+void log_record_seal(uint8_t out[LOG_RECORD_SEAL_SIZE], uint64_t at);
 
 /*
  * Outcome of decoding the bytes at p.  On LOG_DECODE_OK, *size is the

@@ -52,7 +52,10 @@ static int log_report_walk(const char *path, const char *label, kv_line_fn line,
         rc = log_scan_next(&s);
         if (rc == LOG_SCAN_RECORD) {
             t->records++;
-            if (s.rec.is_delete)
+            t->ends_with_seal = s.rec.is_seal && s.rec.seal_at == s.rec_offset;
+            if (s.rec.is_seal)
+                t->seals++;
+            else if (s.rec.is_delete)
                 t->deletes++;
             else
                 t->puts++;
@@ -104,9 +107,10 @@ int log_report_check(const char *path, const char *label, kv_line_fn line, void 
     log_report_totals t;
     int rc = log_report_walk(path, label, line, ctx, &t, NULL);
     if (rc == KV_OK || rc == KV_ERR_CORRUPT)
-        log_report_line(line, ctx, "%s: %llu bytes, %llu records (%llu puts, %llu deletes)%s",
-                        label, (unsigned long long)t.bytes, (unsigned long long)t.records,
-                        (unsigned long long)t.puts, (unsigned long long)t.deletes,
+        log_report_line(line, ctx, "%s: %llu bytes, %llu records (%llu puts, %llu deletes, "
+                        "%llu seals)%s", label, (unsigned long long)t.bytes,
+                        (unsigned long long)t.records, (unsigned long long)t.puts,
+                        (unsigned long long)t.deletes, (unsigned long long)t.seals,
                         rc == KV_ERR_CORRUPT ? ": DAMAGED" : ": ok");
     if (totals)
         *totals = t;
@@ -116,6 +120,13 @@ int log_report_check(const char *path, const char *label, kv_line_fn line, void 
 static void log_report_dump_record(const log_scan *s, kv_line_fn line, void *ctx)
 {
     char key[4 * DUMP_SHOW_BYTES + 8], val[4 * DUMP_SHOW_BYTES + 8];
+    if (s->rec.is_seal) {
+        log_report_line(line, ctx, "%10llu  crc=%08x  seal at=%llu%s",
+                        (unsigned long long)s->rec_offset, s->rec.crc,
+                        (unsigned long long)s->rec.seal_at,
+                        s->rec.seal_at == s->rec_offset ? "" : "  (WRONG: not its offset)");
+        return;
+    }
     escape_bytes(key, sizeof key, s->rec.key, s->rec.klen, DUMP_SHOW_BYTES);
     if (s->rec.is_delete) {
         log_report_line(line, ctx, "%10llu  crc=%08x  del  key_len=%u  key=\"%s\"",

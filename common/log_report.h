@@ -19,7 +19,8 @@
 #include "kv.h"
 
 typedef struct log_report_totals {
-    uint64_t bytes, records, puts, deletes;
+    uint64_t bytes, records, puts, deletes, seals;
+    int ends_with_seal;   /* the last record is a seal naming its own offset */
     uint64_t corrupt_regions, corrupt_bytes;
     uint64_t torn_bytes;
 } log_report_totals;

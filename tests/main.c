@@ -16,12 +16,14 @@ extern const harness_suite model_suite;
 extern const harness_suite fault_suite;
 extern const harness_suite badfile_suite;
 extern const harness_suite tools_suite;
+extern const harness_suite sweep_suite;
 
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
         &conformance_suite, &iterator_suite, &lifecycle_suite, &batch_suite,
         &concurrency_suite, &model_suite,    &fault_suite,     &badfile_suite, &tools_suite,
+        &sweep_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

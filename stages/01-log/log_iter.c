@@ -60,6 +60,8 @@ int kv_iter_new(kv_db *db, kv_iter **it)
     log_scan s;
     log_scan_init(&s, db->log, 0, db->log ? end : 0);
     while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
+        if (s.rec.is_seal) /* stage 01 writes none; a later stage's marker */
+            continue;
         snapshot_loc loc = {.file = 0, .offset = s.rec_offset, .size = s.rec_size};
         rc = snapshot_add(b, s.rec.key, s.rec.klen, loc, s.rec.is_delete);
         if (rc != KV_OK)

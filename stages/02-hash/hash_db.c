@@ -84,6 +84,7 @@ int hash_db_roll(kv_db *db, uint64_t id)
             return hash_db_undo_append(db, "roll-over", rc);
         pthread_rwlock_wrlock(&db->index_lock);
         __atomic_store_n(&db->active->size, db->active->size + n, __ATOMIC_RELEASE);
+        db->active->live_bytes += n; /* a seal is never garbage: no merge for it */
         pthread_rwlock_unlock(&db->index_lock);
         if ((rc = io_sync(db->active->file)) != KV_OK)
             return rc;

@@ -159,6 +159,10 @@ static int recover_scan(kv_db *db, segment *seg, int last)
     int rc = record_replay(seg->file, size, recover_op, args, &d);
     db->open_bytes_read += size;
     db->open_segments_scanned++;
+    if (rc == KV_OK && d.sealed) {
+        seg->sealed = 1;
+        seg->live_bytes += d.seal_bytes; /* as at roll-over: not garbage */
+    }
     if (rc == KV_OK && !last && !d.sealed)
         return kv_error(KV_ERR_CORRUPT,
                         "%s: %llu bytes: a closed segment that does not end with its seal: "
@@ -217,6 +221,7 @@ static int recover_segments(kv_db *db, const recover_listing *l)
          * merge never leaves a hint on it; only a damaged directory can.) */
         if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id)) {
             rc = recover_from_hint(db, seg);
+            seg->sealed = rc == KV_OK; /* the hint matched its exact size */
             if (rc != KV_ERR_CORRUPT)
                 continue;
             /* A bad hint costs time, not data: read the segment instead. */
@@ -244,7 +249,20 @@ int hash_recover(kv_db *db)
         if (l.nhints && l.hints[l.nhints - 1] > max)
             max = l.hints[l.nhints - 1];
         db->next_id = (uint64_t)max + 1;
-        if (l.nlogs > 0)
+        /* An empty segment after one that is not sealed is what a failed
+         * roll-over leaves.  Appending to it would turn the segment before
+         * it into a closed segment without its seal; remove it, so that the
+         * last segment with records is the active one again. */
+        while (rc == KV_OK && !db->opt.read_only && db->segs.n > 1 &&
+               db->segs.v[db->segs.n - 1]->size == 0 &&
+               !db->segs.v[db->segs.n - 2]->sealed) {
+            segment *empty = db->segs.v[db->segs.n - 1];
+            char name[SEGMENT_NAME_MAX];
+            segment_name(name, empty->id, SEGMENT_SUFFIX);
+            if ((rc = recover_remove(db, name)) == KV_OK)
+                segment_unref(segment_table_remove(&db->segs, empty->id));
+        }
+        if (rc == KV_OK && l.nlogs > 0)
             db->active = db->segs.v[db->segs.n - 1];
         else if (!db->opt.read_only)
             rc = hash_db_roll(db, db->next_id);

@@ -50,8 +50,9 @@ typedef struct record_damage {
                                never synced, which a power loss can lose out
                                of order (stage 03 knows; stage 02: never) */
     int sealed;             /* set on KV_OK too: the records end with a seal
-                               (record_seal), so the file was not cut short;
-                               stage 02 has no seals and always sets it */
+                               (record_seal), so the file was not cut short */
+    uint32_t seal_bytes;    /* the bytes of that seal when it is a record of
+                               its own (0 if the format has none) */
 } record_damage;
 
 enum { RECORD_DAMAGED = 1 };

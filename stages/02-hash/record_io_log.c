@@ -15,7 +15,14 @@ int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_
     log_scan s;
     log_scan_init(&s, f, 0, size);
     int rc;
+    int sealed = 0;
     while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
+        /* Sealed if the last record is a seal that names its own offset (a
+         * seal followed by records: the segment was reopened after a crash
+         * between sealing it and starting the next one). */
+        sealed = s.rec.is_seal && s.rec.seal_at == s.rec_offset;
+        if (s.rec.is_seal)
+            continue;
         record_op op = {.key = s.rec.key, .value = s.rec.value, .klen = s.rec.klen,
                         .vlen = s.rec.vlen, .is_delete = s.rec.is_delete,
                         .offset = s.rec_offset, .size = (uint32_t)s.rec_size};
@@ -23,7 +30,8 @@ int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_
             break;
     }
     memset(d, 0, sizeof *d);
-    d->sealed = 1;
+    d->sealed = sealed;
+    d->seal_bytes = sealed ? LOG_RECORD_SEAL_SIZE : 0;
     d->offset = s.pos;
     d->why = s.why;
     log_scan_free(&s);
@@ -42,7 +50,25 @@ int record_read_value(io_file *f, uint64_t limit, const hash_loc *loc, const voi
 {
     (void)limit;
     log_record rec;
-    int rc = log_read_record_at(f, loc->offset, loc->size, buf, cap, &rec);
+    /* A merge counts the seal of its output as part of the last record (so
+     * a hint covers the whole file): peel it off first. */
+    uint64_t size = loc->size;
+    uint8_t tail[LOG_RECORD_SEAL_SIZE];
+    size_t got = 0;
+    log_record seal;
+    uint64_t seal_size = 0;
+    const char *why = NULL;
+    int rc;
+    if (size > LOG_RECORD_SEAL_SIZE + LOG_RECORD_HEADER) {
+        uint64_t at = loc->offset + size - LOG_RECORD_SEAL_SIZE;
+        if ((rc = io_read_at(f, at, tail, sizeof tail, &got)) != KV_OK)
+            return rc;
+        if (got == sizeof tail &&
+            log_record_decode(tail, tail + got, &seal, &seal_size, &why) == LOG_DECODE_OK &&
+            seal.is_seal && seal.seal_at == at)
+            size -= LOG_RECORD_SEAL_SIZE;
+    }
+    rc = log_read_record_at(f, loc->offset, size, buf, cap, &rec);
     if (rc != KV_OK)
         return rc;
     if (rec.klen != klen || memcmp(rec.key, key, klen) != 0 || rec.is_delete)
@@ -56,9 +82,8 @@ int record_read_value(io_file *f, uint64_t limit, const hash_loc *loc, const voi
 
 size_t record_seal(uint8_t *dst, uint64_t at)
 {
-    (void)dst;
-    (void)at;
-    return 0;
+    log_record_seal(dst, at);
+    return LOG_RECORD_SEAL_SIZE;
 }
 
 uint64_t record_encoded_max(const record_op *op)

@@ -48,6 +48,7 @@ typedef struct segment {
                               changed under the database's index lock */
     int refs;              /* invariant 1 */
     int has_hint;          /* a valid hint file <id>.hint is beside it */
+    int sealed;            /* kv_open found it ends with its seal (record_io.h) */
 } segment;
 
 /* What a directory entry is. */

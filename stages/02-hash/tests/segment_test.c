@@ -13,6 +13,7 @@
 #include "../../../tests/testdb.h"
 #include "io_fault.h"
 #include "segment.h"
+#include "log_record.h"
 #include "stage_util.h"
 
 #define VLEN 100
@@ -105,7 +106,7 @@ static void record_larger_than_the_limit_gets_a_segment_of_its_own(void)
     PUT(db, "big", 3, big, sizeof big);
     PUT(db, S("small2"), S("2"));
     CHECK_EQ(stage_count_files(dir, ".log"), 3);
-    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)), 10 + 3 + 5000);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)), 10 + 3 + 5000 + LOG_RECORD_SEAL_SIZE);
     EXPECT(db, "big", 3, big, sizeof big);
     CLOSE(db);
     db = OPEN(dir, &opt);
@@ -209,20 +210,24 @@ static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)
     testdb_lines_free(&lines);
 }
 
-static void empty_segments_after_a_torn_one_leave_it_the_last(void)
+/* A roll-over that created its file and then failed leaves an empty segment
+ * after an unsealed one.  Writing to it would make the unsealed segment a
+ * closed one without its seal (which kv_open refuses), so it is removed at
+ * open and the torn segment stays the last one. */
+static void empty_segments_after_an_unsealed_one_are_removed_at_open(void)
 {
     const char *dir = harness_tmpdir();
     kv_options opt = three_segments(dir);
     const char *last = stage_nth_file(dir, ".log", 2);
     long long size = stage_file_size(last);
     stage_append(last, "\x01\x02\x03", 3);
-    /* As a roll-over that created its file and then failed leaves it: */
     stage_write_file(harness_join(dir, "0000000009.log"), "", 0);
     kv_db *db = OPEN(dir, &opt);
     expect_keys(db, 21, 0);
     CHECK_EQ(stage_file_size(last), size);
-    PUT(db, S("x"), S("y")); /* goes to the empty, highest segment */
-    CHECK_EQ(stage_file_size(harness_join(dir, "0000000009.log")), 12);
+    CHECK_EQ(stage_file_size(harness_join(dir, "0000000009.log")), -1); /* removed */
+    PUT(db, S("x"), S("y")); /* goes to the last segment with records */
+    CHECK_EQ(stage_file_size(last), size + 12);
     CLOSE(db);
     db = OPEN(dir, &opt);
     EXPECT(db, S("x"), S("y"));
@@ -398,15 +403,15 @@ static void stats_report_segments_index_and_open_cost(void)
     put_keys(db, 10, 1);
     DEL(db, S("key-000000000019"));
     CHECK_EQ(stage_stat(db, "live.keys"), 19);
-    CHECK_EQ(stage_stat(db, "live.bytes"), 19 * RECORD);
-    CHECK_EQ(stage_stat(db, "segments.bytes"), 30 * RECORD + 10 + 16);
+    CHECK_EQ(stage_stat(db, "live.bytes"), 19 * RECORD + stage_seal_bytes(dir));
+    CHECK_EQ(stage_stat(db, "segments.bytes"), 30 * RECORD + 10 + 16 + stage_seal_bytes(dir));
     CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
     CHECK_EQ(stage_stat(db, "session.puts"), 30);
     CHECK_EQ(stage_stat(db, "session.deletes"), 1);
     CHECK(stage_stat(db, "index.bytes_per_key") > 16);
     CLOSE(db);
     db = OPEN(dir, &opt);
-    CHECK_EQ(stage_stat(db, "open.bytes_read"), 30 * RECORD + 26);
+    CHECK_EQ(stage_stat(db, "open.bytes_read"), 30 * RECORD + 26 + stage_seal_bytes(dir));
     CHECK(stage_stat(db, "open.ms") >= 0);
     CHECK(stage_stat(db, "open.ms_per_gb") > 0);
     CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
@@ -484,7 +489,7 @@ static const harness_test segment_tests[] = {
     HARNESS_TEST(torn_tail_of_the_last_segment_is_cut),
     HARNESS_TEST(torn_tail_of_a_closed_segment_is_corrupt_naming_it),
     HARNESS_TEST(damage_in_a_closed_segment_is_corrupt_naming_file_and_offset),
-    HARNESS_TEST(empty_segments_after_a_torn_one_leave_it_the_last),
+    HARNESS_TEST(empty_segments_after_an_unsealed_one_are_removed_at_open),
     HARNESS_TEST(leftovers_of_a_merge_are_removed_at_open_but_not_read_only),
     HARNESS_TEST(read_only_open_of_an_empty_directory_finds_nothing),
     HARNESS_TEST(failed_append_is_cut_off_and_writes_go_on),

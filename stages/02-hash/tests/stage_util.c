@@ -2,6 +2,7 @@
  * stage_util.c: the helpers of stage_util.h.
  */
 #include "stage_util.h"
+#include "log_record.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -184,4 +185,10 @@ void stage_value(char *val, size_t vlen, unsigned i, unsigned round)
 {
     for (size_t j = 0; j < vlen; j++)
         val[j] = (char)('a' + (i * 7 + round * 13 + j) % 26);
+}
+
+uint64_t stage_seal_bytes(const char *dir)
+{
+    size_t logs = stage_count_files(dir, ".log");
+    return logs > 0 ? (uint64_t)(logs - 1) * LOG_RECORD_SEAL_SIZE : 0;
 }
