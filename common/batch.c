@@ -113,3 +113,18 @@ batch_op batch_op_at(const kv_batch *b, size_t i)
                       .val = e->is_delete ? NULL : b->arena + e->val_off,
                       .vlen = e->vlen};
 }
+
+int batch_ops_for_write(const kv_db *db, const kv_batch *b, batch_op **ops, size_t *n)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_write", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_write", b, "batch")) != KV_OK)
+        return rc;
+    *n = batch_count(b);
+    *ops = malloc((*n ? *n : 1) * sizeof **ops);
+    if (*ops == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_write: out of memory for %zu ops", *n);
+    for (size_t i = 0; i < *n; i++)
+        (*ops)[i] = batch_op_at(b, i);
+    return KV_OK;
+}

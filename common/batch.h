@@ -30,4 +30,9 @@ uint64_t batch_payload_bytes(const kv_batch *b);
  * REQUIRES: i < batch_count(b). */
 batch_op batch_op_at(const kv_batch *b, size_t i);
 
+/* Checks kv_write's arguments and lists the batch's ops in a fresh array
+ * (*ops, *n; free(*ops) when done, also when *n is 0).  KV_OK, or
+ * KV_ERR_INVALID / KV_ERR_NOMEM with kv_errmsg set. */
+int batch_ops_for_write(const kv_db *db, const kv_batch *b, batch_op **ops, size_t *n);
+
 #endif

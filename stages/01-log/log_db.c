@@ -213,16 +213,11 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
  * can still cut it short, and recovery keeps the records that are whole. */
 int kv_write(kv_db *db, const kv_batch *b)
 {
-    int rc;
-    if ((rc = args_check_ptr("kv_write", db, "db")) != KV_OK ||
-        (rc = args_check_ptr("kv_write", b, "batch")) != KV_OK)
+    batch_op *ops = NULL;
+    size_t n = 0;
+    int rc = batch_ops_for_write(db, b, &ops, &n);
+    if (rc != KV_OK)
         return rc;
-    size_t n = batch_count(b);
-    batch_op *ops = malloc((n ? n : 1) * sizeof *ops);
-    if (ops == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_write: out of memory for %zu ops", n);
-    for (size_t i = 0; i < n; i++)
-        ops[i] = batch_op_at(b, i);
     rc = log_db_append(db, "kv_write", ops, n);
     free(ops);
     return rc;
