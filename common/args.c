@@ -35,3 +35,16 @@ int args_check_ptr(const char *call, const void *p, const char *what)
         return kv_error(KV_ERR_INVALID, "%s: %s is NULL", call, what);
     return KV_OK;
 }
+
+int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_get", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_get", key, klen)) != KV_OK ||
+        (rc = args_check_ptr("kv_get", val, "value pointer")) != KV_OK ||
+        (rc = args_check_ptr("kv_get", vlen, "value length pointer")) != KV_OK)
+        return rc;
+    *val = NULL;
+    *vlen = 0;
+    return KV_OK;
+}

@@ -14,5 +14,8 @@
 int args_check_key(const char *call, const void *key, size_t klen);
 int args_check_value(const char *call, const void *val, size_t vlen);
 int args_check_ptr(const char *call, const void *p, const char *what);
+/* Everything kv_get checks (db, key, both out-pointers); on KV_OK it has
+ * also set *val = NULL and *vlen = 0. */
+int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen);
 
 #endif

@@ -226,14 +226,9 @@ int kv_write(kv_db *db, const kv_batch *b)
 /* The lesson of this stage: a read looks at every record ever written. */
 int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
 {
-    int rc;
-    if ((rc = args_check_ptr("kv_get", db, "db")) != KV_OK ||
-        (rc = args_check_key("kv_get", key, klen)) != KV_OK ||
-        (rc = args_check_ptr("kv_get", val, "value pointer")) != KV_OK ||
-        (rc = args_check_ptr("kv_get", vlen, "value length pointer")) != KV_OK)
+    int rc = args_check_get(db, key, klen, val, vlen);
+    if (rc != KV_OK)
         return rc;
-    *val = NULL;
-    *vlen = 0;
     __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
     uint64_t end = log_db_end(db);
     if (db->log == NULL || end == 0)
