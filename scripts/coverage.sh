@@ -52,7 +52,9 @@ for part in common $STAGES; do
         common) pattern="$PWD/common/*" ;;
         *)      pattern="$PWD/stages/$part/*" ;;
     esac
-    lcov -q $RC --extract "$OUT/all.info" "$pattern" -o "$OUT/$part.info" >/dev/null 2>&1
+    lcov -q $RC --extract "$OUT/all.info" "$pattern" -o "$OUT/$part.all.info" >/dev/null 2>&1
+    # A stage's own tests (stages/S/tests/) are not the stage's code.
+    lcov -q $RC --remove "$OUT/$part.all.info" "*/tests/*" -o "$OUT/$part.info" >/dev/null 2>&1
     set -- $(summary "$OUT/$part.info")
     printf '%-14s %10s %10s\n' "$part" "$1" "$2"
 done
