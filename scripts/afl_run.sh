@@ -22,6 +22,9 @@ resume=""
 
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_AUTORESUME=1
+# Do not pin to a core: with more campaigns than free cores afl-fuzz would
+# refuse to start.
+export AFL_NO_AFFINITY=1
 echo "afl-fuzz on $stage/$target for ${seconds}s (output in $out)"
 afl-fuzz -V "$seconds" -t 2000 -m none $( [ -f "$dict" ] && echo "-x $dict" ) \
     -i "$( [ -n "$resume" ] && echo - || echo "$in" )" -o "$out" -- "$bin" >"$out.log" 2>&1
