@@ -48,3 +48,15 @@ int args_check_get(const void *db, const void *key, size_t klen, void **val, siz
     *vlen = 0;
     return KV_OK;
 }
+
+int args_open_options(kv_db **out, const kv_options *opt_in, kv_options *opt)
+{
+    if (out == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_open: db pointer is NULL");
+    *out = NULL;
+    if (opt_in)
+        *opt = *opt_in;
+    else
+        kv_options_init(opt);
+    return KV_OK;
+}

@@ -10,10 +10,15 @@
 
 #include <stddef.h>
 
+#include "kv.h"
+
 /* `call` names the entry point in the message ("kv_put"). */
 int args_check_key(const char *call, const void *key, size_t klen);
 int args_check_value(const char *call, const void *val, size_t vlen);
 int args_check_ptr(const char *call, const void *p, const char *what);
+/* kv_open's first steps: checks the out-pointer (and sets *out = NULL) and
+ * copies the options, or the defaults when opt_in is NULL, into *opt. */
+int args_open_options(kv_db **out, const kv_options *opt_in, kv_options *opt);
 /* Everything kv_get checks (db, key, both out-pointers); on KV_OK it has
  * also set *val = NULL and *vlen = 0. */
 int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen);

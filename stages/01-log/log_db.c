@@ -74,21 +74,17 @@ static int log_db_recover(kv_db *db)
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
 {
-    if (out == NULL)
-        return kv_error(KV_ERR_INVALID, "kv_open: db pointer is NULL");
-    *out = NULL;
     kv_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        kv_options_init(&opt);
+    int rc = args_open_options(out, opt_in, &opt);
+    if (rc != KV_OK)
+        return rc;
 
     kv_db *db = calloc(1, sizeof *db);
     if (db == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
     db->opt = opt;
     pthread_mutex_init(&db->write_lock, NULL);
-    int rc = db_dir_open(dir, &opt, &db->dir);
+    rc = db_dir_open(dir, &opt, &db->dir);
     if (rc != KV_OK) {
         pthread_mutex_destroy(&db->write_lock);
         free(db);

@@ -112,14 +112,10 @@ int hash_db_roll(kv_db *db, uint64_t id)
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
 {
-    if (out == NULL)
-        return kv_error(KV_ERR_INVALID, "kv_open: db pointer is NULL");
-    *out = NULL;
     kv_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        kv_options_init(&opt);
+    int rc = args_open_options(out, opt_in, &opt);
+    if (rc != KV_OK)
+        return rc;
 
     kv_db *db = calloc(1, sizeof *db);
     if (db == NULL)
@@ -137,7 +133,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&db->index_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
-    int rc = db_dir_open(dir, &opt, &db->dir);
+    rc = db_dir_open(dir, &opt, &db->dir);
     if (rc == KV_OK)
         rc = hash_recover(db);
     if (rc == KV_OK)
