@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db_identity.h"
 #include "error.h"
 
 /* The new directory's name lives in its parent: sync the parent, or a power
@@ -29,7 +30,8 @@ static int db_dir_sync_parent(const char *path)
     return rc;
 }
 
-int db_dir_open(const char *path, const kv_options *opt, db_dir *d)
+int db_dir_open(const char *path, const kv_options *opt, const char *stage,
+                uint32_t format, db_dir *d)
 {
     memset(d, 0, sizeof *d);
     if (path == NULL || path[0] == '\0')
@@ -57,10 +59,12 @@ int db_dir_open(const char *path, const kv_options *opt, db_dir *d)
     }
     rc = io_lock_acquire(lock_path, !opt->read_only, &d->lock);
     free(lock_path);
-    if (rc != KV_OK) {
+    if (rc != KV_OK)
         d->lock = NULL;
+    else
+        rc = db_identity_open(path, stage, format, opt);
+    if (rc != KV_OK)
         db_dir_close(d);
-    }
     return rc;
 }
 

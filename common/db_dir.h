@@ -1,15 +1,19 @@
 /*
  * db_dir.h: the directory that holds a database, and its lock.
  *
- * db_dir_open checks the options, creates the directory when allowed, and
- * takes the lock file DIR/LOCK: exclusively for a writer, shared for a
- * read-only open.  While it is held, any other kv_open of the directory (in
- * this process or another) fails with KV_ERR_BUSY.  The lock is released by
- * db_dir_close, or by the operating system when the process dies, so a
- * crashed process never leaves a database locked.
+ * db_dir_open checks the options, creates the directory when allowed,
+ * takes the lock file DIR/LOCK (exclusively for a writer, shared for a
+ * read-only open), then checks, or for a new database writes, the
+ * directory's IDENTITY (db_identity.h), so that a stage only ever opens
+ * its own databases.  While the lock is held, any other kv_open of the
+ * directory (in this process or another) fails with KV_ERR_BUSY.  The lock
+ * is released by db_dir_close, or by the operating system when the process
+ * dies, so a crashed process never leaves a database locked.
  */
 #ifndef KV_COMMON_DB_DIR_H
 #define KV_COMMON_DB_DIR_H
+
+#include <stdint.h>
 
 #include "io.h"
 #include "kv.h"
@@ -22,8 +26,11 @@ typedef struct db_dir {
     int created;    /* 1 if this open created the directory */
 } db_dir;
 
-/* REQUIRES: opt is not NULL (the caller applies defaults). */
-int  db_dir_open(const char *path, const kv_options *opt, db_dir *d);
+/* `stage` and `format` are what the calling stage writes (kv_stage() and
+ * its format version).  REQUIRES: opt is not NULL (the caller applies
+ * defaults). */
+int  db_dir_open(const char *path, const kv_options *opt, const char *stage,
+                 uint32_t format, db_dir *d);
 void db_dir_close(db_dir *d);
 
 /* "DIR/name", or NULL with kv_errmsg set. */

@@ -12,6 +12,8 @@
 #include "kv.h"
 
 static char fuzz_dir[64];
+static char fuzz_identity[128];   /* the stage's IDENTITY file, as kv_open wrote it */
+static size_t fuzz_identity_len;
 
 static void fuzz_dir_empty(void)
 {
@@ -94,8 +96,25 @@ void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size)
                  tmp && strlen(tmp) < 40 ? tmp : "/tmp");
         fuzz_check(mkdtemp(fuzz_dir) != NULL, "mkdtemp");
         atexit(fuzz_dir_remove);
+        /* The directory must say which stage wrote it, or every stage
+         * refuses it: keep what a first open writes, for every input. */
+        kv_db *db = NULL;
+        fuzz_check(kv_open(fuzz_dir, NULL, &db) == KV_OK && kv_close(db) == KV_OK,
+                   "create an empty database");
+        char id_path[400];
+        snprintf(id_path, sizeof id_path, "%s/IDENTITY", fuzz_dir);
+        FILE *id = fopen(id_path, "rb");
+        fuzz_check(id != NULL, "read IDENTITY");
+        fuzz_identity_len = fread(fuzz_identity, 1, sizeof fuzz_identity, id);
+        fclose(id);
+        fuzz_dir_empty();
     }
     char path[400];
+    snprintf(path, sizeof path, "%s/IDENTITY", fuzz_dir);
+    FILE *id = fopen(path, "wb");
+    fuzz_check(id != NULL && fwrite(fuzz_identity, 1, fuzz_identity_len, id) ==
+                   fuzz_identity_len, "write IDENTITY");
+    fclose(id);
     snprintf(path, sizeof path, "%s/%s", fuzz_dir, name);
     FILE *f = fopen(path, "wb");
     fuzz_check(f != NULL, "create the input file");

@@ -3,7 +3,7 @@
  *
  * A harness turns the input into one file of a database directory (a
  * private temporary directory, made once per process and emptied after each
- * input), then drives the database through kv.h the way a user would: open
+ * input, holding besides only the stage's own IDENTITY), then drives the database through kv.h the way a user would: open
  * (default, strict and read-only), iterate everything, read back every key
  * the iterator returned and compare, write one key, close, and run kv_check
  * and kv_dump.  A crash, a sanitizer report, a hang, or a value from kv_get

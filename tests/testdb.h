@@ -58,7 +58,8 @@ void testdb_iter_expect(kv_iter *it, const testdb_pair *want, size_t n);
 /* A new iterator from the first key must show exactly `want`. */
 void testdb_expect_scan(kv_db *db, const testdb_pair *want, size_t n);
 
-/* Total bytes of the regular files under dir (0 if it does not exist). */
+/* Total bytes of the data files under dir: every regular file but IDENTITY
+ * (0 if dir does not exist). */
 uint64_t testdb_dir_bytes(const char *dir);
 
 /* Lines emitted by kv_check / kv_dump, collected. */

@@ -84,7 +84,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
     db->opt = opt;
     pthread_mutex_init(&db->write_lock, NULL);
-    rc = db_dir_open(dir, &opt, &db->dir);
+    rc = db_dir_open(dir, &opt, KV_STAGE_NAME, LOG_DB_FORMAT, &db->dir);
     if (rc != KV_OK) {
         pthread_mutex_destroy(&db->write_lock);
         free(db);

@@ -28,6 +28,9 @@
 #include "kv.h"
 
 #define LOG_FILE_NAME "data.log"
+/* The version of this stage's formats, recorded in the directory's
+ * IDENTITY (common/db_identity.h). */
+#define LOG_DB_FORMAT 1u
 
 struct kv_db {
     db_dir dir;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "args.h"
+#include "db_identity.h"
 #include "error.h"
 #include "io.h"
 #include "log_db.h"
@@ -36,12 +37,22 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     int rc = log_tools_path("kv_check", dir, &path);
     if (rc != KV_OK)
         return rc;
+    /* Another stage's database: nothing here can judge its files. */
+    int identity = db_identity_check(dir, kv_stage(), LOG_DB_FORMAT, line, ctx);
+    if (identity != KV_OK && identity != KV_ERR_CORRUPT) {
+        free(path);
+        return identity;
+    }
     if (path == NULL) {
         log_report_line(line, ctx, "%s: no %s: an empty database", dir, LOG_FILE_NAME);
-        return KV_OK;
+        rc = KV_OK;
+    } else {
+        rc = log_report_check(path, LOG_FILE_NAME, line, ctx, NULL);
+        free(path);
     }
-    rc = log_report_check(path, LOG_FILE_NAME, line, ctx, NULL);
-    free(path);
+    if (rc == KV_OK && identity != KV_OK)
+        rc = kv_error(identity, "%s: %s is damaged (kv check says how)", dir,
+                      DB_IDENTITY_FILE);
     return rc;
 }
 
@@ -51,6 +62,11 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
     int rc = log_tools_path("kv_dump", dir, &path);
     if (rc != KV_OK)
         return rc;
+    rc = db_identity_check(dir, kv_stage(), LOG_DB_FORMAT, line, ctx);
+    if (rc != KV_OK && rc != KV_ERR_CORRUPT) {
+        free(path);
+        return rc;
+    }
     if (path == NULL) {
         log_report_line(line, ctx, "# %s: no %s: an empty database", dir, LOG_FILE_NAME);
         return KV_OK;

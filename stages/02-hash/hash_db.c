@@ -133,7 +133,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&db->index_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
-    rc = db_dir_open(dir, &opt, &db->dir);
+    rc = db_dir_open(dir, &opt, KV_STAGE_NAME, HASH_DB_FORMAT, &db->dir);
     if (rc == KV_OK)
         rc = hash_recover(db);
     if (rc == KV_OK)

@@ -54,6 +54,10 @@
 #include "kv.h"
 #include "segment.h"
 
+/* The version of the formats of the stage this file is built into,
+ * recorded in the directory's IDENTITY (common/db_identity.h). */
+#define HASH_DB_FORMAT 1u
+
 /* 64 MiB: about the size of the largest record (a 64 MiB value), and a 1 GB
  * database has 16 files open, well under the usual limit of 1024. */
 #define HASH_DB_DEFAULT_SEGMENT_BYTES (64u * 1024u * 1024u)

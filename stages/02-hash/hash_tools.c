@@ -14,8 +14,10 @@
 
 #include "args.h"
 #include "coding.h"
+#include "db_identity.h"
 #include "error.h"
 #include "escape.h"
+#include "hash_db.h"
 #include "hint.h"
 #include "io.h"
 #include "log_report.h"
@@ -127,6 +129,12 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     int rc = tools_open_dir("kv_check", dir, &d);
     if (rc != KV_OK)
         return rc;
+    /* Another stage's database: nothing here can judge its files. */
+    int status = db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, line, ctx);
+    if (status != KV_OK && status != KV_ERR_CORRUPT) {
+        io_list_free(d.names, d.n);
+        return status;
+    }
     /* The torn-tail rule applies to the last segment with any bytes. */
     size_t last = d.n;
     for (size_t i = 0; i < d.n; i++) {
@@ -141,7 +149,6 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         io_close(f);
         free(path);
     }
-    int status = KV_OK;
     uint64_t segments = 0, bytes = 0, records = 0, hints = 0;
     for (size_t i = 0; i < d.n; i++) {
         const char *name = d.names[i];
@@ -168,7 +175,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         } else if (kind == SEGMENT_FILE_TMP) {
             log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
                             "kv_open removes it", name);
-        } else if (strcmp(name, "LOCK") != 0) {
+        } else if (strcmp(name, "LOCK") != 0 && strcmp(name, DB_IDENTITY_FILE) != 0) {
             log_report_line(line, ctx, "%s: not a file of stage %s; ignored", name,
                             kv_stage());
         }
@@ -238,7 +245,11 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
     int rc = tools_open_dir("kv_dump", dir, &d);
     if (rc != KV_OK)
         return rc;
-    int status = KV_OK;
+    int status = db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, line, ctx);
+    if (status != KV_OK && status != KV_ERR_CORRUPT) {
+        io_list_free(d.names, d.n);
+        return status;
+    }
     size_t segments = 0;
     for (size_t i = 0; i < d.n; i++) {
         uint32_t id = 0;

@@ -233,6 +233,11 @@ static void unsynced_damage_is_cut_to_a_prefix(void)
     fclose(f);
     CLOSE(db);
     CHECK_KV(io_mkdir(copy), KV_OK);
+    char identity[128];
+    f = fopen(harness_join(dir, "IDENTITY"), "rb");
+    size_t idlen = fread(identity, 1, sizeof identity, f);
+    fclose(f);
+    stage_write_file(harness_join(copy, "IDENTITY"), identity, idlen);
     const char *path = harness_join(copy, "0000000001.log");
     buf[20] ^= 0xff; /* inside "b" */
     stage_write_file(path, buf, (size_t)size);
