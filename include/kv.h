@@ -126,6 +126,12 @@ int  kv_stats(kv_db *db, char **text);
 typedef void (*kv_line_fn)(void *ctx, const char *line);
 int  kv_check(const char *dir, kv_line_fn line, void *ctx);
 int  kv_dump(const char *dir, kv_line_fn line, void *ctx);
+/* kv_dump with options: KV_DUMP_FRAMES adds, for a stage whose log frames
+ * its records (stage 03 on: blocks and fragments), one line per frame with
+ * its offset, length, type and checksum; for other stages it changes
+ * nothing.  kv_dump(dir, ...) is kv_dump_with(dir, 0, ...). */
+#define KV_DUMP_FRAMES 1u
+int  kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx);
 /* kv_repair rewrites each damaged log file of a closed database so that it
  * holds every intact record it had (in order) and nothing else, and emits
  * one line per file it changed saying what was lost (offsets and bytes).

@@ -56,6 +56,13 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     return rc;
 }
 
+/* A log of records has no framing below its records. */
+int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
+{
+    (void)flags;
+    return kv_dump(dir, line, ctx);
+}
+
 int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 {
     char *path = NULL;

@@ -241,6 +241,12 @@ static int tools_dump_hint(const char *dir, const char *name, uint32_t id, kv_li
 
 int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 {
+    return kv_dump_with(dir, 0, line, ctx);
+}
+
+int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
+{
+    (void)flags; /* stage 02's records are their own frames */
     tools_dir d;
     int rc = tools_open_dir("kv_dump", dir, &d);
     if (rc != KV_OK)
