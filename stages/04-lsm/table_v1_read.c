@@ -1,0 +1,403 @@
+/*
+ * table_v1_read.c: opening a v1 table and point lookups by binary search
+ * over its on-disk offset array (table.h, table_v1_format.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "error.h"
+#include "table_v1_format.h"
+
+/* ---- the shared context --------------------------------------------------- */
+
+int table_ctx_new(const kv_options *opt, table_ctx **out)
+{
+    (void)opt; /* v1 has no options */
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL)
+        return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
+    return KV_OK;
+}
+
+void table_ctx_free(table_ctx *ctx)
+{
+    free(ctx);
+}
+
+static uint64_t table_count(atomic_uint_least64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+{
+    char text[128];
+    uint64_t gets = table_count(&ctx->gets), get_reads = table_count(&ctx->get_reads);
+    snprintf(text, sizeof text, "table.reads: %" PRIu64, table_count(&ctx->reads));
+    line(line_ctx, text);
+    snprintf(text, sizeof text, "table.read_bytes: %" PRIu64, table_count(&ctx->read_bytes));
+    line(line_ctx, text);
+    snprintf(text, sizeof text, "table.gets: %" PRIu64, gets);
+    line(line_ctx, text);
+    snprintf(text, sizeof text, "table.reads_per_get: %.2f",
+             gets ? (double)get_reads / (double)gets : 0.0);
+    line(line_ctx, text);
+}
+
+/* ---- records, reads, offsets ------------------------------------------------ */
+
+int table_v1_record_decode(const uint8_t *p, size_t got, uint64_t room, int exact,
+                           table_v1_record *r, const char **why)
+{
+    size_t avail = (uint64_t)got < room ? got : (size_t)room;
+    uint32_t k, v;
+    const uint8_t *q;
+    if (room < TABLE_V1_RECORD_MIN || avail < 8 + 2) {
+        *why = "not enough room for a record";
+        return TABLE_V1_REC_BAD;
+    }
+    q = coding_get_varint32(p + 8, p + avail, &k);
+    if (q != NULL)
+        q = coding_get_varint32(q, p + avail, &v);
+    if (q == NULL) {
+        *why = "the key or value length is not a varint32";
+        return TABLE_V1_REC_BAD;
+    }
+    if (k < TABLE_V1_IKEY_MIN || k > TABLE_V1_IKEY_MAX) {
+        *why = "the internal key length is out of range (9 .. 65543)";
+        return TABLE_V1_REC_BAD;
+    }
+    if (v > KV_MAX_VALUE) {
+        *why = "the value length is larger than 64 MiB";
+        return TABLE_V1_REC_BAD;
+    }
+    r->head_len = (size_t)(q - p) + k;
+    r->value_len = v;
+    uint64_t total = (uint64_t)r->head_len + v;
+    if (total > room || (exact && total != room)) {
+        *why = exact ? "the record's lengths disagree with the offset array"
+                     : "the record runs past the end of the records";
+        return TABLE_V1_REC_BAD;
+    }
+    if (r->head_len > got)
+        return TABLE_V1_REC_SHORT;
+    r->head_crc = coding_get_u32(p);
+    r->value_crc = coding_get_u32(p + 4);
+    if (crc32c_value(p + 4, r->head_len - 4) != r->head_crc) {
+        *why = "the record head's checksum does not match";
+        return TABLE_V1_REC_BAD;
+    }
+    r->ikey = q;
+    r->ikey_len = k;
+    ikey_parsed ik;
+    if (!ikey_decode(q, q + k, &ik)) {
+        *why = "the internal key has an unknown type";
+        return TABLE_V1_REC_BAD;
+    }
+    if (ik.type == IKEY_DELETE && v != 0) {
+        *why = "a tombstone carries a value";
+        return TABLE_V1_REC_BAD;
+    }
+    return TABLE_V1_REC_OK;
+}
+
+int table_v1_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads)
+{
+    size_t got;
+    int rc = io_read_at(t->file, off, buf, n, &got);
+    atomic_fetch_add_explicit(&t->ctx->reads, 1, memory_order_relaxed);
+    if (reads != NULL)
+        (*reads)++;
+    if (rc != KV_OK)
+        return rc;
+    atomic_fetch_add_explicit(&t->ctx->read_bytes, got, memory_order_relaxed);
+    if (got < n)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
+                        "%zu bytes (it was %" PRIu64 " bytes at open)",
+                        io_path(t->file), off, got, n, t->file_bytes);
+    return KV_OK;
+}
+
+int table_v1_offset_check(const table *t, uint64_t i, uint64_t off)
+{
+    /* Records are at least 19 bytes: record i starts at least 19 i bytes
+     * after the first, and leaves room for the N - i records from it on. */
+    uint64_t lo = TABLE_V1_RECORDS_AT + TABLE_V1_RECORD_MIN * i;
+    if ((i == 0 && off != TABLE_V1_RECORDS_AT) || off < lo || off > t->array_at ||
+        t->array_at - off < TABLE_V1_RECORD_MIN * (t->n - i))
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": offset array entry %" PRIu64
+                        " says record %" PRIu64 " starts at %" PRIu64 ", where it cannot",
+                        io_path(t->file), t->array_at + 8 * i, i, i, off);
+    return KV_OK;
+}
+
+int table_v1_offset(table *t, uint64_t i, uint64_t *off, unsigned *reads)
+{
+    uint8_t b[8];
+    int rc = table_v1_read(t, t->array_at + 8 * i, b, 8, reads);
+    if (rc != KV_OK)
+        return rc;
+    *off = coding_get_u64(b);
+    return table_v1_offset_check(t, i, *off);
+}
+
+/* ---- binary search ------------------------------------------------------------ */
+
+/* Reads the head of the record at `at` into slot s (one read if it fits
+ * in TABLE_V1_PROBE_BYTES, two if the key is longer) and decodes it. */
+static int table_v1_read_head(table *t, uint64_t at, table_v1_slot *s, unsigned *reads)
+{
+    uint64_t room = t->array_at - at;
+    size_t want = room < s->cap ? (size_t)room : s->cap;
+    int rc = table_v1_read(t, at, s->p, want, reads);
+    if (rc != KV_OK)
+        return rc;
+    s->at = at;
+    s->got = want;
+    const char *why = NULL;
+    rc = table_v1_record_decode(s->p, s->got, room, 0, &s->rec, &why);
+    if (rc == TABLE_V1_REC_SHORT) {
+        size_t need = s->rec.head_len;
+        uint8_t *p = malloc(need);
+        if (p == NULL)
+            return kv_error(KV_ERR_NOMEM, "table: cannot allocate %zu bytes for a key", need);
+        if (s->p != s->space)
+            free(s->p);
+        s->p = p;
+        s->cap = need;
+        rc = table_v1_read(t, at, s->p, need, reads);
+        if (rc != KV_OK)
+            return rc;
+        s->got = need;
+        rc = table_v1_record_decode(s->p, s->got, room, 0, &s->rec, &why);
+    }
+    if (rc != TABLE_V1_REC_OK)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": bad record: %s",
+                        io_path(t->file), at, why ? why : "its head is cut short");
+    return KV_OK;
+}
+
+int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1_probe *pr,
+                    unsigned *reads)
+{
+    for (int i = 0; i < 2; i++) {
+        pr->slot[i].p = pr->slot[i].space;
+        pr->slot[i].cap = sizeof pr->slot[i].space;
+        pr->slot[i].got = 0;
+    }
+    pr->found = NULL;
+    table_v1_slot *probe = &pr->slot[0];
+    uint64_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2, at;
+        int rc = table_v1_offset(t, mid, &at, reads);
+        if (rc == KV_OK)
+            rc = table_v1_read_head(t, at, probe, reads);
+        if (rc != KV_OK)
+            return rc;
+        if (ikey_compare(probe->rec.ikey, probe->rec.ikey_len, target, target_len) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid; /* the best candidate so far; probe in the other slot */
+            pr->found = probe;
+            probe = probe == &pr->slot[0] ? &pr->slot[1] : &pr->slot[0];
+        }
+    }
+    /* hi only ever takes values of probes that compared >= target, so
+     * record lo is in pr->found unless lo == N. */
+    pr->index = lo;
+    return KV_OK;
+}
+
+void table_v1_probe_free(table_v1_probe *pr)
+{
+    for (int i = 0; i < 2; i++)
+        if (pr->slot[i].p != pr->slot[i].space)
+            free(pr->slot[i].p);
+}
+
+/* ---- open, references, lookups ------------------------------------------------ */
+
+static int table_v1_open_checks(table *t, const char *path)
+{
+    const uint64_t size = t->file_bytes, tail_at = size - TABLE_V1_TAIL;
+    uint64_t keys_at = tail_at - t->smallest_len - t->largest_len;
+    if (t->n == 0 || t->n > size / 8 || t->deletes > t->n ||
+        t->array_at < TABLE_V1_RECORDS_AT + TABLE_V1_RECORD_MIN || t->array_at > keys_at ||
+        keys_at - t->array_at != 8 * t->n ||
+        (t->array_at - TABLE_V1_RECORDS_AT) / TABLE_V1_RECORD_MIN < t->n)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the footer's counts do not "
+                        "fit a file of %" PRIu64 " bytes (records %" PRIu64 ", tombstones %"
+                        PRIu64 ", offset array at %" PRIu64 ")",
+                        path, tail_at + 16, size, t->n, t->deletes, t->array_at);
+    ikey_parsed a, b;
+    if (!ikey_decode(t->smallest, t->smallest + t->smallest_len, &a) ||
+        !ikey_decode(t->largest, t->largest + t->largest_len, &b) ||
+        ikey_compare(t->smallest, t->smallest_len, t->largest, t->largest_len) > 0)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the footer's smallest and "
+                        "largest keys are not two internal keys in order",
+                        path, keys_at);
+    return KV_OK;
+}
+
+int table_open(table_ctx *ctx, const char *path, table **out)
+{
+    *out = NULL;
+    table *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table", path);
+    t->ctx = ctx;
+    atomic_init(&t->refs, 1);
+    uint8_t head[FILE_HEADER_SIZE], tail[TABLE_V1_TAIL];
+    size_t got = 0;
+    int rc = io_open(path, IO_READ, &t->file);
+    if (rc == KV_OK)
+        rc = io_size(t->file, &t->file_bytes);
+    if (rc == KV_OK)
+        rc = io_read_at(t->file, 0, head, sizeof head, &got);
+    if (rc == KV_OK)
+        rc = file_header_check(path, head, got, FILE_MAGIC_TBL04, TABLE_V1_VERSION);
+    if (rc == KV_OK && t->file_bytes < TABLE_V1_FILE_MIN)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends: %" PRIu64
+                      " bytes cannot hold a table's footer (a table has at least %u)",
+                      path, t->file_bytes, t->file_bytes, (unsigned)TABLE_V1_FILE_MIN);
+    uint64_t tail_at = t->file_bytes - TABLE_V1_TAIL;
+    if (rc == KV_OK)
+        rc = table_v1_read(t, tail_at, tail, sizeof tail, NULL);
+    if (rc == KV_OK && (memcmp(tail, FILE_MAGIC_TBL04, FILE_MAGIC_SIZE) != 0 ||
+                        coding_get_u32(tail + 8) != TABLE_V1_VERSION))
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": no footer of a version-%u "
+                      "table here (the file was cut short, or it is not a table)",
+                      path, tail_at, TABLE_V1_VERSION);
+    if (rc == KV_OK) {
+        t->array_crc = coding_get_u32(tail + 12);
+        t->n = coding_get_u64(tail + 16);
+        t->deletes = coding_get_u64(tail + 24);
+        t->array_at = coding_get_u64(tail + 32);
+        t->smallest_len = coding_get_u32(tail + 40);
+        t->largest_len = coding_get_u32(tail + 44);
+        if (t->smallest_len < TABLE_V1_IKEY_MIN || t->smallest_len > TABLE_V1_IKEY_MAX ||
+            t->largest_len < TABLE_V1_IKEY_MIN || t->largest_len > TABLE_V1_IKEY_MAX ||
+            t->smallest_len + t->largest_len > tail_at - TABLE_V1_RECORDS_AT)
+            rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the footer's key lengths "
+                          "(%zu, %zu) are impossible", path, tail_at + 40, t->smallest_len,
+                          t->largest_len);
+    }
+    uint64_t keys_at = tail_at - t->smallest_len - t->largest_len;
+    if (rc == KV_OK) {
+        t->smallest = malloc(t->smallest_len);
+        t->largest = malloc(t->largest_len);
+        if (t->smallest == NULL || t->largest == NULL)
+            rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate the table's keys", path);
+    }
+    if (rc == KV_OK)
+        rc = table_v1_read(t, keys_at, t->smallest, t->smallest_len, NULL);
+    if (rc == KV_OK)
+        rc = table_v1_read(t, keys_at + t->smallest_len, t->largest, t->largest_len, NULL);
+    if (rc == KV_OK) {
+        uint32_t crc = crc32c_value(t->smallest, t->smallest_len);
+        crc = crc32c_extend(crc, t->largest, t->largest_len);
+        crc = crc32c_extend(crc, tail, 48);
+        if (crc != coding_get_u32(tail + 48))
+            rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the footer's checksum "
+                          "does not match its bytes", path, tail_at + 48);
+    }
+    if (rc == KV_OK)
+        rc = table_v1_open_checks(t, path);
+    if (rc != KV_OK) {
+        table_unref(t);
+        return rc;
+    }
+    *out = t;
+    return KV_OK;
+}
+
+void table_ref(table *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void table_unref(table *t)
+{
+    if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    io_close(t->file);
+    free(t->smallest);
+    free(t->largest);
+    free(t);
+}
+
+const uint8_t *table_smallest(const table *t, size_t *len)
+{
+    *len = t->smallest_len;
+    return t->smallest;
+}
+
+const uint8_t *table_largest(const table *t, size_t *len)
+{
+    *len = t->largest_len;
+    return t->largest;
+}
+
+uint64_t table_entries(const table *t) { return t->n; }
+uint64_t table_file_bytes(const table *t) { return t->file_bytes; }
+const char *table_path(const table *t) { return io_path(t->file); }
+
+/* Copies the value of the record in slot s into a fresh allocation,
+ * reading what the probe did not, and checks it. */
+static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r)
+{
+    size_t n = s->rec.value_len, have = s->got - s->rec.head_len;
+    if (have > n)
+        have = n;
+    uint8_t *v = malloc(n ? n : 1);
+    if (v == NULL)
+        return kv_error(KV_ERR_NOMEM, "table: cannot allocate %zu bytes for a value", n);
+    if (have > 0)
+        memcpy(v, s->p + s->rec.head_len, have);
+    int rc = KV_OK;
+    if (have < n)
+        rc = table_v1_read(t, s->at + s->rec.head_len + have, v + have, n - have, &r->reads);
+    if (rc == KV_OK && crc32c_value(v, n) != s->rec.value_crc)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the value's checksum does not "
+                      "match", io_path(t->file), s->at + s->rec.head_len);
+    if (rc != KV_OK) {
+        free(v);
+        return rc;
+    }
+    r->value = v;
+    r->value_len = n;
+    return KV_OK;
+}
+
+int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    r->state = IKEY_ABSENT;
+    r->value = NULL;
+    r->value_len = 0;
+    r->reads = 0;
+    size_t ulen, ilen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
+        ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
+        return KV_OK;
+    const uint8_t *target = ikey_lookup_ikey(lk, &ilen);
+    table_v1_probe pr;
+    int rc = table_v1_search(t, target, ilen, &pr, &r->reads);
+    if (rc == KV_OK && pr.index < t->n) {
+        const table_v1_record *rec = &pr.found->rec;
+        if (ikey_user_compare(rec->ikey, rec->ikey_len - IKEY_TRAILER_SIZE, ukey, ulen) == 0) {
+            if (ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_DELETE)
+                r->state = IKEY_DELETED;
+            else if ((rc = table_v1_value(t, pr.found, r)) == KV_OK)
+                r->state = IKEY_FOUND;
+        }
+    }
+    table_v1_probe_free(&pr);
+    atomic_fetch_add_explicit(&t->ctx->gets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->ctx->get_reads, r->reads, memory_order_relaxed);
+    return rc;
+}
