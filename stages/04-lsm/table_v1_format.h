@@ -38,9 +38,12 @@
  *
  * Why two checksums per record: a lookup compares its key with about
  * log2(N) records and needs only their heads; it checks each head it
- * reads (so a damaged key or a damaged offset, which lands on bytes that
- * are not a head, is caught) and reads and checks the value of the one
- * record it returns.  Why the offset array stays on disk: a lookup reads
+ * reads, and reads and checks the value of the one record it returns.
+ * Why a probe reads two offsets: record i must fill [offset i, offset
+ * i + 1) exactly, so a damaged offset that happens to land on another
+ * intact record is caught too (it would otherwise misdirect the search).
+ * The offset array's own checksum is checked by kv check, which reads it
+ * whole; a lookup reads only the entries it probes.  Why the offset array stays on disk: a lookup reads
  * only the log2(N) entries its binary search probes, so an open table
  * holds nothing per record in memory (table.h, T3); the price is about
  * two positioned reads per probe.  A format with blocks and an index
@@ -118,12 +121,14 @@ int table_v1_record_decode(const uint8_t *p, size_t got, uint64_t room, int exac
  * context (and in *reads if not NULL); a short read is KV_ERR_CORRUPT. */
 int table_v1_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads);
 
-/* The offset of record i, read from the offset array and checked against
- * what i allows (T2). */
-int table_v1_offset(table *t, uint64_t i, uint64_t *off, unsigned *reads);
+/* Checks that record i can span [off, end): off where record i can start,
+ * end where record i + 1 can start (or the records' end, for the last),
+ * and room for a record between them (T2). */
+int table_v1_span_check(const table *t, uint64_t i, uint64_t off, uint64_t end);
 
-/* Checks that record i's offset lies where record i can lie. */
-int table_v1_offset_check(const table *t, uint64_t i, uint64_t off);
+/* The span of record i, from offsets i and i + 1 of the offset array (one
+ * positioned read of 16 bytes, 8 for the last record), checked. */
+int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, unsigned *reads);
 
 /* A binary search's result: the first record whose internal key is >=
  * the target, with the bytes read from its start.  The search keeps two
@@ -145,7 +150,9 @@ typedef struct table_v1_probe {
 } table_v1_probe;
 
 /* Binary search for target over the on-disk offset array: about log2(N)
- * probes, each one positioned read of an offset and one of a record head.
+ * probes, each one positioned read of two neighbouring offsets and one of
+ * the record head between them, which must fill that span exactly (so a
+ * damaged offset cannot send the search to another, intact record).
  * Release the probe with table_v1_probe_free, whatever it returned. */
 int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1_probe *pr,
                     unsigned *reads);

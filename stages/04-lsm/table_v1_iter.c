@@ -57,15 +57,7 @@ static int table_v1_iter_span(table_v1_iter *it, uint64_t i, int backward, uint6
     }
     *off = coding_get_u64(it->offs + 8 * (i - it->o0));
     *end = i + 1 < t->n ? coding_get_u64(it->offs + 8 * (i + 1 - it->o0)) : t->array_at;
-    int rc = table_v1_offset_check(t, i, *off);
-    if (rc == KV_OK && i + 1 < t->n)
-        rc = table_v1_offset_check(t, i + 1, *end);
-    if (rc == KV_OK && *end - *off < TABLE_V1_RECORD_MIN)
-        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": offset array entries %" PRIu64
-                      " and %" PRIu64 " leave record %" PRIu64 " %" PRIu64 " bytes",
-                      io_path(t->file), t->array_at + 8 * i, i, i + 1, i,
-                      *end > *off ? *end - *off : 0);
-    return rc;
+    return table_v1_span_check(t, i, *off, *end);
 }
 
 /* Makes the data window hold [off, end). */

@@ -121,36 +121,47 @@ int table_v1_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads)
     return KV_OK;
 }
 
-int table_v1_offset_check(const table *t, uint64_t i, uint64_t off)
+/* Record i starts at least 19 i bytes after the first, and leaves room
+ * for the N - i records from it on. */
+static int table_v1_start_ok(const table *t, uint64_t i, uint64_t off)
 {
-    /* Records are at least 19 bytes: record i starts at least 19 i bytes
-     * after the first, and leaves room for the N - i records from it on. */
     uint64_t lo = TABLE_V1_RECORDS_AT + TABLE_V1_RECORD_MIN * i;
-    if ((i == 0 && off != TABLE_V1_RECORDS_AT) || off < lo || off > t->array_at ||
-        t->array_at - off < TABLE_V1_RECORD_MIN * (t->n - i))
-        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": offset array entry %" PRIu64
-                        " says record %" PRIu64 " starts at %" PRIu64 ", where it cannot",
-                        io_path(t->file), t->array_at + 8 * i, i, i, off);
-    return KV_OK;
+    return !(i == 0 && off != TABLE_V1_RECORDS_AT) && off >= lo && off <= t->array_at &&
+           t->array_at - off >= TABLE_V1_RECORD_MIN * (t->n - i);
 }
 
-int table_v1_offset(table *t, uint64_t i, uint64_t *off, unsigned *reads)
+int table_v1_span_check(const table *t, uint64_t i, uint64_t off, uint64_t end)
 {
-    uint8_t b[8];
-    int rc = table_v1_read(t, t->array_at + 8 * i, b, 8, reads);
+    int ok = table_v1_start_ok(t, i, off) &&
+             (i + 1 < t->n ? table_v1_start_ok(t, i + 1, end) : end == t->array_at) &&
+             end > off && end - off >= TABLE_V1_RECORD_MIN;
+    if (ok)
+        return KV_OK;
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the offset array gives record %"
+                    PRIu64 " the span %" PRIu64 "..%" PRIu64 ", where it cannot be",
+                    io_path(t->file), t->array_at + 8 * i, i, off, end);
+}
+
+int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, unsigned *reads)
+{
+    uint8_t b[16];
+    int last = i + 1 == t->n;
+    int rc = table_v1_read(t, t->array_at + 8 * i, b, last ? 8 : 16, reads);
     if (rc != KV_OK)
         return rc;
     *off = coding_get_u64(b);
-    return table_v1_offset_check(t, i, *off);
+    *end = last ? t->array_at : coding_get_u64(b + 8);
+    return table_v1_span_check(t, i, *off, *end);
 }
 
 /* ---- binary search ------------------------------------------------------------ */
 
-/* Reads the head of the record at `at` into slot s (one read if it fits
- * in TABLE_V1_PROBE_BYTES, two if the key is longer) and decodes it. */
-static int table_v1_read_head(table *t, uint64_t at, table_v1_slot *s, unsigned *reads)
+/* Reads the head of the record spanning [at, end) into slot s (one read if
+ * it fits in the slot, two if the key is longer) and decodes it. */
+static int table_v1_read_head(table *t, uint64_t at, uint64_t end, table_v1_slot *s,
+                              unsigned *reads)
 {
-    uint64_t room = t->array_at - at;
+    uint64_t room = end - at;
     size_t want = room < s->cap ? (size_t)room : s->cap;
     int rc = table_v1_read(t, at, s->p, want, reads);
     if (rc != KV_OK)
@@ -158,7 +169,7 @@ static int table_v1_read_head(table *t, uint64_t at, table_v1_slot *s, unsigned 
     s->at = at;
     s->got = want;
     const char *why = NULL;
-    rc = table_v1_record_decode(s->p, s->got, room, 0, &s->rec, &why);
+    rc = table_v1_record_decode(s->p, s->got, room, 1, &s->rec, &why);
     if (rc == TABLE_V1_REC_SHORT) {
         size_t need = s->rec.head_len;
         uint8_t *p = malloc(need);
@@ -172,7 +183,7 @@ static int table_v1_read_head(table *t, uint64_t at, table_v1_slot *s, unsigned 
         if (rc != KV_OK)
             return rc;
         s->got = need;
-        rc = table_v1_record_decode(s->p, s->got, room, 0, &s->rec, &why);
+        rc = table_v1_record_decode(s->p, s->got, room, 1, &s->rec, &why);
     }
     if (rc != TABLE_V1_REC_OK)
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": bad record: %s",
@@ -192,10 +203,10 @@ int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1
     table_v1_slot *probe = &pr->slot[0];
     uint64_t lo = 0, hi = t->n;
     while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2, at;
-        int rc = table_v1_offset(t, mid, &at, reads);
+        uint64_t mid = lo + (hi - lo) / 2, at, end;
+        int rc = table_v1_span(t, mid, &at, &end, reads);
         if (rc == KV_OK)
-            rc = table_v1_read_head(t, at, probe, reads);
+            rc = table_v1_read_head(t, at, end, probe, reads);
         if (rc != KV_OK)
             return rc;
         if (ikey_compare(probe->rec.ikey, probe->rec.ikey_len, target, target_len) < 0) {
