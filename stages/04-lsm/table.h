@@ -73,7 +73,7 @@ typedef struct table_meta {
 } table_meta;
 
 /* Creates (or empties) the file at path and starts a table in it.
- * KV_OK, KV_ERR_IO, KV_ERR_NOMEM. */
+ * KV_OK, KV_ERR_IO (the file is removed), KV_ERR_NOMEM. */
 int table_builder_new(table_ctx *ctx, const char *path, table_builder **out);
 
 /* Appends an entry.  For a tombstone (the key's type is IKEY_DELETE) the

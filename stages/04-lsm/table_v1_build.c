@@ -99,9 +99,8 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     }
     int rc = io_open(path, IO_WRITE | IO_CREATE | IO_TRUNC, &b->file);
     if (rc != KV_OK) {
-        free(b->buf);
-        free(b->path);
-        free(b);
+        b->file = NULL; /* the open may have created the file: remove it */
+        table_builder_abandon(b);
         return rc;
     }
     file_header_encode(b->buf, FILE_MAGIC_TBL04, TABLE_V1_VERSION);

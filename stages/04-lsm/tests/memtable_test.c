@@ -3,6 +3,8 @@
  * iterator over internal keys, its exact byte count, and its references
  * (memtable.h).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,11 +205,109 @@ static void memory_usage_is_the_arena_and_grows_with_entries(void)
     memtable_unref(m);
 }
 
+/* One writer adds while readers look up and scan (run under
+ * ThreadSanitizer too): a reader at the writer's published sequence sees
+ * every entry up to it, with its value whole. */
+enum { SHARED_KEYS = 3000, SHARED_READERS = 3 };
+
+typedef struct shared {
+    memtable *m;
+    atomic_uint_least64_t published; /* entries 1..published are in */
+    atomic_int done;
+} shared;
+
+typedef struct shared_reader {
+    shared *s;
+    long wrong, rounds;
+} shared_reader;
+
+static void shared_value(char *buf, uint64_t seq)
+{
+    snprintf(buf, 32, "value-%08llu", (unsigned long long)seq);
+}
+
+static void *shared_reader_main(void *p)
+{
+    shared_reader *r = p;
+    memtable *m = r->s->m;
+    while (!atomic_load_explicit(&r->s->done, memory_order_acquire) || r->rounds < 2) {
+        uint64_t seen = atomic_load_explicit(&r->s->published, memory_order_acquire);
+        for (uint64_t seq = 1; seq <= seen; seq += 1 + seen / 64) {
+            char key[32], want[32];
+            snprintf(key, sizeof key, "k%06llu", (unsigned long long)(seq * 7919 % SHARED_KEYS));
+            shared_value(want, seq);
+            ikey_lookup lk;
+            if (ikey_lookup_init(&lk, key, strlen(key), seq) != KV_OK) {
+                r->wrong++;
+                continue;
+            }
+            const uint8_t *v;
+            size_t vl;
+            /* Each key is written once, at its own sequence. */
+            if (memtable_get(m, &lk, &v, &vl) != IKEY_FOUND || vl != strlen(want) ||
+                memcmp(v, want, vl) != 0)
+                r->wrong++;
+            ikey_lookup_free(&lk);
+        }
+        iter *it;
+        if (memtable_iter_new(m, &it) != KV_OK) {
+            r->wrong++;
+            break;
+        }
+        uint64_t n = 0;
+        for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+            char want[32];
+            shared_value(want, ikey_seq(it->key, it->key_len));
+            if (it->value_len != strlen(want) || memcmp(it->value, want, it->value_len) != 0)
+                r->wrong++;
+            n++;
+        }
+        if (n < seen)
+            r->wrong++;
+        iter_free(it);
+        r->rounds++;
+    }
+    return NULL;
+}
+
+static void one_writer_and_readers_share_a_memtable(void)
+{
+    shared s;
+    CHECK_KV(memtable_new(1 << 20, &s.m), KV_OK);
+    atomic_init(&s.published, 0);
+    atomic_init(&s.done, 0);
+    pthread_t th[SHARED_READERS];
+    shared_reader r[SHARED_READERS];
+    for (int i = 0; i < SHARED_READERS; i++) {
+        r[i] = (shared_reader){.s = &s};
+        CHECK(pthread_create(&th[i], NULL, shared_reader_main, &r[i]) == 0);
+    }
+    int rc = KV_OK;
+    for (uint64_t seq = 1; seq <= SHARED_KEYS && rc == KV_OK; seq++) {
+        char key[32], val[32];
+        snprintf(key, sizeof key, "k%06llu", (unsigned long long)(seq * 7919 % SHARED_KEYS));
+        shared_value(val, seq);
+        rc = memtable_add(s.m, seq, IKEY_PUT, key, strlen(key), val, strlen(val));
+        atomic_store_explicit(&s.published, seq, memory_order_release);
+    }
+    atomic_store_explicit(&s.done, 1, memory_order_release);
+    long wrong = 0;
+    for (int i = 0; i < SHARED_READERS; i++) {
+        pthread_join(th[i], NULL);
+        wrong += r[i].wrong;
+    }
+    CHECK_KV(rc, KV_OK);
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(memtable_entries(s.m), SHARED_KEYS);
+    memtable_unref(s.m);
+}
+
 static const harness_test memtable_tests[] = {
     HARNESS_TEST(get_sees_newest_version_at_or_below_the_sequence),
     HARNESS_TEST(empty_value_and_largest_key_and_value),
     HARNESS_TEST(iterator_yields_internal_keys_in_order_both_ways),
     HARNESS_TEST(seek_with_a_key_longer_than_any_buffer),
     HARNESS_TEST(memory_usage_is_the_arena_and_grows_with_entries),
+    HARNESS_TEST(one_writer_and_readers_share_a_memtable),
 };
 const harness_suite memtable_suite = HARNESS_SUITE("memtable", memtable_tests);
