@@ -47,7 +47,7 @@ static void failed_fsync_is_final_until_reopen(void)
     CHECK_KV(kv_put(db, S("after"), S("3")), KV_ERR_IO);
     CHECK(strstr(kv_errmsg(), "reopen") != NULL);
     CHECK_KV(kv_delete(db, S("before")), KV_ERR_IO);
-    CHECK_EQ(stage_stat(db, "wal.failed"), 1);
+    CHECK_EQ(stage_stat(db, "write.failed"), 1);
     EXPECT(db, S("before"), S("1"));
     CHECK_KV(kv_close(db), KV_OK);
     io_fault_uninstall();
