@@ -320,6 +320,62 @@ static void dump_shows_records_ops_and_markers(void)
     testdb_lines_free(&lines);
 }
 
+/* kv_dump_with(KV_DUMP_FRAMES): a 40,000-byte value is one record in two
+ * fragments, FIRST filling block 0 and LAST in block 1; every crc is ok. */
+static void dump_frames_show_fragments_across_a_block_boundary(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, S("small"), S("1"));
+    static char big[40000];
+    memset(big, 'v', sizeof big);
+    PUT(db, S("big"), big, sizeof big);
+    CLOSE(db);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    const char *t = lines.text;
+    CHECK_MSG(strstr(t, "---- block 0 ----") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "---- block 1 ----") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "frame  offset 0  block 0  length 10  FULL  crc 0x") != NULL, "%s", t);
+    /* "small" takes 17 bytes: the big record's FIRST fills the rest of
+     * block 0 (32768 - 17 - 7 data bytes), its LAST starts block 1. */
+    CHECK_MSG(strstr(t, "frame  offset 17  block 0  length 32744  FIRST") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "frame  offset 32768  block 1  length") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "LAST  crc 0x") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "BAD") == NULL, "%s", t);
+    CHECK_MSG(strstr(t, "value_len=40000") != NULL, "%s", t);
+    testdb_lines_free(&lines);
+    /* Without the flag: no frames. */
+    CHECK_KV(kv_dump(dir, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "frame  offset") == NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    /* A flipped byte in the LAST fragment: its crc shows BAD. */
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), 32768 + 100);
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "DAMAGED") != NULL, "%s", lines.text);
+    CHECK_MSG(strstr(lines.text, "BAD") != NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+}
+
+/* The trailer: fewer than 7 bytes left in a block are zeros. */
+static void dump_frames_show_the_trailer(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    /* One put of a 1-byte key and a value of 16384 bytes or more takes
+     * 7 + 1 (count) + 1 (type) + 1 (key_len) + 3 (value_len) + 1 + vlen
+     * bytes: vlen = 32768 - 14 - 3 leaves 3 bytes in block 0. */
+    static char val[32768 - 14 - 3];
+    memset(val, 'x', sizeof val);
+    PUT(db, S("a"), val, sizeof val);
+    CHECK_KV(kv_close(db), KV_OK);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "trailer  offset 32765  block 0  3 zero bytes") != NULL, "%s",
+              lines.text);
+    testdb_lines_free(&lines);
+}
+
 static void compact_after_batches_keeps_the_last_op_of_each_key(void)
 {
     const char *dir = harness_tmpdir();
@@ -356,6 +412,8 @@ static const harness_test wal_db_tests[] = {
     HARNESS_TEST(unsynced_damage_is_cut_to_a_prefix),
     HARNESS_TEST(repair_salvages_every_intact_record),
     HARNESS_TEST(dump_shows_records_ops_and_markers),
+    HARNESS_TEST(dump_frames_show_fragments_across_a_block_boundary),
+    HARNESS_TEST(dump_frames_show_the_trailer),
     HARNESS_TEST(compact_after_batches_keeps_the_last_op_of_each_key),
 };
 const harness_suite wal_db_suite = HARNESS_SUITE("wal_db", wal_db_tests);
