@@ -13,6 +13,7 @@
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
 #include "../../02-hash/tests/stage_util.h"
+#include "alloc_fail.h"
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
@@ -376,6 +377,66 @@ static void dump_frames_show_the_trailer(void)
     testdb_lines_free(&lines);
 }
 
+/* Each allocation of a batch's way into the log (its record, the index's
+ * copies, the group's buffer, a roll-over's new segment) failed in turn:
+ * the batch is all there or not at all, the write that failed says
+ * KV_ERR_NOMEM, and the database goes on. */
+static void write_path_survives_each_allocation_failing(void)
+{
+    if (!alloc_fail_available())
+        return; /* a sanitizer's allocator cannot be failed from here */
+    kv_options opt = wal_options(1);
+    opt.segment_bytes = 300;
+    long n;
+    for (n = 1; n < 200; n++) {
+        harness_context("allocation %ld of kv_write fails", n);
+        const char *dir = harness_tmpdir();
+        kv_db *db = OPEN(dir, &opt);
+        PUT(db, S("base"), S("0123456789012345678901234567890123456789"));
+        PUT(db, S("more"), S("0123456789012345678901234567890123456789"));
+        kv_batch *b = NULL;
+        CHECK_KV(kv_batch_new(&b), KV_OK);
+        for (int i = 0; i < 3; i++) {
+            char key[8];
+            int kl = snprintf(key, sizeof key, "b%d", i);
+            CHECK_KV(kv_batch_put(b, key, (size_t)kl, "0123456789012345678901234567890123456789"
+                                  "0123456789012345678901234567890123456789", 80), KV_OK);
+        }
+        alloc_fail_arm(n);
+        int rc = kv_write(db, b);
+        long failures = alloc_fail_failures();
+        alloc_fail_disarm();
+        kv_batch_free(b);
+        if (failures == 0) {
+            CHECK_KV(rc, KV_OK);
+            CHECK_EQ(stage_stat(db, "session.rollovers"), 1); /* the batch rolled over */
+        } else if (rc != KV_OK) {
+            CHECK_KV(rc, KV_ERR_NOMEM);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < 3; i++) {
+                char key[8];
+                int kl = snprintf(key, sizeof key, "b%d", i);
+                void *v = NULL;
+                size_t vl = 0;
+                CHECK_KV(kv_get(db, key, (size_t)kl, &v, &vl), rc == KV_OK ? KV_OK : KV_NOT_FOUND);
+                kv_free(v);
+            }
+            EXPECT(db, S("base"), S("0123456789012345678901234567890123456789"));
+            if (pass == 0) {
+                PUT(db, S("after"), S("1"));
+                CLOSE(db);
+                db = OPEN(dir, &opt);
+            }
+        }
+        EXPECT(db, S("after"), S("1"));
+        CLOSE(db);
+        if (failures == 0)
+            break;
+    }
+    CHECK_MSG(n > 3 && n < 200, "kv_write made %ld allocations", n - 1);
+}
+
 static void compact_after_batches_keeps_the_last_op_of_each_key(void)
 {
     const char *dir = harness_tmpdir();
@@ -415,5 +476,6 @@ static const harness_test wal_db_tests[] = {
     HARNESS_TEST(dump_frames_show_fragments_across_a_block_boundary),
     HARNESS_TEST(dump_frames_show_the_trailer),
     HARNESS_TEST(compact_after_batches_keeps_the_last_op_of_each_key),
+    HARNESS_TEST(write_path_survives_each_allocation_failing),
 };
 const harness_suite wal_db_suite = HARNESS_SUITE("wal_db", wal_db_tests);
