@@ -14,6 +14,7 @@
 #include "../../../tests/testdb.h"
 #include "../../02-hash/tests/stage_util.h"
 #include "alloc_fail.h"
+#include "slow_io.h"
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
@@ -59,25 +60,6 @@ static void failed_fsync_is_final_until_reopen(void)
 }
 
 /* A backend whose fsync takes 2 ms, so that writers pile up behind it. */
-static const io_ops *slow_base;
-static io_ops slow_ops;
-
-static int slow_sync(io_file *f)
-{
-    struct timespec ts = {0, 2000000};
-    nanosleep(&ts, NULL);
-    return slow_base->sync(f);
-}
-
-/* A file keeps the table it was opened with (io.h): give it this one. */
-static int slow_open(const char *path, int flags, io_file **f)
-{
-    int rc = slow_base->open(path, flags, f);
-    if (rc == 0)
-        (*f)->ops = &slow_ops;
-    return rc;
-}
-
 typedef struct writer_arg {
     kv_db *db;
     int id, n, failures;
@@ -96,11 +78,7 @@ static void *writer_main(void *p)
 
 static void group_commit_shares_fsyncs_between_threads(void)
 {
-    slow_base = io_get_ops();
-    slow_ops = *slow_base;
-    slow_ops.sync = slow_sync;
-    slow_ops.open = slow_open;
-    io_set_ops(&slow_ops);
+    slow_io_install(2);
     const char *dir = harness_tmpdir();
     kv_options opt = wal_options(1);
     kv_db *db = OPEN(dir, &opt);
@@ -120,7 +98,7 @@ static void group_commit_shares_fsyncs_between_threads(void)
     CHECK_MSG(syncs < records / 2, "%g fsyncs for %g records", syncs, records);
     CHECK(stage_stat(db, "wal.largest_group") > 1);
     CLOSE(db);
-    io_set_ops(slow_base);
+    slow_io_uninstall();
     db = OPEN(dir, &opt);
     for (int i = 0; i < THREADS; i++)
         for (int j = 0; j < EACH; j++) {

@@ -16,6 +16,7 @@
 
 #include "../../../tests/harness.h"
 #include "alloc_fail.h"
+#include "slow_io.h"
 #include "coding.h"
 #include "error.h"
 #include "io.h"
@@ -194,26 +195,6 @@ static void read_log(const owner *o, uint64_t id, log_items *items)
 
 /* ---- many writers ------------------------------------------------------ */
 
-static const io_ops *slow_base;
-static io_ops slow_ops;
-
-static int slow_sync(io_file *f)
-{
-    struct timespec ts = {0, 2000000};
-    nanosleep(&ts, NULL);
-    return slow_base->sync(f);
-}
-
-/* A file keeps the table it was opened with: files opened here get this
- * copy of the base table, with its sync replaced. */
-static int slow_open(const char *path, int flags, io_file **f)
-{
-    int rc = slow_base->open(path, flags, f);
-    if (rc == 0)
-        (*f)->ops = &slow_ops;
-    return rc;
-}
-
 typedef struct writer_arg {
     wal_queue *q;
     owner *o;
@@ -237,11 +218,7 @@ static void *writer_main(void *p)
  * of the group before it. */
 static void queue_applies_each_record_in_log_order_from_many_writers(void)
 {
-    slow_base = io_get_ops();
-    slow_ops = *slow_base;
-    slow_ops.sync = slow_sync;
-    slow_ops.open = slow_open;
-    io_set_ops(&slow_ops);
+    slow_io_install(2);
     owner o;
     owner_init(&o);
     wal_queue *q = owner_queue(&o, 1);
@@ -263,7 +240,7 @@ static void queue_applies_each_record_in_log_order_from_many_writers(void)
     CHECK_EQ(s.syncs, s.groups);
     CHECK_EQ(s.dir_syncs, 1);
     CHECK_KV(owner_close(&o, q), KV_OK);
-    io_set_ops(slow_base);
+    slow_io_uninstall();
 
     log_items items;
     read_log(&o, 1, &items);
