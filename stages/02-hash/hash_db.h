@@ -89,6 +89,8 @@ struct kv_db {
     uint64_t open_tail_records_dropped; /* 1 if the cut tail held valid records
                                            after its damage (stage 03) */
     struct hash_writer *writer; /* the write path's own state (hash_write) */
+    uint64_t snapshots_live;    /* snapshots and iterators not yet freed
+                                   (snapshot_iter.h); kv_close waits for 0 */
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
