@@ -184,34 +184,44 @@ static void model_check_get(kv_db *db, const model *m, const void *k, size_t kl)
         ABSENT(db, k, kl);
 }
 
+/* `it` must stand on the model's entry i; `dir` names the walk in messages. */
+static void model_check_entry(kv_iter *it, const model *m, size_t i, const char *dir)
+{
+    CHECK_MSG(kv_iter_valid(it), "%s: iterator ended at model entry %zu of %zu (status %d)",
+              dir, i, m->n, kv_iter_status(it));
+    size_t kl = 0, vl = 0;
+    const void *k = kv_iter_key(it, &kl);
+    const void *v = kv_iter_value(it, &vl);
+    char h1[HARNESS_HEX_BUF], h2[HARNESS_HEX_BUF];
+    CHECK_MSG(k != NULL && model_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
+              "%s: iterator key [%s] (%zu bytes), model key [%s] (%zu bytes)", dir,
+              harness_hex(h1, k, kl), kl, harness_hex(h2, m->e[i].k, m->e[i].kl), m->e[i].kl);
+    CHECK_MSG(v != NULL, "%s: kv_iter_value is NULL (status %d)", dir, kv_iter_status(it));
+    CHECK_MSG(vl == m->e[i].vl && (vl == 0 || memcmp(v, m->e[i].v, vl) == 0),
+              "%s: iterator value for key [%s]: %zu bytes [%s], model %zu bytes", dir,
+              harness_hex(h1, k, kl), vl, harness_hex(h2, v, vl), m->e[i].vl);
+}
+
+/* `it` must not be valid (it went past the model's last or first entry). */
+static void model_check_end(kv_iter *it, const char *where)
+{
+    size_t kl = 0;
+    char h1[HARNESS_HEX_BUF];
+    CHECK_MSG(!kv_iter_valid(it), "iterator has key [%s] %s",
+              harness_hex(h1, kv_iter_key(it, &kl), kl), where);
+}
+
 /* From where `it` stands, the next up to `limit` entries must be the model's
  * from index `from` on, and if the model ends within them, so must `it`. */
 static void model_check_iter(kv_iter *it, const model *m, size_t from, size_t limit)
 {
     size_t i = from;
     for (; i < m->n && i - from < limit; i++) {
-        CHECK_MSG(kv_iter_valid(it), "iterator ended at model entry %zu of %zu (status %d)",
-                  i, m->n, kv_iter_status(it));
-        size_t kl = 0, vl = 0;
-        const void *k = kv_iter_key(it, &kl);
-        const void *v = kv_iter_value(it, &vl);
-        char h1[HARNESS_HEX_BUF], h2[HARNESS_HEX_BUF];
-        CHECK_MSG(k != NULL && model_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
-                  "iterator key [%s] (%zu bytes), model key [%s] (%zu bytes)",
-                  harness_hex(h1, k, kl), kl, harness_hex(h2, m->e[i].k, m->e[i].kl),
-                  m->e[i].kl);
-        CHECK_MSG(v != NULL, "kv_iter_value is NULL (status %d)", kv_iter_status(it));
-        CHECK_MSG(vl == m->e[i].vl && (vl == 0 || memcmp(v, m->e[i].v, vl) == 0),
-                  "iterator value for key [%s]: %zu bytes [%s], model %zu bytes",
-                  harness_hex(h1, k, kl), vl, harness_hex(h2, v, vl), m->e[i].vl);
+        model_check_entry(it, m, i, "forward");
         kv_iter_next(it);
     }
-    if (i == m->n) {
-        size_t kl = 0;
-        char h1[HARNESS_HEX_BUF];
-        CHECK_MSG(!kv_iter_valid(it), "iterator has key [%s] past the model's last",
-                  harness_hex(h1, kv_iter_key(it, &kl), kl));
-    }
+    if (i == m->n)
+        model_check_end(it, "past the model's last");
     CHECK_KV(kv_iter_status(it), KV_OK);
 }
 
@@ -221,34 +231,15 @@ static void model_check_iter(kv_iter *it, const model *m, size_t from, size_t li
  * (a seek went past the last key). */
 static void model_check_iter_backward(kv_iter *it, const model *m, size_t from, size_t limit)
 {
-    if (from >= m->n) {
-        CHECK_MSG(!kv_iter_valid(it), "iterator valid where the model has no key");
-        CHECK_KV(kv_iter_status(it), KV_OK);
-        return;
-    }
     size_t done = 0;
-    for (size_t i = from + 1; i-- > 0 && done < limit; done++) {
-        CHECK_MSG(kv_iter_valid(it), "backward: iterator ended at model entry %zu (status %d)",
-                  i, kv_iter_status(it));
-        size_t kl = 0, vl = 0;
-        const void *k = kv_iter_key(it, &kl);
-        const void *v = kv_iter_value(it, &vl);
-        char h1[HARNESS_HEX_BUF], h2[HARNESS_HEX_BUF];
-        CHECK_MSG(k != NULL && model_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
-                  "backward: iterator key [%s] (%zu bytes), model key [%s] (%zu bytes)",
-                  harness_hex(h1, k, kl), kl, harness_hex(h2, m->e[i].k, m->e[i].kl),
-                  m->e[i].kl);
-        CHECK_MSG(v != NULL && vl == m->e[i].vl && (vl == 0 || memcmp(v, m->e[i].v, vl) == 0),
-                  "backward: iterator value for key [%s]: %zu bytes, model %zu bytes",
-                  harness_hex(h1, k, kl), vl, m->e[i].vl);
+    for (size_t i = from + 1; from < m->n && i-- > 0 && done < limit; done++) {
+        model_check_entry(it, m, i, "backward");
         kv_iter_prev(it);
     }
-    if (done == from + 1) {
-        size_t kl = 0;
-        char h1[HARNESS_HEX_BUF];
-        CHECK_MSG(!kv_iter_valid(it), "backward: iterator has key [%s] before the model's first",
-                  harness_hex(h1, kv_iter_key(it, &kl), kl));
-    }
+    if (from >= m->n)
+        model_check_end(it, "where the model has none");
+    else if (done == from + 1)
+        model_check_end(it, "before the model's first");
     CHECK_KV(kv_iter_status(it), KV_OK);
 }
 
