@@ -159,11 +159,13 @@ void        kv_iter_prev(kv_iter *it);
  *   - kv_snapshot_free of NULL does nothing.  A snapshot does not survive
  *     kv_close (see the top of this file) and is never written to disk. */
 typedef struct kv_snapshot kv_snapshot;
-int  kv_snapshot_new(kv_db *db, const kv_snapshot **snap);
-void kv_snapshot_free(kv_db *db, const kv_snapshot *snap);
+int  kv_snapshot_new(kv_db *db, const kv_snapshot **snap);  /* sees every write acknowledged
+                                                               before the call */
+void kv_snapshot_free(kv_db *db, const kv_snapshot *snap);  /* NULL is a no-op; all freed
+                                                               before kv_close */
 int  kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, void **val,
-               size_t *vlen);
-int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);
+               size_t *vlen);                               /* snap NULL: KV_ERR_INVALID */
+int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap NULL = now */
 
 /* Statistics about an open database, as "name: value" lines of text.
  * On KV_OK, *text is a NUL-terminated allocation to release with kv_free. */

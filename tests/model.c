@@ -7,18 +7,18 @@
  * MODEL_MAX_SNAPSHOTS alive at once, through writes and kv_compact),
  * close-and-reopen and kv_compact run on the engine and on a sorted array
  * of (key, value) pairs; every answer the engine gives must be the model's
- * (at a snapshot: the model as it was when the snapshot was taken).  Keys come from a small alphabet (with NUL and 0xFF bytes,
- * and a few long keys) so that overwrites and deletes hit often; some values
- * are empty, a few are up to 100 KB.
+ * (at a snapshot: the model as it was when the snapshot was taken).  Keys
+ * come from a small alphabet (with NUL and 0xFF bytes, and a few long keys)
+ * so that overwrites and deletes hit often; some values are empty, a few
+ * are up to 100 KB.
  *
  * Odd seeds run with kv_options.segment_bytes = 4096 and memtable_bytes =
  * 8192, so the stages that split their log into segments make many of them,
  * and the stages with a memtable flush it often (snapshots live across
- * those flushes).  Each seed gives one
- * reproducible sequence.  The default run uses a fixed
- * list of seeds; KV_TEST_SEED=N runs only seed N, and KV_TEST_STEPS=N
- * changes the number of steps per seed.  A failure prints the seed and the
- * step.
+ * those flushes).  Each seed gives one reproducible sequence.  The default
+ * run uses a fixed list of seeds; KV_TEST_SEED=N runs only seed N, and
+ * KV_TEST_STEPS=N changes the number of steps per seed.  A failure prints
+ * the seed and the step.
  */
 #include <stdint.h>
 #include <stdio.h>
