@@ -58,7 +58,7 @@ int kv_iter_new(kv_db *db, kv_iter **it)
     }
     uint64_t end = log_db_end(db);
     log_scan s;
-    log_scan_init(&s, db->log, 0, db->log ? end : 0);
+    log_scan_init(&s, db->log, LOG_DB_START, db->log ? end : 0);
     /* As in kv_get: bytes below `end` were verified and never change; each
      * value is verified again when kv_iter_value reads it. */
     s.verify_checksums = 0;

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "kv.h"
+#include "record_io.h"
 
 #define SEGMENT_ID_DIGITS 10
 
@@ -70,6 +71,30 @@ int segment_open(const char *dir, uint32_t id, int flags, segment **out)
     s->refs = 1;
     *out = s;
     return KV_OK;
+}
+
+int segment_create(const char *dir, uint32_t id, segment **out)
+{
+    int rc = segment_open(dir, id, IO_WRITE | IO_CREATE | IO_TRUNC, out);
+    if (rc == KV_OK && (rc = segment_restart(*out)) != KV_OK) {
+        segment_unref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int segment_restart(segment *s)
+{
+    int rc = s->size > 0 ? io_truncate(s->file, 0) : KV_OK;
+    if (rc == KV_OK)
+        rc = record_file_start(s->file);
+    if (rc == KV_OK)
+        rc = io_sync(s->file);
+    if (rc == KV_OK) {
+        s->size = SEGMENT_START;
+        s->live_bytes = SEGMENT_START; /* a header is never garbage */
+    }
+    return rc;
 }
 
 void segment_ref(segment *s) { __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED); }

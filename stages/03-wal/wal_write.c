@@ -257,7 +257,7 @@ int hash_write_open(kv_db *db)
      * segment above the last one written, which then becomes the active
      * one: seal the last one written now, as roll-over would have. */
     size_t j = db->segs.n;
-    while (j > 0 && db->segs.v[j - 1]->size == 0)
+    while (j > 0 && db->segs.v[j - 1]->size <= SEGMENT_START)
         j--;
     if (j > 0 && j < db->segs.n) {
         segment *prev = db->segs.v[j - 1];
@@ -267,7 +267,7 @@ int hash_write_open(kv_db *db)
             rc = io_sync(prev->file);
         prev->size += n; /* kv_open fails if anything did */
     }
-    if (rc == KV_OK && db->active && db->active->size > 0 &&
+    if (rc == KV_OK && db->active && db->active->size > SEGMENT_START &&
         (rc = io_sync(db->active->file)) == KV_OK) {
         w->mark_seg = db->active->id;
         w->synced_to = db->active->size;
@@ -289,7 +289,7 @@ int hash_write_close(kv_db *db)
     segment *seg = db->active;
     int rc = KV_OK;
     int changed = w->records > 0 || db->open_torn_bytes > 0 || w->mark_seg != seg_id(seg);
-    if (!db->opt.read_only && !db->failed && seg && seg->size > 0 && changed &&
+    if (!db->opt.read_only && !db->failed && seg && seg->size > SEGMENT_START && changed &&
         (rc = io_sync(seg->file)) == KV_OK) {
         uint8_t marker[WAL_MARKER_SIZE];
         const uint8_t *rec = marker;

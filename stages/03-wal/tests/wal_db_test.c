@@ -16,6 +16,7 @@
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
+#include "segment.h"
 
 static kv_options wal_options(int sync)
 {
@@ -145,7 +146,7 @@ static void batch_cut_anywhere_is_all_or_nothing(void)
     FILE *f = fopen(log, "rb");
     CHECK(fread(saved, 1, (size_t)size, f) == (size_t)size);
     fclose(f);
-    for (long long cut = 20; cut < size; cut += 997) {
+    for (long long cut = SEGMENT_START + 20; cut < size; cut += 997) {
         harness_context("log cut at %lld of %lld", cut, size);
         stage_write_file(log, saved, (size_t)cut);
         db = OPEN(dir, NULL);
@@ -199,10 +200,10 @@ static void damage_in_synced_bytes_is_corrupt_in_both_modes(void)
     PUT(db, S("b"), S("2"));
     PUT(db, S("c"), S("3"));
     CLOSE(db); /* synced, and ends with a sync marker */
-    stage_flip_byte(stage_nth_file(dir, ".log", 0), 2);
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), SEGMENT_START + 2);
     kv_db *x = NULL;
     CHECK_KV(kv_open(dir, NULL, &x), KV_ERR_CORRUPT);
-    CHECK(strstr(kv_errmsg(), "offset 0") != NULL);
+    CHECK(strstr(kv_errmsg(), "offset 16") != NULL); /* the first record, after the header */
     kv_options strict;
     kv_options_init(&strict);
     strict.strict_recovery = 1;
@@ -239,7 +240,7 @@ static void unsynced_damage_is_cut_to_a_prefix(void)
     fclose(f);
     stage_write_file(harness_join(copy, "IDENTITY"), identity, idlen);
     const char *path = harness_join(copy, "0000000001.log");
-    buf[20] ^= 0xff; /* inside "b" */
+    buf[SEGMENT_START + 20] ^= 0xff; /* inside "b", after the header */
     stage_write_file(path, buf, (size_t)size);
     db = OPEN(copy, NULL);
     EXPECT(db, S("a"), S("1"));
@@ -262,7 +263,7 @@ static void repair_salvages_every_intact_record(void)
     }
     CLOSE(db);
     CHECK(stage_count_files(dir, ".log") > 3);
-    stage_flip_byte(stage_nth_file(dir, ".log", 1), 3); /* a closed segment */
+    stage_flip_byte(stage_nth_file(dir, ".log", 1), SEGMENT_START + 3); /* a closed segment */
     kv_db *x = NULL;
     CHECK_KV(kv_open(dir, NULL, &x), KV_ERR_CORRUPT);
     testdb_lines lines = {0};
