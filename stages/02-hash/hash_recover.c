@@ -178,7 +178,7 @@ static int recover_from_hint(kv_db *db, segment *seg)
 {
     /* The segment's own header is checked first: a hint never vouches for
      * bytes it does not describe. */
-    if (record_check_header(seg->file, seg->size) != KV_OK)
+    if (segment_check_header(seg->file, seg->size) != KV_OK)
         return RECORD_DAMAGED;
     char name[SEGMENT_NAME_MAX];
     segment_name(name, seg->id, SEGMENT_HINT_SUFFIX);

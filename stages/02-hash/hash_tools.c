@@ -150,7 +150,7 @@ static int tools_from_hint(const tools_dir *d, uint32_t id, io_file *f, uint64_t
     int found = 0;
     for (size_t i = 0; i < d->n && !found; i++)
         found = strcmp(d->names[i], name) == 0;
-    if (!found || record_check_header(f, size) != KV_OK)
+    if (!found || segment_check_header(f, size) != KV_OK)
         return 0;
     char *path = io_join(d->dir, name);
     int ok = path != NULL && hint_load(path, id, size, tools_ignore_entry, NULL, NULL) == KV_OK;

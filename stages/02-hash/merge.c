@@ -261,7 +261,7 @@ static int merge_start_output(merge *m)
     free(path);
     /* Its header first, as every segment (record_io.h); it is synced with
      * the rest at M3. */
-    if (rc == KV_OK && (rc = record_file_start(o->file)) == KV_OK)
+    if (rc == KV_OK && (rc = segment_write_header(o->file)) == KV_OK)
         o->size = SEGMENT_START;
     return rc;
 }

@@ -34,15 +34,10 @@
 #include "log_report.h"
 #include "segment.h"
 
-/* The version in the file header of a segment. */
+/* The magic and version in the file header of a segment of this format
+ * (segment.h writes and checks it). */
+extern const char record_file_magic[];
 #define RECORD_FILE_VERSION 1u
-
-/* Appends the header of a new segment to f.  REQUIRES: f is empty. */
-int record_file_start(io_file *f);
-/* Checks the header of a segment of `size` bytes, without reading its
- * records (for a segment indexed from its hint): KV_OK, KV_ERR_CORRUPT
- * naming the file and what is there, or an I/O error. */
-int record_check_header(io_file *f, uint64_t size);
 
 /* One op of a record, as replayed.  Pointers are valid during the callback. */
 typedef struct record_op {

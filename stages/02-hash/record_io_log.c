@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "file_start.h"
+#include "file_header.h"
 #include "log_record.h"
 #include "log_replay.h"
 #include "record_io.h"
@@ -29,11 +29,13 @@ static int record_log_op(void *ctx, const log_scan *s)
     return c->fn(c->ctx, &op);
 }
 
+const char record_file_magic[] = FILE_MAGIC_SEG02;
+
 int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_damage *d)
 {
     record_log_replay c = {.fn = fn, .ctx = ctx};
     log_replay r;
-    int rc = log_replay_file(f, size, FILE_MAGIC_SEG02, RECORD_FILE_VERSION, record_log_op,
+    int rc = log_replay_file(f, size, record_file_magic, RECORD_FILE_VERSION, record_log_op,
                              &c, &r);
     memset(d, 0, sizeof *d);
     /* Sealed if the last record is a seal that names its own offset (a
@@ -50,21 +52,6 @@ int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_
     d->has_next = r.d.has_next;
     d->next = r.d.next;
     return RECORD_DAMAGED;
-}
-
-int record_file_start(io_file *f)
-{
-    return file_start_write(f, FILE_MAGIC_SEG02, RECORD_FILE_VERSION);
-}
-
-int record_check_header(io_file *f, uint64_t size)
-{
-    file_start fs;
-    int rc = file_start_read(f, size, FILE_MAGIC_SEG02, RECORD_FILE_VERSION, &fs);
-    if (rc == KV_OK && fs.state != FILE_START_OK)
-        rc = kv_error(KV_ERR_CORRUPT, "%s", fs.state == FILE_START_EMPTY
-                      ? "a segment of 0 bytes, without its header" : fs.why);
-    return rc;
 }
 
 int record_read_value(io_file *f, uint64_t limit, const hash_loc *loc, const void *key,
@@ -127,11 +114,11 @@ size_t record_encode(uint8_t *dst, uint64_t at, const record_op *op)
 int record_check_file(const char *path, const char *label, kv_line_fn line, void *ctx,
                       log_report_totals *totals)
 {
-    return log_report_check(path, label, FILE_MAGIC_SEG02, RECORD_FILE_VERSION, line, ctx,
+    return log_report_check(path, label, record_file_magic, RECORD_FILE_VERSION, line, ctx,
                             totals);
 }
 
 int record_dump_file(const char *path, const char *label, kv_line_fn line, void *ctx)
 {
-    return log_report_dump(path, label, FILE_MAGIC_SEG02, RECORD_FILE_VERSION, line, ctx);
+    return log_report_dump(path, label, record_file_magic, RECORD_FILE_VERSION, line, ctx);
 }

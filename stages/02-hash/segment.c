@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "file_start.h"
 #include "kv.h"
 #include "record_io.h"
 
@@ -83,11 +84,26 @@ int segment_create(const char *dir, uint32_t id, segment **out)
     return rc;
 }
 
+int segment_write_header(io_file *f)
+{
+    return file_start_write(f, record_file_magic, RECORD_FILE_VERSION);
+}
+
+int segment_check_header(io_file *f, uint64_t size)
+{
+    file_start fs;
+    int rc = file_start_read(f, size, record_file_magic, RECORD_FILE_VERSION, &fs);
+    if (rc == KV_OK && fs.state != FILE_START_OK)
+        rc = kv_error(KV_ERR_CORRUPT, "%s", fs.state == FILE_START_EMPTY
+                      ? "a segment of 0 bytes, without its header" : fs.why);
+    return rc;
+}
+
 int segment_restart(segment *s)
 {
     int rc = s->size > 0 ? io_truncate(s->file, 0) : KV_OK;
     if (rc == KV_OK)
-        rc = record_file_start(s->file);
+        rc = segment_write_header(s->file);
     if (rc == KV_OK)
         rc = io_sync(s->file);
     if (rc == KV_OK) {

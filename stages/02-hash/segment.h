@@ -79,6 +79,13 @@ int  segment_open(const char *dir, uint32_t id, int flags, segment **out);
  * (so that a crash can never leave a segment with records behind a damaged
  * header); a fresh handle with one reference, size SEGMENT_START. */
 int  segment_create(const char *dir, uint32_t id, segment **out);
+/* Appends the header of a segment of this record format (record_io.h) to
+ * f.  REQUIRES: f is empty. */
+int  segment_write_header(io_file *f);
+/* Checks the header of a segment of `size` bytes, without reading its
+ * records (for a segment indexed from its hint): KV_OK, KV_ERR_CORRUPT
+ * naming the file and what is there, or an I/O error. */
+int  segment_check_header(io_file *f, uint64_t size);
 /* Makes s hold nothing but a fresh header, synced: for a last segment that
  * is empty or whose header a crash cut short (record_io.h).  REQUIRES: s
  * holds no record and was opened for writing. */

@@ -104,20 +104,7 @@ static int replay_find_next(wal_reader *r, record_damage *d)
     return rc;
 }
 
-int record_file_start(io_file *f)
-{
-    return file_start_write(f, FILE_MAGIC_WAL03, RECORD_FILE_VERSION);
-}
-
-int record_check_header(io_file *f, uint64_t size)
-{
-    file_start fs;
-    int rc = file_start_read(f, size, FILE_MAGIC_WAL03, RECORD_FILE_VERSION, &fs);
-    if (rc == KV_OK && fs.state != FILE_START_OK)
-        rc = kv_error(KV_ERR_CORRUPT, "%s", fs.state == FILE_START_EMPTY
-                      ? "a segment of 0 bytes, without its header" : fs.why);
-    return rc;
-}
+const char record_file_magic[] = FILE_MAGIC_WAL03;
 
 /* The header (common/file_start.h): 0 bytes is no damage; a header a crash
  * cut short is torn; any other wrong header is damage.  Returns 1 if the
@@ -125,7 +112,7 @@ int record_check_header(io_file *f, uint64_t size)
 static int replay_header(io_file *f, uint64_t size, record_damage *d, int *rc)
 {
     file_start fs;
-    *rc = file_start_read(f, size, FILE_MAGIC_WAL03, RECORD_FILE_VERSION, &fs);
+    *rc = file_start_read(f, size, record_file_magic, RECORD_FILE_VERSION, &fs);
     if (*rc != KV_OK || fs.state == FILE_START_OK)
         return *rc == KV_OK;
     if (fs.state != FILE_START_EMPTY) {

@@ -52,7 +52,7 @@ static int repair_file(const char *dir, const char *name, uint32_t id,
     uint64_t size = 0;
     int rc = path && tmp && hint ? io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &o.file)
                                  : KV_ERR_NOMEM;
-    if (rc == KV_OK && (rc = record_file_start(o.file)) == KV_OK) /* a fresh header */
+    if (rc == KV_OK && (rc = segment_write_header(o.file)) == KV_OK) /* a fresh header */
         o.at = SEGMENT_START;
     if (rc == KV_OK)
         rc = wal_walk(path, repair_copy, &o, &size);
@@ -108,7 +108,7 @@ static int repair_header_damage(const char *path, wal_damage_list *dl)
     io_file *f = NULL;
     int rc = io_open(path, IO_READ, &f);
     uint64_t size = rc == KV_OK ? f->end : 0;
-    int bad = rc == KV_OK && size > 0 && record_check_header(f, size) != KV_OK;
+    int bad = rc == KV_OK && size > 0 && segment_check_header(f, size) != KV_OK;
     io_close(f);
     if (rc != KV_OK || !bad)
         return rc;

@@ -45,18 +45,23 @@ static void crc32c_of_nothing_is_zero(void)
     CHECK_EQ(crc32c_extend(0x12345678u, "", 0), 0x12345678u);
 }
 
-/* Every split point of a buffer long enough to take every alignment and
- * the 8-byte loops of both paths. */
-static void crc32c_extend_over_pieces_equals_whole(void)
+/* Fills buf with xorshift bytes from seed. */
+static void crc32c_test_fill(uint8_t *buf, size_t n, uint32_t x)
 {
-    uint8_t buf[203];
-    uint32_t x = 2463534242u;
-    for (size_t i = 0; i < sizeof buf; i++) {
+    for (size_t i = 0; i < n; i++) {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
         buf[i] = (uint8_t)x;
     }
+}
+
+/* Every split point of a buffer long enough to take every alignment and
+ * the 8-byte loops of both paths. */
+static void crc32c_extend_over_pieces_equals_whole(void)
+{
+    uint8_t buf[203];
+    crc32c_test_fill(buf, sizeof buf, 2463534242u);
     for (size_t start = 0; start < 9; start++) {
         const uint8_t *p = buf + start;
         size_t n = sizeof buf - start;
@@ -90,13 +95,7 @@ static void crc32c_differs_on_one_flipped_bit(void)
 static void crc32c_combine_joins_and_cuts_ranges(void)
 {
     static uint8_t buf[70000];
-    uint32_t x = 88172645u;
-    for (size_t i = 0; i < sizeof buf; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        buf[i] = (uint8_t)x;
-    }
+    crc32c_test_fill(buf, sizeof buf, 88172645u);
     static const size_t cuts[] = {0, 1, 7, 8, 255, 256, 257, 4096, 65535, 65536, 69999, 70000};
     uint32_t whole = crc32c_value(buf, sizeof buf);
     for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++) {
