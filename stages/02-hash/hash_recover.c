@@ -176,10 +176,6 @@ static int recover_hint_entry(void *ctx, const uint8_t *key, size_t klen, uint64
  * segment is read instead), or an error of the index itself. */
 static int recover_from_hint(kv_db *db, segment *seg)
 {
-    /* The segment's own header is checked first: a hint never vouches for
-     * bytes it does not describe. */
-    if (segment_check_header(seg->file, seg->size) != KV_OK)
-        return RECORD_DAMAGED;
     char name[SEGMENT_NAME_MAX];
     segment_name(name, seg->id, SEGMENT_HINT_SUFFIX);
     char *path = db_dir_file(&db->dir, name);
@@ -270,7 +266,11 @@ static int recover_segments(kv_db *db, const recover_listing *l)
         /* The active (highest) segment is always read: appends go there, so
          * its bytes must be known good, which only reading them proves.  (A
          * merge never leaves a hint on it; only a damaged directory can.) */
-        if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id)) {
+        /* A hint never vouches for the segment's header, which it does
+         * not describe: that is checked first (if it is wrong, the scan
+         * says so). */
+        if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id) &&
+            segment_check_header(seg->file, seg->size) == KV_OK) {
             rc = recover_from_hint(db, seg);
             seg->sealed = rc == KV_OK; /* the hint matched its exact size */
             if (rc != RECORD_DAMAGED)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
@@ -422,6 +424,37 @@ static void damaged_hint_is_reported_then_ignored(void)
     check_dir(dir);
 }
 
+/* A hint is only a shortcut: one that cannot be read (here a directory
+ * stands in its place), or that is larger than its segment could need (a
+ * 10 GB sparse file, which must not be read into memory), costs a scan of
+ * its segment, never the open. */
+static void hint_that_cannot_be_used_costs_a_scan_not_the_open(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(4096);
+    kv_db *db = OPEN(dir, &opt);
+    model m = {0};
+    for (unsigned r = 0; r < 2; r++)
+        for (unsigned i = 0; i < 60; i++)
+            model_put(db, &m, i, (int)r);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CLOSE(db);
+    size_t hints = stage_count_files(dir, ".hint");
+    CHECK(hints >= 2);
+    const char *first = stage_nth_file(dir, ".hint", 0);
+    const char *second = stage_nth_file(dir, ".hint", 1);
+    CHECK(unlink(first) == 0 && mkdir(first, 0755) == 0);
+    CHECK(truncate(second, 10ll << 30) == 0);
+    kv_options ro = opt;
+    ro.read_only = 1; /* so the bad hints stay for the check below */
+    db = OPEN(dir, &ro);
+    CHECK_EQ(stage_stat(db, "open.hints_rejected"), 2);
+    CHECK_EQ(stage_stat(db, "open.segments_from_hint"), hints - 2);
+    model_check(db, &m);
+    CLOSE(db);
+    CHECK(rmdir(first) == 0);
+}
+
 /* A hint with a valid checksum that names the wrong key is caught by kv
  * check, which reads every record a hint points at. */
 static void check_compares_each_hint_entry_with_its_record(void)
@@ -573,6 +606,7 @@ static const harness_test merge_tests[] = {
     HARNESS_TEST(gets_and_puts_go_on_during_merges),
     HARNESS_TEST(hints_and_a_full_scan_give_the_same_index),
     HARNESS_TEST(damaged_hint_is_reported_then_ignored),
+    HARNESS_TEST(hint_that_cannot_be_used_costs_a_scan_not_the_open),
     HARNESS_TEST(check_compares_each_hint_entry_with_its_record),
     HARNESS_TEST(merge_failing_at_every_call_keeps_acknowledged_writes),
     HARNESS_TEST(merge_failing_once_at_every_call_recovers_in_session),

@@ -200,6 +200,25 @@ static void torn_tail_of_a_closed_segment_is_corrupt_naming_it(void)
     testdb_lines_free(&lines);
 }
 
+/* kv_check and kv_open share one verdict: a closed segment cut exactly
+ * before its seal reads as a shorter valid segment, and both say it is
+ * damaged. */
+static void closed_segment_cut_before_its_seal_fails_check_and_open(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *middle = stage_nth_file(dir, ".log", 1);
+    stage_truncate(middle, stage_file_size(middle) - LOG_RECORD_SEAL_SIZE);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(lines.text, "0000000002.log: CORRUPT: kv_open refuses the database") !=
+              NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "does not end with its seal") != NULL);
+}
+
 static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)
 {
     const char *dir = harness_tmpdir();
@@ -495,6 +514,7 @@ static const harness_test segment_tests[] = {
     HARNESS_TEST(deleting_an_absent_key_writes_nothing),
     HARNESS_TEST(torn_tail_of_the_last_segment_is_cut),
     HARNESS_TEST(torn_tail_of_a_closed_segment_is_corrupt_naming_it),
+    HARNESS_TEST(closed_segment_cut_before_its_seal_fails_check_and_open),
     HARNESS_TEST(damage_in_a_closed_segment_is_corrupt_naming_file_and_offset),
     HARNESS_TEST(empty_segments_after_an_unsealed_one_are_removed_at_open),
     HARNESS_TEST(leftovers_of_a_merge_are_removed_at_open_but_not_read_only),
