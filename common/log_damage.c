@@ -20,6 +20,7 @@ typedef struct damage_reader {
     io_file *f;
     uint64_t limit;
     uint8_t *buf;
+    size_t cap;         /* up to DAMAGE_CHUNK: no more than the region needs */
     uint64_t off;
     size_t len;
 } damage_reader;
@@ -31,10 +32,15 @@ static int damage_read(damage_reader *r, uint64_t at, size_t need, const uint8_t
                        size_t *avail)
 {
     if (at < r->off || at + need > r->off + r->len) {
-        if (r->buf == NULL && (r->buf = malloc(DAMAGE_CHUNK)) == NULL)
-            return kv_error(KV_ERR_NOMEM, "%s: out of memory reading offset %llu",
-                            io_path(r->f), (unsigned long long)at);
         size_t want = r->limit - at < DAMAGE_CHUNK ? (size_t)(r->limit - at) : DAMAGE_CHUNK;
+        if (want > r->cap) {
+            uint8_t *grown = realloc(r->buf, want);
+            if (grown == NULL)
+                return kv_error(KV_ERR_NOMEM, "%s: out of memory reading offset %llu",
+                                io_path(r->f), (unsigned long long)at);
+            r->buf = grown;
+            r->cap = want;
+        }
         size_t got = 0;
         int rc = io_read_at(r->f, at, r->buf, want, &got);
         r->off = at;
