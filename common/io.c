@@ -148,6 +148,12 @@ int io_close(io_file *f)
     return status;
 }
 
+uint64_t io_data_after(io_file *f, uint64_t off)
+{
+    uint64_t at = f->ops->data_after ? f->ops->data_after(f, off) : off;
+    return at > off ? at : off;
+}
+
 const char *io_path(const io_file *f) { return f->path; }
 
 int io_sync_dir(const char *dir)

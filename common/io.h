@@ -81,6 +81,10 @@ struct io_ops {
     int     (*list)(const char *dir, char ***names, size_t *count);
     int     (*lock)(const char *path, int exclusive, io_lock **lock);
     int     (*unlock)(io_lock *lock);
+    /* Optional (NULL: the backend knows of no holes): the first offset at
+     * or after off where the file may hold data (lseek's SEEK_DATA), or
+     * UINT64_MAX if none does; the bytes before it read as zeros. */
+    uint64_t (*data_after)(io_file *f, uint64_t off);
 };
 
 /* The POSIX backend, and the switch between backends. */
@@ -96,6 +100,11 @@ int  io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got);
 int  io_sync(io_file *f);
 int  io_truncate(io_file *f, uint64_t size);
 int  io_size(io_file *f, uint64_t *size);
+/* Where the next data may be, at or after off: a hole (a range never
+ * written, which reads as zeros) can be skipped without reading it.  off
+ * itself when the backend cannot tell; UINT64_MAX if only a hole follows.
+ * Never fails: not knowing is an answer. */
+uint64_t io_data_after(io_file *f, uint64_t off);
 int  io_close(io_file *f); /* NULL is a no-op */
 const char *io_path(const io_file *f);
 

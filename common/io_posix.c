@@ -114,6 +114,19 @@ static int posix_size(io_file *file, uint64_t *size)
     return 0;
 }
 
+static uint64_t posix_data_after(io_file *file, uint64_t off)
+{
+    posix_file *f = (posix_file *)file;
+    /* It moves the file's offset, which nothing here uses (reads are
+     * pread, appends O_APPEND). */
+    off_t at = lseek(f->fd, (off_t)off, SEEK_DATA);
+    if (at >= 0)
+        return (uint64_t)at;
+    /* ENXIO: nothing but a hole from off to the end; anything else (a file
+     * system without SEEK_DATA): data may be anywhere. */
+    return errno == ENXIO ? UINT64_MAX : off;
+}
+
 static int posix_close(io_file *file)
 {
     posix_file *f = (posix_file *)file;
@@ -262,4 +275,5 @@ const io_ops io_posix_ops = {
     .list = posix_list,
     .lock = posix_lock,
     .unlock = posix_unlock,
+    .data_after = posix_data_after,
 };

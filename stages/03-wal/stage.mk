@@ -7,6 +7,7 @@
 # path (hash_write_wal.c: the queue applied to the index) and its tools.
 # Everything else is stage 02's (and stage 01's iterator), unchanged.
 WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
+                   stages/03-wal/wal_resync.c \
                    stages/03-wal/wal_batch.c stages/03-wal/wal_marker.c \
                    stages/03-wal/wal_queue.c
 SRCS_03-wal := $(WAL_MODULE_SRCS) \

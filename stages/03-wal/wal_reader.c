@@ -13,6 +13,7 @@
 #include "error.h"
 #include "kv.h"
 #include "wal_format.h"
+#include "wal_resync.h"
 
 int wal_fragment_decode(const uint8_t *p, const uint8_t *limit, uint32_t block_left,
                         wal_fragment *f, const char **why)
@@ -138,6 +139,66 @@ static int wal_reader_damage(wal_reader *r, uint64_t at, const char *why)
     return WAL_READ_DAMAGE;
 }
 
+/* 1 if the log ends in the current block. */
+static int wal_reader_last_block(const wal_reader *r)
+{
+    return r->block_off + r->block_len >= r->limit || r->block_len < WAL_BLOCK_SIZE;
+}
+
+/*
+ * Resynchronising after damage: moves to the first offset, from
+ * block_off + pos on, where a valid fragment starts, with the block
+ * around it read, and returns 1; WAL_READ_END (at the end of the log) if
+ * there is none, or a negative KV_ERR_* if reading failed.
+ *
+ * Damage can shift what follows by any number of bytes, so every offset
+ * is a possible start, and only the crc can tell.  Since a fragment never
+ * crosses a block boundary, each block is searched on its own
+ * (wal_resync_block: in time linear in the block's size), read once, from
+ * pos to its end, and left behind; the fragment found is then decoded from
+ * the same bytes.  A block that lies wholly in a hole of the file (a
+ * region never written, as `truncate -s +10G` leaves) reads as zeros,
+ * where no fragment starts: such blocks are skipped without being read
+ * (io_data_after).  So a 10 GB sparse zero tail costs a few reads, and
+ * damage of any other kind costs time linear in its size.
+ */
+static int wal_reader_resync(wal_reader *r)
+{
+    int rc;
+    for (;;) {
+        if (r->pos + WAL_HEADER_SIZE <= r->block_len) {
+            if (r->file && (r->pos < r->base || r->loaded < r->block_len)) {
+                if ((rc = wal_reader_fill(r, r->pos, r->block_len - r->pos)) != KV_OK)
+                    return rc;
+                continue; /* the file may have ended early: block_len shrank */
+            }
+            size_t n = r->block_len - r->pos;
+            size_t skip = wal_resync_block(r->block + (r->pos - r->base), n, (uint32_t)r->pos);
+            if (skip < n) {
+                r->pos += skip;
+                r->scanning = 0;
+                r->next_start = r->rec_offset = r->block_off + r->pos;
+                return 1;
+            }
+        }
+        if (wal_reader_last_block(r)) {
+            r->pos = r->block_len;
+            r->next_start = r->block_off + r->block_len;
+            r->scanning = 0;
+            return WAL_READ_END;
+        }
+        /* On to the next block that is not wholly in a hole. */
+        uint64_t next = r->block_off + WAL_BLOCK_SIZE;
+        uint64_t data = r->file ? io_data_after(r->file, next) : next;
+        if (data > next)
+            next = data < r->limit ? data : r->limit;
+        r->block_off = next - next % WAL_BLOCK_SIZE;
+        r->pos = 0;
+        if ((rc = wal_reader_load(r)) != KV_OK)
+            return rc;
+    }
+}
+
 int wal_reader_next(wal_reader *r)
 {
     int in_rec = 0, rc;
@@ -145,20 +206,20 @@ int wal_reader_next(wal_reader *r)
     r->rec_offset = r->next_start;
     if (r->block_len == 0 && (rc = wal_reader_load(r)) != KV_OK)
         return rc;
+    if (r->scanning && (rc = wal_reader_resync(r)) != 1)
+        return rc; /* the end of the log, or an error */
     for (;;) {
         uint64_t at = r->block_off + r->pos;
         size_t avail = r->pos < r->block_len ? r->block_len - r->pos : 0;
         if (avail < WAL_HEADER_SIZE) {
-            if (r->block_off + r->block_len >= r->limit || r->block_len < WAL_BLOCK_SIZE) {
+            if (wal_reader_last_block(r)) {
                 /* The log ends in this block. */
-                int scanning = r->scanning;
                 r->pos = r->block_len;
                 r->next_start = r->block_off + r->block_len;
-                r->scanning = 0;
                 if (in_rec)
                     return wal_reader_damage(r, r->rec_start,
                                              "a record cut short by the end of the log");
-                if (avail == 0 || scanning)
+                if (avail == 0)
                     return WAL_READ_END;
                 return wal_reader_damage(r, at, "a fragment header cut short by the end of "
                                          "the log");
@@ -188,20 +249,12 @@ int wal_reader_next(wal_reader *r)
                 return rc;
             continue;
         }
-        if (r->scanning) {
-            /* Resynchronising: the next byte where a valid fragment starts. */
-            if (d != WAL_FRAGMENT_OK) {
-                r->pos++;
-                continue;
-            }
-            r->scanning = 0;
-            r->next_start = r->rec_offset = at;
-        }
         if (d != WAL_FRAGMENT_OK) {
-            /* Resynchronise at the next valid fragment (checked by its crc),
-             * skipping the tail of any record cut here.  A fragment that
-             * runs past the end of the log is usually a torn write, but
-             * may be a damaged length with records after it. */
+            /* The next call resynchronises at the next valid fragment
+             * (wal_reader_resync), skipping the tail of any record cut
+             * here.  A fragment that runs past the end of the log is
+             * usually a torn write, but may be a damaged length with
+             * records after it. */
             if (d == WAL_FRAGMENT_SHORT)
                 why = "a fragment cut short by the end of the log";
             r->pos++;

@@ -55,8 +55,8 @@ typedef struct wal_reader {
     size_t window;          /* file reads: 0 = whole blocks; else at most
                                this many bytes at a time unless a fragment
                                needs more (for reading one record) */
-    int scanning;           /* after a bad fragment: looking, byte by byte,
-                               for the next valid one */
+    int scanning;           /* after a bad fragment: the next call looks
+                               for the next valid one (wal_resync.h) */
     int skip_orphans;       /* after damage: skip MIDDLE/LAST fragments */
     uint64_t next_start;    /* where the next record's search begins */
     /* After WAL_READ_RECORD: */
