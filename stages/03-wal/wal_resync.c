@@ -28,7 +28,9 @@
  *    RESYNC_STEP bytes.  So a candidate costs at most 2 * RESYNC_STEP bytes
  *    of crc and one crc32c_combine, whatever its length, and a block costs
  *    at most one crc pass over it plus that per candidate: time linear in
- *    the block's size.
+ *    the block's size.  (crc32c_combine is about a hundred shifts and
+ *    xors, as much as the crc of a few hundred bytes: a candidate of at
+ *    most RESYNC_DIRECT bytes is cheaper to check directly.)
  *
  * Candidates are tried in order of their offset, so the first one whose
  * crc matches is the answer, as in a byte-by-byte search.
@@ -42,6 +44,7 @@
 #include "wal_format.h"
 
 #define RESYNC_STEP 64u
+#define RESYNC_DIRECT 256u
 
 /* The crc of every prefix p[0, k) of the bytes searched, from checkpoints
  * crc[i] = crc of p[0, i * RESYNC_STEP), computed up to crc[known]. */
@@ -61,9 +64,12 @@ static uint32_t resync_prefix_crc(resync_prefix *x, size_t k)
     return crc32c_extend(x->crc[i], x->p + i * RESYNC_STEP, k % RESYNC_STEP);
 }
 
-/* The crc of p[a, b), from two prefixes. */
+/* The crc of p[a, b): directly if that is cheaper, else from two
+ * prefixes. */
 static uint32_t resync_range_crc(resync_prefix *x, size_t a, size_t b)
 {
+    if (b - a <= RESYNC_DIRECT)
+        return crc32c_value(x->p + a, b - a);
     return resync_prefix_crc(x, b) ^ crc32c_combine(resync_prefix_crc(x, a), 0, b - a);
 }
 
@@ -87,8 +93,9 @@ size_t wal_resync_block(const uint8_t *p, size_t n, uint32_t at)
     x.known = 0;
     x.crc[0] = 0; /* the crc of no bytes */
     /* t is a candidate's type byte; the candidate starts 6 bytes before. */
-    for (size_t t = resync_skip_zeros(p, WAL_HEADER_SIZE - 1, n); t < n;
-         t = resync_skip_zeros(p, t + 1, n)) {
+    for (size_t t = WAL_HEADER_SIZE - 1; t < n; t++) {
+        if (p[t] == 0 && (t = resync_skip_zeros(p, t, n)) == n)
+            break;
         if (p[t] > WAL_LAST)
             continue;
         /* What wal_fragment_decode checks, in the same order: the type

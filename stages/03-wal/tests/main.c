@@ -1,7 +1,8 @@
 /*
  * main.c: stage 03's own tests, build/03-wal/stagetest: the write-ahead
  * log's writer and reader on bytes in memory (fragments across blocks, the
- * trailer, zero and torn tails, damage and resync), the group-commit queue
+ * trailer, zero and torn tails, damage and resync, wal_resync_test.c:
+ * the search after damage against a byte-by-byte one), the group-commit queue
  * on its own (wal_queue_test.c), durability across power loss whatever
  * earlier opens did (wal_durability_test.c), and through kv.h what
  * the shared suites cannot see: a failed fsync is final, group commit
@@ -12,13 +13,15 @@
 #include "../../../tests/harness.h"
 
 extern const harness_suite wal_format_suite;
+extern const harness_suite wal_resync_suite;
 extern const harness_suite wal_db_suite;
 extern const harness_suite wal_queue_suite;
 extern const harness_suite wal_durability_suite;
 
 int main(int argc, char **argv)
 {
-    static const harness_suite *const suites[] = {&wal_format_suite, &wal_queue_suite,
+    static const harness_suite *const suites[] = {&wal_format_suite, &wal_resync_suite,
+                                                  &wal_queue_suite,
                                                   &wal_durability_suite, &wal_db_suite};
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }
