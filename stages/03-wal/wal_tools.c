@@ -85,7 +85,10 @@ typedef struct check_ctx {
     kv_line_fn line;
     void *ctx;
     log_report_totals t;
+    wal_damage_list dl;
 } check_ctx;
+
+static int damage_item(void *ctx, const wal_walk_item *it, const wal_reader *r);
 
 static int check_count(void *ctx, size_t i, const batch_op *op)
 {
@@ -100,8 +103,9 @@ static int check_item(void *ctx, const wal_walk_item *it, const wal_reader *r)
 {
     check_ctx *c = ctx;
     const char *why;
-    if (it->kind != WAL_WALK_RECORD)
-        return KV_OK; /* damage is listed by wal_walk_damage */
+    int rc = damage_item(&c->dl, it, r); /* damage is listed at the end */
+    if (rc != KV_OK || it->kind != WAL_WALK_RECORD)
+        return rc;
     c->t.records++;
     return wal_batch_decode(r->rec, r->rec + r->rec_len, check_count, c, NULL, &why);
 }
@@ -110,11 +114,9 @@ int record_check_file(const char *path, const char *label, kv_line_fn line, void
                       log_report_totals *totals)
 {
     check_ctx c = {.label = label, .line = line, .ctx = ctx};
-    wal_damage_list dl = {0};
     uint64_t size = 0;
-    int rc = wal_walk_damage(path, &dl, &size);
-    if (rc == KV_OK)
-        rc = wal_walk(path, check_item, &c, &size);
+    int rc = wal_walk(path, check_item, &c, &size); /* one reading of the file */
+    wal_damage_list dl = c.dl;
     c.t.bytes = size;
     for (size_t i = 0; rc == KV_OK && i < dl.n; i++) {
         const wal_walk_item *d = &dl.v[i];
