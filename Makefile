@@ -18,13 +18,19 @@ OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
 LDLIBS  := -pthread
 
-# Build flavours: the normal one in build/, sanitizers in build/asan/,
-# coverage in build/cov/.  FLAVOUR selects; the recursive calls below set it.
+# Build flavours: the normal one in build/, AddressSanitizer and UBSan in
+# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.  FLAVOUR selects; the recursive
+# calls below set it.
 FLAVOUR ?= release
 ifeq ($(FLAVOUR),asan)
   B := build/asan
   EXTRA_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDLIBS += -fsanitize=address,undefined
+  OPT := -O1 -g
+else ifeq ($(FLAVOUR),tsan)
+  B := build/tsan
+  EXTRA_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  LDLIBS += -fsanitize=thread
   OPT := -O1 -g
 else ifeq ($(FLAVOUR),cov)
   B := build/cov
@@ -42,6 +48,9 @@ COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
+# The suites that run threads, for build/tsan/<stage>/racetest.
+RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/stress.c tests/testdb.c \
+               tests/harness.c tests/stage_caps.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources (a reused file is compiled again within the stage, so
@@ -53,7 +62,7 @@ COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
 
 $(B)/obj/%.o: %.c
@@ -95,6 +104,9 @@ $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1
 
 $(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+$(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 
@@ -111,7 +123,7 @@ TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/k
 # it recovers.  `make crash-test STAGE=S RUNS=N` runs the full sets (all
 # stages if STAGE is unset; RUNS = process-kill runs); `crashtest --quick`
 # is the CI-sized share.  Placed here so TEST_BINS builds it for `make test`.
-CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c))
+CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c) tests/stage_caps.c)
 define CRASH_RULES
 $(B)/$(1)/crashtest: $(CRASH_OBJS) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -133,17 +145,22 @@ demo: deps all
 
 # ---- tests -----------------------------------------------------------------
 # test-release and test-asan each build their flavour and run every suite;
-# `make test` runs both and prints one summary line.
+# `make test` runs both, then the threaded suites under ThreadSanitizer
+# (test-race-build), and prints one summary line.
 test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
+	@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  sh tests/run.sh build "$(STAGES)" build/asan
+	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 test-build: $(TEST_BINS)
+
+# ThreadSanitizer: only the suites that run threads (tests/race/main.c).
+test-race-build: $(foreach s,$(STAGES),$(B)/$(s)/racetest)
 
 # ---- what a stage is made of: its own files, and what it reuses ------------
 stage-files:
