@@ -9,7 +9,9 @@
 # SRCS_<stage>: its own files, and files of earlier stages it reuses
 # unchanged (INC_<stage> adds their directories to the include path).
 # common/ is linked into every stage.  Tests that need a stage's internals
-# live in stages/<stage>/tests/*.c and are linked into build/<stage>/stagetest.
+# live in stages/<stage>/tests/; TESTS_<stage> lists the ones a stage runs
+# (its own, and those of the files it reuses), linked with TEST_HELPERS_<stage>
+# into build/<stage>/stagetest.
 
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -72,7 +74,7 @@ $(B)/obj/%.o: %.c
 define STAGE_RULES
 $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libkv.a: $(call obj_stage,$(1),$(SRCS_$(1))) $(COMMON_OBJS)
 	@mkdir -p $$(dir $$@)
@@ -102,8 +104,17 @@ build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
+# The unit tests of every file the stage links (TESTS_<stage> in stage.mk):
+# NAME_test.c defines NAME_suite, and tests/stagetest/main.c lists them.
+$(B)/$(1)/stagetest: $(call obj_stage,$(1),$(TESTS_$(1)) $(TEST_HELPERS_$(1)) tests/testdb.c tests/stagetest/main.c) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+STAGE_SUITES_$(1) := $(foreach t,$(TESTS_$(1)),X($(patsubst %_test.c,%,$(notdir $(t)))))
+$(B)/$(1)/obj/tests/stagetest/main.o: STAGE_DEFS = -DKV_STAGE_SUITES='$$(STAGE_SUITES_$(1))'
+$(B)/$(1)/obj/tests/stagetest/main.o: $(B)/$(1)/stagetest.suites
+# Rewritten only when the list changes, so that main.o follows the list.
+$(B)/$(1)/stagetest.suites: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$$(STAGE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(STAGE_SUITES_$(1))' >$$@
 
 $(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -113,7 +124,7 @@ $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 $(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS)) $(COMMON_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
-STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(wildcard stages/$(s)/tests/*.c),$(s)))
+STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
              $(foreach s,$(STAGES_WITH_TESTS),$(B)/$(s)/stagetest) \
              $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(B)/$(s)/fuzz-$(t)-replay))
@@ -274,5 +285,8 @@ coverage:
 
 clean:
 	rm -rf build
+
+.PHONY: FORCE
+FORCE:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -15,3 +15,15 @@ SRCS_03-wal := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
 INC_03-wal := -Istages/02-hash -Istages/01-log
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_03-wal := wal hint
+# Unit tests (build/03-wal/stagetest): the WAL's writer and reader on bytes
+# in memory, and through kv.h what the shared suites cannot see (a failed
+# fsync is final, group commit, atomic batches, strict and tolerant
+# recovery, kv_repair); and the tests of the stage-02 files this stage
+# links: the hash table, hint files, segments and merge (their sizes come
+# from the record format, through record_io.h).  Not hash_write_test.c: it
+# tests stage 02's write path and record format byte for byte
+# (hash_write.c, record_io_log.c), which this stage replaces.
+TESTS_03-wal := $(wildcard stages/03-wal/tests/*_test.c) \
+                stages/02-hash/tests/hash_index_test.c stages/02-hash/tests/hint_test.c \
+                stages/02-hash/tests/segment_test.c stages/02-hash/tests/merge_test.c
+TEST_HELPERS_03-wal := stages/02-hash/tests/stage_util.c
