@@ -95,12 +95,6 @@ $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-# A libFuzzer build (clang), for `make fuzz-smoke` and `make fuzz`.
-build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
-	@mkdir -p $$(dir $$@)
-	clang $(CSTD) -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Iinclude -Icommon -Ifuzz -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
-
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
@@ -174,13 +168,12 @@ test-build: $(TEST_BINS)
 test-race-build: $(foreach s,$(STAGES),$(B)/$(s)/racetest)
 
 # ---- what a stage is made of: its own files, and what it reuses ------------
+# STAGE=S picks one stage (a prefix: STAGE=02 is 02-hash); unset, every one.
+STAGE_PICKED = $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 stage-files:
-	@$(foreach s,$(if $(STAGE),$(STAGE),$(STAGES)),\
-	  echo "$(s): new in this stage:"; \
-	  for f in $(filter stages/$(s)/%,$(SRCS_$(s))); do echo "    $$f"; done; \
-	  echo "$(s): reused from earlier stages:"; \
-	  for f in $(filter-out stages/$(s)/%,$(SRCS_$(s))) ; do echo "    $$f"; done; \
-	  echo "$(s): and all of common/"; )
+	@$(if $(STAGE_PICKED),,echo "stage-files: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
+	@$(foreach s,$(STAGE_PICKED),sh scripts/stage_files.sh $(s) "$(SRCS_$(s))" \
+	  "stages/$(s) $(patsubst -I%,%,$(INC_$(s)))" || exit 1;)
 
 # ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,
 # whose gets scan the whole log) -------------------------------------------
