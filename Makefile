@@ -50,6 +50,12 @@ COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
+# Allocation failures (tests/alloc/): the test and libkv.a linked with the
+# wrappers of tests/alloc/alloc_wrap.c in place of these C library calls.
+ALLOC_SRCS  := tests/alloc/main.c tests/alloc/alloc_test.c tests/alloc/alloc_run.c \
+               tests/alloc/alloc_wrap.c tests/harness.c tests/testdb.c tests/stage_caps.c
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
+               -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=opendir,--wrap=closedir
 # The suites that run threads, for build/tsan/<stage>/racetest.
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/stress.c tests/testdb.c \
                tests/harness.c tests/stage_caps.c
@@ -112,6 +118,9 @@ $(B)/$(1)/stagetest.suites: FORCE
 
 $(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+$(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 
@@ -122,6 +131,10 @@ STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
              $(foreach s,$(STAGES_WITH_TESTS),$(B)/$(s)/stagetest) \
              $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(B)/$(s)/fuzz-$(t)-replay))
+# The allocation-failure test runs under the sanitizers (and for coverage).
+ifneq ($(filter asan cov,$(FLAVOUR)),)
+TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/alloctest)
+endif
 
 # ---- crash tester (tests/crash/, docs in tests/crash/main.c) ---------------
 # build/S/crashtest kills, power-fails and I/O-fails stage S and checks what
