@@ -45,6 +45,9 @@ endif
 
 STAGES := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))))
 include $(wildcard stages/*/stage.mk)
+# STAGE=S picks one stage for the targets that take it (stage-files,
+# crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
+STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 
 COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
@@ -150,8 +153,11 @@ $(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
 RUNS ?= 10000
 .PHONY: crash-test
-crash-test: $(foreach s,$(or $(STAGE),$(STAGES)),$(B)/$(s)/crashtest)
-	@for s in $(or $(STAGE),$(STAGES)); do $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
+crash-test: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
+	@$(if $(STAGE_PICKED),,echo "crash-test: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
+	@n=0; for s in $(STAGE_PICKED); do n=$$((n + 1)); \
+	  echo "crash-test: stage $$s ($$n of $(words $(STAGE_PICKED))): $(RUNS) process kills, then power loss and I/O errors; a progress line every 30 s"; \
+	  $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
 
 # ---- set-up ---------------------------------------------------------------
 deps:
@@ -181,8 +187,6 @@ test-build: $(TEST_BINS)
 test-race-build: $(foreach s,$(STAGES),$(B)/$(s)/racetest)
 
 # ---- what a stage is made of: its own files, and what it reuses ------------
-# STAGE=S picks one stage (a prefix: STAGE=02 is 02-hash); unset, every one.
-STAGE_PICKED = $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 stage-files:
 	@$(if $(STAGE_PICKED),,echo "stage-files: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
 	@$(foreach s,$(STAGE_PICKED),sh scripts/stage_files.sh $(s) "$(SRCS_$(s))" \
@@ -286,7 +290,8 @@ fuzz: fuzz-seeds
 # ---- coverage --------------------------------------------------------------
 coverage:
 	@$(MAKE) --no-print-directory deps DEPS=lcov
-	@$(MAKE) --no-print-directory test-build FLAVOUR=cov
+	@echo "coverage: building the test binaries with --coverage (build/cov/)"
+	@$(MAKE) --no-print-directory -s test-build FLAVOUR=cov
 	@sh scripts/coverage.sh build/cov "$(STAGES)"
 
 clean:

@@ -60,6 +60,11 @@ void crash_fail(const char *repro, const char *fmt, ...) __attribute__((format(p
 char *crash_mkdtemp(const crash_config *cfg, const char *tag);
 void crash_rmtree(const char *path);
 double crash_now(void); /* seconds, monotonic */
+/* "what: done of total, N failed, T s", at most every CRASH_PROGRESS_S
+ * seconds (and with -v, every call), so that a long run says how far it
+ * is; a run shorter than that prints nothing. */
+#define CRASH_PROGRESS_S 30
+void crash_progress(const char *what, long done, long total);
 
 int crash_sim_test(const crash_config *cfg);
 int crash_kill_test(const crash_config *cfg);

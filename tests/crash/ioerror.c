@@ -132,6 +132,8 @@ int crash_ioerror_test(const crash_config *cfg)
                 crash_passed++;
             crash_rmtree(root);
             free(root);
+            crash_progress("I/O errors: failed calls", (long)vi * calls + n,
+                           (long)(sizeof variants / sizeof variants[0]) * calls);
         }
     }
     printf("I/O errors: %u ops (%ld batches), %ld I/O calls; each call failed once, from then "

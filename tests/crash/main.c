@@ -103,6 +103,20 @@ double crash_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void crash_progress(const char *what, long done, long total)
+{
+    static double started, last;
+    double now = crash_now();
+    if (started == 0)
+        started = last = now;
+    if (now - last < CRASH_PROGRESS_S && !(crash_cfg->verbose && done % 100 == 0))
+        return;
+    last = now;
+    printf("  %s: %ld of %ld, %ld failed so far, %.0f s\n", what, done, total, crash_failed,
+           now - started);
+    fflush(stdout);
+}
+
 static const char *crash_default_tmp(void)
 {
     const char *t = getenv("TMPDIR");

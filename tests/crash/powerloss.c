@@ -396,8 +396,12 @@ static void power_run(const crash_config *cfg, int sync)
                                       cfg->quick ? 24 : 0, cfg->seed, &points);
         power_row rows[POWER_MODELS];
         memset(rows, 0, sizeof rows);
-        for (size_t i = 0; i < npoints; i++)
+        for (size_t i = 0; i < npoints; i++) {
             power_check_point(cfg, sync, &ref, points[i], rows);
+            crash_progress(sync ? "power loss, sync=1 first: crash points"
+                                : "power loss, sync=0 first: crash points",
+                           (long)i + 1, (long)npoints);
+        }
         printf("power loss, sync=%d first (then %d, %d, ...; %d opens): %ld ops (%ld puts, "
                "%ld deletes, %ld batches, %ld merges), journal of %zu entries (%ld fsyncs, "
                "%ld directory fsyncs), %zu crash points, "
