@@ -2,8 +2,9 @@
 #   build/S/libkv.a   the engine of stage S, behind include/kv.h
 #   build/S/kv        its command-line tool
 # `make demo` tours each stage, `make test` runs every suite against every
-# stage (and once more under ASan+UBSan), `make coverage` reports line and
-# branch coverage per stage.  See README.md.
+# stage (and once more under ASan+UBSan, and the threaded ones under
+# ThreadSanitizer), `make coverage` reports line and branch coverage per
+# stage.  See README.md.
 #
 # Each stage directory has a stage.mk that names its sources in
 # SRCS_<stage>: its own files, and files of earlier stages it reuses
@@ -168,9 +169,11 @@ demo: deps all
 	@sh scripts/demo.sh $(STAGES)
 
 # ---- tests -----------------------------------------------------------------
-# test-release and test-asan each build their flavour and run every suite;
-# `make test` runs both, then the threaded suites under ThreadSanitizer
-# (test-race-build), and prints one summary line.
+# `make test` builds every test binary in the release and the ASan+UBSan
+# flavours (test-build; the allocation-failure test in the latter only),
+# the threaded suites under ThreadSanitizer (test-race-build) and the
+# libFuzzer harnesses (clang, installed by `make deps DEPS=fuzz`); then
+# tests/run.sh runs them all and prints one summary line.
 test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
