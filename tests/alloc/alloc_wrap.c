@@ -87,7 +87,10 @@ void __wrap_free(void *p)
     __real_free(p);
 }
 
-char *__wrap_strdup(const char *s) { return alloc_fails_now() ? NULL : alloc_took(__real_strdup(s)); }
+char *__wrap_strdup(const char *s)
+{
+    return alloc_fails_now() ? NULL : alloc_took(__real_strdup(s));
+}
 
 char *__wrap_strndup(const char *s, size_t n)
 {
