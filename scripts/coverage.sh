@@ -12,6 +12,11 @@ OUT=build/coverage
 RC="--rc lcov_branch_coverage=1"
 mkdir -p "$OUT"
 started=$(date +%s)
+# The tests' databases in memory, as tests/run.sh does (see there).
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TMPDIR=/dev/shm
+    export TMPDIR
+fi
 
 lcov -q $RC --zerocounters -d "$B" >/dev/null 2>&1
 
