@@ -20,4 +20,4 @@ FUZZ_02-hash := segment hint
 # (snapshot_iter.c, no_repair.c) have no unit tests of their own: the
 # shared suites (tests/) test them through kv.h.
 TESTS_02-hash := $(wildcard stages/02-hash/tests/*_test.c)
-TEST_HELPERS_02-hash := stages/02-hash/tests/stage_util.c
+TEST_HELPERS_02-hash := stages/02-hash/tests/stage_util.c tests/testdb.c

@@ -3,8 +3,9 @@
  * (alloc_run.h says what must hold): writes (put, delete, a batch, a put
  * that rolls over to a new segment, a put with sync = 1), opens (creating
  * a database, recovering segments, hint files and a torn tail, strict and
- * read-only), reads (kv_get, iterators, kv_stats), kv_compact, kv_close,
- * and the offline tools (kv_check, kv_dump, kv_repair).
+ * read-only), reads (kv_get, iterators both ways, snapshots, kv_stats),
+ * kv_compact, kv_close, and the offline tools (kv_check, kv_dump,
+ * kv_repair).
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,8 +90,9 @@ static int get_each(alloc_env *e)
     return KV_OK;
 }
 
-/* A full scan and a seek: what the iterator shows before it stops must be
- * the model's keys in order, with their values. */
+/* A full scan, a seek and a step back from the end: what the iterator
+ * shows before it stops must be the model's keys in order, with their
+ * values. */
 static int iterate(alloc_env *e)
 {
     kv_iter *it = NULL;
@@ -124,7 +126,52 @@ static int iterate(alloc_env *e)
         kv_iter_seek(it, S("key10"));
         rc = kv_iter_status(it);
     }
+    /* Backwards from the end: the model's last present key comes first. */
+    if (rc == KV_OK) {
+        int last = ALLOC_KEYS - 1;
+        while (last >= 0 && e->model->len[last] < 0)
+            last--;
+        kv_iter_seek_last(it);
+        size_t klen = 0;
+        char want[8];
+        const char *key = kv_iter_valid(it) ? kv_iter_key(it, &klen) : NULL;
+        rc = kv_iter_status(it);
+        if (rc == KV_OK && last >= 0 &&
+            (key == NULL || klen != alloc_key(want, last) || memcmp(key, want, klen) != 0))
+            snprintf(e->problem, sizeof e->problem, "kv_iter_seek_last is not at key%02d", last);
+        if (rc == KV_OK && key != NULL) {
+            kv_iter_prev(it);
+            rc = kv_iter_status(it);
+        }
+    }
     kv_iter_free(it);
+    return rc;
+}
+
+/* A snapshot, a read and an iterator at it, while a write goes on. */
+static int snapshot(alloc_env *e)
+{
+    const kv_snapshot *snap = NULL;
+    int rc = kv_snapshot_new(e->db, &snap);
+    if (rc != KV_OK)
+        return rc;
+    void *val = NULL;
+    size_t vlen = 0;
+    rc = kv_get_at(e->db, snap, S("key01"), &val, &vlen);
+    if (rc == KV_OK)
+        kv_free(val);
+    if (rc == KV_OK || rc == KV_NOT_FOUND) {
+        kv_iter *it = NULL;
+        rc = kv_iter_new_at(e->db, snap, &it);
+        if (rc == KV_OK) {
+            kv_iter_seek_first(it);
+            while (kv_iter_valid(it))
+                kv_iter_next(it);
+            rc = kv_iter_status(it);
+            kv_iter_free(it);
+        }
+    }
+    kv_snapshot_free(e->db, snap);
     return rc;
 }
 
@@ -192,6 +239,7 @@ CASE(open_strict_refusing_a_torn_tail, ALLOC_FROM_TORN, 0, 0, 1, 0, KV_ERR_CORRU
 CASE(open_read_only_over_a_torn_tail, ALLOC_FROM_TORN, 0, 0, 0, 1, KV_OK, open_db, NULL)
 CASE(get_of_every_key, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, get_each, NULL)
 CASE(iterator_scan_and_seek, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, iterate, NULL)
+CASE(snapshot_read_and_scan, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, snapshot, NULL)
 CASE(stats_text, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, stats, NULL)
 CASE(compact_of_overwrites_and_deletes, ALLOC_FROM_SEGMENTS, 1, 0, 0, 0, KV_OK, compact, NULL)
 CASE(check_of_a_merged_database, ALLOC_FROM_MERGED, 0, 0, 0, 0, KV_OK, check, NULL)
@@ -223,6 +271,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(open_read_only_over_a_torn_tail),
     HARNESS_TEST(get_of_every_key),
     HARNESS_TEST(iterator_scan_and_seek),
+    HARNESS_TEST(snapshot_read_and_scan),
     HARNESS_TEST(stats_text),
     HARNESS_TEST(compact_of_overwrites_and_deletes),
     HARNESS_TEST(check_of_a_merged_database),
