@@ -17,7 +17,10 @@
 
 #define VLEN 100
 
-static void put_keys(kv_db *db, unsigned n, unsigned round) { stage_put_keys(db, n, round, VLEN); }
+static void put_keys(kv_db *db, unsigned n, unsigned round)
+{
+    stage_put_keys(db, n, round, VLEN);
+}
 
 static void expect_keys(kv_db *db, unsigned n, unsigned round)
 {
@@ -91,8 +94,10 @@ static void record_larger_than_the_limit_gets_a_segment_of_its_own(void)
     PUT(db, "big", 3, big, sizeof big);
     PUT(db, S("small2"), S("2"));
     CHECK_EQ(stage_count_files(dir, ".log"), 3);
-    uint64_t record = stage_record_bytes(0, 3, sizeof big); /* and its seal: */
-    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)), record + stage_seal_size(record));
+    /* Its header, the record and its seal. */
+    uint64_t record = stage_record_bytes(SEGMENT_START, 3, sizeof big);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)),
+             SEGMENT_START + record + stage_seal_size(SEGMENT_START + record));
     EXPECT(db, "big", 3, big, sizeof big);
     CLOSE(db);
     db = OPEN(dir, &opt);
@@ -126,16 +131,20 @@ static void torn_tail_of_the_last_segment_is_cut(void)
     CHECK_KV(kv_open(dir, &strict, &db), KV_ERR_CORRUPT);
     CHECK(strstr(kv_errmsg(), "0000000003.log") != NULL);
 
+    /* A read-only open reports what it found, and cuts nothing. */
     kv_options ro = opt;
     ro.read_only = 1;
     db = OPEN(dir, &ro);
     expect_keys(db, 21, 0);
-    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_found"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 0);
     CLOSE(db);
     CHECK_EQ(stage_file_size(last), size + 14); /* read-only left it */
 
     db = OPEN(dir, &opt);
     expect_keys(db, 21, 0);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_found"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 14);
     CHECK_EQ(stage_file_size(last), size);
     PUT(db, S("after"), S("cut"));
     CLOSE(db);
@@ -162,20 +171,42 @@ static void torn_tail_of_a_closed_segment_is_corrupt_naming_it(void)
     testdb_lines_free(&lines);
 }
 
+/* kv_check and kv_open share one verdict: a closed segment cut exactly
+ * before its seal reads as a shorter valid segment, and both say it is
+ * damaged. */
+static void closed_segment_cut_before_its_seal_fails_check_and_open(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *middle = stage_nth_file(dir, ".log", 1);
+    uint64_t seal = stage_seal_of(middle);
+    CHECK(seal > 0);
+    stage_truncate(middle, stage_file_size(middle) - (long long)seal);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(lines.text, "0000000002.log: CORRUPT: kv_open refuses the database") !=
+              NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "does not end with its seal") != NULL);
+}
+
 static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)
 {
     const char *dir = harness_tmpdir();
     kv_options opt = three_segments(dir);
-    uint64_t record = stage_record_bytes(0, 16, VLEN); /* stage 02: 126 bytes */
-    stage_flip_byte(stage_nth_file(dir, ".log", 0), (long long)record + 20); /* record 2 of 7 */
+    /* Record 2 of 7, after the file header (stage 02: at 16 + 126). */
+    uint64_t second = SEGMENT_START + stage_record_bytes(SEGMENT_START, 16, VLEN);
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), (long long)second + 20);
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
     char want[64];
-    snprintf(want, sizeof want, "0000000001.log: offset %llu", (unsigned long long)record);
+    snprintf(want, sizeof want, "0000000001.log: offset %llu", (unsigned long long)second);
     CHECK_MSG(strstr(kv_errmsg(), want) != NULL, "kv_errmsg: %s", kv_errmsg());
     testdb_lines lines = {0};
     CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
-    snprintf(want, sizeof want, "0000000001.log: offset %llu: CORRUPT", (unsigned long long)record);
+    snprintf(want, sizeof want, "0000000001.log: offset %llu: CORRUPT", (unsigned long long)second);
     CHECK_MSG(strstr(lines.text, want) != NULL, "%s", lines.text);
     testdb_lines_free(&lines);
 }
@@ -346,6 +377,7 @@ static const harness_test segment_tests[] = {
     HARNESS_TEST(record_larger_than_the_limit_gets_a_segment_of_its_own),
     HARNESS_TEST(torn_tail_of_the_last_segment_is_cut),
     HARNESS_TEST(torn_tail_of_a_closed_segment_is_corrupt_naming_it),
+    HARNESS_TEST(closed_segment_cut_before_its_seal_fails_check_and_open),
     HARNESS_TEST(damage_in_a_closed_segment_is_corrupt_naming_file_and_offset),
     HARNESS_TEST(empty_segments_after_an_unsealed_one_are_removed_at_open),
     HARNESS_TEST(leftovers_of_a_merge_are_removed_at_open_but_not_read_only),

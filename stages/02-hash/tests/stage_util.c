@@ -3,6 +3,7 @@
  */
 #include "stage_util.h"
 #include "record_io.h"
+#include "segment.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -214,9 +215,7 @@ void stage_expect_keys(kv_db *db, unsigned n, unsigned round, size_t vlen)
     free(val);
 }
 
-/* The bytes at the end of the file at path that are its seal: the n that
- * record_seal(.., size - n) makes, byte for byte; 0 if none. */
-static uint64_t stage_seal_of(const char *path)
+uint64_t stage_seal_of(const char *path)
 {
     long long size = stage_file_size(path);
     uint8_t tail[RECORD_SEAL_MAX], seal[RECORD_SEAL_MAX];
@@ -229,6 +228,11 @@ static uint64_t stage_seal_of(const char *path)
         if (record_seal(seal, (uint64_t)size - n) == n && memcmp(seal, tail + have - n, n) == 0)
             return n;
     return 0;
+}
+
+uint64_t stage_header_bytes(const char *dir)
+{
+    return (uint64_t)stage_count_files(dir, ".log") * SEGMENT_START;
 }
 
 uint64_t stage_seal_bytes(const char *dir)
@@ -303,11 +307,11 @@ uint64_t stage_merged_bytes(unsigned n, size_t klen, size_t vlen, uint64_t limit
     uint64_t max = record_encoded_max(&op), total = 0, size = 0;
     unsigned outs = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (outs == 0 || (size > 0 && size + max > limit)) { /* as merge_copy does */
+        if (outs == 0 || (size > SEGMENT_START && size + max > limit)) { /* as merge_copy */
             if (outs > 0)
                 total += size + record_seal(seal, size);
             outs++;
-            size = 0;
+            size = SEGMENT_START; /* the output's file header */
         }
         size += stage_record_bytes(size, klen, vlen);
     }

@@ -28,13 +28,19 @@ uint64_t stage_suffix_bytes(const char *dir, const char *suffix);
  * (the active one) ends with a seal (record_io.h: record_seal); fails the
  * test if one does not. */
 uint64_t stage_seal_bytes(const char *dir);
+/* The bytes at the end of the file at path that are its seal: the n that
+ * record_seal(.., size - n) makes, byte for byte; 0 if none. */
+uint64_t stage_seal_of(const char *path);
+/* Bytes of the segments' file headers: 16 per .log file (segment.h). */
+uint64_t stage_header_bytes(const char *dir);
 
 /* Sizes in the stage's record format (record_io.h), so that a test of a
  * file stage 03 reuses holds there too: a put of a klen-byte key and a
  * vlen-byte value as a record of its own at offset `at` of a segment; and
  * what a merge writes for n such live puts into segments of `limit` bytes,
- * seals included (merge.c starts an output when the next record might pass
- * the limit; *outputs, if not NULL, gets how many it writes). */
+ * file headers and seals included (merge.c starts an output when the next
+ * record might pass the limit; *outputs, if not NULL, gets how many it
+ * writes). */
 uint64_t stage_record_bytes(uint64_t at, size_t klen, size_t vlen);
 /* The bytes of a seal written at offset `at`. */
 uint64_t stage_seal_size(uint64_t at);
