@@ -40,6 +40,8 @@ include $(wildcard stages/*/stage.mk)
 
 COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
+# `kv DIR serve`: the Redis-protocol server (docs/server.md).
+TOOL_SRCS   += $(wildcard tools/serve/*.c)
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 
