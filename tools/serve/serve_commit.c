@@ -1,30 +1,38 @@
 /*
- * serve_commit.c: the writes of one loop pass, applied as one kv_write.
+ * serve_commit.c: the writes of the loop's passes, applied in a few
+ * kv_write batches, with --sync by a pool of writer threads.
  *
  * Why: with --sync, kv_put returns after an fsync, so one thread calling
- * kv_put per SET would pay one fsync per SET.  Instead, every SET, MSET and
- * DEL the loop runs in one pass over its clients is added to the gathering
- * batch; at the end of the pass the batch is applied with one kv_write: one
- * write() and, with --sync, one fsync for all of them.  This is the chance
- * Redis gives its own log (appendfsync always fsyncs once per pass of its
- * event loop), and it is group commit at the server's level.
+ * kv_put per SET would pay one fsync per SET.  Instead every SET, MSET and
+ * DEL the loop runs is added to the gathering batch, and at the end of a
+ * pass the batch is applied: this is the chance Redis gives its own log
+ * (appendfsync always fsyncs once per pass of its event loop).
  *
- * Two batches take turns: while one is in flight, the loop gathers the
- * next.  Without --sync the loop applies a batch itself (kv_write does not
- * wait for the disk).  With --sync a writer thread applies it, so the loop
- * goes on reading requests and answering reads of other clients during the
- * fsync; the writer says it is done through an eventfd the loop polls.
+ * Chunks.  The batch is cut into chunks of about SERVE_CHUNK_OPS ops, each
+ * applied with one kv_write.  A client's ops all go to one chunk (so they
+ * are applied in its order, and an MSET is one kv_write: atomic).  Why not
+ * one kv_write for everything: stage 03 stores a batch as one log record,
+ * and a get reads and decodes the whole record its key is in, so records of
+ * 800 ops would make every later GET decode 800 ops.  Without --sync the
+ * loop applies the chunks itself, one after the other (no disk wait).
+ * With --sync, SERVE_WRITERS threads take chunks and call kv_write at the
+ * same time; the stage's group commit then writes their records together
+ * and covers them with one fsync (stage 03: one leader, one fdatasync for
+ * every record queued behind it).  Meanwhile the loop goes on reading
+ * requests and answering reads of other clients, and gathers the next
+ * batch; the writers say they are done through an eventfd.
  *
- *   loop thread                          writer thread
- *   gather -> kick: flying = gathered --> apply (kv_write, fsync)
- *   gather the next batch meanwhile      applied = flying; eventfd += 1
- *   done: answer every op of flying <--
+ *   loop thread                           writer threads
+ *   gather; kick: cut into chunks --------> kv_write(chunk) each, together
+ *   gather the next batch meanwhile        the last one done: applied = b,
+ *   done: answer every op, in order <------ eventfd += 1
  *
- * The writer thread touches only the batch under `flying` and the kv_batch,
- * between the hand-off and `applied`, both under `mu`; the loop touches
- * them only outside that window.  Batches are applied one at a time, in
- * order, so a DEL's count (how many of its keys existed) is exact: it looks
- * at the earlier ops of its own batch, then at the database.
+ * One batch is in flight at a time, so batches are applied in order.  A
+ * batch holding a DEL is one chunk: a DEL answers how many of its keys
+ * existed, which it finds by looking at the earlier ops of its batch, then
+ * at the database; with one chunk and one batch at a time that is exact.
+ * The writers touch a batch only between the hand-off and `applied`, both
+ * under `mu`; the loop touches it only outside that window.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -43,33 +51,46 @@ typedef struct commit_op {
     unsigned char reply;    /* REPLY_* */
     unsigned char existed;  /* a delete: its key existed (set when applied) */
     size_t first;           /* REPLY_COUNT: index of the DEL's first op */
+    size_t chunk;           /* the chunk it is applied in */
     size_t koff, klen, voff, vlen;  /* in the batch's bytes */
     uint64_t khash;
 } commit_op;
+
+typedef struct commit_chunk {
+    size_t start, n;        /* its ops: order[start .. start + n) */
+    int status;             /* KV_OK, or why its kv_write failed */
+    char err[256];
+} commit_chunk;
 
 typedef struct commit_batch {
     commit_op *ops;
     size_t n, cap;
     unsigned char *bytes;
     size_t blen, bcap;
-    int status;             /* KV_OK, or why kv_write failed */
-    char err[300];
+    int has_del;
+    size_t *order;          /* op indices grouped by chunk (n of them) */
+    size_t order_cap;
+    commit_chunk *chunks;
+    size_t nchunks, chunks_cap;
 } commit_batch;
 
 struct serve_commit {
     commit_batch b[2];
     commit_batch *gathering;
     commit_batch *flying;   /* NULL when nothing is in flight */
-    kv_batch *kvb;          /* used by whoever applies */
-    int threaded;
+    unsigned long long kicks;
+    kv_db *db;
+    kv_batch *kvb;          /* the loop's, without --sync */
     int efd;
-    pthread_t thread;
+    int nthreads;
+    pthread_t thread[SERVE_WRITERS];
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    commit_batch *handoff;  /* under mu: for the writer */
-    commit_batch *applied;  /* under mu: from the writer */
+    commit_batch *work;     /* under mu: the batch being applied */
+    size_t next_chunk;      /* under mu: the next chunk to take */
+    size_t chunks_done;     /* under mu */
+    commit_batch *applied;  /* under mu: set when every chunk is done */
     int quit;               /* under mu */
-    kv_db *db;
 };
 
 /* FNV-1a: a cheap first test before memcmp when a DEL looks back. */
@@ -82,7 +103,8 @@ static uint64_t commit_hash(const void *p, size_t n)
     return h;
 }
 
-/* 1 if the op at i's key exists just before op i; 0 if not; -1 on error. */
+/* 1 if op i's key exists just before op i; 0 if not; -1 on error.
+ * REQUIRES: the batch is one chunk (it has a DEL). */
 static int commit_exists(kv_db *db, const commit_batch *b, size_t i)
 {
     const commit_op *op = &b->ops[i];
@@ -103,54 +125,66 @@ static int commit_exists(kv_db *db, const commit_batch *b, size_t i)
     return rc == KV_NOT_FOUND ? 0 : -1;
 }
 
-/* Applies a batch: one kv_write.  Runs on the writer thread with --sync. */
-static void commit_apply(struct serve_commit *cm, commit_batch *b)
+/* Applies one chunk with one kv_write, through the caller's kv_batch. */
+static void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb)
 {
     int rc = KV_OK;
-    kv_batch_clear(cm->kvb);
-    for (size_t i = 0; i < b->n && rc == KV_OK; i++) {
+    kv_batch_clear(kvb);
+    for (size_t k = 0; k < ch->n && rc == KV_OK; k++) {
+        size_t i = b->order[ch->start + k];
         commit_op *op = &b->ops[i];
         const unsigned char *key = b->bytes + op->koff;
         if (op->del) {
-            int e = commit_exists(cm->db, b, i);
+            int e = commit_exists(db, b, i);
             if (e < 0) {
                 rc = KV_ERR_IO;
                 break;
             }
             op->existed = (unsigned char)e;
-            rc = kv_batch_delete(cm->kvb, key, op->klen);
+            rc = kv_batch_delete(kvb, key, op->klen);
         } else {
-            rc = kv_batch_put(cm->kvb, key, op->klen, b->bytes + op->voff, op->vlen);
+            rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
         }
     }
     if (rc == KV_OK)
-        rc = kv_write(cm->db, cm->kvb);
-    b->status = rc;
+        rc = kv_write(db, kvb);
+    ch->status = rc;
     if (rc != KV_OK)
-        snprintf(b->err, sizeof b->err, "%s: %s", kv_strerror(rc), kv_errmsg());
+        snprintf(ch->err, sizeof ch->err, "%s: %s", kv_strerror(rc), kv_errmsg());
 }
 
 static void *commit_writer(void *arg)
 {
     struct serve_commit *cm = arg;
+    kv_batch *kvb = NULL;
+    int nomem = kv_batch_new(&kvb) != KV_OK;
     pthread_mutex_lock(&cm->mu);
     for (;;) {
-        while (!cm->quit && cm->handoff == NULL)
+        while (!cm->quit && (cm->work == NULL || cm->next_chunk == cm->work->nchunks))
             pthread_cond_wait(&cm->cv, &cm->mu);
-        if (cm->handoff == NULL)
-            break;
-        commit_batch *b = cm->handoff;
-        cm->handoff = NULL;
+        if (cm->work == NULL || cm->next_chunk == cm->work->nchunks)
+            break; /* quit, nothing left */
+        commit_batch *b = cm->work;
+        commit_chunk *ch = &b->chunks[cm->next_chunk++];
         pthread_mutex_unlock(&cm->mu);
-        commit_apply(cm, b);
+        if (nomem) {
+            ch->status = KV_ERR_NOMEM;
+            snprintf(ch->err, sizeof ch->err, "%s", kv_strerror(KV_ERR_NOMEM));
+        } else {
+            commit_apply_chunk(cm->db, b, ch, kvb);
+        }
         pthread_mutex_lock(&cm->mu);
-        cm->applied = b;
-        uint64_t one = 1;
-        if (write(cm->efd, &one, sizeof one) != sizeof one) {
-            /* an eventfd write fails only on counter overflow: not here */
+        if (++cm->chunks_done == b->nchunks) {
+            cm->applied = b;
+            cm->work = NULL;
+            uint64_t one = 1;
+            if (write(cm->efd, &one, sizeof one) != sizeof one) {
+                /* an eventfd write fails only on counter overflow: not here */
+            }
         }
     }
     pthread_mutex_unlock(&cm->mu);
+    kv_batch_free(kvb);
     return NULL;
 }
 
@@ -172,14 +206,9 @@ int serve_commit_init(server *s)
         return KV_ERR_IO;
     pthread_mutex_init(&cm->mu, NULL);
     pthread_cond_init(&cm->cv, NULL);
-    if (pthread_create(&cm->thread, NULL, commit_writer, cm) != 0) {
-        pthread_mutex_destroy(&cm->mu);
-        pthread_cond_destroy(&cm->cv);
-        close(cm->efd);
-        cm->efd = -1;
-        return KV_ERR_NOMEM;
-    }
-    cm->threaded = 1;
+    for (; cm->nthreads < SERVE_WRITERS; cm->nthreads++)
+        if (pthread_create(&cm->thread[cm->nthreads], NULL, commit_writer, cm) != 0)
+            return cm->nthreads > 0 ? KV_OK : KV_ERR_NOMEM;
     return KV_OK;
 }
 
@@ -188,20 +217,22 @@ void serve_commit_free(server *s)
     struct serve_commit *cm = s->commit;
     if (cm == NULL)
         return;
-    if (cm->threaded) {
+    if (cm->efd >= 0) {
         pthread_mutex_lock(&cm->mu);
         cm->quit = 1;
-        pthread_cond_signal(&cm->cv);
+        pthread_cond_broadcast(&cm->cv);
         pthread_mutex_unlock(&cm->mu);
-        pthread_join(cm->thread, NULL);
+        for (int i = 0; i < cm->nthreads; i++)
+            pthread_join(cm->thread[i], NULL);
         pthread_mutex_destroy(&cm->mu);
         pthread_cond_destroy(&cm->cv);
-    }
-    if (cm->efd >= 0)
         close(cm->efd);
+    }
     for (int i = 0; i < 2; i++) {
         free(cm->b[i].ops);
         free(cm->b[i].bytes);
+        free(cm->b[i].order);
+        free(cm->b[i].chunks);
     }
     kv_batch_free(cm->kvb);
     free(cm);
@@ -262,6 +293,7 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
         memcpy(b->bytes + b->blen, v, vl);
     b->blen += vl;
     op->khash = commit_hash(k, kl);
+    b->has_del |= del;
     b->n++;
     c->pending_ops++;
     c->pending_bytes += kl + vl;
@@ -297,6 +329,60 @@ void serve_commit_undo(server *s, size_t mark)
     b->n = mark;
 }
 
+/* Cuts the batch into chunks: each client's ops go, in order, to the chunk
+ * that was open when its first op was seen; a chunk is closed once it has
+ * SERVE_CHUNK_OPS ops.  A batch with a DEL is one chunk.  0, or -1 when
+ * out of memory (then it is one chunk too, in batch order). */
+static int commit_cut(struct serve_commit *cm, commit_batch *b)
+{
+    unsigned long long kick = ++cm->kicks;
+    if (b->order_cap < b->n) {
+        size_t *grown = realloc(b->order, b->n * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->order = grown;
+        b->order_cap = b->n;
+    }
+    size_t nchunks = 0, open_ops = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        serve_client *c = b->ops[i].c;
+        if (c->batch_kick != kick) {
+            c->batch_kick = kick;
+            if (nchunks == 0 || (!b->has_del && open_ops > 0 &&
+                                 open_ops + c->pending_ops > SERVE_CHUNK_OPS)) {
+                nchunks++;
+                open_ops = 0;
+            }
+            c->batch_chunk = nchunks - 1;
+            open_ops += c->pending_ops;
+        }
+        b->ops[i].chunk = c->batch_chunk;
+    }
+    if (b->chunks_cap < nchunks) {
+        commit_chunk *grown = realloc(b->chunks, nchunks * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->chunks = grown;
+        b->chunks_cap = nchunks;
+    }
+    memset(b->chunks, 0, nchunks * sizeof *b->chunks);
+    for (size_t i = 0; i < b->n; i++)
+        b->chunks[b->ops[i].chunk].n++;
+    for (size_t k = 1; k < nchunks; k++)
+        b->chunks[k].start = b->chunks[k - 1].start + b->chunks[k - 1].n;
+    for (size_t k = 0; k < nchunks; k++)
+        b->chunks[k].n = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        commit_chunk *ch = &b->chunks[b->ops[i].chunk];
+        b->order[ch->start + ch->n++] = i;
+    }
+    b->nchunks = nchunks;
+    return 0;
+}
+
+/* The one-chunk fallback when commit_cut cannot allocate. */
+static commit_chunk commit_whole_chunk;
+
 void serve_commit_kick(server *s)
 {
     struct serve_commit *cm = s->commit;
@@ -309,21 +395,37 @@ void serve_commit_kick(server *s)
     s->stats.batch_ops += b->n;
     if (b->n > s->stats.largest_batch)
         s->stats.largest_batch = b->n;
-    if (!cm->threaded) {
-        commit_apply(cm, b);
+    if (commit_cut(cm, b) != 0) {
+        /* Out of memory: fail the whole batch, answered in done(). */
+        b->nchunks = 0;
+        for (size_t i = 0; i < b->n; i++)
+            b->ops[i].chunk = (size_t)-1;
+        commit_whole_chunk.status = KV_ERR_NOMEM;
+        snprintf(commit_whole_chunk.err, sizeof commit_whole_chunk.err, "%s",
+                 kv_strerror(KV_ERR_NOMEM));
+        serve_commit_done(s);
+        return;
+    }
+    s->stats.chunks += b->nchunks;
+    if (cm->efd < 0) {
+        for (size_t k = 0; k < b->nchunks; k++)
+            commit_apply_chunk(cm->db, b, &b->chunks[k], cm->kvb);
         serve_commit_done(s);
         return;
     }
     pthread_mutex_lock(&cm->mu);
-    cm->handoff = b;
-    pthread_cond_signal(&cm->cv);
+    cm->work = b;
+    cm->next_chunk = 0;
+    cm->chunks_done = 0;
+    pthread_cond_broadcast(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
 }
 
 void serve_commit_done(server *s)
 {
     struct serve_commit *cm = s->commit;
-    if (cm->threaded) {
+    commit_batch *b = cm->flying;
+    if (cm->efd >= 0 && b != NULL && b->nchunks > 0) {
         uint64_t n;
         if (read(cm->efd, &n, sizeof n) != sizeof n)
             return; /* not yet */
@@ -331,18 +433,21 @@ void serve_commit_done(server *s)
         commit_batch *applied = cm->applied;
         cm->applied = NULL;
         pthread_mutex_unlock(&cm->mu);
-        if (applied == NULL)
+        if (applied != b)
             return;
     }
-    commit_batch *b = cm->flying;
+    if (b == NULL)
+        return;
     for (size_t i = 0; i < b->n; i++) {
         commit_op *op = &b->ops[i];
         serve_client *c = op->c;
+        const commit_chunk *ch = op->chunk == (size_t)-1 ? &commit_whole_chunk
+                                                         : &b->chunks[op->chunk];
         c->pending_ops--;
         c->pending_bytes -= op->klen + op->vlen;
         if (!c->dead && op->reply != REPLY_NONE) {
-            if (b->status != KV_OK) {
-                out_error(&c->out, "ERR %s", b->err);
+            if (ch->status != KV_OK) {
+                out_error(&c->out, "ERR %s", ch->err);
             } else if (op->reply == REPLY_OK) {
                 out_simple(&c->out, "OK");
             } else {
@@ -360,10 +465,11 @@ void serve_commit_done(server *s)
     }
     b->n = 0;
     b->blen = 0;
-    b->status = KV_OK;
+    b->has_del = 0;
+    b->nchunks = 0;
     cm->flying = NULL;
-    /* Start what was gathered meanwhile (with --sync; inline, the loop
+    /* Start what was gathered meanwhile (with --sync; without, the loop
      * kicks at the end of its pass). */
-    if (cm->threaded)
+    if (cm->efd >= 0)
         serve_commit_kick(s);
 }

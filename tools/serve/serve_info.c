@@ -126,10 +126,10 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
         info_add(&t, "# Stats\r\ntotal_connections_received:%llu\r\nrejected_connections:%llu\r\n"
                      "total_commands_processed:%llu\r\nprotocol_errors:%llu\r\n"
                      "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
-                     "largest_write_batch:%llu\r\n\r\n",
+                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\n\r\n",
                  st->connections, st->rejected, st->commands, st->errors, st->batches,
                  st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
-                 st->largest_batch);
+                 st->largest_batch, st->chunks);
     }
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);

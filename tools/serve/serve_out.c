@@ -41,12 +41,23 @@ void out_bytes(serve_out *o, const void *p, size_t n)
     o->len += n;
 }
 
-/* A type byte, a number, CRLF. */
+/* A type byte, a number, CRLF (digits written by hand: this is on the
+ * path of every reply). */
 static void out_header(serve_out *o, char type, long long v)
 {
     char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%c%lld\r\n", type, v);
-    out_bytes(o, tmp, (size_t)n);
+    char *end = tmp + sizeof tmp, *p = end;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        *--p = '-';
+    *--p = type;
+    out_bytes(o, p, (size_t)(end - p));
 }
 
 void out_simple(serve_out *o, const char *s)

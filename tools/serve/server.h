@@ -13,8 +13,8 @@
  *   serve_out.c     reply encoding; resp.c request parsing
  *
  * Threads: one loop thread does everything except applying batches when
- * --sync is given; then one writer thread calls kv_write (which returns
- * after the fsync) while the loop goes on serving reads of other clients.
+ * --sync is given; then SERVE_WRITERS writer threads call kv_write (which
+ * returns after the fsync) while the loop goes on serving other clients.
  * The loop thread owns every field below; the writer thread touches only
  * the batch it was handed (serve_commit.c says how).  See docs/server.md.
  *
@@ -47,6 +47,8 @@
 #define SERVE_TURN         256                     /* commands a client runs per loop pass */
 #define SERVE_CLIENT_OPS   4096u                   /* unapplied writes a client may have */
 #define SERVE_CLIENT_BYTES (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
+#define SERVE_CHUNK_OPS    64u                     /* ops per kv_write, about (serve_commit.c) */
+#define SERVE_WRITERS      16                      /* writer threads with --sync */
 #define SERVE_MAXCLIENTS   1024u                   /* default --maxclients */
 #define SERVE_STOP_SECONDS 10                      /* at shutdown, wait this long for slow readers */
 
@@ -80,12 +82,14 @@ struct serve_client {
     int waiting;                    /* stopped until its writes are applied */
     unsigned events;                /* epoll interest now registered */
     int on_ready, on_dirty;         /* in s->ready / s->dirty */
+    unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
+    size_t batch_chunk;             /* ... and this client's chunk in it */
     serve_client *prev, *next;      /* every client */
 };
 
 typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
-    unsigned long long batches, batch_ops, largest_batch;
+    unsigned long long batches, batch_ops, largest_batch, chunks;
 } serve_stats;
 
 struct serve_commit;
