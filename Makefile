@@ -237,6 +237,28 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
 
+# The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every
+# stage, so its harness fuzz/resp_fuzz.c is built once, under the name
+# "serve" where other harnesses have a stage: build/fuzz/serve/resp,
+# build/afl/serve/resp (`make fuzz STAGE=serve TARGET=resp`), and the replay
+# driver $(B)/serve/fuzz-resp-replay that `make test` runs.  Its seeds are
+# fuzz/seeds/resp/.
+FUZZ_PAIRS += serve:resp
+RESP_FUZZ_SRCS := fuzz/resp_fuzz.c tools/serve/resp.c
+build/fuzz/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-resp-replay
+
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
 
