@@ -141,6 +141,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  sh tests/run.sh build "$(STAGES)" build/asan
@@ -210,6 +211,17 @@ bench bench-full: bench-deps
 	@$(MAKE) --no-print-directory -k bench-build || echo "bench: some engines did not build: they are skipped"
 	@sh scripts/bench.sh $(if $(filter bench-full,$@),full,quick) $(B) "$(STAGES)" \
 	  "$(BENCH_PEERS_ALL)" $(BENCH_ARGS)
+
+# ---- the Redis-protocol server against redis-server (docs/server.md) --------
+# redis-benchmark -t set,get, 50 clients, with and without -P 16, against
+# stage 03's `kv serve` with and without --sync and against Debian's
+# redis-server (appendfsync everysec and always); results and a chart in
+# build/bench-server/.  BENCH_SERVER_N sets the requests per run (1000000).
+.PHONY: bench-server
+bench-server: $(B)/03-wal/kv
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
+	@sh scripts/bench_server.sh $(B) 03-wal
 
 # ---- fuzzing ------------------------------------------------------------------
 # Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver

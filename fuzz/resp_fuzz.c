@@ -9,8 +9,9 @@
  *     deliver it, resuming the parser's state between calls.
  * The harness aborts if the parser breaks its contract: an argument or a
  * request end outside the bytes it was given, NEED_MORE asking for no more
- * than it has, a request that does not advance, a limit exceeded, or the
- * two ways of feeding giving different answers.
+ * than it has, a request that does not advance, a limit exceeded, a second
+ * call after COMPLETE answering differently, or the two ways of feeding
+ * giving different answers.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,11 @@ static size_t resp_fuzz_run(const uint8_t *data, size_t size, const resp_limits 
         out[n++] = resp_fuzz_check(&ps, rc, end);
         if (rc != RESP_COMPLETE)
             break;
+        /* Asking again before resp_parser_next gives the same request. */
+        resp_result again = resp_fuzz_check(&ps, resp_parse(&ps, p, p + end), end);
+        if (again.rc != out[n - 1].rc || again.pos != out[n - 1].pos ||
+            again.argc != out[n - 1].argc || again.sum != out[n - 1].sum)
+            abort();
         off += ps.pos;
         resp_parser_next(&ps);
     }

@@ -133,6 +133,7 @@ static int resp_parse_inline(resp_parser *ps, const char *p, size_t have)
             return RESP_NOMEM;
     }
     ps->pos = end + 1;
+    ps->want = (long long)ps->argc; /* so that a second call answers the same */
     return RESP_COMPLETE;
 }
 

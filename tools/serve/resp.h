@@ -31,6 +31,10 @@
  * arguments actually received (a header announcing 1M arguments allocates
  * nothing by itself).
  *
+ * Calling resp_parse again after RESP_COMPLETE (without resp_parser_next)
+ * answers RESP_COMPLETE with the same request: the server does that when a
+ * request must wait before it runs.
+ *
  * REQUIRES: between two calls for the same request, the bytes at
  * [p, p + ps->pos) are unchanged; after RESP_COMPLETE, call resp_parser_next
  * before parsing the next request (from p + ps->pos).
