@@ -276,7 +276,7 @@ def test_concurrent_clients_each_see_their_writes(tmp):
     def client(n):
         try:
             c = s.connect()
-            for i in range(150):
+            for i in range(100):
                 k = "c%d-%d" % (n, i)
                 c.send(encode("SET", k, k) + encode("GET", k))
                 if c.reply() != b"OK" or c.reply() != k.encode():
@@ -286,13 +286,13 @@ def test_concurrent_clients_each_see_their_writes(tmp):
         except Exception as e:  # noqa: BLE001 (report any failure)
             errors.append("client %d: %r" % (n, e))
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(16)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(10)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     check(not errors, "; ".join(errors[:3]))
-    check(s.connect().cmd("DBSIZE") == 16 * 150, "DBSIZE")
+    check(s.connect().cmd("DBSIZE") == 10 * 100, "DBSIZE")
     check(s.stop() == 0, "exit status")
 
 
@@ -427,12 +427,12 @@ def test_slow_reader_does_not_hold_up_others(tmp):
     value = b"x" * (1 << 20)
     c.cmd("SET", "v", value)
     slow = s.connect()
-    slow.send(encode("GET", "v") * 40)  # 40 MiB of replies it does not read yet
+    slow.send(encode("GET", "v") * 24)  # 24 MiB of replies it does not read yet
     time.sleep(0.2)
     t0 = time.time()
     check(c.cmd("PING") == b"PONG", "another client answered")
     check(time.time() - t0 < 5, "answered promptly")
-    for _ in range(40):
+    for _ in range(24):
         check(slow.reply() == value, "the slow reader gets every reply")
     check(s.stop() == 0, "exit status")
 
@@ -510,10 +510,10 @@ def test_sigterm_loses_nothing_acknowledged(tmp, sync=False):
         except (EOFError, OSError):
             pass  # the server closed after SIGTERM: what was acknowledged counts
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    time.sleep(0.3)
     status = s.stop()
     stop.set()
     for t in threads:
