@@ -34,64 +34,12 @@
  * The writers touch a batch only between the hand-off and `applied`, both
  * under `mu`; the loop touches it only outside that window.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "server.h"
-
-enum { REPLY_NONE = 0, REPLY_OK = 1, REPLY_COUNT = 2 };
-
-typedef struct commit_op {
-    serve_client *c;
-    unsigned char del;      /* 1 = a delete */
-    unsigned char reply;    /* REPLY_* */
-    unsigned char existed;  /* a delete: its key existed (set when applied) */
-    size_t first;           /* REPLY_COUNT: index of the DEL's first op */
-    size_t chunk;           /* the chunk it is applied in */
-    size_t koff, klen, voff, vlen;  /* in the batch's bytes */
-    uint64_t khash;
-} commit_op;
-
-typedef struct commit_chunk {
-    size_t start, n;        /* its ops: order[start .. start + n) */
-    int status;             /* KV_OK, or why its kv_write failed */
-    char err[256];
-} commit_chunk;
-
-typedef struct commit_batch {
-    commit_op *ops;
-    size_t n, cap;
-    unsigned char *bytes;
-    size_t blen, bcap;
-    int has_del;
-    size_t *order;          /* op indices grouped by chunk (n of them) */
-    size_t order_cap;
-    commit_chunk *chunks;
-    size_t nchunks, chunks_cap;
-} commit_batch;
-
-struct serve_commit {
-    commit_batch b[2];
-    commit_batch *gathering;
-    commit_batch *flying;   /* NULL when nothing is in flight */
-    unsigned long long kicks;
-    kv_db *db;
-    kv_batch *kvb;          /* the loop's, without --sync */
-    int efd;
-    int nthreads;
-    pthread_t thread[SERVE_WRITERS];
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    commit_batch *work;     /* under mu: the batch being applied */
-    size_t next_chunk;      /* under mu: the next chunk to take */
-    size_t chunks_done;     /* under mu */
-    commit_batch *applied;  /* under mu: set when every chunk is done */
-    int quit;               /* under mu */
-};
+#include "serve_commit.h"
 
 /* FNV-1a: a cheap first test before memcmp when a DEL looks back. */
 static uint64_t commit_hash(const void *p, size_t n)
@@ -101,91 +49,6 @@ static uint64_t commit_hash(const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 1099511628211ull;
     return h;
-}
-
-/* 1 if op i's key exists just before op i; 0 if not; -1 on error.
- * REQUIRES: the batch is one chunk (it has a DEL). */
-static int commit_exists(kv_db *db, const commit_batch *b, size_t i)
-{
-    const commit_op *op = &b->ops[i];
-    const unsigned char *key = b->bytes + op->koff;
-    for (size_t j = i; j-- > 0;) {
-        const commit_op *o = &b->ops[j];
-        if (o->khash == op->khash && o->klen == op->klen &&
-            memcmp(b->bytes + o->koff, key, op->klen) == 0)
-            return !o->del;
-    }
-    void *val;
-    size_t vlen;
-    int rc = kv_get(db, key, op->klen, &val, &vlen);
-    if (rc == KV_OK) {
-        kv_free(val);
-        return 1;
-    }
-    return rc == KV_NOT_FOUND ? 0 : -1;
-}
-
-/* Applies one chunk with one kv_write, through the caller's kv_batch. */
-static void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb)
-{
-    int rc = KV_OK;
-    kv_batch_clear(kvb);
-    for (size_t k = 0; k < ch->n && rc == KV_OK; k++) {
-        size_t i = b->order[ch->start + k];
-        commit_op *op = &b->ops[i];
-        const unsigned char *key = b->bytes + op->koff;
-        if (op->del) {
-            int e = commit_exists(db, b, i);
-            if (e < 0) {
-                rc = KV_ERR_IO;
-                break;
-            }
-            op->existed = (unsigned char)e;
-            rc = kv_batch_delete(kvb, key, op->klen);
-        } else {
-            rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
-        }
-    }
-    if (rc == KV_OK)
-        rc = kv_write(db, kvb);
-    ch->status = rc;
-    if (rc != KV_OK)
-        snprintf(ch->err, sizeof ch->err, "%s: %s", kv_strerror(rc), kv_errmsg());
-}
-
-static void *commit_writer(void *arg)
-{
-    struct serve_commit *cm = arg;
-    kv_batch *kvb = NULL;
-    int nomem = kv_batch_new(&kvb) != KV_OK;
-    pthread_mutex_lock(&cm->mu);
-    for (;;) {
-        while (!cm->quit && (cm->work == NULL || cm->next_chunk == cm->work->nchunks))
-            pthread_cond_wait(&cm->cv, &cm->mu);
-        if (cm->work == NULL || cm->next_chunk == cm->work->nchunks)
-            break; /* quit, nothing left */
-        commit_batch *b = cm->work;
-        commit_chunk *ch = &b->chunks[cm->next_chunk++];
-        pthread_mutex_unlock(&cm->mu);
-        if (nomem) {
-            ch->status = KV_ERR_NOMEM;
-            snprintf(ch->err, sizeof ch->err, "%s", kv_strerror(KV_ERR_NOMEM));
-        } else {
-            commit_apply_chunk(cm->db, b, ch, kvb);
-        }
-        pthread_mutex_lock(&cm->mu);
-        if (++cm->chunks_done == b->nchunks) {
-            cm->applied = b;
-            cm->work = NULL;
-            uint64_t one = 1;
-            if (write(cm->efd, &one, sizeof one) != sizeof one) {
-                /* an eventfd write fails only on counter overflow: not here */
-            }
-        }
-    }
-    pthread_mutex_unlock(&cm->mu);
-    kv_batch_free(kvb);
-    return NULL;
 }
 
 int serve_commit_init(server *s)
@@ -199,17 +62,7 @@ int serve_commit_init(server *s)
     s->commit = cm;
     if (kv_batch_new(&cm->kvb) != KV_OK)
         return KV_ERR_NOMEM;
-    if (!s->cfg.sync)
-        return KV_OK;
-    cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (cm->efd < 0)
-        return KV_ERR_IO;
-    pthread_mutex_init(&cm->mu, NULL);
-    pthread_cond_init(&cm->cv, NULL);
-    for (; cm->nthreads < SERVE_WRITERS; cm->nthreads++)
-        if (pthread_create(&cm->thread[cm->nthreads], NULL, commit_writer, cm) != 0)
-            return cm->nthreads > 0 ? KV_OK : KV_ERR_NOMEM;
-    return KV_OK;
+    return s->cfg.sync ? commit_writers_start(cm) : KV_OK;
 }
 
 void serve_commit_free(server *s)
@@ -217,17 +70,8 @@ void serve_commit_free(server *s)
     struct serve_commit *cm = s->commit;
     if (cm == NULL)
         return;
-    if (cm->efd >= 0) {
-        pthread_mutex_lock(&cm->mu);
-        cm->quit = 1;
-        pthread_cond_broadcast(&cm->cv);
-        pthread_mutex_unlock(&cm->mu);
-        for (int i = 0; i < cm->nthreads; i++)
-            pthread_join(cm->thread[i], NULL);
-        pthread_mutex_destroy(&cm->mu);
-        pthread_cond_destroy(&cm->cv);
-        close(cm->efd);
-    }
+    if (cm->efd >= 0)
+        commit_writers_stop(cm);
     for (int i = 0; i < 2; i++) {
         free(cm->b[i].ops);
         free(cm->b[i].bytes);

@@ -5,8 +5,10 @@
  *   serve_main.c    options, the listening socket, signals, open and close
  *   serve_loop.c    the epoll loop: accept, read, run, write, shut down
  *   serve_cmd.c     the command table and the simple commands
- *   serve_commit.c  writes gathered into one kv_write batch per loop pass,
- *                   applied inline or (with --sync) by the writer thread
+ *   serve_commit.c  writes gathered per loop pass, cut into chunks of about
+ *                   64 ops, answered once applied (serve_commit.h)
+ *   serve_writers.c one kv_write per chunk: inline, or (with --sync) by
+ *                   writer threads at the same time
  *   serve_scan.c    SCAN and its cursors
  *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
  *   serve_glob.c    Redis-style glob patterns (SCAN MATCH, CONFIG GET)
