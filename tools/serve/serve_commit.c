@@ -311,6 +311,11 @@ void serve_commit_done(server *s)
     b->blen = 0;
     b->has_del = 0;
     b->nchunks = 0;
+    if (b->bcap > 16u * 1024 * 1024) { /* after a large value: give it back */
+        free(b->bytes);
+        b->bytes = NULL;
+        b->bcap = 0;
+    }
     cm->flying = NULL;
     /* Start what was gathered meanwhile (with --sync; without, the loop
      * kicks at the end of its pass). */
