@@ -8,13 +8,16 @@
  * pass the batch is applied: this is the chance Redis gives its own log
  * (appendfsync always fsyncs once per pass of its event loop).
  *
- * Chunks.  The batch is cut into chunks of about SERVE_CHUNK_OPS ops, each
- * applied with one kv_write.  A client's ops all go to one chunk (so they
- * are applied in its order, and an MSET is one kv_write: atomic).  Why not
- * one kv_write for everything: stage 03 stores a batch as one log record,
- * and a get reads and decodes the whole record its key is in, so records of
- * 800 ops would make every later GET decode 800 ops.  Without --sync the
- * loop applies the chunks itself, one after the other (no disk wait).
+ * Chunks.  The batch is cut into chunks of about SERVE_CHUNK_OPS ops (16),
+ * each applied with one kv_write.  A client's ops all go to one chunk (so
+ * they are applied in its order, and an MSET is one kv_write: atomic).
+ * Why not one kv_write for everything: stage 03 stores a batch as one log
+ * record, and a get reads and decodes the whole record its key is in, so
+ * records of 800 ops would make every later GET decode 800 ops.  Without
+ * --sync the loop applies the chunks itself, one after the other (a chunk
+ * costs one write(), no disk wait).  With --sync a chunk is a record that
+ * must join a group commit, so chunks are larger (SERVE_CHUNK_OPS_SYNC,
+ * 64): fewer records to gather behind one fsync.
  * With --sync, SERVE_WRITERS threads take chunks and call kv_write at the
  * same time; the stage's group commit then writes their records together
  * and covers them with one fsync (stage 03: one leader, one fdatasync for
@@ -59,6 +62,7 @@ int serve_commit_init(server *s)
     cm->db = s->db;
     cm->gathering = &cm->b[0];
     cm->efd = -1;
+    cm->chunk_ops = s->cfg.sync ? SERVE_CHUNK_OPS_SYNC : SERVE_CHUNK_OPS;
     s->commit = cm;
     if (kv_batch_new(&cm->kvb) != KV_OK)
         return KV_ERR_NOMEM;
@@ -193,7 +197,7 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
         if (c->batch_kick != kick) {
             c->batch_kick = kick;
             if (nchunks == 0 || (!b->has_del && open_ops > 0 &&
-                                 open_ops + c->pending_ops > SERVE_CHUNK_OPS)) {
+                                 open_ops + c->pending_ops > cm->chunk_ops)) {
                 nchunks++;
                 open_ops = 0;
             }

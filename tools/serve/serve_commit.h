@@ -51,6 +51,7 @@ struct serve_commit {
     commit_batch *gathering;
     commit_batch *flying;   /* NULL when nothing is in flight */
     unsigned long long kicks;
+    size_t chunk_ops;       /* a chunk is closed at this many ops */
     kv_db *db;
     kv_batch *kvb;          /* the loop's, without --sync */
     int efd;

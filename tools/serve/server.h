@@ -49,7 +49,8 @@
 #define SERVE_TURN         256                     /* commands a client runs per loop pass */
 #define SERVE_CLIENT_OPS   4096u                   /* unapplied writes a client may have */
 #define SERVE_CLIENT_BYTES (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
-#define SERVE_CHUNK_OPS    64u                     /* ops per kv_write, about (serve_commit.c) */
+#define SERVE_CHUNK_OPS    16u                     /* ops per kv_write, about (serve_commit.c) */
+#define SERVE_CHUNK_OPS_SYNC 64u                   /* ... with --sync */
 #define SERVE_WRITERS      16                      /* writer threads with --sync */
 #define SERVE_MAXCLIENTS   1024u                   /* default --maxclients */
 #define SERVE_STOP_SECONDS 10                      /* at shutdown, wait this long for slow readers */
