@@ -142,7 +142,9 @@ for r in rows:
     print('"%s -P%s %s" %s' % (r["server"], r["pipeline"], r["test"], r["rps"]))
 PY
     gnuplot <<GP
-set terminal pngcairo size 1000,500 noenhanced
+set terminal pngcairo size 1000,560 noenhanced
+set bmargin 11
+set rmargin 10
 set output "$out/rps.png"
 set title "redis-benchmark, 50 clients, $n requests, random keys: requests per second"
 set style fill solid 0.8
