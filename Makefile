@@ -39,7 +39,9 @@ STAGES := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))
 include $(wildcard stages/*/stage.mk)
 
 COMMON_SRCS := $(wildcard common/*.c)
-TOOL_SRCS   := tools/kv.c tools/kv_text.c
+TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
+               tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
+               tools/kv_export.c
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 
