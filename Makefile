@@ -121,6 +121,23 @@ endef
 $(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
 RUNS ?= 10000
+
+# ---- the export stream's fuzz harness (fuzz/export_fuzz.c) --------------------
+# The format (tools/kv_export.c) is every stage's; the harness also imports
+# what it decodes into a database of the stage it is linked with, so it is
+# built per stage: a replay driver that `make test` runs on
+# fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
+define EXPORT_FUZZ_RULES
+$(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+build/fuzz/$(1)/export: fuzz/export_fuzz.c tools/kv_export.c $(SRCS_$(1)) $(COMMON_SRCS)
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+endef
+$(foreach s,$(STAGES),$(eval $(call EXPORT_FUZZ_RULES,$(s))))
+TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/fuzz-export-replay)
 .PHONY: crash-test
 crash-test: $(foreach s,$(or $(STAGE),$(STAGES)),$(B)/$(s)/crashtest)
 	@for s in $(or $(STAGE),$(STAGES)); do $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
