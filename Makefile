@@ -56,7 +56,7 @@ COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
 .PHONY: get-instructions
 .PHONY: all deps demo test test-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
-all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
+all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
