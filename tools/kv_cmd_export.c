@@ -253,9 +253,9 @@ static int import_chunk(tool *t, importer *m, kv_batch *b, int *done)
     }
     uint64_t rest = export_chunk_rest(&c);
     if (m->size != UINT64_MAX && rest > m->size - m->offset) {
-        snprintf(e.what, sizeof e.what, "a chunk of %llu bytes, and the file ends %llu "
-                 "bytes on: it was cut short", (unsigned long long)rest,
-                 (unsigned long long)(m->size - m->offset));
+        snprintf(e.what, sizeof e.what, "this chunk's header says %llu bytes follow it, "
+                 "and the file ends %llu bytes on: the stream was cut short",
+                 (unsigned long long)rest, (unsigned long long)(m->size - m->offset));
         return import_fail(m, at, e.what);
     }
     if (rest > m->cap) {
@@ -269,8 +269,9 @@ static int import_chunk(tool *t, importer *m, kv_batch *b, int *done)
     if ((got = import_read(m, m->buf, rest)) != rest) {
         if (ferror(m->in))
             return import_fail(m, m->offset, strerror(errno));
-        snprintf(e.what, sizeof e.what, "the stream ends %zu bytes into a chunk of %llu: "
-                 "it was cut short", got, (unsigned long long)rest);
+        snprintf(e.what, sizeof e.what, "this chunk's header says %llu bytes follow it, "
+                 "and the stream ends %zu bytes on: it was cut short",
+                 (unsigned long long)rest, got);
         return import_fail(m, at, e.what);
     }
     uint64_t body_at = at + EXPORT_CHUNK_HEADER_SIZE;

@@ -60,7 +60,7 @@ int export_header_decode(const uint8_t *p, const uint8_t *limit, export_error *e
 {
     size_t n = (size_t)(limit - p);
     if (n < EXPORT_HEADER_SIZE)
-        return export_fail(e, n, "the stream ends after %zu byte%s, inside its %u-byte header",
+        return export_fail(e, 0, "the stream ends after %zu byte%s, inside its %u-byte header",
                            n, n == 1 ? "" : "s", EXPORT_HEADER_SIZE);
     if (memcmp(p, EXPORT_MAGIC, FILE_MAGIC_SIZE) != 0) {
         const char *is = file_header_describe(p);
@@ -86,8 +86,8 @@ int export_chunk_decode(const uint8_t *p, const uint8_t *limit, export_chunk *c,
 {
     size_t n = (size_t)(limit - p);
     if (n < EXPORT_CHUNK_HEADER_SIZE)
-        return export_fail(e, n, "the stream ends %zu byte%s into a %u-byte chunk header: "
-                           "it was cut short", n, n == 1 ? "" : "s",
+        return export_fail(e, 0, "the stream ends %zu byte%s into the %u-byte chunk header "
+                           "that starts here: it was cut short", n, n == 1 ? "" : "s",
                            EXPORT_CHUNK_HEADER_SIZE);
     uint32_t crc = coding_get_u32(p + 13);
     if (crc != crc32c_value(p, 13))
@@ -161,8 +161,9 @@ int export_body_check(const uint8_t *p, const uint8_t *limit, const export_chunk
     const uint8_t *body = p, *end = p + c->body_len;
     uint32_t crc = coding_get_u32(end);
     if (crc != crc32c_value(body, c->body_len))
-        return export_fail(e, c->body_len, "chunk body checksum is %08x, its %u bytes give "
-                           "%08x", crc, c->body_len, crc32c_value(body, c->body_len));
+        return export_fail(e, 0, "the %u-byte chunk body starting here does not match its "
+                           "checksum (stored %08x, computed %08x): it is damaged",
+                           c->body_len, crc, crc32c_value(body, c->body_len));
     for (uint64_t i = 0; i < c->count; i++) {
         const uint8_t *at = p;
         export_record r;

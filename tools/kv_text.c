@@ -151,10 +151,12 @@ int text_decode_word(text_word w, int hex, unsigned char **out, size_t *len)
 
 static const char text_digits[] = "0123456789abcdef";
 
-/* 1 if byte b stands for itself in escaped text. */
+/* 1 if byte b stands for itself in escaped text: printable ASCII but the
+ * backslash and the quotes, so that escaped text in double quotes reads
+ * back through text_split_line as the same bytes. */
 static int text_plain(unsigned char b)
 {
-    return b >= 0x20 && b < 0x7f && b != '\\';
+    return b >= 0x20 && b < 0x7f && b != '\\' && b != '"' && b != '\'';
 }
 
 const char *text_show(const void *p, size_t n, char *buf, size_t cap)

@@ -6,8 +6,10 @@
  *   - hex (kv -x): every KEY/VALUE word is hex, two digits a byte, either
  *     case ("00ff10"), and bytes are printed as lowercase hex;
  *   - escaping (the default for scan): printable ASCII stands for itself and
- *     every other byte, and the backslash, is printed as \xNN, so a record
- *     never spans two lines and never contains a tab;
+ *     every other byte, and the backslash and the quotes " and ', is
+ *     printed as \xNN, so a record never spans two lines and never contains
+ *     a tab, and a key or value printed so, put in double quotes, reads
+ *     back on standard input as the same bytes;
  *   - quoting, on standard input only (on a command line the shell has
  *     already done it): a line is split into words by text_split_line,
  *     with this grammar:
