@@ -242,8 +242,9 @@ static int import_chunk(tool *t, importer *m, kv_batch *b, int *done)
         return import_fail(m, at + e.at, e.what);
     if (c.type == EXPORT_CHUNK_END) {
         if (c.count != m->total) {
-            snprintf(e.what, sizeof e.what, "the end chunk counts %llu records, the stream "
-                     "held %llu", (unsigned long long)c.count, (unsigned long long)m->total);
+            snprintf(e.what, sizeof e.what, "the end chunk counts %llu record%s, the stream "
+                     "held %llu", (unsigned long long)c.count, tool_plural(c.count),
+                     (unsigned long long)m->total);
             return import_fail(m, at + 1, e.what);
         }
         if (fgetc(m->in) != EOF)
@@ -253,9 +254,10 @@ static int import_chunk(tool *t, importer *m, kv_batch *b, int *done)
     }
     uint64_t rest = export_chunk_rest(&c);
     if (m->size != UINT64_MAX && rest > m->size - m->offset) {
+        uint64_t left = m->size - m->offset;
         snprintf(e.what, sizeof e.what, "this chunk's header says %llu bytes follow it, "
-                 "and the file ends %llu bytes on: the stream was cut short",
-                 (unsigned long long)rest, (unsigned long long)(m->size - m->offset));
+                 "and the file ends %llu byte%s on: the stream was cut short",
+                 (unsigned long long)rest, (unsigned long long)left, tool_plural(left));
         return import_fail(m, at, e.what);
     }
     if (rest > m->cap) {
@@ -270,8 +272,8 @@ static int import_chunk(tool *t, importer *m, kv_batch *b, int *done)
         if (ferror(m->in))
             return import_fail(m, m->offset, strerror(errno));
         snprintf(e.what, sizeof e.what, "this chunk's header says %llu bytes follow it, "
-                 "and the stream ends %zu bytes on: it was cut short",
-                 (unsigned long long)rest, got);
+                 "and the stream ends %zu byte%s on: it was cut short",
+                 (unsigned long long)rest, got, tool_plural(got));
         return import_fail(m, at, e.what);
     }
     uint64_t body_at = at + EXPORT_CHUNK_HEADER_SIZE;

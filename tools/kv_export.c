@@ -26,6 +26,12 @@ static int export_fail(export_error *e, uint64_t at, const char *fmt, ...)
     return -1;
 }
 
+/* "s" unless n is 1. */
+static const char *export_s(uint64_t n)
+{
+    return n == 1 ? "" : "s";
+}
+
 void export_header_encode(uint8_t out[EXPORT_HEADER_SIZE])
 {
     file_header_encode(out, EXPORT_MAGIC, EXPORT_VERSION);
@@ -61,7 +67,7 @@ int export_header_decode(const uint8_t *p, const uint8_t *limit, export_error *e
     size_t n = (size_t)(limit - p);
     if (n < EXPORT_HEADER_SIZE)
         return export_fail(e, 0, "the stream ends after %zu byte%s, inside its %u-byte header",
-                           n, n == 1 ? "" : "s", EXPORT_HEADER_SIZE);
+                           n, export_s(n), EXPORT_HEADER_SIZE);
     if (memcmp(p, EXPORT_MAGIC, FILE_MAGIC_SIZE) != 0) {
         const char *is = file_header_describe(p);
         if (is != NULL)
@@ -87,7 +93,7 @@ int export_chunk_decode(const uint8_t *p, const uint8_t *limit, export_chunk *c,
     size_t n = (size_t)(limit - p);
     if (n < EXPORT_CHUNK_HEADER_SIZE)
         return export_fail(e, 0, "the stream ends %zu byte%s into the %u-byte chunk header "
-                           "that starts here: it was cut short", n, n == 1 ? "" : "s",
+                           "that starts here: it was cut short", n, export_s(n),
                            EXPORT_CHUNK_HEADER_SIZE);
     uint32_t crc = coding_get_u32(p + 13);
     if (crc != crc32c_value(p, 13))
@@ -109,8 +115,8 @@ int export_chunk_decode(const uint8_t *p, const uint8_t *limit, export_chunk *c,
                            c->body_len, (unsigned)EXPORT_BODY_MAX);
     /* Each record takes at least EXPORT_RECORD_HEAD + 1 bytes. */
     if (c->count == 0 || c->count > c->body_len / (EXPORT_RECORD_HEAD + 1))
-        return export_fail(e, 1, "a chunk of %llu records cannot have a %u-byte body",
-                           (unsigned long long)c->count, c->body_len);
+        return export_fail(e, 1, "a chunk of %llu record%s cannot have a %u-byte body",
+                           (unsigned long long)c->count, export_s(c->count), c->body_len);
     return 0;
 }
 
@@ -126,7 +132,7 @@ int export_record_decode(const uint8_t **p, const uint8_t *limit, export_record 
     size_t left = (size_t)(limit - q);
     if (left < EXPORT_RECORD_HEAD)
         return export_fail(e, 0, "%zu byte%s left, too few for a record's lengths", left,
-                           left == 1 ? "" : "s");
+                           export_s(left));
     uint32_t klen = coding_get_u32(q), vlen = coding_get_u32(q + 4);
     if (klen == 0 || klen > KV_MAX_KEY)
         return export_fail(e, 0, "key length %u: keys are 1 to %u bytes", klen, KV_MAX_KEY);
@@ -156,8 +162,9 @@ int export_body_check(const uint8_t *p, const uint8_t *limit, const export_chunk
 {
     uint64_t n = (uint64_t)(limit - p);
     if (c->type != EXPORT_CHUNK_RECORDS || n != export_chunk_rest(c))
-        return export_fail(e, 0, "%llu bytes after the chunk header, want %llu",
-                           (unsigned long long)n, (unsigned long long)export_chunk_rest(c));
+        return export_fail(e, 0, "%llu byte%s after the chunk header, want %llu",
+                           (unsigned long long)n, export_s(n),
+                           (unsigned long long)export_chunk_rest(c));
     const uint8_t *body = p, *end = p + c->body_len;
     uint32_t crc = coding_get_u32(end);
     if (crc != crc32c_value(body, c->body_len))
@@ -179,8 +186,9 @@ int export_body_check(const uint8_t *p, const uint8_t *limit, const export_chunk
         prev_len = r.klen;
     }
     if (p != end)
-        return export_fail(e, (uint64_t)(p - body), "%llu bytes left in the chunk body after "
-                           "its %llu records", (unsigned long long)(end - p),
-                           (unsigned long long)c->count);
+        return export_fail(e, (uint64_t)(p - body), "%llu byte%s left in the chunk body after "
+                           "its %llu record%s", (unsigned long long)(end - p),
+                           export_s((uint64_t)(end - p)), (unsigned long long)c->count,
+                           export_s(c->count));
     return 0;
 }
