@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+
 /* The value of one hex digit, or -1 if `c` is not one. */
 static int text_hex_digit(char c)
 {
@@ -161,25 +163,7 @@ static int text_plain(unsigned char b)
 
 const char *text_show(const void *p, size_t n, char *buf, size_t cap)
 {
-    const unsigned char *b = p;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t need = text_plain(b[i]) ? 1 : 4;
-        if (k + need + 4 > cap) { /* room for "..." and the NUL */
-            memcpy(buf + k, "...", 4);
-            return buf;
-        }
-        if (need == 1) {
-            buf[k++] = (char)b[i];
-        } else {
-            buf[k++] = '\\';
-            buf[k++] = 'x';
-            buf[k++] = text_digits[b[i] >> 4];
-            buf[k++] = text_digits[b[i] & 15];
-        }
-    }
-    buf[k] = '\0';
-    return buf;
+    return escape_bytes(buf, cap, p, n, (cap - 4) / 4); /* room for any byte */
 }
 
 void text_write_hex(FILE *f, const void *p, size_t n)

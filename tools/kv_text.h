@@ -67,9 +67,9 @@ int text_split_line(char *line, size_t n, text_word **words, size_t *nwords, siz
  * bytes (never NULL, even when *len is 0) to release with free(). */
 int text_decode_word(text_word w, int hex, unsigned char **out, size_t *len);
 
-/* Writes the bytes p[0..n), escaped as described above, into buf (of
- * `cap` >= 8 bytes, NUL-terminated), cut short with "..." if they do not
- * fit; returns buf.  For messages. */
+/* Writes the bytes p[0..n), escaped (common/escape.h: as above, but for
+ * the single quote), into buf (of `cap` >= 8 bytes, NUL-terminated), cut
+ * short with "..." after (cap - 4) / 4 bytes; returns buf.  For messages. */
 const char *text_show(const void *p, size_t n, char *buf, size_t cap);
 
 /* Prints `n` bytes at `p` to `f` as lowercase hex. */
