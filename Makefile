@@ -100,7 +100,8 @@ $(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(
 endef
 $(foreach s,$(STAGES),$(eval $(call STAGE_RULES,$(s))))
 
-$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS)) $(COMMON_OBJS)
+# tools/kv_export.c: the export stream's format, stage-neutral like common/.
+$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c) $(COMMON_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(wildcard stages/$(s)/tests/*.c),$(s)))
