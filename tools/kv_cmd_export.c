@@ -145,13 +145,15 @@ static int cmd_export(tool *t, const text_word *args, int nargs)
         return rc;
     }
     const char *name = path != NULL ? path : "standard output";
+    struct stat st;
+    int regular = path != NULL && fstat(fileno(x.out), &st) == 0 && S_ISREG(st.st_mode);
     int rc = export_stream(t, &x, name);
     if (path != NULL) {
-        if (rc == EXIT_OK && fsync(fileno(x.out)) != 0 && errno != EINVAL)
+        if (rc == EXIT_OK && regular && fsync(fileno(x.out)) != 0)
             rc = tool_fail("export: syncing %s: %s", path, strerror(errno));
         if (fclose(x.out) != 0 && rc == EXIT_OK)
             rc = tool_fail("export: closing %s: %s", path, strerror(errno));
-        if (rc != EXIT_OK && remove(path) == 0)
+        if (rc != EXIT_OK && regular && remove(path) == 0)
             tool_note("export: removed the incomplete %s", path);
         else if (rc == EXIT_OK)
             printf("exported %llu record%s (%llu chunk%s, %llu bytes) from %s to %s\n",
