@@ -675,6 +675,33 @@ import_of_other_file_creates_nothing() {
     [ ! -e "$DB.new" ] || fail "a failed import created the database directory"
 }
 
+# Another stage's database is refused, and the two commands the message
+# names (build/S/kv DIR export FILE, then build/T/kv NEWDIR import FILE)
+# carry it across.
+refusal_names_export_and_import_that_work() {
+    other=
+    for k in $(stage_kvs); do
+        [ "$(cd "$(dirname "$k")" && pwd)" = "$(cd "$(dirname "$KV")" && pwd)" ] || other=$k
+    done
+    [ -n "$other" ] || return 0 # no other stage built next to this one
+    kv_bin "$other" "$DB" batch put a 1 put b ""
+    kv "$DB" put c 3
+    expect_status 2
+    msg=$(cat "$TMP/err")
+    cmds=$(printf '%s\n' "$msg" |
+        sed -n 's|.*build/\([^/ ]*\)/kv \(.*\) export FILE, then build/\([^/ ]*\)/kv NEWDIR import FILE$|\1 \2 \3|p')
+    [ -n "$cmds" ] || { fail "no export/import commands in: $msg"; return; }
+    set -- $cmds
+    [ "$2" = "$DB" ] || fail "the message names $2, not $DB"
+    root=$(dirname "$KV")/..
+    kv_bin "$root/$1/kv" "$2" export "$DB.kvx"
+    expect_status 0
+    kv_bin "$root/$3/kv" "$DB.new" import "$DB.kvx"
+    expect_status 0
+    kv "$DB.new" scan
+    expect_out "$(printf 'a\t1\nb\t')"
+}
+
 run usage_on_no_args
 run put_get_round_trip
 run get_prints_raw_value_then_newline
@@ -715,6 +742,7 @@ run import_into_non_empty_db_keeps_other_keys
 run import_cut_short_keeps_whole_chunks
 run import_refuses_damaged_stream_with_offset
 run import_of_other_file_creates_nothing
+run refusal_names_export_and_import_that_work
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
