@@ -163,8 +163,8 @@ static void tool_note_torn_tail(const tool *t)
     kv_free(text);
 }
 
-/* A one-shot read of a directory that is not there, or not a directory:
- * EXIT_ERROR with a message in the user's terms; else EXIT_OK. */
+/* A read (or check, dump, repair) of a directory that is not there, or not
+ * a directory: EXIT_ERROR with a message in the user's terms; else EXIT_OK. */
 static int tool_check_dir(const tool *t)
 {
     struct stat st;
@@ -185,7 +185,7 @@ int tool_prepare(tool *t, int need)
     if (need == NEED_NOTHING)
         return EXIT_OK;
     if (need == NEED_CLOSED)
-        return tool_close(t);
+        return tool_close(t) != EXIT_OK ? EXIT_ERROR : tool_check_dir(t);
     if (t->db != NULL)
         return EXIT_OK;
     kv_options opt;
