@@ -130,37 +130,36 @@ int tool_close(tool *t)
 {
     int st = kv_close(t->db);
     t->db = NULL;
-    t->read_only = 0;
     return st == KV_OK ? EXIT_OK : tool_fail_status(st);
 }
 
 /* After a read-only open: if the stage reports a torn tail found at open
- * (a stats line "open.torn_tail_bytes...: N" with N > 0), a read-only open
- * left it in place, and the next read-write open will cut it off. */
+ * (stats lines "open.torn_tail_bytes_...: N", the largest N > 0), a
+ * read-only open left it in place, and the next read-write open cuts it. */
 static void tool_note_torn_tail(const tool *t)
 {
     char *text = NULL;
     if (kv_stats(t->db, &text) != KV_OK)
         return;
     static const char key[] = "open.torn_tail_bytes";
+    unsigned long long n = 0;
     for (const char *p = text; p != NULL && *p != '\0';) {
         const char *end = strchr(p, '\n');
         const char *colon = strchr(p, ':');
         if (strncmp(p, key, sizeof key - 1) == 0 && colon != NULL &&
             (end == NULL || colon < end)) {
-            unsigned long long n = strtoull(colon + 1, NULL, 10);
-            if (n > 0)
-                tool_note("%s ends in a torn tail of %llu byte%s (a last write cut short), "
-                          "left in place because this command opens the database "
-                          "read-only; the next write (put, del, batch, import, compact, or "
-                          "a session on standard input) cuts it off.  `kv %s check` says "
-                          "where it is",
-                          t->dir, n, tool_plural(n), t->dir);
-            break;
+            unsigned long long v = strtoull(colon + 1, NULL, 10);
+            n = v > n ? v : n;
         }
         p = end != NULL ? end + 1 : NULL;
     }
     kv_free(text);
+    if (n > 0)
+        tool_note("%s ends in a torn tail of %llu byte%s (a last write cut short), left in "
+                  "place because this command opens the database read-only; the next write "
+                  "(put, del, batch, import, compact, or a session on standard input) cuts "
+                  "it off.  `kv %s check` says where it is",
+                  t->dir, n, tool_plural(n), t->dir);
 }
 
 /* A read (or check, dump, repair) of a directory that is not there, or not
@@ -203,8 +202,7 @@ int tool_prepare(tool *t, int need)
                              kv_strerror(st), kv_errmsg());
         return tool_fail_status(st);
     }
-    t->read_only = opt.read_only;
-    if (t->read_only)
+    if (opt.read_only)
         tool_note_torn_tail(t);
     return EXIT_OK;
 }

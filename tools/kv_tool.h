@@ -41,7 +41,6 @@ enum {
 typedef struct tool {
     const char *dir;
     kv_db *db;        /* the open database, or NULL */
-    int read_only;    /* db was opened read-only (a one-shot read) */
     int hex;          /* keys and values are hex (-x, or `hex on`) */
     int sync;         /* --sync: open with kv_options.sync = 1 */
     int interactive;  /* reading commands from standard input */
