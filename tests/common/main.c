@@ -19,7 +19,8 @@ int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
         &crc32c_suite, &coding_suite, &log_record_suite, &io_suite, &io_fault_suite, &io_sim_suite,
-        &identity_suite, &export_format_suite,
+        &identity_suite,
+        &export_format_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }
