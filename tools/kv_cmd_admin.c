@@ -49,10 +49,8 @@ static int cmd_check(tool *t, const text_word *args, int nargs)
         return EXIT_OK;
     if (st == KV_CHECK_WILL_CUT) {
         fflush(stdout);
-        tool_note("the next read-write open of %s cuts off the torn tail named above, and "
-                  "what it holds is lost (get, scan, stats and export open read-only and "
-                  "leave it; kv_options.strict_recovery refuses to open)",
-                  t->dir);
+        tool_note("exit 3: %s can be read, and the next read-write open cuts off the torn "
+                  "tail named above", t->dir);
         return EXIT_WILL_LOSE;
     }
     return tool_fail_status(st);
