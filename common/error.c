@@ -15,10 +15,14 @@ static _Thread_local char errmsg[ERRMSG_CAP];
 
 int kv_error(int code, const char *fmt, ...)
 {
+    /* Formatted aside first, so that the arguments may include kv_errmsg()
+     * itself (a message that adds to the one before). */
+    char msg[ERRMSG_CAP];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(errmsg, msg, sizeof errmsg);
     return code;
 }
 

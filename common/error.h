@@ -13,7 +13,8 @@
 #define KV_COMMON_ERROR_H
 
 /* Formats the message (printf-style) as this thread's last failure and
- * returns `code`, so a failing path reads `return kv_error(KV_ERR_IO, ...)`. */
+ * returns `code`, so a failing path reads `return kv_error(KV_ERR_IO, ...)`.
+ * The arguments may include kv_errmsg(), to build on the message before. */
 int kv_error(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -152,7 +152,17 @@ const char *io_path(const io_file *f) { return f->path; }
 
 int io_sync_dir(const char *dir)
 {
-    int rc = io_get_ops()->sync_dir(dir);
+    int fsync_failed;
+    return io_sync_dir_status(dir, &fsync_failed);
+}
+
+int io_sync_dir_status(const char *dir, int *fsync_failed)
+{
+    int opened = 0;
+    int rc = io_get_ops()->sync_dir(dir, &opened);
+    *fsync_failed = rc < 0 && opened;
+    if (rc < 0 && !opened)
+        return io_fail(rc, "open directory (to fsync it)", dir);
     return rc < 0 ? io_fail(rc, "fsync directory", dir) : KV_OK;
 }
 

@@ -72,7 +72,8 @@ struct io_ops {
     int     (*truncate)(io_file *f, uint64_t size);
     int     (*size)(io_file *f, uint64_t *size);
     int     (*close)(io_file *f);
-    int     (*sync_dir)(const char *dir);
+    int     (*sync_dir)(const char *dir, int *opened); /* *opened = 1 once the
+                                         directory is open, before its fsync */
     int     (*rename)(const char *from, const char *to);
     int     (*unlink)(const char *path);
     int     (*mkdir)(const char *path);
@@ -99,6 +100,11 @@ int  io_close(io_file *f); /* NULL is a no-op */
 const char *io_path(const io_file *f);
 
 int  io_sync_dir(const char *dir);
+/* io_sync_dir that says which step failed: *fsync_failed is 1 if the fsync
+ * itself failed (what was written may be lost, and a retry proves nothing:
+ * docs/03-wal.md), 0 if it succeeded or the directory could not even be
+ * opened (EMFILE, say: nothing was lost, and it may be retried). */
+int  io_sync_dir_status(const char *dir, int *fsync_failed);
 int  io_rename(const char *from, const char *to);
 int  io_unlink(const char *path);
 int  io_mkdir(const char *path);             /* KV_OK if it already exists */

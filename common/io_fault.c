@@ -132,9 +132,15 @@ static int fault_close(io_file *file)
     return rc;
 }
 
-static int fault_sync_dir(const char *dir)
+static int fault_sync_dir(const char *dir, int *opened)
 {
-    return io_fault_should_fail(IO_FAULT_SYNC) ? -fault_errno() : inner_ops->sync_dir(dir);
+    if (io_fault_should_fail(IO_FAULT_DIR_OPEN))
+        return -fault_errno();
+    if (io_fault_should_fail(IO_FAULT_SYNC)) {
+        *opened = 1;
+        return -fault_errno();
+    }
+    return inner_ops->sync_dir(dir, opened);
 }
 
 static int fault_rename(const char *from, const char *to)

@@ -23,8 +23,10 @@ enum {
     IO_FAULT_SYNC = 1 << 3,     /* io_sync and io_sync_dir */
     IO_FAULT_TRUNCATE = 1 << 4,
     IO_FAULT_META = 1 << 5,     /* rename, unlink, mkdir, list, exists, lock, size */
+    IO_FAULT_DIR_OPEN = 1 << 6, /* opening a directory to sync it (EMFILE, say):
+                                   io_sync_dir fails, but no fsync did */
     IO_FAULT_WRITES = IO_FAULT_APPEND | IO_FAULT_SYNC | IO_FAULT_TRUNCATE,
-    IO_FAULT_ALL = 0x3f
+    IO_FAULT_ALL = 0x7f
 };
 
 typedef struct io_fault_plan {

@@ -123,11 +123,12 @@ static int posix_close(io_file *file)
     return rc == -EINTR ? 0 : rc; /* on Linux the descriptor is gone anyway */
 }
 
-static int posix_sync_dir(const char *dir)
+static int posix_sync_dir(const char *dir, int *opened)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
+    *opened = 1;
     int rc = fsync(fd) < 0 ? -errno : 0;
     close(fd);
     return rc;

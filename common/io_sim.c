@@ -326,10 +326,10 @@ static int sim_close(io_file *file)
     return rc;
 }
 
-static int sim_sync_dir(const char *dir)
+static int sim_sync_dir(const char *dir, int *opened)
 {
     pthread_mutex_lock(&sim.mu);
-    int rc = sim.inner->sync_dir(dir);
+    int rc = sim.inner->sync_dir(dir, opened);
     const char *rel = sim_rel(dir);
     if (rc == 0 && rel != NULL) {
         long id = sim_dir_find(rel, strlen(rel));

@@ -73,8 +73,10 @@ int hash_db_roll(kv_db *db, uint64_t id)
      * real corruption (never a torn tail), and a merge that reads it never
      * makes durable a state older than what it had. */
     int rc = db->active != NULL ? io_sync(db->active->file) : KV_OK;
-    if (rc != KV_OK)
+    if (rc != KV_OK) {
+        hash_db_set_failed(db, kv_errmsg());
         return rc;
+    }
     /* Then its seal, if the record format has one (record_io.h), synced
      * too, before any later segment exists. */
     uint8_t seal[RECORD_SEAL_MAX];
@@ -86,8 +88,10 @@ int hash_db_roll(kv_db *db, uint64_t id)
         __atomic_store_n(&db->active->size, db->active->size + n, __ATOMIC_RELEASE);
         db->active->live_bytes += n; /* a seal is never garbage: no merge for it */
         pthread_rwlock_unlock(&db->index_lock);
-        if ((rc = io_sync(db->active->file)) != KV_OK)
+        if ((rc = io_sync(db->active->file)) != KV_OK) {
+            hash_db_set_failed(db, kv_errmsg());
             return rc;
+        }
     }
     segment *s = NULL;
     rc = segment_open(db->dir.path, (uint32_t)id, IO_WRITE | IO_CREATE | IO_TRUNC, &s);
@@ -103,11 +107,9 @@ int hash_db_roll(kv_db *db, uint64_t id)
         if (rc != KV_OK)
             segment_unref(s);
     }
-    if (rc != KV_OK) {
+    if (rc != KV_OK)
         hash_db_roll_undo(db, (uint32_t)id);
-        return rc;
-    }
-    return hash_write_rolled(db);
+    return rc;
 }
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
@@ -172,22 +174,37 @@ int hash_db_undo_append(kv_db *db, const char *call, int rc)
     char first[512];
     snprintf(first, sizeof first, "%s", kv_errmsg());
     if (io_truncate(db->active->file, db->active->size) != KV_OK) {
-        db->failed = 1;
-        return kv_error(rc, "%s: %s; then the partial record could not be cut off (%s): "
-                        "writes are refused until the database is reopened",
-                        call, first, kv_errmsg());
+        kv_error(rc, "%s: %s; then the partial record could not be cut off (%s): "
+                 "writes are refused until the database is reopened", call, first, kv_errmsg());
+        hash_db_set_failed(db, kv_errmsg());
+        return rc;
     }
     return kv_error(rc, "%s: %s", call, first);
 }
 
+void hash_db_set_failed(kv_db *db, const char *why)
+{
+    if (!db->failed)
+        snprintf(db->failure, sizeof db->failure, "%s", why);
+    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
+}
+
+int hash_db_refuse_if_failed(kv_db *db, const char *call)
+{
+    if (!db->failed)
+        return KV_OK;
+    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
+                    "database", call, db->dir.path, db->failure);
+}
+
 int hash_db_make_room(kv_db *db, const char *call, uint64_t bytes)
 {
-    if (db->failed)
-        return kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
-                        "undone; reopen the database", call, db->active->name);
+    int rc = hash_db_refuse_if_failed(db, call);
+    if (rc != KV_OK)
+        return rc;
     if (db->active->size == 0 || db->active->size + bytes <= db->segment_limit)
         return KV_OK;
-    int rc = hash_db_roll(db, db->next_id);
+    rc = hash_db_roll(db, db->next_id);
     if (rc == KV_OK)
         __atomic_add_fetch(&db->rollovers, 1, __ATOMIC_RELAXED);
     return rc;
@@ -394,6 +411,7 @@ int kv_stats(kv_db *db, char **text)
         "session.merge_bytes_read: %llu\n"
         "session.merge_bytes_written: %llu\n"
         "session.merge_ms: %.3f\n"
+        "write.failed: %d\n"
         "%s",
         kv_stage(), db->dir.path, nsegs, active, (unsigned long long)db->segment_limit,
         (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
@@ -413,7 +431,8 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)__atomic_load_n(&db->merges, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->merge_bytes_read, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->merge_bytes_written, __ATOMIC_RELAXED),
-        (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0, more);
+        (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0,
+        __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE), more);
     free(more);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");

@@ -34,9 +34,12 @@
  *   3. Replaying the segments on disk in id order gives the index (for the
  *      acknowledged writes).  Roll-over keeps this trivially; merge.c keeps it
  *      at every step, crash or not (the argument is in docs/02-hash.md).
- *   4. If a failed append cannot be cut off, `failed` is set and every later
- *      write (and merge) is refused until the database is reopened, so a
- *      partial record never ends up in the middle of a segment.
+ *   4. If a failed append cannot be cut off, or the fsync that closes a
+ *      segment at roll-over fails, `failed` is set and every later write
+ *      (and merge) is refused until the database is reopened: a partial
+ *      record never ends up in the middle of a segment, and a segment is
+ *      never closed without being whole on disk (a retried fsync can report
+ *      success for pages the kernel already dropped).
  *   5. Files in `doomed` are on disk but not part of the database in memory
  *      (left by a merge whose clean-up failed).  The next merge removes them
  *      before it removes anything else, or does not run.
@@ -77,7 +80,9 @@ struct kv_db {
                                    open of an empty directory */
     uint64_t next_id;           /* the id the next new segment gets (ids are
                                    32-bit; this is wider to see the end) */
-    int failed;                 /* invariant 4 */
+    int failed;                 /* invariant 4; set with __atomic, under
+                                   write_lock, by hash_db_set_failed */
+    char failure[256];          /* why */
     uint32_t *doomed;           /* invariant 5: ids of <id>.log files, in the
                                    order they must be removed */
     size_t ndoomed, doomed_cap;
@@ -87,8 +92,9 @@ struct kv_db {
     uint64_t open_segments_scanned, open_segments_from_hint, open_hints_rejected;
     uint64_t open_leftovers_removed;
     uint64_t open_tail_records_dropped; /* 1 if the cut tail held valid records
-                                           after its damage (stage 03) */
-    struct hash_writer *writer; /* the write path's own state (hash_write) */
+                                           after its damage (record_io.h's
+                                           `unsynced`; never in stage 02) */
+    struct hash_writer *writer; /* the write path's own state (hash_write_open) */
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
@@ -115,6 +121,12 @@ int  hash_recover(kv_db *db);
  * rolls over to a new segment if the active one would pass the limit.
  * REQUIRES: write_lock held. */
 int  hash_db_make_room(kv_db *db, const char *call, uint64_t bytes);
+/* KV_ERR_IO ("reopen the database", with the reason) if `failed` is set.
+ * REQUIRES: write_lock held. */
+int  hash_db_refuse_if_failed(kv_db *db, const char *call);
+/* Sets `failed` (invariant 4), keeping `why` for the messages above.
+ * REQUIRES: write_lock held. */
+void hash_db_set_failed(kv_db *db, const char *why);
 /* After a failed append to the active segment: cuts it back to its valid
  * size, or sets `failed` (invariant 4).  Returns rc, with call added to
  * kv_errmsg.  REQUIRES: write_lock held. */
@@ -144,19 +156,19 @@ int  hash_update_reserve(kv_db *db, const hash_update *u);
 void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end);
 
 /*
- * The write path: how a write reaches the log.  kv_put, kv_delete and
- * kv_write check their arguments and call hash_write.  Stage 02 implements
- * these in hash_write.c (one write() per call, no fsync); stage 03 in its
- * own files (a write-ahead log with group commit and fsync).
+ * The write path: how a write reaches the log, a module with its own state
+ * (db->writer).  kv_put, kv_delete and kv_write check their arguments and
+ * call hash_write.  Stage 02's is hash_write.c: one write() per call under
+ * write_lock, no fsync, and counters of what it appended; docs/02-hash.md
+ * says why it is a module of its own.
  */
+/* At the end of kv_open (after recovery): sets up db->writer. */
+int  hash_write_open(kv_db *db);
 /* REQUIRES: n > 0, the database is writable, ops passed the argument checks. */
 int  hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
-/* At the end of kv_open (after recovery), and at kv_close (whose status it
- * gives: the database is closed even if it fails). */
-int  hash_write_open(kv_db *db);
+/* First thing at kv_close (whose status it gives: the database is closed
+ * even if it fails); frees db->writer.  NULL writer: a no-op. */
 int  hash_write_close(kv_db *db);
-/* Called by hash_db_roll once a new active segment exists. */
-int  hash_write_rolled(kv_db *db);
 /* Lines "name: value\n" that kv_stats adds, as a fresh allocation. */
 int  hash_write_stats(kv_db *db, char **text);
 

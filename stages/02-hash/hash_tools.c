@@ -246,7 +246,6 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 
 int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
 {
-    (void)flags; /* stage 02's records are their own frames */
     tools_dir d;
     int rc = tools_open_dir("kv_dump", dir, &d);
     if (rc != KV_OK)
@@ -264,7 +263,7 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
         if (kind == SEGMENT_FILE_LOG) {
             segments++;
             path = io_join(dir, d.names[i]);
-            rc = path ? record_dump_file(path, d.names[i], line, ctx) : KV_ERR_NOMEM;
+            rc = path ? record_dump_file(path, d.names[i], flags, line, ctx) : KV_ERR_NOMEM;
             status = tools_worse(status, rc);
         } else if (kind == SEGMENT_FILE_HINT) {
             status = tools_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));

@@ -141,17 +141,14 @@ static int merge_remove_doomed(merge *m)
 static int merge_begin(merge *m)
 {
     kv_db *db = m->db;
-    int rc = KV_OK;
     pthread_mutex_lock(&db->write_lock);
     uint64_t total = 0, live = 0;
     for (size_t i = 0; i < db->segs.n; i++) {
         total += db->segs.v[i]->size;
         live += db->segs.v[i]->live_bytes;
     }
-    if (db->failed) {
-        rc = kv_error(KV_ERR_IO, "kv_compact: %s: an earlier write failed and could not be "
-                      "undone; reopen the database", db->dir.path);
-    } else if (total > live) {
+    int rc = hash_db_refuse_if_failed(db, "kv_compact");
+    if (rc == KV_OK && total > live) {
         m->inputs = malloc(db->segs.n * sizeof *m->inputs);
         if (m->inputs == NULL) {
             rc = kv_error(KV_ERR_NOMEM, "kv_compact: out of memory");

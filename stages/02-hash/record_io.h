@@ -84,9 +84,12 @@ size_t record_encode(uint8_t *dst, uint64_t at, const record_op *op);
 #define RECORD_SEAL_MAX 32u
 size_t record_seal(uint8_t *dst, uint64_t at);
 
-/* kv check and kv dump of one segment file (see common/log_report.h). */
+/* kv check and kv dump of one segment file (see common/log_report.h).
+ * `flags` are kv_dump_with's (kv.h): KV_DUMP_FRAMES shows the framing
+ * below the records, for a format that has one (stage 02's has none). */
 int record_check_file(const char *path, const char *label, kv_line_fn line, void *ctx,
                       log_report_totals *totals);
-int record_dump_file(const char *path, const char *label, kv_line_fn line, void *ctx);
+int record_dump_file(const char *path, const char *label, unsigned flags, kv_line_fn line,
+                     void *ctx);
 
 #endif

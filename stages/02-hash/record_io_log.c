@@ -107,7 +107,9 @@ int record_check_file(const char *path, const char *label, kv_line_fn line, void
     return log_report_check(path, label, line, ctx, totals);
 }
 
-int record_dump_file(const char *path, const char *label, kv_line_fn line, void *ctx)
+int record_dump_file(const char *path, const char *label, unsigned flags, kv_line_fn line,
+                     void *ctx)
 {
+    (void)flags; /* a record is its own frame */
     return log_report_dump(path, label, line, ctx);
 }

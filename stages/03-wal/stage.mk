@@ -1,11 +1,17 @@
 # Stage 03: stage 02's hash index over a write-ahead log (32 KiB blocks,
 # checksummed fragments, batches as records), fsync on request with group
-# commit, and kv repair.  New here: the WAL (wal_*), stage 02's record
-# interface over it (record_io_wal.c) and its write path (wal_write.c).
+# commit, and kv repair.  New here: the WAL module (WAL_MODULE_SRCS: the
+# format, writer, reader, batch payload, sync markers and the group-commit
+# queue; it depends on neither the index nor segments, and stage 04 links
+# it too), stage 02's record interface over it (record_io_wal.c), its write
+# path (hash_write_wal.c: the queue applied to the index) and its tools.
 # Everything else is stage 02's (and stage 01's iterator), unchanged.
-SRCS_03-wal := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
-               stages/03-wal/wal_batch.c stages/03-wal/record_io_wal.c \
-               stages/03-wal/wal_write.c stages/03-wal/wal_tools.c \
+WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
+                   stages/03-wal/wal_batch.c stages/03-wal/wal_marker.c \
+                   stages/03-wal/wal_queue.c
+SRCS_03-wal := $(WAL_MODULE_SRCS) \
+               stages/03-wal/record_io_wal.c stages/03-wal/hash_write_wal.c \
+               stages/03-wal/wal_tools.c stages/03-wal/wal_dump.c \
                stages/03-wal/wal_repair.c \
                stages/02-hash/hash_index.c stages/02-hash/segment.c \
                stages/02-hash/hint.c stages/02-hash/hash_db.c \

@@ -10,23 +10,14 @@
  *     key       key_len bytes
  *     value     value_len bytes (a put only)
  *
- * Nothing may follow the last op.  A count of 0 makes the record a sync
- * marker instead of a batch:
+ * Nothing may follow the last op.  A payload that starts with the byte 0
+ * (a count of 0) is not a batch but a sync marker or a seal
+ * (wal_marker.h, included here for the readers of a log, who meet both).
  *
- *   0           1 byte (the count)
- *   synced_to   8 bytes, little-endian: every byte of this file before
- *               this offset was on stable storage before the marker was
- *               written
- *   final       1 byte, 1, only in a seal: the marker that closes a segment
- *               for good (at roll-over, or ending a merge output); a
- *               closed segment without one was cut short
- *
- * The writer appends a marker after each fsync (with the next write, and
- * at close), so recovery can tell damage that a power loss may cause
- * (after the last marker's offset) from damage it cannot (docs/03-wal.md).  A single kv_put is a batch of one op:
- * a put of a 3-byte key and a 5-byte value takes 1+1+1+1+3+5 = 12 bytes of
- * payload, 19 with its fragment header.  Invariant: the decoder looks only
- * inside [p, limit) and checks every length before it uses it.
+ * A single kv_put is a batch of one op: a put of a 3-byte key and a 5-byte
+ * value takes 1+1+1+1+3+5 = 12 bytes of payload, 19 with its fragment
+ * header.  Invariant: the decoder looks only inside [p, limit) and checks
+ * every length before it uses it.
  */
 #ifndef KV_WAL_BATCH_H
 #define KV_WAL_BATCH_H
@@ -35,6 +26,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "wal_marker.h"
 
 enum { WAL_OP_PUT = 1, WAL_OP_DELETE = 2 };
 
@@ -50,15 +42,6 @@ uint8_t *wal_batch_encode(uint8_t *dst, const batch_op *ops, size_t n);
 typedef int (*wal_batch_fn)(void *ctx, size_t i, const batch_op *op);
 int wal_batch_decode(const uint8_t *p, const uint8_t *limit, wal_batch_fn fn, void *ctx,
                      size_t *count, const char **why);
-
-#define WAL_MARKER_SIZE 9u
-#define WAL_SEAL_SIZE 10u
-
-/* Writes a sync marker into dst[WAL_MARKER_SIZE], or a seal (final = 1)
- * into dst[WAL_SEAL_SIZE]; returns its size. */
-size_t wal_marker_encode(uint8_t *dst, uint64_t synced_to, int final);
-/* If [p, limit) is a sync marker: 1 (2 for a seal) and *synced_to; else 0. */
-int  wal_marker_decode(const uint8_t *p, const uint8_t *limit, uint64_t *synced_to);
 
 /* Op i's share of a record of `size` bytes holding `count` ops: equal
  * shares, the last op taking the remainder, so that they add up to size

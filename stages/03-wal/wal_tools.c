@@ -1,8 +1,8 @@
 /*
- * wal_tools.c: kv check and kv dump of one write-ahead log segment (the
- * record_check_file / record_dump_file half of stage 02's record_io.h),
- * and the walk they share with kv repair (wal_repair.c): every record and
- * every damaged region of a log, in order.
+ * wal_tools.c: kv check of one write-ahead log segment (the
+ * record_check_file half of stage 02's record_io.h), and the walk it
+ * shares with kv dump (wal_dump.c) and kv repair (wal_repair.c): every
+ * record and every damaged region of a log, in order.
  *
  * A damaged region runs from the first byte that is not part of a valid
  * record to the start of the next valid record.  If no valid record
@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "escape.h"
 #include "log_report.h"
 #include "record_io.h"
 #include "wal_batch.h"
@@ -178,62 +177,4 @@ static int damage_item(void *ctx, const wal_walk_item *it, const wal_reader *r)
 int wal_walk_damage(const char *path, wal_damage_list *dl, uint64_t *size)
 {
     return wal_walk(path, damage_item, dl, size);
-}
-
-/* ---- kv dump ------------------------------------------------------------- */
-
-typedef struct dump_ctx {
-    kv_line_fn line;
-    void *ctx;
-} dump_ctx;
-
-static int dump_op(void *ctx, size_t i, const batch_op *op)
-{
-    dump_ctx *c = ctx;
-    char key[4 * RECORD_DUMP_BYTES + 8], val[4 * RECORD_DUMP_BYTES + 8];
-    escape_bytes(key, sizeof key, op->key, op->klen, RECORD_DUMP_BYTES);
-    if (op->is_delete) {
-        log_report_line(c->line, c->ctx, "            op %zu: del key_len=%zu key=\"%s\"", i,
-                        op->klen, key);
-        return 0;
-    }
-    escape_bytes(val, sizeof val, op->val, op->vlen, RECORD_DUMP_BYTES);
-    log_report_line(c->line, c->ctx, "            op %zu: put key_len=%zu value_len=%zu "
-                    "key=\"%s\" value=\"%s\"", i, op->klen, op->vlen, key, val);
-    return 0;
-}
-
-static int dump_item(void *ctx, const wal_walk_item *it, const wal_reader *r)
-{
-    dump_ctx *c = ctx;
-    if (it->kind == WAL_WALK_MARKER) {
-        log_report_line(c->line, c->ctx, "%10llu  sync marker: every byte before offset %llu "
-                        "was on stable storage", (unsigned long long)it->offset,
-                        (unsigned long long)it->synced_to);
-        return KV_OK;
-    }
-    if (it->kind == WAL_WALK_DAMAGE) {
-        log_report_line(c->line, c->ctx, "%10llu  DAMAGED: %llu bytes: %s",
-                        (unsigned long long)it->offset,
-                        (unsigned long long)(it->end - it->offset), it->why);
-        return KV_OK;
-    }
-    log_report_line(c->line, c->ctx, "%10llu  record: %llu bytes framed, payload %zu bytes, "
-                    "%zu ops", (unsigned long long)it->offset,
-                    (unsigned long long)(it->end - it->offset), r->rec_len, it->count);
-    const char *why;
-    return wal_batch_decode(r->rec, r->rec + r->rec_len, dump_op, c, NULL, &why);
-}
-
-int record_dump_file(const char *path, const char *label, kv_line_fn line, void *ctx)
-{
-    log_report_line(line, ctx, "# %s: write-ahead log in %u-byte blocks: offset of each "
-                    "record's first fragment, then its ops (see docs/03-wal.md)", label,
-                    32768u);
-    dump_ctx c = {.line = line, .ctx = ctx};
-    uint64_t size = 0;
-    int rc = wal_walk(path, dump_item, &c, &size);
-    if (rc != KV_OK && rc != KV_ERR_NOMEM)
-        log_report_line(line, ctx, "# %s: cannot dump: %s", label, kv_errmsg());
-    return rc;
 }

@@ -217,6 +217,31 @@ static void io_fault_default_errno_is_eio(void)
     CHECK_KV(io_close(f), KV_OK);
 }
 
+/* io_sync_dir opens the directory, then fsyncs it: io_sync_dir_status says
+ * which one failed, since only a failed fsync can have lost anything. */
+static void io_fault_dir_open_failure_is_not_a_failed_fsync(void)
+{
+    const char *dir = harness_tmpdir();
+    int fsync_failed = -1;
+    io_fault_plan plan = {.kinds = IO_FAULT_DIR_OPEN, .fail_at = 1, .err = EMFILE};
+    io_fault_install(&plan);
+    kv_error_clear();
+    CHECK_KV(io_sync_dir_status(dir, &fsync_failed), KV_ERR_IO);
+    CHECK_EQ(fsync_failed, 0);
+    CHECK_MSG(strstr(kv_errmsg(), "open directory") != NULL, "message \"%s\"", kv_errmsg());
+    CHECK_KV(io_sync_dir_status(dir, &fsync_failed), KV_OK); /* once only */
+    CHECK_EQ(fsync_failed, 0);
+    io_fault_uninstall();
+
+    plan.kinds = IO_FAULT_SYNC | IO_FAULT_DIR_OPEN;
+    plan.fail_at = 2; /* the directory opens (call 1), then its fsync fails */
+    io_fault_install(&plan);
+    CHECK_KV(io_sync_dir_status(dir, &fsync_failed), KV_ERR_IO);
+    CHECK_EQ(fsync_failed, 1);
+    CHECK_MSG(strstr(kv_errmsg(), "fsync directory") != NULL, "message \"%s\"", kv_errmsg());
+    io_fault_uninstall();
+}
+
 /* A plan that never fails still counts; installing again resets the
  * counters; uninstalling puts the previous backend back. */
 static void io_fault_counters_reset_and_uninstall_restores(void)
@@ -260,6 +285,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(io_fault_counts_only_planned_kinds),
     HARNESS_TEST(io_fault_each_kind_fails_its_calls),
     HARNESS_TEST(io_fault_default_errno_is_eio),
+    HARNESS_TEST(io_fault_dir_open_failure_is_not_a_failed_fsync),
     HARNESS_TEST(io_fault_counters_reset_and_uninstall_restores),
     HARNESS_TEST(io_fault_spares_files_opened_before),
 };

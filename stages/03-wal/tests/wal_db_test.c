@@ -13,6 +13,8 @@
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
 #include "../../02-hash/tests/stage_util.h"
+#include "alloc_fail.h"
+#include "slow_io.h"
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
@@ -47,7 +49,7 @@ static void failed_fsync_is_final_until_reopen(void)
     CHECK_KV(kv_put(db, S("after"), S("3")), KV_ERR_IO);
     CHECK(strstr(kv_errmsg(), "reopen") != NULL);
     CHECK_KV(kv_delete(db, S("before")), KV_ERR_IO);
-    CHECK_EQ(stage_stat(db, "wal.failed"), 1);
+    CHECK_EQ(stage_stat(db, "write.failed"), 1);
     EXPECT(db, S("before"), S("1"));
     CHECK_KV(kv_close(db), KV_OK);
     io_fault_uninstall();
@@ -58,16 +60,6 @@ static void failed_fsync_is_final_until_reopen(void)
 }
 
 /* A backend whose fsync takes 2 ms, so that writers pile up behind it. */
-static const io_ops *slow_base;
-static io_ops slow_ops;
-
-static int slow_sync(io_file *f)
-{
-    struct timespec ts = {0, 2000000};
-    nanosleep(&ts, NULL);
-    return slow_base->sync(f);
-}
-
 typedef struct writer_arg {
     kv_db *db;
     int id, n, failures;
@@ -86,10 +78,7 @@ static void *writer_main(void *p)
 
 static void group_commit_shares_fsyncs_between_threads(void)
 {
-    slow_base = io_get_ops();
-    slow_ops = *slow_base;
-    slow_ops.sync = slow_sync;
-    io_set_ops(&slow_ops);
+    slow_io_install(2);
     const char *dir = harness_tmpdir();
     kv_options opt = wal_options(1);
     kv_db *db = OPEN(dir, &opt);
@@ -109,7 +98,7 @@ static void group_commit_shares_fsyncs_between_threads(void)
     CHECK_MSG(syncs < records / 2, "%g fsyncs for %g records", syncs, records);
     CHECK(stage_stat(db, "wal.largest_group") > 1);
     CLOSE(db);
-    io_set_ops(slow_base);
+    slow_io_uninstall();
     db = OPEN(dir, &opt);
     for (int i = 0; i < THREADS; i++)
         for (int j = 0; j < EACH; j++) {
@@ -310,6 +299,122 @@ static void dump_shows_records_ops_and_markers(void)
     testdb_lines_free(&lines);
 }
 
+/* kv_dump_with(KV_DUMP_FRAMES): a 40,000-byte value is one record in two
+ * fragments, FIRST filling block 0 and LAST in block 1; every crc is ok. */
+static void dump_frames_show_fragments_across_a_block_boundary(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    PUT(db, S("small"), S("1"));
+    static char big[40000];
+    memset(big, 'v', sizeof big);
+    PUT(db, S("big"), big, sizeof big);
+    CLOSE(db);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    const char *t = lines.text;
+    CHECK_MSG(strstr(t, "---- block 0 ----") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "---- block 1 ----") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "frame  offset 0  block 0  length 10  FULL  crc 0x") != NULL, "%s", t);
+    /* "small" takes 17 bytes: the big record's FIRST fills the rest of
+     * block 0 (32768 - 17 - 7 data bytes), its LAST starts block 1. */
+    CHECK_MSG(strstr(t, "frame  offset 17  block 0  length 32744  FIRST") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "frame  offset 32768  block 1  length") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "LAST  crc 0x") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "BAD") == NULL, "%s", t);
+    CHECK_MSG(strstr(t, "value_len=40000") != NULL, "%s", t);
+    testdb_lines_free(&lines);
+    /* Without the flag: no frames. */
+    CHECK_KV(kv_dump(dir, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "frame  offset") == NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    /* A flipped byte in the LAST fragment: its crc shows BAD. */
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), 32768 + 100);
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "DAMAGED") != NULL, "%s", lines.text);
+    CHECK_MSG(strstr(lines.text, "BAD") != NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+}
+
+/* The trailer: fewer than 7 bytes left in a block are zeros. */
+static void dump_frames_show_the_trailer(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_db *db = OPEN(dir, NULL);
+    /* One put of a 1-byte key and a value of 16384 bytes or more takes
+     * 7 + 1 (count) + 1 (type) + 1 (key_len) + 3 (value_len) + 1 + vlen
+     * bytes: vlen = 32768 - 14 - 3 leaves 3 bytes in block 0. */
+    static char val[32768 - 14 - 3];
+    memset(val, 'x', sizeof val);
+    PUT(db, S("a"), val, sizeof val);
+    CHECK_KV(kv_close(db), KV_OK);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_dump_with(dir, KV_DUMP_FRAMES, testdb_lines_add, &lines), KV_OK);
+    CHECK_MSG(strstr(lines.text, "trailer  offset 32765  block 0  3 zero bytes") != NULL, "%s",
+              lines.text);
+    testdb_lines_free(&lines);
+}
+
+/* Each allocation of a batch's way into the log (its record, the index's
+ * copies, the group's buffer, a roll-over's new segment) failed in turn:
+ * the batch is all there or not at all, the write that failed says
+ * KV_ERR_NOMEM, and the database goes on. */
+static void write_path_survives_each_allocation_failing(void)
+{
+    if (!alloc_fail_available())
+        return; /* a sanitizer's allocator cannot be failed from here */
+    kv_options opt = wal_options(1);
+    opt.segment_bytes = 300;
+    long n;
+    for (n = 1; n < 200; n++) {
+        harness_context("allocation %ld of kv_write fails", n);
+        const char *dir = harness_tmpdir();
+        kv_db *db = OPEN(dir, &opt);
+        PUT(db, S("base"), S("0123456789012345678901234567890123456789"));
+        PUT(db, S("more"), S("0123456789012345678901234567890123456789"));
+        kv_batch *b = NULL;
+        CHECK_KV(kv_batch_new(&b), KV_OK);
+        for (int i = 0; i < 3; i++) {
+            char key[8];
+            int kl = snprintf(key, sizeof key, "b%d", i);
+            CHECK_KV(kv_batch_put(b, key, (size_t)kl, "0123456789012345678901234567890123456789"
+                                  "0123456789012345678901234567890123456789", 80), KV_OK);
+        }
+        alloc_fail_arm(n);
+        int rc = kv_write(db, b);
+        long failures = alloc_fail_failures();
+        alloc_fail_disarm();
+        kv_batch_free(b);
+        if (failures == 0) {
+            CHECK_KV(rc, KV_OK);
+            CHECK_EQ(stage_stat(db, "session.rollovers"), 1); /* the batch rolled over */
+        } else if (rc != KV_OK) {
+            CHECK_KV(rc, KV_ERR_NOMEM);
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < 3; i++) {
+                char key[8];
+                int kl = snprintf(key, sizeof key, "b%d", i);
+                void *v = NULL;
+                size_t vl = 0;
+                CHECK_KV(kv_get(db, key, (size_t)kl, &v, &vl), rc == KV_OK ? KV_OK : KV_NOT_FOUND);
+                kv_free(v);
+            }
+            EXPECT(db, S("base"), S("0123456789012345678901234567890123456789"));
+            if (pass == 0) {
+                PUT(db, S("after"), S("1"));
+                CLOSE(db);
+                db = OPEN(dir, &opt);
+            }
+        }
+        EXPECT(db, S("after"), S("1"));
+        CLOSE(db);
+        if (failures == 0)
+            break;
+    }
+    CHECK_MSG(n > 3 && n < 200, "kv_write made %ld allocations", n - 1);
+}
+
 static void compact_after_batches_keeps_the_last_op_of_each_key(void)
 {
     const char *dir = harness_tmpdir();
@@ -346,6 +451,9 @@ static const harness_test wal_db_tests[] = {
     HARNESS_TEST(unsynced_damage_is_cut_to_a_prefix),
     HARNESS_TEST(repair_salvages_every_intact_record),
     HARNESS_TEST(dump_shows_records_ops_and_markers),
+    HARNESS_TEST(dump_frames_show_fragments_across_a_block_boundary),
+    HARNESS_TEST(dump_frames_show_the_trailer),
     HARNESS_TEST(compact_after_batches_keeps_the_last_op_of_each_key),
+    HARNESS_TEST(write_path_survives_each_allocation_failing),
 };
 const harness_suite wal_db_suite = HARNESS_SUITE("wal_db", wal_db_tests);

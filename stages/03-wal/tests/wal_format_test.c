@@ -243,6 +243,61 @@ static void batch_payload_round_trips_and_rejects_bad_bytes(void)
     CHECK_EQ(wal_batch_decode(marker, marker + WAL_MARKER_SIZE, NULL, NULL, NULL, &why), -1);
 }
 
+/* A file may start with a 16-byte header (common/file_header.h) before its
+ * first fragment: blocks still start at multiples of 32 KiB in the file,
+ * so the first block has 16 bytes less room, and the reader starts at 16. */
+static void reader_starts_past_a_file_header(void)
+{
+    enum { HEADER = 16 };
+    size_t sizes[] = {10, WAL_BLOCK_SIZE - HEADER - (WAL_HEADER_SIZE + 10) - WAL_HEADER_SIZE - 3,
+                      40000, 0};
+    uint8_t fills[] = {1, 2, 3, 4};
+    mem_log l = {.cap = HEADER};
+    l.p = malloc(l.cap);
+    memset(l.p, 0xa5, HEADER); /* not zeros, not a fragment */
+    l.len = HEADER;
+    for (size_t i = 0; i < 4; i++)
+        mem_log_add(&l, sizes[i], fills[i]);
+    /* The second record leaves 3 bytes in block 0: a trailer, so the
+     * third starts block 1, and ends in block 2. */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.p, HEADER, l.len);
+    for (size_t i = 0; i < 4; i++) {
+        CHECK_EQ(wal_reader_next(&r), WAL_READ_RECORD);
+        CHECK_EQ(r.rec_len, sizes[i]);
+        CHECK(sizes[i] == 0 || r.rec[0] == fills[i]);
+        if (i == 0)
+            CHECK_EQ(r.rec_start, HEADER);
+        if (i == 2)
+            CHECK_EQ(r.rec_start, WAL_BLOCK_SIZE);
+    }
+    CHECK_EQ(wal_reader_next(&r), WAL_READ_END);
+    wal_reader_free(&r);
+    free(l.p);
+}
+
+static void marker_and_seal_round_trip_and_are_never_a_batch(void)
+{
+    uint8_t m[WAL_SEAL_SIZE];
+    uint64_t to = 0;
+    const char *why = NULL;
+    CHECK_EQ(wal_marker_encode(m, 77, 1), WAL_SEAL_SIZE);
+    CHECK_EQ(wal_marker_decode(m, m + WAL_SEAL_SIZE, &to), 2);
+    CHECK_EQ(to, 77u);
+    CHECK_EQ(wal_marker_decode(m, m + WAL_MARKER_SIZE, &to), 1); /* its first 9 bytes */
+    m[WAL_MARKER_SIZE] = 2;
+    CHECK_EQ(wal_marker_decode(m, m + WAL_SEAL_SIZE, &to), 0);
+    m[0] = 1;
+    CHECK_EQ(wal_marker_decode(m, m + WAL_MARKER_SIZE, &to), 0);
+    CHECK_EQ(wal_marker_decode(m, m + 8, &to), 0);
+    /* A batch's first byte is its op count's varint, never 0. */
+    batch_op op = {.key = "k", .klen = 1, .val = "v", .vlen = 1};
+    uint8_t buf[16];
+    wal_batch_encode(buf, &op, 1);
+    CHECK(buf[0] != 0);
+    CHECK_EQ(wal_batch_decode(m, m + WAL_MARKER_SIZE, NULL, NULL, NULL, &why), -1);
+}
+
 static const harness_test wal_format_tests[] = {
     HARNESS_TEST(record_filling_the_block_exactly_is_one_fragment),
     HARNESS_TEST(record_leaving_exactly_a_header_starts_next_with_empty_first),
@@ -255,5 +310,7 @@ static const harness_test wal_format_tests[] = {
     HARNESS_TEST(length_past_the_block_is_damage_even_with_a_good_crc),
     HARNESS_TEST(fragment_without_its_start_is_damage),
     HARNESS_TEST(batch_payload_round_trips_and_rejects_bad_bytes),
+    HARNESS_TEST(reader_starts_past_a_file_header),
+    HARNESS_TEST(marker_and_seal_round_trip_and_are_never_a_batch),
 };
 const harness_suite wal_format_suite = HARNESS_SUITE("wal_format", wal_format_tests);
