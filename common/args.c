@@ -36,17 +36,33 @@ int args_check_ptr(const char *call, const void *p, const char *what)
     return KV_OK;
 }
 
-int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen)
+static int args_check_read(const char *call, const void *db, const void *key, size_t klen,
+                           void **val, size_t *vlen)
 {
     int rc;
-    if ((rc = args_check_ptr("kv_get", db, "db")) != KV_OK ||
-        (rc = args_check_key("kv_get", key, klen)) != KV_OK ||
-        (rc = args_check_ptr("kv_get", val, "value pointer")) != KV_OK ||
-        (rc = args_check_ptr("kv_get", vlen, "value length pointer")) != KV_OK)
+    if ((rc = args_check_ptr(call, db, "db")) != KV_OK ||
+        (rc = args_check_key(call, key, klen)) != KV_OK ||
+        (rc = args_check_ptr(call, val, "value pointer")) != KV_OK ||
+        (rc = args_check_ptr(call, vlen, "value length pointer")) != KV_OK)
         return rc;
     *val = NULL;
     *vlen = 0;
     return KV_OK;
+}
+
+int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    return args_check_read("kv_get", db, key, klen, val, vlen);
+}
+
+int args_check_get_at(const void *db, const void *snap, const void *key, size_t klen,
+                      void **val, size_t *vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_get_at", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_get_at", snap, "snapshot")) != KV_OK)
+        return rc;
+    return args_check_read("kv_get_at", db, key, klen, val, vlen);
 }
 
 int args_open_options(kv_db **out, const kv_options *opt_in, kv_options *opt)

@@ -22,5 +22,8 @@ int args_open_options(kv_db **out, const kv_options *opt_in, kv_options *opt);
 /* Everything kv_get checks (db, key, both out-pointers); on KV_OK it has
  * also set *val = NULL and *vlen = 0. */
 int args_check_get(const void *db, const void *key, size_t klen, void **val, size_t *vlen);
+/* The same for kv_get_at, and a snapshot that is not NULL. */
+int args_check_get_at(const void *db, const void *snap, const void *key, size_t klen,
+                      void **val, size_t *vlen);
 
 #endif

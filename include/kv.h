@@ -14,7 +14,8 @@
  *   - kv_get of an absent or deleted key is KV_NOT_FOUND; deleting an absent
  *     key is KV_OK.
  *   - An iterator sees the database as it was when kv_iter_new returned,
- *     whatever is written afterwards, until it is freed.
+ *     whatever is written afterwards, until it is freed; so do reads at a
+ *     snapshot (kv_snapshot_new, below).
  *   - One kv_db may be used from several threads at once.  A second kv_open
  *     of a directory that is already open, in this process or another, fails
  *     with KV_ERR_BUSY.
@@ -25,7 +26,9 @@
  *   - Any failure returns an error code and leaves a precise message for
  *     kv_errmsg().  The library never prints, exits or aborts.
  *
- * REQUIRES: every iterator of a database is freed before kv_close.
+ * Every snapshot and every iterator of a database is freed before its
+ * kv_close; while any is live, kv_close returns KV_ERR_INVALID and closes
+ * nothing (free them, then call kv_close again).
  */
 #ifndef KV_H
 #define KV_H
@@ -64,6 +67,9 @@ typedef struct kv_options {
                                counted in kv_stats; 1 = it is KV_ERR_CORRUPT */
     size_t segment_bytes;   /* stage 02+: roll the active log file over at this
                                size; 0 = default (64 MiB) */
+    size_t memtable_bytes;  /* stage 04+: freeze the in-memory table and flush
+                               it to a table file at this size; 0 = default
+                               (4 MiB); ignored before stage 04 */
 } kv_options;
 
 void kv_options_init(kv_options *opt);
@@ -98,8 +104,9 @@ void kv_batch_clear(kv_batch *b);  /* empties it for reuse */
 void kv_batch_free(kv_batch *b);   /* NULL is a no-op */
 int  kv_write(kv_db *db, const kv_batch *b);
 
-/* Iteration in key order over a snapshot taken by kv_iter_new.  A new
- * iterator is not positioned: call kv_iter_seek_first or kv_iter_seek.
+/* Iteration in key order over a snapshot taken by kv_iter_new (or given
+ * to kv_iter_new_at, below).  A new iterator is not positioned: call
+ * kv_iter_seek_first, kv_iter_seek_last or kv_iter_seek.
  * Pointers from kv_iter_key / kv_iter_value stay valid until the next call
  * that moves or frees the iterator.  kv_iter_value returns NULL (and
  * kv_iter_status reports why) if the value cannot be read. */
@@ -112,6 +119,53 @@ const void *kv_iter_key(const kv_iter *it, size_t *klen);
 const void *kv_iter_value(const kv_iter *it, size_t *vlen);
 int         kv_iter_status(const kv_iter *it);  /* KV_OK, or the error that stopped it */
 void        kv_iter_free(kv_iter *it);
+
+/* Reverse iteration, on any iterator.  kv_iter_seek_last positions it at
+ * the last key (not valid if there is none).  kv_iter_prev moves it to the
+ * key before; from the first key it becomes not valid.  Next and prev mix
+ * freely: prev after next comes back to the same key.  kv_iter_seek(k) then
+ * kv_iter_prev gives the last key < k when the seek found a key; when the
+ * seek went past the last key the iterator is not valid, and the last key
+ * < k is kv_iter_seek_last's.  kv_iter_next and kv_iter_prev leave an
+ * iterator that is not valid as it is: only a seek positions it again. */
+void        kv_iter_seek_last(kv_iter *it);
+void        kv_iter_prev(kv_iter *it);
+
+/* Snapshots: one moment of the database, for reads that must agree with
+ * each other whatever is written meanwhile.
+ *   - kv_snapshot_new sees every write acknowledged before it was called,
+ *     nothing that starts after it returns, and a write that runs at the
+ *     same time whole or not at all (a batch is never half seen).
+ *   - What a snapshot shows never changes: later puts, deletes, batches,
+ *     kv_compact and (stage 04 on) memtable flushes and compactions leave
+ *     every read at it as it was.  Reads at it cost what the stage makes
+ *     them cost: stages 01-03 copy every live key (with where its value
+ *     lives) when the snapshot is taken and keep the files it points into;
+ *     from stage 04 a snapshot is a sequence number that keeps the versions
+ *     it sees from being dropped.  See each stage's page.
+ *   - kv_get_at is kv_get at the snapshot: the same argument checks, the
+ *     same answers, *val owned by the caller (kv_free).  snap NULL is
+ *     KV_ERR_INVALID.
+ *   - kv_iter_new_at makes an iterator over the snapshot; snap NULL means
+ *     a snapshot taken now, which is what kv_iter_new does.  Iterators made
+ *     at one snapshot, at any time, all show the same keys and values.  An
+ *     iterator does not need the snapshot handle once made: the snapshot may
+ *     be freed first (the iterator still counts for kv_close).
+ *   - A snapshot belongs to the database that made it: with another kv_db,
+ *     kv_get_at and kv_iter_new_at return KV_ERR_INVALID, and
+ *     kv_snapshot_free does nothing (the snapshot stays live, and its own
+ *     database's kv_close reports it).
+ *   - One snapshot may be read from several threads at once.
+ *   - kv_snapshot_free of NULL does nothing.  A snapshot does not survive
+ *     kv_close (see the top of this file) and is never written to disk. */
+typedef struct kv_snapshot kv_snapshot;
+int  kv_snapshot_new(kv_db *db, const kv_snapshot **snap);  /* sees every write acknowledged
+                                                               before the call */
+void kv_snapshot_free(kv_db *db, const kv_snapshot *snap);  /* NULL is a no-op; all freed
+                                                               before kv_close */
+int  kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, void **val,
+               size_t *vlen);                               /* snap NULL: KV_ERR_INVALID */
+int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap NULL = now */
 
 /* Statistics about an open database, as "name: value" lines of text.
  * On KV_OK, *text is a NUL-terminated allocation to release with kv_free. */

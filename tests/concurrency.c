@@ -2,7 +2,8 @@
  * concurrency.c: "one kv_db may be used from several threads at once", for
  * every stage: threads writing and reading disjoint keys, writers racing a
  * thread that compacts and scans, and scans racing batches (a snapshot
- * never holds half a batch).
+ * never holds half a batch).  concurrency_snapshot.c has snapshots read
+ * while a writer runs.
  *
  * REQUIRES (harness.h): worker threads never CHECK; they record what went
  * wrong and the test checks after joining them.

@@ -9,8 +9,10 @@
 
 extern const harness_suite conformance_suite;
 extern const harness_suite iterator_suite;
+extern const harness_suite snapshot_suite;
 extern const harness_suite lifecycle_suite;
 extern const harness_suite concurrency_suite;
+extern const harness_suite concurrency_snapshot_suite;
 extern const harness_suite batch_suite;
 extern const harness_suite model_suite;
 extern const harness_suite fault_suite;
@@ -21,9 +23,9 @@ extern const harness_suite sweep_suite;
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
-        &conformance_suite, &iterator_suite, &lifecycle_suite, &batch_suite,
-        &concurrency_suite, &model_suite,    &fault_suite,     &badfile_suite, &tools_suite,
-        &sweep_suite,
+        &conformance_suite, &iterator_suite, &snapshot_suite, &lifecycle_suite, &batch_suite,
+        &concurrency_suite, &concurrency_snapshot_suite, &model_suite, &fault_suite,
+        &badfile_suite, &tools_suite, &sweep_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

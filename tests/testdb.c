@@ -44,23 +44,38 @@ void testdb_del(const char *file, int line, kv_db *db, const void *k, size_t kl)
         harness_fail_kv(file, line, "kv_delete", s, KV_OK, KV_OK);
 }
 
+/* What kv_get or kv_get_at (`call`) returned must be KV_OK and v. */
+static void testdb_check_found(const char *file, int line, const char *call, int s, void *got,
+                               size_t glen, const void *k, size_t kl, const void *v, size_t vl)
+{
+    if (s != KV_OK)
+        harness_fail_kv(file, line, call, s, KV_OK, KV_OK);
+    if (got == NULL)
+        harness_fail(file, line, "%s returned KV_OK and a NULL value", call);
+    if (glen != vl || (vl > 0 && memcmp(got, v, vl) != 0)) {
+        char hk[HARNESS_HEX_BUF], hg[HARNESS_HEX_BUF], hv[HARNESS_HEX_BUF];
+        harness_fail(file, line, "%s of key [%s] (%zu bytes): got %zu bytes [%s], want %zu "
+                     "bytes [%s]", call, harness_hex(hk, k, kl), kl, glen,
+                     harness_hex(hg, got, glen), vl, harness_hex(hv, v, vl));
+    }
+    kv_free(got);
+}
+
+static void testdb_check_absent(const char *file, int line, const char *call, int s, void *got)
+{
+    if (s == KV_OK)
+        kv_free(got);
+    if (s != KV_NOT_FOUND)
+        harness_fail_kv(file, line, call, s, KV_NOT_FOUND, KV_NOT_FOUND);
+}
+
 void testdb_expect(const char *file, int line, kv_db *db, const void *k, size_t kl,
                    const void *v, size_t vl)
 {
     void *got = NULL;
     size_t glen = 12345;
     int s = kv_get(db, k, kl, &got, &glen);
-    if (s != KV_OK)
-        harness_fail_kv(file, line, "kv_get", s, KV_OK, KV_OK);
-    if (got == NULL)
-        harness_fail(file, line, "kv_get returned KV_OK and a NULL value");
-    if (glen != vl || (vl > 0 && memcmp(got, v, vl) != 0)) {
-        char hk[HARNESS_HEX_BUF], hg[HARNESS_HEX_BUF], hv[HARNESS_HEX_BUF];
-        harness_fail(file, line, "kv_get of key [%s] (%zu bytes): got %zu bytes [%s], want %zu "
-                     "bytes [%s]", harness_hex(hk, k, kl), kl, glen,
-                     harness_hex(hg, got, glen), vl, harness_hex(hv, v, vl));
-    }
-    kv_free(got);
+    testdb_check_found(file, line, "kv_get", s, got, glen, k, kl, v, vl);
 }
 
 void testdb_absent(const char *file, int line, kv_db *db, const void *k, size_t kl)
@@ -68,11 +83,25 @@ void testdb_absent(const char *file, int line, kv_db *db, const void *k, size_t 
     void *got = NULL;
     size_t glen = 0;
     int s = kv_get(db, k, kl, &got, &glen);
-    if (s == KV_OK)
-        kv_free(got);
-    if (s != KV_NOT_FOUND)
-        harness_fail_kv(file, line, "kv_get of a key that must be absent", s, KV_NOT_FOUND,
-                        KV_NOT_FOUND);
+    testdb_check_absent(file, line, "kv_get of a key that must be absent", s, got);
+}
+
+void testdb_expect_at(const char *file, int line, kv_db *db, const kv_snapshot *snap,
+                      const void *k, size_t kl, const void *v, size_t vl)
+{
+    void *got = NULL;
+    size_t glen = 12345;
+    int s = kv_get_at(db, snap, k, kl, &got, &glen);
+    testdb_check_found(file, line, "kv_get_at", s, got, glen, k, kl, v, vl);
+}
+
+void testdb_absent_at(const char *file, int line, kv_db *db, const kv_snapshot *snap,
+                      const void *k, size_t kl)
+{
+    void *got = NULL;
+    size_t glen = 0;
+    int s = kv_get_at(db, snap, k, kl, &got, &glen);
+    testdb_check_absent(file, line, "kv_get_at of a key that must be absent", s, got);
 }
 
 const char *testdb_dir(void) { return harness_join(harness_tmpdir(), "db"); }
@@ -85,25 +114,26 @@ kv_db *testdb_fresh(const char **dir_out)
     return OPEN(dir, NULL);
 }
 
-void testdb_iter_expect(kv_iter *it, const testdb_pair *want, size_t n)
+/* The entry `it` stands on must be want (entry number i of a walk). */
+static void testdb_iter_check_entry(kv_iter *it, const testdb_pair *want, size_t i, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        CHECK_MSG(kv_iter_valid(it), "iterator ended after %zu of %zu entries", i, n);
-        size_t kl = 0, vl = 0;
-        const void *k = kv_iter_key(it, &kl);
-        const void *v = kv_iter_value(it, &vl);
-        CHECK(k != NULL);
-        CHECK_MSG(v != NULL, "entry %zu: kv_iter_value is NULL, status %d", i,
-                  kv_iter_status(it));
-        char hk[HARNESS_HEX_BUF], hw[HARNESS_HEX_BUF];
-        CHECK_MSG(kl == want[i].kl && memcmp(k, want[i].k, kl) == 0,
-                  "entry %zu: key [%s], want [%s]", i, harness_hex(hk, k, kl),
-                  harness_hex(hw, want[i].k, want[i].kl));
-        CHECK_MSG(vl == want[i].vl && (vl == 0 || memcmp(v, want[i].v, vl) == 0),
-                  "entry %zu (key [%s]): value of %zu bytes [%s], want %zu bytes", i,
-                  harness_hex(hk, k, kl), vl, harness_hex(hw, v, vl), want[i].vl);
-        kv_iter_next(it);
-    }
+    CHECK_MSG(kv_iter_valid(it), "iterator ended after %zu of %zu entries (status %d)", i, n,
+              kv_iter_status(it));
+    size_t kl = 0, vl = 0;
+    const void *k = kv_iter_key(it, &kl);
+    const void *v = kv_iter_value(it, &vl);
+    CHECK(k != NULL);
+    CHECK_MSG(v != NULL, "entry %zu: kv_iter_value is NULL, status %d", i, kv_iter_status(it));
+    char hk[HARNESS_HEX_BUF], hw[HARNESS_HEX_BUF];
+    CHECK_MSG(kl == want->kl && memcmp(k, want->k, kl) == 0, "entry %zu: key [%s], want [%s]",
+              i, harness_hex(hk, k, kl), harness_hex(hw, want->k, want->kl));
+    CHECK_MSG(vl == want->vl && (vl == 0 || memcmp(v, want->v, vl) == 0),
+              "entry %zu (key [%s]): value of %zu bytes [%s], want %zu bytes", i,
+              harness_hex(hk, k, kl), vl, harness_hex(hw, v, vl), want->vl);
+}
+
+static void testdb_iter_check_end(kv_iter *it, size_t n)
+{
     if (kv_iter_valid(it)) {
         size_t kl = 0;
         const void *k = kv_iter_key(it, &kl);
@@ -114,14 +144,48 @@ void testdb_iter_expect(kv_iter *it, const testdb_pair *want, size_t n)
     CHECK_KV(kv_iter_status(it), KV_OK);
 }
 
+void testdb_iter_expect(kv_iter *it, const testdb_pair *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        testdb_iter_check_entry(it, &want[i], i, n);
+        kv_iter_next(it);
+    }
+    testdb_iter_check_end(it, n);
+}
+
+void testdb_iter_expect_backward(kv_iter *it, const testdb_pair *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        testdb_iter_check_entry(it, &want[n - 1 - i], i, n);
+        kv_iter_prev(it);
+    }
+    testdb_iter_check_end(it, n);
+}
+
+/* Forward from the first key, then backward from the last. */
+static void testdb_iter_expect_both_ways(kv_iter *it, const testdb_pair *want, size_t n)
+{
+    CHECK(it != NULL);
+    kv_iter_seek_first(it);
+    testdb_iter_expect(it, want, n);
+    kv_iter_seek_last(it);
+    testdb_iter_expect_backward(it, want, n);
+    kv_iter_free(it);
+}
+
+void testdb_expect_scan_at(kv_db *db, const kv_snapshot *snap, const testdb_pair *want,
+                           size_t n)
+{
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new_at(db, snap, &it), KV_OK);
+    testdb_iter_expect_both_ways(it, want, n);
+}
+
 void testdb_expect_scan(kv_db *db, const testdb_pair *want, size_t n)
 {
     kv_iter *it = NULL;
     CHECK_KV(kv_iter_new(db, &it), KV_OK);
-    CHECK(it != NULL);
-    kv_iter_seek_first(it);
-    testdb_iter_expect(it, want, n);
-    kv_iter_free(it);
+    testdb_iter_expect_both_ways(it, want, n);
 }
 
 static uint64_t testdb_bytes_total;

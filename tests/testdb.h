@@ -24,6 +24,10 @@
 #define DEL(...) testdb_del(__FILE__, __LINE__, __VA_ARGS__)
 #define EXPECT(...) testdb_expect(__FILE__, __LINE__, __VA_ARGS__)
 #define ABSENT(...) testdb_absent(__FILE__, __LINE__, __VA_ARGS__)
+/* The same at a snapshot (kv_get_at): EXPECT_AT(db, snap, key, klen, val,
+ * vlen), ABSENT_AT(db, snap, key, klen). */
+#define EXPECT_AT(...) testdb_expect_at(__FILE__, __LINE__, __VA_ARGS__)
+#define ABSENT_AT(...) testdb_absent_at(__FILE__, __LINE__, __VA_ARGS__)
 #define OPEN(dir, opt) testdb_open(__FILE__, __LINE__, dir, opt)
 #define CLOSE(db) testdb_close(__FILE__, __LINE__, db)
 
@@ -35,6 +39,10 @@ void testdb_del(const char *file, int line, kv_db *db, const void *k, size_t kl)
 void testdb_expect(const char *file, int line, kv_db *db, const void *k, size_t kl,
                    const void *v, size_t vl);
 void testdb_absent(const char *file, int line, kv_db *db, const void *k, size_t kl);
+void testdb_expect_at(const char *file, int line, kv_db *db, const kv_snapshot *snap,
+                      const void *k, size_t kl, const void *v, size_t vl);
+void testdb_absent_at(const char *file, int line, kv_db *db, const kv_snapshot *snap,
+                      const void *k, size_t kl);
 
 /* A path for a new database in a fresh temporary directory (not created). */
 const char *testdb_dir(void);
@@ -55,8 +63,15 @@ typedef struct testdb_pair {
 /* Walks `it` from where it stands and requires exactly `want`, then the end,
  * with kv_iter_status KV_OK. */
 void testdb_iter_expect(kv_iter *it, const testdb_pair *want, size_t n);
-/* A new iterator from the first key must show exactly `want`. */
+/* Walks `it` backwards (kv_iter_prev) from where it stands and requires
+ * exactly want[n-1], ..., want[0], then not valid, with status KV_OK. */
+void testdb_iter_expect_backward(kv_iter *it, const testdb_pair *want, size_t n);
+/* A new iterator from the first key must show exactly `want`, and from the
+ * last key backwards the same in reverse. */
 void testdb_expect_scan(kv_db *db, const testdb_pair *want, size_t n);
+/* The same for iterators at snap (kv_iter_new_at). */
+void testdb_expect_scan_at(kv_db *db, const kv_snapshot *snap, const testdb_pair *want,
+                           size_t n);
 
 /* Total bytes of the data files under dir: every regular file but IDENTITY
  * (0 if dir does not exist). */

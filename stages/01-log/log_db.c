@@ -15,6 +15,7 @@
 #include "error.h"
 #include "log_record.h"
 #include "log_scan.h"
+#include "snapshot_iter.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
 
@@ -116,7 +117,10 @@ int kv_close(kv_db *db)
 {
     if (db == NULL)
         return KV_OK;
-    int rc = io_close(db->log);
+    int rc = snapshot_check_close(&db->snapshots_live, db->dir.path);
+    if (rc != KV_OK)
+        return rc;
+    rc = io_close(db->log);
     db_dir_close(&db->dir);
     pthread_mutex_destroy(&db->write_lock);
     free(db);

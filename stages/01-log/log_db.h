@@ -39,6 +39,8 @@ struct kv_db {
     pthread_mutex_t write_lock;
     uint64_t end;               /* valid bytes in the log; read with __atomic */
     int failed;                 /* see invariant 3 */
+    uint64_t snapshots_live;    /* snapshots and iterators not yet freed
+                                   (snapshot_iter.h); kv_close waits for 0 */
 
     /* What kv_open found. */
     uint64_t open_records;

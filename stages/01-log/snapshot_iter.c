@@ -1,6 +1,7 @@
 /*
- * snapshot_iter.c: the kv_iter of the log stages, over a sorted snapshot of
- * the live keys (see snapshot_iter.h).
+ * snapshot_iter.c: snapshots of the log stages as sorted copies of their
+ * live keys, kv_get_at over them, and the kv_iter that walks them (see
+ * snapshot_iter.h).
  */
 #include "snapshot_iter.h"
 
@@ -19,25 +20,40 @@ typedef struct snapshot_entry {
 } snapshot_entry;
 
 struct snapshot_builder {
+    const char *call;   /* for messages */
     snapshot_entry *entries;
     size_t count, cap;
     uint8_t *arena;     /* every key's bytes, end to end */
     size_t arena_len, arena_cap;
 };
 
-struct kv_iter {
-    snapshot_entry *entries;   /* sorted, live keys only */
+struct kv_snapshot {
+    kv_db *db;                 /* the database it belongs to */
+    uint64_t *live;            /* invariant 3 */
+    int refs;                  /* invariant 2; changed with atomics */
+    snapshot_entry *entries;   /* sorted, live keys only (invariant 1) */
     size_t count;
     uint8_t *arena;
-    size_t pos;                /* count = not valid */
-    int status;
     snapshot_source src;
 };
 
-int snapshot_builder_new(snapshot_builder **b)
+struct kv_iter {
+    kv_snapshot *snap;         /* one reference */
+    size_t pos;                /* snap->count = not valid */
+    int status;
+    uint8_t *buf;              /* the last value read, for kv_iter_value */
+    size_t cap;
+};
+
+/* ---- building ----------------------------------------------------------- */
+
+int snapshot_builder_new(const char *call, snapshot_builder **b)
 {
     *b = calloc(1, sizeof **b);
-    return *b ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_iter_new: out of memory");
+    if (*b == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
+    (*b)->call = call;
+    return KV_OK;
 }
 
 void snapshot_builder_free(snapshot_builder *b)
@@ -49,7 +65,7 @@ void snapshot_builder_free(snapshot_builder *b)
     free(b);
 }
 
-static int snapshot_grow(void **p, size_t *cap, size_t need, size_t elem)
+static int snapshot_grow(const char *call, void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return KV_OK;
@@ -58,7 +74,7 @@ static int snapshot_grow(void **p, size_t *cap, size_t need, size_t elem)
         ncap *= 2;
     void *grown = realloc(*p, ncap * elem);
     if (grown == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_iter_new: out of memory for %zu keys", need);
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for %zu keys", call, need);
     *p = grown;
     *cap = ncap;
     return KV_OK;
@@ -67,9 +83,10 @@ static int snapshot_grow(void **p, size_t *cap, size_t need, size_t elem)
 int snapshot_add(snapshot_builder *b, const void *key, size_t klen, snapshot_loc loc,
                  int is_delete)
 {
-    int rc = snapshot_grow((void **)&b->entries, &b->cap, b->count + 1, sizeof *b->entries);
+    int rc = snapshot_grow(b->call, (void **)&b->entries, &b->cap, b->count + 1,
+                           sizeof *b->entries);
     if (rc == KV_OK)
-        rc = snapshot_grow((void **)&b->arena, &b->arena_cap, b->arena_len + klen, 1);
+        rc = snapshot_grow(b->call, (void **)&b->arena, &b->arena_cap, b->arena_len + klen, 1);
     if (rc != KV_OK)
         return rc;
     memcpy(b->arena + b->arena_len, key, klen);
@@ -104,21 +121,14 @@ static int snapshot_entry_compare(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_iter **out)
+/* Sorts, then keeps the last entry of each run of equal keys if it is a
+ * put; returns how many are kept, at the front of b->entries. */
+static size_t snapshot_keep_live(snapshot_builder *b)
 {
-    kv_iter *it = calloc(1, sizeof *it);
-    if (it == NULL) {
-        snapshot_builder_free(b);
-        if (src.release)
-            src.release(src.ctx);
-        return kv_error(KV_ERR_NOMEM, "kv_iter_new: out of memory");
-    }
     sort_arena = b->arena;
     if (b->count > 1)
         qsort(b->entries, b->count, sizeof *b->entries, snapshot_entry_compare);
     sort_arena = NULL;
-
-    /* Keep the last entry of each run of equal keys, if it is a put. */
     size_t live = 0;
     for (size_t i = 0; i < b->count; i++) {
         const snapshot_entry *e = &b->entries[i];
@@ -129,14 +139,192 @@ int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_iter **out)
         if (last_of_key && !e->is_delete)
             b->entries[live++] = *e;
     }
-    it->entries = b->entries;
-    it->count = live;
-    it->arena = b->arena;
-    it->pos = live;
-    it->src = src;
-    free(b); /* its arrays now belong to the iterator */
+    return live;
+}
+
+/* Gives back what the dropped records took: a shorter entry array, and an
+ * arena of the live keys only (stage 01 collects every record's key).  On
+ * allocation failure the larger arrays stay, which is still correct. */
+static void snapshot_shrink(snapshot_builder *b, size_t live)
+{
+    size_t live_bytes = 0;
+    for (size_t i = 0; i < live; i++)
+        live_bytes += b->entries[i].klen;
+    if (live_bytes < b->arena_len) {
+        uint8_t *arena = malloc(live_bytes ? live_bytes : 1);
+        if (arena != NULL) {
+            size_t at = 0;
+            for (size_t i = 0; i < live; i++) {
+                snapshot_entry *e = &b->entries[i];
+                memcpy(arena + at, b->arena + e->key_off, e->klen);
+                e->key_off = at;
+                at += e->klen;
+            }
+            free(b->arena);
+            b->arena = arena;
+            b->arena_len = b->arena_cap = live_bytes;
+        }
+    }
+    if (live < b->count) {
+        snapshot_entry *entries = realloc(b->entries, (live ? live : 1) * sizeof *entries);
+        if (entries != NULL)
+            b->entries = entries;
+    }
+    b->count = live;
+}
+
+int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_db *db, uint64_t *live,
+                    kv_snapshot **out)
+{
+    kv_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        int rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", b->call);
+        snapshot_builder_free(b);
+        if (src.release)
+            src.release(src.ctx);
+        return rc;
+    }
+    snapshot_shrink(b, snapshot_keep_live(b));
+    *s = (kv_snapshot){.db = db, .live = live, .refs = 1, .entries = b->entries,
+                       .count = b->count, .arena = b->arena, .src = src};
+    free(b); /* its arrays now belong to the snapshot */
+    __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
+    *out = s;
+    return KV_OK;
+}
+
+/* ---- the snapshot's life ------------------------------------------------ */
+
+static void snapshot_ref(kv_snapshot *s) { __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED); }
+
+static void snapshot_unref(kv_snapshot *s)
+{
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    uint64_t *live = s->live;
+    if (s->src.release)
+        s->src.release(s->src.ctx);
+    free(s->entries);
+    free(s->arena);
+    free(s);
+    /* Last: from here kv_close may run and free the counter. */
+    __atomic_sub_fetch(live, 1, __ATOMIC_RELEASE);
+}
+
+int snapshot_check_close(const uint64_t *live, const char *path)
+{
+    uint64_t n = __atomic_load_n(live, __ATOMIC_ACQUIRE);
+    if (n == 0)
+        return KV_OK;
+    return kv_error(KV_ERR_INVALID, "kv_close %s: %llu snapshot%s or iterator%s still live; "
+                    "the database stays open until they are freed",
+                    path, (unsigned long long)n, n == 1 ? "" : "s", n == 1 ? " is" : "s are");
+}
+
+int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_snapshot_new", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
+        return rc;
+    *snap = NULL;
+    kv_snapshot *s = NULL;
+    if ((rc = snapshot_capture(db, "kv_snapshot_new", &s)) == KV_OK)
+        *snap = s;
+    return rc;
+}
+
+void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
+{
+    /* Another database's snapshot stays live: its kv_close will say so. */
+    if (snap != NULL && snap->db == db)
+        snapshot_unref((kv_snapshot *)snap);
+}
+
+/* Index of the first entry >= key. */
+static size_t snapshot_lower_bound(const kv_snapshot *s, const void *key, size_t klen)
+{
+    size_t lo = 0, hi = s->count; /* the answer is in [lo, hi] */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const snapshot_entry *e = &s->entries[mid];
+        if (snapshot_key_compare(s->arena + e->key_off, e->klen, key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int snapshot_check_owner(const char *call, kv_db *db, const kv_snapshot *snap)
+{
+    if (snap->db != db)
+        return kv_error(KV_ERR_INVALID, "%s: the snapshot belongs to another database", call);
+    return KV_OK;
+}
+
+int kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, void **val,
+              size_t *vlen)
+{
+    int rc = args_check_get_at(db, snap, key, klen, val, vlen);
+    if (rc == KV_OK)
+        rc = snapshot_check_owner("kv_get_at", db, snap);
+    if (rc != KV_OK)
+        return rc;
+    size_t i = snapshot_lower_bound(snap, key, klen);
+    if (i == snap->count)
+        return KV_NOT_FOUND;
+    const snapshot_entry *e = &snap->entries[i];
+    if (snapshot_key_compare(snap->arena + e->key_off, e->klen, key, klen) != 0)
+        return KV_NOT_FOUND;
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    const void *v = NULL;
+    rc = snap->src.read_value(snap->src.ctx, &e->loc, key, klen, &buf, &cap, &v, &n);
+    uint8_t *copy = rc == KV_OK ? malloc(n ? n : 1) : NULL;
+    if (rc == KV_OK && copy == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_get_at: out of memory for a value of %zu bytes", n);
+    if (rc == KV_OK) {
+        memcpy(copy, v, n);
+        *val = copy;
+        *vlen = n;
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- iterators ---------------------------------------------------------- */
+
+static int snapshot_iter_open(const char *call, kv_db *db, const kv_snapshot *snap,
+                              kv_iter **out)
+{
+    int rc;
+    if ((rc = args_check_ptr(call, db, "db")) != KV_OK ||
+        (rc = args_check_ptr(call, out, "iterator pointer")) != KV_OK)
+        return rc;
+    *out = NULL;
+    if (snap != NULL && (rc = snapshot_check_owner(call, db, snap)) != KV_OK)
+        return rc;
+    kv_iter *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
+    if (snap != NULL) {
+        it->snap = (kv_snapshot *)snap;
+        snapshot_ref(it->snap);
+    } else if ((rc = snapshot_capture(db, call, &it->snap)) != KV_OK) {
+        free(it);
+        return rc;
+    }
+    it->pos = it->snap->count;
     *out = it;
     return KV_OK;
+}
+
+int kv_iter_new(kv_db *db, kv_iter **it) { return snapshot_iter_open("kv_iter_new", db, NULL, it); }
+
+int kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it)
+{
+    return snapshot_iter_open("kv_iter_new_at", db, snap, it);
 }
 
 void kv_iter_seek_first(kv_iter *it)
@@ -145,36 +333,39 @@ void kv_iter_seek_first(kv_iter *it)
         it->pos = 0;
 }
 
+void kv_iter_seek_last(kv_iter *it)
+{
+    if (it != NULL)
+        it->pos = it->snap->count ? it->snap->count - 1 : 0;
+}
+
 void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
 {
     if (it == NULL)
         return;
     if (key == NULL && klen > 0) {
         it->status = args_check_ptr("kv_iter_seek", key, "key");
-        it->pos = it->count;
+        it->pos = it->snap->count;
         return;
     }
-    size_t lo = 0, hi = it->count; /* first entry >= key is in [lo, hi] */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const snapshot_entry *e = &it->entries[mid];
-        if (snapshot_key_compare(it->arena + e->key_off, e->klen, key, klen) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    it->pos = lo;
+    it->pos = snapshot_lower_bound(it->snap, key, klen);
 }
 
 int kv_iter_valid(const kv_iter *it)
 {
-    return it != NULL && it->status == KV_OK && it->pos < it->count;
+    return it != NULL && it->status == KV_OK && it->pos < it->snap->count;
 }
 
 void kv_iter_next(kv_iter *it)
 {
     if (kv_iter_valid(it))
         it->pos++;
+}
+
+void kv_iter_prev(kv_iter *it)
+{
+    if (kv_iter_valid(it))
+        it->pos = it->pos > 0 ? it->pos - 1 : it->snap->count;
 }
 
 const void *kv_iter_key(const kv_iter *it, size_t *klen)
@@ -184,10 +375,10 @@ const void *kv_iter_key(const kv_iter *it, size_t *klen)
             *klen = 0;
         return NULL;
     }
-    const snapshot_entry *e = &it->entries[it->pos];
+    const snapshot_entry *e = &it->snap->entries[it->pos];
     if (klen)
         *klen = e->klen;
-    return it->arena + e->key_off;
+    return it->snap->arena + e->key_off;
 }
 
 const void *kv_iter_value(const kv_iter *it, size_t *vlen)
@@ -197,11 +388,12 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
     if (!kv_iter_valid(it))
         return NULL;
     kv_iter *mut = (kv_iter *)it; /* reading a value fills the iterator's buffer */
+    const kv_snapshot *s = it->snap;
     const void *val = NULL;
-    size_t n = 0;
-    size_t klen = 0;
+    size_t n = 0, klen = 0;
     const void *key = kv_iter_key(it, &klen);
-    int rc = mut->src.read_value(mut->src.ctx, &it->entries[it->pos].loc, key, klen, &val, &n);
+    int rc = s->src.read_value(s->src.ctx, &s->entries[it->pos].loc, key, klen, &mut->buf,
+                               &mut->cap, &val, &n);
     if (rc != KV_OK) {
         mut->status = rc;
         return NULL;
@@ -220,9 +412,7 @@ void kv_iter_free(kv_iter *it)
 {
     if (it == NULL)
         return;
-    if (it->src.release)
-        it->src.release(it->src.ctx);
-    free(it->entries);
-    free(it->arena);
+    snapshot_unref(it->snap);
+    free(it->buf);
     free(it);
 }

@@ -14,6 +14,7 @@
 #include "batch.h"
 #include "error.h"
 #include "record_io.h"
+#include "snapshot_iter.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
 
@@ -152,9 +153,12 @@ int kv_close(kv_db *db)
 {
     if (db == NULL)
         return KV_OK;
+    int rc = snapshot_check_close(&db->snapshots_live, db->dir.path);
+    if (rc != KV_OK)
+        return rc;
     /* Doomed files stay on disk: replaying them is harmless (invariant 5),
      * and the next merge after a reopen includes them. */
-    int rc = hash_write_close(db);
+    rc = hash_write_close(db);
     free(db->doomed);
     segment_table_clear(&db->segs);
     hash_index_free(&db->index);

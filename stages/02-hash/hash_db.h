@@ -95,6 +95,8 @@ struct kv_db {
                                            after its damage (record_io.h's
                                            `unsynced`; never in stage 02) */
     struct hash_writer *writer; /* the write path's own state (hash_write_open) */
+    uint64_t snapshots_live;    /* snapshots and iterators not yet freed
+                                   (snapshot_iter.h); kv_close waits for 0 */
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;

@@ -1,0 +1,177 @@
+/*
+ * table_fuzz.c: fuzz harness for stage 04's table format v1
+ * (stages/04-lsm/table.h, the format in table_v1_format.h).
+ *
+ * The input is written as a file and read the ways the engine reads a
+ * table: table_open, a scan forward and one backward (table_iter_new), a
+ * lookup of every key the scan returned (table_get), then table_check and
+ * table_dump.  Every decoder is bounded by the file's size, so none of
+ * this may crash, leak or hang, and the answers must agree:
+ *   - open, scans, lookups fail only with KV_ERR_CORRUPT (a regular file
+ *     that can be read);
+ *   - a scan yields well-formed internal keys, never more than the footer
+ *     counts;
+ *   - if the forward scan reads every record, the backward scan reads the
+ *     same records in reverse, and if their keys ascend (and the footer's
+ *     smallest and largest keys are the first and last), each lookup finds
+ *     the record it should with the scan's value;
+ *   - a table whose scan fails, or whose keys do not ascend, fails
+ *     table_check.
+ *
+ * Build and run it alone (until stage 04 is an engine and joins the
+ * FUZZ_<stage> lists, see docs/04-lsm.md):
+ *   clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread \
+ *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+ *     -Iinclude -Icommon -Istages/04-lsm -o build/fuzz/table \
+ *     fuzz/table_fuzz.c stages/04-lsm/[a-z]*.c common/[a-z]*.c
+ *   build/fuzz/table -max_total_time=60 CORPUS_DIR
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "internal_key.h"
+#include "kv.h"
+#include "table.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char table_fuzz_path[128];
+static table_ctx *table_fuzz_ctx;
+
+static void table_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "table fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        abort();
+    }
+}
+
+static void table_fuzz_remove(void)
+{
+    unlink(table_fuzz_path);
+    *strrchr(table_fuzz_path, '/') = '\0';
+    rmdir(table_fuzz_path);
+    table_ctx_free(table_fuzz_ctx);
+}
+
+static void table_fuzz_setup(void)
+{
+    if (table_fuzz_ctx != NULL)
+        return;
+    char dir[] = "/tmp/kvtablefuzz.XXXXXX";
+    table_fuzz_check(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(table_fuzz_path, sizeof table_fuzz_path, "%s/t.tbl", dir);
+    table_fuzz_check(table_ctx_new(NULL, &table_fuzz_ctx) == KV_OK, "table_ctx_new");
+    atexit(table_fuzz_remove);
+}
+
+static void table_fuzz_ignore_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* What the forward scan saw of each record. */
+typedef struct table_fuzz_entry {
+    uint32_t key_crc, value_crc;
+    size_t key_at, key_len; /* the key's copy in the key store */
+    uint64_t seq;
+    ikey_type type;
+} table_fuzz_entry;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    table_fuzz_setup();
+    FILE *f = fopen(table_fuzz_path, "wb");
+    table_fuzz_check(f != NULL && fwrite(data, 1, size, f) == size && fclose(f) == 0,
+                     "write the input");
+    table *t = NULL;
+    int rc = table_open(table_fuzz_ctx, table_fuzz_path, &t);
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "open: only KV_ERR_CORRUPT");
+    int scan_ok = 0, ascending = 1;
+    if (rc == KV_OK) {
+        uint64_t n = table_entries(t);
+        table_fuzz_entry *e = calloc(n, sizeof *e);
+        uint8_t *keys = malloc(size + 1); /* the keys are inside the file */
+        table_fuzz_check(e != NULL && keys != NULL, "allocate");
+        size_t keys_len = 0;
+        iter *it;
+        table_fuzz_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
+        uint64_t got = 0;
+        for (iter_seek_first(it); iter_valid(it); iter_next(it), got++) {
+            ikey_parsed k;
+            table_fuzz_check(got < n, "a scan yields no more records than the footer counts");
+            table_fuzz_check(ikey_decode(it->key, it->key + it->key_len, &k),
+                             "a scan yields internal keys");
+            table_fuzz_check(keys_len + it->key_len <= size, "keys come from the file");
+            memcpy(keys + keys_len, it->key, it->key_len);
+            e[got] = (table_fuzz_entry){crc32c_value(it->key, it->key_len),
+                                        crc32c_value(it->value, it->value_len), keys_len,
+                                        it->key_len, k.seq, k.type};
+            if (got > 0 && ikey_compare(keys + e[got - 1].key_at, e[got - 1].key_len, it->key,
+                                        it->key_len) >= 0)
+                ascending = 0;
+            keys_len += it->key_len;
+        }
+        table_fuzz_check(iter_status(it) == KV_OK || iter_status(it) == KV_ERR_CORRUPT,
+                         "a scan fails only with KV_ERR_CORRUPT");
+        scan_ok = iter_status(it) == KV_OK;
+        if (scan_ok) {
+            uint64_t back = got;
+            for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
+                table_fuzz_check(back > 0, "a backward scan reads as many records");
+                back--;
+                table_fuzz_check(crc32c_value(it->key, it->key_len) == e[back].key_crc &&
+                                 crc32c_value(it->value, it->value_len) == e[back].value_crc,
+                                 "a backward scan reads the same records");
+            }
+            table_fuzz_check(iter_status(it) == KV_OK && back == 0,
+                             "a backward scan reads what a forward scan read");
+        }
+        iter_free(it);
+        /* Lookups trust the footer's key range (kv check verifies it). */
+        size_t lo_len, hi_len;
+        const uint8_t *lo = table_smallest(t, &lo_len), *hi = table_largest(t, &hi_len);
+        int range_ok = got > 0 && lo_len == e[0].key_len &&
+                       memcmp(lo, keys + e[0].key_at, lo_len) == 0 &&
+                       hi_len == e[got - 1].key_len &&
+                       memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
+        for (uint64_t i = 0; scan_ok && ascending && range_ok && i < got; i++) {
+            const uint8_t *key = keys + e[i].key_at;
+            ikey_lookup lk;
+            table_fuzz_check(ikey_lookup_init(&lk, key, e[i].key_len - 8, e[i].seq) == KV_OK,
+                             "lookup key");
+            /* The first record at or after the lookup key: this one, or
+             * the one before it if that is a put of the same key at the
+             * same sequence (a put sorts before a tombstone). */
+            uint64_t want = i;
+            if (i > 0 && e[i - 1].seq == e[i].seq && e[i - 1].key_len == e[i].key_len &&
+                memcmp(keys + e[i - 1].key_at, key, e[i].key_len - 8) == 0)
+                want = i - 1;
+            table_get_result r;
+            rc = table_get(t, &lk, &r);
+            table_fuzz_check(rc == KV_OK, "a lookup reads what a scan read");
+            table_fuzz_check(r.state == (e[want].type == IKEY_PUT ? IKEY_FOUND : IKEY_DELETED),
+                             "a lookup finds the record the scan found");
+            if (r.state == IKEY_FOUND)
+                table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
+                                 "a lookup returns the scan's value");
+            free(r.value);
+            ikey_lookup_free(&lk);
+        }
+        free(e);
+        free(keys);
+        table_unref(t);
+    }
+    rc = table_check(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
+    if (!scan_ok || !ascending)
+        table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
+    rc = table_dump(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
+    table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+    return 0;
+}

@@ -1,0 +1,157 @@
+/*
+ * table.h: an immutable file of internal-key entries in sorted order (an
+ * SSTable): how the LSM tree keeps what no longer fits in the memtable.
+ *
+ * This is an interface.  Stage 04 implements it with table format v1
+ * (table_v1_*.c: every record back to back, then an on-disk array of their
+ * offsets); a later format can implement it again behind the same
+ * functions, and nothing above this header changes.  So it says what a
+ * table does, never how its bytes are laid out:
+ *   - it is built once, from entries given in strictly ascending internal
+ *     key order (the memtable's iterator, or a merge of tables);
+ *   - it is opened, and answers point lookups (table_get) and ordered
+ *     scans in both directions (table_iter_new) until it is closed;
+ *   - kv check and kv dump can verify and print one (table_check,
+ *     table_dump).
+ *
+ * Who does what with the file: the builder writes exactly the path it is
+ * given and syncs it before table_builder_finish returns.  Naming is the
+ * caller's protocol: write under a temporary name, rename it to the
+ * table's real name, sync the directory (io.h), and only then delete what
+ * the table replaces.  A builder never renames and never syncs a
+ * directory, because the right order of those steps belongs to the
+ * database (a directory listing in stage 04, a manifest later).
+ *
+ * Every table of one database shares a table_ctx: the options and the
+ * counters all its tables report (positioned reads, bytes read), which
+ * kv_stats prints through table_ctx_stats.  A format that caches blocks
+ * would keep its cache there.
+ *
+ * Threads: a table_ctx, and an open table, may be used by any number of
+ * threads at once (table_get, table_iter_new, table_ref/unref).  An
+ * iterator or a builder belongs to one thread at a time.
+ *
+ * Invariants every implementation keeps:
+ *   T1. Entries come back exactly as added: same internal keys, same
+ *       values, same order; a tombstone comes back with an empty value.
+ *   T2. Every byte read from the file is checked before it is believed:
+ *       a damaged or foreign file gives KV_ERR_CORRUPT with the file, the
+ *       offset and what was wrong, never a wrong answer or a crash.
+ *   T3. An open table holds in memory only a constant amount per table
+ *       (its smallest and largest keys, a few numbers), nothing per entry.
+ */
+#ifndef KV_LSM_TABLE_H
+#define KV_LSM_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal_key.h"
+#include "iterator.h"
+#include "kv.h"
+
+typedef struct table_ctx table_ctx;
+typedef struct table table;
+typedef struct table_builder table_builder;
+
+/* ---- shared by the tables of one database ------------------------------- */
+
+/* KV_OK or KV_ERR_NOMEM.  opt may be NULL (defaults). */
+int table_ctx_new(const kv_options *opt, table_ctx **out);
+/* REQUIRES: every table opened with it is closed.  NULL is a no-op. */
+void table_ctx_free(table_ctx *ctx);
+/* Emits the counters as "name: value" lines (for kv_stats). */
+void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
+
+/* ---- building ------------------------------------------------------------ */
+
+/* What a finished table holds. */
+typedef struct table_meta {
+    uint64_t file_bytes;   /* the file's size */
+    uint64_t entries;      /* entries, tombstones included */
+    uint64_t deletes;      /* tombstones */
+} table_meta;
+
+/* Creates (or empties) the file at path and starts a table in it.
+ * KV_OK, KV_ERR_IO (the file is removed), KV_ERR_NOMEM. */
+int table_builder_new(table_ctx *ctx, const char *path, table_builder **out);
+
+/* Appends an entry.  For a tombstone (the key's type is IKEY_DELETE) the
+ * value is not stored.  KV_ERR_INVALID if the key is not a well-formed
+ * internal key (user key 1..KV_MAX_KEY bytes), the value is longer than
+ * KV_MAX_VALUE, or the key is not above the previous one (nothing is
+ * written, the builder can go on); KV_ERR_IO or KV_ERR_NOMEM, after which
+ * every call fails the same way and the builder can only be abandoned. */
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
+                      const uint8_t *value, size_t value_len);
+
+/* Entries added so far, and the bytes the file will have if it is
+ * finished now (a caller splitting its output by size uses this). */
+uint64_t table_builder_entries(const table_builder *b);
+uint64_t table_builder_file_bytes(const table_builder *b);
+
+/* Writes the rest of the table, syncs the file and closes it; fills *meta
+ * (may be NULL).  Frees the builder whatever happens.  On failure the file
+ * is removed.  A table needs at least one entry: KV_ERR_INVALID without. */
+int table_builder_finish(table_builder *b, table_meta *meta);
+
+/* Closes and removes the file; frees the builder.  NULL is a no-op. */
+void table_builder_abandon(table_builder *b);
+
+/* ---- reading --------------------------------------------------------------- */
+
+/* Opens the table at path, checking what an open can check cheaply (the
+ * header and the footer).  One reference, the caller's.
+ * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (T2), KV_ERR_NOMEM. */
+int table_open(table_ctx *ctx, const char *path, table **out);
+
+/* References: an iterator holds one, so a table closed (or its file
+ * deleted) while an iterator still reads it stays readable.  The last
+ * unref closes the file.  table_unref(NULL) is a no-op. */
+void table_ref(table *t);
+void table_unref(table *t);
+
+/* Its smallest and largest internal keys (T3: the table keeps them). */
+const uint8_t *table_smallest(const table *t, size_t *len);
+const uint8_t *table_largest(const table *t, size_t *len);
+uint64_t table_entries(const table *t);
+uint64_t table_file_bytes(const table *t);
+const char *table_path(const table *t);
+
+/* The answer of a point lookup. */
+typedef struct table_get_result {
+    ikey_lookup_state state;  /* IKEY_ABSENT, IKEY_FOUND, IKEY_DELETED */
+    void *value;              /* IKEY_FOUND: a malloc'd copy of the value
+                                 (never NULL, even when empty), the caller's
+                                 to free; NULL otherwise */
+    size_t value_len;
+    unsigned reads;           /* positioned reads this lookup made */
+} table_get_result;
+
+/* The newest version of lk's user key at or below lk's sequence, in this
+ * table.  A key outside [smallest, largest] costs no read.
+ * KV_OK (see r->state), or KV_ERR_IO, KV_ERR_CORRUPT, KV_ERR_NOMEM. */
+int table_get(table *t, const ikey_lookup *lk, table_get_result *r);
+
+/* An iterator over every entry, internal keys in order (iterator.h).  It
+ * holds a reference to the table.  KV_OK or KV_ERR_NOMEM. */
+int table_iter_new(table *t, iter **out);
+
+/* ---- kv check and kv dump ---------------------------------------------------- */
+
+/* `label` names the file in the lines (its name in the database
+ * directory); messages from the decoders name the full path.
+ *
+ * Verifies the whole file (every checksum, the order of every key, every
+ * count) and emits one line per problem, naming the file and the offset.
+ * KV_OK if intact, KV_ERR_CORRUPT if not, another error if it could not
+ * read. */
+int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+
+/* Emits the file decoded: its header, footer and every entry (offset,
+ * user key, sequence, type, value length).  Stops at the first damage,
+ * with a line saying what and where, and returns its error (KV_OK if it
+ * reached the end). */
+int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+
+#endif
