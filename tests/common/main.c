@@ -9,6 +9,8 @@
 extern const harness_suite crc32c_suite;
 extern const harness_suite coding_suite;
 extern const harness_suite log_record_suite;
+extern const harness_suite log_damage_suite;
+extern const harness_suite file_start_suite;
 extern const harness_suite io_suite;
 extern const harness_suite io_fault_suite;
 extern const harness_suite io_sim_suite;
@@ -18,7 +20,7 @@ extern const harness_suite export_format_suite;
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
-        &crc32c_suite, &coding_suite, &log_record_suite, &io_suite, &io_fault_suite, &io_sim_suite,
+        &crc32c_suite, &coding_suite, &log_record_suite, &log_damage_suite, &file_start_suite, &io_suite, &io_fault_suite, &io_sim_suite,
         &identity_suite,
         &export_format_suite,
     };
