@@ -714,6 +714,24 @@ refusal_names_export_and_import_that_work() {
     expect_out "$(printf 'a\t1\nb\t')"
 }
 
+# A torn tail: check names it, says what the next read-write open will do
+# and exits 3; after a write has cut it, check exits 0.
+check_exits_3_when_next_open_cuts_a_torn_tail() {
+    printf '%s\n' "put a 1" "put b 2" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    truncate -s -3 "$DB/$(data_file)"
+    kv "$DB" check
+    expect_status 3
+    grep -q "torn tail" "$TMP/out" || fail "check named no torn tail: $(cat "$TMP/out")"
+    expect_err_has "exit 3: .*next read-write open cuts off the torn tail"
+    kv "$DB" put c 3
+    expect_status 0
+    kv "$DB" check
+    expect_status 0
+    kv "$DB" get a
+    expect_out 1
+}
+
 run usage_on_no_args
 run put_get_round_trip
 run get_prints_raw_value_then_newline
@@ -755,6 +773,7 @@ run import_cut_short_keeps_whole_chunks
 run import_refuses_damaged_stream_with_offset
 run import_of_other_file_creates_nothing
 run refusal_names_export_and_import_that_work
+run check_exits_3_when_next_open_cuts_a_torn_tail
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

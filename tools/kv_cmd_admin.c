@@ -31,16 +31,10 @@ static int cmd_stats(tool *t, const text_word *args, int nargs)
     return EXIT_OK;
 }
 
-/* kv_check's verdict "intact but for a torn tail, which the next
- * read-write kv_open cuts off", from include/kv.h.  Until kv.h defines it,
- * this placeholder, agreed with kv_check's side, stands in for it. */
-#ifndef KV_CHECK_WILL_CUT
-#define KV_CHECK_WILL_CUT 2
-#endif
-
-/* check's exit status: 0 intact, 3 intact but the next read-write open
- * cuts a torn tail (data the lines above name is lost then), 2 damage that
- * kv_open refuses, or a directory check could not read. */
+/* check's exit status, from kv_check's verdict (kv.h): 0 intact, 3
+ * KV_CHECK_WILL_CUT (readable, but the next read-write open cuts off a
+ * torn tail, and what the lines above name is lost), 2 damage kv_open
+ * refuses, or a directory check could not read. */
 static int cmd_check(tool *t, const text_word *args, int nargs)
 {
     (void)args, (void)nargs;
