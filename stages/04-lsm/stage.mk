@@ -13,3 +13,9 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/table_v1_read.c \
                stages/04-lsm/table_v1_iter.c stages/04-lsm/table_v1_tools.c
 UNFINISHED_04-lsm := 1
+# Unit tests (build/04-lsm/stagetest), each building block on its own:
+# internal keys, the arena, the skiplist (one writer racing readers), the
+# memtable, the merging iterator and the user's view, table format v1
+# (built, read, damaged, failing I/O).
+TESTS_04-lsm := $(wildcard stages/04-lsm/tests/*_test.c)
+TEST_HELPERS_04-lsm := stages/04-lsm/tests/table_test_util.c stages/04-lsm/tests/vec_iter.c
