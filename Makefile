@@ -59,6 +59,8 @@ COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c
+# `kv DIR serve`: the Redis-protocol server (docs/server.md).
+TOOL_SRCS   += $(wildcard tools/serve/*.c)
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 # Allocation failures (tests/alloc/): the test and libkv.a linked with the
@@ -205,6 +207,7 @@ test: deps
 	@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
 	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
@@ -275,6 +278,17 @@ bench bench-full: bench-deps
 	@sh scripts/bench.sh $(if $(filter bench-full,$@),full,quick) $(B) "$(STAGES)" \
 	  "$(BENCH_PEERS_ALL)" $(BENCH_ARGS)
 
+# ---- the Redis-protocol server against redis-server (docs/server.md) --------
+# redis-benchmark -t set,get, 50 clients, with and without -P 16, against
+# stage 03's `kv serve` with and without --sync and against Debian's
+# redis-server (appendfsync everysec and always); results and a chart in
+# build/bench-server/.  BENCH_SERVER_N sets the requests per run (1000000).
+.PHONY: bench-server
+bench-server: $(B)/03-wal/kv
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
+	@sh scripts/bench_server.sh $(B) 03-wal
+
 # ---- fuzzing ------------------------------------------------------------------
 # Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver
 # (build/asan/S/fuzz-T-replay, run by `make test` on seeds and regressions),
@@ -300,6 +314,28 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+
+# The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every
+# stage, so its harness fuzz/resp_fuzz.c is built once, under the name
+# "serve" where other harnesses have a stage: build/fuzz/serve/resp,
+# build/afl/serve/resp (`make fuzz STAGE=serve TARGET=resp`), and the replay
+# driver $(B)/serve/fuzz-resp-replay that `make test` runs.  Its seeds are
+# fuzz/seeds/resp/.
+FUZZ_PAIRS += serve:resp
+RESP_FUZZ_SRCS := fuzz/resp_fuzz.c tools/serve/resp.c
+build/fuzz/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-resp-replay
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)

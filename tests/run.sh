@@ -105,6 +105,14 @@ missing_binary() {
 # run_flavour DIR: every binary of one build directory.
 run_flavour() {
     dir=$1
+    # Harnesses that need no stage (kv serve's RESP parser), on their seeds.
+    for replay in "$dir"/serve/fuzz-*-replay; do
+        [ -x "$replay" ] || continue
+        target=${replay##*/fuzz-}
+        target=${target%-replay}
+        run_binary "$replay" "$replay" "$here/../fuzz/seeds/$target" \
+            $( [ -d "$here/../fuzz/regressions/$target" ] && echo "$here/../fuzz/regressions/$target" )
+    done
     if [ -x "$dir/common_test" ]; then
         run_binary "$dir/common_test" "$dir/common_test" $filter
     else
@@ -121,6 +129,14 @@ run_flavour() {
                 run_binary "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
             else
                 missing_binary "$dir/$stage/kv"
+            fi
+        fi
+        # The Redis-protocol server (`kv DIR serve`) through sockets, and,
+        # in the first build only, through redis-cli and redis-benchmark.
+        if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ]; then
+            run_binary "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
+            if [ "$dir" = "$build" ]; then
+                run_binary "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
             fi
         fi
         if [ -x "$dir/$stage/stagetest" ]; then

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "kv_tool.h"
+#include "serve/serve.h"
 
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
                                               tool_cmds_export};
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     t.dir = argv[i++];
+    if (i < argc && strcmp(argv[i], "serve") == 0)
+        return serve_main(t.dir, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

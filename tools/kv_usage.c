@@ -36,6 +36,7 @@ void tool_usage(FILE *f)
         "                     stream.  Keys already in DIR and not in the stream stay;\n"
         "                     a stream cut short or damaged imports the chunks before\n"
         "                     the damage and stops with its byte offset (exit 2)\n"
+        "  serve [OPTIONS]    serve DIR over the Redis protocol (docs/server.md)\n"
         "\n"
         "  To move a database to another stage:\n"
         "    build/01-log/kv db01 export db.kvx && build/02-hash/kv db02 import db.kvx\n"
