@@ -56,7 +56,9 @@ STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 
 COMMON_SRCS := $(wildcard common/*.c)
-TOOL_SRCS   := tools/kv.c tools/kv_text.c
+TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
+               tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
+               tools/kv_export.c
 # `kv DIR serve`: the Redis-protocol server (docs/server.md).
 TOOL_SRCS   += $(wildcard tools/serve/*.c)
 TEST_SRCS   := $(wildcard tests/*.c)
@@ -82,7 +84,7 @@ COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
 .PHONY: get-instructions
 .PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
-all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
+all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -135,7 +137,8 @@ $(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
-$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS)) $(COMMON_OBJS)
+# tools/kv_export.c: the export stream's format, stage-neutral like common/.
+$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c) $(COMMON_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
@@ -160,6 +163,23 @@ endef
 $(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
 RUNS ?= 10000
+
+# ---- the export stream's fuzz harness (fuzz/export_fuzz.c) --------------------
+# The format (tools/kv_export.c) is every stage's; the harness also imports
+# what it decodes into a database of the stage it is linked with, so it is
+# built per stage: a replay driver that `make test` runs on
+# fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
+define EXPORT_FUZZ_RULES
+$(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+build/fuzz/$(1)/export: fuzz/export_fuzz.c tools/kv_export.c $(SRCS_$(1)) $(COMMON_SRCS)
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+endef
+$(foreach s,$(STAGES),$(eval $(call EXPORT_FUZZ_RULES,$(s))))
+TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/fuzz-export-replay)
 .PHONY: crash-test
 crash-test: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 	@$(if $(STAGE_PICKED),,echo "crash-test: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)

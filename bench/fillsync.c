@@ -10,9 +10,8 @@
  * second grow with T.  Stages before 03 ignore sync, so their figures
  * measure write() alone.  Uses kv.h only.
  *
- * Usage: fillsync [DIR [SECONDS]]   (DIR defaults to $TMPDIR or /var/tmp;
- * it must be on the disk you want to measure, not a tmpfs; SECONDS per T,
- * default 2)
+ * Usage: fillsync [DIR [SECONDS]]   (see fill_usage; built by `make` for
+ * every stage as build/<stage>/fillsync)
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -64,12 +63,40 @@ static void fill_rmdir(const char *dir)
         fprintf(stderr, "fillsync: could not remove %s\n", dir);
 }
 
+static void fill_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: fillsync [DIR [SECONDS]]\n"
+            "\n"
+            "Puts with kv_options.sync = 1 from 1, 2, 4 and 8 threads into a fresh\n"
+            "database of stage %s for SECONDS each (default 2), and prints puts per\n"
+            "second and the gain over one thread: what group commit buys.  The\n"
+            "databases are made under DIR (default $TMPDIR, else /var/tmp) and\n"
+            "removed; DIR must be on the disk to measure, not a tmpfs.  Stages before\n"
+            "03 ignore sync, so their figures measure write() alone.\n",
+            kv_stage());
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fill_usage(stdout);
+        return 0;
+    }
+    if (argc > 3 || (argc > 1 && argv[1][0] == '-')) {
+        fill_usage(stderr);
+        return 2;
+    }
     const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
     if (base == NULL || *base == '\0')
         base = "/var/tmp";
-    double seconds = argc > 2 ? atof(argv[2]) : 2.0;
+    char *end = NULL;
+    double seconds = argc > 2 ? strtod(argv[2], &end) : 2.0;
+    if (argc > 2 && (end == argv[2] || *end != '\0' || !(seconds > 0 && seconds < 3600))) {
+        fprintf(stderr, "fillsync: SECONDS is '%s': want a number of seconds, 0 < S < 3600\n",
+                argv[2]);
+        return 2;
+    }
     static const int threads[] = {1, 2, 4, 8};
     double first = 0;
     printf("fillsync: stage %s, sync = 1, 100-byte values, %.1f s per run, in %s\n",
@@ -94,7 +121,10 @@ int main(int argc, char **argv)
         double start = fill_now();
         for (int j = 0; j < n; j++) {
             t[j] = (fill_thread){.db = db, .id = j, .until = start + seconds};
-            pthread_create(&tid[j], NULL, fill_main, &t[j]);
+            if (pthread_create(&tid[j], NULL, fill_main, &t[j]) != 0) {
+                fprintf(stderr, "fillsync: cannot start thread %d of %d\n", j + 1, n);
+                return 1;
+            }
         }
         uint64_t puts = 0;
         for (int j = 0; j < n; j++) {

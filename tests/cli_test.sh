@@ -29,7 +29,14 @@ n=0
 # Runs kv with the given arguments (stdin from $IN if set, else /dev/null);
 # leaves the exit status in $st, stdout in $TMP/out, stderr in $TMP/err.
 kv() {
-    "$KV" "$@" <"${IN:-/dev/null}" >"$TMP/out" 2>"$TMP/err"
+    kv_bin "$KV" "$@"
+}
+
+# The same with another stage's kv: kv_bin PATH/TO/kv ARGS...
+kv_bin() {
+    bin=$1
+    shift
+    "$bin" "$@" <"${IN:-/dev/null}" >"$TMP/out" 2>"$TMP/err"
     st=$?
 }
 
@@ -353,6 +360,378 @@ second_writer_is_busy() {
     rm -f "$TMP/fifo"
 }
 
+# --- standard-input grammar, batch, --sync, dump --frames --------------------
+
+stdin_mode_quotes_and_escapes() {
+    cat >"$TMP/in" <<'EOF'
+put "a b" c
+put k ""
+put 'q"q' 1
+put e\x00f v\\w
+put tab\tkey "x\ny"
+put "split"' 'word 2
+scan
+EOF
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    expect_err_empty
+    expect_out "$(printf '%s\n' 'a b	c' 'e\x00f	v\x5cw' 'k	' 'q\x22q	1' 'split word	2' \
+        'tab\x09key	x\x0ay')"
+    kv "$DB" get k
+    [ "$(wc -c <"$TMP/out")" -eq 1 ] || fail "put k \"\" did not store an empty value"
+}
+
+stdin_mode_scan_output_reads_back() {
+    kv -x "$DB" put 5c00ff0a "7461620922"
+    kv "$DB" scan
+    line=$(cat "$TMP/out")
+    key=${line%%	*}
+    val=${line#*	}
+    printf 'del "%s"\nput "%s" "%s"\nget "%s"\n' "$key" "$key" "$val" "$key" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    printf 'tab\t"\n' >"$DB.want"
+    cmp -s "$TMP/out" "$DB.want" || fail "escaped scan output did not read back: $(od -c "$TMP/out")"
+}
+
+stdin_mode_errors_name_the_line() {
+    printf '%s\n' "put a 1" "# comment" "bogus" 'get "unclosed' 'put k \q' "put b 2" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 2
+    expect_err_has "^kv: line 3: unknown command 'bogus'"
+    expect_err_has "^kv: line 4: column 5: no closing"
+    expect_err_has "^kv: line 5: column 7: unknown escape"
+    kv "$DB" get b
+    expect_out 2
+}
+
+batch_applies_puts_and_deletes() {
+    kv "$DB" put c 3
+    kv "$DB" batch put a 1 put b 2 del c put a 11
+    expect_status 0
+    expect_err_empty
+    kv "$DB" scan
+    expect_out "$(printf 'a\t11\nb\t2')"
+    printf '%s\n' 'batch put "k 1" "" del a' "scan" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    expect_out "$(printf 'b\t2\nk 1\t')"
+}
+
+batch_with_a_bad_op_writes_nothing() {
+    kv "$DB" put keep 1
+    kv "$DB" batch put x 1 put "" 2
+    expect_status 2
+    expect_err_has "key is empty"
+    kv "$DB" batch put x 1 frob y
+    expect_status 2
+    expect_err_has "word 4 is 'frob', want put or del"
+    kv "$DB" batch put x 1 put y
+    expect_status 2
+    expect_err_has "put at word 4 needs a KEY and a VALUE"
+    kv "$DB" batch del x put
+    expect_status 2
+    kv "$DB" scan
+    expect_out "$(printf 'keep\t1')"
+}
+
+# With --sync a stage that reports fsyncs (a "wal.syncs" statistic) must
+# have made at least one for the put; without it, none.
+sync_option_syncs_writes() {
+    printf '%s\n' "put a 1" "stats" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    without=$(sed -n 's/^wal\.syncs: //p' "$TMP/out")
+    kv_stdin "$TMP/in" --sync "$DB"
+    expect_status 0
+    with=$(sed -n 's/^wal\.syncs: //p' "$TMP/out")
+    if [ -n "$with" ]; then
+        [ "$with" -gt 0 ] || fail "--sync: wal.syncs is $with"
+        [ "$without" = 0 ] || fail "without --sync: wal.syncs is $without"
+    fi
+    kv --sync "$DB" put b 2
+    expect_status 0
+    kv "$DB" get b
+    expect_out 2
+}
+
+# dump --frames only adds lines to dump (but for the "# FILE: ..." header
+# lines, which say what the lines are); for a log in blocks (stage 03 on)
+# a value longer than a block shows as a FIRST and a LAST fragment.
+dump_frames_option() {
+    load_abcde
+    kv "$DB" put big "$(head -c 40000 /dev/zero | tr '\0' x)"
+    kv "$DB" dump
+    expect_status 0
+    cp "$TMP/out" "$TMP/dump"
+    kv "$DB" dump --frames
+    expect_status 0
+    missing=$(grep -v '^#' "$TMP/dump" | grep -v -x -F -f "$TMP/out" | head -n 1)
+    [ -z "$missing" ] || fail "dump --frames lacks a line of dump: $missing"
+    if grep -q "byte blocks" "$TMP/dump"; then
+        grep -q " FIRST " "$TMP/out" || fail "no FIRST fragment: $(head -c 300 "$TMP/out")"
+        grep -q " LAST " "$TMP/out" || fail "no LAST fragment"
+    fi
+    kv "$DB" dump --bogus
+    expect_status 2
+    expect_err_has "--frames"
+}
+
+# --- read-only opens -----------------------------------------------------------
+
+missing_dir_is_no_database_to_read_or_check() {
+    for cmd in "get a" "scan" "stats" "export $DB.x.kvx" "check" "dump" "repair"; do
+        kv "$DB" $cmd
+        expect_status 2
+        expect_err_has "no database at $DB"
+        if grep -q "read_only" "$TMP/err"; then fail "$cmd: mentions read_only: $(cat "$TMP/err")"; fi
+    done
+    [ ! -e "$DB" ] || fail "a read created $DB"
+}
+
+# The largest file of $DB other than IDENTITY and LOCK: the data file.
+data_file() {
+    ls -S "$DB" | grep -v -e '^IDENTITY' -e '^LOCK$' | head -n 1
+}
+
+read_only_notes_torn_tail_left_in_place() {
+    printf '%s\n' "put a 1" "put b 2" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    f=$DB/$(data_file)
+    truncate -s -3 "$f"
+    size=$(wc -c <"$f")
+    kv "$DB" get a
+    expect_status 0
+    expect_out 1
+    expect_err_has "note: .*torn tail of [0-9]* bytes.*read-only.*next write"
+    [ "$(wc -c <"$f")" = "$size" ] || fail "a read-only get changed $f"
+    kv "$DB" put c 3
+    expect_status 0
+    kv "$DB" get a
+    expect_err_empty
+}
+
+# --- compact, fillsync ---------------------------------------------------------
+
+compact_says_what_it_did() {
+    load_abcde
+    kv "$DB" put a 11
+    kv "$DB" compact
+    expect_status 0
+    grep -q "^compact: .* bytes* in [0-9]* files* before, [0-9]* bytes* in [0-9]* files* after" \
+        "$TMP/out" || fail "compact printed: '$(cat "$TMP/out")'"
+    if grep -q -E "(^|[^0-9])1 (bytes|files)" "$TMP/out"; then
+        fail "plural of 1: $(cat "$TMP/out")"
+    fi
+}
+
+fillsync_help() {
+    fs=$(dirname "$KV")/fillsync
+    [ -x "$fs" ] || return 0 # not built here
+    "$fs" --help >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    expect_status 0
+    grep -q "usage: fillsync" "$TMP/out" || fail "fillsync --help printed no usage"
+    "$fs" --bogus >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    expect_status 2
+}
+
+# --- export and import -----------------------------------------------------------
+
+# Every stage's kv next to this one (build/*/kv), in stage order; this one
+# alone, twice, if there are none.
+stage_kvs() {
+    found=
+    for k in "$(dirname "$KV")"/../*/kv; do
+        [ -x "$k" ] && found="$found $k"
+    done
+    echo "${found:-$KV $KV}"
+}
+
+# Keys and values with NUL bytes, empty values and a 1 MiB value, exported
+# by each stage in turn and imported by the next (01 -> 02 -> 03): every
+# stage's export is the same bytes, and the last database holds the data.
+export_import_across_stages() {
+    head -c 1048576 /dev/urandom | od -An -v -tx1 | tr -d ' \n' >"$DB.big.hex"
+    {
+        echo "hex on"
+        echo 'put 00 ""'
+        echo "put 00ff00 ff000aff00"
+        echo 'put 6b ""'
+        printf 'put 626967 '
+        cat "$DB.big.hex"
+        echo
+        echo "put 7a 00"
+        echo "put 7a00 7a"
+    } >"$DB.load"
+    i=0
+    prev=
+    for k in $(stage_kvs); do
+        i=$((i + 1))
+        d=$DB.x$i
+        if [ -z "$prev" ]; then
+            "$k" "$d" <"$DB.load" >/dev/null 2>"$TMP/err" || fail "load: $(cat "$TMP/err")"
+        else
+            "$k" "$d" import "$prev" >"$TMP/out" 2>"$TMP/err" ||
+                fail "$k import: $(cat "$TMP/err")"
+            grep -q "^imported 6 records (2 batches) from $prev into $d$" "$TMP/out" ||
+                fail "$k import said: $(cat "$TMP/out")"
+        fi
+        "$k" "$d" export "$DB.s$i" >"$TMP/out" 2>"$TMP/err" || fail "$k export: $(cat "$TMP/err")"
+        grep -q "^exported 6 records (2 chunks, [0-9]* bytes) from $d to $DB.s$i$" \
+            "$TMP/out" || fail "$k export said: $(cat "$TMP/out")"
+        if [ -n "$prev" ]; then
+            cmp -s "$prev" "$DB.s$i" || fail "$k exports other bytes than it imported"
+        fi
+        prev=$DB.s$i
+    done
+    kv_bin "$k" -x "$DB.x$i" scan 00 626967
+    expect_out "$(printf '00\t\n00ff00\tff000aff00')"
+    kv_bin "$k" -x "$DB.x$i" scan 6b
+    expect_out "$(printf '6b\t\n7a\t00\n7a00\t7a')"
+    kv_bin "$k" -x "$DB.x$i" get 626967
+    expect_status 0
+    [ "$(cat "$TMP/out")" = "$(cat "$DB.big.hex")" ] || fail "the 1 MiB value differs"
+}
+
+export_to_stdout_import_from_stdin() {
+    load_abcde
+    "$KV" "$DB" export >"$DB.s" 2>"$TMP/err" || fail "export to stdout: $(cat "$TMP/err")"
+    kv_stdin "$DB.s" "$DB.new" import
+    expect_status 0
+    expect_out "imported 5 records (1 batch) from standard input into $DB.new"
+    kv "$DB.new" scan
+    expect_out "$(printf 'a\t1\nb\t2\nc\t3\nd\t4\ne\t5')"
+    kv "$DB" export "$DB.one"
+    kv "$DB" del a
+    printf '%s\n' "export $DB.s2" "import $DB.one" "get a" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    grep -q "^exported 4 records (1 chunk, " "$TMP/out" || fail "stdin export: $(cat "$TMP/out")"
+    tail -n 1 "$TMP/out" | grep -qx 1 || fail "get after stdin import: $(tail -n 1 "$TMP/out")"
+}
+
+import_into_non_empty_db_keeps_other_keys() {
+    kv "$DB" batch put a 1 put b 2
+    kv "$DB" export "$DB.s"
+    kv "$DB.other" batch put b old put z 26
+    kv "$DB.other" import "$DB.s"
+    expect_status 0
+    grep -q "already held keys" "$TMP/out" || fail "no word on the keys already there"
+    kv "$DB.other" scan
+    expect_out "$(printf 'a\t1\nb\t2\nz\t26')"
+}
+
+# A stream whose second chunk is cut short: the first chunk is imported
+# whole (one atomic batch), nothing of the second, and the message names
+# the offset of the chunk that was cut.
+import_cut_short_keeps_whole_chunks() {
+    {
+        echo "hex on"
+        echo "put 61 31"
+        printf 'put 6d '
+        head -c 1048576 /dev/zero | od -An -v -tx1 | tr -d ' \n'
+        echo
+        echo "put 7a 32"
+    } >"$DB.load"
+    kv_stdin "$DB.load" "$DB"
+    kv "$DB" export "$DB.s"
+    grep -q "(2 chunks," "$TMP/out" || fail "want 2 chunks: $(cat "$TMP/out")"
+    size=$(wc -c <"$DB.s")
+    # The last 48 bytes are chunk 2 (17 + 10-byte body + 4) and the end (17).
+    head -c $((size - 22)) "$DB.s" >"$DB.cut"
+    kv "$DB.new" import "$DB.cut"
+    expect_status 2
+    expect_err_has "offset $((size - 48)): .*cut short; the 2 records of the 1 chunk before it were imported"
+    kv "$DB.new" scan a b
+    expect_out "$(printf 'a\t1')"
+    kv "$DB.new" get z
+    expect_status 1
+    head -c $((size - 5)) "$DB.s" >"$DB.cut"
+    kv "$DB.new2" import "$DB.cut"
+    expect_status 2
+    expect_err_has "offset $((size - 17)): .*cut short"
+    kv "$DB.new2" get z
+    expect_status 0
+}
+
+import_refuses_damaged_stream_with_offset() {
+    load_abcde
+    kv "$DB" export "$DB.s"
+    # Flip a byte inside the only chunk's body (header 16 + chunk header 17).
+    off=40
+    old=$(od -An -tu1 -j $off -N 1 "$DB.s" | tr -d ' ')
+    cp "$DB.s" "$DB.bad"
+    printf '%b' "\\0$(printf %o $((old ^ 1)))" |
+        dd of="$DB.bad" bs=1 seek=$off count=1 conv=notrunc 2>/dev/null
+    kv "$DB.new" import "$DB.bad"
+    expect_status 2
+    expect_err_has "offset 33: the [0-9]*-byte chunk body starting here does not match its checksum"
+    expect_err_has "nothing was imported"
+    kv "$DB.new" scan
+    expect_out ""
+    printf 'x' >>"$DB.s"
+    kv "$DB.new" import "$DB.s"
+    expect_status 2
+    expect_err_has "bytes after the end chunk"
+}
+
+import_of_other_file_creates_nothing() {
+    load_abcde
+    kv "$DB.new" import "$DB/IDENTITY"
+    expect_status 2
+    expect_err_has "offset 0: no export stream starts here"
+    kv "$DB.new" import "$DB.missing"
+    expect_status 2
+    [ ! -e "$DB.new" ] || fail "a failed import created the database directory"
+}
+
+# Another stage's database is refused, and the two commands the message
+# names (build/S/kv DIR export FILE, then build/T/kv NEWDIR import FILE)
+# carry it across.
+refusal_names_export_and_import_that_work() {
+    other=
+    for k in $(stage_kvs); do
+        [ "$(cd "$(dirname "$k")" && pwd)" = "$(cd "$(dirname "$KV")" && pwd)" ] || other=$k
+    done
+    [ -n "$other" ] || return 0 # no other stage built next to this one
+    kv_bin "$other" "$DB" batch put a 1 put b ""
+    kv "$DB" put c 3
+    expect_status 2
+    msg=$(cat "$TMP/err")
+    cmds=$(printf '%s\n' "$msg" |
+        sed -n 's|.*build/\([^/ ]*\)/kv \(.*\) export FILE, then build/\([^/ ]*\)/kv NEWDIR import FILE$|\1 \2 \3|p')
+    [ -n "$cmds" ] || { fail "no export/import commands in: $msg"; return; }
+    set -- $cmds
+    [ "$2" = "$DB" ] || fail "the message names $2, not $DB"
+    root=$(dirname "$KV")/..
+    kv_bin "$root/$1/kv" "$2" export "$DB.kvx"
+    expect_status 0
+    kv_bin "$root/$3/kv" "$DB.new" import "$DB.kvx"
+    expect_status 0
+    kv "$DB.new" scan
+    expect_out "$(printf 'a\t1\nb\t')"
+}
+
+# A torn tail: check names it, says what the next read-write open will do
+# and exits 3; after a write has cut it, check exits 0.
+check_exits_3_when_next_open_cuts_a_torn_tail() {
+    printf '%s\n' "put a 1" "put b 2" >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    truncate -s -3 "$DB/$(data_file)"
+    kv "$DB" check
+    expect_status 3
+    grep -q "torn tail" "$TMP/out" || fail "check named no torn tail: $(cat "$TMP/out")"
+    expect_err_has "exit 3: .*next read-write open cuts off the torn tail"
+    kv "$DB" put c 3
+    expect_status 0
+    kv "$DB" check
+    expect_status 0
+    kv "$DB" get a
+    expect_out 1
+}
+
 run usage_on_no_args
 run put_get_round_trip
 run get_prints_raw_value_then_newline
@@ -376,6 +755,25 @@ run compact_keeps_data
 run check_exits_2_on_corrupt_byte
 run repair_salvages_intact_records_or_needs_stage_03
 run second_writer_is_busy
+run stdin_mode_quotes_and_escapes
+run stdin_mode_scan_output_reads_back
+run stdin_mode_errors_name_the_line
+run batch_applies_puts_and_deletes
+run batch_with_a_bad_op_writes_nothing
+run sync_option_syncs_writes
+run dump_frames_option
+run missing_dir_is_no_database_to_read_or_check
+run read_only_notes_torn_tail_left_in_place
+run compact_says_what_it_did
+run fillsync_help
+run export_import_across_stages
+run export_to_stdout_import_from_stdin
+run import_into_non_empty_db_keeps_other_keys
+run import_cut_short_keeps_whole_chunks
+run import_refuses_damaged_stream_with_offset
+run import_of_other_file_creates_nothing
+run refusal_names_export_and_import_that_work
+run check_exits_3_when_next_open_cuts_a_torn_tail
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

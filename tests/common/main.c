@@ -1,6 +1,7 @@
 /*
  * main.c: unit tests of common/ (checksums, integer coding, log records, the
- * I/O layer and its fault-injecting backend), build/common_test.
+ * I/O layer and its fault-injecting backend, the export stream),
+ * build/common_test.
  * Usage: common_test [NAME-FILTER]
  */
 #include "../harness.h"
@@ -14,12 +15,14 @@ extern const harness_suite io_suite;
 extern const harness_suite io_fault_suite;
 extern const harness_suite io_sim_suite;
 extern const harness_suite identity_suite;
+extern const harness_suite export_format_suite;
 
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
         &crc32c_suite, &coding_suite, &log_record_suite, &log_damage_suite, &file_start_suite, &io_suite, &io_fault_suite, &io_sim_suite,
         &identity_suite,
+        &export_format_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

@@ -1,0 +1,142 @@
+/*
+ * kv_cmd_admin.c: the kv commands about the database as a whole: stats,
+ * compact (on an open database), check, dump and repair (on the closed
+ * directory, through kv.h's offline tools), and the standard-input
+ * commands hex and help.
+ *
+ * compact says what it did in bytes of the directory's files, measured
+ * before and after: every stage has files, not every stage has the same
+ * statistics.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kv_tool.h"
+
+static int cmd_stats(tool *t, const text_word *args, int nargs)
+{
+    (void)args, (void)nargs;
+    char *text;
+    int st = kv_stats(t->db, &text);
+    if (st != KV_OK)
+        return tool_fail_status(st);
+    size_t n = strlen(text);
+    fputs(text, stdout);
+    if (n == 0 || text[n - 1] != '\n')
+        putchar('\n');
+    kv_free(text);
+    return EXIT_OK;
+}
+
+/* check's exit status, from kv_check's verdict (kv.h): 0 intact, 3
+ * KV_CHECK_WILL_CUT (readable, but the next read-write open cuts off a
+ * torn tail, and what the lines above name is lost), 2 damage kv_open
+ * refuses, or a directory check could not read. */
+static int cmd_check(tool *t, const text_word *args, int nargs)
+{
+    (void)args, (void)nargs;
+    int st = kv_check(t->dir, tool_print_line, stdout);
+    if (st == KV_OK)
+        return EXIT_OK;
+    if (st == KV_CHECK_WILL_CUT) {
+        fflush(stdout);
+        tool_note("exit 3: %s can be read, and the next read-write open cuts off the torn "
+                  "tail named above", t->dir);
+        return EXIT_WILL_LOSE;
+    }
+    return tool_fail_status(st);
+}
+
+static int cmd_dump(tool *t, const text_word *args, int nargs)
+{
+    unsigned flags = 0;
+    if (nargs == 1) {
+        if (!text_word_is(args[0], "--frames"))
+            return tool_fail("dump: unknown option (the one option is --frames)");
+        flags |= KV_DUMP_FRAMES;
+    }
+    int st = kv_dump_with(t->dir, flags, tool_print_line, stdout);
+    return st == KV_OK ? EXIT_OK : tool_fail_status(st);
+}
+
+static int cmd_repair(tool *t, const text_word *args, int nargs)
+{
+    (void)args, (void)nargs;
+    int st = kv_repair(t->dir, tool_print_line, stdout);
+    return st == KV_OK ? EXIT_OK : tool_fail_status(st);
+}
+
+/* The number and total size of the regular files in dir; 0, or -1 (with
+ * errno) if the directory cannot be read. */
+static int dir_bytes(const char *dir, unsigned long long *files, unsigned long long *bytes)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    *files = *bytes = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+            (*files)++;
+            *bytes += (unsigned long long)st.st_size;
+        }
+    }
+    closedir(d);
+    return 0;
+}
+
+static int cmd_compact(tool *t, const text_word *args, int nargs)
+{
+    (void)args, (void)nargs;
+    unsigned long long files0 = 0, bytes0 = 0, files1 = 0, bytes1 = 0;
+    int measured = dir_bytes(t->dir, &files0, &bytes0) == 0;
+    int st = kv_compact(t->db);
+    if (st != KV_OK)
+        return tool_fail_status(st);
+    measured = measured && dir_bytes(t->dir, &files1, &bytes1) == 0;
+    if (!measured) {
+        puts("compact: done (the directory's size could not be measured)");
+        return EXIT_OK;
+    }
+    printf("compact: %s: %llu byte%s in %llu file%s before, %llu byte%s in %llu file%s after",
+           t->dir, bytes0, tool_plural(bytes0), files0, tool_plural(files0), bytes1,
+           tool_plural(bytes1), files1, tool_plural(files1));
+    if (bytes1 < bytes0)
+        printf(": %llu byte%s reclaimed\n", bytes0 - bytes1, tool_plural(bytes0 - bytes1));
+    else
+        printf(": nothing reclaimed\n");
+    return EXIT_OK;
+}
+
+static int cmd_hex(tool *t, const text_word *args, int nargs)
+{
+    (void)nargs;
+    if (!t->interactive)
+        return tool_fail("'hex' is a standard-input command; use kv -x DIR ...");
+    int on = text_word_is(args[0], "on");
+    if (!on && !text_word_is(args[0], "off"))
+        return tool_fail("usage: hex on|off");
+    t->hex = on;
+    return EXIT_OK;
+}
+
+static int cmd_help(tool *t, const text_word *args, int nargs)
+{
+    (void)t, (void)args, (void)nargs;
+    tool_usage(stdout);
+    return EXIT_OK;
+}
+
+const tool_cmd tool_cmds_admin[] = {
+    {"stats", 0, 0, NEED_READ, cmd_stats},
+    {"check", 0, 0, NEED_CLOSED, cmd_check},
+    {"dump", 0, 1, NEED_CLOSED, cmd_dump},
+    {"repair", 0, 0, NEED_CLOSED, cmd_repair},
+    {"compact", 0, 0, NEED_WRITE, cmd_compact},
+    {"hex", 1, 1, NEED_NOTHING, cmd_hex},
+    {"help", 0, 0, NEED_NOTHING, cmd_help},
+    {NULL, 0, 0, 0, NULL},
+};

@@ -1,0 +1,102 @@
+/*
+ * kv_tool.h: what the files of the kv command share: the tool's state, the
+ * command table's shape, exit codes, and the helpers every command uses
+ * (messages, opening the database, words to bytes).
+ *
+ * The commands are grouped by what they touch: kv_cmd_data.c (put, get,
+ * del, batch, scan), kv_cmd_admin.c (stats, check, dump, repair, compact),
+ * kv_cmd_export.c (export, import).  kv.c holds main, the command table and
+ * standard-input mode; kv_usage.c the usage text, which is the reference
+ * for commands and exit codes.
+ *
+ * Messages: every failure prints one line on stderr, "kv: WHAT", or
+ * "kv: line N: WHAT" when the command came from line N of standard input,
+ * and the command returns EXIT_ERROR.
+ */
+#ifndef KV_TOOL_H
+#define KV_TOOL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "kv.h"
+#include "kv_text.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_NOT_FOUND = 1,  /* get: no such key */
+    EXIT_ERROR = 2,      /* an error, or damage found by check */
+    EXIT_WILL_LOSE = 3   /* check: intact enough to open, but the next
+                            read-write open drops data (a torn tail) */
+};
+
+/* What a command needs before it runs. */
+enum {
+    NEED_NOTHING,  /* hex, help */
+    NEED_READ,     /* an open database; one-shot: opened read-only */
+    NEED_WRITE,    /* an open database that can be written */
+    NEED_CLOSED    /* check, dump, repair: the files, database closed */
+};
+
+typedef struct tool {
+    const char *dir;
+    kv_db *db;        /* the open database, or NULL */
+    int hex;          /* keys and values are hex (-x, or `hex on`) */
+    int sync;         /* --sync: open with kv_options.sync = 1 */
+    int interactive;  /* reading commands from standard input */
+} tool;
+
+typedef struct tool_cmd {
+    const char *name;
+    int min_args, max_args;  /* max_args < 0: no limit */
+    int need;
+    int (*run)(tool *t, const text_word *args, int nargs);
+} tool_cmd;
+
+/* The commands of each file, ended by an entry with a NULL name. */
+extern const tool_cmd tool_cmds_data[], tool_cmds_admin[], tool_cmds_export[];
+
+/* The usage text (kv_usage.c). */
+void tool_usage(FILE *f);
+
+/* The line of standard input being run (0: not in standard-input mode);
+ * tool_fail puts it in front of every message. */
+void tool_set_line(long line);
+
+/* Prints "kv: [line N: ]<message>" on stderr and returns EXIT_ERROR. */
+int tool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "kv: [line N: ]note: <message>" on stderr. */
+void tool_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reports a failed library call as "kv: <status>: <kv_errmsg()>". */
+int tool_fail_status(int status);
+
+/* Decodes one KEY/VALUE word into a fresh buffer; EXIT_OK or EXIT_ERROR. */
+int tool_decode(const tool *t, text_word w, unsigned char **out, size_t *len);
+
+/* Prints key or value bytes to f: hex with -x, escaped otherwise. */
+void tool_write(const tool *t, FILE *f, const void *p, size_t n);
+
+/* Key or value bytes for a message, into buf (cap >= 8): hex with -x,
+ * escaped otherwise, cut short with "..." if they do not fit. */
+const char *tool_show(const tool *t, const void *p, size_t n, char *buf, size_t cap);
+
+/* A FILE word as a path (a fresh NUL-terminated copy to free()), or NULL
+ * after a message if it holds a NUL byte or memory runs out. */
+char *tool_path(text_word w);
+
+/* kv_line_fn for check, dump and repair: one line of text to stdout. */
+void tool_print_line(void *ctx, const char *line);
+
+/* Opens or closes the database as `need` says (see kv.c); EXIT_OK or
+ * EXIT_ERROR with a message. */
+int tool_prepare(tool *t, int need);
+
+/* Closes the database if it is open; EXIT_OK or EXIT_ERROR. */
+int tool_close(tool *t);
+
+/* "s" unless n is 1, for "1 record", "2 records". */
+const char *tool_plural(unsigned long long n);
+
+#endif
