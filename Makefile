@@ -233,7 +233,7 @@ BENCH_LIB_lmdb := -llmdb
 BENCH_LIB_sqlite := -lsqlite3
 
 define BENCH_STAGE_RULES
-$(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c) $(B)/$(1)/libkv.a
+$(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call BENCH_STAGE_RULES,$(s))))

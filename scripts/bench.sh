@@ -107,6 +107,12 @@ fi
         v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) && echo "package: $p $v"
     done
     echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, before the runs)"
+    # Each engine names itself and says what sync = 1 does (fsync or not):
+    # the report marks the fillsync figures that no fsync paid for.
+    for bin in $bins; do
+        echo "engine: $("$bin" --describe 2>/dev/null || echo "$bin: --describe failed")"
+    done
 } >"$out/machine.txt"
 
 nsizes=$(echo "$sizes" | wc -w)
@@ -147,6 +153,8 @@ while [ "$r" -le "$reps" ]; do
 done
 rm -rf "$db"
 echo "bench: runs took $(($(date +%s) - started)) s; $failures failed"
+echo "runs: $(($(date +%s) - started)) s; $failures failed; load average after: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    >>"$out/machine.txt"
 
 echo "bench: writing the report and the charts"
 sh scripts/bench_report.sh "$out" "$names" || exit 2
