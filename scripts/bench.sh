@@ -9,7 +9,8 @@
 # Options (also through `make bench BENCH_ARGS=...`):
 #   --reps=R  --sizes="N1 N2 ..."  --seconds=S  --fill_seconds=S  --threads=T
 #   --publish   also copy the results and charts to bench/results/ (the
-#               figures docs/benchmarks.md shows)
+#               figures docs/benchmarks.md shows) and update every page of
+#               docs/ that quotes them (scripts/docs_figures.sh)
 #
 # Binaries: BUILD/S/kvbench for each stage S, BUILD/bench/kvbench-P for each
 # peer P; a peer without its binary (its Debian package is missing) is
@@ -161,6 +162,7 @@ sh scripts/bench_report.sh "$out" "$names" || exit 2
 if [ "$publish" = 1 ]; then
     mkdir -p bench/results
     cp "$out"/results.csv "$out"/medians.csv "$out"/results.md "$out"/machine.txt \
-        "$out"/*.png bench/results/ && echo "bench: copied to bench/results/"
+        "$out"/*.png bench/results/ && echo "bench: copied to bench/results/" &&
+        sh scripts/docs_figures.sh
 fi
 [ "$failures" = 0 ]
