@@ -49,6 +49,7 @@ if ! grep -q '^engine: ' "$dir/machine.txt" 2>/dev/null; then
     done
     echo "bench_report: $dir/machine.txt does not say which engines fsync; asked build/*/kvbench:" \
         "no fsync:${nosync:- none}" >&2
+    nosync_note="machine.txt does not say which engines fsync: the kvbench binaries of build/ said so when this report was written (no fsync:${nosync:- none})."
 fi
 
 # ---- medians over the repetitions -----------------------------------------------
@@ -81,7 +82,7 @@ END {
 # table_awk prints the Markdown for the largest N in the medians.
 workloads="fillseq fillrandom overwrite readrandom readmissing readseq seekrandom readwhilewriting deleterandom fillsync"
 awk -F, -v engines="$engines" -v workloads="$workloads" -v machine="$dir/machine.txt" \
-    -v nosync=" $nosync " '
+    -v nosync=" $nosync " -v nosync_note="${nosync_note:-}" '
 function commas(x,    s, neg) {
     x = sprintf("%.0f", x); neg = x ~ /^-/; if (neg) x = substr(x, 2)
     s = ""
@@ -131,6 +132,7 @@ END {
     printf "## kvbench: %s keys (16-byte keys, 100-byte values)\n\n", commas(n)
     printf "### The run\n\n"
     printf "Medians of %d repetitions.  Machine and run (machine.txt):\n\n%s\n", reps[E[1] SUBSEP "fillrandom" SUBSEP n], info
+    if (nosync_note != "") printf "%s\n\n", nosync_note
     hdr = "| workload |"; sep = "|---|"
     for (e = 1; e <= ne; e++) { hdr = hdr " " E[e] " |"; sep = sep "---:|" }
 

@@ -96,6 +96,12 @@ COSTS_ARGS=--publish\` writes this file again and updates them.
     load average: $load_before before, $load_after after (1, 5, 15 min)
     runs: $reps of each stage, $(($(date +%s) - started)) s in all
 EOF
+    busy=$(awk -v l="${load_before%% *}" -v c="$(nproc)" 'BEGIN { print (l + 0 > c + 0) }')
+    if [ "$busy" = 1 ]; then
+        echo
+        echo "The machine was busy (a load average above its $(nproc) cores): these timings are"
+        echo "slower and noisier than on an idle machine; compare stages within this run only."
+    fi
     awk -v stages="$stages" -v sizes="$sizes" '
     function median(key, c,    n, i, j, t, a) {
         n = cnt[key]

@@ -21,8 +21,9 @@
 #                      section, or else the machine file beside it
 #                      (results.md: machine.txt; X-results.md: X-machine.txt)
 # "FILE1 or FILE2, ..." takes the first file that has it.  A table or a
-# section is preceded by one line naming its file, the run's date and commit
-# (its `date:` and `commit:` lines, or those of the machine file beside it).
+# section is preceded by one line naming its file, the run's date, commit
+# and load average (its `date:`, `commit:` and `load average:` lines, or
+# those of the machine file beside it).
 # If no file has it, the region says so, and which command would add it.
 #
 # --check changes nothing and exits 1 if a page is not what this script
@@ -57,24 +58,23 @@ function machine_of(file,    m) {
     return ""
 }
 # "run of DATE at COMMIT" from FILE, or from its machine file.
-function provenance(file,    n, i, d, c, line, m) {
-    d = ""; c = ""
+function provenance(file,    n, i, line, m) {
+    d = ""; c = ""; la = ""
     n = load(file)
-    for (i = 1; i <= n; i++) {
-        line = trim(L[i])
-        if (d == "" && line ~ /^date: /) d = substr(line, 7)
-        if (c == "" && line ~ /^commit: /) c = substr(line, 9)
-    }
+    for (i = 1; i <= n; i++) note(trim(L[i]))
     m = machine_of(file)
     if ((d == "" || c == "") && m != "") {
-        while ((getline line < m) > 0) {
-            line = trim(line)
-            if (d == "" && line ~ /^date: /) d = substr(line, 7)
-            if (c == "" && line ~ /^commit: /) c = substr(line, 9)
-        }
+        while ((getline line < m) > 0) note(trim(line))
         close(m)
     }
-    return "run of " (d == "" ? "an unknown date" : d) ", commit " (c == "" ? "unknown" : c)
+    return "run of " (d == "" ? "an unknown date" : d) ", commit " (c == "" ? "unknown" : c) \
+        (la == "" ? "" : ", load average " la)
+}
+# Notes the date, commit and load average (1 min, before) of a run.
+function note(line,    a) {
+    if (d == "" && line ~ /^date: /) d = substr(line, 7)
+    if (c == "" && line ~ /^commit: /) c = substr(line, 9)
+    if (la == "" && line ~ /^load average: [0-9]/) { split(line, a, " "); la = a[3] }
 }
 # The command that writes FILE again.
 function remake(file) {
@@ -128,7 +128,7 @@ function fill(spec,    comma, files, kind, arg, nf, F, f, k, i, q) {
         k = select(F[f], kind, arg)
         if (k > 0) {
             if (kind != "run") {
-                print "*From [`" F[f] "`](" rel F[f] "), " provenance(F[f]) ".*"
+                print "*From [`" F[f] "`](" link(F[f]) "), " provenance(F[f]) ".*"
                 print ""
             }
             for (i = 1; i <= k; i++) print OUT[i]
@@ -138,7 +138,13 @@ function fill(spec,    comma, files, kind, arg, nf, F, f, k, i, q) {
     printf "*Not in the published figures: no %s%s in `%s` (%s).  %s adds it.*\n", kind,
         arg == "" ? "" : " \"" arg "\"", F[1], provenance(F[1]), remake(F[1])
 }
-BEGIN { rel = page ~ /^docs\// ? "../" : "" }
+# FILE as a link from the page (pages are in docs/ or at the top).
+function link(file,    t) {
+    if (page !~ /^docs\//) return file
+    t = file
+    if (sub(/^docs\//, "", t)) return t
+    return "../" file
+}
 /^<!-- figures: .* -->$/ {
     print
     spec = $0; sub(/^<!-- figures: /, "", spec); sub(/ -->$/, "", spec)
