@@ -179,6 +179,17 @@ END {
             (c in secs) ? num(secs[c]) : "-", num(rss[k] / 1024)
     }
 
+    printf "\n### The fillsync database: write amplification\n\n"
+    printf "%s puts with sync = 1 into a fresh database.  Each synced put dirties a whole page again\n", commas(expected("fillsync", n))
+    printf "once the sync has cleaned it, so write_bytes counts what the device really writes.\n\n"
+    print "| engine | write amp | logical write amp |"
+    print "|---|---:|---:|"
+    for (e = 1; e <= ne; e++) {
+        k = E[e] SUBSEP "fillsync" SUBSEP n
+        if (!(k in ops)) continue
+        printf "| %s | %s | %s |\n", E[e] (unsynced(E[e], "fillsync") ? " (no fsync)" : ""), num(wamp[k]), num(lwamp[k])
+    }
+
     # Ratios: each stage against the stage before it and against each peer.
     np = 0; ns = 0
     for (e = 1; e <= ne; e++) if (E[e] ~ /^[0-9]/) S[++ns] = E[e]; else P[++np] = E[e]
