@@ -206,8 +206,9 @@ stage-files:
 # ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,
 # whose gets scan the whole log) -------------------------------------------
 GI_STAGES ?= $(filter-out 01-log,$(STAGES))
+# GI_ARGS=--publish copies the table to docs/generated/get-instructions.md.
 get-instructions: $(foreach s,$(GI_STAGES),$(B)/$(s)/get_instructions)
-	@sh scripts/get_instructions.sh $(B) $(GI_STAGES)
+	@sh scripts/get_instructions.sh $(B) $(GI_ARGS) $(GI_STAGES)
 
 # ---- measured costs per stage (figures quoted in docs/) ---------------------
 # scripts/costs.sh writes build/costs.md; COSTS_ARGS=--publish also copies it

@@ -81,6 +81,7 @@ function remake(file) {
     if (file ~ /^bench\/results\/server\//) return "`make bench-server`, then copy `build/bench-server/` there"
     if (file ~ /^bench\/results\//) return "`make bench-full BENCH_ARGS=--publish`"
     if (file ~ /^docs\/generated\/costs/) return "`make costs COSTS_ARGS=--publish`"
+    if (file ~ /^docs\/generated\/get-instructions/) return "`make get-instructions GI_ARGS=--publish`"
     return "the command that writes `" file "`"
 }
 # Puts the selection of FILE into OUT[1..]; returns its number of lines, or 0.
