@@ -33,8 +33,13 @@ for s in "$@"; do
     awk -v a="$ir_10000" -v b="$ir_1000000" -v s="$s" \
         'BEGIN { printf "%-10s ratio 1M / 10K: %.3f\n", s, b / a }'
     # shellcheck disable=SC2154
-    rows="$rows$(awk -v a="$ir_10000" -v b="$ir_1000000" -v s="$s" 'BEGIN {
-        printf "| %s | %d | %d | %.3f |", s, a, b, b / a }')
+    rows="$rows$(awk -v a="$ir_10000" -v b="$ir_1000000" -v s="$s" '
+        function commas(x,    t) {
+            x = sprintf("%d", x); t = ""
+            while (length(x) > 3) { t = "," substr(x, length(x) - 2) t; x = substr(x, 1, length(x) - 3) }
+            return x t
+        }
+        BEGIN { printf "| %s | %s | %s | %.3f |", s, commas(a), commas(b), b / a }')
 "
 done
 
