@@ -19,7 +19,11 @@
 # engine each repetition, so that slow drifts of a shared machine spread
 # over all of them.  Each kvbench run appends its rows to
 # build/bench/results.csv (every repetition); its full output goes to
-# build/bench/log.txt.  Then scripts/bench_report.sh writes the medians, the
+# build/bench/log.txt.  build/bench/machine.txt describes the run: date,
+# command, machine, packages, commit, load average before and after, one
+# `engine:` line per engine (kvbench --describe: its version and whether
+# sync = 1 makes it fsync, which the report marks) and how long the runs
+# took.  Then scripts/bench_report.sh writes the medians, the
 # Markdown tables and the charts, and prints the tables.
 set -u
 
