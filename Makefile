@@ -226,12 +226,22 @@ stage-files:
 # ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,
 # whose gets scan the whole log) -------------------------------------------
 GI_STAGES ?= $(filter-out 01-log,$(STAGES))
+# GI_ARGS=--publish copies the table to docs/generated/get-instructions.md.
 get-instructions: $(foreach s,$(GI_STAGES),$(B)/$(s)/get_instructions)
-	@sh scripts/get_instructions.sh $(B) $(GI_STAGES)
+	@sh scripts/get_instructions.sh $(B) $(GI_ARGS) $(GI_STAGES)
 
 # ---- measured costs per stage (figures quoted in docs/) ---------------------
+# scripts/costs.sh writes build/costs.md; COSTS_ARGS=--publish also copies it
+# to docs/generated/costs.md and updates the pages that quote it.  COSTS_N
+# sets the sizes (default 1000 10000 100000 1000000).
 costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
-	@for s in $(STAGES); do $(B)/$$s/costs $(COSTS_N); done
+	@sh scripts/costs.sh $(B) "$(STAGES)" $(COSTS_ARGS) $(COSTS_N)
+
+# The figures the pages of docs/ quote, copied again from the files that hold
+# them (bench/results/, docs/generated/): scripts/docs_figures.sh.
+.PHONY: docs-figures
+docs-figures:
+	@sh scripts/docs_figures.sh
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P
@@ -253,7 +263,7 @@ BENCH_LIB_lmdb := -llmdb
 BENCH_LIB_sqlite := -lsqlite3
 
 define BENCH_STAGE_RULES
-$(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c) $(B)/$(1)/libkv.a
+$(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call BENCH_STAGE_RULES,$(s))))

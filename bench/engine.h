@@ -34,6 +34,11 @@
 typedef struct bench_engine {
     const char *(*name)(void);       /* "01-log", "leveldb", ... */
     const char *(*version)(void);    /* the library's version, as text */
+    /* What sync = 1 does here: 1 = each write is on stable storage when it
+     * returns (the engine syncs), 0 = the engine ignores it (no fsync at
+     * all), -1 = not known.  kvbench --describe prints it, so the report
+     * can mark figures of sync = 1 workloads that no fsync paid for. */
+    int (*syncs)(void);
     int (*open)(const char *dir, int sync, void **h);
     int (*close)(void *h);
     int (*put)(void *h, const void *key, size_t klen, const void *val, size_t vlen);

@@ -1,15 +1,24 @@
 /*
  * engine_kv.c: kvbench's adapter for a stage of this project, through
  * include/kv.h.  The same object is linked with each stage's libkv.a into
- * build/S/kvbench; the stage names itself with kv_stage().
+ * build/S/kvbench; the stage names itself with kv_stage().  Whether the
+ * stage honours sync = 1 comes from the table of what each stage promises
+ * (tests/stage_caps.c, checked against every stage by its tests).
  */
 #include <string.h>
 
+#include "../tests/stage_caps.h"
 #include "engine.h"
 #include "kv.h"
 
 static const char *kve_name(void) { return kv_stage(); }
 static const char *kve_version(void) { return "libkv.a of this project"; }
+
+static int kve_syncs(void)
+{
+    const stage_caps *caps = stage_caps_find();
+    return caps == NULL ? -1 : caps->durable_sync;
+}
 
 static int kve_status(int rc) { return rc == KV_OK ? 0 : rc == KV_NOT_FOUND ? 1 : -1; }
 
@@ -77,6 +86,7 @@ static void kve_iter_free(void *it) { kv_iter_free(it); }
 const bench_engine bench_engine_impl = {
     .name = kve_name,
     .version = kve_version,
+    .syncs = kve_syncs,
     .open = kve_open,
     .close = kve_close,
     .put = kve_put,

@@ -151,9 +151,13 @@ static int lde_iter_next(void *it)
 
 static void lde_iter_free(void *it) { leveldb_iter_destroy(it); }
 
+/* sync = 1 is honoured: WriteOptions.sync: the log is synced before a write returns. */
+static int lde_syncs(void) { return 1; }
+
 const bench_engine bench_engine_impl = {
     .name = lde_name,
     .version = lde_version,
+    .syncs = lde_syncs,
     .open = lde_open,
     .close = lde_close,
     .put = lde_put,

@@ -190,9 +190,13 @@ static int lme_iter_next(void *p)
     return it->valid ? lme_iter_move(it, MDB_NEXT) : 0;
 }
 
+/* sync = 1 is honoured: without MDB_NOSYNC each commit is synced before it returns. */
+static int lme_syncs(void) { return 1; }
+
 const bench_engine bench_engine_impl = {
     .name = lme_name,
     .version = lme_version,
+    .syncs = lme_syncs,
     .open = lme_open,
     .close = lme_close,
     .put = lme_put,

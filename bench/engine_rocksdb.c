@@ -145,9 +145,13 @@ static int rde_iter_next(void *it)
 
 static void rde_iter_free(void *it) { rocksdb_iter_destroy(it); }
 
+/* sync = 1 is honoured: WriteOptions.sync: the WAL is synced before a write returns. */
+static int rde_syncs(void) { return 1; }
+
 const bench_engine bench_engine_impl = {
     .name = rde_name,
     .version = rde_version,
+    .syncs = rde_syncs,
     .open = rde_open,
     .close = rde_close,
     .put = rde_put,

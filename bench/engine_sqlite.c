@@ -285,9 +285,13 @@ static void sq_iter_free(void *p)
     free(it);
 }
 
+/* sync = 1 is honoured: synchronous = FULL: each commit is synced before it returns. */
+static int sq_syncs(void) { return 1; }
+
 const bench_engine bench_engine_impl = {
     .name = sq_name,
     .version = sq_version,
+    .syncs = sq_syncs,
     .open = sq_open,
     .close = sq_close,
     .put = sq_put,

@@ -4,6 +4,8 @@
  *
  *   kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]
  *           [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=a,b]
+ *   kvbench --describe    one line: the engine, its version, and whether
+ *                         sync = 1 makes it fsync (for the report's charts)
  *
  * Workloads, in the order they run, on three databases:
  *   fresh database 1:  fillseq       N puts, keys in ascending order
@@ -656,6 +658,7 @@ static void bench_usage(void)
     fprintf(stderr,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
+            "       kvbench --describe\n"
             "  --num           keys (default 1000000)\n"
             "  --seconds       time bound of each read workload (default 10)\n"
             "  --fill_seconds  time bound of each write workload (default 120)\n"
@@ -664,6 +667,7 @@ static void bench_usage(void)
             "  --db            where the databases go (default: a fresh directory in /tmp)\n"
             "  --csv           append one row per workload to this file\n"
             "  --rep           repetition number written in the CSV rows (default 1)\n"
+            "  --describe      print the engine, its version and what sync = 1 does; exit\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
         fprintf(stderr, " %s", all_workloads[i]);
@@ -680,8 +684,19 @@ static int bench_flag(const char *arg, const char *name, const char **value)
     return 1;
 }
 
+/* What sync = 1 does for this engine, in words (engine.h: syncs). */
+static const char *bench_sync_text(void)
+{
+    int syncs = E->syncs();
+    return syncs > 0 ? "fsync" : syncs == 0 ? "no fsync" : "unknown";
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--describe") == 0) {
+        printf("%s: %s; sync = 1: %s\n", E->name(), E->version(), bench_sync_text());
+        return 0;
+    }
     for (int i = 1; i < argc; i++) {
         const char *v;
         char *end = NULL;
@@ -742,9 +757,9 @@ int main(int argc, char **argv)
     bench_io io;
     printf("kvbench: engine %s (%s); %" PRIu64 " keys of %d bytes, values of %d bytes "
            "(half compressible); seed %" PRIu64 "; time bound %.1f s per read workload, "
-           "%.1f s per write workload; rep %d%s\n",
+           "%.1f s per write workload; rep %d; sync = 1: %s%s\n",
            E->name(), E->version(), cfg.num, KEY_BYTES, VALUE_BYTES, cfg.seed, cfg.seconds,
-           cfg.fill_seconds, cfg.rep,
+           cfg.fill_seconds, cfg.rep, bench_sync_text(),
            bench_io_read(&io) < 0 ? "; /proc/self/io unreadable: no write amplification" : "");
 
     int rc = 0, st;

@@ -9,7 +9,8 @@
 # Options (also through `make bench BENCH_ARGS=...`):
 #   --reps=R  --sizes="N1 N2 ..."  --seconds=S  --fill_seconds=S  --threads=T
 #   --publish   also copy the results and charts to bench/results/ (the
-#               figures docs/benchmarks.md shows)
+#               figures docs/benchmarks.md shows) and update every page of
+#               docs/ that quotes them (scripts/docs_figures.sh)
 #
 # Binaries: BUILD/S/kvbench for each stage S, BUILD/bench/kvbench-P for each
 # peer P; a peer without its binary (its Debian package is missing) is
@@ -18,7 +19,11 @@
 # engine each repetition, so that slow drifts of a shared machine spread
 # over all of them.  Each kvbench run appends its rows to
 # build/bench/results.csv (every repetition); its full output goes to
-# build/bench/log.txt.  Then scripts/bench_report.sh writes the medians, the
+# build/bench/log.txt.  build/bench/machine.txt describes the run: date,
+# command, machine, packages, commit, load average before and after, one
+# `engine:` line per engine (kvbench --describe: its version and whether
+# sync = 1 makes it fsync, which the report marks) and how long the runs
+# took.  Then scripts/bench_report.sh writes the medians, the
 # Markdown tables and the charts, and prints the tables.
 set -u
 
@@ -107,6 +112,12 @@ fi
         v=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null) && echo "package: $p $v"
     done
     echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, before the runs)"
+    # Each engine names itself and says what sync = 1 does (fsync or not):
+    # the report marks the fillsync figures that no fsync paid for.
+    for bin in $bins; do
+        echo "engine: $("$bin" --describe 2>/dev/null || echo "$bin: --describe failed")"
+    done
 } >"$out/machine.txt"
 
 nsizes=$(echo "$sizes" | wc -w)
@@ -147,12 +158,15 @@ while [ "$r" -le "$reps" ]; do
 done
 rm -rf "$db"
 echo "bench: runs took $(($(date +%s) - started)) s; $failures failed"
+echo "runs: $(($(date +%s) - started)) s; $failures failed; load average after: $(cut -d' ' -f1-3 /proc/loadavg)" \
+    >>"$out/machine.txt"
 
 echo "bench: writing the report and the charts"
 sh scripts/bench_report.sh "$out" "$names" || exit 2
 if [ "$publish" = 1 ]; then
     mkdir -p bench/results
     cp "$out"/results.csv "$out"/medians.csv "$out"/results.md "$out"/machine.txt \
-        "$out"/*.png bench/results/ && echo "bench: copied to bench/results/"
+        "$out"/*.png bench/results/ && echo "bench: copied to bench/results/" &&
+        sh scripts/docs_figures.sh
 fi
 [ "$failures" = 0 ]

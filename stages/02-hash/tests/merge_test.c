@@ -69,8 +69,9 @@ static void check_dir(const char *dir)
     testdb_lines_free(&lines);
 }
 
-/* The issue's yardstick: every key overwritten ten times, then merged; disk
- * use must come within 1.2x of the live keys and values. */
+/* The yardstick for a merge (docs/02-hash.md, "Disk use after merging"):
+ * every key overwritten ten times, then merged; disk use must come within
+ * 1.2x of the live keys and values. */
 static void reclaim_case(unsigned keys, size_t vlen, int want_hints)
 {
     enum { ROUNDS = 10 };
@@ -136,8 +137,8 @@ static void reclaim_case(unsigned keys, size_t vlen, int want_hints)
     free(val);
 }
 
-/* 16-byte keys and 100-byte values, as in the issue: no hints (too small
- * to pay), so disk use is the live records, 126/116 of the live data. */
+/* 16-byte keys and 100-byte values, as in the benchmarks: no hints (too
+ * small to pay), so disk use is the live records, 126/116 of the live data. */
 static void merge_reclaims_overwrites_of_small_values(void) { reclaim_case(2000, 100, 0); }
 
 /* 300-byte values: the merge writes hints, and still stays within 1.2x. */
