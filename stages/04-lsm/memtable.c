@@ -132,6 +132,11 @@ int memtable_add(memtable *m, uint64_t seq, ikey_type type, const void *key, siz
     return KV_OK;
 }
 
+int memtable_reserve(memtable *m, size_t bytes)
+{
+    return arena_reserve(&m->arena, bytes);
+}
+
 ikey_lookup_state memtable_get(const memtable *m, const ikey_lookup *lk, const uint8_t **val,
                                size_t *vlen)
 {
