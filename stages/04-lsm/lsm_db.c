@@ -110,6 +110,28 @@ int lsm_refuse_if_failed(kv_db *db, const char *call)
                     "database", call, db->dir.path, db->failure);
 }
 
+void lsm_set_bg_error(kv_db *db, int rc)
+{
+    if (db->bg_error != KV_OK)
+        return; /* the first one is reported */
+    db->bg_error = rc;
+    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
+}
+
+int lsm_take_bg_error(kv_db *db, const char *call)
+{
+    int rc = db->bg_error;
+    if (rc == KV_OK)
+        return KV_OK;
+    db->bg_error = KV_OK;
+    if (db->flush_failed) {
+        db->flush_failed = 0;
+        pthread_cond_signal(&db->flush_work);
+    }
+    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
+                    "was written)", call, db->dir.path, db->bg_message);
+}
+
 /* ---- open and close -------------------------------------------------------- */
 
 static void lsm_db_free(kv_db *db)
@@ -188,6 +210,15 @@ int kv_close(kv_db *db)
                         live == 1 ? " is" : "s are");
     lsm_flush_stop(db);
     int rc = lsm_write_close(db);
+    if (db->bg_error != KV_OK) {
+        int bg = db->bg_error;
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", db->bg_message);
+        if (rc == KV_OK)
+            rc = kv_error(bg, "kv_close %s: the database is closed; in the background: %s "
+                          "(its logs keep what was not flushed, and the next open replays "
+                          "them)", db->dir.path, msg);
+    }
     lsm_db_free(db);
     return rc;
 }

@@ -113,8 +113,13 @@ struct kv_db {
     uint64_t next_seq;          /* the next record's first sequence number */
     int failed;                 /* D4 (read with __atomic) */
     char failure[512];
-    int flush_failed;           /* the last flush failed; a writer retries */
-    char flush_error[512];
+    int flush_failed;           /* the last flush failed; retried once a
+                                   call has reported it */
+    int bg_error;               /* a failure in the background (a flush, a
+                                   log's removal) no call has reported yet:
+                                   the next write fails with it (nothing
+                                   written), or kv_close returns it */
+    char bg_message[512];
     int flush_stop;             /* kv_close: the flush thread ends */
     pthread_t flush_thread;
     int flush_running;
@@ -172,6 +177,13 @@ int  lsm_write_close(kv_db *db);
 void lsm_set_failed(kv_db *db, const char *why);
 /* KV_ERR_IO naming the first failure if `failed` is set; else KV_OK. */
 int  lsm_refuse_if_failed(kv_db *db, const char *call);
+/* Records a background failure (kv_errmsg) for the next call to report.
+ * REQUIRES: write_lock held. */
+void lsm_set_bg_error(kv_db *db, int rc);
+/* Reports (and clears) a background failure: its code, with the message
+ * set for `call`; KV_OK if there is none.  A failed flush is retried.
+ * REQUIRES: write_lock held. */
+int  lsm_take_bg_error(kv_db *db, const char *call);
 
 /* ---- the flush (lsm_flush.c) ------------------------------------------- */
 

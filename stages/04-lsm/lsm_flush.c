@@ -73,7 +73,7 @@ static void lsm_flush_one(kv_db *db)
         __atomic_add_fetch(&db->flush_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
     } else {
         db->flush_failed = 1;
-        snprintf(db->flush_error, sizeof db->flush_error, "%s", kv_errmsg());
+        lsm_set_bg_error(db, rc);
         __atomic_add_fetch(&db->flush_failures, 1, __ATOMIC_RELAXED);
     }
     pthread_cond_broadcast(&db->flush_done);

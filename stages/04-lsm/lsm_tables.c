@@ -136,6 +136,8 @@ void lsm_wals_drop_covered(kv_db *db, uint64_t hi)
          * again at open, unread (F3). */
         if (lsm_wal_remove(db->dir.path, start) == KV_OK)
             __atomic_add_fetch(&db->wals_removed, 1, __ATOMIC_RELAXED);
+        else
+            lsm_set_bg_error(db, KV_ERR_IO); /* harmless (F3), but said */
         k++;
     }
     memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);

@@ -50,11 +50,10 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
         if (rc != KV_OK)
             return rc;
         if (db->flush_failed) {
-            db->flush_failed = 0;
+            if ((rc = lsm_take_bg_error(db, call)) != KV_OK)
+                return rc;
+            db->flush_failed = 0; /* reported already: retry, and wait */
             pthread_cond_signal(&db->flush_work);
-            return kv_error(KV_ERR_IO, "%s: %s: the memtable is full and writing the last "
-                            "one to a table failed (%s); the flush is being retried and "
-                            "nothing was written", call, db->dir.path, db->flush_error);
         }
         uint64_t t0 = lsm_now_us();
         __atomic_add_fetch(&db->stalls, 1, __ATOMIC_RELAXED);
@@ -142,6 +141,8 @@ static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint
     (void)bytes;
     kv_db *db = owner;
     int rc = lsm_refuse_if_failed(db, call);
+    if (rc == KV_OK)
+        rc = lsm_take_bg_error(db, call);
     if (rc != KV_OK)
         return rc;
     if (room > IKEY_MAX_SEQ - db->next_seq)

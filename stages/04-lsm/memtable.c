@@ -13,9 +13,11 @@
 #include "skiplist.h"
 
 /* Arena blocks: about 1/16 of the memtable's size, so the last block
- * overshoots memtable_bytes by little, kept between 4 KiB and 64 KiB (below
- * glibc's threshold for serving a malloc with its own mmap). */
-#define MEMTABLE_BLOCK_MIN 4096u
+ * overshoots memtable_bytes by little, kept between 256 bytes (so that a
+ * tiny memtable, which tests use to flush often, holds more than one
+ * block's worth) and 64 KiB (below glibc's threshold for serving a malloc
+ * with its own mmap). */
+#define MEMTABLE_BLOCK_MIN 256u
 #define MEMTABLE_BLOCK_MAX 65536u
 
 struct memtable {

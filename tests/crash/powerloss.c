@@ -77,6 +77,7 @@ static int power_record(const crash_config *cfg, int sync, power_ref *ref, const
     w.compact_per_mille = 15;
     w.big_pct = 5;
     w.segment_bytes = 16384; /* stage 02+: several segment roll-overs */
+    w.memtable_bytes = 8192; /* stage 04+: many flushes */
     crash_model_init(&ref->m, &w);
     crash_model_grow(&ref->m, (size_t)cfg->ops);
     ref->begin = calloc((size_t)cfg->ops, sizeof *ref->begin);
@@ -91,6 +92,7 @@ static int power_record(const crash_config *cfg, int sync, power_ref *ref, const
     kv_options_init(&opt);
     opt.sync = sync;
     opt.segment_bytes = w.segment_bytes;
+    opt.memtable_bytes = w.memtable_bytes;
     if (rc == KV_OK)
         rc = kv_open(dir, &opt, &db);
     for (long i = 0; i < cfg->ops && rc == KV_OK; i++) {
