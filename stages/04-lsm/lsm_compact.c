@@ -1,6 +1,6 @@
 /*
- * lsm_compact.c: kv_compact for stage 04: every table merged into one,
- * without the versions no reader can see any more.
+ * lsm_compact.c: kv_compact for stage 04: the memtable flushed, then every
+ * table merged into one, without the versions no reader can see any more.
  *
  * Let s be the oldest live snapshot's sequence number (the last sequence
  * number if there is none).  The merge walks every version of every key,
@@ -187,7 +187,9 @@ int kv_compact(kv_db *db)
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_compact: the database was opened read-only");
     pthread_mutex_lock(&db->compact_lock);
-    int rc = lsm_refuse_if_failed(db, "kv_compact");
+    /* Everything, the memtable included (LevelDB's CompactRange flushes
+     * it first too), so that kv_compact leaves one table and an empty log. */
+    int rc = lsm_write_flush_all(db, "kv_compact");
     lsm_view *v = rc == KV_OK ? lsm_view_get(db, NULL) : NULL;
     /* The view's references keep the inputs open until the end. */
     if (v != NULL && v->ntables > 0)

@@ -168,6 +168,10 @@ int  lsm_view_install(kv_db *db);
 
 /* REQUIRES: n > 0, the database writable, ops checked (batch.h). */
 int  lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
+/* Freezes mem (unless empty) and waits until no memtable is left to flush:
+ * every write acknowledged before the call is in a table.  For kv_compact.
+ * REQUIRES: write_lock not held. */
+int  lsm_write_flush_all(kv_db *db, const char *call);
 /* At the end of kv_open: the queue over the last log; sync_dir: recovery
  * removed, cut or made files, whose names are synced now. */
 int  lsm_write_open(kv_db *db, int sync_dir);

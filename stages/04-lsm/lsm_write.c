@@ -127,6 +127,18 @@ static int lsm_switch(kv_db *db, const char *call)
     return KV_OK;
 }
 
+int lsm_write_flush_all(kv_db *db, const char *call)
+{
+    pthread_mutex_lock(&db->write_lock);
+    int rc = lsm_refuse_if_failed(db, call);
+    if (rc == KV_OK && memtable_entries(db->mem) > 0)
+        rc = lsm_switch(db, call);
+    if (rc == KV_OK)
+        rc = lsm_wait_for_flush(db, call);
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
 /* ---- the queue's hooks -------------------------------------------------------- */
 
 static wal_target lsm_target(lsm_wal *w)
