@@ -15,12 +15,14 @@ extern const harness_suite table_suite;
 extern const harness_suite table_fault_suite;
 extern const harness_suite merge_iter_suite;
 extern const harness_suite user_iter_suite;
+extern const harness_suite lsm_recover_suite;
+extern const harness_suite lsm_log_suite;
 
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
         &internal_key_suite, &arena_suite, &skiplist_suite, &memtable_suite, &table_suite, &table_fault_suite,
-        &merge_iter_suite, &user_iter_suite,
+        &merge_iter_suite, &user_iter_suite, &lsm_recover_suite, &lsm_log_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }
