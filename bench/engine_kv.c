@@ -1,8 +1,11 @@
 /*
  * engine_kv.c: kvbench's adapter for a stage of this project, through
  * include/kv.h.  The same object is linked with each stage's libkv.a into
- * build/S/kvbench; the stage names itself with kv_stage().
+ * build/S/kvbench; the stage names itself with kv_stage().  Every option is
+ * the stage's default (memtable_bytes included: 4 MiB from stage 04 on),
+ * unless the environment variable KV_MEMTABLE_BYTES says otherwise.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
@@ -18,6 +21,9 @@ static int kve_open(const char *dir, int sync, void **h)
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = sync;
+    const char *mb = getenv("KV_MEMTABLE_BYTES");
+    if (mb != NULL)
+        opt.memtable_bytes = (size_t)strtoull(mb, NULL, 10);
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 

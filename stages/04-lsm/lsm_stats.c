@@ -103,6 +103,8 @@ static void stats_session(kv_db *db, stats_text *s)
     stats_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
     stats_add(s, "session.batches: %" PRIu64, stat(&db->batches));
     stats_add(s, "session.gets: %" PRIu64, gets);
+    stats_add(s, "get.table_reads: %" PRIu64, stat(&db->get_table_reads));
+    stats_add(s, "get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
     stats_add(s, "get.table_reads_per_get: %.2f", per(stat(&db->get_table_reads), gets));
     stats_add(s, "get.tables_per_get: %.2f", per(stat(&db->get_tables_searched), gets));
     stats_add(s, "write.memtable_switches: %" PRIu64, stat(&db->switches));

@@ -90,8 +90,12 @@ static int lsm_new_log(kv_db *db)
  * REQUIRES: write_lock held. */
 static int lsm_switch(kv_db *db, const char *call)
 {
+    int rc = memtable_entries(db->mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
+    /* Read again after the wait, which released write_lock: kv_compact may
+     * have switched meanwhile, leaving an empty mem and a fresh log. */
     int freeze = memtable_entries(db->mem) > 0;
-    int rc = freeze ? lsm_wait_for_flush(db, call) : KV_OK;
+    if (rc == KV_OK && !freeze && !db->wals[db->nwals - 1]->sealed)
+        return KV_OK;
     memtable *fresh = NULL;
     lsm_view *v = NULL;
     if (rc == KV_OK && freeze && (rc = memtable_new(db->memtable_limit, &fresh)) == KV_OK)
@@ -135,6 +139,8 @@ int lsm_write_flush_all(kv_db *db, const char *call)
         rc = lsm_switch(db, call);
     if (rc == KV_OK)
         rc = lsm_wait_for_flush(db, call);
+    if (rc == KV_OK) /* a failure of the flush waited for (removing its logs) */
+        rc = lsm_take_bg_error(db, call);
     pthread_mutex_unlock(&db->write_lock);
     return rc;
 }
