@@ -21,3 +21,5 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/lsm_tools.c stages/04-lsm/lsm_repair.c \
                $(WAL_MODULE_SRCS)
 INC_04-lsm := -Istages/03-wal
+# Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
+FUZZ_04-lsm := table
