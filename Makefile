@@ -172,6 +172,12 @@ get-instructions: $(foreach s,$(GI_STAGES),$(B)/$(s)/get_instructions)
 costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
 	@for s in $(STAGES); do $(B)/$$s/costs $(COSTS_N); done
 
+# Stage 04's read cost against the number and size of tables, plotted
+# (docs/04-lsm.md); build/S/rss measures memory after a reopen.
+.PHONY: readcost
+readcost: $(B)/04-lsm/readcost
+	@sh scripts/readcost.sh $(B) build/readcost
+
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P
 # (LevelDB, RocksDB, LMDB, SQLite), built only if its header is installed.

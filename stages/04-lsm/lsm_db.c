@@ -124,10 +124,6 @@ int lsm_take_bg_error(kv_db *db, const char *call)
     if (rc == KV_OK)
         return KV_OK;
     db->bg_error = KV_OK;
-    if (db->flush_failed) {
-        db->flush_failed = 0;
-        pthread_cond_signal(&db->flush_work);
-    }
     return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
                     "was written)", call, db->dir.path, db->bg_message);
 }

@@ -113,8 +113,9 @@ struct kv_db {
     uint64_t next_seq;          /* the next record's first sequence number */
     int failed;                 /* D4 (read with __atomic) */
     char failure[512];
-    int flush_failed;           /* the last flush failed; retried once a
-                                   call has reported it */
+    int flush_failed;           /* the last flush failed; retried by the
+                                   next call that waits for it, once the
+                                   failure has been reported */
     int bg_error;               /* a failure in the background (a flush, a
                                    log's removal) no call has reported yet:
                                    the next write fails with it (nothing
@@ -185,8 +186,9 @@ int  lsm_refuse_if_failed(kv_db *db, const char *call);
  * REQUIRES: write_lock held. */
 void lsm_set_bg_error(kv_db *db, int rc);
 /* Reports (and clears) a background failure: its code, with the message
- * set for `call`; KV_OK if there is none.  A failed flush is retried.
- * REQUIRES: write_lock held. */
+ * set for `call`; KV_OK if there is none.  A failed flush is retried only
+ * when a later call waits for it (lsm_write.c), so that its I/O happens
+ * inside a call that can report it.  REQUIRES: write_lock held. */
 int  lsm_take_bg_error(kv_db *db, const char *call);
 
 /* ---- the flush (lsm_flush.c) ------------------------------------------- */

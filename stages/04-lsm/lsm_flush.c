@@ -16,9 +16,11 @@
  *   5. it wakes writers waiting for imm to go (a second mem filled up
  *      meanwhile: the only time a writer waits for the disk without sync).
  * A failed flush (an I/O error, no memory) keeps imm, and its log, as
- * they are; the next writer that needs room gets the error and has it
- * retried, so a disk that keeps failing fails writes instead of hanging
- * them.  Nothing of the flush runs under write_lock but steps 3 to 5.
+ * they are.  The next call that can report it does (a write, which then
+ * writes nothing; kv_compact; kv_close); the flush is retried by the next
+ * call that waits for imm (a writer that needs room, kv_compact), so a
+ * disk that keeps failing fails writes instead of hanging them, and the
+ * retry's I/O happens inside a call that can report its failure.  Nothing of the flush runs under write_lock but steps 3 to 5.
  */
 #include <stdio.h>
 #include <string.h>

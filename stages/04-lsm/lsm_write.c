@@ -39,10 +39,10 @@ typedef struct lsm_write_req {
 
 /* ---- making room: the memtable switch ------------------------------------------- */
 
-/* Waits while the frozen memtable is still being flushed.  A failed flush
- * is retried, and this write fails with its error (so that a disk that
- * keeps failing fails writes instead of hanging them).
- * REQUIRES: write_lock held. */
+/* Waits while the frozen memtable is still being flushed.  A flush that
+ * failed is reported if no call has yet (this one fails with its error,
+ * so that a disk that keeps failing fails writes instead of hanging them),
+ * else retried and waited for.  REQUIRES: write_lock held. */
 static int lsm_wait_for_flush(kv_db *db, const char *call)
 {
     while (db->imm != NULL) {
@@ -293,7 +293,7 @@ int lsm_write_open(kv_db *db, int sync_dir)
     /* The log as recovered is synced, so that what recovery cut off stays
      * cut off, and the first group's sync marker can vouch for all of it. */
     lsm_wal *cur = db->wals[db->nwals - 1];
-    if (rc == KV_OK && (rc = io_sync(cur->file)) == KV_OK) {
+    if (rc == KV_OK && cur->size > LSM_WAL_START && (rc = io_sync(cur->file)) == KV_OK) {
         wal_target t = lsm_target(cur);
         wal_queue_log_synced(db->q, &t);
     }
