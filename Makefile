@@ -2,14 +2,17 @@
 #   build/S/libkv.a   the engine of stage S, behind include/kv.h
 #   build/S/kv        its command-line tool
 # `make demo` tours each stage, `make test` runs every suite against every
-# stage (and once more under ASan+UBSan), `make coverage` reports line and
-# branch coverage per stage.  See README.md.
+# stage (and once more under ASan+UBSan, and the threaded ones under
+# ThreadSanitizer), `make coverage` reports line and branch coverage per
+# stage.  See README.md.
 #
 # Each stage directory has a stage.mk that names its sources in
 # SRCS_<stage>: its own files, and files of earlier stages it reuses
 # unchanged (INC_<stage> adds their directories to the include path).
 # common/ is linked into every stage.  Tests that need a stage's internals
-# live in stages/<stage>/tests/*.c and are linked into build/<stage>/stagetest.
+# live in stages/<stage>/tests/; TESTS_<stage> lists the ones a stage runs
+# (its own, and those of the files it reuses), linked with TEST_HELPERS_<stage>
+# into build/<stage>/stagetest.
 
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -18,13 +21,19 @@ OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
 LDLIBS  := -pthread
 
-# Build flavours: the normal one in build/, sanitizers in build/asan/,
-# coverage in build/cov/.  FLAVOUR selects; the recursive calls below set it.
+# Build flavours: the normal one in build/, AddressSanitizer and UBSan in
+# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.
+# FLAVOUR selects; the recursive calls below set it.
 FLAVOUR ?= release
 ifeq ($(FLAVOUR),asan)
   B := build/asan
   EXTRA_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
   LDLIBS += -fsanitize=address,undefined
+  OPT := -O1 -g
+else ifeq ($(FLAVOUR),tsan)
+  B := build/tsan
+  EXTRA_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  LDLIBS += -fsanitize=thread
   OPT := -O1 -g
 else ifeq ($(FLAVOUR),cov)
   B := build/cov
@@ -42,11 +51,25 @@ include $(wildcard stages/*/stage.mk)
 # (make build/<stage>/stagetest), but it is not an engine yet, so `make`,
 # `make test`, the benchmarks and the fuzz targets leave it out.
 STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
+# STAGE=S picks one stage for the targets that take it (stage-files,
+# crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
+STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 
 COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
+# `kv DIR serve`: the Redis-protocol server (docs/server.md).
+TOOL_SRCS   += $(wildcard tools/serve/*.c)
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
+# Allocation failures (tests/alloc/): the test and libkv.a linked with the
+# wrappers of tests/alloc/alloc_wrap.c in place of these C library calls.
+ALLOC_SRCS  := tests/alloc/main.c tests/alloc/alloc_test.c tests/alloc/alloc_run.c \
+               tests/alloc/alloc_wrap.c tests/harness.c tests/testdb.c tests/stage_caps.c
+ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
+               -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=opendir,--wrap=closedir
+# The suites that run threads, for build/tsan/<stage>/racetest.
+RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
+               tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources (a reused file is compiled again within the stage, so
@@ -58,7 +81,7 @@ COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv)
 
 $(B)/obj/%.o: %.c
@@ -68,7 +91,7 @@ $(B)/obj/%.o: %.c
 define STAGE_RULES
 $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libkv.a: $(call obj_stage,$(1),$(SRCS_$(1))) $(COMMON_OBJS)
 	@mkdir -p $$(dir $$@)
@@ -92,34 +115,47 @@ $(B)/$(1)/rss $(B)/$(1)/readcost: $(B)/$(1)/%: $(call obj_common,bench/%.c bench
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-# A libFuzzer build (clang), for `make fuzz-smoke` and `make fuzz`.
-build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
-	@mkdir -p $$(dir $$@)
-	clang $(CSTD) -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Iinclude -Icommon -Ifuzz -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
-
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/stagetest: $(call obj_stage,$(1),$(wildcard stages/$(1)/tests/*.c)) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
+# The unit tests of every file the stage links (TESTS_<stage> in stage.mk):
+# NAME_test.c defines NAME_suite, and tests/stagetest/main.c lists them.
+$(B)/$(1)/stagetest: $(call obj_stage,$(1),$(TESTS_$(1)) $(TEST_HELPERS_$(1)) tests/stagetest/main.c) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+STAGE_SUITES_$(1) := $(foreach t,$(TESTS_$(1)),X($(patsubst %_test.c,%,$(notdir $(t)))))
+$(B)/$(1)/obj/tests/stagetest/main.o: STAGE_DEFS = -DKV_STAGE_SUITES='$$(STAGE_SUITES_$(1))'
+$(B)/$(1)/obj/tests/stagetest/main.o: $(B)/$(1)/stagetest.suites
+# Rewritten only when the list changes, so that main.o follows the list.
+$(B)/$(1)/stagetest.suites: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$$(STAGE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(STAGE_SUITES_$(1))' >$$@
+
+$(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
+$(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
 $(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS)) $(COMMON_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
-STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(wildcard stages/$(s)/tests/*.c),$(s)))
+STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
              $(foreach s,$(STAGES_WITH_TESTS),$(B)/$(s)/stagetest) \
              $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(B)/$(s)/fuzz-$(t)-replay))
+# The allocation-failure test runs under the sanitizers (and for coverage).
+ifneq ($(filter asan cov,$(FLAVOUR)),)
+TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/alloctest)
+endif
 
 # ---- crash tester (tests/crash/, docs in tests/crash/main.c) ---------------
 # build/S/crashtest kills, power-fails and I/O-fails stage S and checks what
 # it recovers.  `make crash-test STAGE=S RUNS=N` runs the full sets (all
 # stages if STAGE is unset; RUNS = process-kill runs); `crashtest --quick`
 # is the CI-sized share.  Placed here so TEST_BINS builds it for `make test`.
-CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c))
+CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c) tests/stage_caps.c)
 define CRASH_RULES
 $(B)/$(1)/crashtest: $(CRASH_OBJS) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -128,8 +164,11 @@ $(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
 RUNS ?= 10000
 .PHONY: crash-test
-crash-test: $(foreach s,$(or $(STAGE),$(STAGES)),$(B)/$(s)/crashtest)
-	@for s in $(or $(STAGE),$(STAGES)); do $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
+crash-test: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
+	@$(if $(STAGE_PICKED),,echo "crash-test: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
+	@n=0; for s in $(STAGE_PICKED); do n=$$((n + 1)); \
+	  echo "crash-test: stage $$s ($$n of $(words $(STAGE_PICKED))): $(RUNS) process kills, then power loss and I/O errors; a progress line every 30 s"; \
+	  $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
 
 # ---- set-up ---------------------------------------------------------------
 deps:
@@ -140,27 +179,32 @@ demo: deps all
 	@sh scripts/demo.sh $(STAGES)
 
 # ---- tests -----------------------------------------------------------------
-# test-release and test-asan each build their flavour and run every suite;
-# `make test` runs both and prints one summary line.
+# `make test` builds every test binary in the release and the ASan+UBSan
+# flavours (test-build; the allocation-failure test in the latter only),
+# the threaded suites under ThreadSanitizer (test-race-build) and the
+# libFuzzer harnesses (clang, installed by `make deps DEPS=fuzz`); then
+# tests/run.sh runs them all and prints one summary line.
 test: deps
 	@$(MAKE) --no-print-directory test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
+	@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
-	  sh tests/run.sh build "$(STAGES)" build/asan
+	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 test-build: $(TEST_BINS)
 
+# ThreadSanitizer: only the suites that run threads (tests/race/main.c).
+test-race-build: $(foreach s,$(STAGES),$(B)/$(s)/racetest)
+
 # ---- what a stage is made of: its own files, and what it reuses ------------
 stage-files:
-	@$(foreach s,$(if $(STAGE),$(STAGE),$(STAGES)),\
-	  echo "$(s): new in this stage:"; \
-	  for f in $(filter stages/$(s)/%,$(SRCS_$(s))); do echo "    $$f"; done; \
-	  echo "$(s): reused from earlier stages:"; \
-	  for f in $(filter-out stages/$(s)/%,$(SRCS_$(s))) ; do echo "    $$f"; done; \
-	  echo "$(s): and all of common/"; )
+	@$(if $(STAGE_PICKED),,echo "stage-files: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
+	@$(foreach s,$(STAGE_PICKED),sh scripts/stage_files.sh $(s) "$(SRCS_$(s))" \
+	  "stages/$(s) $(patsubst -I%,%,$(INC_$(s)))" || exit 1;)
 
 # ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,
 # whose gets scan the whole log) -------------------------------------------
@@ -223,6 +267,17 @@ bench bench-full: bench-deps
 	@sh scripts/bench.sh $(if $(filter bench-full,$@),full,quick) $(B) "$(STAGES)" \
 	  "$(BENCH_PEERS_ALL)" $(BENCH_ARGS)
 
+# ---- the Redis-protocol server against redis-server (docs/server.md) --------
+# redis-benchmark -t set,get, 50 clients, with and without -P 16, against
+# stage 03's `kv serve` with and without --sync and against Debian's
+# redis-server (appendfsync everysec and always); results and a chart in
+# build/bench-server/.  BENCH_SERVER_N sets the requests per run (1000000).
+.PHONY: bench-server
+bench-server: $(B)/03-wal/kv
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
+	@sh scripts/bench_server.sh $(B) 03-wal
+
 # ---- fuzzing ------------------------------------------------------------------
 # Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver
 # (build/asan/S/fuzz-T-replay, run by `make test` on seeds and regressions),
@@ -249,6 +304,28 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
 
+# The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every
+# stage, so its harness fuzz/resp_fuzz.c is built once, under the name
+# "serve" where other harnesses have a stage: build/fuzz/serve/resp,
+# build/afl/serve/resp (`make fuzz STAGE=serve TARGET=resp`), and the replay
+# driver $(B)/serve/fuzz-resp-replay that `make test` runs.  Its seeds are
+# fuzz/seeds/resp/.
+FUZZ_PAIRS += serve:resp
+RESP_FUZZ_SRCS := fuzz/resp_fuzz.c tools/serve/resp.c
+build/fuzz/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/resp: $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-resp-replay
+
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
 
@@ -266,10 +343,14 @@ fuzz: fuzz-seeds
 # ---- coverage --------------------------------------------------------------
 coverage:
 	@$(MAKE) --no-print-directory deps DEPS=lcov
-	@$(MAKE) --no-print-directory test-build FLAVOUR=cov
+	@echo "coverage: building the test binaries with --coverage (build/cov/)"
+	@$(MAKE) --no-print-directory -s test-build FLAVOUR=cov
 	@sh scripts/coverage.sh build/cov "$(STAGES)"
 
 clean:
 	rm -rf build
+
+.PHONY: FORCE
+FORCE:
 
 -include $(shell find build -name '*.d' 2>/dev/null)

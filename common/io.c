@@ -24,6 +24,8 @@ const io_ops *io_set_ops(const io_ops *ops)
 
 static int io_fail(int neg_errno, const char *what, const char *path)
 {
+    if (neg_errno == -ENOMEM) /* a backend's allocation, or the kernel's */
+        return kv_error(KV_ERR_NOMEM, "%s %s: out of memory", what, path);
     return kv_error(KV_ERR_IO, "%s %s: %s", what, path, strerror(-neg_errno));
 }
 

@@ -109,9 +109,13 @@ fi
     echo "commit: $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
 } >"$out/machine.txt"
 
-echo "bench: $mode run: engines:$names; sizes $sizes; $reps repetitions; output in $out/"
+nsizes=$(echo "$sizes" | wc -w)
+runs_total=$((reps * nsizes * count))
+echo "bench: $mode run: engines:$names; sizes $sizes; $reps repetitions: $runs_total runs," \
+    "a line as each ends; output in $out/"
 started=$(date +%s)
 failures=0
+done_runs=0
 r=1
 while [ "$r" -le "$reps" ]; do
     for n in $sizes; do
@@ -131,8 +135,11 @@ while [ "$r" -le "$reps" ]; do
                 status="  FAILED (exit $rc; see $log)"
                 failures=$((failures + 1))
             fi
+            done_runs=$((done_runs + 1))
             awk -v r="$r" -v R="$reps" -v n="$n" -v e="$name" -v a="$t0" -v b="$t1" -v s="$status" \
-                'BEGIN { printf "  rep %d/%d  N=%-8d %-10s %6.1f s%s\n", r, R, n, e, b - a, s }'
+                -v k="$done_runs" -v K="$runs_total" -v el="$(($(date +%s) - started))" \
+                'BEGIN { printf "  [%d/%d] rep %d/%d  N=%-8d %-10s %6.1f s (%d s so far)%s\n",
+                                k, K, r, R, n, e, b - a, el, s }'
             i=$((i + 1))
         done
     done
@@ -141,6 +148,7 @@ done
 rm -rf "$db"
 echo "bench: runs took $(($(date +%s) - started)) s; $failures failed"
 
+echo "bench: writing the report and the charts"
 sh scripts/bench_report.sh "$out" "$names" || exit 2
 if [ "$publish" = 1 ]; then
     mkdir -p bench/results

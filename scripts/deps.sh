@@ -4,9 +4,12 @@
 #   sh scripts/deps.sh [GROUP...]
 #
 # Always: a C compiler (gcc), make, the C library's headers (libc6-dev), and
-# the AddressSanitizer and UBSan runtimes that `make test` links against.
+# the AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
+# links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
-# libFuzzer runtime), afl (afl++ and clang), gnuplot,
+# libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools
+# and python3, for the tests of `kv serve`), bench-server (redis-server and
+# redis-tools, for `make bench-server`),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`
@@ -25,9 +28,11 @@ for group in "$@"; do
     fuzz) packages="$packages clang libclang-rt-14-dev" ;;
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
+    server) packages="$packages redis-tools python3" ;;
+    bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server bench-server)" >&2
         exit 2
         ;;
     esac
@@ -69,34 +74,38 @@ if [ -n "$missing" ]; then
     deps_install $missing
 fi
 
-# The sanitizer runtimes: link a tiny program with them.  Their package
-# names follow gcc's major version.
-deps_sanitizers_work() {
+# The sanitizer runtimes: link a tiny program with them (-fsanitize=FLAGS).
+# Their package names follow gcc's major version.
+deps_sanitizer_works() {
     dir=$(mktemp -d) || return 1
     printf 'int main(void) { return 0; }\n' >"$dir/t.c"
-    ${CC:-cc} -fsanitize=address,undefined "$dir/t.c" -o "$dir/t" >/dev/null 2>&1
+    ${CC:-cc} -fsanitize="$1" "$dir/t.c" -o "$dir/t" >/dev/null 2>&1
     ok=$?
     rm -rf "$dir"
     return $ok
 }
 
-if ! deps_sanitizers_work; then
-    major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
-    case $major in
-    [0-9]) asan=libasan5 ;;
-    1[01]) asan=libasan6 ;;
-    *) asan=libasan8 ;;
+major=$(gcc -dumpversion 2>/dev/null | cut -d. -f1)
+case $major in
+[0-9]) asan=libasan5 tsan=libtsan0 ;;
+1[01]) asan=libasan6 tsan=libtsan0 ;;
+*) asan=libasan8 tsan=libtsan2 ;;
+esac
+for flags in address,undefined thread; do
+    deps_sanitizer_works "$flags" && continue
+    case $flags in
+    thread) san=$tsan ;;
+    *) san="$asan libubsan1" ;;
     esac
-    san="$asan libubsan1"
     [ -n "$major" ] && san="$san libgcc-$major-dev"
     missing=$(deps_missing $san)
     if [ -n "$missing" ]; then
         deps_install $missing
     fi
-    if ! deps_sanitizers_work; then
-        echo "deps.sh: ${CC:-cc} cannot link with -fsanitize=address,undefined" \
-            "although $san are installed" >&2
+    if ! deps_sanitizer_works "$flags"; then
+        echo "deps.sh: ${CC:-cc} cannot link with -fsanitize=$flags although $san are" \
+            "installed" >&2
         exit 1
     fi
-fi
+done
 exit 0

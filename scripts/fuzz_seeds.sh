@@ -14,6 +14,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
+    if [ "$target" = resp ]; then  # kv serve's parser: requests, not a database
+        mkdir -p "$out/$stage-$target"
+        cp fuzz/seeds/resp/* "$out/$stage-$target/"
+        continue
+    fi
     case $target in
         log) file=data.log ;;
         segment) file=0000000001.log ;;

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,7 +31,11 @@ static char harness_root[4096];      /* $TMPDIR/kvtest.XXXXXX, made lazily */
 static unsigned harness_next_dir;    /* names of the test's directories */
 static char **harness_strings;       /* owned until the test ends */
 static size_t harness_nstrings, harness_cap;
-static char harness_ctx[1024];
+#define HARNESS_CTX_MAX 1024
+static char harness_ctx_own[HARNESS_CTX_MAX];
+/* In a process of its own (harness_fork_each_test), a test's context lives
+ * in memory shared with the runner, which shows it if the test dies. */
+static char *harness_ctx = harness_ctx_own;
 
 static void harness_die(const char *what)
 {
@@ -54,7 +60,7 @@ static const char *harness_keep(char *s)
     return s;
 }
 
-const char *harness_tmpdir(void)
+static void harness_make_root(void)
 {
     if (harness_root[0] == '\0') {
         const char *base = getenv("TMPDIR");
@@ -64,6 +70,11 @@ const char *harness_tmpdir(void)
         if (mkdtemp(harness_root) == NULL)
             harness_die("mkdtemp");
     }
+}
+
+const char *harness_tmpdir(void)
+{
+    harness_make_root();
     char *path = malloc(strlen(harness_root) + 32);
     if (path == NULL)
         harness_die("out of memory");
@@ -86,7 +97,7 @@ void harness_context(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(harness_ctx, sizeof harness_ctx, fmt, ap);
+    vsnprintf(harness_ctx, HARNESS_CTX_MAX, fmt, ap);
     va_end(ap);
 }
 
@@ -168,13 +179,9 @@ static double harness_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Runs one test; returns 1 if it passed. */
-static int harness_run_one(const char *full_name, void (*fn)(void))
+/* Runs fn in this process; returns 1 if it passed. */
+static int harness_run_here(void (*fn)(void))
 {
-    harness_ctx[0] = '\0';
-    printf("RUN  %s\n", full_name);
-    fflush(stdout);
-    double start = harness_now();
     volatile int passed = 0;
     harness_in_test = 1;
     if (setjmp(harness_jump) == 0) {
@@ -183,6 +190,65 @@ static int harness_run_one(const char *full_name, void (*fn)(void))
     }
     harness_in_test = 0;
     harness_cleanup();
+    return passed;
+}
+
+static int harness_forking; /* harness_fork_each_test() */
+#define HARNESS_CHILD_FAILED 100 /* a child's exit status: a CHECK failed */
+
+void harness_fork_each_test(void) { harness_forking = 1; }
+
+/* Runs fn in a child process (see harness.h); returns 1 if it passed. */
+static int harness_run_forked(void (*fn)(void))
+{
+    harness_make_root(); /* here, so that this process can empty it */
+    fflush(stdout);
+    if (harness_ctx == harness_ctx_own) {
+        void *shared = mmap(NULL, HARNESS_CTX_MAX, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED)
+            harness_die("mmap");
+        harness_ctx = shared;
+        harness_ctx[0] = '\0';
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        harness_die("fork");
+    if (pid == 0) {
+        int passed = harness_run_here(fn);
+        fflush(stdout);
+        /* exit, not _exit: a leak checker runs at exit, and exits with a
+         * status of its own (as a sanitizer that stops the test does). */
+        exit(passed ? 0 : HARNESS_CHILD_FAILED);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            harness_die("waitpid");
+    int died = WIFSIGNALED(status) ||
+               (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != HARNESS_CHILD_FAILED);
+    if (WIFSIGNALED(status))
+        printf("    the test's process was killed by signal %d (%s)\n", WTERMSIG(status),
+               strsignal(WTERMSIG(status)));
+    else if (died)
+        printf("    the test's process exited with status %d (a sanitizer's report, or a "
+               "leak found at exit)\n", WEXITSTATUS(status));
+    if (died && harness_ctx[0] != '\0')
+        printf("    context: %s\n", harness_ctx);
+    /* Whatever the child left (it may have died in the middle). */
+    nftw(harness_root, harness_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    harness_root[0] = '\0';
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* Runs one test; returns 1 if it passed. */
+static int harness_run_one(const char *full_name, void (*fn)(void))
+{
+    harness_ctx[0] = '\0';
+    printf("RUN  %s\n", full_name);
+    fflush(stdout);
+    double start = harness_now();
+    int passed = harness_forking ? harness_run_forked(fn) : harness_run_here(fn);
     printf("%s %s (%.2fs)\n", passed ? "ok  " : "FAIL", full_name, harness_now() - start);
     fflush(stdout);
     return passed;

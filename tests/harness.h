@@ -42,6 +42,12 @@ typedef struct harness_suite {
 /* Runs every selected test of every suite; returns the process exit code. */
 int harness_main(int argc, char **argv, const harness_suite *const *suites, size_t nsuites);
 
+/* Called before harness_main: run each test in a child process of its own,
+ * so that a test that crashes, or that a sanitizer stops, fails alone and
+ * the next one still runs.  A child that dies of a signal, or exits with a
+ * status above 1 (a leak checker's verdict at exit), fails its test. */
+void harness_fork_each_test(void);
+
 /* A fresh empty directory for the running test, removed when it ends.  The
  * string stays valid until then. */
 const char *harness_tmpdir(void);

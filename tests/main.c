@@ -13,19 +13,23 @@ extern const harness_suite snapshot_suite;
 extern const harness_suite lifecycle_suite;
 extern const harness_suite concurrency_suite;
 extern const harness_suite concurrency_snapshot_suite;
+extern const harness_suite stress_suite;
 extern const harness_suite batch_suite;
 extern const harness_suite model_suite;
 extern const harness_suite fault_suite;
 extern const harness_suite badfile_suite;
 extern const harness_suite tools_suite;
 extern const harness_suite sweep_suite;
+extern const harness_suite stage_caps_suite;
 
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
-        &conformance_suite, &iterator_suite, &snapshot_suite, &lifecycle_suite, &batch_suite,
-        &concurrency_suite, &concurrency_snapshot_suite, &model_suite, &fault_suite,
-        &badfile_suite, &tools_suite, &sweep_suite,
+        &stage_caps_suite, &conformance_suite, &iterator_suite,
+        &snapshot_suite,   &lifecycle_suite,   &batch_suite,
+        &concurrency_suite, &concurrency_snapshot_suite, &stress_suite,
+        &model_suite,      &fault_suite,       &badfile_suite,
+        &tools_suite,      &sweep_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

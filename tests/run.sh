@@ -1,30 +1,43 @@
 #!/bin/sh
 # run.sh: runs every test binary and sums up.
 #
-#   sh tests/run.sh BUILD_DIR "STAGES" [ASAN_BUILD_DIR]
+#   sh tests/run.sh BUILD_DIR "STAGES" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]
 #
 # For BUILD_DIR, then ASAN_BUILD_DIR if given (with ASan/UBSan options set):
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
 # tests/cli_test.sh DIR/<stage>/kv, DIR/<stage>/stagetest (a stage's own
-# tests) and DIR/<stage>/crashtest --quick.  Each binary
-# ends with a line "N passed, N failed"; one that crashes, times out, is
-# missing, prints no such line, or exits non-zero with nothing failed (a
-# leak found at exit, say) counts as one more failure.  Lines other than
-# "RUN ..." and "ok ..." are shown as they come.  Prints a table, then
-# exactly one line "N passed, N failed" (the sums), and exits non-zero if
-# anything failed.  Environment: KV_TEST_TIMEOUT (seconds per binary,
-# default 1200), KV_TEST_FILTER (passed to the C test binaries).
+# tests), DIR/<stage>/alloctest (allocation failures) and
+# DIR/<stage>/crashtest --quick.  Then, if TSAN_BUILD_DIR is given,
+# TSAN_BUILD_DIR/<stage>/racetest for each stage (the threaded suites under
+# ThreadSanitizer).  Each binary ends with a line "N passed, N failed"; one
+# that crashes, times out, is missing, prints no such line, exits non-zero
+# with nothing failed (a leak found at exit, say), or prints a sanitizer
+# report (even one that let it go on) counts as one more failure.  Lines
+# other than "RUN ..." and "ok ..." are shown as they come.  Prints a
+# table, then exactly one line "N passed, N failed" (the sums), and exits
+# non-zero if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
+# binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
+# TMPDIR (where the tests make their databases; unset, /dev/shm if it is
+# there: in memory an fsync costs nothing, where on a busy disk the suites
+# take ten times as long, and no test needs a real disk: power loss is
+# simulated, common/io_sim.h).
 
-if [ $# -lt 2 ] || [ $# -gt 3 ]; then
-    echo "usage: sh tests/run.sh BUILD_DIR \"STAGES\" [ASAN_BUILD_DIR]" >&2
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then
+    echo "usage: sh tests/run.sh BUILD_DIR \"STAGES\" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]" >&2
     exit 2
 fi
 build=$1
 stages=$2
 asan_build=${3:-}
+tsan_build=${4:-}
 here=$(dirname "$0")
 timeout_s=${KV_TEST_TIMEOUT:-1200}
 filter=${KV_TEST_FILTER:-}
+
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TMPDIR=/dev/shm
+    export TMPDIR
+fi
 
 total_passed=0
 total_failed=0
@@ -48,6 +61,9 @@ run_binary() {
     grep -v -e '^RUN ' -e '^ok ' "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
     note=""
+    # Sanitizer reports: ThreadSanitizer goes on after one (exitcode=66 at
+    # the end), and a report must fail the run whatever the exit status.
+    reports=$(grep -c -E '^(WARNING|ERROR): (ThreadSanitizer|AddressSanitizer|LeakSanitizer)|runtime error:' "$log")
     if [ -n "$summary" ]; then
         passed=$(echo "$summary" | sed 's/ passed.*//')
         failed=$(echo "$summary" | sed 's/.*passed, //; s/ failed//')
@@ -63,6 +79,9 @@ run_binary() {
         failed=$((failed + 1))
     elif [ -z "$summary" ]; then
         note="no summary line (exit status $status)"
+        failed=$((failed + 1))
+    elif [ "$reports" -gt 0 ]; then
+        note="$reports sanitizer report(s) (exit status $status)"
         failed=$((failed + 1))
     elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         note="exit status $status with no failed test"
@@ -86,6 +105,14 @@ missing_binary() {
 # run_flavour DIR: every binary of one build directory.
 run_flavour() {
     dir=$1
+    # Harnesses that need no stage (kv serve's RESP parser), on their seeds.
+    for replay in "$dir"/serve/fuzz-*-replay; do
+        [ -x "$replay" ] || continue
+        target=${replay##*/fuzz-}
+        target=${target%-replay}
+        run_binary "$replay" "$replay" "$here/../fuzz/seeds/$target" \
+            $( [ -d "$here/../fuzz/regressions/$target" ] && echo "$here/../fuzz/regressions/$target" )
+    done
     if [ -x "$dir/common_test" ]; then
         run_binary "$dir/common_test" "$dir/common_test" $filter
     else
@@ -104,8 +131,19 @@ run_flavour() {
                 missing_binary "$dir/$stage/kv"
             fi
         fi
+        # The Redis-protocol server (`kv DIR serve`) through sockets, and,
+        # in the first build only, through redis-cli and redis-benchmark.
+        if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ]; then
+            run_binary "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
+            if [ "$dir" = "$build" ]; then
+                run_binary "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
+            fi
+        fi
         if [ -x "$dir/$stage/stagetest" ]; then
             run_binary "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
+        fi
+        if [ -x "$dir/$stage/alloctest" ]; then
+            run_binary "$dir/$stage/alloctest" "$dir/$stage/alloctest" $filter
         fi
         if [ -x "$dir/$stage/crashtest" ]; then
             run_binary "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
@@ -135,6 +173,19 @@ if [ -n "$asan_build" ]; then
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     export ASAN_OPTIONS UBSAN_OPTIONS
     run_flavour "$asan_build"
+fi
+if [ -n "$tsan_build" ]; then
+    # halt_on_error=0: every report of every test is shown; exitcode=66
+    # then marks the run, and run_binary counts the reports.
+    TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
+    export TSAN_OPTIONS
+    for stage in $stages; do
+        if [ -x "$tsan_build/$stage/racetest" ]; then
+            run_binary "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
+        else
+            missing_binary "$tsan_build/$stage/racetest"
+        fi
+    done
 fi
 
 echo

@@ -59,7 +59,8 @@
  *   - a prefix may end inside a kv_write batch only in stages 01 and 02
  *     (kv.h: "from stage 03 on a batch is never half applied after any
  *     crash"); there, any subset of the batch's ops may be applied.
- *     kv_stage() tells which stage runs; nothing else about stages is known.
+ *     The capability table (stage_caps.h) says which stages keep batches
+ *     whole; nothing else about stages is known.
  *
  * The tests: one per damage kind, failing on any WRONG case; a cut of a file
  * other than L that opens and reads without error but shows a state not
@@ -89,6 +90,7 @@
 
 #include "harness.h"
 #include "kv.h"
+#include "stage_caps.h"
 #include "testdb.h"
 
 #define SWEEP_SEGMENT_BYTES 512
@@ -439,7 +441,9 @@ static void sweep_setup(sweep *w)
 {
     memset(w, 0, sizeof *w);
     w->dir = harness_join(harness_tmpdir(), "db");
-    w->batch_atomic = strcmp(kv_stage(), "03") >= 0;
+    const stage_caps *caps = stage_caps_find();
+    CHECK_MSG(caps != NULL, "tests/stage_caps.c has no row for stage %s", kv_stage());
+    w->batch_atomic = caps->atomic_batches;
     static sweep_listing lists[SWEEP_MAX_STEPS + 1];
     int first[SWEEP_MAX_STEPS], end[SWEEP_MAX_STEPS];
     int ncalls = sweep_write_history(w, lists, first, end);

@@ -21,6 +21,7 @@
 
 #include "kv.h"
 #include "kv_text.h"
+#include "serve/serve.h"
 
 enum { EXIT_OK = 0, EXIT_NOT_FOUND = 1, EXIT_ERROR = 2 };
 
@@ -63,6 +64,7 @@ static void tool_usage(FILE *f)
         "  repair             rewrite damaged files keeping every intact record, and\n"
         "                     say what was lost (stage 03 on; the database closed)\n"
         "  compact            reclaim the space of overwritten and deleted records\n"
+        "  serve [OPTIONS]    serve DIR over the Redis protocol (docs/server.md)\n"
         "\n"
         "options:\n"
         "  -x, --hex   KEY, VALUE, FROM and TO are hex (00ff10, either case), and\n"
@@ -426,6 +428,8 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     t.dir = argv[i++];
+    if (i < argc && strcmp(argv[i], "serve") == 0)
+        return serve_main(t.dir, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

@@ -12,3 +12,12 @@ SRCS_02-hash := stages/02-hash/hash_index.c stages/02-hash/segment.c \
 INC_02-hash := -Istages/01-log
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_02-hash := segment hint
+# Unit tests (build/02-hash/stagetest): stages/02-hash/tests/NAME_test.c
+# each hold NAME_suite: the hash table and hint files directly; segments
+# (roll-over, recovery, leftovers), merge (space reclaimed, iterators across
+# a merge, a failure at every I/O call of a merge) and the write path
+# through kv.h and the files on disk.  Stage 01's files this stage links
+# (snapshot_iter.c, no_repair.c) have no unit tests of their own: the
+# shared suites (tests/) test them through kv.h.
+TESTS_02-hash := $(wildcard stages/02-hash/tests/*_test.c)
+TEST_HELPERS_02-hash := stages/02-hash/tests/stage_util.c tests/testdb.c

@@ -21,3 +21,19 @@ SRCS_03-wal := $(WAL_MODULE_SRCS) \
 INC_03-wal := -Istages/02-hash -Istages/01-log
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_03-wal := wal hint
+# Unit tests (build/03-wal/stagetest): the WAL's writer and reader on bytes
+# in memory (fragments across blocks, the trailer, zero and torn tails,
+# damage and resync), the group-commit queue on its own, durability across
+# power loss whatever earlier opens did, and through kv.h what the shared
+# suites cannot see (a failed fsync is final, group commit shares fsyncs,
+# a batch is never half applied, strict and tolerant recovery, kv_repair);
+# and the tests of the stage-02 files this stage links: the hash table,
+# hint files, segments and merge (their sizes come from the record format,
+# through record_io.h).  Not hash_write_test.c: it tests stage 02's write
+# path and record format byte for byte (hash_write.c, record_io_log.c),
+# which this stage replaces.
+TESTS_03-wal := $(wildcard stages/03-wal/tests/*_test.c) \
+                stages/02-hash/tests/hash_index_test.c stages/02-hash/tests/hint_test.c \
+                stages/02-hash/tests/segment_test.c stages/02-hash/tests/merge_test.c
+TEST_HELPERS_03-wal := stages/03-wal/tests/alloc_fail.c stages/03-wal/tests/slow_io.c \
+                       stages/02-hash/tests/stage_util.c tests/testdb.c

@@ -38,8 +38,12 @@ typedef struct crash_config {
     long runs;            /* process-kill runs */
     uint64_t seed;        /* first seed */
     long ops;             /* operations in the power-loss / I/O-error workloads */
-    int expect_durable;   /* stage 03+: losses, holes and failed opens fail */
-    int power_sync;       /* power loss: 1 or 0 = only that workload; -1 = both */
+    int expect_durable;   /* stage 03+: losses of writes acknowledged with
+                             sync = 1, holes, torn batches, failed opens fail */
+    int durable_close;    /* stage 03+: a loss of a write acknowledged before a
+                             kv_close that returned fails, whatever sync was */
+    int power_sync;       /* power loss: 1 or 0 = only the workload whose first
+                             open has that sync; -1 = both */
     int verbose;
     int keep;             /* --keep: leave each failing power-loss state on disk */
     const char *tmp;      /* where databases and crash states are made */
@@ -56,6 +60,11 @@ void crash_fail(const char *repro, const char *fmt, ...) __attribute__((format(p
 char *crash_mkdtemp(const crash_config *cfg, const char *tag);
 void crash_rmtree(const char *path);
 double crash_now(void); /* seconds, monotonic */
+/* "what: done of total, N failed, T s", at most every CRASH_PROGRESS_S
+ * seconds (and with -v, every call), so that a long run says how far it
+ * is; a run shorter than that prints nothing. */
+#define CRASH_PROGRESS_S 30
+void crash_progress(const char *what, long done, long total);
 
 int crash_sim_test(const crash_config *cfg);
 int crash_kill_test(const crash_config *cfg);
@@ -160,6 +169,9 @@ typedef struct crash_model {
     uint8_t *status;    /* CRASH_NOT_DONE / ACKED / MAYBE, per operation */
     uint8_t *dropped;   /* per batch, bit j: member j is known NOT_DONE though
                            the batch is ACKED (a torn batch, resolved) */
+    uint8_t *durable;   /* per operation, with CRASH_CHECK_LOSSY: 1 if it must
+                           survive even so (acknowledged with sync = 1, or
+                           before a clean close, where the stage promises it) */
     size_t n, cap;      /* operations generated so far */
 } crash_model;
 
@@ -172,6 +184,7 @@ void crash_model_grow(crash_model *m, size_t n);
 typedef struct crash_verdict {
     int open_status;   /* kv_open's status */
     long lost;         /* acknowledged operations whose effect is missing */
+    long lost_durable; /* of those, the ones marked durable in the model */
     long foreign;      /* keys holding a value no allowed operation wrote,
                           or keys no operation wrote */
     long read_errors;  /* kv_get or iterator failures after a good open */
@@ -193,7 +206,8 @@ enum {
     CRASH_CHECK_RESOLVE = 4, /* turn each MAYBE into ACKED or NOT_DONE as seen
                                 (a torn batch: ACKED, its absent members dropped) */
     CRASH_CHECK_LOSSY = 8    /* acknowledged writes may be lost here (a power
-                                loss the stage does not promise to survive) */
+                                loss the stage does not promise to survive),
+                                except those marked durable in the model */
 };
 
 /* Opens dir with the current backend and default options, checks every key

@@ -3,12 +3,13 @@
  * says so, and that the database it leaves reopens consistent.
  *
  * A short workload (open, operations, close, reopen, more operations,
- * close) runs once on the fault backend (common/io_fault.h) just to count
- * its I/O calls.  Then, for every N up to that count, it runs again with
- * call N failing: once (EIO), from then on (EIO), and from then on with
- * ENOSPC after half an append reached the file (a disk filling up; a short
- * write followed by a retry that succeeds is not an error, so it is not
- * tested here).  Afterwards the database is reopened without faults and
+ * close; one open with sync = 1, the other with sync = 0) runs once on the
+ * fault backend (common/io_fault.h) just to count its I/O calls.  Then,
+ * for every N up to that count, it runs again with call N failing: once
+ * (EIO), from then on (EIO), and from then on with ENOSPC after half an
+ * append reached the file (a disk filling up; a short write followed by a
+ * retry that succeeds is not an error, so it is not tested here).
+ * Afterwards the database is reopened without faults and
  * checked (model.c): it opens; every operation that returned KV_OK is
  * there; an operation that returned an error may or may not have happened;
  * nothing else is there; a write after recovery works.  A batch whose
@@ -40,11 +41,11 @@ static int ioerr_workload(crash_model *m, const char *dir, uint32_t nops)
     memset(m->status, CRASH_NOT_DONE, m->n);
     kv_options opt;
     kv_options_init(&opt);
-    opt.sync = 1;
     opt.segment_bytes = m->w.segment_bytes;
     opt.memtable_bytes = m->w.memtable_bytes;
     for (uint32_t phase = 0; phase < 2; phase++) {
         kv_db *db = NULL;
+        opt.sync = (int)((m->w.seed + phase) & 1); /* one open of each kind */
         if (kv_open(dir, &opt, &db) != KV_OK)
             return errors + 1;
         uint32_t from = phase ? nops / 2 : 0, to = phase ? nops : nops / 2;
@@ -133,6 +134,8 @@ int crash_ioerror_test(const crash_config *cfg)
                 crash_passed++;
             crash_rmtree(root);
             free(root);
+            crash_progress("I/O errors: failed calls", (long)vi * calls + n,
+                           (long)(sizeof variants / sizeof variants[0]) * calls);
         }
     }
     printf("I/O errors: %u ops (%ld batches), %ld I/O calls; each call failed once, from then "

@@ -258,8 +258,7 @@ int crash_kill_test(const crash_config *cfg)
     kill_stats st = {0};
     for (long i = 0; i < cfg->runs; i++) {
         kill_one(cfg, cfg->seed + (uint64_t)i, &st);
-        if (cfg->verbose && (i + 1) % 100 == 0)
-            printf("  process kill: %ld runs done\n", i + 1);
+        crash_progress("process kill runs", i + 1, cfg->runs);
     }
     printf("process kill: %ld runs (seeds %llu..%llu), %ld failed; %ld children killed, "
            "%ld finished first; %ld ops acknowledged (%ld of them batches); %ld kills with "

@@ -54,6 +54,7 @@ void crash_model_free(crash_model *m)
     free(m->ops);
     free(m->status);
     free(m->dropped);
+    free(m->durable);
     memset(m, 0, sizeof *m);
 }
 
@@ -66,7 +67,8 @@ void crash_model_grow(crash_model *m, size_t n)
         m->ops = realloc(m->ops, cap * sizeof *m->ops);
         m->status = realloc(m->status, cap);
         m->dropped = realloc(m->dropped, cap);
-        if (m->ops == NULL || m->status == NULL || m->dropped == NULL) {
+        m->durable = realloc(m->durable, cap);
+        if (m->ops == NULL || m->status == NULL || m->dropped == NULL || m->durable == NULL) {
             fprintf(stderr, "crashtest: out of memory\n");
             exit(2);
         }
@@ -76,6 +78,7 @@ void crash_model_grow(crash_model *m, size_t n)
         crash_op_make(&m->w, (uint32_t)m->n, &m->ops[m->n]);
         m->status[m->n] = CRASH_NOT_DONE;
         m->dropped[m->n] = 0;
+        m->durable[m->n] = 0;
     }
 }
 
@@ -345,12 +348,20 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
         fprintf(stderr, "crashtest: out of memory\n");
         exit(2);
     }
+    long *lastd = malloc(nk * sizeof *lastd); /* last acknowledged durable op per key */
+    if (lastd == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
+        exit(2);
+    }
     for (uint32_t k = 0; k < nk; k++)
-        last[k] = maybe[k] = older[k] = -1;
+        last[k] = maybe[k] = older[k] = lastd[k] = -1;
     for (size_t i = 0; i < m->n; i++)
         for (uint32_t j = 0; j < m->ops[i].nw; j++)
-            if (crash_write_status(m, i, j) == CRASH_ACKED)
+            if (crash_write_status(m, i, j) == CRASH_ACKED) {
                 last[m->ops[i].w[j].key] = (long)i;
+                if (m->durable[i])
+                    lastd[m->ops[i].w[j].key] = (long)i;
+            }
     for (size_t i = 0; i < m->n; i++) {
         const crash_op *op = &m->ops[i];
         for (uint32_t j = 0; j < op->nw; j++) {
@@ -367,7 +378,7 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
     char text[64];
     for (uint32_t k = 0; k < nk; k++) {
         long s = seen[k].op;
-        floor[k] = flags & CRASH_CHECK_LOSSY ? CRASH_NONE : last[k];
+        floor[k] = !(flags & CRASH_CHECK_LOSSY) ? last[k] : lastd[k] >= 0 ? lastd[k] : CRASH_NONE;
         if (s == SEEN_FOREIGN || s == SEEN_ERROR || maybe[k] >= 0 ||
             crash_matches(m, s, last[k], k))
             continue;
@@ -381,7 +392,9 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
         long lost = 0;
         for (size_t i = (size_t)(older[k] + 1); (long)i <= last[k]; i++) {
             int j = crash_write_on(&m->ops[i], k);
-            lost += j >= 0 && crash_write_status(m, i, (uint32_t)j) == CRASH_ACKED;
+            int gone = j >= 0 && crash_write_status(m, i, (uint32_t)j) == CRASH_ACKED;
+            lost += gone;
+            v->lost_durable += gone && m->durable[i];
         }
         v->lost += lost;
         char key[CRASH_KEY_MAX];
@@ -395,8 +408,13 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
     }
     if (v->lost > 0) {
         size_t len = strlen(v->what);
-        snprintf(v->what + len, sizeof v->what - len,
-                 " (%ld acknowledged op(s) lost over all keys)", v->lost);
+        if (flags & CRASH_CHECK_LOSSY)
+            snprintf(v->what + len, sizeof v->what - len,
+                     " (%ld acknowledged op(s) lost over all keys, %ld of them promised "
+                     "durable)", v->lost, v->lost_durable);
+        else
+            snprintf(v->what + len, sizeof v->what - len,
+                     " (%ld acknowledged op(s) lost over all keys)", v->lost);
     }
     /* Which operations explain each key, from its floor on. */
     for (uint32_t k = 0; k < nk; k++)
@@ -422,6 +440,7 @@ static void crash_judge(crash_model *m, const crash_seen *seen, int flags, crash
                                    : CRASH_NOT_DONE;
     }
     free(last);
+    free(lastd);
     free(maybe);
     free(older);
     free(floor);

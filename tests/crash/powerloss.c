@@ -21,9 +21,14 @@
  *                everything kept but the last unsynced append, cut short
  *
  * Each state is reopened and checked (model.c), with "acknowledged"
- * meaning returned before the crash point.  The workload runs twice: with
- * sync = 1, where nothing acknowledged may be lost, and with sync = 0,
- * where losses are allowed but holes are not (what survives must be what a
+ * meaning returned before the crash point.  The workload closes and
+ * reopens the database POWER_PHASES times, switching sync between opens,
+ * and a crash point also falls just after each kv_open and each kv_close
+ * returned.  It runs twice: once with sync = 1 at the first open (then 0,
+ * 1, ...), once with sync = 0 first.  What was acknowledged with sync = 1,
+ * and what was acknowledged before a kv_close that returned (whatever
+ * sync was), may not be lost where the stage promises it (stage_caps.h);
+ * the rest may be lost, but holes may not (what survives must be what a
  * prefix of the operations leaves).  Batches are operations like any other
  * in the recorded workload, and a batch must be all or nothing in every
  * crash state, in flight or acknowledged (a cut may fall inside a batch
@@ -46,7 +51,8 @@ typedef struct power_model {
 } power_model;
 
 typedef struct power_row {
-    long states, opened, no_open, losing, lost, holes, torn, foreign, bad_reads, broken;
+    long states, opened, no_open, losing, lost, durable_lost, holes, torn, foreign, bad_reads,
+        broken;
 } power_row;
 
 #define POWER_MODELS 6
@@ -61,16 +67,31 @@ static const power_model power_models[POWER_MODELS] = {
     {"torn-4K", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_4K, 1},
 };
 
+/* The workload closes and reopens the database this many times. */
+#define POWER_PHASES 4
+
+/* One open of the reference workload: its sync setting, its operations
+ * [first, end), and where in the journal kv_open and kv_close returned. */
+typedef struct power_phase {
+    int sync;
+    long first, end;
+    size_t opened, closed;
+} power_phase;
+
 /* The reference workload's record: where each operation began and ended in
- * the journal. */
+ * the journal, and its opens. */
 typedef struct power_ref {
     crash_model m;
     size_t *begin, *end;
+    power_phase phases[POWER_PHASES];
     size_t journal;
     long puts, deletes, batches, merges, syncs, dir_syncs;
 } power_ref;
 
-static int power_record(const crash_config *cfg, int sync, power_ref *ref, const char *repro)
+/* Runs the reference workload on the simulator, recording its journal;
+ * the first open has sync = first_sync, and each reopen switches it. */
+static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
+                        const char *repro)
 {
     crash_workload w;
     crash_workload_init(&w, cfg->seed, 100);
@@ -87,30 +108,44 @@ static int power_record(const crash_config *cfg, int sync, power_ref *ref, const
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/db", root);
     int rc = io_sim_install(root);
-    kv_db *db = NULL;
-    kv_options opt;
-    kv_options_init(&opt);
-    opt.sync = sync;
-    opt.segment_bytes = w.segment_bytes;
-    opt.memtable_bytes = w.memtable_bytes;
-    if (rc == KV_OK)
-        rc = kv_open(dir, &opt, &db);
-    for (long i = 0; i < cfg->ops && rc == KV_OK; i++) {
-        const crash_op *op = &ref->m.ops[i];
-        ref->begin[i] = io_sim_position();
-        rc = crash_op_run(db, op);
-        ref->end[i] = io_sim_position();
-        ref->puts += op->kind == CRASH_PUT;
-        ref->deletes += op->kind == CRASH_DELETE;
-        ref->batches += op->kind == CRASH_BATCH;
-        ref->merges += op->kind == CRASH_COMPACT;
+    for (int p = 0; p < POWER_PHASES && rc == KV_OK; p++) {
+        power_phase *ph = &ref->phases[p];
+        ph->sync = first_sync ^ (p & 1);
+        ph->first = cfg->ops * p / POWER_PHASES;
+        ph->end = cfg->ops * (p + 1) / POWER_PHASES;
+        kv_db *db = NULL;
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.sync = ph->sync;
+        opt.segment_bytes = w.segment_bytes;
+        opt.memtable_bytes = w.memtable_bytes;
+        if ((rc = kv_open(dir, &opt, &db)) != KV_OK) {
+            crash_fail(repro, "power loss, seed %llu: kv_open %d of the reference workload: "
+                       "%s: %s", (unsigned long long)cfg->seed, p + 1, kv_strerror(rc),
+                       kv_errmsg());
+            break;
+        }
+        ph->opened = io_sim_position();
+        for (long i = ph->first; i < ph->end && rc == KV_OK; i++) {
+            const crash_op *op = &ref->m.ops[i];
+            ref->begin[i] = io_sim_position();
+            rc = crash_op_run(db, op);
+            ref->end[i] = io_sim_position();
+            ref->puts += op->kind == CRASH_PUT;
+            ref->deletes += op->kind == CRASH_DELETE;
+            ref->batches += op->kind == CRASH_BATCH;
+            ref->merges += op->kind == CRASH_COMPACT;
+        }
+        if (rc != KV_OK) {
+            crash_fail(repro, "power loss, seed %llu: the reference workload failed: %s: %s",
+                       (unsigned long long)cfg->seed, kv_strerror(rc), kv_errmsg());
+            kv_close(db);
+        } else if ((rc = kv_close(db)) != KV_OK) {
+            crash_fail(repro, "power loss: kv_close %d of the reference workload: %s", p + 1,
+                       kv_errmsg());
+        }
+        ph->closed = io_sim_position();
     }
-    if (rc != KV_OK) {
-        crash_fail(repro, "power loss, seed %llu: the reference workload failed: %s: %s",
-                   (unsigned long long)cfg->seed, kv_strerror(rc), kv_errmsg());
-        kv_close(db);
-    } else if ((rc = kv_close(db)) != KV_OK)
-        crash_fail(repro, "power loss: kv_close of the reference workload: %s", kv_errmsg());
     io_sim_uninstall();
     ref->journal = io_sim_position();
     for (size_t j = 0; j < ref->journal; j++) {
@@ -143,13 +178,14 @@ static int power_crosses_page(size_t j)
 }
 
 /* Crash points: around every sync, after every `step` operations, after
- * every append that crosses a 4 KiB boundary, and the end; sorted, without
- * repeats, and at most `max` of them (a seeded random choice; the end is
+ * every append that crosses a 4 KiB boundary, just after each kv_open and
+ * kv_close returned, and the end; sorted, without repeats, and at most
+ * `max` of them (a seeded random choice; the end and the closes are
  * always kept). */
 static size_t power_points(const power_ref *ref, long ops, long step, size_t max,
                            uint64_t seed, size_t **out)
 {
-    size_t cap = 2 * ref->journal + (size_t)ops + 2, n = 0;
+    size_t cap = 2 * ref->journal + (size_t)ops + 2 * POWER_PHASES + 2, n = 0;
     size_t *p = malloc(cap * sizeof *p);
     if (crash_only_at >= 0) { /* --at: just that one */
         p[0] = (size_t)crash_only_at;
@@ -167,6 +203,8 @@ static size_t power_points(const power_ref *ref, long ops, long step, size_t max
     }
     for (long i = step - 1; i < ops; i += step)
         p[n++] = ref->end[i];
+    for (int ph = 0; ph < POWER_PHASES; ph++)
+        p[n++] = ref->phases[ph].opened;
     qsort(p, n, sizeof *p, power_cmp);
     size_t u = 0;
     for (size_t i = 0; i < n; i++)
@@ -183,23 +221,41 @@ static size_t power_points(const power_ref *ref, long ops, long step, size_t max
         u = max - 1;
         qsort(p, u, sizeof *p, power_cmp);
     }
+    /* The clean closes (the last one is the end). */
+    for (int ph = 0; ph + 1 < POWER_PHASES; ph++) {
+        size_t at = ref->phases[ph].closed, i = 0;
+        while (i < u && p[i] != at)
+            i++;
+        if (i == u)
+            p[u++] = at;
+    }
+    qsort(p, u, sizeof *p, power_cmp);
     p[u++] = ref->journal;
     *out = p;
     return u;
 }
 
 /* Sets each operation's status as of a crash after the first `at` journal
- * entries: acknowledged if it had returned, maybe if it had begun. */
-static void power_status_at(power_ref *ref, long ops, size_t at)
+ * entries: acknowledged if it had returned, maybe if it had begun; and
+ * durable if acknowledged where the stage promises it survives a power
+ * loss: with sync = 1, or before a kv_close that returned. */
+static void power_status_at(const crash_config *cfg, power_ref *ref, size_t at)
 {
-    for (long i = 0; i < ops; i++)
-        ref->m.status[i] = ref->end[i] <= at    ? CRASH_ACKED
-                           : ref->begin[i] < at ? CRASH_MAYBE
-                                                : CRASH_NOT_DONE;
+    for (int p = 0; p < POWER_PHASES; p++) {
+        const power_phase *ph = &ref->phases[p];
+        int durable = (ph->sync && cfg->expect_durable) ||
+                      (ph->closed <= at && cfg->durable_close);
+        for (long i = ph->first; i < ph->end; i++) {
+            ref->m.status[i] = ref->end[i] <= at    ? CRASH_ACKED
+                               : ref->begin[i] < at ? CRASH_MAYBE
+                                                    : CRASH_NOT_DONE;
+            ref->m.durable[i] = durable && ref->m.status[i] == CRASH_ACKED;
+        }
+    }
 }
 
 /* Checks one crash state; returns 0 if it broke a rule for this stage. */
-static int power_judge(const crash_config *cfg, int sync, const crash_verdict *v, int opened,
+static int power_judge(const crash_config *cfg, const crash_verdict *v, int opened,
                        power_row *row)
 {
     row->states++;
@@ -209,28 +265,44 @@ static int power_judge(const crash_config *cfg, int sync, const crash_verdict *v
         return !cfg->expect_durable;
     row->losing += v->lost > 0;
     row->lost += v->lost;
+    row->durable_lost += v->lost_durable;
     row->holes += v->hole;
     row->torn += v->torn;
     row->foreign += v->foreign > 0;
     row->bad_reads += v->read_errors > 0;
     row->broken += v->inconsistent || v->probe_failed;
-    if (v->foreign || v->inconsistent || v->probe_failed)
+    if (v->foreign || v->inconsistent || v->probe_failed || v->lost_durable)
         return 0;
     if (!cfg->expect_durable)
         return 1;
-    return v->read_errors == 0 && v->hole == 0 && v->torn == 0 && (sync == 0 || v->lost == 0);
+    return v->read_errors == 0 && v->hole == 0 && v->torn == 0;
 }
 
 static void power_table(const power_row *rows)
 {
-    printf("  %-11s %7s %7s %7s %7s %10s %6s %12s %7s %9s %6s\n", "crash model", "states",
-           "opened", "no-open", "losing", "acked-lost", "holes", "torn-batches", "foreign",
-           "bad-reads", "broken");
+    printf("  %-11s %7s %7s %7s %7s %10s %12s %6s %12s %7s %9s %6s\n", "crash model",
+           "states", "opened", "no-open", "losing", "acked-lost", "durable-lost", "holes",
+           "torn-batches", "foreign", "bad-reads", "broken");
     for (int i = 0; i < POWER_MODELS; i++)
-        printf("  %-11s %7ld %7ld %7ld %7ld %10ld %6ld %12ld %7ld %9ld %6ld\n",
+        printf("  %-11s %7ld %7ld %7ld %7ld %10ld %12ld %6ld %12ld %7ld %9ld %6ld\n",
                power_models[i].name, rows[i].states, rows[i].opened, rows[i].no_open,
-               rows[i].losing, rows[i].lost, rows[i].holes, rows[i].torn, rows[i].foreign,
-               rows[i].bad_reads, rows[i].broken);
+               rows[i].losing, rows[i].lost, rows[i].durable_lost, rows[i].holes, rows[i].torn,
+               rows[i].foreign, rows[i].bad_reads, rows[i].broken);
+}
+
+/* Where in the workload journal entry `at` falls, in words. */
+static void power_when(const power_ref *ref, size_t at, char *buf, size_t n)
+{
+    int closed = 0;
+    for (int p = 0; p < POWER_PHASES; p++) {
+        const power_phase *ph = &ref->phases[p];
+        if (at >= ph->opened && at < ph->closed) {
+            snprintf(buf, n, "in open %d of %d, sync=%d", p + 1, POWER_PHASES, ph->sync);
+            return;
+        }
+        closed += at >= ph->closed;
+    }
+    snprintf(buf, n, "after %d clean close(s) of %d", closed, POWER_PHASES);
 }
 
 /* Builds crash state c in a fresh directory, reopens and checks it, and
@@ -248,11 +320,11 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
         v.open_status = KV_ERR_IO;
         snprintf(v.what, sizeof v.what, "could not build the state: %s", kv_errmsg());
     } else {
-        int lossy = !cfg->expect_durable || sync == 0 ? CRASH_CHECK_LOSSY : 0;
-        opened = crash_check_dir(dir, &ref->m, CRASH_CHECK_PROBE | CRASH_CHECK_PREFIX | lossy,
-                                 &v);
+        /* Losses are judged op by op (crash_model.durable). */
+        opened = crash_check_dir(dir, &ref->m,
+                                 CRASH_CHECK_PROBE | CRASH_CHECK_PREFIX | CRASH_CHECK_LOSSY, &v);
     }
-    if (power_judge(cfg, sync, &v, opened, row)) {
+    if (power_judge(cfg, &v, opened, row)) {
         crash_passed++;
     } else {
         char last[160], repro[160];
@@ -262,10 +334,12 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
                                                                  : v.torn_what;
         snprintf(repro, sizeof repro, "--power --seed %llu --ops %ld --sync%d --at %zu",
                  (unsigned long long)cfg->seed, cfg->ops, sync, c->at);
+        char when[120];
+        power_when(ref, c->at, when, sizeof when);
         crash_fail(repro,
-                   "power loss, sync=%d, seed %llu, crash after %zu of %zu journal entries "
-                   "(the last: %s), model %s, variant %d: %s%s",
-                   sync, (unsigned long long)cfg->seed, c->at, ref->journal,
+                   "power loss, sync=%d first, seed %llu, crash after %zu of %zu journal entries "
+                   "(%s; the last: %s), model %s, variant %d: %s%s",
+                   sync, (unsigned long long)cfg->seed, c->at, ref->journal, when,
                    c->at ? last : "none", power_models[mi].name, var,
                    why[0] ? why : "a later write survived an earlier lost one",
                    v.hole && why[0] ? " (and the state has a hole)" : "");
@@ -283,7 +357,7 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
 static void power_check_point(const crash_config *cfg, int sync, power_ref *ref, size_t at,
                               power_row *rows)
 {
-    power_status_at(ref, cfg->ops, at);
+    power_status_at(cfg, ref, at);
     for (int mi = 0; mi < POWER_MODELS; mi++) {
         uint64_t seen[16]; /* states already checked for this model and point */
         int nseen = 0;
@@ -324,12 +398,18 @@ static void power_run(const crash_config *cfg, int sync)
                                       cfg->quick ? 24 : 0, cfg->seed, &points);
         power_row rows[POWER_MODELS];
         memset(rows, 0, sizeof rows);
-        for (size_t i = 0; i < npoints; i++)
+        for (size_t i = 0; i < npoints; i++) {
             power_check_point(cfg, sync, &ref, points[i], rows);
-        printf("power loss, sync=%d: %ld ops (%ld puts, %ld deletes, %ld batches, %ld merges), "
-               "journal of %zu entries (%ld fsyncs, %ld directory fsyncs), %zu crash points, "
+            crash_progress(sync ? "power loss, sync=1 first: crash points"
+                                : "power loss, sync=0 first: crash points",
+                           (long)i + 1, (long)npoints);
+        }
+        printf("power loss, sync=%d first (then %d, %d, ...; %d opens): %ld ops (%ld puts, "
+               "%ld deletes, %ld batches, %ld merges), journal of %zu entries (%ld fsyncs, "
+               "%ld directory fsyncs), %zu crash points, "
                "%ld failed, %.1f s\n",
-               sync, cfg->ops, ref.puts, ref.deletes, ref.batches, ref.merges, ref.journal,
+               sync, !sync, sync, POWER_PHASES, cfg->ops, ref.puts, ref.deletes, ref.batches,
+               ref.merges, ref.journal,
                ref.syncs, ref.dir_syncs, npoints, crash_failed - failed0, crash_now() - t0);
         power_table(rows);
         free(points);
@@ -352,6 +432,8 @@ int crash_power_test(const crash_config *cfg)
         "opened      kv_open succeeded; no-open: it failed",
         "losing      opened states missing an acknowledged write",
         "acked-lost  acknowledged operations missing, summed over the states",
+        "durable-lost of those, the ones acknowledged with sync = 1 or before a clean",
+        "            close, where the stage promises they survive: a failure",
         "holes       states where a later write survived an earlier lost one",
         "torn-batches batches partly applied (a member in effect, another surely not),",
         "            summed over the states; allowed before stage 03, a failure from 03 on",

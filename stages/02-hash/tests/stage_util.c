@@ -2,7 +2,7 @@
  * stage_util.c: the helpers of stage_util.h.
  */
 #include "stage_util.h"
-#include "log_record.h"
+#include "record_io.h"
 #include "segment.h"
 
 #include <dirent.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../../tests/harness.h"
+#include "../../../tests/testdb.h"
 
 kv_options stage_options(size_t segment_bytes)
 {
@@ -188,6 +189,47 @@ void stage_value(char *val, size_t vlen, unsigned i, unsigned round)
         val[j] = (char)('a' + (i * 7 + round * 13 + j) % 26);
 }
 
+void stage_put_keys(kv_db *db, unsigned n, unsigned round, size_t vlen)
+{
+    char key[17];
+    char *val = malloc(vlen + 1);
+    CHECK(val != NULL);
+    for (unsigned i = 0; i < n; i++) {
+        stage_key(key, i);
+        stage_value(val, vlen, i, round);
+        PUT(db, key, 16, val, vlen);
+    }
+    free(val);
+}
+
+void stage_expect_keys(kv_db *db, unsigned n, unsigned round, size_t vlen)
+{
+    char key[17];
+    char *val = malloc(vlen + 1);
+    CHECK(val != NULL);
+    for (unsigned i = 0; i < n; i++) {
+        stage_key(key, i);
+        stage_value(val, vlen, i, round);
+        EXPECT(db, key, 16, val, vlen);
+    }
+    free(val);
+}
+
+uint64_t stage_seal_of(const char *path)
+{
+    long long size = stage_file_size(path);
+    uint8_t tail[RECORD_SEAL_MAX], seal[RECORD_SEAL_MAX];
+    size_t have = size < (long long)RECORD_SEAL_MAX ? (size_t)size : RECORD_SEAL_MAX;
+    FILE *f = fopen(path, "rb");
+    CHECK_MSG(f != NULL, "open %s", path);
+    CHECK(fseek(f, size - (long long)have, SEEK_SET) == 0 && fread(tail, 1, have, f) == have);
+    fclose(f);
+    for (size_t n = 1; n <= have; n++)
+        if (record_seal(seal, (uint64_t)size - n) == n && memcmp(seal, tail + have - n, n) == 0)
+            return n;
+    return 0;
+}
+
 uint64_t stage_header_bytes(const char *dir)
 {
     return (uint64_t)stage_count_files(dir, ".log") * SEGMENT_START;
@@ -195,6 +237,87 @@ uint64_t stage_header_bytes(const char *dir)
 
 uint64_t stage_seal_bytes(const char *dir)
 {
-    size_t logs = stage_count_files(dir, ".log");
-    return logs > 0 ? (uint64_t)(logs - 1) * LOG_RECORD_SEAL_SIZE : 0;
+    size_t n = 0;
+    char **names = stage_list(dir, ".log", &n);
+    uint64_t total = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        const char *path = harness_join(dir, names[i]);
+        uint64_t seal = stage_seal_of(path);
+        if (seal == 0) {
+            stage_list_free(names, n);
+            harness_fail(__FILE__, __LINE__, "%s is not the last segment and has no seal", path);
+        }
+        total += seal;
+    }
+    stage_list_free(names, n);
+    return total;
+}
+
+uint64_t stage_record_bytes(uint64_t at, size_t klen, size_t vlen)
+{
+    static const uint8_t key[16] = "key-000000000000";
+    uint8_t *value = calloc(1, vlen + 1);
+    CHECK(value != NULL && klen <= sizeof key);
+    record_op op = {.key = key, .value = value, .klen = (uint32_t)klen, .vlen = (uint32_t)vlen};
+    uint8_t *buf = malloc((size_t)record_encoded_max(&op));
+    CHECK(buf != NULL);
+    size_t n = record_encode(buf, at, &op);
+    free(buf);
+    free(value);
+    return n;
+}
+
+uint64_t stage_seal_size(uint64_t at)
+{
+    uint8_t seal[RECORD_SEAL_MAX];
+    return record_seal(seal, at);
+}
+
+int stage_ends_with_put(const char *path, const void *key, size_t klen, const void *val,
+                        size_t vlen)
+{
+    record_op op = {.key = key, .value = val, .klen = (uint32_t)klen, .vlen = (uint32_t)vlen};
+    uint64_t max = record_encoded_max(&op);
+    uint8_t *want = malloc((size_t)max), *got = malloc((size_t)max);
+    CHECK(want != NULL && got != NULL);
+    long long size = stage_file_size(path);
+    /* A record's size may depend on where it starts: find the start that
+     * makes a record ending exactly at the end of the file. */
+    int found = 0;
+    for (uint64_t n = 1; n <= max && (long long)n <= size && !found; n++) {
+        if (record_encode(want, (uint64_t)size - n, &op) != n)
+            continue;
+        FILE *f = fopen(path, "rb");
+        CHECK_MSG(f != NULL, "open %s", path);
+        CHECK(fseek(f, size - (long long)n, SEEK_SET) == 0 && fread(got, 1, n, f) == n);
+        fclose(f);
+        found = memcmp(want, got, n) == 0;
+    }
+    free(want);
+    free(got);
+    return found;
+}
+
+uint64_t stage_merged_bytes(unsigned n, size_t klen, size_t vlen, uint64_t limit,
+                            unsigned *outputs)
+{
+    uint8_t seal[RECORD_SEAL_MAX];
+    static const uint8_t key[16] = "key-000000000000";
+    record_op op = {.key = key, .klen = (uint32_t)klen, .vlen = (uint32_t)vlen};
+    uint64_t max = record_encoded_max(&op), total = 0, size = 0;
+    unsigned outs = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (outs == 0 || (size > SEGMENT_START && size + max > limit)) { /* as merge_copy */
+            if (outs > 0)
+                total += size + record_seal(seal, size);
+            outs++;
+            size = SEGMENT_START; /* the output's file header */
+        }
+        size += stage_record_bytes(size, klen, vlen);
+    }
+    if (outs > 0)
+        total += size + record_seal(seal, size);
+    if (outputs != NULL)
+        *outputs = outs;
+    return total;
 }

@@ -25,10 +25,31 @@ long long stage_file_size(const char *path);
 /* Total bytes of the files ending in suffix. */
 uint64_t stage_suffix_bytes(const char *dir, const char *suffix);
 /* Bytes of the seals of the closed segments: every .log file but the last
- * (the active one) ends with an 18-byte seal (common/log_record.h). */
+ * (the active one) ends with a seal (record_io.h: record_seal); fails the
+ * test if one does not. */
 uint64_t stage_seal_bytes(const char *dir);
+/* The bytes at the end of the file at path that are its seal: the n that
+ * record_seal(.., size - n) makes, byte for byte; 0 if none. */
+uint64_t stage_seal_of(const char *path);
 /* Bytes of the segments' file headers: 16 per .log file (segment.h). */
 uint64_t stage_header_bytes(const char *dir);
+
+/* Sizes in the stage's record format (record_io.h), so that a test of a
+ * file stage 03 reuses holds there too: a put of a klen-byte key and a
+ * vlen-byte value as a record of its own at offset `at` of a segment; and
+ * what a merge writes for n such live puts into segments of `limit` bytes,
+ * file headers and seals included (merge.c starts an output when the next
+ * record might pass the limit; *outputs, if not NULL, gets how many it
+ * writes). */
+uint64_t stage_record_bytes(uint64_t at, size_t klen, size_t vlen);
+/* The bytes of a seal written at offset `at`. */
+uint64_t stage_seal_size(uint64_t at);
+/* Whether the file at path ends with a put of key and val as a record of
+ * its own (what a write of one put leaves last in the active segment). */
+int stage_ends_with_put(const char *path, const void *key, size_t klen, const void *val,
+                        size_t vlen);
+uint64_t stage_merged_bytes(unsigned n, size_t klen, size_t vlen, uint64_t limit,
+                            unsigned *outputs);
 
 /* Flips every bit of the byte at off; appends bytes; cuts to size. */
 void stage_flip_byte(const char *path, long long off);
@@ -47,5 +68,9 @@ int stage_open_fds(void);
  * whose bytes depend on i and on `round`. */
 void stage_key(char key[17], unsigned i);
 void stage_value(char *val, size_t vlen, unsigned i, unsigned round);
+/* Puts keys [0, n) with their vlen-byte values of round `round`; and
+ * requires that they hold them. */
+void stage_put_keys(kv_db *db, unsigned n, unsigned round, size_t vlen);
+void stage_expect_keys(kv_db *db, unsigned n, unsigned round, size_t vlen);
 
 #endif

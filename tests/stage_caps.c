@@ -1,0 +1,29 @@
+/*
+ * stage_caps.c: the table behind stage_caps.h, one row per stage.  The
+ * docs page of each stage says why each fact holds (docs/<stage>.md).
+ */
+#include "stage_caps.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "kv.h"
+
+static const stage_caps stage_caps_table[] = {
+    /* stage      atomic  durable  durable  repair  segments  gets scan
+                  batches sync     close                      the log */
+    {"01-log",    0,      0,       0,       0,      0,        1},
+    {"02-hash",   0,      0,       0,       0,      1,        0},
+    {"03-wal",    1,      1,       1,       1,      1,        0},
+    {"04-lsm",    1,      1,       1,       1,      0,        0},
+};
+
+const stage_caps *stage_caps_lookup(const char *stage)
+{
+    for (size_t i = 0; i < sizeof stage_caps_table / sizeof stage_caps_table[0]; i++)
+        if (stage != NULL && strcmp(stage_caps_table[i].stage, stage) == 0)
+            return &stage_caps_table[i];
+    return NULL;
+}
+
+const stage_caps *stage_caps_find(void) { return stage_caps_lookup(kv_stage()); }

@@ -1,0 +1,34 @@
+/*
+ * stage_caps.h: what each stage promises beyond what kv.h requires of
+ * every stage, in one table (stage_caps.c), so that a suite or the crash
+ * tester asks "are batches atomic across crashes here?" instead of
+ * comparing stage names.  Each fact is checked against the stage it
+ * describes (tests/stage_caps_test.c), and a stage missing from the table
+ * is an error, not a default: a new stage adds its row.
+ */
+#ifndef KV_TESTS_STAGE_CAPS_H
+#define KV_TESTS_STAGE_CAPS_H
+
+typedef struct stage_caps {
+    const char *stage;    /* kv_stage() */
+    int atomic_batches;   /* a batch is all or nothing after any crash, a kill
+                             or a power loss (kv.h: from stage 03 on) */
+    int durable_sync;     /* with sync = 1, a write acknowledged before a
+                             power loss survives it */
+    int durable_close;    /* once kv_close has returned, everything it
+                             acknowledged survives a power loss, names of
+                             files included, whatever sync was */
+    int has_repair;       /* kv_repair works (before: KV_ERR_INVALID) */
+    int has_segments;     /* segment_bytes splits the log into files */
+    int gets_scan_log;    /* a kv_get may read the whole log, so its cost
+                             grows with the log (tests size their work by it) */
+} stage_caps;
+
+/* The row of the stage this binary is linked with (kv_stage()), or NULL if
+ * the table has none. */
+const stage_caps *stage_caps_find(void);
+
+/* The row for `stage`, or NULL. */
+const stage_caps *stage_caps_lookup(const char *stage);
+
+#endif

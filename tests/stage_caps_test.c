@@ -1,0 +1,83 @@
+/*
+ * stage_caps_test.c: the capability table (stage_caps.h) against the stage
+ * it describes.  The facts about crashes (atomic batches, durability) are
+ * held to by the crash tester (tests/crash/), which fails a stage that
+ * claims one and does not keep it; the others are checked here.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "kv.h"
+#include "stage_caps.h"
+#include "testdb.h"
+
+static const stage_caps *caps_required(void)
+{
+    const stage_caps *caps = stage_caps_find();
+    CHECK_MSG(caps != NULL, "tests/stage_caps.c has no row for stage %s: add one", kv_stage());
+    return caps;
+}
+
+static void stage_caps_has_a_row_for_this_stage(void)
+{
+    const stage_caps *caps = caps_required();
+    CHECK(strcmp(caps->stage, kv_stage()) == 0);
+    CHECK(stage_caps_lookup("no-such-stage") == NULL);
+}
+
+static void stage_caps_repair_is_there_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("a"), S("1"));
+    CLOSE(db);
+    int rc = kv_repair(dir, NULL, NULL);
+    CHECK_MSG(rc == (caps->has_repair ? KV_OK : KV_ERR_INVALID),
+              "kv_repair of an intact database: %s (%s); the table says %s", kv_strerror(rc),
+              kv_errmsg(), caps->has_repair ? "it has repair" : "it has none");
+}
+
+/* Files in dir other than IDENTITY and LOCK. */
+static int caps_data_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.' && strcmp(e->d_name, "IDENTITY") != 0 &&
+             strcmp(e->d_name, "LOCK") != 0;
+    closedir(d);
+    return n;
+}
+
+static void stage_caps_segments_are_there_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 256;
+    kv_db *db = OPEN(dir, &opt);
+    char key[16], val[100];
+    memset(val, 'v', sizeof val);
+    for (int i = 0; i < 20; i++) {
+        int kl = snprintf(key, sizeof key, "key%02d", i);
+        PUT(db, key, (size_t)kl, val, sizeof val);
+    }
+    CLOSE(db);
+    int files = caps_data_files(dir);
+    CHECK_MSG((files > 1) == (caps->has_segments != 0),
+              "2000 bytes written with segment_bytes = 256 make %d data file(s); the table "
+              "says the stage %s segments", files, caps->has_segments ? "has" : "has no");
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(stage_caps_has_a_row_for_this_stage),
+    HARNESS_TEST(stage_caps_repair_is_there_when_the_table_says),
+    HARNESS_TEST(stage_caps_segments_are_there_when_the_table_says),
+};
+const harness_suite stage_caps_suite = HARNESS_SUITE("stage_caps", tests);

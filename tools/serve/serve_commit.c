@@ -1,0 +1,328 @@
+/*
+ * serve_commit.c: the writes of the loop's passes, applied in a few
+ * kv_write batches, with --sync by a pool of writer threads.
+ *
+ * Why: with --sync, kv_put returns after an fsync, so one thread calling
+ * kv_put per SET would pay one fsync per SET.  Instead every SET, MSET and
+ * DEL the loop runs is added to the gathering batch, and at the end of a
+ * pass the batch is applied: this is the chance Redis gives its own log
+ * (appendfsync always fsyncs once per pass of its event loop).
+ *
+ * Chunks.  The batch is cut into chunks of about SERVE_CHUNK_OPS ops (16),
+ * each applied with one kv_write.  A client's ops all go to one chunk (so
+ * they are applied in its order, and an MSET is one kv_write: atomic).
+ * Why not one kv_write for everything: stage 03 stores a batch as one log
+ * record, and a get reads and decodes the whole record its key is in, so
+ * records of 800 ops would make every later GET decode 800 ops.  Without
+ * --sync the loop applies the chunks itself, one after the other (a chunk
+ * costs one write(), no disk wait).  With --sync a chunk is a record that
+ * must join a group commit, so chunks are larger (SERVE_CHUNK_OPS_SYNC,
+ * 64): fewer records to gather behind one fsync.
+ * With --sync, SERVE_WRITERS threads take chunks and call kv_write at the
+ * same time; the stage's group commit then writes their records together
+ * and covers them with one fsync (stage 03: one leader, one fdatasync for
+ * every record queued behind it).  Meanwhile the loop goes on reading
+ * requests and answering reads of other clients, and gathers the next
+ * batch; the writers say they are done through an eventfd.
+ *
+ *   loop thread                           writer threads
+ *   gather; kick: cut into chunks --------> kv_write(chunk) each, together
+ *   gather the next batch meanwhile        the last one done: applied = b,
+ *   done: answer every op, in order <------ eventfd += 1
+ *
+ * One batch is in flight at a time, so batches are applied in order.  A
+ * batch holding a DEL is one chunk: a DEL answers how many of its keys
+ * existed, which it finds by looking at the earlier ops of its batch, then
+ * at the database; with one chunk and one batch at a time that is exact.
+ * The writers touch a batch only between the hand-off and `applied`, both
+ * under `mu`; the loop touches it only outside that window.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve_commit.h"
+
+/* FNV-1a: a cheap first test before memcmp when a DEL looks back. */
+static uint64_t commit_hash(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+int serve_commit_init(server *s)
+{
+    struct serve_commit *cm = calloc(1, sizeof *cm);
+    if (cm == NULL)
+        return KV_ERR_NOMEM;
+    cm->db = s->db;
+    cm->gathering = &cm->b[0];
+    cm->efd = -1;
+    cm->chunk_ops = s->cfg.sync ? SERVE_CHUNK_OPS_SYNC : SERVE_CHUNK_OPS;
+    s->commit = cm;
+    if (kv_batch_new(&cm->kvb) != KV_OK)
+        return KV_ERR_NOMEM;
+    return s->cfg.sync ? commit_writers_start(cm) : KV_OK;
+}
+
+void serve_commit_free(server *s)
+{
+    struct serve_commit *cm = s->commit;
+    if (cm == NULL)
+        return;
+    if (cm->efd >= 0)
+        commit_writers_stop(cm);
+    for (int i = 0; i < 2; i++) {
+        free(cm->b[i].ops);
+        free(cm->b[i].bytes);
+        free(cm->b[i].order);
+        free(cm->b[i].chunks);
+    }
+    kv_batch_free(cm->kvb);
+    free(cm);
+    s->commit = NULL;
+}
+
+int serve_commit_event_fd(const server *s)
+{
+    return s->commit->efd;
+}
+
+int serve_commit_busy(const server *s)
+{
+    return s->commit->flying != NULL || s->commit->gathering->n > 0;
+}
+
+int serve_commit_has_room(const serve_client *c)
+{
+    return c->pending_ops < SERVE_CLIENT_OPS && c->pending_bytes < SERVE_CLIENT_BYTES;
+}
+
+/* Appends an op (key and value copied); 0, or -1 when out of memory. */
+static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
+                      const void *v, size_t vl, int del, int reply, size_t first)
+{
+    commit_batch *b = s->commit->gathering;
+    if (b->n == b->cap) {
+        size_t cap = b->cap == 0 ? 256 : b->cap * 2;
+        commit_op *grown = realloc(b->ops, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->ops = grown;
+        b->cap = cap;
+    }
+    if (b->bcap - b->blen < kl + vl) {
+        size_t cap = b->bcap == 0 ? 64 * 1024 : b->bcap;
+        while (cap - b->blen < kl + vl)
+            cap *= 2;
+        unsigned char *grown = realloc(b->bytes, cap);
+        if (grown == NULL)
+            return -1;
+        b->bytes = grown;
+        b->bcap = cap;
+    }
+    commit_op *op = &b->ops[b->n];
+    memset(op, 0, sizeof *op);
+    op->c = c;
+    op->del = (unsigned char)del;
+    op->reply = (unsigned char)reply;
+    op->first = first;
+    op->koff = b->blen;
+    op->klen = kl;
+    memcpy(b->bytes + b->blen, k, kl);
+    b->blen += kl;
+    op->voff = b->blen;
+    op->vlen = vl;
+    if (vl > 0)
+        memcpy(b->bytes + b->blen, v, vl);
+    b->blen += vl;
+    op->khash = commit_hash(k, kl);
+    b->has_del |= del;
+    b->n++;
+    c->pending_ops++;
+    c->pending_bytes += kl + vl;
+    return 0;
+}
+
+int serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
+                     const void *v, size_t vl, int reply)
+{
+    return commit_add(s, c, k, kl, v, vl, 0, reply ? REPLY_OK : REPLY_NONE, 0);
+}
+
+size_t serve_commit_mark(const server *s)
+{
+    return s->commit->gathering->n;
+}
+
+int serve_commit_del(server *s, serve_client *c, const void *k, size_t kl, size_t first, int count)
+{
+    return commit_add(s, c, k, kl, "", 0, 1, count ? REPLY_COUNT : REPLY_NONE, first);
+}
+
+void serve_commit_undo(server *s, size_t mark)
+{
+    commit_batch *b = s->commit->gathering;
+    if (mark >= b->n)
+        return;
+    for (size_t j = mark; j < b->n; j++) {
+        b->ops[j].c->pending_ops--;
+        b->ops[j].c->pending_bytes -= b->ops[j].klen + b->ops[j].vlen;
+    }
+    b->blen = b->ops[mark].koff;
+    b->n = mark;
+}
+
+/* Cuts the batch into chunks: each client's ops go, in order, to the chunk
+ * that was open when its first op was seen; a chunk is closed once it has
+ * SERVE_CHUNK_OPS ops.  A batch with a DEL is one chunk.  0, or -1 when
+ * out of memory (then it is one chunk too, in batch order). */
+static int commit_cut(struct serve_commit *cm, commit_batch *b)
+{
+    unsigned long long kick = ++cm->kicks;
+    if (b->order_cap < b->n) {
+        size_t *grown = realloc(b->order, b->n * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->order = grown;
+        b->order_cap = b->n;
+    }
+    size_t nchunks = 0, open_ops = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        serve_client *c = b->ops[i].c;
+        if (c->batch_kick != kick) {
+            c->batch_kick = kick;
+            if (nchunks == 0 || (!b->has_del && open_ops > 0 &&
+                                 open_ops + c->pending_ops > cm->chunk_ops)) {
+                nchunks++;
+                open_ops = 0;
+            }
+            c->batch_chunk = nchunks - 1;
+            open_ops += c->pending_ops;
+        }
+        b->ops[i].chunk = c->batch_chunk;
+    }
+    if (b->chunks_cap < nchunks) {
+        commit_chunk *grown = realloc(b->chunks, nchunks * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->chunks = grown;
+        b->chunks_cap = nchunks;
+    }
+    memset(b->chunks, 0, nchunks * sizeof *b->chunks);
+    for (size_t i = 0; i < b->n; i++)
+        b->chunks[b->ops[i].chunk].n++;
+    for (size_t k = 1; k < nchunks; k++)
+        b->chunks[k].start = b->chunks[k - 1].start + b->chunks[k - 1].n;
+    for (size_t k = 0; k < nchunks; k++)
+        b->chunks[k].n = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        commit_chunk *ch = &b->chunks[b->ops[i].chunk];
+        b->order[ch->start + ch->n++] = i;
+    }
+    b->nchunks = nchunks;
+    return 0;
+}
+
+/* The one-chunk fallback when commit_cut cannot allocate. */
+static commit_chunk commit_whole_chunk;
+
+void serve_commit_kick(server *s)
+{
+    struct serve_commit *cm = s->commit;
+    if (cm->flying != NULL || cm->gathering->n == 0)
+        return;
+    commit_batch *b = cm->gathering;
+    cm->flying = b;
+    cm->gathering = b == &cm->b[0] ? &cm->b[1] : &cm->b[0];
+    s->stats.batches++;
+    s->stats.batch_ops += b->n;
+    if (b->n > s->stats.largest_batch)
+        s->stats.largest_batch = b->n;
+    if (commit_cut(cm, b) != 0) {
+        /* Out of memory: fail the whole batch, answered in done(). */
+        b->nchunks = 0;
+        for (size_t i = 0; i < b->n; i++)
+            b->ops[i].chunk = (size_t)-1;
+        commit_whole_chunk.status = KV_ERR_NOMEM;
+        snprintf(commit_whole_chunk.err, sizeof commit_whole_chunk.err, "%s",
+                 kv_strerror(KV_ERR_NOMEM));
+        serve_commit_done(s);
+        return;
+    }
+    s->stats.chunks += b->nchunks;
+    if (cm->efd < 0) {
+        for (size_t k = 0; k < b->nchunks; k++)
+            commit_apply_chunk(cm->db, b, &b->chunks[k], cm->kvb);
+        serve_commit_done(s);
+        return;
+    }
+    pthread_mutex_lock(&cm->mu);
+    cm->work = b;
+    cm->next_chunk = 0;
+    cm->chunks_done = 0;
+    pthread_cond_broadcast(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+}
+
+void serve_commit_done(server *s)
+{
+    struct serve_commit *cm = s->commit;
+    commit_batch *b = cm->flying;
+    if (cm->efd >= 0 && b != NULL && b->nchunks > 0) {
+        uint64_t n;
+        if (read(cm->efd, &n, sizeof n) != sizeof n)
+            return; /* not yet */
+        pthread_mutex_lock(&cm->mu);
+        commit_batch *applied = cm->applied;
+        cm->applied = NULL;
+        pthread_mutex_unlock(&cm->mu);
+        if (applied != b)
+            return;
+    }
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->n; i++) {
+        commit_op *op = &b->ops[i];
+        serve_client *c = op->c;
+        const commit_chunk *ch = op->chunk == (size_t)-1 ? &commit_whole_chunk
+                                                         : &b->chunks[op->chunk];
+        c->pending_ops--;
+        c->pending_bytes -= op->klen + op->vlen;
+        if (!c->dead && op->reply != REPLY_NONE) {
+            if (ch->status != KV_OK) {
+                out_error(&c->out, "ERR %s", ch->err);
+            } else if (op->reply == REPLY_OK) {
+                out_simple(&c->out, "OK");
+            } else {
+                long long count = 0;
+                for (size_t j = op->first; j <= i; j++)
+                    count += b->ops[j].existed;
+                out_int(&c->out, count);
+            }
+            serve_client_dirty(s, c);
+        }
+        if (c->pending_ops == 0) {
+            c->waiting = 0;
+            serve_client_ready(s, c);
+        }
+    }
+    b->n = 0;
+    b->blen = 0;
+    b->has_del = 0;
+    b->nchunks = 0;
+    if (b->bcap > 16u * 1024 * 1024) { /* after a large value: give it back */
+        free(b->bytes);
+        b->bytes = NULL;
+        b->bcap = 0;
+    }
+    cm->flying = NULL;
+    /* Start what was gathered meanwhile (with --sync; without, the loop
+     * kicks at the end of its pass). */
+    if (cm->efd >= 0)
+        serve_commit_kick(s);
+}

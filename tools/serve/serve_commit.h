@@ -1,0 +1,76 @@
+/*
+ * serve_commit.h: what serve_commit.c (gathering writes, cutting them into
+ * chunks, answering them) and serve_writers.c (applying chunks, the writer
+ * threads) share.  The design is in serve_commit.c's opening comment.
+ *
+ * Ownership: the loop thread owns `gathering` and, outside the window
+ * between the hand-off (work = b) and `applied = b`, the flying batch; in
+ * that window the writers own the flying batch's chunks and ops' `existed`
+ * fields.  Fields marked "under mu" are read and written with mu held.
+ */
+#ifndef KV_SERVE_COMMIT_H
+#define KV_SERVE_COMMIT_H
+
+#include <pthread.h>
+
+#include "server.h"
+
+enum { REPLY_NONE = 0, REPLY_OK = 1, REPLY_COUNT = 2 };
+
+typedef struct commit_op {
+    serve_client *c;
+    unsigned char del;      /* 1 = a delete */
+    unsigned char reply;    /* REPLY_* */
+    unsigned char existed;  /* a delete: its key existed (set when applied) */
+    size_t first;           /* REPLY_COUNT: index of the DEL's first op */
+    size_t chunk;           /* the chunk it is applied in */
+    size_t koff, klen, voff, vlen;  /* in the batch's bytes */
+    uint64_t khash;
+} commit_op;
+
+typedef struct commit_chunk {
+    size_t start, n;        /* its ops: order[start .. start + n) */
+    int status;             /* KV_OK, or why its kv_write failed */
+    char err[256];
+} commit_chunk;
+
+typedef struct commit_batch {
+    commit_op *ops;
+    size_t n, cap;
+    unsigned char *bytes;
+    size_t blen, bcap;
+    int has_del;
+    size_t *order;          /* op indices grouped by chunk (n of them) */
+    size_t order_cap;
+    commit_chunk *chunks;
+    size_t nchunks, chunks_cap;
+} commit_batch;
+
+struct serve_commit {
+    commit_batch b[2];
+    commit_batch *gathering;
+    commit_batch *flying;   /* NULL when nothing is in flight */
+    unsigned long long kicks;
+    size_t chunk_ops;       /* a chunk is closed at this many ops */
+    kv_db *db;
+    kv_batch *kvb;          /* the loop's, without --sync */
+    int efd;
+    int nthreads;
+    pthread_t thread[SERVE_WRITERS];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    commit_batch *work;     /* under mu: the batch being applied */
+    size_t next_chunk;      /* under mu: the next chunk to take */
+    size_t chunks_done;     /* under mu */
+    commit_batch *applied;  /* under mu: set when every chunk is done */
+    int quit;               /* under mu */
+};
+
+/* serve_writers.c: applies chunk `ch` of batch b with one kv_write. */
+void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb);
+/* serve_writers.c: starts the writer threads (--sync); KV_OK or an error. */
+int  commit_writers_start(struct serve_commit *cm);
+/* serve_writers.c: stops and joins them. */
+void commit_writers_stop(struct serve_commit *cm);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * serve_info.c: the commands that describe the server rather than the data:
+ * INFO, DBSIZE, CONFIG GET and COMMAND.
+ *
+ * INFO's sections, as Redis lays them out ("# Name" then "field:value"
+ * lines, CRLF-separated, in one bulk string):
+ *   Server       redis_version (the protocol level clients may rely on;
+ *                kvstages answers as Redis 7.0 would for these commands),
+ *                kv_stage, process_id, tcp_port, uptime_in_seconds
+ *   Clients      connected_clients, maxclients
+ *   Stats        connections, commands, write batches applied and their sizes
+ *   Persistence  kv_sync (1 with --sync)
+ *   Engine       every "name: value" line of the stage's kv_stats
+ *   Keyspace     db0:keys=N
+ * `INFO name` gives one section (any case); `INFO`, `INFO all`, `INFO
+ * everything` and `INFO default` give them all.
+ *
+ * DBSIZE and Keyspace count keys with the stage's `live.keys` statistic
+ * when it has one (stage 02 on), else by iterating (stage 01).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+
+/* Number of keys: kv_stats' live.keys, or an iteration.  Status. */
+static int info_count_keys(server *s, unsigned long long *n)
+{
+    char *text;
+    int rc = kv_stats(s->db, &text);
+    if (rc != KV_OK)
+        return rc;
+    const char *at = strstr(text, "\nlive.keys: ");
+    if (at != NULL) {
+        *n = strtoull(at + strlen("\nlive.keys: "), NULL, 10);
+        kv_free(text);
+        return KV_OK;
+    }
+    kv_free(text);
+    kv_iter *it;
+    if ((rc = kv_iter_new(s->db, &it)) != KV_OK)
+        return rc;
+    unsigned long long count = 0;
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it))
+        count++;
+    rc = kv_iter_status(it);
+    kv_iter_free(it);
+    *n = count;
+    return rc;
+}
+
+void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r)
+{
+    (void)r;
+    unsigned long long n;
+    int rc = info_count_keys(s, &n);
+    if (rc != KV_OK)
+        out_error(&c->out, "ERR %s: %s", kv_strerror(rc), kv_errmsg());
+    else
+        out_int(&c->out, (long long)n);
+}
+
+/* Appends printf output to a growing text; the text is NULL after a failure. */
+static void info_add(serve_out *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info_add(serve_out *t, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        out_bytes(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+/* 1 if section `name` is asked for by argument `want` (NULL = all). */
+static int info_wants(const serve_req *r, const char *name)
+{
+    if (r->argc < 2)
+        return 1;
+    for (size_t i = 1; i < r->argc; i++)
+        if (serve_cmd_is(r, i, name) || serve_cmd_is(r, i, "all") ||
+            serve_cmd_is(r, i, "everything") || serve_cmd_is(r, i, "default"))
+            return 1;
+    return 0;
+}
+
+/* The stage's kv_stats lines, "name: value" -> "name:value". */
+static int info_engine(server *s, serve_out *t)
+{
+    char *text;
+    int rc = kv_stats(s->db, &text);
+    if (rc != KV_OK)
+        return rc;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        char *colon = strchr(line, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        const char *value = colon + 1;
+        while (*value == ' ')
+            value++;
+        info_add(t, "%s:%s\r\n", line, value);
+    }
+    kv_free(text);
+    return KV_OK;
+}
+
+void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
+{
+    serve_out t = {0};
+    int rc = KV_OK;
+    if (info_wants(r, "server"))
+        info_add(&t, "# Server\r\nredis_version:7.0.0\r\nkv_stage:%s\r\nprocess_id:%ld\r\n"
+                     "tcp_port:%d\r\nuptime_in_seconds:%lld\r\n\r\n",
+                 kv_stage(), (long)getpid(), s->port, (long long)(time(NULL) - s->started));
+    if (info_wants(r, "clients"))
+        info_add(&t, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%zu\r\n\r\n",
+                 s->nclients, s->cfg.maxclients);
+    if (info_wants(r, "stats")) {
+        const serve_stats *st = &s->stats;
+        info_add(&t, "# Stats\r\ntotal_connections_received:%llu\r\nrejected_connections:%llu\r\n"
+                     "total_commands_processed:%llu\r\nprotocol_errors:%llu\r\n"
+                     "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
+                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\n\r\n",
+                 st->connections, st->rejected, st->commands, st->errors, st->batches,
+                 st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
+                 st->largest_batch, st->chunks);
+    }
+    if (info_wants(r, "persistence"))
+        info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
+    if (info_wants(r, "engine")) {
+        info_add(&t, "# Engine\r\n");
+        rc = info_engine(s, &t);
+        info_add(&t, "\r\n");
+    }
+    if (rc == KV_OK && info_wants(r, "keyspace")) {
+        unsigned long long n = 0;
+        rc = info_count_keys(s, &n);
+        info_add(&t, "# Keyspace\r\n");
+        if (n > 0)
+            info_add(&t, "db0:keys=%llu,expires=0,avg_ttl=0\r\n", n);
+    }
+    if (rc != KV_OK)
+        out_error(&c->out, "ERR %s: %s", kv_strerror(rc), kv_errmsg());
+    else if (t.failed)
+        out_error(&c->out, "ERR out of memory");
+    else
+        out_bulk(&c->out, t.buf, t.len);
+    out_free(&t);
+}
+
+/* CONFIG GET pattern...: the parameters clients ask about at start-up. */
+void serve_config_cmd(server *s, serve_client *c, const serve_req *r)
+{
+    if (!serve_cmd_is(r, 1, "get") || r->argc < 3) {
+        out_error(&c->out, "ERR only CONFIG GET parameter is supported");
+        return;
+    }
+    char port[16], maxclients[24];
+    snprintf(port, sizeof port, "%d", s->port);
+    snprintf(maxclients, sizeof maxclients, "%zu", s->cfg.maxclients);
+    const char *params[][2] = {
+        {"save", ""},
+        {"appendonly", "yes"},
+        {"appendfsync", s->cfg.sync ? "always" : "no"},
+        {"databases", "1"},
+        {"port", port},
+        {"bind", s->cfg.bind},
+        {"maxclients", maxclients},
+    };
+    size_t n = sizeof params / sizeof params[0];
+    int hit[sizeof params / sizeof params[0]] = {0};
+    size_t nhits = 0;
+    for (size_t i = 2; i < r->argc; i++)
+        for (size_t j = 0; j < n; j++)
+            if (!hit[j] && serve_glob_match(req_ptr(r, i), req_len(r, i), params[j][0],
+                                            strlen(params[j][0]), 1)) {
+                hit[j] = 1;
+                nhits++;
+            }
+    out_array(&c->out, 2 * nhits);
+    for (size_t j = 0; j < n; j++)
+        if (hit[j]) {
+            out_bulk_str(&c->out, params[j][0]);
+            out_bulk_str(&c->out, params[j][1]);
+        }
+}
+
+/* One COMMAND entry: name, arity, flags, first key, last key, key step. */
+static void command_entry(serve_client *c, const serve_cmd *cmd)
+{
+    int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write;
+    int first = keys && strcmp(cmd->name, "scan") != 0 ? 1 : 0;
+    int last = !first ? 0 : cmd->arity == 2 ? 1 : -1;
+    int step = !first ? 0 : strcmp(cmd->name, "mset") == 0 ? 2 : 1;
+    out_array(&c->out, 6);
+    out_bulk_str(&c->out, cmd->name);
+    out_int(&c->out, cmd->arity);
+    char flags[128];
+    snprintf(flags, sizeof flags, "%s", cmd->flags);
+    size_t nflags = 0;
+    for (char *p = flags; *p != '\0'; p++)
+        nflags += *p != ' ' && (p == flags || p[-1] == ' ');
+    out_array(&c->out, nflags);
+    char *save = NULL;
+    for (char *f = strtok_r(flags, " ", &save); f != NULL; f = strtok_r(NULL, " ", &save))
+        out_simple(&c->out, f);
+    out_int(&c->out, first);
+    out_int(&c->out, last);
+    out_int(&c->out, step);
+}
+
+/* COMMAND, COMMAND COUNT, COMMAND INFO name..., COMMAND LIST, COMMAND DOCS
+ * (an empty answer: redis-cli then uses its own help text). */
+void serve_command_cmd(server *s, serve_client *c, const serve_req *r)
+{
+    (void)s;
+    size_t n;
+    const serve_cmd *cmds = serve_cmd_table(&n);
+    if (r->argc == 1) {
+        out_array(&c->out, n);
+        for (size_t i = 0; i < n; i++)
+            command_entry(c, &cmds[i]);
+    } else if (serve_cmd_is(r, 1, "count")) {
+        out_int(&c->out, (long long)n);
+    } else if (serve_cmd_is(r, 1, "docs")) {
+        out_array(&c->out, 0);
+    } else if (serve_cmd_is(r, 1, "list")) {
+        out_array(&c->out, n);
+        for (size_t i = 0; i < n; i++)
+            out_bulk_str(&c->out, cmds[i].name);
+    } else if (serve_cmd_is(r, 1, "info")) {
+        out_array(&c->out, r->argc - 2);
+        for (size_t i = 2; i < r->argc; i++) {
+            size_t j = 0;
+            while (j < n && !serve_cmd_is(r, i, cmds[j].name))
+                j++;
+            if (j < n)
+                command_entry(c, &cmds[j]);
+            else
+                out_nil(&c->out);
+        }
+    } else {
+        out_error(&c->out, "ERR unknown subcommand of COMMAND (try COUNT, DOCS, INFO, LIST)");
+    }
+}

@@ -1,0 +1,451 @@
+/*
+ * serve_loop.c: the event loop of `kv serve`: one thread, one epoll set.
+ *
+ * One pass of the loop:
+ *   1. wait for events (not at all if a client still has commands to run):
+ *      accept new clients, read what clients sent, send what waits for
+ *      slow readers, take a stop signal, take an applied batch;
+ *   2. run the ready clients: parse and run up to SERVE_TURN requests each
+ *      (reads are answered at once, writes are gathered: serve_commit.c);
+ *   3. start the gathered batch (without --sync it is applied and
+ *      answered right here; with it, the writer thread takes it);
+ *   4. for every client touched in this pass: send its replies, update
+ *      what epoll watches for it, close it if it is finished.
+ * Clients are freed only in step 4, so the lists of steps 1-3 never hold
+ * a freed client.
+ *
+ * Backpressure, per client: no more reading while SERVE_IN_HIGH bytes of
+ * requests wait unparsed (unless the request in progress needs more); no
+ * more running while SERVE_OUT_HIGH bytes of replies wait unsent.  TCP
+ * flow control then slows the client down.  epoll is level-triggered, so
+ * turning interest off and on is all it takes.
+ *
+ * Shutdown (SIGTERM, SIGINT through a signalfd): close the listening
+ * socket, read nothing more, run the complete requests already received,
+ * wait for their batches, send the replies (for SERVE_STOP_SECONDS at
+ * most), then return; serve_main closes the database.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#define LOOP_READ_CHUNK (16u * 1024u)
+
+static char loop_tag_listen, loop_tag_signal, loop_tag_commit;
+
+/* Adds c to a list of clients (ready or touched) once. */
+static void loop_list_add(serve_client ***list, size_t *n, size_t *cap, int *flag,
+                          serve_client *c)
+{
+    if (*flag)
+        return;
+    if (*n == *cap) {
+        size_t ncap = *cap == 0 ? 64 : *cap * 2;
+        serve_client **grown = realloc(*list, ncap * sizeof *grown);
+        if (grown == NULL)
+            return; /* not listed now: the next event or pass lists it */
+        *list = grown;
+        *cap = ncap;
+    }
+    (*list)[(*n)++] = c;
+    *flag = 1;
+}
+
+void serve_client_ready(server *s, serve_client *c)
+{
+    loop_list_add(&s->ready, &s->nready, &s->ready_cap, &c->on_ready, c);
+}
+
+void serve_client_dirty(server *s, serve_client *c)
+{
+    loop_list_add(&s->dirty, &s->ndirty, &s->dirty_cap, &c->on_dirty, c);
+}
+
+/* The socket failed or the peer is gone: stop using the socket now. */
+static void loop_client_dead(server *s, serve_client *c, const char *why, int err)
+{
+    if (why != NULL)
+        serve_log("client %s: %s: %s", c->addr, why, strerror(err));
+    if (c->fd >= 0) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        c->fd = -1;
+    }
+    c->dead = 1;
+    serve_client_dirty(s, c);
+}
+
+static void loop_client_free(server *s, serve_client *c)
+{
+    if (s->cfg.verbose)
+        serve_log("client %s: closed", c->addr);
+    if (c->fd >= 0) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    if (c->on_ready)
+        for (size_t i = 0; i < s->nready; i++)
+            if (s->ready[i] == c)
+                s->ready[i] = s->ready[--s->nready];
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->clients = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    s->nclients--;
+    resp_parser_free(&c->ps);
+    out_free(&c->out);
+    free(c->in);
+    free(c);
+}
+
+static void loop_accept(server *s)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                serve_log("accept: %s", strerror(errno));
+            return;
+        }
+        char addr[64] = "?";
+        char host[INET6_ADDRSTRLEN] = "?";
+        int port = 0;
+        if (sa.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+            inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            port = ntohs(in->sin_port);
+        } else if (sa.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+            inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+        }
+        snprintf(addr, sizeof addr, "%s:%d", host, port);
+        if (s->nclients >= s->cfg.maxclients) {
+            static const char msg[] = "-ERR max number of clients reached\r\n";
+            if (send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL) < 0) {
+                /* the client is refused either way */
+            }
+            close(fd);
+            s->stats.rejected++;
+            serve_log("client %s: refused: already %zu clients (--maxclients)", addr, s->nclients);
+            continue;
+        }
+        serve_client *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            close(fd);
+            serve_log("client %s: refused: out of memory", addr);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c->fd = fd;
+        c->id = ++s->next_id;
+        memcpy(c->addr, addr, sizeof c->addr);
+        resp_limits lim = {KV_MAX_VALUE, SERVE_MAX_ARGS, SERVE_MAX_INLINE, SERVE_MAX_REQUEST};
+        resp_parser_init(&c->ps, &lim);
+        c->authed = s->cfg.password == NULL;
+        c->events = EPOLLIN;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            serve_log("client %s: refused: epoll: %s", addr, strerror(errno));
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = s->clients;
+        if (s->clients != NULL)
+            s->clients->prev = c;
+        s->clients = c;
+        s->nclients++;
+        s->stats.connections++;
+        if (s->cfg.verbose)
+            serve_log("client %s: connected", addr);
+    }
+}
+
+/* Reads once from the socket into the input buffer. */
+static void loop_read(server *s, serve_client *c)
+{
+    size_t unparsed = c->in_len - c->in_start;
+    if (c->in_start > 0 && (unparsed == 0 || c->in_cap - c->in_len < LOOP_READ_CHUNK)) {
+        memmove(c->in, c->in + c->in_start, unparsed);
+        c->in_len = unparsed;
+        c->in_start = 0;
+    }
+    size_t want = LOOP_READ_CHUNK;
+    if (c->ps.need > unparsed && c->ps.need - unparsed > want)
+        want = c->ps.need - unparsed; /* a large bulk string: room for all of it */
+    if (c->in_cap - c->in_len < want) {
+        char *grown = realloc(c->in, c->in_len + want);
+        if (grown == NULL) {
+            serve_log("client %s: out of memory for a %zu-byte request; closing", c->addr,
+                      c->ps.need);
+            loop_client_dead(s, c, NULL, 0);
+            return;
+        }
+        c->in = grown;
+        c->in_cap = c->in_len + want;
+    }
+    ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    if (n > 0) {
+        c->in_len += (size_t)n;
+    } else if (n == 0) {
+        c->eof = 1;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        loop_client_dead(s, c, "read", errno);
+        return;
+    }
+    serve_client_ready(s, c);
+}
+
+/* Step 2 for one client: runs up to SERVE_TURN of its requests. */
+static void loop_run_client(server *s, serve_client *c)
+{
+    serve_client_dirty(s, c);
+    for (int turn = 0; turn < SERVE_TURN; turn++) {
+        if (c->dead || c->closing || c->waiting || out_pending(&c->out) >= SERVE_OUT_HIGH)
+            return;
+        const char *p = c->in + c->in_start;
+        int rc = resp_parse(&c->ps, p, c->in + c->in_len);
+        if (rc == RESP_NEED_MORE)
+            return;
+        if (rc != RESP_COMPLETE && c->pending_ops > 0) {
+            c->waiting = 1; /* answer the error after the replies it owes */
+            return;
+        }
+        if (rc == RESP_INVALID) {
+            s->stats.errors++;
+            serve_log("client %s: %s; closing", c->addr, c->ps.why);
+            out_error(&c->out, "ERR %s", c->ps.why);
+            c->closing = 1;
+            return;
+        }
+        if (rc == RESP_NOMEM) {
+            serve_log("client %s: out of memory parsing a request; closing", c->addr);
+            c->closing = 1;
+            return;
+        }
+        serve_req r = {p, c->ps.args, c->ps.argc};
+        if (serve_cmd_run(s, c, &r) == SERVE_CMD_WAIT) {
+            c->waiting = 1;
+            return;
+        }
+        c->in_start += c->ps.pos;
+        resp_parser_next(&c->ps);
+        if (c->in_start == c->in_len) {
+            c->in_start = c->in_len = 0;
+            if (c->in_cap > 256 * 1024) {
+                free(c->in);
+                c->in = NULL;
+                c->in_cap = 0;
+            }
+        }
+    }
+    serve_client_ready(s, c); /* its turn is over; more next pass */
+}
+
+/* Sends what it can of the client's replies; 0, or -1 if the client died. */
+static int loop_flush(server *s, serve_client *c)
+{
+    while (c->fd >= 0 && out_pending(&c->out) > 0) {
+        ssize_t n = send(c->fd, c->out.buf + c->out.sent, out_pending(&c->out), MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out.sent += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            loop_client_dead(s, c, "write", errno);
+            return -1;
+        }
+    }
+    out_compact(&c->out);
+    return 0;
+}
+
+/* What epoll should watch for this client now. */
+static void loop_update_events(server *s, serve_client *c)
+{
+    if (c->fd < 0)
+        return;
+    unsigned want = 0;
+    size_t unparsed = c->in_len - c->in_start;
+    if (!c->eof && !c->closing && (unparsed < SERVE_IN_HIGH || c->ps.need > unparsed))
+        want |= EPOLLIN;
+    if (out_pending(&c->out) > 0)
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = want, .data.ptr = c};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+        c->events = want;
+}
+
+/* 1 when the client has nothing left to do and can be closed. */
+static int loop_finished(const serve_client *c)
+{
+    if (c->pending_ops > 0)
+        return 0;
+    if (c->dead || c->out.failed)
+        return 1;
+    if (out_pending(&c->out) > 0)
+        return 0;
+    if (c->closing)
+        return 1;
+    /* The peer is gone (or we stopped reading): finished once what is left
+     * in the buffer is not a complete request. */
+    return c->eof && !c->on_ready && !c->waiting;
+}
+
+/* Step 4. */
+static void loop_settle(server *s)
+{
+    while (s->ndirty > 0) {
+        serve_client *c = s->dirty[--s->ndirty];
+        c->on_dirty = 0;
+        if (c->out.failed && !c->dead)
+            serve_log("client %s: out of memory for a reply; closing", c->addr);
+        if (!c->dead && !c->out.failed)
+            loop_flush(s, c);
+        if (loop_finished(c)) {
+            loop_client_free(s, c);
+            continue;
+        }
+        loop_update_events(s, c);
+        if (out_pending(&c->out) < SERVE_OUT_HIGH && !c->waiting && c->in_len > c->in_start &&
+            !c->dead && !c->closing && c->ps.need <= c->in_len - c->in_start)
+            serve_client_ready(s, c);
+    }
+}
+
+static void loop_begin_stop(server *s)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stop_at = time(NULL) + SERVE_STOP_SECONDS;
+    if (s->cfg.verbose)
+        serve_log("stopping: %zu clients, finishing their requests", s->nclients);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    for (serve_client *c = s->clients; c != NULL; c = c->next) {
+        c->eof = 1;
+        serve_client_ready(s, c);
+    }
+}
+
+/* After SERVE_STOP_SECONDS: clients that still have not read their replies
+ * are closed (their writes were applied; only the answers are lost). */
+static void loop_force_stop(server *s)
+{
+    for (serve_client *c = s->clients; c != NULL; c = c->next) {
+        if (c->pending_ops > 0 || c->dead)
+            continue;
+        serve_log("client %s: closed at shutdown with %zu bytes of replies unread", c->addr,
+                  out_pending(&c->out));
+        loop_client_dead(s, c, NULL, 0);
+    }
+}
+
+static void loop_event(server *s, const struct epoll_event *ev)
+{
+    if (ev->data.ptr == &loop_tag_listen) {
+        loop_accept(s);
+    } else if (ev->data.ptr == &loop_tag_signal) {
+        struct signalfd_siginfo si;
+        while (read(s->signal_fd, &si, sizeof si) == sizeof si)
+            loop_begin_stop(s);
+    } else if (ev->data.ptr == &loop_tag_commit) {
+        serve_commit_done(s);
+    } else {
+        serve_client *c = ev->data.ptr;
+        if (c->fd < 0)
+            return;
+        if (ev->events & EPOLLERR) {
+            int err = 0;
+            socklen_t len = sizeof err;
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            loop_client_dead(s, c, "socket", err);
+            return;
+        }
+        if ((ev->events & EPOLLIN) || ((ev->events & EPOLLHUP) && (c->events & EPOLLIN)))
+            loop_read(s, c);
+        else if (ev->events & EPOLLHUP)
+            loop_client_dead(s, c, NULL, 0); /* gone, and we were not reading */
+        if (ev->events & EPOLLOUT)
+            serve_client_dirty(s, c);
+    }
+}
+
+static int loop_watch(server *s, int fd, void *tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int serve_loop_run(server *s)
+{
+    if (loop_watch(s, s->listen_fd, &loop_tag_listen) != 0 ||
+        loop_watch(s, s->signal_fd, &loop_tag_signal) != 0 ||
+        (serve_commit_event_fd(s) >= 0 && loop_watch(s, serve_commit_event_fd(s), &loop_tag_commit) != 0)) {
+        serve_log("epoll: %s", strerror(errno));
+        return -1;
+    }
+    serve_client **batch = NULL;
+    size_t batch_cap = 0;
+    struct epoll_event evs[128];
+    for (;;) {
+        if (s->stopping && s->nclients == 0 && !serve_commit_busy(s))
+            break;
+        int timeout = s->nready > 0 ? 0 : s->stopping ? 100 : -1;
+        int n = epoll_wait(s->epfd, evs, 128, timeout);
+        if (n < 0 && errno != EINTR) {
+            serve_log("epoll_wait: %s", strerror(errno));
+            free(batch);
+            return -1;
+        }
+        for (int i = 0; i < n; i++)
+            loop_event(s, &evs[i]);
+        if (s->stopping && time(NULL) >= s->stop_at)
+            loop_force_stop(s);
+        /* Step 2: the clients ready now; those that become ready while they
+         * run (a batch applied inline) run in the next pass. */
+        if (s->nready > batch_cap) {
+            serve_client **grown = realloc(batch, s->nready * sizeof *grown);
+            if (grown != NULL) {
+                batch = grown;
+                batch_cap = s->nready;
+            }
+        }
+        size_t nrun = s->nready < batch_cap ? s->nready : batch_cap;
+        if (nrun > 0)
+            memcpy(batch, s->ready + (s->nready - nrun), nrun * sizeof *batch);
+        s->nready -= nrun;
+        for (size_t i = 0; i < nrun; i++)
+            batch[i]->on_ready = 0;
+        for (size_t i = 0; i < nrun; i++)
+            loop_run_client(s, batch[i]);
+        serve_commit_kick(s);
+        loop_settle(s);
+    }
+    free(batch);
+    return 0;
+}

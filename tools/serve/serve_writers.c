@@ -1,0 +1,129 @@
+/*
+ * serve_writers.c: applying the chunks of a batch (serve_commit.c), and,
+ * with --sync, the SERVE_WRITERS threads that do it at the same time so
+ * that the stage's group commit covers their kv_writes with one fsync.
+ *
+ * A writer waits until a batch has a chunk nobody has taken, takes it
+ * (under mu), applies it with one kv_write (without mu: this is where it
+ * waits for the disk), and counts it done (under mu).  The writer that
+ * finishes the last chunk publishes the batch as `applied` and writes the
+ * eventfd the loop watches.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "serve_commit.h"
+
+/* 1 if op i's key exists just before op i; 0 if not; -1 on error.
+ * REQUIRES: the batch is one chunk (it has a DEL). */
+static int commit_exists(kv_db *db, const commit_batch *b, size_t i)
+{
+    const commit_op *op = &b->ops[i];
+    const unsigned char *key = b->bytes + op->koff;
+    for (size_t j = i; j-- > 0;) {
+        const commit_op *o = &b->ops[j];
+        if (o->khash == op->khash && o->klen == op->klen &&
+            memcmp(b->bytes + o->koff, key, op->klen) == 0)
+            return !o->del;
+    }
+    void *val;
+    size_t vlen;
+    int rc = kv_get(db, key, op->klen, &val, &vlen);
+    if (rc == KV_OK) {
+        kv_free(val);
+        return 1;
+    }
+    return rc == KV_NOT_FOUND ? 0 : -1;
+}
+
+/* Applies one chunk with one kv_write, through the caller's kv_batch. */
+void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb)
+{
+    int rc = KV_OK;
+    kv_batch_clear(kvb);
+    for (size_t k = 0; k < ch->n && rc == KV_OK; k++) {
+        size_t i = b->order[ch->start + k];
+        commit_op *op = &b->ops[i];
+        const unsigned char *key = b->bytes + op->koff;
+        if (op->del) {
+            int e = commit_exists(db, b, i);
+            if (e < 0) {
+                rc = KV_ERR_IO;
+                break;
+            }
+            op->existed = (unsigned char)e;
+            rc = kv_batch_delete(kvb, key, op->klen);
+        } else {
+            rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
+        }
+    }
+    if (rc == KV_OK)
+        rc = kv_write(db, kvb);
+    ch->status = rc;
+    if (rc != KV_OK)
+        snprintf(ch->err, sizeof ch->err, "%s: %s", kv_strerror(rc), kv_errmsg());
+}
+
+static void *commit_writer(void *arg)
+{
+    struct serve_commit *cm = arg;
+    kv_batch *kvb = NULL;
+    int nomem = kv_batch_new(&kvb) != KV_OK;
+    pthread_mutex_lock(&cm->mu);
+    for (;;) {
+        while (!cm->quit && (cm->work == NULL || cm->next_chunk == cm->work->nchunks))
+            pthread_cond_wait(&cm->cv, &cm->mu);
+        if (cm->work == NULL || cm->next_chunk == cm->work->nchunks)
+            break; /* quit, nothing left */
+        commit_batch *b = cm->work;
+        commit_chunk *ch = &b->chunks[cm->next_chunk++];
+        pthread_mutex_unlock(&cm->mu);
+        if (nomem) {
+            ch->status = KV_ERR_NOMEM;
+            snprintf(ch->err, sizeof ch->err, "%s", kv_strerror(KV_ERR_NOMEM));
+        } else {
+            commit_apply_chunk(cm->db, b, ch, kvb);
+        }
+        pthread_mutex_lock(&cm->mu);
+        if (++cm->chunks_done == b->nchunks) {
+            cm->applied = b;
+            cm->work = NULL;
+            uint64_t one = 1;
+            if (write(cm->efd, &one, sizeof one) != sizeof one) {
+                /* an eventfd write fails only on counter overflow: not here */
+            }
+        }
+    }
+    pthread_mutex_unlock(&cm->mu);
+    kv_batch_free(kvb);
+    return NULL;
+}
+
+int commit_writers_start(struct serve_commit *cm)
+{
+    cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (cm->efd < 0)
+        return KV_ERR_IO;
+    pthread_mutex_init(&cm->mu, NULL);
+    pthread_cond_init(&cm->cv, NULL);
+    for (; cm->nthreads < SERVE_WRITERS; cm->nthreads++)
+        if (pthread_create(&cm->thread[cm->nthreads], NULL, commit_writer, cm) != 0)
+            return cm->nthreads > 0 ? KV_OK : KV_ERR_NOMEM;
+    return KV_OK;
+}
+
+void commit_writers_stop(struct serve_commit *cm)
+{
+    pthread_mutex_lock(&cm->mu);
+    cm->quit = 1;
+    pthread_cond_broadcast(&cm->cv);
+    pthread_mutex_unlock(&cm->mu);
+    for (int i = 0; i < cm->nthreads; i++)
+        pthread_join(cm->thread[i], NULL);
+    pthread_mutex_destroy(&cm->mu);
+    pthread_cond_destroy(&cm->cv);
+    close(cm->efd);
+}

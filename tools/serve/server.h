@@ -1,0 +1,194 @@
+/*
+ * server.h: what the files of `kv serve` share: the server, its clients,
+ * the limits, and the functions each file offers the others.
+ *
+ *   serve_main.c    options, the listening socket, signals, open and close
+ *   serve_loop.c    the epoll loop: accept, read, run, write, shut down
+ *   serve_cmd.c     the command table and the simple commands
+ *   serve_commit.c  writes gathered per loop pass, cut into chunks of about
+ *                   64 ops, answered once applied (serve_commit.h)
+ *   serve_writers.c one kv_write per chunk: inline, or (with --sync) by
+ *                   writer threads at the same time
+ *   serve_scan.c    SCAN and its cursors
+ *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
+ *   serve_glob.c    Redis-style glob patterns (SCAN MATCH, CONFIG GET)
+ *   serve_out.c     reply encoding; resp.c request parsing
+ *
+ * Threads: one loop thread does everything except applying batches when
+ * --sync is given; then SERVE_WRITERS writer threads call kv_write (which
+ * returns after the fsync) while the loop goes on serving other clients.
+ * The loop thread owns every field below; the writer thread touches only
+ * the batch it was handed (serve_commit.c says how).  See docs/server.md.
+ *
+ * Invariants:
+ *   1. A client's replies leave in the order of its requests.  A write
+ *      (SET, MSET, DEL) is answered when its batch has been applied; a
+ *      client with writes not yet applied runs no other command until they
+ *      are, so a GET after a SET in one pipeline sees the SET.
+ *   2. A client holds at most SERVE_MAX_REQUEST bytes of unparsed input, and
+ *      runs no command while SERVE_OUT_HIGH bytes of replies wait for it.
+ *   3. A client is freed only when none of its writes is in a batch.
+ */
+#ifndef KV_SERVE_SERVER_H
+#define KV_SERVE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kv.h"
+#include "resp.h"
+#include "serve_out.h"
+
+#define SERVE_MAX_ARGS     (1024u * 1024u)         /* elements in one request */
+#define SERVE_MAX_REQUEST  (2u * KV_MAX_VALUE)     /* bytes in one request */
+#define SERVE_MAX_REPLY    (2u * KV_MAX_VALUE)     /* bytes in one reply (MGET, SCAN) */
+#define SERVE_MAX_INLINE   (64u * 1024u)           /* an inline command's line */
+#define SERVE_IN_HIGH      (64u * 1024u)           /* stop reading past this much unparsed input */
+#define SERVE_OUT_HIGH     (64u * 1024u)           /* stop running commands past this much unsent output */
+#define SERVE_TURN         256                     /* commands a client runs per loop pass */
+#define SERVE_CLIENT_OPS   4096u                   /* unapplied writes a client may have */
+#define SERVE_CLIENT_BYTES (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
+#define SERVE_CHUNK_OPS    16u                     /* ops per kv_write, about (serve_commit.c) */
+#define SERVE_CHUNK_OPS_SYNC 64u                   /* ... with --sync */
+#define SERVE_WRITERS      16                      /* writer threads with --sync */
+#define SERVE_MAXCLIENTS   1024u                   /* default --maxclients */
+#define SERVE_STOP_SECONDS 10                      /* at shutdown, wait this long for slow readers */
+
+typedef struct serve_config {
+    const char *dir;
+    const char *bind;          /* default 127.0.0.1 */
+    int port;                  /* default 6380; 0 = any free port */
+    int sync;                  /* kv_options.sync */
+    const char *passfile;      /* --requirepass FILE, or NULL */
+    char *password;            /* its first line */
+    size_t passlen;
+    int verbose;
+    size_t maxclients;
+} serve_config;
+
+typedef struct serve_client serve_client;
+struct serve_client {
+    int fd;
+    unsigned long long id;
+    char addr[64];                  /* "127.0.0.1:51234", for log lines */
+    char *in;                       /* received bytes; [in_start, in_len) unparsed */
+    size_t in_start, in_len, in_cap;
+    resp_parser ps;                 /* the request at in + in_start */
+    serve_out out;
+    int authed;
+    size_t pending_ops;             /* its writes in batches not yet applied */
+    size_t pending_bytes;
+    int eof;                        /* the peer closed its side, or we stopped reading */
+    int closing;                    /* close once the output is sent (QUIT, bad input) */
+    int dead;                       /* the socket failed: free when pending_ops is 0 */
+    int waiting;                    /* stopped until its writes are applied */
+    unsigned events;                /* epoll interest now registered */
+    int on_ready, on_dirty;         /* in s->ready / s->dirty */
+    unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
+    size_t batch_chunk;             /* ... and this client's chunk in it */
+    serve_client *prev, *next;      /* every client */
+};
+
+typedef struct serve_stats {
+    unsigned long long connections, rejected, commands, errors;
+    unsigned long long batches, batch_ops, largest_batch, chunks;
+} serve_stats;
+
+struct serve_commit;
+struct serve_scan;
+
+typedef struct server {
+    serve_config cfg;
+    kv_db *db;
+    int epfd, listen_fd, signal_fd;
+    int port;                        /* the port actually bound */
+    serve_client *clients;
+    size_t nclients;
+    unsigned long long next_id;
+    serve_client **ready;            /* clients with commands to run */
+    size_t nready, ready_cap;
+    serve_client **dirty;            /* clients with new output */
+    size_t ndirty, dirty_cap;
+    int stopping;
+    time_t stop_at, started;
+    struct serve_commit *commit;
+    struct serve_scan *scan;
+    serve_stats stats;
+} server;
+
+/* A complete request: argument i is base + arg[i].off, arg[i].len bytes. */
+typedef struct serve_req {
+    const char *base;
+    const resp_span *arg;
+    size_t argc;
+} serve_req;
+
+static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
+static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
+
+/* serve_main.c: a line on stderr ("kv serve: ..."). */
+void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* serve_loop.c */
+int  serve_loop_run(server *s);
+void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
+void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
+
+/* serve_cmd.c: the command table (COMMAND lists it). */
+typedef struct serve_cmd {
+    const char *name;   /* lower case */
+    int arity;          /* Redis's convention: n = exactly n words, -n = n or more */
+    int write;          /* a write: answered when its batch is applied */
+    const char *flags;  /* COMMAND's flags, space-separated */
+    void (*run)(server *s, serve_client *c, const serve_req *r);
+    /* a write: 1 if run() will gather it without an error to answer now */
+    int (*check)(const serve_req *r);
+} serve_cmd;
+const serve_cmd *serve_cmd_table(size_t *n);
+
+/* Runs one request.  SERVE_CMD_WAIT: the client must first
+ * wait for its writes to be applied, and the request was not run. */
+enum { SERVE_CMD_DONE = 0, SERVE_CMD_WAIT = 1 };
+int serve_cmd_run(server *s, serve_client *c, const serve_req *r);
+/* 1 if the bytes name the command (any case). */
+int serve_cmd_is(const serve_req *r, size_t i, const char *name);
+
+/* serve_commit.c */
+int  serve_commit_init(server *s);          /* KV_OK or KV_ERR_NOMEM / thread failure */
+void serve_commit_free(server *s);          /* REQUIRES: nothing in flight */
+int  serve_commit_event_fd(const server *s); /* readable when a batch is applied */
+/* Adds a put (reply: 1 = "+OK" once applied, 0 = none) or a delete (count:
+ * 1 = the last key of a DEL, answered with how many of the keys from op
+ * `first` on existed; serve_commit_mark gives the index the next op will
+ * have).  0, or -1 when out of memory. */
+int    serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
+                        const void *v, size_t vl, int reply);
+size_t serve_commit_mark(const server *s);
+int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
+                        size_t first, int count);
+/* Removes the ops from index `mark` on (a command that failed half way). */
+void   serve_commit_undo(server *s, size_t mark);
+/* 1 if the client may add writes now (its limits, SERVE_CLIENT_*). */
+int  serve_commit_has_room(const serve_client *c);
+/* Starts the gathered batch, if any and none is in flight; inline (no
+ * --sync) it is applied and answered before this returns. */
+void serve_commit_kick(server *s);
+/* Called when the event fd is readable: answers the applied batch. */
+void serve_commit_done(server *s);
+int  serve_commit_busy(const server *s);    /* a batch gathered or in flight */
+
+/* serve_scan.c */
+void serve_scan_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_scan_free(server *s);
+
+/* serve_info.c */
+void serve_info_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_config_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_command_cmd(server *s, serve_client *c, const serve_req *r);
+
+/* serve_glob.c: 1 if `s` matches the Redis glob `pat` (* ? [abc] [^a-z] \x). */
+int serve_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
+
+#endif
