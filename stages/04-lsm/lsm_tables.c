@@ -134,10 +134,11 @@ void lsm_wals_drop_covered(kv_db *db, uint64_t hi)
         lsm_wal_free(db->wals[k]);
         /* A log that comes back (its removal not yet durable) is removed
          * again at open, unread (F3). */
-        if (lsm_wal_remove(db->dir.path, start) == KV_OK)
+        int rc = lsm_wal_remove(db->dir.path, start);
+        if (rc == KV_OK)
             __atomic_add_fetch(&db->wals_removed, 1, __ATOMIC_RELAXED);
         else
-            lsm_set_bg_error(db, KV_ERR_IO); /* harmless (F3), but said */
+            lsm_set_bg_error(db, rc); /* harmless (F3), but said */
         k++;
     }
     memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);

@@ -94,24 +94,24 @@ int lsm_wal_create(const char *dir, uint64_t start, lsm_wal **out)
     return kv_error(rc, "%s (creating the log for writes from %" PRIu64 " on)", msg, start);
 }
 
-int lsm_wal_seal(lsm_wal *w)
+int lsm_wal_seal(lsm_wal *w, int *final)
 {
+    *final = 1; /* a failed fsync: what it should have saved may be lost */
     int rc = io_sync(w->file);
     if (rc != KV_OK)
         return rc;
-    uint8_t seal[WAL_SEAL_SIZE];
-    const uint8_t *rec = seal;
-    size_t len = wal_marker_encode(seal, w->size, 1);
-    uint64_t end = w->size;
-    if ((rc = wal_append(w->file, w->size, &rec, &len, 1, &end)) != KV_OK) {
+    uint8_t seal[WAL_SEAL_SIZE], framed[64]; /* framed: at most a trailer and one fragment */
+    size_t n = wal_frame(framed, w->size, seal, wal_marker_encode(seal, w->size, 1));
+    if ((rc = io_append_bytes(w->file, framed, n)) != KV_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", kv_errmsg());
         if (io_truncate(w->file, w->size) != KV_OK)
             return kv_error(rc, "%s; then the partial seal could not be cut off (%s)", msg,
                             kv_errmsg());
+        *final = 0; /* nothing of it is left: the log is as it was */
         return kv_error(rc, "%s", msg);
     }
-    w->size = end;
+    w->size += n;
     w->sealed = 1;
     return io_sync(w->file);
 }
@@ -128,7 +128,7 @@ int lsm_wal_remove(const char *dir, uint64_t start)
 {
     char *path = lsm_wal_path(dir, start);
     if (path == NULL)
-        return KV_ERR_NOMEM;
+        return KV_ERR_NOMEM; /* io_join said so */
     int rc = io_unlink(path);
     free(path);
     return rc;

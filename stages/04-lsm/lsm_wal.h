@@ -85,11 +85,12 @@ typedef struct lsm_wal {
 int  lsm_wal_create(const char *dir, uint64_t start, lsm_wal **out);
 /* Opens an existing log (IO_READ or IO_WRITE); size is its file's size. */
 int  lsm_wal_open(const char *dir, uint64_t start, int flags, lsm_wal **out);
-/* Syncs the log, appends its seal, syncs again: no write may follow.  A
- * failure of either sync is the caller's to make final (a retried fsync
- * proves nothing); a failed append is cut off again.  REQUIRES: no group
- * is being appended to it. */
-int  lsm_wal_seal(lsm_wal *w);
+/* Syncs the log, appends its seal, syncs again: no write may follow.  On
+ * failure *final says whether the caller must make it final: a failed
+ * fsync (a retried one proves nothing), or a failed append that could not
+ * be cut off again; an append cut off again leaves the log as it was.
+ * REQUIRES: no group is being appended to it. */
+int  lsm_wal_seal(lsm_wal *w, int *final);
 /* Closes it (the file stays); NULL is a no-op. */
 void lsm_wal_free(lsm_wal *w);
 /* Removes dir's log `start` (no directory sync). */

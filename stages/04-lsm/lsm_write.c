@@ -64,14 +64,18 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
 }
 
 /* Seals the last log and starts a new one for writes from next_seq on.
- * A failed seal is final (D4); a failed creation is not: the sealed log
- * takes no more writes, and the next write tries again.
+ * A failed seal is final (D4) when a sync failed or the partial seal could
+ * not be cut off; a failed creation is not: the sealed log takes no more
+ * writes, and the next write tries again.
  * REQUIRES: write_lock held, room in db->wals for one more. */
 static int lsm_new_log(kv_db *db)
 {
     lsm_wal *cur = db->wals[db->nwals - 1];
-    int rc;
-    if (!cur->sealed && (rc = lsm_wal_seal(cur)) != KV_OK) {
+    int rc, final = 0;
+    if (!cur->sealed && (rc = lsm_wal_seal(cur, &final)) != KV_OK) {
+        if (!final)
+            return kv_error(rc, "%s (sealing %s; nothing was written)", kv_errmsg(),
+                            io_path(cur->file));
         kv_error_append(" (sealing %s; writes are refused until the database is reopened)",
                         io_path(cur->file));
         lsm_set_failed(db, kv_errmsg());

@@ -139,8 +139,9 @@ uint64_t lt_write_log(const char *dir, uint64_t start, const lt_op *ops, const s
         const uint8_t *p = rec;
         CHECK_KV(wal_append(w->file, w->size, &p, &len, 1, &w->size), KV_OK);
     }
+    int final = 0;
     if (seal)
-        CHECK_KV(lsm_wal_seal(w), KV_OK);
+        CHECK_KV(lsm_wal_seal(w, &final), KV_OK);
     uint64_t size = w->size;
     lsm_wal_free(w);
     return size;
