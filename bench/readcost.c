@@ -158,6 +158,10 @@ int main(int argc, char **argv)
         perror("readcost: mkdtemp");
         return 2;
     }
+    if (bench_mkdir(where) != 0) {
+        fprintf(stderr, "readcost: %s\n", bench_errmsg());
+        return 2;
+    }
     snprintf(dir, sizeof dir, "%s/db", where);
     bench_rmtree(dir);
     rc_load(dir, n, tables, random_order);

@@ -95,10 +95,22 @@ static void rss_load(void)
             rss_fail("kv_put", rc);
     }
     free(order);
+    double load_s = bench_now() - t0;
+    char *stats = NULL, flushes[64] = "", stalls[64] = "";
+    if (kv_stats(db, &stats) == KV_OK) {
+        /* A stage with a flush says how often writers waited for one. */
+        const char *f = strstr(stats, "\nflush.count: "), *w = strstr(stats, "\nwrite.stalls: ");
+        if (f != NULL)
+            snprintf(flushes, sizeof flushes, "; %ld flushes", strtol(f + 14, NULL, 10));
+        if (w != NULL)
+            snprintf(stalls, sizeof stalls, ", writers waited for one %ld times",
+                     strtol(w + 15, NULL, 10));
+        kv_free(stats);
+    }
     if ((rc = kv_close(db)) != KV_OK)
         rss_fail("kv_close", rc);
-    printf("rss: stage %s: %" PRIu64 " keys loaded (%s order) in %.1f s; %.1f MB on disk\n",
-           kv_stage(), keys, random_order ? "random" : "ascending", bench_now() - t0,
+    printf("rss: stage %s: %" PRIu64 " keys loaded (%s order) in %.1f s%s%s; %.1f MB on disk\n",
+           kv_stage(), keys, random_order ? "random" : "ascending", load_s, flushes, stalls,
            (double)bench_dir_bytes(dir) / 1e6);
 }
 
@@ -185,6 +197,10 @@ int main(int argc, char **argv)
     char tmp[] = "/tmp/kvrss.XXXXXX";
     if (dir == NULL && (dir = mkdtemp(tmp)) == NULL) {
         perror("rss: mkdtemp");
+        return 2;
+    }
+    if (bench_mkdir(dir) != 0) {
+        fprintf(stderr, "rss: %s\n", bench_errmsg());
         return 2;
     }
     char db[4096];
