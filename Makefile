@@ -111,6 +111,9 @@ $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
+$(B)/$(1)/rss $(B)/$(1)/readcost: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
@@ -242,6 +245,12 @@ costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
 .PHONY: docs-figures
 docs-figures:
 	@sh scripts/docs_figures.sh
+
+# Stage 04's read cost against the number and size of tables, plotted
+# (docs/04-lsm.md); build/S/rss measures memory after a reopen.
+.PHONY: readcost
+readcost: $(B)/04-lsm/readcost
+	@sh scripts/readcost.sh $(B) build/readcost
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P

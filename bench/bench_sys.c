@@ -63,6 +63,10 @@ int bench_io_read(bench_io *io)
             io->write_bytes = v;
         else if (strcmp(name, "cancelled_write_bytes") == 0)
             io->cancelled_write_bytes = v;
+        else if (strcmp(name, "syscr") == 0)
+            io->syscr = v;
+        else if (strcmp(name, "syscw") == 0)
+            io->syscw = v;
     }
     fclose(f);
     return 0;

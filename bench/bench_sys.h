@@ -24,9 +24,13 @@ uint64_t bench_rng_below(bench_rng *r, uint64_t n); /* REQUIRES: n > 0 */
  * handed to write-like system calls; write_bytes: bytes of page cache the
  * process dirtied, counted when a clean page becomes dirty, i.e. what it
  * caused to be sent to the storage layer; cancelled_write_bytes: dirty bytes
- * dropped because their file was truncated or deleted before writeback. */
+ * dropped because their file was truncated or deleted before writeback;
+ * syscr, syscw: read-like (read, pread, readv...) and write-like (write,
+ * pwrite, writev...) system calls made.  fsync, open, rename and the like
+ * are in neither. */
 typedef struct bench_io {
     uint64_t rchar, wchar, read_bytes, write_bytes, cancelled_write_bytes;
+    uint64_t syscr, syscw;
 } bench_io;
 int bench_io_read(bench_io *io); /* 0, or -1 if /proc/self/io is unreadable */
 

@@ -3,8 +3,11 @@
  * include/kv.h.  The same object is linked with each stage's libkv.a into
  * build/S/kvbench; the stage names itself with kv_stage().  Whether the
  * stage honours sync = 1 comes from the table of what each stage promises
- * (tests/stage_caps.c, checked against every stage by its tests).
+ * (tests/stage_caps.c, checked against every stage by its tests).  Every
+ * option is the stage's default (memtable_bytes included: 4 MiB from stage
+ * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../tests/stage_caps.h"
@@ -27,6 +30,9 @@ static int kve_open(const char *dir, int sync, void **h)
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = sync;
+    const char *mb = getenv("KV_MEMTABLE_BYTES");
+    if (mb != NULL)
+        opt.memtable_bytes = (size_t)strtoull(mb, NULL, 10);
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 

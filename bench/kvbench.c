@@ -37,7 +37,12 @@
  *
  * Figures per workload: ops/s (operations over wall time), µs/op (mean
  * latency), p50/p99/p99.9 latency (each operation timed alone), MB/s (key +
- * value bytes moved, 10^6 bytes).  Per database: bytes on disk (apparent
+ * value bytes moved, 10^6 bytes), and system calls per operation,
+ * read-like and write-like (syscr and syscw of /proc/self/io, read before
+ * and after the workload; every thread of the process counts, so a
+ * background flush's writes are in them; fsync, open and rename are in
+ * neither): on a virtual machine where a system call costs about a
+ * microsecond, they decide much of the ratio between engines.  Per database: bytes on disk (apparent
  * size of its files) after the fill and after compaction, space
  * amplification (bytes on disk / live key + value bytes), write
  * amplification (bytes the process dirtied in the page cache, from
@@ -154,6 +159,8 @@ typedef struct bench_result {
     uint64_t bytes;           /* key + value bytes moved */
     double seconds;
     bench_hist hist;
+    bench_io io0;             /* /proc/self/io before the workload */
+    double syscr, syscw;      /* read-like and write-like system calls per op */
 } bench_result;
 
 /* What one database phase measured, for every row of that phase. */
@@ -196,6 +203,7 @@ static bench_result *bench_row(const char *workload)
     memset(r, 0, sizeof *r);
     r->workload = workload;
     r->threads = 1;
+    bench_io_read(&r->io0);
     return r;
 }
 
@@ -206,8 +214,14 @@ static void bench_fail(const char *what)
     _exit(2);
 }
 
-static void bench_print(const bench_result *r)
+/* Ends a workload's row (its system calls), and prints it. */
+static void bench_print(bench_result *r)
 {
+    bench_io io1;
+    bench_io_read(&io1);
+    double ops = r->ops ? (double)r->ops : 1;
+    r->syscr = (double)(io1.syscr - r->io0.syscr) / ops;
+    r->syscw = (double)(io1.syscw - r->io0.syscw) / ops;
     double ops_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
     double mb_s = r->seconds > 0 ? (double)r->bytes / 1e6 / r->seconds : 0;
     printf("%-16s : %11.3f micros/op; %10.0f ops/sec; %8.1f MB/s; p50 %.2f p99 %.2f "
@@ -218,14 +232,15 @@ static void bench_print(const bench_result *r)
            bench_hist_percentile(&r->hist, 0.999) / 1e3, r->ops, r->seconds);
     if (strncmp(r->workload, "read", 4) == 0)
         printf("; %" PRIu64 " found", r->found);
-    printf(")\n");
+    printf("; syscalls/op %.2f read, %.2f write)\n", r->syscr, r->syscw);
     fflush(stdout);
 }
 
 static const char csv_header[] =
     "engine,workload,N,rep,ops_per_sec,us_per_op,p50,p99,p999,mb_per_sec,"
     "bytes_on_disk_after_fill,bytes_after_compact,write_amp,peak_rss_kb,"
-    "ops,seconds,threads,db_keys,space_amp,logical_write_amp,net_write_amp\n";
+    "ops,seconds,threads,db_keys,space_amp,logical_write_amp,net_write_amp,"
+    "syscr_per_op,syscw_per_op\n";
 
 /* Appends this phase's rows to the CSV file, with its database figures. */
 static void bench_write_csv(const bench_dbstats *d)
@@ -258,9 +273,9 @@ static void bench_write_csv(const bench_dbstats *d)
                 bench_hist_percentile(&r->hist, 0.999) / 1e3, mb_s, d->bytes_after_fill);
         if (d->compacted)
             fprintf(f, "%" PRIu64, d->bytes_after_compact);
-        fprintf(f, ",%.3f,%ld,%" PRIu64 ",%.4f,%d,%" PRIu64 ",%.3f,%.3f,%.3f\n", wamp,
+        fprintf(f, ",%.3f,%ld,%" PRIu64 ",%.4f,%d,%" PRIu64 ",%.3f,%.3f,%.3f,%.3f,%.3f\n", wamp,
                 d->peak_rss_kb, r->ops, r->seconds, r->threads, d->keys,
-                (double)space / live, lamp, net);
+                (double)space / live, lamp, net, r->syscr, r->syscw);
     }
     fclose(f);
 }

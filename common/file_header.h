@@ -34,6 +34,7 @@
 #define FILE_MAGIC_WAL03 "KVS03WAL"  /* stage 03: a segment in WAL blocks */
 #define FILE_MAGIC_TBL04 "KVS04TBL"  /* stage 04: a sorted table, format v1 */
 #define FILE_MAGIC_EXPORT "KVEXPORT" /* any stage: `kv DIR export` (tools/kv_export.h) */
+#define FILE_MAGIC_LOG04 "KVS04LOG"  /* stage 04: a write-ahead log of a memtable */
 
 /* Writes the header of a file of this format into out. */
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version);

@@ -18,13 +18,9 @@
  *   - a table whose scan fails, or whose keys do not ascend, fails
  *     table_check.
  *
- * Build and run it alone (until stage 04 is an engine and joins the
- * FUZZ_<stage> lists, see docs/04-lsm.md):
- *   clang -std=c11 -D_GNU_SOURCE -g -O1 -pthread \
- *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
- *     -Iinclude -Icommon -Istages/04-lsm -o build/fuzz/table \
- *     fuzz/table_fuzz.c stages/04-lsm/[a-z]*.c common/[a-z]*.c
- *   build/fuzz/table -max_total_time=60 CORPUS_DIR
+ * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
+ * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
+ * campaign, and `make test` replays its seeds (docs/fuzzing.md).
  */
 #include <stdint.h>
 #include <stdio.h>

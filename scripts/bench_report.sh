@@ -13,7 +13,8 @@
 #   DIR/throughput.png   ops/s of every workload for every engine (gnuplot)
 #   DIR/growth.png       how µs/op grows with N, per engine (stages solid,
 #                        peers dashed), for the workloads where stages differ most
-# and prints the tables (throughput, latency, space and write amplification).
+# and prints the tables (throughput, latency, system calls per operation,
+# space and write amplification).
 # ENGINE... gives the column order (stages first, then peers).
 #
 # fillsync runs with sync = 1; an engine that ignores it (no fsync at all:
@@ -123,6 +124,7 @@ NR == 1 { next }
     ops_s[key] = $5; us[key] = $6; p50[key] = $7; p99[key] = $8; p999[key] = $9
     mbs[key] = $10; fill_b[key] = $11; comp_b[key] = $12; wamp[key] = $13; rss[key] = $14
     ops[key] = $15; secs[key] = $16; space[key] = $19; lwamp[key] = $20; reps[key] = $4
+    if (NF >= 23) { scr[key] = $22; scw[key] = $23 }
     if ($3 + 0 > maxn) maxn = $3 + 0
 }
 END {
@@ -160,6 +162,19 @@ END {
         for (e = 1; e <= ne; e++) {
             k = E[e] SUBSEP W[w] SUBSEP n
             row = row " " ((k in us) ? num(us[k]) "; " num(p50[k]) " / " num(p99[k]) " / " num(p999[k]) : "-") " |"
+        }
+        print row
+    }
+
+    printf "\n### System calls per operation (read-like / write-like)\n\n"
+    printf "syscr / syscw of /proc/self/io around each workload, every thread of the process counted\n"
+    printf "(a background flush or compaction too); fsync, open and rename are in neither.\n\n"
+    print hdr; print sep
+    for (w = 1; w <= nw; w++) {
+        row = "| " W[w] " |"
+        for (e = 1; e <= ne; e++) {
+            k = E[e] SUBSEP W[w] SUBSEP n
+            row = row " " ((k in scr) && scr[k] != "" ? num(scr[k]) " / " num(scw[k]) : "-") " |"
         }
         print row
     }

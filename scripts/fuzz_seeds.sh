@@ -6,7 +6,8 @@
 # copies (cut 1 byte, a third, inside the header, to zero) as seeds in
 # OUT/STAGE-TARGET/.  Target names map to files: log -> data.log (stage 01),
 # segment -> 0000000001.log and hint -> 0000000002.hint (stage 02),
-# wal -> 0000000001.log (stage 03).
+# wal -> 0000000001.log (stage 03), table -> the one table kv_compact leaves
+# (stage 04: every script ends with a compact).
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -23,6 +24,7 @@ for pair in "$@"; do
         segment) file=0000000001.log ;;
         wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
         hint) file=0000000002.hint ;;  # the first merge output of the last script
+        table) file='*.tbl' ;;  # stage 04: its name says which writes it holds
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac
     kv=build/$stage/kv
@@ -45,9 +47,11 @@ put b $(printf '%0400d' 3)
 compact" ; do
         n=$((n + 1))
         rm -rf "$tmp/db"
+        [ "$target" = table ] && script="$script
+compact"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
-        f=$tmp/db/$file
-        [ -f "$f" ] || continue
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] || continue
         cp "$f" "$dest/seed$n"
         size=$(wc -c <"$f")
         head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
@@ -57,6 +61,8 @@ compact" ; do
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
     "$kv" -x "$tmp/db" put ff 00010203 >/dev/null
-    [ -f "$tmp/db/$file" ] && cp "$tmp/db/$file" "$dest/binary"
+    [ "$target" = table ] && "$kv" "$tmp/db" compact >/dev/null
+    f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+    [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
 done

@@ -73,6 +73,19 @@ static void *arena_alloc_fallback(arena *a, size_t n)
     return p;
 }
 
+int arena_reserve(arena *a, size_t n)
+{
+    if (n <= a->left)
+        return KV_OK;
+    size_t bytes = n > a->block_bytes ? n : a->block_bytes;
+    uint8_t *p = arena_new_block(a, bytes);
+    if (p == NULL)
+        return KV_ERR_NOMEM;
+    a->ptr = p;
+    a->left = bytes;
+    return KV_OK;
+}
+
 void *arena_alloc(arena *a, size_t n)
 {
     if (n <= a->left) {

@@ -22,6 +22,14 @@
  *      its end.
  *   4. arena_alloc_aligned returns addresses that are multiples of
  *      ARENA_ALIGN (a pointer's size, at least 8).
+ *   5. After arena_reserve(a, n) succeeds, allocations adding up to n bytes
+ *      (each counted with ARENA_ALIGN - 1 bytes of padding if aligned) are
+ *      served from the current block and cannot fail.  The write path
+ *      reserves a group's room before the group goes to the log, so that
+ *      inserting it into the memtable afterwards cannot fail (a record in
+ *      the log whose insert failed would be readable only after a reopen).
+ *      A reservation the current block cannot hold starts a new block of
+ *      at least n bytes and ends the old one early (its rest is unused).
  *
  * Threads: one thread allocates (the memtable's writer); any thread may
  * call arena_memory_usage at any time.
@@ -60,6 +68,9 @@ void *arena_alloc(arena *a, size_t n);
 
 /* n bytes (n >= 1) at a multiple of ARENA_ALIGN, or NULL as above. */
 void *arena_alloc_aligned(arena *a, size_t n);
+
+/* Invariant 5.  KV_OK, or KV_ERR_NOMEM (message set; nothing changed). */
+int arena_reserve(arena *a, size_t n);
 
 /* Invariant 1.  Safe from any thread. */
 static inline size_t arena_memory_usage(const arena *a)

@@ -13,9 +13,11 @@
 #include "skiplist.h"
 
 /* Arena blocks: about 1/16 of the memtable's size, so the last block
- * overshoots memtable_bytes by little, kept between 4 KiB and 64 KiB (below
- * glibc's threshold for serving a malloc with its own mmap). */
-#define MEMTABLE_BLOCK_MIN 4096u
+ * overshoots memtable_bytes by little, kept between 256 bytes (so that a
+ * tiny memtable, which tests use to flush often, holds more than one
+ * block's worth) and 64 KiB (below glibc's threshold for serving a malloc
+ * with its own mmap). */
+#define MEMTABLE_BLOCK_MIN 256u
 #define MEMTABLE_BLOCK_MAX 65536u
 
 struct memtable {
@@ -130,6 +132,11 @@ int memtable_add(memtable *m, uint64_t seq, ikey_type type, const void *key, siz
     skiplist_insert(&m->list, e, height);
     atomic_fetch_add_explicit(&m->entries, 1, memory_order_relaxed);
     return KV_OK;
+}
+
+int memtable_reserve(memtable *m, size_t bytes)
+{
+    return arena_reserve(&m->arena, bytes);
 }
 
 ikey_lookup_state memtable_get(const memtable *m, const ikey_lookup *lk, const uint8_t **val,

@@ -38,6 +38,7 @@
 
 #include "internal_key.h"
 #include "iterator.h"
+#include "skiplist.h"
 
 typedef struct memtable memtable;
 
@@ -56,6 +57,19 @@ void memtable_unref(memtable *m);
  * KV_MAX_VALUE; 1 <= seq <= IKEY_MAX_SEQ and (key, seq) not already in it. */
 int memtable_add(memtable *m, uint64_t seq, ikey_type type, const void *key, size_t klen,
                  const void *val, size_t vlen);
+
+/* The most arena bytes memtable_add takes for one entry: the node's links
+ * at their greatest height, alignment, both lengths, key, trailer, value. */
+static inline size_t memtable_entry_max(size_t klen, size_t vlen)
+{
+    return SKIPLIST_MAX_HEIGHT * sizeof(void *) + ARENA_ALIGN + 2 * CODING_MAX_VARINT32 + klen +
+           IKEY_TRAILER_SIZE + vlen;
+}
+
+/* Makes sure memtable_add calls whose memtable_entry_max add up to at most
+ * `bytes` cannot fail (arena.h, invariant 5).  KV_OK or KV_ERR_NOMEM.
+ * REQUIRES: the single writer (M3). */
+int memtable_reserve(memtable *m, size_t bytes);
 
 /* The newest version of lk's user key at or below lk's sequence.  On
  * IKEY_FOUND, *val and *vlen give the value, inside the memtable (M4). */

@@ -91,6 +91,8 @@ typedef struct crash_workload {
     unsigned big_pct;           /* values of 1 to 8 KiB, crossing 4 KiB pages */
     size_t segment_bytes;       /* kv_options.segment_bytes (stage 02+): small
                                    segments roll over often; 0 = default */
+    size_t memtable_bytes;      /* kv_options.memtable_bytes (stage 04+): small
+                                   memtables flush to tables often; 0 = default */
 } crash_workload;
 
 #define CRASH_BATCH_MAX 8

@@ -42,6 +42,7 @@ static int ioerr_workload(crash_model *m, const char *dir, uint32_t nops)
     kv_options opt;
     kv_options_init(&opt);
     opt.segment_bytes = m->w.segment_bytes;
+    opt.memtable_bytes = m->w.memtable_bytes;
     for (uint32_t phase = 0; phase < 2; phase++) {
         kv_db *db = NULL;
         opt.sync = (int)((m->w.seed + phase) & 1); /* one open of each kind */
@@ -72,6 +73,7 @@ int crash_ioerror_test(const crash_config *cfg)
     crash_workload_init(&w, cfg->seed, 30);
     w.compact_per_mille = 20;
     w.segment_bytes = 4096;
+    w.memtable_bytes = 4096;
     crash_model m;
     crash_model_init(&m, &w);
     crash_model_grow(&m, nops);

@@ -180,6 +180,7 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
     static const size_t segment_sizes[] = {0, 4096, 65536};
     crash_workload_init(&w, seed, key_counts[seed % 3]);
     w.segment_bytes = segment_sizes[(seed / 3) % 3];
+    w.memtable_bytes = segment_sizes[(seed / 3) % 3];
     crash_model m;
     crash_model_init(&m, &w);
     char *root = crash_mkdtemp(cfg, "kill");

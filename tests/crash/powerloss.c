@@ -98,6 +98,7 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
     w.compact_per_mille = 15;
     w.big_pct = 5;
     w.segment_bytes = 16384; /* stage 02+: several segment roll-overs */
+    w.memtable_bytes = 8192; /* stage 04+: many flushes */
     crash_model_init(&ref->m, &w);
     crash_model_grow(&ref->m, (size_t)cfg->ops);
     ref->begin = calloc((size_t)cfg->ops, sizeof *ref->begin);
@@ -117,6 +118,7 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
         kv_options_init(&opt);
         opt.sync = ph->sync;
         opt.segment_bytes = w.segment_bytes;
+        opt.memtable_bytes = w.memtable_bytes;
         if ((rc = kv_open(dir, &opt, &db)) != KV_OK) {
             crash_fail(repro, "power loss, seed %llu: kv_open %d of the reference workload: "
                        "%s: %s", (unsigned long long)cfg->seed, p + 1, kv_strerror(rc),

@@ -35,6 +35,7 @@ void crash_workload_init(crash_workload *w, uint64_t seed, uint32_t nkeys)
     w->batch_pct = 15;
     w->big_pct = 3;
     w->segment_bytes = 0;
+    w->memtable_bytes = 0;
 }
 
 /* A put or a delete of key k, drawn from the random bits a and b. */
@@ -215,6 +216,7 @@ _Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t fi
     kv_options_init(&opt);
     opt.sync = sync;
     opt.segment_bytes = w->segment_bytes;
+    opt.memtable_bytes = w->memtable_bytes;
     kv_db *db = NULL;
     int rc = kv_open(dir, &opt, &db);
     crash_send(fd, CRASH_MSG_OPENED, 0, 0, rc);

@@ -1,0 +1,200 @@
+/*
+ * lsm_compact.c: kv_compact for stage 04: the memtable flushed, then every
+ * table merged into one, without the versions no reader can see any more.
+ *
+ * Let s be the oldest live snapshot's sequence number (the last sequence
+ * number if there is none).  The merge walks every version of every key,
+ * newest first within a key (internal_key.h), and drops a version when
+ *   C1. a newer version of its key is at or below s: every reader that
+ *       could see this one sees that one instead; or
+ *   C2. it is a tombstone at or below s: nothing older is left below it
+ *       (this merge holds every table, and memtables hold only newer
+ *       writes), so for every reader the key is absent either way.
+ * Versions above s are all kept: a snapshot between them may need any of
+ * them.  Iterators hold their own references on the old tables, so they
+ * never need what the merge drops.  LevelDB's DoCompactionWork applies
+ * the same two rules (db/db_impl.cc).
+ *
+ * The output is named after the union of its inputs' ranges, lo-hi: it
+ * holds what they held, so a crash after its rename and before the inputs
+ * are removed leaves inputs that kv_open knows to be obsolete (lsm_files.h,
+ * F1).  If every entry would be dropped, the newest tombstone is kept, so
+ * the tables still say how far the logs were flushed (F3).  The inputs are
+ * removed oldest first.  A flush that finishes meanwhile adds a newer
+ * table, which the install keeps ahead of the output (F2).
+ *
+ * Cost: the merge reads every table once and writes the live data once;
+ * the table builder keeps 8 bytes per output entry in memory until it
+ * finishes (its offset array), 80 MB for ten million keys.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "lsm_db.h"
+#include "lsm_files.h"
+#include "lsm_tables.h"
+#include "merge_iter.h"
+
+typedef struct compact_state {
+    uint64_t oldest;            /* s above */
+    uint8_t *ukey;              /* the user key of the last entry seen */
+    size_t ulen, cap;
+    uint64_t newer_seq;         /* its last version's sequence (0: none) */
+    uint8_t *last_tomb;         /* C2's newest dropped tombstone, kept if
+                                   nothing else is */
+    size_t last_tomb_len, tomb_cap;
+    uint64_t dropped;
+} compact_state;
+
+static int compact_keep_copy(uint8_t **dst, size_t *cap, const uint8_t *p, size_t n)
+{
+    if (n > *cap) {
+        uint8_t *grown = realloc(*dst, n);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "kv_compact: out of memory for a key");
+        *dst = grown;
+        *cap = n;
+    }
+    memcpy(*dst, p, n);
+    return KV_OK;
+}
+
+/* Whether the entry is dropped (C1, C2); KV_OK or KV_ERR_NOMEM. */
+static int compact_judge(compact_state *c, const uint8_t *ikey, size_t len, int *drop)
+{
+    size_t ulen = len - IKEY_TRAILER_SIZE;
+    uint64_t seq = ikey_seq(ikey, len);
+    int rc = KV_OK;
+    if (c->newer_seq == 0 || ikey_user_compare(ikey, ulen, c->ukey, c->ulen) != 0) {
+        if ((rc = compact_keep_copy(&c->ukey, &c->cap, ikey, ulen)) != KV_OK)
+            return rc;
+        c->ulen = ulen;
+        c->newer_seq = 0;
+    }
+    *drop = 0;
+    if (c->newer_seq != 0 && c->newer_seq <= c->oldest) {
+        *drop = 1; /* C1 */
+    } else if (ikey_type_of(ikey, len) == IKEY_DELETE && seq <= c->oldest) {
+        *drop = 1; /* C2 */
+        if (c->last_tomb_len == 0 || ikey_seq(c->last_tomb, c->last_tomb_len) < seq) {
+            rc = compact_keep_copy(&c->last_tomb, &c->tomb_cap, ikey, len);
+            c->last_tomb_len = len;
+        }
+    }
+    c->newer_seq = seq;
+    c->dropped += (uint64_t)*drop;
+    return rc;
+}
+
+/* Merges the tables in[0..n) (newest first) into o. */
+static int compact_merge(const lsm_table *in, size_t n, lsm_table_out *o,
+                         compact_state *c)
+{
+    iter **children = malloc(n * sizeof *children);
+    if (children == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_compact: out of memory");
+    size_t k = 0;
+    int rc = KV_OK;
+    for (; rc == KV_OK && k < n; k++)
+        if ((rc = table_iter_new(in[k].t, &children[k])) != KV_OK)
+            break;
+    iter *m = NULL;
+    if (rc != KV_OK) {
+        while (k > 0)
+            iter_free(children[--k]);
+    } else {
+        rc = merge_iter_new(children, n, &m);
+    }
+    free(children);
+    if (rc != KV_OK)
+        return rc;
+    for (iter_seek_first(m); rc == KV_OK && iter_valid(m); iter_next(m)) {
+        int drop = 0;
+        if ((rc = compact_judge(c, m->key, m->key_len, &drop)) == KV_OK && !drop)
+            rc = table_builder_add(o->b, m->key, m->key_len, m->value, m->value_len);
+    }
+    if (rc == KV_OK)
+        rc = iter_status(m);
+    if (rc == KV_OK && table_builder_entries(o->b) == 0 && c->last_tomb_len > 0)
+        rc = table_builder_add(o->b, c->last_tomb, c->last_tomb_len, NULL, 0);
+    iter_free(m);
+    return rc;
+}
+
+/* Removes the inputs, oldest first, but the one the output replaced by its
+ * rename (same name). */
+static int compact_remove_inputs(kv_db *db, const lsm_table *in, size_t n, uint64_t lo,
+                                 uint64_t hi)
+{
+    int rc = KV_OK;
+    for (size_t i = n; rc == KV_OK && i-- > 0;) {
+        if (in[i].lo == lo && in[i].hi == hi)
+            continue;
+        char name[LSM_NAME_MAX];
+        lsm_table_name(name, in[i].lo, in[i].hi, 0);
+        char *path = db_dir_file(&db->dir, name);
+        rc = path ? io_unlink(path) : KV_ERR_NOMEM;
+        free(path);
+    }
+    if (rc != KV_OK)
+        kv_error_append(" (kv_compact: the merge is complete; the tables it replaced are "
+                        "removed at the next open)");
+    return rc;
+}
+
+static int compact_run(kv_db *db, const lsm_table *in, size_t n)
+{
+    uint64_t t0 = lsm_now_us(), lo = in[n - 1].lo, hi = in[0].hi, bytes_in = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes_in += table_file_bytes(in[i].t);
+    compact_state c = {.oldest = lsm_oldest_snapshot(db)};
+    lsm_table_out o;
+    int rc = lsm_table_out_begin(db, lo, hi, &o);
+    if (rc == KV_OK)
+        rc = compact_merge(in, n, &o, &c);
+    free(c.ukey);
+    free(c.last_tomb);
+    lsm_table t = {0};
+    table_meta meta = {0};
+    if (rc == KV_OK)
+        rc = lsm_table_out_finish(db, &o, "kv_compact", &t, &meta);
+    else
+        lsm_table_out_abandon(&o);
+    if (rc != KV_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_lock);
+    rc = lsm_tables_install(db, in, n, &t, 0);
+    pthread_mutex_unlock(&db->write_lock);
+    if (rc != KV_OK) {
+        table_unref(t.t); /* the inputs stay; the output is obsolete-proof (F1) */
+        return rc;
+    }
+    __atomic_add_fetch(&db->compactions, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->compact_bytes_in, bytes_in, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->compact_bytes_out, meta.file_bytes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->compact_dropped, c.dropped, __ATOMIC_RELAXED);
+    rc = compact_remove_inputs(db, in, n, lo, hi);
+    __atomic_add_fetch(&db->compact_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+    return rc;
+}
+
+int kv_compact(kv_db *db)
+{
+    if (db == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_compact: db is NULL");
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_compact: the database was opened read-only");
+    pthread_mutex_lock(&db->compact_lock);
+    /* Everything, the memtable included (LevelDB's CompactRange flushes
+     * it first too), so that kv_compact leaves one table and an empty log. */
+    int rc = lsm_write_flush_all(db, "kv_compact");
+    lsm_view *v = rc == KV_OK ? lsm_view_get(db, NULL) : NULL;
+    /* The view's references keep the inputs open until the end. */
+    if (v != NULL && v->ntables > 0)
+        rc = compact_run(db, v->tables, v->ntables);
+    lsm_view_unref(v);
+    pthread_mutex_unlock(&db->compact_lock);
+    return rc;
+}

@@ -1,0 +1,277 @@
+/*
+ * lsm_db.c: stage 04's engine: open, close, the readers' view, snapshots.
+ * The design, its locks and invariants are in lsm_db.h; docs/04-lsm.md
+ * has the reasoning.
+ */
+#include "lsm_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "args.h"
+#include "error.h"
+
+const char *kv_stage(void) { return KV_STAGE_NAME; }
+
+uint64_t lsm_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- views ------------------------------------------------------------------- */
+
+lsm_view *lsm_view_get(kv_db *db, uint64_t *seq)
+{
+    pthread_mutex_lock(&db->view_lock);
+    lsm_view *v = db->view;
+    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+    /* Read under view_lock: every write up to it is in this view (D2), and
+     * no compaction installed since has dropped what it needs. */
+    if (seq != NULL)
+        *seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    pthread_mutex_unlock(&db->view_lock);
+    return v;
+}
+
+void lsm_view_unref(lsm_view *v)
+{
+    if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    memtable_unref(v->mem);
+    memtable_unref(v->imm);
+    for (size_t i = 0; i < v->ntables; i++)
+        table_unref(v->tables[i].t);
+    free(v->tables);
+    free(v);
+}
+
+int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
+                 lsm_view **out)
+{
+    lsm_view *v = calloc(1, sizeof *v);
+    lsm_table *copy = malloc((n + 1) * sizeof *copy);
+    if (v == NULL || copy == NULL) {
+        free(v);
+        free(copy);
+        return kv_error(KV_ERR_NOMEM, "out of memory for a view of %zu tables", n);
+    }
+    atomic_init(&v->refs, 1);
+    v->mem = mem;
+    v->imm = imm;
+    memtable_ref(mem);
+    if (imm != NULL)
+        memtable_ref(imm);
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = tables[i];
+        table_ref(copy[i].t);
+    }
+    v->tables = copy;
+    v->ntables = n;
+    *out = v;
+    return KV_OK;
+}
+
+void lsm_view_publish(kv_db *db, lsm_view *v)
+{
+    pthread_mutex_lock(&db->view_lock);
+    lsm_view *old = db->view;
+    db->view = v;
+    pthread_mutex_unlock(&db->view_lock);
+    lsm_view_unref(old);
+}
+
+int lsm_view_install(kv_db *db)
+{
+    lsm_view *v = NULL;
+    int rc = lsm_view_new(db->mem, db->imm, db->tables, db->ntables, &v);
+    if (rc == KV_OK)
+        lsm_view_publish(db, v);
+    return rc;
+}
+
+/* ---- failure ------------------------------------------------------------------ */
+
+void lsm_set_failed(kv_db *db, const char *why)
+{
+    if (!db->failed)
+        snprintf(db->failure, sizeof db->failure, "%s", why);
+    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
+}
+
+int lsm_refuse_if_failed(kv_db *db, const char *call)
+{
+    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
+        return KV_OK;
+    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
+                    "database", call, db->dir.path, db->failure);
+}
+
+void lsm_set_bg_error(kv_db *db, int rc)
+{
+    if (db->bg_error != KV_OK)
+        return; /* the first one is reported */
+    db->bg_error = rc;
+    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
+}
+
+int lsm_take_bg_error(kv_db *db, const char *call)
+{
+    int rc = db->bg_error;
+    if (rc == KV_OK)
+        return KV_OK;
+    db->bg_error = KV_OK;
+    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
+                    "was written)", call, db->dir.path, db->bg_message);
+}
+
+/* ---- open and close -------------------------------------------------------- */
+
+static void lsm_db_free(kv_db *db)
+{
+    lsm_view_unref(db->view);
+    memtable_unref(db->mem);
+    memtable_unref(db->imm);
+    for (size_t i = 0; i < db->ntables; i++)
+        table_unref(db->tables[i].t);
+    free(db->tables);
+    for (size_t i = 0; i < db->nwals; i++)
+        lsm_wal_free(db->wals[i]);
+    free(db->wals);
+    table_ctx_free(db->tctx);
+    db_dir_close(&db->dir);
+    pthread_cond_destroy(&db->flush_work);
+    pthread_cond_destroy(&db->flush_done);
+    pthread_mutex_destroy(&db->snap_lock);
+    pthread_mutex_destroy(&db->view_lock);
+    pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->compact_lock);
+    free(db);
+}
+
+int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
+{
+    kv_options opt;
+    int rc = args_open_options(out, opt_in, &opt);
+    if (rc != KV_OK)
+        return rc;
+    kv_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
+    db->opt = opt;
+    db->memtable_limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
+    pthread_mutex_init(&db->compact_lock, NULL);
+    pthread_mutex_init(&db->write_lock, NULL);
+    pthread_mutex_init(&db->view_lock, NULL);
+    pthread_mutex_init(&db->snap_lock, NULL);
+    pthread_cond_init(&db->flush_work, NULL);
+    pthread_cond_init(&db->flush_done, NULL);
+    atomic_init(&db->last_seq, 0);
+    atomic_init(&db->live, 0);
+    uint64_t t0 = lsm_now_us();
+    rc = db_dir_open(dir, &opt, KV_STAGE_NAME, LSM_DB_FORMAT, &db->dir);
+    if (rc == KV_OK)
+        rc = table_ctx_new(&opt, &db->tctx);
+    if (rc == KV_OK)
+        rc = lsm_recover(db);
+    if (rc == KV_OK && !opt.read_only)
+        rc = lsm_write_open(db, db->open_tmps_removed || db->open_tables_removed ||
+                                    db->open_wals_removed || db->open_torn_cut ||
+                                    db->open_wal_created);
+    db->open_us = lsm_now_us() - t0;
+    if (rc == KV_OK && !opt.read_only)
+        rc = lsm_flush_start(db);
+    if (rc != KV_OK) {
+        lsm_flush_stop(db);
+        lsm_write_close(db);
+        lsm_db_free(db);
+        return rc;
+    }
+    *out = db;
+    return KV_OK;
+}
+
+int kv_close(kv_db *db)
+{
+    if (db == NULL)
+        return KV_OK;
+    uint64_t live = atomic_load_explicit(&db->live, memory_order_acquire);
+    if (live > 0)
+        return kv_error(KV_ERR_INVALID, "kv_close %s: %llu snapshot%s or iterator%s still "
+                        "live; the database stays open until they are freed", db->dir.path,
+                        (unsigned long long)live, live == 1 ? "" : "s",
+                        live == 1 ? " is" : "s are");
+    lsm_flush_stop(db);
+    int rc = lsm_write_close(db);
+    if (db->bg_error != KV_OK) {
+        int bg = db->bg_error;
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s", db->bg_message);
+        if (rc == KV_OK)
+            rc = kv_error(bg, "kv_close %s: the database is closed; in the background: %s "
+                          "(its logs keep what was not flushed, and the next open replays "
+                          "them)", db->dir.path, msg);
+    }
+    lsm_db_free(db);
+    return rc;
+}
+
+/* ---- snapshots --------------------------------------------------------------- */
+
+int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_snapshot_new", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
+        return rc;
+    *snap = NULL;
+    kv_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
+    s->db = db;
+    pthread_mutex_lock(&db->snap_lock);
+    /* Taken in order under the lock, so the list stays sorted by number. */
+    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    s->prev = db->snap_tail;
+    if (db->snap_tail)
+        db->snap_tail->next = s;
+    else
+        db->snap_head = s;
+    db->snap_tail = s;
+    pthread_mutex_unlock(&db->snap_lock);
+    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
+    *snap = s;
+    return KV_OK;
+}
+
+void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
+{
+    /* Another database's snapshot stays live: its kv_close will say so. */
+    if (snap == NULL || snap->db != db)
+        return;
+    kv_snapshot *s = (kv_snapshot *)snap;
+    pthread_mutex_lock(&db->snap_lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        db->snap_head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        db->snap_tail = s->prev;
+    pthread_mutex_unlock(&db->snap_lock);
+    free(s);
+    atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
+}
+
+uint64_t lsm_oldest_snapshot(kv_db *db)
+{
+    pthread_mutex_lock(&db->snap_lock);
+    uint64_t seq = db->snap_head ? db->snap_head->seq
+                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    pthread_mutex_unlock(&db->snap_lock);
+    return seq;
+}

@@ -1,0 +1,161 @@
+/*
+ * lsm_iter.c: kv_iter for stage 04: the user's view (user_iter.h) at a
+ * sequence number, over a merging iterator (merge_iter.h) of every source
+ * in the view: mem, imm, and each table, newest first.  It streams: it
+ * holds one entry per source, never the whole set of keys.  Each source
+ * iterator holds a reference on its memtable or table, so a flush or a
+ * compaction that replaces them leaves the iterator reading what it
+ * started with, and kv_compact may drop what only this iterator could see.
+ */
+#include <stdlib.h>
+
+#include "args.h"
+#include "error.h"
+#include "lsm_db.h"
+#include "merge_iter.h"
+#include "user_iter.h"
+
+struct kv_iter {
+    kv_db *db;
+    iter *u;            /* user keys, at the iterator's sequence number */
+    int status;         /* a bad argument to kv_iter_seek */
+};
+
+/* Iterators over every source of v, newest first, into children (room for
+ * 2 + v->ntables); *n gets their number. */
+static int lsm_iter_sources(const lsm_view *v, iter **children, size_t *n)
+{
+    int rc = memtable_iter_new(v->mem, &children[0]);
+    *n = rc == KV_OK;
+    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
+        (*n)++;
+    for (size_t i = 0; rc == KV_OK && i < v->ntables; i++)
+        if ((rc = table_iter_new(v->tables[i].t, &children[*n])) == KV_OK)
+            (*n)++;
+    return rc;
+}
+
+static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, kv_iter **out)
+{
+    int rc;
+    if ((rc = args_check_ptr(call, db, "db")) != KV_OK ||
+        (rc = args_check_ptr(call, out, "iterator pointer")) != KV_OK)
+        return rc;
+    *out = NULL;
+    if (snap != NULL && snap->db != db)
+        return kv_error(KV_ERR_INVALID, "%s: the snapshot belongs to another database", call);
+    uint64_t seq = 0;
+    lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
+    if (snap != NULL)
+        seq = snap->seq;
+    kv_iter *it = calloc(1, sizeof *it);
+    iter **children = malloc((v->ntables + 2) * sizeof *children);
+    size_t n = 0;
+    iter *merged = NULL;
+    if (it == NULL || children == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
+    else if ((rc = lsm_iter_sources(v, children, &n)) != KV_OK)
+        for (size_t i = 0; i < n; i++)
+            iter_free(children[i]);
+    /* merge_iter_new and user_iter_new own what they are given, also when
+     * they fail. */
+    if (rc == KV_OK && (rc = merge_iter_new(children, n, &merged)) == KV_OK)
+        rc = user_iter_new(merged, seq, &it->u);
+    free(children);
+    lsm_view_unref(v);
+    if (rc != KV_OK) {
+        free(it);
+        return rc;
+    }
+    it->db = db;
+    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
+    *out = it;
+    return KV_OK;
+}
+
+int kv_iter_new(kv_db *db, kv_iter **it) { return lsm_iter_open("kv_iter_new", db, NULL, it); }
+
+int kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it)
+{
+    return lsm_iter_open("kv_iter_new_at", db, snap, it);
+}
+
+void kv_iter_seek_first(kv_iter *it)
+{
+    if (it != NULL && it->status == KV_OK)
+        iter_seek_first(it->u);
+}
+
+void kv_iter_seek_last(kv_iter *it)
+{
+    if (it != NULL && it->status == KV_OK)
+        iter_seek_last(it->u);
+}
+
+void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
+{
+    if (it == NULL || it->status != KV_OK)
+        return;
+    if (key == NULL && klen > 0)
+        it->status = args_check_ptr("kv_iter_seek", key, "key");
+    else if (klen == 0)
+        iter_seek_first(it->u); /* every key is >= the empty key */
+    else
+        iter_seek(it->u, key, klen);
+}
+
+int kv_iter_valid(const kv_iter *it)
+{
+    return it != NULL && it->status == KV_OK && iter_valid(it->u);
+}
+
+void kv_iter_next(kv_iter *it)
+{
+    if (kv_iter_valid(it))
+        iter_next(it->u);
+}
+
+void kv_iter_prev(kv_iter *it)
+{
+    if (kv_iter_valid(it))
+        iter_prev(it->u);
+}
+
+const void *kv_iter_key(const kv_iter *it, size_t *klen)
+{
+    size_t n = 0;
+    const void *k = kv_iter_valid(it) ? iter_key(it->u, &n) : NULL;
+    if (klen)
+        *klen = n;
+    return k;
+}
+
+const void *kv_iter_value(const kv_iter *it, size_t *vlen)
+{
+    size_t n = 0;
+    const void *v = NULL;
+    if (kv_iter_valid(it)) {
+        v = iter_value(it->u, &n);
+        if (v == NULL)
+            v = ""; /* an empty value the view holds no bytes for */
+    }
+    if (vlen)
+        *vlen = n;
+    return v;
+}
+
+int kv_iter_status(const kv_iter *it)
+{
+    if (it == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_iter_status: the iterator is NULL");
+    return it->status != KV_OK ? it->status : iter_status(it->u);
+}
+
+void kv_iter_free(kv_iter *it)
+{
+    if (it == NULL)
+        return;
+    iter_free(it->u);
+    atomic_fetch_sub_explicit(&it->db->live, 1, memory_order_release);
+    free(it);
+}

@@ -1,0 +1,100 @@
+/*
+ * lsm_read.c: kv_get and kv_get_at: the newest version of a key at a
+ * sequence number, looked for in the newest source first: mem, then imm,
+ * then the tables, newest first (D2).  The first source that has a version
+ * of the key at or below the sequence answers (a tombstone answers "not
+ * found"); a table whose key range excludes the key costs nothing, one
+ * whose range holds it costs about 2 log2(N) positioned reads (table.h).
+ * kv_stats counts them: get.table_reads_per_get, get.tables_per_get.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "error.h"
+#include "lsm_db.h"
+
+/* A malloc'd copy of [p, p + n): never NULL, even for an empty value. */
+static int lsm_copy_value(const uint8_t *p, size_t n, void **val, size_t *vlen)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    if (copy == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_get: out of memory for a value of %zu bytes", n);
+    if (n > 0)
+        memcpy(copy, p, n);
+    *val = copy;
+    *vlen = n;
+    return KV_OK;
+}
+
+/* The lookup in v at lk's sequence.  KV_OK, KV_NOT_FOUND or an error. */
+static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
+                      size_t *vlen)
+{
+    memtable *mems[2] = {v->mem, v->imm};
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        ikey_lookup_state st = mems[i] ? memtable_get(mems[i], lk, &p, &n) : IKEY_ABSENT;
+        if (st == IKEY_FOUND)
+            return lsm_copy_value(p, n, val, vlen);
+        if (st == IKEY_DELETED)
+            return KV_NOT_FOUND;
+    }
+    uint64_t reads = 0, searched = 0;
+    int rc = KV_NOT_FOUND;
+    for (size_t i = 0; i < v->ntables; i++) {
+        table_get_result r;
+        int st = table_get(v->tables[i].t, lk, &r);
+        reads += r.reads;
+        searched += r.reads > 0;
+        if (st != KV_OK) {
+            rc = st;
+            break;
+        }
+        if (r.state == IKEY_FOUND) {
+            *val = r.value;
+            *vlen = r.value_len;
+            rc = KV_OK;
+            break;
+        }
+        if (r.state == IKEY_DELETED)
+            break;
+    }
+    __atomic_add_fetch(&db->get_table_reads, reads, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->get_tables_searched, searched, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* snap NULL: now. */
+static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen,
+                   void **val, size_t *vlen)
+{
+    __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
+    uint64_t seq = 0;
+    lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
+    if (snap != NULL)
+        seq = snap->seq;
+    ikey_lookup lk;
+    int rc = ikey_lookup_init(&lk, key, klen, seq);
+    if (rc == KV_OK)
+        rc = lsm_get_in(db, v, &lk, val, vlen);
+    ikey_lookup_free(&lk);
+    lsm_view_unref(v);
+    return rc;
+}
+
+int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    int rc = args_check_get(db, key, klen, val, vlen);
+    return rc == KV_OK ? lsm_get(db, NULL, key, klen, val, vlen) : rc;
+}
+
+int kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, void **val,
+              size_t *vlen)
+{
+    int rc = args_check_get_at(db, snap, key, klen, val, vlen);
+    if (rc == KV_OK && snap->db != db)
+        rc = kv_error(KV_ERR_INVALID, "kv_get_at: the snapshot belongs to another database");
+    return rc == KV_OK ? lsm_get(db, snap, key, klen, val, vlen) : rc;
+}

@@ -1,0 +1,325 @@
+/*
+ * lsm_write.c: stage 04's write path.  Every put, delete or batch is one
+ * record of the write-ahead log, written through stage 03's group-commit
+ * queue (wal_queue.h), whose three hooks are here:
+ *   prepare  (the leader, under write_lock, before the group is appended)
+ *            refuses the group if the database has failed, makes room:
+ *            freezes a full memtable and starts a new log (lsm_switch),
+ *            waiting if the frozen one before is still being flushed, and
+ *            reserves the memtable bytes the group will take, so that apply
+ *            cannot fail;
+ *   stamp    numbers each record just before it is framed (queue order is
+ *            log order, so numbers grow along the log);
+ *   apply    once the group is in the log (and synced, with sync = 1):
+ *            inserts each op into the memtable, then publishes last_seq.
+ * No allocation per write: the record is built on the stack (a malloc only
+ * for a large batch), the memtable takes its bytes from its arena, and the
+ * queue reuses one buffer for the group.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "error.h"
+#include "lsm_db.h"
+
+/* Records up to this size are built on the writer's stack. */
+#define LSM_WRITE_STACK_BYTES 512
+
+typedef struct lsm_write_req {
+    kv_db *db;
+    const batch_op *ops;
+    size_t n;
+    uint8_t *rec;
+    size_t len;
+    uint64_t seq;           /* the first op's, given by stamp */
+} lsm_write_req;
+
+/* ---- making room: the memtable switch ------------------------------------------- */
+
+/* Waits while the frozen memtable is still being flushed.  A flush that
+ * failed is reported if no call has yet (this one fails with its error,
+ * so that a disk that keeps failing fails writes instead of hanging them),
+ * else retried and waited for.  REQUIRES: write_lock held. */
+static int lsm_wait_for_flush(kv_db *db, const char *call)
+{
+    while (db->imm != NULL) {
+        int rc = lsm_refuse_if_failed(db, call);
+        if (rc != KV_OK)
+            return rc;
+        if (db->flush_failed) {
+            if ((rc = lsm_take_bg_error(db, call)) != KV_OK)
+                return rc;
+            db->flush_failed = 0; /* reported already: retry, and wait */
+            pthread_cond_signal(&db->flush_work);
+        }
+        uint64_t t0 = lsm_now_us();
+        __atomic_add_fetch(&db->stalls, 1, __ATOMIC_RELAXED);
+        pthread_cond_wait(&db->flush_done, &db->write_lock);
+        __atomic_add_fetch(&db->stall_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+    }
+    return lsm_refuse_if_failed(db, call);
+}
+
+/* Seals the last log and starts a new one for writes from next_seq on.
+ * A failed seal is final (D4) when a sync failed or the partial seal could
+ * not be cut off; a failed creation is not: the sealed log takes no more
+ * writes, and the next write tries again.
+ * REQUIRES: write_lock held, room in db->wals for one more. */
+static int lsm_new_log(kv_db *db)
+{
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    int rc, final = 0;
+    if (!cur->sealed && (rc = lsm_wal_seal(cur, &final)) != KV_OK) {
+        if (!final)
+            return kv_error(rc, "%s (sealing %s; nothing was written)", kv_errmsg(),
+                            io_path(cur->file));
+        kv_error_append(" (sealing %s; writes are refused until the database is reopened)",
+                        io_path(cur->file));
+        lsm_set_failed(db, kv_errmsg());
+        return rc;
+    }
+    lsm_wal *w = NULL;
+    if ((rc = lsm_wal_create(db->dir.path, db->next_seq, &w)) != KV_OK)
+        return rc;
+    db->wals[db->nwals++] = w;
+    return KV_OK;
+}
+
+/* Freezes mem (if it holds anything) into imm for the flush thread, and
+ * starts a new log unless the last one holds no record yet.  All or
+ * nothing: what can fail is done before anything changes.
+ * REQUIRES: write_lock held. */
+static int lsm_switch(kv_db *db, const char *call)
+{
+    int rc = memtable_entries(db->mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
+    /* Read again after the wait, which released write_lock: kv_compact may
+     * have switched meanwhile, leaving an empty mem and a fresh log. */
+    int freeze = memtable_entries(db->mem) > 0;
+    if (rc == KV_OK && !freeze && !db->wals[db->nwals - 1]->sealed)
+        return KV_OK;
+    memtable *fresh = NULL;
+    lsm_view *v = NULL;
+    if (rc == KV_OK && freeze && (rc = memtable_new(db->memtable_limit, &fresh)) == KV_OK)
+        rc = lsm_view_new(fresh, db->mem, db->tables, db->ntables, &v);
+    if (rc == KV_OK && db->nwals == db->wals_cap) {
+        size_t cap = 2 * db->wals_cap + 2;
+        lsm_wal **grown = realloc(db->wals, cap * sizeof *grown);
+        if (grown == NULL)
+            rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
+        else {
+            db->wals = grown;
+            db->wals_cap = cap;
+        }
+    }
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    if (rc == KV_OK && (cur->sealed || cur->records > 0))
+        rc = lsm_new_log(db);
+    if (rc != KV_OK) {
+        lsm_view_unref(v);
+        memtable_unref(fresh);
+        return rc;
+    }
+    if (freeze) {
+        db->imm = db->mem;
+        db->imm_lo = db->mem_lo;
+        db->imm_hi = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+        db->mem = fresh; /* the reference memtable_new gave; the view took its own */
+        db->mem_lo = 0;
+        lsm_view_publish(db, v);
+        __atomic_add_fetch(&db->switches, 1, __ATOMIC_RELAXED);
+        pthread_cond_signal(&db->flush_work);
+    }
+    return KV_OK;
+}
+
+int lsm_write_flush_all(kv_db *db, const char *call)
+{
+    pthread_mutex_lock(&db->write_lock);
+    int rc = lsm_refuse_if_failed(db, call);
+    if (rc == KV_OK && memtable_entries(db->mem) > 0)
+        rc = lsm_switch(db, call);
+    if (rc == KV_OK)
+        rc = lsm_wait_for_flush(db, call);
+    if (rc == KV_OK) /* a failure of the flush waited for (removing its logs) */
+        rc = lsm_take_bg_error(db, call);
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
+}
+
+/* ---- the queue's hooks -------------------------------------------------------- */
+
+static wal_target lsm_target(lsm_wal *w)
+{
+    return (wal_target){.file = w->file, .id = w->start, .at = w->size, .log = w};
+}
+
+/* REQUIRES: write_lock held. */
+static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint64_t room,
+                             wal_target *t)
+{
+    (void)bytes;
+    kv_db *db = owner;
+    int rc = lsm_refuse_if_failed(db, call);
+    if (rc == KV_OK)
+        rc = lsm_take_bg_error(db, call);
+    if (rc != KV_OK)
+        return rc;
+    if (room > IKEY_MAX_SEQ - db->next_seq)
+        return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are used up (the next is "
+                        "%" PRIu64 "); copy the data to a new database", call, db->dir.path,
+                        db->next_seq);
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    size_t usage = memtable_memory_usage(db->mem);
+    if (cur->sealed || (memtable_entries(db->mem) > 0 && usage + room > db->memtable_limit))
+        rc = lsm_switch(db, call);
+    if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)room)) != KV_OK)
+        kv_error_append(" (%s: nothing was written)", call);
+    if (rc == KV_OK)
+        *t = lsm_target(db->wals[db->nwals - 1]);
+    return rc;
+}
+
+/* REQUIRES: write_lock held. */
+static void lsm_write_stamp(void *ctx)
+{
+    lsm_write_req *w = ctx;
+    w->seq = w->db->next_seq;
+    w->db->next_seq += w->n;
+    lsm_wal_record_stamp(w->rec, w->len, w->seq);
+}
+
+/* D1: the record is in the log; its ops go into mem, then become visible.
+ * REQUIRES: write_lock held; prepare reserved the room. */
+static void lsm_write_apply(void *ctx, const wal_place *p)
+{
+    lsm_write_req *w = ctx;
+    kv_db *db = w->db;
+    uint64_t deletes = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        const batch_op *op = &w->ops[i];
+        deletes += (uint64_t)op->is_delete;
+        /* Cannot fail: the room was reserved (arena.h, invariant 5). */
+        (void)memtable_add(db->mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
+                           op->key, op->klen, op->val, op->vlen);
+    }
+    if (db->mem_lo == 0)
+        db->mem_lo = w->seq;
+    lsm_wal *log = p->target->log;
+    log->size = p->end;
+    log->records++;
+    atomic_store_explicit(&db->last_seq, w->seq + w->n - 1, memory_order_release);
+    __atomic_add_fetch(&db->puts, w->n - deletes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->deletes, deletes, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->batches, w->n > 1, __ATOMIC_RELAXED);
+}
+
+/* REQUIRES: write_lock held. */
+static void lsm_write_failed(void *owner)
+{
+    lsm_set_failed(owner, kv_errmsg());
+}
+
+/* ---- writes -------------------------------------------------------------------- */
+
+int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
+{
+    uint8_t stack[LSM_WRITE_STACK_BYTES];
+    uint64_t len = lsm_wal_record_size(ops, n), room = 0;
+    uint8_t *rec = len <= sizeof stack ? stack : malloc((size_t)len);
+    if (rec == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a record of %" PRIu64 " bytes",
+                        call, len);
+    lsm_wal_record_encode(rec, ops, n);
+    for (size_t i = 0; i < n; i++)
+        room += memtable_entry_max(ops[i].klen, ops[i].is_delete ? 0 : ops[i].vlen);
+    lsm_write_req w = {.db = db, .ops = ops, .n = n, .rec = rec, .len = (size_t)len};
+    wal_request r = {.call = call, .payload = rec, .len = (size_t)len, .room = room,
+                     .stamp = lsm_write_stamp, .apply = lsm_write_apply, .ctx = &w};
+    int rc = wal_queue_write(db->q, &r);
+    if (rec != stack)
+        free(rec);
+    return rc;
+}
+
+int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_put", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_put", key, klen)) != KV_OK ||
+        (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
+    batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
+    return lsm_write(db, "kv_put", &op, 1);
+}
+
+int kv_delete(kv_db *db, const void *key, size_t klen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_delete", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
+    batch_op op = {.is_delete = 1, .key = key, .klen = klen};
+    return lsm_write(db, "kv_delete", &op, 1);
+}
+
+/* A batch is one record: one append, consecutive sequence numbers, made
+ * visible by one store of last_seq. */
+int kv_write(kv_db *db, const kv_batch *b)
+{
+    batch_op *ops = NULL;
+    size_t n = 0;
+    int rc = batch_ops_for_write(db, b, &ops, &n);
+    if (rc != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
+    else if (n > 0)
+        rc = lsm_write(db, "kv_write", ops, n);
+    free(ops);
+    return rc;
+}
+
+/* ---- open and close ------------------------------------------------------------- */
+
+int lsm_write_open(kv_db *db, int sync_dir)
+{
+    wal_queue_config c = {.dir = db->dir.path, .sync = db->opt.sync,
+                          .write_lock = &db->write_lock, .owner = db,
+                          .prepare = lsm_write_prepare, .failed = lsm_write_failed};
+    int rc = wal_queue_new(&c, &db->q);
+    /* The log as recovered is synced, so that what recovery cut off stays
+     * cut off, and the first group's sync marker can vouch for all of it. */
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    if (rc == KV_OK && cur->size > LSM_WAL_START && (rc = io_sync(cur->file)) == KV_OK) {
+        wal_target t = lsm_target(cur);
+        wal_queue_log_synced(db->q, &t);
+    }
+    /* Files recovery removed, cut or made stay so. */
+    if (rc == KV_OK && sync_dir)
+        rc = wal_queue_sync_dir(db->q, "kv_open");
+    return rc;
+}
+
+int lsm_write_close(kv_db *db)
+{
+    if (db->q == NULL)
+        return KV_OK;
+    /* A sealed log takes nothing more, not even a marker; after a final
+     * failure no marker may claim that anything was synced. */
+    lsm_wal *cur = db->nwals ? db->wals[db->nwals - 1] : NULL;
+    int usable = cur != NULL && !cur->sealed && !db->failed;
+    wal_target t = usable ? lsm_target(cur) : (wal_target){0};
+    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->open_torn_cut > 0);
+    db->q = NULL;
+    if (rc != KV_OK)
+        kv_error_append(" (kv_close %s: the database is closed, but what it wrote may not "
+                        "be on stable storage)", db->dir.path);
+    return rc;
+}

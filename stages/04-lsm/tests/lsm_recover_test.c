@@ -1,0 +1,266 @@
+/*
+ * lsm_recover_test.c: kv_open of stage 04 finds the database from its
+ * directory listing alone (lsm_files.h, F1 to F3): each test builds a state
+ * that a crash between two steps of a flush or a compaction leaves (by
+ * putting back a file the engine had removed), and checks that the open
+ * neither resurrects what was deleted nor loses what was acknowledged.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../tests/harness.h"
+#include "io_fault.h"
+#include "kv.h"
+#include "lsm_test_util.h"
+
+#define WAL1 "000000000001.log"
+
+/* A log already flushed to a table, whose removal a crash undid, is not
+ * replayed: its put of k would hide the delete that the table (after
+ * kv_compact dropped both) no longer holds. */
+static void log_already_in_tables_is_removed_unread(void)
+{
+    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    CHECK_KV(kv_close(db), KV_OK);
+    lt_copy(dir, WAL1, keep, WAL1);
+    db = lt_open(dir, 0, 0);
+    lt_del(db, "k");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(strcmp(lt_files(dir), "000000000001-000000000002.tbl 000000000003.log") == 0,
+              "files: %s", lt_files(dir));
+    lt_copy(keep, WAL1, dir, WAL1);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "k", NULL);
+    CHECK_EQ(lt_stat(db, "open.flushed_logs_removed"), 1);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(!lt_exists(dir, WAL1));
+}
+
+/* The same log as the last one: it is read, and its records at or below
+ * the tables' upper bound are skipped (F3); new writes get numbers above. */
+static void records_already_in_tables_are_skipped(void)
+{
+    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    CHECK_KV(kv_close(db), KV_OK);
+    lt_copy(dir, WAL1, keep, WAL1);
+    db = lt_open(dir, 0, 0);
+    lt_del(db, "k");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(unlink(harness_join(dir, "000000000003.log")) == 0);
+    lt_copy(keep, WAL1, dir, WAL1);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "k", NULL);
+    CHECK_EQ(lt_stat(db, "open.ops_already_in_tables"), 1);
+    CHECK_EQ(lt_stat(db, "seq.last"), 2);
+    lt_put(db, "j", "x");
+    CHECK_EQ(lt_stat(db, "seq.last"), 3);
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "k", NULL);
+    lt_expect(db, "j", "x");
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
+/* kv_compact's output holds what its inputs held; an input a crash left
+ * behind is obsolete (F1) and must not be read: here it holds a put of k
+ * whose delete the merge dropped together with it. */
+static void input_of_a_finished_compaction_is_removed_unread(void)
+{
+    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    const char *t1 = "000000000001-000000000001.tbl";
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    CHECK_KV(kv_compact(db), KV_OK);
+    lt_copy(dir, t1, keep, t1);
+    lt_put(db, "j", "x");
+    lt_del(db, "k");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_EQ(lt_stat(db, "compact.entries_dropped"), 2);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(strcmp(lt_files(dir), "000000000001-000000000003.tbl 000000000004.log") == 0,
+              "files: %s", lt_files(dir));
+    lt_copy(keep, t1, dir, t1);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "k", NULL);
+    lt_expect(db, "j", "x");
+    CHECK_EQ(lt_stat(db, "open.obsolete_tables_removed"), 1);
+    CHECK_EQ(lt_stat(db, "tables.count"), 1);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(!lt_exists(dir, t1));
+}
+
+/* A read-only open of that state reads the same and changes nothing. */
+static void read_only_open_ignores_leftovers_and_removes_nothing(void)
+{
+    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    const char *t1 = "000000000001-000000000001.tbl";
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    CHECK_KV(kv_compact(db), KV_OK);
+    lt_copy(dir, t1, keep, t1);
+    lt_del(db, "k");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    lt_copy(keep, t1, dir, t1);
+    lt_copy(keep, t1, dir, "000000000001-000000000009.tbl.tmp");
+    char before[8192];
+    snprintf(before, sizeof before, "%s", lt_files(dir));
+    db = lt_open(dir, 0, 1);
+    lt_expect(db, "k", NULL);
+    CHECK_EQ(lt_stat(db, "tables.count"), 1);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(strcmp(lt_files(dir), before) == 0, "read-only open changed %s into %s", before,
+              lt_files(dir));
+}
+
+static void temporary_files_are_removed_at_open(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "a", "1");
+    CHECK_KV(kv_close(db), KV_OK);
+    lt_copy(dir, WAL1, dir, "000000000001-000000000005.tbl.tmp");
+    lt_copy(dir, WAL1, dir, "000000000001.log.tmp");
+    db = lt_open(dir, 0, 0);
+    CHECK_EQ(lt_stat(db, "open.temporary_files_removed"), 2);
+    lt_expect(db, "a", "1");
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(strcmp(lt_files(dir), WAL1) == 0, "files: %s", lt_files(dir));
+}
+
+/* Two tables whose ranges overlap (neither a flush nor kv_compact makes
+ * them) cannot be ordered by age: the open refuses, and kv_check says so. */
+static void overlapping_tables_are_refused(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "k", "v1");
+    lt_put(db, "j", "v2");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    const char *t = "000000000001-000000000002.tbl";
+    lt_copy(dir, t, dir, "000000000002-000000000003.tbl");
+    kv_options opt;
+    kv_options_init(&opt);
+    kv_db *bad = NULL;
+    CHECK_KV(kv_open(dir, &opt, &bad), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "overlapping") != NULL);
+    lt_lines out = {0};
+    CHECK_KV(kv_check(dir, lt_collect, &out), KV_ERR_CORRUPT);
+    CHECK(strstr(out.text, "overlapping") != NULL);
+}
+
+/* After everything is flushed and the logs are gone, the last sequence
+ * number comes from the tables' names. */
+static void sequence_numbers_resume_after_the_tables(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    lt_put(db, "a", "1");
+    lt_put(db, "b", "2");
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    CHECK_EQ(lt_stat(db, "seq.last"), 2);
+    CHECK_EQ(lt_stat(db, "open.records_replayed"), 0);
+    lt_put(db, "a", "3");
+    lt_expect(db, "a", "3");
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "a", "3");
+    lt_expect(db, "b", "2");
+    CHECK_EQ(lt_stat(db, "seq.last"), 3);
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
+/* A flush that fails (here its rename) keeps the memtable and its log; the
+ * failure is reported once (by the call waiting for it), the flush is
+ * retried, and nothing is lost. */
+static void failed_flush_is_reported_once_and_retried(void)
+{
+    /* The n-th file-system call that is not a read or write fails, for n
+     * = 1, 2, ... until it is one the flush makes (the rename, say). */
+    for (long n = 1; n < 40; n++) {
+        const char *dir = lt_dir();
+        kv_db *db = lt_open(dir, 0, 0);
+        lt_put(db, "a", "1");
+        io_fault_plan plan = {.kinds = IO_FAULT_META, .fail_at = n};
+        io_fault_install(&plan);
+        int rc = kv_compact(db);
+        io_fault_uninstall();
+        CHECK(rc == KV_OK || rc == KV_ERR_IO);
+        if (rc != KV_OK && strstr(kv_errmsg(), "in the background") != NULL) {
+            CHECK_EQ(lt_stat(db, "flush.failures"), 1);
+            lt_expect(db, "a", "1");
+            CHECK_KV(kv_compact(db), KV_OK);
+            CHECK_EQ(lt_stat(db, "tables.count"), 1);
+            lt_put(db, "b", "2");
+            CHECK_KV(kv_close(db), KV_OK);
+            db = lt_open(dir, 0, 0);
+            lt_expect(db, "a", "1");
+            lt_expect(db, "b", "2");
+            CHECK_KV(kv_close(db), KV_OK);
+            return;
+        }
+        CHECK_KV(kv_close(db), KV_OK);
+    }
+    CHECK_MSG(0, "no failed call was the flush's");
+}
+
+/* A failure nobody waited for is reported by the next write, which writes
+ * nothing, and the write after it goes through. */
+static void background_failure_fails_the_next_write_once(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 1024, 0);
+    io_fault_plan plan = {.kinds = IO_FAULT_META, .fail_at = 1, .persistent = 1};
+    io_fault_install(&plan);
+    char key[16];
+    int failed = 0;
+    for (int i = 0; i < 200 && !failed; i++) {
+        snprintf(key, sizeof key, "key%03d", i);
+        int rc = kv_put(db, key, strlen(key), "value", 5);
+        CHECK(rc == KV_OK || rc == KV_ERR_IO);
+        failed = rc != KV_OK;
+        if (failed)
+            lt_expect(db, key, NULL);
+    }
+    io_fault_uninstall();
+    CHECK(failed);
+    /* A retry that failed before the fault went may still be unreported:
+     * each failure is reported once, then the write goes through. */
+    int rc = KV_ERR_IO;
+    for (int tries = 0; tries < 4 && rc != KV_OK; tries++) {
+        rc = kv_put(db, "after", 5, "1", 1);
+        CHECK(rc == KV_OK || (rc == KV_ERR_IO && strstr(kv_errmsg(), "in the background")));
+    }
+    CHECK_KV(rc, KV_OK);
+    lt_expect(db, "after", "1");
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "after", "1");
+    lt_expect(db, "key000", "value");
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
+static const harness_test lsm_recover_tests[] = {
+    HARNESS_TEST(log_already_in_tables_is_removed_unread),
+    HARNESS_TEST(records_already_in_tables_are_skipped),
+    HARNESS_TEST(input_of_a_finished_compaction_is_removed_unread),
+    HARNESS_TEST(read_only_open_ignores_leftovers_and_removes_nothing),
+    HARNESS_TEST(temporary_files_are_removed_at_open),
+    HARNESS_TEST(overlapping_tables_are_refused),
+    HARNESS_TEST(sequence_numbers_resume_after_the_tables),
+    HARNESS_TEST(failed_flush_is_reported_once_and_retried),
+    HARNESS_TEST(background_failure_fails_the_next_write_once),
+};
+
+const harness_suite lsm_recover_suite = HARNESS_SUITE("lsm_recover", lsm_recover_tests);

@@ -1,0 +1,53 @@
+/*
+ * lsm_test_util.h: helpers for the tests of stage 04's engine: databases
+ * opened with chosen options, checks of one key, kv_stats figures, the
+ * directory's files, and logs written by hand (to build the states a crash
+ * leaves, which a running database never shows).
+ */
+#ifndef KV_LSM_TEST_UTIL_H
+#define KV_LSM_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+
+/* A fresh database directory (not created yet) in the test's tmpdir. */
+const char *lt_dir(void);
+/* kv_open with memtable_bytes (0: default) and read_only; fails the test
+ * unless KV_OK. */
+kv_db *lt_open(const char *dir, size_t memtable_bytes, int read_only);
+void lt_put(kv_db *db, const char *key, const char *val);
+void lt_del(kv_db *db, const char *key);
+/* The key holds val (NULL: absent). */
+void lt_expect(kv_db *db, const char *key, const char *val);
+/* The number after "name: " in kv_stats; fails the test if missing. */
+double lt_stat(kv_db *db, const char *name);
+/* 1 if dir/name exists. */
+int lt_exists(const char *dir, const char *name);
+/* The names of dir's files, sorted, joined with spaces (LOCK and IDENTITY
+ * left out), in a static buffer overwritten by the next call. */
+const char *lt_files(const char *dir);
+/* Copies dir/name to dir2/name2. */
+void lt_copy(const char *dir, const char *name, const char *dir2, const char *name2);
+
+/* One op of a hand-written log record. */
+typedef struct lt_op {
+    const char *key;
+    const char *val;    /* NULL: a delete */
+} lt_op;
+
+/* Writes the log dir/<start>.log with a header, then each record i
+ * (ops[first[i] .. first[i+1]) numbered from seqs[i]), then a seal if
+ * `seal`.  Returns its size. */
+uint64_t lt_write_log(const char *dir, uint64_t start, const lt_op *ops, const size_t *first,
+                      const uint64_t *seqs, size_t nrecords, int seal);
+
+/* Lines collected from a kv_line_fn, joined with newlines. */
+typedef struct lt_lines {
+    char text[1 << 16];
+    size_t len;
+} lt_lines;
+void lt_collect(void *ctx, const char *line);
+
+#endif
