@@ -8,9 +8,10 @@
  * close-and-reopen and kv_compact run on the engine and on a sorted array
  * of (key, value) pairs (model_map.h, which fuzz/api_fuzz.c shares);
  * every answer the engine gives must be the model's (at a snapshot: the
- * model as it was when the snapshot was taken).  Keys come from a small alphabet (with NUL and 0xFF bytes, and a few long keys)
- * so that overwrites and deletes hit often; some values are empty, a few
- * are up to 100 KB.
+ * model as it was when the snapshot was taken).  Keys come from a small
+ * alphabet (with NUL and 0xFF bytes, and a few long keys) so that
+ * overwrites and deletes hit often; some values are empty, a few are up to
+ * 100 KB.
  *
  * Odd seeds run with kv_options.segment_bytes = 4096 and memtable_bytes =
  * 8192, so the stages that split their log into segments make many of them,
