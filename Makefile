@@ -42,6 +42,10 @@ include $(wildcard stages/*/stage.mk)
 # (make build/<stage>/stagetest), but it is not an engine yet, so `make`,
 # `make test`, the benchmarks and the fuzz targets leave it out.
 STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
+# fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
+# of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
+FUZZ_API_SRCS := fuzz/api_check.c tests/model_map.c
+$(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c
@@ -86,8 +90,9 @@ $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
+# (The library goes last: a harness may add objects, as fuzz-api-replay does.)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
 # A libFuzzer build (clang), for `make fuzz-smoke` and `make fuzz`.
 build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
@@ -239,6 +244,8 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api build/afl/$(s)/api): $(FUZZ_API_SRCS)
+$(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
