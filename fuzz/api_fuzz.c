@@ -52,7 +52,7 @@
  *            long key, bits 2-3 = 0..3: 300, 1000, 1001 bytes or KV_MAX_KEY
  *            (each a prefix of the next; 300 starts with 'a', others 'L')
  *   value := 1 byte v: 0 empty; 1..0xef that many bytes; 0xf0..0xff then a
- *            byte x: 240 + (v&15) * 8192 + 33 * x bytes (up to 131,519)
+ *            byte x: 240 + (v&15) * 4096 + 33 * x bytes (up to 70,095)
  *
  * Value bytes come from a counter of writes, so an overwrite with a value
  * of the same length differs.  A read-only database must refuse every write
@@ -81,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define API_MAX_OPS 256
 #define API_MAX_REOPENS 16
-#define API_MAX_WRITTEN (2u * 1024u * 1024u)
-#define API_MAX_VALUE (240u + 15u * 8192u + 33u * 255u)
+#define API_MAX_WRITTEN (1024u * 1024u)
+#define API_MAX_VALUE (240u + 15u * 4096u + 33u * 255u)
 #define API_SLOTS 4
 
 static const size_t api_sizes[8] = {0, 1, 200, 1024, 4096, 16384, 65536, 1u << 20};
@@ -142,7 +142,7 @@ static void api_read_key(api_run *r)
 static void api_read_value(api_run *r)
 {
     uint8_t v = api_byte(r);
-    r->vlen = v < 0xf0 ? v : 240u + (v & 15u) * 8192u + 33u * api_byte(r);
+    r->vlen = v < 0xf0 ? v : 240u + (v & 15u) * 4096u + 33u * api_byte(r);
     for (size_t i = 0; i < r->vlen; i++)
         r->val[i] = (uint8_t)((r->stamp * 167) ^ (i * 31) ^ (i >> 8));
 }

@@ -29,7 +29,7 @@ api_seeds() {
 '\007\000\011\000\011\075\031\001\031\076\011\002\001\011\017\006\011\004'\
 '\010\012\074\335\001\005\016\036\056\076\116\136\156\176\017\003\025'\
 '\137\000\233\000\053\000\000\000\001\012\113\100\000\000\001' >"$1/every-op"
-    # segments and memtables of 4 KiB, values of 65 KiB and more: roll-overs
+    # segments and memtables of 4 KiB, values of 18 and 37 KB: roll-overs
     # and flushes under a snapshot and an iterator, kv_compact, checks at
     # the snapshot, a reopen with the tools, a walk of the iterator
     printf '\044\000\000\020\005\027\004\375\001\370\200\001\000\012'\
