@@ -42,6 +42,9 @@ api_seeds() {
 '\031\002\017\031\004\011\076\074\213\000\074' >"$1/long-keys"
     # sync and tiny sizes (1 byte: a new file for every record)
     printf '\111\000\000\001\000\004\002\005\001\000\012\074\013\111\074' >"$1/tiny-sync"
+    # the worked example of docs/fuzzing.md (the API harness section)
+    printf '\000\000\000\005\005\001\000\004\000\027\004\031\000\053\000'\
+'\000\004\000' >"$1/doc-example"
     : >"$1/empty"
 }
 
