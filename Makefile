@@ -44,7 +44,7 @@ include $(wildcard stages/*/stage.mk)
 STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
-FUZZ_API_SRCS := fuzz/api_check.c tests/model_map.c
+FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_check.c tests/model_map.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 COMMON_SRCS := $(wildcard common/*.c)
