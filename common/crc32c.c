@@ -1,7 +1,9 @@
 /*
  * crc32c.c: CRC-32C in software (slicing by 8: eight table lookups per 8
  * bytes) and, where the CPU has SSE4.2, with its crc32 instruction.  Both
- * give the same answer; tests/test_common.c checks the RFC 3720 vectors.
+ * give the same answer; tests/common/crc32c_test.c checks the RFC 3720
+ * vectors.  crc32c_combine is zlib's crc32_combine (by Mark Adler) for the
+ * Castagnoli polynomial, with its x^(8n) operator taken from byte tables.
  */
 #include "crc32c.h"
 
@@ -11,6 +13,9 @@
 #define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
 
 static uint32_t table[8][256];
+/* pow8[i][v] = x^(8 * v * 256^i) modulo the polynomial: the operator that
+ * moves a CRC past v * 256^i zero bytes (crc32c_combine). */
+static uint32_t pow8[8][256];
 
 static void crc32c_build_table(void)
 {
@@ -23,6 +28,34 @@ static void crc32c_build_table(void)
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
+}
+
+/* a * b modulo the polynomial, in the reflected representation (bit 31 is
+ * x^0).  REQUIRES: a != 0.  (The shift-and-add of zlib's multmodp.) */
+static uint32_t crc32c_multmodp(uint32_t a, uint32_t b)
+{
+    uint32_t m = 1u << 31, p = 0;
+    for (;;) {
+        if (a & m) {
+            p ^= b;
+            if ((a & (m - 1)) == 0)
+                break;
+        }
+        m >>= 1;
+        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
+    }
+    return p;
+}
+
+static void crc32c_build_pow8(void)
+{
+    uint32_t step = 1u << 23; /* x^8: one byte */
+    for (int i = 0; i < 8; i++) {
+        pow8[i][0] = 1u << 31; /* x^0 */
+        for (int v = 1; v < 256; v++)
+            pow8[i][v] = crc32c_multmodp(pow8[i][v - 1], step);
+        step = crc32c_multmodp(pow8[i][255], step); /* x^(8 * 256^(i+1)) */
+    }
 }
 
 static uint32_t crc32c_software(uint32_t crc, const uint8_t *p, size_t n)
@@ -74,6 +107,7 @@ static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 static void crc32c_init(void)
 {
     crc32c_build_table();
+    crc32c_build_pow8();
 #ifdef CRC32C_HAVE_HW
     __builtin_cpu_init();
     crc32c_use_hardware = __builtin_cpu_supports("sse4.2");
@@ -95,4 +129,14 @@ uint32_t crc32c_extend_software(uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&crc32c_once, crc32c_init);
     return ~crc32c_software(~crc, data, n);
+}
+
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    pthread_once(&crc32c_once, crc32c_init);
+    uint32_t op = 1u << 31; /* x^(8 * len_b), one byte of len_b at a time */
+    for (int i = 0; i < 8; i++, len_b >>= 8)
+        if ((len_b & 0xff) != 0)
+            op = crc32c_multmodp(pow8[i][len_b & 0xff], op);
+    return crc32c_multmodp(op, crc_a) ^ crc_b;
 }

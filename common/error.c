@@ -46,6 +46,7 @@ const char *kv_strerror(int status)
     switch (status) {
     case KV_OK:          return "ok";
     case KV_NOT_FOUND:   return "not found";
+    case KV_CHECK_WILL_CUT: return "kv_open will cut a torn tail";
     case KV_ERR_IO:      return "I/O error";
     case KV_ERR_CORRUPT: return "corruption";
     case KV_ERR_INVALID: return "invalid argument";

@@ -38,6 +38,25 @@ int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
     return rc;
 }
 
+uint64_t log_record_size_at(const uint8_t header[LOG_RECORD_HEADER], const char **why)
+{
+    uint32_t klen = coding_get_u16(header + 4);
+    uint32_t vfield = coding_get_u32(header + 6);
+    if (klen == 0) {
+        if (vfield == LOG_RECORD_SEAL)
+            return LOG_RECORD_SEAL_SIZE;
+        *why = "key length is 0";
+        return 0;
+    }
+    if (vfield == LOG_RECORD_TOMBSTONE)
+        return LOG_RECORD_HEADER + (uint64_t)klen;
+    if (vfield > KV_MAX_VALUE) {
+        *why = "value length is over the 64 MiB limit";
+        return 0;
+    }
+    return LOG_RECORD_HEADER + (uint64_t)klen + vfield;
+}
+
 int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
                      uint64_t *size, const char **why)
 {
@@ -45,39 +64,26 @@ int log_record_parse(const uint8_t *p, const uint8_t *limit, log_record *rec,
         *size = LOG_RECORD_HEADER;
         return LOG_DECODE_SHORT;
     }
-    uint32_t crc = coding_get_u32(p);
-    uint32_t klen = coding_get_u16(p + 4);
-    uint32_t vfield = coding_get_u32(p + 6);
-    int is_delete = vfield == LOG_RECORD_TOMBSTONE;
-    uint32_t vlen = is_delete ? 0 : vfield;
-
-    if (klen == 0) {
-        if (vfield != LOG_RECORD_SEAL) {
-            *why = "key length is 0";
-            return LOG_DECODE_BAD;
-        }
-        *size = LOG_RECORD_SEAL_SIZE;
-        if (limit - p < (ptrdiff_t)LOG_RECORD_SEAL_SIZE)
-            return LOG_DECODE_SHORT;
-        *rec = (log_record){.is_seal = 1, .seal_at = coding_get_u64(p + LOG_RECORD_HEADER),
-                            .crc = crc, .key = p + LOG_RECORD_HEADER};
-        return LOG_DECODE_OK;
-    }
-    if (!is_delete && vlen > KV_MAX_VALUE) {
-        *why = "value length is over the 64 MiB limit";
+    uint64_t need = log_record_size_at(p, why);
+    if (need == 0)
         return LOG_DECODE_BAD;
-    }
-    uint64_t need = LOG_RECORD_HEADER + (uint64_t)klen + vlen;
     *size = need;
     if ((uint64_t)(limit - p) < need)
         return LOG_DECODE_SHORT;
-    rec->crc = crc;
+    uint32_t klen = coding_get_u16(p + 4);
+    uint32_t vfield = coding_get_u32(p + 6);
+    rec->crc = coding_get_u32(p);
+    if (klen == 0) {
+        *rec = (log_record){.is_seal = 1, .seal_at = coding_get_u64(p + LOG_RECORD_HEADER),
+                            .crc = rec->crc, .key = p + LOG_RECORD_HEADER};
+        return LOG_DECODE_OK;
+    }
     rec->is_seal = 0;
     rec->seal_at = 0;
     rec->klen = klen;
-    rec->vlen = vlen;
-    rec->is_delete = is_delete;
+    rec->is_delete = vfield == LOG_RECORD_TOMBSTONE;
+    rec->vlen = rec->is_delete ? 0 : vfield;
     rec->key = p + LOG_RECORD_HEADER;
-    rec->value = is_delete ? NULL : p + LOG_RECORD_HEADER + klen;
+    rec->value = rec->is_delete ? NULL : p + LOG_RECORD_HEADER + klen;
     return LOG_DECODE_OK;
 }

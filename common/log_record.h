@@ -76,6 +76,11 @@ enum { LOG_DECODE_OK = 0, LOG_DECODE_SHORT = 1, LOG_DECODE_BAD = 2 };
 int log_record_decode(const uint8_t *p, const uint8_t *limit, log_record *rec,
                       uint64_t *size, const char **why);
 
+/* The size of the record whose 10-byte header is at `header`, from its
+ * lengths alone; 0 if they are impossible (*why then says why): the one
+ * place the rules on key_len and value_len are applied. */
+uint64_t log_record_size_at(const uint8_t header[LOG_RECORD_HEADER], const char **why);
+
 /* The same, without the checksum: only the lengths are checked (so it too
  * stays inside [p, limit)).  For re-reading bytes that were verified once and
  * cannot have changed since, like a log below its end while it is open. */

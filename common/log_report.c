@@ -10,7 +10,9 @@
 #include "error.h"
 #include "escape.h"
 #include "io.h"
+#include "log_damage.h"
 #include "log_scan.h"
+#include "file_start.h"
 
 #define DUMP_SHOW_BYTES 48
 
@@ -29,8 +31,68 @@ void log_report_line(kv_line_fn line, void *ctx, const char *fmt, ...)
  * Returns KV_OK / KV_ERR_CORRUPT / an I/O error. */
 typedef void (*log_report_record_fn)(const log_scan *s, kv_line_fn line, void *ctx);
 
-static int log_report_walk(const char *path, const char *label, kv_line_fn line, void *ctx,
-                           log_report_totals *t, log_report_record_fn on_record)
+/* Reports the header; returns 1 if the records after it are to be read. */
+static int log_report_header(const file_start *fs, const char *label, uint64_t size,
+                             kv_line_fn line, void *ctx, log_report_totals *t)
+{
+    t->header = fs->state;
+    if (fs->state == FILE_START_EMPTY)
+        log_report_line(line, ctx, "%s: 0 bytes: not even its header yet (a file just "
+                        "created)", label);
+    else if (fs->state == FILE_START_TORN)
+        t->torn_bytes = size;
+    if (fs->state == FILE_START_TORN || fs->state == FILE_START_BAD)
+        log_report_line(line, ctx, "%s: offset 0: %s%s", label,
+                        fs->state == FILE_START_BAD ? "CORRUPT: " : "torn header: ",
+                        fs->why);
+    if (fs->state == FILE_START_BAD) {
+        t->corrupt_regions++;
+        t->corrupt_bytes += FILE_HEADER_SIZE;
+    }
+    return fs->state == FILE_START_OK || (fs->state == FILE_START_BAD && size > FILE_HEADER_SIZE);
+}
+
+/* Reports the damage the scan stopped at; returns 1 and moves the scan to
+ * the next valid record if there is one, 0 at the end. */
+static int log_report_damage(io_file *f, log_scan *s, uint64_t size, const char *label,
+                             kv_line_fn line, void *ctx, log_report_totals *t, int *status)
+{
+    uint64_t bad = s->pos;
+    log_damage d;
+    int rc = log_damage_classify(f, bad, s->why, s->short_record, size, &d);
+    if (rc == KV_OK && d.torn) {
+        t->torn_bytes = size - bad;
+        log_report_line(line, ctx, "%s: offset %llu: torn tail of %llu bytes (%s)", label,
+                        (unsigned long long)bad, (unsigned long long)(size - bad), d.why);
+        return 0;
+    }
+    if (rc == KV_OK && !d.searched)
+        rc = (d.has_next = log_damage_resync(f, bad + 1, size, &d.next)) < 0 ? d.has_next
+                                                                             : KV_OK;
+    if (rc != KV_OK) {
+        *status = rc;
+        return 0;
+    }
+    uint64_t to = d.has_next ? d.next : size;
+    t->corrupt_regions++;
+    t->corrupt_bytes += to - bad;
+    *status = KV_ERR_CORRUPT;
+    if (!d.has_next) {
+        log_report_line(line, ctx, "%s: offset %llu: CORRUPT: %s; no valid record follows "
+                        "(%llu bytes to the end of the file)", label, (unsigned long long)bad,
+                        d.why, (unsigned long long)(size - bad));
+        return 0;
+    }
+    log_report_line(line, ctx, "%s: offset %llu: CORRUPT: %s; %llu bytes unreadable, valid "
+                    "records resume at offset %llu", label, (unsigned long long)bad, d.why,
+                    (unsigned long long)(to - bad), (unsigned long long)to);
+    s->pos = to;
+    return 1;
+}
+
+static int log_report_walk(const char *path, const char *label, const char *magic,
+                           uint32_t version, kv_line_fn line, void *ctx, log_report_totals *t,
+                           log_report_record_fn on_record)
 {
     memset(t, 0, sizeof *t);
     io_file *f = NULL;
@@ -40,15 +102,18 @@ static int log_report_walk(const char *path, const char *label, kv_line_fn line,
         return rc;
     }
     uint64_t size = 0;
-    if ((rc = io_size(f, &size)) != KV_OK) {
+    file_start fs;
+    if ((rc = io_size(f, &size)) != KV_OK ||
+        (rc = file_start_read(f, size, magic, version, &fs)) != KV_OK) {
         io_close(f);
         return rc;
     }
     t->bytes = size;
-    int status = KV_OK;
+    int status = fs.state == FILE_START_BAD ? KV_ERR_CORRUPT : KV_OK;
     log_scan s;
-    log_scan_init(&s, f, 0, size);
-    for (;;) {
+    log_scan_init(&s, f, FILE_HEADER_SIZE, size);
+    int more = log_report_header(&fs, label, size, line, ctx, t);
+    while (more) {
         rc = log_scan_next(&s);
         if (rc == LOG_SCAN_RECORD) {
             t->records++;
@@ -63,55 +128,32 @@ static int log_report_walk(const char *path, const char *label, kv_line_fn line,
                 on_record(&s, line, ctx);
             continue;
         }
-        if (rc == LOG_SCAN_END)
-            break;
         if (rc < 0) {
             log_report_line(line, ctx, "%s: read failed: %s", label, kv_errmsg());
             status = rc;
-            break;
         }
-        uint64_t bad = s.pos, next = 0;
-        const char *why = s.why;
-        int found = log_scan_classify_damage(f, bad, size, &next);
-        if (found < 0) {
-            status = found;
-            break;
-        }
-        if (!found) {
-            t->torn_bytes = size - bad;
-            log_report_line(line, ctx, "%s: offset %llu: torn tail of %llu bytes (%s); "
-                            "kv_open cuts it off", label, (unsigned long long)bad,
-                            (unsigned long long)(size - bad), why);
-            break;
-        }
-        t->corrupt_regions++;
-        t->corrupt_bytes += next - bad;
-        log_report_line(line, ctx, "%s: offset %llu: CORRUPT: %s; %llu bytes unreadable, "
-                        "valid records resume at offset %llu", label,
-                        (unsigned long long)bad, why, (unsigned long long)(next - bad),
-                        (unsigned long long)next);
-        status = KV_ERR_CORRUPT;
-        s.pos = next;
+        more = rc == LOG_SCAN_BAD && log_report_damage(f, &s, size, label, line, ctx, t,
+                                                       &status);
     }
     log_scan_free(&s);
     io_close(f);
     if (status == KV_ERR_CORRUPT)
-        kv_error(KV_ERR_CORRUPT, "%s: %llu damaged region(s) in the middle of the log",
-                 path, (unsigned long long)t->corrupt_regions);
+        kv_error(KV_ERR_CORRUPT, "%s: %llu damaged region(s)", path,
+                 (unsigned long long)t->corrupt_regions);
     return status;
 }
 
-int log_report_check(const char *path, const char *label, kv_line_fn line, void *ctx,
-                     log_report_totals *totals)
+int log_report_check(const char *path, const char *label, const char *magic, uint32_t version,
+                     kv_line_fn line, void *ctx, log_report_totals *totals)
 {
     log_report_totals t;
-    int rc = log_report_walk(path, label, line, ctx, &t, NULL);
+    int rc = log_report_walk(path, label, magic, version, line, ctx, &t, NULL);
     if (rc == KV_OK || rc == KV_ERR_CORRUPT)
         log_report_line(line, ctx, "%s: %llu bytes, %llu records (%llu puts, %llu deletes, "
-                        "%llu seals)%s", label, (unsigned long long)t.bytes,
+                        "%llu seals): %s", label, (unsigned long long)t.bytes,
                         (unsigned long long)t.records, (unsigned long long)t.puts,
                         (unsigned long long)t.deletes, (unsigned long long)t.seals,
-                        rc == KV_ERR_CORRUPT ? ": DAMAGED" : ": ok");
+                        rc == KV_ERR_CORRUPT ? "DAMAGED" : t.torn_bytes ? "torn tail" : "ok");
     if (totals)
         *totals = t;
     return rc;
@@ -140,12 +182,15 @@ static void log_report_dump_record(const log_scan *s, kv_line_fn line, void *ctx
                     key, val);
 }
 
-int log_report_dump(const char *path, const char *label, kv_line_fn line, void *ctx)
+int log_report_dump(const char *path, const char *label, const char *magic, uint32_t version,
+                    kv_line_fn line, void *ctx)
 {
-    log_report_line(line, ctx, "# %s: offset, crc32c, type, lengths, key, value "
-                    "(see docs/01-log.md)", label);
+    log_report_line(line, ctx, "# %s: a %u-byte header (magic %s, version %u), then records: "
+                    "offset, crc32c, type, lengths, key, value (see docs/01-log.md)", label,
+                    FILE_HEADER_SIZE, magic, version);
     log_report_totals t;
-    int rc = log_report_walk(path, label, line, ctx, &t, log_report_dump_record);
+    int rc = log_report_walk(path, label, magic, version, line, ctx, &t,
+                             log_report_dump_record);
     log_report_line(line, ctx, "# %s: %llu bytes, %llu records", label,
                     (unsigned long long)t.bytes, (unsigned long long)t.records);
     return rc;

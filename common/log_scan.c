@@ -88,29 +88,6 @@ int log_scan_next(log_scan *s)
     }
 }
 
-int log_scan_classify_damage(io_file *file, uint64_t bad_offset, uint64_t limit,
-                             uint64_t *next)
-{
-    log_scan s;
-    log_scan_init(&s, file, bad_offset + 1, limit);
-    int found = 0;
-    for (uint64_t at = bad_offset + 1; at + LOG_RECORD_HEADER <= limit; at++) {
-        s.pos = at;
-        int rc = log_scan_next(&s);
-        if (rc < 0) {
-            found = rc;
-            break;
-        }
-        if (rc == LOG_SCAN_RECORD) {
-            *next = at;
-            found = 1;
-            break;
-        }
-    }
-    log_scan_free(&s);
-    return found;
-}
-
 int log_read_record_at(io_file *file, uint64_t offset, uint64_t size,
                        uint8_t **buf, size_t *cap, log_record *rec)
 {

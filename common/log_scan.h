@@ -8,13 +8,9 @@
  * until the next call.
  *
  * When the bytes at the current offset are not a valid record, the scan
- * stops with LOG_SCAN_BAD and says why.  Whether that is a torn tail (a last
- * write cut short by a crash: the records stop there) or corruption (valid
- * records follow the damage) is the caller's decision, made with
- * log_scan_classify_damage().  The rule, from docs/01-log.md:
- *
- *   damage at offset X is a torn tail if no valid record starts anywhere
- *   after X; otherwise it is corruption, and is never skipped silently.
+ * stops with LOG_SCAN_BAD and says why, and whether the record there runs
+ * past the limit (short_record).  Whether that is a torn tail (a last
+ * write cut short by a crash) or damage is decided by log_damage.h.
  */
 #ifndef KV_COMMON_LOG_SCAN_H
 #define KV_COMMON_LOG_SCAN_H
@@ -55,12 +51,6 @@ void log_scan_init(log_scan *s, io_file *file, uint64_t start, uint64_t limit);
  * scan stays at the bad offset), or a negative KV_ERR_* with kv_errmsg set. */
 int  log_scan_next(log_scan *s);
 void log_scan_free(log_scan *s);
-
-/* Looks for a valid record starting anywhere in (bad_offset, limit).
- * Returns 1 and sets *next if one exists (the damage is corruption), 0 if
- * none does (a torn tail), or a negative KV_ERR_*. */
-int  log_scan_classify_damage(io_file *file, uint64_t bad_offset, uint64_t limit,
-                              uint64_t *next);
 
 /* Reads and verifies the one record of `size` bytes at `offset` into *buf
  * (grown as needed; *cap is its size).  On KV_OK *rec points into *buf.

@@ -6,7 +6,7 @@
  * reach the entry decoder.  The harness first makes the trailer's checksum
  * right (it recomputes it over the input), or almost every mutation would
  * stop there.  Every entry handed out must lie inside the segment, in order,
- * end to end, with a key length and record size that fit each other; the
+ * end to end from offset 16 (after the segment's header), with a key length and record size that fit each other; the
  * decoder must never read outside the bytes it loaded (ASan checks that).
  */
 #include <stdio.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../stages/02-hash/hint.h"
+#include "../stages/02-hash/segment.h"
 #include "coding.h"
 #include "crc32c.h"
 #include "kv.h"
@@ -68,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hint_fuzz_check(size == 0 || fwrite(buf, 1, size, f) == size, "write the input file");
     fclose(f);
 
-    hint_fuzz_state st = {0};
+    /* The records a hint describes start after the segment's header. */
+    hint_fuzz_state st = {.next_offset = SEGMENT_START};
     uint32_t id = size >= 16 ? coding_get_u32(buf + 12) : 1;
     st.seg_bytes = size >= 24 ? coding_get_u64(buf + 16) : 0;
     if (hint_load(path, id, st.seg_bytes, hint_fuzz_entry, &st, NULL) == KV_OK) {

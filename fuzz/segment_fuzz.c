@@ -3,9 +3,10 @@
  *
  * The input becomes 0000000001.log, the only (so the active) segment of a
  * stage-02 database, driven through kv.h (see fuzz_dbfile.h): open in every
- * mode, iterate, read back, write, reopen, check, dump.  The records are
- * stage 01's format (log_fuzz.c fuzzes the decoder itself); what is new here
- * is the index built from them and the segment's recovery.
+ * mode, iterate, read back, write, reopen, check, dump.  After its 16-byte
+ * header (KVS02SEG) the records are stage 01's format (log_fuzz.c fuzzes
+ * the decoder itself); what is new here is the index built from them and
+ * the segment's recovery.
  */
 #include <stddef.h>
 #include <stdint.h>

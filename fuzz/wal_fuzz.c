@@ -2,7 +2,7 @@
  * wal_fuzz.c: fuzz harness for stage 03's write-ahead log.
  *
  * The input is read twice: directly by the WAL reader (stages/03-wal/
- * wal_reader.h) from memory, every record decoded as a batch, with the
+ * wal_reader.h) from memory, from offset 16 (after the segment's header), every record decoded as a batch, with the
  * reader's promises checked (records and damage come in file order, inside
  * the input); and as 0000000001.log, the only (so the active) segment of a
  * stage-03 database, driven through kv.h (fuzz_dbfile.h).
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "file_header.h"
 #include "fuzz_dbfile.h"
 #include "wal_batch.h"
 #include "wal_reader.h"
@@ -29,7 +30,8 @@ static int wal_fuzz_op(void *ctx, size_t i, const batch_op *op)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     wal_reader r;
-    wal_reader_init_mem(&r, data, 0, size);
+    /* A segment's records start after its 16-byte header (KVS03WAL). */
+    wal_reader_init_mem(&r, data, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE, size);
     uint64_t last = 0;
     int rc;
     while ((rc = wal_reader_next(&r)) == WAL_READ_RECORD || rc == WAL_READ_DAMAGE) {

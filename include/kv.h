@@ -174,9 +174,19 @@ int  kv_stats(kv_db *db, char **text);
 /* Offline tools over a closed database directory, used by the kv command.
  * Each emits lines of text through `line` (the library never prints).
  * kv_check verifies every file and reports each problem with its file and
- * offset; it returns KV_OK when everything is intact, KV_ERR_CORRUPT when it
- * found damage, or another error if it could not read.  kv_dump emits every
- * record of the stage's files, decoded, with offsets. */
+ * offset, and what kv_open will do about it.  It returns
+ *   KV_OK              everything is intact: kv_open (strict_recovery too)
+ *                      opens it and changes nothing;
+ *   KV_CHECK_WILL_CUT  the only damage is what a crash leaves (a torn tail):
+ *                      kv_open opens it and cuts that off, losing the bytes
+ *                      (and records) a line starting "FILE: offset X: torn"
+ *                      names; a read-only open leaves it; strict_recovery
+ *                      refuses it;
+ *   KV_ERR_CORRUPT     other damage: kv_open refuses it (or, for a file it
+ *                      does not read at open, a read of it fails later);
+ *   another error      it could not read.
+ * kv_dump emits every record of the stage's files, decoded, with offsets. */
+#define KV_CHECK_WILL_CUT 2
 typedef void (*kv_line_fn)(void *ctx, const char *line);
 int  kv_check(const char *dir, kv_line_fn line, void *ctx);
 int  kv_dump(const char *dir, kv_line_fn line, void *ctx);

@@ -2,7 +2,8 @@
 # fuzz_seeds.sh OUT STAGE:TARGET...: seed corpora made by each stage itself.
 # For each pair, builds small real databases with build/STAGE/kv (puts,
 # overwrites, deletes, an empty value, binary keys), then saves the target
-# file of each, plus torn copies (cut 1 byte, a third, to zero) as seeds in
+# file of each (a 16-byte header, then records: docs/formats.md), plus torn
+# copies (cut 1 byte, a third, inside the header, to zero) as seeds in
 # OUT/STAGE-TARGET/.  Target names map to files: log -> data.log (stage 01),
 # segment -> 0000000001.log and hint -> 0000000002.hint (stage 02),
 # wal -> 0000000001.log (stage 03).
@@ -89,6 +90,7 @@ compact" ; do
         size=$(wc -c <"$f")
         head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
         head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
+        head -c 5 "$f" >"$dest/seed$n-torn-header"
     done
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null

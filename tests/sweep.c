@@ -84,6 +84,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -172,6 +173,8 @@ typedef struct sweep_file {
 
 enum { SWEEP_FLIP, SWEEP_CUT, SWEEP_KINDS };
 enum { OUT_INTACT, OUT_PREFIX, OUT_CORRUPT, OUT_WRONG, OUT_KINDS };
+static const char *const sweep_outcome_name[OUT_KINDS] = {"INTACT", "PREFIX", "CORRUPT",
+                                                          "WRONG"};
 static const char *const sweep_kind_name[SWEEP_KINDS] = {"flip", "cut"};
 
 /* The outcomes of one damage kind, kept for the table at the end. */
@@ -187,6 +190,11 @@ typedef struct sweep_tally {
     int nwrong;
     char **silent;            /* of out[OUT_WRONG]: a line per closed file cut silently */
     int nsilent;
+    char **disagree;          /* a line per case where kv_check and kv_open disagree */
+    int ndisagree;
+    int checks[3];            /* kv_check said: KV_OK, KV_CHECK_WILL_CUT, KV_ERR_CORRUPT */
+    double open_ms_total, open_ms_max;
+    char slowest[400];        /* the case whose kv_open took longest */
 } sweep_tally;
 
 static sweep_tally sweep_tallies[SWEEP_KINDS];
@@ -570,6 +578,11 @@ typedef struct sweep_case {
     char what[400];     /* "flip of NAME at byte P of N" */
     char seen[900];     /* for a WRONG case: what was seen */
     int silent_cut;     /* WRONG as a closed file cut silently */
+    int check;          /* what kv_check returned */
+    int strict_open;    /* what kv_open with strict_recovery returned */
+    int open;           /* what kv_open with default options returned */
+    double open_ms;     /* how long that took */
+    char disagree[600]; /* kv_check and kv_open disagree: how */
 } sweep_case;
 
 static void sweep_seen(sweep_case *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -755,8 +768,8 @@ static int sweep_read_all(const sweep *w, kv_db *db, const char *fname, sweep_ca
     return corrupt ? OUT_CORRUPT : OUT_INTACT;
 }
 
-/* Damages, opens, reads, classifies. */
-static int sweep_run_case(const sweep *w, sweep_case *c)
+/* Puts the files back and damages one as the case says. */
+static void sweep_damage(const sweep *w, const sweep_case *c)
 {
     const sweep_file *f = &w->files[c->file];
     sweep_restore(w);
@@ -768,11 +781,50 @@ static int sweep_run_case(const sweep *w, sweep_case *c)
     } else {
         CHECK_MSG(truncate(path, (off_t)c->pos) == 0, "cannot truncate %s", path);
     }
+}
+
+static double sweep_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sweep_ignore_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* kv_check, then kv_open with strict_recovery, on the damaged directory;
+ * both are judged against the default open by sweep_agree. */
+static void sweep_check_and_strict(const sweep *w, sweep_case *c)
+{
+    c->check = kv_check(w->dir, sweep_ignore_line, NULL);
+    kv_options strict;
+    kv_options_init(&strict);
+    strict.strict_recovery = 1;
+    kv_db *db = NULL;
+    c->strict_open = kv_open(w->dir, &strict, &db);
+    if (c->strict_open == KV_OK)
+        kv_close(db);
+}
+
+/* Damages, checks (sweep_check_and_strict), opens with default options,
+ * reads, classifies. */
+static int sweep_open_case(const sweep *w, sweep_case *c)
+{
+    const sweep_file *f = &w->files[c->file];
+    sweep_damage(w, c);
+    sweep_check_and_strict(w, c);
+    sweep_damage(w, c); /* a strict open that succeeded may have written */
     c->seen[0] = '\0';
     c->silent_cut = 0;
 
     kv_db *db = NULL;
-    int s = kv_open(w->dir, NULL, &db);
+    double t0 = sweep_now_ms();
+    int s = c->open = kv_open(w->dir, NULL, &db);
+    c->open_ms = sweep_now_ms() - t0;
     if (s == KV_ERR_CORRUPT) {
         if (strstr(kv_errmsg(), f->name) != NULL)
             return OUT_CORRUPT;
@@ -803,6 +855,46 @@ static int sweep_run_case(const sweep *w, sweep_case *c)
         return OUT_WRONG;
     }
     return read == OUT_CORRUPT ? OUT_CORRUPT : state;
+}
+
+/* What kv_check said against what kv_open did (kv.h, kv_check):
+ *   KV_OK              strict and default opens succeed (strict refuses any
+ *                      cut, so nothing was cut: a cut of the last file at a
+ *                      record boundary is a shorter valid file, and shows as
+ *                      a prefix);
+ *   KV_CHECK_WILL_CUT  strict refuses, default opens (cutting: a prefix);
+ *   KV_ERR_CORRUPT     default refuses, or opens and finds the damage when
+ *                      reading, or never reads it (a file it takes from a
+ *                      hint, a hint it ignores): never a silent prefix.
+ * Sets c->disagree if they do not agree. */
+static void sweep_agree(sweep_case *c, int out)
+{
+    c->disagree[0] = '\0';
+    const char *why = NULL;
+    if (c->check == KV_OK && (c->strict_open != KV_OK || c->open != KV_OK))
+        why = "kv_check says intact";
+    else if (c->check == KV_CHECK_WILL_CUT &&
+             (c->strict_open != KV_ERR_CORRUPT || c->open != KV_OK))
+        why = "kv_check says a torn tail kv_open cuts";
+    else if (c->check == KV_ERR_CORRUPT && out == OUT_PREFIX)
+        why = "kv_check says corrupt, but kv_open silently dropped data";
+    else if (c->check != KV_OK && c->check != KV_CHECK_WILL_CUT && c->check != KV_ERR_CORRUPT)
+        why = "kv_check failed";
+    else if ((c->open == KV_ERR_CORRUPT || c->strict_open == KV_ERR_CORRUPT) &&
+             c->check == KV_OK)
+        why = "kv_open refuses what kv_check calls intact";
+    if (why != NULL)
+        snprintf(c->disagree, sizeof c->disagree, "%s: %s; kv_check %d (%s), strict kv_open "
+                 "%d, kv_open %d, outcome %s", c->what, why, c->check, kv_strerror(c->check),
+                 c->strict_open, c->open, sweep_outcome_name[out]);
+}
+
+/* Damages, checks, opens, reads, classifies. */
+static int sweep_run_case(const sweep *w, sweep_case *c)
+{
+    int out = sweep_open_case(w, c);
+    sweep_agree(c, out);
+    return out;
 }
 
 static char *sweep_strdup(const char *s)
@@ -849,6 +941,14 @@ static sweep_tally *sweep_tally_of(int kind)
             int out = sweep_run_case(&w, &c);
             t->cases++;
             t->out[out]++;
+            t->checks[c.check == KV_OK ? 0 : c.check == KV_CHECK_WILL_CUT ? 1 : 2]++;
+            t->open_ms_total += c.open_ms;
+            if (c.open_ms > t->open_ms_max) {
+                t->open_ms_max = c.open_ms;
+                snprintf(t->slowest, sizeof t->slowest, "%s", c.what);
+            }
+            if (c.disagree[0] != '\0')
+                sweep_list_add(&t->disagree, &t->ndisagree, c.disagree);
             if (out == OUT_WRONG) {
                 char line[1400];
                 snprintf(line, sizeof line, "%s: %s", c.what, c.seen);
@@ -921,6 +1021,23 @@ static void sweep_cut_closed_file_is_never_silently_shortened(void)
               "file opened without error and lost acknowledged data", t->nsilent);
 }
 
+/* kv_check and kv_open share one verdict per stage: in every case, what
+ * check said is what open did (sweep_agree has the rules). */
+static void sweep_check_agrees_with_what_open_does(void)
+{
+    for (int k = 0; k < SWEEP_KINDS; k++) {
+        sweep_tally *t = sweep_tally_of(k);
+        harness_context("%s sweep of stage %s", sweep_kind_name[k], kv_stage());
+        if (t->ndisagree > 0) {
+            printf("    stage %s: in %d of %d %s cases kv_check and kv_open disagree:\n",
+                   kv_stage(), t->ndisagree, t->cases, sweep_kind_name[k]);
+            sweep_print_lines(t->disagree, t->ndisagree);
+        }
+        CHECK_MSG(t->ndisagree == 0, "%d %s cases where kv_check and kv_open disagree",
+                  t->ndisagree, sweep_kind_name[k]);
+    }
+}
+
 static void sweep_table_counts_every_byte_of_every_file(void)
 {
     sweep_tally *t[SWEEP_KINDS];
@@ -941,6 +1058,12 @@ static void sweep_table_counts_every_byte_of_every_file(void)
             printf("  (%d: closed file cut silently)", t[k]->nsilent);
         printf("\n");
     }
+    printf("    %-8s %7s %7s %7s   kv_open ms: %s\n", "kv_check", "ok", "will-cut", "corrupt",
+           "mean, slowest (its case)");
+    for (int k = 0; k < SWEEP_KINDS; k++)
+        printf("    %-8s %7d %8d %7d   %.3f, %.3f (%s)\n", sweep_kind_name[k], t[k]->checks[0],
+               t[k]->checks[1], t[k]->checks[2], t[k]->open_ms_total / t[k]->cases,
+               t[k]->open_ms_max, t[k]->slowest);
     for (int k = 0; k < SWEEP_KINDS; k++) {
         CHECK_EQ(t[k]->bytes, t[0]->bytes);
         CHECK_EQ(t[k]->cases, (long long)t[k]->bytes);
@@ -953,6 +1076,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(sweep_every_flipped_byte_is_detected_or_harmless),
     HARNESS_TEST(sweep_every_cut_is_a_prefix_or_detected),
     HARNESS_TEST(sweep_cut_closed_file_is_never_silently_shortened),
+    HARNESS_TEST(sweep_check_agrees_with_what_open_does),
     HARNESS_TEST(sweep_table_counts_every_byte_of_every_file),
 };
 const harness_suite sweep_suite = HARNESS_SUITE("sweep", tests);

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "batch.h"
 #include "error.h"
+#include "file_start.h"
 #include "log_record.h"
 #include "log_scan.h"
 #include "snapshot_iter.h"
@@ -28,8 +29,9 @@ static uint64_t log_db_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Reads the whole log once, checking every record, and applies the recovery
- * rule to the first damaged one.  Sets db->end to the valid length. */
+/* Reads the whole log once, checking every record, and does what the
+ * verdict says (log_verdict.c): cuts a torn tail, or refuses.  Sets
+ * db->end to the valid length.  A new file gets its header here. */
 static int log_db_recover(kv_db *db)
 {
     uint64_t size = 0;
@@ -37,38 +39,25 @@ static int log_db_recover(kv_db *db)
     if (rc != KV_OK)
         return rc;
     uint64_t started = log_db_now_us();
-    log_scan s;
-    log_scan_init(&s, db->log, 0, size);
-    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD)
-        db->open_records++;
-    uint64_t bad = s.pos;
-    const char *why = s.why;
-    log_scan_free(&s);
-    if (rc < 0)
+    log_verdict v;
+    if ((rc = log_verdict_judge(db->log, size, db->opt.strict_recovery, &v)) != KV_OK)
         return rc;
-    if (rc == LOG_SCAN_BAD) {
-        uint64_t next = 0;
-        int found = log_scan_classify_damage(db->log, bad, size, &next);
-        if (found < 0)
-            return found;
-        if (found)
-            return kv_error(KV_ERR_CORRUPT,
-                            "%s: offset %llu: %s, and valid records follow at offset "
-                            "%llu: the log is damaged in the middle (kv check lists "
-                            "the damage)",
-                            io_path(db->log), (unsigned long long)bad, why,
-                            (unsigned long long)next);
-        if (db->opt.strict_recovery)
-            return kv_error(KV_ERR_CORRUPT,
-                            "%s: offset %llu: torn tail of %llu bytes (%s) and "
-                            "strict_recovery is set",
-                            io_path(db->log), (unsigned long long)bad,
-                            (unsigned long long)(size - bad), why);
-        db->open_torn_bytes = size - bad;
-        if (!db->opt.read_only && (rc = io_truncate(db->log, bad)) != KV_OK)
-            return rc;
+    if (v.action == LOG_VERDICT_REFUSE) {
+        char text[900];
+        log_verdict_text(&v, db->opt.strict_recovery, text, sizeof text);
+        return kv_error(KV_ERR_CORRUPT, "%s: %s", io_path(db->log), text);
     }
-    db->end = bad;
+    db->open_records = v.r.records;
+    db->open_torn_bytes = v.cut;
+    db->end = v.keep;
+    if (!db->opt.read_only && v.cut > 0 && (rc = io_truncate(db->log, v.keep)) != KV_OK)
+        return rc;
+    if (!db->opt.read_only && v.keep < LOG_DB_START) {
+        /* Created just now, or a crash cut its creation short. */
+        if ((rc = file_start_write(db->log, FILE_MAGIC_LOG01, LOG_DB_FORMAT)) != KV_OK)
+            return rc;
+        db->end = LOG_DB_START;
+    }
     db->open_scan_us = log_db_now_us() - started;
     return KV_OK;
 }
@@ -231,9 +220,9 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
         return rc;
     __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
     uint64_t end = log_db_end(db);
-    if (db->log == NULL || end == 0)
+    if (db->log == NULL || end <= LOG_DB_START)
         return KV_NOT_FOUND;
-    __atomic_add_fetch(&db->get_bytes_scanned, end, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->get_bytes_scanned, end - LOG_DB_START, __ATOMIC_RELAXED);
 
     uint64_t found_off = 0, found_size = 0;
     int found = 0;
@@ -242,7 +231,7 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
      * scan checks lengths only, and the record that answers is verified
      * again when it is read back below. */
     log_scan s;
-    log_scan_init(&s, db->log, 0, end);
+    log_scan_init(&s, db->log, LOG_DB_START, end);
     s.verify_checksums = 0;
     while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
         if (s.rec.klen == klen && memcmp(s.rec.key, key, klen) == 0) {
@@ -305,6 +294,7 @@ int kv_stats(kv_db *db, char **text)
                      "log.bytes: %llu\n"
                      "log.records: %llu\n"
                      "open.records_checked: %llu\n"
+                     "open.torn_tail_bytes_found: %llu\n"
                      "open.torn_tail_bytes_cut: %llu\n"
                      "open.scan_ms: %.3f\n"
                      "session.puts: %llu\n"
@@ -316,7 +306,9 @@ int kv_stats(kv_db *db, char **text)
                      kv_stage(), db->dir.path, LOG_FILE_NAME, (unsigned long long)end,
                      (unsigned long long)(db->open_records + puts + dels),
                      (unsigned long long)db->open_records,
-                     (unsigned long long)db->open_torn_bytes, db->open_scan_us / 1000.0,
+                     (unsigned long long)db->open_torn_bytes,
+                     (unsigned long long)(db->opt.read_only ? 0 : db->open_torn_bytes),
+                     db->open_scan_us / 1000.0,
                      (unsigned long long)puts, (unsigned long long)dels,
                      (unsigned long long)gets, (unsigned long long)scanned);
     if (n < 0)

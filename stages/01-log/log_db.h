@@ -1,14 +1,18 @@
 /*
  * log_db.h: stage 01's database: one append-only log file, data.log.
  *
- * Every put and delete appends one record (common/log_record.h) with a single
- * write() call; a read scans the whole log and the last record for its key
- * wins.  Nothing is ever rewritten, so the file only grows.
+ * The file starts with a 16-byte header (common/file_header.h, magic
+ * KVS01LOG).  Every put and delete appends one record (common/log_record.h)
+ * with a single write() call; a read scans the whole log and the last record
+ * for its key wins.  Nothing is ever rewritten, so the file only grows.
  *
  * Invariants:
- *   1. [0, end) of data.log is a sequence of valid records.  kv_open makes it
- *      so (cutting off a torn tail, refusing a damaged middle), and a put
- *      moves `end` only after its whole record is in the file.
+ *   1. [0, LOG_DB_START) of data.log is its header and [LOG_DB_START, end) a
+ *      sequence of valid records.  kv_open makes it so (cutting off a torn
+ *      tail, refusing any other damage: log_verdict_judge), and a put moves
+ *      `end` only after its whole record is in the file.  (A read-only open
+ *      of a file whose header a crash cut short has end < LOG_DB_START: no
+ *      records.)
  *   2. Writers hold `write_lock`; readers take a snapshot of `end` and read
  *      below it without a lock, which is safe because bytes below `end` never
  *      change while the database is open.
@@ -26,11 +30,14 @@
 #include "db_dir.h"
 #include "io.h"
 #include "kv.h"
+#include "log_replay.h"
 
 #define LOG_FILE_NAME "data.log"
 /* The version of this stage's formats, recorded in the directory's
  * IDENTITY (common/db_identity.h). */
 #define LOG_DB_FORMAT 1u
+/* Where the records of data.log start: after its header. */
+#define LOG_DB_START LOG_REPLAY_START
 
 struct kv_db {
     db_dir dir;
@@ -44,12 +51,38 @@ struct kv_db {
 
     /* What kv_open found. */
     uint64_t open_records;
-    uint64_t open_torn_bytes;   /* cut off at open */
+    uint64_t open_torn_bytes;   /* a torn tail found at open (cut off unless
+                                   read-only) */
     uint64_t open_scan_us;
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, get_bytes_scanned;
 };
 
 uint64_t log_db_end(kv_db *db);
+
+/*
+ * What kv_open does with data.log, decided from its bytes alone
+ * (log_verdict.c).  kv_open acts on the verdict and kv_check reports it, so
+ * that check says exactly what open will do:
+ *   KEEP    every byte is header or a valid record (or the file is empty);
+ *   CUT     a torn tail (common/log_damage.h), or a header a crash cut short
+ *           (common/file_start.h): kv_open cuts it off, unless read-only
+ *           (it is left in place) or strict_recovery (then it is REFUSE);
+ *   REFUSE  any other damage: KV_ERR_CORRUPT naming the file and offset.
+ */
+enum { LOG_VERDICT_KEEP, LOG_VERDICT_CUT, LOG_VERDICT_REFUSE };
+
+typedef struct log_verdict {
+    int action;
+    log_replay r;       /* what the file holds */
+    uint64_t keep;      /* kv_open keeps [0, keep): where the records end */
+    uint64_t cut;       /* CUT: the bytes after keep */
+} log_verdict;
+
+/* Judges data.log (f, of `size` bytes).  KV_OK or an I/O error. */
+int  log_verdict_judge(io_file *f, uint64_t size, int strict, log_verdict *v);
+/* What v means, from the offset on ("offset 42: ..."): the caller names
+ * the file. */
+void log_verdict_text(const log_verdict *v, int strict, char *out, size_t n);
 
 #endif

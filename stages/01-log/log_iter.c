@@ -36,7 +36,7 @@ int snapshot_capture(kv_db *db, const char *call, kv_snapshot **out)
         return rc;
     uint64_t end = log_db_end(db);
     log_scan s;
-    log_scan_init(&s, db->log, 0, db->log ? end : 0);
+    log_scan_init(&s, db->log, LOG_DB_START, db->log ? end : 0);
     /* As in kv_get: bytes below `end` were verified and never change; each
      * value is verified again when it is read. */
     s.verify_checksums = 0;

@@ -1,12 +1,14 @@
 /*
  * log_tools.c: kv_check and kv_dump for stage 01, whose only file is
- * data.log.  The work is done by common/log_report.c.
+ * data.log.  The listing is common/log_report.c's; what kv_open will do is
+ * the verdict kv_open itself acts on (log_verdict.c).
  */
 #include <stdlib.h>
 
 #include "args.h"
 #include "db_identity.h"
 #include "error.h"
+#include "file_header.h"
 #include "io.h"
 #include "log_db.h"
 #include "log_report.h"
@@ -31,6 +33,32 @@ static int log_tools_path(const char *call, const char *dir, char **path)
     return rc;
 }
 
+/* Reports what kv_open will do with data.log (log_verdict.c); returns
+ * KV_OK, KV_CHECK_WILL_CUT, KV_ERR_CORRUPT or an I/O error. */
+static int log_tools_verdict(const char *path, kv_line_fn line, void *ctx)
+{
+    io_file *f = NULL;
+    uint64_t size = 0;
+    log_verdict v;
+    int rc = io_open(path, IO_READ, &f);
+    if (rc == KV_OK && (rc = io_size(f, &size)) == KV_OK)
+        rc = log_verdict_judge(f, size, 0, &v);
+    io_close(f);
+    if (rc != KV_OK)
+        return rc;
+    if (v.action == LOG_VERDICT_KEEP)
+        return KV_OK;
+    char text[900];
+    log_verdict_text(&v, 0, text, sizeof text);
+    if (v.action == LOG_VERDICT_CUT) {
+        log_report_line(line, ctx, "%s: %s", LOG_FILE_NAME, text);
+        return KV_CHECK_WILL_CUT;
+    }
+    log_report_line(line, ctx, "%s: CORRUPT: kv_open refuses the database: %s", LOG_FILE_NAME,
+                    text);
+    return kv_error(KV_ERR_CORRUPT, "%s: kv_open refuses it (kv check says why)", path);
+}
+
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     char *path = NULL;
@@ -47,10 +75,14 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "%s: no %s: an empty database", dir, LOG_FILE_NAME);
         rc = KV_OK;
     } else {
-        rc = log_report_check(path, LOG_FILE_NAME, line, ctx, NULL);
+        /* Every damaged region, then what kv_open will do about the first. */
+        rc = log_report_check(path, LOG_FILE_NAME, FILE_MAGIC_LOG01, LOG_DB_FORMAT, line, ctx,
+                              NULL);
+        if (rc == KV_OK || rc == KV_ERR_CORRUPT)
+            rc = log_tools_verdict(path, line, ctx);
         free(path);
     }
-    if (rc == KV_OK && identity != KV_OK)
+    if ((rc == KV_OK || rc == KV_CHECK_WILL_CUT) && identity != KV_OK)
         rc = kv_error(identity, "%s: %s is damaged (kv check says how)", dir,
                       DB_IDENTITY_FILE);
     return rc;
@@ -78,7 +110,7 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "# %s: no %s: an empty database", dir, LOG_FILE_NAME);
         return KV_OK;
     }
-    rc = log_report_dump(path, LOG_FILE_NAME, line, ctx);
+    rc = log_report_dump(path, LOG_FILE_NAME, FILE_MAGIC_LOG01, LOG_DB_FORMAT, line, ctx);
     free(path);
     return rc;
 }

@@ -95,7 +95,7 @@ int hash_db_roll(kv_db *db, uint64_t id)
         }
     }
     segment *s = NULL;
-    rc = segment_open(db->dir.path, (uint32_t)id, IO_WRITE | IO_CREATE | IO_TRUNC, &s);
+    rc = segment_create(db->dir.path, (uint32_t)id, &s);
     if (rc == KV_OK) {
         pthread_rwlock_wrlock(&db->index_lock);
         rc = segment_table_reserve(&db->segs, 1);
@@ -206,7 +206,7 @@ int hash_db_make_room(kv_db *db, const char *call, uint64_t bytes)
     int rc = hash_db_refuse_if_failed(db, call);
     if (rc != KV_OK)
         return rc;
-    if (db->active->size == 0 || db->active->size + bytes <= db->segment_limit)
+    if (db->active->size <= SEGMENT_START || db->active->size + bytes <= db->segment_limit)
         return KV_OK;
     rc = hash_db_roll(db, db->next_id);
     if (rc == KV_OK)
@@ -403,6 +403,7 @@ int kv_stats(kv_db *db, char **text)
         "open.segments_from_hint: %llu\n"
         "open.hints_rejected: %llu\n"
         "open.leftovers_removed: %llu\n"
+        "open.torn_tail_bytes_found: %llu\n"
         "open.torn_tail_bytes_cut: %llu\n"
         "open.tail_cut_hid_valid_records: %llu\n"
         "open.ms: %.3f\n"
@@ -427,7 +428,9 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)db->open_hints_rejected,
         (unsigned long long)db->open_leftovers_removed,
         (unsigned long long)db->open_torn_bytes,
-        (unsigned long long)db->open_tail_records_dropped, open_ms, ms_per_gb,
+        (unsigned long long)(db->opt.read_only ? 0 : db->open_torn_bytes),
+        (unsigned long long)(db->opt.read_only ? 0 : db->open_tail_records_dropped), open_ms,
+        ms_per_gb,
         (unsigned long long)__atomic_load_n(&db->puts, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->deletes, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->gets, __ATOMIC_RELAXED),

@@ -5,28 +5,26 @@
  * one, otherwise by reading every record.  A later record of a key replaces
  * the earlier one; a delete removes the key.
  *
- * The recovery rule (common/log_scan.h, docs/02-hash.md): damage in the
- * last non-empty segment with no valid record after it is a torn tail, cut
- * off (or KV_ERR_CORRUPT with strict_recovery, or left in place read-only).
- * (When the record format can tell that the damage lies in writes that were
- * never synced, record_damage.unsynced, damage in the last segment is cut
- * even when valid records follow: a power loss may drop unsynced writes out
- * of order, and a prefix is what must survive; docs/03-wal.md.)  The records are read through
- * record_io.h.
- * Any other damage, and any damage at all in an earlier segment, is
+ * What happens to a damaged segment is the verdict of recover_judge
+ * (hash_recover.h; kv_check reports the same verdict): a torn tail in the
+ * segment the next write goes to is cut off (or KV_ERR_CORRUPT with
+ * strict_recovery, or left in place read-only); any other damage is
  * KV_ERR_CORRUPT naming the file and offset: only the active segment is
- * ever appended to, so only it can end in a write cut short.  (Empty
- * segments after it are what a roll-over that failed half-way leaves.)
+ * ever appended to, so only it can end in a write cut short.  The records
+ * are read through record_io.h.
  *
  * Cost, the price of an index in memory: open reads every byte of every
  * segment without a hint, so it takes time proportional to the log
  * (kv_stats reports open.ms_per_gb; docs/02-hash.md the measured figure).
+ * Damage costs time linear in the damaged bytes (common/log_damage.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "hash_db.h"
+#include "hash_recover.h"
 #include "hint.h"
 #include "record_io.h"
 
@@ -103,19 +101,79 @@ static int recover_list(kv_db *db, recover_listing *l)
     return rc;
 }
 
+size_t recover_last(const uint64_t *sizes, size_t n)
+{
+    size_t last = 0;
+    for (size_t i = 0; i < n; i++)
+        if (recover_has_records(sizes[i]))
+            last = i;
+    return last;
+}
+
+void recover_judge(uint64_t size, int replay_rc, const record_damage *d, int last, int strict,
+                   recover_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    v->keep = size;
+    v->sealed = d->sealed;
+    unsigned long long at = (unsigned long long)d->offset;
+    v->action = RECOVER_REFUSE;
+    if (replay_rc == KV_OK && (last || d->sealed))
+        v->action = RECOVER_KEEP;
+    else if (replay_rc == KV_OK)
+        snprintf(v->text, sizeof v->text, "%llu bytes: a closed segment that does not end "
+                 "with its seal: it was cut short (or emptied) after it was closed",
+                 (unsigned long long)size);
+    else if (!d->torn && d->has_next)
+        snprintf(v->text, sizeof v->text, "offset %llu: %s, and valid records follow at "
+                 "offset %llu: the segment is damaged in the middle", at, d->why,
+                 (unsigned long long)d->next);
+    else if (!d->torn)
+        snprintf(v->text, sizeof v->text, "offset %llu: %s: damage, not a torn write", at,
+                 d->why);
+    else if (!last)
+        snprintf(v->text, sizeof v->text, "offset %llu: %s, in a segment that is not the last "
+                 "one: only the active segment can end in a torn write, so this is damage",
+                 at, d->why);
+    else if (strict)
+        snprintf(v->text, sizeof v->text, "offset %llu: torn tail of %llu bytes (%s), and "
+                 "strict_recovery is set", at, (unsigned long long)(size - d->offset), d->why);
+    else {
+        v->action = RECOVER_CUT;
+        v->keep = d->offset;
+        v->cut = size - d->offset;
+        v->records_lost = d->records_after;
+        snprintf(v->text, sizeof v->text, "offset %llu: torn %s: the next kv_open that may "
+                 "write cuts it off (%llu bytes, records lost: %llu); a read-only open leaves "
+                 "it, strict_recovery refuses it (%s)", at,
+                 d->offset < SEGMENT_START ? "header" : "tail", (unsigned long long)v->cut,
+                 (unsigned long long)v->records_lost, d->why);
+    }
+}
+
+/* Indexing from a hint: the callback's failure (the index's) is kept apart
+ * from the hint's own, which only costs a scan. */
+typedef struct recover_hint_ctx {
+    kv_db *db;
+    const segment *seg;
+    int failed;     /* the index refused an entry */
+} recover_hint_ctx;
+
 static int recover_hint_entry(void *ctx, const uint8_t *key, size_t klen, uint64_t offset,
                               uint32_t size)
 {
-    void **args = ctx;
-    kv_db *db = args[0];
-    const segment *seg = args[1];
-    hash_loc loc = {.offset = offset, .seg = seg->id, .size = size};
-    db->open_records++;
-    return hash_db_index_put(db, key, klen, &loc);
+    recover_hint_ctx *c = ctx;
+    hash_loc loc = {.offset = offset, .seg = c->seg->id, .size = size};
+    c->db->open_records++;
+    int rc = hash_db_index_put(c->db, key, klen, &loc);
+    c->failed = rc != KV_OK;
+    return rc;
 }
 
-/* Indexes seg from its hint file.  KV_ERR_CORRUPT means the hint is not
- * usable (and nothing was indexed from it). */
+/* Indexes seg from its hint file.  Returns KV_OK, RECORD_DAMAGED if the
+ * hint cannot be used, whatever the reason (it fails a check, cannot be
+ * read, or does not fit in memory: nothing was indexed from it, and the
+ * segment is read instead), or an error of the index itself. */
 static int recover_from_hint(kv_db *db, segment *seg)
 {
     char name[SEGMENT_NAME_MAX];
@@ -123,16 +181,17 @@ static int recover_from_hint(kv_db *db, segment *seg)
     char *path = db_dir_file(&db->dir, name);
     if (path == NULL)
         return KV_ERR_NOMEM;
-    void *args[2] = {db, seg};
+    recover_hint_ctx c = {.db = db, .seg = seg};
     uint64_t bytes = 0;
-    int rc = hint_load(path, seg->id, seg->size, recover_hint_entry, args, &bytes);
+    int rc = hint_load(path, seg->id, seg->size, recover_hint_entry, &c, &bytes);
     free(path);
     if (rc == KV_OK) {
         db->open_bytes_read += bytes;
         db->open_segments_from_hint++;
         seg->has_hint = 1;
+        seg->live_bytes += SEGMENT_START; /* its header: never garbage */
     }
-    return rc;
+    return rc == KV_OK || c.failed ? rc : RECORD_DAMAGED;
 }
 
 static int recover_op(void *ctx, const record_op *op)
@@ -149,8 +208,7 @@ static int recover_op(void *ctx, const record_op *op)
     return hash_db_index_put(db, op->key, op->klen, &loc);
 }
 
-/* Replays every record of seg and applies the recovery rule to its first
- * damaged byte, if any. */
+/* Replays every record of seg and does what the verdict says. */
 static int recover_scan(kv_db *db, segment *seg, int last)
 {
     uint64_t size = seg->size;
@@ -159,48 +217,34 @@ static int recover_scan(kv_db *db, segment *seg, int last)
     int rc = record_replay(seg->file, size, recover_op, args, &d);
     db->open_bytes_read += size;
     db->open_segments_scanned++;
-    if (rc == KV_OK && d.sealed) {
+    if (rc != KV_OK && rc != RECORD_DAMAGED)
+        return rc;
+    recover_verdict v;
+    recover_judge(size, rc, &d, last, db->opt.strict_recovery, &v);
+    if (v.action == RECOVER_REFUSE)
+        return kv_error(KV_ERR_CORRUPT, "%s: %s (kv check lists all damage; kv repair "
+                        "salvages the intact records from stage 03 on, and before it, a copy "
+                        "of the file cut at the damage keeps what precedes it)",
+                        io_path(seg->file), v.text);
+    if (v.sealed) {
         seg->sealed = 1;
         seg->live_bytes += d.seal_bytes; /* as at roll-over: not garbage */
     }
-    if (rc == KV_OK && !last && !d.sealed)
-        return kv_error(KV_ERR_CORRUPT,
-                        "%s: %llu bytes: a closed segment that does not end with its seal: "
-                        "it was cut short (or emptied) after it was closed",
-                        io_path(seg->file), (unsigned long long)size);
-    if (rc != RECORD_DAMAGED)
-        return rc;
-
-    uint64_t bad = d.offset;
-    if (d.has_next && !(last && d.unsynced))
-        return kv_error(KV_ERR_CORRUPT,
-                        "%s: offset %llu: %s, and valid records follow at offset %llu: "
-                        "the segment is damaged in the middle (kv check lists the damage)",
-                        io_path(seg->file), (unsigned long long)bad, d.why,
-                        (unsigned long long)d.next);
-    if (!last)
-        return kv_error(KV_ERR_CORRUPT,
-                        "%s: offset %llu: %s, in a segment that is not the last one: only "
-                        "the active segment can end in a torn write, so this is damage",
-                        io_path(seg->file), (unsigned long long)bad, d.why);
-    if (db->opt.strict_recovery)
-        return kv_error(KV_ERR_CORRUPT,
-                        "%s: offset %llu: torn tail of %llu bytes (%s) and strict_recovery "
-                        "is set", io_path(seg->file), (unsigned long long)bad,
-                        (unsigned long long)(size - bad), d.why);
-    db->open_torn_bytes = size - bad;
-    db->open_tail_records_dropped = d.has_next;
-    if (!db->opt.read_only && (rc = io_truncate(seg->file, bad)) != KV_OK)
-        return rc;
-    seg->size = bad;
+    if (v.keep >= SEGMENT_START)
+        seg->live_bytes += SEGMENT_START; /* its header, likewise */
+    if (v.action == RECOVER_CUT) {
+        db->open_torn_bytes = v.cut;
+        db->open_tail_records_dropped = d.has_next;
+        if (!db->opt.read_only && (rc = io_truncate(seg->file, v.keep)) != KV_OK)
+            return rc;
+        seg->size = v.keep;
+    }
     return KV_OK;
 }
 
 /* Opens and indexes every segment, oldest first.  Segments are opened for
- * writing unless read-only, because the last one with any bytes may need its
- * torn tail cut; appends only ever go to the active (highest) one.  The
- * torn-tail rule applies to the last non-empty segment: empty ones after it
- * (a roll-over that created its file and then failed) hold no records. */
+ * writing unless read-only, because the last one with records may need its
+ * torn tail cut; appends only ever go to the active (highest) one. */
 static int recover_segments(kv_db *db, const recover_listing *l)
 {
     int rc = segment_table_reserve(&db->segs, l->nlogs + 1);
@@ -210,19 +254,26 @@ static int recover_segments(kv_db *db, const recover_listing *l)
         if ((rc = segment_open(db->dir.path, l->logs[i], flags, &seg)) == KV_OK)
             segment_table_insert(&db->segs, seg);
     }
-    size_t last = 0;
-    for (size_t i = 0; i < db->segs.n; i++)
-        if (db->segs.v[i]->size > 0)
-            last = i;
+    uint64_t *sizes = malloc((db->segs.n + 1) * sizeof *sizes);
+    if (rc == KV_OK && sizes == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
+    for (size_t i = 0; rc == KV_OK && i < db->segs.n; i++)
+        sizes[i] = db->segs.v[i]->size;
+    size_t last = rc == KV_OK ? recover_last(sizes, db->segs.n) : 0;
+    free(sizes);
     for (size_t i = 0; rc == KV_OK && i < db->segs.n; i++) {
         segment *seg = db->segs.v[i];
         /* The active (highest) segment is always read: appends go there, so
          * its bytes must be known good, which only reading them proves.  (A
          * merge never leaves a hint on it; only a damaged directory can.) */
-        if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id)) {
+        /* A hint never vouches for the segment's header, which it does
+         * not describe: that is checked first (if it is wrong, the scan
+         * says so). */
+        if (i + 1 < db->segs.n && recover_has(l->hints, l->nhints, seg->id) &&
+            segment_check_header(seg->file, seg->size) == KV_OK) {
             rc = recover_from_hint(db, seg);
             seg->sealed = rc == KV_OK; /* the hint matched its exact size */
-            if (rc != KV_ERR_CORRUPT)
+            if (rc != RECORD_DAMAGED)
                 continue;
             /* A bad hint costs time, not data: read the segment instead. */
             db->open_hints_rejected++;
@@ -233,6 +284,37 @@ static int recover_segments(kv_db *db, const recover_listing *l)
         }
         rc = recover_scan(db, seg, i >= last);
     }
+    return rc;
+}
+
+/* Removes the segment at index i of the table, and its file. */
+static int recover_drop(kv_db *db, size_t i)
+{
+    segment *seg = db->segs.v[i];
+    char name[SEGMENT_NAME_MAX];
+    segment_name(name, seg->id, SEGMENT_SUFFIX);
+    int rc = recover_remove(db, name);
+    if (rc == KV_OK)
+        segment_unref(segment_table_remove(&db->segs, seg->id));
+    return rc;
+}
+
+/* The empty segments after the last one with records (hash_recover.h):
+ * all but the highest go, and that one too if the segment below it is not
+ * sealed; one that stays gets a fresh header if it has none. */
+static int recover_empty_tail(kv_db *db)
+{
+    int rc = KV_OK;
+    while (rc == KV_OK && db->segs.n > 1 &&
+           !recover_has_records(db->segs.v[db->segs.n - 2]->size))
+        rc = recover_drop(db, db->segs.n - 2);
+    if (rc == KV_OK && db->segs.n > 1 &&
+        !recover_has_records(db->segs.v[db->segs.n - 1]->size) &&
+        !db->segs.v[db->segs.n - 2]->sealed)
+        rc = recover_drop(db, db->segs.n - 1);
+    segment *top = db->segs.n > 0 ? db->segs.v[db->segs.n - 1] : NULL;
+    if (rc == KV_OK && top != NULL && top->size < SEGMENT_START)
+        rc = segment_restart(top);
     return rc;
 }
 
@@ -249,22 +331,11 @@ int hash_recover(kv_db *db)
         if (l.nhints && l.hints[l.nhints - 1] > max)
             max = l.hints[l.nhints - 1];
         db->next_id = (uint64_t)max + 1;
-        /* An empty segment after one that is not sealed is what a failed
-         * roll-over leaves.  Appending to it would turn the segment before
-         * it into a closed segment without its seal; remove it, so that the
-         * last segment with records is the active one again. */
-        while (rc == KV_OK && !db->opt.read_only && db->segs.n > 1 &&
-               db->segs.v[db->segs.n - 1]->size == 0 &&
-               !db->segs.v[db->segs.n - 2]->sealed) {
-            segment *empty = db->segs.v[db->segs.n - 1];
-            char name[SEGMENT_NAME_MAX];
-            segment_name(name, empty->id, SEGMENT_SUFFIX);
-            if ((rc = recover_remove(db, name)) == KV_OK)
-                segment_unref(segment_table_remove(&db->segs, empty->id));
-        }
+        if (!db->opt.read_only)
+            rc = recover_empty_tail(db);
         if (rc == KV_OK && l.nlogs > 0)
             db->active = db->segs.v[db->segs.n - 1];
-        else if (!db->opt.read_only)
+        else if (rc == KV_OK && !db->opt.read_only)
             rc = hash_db_roll(db, db->next_id);
     }
     free(l.logs);

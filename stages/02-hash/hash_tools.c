@@ -1,12 +1,13 @@
 /*
  * hash_tools.c: kv_check and kv_dump for stage 02, over a closed directory
- * of segments and hint files.  Each segment is checked or dumped through
- * record_io.h (stage 02: common/log_report.c, as stage 01's data.log is);
- * this file adds what
- * segments change: a torn tail is allowed only in the last non-empty
- * segment, and each hint file must describe its segment exactly.  Leftovers
- * of an interrupted merge (.tmp files, a hint without its segment) are
- * reported but are not damage: kv_open removes them.
+ * of segments and hint files.  Each segment is listed or dumped through
+ * record_io.h (stage 02: common/log_report.c, as stage 01's data.log is),
+ * and then judged exactly as kv_open judges it (recover_judge,
+ * hash_recover.h), so that check says what open will do: keep it, cut its
+ * torn tail, or refuse the database.  Each hint file must describe its
+ * segment exactly.  Leftovers of an interrupted merge (.tmp files, a hint
+ * without its segment) are reported but are not damage: kv_open removes
+ * them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "error.h"
 #include "escape.h"
 #include "hash_db.h"
+#include "hash_recover.h"
 #include "hint.h"
 #include "io.h"
 #include "log_report.h"
@@ -46,13 +48,16 @@ static int tools_open_dir(const char *call, const char *dir, tools_dir *d)
     return rc;
 }
 
-/* Worse of two statuses: an I/O error over corruption over ok. */
+/* Worse of two statuses: an I/O error, then corruption, then a torn tail
+ * kv_open will cut, then ok. */
 static int tools_worse(int a, int b)
 {
     if (a < 0 && a != KV_ERR_CORRUPT)
         return a;
     if (b < 0 && b != KV_ERR_CORRUPT)
         return b;
+    if (a == KV_ERR_CORRUPT || b == KV_ERR_CORRUPT)
+        return KV_ERR_CORRUPT;
     return a != KV_OK ? a : b;
 }
 
@@ -123,6 +128,75 @@ static int tools_check_hint(const tools_dir *d, const char *name, uint32_t id, k
     return rc;
 }
 
+static int tools_ignore_entry(void *ctx, const uint8_t *key, size_t klen, uint64_t offset,
+                              uint32_t size)
+{
+    (void)ctx, (void)key, (void)klen, (void)offset, (void)size;
+    return 0;
+}
+
+static int tools_ignore_op(void *ctx, const record_op *op)
+{
+    (void)ctx, (void)op;
+    return 0;
+}
+
+/* 1 if kv_open indexes segment `id` (of `size` bytes, open as f) from its
+ * hint instead of reading it, as recover_segments decides. */
+static int tools_from_hint(const tools_dir *d, uint32_t id, io_file *f, uint64_t size)
+{
+    char name[SEGMENT_NAME_MAX];
+    segment_name(name, id, SEGMENT_HINT_SUFFIX);
+    int found = 0;
+    for (size_t i = 0; i < d->n && !found; i++)
+        found = strcmp(d->names[i], name) == 0;
+    if (!found || segment_check_header(f, size) != KV_OK)
+        return 0;
+    char *path = io_join(d->dir, name);
+    int ok = path != NULL && hint_load(path, id, size, tools_ignore_entry, NULL, NULL) == KV_OK;
+    free(path);
+    return ok;
+}
+
+/* Reports what kv_open will do with one segment (the verdict it acts on,
+ * hash_recover.h); `listed` is what the listing of its records found.
+ * Returns KV_OK, KV_CHECK_WILL_CUT, KV_ERR_CORRUPT or an I/O error. */
+static int tools_verdict(const tools_dir *d, const char *name, uint32_t id, int closed,
+                         int last, int listed, kv_line_fn line, void *ctx)
+{
+    char *path = io_join(d->dir, name);
+    io_file *f = NULL;
+    int rc = path ? io_open(path, IO_READ, &f) : KV_ERR_NOMEM;
+    free(path);
+    if (rc != KV_OK)
+        return rc;
+    uint64_t size = f->end;
+    if (closed && tools_from_hint(d, id, f, size)) {
+        io_close(f);
+        if (listed != KV_ERR_CORRUPT)
+            return KV_OK;
+        log_report_line(line, ctx, "%s: kv_open indexes this segment from its hint without "
+                        "reading it: the damage above shows when a record in it is read, and "
+                        "kv_compact fails on it", name);
+        return KV_ERR_CORRUPT;
+    }
+    record_damage dmg;
+    rc = record_replay(f, size, tools_ignore_op, NULL, &dmg);
+    io_close(f);
+    if (rc != KV_OK && rc != RECORD_DAMAGED)
+        return rc;
+    recover_verdict v;
+    recover_judge(size, rc, &dmg, last, 0, &v);
+    if (v.action == RECOVER_KEEP)
+        return listed;
+    if (v.action == RECOVER_CUT) {
+        log_report_line(line, ctx, "%s: %s", name, v.text);
+        return tools_worse(listed, KV_CHECK_WILL_CUT);
+    }
+    log_report_line(line, ctx, "%s: CORRUPT: kv_open refuses the database: %s", name, v.text);
+    return KV_ERR_CORRUPT;
+}
+
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     tools_dir d;
@@ -135,21 +209,28 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         io_list_free(d.names, d.n);
         return status;
     }
-    /* The torn-tail rule applies to the last segment with any bytes. */
-    size_t last = d.n;
-    for (size_t i = 0; i < d.n; i++) {
+    /* The segments' sizes, in id order, for the torn-tail rule. */
+    uint64_t *sizes = calloc(d.n + 1, sizeof *sizes);
+    size_t nlogs = 0;
+    for (size_t i = 0; sizes != NULL && i < d.n; i++) {
         uint32_t id = 0;
         char *path = NULL;
         io_file *f = NULL;
         if (segment_parse_name(d.names[i], &id) != SEGMENT_FILE_LOG)
             continue;
-        if ((path = io_join(dir, d.names[i])) != NULL && io_open(path, IO_READ, &f) == KV_OK &&
-            f->end > 0)
-            last = i;
+        if ((path = io_join(dir, d.names[i])) != NULL && io_open(path, IO_READ, &f) == KV_OK)
+            sizes[nlogs] = f->end;
+        nlogs++;
         io_close(f);
         free(path);
     }
-    uint64_t segments = 0, bytes = 0, records = 0, hints = 0;
+    if (sizes == NULL) {
+        io_list_free(d.names, d.n);
+        return kv_error(KV_ERR_NOMEM, "kv_check %s: out of memory", dir);
+    }
+    size_t last = recover_last(sizes, nlogs), k = 0;
+    free(sizes);
+    uint64_t bytes = 0, records = 0, hints = 0;
     for (size_t i = 0; i < d.n; i++) {
         const char *name = d.names[i];
         uint32_t id = 0;
@@ -159,14 +240,10 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
             log_report_totals t = {0};
             rc = path ? record_check_file(path, name, line, ctx, &t) : KV_ERR_NOMEM;
             free(path);
-            if (t.torn_bytes > 0 && i != last) {
-                log_report_line(line, ctx, "%s: CORRUPT: a torn tail in a segment that is not "
-                                "the last one: only the active segment can end in a torn "
-                                "write; kv_open refuses this", name);
-                rc = kv_error(KV_ERR_CORRUPT, "%s/%s: torn tail in a closed segment", dir, name);
-            }
+            if (rc == KV_OK || rc == KV_ERR_CORRUPT)
+                rc = tools_verdict(&d, name, id, k + 1 < nlogs, k >= last, rc, line, ctx);
             status = tools_worse(status, rc);
-            segments++;
+            k++;
             bytes += t.bytes;
             records += t.records;
         } else if (kind == SEGMENT_FILE_HINT) {
@@ -180,12 +257,14 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
                             kv_stage());
         }
     }
-    if (segments == 0)
+    if (nlogs == 0)
         log_report_line(line, ctx, "%s: no segment files: an empty database", dir);
-    log_report_line(line, ctx, "total: %llu segments, %llu bytes, %llu records, %llu hints%s",
-                    (unsigned long long)segments, (unsigned long long)bytes,
+    log_report_line(line, ctx, "total: %llu segments, %llu bytes, %llu records, %llu hints: %s",
+                    (unsigned long long)nlogs, (unsigned long long)bytes,
                     (unsigned long long)records, (unsigned long long)hints,
-                    status == KV_OK ? ": ok" : ": DAMAGED");
+                    status == KV_OK ? "ok"
+                    : status == KV_CHECK_WILL_CUT ? "kv_open will cut a torn tail"
+                                                  : "DAMAGED");
     io_list_free(d.names, d.n);
     if (status == KV_ERR_CORRUPT)
         kv_error(KV_ERR_CORRUPT, "%s: damage found (kv check lists it)", dir);

@@ -13,6 +13,7 @@
 #include "io.h"
 #include "kv.h"
 #include "log_record.h"
+#include "segment.h"
 
 static int hint_reserve(hint_builder *b, size_t more)
 {
@@ -135,7 +136,7 @@ static int64_t hint_validate(const uint8_t *p, const uint8_t *limit, uint64_t se
 {
     const uint8_t *start = p;
     int64_t n = 0;
-    uint64_t offset = 0;
+    uint64_t offset = SEGMENT_START;
     while (p < limit) {
         *at = (size_t)(p - start);
         const uint8_t *key;
@@ -168,10 +169,16 @@ int hint_load(const char *path, uint32_t seg_id, uint64_t seg_bytes, hint_entry_
     if (file_bytes)
         *file_bytes = size;
     uint8_t *buf = NULL;
-    if (size < HINT_HEADER + HINT_TRAILER || size > SIZE_MAX / 2) {
+    /* Each entry is shorter than the record it describes, so a hint is never
+     * larger than its header and trailer plus the segment's records: a
+     * size past that is damage, and is refused before any allocation. */
+    uint64_t most = HINT_HEADER + HINT_TRAILER +
+                    (seg_bytes > SEGMENT_START ? seg_bytes - SEGMENT_START : 0);
+    if (size < HINT_HEADER + HINT_TRAILER || size > most || size > SIZE_MAX / 2) {
         io_close(f);
-        return kv_error(KV_ERR_CORRUPT, "%s: %llu bytes is not a possible hint size", path,
-                        (unsigned long long)size);
+        return kv_error(KV_ERR_CORRUPT, "%s: %llu bytes is not a possible size for the hint "
+                        "of a %llu-byte segment", path, (unsigned long long)size,
+                        (unsigned long long)seg_bytes);
     }
     if ((buf = malloc((size_t)size)) == NULL) {
         io_close(f);
@@ -212,7 +219,7 @@ int hint_load(const char *path, uint32_t seg_id, uint64_t seg_bytes, hint_entry_
         return kv_error(KV_ERR_CORRUPT, "%s: offset %zu: %s", path, at, why);
     }
 
-    uint64_t offset = 0;
+    uint64_t offset = SEGMENT_START;
     for (const uint8_t *p = buf + HINT_HEADER; p < trailer && rc == KV_OK;) {
         const uint8_t *key;
         uint32_t klen, size;

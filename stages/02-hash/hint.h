@@ -25,10 +25,12 @@
  *     8   4  crc32c of every byte of the file before this field
  *
  * There are no offsets: a merge writes its records end to end, so the first
- * record is at offset 0 and each next one where the previous one ends.  A
- * hint is valid when its size, crc, magic, version and segment id check
- * out, and its records, laid end to end, cover exactly the segment's current
- * size.  Invariant: the decoder looks only inside the bytes it read and
+ * record is at offset 16 (SEGMENT_START, after the segment's file header)
+ * and each next one where the previous one ends.  A hint is valid when its
+ * size (at most its header and trailer plus the segment's bytes after the
+ * segment's header: each entry is shorter than its record), crc, magic,
+ * version and segment id check out, and its records, laid end to end from
+ * offset 16, cover exactly the segment's current size.  Invariant: the decoder looks only inside the bytes it read and
  * checks every length before using it.
  */
 #ifndef KV_HINT_H

@@ -256,6 +256,10 @@ static int merge_start_output(merge *m)
         return KV_ERR_NOMEM;
     rc = io_open(path, IO_WRITE | IO_CREATE | IO_TRUNC, &o->file);
     free(path);
+    /* Its header first, as every segment (record_io.h); it is synced with
+     * the rest at M3. */
+    if (rc == KV_OK && (rc = segment_write_header(o->file)) == KV_OK)
+        o->size = SEGMENT_START;
     return rc;
 }
 
@@ -265,7 +269,7 @@ static int merge_copy(merge *m, const record_op *op, const segment *in)
     int rc = KV_OK;
     uint64_t max = record_encoded_max(op);
     if (m->nouts == 0 ||
-        (m->outs[m->nouts - 1].size > 0 &&
+        (m->outs[m->nouts - 1].size > SEGMENT_START &&
          m->outs[m->nouts - 1].size + max > m->db->segment_limit)) {
         if (m->nouts > 0 && (rc = merge_seal(m)) != KV_OK)
             return rc;
@@ -366,8 +370,10 @@ static int merge_publish(merge *m)
         rc = io_sync_dir(m->db->dir.path);
     for (size_t i = 0; rc == KV_OK && i < m->nouts; i++) {
         merge_output *o = &m->outs[i];
-        if ((rc = segment_open(m->db->dir.path, o->id, IO_READ, &o->seg)) == KV_OK)
-            o->seg->has_hint = o->has_hint; /* live_bytes stays 0: M5 adds it */
+        if ((rc = segment_open(m->db->dir.path, o->id, IO_READ, &o->seg)) == KV_OK) {
+            o->seg->has_hint = o->has_hint;
+            o->seg->live_bytes = SEGMENT_START; /* its header; M5 adds the records */
+        }
     }
     return rc;
 }

@@ -2,7 +2,10 @@
  * record_io.h: the record format of a segment, behind one interface.
  *
  * Everything in stage 02 that reads or writes the bytes of a segment goes
- * through these functions: recovery and merge replay a segment's records,
+ * through these functions: a new segment gets its format's file header
+ * (common/file_header.h: stage 02 writes "KVS02SEG", stage 03 "KVS03WAL";
+ * records follow from SEGMENT_START), recovery and merge replay a segment's
+ * records,
  * kv_get and the iterator read one value back, merge encodes a record into
  * its output, and kv check / kv dump report on a segment.  Stage 02
  * implements them with common/log_record.h (record_io_log.c); stage 03
@@ -29,6 +32,12 @@
 #include "io.h"
 #include "kv.h"
 #include "log_report.h"
+#include "segment.h"
+
+/* The magic and version in the file header of a segment of this format
+ * (segment.h writes and checks it). */
+extern const char record_file_magic[];
+#define RECORD_FILE_VERSION 1u
 
 /* One op of a record, as replayed.  Pointers are valid during the callback. */
 typedef struct record_op {
@@ -40,12 +49,20 @@ typedef struct record_op {
     uint32_t size;          /* its share of the record's bytes */
 } record_op;
 
-/* Where a replay stopped. */
+/* Where a replay stopped.  The header counts: a segment whose header is
+ * not right is damaged at offset 0 (common/file_start.h says when that is
+ * torn).  REQUIRES: not copied (why may point into why_text). */
 typedef struct record_damage {
     uint64_t offset;        /* the first byte that is not a valid record */
     const char *why;
+    int torn;               /* 1 if a crash can leave this in the segment the
+                               next write goes to: a record cut short by the
+                               end of the file with nothing valid after it
+                               (common/log_damage.h), a header cut short, or
+                               (stage 03) damage in writes never synced */
     int has_next;           /* a valid record starts after it, at `next` */
     uint64_t next;
+    uint64_t records_after; /* valid records after it (stage 03 counts them) */
     int unsynced;           /* 1 if the damage may lie in writes that were
                                never synced, which a power loss can lose out
                                of order (stage 03 knows; stage 02: never) */
@@ -53,11 +70,13 @@ typedef struct record_damage {
                                (record_seal), so the file was not cut short */
     uint32_t seal_bytes;    /* the bytes of that seal when it is a record of
                                its own (0 if the format has none) */
+    char why_text[400];
 } record_damage;
 
 enum { RECORD_DAMAGED = 1 };
 
-/* Calls fn for every op of every valid record of [0, size) of f, in order,
+/* Calls fn for every op of every valid record of [0, size) of f, in order
+ * (a segment of 0 bytes has none, and is no damage),
  * stopping at the first damage.  Returns KV_OK (all of it is records),
  * RECORD_DAMAGED (*d says where and whether valid records follow), a
  * negative KV_ERR_*, or the first non-zero value fn returned. */

@@ -1,46 +1,56 @@
 /*
  * record_io_log.c: record_io.h for stage 02: one op per record, in the
- * framing of common/log_record.h (stage 01's format).  Damage followed by
- * valid records is corruption wherever it is (docs/02-hash.md).
+ * framing of common/log_record.h (stage 01's format), behind the file
+ * header "KVS02SEG".  What damage is torn is common/log_damage.h's rule, as
+ * in stage 01 (docs/02-hash.md, "Recovery").
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
+#include "file_header.h"
 #include "log_record.h"
-#include "log_scan.h"
+#include "log_replay.h"
 #include "record_io.h"
+
+typedef struct record_log_replay {
+    record_op_fn fn;
+    void *ctx;
+} record_log_replay;
+
+static int record_log_op(void *ctx, const log_scan *s)
+{
+    const record_log_replay *c = ctx;
+    if (s->rec.is_seal)
+        return 0;
+    record_op op = {.key = s->rec.key, .value = s->rec.value, .klen = s->rec.klen,
+                    .vlen = s->rec.vlen, .is_delete = s->rec.is_delete,
+                    .offset = s->rec_offset, .size = (uint32_t)s->rec_size};
+    return c->fn(c->ctx, &op);
+}
+
+const char record_file_magic[] = FILE_MAGIC_SEG02;
 
 int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_damage *d)
 {
-    log_scan s;
-    log_scan_init(&s, f, 0, size);
-    int rc;
-    int sealed = 0;
-    while ((rc = log_scan_next(&s)) == LOG_SCAN_RECORD) {
-        /* Sealed if the last record is a seal that names its own offset (a
-         * seal followed by records: the segment was reopened after a crash
-         * between sealing it and starting the next one). */
-        sealed = s.rec.is_seal && s.rec.seal_at == s.rec_offset;
-        if (s.rec.is_seal)
-            continue;
-        record_op op = {.key = s.rec.key, .value = s.rec.value, .klen = s.rec.klen,
-                        .vlen = s.rec.vlen, .is_delete = s.rec.is_delete,
-                        .offset = s.rec_offset, .size = (uint32_t)s.rec_size};
-        if ((rc = fn(ctx, &op)) != 0)
-            break;
-    }
+    record_log_replay c = {.fn = fn, .ctx = ctx};
+    log_replay r;
+    int rc = log_replay_file(f, size, record_file_magic, RECORD_FILE_VERSION, record_log_op,
+                             &c, &r);
     memset(d, 0, sizeof *d);
-    d->sealed = sealed;
-    d->seal_bytes = sealed ? LOG_RECORD_SEAL_SIZE : 0;
-    d->offset = s.pos;
-    d->why = s.why;
-    log_scan_free(&s);
-    if (rc != LOG_SCAN_BAD)
-        return rc == LOG_SCAN_END ? KV_OK : rc;
-    int found = log_scan_classify_damage(f, d->offset, size, &d->next);
-    if (found < 0)
-        return found;
-    d->has_next = found;
+    /* Sealed if the last record is a seal that names its own offset (a
+     * seal followed by records: the segment was reopened after a crash
+     * between sealing it and starting the next one). */
+    d->sealed = r.sealed;
+    d->seal_bytes = r.sealed ? LOG_RECORD_SEAL_SIZE : 0;
+    if (rc != KV_OK || !r.damaged)
+        return rc;
+    d->offset = r.d.offset;
+    snprintf(d->why_text, sizeof d->why_text, "%s", r.d.why);
+    d->why = d->why_text;
+    d->torn = r.d.torn;
+    d->has_next = r.d.has_next;
+    d->next = r.d.next;
     return RECORD_DAMAGED;
 }
 
@@ -104,12 +114,13 @@ size_t record_encode(uint8_t *dst, uint64_t at, const record_op *op)
 int record_check_file(const char *path, const char *label, kv_line_fn line, void *ctx,
                       log_report_totals *totals)
 {
-    return log_report_check(path, label, line, ctx, totals);
+    return log_report_check(path, label, record_file_magic, RECORD_FILE_VERSION, line, ctx,
+                            totals);
 }
 
 int record_dump_file(const char *path, const char *label, unsigned flags, kv_line_fn line,
                      void *ctx)
 {
     (void)flags; /* a record is its own frame */
-    return log_report_dump(path, label, line, ctx);
+    return log_report_dump(path, label, record_file_magic, RECORD_FILE_VERSION, line, ctx);
 }

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "file_start.h"
 #include "kv.h"
+#include "record_io.h"
 
 #define SEGMENT_ID_DIGITS 10
 
@@ -70,6 +72,45 @@ int segment_open(const char *dir, uint32_t id, int flags, segment **out)
     s->refs = 1;
     *out = s;
     return KV_OK;
+}
+
+int segment_create(const char *dir, uint32_t id, segment **out)
+{
+    int rc = segment_open(dir, id, IO_WRITE | IO_CREATE | IO_TRUNC, out);
+    if (rc == KV_OK && (rc = segment_restart(*out)) != KV_OK) {
+        segment_unref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int segment_write_header(io_file *f)
+{
+    return file_start_write(f, record_file_magic, RECORD_FILE_VERSION);
+}
+
+int segment_check_header(io_file *f, uint64_t size)
+{
+    file_start fs;
+    int rc = file_start_read(f, size, record_file_magic, RECORD_FILE_VERSION, &fs);
+    if (rc == KV_OK && fs.state != FILE_START_OK)
+        rc = kv_error(KV_ERR_CORRUPT, "%s", fs.state == FILE_START_EMPTY
+                      ? "a segment of 0 bytes, without its header" : fs.why);
+    return rc;
+}
+
+int segment_restart(segment *s)
+{
+    int rc = s->size > 0 ? io_truncate(s->file, 0) : KV_OK;
+    if (rc == KV_OK)
+        rc = segment_write_header(s->file);
+    if (rc == KV_OK)
+        rc = io_sync(s->file);
+    if (rc == KV_OK) {
+        s->size = SEGMENT_START;
+        s->live_bytes = SEGMENT_START; /* a header is never garbage */
+    }
+    return rc;
 }
 
 void segment_ref(segment *s) { __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED); }

@@ -4,8 +4,10 @@
  *
  * The log is split into segment files named by a 32-bit id, ten decimal
  * digits then ".log" (0000000007.log), so sorting names sorts ids.  Each
- * holds log records (common/log_record.h), exactly the bytes of stage 01's
- * data.log.  A record in a higher-numbered segment is newer than every
+ * starts with a 16-byte file header (common/file_header.h, written by
+ * segment_create and synced before any record) and holds records after it,
+ * from SEGMENT_START: stage 02's are log records (common/log_record.h), as
+ * in stage 01's data.log; record_io.h is the seam.  A record in a higher-numbered segment is newer than every
  * record in a lower-numbered one: that order is what recovery replays.
  * A merge output may have a hint file beside it (0000000007.hint, hint.h).
  * Files being written by a merge end in ".tmp" until they are complete.
@@ -32,7 +34,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "file_header.h"
 #include "io.h"
+
+/* Where a segment's records start: after its file header.  A segment of at
+ * most this many bytes holds no record. */
+#define SEGMENT_START FILE_HEADER_SIZE
 
 #define SEGMENT_SUFFIX ".log"
 #define SEGMENT_HINT_SUFFIX ".hint"
@@ -44,7 +51,8 @@ typedef struct segment {
     io_file *file;
     char *name;            /* "0000000007.log", for messages and tools */
     uint64_t size;         /* valid bytes (invariant 2); read with __atomic */
-    uint64_t live_bytes;   /* bytes of the records the index points at;
+    uint64_t live_bytes;   /* bytes of the records the index points at, and
+                              of the header and seal (never garbage);
                               changed under the database's index lock */
     int refs;              /* invariant 1 */
     int has_hint;          /* a valid hint file <id>.hint is beside it */
@@ -67,6 +75,21 @@ void segment_name(char *buf, uint32_t id, const char *suffix);
 /* Opens DIR/<id>.log with io_open flags into a fresh handle with one
  * reference; size is set from the file. */
 int  segment_open(const char *dir, uint32_t id, int flags, segment **out);
+/* Creates DIR/<id>.log (emptied if it exists) holding its header, synced
+ * (so that a crash can never leave a segment with records behind a damaged
+ * header); a fresh handle with one reference, size SEGMENT_START. */
+int  segment_create(const char *dir, uint32_t id, segment **out);
+/* Appends the header of a segment of this record format (record_io.h) to
+ * f.  REQUIRES: f is empty. */
+int  segment_write_header(io_file *f);
+/* Checks the header of a segment of `size` bytes, without reading its
+ * records (for a segment indexed from its hint): KV_OK, KV_ERR_CORRUPT
+ * naming the file and what is there, or an I/O error. */
+int  segment_check_header(io_file *f, uint64_t size);
+/* Makes s hold nothing but a fresh header, synced: for a last segment that
+ * is empty or whose header a crash cut short (record_io.h).  REQUIRES: s
+ * holds no record and was opened for writing. */
+int  segment_restart(segment *s);
 void segment_ref(segment *s);
 void segment_unref(segment *s);   /* NULL is a no-op */
 

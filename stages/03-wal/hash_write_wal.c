@@ -109,7 +109,8 @@ int hash_write_open(kv_db *db)
      * cut off (a power loss could otherwise bring a torn tail back under
      * newer records), and so that the first group's sync marker can vouch
      * for all of it. */
-    if (rc == KV_OK && db->active->size > 0 && (rc = io_sync(db->active->file)) == KV_OK) {
+    if (rc == KV_OK && db->active->size > SEGMENT_START &&
+        (rc = io_sync(db->active->file)) == KV_OK) {
         wal_target t = wal_write_target(db->active);
         wal_queue_log_synced(w->q, &t);
     }

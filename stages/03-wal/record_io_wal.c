@@ -5,6 +5,10 @@
  * and the write path (wal_write.c), stage 02's index, recovery, merge,
  * iterator and tools run unchanged on the new format.
  *
+ * A segment starts with the file header "KVS03WAL" (common/file_header.h);
+ * the log's blocks stay at file offsets that are multiples of 32 KiB, so
+ * the first block holds the header and 16 bytes less of records.
+ *
  * A record may hold many ops; the index points each key at its record, and
  * a read decodes the record and takes the key's last op in it.  So that a
  * merge never copies an op that a later op of the same batch overrides,
@@ -16,6 +20,7 @@
 
 #include "error.h"
 #include "escape.h"
+#include "file_start.h"
 #include "hash_index.h"
 #include "record_io.h"
 #include "wal_batch.h"
@@ -72,8 +77,8 @@ static int replay_record(replay_ctx *c, const wal_reader *r, uint64_t start, con
     return rc == KV_OK ? wal_batch_decode(p, end, replay_op, c, NULL, why) : rc;
 }
 
-/* After damage: is there a valid record further on, and does a sync
- * marker after it say the damaged bytes had been synced? */
+/* After damage: is there a valid record further on (and how many), and
+ * does a sync marker after it say the damaged bytes had been synced? */
 static int replay_find_next(wal_reader *r, record_damage *d)
 {
     int rc;
@@ -94,19 +99,44 @@ static int replay_find_next(wal_reader *r, record_damage *d)
             d->has_next = 1;
             d->next = r->rec_start;
         }
+        d->records_after++;
     }
     return rc;
+}
+
+const char record_file_magic[] = FILE_MAGIC_WAL03;
+
+/* The header (common/file_start.h): 0 bytes is no damage; a header a crash
+ * cut short is torn; any other wrong header is damage.  Returns 1 if the
+ * records after it are to be read. */
+static int replay_header(io_file *f, uint64_t size, record_damage *d, int *rc)
+{
+    file_start fs;
+    *rc = file_start_read(f, size, record_file_magic, RECORD_FILE_VERSION, &fs);
+    if (*rc != KV_OK || fs.state == FILE_START_OK)
+        return *rc == KV_OK;
+    if (fs.state != FILE_START_EMPTY) {
+        snprintf(d->why_text, sizeof d->why_text, "%s", fs.why);
+        d->why = d->why_text;
+        d->torn = fs.state == FILE_START_TORN;
+        *rc = RECORD_DAMAGED;
+    }
+    return 0;
 }
 
 int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_damage *d)
 {
     memset(d, 0, sizeof *d);
+    int rc, kind;
+    if (!replay_header(f, size, d, &rc))
+        return rc;
+    /* Blocks stay at file offsets that are multiples of 32 KiB: the first
+     * one holds the header and 16 bytes less of records. */
     wal_reader r;
-    wal_reader_init_file(&r, f, 0, size);
+    wal_reader_init_file(&r, f, SEGMENT_START, size);
     replay_ctx c = {.fn = fn, .ctx = ctx};
     hash_index_init(&c.last);
     uint64_t synced_to = 0;
-    int rc, kind;
     while ((rc = wal_reader_next(&r)) == WAL_READ_RECORD) {
         const char *why = NULL;
         /* Sealed: the last record is a seal naming where it was written. */
@@ -133,6 +163,9 @@ int record_replay(io_file *f, uint64_t size, record_op_fn fn, void *ctx, record_
         int found = replay_find_next(&r, d);
         if (found != WAL_READ_END)
             rc = found;
+        /* What a crash can leave: nothing valid after the damage, or only
+         * writes never synced, which a power loss can lose out of order. */
+        d->torn = !d->has_next || d->unsynced;
     }
     hash_index_free(&c.last);
     wal_reader_free(&r);

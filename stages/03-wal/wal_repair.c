@@ -16,6 +16,7 @@
 #include "db_dir.h"
 #include "error.h"
 #include "log_report.h"
+#include "record_io.h"
 #include "segment.h"
 #include "wal_batch.h"
 #include "wal_tools.h"
@@ -51,10 +52,12 @@ static int repair_file(const char *dir, const char *name, uint32_t id,
     uint64_t size = 0;
     int rc = path && tmp && hint ? io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &o.file)
                                  : KV_ERR_NOMEM;
+    if (rc == KV_OK && (rc = segment_write_header(o.file)) == KV_OK) /* a fresh header */
+        o.at = SEGMENT_START;
     if (rc == KV_OK)
         rc = wal_walk(path, repair_copy, &o, &size);
     uint64_t kept = o.at;
-    if (rc == KV_OK && kept > 0) {
+    if (rc == KV_OK && kept > SEGMENT_START) {
         /* Written before the sync, but the file has no name until after
          * it, so the marker is true by the time anyone can read it. */
         uint8_t marker[WAL_SEAL_SIZE];
@@ -98,6 +101,30 @@ static int repair_file(const char *dir, const char *name, uint32_t id,
     return rc;
 }
 
+/* A segment whose file header is wrong is damaged at offset 0: its
+ * records are kept, behind a fresh header. */
+static int repair_header_damage(const char *path, wal_damage_list *dl)
+{
+    io_file *f = NULL;
+    int rc = io_open(path, IO_READ, &f);
+    uint64_t size = rc == KV_OK ? f->end : 0;
+    int bad = rc == KV_OK && size > 0 && segment_check_header(f, size) != KV_OK;
+    io_close(f);
+    if (rc != KV_OK || !bad)
+        return rc;
+    wal_walk_item *v = realloc(dl->v, (dl->n + 1) * sizeof *v);
+    if (v == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_repair %s: out of memory", path);
+    memmove(v + 1, v, dl->n * sizeof *v);
+    v[0] = (wal_walk_item){.kind = WAL_WALK_DAMAGE, .offset = 0,
+                           .end = size < SEGMENT_START ? size : SEGMENT_START,
+                           .why = "a damaged file header"};
+    dl->v = v;
+    dl->n++;
+    dl->cap = dl->n;
+    return KV_OK;
+}
+
 int kv_repair(const char *dir, kv_line_fn line, void *ctx)
 {
     int rc = args_check_ptr("kv_repair", dir, "directory");
@@ -123,6 +150,8 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         wal_damage_list dl = {0};
         uint64_t size = 0;
         rc = path ? wal_walk_damage(path, &dl, &size) : KV_ERR_NOMEM;
+        if (rc == KV_OK)
+            rc = repair_header_damage(path, &dl);
         if (rc == KV_OK && dl.n > 0) {
             rc = repair_file(dir, names[i], id, &dl, line, ctx, &lost);
             repaired++;

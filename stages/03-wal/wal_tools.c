@@ -28,7 +28,8 @@ int wal_walk(const char *path, wal_walk_fn fn, void *ctx, uint64_t *size)
         return rc;
     *size = f->end;
     wal_reader r;
-    wal_reader_init_file(&r, f, 0, f->end);
+    /* The records start after the segment's header (record_io.h). */
+    wal_reader_init_file(&r, f, f->end < SEGMENT_START ? f->end : SEGMENT_START, f->end);
     int damaged = 0;
     uint64_t bad = 0;
     const char *why = NULL;

@@ -8,6 +8,8 @@
 extern const harness_suite crc32c_suite;
 extern const harness_suite coding_suite;
 extern const harness_suite log_record_suite;
+extern const harness_suite log_damage_suite;
+extern const harness_suite file_start_suite;
 extern const harness_suite io_suite;
 extern const harness_suite io_fault_suite;
 extern const harness_suite io_sim_suite;
@@ -16,7 +18,7 @@ extern const harness_suite identity_suite;
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
-        &crc32c_suite, &coding_suite, &log_record_suite, &io_suite, &io_fault_suite, &io_sim_suite,
+        &crc32c_suite, &coding_suite, &log_record_suite, &log_damage_suite, &file_start_suite, &io_suite, &io_fault_suite, &io_sim_suite,
         &identity_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);

@@ -10,6 +10,7 @@
 #include "crc32c.h"
 #include "hint.h"
 #include "kv.h"
+#include "segment.h"
 #include "stage_util.h"
 
 typedef struct seen {
@@ -42,24 +43,25 @@ static void hint_round_trip_gives_each_record_its_offset(void)
     CHECK_KV(hint_add(&b, "two", 3, 300, NULL), KV_OK);
     CHECK_KV(hint_add(&b, "three", 5, 15, NULL), KV_OK);
     CHECK_EQ(b.covered, 335);
-    CHECK_KV(hint_write(path, 7, 335, &b), KV_OK);
+    /* The records follow the segment's 16-byte header. */
+    CHECK_KV(hint_write(path, 7, SEGMENT_START + 335, &b), KV_OK);
     /* 24 header + (1+1+3) + (1+2+3) + (1+1+5) + 12 trailer */
     CHECK_EQ(stage_file_size(path), 24 + 5 + 6 + 7 + 12);
     hint_builder_free(&b);
 
     seen s = {0};
     uint64_t bytes = 0;
-    CHECK_KV(hint_load(path, 7, 335, seen_entry, &s, &bytes), KV_OK);
+    CHECK_KV(hint_load(path, 7, SEGMENT_START + 335, seen_entry, &s, &bytes), KV_OK);
     CHECK_EQ(bytes, 54);
     CHECK_EQ(s.calls, 3);
-    CHECK_EQ(s.offsets[0], 0);
-    CHECK_EQ(s.offsets[1], 20);
-    CHECK_EQ(s.offsets[2], 320);
+    CHECK_EQ(s.offsets[0], SEGMENT_START);
+    CHECK_EQ(s.offsets[1], SEGMENT_START + 20);
+    CHECK_EQ(s.offsets[2], SEGMENT_START + 320);
     CHECK_EQ(s.sizes[1], 300);
     CHECK(strcmp(s.keys[2], "three") == 0);
 
     s = (seen){.fail_at = 2};
-    CHECK_KV(hint_load(path, 7, 335, seen_entry, &s, NULL), KV_ERR_NOMEM);
+    CHECK_KV(hint_load(path, 7, SEGMENT_START + 335, seen_entry, &s, NULL), KV_ERR_NOMEM);
     CHECK_EQ(s.calls, 2);
 }
 
@@ -93,44 +95,49 @@ static void expect_rejected(const char *path, uint32_t id, uint64_t seg_bytes, c
 static void hint_with_any_damage_is_rejected_whole(void)
 {
     const char *path = harness_join(harness_tmpdir(), "0000000003.hint");
+    const uint64_t H = SEGMENT_START; /* the records follow the segment's header */
     /* Two good entries: "ab" in 20 bytes, "c" in 11 bytes: 31 bytes. */
     const uint8_t good[] = {2, 20, 'a', 'b', 1, 11, 'c'};
-    make_hint(path, HINT_MAGIC, 1, 3, 31, good, sizeof good, 2);
+    make_hint(path, HINT_MAGIC, 1, 3, H + 31, good, sizeof good, 2);
     seen s = {0};
-    CHECK_KV(hint_load(path, 3, 31, seen_entry, &s, NULL), KV_OK);
+    CHECK_KV(hint_load(path, 3, H + 31, seen_entry, &s, NULL), KV_OK);
     CHECK_EQ(s.calls, 2);
 
-    expect_rejected(path, 4, 31, "another segment");
-    expect_rejected(path, 3, 32, "size differs");
-    make_hint(path, "KVHINT99", 1, 3, 31, good, sizeof good, 2);
-    expect_rejected(path, 3, 31, "bad magic");
-    make_hint(path, HINT_MAGIC, 2, 3, 31, good, sizeof good, 2);
-    expect_rejected(path, 3, 31, "unknown version");
-    make_hint(path, HINT_MAGIC, 1, 3, 31, good, sizeof good, 3);
-    expect_rejected(path, 3, 31, "entry count");
-    make_hint(path, HINT_MAGIC, 1, 3, 32, good, sizeof good, 2);
-    expect_rejected(path, 3, 32, "do not cover the whole segment");
-    make_hint(path, HINT_MAGIC, 1, 3, 30, good, sizeof good, 2);
-    expect_rejected(path, 3, 30, "run past the end of the segment");
+    expect_rejected(path, 4, H + 31, "another segment");
+    expect_rejected(path, 3, H + 32, "size differs");
+    make_hint(path, "KVHINT99", 1, 3, H + 31, good, sizeof good, 2);
+    expect_rejected(path, 3, H + 31, "bad magic");
+    make_hint(path, HINT_MAGIC, 2, 3, H + 31, good, sizeof good, 2);
+    expect_rejected(path, 3, H + 31, "unknown version");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 31, good, sizeof good, 3);
+    expect_rejected(path, 3, H + 31, "entry count");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 32, good, sizeof good, 2);
+    expect_rejected(path, 3, H + 32, "do not cover the whole segment");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 30, good, sizeof good, 2);
+    expect_rejected(path, 3, H + 30, "run past the end of the segment");
 
     const uint8_t zero_key[] = {0, 10};
-    make_hint(path, HINT_MAGIC, 1, 3, 10, zero_key, sizeof zero_key, 1);
-    expect_rejected(path, 3, 10, "key length is out of range");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 10, zero_key, sizeof zero_key, 1);
+    expect_rejected(path, 3, H + 10, "key length is out of range");
     const uint8_t small[] = {2, 11, 'a', 'b'};
-    make_hint(path, HINT_MAGIC, 1, 3, 11, small, sizeof small, 1);
-    expect_rejected(path, 3, 11, "impossible for the key length");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 11, small, sizeof small, 1);
+    expect_rejected(path, 3, H + 11, "impossible for the key length");
     const uint8_t cut_key[] = {5, 20, 'a'};
-    make_hint(path, HINT_MAGIC, 1, 3, 20, cut_key, sizeof cut_key, 1);
-    expect_rejected(path, 3, 20, "key runs past");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 20, cut_key, sizeof cut_key, 1);
+    expect_rejected(path, 3, H + 20, "key runs past");
     const uint8_t cut_varint[] = {2, 0x80};
-    make_hint(path, HINT_MAGIC, 1, 3, 20, cut_varint, sizeof cut_varint, 1);
-    expect_rejected(path, 3, 20, "lengths run past");
+    make_hint(path, HINT_MAGIC, 1, 3, H + 20, cut_varint, sizeof cut_varint, 1);
+    expect_rejected(path, 3, H + 20, "lengths run past");
 
-    make_hint(path, HINT_MAGIC, 1, 3, 31, good, sizeof good, 2);
+    make_hint(path, HINT_MAGIC, 1, 3, H + 31, good, sizeof good, 2);
     stage_flip_byte(path, 26);
-    expect_rejected(path, 3, 31, "checksum mismatch");
+    expect_rejected(path, 3, H + 31, "checksum mismatch");
     stage_write_file(path, "KVHINT02", 8);
-    expect_rejected(path, 3, 31, "not a possible hint size");
+    expect_rejected(path, 3, H + 31, "not a possible size");
+    /* A hint larger than its segment's records could need is refused
+     * before it is read (a 10 GB sparse hint would otherwise be). */
+    make_hint(path, HINT_MAGIC, 1, 3, H + 31, good, sizeof good, 2);
+    expect_rejected(path, 3, H + 5, "not a possible size for the hint of a 21-byte segment");
 }
 
 static void hint_that_cannot_be_read_is_an_io_error(void)

@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
 #include "hint.h"
 #include "io_fault.h"
 #include "log_record.h"
+#include "segment.h"
 #include "stage_util.h"
 
 /* Values of 300 bytes: big enough that a merge writes hint files (a hint of
@@ -87,8 +90,10 @@ static void reclaim_case(unsigned keys, size_t vlen, int want_hints)
         }
     }
     const uint64_t live = (uint64_t)keys * (10 + 16 + vlen), live_kv = keys * (16 + vlen);
-    CHECK_EQ(testdb_dir_bytes(dir), ROUNDS * live + stage_seal_bytes(dir));
-    CHECK_EQ(stage_stat(db, "live.bytes"), live + stage_seal_bytes(dir)); /* seals count as live */
+    CHECK_EQ(testdb_dir_bytes(dir), ROUNDS * live + stage_seal_bytes(dir) +
+                                        stage_header_bytes(dir));
+    /* Seals and headers count as live. */
+    CHECK_EQ(stage_stat(db, "live.bytes"), live + stage_seal_bytes(dir) + stage_header_bytes(dir));
     CHECK_KV(kv_compact(db), KV_OK);
     uint64_t after = testdb_dir_bytes(dir);
     CHECK_MSG(after * 10 <= live_kv * 12, "%llu bytes on disk after the merge for %llu bytes "
@@ -96,11 +101,15 @@ static void reclaim_case(unsigned keys, size_t vlen, int want_hints)
               (unsigned long long)live_kv);
     CHECK_EQ(stage_stat(db, "dead.bytes"), 0);
     CHECK_EQ(stage_stat(db, "session.merges"), 1);
-    CHECK_EQ(stage_suffix_bytes(dir, ".log"), live + stage_seal_bytes(dir));
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"),
+             live + stage_seal_bytes(dir) + stage_header_bytes(dir));
     size_t hints = stage_count_files(dir, ".hint");
     CHECK_EQ(hints, want_hints ? stage_count_files(dir, ".log") - 1 : 0);
+    /* Every output's header, seal and records, and the hints; not the new
+     * active segment's header, which roll-over wrote. */
     CHECK_EQ(stage_stat(db, "session.merge_bytes_written"),
-             live + stage_seal_bytes(dir) + stage_suffix_bytes(dir, ".hint"));
+             live + stage_seal_bytes(dir) + stage_header_bytes(dir) - SEGMENT_START +
+                 stage_suffix_bytes(dir, ".hint"));
     for (unsigned i = 0; i < keys; i++) {
         stage_key(key, i);
         stage_value(val, vlen, i, ROUNDS - 1);
@@ -144,13 +153,14 @@ static void merge_drops_deleted_keys_and_their_tombstones(void)
         model_del(db, &m, i);
     CHECK_KV(kv_compact(db), KV_OK);
     model_check(db, &m);
-    CHECK_EQ(stage_suffix_bytes(dir, ".log"), 150 * RECORD + stage_seal_bytes(dir));
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"),
+             150 * RECORD + stage_seal_bytes(dir) + stage_header_bytes(dir));
     CLOSE(db);
     testdb_lines lines = {0};
     CHECK_KV(kv_dump(dir, testdb_lines_add, &lines), KV_OK);
     CHECK(strstr(lines.text, " del ") == NULL);
     CHECK(strstr(lines.text, "hint entries") != NULL);
-    CHECK(strstr(lines.text, "(record_offset=0)") != NULL);
+    CHECK(strstr(lines.text, "(record_offset=16)") != NULL); /* after the header */
     testdb_lines_free(&lines);
     db = OPEN(dir, &opt);
     model_check(db, &m);
@@ -183,7 +193,7 @@ static void merge_of_only_deleted_keys_leaves_an_empty_database(void)
     DEL(db, S("a"));
     CHECK_KV(kv_compact(db), KV_OK);
     CHECK_EQ(stage_count_files(dir, ".log"), 1);
-    CHECK_EQ(stage_suffix_bytes(dir, ".log"), 0);
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), SEGMENT_START); /* just a header */
     CHECK_EQ(stage_count_files(dir, ".hint"), 0);
     ABSENT(db, S("a"));
     PUT(db, S("b"), S("2"));
@@ -215,7 +225,8 @@ static void merge_outputs_roll_at_the_segment_limit(void)
         model_put(db, &m, i, 2);
     CHECK_KV(kv_compact(db), KV_OK);
     model_check(db, &m);
-    CHECK_EQ(stage_suffix_bytes(dir, ".log"), 300 * RECORD + stage_seal_bytes(dir));
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"),
+             300 * RECORD + stage_seal_bytes(dir) + stage_header_bytes(dir));
     CLOSE(db);
     db = OPEN(dir, &opt);
     model_check(db, &m);
@@ -413,6 +424,37 @@ static void damaged_hint_is_reported_then_ignored(void)
     check_dir(dir);
 }
 
+/* A hint is only a shortcut: one that cannot be read (here a directory
+ * stands in its place), or that is larger than its segment could need (a
+ * 10 GB sparse file, which must not be read into memory), costs a scan of
+ * its segment, never the open. */
+static void hint_that_cannot_be_used_costs_a_scan_not_the_open(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(4096);
+    kv_db *db = OPEN(dir, &opt);
+    model m = {0};
+    for (unsigned r = 0; r < 2; r++)
+        for (unsigned i = 0; i < 60; i++)
+            model_put(db, &m, i, (int)r);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CLOSE(db);
+    size_t hints = stage_count_files(dir, ".hint");
+    CHECK(hints >= 2);
+    const char *first = stage_nth_file(dir, ".hint", 0);
+    const char *second = stage_nth_file(dir, ".hint", 1);
+    CHECK(unlink(first) == 0 && mkdir(first, 0755) == 0);
+    CHECK(truncate(second, 10ll << 30) == 0);
+    kv_options ro = opt;
+    ro.read_only = 1; /* so the bad hints stay for the check below */
+    db = OPEN(dir, &ro);
+    CHECK_EQ(stage_stat(db, "open.hints_rejected"), 2);
+    CHECK_EQ(stage_stat(db, "open.segments_from_hint"), hints - 2);
+    model_check(db, &m);
+    CLOSE(db);
+    CHECK(rmdir(first) == 0);
+}
+
 /* A hint with a valid checksum that names the wrong key is caught by kv
  * check, which reads every record a hint points at. */
 static void check_compares_each_hint_entry_with_its_record(void)
@@ -428,10 +470,11 @@ static void check_compares_each_hint_entry_with_its_record(void)
     const char *log = stage_nth_file(dir, ".log", 0);
     hint_builder b;
     CHECK_KV(hint_builder_init(&b), KV_OK);
-    /* One record of 1013 bytes and the seal, which a hint counts with it. */
+    /* One record of 1013 bytes and the seal, which a hint counts with it,
+     * after the segment's header. */
     CHECK_KV(hint_add(&b, "kex", 3, 1013 + LOG_RECORD_SEAL_SIZE, NULL), KV_OK);
     uint32_t id = (uint32_t)strtoul(strrchr(log, '/') + 1, NULL, 10);
-    CHECK_KV(hint_write(hint, id, 1013 + LOG_RECORD_SEAL_SIZE, &b), KV_OK);
+    CHECK_KV(hint_write(hint, id, SEGMENT_START + 1013 + LOG_RECORD_SEAL_SIZE, &b), KV_OK);
     hint_builder_free(&b);
     testdb_lines lines = {0};
     CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
@@ -572,6 +615,7 @@ static const harness_test merge_tests[] = {
     HARNESS_TEST(gets_and_puts_go_on_during_merges),
     HARNESS_TEST(hints_and_a_full_scan_give_the_same_index),
     HARNESS_TEST(damaged_hint_is_reported_then_ignored),
+    HARNESS_TEST(hint_that_cannot_be_used_costs_a_scan_not_the_open),
     HARNESS_TEST(check_compares_each_hint_entry_with_its_record),
     HARNESS_TEST(merge_failing_at_every_call_keeps_acknowledged_writes),
     HARNESS_TEST(merge_failing_once_at_every_call_recovers_in_session),

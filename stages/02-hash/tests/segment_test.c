@@ -106,7 +106,8 @@ static void record_larger_than_the_limit_gets_a_segment_of_its_own(void)
     PUT(db, "big", 3, big, sizeof big);
     PUT(db, S("small2"), S("2"));
     CHECK_EQ(stage_count_files(dir, ".log"), 3);
-    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)), 10 + 3 + 5000 + LOG_RECORD_SEAL_SIZE);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", 1)),
+             SEGMENT_START + 10 + 3 + 5000 + LOG_RECORD_SEAL_SIZE);
     EXPECT(db, "big", 3, big, sizeof big);
     CLOSE(db);
     db = OPEN(dir, &opt);
@@ -129,8 +130,8 @@ static void deleting_an_absent_key_writes_nothing(void)
     CLOSE(db);
     db = OPEN(dir, NULL);
     ABSENT(db, S("a"));
-    CHECK_EQ(stage_stat(db, "live.bytes"), 0);
-    CHECK_EQ(stage_stat(db, "dead.bytes"), before + 11);
+    CHECK_EQ(stage_stat(db, "live.bytes"), SEGMENT_START); /* the header */
+    CHECK_EQ(stage_stat(db, "dead.bytes"), before + 11 - SEGMENT_START);
     CLOSE(db);
 }
 
@@ -159,16 +160,20 @@ static void torn_tail_of_the_last_segment_is_cut(void)
     CHECK_KV(kv_open(dir, &strict, &db), KV_ERR_CORRUPT);
     CHECK(strstr(kv_errmsg(), "0000000003.log") != NULL);
 
+    /* A read-only open reports what it found, and cuts nothing. */
     kv_options ro = opt;
     ro.read_only = 1;
     db = OPEN(dir, &ro);
     expect_keys(db, 21, 0);
-    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_found"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 0);
     CLOSE(db);
     CHECK_EQ(stage_file_size(last), size + 14); /* read-only left it */
 
     db = OPEN(dir, &opt);
     expect_keys(db, 21, 0);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_found"), 14);
+    CHECK_EQ(stage_stat(db, "open.torn_tail_bytes_cut"), 14);
     CHECK_EQ(stage_file_size(last), size);
     PUT(db, S("after"), S("cut"));
     CLOSE(db);
@@ -195,18 +200,38 @@ static void torn_tail_of_a_closed_segment_is_corrupt_naming_it(void)
     testdb_lines_free(&lines);
 }
 
+/* kv_check and kv_open share one verdict: a closed segment cut exactly
+ * before its seal reads as a shorter valid segment, and both say it is
+ * damaged. */
+static void closed_segment_cut_before_its_seal_fails_check_and_open(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = three_segments(dir);
+    const char *middle = stage_nth_file(dir, ".log", 1);
+    stage_truncate(middle, stage_file_size(middle) - LOG_RECORD_SEAL_SIZE);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(lines.text, "0000000002.log: CORRUPT: kv_open refuses the database") !=
+              NULL, "%s", lines.text);
+    testdb_lines_free(&lines);
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    CHECK(strstr(kv_errmsg(), "does not end with its seal") != NULL);
+}
+
 static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)
 {
     const char *dir = harness_tmpdir();
     kv_options opt = three_segments(dir);
-    stage_flip_byte(stage_nth_file(dir, ".log", 0), RECORD + 20); /* record 2 of 7 */
+    /* Record 2 of 7, after the 16-byte header: it starts at 16 + 126. */
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), SEGMENT_START + RECORD + 20);
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "0000000001.log: offset 126") != NULL, "kv_errmsg: %s",
+    CHECK_MSG(strstr(kv_errmsg(), "0000000001.log: offset 142") != NULL, "kv_errmsg: %s",
               kv_errmsg());
     testdb_lines lines = {0};
     CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
-    CHECK(strstr(lines.text, "0000000001.log: offset 126: CORRUPT") != NULL);
+    CHECK(strstr(lines.text, "0000000001.log: offset 142: CORRUPT") != NULL);
     testdb_lines_free(&lines);
 }
 
@@ -378,17 +403,17 @@ static void record_changed_under_an_open_database_is_corrupt(void)
     char other[12]; /* 10-byte header, 1-byte key, 1-byte value */
     FILE *f = fopen(log, "rb");
     CHECK(f != NULL);
-    CHECK(fseek(f, 12, SEEK_SET) == 0 && fread(other, 1, 12, f) == 12);
+    CHECK(fseek(f, SEGMENT_START + 12, SEEK_SET) == 0 && fread(other, 1, 12, f) == 12);
     fclose(f);
     f = fopen(log, "r+b");
     CHECK(f != NULL);
-    CHECK(fwrite(other, 1, 12, f) == 12);
+    CHECK(fseek(f, SEGMENT_START, SEEK_SET) == 0 && fwrite(other, 1, 12, f) == 12);
     fclose(f);
     void *v = NULL;
     size_t vl = 0;
     CHECK_KV(kv_get(db, S("a"), &v, &vl), KV_ERR_CORRUPT);
-    CHECK(strstr(kv_errmsg(), "0000000001.log: offset 0") != NULL);
-    stage_flip_byte(log, 15);
+    CHECK(strstr(kv_errmsg(), "0000000001.log: offset 16") != NULL);
+    stage_flip_byte(log, SEGMENT_START + 15);
     CHECK_KV(kv_get(db, S("b"), &v, &vl), KV_ERR_CORRUPT);
     CHECK(strstr(kv_errmsg(), "checksum") != NULL);
     CLOSE(db);
@@ -403,15 +428,16 @@ static void stats_report_segments_index_and_open_cost(void)
     put_keys(db, 10, 1);
     DEL(db, S("key-000000000019"));
     CHECK_EQ(stage_stat(db, "live.keys"), 19);
-    CHECK_EQ(stage_stat(db, "live.bytes"), 19 * RECORD + stage_seal_bytes(dir));
-    CHECK_EQ(stage_stat(db, "segments.bytes"), 30 * RECORD + 10 + 16 + stage_seal_bytes(dir));
+    uint64_t framing = stage_seal_bytes(dir) + stage_header_bytes(dir); /* never garbage */
+    CHECK_EQ(stage_stat(db, "live.bytes"), 19 * RECORD + framing);
+    CHECK_EQ(stage_stat(db, "segments.bytes"), 30 * RECORD + 10 + 16 + framing);
     CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
     CHECK_EQ(stage_stat(db, "session.puts"), 30);
     CHECK_EQ(stage_stat(db, "session.deletes"), 1);
     CHECK(stage_stat(db, "index.bytes_per_key") > 16);
     CLOSE(db);
     db = OPEN(dir, &opt);
-    CHECK_EQ(stage_stat(db, "open.bytes_read"), 30 * RECORD + 26 + stage_seal_bytes(dir));
+    CHECK_EQ(stage_stat(db, "open.bytes_read"), 30 * RECORD + 26 + framing);
     CHECK(stage_stat(db, "open.ms") >= 0);
     CHECK(stage_stat(db, "open.ms_per_gb") > 0);
     CHECK_EQ(stage_stat(db, "dead.bytes"), 11 * RECORD + 26);
@@ -427,7 +453,7 @@ static void batch_is_one_write_and_one_index_update(void)
     kv_batch *b = NULL;
     CHECK_KV(kv_batch_new(&b), KV_OK);
     CHECK_KV(kv_write(db, b), KV_OK); /* empty: writes nothing */
-    CHECK_EQ(stage_suffix_bytes(dir, ".log"), 12);
+    CHECK_EQ(stage_suffix_bytes(dir, ".log"), SEGMENT_START + 12);
     CHECK_KV(kv_batch_put(b, S("b"), S("2")), KV_OK);
     CHECK_KV(kv_batch_delete(b, S("a")), KV_OK);
     CHECK_KV(kv_batch_put(b, S("c"), S("3")), KV_OK);
@@ -439,7 +465,7 @@ static void batch_is_one_write_and_one_index_update(void)
     EXPECT(db, S("b"), S("4"));
     ABSENT(db, S("c"));
     CHECK_EQ(stage_stat(db, "live.keys"), 1);
-    CHECK_EQ(stage_stat(db, "live.bytes"), 12);
+    CHECK_EQ(stage_stat(db, "live.bytes"), SEGMENT_START + 12);
     CHECK_EQ(stage_stat(db, "session.puts"), 4);
     CHECK_EQ(stage_stat(db, "session.deletes"), 3);
     CLOSE(db);
@@ -447,7 +473,7 @@ static void batch_is_one_write_and_one_index_update(void)
     ABSENT(db, S("a"));
     EXPECT(db, S("b"), S("4"));
     ABSENT(db, S("c"));
-    CHECK_EQ(stage_stat(db, "live.bytes"), 12);
+    CHECK_EQ(stage_stat(db, "live.bytes"), SEGMENT_START + 12);
 
     /* A batch bigger than the limit starts a segment and stays whole. */
     kv_batch_clear(b);
@@ -460,7 +486,7 @@ static void batch_is_one_write_and_one_index_update(void)
     size_t logs = stage_count_files(dir, ".log");
     CHECK_KV(kv_write(db, b), KV_OK);
     CHECK_EQ(stage_count_files(dir, ".log"), logs + 1);
-    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", logs)), 20 * RECORD);
+    CHECK_EQ(stage_file_size(stage_nth_file(dir, ".log", logs)), SEGMENT_START + 20 * RECORD);
 
     /* A batch whose write fails leaves nothing behind, on disk or in the index. */
     CLOSE(db);
@@ -488,6 +514,7 @@ static const harness_test segment_tests[] = {
     HARNESS_TEST(deleting_an_absent_key_writes_nothing),
     HARNESS_TEST(torn_tail_of_the_last_segment_is_cut),
     HARNESS_TEST(torn_tail_of_a_closed_segment_is_corrupt_naming_it),
+    HARNESS_TEST(closed_segment_cut_before_its_seal_fails_check_and_open),
     HARNESS_TEST(damage_in_a_closed_segment_is_corrupt_naming_file_and_offset),
     HARNESS_TEST(empty_segments_after_an_unsealed_one_are_removed_at_open),
     HARNESS_TEST(leftovers_of_a_merge_are_removed_at_open_but_not_read_only),

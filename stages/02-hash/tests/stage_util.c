@@ -3,6 +3,7 @@
  */
 #include "stage_util.h"
 #include "log_record.h"
+#include "segment.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -185,6 +186,11 @@ void stage_value(char *val, size_t vlen, unsigned i, unsigned round)
 {
     for (size_t j = 0; j < vlen; j++)
         val[j] = (char)('a' + (i * 7 + round * 13 + j) % 26);
+}
+
+uint64_t stage_header_bytes(const char *dir)
+{
+    return (uint64_t)stage_count_files(dir, ".log") * SEGMENT_START;
 }
 
 uint64_t stage_seal_bytes(const char *dir)

@@ -27,6 +27,8 @@ uint64_t stage_suffix_bytes(const char *dir, const char *suffix);
 /* Bytes of the seals of the closed segments: every .log file but the last
  * (the active one) ends with an 18-byte seal (common/log_record.h). */
 uint64_t stage_seal_bytes(const char *dir);
+/* Bytes of the segments' file headers: 16 per .log file (segment.h). */
+uint64_t stage_header_bytes(const char *dir);
 
 /* Flips every bit of the byte at off; appends bytes; cuts to size. */
 void stage_flip_byte(const char *path, long long off);

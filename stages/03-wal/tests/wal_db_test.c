@@ -18,6 +18,7 @@
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
+#include "segment.h"
 
 static kv_options wal_options(int sync)
 {
@@ -134,7 +135,7 @@ static void batch_cut_anywhere_is_all_or_nothing(void)
     FILE *f = fopen(log, "rb");
     CHECK(fread(saved, 1, (size_t)size, f) == (size_t)size);
     fclose(f);
-    for (long long cut = 20; cut < size; cut += 997) {
+    for (long long cut = SEGMENT_START + 20; cut < size; cut += 997) {
         harness_context("log cut at %lld of %lld", cut, size);
         stage_write_file(log, saved, (size_t)cut);
         db = OPEN(dir, NULL);
@@ -188,10 +189,10 @@ static void damage_in_synced_bytes_is_corrupt_in_both_modes(void)
     PUT(db, S("b"), S("2"));
     PUT(db, S("c"), S("3"));
     CLOSE(db); /* synced, and ends with a sync marker */
-    stage_flip_byte(stage_nth_file(dir, ".log", 0), 2);
+    stage_flip_byte(stage_nth_file(dir, ".log", 0), SEGMENT_START + 2);
     kv_db *x = NULL;
     CHECK_KV(kv_open(dir, NULL, &x), KV_ERR_CORRUPT);
-    CHECK(strstr(kv_errmsg(), "offset 0") != NULL);
+    CHECK(strstr(kv_errmsg(), "offset 16") != NULL); /* the first record, after the header */
     kv_options strict;
     kv_options_init(&strict);
     strict.strict_recovery = 1;
@@ -228,7 +229,7 @@ static void unsynced_damage_is_cut_to_a_prefix(void)
     fclose(f);
     stage_write_file(harness_join(copy, "IDENTITY"), identity, idlen);
     const char *path = harness_join(copy, "0000000001.log");
-    buf[20] ^= 0xff; /* inside "b" */
+    buf[SEGMENT_START + 20] ^= 0xff; /* inside "b", after the header */
     stage_write_file(path, buf, (size_t)size);
     db = OPEN(copy, NULL);
     EXPECT(db, S("a"), S("1"));
@@ -251,7 +252,7 @@ static void repair_salvages_every_intact_record(void)
     }
     CLOSE(db);
     CHECK(stage_count_files(dir, ".log") > 3);
-    stage_flip_byte(stage_nth_file(dir, ".log", 1), 3); /* a closed segment */
+    stage_flip_byte(stage_nth_file(dir, ".log", 1), SEGMENT_START + 3); /* a closed segment */
     kv_db *x = NULL;
     CHECK_KV(kv_open(dir, NULL, &x), KV_ERR_CORRUPT);
     testdb_lines lines = {0};
@@ -315,10 +316,11 @@ static void dump_frames_show_fragments_across_a_block_boundary(void)
     const char *t = lines.text;
     CHECK_MSG(strstr(t, "---- block 0 ----") != NULL, "%s", t);
     CHECK_MSG(strstr(t, "---- block 1 ----") != NULL, "%s", t);
-    CHECK_MSG(strstr(t, "frame  offset 0  block 0  length 10  FULL  crc 0x") != NULL, "%s", t);
-    /* "small" takes 17 bytes: the big record's FIRST fills the rest of
-     * block 0 (32768 - 17 - 7 data bytes), its LAST starts block 1. */
-    CHECK_MSG(strstr(t, "frame  offset 17  block 0  length 32744  FIRST") != NULL, "%s", t);
+    /* After the segment's 16-byte header, "small" takes 17 bytes: the big
+     * record's FIRST fills the rest of block 0 (32768 - 33 - 7 data
+     * bytes), its LAST starts block 1. */
+    CHECK_MSG(strstr(t, "frame  offset 16  block 0  length 10  FULL  crc 0x") != NULL, "%s", t);
+    CHECK_MSG(strstr(t, "frame  offset 33  block 0  length 32728  FIRST") != NULL, "%s", t);
     CHECK_MSG(strstr(t, "frame  offset 32768  block 1  length") != NULL, "%s", t);
     CHECK_MSG(strstr(t, "LAST  crc 0x") != NULL, "%s", t);
     CHECK_MSG(strstr(t, "BAD") == NULL, "%s", t);
@@ -343,8 +345,9 @@ static void dump_frames_show_the_trailer(void)
     kv_db *db = OPEN(dir, NULL);
     /* One put of a 1-byte key and a value of 16384 bytes or more takes
      * 7 + 1 (count) + 1 (type) + 1 (key_len) + 3 (value_len) + 1 + vlen
-     * bytes: vlen = 32768 - 14 - 3 leaves 3 bytes in block 0. */
-    static char val[32768 - 14 - 3];
+     * bytes, after the segment's 16-byte header: vlen = 32768 - 16 - 14 - 3
+     * leaves 3 bytes in block 0. */
+    static char val[32768 - SEGMENT_START - 14 - 3];
     memset(val, 'x', sizeof val);
     PUT(db, S("a"), val, sizeof val);
     CHECK_KV(kv_close(db), KV_OK);
