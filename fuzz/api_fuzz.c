@@ -4,9 +4,10 @@
  * on an in-memory model (tests/model_map.h, with a frozen copy for each
  * snapshot and iterator: api_check.h).  Every answer of the engine must be
  * the model's; a disagreement, a crash, a sanitizer report or a leak fails
- * the input.  This file decodes the bytes; api_calls.h makes each call on
- * the engine and on the model.  This is what LevelDB's fuzzing does to its DB class; it uses
- * kv.h alone, so every stage builds it.  docs/fuzzing.md shows examples.
+ * the input.  This is what LevelDB's fuzzing does to its DB class; it uses
+ * kv.h alone, so every stage builds it.  This file decodes the bytes;
+ * api_calls.h makes each call on the engine and on the model.
+ * docs/fuzzing.md has the same table and a worked example.
  *
  * The input, byte by byte (bytes past its end read as 0):
  *
@@ -51,14 +52,15 @@
  *   key   := 1 byte k: bits 0-1 = 0, 1, 2: a key of 1, 2, 3 symbols taken
  *            from bits 2-3, 4-5, 6-7 (symbols 'a', 'b', 0x00, 0xff); = 3: a
  *            long key, bits 2-3 = 0..3: 300, 1000, 1001 bytes or KV_MAX_KEY
- *            (each a prefix of the next; 300 starts with 'a', others 'L')
+ *            (300 starts with 'a', the others with 'L', and each of those
+ *            is a prefix of the next)
  *   value := 1 byte v: 0 empty; 1..0xef that many bytes; 0xf0..0xff then a
  *            byte x: 240 + (v&15) * 4096 + 33 * x bytes (up to 70,095)
  *
  * Value bytes come from a count of the values made so far, so an overwrite
- * with a value of the same length differs.  A read-only database must refuse every write
- * with KV_ERR_INVALID and change nothing.  The work per input is bounded: at
- * most API_MAX_OPS operations, API_MAX_REOPENS reopens (later ones are
+ * with a value of the same length differs.  A read-only database must
+ * refuse every write with KV_ERR_INVALID and change nothing.  The work per
+ * input is bounded: at most API_MAX_OPS operations, API_MAX_REOPENS reopens (later ones are
  * skipped), and the program ends once API_MAX_WRITTEN bytes of keys and
  * values were written.  At the end every snapshot is checked and freed,
  * the database closed, opened again and checked whole.
