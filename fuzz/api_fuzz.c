@@ -60,10 +60,11 @@
  * Value bytes come from a count of the values made so far, so an overwrite
  * with a value of the same length differs.  A read-only database must
  * refuse every write with KV_ERR_INVALID and change nothing.  The work per
- * input is bounded: at most API_MAX_OPS operations, API_MAX_REOPENS reopens (later ones are
- * skipped), and the program ends once API_MAX_WRITTEN bytes of keys and
- * values were written.  At the end every snapshot is checked and freed,
- * the database closed, opened again and checked whole.
+ * input is bounded: at most API_MAX_OPS operations, API_MAX_REOPENS
+ * reopens (later ones are skipped), and the program ends once
+ * API_MAX_WRITTEN bytes of keys and values were written.  At the end every
+ * snapshot is checked and freed, the database closed, opened again and
+ * checked whole.
  *
  * The database lives in $TMPDIR, else /dev/shm, else /tmp: sync = 1 makes
  * every write an fsync, which costs milliseconds on a disk and nothing in
