@@ -30,11 +30,11 @@ api_seeds() {
 '\007\000\011\000\011\075\031\001\031\076\011\002\001\011\017\006\011\004'\
 '\010\012\074\335\001\005\016\036\056\076\116\136\156\176\017\003\025'\
 '\137\000\233\000\053\000\000\000\001\012\113\100\000\000\001' >"$1/every-op"
-    # segments and memtables of 4 KiB, values of 18 and 37 KB: roll-overs
+    # segments and memtables of 4 KiB, values of 21 and 11 KB: roll-overs
     # and flushes under a snapshot and an iterator, kv_compact, checks at
     # the snapshot, a reopen with the tools, a walk of the iterator
-    printf '\044\000\000\020\005\027\004\375\001\370\200\001\000\012'\
-'\375\002\364\100\074\012\074\011\000\011\375\213\044\074' >"$1/small-sizes"
+    printf '\044\000\000\020\005\027\004\375\001\364\200\001\000\012'\
+'\375\002\362\100\074\012\074\011\000\011\375\213\044\074' >"$1/small-sizes"
     # batches: empty, cleared then filled, seven items; read back each write
     printf '\200\002\202\162\000\000\001\001\004\000\010\000\000\014\002'\
 '\001\000\000\003\377\377\001\003\074' >"$1/batches"
