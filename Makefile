@@ -54,6 +54,10 @@ STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 # STAGE=S picks one stage for the targets that take it (stage-files,
 # crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
+# fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
+# of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
+FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_check.c tests/model_map.c
+$(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
@@ -114,8 +118,9 @@ $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/rss $(B)/$(1)/readcost: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
+# (The library goes last: a harness may add objects, as fuzz-api-replay does.)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -333,6 +338,8 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api build/afl/$(s)/api): $(FUZZ_API_SRCS)
+$(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))
 
 # The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every
 # stage, so its harness fuzz/resp_fuzz.c is built once, under the name

@@ -8,15 +8,58 @@
 # segment -> 0000000001.log and hint -> 0000000002.hint (stage 02),
 # wal -> 0000000001.log (stage 03), table -> the one table kv_compact leaves
 # (stage 04: every script ends with a compact).
+#
+# The api target (fuzz/api_fuzz.c) reads a program of kv.h calls, not a
+# file: its seeds are written here (api_seeds), the same for every stage.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# api_seeds DIR: programs for fuzz/api_fuzz.c, in octal (its header comment
+# decodes them byte by byte): each op code with its arguments; small
+# segments and memtables with large values and snapshots across roll-overs
+# and kv_compact; read-only and strict reopens, sync; every misuse.
+api_seeds() {
+    # every op: puts (one large, one empty), delete, batch of 3, get,
+    # snapshot, overwrite, get_at, iterators at the snapshot and now walked
+    # both ways, snapshot freed under its iterator, compact, check, burst,
+    # misuse, get_live, reopens (handles live and tools; read-only, where a
+    # put and compact are refused; strict with sync)
+    printf '\000\000\000\020\000\004\360\020\000\001\000\001\004'\
+'\062\000\010\005\001\004\000\014\007\003\000\005\000\000\040\004\000'\
+'\007\000\011\000\011\075\031\001\031\076\011\002\001\011\017\006\011\004'\
+'\010\012\074\335\001\005\016\036\056\076\116\136\156\176\017\003\025'\
+'\137\000\233\000\053\000\000\000\001\012\113\100\000\000\001' >"$1/every-op"
+    # segments and memtables of 4 KiB, values of 21 and 11 KB: roll-overs
+    # and flushes under a snapshot and an iterator, kv_compact, checks at
+    # the snapshot, a reopen with the tools, a walk of the iterator
+    printf '\044\000\000\020\005\027\004\375\001\364\200\001\000\012'\
+'\375\002\362\100\074\012\074\011\000\011\375\213\044\074' >"$1/small-sizes"
+    # batches: empty, cleared then filled, seven items; read back each write
+    printf '\200\002\202\162\000\000\001\001\004\000\010\000\000\014\002'\
+'\001\000\000\003\377\377\001\003\074' >"$1/batches"
+    # every long key, KV_MAX_KEY included, and seeks among them
+    printf '\000\000\003\001\000\007\002\000\013\003\000\017\004\011\002\013'\
+'\031\002\017\031\004\011\076\074\213\000\074' >"$1/long-keys"
+    # sync and tiny sizes (1 byte: a new file for every record)
+    printf '\111\000\000\001\000\004\002\005\001\000\012\074\013\111\074' >"$1/tiny-sync"
+    # the worked example of docs/fuzzing.md (the API harness section)
+    printf '\000\000\000\005\005\001\000\004\000\027\004\031\000\053\000'\
+'\000\004\000' >"$1/doc-example"
+    : >"$1/empty"
+}
+
 for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
     if [ "$target" = resp ]; then  # kv serve's parser: requests, not a database
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/resp/* "$out/$stage-$target/"
+        continue
+    fi
+    if [ "$target" = api ]; then
+        mkdir -p "$out/$stage-api"
+        api_seeds "$out/$stage-api"
         continue
     fi
     case $target in

@@ -6,11 +6,12 @@
  * read with kv_get_at and kv_iter_new_at at later steps, up to
  * MODEL_MAX_SNAPSHOTS alive at once, through writes and kv_compact),
  * close-and-reopen and kv_compact run on the engine and on a sorted array
- * of (key, value) pairs; every answer the engine gives must be the model's
- * (at a snapshot: the model as it was when the snapshot was taken).  Keys
- * come from a small alphabet (with NUL and 0xFF bytes, and a few long keys)
- * so that overwrites and deletes hit often; some values are empty, a few
- * are up to 100 KB.
+ * of (key, value) pairs (model_map.h, which fuzz/api_fuzz.c shares);
+ * every answer the engine gives must be the model's (at a snapshot: the
+ * model as it was when the snapshot was taken).  Keys come from a small
+ * alphabet (with NUL and 0xFF bytes, and a few long keys) so that
+ * overwrites and deletes hit often; some values are empty, a few are up to
+ * 100 KB.
  *
  * Odd seeds run with kv_options.segment_bytes = 4096 and memtable_bytes =
  * 8192, so the stages that split their log into segments make many of them,
@@ -27,112 +28,12 @@
 
 #include "harness.h"
 #include "kv.h"
+#include "model_map.h"
 #include "testdb.h"
 
 #define MODEL_DEFAULT_STEPS 2500
 #define MODEL_LARGE_VALUE (100u * 1024u)
 #define MODEL_MAX_SNAPSHOTS 3
-
-typedef struct model_entry {
-    uint8_t *k, *v;
-    size_t kl, vl;
-} model_entry;
-
-typedef struct model {
-    model_entry *e;
-    size_t n, cap;
-} model;
-
-static int model_keycmp(const void *a, size_t al, const void *b, size_t bl)
-{
-    size_t n = al < bl ? al : bl;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0)
-        return c;
-    return al < bl ? -1 : al > bl;
-}
-
-/* Index of the first entry >= key. */
-static size_t model_lower_bound(const model *m, const void *k, size_t kl)
-{
-    size_t lo = 0, hi = m->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (model_keycmp(m->e[mid].k, m->e[mid].kl, k, kl) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static const model_entry *model_find(const model *m, const void *k, size_t kl)
-{
-    size_t i = model_lower_bound(m, k, kl);
-    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0)
-        return &m->e[i];
-    return NULL;
-}
-
-static uint8_t *model_dup(const void *p, size_t n)
-{
-    uint8_t *c = malloc(n ? n : 1);
-    CHECK(c != NULL);
-    if (n)
-        memcpy(c, p, n);
-    return c;
-}
-
-static void model_put(model *m, const void *k, size_t kl, const void *v, size_t vl)
-{
-    size_t i = model_lower_bound(m, k, kl);
-    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0) {
-        free(m->e[i].v);
-        m->e[i].v = model_dup(v, vl);
-        m->e[i].vl = vl;
-        return;
-    }
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 64;
-        m->e = realloc(m->e, m->cap * sizeof *m->e);
-        CHECK(m->e != NULL);
-    }
-    memmove(m->e + i + 1, m->e + i, (m->n - i) * sizeof *m->e);
-    m->e[i] = (model_entry){model_dup(k, kl), model_dup(v, vl), kl, vl};
-    m->n++;
-}
-
-static void model_del(model *m, const void *k, size_t kl)
-{
-    size_t i = model_lower_bound(m, k, kl);
-    if (i < m->n && model_keycmp(m->e[i].k, m->e[i].kl, k, kl) == 0) {
-        free(m->e[i].k);
-        free(m->e[i].v);
-        memmove(m->e + i, m->e + i + 1, (m->n - i - 1) * sizeof *m->e);
-        m->n--;
-    }
-}
-
-static void model_copy(model *dst, const model *src)
-{
-    dst->n = dst->cap = src->n;
-    dst->e = malloc((src->n ? src->n : 1) * sizeof *dst->e);
-    CHECK(dst->e != NULL);
-    for (size_t i = 0; i < src->n; i++)
-        dst->e[i] = (model_entry){model_dup(src->e[i].k, src->e[i].kl),
-                                  model_dup(src->e[i].v, src->e[i].vl), src->e[i].kl,
-                                  src->e[i].vl};
-}
-
-static void model_free(model *m)
-{
-    for (size_t i = 0; i < m->n; i++) {
-        free(m->e[i].k);
-        free(m->e[i].v);
-    }
-    free(m->e);
-    memset(m, 0, sizeof *m);
-}
 
 /* ---- random keys and values ------------------------------------------- */
 
@@ -175,9 +76,9 @@ static void model_gen_value(testdb_rng *r, model_buf *val)
 
 /* ---- comparing the engine with the model ------------------------------ */
 
-static void model_check_get(kv_db *db, const model *m, const void *k, size_t kl)
+static void model_check_get(kv_db *db, const model_map *m, const void *k, size_t kl)
 {
-    const model_entry *e = model_find(m, k, kl);
+    const model_entry *e = model_map_find(m, k, kl);
     if (e)
         EXPECT(db, k, kl, e->v, e->vl);
     else
@@ -185,7 +86,7 @@ static void model_check_get(kv_db *db, const model *m, const void *k, size_t kl)
 }
 
 /* `it` must stand on the model's entry i; `dir` names the walk in messages. */
-static void model_check_entry(kv_iter *it, const model *m, size_t i, const char *dir)
+static void model_check_entry(kv_iter *it, const model_map *m, size_t i, const char *dir)
 {
     CHECK_MSG(kv_iter_valid(it), "%s: iterator ended at model entry %zu of %zu (status %d)",
               dir, i, m->n, kv_iter_status(it));
@@ -193,7 +94,7 @@ static void model_check_entry(kv_iter *it, const model *m, size_t i, const char 
     const void *k = kv_iter_key(it, &kl);
     const void *v = kv_iter_value(it, &vl);
     char h1[HARNESS_HEX_BUF], h2[HARNESS_HEX_BUF];
-    CHECK_MSG(k != NULL && model_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
+    CHECK_MSG(k != NULL && model_map_keycmp(k, kl, m->e[i].k, m->e[i].kl) == 0,
               "%s: iterator key [%s] (%zu bytes), model key [%s] (%zu bytes)", dir,
               harness_hex(h1, k, kl), kl, harness_hex(h2, m->e[i].k, m->e[i].kl), m->e[i].kl);
     CHECK_MSG(v != NULL, "%s: kv_iter_value is NULL (status %d)", dir, kv_iter_status(it));
@@ -213,7 +114,7 @@ static void model_check_end(kv_iter *it, const char *where)
 
 /* From where `it` stands, the next up to `limit` entries must be the model's
  * from index `from` on, and if the model ends within them, so must `it`. */
-static void model_check_iter(kv_iter *it, const model *m, size_t from, size_t limit)
+static void model_check_iter(kv_iter *it, const model_map *m, size_t from, size_t limit)
 {
     size_t i = from;
     for (; i < m->n && i - from < limit; i++) {
@@ -229,7 +130,7 @@ static void model_check_iter(kv_iter *it, const model *m, size_t from, size_t li
  * `from` down, up to `limit` of them, and if the model's first entry is
  * among them, then the end.  from == m->n means `it` must not be valid
  * (a seek went past the last key). */
-static void model_check_iter_backward(kv_iter *it, const model *m, size_t from, size_t limit)
+static void model_check_iter_backward(kv_iter *it, const model_map *m, size_t from, size_t limit)
 {
     size_t done = 0;
     for (size_t i = from + 1; from < m->n && i-- > 0 && done < limit; done++) {
@@ -244,14 +145,14 @@ static void model_check_iter_backward(kv_iter *it, const model *m, size_t from, 
 }
 
 /* kv_get (snap NULL) or kv_get_at must answer as the model does. */
-static void model_check_get_at(kv_db *db, const kv_snapshot *snap, const model *m,
+static void model_check_get_at(kv_db *db, const kv_snapshot *snap, const model_map *m,
                                const void *k, size_t kl)
 {
     if (snap == NULL) {
         model_check_get(db, m, k, kl);
         return;
     }
-    const model_entry *e = model_find(m, k, kl);
+    const model_entry *e = model_map_find(m, k, kl);
     if (e)
         EXPECT_AT(db, snap, k, kl, e->v, e->vl);
     else
@@ -260,10 +161,10 @@ static void model_check_get_at(kv_db *db, const kv_snapshot *snap, const model *
 
 /* A seek to key, then the model's answer forward or backward (prev after
  * the seek: the last key before `key`). */
-static void model_check_seek(kv_iter *it, const model *m, const void *key, size_t klen,
+static void model_check_seek(kv_iter *it, const model_map *m, const void *key, size_t klen,
                              int backward, size_t limit)
 {
-    size_t lb = model_lower_bound(m, key, klen);
+    size_t lb = model_map_lower_bound(m, key, klen);
     kv_iter_seek(it, key, klen);
     if (!backward) {
         model_check_iter(it, m, lb, limit);
@@ -284,7 +185,7 @@ static void model_check_seek(kv_iter *it, const model *m, const void *key, size_
         model_check_iter_backward(it, m, lb - 1, limit);
 }
 
-static void model_check_all(kv_db *db, const model *m)
+static void model_check_all(kv_db *db, const model_map *m)
 {
     for (size_t i = 0; i < m->n; i++)
         EXPECT(db, m->e[i].k, m->e[i].kl, m->e[i].v, m->e[i].vl);
@@ -305,13 +206,13 @@ typedef struct model_run {
     long step;
     const char *op;
     testdb_rng rng;
-    model m;
+    model_map m;
     model_buf key, val, key2;
     const char *dir;
     kv_db *db;
     /* Live snapshots, each with the model as it was when it was taken. */
     const kv_snapshot *snaps[MODEL_MAX_SNAPSHOTS];
-    model snap_models[MODEL_MAX_SNAPSHOTS];
+    model_map snap_models[MODEL_MAX_SNAPSHOTS];
     long snap_steps[MODEL_MAX_SNAPSHOTS];
     size_t nsnaps;
 } model_run;
@@ -325,51 +226,34 @@ static void model_note(model_run *r, const char *op)
                     (unsigned long long)r->seed);
 }
 
-/* A batch of 1..6 random puts and deletes, applied to the model in order
- * once kv_write has returned KV_OK. */
+/* A batch of 1..6 random puts and deletes, applied in order to a copy of
+ * the model that replaces it once kv_write has returned KV_OK. */
 static void model_batch(model_run *r)
 {
     kv_batch *b = NULL;
     model_note(r, "kv_batch_new");
     CHECK_KV(kv_batch_new(&b), KV_OK);
-    model pending = {0};   /* the ops, in order: a NULL value is a delete */
+    model_map after;
+    CHECK(model_map_copy(&after, &r->m) == 0);
     int ops = 1 + (int)testdb_rng_below(&r->rng, 6);
     for (int i = 0; i < ops; i++) {
         model_gen_key(&r->rng, &r->key);
-        if (pending.n == pending.cap) {
-            pending.cap = pending.cap ? pending.cap * 2 : 8;
-            pending.e = realloc(pending.e, pending.cap * sizeof *pending.e);
-            CHECK(pending.e != NULL);
-        }
-        model_entry *e = &pending.e[pending.n++];
-        e->k = model_dup(r->key.p, r->key.len);
-        e->kl = r->key.len;
-        e->v = NULL;
-        e->vl = 0;
         if (testdb_rng_below(&r->rng, 4) == 0) {
             model_note(r, "kv_batch_delete");
             CHECK_KV(kv_batch_delete(b, r->key.p, r->key.len), KV_OK);
+            model_map_del(&after, r->key.p, r->key.len);
         } else {
             model_gen_value(&r->rng, &r->val);
-            e->v = model_dup(r->val.p, r->val.len);
-            e->vl = r->val.len;
             model_note(r, "kv_batch_put");
             CHECK_KV(kv_batch_put(b, r->key.p, r->key.len, r->val.p, r->val.len), KV_OK);
+            CHECK(model_map_put(&after, r->key.p, r->key.len, r->val.p, r->val.len) == 0);
         }
     }
     model_note(r, "kv_write");
     CHECK_KV(kv_write(r->db, b), KV_OK);
     kv_batch_free(b);
-    for (size_t i = 0; i < pending.n; i++) {
-        model_entry *e = &pending.e[i];
-        if (e->v == NULL)
-            model_del(&r->m, e->k, e->kl);
-        else
-            model_put(&r->m, e->k, e->kl, e->v, e->vl);
-        free(e->k);
-        free(e->v);
-    }
-    free(pending.e);
+    model_map_free(&r->m);
+    r->m = after;
 }
 
 static void model_write(model_run *r)
@@ -382,20 +266,20 @@ static void model_write(model_run *r)
     if (testdb_rng_below(&r->rng, 4) == 0) {
         model_note(r, "delete");
         DEL(r->db, r->key.p, r->key.len);
-        model_del(&r->m, r->key.p, r->key.len);
+        model_map_del(&r->m, r->key.p, r->key.len);
     } else {
         model_gen_value(&r->rng, &r->val);
         model_note(r, "put");
         PUT(r->db, r->key.p, r->key.len, r->val.p, r->val.len);
-        model_put(&r->m, r->key.p, r->key.len, r->val.p, r->val.len);
+        CHECK(model_map_put(&r->m, r->key.p, r->key.len, r->val.p, r->val.len) == 0);
     }
 }
 
 /* An iterator made now must keep showing this moment through later writes. */
 static void model_snapshot(model_run *r)
 {
-    model snap;
-    model_copy(&snap, &r->m);
+    model_map snap;
+    CHECK(model_map_copy(&snap, &r->m) == 0);
     kv_iter *it = NULL;
     model_note(r, "snapshot: kv_iter_new");
     CHECK_KV(kv_iter_new(r->db, &it), KV_OK);
@@ -420,7 +304,7 @@ static void model_snapshot(model_run *r)
     model_note(r, "snapshot: seek and prev after writes");
     model_check_seek(it, &snap, r->key2.p, r->key2.len, 1, 4);
     kv_iter_free(it);
-    model_free(&snap);
+    model_map_free(&snap);
 }
 
 /* Every read a snapshot offers, against the model it was taken with: gets
@@ -428,7 +312,7 @@ static void model_snapshot(model_run *r)
 static void model_check_snapshot(model_run *r, size_t i)
 {
     const kv_snapshot *snap = r->snaps[i];
-    const model *m = &r->snap_models[i];
+    const model_map *m = &r->snap_models[i];
     char what[96];
     snprintf(what, sizeof what, "reads at the snapshot of step %ld", r->snap_steps[i]);
     model_note(r, what);
@@ -458,7 +342,7 @@ static void model_check_snapshot(model_run *r, size_t i)
 static void model_free_snapshot(model_run *r, size_t i)
 {
     kv_snapshot_free(r->db, r->snaps[i]);
-    model_free(&r->snap_models[i]);
+    model_map_free(&r->snap_models[i]);
     r->nsnaps--;
     r->snaps[i] = r->snaps[r->nsnaps];
     r->snap_models[i] = r->snap_models[r->nsnaps];
@@ -474,7 +358,7 @@ static void model_snapshot_step(model_run *r)
             return;
         model_note(r, "kv_snapshot_new");
         CHECK_KV(kv_snapshot_new(r->db, &r->snaps[r->nsnaps]), KV_OK);
-        model_copy(&r->snap_models[r->nsnaps], &r->m);
+        CHECK(model_map_copy(&r->snap_models[r->nsnaps], &r->m) == 0);
         r->snap_steps[r->nsnaps] = r->step;
         r->nsnaps++;
         return;
@@ -586,7 +470,7 @@ static void model_run_seed(uint64_t seed, long steps)
     model_note(&r, "final check after reopen");
     model_check_all(r.db, &r.m);
     CLOSE(r.db);
-    model_free(&r.m);
+    model_map_free(&r.m);
     free(r.key.p);
     free(r.key2.p);
     free(r.val.p);

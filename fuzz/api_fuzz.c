@@ -1,0 +1,313 @@
+/*
+ * api_fuzz.c: fuzz harness for the API itself.  The input is a program of
+ * kv.h calls; it runs on a fresh database of the stage and, call by call,
+ * on an in-memory model (tests/model_map.h, with a frozen copy for each
+ * snapshot and iterator: api_check.h).  Every answer of the engine must be
+ * the model's; a disagreement, a crash, a sanitizer report or a leak fails
+ * the input.  This is what LevelDB's fuzzing does to its DB class; it uses
+ * kv.h alone, so every stage builds it.  This file decodes the bytes;
+ * api_calls.h makes each call on the engine and on the model.
+ * docs/fuzzing.md has the same table and a worked example.
+ *
+ * The input, byte by byte (bytes past its end read as 0):
+ *
+ *   input   := options op*
+ *   options := 1 byte: bits 0-2 segment_bytes, bits 3-5 memtable_bytes (each
+ *              an index into api_sizes: 0 = default, then 1 byte .. 1 MiB,
+ *              so logs roll over and memtables flush often), bit 6 sync,
+ *              bit 7 every write is read back at once with kv_get
+ *   op      := 1 byte: bits 0-3 the code, bits 4-7 its argument A; then:
+ *
+ *   code  bytes        what it does (slots: 4 snapshots, 4 iterators)
+ *   0     key value    kv_put
+ *   1     key          kv_delete
+ *   2     item*        kv_write of a batch of A&7 items (0: an empty batch);
+ *                      A&8: the batch first holds one put, then kv_batch_clear;
+ *                      item := kind key [value], kind bit 0 = delete
+ *   3     key          kv_get
+ *   4     key          kv_get_at snapshot slot A&3 (empty slot: snap NULL,
+ *                      which must be KV_ERR_INVALID)
+ *   5     -            kv_snapshot_new into slot A&3 (freeing what was there)
+ *   6     -            kv_snapshot_free of slot A&3 (empty slot: of NULL)
+ *   7     source       an iterator into slot A&3 (freeing what was there):
+ *                      source&7 = 0-3 kv_iter_new_at snapshot slot (empty:
+ *                      snap NULL, i.e. now), 4-5 kv_iter_new, 6-7 at NULL
+ *   8     -            kv_iter_free of slot A&3
+ *   9     move [key]   on iterator slot A&3 (made now if empty), move&7 =
+ *                      0 seek_first, 1 seek_last, 2 seek to key, 3 next,
+ *                      4 prev, 5 next n times, 6 prev n times, 7 next then
+ *                      prev n times, where n = 1 + move>>3; checked each step
+ *   10    -            kv_compact
+ *   11    options      close and open again with those options (above);
+ *                      A&1 first kv_close with handles live (must refuse),
+ *                      A&2 read-only, A&4 strict_recovery, A&8 kv_check,
+ *                      kv_dump, kv_dump_with and kv_repair while closed
+ *   12    -            kv_get of every key and a scan both ways, now;
+ *                      A&1 at every live snapshot too; A&2 kv_stats
+ *   13    key value    A+1 puts of keys key, key+4, key+8, ... (mod 256)
+ *   14    -            a call kv.h refuses, chosen by A&7 (api_misuse)
+ *   15    index        kv_get of the model's entry index % n (A&4: at
+ *                      snapshot slot A&3, of its model's entries)
+ *
+ *   key   := 1 byte k: bits 0-1 = 0, 1, 2: a key of 1, 2, 3 symbols taken
+ *            from bits 2-3, 4-5, 6-7 (symbols 'a', 'b', 0x00, 0xff); = 3: a
+ *            long key, bits 2-3 = 0..3: 300, 1000, 1001 bytes or KV_MAX_KEY
+ *            (300 starts with 'a', the others with 'L', and each of those
+ *            is a prefix of the next)
+ *   value := 1 byte v: 0 empty; 1..0xef that many bytes; 0xf0..0xff then a
+ *            byte x: 240 + (v&15) * 4096 + 33 * x bytes (up to 70,095)
+ *
+ * Value bytes come from a count of the values made so far, so an overwrite
+ * with a value of the same length differs.  A read-only database must
+ * refuse every write with KV_ERR_INVALID and change nothing.  The work per
+ * input is bounded: at most API_MAX_OPS operations, API_MAX_REOPENS
+ * reopens (later ones are skipped), the offline tools in API_MAX_TOOL_RUNS
+ * of them (over a thousand 1-KiB segments they cost 0.1 s a run under
+ * ASan; later requests are skipped), and the program ends once
+ * API_MAX_WRITTEN bytes of keys and values were written.  At the end every
+ * snapshot is checked and freed, the database closed, opened again and
+ * checked whole.
+ *
+ * The database lives in $TMPDIR, else /dev/shm, else /tmp: sync = 1 makes
+ * every write an fsync, which costs milliseconds on a disk and nothing in
+ * memory.  With KV_API_TRACE set in the environment, each op is printed to
+ * stderr as it starts (to read a reproducer).
+ */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api_calls.h"
+#include "kv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define API_MAX_OPS 256
+#define API_MAX_REOPENS 8
+#define API_MAX_TOOL_RUNS 2
+#define API_MAX_WRITTEN (512u * 1024u)
+#define API_MAX_VALUE (240u + 15u * 4096u + 33u * 255u)
+
+static const size_t api_sizes[8] = {0, 1, 200, 1024, 4096, 16384, 65536, 1u << 20};
+static const char *const api_op_names[16] = {
+    "put", "delete", "batch", "get", "get_at", "snapshot_new", "snapshot_free", "iter_new",
+    "iter_free", "iter_move", "compact", "reopen", "check", "burst", "misuse", "get_live"};
+
+/* The input being decoded, and the key and value it decoded last. */
+typedef struct api_input {
+    const uint8_t *p, *end, *start;
+    uint8_t *key, *val;       /* KV_MAX_KEY + 1 and API_MAX_VALUE bytes */
+    size_t klen, vlen;
+    uint64_t values;          /* values made so far: the bytes of the next */
+    unsigned reopens, tool_runs;
+} api_input;
+
+static char api_root[128], api_dir[160];
+
+static uint8_t api_byte(api_input *in)
+{
+    return in->p < in->end ? *in->p++ : 0;
+}
+
+static void api_key_of(api_input *in, uint8_t k)
+{
+    static const uint8_t symbols[4] = {'a', 'b', 0x00, 0xff};
+    static const size_t long_keys[4] = {300, 1000, 1001, KV_MAX_KEY};
+    if ((k & 3) == 3) {
+        in->klen = long_keys[(k >> 2) & 3];
+        in->key[0] = in->klen == 300 ? 'a' : 'L';
+        for (size_t i = 1; i < in->klen; i++)
+            in->key[i] = (uint8_t)('0' + (i * 7) % 43);
+        return;
+    }
+    in->klen = (size_t)(k & 3) + 1;
+    for (size_t i = 0; i < in->klen; i++)
+        in->key[i] = symbols[(k >> (2 + 2 * i)) & 3];
+}
+
+static void api_read_key(api_input *in)
+{
+    api_key_of(in, api_byte(in));
+}
+
+static void api_read_value(api_input *in)
+{
+    uint8_t v = api_byte(in);
+    in->vlen = v < 0xf0 ? v : 240u + (v & 15u) * 4096u + 33u * api_byte(in);
+    for (size_t i = 0; i < in->vlen; i++)
+        in->val[i] = (uint8_t)((in->values * 167) ^ (i * 31) ^ (i >> 8));
+    in->values++;
+}
+
+/* The options byte; returns bit 7 (read every write back). */
+static int api_read_options(api_input *in, kv_options *opt)
+{
+    uint8_t o = api_byte(in);
+    kv_options_init(opt);
+    opt->segment_bytes = api_sizes[o & 7];
+    opt->memtable_bytes = api_sizes[(o >> 3) & 7];
+    opt->sync = (o >> 6) & 1;
+    return o >> 7;
+}
+
+static void api_batch(api_input *in, api_db *d, unsigned a)
+{
+    api_batch_begin(d, a & 8);
+    for (unsigned i = 0; i < (a & 7); i++) {
+        uint8_t kind = api_byte(in);
+        api_read_key(in);
+        if (kind & 1) {
+            api_batch_delete(d, in->key, in->klen);
+        } else {
+            api_read_value(in);
+            api_batch_put(d, in->key, in->klen, in->val, in->vlen);
+        }
+    }
+    api_batch_write(d);
+}
+
+/* A+1 puts of keys k, k+4, k+8..., each with a value of the same spec. */
+static void api_burst(api_input *in, api_db *d, unsigned a)
+{
+    uint8_t k = api_byte(in);
+    const uint8_t *value_at = in->p;
+    for (unsigned i = 0; i <= a; i++, k = (uint8_t)(k + 4)) {
+        api_key_of(in, k);
+        in->p = value_at;
+        api_read_value(in);
+        api_put(d, in->key, in->klen, in->val, in->vlen);
+    }
+}
+
+static void api_moves(api_input *in, api_db *d, unsigned slot)
+{
+    uint8_t move = api_byte(in);
+    unsigned n = 1u + (move >> 3);
+    switch (move & 7) {
+    case 2:
+        api_read_key(in);
+        api_iter_move(d, slot, API_SEEK, in->key, in->klen);
+        break;
+    case 5: while (n--) api_iter_move(d, slot, API_NEXT, NULL, 0); break;
+    case 6: while (n--) api_iter_move(d, slot, API_PREV, NULL, 0); break;
+    case 7:
+        while (n--) {
+            api_iter_move(d, slot, API_NEXT, NULL, 0);
+            api_iter_move(d, slot, API_PREV, NULL, 0);
+        }
+        break;
+    default: api_iter_move(d, slot, (api_move)(move & 7), NULL, 0);
+    }
+}
+
+static void api_reopen_op(api_input *in, api_db *d, unsigned a)
+{
+    kv_options opt;
+    int read_back = api_read_options(in, &opt);
+    opt.read_only = (a >> 1) & 1;
+    opt.strict_recovery = (a >> 2) & 1;
+    int tools = (a >> 3) & 1 && in->tool_runs < API_MAX_TOOL_RUNS;
+    if (in->reopens++ < API_MAX_REOPENS) {
+        in->tool_runs += tools;
+        api_reopen(d, &opt, a & 1, tools);
+        d->read_back = read_back;
+    }
+}
+
+static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
+{
+    switch (op) {
+    case 0:
+        api_read_key(in);
+        api_read_value(in);
+        api_put(d, in->key, in->klen, in->val, in->vlen);
+        break;
+    case 1: api_read_key(in); api_delete(d, in->key, in->klen); break;
+    case 2: api_batch(in, d, a); break;
+    case 3: api_read_key(in); api_get(d, -1, in->key, in->klen); break;
+    case 4: api_read_key(in); api_get(d, (int)(a & 3), in->key, in->klen); break;
+    case 5: api_snapshot_new(d, a & 3); break;
+    case 6: api_snapshot_free(d, a & 3); break;
+    case 7: {
+        uint8_t source = api_byte(in) & 7;   /* 0-3 a snapshot slot, 4-5 now, 6-7 at NULL */
+        api_iter_new(d, a & 3, source < 4 ? (int)source : source < 6 ? API_ITER_NEW
+                                                                    : API_ITER_AT_NULL);
+        break;
+    }
+    case 8: api_iter_free(d, a & 3); break;
+    case 9: api_moves(in, d, a & 3); break;
+    case 10: api_compact(d); break;
+    case 11: api_reopen_op(in, d, a); break;
+    case 12: api_check_now(d, a & 1, (a >> 1) & 1); break;
+    case 13: api_burst(in, d, a); break;
+    case 14: api_misuse(d, a & 7); break;
+    default: api_get_entry(d, (a & 4) ? (int)(a & 3) : -1, api_byte(in));
+    }
+}
+
+/* ---- one input ------------------------------------------------------------ */
+
+static int api_remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void api_dirs_remove(void)
+{
+    nftw(api_root, api_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void api_dirs_init(void)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || base[0] == '\0' || strlen(base) > 64)
+        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(api_root, sizeof api_root, "%s/kvapi.XXXXXX", base);
+    if (mkdtemp(api_root) == NULL)
+        api_fail("mkdtemp %s failed", api_root);
+    snprintf(api_dir, sizeof api_dir, "%s/db", api_root);
+    atexit(api_dirs_remove);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t *key, *val, *scratch;
+    static int trace;
+    if (key == NULL) {
+        trace = getenv("KV_API_TRACE") != NULL;
+        api_dirs_init();
+        key = malloc(KV_MAX_KEY + 1);
+        val = malloc(API_MAX_VALUE);
+        scratch = malloc(KV_MAX_KEY + 1);
+        if (key == NULL || val == NULL || scratch == NULL)
+            api_fail("out of memory for the key and value buffers");
+    }
+    api_input in = {.p = data, .end = data + size, .start = data, .key = key, .val = val};
+    api_db d;
+    kv_options opt;
+    api_context("kv_open of a new database");
+    int read_back = api_read_options(&in, &opt);
+    api_db_open(&d, api_dir, &opt, scratch);
+    d.read_back = read_back;
+    for (unsigned n = 0; n < API_MAX_OPS && in.p < in.end && d.written < API_MAX_WRITTEN; n++) {
+        uint8_t op = api_byte(&in);
+        size_t at = (size_t)(in.p - 1 - in.start);
+        api_context("op %u (%s, argument %u) at input byte %zu", n, api_op_names[op & 15],
+                    op >> 4, at);
+        if (trace)
+            fprintf(stderr, "op %u: %s, argument %u, at byte %zu\n", n, api_op_names[op & 15],
+                    op >> 4, at);
+        api_op(&in, &d, op & 15, op >> 4);
+    }
+    api_context("the end of the program: everything, then again after a reopen");
+    api_db_finish(&d);
+    nftw(api_dir, api_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
