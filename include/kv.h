@@ -70,7 +70,24 @@ typedef struct kv_options {
     size_t memtable_bytes;  /* stage 04+: freeze the in-memory table and flush
                                it to a table file at this size; 0 = default
                                (4 MiB); ignored before stage 04 */
+    /* Stage 05+ (ignored before): the block-based table format. */
+    size_t block_bytes;     /* target size of a table's data block before
+                               compression; 0 = default (4 KiB) */
+    int bloom_bits_per_key; /* bits per key of each table's bloom filter;
+                               0 = default (10); KV_NO_BLOOM = no filters */
+    int compression;        /* KV_COMPRESSION_*; 0 = default (lz4) */
+    size_t cache_bytes;     /* block cache: uncompressed blocks kept in
+                               memory; 0 = default (8 MiB) */
+    int max_open_files;     /* table cache: tables kept open at once; 0 =
+                               default (1000) */
 } kv_options;
+
+#define KV_NO_BLOOM (-1)
+enum {
+    KV_COMPRESSION_DEFAULT = 0,  /* lz4 */
+    KV_COMPRESSION_NONE = 1,
+    KV_COMPRESSION_LZ4 = 2
+};
 
 void kv_options_init(kv_options *opt);
 
