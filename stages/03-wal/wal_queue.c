@@ -13,6 +13,14 @@
  *   3. log_id, synced_to, marked_to, names_unsynced, buf and `failed` are
  *      changed only under the write lock (`failed` with an atomic store, so
  *      that stats may read it from any thread).
+ *   4. A writer that finds the queue empty leads at once and never waits:
+ *      nobody signals it (a leader signals the members of its group behind
+ *      itself and the next head, all of which found a writer ahead of them).
+ *      So only a writer that found one ahead makes its condition variable,
+ *      before it first waits, under queue_lock: no signal can come before.
+ *      The lone writer, the common case without contention, takes
+ *      queue_lock twice and the write lock once, and makes no condition
+ *      variable.
  */
 #include "wal_queue.h"
 
@@ -31,9 +39,10 @@ typedef struct wal_waiter {
     uint64_t start, end;        /* where the leader put the record */
     int status;                 /* invariant 1 */
     int done;
-    char errmsg[512];           /* the leader's message, if it failed */
-    pthread_cond_t cv;
+    pthread_cond_t cv;          /* made only if the writer waits (invariant 4) */
     struct wal_waiter *next;
+    char errmsg[512];           /* the leader's message, if it failed; not
+                                   cleared, since it is read only then */
 } wal_waiter;
 
 struct wal_queue {
@@ -251,10 +260,10 @@ static int wal_queue_commit(wal_queue *q, wal_waiter *first, wal_waiter *last, s
     return KV_OK;
 }
 
-/* Leads the group that starts with `me`, the head of the queue. */
+/* Leads the group that starts with `me`, the head of the queue.
+ * REQUIRES: queue_lock held; released here. */
 static void wal_queue_lead(wal_queue *q, wal_waiter *me)
 {
-    pthread_mutex_lock(&q->queue_lock);
     size_t n = 0;
     uint64_t bytes = 0;
     wal_waiter *last = me;
@@ -290,25 +299,31 @@ static void wal_queue_lead(wal_queue *q, wal_waiter *me)
 
 int wal_queue_write(wal_queue *q, const wal_request *r)
 {
-    wal_waiter me = {.r = r};
-    pthread_cond_init(&me.cv, NULL);
+    wal_waiter me; /* not zeroed whole: errmsg is large, and read only if set */
+    me.r = r;
+    me.status = KV_OK;
+    me.done = 0;
+    me.next = NULL;
     pthread_mutex_lock(&q->queue_lock);
-    if (q->tail)
+    int waits = q->tail != NULL; /* invariant 4 */
+    if (waits) {
         q->tail->next = &me;
-    else
+        pthread_cond_init(&me.cv, NULL);
+    } else {
         q->head = &me;
+    }
     q->tail = &me;
     while (!me.done && q->head != &me)
         pthread_cond_wait(&me.cv, &q->queue_lock);
-    int follower = me.done;
-    pthread_mutex_unlock(&q->queue_lock);
-    if (follower) {
+    if (me.done) {
+        pthread_mutex_unlock(&q->queue_lock);
         if (me.status != KV_OK)
             kv_error(me.status, "%s", me.errmsg);
     } else {
         wal_queue_lead(q, &me); /* leaves the leader's own message in place */
     }
-    pthread_cond_destroy(&me.cv);
+    if (waits)
+        pthread_cond_destroy(&me.cv);
     return me.status;
 }
 

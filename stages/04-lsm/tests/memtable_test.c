@@ -152,6 +152,47 @@ static void iterator_yields_internal_keys_in_order_both_ways(void)
     iter_free(it);
 }
 
+/* The skiplist's comparison is written out for speed (memtable.c): its
+ * order must be ikey_compare's for every key length (below, at and above 8
+ * and its multiples; above the 64 bytes where it hands over to the general
+ * comparison; internal keys of 128 bytes and more, whose lengths take two
+ * bytes), for bytes that differ only in their top bit, for keys that are
+ * prefixes of others, and for versions of one key. */
+static void order_is_ikey_compare_for_keys_of_every_length(void)
+{
+    static const uint8_t alphabet[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+    memtable *m;
+    CHECK_KV(memtable_new(1 << 20, &m), KV_OK);
+    uint64_t rnd = 12345, seq = 0;
+    uint8_t key[130];
+    for (int i = 0; i < 3000; i++) {
+        rnd = rnd * 6364136223846793005u + 1442695040888963407u;
+        size_t len = 1 + (size_t)(rnd >> 33) % sizeof key;
+        /* A long run of one byte, then a few others: many shared prefixes. */
+        size_t run = (size_t)(rnd >> 20) % (len + 1);
+        for (size_t j = 0; j < len; j++)
+            key[j] = j < run ? 0x80 : alphabet[(rnd >> (j % 50)) % sizeof alphabet];
+        ikey_type t = (rnd >> 7) & 1 ? IKEY_PUT : IKEY_DELETE;
+        CHECK_KV(memtable_add(m, ++seq, t, key, len, "v", 1), KV_OK);
+        if ((rnd >> 9) % 4 == 0) /* another version of the same key */
+            CHECK_KV(memtable_add(m, ++seq, IKEY_PUT, key, len, "w", 1), KV_OK);
+    }
+    iter *it;
+    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
+    uint8_t prev[sizeof key + IKEY_TRAILER_SIZE];
+    size_t prev_len = 0;
+    uint64_t n = 0;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it), n++) {
+        if (n > 0)
+            CHECK(ikey_compare(prev, prev_len, it->key, it->key_len) < 0);
+        memcpy(prev, it->key, it->key_len);
+        prev_len = it->key_len;
+    }
+    CHECK_EQ(n, seq);
+    iter_free(it);
+    memtable_unref(m);
+}
+
 static void seek_with_a_key_longer_than_any_buffer(void)
 {
     memtable *m;
@@ -306,6 +347,7 @@ static const harness_test memtable_tests[] = {
     HARNESS_TEST(get_sees_newest_version_at_or_below_the_sequence),
     HARNESS_TEST(empty_value_and_largest_key_and_value),
     HARNESS_TEST(iterator_yields_internal_keys_in_order_both_ways),
+    HARNESS_TEST(order_is_ikey_compare_for_keys_of_every_length),
     HARNESS_TEST(seek_with_a_key_longer_than_any_buffer),
     HARNESS_TEST(memory_usage_is_the_arena_and_grows_with_entries),
     HARNESS_TEST(one_writer_and_readers_share_a_memtable),
