@@ -36,9 +36,9 @@ size_t wal_frame(uint8_t *dst, uint64_t at, const uint8_t *payload, size_t len)
                                                                             : WAL_MIDDLE;
         coding_put_u16(p + 4, (uint16_t)n);
         p[6] = type;
-        uint32_t crc = crc32c_extend(crc32c_value(p + 4, 3), payload, n);
-        coding_put_u32(p, crc);
         memmove(p + WAL_HEADER_SIZE, payload, n); /* record_encode overlaps them */
+        /* Length, type and payload now lie side by side: one pass. */
+        coding_put_u32(p, crc32c_value(p + 4, 3 + n));
         p += WAL_HEADER_SIZE + n;
         at += WAL_HEADER_SIZE + n;
         payload += n;

@@ -77,10 +77,13 @@ uint8_t *skiplist_alloc(skiplist *sl, size_t key_bytes, int *height)
 /*
  * The first node whose key is >= key (NULL if none).  If prev is not NULL,
  * prev[i] receives the last node before it on each level i below the
- * list's height: where an insert links in.
+ * list's height: where an insert links in.  This loop and the comparisons
+ * it calls are most of what an insert costs, so it keeps its state in
+ * locals the compiler can hold in registers across the calls.
  */
-static uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, uint8_t **prev)
+static inline uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, uint8_t **prev)
 {
+    skiplist_cmp cmp = sl->cmp;
     uint8_t *x = sl->head;
     int level = skiplist_height(sl) - 1;
     const uint8_t *known_not_before = NULL; /* a node already compared >= key */
@@ -88,7 +91,7 @@ static uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, uint8_t
         uint8_t *next = skiplist_next(x, level);
         /* On the way down, the same successor often comes up again: it was
          * compared on the level above, so the comparison is skipped. */
-        if (next != NULL && next != known_not_before && sl->cmp(next, key) < 0) {
+        if (next != known_not_before && next != NULL && cmp(next, key) < 0) {
             x = next;
             continue;
         }
