@@ -78,8 +78,8 @@ uint8_t *skiplist_alloc(skiplist *sl, size_t key_bytes, int *height)
  * The first node whose key is >= key (NULL if none).  If prev is not NULL,
  * prev[i] receives the last node before it on each level i below the
  * list's height: where an insert links in.  This loop and the comparisons
- * it calls are most of what an insert costs, so it keeps its state in
- * locals the compiler can hold in registers across the calls.
+ * it calls are most of what an insert costs, so its inner loop, along one
+ * level, is kept to a load, two tests and the comparison.
  */
 static inline uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, uint8_t **prev)
 {
@@ -88,12 +88,16 @@ static inline uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, 
     int level = skiplist_height(sl) - 1;
     const uint8_t *known_not_before = NULL; /* a node already compared >= key */
     for (;;) {
-        uint8_t *next = skiplist_next(x, level);
-        /* On the way down, the same successor often comes up again: it was
-         * compared on the level above, so the comparison is skipped. */
-        if (next != known_not_before && next != NULL && cmp(next, key) < 0) {
+        /* Along the level while the next node is before key (each link
+         * loaded with acquire order, S3).  On the way down, the same
+         * successor often comes up again: it was compared on the level
+         * above, so the comparison is skipped. */
+        skiplist_link *link = skiplist_link_of(x, level);
+        uint8_t *next;
+        while ((next = atomic_load_explicit(link, memory_order_acquire)) != known_not_before &&
+               next != NULL && cmp(next, key) < 0) {
             x = next;
-            continue;
+            link = skiplist_link_of(x, level);
         }
         known_not_before = next;
         if (prev != NULL)
