@@ -171,9 +171,13 @@ static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint
         return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are used up (the next is "
                         "%" PRIu64 "); copy the data to a new database", call, db->dir.path,
                         db->next_seq);
+    /* Full: past its size already (a replayed log may do that), or the
+     * group's room is not in the arena's current block and a new block
+     * would take the memtable past its size. */
     lsm_wal *cur = db->wals[db->nwals - 1];
-    size_t usage = memtable_memory_usage(db->mem);
-    if (cur->sealed || (memtable_entries(db->mem) > 0 && usage + room > db->memtable_limit))
+    size_t usage = memtable_memory_usage(db->mem), limit = db->memtable_limit;
+    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)room) > limit - usage;
+    if (cur->sealed || (memtable_entries(db->mem) > 0 && full))
         rc = lsm_switch(db, call);
     if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)room)) != KV_OK)
         kv_error_append(" (%s: nothing was written)", call);

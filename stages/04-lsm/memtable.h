@@ -71,6 +71,12 @@ static inline size_t memtable_entry_max(size_t klen, size_t vlen)
  * REQUIRES: the single writer (M3). */
 int memtable_reserve(memtable *m, size_t bytes);
 
+/* What memtable_reserve(m, bytes) would add to memtable_memory_usage (0 if
+ * its arena's current block has the room): the writer compares usage plus
+ * this with kv_options.memtable_bytes to tell whether the memtable is full.
+ * REQUIRES: the single writer (M3). */
+size_t memtable_reserve_growth(const memtable *m, size_t bytes);
+
 /* The newest version of lk's user key at or below lk's sequence.  On
  * IKEY_FOUND, *val and *vlen give the value, inside the memtable (M4). */
 ikey_lookup_state memtable_get(const memtable *m, const ikey_lookup *lk, const uint8_t **val,
