@@ -4,36 +4,25 @@
 #include "arena.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "error.h"
 #include "kv.h"
 
 /* The header in front of each block's bytes; its size keeps the bytes that
- * follow aligned to ARENA_ALIGN (malloc's result is aligned for any type,
- * a huge-page block is aligned on its page). */
+ * follow aligned to ARENA_ALIGN (malloc's result is aligned for any type). */
 struct arena_block {
     arena_block *next;
     size_t bytes;
-    void *malloced;              /* what to free: the block, or (huge page)
-                                    the allocation it was cut from */
     _Alignas(ARENA_ALIGN) uint8_t data[];
 };
 
 void arena_init(arena *a, size_t block_bytes)
 {
     a->block_bytes = block_bytes < ARENA_MIN_BLOCK ? ARENA_MIN_BLOCK : block_bytes;
-    a->huge = 0;
     a->ptr = NULL;
     a->left = 0;
     a->blocks = NULL;
     atomic_init(&a->usage, 0);
-}
-
-void arena_init_huge(arena *a)
-{
-    arena_init(a, ARENA_HUGE_PAGE - sizeof(arena_block));
-    a->huge = 1;
 }
 
 void arena_destroy(arena *a)
@@ -41,7 +30,7 @@ void arena_destroy(arena *a)
     arena_block *b = a->blocks;
     while (b != NULL) {
         arena_block *next = b->next;
-        free(b->malloced);
+        free(b);
         b = next;
     }
     a->blocks = NULL;
@@ -59,22 +48,11 @@ static uint8_t *arena_new_block(arena *a, size_t bytes)
         return NULL;
     }
     size_t total = sizeof(arena_block) + bytes;
-    int huge = a->huge && total == ARENA_HUGE_PAGE;
-    void *mem = malloc(huge ? 2 * (size_t)ARENA_HUGE_PAGE : total);
-    if (mem == NULL) {
+    arena_block *b = malloc(total);
+    if (b == NULL) {
         kv_error(KV_ERR_NOMEM, "arena: cannot allocate a block of %zu bytes", total);
         return NULL;
     }
-    arena_block *b = mem;
-    if (huge) {
-        /* The first page boundary inside: a whole huge page follows it. */
-        uintptr_t page = ((uintptr_t)mem + ARENA_HUGE_PAGE - 1) & ~(uintptr_t)(ARENA_HUGE_PAGE - 1);
-        b = (arena_block *)page;
-#ifdef MADV_HUGEPAGE
-        (void)madvise(b, ARENA_HUGE_PAGE, MADV_HUGEPAGE); /* a hint: ignored if refused */
-#endif
-    }
-    b->malloced = mem;
     b->next = a->blocks;
     b->bytes = bytes;
     a->blocks = b;

@@ -8,25 +8,12 @@
  * dies whole once it is written to a table.  LevelDB's util/arena.h is the
  * same idea.
  *
- * HUGE PAGES.  An arena made with arena_init_huge takes blocks of 2 MiB,
- * each aligned on 2 MiB and marked for the kernel as worth a huge page
- * (madvise MADV_HUGEPAGE, Linux's transparent huge pages; a hint, without
- * effect where they are off).  A memtable is searched at random places: in
- * 4 KiB pages, a search of a 4 MiB memtable misses the TLB at almost every
- * node it visits, and on a virtual machine each miss walks two page
- * tables.  Measured here, an insert into a 4 MiB memtable took 2.0 us in
- * 4 KiB pages and 0.4 us in huge pages (docs/04-lsm.md, "What a put
- * costs").  RocksDB has the same option (memtable_huge_page_size).
- *
  * Invariants:
- *   1. arena_memory_usage() is exactly the number of bytes of the arena's
- *      blocks, header included: for an ordinary block what it asked malloc
- *      for; for a huge-page block its 2 MiB (malloc is asked for twice
- *      that, so that an aligned 2 MiB lies inside; the rest is address
- *      space never touched, which costs no memory).  It is what the stage
- *      compares with kv_options.memtable_bytes.  (malloc's own bookkeeping
- *      per block is not counted: the arena cannot see it, and with blocks
- *      of kilobytes it is a fraction of a percent.)
+ *   1. arena_memory_usage() is exactly the number of bytes the arena has
+ *      asked malloc for (every block, header included).  It is what the
+ *      stage compares with kv_options.memtable_bytes.  (malloc's own
+ *      bookkeeping per block is not counted: the arena cannot see it, and
+ *      with blocks of kilobytes it is a fraction of a percent.)
  *   2. A piece never moves and stays valid until arena_destroy.
  *   3. A request that does not fit in what is left of the current block
  *      gets a block of its own if it is larger than a quarter of a block
@@ -56,14 +43,12 @@
 
 #define ARENA_ALIGN (sizeof(void *) > 8 ? sizeof(void *) : 8)
 #define ARENA_MIN_BLOCK 256u
-#define ARENA_HUGE_PAGE (2u << 20) /* x86-64's and arm64's huge page */
 
 typedef struct arena_block arena_block;
 
 /* REQUIRES: only arena.c looks inside. */
 typedef struct arena {
     size_t block_bytes;          /* usable bytes of a normal block */
-    int huge;                    /* blocks are huge pages (arena_init_huge) */
     uint8_t *ptr;                /* next free byte of the current block */
     size_t left;                 /* bytes left after ptr */
     arena_block *blocks;         /* every block, newest first */
@@ -73,12 +58,6 @@ typedef struct arena {
 /* An empty arena whose blocks hold block_bytes each (at least
  * ARENA_MIN_BLOCK).  Allocates nothing yet. */
 void arena_init(arena *a, size_t block_bytes);
-
-/* An empty arena whose blocks are huge pages: ARENA_HUGE_PAGE bytes each,
- * header included (so a piece of more than a quarter of that, or a
- * reservation of more than what a block holds, still gets a block of its
- * own, in ordinary pages).  Allocates nothing yet. */
-void arena_init_huge(arena *a);
 
 /* Frees every block.  Every piece handed out becomes invalid. */
 void arena_destroy(arena *a);
@@ -94,8 +73,8 @@ void *arena_alloc_aligned(arena *a, size_t n);
 int arena_reserve(arena *a, size_t n);
 
 /* What arena_reserve(a, n) would add to arena_memory_usage: 0 if the
- * current block has room, else the new block's bytes.  So an owner with a
- * budget can tell whether n more bytes still fit in it. */
+ * current block has the room, else the new block's bytes.  So an owner
+ * with a budget can tell whether n more bytes still fit in it. */
 size_t arena_reserve_growth(const arena *a, size_t n);
 
 /* Invariant 1.  Safe from any thread. */

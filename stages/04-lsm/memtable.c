@@ -12,12 +12,11 @@
 #include "kv.h"
 #include "skiplist.h"
 
-/* Arena blocks: huge pages (arena.h) for a memtable of two of them or
- * more (the default of 4 MiB is exactly two); else about 1/16 of the
- * memtable's size, so the last block overshoots memtable_bytes by little,
- * kept between 256 bytes (so that a tiny memtable, which tests use to
- * flush often, holds more than one block's worth) and 64 KiB (below
- * glibc's threshold for serving a malloc with its own mmap). */
+/* Arena blocks: about 1/16 of the memtable's size, so the last block
+ * overshoots memtable_bytes by little, kept between 256 bytes (so that a
+ * tiny memtable, which tests use to flush often, holds more than one
+ * block's worth) and 64 KiB (below glibc's threshold for serving a malloc
+ * with its own mmap). */
 #define MEMTABLE_BLOCK_MIN 256u
 #define MEMTABLE_BLOCK_MAX 65536u
 
@@ -127,10 +126,7 @@ int memtable_new(size_t target_bytes, memtable **out)
     block = block < MEMTABLE_BLOCK_MIN ? MEMTABLE_BLOCK_MIN
             : block > MEMTABLE_BLOCK_MAX ? MEMTABLE_BLOCK_MAX
                                          : block;
-    if (target_bytes >= 2 * (size_t)ARENA_HUGE_PAGE)
-        arena_init_huge(&m->arena);
-    else
-        arena_init(&m->arena, block);
+    arena_init(&m->arena, block);
     int rc = skiplist_init(&m->list, &m->arena, memtable_cmp);
     if (rc != KV_OK) {
         arena_destroy(&m->arena);

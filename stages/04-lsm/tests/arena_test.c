@@ -113,43 +113,11 @@ static void reserve_growth_is_what_reserve_adds(void)
     arena_destroy(&a);
 }
 
-/* A huge-page arena's blocks are ARENA_HUGE_PAGE bytes, header included,
- * each starting on a page boundary (so the kernel may back it with one
- * huge page), counted once whatever malloc was asked for; pieces fill a
- * block to its end before the next one starts. */
-static void huge_blocks_are_whole_aligned_pages_counted_once(void)
-{
-    arena a;
-    arena_init_huge(&a);
-    uint8_t *p = arena_alloc(&a, 100);
-    CHECK(p != NULL);
-    size_t header = (uintptr_t)p % ARENA_HUGE_PAGE; /* the block starts on the page */
-    CHECK(header > 0 && header <= 64);
-    CHECK_EQ(arena_memory_usage(&a), ARENA_HUGE_PAGE);
-    size_t rest = ARENA_HUGE_PAGE - header - 100;
-    CHECK_EQ(arena_reserve_growth(&a, rest), 0);
-    CHECK_EQ(arena_reserve_growth(&a, rest + 1), ARENA_HUGE_PAGE);
-    /* More than is left, and more than a quarter of a block: a block of
-     * its own, in ordinary pages, and the huge one keeps serving. */
-    uint8_t *big = arena_alloc(&a, rest + 1);
-    CHECK(big != NULL);
-    CHECK_EQ(arena_memory_usage(&a), ARENA_HUGE_PAGE + header + rest + 1);
-    uint8_t *q = arena_alloc(&a, rest);
-    CHECK(q == p + 100);
-    memset(q, 0x5a, rest); /* the whole page is the arena's */
-    uint8_t *r = arena_alloc(&a, 1);
-    CHECK(r != NULL && (uintptr_t)r % ARENA_HUGE_PAGE == header);
-    CHECK_EQ(arena_memory_usage(&a), 2 * ARENA_HUGE_PAGE + header + rest + 1);
-    arena_destroy(&a);
-    CHECK_EQ(arena_memory_usage(&a), 0);
-}
-
 static const harness_test arena_tests[] = {
     HARNESS_TEST(usage_counts_every_block_exactly),
     HARNESS_TEST(large_piece_gets_its_own_block_and_keeps_the_current_one),
     HARNESS_TEST(aligned_pieces_are_aligned_and_do_not_overlap),
     HARNESS_TEST(tiny_block_size_is_raised_to_the_minimum),
     HARNESS_TEST(reserve_growth_is_what_reserve_adds),
-    HARNESS_TEST(huge_blocks_are_whole_aligned_pages_counted_once),
 };
 const harness_suite arena_suite = HARNESS_SUITE("arena", arena_tests);
