@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "batch.h"
@@ -30,6 +31,15 @@ kv_db *lt_open(const char *dir, size_t memtable_bytes, int read_only)
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
     return db;
+}
+
+const char *lt_empty_db(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(unlink(harness_join(dir, "000000000001.log")) == 0);
+    return dir;
 }
 
 void lt_put(kv_db *db, const char *key, const char *val)

@@ -14,6 +14,9 @@
 
 /* A fresh database directory (not created yet) in the test's tmpdir. */
 const char *lt_dir(void);
+/* An empty database of stage 04 (its IDENTITY) in a fresh lt_dir(),
+ * without its first log: ready for logs written by hand (lt_write_log). */
+const char *lt_empty_db(void);
 /* kv_open with memtable_bytes (0: default) and read_only; fails the test
  * unless KV_OK. */
 kv_db *lt_open(const char *dir, size_t memtable_bytes, int read_only);
