@@ -33,6 +33,9 @@ int lt_exists(const char *dir, const char *name);
 const char *lt_files(const char *dir);
 /* Copies dir/name to dir2/name2. */
 void lt_copy(const char *dir, const char *name, const char *dir2, const char *name2);
+/* Copies every file of the directory `from` into a fresh lt_dir(), which
+ * it returns. */
+const char *lt_copy_dir(const char *from);
 
 /* One op of a hand-written log record. */
 typedef struct lt_op {
