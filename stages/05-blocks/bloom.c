@@ -8,9 +8,9 @@
  *   bits    m / 8 bytes  bit j of the array is bit (j % 8) of byte j / 8
  *   k       1 byte       the number of probes, 1..30
  *
- * A key with hash h sets (or, on lookup, tests) the bits
- *   pos_i = (h_i * m) >> 32,  h_i = h + i * delta (mod 2^32),  i = 0..k-1,
- * with delta = h rotated right by 17 bits.
+ * A key whose 64-bit hash has halves lo and hi sets (or, on lookup,
+ * tests) the bits
+ *   pos_i = (h_i * m) >> 32,  h_i = lo + i * hi (mod 2^32),  i = 0..k-1.
  */
 #include "bloom.h"
 
@@ -39,7 +39,7 @@ static inline uint64_t bloom_absorb(uint64_t h, uint64_t word)
     return bloom_rotl64(h, 29) * BLOOM_MUL2;
 }
 
-uint32_t bloom_hash(const void *key, size_t len)
+uint64_t bloom_hash(const void *key, size_t len)
 {
     const uint8_t *p = key;
     uint64_t h = BLOOM_SEED ^ ((uint64_t)len * BLOOM_MUL1);
@@ -52,21 +52,16 @@ uint32_t bloom_hash(const void *key, size_t len)
         h = bloom_absorb(h, tail);
     }
     /* The final mix (MurmurHash3's fmix64): every input bit reaches every
-     * output bit, so the top 32 bits taken below are all good. */
+     * output bit, so both halves the probes use are good. */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
-    return (uint32_t)(h >> 32);
+    return h;
 }
 
 /* ---- probing ----------------------------------------------------------------------- */
-
-static inline uint32_t bloom_delta(uint32_t h)
-{
-    return (h >> 17) | (h << 15);
-}
 
 /* h mapped onto [0, bits) by a multiply: cheaper than h % bits. */
 static inline uint32_t bloom_pos(uint32_t h, uint32_t bits)
@@ -103,13 +98,13 @@ void bloom_builder_reset(bloom_builder *b)
     b->count = 0;
 }
 
-int bloom_builder_add_hash(bloom_builder *b, uint32_t h)
+int bloom_builder_add_hash(bloom_builder *b, uint64_t h)
 {
     if (b->count > 0 && b->hashes[b->count - 1] == h)
         return KV_OK; /* the same bits again */
     if (b->count == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
-        uint32_t *grown = cap > SIZE_MAX / sizeof *grown ? NULL
+        uint64_t *grown = cap > SIZE_MAX / sizeof *grown ? NULL
                                                          : realloc(b->hashes, cap * sizeof *grown);
         if (grown == NULL)
             return kv_error(KV_ERR_NOMEM, "bloom filter: cannot grow to %zu key hashes", cap);
@@ -154,8 +149,8 @@ void bloom_builder_finish(const bloom_builder *b, uint8_t *out)
     const uint32_t bits = bloom_bits_for(b->count, b->bits_per_key);
     memset(out, 0, bits / 8);
     for (size_t i = 0; i < b->count; i++) {
-        uint32_t h = b->hashes[i];
-        const uint32_t delta = bloom_delta(h);
+        uint32_t h = (uint32_t)b->hashes[i];
+        const uint32_t delta = (uint32_t)(b->hashes[i] >> 32);
         for (int j = 0; j < b->k; j++) {
             uint32_t pos = bloom_pos(h, bits);
             out[pos / 8] |= (uint8_t)(1u << (pos % 8));
@@ -182,13 +177,14 @@ static uint32_t bloom_shape(const uint8_t *p, const uint8_t *limit, int *k)
     return (uint32_t)(len - 1) * 8;
 }
 
-int bloom_may_contain_hash(const uint8_t *p, const uint8_t *limit, uint32_t h)
+int bloom_may_contain_hash(const uint8_t *p, const uint8_t *limit, uint64_t hash)
 {
     int k;
     const uint32_t bits = bloom_shape(p, limit, &k);
     if (bits == 0)
         return 1; /* B2: damage costs a read, never a wrong answer */
-    const uint32_t delta = bloom_delta(h);
+    uint32_t h = (uint32_t)hash;
+    const uint32_t delta = (uint32_t)(hash >> 32);
     for (int j = 0; j < k; j++) {
         uint32_t pos = bloom_pos(h, bits);
         if ((p[pos / 8] & (1u << (pos % 8))) == 0)
