@@ -265,7 +265,7 @@ void lru_cache_insert(lru_cache *c, lru_entry *e, uint64_t k1, uint64_t k2, size
     lru_shard *s = lru_shard_of(c, e->hash);
     lru_entry *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    if (charge <= s->capacity) { /* L3 */
+    if (charge <= s->capacity && s->capacity > 0) { /* L3 */
         e->in_cache = 1;
         e->refs++;
         lru_entry **slot = lru_table_slot(s, e->hash, k1, k2);
