@@ -79,6 +79,11 @@ lru_entry *lru_cache_entry_new(lru_cache *c, size_t payload_bytes);
 size_t lru_entry_overhead(void);
 void *lru_entry_payload(lru_entry *e);
 size_t lru_entry_payload_bytes(const lru_entry *e);
+/* The payload's size as allocated (payload_bytes before any shrink). */
+size_t lru_entry_allocated(const lru_entry *e);
+/* Says only the first payload_bytes of the payload are in use (the memory
+ * stays allocated).  REQUIRES: before insert; not more than allocated. */
+void lru_entry_shrink(lru_entry *e, size_t payload_bytes);
 
 /* Puts e in the cache under (k1, k2), charged `charge`, replacing any entry
  * with that key (L1: its holders keep it).  The caller's reference stays
