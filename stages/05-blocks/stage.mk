@@ -35,4 +35,5 @@ FUZZ_05-blocks := table block footer index
 TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
                    $(filter-out stages/04-lsm/tests/table_test.c \
                                 stages/04-lsm/tests/table_fault_test.c,$(TESTS_04-lsm))
-TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) $(wildcard stages/05-blocks/tests/*_util.c)
+TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
+                          $(wildcard stages/05-blocks/tests/*_util.c)
