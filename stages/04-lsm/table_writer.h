@@ -1,9 +1,12 @@
 /*
- * table_writer.h: how a table builder writes its file: appends through a
- * 256 KiB buffer, a failure that sticks, a sync and close at the end, and
- * the file removed if the table is abandoned.  Every table format's
- * builder (table_v1_build.c here) writes through one, so a table of a few
- * megabytes costs a few dozen system calls.
+ * table_writer.h: what every table builder shares, whatever its format
+ * (table_v1_build.c here): the entries it accepts, and how it writes its
+ * file.  Entries are checked as table.h's table_builder_add says, and the
+ * first and last keys kept (a format stores them; the order check needs
+ * the last).  The file is written by appends through a 256 KiB buffer (a
+ * table of a few megabytes costs a few dozen system calls), with a
+ * failure that sticks, a sync and close at the end, and the file removed
+ * if the table is abandoned.
  *
  * Invariants:
  *   W1. Bytes reach the file in the order they were written, each call's
@@ -23,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal_key.h"
 #include "io.h"
 
 #define TABLE_WRITER_BUFFER (256u * 1024u)
@@ -35,11 +39,25 @@ typedef struct table_writer {
     uint8_t *buf;            /* bytes not yet appended */
     size_t buf_len;
     uint64_t written;        /* bytes appended so far */
+    uint8_t *first, *last;   /* the first and the last key added */
+    size_t first_len, last_len, last_cap;
+    uint64_t entries, deletes;   /* added, and of those tombstones */
 } table_writer;
 
-/* Creates (or empties) the file at path.  KV_OK; KV_ERR_IO (the file is
- * removed) or KV_ERR_NOMEM, with nothing left to free. */
-int table_writer_open(table_writer *w, const char *path);
+/* Creates (or empties) the file at path and writes its header
+ * (file_header.h: the format's magic and version).  KV_OK; KV_ERR_IO (the
+ * file is removed) or KV_ERR_NOMEM, with nothing left to free. */
+int table_writer_open(table_writer *w, const char *path, const char *magic, uint32_t version);
+
+/* Checks an entry before a builder adds it (table.h): the sticky failure,
+ * a well-formed internal key (user key 1..KV_MAX_KEY bytes), a value of
+ * at most KV_MAX_VALUE, a key above the last one.  KV_OK with *k the key
+ * parsed; else the failure, or KV_ERR_INVALID (the builder goes on). */
+int table_writer_check_entry(table_writer *w, const uint8_t *ikey, size_t len,
+                             size_t value_len, ikey_parsed *k);
+/* Counts an entry the builder has added, and keeps its key as the last
+ * (and the first).  KV_OK, or KV_ERR_NOMEM made the sticky failure. */
+int table_writer_added(table_writer *w, const uint8_t *ikey, size_t len, ikey_type type);
 
 /* Where the next byte goes: bytes written so far. */
 static inline uint64_t table_writer_pos(const table_writer *w)
@@ -63,7 +81,7 @@ int table_writer_fail(table_writer *w, int rc);
 int table_writer_check(const table_writer *w);
 
 /* Appends what is buffered, syncs and closes the file, and frees the
- * writer's memory (W3; `written` stays the file's size).  On failure the
+ * writer's memory (W3; `written`, `entries` and `deletes` stay).  On failure the
  * caller abandons the writer. */
 int table_writer_finish(table_writer *w);
 

@@ -34,9 +34,9 @@ struct table_builder {
     bloom_builder bloom;       /* used if ctx->bloom_bits > 0 */
     uint8_t *packed;           /* lz4 output */
     size_t packed_cap;
-    uint8_t *first, *last, *sep;    /* smallest key, last key, a separator */
-    size_t first_len, last_len, last_cap, sep_cap;
-    uint64_t n, deletes, blocks, raw_bytes;
+    uint8_t *sep;              /* a separator key */
+    size_t sep_cap;
+    uint64_t blocks, raw_bytes;
 };
 
 /* Grows a buffer of the builder to n bytes; a failure is sticky. */
@@ -124,13 +124,14 @@ static int table_builder_end_block(table_builder *b, const uint8_t *next, size_t
     b->blocks++;
     b->raw_bytes += len;
     block_builder_reset(&b->data);
-    size_t slen = b->last_len;
-    if (table_builder_room(b, &b->sep, &b->sep_cap, b->last_len) != KV_OK)
-        return b->w.failed;
+    const table_writer *w = &b->w;
+    size_t slen = w->last_len;
+    if (table_builder_room(b, &b->sep, &b->sep_cap, w->last_len) != KV_OK)
+        return w->failed;
     if (next != NULL)
-        slen = table_builder_separator(b, b->last, b->last_len, next, nlen);
+        slen = table_builder_separator(b, w->last, w->last_len, next, nlen);
     else
-        memcpy(b->sep, b->last, b->last_len);
+        memcpy(b->sep, w->last, w->last_len);
     uint8_t hv[TABLE_V2_HANDLE_MAX];
     size_t hlen = (size_t)(table_v2_handle_encode(hv, h) - hv);
     if (block_builder_add(&b->index, b->sep, slen, hv, hlen) != KV_OK)
@@ -149,11 +150,7 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     block_builder_init(&b->index, 1);
     if (ctx->bloom_bits > 0)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);
-    int rc = table_writer_open(&b->w, path);
-    uint8_t header[FILE_HEADER_SIZE];
-    file_header_encode(header, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
-    if (rc == KV_OK)
-        rc = table_writer_write(&b->w, header, sizeof header);
+    int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
     if (rc != KV_OK) {
         table_builder_abandon(b);
         return rc;
@@ -165,19 +162,10 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
 int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len)
 {
-    int rc = table_writer_check(&b->w);
+    ikey_parsed k;
+    int rc = table_writer_check_entry(&b->w, ikey, ikey_len, value_len, &k);
     if (rc != KV_OK)
         return rc;
-    ikey_parsed k;
-    if (ikey_len > TABLE_V2_IKEY_MAX || !ikey_decode(ikey, ikey + ikey_len, &k))
-        return kv_error(KV_ERR_INVALID, "%s: entry %" PRIu64 ": not an internal key with a "
-                        "user key of 1..%u bytes", b->w.path, b->n, KV_MAX_KEY);
-    if (value_len > KV_MAX_VALUE)
-        return kv_error(KV_ERR_INVALID, "%s: entry %" PRIu64 ": a value of %zu bytes",
-                        b->w.path, b->n, value_len);
-    if (b->n > 0 && ikey_compare(b->last, b->last_len, ikey, ikey_len) >= 0)
-        return kv_error(KV_ERR_INVALID, "%s: entry %" PRIu64 ": keys out of order (not above "
-                        "the previous one)", b->w.path, b->n);
     if (k.type == IKEY_DELETE)
         value_len = 0;
     if (!block_builder_empty(&b->data) &&
@@ -188,30 +176,16 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
     if (b->ctx->bloom_bits > 0 && bloom_builder_add(&b->bloom, k.user_key, k.user_len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_builder_room(b, &b->last, &b->last_cap, ikey_len) != KV_OK)
-        return b->w.failed;
-    memcpy(b->last, ikey, ikey_len);
-    b->last_len = ikey_len;
-    if (b->n == 0) {
-        size_t cap = 0;
-        if (table_builder_room(b, &b->first, &cap, ikey_len) != KV_OK)
-            return b->w.failed;
-        memcpy(b->first, ikey, ikey_len);
-        b->first_len = ikey_len;
-    }
-    b->n++;
-    if (k.type == IKEY_DELETE)
-        b->deletes++;
-    return KV_OK;
+    return table_writer_added(&b->w, ikey, ikey_len, k.type);
 }
 
-uint64_t table_builder_entries(const table_builder *b) { return b->n; }
+uint64_t table_builder_entries(const table_builder *b) { return b->w.entries; }
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
     uint64_t size = table_writer_pos(&b->w) + block_builder_size(&b->data) +
-                    block_builder_size(&b->index) + TABLE_V2_HANDLE_MAX + b->last_len +
-                    TABLE_V2_PROPS_FIXED + b->first_len + b->last_len + 64 +
+                    block_builder_size(&b->index) + TABLE_V2_HANDLE_MAX + b->w.last_len +
+                    TABLE_V2_PROPS_FIXED + b->w.first_len + b->w.last_len + 64 +
                     5 * TABLE_V2_TRAILER + TABLE_V2_FOOTER;
     if (b->ctx->bloom_bits > 0)
         size += bloom_builder_bytes(&b->bloom);
@@ -231,8 +205,9 @@ static int table_builder_filter_props(table_builder *b, table_v2_handle *filter,
         if (table_builder_store(b, b->packed, n, 0, filter) != KV_OK)
             return b->w.failed;
     }
-    table_v2_props p = {b->n, b->deletes, b->blocks, b->raw_bytes,
-                        b->first, b->last, b->first_len, b->last_len};
+    const table_writer *w = &b->w;
+    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
+                        w->first, w->last, w->first_len, w->last_len};
     size_t n = table_v2_props_encode(NULL, &p);
     if (table_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
         return b->w.failed;
@@ -296,8 +271,6 @@ static void table_builder_free(table_builder *b)
     if (b->ctx->bloom_bits > 0)
         bloom_builder_destroy(&b->bloom);
     free(b->packed);
-    free(b->first);
-    free(b->last);
     free(b->sep);
     free(b);
 }
@@ -305,7 +278,7 @@ static void table_builder_free(table_builder *b)
 int table_builder_finish(table_builder *b, table_meta *meta)
 {
     int rc = table_writer_check(&b->w);
-    if (rc == KV_OK && b->n == 0)
+    if (rc == KV_OK && b->w.entries == 0)
         rc = kv_error(KV_ERR_INVALID, "%s: a table needs at least one entry", b->w.path);
     if (rc == KV_OK && table_builder_end_block(b, NULL, 0) != KV_OK)
         rc = b->w.failed;
@@ -317,8 +290,8 @@ int table_builder_finish(table_builder *b, table_meta *meta)
     }
     if (meta != NULL) {
         meta->file_bytes = b->w.written;
-        meta->entries = b->n;
-        meta->deletes = b->deletes;
+        meta->entries = b->w.entries;
+        meta->deletes = b->w.deletes;
     }
     table_builder_free(b);
     return KV_OK;
