@@ -25,13 +25,13 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         opt = &d;
     ctx->block_bytes = opt->block_bytes ? opt->block_bytes : TABLE_V2_BLOCK_BYTES_DEFAULT;
     if (ctx->block_bytes < TABLE_V2_BLOCK_BYTES_MIN || ctx->block_bytes > TABLE_V2_BLOCK_BYTES_MAX)
-        return kv_error(KV_ERR_INVALID, "options: block_bytes = %zu is out of range (%u .. %u; "
+        return kv_error(KV_ERR_INVALID, "option block_bytes = %zu is out of range (%u .. %u; "
                         "0 for the default, %u)", opt->block_bytes, TABLE_V2_BLOCK_BYTES_MIN,
                         TABLE_V2_BLOCK_BYTES_MAX, TABLE_V2_BLOCK_BYTES_DEFAULT);
     int bits = opt->bloom_bits_per_key;
     ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
     if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)
-        return kv_error(KV_ERR_INVALID, "options: bloom_bits_per_key = %d is out of range (1 .. "
+        return kv_error(KV_ERR_INVALID, "option bloom_bits_per_key = %d is out of range (1 .. "
                         "%d; 0 for the default, %d; KV_NO_BLOOM for no filters)", bits,
                         TABLE_V2_BLOOM_BITS_MAX, BLOOM_DEFAULT_BITS_PER_KEY);
     switch (opt->compression) {
@@ -39,11 +39,11 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
     case KV_COMPRESSION_LZ4: ctx->compression = TABLE_V2_LZ4; break;
     case KV_COMPRESSION_NONE: ctx->compression = TABLE_V2_RAW; break;
     default:
-        return kv_error(KV_ERR_INVALID, "options: compression = %d is not one of "
+        return kv_error(KV_ERR_INVALID, "option compression = %d is not one of "
                         "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2)", opt->compression);
     }
     if (opt->max_open_files < 0 || opt->max_open_files > TABLE_V2_OPEN_FILES_MAX)
-        return kv_error(KV_ERR_INVALID, "options: max_open_files = %d is out of range (1 .. %d; "
+        return kv_error(KV_ERR_INVALID, "option max_open_files = %d is out of range (1 .. %d; "
                         "0 for the default, %d)", opt->max_open_files, TABLE_V2_OPEN_FILES_MAX,
                         FILE_CACHE_DEFAULT_FILES);
     return KV_OK;
