@@ -88,7 +88,8 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len);
 
 /* Entries added so far, and the bytes the file will have if it is
- * finished now (a caller splitting its output by size uses this). */
+ * finished now (a caller splitting its output by size uses this): exact,
+ * or for a format that compresses, a bound from above. */
 uint64_t table_builder_entries(const table_builder *b);
 uint64_t table_builder_file_bytes(const table_builder *b);
 

@@ -183,9 +183,12 @@ uint64_t table_builder_entries(const table_builder *b) { return b->w.entries; }
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
+    /* From above: the block as if not compressed, the index with the
+     * block's entry (its separator at most the last key), the metaindex at
+     * its largest (two entries of at most 33 bytes, three restart words). */
     uint64_t size = table_writer_pos(&b->w) + block_builder_size(&b->data) +
-                    block_builder_size(&b->index) + TABLE_V2_HANDLE_MAX + b->w.last_len +
-                    TABLE_V2_PROPS_FIXED + b->w.first_len + b->w.last_len + 64 +
+                    block_builder_size_with(&b->index, b->w.last_len, TABLE_V2_HANDLE_MAX) +
+                    TABLE_V2_PROPS_FIXED + b->w.first_len + b->w.last_len + 2 * 33 + 12 +
                     5 * TABLE_V2_TRAILER + TABLE_V2_FOOTER;
     if (b->ctx->bloom_bits > 0)
         size += bloom_builder_bytes(&b->bloom);
