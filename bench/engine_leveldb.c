@@ -30,30 +30,12 @@ typedef struct lde_db {
     leveldb_readoptions_t *ropt;
 } lde_db;
 
-/* KVBENCH_BLOOM_BITS, or 0 (no filter) if unset or not a positive number. */
-static int lde_bloom_bits(void)
-{
-    const char *v = getenv("KVBENCH_BLOOM_BITS");
-    int bits = v != NULL ? atoi(v) : 0;
-    return bits > 0 ? bits : 0;
-}
-
-static const char *lde_name(void)
-{
-    static char text[32];
-    int bits = lde_bloom_bits();
-    if (bits == 0)
-        return "leveldb";
-    if (bits == 10)
-        return "leveldb-bloom";
-    snprintf(text, sizeof text, "leveldb-bloom%d", bits);
-    return text;
-}
+static const char *lde_name(void) { return bench_bloom_name("leveldb"); }
 
 static const char *lde_version(void)
 {
     static char text[64];
-    int bits = lde_bloom_bits();
+    int bits = bench_bloom_bits();
     snprintf(text, sizeof text, "LevelDB %d.%d%s", leveldb_major_version(),
              leveldb_minor_version(), bits ? ", bloom filter" : "");
     if (bits)
@@ -92,8 +74,8 @@ static int lde_open(const char *dir, int sync, void **h)
         return bench_error("out of memory");
     d->opt = leveldb_options_create();
     leveldb_options_set_create_if_missing(d->opt, 1);
-    if (lde_bloom_bits() > 0) {
-        d->filter = leveldb_filterpolicy_create_bloom(lde_bloom_bits());
+    if (bench_bloom_bits() > 0) {
+        d->filter = leveldb_filterpolicy_create_bloom(bench_bloom_bits());
         leveldb_options_set_filter_policy(d->opt, d->filter);
     }
     d->wopt = leveldb_writeoptions_create();

@@ -31,30 +31,12 @@ typedef struct rde_db {
     rocksdb_readoptions_t *ropt;
 } rde_db;
 
-/* KVBENCH_BLOOM_BITS, or 0 (no filter) if unset or not a positive number. */
-static int rde_bloom_bits(void)
-{
-    const char *v = getenv("KVBENCH_BLOOM_BITS");
-    int bits = v != NULL ? atoi(v) : 0;
-    return bits > 0 ? bits : 0;
-}
-
-static const char *rde_name(void)
-{
-    static char text[32];
-    int bits = rde_bloom_bits();
-    if (bits == 0)
-        return "rocksdb";
-    if (bits == 10)
-        return "rocksdb-bloom";
-    snprintf(text, sizeof text, "rocksdb-bloom%d", bits);
-    return text;
-}
+static const char *rde_name(void) { return bench_bloom_name("rocksdb"); }
 
 static const char *rde_version(void)
 {
     static char text[64];
-    int bits = rde_bloom_bits();
+    int bits = bench_bloom_bits();
     if (bits == 0)
         return "RocksDB, C API";
     snprintf(text, sizeof text, "RocksDB, C API, bloom filter of %d bits/key", bits);
@@ -90,12 +72,12 @@ static int rde_open(const char *dir, int sync, void **h)
         return bench_error("out of memory");
     d->opt = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(d->opt, 1);
-    if (rde_bloom_bits() > 0) {
+    if (bench_bloom_bits() > 0) {
         /* The table options own the policy, the options copy the table
          * options: only the table options are ours to destroy. */
         rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
         rocksdb_block_based_options_set_filter_policy(
-            t, rocksdb_filterpolicy_create_bloom_full(rde_bloom_bits()));
+            t, rocksdb_filterpolicy_create_bloom_full(bench_bloom_bits()));
         rocksdb_options_set_block_based_table_factory(d->opt, t);
         rocksdb_block_based_options_destroy(t);
     }
