@@ -13,6 +13,7 @@
 #include "../../../tests/harness.h"
 #include "../../03-wal/tests/alloc_fail.h"
 #include "block_cache.h"
+#include "cache_test_util.h"
 #include "error.h"
 
 /* The bytes of block (id, offset): what a "read" would bring. */
@@ -128,21 +129,14 @@ static void block_in_use_stays_intact_while_evicted(void)
     block_cache_free(c);
 }
 
-static void append_line(void *ctx, const char *line)
-{
-    char *text = ctx;
-    strncat(text, line, 511 - strlen(text));
-    strncat(text, "\n", 511 - strlen(text));
-}
-
 static void report_lines_say_block_cache(void)
 {
     block_cache *c;
     CHECK_KV(block_cache_new(1000, &c), KV_OK);
-    char text[512] = "";
-    block_cache_report(c, append_line, text);
-    CHECK(strstr(text, "block_cache.hits: 0\n") != NULL);
-    CHECK(strstr(text, "block_cache.capacity: 1000\n") != NULL);
+    cache_lines lines = {""};
+    block_cache_report(c, cache_lines_add, &lines);
+    CHECK(strstr(lines.text, "block_cache.hits: 0\n") != NULL);
+    CHECK(strstr(lines.text, "block_cache.capacity: 1000\n") != NULL);
     block_cache_free(c);
 }
 
@@ -197,6 +191,13 @@ static void threads_read_blocks_while_they_are_evicted(void)
     block_cache_free(c);
 }
 
+static int make_block_cache(void **out)
+{
+    return block_cache_new(1 << 20, (block_cache **)out);
+}
+
+static void free_block_cache(void *c) { block_cache_free(c); }
+
 static void failed_prepare_sends_the_reader_to_its_own_buffer(void)
 {
     if (!alloc_fail_available())
@@ -214,18 +215,7 @@ static void failed_prepare_sends_the_reader_to_its_own_buffer(void)
     CHECK(h != NULL && missed);
     block_cache_release(c, h);
     block_cache_free(c);
-    for (long n = 1;; n++) {
-        alloc_fail_arm(n);
-        int rc = block_cache_new(1 << 20, &c);
-        long failures = alloc_fail_failures();
-        alloc_fail_disarm();
-        if (failures == 0) {
-            CHECK_KV(rc, KV_OK);
-            block_cache_free(c);
-            break;
-        }
-        CHECK_KV(rc, KV_ERR_NOMEM);
-    }
+    cache_make_fails_cleanly(make_block_cache, free_block_cache);
     block_cache_free(NULL);
 }
 

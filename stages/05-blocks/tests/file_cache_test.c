@@ -11,6 +11,7 @@
 
 #include "../../../tests/harness.h"
 #include "../../03-wal/tests/alloc_fail.h"
+#include "cache_test_util.h"
 #include "error.h"
 #include "file_cache.h"
 #include "io.h"
@@ -228,21 +229,14 @@ static void shards_hold_eight_files_each_at_least(void)
     }
 }
 
-static void append_line(void *ctx, const char *line)
-{
-    char *text = ctx;
-    strncat(text, line, 511 - strlen(text));
-    strncat(text, "\n", 511 - strlen(text));
-}
-
 static void report_lines_say_table_cache(void)
 {
     file_cache *fc;
     CHECK_KV(file_cache_new(3, &fc), KV_OK);
-    char text[512] = "";
-    file_cache_report(fc, append_line, text);
-    CHECK(strstr(text, "table_cache.misses: 0\n") != NULL);
-    CHECK(strstr(text, "table_cache.capacity: 3\n") != NULL);
+    cache_lines lines = {""};
+    file_cache_report(fc, cache_lines_add, &lines);
+    CHECK(strstr(lines.text, "table_cache.misses: 0\n") != NULL);
+    CHECK(strstr(lines.text, "table_cache.capacity: 3\n") != NULL);
     file_cache_free(fc);
 }
 
@@ -301,6 +295,13 @@ static void threads_share_open_files(void)
     io_set_ops(prev);
 }
 
+static int make_file_cache(void **out)
+{
+    return file_cache_new(10, (file_cache **)out);
+}
+
+static void free_file_cache(void *fc) { file_cache_free(fc); }
+
 static void failed_allocation_opens_nothing(void)
 {
     if (!alloc_fail_available())
@@ -327,18 +328,7 @@ static void failed_allocation_opens_nothing(void)
         CHECK_EQ(open_now, 0); /* nothing left open */
     }
     file_cache_free(fc);
-    for (long n = 1;; n++) {
-        alloc_fail_arm(n);
-        int rc = file_cache_new(10, &fc);
-        long failures = alloc_fail_failures();
-        alloc_fail_disarm();
-        if (failures == 0) {
-            CHECK_KV(rc, KV_OK);
-            file_cache_free(fc);
-            break;
-        }
-        CHECK_KV(rc, KV_ERR_NOMEM);
-    }
+    cache_make_fails_cleanly(make_file_cache, free_file_cache);
     io_set_ops(prev);
 }
 
