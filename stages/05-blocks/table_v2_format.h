@@ -67,6 +67,7 @@
 
 #include "block.h"
 #include "block_cache.h"
+#include "bloom.h"
 #include "coding.h"
 #include "file_cache.h"
 #include "file_header.h"
@@ -93,7 +94,7 @@
 enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
 
 /* Meta block names. */
-#define TABLE_V2_META_FILTER "filter.bloom.v1"
+#define TABLE_V2_META_FILTER ("filter." BLOOM_FORMAT_NAME)
 #define TABLE_V2_META_PROPS "properties"
 
 /* kv_options ranges (table_ctx_new refuses others with KV_ERR_INVALID). */
