@@ -102,9 +102,11 @@ del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"
 
 for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
-    if [ "$target" = resp ]; then  # kv serve's parser: requests, not a database
+    # Not a database file: kv serve's parser (requests), stage 05's bloom
+    # filter (a filter's bytes): their seeds are committed in fuzz/seeds/.
+    if [ "$target" = resp ] || [ "$target" = filter ]; then
         mkdir -p "$out/$stage-$target"
-        cp fuzz/seeds/resp/* "$out/$stage-$target/"
+        cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue
     fi
     if [ "$target" = api ]; then

@@ -18,8 +18,9 @@
  * division.  So a lookup hashes the user key once, whatever the number of
  * tables it asks (bloom_may_contain_hash).  Two independent halves matter:
  * deriving the step from a single 32-bit hash (LevelDB's h rotated by 17)
- * measures half again the theory's false positives at 200,000 keys a
- * filter (docs/05-blocks.md, "Bloom filters").
+ * lets through 1.4 to 1.6 times the theory's false positives in filters
+ * of 100,000 keys and more (bench/bloom_fp.c; docs/05-blocks.md, "Bloom
+ * filters").
  *
  * Building: a table's builder hands every user key to bloom_builder_add,
  * which keeps only its hash (8 bytes a key, not the key); the

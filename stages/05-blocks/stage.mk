@@ -37,3 +37,11 @@ TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
                    $(filter-out stages/04-lsm/tests/table_test.c,$(TESTS_04-lsm))
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
                           $(wildcard stages/05-blocks/tests/*_util.c)
+# The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).
+FUZZ_05-blocks += filter
+# bench/bloom_fp.c: the bloom filter's false-positive rate against the
+# theory (docs/05-blocks.md, "Bloom filters"); the filter alone, so it
+# builds whatever state the rest of the stage is in.
+$(B)/05-blocks/bloom_fp: $(B)/05-blocks/obj/bench/bloom_fp.o \
+                         $(B)/05-blocks/obj/stages/05-blocks/bloom.o $(B)/obj/common/error.o
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)

@@ -11,6 +11,7 @@
 
 #include "../../../tests/harness.h"
 #include "../../03-wal/tests/alloc_fail.h"
+#include "cache_test_util.h"
 #include "lru_cache.h"
 
 /* Entries freed so far, by the on_free callback; each payload starts with
@@ -267,24 +268,17 @@ static void many_entries_in_one_shard_are_all_found(void)
     CHECK_EQ(freed, 20000);
 }
 
-static void collect_line(void *ctx, const char *line)
-{
-    char *text = ctx;
-    strncat(text, line, 1023 - strlen(text));
-    strncat(text, "\n", 1023 - strlen(text));
-}
-
 static void report_names_each_counter(void)
 {
     lru_cache *c = new_cache(64, 1);
     put_released(c, 1, 8);
     CHECK(cached(c, 1));
     CHECK(!cached(c, 2));
-    char text[1024] = "";
-    lru_cache_report(c, "x", collect_line, text);
-    CHECK_MSG(strcmp(text, "x.hits: 1\nx.misses: 1\nx.inserts: 1\nx.evictions: 0\n"
-                           "x.entries: 1\nx.usage: 8\nx.capacity: 64\n") == 0,
-              "%s", text);
+    cache_lines lines = {""};
+    lru_cache_report(c, "x", cache_lines_add, &lines);
+    CHECK_MSG(strcmp(lines.text, "x.hits: 1\nx.misses: 1\nx.inserts: 1\nx.evictions: 0\n"
+                                 "x.entries: 1\nx.usage: 8\nx.capacity: 64\n") == 0,
+              "%s", lines.text);
     lru_cache_free(c);
 }
 
@@ -351,25 +345,18 @@ static void threads_share_the_cache_safely(void)
 
 /* ---- allocation failure ------------------------------------------------------------- */
 
+static int make_lru_cache(void **out)
+{
+    return lru_cache_new(100, 4, count_free, (lru_cache **)out);
+}
+
+static void free_lru_cache(void *c) { lru_cache_free(c); }
+
 static void failed_allocations_leave_the_cache_working(void)
 {
     if (!alloc_fail_available())
         return; /* a sanitizer's allocator: the release build tests this */
-    /* lru_cache_new fails cleanly at each of its allocations. */
-    for (long n = 1;; n++) {
-        lru_cache *c = NULL;
-        alloc_fail_arm(n);
-        int rc = lru_cache_new(100, 4, count_free, &c);
-        long failures = alloc_fail_failures();
-        alloc_fail_disarm();
-        if (failures == 0) {
-            CHECK_KV(rc, KV_OK);
-            lru_cache_free(c);
-            break;
-        }
-        CHECK_KV(rc, KV_ERR_NOMEM);
-        CHECK(strstr(kv_errmsg(), "cache: cannot allocate") != NULL);
-    }
+    cache_make_fails_cleanly(make_lru_cache, free_lru_cache);
     lru_cache *c = new_cache(100000, 1);
     alloc_fail_arm(1);
     CHECK(lru_cache_entry_new(c, 10) == NULL);
