@@ -20,6 +20,7 @@ int table_writer_open(table_writer *w, const char *path, const char *magic, uint
     if (w->buf == NULL || w->path == NULL) {
         free(w->buf);
         free(w->path);
+        memset(w, 0, sizeof *w);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
     }
     int rc = io_open(path, IO_WRITE | IO_CREATE | IO_TRUNC, &w->file);

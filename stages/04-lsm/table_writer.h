@@ -46,7 +46,8 @@ typedef struct table_writer {
 
 /* Creates (or empties) the file at path and writes its header
  * (file_header.h: the format's magic and version).  KV_OK; KV_ERR_IO (the
- * file is removed) or KV_ERR_NOMEM, with nothing left to free. */
+ * file is removed) or KV_ERR_NOMEM, with nothing left to free (the writer
+ * is zeroed: abandoning it again is harmless). */
 int table_writer_open(table_writer *w, const char *path, const char *magic, uint32_t version);
 
 /* Checks an entry before a builder adds it (table.h): the sticky failure,

@@ -9,7 +9,6 @@
 # unchanged: everything else of stage 04 (its engine, lsm_*.c, internal
 # keys, arena, skiplist, memtable, iterators: SRCS_04-lsm without its
 # table_v1_*.c) and, through it, stage 03's WAL module.
-UNFINISHED_05-blocks := 1
 SRCS_05-blocks := $(filter-out stages/04-lsm/table_v1_%.c,$(SRCS_04-lsm)) \
                   stages/05-blocks/block_builder.c stages/05-blocks/block.c \
                   stages/05-blocks/table_v2_meta.c stages/05-blocks/table_v2_block.c \
