@@ -45,6 +45,8 @@ else
   B := build
 endif
 
+# `make` alone builds `all`, whatever rules the stage.mk files below define.
+.DEFAULT_GOAL := all
 STAGE_DIRS := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))))
 include $(wildcard stages/*/stage.mk)
 # A stage still being built says so in its stage.mk (UNFINISHED_<stage> := 1):
