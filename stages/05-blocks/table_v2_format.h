@@ -131,9 +131,10 @@ struct table_ctx {
     block_cache *cache;
     file_cache *files;
     table_v2_counter reads, read_bytes;   /* positioned reads, every table */
-    table_v2_counter gets;                /* lookups inside a table's range */
+    table_v2_counter filter_negatives;    /* lookups in a table's range that
+                                             its filter answered */
+    table_v2_counter searches;            /* the others: its index searched */
     table_v2_counter get_reads;           /* positioned reads those made */
-    table_v2_counter filter_negatives;    /* lookups a filter answered */
     table_v2_counter filter_misses;       /* passed the filter, key absent */
     table_v2_counter get_blocks_read;     /* data blocks a lookup read */
     table_v2_counter get_blocks_cached;   /* data blocks a lookup found cached */

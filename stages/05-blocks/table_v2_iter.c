@@ -8,14 +8,17 @@
  * previous) block.  A block comes from the block cache if it is there;
  * otherwise it is read through a window of the file of the iterator's
  * own, and not put in the cache, so that a scan (or a kv_compact reading
- * every table) does not push out the blocks lookups use.
+ * every table) does not push out the blocks lookups use.  The block a
+ * seek lands in is the exception: it is read as a lookup reads one (from
+ * the cache, or one read, then cached), because seeks to random keys are
+ * lookups too, and find their blocks cached as lookups do.
  *
- * The window streams: a seek reads just the block it needs; each further
- * read in the course of next or prev reads ahead, 16 KiB, then twice as
- * much each time up to 64 KiB (forward: starting at the block wanted;
- * backward: ending with it).  So a point seek costs one block's read, and
- * a long scan few system calls, and an iterator holds at most a 64 KiB
- * window and one decompressed block (more only for a larger block).
+ * The window streams: each read in the course of next or prev reads
+ * ahead, 16 KiB, then twice as much each time up to 64 KiB (forward:
+ * starting at the block wanted; backward: ending with it).  So a point
+ * seek costs one block's read or none, a long scan few system calls, and
+ * an iterator holds at most a 64 KiB window and one decompressed block
+ * (more only for a larger block).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,6 +38,7 @@ typedef struct table_v2_iter {
     int loaded;              /* entries is on a block */
     table_v2_handle h;       /* that block's handle */
     block_cache_handle *cached;   /* the block, if it came from the cache */
+    table_v2_blockref ref;   /* the block a seek landed in (as a lookup reads it) */
     uint8_t *win;            /* file bytes [win_at, win_at + win_len) */
     uint64_t win_at;
     size_t win_len, win_cap;
@@ -47,6 +51,7 @@ static void table_v2_iter_drop_block(table_v2_iter *it)
 {
     block_cache_release(it->t->ctx->cache, it->cached);
     it->cached = NULL;
+    table_v2_block_release(it->t, &it->ref);
     it->loaded = 0;
 }
 
@@ -88,8 +93,9 @@ static int table_v2_iter_window(table_v2_iter *it, table_v2_handle h, int backwa
     return KV_OK;
 }
 
-/* Loads the block the index iterator shows into the entries iterator. */
-static int table_v2_iter_load(table_v2_iter *it, int backward)
+/* Loads the block the index iterator shows into the entries iterator:
+ * as a lookup does for a seek's block, else through the window. */
+static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
 {
     table_v2_iter_drop_block(it);
     table *t = it->t;
@@ -97,8 +103,12 @@ static int table_v2_iter_load(table_v2_iter *it, int backward)
     if (rc != KV_OK)
         return rc;
     block b;
-    it->cached = block_cache_lookup(t->ctx->cache, t->id, it->h.offset);
-    if (it->cached != NULL) {
+    int from_cache;
+    if (seek) {
+        if ((rc = table_v2_block_get(t, it->h, &it->ref, &from_cache, NULL)) != KV_OK)
+            return rc;
+        b = it->ref.b;
+    } else if ((it->cached = block_cache_lookup(t->ctx->cache, t->id, it->h.offset)) != NULL) {
         const char *why = block_init(&b, block_cache_data(it->cached),
                                      block_cache_size(it->cached));
         if (why != NULL)
@@ -147,7 +157,7 @@ static void table_v2_iter_enter(table_v2_iter *it, int backward)
             it->base.valid = 0;
         return;
     }
-    int rc = table_v2_iter_load(it, backward);
+    int rc = table_v2_iter_load(it, backward, 0);
     if (rc != KV_OK) {
         iter_fail(&it->base, rc);
         return;
@@ -184,7 +194,7 @@ static void table_v2_iter_seek(iter *base, const uint8_t *target, size_t len)
         table_v2_iter_enter(it, 0); /* past the end, or damage */
         return;
     }
-    int rc = table_v2_iter_load(it, 0);
+    int rc = table_v2_iter_load(it, 0, 1);
     if (rc != KV_OK) {
         iter_fail(base, rc);
         return;

@@ -80,8 +80,8 @@ void table_ctx_free(table_ctx *ctx)
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     char text[160];
-    uint64_t gets = table_v2_counted(&ctx->gets);
     uint64_t useful = table_v2_counted(&ctx->filter_negatives);
+    uint64_t gets = useful + table_v2_counted(&ctx->searches);
     uint64_t read = table_v2_counted(&ctx->get_blocks_read);
     uint64_t cached = table_v2_counted(&ctx->get_blocks_cached);
     struct {

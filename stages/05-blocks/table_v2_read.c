@@ -98,12 +98,13 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
         ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
         return KV_OK;
+    /* A lookup the filter answers touches one counter, no more. */
     table_ctx *ctx = t->ctx;
-    table_v2_count(&ctx->gets, 1);
     if (t->filter != NULL && !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen)) {
         table_v2_count(&ctx->filter_negatives, 1);
         return KV_OK;
     }
+    table_v2_count(&ctx->searches, 1);
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
     block_iter ix;
     ix.key = NULL;
