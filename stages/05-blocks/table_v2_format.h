@@ -138,6 +138,8 @@ struct table_ctx {
     table_v2_counter filter_misses;       /* passed the filter, key absent */
     table_v2_counter get_blocks_read;     /* data blocks a lookup read */
     table_v2_counter get_blocks_cached;   /* data blocks a lookup found cached */
+    atomic_uint_least64_t meta_bytes;     /* meta regions open tables keep */
+    atomic_uint_least64_t tables_open;
 };
 
 typedef struct table_v2_handle {
@@ -160,6 +162,7 @@ struct table {
     const uint8_t *filter;   /* inside meta; NULL if none */
     size_t filter_len;
     uint64_t entries, deletes, data_blocks, raw_bytes;
+    int counted;             /* in the context's meta_bytes and tables_open */
     const uint8_t *smallest, *largest;   /* inside meta */
     size_t smallest_len, largest_len;
 };

@@ -99,6 +99,8 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"table.blocks_from_cache", (double)cached, 0},
         {"table.blocks_read_per_get", gets ? (double)read / gets : 0, 1},
         {"table.blocks_per_get", gets ? (double)(read + cached) / gets : 0, 1},
+        {"table.open", (double)atomic_load(&ctx->tables_open), 0},
+        {"table.meta_bytes", (double)atomic_load(&ctx->meta_bytes), 0},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (rows[i].real)
@@ -240,6 +242,9 @@ int table_open(table_ctx *ctx, const char *path, table **out)
         table_unref(t);
         return rc;
     }
+    atomic_fetch_add_explicit(&ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctx->tables_open, 1, memory_order_relaxed);
+    t->counted = 1;
     *out = t;
     return KV_OK;
 }
@@ -254,6 +259,10 @@ void table_unref(table *t)
     if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
     file_cache_evict(t->ctx->files, t->id);
+    if (t->counted) {
+        atomic_fetch_sub_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->ctx->tables_open, 1, memory_order_relaxed);
+    }
     free(t->meta);
     free(t->path);
     free(t);
