@@ -209,10 +209,14 @@ demo: deps all
 # the threaded suites under ThreadSanitizer (test-race-build) and the
 # libFuzzer harnesses (clang, installed by `make deps DEPS=fuzz`); then
 # tests/run.sh runs them all and prints one summary line.
+# The builds of `make test` run TEST_JOBS compiles at once unless make was
+# given its own -j; tests/run.sh then runs two lanes of test binaries.
+TEST_JOBS ?= 2
+TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
-	@$(MAKE) --no-print-directory test-build FLAVOUR=release
-	@$(MAKE) --no-print-directory test-build FLAVOUR=asan
-	@$(MAKE) --no-print-directory test-race-build FLAVOUR=tsan
+	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=release
+	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=asan
+	@$(MAKE) --no-print-directory $(TEST_J) test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory deps DEPS=server

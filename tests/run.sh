@@ -21,6 +21,12 @@
 # there: in memory an fsync costs nothing, where on a busy disk the suites
 # take ten times as long, and no test needs a real disk: power loss is
 # simulated, common/io_sim.h).
+#
+# Two lanes run at once (one per core of the 2-core machines the project is
+# timed on): BUILD_DIR, the fuzz smoke run and TSAN_BUILD_DIR in one, and
+# ASAN_BUILD_DIR, the slowest flavour, in the other.  Their "== LABEL"
+# lines interleave; each lane's table and sums are joined at the end.
+# KV_TEST_LANES=1 runs everything in one lane, in that order.
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
     echo "usage: sh tests/run.sh BUILD_DIR \"STAGES\" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]" >&2
@@ -42,9 +48,10 @@ fi
 total_passed=0
 total_failed=0
 table=""
-log=$(mktemp "${TMPDIR:-/tmp}/kvrun.XXXXXX") || exit 2
-trap 'rm -f "$log"' EXIT
-trap 'rm -f "$log"; exit 130' INT TERM
+work=$(mktemp -d "${TMPDIR:-/tmp}/kvrun.XXXXXX") || exit 2
+log=$work/log
+trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; exit 130' INT TERM
 
 # run_binary LABEL COMMAND...: runs it, shows its interesting lines, adds a
 # row to the table and its counts to the totals.
@@ -162,31 +169,78 @@ run_flavour() {
     done
 }
 
-run_flavour "$build"
-# The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
-if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
-    run_binary "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
-        sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+# lane_release and lane_asan: the two lanes.  Each keeps its own table and
+# sums in its subshell and writes them to $work/<lane>.table and .sums.
+lane_release() {
+    log=$work/release.log
+    run_flavour "$build"
+    # The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
+    if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
+        run_binary "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
+            sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+    fi
+    if [ -n "$tsan_build" ]; then
+        # halt_on_error=0: every report of every test is shown; exitcode=66
+        # then marks the run, and run_binary counts the reports.
+        TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
+        export TSAN_OPTIONS
+        for stage in $stages; do
+            if [ -x "$tsan_build/$stage/racetest" ]; then
+                run_binary "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
+            else
+                missing_binary "$tsan_build/$stage/racetest"
+            fi
+        done
+    fi
+    lane_save release
+}
+
+lane_asan() {
+    log=$work/asan.log
+    if [ -n "$asan_build" ]; then
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+        export ASAN_OPTIONS UBSAN_OPTIONS
+        run_flavour "$asan_build"
+    fi
+    lane_save asan
+}
+
+lane_save() {
+    printf '%s' "$table" >"$work/$1.table"
+    echo "$total_passed $total_failed" >"$work/$1.sums"
+}
+
+if [ "${KV_TEST_LANES:-2}" = 1 ]; then
+    lane_release
+    total_passed=0; total_failed=0; table=""
+    lane_asan
+else
+    lane_release &
+    release_pid=$!
+    lane_asan &
+    asan_pid=$!
+    wait "$release_pid"
+    wait "$asan_pid"
 fi
-if [ -n "$asan_build" ]; then
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-    export ASAN_OPTIONS UBSAN_OPTIONS
-    run_flavour "$asan_build"
-fi
-if [ -n "$tsan_build" ]; then
-    # halt_on_error=0: every report of every test is shown; exitcode=66
-    # then marks the run, and run_binary counts the reports.
-    TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
-    export TSAN_OPTIONS
-    for stage in $stages; do
-        if [ -x "$tsan_build/$stage/racetest" ]; then
-            run_binary "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
-        else
-            missing_binary "$tsan_build/$stage/racetest"
-        fi
-    done
-fi
+
+# Join the lanes; a lane that died without its sums counts as a failure.
+total_passed=0
+total_failed=0
+table=""
+for lane in release asan; do
+    if [ -f "$work/$lane.sums" ]; then
+        read -r p f <"$work/$lane.sums"
+        total_passed=$((total_passed + p))
+        total_failed=$((total_failed + f))
+        table="$table$(cat "$work/$lane.table")
+"
+    else
+        total_failed=$((total_failed + 1))
+        table="${table}lane $lane: ended without its sums
+"
+    fi
+done
 
 echo
 printf '%-40s %7s %7s\n' "binary" "passed" "failed"
