@@ -152,6 +152,10 @@ static int block_iter_parse(block_iter *it, size_t at)
     it->value_len = vlen;
     it->at = at;
     it->next = (size_t)(it->value + vlen - b->data);
+    if (it->restart + 1 < b->nrestarts && block_restart(b, it->restart + 1) < it->next) {
+        block_iter_damage(it, "a restart offset is not where an entry starts", at);
+        return 0;
+    }
     it->valid = 1;
     return 1;
 }

@@ -28,13 +28,13 @@ $(B)/05-blocks/%: LDLIBS += $(LIBS_05-blocks)
 # their own.
 FUZZ_05-blocks := table block footer index
 # Unit tests (build/05-blocks/stagetest): the block builder and reader,
-# table v2 built, read both ways, damaged, failing I/O; and the tests of
-# the stage-04 files this stage links (not table_test.c and
-# table_fault_test.c: they test format v1, byte for byte, which this
-# stage replaces).
+# table v2's own (block sizes, compression, filter, separators, options,
+# damage named by file and offset, kv check and kv dump), the filter and
+# the caches; and the tests of the stage-04 files this stage links,
+# table.h's contract and faults included (they run on v2 here), but not
+# table_test.c, which tests format v1's own bytes.
 TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
-                   $(filter-out stages/04-lsm/tests/table_test.c \
-                                stages/04-lsm/tests/table_fault_test.c,$(TESTS_04-lsm))
+                   $(filter-out stages/04-lsm/tests/table_test.c,$(TESTS_04-lsm))
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
                           $(wildcard stages/05-blocks/tests/*_util.c)
 # The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).

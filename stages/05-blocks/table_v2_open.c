@@ -25,13 +25,13 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         opt = &d;
     ctx->block_bytes = opt->block_bytes ? opt->block_bytes : TABLE_V2_BLOCK_BYTES_DEFAULT;
     if (ctx->block_bytes < TABLE_V2_BLOCK_BYTES_MIN || ctx->block_bytes > TABLE_V2_BLOCK_BYTES_MAX)
-        return kv_error(KV_ERR_INVALID, "options: block_bytes = %zu is out of range (%u .. %u; "
+        return kv_error(KV_ERR_INVALID, "option block_bytes = %zu is out of range (%u .. %u; "
                         "0 for the default, %u)", opt->block_bytes, TABLE_V2_BLOCK_BYTES_MIN,
                         TABLE_V2_BLOCK_BYTES_MAX, TABLE_V2_BLOCK_BYTES_DEFAULT);
     int bits = opt->bloom_bits_per_key;
     ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
     if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)
-        return kv_error(KV_ERR_INVALID, "options: bloom_bits_per_key = %d is out of range (1 .. "
+        return kv_error(KV_ERR_INVALID, "option bloom_bits_per_key = %d is out of range (1 .. "
                         "%d; 0 for the default, %d; KV_NO_BLOOM for no filters)", bits,
                         TABLE_V2_BLOOM_BITS_MAX, BLOOM_DEFAULT_BITS_PER_KEY);
     switch (opt->compression) {
@@ -39,11 +39,11 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
     case KV_COMPRESSION_LZ4: ctx->compression = TABLE_V2_LZ4; break;
     case KV_COMPRESSION_NONE: ctx->compression = TABLE_V2_RAW; break;
     default:
-        return kv_error(KV_ERR_INVALID, "options: compression = %d is not one of "
+        return kv_error(KV_ERR_INVALID, "option compression = %d is not one of "
                         "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2)", opt->compression);
     }
     if (opt->max_open_files < 0 || opt->max_open_files > TABLE_V2_OPEN_FILES_MAX)
-        return kv_error(KV_ERR_INVALID, "options: max_open_files = %d is out of range (1 .. %d; "
+        return kv_error(KV_ERR_INVALID, "option max_open_files = %d is out of range (1 .. %d; "
                         "0 for the default, %d)", opt->max_open_files, TABLE_V2_OPEN_FILES_MAX,
                         FILE_CACHE_DEFAULT_FILES);
     return KV_OK;
@@ -113,9 +113,11 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 
 /* ---- open ----------------------------------------------------------------------- */
 
-static int table_v2_corrupt(table *t, uint64_t at, const char *what)
+/* Damage in the part of the file named `part` ("index block"). */
+static int table_v2_corrupt(table *t, uint64_t at, const char *part, const char *what)
 {
-    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s", t->path, at, what);
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s: %s", t->path, at, part,
+                    what);
 }
 
 /* The contents of the meta block h (checked: inside the meta region, its
@@ -158,7 +160,7 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
         if ((why = block_init(&mb, p, f->metaindex.size)) == NULL)
             why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
         if (why != NULL)
-            return table_v2_corrupt(t, f->metaindex.offset, why);
+            return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
         if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
             t->filter = p;
             t->filter_len = t->filter_h.size;
@@ -170,7 +172,7 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
     if (rc == KV_OK && (rc = table_v2_meta_block(t, t->props_h, "properties", &p)) == KV_OK) {
         table_v2_props pr;
         if ((why = table_v2_props_decode(p, t->props_h.size, &pr)) != NULL)
-            return table_v2_corrupt(t, t->props_h.offset, why);
+            return table_v2_corrupt(t, t->props_h.offset, "properties block", why);
         t->entries = pr.entries;
         t->deletes = pr.deletes;
         t->data_blocks = pr.data_blocks;
@@ -180,16 +182,17 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
         t->largest = pr.largest;
         t->largest_len = pr.largest_len;
         if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
-            return table_v2_corrupt(t, t->props_h.offset, "the properties count more data "
-                                    "blocks than the data blocks' bytes can hold");
+            return table_v2_corrupt(t, t->props_h.offset, "properties block",
+                                    "they count more data blocks than the data blocks' bytes "
+                                    "can hold");
     }
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "index", &p)) == KV_OK) {
         if ((why = block_init(&t->index, p, f->index.size)) != NULL)
-            return table_v2_corrupt(t, f->index.offset, why);
+            return table_v2_corrupt(t, f->index.offset, "index block", why);
         /* A restart point at every entry: one per data block. */
         if (t->index.nrestarts != t->data_blocks)
-            return table_v2_corrupt(t, f->index.offset, "the index has not one entry per data "
-                                    "block the properties count");
+            return table_v2_corrupt(t, f->index.offset, "index block",
+                                    "it has not one entry per data block the properties count");
     }
     return rc;
 }
@@ -229,7 +232,7 @@ int table_open(table_ctx *ctx, const char *path, table **out)
         unsigned at;
         const char *why = table_v2_footer_decode(foot, t->file_bytes, &f, &at);
         if (why != NULL)
-            rc = table_v2_corrupt(t, foot_at + at, why);
+            rc = table_v2_corrupt(t, foot_at + at, "footer", why);
     }
     if (rc == KV_OK)
         rc = table_v2_open_meta(t, &f);
