@@ -24,15 +24,7 @@ static void lookups_match_the_memtable_at_every_sequence(void)
     memtable *m = tt_random_memtable(7, 300, 3, 199);
     table_ctx *ctx = tt_ctx();
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-    uint64_t last = memtable_entries(m);
-    for (int k = -1; k <= 300; k++) {
-        char key[32];
-        size_t klen = tt_key(key, k);
-        for (uint64_t seq = 0; seq <= last + 1; seq += 1 + seq / 7) {
-            harness_context("key %d seq %llu", k, (unsigned long long)seq);
-            tt_expect_same(m, t, key, klen, seq);
-        }
-    }
+    tt_expect_same_lookups(m, t, 300);
     table_unref(t);
     table_ctx_free(ctx);
     memtable_unref(m);
