@@ -21,15 +21,19 @@
 /* A lookup reads a stored block of up to this size into its stack. */
 #define TABLE_V2_STACK_READ (16u * 1024u)
 
-int table_v2_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads)
+int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                  unsigned *reads)
 {
-    file_cache_handle *fh = NULL;
-    int rc = file_cache_get(t->ctx->files, t->id, t->path, &fh);
+    file_cache_handle *fh = pin != NULL ? *pin : NULL;
+    int rc = fh != NULL ? KV_OK : file_cache_get(t->ctx->files, t->id, t->path, &fh);
     if (rc != KV_OK)
         return rc;
     size_t got = 0;
     rc = io_read_at(file_cache_file(fh), off, buf, n, &got);
-    file_cache_release(t->ctx->files, fh);
+    if (pin != NULL)
+        *pin = fh;
+    else
+        file_cache_release(t->ctx->files, fh);
     table_v2_count(&t->ctx->reads, 1);
     if (reads != NULL)
         (*reads)++;
@@ -122,8 +126,8 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     return block_init(b, dst, raw);
 }
 
-int table_v2_block_get(table *t, table_v2_handle h, table_v2_blockref *ref, int *from_cache,
-                       unsigned *reads)
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
+                       table_v2_blockref *ref, int *from_cache, unsigned *reads)
 {
     ref->cached = NULL;
     ref->owned = NULL;
@@ -147,7 +151,7 @@ int table_v2_block_get(table *t, table_v2_handle h, table_v2_blockref *ref, int 
     uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
     if (buf == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
-    int rc = table_v2_read(t, h.offset, buf, n, reads);
+    int rc = table_v2_read(t, pin, h.offset, buf, n, reads);
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
     const char *why = NULL;

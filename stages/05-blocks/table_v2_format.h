@@ -218,8 +218,12 @@ const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, u
 
 /* A positioned read of exactly n bytes at off of t's file (through the
  * file cache), counted in the context and in *reads if not NULL; a short
- * read is KV_ERR_CORRUPT. */
-int table_v2_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads);
+ * read is KV_ERR_CORRUPT.  pin: NULL, or where a reader that must go on
+ * reading after the file is deleted (an iterator: table.h) keeps the file
+ * open: a read fills it if it is NULL, and uses it; the reader releases
+ * it (file_cache_release) when done. */
+int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                  unsigned *reads);
 
 /* A data block in memory: in the block cache, or in a buffer of its own. */
 typedef struct table_v2_blockref {
@@ -229,11 +233,12 @@ typedef struct table_v2_blockref {
 } table_v2_blockref;
 
 /* The data block at h, decoded and checked: from the cache, or read (one
- * positioned read) and then put in the cache.  *from_cache says which.
+ * positioned read, through pin as table_v2_read says) and then put in the
+ * cache.  *from_cache says which.
  * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
  * offset), KV_ERR_NOMEM. */
-int table_v2_block_get(table *t, table_v2_handle h, table_v2_blockref *ref, int *from_cache,
-                       unsigned *reads);
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
+                       table_v2_blockref *ref, int *from_cache, unsigned *reads);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset
  * into *b: the contents in place if not compressed (b points into p),
  * else decompressed into *scratch (grown as needed; the caller frees it).

@@ -13,6 +13,11 @@
  * the cache, or one read, then cached), because seeks to random keys are
  * lookups too, and find their blocks cached as lookups do.
  *
+ * An iterator keeps its table's file open from its creation to its end
+ * (a handle of the open-file cache), so that it goes on reading a table
+ * whose file the engine deleted meanwhile (table.h), however many other
+ * files the cache has closed since.
+ *
  * The window streams: each read in the course of next or prev reads
  * ahead, 16 KiB, then twice as much each time up to 64 KiB (forward:
  * starting at the block wanted; backward: ending with it).  So a point
@@ -45,6 +50,7 @@ typedef struct table_v2_iter {
     size_t readahead;        /* 0 after a seek */
     uint8_t *raw;            /* a decompressed block */
     size_t raw_cap;
+    file_cache_handle *pin;  /* the table's file, kept open */
 } table_v2_iter;
 
 static void table_v2_iter_drop_block(table_v2_iter *it)
@@ -81,7 +87,7 @@ static int table_v2_iter_window(table_v2_iter *it, table_v2_handle h, int backwa
         it->win_cap = want;
     }
     it->win_len = 0;
-    int rc = table_v2_read(it->t, start, it->win, want, NULL);
+    int rc = table_v2_read(it->t, &it->pin, start, it->win, want, NULL);
     if (rc != KV_OK)
         return rc;
     it->win_at = start;
@@ -105,7 +111,7 @@ static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
     block b;
     int from_cache;
     if (seek) {
-        if ((rc = table_v2_block_get(t, it->h, &it->ref, &from_cache, NULL)) != KV_OK)
+        if ((rc = table_v2_block_get(t, &it->pin, it->h, &it->ref, &from_cache, NULL)) != KV_OK)
             return rc;
         b = it->ref.b;
     } else if ((it->cached = block_cache_lookup(t->ctx->cache, t->id, it->h.offset)) != NULL) {
@@ -240,6 +246,7 @@ static void table_v2_iter_free(iter *base)
     table_v2_iter_drop_block(it);
     block_iter_free(&it->index);
     block_iter_free(&it->entries);
+    file_cache_release(it->t->ctx->files, it->pin);
     table_unref(it->t);
     free(it->win);
     free(it->raw);
@@ -265,6 +272,10 @@ int table_iter_new(table *t, iter **out)
     table_ref(t);
     it->t = t;
     block_iter_init(&it->index, &t->index, TABLE_V2_IKEY_MIN);
+    /* Opened now if it can be (if not, the first read tries again, and
+     * reports what fails). */
+    if (file_cache_get(t->ctx->files, t->id, t->path, &it->pin) != KV_OK)
+        it->pin = NULL;
     *out = &it->base;
     return KV_OK;
 }

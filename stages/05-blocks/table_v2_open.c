@@ -153,7 +153,7 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
     if (t->meta == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the meta blocks",
                         t->path, t->meta_len);
-    int rc = table_v2_read(t, f->data_end, t->meta, t->meta_len, NULL);
+    int rc = table_v2_read(t, NULL, f->data_end, t->meta, t->meta_len, NULL);
     const uint8_t *p = NULL;
     const char *why = NULL;
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->metaindex, "metaindex", &p)) == KV_OK) {
@@ -220,7 +220,7 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     file_cache_release(ctx->files, fh);
     uint8_t head[FILE_HEADER_SIZE], foot[TABLE_V2_FOOTER];
     size_t head_len = t->file_bytes < sizeof head ? (size_t)t->file_bytes : sizeof head;
-    if (rc == KV_OK && (rc = table_v2_read(t, 0, head, head_len, NULL)) == KV_OK)
+    if (rc == KV_OK && (rc = table_v2_read(t, NULL, 0, head, head_len, NULL)) == KV_OK)
         rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
     if (rc == KV_OK && t->file_bytes < TABLE_V2_FILE_MIN)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends: %" PRIu64
@@ -228,7 +228,7 @@ int table_open(table_ctx *ctx, const char *path, table **out)
                       t->file_bytes, t->file_bytes, (unsigned)TABLE_V2_FILE_MIN);
     uint64_t foot_at = t->file_bytes - TABLE_V2_FOOTER;
     if (rc == KV_OK)
-        rc = table_v2_read(t, foot_at, foot, sizeof foot, NULL);
+        rc = table_v2_read(t, NULL, foot_at, foot, sizeof foot, NULL);
     table_v2_footer f;
     if (rc == KV_OK) {
         unsigned at;

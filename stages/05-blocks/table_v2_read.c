@@ -51,7 +51,7 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
 {
     table_v2_blockref ref;
     int from_cache;
-    int rc = table_v2_block_get(t, h, &ref, &from_cache, &r->reads);
+    int rc = table_v2_block_get(t, NULL, h, &ref, &from_cache, &r->reads);
     if (rc != KV_OK)
         return rc;
     table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);

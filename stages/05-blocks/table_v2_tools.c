@@ -161,7 +161,7 @@ static int table_v2_walk_blocks(table_v2_walk *w)
             w->buf_cap = n;
         }
         block b;
-        rc = table_v2_read(t, h.offset, w->buf, n, NULL);
+        rc = table_v2_read(t, NULL, h.offset, w->buf, n, NULL);
         if (rc == KV_OK)
             rc = table_v2_block_decode(t, h, w->buf, &w->raw, &w->raw_cap, &b);
         if (rc == KV_ERR_CORRUPT && !w->dump) {

@@ -19,6 +19,7 @@
 #include "crc32c.h"
 #include "kv.h"
 #include "memtable.h"
+#include "io.h"
 #include "table_v2_format.h"
 #include "table_v2_test_util.h"
 
@@ -330,6 +331,36 @@ static void dump_shows_blocks_filter_and_compression(void)
     memtable_unref(m);
 }
 
+/* With one file open at most, reading another table closes the first
+ * table's file; an iterator keeps its own open, so it reads on after the
+ * file is deleted (table.h: an iterator holds its table). */
+static void an_iterator_reads_on_after_its_file_is_deleted(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.max_open_files = 1;
+    opt.block_bytes = 256;
+    table_ctx *ctx;
+    CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
+    memtable *m = tt_sequential_memtable(300, 60);
+    table *a = tt_build_and_open(ctx, m, dir, "a.tbl");
+    table *b = tt_build_and_open(ctx, m, dir, "b.tbl");
+    iter *it, *want;
+    CHECK_KV(table_iter_new(a, &it), KV_OK);
+    table_unref(a);
+    CHECK_KV(io_unlink(harness_join(dir, "a.tbl")), KV_OK);
+    for (int k = 0; k < 300; k += 10)
+        CHECK_KV(tv_lookup(b, k), KV_OK); /* b's file is the one open */
+    CHECK_KV(memtable_iter_new(m, &want), KV_OK);
+    tt_expect_same_iteration(want, it);
+    iter_free(want);
+    iter_free(it);
+    table_unref(b);
+    table_ctx_free(ctx);
+    memtable_unref(m);
+}
+
 static const harness_test table_v2_fault_tests[] = {
     HARNESS_TEST(damaged_data_block_is_named_by_file_and_offset),
     HARNESS_TEST(trailer_and_lz4_damage_behind_a_good_checksum),
@@ -337,6 +368,7 @@ static const harness_test table_v2_fault_tests[] = {
     HARNESS_TEST(cut_files_and_other_formats_are_refused),
     HARNESS_TEST(check_finds_what_lookups_do_not_look_for),
     HARNESS_TEST(dump_shows_blocks_filter_and_compression),
+    HARNESS_TEST(an_iterator_reads_on_after_its_file_is_deleted),
 };
 
 const harness_suite table_v2_fault_suite = HARNESS_SUITE("table_v2_fault", table_v2_fault_tests);
