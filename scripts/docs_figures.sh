@@ -82,6 +82,7 @@ function remake(file) {
     if (file ~ /^bench\/results\//) return "`make bench-full BENCH_ARGS=--publish`"
     if (file ~ /^docs\/generated\/costs/) return "`make costs COSTS_ARGS=--publish`"
     if (file ~ /^docs\/generated\/get-instructions/) return "`make get-instructions GI_ARGS=--publish`"
+    if (file ~ /^docs\/generated\/04-lsm-costs/) return "`make readcost READCOST_ARGS=--publish`"
     return "the command that writes `" file "`"
 }
 # Puts the selection of FILE into OUT[1..]; returns its number of lines, or 0.

@@ -167,10 +167,15 @@ static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint
         rc = lsm_take_bg_error(db, call);
     if (rc != KV_OK)
         return rc;
+    /* Numbers end at IKEY_MAX_SEQ, and a new log is named after the next
+     * one, so writes stop at IKEY_MAX_SEQ - 1.  The group's op count is
+     * not known here, but it is at most `room` (every op reserves more
+     * than a byte): refusing on that is safe, and early by a few hundred
+     * numbers out of 2^56. */
     if (room > IKEY_MAX_SEQ - db->next_seq)
-        return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are used up (the next is "
-                        "%" PRIu64 "); copy the data to a new database", call, db->dir.path,
-                        db->next_seq);
+        return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are nearly used up (the "
+                        "next is %" PRIu64 ", the last %" PRIu64 "); copy the data to a new "
+                        "database", call, db->dir.path, db->next_seq, IKEY_MAX_SEQ - 1);
     lsm_wal *cur = db->wals[db->nwals - 1];
     size_t usage = memtable_memory_usage(db->mem);
     if (cur->sealed || (memtable_entries(db->mem) > 0 && usage + room > db->memtable_limit))

@@ -3,9 +3,9 @@
  * (alloc_run.h says what must hold): writes (put, delete, a batch, a put
  * that rolls over to a new segment, a put with sync = 1), opens (creating
  * a database, recovering segments, hint files and a torn tail, strict and
- * read-only), reads (kv_get, iterators both ways, snapshots, kv_stats),
- * kv_compact, kv_close, and the offline tools (kv_check, kv_dump,
- * kv_repair).
+ * read-only, replaying into a small memtable), reads (kv_get, iterators
+ * both ways, snapshots, kv_stats), kv_compact, kv_close, and the offline
+ * tools (kv_check, kv_dump, kv_repair).
  */
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +70,15 @@ static int open_db(alloc_env *e)
     if (rc != KV_OK)
         e->db = NULL;
     return rc;
+}
+
+/* Stage 04 on (memtable_bytes is ignored before): an open that replays the
+ * log into a memtable of 1 KiB, whose arena takes a block every few
+ * entries; the reopen after it keeps the option. */
+static int open_db_small_memtable(alloc_env *e)
+{
+    e->opt.memtable_bytes = 1024;
+    return open_db(e);
 }
 
 /* ---- reads ---------------------------------------------------------------------- */
@@ -232,6 +241,8 @@ CASE(batch_of_puts_and_a_delete, ALLOC_FROM_SEGMENTS, 1, 0, 0, 0, KV_OK, batch, 
 CASE(close_after_writes, ALLOC_FROM_SEGMENTS, 1, 0, 0, 0, KV_OK, close_db, NULL)
 CASE(open_creating_a_database, ALLOC_FROM_NOTHING, 0, 0, 0, 0, KV_OK, open_db, NULL)
 CASE(open_recovering_segments, ALLOC_FROM_SEGMENTS, 0, 0, 0, 0, KV_OK, open_db, NULL)
+CASE(open_replaying_into_a_small_memtable, ALLOC_FROM_SEGMENTS, 0, 0, 0, 0, KV_OK,
+     open_db_small_memtable, NULL)
 CASE(open_recovering_from_hints, ALLOC_FROM_MERGED, 0, 0, 0, 0, KV_OK, open_db, NULL)
 CASE(open_cutting_a_torn_tail, ALLOC_FROM_TORN, 0, 0, 0, 0, KV_OK, open_db, NULL)
 CASE(open_strict_refusing_a_torn_tail, ALLOC_FROM_TORN, 0, 0, 1, 0, KV_ERR_CORRUPT, open_db,
@@ -265,6 +276,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(close_after_writes),
     HARNESS_TEST(open_creating_a_database),
     HARNESS_TEST(open_recovering_segments),
+    HARNESS_TEST(open_replaying_into_a_small_memtable),
     HARNESS_TEST(open_recovering_from_hints),
     HARNESS_TEST(open_cutting_a_torn_tail),
     HARNESS_TEST(open_strict_refusing_a_torn_tail),

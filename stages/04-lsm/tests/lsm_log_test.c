@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "internal_key.h"
@@ -19,16 +18,6 @@
 
 #define WAL1 "000000000001.log"
 #define WAL4 "000000000004.log"
-
-/* An empty database of stage 04 (its IDENTITY), without its first log. */
-static const char *lg_empty_db(void)
-{
-    const char *dir = lt_dir();
-    kv_db *db = lt_open(dir, 0, 0);
-    CHECK_KV(kv_close(db), KV_OK);
-    CHECK(unlink(harness_join(dir, WAL1)) == 0);
-    return dir;
-}
 
 /* Log 1: put a (1), then a batch {put b, del a} (2, 3); sealed if asked.
  * Log 4 (the last): put c (4).  Returns log 1's size. */
@@ -57,7 +46,7 @@ static void flip_byte(const char *path, size_t at)
 
 static void sealed_log_before_the_last_is_replayed(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     lg_two_logs(dir, 1);
     lt_lines out = {0};
     CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
@@ -77,7 +66,7 @@ static void sealed_log_before_the_last_is_replayed(void)
  * cannot show). */
 static void closed_log_without_its_seal_is_refused(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     lg_two_logs(dir, 0);
     kv_options opt;
     kv_options_init(&opt);
@@ -91,7 +80,7 @@ static void closed_log_without_its_seal_is_refused(void)
 
 static void damage_in_a_log_before_the_last_is_refused_and_repaired(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     lg_two_logs(dir, 1);
     flip_byte(harness_join(dir, WAL1), 16 + 9); /* inside the first record */
     kv_options opt;
@@ -116,7 +105,7 @@ static void damage_in_a_log_before_the_last_is_refused_and_repaired(void)
  * by a read-only open; kv_check says which. */
 static void torn_tail_of_the_last_log_is_cut_unless_strict(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     lg_two_logs(dir, 1);
     const char *path = harness_join(dir, WAL4);
     uint8_t *bytes = NULL;
@@ -149,7 +138,7 @@ static void torn_tail_of_the_last_log_is_cut_unless_strict(void)
  * tail (the rule of stage 03 for a record that is not a batch). */
 static void sequence_numbers_that_go_back_are_damage(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     static const lt_op ops[] = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
     static const size_t first[] = {0, 1, 2, 3};
     static const uint64_t seqs[] = {5, 7, 6};
@@ -161,7 +150,7 @@ static void sequence_numbers_that_go_back_are_damage(void)
     CHECK_EQ(lt_stat(db, "seq.last"), 7);
     CHECK_KV(kv_close(db), KV_OK);
     /* A record numbered below its log's name. */
-    dir = lg_empty_db();
+    dir = lt_empty_db();
     lt_write_log(dir, 5, ops, first, (const uint64_t[]){4, 7, 8}, 1, 0);
     db = lt_open(dir, 0, 0);
     lt_expect(db, "a", NULL);
@@ -173,7 +162,7 @@ static void sequence_numbers_that_go_back_are_damage(void)
  * fresh header.  A damaged header with records after it is corruption. */
 static void header_of_the_last_log(void)
 {
-    const char *dir = lg_empty_db();
+    const char *dir = lt_empty_db();
     lg_two_logs(dir, 1);
     const char *path = harness_join(dir, WAL4);
     uint8_t *bytes = NULL;
@@ -188,7 +177,7 @@ static void header_of_the_last_log(void)
     lt_expect(db, "c", "again");
     CHECK_KV(kv_close(db), KV_OK);
 
-    dir = lg_empty_db();
+    dir = lt_empty_db();
     lg_two_logs(dir, 1);
     path = harness_join(dir, WAL4);
     bytes[3] ^= 1;

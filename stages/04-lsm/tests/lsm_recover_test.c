@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../../tests/harness.h"
+#include "internal_key.h"
 #include "io_fault.h"
 #include "kv.h"
 #include "lsm_test_util.h"
@@ -181,6 +182,45 @@ static void sequence_numbers_resume_after_the_tables(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
+/* Sequence numbers end at 2^56 - 1 (internal_key.h), and a log is named
+ * after the next one (lsm_files.h), so writes must stop at 2^56 - 2: a
+ * write that could take a number past it is refused with KV_ERR_INVALID
+ * and writes nothing (the check is conservative, lsm_write.c: a refused
+ * write may have fitted).  Here a log written by hand starts 1,000
+ * numbers before the end, and puts go on until one is refused: none
+ * acknowledged is lost, and none took a number past the last. */
+static void writes_stop_before_sequence_numbers_run_out(void)
+{
+    const char *dir = lt_empty_db();
+    const uint64_t start = IKEY_MAX_SEQ - 1000;
+    static const lt_op ops[] = {{"a", "1"}};
+    lt_write_log(dir, start, ops, (const size_t[]){0, 1}, (const uint64_t[]){start}, 1, 0);
+    kv_db *db = lt_open(dir, 0, 0);
+    CHECK_EQ(lt_stat(db, "seq.last"), (double)start);
+    int acked = 0, rc;
+    char key[16];
+    while ((rc = kv_put(db, key, (size_t)snprintf(key, sizeof key, "k%04d", acked), "v", 1)) ==
+           KV_OK)
+        CHECK(++acked < 1000);
+    CHECK_KV(rc, KV_ERR_INVALID);
+    CHECK_MSG(strstr(kv_errmsg(), "sequence numbers are nearly used up") != NULL, "%s",
+              kv_errmsg());
+    CHECK(acked > 0);
+    CHECK_EQ(lt_stat(db, "seq.last"), (double)(start + (uint64_t)acked));
+    CHECK(start + (uint64_t)acked <= IKEY_MAX_SEQ - 1);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    CHECK_EQ(lt_stat(db, "seq.last"), (double)(start + (uint64_t)acked));
+    lt_expect(db, "a", "1");
+    for (int i = 0; i <= acked; i++) {
+        snprintf(key, sizeof key, "k%04d", i);
+        lt_expect(db, key, i < acked ? "v" : NULL);
+    }
+    CHECK_KV(kv_put(db, "k9999", 5, "v", 1), KV_ERR_INVALID); /* the same size as before */
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
 /* A flush that fails (here its rename) keeps the memtable and its log; the
  * failure is reported once (by the call waiting for it), the flush is
  * retried, and nothing is lost. */
@@ -259,6 +299,7 @@ static const harness_test lsm_recover_tests[] = {
     HARNESS_TEST(temporary_files_are_removed_at_open),
     HARNESS_TEST(overlapping_tables_are_refused),
     HARNESS_TEST(sequence_numbers_resume_after_the_tables),
+    HARNESS_TEST(writes_stop_before_sequence_numbers_run_out),
     HARNESS_TEST(failed_flush_is_reported_once_and_retried),
     HARNESS_TEST(background_failure_fails_the_next_write_once),
 };

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "batch.h"
@@ -30,6 +32,15 @@ kv_db *lt_open(const char *dir, size_t memtable_bytes, int read_only)
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
     return db;
+}
+
+const char *lt_empty_db(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 0, 0);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(unlink(harness_join(dir, "000000000001.log")) == 0);
+    return dir;
 }
 
 void lt_put(kv_db *db, const char *key, const char *val)
@@ -114,6 +125,20 @@ void lt_copy(const char *dir, const char *name, const char *dir2, const char *na
     size_t n = tt_read_file(harness_join(dir, name), &bytes);
     tt_write_file(harness_join(dir2, name2), bytes, n);
     free(bytes);
+}
+
+const char *lt_copy_dir(const char *from)
+{
+    const char *to = lt_dir();
+    CHECK(mkdir(to, 0755) == 0);
+    DIR *d = opendir(from);
+    CHECK(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            lt_copy(from, e->d_name, to, e->d_name);
+    closedir(d);
+    return to;
 }
 
 uint64_t lt_write_log(const char *dir, uint64_t start, const lt_op *ops, const size_t *first,

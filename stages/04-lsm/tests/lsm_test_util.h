@@ -14,6 +14,9 @@
 
 /* A fresh database directory (not created yet) in the test's tmpdir. */
 const char *lt_dir(void);
+/* An empty database of stage 04 (its IDENTITY) in a fresh lt_dir(),
+ * without its first log: ready for logs written by hand (lt_write_log). */
+const char *lt_empty_db(void);
 /* kv_open with memtable_bytes (0: default) and read_only; fails the test
  * unless KV_OK. */
 kv_db *lt_open(const char *dir, size_t memtable_bytes, int read_only);
@@ -30,6 +33,9 @@ int lt_exists(const char *dir, const char *name);
 const char *lt_files(const char *dir);
 /* Copies dir/name to dir2/name2. */
 void lt_copy(const char *dir, const char *name, const char *dir2, const char *name2);
+/* Copies every file of the directory `from` into a fresh lt_dir(), which
+ * it returns. */
+const char *lt_copy_dir(const char *from);
 
 /* One op of a hand-written log record. */
 typedef struct lt_op {
