@@ -31,9 +31,10 @@ FUZZ_05-blocks := table block footer index
 # damage named by file and offset, kv check and kv dump), the filter and
 # the caches; and the tests of the stage-04 files this stage links,
 # table.h's contract and faults included (they run on v2 here), but not
-# table_test.c, which tests format v1's own bytes.
+# table_test.c and table_forged_test.c, which test format v1's own bytes.
 TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
-                   $(filter-out stages/04-lsm/tests/table_test.c,$(TESTS_04-lsm))
+                   $(filter-out stages/04-lsm/tests/table_test.c \
+                                stages/04-lsm/tests/table_forged_test.c,$(TESTS_04-lsm))
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
                           $(wildcard stages/05-blocks/tests/*_util.c)
 # The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).
