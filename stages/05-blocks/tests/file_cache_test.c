@@ -288,7 +288,11 @@ static void threads_share_open_files(void)
         CHECK(pthread_join(t[i], NULL) == 0);
         CHECK_EQ(u[i].bad, 0);
     }
-    CHECK(open_peak <= 6 + 4); /* the bound, and one per thread at most */
+    /* The bound, plus at most three per thread at any moment: the file it
+     * holds or is opening, and what its last insert or release took out of
+     * the cache (a duplicate it replaced, one evicted), which is closed
+     * after the shard's lock is dropped (lru_cache.c), so a moment later. */
+    CHECK(open_peak <= 6 + 3 * 4);
     CHECK(open_now <= 6);
     file_cache_free(fc);
     CHECK_EQ(open_now, 0);
