@@ -23,7 +23,10 @@
  * The segment table and live_bytes change only with index_lock held
  * exclusively and, besides, either write_lock (writes, roll-over) or
  * merge_lock (a merge's commit); so a merge holding those two may read
- * them without index_lock.
+ * them without index_lock.  Both a roll-over and a merge's commit insert
+ * into the table, so each makes room for its insertions in the same hold
+ * of index_lock as the insertions (room reserved in an earlier hold may
+ * have been used up by the other).
  *
  * Invariants:
  *   1. Every place in the index names a segment in `segs`, and lies in that

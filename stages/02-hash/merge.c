@@ -378,11 +378,20 @@ static int merge_publish(merge *m)
     return rc;
 }
 
-/* M5, which cannot fail: room in the table was reserved. */
-static void merge_commit(merge *m)
+/* M5.  It fails only before it changes anything, for want of room in the
+ * segment table: the room is made under the same hold of index_lock as the
+ * insertions, since a roll-over (under write_lock, which a merge does not
+ * hold here) inserts into the table too, and would use up room reserved
+ * in an earlier hold. */
+static int merge_commit(merge *m)
 {
     kv_db *db = m->db;
     pthread_rwlock_wrlock(&db->index_lock);
+    int rc = segment_table_reserve(&db->segs, m->nouts);
+    if (rc != KV_OK) {
+        pthread_rwlock_unlock(&db->index_lock);
+        return rc;
+    }
     for (size_t i = 0; i < m->nmoves; i++) {
         const merge_move *mv = &m->moves[i];
         merge_output *o = &m->outs[mv->out];
@@ -402,6 +411,7 @@ static void merge_commit(merge *m)
     for (size_t i = 0; i < m->ninputs; i++)
         segment_unref(segment_table_remove(&db->segs, m->inputs[i]->id));
     pthread_rwlock_unlock(&db->index_lock);
+    return KV_OK;
 }
 
 /* M6.  Inputs go in id order: if it stops half-way, the inputs left are the
@@ -485,17 +495,13 @@ static int merge_run(kv_db *db)
         rc = merge_seal(&m);
     if (rc == KV_OK)
         rc = merge_publish(&m);
-    if (rc == KV_OK) {
-        pthread_rwlock_wrlock(&db->index_lock);
-        rc = segment_table_reserve(&db->segs, m.nouts);
-        pthread_rwlock_unlock(&db->index_lock);
-    }
+    if (rc == KV_OK)
+        rc = merge_commit(&m);
     if (rc != KV_OK) {
         merge_undo(&m);
         merge_free(&m);
         return rc;
     }
-    merge_commit(&m);
     rc = merge_remove_inputs(&m);
     __atomic_add_fetch(&db->merges, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->merge_bytes_read, m.bytes_read, __ATOMIC_RELAXED);

@@ -101,9 +101,12 @@ typedef struct segment_table {
 
 /* The segment with this id, or NULL. */
 segment *segment_table_find(const segment_table *t, uint32_t id);
-/* Makes room for `more` insertions, so that they cannot fail. */
+/* Makes room for `more` insertions, so that they cannot fail.  The room
+ * is anyone's: a table shared between threads must be reserved in the same
+ * hold of its lock as the insertions that count on it. */
 int  segment_table_reserve(segment_table *t, size_t more);
-/* Inserts s (taking over one reference).  REQUIRES: room reserved, id absent. */
+/* Inserts s (taking over one reference).  REQUIRES: room reserved (in this
+ * hold of the table's lock), id absent. */
 void segment_table_insert(segment_table *t, segment *s);
 /* Removes and returns the segment with this id (its reference goes to the
  * caller), or NULL. */

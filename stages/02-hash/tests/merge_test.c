@@ -369,6 +369,63 @@ static void gets_and_puts_go_on_during_merges(void)
     check_dir(dir);
 }
 
+/* A writer whose every put starts a new segment, while merges commit: the
+ * segment table grows under both (a roll-over inserts the new active
+ * segment, a merge's commit its outputs), so each must make room for its
+ * insertions in the same hold of the index lock as the insertions, or one
+ * uses up the room the other counted on. */
+static void *roller_run(void *arg)
+{
+    race *r = arg;
+    char key[17], val[VLEN];
+    for (unsigned n = 0; !__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) || n < r->keys; n++) {
+        stage_key(key, n % r->keys);
+        stage_value(val, VLEN, n % r->keys, 1);
+        int rc = kv_put(r->db, key, 16, val, VLEN);
+        if (rc != KV_OK) {
+            r->bad = rc;
+            snprintf(r->what, sizeof r->what, "kv_put: %s", kv_errmsg());
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void merges_commit_while_every_write_rolls_over(void)
+{
+    enum { KEYS = 12, MERGES = 100, READERS = 2 };
+    const char *dir = harness_tmpdir();
+    kv_options opt = stage_options(1); /* one record per segment */
+    kv_db *db = OPEN(dir, &opt);
+    model m = {0};
+    for (unsigned i = 0; i < KEYS; i++)
+        model_put(db, &m, i, 0);
+    /* Readers hold the index lock shared now and then, so that a merge's
+     * commit and a roll-over often wait for it together. */
+    race races[READERS + 1];
+    pthread_t threads[READERS + 1];
+    for (int t = 0; t <= READERS; t++) {
+        races[t] = (race){.db = db, .writer = t == READERS, .keys = KEYS};
+        CHECK(pthread_create(&threads[t], NULL, t == READERS ? roller_run : race_run,
+                             &races[t]) == 0);
+    }
+    for (int k = 0; k < MERGES; k++)
+        CHECK_KV(kv_compact(db), KV_OK);
+    for (int t = 0; t <= READERS; t++)
+        __atomic_store_n(&races[t].stop, 1, __ATOMIC_RELEASE);
+    for (int t = 0; t <= READERS; t++)
+        pthread_join(threads[t], NULL);
+    for (int t = 0; t <= READERS; t++)
+        CHECK_MSG(races[t].bad == 0, "thread %d: %s", t, races[t].what);
+    for (unsigned i = 0; i < KEYS; i++)
+        m.round[i] = 1;
+    model_check(db, &m);
+    CLOSE(db);
+    db = OPEN(dir, &opt);
+    model_check(db, &m);
+    CLOSE(db);
+}
+
 static void hints_and_a_full_scan_give_the_same_index(void)
 {
     const char *dir = harness_tmpdir();
@@ -624,6 +681,7 @@ static const harness_test merge_tests[] = {
     HARNESS_TEST(merge_outputs_roll_at_the_segment_limit),
     HARNESS_TEST(iterator_keeps_its_snapshot_across_a_merge),
     HARNESS_TEST(gets_and_puts_go_on_during_merges),
+    HARNESS_TEST(merges_commit_while_every_write_rolls_over),
     HARNESS_TEST(hints_and_a_full_scan_give_the_same_index),
     HARNESS_TEST(damaged_hint_is_reported_then_ignored),
     HARNESS_TEST(hint_that_cannot_be_used_costs_a_scan_not_the_open),
