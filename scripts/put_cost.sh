@@ -4,7 +4,8 @@
 # that do not depend on the machine's load:
 #   - instructions per put, counted by callgrind over N puts (default
 #     200,000): the engine's put call alone (kv_put, or leveldb_put; "-"
-#     if the binary has no symbol of that name), the writer's thread
+#     if the binary has no symbol of that name), the memtable insert in
+#     it (stage 04's memtable_add; "-" for the others), the writer's thread
 #     (kvbench's loop included: its keys, timing and histogram, some 400),
 #     every other thread (the flush or compaction), and the process;
 #   - system calls per put, as kvbench prints them from /proc/self/io
@@ -35,7 +36,8 @@ trap 'rm -rf "$tmp"' EXIT
 # per TOTAL: TOTAL / num, rounded.
 per() { awk -v t="$1" -v n="$num" 'BEGIN { printf "%d", t / n + 0.5 }'; }
 
-printf '%-28s %8s %8s %8s %8s  %s\n' engine put writer others process "syscalls/put (read, write)"
+printf '%-28s %8s %8s %8s %8s %8s  %s\n' engine put insert writer others process \
+    "syscalls/put (read, write)"
 for bin in "$@"; do
     # kvbench runs the workload in a child process; callgrind follows it
     # (fork), and writes one file per thread of each process.
@@ -54,12 +56,14 @@ for bin in "$@"; do
         *) others=$((others + ir)) ;;
         esac
     done
-    put=$(callgrind_annotate --inclusive=yes "$child"-01 2>/dev/null |
-        awk '$0 ~ /[:?]((kv_put)|(leveldb_put)) \[/ { gsub(",", "", $1); print $1; exit }')
+    callgrind_annotate --inclusive=yes "$child"-01 >"$tmp/incl" 2>/dev/null
+    put=$(awk '$0 ~ /[:?]((kv_put)|(leveldb_put)) \[/ { gsub(",", "", $1); print $1; exit }' "$tmp/incl")
+    insert=$(awk '$0 ~ /:memtable_add \[/ { gsub(",", "", $1); print $1; exit }' "$tmp/incl")
     rm -f "$tmp"/cg.*
     sc=$("$bin" --num="$num" --benchmarks=fillrandom --db="$tmp/db" |
         sed -n 's/^fillrandom  .*syscalls\/op \([0-9.]*\) read, \([0-9.]*\) write.*/\1, \2/p')
     rm -rf "$tmp/db"
-    printf '%-28s %8s %8s %8s %8s  %s\n' "$bin" "$(if [ -n "$put" ]; then per "$put"; else echo -; fi)" \
+    printf '%-28s %8s %8s %8s %8s %8s  %s\n' "$bin" "$(if [ -n "$put" ]; then per "$put"; else echo -; fi)" \
+        "$(if [ -n "$insert" ]; then per "$insert"; else echo -; fi)" \
         "$(per "$writer")" "$(per "$others")" "$(per $((writer + others)))" "$sc"
 done
