@@ -8,7 +8,8 @@
 #
 # Each stage directory has a stage.mk that names its sources in
 # SRCS_<stage>: its own files, and files of earlier stages it reuses
-# unchanged (INC_<stage> adds their directories to the include path).
+# unchanged (INC_<stage> adds their directories to the include path;
+# LIBS_<stage> names libraries every binary of the stage links).
 # common/ is linked into every stage.  Tests that need a stage's internals
 # live in stages/<stage>/tests/; TESTS_<stage> lists the ones a stage runs
 # (its own, and those of the files it reuses), linked with TEST_HELPERS_<stage>
@@ -44,6 +45,8 @@ else
   B := build
 endif
 
+# `make` alone builds `all`, whatever rules the stage.mk files below define.
+.DEFAULT_GOAL := all
 STAGE_DIRS := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))))
 include $(wildcard stages/*/stage.mk)
 # A stage still being built says so in its stage.mk (UNFINISHED_<stage> := 1):
@@ -184,7 +187,7 @@ $(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_expo
 build/fuzz/$(1)/export: fuzz/export_fuzz.c tools/kv_export.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
 $(foreach s,$(STAGES),$(eval $(call EXPORT_FUZZ_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/fuzz-export-replay)
@@ -336,12 +339,12 @@ define FUZZ_RULES
 build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 
 build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api build/afl/$(s)/api): $(FUZZ_API_SRCS)

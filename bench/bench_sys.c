@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -135,4 +136,24 @@ int bench_error(const char *fmt, ...)
 const char *bench_errmsg(void)
 {
     return error_text;
+}
+
+int bench_bloom_bits(void)
+{
+    const char *v = getenv("KVBENCH_BLOOM_BITS");
+    int bits = v != NULL ? atoi(v) : 0;
+    return bits > 0 ? bits : 0;
+}
+
+const char *bench_bloom_name(const char *base)
+{
+    static char text[64];
+    int bits = bench_bloom_bits();
+    if (bits == 0)
+        return base;
+    if (bits == 10)
+        snprintf(text, sizeof text, "%s-bloom", base);
+    else
+        snprintf(text, sizeof text, "%s-bloom%d", base, bits);
+    return text;
 }

@@ -2,7 +2,8 @@
  * bench_sys.h: what kvbench asks of the operating system, and small helpers
  * shared by the harness and the adapters: a clock, a seeded random number
  * generator, the process's I/O counters (/proc/self/io), its peak memory,
- * the size of a database directory, and the adapters' error messages.
+ * the size of a database directory, the adapters' error messages, and the
+ * bloom filter a peer engine is asked for.
  */
 #ifndef BENCH_SYS_H
 #define BENCH_SYS_H
@@ -48,5 +49,13 @@ int bench_mkdir(const char *dir);
  * formats into it and returns -1, so an adapter can `return bench_error(..)`. */
 int bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *bench_errmsg(void);
+
+/* KVBENCH_BLOOM_BITS: the bits per key of the bloom filter a peer that has
+ * filters (LevelDB, RocksDB) is given; 0 (no filter, as the library comes)
+ * if unset or not a positive number. */
+int bench_bloom_bits(void);
+/* The name such a peer gives itself: `base` without a filter, base-bloom
+ * with 10 bits per key, base-bloomN with N. */
+const char *bench_bloom_name(const char *base);
 
 #endif

@@ -22,6 +22,7 @@ static const struct {
     {FILE_MAGIC_TBL04, "a stage-04 table"},
     {FILE_MAGIC_EXPORT, "an export stream (kv DIR export)"},
     {FILE_MAGIC_LOG04, "a stage-04 log"},
+    {FILE_MAGIC_TBL05, "a stage-05 table"},
 };
 
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version)

@@ -11,6 +11,13 @@
 #   --publish   also copy the results and charts to bench/results/ (the
 #               figures docs/benchmarks.md shows) and update every page of
 #               docs/ that quotes them (scripts/docs_figures.sh)
+#   --peers="P1 P2 ..."  run these peers only, in this order (instead of
+#               PEERS with their bloom variants), e.g. --peers="leveldb-bloom"
+#
+# LevelDB and RocksDB run twice each: as they come (no bloom filter) and as
+# leveldb-bloom and rocksdb-bloom, with the 10-bit bloom filter a user
+# would configure (the same binary with KVBENCH_BLOOM_BITS=10:
+# bench/engine_leveldb.c, bench/engine_rocksdb.c).
 #
 # Binaries: BUILD/S/kvbench for each stage S, BUILD/bench/kvbench-P for each
 # peer P; a peer without its binary (its Debian package is missing) is
@@ -43,6 +50,7 @@ full) sizes="10000 100000 1000000" reps=3 seconds=10 fill_seconds=300 ;;
 esac
 threads=1
 publish=0
+peers_only=
 for arg in "$@"; do
     case $arg in
     --reps=*) reps=${arg#*=} ;;
@@ -50,6 +58,7 @@ for arg in "$@"; do
     --seconds=*) seconds=${arg#*=} ;;
     --fill_seconds=*) fill_seconds=${arg#*=} ;;
     --threads=*) threads=${arg#*=} ;;
+    --peers=*) peers_only=${arg#*=} ;;
     --publish) publish=1 ;;
     *)
         echo "bench.sh: unknown option '$arg'" >&2
@@ -65,23 +74,42 @@ csv=$out/results.csv
 log=$out/log.txt
 rm -f "$csv" "$log"
 
-# The engines that will run, in their table order: stages, then peers.
+# The engines that will run, in their table order: stages, then peers;
+# each with the environment it runs in (envs: KVBENCH_BLOOM_BITS=N).
 names=
 bins=
+envs=
 for s in $stages; do
     if [ -x "$build/$s/kvbench" ]; then
         names="$names $s"
         bins="$bins $build/$s/kvbench"
+        envs="$envs KVBENCH_BLOOM_BITS="
     else
         echo "bench: skipping stage $s: $build/$s/kvbench was not built" >&2
     fi
 done
-for p in $peers; do
-    if [ -x "$build/bench/kvbench-$p" ]; then
-        names="$names $p"
-        bins="$bins $build/bench/kvbench-$p"
-    else
+if [ -n "$peers_only" ]; then
+    peers=$peers_only
+else
+    with_bloom=
+    for p in $peers; do
         case $p in
+        leveldb | rocksdb) with_bloom="$with_bloom $p $p-bloom" ;;
+        *) with_bloom="$with_bloom $p" ;;
+        esac
+    done
+    peers=$with_bloom
+fi
+for p in $peers; do
+    base=${p%-bloom}
+    bits=
+    [ "$base" != "$p" ] && bits=10
+    if [ -x "$build/bench/kvbench-$base" ]; then
+        names="$names $p"
+        bins="$bins $build/bench/kvbench-$base"
+        envs="$envs KVBENCH_BLOOM_BITS=$bits"
+    else
+        case $base in
         leveldb) pkg=libleveldb-dev ;;
         rocksdb) pkg=librocksdb-dev ;;
         lmdb) pkg=liblmdb-dev ;;
@@ -115,8 +143,11 @@ fi
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, before the runs)"
     # Each engine names itself and says what sync = 1 does (fsync or not):
     # the report marks the fillsync figures that no fsync paid for.
+    k=0
     for bin in $bins; do
-        echo "engine: $("$bin" --describe 2>/dev/null || echo "$bin: --describe failed")"
+        k=$((k + 1))
+        ev=$(echo "$envs" | awk -v k="$k" '{ print $k }')
+        echo "engine: $(env "$ev" "$bin" --describe 2>/dev/null || echo "$bin: --describe failed")"
     done
 } >"$out/machine.txt"
 
@@ -136,8 +167,9 @@ while [ "$r" -le "$reps" ]; do
             k=$(((i + r - 1) % count + 1))
             bin=$(echo "$bins" | awk -v k="$k" '{ print $k }')
             name=$(echo "$names" | awk -v k="$k" '{ print $k }')
+            ev=$(echo "$envs" | awk -v k="$k" '{ print $k }')
             t0=$(date +%s.%N)
-            "$bin" --num="$n" --seconds="$seconds" --fill_seconds="$fill_seconds" \
+            env "$ev" "$bin" --num="$n" --seconds="$seconds" --fill_seconds="$fill_seconds" \
                 --threads="$threads" --rep="$r" --db="$db" --csv="$csv" >>"$log" 2>&1
             rc=$?
             t1=$(date +%s.%N)
@@ -149,7 +181,7 @@ while [ "$r" -le "$reps" ]; do
             done_runs=$((done_runs + 1))
             awk -v r="$r" -v R="$reps" -v n="$n" -v e="$name" -v a="$t0" -v b="$t1" -v s="$status" \
                 -v k="$done_runs" -v K="$runs_total" -v el="$(($(date +%s) - started))" \
-                'BEGIN { printf "  [%d/%d] rep %d/%d  N=%-8d %-10s %6.1f s (%d s so far)%s\n",
+                'BEGIN { printf "  [%d/%d] rep %d/%d  N=%-8d %-13s %6.1f s (%d s so far)%s\n",
                                 k, K, r, R, n, e, b - a, el, s }'
             i=$((i + 1))
         done

@@ -3,8 +3,9 @@
 #
 #   sh scripts/deps.sh [GROUP...]
 #
-# Always: a C compiler (gcc), make, the C library's headers (libc6-dev), and
-# the AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
+# Always: a C compiler (gcc), make, the C library's headers (libc6-dev),
+# lz4 (liblz4-dev: stage 05 compresses its tables' blocks), and the
+# AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools
@@ -20,7 +21,7 @@
 # shellcheck disable=SC2086
 set -u
 
-packages="gcc make libc6-dev"
+packages="gcc make libc6-dev liblz4-dev"
 for group in "$@"; do
     case $group in
     lcov) packages="$packages lcov" ;;

@@ -11,6 +11,8 @@
 #
 # The api target (fuzz/api_fuzz.c) reads a program of kv.h calls, not a
 # file: its seeds are written here (api_seeds), the same for every stage.
+# The block, index and footer targets (stage 05) read pieces of a table:
+# table_piece_seeds cuts them out of real tables where kv dump says they are.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -50,11 +52,61 @@ api_seeds() {
     : >"$1/empty"
 }
 
+# le64 N: N as 8 bytes, little-endian.
+le64() {
+    v=$1 i=0
+    while [ $i -lt 8 ]; do
+        printf "\\$(printf '%03o' $((v % 256)))"
+        v=$((v / 256)) i=$((i + 1))
+    done
+}
+
+# cut FILE OFFSET LENGTH: those bytes of FILE.
+cut_bytes() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
+
+# table_piece_seeds KV DEST TARGET: tables of stage 05 made by KV (small
+# and large blocks' worth, compressible and not, tombstones, binary keys),
+# and of each the pieces TARGET reads: every stored data block (block),
+# the index's contents after the data blocks' end as 8 bytes (index), the
+# meta blocks and the footer (footer).
+table_piece_seeds() {
+    kv=$1 dest=$2 target=$3
+    n=0
+    for script in "put a 1
+put b 2
+del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"; i=$((i + 1)); done)" \
+                  "$(i=0; while [ $i -lt 120 ]; do echo "put k$((i * 7919 % 1000)) $(printf '%0150d' $i)"; \
+                     [ $((i % 5)) = 0 ] && echo "del k$((i * 31 % 1000))"; i=$((i + 1)); done)"; do
+        n=$((n + 1))
+        rm -rf "$tmp/db"
+        printf '%s\ncompact\n' "$script" | "$kv" "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/*.tbl | head -n 1)
+        "$kv" "$tmp/db" dump >"$tmp/dump"
+        d=$(sed -n 's/.*data blocks, \[16, \([0-9]*\)).*/\1/p' "$tmp/dump")
+        case $target in
+        block)
+            sed -n 's/^block \([0-9]*\) at \([0-9]*\): \([0-9]*\) bytes stored.*/\1 \2 \3/p' \
+                "$tmp/dump" | while read -r b off len; do
+                cut_bytes "$f" "$off" $((len + 9)) >"$dest/table$n-block$b"
+            done ;;
+        index)
+            set -- $(sed -n 's/.*index at \([0-9]*\) (\([0-9]*\) bytes.*/\1 \2/p' "$tmp/dump")
+            { le64 "$d"; cut_bytes "$f" "$1" "$2"; } >"$dest/table$n-index" ;;
+        footer)
+            size=$(wc -c <"$f")
+            cut_bytes "$f" "$d" $((size - d)) >"$dest/table$n-tail" ;;
+        esac
+    done
+    rm -rf "$tmp/db"
+}
+
 for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
-    if [ "$target" = resp ]; then  # kv serve's parser: requests, not a database
+    # Not a database file: kv serve's parser (requests), stage 05's bloom
+    # filter (a filter's bytes): their seeds are committed in fuzz/seeds/.
+    if [ "$target" = resp ] || [ "$target" = filter ]; then
         mkdir -p "$out/$stage-$target"
-        cp fuzz/seeds/resp/* "$out/$stage-$target/"
+        cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue
     fi
     if [ "$target" = api ]; then
@@ -62,6 +114,12 @@ for pair in "$@"; do
         api_seeds "$out/$stage-api"
         continue
     fi
+    case $target in
+    block | index | footer)
+        mkdir -p "$out/$stage-$target"
+        table_piece_seeds "build/$stage/kv" "$out/$stage-$target" "$target"
+        continue ;;
+    esac
     case $target in
         log) file=data.log ;;
         segment) file=0000000001.log ;;

@@ -172,9 +172,10 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     atomic_init(&db->last_seq, 0);
     atomic_init(&db->live, 0);
     uint64_t t0 = lsm_now_us();
-    rc = db_dir_open(dir, &opt, KV_STAGE_NAME, LSM_DB_FORMAT, &db->dir);
+    /* The tables' options are checked before the directory is touched. */
+    rc = table_ctx_new(&opt, &db->tctx);
     if (rc == KV_OK)
-        rc = table_ctx_new(&opt, &db->tctx);
+        rc = db_dir_open(dir, &opt, KV_STAGE_NAME, LSM_DB_FORMAT, &db->dir);
     if (rc == KV_OK)
         rc = lsm_recover(db);
     if (rc == KV_OK && !opt.read_only)

@@ -9,6 +9,7 @@
 SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/skiplist.c stages/04-lsm/memtable.c \
                stages/04-lsm/merge_iter.c stages/04-lsm/user_iter.c \
+               stages/04-lsm/table_writer.c \
                stages/04-lsm/table_v1_build.c stages/04-lsm/table_v1_open.c \
                stages/04-lsm/table_v1_read.c \
                stages/04-lsm/table_v1_iter.c stages/04-lsm/table_v1_tools.c \

@@ -38,7 +38,8 @@
  *       a damaged or foreign file gives KV_ERR_CORRUPT with the file, the
  *       offset and what was wrong, never a wrong answer or a crash.
  *   T3. An open table holds in memory only a constant amount per table
- *       (its smallest and largest keys, a few numbers), nothing per entry.
+ *       (its smallest and largest keys, a few numbers), nothing per entry;
+ *       a format may keep its index and filter in memory.
  */
 #ifndef KV_LSM_TABLE_H
 #define KV_LSM_TABLE_H
@@ -56,7 +57,8 @@ typedef struct table_builder table_builder;
 
 /* ---- shared by the tables of one database ------------------------------- */
 
-/* KV_OK or KV_ERR_NOMEM.  opt may be NULL (defaults). */
+/* KV_OK or KV_ERR_NOMEM; KV_ERR_INVALID if an option the format uses is
+ * out of range.  opt may be NULL (defaults). */
 int table_ctx_new(const kv_options *opt, table_ctx **out);
 /* REQUIRES: every table opened with it is closed.  NULL is a no-op. */
 void table_ctx_free(table_ctx *ctx);
@@ -86,7 +88,8 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len);
 
 /* Entries added so far, and the bytes the file will have if it is
- * finished now (a caller splitting its output by size uses this). */
+ * finished now (a caller splitting its output by size uses this): exact,
+ * or for a format that compresses, a bound from above. */
 uint64_t table_builder_entries(const table_builder *b);
 uint64_t table_builder_file_bytes(const table_builder *b);
 

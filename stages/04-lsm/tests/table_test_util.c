@@ -111,6 +111,35 @@ void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_
     ikey_lookup_free(&lk);
 }
 
+void tt_expect_same_lookups(memtable *m, table *t, int max_key)
+{
+    uint64_t last = memtable_entries(m);
+    for (int k = -1; k <= max_key; k++) {
+        char key[32];
+        size_t klen = tt_key(key, k);
+        for (uint64_t seq = 0; seq <= last + 1; seq += 1 + seq / 7) {
+            harness_context("key %d seq %llu", k, (unsigned long long)seq);
+            tt_expect_same(m, t, key, klen, seq);
+        }
+    }
+}
+
+void tt_expect_file_hex(const char *path, const char *hex)
+{
+    uint8_t *got;
+    size_t n = tt_read_file(path, &got);
+    size_t cap = strlen(hex) / 2 + 1;
+    uint8_t *want = malloc(cap);
+    CHECK(want != NULL);
+    size_t wn = tt_unhex(hex, want, cap);
+    if (n != wn || memcmp(got, want, n) != 0) {
+        tt_print_hex(got, n);
+        CHECK_MSG(0, "the file's %zu bytes differ from the worked example's %zu", n, wn);
+    }
+    free(want);
+    free(got);
+}
+
 static void tt_expect_entry(const iter *want, const iter *got)
 {
     CHECK_EQ(got->valid, want->valid);

@@ -35,6 +35,14 @@ table *tt_build_and_open(table_ctx *ctx, memtable *m, const char *dir, const cha
 /* A lookup of (key, seq) gives the same answer from m and t. */
 void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_t seq);
 
+/* tt_expect_same for every key number -1..max_key, at sequences from 0
+ * to one past m's last, in steps that grow with the sequence. */
+void tt_expect_same_lookups(memtable *m, table *t, int max_key);
+
+/* The file at path holds exactly the bytes of `hex`; if not, prints them
+ * in hex and fails (a worked example's test). */
+void tt_expect_file_hex(const char *path, const char *hex);
+
 /* Two iterators over internal keys yield the same entries: forward,
  * backward, after a seek to every key, and on a walk that turns around. */
 void tt_expect_same_iteration(iter *want, iter *got);

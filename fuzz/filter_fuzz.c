@@ -1,0 +1,109 @@
+/*
+ * filter_fuzz.c: fuzz harness for stage 05's bloom filter decoder
+ * (stages/05-blocks/bloom.h: bloom_may_contain, bloom_check), bounded by
+ * [p, limit).
+ *
+ * The input is used twice:
+ *   1. As a filter's bytes, exactly as a table would hand them over (the
+ *      fuzzer's buffer is exactly `size` long, so ASan sees any read past
+ *      limit).  bloom_check and the probes must agree (B2 of bloom.h): a
+ *      filter bloom_check rejects answers "may contain" for every key; one
+ *      it accepts has (size - 1) * 8 bits, k in 1..30, no more bits set
+ *      than it has, and, if none is set, rules every key out.  A probe by
+ *      key and by the key's hash answer the same.
+ *   2. As keys: split at each 0 byte, added to a builder with
+ *      1 + input[0] % 50 bits per key.  The filter written must pass
+ *      bloom_check, be as long as bloom_builder_bytes said, and contain
+ *      every key (B1: no false negative).
+ *
+ * Seeds (fuzz/seeds/filter/, copied by scripts/fuzz_seeds.sh): filters
+ * bloom_builder_finish wrote for the keys "key" + i in 16 digits, i < n
+ * (names say n and the bits per key), and malformed ones (k of 0 and 31,
+ * shorter than the minimum, empty).
+ *
+ * It is stage 05's entry "filter" in FUZZ_05-blocks: `make fuzz-smoke`
+ * runs it, `make fuzz STAGE=05-blocks TARGET=filter` is an AFL++ campaign,
+ * and `make test` replays its seeds (docs/fuzzing.md).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom.h"
+#include "kv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void filter_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "filter fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* Part 1: the input as a filter. */
+static void filter_fuzz_decode(const uint8_t *data, size_t size)
+{
+    bloom_info info;
+    const int well_formed = bloom_check(data, data + size, &info) == KV_OK;
+    if (well_formed) {
+        filter_fuzz_check(info.bits == (uint64_t)(size - 1) * 8, "bits == (size - 1) * 8");
+        filter_fuzz_check(info.k >= 1 && info.k <= BLOOM_MAX_K, "k in 1..30");
+        filter_fuzz_check(info.bits_set <= info.bits, "bits_set <= bits");
+    }
+    /* Keys: slices of the input itself, and a few fixed ones. */
+    for (size_t i = 0; i < 24; i++) {
+        const uint8_t *key = data + (size > 0 ? i % size : 0);
+        size_t len = size > 0 ? (size - i % size) % 17 : 0;
+        char fixed[24];
+        if (i >= 16) {
+            len = (size_t)snprintf(fixed, sizeof fixed, "key%016zu", i);
+            key = (const uint8_t *)fixed;
+        }
+        int may = bloom_may_contain(data, data + size, key, len);
+        filter_fuzz_check(may == bloom_may_contain_hash(data, data + size, bloom_hash(key, len)),
+                          "probe by key == probe by hash");
+        if (!well_formed)
+            filter_fuzz_check(may == 1, "a malformed filter may contain every key");
+        else if (info.bits_set == 0)
+            filter_fuzz_check(may == 0, "an empty filter rules every key out");
+    }
+}
+
+/* Part 2: the input as keys, through a builder. */
+static void filter_fuzz_build(const uint8_t *data, size_t size)
+{
+    bloom_builder b;
+    bloom_builder_init(&b, size > 0 ? 1 + data[0] % 50 : 10);
+    size_t start = 0;
+    for (size_t i = 0; i <= size; i++) {
+        if (i < size && data[i] != 0)
+            continue;
+        filter_fuzz_check(bloom_builder_add(&b, data + start, i - start) == KV_OK, "add");
+        start = i + 1;
+    }
+    size_t len = bloom_builder_bytes(&b);
+    uint8_t *f = malloc(len);
+    filter_fuzz_check(f != NULL, "malloc");
+    bloom_builder_finish(&b, f);
+    filter_fuzz_check(bloom_check(f, f + len, NULL) == KV_OK, "a built filter is well formed");
+    start = 0;
+    for (size_t i = 0; i <= size; i++) {
+        if (i < size && data[i] != 0)
+            continue;
+        filter_fuzz_check(bloom_may_contain(f, f + len, data + start, i - start),
+                          "no false negative");
+        start = i + 1;
+    }
+    free(f);
+    bloom_builder_destroy(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    filter_fuzz_decode(data, size);
+    filter_fuzz_build(data, size);
+    return 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * block.c: the restart array and the iterator of one block (block.h).
+ */
+#include "block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "internal_key.h"
+#include "kv.h"
+
+const char *block_init(block *b, const uint8_t *p, size_t n)
+{
+    memset(b, 0, sizeof *b);
+    if (n < 4)
+        return "the block is shorter than its restart count";
+    uint32_t r = coding_get_u32(p + n - 4);
+    if (r == 0)
+        return "the block has no restart point (no entries)";
+    if (r > (n - 4) / 4)
+        return "the restart count does not fit in the block";
+    b->data = p;
+    b->size = n;
+    b->nrestarts = r;
+    b->entries_end = n - 4 - 4 * (size_t)r;
+    if (b->entries_end == 0)
+        return "the block has restart points but no entries";
+    const uint8_t *a = p + b->entries_end;
+    if (coding_get_u32(a) != 0)
+        return "the first restart point is not the first entry";
+    uint32_t prev = 0;
+    for (uint32_t i = 1; i < r; i++) {
+        uint32_t off = coding_get_u32(a + 4 * (size_t)i);
+        if (off <= prev || off >= b->entries_end)
+            return "the restart offsets do not increase within the entries";
+        prev = off;
+    }
+    return NULL;
+}
+
+uint32_t block_restart(const block *b, uint32_t i)
+{
+    return coding_get_u32(b->data + b->entries_end + 4 * (size_t)i);
+}
+
+const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit, uint32_t *shared,
+                                  uint32_t *unshared, uint32_t *value_len)
+{
+    if (limit - p >= 3 && (p[0] | p[1] | p[2]) < 128) {
+        *shared = p[0];
+        *unshared = p[1];
+        *value_len = p[2];
+        p += 3;
+    } else if ((p = coding_get_varint32(p, limit, shared)) == NULL ||
+               (p = coding_get_varint32(p, limit, unshared)) == NULL ||
+               (p = coding_get_varint32(p, limit, value_len)) == NULL) {
+        return NULL;
+    }
+    if ((uint64_t)(limit - p) < (uint64_t)*unshared + *value_len)
+        return NULL;
+    return p;
+}
+
+/* ---- the iterator ------------------------------------------------------------ */
+
+void block_iter_init(block_iter *it, const block *b, size_t min_key)
+{
+    it->b = *b;
+    it->min_key = min_key;
+    it->valid = 0;
+    it->status = KV_OK;
+    it->why = NULL;
+    it->why_at = 0;
+    it->at = it->next = b->entries_end;
+    it->restart = 0;
+    if (it->key == NULL || it->key_cap < BLOCK_ITER_KEY_INLINE) {
+        it->key = it->key_space;
+        it->key_cap = sizeof it->key_space;
+    }
+    it->key_len = 0;
+    it->value = NULL;
+    it->value_len = 0;
+}
+
+void block_iter_free(block_iter *it)
+{
+    if (it->key != NULL && it->key != it->key_space)
+        free(it->key);
+    it->key = it->key_space;
+    it->key_cap = sizeof it->key_space;
+}
+
+static void block_iter_damage(block_iter *it, const char *why, size_t at)
+{
+    it->valid = 0;
+    it->status = KV_ERR_CORRUPT;
+    it->why = why;
+    it->why_at = at;
+}
+
+/* Decodes the entry at offset at, whose key shares bytes with the key in
+ * it->key, and shows it.  Returns 1, or 0 with the iterator failed. */
+static int block_iter_parse(block_iter *it, size_t at)
+{
+    const block *b = &it->b;
+    uint32_t shared, unshared, vlen;
+    /* Keep `restart` the last restart point at or before at; a restart
+     * offset skipped over lies inside an entry. */
+    uint32_t r0 = it->restart;
+    while (it->restart + 1 < b->nrestarts && block_restart(b, it->restart + 1) <= at)
+        it->restart++;
+    int at_restart = block_restart(b, it->restart) == at;
+    uint32_t passed = it->restart - r0;
+    if (passed > 1 || (passed == 1 && !at_restart)) {
+        block_iter_damage(it, "a restart offset is not where an entry starts", at);
+        return 0;
+    }
+    const uint8_t *p = block_entry_decode(b->data + at, b->data + b->entries_end, &shared,
+                                          &unshared, &vlen);
+    if (p == NULL) {
+        block_iter_damage(it, "an entry runs past the end of the entries", at);
+        return 0;
+    }
+    if (at_restart ? shared != 0 : shared > it->key_len) {
+        block_iter_damage(it, at_restart ? "an entry at a restart point shares key bytes"
+                                         : "an entry shares more bytes than the key before it",
+                          at);
+        return 0;
+    }
+    size_t klen = (size_t)shared + unshared;
+    if (klen < it->min_key) {
+        block_iter_damage(it, "an entry's key is too short", at);
+        return 0;
+    }
+    if (klen > it->key_cap) {
+        uint8_t *grown = it->key == it->key_space ? malloc(klen) : realloc(it->key, klen);
+        if (grown == NULL) {
+            it->valid = 0;
+            it->status = KV_ERR_NOMEM;
+            return 0;
+        }
+        if (it->key == it->key_space)
+            memcpy(grown, it->key_space, it->key_len);
+        it->key = grown;
+        it->key_cap = klen;
+    }
+    if (unshared > 0)
+        memcpy(it->key + shared, p, unshared);
+    it->key_len = klen;
+    it->value = p + unshared;
+    it->value_len = vlen;
+    it->at = at;
+    it->next = (size_t)(it->value + vlen - b->data);
+    if (it->restart + 1 < b->nrestarts && block_restart(b, it->restart + 1) < it->next) {
+        block_iter_damage(it, "a restart offset is not where an entry starts", at);
+        return 0;
+    }
+    it->valid = 1;
+    return 1;
+}
+
+/* Positions just before restart point i (the next parse starts there). */
+static void block_iter_to_restart(block_iter *it, uint32_t i)
+{
+    it->restart = i;
+    it->key_len = 0;
+    it->next = block_restart(&it->b, i);
+}
+
+void block_iter_seek_first(block_iter *it)
+{
+    if (it->status != KV_OK)
+        return;
+    block_iter_to_restart(it, 0);
+    block_iter_parse(it, it->next);
+}
+
+void block_iter_next(block_iter *it)
+{
+    if (!it->valid)
+        return;
+    if (it->next >= it->b.entries_end) {
+        it->valid = 0;
+        return;
+    }
+    block_iter_parse(it, it->next);
+}
+
+void block_iter_seek_last(block_iter *it)
+{
+    if (it->status != KV_OK)
+        return;
+    block_iter_to_restart(it, it->b.nrestarts - 1);
+    if (!block_iter_parse(it, it->next))
+        return;
+    while (it->next < it->b.entries_end)
+        if (!block_iter_parse(it, it->next))
+            return;
+}
+
+void block_iter_prev(block_iter *it)
+{
+    if (!it->valid)
+        return;
+    size_t target = it->at;
+    if (target == 0) {
+        it->valid = 0;
+        return;
+    }
+    /* The last restart point before the current entry, then forward to
+     * the entry that ends where the current one starts. */
+    uint32_t r = it->restart;
+    while (r > 0 && block_restart(&it->b, r) >= target)
+        r--;
+    block_iter_to_restart(it, r);
+    do {
+        if (!block_iter_parse(it, it->next))
+            return;
+    } while (it->next < target);
+    if (it->next != target)
+        block_iter_damage(it, "an entry overlaps the next one", it->at);
+}
+
+void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen)
+{
+    if (it->status != KV_OK)
+        return;
+    const block *b = &it->b;
+    const uint8_t *limit = b->data + b->entries_end;
+    /* The last restart point whose key is below target: its key is whole
+     * (shared = 0), so it is compared in place. */
+    uint32_t lo = 0, hi = b->nrestarts - 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo + 1) / 2;
+        uint32_t off = block_restart(b, mid), shared, unshared, vlen;
+        const uint8_t *k = block_entry_decode(b->data + off, limit, &shared, &unshared, &vlen);
+        if (k == NULL || shared != 0 || unshared < it->min_key) {
+            block_iter_damage(it, k == NULL ? "an entry runs past the end of the entries"
+                                            : "a restart point's key is not whole",
+                              off);
+            return;
+        }
+        if (ikey_compare(k, unshared, target, tlen) < 0)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    block_iter_to_restart(it, lo);
+    while (block_iter_parse(it, it->next)) {
+        if (ikey_compare(it->key, it->key_len, target, tlen) >= 0)
+            return;
+        if (it->next >= b->entries_end) {
+            it->valid = 0;
+            return;
+        }
+    }
+}

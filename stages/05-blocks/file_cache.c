@@ -1,0 +1,108 @@
+/*
+ * file_cache.c: the open-file cache of file_cache.h, an lru_cache whose
+ * entries hold an io_file pointer as their payload, charged 1 each, and
+ * close it when they are freed.
+ */
+#include "file_cache.h"
+
+#include <stdlib.h>
+
+#include "error.h"
+
+#define FILE_CACHE_SHARDS 16
+#define FILE_CACHE_MIN_PER_SHARD 8
+
+struct file_cache {
+    lru_cache *lru;
+};
+
+static io_file **file_cache_slot(file_cache_handle *h)
+{
+    return lru_entry_payload(h);
+}
+
+/* The lru_cache's on_free: the entry is going, so its file is closed.  A
+ * read-only file loses nothing if its close fails; nothing to report. */
+static void file_cache_close(void *payload, size_t payload_bytes)
+{
+    (void)payload_bytes;
+    io_close(*(io_file **)payload);
+}
+
+int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out)
+{
+    file_cache *fc = malloc(sizeof *fc);
+    if (fc == NULL)
+        return kv_error(KV_ERR_NOMEM, "table cache: cannot allocate");
+    size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
+    int rc = lru_cache_new(capacity, shards, file_cache_close, &fc->lru);
+    if (rc != KV_OK) {
+        free(fc);
+        return rc;
+    }
+    *out = fc;
+    return KV_OK;
+}
+
+int file_cache_new(int max_open_files, file_cache **out)
+{
+    size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
+    unsigned shards = FILE_CACHE_SHARDS;
+    while (shards > 1 && capacity / shards < FILE_CACHE_MIN_PER_SHARD)
+        shards /= 2;
+    return file_cache_new_sharded(max_open_files, shards, out);
+}
+
+void file_cache_free(file_cache *fc)
+{
+    if (fc == NULL)
+        return;
+    lru_cache_free(fc->lru);
+    free(fc);
+}
+
+int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out)
+{
+    *out = lru_cache_lookup(fc->lru, id, 0);
+    if (*out != NULL)
+        return KV_OK;
+    file_cache_handle *h = lru_cache_entry_new(fc->lru, sizeof(io_file *));
+    if (h == NULL)
+        return kv_error(KV_ERR_NOMEM, "table cache: cannot allocate an entry to open %s", path);
+    io_file **slot = file_cache_slot(h);
+    *slot = NULL;
+    int rc = io_open(path, IO_READ, slot);
+    if (rc != KV_OK) {
+        *slot = NULL;
+        lru_cache_release(fc->lru, h); /* F3: nothing cached */
+        return rc;
+    }
+    lru_cache_insert(fc->lru, h, id, 0, 1);
+    *out = h;
+    return KV_OK;
+}
+
+io_file *file_cache_file(file_cache_handle *h)
+{
+    return *file_cache_slot(h);
+}
+
+void file_cache_release(file_cache *fc, file_cache_handle *h)
+{
+    lru_cache_release(fc->lru, h);
+}
+
+void file_cache_evict(file_cache *fc, uint64_t id)
+{
+    lru_cache_erase(fc->lru, id, 0);
+}
+
+void file_cache_stats(file_cache *fc, lru_cache_stats *s)
+{
+    lru_cache_stats_get(fc->lru, s);
+}
+
+void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx)
+{
+    lru_cache_report(fc->lru, "table_cache", line, line_ctx);
+}

@@ -1,0 +1,70 @@
+/*
+ * file_cache.h: the table cache's bound on open files: at most
+ * max_open_files (kv_options, default 1000) table files open at once,
+ * the least recently used closed first, reopened when read again.
+ *
+ * A database with many tables would otherwise hold a file descriptor per
+ * table and run into the process's limit (ulimit -n, often 1024).  So an
+ * open table keeps in memory what it needs to answer (its index, its
+ * filter: table v2) but not its file: to read a block it asks this cache
+ * for an io_file (common/io.h), reads, and releases it.  LevelDB's
+ * db/table_cache.cc bounds its open tables the same way, keyed by file
+ * number; here the key is the table's cache id (block_cache_new_id), and
+ * the path is given with each request, to open the file on a miss.
+ *
+ * It is an lru_cache (lru_cache.h) charging 1 per open file, so its
+ * invariants L1-L4 are this cache's.  Besides:
+ *   F1. A file someone holds is never closed: eviction closes only files
+ *       nobody holds, and file_cache_evict of a held file closes it when
+ *       its last holder releases it.  So up to max_open_files plus the
+ *       files held at the moment are open.
+ *   F2. Files are opened read-only (IO_READ) through io.h, so io_fault and
+ *       io_sim see every open; one io_file is shared by every thread that
+ *       holds it (io_read_at is a positioned read: it moves no offset).
+ *   F3. A failed open is not cached: the next request tries again.
+ */
+#ifndef KV_BLOCKS_FILE_CACHE_H
+#define KV_BLOCKS_FILE_CACHE_H
+
+#include <stdint.h>
+
+#include "io.h"
+#include "kv.h"
+#include "lru_cache.h"
+
+#define FILE_CACHE_DEFAULT_FILES 1000
+
+typedef struct file_cache file_cache;
+typedef struct lru_entry file_cache_handle;
+
+/* A cache of up to max_open_files open files (0 = FILE_CACHE_DEFAULT_FILES).
+ * REQUIRES: max_open_files >= 0.  KV_OK or KV_ERR_NOMEM. */
+int file_cache_new(int max_open_files, file_cache **out);
+/* The same with `shards` shards (a power of two, 1..64).  The default is
+ * 16, fewer for small bounds so that each shard holds at least 8 files;
+ * tests use 1 to see the exact LRU order.  The shards' capacities add up
+ * to max_open_files exactly. */
+int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out);
+/* Closes every file.  REQUIRES: every handle released.  NULL is a no-op. */
+void file_cache_free(file_cache *fc);
+
+/* The open file of the table with cache id `id`, with a reference for the
+ * caller: from the cache (a hit), or opened now at `path` (a miss).
+ * KV_OK; or io_open's error (KV_ERR_IO, with its message; F3) or
+ * KV_ERR_NOMEM, with *out NULL. */
+int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out);
+io_file *file_cache_file(file_cache_handle *h);
+/* Drops the caller's reference.  NULL is a no-op. */
+void file_cache_release(file_cache *fc, file_cache_handle *h);
+
+/* Closes the file of table `id` now, or when its last holder releases it
+ * (F1): for a table closed for good, whose file may be deleted. */
+void file_cache_evict(file_cache *fc, uint64_t id);
+
+/* Counters (lru_cache.h) and the kv_stats lines "table_cache.hits: N",
+ * ".misses", ".inserts", ".evictions", ".entries" (files open now),
+ * ".usage", ".capacity". */
+void file_cache_stats(file_cache *fc, lru_cache_stats *s);
+void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx);
+
+#endif

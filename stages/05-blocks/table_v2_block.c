@@ -1,0 +1,190 @@
+/*
+ * table_v2_block.c: reading stored blocks of a v2 table (table_v2_format.h):
+ * the positioned read through the open-file cache, the trailer's checks,
+ * lz4 decompression bounded by the recorded sizes, and the block cache.
+ *
+ * A lookup's block comes from the block cache, or costs exactly one
+ * positioned read: the stored contents and the trailer together (the
+ * index gave their size).  The checksum is checked before anything in the
+ * block is believed, the raw size before anything is allocated for it,
+ * and only a block that passed every check goes into the cache (its C2).
+ */
+#include <inttypes.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "error.h"
+#include "table_v2_format.h"
+
+/* A lookup reads a stored block of up to this size into its stack. */
+#define TABLE_V2_STACK_READ (16u * 1024u)
+
+int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                  unsigned *reads)
+{
+    file_cache_handle *fh = pin != NULL ? *pin : NULL;
+    int rc = fh != NULL ? KV_OK : file_cache_get(t->ctx->files, t->id, t->path, &fh);
+    if (rc != KV_OK)
+        return rc;
+    size_t got = 0;
+    rc = io_read_at(file_cache_file(fh), off, buf, n, &got);
+    if (pin != NULL)
+        *pin = fh;
+    else
+        file_cache_release(t->ctx->files, fh);
+    table_v2_count(&t->ctx->reads, 1);
+    if (reads != NULL)
+        (*reads)++;
+    if (rc != KV_OK)
+        return rc;
+    table_v2_count(&t->ctx->read_bytes, got);
+    if (got < n)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
+                        "%zu bytes (it was %" PRIu64 " bytes at open)",
+                        t->path, off, got, n, t->file_bytes);
+    return KV_OK;
+}
+
+const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw)
+{
+    const uint8_t *tr = p + size;
+    if (crc32c_value(p, (size_t)size + 5) != coding_get_u32(tr + 5))
+        return "its checksum does not match";
+    *type = tr[0];
+    *raw = coding_get_u32(tr + 1);
+    if (*type == TABLE_V2_RAW)
+        return *raw == size ? NULL : "its raw size differs from its stored size, uncompressed";
+    if (*type != TABLE_V2_LZ4)
+        return "its compression type is unknown";
+    /* lz4 cannot expand more than about 255 times: a raw size beyond that
+     * is not allocated. */
+    if (*raw == 0 || *raw > TABLE_V2_RAW_MAX || *raw > 256 * (uint64_t)size + 64)
+        return "its raw size is impossible for its stored size";
+    return NULL;
+}
+
+const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw)
+{
+    int n = LZ4_decompress_safe((const char *)p, (char *)dst, (int)size, (int)raw);
+    return n == (int)raw ? NULL : "its lz4 contents do not decompress to its raw size";
+}
+
+static int table_v2_block_damage(table *t, table_v2_handle h, const char *why)
+{
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the block there (%" PRIu32
+                    " bytes stored): %s", t->path, h.offset, h.size, why);
+}
+
+/* Grows *buf to n bytes. */
+static int table_v2_scratch(table *t, uint8_t **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return KV_OK;
+    uint8_t *grown = realloc(*buf, n);
+    if (grown == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
+    *buf = grown;
+    *cap = n;
+    return KV_OK;
+}
+
+int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t **scratch,
+                          size_t *scratch_cap, block *b)
+{
+    int type;
+    uint32_t raw;
+    const char *why = table_v2_stored_check(p, h.size, &type, &raw);
+    if (why != NULL)
+        return table_v2_block_damage(t, h, why);
+    const uint8_t *contents = p;
+    if (type == TABLE_V2_LZ4) {
+        int rc = table_v2_scratch(t, scratch, scratch_cap, raw);
+        if (rc != KV_OK)
+            return rc;
+        if ((why = table_v2_uncompress(p, h.size, *scratch, raw)) != NULL)
+            return table_v2_block_damage(t, h, why);
+        contents = *scratch;
+    }
+    why = block_init(b, contents, raw);
+    return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
+}
+
+/* Decompresses or copies the checked stored block at p into dst (raw
+ * bytes) and finds its restart array. */
+static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type, uint8_t *dst,
+                                       uint32_t raw, block *b)
+{
+    if (type == TABLE_V2_LZ4) {
+        const char *why = table_v2_uncompress(p, size, dst, raw);
+        if (why != NULL)
+            return why;
+    } else {
+        memcpy(dst, p, raw);
+    }
+    return block_init(b, dst, raw);
+}
+
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
+                       table_v2_blockref *ref, int *from_cache, unsigned *reads)
+{
+    ref->cached = NULL;
+    ref->owned = NULL;
+    *from_cache = 0;
+    block_cache *c = t->ctx->cache;
+    block_cache_handle *bh = block_cache_lookup(c, t->id, h.offset);
+    if (bh != NULL) {
+        /* Checked before it went in (C2): its restart array is found
+         * again, which block_init cannot fail on. */
+        const char *why = block_init(&ref->b, block_cache_data(bh), block_cache_size(bh));
+        if (why != NULL) {
+            block_cache_release(c, bh);
+            return table_v2_block_damage(t, h, why);
+        }
+        ref->cached = bh;
+        *from_cache = 1;
+        return KV_OK;
+    }
+    size_t n = (size_t)h.size + TABLE_V2_TRAILER;
+    uint8_t stack[TABLE_V2_STACK_READ];
+    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+    if (buf == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
+    int rc = table_v2_read(t, pin, h.offset, buf, n, reads);
+    int type = TABLE_V2_RAW;
+    uint32_t raw = 0;
+    const char *why = NULL;
+    if (rc == KV_OK && (why = table_v2_stored_check(buf, h.size, &type, &raw)) != NULL)
+        rc = table_v2_block_damage(t, h, why);
+    if (rc == KV_OK) {
+        bh = block_cache_prepare(c, raw);
+        uint8_t *dst = bh != NULL ? block_cache_data(bh) : (ref->owned = malloc(raw ? raw : 1));
+        if (dst == NULL)
+            rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %" PRIu32 " bytes for a block",
+                          t->path, raw);
+        else if ((why = table_v2_block_fill(buf, h.size, type, dst, raw, &ref->b)) != NULL)
+            rc = table_v2_block_damage(t, h, why);
+    }
+    if (buf != stack)
+        free(buf);
+    if (rc != KV_OK) {
+        block_cache_release(c, bh); /* never inserted: freed */
+        free(ref->owned);
+        ref->owned = NULL;
+        return rc;
+    }
+    if (bh != NULL) {
+        block_cache_insert(c, bh, t->id, h.offset);
+        ref->cached = bh;
+    }
+    return KV_OK;
+}
+
+void table_v2_block_release(table *t, table_v2_blockref *ref)
+{
+    block_cache_release(t->ctx->cache, ref->cached);
+    free(ref->owned);
+    ref->cached = NULL;
+    ref->owned = NULL;
+}

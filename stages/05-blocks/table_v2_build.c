@@ -1,0 +1,309 @@
+/*
+ * table_v2_build.c: writing a v2 table (the byte table is in
+ * table_v2_format.h).
+ *
+ * Entries fill a data block (block_builder.h) until the next one would
+ * take it past block_bytes; the block is then stored: compressed with lz4
+ * if that saves at least an eighth of it, with its trailer (type, raw
+ * size, checksum), and the index gets an entry: a separator key between
+ * the block's last key and the next block's first, as short as can be,
+ * and the block's handle.  Every user key's hash goes to the bloom
+ * builder (4 bytes a key while building).  finish writes the filter, the
+ * properties, the metaindex, the index and the footer, then syncs.
+ *
+ * Stored blocks go to the file through stage 04's table_writer (a 256 KiB
+ * buffer; a larger block is appended from its own memory).
+ */
+#include <inttypes.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block_builder.h"
+#include "bloom.h"
+#include "crc32c.h"
+#include "error.h"
+#include "table_v2_format.h"
+#include "table_writer.h"
+
+struct table_builder {
+    table_ctx *ctx;
+    table_writer w;            /* the file; its failure is the builder's */
+    block_builder data, index;
+    bloom_builder bloom;       /* used if ctx->bloom_bits > 0 */
+    uint8_t *packed;           /* lz4 output */
+    size_t packed_cap;
+    uint8_t *sep;              /* a separator key */
+    size_t sep_cap;
+    uint64_t blocks, raw_bytes;
+};
+
+/* Grows a buffer of the builder to n bytes; a failure is sticky. */
+static int table_builder_room(table_builder *b, uint8_t **p, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return KV_OK;
+    uint8_t *grown = realloc(*p, n);
+    if (grown == NULL)
+        return table_writer_fail(&b->w, kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes",
+                                                 b->w.path, n));
+    *p = grown;
+    *cap = n;
+    return KV_OK;
+}
+
+/* Stores contents as one block (lz4 if allowed and worth it), fills *h. */
+static int table_builder_store(table_builder *b, const uint8_t *contents, size_t len,
+                               int may_compress, table_v2_handle *h)
+{
+    const uint8_t *payload = contents;
+    size_t stored = len;
+    uint8_t trailer[TABLE_V2_TRAILER];
+    trailer[0] = TABLE_V2_RAW;
+    if (may_compress && b->ctx->compression == TABLE_V2_LZ4 && len >= 8) {
+        /* At most 7/8 of the raw size, or not compressed at all: lz4
+         * gives up (returns 0) when its output would not fit. */
+        size_t limit = len - (len + 7) / 8;
+        if (table_builder_room(b, &b->packed, &b->packed_cap, limit) != KV_OK)
+            return b->w.failed;
+        int n = LZ4_compress_default((const char *)contents, (char *)b->packed, (int)len,
+                                     (int)limit);
+        if (n > 0) {
+            payload = b->packed;
+            stored = (size_t)n;
+            trailer[0] = TABLE_V2_LZ4;
+        }
+    }
+    coding_put_u32(trailer + 1, (uint32_t)len);
+    uint32_t crc = crc32c_extend(crc32c_value(payload, stored), trailer, 5);
+    coding_put_u32(trailer + 5, crc);
+    h->offset = table_writer_pos(&b->w);
+    h->size = (uint32_t)stored;
+    if (table_writer_write(&b->w, payload, stored) != KV_OK)
+        return b->w.failed;
+    return table_writer_write(&b->w, trailer, sizeof trailer);
+}
+
+/* Writes into b->sep a short internal key S with a <= S < next (a <
+ * next), or a itself when none is shorter: the first byte of a, from
+ * where the user keys differ, that can be raised by one (and still stay
+ * below next's at the first difference), raised, the rest cut off, and
+ * the smallest trailer of that user key.  LevelDB's
+ * FindShortestSeparator raises only the first differing byte. */
+static size_t table_builder_separator(table_builder *b, const uint8_t *a, size_t alen,
+                                      const uint8_t *next, size_t nlen)
+{
+    size_t ua = alen - IKEY_TRAILER_SIZE, un = nlen - IKEY_TRAILER_SIZE, d = 0;
+    while (d < ua && d < un && a[d] == next[d])
+        d++;
+    memcpy(b->sep, a, alen);
+    if (d < ua && d < un) {
+        for (size_t m = d; m + 1 < ua; m++) {
+            if (m == d ? a[m] + 1 < next[m] : a[m] < 0xff) {
+                b->sep[m]++;
+                coding_put_u64(b->sep + m + 1, ikey_trailer(IKEY_MAX_SEQ, IKEY_TYPE_FOR_SEEK));
+                return m + 1 + IKEY_TRAILER_SIZE;
+            }
+        }
+    }
+    return alen;
+}
+
+/* Stores the data block and adds its index entry; next is the first key
+ * of the next block (NULL for the last block, whose entry is its key). */
+static int table_builder_end_block(table_builder *b, const uint8_t *next, size_t nlen)
+{
+    const uint8_t *contents;
+    size_t len;
+    table_v2_handle h;
+    if (block_builder_finish(&b->data, &contents, &len) != KV_OK)
+        return table_writer_fail(&b->w, KV_ERR_NOMEM);
+    if (table_builder_store(b, contents, len, 1, &h) != KV_OK)
+        return b->w.failed;
+    b->blocks++;
+    b->raw_bytes += len;
+    block_builder_reset(&b->data);
+    const table_writer *w = &b->w;
+    size_t slen = w->last_len;
+    if (table_builder_room(b, &b->sep, &b->sep_cap, w->last_len) != KV_OK)
+        return w->failed;
+    if (next != NULL)
+        slen = table_builder_separator(b, w->last, w->last_len, next, nlen);
+    else
+        memcpy(b->sep, w->last, w->last_len);
+    uint8_t hv[TABLE_V2_HANDLE_MAX];
+    size_t hlen = (size_t)(table_v2_handle_encode(hv, h) - hv);
+    if (block_builder_add(&b->index, b->sep, slen, hv, hlen) != KV_OK)
+        return table_writer_fail(&b->w, KV_ERR_NOMEM);
+    return KV_OK;
+}
+
+int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
+{
+    *out = NULL;
+    table_builder *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
+    b->ctx = ctx;
+    block_builder_init(&b->data, TABLE_V2_RESTART_INTERVAL);
+    block_builder_init(&b->index, 1);
+    if (ctx->bloom_bits > 0)
+        bloom_builder_init(&b->bloom, ctx->bloom_bits);
+    int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
+    if (rc != KV_OK) {
+        table_builder_abandon(b);
+        return rc;
+    }
+    *out = b;
+    return KV_OK;
+}
+
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
+                      const uint8_t *value, size_t value_len)
+{
+    ikey_parsed k;
+    int rc = table_writer_check_entry(&b->w, ikey, ikey_len, value_len, &k);
+    if (rc != KV_OK)
+        return rc;
+    if (k.type == IKEY_DELETE)
+        value_len = 0;
+    if (!block_builder_empty(&b->data) &&
+        block_builder_size_with(&b->data, ikey_len, value_len) > b->ctx->block_bytes &&
+        table_builder_end_block(b, ikey, ikey_len) != KV_OK)
+        return b->w.failed;
+    if (block_builder_add(&b->data, ikey, ikey_len, value, value_len) != KV_OK)
+        return table_writer_fail(&b->w, KV_ERR_NOMEM);
+    if (b->ctx->bloom_bits > 0 && bloom_builder_add(&b->bloom, k.user_key, k.user_len) != KV_OK)
+        return table_writer_fail(&b->w, KV_ERR_NOMEM);
+    return table_writer_added(&b->w, ikey, ikey_len, k.type);
+}
+
+uint64_t table_builder_entries(const table_builder *b) { return b->w.entries; }
+
+uint64_t table_builder_file_bytes(const table_builder *b)
+{
+    /* From above: the block as if not compressed, the index with the
+     * block's entry (its separator at most the last key), the metaindex at
+     * its largest (two entries of at most 33 bytes, three restart words). */
+    uint64_t size = table_writer_pos(&b->w) + block_builder_size(&b->data) +
+                    block_builder_size_with(&b->index, b->w.last_len, TABLE_V2_HANDLE_MAX) +
+                    TABLE_V2_PROPS_FIXED + b->w.first_len + b->w.last_len + 2 * 33 + 12 +
+                    5 * TABLE_V2_TRAILER + TABLE_V2_FOOTER;
+    if (b->ctx->bloom_bits > 0)
+        size += bloom_builder_bytes(&b->bloom);
+    return size;
+}
+
+/* The filter and the properties, built in the lz4 buffer (meta blocks
+ * are never compressed). */
+static int table_builder_filter_props(table_builder *b, table_v2_handle *filter,
+                                      table_v2_handle *props)
+{
+    if (b->ctx->bloom_bits > 0) {
+        size_t n = bloom_builder_bytes(&b->bloom);
+        if (table_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+            return b->w.failed;
+        bloom_builder_finish(&b->bloom, b->packed);
+        if (table_builder_store(b, b->packed, n, 0, filter) != KV_OK)
+            return b->w.failed;
+    }
+    const table_writer *w = &b->w;
+    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
+                        w->first, w->last, w->first_len, w->last_len};
+    size_t n = table_v2_props_encode(NULL, &p);
+    if (table_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+        return b->w.failed;
+    table_v2_props_encode(b->packed, &p);
+    return table_builder_store(b, b->packed, n, 0, props);
+}
+
+/* The metaindex: the filter's entry (if any), then the properties'. */
+static int table_builder_metaindex(table_builder *b, table_v2_handle filter,
+                                   table_v2_handle props, table_v2_handle *out)
+{
+    block_builder meta;
+    block_builder_init(&meta, 1);
+    uint8_t hv[TABLE_V2_HANDLE_MAX];
+    const uint8_t *contents;
+    size_t len;
+    int rc = KV_OK;
+    if (b->ctx->bloom_bits > 0)
+        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_FILTER,
+                               strlen(TABLE_V2_META_FILTER), hv,
+                               (size_t)(table_v2_handle_encode(hv, filter) - hv));
+    if (rc == KV_OK)
+        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_PROPS,
+                               strlen(TABLE_V2_META_PROPS), hv,
+                               (size_t)(table_v2_handle_encode(hv, props) - hv));
+    if (rc == KV_OK)
+        rc = block_builder_finish(&meta, &contents, &len);
+    if (rc != KV_OK)
+        table_writer_fail(&b->w, rc);
+    else
+        rc = table_builder_store(b, contents, len, 0, out);
+    block_builder_free(&meta);
+    return rc;
+}
+
+/* The meta blocks and the footer, then the sync and close. */
+static int table_builder_meta(table_builder *b)
+{
+    table_v2_footer f = {.data_end = table_writer_pos(&b->w)};
+    table_v2_handle filter = {0}, props = {0};
+    const uint8_t *contents;
+    size_t len;
+    if (table_builder_filter_props(b, &filter, &props) != KV_OK ||
+        table_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK)
+        return b->w.failed;
+    if (block_builder_finish(&b->index, &contents, &len) != KV_OK)
+        return table_writer_fail(&b->w, KV_ERR_NOMEM);
+    if (table_builder_store(b, contents, len, 0, &f.index) != KV_OK)
+        return b->w.failed;
+    uint8_t footer[TABLE_V2_FOOTER];
+    table_v2_footer_encode(footer, &f);
+    if (table_writer_write(&b->w, footer, sizeof footer) != KV_OK)
+        return b->w.failed;
+    return table_writer_finish(&b->w);
+}
+
+static void table_builder_free(table_builder *b)
+{
+    block_builder_free(&b->data);
+    block_builder_free(&b->index);
+    if (b->ctx->bloom_bits > 0)
+        bloom_builder_destroy(&b->bloom);
+    free(b->packed);
+    free(b->sep);
+    free(b);
+}
+
+int table_builder_finish(table_builder *b, table_meta *meta)
+{
+    int rc = table_writer_check(&b->w);
+    if (rc == KV_OK && b->w.entries == 0)
+        rc = kv_error(KV_ERR_INVALID, "%s: a table needs at least one entry", b->w.path);
+    if (rc == KV_OK && table_builder_end_block(b, NULL, 0) != KV_OK)
+        rc = b->w.failed;
+    if (rc == KV_OK)
+        rc = table_builder_meta(b);
+    if (rc != KV_OK) {
+        table_builder_abandon(b);
+        return rc;
+    }
+    if (meta != NULL) {
+        meta->file_bytes = b->w.written;
+        meta->entries = b->w.entries;
+        meta->deletes = b->w.deletes;
+    }
+    table_builder_free(b);
+    return KV_OK;
+}
+
+void table_builder_abandon(table_builder *b)
+{
+    if (b == NULL)
+        return;
+    table_writer_abandon(&b->w);
+    table_builder_free(b);
+}

@@ -1,0 +1,272 @@
+/*
+ * table_v2_format.h: table format v2, byte by byte (docs/05-blocks.md has
+ * a worked example in hex).  Private to table_v2_*.c; the rest of the
+ * engine sees only table.h.
+ *
+ * All integers are little-endian; varints as common/coding.h.  D is where
+ * the data blocks end and the meta blocks begin.
+ *
+ *   offset      size   field
+ *   0           16     file header: "KVS05TBL", version 1, crc32c
+ *                      (common/file_header.h)
+ *   16          ...    data blocks, each a stored block, back to back,
+ *                      in key order (the first at 16, the last ending at D)
+ *   D           ...    meta blocks, stored blocks, never compressed:
+ *                      the filter (if the table has one), the properties,
+ *                      the metaindex, the index
+ *   size - 48   48     footer:
+ *                +0  8   D
+ *                +8  8   the index's offset
+ *                +16 4   the index's stored size
+ *                +20 8   the metaindex's offset
+ *                +28 4   the metaindex's stored size
+ *                +32 8   magic "KVS05TBL"
+ *                +40 4   format version, 1
+ *                +44 4   crc32c of footer bytes 0..43
+ *
+ *   stored block := contents (stored size bytes), then a 9-byte trailer:
+ *                +0  1   compression: 0 none, 1 lz4
+ *                +1  4   raw size: the contents' size once decompressed
+ *                        (the stored size itself when not compressed)
+ *                +5  4   crc32c of the contents and trailer bytes 0..4
+ *   block handle := offset: varint64, stored size: varint32 (the block
+ *                   takes stored size + 9 bytes from offset)
+ *
+ *   block contents (block_builder.h): entries with shared key prefixes,
+ *   then the restart offsets (u32 each) and their count (u32).
+ *     data block   keys: internal keys in order; values: the values (a
+ *                  tombstone's is empty); a restart point every 16 entries
+ *     index block  one entry per data block, a restart point at each: key
+ *                  S_i with (last key of block i) <= S_i < (first key of
+ *                  block i + 1), and for the last block the table's
+ *                  largest key; value: block i's handle
+ *     metaindex    name -> handle, a restart point at each, names in
+ *                  bytewise order: "filter.bloom.v1" (only with a
+ *                  filter), "properties"
+ *   filter contents: bloom.h's bytes (the bits, then k)
+ *   properties contents (exactly 40 + S + L bytes):
+ *                +0  8   entries (>= 1)      +8  8   of which tombstones
+ *                +16 8   data blocks (>= 1)  +24 8   their raw bytes
+ *                +32 4   S                   +36 4   L
+ *                +40 S   smallest internal key, then L bytes: the largest
+ *
+ * Invariants of table_v2_*.c (besides table.h's T1-T3):
+ *   V1. No byte of a block is believed before its trailer's CRC matched;
+ *       no raw size is allocated before it was checked against the stored
+ *       size; lz4 writes exactly the recorded raw size, or the block is
+ *       damaged.
+ *   V2. Every offset and length read from the file is checked against
+ *       what holds it (the file's size, D, the meta region, the block)
+ *       before it is used; every decoder looks only inside its [p, limit).
+ *   V3. Only checked blocks enter the block cache (block_cache.h, C2).
+ *   V4. An open table keeps [D, size - 48) and nothing per entry; a
+ *       lookup reads at most one data block, with one positioned read.
+ *
+ * Why a stored block has its own checksum and raw size: a lookup reads one
+ * block and checks just that block before believing it, and allocates the
+ * raw size (bounded: at most 256 times the stored size plus 64, which lz4
+ * cannot exceed, and TABLE_V2_RAW_MAX) before decompressing into exactly
+ * that many bytes.  Why the footer holds D: an open reads the footer, then
+ * every meta block in one read of [D, size - 48), and keeps it: the index
+ * and the filter are all of a table it keeps in memory (table.h, T3).
+ */
+#ifndef KV_BLOCKS_TABLE_V2_FORMAT_H
+#define KV_BLOCKS_TABLE_V2_FORMAT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "block_cache.h"
+#include "bloom.h"
+#include "coding.h"
+#include "file_cache.h"
+#include "file_header.h"
+#include "io.h"
+#include "table.h"
+
+#define TABLE_V2_VERSION 1u
+#define TABLE_V2_DATA_AT FILE_HEADER_SIZE   /* the first data block */
+#define TABLE_V2_TRAILER 9u
+#define TABLE_V2_FOOTER 48u
+#define TABLE_V2_HANDLE_MAX (CODING_MAX_VARINT64 + CODING_MAX_VARINT32)
+#define TABLE_V2_RESTART_INTERVAL 16u
+#define TABLE_V2_PROPS_FIXED 40u
+#define TABLE_V2_IKEY_MIN (IKEY_TRAILER_SIZE + 1)
+#define TABLE_V2_IKEY_MAX (KV_MAX_KEY + IKEY_TRAILER_SIZE)
+/* The largest raw contents a reader accepts: one entry of the largest key
+ * and value alone in a block, or a full block of the largest block_bytes. */
+#define TABLE_V2_RAW_MAX (KV_MAX_VALUE + (2u << 20))
+/* A lower bound on a file: the header, four stored blocks (a data block,
+ * the properties, the metaindex, the index), the footer. */
+#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
+
+/* Compression types (the trailer's first byte). */
+enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
+
+/* Meta block names. */
+#define TABLE_V2_META_FILTER ("filter." BLOOM_FORMAT_NAME)
+#define TABLE_V2_META_PROPS "properties"
+
+/* kv_options ranges (table_ctx_new refuses others with KV_ERR_INVALID). */
+#define TABLE_V2_BLOCK_BYTES_DEFAULT 4096u
+#define TABLE_V2_BLOCK_BYTES_MIN 64u
+#define TABLE_V2_BLOCK_BYTES_MAX (1u << 20)
+#define TABLE_V2_BLOOM_BITS_MAX 64
+#define TABLE_V2_OPEN_FILES_MAX 1000000
+
+/*
+ * A counter of the context: statistics, added to with a relaxed load and
+ * store rather than a locked add.  A lookup may search a hundred tables,
+ * and a locked instruction per table would cost more than the search of
+ * most of them; the price is that two threads counting at the same
+ * instant can lose an increment.  One thread's counts are exact.
+ */
+typedef atomic_uint_least64_t table_v2_counter;
+static inline void table_v2_count(table_v2_counter *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+static inline uint64_t table_v2_counted(table_v2_counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* What the tables of one database share (table.h): options, caches,
+ * counters. */
+struct table_ctx {
+    size_t block_bytes;
+    int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
+    int bloom_bits;              /* bits per key; 0: no filters */
+    block_cache *cache;
+    file_cache *files;
+    table_v2_counter reads, read_bytes;   /* positioned reads, every table */
+    table_v2_counter filter_negatives;    /* lookups in a table's range that
+                                             its filter answered */
+    table_v2_counter searches;            /* the others: its index searched */
+    table_v2_counter get_reads;           /* positioned reads those made */
+    table_v2_counter filter_misses;       /* passed the filter, key absent */
+    table_v2_counter get_blocks_read;     /* data blocks a lookup read */
+    table_v2_counter get_blocks_cached;   /* data blocks a lookup found cached */
+    atomic_uint_least64_t meta_bytes;     /* meta regions open tables keep */
+    atomic_uint_least64_t tables_open;
+};
+
+typedef struct table_v2_handle {
+    uint64_t offset;
+    uint32_t size;           /* stored size, the trailer not counted */
+} table_v2_handle;
+
+/* An open table: its meta blocks, kept (T3: the index and the filter). */
+struct table {
+    table_ctx *ctx;
+    char *path;
+    uint64_t id;             /* its key in the block and file caches */
+    atomic_int refs;
+    uint64_t file_bytes;
+    uint64_t data_end;       /* D */
+    uint8_t *meta;           /* file bytes [D, size - 48) */
+    size_t meta_len;
+    table_v2_handle index_h, metaindex_h, props_h, filter_h;
+    block index;             /* inside meta */
+    const uint8_t *filter;   /* inside meta; NULL if none */
+    size_t filter_len;
+    uint64_t entries, deletes, data_blocks, raw_bytes;
+    int counted;             /* in the context's meta_bytes and tables_open */
+    const uint8_t *smallest, *largest;   /* inside meta */
+    size_t smallest_len, largest_len;
+};
+
+/* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
+
+uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
+/* Decodes a handle from [p, limit); NULL if it is not one. */
+const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
+                                      table_v2_handle *h);
+/* Whether the block h lies inside [lo, hi) of the file, trailer included. */
+int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi);
+
+typedef struct table_v2_footer {
+    uint64_t data_end;
+    table_v2_handle index, metaindex;
+} table_v2_footer;
+
+void table_v2_footer_encode(uint8_t out[TABLE_V2_FOOTER], const table_v2_footer *f);
+/* Decodes the footer that ends a file of file_bytes bytes: magic, version,
+ * checksum, D inside the file, both handles inside [D, size - 48).
+ * Returns NULL, or what is wrong (with *why_at its offset in the footer). */
+const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
+                                   table_v2_footer *f, unsigned *why_at);
+
+typedef struct table_v2_props {
+    uint64_t entries, deletes, data_blocks, raw_bytes;
+    const uint8_t *smallest, *largest;   /* into the decoded bytes */
+    size_t smallest_len, largest_len;
+} table_v2_props;
+
+/* The properties' bytes for p; writes TABLE_V2_PROPS_FIXED + S + L bytes
+ * at out (NULL: only the size). */
+size_t table_v2_props_encode(uint8_t *out, const table_v2_props *p);
+/* Decodes [p, p + n): exact size, counts possible (entries >= 1, blocks
+ * >= 1, tombstones <= entries), two internal keys in order.  NULL or why. */
+const char *table_v2_props_decode(const uint8_t *p, size_t n, table_v2_props *out);
+
+/* The metaindex's entries: the filter's and the properties' handles.
+ * Unknown names are skipped (a later format's meta blocks).  NULL or why;
+ * *has_filter says whether the filter entry was there. */
+const char *table_v2_metaindex_decode(const block *b, table_v2_handle *filter,
+                                      int *has_filter, table_v2_handle *props);
+
+/* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
+
+/* Checks the stored block whose contents are [p, p + size) and trailer
+ * follows: checksum, type, raw size.  NULL or why. */
+const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+/* Decompresses lz4 contents [p, p + size) into exactly raw bytes at dst.
+ * NULL or why. */
+const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw);
+
+/* A positioned read of exactly n bytes at off of t's file (through the
+ * file cache), counted in the context and in *reads if not NULL; a short
+ * read is KV_ERR_CORRUPT.  pin: NULL, or where a reader that must go on
+ * reading after the file is deleted (an iterator: table.h) keeps the file
+ * open: a read fills it if it is NULL, and uses it; the reader releases
+ * it (file_cache_release) when done. */
+int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                  unsigned *reads);
+
+/* A data block in memory: in the block cache, or in a buffer of its own. */
+typedef struct table_v2_blockref {
+    block b;
+    block_cache_handle *cached;
+    uint8_t *owned;          /* malloc'd, or NULL */
+} table_v2_blockref;
+
+/* The data block at h, decoded and checked: from the cache, or read (one
+ * positioned read, through pin as table_v2_read says) and then put in the
+ * cache.  *from_cache says which.
+ * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
+ * offset), KV_ERR_NOMEM. */
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
+                       table_v2_blockref *ref, int *from_cache, unsigned *reads);
+/* Decodes the stored block [p, p + h.size + 9) read from t at h.offset
+ * into *b: the contents in place if not compressed (b points into p),
+ * else decompressed into *scratch (grown as needed; the caller frees it).
+ * KV_ERR_CORRUPT naming the block, or KV_ERR_NOMEM. */
+int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t **scratch,
+                          size_t *scratch_cap, block *b);
+void table_v2_block_release(table *t, table_v2_blockref *ref);
+
+/* ---- reading (table_v2_read.c) ------------------------------------------------ */
+
+/* The handle in the value of the index entry the iterator shows, checked
+ * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */
+int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);
+/* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
+ * block at block_at ("index" or "data") of t. */
+int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
+                              uint64_t block_at);
+
+#endif

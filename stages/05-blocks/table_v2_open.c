@@ -1,0 +1,285 @@
+/*
+ * table_v2_open.c: the tables of a database (their shared context: the
+ * options, the block cache, the open-file cache, the counters), and
+ * opening one v2 table: the header, the footer, then every meta block in
+ * one read, each checked before anything in it is believed
+ * (table_v2_format.h).  What an open table keeps is those meta blocks:
+ * the index and the filter, the properties and the metaindex (table.h,
+ * T3).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom.h"
+#include "error.h"
+#include "table_v2_format.h"
+
+/* ---- the shared context ------------------------------------------------------ */
+
+static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
+{
+    kv_options d = {0};
+    if (opt == NULL)
+        opt = &d;
+    ctx->block_bytes = opt->block_bytes ? opt->block_bytes : TABLE_V2_BLOCK_BYTES_DEFAULT;
+    if (ctx->block_bytes < TABLE_V2_BLOCK_BYTES_MIN || ctx->block_bytes > TABLE_V2_BLOCK_BYTES_MAX)
+        return kv_error(KV_ERR_INVALID, "option block_bytes = %zu is out of range (%u .. %u; "
+                        "0 for the default, %u)", opt->block_bytes, TABLE_V2_BLOCK_BYTES_MIN,
+                        TABLE_V2_BLOCK_BYTES_MAX, TABLE_V2_BLOCK_BYTES_DEFAULT);
+    int bits = opt->bloom_bits_per_key;
+    ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
+    if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)
+        return kv_error(KV_ERR_INVALID, "option bloom_bits_per_key = %d is out of range (1 .. "
+                        "%d; 0 for the default, %d; KV_NO_BLOOM for no filters)", bits,
+                        TABLE_V2_BLOOM_BITS_MAX, BLOOM_DEFAULT_BITS_PER_KEY);
+    switch (opt->compression) {
+    case KV_COMPRESSION_DEFAULT:
+    case KV_COMPRESSION_LZ4: ctx->compression = TABLE_V2_LZ4; break;
+    case KV_COMPRESSION_NONE: ctx->compression = TABLE_V2_RAW; break;
+    default:
+        return kv_error(KV_ERR_INVALID, "option compression = %d is not one of "
+                        "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2)", opt->compression);
+    }
+    if (opt->max_open_files < 0 || opt->max_open_files > TABLE_V2_OPEN_FILES_MAX)
+        return kv_error(KV_ERR_INVALID, "option max_open_files = %d is out of range (1 .. %d; "
+                        "0 for the default, %d)", opt->max_open_files, TABLE_V2_OPEN_FILES_MAX,
+                        FILE_CACHE_DEFAULT_FILES);
+    return KV_OK;
+}
+
+int table_ctx_new(const kv_options *opt, table_ctx **out)
+{
+    *out = NULL;
+    table_ctx *ctx = calloc(1, sizeof *ctx);
+    if (ctx == NULL)
+        return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
+    int rc = table_ctx_options(opt, ctx);
+    if (rc == KV_OK)
+        rc = block_cache_new(opt ? opt->cache_bytes : 0, &ctx->cache);
+    if (rc == KV_OK)
+        rc = file_cache_new(opt ? opt->max_open_files : 0, &ctx->files);
+    if (rc != KV_OK) {
+        table_ctx_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return KV_OK;
+}
+
+void table_ctx_free(table_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    block_cache_free(ctx->cache);
+    file_cache_free(ctx->files);
+    free(ctx);
+}
+
+void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+{
+    char text[160];
+    uint64_t useful = table_v2_counted(&ctx->filter_negatives);
+    uint64_t gets = useful + table_v2_counted(&ctx->searches);
+    uint64_t read = table_v2_counted(&ctx->get_blocks_read);
+    uint64_t cached = table_v2_counted(&ctx->get_blocks_cached);
+    struct {
+        const char *name;
+        double value;
+        int real;
+    } rows[] = {
+        {"table.reads", (double)table_v2_counted(&ctx->reads), 0},
+        {"table.read_bytes", (double)table_v2_counted(&ctx->read_bytes), 0},
+        {"table.gets", (double)gets, 0},
+        {"table.reads_per_get", gets ? (double)table_v2_counted(&ctx->get_reads) / gets : 0, 1},
+        {"table.filter_useful", (double)useful, 0},
+        {"table.filter_false_positives", (double)table_v2_counted(&ctx->filter_misses), 0},
+        {"table.blocks_read", (double)read, 0},
+        {"table.blocks_from_cache", (double)cached, 0},
+        {"table.blocks_read_per_get", gets ? (double)read / gets : 0, 1},
+        {"table.blocks_per_get", gets ? (double)(read + cached) / gets : 0, 1},
+        {"table.open", (double)atomic_load(&ctx->tables_open), 0},
+        {"table.meta_bytes", (double)atomic_load(&ctx->meta_bytes), 0},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (rows[i].real)
+            snprintf(text, sizeof text, "%s: %.2f", rows[i].name, rows[i].value);
+        else
+            snprintf(text, sizeof text, "%s: %.0f", rows[i].name, rows[i].value);
+        line(line_ctx, text);
+    }
+    block_cache_report(ctx->cache, line, line_ctx);
+    file_cache_report(ctx->files, line, line_ctx);
+}
+
+/* ---- open ----------------------------------------------------------------------- */
+
+/* Damage in the part of the file named `part` ("index block"). */
+static int table_v2_corrupt(table *t, uint64_t at, const char *part, const char *what)
+{
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s: %s", t->path, at, part,
+                    what);
+}
+
+/* The contents of the meta block h (checked: inside the meta region, its
+ * trailer, not compressed). */
+static int table_v2_meta_block(table *t, table_v2_handle h, const char *name,
+                               const uint8_t **p)
+{
+    if (!table_v2_handle_within(h, t->data_end, t->file_bytes - TABLE_V2_FOOTER))
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block's handle "
+                        "points outside the meta blocks", t->path, h.offset, name);
+    *p = t->meta + (h.offset - t->data_end);
+    int type;
+    uint32_t raw;
+    const char *why = table_v2_stored_check(*p, h.size, &type, &raw);
+    if (why == NULL && type != TABLE_V2_RAW)
+        why = "a meta block is compressed";
+    if (why != NULL)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block: %s", t->path,
+                        h.offset, name, why);
+    return KV_OK;
+}
+
+/* Reads and checks the meta region [D, size - 48). */
+static int table_v2_open_meta(table *t, const table_v2_footer *f)
+{
+    t->data_end = f->data_end;
+    t->index_h = f->index;
+    t->metaindex_h = f->metaindex;
+    t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - f->data_end);
+    t->meta = malloc(t->meta_len);
+    if (t->meta == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the meta blocks",
+                        t->path, t->meta_len);
+    int rc = table_v2_read(t, NULL, f->data_end, t->meta, t->meta_len, NULL);
+    const uint8_t *p = NULL;
+    const char *why = NULL;
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->metaindex, "metaindex", &p)) == KV_OK) {
+        block mb;
+        int has_filter = 0;
+        if ((why = block_init(&mb, p, f->metaindex.size)) == NULL)
+            why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
+        if (why != NULL)
+            return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
+        if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
+            t->filter = p;
+            t->filter_len = t->filter_h.size;
+            if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
+                return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
+                                t->path, t->filter_h.offset, kv_errmsg());
+        }
+    }
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, t->props_h, "properties", &p)) == KV_OK) {
+        table_v2_props pr;
+        if ((why = table_v2_props_decode(p, t->props_h.size, &pr)) != NULL)
+            return table_v2_corrupt(t, t->props_h.offset, "properties block", why);
+        t->entries = pr.entries;
+        t->deletes = pr.deletes;
+        t->data_blocks = pr.data_blocks;
+        t->raw_bytes = pr.raw_bytes;
+        t->smallest = pr.smallest;
+        t->smallest_len = pr.smallest_len;
+        t->largest = pr.largest;
+        t->largest_len = pr.largest_len;
+        if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
+            return table_v2_corrupt(t, t->props_h.offset, "properties block",
+                                    "they count more data blocks than the data blocks' bytes "
+                                    "can hold");
+    }
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "index", &p)) == KV_OK) {
+        if ((why = block_init(&t->index, p, f->index.size)) != NULL)
+            return table_v2_corrupt(t, f->index.offset, "index block", why);
+        /* A restart point at every entry: one per data block. */
+        if (t->index.nrestarts != t->data_blocks)
+            return table_v2_corrupt(t, f->index.offset, "index block",
+                                    "it has not one entry per data block the properties count");
+    }
+    return rc;
+}
+
+int table_open(table_ctx *ctx, const char *path, table **out)
+{
+    *out = NULL;
+    table *t = calloc(1, sizeof *t);
+    char *copy = strdup(path);
+    if (t == NULL || copy == NULL) {
+        free(t);
+        free(copy);
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table", path);
+    }
+    t->ctx = ctx;
+    t->path = copy;
+    t->id = block_cache_new_id(ctx->cache);
+    atomic_init(&t->refs, 1);
+    file_cache_handle *fh = NULL;
+    int rc = file_cache_get(ctx->files, t->id, path, &fh);
+    if (rc == KV_OK)
+        rc = io_size(file_cache_file(fh), &t->file_bytes);
+    file_cache_release(ctx->files, fh);
+    uint8_t head[FILE_HEADER_SIZE], foot[TABLE_V2_FOOTER];
+    size_t head_len = t->file_bytes < sizeof head ? (size_t)t->file_bytes : sizeof head;
+    if (rc == KV_OK && (rc = table_v2_read(t, NULL, 0, head, head_len, NULL)) == KV_OK)
+        rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
+    if (rc == KV_OK && t->file_bytes < TABLE_V2_FILE_MIN)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends: %" PRIu64
+                      " bytes cannot hold a table (a table has at least %u)", path,
+                      t->file_bytes, t->file_bytes, (unsigned)TABLE_V2_FILE_MIN);
+    uint64_t foot_at = t->file_bytes - TABLE_V2_FOOTER;
+    if (rc == KV_OK)
+        rc = table_v2_read(t, NULL, foot_at, foot, sizeof foot, NULL);
+    table_v2_footer f;
+    if (rc == KV_OK) {
+        unsigned at;
+        const char *why = table_v2_footer_decode(foot, t->file_bytes, &f, &at);
+        if (why != NULL)
+            rc = table_v2_corrupt(t, foot_at + at, "footer", why);
+    }
+    if (rc == KV_OK)
+        rc = table_v2_open_meta(t, &f);
+    if (rc != KV_OK) {
+        table_unref(t);
+        return rc;
+    }
+    atomic_fetch_add_explicit(&ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&ctx->tables_open, 1, memory_order_relaxed);
+    t->counted = 1;
+    *out = t;
+    return KV_OK;
+}
+
+void table_ref(table *t)
+{
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void table_unref(table *t)
+{
+    if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    file_cache_evict(t->ctx->files, t->id);
+    if (t->counted) {
+        atomic_fetch_sub_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->ctx->tables_open, 1, memory_order_relaxed);
+    }
+    free(t->meta);
+    free(t->path);
+    free(t);
+}
+
+const uint8_t *table_smallest(const table *t, size_t *len)
+{
+    *len = t->smallest_len;
+    return t->smallest;
+}
+
+const uint8_t *table_largest(const table *t, size_t *len)
+{
+    *len = t->largest_len;
+    return t->largest;
+}
+
+uint64_t table_entries(const table *t) { return t->entries; }
+uint64_t table_file_bytes(const table *t) { return t->file_bytes; }
+const char *table_path(const table *t) { return t->path; }

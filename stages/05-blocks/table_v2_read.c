@@ -1,0 +1,128 @@
+/*
+ * table_v2_read.c: point lookups in a v2 table (table.h, table_get).
+ *
+ * A lookup of user key K at sequence s, in one table:
+ *   1. K outside the table's [smallest, largest] user keys: no work.
+ *   2. The filter (in memory): if it rules K out, done, no read.
+ *   3. The index (in memory): binary search over its restart points (one
+ *      per entry) for the first separator >= the lookup key (K, s): the
+ *      one data block that can hold the first entry at or after it.
+ *   4. That block: from the block cache, or one positioned read of its
+ *      stored bytes and trailer, checked, decompressed, then cached.
+ *   5. In the block, binary search over its restart points, then at most
+ *      15 entries decoded one by one: the first entry >= (K, s).  Its
+ *      user key is K: found (or a tombstone); another key: absent.
+ * Nothing is allocated but the value returned, unless a key is longer
+ * than a block iterator's inline buffer or a stored block than the stack
+ * buffer of table_v2_block.c.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom.h"
+#include "error.h"
+#include "table_v2_format.h"
+
+int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
+{
+    const uint8_t *end = ix->value + ix->value_len;
+    if (table_v2_handle_decode(ix->value, end, h) == end &&
+        table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->data_end))
+        return KV_OK;
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
+                    "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
+                    t->index_h.offset + ix->at, t->data_end);
+}
+
+int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
+                              uint64_t block_at)
+{
+    if (it->status == KV_ERR_NOMEM)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key of the %s block at offset %"
+                        PRIu64, t->path, what, block_at);
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block there: %s (at byte "
+                    "%zu of its contents)", t->path, block_at, what, it->why, it->why_at);
+}
+
+/* Steps 4 and 5 for the block at h. */
+static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *target,
+                                 size_t tlen, table_get_result *r)
+{
+    table_v2_blockref ref;
+    int from_cache;
+    int rc = table_v2_block_get(t, NULL, h, &ref, &from_cache, &r->reads);
+    if (rc != KV_OK)
+        return rc;
+    table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    block_iter d;
+    d.key = NULL;
+    d.key_cap = 0;
+    block_iter_init(&d, &ref.b, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&d, target, tlen);
+    if (d.valid) {
+        size_t ulen = tlen - IKEY_TRAILER_SIZE;
+        if (ikey_user_compare(d.key, d.key_len - IKEY_TRAILER_SIZE, target, ulen) == 0) {
+            if (ikey_type_of(d.key, d.key_len) == IKEY_DELETE) {
+                r->state = IKEY_DELETED;
+            } else {
+                uint8_t *v = malloc(d.value_len ? d.value_len : 1);
+                if (v == NULL) {
+                    rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate %zu bytes for a value",
+                                  d.value_len);
+                } else {
+                    if (d.value_len > 0)
+                        memcpy(v, d.value, d.value_len);
+                    r->value = v;
+                    r->value_len = d.value_len;
+                    r->state = IKEY_FOUND;
+                }
+            }
+        }
+    } else if (d.status != KV_OK) {
+        rc = table_v2_block_iter_error(t, &d, "data", h.offset);
+    }
+    block_iter_free(&d);
+    table_v2_block_release(t, &ref);
+    return rc;
+}
+
+int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    r->state = IKEY_ABSENT;
+    r->value = NULL;
+    r->value_len = 0;
+    r->reads = 0;
+    size_t ulen, tlen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
+        ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
+        return KV_OK;
+    /* A lookup the filter answers touches one counter, no more. */
+    table_ctx *ctx = t->ctx;
+    if (t->filter != NULL && !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen)) {
+        table_v2_count(&ctx->filter_negatives, 1);
+        return KV_OK;
+    }
+    table_v2_count(&ctx->searches, 1);
+    const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+    block_iter ix;
+    ix.key = NULL;
+    ix.key_cap = 0;
+    block_iter_init(&ix, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&ix, target, tlen);
+    int rc = KV_OK;
+    table_v2_handle h;
+    if (!ix.valid) {
+        /* Every separator is below the lookup key: so is every entry. */
+        if (ix.status != KV_OK)
+            rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
+    } else if ((rc = table_v2_index_handle(t, &ix, &h)) == KV_OK) {
+        rc = table_v2_get_in_block(t, h, target, tlen, r);
+    }
+    block_iter_free(&ix);
+    if (rc == KV_OK && r->state == IKEY_ABSENT && t->filter != NULL)
+        table_v2_count(&ctx->filter_misses, 1);
+    table_v2_count(&ctx->get_reads, r->reads);
+    return rc;
+}
