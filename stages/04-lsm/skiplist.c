@@ -79,7 +79,7 @@ uint8_t *skiplist_alloc(skiplist *sl, size_t key_bytes, int *height)
  * prev[i] receives the last node before it on each level i below the
  * list's height: where an insert links in.  This loop and the comparisons
  * it calls are most of what an insert costs, so its inner loop, along one
- * level, is kept to a load, two tests and the comparison.
+ * level, is kept to a load, two tests, a prefetch and the comparison.
  */
 static inline uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, uint8_t **prev)
 {
@@ -94,8 +94,21 @@ static inline uint8_t *skiplist_find_ge(const skiplist *sl, const uint8_t *key, 
          * above, so the comparison is skipped. */
         skiplist_link *link = skiplist_link_of(x, level);
         uint8_t *next;
-        while ((next = atomic_load_explicit(link, memory_order_acquire)) != known_not_before &&
-               next != NULL && cmp(next, key) < 0) {
+        for (;;) {
+            next = atomic_load_explicit(link, memory_order_acquire);
+            if (next == known_not_before || next == NULL)
+                break;
+            /* Most of an insert's time is spent waiting for nodes to come
+             * from memory, one after the other.  While the comparison waits
+             * for `next`, the node one level down (where the search goes if
+             * next is not before key) is fetched too.  The pointer is only
+             * a hint to the processor, never followed: a relaxed load will
+             * do. */
+            if (level > 0)
+                __builtin_prefetch(atomic_load_explicit(skiplist_link_of(x, level - 1),
+                                                        memory_order_relaxed));
+            if (cmp(next, key) >= 0)
+                break;
             x = next;
             link = skiplist_link_of(x, level);
         }
