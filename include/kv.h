@@ -80,6 +80,16 @@ typedef struct kv_options {
                                memory; 0 = default (8 MiB) */
     int max_open_files;     /* table cache: tables kept open at once; 0 =
                                default (1000) */
+    /* Stage 06+ (ignored before): leveled compaction. */
+    int level_ratio;        /* each level >= 2 may hold this many times the
+                               bytes of the one above; 0 = default (10) */
+    size_t l1_bytes;        /* target size of level 1; 0 = default (10 MiB) */
+    size_t table_bytes;     /* a compaction starts a new output table past
+                               this size; 0 = default (2 MiB) */
+    int l0_slowdown;        /* with this many level-0 tables, each write
+                               waits 1 ms once; 0 = default (8) */
+    int l0_stop;            /* with this many, writes wait for compaction;
+                               0 = default (12) */
 } kv_options;
 
 #define KV_NO_BLOOM (-1)
