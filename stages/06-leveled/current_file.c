@@ -80,9 +80,9 @@ int current_line_decode(const uint8_t *p, size_t n, const char *path, uint64_t *
                         path);
     const size_t tag = sizeof CURRENT_CRC_TAG - 1;
     size_t at = name_len;
-    if (n - at < tag + 9 || memcmp(s + at, CURRENT_CRC_TAG, tag) != 0)
+    if (n - at < tag + 8 || memcmp(s + at, CURRENT_CRC_TAG, tag) != 0)
         return kv_error(KV_ERR_CORRUPT, "%s: offset %zu: \"" CURRENT_CRC_TAG "\" and 8 hex "
-                        "digits and a newline should follow the name", path, at);
+                        "digits should follow the name", path, at);
     at += tag;
     uint32_t crc = 0;
     for (size_t i = 0; i < 8; i++) {
@@ -126,15 +126,17 @@ int current_file_write(const char *dir, uint64_t number, int *renamed)
     char *tmp = io_join(dir, CURRENT_FILE_TMP);
     char *path = io_join(dir, CURRENT_FILE_NAME);
     int rc = tmp && path ? KV_OK : KV_ERR_NOMEM;
-    if (rc == KV_OK && (rc = current_tmp_write(tmp, number)) != KV_OK) {
+    if (rc == KV_OK)
+        rc = current_tmp_write(tmp, number);
+    if (rc == KV_OK && (rc = io_rename(tmp, path)) == KV_OK) {
+        *renamed = 1;
+        rc = io_sync_dir(dir); /* the commit point */
+    }
+    if (rc != KV_OK && !*renamed && tmp != NULL) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", kv_errmsg());
         io_unlink(tmp); /* best effort: a leftover is garbage at the next open */
         kv_error(rc, "%s", msg);
-    }
-    if (rc == KV_OK && (rc = io_rename(tmp, path)) == KV_OK) {
-        *renamed = 1;
-        rc = io_sync_dir(dir); /* the commit point */
     }
     if (rc != KV_OK && tmp != NULL && path != NULL)
         kv_error_append("switching %s to MANIFEST-%06" PRIu64, path, number);

@@ -118,7 +118,9 @@ int manifest_create(const char *dir, uint64_t number, const version_edit *snapsh
             io_unlink(path); /* best effort: a leftover is garbage at the next open */
         free(w);
         free(path);
-        return kv_error(rc, "%s", msg);
+        kv_error(rc, "%s", msg);
+        kv_error_append("creating %s in %s", name, dir);
+        return rc;
     }
     free(path);
     *out = w;

@@ -16,6 +16,7 @@ MANIFEST_TESTS_06 := stages/06-leveled/tests/version_edit_test.c \
                      stages/06-leveled/tests/manifest_test.c \
                      stages/06-leveled/tests/manifest_crash_test.c
 MANIFEST_TEST_HELPERS_06 := stages/06-leveled/tests/manifest_test_util.c
+# (The tests also use stage 03's alloc_fail.c, which stage 05's TEST_HELPERS list.)
 # The manifest's fuzz harness (fuzz/manifest_fuzz.c: a CURRENT line, then a
 # manifest's bytes); its seeds are committed in fuzz/seeds/manifest/.
 FUZZ_06-leveled += manifest
@@ -29,15 +30,20 @@ FUZZ_06-leveled += manifest
 INC_06-leveled ?= -Istages/05-blocks $(INC_05-blocks)
 MANIFEST_DEPS_06 := stages/04-lsm/internal_key.c $(WAL_MODULE_SRCS)
 MANIFEST_SUITES_06 := $(foreach t,$(MANIFEST_TESTS_06),X($(patsubst %_test.c,%,$(notdir $(t)))))
+# (The Makefile defines obj_stage and COMMON_OBJS after it includes the
+# stage.mk files, so the prerequisites are spelt out here.)
+MANIFEST_TEST_OBJS_06 = $(patsubst %.c,$(B)/06-leveled/obj/%.o,$(MANIFEST_SRCS_06) \
+                          $(MANIFEST_DEPS_06) $(MANIFEST_TESTS_06) $(MANIFEST_TEST_HELPERS_06) \
+                          stages/03-wal/tests/alloc_fail.c)
+MANIFEST_FUZZ_OBJS_06 = $(patsubst %.c,$(B)/06-leveled/obj/%.o,$(MANIFEST_SRCS_06) \
+                          $(MANIFEST_DEPS_06) fuzz/manifest_fuzz.c)
+MANIFEST_COMMON_OBJS_06 = $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
 $(B)/06-leveled/manifest_obj/main.o: tests/stagetest/main.c stages/06-leveled/stage_manifest.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DKV_STAGE_SUITES='$(MANIFEST_SUITES_06)' -c $< -o $@
-$(B)/06-leveled/manifest_test: $(call obj_stage,06-leveled,$(MANIFEST_SRCS_06) $(MANIFEST_DEPS_06) \
-                                 $(MANIFEST_TESTS_06) $(MANIFEST_TEST_HELPERS_06)) \
-                               $(B)/06-leveled/manifest_obj/main.o \
-                               $(call obj_common,tests/harness.c) $(COMMON_OBJS)
+$(B)/06-leveled/manifest_test: $(MANIFEST_TEST_OBJS_06) $(B)/06-leveled/manifest_obj/main.o \
+                               $(B)/obj/tests/harness.o $(MANIFEST_COMMON_OBJS_06)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
-$(B)/06-leveled/manifest_fuzz_replay: $(call obj_stage,06-leveled,$(MANIFEST_SRCS_06) \
-                                        $(MANIFEST_DEPS_06) fuzz/manifest_fuzz.c) \
-                                      $(call obj_common,fuzz/replay_main.c) $(COMMON_OBJS)
+$(B)/06-leveled/manifest_fuzz_replay: $(MANIFEST_FUZZ_OBJS_06) $(B)/obj/fuzz/replay_main.o \
+                                      $(MANIFEST_COMMON_OBJS_06)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)

@@ -274,9 +274,8 @@ static int edit_get_key(edit_reader *r, const uint8_t **key, size_t *len, const 
     return KV_OK;
 }
 
-static int edit_decode_added(edit_reader *r, version_edit *e)
+static int edit_decode_added(edit_reader *r, const uint8_t *at, version_edit *e)
 {
-    const uint8_t *at = r->p;
     int level;
     uint64_t number, bytes, entries;
     const uint8_t *s, *l;
@@ -301,9 +300,8 @@ static int edit_decode_added(edit_reader *r, version_edit *e)
     return version_edit_add_file(e, level, number, bytes, entries, s, slen, l, llen);
 }
 
-static int edit_decode_pointer(edit_reader *r, version_edit *e)
+static int edit_decode_pointer(edit_reader *r, const uint8_t *at, version_edit *e)
 {
-    const uint8_t *at = r->p;
     int level;
     const uint8_t *key;
     size_t len;
@@ -352,7 +350,7 @@ static int edit_decode_field(edit_reader *r, version_edit *e)
         return edit_decode_counter(r, at, &e->has_last_seq, &e->last_seq,
                                    "last sequence", 1);
     case EDIT_TAG_POINTER:
-        return edit_decode_pointer(r, e);
+        return edit_decode_pointer(r, at, e);
     case EDIT_TAG_REMOVED: {
         int level;
         uint64_t number;
@@ -362,7 +360,7 @@ static int edit_decode_field(edit_reader *r, version_edit *e)
         return rc == KV_OK ? version_edit_remove_file(e, level, number) : rc;
     }
     case EDIT_TAG_ADDED:
-        return edit_decode_added(r, e);
+        return edit_decode_added(r, at, e);
     default:
         return kv_error(KV_ERR_CORRUPT, "%s: offset %zu in the edit: unknown tag %" PRIu32
                         " (tags are 1 to 6)", r->label, (size_t)(at - r->base), tag);

@@ -36,7 +36,7 @@ uint8_t *mt_manifest_bytes(const version_edit *const *edits, size_t n, size_t *l
 
 /* The state as text: every counter, pointer and table, one per line. */
 typedef struct mt_text {
-    char s[1 << 15];
+    char s[1 << 18];
     size_t len;
 } mt_text;
 void mt_state_text(const manifest_state *st, mt_text *out);
