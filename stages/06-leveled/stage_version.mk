@@ -29,8 +29,11 @@ TEST_HELPERS_06-leveled += $(LEVELED_VERSION_TEST_HELPERS)
 # The compaction simulator (docs/06-leveled.md, "The compaction
 # simulator"): the picker and versions alone, with no table behind them,
 # so it builds whatever state the rest of the stage is in.
-LEVELED_SIM_OBJS := $(call obj_stage,06-leveled,stages/06-leveled/compaction_sim.c \
-                      $(LEVELED_VERSION_SRCS) stages/06-leveled/version_edit.c \
-                      stages/04-lsm/internal_key.c) $(call obj_common,$(wildcard common/*.c))
+# (Spelled out: obj_stage and COMMON_OBJS are defined after stage.mk is read.)
+LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,stages/06-leveled/compaction_sim.c stages/06-leveled/compaction_sim_tree.c \
+                      stages/06-leveled/version.c stages/06-leveled/compaction_pick.c \
+                      stages/06-leveled/version_edit.c \
+                      stages/04-lsm/internal_key.c) \
+                    $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm
