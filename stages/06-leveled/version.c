@@ -276,8 +276,9 @@ int version_apply(const version *base, const version_edit *e, vfile_open_fn open
         v->files[f->level][v->nfiles[f->level]++] = vf;
     }
     for (int l = 0; l < VERSION_LEVELS; l++) {
-        qsort(v->files[l], v->nfiles[l], sizeof *v->files[l],
-              l == 0 ? by_number_newest_first : by_smallest);
+        if (v->nfiles[l] > 1)
+            qsort(v->files[l], v->nfiles[l], sizeof *v->files[l],
+                  l == 0 ? by_number_newest_first : by_smallest);
         for (size_t i = 0; i < v->nfiles[l]; i++)
             v->level_bytes[l] += v->files[l][i]->file_bytes;
     }

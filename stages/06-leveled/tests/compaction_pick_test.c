@@ -272,7 +272,7 @@ static version *with_grandparents(version *v0)
     version_edit_init(&e);
     vt_add(&e, 1, 1, 200, "a", "z");
     for (int k = 0; k < 30; k++) {
-        char lo[8], hi[8];
+        char lo[16], hi[16];
         snprintf(lo, sizeof lo, "k%02d0", k);
         snprintf(hi, sizeof hi, "k%02d9", k);
         vt_add(&e, 3, (uint64_t)(100 + k), 300, lo, hi);
@@ -293,7 +293,7 @@ static void outputs_split_at_grandparent_overlap(void)
     /* Key kNN5 passes table NN-1: 300 bytes more each time; past 1000
      * (the fourth), a new output. */
     for (int k = 0; k < 30; k++) {
-        char key[8];
+        char key[16];
         uint8_t ik[16];
         snprintf(key, sizeof key, "k%02d5", k);
         size_t n = vt_ikey(ik, key, 9);
