@@ -1,5 +1,6 @@
 /*
- * lsm_db.c: stage 04's engine: open, close, the readers' view, snapshots.
+ * lsm_db.c: stage 04's engine: open, close, the readers' view (failures
+ * are in lsm_failure.c, snapshots in lsm_snapshot.c).
  * The design, its locks and invariants are in lsm_db.h; docs/04-lsm.md
  * has the reasoning.
  */
@@ -93,41 +94,6 @@ int lsm_view_install(kv_db *db)
     return rc;
 }
 
-/* ---- failure ------------------------------------------------------------------ */
-
-void lsm_set_failed(kv_db *db, const char *why)
-{
-    if (!db->failed)
-        snprintf(db->failure, sizeof db->failure, "%s", why);
-    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
-}
-
-int lsm_refuse_if_failed(kv_db *db, const char *call)
-{
-    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
-        return KV_OK;
-    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
-                    "database", call, db->dir.path, db->failure);
-}
-
-void lsm_set_bg_error(kv_db *db, int rc)
-{
-    if (db->bg_error != KV_OK)
-        return; /* the first one is reported */
-    db->bg_error = rc;
-    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
-}
-
-int lsm_take_bg_error(kv_db *db, const char *call)
-{
-    int rc = db->bg_error;
-    if (rc == KV_OK)
-        return KV_OK;
-    db->bg_error = KV_OK;
-    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
-                    "was written)", call, db->dir.path, db->bg_message);
-}
-
 /* ---- open and close -------------------------------------------------------- */
 
 static void lsm_db_free(kv_db *db)
@@ -218,61 +184,4 @@ int kv_close(kv_db *db)
     }
     lsm_db_free(db);
     return rc;
-}
-
-/* ---- snapshots --------------------------------------------------------------- */
-
-int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
-{
-    int rc;
-    if ((rc = args_check_ptr("kv_snapshot_new", db, "db")) != KV_OK ||
-        (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
-        return rc;
-    *snap = NULL;
-    kv_snapshot *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
-    s->db = db;
-    pthread_mutex_lock(&db->snap_lock);
-    /* Taken in order under the lock, so the list stays sorted by number. */
-    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    s->prev = db->snap_tail;
-    if (db->snap_tail)
-        db->snap_tail->next = s;
-    else
-        db->snap_head = s;
-    db->snap_tail = s;
-    pthread_mutex_unlock(&db->snap_lock);
-    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
-    *snap = s;
-    return KV_OK;
-}
-
-void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
-{
-    /* Another database's snapshot stays live: its kv_close will say so. */
-    if (snap == NULL || snap->db != db)
-        return;
-    kv_snapshot *s = (kv_snapshot *)snap;
-    pthread_mutex_lock(&db->snap_lock);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        db->snap_head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        db->snap_tail = s->prev;
-    pthread_mutex_unlock(&db->snap_lock);
-    free(s);
-    atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
-}
-
-uint64_t lsm_oldest_snapshot(kv_db *db)
-{
-    pthread_mutex_lock(&db->snap_lock);
-    uint64_t seq = db->snap_head ? db->snap_head->seq
-                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->snap_lock);
-    return seq;
 }
