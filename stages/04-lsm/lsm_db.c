@@ -94,6 +94,60 @@ int lsm_view_install(kv_db *db)
     return rc;
 }
 
+/* The tables' part of a lookup (lsm_read.c): newest table first, the first
+ * with a version of the key answers. */
+int lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
+                        size_t *vlen)
+{
+    uint64_t reads = 0, searched = 0;
+    int rc = KV_NOT_FOUND;
+    for (size_t i = 0; i < v->ntables; i++) {
+        table_get_result r;
+        int st = table_get(v->tables[i].t, lk, &r);
+        reads += r.reads;
+        searched += r.reads > 0;
+        if (st != KV_OK) {
+            rc = st;
+            break;
+        }
+        if (r.state == IKEY_FOUND) {
+            *val = r.value;
+            *vlen = r.value_len;
+            rc = KV_OK;
+            break;
+        }
+        if (r.state == IKEY_DELETED)
+            break;
+    }
+    __atomic_add_fetch(&db->get_table_reads, reads, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->get_tables_searched, searched, __ATOMIC_RELAXED);
+    return rc;
+}
+
+/* Iterators over every source of v, newest first: mem, imm, each table. */
+int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
+{
+    iter **children = malloc((v->ntables + 2) * sizeof *children);
+    if (children == NULL)
+        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu tables",
+                        v->ntables);
+    int rc = memtable_iter_new(v->mem, &children[0]);
+    *n = rc == KV_OK;
+    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
+        (*n)++;
+    for (size_t i = 0; rc == KV_OK && i < v->ntables; i++)
+        if ((rc = table_iter_new(v->tables[i].t, &children[*n])) == KV_OK)
+            (*n)++;
+    if (rc != KV_OK) {
+        while (*n > 0)
+            iter_free(children[--*n]);
+        free(children);
+        return rc;
+    }
+    *out = children;
+    return KV_OK;
+}
+
 /* ---- open and close -------------------------------------------------------- */
 
 static void lsm_db_free(kv_db *db)
