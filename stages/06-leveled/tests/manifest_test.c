@@ -330,6 +330,23 @@ static void each_check_of_the_state_is_refused_with_its_record(void)
     mt_add(&e[1], 1, 6, "c", "d");
     expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap");
     version_edit_free(&e[1]);
+    /* ... in user keys: versions of "c" on both sides of a boundary */
+    uint8_t c0[16], d1[16];
+    size_t c0n = mt_ikey(c0, "c", 0), d1n = mt_ikey(d1, "d", 1);
+    CHECK_KV(version_edit_add_file(&e[1], 1, 6, 1, 1, c0, c0n, d1, d1n), KV_OK);
+    expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap (the first one's largest user "
+                          "key is not below the second one's smallest)");
+    version_edit_free(&e[1]);
+    mt_add(&e[1], 1, 6, "ca", "d");
+    mt_add(&e[1], 1, 7, "0", "1");
+    size_t okn;
+    uint8_t *ok = mt_manifest_bytes(edit_ptrs(e, 2), 2, &okn, NULL);
+    manifest_state okst;
+    CHECK_KV(manifest_recover_mem(ok, okn, "m", 0, &okst), KV_OK);
+    CHECK(okst.nfiles[1] == 3 && okst.files[1][0].number == 7 && okst.files[1][2].number == 6);
+    manifest_state_free(&okst);
+    free(ok);
+    version_edit_free(&e[1]);
     /* 5: next_file above every table */
     mt_add(&e[1], 2, 9, "a", "c");
     expect_replay_refused(e, 2, "the next file number is 9, but table 9 is in the version");
