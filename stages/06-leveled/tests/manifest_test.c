@@ -120,6 +120,51 @@ static void history_replays_to_its_version(void)
     history_free(h);
 }
 
+/* docs/06-leveled.md, "The manifest format": a new database's manifest
+ * after one flush, byte for byte, and its CURRENT. */
+static void new_database_and_a_flush_match_the_worked_example(void)
+{
+    static const char *const want_hex =
+        "4b565330364d414e" "01000000" "cb5be32b"          /* header */
+        "35ee67cb" "0600" "01" "010002020300"              /* the snapshot */
+        "d27fe840" "2000" "01" "010202030302" "060002d20902"
+        "09610101000000000000" "09620102000000000000";     /* the flush */
+    const char *dir = harness_tmpdir();
+    version_edit s, f;
+    version_edit_init(&s);
+    version_edit_init(&f);
+    mt_counters(&s, 0, 2, 0);
+    mt_counters(&f, 2, 3, 2);
+    uint8_t a[9], b[9];
+    mt_ikey(a, "a", 1);
+    mt_ikey(b, "b", 2);
+    CHECK_KV(version_edit_add_file(&f, 0, 2, 1234, 2, a, 9, b, 9), KV_OK);
+    manifest_writer *w = NULL;
+    CHECK_KV(manifest_create(dir, 1, &s, &w), KV_OK);
+    CHECK_KV(manifest_append(w, &f), KV_OK);
+    CHECK_EQ(manifest_writer_bytes(w), 68);
+    manifest_writer_free(w);
+    uint8_t want[128];
+    size_t wn = 0;
+    for (const char *h = want_hex; *h; h++) {
+        unsigned v;
+        CHECK(sscanf(h, "%2x", &v) == 1);
+        want[wn++] = (uint8_t)v;
+        h++;
+    }
+    size_t n;
+    uint8_t *p = mt_read_file(harness_join(dir, "MANIFEST-000001"), &n);
+    char hex[HARNESS_HEX_BUF];
+    CHECK_MSG(n == wn && memcmp(p, want, n) == 0, "%zu bytes: %s...", n,
+              harness_hex(hex, p, n));
+    free(p);
+    p = mt_read_file(harness_join(dir, "CURRENT"), &n);
+    CHECK_MEM(p, n, "MANIFEST-000001 crc32c=7ed3298a\n", 32);
+    free(p);
+    version_edit_free(&s);
+    version_edit_free(&f);
+}
+
 static void levels_are_laid_out_newest_first_and_by_key(void)
 {
     version_edit h[2];
@@ -570,6 +615,7 @@ static void allocation_failure_in_replay_is_nomem(void)
 
 static const harness_test manifest_tests[] = {
     HARNESS_TEST(history_replays_to_its_version),
+    HARNESS_TEST(new_database_and_a_flush_match_the_worked_example),
     HARNESS_TEST(levels_are_laid_out_newest_first_and_by_key),
     HARNESS_TEST(roll_over_makes_the_new_manifest_live),
     HARNESS_TEST(torn_last_record_is_dropped_wherever_it_is_cut),
