@@ -164,9 +164,7 @@ static void failed_append_is_final_and_recovers_old_or_new(void)
         harness_context("I/O call %ld of the append fails%s", k,
                         persistent ? ", and every one after" : "");
         const char *dir = harness_tmpdir();
-        manifest_writer *w = NULL;
-        CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-        CHECK_KV(manifest_append(w, &h[1]), KV_OK);
+        manifest_writer *w = mt_write_history(dir, h, 2);
         mt_text before, after;
         mt_recovered_text(dir, &before);
         io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = k, .persistent = persistent,
@@ -209,9 +207,7 @@ static void failed_create_leaves_the_old_manifest_live(void)
         harness_context("I/O call %ld of the create fails%s", k,
                         persistent ? ", and every one after" : "");
         const char *dir = harness_tmpdir();
-        manifest_writer *w = NULL;
-        CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-        CHECK_KV(manifest_append(w, &h[1]), KV_OK);
+        manifest_writer *w = mt_write_history(dir, h, 2);
         manifest_writer_free(w);
         manifest_state st;
         CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);

@@ -31,10 +31,7 @@ static void history_replays_to_its_version(void)
     const char *dir = harness_tmpdir();
     version_edit h[MT_HISTORY];
     mt_history(h);
-    manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-    for (int i = 1; i < MT_HISTORY; i++)
-        CHECK_KV(manifest_append(w, &h[i]), KV_OK);
+    manifest_writer *w = mt_write_history(dir, h, MT_HISTORY);
     uint64_t bytes = manifest_writer_bytes(w);
     CHECK_EQ(manifest_writer_number(w), 1);
     manifest_writer_free(w);
@@ -140,10 +137,7 @@ static void roll_over_makes_the_new_manifest_live(void)
     const char *dir = harness_tmpdir();
     version_edit h[MT_HISTORY];
     mt_history(h);
-    manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-    for (int i = 1; i < MT_HISTORY; i++)
-        CHECK_KV(manifest_append(w, &h[i]), KV_OK);
+    manifest_writer *w = mt_write_history(dir, h, MT_HISTORY);
     manifest_writer_free(w);
     manifest_state st;
     CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);

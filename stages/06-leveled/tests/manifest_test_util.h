@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest.h"
 #include "manifest_state.h"
 #include "version_edit.h"
 
@@ -50,6 +51,9 @@ void mt_edit_text(const version_edit *e, mt_text *out);
 void mt_history(version_edit h[MT_HISTORY]);
 void mt_history_free(version_edit h[MT_HISTORY]);
 extern const char *const mt_history_text;
+/* dir/MANIFEST-000001 made live with h[0], then h[1..n) appended; the
+ * writer, still open. */
+manifest_writer *mt_write_history(const char *dir, const version_edit *h, size_t n);
 /* Pointers to h[0..n) (n <= 64), in storage reused by the next call. */
 const version_edit *const *mt_edit_ptrs(const version_edit *h, size_t n);
 /* The state the bytes [0, n) replay to (KV_OK required), as text. */
