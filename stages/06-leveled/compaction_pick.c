@@ -262,6 +262,8 @@ int compaction_pick_range(version *v, const compaction_options *o, int level,
                           compaction **out)
 {
     *out = NULL;
+    if (level < 0 || level >= VERSION_LEVELS - 1)
+        return kv_error(KV_ERR_INVALID, "compaction: level %d has no level below it", level);
     vfile_list in;
     int rc = version_overlapping(v, level, begin, blen, end, elen, &in);
     if (rc != KV_OK || in.n == 0) {

@@ -109,7 +109,8 @@ int compaction_pick(version *v, const compaction_options *o, const compaction_po
 /* A compaction of the files of `level` (< VERSION_LEVELS - 1) overlapping
  * the user-key range [begin, end] (NULL = unbounded) into level + 1, with
  * rules 2-4 (kv_compact pushes the database down level by level this way).
- * *out = NULL if no file of the level is in the range.  KV_OK or NOMEM. */
+ * *out = NULL if no file of the level is in the range.  KV_OK, NOMEM, or
+ * KV_ERR_INVALID for a level out of range. */
 int compaction_pick_range(version *v, const compaction_options *o, int level,
                           const uint8_t *begin, size_t blen, const uint8_t *end, size_t elen,
                           compaction **out);

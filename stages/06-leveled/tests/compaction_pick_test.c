@@ -259,6 +259,9 @@ static void a_range_compaction_takes_the_files_in_the_range(void)
     compaction_free(c);
     CHECK_KV(compaction_pick_range(v, &o, 2, NULL, 0, NULL, 0, &c), KV_OK);
     CHECK(c == NULL);
+    CHECK_KV(compaction_pick_range(v, &o, VERSION_LEVELS - 1, NULL, 0, NULL, 0, &c),
+             KV_ERR_INVALID);
+    CHECK(c == NULL);
     version_unref(v);
     version_unref(v0);
 }
