@@ -29,17 +29,25 @@ uint64_t lsm_now_us(void)
 
 /* ---- table files and versions ------------------------------------------------ */
 
-int level_open_table(void *ctx, const edit_file *f, table **out)
+int level_vfile_open(void *ctx, const edit_file *f, vfile **out)
 {
     level_db *ldb = ctx;
+    vfile *vf = NULL;
+    int rc = vfile_new(f, &vf);
+    if (rc != KV_OK)
+        return rc;
     char *path = level_table_path(ldb, f->number);
-    int rc = path ? table_open(ldb->base.tctx, path, out) : KV_ERR_NOMEM;
+    rc = path ? table_open(ldb->base.tctx, path, &vf->t) : KV_ERR_NOMEM;
     free(path);
-    return rc;
+    if (rc != KV_OK) {
+        vfile_unref(vf, NULL, NULL); /* not listed: the file is the manifest's */
+        return rc;
+    }
+    *out = vf;
+    return KV_OK;
 }
 
-/* The callback of version_unref: the last version holding f is gone. */
-static void level_vfile_gone(void *ctx, vfile *f)
+void level_vfile_gone(void *ctx, vfile *f)
 {
     level_db *ldb = ctx;
     table_unref(f->t);
@@ -58,12 +66,6 @@ static void level_vfile_gone(void *ctx, vfile *f)
     }
     ldb->obsolete[ldb->nobsolete++] = f->number;
     pthread_mutex_unlock(&ldb->obsolete_lock);
-}
-
-void level_version_unref(level_db *ldb, version *v)
-{
-    if (v != NULL)
-        version_unref(v, level_vfile_gone, ldb);
 }
 
 void level_delete_obsolete(level_db *ldb)
@@ -108,11 +110,7 @@ void lsm_view_unref(lsm_view *v)
     level_view *lv = level_view_of(v);
     memtable_unref(v->mem);
     memtable_unref(v->imm);
-    /* The view does not know its database; the version's files know
-     * nothing of it either, so the database is found through the mem's
-     * owner recorded at publish. */
-    if (lv->v != NULL)
-        level_version_unref(lv->owner, lv->v);
+    version_unref(lv->v); /* its release callback lists files no version holds */
     free(v);
 }
 
@@ -141,7 +139,6 @@ void lsm_view_publish(kv_db *db, lsm_view *v)
     level_view *lv = level_view_of(v);
     if (lv->v == NULL) {
         lv->v = ldb->current;
-        lv->owner = ldb;
         version_ref(lv->v);
     }
     pthread_mutex_lock(&db->view_lock);
@@ -169,12 +166,13 @@ int level_install(level_db *ldb, version *v, int flushed)
         return rc;
     version *old = ldb->current;
     ldb->current = v;
+    __atomic_store_n(&ldb->l0_files, (int)v->nfiles[0], __ATOMIC_RELAXED);
     if (flushed) {
         memtable_unref(db->imm);
         db->imm = NULL;
     }
     lsm_view_publish(db, view);
-    level_version_unref(ldb, old);
+    version_unref(old);
     return KV_OK;
 }
 
@@ -185,10 +183,10 @@ static void level_db_free(level_db *ldb)
     kv_db *db = &ldb->base;
     lsm_view_unref(db->view);
     db->view = NULL;
-    level_version_unref(ldb, ldb->current);
+    version_unref(ldb->current);
     ldb->current = NULL;
     level_delete_obsolete(ldb);
-    manifest_writer_close(ldb->manifest);
+    manifest_writer_free(ldb->manifest);
     memtable_unref(db->mem);
     memtable_unref(db->imm);
     for (size_t i = 0; i < db->nwals; i++)
@@ -211,7 +209,7 @@ static void level_db_free(level_db *ldb)
 
 static void level_options(level_db *ldb, const kv_options *opt)
 {
-    compaction_options_init(&ldb->copt, opt);
+    compaction_options_from(opt, &ldb->copt);
     ldb->l0_slowdown = opt->l0_slowdown > 0 ? opt->l0_slowdown : LEVEL_DEFAULT_L0_SLOWDOWN;
     ldb->l0_stop = opt->l0_stop > 0 ? opt->l0_stop : LEVEL_DEFAULT_L0_STOP;
     if (ldb->l0_stop <= ldb->l0_slowdown)

@@ -18,7 +18,8 @@
  *             was made with.
  *   manifest  the open manifest: written only by the background thread
  *             (and kv_open), so it needs no lock of its own.
- *   next_file the next file number (tables, manifests); write_lock.
+ *   next_file the next file number (tables, manifests): handed out by the
+ *             background thread only (and kv_open before it starts).
  *
  * The background thread (level_bg.c) does, in this order of priority: the
  * flush of imm to a level-0 table, then compactions while a level's score
@@ -36,6 +37,7 @@
  */
 #ifndef KV_LEVEL_DB_H
 #define KV_LEVEL_DB_H
+
 
 #include <pthread.h>
 #include <stdint.h>
@@ -69,7 +71,8 @@ typedef struct level_db {
     int l0_slowdown, l0_stop;
 
     version *current;           /* write_lock */
-    uint64_t next_file;         /* write_lock */
+    int l0_files;               /* current's level-0 tables (__atomic) */
+    uint64_t next_file;         /* the background thread's */
     uint64_t log_seq;           /* every write up to it is in tables */
     manifest_writer *manifest;  /* the background thread's */
     uint64_t manifest_number;
@@ -77,9 +80,9 @@ typedef struct level_db {
     /* Compact pointers (round robin per level; the picker's input). */
     uint8_t *pointer[VERSION_LEVELS];
     size_t pointer_len[VERSION_LEVELS];
-    int compact_waiters;        /* kv_compact calls waiting for the thread */
-    pthread_cond_t bg_idle;     /* the thread found nothing to do */
-    int bg_busy;                /* write_lock */
+    /* kv_compact's request to the thread (write_lock). */
+    int compact_waiters, compact_done, compact_rc;
+    pthread_cond_t bg_idle;     /* the thread finished a job or went idle */
 
     pthread_mutex_t obsolete_lock;
     uint64_t *obsolete;         /* table numbers no version holds */
@@ -96,7 +99,6 @@ typedef struct level_db {
 typedef struct level_view {
     lsm_view base;              /* stage 04's: mem, imm (tables unused) */
     version *v;                 /* the version read with them */
-    struct level_db *owner;     /* whose version it is */
 } level_view;
 
 static inline level_db *level_db_of(kv_db *db) { return (level_db *)db; }
@@ -108,13 +110,14 @@ static inline level_view *level_view_of(lsm_view *v) { return (level_view *)v; }
  * publishes a view of mem, imm (unless flushed: imm is dropped) and v.
  * KV_OK or NOMEM (nothing changed).  REQUIRES: write_lock held. */
 int  level_install(level_db *ldb, version *v, int flushed);
-/* version_unref with the engine's callback (tables closed, numbers listed
- * for deletion).  NULL is a no-op. */
-void level_version_unref(level_db *ldb, version *v);
+/* The release callback of every version (version.h): the last version
+ * holding f is gone: its table is closed, its number listed for deletion. */
+void level_vfile_gone(void *ctx, vfile *f);
 /* Deletes the table files listed as obsolete (V3).  Any thread, no lock. */
 void level_delete_obsolete(level_db *ldb);
-/* Opens the table `number` of the database (vfile_open_fn of version.h). */
-int  level_open_table(void *ctx, const edit_file *f, table **out);
+/* The vfile of an added table, its table opened (vfile_open_fn of
+ * version.h; ctx is the level_db). */
+int  level_vfile_open(void *ctx, const edit_file *f, vfile **out);
 
 /* ---- files (level_files.c) -------------------------------------------------- */
 
@@ -128,6 +131,13 @@ char *level_table_path(level_db *ldb, uint64_t number);
 /* kv_open's work between IDENTITY and the write path: CURRENT, the
  * manifest, the version, garbage removed, logs replayed, a fresh manifest. */
 int  level_recover(level_db *ldb);
+/* The snapshot edit of the current version and counters: the first record
+ * of a new manifest.  KV_OK or NOMEM.  REQUIRES: write_lock held, or the
+ * background thread (the only one changing versions). */
+int  level_snapshot_edit(level_db *ldb, version_edit *e);
+/* A new manifest holding that snapshot, made live (CURRENT); the old one
+ * is deleted.  REQUIRES: as level_snapshot_edit. */
+int  level_manifest_new(level_db *ldb);
 
 /* ---- the background thread (level_bg.c) ------------------------------------- */
 
@@ -138,6 +148,8 @@ void level_bg_stop(level_db *ldb);
  * too big), then installed.  REQUIRES: write_lock held (released while
  * writing); the calling thread is the only one changing versions. */
 int  level_apply_edit(level_db *ldb, version_edit *e, int flushed);
+/* (REQUIRES for level_apply_edit, precisely: write_lock NOT held; it takes
+ * it to install.) */
 /* Syncs the directory; a failed fsync is final (lsm_db.h, D4).
  * REQUIRES: write_lock not held. */
 int  level_sync_dir(level_db *ldb, const char *call);
@@ -147,13 +159,16 @@ int  level_sync_dir(level_db *ldb, const char *call);
 /* Writes imm to a level-0 table and installs it.  REQUIRES: write_lock held
  * (released while writing), imm not NULL. */
 int  level_flush(level_db *ldb);
-/* Runs c (picked from the current version).  REQUIRES: write_lock held
- * (released while writing). */
-int  level_compact(level_db *ldb, compaction *c);
+/* Runs c (picked from the current version); manual (kv_compact): never a
+ * trivial move.  REQUIRES: write_lock held (released while writing). */
+int  level_compact(level_db *ldb, compaction *c, int manual);
 
 /* ---- writers (level_put.c) --------------------------------------------------- */
 
-/* The L0 slowdown and stop: before a write takes its place in the queue. */
+/* The L0 slowdown and stop: before a write takes its place in the queue.
+ * KV_OK, or why the write is refused.  REQUIRES: no lock held. */
 int  level_write_admit(level_db *ldb, const char *call);
+/* level_write_admit, then lsm_write (lsm_put.c calls it by that name). */
+int  level_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
 
 #endif
