@@ -78,7 +78,14 @@ int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
     if (rc != KV_OK)
         return rc; /* its new tables are garbage: listed for deletion */
     if (manifest_writer_bytes(ldb->manifest) > LEVEL_MANIFEST_ROLL_BYTES) {
-        if ((rc = level_manifest_new(ldb)) != KV_OK) {
+        uint64_t number = ldb->manifest_number;
+        if ((rc = level_manifest_new(ldb)) != KV_OK && ldb->manifest_number != number) {
+            /* Only the old manifest's removal failed: said once, harmless. */
+            pthread_mutex_lock(&db->write_lock);
+            lsm_set_bg_error(db, rc);
+            pthread_mutex_unlock(&db->write_lock);
+            rc = KV_OK;
+        } else if (rc != KV_OK) {
             /* CURRENT may or may not name the new one. */
             level_edit_failed(ldb, rc, "rolling the manifest over");
             version_unref(nv);

@@ -145,6 +145,22 @@ static int compact_merge(compact_job *j)
     return rc;
 }
 
+/* The edit of a merge: its inputs removed, L's compact pointer moved on
+ * (compaction_edit would also move a lone input down, which a merge of
+ * kv_compact does not). */
+static int compact_edit(const compaction *c, version_edit *e)
+{
+    int rc = KV_OK;
+    for (int w = 0; w < 2; w++)
+        for (size_t i = 0; rc == KV_OK && i < c->inputs[w].n; i++)
+            rc = version_edit_remove_file(e, c->level + w, c->inputs[w].files[i]->number);
+    size_t plen = 0;
+    const uint8_t *p = compaction_next_pointer(c, &plen);
+    if (rc == KV_OK && p != NULL)
+        rc = version_edit_set_pointer(e, c->level, p, plen);
+    return rc;
+}
+
 int level_compact(level_db *ldb, compaction *c, int manual)
 {
     kv_db *db = &ldb->base;
@@ -157,7 +173,7 @@ int level_compact(level_db *ldb, compaction *c, int manual)
     int move = !manual && compaction_is_trivial_move(c);
     int rc = move ? KV_OK : compact_merge(&j);
     if (rc == KV_OK)
-        rc = compaction_edit(c, &e); /* for a move, also the table at L+1 */
+        rc = move ? compaction_edit(c, &e) : compact_edit(c, &e);
     uint64_t written = 0;
     for (size_t i = 0; rc == KV_OK && i < j.nouts; i++) {
         rc = level_out_edit(&j.outs[i], &e, out_level);

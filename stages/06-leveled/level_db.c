@@ -29,10 +29,28 @@ uint64_t lsm_now_us(void)
 
 /* ---- table files and versions ------------------------------------------------ */
 
+/* The vfile of table `number` in the current version, or NULL. */
+static vfile *level_vfile_find(const version *v, uint64_t number)
+{
+    for (int level = 0; v != NULL && level < VERSION_LEVELS; level++)
+        for (size_t i = 0; i < v->nfiles[level]; i++)
+            if (v->files[level][i]->number == number)
+                return v->files[level][i];
+    return NULL;
+}
+
 int level_vfile_open(void *ctx, const edit_file *f, vfile **out)
 {
     level_db *ldb = ctx;
-    vfile *vf = NULL;
+    /* A table moved to another level (a trivial move) stays the same
+     * vfile: one vfile per file, so that its last reference is the file's
+     * last use (V3). */
+    vfile *vf = level_vfile_find(ldb->current, f->number);
+    if (vf != NULL) {
+        vfile_ref(vf);
+        *out = vf;
+        return KV_OK;
+    }
     int rc = vfile_new(f, &vf);
     if (rc != KV_OK)
         return rc;
@@ -74,18 +92,27 @@ void level_delete_obsolete(level_db *ldb)
     uint64_t *list = ldb->obsolete;
     size_t n = ldb->nobsolete;
     int keep = __atomic_load_n(&ldb->manifest_broken, __ATOMIC_ACQUIRE) ||
-               ldb->base.opt.read_only;
+               ldb->base.opt.read_only || ldb->closing;
     ldb->obsolete = NULL;
     ldb->nobsolete = ldb->obsolete_cap = 0;
     pthread_mutex_unlock(&ldb->obsolete_lock);
+    int failed = KV_OK;
     for (size_t i = 0; !keep && i < n; i++) {
         char *path = level_table_path(ldb, list[i]);
-        /* A failure leaves garbage that the next open removes. */
-        if (path != NULL && io_unlink(path) == KV_OK)
+        int rc = path ? io_unlink(path) : KV_ERR_NOMEM;
+        if (rc == KV_OK)
             __atomic_add_fetch(&ldb->files_deleted, 1, __ATOMIC_RELAXED);
+        else if (failed == KV_OK)
+            failed = rc;
         free(path);
     }
     free(list);
+    if (failed != KV_OK && !ldb->closing) {
+        /* Harmless (the next open removes the garbage), but said once. */
+        pthread_mutex_lock(&ldb->base.write_lock);
+        lsm_set_bg_error(&ldb->base, failed);
+        pthread_mutex_unlock(&ldb->base.write_lock);
+    }
 }
 
 /* ---- views ------------------------------------------------------------------- */
@@ -183,6 +210,12 @@ static void level_db_free(level_db *ldb)
     kv_db *db = &ldb->base;
     lsm_view_unref(db->view);
     db->view = NULL;
+    level_delete_obsolete(ldb);
+    /* What the current version holds is the database: its release at
+     * close deletes nothing. */
+    pthread_mutex_lock(&ldb->obsolete_lock);
+    ldb->closing = 1;
+    pthread_mutex_unlock(&ldb->obsolete_lock);
     version_unref(ldb->current);
     ldb->current = NULL;
     level_delete_obsolete(ldb);

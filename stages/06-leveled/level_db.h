@@ -88,6 +88,7 @@ typedef struct level_db {
     uint64_t *obsolete;         /* table numbers no version holds */
     size_t nobsolete, obsolete_cap;
     int obsolete_nomem;         /* one could not be listed: removed at open */
+    int closing;                /* kv_close: the version's release deletes nothing */
 
     /* Counters since open (__atomic). */
     level_counters levels[VERSION_LEVELS];

@@ -52,8 +52,11 @@ static void level_drop_logs(kv_db *db, uint64_t hi)
     while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
         uint64_t start = db->wals[k]->start;
         lsm_wal_free(db->wals[k]);
-        if (lsm_wal_remove(db->dir.path, start) == KV_OK)
+        int rc = lsm_wal_remove(db->dir.path, start);
+        if (rc == KV_OK)
             __atomic_add_fetch(&db->wals_removed, 1, __ATOMIC_RELAXED);
+        else
+            lsm_set_bg_error(db, rc); /* harmless, but said */
         k++;
     }
     for (size_t i = k; i < db->nwals; i++)

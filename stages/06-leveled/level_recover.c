@@ -212,15 +212,14 @@ int level_manifest_new(level_db *ldb)
     ldb->manifest = w;
     ldb->manifest_number = number;
     if (old != 0) {
+        /* A failure leaves garbage for the next open, and is said. */
         char name[MANIFEST_NAME_MAX];
         manifest_file_name(name, old);
         char *path = db_dir_file(&db->dir, name);
-        /* A failure leaves garbage for the next open. */
-        if (path != NULL)
-            io_unlink(path);
+        rc = path ? io_unlink(path) : KV_ERR_NOMEM;
         free(path);
     }
-    return KV_OK;
+    return rc;
 }
 
 int level_recover(level_db *ldb)

@@ -54,6 +54,20 @@ static int tools_worse(int a, int b)
     return a != KV_OK ? a : b;
 }
 
+/* 1 if dir holds no file of the stage at all: an empty directory, or a
+ * new database's IDENTITY alone (kv_open makes the rest). */
+static int tools_empty(const lsm_listing *l)
+{
+    if (l->nwals > 0 || l->ntmps > 0)
+        return 0;
+    for (size_t i = 0; i < l->nothers; i++) {
+        uint64_t n = 0;
+        if (level_file_parse(l->others[i], &n) != LEVEL_FILE_OTHER)
+            return 0;
+    }
+    return 1;
+}
+
 static int tools_open(const char *call, const char *dir, kv_line_fn line, void *ctx,
                       lsm_listing *l)
 {
@@ -210,6 +224,12 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         return status;
     }
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
+    if (tools_empty(&l)) {
+        log_report_line(line, ctx, "%s: no manifest, no table, no log: an empty database",
+                        dir);
+        lsm_listing_free(&l);
+        return status;
+    }
     manifest_state st;
     int rc = manifest_recover(dir, 0, &st);
     size_t tables = 0;
@@ -221,6 +241,8 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
                         PRIu64 ", next file %" PRIu64 "%s", st.number, st.records,
                         st.log_seq, st.next_file, st.torn ? ", a torn last edit (kv_open "
                         "drops it: it was never acknowledged)" : ": ok");
+        if (st.torn)
+            status = tools_worse(status, KV_CHECK_WILL_CUT);
         for (int level = 0; level < VERSION_LEVELS; level++)
             for (size_t i = 0; i < st.nfiles[level]; i++) {
                 char name[LEVEL_NAME_MAX];
@@ -322,6 +344,12 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
         return status;
     }
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
+    if (tools_empty(&l)) {
+        log_report_line(line, ctx, "# %s: no manifest, no tables and no logs: an empty "
+                        "database", dir);
+        lsm_listing_free(&l);
+        return status;
+    }
     manifest_state st;
     int rc = manifest_recover(dir, 0, &st);
     if (rc == KV_OK)
