@@ -23,6 +23,7 @@ static const struct {
     {FILE_MAGIC_EXPORT, "an export stream (kv DIR export)"},
     {FILE_MAGIC_LOG04, "a stage-04 log"},
     {FILE_MAGIC_TBL05, "a stage-05 table"},
+    {FILE_MAGIC_MAN06, "a stage-06 manifest"},
 };
 
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version)

@@ -17,6 +17,7 @@ static const stage_caps stage_caps_table[] = {
     {"03-wal",    1,      1,       1,       1,      1,        0},
     {"04-lsm",    1,      1,       1,       1,      0,        0},
     {"05-blocks", 1,      1,       1,       1,      0,        0},
+    {"06-leveled", 1,     1,       1,       1,      0,        0},
 };
 
 const stage_caps *stage_caps_lookup(const char *stage)

@@ -1,5 +1,6 @@
 /*
- * lsm_db.c: stage 04's engine: open, close, the readers' view, snapshots.
+ * lsm_db.c: stage 04's engine: open, close, the readers' view (failures
+ * are in lsm_failure.c, snapshots in lsm_snapshot.c).
  * The design, its locks and invariants are in lsm_db.h; docs/04-lsm.md
  * has the reasoning.
  */
@@ -93,39 +94,58 @@ int lsm_view_install(kv_db *db)
     return rc;
 }
 
-/* ---- failure ------------------------------------------------------------------ */
-
-void lsm_set_failed(kv_db *db, const char *why)
+/* The tables' part of a lookup (lsm_read.c): newest table first, the first
+ * with a version of the key answers. */
+int lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
+                        size_t *vlen)
 {
-    if (!db->failed)
-        snprintf(db->failure, sizeof db->failure, "%s", why);
-    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
+    uint64_t reads = 0, searched = 0;
+    int rc = KV_NOT_FOUND;
+    for (size_t i = 0; i < v->ntables; i++) {
+        table_get_result r;
+        int st = table_get(v->tables[i].t, lk, &r);
+        reads += r.reads;
+        searched += r.reads > 0;
+        if (st != KV_OK) {
+            rc = st;
+            break;
+        }
+        if (r.state == IKEY_FOUND) {
+            *val = r.value;
+            *vlen = r.value_len;
+            rc = KV_OK;
+            break;
+        }
+        if (r.state == IKEY_DELETED)
+            break;
+    }
+    __atomic_add_fetch(&db->get_table_reads, reads, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->get_tables_searched, searched, __ATOMIC_RELAXED);
+    return rc;
 }
 
-int lsm_refuse_if_failed(kv_db *db, const char *call)
+/* Iterators over every source of v, newest first: mem, imm, each table. */
+int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
 {
-    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
-        return KV_OK;
-    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
-                    "database", call, db->dir.path, db->failure);
-}
-
-void lsm_set_bg_error(kv_db *db, int rc)
-{
-    if (db->bg_error != KV_OK)
-        return; /* the first one is reported */
-    db->bg_error = rc;
-    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
-}
-
-int lsm_take_bg_error(kv_db *db, const char *call)
-{
-    int rc = db->bg_error;
-    if (rc == KV_OK)
-        return KV_OK;
-    db->bg_error = KV_OK;
-    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
-                    "was written)", call, db->dir.path, db->bg_message);
+    iter **children = malloc((v->ntables + 2) * sizeof *children);
+    if (children == NULL)
+        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu tables",
+                        v->ntables);
+    int rc = memtable_iter_new(v->mem, &children[0]);
+    *n = rc == KV_OK;
+    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
+        (*n)++;
+    for (size_t i = 0; rc == KV_OK && i < v->ntables; i++)
+        if ((rc = table_iter_new(v->tables[i].t, &children[*n])) == KV_OK)
+            (*n)++;
+    if (rc != KV_OK) {
+        while (*n > 0)
+            iter_free(children[--*n]);
+        free(children);
+        return rc;
+    }
+    *out = children;
+    return KV_OK;
 }
 
 /* ---- open and close -------------------------------------------------------- */
@@ -218,61 +238,4 @@ int kv_close(kv_db *db)
     }
     lsm_db_free(db);
     return rc;
-}
-
-/* ---- snapshots --------------------------------------------------------------- */
-
-int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
-{
-    int rc;
-    if ((rc = args_check_ptr("kv_snapshot_new", db, "db")) != KV_OK ||
-        (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
-        return rc;
-    *snap = NULL;
-    kv_snapshot *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
-    s->db = db;
-    pthread_mutex_lock(&db->snap_lock);
-    /* Taken in order under the lock, so the list stays sorted by number. */
-    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    s->prev = db->snap_tail;
-    if (db->snap_tail)
-        db->snap_tail->next = s;
-    else
-        db->snap_head = s;
-    db->snap_tail = s;
-    pthread_mutex_unlock(&db->snap_lock);
-    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
-    *snap = s;
-    return KV_OK;
-}
-
-void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
-{
-    /* Another database's snapshot stays live: its kv_close will say so. */
-    if (snap == NULL || snap->db != db)
-        return;
-    kv_snapshot *s = (kv_snapshot *)snap;
-    pthread_mutex_lock(&db->snap_lock);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        db->snap_head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        db->snap_tail = s->prev;
-    pthread_mutex_unlock(&db->snap_lock);
-    free(s);
-    atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
-}
-
-uint64_t lsm_oldest_snapshot(kv_db *db)
-{
-    pthread_mutex_lock(&db->snap_lock);
-    uint64_t seq = db->snap_head ? db->snap_head->seq
-                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->snap_lock);
-    return seq;
 }

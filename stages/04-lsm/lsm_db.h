@@ -161,6 +161,13 @@ int  lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t 
 /* Makes v current (taking over the caller's reference).
  * REQUIRES: write_lock held. */
 void lsm_view_publish(kv_db *db, lsm_view *v);
+/* The tables' part of a lookup at lk (lsm_read.c asks mem and imm first):
+ * KV_OK with *val (malloc'd), KV_NOT_FOUND, or an error. */
+int  lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
+                         size_t *vlen);
+/* Iterators over every source of v, newest first, in a malloc'd array
+ * (*n of them), for a merging iterator.  KV_OK or an error (none left). */
+int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
 /* lsm_view_new of db's mem, imm and tables, published.
  * REQUIRES: write_lock held (or the database not yet shared). */
 int  lsm_view_install(kv_db *db);

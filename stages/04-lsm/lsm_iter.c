@@ -21,20 +21,6 @@ struct kv_iter {
     int status;         /* a bad argument to kv_iter_seek */
 };
 
-/* Iterators over every source of v, newest first, into children (room for
- * 2 + v->ntables); *n gets their number. */
-static int lsm_iter_sources(const lsm_view *v, iter **children, size_t *n)
-{
-    int rc = memtable_iter_new(v->mem, &children[0]);
-    *n = rc == KV_OK;
-    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
-        (*n)++;
-    for (size_t i = 0; rc == KV_OK && i < v->ntables; i++)
-        if ((rc = table_iter_new(v->tables[i].t, &children[*n])) == KV_OK)
-            (*n)++;
-    return rc;
-}
-
 static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, kv_iter **out)
 {
     int rc;
@@ -49,14 +35,13 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     if (snap != NULL)
         seq = snap->seq;
     kv_iter *it = calloc(1, sizeof *it);
-    iter **children = malloc((v->ntables + 2) * sizeof *children);
+    iter **children = NULL;
     size_t n = 0;
     iter *merged = NULL;
-    if (it == NULL || children == NULL)
+    if (it == NULL)
         rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
-    else if ((rc = lsm_iter_sources(v, children, &n)) != KV_OK)
-        for (size_t i = 0; i < n; i++)
-            iter_free(children[i]);
+    else
+        rc = lsm_view_iters(v, &children, &n);
     /* merge_iter_new and user_iter_new own what they are given, also when
      * they fail. */
     if (rc == KV_OK && (rc = merge_iter_new(children, n, &merged)) == KV_OK)

@@ -41,29 +41,7 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
         if (st == IKEY_DELETED)
             return KV_NOT_FOUND;
     }
-    uint64_t reads = 0, searched = 0;
-    int rc = KV_NOT_FOUND;
-    for (size_t i = 0; i < v->ntables; i++) {
-        table_get_result r;
-        int st = table_get(v->tables[i].t, lk, &r);
-        reads += r.reads;
-        searched += r.reads > 0;
-        if (st != KV_OK) {
-            rc = st;
-            break;
-        }
-        if (r.state == IKEY_FOUND) {
-            *val = r.value;
-            *vlen = r.value_len;
-            rc = KV_OK;
-            break;
-        }
-        if (r.state == IKEY_DELETED)
-            break;
-    }
-    __atomic_add_fetch(&db->get_table_reads, reads, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->get_tables_searched, searched, __ATOMIC_RELAXED);
-    return rc;
+    return lsm_view_tables_get(db, v, lk, val, vlen);
 }
 
 /* snap NULL: now. */

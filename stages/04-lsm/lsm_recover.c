@@ -10,6 +10,7 @@
  *   5. the last sequence number is the largest of the tables' upper bound,
  *      the last record replayed, and the last log's name minus one;
  *   6. writes go on in the last log, or in a new one if it is sealed.
+ * Steps 3 to 6 are lsm_replay.c's.
  * Open time is proportional to the logs replayed (at most two memtables'
  * worth), not to the database: tables are only opened.
  */
@@ -19,22 +20,9 @@
 #include <string.h>
 
 #include "error.h"
-#include "file_start.h"
 #include "lsm_db.h"
 #include "lsm_files.h"
-#include "wal_batch.h"
-
-static int lsm_recover_unlink(kv_db *db, const char *name, uint64_t *counter)
-{
-    char *path = db_dir_file(&db->dir, name);
-    if (path == NULL)
-        return KV_ERR_NOMEM;
-    int rc = io_unlink(path);
-    free(path);
-    if (rc == KV_OK)
-        (*counter)++;
-    return rc;
-}
+#include "lsm_replay.h"
 
 /* Steps 1 and 2. */
 static int lsm_recover_tables(kv_db *db, const lsm_listing *l)
@@ -70,151 +58,6 @@ static int lsm_recover_tables(kv_db *db, const lsm_listing *l)
     return rc;
 }
 
-/* Step 3, and opening the others. */
-static int lsm_recover_list_wals(kv_db *db, const lsm_listing *l)
-{
-    db->wals = malloc((l->nwals + 1) * sizeof *db->wals);
-    db->wals_cap = l->nwals + 1;
-    if (db->wals == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
-    int rc = KV_OK;
-    int flags = db->opt.read_only ? IO_READ : IO_WRITE;
-    for (size_t i = 0; rc == KV_OK && i < l->nwals; i++) {
-        if (l->wals[i].covered) {
-            char name[LSM_NAME_MAX];
-            lsm_wal_name(name, l->wals[i].start);
-            if (!db->opt.read_only)
-                rc = lsm_recover_unlink(db, name, &db->open_wals_removed);
-            continue;
-        }
-        lsm_wal *w = NULL;
-        if ((rc = lsm_wal_open(db->dir.path, l->wals[i].start, flags, &w)) == KV_OK)
-            db->wals[db->nwals++] = w;
-    }
-    return rc;
-}
-
-typedef struct replay_ctx {
-    kv_db *db;
-    uint64_t max_hi;        /* F3: what the tables hold */
-    uint64_t seq;           /* the op being replayed */
-    int rc;
-} replay_ctx;
-
-static int lsm_replay_op(void *ctx, size_t i, const batch_op *op)
-{
-    (void)i;
-    replay_ctx *c = ctx;
-    uint64_t seq = c->seq++;
-    if (seq <= c->max_hi) {
-        c->db->open_records_skipped++;
-        return 0;
-    }
-    int rc = memtable_add(c->db->mem, seq, op->is_delete ? IKEY_DELETE : IKEY_PUT, op->key,
-                          op->klen, op->val, op->vlen);
-    if (rc != KV_OK)
-        return kv_error(rc, "kv_open %s: out of memory replaying the logs", c->db->dir.path);
-    if (c->db->mem_lo == 0)
-        c->db->mem_lo = seq;
-    return 0;
-}
-
-static int lsm_replay_record(void *ctx, const lsm_wal_record *r, uint64_t offset, uint64_t end)
-{
-    (void)offset;
-    (void)end;
-    replay_ctx *c = ctx;
-    const char *why;
-    c->seq = r->seq;
-    c->db->open_records++;
-    return wal_batch_decode(r->batch, r->batch_end, lsm_replay_op, c, NULL, &why);
-}
-
-/* Cuts the last log where the verdict says (a header a crash cut short:
- * all of it; lsm_recover_header writes a fresh one). */
-static int lsm_recover_cut(kv_db *db, lsm_wal *w, const lsm_wal_verdict *v)
-{
-    db->open_torn_found = v->cut;
-    db->open_tail_records_dropped = v->records_lost;
-    if (db->opt.read_only)
-        return KV_OK;
-    uint64_t keep = v->keep < LSM_WAL_START ? 0 : v->keep;
-    int rc = io_truncate(w->file, keep);
-    if (rc == KV_OK) {
-        w->size = keep;
-        db->open_torn_cut = v->cut;
-    }
-    return rc;
-}
-
-/* The last log, if it has no header (empty, or cut to nothing), gets one,
- * synced, before anything is appended to it. */
-static int lsm_recover_header(kv_db *db, lsm_wal *w)
-{
-    if (db->opt.read_only || w->size >= LSM_WAL_START)
-        return KV_OK;
-    int rc = io_truncate(w->file, 0);
-    if (rc == KV_OK && (rc = file_start_write(w->file, FILE_MAGIC_LOG04, LSM_WAL_VERSION)) == KV_OK)
-        rc = io_sync(w->file);
-    if (rc == KV_OK)
-        w->size = LSM_WAL_START;
-    return rc;
-}
-
-/* Step 4 for one log; *wal_last gets its last record's number (0: none). */
-static int lsm_recover_replay(kv_db *db, lsm_wal *w, int last, replay_ctx *c,
-                              uint64_t *wal_last)
-{
-    lsm_wal_scan s;
-    int rc = lsm_wal_scan_file(w->file, w->size, w->start, lsm_replay_record, c, &s);
-    db->open_wal_bytes += w->size;
-    if (rc != KV_OK)
-        return rc;
-    lsm_wal_verdict v;
-    lsm_wal_judge(w->size, &s, last, db->opt.strict_recovery, &v);
-    if (v.action == LSM_WAL_REFUSE)
-        return kv_error(KV_ERR_CORRUPT, "%s: %s (kv check lists all damage; kv repair "
-                        "salvages the intact records)", io_path(w->file), v.text);
-    if (v.action == LSM_WAL_CUT && (rc = lsm_recover_cut(db, w, &v)) != KV_OK)
-        return rc;
-    w->records = s.records;
-    w->sealed = s.sealed && v.action == LSM_WAL_KEEP;
-    *wal_last = s.last_seq;
-    return KV_OK;
-}
-
-/* Steps 4 and 5: every log, oldest first.  A log before the last that
- * holds nothing above the tables is removed: its writes are all in them
- * (when earlier writes failed, its successor's name could not say so). */
-static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
-{
-    replay_ctx c = {.db = db, .max_hi = max_hi};
-    int rc = KV_OK;
-    *last_seq = max_hi;
-    size_t kept = 0;
-    for (size_t i = 0; i < db->nwals; i++) {
-        lsm_wal *w = db->wals[i];
-        int last = i + 1 == db->nwals;
-        uint64_t wal_last = 0;
-        if (rc == KV_OK && (rc = lsm_recover_replay(db, w, last, &c, &wal_last)) == KV_OK) {
-            if (wal_last > *last_seq)
-                *last_seq = wal_last;
-            if (w->start - 1 > *last_seq)
-                *last_seq = w->start - 1; /* a log with no records yet */
-            if (!last && !db->opt.read_only && wal_last <= max_hi) {
-                char name[LSM_NAME_MAX];
-                lsm_wal_name(name, w->start);
-                lsm_wal_free(w);
-                rc = lsm_recover_unlink(db, name, &db->open_wals_removed);
-                continue;
-            }
-        }
-        db->wals[kept++] = w;
-    }
-    db->nwals = kept;
-    return rc;
-}
-
 int lsm_recover(kv_db *db)
 {
     lsm_listing l;
@@ -222,26 +65,7 @@ int lsm_recover(kv_db *db)
     if (rc != KV_OK)
         return rc;
     if ((rc = lsm_recover_tables(db, &l)) == KV_OK)
-        rc = lsm_recover_list_wals(db, &l);
-    uint64_t max_hi = l.max_hi, last_seq = 0;
+        rc = lsm_replay_logs(db, l.wals, l.nwals, l.max_hi);
     lsm_listing_free(&l);
-    if (rc == KV_OK)
-        rc = memtable_new(db->memtable_limit, &db->mem);
-    if (rc == KV_OK)
-        rc = lsm_recover_logs(db, max_hi, &last_seq);
-    if (rc != KV_OK)
-        return rc;
-    /* Step 6: a sealed last log takes no more writes. */
-    lsm_wal *last = db->nwals ? db->wals[db->nwals - 1] : NULL;
-    if (last != NULL && (rc = lsm_recover_header(db, last)) != KV_OK)
-        return rc;
-    if (!db->opt.read_only && (last == NULL || last->sealed)) {
-        if ((rc = lsm_wal_create(db->dir.path, last_seq + 1, &last)) != KV_OK)
-            return rc;
-        db->wals[db->nwals++] = last;
-        db->open_wal_created = 1;
-    }
-    db->next_seq = last_seq + 1;
-    atomic_store_explicit(&db->last_seq, last_seq, memory_order_release);
-    return lsm_view_install(db);
+    return rc;
 }

@@ -1,0 +1,32 @@
+/*
+ * lsm_replay.h: the logs' part of kv_open (lsm_replay.c): what is not yet
+ * in tables comes back from the write-ahead logs into a fresh memtable.
+ * Stage 04 knows which writes its tables hold from their names
+ * (lsm_files.h, F3); a later stage may know it otherwise, and replays its
+ * logs the same way.
+ */
+#ifndef KV_LSM_REPLAY_H
+#define KV_LSM_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lsm_db.h"
+#include "lsm_files.h"
+
+/* Given the logs wals[0..nwals) (oldest first, `covered` set for those
+ * whose writes are all in tables) and max_hi (every write numbered up to
+ * it is in tables): removes the covered logs unread (unless read-only),
+ * replays the others into db->mem, skipping records numbered <= max_hi,
+ * cuts a torn tail off the last, makes the last log writable (a new one if
+ * it is sealed or there is none), sets next_seq and last_seq and installs
+ * the readers' view.  KV_OK, KV_ERR_CORRUPT (a log damaged other than by
+ * a crash), an I/O error or NOMEM.
+ * REQUIRES: db->mem NULL, db->wals empty; the database not yet shared. */
+int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_t max_hi);
+
+/* Removes the file `name` of db's directory and counts it in *counter
+ * (kv_open's removals, which kv_stats reports). */
+int lsm_recover_unlink(kv_db *db, const char *name, uint64_t *counter);
+
+#endif

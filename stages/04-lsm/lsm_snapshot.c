@@ -1,0 +1,66 @@
+/*
+ * lsm_snapshot.c: snapshots for stage 04: a snapshot is a sequence number
+ * (internal_key.h) in a list kept oldest first, so that whatever drops old
+ * versions of keys (kv_compact) keeps every version the oldest one sees.
+ */
+#include "lsm_db.h"
+
+#include <stdlib.h>
+
+#include "args.h"
+#include "error.h"
+
+int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_snapshot_new", db, "db")) != KV_OK ||
+        (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
+        return rc;
+    *snap = NULL;
+    kv_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
+    s->db = db;
+    pthread_mutex_lock(&db->snap_lock);
+    /* Taken in order under the lock, so the list stays sorted by number. */
+    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    s->prev = db->snap_tail;
+    if (db->snap_tail)
+        db->snap_tail->next = s;
+    else
+        db->snap_head = s;
+    db->snap_tail = s;
+    pthread_mutex_unlock(&db->snap_lock);
+    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
+    *snap = s;
+    return KV_OK;
+}
+
+void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
+{
+    /* Another database's snapshot stays live: its kv_close will say so. */
+    if (snap == NULL || snap->db != db)
+        return;
+    kv_snapshot *s = (kv_snapshot *)snap;
+    pthread_mutex_lock(&db->snap_lock);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        db->snap_head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        db->snap_tail = s->prev;
+    pthread_mutex_unlock(&db->snap_lock);
+    free(s);
+    atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
+}
+
+uint64_t lsm_oldest_snapshot(kv_db *db)
+{
+    pthread_mutex_lock(&db->snap_lock);
+    uint64_t seq = db->snap_head ? db->snap_head->seq
+                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    pthread_mutex_unlock(&db->snap_lock);
+    return seq;
+}

@@ -1,0 +1,57 @@
+# Stage 06: stage 05's LSM tree with its flat set of tables replaced by
+# versions of levels (L0 overlapping, L1..L6 sorted and disjoint), a
+# manifest of version edits with a CURRENT file, and leveled compaction on
+# the background thread (docs/06-leveled.md).
+UNFINISHED_06-leveled := 1
+
+# What stage 06 takes from the stages before it, and why:
+#   unchanged, from stage 05: table format v2, the bloom filter, the block
+#     and file caches (and, through stage 05, stage 03's WAL module);
+#   unchanged, from stage 04: internal keys, arena, skiplist, memtable,
+#     merging and user iterators, the logs (lsm_wal*.c, lsm_files.c for
+#     their names and the listing), the write path (lsm_write.c), its
+#     calls (lsm_put.c), log replay (lsm_replay.c), gets and iterators over
+#     a view (lsm_read.c, lsm_iter.c, which ask the view for its tables),
+#     snapshots (lsm_snapshot.c), failures (lsm_failure.c), kv repair of
+#     the logs (lsm_repair.c).  A stage-06 database is a stage-04 kv_db
+#     plus its levels (level_db.h), so these work on it as they are;
+#   replaced: lsm_db.c (open, close, views: level_db.c, level_view.c),
+#     lsm_flush.c and lsm_tables.c (the background thread, flushes and the
+#     manifest as commit point: level_bg.c, level_flush.c, level_out.c),
+#     lsm_recover.c (CURRENT, manifest, version: level_recover.c),
+#     lsm_compact.c (leveled compaction and kv_compact: level_compact.c,
+#     level_bg.c), lsm_stats.c and lsm_tools.c (per level:
+#     level_stats.c, level_tools.c).
+LEVEL_REPLACED_04 := stages/04-lsm/lsm_db.c stages/04-lsm/lsm_flush.c \
+                     stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_recover.c \
+                     stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_stats.c \
+                     stages/04-lsm/lsm_tools.c
+SRCS_06-leveled := $(filter-out $(LEVEL_REPLACED_04),$(SRCS_05-blocks)) \
+                   stages/06-leveled/level_db.c stages/06-leveled/level_view.c \
+                   stages/06-leveled/level_files.c stages/06-leveled/level_recover.c \
+                   stages/06-leveled/level_bg.c stages/06-leveled/level_flush.c \
+                   stages/06-leveled/level_out.c stages/06-leveled/level_compact.c \
+                   stages/06-leveled/level_put.c stages/06-leveled/level_stats.c \
+                   stages/06-leveled/level_tools.c
+INC_06-leveled := -Istages/05-blocks $(INC_05-blocks)
+LIBS_06-leveled := $(LIBS_05-blocks)
+$(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
+# Stage 04's kv_put, kv_delete and kv_write, each write first through the
+# level-0 brake (level_put.c): lsm_put.c compiled with lsm_write renamed.
+$(B)/06-leveled/obj/stages/04-lsm/lsm_put.o: EXTRA_CFLAGS += -Dlsm_write=level_write
+# Unit tests: stage 05's, but those of stage 04's engine files this stage
+# replaces (and of the log naming and repair tests written against them);
+# the manifest's and the versions' (their fragments add them); and the
+# engine's own (stages/06-leveled/tests/engine_*_test.c).
+TESTS_06-leveled := $(filter-out stages/04-lsm/tests/lsm_%,$(TESTS_05-blocks)) \
+                    $(wildcard stages/06-leveled/tests/engine_*_test.c)
+TEST_HELPERS_06-leveled := $(TEST_HELPERS_05-blocks)
+
+# The manifest (version edits, MANIFEST-NNNNNN, CURRENT) and the versions,
+# level iterator, compaction picker and simulator bring their own fragments
+# (sources, unit tests, fuzz harnesses).
+-include stages/06-leveled/stage_manifest.mk
+-include stages/06-leveled/stage_version.mk
+SRCS_06-leveled += $(filter-out $(SRCS_06-leveled),$(MANIFEST_SRCS_06))
+TESTS_06-leveled += $(MANIFEST_TESTS_06)
+TEST_HELPERS_06-leveled += $(MANIFEST_TEST_HELPERS_06)
