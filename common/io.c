@@ -156,6 +156,33 @@ uint64_t io_data_after(io_file *f, uint64_t off)
     return at > off ? at : off;
 }
 
+int io_map(io_file *f, const void **addr, uint64_t *len)
+{
+    *addr = NULL;
+    *len = 0;
+    if (f->ops->map == NULL)
+        return KV_OK;
+    uint64_t size;
+    int rc = io_size(f, &size);
+    if (rc != KV_OK || size == 0)
+        return rc;
+    rc = f->ops->map(f, size, addr);
+    if (rc < 0) {
+        *addr = NULL;
+        return io_fail(rc, "mmap", f->path);
+    }
+    *len = size;
+    return KV_OK;
+}
+
+void io_unmap(io_file *f, const void *addr, uint64_t size)
+{
+    /* An unmap fails only for a range that was never mapped: nothing to
+     * report, nothing lost. */
+    if (addr != NULL && f->ops->unmap != NULL)
+        (void)f->ops->unmap(addr, size);
+}
+
 const char *io_path(const io_file *f) { return f->path; }
 
 int io_sync_dir(const char *dir)

@@ -85,6 +85,12 @@ struct io_ops {
      * or after off where the file may hold data (lseek's SEEK_DATA), or
      * UINT64_MAX if none does; the bytes before it read as zeros. */
     uint64_t (*data_after)(io_file *f, uint64_t off);
+    /* Optional (NULL: the backend cannot map files, and callers read with
+     * read_at): maps bytes [0, size) of f read-only into memory, *addr the
+     * first (size > 0); unmap undoes it.  Only io_posix maps: io_fault and io_sim see
+     * every read because they leave these NULL. */
+    int     (*map)(io_file *f, uint64_t size, const void **addr);
+    int     (*unmap)(const void *addr, uint64_t size);
 };
 
 /* The POSIX backend, and the switch between backends. */
@@ -105,6 +111,16 @@ int  io_size(io_file *f, uint64_t *size);
  * itself when the backend cannot tell; UINT64_MAX if only a hole follows.
  * Never fails: not knowing is an answer. */
 uint64_t io_data_after(io_file *f, uint64_t off);
+/* Maps the whole file f, as long as it is now, read-only: *addr is where
+ * its *len bytes are, or NULL (*len 0) if the backend cannot map (read
+ * with io_read_at instead) or the file is empty.  A mapped read is a
+ * memory access, no system call: what an immutable file read at random
+ * is worth it for.  The caller keeps reads inside [0, *len) and must not
+ * let the file shrink while it is mapped: a read past the file's end
+ * raises SIGBUS.  KV_OK, or KV_ERR_IO (its size or the mapping failed).
+ * The mapping outlives io_close of f; io_unmap ends it. */
+int  io_map(io_file *f, const void **addr, uint64_t *len);
+void io_unmap(io_file *f, const void *addr, uint64_t size); /* addr NULL: a no-op */
 int  io_close(io_file *f); /* NULL is a no-op */
 const char *io_path(const io_file *f);
 

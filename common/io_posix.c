@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,23 @@ static int posix_unlock(io_lock *lock)
     return 0;
 }
 
+static int posix_map(io_file *file, uint64_t size, const void **addr)
+{
+    if (size > SIZE_MAX)
+        return -EFBIG;
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, ((posix_file *)file)->fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    (void)madvise(p, (size_t)size, MADV_RANDOM);
+    *addr = p;
+    return 0;
+}
+
+static int posix_unmap(const void *addr, uint64_t size)
+{
+    return munmap((void *)(uintptr_t)addr, (size_t)size) == 0 ? 0 : -errno;
+}
+
 const io_ops io_posix_ops = {
     .name = "posix",
     .open = posix_open,
@@ -276,4 +294,6 @@ const io_ops io_posix_ops = {
     .lock = posix_lock,
     .unlock = posix_unlock,
     .data_after = posix_data_after,
+    .map = posix_map,
+    .unmap = posix_unmap,
 };

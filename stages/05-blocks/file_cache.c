@@ -1,7 +1,7 @@
 /*
  * file_cache.c: the open-file cache of file_cache.h, an lru_cache whose
- * entries hold an io_file pointer as their payload, charged 1 each, and
- * close it when they are freed.
+ * entries hold an open file and its mapping (file_cache_slot) as their
+ * payload, charged 1 each, and unmap and close it when they are freed.
  */
 #include "file_cache.h"
 
@@ -14,19 +14,32 @@
 
 struct file_cache {
     lru_cache *lru;
+    int map;        /* map the files it opens (F4); set before any get */
 };
 
-static io_file **file_cache_slot(file_cache_handle *h)
+/* An entry's payload. */
+typedef struct file_cache_slot {
+    io_file *f;
+    const uint8_t *map;     /* the file's bytes [0, map_len), or NULL */
+    uint64_t map_len;
+} file_cache_slot;
+
+static file_cache_slot *file_cache_slot_of(file_cache_handle *h)
 {
     return lru_entry_payload(h);
 }
 
-/* The lru_cache's on_free: the entry is going, so its file is closed.  A
- * read-only file loses nothing if its close fails; nothing to report. */
+/* The lru_cache's on_free: the entry is going, so its file is unmapped
+ * and closed.  A read-only file loses nothing if its close fails; nothing
+ * to report. */
 static void file_cache_close(void *payload, size_t payload_bytes)
 {
     (void)payload_bytes;
-    io_close(*(io_file **)payload);
+    file_cache_slot *slot = payload;
+    if (slot->f == NULL)
+        return;
+    io_unmap(slot->f, slot->map, slot->map_len);
+    io_close(slot->f);
 }
 
 int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out)
@@ -35,6 +48,7 @@ int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out
     if (fc == NULL)
         return kv_error(KV_ERR_NOMEM, "table cache: cannot allocate");
     size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
+    fc->map = 1;
     int rc = lru_cache_new(capacity, shards, file_cache_close, &fc->lru);
     if (rc != KV_OK) {
         free(fc);
@@ -66,17 +80,25 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
     *out = lru_cache_lookup(fc->lru, id, 0);
     if (*out != NULL)
         return KV_OK;
-    file_cache_handle *h = lru_cache_entry_new(fc->lru, sizeof(io_file *));
+    file_cache_handle *h = lru_cache_entry_new(fc->lru, sizeof(file_cache_slot));
     if (h == NULL)
         return kv_error(KV_ERR_NOMEM, "table cache: cannot allocate an entry to open %s", path);
-    io_file **slot = file_cache_slot(h);
-    *slot = NULL;
-    int rc = io_open(path, IO_READ, slot);
+    file_cache_slot *slot = file_cache_slot_of(h);
+    *slot = (file_cache_slot){0};
+    int rc = io_open(path, IO_READ, &slot->f);
     if (rc != KV_OK) {
-        *slot = NULL;
+        slot->f = NULL;
         lru_cache_release(fc->lru, h); /* F3: nothing cached */
         return rc;
     }
+    const void *map = NULL;
+    if (fc->map && (rc = io_map(slot->f, &map, &slot->map_len)) != KV_OK) {
+        io_close(slot->f);
+        slot->f = NULL;
+        lru_cache_release(fc->lru, h);
+        return rc;
+    }
+    slot->map = map;
     lru_cache_insert(fc->lru, h, id, 0, 1);
     *out = h;
     return KV_OK;
@@ -84,7 +106,19 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
 
 io_file *file_cache_file(file_cache_handle *h)
 {
-    return *file_cache_slot(h);
+    return file_cache_slot_of(h)->f;
+}
+
+const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len)
+{
+    file_cache_slot *slot = file_cache_slot_of(h);
+    *len = slot->map_len;
+    return slot->map;
+}
+
+void file_cache_set_map(file_cache *fc, int map)
+{
+    fc->map = map;
 }
 
 void file_cache_release(file_cache *fc, file_cache_handle *h)

@@ -22,6 +22,14 @@
  *       io_sim see every open; one io_file is shared by every thread that
  *       holds it (io_read_at is a positioned read: it moves no offset).
  *   F3. A failed open is not cached: the next request tries again.
+ *   F4. A file is also mapped into memory when opened (io_map, the whole
+ *       file as it is then), so a lookup's block is read without a system
+ *       call, where the backend can map (io_posix; io_fault and io_sim
+ *       cannot, and every read goes through them).  The mapping lives as
+ *       long as the open file; a held file stays mapped (F1).  Table files
+ *       never change once written, which is what makes mapping them safe;
+ *       a table file cut short by something else while it is mapped makes
+ *       a read of the lost part raise SIGBUS, as in LevelDB and LMDB.
  */
 #ifndef KV_BLOCKS_FILE_CACHE_H
 #define KV_BLOCKS_FILE_CACHE_H
@@ -49,11 +57,17 @@ int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out
 void file_cache_free(file_cache *fc);
 
 /* The open file of the table with cache id `id`, with a reference for the
- * caller: from the cache (a hit), or opened now at `path` (a miss).
- * KV_OK; or io_open's error (KV_ERR_IO, with its message; F3) or
- * KV_ERR_NOMEM, with *out NULL. */
+ * caller: from the cache (a hit), or opened (and mapped, F4) now at `path`
+ * (a miss).  KV_OK; or io_open's or io_map's error (KV_ERR_IO, with its
+ * message; F3) or KV_ERR_NOMEM, with *out NULL. */
 int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out);
 io_file *file_cache_file(file_cache_handle *h);
+/* The file's bytes [0, *len) in memory (F4), or NULL (*len 0): read it
+ * with io_read_at on file_cache_file instead. */
+const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len);
+/* map = 0: files opened from now on are not mapped (tests of the
+ * positioned-read path). */
+void file_cache_set_map(file_cache *fc, int map);
 /* Drops the caller's reference.  NULL is a no-op. */
 void file_cache_release(file_cache *fc, file_cache_handle *h);
 

@@ -45,3 +45,9 @@ FUZZ_05-blocks += filter
 $(B)/05-blocks/bloom_fp: $(B)/05-blocks/obj/bench/bloom_fp.o \
                          $(B)/05-blocks/obj/stages/05-blocks/bloom.o $(B)/obj/common/error.o
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+# bench/tableratio.c: the tables' bytes with lz4 against the same tables
+# uncompressed, on kvbench's half-compressible values (docs/05-blocks.md,
+# "Compression").
+$(B)/05-blocks/tableratio: $(B)/obj/bench/tableratio.o $(B)/obj/bench/bench_sys.o \
+                           $(B)/05-blocks/libkv.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)

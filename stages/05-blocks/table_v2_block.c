@@ -3,9 +3,10 @@
  * the positioned read through the open-file cache, the trailer's checks,
  * lz4 decompression bounded by the recorded sizes, and the block cache.
  *
- * A lookup's block comes from the block cache, or costs exactly one
- * positioned read: the stored contents and the trailer together (the
- * index gave their size).  The checksum is checked before anything in the
+ * A lookup's block comes from the block cache, or from the file's mapping
+ * (file_cache.h, F4: no system call), or costs exactly one positioned
+ * read: the stored contents and the trailer together (the index gave
+ * their size).  The checksum is checked before anything in the
  * block is believed, the raw size before anything is allocated for it,
  * and only a block that passed every check goes into the cache (its C2).
  */
@@ -44,6 +45,30 @@ int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, si
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
                         "%zu bytes (it was %" PRIu64 " bytes at open)",
                         t->path, off, got, n, t->file_bytes);
+    return KV_OK;
+}
+
+int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                       const uint8_t **p, unsigned *reads)
+{
+    if (*pin == NULL) {
+        int rc = file_cache_get(t->ctx->files, t->id, t->path, pin);
+        if (rc != KV_OK)
+            return rc;
+    }
+    uint64_t len;
+    const uint8_t *map = file_cache_map(*pin, &len);
+    if (map == NULL || off > len || n > len - off) {
+        /* Not mapped, or past what was mapped: the positioned read says
+         * how the file ends. */
+        *p = buf;
+        return table_v2_read(t, pin, off, buf, n, reads);
+    }
+    *p = map + off;
+    table_v2_count(&t->ctx->reads, 1);
+    table_v2_count(&t->ctx->read_bytes, n);
+    if (reads != NULL)
+        (*reads)++;
     return KV_OK;
 }
 
@@ -151,11 +176,14 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
     uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
     if (buf == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
-    int rc = table_v2_read(t, pin, h.offset, buf, n, reads);
+    /* The file is held until the block is copied out of its mapping. */
+    file_cache_handle *held = NULL, **hold = pin != NULL ? pin : &held;
+    const uint8_t *stored = buf;
+    int rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
     const char *why = NULL;
-    if (rc == KV_OK && (why = table_v2_stored_check(buf, h.size, &type, &raw)) != NULL)
+    if (rc == KV_OK && (why = table_v2_stored_check(stored, h.size, &type, &raw)) != NULL)
         rc = table_v2_block_damage(t, h, why);
     if (rc == KV_OK) {
         bh = block_cache_prepare(c, raw);
@@ -163,9 +191,10 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
         if (dst == NULL)
             rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %" PRIu32 " bytes for a block",
                           t->path, raw);
-        else if ((why = table_v2_block_fill(buf, h.size, type, dst, raw, &ref->b)) != NULL)
+        else if ((why = table_v2_block_fill(stored, h.size, type, dst, raw, &ref->b)) != NULL)
             rc = table_v2_block_damage(t, h, why);
     }
+    file_cache_release(t->ctx->files, held);
     if (buf != stack)
         free(buf);
     if (rc != KV_OK) {

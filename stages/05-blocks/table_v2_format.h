@@ -236,6 +236,13 @@ const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, u
  * it (file_cache_release) when done. */
 int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                   unsigned *reads);
+/* The same n bytes at off, without a copy where the file is mapped
+ * (file_cache.h, F4): *p points into the mapping, or at buf, filled by
+ * table_v2_read.  The mapping is valid while the file is held: *pin
+ * (REQUIRES: pin not NULL) is filled as table_v2_read says, and the caller
+ * releases it after its last use of *p. */
+int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
+                       const uint8_t **p, unsigned *reads);
 
 /* A data block in memory: in the block cache, or in a buffer of its own. */
 typedef struct table_v2_blockref {
@@ -245,8 +252,8 @@ typedef struct table_v2_blockref {
 } table_v2_blockref;
 
 /* The data block at h, decoded and checked: from the cache, or read (one
- * positioned read, through pin as table_v2_read says) and then put in the
- * cache.  *from_cache says which.
+ * read of the mapped file or one positioned read, through pin as
+ * table_v2_read says) and then put in the cache.  *from_cache says which.
  * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
  * offset), KV_ERR_NOMEM. */
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,

@@ -262,13 +262,17 @@ int compaction_pick_range(version *v, const compaction_options *o, int level,
                           compaction **out)
 {
     *out = NULL;
+    if (level < 0 || level >= VERSION_LEVELS - 1)
+        return kv_error(KV_ERR_INVALID, "compaction: level %d has no level below it", level);
     vfile_list in;
     int rc = version_overlapping(v, level, begin, blen, end, elen, &in);
     if (rc != KV_OK || in.n == 0) {
         free(in.files);
         return rc;
     }
-    return make_compaction(v, o, level, 0, in, out);
+    if ((rc = make_compaction(v, o, level, 0, in, out)) == KV_OK && *out != NULL)
+        (*out)->manual = 1;
+    return rc;
 }
 
 /* ---- while it runs -------------------------------------------------------- */
@@ -287,7 +291,7 @@ uint64_t compaction_input_bytes(const compaction *c, int which)
 
 int compaction_is_trivial_move(const compaction *c)
 {
-    return c->inputs[0].n == 1 && c->inputs[1].n == 0 &&
+    return !c->manual && c->inputs[0].n == 1 && c->inputs[1].n == 0 &&
            list_bytes(&c->grandparents) <= c->max_grandparent_overlap;
 }
 

@@ -87,6 +87,7 @@ typedef struct compaction_pointers {
 typedef struct compaction {
     int level;                /* inputs from level and level + 1 */
     double score;             /* the level's score when picked (0: a range) */
+    int manual;               /* made by compaction_pick_range */
     version *v;               /* the version picked from (one reference) */
     vfile_list inputs[2];     /* [0]: at level; [1]: at level + 1 */
     vfile_list grandparents;  /* at level + 2 */
@@ -109,7 +110,10 @@ int compaction_pick(version *v, const compaction_options *o, const compaction_po
 /* A compaction of the files of `level` (< VERSION_LEVELS - 1) overlapping
  * the user-key range [begin, end] (NULL = unbounded) into level + 1, with
  * rules 2-4 (kv_compact pushes the database down level by level this way).
- * *out = NULL if no file of the level is in the range.  KV_OK or NOMEM. */
+ * It is never a trivial move: it is asked for to rewrite, so as to drop
+ * what is overwritten or deleted, which a move would keep.
+ * *out = NULL if no file of the level is in the range.  KV_OK, NOMEM, or
+ * KV_ERR_INVALID for a level out of range. */
 int compaction_pick_range(version *v, const compaction_options *o, int level,
                           const uint8_t *begin, size_t blen, const uint8_t *end, size_t elen,
                           compaction **out);
@@ -122,7 +126,8 @@ void compaction_mark(compaction *c, int being_compacted);
 
 uint64_t compaction_input_bytes(const compaction *c, int which);
 
-/* One input at level, none at level + 1, little grandparent overlap. */
+/* One input at level, none at level + 1, little grandparent overlap, and
+ * not a range compaction. */
 int compaction_is_trivial_move(const compaction *c);
 
 /* 1 if no level below the output level has a file whose range holds

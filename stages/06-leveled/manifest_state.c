@@ -194,17 +194,18 @@ static int by_smallest(const void *a, const void *b)
     return c != 0 ? c : by_number_descending(a, b);
 }
 
-/* Check 4 on a sorted level >= 1. */
+/* Check 4 on a sorted level >= 1: user keys, as version.h requires (one
+ * table per level may hold a key). */
 static int state_check_disjoint(const manifest_state *s, int level, const char *path)
 {
     const edit_file *f = s->files[level];
     for (size_t i = 1; i < s->nfiles[level]; i++)
-        if (ikey_compare(f[i - 1].largest, f[i - 1].largest_len, f[i].smallest,
-                         f[i].smallest_len) >= 0)
+        if (ikey_user_compare(f[i - 1].largest, f[i - 1].largest_len - IKEY_TRAILER_SIZE,
+                              f[i].smallest, f[i].smallest_len - IKEY_TRAILER_SIZE) >= 0)
             return kv_error(KV_ERR_CORRUPT, "%s: level %d: tables %" PRIu64 " and %" PRIu64
-                            " overlap (the first one's largest key is not below the second "
-                            "one's smallest); a level above 0 holds disjoint tables", path,
-                            level, f[i - 1].number, f[i].number);
+                            " overlap (the first one's largest user key is not below the "
+                            "second one's smallest); a level above 0 holds disjoint tables",
+                            path, level, f[i - 1].number, f[i].number);
     return KV_OK;
 }
 

@@ -16,8 +16,9 @@
  *      edit may move a table to another level by removing and adding it,
  *      as a trivial move does);
  *   4. after the last edit, the tables of each level >= 1 are disjoint:
- *      sorted by smallest key, each one's largest key is below the next
- *      one's smallest (internal keys, THE ORDER of internal_key.h);
+ *      sorted by smallest key, each one's largest user key is below the
+ *      next one's smallest (so one table per level may hold a key, as
+ *      version.h requires);
  *   5. after the last edit, next_file is above every table's number (the
  *      next table must not take a live table's name).
  * A state that passes is what the engine builds its first version from

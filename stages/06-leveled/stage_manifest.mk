@@ -14,6 +14,7 @@ MANIFEST_SRCS_06 := stages/06-leveled/version_edit.c stages/06-leveled/version_e
 MANIFEST_TESTS_06 := stages/06-leveled/tests/version_edit_test.c \
                      stages/06-leveled/tests/current_file_test.c \
                      stages/06-leveled/tests/manifest_test.c \
+                     stages/06-leveled/tests/manifest_damage_test.c \
                      stages/06-leveled/tests/manifest_crash_test.c
 MANIFEST_TEST_HELPERS_06 := stages/06-leveled/tests/manifest_test_util.c
 # (The tests also use stage 03's alloc_fail.c, which stage 05's TEST_HELPERS list.)

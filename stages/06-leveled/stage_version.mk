@@ -9,18 +9,12 @@ LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/level_iter
 # table v2 tables through stage 04's test helpers.
 LEVELED_VERSION_TESTS := stages/06-leveled/tests/version_test.c \
                          stages/06-leveled/tests/level_iter_test.c \
-                         stages/06-leveled/tests/compaction_pick_test.c
+                         stages/06-leveled/tests/compaction_pick_test.c \
+                         stages/06-leveled/tests/version_alloc_test.c
+# (With stage 05's helpers, which stage.mk links: stage 03's alloc_fail.c.)
 LEVELED_VERSION_TEST_HELPERS := stages/06-leveled/tests/version_test_util.c
 
-# Until the engine's list exists: stage 05's files (tables to test with)
-# and ours, so that stagetest builds.
-ifeq ($(origin SRCS_06-leveled),undefined)
-SRCS_06-leveled := $(SRCS_05-blocks)
-INC_06-leveled := -Istages/05-blocks $(INC_05-blocks)
-LIBS_06-leveled := $(LIBS_05-blocks)
-$(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
-TEST_HELPERS_06-leveled := $(TEST_HELPERS_04-lsm)
-endif
+# stage.mk lists the engine's files first; these join them.
 SRCS_06-leveled += $(LEVELED_VERSION_SRCS) \
                    $(filter-out $(SRCS_06-leveled),$(wildcard stages/06-leveled/version_edit.c))
 TESTS_06-leveled += $(LEVELED_VERSION_TESTS)
@@ -30,8 +24,8 @@ TEST_HELPERS_06-leveled += $(LEVELED_VERSION_TEST_HELPERS)
 # simulator"): the picker and versions alone, with no table behind them,
 # so it builds whatever state the rest of the stage is in.
 # (Spelled out: obj_stage and COMMON_OBJS are defined after stage.mk is read.)
-LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,stages/06-leveled/compaction_sim.c stages/06-leveled/compaction_sim_tree.c \
-                      stages/06-leveled/version.c stages/06-leveled/compaction_pick.c \
+LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,stages/06-leveled/compaction_sim.c \
+                      stages/06-leveled/compaction_sim_tree.c stages/06-leveled/version.c stages/06-leveled/compaction_pick.c \
                       stages/06-leveled/version_edit.c \
                       stages/04-lsm/internal_key.c) \
                     $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))

@@ -149,7 +149,7 @@ int version_edit_decode(version_edit *e, const uint8_t *p, size_t len, const cha
 
 /* The edit in words, one line per field, for kv dump ("  added L1 #12
  * 4096 bytes 100 entries [\"a\"@5 put .. \"k\"@9 put]").  Each line
- * starts with `indent`.  Returns KV_OK or KV_ERR_NOMEM. */
+ * starts with `indent`.  Returns KV_OK (it allocates nothing). */
 int version_edit_describe(const version_edit *e, const char *indent, kv_line_fn line,
                           void *ctx);
 

@@ -336,7 +336,47 @@ static void failed_allocation_opens_nothing(void)
     io_set_ops(prev);
 }
 
+/* F4: a file is mapped when the backend can map (io_posix), and the
+ * mapping shows the file's bytes as they are on disk, damage made after
+ * the mapping included (so a block's checksum sees it).  No mapping under
+ * a backend that cannot map (io_fault), or once mapping is turned off. */
+static void files_are_mapped_where_the_backend_can(void)
+{
+    const char *dir = harness_tmpdir();
+    make_tables(dir, 3);
+    file_cache *fc;
+    CHECK_KV(file_cache_new(0, &fc), KV_OK);
+    file_cache_handle *h;
+    CHECK_KV(file_cache_get(fc, 1, table_path(dir, 0), &h), KV_OK);
+    uint64_t len = 0;
+    const uint8_t *map = file_cache_map(h, &len);
+    CHECK(map != NULL);
+    CHECK_EQ(len, 64);
+    CHECK_EQ(map[10], 10);
+    FILE *f = fopen(table_path(dir, 0), "r+b");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 10, SEEK_SET) == 0 && fputc(0xee, f) == 0xee && fclose(f) == 0);
+    CHECK_EQ(map[10], 0xee);
+    file_cache_release(fc, h);
+
+    io_fault_plan plan = {0};
+    io_fault_install(&plan);
+    CHECK_KV(file_cache_get(fc, 2, table_path(dir, 1), &h), KV_OK);
+    CHECK(file_cache_map(h, &len) == NULL && len == 0);
+    CHECK(reads_table(h, 1));
+    file_cache_release(fc, h);
+    io_fault_uninstall();
+
+    file_cache_set_map(fc, 0);
+    CHECK_KV(file_cache_get(fc, 3, table_path(dir, 2), &h), KV_OK);
+    CHECK(file_cache_map(h, &len) == NULL && len == 0);
+    CHECK(reads_table(h, 2));
+    file_cache_release(fc, h);
+    file_cache_free(fc);
+}
+
 static const harness_test file_cache_tests[] = {
+    HARNESS_TEST(files_are_mapped_where_the_backend_can),
     HARNESS_TEST(file_opened_once_then_shared),
     HARNESS_TEST(open_files_never_pass_the_bound),
     HARNESS_TEST(least_recently_used_file_is_closed_first),

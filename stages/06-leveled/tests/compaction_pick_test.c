@@ -246,7 +246,7 @@ static void inputs_expand_while_the_next_level_set_stays(void)
     version_unref(v0);
 }
 
-static void a_range_compaction_takes_the_files_in_the_range(void)
+static void a_range_compaction_takes_the_files_in_the_range_and_never_moves(void)
 {
     compaction_options o = small_options(1000, 10);
     version *v0 = vt_empty();
@@ -257,7 +257,23 @@ static void a_range_compaction_takes_the_files_in_the_range(void)
     CHECK_LIST(&c->inputs[0], "1 2 3");
     CHECK(c->score == 0);
     compaction_free(c);
+    /* One table, nothing below it: still rewritten, never moved. */
+    CHECK_KV(compaction_pick_range(v, &o, 1, (const uint8_t *)"c", 1, (const uint8_t *)"c", 1, &c),
+             KV_OK);
+    CHECK_LIST(&c->inputs[0], "2");
+    CHECK_EQ(c->inputs[1].n, 0);
+    CHECK(c->manual && !compaction_is_trivial_move(c));
+    version_edit e;
+    version_edit_init(&e);
+    CHECK_KV(compaction_edit(c, &e), KV_OK);
+    CHECK_EQ(e.nremoved, 1);
+    CHECK_EQ(e.nadded, 0);
+    version_edit_free(&e);
+    compaction_free(c);
     CHECK_KV(compaction_pick_range(v, &o, 2, NULL, 0, NULL, 0, &c), KV_OK);
+    CHECK(c == NULL);
+    CHECK_KV(compaction_pick_range(v, &o, VERSION_LEVELS - 1, NULL, 0, NULL, 0, &c),
+             KV_ERR_INVALID);
     CHECK(c == NULL);
     version_unref(v);
     version_unref(v0);
@@ -395,7 +411,7 @@ static const harness_test compaction_pick_tests[] = {
     HARNESS_TEST(a_lone_l0_file_moves_down_by_an_edit),
     HARNESS_TEST(a_level_is_compacted_round_robin_after_its_pointer),
     HARNESS_TEST(inputs_expand_while_the_next_level_set_stays),
-    HARNESS_TEST(a_range_compaction_takes_the_files_in_the_range),
+    HARNESS_TEST(a_range_compaction_takes_the_files_in_the_range_and_never_moves),
     HARNESS_TEST(outputs_split_at_grandparent_overlap),
     HARNESS_TEST(outputs_split_at_the_target_size_between_user_keys),
     HARNESS_TEST(a_tombstone_may_go_where_no_deeper_level_holds_its_key),

@@ -102,6 +102,19 @@ static void crash_workload(const char *root, crash_expect *x)
         version_edit_free(&h[i]);
 }
 
+/* The workload recorded by the simulator in a fresh root; returns the
+ * journal's length. */
+static size_t crash_record(crash_expect *x)
+{
+    const char *root = harness_tmpdir();
+    CHECK_KV(io_sim_install(root), KV_OK);
+    crash_workload(root, x);
+    size_t end = io_sim_position();
+    io_sim_uninstall();
+    CHECK_EQ(io_sim_untracked(), 0);
+    return end;
+}
+
 /* The crash state c, recovered: one of the two states allowed at c.at. */
 static void crash_check(const io_sim_crash *c, const crash_expect *x, const char *what)
 {
@@ -134,13 +147,8 @@ static void crash_check(const io_sim_crash *c, const crash_expect *x, const char
 
 static void power_loss_anywhere_recovers_the_old_or_the_new_state(void)
 {
-    const char *root = harness_tmpdir();
-    CHECK_KV(io_sim_install(root), KV_OK);
     static crash_expect x[OPS];
-    crash_workload(root, x);
-    size_t end = io_sim_position();
-    io_sim_uninstall();
-    CHECK_EQ(io_sim_untracked(), 0);
+    size_t end = crash_record(x);
     static const struct {
         int data, names, torn;
         const char *what;
@@ -169,12 +177,8 @@ static void power_loss_anywhere_recovers_the_old_or_the_new_state(void)
  * counts them, so that a change that drops a sync shows. */
 static void every_operation_syncs_what_it_needs(void)
 {
-    const char *root = harness_tmpdir();
-    CHECK_KV(io_sim_install(root), KV_OK);
     static crash_expect x[OPS];
-    crash_workload(root, x);
-    size_t end = io_sim_position();
-    io_sim_uninstall();
+    size_t end = crash_record(x);
     size_t syncs[OPS] = {0}, dir_syncs[OPS] = {0};
     int op = 0;
     for (size_t i = 0; i < end && op < OPS; i++) {

@@ -1,70 +1,23 @@
 /*
  * manifest_test.c: the manifest (manifest.h) written and replayed: a
  * history of flushes, compactions and a trivial move read back as the
- * version they make; a roll-over; a torn last record dropped (and refused
- * with strict) wherever it is cut, while damage with a valid record after
- * it is corruption; each check of manifest_state.h refused with the
- * record's offset; a header of another format; a failed append final; a
- * failed create leaving the old manifest live.  Power loss at every sync
- * boundary is manifest_crash_test.c.
+ * version they make, byte for byte as docs/06-leveled.md shows; levels
+ * laid out newest first and by key; a roll-over; each check of
+ * manifest_state.h refused with the record's offset.  Damage and failing
+ * I/O are manifest_damage_test.c, power loss manifest_crash_test.c.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../../tests/harness.h"
-#include "../../03-wal/tests/alloc_fail.h"
 #include "coding.h"
 #include "crc32c.h"
-#include "current_file.h"
-#include "file_header.h"
-#include "io_fault.h"
+#include "io.h"
 #include "kv.h"
 #include "manifest.h"
 #include "manifest_test_util.h"
-
-/* A history: a new database's snapshot, two flushes, a compaction of
- * both into L1, a trivial move of one L1 table to L2. */
-#define HISTORY 5
-static void history(version_edit h[HISTORY])
-{
-    for (int i = 0; i < HISTORY; i++)
-        version_edit_init(&h[i]);
-    mt_counters(&h[0], 0, 2, 0);
-    mt_add(&h[1], 0, 2, "b", "m");
-    mt_counters(&h[1], 10, 3, 10);
-    mt_add(&h[2], 0, 3, "a", "k");
-    mt_counters(&h[2], 20, 4, 20);
-    CHECK_KV(version_edit_remove_file(&h[3], 0, 2), KV_OK);
-    CHECK_KV(version_edit_remove_file(&h[3], 0, 3), KV_OK);
-    mt_add(&h[3], 1, 5, "g", "m");
-    mt_add(&h[3], 1, 4, "a", "f");
-    mt_pointer(&h[3], 0, "k");
-    version_edit_set_next_file(&h[3], 6);
-    CHECK_KV(version_edit_remove_file(&h[4], 1, 5), KV_OK);
-    mt_add(&h[4], 2, 5, "g", "m");
-}
-static const char *const history_text =
-    "log_seq 20\nnext_file 6\nlast_seq 20\npointer L0 \"k\"@5 put\n"
-    "added L1 #4 4000 bytes 4 entries [\"a\"@9 put .. \"f\"@1 put]\n"
-    "added L2 #5 5000 bytes 5 entries [\"g\"@9 put .. \"m\"@1 put]\n";
-
-static void history_free(version_edit h[HISTORY])
-{
-    for (int i = 0; i < HISTORY; i++)
-        version_edit_free(&h[i]);
-}
-
-static const version_edit *const *edit_ptrs(const version_edit *h, size_t n)
-{
-    static const version_edit *p[64];
-    CHECK(n <= 64);
-    for (size_t i = 0; i < n; i++)
-        p[i] = &h[i];
-    return p;
-}
 
 static void expect_state(const manifest_state *st, const char *want)
 {
@@ -73,36 +26,20 @@ static void expect_state(const manifest_state *st, const char *want)
     CHECK_MSG(strcmp(t.s, want) == 0, "state:\n%swanted:\n%s", t.s, want);
 }
 
-/* The state the bytes [0, n) replay to (KV_OK required) as text. */
-static void replayed_text(const uint8_t *p, size_t n, mt_text *t)
-{
-    manifest_state st;
-    uint8_t *copy = malloc(n);
-    CHECK(copy != NULL);
-    memcpy(copy, p, n);
-    CHECK_KV(manifest_recover_mem(copy, n, "prefix", 0, &st), KV_OK);
-    mt_state_text(&st, t);
-    manifest_state_free(&st);
-    free(copy);
-}
-
 static void history_replays_to_its_version(void)
 {
     const char *dir = harness_tmpdir();
-    version_edit h[HISTORY];
-    history(h);
-    manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-    for (int i = 1; i < HISTORY; i++)
-        CHECK_KV(manifest_append(w, &h[i]), KV_OK);
+    version_edit h[MT_HISTORY];
+    mt_history(h);
+    manifest_writer *w = mt_write_history(dir, h, MT_HISTORY);
     uint64_t bytes = manifest_writer_bytes(w);
     CHECK_EQ(manifest_writer_number(w), 1);
     manifest_writer_free(w);
     manifest_state st;
     CHECK_KV(manifest_recover(dir, 1, &st), KV_OK);
-    expect_state(&st, history_text);
+    expect_state(&st, mt_history_text);
     CHECK_EQ(st.number, 1);
-    CHECK_EQ(st.records, HISTORY);
+    CHECK_EQ(st.records, MT_HISTORY);
     CHECK_EQ(st.size, bytes);
     CHECK_EQ(st.end, bytes);
     CHECK(!st.torn);
@@ -113,11 +50,56 @@ static void history_replays_to_its_version(void)
     /* The file is exactly what mt_manifest_bytes lays out. */
     size_t n, wn;
     uint8_t *p = mt_read_file(harness_join(dir, "MANIFEST-000001"), &n);
-    uint8_t *want = mt_manifest_bytes(edit_ptrs(h, HISTORY), HISTORY, &wn, NULL);
+    uint8_t *want = mt_manifest_bytes(mt_edit_ptrs(h, MT_HISTORY), MT_HISTORY, &wn, NULL);
     CHECK_MEM(p, n, want, wn);
     free(p);
     free(want);
-    history_free(h);
+    mt_history_free(h);
+}
+
+/* docs/06-leveled.md, "The manifest format": a new database's manifest
+ * after one flush, byte for byte, and its CURRENT. */
+static void new_database_and_a_flush_match_the_worked_example(void)
+{
+    static const char *const want_hex =
+        "4b565330364d414e" "01000000" "cb5be32b"          /* header */
+        "35ee67cb" "0600" "01" "010002020300"              /* the snapshot */
+        "d27fe840" "2000" "01" "010202030302" "060002d20902"
+        "09610101000000000000" "09620102000000000000";     /* the flush */
+    const char *dir = harness_tmpdir();
+    version_edit s, f;
+    version_edit_init(&s);
+    version_edit_init(&f);
+    mt_counters(&s, 0, 2, 0);
+    mt_counters(&f, 2, 3, 2);
+    uint8_t a[9], b[9];
+    mt_ikey(a, "a", 1);
+    mt_ikey(b, "b", 2);
+    CHECK_KV(version_edit_add_file(&f, 0, 2, 1234, 2, a, 9, b, 9), KV_OK);
+    manifest_writer *w = NULL;
+    CHECK_KV(manifest_create(dir, 1, &s, &w), KV_OK);
+    CHECK_KV(manifest_append(w, &f), KV_OK);
+    CHECK_EQ(manifest_writer_bytes(w), 68);
+    manifest_writer_free(w);
+    uint8_t want[128];
+    size_t wn = 0;
+    for (const char *h = want_hex; *h; h++) {
+        unsigned v;
+        CHECK(sscanf(h, "%2x", &v) == 1);
+        want[wn++] = (uint8_t)v;
+        h++;
+    }
+    size_t n;
+    uint8_t *p = mt_read_file(harness_join(dir, "MANIFEST-000001"), &n);
+    char hex[HARNESS_HEX_BUF];
+    CHECK_MSG(n == wn && memcmp(p, want, n) == 0, "%zu bytes: %s...", n,
+              harness_hex(hex, p, n));
+    free(p);
+    p = mt_read_file(harness_join(dir, "CURRENT"), &n);
+    CHECK_MEM(p, n, "MANIFEST-000001 crc32c=7ed3298a\n", 32);
+    free(p);
+    version_edit_free(&s);
+    version_edit_free(&f);
 }
 
 static void levels_are_laid_out_newest_first_and_by_key(void)
@@ -133,7 +115,7 @@ static void levels_are_laid_out_newest_first_and_by_key(void)
     mt_add(&h[1], 3, 12, "d", "e");
     mt_add(&h[1], 3, 30, "f", "g");
     size_t n;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(h, 2), 2, &n, NULL);
+    uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(h, 2), 2, &n, NULL);
     manifest_state st;
     CHECK_KV(manifest_recover_mem(p, n, "m", 0, &st), KV_OK);
     CHECK_EQ(st.nfiles[0], 3);
@@ -153,12 +135,9 @@ static void levels_are_laid_out_newest_first_and_by_key(void)
 static void roll_over_makes_the_new_manifest_live(void)
 {
     const char *dir = harness_tmpdir();
-    version_edit h[HISTORY];
-    history(h);
-    manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-    for (int i = 1; i < HISTORY; i++)
-        CHECK_KV(manifest_append(w, &h[i]), KV_OK);
+    version_edit h[MT_HISTORY];
+    mt_history(h);
+    manifest_writer *w = mt_write_history(dir, h, MT_HISTORY);
     manifest_writer_free(w);
     manifest_state st;
     CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
@@ -183,111 +162,14 @@ static void roll_over_makes_the_new_manifest_live(void)
     CHECK(exists);
     version_edit_free(&snap);
     version_edit_free(&more);
-    history_free(h);
-}
-
-/* A large last record (over several blocks) cut anywhere inside, or
- * followed by zeros: dropped, the state is the one before it; refused
- * with strict. */
-static void torn_last_record_is_dropped_wherever_it_is_cut(void)
-{
-    version_edit h[3];
-    for (int i = 0; i < 3; i++)
-        version_edit_init(&h[i]);
-    mt_counters(&h[0], 0, 1000, 0);
-    mt_add(&h[1], 0, 1, "a", "b");
-    char lo[300], hi[300];
-    for (int i = 0; i < 400; i++) {
-        snprintf(lo, sizeof lo, "%0250d", 2 * i);
-        snprintf(hi, sizeof hi, "%0250d", 2 * i + 1);
-        mt_add(&h[2], 4, (uint64_t)(10 + i), lo, hi);
-    }
-    uint64_t ends[3];
-    size_t n;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(h, 3), 3, &n, ends);
-    CHECK(n - ends[1] > 3 * 32768);
-    mt_text before;
-    replayed_text(p, ends[1], &before);
-    for (size_t cut = ends[1] + 1; cut < n; cut += cut < ends[1] + 40 ? 1 : 997) {
-        harness_context("cut at %zu of %zu", cut, n);
-        uint8_t *q = malloc(cut);
-        CHECK(q != NULL);
-        memcpy(q, p, cut);
-        manifest_state st;
-        CHECK_KV(manifest_recover_mem(q, cut, "m", 0, &st), KV_OK);
-        CHECK(st.torn);
-        CHECK_EQ(st.end, ends[1]);
-        CHECK_EQ(st.torn_bytes, cut - ends[1]);
-        mt_text t;
-        mt_state_text(&st, &t);
-        CHECK_MSG(strcmp(t.s, before.s) == 0, "%s", t.s);
-        manifest_state_free(&st);
-        CHECK_KV(manifest_recover_mem(q, cut, "m", 1, &st), KV_ERR_CORRUPT);
-        CHECK_MSG(strstr(kv_errmsg(), "torn last record") != NULL &&
-                  strstr(kv_errmsg(), "strict_recovery") != NULL, "%s", kv_errmsg());
-        manifest_state_free(&st);
-        free(q);
-    }
-    /* Zeros after the last record (a lost write's hole): torn too. */
-    uint8_t *z = calloc(1, n + 5000);
-    CHECK(z != NULL);
-    memcpy(z, p, n);
-    manifest_state st;
-    CHECK_KV(manifest_recover_mem(z, n + 5000, "m", 0, &st), KV_OK);
-    CHECK(st.torn && st.end == n && st.records == 3);
-    manifest_state_free(&st);
-    free(z);
-    free(p);
-    for (int i = 0; i < 3; i++)
-        version_edit_free(&h[i]);
-}
-
-/* Each byte after the header flipped: in the last record, a torn tail
- * (the state before it); before, corruption, since a valid record
- * follows; in the header, corruption. */
-static void damage_with_a_record_after_it_is_corruption(void)
-{
-    version_edit h[HISTORY];
-    history(h);
-    uint64_t ends[HISTORY];
-    size_t n;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(h, HISTORY), HISTORY, &n, ends);
-    mt_text before;
-    replayed_text(p, ends[HISTORY - 2], &before);
-    uint8_t *q = malloc(n);
-    CHECK(q != NULL);
-    for (size_t i = 0; i < n; i++) {
-        memcpy(q, p, n);
-        q[i] ^= 0x20;
-        harness_context("byte %zu of %zu flipped", i, n);
-        manifest_state st;
-        int rc = manifest_recover_mem(q, n, "db/MANIFEST-000001", 0, &st);
-        if (i >= ends[HISTORY - 2]) {
-            CHECK_KV(rc, KV_OK);
-            CHECK(st.torn);
-            mt_text t;
-            mt_state_text(&st, &t);
-            CHECK_MSG(strcmp(t.s, before.s) == 0, "%s", t.s);
-        } else {
-            CHECK_KV(rc, KV_ERR_CORRUPT);
-            CHECK_MSG(strstr(kv_errmsg(), "db/MANIFEST-000001: offset ") != NULL, "%s",
-                      kv_errmsg());
-            if (i >= MANIFEST_START)
-                CHECK_MSG(strstr(kv_errmsg(), "and a valid record follows at offset") != NULL,
-                          "%s", kv_errmsg());
-        }
-        manifest_state_free(&st);
-    }
-    free(q);
-    free(p);
-    history_free(h);
+    mt_history_free(h);
 }
 
 /* edits[0..n) replayed must be refused, the message containing `says`. */
 static void expect_replay_refused(const version_edit *edits, size_t n, const char *says)
 {
     size_t len;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(edits, n), n, &len, NULL);
+    uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(edits, n), n, &len, NULL);
     manifest_state st;
     CHECK_KV(manifest_recover_mem(p, len, "db/MANIFEST-000004", 0, &st), KV_ERR_CORRUPT);
     CHECK_MSG(strstr(kv_errmsg(), "db/MANIFEST-000004: ") != NULL &&
@@ -330,6 +212,23 @@ static void each_check_of_the_state_is_refused_with_its_record(void)
     mt_add(&e[1], 1, 6, "c", "d");
     expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap");
     version_edit_free(&e[1]);
+    /* ... in user keys: versions of "c" on both sides of a boundary */
+    uint8_t c0[16], d1[16];
+    size_t c0n = mt_ikey(c0, "c", 0), d1n = mt_ikey(d1, "d", 1);
+    CHECK_KV(version_edit_add_file(&e[1], 1, 6, 1, 1, c0, c0n, d1, d1n), KV_OK);
+    expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap (the first one's largest user "
+                          "key is not below the second one's smallest)");
+    version_edit_free(&e[1]);
+    mt_add(&e[1], 1, 6, "ca", "d");
+    mt_add(&e[1], 1, 7, "0", "1");
+    size_t okn;
+    uint8_t *ok = mt_manifest_bytes(mt_edit_ptrs(e, 2), 2, &okn, NULL);
+    manifest_state okst;
+    CHECK_KV(manifest_recover_mem(ok, okn, "m", 0, &okst), KV_OK);
+    CHECK(okst.nfiles[1] == 3 && okst.files[1][0].number == 7 && okst.files[1][2].number == 6);
+    manifest_state_free(&okst);
+    free(ok);
+    version_edit_free(&e[1]);
     /* 5: next_file above every table */
     mt_add(&e[1], 2, 9, "a", "c");
     expect_replay_refused(e, 2, "the next file number is 9, but table 9 is in the version");
@@ -339,7 +238,7 @@ static void each_check_of_the_state_is_refused_with_its_record(void)
     version_edit_set_log_seq(&e[2], 3);
     size_t len;
     uint64_t ends[3];
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(e, 3), 3, &len, ends);
+    uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(e, 3), 3, &len, ends);
     CHECK(p[ends[1] + 7] == EDIT_TAG_LOG_SEQ);
     p[ends[1] + 7] = 0x7f; /* the third record's tag, and its crc made to match */
     uint32_t crc = crc32c_value(p + ends[1] + 4, 3 + (len - ends[1] - 7));
@@ -367,7 +266,7 @@ static void a_table_may_move_down_within_one_edit(void)
     CHECK_KV(version_edit_remove_file(&e[1], 1, 3), KV_OK);
     mt_add(&e[1], 2, 3, "a", "c");
     size_t len;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(e, 2), 2, &len, NULL);
+    uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(e, 2), 2, &len, NULL);
     manifest_state st;
     CHECK_KV(manifest_recover_mem(p, len, "m", 0, &st), KV_OK);
     CHECK(st.nfiles[1] == 0 && st.nfiles[2] == 1 && st.files[2][0].number == 3);
@@ -377,191 +276,12 @@ static void a_table_may_move_down_within_one_edit(void)
     version_edit_free(&e[1]);
 }
 
-static void header_and_missing_files_are_named(void)
-{
-    uint8_t p[FILE_HEADER_SIZE + 8] = {0};
-    manifest_state st;
-    file_header_encode(p, FILE_MAGIC_MAN06, MANIFEST_VERSION);
-    CHECK_KV(manifest_recover_mem(p, FILE_HEADER_SIZE, "m", 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "m: offset 16: no record") != NULL, "%s", kv_errmsg());
-    manifest_state_free(&st);
-    CHECK_KV(manifest_recover_mem(p, FILE_HEADER_SIZE + 8, "m", 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "no record") != NULL &&
-              strstr(kv_errmsg(), "torn") != NULL, "%s", kv_errmsg());
-    manifest_state_free(&st);
-    CHECK_KV(manifest_recover_mem(p, 9, "m", 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "too short") != NULL, "%s", kv_errmsg());
-    manifest_state_free(&st);
-    file_header_encode(p, FILE_MAGIC_TBL05, 1);
-    CHECK_KV(manifest_recover_mem(p, FILE_HEADER_SIZE, "m", 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "this file is a stage-05 table, not a stage-06 manifest")
-              != NULL, "%s", kv_errmsg());
-    manifest_state_free(&st);
-    const char *dir = harness_tmpdir();
-    int renamed;
-    CHECK_KV(current_file_write(dir, 3, &renamed), KV_OK);
-    CHECK_KV(manifest_recover(dir, 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "MANIFEST-000003: missing, but ") != NULL, "%s", kv_errmsg());
-    manifest_state_free(&st);
-    mt_write_file(harness_join(dir, "MANIFEST-000003"), p, 5);
-    CHECK_KV(manifest_recover(dir, 0, &st), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "MANIFEST-000003: offset 0: 5 bytes, too short") != NULL,
-              "%s", kv_errmsg());
-    manifest_state_free(&st);
-}
-
-/* The state's text after recovering dir (KV_OK required). */
-static void recovered_text(const char *dir, mt_text *t)
-{
-    manifest_state st;
-    CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
-    mt_state_text(&st, t);
-    manifest_state_free(&st);
-}
-
-/* manifest_append with I/O call k failing (once, or from then on after a
- * short write): an error, every later append refused, and the manifest
- * recovers to the state before or after. */
-static void failed_append_is_final_and_recovers_old_or_new(void)
-{
-    version_edit h[HISTORY];
-    history(h);
-    for (int persistent = 0; persistent <= 1; persistent++)
-    for (long k = 1;; k++) {
-        harness_context("I/O call %ld of the append fails%s", k,
-                        persistent ? ", and every one after" : "");
-        const char *dir = harness_tmpdir();
-        manifest_writer *w = NULL;
-        CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-        CHECK_KV(manifest_append(w, &h[1]), KV_OK);
-        mt_text before, after;
-        recovered_text(dir, &before);
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = k, .persistent = persistent,
-                              .short_write = persistent};
-        io_fault_install(&plan);
-        int rc = manifest_append(w, &h[2]);
-        long failures = io_fault_failures();
-        io_fault_uninstall();
-        if (failures == 0) {
-            CHECK_KV(rc, KV_OK);
-            manifest_writer_free(w);
-            break;
-        }
-        CHECK_KV(rc, KV_ERR_IO);
-        CHECK_KV(manifest_append(w, &h[3]), KV_ERR_IO);
-        CHECK_MSG(strstr(kv_errmsg(), "an earlier append failed") != NULL, "%s", kv_errmsg());
-        manifest_writer_free(w);
-        recovered_text(dir, &after);
-        if (strcmp(after.s, before.s) != 0) {
-            manifest_state st;
-            CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
-            CHECK_EQ(st.records, 3);
-            manifest_state_free(&st);
-        }
-    }
-    history_free(h);
-}
-
-/* manifest_create of MANIFEST-000009 over a live MANIFEST-000001, with I/O
- * call k failing (once, or from then on after a short write): before the
- * rename, the new file is removed (unless removing fails too) and the old
- * state recovers; after it (the directory's fsync), the new one. */
-static void failed_create_leaves_the_old_manifest_live(void)
-{
-    version_edit h[HISTORY];
-    history(h);
-    int saw_renamed = 0;
-    for (int persistent = 0; persistent <= 1; persistent++)
-    for (long k = 1;; k++) {
-        harness_context("I/O call %ld of the create fails%s", k,
-                        persistent ? ", and every one after" : "");
-        const char *dir = harness_tmpdir();
-        manifest_writer *w = NULL;
-        CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
-        CHECK_KV(manifest_append(w, &h[1]), KV_OK);
-        manifest_writer_free(w);
-        manifest_state st;
-        CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
-        version_edit snap;
-        CHECK_KV(manifest_state_snapshot(&st, &snap), KV_OK);
-        manifest_state_free(&st);
-        io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = k, .persistent = persistent,
-                              .short_write = persistent};
-        io_fault_install(&plan);
-        int rc = manifest_create(dir, 9, &snap, &w);
-        long failures = io_fault_failures();
-        io_fault_uninstall();
-        version_edit_free(&snap);
-        if (failures == 0) {
-            CHECK_KV(rc, KV_OK);
-            manifest_writer_free(w);
-            break;
-        }
-        CHECK(rc == KV_ERR_IO && w == NULL);
-        CHECK_MSG(strstr(kv_errmsg(), "MANIFEST-") != NULL, "%s", kv_errmsg());
-        CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
-        CHECK(st.number == 1 || st.number == 9);
-        CHECK_EQ(st.nfiles[0], 1);
-        int exists = 0;
-        CHECK_KV(io_exists(harness_join(dir, "MANIFEST-000009"), &exists), KV_OK);
-        CHECK(exists == (st.number == 9) || (persistent && exists));
-        saw_renamed |= st.number == 9;
-        manifest_state_free(&st);
-    }
-    CHECK(saw_renamed); /* the directory's fsync after the rename failed once */
-    history_free(h);
-}
-
-/* Every allocation of a replay and an append fails in turn: KV_ERR_NOMEM
- * (or a failure the I/O layer copes with), no crash. */
-static void allocation_failure_in_replay_is_nomem(void)
-{
-    if (!alloc_fail_available())
-        return;
-    version_edit h[HISTORY];
-    history(h);
-    size_t n;
-    uint8_t *p = mt_manifest_bytes(edit_ptrs(h, HISTORY), HISTORY, &n, NULL);
-    for (long nth = 1;; nth++) {
-        harness_context("allocation %ld fails", nth);
-        const char *dir = harness_tmpdir();
-        manifest_state st;
-        manifest_writer *w = NULL;
-        alloc_fail_arm(nth);
-        int rc = manifest_recover_mem(p, n, "m", 0, &st);
-        manifest_state_free(&st);
-        if (rc == KV_OK)
-            rc = manifest_create(dir, 1, &h[0], &w);
-        if (rc == KV_OK)
-            rc = manifest_append(w, &h[1]);
-        if (rc == KV_OK)
-            rc = manifest_recover(dir, 0, &st);
-        long failed = alloc_fail_failures();
-        alloc_fail_disarm();
-        manifest_state_free(&st);
-        manifest_writer_free(w);
-        /* (io_close copes with a failed allocation: it names the file "?") */
-        int s;
-        CHECK_KV2(s, rc, KV_OK, KV_ERR_NOMEM);
-        CHECK(s == KV_OK || failed);
-        if (!failed)
-            break;
-    }
-    free(p);
-    history_free(h);
-}
-
 static const harness_test manifest_tests[] = {
     HARNESS_TEST(history_replays_to_its_version),
+    HARNESS_TEST(new_database_and_a_flush_match_the_worked_example),
     HARNESS_TEST(levels_are_laid_out_newest_first_and_by_key),
     HARNESS_TEST(roll_over_makes_the_new_manifest_live),
-    HARNESS_TEST(torn_last_record_is_dropped_wherever_it_is_cut),
-    HARNESS_TEST(damage_with_a_record_after_it_is_corruption),
     HARNESS_TEST(each_check_of_the_state_is_refused_with_its_record),
     HARNESS_TEST(a_table_may_move_down_within_one_edit),
-    HARNESS_TEST(header_and_missing_files_are_named),
-    HARNESS_TEST(failed_append_is_final_and_recovers_old_or_new),
-    HARNESS_TEST(failed_create_leaves_the_old_manifest_live),
-    HARNESS_TEST(allocation_failure_in_replay_is_nomem),
 };
 const harness_suite manifest_suite = HARNESS_SUITE("manifest", manifest_tests);

@@ -11,6 +11,7 @@
 #include "file_header.h"
 #include "internal_key.h"
 #include "manifest.h"
+#include "version_edit.h"
 #include "wal_writer.h"
 
 size_t mt_ikey(uint8_t *out, const char *user, uint64_t seq)
@@ -120,4 +121,75 @@ void mt_write_file(const char *path, const uint8_t *p, size_t n)
     CHECK(f != NULL);
     CHECK(fwrite(p, 1, n, f) == n);
     CHECK(fclose(f) == 0);
+}
+
+/* A history: a new database's snapshot, two flushes, a compaction of
+ * both into L1, a trivial move of one L1 table to L2. */
+void mt_history(version_edit h[MT_HISTORY])
+{
+    for (int i = 0; i < MT_HISTORY; i++)
+        version_edit_init(&h[i]);
+    mt_counters(&h[0], 0, 2, 0);
+    mt_add(&h[1], 0, 2, "b", "m");
+    mt_counters(&h[1], 10, 3, 10);
+    mt_add(&h[2], 0, 3, "a", "k");
+    mt_counters(&h[2], 20, 4, 20);
+    CHECK_KV(version_edit_remove_file(&h[3], 0, 2), KV_OK);
+    CHECK_KV(version_edit_remove_file(&h[3], 0, 3), KV_OK);
+    mt_add(&h[3], 1, 5, "g", "m");
+    mt_add(&h[3], 1, 4, "a", "f");
+    mt_pointer(&h[3], 0, "k");
+    version_edit_set_next_file(&h[3], 6);
+    CHECK_KV(version_edit_remove_file(&h[4], 1, 5), KV_OK);
+    mt_add(&h[4], 2, 5, "g", "m");
+}
+const char *const mt_history_text =
+    "log_seq 20\nnext_file 6\nlast_seq 20\npointer L0 \"k\"@5 put\n"
+    "added L1 #4 4000 bytes 4 entries [\"a\"@9 put .. \"f\"@1 put]\n"
+    "added L2 #5 5000 bytes 5 entries [\"g\"@9 put .. \"m\"@1 put]\n";
+
+void mt_history_free(version_edit h[MT_HISTORY])
+{
+    for (int i = 0; i < MT_HISTORY; i++)
+        version_edit_free(&h[i]);
+}
+
+const version_edit *const *mt_edit_ptrs(const version_edit *h, size_t n)
+{
+    static const version_edit *p[64];
+    CHECK(n <= 64);
+    for (size_t i = 0; i < n; i++)
+        p[i] = &h[i];
+    return p;
+}
+
+/* The state the bytes [0, n) replay to (KV_OK required) as text. */
+void mt_replayed_text(const uint8_t *p, size_t n, mt_text *t)
+{
+    manifest_state st;
+    uint8_t *copy = malloc(n);
+    CHECK(copy != NULL);
+    memcpy(copy, p, n);
+    CHECK_KV(manifest_recover_mem(copy, n, "prefix", 0, &st), KV_OK);
+    mt_state_text(&st, t);
+    manifest_state_free(&st);
+    free(copy);
+}
+
+/* The state's text after recovering dir (KV_OK required). */
+void mt_recovered_text(const char *dir, mt_text *t)
+{
+    manifest_state st;
+    CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
+    mt_state_text(&st, t);
+    manifest_state_free(&st);
+}
+
+manifest_writer *mt_write_history(const char *dir, const version_edit *h, size_t n)
+{
+    manifest_writer *w = NULL;
+    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
+    for (size_t i = 1; i < n; i++)
+        CHECK_KV(manifest_append(w, &h[i]), KV_OK);
+    return w;
 }

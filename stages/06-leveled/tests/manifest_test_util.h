@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manifest.h"
 #include "manifest_state.h"
 #include "version_edit.h"
 
@@ -42,6 +43,23 @@ typedef struct mt_text {
 void mt_state_text(const manifest_state *st, mt_text *out);
 /* An edit as text (version_edit_describe). */
 void mt_edit_text(const version_edit *e, mt_text *out);
+
+/* A history: a new database's snapshot, two flushes, a compaction of
+ * both into L1, a trivial move of one L1 table to L2; and the state it
+ * replays to, as text. */
+#define MT_HISTORY 5
+void mt_history(version_edit h[MT_HISTORY]);
+void mt_history_free(version_edit h[MT_HISTORY]);
+extern const char *const mt_history_text;
+/* dir/MANIFEST-000001 made live with h[0], then h[1..n) appended; the
+ * writer, still open. */
+manifest_writer *mt_write_history(const char *dir, const version_edit *h, size_t n);
+/* Pointers to h[0..n) (n <= 64), in storage reused by the next call. */
+const version_edit *const *mt_edit_ptrs(const version_edit *h, size_t n);
+/* The state the bytes [0, n) replay to (KV_OK required), as text. */
+void mt_replayed_text(const uint8_t *p, size_t n, mt_text *t);
+/* The state manifest_recover reads from dir (KV_OK required), as text. */
+void mt_recovered_text(const char *dir, mt_text *t);
 
 /* Whole files. */
 uint8_t *mt_read_file(const char *path, size_t *n);

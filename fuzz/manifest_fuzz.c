@@ -1,0 +1,227 @@
+/*
+ * manifest_fuzz.c: fuzz harness for stage 06's CURRENT and manifest
+ * (stages/06-leveled: current_file.h, manifest.h, version_edit.h).
+ *
+ * The input is a CURRENT line (its bytes up to and including the first
+ * newline; all of it if there is none) followed by a manifest's bytes.
+ * The harness checks:
+ *   - a CURRENT line that decodes is exactly the one current_line_encode
+ *     writes for its number (the format has one spelling);
+ *   - every record manifest_scan hands out decodes to an edit that encodes
+ *     and decodes to the same bytes, and can be described for kv dump;
+ *   - manifest_recover_mem returns KV_OK or KV_ERR_CORRUPT, nothing else;
+ *     on KV_OK the state keeps its promises (L0 newest first, levels >= 1
+ *     sorted and disjoint, next_file above every table, end <= size, a
+ *     torn tail exactly when strict refuses), and its snapshot, written as
+ *     a manifest of one record, replays to the same state;
+ *   - the same two files in a directory, read by manifest_recover, give
+ *     the same verdict and the same state.
+ * A broken promise aborts (this is a test program).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "current_file.h"
+#include "file_header.h"
+#include "internal_key.h"
+#include "kv.h"
+#include "manifest.h"
+#include "version_edit.h"
+#include "wal_reader.h"
+#include "wal_writer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void manifest_fuzz_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* A record: its edit re-encodes to bytes that decode to the same edit. */
+static int manifest_fuzz_edit(void *ctx, const version_edit *e, uint64_t offset)
+{
+    (void)ctx;
+    (void)offset;
+    uint8_t *a = NULL, *b = NULL;
+    size_t an = 0, bn = 0;
+    version_edit again;
+    if (version_edit_encode(e, &a, &an) != KV_OK ||
+        version_edit_decode(&again, a, an, "again") != KV_OK ||
+        version_edit_encode(&again, &b, &bn) != KV_OK || an != bn ||
+        (an > 0 && memcmp(a, b, an) != 0))
+        abort();
+    version_edit_describe(e, "  ", manifest_fuzz_line, NULL);
+    version_edit_free(&again);
+    free(a);
+    free(b);
+    return KV_OK;
+}
+
+/* The state's snapshot encoded: a canonical form to compare states by. */
+static uint8_t *manifest_fuzz_canon(const manifest_state *st, size_t *n)
+{
+    version_edit e;
+    uint8_t *p = NULL;
+    if (manifest_state_snapshot(st, &e) != KV_OK || version_edit_encode(&e, &p, n) != KV_OK)
+        abort();
+    version_edit_free(&e);
+    return p;
+}
+
+static void manifest_fuzz_check_state(const manifest_state *st)
+{
+    if (st->end > st->size || st->torn != (st->end < st->size) || st->records == 0)
+        abort();
+    for (int l = 0; l < VERSION_LEVELS; l++) {
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < st->nfiles[l]; i++) {
+            const edit_file *f = &st->files[l][i];
+            bytes += f->file_bytes;
+            if (f->level != l || f->number >= st->next_file ||
+                ikey_compare(f->smallest, f->smallest_len, f->largest, f->largest_len) > 0)
+                abort();
+            if (i == 0)
+                continue;
+            const edit_file *g = &st->files[l][i - 1];
+            if (l == 0 ? g->number <= f->number
+                       : ikey_user_compare(g->largest, g->largest_len - IKEY_TRAILER_SIZE,
+                                           f->smallest, f->smallest_len - IKEY_TRAILER_SIZE) >= 0)
+                abort();
+        }
+        if (bytes != st->level_bytes[l])
+            abort();
+    }
+}
+
+/* The snapshot as the only record of a manifest replays to the same. */
+static void manifest_fuzz_snapshot_round_trip(const uint8_t *canon, size_t n)
+{
+    uint8_t *m = malloc(MANIFEST_START + wal_framed_max(n));
+    if (m == NULL)
+        abort();
+    file_header_encode(m, FILE_MAGIC_MAN06, MANIFEST_VERSION);
+    size_t len = MANIFEST_START + wal_frame(m + MANIFEST_START, MANIFEST_START, canon, n);
+    manifest_state st;
+    if (manifest_recover_mem(m, len, "snapshot", 1, &st) != KV_OK)
+        abort();
+    size_t n2;
+    uint8_t *canon2 = manifest_fuzz_canon(&st, &n2);
+    if (n2 != n || memcmp(canon, canon2, n) != 0)
+        abort();
+    free(canon2);
+    manifest_state_free(&st);
+    free(m);
+}
+
+/* A private directory, made once per process (in $TMPDIR, else /tmp)
+ * and removed at exit; each input's two files are removed after it. */
+static char manifest_fuzz_tmp[96];
+
+static void manifest_fuzz_dir_remove(void)
+{
+    rmdir(manifest_fuzz_tmp);
+}
+
+static const char *manifest_fuzz_dir(void)
+{
+    if (manifest_fuzz_tmp[0] == '\0') {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX",
+                 tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+        if (mkdtemp(manifest_fuzz_tmp) == NULL)
+            abort();
+        atexit(manifest_fuzz_dir_remove);
+    }
+    return manifest_fuzz_tmp;
+}
+
+static void manifest_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+        abort();
+}
+
+static void manifest_fuzz_remove(const char *dir, const char *name)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    unlink(path);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
+    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
+    const uint8_t *man = data + line_len;
+    size_t man_len = size - line_len;
+
+    /* CURRENT */
+    uint64_t number = 0;
+    int current_rc = current_line_decode(data, line_len, "CURRENT", &number);
+    if (current_rc == KV_OK) {
+        char line[CURRENT_MAX_BYTES];
+        size_t n = current_line_encode(line, number);
+        if (n != line_len || memcmp(line, data, n) != 0)
+            abort();
+    } else if (current_rc != KV_ERR_CORRUPT) {
+        abort();
+    }
+
+    /* The records as manifest_scan sees them. */
+    wal_reader r;
+    manifest_scan_info info;
+    wal_reader_init_mem(&r, man, man_len < MANIFEST_START ? man_len : MANIFEST_START, man_len);
+    int rc = manifest_scan(&r, man_len, "MANIFEST", manifest_fuzz_edit, NULL, &info);
+    wal_reader_free(&r);
+    if (rc != KV_OK && rc != KV_ERR_CORRUPT)
+        abort();
+
+    /* The replay, from memory. */
+    manifest_state st;
+    int mem_rc = manifest_recover_mem(man, man_len, "MANIFEST", 0, &st);
+    uint8_t *canon = NULL;
+    size_t canon_len = 0;
+    if (mem_rc == KV_OK) {
+        manifest_fuzz_check_state(&st);
+        canon = manifest_fuzz_canon(&st, &canon_len);
+        manifest_fuzz_snapshot_round_trip(canon, canon_len);
+        manifest_state strict;
+        int strict_rc = manifest_recover_mem(man, man_len, "MANIFEST", 1, &strict);
+        if (strict_rc != (st.torn ? KV_ERR_CORRUPT : KV_OK))
+            abort();
+        manifest_state_free(&strict);
+    } else if (mem_rc != KV_ERR_CORRUPT) {
+        abort();
+    }
+    manifest_state_free(&st);
+
+    /* The same bytes as CURRENT and the manifest it names (or, if CURRENT
+     * does not decode, MANIFEST-000001), read by manifest_recover. */
+    const char *dir = manifest_fuzz_dir();
+    char name[MANIFEST_NAME_MAX];
+    manifest_file_name(name, current_rc == KV_OK ? number : 1);
+    manifest_fuzz_write(dir, CURRENT_FILE_NAME, data, line_len);
+    manifest_fuzz_write(dir, name, man, man_len);
+    int dir_rc = manifest_recover(dir, 0, &st);
+    if (dir_rc != (current_rc == KV_OK ? mem_rc : KV_ERR_CORRUPT))
+        abort();
+    if (dir_rc == KV_OK) {
+        size_t n;
+        uint8_t *c = manifest_fuzz_canon(&st, &n);
+        if (n != canon_len || memcmp(c, canon, n) != 0 || st.number != number)
+            abort();
+        free(c);
+    }
+    manifest_state_free(&st);
+    manifest_fuzz_remove(dir, name);
+    manifest_fuzz_remove(dir, CURRENT_FILE_NAME);
+    free(canon);
+    return 0;
+}
