@@ -94,6 +94,10 @@ int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
         __atomic_add_fetch(&ldb->manifest_rolls, 1, __ATOMIC_RELAXED);
     }
     if ((rc = manifest_append(ldb->manifest, e)) != KV_OK) {
+        if (rc == KV_ERR_NOMEM) { /* nothing written: the manifest is as it was */
+            version_unref(nv);
+            return rc;
+        }
         level_edit_failed(ldb, rc, "appending to the manifest");
         version_unref(nv); /* nothing is deleted: manifest_broken */
         return rc;

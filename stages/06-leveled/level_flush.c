@@ -31,8 +31,9 @@ static int level_flush_write(level_db *ldb, memtable *m, level_out *o)
     int rc = memtable_iter_new(m, &src);
     if (rc == KV_OK)
         rc = level_out_begin(ldb, o->number, o);
-    for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
-        rc = level_out_add(o, src->key, src->key_len, src->value, src->value_len);
+    if (rc == KV_OK) /* (src is NULL when memtable_iter_new failed) */
+        for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
+            rc = level_out_add(o, src->key, src->key_len, src->value, src->value_len);
     if (rc == KV_OK)
         rc = iter_status(src);
     iter_free(src);
