@@ -3,6 +3,7 @@
  */
 #include "level_out.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,11 +63,16 @@ void level_out_free(level_db *ldb, level_out *o, int remove)
 {
     if (o->b != NULL) {
         table_builder_abandon(o->b);
-    } else if (remove && o->number != 0) {
+    } else if (remove && o->number != 0 && o->meta.file_bytes > 0) {
+        /* (Only a finished table: a failed finish removed its own file.)
+         * The failure that led here stays the thread's message. */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", kv_errmsg());
         char *path = level_table_path(ldb, o->number);
         if (path != NULL)
             io_unlink(path); /* else garbage for the next open */
         free(path);
+        kv_error(KV_OK, "%s", why);
     }
     free(o->smallest);
     free(o->largest);

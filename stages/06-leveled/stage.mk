@@ -45,6 +45,8 @@ $(B)/06-leveled/obj/stages/04-lsm/lsm_put.o: EXTRA_CFLAGS += -Dlsm_write=level_w
 # engine's own (stages/06-leveled/tests/engine_*_test.c).
 TESTS_06-leveled := $(filter-out stages/04-lsm/tests/lsm_%,$(TESTS_05-blocks)) \
                     $(wildcard stages/06-leveled/tests/engine_*_test.c)
+# The engine's failure paths and kv dump / kv check's reports (cov_*_test.c).
+TESTS_06-leveled += $(wildcard stages/06-leveled/tests/cov_*_test.c)
 TEST_HELPERS_06-leveled := $(TEST_HELPERS_05-blocks)
 
 # The manifest (version edits, MANIFEST-NNNNNN, CURRENT) and the versions,
