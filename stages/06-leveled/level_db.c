@@ -247,6 +247,9 @@ static void level_options(level_db *ldb, const kv_options *opt)
     ldb->l0_stop = opt->l0_stop > 0 ? opt->l0_stop : LEVEL_DEFAULT_L0_STOP;
     if (ldb->l0_stop <= ldb->l0_slowdown)
         ldb->l0_stop = ldb->l0_slowdown + 1;
+    /* Level 0's compaction starts no later than writes stop for it. */
+    if (ldb->copt.l0_trigger > ldb->l0_stop)
+        ldb->copt.l0_trigger = ldb->l0_stop;
 }
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
