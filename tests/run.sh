@@ -14,8 +14,9 @@
 # with nothing failed (a leak found at exit, say), or prints a sanitizer
 # report (even one that let it go on) counts as one more failure.  Lines
 # other than "RUN ..." and "ok ..." are shown as they come.  Prints a
-# table, then exactly one line "N passed, N failed" (the sums), and exits
-# non-zero if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
+# table (per binary: tests passed, failed, and its wall-clock seconds),
+# then exactly one line "N passed, N failed" (the sums), and exits non-zero
+# if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
 # there: in memory an fsync costs nothing, where on a busy disk the suites
@@ -59,12 +60,14 @@ run_binary() {
     label=$1
     shift
     echo "== $label"
+    started=$(date +%s)
     if command -v timeout >/dev/null 2>&1; then
         timeout "$timeout_s" "$@" >"$log" 2>&1
     else
         "$@" >"$log" 2>&1
     fi
     status=$?
+    seconds=$(($(date +%s) - started))
     grep -v -e '^RUN ' -e '^ok ' "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$'
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
     note=""
@@ -96,13 +99,13 @@ run_binary() {
     fi
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
-    row=$(printf '%-40s %7s %7s  %s' "$label" "$passed" "$failed" "$note")
+    row=$(printf '%-40s %7s %7s %7s  %s' "$label" "$passed" "$failed" "$seconds" "$note")
     table="$table$row
 "
 }
 
 missing_binary() {
-    row=$(printf '%-40s %7s %7s  %s' "$1" 0 1 "missing (not built?)")
+    row=$(printf '%-40s %7s %7s %7s  %s' "$1" 0 1 - "missing (not built?)")
     table="$table$row
 "
     total_failed=$((total_failed + 1))
@@ -243,7 +246,7 @@ for lane in release asan; do
 done
 
 echo
-printf '%-40s %7s %7s\n' "binary" "passed" "failed"
+printf '%-40s %7s %7s %7s\n' "binary" "passed" "failed" "seconds"
 printf '%s' "$table"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
