@@ -42,6 +42,7 @@
 
 #include "error.h"
 #include "harness.h"
+#include "stage_caps.h"
 #include "kv.h"
 #include "testdb.h"
 
@@ -721,7 +722,7 @@ static void torn_make(torn *t)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-            strcmp(e->d_name, "LOCK") == 0)
+            strcmp(e->d_name, "LOCK") == 0 || stage_caps_is_meta_file(e->d_name))
             continue;
         size_t before = 0;
         for (int i = 0; i < t->b.nfiles; i++)
@@ -822,7 +823,7 @@ static const char *bad_only_file(const char *dir)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' || strcmp(e->d_name, "LOCK") == 0 ||
-            strcmp(e->d_name, "IDENTITY") == 0)
+            strcmp(e->d_name, "IDENTITY") == 0 || stage_caps_is_meta_file(e->d_name))
             continue;
         found = harness_join(dir, e->d_name);
         n++;

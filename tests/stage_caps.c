@@ -29,3 +29,9 @@ const stage_caps *stage_caps_lookup(const char *stage)
 }
 
 const stage_caps *stage_caps_find(void) { return stage_caps_lookup(kv_stage()); }
+
+int stage_caps_is_meta_file(const char *name)
+{
+    return strcmp(name, "CURRENT") == 0 || strcmp(name, "CURRENT.tmp") == 0 ||
+           strncmp(name, "MANIFEST-", 9) == 0;
+}

@@ -28,6 +28,11 @@ typedef struct stage_caps {
  * the table has none. */
 const stage_caps *stage_caps_find(void);
 
+/* 1 if `name` is a file that says which files make up the database rather
+ * than holding data (stage 06's CURRENT and MANIFEST-NNNNNN, rewritten at
+ * each open that may write): tests that count or grow data files skip it. */
+int stage_caps_is_meta_file(const char *name);
+
 /* The row for `stage`, or NULL. */
 const stage_caps *stage_caps_lookup(const char *stage);
 

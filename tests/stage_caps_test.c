@@ -49,7 +49,7 @@ static int caps_data_files(const char *dir)
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
         n += e->d_name[0] != '.' && strcmp(e->d_name, "IDENTITY") != 0 &&
-             strcmp(e->d_name, "LOCK") != 0;
+             strcmp(e->d_name, "LOCK") != 0 && !stage_caps_is_meta_file(e->d_name);
     closedir(d);
     return n;
 }

@@ -162,19 +162,21 @@ static void *level_bg_main(void *arg)
     kv_db *db = &ldb->base;
     pthread_mutex_lock(&db->write_lock);
     for (;;) {
-        int rc = KV_OK, worked = 1, done = 1;
+        int rc = KV_OK, worked = 1, done = 1, manual = 0;
         if (db->imm != NULL && !db->flush_failed && level_bg_can_work(ldb)) {
             level_flush(ldb); /* its failure is kept for the next write */
         } else if (ldb->compact_waiters > 0 && !ldb->compact_done && level_bg_can_work(ldb)) {
             rc = level_compact_all(ldb);
             ldb->compact_rc = rc;
-            ldb->compact_done = 1;
+            manual = 1;
         } else if (level_bg_can_work(ldb) && (rc = level_compact_some(ldb, &done)) == KV_OK &&
                    !done) {
             /* one more compaction done */
         } else {
             worked = 0;
         }
+        if (manual && !worked)
+            ldb->compact_done = 1;
         if (rc != KV_OK && !db->failed) {
             kv_error_append(" (a background compaction; writes are refused until the "
                             "database is reopened)");
@@ -184,6 +186,8 @@ static void *level_bg_main(void *arg)
             pthread_mutex_unlock(&db->write_lock);
             level_delete_obsolete(ldb);
             pthread_mutex_lock(&db->write_lock);
+            if (manual)
+                ldb->compact_done = 1; /* its inputs deleted (or the failure kept) */
             pthread_cond_broadcast(&ldb->bg_idle);
             continue;
         }
@@ -241,6 +245,8 @@ int kv_compact(kv_db *db)
         rc = ldb->compact_done ? ldb->compact_rc : lsm_refuse_if_failed(db, "kv_compact");
         if (rc != KV_OK && ldb->compact_done)
             rc = kv_error(rc, "kv_compact %s: %s", db->dir.path, db->failure);
+        if (rc == KV_OK) /* a removal that failed meanwhile */
+            rc = lsm_take_bg_error(db, "kv_compact");
         ldb->compact_waiters = 0;
         pthread_mutex_unlock(&db->write_lock);
     }
