@@ -186,6 +186,7 @@ static void *level_bg_main(void *arg)
             kv_error_append(" (a background compaction; writes are refused until the "
                             "database is reopened)");
             lsm_set_failed(db, kv_errmsg());
+            lsm_set_bg_error(db, rc); /* kv_close reports it if no call did */
         }
         if (worked) {
             pthread_mutex_unlock(&db->write_lock);
