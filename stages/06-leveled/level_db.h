@@ -44,7 +44,6 @@
 
 #include "compaction_pick.h"
 #include "lsm_db.h"
-#include "lsm_files.h"
 #include "manifest.h"
 #include "version.h"
 
@@ -139,14 +138,6 @@ char *level_table_path(level_db *ldb, uint64_t number);
 /* kv_open's work between IDENTITY and the write path: CURRENT, the
  * manifest, the version, garbage removed, logs replayed, a fresh manifest. */
 int  level_recover(level_db *ldb);
-/* The writes after the manifest's log_seq are in the logs, so the oldest
- * log starts at log_seq + 1 or before (a flush removes a log only after
- * its edit is durable).  One that starts later means writes are in
- * neither: the manifest lost edits (say, cut at a record boundary, which
- * reads like a shorter manifest) or a log went.  KV_ERR_CORRUPT naming
- * the manifest and the log, else KV_OK.  kv_open and kv_check both ask. */
-int  level_check_log_gap(const char *dir, const lsm_listing *l, uint64_t manifest_number,
-                         uint64_t log_seq);
 /* The snapshot edit of the current version and counters: the first record
  * of a new manifest.  KV_OK or NOMEM.  REQUIRES: write_lock held, or the
  * background thread (the only one changing versions). */

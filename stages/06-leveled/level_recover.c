@@ -143,20 +143,6 @@ static int level_recover_version(level_db *ldb, const level_listing *ll, manifes
     return KV_OK;
 }
 
-int level_check_log_gap(const char *dir, const lsm_listing *l, uint64_t manifest_number,
-                        uint64_t log_seq)
-{
-    if (l->nwals == 0 || l->wals[0].start <= log_seq + 1)
-        return KV_OK;
-    char name[LSM_NAME_MAX];
-    lsm_wal_name(name, l->wals[0].start);
-    return kv_error(KV_ERR_CORRUPT, "%s: MANIFEST-%06" PRIu64 " says the writes up to sequence "
-                    "%" PRIu64 " are in tables, but the oldest log, %s, starts at %" PRIu64
-                    ": the writes %" PRIu64 "..%" PRIu64 " are in neither (the manifest lost "
-                    "edits, or a log is missing)", dir, manifest_number, log_seq, name,
-                    l->wals[0].start, log_seq + 1, l->wals[0].start - 1);
-}
-
 static int level_unlink(level_db *ldb, const char *name)
 {
     return lsm_recover_unlink(&ldb->base, name, &ldb->open_garbage_removed);
@@ -249,9 +235,6 @@ int level_recover(level_db *ldb)
     rc = level_listing_of(&l, &ll);
     if (rc == KV_OK)
         rc = level_recover_manifest(ldb, &l, &ll, &st);
-    /* Before anything is removed: a damaged manifest's garbage is data. */
-    if (rc == KV_OK && st.number != 0)
-        rc = level_check_log_gap(db->dir.path, &l, st.number, st.log_seq);
     if (rc == KV_OK)
         rc = level_recover_version(ldb, &ll, &st);
     if (rc == KV_OK && !db->opt.read_only)

@@ -243,11 +243,6 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
                         "drops it: it was never acknowledged)" : ": ok");
         if (st.torn)
             status = tools_worse(status, KV_CHECK_WILL_CUT);
-        if (level_check_log_gap(dir, &l, st.number, st.log_seq) != KV_OK) {
-            log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s",
-                            kv_errmsg());
-            status = tools_worse(status, KV_ERR_CORRUPT);
-        }
         for (int level = 0; level < VERSION_LEVELS; level++)
             for (size_t i = 0; i < st.nfiles[level]; i++) {
                 char name[LEVEL_NAME_MAX];
