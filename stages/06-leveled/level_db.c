@@ -326,6 +326,12 @@ int kv_close(kv_db *db)
                           "(its logs keep what was not flushed, and the next open replays "
                           "them)", db->dir.path, msg);
     }
+    /* A background compaction can fail after the last call, or during
+     * this close: it is said here, or no call would say it. */
+    if (rc == KV_OK && __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
+        rc = kv_error(KV_ERR_IO, "kv_close %s: the database is closed, but it had failed: %s "
+                      "(the next open recovers from the manifest and the logs)", db->dir.path,
+                      db->failure);
     level_db_free(ldb);
     return rc;
 }

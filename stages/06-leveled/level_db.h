@@ -52,6 +52,12 @@
 #define LEVEL_DB_FORMAT 1u
 /* A manifest past this size is rolled over at the next edit. */
 #define LEVEL_MANIFEST_ROLL_BYTES (4u << 20)
+/* The size the engine uses: LEVEL_MANIFEST_ROLL_BYTES, unless a test
+ * lowered it before opening a database (the crash tester does, so that
+ * its short workloads roll the manifest over many times; it is no
+ * option of kv.h because nothing but a test needs another size).  Read
+ * by the background thread, so written only while no database is open. */
+extern uint64_t level_test_manifest_roll_bytes;
 #define LEVEL_DEFAULT_L0_SLOWDOWN 8
 #define LEVEL_DEFAULT_L0_STOP 12
 
