@@ -175,6 +175,10 @@ static void threads_write_while_another_compacts_and_scans(void)
     kv_options opt;
     kv_options_init(&opt);
     opt.segment_bytes = 4096;
+    opt.memtable_bytes = 4096; /* stage 04+: flushes, and from 06 on */
+    opt.table_bytes = 2048;    /* background compactions, while they run */
+    opt.l1_bytes = 8192;
+    opt.level_ratio = 2;
     kv_db *db = OPEN(dir, &opt);
     volatile int writers_left = 3;
     pthread_t tids[4];

@@ -241,6 +241,9 @@ static void snapshots_read_while_writer_and_compactor_run(void)
     kv_options_init(&opt);
     opt.segment_bytes = 4096;
     opt.memtable_bytes = 4096;
+    opt.table_bytes = 2048; /* stage 06: background compactions under the snapshots */
+    opt.l1_bytes = 8192;
+    opt.level_ratio = 2;
     kv_db *db = OPEN(dir, &opt);
     snap_shared sh = {.db = db, .readers_left = SNAP_READERS};
     /* The shared snapshot: version 1, whole. */

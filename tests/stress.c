@@ -2,7 +2,9 @@
  * stress.c: everything at once on one kv_db, for every stage: writers
  * (puts, deletes and batches), readers (kv_get), scanners (iterators) and
  * a thread that merges (kv_compact) and asks for kv_stats, all running
- * together over small segments, with sync = 0 and with sync = 1.  It is
+ * together over small segments, memtables and levels (so that flushes and,
+ * from stage 06 on, background compactions run all along), with sync = 0
+ * and with sync = 1.  It is
  * run under ThreadSanitizer by `make test` (build/tsan/<stage>/racetest),
  * where any data race in the engine is a failure; the checks below hold
  * in every build.
@@ -307,6 +309,10 @@ static void stress_run(int sync)
     kv_options opt;
     kv_options_init(&opt);
     opt.segment_bytes = 8192; /* many segments, for the stages that have them */
+    opt.memtable_bytes = 16384; /* stage 04+: flushes while the others run */
+    opt.table_bytes = 4096;     /* stage 06: small levels, so that compactions */
+    opt.l1_bytes = 16384;       /* run in the background all along */
+    opt.level_ratio = 2;
     opt.sync = sync;
     static stress s;
     memset(&s, 0, sizeof s);

@@ -271,7 +271,8 @@ static void sweep_add_op(sweep *w, int key, int is_put, size_t vlen, int batch_f
 
 /* Runs sweep_script, listing the directory around every call; fills w->ops
  * and returns the listings: lists[s] before call s, lists[s + 1] after it,
- * with the ops [first[s], end[s]) of each call. */
+ * with the ops [first[s], end[s]) of each call, and, past the last call's,
+ * lists[ncalls + 1] after kv_close. */
 static int sweep_write_history(sweep *w, sweep_listing *lists, int *first, int *end)
 {
     kv_options opt;
@@ -318,13 +319,17 @@ static int sweep_write_history(sweep *w, sweep_listing *lists, int *first, int *
         ncalls++;
     }
     kv_batch_free(batch);
-    CLOSE(db);
     sweep_list(w->dir, &lists[ncalls]);
+    CLOSE(db);
+    sweep_list(w->dir, &lists[ncalls + 1]);
     return ncalls;
 }
 
 /* Finds the last file L and its writes (see the header comment).
- * lists[ncalls] is the listing after kv_close. */
+ * lists[i] is the listing before call i, lists[ncalls] the one after the
+ * last call (before kv_close: what a close writes, a stage 06 manifest
+ * made whole, say, is no put's), lists[ncalls + 1] the one after
+ * kv_close. */
 static void sweep_find_last(sweep *w, const sweep_listing *lists, const int *first,
                             const int *end, int ncalls)
 {
@@ -349,7 +354,7 @@ static void sweep_find_last(sweep *w, const sweep_listing *lists, const int *fir
                  "%d files grew during the last put (not exactly one)", grown);
         return;
     }
-    const sweep_entry *fin = sweep_find(&lists[ncalls], lx->name);
+    const sweep_entry *fin = sweep_find(&lists[ncalls + 1], lx->name);
     if (fin == NULL || fin->ino != lx->ino || fin->size < lx->size) {
         snprintf(w->last_why, sizeof w->last_why,
                  "kv_close removed, replaced or shrank %s, which the last put grew", lx->name);
@@ -444,7 +449,7 @@ static void sweep_setup(sweep *w)
     const stage_caps *caps = stage_caps_find();
     CHECK_MSG(caps != NULL, "tests/stage_caps.c has no row for stage %s", kv_stage());
     w->batch_atomic = caps->atomic_batches;
-    static sweep_listing lists[SWEEP_MAX_STEPS + 1];
+    static sweep_listing lists[SWEEP_MAX_STEPS + 2];
     int first[SWEEP_MAX_STEPS], end[SWEEP_MAX_STEPS];
     int ncalls = sweep_write_history(w, lists, first, end);
 
@@ -455,7 +460,7 @@ static void sweep_setup(sweep *w)
         w->state[j + 1][w->ops[j].key] = w->ops[j].is_put ? j : -1;
     }
 
-    const sweep_listing *fin = &lists[ncalls];
+    const sweep_listing *fin = &lists[ncalls + 1];
     CHECK_MSG(fin->n > 0, "the database directory holds no file but LOCK");
     size_t largest = 0;
     for (int i = 0; i < fin->n; i++) {

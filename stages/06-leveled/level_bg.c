@@ -68,16 +68,17 @@ static int level_edit_failed(level_db *ldb, int rc, const char *what)
     return rc;
 }
 
+uint64_t level_test_manifest_roll_bytes = LEVEL_MANIFEST_ROLL_BYTES;
+
 int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
 {
     kv_db *db = &ldb->base;
-    version_edit_set_next_file(e, ldb->next_file);
     /* Only this thread changes versions: current cannot change under it. */
     version *nv = NULL;
     int rc = version_apply(ldb->current, e, level_vfile_open, ldb, &nv);
     if (rc != KV_OK)
         return rc; /* its new tables are garbage: listed for deletion */
-    if (manifest_writer_bytes(ldb->manifest) > LEVEL_MANIFEST_ROLL_BYTES) {
+    if (manifest_writer_bytes(ldb->manifest) > level_test_manifest_roll_bytes) {
         uint64_t number = ldb->manifest_number;
         if ((rc = level_manifest_new(ldb)) != KV_OK && ldb->manifest_number != number) {
             /* Only the old manifest's removal failed: said once, harmless. */
@@ -93,6 +94,10 @@ int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
         }
         __atomic_add_fetch(&ldb->manifest_rolls, 1, __ATOMIC_RELAXED);
     }
+    /* After a roll-over, which takes a file number for the new manifest:
+     * an edit naming an older next_file would have the next open hand out
+     * the live manifest's number again (and overwrite it). */
+    version_edit_set_next_file(e, ldb->next_file);
     if ((rc = manifest_append(ldb->manifest, e)) != KV_OK) {
         if (rc == KV_ERR_NOMEM) { /* nothing written: the manifest is as it was */
             version_unref(nv);

@@ -310,6 +310,16 @@ int kv_close(kv_db *db)
                         live == 1 ? " is" : "s are");
     level_bg_stop(ldb);
     int rc = lsm_write_close(db);
+    /* The closed manifest is one snapshot (level_db.h, level_manifest_new). */
+    if (rc == KV_OK && ldb->manifest != NULL && !db->opt.read_only &&
+        !__atomic_load_n(&ldb->manifest_broken, __ATOMIC_ACQUIRE) &&
+        !__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&ldb->manifest_edits, __ATOMIC_RELAXED) != ldb->manifest_edits_at_new) {
+        rc = level_manifest_new(ldb);
+        if (rc != KV_OK)
+            kv_error_append(" (kv_close %s: the database is closed, and its manifest holds "
+                            "every change; the next open starts a new one)", db->dir.path);
+    }
     if (db->bg_error != KV_OK) {
         int bg = db->bg_error;
         char msg[600];
@@ -319,6 +329,12 @@ int kv_close(kv_db *db)
                           "(its logs keep what was not flushed, and the next open replays "
                           "them)", db->dir.path, msg);
     }
+    /* A background compaction can fail after the last call, or during
+     * this close: it is said here, or no call would say it. */
+    if (rc == KV_OK && __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
+        rc = kv_error(KV_ERR_IO, "kv_close %s: the database is closed, but it had failed: %s "
+                      "(the next open recovers from the manifest and the logs)", db->dir.path,
+                      db->failure);
     level_db_free(ldb);
     return rc;
 }

@@ -52,6 +52,12 @@
 #define LEVEL_DB_FORMAT 1u
 /* A manifest past this size is rolled over at the next edit. */
 #define LEVEL_MANIFEST_ROLL_BYTES (4u << 20)
+/* The size the engine uses: LEVEL_MANIFEST_ROLL_BYTES, unless a test
+ * lowered it before opening a database (the crash tester does, so that
+ * its short workloads roll the manifest over many times; it is no
+ * option of kv.h because nothing but a test needs another size).  Read
+ * by the background thread, so written only while no database is open. */
+extern uint64_t level_test_manifest_roll_bytes;
 #define LEVEL_DEFAULT_L0_SLOWDOWN 8
 #define LEVEL_DEFAULT_L0_STOP 12
 
@@ -76,6 +82,7 @@ typedef struct level_db {
     uint64_t log_seq;           /* every write up to it is in tables */
     manifest_writer *manifest;  /* the background thread's */
     uint64_t manifest_number;
+    uint64_t manifest_edits_at_new; /* manifest_edits when it was made */
     int manifest_broken;        /* V3: an append failed; nothing is deleted */
     /* Compact pointers (round robin per level; the picker's input). */
     uint8_t *pointer[VERSION_LEVELS];
@@ -137,7 +144,11 @@ int  level_recover(level_db *ldb);
  * background thread (the only one changing versions). */
 int  level_snapshot_edit(level_db *ldb, version_edit *e);
 /* A new manifest holding that snapshot, made live (CURRENT); the old one
- * is deleted.  REQUIRES: as level_snapshot_edit. */
+ * is deleted.  REQUIRES: as level_snapshot_edit.  kv_close makes one too
+ * if the live manifest holds edits after its snapshot: a closed manifest
+ * is then one record, which a cut anywhere leaves incomplete and the next
+ * open refuses, where a cut between two edits would read as a shorter,
+ * valid manifest and lose the tables of the edits cut off. */
 int  level_manifest_new(level_db *ldb);
 
 /* ---- the background thread (level_bg.c) ------------------------------------- */

@@ -211,6 +211,7 @@ int level_manifest_new(level_db *ldb)
     manifest_writer_free(ldb->manifest);
     ldb->manifest = w;
     ldb->manifest_number = number;
+    ldb->manifest_edits_at_new = __atomic_load_n(&ldb->manifest_edits, __ATOMIC_RELAXED);
     if (old != 0) {
         /* A failure leaves garbage for the next open, and is said. */
         char name[MANIFEST_NAME_MAX];

@@ -93,6 +93,9 @@ typedef struct crash_workload {
                                    segments roll over often; 0 = default */
     size_t memtable_bytes;      /* kv_options.memtable_bytes (stage 04+): small
                                    memtables flush to tables often; 0 = default */
+    size_t table_bytes;         /* kv_options.table_bytes, l1_bytes and */
+    size_t l1_bytes;            /* level_ratio (stage 06+): small levels compact */
+    int level_ratio;            /* often; 0 = default (crash_workload_levels) */
 } crash_workload;
 
 #define CRASH_BATCH_MAX 8
@@ -130,6 +133,27 @@ long crash_key_parse(const void *key, size_t klen);
  * id (little-endian u32s), then bytes derived from both, so the checker can
  * tell which put it is.  REQUIRES: w->kind == CRASH_PUT. */
 void crash_value(uint32_t n, const crash_write *w, uint8_t buf[CRASH_VALUE_MAX]);
+/* ---- background work (tuning.c) ------------------------------------------ */
+
+/* Lowers what the engine has no kv.h option for (stage 06's manifest
+ * roll-over size), so that short workloads reach it.  Call before any
+ * database is opened. */
+void crash_tune_engine(void);
+/* Levels small enough to compact many times in a short workload: tables of
+ * table_bytes, level 1 four of them, each level twice the one above. */
+void crash_workload_levels(crash_workload *w, size_t table_bytes);
+/* kv_options_init, then w's sizes and `sync`. */
+void crash_options(const crash_workload *w, int sync, kv_options *opt);
+
+/* What the background work of some opens added up to, from kv_stats. */
+typedef struct crash_work {
+    long flushes, compactions, moves, rolls, deleted;
+} crash_work;
+/* Adds what db did since it was opened (call just before kv_close). */
+void crash_work_add(kv_db *db, crash_work *w);
+/* "  background work WHAT (kv_stats): N flushes, ..." */
+void crash_work_print(const char *what, const crash_work *w);
+
 /* Runs one operation; returns its kv status. */
 int crash_op_run(kv_db *db, const crash_op *op);
 
@@ -140,7 +164,13 @@ int crash_op_run(kv_db *db, const crash_op *op);
  * that one write() is a BEGIN ("about to do batch n") followed by one
  * MEMBER message per put or delete in it, so the parent knows the members
  * of a batch in flight and checks them against its own copy. */
-enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3, CRASH_MSG_MEMBER = 4 };
+enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3, CRASH_MSG_MEMBER = 4,
+       CRASH_MSG_WORK = 5 };
+/* Every CRASH_WORK_EVERY operations (after the ACK) the child also sends
+ * its background work since it opened the database, in one write(): two
+ * WORK messages, (op, key, status) = (flushes, compactions, moves), then
+ * (manifest roll-overs, obsolete tables deleted, 0). */
+#define CRASH_WORK_EVERY 8
 typedef struct crash_msg {
     uint32_t type;
     uint32_t op;     /* BEGIN, MEMBER, ACK: the operation number */

@@ -35,17 +35,14 @@ typedef struct ioerr_variant {
 
 /* Runs the workload, marking each operation acknowledged or maybe; returns
  * how many API calls returned an error. */
-static int ioerr_workload(crash_model *m, const char *dir, uint32_t nops)
+static int ioerr_workload(crash_model *m, const char *dir, uint32_t nops, crash_work *work)
 {
     int errors = 0;
     memset(m->status, CRASH_NOT_DONE, m->n);
     kv_options opt;
-    kv_options_init(&opt);
-    opt.segment_bytes = m->w.segment_bytes;
-    opt.memtable_bytes = m->w.memtable_bytes;
     for (uint32_t phase = 0; phase < 2; phase++) {
         kv_db *db = NULL;
-        opt.sync = (int)((m->w.seed + phase) & 1); /* one open of each kind */
+        crash_options(&m->w, (int)((m->w.seed + phase) & 1), &opt); /* one open of each */
         if (kv_open(dir, &opt, &db) != KV_OK)
             return errors + 1;
         uint32_t from = phase ? nops / 2 : 0, to = phase ? nops : nops / 2;
@@ -54,6 +51,8 @@ static int ioerr_workload(crash_model *m, const char *dir, uint32_t nops)
             m->status[i] = rc == KV_OK ? CRASH_ACKED : CRASH_MAYBE;
             errors += rc != KV_OK;
         }
+        if (work != NULL)
+            crash_work_add(db, work);
         errors += kv_close(db) != KV_OK;
     }
     return errors;
@@ -74,6 +73,7 @@ int crash_ioerror_test(const crash_config *cfg)
     w.compact_per_mille = 20;
     w.segment_bytes = 4096;
     w.memtable_bytes = 4096;
+    crash_workload_levels(&w, 2048);
     crash_model m;
     crash_model_init(&m, &w);
     crash_model_grow(&m, nops);
@@ -83,7 +83,8 @@ int crash_ioerror_test(const crash_config *cfg)
     snprintf(dir, sizeof dir, "%s/db", root);
     io_fault_plan count = {.kinds = IO_FAULT_ALL};
     io_fault_install(&count);
-    int errors = ioerr_workload(&m, dir, nops);
+    crash_work work = {0};
+    int errors = ioerr_workload(&m, dir, nops, &work);
     long calls = io_fault_calls();
     io_fault_uninstall();
     crash_rmtree(root);
@@ -111,7 +112,7 @@ int crash_ioerror_test(const crash_config *cfg)
                                   .err = variants[vi].err,
                                   .short_write = variants[vi].short_write};
             io_fault_install(&plan);
-            errors = ioerr_workload(&m, dir, nops);
+            errors = ioerr_workload(&m, dir, nops, NULL);
             long failures = io_fault_failures();
             io_fault_uninstall();
             runs++;
@@ -144,6 +145,7 @@ int crash_ioerror_test(const crash_config *cfg)
            nops, batches, calls, runs, reached, torn_runs,
            cfg->expect_durable ? "a failure from stage 03 on" : "allowed before stage 03",
            crash_failed - failed0, crash_now() - t0);
+    crash_work_print("in the workload without faults", &work);
     fflush(stdout);
     crash_model_free(&m);
     return crash_failed == failed0;

@@ -33,6 +33,7 @@
 typedef struct kill_stats {
     long killed, finished, acked, inflight, inflight_done;
     long batches_acked, batch_inflight, batch_whole, batch_none, batch_torn;
+    crash_work work;    /* the children's background work, as last reported */
 } kill_stats;
 
 typedef struct kill_round {
@@ -40,6 +41,8 @@ typedef struct kill_round {
     uint32_t next;      /* the operation the child must announce next */
     uint32_t members;   /* MEMBER messages still due for batch next - 1 */
     long acks, batch_acks;
+    crash_work work;    /* the child's background work, as last reported */
+    int work_half;      /* 1: the first WORK message of a pair was taken */
     char problem[200];
 } kill_round;
 
@@ -56,7 +59,17 @@ static void kill_take(kill_round *r, const crash_msg *msg)
 {
     if (r->problem[0])
         return;
-    if (msg->type == CRASH_MSG_OPENED) {
+    if (msg->type == CRASH_MSG_WORK) {
+        if (!r->work_half) {
+            r->work.flushes = msg->op;
+            r->work.compactions = msg->key;
+            r->work.moves = msg->status;
+        } else {
+            r->work.rolls = msg->op;
+            r->work.deleted = msg->key;
+        }
+        r->work_half = !r->work_half;
+    } else if (msg->type == CRASH_MSG_OPENED) {
         if (msg->status != KV_OK)
             snprintf(r->problem, sizeof r->problem, "the child's kv_open failed: %s",
                      kv_strerror(msg->status));
@@ -181,6 +194,7 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
     crash_workload_init(&w, seed, key_counts[seed % 3]);
     w.segment_bytes = segment_sizes[(seed / 3) % 3];
     w.memtable_bytes = segment_sizes[(seed / 3) % 3];
+    crash_workload_levels(&w, 4096);
     crash_model m;
     crash_model_init(&m, &w);
     char *root = crash_mkdtemp(cfg, "kill");
@@ -214,6 +228,11 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
         st->killed += killed;
         st->finished += !killed;
         st->acked += kr.acks;
+        st->work.flushes += kr.work.flushes;
+        st->work.compactions += kr.work.compactions;
+        st->work.moves += kr.work.moves;
+        st->work.rolls += kr.work.rolls;
+        st->work.deleted += kr.work.deleted;
         st->batches_acked += kr.batch_acks;
         long inflight = -1;
         for (size_t i = 0; i < m.n; i++)
@@ -272,6 +291,7 @@ int crash_kill_test(const crash_config *cfg)
            st.batch_inflight, st.batch_whole, st.batch_none, st.batch_torn,
            cfg->expect_durable ? "a failure: from stage 03 on a batch is all or nothing"
                                : "allowed before stage 03: one write() cut short");
+    crash_work_print("of the children, as each last reported it before its kill", &st.work);
     fflush(stdout);
     return crash_failed == failed0;
 }

@@ -188,6 +188,7 @@ int main(int argc, char **argv)
     if (caps->durable_close || cfg.expect_durable)
         cfg.durable_close = 1;
     crash_cfg = &cfg;
+    crash_tune_engine();
 
     printf("crashtest: stage %s, %s run, power-loss durability %s\n", kv_stage(),
            cfg.quick ? "quick" : "full",

@@ -86,6 +86,7 @@ typedef struct power_ref {
     power_phase phases[POWER_PHASES];
     size_t journal;
     long puts, deletes, batches, merges, syncs, dir_syncs;
+    crash_work work;  /* flushes, compactions, ... of the reference workload */
 } power_ref;
 
 /* Runs the reference workload on the simulator, recording its journal;
@@ -98,7 +99,8 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
     w.compact_per_mille = 15;
     w.big_pct = 5;
     w.segment_bytes = 16384; /* stage 02+: several segment roll-overs */
-    w.memtable_bytes = 8192; /* stage 04+: many flushes */
+    w.memtable_bytes = 4096; /* stage 04+: many flushes */
+    crash_workload_levels(&w, 2048); /* stage 06+: many compactions */
     crash_model_init(&ref->m, &w);
     crash_model_grow(&ref->m, (size_t)cfg->ops);
     ref->begin = calloc((size_t)cfg->ops, sizeof *ref->begin);
@@ -115,10 +117,7 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
         ph->end = cfg->ops * (p + 1) / POWER_PHASES;
         kv_db *db = NULL;
         kv_options opt;
-        kv_options_init(&opt);
-        opt.sync = ph->sync;
-        opt.segment_bytes = w.segment_bytes;
-        opt.memtable_bytes = w.memtable_bytes;
+        crash_options(&w, ph->sync, &opt);
         if ((rc = kv_open(dir, &opt, &db)) != KV_OK) {
             crash_fail(repro, "power loss, seed %llu: kv_open %d of the reference workload: "
                        "%s: %s", (unsigned long long)cfg->seed, p + 1, kv_strerror(rc),
@@ -140,7 +139,7 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
             crash_fail(repro, "power loss, seed %llu: the reference workload failed: %s: %s",
                        (unsigned long long)cfg->seed, kv_strerror(rc), kv_errmsg());
             kv_close(db);
-        } else if ((rc = kv_close(db)) != KV_OK) {
+        } else if (crash_work_add(db, &ref->work), (rc = kv_close(db)) != KV_OK) {
             crash_fail(repro, "power loss: kv_close %d of the reference workload: %s", p + 1,
                        kv_errmsg());
         }
@@ -411,6 +410,7 @@ static void power_run(const crash_config *cfg, int sync)
                sync, !sync, sync, POWER_PHASES, cfg->ops, ref.puts, ref.deletes, ref.batches,
                ref.merges, ref.journal,
                ref.syncs, ref.dir_syncs, npoints, crash_failed - failed0, crash_now() - t0);
+        crash_work_print("in the reference workload", &ref.work);
         power_table(rows);
         free(points);
     }

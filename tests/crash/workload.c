@@ -36,6 +36,9 @@ void crash_workload_init(crash_workload *w, uint64_t seed, uint32_t nkeys)
     w->big_pct = 3;
     w->segment_bytes = 0;
     w->memtable_bytes = 0;
+    w->table_bytes = 0;
+    w->l1_bytes = 0;
+    w->level_ratio = 0;
 }
 
 /* A put or a delete of key k, drawn from the random bits a and b. */
@@ -209,14 +212,25 @@ static void crash_send_begin(int fd, const crash_op *op)
     crash_send_all(fd, m, count);
 }
 
+/* The WORK messages (crash.h). */
+static void crash_send_work(int fd, kv_db *db)
+{
+    crash_work w = {0};
+    crash_work_add(db, &w);
+    crash_msg m[2] = {
+        {.type = CRASH_MSG_WORK, .op = (uint32_t)w.flushes, .key = (uint32_t)w.compactions,
+         .status = (int32_t)w.moves},
+        {.type = CRASH_MSG_WORK, .op = (uint32_t)w.rolls, .key = (uint32_t)w.deleted,
+         .status = 0},
+    };
+    crash_send_all(fd, m, 2);
+}
+
 _Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t first,
                            uint32_t count, int sync, int fd)
 {
     kv_options opt;
-    kv_options_init(&opt);
-    opt.sync = sync;
-    opt.segment_bytes = w->segment_bytes;
-    opt.memtable_bytes = w->memtable_bytes;
+    crash_options(w, sync, &opt);
     kv_db *db = NULL;
     int rc = kv_open(dir, &opt, &db);
     crash_send(fd, CRASH_MSG_OPENED, 0, 0, rc);
@@ -235,6 +249,8 @@ _Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t fi
                     kv_strerror(rc), kv_errmsg());
             _exit(3);
         }
+        if ((n - first) % CRASH_WORK_EVERY == CRASH_WORK_EVERY - 1)
+            crash_send_work(fd, db);
     }
     kv_close(db);
     _exit(0);
