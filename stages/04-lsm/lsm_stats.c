@@ -14,41 +14,8 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "stats_text.h"
 
-typedef struct stats_text {
-    char *p;
-    size_t len, cap;
-    int failed;
-} stats_text;
-
-static void stats_add(stats_text *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void stats_add(stats_text *s, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (s->failed || n < 0)
-        return;
-    size_t need = s->len + (size_t)n + 2;
-    if (need > s->cap) {
-        size_t cap = need * 2;
-        char *grown = realloc(s->p, cap);
-        if (grown == NULL) {
-            s->failed = 1;
-            return;
-        }
-        s->p = grown;
-        s->cap = cap;
-    }
-    memcpy(s->p + s->len, line, (size_t)n);
-    s->len += (size_t)n;
-    s->p[s->len++] = '\n';
-    s->p[s->len] = '\0';
-}
-
-static void stats_line(void *ctx, const char *line) { stats_add(ctx, "%s", line); }
 
 static uint64_t stat(const uint64_t *c) { return __atomic_load_n(c, __ATOMIC_RELAXED); }
 
@@ -63,14 +30,14 @@ static void stats_tree(kv_db *db, stats_text *s)
         bytes += table_file_bytes(v->tables[i].t);
         entries += table_entries(v->tables[i].t);
     }
-    stats_add(s, "seq.last: %" PRIu64, seq);
-    stats_add(s, "memtable.limit_bytes: %zu", db->memtable_limit);
-    stats_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
-    stats_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
-    stats_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
-    stats_add(s, "tables.count: %zu", v->ntables);
-    stats_add(s, "tables.bytes: %" PRIu64, bytes);
-    stats_add(s, "tables.entries: %" PRIu64, entries);
+    stats_text_add(s, "seq.last: %" PRIu64, seq);
+    stats_text_add(s, "memtable.limit_bytes: %zu", db->memtable_limit);
+    stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
+    stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
+    stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
+    stats_text_add(s, "tables.count: %zu", v->ntables);
+    stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
+    stats_text_add(s, "tables.entries: %" PRIu64, entries);
     lsm_view_unref(v);
     pthread_mutex_lock(&db->write_lock);
     size_t nwals = db->nwals;
@@ -78,51 +45,51 @@ static void stats_tree(kv_db *db, stats_text *s)
     for (size_t i = 0; i < nwals; i++)
         wal_bytes += db->wals[i]->size;
     pthread_mutex_unlock(&db->write_lock);
-    stats_add(s, "logs.count: %zu", nwals);
-    stats_add(s, "logs.bytes: %" PRIu64, wal_bytes);
+    stats_text_add(s, "logs.count: %zu", nwals);
+    stats_text_add(s, "logs.bytes: %" PRIu64, wal_bytes);
 }
 
 static void stats_open(kv_db *db, stats_text *s)
 {
-    stats_add(s, "open.ms: %.3f", (double)db->open_us / 1000.0);
-    stats_add(s, "open.log_bytes: %" PRIu64, db->open_wal_bytes);
-    stats_add(s, "open.records_replayed: %" PRIu64, db->open_records);
-    stats_add(s, "open.ops_already_in_tables: %" PRIu64, db->open_records_skipped);
-    stats_add(s, "open.torn_tail_bytes_found: %" PRIu64, db->open_torn_found);
-    stats_add(s, "open.torn_tail_bytes_cut: %" PRIu64, db->open_torn_cut);
-    stats_add(s, "open.tail_cut_hid_valid_records: %" PRIu64, db->open_tail_records_dropped);
-    stats_add(s, "open.obsolete_tables_removed: %" PRIu64, db->open_tables_removed);
-    stats_add(s, "open.flushed_logs_removed: %" PRIu64, db->open_wals_removed);
-    stats_add(s, "open.temporary_files_removed: %" PRIu64, db->open_tmps_removed);
+    stats_text_add(s, "open.ms: %.3f", (double)db->open_us / 1000.0);
+    stats_text_add(s, "open.log_bytes: %" PRIu64, db->open_wal_bytes);
+    stats_text_add(s, "open.records_replayed: %" PRIu64, db->open_records);
+    stats_text_add(s, "open.ops_already_in_tables: %" PRIu64, db->open_records_skipped);
+    stats_text_add(s, "open.torn_tail_bytes_found: %" PRIu64, db->open_torn_found);
+    stats_text_add(s, "open.torn_tail_bytes_cut: %" PRIu64, db->open_torn_cut);
+    stats_text_add(s, "open.tail_cut_hid_valid_records: %" PRIu64, db->open_tail_records_dropped);
+    stats_text_add(s, "open.obsolete_tables_removed: %" PRIu64, db->open_tables_removed);
+    stats_text_add(s, "open.flushed_logs_removed: %" PRIu64, db->open_wals_removed);
+    stats_text_add(s, "open.temporary_files_removed: %" PRIu64, db->open_tmps_removed);
 }
 
 static void stats_session(kv_db *db, stats_text *s)
 {
     uint64_t gets = stat(&db->gets), flushes = stat(&db->flushes);
-    stats_add(s, "session.puts: %" PRIu64, stat(&db->puts));
-    stats_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
-    stats_add(s, "session.batches: %" PRIu64, stat(&db->batches));
-    stats_add(s, "session.gets: %" PRIu64, gets);
-    stats_add(s, "get.table_reads: %" PRIu64, stat(&db->get_table_reads));
-    stats_add(s, "get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
-    stats_add(s, "get.table_reads_per_get: %.2f", per(stat(&db->get_table_reads), gets));
-    stats_add(s, "get.tables_per_get: %.2f", per(stat(&db->get_tables_searched), gets));
-    stats_add(s, "write.memtable_switches: %" PRIu64, stat(&db->switches));
-    stats_add(s, "write.stalls: %" PRIu64, stat(&db->stalls));
-    stats_add(s, "write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
-    stats_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
-    stats_add(s, "flush.count: %" PRIu64, flushes);
-    stats_add(s, "flush.bytes: %" PRIu64, stat(&db->flush_bytes));
-    stats_add(s, "flush.entries: %" PRIu64, stat(&db->flush_entries));
-    stats_add(s, "flush.ms_avg: %.3f", per(stat(&db->flush_us), flushes) / 1000.0);
-    stats_add(s, "flush.failures: %" PRIu64, stat(&db->flush_failures));
-    stats_add(s, "flush.logs_removed: %" PRIu64, stat(&db->wals_removed));
-    stats_add(s, "compact.count: %" PRIu64, stat(&db->compactions));
-    stats_add(s, "compact.bytes_read: %" PRIu64, stat(&db->compact_bytes_in));
-    stats_add(s, "compact.bytes_written: %" PRIu64, stat(&db->compact_bytes_out));
-    stats_add(s, "compact.entries_dropped: %" PRIu64, stat(&db->compact_dropped));
-    stats_add(s, "compact.ms: %.3f", (double)stat(&db->compact_us) / 1000.0);
-    stats_add(s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
+    stats_text_add(s, "session.puts: %" PRIu64, stat(&db->puts));
+    stats_text_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
+    stats_text_add(s, "session.batches: %" PRIu64, stat(&db->batches));
+    stats_text_add(s, "session.gets: %" PRIu64, gets);
+    stats_text_add(s, "get.table_reads: %" PRIu64, stat(&db->get_table_reads));
+    stats_text_add(s, "get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
+    stats_text_add(s, "get.table_reads_per_get: %.2f", per(stat(&db->get_table_reads), gets));
+    stats_text_add(s, "get.tables_per_get: %.2f", per(stat(&db->get_tables_searched), gets));
+    stats_text_add(s, "write.memtable_switches: %" PRIu64, stat(&db->switches));
+    stats_text_add(s, "write.stalls: %" PRIu64, stat(&db->stalls));
+    stats_text_add(s, "write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
+    stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
+    stats_text_add(s, "flush.count: %" PRIu64, flushes);
+    stats_text_add(s, "flush.bytes: %" PRIu64, stat(&db->flush_bytes));
+    stats_text_add(s, "flush.entries: %" PRIu64, stat(&db->flush_entries));
+    stats_text_add(s, "flush.ms_avg: %.3f", per(stat(&db->flush_us), flushes) / 1000.0);
+    stats_text_add(s, "flush.failures: %" PRIu64, stat(&db->flush_failures));
+    stats_text_add(s, "flush.logs_removed: %" PRIu64, stat(&db->wals_removed));
+    stats_text_add(s, "compact.count: %" PRIu64, stat(&db->compactions));
+    stats_text_add(s, "compact.bytes_read: %" PRIu64, stat(&db->compact_bytes_in));
+    stats_text_add(s, "compact.bytes_written: %" PRIu64, stat(&db->compact_bytes_out));
+    stats_text_add(s, "compact.entries_dropped: %" PRIu64, stat(&db->compact_dropped));
+    stats_text_add(s, "compact.ms: %.3f", (double)stat(&db->compact_us) / 1000.0);
+    stats_text_add(s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
 }
 
 static void stats_wal(kv_db *db, stats_text *s)
@@ -131,14 +98,14 @@ static void stats_wal(kv_db *db, stats_text *s)
     if (db->q != NULL)
         wal_queue_stats_get(db->q, &q);
     uint64_t all_syncs = q.syncs + q.dir_syncs;
-    stats_add(s, "wal.records: %" PRIu64, q.records);
-    stats_add(s, "wal.groups: %" PRIu64, q.groups);
-    stats_add(s, "wal.records_per_group: %.2f", per(q.records, q.groups));
-    stats_add(s, "wal.largest_group: %" PRIu64, q.largest_group);
-    stats_add(s, "wal.syncs: %" PRIu64, q.syncs);
-    stats_add(s, "wal.dir_syncs: %" PRIu64, q.dir_syncs);
-    stats_add(s, "wal.sync_us_avg: %.1f", per(q.sync_ns, all_syncs) / 1000.0);
-    stats_add(s, "durability: %s",
+    stats_text_add(s, "wal.records: %" PRIu64, q.records);
+    stats_text_add(s, "wal.groups: %" PRIu64, q.groups);
+    stats_text_add(s, "wal.records_per_group: %.2f", per(q.records, q.groups));
+    stats_text_add(s, "wal.largest_group: %" PRIu64, q.largest_group);
+    stats_text_add(s, "wal.syncs: %" PRIu64, q.syncs);
+    stats_text_add(s, "wal.dir_syncs: %" PRIu64, q.dir_syncs);
+    stats_text_add(s, "wal.sync_us_avg: %.1f", per(q.sync_ns, all_syncs) / 1000.0);
+    stats_text_add(s, "durability: %s",
               db->opt.sync ? "sync = 1: each write is on stable storage when it returns "
                              "(fdatasync of the log, group commit)"
                            : "sync = 0: writes reach the OS when they return; after a power "
@@ -152,13 +119,13 @@ int kv_stats(kv_db *db, char **text)
         (rc = args_check_ptr("kv_stats", text, "text pointer")) != KV_OK)
         return rc;
     stats_text s = {0};
-    stats_add(&s, "stage: %s", kv_stage());
-    stats_add(&s, "dir: %s", db->dir.path);
+    stats_text_add(&s, "stage: %s", kv_stage());
+    stats_text_add(&s, "dir: %s", db->dir.path);
     stats_tree(db, &s);
     stats_open(db, &s);
     stats_session(db, &s);
     stats_wal(db, &s);
-    table_ctx_stats(db->tctx, stats_line, &s);
+    table_ctx_stats(db->tctx, stats_text_line, &s);
     if (s.failed || s.p == NULL) {
         free(s.p);
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");

@@ -98,7 +98,15 @@ int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
      * an edit naming an older next_file would have the next open hand out
      * the live manifest's number again (and overwrite it). */
     version_edit_set_next_file(e, ldb->next_file);
+    /* The view that will show nv, allocated now: once the manifest holds
+     * the edit, installing it must not fail. */
+    level_view *lv = calloc(1, sizeof *lv);
+    if (lv == NULL) {
+        version_unref(nv);
+        return kv_error(KV_ERR_NOMEM, "out of memory for a view");
+    }
     if ((rc = manifest_append(ldb->manifest, e)) != KV_OK) {
+        free(lv);
         if (rc == KV_ERR_NOMEM) { /* nothing written: the manifest is as it was */
             version_unref(nv);
             return rc;
@@ -112,13 +120,9 @@ int level_apply_edit(level_db *ldb, version_edit *e, int flushed)
     if (e->has_log_seq)
         ldb->log_seq = e->log_seq;
     level_take_pointers(ldb, e);
-    rc = level_install(ldb, nv, flushed);
+    level_install(ldb, nv, flushed, lv);
     pthread_mutex_unlock(&db->write_lock);
-    if (rc != KV_OK) {
-        level_edit_failed(ldb, rc, "installing a version the manifest holds");
-        version_unref(nv);
-    }
-    return rc;
+    return KV_OK;
 }
 
 /* kv_compact's work (step 2): every level down into the deepest one that
@@ -174,19 +178,30 @@ static void *level_bg_main(void *arg)
         int rc = KV_OK, worked = 1, done = 1, manual = 0;
         if (db->imm != NULL && !db->flush_failed && level_bg_can_work(ldb)) {
             level_flush(ldb); /* its failure is kept for the next write */
+            ldb->compact_paused = 0;
         } else if (ldb->compact_waiters > 0 && !ldb->compact_done && level_bg_can_work(ldb)) {
             rc = level_compact_all(ldb);
             ldb->compact_rc = rc;
             manual = 1;
-        } else if (level_bg_can_work(ldb) && (rc = level_compact_some(ldb, &done)) == KV_OK &&
-                   !done) {
+        } else if (level_bg_can_work(ldb) && !ldb->compact_paused &&
+                   (rc = level_compact_some(ldb, &done)) == KV_OK && !done) {
             /* one more compaction done */
         } else {
             worked = 0;
         }
         if (manual && !worked)
             ldb->compact_done = 1;
-        if (rc != KV_OK && !db->failed) {
+        if (rc == KV_ERR_NOMEM && !db->failed) {
+            /* Out of memory before its edit was in the manifest (once it is,
+             * installing it cannot fail): nothing durable changed, its
+             * outputs are garbage, and it is tried again after the next
+             * flush.  kv_compact's caller gets the error itself. */
+            if (!manual) {
+                kv_error_append(" (a background compaction; it is tried again later)");
+                lsm_set_bg_error(db, rc);
+                ldb->compact_paused = 1;
+            }
+        } else if (rc != KV_OK && !db->failed) {
             kv_error_append(" (a background compaction; writes are refused until the "
                             "database is reopened)");
             lsm_set_failed(db, kv_errmsg());

@@ -99,8 +99,12 @@ void level_delete_obsolete(level_db *ldb)
     int failed = KV_OK;
     for (size_t i = 0; !keep && i < n; i++) {
         char *path = level_table_path(ldb, list[i]);
-        int rc = path ? io_unlink(path) : KV_ERR_NOMEM;
-        if (rc == KV_OK)
+        /* A number may be listed twice (a compaction that failed removes
+         * its outputs, and their vfiles list them as they go); numbers are
+         * never reused, so a file already gone is what was wanted. */
+        int exists = 1;
+        int rc = path ? io_exists(path, &exists) : KV_ERR_NOMEM;
+        if (rc == KV_OK && exists && (rc = io_unlink(path)) == KV_OK)
             __atomic_add_fetch(&ldb->files_deleted, 1, __ATOMIC_RELAXED);
         else if (failed == KV_OK)
             failed = rc;
@@ -141,6 +145,19 @@ void lsm_view_unref(lsm_view *v)
     free(v);
 }
 
+/* A view of mem and imm (NULL: none) in lv, zeroed: one reference, the
+ * caller's; its version is set when it is published. */
+static lsm_view *level_view_init(level_view *lv, memtable *mem, memtable *imm)
+{
+    atomic_init(&lv->base.refs, 1);
+    lv->base.mem = mem;
+    lv->base.imm = imm;
+    memtable_ref(mem);
+    if (imm != NULL)
+        memtable_ref(imm);
+    return &lv->base;
+}
+
 int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
                  lsm_view **out)
 {
@@ -150,13 +167,7 @@ int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n
     level_view *lv = calloc(1, sizeof *lv);
     if (lv == NULL)
         return kv_error(KV_ERR_NOMEM, "out of memory for a view");
-    atomic_init(&lv->base.refs, 1);
-    lv->base.mem = mem;
-    lv->base.imm = imm;
-    memtable_ref(mem);
-    if (imm != NULL)
-        memtable_ref(imm);
-    *out = &lv->base;
+    *out = level_view_init(lv, mem, imm);
     return KV_OK;
 }
 
@@ -184,13 +195,10 @@ int lsm_view_install(kv_db *db)
     return rc;
 }
 
-int level_install(level_db *ldb, version *v, int flushed)
+void level_install(level_db *ldb, version *v, int flushed, level_view *lv)
 {
     kv_db *db = &ldb->base;
-    lsm_view *view = NULL;
-    int rc = lsm_view_new(db->mem, flushed ? NULL : db->imm, NULL, 0, &view);
-    if (rc != KV_OK)
-        return rc;
+    lsm_view *view = level_view_init(lv, db->mem, flushed ? NULL : db->imm);
     version *old = ldb->current;
     ldb->current = v;
     __atomic_store_n(&ldb->l0_files, (int)v->nfiles[0], __ATOMIC_RELAXED);
@@ -200,7 +208,6 @@ int level_install(level_db *ldb, version *v, int flushed)
     }
     lsm_view_publish(db, view);
     version_unref(old);
-    return KV_OK;
 }
 
 /* ---- open and close -------------------------------------------------------- */

@@ -89,6 +89,8 @@ typedef struct level_db {
     size_t pointer_len[VERSION_LEVELS];
     /* kv_compact's request to the thread (write_lock). */
     int compact_waiters, compact_done, compact_rc;
+    int compact_paused;         /* a background compaction ran out of memory:
+                                   none is picked until the next flush */
     pthread_cond_t bg_idle;     /* the thread finished a job or went idle */
 
     pthread_mutex_t obsolete_lock;
@@ -115,9 +117,11 @@ static inline level_view *level_view_of(lsm_view *v) { return (level_view *)v; }
 /* ---- versions (level_db.c) ------------------------------------------------ */
 
 /* Makes v the current version (taking over the caller's reference) and
- * publishes a view of mem, imm (unless flushed: imm is dropped) and v.
- * KV_OK or NOMEM (nothing changed).  REQUIRES: write_lock held. */
-int  level_install(level_db *ldb, version *v, int flushed);
+ * publishes a view of mem, imm (unless flushed: imm is dropped) and v, in
+ * lv, which the caller allocated (calloc) before the edit that made v
+ * went into the manifest, so that nothing can fail once the manifest
+ * holds it; lv is taken over.  REQUIRES: write_lock held. */
+void level_install(level_db *ldb, version *v, int flushed, level_view *lv);
 /* The release callback of every version (version.h): the last version
  * holding f is gone: its table is closed, its number listed for deletion. */
 void level_vfile_gone(void *ctx, vfile *f);
