@@ -2,7 +2,6 @@
 # versions of levels (L0 overlapping, L1..L6 sorted and disjoint), a
 # manifest of version edits with a CURRENT file, and leveled compaction on
 # the background thread (docs/06-leveled.md).
-UNFINISHED_06-leveled := 1
 
 # What stage 06 takes from the stages before it, and why:
 #   unchanged, from stage 05: table format v2, the bloom filter, the block
