@@ -31,3 +31,8 @@ LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,stages/06-leveled/com
                     $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm
+
+# The stage's own threaded suite, in build/tsan/06-leveled/racetest with
+# the shared ones (tests/race/main.c): the reference counts that keep a
+# version's tables open and on disk while versions change.
+$(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/06-leveled/tests/version_race_test.o

@@ -111,6 +111,11 @@ int version_apply(const version *base, const version_edit *e, vfile_open_fn open
 void version_ref(version *v);
 void version_unref(version *v);
 
+/* How many versions this process has made and freed so far (every
+ * database's): once none is left, the two are equal.  A version freed
+ * twice, or never, shows here (the reference-count tests read them). */
+void version_counts(uint64_t *made, uint64_t *freed);
+
 /* Tables in the whole version, and the sum of their sizes. */
 size_t version_total_files(const version *v);
 uint64_t version_total_bytes(const version *v);
