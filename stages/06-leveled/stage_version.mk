@@ -10,6 +10,7 @@ LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/level_iter
 LEVELED_VERSION_TESTS := stages/06-leveled/tests/version_test.c \
                          stages/06-leveled/tests/level_iter_test.c \
                          stages/06-leveled/tests/compaction_pick_test.c \
+                         stages/06-leveled/tests/compaction_flush_test.c \
                          stages/06-leveled/tests/version_alloc_test.c
 # (With stage 05's helpers, which stage.mk links: stage 03's alloc_fail.c.)
 LEVELED_VERSION_TEST_HELPERS := stages/06-leveled/tests/version_test_util.c

@@ -369,6 +369,16 @@ int version_level_overlaps(const version *v, int level, const uint8_t *begin, si
     return i < v->nfiles[level] && file_meets(v->files[level][i], begin, blen, end, elen);
 }
 
+uint64_t version_overlapping_bytes(const version *v, int level, const uint8_t *begin,
+                                   size_t blen, const uint8_t *end, size_t elen)
+{
+    uint64_t bytes = 0;
+    size_t i = begin != NULL ? level_seek_user(v, level, begin, blen) : 0;
+    for (; i < v->nfiles[level] && file_meets(v->files[level][i], begin, blen, end, elen); i++)
+        bytes += v->files[level][i]->file_bytes;
+    return bytes;
+}
+
 int version_overlapping(const version *v, int level, const uint8_t *begin, size_t blen,
                         const uint8_t *end, size_t elen, vfile_list *out)
 {

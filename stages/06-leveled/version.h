@@ -150,4 +150,9 @@ int version_overlapping(const version *v, int level, const uint8_t *begin, size_
 int version_level_overlaps(const version *v, int level, const uint8_t *begin, size_t blen,
                            const uint8_t *end, size_t elen);
 
+/* The bytes of the files of `level` >= 1 whose user-key range meets
+ * [begin, end] (as version_overlapping finds them, without a list). */
+uint64_t version_overlapping_bytes(const version *v, int level, const uint8_t *begin,
+                                   size_t blen, const uint8_t *end, size_t elen);
+
 #endif

@@ -9,10 +9,11 @@
  * on its fields there, besides failing the checks below.
  *
  * One writer fills a database with a 4 KiB memtable and tiny levels, so
- * that the background thread flushes a level-0 table every few dozen
- * writes, compacts level 0 into level 1 every four, and level 1 on into
- * level 2; each installs a new version and deletes the tables the old ones
- * held once no version holds them.  Meanwhile:
+ * that the background thread flushes a table every few dozen writes (into
+ * level 0 once the tables below overlap it), compacts level 0 into level 1
+ * every four, and level 1 on into level 2; each installs a new version and
+ * deletes the tables the old ones held once no version holds them.
+ * Meanwhile:
  *   - a reader takes the current view (lsm_view_get, as kv_get does),
  *     keeps the last four (so it holds versions several installs old),
  *     and checks that every table each one reaches is open (vfile.t) and
@@ -229,7 +230,8 @@ static void tables_stay_open_while_any_version_holds_them(void)
     CHECK(pthread_create(&viewer, NULL, race_viewer, &st) == 0);
     CHECK(pthread_create(&iterator, NULL, race_iterator, &st) == 0);
 
-    /* Write until the current version has a table, and hold it. */
+    /* Write until level 0 has a table (the first flushes go deeper), and
+     * hold the version. */
     int i = 0;
     while (__atomic_load_n(&ldb->l0_files, __ATOMIC_ACQUIRE) == 0 && i < RACE_MAX_WRITES)
         CHECK_KV(race_write(st.db, i++), KV_OK);
