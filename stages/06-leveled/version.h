@@ -12,12 +12,13 @@
  * The compaction picker (compaction_pick.h) keeps each level near its
  * target size by merging tables down.
  *
- * A version never changes once made.  A change (a flush adds an L0 table;
- * a compaction removes its inputs and adds its outputs) is a version edit
- * (version_edit.h, the record the manifest logs), and version_apply makes
- * the next version from the current one and the edit.  Readers and
- * iterators hold a reference to the version they started with, so the
- * tables they read stay alive whatever compactions do meanwhile.
+ * A version never changes once made.  A change (a flush adds a table,
+ * usually to L0; a compaction removes its inputs and adds its outputs) is
+ * a version edit (version_edit.h, the record the manifest logs), and
+ * version_apply makes the next version from the current one and the edit.
+ * Readers and iterators hold a reference to the version they started
+ * with, so the tables they read stay alive whatever compactions do
+ * meanwhile.
  *
  * A table is a vfile, shared by every version that holds it (a compaction
  * that leaves a table alone copies the pointer, not the table).  When the
