@@ -140,8 +140,9 @@ $(B)/$(1)/stagetest.suites: FORCE
 	@mkdir -p $$(dir $$@)
 	@echo '$$(STAGE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(STAGE_SUITES_$(1))' >$$@
 
+# (The library goes last: a stage.mk may add its own suite's object.)
 $(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
 $(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) -o $$@ $$^ $$(LDLIBS)
