@@ -38,6 +38,7 @@ $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
 # Stage 04's kv_put, kv_delete and kv_write, each write first through the
 # level-0 brake (level_put.c): lsm_put.c compiled with lsm_write renamed.
 $(B)/06-leveled/obj/stages/04-lsm/lsm_put.o: EXTRA_CFLAGS += -Dlsm_write=level_write
+build/fuzz/06-leveled/obj/stages/04-lsm/lsm_put.o: FUZZ_DEFS += -Dlsm_write=level_write
 # Unit tests: stage 05's, but those of stage 04's engine files this stage
 # replaces (and of the log naming and repair tests written against them);
 # the manifest's and the versions' (their fragments add them); and the
