@@ -37,6 +37,9 @@ LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
 # Stage 04's kv_put, kv_delete and kv_write, each write first through the
 # level-0 brake (level_put.c): lsm_put.c compiled with lsm_write renamed.
+# (RECOMPILED_: compiled here, not linked from stage 04's object; see the
+# Makefile, "Objects".)
+RECOMPILED_06-leveled := stages/04-lsm/lsm_put.c
 $(B)/06-leveled/obj/stages/04-lsm/lsm_put.o: EXTRA_CFLAGS += -Dlsm_write=level_write
 build/fuzz/06-leveled/obj/stages/04-lsm/lsm_put.o: FUZZ_DEFS += -Dlsm_write=level_write
 # Unit tests: the manifest's and the versions' (their fragments add them),
