@@ -8,9 +8,13 @@
 #   full    N = 10,000, 100,000 and 1,000,000; 10 s per read workload; 3 reps
 # Options (also through `make bench BENCH_ARGS=...`):
 #   --reps=R  --sizes="N1 N2 ..."  --seconds=S  --fill_seconds=S  --threads=T
+#   --benchmarks=a,b  kvbench's workloads to run (default: all of them)
 #   --publish   also copy the results and charts to bench/results/ (the
 #               figures docs/benchmarks.md shows) and update every page of
 #               docs/ that quotes them (scripts/docs_figures.sh)
+#   --publish-as=NAME  the same for a run published beside the main one:
+#               bench/results/NAME-results.md, NAME-machine.txt and
+#               NAME-medians.csv (no charts), then the pages (`make bench-10m`)
 #   --peers="P1 P2 ..."  run these peers only, in this order (instead of
 #               PEERS with their bloom variants), e.g. --peers="leveldb-bloom"
 #
@@ -50,6 +54,8 @@ full) sizes="10000 100000 1000000" reps=3 seconds=10 fill_seconds=300 ;;
 esac
 threads=1
 publish=0
+publish_as=
+benchmarks=
 peers_only=
 for arg in "$@"; do
     case $arg in
@@ -58,8 +64,10 @@ for arg in "$@"; do
     --seconds=*) seconds=${arg#*=} ;;
     --fill_seconds=*) fill_seconds=${arg#*=} ;;
     --threads=*) threads=${arg#*=} ;;
+    --benchmarks=*) benchmarks=${arg#*=} ;;
     --peers=*) peers_only=${arg#*=} ;;
     --publish) publish=1 ;;
+    --publish-as=*) publish_as=${arg#*=} ;;
     *)
         echo "bench.sh: unknown option '$arg'" >&2
         exit 2
@@ -129,7 +137,7 @@ fi
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "command: $mode: sizes $sizes; $reps repetitions; $seconds s per read workload," \
-        "$fill_seconds s per write workload; $threads reader thread(s)"
+        "$fill_seconds s per write workload; $threads reader thread(s)${benchmarks:+; workloads $benchmarks}"
     echo "cpu: $(nproc) x $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
     echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "kernel: $(uname -sr)"
@@ -170,7 +178,8 @@ while [ "$r" -le "$reps" ]; do
             ev=$(echo "$envs" | awk -v k="$k" '{ print $k }')
             t0=$(date +%s.%N)
             env "$ev" "$bin" --num="$n" --seconds="$seconds" --fill_seconds="$fill_seconds" \
-                --threads="$threads" --rep="$r" --db="$db" --csv="$csv" >>"$log" 2>&1
+                --threads="$threads" --rep="$r" --db="$db" --csv="$csv" \
+                ${benchmarks:+--benchmarks="$benchmarks"} >>"$log" 2>&1
             rc=$?
             t1=$(date +%s.%N)
             status=
@@ -199,6 +208,14 @@ if [ "$publish" = 1 ]; then
     mkdir -p bench/results
     cp "$out"/results.csv "$out"/medians.csv "$out"/results.md "$out"/machine.txt \
         "$out"/*.png bench/results/ && echo "bench: copied to bench/results/" &&
+        sh scripts/docs_figures.sh
+fi
+if [ -n "$publish_as" ]; then
+    mkdir -p bench/results
+    cp "$out"/results.md "bench/results/$publish_as-results.md" &&
+        cp "$out"/machine.txt "bench/results/$publish_as-machine.txt" &&
+        cp "$out"/medians.csv "bench/results/$publish_as-medians.csv" &&
+        echo "bench: copied to bench/results/$publish_as-*" &&
         sh scripts/docs_figures.sh
 fi
 [ "$failures" = 0 ]

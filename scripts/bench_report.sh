@@ -230,7 +230,7 @@ END {
 # ---- growth with N, targets, spread of the repetitions --------------------------------
 # The targets the project set its stages, as STAGE:WORKLOAD:PEER:FACTOR: the
 # stage's ops/s on WORKLOAD at the largest N at least FACTOR times the peer's.
-targets=${BENCH_TARGETS:-"02-hash:readrandom:leveldb:2 01-log:fillseq:leveldb:1 02-hash:fillseq:leveldb:1 03-wal:fillseq:leveldb:1"}
+targets=${BENCH_TARGETS:-"02-hash:readrandom:leveldb:2 01-log:fillseq:leveldb:1 02-hash:fillseq:leveldb:1 03-wal:fillseq:leveldb:1 05-blocks:readmissing:04-lsm:3 06-leveled:fillrandom:leveldb-bloom:1.2 06-leveled:overwrite:leveldb-bloom:1.2 06-leveled:readrandom:leveldb-bloom:1.2 06-leveled:readseq:leveldb-bloom:1.2"}
 growth="fillrandom readrandom seekrandom readseq"
 awk -F, -v engines="$engines" -v growth="$growth" -v targets="$targets" -v medfile="$med" '
 function commas(x,    s) {

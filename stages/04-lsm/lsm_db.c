@@ -1,11 +1,14 @@
 /*
- * lsm_db.c: stage 04's engine: open, close, the readers' view (failures
- * are in lsm_failure.c, snapshots in lsm_snapshot.c).
+ * lsm_db.c: stage 04's engine: open, close, and the tables in the readers'
+ * view: a view made of a table list, a lookup and iterators over its
+ * tables, kv_stats's lines about them (how a view is shared is in
+ * lsm_view.c, failures in lsm_failure.c, snapshots in lsm_snapshot.c).
  * The design, its locks and invariants are in lsm_db.h; docs/04-lsm.md
  * has the reasoning.
  */
 #include "lsm_db.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,32 +28,9 @@ uint64_t lsm_now_us(void)
 
 /* ---- views ------------------------------------------------------------------- */
 
-lsm_view *lsm_view_get(kv_db *db, uint64_t *seq)
-{
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *v = db->view;
-    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-    /* Read under view_lock: every write up to it is in this view (D2), and
-     * no compaction installed since has dropped what it needs. */
-    if (seq != NULL)
-        *seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->view_lock);
-    return v;
-}
-
-void lsm_view_unref(lsm_view *v)
-{
-    if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    memtable_unref(v->mem);
-    memtable_unref(v->imm);
-    for (size_t i = 0; i < v->ntables; i++)
-        table_unref(v->tables[i].t);
-    free(v->tables);
-    free(v);
-}
-
-int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
+/* A view is its memtables (lsm_view.c) and its tables: a copy of the
+ * table list, with a reference on each table. */
+int lsm_view_new(kv_db *db, memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
                  lsm_view **out)
 {
     lsm_view *v = calloc(1, sizeof *v);
@@ -58,14 +38,10 @@ int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n
     if (v == NULL || copy == NULL) {
         free(v);
         free(copy);
-        return kv_error(KV_ERR_NOMEM, "out of memory for a view of %zu tables", n);
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a view of %zu tables",
+                        db->dir.path, n);
     }
-    atomic_init(&v->refs, 1);
-    v->mem = mem;
-    v->imm = imm;
-    memtable_ref(mem);
-    if (imm != NULL)
-        memtable_ref(imm);
+    lsm_view_init(v, mem, imm);
     for (size_t i = 0; i < n; i++) {
         copy[i] = tables[i];
         table_ref(copy[i].t);
@@ -76,22 +52,12 @@ int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n
     return KV_OK;
 }
 
-void lsm_view_publish(kv_db *db, lsm_view *v)
+void lsm_view_free(lsm_view *v)
 {
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *old = db->view;
-    db->view = v;
-    pthread_mutex_unlock(&db->view_lock);
-    lsm_view_unref(old);
-}
-
-int lsm_view_install(kv_db *db)
-{
-    lsm_view *v = NULL;
-    int rc = lsm_view_new(db->mem, db->imm, db->tables, db->ntables, &v);
-    if (rc == KV_OK)
-        lsm_view_publish(db, v);
-    return rc;
+    for (size_t i = 0; i < v->ntables; i++)
+        table_unref(v->tables[i].t);
+    free(v->tables);
+    free(v);
 }
 
 /* The tables' part of a lookup (lsm_read.c): newest table first, the first
@@ -146,6 +112,19 @@ int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
     }
     *out = children;
     return KV_OK;
+}
+
+void lsm_view_tables_stats(kv_db *db, const lsm_view *v, stats_text *s)
+{
+    (void)db; /* the view's table list says it all */
+    uint64_t bytes = 0, entries = 0;
+    for (size_t i = 0; i < v->ntables; i++) {
+        bytes += table_file_bytes(v->tables[i].t);
+        entries += table_entries(v->tables[i].t);
+    }
+    stats_text_add(s, "tables.count: %zu", v->ntables);
+    stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
+    stats_text_add(s, "tables.entries: %" PRIu64, entries);
 }
 
 /* ---- open and close -------------------------------------------------------- */

@@ -62,6 +62,7 @@
 #include "kv.h"
 #include "lsm_wal.h"
 #include "memtable.h"
+#include "stats_text.h"
 #include "table.h"
 #include "wal_queue.h"
 
@@ -147,20 +148,35 @@ struct kv_db {
 /* The database's clock, in microseconds. */
 uint64_t lsm_now_us(void);
 
-/* ---- views (lsm_db.c) --------------------------------------------------- */
+/* ---- views: sharing one (lsm_view.c) -------------------------------------- */
 
+/* Sets up a view just allocated: mem and imm (NULL: none), a reference on
+ * each, and one reference on the view, the caller's. */
+void lsm_view_init(lsm_view *v, memtable *mem, memtable *imm);
 /* A reference to the current view; with seq not NULL, also the last
  * sequence number, read under the same lock (every write up to it is in
  * the view, and no compaction installed after it dropped what it needs).
  * Any thread, no lock held. */
 lsm_view *lsm_view_get(kv_db *db, uint64_t *seq);
-void lsm_view_unref(lsm_view *v);   /* NULL is a no-op */
-/* A view of these parts, holding a reference on each.  KV_OK or NOMEM. */
-int  lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
-                  lsm_view **out);
+/* Drops a reference; the last releases the memtables, then lsm_view_free
+ * the rest.  NULL is a no-op. */
+void lsm_view_unref(lsm_view *v);
 /* Makes v current (taking over the caller's reference).
  * REQUIRES: write_lock held. */
 void lsm_view_publish(kv_db *db, lsm_view *v);
+/* lsm_view_new of db's mem, imm and tables, published.
+ * REQUIRES: write_lock held (or the database not yet shared). */
+int  lsm_view_install(kv_db *db);
+
+/* ---- views: their tables (lsm_db.c) ------------------------------------- */
+
+/* A view of db made of these parts, holding a reference on each.  KV_OK or
+ * NOMEM. */
+int  lsm_view_new(kv_db *db, memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
+                  lsm_view **out);
+/* Frees v, whose last reference is gone and whose memtables lsm_view_unref
+ * released: the references on its tables, then v itself. */
+void lsm_view_free(lsm_view *v);
 /* The tables' part of a lookup at lk (lsm_read.c asks mem and imm first):
  * KV_OK with *val (malloc'd), KV_NOT_FOUND, or an error. */
 int  lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
@@ -168,9 +184,8 @@ int  lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, vo
 /* Iterators over every source of v, newest first, in a malloc'd array
  * (*n of them), for a merging iterator.  KV_OK or an error (none left). */
 int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
-/* lsm_view_new of db's mem, imm and tables, published.
- * REQUIRES: write_lock held (or the database not yet shared). */
-int  lsm_view_install(kv_db *db);
+/* The tables' lines of db's kv_stats (lsm_stats.c), as v holds them. */
+void lsm_view_tables_stats(kv_db *db, const lsm_view *v, stats_text *s);
 
 /* ---- the write path (lsm_write.c) ---------------------------------------- */
 

@@ -1,9 +1,11 @@
 /*
  * lsm_stats.c: kv_stats for stage 04: what the tree holds (memtables,
  * tables, logs), what kv_open found, what the write path, the flush, the
- * reads and kv_compact did since.  Read costs are the lesson of the stage:
- * get.table_reads_per_get is the positioned reads a lookup made, and
- * get.tables_per_get how many tables it had to search.
+ * reads and kv_compact did since.  Read costs are the lesson of the
+ * stage: get.table_reads_per_get is the positioned reads a lookup made,
+ * and get.tables_per_get how many tables it had to search.  The tables'
+ * own lines come from the view that holds them (lsm_view_tables_stats,
+ * lsm_db.c).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -25,19 +27,12 @@ static void stats_tree(kv_db *db, stats_text *s)
 {
     uint64_t seq = 0;
     lsm_view *v = lsm_view_get(db, &seq);
-    uint64_t bytes = 0, entries = 0;
-    for (size_t i = 0; i < v->ntables; i++) {
-        bytes += table_file_bytes(v->tables[i].t);
-        entries += table_entries(v->tables[i].t);
-    }
     stats_text_add(s, "seq.last: %" PRIu64, seq);
     stats_text_add(s, "memtable.limit_bytes: %zu", db->memtable_limit);
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
-    stats_text_add(s, "tables.count: %zu", v->ntables);
-    stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
-    stats_text_add(s, "tables.entries: %" PRIu64, entries);
+    lsm_view_tables_stats(db, v, s);
     lsm_view_unref(v);
     pthread_mutex_lock(&db->write_lock);
     size_t nwals = db->nwals;

@@ -106,7 +106,7 @@ int lsm_tables_install(kv_db *db, const lsm_table *gone, size_t ngone, const lsm
     if (!added)
         v[n++] = *add;
     lsm_view *view = NULL;
-    int rc = lsm_view_new(db->mem, flushed ? NULL : db->imm, v, n, &view);
+    int rc = lsm_view_new(db, db->mem, flushed ? NULL : db->imm, v, n, &view);
     if (rc != KV_OK) {
         free(v);
         return rc;

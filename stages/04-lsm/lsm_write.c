@@ -102,7 +102,7 @@ static int lsm_switch(kv_db *db, const char *call)
     memtable *fresh = NULL;
     lsm_view *v = NULL;
     if (rc == KV_OK && freeze && (rc = memtable_new(db->memtable_limit, &fresh)) == KV_OK)
-        rc = lsm_view_new(fresh, db->mem, db->tables, db->ntables, &v);
+        rc = lsm_view_new(db, fresh, db->mem, db->tables, db->ntables, &v);
     if (rc == KV_OK && db->nwals == db->wals_cap) {
         size_t cap = 2 * db->wals_cap + 2;
         lsm_wal **grown = realloc(db->wals, cap * sizeof *grown);

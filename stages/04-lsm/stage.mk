@@ -13,7 +13,7 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/table_v1_build.c stages/04-lsm/table_v1_open.c \
                stages/04-lsm/table_v1_read.c \
                stages/04-lsm/table_v1_iter.c stages/04-lsm/table_v1_tools.c \
-               stages/04-lsm/lsm_db.c stages/04-lsm/lsm_failure.c \
+               stages/04-lsm/lsm_db.c stages/04-lsm/lsm_view.c stages/04-lsm/lsm_failure.c \
                stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_files.c \
                stages/04-lsm/lsm_wal.c stages/04-lsm/lsm_wal_scan.c \
                stages/04-lsm/lsm_write.c stages/04-lsm/lsm_put.c stages/04-lsm/lsm_flush.c \

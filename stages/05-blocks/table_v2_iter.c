@@ -6,9 +6,11 @@
  * and an iterator over that block's entries walks it; stepping off either
  * end of a block moves the index one entry and loads the next (or the
  * previous) block.  A block comes from the block cache if it is there;
- * otherwise it is read through a window of the file of the iterator's
- * own, and not put in the cache, so that a scan (or a kv_compact reading
- * every table) does not push out the blocks lookups use.  The block a
+ * otherwise it is taken straight from the table's mapping when the file
+ * is mapped (file_cache.h, F4: no copy and no system call), or else read
+ * through a window of the file of the iterator's own; either way it is not
+ * put in the cache, so that a scan (or a kv_compact reading every table)
+ * does not push out the blocks lookups use.  The block a
  * seek lands in is the exception: it is read as a lookup reads one (from
  * the cache, or one read, then cached), because seeks to random keys are
  * lookups too, and find their blocks cached as lookups do.
@@ -99,6 +101,25 @@ static int table_v2_iter_window(table_v2_iter *it, table_v2_handle h, int backwa
     return KV_OK;
 }
 
+/* Points *stored at the stored block h: into the table's mapping if the
+ * file is mapped and the mapping covers it, else into the window. */
+static int table_v2_iter_stored(table_v2_iter *it, table_v2_handle h, int backward,
+                                const uint8_t **stored)
+{
+    if (it->pin == NULL) {
+        int rc = file_cache_get(it->t->ctx->files, it->t->id, it->t->path, &it->pin);
+        if (rc != KV_OK)
+            return rc;
+    }
+    uint64_t len, need = (uint64_t)h.size + TABLE_V2_TRAILER;
+    if (file_cache_map(it->pin, &len) != NULL && h.offset <= len && need <= len - h.offset)
+        return table_v2_read_view(it->t, &it->pin, h.offset, NULL, (size_t)need, stored, NULL);
+    int rc = table_v2_iter_window(it, h, backward);
+    if (rc == KV_OK)
+        *stored = it->win + (h.offset - it->win_at);
+    return rc;
+}
+
 /* Loads the block the index iterator shows into the entries iterator:
  * as a lookup does for a seek's block, else through the window. */
 static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
@@ -121,10 +142,10 @@ static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
             return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the block there: %s",
                             t->path, it->h.offset, why);
     } else {
-        rc = table_v2_iter_window(it, it->h, backward);
+        const uint8_t *stored;
+        rc = table_v2_iter_stored(it, it->h, backward, &stored);
         if (rc == KV_OK)
-            rc = table_v2_block_decode(t, it->h, it->win + (it->h.offset - it->win_at),
-                                       &it->raw, &it->raw_cap, &b);
+            rc = table_v2_block_decode(t, it->h, stored, &it->raw, &it->raw_cap, &b);
         if (rc != KV_OK)
             return rc;
     }

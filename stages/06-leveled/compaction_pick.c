@@ -275,6 +275,24 @@ int compaction_pick_range(version *v, const compaction_options *o, int level,
     return rc;
 }
 
+/* ---- where a flush goes --------------------------------------------------- */
+
+int compaction_flush_level(const version *v, const compaction_options *o,
+                           const uint8_t *smallest, size_t slen, const uint8_t *largest,
+                           size_t llen)
+{
+    int level = 0;
+    if (version_level_overlaps(v, 0, smallest, slen, largest, llen))
+        return 0;
+    while (level < COMPACTION_MAX_FLUSH_LEVEL &&
+           !version_level_overlaps(v, level + 1, smallest, slen, largest, llen) &&
+           (level + 2 >= VERSION_LEVELS ||
+            version_overlapping_bytes(v, level + 2, smallest, slen, largest, llen) <=
+                COMPACTION_GRANDPARENT_FILES * o->table_bytes))
+        level++;
+    return level;
+}
+
 /* ---- while it runs -------------------------------------------------------- */
 
 void compaction_mark(compaction *c, int being_compacted)

@@ -38,6 +38,21 @@
  * TRIVIAL MOVE: one input file, nothing overlapping at L+1, and at most 10
  * target files of grandparent overlap: the file changes level in the
  * manifest and no byte is rewritten.
+ *
+ * FLUSH PLACEMENT (compaction_flush_level).  A table flushed from the
+ * memtable goes to L0, unless no L0 table overlaps its key range: then it
+ * goes down a level at a time, to L1 and at most to L2
+ * (COMPACTION_MAX_FLUSH_LEVEL), while the level it would enter holds no
+ * table overlapping it and the level below that one no more than 10 target
+ * files of overlap (as for a trivial move).  Correct because the flushed
+ * table holds the newest writes, and a read that asks the levels top down
+ * meets no other table holding one of its keys before it; and V3 holds
+ * since its level has no table it overlaps.  It saves the compactions
+ * that would only move the table down (and keeps it out of L0's count,
+ * which brakes writers): a sequential fill writes every table once.  Not
+ * deeper than L2, as LevelDB (db/dbformat.h, kMaxMemCompactLevel): a key
+ * range overwritten again and again would otherwise pile its old versions
+ * deep down, where they wait long for a compaction to drop them.
  */
 #ifndef KV_LEVELED_COMPACTION_PICK_H
 #define KV_LEVELED_COMPACTION_PICK_H
@@ -53,6 +68,8 @@
 #define COMPACTION_DEFAULT_LEVEL_RATIO 10
 #define COMPACTION_DEFAULT_L1_BYTES (10u << 20)
 #define COMPACTION_DEFAULT_TABLE_BYTES (2u << 20)
+/* The deepest level a flushed table may be placed in. */
+#define COMPACTION_MAX_FLUSH_LEVEL 2
 /* An expansion (rule 3) stays under this many target files of input. */
 #define COMPACTION_EXPAND_LIMIT_FILES 25
 /* Grandparent overlap allowed per output table, in target files (rule 4). */
@@ -117,6 +134,13 @@ int compaction_pick(version *v, const compaction_options *o, const compaction_po
 int compaction_pick_range(version *v, const compaction_options *o, int level,
                           const uint8_t *begin, size_t blen, const uint8_t *end, size_t elen,
                           compaction **out);
+
+/* The level for a table flushed from the memtable holding the user keys
+ * [smallest, largest], to be added to v (FLUSH PLACEMENT above): 0, 1 or
+ * 2.  No allocation, no failure. */
+int compaction_flush_level(const version *v, const compaction_options *o,
+                           const uint8_t *smallest, size_t slen, const uint8_t *largest,
+                           size_t llen);
 
 /* Drops the version reference and frees c.  NULL is a no-op. */
 void compaction_free(compaction *c);

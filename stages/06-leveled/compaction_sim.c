@@ -7,8 +7,8 @@
  * What is simulated is everything with bytes in it.  A table is the sorted
  * array of its keys (64-bit numbers; each entry counts key_bytes +
  * value_bytes toward the table's size); a write adds a key to the
- * memtable; a full memtable is flushed as an L0 table of its distinct
- * keys; after each flush, compactions run until no level scores >= 1, as
+ * memtable; a full memtable is flushed as a table of its distinct keys,
+ * in L0 or deeper as compaction_flush_level says; after each flush, compactions run until no level scores >= 1, as
  * if the background thread were infinitely fast (so the simulator shows
  * the shape of the tree and its write amplification, never a stall).  A
  * compaction merges its inputs' keys (a key in several inputs is written
@@ -166,6 +166,8 @@ static void print_summary(const sim *s, double seconds)
     printf("\nuser writes %.1f MiB, flushed %.1f MiB, write amplification %.2f "
            "(tables only; the log adds 1)\n",
            (double)s->user_bytes / MIB, (double)s->flush_bytes / MIB, sim_write_amp(s));
+    printf("%llu flushes, %llu of them placed below L0 (they overlapped nothing above)\n",
+           (unsigned long long)s->flushes, (unsigned long long)s->flushes_below_l0);
     printf("%llu distinct keys (%.1f MiB), tables hold %.1f MiB: space amplification %.2f\n",
            (unsigned long long)s->new_keys, (double)live / MIB,
            (double)version_total_bytes(s->v) / MIB,

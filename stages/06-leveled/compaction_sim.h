@@ -38,6 +38,7 @@ typedef struct sim {
     sim_table *tables;            /* by file number */
     size_t tables_cap;
     uint64_t next_file, rng, new_keys, writes, flushes;
+    uint64_t flushes_below_l0;    /* flushed tables placed in L1 or L2 */
     uint64_t user_bytes, flush_bytes;
     /* per level: compactions picked there (moves among them), bytes of
      * their inputs and outputs */
@@ -56,7 +57,8 @@ _Noreturn void sim_die(const char *what);
 /* An empty tree for s->o (the rest of s zeroed).  */
 void sim_init(sim *s);
 /* Flushes mem[0..n) (any order, repeats allowed; tmp: n more keys of
- * room) as an L0 table, then compacts until no level scores >= 1. */
+ * room) as a table in L0, or deeper where compaction_flush_level places
+ * it, then compacts until no level scores >= 1. */
 void sim_flush(sim *s, uint64_t *mem, uint64_t *tmp, size_t n);
 /* Bytes written to tables (flushes and compactions) over bytes written. */
 double sim_write_amp(const sim *s);

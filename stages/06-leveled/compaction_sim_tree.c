@@ -17,13 +17,19 @@ void sim_die(const char *what)
     exit(1);
 }
 
-/* The internal key of k: 8 bytes big-endian (bytewise order = numeric
- * order), then the trailer (sequence 1: the picker never looks at it). */
+/* The user key of k: 8 bytes big-endian (bytewise order = numeric order). */
+static void sim_user_key(uint8_t out[8], uint64_t k)
+{
+    for (int b = 0; b < 8; b++)
+        out[b] = (uint8_t)(k >> (56 - 8 * b));
+}
+
+/* The internal key of k: its user key, then the trailer (sequence 1: the
+ * picker never looks at it). */
 static void sim_ikey(uint8_t out[16], uint64_t k)
 {
     uint8_t user[8];
-    for (int b = 0; b < 8; b++)
-        user[b] = (uint8_t)(k >> (56 - 8 * b));
+    sim_user_key(user, k);
     ikey_encode(out, user, 8, 1, IKEY_PUT);
 }
 
@@ -192,10 +198,16 @@ void sim_flush(sim *s, uint64_t *mem, uint64_t *tmp, size_t n)
     for (size_t i = 0; i < n; i++)
         if (m == 0 || mem[m - 1] != mem[i])
             mem[m++] = mem[i];
+    /* In L0, or deeper if nothing there overlaps it, as the engine does. */
+    uint8_t lo[8], hi[8];
+    sim_user_key(lo, mem[0]);
+    sim_user_key(hi, mem[m - 1]);
+    int level = compaction_flush_level(s->v, &s->o.co, lo, sizeof lo, hi, sizeof hi);
     version_edit e;
     version_edit_init(&e);
-    s->flush_bytes += add_table(s, &e, 0, mem, m);
+    s->flush_bytes += add_table(s, &e, level, mem, m);
     s->flushes++;
+    s->flushes_below_l0 += level > 0;
     apply(s, &e);
     compact_while_needed(s);
 }

@@ -4,8 +4,9 @@
  * V3).
  *
  * The thread does, in this order, whatever there is to do:
- *   1. the flush of imm to a level-0 table (level_flush.c): writers wait
- *      for it when mem fills again, so it always comes first;
+ *   1. the flush of imm to a table (level_flush.c; in level 0, or deeper
+ *      when nothing above overlaps it): writers wait for it when mem
+ *      fills again, so it always comes first;
  *   2. kv_compact's request: every level pushed down into the deepest one;
  *   3. the compaction the picker chooses (compaction_pick.h) while some
  *      level's score is >= 1 (level_compact.c);

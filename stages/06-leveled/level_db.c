@@ -3,10 +3,10 @@
  * {mem, imm, version}, and the life of table files (level_db.h has the
  * design, its invariants and its locks).
  *
- * The view functions keep stage 04's names and contracts (lsm_db.h), so
- * that stage 04's write path, linked unchanged, freezes memtables through
- * them; a view made by the write path gets the current version when it is
- * published (under write_lock, where the version cannot change).
+ * A view is shared by stage 04's lsm_view.c, linked unchanged (so stage
+ * 04's write path freezes memtables through it); what it holds besides
+ * its memtables, the version, is made and freed here, to stage 04's
+ * contracts (lsm_db.h).
  */
 #include "level_db.h"
 
@@ -121,44 +121,9 @@ void level_delete_obsolete(level_db *ldb)
 
 /* ---- views ------------------------------------------------------------------- */
 
-lsm_view *lsm_view_get(kv_db *db, uint64_t *seq)
-{
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *v = db->view;
-    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
-    /* Read under view_lock: every write up to it is in this view, and no
-     * compaction installed since has dropped what it needs. */
-    if (seq != NULL)
-        *seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->view_lock);
-    return v;
-}
-
-void lsm_view_unref(lsm_view *v)
-{
-    if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    level_view *lv = level_view_of(v);
-    memtable_unref(v->mem);
-    memtable_unref(v->imm);
-    version_unref(lv->v); /* its release callback lists files no version holds */
-    free(v);
-}
-
-/* A view of mem and imm (NULL: none) in lv, zeroed: one reference, the
- * caller's; its version is set when it is published. */
-static lsm_view *level_view_init(level_view *lv, memtable *mem, memtable *imm)
-{
-    atomic_init(&lv->base.refs, 1);
-    lv->base.mem = mem;
-    lv->base.imm = imm;
-    memtable_ref(mem);
-    if (imm != NULL)
-        memtable_ref(imm);
-    return &lv->base;
-}
-
-int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
+/* A stage-06 view is its memtables, shared as stage 04 shares them
+ * (lsm_view.c), and the version read with them, with a reference. */
+int lsm_view_new(kv_db *db, memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
                  lsm_view **out)
 {
     (void)tables; /* stage 06 keeps its tables in versions: n is 0 */
@@ -167,38 +132,29 @@ int lsm_view_new(memtable *mem, memtable *imm, const lsm_table *tables, size_t n
     level_view *lv = calloc(1, sizeof *lv);
     if (lv == NULL)
         return kv_error(KV_ERR_NOMEM, "out of memory for a view");
-    *out = level_view_init(lv, mem, imm);
+    lsm_view_init(&lv->base, mem, imm);
+    /* Every caller (stage 04's write path freezing a memtable, and
+     * lsm_view_install) holds write_lock, under which the version cannot
+     * change, and publishes the view before releasing it. */
+    lv->v = level_db_of(db)->current;
+    version_ref(lv->v);
+    *out = &lv->base;
     return KV_OK;
 }
 
-void lsm_view_publish(kv_db *db, lsm_view *v)
+void lsm_view_free(lsm_view *v)
 {
-    level_db *ldb = level_db_of(db);
     level_view *lv = level_view_of(v);
-    if (lv->v == NULL) {
-        lv->v = ldb->current;
-        version_ref(lv->v);
-    }
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *old = db->view;
-    db->view = v;
-    pthread_mutex_unlock(&db->view_lock);
-    lsm_view_unref(old);
-}
-
-int lsm_view_install(kv_db *db)
-{
-    lsm_view *v = NULL;
-    int rc = lsm_view_new(db->mem, db->imm, NULL, 0, &v);
-    if (rc == KV_OK)
-        lsm_view_publish(db, v);
-    return rc;
+    version_unref(lv->v); /* its release callback lists files no version holds */
+    free(lv);
 }
 
 void level_install(level_db *ldb, version *v, int flushed, level_view *lv)
 {
     kv_db *db = &ldb->base;
-    lsm_view *view = level_view_init(lv, db->mem, flushed ? NULL : db->imm);
+    lsm_view_init(&lv->base, db->mem, flushed ? NULL : db->imm);
+    lv->v = v;
+    version_ref(v);
     version *old = ldb->current;
     ldb->current = v;
     __atomic_store_n(&ldb->l0_files, (int)v->nfiles[0], __ATOMIC_RELAXED);
@@ -206,7 +162,7 @@ void level_install(level_db *ldb, version *v, int flushed, level_view *lv)
         memtable_unref(db->imm);
         db->imm = NULL;
     }
-    lsm_view_publish(db, view);
+    lsm_view_publish(db, &lv->base);
     version_unref(old);
 }
 

@@ -22,8 +22,9 @@
  *             background thread only (and kv_open before it starts).
  *
  * The background thread (level_bg.c) does, in this order of priority: the
- * flush of imm to a level-0 table, then compactions while a level's score
- * is >= 1.  Each changes the database by one version edit:
+ * flush of imm to a table (level 0, or deeper when nothing above overlaps
+ * it), then compactions while a level's score is >= 1.  Each changes the
+ * database by one version edit:
  *   V1. the edit's new tables are whole and synced, and the directory
  *       synced, before the edit is appended to the manifest;
  *   V2. the edit is in the manifest (fsync'd) before its version is
@@ -172,7 +173,8 @@ int  level_sync_dir(level_db *ldb, const char *call);
 
 /* ---- the flush and compaction jobs (level_flush.c, level_compact.c) --------- */
 
-/* Writes imm to a level-0 table and installs it.  REQUIRES: write_lock held
+/* Writes imm to a table, in level 0 or deeper (compaction_flush_level),
+ * and installs it.  REQUIRES: write_lock held
  * (released while writing), imm not NULL. */
 int  level_flush(level_db *ldb);
 /* Runs c (picked from the current version); manual (kv_compact): never a

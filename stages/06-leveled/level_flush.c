@@ -1,14 +1,17 @@
 /*
- * level_flush.c: the flush of a frozen memtable (imm) to a level-0 table,
- * on the background thread.  Stage 04's flush protocol (lsm_flush.c) with
+ * level_flush.c: the flush of a frozen memtable (imm) to a table, in level
+ * 0 or deeper, on the background thread.  Stage 04's flush protocol (lsm_flush.c) with
  * the manifest as the commit point:
  *   1. a writer freezes mem into imm, holding the writes up to imm_hi, and
  *      a new log takes the writes after it (stage 04's lsm_write.c);
  *   2. imm is written, in key order, to table N (a fresh file number),
  *      synced, and the directory synced (V1 of level_db.h);
- *   3. the edit "add N to L0, log_seq = imm_hi" is appended to the manifest
- *      and synced (V2): from here on the writes up to imm_hi are in the
- *      database's tables, and no log record up to it is replayed;
+ *   3. the edit "add N to level L, log_seq = imm_hi" is appended to the
+ *      manifest and synced (V2): from here on the writes up to imm_hi are
+ *      in the database's tables, and no log record up to it is replayed.
+ *      L is 0, or 1 or 2 when no table of levels 0 to L overlaps N
+ *      (compaction_flush_level, as LevelDB places its flushes): the
+ *      compactions that would only move N down are saved;
  *   4. under write_lock, the new version is installed and imm dropped from
  *      the view: readers find the writes in the table;
  *   5. the logs whose writes are all at or below imm_hi are deleted.
@@ -65,6 +68,17 @@ static void level_drop_logs(kv_db *db, uint64_t hi)
     db->nwals -= k;
 }
 
+/* Step 3's level for the finished table o.  current changes only on this
+ * thread (level_apply_edit), so it is read without write_lock. */
+static int level_flush_level(level_db *ldb, const level_out *o)
+{
+    if (o->smallest_len <= IKEY_TRAILER_SIZE || o->largest_len <= IKEY_TRAILER_SIZE)
+        return 0; /* (no entry: version_apply refuses the edit anyway) */
+    return compaction_flush_level(ldb->current, &ldb->copt, o->smallest,
+                                  o->smallest_len - IKEY_TRAILER_SIZE, o->largest,
+                                  o->largest_len - IKEY_TRAILER_SIZE);
+}
+
 int level_flush(level_db *ldb)
 {
     kv_db *db = &ldb->base;
@@ -77,7 +91,7 @@ int level_flush(level_db *ldb)
     version_edit_init(&e);
     int rc = level_flush_write(ldb, m, &o);
     memtable_unref(m);
-    if (rc == KV_OK && (rc = level_out_edit(&o, &e, 0)) == KV_OK) {
+    if (rc == KV_OK && (rc = level_out_edit(&o, &e, level_flush_level(ldb, &o))) == KV_OK) {
         version_edit_set_log_seq(&e, hi);
         version_edit_set_last_seq(&e, hi);
         rc = level_apply_edit(ldb, &e, 1);
@@ -93,6 +107,8 @@ int level_flush(level_db *ldb)
         __atomic_add_fetch(&db->flush_bytes, bytes, __ATOMIC_RELAXED);
         __atomic_add_fetch(&db->flush_entries, entries, __ATOMIC_RELAXED);
         __atomic_add_fetch(&db->flush_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+        /* (Level 0's count is the bytes flushed, whatever level took the
+         * table: kv_stats's write amplification divides by it.) */
         __atomic_add_fetch(&ldb->levels[0].bytes_written, bytes, __ATOMIC_RELAXED);
     } else {
         db->flush_failed = 1;

@@ -12,19 +12,21 @@
 #     calls (lsm_put.c), log replay (lsm_replay.c), gets and iterators over
 #     a view (lsm_read.c, lsm_iter.c, which ask the view for its tables),
 #     snapshots (lsm_snapshot.c), failures (lsm_failure.c), kv repair of
-#     the logs (lsm_repair.c).  A stage-06 database is a stage-04 kv_db
-#     plus its levels (level_db.h), so these work on it as they are;
-#   replaced: lsm_db.c (open, close, views: level_db.c, level_view.c),
+#     the logs (lsm_repair.c), how a view is shared (lsm_view.c), kv_stats
+#     (lsm_stats.c, which asks the view for its tables' lines).  A stage-06
+#     database is a stage-04 kv_db plus its levels (level_db.h), so these
+#     work on it as they are;
+#   replaced: lsm_db.c (open, close, what a view holds besides its
+#     memtables, and its tables' part of lookups, iterators and kv_stats:
+#     level_db.c, level_view.c, level_stats.c),
 #     lsm_flush.c and lsm_tables.c (the background thread, flushes and the
 #     manifest as commit point: level_bg.c, level_flush.c, level_out.c),
 #     lsm_recover.c (CURRENT, manifest, version: level_recover.c),
 #     lsm_compact.c (leveled compaction and kv_compact: level_compact.c,
-#     level_bg.c), lsm_stats.c and lsm_tools.c (per level:
-#     level_stats.c, level_tools.c).
+#     level_bg.c), lsm_tools.c (per level: level_tools.c).
 LEVEL_REPLACED_04 := stages/04-lsm/lsm_db.c stages/04-lsm/lsm_flush.c \
                      stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_recover.c \
-                     stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_stats.c \
-                     stages/04-lsm/lsm_tools.c
+                     stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_tools.c
 SRCS_06-leveled := $(filter-out $(LEVEL_REPLACED_04),$(SRCS_05-blocks)) \
                    stages/06-leveled/level_db.c stages/06-leveled/level_view.c \
                    stages/06-leveled/level_files.c stages/06-leveled/level_recover.c \

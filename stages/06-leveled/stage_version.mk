@@ -10,6 +10,7 @@ LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/level_iter
 LEVELED_VERSION_TESTS := stages/06-leveled/tests/version_test.c \
                          stages/06-leveled/tests/level_iter_test.c \
                          stages/06-leveled/tests/compaction_pick_test.c \
+                         stages/06-leveled/tests/compaction_flush_test.c \
                          stages/06-leveled/tests/version_alloc_test.c
 # (With stage 05's helpers, which stage.mk links: stage 03's alloc_fail.c.)
 LEVELED_VERSION_TEST_HELPERS := stages/06-leveled/tests/version_test_util.c
@@ -31,3 +32,8 @@ LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,stages/06-leveled/com
                     $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm
+
+# The stage's own threaded suite, in build/tsan/06-leveled/racetest with
+# the shared ones (tests/race/main.c): the reference counts that keep a
+# version's tables open and on disk while versions change.
+$(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/06-leveled/tests/version_race_test.o

@@ -62,12 +62,21 @@ void vfile_unref(vfile *f, vfile_release_fn release, void *ctx)
 
 /* ---- versions ------------------------------------------------------------- */
 
+static atomic_ullong versions_made, versions_freed;
+
+void version_counts(uint64_t *made, uint64_t *freed)
+{
+    *made = atomic_load_explicit(&versions_made, memory_order_relaxed);
+    *freed = atomic_load_explicit(&versions_freed, memory_order_relaxed);
+}
+
 int version_new_empty(vfile_release_fn release, void *release_ctx, version **out)
 {
     version *v = calloc(1, sizeof *v);
     *out = v;
     if (v == NULL)
         return kv_error(KV_ERR_NOMEM, "version: out of memory");
+    atomic_fetch_add_explicit(&versions_made, 1, memory_order_relaxed);
     atomic_init(&v->refs, 1);
     v->release = release;
     v->release_ctx = release_ctx;
@@ -89,6 +98,7 @@ static void version_free(version *v)
         free(v->files[l]);
     }
     free(v);
+    atomic_fetch_add_explicit(&versions_freed, 1, memory_order_relaxed);
 }
 
 void version_unref(version *v)
@@ -357,6 +367,16 @@ int version_level_overlaps(const version *v, int level, const uint8_t *begin, si
     }
     size_t i = begin != NULL ? level_seek_user(v, level, begin, blen) : 0;
     return i < v->nfiles[level] && file_meets(v->files[level][i], begin, blen, end, elen);
+}
+
+uint64_t version_overlapping_bytes(const version *v, int level, const uint8_t *begin,
+                                   size_t blen, const uint8_t *end, size_t elen)
+{
+    uint64_t bytes = 0;
+    size_t i = begin != NULL ? level_seek_user(v, level, begin, blen) : 0;
+    for (; i < v->nfiles[level] && file_meets(v->files[level][i], begin, blen, end, elen); i++)
+        bytes += v->files[level][i]->file_bytes;
+    return bytes;
 }
 
 int version_overlapping(const version *v, int level, const uint8_t *begin, size_t blen,

@@ -12,12 +12,13 @@
  * The compaction picker (compaction_pick.h) keeps each level near its
  * target size by merging tables down.
  *
- * A version never changes once made.  A change (a flush adds an L0 table;
- * a compaction removes its inputs and adds its outputs) is a version edit
- * (version_edit.h, the record the manifest logs), and version_apply makes
- * the next version from the current one and the edit.  Readers and
- * iterators hold a reference to the version they started with, so the
- * tables they read stay alive whatever compactions do meanwhile.
+ * A version never changes once made.  A change (a flush adds a table,
+ * usually to L0; a compaction removes its inputs and adds its outputs) is
+ * a version edit (version_edit.h, the record the manifest logs), and
+ * version_apply makes the next version from the current one and the edit.
+ * Readers and iterators hold a reference to the version they started
+ * with, so the tables they read stay alive whatever compactions do
+ * meanwhile.
  *
  * A table is a vfile, shared by every version that holds it (a compaction
  * that leaves a table alone copies the pointer, not the table).  When the
@@ -111,6 +112,11 @@ int version_apply(const version *base, const version_edit *e, vfile_open_fn open
 void version_ref(version *v);
 void version_unref(version *v);
 
+/* How many versions this process has made and freed so far (every
+ * database's): once none is left, the two are equal.  A version freed
+ * twice, or never, shows here (the reference-count tests read them). */
+void version_counts(uint64_t *made, uint64_t *freed);
+
 /* Tables in the whole version, and the sum of their sizes. */
 size_t version_total_files(const version *v);
 uint64_t version_total_bytes(const version *v);
@@ -144,5 +150,10 @@ int version_overlapping(const version *v, int level, const uint8_t *begin, size_
 /* 1 if some file of `level` meets the user-key range [begin, end]. */
 int version_level_overlaps(const version *v, int level, const uint8_t *begin, size_t blen,
                            const uint8_t *end, size_t elen);
+
+/* The bytes of the files of `level` >= 1 whose user-key range meets
+ * [begin, end] (as version_overlapping finds them, without a list). */
+uint64_t version_overlapping_bytes(const version *v, int level, const uint8_t *begin,
+                                   size_t blen, const uint8_t *end, size_t elen);
 
 #endif

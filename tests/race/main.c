@@ -6,6 +6,10 @@
  * ThreadSanitizer reports every data race and lock-order inversion it
  * sees, and tests/run.sh counts any report as a failure (TSAN_OPTIONS sets
  * exitcode=66).
+ * A stage may add one suite of its own internals (stage_race_suite), by
+ * linking its object into its racetest from its stage.mk (stage 06 does:
+ * stages/06-leveled/tests/version_race_test.c); in other stages the weak
+ * symbol stays unset.
  * Usage: racetest [NAME-FILTER]
  */
 #include "../harness.h"
@@ -13,10 +17,14 @@
 extern const harness_suite concurrency_suite;
 extern const harness_suite concurrency_snapshot_suite;
 extern const harness_suite stress_suite;
+extern const harness_suite stage_race_suite __attribute__((weak));
 
 int main(int argc, char **argv)
 {
-    static const harness_suite *const suites[] = {&concurrency_suite,
-                                                  &concurrency_snapshot_suite, &stress_suite};
-    return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
+    const harness_suite *suites[] = {&concurrency_suite, &concurrency_snapshot_suite,
+                                     &stress_suite, &stage_race_suite};
+    size_t n = sizeof suites / sizeof suites[0];
+    if (suites[n - 1] == NULL)
+        n--;
+    return harness_main(argc, argv, suites, n);
 }

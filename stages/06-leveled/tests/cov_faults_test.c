@@ -2,13 +2,14 @@
  * cov_faults_test.c: stage 06's background work with each of its I/O
  * calls failing in turn (common/io_fault.h).
  *
- * The state: a database whose level 1 holds a table of keys k000..k059,
- * and whose log holds overwrites and deletes of a third of them, replayed
- * into the memtable at open.  kv_compact then does all of stage 06's
- * background work in a fixed order, on the background thread: it flushes
- * the memtable to a level-0 table (table, directory sync, manifest edit),
- * merges level 0 into level 1 (output table, directory sync, manifest
- * edit) and deletes the inputs.  For n = 1, 2, ... the nth counted call
+ * The state: a database whose level 2 holds a table of keys k000..k059
+ * (its first flush, placed there since nothing overlapped it), and whose
+ * log holds overwrites and deletes of a third of them, replayed into the
+ * memtable at open.  kv_compact then does all of stage 06's background
+ * work in a fixed order, on the background thread: it flushes the
+ * memtable to a table (table, directory sync, manifest edit) placed in
+ * level 1 (above level 2, which it overlaps), merges level 1 into level 2
+ * (output table, directory sync, manifest edit) and deletes the inputs.  For n = 1, 2, ... the nth counted call
  * fails, until kv_compact makes fewer than n.  Whatever failed (a table
  * append, a sync, the manifest's append or sync, a directory sync, an
  * open), kv_compact says so with the errno's text, and the next open
@@ -55,7 +56,7 @@ static const char *cov_fault_state(void)
         lt_put(db, k, v);
     }
     CHECK_KV(kv_compact(db), KV_OK);
-    CHECK_EQ(lt_stat(db, "level.1"), 1); /* its first figure: 1 table */
+    CHECK_EQ(lt_stat(db, "level.2"), 1); /* its first figure: 1 table */
     for (int i = 0; i < COV_KEYS; i++) {
         cov_key(i, k);
         if (i % 3 == 0)

@@ -101,7 +101,7 @@ static void check_names_every_leftover_and_open_removes_exactly_those(void)
     kv_db *db = lt_open(dir, 0, 0);
     lt_expect(db, "a", "1");
     lt_expect(db, "b", "2");
-    CHECK_EQ(lt_stat(db, "open.garbage_tables_removed"), 1);
+    CHECK_EQ(lt_stat(db, "open.obsolete_tables_removed"), 1);
     CHECK_EQ(lt_stat(db, "open.old_manifests_removed"), 1);
     CHECK_EQ(lt_stat(db, "open.flushed_logs_removed"), 1);
     CHECK(lt_stat(db, "open.temporary_files_removed") >= 2);
