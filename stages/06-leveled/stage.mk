@@ -51,8 +51,8 @@ build/fuzz/06-leveled/obj/stages/04-lsm/lsm_put.o: FUZZ_DEFS += -Dlsm_write=leve
 # stage links unchanged and with no define of its own (the table, the
 # filter, the caches, stage 04's iterators; only lsm_put.c is renamed, and
 # no unit test calls it), so stage 05's stagetest runs them on the same
-# code; stage 04's engine tests (lsm_*_test.c) are of files this stage
-# replaces.
+# code; stage 04's engine tests (lsm_*_test.c) are written against the
+# engine files this stage replaces.
 TESTS_06-leveled := stages/05-blocks/tests/table_v2_test.c \
                     $(wildcard stages/06-leveled/tests/engine_*_test.c)
 # The engine's failure paths and kv dump / kv check's reports (cov_*_test.c).
