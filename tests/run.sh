@@ -16,8 +16,9 @@
 # with nothing failed (a leak found at exit, say), or prints a sanitizer
 # report (even one that let it go on) counts as one more failure.  Lines
 # other than "RUN ..." and "ok ..." are shown as they come.  Prints a
-# table (per binary: tests passed, failed, and its wall-clock seconds),
-# then exactly one line "N passed, N failed" (the sums), and exits non-zero
+# table (per binary: tests passed, failed, and its wall-clock seconds), a
+# line per lane (how many binaries it ran, their seconds, and when it was
+# done), then exactly one line "N passed, N failed" (the sums), and exits non-zero
 # if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
@@ -231,8 +232,10 @@ fi
 # run_lane L: takes jobs off the queue until none is left; a job is taken
 # by making its directory $work/taken.N (mkdir is atomic: one lane wins).
 run_lane() {
-    log=$work/log.$1
+    lane_id=$1
+    log=$work/log.$lane_id
     tab=$(printf '\t')
+    ran=0 busy=0
     while IFS=$tab read -r n flavour label cmd; do
         mkdir "$work/taken.$n" 2>/dev/null || continue
         eval "set -- $cmd"
@@ -247,11 +250,15 @@ run_lane() {
             set -- env TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1 "$@" ;;
         esac
         run_binary "$n" "$label" "$@"
+        ran=$((ran + 1)) busy=$((busy + seconds))
     done <"$work/queue"
+    echo "lane $lane_id: $ran binaries, $busy s, done $(($(date +%s) - lanes_started)) s after the start" \
+        >"$work/lane.$lane_id"
 }
 
 lane=1
 pids=""
+lanes_started=$(date +%s)
 while [ "$lane" -le "$lanes" ]; do
     run_lane "$lane" &
     pids="$pids $!"
@@ -286,5 +293,6 @@ done
 echo
 printf '%-40s %7s %7s %7s\n' "binary" "passed" "failed" "seconds"
 printf '%s' "$table"
+cat "$work"/lane.* 2>/dev/null
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
