@@ -54,6 +54,8 @@ include $(wildcard stages/*/stage.mk)
 # (make build/<stage>/stagetest), but it is not an engine yet, so `make`,
 # `make test`, the benchmarks and the fuzz targets leave it out.
 STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
+# The stage sources that name their stage (see "Objects" below).
+STAGE_NAME_USERS := $(shell grep -l KV_STAGE_NAME $(sort $(foreach s,$(STAGE_DIRS),$(SRCS_$(s)))) /dev/null)
 # STAGE=S picks one stage for the targets that take it (stage-files,
 # crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
@@ -81,10 +83,28 @@ RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
-# stage's sources (a reused file is compiled again within the stage, so
-# stage-specific headers and defines apply).
+# stage's sources.  A file a stage reuses from the stage that introduced it
+# (stages/O/F.c in SRCS_O) is linked from that stage's object,
+# $(B)/O/obj/stages/O/F.o, since compiling it again would give the same
+# code, unless one of these holds, and then the stage compiles its own:
+#   - the file reads KV_STAGE_NAME (each stage names itself);
+#   - the stage lists it in RECOMPILED_<stage> (it gives it defines of its
+#     own, as stage 06 does lsm_put.c: list every file given a
+#     target-specific variable in stage.mk there);
+#   - a header name appears in two stage directories (stages/*/NAME.h), so
+#     that an #include might find another file with another include path:
+#     then no stage shares an object.
 obj_common = $(patsubst %.c,$(B)/obj/%.o,$(1))
 obj_stage  = $(patsubst %.c,$(B)/$(1)/obj/%.o,$(2))
+# lib_objs BASE,S: the objects of SRCS_S under BASE (BASE/<stage>/obj/...).
+lib_objs = $(foreach f,$(SRCS_$(2)),$(1)/$(call obj_owner,$(2),$(f))/obj/$(f:.c=.o))
+# obj_owner S,F: the stage whose object of F stage S links.
+obj_owner = $(or $(call shared_from,$(1),$(2),$(word 2,$(subst /, ,$(filter stages/%,$(2))))),$(1))
+shared_from = $(if $(and $(3),$(filter-out $(1),$(3)),$(filter $(2),$(SRCS_$(3))), \
+                $(if $(filter $(2),$(STAGE_NAME_USERS) $(RECOMPILED_$(1))),,yes), \
+                $(STAGE_HEADERS_UNIQUE)),$(3))
+STAGE_HEADERS := $(notdir $(wildcard stages/*/*.h))
+STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 
@@ -102,7 +122,7 @@ $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
-$(B)/$(1)/libkv.a: $(call obj_stage,$(1),$(SRCS_$(1))) $(COMMON_OBJS)
+$(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS)
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
 
@@ -346,12 +366,31 @@ bench-server: $(B)/03-wal/kv
 FUZZ_SECONDS ?= 10
 FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
 FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# The libFuzzer binaries are linked from objects, as the other flavours are:
+# build/fuzz/obj/<path>.o for the stage-neutral files (common/, the API
+# harness's program and model), build/fuzz/<stage>/obj/<path>.o for a
+# stage's sources and its harnesses, compiled once for all of the stage's
+# targets (stage 05 has six) and with the same per-file defines as the
+# stage's other flavours (FUZZ_DEFS, set in stage.mk).  -fsanitize=fuzzer-no-link
+# instruments an object as -fsanitize=fuzzer does; the link adds libFuzzer.
+fuzz_obj_common = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
+fuzz_obj_stage  = $(patsubst %.c,build/fuzz/$(1)/obj/%.o,$(2))
+
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
 
 define FUZZ_RULES
-build/fuzz/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+build/fuzz/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) \
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(FUZZ_DEFS) -MMD -MP -c $$< -o $$@
+
+$(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
+    $(call fuzz_obj_stage,$(1),fuzz/fuzz_dbfile.c) $(call lib_objs,build/fuzz,$(1)) \
+    $(call fuzz_obj_common,$(COMMON_SRCS))
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
 
 build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
@@ -359,7 +398,8 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
 $(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
-$(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api build/afl/$(s)/api): $(FUZZ_API_SRCS)
+$(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api): $(call fuzz_obj_common,$(FUZZ_API_SRCS))
+$(foreach s,$(STAGE_DIRS),build/afl/$(s)/api): $(FUZZ_API_SRCS)
 $(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))
 
 # The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every

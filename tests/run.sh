@@ -3,19 +3,22 @@
 #
 #   sh tests/run.sh BUILD_DIR "STAGES" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]
 #
-# For BUILD_DIR, then ASAN_BUILD_DIR if given (with ASan/UBSan options set):
+# For BUILD_DIR, and ASAN_BUILD_DIR if given (with ASan/UBSan options set):
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
-# tests/cli_test.sh DIR/<stage>/kv, DIR/<stage>/stagetest (a stage's own
-# tests), DIR/<stage>/alloctest (allocation failures) and
-# DIR/<stage>/crashtest --quick.  Then, if TSAN_BUILD_DIR is given,
-# TSAN_BUILD_DIR/<stage>/racetest for each stage (the threaded suites under
-# ThreadSanitizer).  Each binary ends with a line "N passed, N failed"; one
+# tests/cli_test.sh and tests/server_test.py on DIR/<stage>/kv,
+# DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
+# (allocation failures), DIR/<stage>/crashtest --quick and the fuzz
+# harnesses' replay drivers on their seeds and regressions.  The libFuzzer
+# smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it).  If
+# TSAN_BUILD_DIR is given, TSAN_BUILD_DIR/<stage>/racetest for each stage
+# (the threaded suites under ThreadSanitizer).  Each binary ends with a line "N passed, N failed"; one
 # that crashes, times out, is missing, prints no such line, exits non-zero
 # with nothing failed (a leak found at exit, say), or prints a sanitizer
 # report (even one that let it go on) counts as one more failure.  Lines
 # other than "RUN ..." and "ok ..." are shown as they come.  Prints a
-# table (per binary: tests passed, failed, and its wall-clock seconds),
-# then exactly one line "N passed, N failed" (the sums), and exits non-zero
+# table (per binary: tests passed, failed, and its wall-clock seconds), a
+# line per lane (how many binaries it ran, their seconds, and when it was
+# done), then exactly one line "N passed, N failed" (the sums), and exits non-zero
 # if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
@@ -23,11 +26,16 @@
 # take ten times as long, and no test needs a real disk: power loss is
 # simulated, common/io_sim.h).
 #
-# Two lanes run at once (one per core of the 2-core machines the project is
-# timed on): BUILD_DIR, the fuzz smoke run and TSAN_BUILD_DIR in one, and
-# ASAN_BUILD_DIR, the slowest flavour, in the other.  Their "== LABEL"
-# lines interleave; each lane's table and sums are joined at the end.
-# KV_TEST_LANES=1 runs everything in one lane, in that order.
+# The binaries run in two lanes at once (one per core of the 2-core
+# machines the project is timed on; KV_TEST_LANES=N for N).  They share one
+# queue: each lane takes the next binary no lane has taken, so neither
+# waits idle while the other has a backlog.  The queue starts with the
+# fuzz smoke run (a fixed time, the longest single entry), then the
+# ASan+UBSan flavour (the slowest), then TSAN_BUILD_DIR and BUILD_DIR, so
+# that what is left at the end is short.  Their "== LABEL" lines
+# interleave; the table lists the binaries in the order above (BUILD_DIR,
+# the smoke run, TSAN_BUILD_DIR, ASAN_BUILD_DIR), whichever lane ran them.
+# KV_TEST_LANES=1 runs everything in one lane, in the table's order.
 
 if [ $# -lt 2 ] || [ $# -gt 4 ]; then
     echo "usage: sh tests/run.sh BUILD_DIR \"STAGES\" [ASAN_BUILD_DIR [TSAN_BUILD_DIR]]" >&2
@@ -46,19 +54,43 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     export TMPDIR
 fi
 
-total_passed=0
-total_failed=0
-table=""
 work=$(mktemp -d "${TMPDIR:-/tmp}/kvrun.XXXXXX") || exit 2
-log=$work/log
 trap 'rm -rf "$work"' EXIT
 trap 'rm -rf "$work"; exit 130' INT TERM
 
-# run_binary LABEL COMMAND...: runs it, shows its interesting lines, adds a
-# row to the table and its counts to the totals.
+# The jobs, one a line in $work/jobs, in the table's order:
+# "N<TAB>FLAVOUR<TAB>LABEL<TAB>COMMAND", COMMAND quoted for eval.  A job's
+# result is $work/row.N (its table row) and $work/sums.N ("passed failed").
+njobs=0
+
+# quote ARG...: the arguments, each in single quotes, for eval.
+quote() {
+    for arg in "$@"; do
+        printf "'%s' " "$(printf '%s' "$arg" | sed "s/'/'\\\\''/g")"
+    done
+}
+
+# add_job FLAVOUR LABEL COMMAND...: queues a binary (FLAVOUR release, asan,
+# tsan or smoke picks its environment and its place in the queue).
+add_job() {
+    njobs=$((njobs + 1))
+    flavour=$1 label=$2
+    shift 2
+    printf '%s\t%s\t%s\t%s\n' "$njobs" "$flavour" "$label" "$(quote "$@")" >>"$work/jobs"
+}
+
+missing_binary() {
+    njobs=$((njobs + 1))
+    printf '%-40s %7s %7s %7s  %s\n' "$1" 0 1 - "missing (not built?)" >"$work/row.$njobs"
+    echo "0 1" >"$work/sums.$njobs"
+    echo "== $1: missing"
+}
+
+# run_binary N LABEL COMMAND...: runs it, shows its interesting lines,
+# writes its row and its counts.
 run_binary() {
-    label=$1
-    shift
+    n=$1 label=$2
+    shift 2
     echo "== $label"
     started=$(date +%s)
     if command -v timeout >/dev/null 2>&1; then
@@ -97,46 +129,35 @@ run_binary() {
         note="exit status $status with no failed test"
         failed=$((failed + 1))
     fi
-    total_passed=$((total_passed + passed))
-    total_failed=$((total_failed + failed))
-    row=$(printf '%-40s %7s %7s %7s  %s' "$label" "$passed" "$failed" "$seconds" "$note")
-    table="$table$row
-"
+    printf '%-40s %7s %7s %7s  %s\n' "$label" "$passed" "$failed" "$seconds" "$note" >"$work/row.$n"
+    echo "$passed $failed" >"$work/sums.$n"
 }
 
-missing_binary() {
-    row=$(printf '%-40s %7s %7s %7s  %s' "$1" 0 1 - "missing (not built?)")
-    table="$table$row
-"
-    total_failed=$((total_failed + 1))
-    echo "== $1: missing"
-}
-
-# run_flavour DIR: every binary of one build directory.
-run_flavour() {
-    dir=$1
+# queue_flavour DIR FLAVOUR: every binary of one build directory.
+queue_flavour() {
+    dir=$1 flavour=$2
     # Harnesses that need no stage (kv serve's RESP parser), on their seeds.
     for replay in "$dir"/serve/fuzz-*-replay; do
         [ -x "$replay" ] || continue
         target=${replay##*/fuzz-}
         target=${target%-replay}
-        run_binary "$replay" "$replay" "$here/../fuzz/seeds/$target" \
+        add_job "$flavour" "$replay" "$replay" "$here/../fuzz/seeds/$target" \
             $( [ -d "$here/../fuzz/regressions/$target" ] && echo "$here/../fuzz/regressions/$target" )
     done
     if [ -x "$dir/common_test" ]; then
-        run_binary "$dir/common_test" "$dir/common_test" $filter
+        add_job "$flavour" "$dir/common_test" "$dir/common_test" $filter
     else
         missing_binary "$dir/common_test"
     fi
     for stage in $stages; do
         if [ -x "$dir/$stage/kvtest" ]; then
-            run_binary "$dir/$stage/kvtest" "$dir/$stage/kvtest" $filter
+            add_job "$flavour" "$dir/$stage/kvtest" "$dir/$stage/kvtest" $filter
         else
             missing_binary "$dir/$stage/kvtest"
         fi
         if [ -f "$here/cli_test.sh" ]; then
             if [ -x "$dir/$stage/kv" ]; then
-                run_binary "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
+                add_job "$flavour" "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
             else
                 missing_binary "$dir/$stage/kv"
             fi
@@ -144,19 +165,19 @@ run_flavour() {
         # The Redis-protocol server (`kv DIR serve`) through sockets, and,
         # in the first build only, through redis-cli and redis-benchmark.
         if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ]; then
-            run_binary "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
+            add_job "$flavour" "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
             if [ "$dir" = "$build" ]; then
-                run_binary "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
+                add_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
             fi
         fi
         if [ -x "$dir/$stage/stagetest" ]; then
-            run_binary "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
+            add_job "$flavour" "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
         fi
         if [ -x "$dir/$stage/alloctest" ]; then
-            run_binary "$dir/$stage/alloctest" "$dir/$stage/alloctest" $filter
+            add_job "$flavour" "$dir/$stage/alloctest" "$dir/$stage/alloctest" $filter
         fi
         if [ -x "$dir/$stage/crashtest" ]; then
-            run_binary "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
+            add_job "$flavour" "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
         fi
         # Fuzz harnesses on their saved regression inputs and the stage's seeds.
         for replay in "$dir/$stage"/fuzz-*-replay; do
@@ -167,86 +188,111 @@ run_flavour() {
             for d in "$here/../fuzz/regressions/$target" "build/fuzz/seeds/$stage-$target"; do
                 [ -d "$d" ] && inputs="$inputs $d"
             done
-            run_binary "$replay" "$replay" $inputs
+            add_job "$flavour" "$replay" "$replay" $inputs
         done
     done
 }
 
-# lane_release and lane_asan: the two lanes.  Each keeps its own table and
-# sums in its subshell and writes them to $work/<lane>.table and .sums.
-lane_release() {
-    log=$work/release.log
-    run_flavour "$build"
-    # The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
-    if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
-        run_binary "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
-            sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
-    fi
-    if [ -n "$tsan_build" ]; then
-        # halt_on_error=0: every report of every test is shown; exitcode=66
-        # then marks the run, and run_binary counts the reports.
-        TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1
-        export TSAN_OPTIONS
-        for stage in $stages; do
-            if [ -x "$tsan_build/$stage/racetest" ]; then
-                run_binary "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
-            else
-                missing_binary "$tsan_build/$stage/racetest"
-            fi
-        done
-    fi
-    lane_save release
-}
+# The queue, in the table's order.
+queue_flavour "$build" release
+# The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
+if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
+    add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
+        sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+fi
+if [ -n "$tsan_build" ]; then
+    for stage in $stages; do
+        if [ -x "$tsan_build/$stage/racetest" ]; then
+            add_job tsan "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
+        else
+            missing_binary "$tsan_build/$stage/racetest"
+        fi
+    done
+fi
+if [ -n "$asan_build" ]; then
+    queue_flavour "$asan_build" asan
+fi
+touch "$work/jobs"
 
-lane_asan() {
-    log=$work/asan.log
-    if [ -n "$asan_build" ]; then
-        ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-        export ASAN_OPTIONS UBSAN_OPTIONS
-        run_flavour "$asan_build"
-    fi
-    lane_save asan
-}
-
-lane_save() {
-    printf '%s' "$table" >"$work/$1.table"
-    echo "$total_passed $total_failed" >"$work/$1.sums"
-}
-
-if [ "${KV_TEST_LANES:-2}" = 1 ]; then
-    lane_release
-    total_passed=0; total_failed=0; table=""
-    lane_asan
+# The order the lanes take them in: with one lane, the table's; with more,
+# the smoke run, ASan, TSan, then the rest.
+lanes=${KV_TEST_LANES:-2}
+case $lanes in
+'' | *[!0-9]*) echo "run.sh: KV_TEST_LANES must be a number, not '$lanes'" >&2; exit 2 ;;
+esac
+if [ "$lanes" -le 1 ]; then
+    lanes=1
+    cp "$work/jobs" "$work/queue"
 else
-    lane_release &
-    release_pid=$!
-    lane_asan &
-    asan_pid=$!
-    wait "$release_pid"
-    wait "$asan_pid"
+    for f in smoke asan tsan release; do
+        awk -F '\t' -v f="$f" '$2 == f' "$work/jobs"
+    done >"$work/queue"
 fi
 
-# Join the lanes; a lane that died without its sums counts as a failure.
+# run_lane L: takes jobs off the queue until none is left; a job is taken
+# by making its directory $work/taken.N (mkdir is atomic: one lane wins).
+run_lane() {
+    lane_id=$1
+    log=$work/log.$lane_id
+    tab=$(printf '\t')
+    ran=0 busy=0
+    while IFS=$tab read -r n flavour label cmd; do
+        mkdir "$work/taken.$n" 2>/dev/null || continue
+        eval "set -- $cmd"
+        case $flavour in
+        asan)
+            set -- env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$@" ;;
+        tsan)
+            # halt_on_error=0: every report of every test is shown;
+            # exitcode=66 then marks the run, and run_binary counts the
+            # reports.
+            set -- env TSAN_OPTIONS=halt_on_error=0:exitcode=66:second_deadlock_stack=1 "$@" ;;
+        esac
+        run_binary "$n" "$label" "$@"
+        ran=$((ran + 1)) busy=$((busy + seconds))
+    done <"$work/queue"
+    echo "lane $lane_id: $ran binaries, $busy s, done $(($(date +%s) - lanes_started)) s after the start" \
+        >"$work/lane.$lane_id"
+}
+
+lane=1
+pids=""
+lanes_started=$(date +%s)
+while [ "$lane" -le "$lanes" ]; do
+    run_lane "$lane" &
+    pids="$pids $!"
+    lane=$((lane + 1))
+done
+for pid in $pids; do
+    wait "$pid"
+done
+
+# Join the rows in the table's order; a job with no result (its lane
+# died) counts as a failure.
 total_passed=0
 total_failed=0
 table=""
-for lane in release asan; do
-    if [ -f "$work/$lane.sums" ]; then
-        read -r p f <"$work/$lane.sums"
+n=1
+while [ "$n" -le "$njobs" ]; do
+    if [ -f "$work/sums.$n" ]; then
+        read -r p f <"$work/sums.$n"
         total_passed=$((total_passed + p))
         total_failed=$((total_failed + f))
-        table="$table$(cat "$work/$lane.table")
+        table="$table$(cat "$work/row.$n")
 "
     else
+        label=$(awk -F '\t' -v n="$n" '$1 == n { print $3 }' "$work/jobs")
         total_failed=$((total_failed + 1))
-        table="${table}lane $lane: ended without its sums
+        table="$table$(printf '%-40s %7s %7s %7s  %s' "$label" 0 1 - "no result (its lane ended early)")
 "
     fi
+    n=$((n + 1))
 done
 
 echo
 printf '%-40s %7s %7s %7s\n' "binary" "passed" "failed" "seconds"
 printf '%s' "$table"
+cat "$work"/lane.* 2>/dev/null
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
