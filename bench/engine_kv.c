@@ -6,7 +6,12 @@
  * (tests/stage_caps.c, checked against every stage by its tests).  Every
  * option is the stage's default (memtable_bytes included: 4 MiB from stage
  * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise.
+ * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
+ * each database prints the lines of its kv_stats that start with one of
+ * them to standard error when it closes: what the engine did under a
+ * workload (its switches, stalls, flushes, compactions).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +41,33 @@ static int kve_open(const char *dir, int sync, void **h)
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 
-static int kve_close(void *h) { return kve_status(kv_close(h)); }
+/* The lines of h's kv_stats that KVBENCH_KV_STATS asks for. */
+static void kve_print_stats(kv_db *h)
+{
+    const char *want = getenv("KVBENCH_KV_STATS");
+    char *text = NULL;
+    if (want == NULL || kv_stats(h, &text) != KV_OK)
+        return;
+    for (char *line = text; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        for (const char *p = want; *p != '\0';) {
+            size_t n = strcspn(p, " ");
+            if (n > 0 && n <= len && strncmp(line, p, n) == 0) {
+                fprintf(stderr, "kv_stats: %.*s\n", (int)len, line);
+                break;
+            }
+            p += n + (p[n] == ' ');
+        }
+        line += len + (line[len] == '\n');
+    }
+    kv_free(text);
+}
+
+static int kve_close(void *h)
+{
+    kve_print_stats(h);
+    return kve_status(kv_close(h));
+}
 
 static int kve_put(void *h, const void *key, size_t klen, const void *val, size_t vlen)
 {

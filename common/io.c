@@ -156,6 +156,12 @@ uint64_t io_data_after(io_file *f, uint64_t off)
     return at > off ? at : off;
 }
 
+void io_write_behind(io_file *f, uint64_t off, uint64_t len)
+{
+    if (f->ops->write_behind && len > 0)
+        (void)f->ops->write_behind(f, off, len);
+}
+
 int io_map(io_file *f, const void **addr, uint64_t *len)
 {
     *addr = NULL;

@@ -91,6 +91,11 @@ struct io_ops {
      * every read because they leave these NULL. */
     int     (*map)(io_file *f, uint64_t size, const void **addr);
     int     (*unmap)(const void *addr, uint64_t size);
+    /* Optional (NULL: a no-op): starts writing bytes [off, off + len) of f
+     * to the device and returns without waiting (sync_file_range's
+     * SYNC_FILE_RANGE_WRITE).  A hint: it promises nothing, and only
+     * io_posix has it, since the simulated backends have no device. */
+    int     (*write_behind)(io_file *f, uint64_t off, uint64_t len);
 };
 
 /* The POSIX backend, and the switch between backends. */
@@ -121,6 +126,12 @@ uint64_t io_data_after(io_file *f, uint64_t off);
  * The mapping outlives io_close of f; io_unmap ends it. */
 int  io_map(io_file *f, const void **addr, uint64_t *len);
 void io_unmap(io_file *f, const void *addr, uint64_t size); /* addr NULL: a no-op */
+/* Starts writing [off, off + len) of f to the device without waiting for
+ * it, so that a later io_sync finds less to write: write-behind (RocksDB's
+ * bytes_per_sync does the same).  Nothing is durable until io_sync; a
+ * backend that cannot (io_fault, io_sim) does nothing.  Never fails: a
+ * refused hint costs only the time it would have saved. */
+void io_write_behind(io_file *f, uint64_t off, uint64_t len);
 int  io_close(io_file *f); /* NULL is a no-op */
 const char *io_path(const io_file *f);
 

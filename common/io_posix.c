@@ -95,6 +95,13 @@ static int posix_sync(io_file *file)
     return fdatasync(f->fd) < 0 ? -errno : 0;
 }
 
+static int posix_write_behind(io_file *file, uint64_t off, uint64_t len)
+{
+    posix_file *f = (posix_file *)file;
+    return sync_file_range(f->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0 ? -errno
+                                                                                     : 0;
+}
+
 static int posix_truncate(io_file *file, uint64_t size)
 {
     posix_file *f = (posix_file *)file;
@@ -296,4 +303,5 @@ const io_ops io_posix_ops = {
     .data_after = posix_data_after,
     .map = posix_map,
     .unmap = posix_unmap,
+    .write_behind = posix_write_behind,
 };

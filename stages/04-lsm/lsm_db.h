@@ -140,7 +140,7 @@ struct kv_db {
 
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, batches, gets, get_table_reads, get_tables_searched;
-    uint64_t stalls, stall_us, switches;
+    uint64_t stalls, stall_us, switches, new_log_us;
     uint64_t flushes, flush_bytes, flush_entries, flush_us, flush_failures, wals_removed;
     uint64_t compactions, compact_bytes_in, compact_bytes_out, compact_dropped, compact_us;
 };

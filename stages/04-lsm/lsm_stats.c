@@ -70,6 +70,7 @@ static void stats_session(kv_db *db, stats_text *s)
     stats_text_add(s, "get.table_reads_per_get: %.2f", per(stat(&db->get_table_reads), gets));
     stats_text_add(s, "get.tables_per_get: %.2f", per(stat(&db->get_tables_searched), gets));
     stats_text_add(s, "write.memtable_switches: %" PRIu64, stat(&db->switches));
+    stats_text_add(s, "write.new_log_ms: %.3f", (double)stat(&db->new_log_us) / 1000.0);
     stats_text_add(s, "write.stalls: %" PRIu64, stat(&db->stalls));
     stats_text_add(s, "write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
     stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));

@@ -116,6 +116,14 @@ int lsm_wal_seal(lsm_wal *w, int *final)
     return io_sync(w->file);
 }
 
+void lsm_wal_write_behind(lsm_wal *w)
+{
+    if (w->size - w->behind < LSM_WAL_WRITE_BEHIND_BYTES)
+        return;
+    io_write_behind(w->file, w->behind, w->size - w->behind);
+    w->behind = w->size;
+}
+
 void lsm_wal_free(lsm_wal *w)
 {
     if (w == NULL)

@@ -78,7 +78,14 @@ typedef struct lsm_wal {
     uint64_t size;          /* its valid bytes (where the next group goes) */
     uint64_t records;       /* records in it, replayed or written */
     int sealed;             /* its last record is its seal: no more writes */
+    uint64_t behind;        /* bytes before this were handed to write-behind */
 } lsm_wal;
+
+/* With sync = 0, the log's bytes are handed to the device (io_write_behind)
+ * each time another this many have been appended, so that the sync of the
+ * switch (lsm_wal_seal) finds at most about this much still to write,
+ * instead of the whole memtable's worth, while the writer waits. */
+#define LSM_WAL_WRITE_BEHIND_BYTES (1u << 20)
 
 /* Creates dir's log for writes from `start` on: empty, header, fdatasync.
  * A failure removes the file again.  KV_OK, KV_ERR_IO, KV_ERR_NOMEM. */
@@ -91,6 +98,10 @@ int  lsm_wal_open(const char *dir, uint64_t start, int flags, lsm_wal **out);
  * be cut off again; an append cut off again leaves the log as it was.
  * REQUIRES: no group is being appended to it. */
 int  lsm_wal_seal(lsm_wal *w, int *final);
+/* Hands the bytes appended since the last call to write-behind, once they
+ * are LSM_WAL_WRITE_BEHIND_BYTES or more.  A hint: nothing is durable
+ * before lsm_wal_seal or a sync.  REQUIRES: the caller appends to w. */
+void lsm_wal_write_behind(lsm_wal *w);
 /* Closes it (the file stays); NULL is a no-op. */
 void lsm_wal_free(lsm_wal *w);
 /* Removes dir's log `start` (no directory sync). */

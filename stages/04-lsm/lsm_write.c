@@ -114,8 +114,11 @@ static int lsm_switch(kv_db *db, const char *call)
         }
     }
     lsm_wal *cur = db->wals[db->nwals - 1];
-    if (rc == KV_OK && (cur->sealed || cur->records > 0))
+    if (rc == KV_OK && (cur->sealed || cur->records > 0)) {
+        uint64_t t0 = lsm_now_us(); /* the writer waits for its syncs */
         rc = lsm_new_log(db);
+        __atomic_add_fetch(&db->new_log_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+    }
     if (rc != KV_OK) {
         lsm_view_unref(v);
         memtable_unref(fresh);
@@ -218,6 +221,8 @@ static void lsm_write_apply(void *ctx, const wal_place *p)
     lsm_wal *log = p->target->log;
     log->size = p->end;
     log->records++;
+    if (!db->opt.sync) /* with sync, the queue has synced it already */
+        lsm_wal_write_behind(log);
     atomic_store_explicit(&db->last_seq, w->seq + w->n - 1, memory_order_release);
     __atomic_add_fetch(&db->puts, w->n - deletes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->deletes, deletes, __ATOMIC_RELAXED);

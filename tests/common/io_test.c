@@ -2,7 +2,8 @@
  * io_test.c: the I/O layer over the POSIX backend (common/io.h): appends of
  * several pieces, positioned reads that stop at the end of the file,
  * truncate, rename, unlink, sorted listing, mkdir of an existing directory,
- * and the directory lock's exclusive and shared modes.
+ * the directory lock's exclusive and shared modes, and write-behind, a hint
+ * that changes nothing a read sees.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -230,6 +231,25 @@ static void io_lock_shared_twice_is_ok(void)
     io_lock_release(c);
 }
 
+/* Write-behind of all of a file, of a range past its end, and of nothing:
+ * no error, and the file reads as before and takes appends as before. */
+static void io_write_behind_changes_nothing_readable(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE);
+    static char data[3 << 16];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (char)(i * 7 + i / 251);
+    CHECK_KV(io_append_bytes(f, data, sizeof data - 1), KV_OK);
+    io_write_behind(f, 0, sizeof data - 1);
+    io_write_behind(f, sizeof data, 1 << 20);
+    io_write_behind(f, 5, 0);
+    CHECK_EQ(f->end, sizeof data - 1);
+    CHECK_KV(io_append_bytes(f, data + sizeof data - 1, 1), KV_OK);
+    file_expect(f, data, sizeof data);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
 static void io_join_puts_a_slash_between(void)
 {
     char *p = io_join("dir", "name");
@@ -249,6 +269,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(io_mkdir_of_existing_dir_is_ok),
     HARNESS_TEST(io_lock_exclusive_twice_is_busy),
     HARNESS_TEST(io_lock_shared_twice_is_ok),
+    HARNESS_TEST(io_write_behind_changes_nothing_readable),
     HARNESS_TEST(io_join_puts_a_slash_between),
 };
 const harness_suite io_suite = HARNESS_SUITE("io", tests);

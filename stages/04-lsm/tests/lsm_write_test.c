@@ -5,14 +5,19 @@
  * kv_options.memtable_bytes.  So its bytes never pass that size (a check
  * of its bytes plus the group's room alone would let a new block take it
  * past, holding one group), and it is frozen only once all but about a
- * block of it is used.
+ * block of it is used.  And with sync = 0, the log is handed to
+ * write-behind every LSM_WAL_WRITE_BEHIND_BYTES as it grows (lsm_wal.h),
+ * so that the switch's sync finds little left to write; with sync = 1,
+ * never (every group is synced already).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../../tests/harness.h"
+#include "io.h"
 #include "kv.h"
 #include "lsm_test_util.h"
+#include "lsm_wal.h"
 #include "memtable.h"
 
 /* Fills a database of the given memtable size (its arena's blocks are
@@ -50,8 +55,78 @@ static void small_memtable_is_frozen_within_its_size(void)
     fill_until_frozen(64 << 10, 4096);
 }
 
+/* ---- write-behind ------------------------------------------------------------ */
+
+/* The POSIX backend, recording the ranges it is asked to write behind. */
+static io_ops behind_ops;
+static uint64_t behind_calls, behind_next;
+static int behind_gap;
+
+static int behind_record(io_file *f, uint64_t off, uint64_t len)
+{
+    behind_gap |= off != behind_next;
+    behind_next = off + len;
+    behind_calls++;
+    return io_posix_ops.write_behind(f, off, len);
+}
+
+/* POSIX's open makes files that use POSIX's table: these use ours. */
+static int behind_open(const char *path, int flags, io_file **f)
+{
+    int rc = io_posix_ops.open(path, flags, f);
+    if (rc == 0)
+        (*f)->ops = &behind_ops;
+    return rc;
+}
+
+/* Puts 40 values of 64 KiB (some 2.6 MB of log, less than a memtable, so
+ * one log takes them all) with the given sync; returns the log's bytes. */
+static double put_64k_values(int sync)
+{
+    behind_ops = io_posix_ops;
+    behind_ops.open = behind_open;
+    behind_ops.write_behind = behind_record;
+    behind_calls = behind_next = 0;
+    behind_gap = 0;
+    const io_ops *saved = io_set_ops(&behind_ops);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = sync;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(lt_dir(), &opt, &db), KV_OK);
+    static char val[64 << 10];
+    memset(val, 'w', sizeof val);
+    char key[17];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof key, "%016d", i);
+        CHECK_KV(kv_put(db, key, 16, val, sizeof val), KV_OK);
+    }
+    CHECK_EQ(lt_stat(db, "write.memtable_switches"), 0);
+    double log_bytes = lt_stat(db, "logs.bytes");
+    CHECK_KV(kv_close(db), KV_OK);
+    io_set_ops(saved);
+    return log_bytes;
+}
+
+static void log_is_written_behind_every_mib_without_sync(void)
+{
+    double log = put_64k_values(0);
+    CHECK_MSG(behind_calls == (uint64_t)(log / LSM_WAL_WRITE_BEHIND_BYTES),
+              "%llu calls for %.0f bytes of log", (unsigned long long)behind_calls, log);
+    CHECK_MSG(!behind_gap, "the ranges written behind do not follow each other from 0");
+    CHECK(behind_next <= log && log - behind_next < LSM_WAL_WRITE_BEHIND_BYTES + 70000);
+}
+
+static void log_is_not_written_behind_with_sync(void)
+{
+    put_64k_values(1);
+    CHECK_EQ(behind_calls, 0);
+}
+
 static const harness_test lsm_write_tests[] = {
     HARNESS_TEST(default_memtable_is_frozen_within_its_size),
     HARNESS_TEST(small_memtable_is_frozen_within_its_size),
+    HARNESS_TEST(log_is_written_behind_every_mib_without_sync),
+    HARNESS_TEST(log_is_not_written_behind_with_sync),
 };
 const harness_suite lsm_write_suite = HARNESS_SUITE("lsm_write", lsm_write_tests);
