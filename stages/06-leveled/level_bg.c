@@ -6,7 +6,8 @@
  * The thread does, in this order, whatever there is to do:
  *   1. the flush of imm to a table (level_flush.c; in level 0, or deeper
  *      when nothing above overlaps it): writers wait for it when mem
- *      fills again, so it always comes first;
+ *      fills again, so it always comes first, and a compaction stops
+ *      between two entries to make it (level_compact.c);
  *   2. kv_compact's request: every level pushed down into the deepest one;
  *   3. the compaction the picker chooses (compaction_pick.h) while some
  *      level's score is >= 1 (level_compact.c);
@@ -165,7 +166,7 @@ static int level_compact_some(level_db *ldb, int *done)
     return rc;
 }
 
-static int level_bg_can_work(level_db *ldb)
+int level_bg_can_work(level_db *ldb)
 {
     return !ldb->base.failed && !__atomic_load_n(&ldb->manifest_broken, __ATOMIC_ACQUIRE);
 }
@@ -178,7 +179,7 @@ static void *level_bg_main(void *arg)
     for (;;) {
         int rc = KV_OK, worked = 1, done = 1, manual = 0;
         if (db->imm != NULL && !db->flush_failed && level_bg_can_work(ldb)) {
-            level_flush(ldb); /* its failure is kept for the next write */
+            level_flush(ldb, 0); /* its failure is kept for the next write */
             ldb->compact_paused = 0;
         } else if (ldb->compact_waiters > 0 && !ldb->compact_done && level_bg_can_work(ldb)) {
             rc = level_compact_all(ldb);

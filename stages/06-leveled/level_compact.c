@@ -21,6 +21,13 @@
  * level below, and only between two user keys, so that a key's versions
  * never span two tables of a level).
  *
+ * A memtable frozen while the merge runs is flushed between two of its
+ * entries (compact_flush_meanwhile), not after it: a writer that filled
+ * the next memtable meanwhile would otherwise wait for the whole
+ * compaction, a second or more at level 1 (LevelDB's DoCompactionWork
+ * does the same).  It goes to level 0, which the compaction's edit leaves
+ * alone but for its inputs.
+ *
  * Then the edit: inputs removed, outputs added at L+1, L's compact pointer
  * moved on, made durable and installed (level_bg.c).  The inputs' files
  * are deleted once no version holds them (level_db.h, V3).  A crash before
@@ -45,7 +52,13 @@ typedef struct compact_job {
     level_out *outs;            /* the outputs, the last one open */
     size_t nouts, outs_cap;
     uint64_t dropped;
+    uint64_t switches;          /* the memtable switches already seen */
 } compact_job;
+
+/* The merge looks for a frozen memtable once per this many entries: often
+ * enough to find it within a millisecond or so, rarely enough to cost
+ * nothing. */
+#define COMPACT_FLUSH_CHECK_ENTRIES 1024
 
 /* C1 and C2: *drop = 1 if the entry goes.  KV_OK or NOMEM. */
 static int compact_drop(compact_job *j, const uint8_t *ikey, size_t len, int *drop)
@@ -120,6 +133,24 @@ static int compact_inputs(compaction *c, iter **out)
     return rc;
 }
 
+/* If a writer froze a memtable since the last look (stage 04 counts the
+ * switches), flushes it now, to level 0.  A failed flush is kept for the
+ * next write, as the background thread keeps its own (level_bg.c); the
+ * compaction goes on.  REQUIRES: no lock held; the background thread. */
+static void compact_flush_meanwhile(compact_job *j)
+{
+    kv_db *db = &j->ldb->base;
+    uint64_t switches = __atomic_load_n(&db->switches, __ATOMIC_RELAXED);
+    if (switches == j->switches)
+        return;
+    j->switches = switches;
+    pthread_mutex_lock(&db->write_lock);
+    if (db->imm != NULL && !db->flush_failed && level_bg_can_work(j->ldb) &&
+        level_flush(j->ldb, 1) == KV_OK)
+        __atomic_add_fetch(&j->ldb->flushes_in_compaction, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&db->write_lock);
+}
+
 /* The merge.  REQUIRES: no lock held. */
 static int compact_merge(compact_job *j)
 {
@@ -127,7 +158,10 @@ static int compact_merge(compact_job *j)
     int rc = compact_inputs(j->c, &m);
     if (rc != KV_OK)
         return rc;
+    uint64_t seen = 0;
     for (iter_seek_first(m); rc == KV_OK && iter_valid(m); iter_next(m)) {
+        if (++seen % COMPACT_FLUSH_CHECK_ENTRIES == 0)
+            compact_flush_meanwhile(j);
         int drop = 0;
         level_out *o = NULL;
         if ((rc = compact_drop(j, m->key, m->key_len, &drop)) != KV_OK || drop)
@@ -166,8 +200,12 @@ int level_compact(level_db *ldb, compaction *c, int manual)
     kv_db *db = &ldb->base;
     int out_level = c->level + 1;
     uint64_t t0 = lsm_now_us();
+    /* (switches read under write_lock: a memtable frozen from here on is
+     * flushed inside the merge.) */
+    uint64_t switches = __atomic_load_n(&db->switches, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&db->write_lock);
-    compact_job j = {.ldb = ldb, .c = c, .oldest = lsm_oldest_snapshot(db)};
+    compact_job j = {.ldb = ldb, .c = c, .oldest = lsm_oldest_snapshot(db),
+                     .switches = switches};
     version_edit e;
     version_edit_init(&e);
     int move = !manual && compaction_is_trivial_move(c);

@@ -104,6 +104,7 @@ typedef struct level_db {
     level_counters levels[VERSION_LEVELS];
     uint64_t slowdowns, slowdown_us, stops, stop_us;
     uint64_t files_deleted, manifest_rolls, manifest_edits;
+    uint64_t flushes_in_compaction;
     uint64_t open_garbage_removed;
 } level_db;
 
@@ -173,10 +174,13 @@ int  level_sync_dir(level_db *ldb, const char *call);
 
 /* ---- the flush and compaction jobs (level_flush.c, level_compact.c) --------- */
 
-/* Writes imm to a table, in level 0 or deeper (compaction_flush_level),
- * and installs it.  REQUIRES: write_lock held
+/* Writes imm to a table, in level 0 or deeper (compaction_flush_level;
+ * level 0 only if level0_only), and installs it.  REQUIRES: write_lock held
  * (released while writing), imm not NULL. */
-int  level_flush(level_db *ldb);
+int  level_flush(level_db *ldb, int level0_only);
+/* Whether the background thread may change the database: no final failure,
+ * the manifest not broken.  REQUIRES: write_lock held. */
+int  level_bg_can_work(level_db *ldb);
 /* Runs c (picked from the current version); manual (kv_compact): never a
  * trivial move.  REQUIRES: write_lock held (released while writing). */
 int  level_compact(level_db *ldb, compaction *c, int manual);

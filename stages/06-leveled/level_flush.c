@@ -11,7 +11,9 @@
  *      in the database's tables, and no log record up to it is replayed.
  *      L is 0, or 1 or 2 when no table of levels 0 to L overlaps N
  *      (compaction_flush_level, as LevelDB places its flushes): the
- *      compactions that would only move N down are saved;
+ *      compactions that would only move N down are saved.  A flush made
+ *      while a compaction runs (level_compact.c) goes to level 0: the
+ *      compaction's outputs, in no version yet, may cover N's range;
  *   4. under write_lock, the new version is installed and imm dropped from
  *      the view: readers find the writes in the table;
  *   5. the logs whose writes are all at or below imm_hi are deleted.
@@ -79,7 +81,7 @@ static int level_flush_level(level_db *ldb, const level_out *o)
                                   o->largest_len - IKEY_TRAILER_SIZE);
 }
 
-int level_flush(level_db *ldb)
+int level_flush(level_db *ldb, int level0_only)
 {
     kv_db *db = &ldb->base;
     memtable *m = db->imm;
@@ -91,7 +93,8 @@ int level_flush(level_db *ldb)
     version_edit_init(&e);
     int rc = level_flush_write(ldb, m, &o);
     memtable_unref(m);
-    if (rc == KV_OK && (rc = level_out_edit(&o, &e, level_flush_level(ldb, &o))) == KV_OK) {
+    int level = level0_only || rc != KV_OK ? 0 : level_flush_level(ldb, &o);
+    if (rc == KV_OK && (rc = level_out_edit(&o, &e, level)) == KV_OK) {
         version_edit_set_log_seq(&e, hi);
         version_edit_set_last_seq(&e, hi);
         rc = level_apply_edit(ldb, &e, 1);

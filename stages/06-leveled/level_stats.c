@@ -49,6 +49,8 @@ static void stats_level_only(level_db *ldb, stats_text *f)
     stats_text_add(f, "write.l0_stops: %" PRIu64 "", stat(&ldb->stops));
     stats_text_add(f, "write.l0_stop_ms: %.3f", (double)stat(&ldb->stop_us) / 1000.0);
     stats_text_add(f, "compact.files_deleted: %" PRIu64 "", stat(&ldb->files_deleted));
+    stats_text_add(f, "flush.during_compaction: %" PRIu64 "",
+                   stat(&ldb->flushes_in_compaction));
     stats_text_add(f, "manifest.edits: %" PRIu64 "", stat(&ldb->manifest_edits));
     stats_text_add(f, "manifest.rolls: %" PRIu64 "", stat(&ldb->manifest_rolls));
 }

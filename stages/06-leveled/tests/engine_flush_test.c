@@ -7,7 +7,8 @@
  * ..."); flushes are made by lsm_write_flush_all (kv_compact's first
  * step) or by a small memtable filling up, and the databases stay far
  * below every level's target, so that no compaction moves a table after
- * its flush placed it.
+ * its flush placed it.  And a memtable frozen while a compaction runs is
+ * flushed before the compaction ends (level_compact.c), to level 0.
  */
 #include <stdio.h>
 #include <string.h>
@@ -92,8 +93,53 @@ static void a_flush_stops_above_the_first_level_it_overlaps(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
+/* Writes that fill 32 KiB memtables much faster than the compactions of a
+ * database with small levels finish: writers freeze memtables in the
+ * middle of merges, which flush them (flush.during_compaction) to level 0.
+ * Every key keeps its last value, before and after a reopen, and kv_check
+ * finds levels 1 and up without overlaps.  The first round almost always
+ * has such a flush; up to five rounds are written before the test says
+ * none came. */
+static void a_memtable_frozen_during_a_compaction_is_flushed_inside_it(void)
+{
+    const char *dir = lt_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 32 << 10;
+    opt.table_bytes = 64 << 10;
+    opt.l1_bytes = 256 << 10;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    char k[16], v[128];
+    enum { KEYS = 20000 };
+    int round = 0;
+    for (; round < 5 && lt_stat(db, "flush.during_compaction") == 0; round++)
+        for (int i = 0; i < KEYS; i++) {
+            int key = (int)(((unsigned)i * 7919u) % KEYS);
+            snprintf(k, sizeof k, "k%06d", key);
+            snprintf(v, sizeof v, "%d-%0100d", round, key);
+            lt_put(db, k, v);
+        }
+    CHECK_MSG(lt_stat(db, "flush.during_compaction") > 0,
+              "no flush during a compaction in %d rounds of %d puts", round, KEYS);
+    CHECK(lt_stat(db, "compact.count") > 0);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int key = 0; key < KEYS; key += 7) {
+            snprintf(k, sizeof k, "k%06d", key);
+            snprintf(v, sizeof v, "%d-%0100d", round - 1, key);
+            lt_expect(db, k, v);
+        }
+        CHECK_KV(kv_close(db), KV_OK);
+        lt_lines out = {0};
+        CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
+        CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    }
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
 static const harness_test engine_flush_tests[] = {
     HARNESS_TEST(a_sequential_fill_flushes_every_table_to_level_2),
     HARNESS_TEST(a_flush_stops_above_the_first_level_it_overlaps),
+    HARNESS_TEST(a_memtable_frozen_during_a_compaction_is_flushed_inside_it),
 };
 const harness_suite engine_flush_suite = HARNESS_SUITE("engine_flush", engine_flush_tests);
