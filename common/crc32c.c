@@ -149,6 +149,7 @@ static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n)
 
 static int crc32c_use_hardware;
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+static int crc32c_ready; /* 1 once crc32c_init ran (release store, acquire load) */
 
 static void crc32c_init(void)
 {
@@ -159,11 +160,21 @@ static void crc32c_init(void)
     __builtin_cpu_init();
     crc32c_use_hardware = __builtin_cpu_supports("sse4.2");
 #endif
+    __atomic_store_n(&crc32c_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* The tables are built once, by whichever thread comes first; after that
+ * an acquire load is all a call pays (pthread_once is a call into libc on
+ * every write's checksum). */
+static inline void crc32c_ensure_init(void)
+{
+    if (!__atomic_load_n(&crc32c_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&crc32c_once, crc32c_init);
 }
 
 uint32_t crc32c_extend(uint32_t crc, const void *data, size_t n)
 {
-    pthread_once(&crc32c_once, crc32c_init);
+    crc32c_ensure_init();
 #ifdef CRC32C_HAVE_HW
     if (crc32c_use_hardware)
         return ~crc32c_hardware(~crc, data, n);
@@ -174,13 +185,13 @@ uint32_t crc32c_extend(uint32_t crc, const void *data, size_t n)
 /* For tests: the software path, whatever the CPU offers. */
 uint32_t crc32c_extend_software(uint32_t crc, const void *data, size_t n)
 {
-    pthread_once(&crc32c_once, crc32c_init);
+    crc32c_ensure_init();
     return ~crc32c_software(~crc, data, n);
 }
 
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
-    pthread_once(&crc32c_once, crc32c_init);
+    crc32c_ensure_init();
     uint32_t op = 1u << 31; /* x^(8 * len_b), one byte of len_b at a time */
     for (int i = 0; i < 8; i++, len_b >>= 8)
         if ((len_b & 0xff) != 0)
