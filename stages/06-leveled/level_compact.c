@@ -23,9 +23,9 @@
  *
  * A memtable frozen while the merge runs is flushed between two of its
  * entries (compact_flush_meanwhile), not after it: a writer that filled
- * the next memtable meanwhile would otherwise wait for the whole
- * compaction, a second or more at level 1 (LevelDB's DoCompactionWork
- * does the same).  It goes to level 0, which the compaction's edit leaves
+ * the next memtable meanwhile would otherwise wait for the rest of the
+ * compaction, which may take longer than a memtable takes to fill
+ * (LevelDB's DoCompactionWork does the same).  It goes to level 0, which the compaction's edit leaves
  * alone but for its inputs.
  *
  * Then the edit: inputs removed, outputs added at L+1, L's compact pointer
