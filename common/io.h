@@ -54,8 +54,34 @@ enum {
     IO_WRITE = 2,   /* open for reading and appending */
     IO_CREATE = 4,  /* create the file if it does not exist */
     IO_EXCL = 8,    /* with IO_CREATE: fail if it exists */
-    IO_TRUNC = 16   /* empty the file when opening */
+    IO_TRUNC = 16,  /* empty the file when opening */
+    IO_GROW = 32    /* with IO_WRITE: once the file holds IO_GROW_STEP
+                       bytes, appends may be copied into a shared memory
+                       mapping of it (no system call each), which grows the
+                       file IO_GROW_STEP bytes at a time: until io_close
+                       trims it, the file may end in zeros past what was
+                       appended (see below) */
 };
+
+/*
+ * IO_GROW, for a file that takes many small appends (a write-ahead log):
+ * an append is then a memcpy into the page cache, which the kernel writes
+ * back like any other dirty page, so it survives the process being killed
+ * exactly as a write() does, and io_sync (fdatasync) makes it durable the
+ * same way.  The file's size is what it has grown to, so after a crash
+ * (kill or power loss) it may end in up to IO_GROW_STEP bytes of zeros
+ * after the last append: its reader must take zeros to the end of the file
+ * for space not yet filled.  io_close trims them; io_size and io_read_at
+ * see only what was appended (at io_open: the whole file, zeros included).
+ * The first IO_GROW_STEP bytes are appended with write(), so a small file
+ * (a database that holds a few keys) never takes a MiB of disk for them.
+ * A backend that cannot map, or a file system that cannot reserve space
+ * (fallocate) or map files, appends with write() as usual.
+ * LevelDB wrote its logs this way until 2014 (util/env_posix.cc,
+ * PosixMmapFile), and its log format reserves a zero type for the
+ * preallocated tail (db/log_format.h); RocksDB has allow_mmap_writes.
+ */
+#define IO_GROW_STEP (1u << 20)
 
 /*
  * A backend.  Each operation returns 0 (or a byte count) on success and a

@@ -138,6 +138,13 @@ static int lsm_recover_replay(kv_db *db, lsm_wal *w, int last, replay_ctx *c,
                         "salvages the intact records)", io_path(w->file), v.text);
     if (v.action == LSM_WAL_CUT && (rc = lsm_recover_cut(db, w, &v)) != KV_OK)
         return rc;
+    /* Zeros the last log had grown into go, so that writes follow its
+     * last record (lsm_wal.h); they are no torn tail. */
+    if (v.action == LSM_WAL_KEEP && v.spare > 0 && last && !db->opt.read_only) {
+        if ((rc = io_truncate(w->file, v.keep)) != KV_OK)
+            return rc;
+        w->size = v.keep;
+    }
     w->records = s.records;
     w->sealed = s.sealed && v.action == LSM_WAL_KEEP;
     *wal_last = s.last_seq;

@@ -109,6 +109,10 @@ static int check_log(const char *dir, const lsm_listing *l, size_t i, kv_line_fn
                     !last && v.action == LSM_WAL_KEEP && s.last_seq <= l->max_hi
                         ? ", all in the tables (kv_open removes it)" : "",
                     v.action == LSM_WAL_KEEP ? "ok" : v.action == LSM_WAL_CUT ? "torn" : "CORRUPT");
+    if (v.action == LSM_WAL_KEEP && v.spare > 0)
+        log_report_line(line, ctx, "%s: then %" PRIu64 " zero bytes, room the log had grown "
+                        "into (not damage; the next kv_open that may write trims them)", name,
+                        v.spare);
     if (v.action == LSM_WAL_KEEP)
         return KV_OK;
     if (v.action == LSM_WAL_CUT) {

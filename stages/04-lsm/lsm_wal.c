@@ -58,6 +58,9 @@ int lsm_wal_open(const char *dir, uint64_t start, int flags, lsm_wal **out)
     *out = NULL;
     lsm_wal *w = calloc(1, sizeof *w);
     char *path = lsm_wal_path(dir, start);
+    /* A log takes many small appends: through a mapping (io.h, IO_GROW). */
+    if (flags & IO_WRITE)
+        flags |= IO_GROW;
     int rc = w && path ? io_open(path, flags, &w->file) : KV_ERR_NOMEM;
     if (rc == KV_ERR_NOMEM)
         kv_error(rc, "%s: out of memory for a log", dir);
@@ -113,6 +116,10 @@ int lsm_wal_seal(lsm_wal *w, int *final)
     }
     w->size += n;
     w->sealed = 1;
+    /* Trimmed before the last sync, so that a sealed log ends with its
+     * seal on disk too, not with the zeros it had grown into. */
+    if ((rc = io_truncate(w->file, w->size)) != KV_OK)
+        return rc;
     return io_sync(w->file);
 }
 

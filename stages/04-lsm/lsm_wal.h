@@ -33,6 +33,14 @@
  * and a new log takes the writes.  It is deleted once a table holds its
  * writes (lsm_flush.c).  kv_open replays the logs that are not yet in
  * tables (lsm_recover.c).
+ *
+ * Appends go through a mapping of the file, which grows a MiB at a time
+ * (io.h, IO_GROW): a put costs a memcpy, not a write() system call.  So a
+ * log that was not closed (the process was killed, or the power failed)
+ * may end in up to IO_GROW_STEP zero bytes after its last record: room it
+ * had grown into.  The scan calls them `spare`, not damage; kv_open trims
+ * them from the last log, and a seal trims them before its last sync, so
+ * a sealed log ends with its seal on disk.
  */
 #ifndef KV_LSM_WAL_H
 #define KV_LSM_WAL_H
@@ -127,6 +135,9 @@ typedef struct lsm_wal_scan {
                                been synced */
     int torn;               /* a crash can leave this: nothing valid after
                                it, or only unsynced writes */
+    uint64_t spare;         /* not damage: this many zero bytes end the file
+                               (at most IO_GROW_STEP), room the log had grown
+                               into; `end` is where they start */
     char why_text[400];
 } lsm_wal_scan;
 
@@ -154,6 +165,8 @@ enum { LSM_WAL_KEEP, LSM_WAL_CUT, LSM_WAL_REFUSE };
 typedef struct lsm_wal_verdict {
     int action;
     uint64_t keep;          /* valid bytes after kv_open */
+    uint64_t spare;         /* KEEP: zero bytes after them, which kv_open
+                               trims from the last log (not a torn tail) */
     uint64_t cut;           /* CUT: bytes cut off */
     uint64_t records_lost;  /* CUT: valid records among them */
     char text[900];         /* CUT, REFUSE: from the offset on */

@@ -76,6 +76,23 @@ static int lsm_wal_scan_header(io_file *f, uint64_t size, lsm_wal_scan *s, int *
     return 0;
 }
 
+/* 1 if bytes [from, size) of f are all zeros (an I/O error: 0). */
+static int lsm_wal_zeros_to_end(io_file *f, uint64_t from, uint64_t size)
+{
+    uint8_t buf[16384];
+    uint64_t at = io_data_after(f, from);
+    while (at < size) {
+        size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf, got;
+        if (io_read_at(f, at, buf, want, &got) != KV_OK || got != want)
+            return 0;
+        for (size_t i = 0; i < got; i++)
+            if (buf[i] != 0)
+                return 0;
+        at += got;
+    }
+    return 1;
+}
+
 int lsm_wal_scan_file(io_file *f, uint64_t size, uint64_t start, lsm_wal_record_fn fn,
                       void *ctx, lsm_wal_scan *s)
 {
@@ -107,12 +124,21 @@ int lsm_wal_scan_file(io_file *f, uint64_t size, uint64_t start, lsm_wal_record_
             break;
     }
     if (rc == WAL_READ_DAMAGE) {
+        int sealed = s->sealed;
         s->damaged = 1;
         s->bad = s->end = r.bad_offset;
         s->why = r.why;
         s->sealed = 0;
         rc = lsm_wal_scan_past(&r, s);
         s->torn = !s->has_next || s->unsynced;
+        /* Zeros to the end, no more than a log grows by at a time: room
+         * the log had grown into and not yet filled (lsm_wal.h). */
+        if (rc == WAL_READ_END && !s->has_next && size - s->bad <= IO_GROW_STEP &&
+            lsm_wal_zeros_to_end(f, s->bad, size)) {
+            s->spare = size - s->bad;
+            s->damaged = s->torn = s->unsynced = 0;
+            s->sealed = sealed;
+        }
     }
     wal_reader_free(&r);
     return rc == WAL_READ_END ? KV_OK : rc;
@@ -122,7 +148,8 @@ void lsm_wal_judge(uint64_t size, const lsm_wal_scan *s, int last, int strict,
                    lsm_wal_verdict *v)
 {
     memset(v, 0, sizeof *v);
-    v->keep = size;
+    v->keep = size - s->spare;
+    v->spare = s->spare;
     v->action = LSM_WAL_REFUSE;
     unsigned long long at = (unsigned long long)s->bad;
     if (!s->damaged && (last || s->sealed))

@@ -165,6 +165,10 @@ static int tools_check_log(tools_ctx *t, const lsm_listing *l, size_t i, uint64_
                     s.sealed ? ", sealed" : "",
                     v.action == LSM_WAL_KEEP ? "ok" : v.action == LSM_WAL_CUT ? "torn"
                                                                               : "CORRUPT");
+    if (v.action == LSM_WAL_KEEP && v.spare > 0)
+        log_report_line(t->line, t->ctx, "%s: then %" PRIu64 " zero bytes, room the log had "
+                        "grown into (not damage; the next kv_open that may write trims them)",
+                        name, v.spare);
     if (v.action == LSM_WAL_KEEP)
         return KV_OK;
     log_report_line(t->line, t->ctx, "%s: %s%s", name,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../harness.h"
 #include "error.h"
@@ -250,6 +251,62 @@ static void io_write_behind_changes_nothing_readable(void)
     CHECK_KV(io_close(f), KV_OK);
 }
 
+static uint64_t file_size_on_disk(const char *path)
+{
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    return (uint64_t)st.st_size;
+}
+
+/* IO_GROW: the first IO_GROW_STEP bytes are written as usual; past them the
+ * file grows a step at a time, zeros beyond what was appended, which
+ * neither io_size nor io_read_at shows; io_truncate cuts where it says, and
+ * io_close trims the zeros. */
+static void io_grow_shows_only_what_was_appended(void)
+{
+    const char *path = harness_join(harness_tmpdir(), "f");
+    io_file *f = file_open(path, IO_WRITE | IO_CREATE | IO_GROW);
+    size_t n = 3 * IO_GROW_STEP + 12345;
+    char *data = malloc(n);
+    CHECK(data != NULL);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (char)(i * 7 + i / 251 + 1);
+    size_t at = 0, piece = 1;
+    while (at < IO_GROW_STEP / 2) { /* small appends, then some across steps */
+        CHECK_KV(io_append_bytes(f, data + at, piece), KV_OK);
+        at += piece;
+        piece = piece % 4000 + 17;
+    }
+    CHECK_EQ(file_size_on_disk(path), at); /* not grown yet */
+    for (; at < n; at += piece, piece = piece * 3 % 700000 + 1)
+        CHECK_KV(io_append_bytes(f, data + at, at + piece > n ? n - at : piece), KV_OK);
+    uint64_t size = 0;
+    CHECK_KV(io_size(f, &size), KV_OK);
+    CHECK_EQ(size, n);
+    uint64_t disk = file_size_on_disk(path);
+    CHECK_MSG(disk > n && disk <= n + IO_GROW_STEP, "%llu bytes on disk for %zu appended",
+              (unsigned long long)disk, n);
+    file_expect(f, data, n);
+    char past[8];
+    size_t got = 1;
+    CHECK_KV(io_read_at(f, n, past, sizeof past, &got), KV_OK);
+    CHECK_EQ(got, 0);
+    CHECK_KV(io_sync(f), KV_OK);
+    /* Cut back, then grow again over what was cut. */
+    uint64_t cut = 2 * IO_GROW_STEP + 99;
+    CHECK_KV(io_truncate(f, cut), KV_OK);
+    CHECK_EQ(file_size_on_disk(path), cut);
+    CHECK_KV(io_append_bytes(f, data + cut, n - cut), KV_OK);
+    file_expect(f, data, n);
+    CHECK_KV(io_close(f), KV_OK);
+    CHECK_EQ(file_size_on_disk(path), n);
+    /* Read back by a plain handle: exactly what was appended. */
+    f = file_open(path, IO_READ);
+    file_expect(f, data, n);
+    CHECK_KV(io_close(f), KV_OK);
+    free(data);
+}
+
 static void io_join_puts_a_slash_between(void)
 {
     char *p = io_join("dir", "name");
@@ -270,6 +327,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(io_lock_exclusive_twice_is_busy),
     HARNESS_TEST(io_lock_shared_twice_is_ok),
     HARNESS_TEST(io_write_behind_changes_nothing_readable),
+    HARNESS_TEST(io_grow_shows_only_what_was_appended),
     HARNESS_TEST(io_join_puts_a_slash_between),
 };
 const harness_suite io_suite = HARNESS_SUITE("io", tests);
