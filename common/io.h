@@ -55,7 +55,7 @@ enum {
     IO_CREATE = 4,  /* create the file if it does not exist */
     IO_EXCL = 8,    /* with IO_CREATE: fail if it exists */
     IO_TRUNC = 16,  /* empty the file when opening */
-    IO_GROW = 32    /* with IO_WRITE: once the file holds IO_GROW_STEP
+    IO_GROW = 32    /* with IO_WRITE: once the file holds IO_GROW_AFTER
                        bytes, appends may be copied into a shared memory
                        mapping of it (no system call each), which grows the
                        file IO_GROW_STEP bytes at a time: until io_close
@@ -73,7 +73,7 @@ enum {
  * after the last append: its reader must take zeros to the end of the file
  * for space not yet filled.  io_close trims them; io_size and io_read_at
  * see only what was appended (at io_open: the whole file, zeros included).
- * The first IO_GROW_STEP bytes are appended with write(), so a small file
+ * The first IO_GROW_AFTER bytes are appended with write(), so a small file
  * (a database that holds a few keys) never takes a MiB of disk for them.
  * A backend that cannot map, or a file system that cannot reserve space
  * (fallocate) or map files, appends with write() as usual.
@@ -82,6 +82,7 @@ enum {
  * preallocated tail (db/log_format.h); RocksDB has allow_mmap_writes.
  */
 #define IO_GROW_STEP (1u << 20)
+#define IO_GROW_AFTER (64u << 10)
 
 /*
  * A backend.  Each operation returns 0 (or a byte count) on success and a

@@ -138,7 +138,7 @@ static long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
 
 static long posix_append_grow(posix_file *f, const struct iovec *iov, int iovcnt)
 {
-    if (f->win == NULL && f->end < IO_GROW_STEP) {
+    if (f->win == NULL && f->end < IO_GROW_AFTER) {
         long n = posix_writev(f, iov, iovcnt); /* a small file is not grown yet */
         if (n > 0)
             f->end += (uint64_t)n;

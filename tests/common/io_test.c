@@ -258,7 +258,7 @@ static uint64_t file_size_on_disk(const char *path)
     return (uint64_t)st.st_size;
 }
 
-/* IO_GROW: the first IO_GROW_STEP bytes are written as usual; past them the
+/* IO_GROW: the first IO_GROW_AFTER bytes are written as usual; past them the
  * file grows a step at a time, zeros beyond what was appended, which
  * neither io_size nor io_read_at shows; io_truncate cuts where it says, and
  * io_close trims the zeros. */
@@ -272,7 +272,7 @@ static void io_grow_shows_only_what_was_appended(void)
     for (size_t i = 0; i < n; i++)
         data[i] = (char)(i * 7 + i / 251 + 1);
     size_t at = 0, piece = 1;
-    while (at < IO_GROW_STEP / 2) { /* small appends, then some across steps */
+    while (at + 4100 < IO_GROW_AFTER) { /* small appends, then some across steps */
         CHECK_KV(io_append_bytes(f, data + at, piece), KV_OK);
         at += piece;
         piece = piece % 4000 + 17;

@@ -1,5 +1,5 @@
 /*
- * lsm_grow_test.c: a log past its first MiB takes its appends through a
+ * lsm_grow_test.c: a log past its first 64 KiB takes its appends through a
  * mapping that grows the file a MiB at a time (lsm_wal.h, io.h IO_GROW).
  * A writer killed without kv_close leaves the zeros it had grown into after
  * its last record: kv_open takes them for room, not for a torn tail (even
