@@ -116,19 +116,16 @@ int lsm_wal_seal(lsm_wal *w, int *final)
     }
     w->size += n;
     w->sealed = 1;
-    /* Trimmed before the last sync, so that a sealed log ends with its
-     * seal on disk too, not with the zeros it had grown into. */
-    if ((rc = io_truncate(w->file, w->size)) != KV_OK)
-        return rc;
     return io_sync(w->file);
 }
 
 void lsm_wal_write_behind(lsm_wal *w)
 {
-    if (w->size - w->behind < LSM_WAL_WRITE_BEHIND_BYTES)
+    if (w->size - w->behind < LSM_WAL_WRITE_BEHIND_BYTES + IO_GROW_STEP)
         return;
-    io_write_behind(w->file, w->behind, w->size - w->behind);
-    w->behind = w->size;
+    uint64_t to = w->size - IO_GROW_STEP;
+    io_write_behind(w->file, w->behind, to - w->behind);
+    w->behind = to;
 }
 
 void lsm_wal_free(lsm_wal *w)

@@ -38,9 +38,9 @@
  * (io.h, IO_GROW): a put costs a memcpy, not a write() system call.  So a
  * log that was not closed (the process was killed, or the power failed)
  * may end in up to IO_GROW_STEP zero bytes after its last record: room it
- * had grown into.  The scan calls them `spare`, not damage; kv_open trims
- * them from the last log, and a seal trims them before its last sync, so
- * a sealed log ends with its seal on disk.
+ * had grown into.  The scan calls them `spare`, not damage, in the last
+ * log and after a seal (a sealed log keeps them until it is deleted or
+ * closed); kv_open trims them from the last log before it appends.
  */
 #ifndef KV_LSM_WAL_H
 #define KV_LSM_WAL_H
@@ -92,7 +92,11 @@ typedef struct lsm_wal {
 /* With sync = 0, the log's bytes are handed to the device (io_write_behind)
  * each time another this many have been appended, so that the sync of the
  * switch (lsm_wal_seal) finds at most about this much still to write,
- * instead of the whole memtable's worth, while the writer waits. */
+ * instead of the whole memtable's worth, while the writer waits.  They
+ * are handed over one IO_GROW_STEP behind the end: bytes the log's mapping
+ * no longer holds, so that writing them back does not write-protect pages
+ * the writer still stores into (a TLB flush per page, and a fault on the
+ * next store). */
 #define LSM_WAL_WRITE_BEHIND_BYTES (1u << 20)
 
 /* Creates dir's log for writes from `start` on: empty, header, fdatasync.
@@ -106,9 +110,10 @@ int  lsm_wal_open(const char *dir, uint64_t start, int flags, lsm_wal **out);
  * be cut off again; an append cut off again leaves the log as it was.
  * REQUIRES: no group is being appended to it. */
 int  lsm_wal_seal(lsm_wal *w, int *final);
-/* Hands the bytes appended since the last call to write-behind, once they
- * are LSM_WAL_WRITE_BEHIND_BYTES or more.  A hint: nothing is durable
- * before lsm_wal_seal or a sync.  REQUIRES: the caller appends to w. */
+/* Hands the bytes appended since the last call, but the last
+ * IO_GROW_STEP, to write-behind, once they are LSM_WAL_WRITE_BEHIND_BYTES
+ * or more.  A hint: nothing is durable before lsm_wal_seal or a sync.
+ * REQUIRES: the caller appends to w. */
 void lsm_wal_write_behind(lsm_wal *w);
 /* Closes it (the file stays); NULL is a no-op. */
 void lsm_wal_free(lsm_wal *w);

@@ -79,7 +79,7 @@ static int behind_open(const char *path, int flags, io_file **f)
     return rc;
 }
 
-/* Puts 40 values of 64 KiB (some 2.6 MB of log, less than a memtable, so
+/* Puts 56 values of 64 KiB (some 3.7 MB of log, less than a memtable, so
  * one log takes them all) with the given sync; returns the log's bytes. */
 static double put_64k_values(int sync)
 {
@@ -97,7 +97,7 @@ static double put_64k_values(int sync)
     static char val[64 << 10];
     memset(val, 'w', sizeof val);
     char key[17];
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 56; i++) {
         snprintf(key, sizeof key, "%016d", i);
         CHECK_KV(kv_put(db, key, 16, val, sizeof val), KV_OK);
     }
@@ -111,10 +111,11 @@ static double put_64k_values(int sync)
 static void log_is_written_behind_every_mib_without_sync(void)
 {
     double log = put_64k_values(0);
-    CHECK_MSG(behind_calls == (uint64_t)(log / LSM_WAL_WRITE_BEHIND_BYTES),
+    double lagged = log - IO_GROW_STEP; /* the last step is not handed over */
+    CHECK_MSG(behind_calls == (uint64_t)(lagged / LSM_WAL_WRITE_BEHIND_BYTES),
               "%llu calls for %.0f bytes of log", (unsigned long long)behind_calls, log);
     CHECK_MSG(!behind_gap, "the ranges written behind do not follow each other from 0");
-    CHECK(behind_next <= log && log - behind_next < LSM_WAL_WRITE_BEHIND_BYTES + 70000);
+    CHECK(behind_next <= lagged && lagged - behind_next < LSM_WAL_WRITE_BEHIND_BYTES + 70000);
 }
 
 static void log_is_not_written_behind_with_sync(void)
