@@ -6,13 +6,13 @@
  * writing, so every append lands at the end whatever the offset says.  Syncs
  * use fdatasync: the file's data and the metadata needed to read it back
  * (its size), without its timestamps.  A file opened with IO_GROW (io.h)
- * takes its appends through a shared mapping of a window of IO_GROW_STEP
- * bytes, reserved with fallocate before it is mapped (so that a full disk
- * is an error from fallocate, not a SIGBUS from a store into the map);
- * fdatasync writes the mapped pages like any others.  Locks use flock(), which conflicts
- * between two opens of the same file even inside one process, so a second
- * kv_open of a directory in the same process is refused like one in another
- * process.
+ * takes its appends, past its first IO_GROW_AFTER bytes, through a shared
+ * mapping of a window of IO_GROW_STEP bytes, reserved with fallocate
+ * before it is mapped (so that a full disk is an error from fallocate, not
+ * a SIGBUS from a store into the map); fdatasync writes the mapped pages
+ * like any others.  Locks use flock(), which conflicts between two opens of
+ * the same file even inside one process, so a second kv_open of a
+ * directory in the same process is refused like one in another process.
  */
 #include "io.h"
 

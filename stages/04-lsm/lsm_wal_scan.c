@@ -76,21 +76,25 @@ static int lsm_wal_scan_header(io_file *f, uint64_t size, lsm_wal_scan *s, int *
     return 0;
 }
 
-/* 1 if bytes [from, size) of f are all zeros (an I/O error: 0). */
-static int lsm_wal_zeros_to_end(io_file *f, uint64_t from, uint64_t size)
+/* *zeros = 1 if bytes [from, size) of f are all zeros.  KV_OK or an I/O
+ * error. */
+static int lsm_wal_zeros_to_end(io_file *f, uint64_t from, uint64_t size, int *zeros)
 {
     uint8_t buf[16384];
     uint64_t at = io_data_after(f, from);
+    *zeros = 0;
     while (at < size) {
         size_t want = size - at < sizeof buf ? (size_t)(size - at) : sizeof buf, got;
-        if (io_read_at(f, at, buf, want, &got) != KV_OK || got != want)
-            return 0;
+        int rc = io_read_at(f, at, buf, want, &got);
+        if (rc != KV_OK || got != want)
+            return rc; /* an I/O error, or the file shrank: not room */
         for (size_t i = 0; i < got; i++)
             if (buf[i] != 0)
-                return 0;
+                return KV_OK;
         at += got;
     }
-    return 1;
+    *zeros = 1;
+    return KV_OK;
 }
 
 int lsm_wal_scan_file(io_file *f, uint64_t size, uint64_t start, lsm_wal_record_fn fn,
@@ -133,8 +137,11 @@ int lsm_wal_scan_file(io_file *f, uint64_t size, uint64_t start, lsm_wal_record_
         s->torn = !s->has_next || s->unsynced;
         /* Zeros to the end, no more than a log grows by at a time: room
          * the log had grown into and not yet filled (lsm_wal.h). */
+        int zeros = 0;
         if (rc == WAL_READ_END && !s->has_next && size - s->bad <= IO_GROW_STEP &&
-            lsm_wal_zeros_to_end(f, s->bad, size)) {
+            lsm_wal_zeros_to_end(f, s->bad, size, &zeros) != KV_OK)
+            rc = KV_ERR_IO;
+        if (zeros) {
             s->spare = size - s->bad;
             s->damaged = s->torn = s->unsynced = 0;
             s->sealed = sealed;
