@@ -77,9 +77,11 @@ enum {
  * (a database that holds a few keys) never takes a MiB of disk for them.
  * A backend that cannot map, or a file system that cannot reserve space
  * (fallocate) or map files, appends with write() as usual.
- * LevelDB wrote its logs this way until 2014 (util/env_posix.cc,
- * PosixMmapFile), and its log format reserves a zero type for the
+ * LevelDB's early releases wrote their files this way (PosixMmapFile in
+ * util/env_posix.cc), and its log format reserves a zero type for the
  * preallocated tail (db/log_format.h); RocksDB has allow_mmap_writes.
+ * LevelDB grew its files with ftruncate, and a full disk then raised
+ * SIGBUS (google/leveldb issue 150): hence fallocate here.
  */
 #define IO_GROW_STEP (1u << 20)
 #define IO_GROW_AFTER (64u << 10)
