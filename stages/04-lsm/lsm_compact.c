@@ -1,6 +1,7 @@
 /*
- * lsm_compact.c: kv_compact for stage 04: the memtable flushed, then every
- * table merged into one, without the versions no reader can see any more.
+ * lsm_compact.c: kv_compact's part for stage 04's table set (table_set.h,
+ * lsm_tables.h): once the engine has flushed the memtable (lsm_db.c), every
+ * table is merged into one, without the versions no reader can see any more.
  *
  * Let s be the oldest live snapshot's sequence number (the last sequence
  * number if there is none).  The merge walks every version of every key,
@@ -32,7 +33,6 @@
 #include <string.h>
 
 #include "error.h"
-#include "lsm_db.h"
 #include "lsm_files.h"
 #include "lsm_tables.h"
 #include "merge_iter.h"
@@ -144,8 +144,9 @@ static int compact_remove_inputs(kv_db *db, const lsm_table *in, size_t n, uint6
     return rc;
 }
 
-static int compact_run(kv_db *db, const lsm_table *in, size_t n)
+static int compact_run(table_set *ts, const lsm_table *in, size_t n)
 {
+    kv_db *db = ts->db;
     uint64_t t0 = lsm_now_us(), lo = in[n - 1].lo, hi = in[0].hi, bytes_in = 0;
     for (size_t i = 0; i < n; i++)
         bytes_in += table_file_bytes(in[i].t);
@@ -165,7 +166,7 @@ static int compact_run(kv_db *db, const lsm_table *in, size_t n)
     if (rc != KV_OK)
         return rc;
     pthread_mutex_lock(&db->write_lock);
-    rc = lsm_tables_install(db, in, n, &t, 0);
+    rc = lsm_tables_install(ts, in, n, &t, 0);
     pthread_mutex_unlock(&db->write_lock);
     if (rc != KV_OK) {
         table_unref(t.t); /* the inputs stay; the output is obsolete-proof (F1) */
@@ -180,21 +181,14 @@ static int compact_run(kv_db *db, const lsm_table *in, size_t n)
     return rc;
 }
 
-int kv_compact(kv_db *db)
+int table_set_compact(table_set *ts)
 {
-    if (db == NULL)
-        return kv_error(KV_ERR_INVALID, "kv_compact: db is NULL");
-    if (db->opt.read_only)
-        return kv_error(KV_ERR_INVALID, "kv_compact: the database was opened read-only");
-    pthread_mutex_lock(&db->compact_lock);
-    /* Everything, the memtable included (LevelDB's CompactRange flushes
-     * it first too), so that kv_compact leaves one table and an empty log. */
-    int rc = lsm_write_flush_all(db, "kv_compact");
-    lsm_view *v = rc == KV_OK ? lsm_view_get(db, NULL) : NULL;
-    /* The view's references keep the inputs open until the end. */
-    if (v != NULL && v->ntables > 0)
-        rc = compact_run(db, v->tables, v->ntables);
-    lsm_view_unref(v);
-    pthread_mutex_unlock(&db->compact_lock);
+    kv_db *db = ts->db;
+    /* The version's references keep the inputs open until the end. */
+    pthread_mutex_lock(&db->write_lock);
+    table_set_version *v = table_set_current(ts);
+    pthread_mutex_unlock(&db->write_lock);
+    int rc = v->n > 0 ? compact_run(ts, v->tables, v->n) : KV_OK;
+    table_set_version_unref(v);
     return rc;
 }

@@ -1,10 +1,16 @@
 /*
- * lsm_db.c: stage 04's engine: open, close, and the tables in the readers'
- * view: a view made of a table list, a lookup and iterators over its
- * tables, kv_stats's lines about them (how a view is shared is in
- * lsm_view.c, failures in lsm_failure.c, snapshots in lsm_snapshot.c).
- * The design, its locks and invariants are in lsm_db.h; docs/04-lsm.md
- * has the reasoning.
+ * lsm_db.c: the engine's life: kv_open, kv_close, kv_compact, and how it
+ * keeps its failures (lsm_db.h has the design, its locks and invariants;
+ * docs/04-lsm.md the reasoning).
+ *
+ * kv_open, step by step:
+ *   1. IDENTITY says the directory is this stage's (db_dir.h);
+ *   2. the table set finds its tables (table_set_open): every write up to
+ *      `flushed` is in them, and the logs holding nothing else are marked;
+ *   3. the other logs are replayed into a fresh memtable (lsm_replay.c);
+ *   4. the write path opens over the last log (lsm_write.c), and the
+ *      background thread starts (lsm_bg.c).
+ * kv_close undoes it in the other order.
  */
 #include "lsm_db.h"
 
@@ -16,6 +22,7 @@
 
 #include "args.h"
 #include "error.h"
+#include "lsm_replay.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
 
@@ -26,105 +33,52 @@ uint64_t lsm_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* ---- views ------------------------------------------------------------------- */
-
-/* A view is its memtables (lsm_view.c) and its tables: a copy of the
- * table list, with a reference on each table. */
-int lsm_view_new(kv_db *db, memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
-                 lsm_view **out)
+int lsm_sync_dir(kv_db *db, const char *call)
 {
-    lsm_view *v = calloc(1, sizeof *v);
-    lsm_table *copy = malloc((n + 1) * sizeof *copy);
-    if (v == NULL || copy == NULL) {
-        free(v);
-        free(copy);
-        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a view of %zu tables",
-                        db->dir.path, n);
+    int fsync_failed = 0;
+    int rc = io_sync_dir_status(db->dir.path, &fsync_failed);
+    if (rc != KV_OK && fsync_failed) {
+        kv_error_append(" (%s; writes are refused until the database is reopened)", call);
+        pthread_mutex_lock(&db->write_lock);
+        lsm_set_failed(db, kv_errmsg());
+        pthread_mutex_unlock(&db->write_lock);
     }
-    lsm_view_init(v, mem, imm);
-    for (size_t i = 0; i < n; i++) {
-        copy[i] = tables[i];
-        table_ref(copy[i].t);
-    }
-    v->tables = copy;
-    v->ntables = n;
-    *out = v;
-    return KV_OK;
-}
-
-void lsm_view_free(lsm_view *v)
-{
-    for (size_t i = 0; i < v->ntables; i++)
-        table_unref(v->tables[i].t);
-    free(v->tables);
-    free(v);
-}
-
-/* The tables' part of a lookup (lsm_read.c): newest table first, the first
- * with a version of the key answers. */
-int lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
-                        size_t *vlen)
-{
-    uint64_t reads = 0, searched = 0;
-    int rc = KV_NOT_FOUND;
-    for (size_t i = 0; i < v->ntables; i++) {
-        table_get_result r;
-        int st = table_get(v->tables[i].t, lk, &r);
-        reads += r.reads;
-        searched += r.reads > 0;
-        if (st != KV_OK) {
-            rc = st;
-            break;
-        }
-        if (r.state == IKEY_FOUND) {
-            *val = r.value;
-            *vlen = r.value_len;
-            rc = KV_OK;
-            break;
-        }
-        if (r.state == IKEY_DELETED)
-            break;
-    }
-    __atomic_add_fetch(&db->get_table_reads, reads, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->get_tables_searched, searched, __ATOMIC_RELAXED);
     return rc;
 }
 
-/* Iterators over every source of v, newest first: mem, imm, each table. */
-int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
+/* ---- failures -------------------------------------------------------------- */
+
+void lsm_set_failed(kv_db *db, const char *why)
 {
-    iter **children = malloc((v->ntables + 2) * sizeof *children);
-    if (children == NULL)
-        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu tables",
-                        v->ntables);
-    int rc = memtable_iter_new(v->mem, &children[0]);
-    *n = rc == KV_OK;
-    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
-        (*n)++;
-    for (size_t i = 0; rc == KV_OK && i < v->ntables; i++)
-        if ((rc = table_iter_new(v->tables[i].t, &children[*n])) == KV_OK)
-            (*n)++;
-    if (rc != KV_OK) {
-        while (*n > 0)
-            iter_free(children[--*n]);
-        free(children);
-        return rc;
-    }
-    *out = children;
-    return KV_OK;
+    if (!db->failed)
+        snprintf(db->failure, sizeof db->failure, "%s", why);
+    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
 }
 
-void lsm_view_tables_stats(kv_db *db, const lsm_view *v, stats_text *s)
+int lsm_refuse_if_failed(kv_db *db, const char *call)
 {
-    (void)db; /* the view's table list says it all */
-    uint64_t bytes = 0, entries = 0;
-    for (size_t i = 0; i < v->ntables; i++) {
-        bytes += table_file_bytes(v->tables[i].t);
-        entries += table_entries(v->tables[i].t);
-    }
-    stats_text_add(s, "tables.count: %zu", v->ntables);
-    stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
-    stats_text_add(s, "tables.entries: %" PRIu64, entries);
+    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
+        return KV_OK;
+    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
+                    "database", call, db->dir.path, db->failure);
+}
+
+void lsm_set_bg_error(kv_db *db, int rc)
+{
+    if (db->bg_error != KV_OK)
+        return; /* the first one is reported */
+    db->bg_error = rc;
+    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
+}
+
+int lsm_take_bg_error(kv_db *db, const char *call)
+{
+    int rc = db->bg_error;
+    if (rc == KV_OK)
+        return KV_OK;
+    db->bg_error = KV_OK;
+    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
+                    "was written)", call, db->dir.path, db->bg_message);
 }
 
 /* ---- open and close -------------------------------------------------------- */
@@ -132,23 +86,37 @@ void lsm_view_tables_stats(kv_db *db, const lsm_view *v, stats_text *s)
 static void lsm_db_free(kv_db *db)
 {
     lsm_view_unref(db->view);
+    db->view = NULL;
     memtable_unref(db->mem);
     memtable_unref(db->imm);
-    for (size_t i = 0; i < db->ntables; i++)
-        table_unref(db->tables[i].t);
-    free(db->tables);
+    table_set_free(db->tables);
     for (size_t i = 0; i < db->nwals; i++)
         lsm_wal_free(db->wals[i]);
     free(db->wals);
     table_ctx_free(db->tctx);
     db_dir_close(&db->dir);
-    pthread_cond_destroy(&db->flush_work);
-    pthread_cond_destroy(&db->flush_done);
+    pthread_cond_destroy(&db->bg_work);
+    pthread_cond_destroy(&db->bg_done);
     pthread_mutex_destroy(&db->snap_lock);
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->compact_lock);
     free(db);
+}
+
+/* Steps 2 and 3. */
+static int lsm_recover(kv_db *db)
+{
+    lsm_listing l;
+    int rc = lsm_listing_read(db->dir.path, &l);
+    if (rc != KV_OK)
+        return rc;
+    uint64_t flushed = 0;
+    rc = table_set_open(db, &l, &db->tables, &flushed);
+    if (rc == KV_OK)
+        rc = lsm_replay_logs(db, l.wals, l.nwals, flushed);
+    lsm_listing_free(&l);
+    return rc;
 }
 
 int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
@@ -166,15 +134,15 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
-    pthread_cond_init(&db->flush_work, NULL);
-    pthread_cond_init(&db->flush_done, NULL);
+    pthread_cond_init(&db->bg_work, NULL);
+    pthread_cond_init(&db->bg_done, NULL);
     atomic_init(&db->last_seq, 0);
     atomic_init(&db->live, 0);
     uint64_t t0 = lsm_now_us();
     /* The tables' options are checked before the directory is touched. */
     rc = table_ctx_new(&opt, &db->tctx);
     if (rc == KV_OK)
-        rc = db_dir_open(dir, &opt, KV_STAGE_NAME, LSM_DB_FORMAT, &db->dir);
+        rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
     if (rc == KV_OK)
         rc = lsm_recover(db);
     if (rc == KV_OK && !opt.read_only)
@@ -183,9 +151,9 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
                                     db->open_wal_created);
     db->open_us = lsm_now_us() - t0;
     if (rc == KV_OK && !opt.read_only)
-        rc = lsm_flush_start(db);
+        rc = lsm_bg_start(db);
     if (rc != KV_OK) {
-        lsm_flush_stop(db);
+        lsm_bg_stop(db);
         lsm_write_close(db);
         lsm_db_free(db);
         return rc;
@@ -204,17 +172,43 @@ int kv_close(kv_db *db)
                         "live; the database stays open until they are freed", db->dir.path,
                         (unsigned long long)live, live == 1 ? "" : "s",
                         live == 1 ? " is" : "s are");
-    lsm_flush_stop(db);
+    lsm_bg_stop(db);
     int rc = lsm_write_close(db);
-    if (db->bg_error != KV_OK) {
-        int bg = db->bg_error;
+    int failed = __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE);
+    int set_rc = db->opt.read_only ? KV_OK : table_set_close(db->tables, rc == KV_OK && !failed);
+    if (rc == KV_OK)
+        rc = set_rc;
+    if (db->bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", db->bg_message);
-        if (rc == KV_OK)
-            rc = kv_error(bg, "kv_close %s: the database is closed; in the background: %s "
-                          "(its logs keep what was not flushed, and the next open replays "
-                          "them)", db->dir.path, msg);
+        rc = kv_error(db->bg_error, "kv_close %s: the database is closed; in the background: "
+                      "%s (its logs keep what was not flushed, and the next open replays "
+                      "them)", db->dir.path, msg);
     }
+    /* A background job can fail after the last call, or during this
+     * close: it is said here, or no call would say it. */
+    if (rc == KV_OK && failed)
+        rc = kv_error(KV_ERR_IO, "kv_close %s: the database is closed, but it had failed: %s "
+                      "(the next open recovers from what is on disk)", db->dir.path,
+                      db->failure);
     lsm_db_free(db);
+    return rc;
+}
+
+/* ---- kv_compact ------------------------------------------------------------ */
+
+int kv_compact(kv_db *db)
+{
+    if (db == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_compact: db is NULL");
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_compact: the database was opened read-only");
+    pthread_mutex_lock(&db->compact_lock);
+    /* Everything, the memtable included (LevelDB's CompactRange flushes
+     * it first too), so that kv_compact leaves no log to replay. */
+    int rc = lsm_write_flush_all(db, "kv_compact");
+    if (rc == KV_OK)
+        rc = table_set_compact(db->tables);
+    pthread_mutex_unlock(&db->compact_lock);
     return rc;
 }

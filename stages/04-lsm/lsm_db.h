@@ -1,20 +1,24 @@
 /*
- * lsm_db.h: stage 04's database, an LSM tree: the newest writes in a
- * memtable (memtable.h) protected by a write-ahead log (lsm_wal.h), older
- * ones in sorted tables (table.h), read through merging iterators.
+ * lsm_db.h: the engine of the LSM stages: the newest writes in a memtable
+ * (memtable.h) protected by a write-ahead log (lsm_wal.h), older ones in
+ * tables (table_set.h), read through merging iterators.  Stage 04 wrote
+ * it; stages 05 and 06 link it unchanged, 05 with another table format
+ * (table.h), 06 with another table set (levels and a manifest).
  *
  * The parts, and who owns what:
  *   mem      the memtable that takes writes.  Only the group-commit leader
  *            adds to it (under write_lock); readers read it without a lock.
- *   imm      the frozen memtable being written to a table by the flush
+ *   imm      the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
  *            `imm` is still being flushed waits (kv_stats: write.stalls).
- *   tables   the tables, newest first (lsm_files.h, F2).
+ *   tables   the table set (table_set.h): its current version is the
+ *            tables a reader sees.
  *   wals     the logs not yet in tables, oldest first; the last takes writes.
- *   view     what a reader takes: {mem, imm, tables} with a reference on
- *            each, published as one pointer.  A reader takes a reference
- *            on the view under view_lock and reads without any lock; a
- *            flush or a compaction builds a new view and swaps it in.
+ *   view     what a reader takes: {mem, imm, a version of the tables} with
+ *            a reference on each, published as one pointer.  A reader
+ *            takes a reference on the view under view_lock and reads
+ *            without any lock; a flush or a compaction makes a new view
+ *            and swaps it in (lsm_view.c).
  *
  * Sequence numbers (internal_key.h).  The leader numbers each record just
  * before it is framed (wal_request.stamp: next_seq, a batch takes one per
@@ -22,7 +26,7 @@
  * publishes last_seq (release).  A reader loads last_seq (acquire) and reads
  * at it, so it sees every write acknowledged before it started, and a batch
  * whole or not at all (its ops are above last_seq until all are in).  A
- * snapshot is such a number, kept in a list so that kv_compact keeps what
+ * snapshot is such a number, kept in a list so that compaction keeps what
  * the oldest one can see.
  *
  * Locks, always taken in this order (an arrow: may be taken while holding):
@@ -30,9 +34,10 @@
  *   compact_lock  one kv_compact at a time.
  *   write_lock    the queue's write lock (wal_queue.h): the leader holds it
  *                 from prepare to the last apply.  Guards mem, imm, wals,
- *                 next_seq, the table list, failed, the flush state; the
- *                 flush thread and kv_compact take it to install what they
- *                 made.  flush_work and flush_done are its conditions.
+ *                 next_seq, the table set's current version, failed, the
+ *                 background thread's state; the background thread takes it
+ *                 to install what it made.  bg_work and bg_done are its
+ *                 conditions.
  *   view_lock     guards the `view` pointer only.
  *   snap_lock     the snapshot list.
  *
@@ -41,14 +46,15 @@
  *       (and synced, with sync); last_seq covers it only after all the
  *       record's ops are in mem.
  *   D2. The view's mem, imm and tables together hold every write numbered
- *       up to last_seq, newest source first (mem, imm, tables by age).
- *   D3. A table is in the view only once it is whole, synced, renamed and
- *       its name synced; a log is deleted only after the table holding its
- *       writes is in the view (lsm_files.h, F3 says what a crash between
+ *       up to last_seq, newest source first (mem, imm, then the tables).
+ *   D3. A table is in the view only once it is whole, synced and its name
+ *       durable; a log is deleted only after the tables holding its
+ *       writes are in the view (lsm_files.h, F3 says what a crash between
  *       the two leaves).
  *   D4. `failed` (a failed fsync, or a seal or cut that could not be
  *       made) is final: every later write and kv_compact is refused until
- *       the database is reopened.
+ *       the database is reopened.  Other failures are not: a failed flush
+ *       or background job is reported once (bg_error) and tried again.
  */
 #ifndef KV_LSM_DB_H
 #define KV_LSM_DB_H
@@ -64,24 +70,17 @@
 #include "memtable.h"
 #include "stats_text.h"
 #include "table.h"
+#include "table_set.h"
 #include "wal_queue.h"
 
-/* The version of stage 04's formats (logs and table v1), in IDENTITY. */
-#define LSM_DB_FORMAT 1u
+/* The memtable's size unless kv_options.memtable_bytes says otherwise. */
 #define LSM_DEFAULT_MEMTABLE_BYTES (4u << 20)
-
-/* A table of the database and the sequence numbers its name gives. */
-typedef struct lsm_table {
-    table *t;
-    uint64_t lo, hi;
-} lsm_table;
 
 typedef struct lsm_view {
     atomic_int refs;
     memtable *mem;
-    memtable *imm;          /* NULL if none */
-    lsm_table *tables;      /* newest first */
-    size_t ntables;
+    memtable *imm;              /* NULL if none */
+    table_set_version *tables;  /* the tables read with them */
 } lsm_view;
 
 struct kv_snapshot {
@@ -95,20 +94,21 @@ struct kv_db {
     kv_options opt;
     size_t memtable_limit;      /* opt.memtable_bytes, or the default */
     table_ctx *tctx;
+    table_set *tables;
     wal_queue *q;               /* NULL if read-only */
 
     pthread_mutex_t compact_lock, write_lock, view_lock, snap_lock;
-    pthread_cond_t flush_work;  /* the flush thread waits for imm */
-    pthread_cond_t flush_done;  /* writers wait for imm to be flushed */
+    pthread_cond_t bg_work;     /* the background thread waits for work */
+    pthread_cond_t bg_done;     /* it finished a job, or has none left:
+                                   writers waiting for imm to go, for the
+                                   tables to make room, wait for this */
 
     lsm_view *view;             /* view_lock */
 
     /* write_lock: */
     memtable *mem, *imm;
     uint64_t mem_lo;            /* the first sequence number in mem (0: none) */
-    uint64_t imm_lo, imm_hi;    /* the writes imm holds: its table's name */
-    lsm_table *tables;          /* newest first; the view has the same */
-    size_t ntables;
+    uint64_t imm_lo, imm_hi;    /* the writes imm holds */
     lsm_wal **wals;             /* oldest first; the last takes writes */
     size_t nwals, wals_cap;
     uint64_t next_seq;          /* the next record's first sequence number */
@@ -118,13 +118,14 @@ struct kv_db {
                                    next call that waits for it, once the
                                    failure has been reported */
     int bg_error;               /* a failure in the background (a flush, a
-                                   log's removal) no call has reported yet:
-                                   the next write fails with it (nothing
-                                   written), or kv_close returns it */
+                                   log's removal, a compaction) no call has
+                                   reported yet: the next write fails with
+                                   it (nothing written), or kv_close
+                                   returns it */
     char bg_message[512];
-    int flush_stop;             /* kv_close: the flush thread ends */
-    pthread_t flush_thread;
-    int flush_running;
+    int bg_stop;                /* kv_close: the background thread ends */
+    pthread_t bg_thread;
+    int bg_running;
 
     _Atomic uint64_t last_seq;  /* every write up to here is visible */
 
@@ -132,7 +133,7 @@ struct kv_db {
     kv_snapshot *snap_head, *snap_tail;
     _Atomic uint64_t live;      /* snapshots and iterators not freed */
 
-    /* What kv_open found (lsm_recover.c). */
+    /* What kv_open found (lsm_replay.c and the table set). */
     uint64_t open_us, open_records, open_records_skipped, open_wal_bytes;
     uint64_t open_torn_found, open_torn_cut, open_tail_records_dropped;
     uint64_t open_tables_removed, open_wals_removed, open_tmps_removed;
@@ -147,59 +148,58 @@ struct kv_db {
 
 /* The database's clock, in microseconds. */
 uint64_t lsm_now_us(void);
+/* Syncs the directory, so that the names made or removed in it survive a
+ * power loss.  A failed fsync is final (D4): whether the names are on
+ * disk cannot be known, and a retried fsync proves nothing.
+ * REQUIRES: write_lock not held. */
+int lsm_sync_dir(kv_db *db, const char *call);
 
-/* ---- views: sharing one (lsm_view.c) -------------------------------------- */
+/* ---- views (lsm_view.c) ------------------------------------------------------- */
 
-/* Sets up a view just allocated: mem and imm (NULL: none), a reference on
- * each, and one reference on the view, the caller's. */
-void lsm_view_init(lsm_view *v, memtable *mem, memtable *imm);
+/* A new view of mem, imm (NULL: none) and the table set's current version,
+ * a reference on each and one on the view, the caller's.  KV_OK or NOMEM.
+ * REQUIRES: write_lock held (or the database not yet shared). */
+int  lsm_view_new(kv_db *db, memtable *mem, memtable *imm, lsm_view **out);
 /* A reference to the current view; with seq not NULL, also the last
  * sequence number, read under the same lock (every write up to it is in
  * the view, and no compaction installed after it dropped what it needs).
  * Any thread, no lock held. */
 lsm_view *lsm_view_get(kv_db *db, uint64_t *seq);
-/* Drops a reference; the last releases the memtables, then lsm_view_free
- * the rest.  NULL is a no-op. */
+/* Drops a reference; the last releases what the view holds.  NULL is a
+ * no-op. */
 void lsm_view_unref(lsm_view *v);
 /* Makes v current (taking over the caller's reference).
  * REQUIRES: write_lock held. */
 void lsm_view_publish(kv_db *db, lsm_view *v);
-/* lsm_view_new of db's mem, imm and tables, published.
- * REQUIRES: write_lock held (or the database not yet shared). */
-int  lsm_view_install(kv_db *db);
-
-/* ---- views: their tables (lsm_db.c) ------------------------------------- */
-
-/* A view of db made of these parts, holding a reference on each.  KV_OK or
+/* A view allocated ahead of lsm_view_install, so that installing cannot
+ * fail (stage 06 installs after its manifest holds the change).  KV_OK or
  * NOMEM. */
-int  lsm_view_new(kv_db *db, memtable *mem, memtable *imm, const lsm_table *tables, size_t n,
-                  lsm_view **out);
-/* Frees v, whose last reference is gone and whose memtables lsm_view_unref
- * released: the references on its tables, then v itself. */
-void lsm_view_free(lsm_view *v);
-/* The tables' part of a lookup at lk (lsm_read.c asks mem and imm first):
- * KV_OK with *val (malloc'd), KV_NOT_FOUND, or an error. */
-int  lsm_view_tables_get(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
-                         size_t *vlen);
-/* Iterators over every source of v, newest first, in a malloc'd array
- * (*n of them), for a merging iterator.  KV_OK or an error (none left). */
+int  lsm_view_reserve(kv_db *db, lsm_view **spare);
+/* Publishes a view of mem, imm (none if imm_flushed: imm is dropped from
+ * the database too) and the table set's current version, made in spare.
+ * REQUIRES: write_lock held (or the database not yet shared). */
+void lsm_view_install(kv_db *db, lsm_view *spare, int imm_flushed);
+/* Iterators over every source of v, newest first (mem, imm, the tables),
+ * in a malloc'd array (*n of them), for a merging iterator.  KV_OK or an
+ * error (none left). */
 int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
-/* The tables' lines of db's kv_stats (lsm_stats.c), as v holds them. */
-void lsm_view_tables_stats(kv_db *db, const lsm_view *v, stats_text *s);
 
 /* ---- the write path (lsm_write.c) ---------------------------------------- */
 
 /* REQUIRES: n > 0, the database writable, ops checked (batch.h). */
 int  lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
 /* Freezes mem (unless empty) and waits until no memtable is left to flush:
- * every write acknowledged before the call is in a table.  For kv_compact.
- * REQUIRES: write_lock not held. */
+ * every write acknowledged before the call is in the tables.  For
+ * kv_compact.  REQUIRES: write_lock not held. */
 int  lsm_write_flush_all(kv_db *db, const char *call);
 /* At the end of kv_open: the queue over the last log; sync_dir: recovery
  * removed, cut or made files, whose names are synced now. */
 int  lsm_write_open(kv_db *db, int sync_dir);
-/* First thing at kv_close after the flush thread ended. */
+/* First thing at kv_close after the background thread ended. */
 int  lsm_write_close(kv_db *db);
+
+/* ---- failures (lsm_db.c) -------------------------------------------------- */
+
 /* Sets `failed` (D4) with why.  REQUIRES: write_lock held. */
 void lsm_set_failed(kv_db *db, const char *why);
 /* KV_ERR_IO naming the first failure if `failed` is set; else KV_OK. */
@@ -213,19 +213,26 @@ void lsm_set_bg_error(kv_db *db, int rc);
  * inside a call that can report it.  REQUIRES: write_lock held. */
 int  lsm_take_bg_error(kv_db *db, const char *call);
 
-/* ---- the flush (lsm_flush.c) ------------------------------------------- */
+/* ---- the background thread (lsm_bg.c) -------------------------------------- */
 
-/* Starts the background thread that writes imm to a table. */
-int  lsm_flush_start(kv_db *db);
-/* Lets the flush in progress (and one pending) finish, ends the thread.
+/* Starts the thread that flushes imm and does the table set's work. */
+int  lsm_bg_start(kv_db *db);
+/* Lets the job in progress (and a flush pending) finish, ends the thread.
  * A no-op if it was never started. */
-void lsm_flush_stop(kv_db *db);
+void lsm_bg_stop(kv_db *db);
+/* There is work: imm was frozen, or the table set has some.  With threads,
+ * wakes the thread; built with KV_BG_INLINE (no threads, as in a browser),
+ * does the work now, on the calling thread, until none is left.
+ * REQUIRES: write_lock held. */
+void lsm_bg_wake(kv_db *db);
+/* The flush of imm (table_set_flush), then the logs it makes redundant
+ * deleted, counted in kv_stats; a failure is kept for the next call to
+ * report (the flush is retried when a writer waits for it).
+ * REQUIRES: write_lock held (released while writing), imm not NULL,
+ * the background thread (or KV_BG_INLINE's caller). */
+void lsm_flush_imm(kv_db *db);
 
-/* ---- recovery (lsm_recover.c) ------------------------------------------- */
-
-int  lsm_recover(kv_db *db);
-
-/* ---- snapshots (lsm_db.c) ------------------------------------------------ */
+/* ---- snapshots (lsm_snapshot.c) ------------------------------------------ */
 
 /* The oldest sequence number a reader may still read at. */
 uint64_t lsm_oldest_snapshot(kv_db *db);

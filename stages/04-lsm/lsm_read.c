@@ -41,7 +41,7 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
         if (st == IKEY_DELETED)
             return KV_NOT_FOUND;
     }
-    return lsm_view_tables_get(db, v, lk, val, vlen);
+    return table_set_get(db->tables, v->tables, lk, val, vlen);
 }
 
 /* snap NULL: now. */

@@ -1,7 +1,7 @@
 /*
- * lsm_replay.c: steps 3 to 6 of kv_open (lsm_recover.c lists them): the
- * logs, once the tables are known.  Every write numbered up to max_hi is
- * in tables (lsm_files.h, F3), so a log that holds nothing above it is
+ * lsm_replay.c: the logs' part of kv_open (lsm_db.c lists its steps), once
+ * the table set has said which writes its tables hold: every write
+ * numbered up to max_hi is in them, so a log that holds nothing above it is
  * removed unread, and a record numbered at or below it is skipped; the
  * others are replayed, oldest first, into a fresh memtable, and each log
  * is judged (lsm_wal_judge: the last may lose a torn tail; the others must
@@ -205,5 +205,8 @@ int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_
     }
     db->next_seq = last_seq + 1;
     atomic_store_explicit(&db->last_seq, last_seq, memory_order_release);
-    return lsm_view_install(db);
+    lsm_view *view = NULL;
+    if ((rc = lsm_view_reserve(db, &view)) == KV_OK)
+        lsm_view_install(db, view, 0);
+    return rc;
 }

@@ -1,9 +1,9 @@
 /*
  * lsm_replay.h: the logs' part of kv_open (lsm_replay.c): what is not yet
  * in tables comes back from the write-ahead logs into a fresh memtable.
- * Stage 04 knows which writes its tables hold from their names
- * (lsm_files.h, F3); a later stage may know it otherwise, and replays its
- * logs the same way.
+ * The table set says which writes its tables hold (table_set_open: stage
+ * 04 from the tables' names, lsm_files.h F3; stage 06 from its manifest),
+ * and the logs are replayed the same way whichever it is.
  */
 #ifndef KV_LSM_REPLAY_H
 #define KV_LSM_REPLAY_H

@@ -1,11 +1,10 @@
 /*
- * lsm_stats.c: kv_stats for stage 04: what the tree holds (memtables,
+ * lsm_stats.c: kv_stats for the LSM stages: what the tree holds (memtables,
  * tables, logs), what kv_open found, what the write path, the flush, the
- * reads and kv_compact did since.  Read costs are the lesson of the
- * stage: get.table_reads_per_get is the positioned reads a lookup made,
- * and get.tables_per_get how many tables it had to search.  The tables'
- * own lines come from the view that holds them (lsm_view_tables_stats,
- * lsm_db.c).
+ * reads and compactions did since.  Read costs are the lesson of stage
+ * 04: get.table_reads_per_get is the positioned reads a lookup made, and
+ * get.tables_per_get how many tables it had to search.  The tables' own
+ * lines come from the table set (table_set_stats).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -32,7 +31,7 @@ static void stats_tree(kv_db *db, stats_text *s)
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
-    lsm_view_tables_stats(db, v, s);
+    table_set_stats(db->tables, v->tables, s);
     lsm_view_unref(v);
     pthread_mutex_lock(&db->write_lock);
     size_t nwals = db->nwals;

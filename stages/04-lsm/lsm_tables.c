@@ -1,20 +1,9 @@
 /*
- * lsm_tables.c: adding a table to the database, the one protocol both the
- * flush and kv_compact follow (docs/04-lsm.md, "The flush protocol"):
- *
- *   1. build it under its temporary name (lo-hi.tbl.tmp); the builder
- *      syncs the file before it returns (table.h);
- *   2. rename it to lo-hi.tbl (over the old one, if kv_compact's output
- *      has the name of its only input);
- *   3. sync the directory: from here on the name survives a power loss;
- *   4. open it, and install the new table list and view (under write_lock),
- *      so readers find it;
- *   5. only then may the caller delete what the table replaces (logs,
- *      tables), and a crash before that leaves files that kv_open knows
- *      to be redundant (lsm_files.h, F1 and F3).
- * A failure before 3 removes the temporary file and changes nothing; a
- * failed directory fsync is final (D4): whether the rename is on disk
- * cannot be known, and a retried fsync proves nothing.
+ * lsm_tables.c: stage 04's table set, one flat list of tables (lsm_tables.h
+ * has its protocol, lsm_files.h the names it keeps in the directory):
+ * finding the tables at open, the versions readers read, a lookup and
+ * iterators over a version, the flush, and installing a new version.
+ * kv_compact's merge is in lsm_compact.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,9 +11,189 @@
 #include <string.h>
 
 #include "error.h"
-#include "lsm_db.h"
 #include "lsm_files.h"
+#include "lsm_replay.h"
 #include "lsm_tables.h"
+
+unsigned table_set_format(void) { return LSM_DB_FORMAT; }
+
+/* ---- versions ----------------------------------------------------------------- */
+
+/* A version of n tables (a reference taken on each), one reference. */
+static int lsm_version_new(const lsm_table *tables, size_t n, table_set_version **out)
+{
+    table_set_version *v = calloc(1, sizeof *v);
+    lsm_table *copy = malloc((n + 1) * sizeof *copy);
+    if (v == NULL || copy == NULL) {
+        free(v);
+        free(copy);
+        return kv_error(KV_ERR_NOMEM, "out of memory for a list of %zu tables", n);
+    }
+    atomic_init(&v->refs, 1);
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = tables[i];
+        table_ref(copy[i].t);
+    }
+    v->tables = copy;
+    v->n = n;
+    *out = v;
+    return KV_OK;
+}
+
+table_set_version *table_set_current(table_set *ts)
+{
+    atomic_fetch_add_explicit(&ts->current->refs, 1, memory_order_relaxed);
+    return ts->current;
+}
+
+void table_set_version_unref(table_set_version *v)
+{
+    if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        table_unref(v->tables[i].t);
+    free(v->tables);
+    free(v);
+}
+
+/* ---- open and close ----------------------------------------------------------- */
+
+/* Removes the temporary files and the obsolete tables (F1), unless
+ * read-only, and opens the live tables, newest first. */
+int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed)
+{
+    char name[LSM_NAME_MAX];
+    table_set *ts = calloc(1, sizeof *ts);
+    lsm_table *tables = malloc((l->ntables + 1) * sizeof *tables);
+    size_t n = 0;
+    int rc = ts && tables ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory",
+                                            db->dir.path);
+    *out = ts;
+    if (rc == KV_OK && l->overlap)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: tables %" PRIu64 "-%" PRIu64 " and %" PRIu64 "-%"
+                      PRIu64 " hold overlapping ranges of writes, which neither a flush "
+                      "nor kv_compact makes: the directory was changed by hand or damaged",
+                      db->dir.path, l->overlap_a[0], l->overlap_a[1], l->overlap_b[0],
+                      l->overlap_b[1]);
+    for (size_t i = 0; rc == KV_OK && !db->opt.read_only && i < l->ntmps; i++)
+        rc = lsm_recover_unlink(db, l->tmps[i], &db->open_tmps_removed);
+    for (size_t i = 0; rc == KV_OK && i < l->ntables; i++) {
+        const lsm_listed_table *lt = &l->tables[i];
+        lsm_table_name(name, lt->lo, lt->hi, 0);
+        if (lt->obsolete) {
+            if (!db->opt.read_only)
+                rc = lsm_recover_unlink(db, name, &db->open_tables_removed);
+            continue;
+        }
+        char *path = db_dir_file(&db->dir, name);
+        table *t = NULL;
+        rc = path ? table_open(db->tctx, path, &t) : KV_ERR_NOMEM;
+        free(path);
+        if (rc == KV_OK)
+            tables[n++] = (lsm_table){.t = t, .lo = lt->lo, .hi = lt->hi};
+    }
+    if (rc == KV_OK) {
+        ts->db = db;
+        rc = lsm_version_new(tables, n, &ts->current);
+    }
+    for (size_t i = 0; i < n; i++)
+        table_unref(tables[i].t); /* the version holds its own */
+    free(tables);
+    *flushed = l->max_hi;
+    return rc;
+}
+
+int table_set_close(table_set *ts, int clean)
+{
+    (void)ts;
+    (void)clean; /* the directory says it all: nothing to write */
+    return KV_OK;
+}
+
+void table_set_free(table_set *ts)
+{
+    if (ts == NULL)
+        return;
+    table_set_version_unref(ts->current);
+    free(ts);
+}
+
+/* ---- reads -------------------------------------------------------------------- */
+
+/* Newest table first; the first with a version of the key answers. */
+int table_set_get(table_set *ts, const table_set_version *v, const ikey_lookup *lk,
+                  void **val, size_t *vlen)
+{
+    uint64_t reads = 0, searched = 0;
+    int rc = KV_NOT_FOUND;
+    for (size_t i = 0; i < v->n; i++) {
+        table_get_result r;
+        int st = table_get(v->tables[i].t, lk, &r);
+        reads += r.reads;
+        searched += r.reads > 0;
+        if (st != KV_OK) {
+            rc = st;
+            break;
+        }
+        if (r.state == IKEY_FOUND) {
+            *val = r.value;
+            *vlen = r.value_len;
+            rc = KV_OK;
+            break;
+        }
+        if (r.state == IKEY_DELETED)
+            break;
+    }
+    __atomic_add_fetch(&ts->db->get_table_reads, reads, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ts->db->get_tables_searched, searched, __ATOMIC_RELAXED);
+    return rc;
+}
+
+size_t table_set_iters_max(const table_set_version *v) { return v->n; }
+
+/* One iterator per table, newest first; each holds its table open. */
+int table_set_iters(const table_set_version *v, iter **out, size_t *n)
+{
+    int rc = KV_OK;
+    *n = 0;
+    for (size_t i = 0; rc == KV_OK && i < v->n; i++)
+        if ((rc = table_iter_new(v->tables[i].t, &out[*n])) == KV_OK)
+            (*n)++;
+    if (rc != KV_OK)
+        while (*n > 0)
+            iter_free(out[--*n]);
+    return rc;
+}
+
+void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s)
+{
+    (void)ts; /* the version's list says it all */
+    uint64_t bytes = 0, entries = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        bytes += table_file_bytes(v->tables[i].t);
+        entries += table_entries(v->tables[i].t);
+    }
+    stats_text_add(s, "tables.count: %zu", v->n);
+    stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
+    stats_text_add(s, "tables.entries: %" PRIu64, entries);
+}
+
+/* ---- writes and the background -------------------------------------------------- */
+
+int table_set_admit(table_set *ts, const char *call)
+{
+    (void)ts; /* stage 04 never holds a writer back for its tables */
+    (void)call;
+    return KV_OK;
+}
+
+void table_set_work(table_set *ts, int *worked)
+{
+    (void)ts; /* a flat list has nothing to do in the background */
+    *worked = 0;
+}
+
+/* ---- adding a table ------------------------------------------------------------- */
 
 int lsm_table_out_begin(kv_db *db, uint64_t lo, uint64_t hi, lsm_table_out *o)
 {
@@ -50,20 +219,6 @@ void lsm_table_out_abandon(lsm_table_out *o)
     memset(o, 0, sizeof *o);
 }
 
-/* Step 3; a failed fsync is final.  REQUIRES: write_lock not held. */
-static int lsm_sync_dir(kv_db *db, const char *call)
-{
-    int fsync_failed = 0;
-    int rc = io_sync_dir_status(db->dir.path, &fsync_failed);
-    if (rc != KV_OK && fsync_failed) {
-        kv_error_append(" (%s; writes are refused until the database is reopened)", call);
-        pthread_mutex_lock(&db->write_lock);
-        lsm_set_failed(db, kv_errmsg());
-        pthread_mutex_unlock(&db->write_lock);
-    }
-    return rc;
-}
-
 int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table *out,
                          table_meta *meta)
 {
@@ -83,64 +238,75 @@ int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_tabl
     return rc;
 }
 
-int lsm_tables_install(kv_db *db, const lsm_table *gone, size_t ngone, const lsm_table *add,
-                       int flushed)
+int lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
+                       const lsm_table *add, int flushed)
 {
-    lsm_table *v = malloc((db->ntables + 2) * sizeof *v);
-    if (v == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a list of tables", db->dir.path);
+    const table_set_version *cur = ts->current;
+    lsm_table *list = malloc((cur->n + 2) * sizeof *list);
+    if (list == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a list of tables",
+                        ts->db->dir.path);
     size_t n = 0;
     int added = add == NULL;
-    for (size_t i = 0; i < db->ntables; i++) {
+    for (size_t i = 0; i < cur->n; i++) {
         int drop = 0;
         for (size_t j = 0; j < ngone && !drop; j++)
-            drop = db->tables[i].t == gone[j].t;
+            drop = cur->tables[i].t == gone[j].t;
         if (drop)
             continue;
-        if (!added && add->hi > db->tables[i].hi) { /* newest first (F2) */
-            v[n++] = *add;
+        if (!added && add->hi > cur->tables[i].hi) { /* newest first (F2) */
+            list[n++] = *add;
             added = 1;
         }
-        v[n++] = db->tables[i];
+        list[n++] = cur->tables[i];
     }
     if (!added)
-        v[n++] = *add;
-    lsm_view *view = NULL;
-    int rc = lsm_view_new(db, db->mem, flushed ? NULL : db->imm, v, n, &view);
-    if (rc != KV_OK) {
-        free(v);
+        list[n++] = *add;
+    table_set_version *v = NULL;
+    lsm_view *spare = NULL;
+    int rc = lsm_version_new(list, n, &v);
+    free(list);
+    if (rc == KV_OK && (rc = lsm_view_reserve(ts->db, &spare)) != KV_OK)
+        table_set_version_unref(v);
+    if (rc != KV_OK)
         return rc;
-    }
-    /* The list holds a reference on each of its tables: the new one's is
-     * the caller's, the dropped ones' go. */
-    for (size_t j = 0; j < ngone; j++)
-        table_unref(gone[j].t);
-    free(db->tables);
-    db->tables = v;
-    db->ntables = n;
-    if (flushed) {
-        memtable_unref(db->imm);
-        db->imm = NULL;
-    }
-    lsm_view_publish(db, view);
+    if (add != NULL)
+        table_unref(add->t); /* the caller's reference: the version took its own */
+    table_set_version_unref(ts->current);
+    ts->current = v;
+    lsm_view_install(ts->db, spare, flushed);
     return KV_OK;
 }
 
-void lsm_wals_drop_covered(kv_db *db, uint64_t hi)
+/* The memtable, in key order, to the table lo-hi, installed in front. */
+int table_set_flush(table_set *ts, memtable *imm, uint64_t lo, uint64_t hi, table_meta *meta)
 {
-    size_t k = 0;
-    while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
-        uint64_t start = db->wals[k]->start;
-        lsm_wal_free(db->wals[k]);
-        /* A log that comes back (its removal not yet durable) is removed
-         * again at open, unread (F3). */
-        int rc = lsm_wal_remove(db->dir.path, start);
-        if (rc == KV_OK)
-            __atomic_add_fetch(&db->wals_removed, 1, __ATOMIC_RELAXED);
-        else
-            lsm_set_bg_error(db, rc); /* harmless (F3), but said */
-        k++;
+    kv_db *db = ts->db;
+    iter *src = NULL;
+    lsm_table_out o;
+    int rc = memtable_iter_new(imm, &src);
+    if (rc == KV_OK)
+        rc = lsm_table_out_begin(db, lo, hi, &o);
+    if (rc != KV_OK) {
+        iter_free(src);
+        return rc;
     }
-    memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
-    db->nwals -= k;
+    for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
+        rc = table_builder_add(o.b, src->key, src->key_len, src->value, src->value_len);
+    if (rc == KV_OK)
+        rc = iter_status(src);
+    iter_free(src);
+    if (rc != KV_OK) {
+        lsm_table_out_abandon(&o);
+        return rc;
+    }
+    lsm_table t = {0};
+    if ((rc = lsm_table_out_finish(db, &o, "flush", &t, meta)) != KV_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_lock);
+    rc = lsm_tables_install(ts, NULL, 0, &t, 1);
+    pthread_mutex_unlock(&db->write_lock);
+    if (rc != KV_OK)
+        table_unref(t.t); /* its file stays, and the retry writes it again */
+    return rc;
 }

@@ -1,15 +1,56 @@
 /*
- * lsm_tables.h: adding tables to the database and taking them out, the
- * protocol the flush (lsm_flush.c) and kv_compact (lsm_compact.c) share
- * (lsm_tables.c has its steps and why they come in that order).
+ * lsm_tables.h: stage 04's table set (table_set.h): one flat list of
+ * tables, newest first, each named by the range of sequence numbers it
+ * holds, so that the directory listing alone says what the database is
+ * (lsm_files.h, F1 to F3).  A flush adds a table in front; kv_compact
+ * merges them all into one (lsm_compact.c).
+ *
+ * Adding a table, the one protocol the flush and kv_compact share
+ * (docs/04-lsm.md, "The flush protocol"):
+ *   1. build it under its temporary name (lo-hi.tbl.tmp); the builder
+ *      syncs the file before it returns (table.h);
+ *   2. rename it to lo-hi.tbl (over the old one, if kv_compact's output
+ *      has the name of its only input);
+ *   3. sync the directory: from here on the name survives a power loss;
+ *   4. open it, and install a new version and view (under write_lock),
+ *      so readers find it;
+ *   5. only then may the caller delete what the table replaces (logs,
+ *      tables), and a crash before that leaves files that kv_open knows
+ *      to be redundant (lsm_files.h, F1 and F3).
+ * A failure before 3 removes the temporary file and changes nothing; a
+ * failed directory fsync is final (lsm_db.h, D4).
  */
 #ifndef KV_LSM_TABLES_H
 #define KV_LSM_TABLES_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "lsm_db.h"
 #include "table.h"
+#include "table_set.h"
+
+/* The version of stage 04's formats (logs and tables), in IDENTITY. */
+#define LSM_DB_FORMAT 1u
+
+/* A table of the database and the sequence numbers its name gives. */
+typedef struct lsm_table {
+    table *t;
+    uint64_t lo, hi;
+} lsm_table;
+
+/* A version: the tables, newest first (lsm_files.h, F2), a reference on
+ * each. */
+struct table_set_version {
+    atomic_int refs;
+    lsm_table *tables;
+    size_t n;
+};
+
+struct table_set {
+    kv_db *db;
+    table_set_version *current;     /* write_lock */
+};
 
 /* A table being written: add entries with table_builder_add(o->b, ...). */
 typedef struct lsm_table_out {
@@ -18,30 +59,23 @@ typedef struct lsm_table_out {
     uint64_t lo, hi;
 } lsm_table_out;
 
-/* Starts the table lo-hi under its temporary name.  KV_OK, or an error
- * (nothing is left behind). */
+/* Step 1 begins: the table lo-hi under its temporary name.  KV_OK, or an
+ * error (nothing is left behind). */
 int  lsm_table_out_begin(kv_db *db, uint64_t lo, uint64_t hi, lsm_table_out *o);
-/* Finishes it (synced), renames it into place, syncs the directory and
- * opens it into *out (one reference, the caller's).  On failure the
- * temporary file is gone.  REQUIRES: write_lock not held; at least one
- * entry added. */
+/* Steps 1 to 3 end: finishes it (synced), renames it into place, syncs
+ * the directory and opens it into *out (one reference, the caller's).  On
+ * failure the temporary file is gone.  REQUIRES: write_lock not held; at
+ * least one entry added. */
 int  lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table *out,
                           table_meta *meta);
 /* Removes the temporary file; o may be zeroed (a no-op). */
 void lsm_table_out_abandon(lsm_table_out *o);
 
-/* The table list without the tables `gone`, with `add` (may be NULL) in its
- * place by age, and without imm if `flushed`; made current for readers.
- * Takes over the caller's reference on add->t; drops the list's on each
- * gone table.  KV_OK or KV_ERR_NOMEM (nothing changed).
- * REQUIRES: write_lock held. */
-int  lsm_tables_install(kv_db *db, const lsm_table *gone, size_t ngone, const lsm_table *add,
-                        int flushed);
-
-/* Removes the logs, all but the last, whose writes are all at or below hi
- * (now in a table), from the list and from the directory (no directory
- * sync: a log that comes back is removed at open, F3).
- * REQUIRES: write_lock held. */
-void lsm_wals_drop_covered(kv_db *db, uint64_t hi);
+/* Step 4: a new version without the tables `gone`, with `add` (may be
+ * NULL) in its place by age, made current with a new view (without imm if
+ * `flushed`).  Takes over the caller's reference on add->t.  KV_OK or
+ * KV_ERR_NOMEM (nothing changed).  REQUIRES: write_lock held. */
+int  lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
+                        const lsm_table *add, int flushed);
 
 #endif

@@ -129,7 +129,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     int rc = tools_list("kv_check", dir, &l);
     if (rc != KV_OK)
         return rc;
-    int status = db_identity_check(dir, kv_stage(), LSM_DB_FORMAT, line, ctx);
+    int status = db_identity_check(dir, kv_stage(), table_set_format(), line, ctx);
     if (status != KV_OK && status != KV_ERR_CORRUPT) {
         lsm_listing_free(&l);
         return status;
@@ -264,7 +264,7 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
     int rc = tools_list("kv_dump", dir, &l);
     if (rc != KV_OK)
         return rc;
-    int status = db_identity_check(dir, kv_stage(), LSM_DB_FORMAT, line, ctx);
+    int status = db_identity_check(dir, kv_stage(), table_set_format(), line, ctx);
     if (status != KV_OK && status != KV_ERR_CORRUPT) {
         lsm_listing_free(&l);
         return status;

@@ -1,14 +1,17 @@
 /*
- * lsm_view.c: how the readers' view (lsm_db.h) is shared.  A reader takes
- * a reference on the current view under view_lock and then reads without
- * any lock; a writer makes a new view and publishes it by swapping one
- * pointer; the last reference on a view releases its memtables and frees
- * it.  What a view holds besides its memtables, its tables, is made, read
- * and freed in lsm_db.c.
+ * lsm_view.c: the readers' view (lsm_db.h): the memtables and a version
+ * of the tables, taken together so that a read sees one moment.  A reader
+ * takes a reference on the current view under view_lock and then reads
+ * without any lock; a writer makes a new view and publishes it by swapping
+ * one pointer; the last reference on a view releases what it holds.
  */
+#include <stdlib.h>
+
+#include "error.h"
 #include "lsm_db.h"
 
-void lsm_view_init(lsm_view *v, memtable *mem, memtable *imm)
+/* Fills v (allocated) with mem, imm and the current tables. */
+static void lsm_view_fill(kv_db *db, lsm_view *v, memtable *mem, memtable *imm)
 {
     atomic_init(&v->refs, 1);
     v->mem = mem;
@@ -16,6 +19,23 @@ void lsm_view_init(lsm_view *v, memtable *mem, memtable *imm)
     memtable_ref(mem);
     if (imm != NULL)
         memtable_ref(imm);
+    v->tables = table_set_current(db->tables);
+}
+
+int lsm_view_reserve(kv_db *db, lsm_view **spare)
+{
+    *spare = calloc(1, sizeof **spare);
+    if (*spare == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for a view", db->dir.path);
+    return KV_OK;
+}
+
+int lsm_view_new(kv_db *db, memtable *mem, memtable *imm, lsm_view **out)
+{
+    int rc = lsm_view_reserve(db, out);
+    if (rc == KV_OK)
+        lsm_view_fill(db, *out, mem, imm);
+    return rc;
 }
 
 lsm_view *lsm_view_get(kv_db *db, uint64_t *seq)
@@ -37,7 +57,8 @@ void lsm_view_unref(lsm_view *v)
         return;
     memtable_unref(v->mem);
     memtable_unref(v->imm);
-    lsm_view_free(v);
+    table_set_version_unref(v->tables);
+    free(v);
 }
 
 void lsm_view_publish(kv_db *db, lsm_view *v)
@@ -49,11 +70,35 @@ void lsm_view_publish(kv_db *db, lsm_view *v)
     lsm_view_unref(old);
 }
 
-int lsm_view_install(kv_db *db)
+void lsm_view_install(kv_db *db, lsm_view *spare, int imm_flushed)
 {
-    lsm_view *v = NULL;
-    int rc = lsm_view_new(db, db->mem, db->imm, db->tables, db->ntables, &v);
-    if (rc == KV_OK)
-        lsm_view_publish(db, v);
-    return rc;
+    if (imm_flushed) {
+        memtable_unref(db->imm);
+        db->imm = NULL;
+    }
+    lsm_view_fill(db, spare, db->mem, db->imm);
+    lsm_view_publish(db, spare);
+}
+
+int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
+{
+    size_t cap = 2 + table_set_iters_max(v->tables);
+    iter **children = malloc(cap * sizeof *children);
+    if (children == NULL)
+        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu sources", cap);
+    int rc = memtable_iter_new(v->mem, &children[0]);
+    *n = rc == KV_OK;
+    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
+        (*n)++;
+    size_t added = 0;
+    if (rc == KV_OK && (rc = table_set_iters(v->tables, children + *n, &added)) == KV_OK)
+        *n += added;
+    if (rc != KV_OK) {
+        while (*n > 0)
+            iter_free(children[--*n]);
+        free(children);
+        return rc;
+    }
+    *out = children;
+    return KV_OK;
 }

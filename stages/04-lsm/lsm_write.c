@@ -1,7 +1,9 @@
 /*
- * lsm_write.c: stage 04's write path.  Every put, delete or batch is one
- * record of the write-ahead log, written through stage 03's group-commit
- * queue (wal_queue.h), whose three hooks are here:
+ * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write.
+ * Each checks its arguments, asks the table set to admit it
+ * (table_set_admit: stage 06 holds writers back while level 0 is too
+ * full), and becomes one record of the write-ahead log, written through
+ * stage 03's group-commit queue (wal_queue.h), whose three hooks are here:
  *   prepare  (the leader, under write_lock, before the group is appended)
  *            refuses the group if the database has failed, makes room:
  *            freezes a full memtable and starts a new log (lsm_switch),
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "error.h"
 #include "lsm_db.h"
 
@@ -52,11 +55,12 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
             if ((rc = lsm_take_bg_error(db, call)) != KV_OK)
                 return rc;
             db->flush_failed = 0; /* reported already: retry, and wait */
-            pthread_cond_signal(&db->flush_work);
+            lsm_bg_wake(db);
+            continue;
         }
         uint64_t t0 = lsm_now_us();
         __atomic_add_fetch(&db->stalls, 1, __ATOMIC_RELAXED);
-        pthread_cond_wait(&db->flush_done, &db->write_lock);
+        pthread_cond_wait(&db->bg_done, &db->write_lock);
         __atomic_add_fetch(&db->stall_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
     }
     return lsm_refuse_if_failed(db, call);
@@ -102,7 +106,7 @@ static int lsm_switch(kv_db *db, const char *call)
     memtable *fresh = NULL;
     lsm_view *v = NULL;
     if (rc == KV_OK && freeze && (rc = memtable_new(db->memtable_limit, &fresh)) == KV_OK)
-        rc = lsm_view_new(db, fresh, db->mem, db->tables, db->ntables, &v);
+        rc = lsm_view_new(db, fresh, db->mem, &v);
     if (rc == KV_OK && db->nwals == db->wals_cap) {
         size_t cap = 2 * db->wals_cap + 2;
         lsm_wal **grown = realloc(db->wals, cap * sizeof *grown);
@@ -132,7 +136,7 @@ static int lsm_switch(kv_db *db, const char *call)
         db->mem_lo = 0;
         lsm_view_publish(db, v);
         __atomic_add_fetch(&db->switches, 1, __ATOMIC_RELAXED);
-        pthread_cond_signal(&db->flush_work);
+        lsm_bg_wake(db);
     }
     return KV_OK;
 }
@@ -239,6 +243,9 @@ static void lsm_write_failed(void *owner)
 
 int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
 {
+    int rc = table_set_admit(db->tables, call);
+    if (rc != KV_OK)
+        return rc;
     uint8_t stack[LSM_WRITE_STACK_BYTES];
     uint64_t len = lsm_wal_record_size(ops, n), room = 0;
     uint8_t *rec = len <= sizeof stack ? stack : malloc((size_t)len);
@@ -251,9 +258,53 @@ int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
     lsm_write_req w = {.db = db, .ops = ops, .n = n, .rec = rec, .len = (size_t)len};
     wal_request r = {.call = call, .payload = rec, .len = (size_t)len, .room = room,
                      .stamp = lsm_write_stamp, .apply = lsm_write_apply, .ctx = &w};
-    int rc = wal_queue_write(db->q, &r);
+    rc = wal_queue_write(db->q, &r);
     if (rec != stack)
         free(rec);
+    return rc;
+}
+
+/* ---- the calls of kv.h ------------------------------------------------------- */
+
+int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_put", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_put", key, klen)) != KV_OK ||
+        (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
+    batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
+    return lsm_write(db, "kv_put", &op, 1);
+}
+
+int kv_delete(kv_db *db, const void *key, size_t klen)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_delete", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
+    batch_op op = {.is_delete = 1, .key = key, .klen = klen};
+    return lsm_write(db, "kv_delete", &op, 1);
+}
+
+/* A batch is one record: one append, consecutive sequence numbers, made
+ * visible by one store of last_seq. */
+int kv_write(kv_db *db, const kv_batch *b)
+{
+    batch_op *ops = NULL;
+    size_t n = 0;
+    int rc = batch_ops_for_write(db, b, &ops, &n);
+    if (rc != KV_OK)
+        return rc;
+    if (db->opt.read_only)
+        rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
+    else if (n > 0)
+        rc = lsm_write(db, "kv_write", ops, n);
+    free(ops);
     return rc;
 }
 

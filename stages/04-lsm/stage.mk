@@ -6,6 +6,19 @@
 # and the engine (lsm_*.c).  Reused unchanged: stage 03's WAL module (its
 # format, writer, reader, batch payload, sync markers and group-commit
 # queue: WAL_MODULE_SRCS, defined in stages/03-wal/stage.mk).
+# The engine (lsm_db.h), which stages 05 and 06 link unchanged: open and
+# close, the views, the write path, the background thread, reads,
+# iterators, snapshots, stats, the logs and their replay, kv repair.
+LSM_ENGINE_SRCS := stages/04-lsm/lsm_db.c stages/04-lsm/lsm_view.c \
+                   stages/04-lsm/lsm_write.c stages/04-lsm/lsm_bg.c \
+                   stages/04-lsm/lsm_read.c stages/04-lsm/lsm_iter.c \
+                   stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_stats.c \
+                   stages/04-lsm/lsm_files.c stages/04-lsm/lsm_wal.c \
+                   stages/04-lsm/lsm_wal_scan.c stages/04-lsm/lsm_replay.c \
+                   stages/04-lsm/lsm_repair.c
+# Stage 04's table set (table_set.h): one flat list, kv_compact merging it
+# into one table.  Stage 05 links it too; stage 06 has its own.
+LSM_TABLE_SET_SRCS := stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_compact.c
 SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/skiplist.c stages/04-lsm/memtable.c \
                stages/04-lsm/merge_iter.c stages/04-lsm/user_iter.c \
@@ -13,14 +26,8 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/table_v1_build.c stages/04-lsm/table_v1_open.c \
                stages/04-lsm/table_v1_read.c \
                stages/04-lsm/table_v1_iter.c stages/04-lsm/table_v1_tools.c \
-               stages/04-lsm/lsm_db.c stages/04-lsm/lsm_view.c stages/04-lsm/lsm_failure.c \
-               stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_files.c \
-               stages/04-lsm/lsm_wal.c stages/04-lsm/lsm_wal_scan.c \
-               stages/04-lsm/lsm_write.c stages/04-lsm/lsm_put.c stages/04-lsm/lsm_flush.c \
-               stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_recover.c stages/04-lsm/lsm_replay.c \
-               stages/04-lsm/lsm_read.c stages/04-lsm/lsm_iter.c \
-               stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_stats.c \
-               stages/04-lsm/lsm_tools.c stages/04-lsm/lsm_repair.c \
+               $(LSM_ENGINE_SRCS) $(LSM_TABLE_SET_SRCS) \
+               stages/04-lsm/lsm_tools.c \
                $(WAL_MODULE_SRCS)
 INC_04-lsm := -Istages/03-wal
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
