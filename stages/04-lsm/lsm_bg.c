@@ -60,7 +60,7 @@ static void lsm_wals_drop_covered(kv_db *db, uint64_t hi)
     db->nwals -= k;
 }
 
-void lsm_flush_imm(kv_db *db)
+int lsm_flush_imm(kv_db *db)
 {
     memtable *m = db->imm;
     uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us();
@@ -82,6 +82,7 @@ void lsm_flush_imm(kv_db *db)
         __atomic_add_fetch(&db->flush_failures, 1, __ATOMIC_RELAXED);
     }
     pthread_cond_broadcast(&db->bg_done);
+    return rc;
 }
 
 /* One job, if there is one: 1 if it did one.  REQUIRES: write_lock held

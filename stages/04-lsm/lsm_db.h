@@ -227,10 +227,10 @@ void lsm_bg_stop(kv_db *db);
 void lsm_bg_wake(kv_db *db);
 /* The flush of imm (table_set_flush), then the logs it makes redundant
  * deleted, counted in kv_stats; a failure is kept for the next call to
- * report (the flush is retried when a writer waits for it).
+ * report (the flush is retried when a writer waits for it), and returned.
  * REQUIRES: write_lock held (released while writing), imm not NULL,
  * the background thread (or KV_BG_INLINE's caller). */
-void lsm_flush_imm(kv_db *db);
+int  lsm_flush_imm(kv_db *db);
 
 /* ---- snapshots (lsm_snapshot.c) ------------------------------------------ */
 

@@ -95,7 +95,7 @@ static int lsm_replay_record(void *ctx, const lsm_wal_record *r, uint64_t offset
  * all of it; lsm_recover_header writes a fresh one). */
 static int lsm_recover_cut(kv_db *db, lsm_wal *w, const lsm_wal_verdict *v)
 {
-    db->open_torn_found = v->cut;
+    db->open_torn_found += v->cut;
     db->open_tail_records_dropped = v->records_lost;
     if (db->opt.read_only)
         return KV_OK;

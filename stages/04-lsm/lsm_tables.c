@@ -152,7 +152,7 @@ int table_set_get(table_set *ts, const table_set_version *v, const ikey_lookup *
 size_t table_set_iters_max(const table_set_version *v) { return v->n; }
 
 /* One iterator per table, newest first; each holds its table open. */
-int table_set_iters(const table_set_version *v, iter **out, size_t *n)
+int table_set_iters(table_set_version *v, iter **out, size_t *n)
 {
     int rc = KV_OK;
     *n = 0;

@@ -85,7 +85,7 @@ size_t table_set_iters_max(const table_set_version *v);
 /* Iterators over v's tables, newest source first, stored at out[0..*n)
  * for a merging iterator.  Each holds what it reads (the version stays
  * alive until the last is freed).  KV_OK, or an error with none left. */
-int  table_set_iters(const table_set_version *v, iter **out, size_t *n);
+int  table_set_iters(table_set_version *v, iter **out, size_t *n);
 /* kv_stats's lines about the tables, as v holds them, and the set's own
  * counters. */
 void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s);

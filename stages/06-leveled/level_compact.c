@@ -29,8 +29,8 @@
  * alone but for its inputs.
  *
  * Then the edit: inputs removed, outputs added at L+1, L's compact pointer
- * moved on, made durable and installed (level_bg.c).  The inputs' files
- * are deleted once no version holds them (level_db.h, V3).  A crash before
+ * moved on, made durable and installed (version_set.c).  The inputs' files
+ * are deleted once no version holds them (version_set.h, M3).  A crash before
  * the edit is durable leaves the outputs as garbage and the inputs live;
  * after it, the inputs as garbage: the next open removes either.
  */
@@ -38,12 +38,13 @@
 #include <string.h>
 
 #include "error.h"
-#include "level_db.h"
+#include "level_compact.h"
 #include "level_out.h"
 #include "merge_iter.h"
+#include "version_set.h"
 
 typedef struct compact_job {
-    level_db *ldb;
+    table_set *ts;
     compaction *c;
     uint64_t oldest;            /* s above */
     uint8_t *ukey;              /* the user key of the last entry seen */
@@ -103,7 +104,7 @@ static int compact_output(compact_job *j, const uint8_t *ikey, size_t len, level
             j->outs_cap = cap;
         }
         o = &j->outs[j->nouts];
-        rc = level_out_begin(j->ldb, j->ldb->next_file++, o);
+        rc = level_out_begin(j->ts, j->ts->next_file++, o);
         if (rc != KV_OK)
             return rc;
         j->nouts++;
@@ -135,19 +136,21 @@ static int compact_inputs(compaction *c, iter **out)
 
 /* If a writer froze a memtable since the last look (stage 04 counts the
  * switches), flushes it now, to level 0.  A failed flush is kept for the
- * next write, as the background thread keeps its own (level_bg.c); the
+ * next write, as the background thread keeps its own (version_set.c); the
  * compaction goes on.  REQUIRES: no lock held; the background thread. */
 static void compact_flush_meanwhile(compact_job *j)
 {
-    kv_db *db = &j->ldb->base;
+    kv_db *db = j->ts->db;
     uint64_t switches = __atomic_load_n(&db->switches, __ATOMIC_RELAXED);
     if (switches == j->switches)
         return;
     j->switches = switches;
     pthread_mutex_lock(&db->write_lock);
-    if (db->imm != NULL && !db->flush_failed && level_bg_can_work(j->ldb) &&
-        level_flush(j->ldb, 1) == KV_OK)
-        __atomic_add_fetch(&j->ldb->flushes_in_compaction, 1, __ATOMIC_RELAXED);
+    /* To level 0 (j->ts->compacting is set); a failure is the engine's
+     * to report. */
+    if (db->imm != NULL && !db->flush_failed && version_set_usable(j->ts) &&
+        lsm_flush_imm(db) == KV_OK)
+        __atomic_add_fetch(&j->ts->flushes_in_compaction, 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&db->write_lock);
 }
 
@@ -175,7 +178,7 @@ static int compact_merge(compact_job *j)
     if (rc == KV_OK && j->nouts > 0 && j->outs[j->nouts - 1].b != NULL)
         rc = level_out_finish(&j->outs[j->nouts - 1]);
     if (rc == KV_OK && j->nouts > 0)
-        rc = level_sync_dir(j->ldb, "compaction");
+        rc = lsm_sync_dir(j->ts->db, "compaction");
     return rc;
 }
 
@@ -195,21 +198,23 @@ static int compact_edit(const compaction *c, version_edit *e)
     return rc;
 }
 
-int level_compact(level_db *ldb, compaction *c, int manual)
+int level_compact(table_set *ts, compaction *c, int manual)
 {
-    kv_db *db = &ldb->base;
+    kv_db *db = ts->db;
     int out_level = c->level + 1;
     uint64_t t0 = lsm_now_us();
     /* (switches read under write_lock: a memtable frozen from here on is
      * flushed inside the merge.) */
     uint64_t switches = __atomic_load_n(&db->switches, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&db->write_lock);
-    compact_job j = {.ldb = ldb, .c = c, .oldest = lsm_oldest_snapshot(db),
+    compact_job j = {.ts = ts, .c = c, .oldest = lsm_oldest_snapshot(db),
                      .switches = switches};
     version_edit e;
     version_edit_init(&e);
     int move = !manual && compaction_is_trivial_move(c);
+    ts->compacting = !move;
     int rc = move ? KV_OK : compact_merge(&j);
+    ts->compacting = 0;
     if (rc == KV_OK)
         rc = move ? compaction_edit(c, &e) : compact_edit(c, &e);
     uint64_t written = 0;
@@ -218,15 +223,15 @@ int level_compact(level_db *ldb, compaction *c, int manual)
         written += j.outs[i].meta.file_bytes;
     }
     if (rc == KV_OK)
-        rc = level_apply_edit(ldb, &e, 0);
+        rc = version_set_apply(ts, &e, 0);
     version_edit_free(&e);
-    int remove = rc != KV_OK && !__atomic_load_n(&ldb->manifest_broken, __ATOMIC_ACQUIRE);
+    int remove = rc != KV_OK && !__atomic_load_n(&ts->manifest_broken, __ATOMIC_ACQUIRE);
     for (size_t i = 0; i < j.nouts; i++)
-        level_out_free(ldb, &j.outs[i], remove);
+        level_out_free(ts, &j.outs[i], remove);
     free(j.outs);
     free(j.ukey);
     if (rc == KV_OK) {
-        level_counters *lc = &ldb->levels[out_level];
+        level_counters *lc = &ts->levels[out_level];
         uint64_t read = move ? 0 : compaction_input_bytes(c, 0) + compaction_input_bytes(c, 1);
         __atomic_add_fetch(move ? &lc->moves : &lc->compactions, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&lc->bytes_read, read, __ATOMIC_RELAXED);

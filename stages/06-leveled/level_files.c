@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "level_db.h"
 #include "level_files.h"
 
 void level_table_name(char out[LEVEL_NAME_MAX], uint64_t number)
@@ -26,11 +25,11 @@ void level_table_name(char out[LEVEL_NAME_MAX], uint64_t number)
     snprintf(out, LEVEL_NAME_MAX, "%06" PRIu64 ".tbl", number);
 }
 
-char *level_table_path(level_db *ldb, uint64_t number)
+char *level_table_path(const db_dir *dir, uint64_t number)
 {
     char name[LEVEL_NAME_MAX];
     level_table_name(name, number);
-    return db_dir_file(&ldb->base.dir, name);
+    return db_dir_file(dir, name);
 }
 
 /* A decimal number of 6 to 19 digits at *p, above 0; the byte after it,

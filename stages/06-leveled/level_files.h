@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "db_dir.h"
+
 enum {
     LEVEL_FILE_OTHER = 0,
     LEVEL_FILE_TABLE,       /* *number = its file number */
@@ -17,5 +19,11 @@ enum {
 };
 
 int level_file_parse(const char *name, uint64_t *number);
+
+#define LEVEL_NAME_MAX 64
+/* "000007.tbl": table `number`'s name. */
+void level_table_name(char out[LEVEL_NAME_MAX], uint64_t number);
+/* The full path of table `number` in dir: malloc'd, NULL if out of memory. */
+char *level_table_path(const db_dir *dir, uint64_t number);
 
 #endif

@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "error.h"
+#include "level_files.h"
 
-int level_out_begin(level_db *ldb, uint64_t number, level_out *o)
+int level_out_begin(table_set *ts, uint64_t number, level_out *o)
 {
     memset(o, 0, sizeof *o);
     o->number = number;
-    char *path = level_table_path(ldb, number);
-    int rc = path ? table_builder_new(ldb->base.tctx, path, &o->b) : KV_ERR_NOMEM;
+    char *path = level_table_path(&ts->db->dir, number);
+    int rc = path ? table_builder_new(ts->db->tctx, path, &o->b) : KV_ERR_NOMEM;
     free(path);
     return rc;
 }
@@ -59,7 +60,7 @@ int level_out_edit(const level_out *o, version_edit *e, int level)
                                  o->smallest, o->smallest_len, o->largest, o->largest_len);
 }
 
-void level_out_free(level_db *ldb, level_out *o, int remove)
+void level_out_free(table_set *ts, level_out *o, int remove)
 {
     if (o->b != NULL) {
         table_builder_abandon(o->b);
@@ -68,7 +69,7 @@ void level_out_free(level_db *ldb, level_out *o, int remove)
          * The failure that led here stays the thread's message. */
         char why[1024];
         snprintf(why, sizeof why, "%s", kv_errmsg());
-        char *path = level_table_path(ldb, o->number);
+        char *path = level_table_path(&ts->db->dir, o->number);
         if (path != NULL)
             io_unlink(path); /* else garbage for the next open */
         free(path);

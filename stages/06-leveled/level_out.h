@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "level_db.h"
+#include "level_set.h"
 
 typedef struct level_out {
     table_builder *b;
@@ -22,7 +22,7 @@ typedef struct level_out {
 } level_out;
 
 /* Starts table `number`.  KV_OK, or an error (nothing is left behind). */
-int  level_out_begin(level_db *ldb, uint64_t number, level_out *o);
+int  level_out_begin(table_set *ts, uint64_t number, level_out *o);
 /* Adds an entry (table_builder_add), keeping the range. */
 int  level_out_add(level_out *o, const uint8_t *ikey, size_t klen, const uint8_t *val,
                    size_t vlen);
@@ -33,6 +33,6 @@ int  level_out_finish(level_out *o);
 int  level_out_edit(const level_out *o, version_edit *e, int level);
 /* Frees the keys; abandons (removes) a table not finished; with `remove`,
  * removes a finished one too (its edit never became durable). */
-void level_out_free(level_db *ldb, level_out *o, int remove);
+void level_out_free(table_set *ts, level_out *o, int remove);
 
 #endif

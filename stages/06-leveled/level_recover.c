@@ -1,6 +1,8 @@
 /*
- * level_recover.c: what kv_open does to find a stage-06 database.  From
- * this stage on the manifest, not the listing, says what the database is:
+ * level_recover.c: what kv_open does to find a stage-06 database's tables
+ * (table_set_open, which stage 04's kv_open calls before it replays the
+ * logs).  From this stage on the manifest, not the listing, says what the
+ * database is:
  *   1. CURRENT names the live manifest; a directory without CURRENT and
  *      without any file of the stage is a new database: it gets
  *      MANIFEST-000001 (an empty snapshot) and CURRENT (manifest.h);
@@ -15,9 +17,9 @@
  *   5. (unless read-only) a new manifest with a snapshot of the version is
  *      made live, so that no edit is ever appended after a torn tail, and
  *      the old one is deleted (for a new database: before any log exists);
- *   6. the logs: those whose writes are all at or below the manifest's
- *      log_seq are removed unread, the rest replayed by stage 04's
- *      lsm_replay.c, skipping records at or below log_seq.
+ *   6. the logs whose writes are all at or below the manifest's log_seq
+ *      are marked, for stage 04's lsm_replay.c to remove unread; it
+ *      replays the rest, skipping records at or below log_seq.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,9 +28,10 @@
 
 #include "current_file.h"
 #include "error.h"
-#include "level_db.h"
 #include "level_files.h"
+#include "level_set.h"
 #include "lsm_replay.h"
+#include "version_set.h"
 
 /* What the listing holds besides stage 04's logs. */
 typedef struct level_listing {
@@ -79,10 +82,10 @@ static int level_listed(const uint64_t *v, size_t n, uint64_t number)
 }
 
 /* Steps 1 and 2. */
-static int level_recover_manifest(level_db *ldb, const lsm_listing *l, const level_listing *ll,
+static int level_recover_manifest(table_set *ts, const lsm_listing *l, const level_listing *ll,
                                   manifest_state *st)
 {
-    kv_db *db = &ldb->base;
+    kv_db *db = ts->db;
     if (ll->current)
         return manifest_recover(db->dir.path, db->opt.strict_recovery, st);
     /* A manifest without CURRENT is a new database's first one, cut short
@@ -101,9 +104,9 @@ static int level_recover_manifest(level_db *ldb, const lsm_listing *l, const lev
 }
 
 /* Step 3. */
-static int level_recover_version(level_db *ldb, const level_listing *ll, manifest_state *st)
+static int level_recover_version(table_set *ts, const level_listing *ll, manifest_state *st)
 {
-    kv_db *db = &ldb->base;
+    kv_db *db = ts->db;
     for (int level = 0; level < VERSION_LEVELS; level++)
         for (size_t i = 0; i < st->nfiles[level]; i++) {
             const edit_file *f = &st->files[level][i];
@@ -118,11 +121,11 @@ static int level_recover_version(level_db *ldb, const level_listing *ll, manifes
     version *empty = NULL;
     version_edit snap;
     version_edit_init(&snap);
-    int rc = version_new_empty(level_vfile_gone, ldb, &empty);
+    int rc = version_new_empty(version_set_vfile_gone, ts, &empty);
     if (rc == KV_OK && st->number != 0)
         rc = manifest_state_snapshot(st, &snap);
     if (rc == KV_OK)
-        rc = version_apply(empty, &snap, level_vfile_open, ldb, &ldb->current);
+        rc = version_apply(empty, &snap, version_set_vfile_open, ts, &ts->current);
     version_edit_free(&snap);
     version_unref(empty);
     if (rc != KV_OK)
@@ -130,28 +133,28 @@ static int level_recover_version(level_db *ldb, const level_listing *ll, manifes
     for (int i = 0; i < VERSION_LEVELS; i++) {
         if (st->pointer[i] == NULL)
             continue;
-        ldb->pointer[i] = malloc(st->pointer_len[i]);
-        if (ldb->pointer[i] == NULL)
+        ts->pointer[i] = malloc(st->pointer_len[i]);
+        if (ts->pointer[i] == NULL)
             return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
-        memcpy(ldb->pointer[i], st->pointer[i], st->pointer_len[i]);
-        ldb->pointer_len[i] = st->pointer_len[i];
+        memcpy(ts->pointer[i], st->pointer[i], st->pointer_len[i]);
+        ts->pointer_len[i] = st->pointer_len[i];
     }
-    ldb->l0_files = (int)ldb->current->nfiles[0];
-    ldb->next_file = st->next_file;
-    ldb->log_seq = st->log_seq;
-    ldb->manifest_number = st->number;
+    ts->l0_files = (int)ts->current->nfiles[0];
+    ts->next_file = st->next_file;
+    ts->log_seq = st->log_seq;
+    ts->manifest_number = st->number;
     return KV_OK;
 }
 
-static int level_unlink(level_db *ldb, const char *name)
+static int level_unlink(table_set *ts, const char *name)
 {
-    return lsm_recover_unlink(&ldb->base, name, &ldb->open_garbage_removed);
+    return lsm_recover_unlink(ts->db, name, &ts->open_garbage_removed);
 }
 
 /* Step 4: what no manifest names. */
-static int level_recover_garbage(level_db *ldb, const lsm_listing *l, const level_listing *ll)
+static int level_recover_garbage(table_set *ts, const lsm_listing *l, const level_listing *ll)
 {
-    kv_db *db = &ldb->base;
+    kv_db *db = ts->db;
     int rc = KV_OK;
     for (size_t i = 0; rc == KV_OK && i < l->ntmps; i++)
         rc = lsm_recover_unlink(db, l->tmps[i], &db->open_tmps_removed);
@@ -159,7 +162,7 @@ static int level_recover_garbage(level_db *ldb, const lsm_listing *l, const leve
         rc = lsm_recover_unlink(db, ll->tmps[i], &db->open_tmps_removed);
     for (size_t i = 0; rc == KV_OK && i < ll->ntables; i++) {
         int held = 0;
-        const version *v = ldb->current;
+        const version *v = ts->current;
         for (int level = 0; !held && level < VERSION_LEVELS; level++)
             for (size_t j = 0; !held && j < v->nfiles[level]; j++)
                 held = v->files[level][j]->number == ll->tables[i];
@@ -172,93 +175,43 @@ static int level_recover_garbage(level_db *ldb, const lsm_listing *l, const leve
     return rc;
 }
 
-/* Step 5: the snapshot of the version and counters, the first record of
- * a new manifest (also for a roll-over: level_bg.c). */
-int level_snapshot_edit(level_db *ldb, version_edit *e)
+int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed)
 {
-    const version *v = ldb->current;
-    int rc = KV_OK;
-    version_edit_set_log_seq(e, ldb->log_seq);
-    version_edit_set_next_file(e, ldb->next_file);
-    version_edit_set_last_seq(e, ldb->log_seq);
-    for (int level = 0; rc == KV_OK && level < VERSION_LEVELS; level++) {
-        for (size_t j = 0; rc == KV_OK && j < v->nfiles[level]; j++) {
-            const vfile *f = v->files[level][j];
-            rc = version_edit_add_file(e, level, f->number, f->file_bytes, f->entries,
-                                       f->smallest, f->smallest_len, f->largest,
-                                       f->largest_len);
-        }
-        if (rc == KV_OK && ldb->pointer[level] != NULL)
-            rc = version_edit_set_pointer(e, level, ldb->pointer[level], ldb->pointer_len[level]);
-    }
-    return rc;
-}
-
-int level_manifest_new(level_db *ldb)
-{
-    kv_db *db = &ldb->base;
-    version_edit e;
-    version_edit_init(&e);
-    uint64_t number = ldb->next_file++;
-    int rc = level_snapshot_edit(ldb, &e);
-    manifest_writer *w = NULL;
-    if (rc == KV_OK)
-        rc = manifest_create(db->dir.path, number, &e, &w);
-    version_edit_free(&e);
-    if (rc != KV_OK)
-        return rc;
-    uint64_t old = ldb->manifest_number;
-    manifest_writer_free(ldb->manifest);
-    ldb->manifest = w;
-    ldb->manifest_number = number;
-    ldb->manifest_edits_at_new = __atomic_load_n(&ldb->manifest_edits, __ATOMIC_RELAXED);
-    if (old != 0) {
-        /* A failure leaves garbage for the next open, and is said. */
-        char name[MANIFEST_NAME_MAX];
-        manifest_file_name(name, old);
-        char *path = db_dir_file(&db->dir, name);
-        rc = path ? io_unlink(path) : KV_ERR_NOMEM;
-        free(path);
-    }
-    return rc;
-}
-
-int level_recover(level_db *ldb)
-{
-    kv_db *db = &ldb->base;
-    lsm_listing l;
-    int rc = lsm_listing_read(db->dir.path, &l);
-    if (rc != KV_OK)
-        return rc;
+    table_set *ts = NULL;
     level_listing ll;
     manifest_state st;
     manifest_state_init(&st);
-    rc = level_listing_of(&l, &ll);
+    memset(&ll, 0, sizeof ll);
+    int rc = level_set_new(db, &ts);
+    *out = ts;
     if (rc == KV_OK)
-        rc = level_recover_manifest(ldb, &l, &ll, &st);
+        rc = level_listing_of(l, &ll);
     if (rc == KV_OK)
-        rc = level_recover_version(ldb, &ll, &st);
+        rc = level_recover_manifest(ts, l, &ll, &st);
+    if (rc == KV_OK)
+        rc = level_recover_version(ts, &ll, &st);
     if (rc == KV_OK && !db->opt.read_only)
-        rc = level_recover_garbage(ldb, &l, &ll);
+        rc = level_recover_garbage(ts, l, &ll);
     /* Manifests other than the live one: a crash during a switch. */
     for (size_t i = 0; rc == KV_OK && !db->opt.read_only && i < ll.nmanifests; i++) {
         if (ll.manifests[i] == st.number)
             continue;
         char name[MANIFEST_NAME_MAX];
         manifest_file_name(name, ll.manifests[i]);
-        rc = level_unlink(ldb, name);
+        rc = level_unlink(ts, name);
     }
     /* Step 5. */
     if (rc == KV_OK && !db->opt.read_only)
-        rc = level_manifest_new(ldb);
-    for (size_t i = 0; i + 1 < l.nwals; i++)
-        l.wals[i].covered = l.wals[i + 1].start - 1 <= ldb->log_seq;
-    if (rc == KV_OK)
-        rc = lsm_replay_logs(db, l.wals, l.nwals, ldb->log_seq);
-    if (rc == KV_OK && st.torn)
-        db->open_torn_found += st.torn_bytes;
+        rc = version_set_manifest_new(ts);
+    /* Step 6. */
+    if (rc == KV_OK) {
+        for (size_t i = 0; i + 1 < l->nwals; i++)
+            l->wals[i].covered = l->wals[i + 1].start - 1 <= ts->log_seq;
+        *flushed = ts->log_seq;
+        if (st.torn)
+            db->open_torn_found += st.torn_bytes;
+    }
     manifest_state_free(&st);
     level_listing_free(&ll);
-    lsm_listing_free(&l);
     return rc;
 }

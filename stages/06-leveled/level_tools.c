@@ -27,7 +27,7 @@
 #include "db_identity.h"
 #include "error.h"
 #include "escape.h"
-#include "level_db.h"
+#include "level_set.h"
 #include "level_files.h"
 #include "log_report.h"
 #include "lsm_files.h"

@@ -75,14 +75,18 @@ typedef void (*vfile_release_fn)(void *ctx, vfile *f);
  * version_apply returns. */
 typedef int (*vfile_open_fn)(void *ctx, const edit_file *f, vfile **out);
 
-typedef struct version {
+/* The struct's name is the one stage 04's engine knows it by (table_set.h:
+ * a table_set_version is what a reader reads of the tables), so that a
+ * version is handed to the engine as it is. */
+typedef struct table_set_version version;
+struct table_set_version {
     atomic_int refs;
     vfile **files[VERSION_LEVELS];    /* V2, V3 */
     size_t nfiles[VERSION_LEVELS];
     uint64_t level_bytes[VERSION_LEVELS];   /* V5 */
     vfile_release_fn release;         /* inherited by every version applied */
     void *release_ctx;
-} version;
+};
 
 /* A vfile for f: its numbers and a copy of its keys, t = NULL, one
  * reference.  KV_OK or KV_ERR_NOMEM.  A vfile_open_fn that needs nothing

@@ -193,60 +193,6 @@ static void header_of_the_last_log(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
-static void dump_shows_tables_and_logs_with_sequence_numbers(void)
-{
-    const char *dir = lt_dir();
-    kv_db *db = lt_open(dir, 0, 0);
-    lt_put(db, "apple", "red");
-    lt_put(db, "fig", "green");
-    CHECK_KV(kv_compact(db), KV_OK);
-    kv_batch *b = NULL;
-    CHECK_KV(kv_batch_new(&b), KV_OK);
-    CHECK_KV(kv_batch_put(b, "kiwi", 4, "brown", 5), KV_OK);
-    CHECK_KV(kv_batch_delete(b, "fig", 3), KV_OK);
-    CHECK_KV(kv_write(db, b), KV_OK);
-    kv_batch_free(b);
-    CHECK_KV(kv_close(db), KV_OK);
-    lt_lines out = {0};
-    CHECK_KV(kv_dump(dir, lt_collect, &out), KV_OK);
-    CHECK_MSG(strstr(out.text, "000000000001-000000000002.tbl") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "sequence 3..4") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "seq 4: del key_len=3 key=\"fig\"") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "sync marker") != NULL, "%s", out.text);
-    out.len = 0;
-    CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
-    CHECK_MSG(strstr(out.text, "total: 1 tables, 1 logs") != NULL, "%s", out.text);
-}
-
-/* kv_check names what kv_open removes unread and what is not the stage's. */
-static void check_names_leftovers(void)
-{
-    const char *dir = lt_dir(), *keep = harness_tmpdir();
-    kv_db *db = lt_open(dir, 0, 0);
-    lt_put(db, "k", "v1");
-    CHECK_KV(kv_close(db), KV_OK);
-    lt_copy(dir, WAL1, keep, WAL1);
-    db = lt_open(dir, 0, 0);
-    CHECK_KV(kv_compact(db), KV_OK);
-    lt_copy(dir, "000000000001-000000000001.tbl", keep, "t");
-    lt_put(db, "j", "v2");
-    CHECK_KV(kv_compact(db), KV_OK);
-    CHECK_KV(kv_close(db), KV_OK);
-    lt_copy(keep, WAL1, dir, WAL1);
-    lt_copy(keep, "t", dir, "000000000001-000000000001.tbl");
-    lt_copy(keep, "t", dir, "000000000001-000000000001.tbl.tmp");
-    lt_copy(keep, "t", dir, "notes.txt");
-    lt_lines out = {0};
-    CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
-    CHECK_MSG(strstr(out.text, "obsolete") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "every write in it is in the tables") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "unfinished") != NULL, "%s", out.text);
-    CHECK_MSG(strstr(out.text, "notes.txt: not a file") != NULL, "%s", out.text);
-    out.len = 0;
-    CHECK_KV(kv_dump(dir, lt_collect, &out), KV_OK);
-    CHECK_MSG(strstr(out.text, "obsolete") != NULL, "%s", out.text);
-}
-
 static void names_say_what_a_file_holds(void)
 {
     char name[LSM_NAME_MAX];
@@ -311,8 +257,6 @@ static const harness_test lsm_log_tests[] = {
     HARNESS_TEST(torn_tail_of_the_last_log_is_cut_unless_strict),
     HARNESS_TEST(sequence_numbers_that_go_back_are_damage),
     HARNESS_TEST(header_of_the_last_log),
-    HARNESS_TEST(dump_shows_tables_and_logs_with_sequence_numbers),
-    HARNESS_TEST(check_names_leftovers),
     HARNESS_TEST(names_say_what_a_file_holds),
     HARNESS_TEST(records_decode_only_what_the_engine_writes),
 };

@@ -1,5 +1,5 @@
 /*
- * lsm_open_fault_test.c: kv_open of stage 04 with each of its I/O calls
+ * lsm_open_fault_test.c: kv_open of the LSM engine with each of its I/O calls
  * failing in turn (common/io_fault.h), over states where recovery has
  * work to do: a torn tail to cut, a leftover temporary table to remove, a
  * sealed last log after which a new log must be made.  A failed open
@@ -8,6 +8,7 @@
  * the torn one, and kv_check finding nothing wrong.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,9 @@ static const char *open_fault_torn_state(void)
     CHECK((uint64_t)n > before + 4);
     tt_write_file(log, bytes, (size_t)before + 4); /* inside c's record */
     free(bytes);
-    lt_copy(dir, "000000000001-000000000001.tbl", dir, "000000000002-000000000002.tbl.tmp");
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", lt_first_table(dir));
+    lt_copy(dir, lt_first_table(dir), dir, tmp);
     return dir;
 }
 

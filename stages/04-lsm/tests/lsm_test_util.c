@@ -119,6 +119,24 @@ const char *lt_files(const char *dir)
     return text;
 }
 
+const char *lt_first_table(const char *dir)
+{
+    static char name[256];
+    name[0] = '\0';
+    const char *files = lt_files(dir);
+    for (const char *p = files; *p != '\0';) {
+        size_t n = strcspn(p, " ");
+        if (n > 4 && n < sizeof name && memcmp(p + n - 4, ".tbl", 4) == 0) {
+            memcpy(name, p, n);
+            name[n] = '\0';
+            break;
+        }
+        p += n + (p[n] == ' ');
+    }
+    CHECK_MSG(name[0] != '\0', "no table in %s: %s", dir, files);
+    return name;
+}
+
 void lt_copy(const char *dir, const char *name, const char *dir2, const char *name2)
 {
     uint8_t *bytes = NULL;

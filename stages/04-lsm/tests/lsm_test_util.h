@@ -31,6 +31,10 @@ int lt_exists(const char *dir, const char *name);
 /* The names of dir's files, sorted, joined with spaces (LOCK and IDENTITY
  * left out), in a static buffer overwritten by the next call. */
 const char *lt_files(const char *dir);
+/* The name of the first table file (*.tbl) in dir, by name; fails the test
+ * if there is none.  (Stage 04 names tables by their sequence numbers,
+ * stage 06 by a file number: the engine's tests take whichever there is.) */
+const char *lt_first_table(const char *dir);
 /* Copies dir/name to dir2/name2. */
 void lt_copy(const char *dir, const char *name, const char *dir2, const char *name2);
 /* Copies every file of the directory `from` into a fresh lt_dir(), which

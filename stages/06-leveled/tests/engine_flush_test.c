@@ -16,7 +16,7 @@
 #include "../../../tests/harness.h"
 #include "../../04-lsm/tests/lsm_test_util.h"
 #include "kv.h"
-#include "level_db.h"
+#include "level_set.h"
 
 static void flush_now(kv_db *db)
 {

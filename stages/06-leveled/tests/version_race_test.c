@@ -1,7 +1,7 @@
 /*
  * version_race_test.c: the reference counts that keep a version's tables
  * alive while the background thread replaces versions and deletes the
- * tables no version holds (version.h, level_db.h V3).  Built into
+ * tables no version holds (version.h, version_set.h M3).  Built into
  * build/tsan/06-leveled/racetest (stages/06-leveled/stage_version.mk), so
  * ThreadSanitizer watches every reference taken and dropped (make test
  * runs it there; alone: build/tsan/06-leveled/racetest version_race): a table
@@ -36,7 +36,8 @@
 #include "../../../tests/harness.h"
 #include "io.h"
 #include "kv.h"
-#include "level_db.h"
+#include "level_files.h"
+#include "level_set.h"
 
 #define RACE_KEYSPACE 200   /* distinct keys */
 #define RACE_MIN_WRITES 400
@@ -63,7 +64,6 @@ static void race_fail(race_state *st, const char *what, uint64_t number)
 /* Every table v reaches is open and its file is on disk. */
 static void race_check_version(race_state *st, const version *v)
 {
-    level_db *ldb = level_db_of(st->db);
     for (int level = 0; level < VERSION_LEVELS; level++) {
         for (size_t i = 0; i < v->nfiles[level]; i++) {
             const vfile *f = v->files[level][i];
@@ -71,7 +71,7 @@ static void race_check_version(race_state *st, const version *v)
                 race_fail(st, "a held version's table has no reference", f->number);
             if (f->t == NULL)
                 race_fail(st, "a held version's table was closed", f->number);
-            char *path = level_table_path(ldb, f->number);
+            char *path = level_table_path(&st->db->dir, f->number);
             int exists = 0;
             if (path == NULL || io_exists(path, &exists) != KV_OK || !exists)
                 race_fail(st, "a held version's table file was deleted", f->number);
@@ -90,9 +90,9 @@ static void *race_viewer(void *arg)
     lsm_view *held[RACE_HELD_VIEWS] = {0};
     for (unsigned next = 0; !atomic_load(&st->stop); next = (next + 1) % RACE_HELD_VIEWS) {
         lsm_view *v = lsm_view_get(st->db, NULL);
-        race_check_version(st, level_view_of(v)->v);
+        race_check_version(st, v->tables);
         if (held[next] != NULL) {
-            race_check_version(st, level_view_of(held[next])->v);
+            race_check_version(st, held[next]->tables);
             lsm_view_unref(held[next]);
         }
         held[next] = v;
@@ -107,7 +107,7 @@ static void *race_viewer(void *arg)
     }
     for (unsigned i = 0; i < RACE_HELD_VIEWS; i++) {
         if (held[i] != NULL)
-            race_check_version(st, level_view_of(held[i])->v);
+            race_check_version(st, held[i]->tables);
         lsm_view_unref(held[i]);
     }
     return NULL;
@@ -182,26 +182,26 @@ static uint64_t *race_numbers(const version *v, size_t *n)
     return numbers;
 }
 
-/* 1 if one of the tables is in ldb's current version. */
-static int race_any_in_current(level_db *ldb, const uint64_t *numbers, size_t n)
+/* 1 if one of the tables is in the set's current version. */
+static int race_any_in_current(table_set *ts, const uint64_t *numbers, size_t n)
 {
     int found = 0;
-    pthread_mutex_lock(&ldb->base.write_lock);
-    const version *v = ldb->current;
+    pthread_mutex_lock(&ts->db->write_lock);
+    const version *v = ts->current;
     for (int level = 0; level < VERSION_LEVELS; level++)
         for (size_t i = 0; i < v->nfiles[level]; i++)
             for (size_t j = 0; j < n; j++)
                 found |= v->files[level][i]->number == numbers[j];
-    pthread_mutex_unlock(&ldb->base.write_lock);
+    pthread_mutex_unlock(&ts->db->write_lock);
     return found;
 }
 
 /* 1 if one of the tables' files is on disk. */
-static int race_any_on_disk(level_db *ldb, const uint64_t *numbers, size_t n)
+static int race_any_on_disk(table_set *ts, const uint64_t *numbers, size_t n)
 {
     int any = 0;
     for (size_t j = 0; j < n; j++) {
-        char *path = level_table_path(ldb, numbers[j]);
+        char *path = level_table_path(&ts->db->dir, numbers[j]);
         int exists = 0;
         CHECK(path != NULL);
         CHECK_KV(io_exists(path, &exists), KV_OK);
@@ -225,7 +225,7 @@ static void tables_stay_open_while_any_version_holds_them(void)
     race_state st = {.said = ATOMIC_FLAG_INIT};
     const char *dir = harness_join(harness_tmpdir(), "db");
     CHECK_KV(kv_open(dir, &opt, &st.db), KV_OK);
-    level_db *ldb = level_db_of(st.db);
+    table_set *ts = st.db->tables;
     pthread_t viewer, iterator;
     CHECK(pthread_create(&viewer, NULL, race_viewer, &st) == 0);
     CHECK(pthread_create(&iterator, NULL, race_iterator, &st) == 0);
@@ -233,27 +233,27 @@ static void tables_stay_open_while_any_version_holds_them(void)
     /* Write until level 0 has a table (the first flushes go deeper), and
      * hold the version. */
     int i = 0;
-    while (__atomic_load_n(&ldb->l0_files, __ATOMIC_ACQUIRE) == 0 && i < RACE_MAX_WRITES)
+    while (__atomic_load_n(&ts->l0_files, __ATOMIC_ACQUIRE) == 0 && i < RACE_MAX_WRITES)
         CHECK_KV(race_write(st.db, i++), KV_OK);
     lsm_view *first = lsm_view_get(st.db, NULL);
-    const version *v0 = level_view_of(first)->v;
+    const version *v0 = first->tables;
     size_t n0 = 0;
     uint64_t *numbers0 = race_numbers(v0, &n0);
     CHECK(n0 > 0);
     /* Then until none of its tables is current and some other was deleted
      * (after a compaction, by the background thread, as readers read). */
-    while ((race_any_in_current(ldb, numbers0, n0) ||
-            __atomic_load_n(&ldb->files_deleted, __ATOMIC_RELAXED) == 0) &&
+    while ((race_any_in_current(ts, numbers0, n0) ||
+            __atomic_load_n(&ts->files_deleted, __ATOMIC_RELAXED) == 0) &&
            i < RACE_MAX_WRITES)
         CHECK_KV(race_write(st.db, i++), KV_OK);
-    CHECK(!race_any_in_current(ldb, numbers0, n0));
-    CHECK(__atomic_load_n(&ldb->files_deleted, __ATOMIC_RELAXED) > 0);
+    CHECK(!race_any_in_current(ts, numbers0, n0));
+    CHECK(__atomic_load_n(&ts->files_deleted, __ATOMIC_RELAXED) > 0);
     race_check_version(&st, v0);
     /* More, with the readers still going: RACE_MIN_WRITES in all, and
      * until level 1 has gone into level 2 once. */
     while ((i < RACE_MIN_WRITES ||
-            __atomic_load_n(&ldb->levels[2].compactions, __ATOMIC_RELAXED) +
-                    __atomic_load_n(&ldb->levels[2].moves, __ATOMIC_RELAXED) == 0) &&
+            __atomic_load_n(&ts->levels[2].compactions, __ATOMIC_RELAXED) +
+                    __atomic_load_n(&ts->levels[2].moves, __ATOMIC_RELAXED) == 0) &&
            i < RACE_MAX_WRITES)
         CHECK_KV(race_write(st.db, i++), KV_OK);
     atomic_store(&st.stop, 1);
@@ -269,7 +269,7 @@ static void tables_stay_open_while_any_version_holds_them(void)
     /* Dropped, its tables are deleted after the background thread's next
      * job (each flush is one). */
     lsm_view_unref(first);
-    while (race_any_on_disk(ldb, numbers0, n0) && i < RACE_MAX_WRITES)
+    while (race_any_on_disk(ts, numbers0, n0) && i < RACE_MAX_WRITES)
         CHECK_KV(race_write(st.db, i++), KV_OK);
     CHECK(i < RACE_MAX_WRITES);
     free(numbers0);

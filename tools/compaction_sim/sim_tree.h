@@ -1,12 +1,12 @@
 /*
- * compaction_sim.h: the simulated tree of build/06-leveled/compaction_sim
+ * sim_tree.h: the simulated tree of build/06-leveled/compaction_sim
  * (compaction_sim.c says what it models): stage 06's real versions and
  * picker over tables that are only sorted arrays of 64-bit keys.
- * compaction_sim_tree.c flushes and compacts them; compaction_sim.c makes
+ * sim_tree.c flushes and compacts them; compaction_sim.c makes
  * the workload and prints what happened.
  */
-#ifndef KV_LEVELED_COMPACTION_SIM_H
-#define KV_LEVELED_COMPACTION_SIM_H
+#ifndef KV_SIM_TREE_H
+#define KV_SIM_TREE_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /*
- * compaction_sim_tree.c: the simulator's tables, flushes and compactions
- * (compaction_sim.h), through stage 06's versions and picker.
+ * sim_tree.c: the simulator's tables, flushes and compactions
+ * (sim_tree.h), through stage 06's versions and picker.
  */
-#include "compaction_sim.h"
+#include "sim_tree.h"
 
 #include <stdlib.h>
 #include <string.h>

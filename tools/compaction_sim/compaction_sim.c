@@ -41,7 +41,7 @@
 #include <time.h>
 
 #include "compaction_pick.h"
-#include "compaction_sim.h"
+#include "sim_tree.h"
 #include "kv.h"
 #include "version.h"
 
