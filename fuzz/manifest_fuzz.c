@@ -78,21 +78,21 @@ static void manifest_fuzz_check_state(const manifest_state *st)
         abort();
     for (int l = 0; l < VERSION_LEVELS; l++) {
         uint64_t bytes = 0;
-        for (size_t i = 0; i < st->nfiles[l]; i++) {
-            const edit_file *f = &st->files[l][i];
+        for (size_t i = 0; i < st->v->nfiles[l]; i++) {
+            const vfile *f = st->v->files[l][i];
             bytes += f->file_bytes;
-            if (f->level != l || f->number >= st->next_file ||
+            if (f->number >= st->next_file ||
                 ikey_compare(f->smallest, f->smallest_len, f->largest, f->largest_len) > 0)
                 abort();
             if (i == 0)
                 continue;
-            const edit_file *g = &st->files[l][i - 1];
+            const vfile *g = st->v->files[l][i - 1];
             if (l == 0 ? g->number <= f->number
                        : ikey_user_compare(g->largest, g->largest_len - IKEY_TRAILER_SIZE,
                                            f->smallest, f->smallest_len - IKEY_TRAILER_SIZE) >= 0)
                 abort();
         }
-        if (bytes != st->level_bytes[l])
+        if (bytes != st->v->level_bytes[l])
             abort();
     }
 }

@@ -17,8 +17,10 @@
  *
  * This file implements the parts of kv.h that do not depend on the stage:
  * kv_snapshot_new, kv_snapshot_free, kv_get_at, kv_iter_new, kv_iter_new_at
- * and every kv_iter_* call.  The stage provides snapshot_capture, which
- * collects its keys with the builder below.
+ * and every kv_iter_* call.  It needs one thing of the stage, through
+ * an interface: snapshot_capture, which collects the stage's keys with the
+ * builder below (stage 01 implements it in log_iter.c, stage 02 again in
+ * hash_iter.c).
  *
  * Invariants:
  *   1. A finished snapshot never changes: its entries are sorted by key,

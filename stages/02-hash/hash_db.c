@@ -4,6 +4,7 @@
  * locks and invariants are in hash_db.h; the formats in docs/02-hash.md.
  */
 #include "hash_db.h"
+#include "hash_write.h"
 
 #include <stdio.h>
 #include <stdlib.h>

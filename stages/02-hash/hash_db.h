@@ -160,21 +160,4 @@ int  hash_update_reserve(kv_db *db, const hash_update *u);
  * REQUIRES: write_lock held, reserved, the bytes are in seg's file. */
 void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end);
 
-/*
- * The write path: how a write reaches the log, a module with its own state
- * (db->writer).  kv_put, kv_delete and kv_write check their arguments and
- * call hash_write.  Stage 02's is hash_write.c: one write() per call under
- * write_lock, no fsync, and counters of what it appended; docs/02-hash.md
- * says why it is a module of its own.
- */
-/* At the end of kv_open (after recovery): sets up db->writer. */
-int  hash_write_open(kv_db *db);
-/* REQUIRES: n > 0, the database is writable, ops passed the argument checks. */
-int  hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
-/* First thing at kv_close (whose status it gives: the database is closed
- * even if it fails); frees db->writer.  NULL writer: a no-op. */
-int  hash_write_close(kv_db *db);
-/* Lines "name: value\n" that kv_stats adds, as a fresh allocation. */
-int  hash_write_stats(kv_db *db, char **text);
-
 #endif

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "hash_db.h"
+#include "hash_write.h"
 #include "log_record.h"
 
 struct hash_writer {

@@ -1,5 +1,5 @@
 /*
- * record_io.h: the record format of a segment, behind one interface.
+ * record_io.h: the record format of a segment.  This is an interface.
  *
  * Everything in stage 02 that reads or writes the bytes of a segment goes
  * through these functions: a new segment gets its format's file header

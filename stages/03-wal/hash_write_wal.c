@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "hash_db.h"
+#include "hash_write.h"
 #include "wal_batch.h"
 #include "wal_queue.h"
 

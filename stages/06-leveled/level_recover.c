@@ -108,8 +108,8 @@ static int level_recover_version(table_set *ts, const level_listing *ll, manifes
 {
     kv_db *db = ts->db;
     for (int level = 0; level < VERSION_LEVELS; level++)
-        for (size_t i = 0; i < st->nfiles[level]; i++) {
-            const edit_file *f = &st->files[level][i];
+        for (size_t i = 0; st->v != NULL && i < st->v->nfiles[level]; i++) {
+            const vfile *f = st->v->files[level][i];
             if (level_listed(ll->tables, ll->ntables, f->number))
                 continue;
             char name[LEVEL_NAME_MAX];

@@ -99,17 +99,15 @@ static void tools_range(const vfile *f, char *out, size_t cap)
 static void tools_levels(const manifest_state *st, kv_line_fn line, void *ctx)
 {
     for (int level = 0; level < VERSION_LEVELS; level++) {
-        if (st->nfiles[level] == 0)
+        if (st->v->nfiles[level] == 0)
             continue;
         log_report_line(line, ctx, "L%d: %zu table%s, %" PRIu64 " bytes", level,
-                        st->nfiles[level], st->nfiles[level] == 1 ? "" : "s",
-                        st->level_bytes[level]);
-        for (size_t i = 0; i < st->nfiles[level]; i++) {
-            const edit_file *e = &st->files[level][i];
-            vfile f = {.smallest = e->smallest, .smallest_len = e->smallest_len,
-                       .largest = e->largest, .largest_len = e->largest_len};
+                        st->v->nfiles[level], st->v->nfiles[level] == 1 ? "" : "s",
+                        st->v->level_bytes[level]);
+        for (size_t i = 0; i < st->v->nfiles[level]; i++) {
+            const vfile *e = st->v->files[level][i];
             char range[260];
-            tools_range(&f, range, sizeof range);
+            tools_range(e, range, sizeof range);
             log_report_line(line, ctx, "  %06" PRIu64 ".tbl  %10" PRIu64 " bytes  %8" PRIu64
                             " entries  %s", e->number, e->file_bytes, e->entries, range);
         }
@@ -119,8 +117,8 @@ static void tools_levels(const manifest_state *st, kv_line_fn line, void *ctx)
 static int tools_named(const manifest_state *st, uint64_t number)
 {
     for (int level = 0; level < VERSION_LEVELS; level++)
-        for (size_t i = 0; i < st->nfiles[level]; i++)
-            if (st->files[level][i].number == number)
+        for (size_t i = 0; i < st->v->nfiles[level]; i++)
+            if (st->v->files[level][i]->number == number)
                 return 1;
     return 0;
 }
@@ -248,11 +246,11 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         if (st.torn)
             status = tools_worse(status, KV_CHECK_WILL_CUT);
         for (int level = 0; level < VERSION_LEVELS; level++)
-            for (size_t i = 0; i < st.nfiles[level]; i++) {
+            for (size_t i = 0; i < st.v->nfiles[level]; i++) {
                 char name[LEVEL_NAME_MAX];
-                level_table_name(name, st.files[level][i].number);
+                level_table_name(name, st.v->files[level][i]->number);
                 tables++;
-                if (!tools_listed(&l, st.files[level][i].number)) {
+                if (!tools_listed(&l, st.v->files[level][i]->number)) {
                     log_report_line(line, ctx, "%s: CORRUPT: missing, but the manifest "
                                     "holds it at level %d", name, level);
                     status = tools_worse(status, KV_ERR_CORRUPT);
@@ -363,9 +361,9 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
                         ", next file %" PRIu64, st.number, st.log_seq, st.next_file);
         tools_levels(&st, line, ctx);
         for (int level = 0; level < VERSION_LEVELS; level++)
-            for (size_t i = 0; i < st.nfiles[level]; i++) {
+            for (size_t i = 0; i < st.v->nfiles[level]; i++) {
                 char name[LEVEL_NAME_MAX];
-                level_table_name(name, st.files[level][i].number);
+                level_table_name(name, st.v->files[level][i]->number);
                 char *path = io_join(dir, name);
                 log_report_line(line, ctx, "# %s (L%d)", name, level);
                 int r = path ? table_dump(path, name, line, ctx) : KV_ERR_NOMEM;

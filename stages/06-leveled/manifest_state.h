@@ -1,32 +1,26 @@
 /*
- * manifest_state.h: what replaying a manifest gives: the tables of each
- * level, the counters and the compact pointers, as of the last edit the
- * manifest holds whole.
+ * manifest_state.h: what replaying a manifest gives: the version it
+ * describes (its tables not opened), the counters and the compact
+ * pointers, as of the last edit the manifest holds whole.
  *
  * Replay (manifest_recover, manifest.h) starts from an empty state and
- * applies each edit in order with manifest_state_apply, which checks it
- * against the state so far, then calls manifest_state_finish, which lays
- * the tables out per level and checks the whole.  The checks (each failure
- * is KV_ERR_CORRUPT naming the manifest and the offset of the record that
- * broke the rule):
+ * applies each edit in order with manifest_state_apply, then calls
+ * manifest_state_finish.  The tables go through the version builder
+ * (version_builder.h), the same one the engine makes its live versions
+ * with, so a manifest is checked by the rules a running database keeps.
+ * The checks (each failure is KV_ERR_CORRUPT naming the manifest and the
+ * offset of the record that broke the rule):
  *   1. the first record is a snapshot: it sets log_seq, next_file and
  *      last_seq;
- *   2. a removed table is in the state, at the level the edit says;
- *   3. an added table is not (within an edit, removals apply first, so an
- *      edit may move a table to another level by removing and adding it,
- *      as a trivial move does);
- *   4. after the last edit, the tables of each level >= 1 are disjoint:
- *      sorted by smallest key, each one's largest user key is below the
- *      next one's smallest (so one table per level may hold a key, as
- *      version.h requires);
- *   5. after the last edit, next_file is above every table's number (the
+ *   2. each edit passes the builder's checks B1 to B3 (a removed table is
+ *      there, at that level; an added one is not; its keys are in order);
+ *   3. after the last edit, the version keeps version.h's invariants (B4:
+ *      the tables of each level >= 1 are disjoint);
+ *   4. after the last edit, next_file is above every table's number (the
  *      next table must not take a live table's name).
  * A state that passes is what the engine builds its first version from
- * (version_apply of manifest_state_snapshot on an empty version).
- *
- * While replaying, the tables are kept in a hash table by number, so that
- * each edit costs time in proportion to its own size, not the version's;
- * finish sorts them once.
+ * (version_apply of manifest_state_snapshot on an empty version, with its
+ * tables opened).
  */
 #ifndef KV_MANIFEST_STATE_H
 #define KV_MANIFEST_STATE_H
@@ -34,25 +28,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "version.h"
+#include "version_builder.h"
 #include "version_edit.h"
-
-/* A table while replaying: the file, and the offset of the record that
- * added it (for messages). */
-typedef struct manifest_slot {
-    edit_file file;     /* file.number 0: an empty slot */
-    uint64_t added_at;
-    int gone;           /* removed: the slot is a tombstone */
-} manifest_slot;
 
 typedef struct manifest_state {
     uint64_t number;            /* the manifest (MANIFEST-number) replayed */
     uint64_t log_seq, next_file, last_seq;
-    /* After manifest_state_finish: the tables of each level, owning their
-     * keys.  L0 newest first (descending number); L >= 1 by smallest key,
-     * disjoint (check 4). */
-    edit_file *files[VERSION_LEVELS];
-    size_t nfiles[VERSION_LEVELS];
-    uint64_t level_bytes[VERSION_LEVELS];
+    /* After manifest_state_finish: the tables of each level (vfiles with
+     * no open table, t NULL; no release callback): L0 newest first, L >= 1
+     * by smallest key, disjoint. */
+    version *v;
     /* Each level's compact pointer (NULL: none), owned. */
     uint8_t *pointer[VERSION_LEVELS];
     size_t pointer_len[VERSION_LEVELS];
@@ -64,9 +50,8 @@ typedef struct manifest_state {
     int torn;                   /* its last record was torn and dropped */
     uint64_t torn_bytes;        /* size - end */
     char torn_why[300];         /* what was at `end` */
-    /* While replaying: the tables by number. */
-    manifest_slot *slots;
-    size_t nslots, nlive, nused; /* nused counts tombstones too */
+    /* While replaying. */
+    version_builder *builder;
 } manifest_state;
 
 /* An empty state. */
@@ -75,12 +60,12 @@ void manifest_state_init(manifest_state *s);
 void manifest_state_free(manifest_state *s);
 
 /* Applies edit e, the record at `offset` of the manifest `path`, with
- * checks 1 to 3.  KV_OK, KV_ERR_CORRUPT, KV_ERR_NOMEM; after a failure the
+ * checks 1 and 2.  KV_OK, KV_ERR_CORRUPT, KV_ERR_NOMEM; after a failure the
  * state is only fit to be freed. */
 int manifest_state_apply(manifest_state *s, const version_edit *e, uint64_t offset,
                          const char *path);
-/* Lays the tables out per level, with checks 4 and 5.  KV_OK,
- * KV_ERR_CORRUPT, KV_ERR_NOMEM.  REQUIRES: at least one edit applied. */
+/* Makes the version, with checks 3 and 4.  KV_OK, KV_ERR_CORRUPT,
+ * KV_ERR_NOMEM.  REQUIRES: at least one edit applied. */
 int manifest_state_finish(manifest_state *s, const char *path);
 
 /* The state as one snapshot edit (counters, pointers, every table), into

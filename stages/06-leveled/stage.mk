@@ -19,7 +19,8 @@ LEVEL_SET_SRCS := stages/06-leveled/level_set.c stages/06-leveled/level_read.c \
                   stages/06-leveled/version_set.c
 # The versions (the tables of each level), the level iterator (a level
 # >= 1 read as one sorted source) and the compaction picker.
-LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/level_iter.c \
+LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/version_builder.c \
+                        stages/06-leveled/level_iter.c \
                         stages/06-leveled/compaction_pick.c
 # The manifest: version edits (version_edit.c; version_edit_text.c: kv
 # dump's words for one), CURRENT and the manifests' names (current_file.c),
@@ -85,6 +86,7 @@ $(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/06-leveled/tests/version_ra
 # (Spelled out: obj_stage and COMMON_OBJS are defined after stage.mk is read.)
 LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,tools/compaction_sim/compaction_sim.c \
                       tools/compaction_sim/sim_tree.c stages/06-leveled/version.c \
+                      stages/06-leveled/version_builder.c \
                       stages/06-leveled/compaction_pick.c stages/06-leveled/version_edit.c \
                       stages/04-lsm/internal_key.c) \
                     $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))

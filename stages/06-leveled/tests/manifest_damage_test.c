@@ -230,7 +230,7 @@ static void failed_create_leaves_the_old_manifest_live(void)
         CHECK_MSG(strstr(kv_errmsg(), "MANIFEST-") != NULL, "%s", kv_errmsg());
         CHECK_KV(manifest_recover(dir, 0, &st), KV_OK);
         CHECK(st.number == 1 || st.number == 9);
-        CHECK_EQ(st.nfiles[0], 1);
+        CHECK_EQ(st.v->nfiles[0], 1);
         int exists = 0;
         CHECK_KV(io_exists(harness_join(dir, "MANIFEST-000009"), &exists), KV_OK);
         CHECK(exists == (st.number == 9) || (persistent && exists));

@@ -43,9 +43,9 @@ static void history_replays_to_its_version(void)
     CHECK_EQ(st.size, bytes);
     CHECK_EQ(st.end, bytes);
     CHECK(!st.torn);
-    CHECK_EQ(st.nfiles[0], 0);
-    CHECK_EQ(st.nfiles[1], 1);
-    CHECK_EQ(st.level_bytes[2], 5000);
+    CHECK_EQ(st.v->nfiles[0], 0);
+    CHECK_EQ(st.v->nfiles[1], 1);
+    CHECK_EQ(st.v->level_bytes[2], 5000);
     manifest_state_free(&st);
     /* The file is exactly what mt_manifest_bytes lays out. */
     size_t n, wn;
@@ -118,12 +118,12 @@ static void levels_are_laid_out_newest_first_and_by_key(void)
     uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(h, 2), 2, &n, NULL);
     manifest_state st;
     CHECK_KV(manifest_recover_mem(p, n, "m", 0, &st), KV_OK);
-    CHECK_EQ(st.nfiles[0], 3);
-    CHECK(st.files[0][0].number == 9 && st.files[0][1].number == 8 &&
-          st.files[0][2].number == 7);
-    CHECK_EQ(st.nfiles[3], 3);
-    CHECK(st.files[3][0].number == 12 && st.files[3][1].number == 30 &&
-          st.files[3][2].number == 20);
+    CHECK_EQ(st.v->nfiles[0], 3);
+    CHECK(st.v->files[0][0]->number == 9 && st.v->files[0][1]->number == 8 &&
+          st.v->files[0][2]->number == 7);
+    CHECK_EQ(st.v->nfiles[3], 3);
+    CHECK(st.v->files[3][0]->number == 12 && st.v->files[3][1]->number == 30 &&
+          st.v->files[3][2]->number == 20);
     manifest_state_free(&st);
     free(p);
     version_edit_free(&h[0]);
@@ -153,8 +153,8 @@ static void roll_over_makes_the_new_manifest_live(void)
     CHECK_KV(manifest_recover(dir, 1, &st), KV_OK);
     CHECK_EQ(st.number, 6);
     CHECK_EQ(st.records, 2);
-    CHECK_EQ(st.nfiles[0], 1);
-    CHECK_EQ(st.nfiles[1] + st.nfiles[2], 2);
+    CHECK_EQ(st.v->nfiles[0], 1);
+    CHECK_EQ(st.v->nfiles[1] + st.v->nfiles[2], 2);
     CHECK_EQ(st.next_file, 8);
     manifest_state_free(&st);
     int exists = 0;
@@ -192,32 +192,33 @@ static void each_check_of_the_state_is_refused_with_its_record(void)
     mt_add(&e[0], 1, 3, "a", "c");
     /* 2: a removed table exists, at that level */
     CHECK_KV(version_edit_remove_file(&e[1], 1, 4), KV_OK);
-    expect_replay_refused(e, 2, "removes table 4 from level 1, but no level holds it");
+    expect_replay_refused(e, 2, "removes table 000004 from level 1, but no level holds it");
     version_edit_free(&e[1]);
     CHECK_KV(version_edit_remove_file(&e[1], 2, 3), KV_OK);
-    expect_replay_refused(e, 2, "removes table 3 from level 2, but it is at level 1 (added by "
-                          "the record at offset 16)");
+    expect_replay_refused(e, 2, "removes table 000003 from level 2, but it is at level 1 (added "
+                          "by the record at offset 16)");
     version_edit_free(&e[1]);
     /* 3: an added table is new, even within one edit */
     mt_add(&e[1], 0, 3, "x", "y");
-    expect_replay_refused(e, 2, "adds table 3 to level 0, but level 1 holds it already");
+    expect_replay_refused(e, 2, "adds table 000003 to level 0, but level 1 holds it already");
     version_edit_free(&e[1]);
     mt_add(&e[1], 0, 5, "x", "y");
     mt_add(&e[1], 4, 5, "x", "y");
-    expect_replay_refused(e, 2, "adds table 5 to level 4, but level 0 holds it already");
+    expect_replay_refused(e, 2, "adds table 000005 to level 4, but level 0 holds it already");
     version_edit_free(&e[1]);
     /* 4: levels >= 1 disjoint (L0 may overlap) */
     mt_add(&e[1], 0, 4, "a", "c");
     mt_add(&e[1], 0, 5, "b", "b");
     mt_add(&e[1], 1, 6, "c", "d");
-    expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap");
+    expect_replay_refused(e, 2, "level 1: table 000003 (largest key \"c\") overlaps table "
+                          "000006");
     version_edit_free(&e[1]);
     /* ... in user keys: versions of "c" on both sides of a boundary */
     uint8_t c0[16], d1[16];
     size_t c0n = mt_ikey(c0, "c", 0), d1n = mt_ikey(d1, "d", 1);
     CHECK_KV(version_edit_add_file(&e[1], 1, 6, 1, 1, c0, c0n, d1, d1n), KV_OK);
-    expect_replay_refused(e, 2, "level 1: tables 3 and 6 overlap (the first one's largest user "
-                          "key is not below the second one's smallest)");
+    expect_replay_refused(e, 2, "level 1: table 000003 (largest key \"c\") overlaps table "
+                          "000006 (smallest key \"c\")");
     version_edit_free(&e[1]);
     mt_add(&e[1], 1, 6, "ca", "d");
     mt_add(&e[1], 1, 7, "0", "1");
@@ -225,7 +226,7 @@ static void each_check_of_the_state_is_refused_with_its_record(void)
     uint8_t *ok = mt_manifest_bytes(mt_edit_ptrs(e, 2), 2, &okn, NULL);
     manifest_state okst;
     CHECK_KV(manifest_recover_mem(ok, okn, "m", 0, &okst), KV_OK);
-    CHECK(okst.nfiles[1] == 3 && okst.files[1][0].number == 7 && okst.files[1][2].number == 6);
+    CHECK(okst.v->nfiles[1] == 3 && okst.v->files[1][0]->number == 7 && okst.v->files[1][2]->number == 6);
     manifest_state_free(&okst);
     free(ok);
     version_edit_free(&e[1]);
@@ -269,7 +270,7 @@ static void a_table_may_move_down_within_one_edit(void)
     uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(e, 2), 2, &len, NULL);
     manifest_state st;
     CHECK_KV(manifest_recover_mem(p, len, "m", 0, &st), KV_OK);
-    CHECK(st.nfiles[1] == 0 && st.nfiles[2] == 1 && st.files[2][0].number == 3);
+    CHECK(st.v->nfiles[1] == 0 && st.v->nfiles[2] == 1 && st.v->files[2][0]->number == 3);
     manifest_state_free(&st);
     free(p);
     version_edit_free(&e[0]);
