@@ -88,9 +88,6 @@ RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.
 # $(B)/O/obj/stages/O/F.o, since compiling it again would give the same
 # code, unless one of these holds, and then the stage compiles its own:
 #   - the file reads KV_STAGE_NAME (each stage names itself);
-#   - the stage lists it in RECOMPILED_<stage> (it gives it defines of its
-#     own, as stage 06 does lsm_put.c: list every file given a
-#     target-specific variable in stage.mk there);
 #   - a header name appears in two stage directories (stages/*/NAME.h), so
 #     that an #include might find another file with another include path:
 #     then no stage shares an object.
@@ -101,7 +98,7 @@ lib_objs = $(foreach f,$(SRCS_$(2)),$(1)/$(call obj_owner,$(2),$(f))/obj/$(f:.c=
 # obj_owner S,F: the stage whose object of F stage S links.
 obj_owner = $(or $(call shared_from,$(1),$(2),$(word 2,$(subst /, ,$(filter stages/%,$(2))))),$(1))
 shared_from = $(if $(and $(3),$(filter-out $(1),$(3)),$(filter $(2),$(SRCS_$(3))), \
-                $(if $(filter $(2),$(STAGE_NAME_USERS) $(RECOMPILED_$(1))),,yes), \
+                $(if $(filter $(2),$(STAGE_NAME_USERS)),,yes), \
                 $(STAGE_HEADERS_UNIQUE)),$(3))
 STAGE_HEADERS := $(notdir $(wildcard stages/*/*.h))
 STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
@@ -371,8 +368,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # build/fuzz/obj/<path>.o for the stage-neutral files (common/, the API
 # harness's program and model), build/fuzz/<stage>/obj/<path>.o for a
 # stage's sources and its harnesses, compiled once for all of the stage's
-# targets (stage 05 has six) and with the same per-file defines as the
-# stage's other flavours (FUZZ_DEFS, set in stage.mk).  -fsanitize=fuzzer-no-link
+# targets (stage 05 has six).  -fsanitize=fuzzer-no-link
 # instruments an object as -fsanitize=fuzzer does; the link adds libFuzzer.
 fuzz_obj_common = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 fuzz_obj_stage  = $(patsubst %.c,build/fuzz/$(1)/obj/%.o,$(2))
@@ -385,7 +381,7 @@ define FUZZ_RULES
 build/fuzz/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) \
-	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(FUZZ_DEFS) -MMD -MP -c $$< -o $$@
+	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
     $(call fuzz_obj_stage,$(1),fuzz/fuzz_dbfile.c) $(call lib_objs,build/fuzz,$(1)) \

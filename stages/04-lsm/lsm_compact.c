@@ -1,6 +1,6 @@
 /*
  * lsm_compact.c: kv_compact's part for stage 04's table set (table_set.h,
- * lsm_tables.h): once the engine has flushed the memtable (lsm_db.c), every
+ * lsm_tables.h): once the engine has flushed the memtable (lsm_open.c), every
  * table is merged into one, without the versions no reader can see any more.
  *
  * Let s be the oldest live snapshot's sequence number (the last sequence

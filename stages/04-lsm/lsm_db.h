@@ -62,6 +62,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "batch.h"
 #include "db_dir.h"
@@ -147,12 +148,17 @@ struct kv_db {
 };
 
 /* The database's clock, in microseconds. */
-uint64_t lsm_now_us(void);
+static inline uint64_t lsm_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 /* Syncs the directory, so that the names made or removed in it survive a
  * power loss.  A failed fsync is final (D4): whether the names are on
  * disk cannot be known, and a retried fsync proves nothing.
  * REQUIRES: write_lock not held. */
-int lsm_sync_dir(kv_db *db, const char *call);
+int lsm_sync_dir(kv_db *db, const char *call);  /* (lsm_failure.c) */
 
 /* ---- views (lsm_view.c) ------------------------------------------------------- */
 
@@ -198,7 +204,7 @@ int  lsm_write_open(kv_db *db, int sync_dir);
 /* First thing at kv_close after the background thread ended. */
 int  lsm_write_close(kv_db *db);
 
-/* ---- failures (lsm_db.c) -------------------------------------------------- */
+/* ---- failures (lsm_failure.c) -------------------------------------------------- */
 
 /* Sets `failed` (D4) with why.  REQUIRES: write_lock held. */
 void lsm_set_failed(kv_db *db, const char *why);

@@ -1,5 +1,5 @@
 /*
- * lsm_replay.c: the logs' part of kv_open (lsm_db.c lists its steps), once
+ * lsm_replay.c: the logs' part of kv_open (lsm_open.c lists its steps), once
  * the table set has said which writes its tables hold: every write
  * numbered up to max_hi is in them, so a log that holds nothing above it is
  * removed unread, and a record numbered at or below it is skipped; the

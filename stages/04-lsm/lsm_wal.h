@@ -31,8 +31,8 @@
  * takes every write until the memtable it protects is frozen; then it is
  * synced, sealed (a final marker naming its own offset) and synced again,
  * and a new log takes the writes.  It is deleted once a table holds its
- * writes (lsm_flush.c).  kv_open replays the logs that are not yet in
- * tables (lsm_recover.c).
+ * writes (lsm_bg.c).  kv_open replays the logs that are not yet in
+ * tables (lsm_replay.c).
  *
  * Appends go through a mapping of the file, which grows a MiB at a time
  * (io.h, IO_GROW): a put costs a memcpy, not a write() system call.  So a

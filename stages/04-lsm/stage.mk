@@ -9,7 +9,8 @@
 # The engine (lsm_db.h), which stages 05 and 06 link unchanged: open and
 # close, the views, the write path, the background thread, reads,
 # iterators, snapshots, stats, the logs and their replay, kv repair.
-LSM_ENGINE_SRCS := stages/04-lsm/lsm_db.c stages/04-lsm/lsm_view.c \
+LSM_ENGINE_SRCS := stages/04-lsm/lsm_open.c stages/04-lsm/lsm_failure.c \
+                   stages/04-lsm/lsm_view.c \
                    stages/04-lsm/lsm_write.c stages/04-lsm/lsm_bg.c \
                    stages/04-lsm/lsm_read.c stages/04-lsm/lsm_iter.c \
                    stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_stats.c \

@@ -1,5 +1,5 @@
 /*
- * cov_stall_test.c: the level-0 brake on writers (level_put.c), with
+ * cov_stall_test.c: the level-0 brake on writers (level_admit.c), with
  * thresholds set low through kv_options.
  *
  * With a 4 KiB memtable every few writes freeze it and the background

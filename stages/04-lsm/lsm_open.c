@@ -1,7 +1,7 @@
 /*
- * lsm_db.c: the engine's life: kv_open, kv_close, kv_compact, and how it
- * keeps its failures (lsm_db.h has the design, its locks and invariants;
- * docs/04-lsm.md the reasoning).
+ * lsm_open.c: the engine's life: kv_open, kv_close and kv_compact
+ * (lsm_db.h has the design, its locks and invariants; docs/04-lsm.md the
+ * reasoning).
  *
  * kv_open, step by step:
  *   1. IDENTITY says the directory is this stage's (db_dir.h);
@@ -18,68 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "args.h"
 #include "error.h"
 #include "lsm_replay.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
-
-uint64_t lsm_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int lsm_sync_dir(kv_db *db, const char *call)
-{
-    int fsync_failed = 0;
-    int rc = io_sync_dir_status(db->dir.path, &fsync_failed);
-    if (rc != KV_OK && fsync_failed) {
-        kv_error_append(" (%s; writes are refused until the database is reopened)", call);
-        pthread_mutex_lock(&db->write_lock);
-        lsm_set_failed(db, kv_errmsg());
-        pthread_mutex_unlock(&db->write_lock);
-    }
-    return rc;
-}
-
-/* ---- failures -------------------------------------------------------------- */
-
-void lsm_set_failed(kv_db *db, const char *why)
-{
-    if (!db->failed)
-        snprintf(db->failure, sizeof db->failure, "%s", why);
-    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
-}
-
-int lsm_refuse_if_failed(kv_db *db, const char *call)
-{
-    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
-        return KV_OK;
-    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
-                    "database", call, db->dir.path, db->failure);
-}
-
-void lsm_set_bg_error(kv_db *db, int rc)
-{
-    if (db->bg_error != KV_OK)
-        return; /* the first one is reported */
-    db->bg_error = rc;
-    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
-}
-
-int lsm_take_bg_error(kv_db *db, const char *call)
-{
-    int rc = db->bg_error;
-    if (rc == KV_OK)
-        return KV_OK;
-    db->bg_error = KV_OK;
-    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
-                    "was written)", call, db->dir.path, db->bg_message);
-}
 
 /* ---- open and close -------------------------------------------------------- */
 

@@ -1,0 +1,58 @@
+/*
+ * lsm_failure.c: what the engine does with a failure (lsm_db.h, D4): a
+ * final one (a failed fsync, or a seal or cut that could not be made)
+ * refuses every later write until the database is reopened; a failure in
+ * the background (a flush, a log's removal, a compaction) is kept and
+ * reported once, by the next call that can say it.
+ */
+#include <stdio.h>
+
+#include "error.h"
+#include "lsm_db.h"
+
+int lsm_sync_dir(kv_db *db, const char *call)
+{
+    int fsync_failed = 0;
+    int rc = io_sync_dir_status(db->dir.path, &fsync_failed);
+    if (rc != KV_OK && fsync_failed) {
+        kv_error_append(" (%s; writes are refused until the database is reopened)", call);
+        pthread_mutex_lock(&db->write_lock);
+        lsm_set_failed(db, kv_errmsg());
+        pthread_mutex_unlock(&db->write_lock);
+    }
+    return rc;
+}
+
+void lsm_set_failed(kv_db *db, const char *why)
+{
+    if (!db->failed)
+        snprintf(db->failure, sizeof db->failure, "%s", why);
+    __atomic_store_n(&db->failed, 1, __ATOMIC_RELEASE);
+}
+
+int lsm_refuse_if_failed(kv_db *db, const char *call)
+{
+    if (!__atomic_load_n(&db->failed, __ATOMIC_ACQUIRE))
+        return KV_OK;
+    return kv_error(KV_ERR_IO, "%s: %s: refused since an earlier failure (%s); reopen the "
+                    "database", call, db->dir.path, db->failure);
+}
+
+void lsm_set_bg_error(kv_db *db, int rc)
+{
+    if (db->bg_error != KV_OK)
+        return; /* the first one is reported */
+    db->bg_error = rc;
+    snprintf(db->bg_message, sizeof db->bg_message, "%s", kv_errmsg());
+}
+
+int lsm_take_bg_error(kv_db *db, const char *call)
+{
+    int rc = db->bg_error;
+    if (rc == KV_OK)
+        return KV_OK;
+    db->bg_error = KV_OK;
+    return kv_error(rc, "%s: %s: in the background: %s (reported once; nothing of this call "
+                    "was written)", call, db->dir.path, db->bg_message);
+}
+
