@@ -9,7 +9,8 @@
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools
-# and python3, for the tests of `kv serve`), bench-server (redis-server and
+# and python3, for the tests of `kv serve`), check (universal-ctags and
+# python3, for tests/structure_test.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
 #
@@ -30,10 +31,11 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     server) packages="$packages redis-tools python3" ;;
+    check) packages="$packages universal-ctags python3" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server bench-server)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server)" >&2
         exit 2
         ;;
     esac

@@ -48,7 +48,9 @@ if [ -f "$page" ]; then
             "$n" | */"$n") [ -f "$f" ] && found=$f && break ;;
             esac
         done
-        [ -z "$found" ] && [ -f "common/$n" ] && found=common/$n
+        for d in $dirs common; do
+            [ -z "$found" ] && [ -f "$d/$n" ] && found=$d/$n
+        done
         echo "    ${found:-$n (not found)}"
     done
 fi

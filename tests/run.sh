@@ -195,6 +195,11 @@ queue_flavour() {
 
 # The queue, in the table's order.
 queue_flavour "$build" release
+# How the stages build on each other (interfaces, no circles, the files to
+# open first), checked on the sources.
+if [ -f "$here/structure_test.py" ]; then
+    add_job release "structure_test.py" python3 "$here/structure_test.py"
+fi
 # The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
     add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \

@@ -4,7 +4,7 @@
 # behind record_io.h (record_io_log.c) and the write path behind hash_write
 # (hash_write.c), so that stage 03 can replace just those two.
 SRCS_02-hash := stages/02-hash/hash_index.c stages/02-hash/segment.c \
-                stages/02-hash/hint.c stages/02-hash/hash_db.c \
+                stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                 stages/02-hash/hash_recover.c stages/02-hash/merge.c \
                 stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
                 stages/02-hash/record_io_log.c stages/02-hash/hash_write.c \

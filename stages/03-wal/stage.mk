@@ -15,7 +15,7 @@ SRCS_03-wal := $(WAL_MODULE_SRCS) \
                stages/03-wal/wal_tools.c stages/03-wal/wal_dump.c \
                stages/03-wal/wal_repair.c \
                stages/02-hash/hash_index.c stages/02-hash/segment.c \
-               stages/02-hash/hint.c stages/02-hash/hash_db.c \
+               stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
                stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
                stages/01-log/snapshot_iter.c

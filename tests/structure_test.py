@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""structure_test.py: the rules of how a stage builds on the one before,
+checked on the sources (../shared/STYLE.md has them; README.md, "Layout").
+
+  python3 tests/structure_test.py
+
+For every stage that `make` builds:
+  - no function is defined again by a later stage's files unless a header
+    that says it is an interface declares it (scripts/interface_check.sh;
+    the public kv_* API is every stage's own);
+  - no stage.mk compiles a file with defines of its own (a -D rename of
+    another stage's symbols);
+  - the stage's own files call each other without a circle: a file calls
+    another if it names a function the other defines (comments left out);
+  - `make stage-files` prints a non-empty "open first" list, every file of
+    it found.
+Prints RUN/ok/FAIL lines and "N passed, N failed" as the C suites do
+(tests/run.sh counts them).  Needs make and ctags (Debian's
+universal-ctags: `make deps DEPS=check`).
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+passed = failed = 0
+
+
+def result(name, problems):
+    global passed, failed
+    print("RUN  structure/" + name)
+    if problems:
+        failed += 1
+        for p in problems:
+            print("    " + p)
+        print("FAIL structure/" + name)
+    else:
+        passed += 1
+        print("ok   structure/" + name)
+
+
+def make_vars():
+    """SRCS_<stage> of every built stage, from make's database."""
+    out = subprocess.run(["make", "-s", "-pn", "-C", ROOT], capture_output=True, text=True).stdout
+    stages, srcs = [], {}
+    for line in out.splitlines():
+        m = re.match(r"^STAGES :?= (.*)$", line)
+        if m:
+            stages = m.group(1).split()
+        m = re.match(r"^SRCS_([0-9][^ ]*) :?= (.*)$", line)
+        if m:
+            srcs[m.group(1)] = m.group(2).split()
+    return stages, srcs
+
+
+def defined_functions(path):
+    """The global functions a C file defines (ctags), but static ones."""
+    out = subprocess.run(["ctags", "-x", "--c-kinds=f", path], capture_output=True,
+                         text=True).stdout
+    names = set()
+    for line in out.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) == 5 and not re.search(r"\bstatic\b", parts[4]):
+            names.add(parts[0])
+    return names
+
+
+def interface_functions(dirs):
+    """Functions declared in a header whose opening comment says it is an
+    interface: calling one depends on the interface, not on whichever file
+    of the stage implements it."""
+    names = set()
+    for d in dirs:
+        for h in os.listdir(d):
+            if not h.endswith(".h"):
+                continue
+            text = open(os.path.join(d, h)).read()
+            opening = text.split("*/", 1)[0]
+            if "an interface" in " ".join(opening.replace("*", " ").split()):
+                names |= set(re.findall(r"^[a-z][\w \*]*?[ \*](\w+)\(", text, flags=re.M))
+    return names
+
+
+def without_comments(text):
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"//[^\n]*", " ", text)
+    return re.sub(r'"(\\.|[^"\\])*"', '""', text)
+
+
+def find_circle(graph):
+    """A circle of graph (node -> set of nodes) as a list, or None."""
+    state = {}
+    stack = []
+
+    def visit(n):
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if state.get(m) == 1:
+                return stack[stack.index(m):] + [m]
+            if m not in state:
+                c = visit(m)
+                if c:
+                    return c
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(graph):
+        if n not in state:
+            c = visit(n)
+            if c:
+                return c
+    return None
+
+
+def main():
+    os.chdir(ROOT)
+    stages, srcs = make_vars()
+    if not stages:
+        result("make_lists_the_stages", ["make -pn printed no STAGES"])
+        return
+    everything = sorted({f for s in stages for f in srcs.get(s, [])})
+    rc = subprocess.run(["sh", "scripts/interface_check.sh"] + everything, capture_output=True,
+                        text=True)
+    result("later_stages_replace_only_interfaces",
+           (rc.stdout + rc.stderr).strip().splitlines() if rc.returncode else [])
+
+    renames = []
+    for s in stages:
+        for n, line in enumerate(open(os.path.join("stages", s, "stage.mk")), 1):
+            if re.search(r"(CFLAGS|DEFS)\s*\+?=.*-D", line):
+                renames.append("stages/%s/stage.mk:%d: %s" % (s, n, line.strip()))
+    result("no_stage_compiles_a_file_with_defines_of_its_own", renames)
+
+    interfaces = interface_functions([os.path.join("stages", s) for s in stages])
+    for s in stages:
+        own = [f for f in srcs.get(s, []) if f.startswith("stages/%s/" % s)]
+        # (kv.h's calls are the API, every stage's own: no edge either.)
+        defs = {f: {d for d in defined_functions(f) - interfaces if not d.startswith("kv_")}
+                for f in own}
+        graph = {}
+        for a in own:
+            words = set(re.findall(r"[A-Za-z_]\w*", without_comments(open(a).read())))
+            graph[a] = {b for b in own if b != a and words & defs[b]}
+        circle = find_circle(graph)
+        result("stage_%s_has_no_circle" % s.replace("-", "_"),
+               ["a circle: " + " -> ".join(circle)] if circle else [])
+
+    for s in stages:
+        out = subprocess.run(["make", "-s", "stage-files", "STAGE=" + s], capture_output=True,
+                             text=True)
+        lines = out.stdout.splitlines()
+        problems = []
+        try:
+            start = next(i for i, l in enumerate(lines) if "open first" in l)
+        except StopIteration:
+            problems.append("no \"open first\" list (docs/%s.md has no **Open first:** "
+                            "paragraph)" % s)
+            start = None
+        if start is not None:
+            listed = []
+            for l in lines[start + 1:]:
+                if not l.startswith("    "):
+                    break
+                listed.append(l.strip())
+            if not listed:
+                problems.append("the \"open first\" list is empty")
+            problems += ["open first: " + l for l in listed if "(not found)" in l]
+        if out.returncode != 0:
+            problems.append("make stage-files STAGE=%s failed: %s" % (s, out.stderr.strip()))
+        result("stage_%s_names_the_files_to_open_first" % s.replace("-", "_"), problems)
+
+
+if __name__ == "__main__":
+    main()
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
