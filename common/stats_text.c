@@ -18,7 +18,7 @@ void stats_text_add(stats_text *s, const char *fmt, ...)
     if (s->failed || n < 0)
         return;
     if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1; /* S2 */
+        n = (int)sizeof line - 1; /* ST2 */
     size_t need = s->len + (size_t)n + 2;
     if (need > s->cap) {
         size_t cap = need * 2;

@@ -3,9 +3,9 @@
  * a time in a growing buffer.
  *
  * Invariants:
- *   S1. p holds len bytes of whole lines, each ending in '\n', then a NUL
+ *   ST1. p holds len bytes of whole lines, each ending in '\n', then a NUL
  *       (p is NULL until the first line).
- *   S2. After the first failed allocation `failed` is set and every later
+ *   ST2. After the first failed allocation `failed` is set and every later
  *       line is dropped: the caller frees p and returns KV_ERR_NOMEM.  A
  *       line longer than 511 bytes is cut to 511.
  */

@@ -16,12 +16,12 @@
  * entries after one of them.
  *
  * Invariants:
- *   B1. The first entry is a restart point (restart[0] = 0), and restart
+ *   BB1. The first entry is a restart point (restart[0] = 0), and restart
  *       offsets strictly increase.
- *   B2. An entry at a restart point has shared = 0; any other entry shares
+ *   BB2. An entry at a restart point has shared = 0; any other entry shares
  *       as many leading bytes with the previous key as the two keys have
  *       in common.
- *   B3. The builder does not look at the order of keys: the table builder
+ *   BB3. The builder does not look at the order of keys: the table builder
  *       adds them in order (a reader relies on it, and kv check verifies
  *       it).
  * Memory: one buffer for the entries, one for the restart offsets and one
@@ -41,7 +41,7 @@ typedef struct block_builder {
     size_t len, cap;
     uint32_t *restarts;     /* their offsets */
     size_t nrestarts, restarts_cap;
-    uint8_t *last;          /* the previous key (B2) */
+    uint8_t *last;          /* the previous key (BB2) */
     size_t last_len, last_cap;
     uint64_t entries;
 } block_builder;

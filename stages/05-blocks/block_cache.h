@@ -12,7 +12,7 @@
  * capacity bounds the memory the cache really holds.
  *
  * It is an lru_cache (lru_cache.h) of 16 shards, each with its own mutex
- * and an LRU list; its invariants L1-L4 are this cache's.  How a table
+ * and an LRU list; its invariants LRU1-LRU4 are this cache's.  How a table
  * reads a block through it:
  *
  *   h = block_cache_lookup(c, id, offset);            a hit: no allocation
@@ -25,7 +25,7 @@
  *   block_cache_release(c, h);                         (an iterator keeps
  *                                                      h while on the block)
  *
- * Invariants (besides L1-L4):
+ * Invariants (besides LRU1-LRU4):
  *   C1. A block handed out by lookup or insert stays valid and unchanged
  *       until released, whatever is evicted meanwhile.
  *   C2. lookup and insert are the only ways in: the cache never reads a

@@ -21,7 +21,7 @@
 #include "error.h"
 #include "kv.h"
 
-/* ---- the hash (part of the format: B4) ------------------------------------------ */
+/* ---- the hash (part of the format: BF4) ------------------------------------------ */
 
 #define BLOOM_SEED 0x6b76737461676573ull /* "kvstages" */
 #define BLOOM_MUL1 0x9e3779b97f4a7c15ull /* odd: multiplying by it is a bijection */
@@ -182,7 +182,7 @@ int bloom_may_contain_hash(const uint8_t *p, const uint8_t *limit, uint64_t hash
     int k;
     const uint32_t bits = bloom_shape(p, limit, &k);
     if (bits == 0)
-        return 1; /* B2: damage costs a read, never a wrong answer */
+        return 1; /* BF2: damage costs a read, never a wrong answer */
     uint32_t h = (uint32_t)hash;
     const uint32_t delta = (uint32_t)(hash >> 32);
     for (int j = 0; j < k; j++) {

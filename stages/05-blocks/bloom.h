@@ -36,12 +36,12 @@
  * m is a multiple of 8, at least 64 and at most 2^32 - 8 bits.
  *
  * Invariants:
- *   B1. No false negatives: every key added to a builder is answered "may
+ *   BF1. No false negatives: every key added to a builder is answered "may
  *       contain" by the filter it writes.
- *   B2. A malformed filter (bloom_check says what is wrong) is answered
+ *   BF2. A malformed filter (bloom_check says what is wrong) is answered
  *       "may contain" for every key: damage costs reads, never answers.
- *   B3. The decoders look only inside [p, limit).
- *   B4. The filter's bytes depend only on the keys added, in their order,
+ *   BF3. The decoders look only inside [p, limit).
+ *   BF4. The filter's bytes depend only on the keys added, in their order,
  *       and bits_per_key: bloom_hash is part of the format.
  */
 #ifndef KV_BLOCKS_BLOOM_H
@@ -58,7 +58,7 @@
  * whenever the bytes a key sets would (the hash, the probing). */
 #define BLOOM_FORMAT_NAME "bloom.v1"
 
-/* The 64-bit hash of a user key every filter uses (B4): 8 bytes at a
+/* The 64-bit hash of a user key every filter uses (BF4): 8 bytes at a
  * time, multiplied and rotated, then a final mix of all 64 bits. */
 uint64_t bloom_hash(const void *key, size_t len);
 
@@ -100,7 +100,7 @@ void bloom_builder_finish(const bloom_builder *b, uint8_t *out);
 /* ---- reading ----------------------------------------------------------------- */
 
 /* 0 if the filter in [p, limit) rules the key out, 1 if the key may be in
- * the table: its bits are all set, or the filter is malformed (B2). */
+ * the table: its bits are all set, or the filter is malformed (BF2). */
 int bloom_may_contain(const uint8_t *p, const uint8_t *limit, const void *key, size_t len);
 /* The same, for a key whose bloom_hash the caller already has. */
 int bloom_may_contain_hash(const uint8_t *p, const uint8_t *limit, uint64_t h);
@@ -115,7 +115,7 @@ typedef struct bloom_info {
 /* KV_OK and *info filled (info may be NULL) if [p, limit) is a
  * well-formed filter; KV_ERR_CORRUPT if not, with a message saying what
  * is wrong, to which a caller adds the file and the offset.  Every filter
- * it rejects is one bloom_may_contain answers 1 for (B2). */
+ * it rejects is one bloom_may_contain answers 1 for (BF2). */
 int bloom_check(const uint8_t *p, const uint8_t *limit, bloom_info *info);
 
 /* The false-positive rate theory expects of a filter of m bits, n keys

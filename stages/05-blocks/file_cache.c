@@ -88,7 +88,7 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
     int rc = io_open(path, IO_READ, &slot->f);
     if (rc != KV_OK) {
         slot->f = NULL;
-        lru_cache_release(fc->lru, h); /* F3: nothing cached */
+        lru_cache_release(fc->lru, h); /* FC3: nothing cached */
         return rc;
     }
     const void *map = NULL;

@@ -14,19 +14,19 @@
  *
  * It is an lru_cache (lru_cache.h) charging 1 per open file, so its
  * invariants L1-L4 are this cache's.  Besides:
- *   F1. A file someone holds is never closed: eviction closes only files
+ *   FC1. A file someone holds is never closed: eviction closes only files
  *       nobody holds, and file_cache_evict of a held file closes it when
  *       its last holder releases it.  So up to max_open_files plus the
  *       files held at the moment are open.
- *   F2. Files are opened read-only (IO_READ) through io.h, so io_fault and
+ *   FC2. Files are opened read-only (IO_READ) through io.h, so io_fault and
  *       io_sim see every open; one io_file is shared by every thread that
  *       holds it (io_read_at is a positioned read: it moves no offset).
- *   F3. A failed open is not cached: the next request tries again.
+ *   FC3. A failed open is not cached: the next request tries again.
  *   F4. A file is also mapped into memory when opened (io_map, the whole
  *       file as it is then), so a lookup's block is read without a system
  *       call, where the backend can map (io_posix; io_fault and io_sim
  *       cannot, and every read goes through them).  The mapping lives as
- *       long as the open file; a held file stays mapped (F1).  Table files
+ *       long as the open file; a held file stays mapped (FC1).  Table files
  *       never change once written, which is what makes mapping them safe;
  *       a table file cut short by something else while it is mapped makes
  *       a read of the lost part raise SIGBUS, as in LevelDB and LMDB.
@@ -59,7 +59,7 @@ void file_cache_free(file_cache *fc);
 /* The open file of the table with cache id `id`, with a reference for the
  * caller: from the cache (a hit), or opened (and mapped, F4) now at `path`
  * (a miss).  KV_OK; or io_open's or io_map's error (KV_ERR_IO, with its
- * message; F3) or KV_ERR_NOMEM, with *out NULL. */
+ * message; FC3) or KV_ERR_NOMEM, with *out NULL. */
 int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out);
 io_file *file_cache_file(file_cache_handle *h);
 /* The file's bytes [0, *len) in memory (F4), or NULL (*len 0): read it
@@ -72,7 +72,7 @@ void file_cache_set_map(file_cache *fc, int map);
 void file_cache_release(file_cache *fc, file_cache_handle *h);
 
 /* Closes the file of table `id` now, or when its last holder releases it
- * (F1): for a table closed for good, whose file may be deleted. */
+ * (FC1): for a table closed for good, whose file may be deleted. */
 void file_cache_evict(file_cache *fc, uint64_t id);
 
 /* Counters (lru_cache.h) and the kv_stats lines "table_cache.hits: N",

@@ -4,7 +4,7 @@
  * Each shard holds, under its mutex:
  *   - a hash table of chains (next_hash) holding every entry in the cache;
  *   - a circular list, oldest first, of the entries in the cache whose
- *     only reference is the cache's: the ones eviction may take (L1);
+ *     only reference is the cache's: the ones eviction may take (LRU1);
  *   - its usage and its counters.
  * An entry held by a caller is in the table but not on the list; when its
  * last caller lets go (refs back to 1) it joins the list's young end.
@@ -100,7 +100,7 @@ static lru_entry **lru_table_slot(lru_shard *s, uint32_t hash, uint64_t k1, uint
 }
 
 /* Doubles the table when it holds more entries than buckets.  If memory
- * runs out the chains just grow longer (L4). */
+ * runs out the chains just grow longer (LRU4). */
 static void lru_table_grow(lru_shard *s)
 {
     if (s->count <= s->buckets || s->buckets > UINT32_MAX / 2)
@@ -147,7 +147,7 @@ static void lru_forget_locked(lru_shard *s, lru_entry *e, lru_entry **dead)
     lru_unref_locked(s, e, dead);
 }
 
-/* L2: pushes out the oldest evictable entries while over capacity. */
+/* LRU2: pushes out the oldest evictable entries while over capacity. */
 static void lru_evict_locked(lru_shard *s, lru_entry **dead)
 {
     while (s->usage > s->capacity && s->lru.next != &s->lru) {
@@ -265,7 +265,7 @@ void lru_cache_insert(lru_cache *c, lru_entry *e, uint64_t k1, uint64_t k2, size
     lru_shard *s = lru_shard_of(c, e->hash);
     lru_entry *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    if (charge <= s->capacity && s->capacity > 0) { /* L3 */
+    if (charge <= s->capacity && s->capacity > 0) { /* LRU3 */
         e->in_cache = 1;
         e->refs++;
         lru_entry **slot = lru_table_slot(s, e->hash, k1, k2);

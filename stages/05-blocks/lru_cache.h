@@ -31,16 +31,16 @@
  *                           holder releases it
  *
  * Invariants:
- *   L1. An entry someone holds is never freed: eviction only takes entries
+ *   LRU1. An entry someone holds is never freed: eviction only takes entries
  *       whose only reference is the cache's (the shard's LRU list holds
  *       exactly those, oldest first).
- *   L2. A shard's usage is the sum of the charges of the entries in its
+ *   LRU2. A shard's usage is the sum of the charges of the entries in its
  *       table; after an insert or a release it is at most the shard's
  *       capacity, unless entries held by callers alone exceed it.
- *   L3. An entry whose charge is above its shard's capacity (and every
+ *   LRU3. An entry whose charge is above its shard's capacity (and every
  *       entry when the capacity is 0) is never cached: insert leaves it
  *       the caller's alone.
- *   L4. A hit allocates nothing; a lookup or release takes one shard's
+ *   LRU4. A hit allocates nothing; a lookup or release takes one shard's
  *       mutex for a few pointer moves.  Allocation failure never breaks
  *       the cache: entry_new returns NULL (the caller goes on uncached),
  *       and a hash table that cannot grow keeps its longer chains.
@@ -86,8 +86,8 @@ size_t lru_entry_allocated(const lru_entry *e);
 void lru_entry_shrink(lru_entry *e, size_t payload_bytes);
 
 /* Puts e in the cache under (k1, k2), charged `charge`, replacing any entry
- * with that key (L1: its holders keep it).  The caller's reference stays
- * the caller's.  Then evicts as L2 says.
+ * with that key (LRU1: its holders keep it).  The caller's reference stays
+ * the caller's.  Then evicts as LRU2 says.
  * REQUIRES: e came from lru_cache_entry_new(c) and was never inserted. */
 void lru_cache_insert(lru_cache *c, lru_entry *e, uint64_t k1, uint64_t k2, size_t charge);
 
@@ -95,7 +95,7 @@ void lru_cache_insert(lru_cache *c, lru_entry *e, uint64_t k1, uint64_t k2, size
  * Counts a hit or a miss. */
 lru_entry *lru_cache_lookup(lru_cache *c, uint64_t k1, uint64_t k2);
 
-/* Drops the caller's reference (L1).  NULL is a no-op. */
+/* Drops the caller's reference (LRU1).  NULL is a no-op. */
 void lru_cache_release(lru_cache *c, lru_entry *e);
 
 /* Takes the entry under (k1, k2) out of the cache, if there is one (freed

@@ -51,15 +51,15 @@
  *                +40 S   smallest internal key, then L bytes: the largest
  *
  * Invariants of table_v2_*.c (besides table.h's T1-T3):
- *   V1. No byte of a block is believed before its trailer's CRC matched;
+ *   T1. No byte of a block is believed before its trailer's CRC matched;
  *       no raw size is allocated before it was checked against the stored
  *       size; lz4 writes exactly the recorded raw size, or the block is
  *       damaged.
- *   V2. Every offset and length read from the file is checked against
+ *   T2. Every offset and length read from the file is checked against
  *       what holds it (the file's size, D, the meta region, the block)
  *       before it is used; every decoder looks only inside its [p, limit).
- *   V3. Only checked blocks enter the block cache (block_cache.h, C2).
- *   V4. An open table keeps [D, size - 48) and nothing per entry; a
+ *   T3. Only checked blocks enter the block cache (block_cache.h, C2).
+ *   T4. An open table keeps [D, size - 48) and nothing per entry; a
  *       lookup reads at most one data block, with one positioned read.
  *
  * Why a stored block has its own checksum and raw size: a lookup reads one

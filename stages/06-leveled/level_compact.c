@@ -30,7 +30,7 @@
  *
  * Then the edit: inputs removed, outputs added at L+1, L's compact pointer
  * moved on, made durable and installed (version_set.c).  The inputs' files
- * are deleted once no version holds them (version_set.h, M3).  A crash before
+ * are deleted once no version holds them (version_set.h, VS3).  A crash before
  * the edit is durable leaves the outputs as garbage and the inputs live;
  * after it, the inputs as garbage: the next open removes either.
  */

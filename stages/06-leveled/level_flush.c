@@ -6,9 +6,9 @@
  *   1. a writer freezes mem into imm, holding the writes up to imm_hi, and
  *      a new log takes the writes after it (stage 04's lsm_write.c);
  *   2. imm is written, in key order, to table N (a fresh file number),
- *      synced, and the directory synced (M1 of version_set.h);
+ *      synced, and the directory synced (VS1 of version_set.h);
  *   3. the edit "add N to level L, log_seq = imm_hi" is appended to the
- *      manifest and synced (M2): from here on the writes up to imm_hi are
+ *      manifest and synced (VS2): from here on the writes up to imm_hi are
  *      in the database's tables, and no log record up to it is replayed.
  *      L is 0, or 1 or 2 when no table of levels 0 to L overlaps N
  *      (compaction_flush_level, as LevelDB places its flushes): the

@@ -79,7 +79,7 @@ struct table_set {
     manifest_writer *manifest;  /* the background thread's */
     uint64_t manifest_number;
     uint64_t manifest_edits_at_new; /* manifest_edits when it was made */
-    int manifest_broken;        /* M3: an append failed; nothing is deleted */
+    int manifest_broken;        /* VS3: an append failed; nothing is deleted */
     /* Compact pointers (round robin per level; the picker's input). */
     uint8_t *pointer[VERSION_LEVELS];
     size_t pointer_len[VERSION_LEVELS];

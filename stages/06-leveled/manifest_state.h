@@ -12,9 +12,9 @@
  * offset of the record that broke the rule):
  *   1. the first record is a snapshot: it sets log_seq, next_file and
  *      last_seq;
- *   2. each edit passes the builder's checks B1 to B3 (a removed table is
+ *   2. each edit passes the builder's checks VB1 to VB3 (a removed table is
  *      there, at that level; an added one is not; its keys are in order);
- *   3. after the last edit, the version keeps version.h's invariants (B4:
+ *   3. after the last edit, the version keeps version.h's invariants (VB4:
  *      the tables of each level >= 1 are disjoint);
  *   4. after the last edit, next_file is above every table's number (the
  *      next table must not take a live table's name).

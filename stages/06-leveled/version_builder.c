@@ -150,7 +150,7 @@ static const char *vb_added_by(uint64_t tag, char *buf, size_t n)
     return buf;
 }
 
-/* B1. */
+/* VB1. */
 static int vb_remove(version_builder *b, const edit_removed *r)
 {
     char by[64];
@@ -177,7 +177,7 @@ static int vb_remove(version_builder *b, const edit_removed *r)
     return KV_OK;
 }
 
-/* B3: before anything is made of it. */
+/* VB3: before anything is made of it. */
 static int vb_check_added(const edit_file *f)
 {
     if (f->level < 0 || f->level >= VERSION_LEVELS)
@@ -192,7 +192,7 @@ static int vb_check_added(const edit_file *f)
     return KV_OK;
 }
 
-/* B2. */
+/* VB2. */
 static int vb_add(version_builder *b, const edit_file *f, uint64_t tag)
 {
     char by[64];
@@ -251,7 +251,7 @@ static int by_smallest(const void *a, const void *b)
     return x->number < y->number ? -1 : x->number > y->number;
 }
 
-/* V3 over the sorted levels >= 1 of v (V1 holds by B1 and B2). */
+/* V3 over the sorted levels >= 1 of v (V1 holds by VB1 and VB2). */
 static int vb_check_disjoint(const version *v)
 {
     for (int l = 1; l < VERSION_LEVELS; l++) {

@@ -36,7 +36,7 @@ int version_set_vfile_open(void *ctx, const edit_file *f, vfile **out)
     table_set *ts = ctx;
     /* A table moved to another level (a trivial move) stays the same
      * vfile: one vfile per file, so that its last reference is the file's
-     * last use (M3). */
+     * last use (VS3). */
     vfile *vf = version_set_find(ts->current, f->number);
     if (vf != NULL) {
         vfile_ref(vf);
@@ -242,7 +242,7 @@ int version_set_apply(table_set *ts, version_edit *e, int flushed)
         free(spare);
         if (rc != KV_ERR_NOMEM) /* NOMEM wrote nothing: the manifest is as it was */
             version_set_failed(ts, rc, "appending to the manifest");
-        version_unref(nv); /* nothing is deleted if the manifest broke (M3) */
+        version_unref(nv); /* nothing is deleted if the manifest broke (VS3) */
         return rc;
     }
     __atomic_add_fetch(&ts->manifest_edits, 1, __ATOMIC_RELAXED);

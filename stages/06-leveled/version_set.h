@@ -7,12 +7,12 @@
  *
  * Invariants (docs/06-leveled.md, "The manifest protocol", has the
  * crash-safety argument):
- *   M1. an edit's new tables are whole and synced, and the directory
+ *   VS1. an edit's new tables are whole and synced, and the directory
  *       synced, before the edit is appended to the manifest (the flush and
  *       the compaction see to it before they call version_set_apply);
- *   M2. the edit is in the manifest (fsync'd) before its version is
+ *   VS2. the edit is in the manifest (fsync'd) before its version is
  *       installed for readers, and before any file it removes is deleted;
- *   M3. a table file is deleted only when no version holds it any more
+ *   VS3. a table file is deleted only when no version holds it any more
  *       (the current one, or one a reader or iterator still reads), and
  *       never after a manifest append failed (whether the edit is on disk
  *       is then unknown: the next open decides, from the manifest).
@@ -23,7 +23,7 @@
 #include "level_set.h"
 #include "version_edit.h"
 
-/* One edit made durable and installed (M1, M2): the next version is made
+/* One edit made durable and installed (VS1, VS2): the next version is made
  * from the current one and e, e is written to the manifest (rolled over
  * first if it is too big), then the version is installed with a view
  * (without imm if `flushed`).  A failure after which the manifest's state
@@ -52,7 +52,7 @@ int  version_set_vfile_open(void *ctx, const edit_file *f, vfile **out);
 /* The release callback of every version (version.h): the last version
  * holding f is gone: its table is closed, its number listed for deletion. */
 void version_set_vfile_gone(void *ctx, vfile *f);
-/* Deletes the table files listed as obsolete (M3).  Any thread, no lock. */
+/* Deletes the table files listed as obsolete (VS3).  Any thread, no lock. */
 void version_set_delete_obsolete(table_set *ts);
 
 #endif

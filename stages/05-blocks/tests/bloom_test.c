@@ -254,7 +254,7 @@ static void longest_filter_is_accepted_and_one_byte_more_is_not(void)
 
 static void hash_is_pinned_by_the_format(void)
 {
-    /* Filters on disk depend on these values (bloom.h, B4): a change to
+    /* Filters on disk depend on these values (bloom.h, BF4): a change to
      * bloom_hash is a new filter format. */
     char text[96];
     snprintf(text, sizeof text, "%016llx %016llx %016llx",

@@ -1,7 +1,7 @@
 /*
  * file_cache_test.c: the open-file cache (file_cache.h): files opened on a
  * miss and shared on a hit, never more open than the bound once released,
- * a file in use never closed (F1), evict, failed opens not cached (F3),
+ * a file in use never closed (FC1), evict, failed opens not cached (FC3),
  * threads, allocation failure.  An io_ops wrapper counts the files open.
  */
 #include <pthread.h>
@@ -175,7 +175,7 @@ static void file_in_use_is_not_closed(void)
     CHECK_KV(file_cache_get(fc, 1, table_path(dir, 0), &held), KV_OK);
     for (int i = 1; i < 10; i++)
         use_table(fc, dir, i);
-    CHECK(reads_table(held, 0)); /* F1 */
+    CHECK(reads_table(held, 0)); /* FC1 */
     file_cache_evict(fc, 1);     /* closed for good, but held */
     CHECK(reads_table(held, 0));
     long before = open_now;
@@ -198,7 +198,7 @@ static void failed_open_is_not_cached(void)
     CHECK_KV(file_cache_get(fc, 1, table_path(dir, 0), &h), KV_ERR_IO);
     CHECK(h == NULL);
     CHECK(strstr(kv_errmsg(), "000000.tbl") != NULL);
-    make_tables(dir, 1); /* F3: the next request opens it */
+    make_tables(dir, 1); /* FC3: the next request opens it */
     use_table(fc, dir, 0);
     /* A failure of the open itself, from the I/O layer. */
     io_fault_plan plan = {.kinds = IO_FAULT_OPEN, .fail_at = 1, .err = 24 /* EMFILE */};
@@ -336,7 +336,7 @@ static void failed_allocation_opens_nothing(void)
     io_set_ops(prev);
 }
 
-/* F4: a file is mapped when the backend can map (io_posix), and the
+/* FC4: a file is mapped when the backend can map (io_posix), and the
  * mapping shows the file's bytes as they are on disk, damage made after
  * the mapping included (so a block's checksum sees it).  No mapping under
  * a backend that cannot map (io_fault), or once mapping is turned off. */

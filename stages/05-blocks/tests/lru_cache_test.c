@@ -1,8 +1,8 @@
 /*
  * lru_cache_test.c: the sharded LRU cache (lru_cache.h): hits and misses,
  * the order of eviction, capacity, references that keep entries alive
- * through eviction, erase and replacement (L1), entries too large to cache
- * (L3), threads, and allocation failure (L4).
+ * through eviction, erase and replacement (LRU1), entries too large to cache
+ * (LRU3), threads, and allocation failure (LRU4).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -291,7 +291,7 @@ typedef struct worker {
 } worker;
 
 /* Looks up keys of a small range, inserts the ones it misses, and checks
- * that every payload it reads is its key's (L1: nothing it holds changes). */
+ * that every payload it reads is its key's (LRU1: nothing it holds changes). */
 static void *worker_run(void *arg)
 {
     worker *w = arg;

@@ -1,7 +1,7 @@
 /*
  * version_race_test.c: the reference counts that keep a version's tables
  * alive while the background thread replaces versions and deletes the
- * tables no version holds (version.h, version_set.h M3).  Built into
+ * tables no version holds (version.h, version_set.h VS3).  Built into
  * build/tsan/06-leveled/racetest (stages/06-leveled/stage_version.mk), so
  * ThreadSanitizer watches every reference taken and dropped (make test
  * runs it there; alone: build/tsan/06-leveled/racetest version_race): a table
