@@ -203,7 +203,7 @@ static int db_identity_create(const char *dir, const char *stage, uint32_t forma
     if (rc == KV_OK && (rc = io_rename(tmp, path)) == KV_OK)
         rc = io_sync_dir(dir);
     if (rc != KV_OK)
-        kv_error_append("kv_open %s: writing its " DB_IDENTITY_FILE " file", dir);
+        kv_error_append(" (kv_open %s: writing its " DB_IDENTITY_FILE " file)", dir);
     free(tmp);
     free(path);
     return rc;

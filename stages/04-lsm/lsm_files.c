@@ -176,3 +176,15 @@ void lsm_listing_free(lsm_listing *l)
     lsm_names_free(l->others, l->nothers);
     memset(l, 0, sizeof *l);
 }
+
+int lsm_listing_owed_log(const lsm_listed_wal *wals, size_t n, uint64_t flushed, size_t *at)
+{
+    if (flushed == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (wals[i].start > flushed) {
+            *at = i;
+            return 1;
+        }
+    return -1;
+}

@@ -34,6 +34,14 @@
  *       since it was flushed.  A log that is not the last one, whose
  *       successor starts at or below max_hi + 1, holds nothing else and is
  *       removed unread.
+ *   F4. While the tables hold anything (max_hi > 0), a log named above
+ *       max_hi exists, and the first one has a whole header: the writes
+ *       after max_hi went to it, and it was made, its header synced,
+ *       when the memtable holding max_hi was frozen, so before any table
+ *       took that write.  (It is named max_hi + 1, or higher when a
+ *       failed write used numbers up.)  A directory without it lost those
+ *       writes (a stage with a manifest knows max_hi from there, and
+ *       keeps the same rule).
  * docs/04-lsm.md, "Crash safety without a manifest", walks through every
  * crash point of a flush and a compaction with these rules.
  */
@@ -90,5 +98,11 @@ typedef struct lsm_listing {
 /* Lists dir and applies F1 to F3.  KV_OK, or an I/O error or NOMEM. */
 int lsm_listing_read(const char *dir, lsm_listing *l);
 void lsm_listing_free(lsm_listing *l);
+
+/* F4: the log owed by tables that hold every write up to `flushed` (the
+ * first named above it, in wals[0..n), oldest first).  0 if none is owed
+ * (flushed is 0), 1 with *at its index if it is there, -1 if it is
+ * missing. */
+int lsm_listing_owed_log(const lsm_listed_wal *wals, size_t n, uint64_t flushed, size_t *at);
 
 #endif

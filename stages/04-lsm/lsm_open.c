@@ -97,10 +97,13 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_bg_start(db);
     if (rc != KV_OK) {
+        /* What failed is what the caller hears, not what the undoing said. */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", kv_errmsg());
         lsm_bg_stop(db);
         lsm_write_close(db);
         lsm_db_free(db);
-        return rc;
+        return kv_error(rc, "%s", why);
     }
     *out = db;
     return KV_OK;

@@ -185,7 +185,10 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
 
 int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_t max_hi)
 {
-    int rc = lsm_recover_list_wals(db, wals, nwals);
+    /* F4 (lsm_files.h): only damage, or a hand, takes the owed log away. */
+    int rc = lsm_wal_check_owed(db->dir.path, wals, nwals, max_hi);
+    if (rc == KV_OK)
+        rc = lsm_recover_list_wals(db, wals, nwals);
     uint64_t last_seq = 0;
     if (rc == KV_OK)
         rc = memtable_new(db->memtable_limit, &db->mem);

@@ -146,6 +146,10 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         status = tools_worse(status, check_table(dir, &l.tables[i], line, ctx, &t));
     for (size_t i = 0; i < l.nwals; i++)
         status = tools_worse(status, check_log(dir, &l, i, line, ctx, &t));
+    if ((rc = lsm_wal_check_owed(dir, l.wals, l.nwals, l.max_hi)) != KV_OK) {
+        log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s", kv_errmsg());
+        status = tools_worse(status, rc);
+    }
     for (size_t i = 0; i < l.ntmps; i++)
         log_report_line(line, ctx, "%s: an unfinished file (a flush, kv_compact or kv_repair "
                         "was interrupted); kv_open removes it", l.tmps[i]);

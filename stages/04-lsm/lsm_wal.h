@@ -52,6 +52,7 @@
 #include "coding.h"
 #include "file_header.h"
 #include "io.h"
+#include "lsm_files.h"
 
 #define LSM_WAL_VERSION 1u
 #define LSM_WAL_START FILE_HEADER_SIZE     /* where records begin */
@@ -178,5 +179,12 @@ typedef struct lsm_wal_verdict {
 } lsm_wal_verdict;
 void lsm_wal_judge(uint64_t size, const lsm_wal_scan *s, int last, int strict,
                    lsm_wal_verdict *v);
+
+/* F4 (lsm_files.h) on a directory's logs wals[0..n) (oldest first), whose
+ * tables hold every write up to `flushed`: KV_OK if the log they owe is
+ * there with a whole header, or none is owed; KV_ERR_CORRUPT, with the
+ * reason in kv_errmsg() (the log named, and the writes lost), if not; or
+ * an I/O error.  kv_open refuses such a directory, and kv check says so. */
+int lsm_wal_check_owed(const char *dir, const lsm_listed_wal *wals, size_t n, uint64_t flushed);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "file_start.h"
 #include "kv.h"
+#include "error.h"
 #include "lsm_wal.h"
 #include "wal_marker.h"
 #include "wal_reader.h"
@@ -189,4 +190,30 @@ void lsm_wal_judge(uint64_t size, const lsm_wal_scan *s, int last, int strict,
                  "read-only open leaves it, strict_recovery refuses it (%s)", at,
                  s->bad < LSM_WAL_START ? "header" : "tail", v->cut, v->records_lost, s->why);
     }
+}
+
+int lsm_wal_check_owed(const char *dir, const lsm_listed_wal *wals, size_t n, uint64_t flushed)
+{
+    size_t at = 0;
+    int owed = lsm_listing_owed_log(wals, n, flushed, &at);
+    if (owed == 0)
+        return KV_OK;
+    if (owed < 0)
+        return kv_error(KV_ERR_CORRUPT, "%s: no log is named above %" PRIu64 ": the tables "
+                        "hold every write up to it, and the writes after it went to a log "
+                        "made before any table took them (a crash cannot remove it); the log "
+                        "is missing, and those writes are lost", dir, flushed);
+    lsm_wal *w = NULL;
+    int rc = lsm_wal_open(dir, wals[at].start, IO_READ, &w);
+    uint64_t size = w ? w->size : 0;
+    lsm_wal_free(w);
+    if (rc != KV_OK || size >= LSM_WAL_START)
+        return rc;
+    char name[LSM_NAME_MAX];
+    lsm_wal_name(name, wals[at].start);
+    return kv_error(KV_ERR_CORRUPT, "%s: log %s holds %" PRIu64 " bytes, not even its header: "
+                    "the tables hold every write up to %" PRIu64 ", and the writes after it "
+                    "went to that log, whose header was synced before any table took them "
+                    "(a crash cannot leave it so); those writes are lost", dir, name, size,
+                    flushed);
 }

@@ -139,7 +139,7 @@ int current_file_write(const char *dir, uint64_t number, int *renamed)
         kv_error(rc, "%s", msg);
     }
     if (rc != KV_OK && tmp != NULL && path != NULL)
-        kv_error_append("switching %s to MANIFEST-%06" PRIu64, path, number);
+        kv_error_append(" (switching %s to MANIFEST-%06" PRIu64 ")", path, number);
     free(tmp);
     free(path);
     return rc;

@@ -263,6 +263,12 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
             }
         for (size_t i = 0; i < l.nwals; i++)
             status = tools_worse(status, tools_check_log(&t, &l, i, st.log_seq));
+        int owed = lsm_wal_check_owed(dir, l.wals, l.nwals, st.log_seq);
+        if (owed != KV_OK) {
+            log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s",
+                            kv_errmsg());
+            status = tools_worse(status, owed);
+        }
     }
     for (size_t i = 0; i < l.nothers; i++) {
         uint64_t n = 0;

@@ -119,7 +119,7 @@ int manifest_create(const char *dir, uint64_t number, const version_edit *snapsh
         free(w);
         free(path);
         kv_error(rc, "%s", msg);
-        kv_error_append("creating %s in %s", name, dir);
+        kv_error_append(" (creating %s in %s)", name, dir);
         return rc;
     }
     free(path);

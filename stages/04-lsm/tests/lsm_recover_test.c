@@ -44,31 +44,36 @@ static void log_already_in_tables_is_removed_unread(void)
     CHECK(!lt_exists(dir, WAL1));
 }
 
-/* The same log as the last one: it is read, and its records at or below
- * the tables' upper bound are skipped (F3); new writes get numbers above. */
+/* A log that holds writes on both sides of the tables' upper bound (no
+ * engine writes one, since a log is sealed when its memtable is frozen,
+ * but the replay does not count on it): it is read, and its records at or
+ * below the bound are skipped (F3); new writes get numbers above. */
 static void records_already_in_tables_are_skipped(void)
 {
-    const char *dir = lt_dir(), *keep = harness_tmpdir();
+    const char *dir = lt_dir();
     kv_db *db = lt_open(dir, 0, 0);
     lt_put(db, "k", "v1");
-    CHECK_KV(kv_close(db), KV_OK);
-    lt_copy(dir, WAL1, keep, WAL1);
-    db = lt_open(dir, 0, 0);
     lt_del(db, "k");
-    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_compact(db), KV_OK); /* 000000000001-000000000002.tbl: k deleted */
     CHECK_KV(kv_close(db), KV_OK);
     CHECK(unlink(harness_join(dir, "000000000003.log")) == 0);
-    lt_copy(keep, WAL1, dir, WAL1);
-    db = lt_open(dir, 0, 0);
-    lt_expect(db, "k", NULL);
-    CHECK_EQ(lt_stat(db, "open.ops_already_in_tables"), 1);
-    CHECK_EQ(lt_stat(db, "seq.last"), 2);
-    lt_put(db, "j", "x");
-    CHECK_EQ(lt_stat(db, "seq.last"), 3);
-    CHECK_KV(kv_close(db), KV_OK);
+    /* Log 1: put k (1), del k (2), put j (3), sealed; log 4: put m (4). */
+    static const lt_op ops1[] = {{"k", "v1"}, {"k", NULL}, {"j", "x"}};
+    lt_write_log(dir, 1, ops1, (const size_t[]){0, 1, 2, 3}, (const uint64_t[]){1, 2, 3}, 3, 1);
+    static const lt_op ops4[] = {{"m", "y"}};
+    lt_write_log(dir, 4, ops4, (const size_t[]){0, 1}, (const uint64_t[]){4}, 1, 0);
     db = lt_open(dir, 0, 0);
     lt_expect(db, "k", NULL);
     lt_expect(db, "j", "x");
+    lt_expect(db, "m", "y");
+    CHECK_EQ(lt_stat(db, "open.ops_already_in_tables"), 2);
+    CHECK_EQ(lt_stat(db, "seq.last"), 4);
+    lt_put(db, "n", "z");
+    CHECK_EQ(lt_stat(db, "seq.last"), 5);
+    CHECK_KV(kv_close(db), KV_OK);
+    db = lt_open(dir, 0, 0);
+    lt_expect(db, "k", NULL);
+    lt_expect(db, "n", "z");
     CHECK_KV(kv_close(db), KV_OK);
 }
 
