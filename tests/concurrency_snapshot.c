@@ -234,11 +234,12 @@ static void *snap_reader_run(void *arg)
     return NULL;
 }
 
-static void snapshots_read_while_writer_and_compactor_run(void)
+static void snapshots_read_while_compacting(int max_open_files)
 {
     const char *dir = testdb_dir();
     kv_options opt;
     kv_options_init(&opt);
+    opt.max_open_files = max_open_files;
     opt.segment_bytes = 4096;
     opt.memtable_bytes = 4096;
     opt.table_bytes = 2048; /* stage 06: background compactions under the snapshots */
@@ -280,7 +281,21 @@ static void snapshots_read_while_writer_and_compactor_run(void)
     CLOSE(db);
 }
 
+static void snapshots_read_while_writer_and_compactor_run(void)
+{
+    snapshots_read_while_compacting(0);
+}
+
+/* Stage 05 on keep this many table files open and open the others again
+ * as they are read: a table kv_compact replaced must still be readable by
+ * a reader at an older version. */
+static void snapshots_read_while_compacting_with_one_open_file(void)
+{
+    snapshots_read_while_compacting(1);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(snapshots_read_while_writer_and_compactor_run),
+    HARNESS_TEST(snapshots_read_while_compacting_with_one_open_file),
 };
 const harness_suite concurrency_snapshot_suite = HARNESS_SUITE("concurrency_snapshot", tests);

@@ -408,12 +408,70 @@ static void close_with_live_snapshot_or_iterator_is_invalid(void)
     CLOSE(db);
 }
 
+/* An iterator made before kv_compact reads the tables kv_compact replaced,
+ * to the end, and so does a get at a snapshot taken with it, even when
+ * the stage keeps no more than one table file open (stage 05 on: its
+ * tables are closed and opened again as they are read), so that the
+ * iterator's tables must still be on disk, or still open, when it comes
+ * back to them. */
+static void iterator_reads_the_tables_kv_compact_replaced(void)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 4096;
+    opt.memtable_bytes = 4096;
+    opt.max_open_files = 1;
+    kv_db *db = OPEN(dir, &opt);
+    enum { N = 200 };
+    char k[32], v[96];
+    for (int i = 0; i < N; i++) {
+        int kl = snapshot_key(k, sizeof k, i), vl = snapshot_value(v, sizeof v, i, 1);
+        PUT(db, k, (size_t)kl, v, (size_t)vl);
+    }
+    CHECK_KV(kv_compact(db), KV_OK);
+    for (int i = 0; i < N; i += 2) { /* more tables over the first */
+        int kl = snapshot_key(k, sizeof k, i), vl = snapshot_value(v, sizeof v, i, 1);
+        PUT(db, k, (size_t)kl, v, (size_t)vl);
+    }
+    const kv_snapshot *snap = NULL;
+    CHECK_KV(kv_snapshot_new(db, &snap), KV_OK);
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new_at(db, snap, &it), KV_OK);
+    kv_iter_seek_first(it);
+    CHECK(kv_iter_valid(it));
+    for (int round = 2; round <= 3; round++) {
+        for (int i = 0; i < N; i++) {
+            int kl = snapshot_key(k, sizeof k, i), vl = snapshot_value(v, sizeof v, i, round);
+            PUT(db, k, (size_t)kl, v, (size_t)vl);
+        }
+        CHECK_KV(kv_compact(db), KV_OK); /* the iterator's tables are replaced */
+    }
+    int seen = 0;
+    for (; kv_iter_valid(it); kv_iter_next(it), seen++) {
+        int kl = snapshot_key(k, sizeof k, seen), vl = snapshot_value(v, sizeof v, seen, 1);
+        size_t gkl = 0, gvl = 0;
+        const void *gk = kv_iter_key(it, &gkl);
+        const void *gv = kv_iter_value(it, &gvl);
+        CHECK_MSG(gv != NULL, "key %d: kv_iter_value is NULL: %s", seen, kv_errmsg());
+        CHECK_MEM(gk, gkl, k, (size_t)kl);
+        CHECK_MEM(gv, gvl, v, (size_t)vl);
+    }
+    CHECK_KV(kv_iter_status(it), KV_OK);
+    CHECK_EQ(seen, N);
+    kv_iter_free(it);
+    snapshot_expect_round(db, snap, N, 1);
+    kv_snapshot_free(db, snap);
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(snapshot_reads_are_unchanged_by_later_writes),
     HARNESS_TEST(snapshot_sees_every_write_before_it),
     HARNESS_TEST(snapshot_survives_compact_and_flushes),
     HARNESS_TEST(snapshots_at_different_times_keep_their_own_values),
     HARNESS_TEST(iterator_at_snapshot_outlives_the_handle),
+    HARNESS_TEST(iterator_reads_the_tables_kv_compact_replaced),
     HARNESS_TEST(get_at_returns_private_copy),
     HARNESS_TEST(snapshot_of_read_only_db),
     HARNESS_TEST(snapshot_free_of_null_is_a_no_op),

@@ -20,9 +20,11 @@
  * holds what they held, so a crash after its rename and before the inputs
  * are removed leaves inputs that kv_open knows to be obsolete (lsm_files.h,
  * F1).  If every entry would be dropped, the newest tombstone is kept, so
- * the tables still say how far the logs were flushed (F3).  The inputs are
- * removed oldest first.  A flush that finishes meanwhile adds a newer
- * table, which the install keeps ahead of the output (F2).
+ * the tables still say how far the logs were flushed (F3).  The inputs'
+ * files are removed when the last version holding them goes (a get or an
+ * iterator may still be reading one: lsm_tables.h).  A flush that finishes
+ * meanwhile adds a newer table, which the install keeps ahead of the
+ * output (F2).
  *
  * Cost: the merge reads every table once and writes the live data once;
  * the table builder keeps 8 bytes per output entry in memory until it
@@ -89,7 +91,7 @@ static int compact_judge(compact_state *c, const uint8_t *ikey, size_t len, int 
 }
 
 /* Merges the tables in[0..n) (newest first) into o. */
-static int compact_merge(const lsm_table *in, size_t n, lsm_table_out *o,
+static int compact_merge(lsm_table *const *in, size_t n, lsm_table_out *o,
                          compact_state *c)
 {
     iter **children = malloc(n * sizeof *children);
@@ -98,7 +100,7 @@ static int compact_merge(const lsm_table *in, size_t n, lsm_table_out *o,
     size_t k = 0;
     int rc = KV_OK;
     for (; rc == KV_OK && k < n; k++)
-        if ((rc = table_iter_new(in[k].t, &children[k])) != KV_OK)
+        if ((rc = table_iter_new(in[k]->t, &children[k])) != KV_OK)
             break;
     iter *m = NULL;
     if (rc != KV_OK) {
@@ -123,33 +125,23 @@ static int compact_merge(const lsm_table *in, size_t n, lsm_table_out *o,
     return rc;
 }
 
-/* Removes the inputs, oldest first, but the one the output replaced by its
- * rename (same name). */
-static int compact_remove_inputs(kv_db *db, const lsm_table *in, size_t n, uint64_t lo,
-                                 uint64_t hi)
+/* The input whose name the output takes (one table merged into itself)
+ * keeps reading its own file, for readers still at an older version
+ * (table_retire).  KV_OK if there is none. */
+static int compact_retire_replaced(lsm_table *const *in, size_t n, uint64_t lo, uint64_t hi)
 {
-    int rc = KV_OK;
-    for (size_t i = n; rc == KV_OK && i-- > 0;) {
-        if (in[i].lo == lo && in[i].hi == hi)
-            continue;
-        char name[LSM_NAME_MAX];
-        lsm_table_name(name, in[i].lo, in[i].hi, 0);
-        char *path = db_dir_file(&db->dir, name);
-        rc = path ? io_unlink(path) : KV_ERR_NOMEM;
-        free(path);
-    }
-    if (rc != KV_OK)
-        kv_error_append(" (kv_compact: the merge is complete; the tables it replaced are "
-                        "removed at the next open)");
-    return rc;
+    for (size_t i = 0; i < n; i++)
+        if (in[i]->lo == lo && in[i]->hi == hi)
+            return table_retire(in[i]->t);
+    return KV_OK;
 }
 
-static int compact_run(table_set *ts, const lsm_table *in, size_t n)
+static int compact_run(table_set *ts, lsm_table *const *in, size_t n)
 {
     kv_db *db = ts->db;
-    uint64_t t0 = lsm_now_us(), lo = in[n - 1].lo, hi = in[0].hi, bytes_in = 0;
+    uint64_t t0 = lsm_now_us(), lo = in[n - 1]->lo, hi = in[0]->hi, bytes_in = 0;
     for (size_t i = 0; i < n; i++)
-        bytes_in += table_file_bytes(in[i].t);
+        bytes_in += table_file_bytes(in[i]->t);
     compact_state c = {.oldest = lsm_oldest_snapshot(db)};
     lsm_table_out o;
     int rc = lsm_table_out_begin(db, lo, hi, &o);
@@ -157,7 +149,9 @@ static int compact_run(table_set *ts, const lsm_table *in, size_t n)
         rc = compact_merge(in, n, &o, &c);
     free(c.ukey);
     free(c.last_tomb);
-    lsm_table t = {0};
+    if (rc == KV_OK)
+        rc = compact_retire_replaced(in, n, lo, hi);
+    lsm_table *t = NULL;
     table_meta meta = {0};
     if (rc == KV_OK)
         rc = lsm_table_out_finish(db, &o, "kv_compact", &t, &meta);
@@ -165,20 +159,21 @@ static int compact_run(table_set *ts, const lsm_table *in, size_t n)
         lsm_table_out_abandon(&o);
     if (rc != KV_OK)
         return rc;
+    /* The inputs' files go with the last version that holds them (a
+     * reader may still be at one): lsm_tables_install dooms them. */
     pthread_mutex_lock(&db->write_lock);
-    rc = lsm_tables_install(ts, in, n, &t, 0);
+    rc = lsm_tables_install(ts, in, n, t, 0);
     pthread_mutex_unlock(&db->write_lock);
     if (rc != KV_OK) {
-        table_unref(t.t); /* the inputs stay; the output is obsolete-proof (F1) */
+        lsm_table_unref(t); /* the inputs stay; the output is obsolete-proof (F1) */
         return rc;
     }
     __atomic_add_fetch(&db->compactions, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->compact_bytes_in, bytes_in, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->compact_bytes_out, meta.file_bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->compact_dropped, c.dropped, __ATOMIC_RELAXED);
-    rc = compact_remove_inputs(db, in, n, lo, hi);
     __atomic_add_fetch(&db->compact_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
-    return rc;
+    return KV_OK;
 }
 
 int table_set_compact(table_set *ts)

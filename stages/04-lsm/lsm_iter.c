@@ -2,10 +2,11 @@
  * lsm_iter.c: kv_iter for stage 04: the user's view (user_iter.h) at a
  * sequence number, over a merging iterator (merge_iter.h) of every source
  * in the view: mem, imm, and each table, newest first.  It streams: it
- * holds one entry per source, never the whole set of keys.  Each source
- * iterator holds a reference on its memtable or table, so a flush or a
- * compaction that replaces them leaves the iterator reading what it
- * started with, and kv_compact may drop what only this iterator could see.
+ * holds one entry per source, never the whole set of keys.  It holds the
+ * view it was made from until it is freed, so a flush or a compaction that
+ * replaces the view's memtables or tables leaves the iterator reading what
+ * it started with (a table's file stays until no version holds it), and
+ * kv_compact may drop what only this iterator could see.
  */
 #include <stdlib.h>
 
@@ -17,6 +18,7 @@
 
 struct kv_iter {
     kv_db *db;
+    lsm_view *view;     /* what it reads: held until it is freed */
     iter *u;            /* user keys, at the iterator's sequence number */
     int status;         /* a bad argument to kv_iter_seek */
 };
@@ -47,12 +49,13 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     if (rc == KV_OK && (rc = merge_iter_new(children, n, &merged)) == KV_OK)
         rc = user_iter_new(merged, seq, &it->u);
     free(children);
-    lsm_view_unref(v);
     if (rc != KV_OK) {
+        lsm_view_unref(v);
         free(it);
         return rc;
     }
     it->db = db;
+    it->view = v;
     atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
     *out = it;
     return KV_OK;
@@ -141,6 +144,7 @@ void kv_iter_free(kv_iter *it)
     if (it == NULL)
         return;
     iter_free(it->u);
+    lsm_view_unref(it->view);
     atomic_fetch_sub_explicit(&it->db->live, 1, memory_order_release);
     free(it);
 }

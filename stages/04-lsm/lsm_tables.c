@@ -17,13 +17,39 @@
 
 unsigned table_set_format(void) { return LSM_DB_FORMAT; }
 
-/* ---- versions ----------------------------------------------------------------- */
+/* ---- tables and versions ------------------------------------------------------- */
+
+int lsm_table_new(table *t, uint64_t lo, uint64_t hi, lsm_table **out)
+{
+    lsm_table *lt = calloc(1, sizeof *lt);
+    *out = lt;
+    if (lt == NULL) {
+        table_unref(t);
+        return kv_error(KV_ERR_NOMEM, "out of memory for table %" PRIu64 "-%" PRIu64, lo, hi);
+    }
+    atomic_init(&lt->refs, 1);
+    atomic_init(&lt->doomed, 0);
+    lt->t = t;
+    lt->lo = lo;
+    lt->hi = hi;
+    return KV_OK;
+}
+
+void lsm_table_unref(lsm_table *lt)
+{
+    if (lt == NULL || atomic_fetch_sub_explicit(&lt->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    if (atomic_load_explicit(&lt->doomed, memory_order_acquire))
+        io_unlink(table_path(lt->t)); /* (before the close: table_path is the table's) */
+    table_unref(lt->t);
+    free(lt);
+}
 
 /* A version of n tables (a reference taken on each), one reference. */
-static int lsm_version_new(const lsm_table *tables, size_t n, table_set_version **out)
+static int lsm_version_new(lsm_table *const *tables, size_t n, table_set_version **out)
 {
     table_set_version *v = calloc(1, sizeof *v);
-    lsm_table *copy = malloc((n + 1) * sizeof *copy);
+    lsm_table **copy = malloc((n + 1) * sizeof *copy);
     if (v == NULL || copy == NULL) {
         free(v);
         free(copy);
@@ -32,7 +58,7 @@ static int lsm_version_new(const lsm_table *tables, size_t n, table_set_version 
     atomic_init(&v->refs, 1);
     for (size_t i = 0; i < n; i++) {
         copy[i] = tables[i];
-        table_ref(copy[i].t);
+        atomic_fetch_add_explicit(&copy[i]->refs, 1, memory_order_relaxed);
     }
     v->tables = copy;
     v->n = n;
@@ -51,7 +77,7 @@ void table_set_version_unref(table_set_version *v)
     if (v == NULL || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
         return;
     for (size_t i = 0; i < v->n; i++)
-        table_unref(v->tables[i].t);
+        lsm_table_unref(v->tables[i]);
     free(v->tables);
     free(v);
 }
@@ -64,7 +90,7 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
 {
     char name[LSM_NAME_MAX];
     table_set *ts = calloc(1, sizeof *ts);
-    lsm_table *tables = malloc((l->ntables + 1) * sizeof *tables);
+    lsm_table **tables = malloc((l->ntables + 1) * sizeof *tables);
     size_t n = 0;
     int rc = ts && tables ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory",
                                             db->dir.path);
@@ -89,15 +115,15 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
         table *t = NULL;
         rc = path ? table_open(db->tctx, path, &t) : KV_ERR_NOMEM;
         free(path);
-        if (rc == KV_OK)
-            tables[n++] = (lsm_table){.t = t, .lo = lt->lo, .hi = lt->hi};
+        if (rc == KV_OK && (rc = lsm_table_new(t, lt->lo, lt->hi, &tables[n])) == KV_OK)
+            n++;
     }
     if (rc == KV_OK) {
         ts->db = db;
         rc = lsm_version_new(tables, n, &ts->current);
     }
     for (size_t i = 0; i < n; i++)
-        table_unref(tables[i].t); /* the version holds its own */
+        lsm_table_unref(tables[i]); /* the version holds its own */
     free(tables);
     *flushed = l->max_hi;
     return rc;
@@ -128,7 +154,7 @@ int table_set_get(table_set *ts, const table_set_version *v, const ikey_lookup *
     int rc = KV_NOT_FOUND;
     for (size_t i = 0; i < v->n; i++) {
         table_get_result r;
-        int st = table_get(v->tables[i].t, lk, &r);
+        int st = table_get(v->tables[i]->t, lk, &r);
         reads += r.reads;
         searched += r.reads > 0;
         if (st != KV_OK) {
@@ -157,7 +183,7 @@ int table_set_iters(table_set_version *v, iter **out, size_t *n)
     int rc = KV_OK;
     *n = 0;
     for (size_t i = 0; rc == KV_OK && i < v->n; i++)
-        if ((rc = table_iter_new(v->tables[i].t, &out[*n])) == KV_OK)
+        if ((rc = table_iter_new(v->tables[i]->t, &out[*n])) == KV_OK)
             (*n)++;
     if (rc != KV_OK)
         while (*n > 0)
@@ -170,8 +196,8 @@ void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s)
     (void)ts; /* the version's list says it all */
     uint64_t bytes = 0, entries = 0;
     for (size_t i = 0; i < v->n; i++) {
-        bytes += table_file_bytes(v->tables[i].t);
-        entries += table_entries(v->tables[i].t);
+        bytes += table_file_bytes(v->tables[i]->t);
+        entries += table_entries(v->tables[i]->t);
     }
     stats_text_add(s, "tables.count: %zu", v->n);
     stats_text_add(s, "tables.bytes: %" PRIu64, bytes);
@@ -219,7 +245,7 @@ void lsm_table_out_abandon(lsm_table_out *o)
     memset(o, 0, sizeof *o);
 }
 
-int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table *out,
+int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table **out,
                          table_meta *meta)
 {
     table_builder *b = o->b;
@@ -231,18 +257,18 @@ int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_tabl
         rc = lsm_sync_dir(db, call);
     table *t = NULL;
     if (rc == KV_OK && (rc = table_open(db->tctx, o->path, &t)) == KV_OK)
-        *out = (lsm_table){.t = t, .lo = o->lo, .hi = o->hi};
+        rc = lsm_table_new(t, o->lo, o->hi, out);
     if (rc != KV_OK)
         kv_error_append(" (%s: writing table %s)", call, o->path);
     lsm_table_out_abandon(o);
     return rc;
 }
 
-int lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
-                       const lsm_table *add, int flushed)
+int lsm_tables_install(table_set *ts, lsm_table *const *gone, size_t ngone, lsm_table *add,
+                       int flushed)
 {
     const table_set_version *cur = ts->current;
-    lsm_table *list = malloc((cur->n + 2) * sizeof *list);
+    lsm_table **list = malloc((cur->n + 2) * sizeof *list);
     if (list == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: out of memory for a list of tables",
                         ts->db->dir.path);
@@ -251,17 +277,17 @@ int lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
     for (size_t i = 0; i < cur->n; i++) {
         int drop = 0;
         for (size_t j = 0; j < ngone && !drop; j++)
-            drop = cur->tables[i].t == gone[j].t;
+            drop = cur->tables[i] == gone[j];
         if (drop)
             continue;
-        if (!added && add->hi > cur->tables[i].hi) { /* newest first (F2) */
-            list[n++] = *add;
+        if (!added && add->hi > cur->tables[i]->hi) { /* newest first (F2) */
+            list[n++] = add;
             added = 1;
         }
         list[n++] = cur->tables[i];
     }
     if (!added)
-        list[n++] = *add;
+        list[n++] = add;
     table_set_version *v = NULL;
     lsm_view *spare = NULL;
     int rc = lsm_version_new(list, n, &v);
@@ -270,8 +296,12 @@ int lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
         table_set_version_unref(v);
     if (rc != KV_OK)
         return rc;
-    if (add != NULL)
-        table_unref(add->t); /* the caller's reference: the version took its own */
+    /* The replaced files go with the last version that holds them, but
+     * one whose name the added table took: its file is the new table's. */
+    for (size_t j = 0; j < ngone; j++)
+        if (add == NULL || gone[j]->lo != add->lo || gone[j]->hi != add->hi)
+            atomic_store_explicit(&gone[j]->doomed, 1, memory_order_release);
+    lsm_table_unref(add); /* the caller's reference: the version took its own */
     table_set_version_unref(ts->current);
     ts->current = v;
     lsm_view_install(ts->db, spare, flushed);
@@ -300,13 +330,13 @@ int table_set_flush(table_set *ts, memtable *imm, uint64_t lo, uint64_t hi, tabl
         lsm_table_out_abandon(&o);
         return rc;
     }
-    lsm_table t = {0};
+    lsm_table *t = NULL;
     if ((rc = lsm_table_out_finish(db, &o, "flush", &t, meta)) != KV_OK)
         return rc;
     pthread_mutex_lock(&db->write_lock);
-    rc = lsm_tables_install(ts, NULL, 0, &t, 1);
+    rc = lsm_tables_install(ts, NULL, 0, t, 1);
     pthread_mutex_unlock(&db->write_lock);
     if (rc != KV_OK)
-        table_unref(t.t); /* its file stays, and the retry writes it again */
+        lsm_table_unref(t); /* its file stays, and the retry writes it again */
     return rc;
 }

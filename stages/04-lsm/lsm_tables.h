@@ -16,7 +16,11 @@
  *      so readers find it;
  *   5. only then may the caller delete what the table replaces (logs,
  *      tables), and a crash before that leaves files that kv_open knows
- *      to be redundant (lsm_files.h, F1 and F3).
+ *      to be redundant (lsm_files.h, F1 and F3).  A table kv_compact
+ *      replaced goes with the last version that holds it: a reader still
+ *      at an older version (a get, an iterator) may open its file again
+ *      (stage 05's cache of open files closes them), so it stays until no
+ *      one can read it.
  * A failure before 3 removes the temporary file and changes nothing; a
  * failed directory fsync is final (lsm_db.h, D4).
  */
@@ -33,19 +37,30 @@
 /* The version of stage 04's formats (logs and tables), in IDENTITY. */
 #define LSM_DB_FORMAT 1u
 
-/* A table of the database and the sequence numbers its name gives. */
+/* A table of the database, shared by every version that holds it. */
 typedef struct lsm_table {
+    atomic_int refs;            /* the versions holding it */
     table *t;
-    uint64_t lo, hi;
+    uint64_t lo, hi;            /* the sequence numbers its name gives */
+    atomic_int doomed;          /* kv_compact replaced it: its file is
+                                   removed when the last version goes */
 } lsm_table;
 
 /* A version: the tables, newest first (lsm_files.h, F2), a reference on
  * each. */
 struct table_set_version {
     atomic_int refs;
-    lsm_table *tables;
+    lsm_table **tables;
     size_t n;
 };
+
+/* An lsm_table of t (taking over the caller's reference on t), one
+ * reference.  KV_OK or NOMEM (t released). */
+int  lsm_table_new(table *t, uint64_t lo, uint64_t hi, lsm_table **out);
+/* Drops a reference; the last closes the table, and removes its file if
+ * it is doomed (a failed removal leaves it for kv_open, F1, which says
+ * nothing: no call is there to hear it).  NULL is a no-op. */
+void lsm_table_unref(lsm_table *lt);
 
 struct table_set {
     kv_db *db;
@@ -66,16 +81,17 @@ int  lsm_table_out_begin(kv_db *db, uint64_t lo, uint64_t hi, lsm_table_out *o);
  * the directory and opens it into *out (one reference, the caller's).  On
  * failure the temporary file is gone.  REQUIRES: write_lock not held; at
  * least one entry added. */
-int  lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table *out,
+int  lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_table **out,
                           table_meta *meta);
 /* Removes the temporary file; o may be zeroed (a no-op). */
 void lsm_table_out_abandon(lsm_table_out *o);
 
-/* Step 4: a new version without the tables `gone`, with `add` (may be
- * NULL) in its place by age, made current with a new view (without imm if
- * `flushed`).  Takes over the caller's reference on add->t.  KV_OK or
- * KV_ERR_NOMEM (nothing changed).  REQUIRES: write_lock held. */
-int  lsm_tables_install(table_set *ts, const lsm_table *gone, size_t ngone,
-                        const lsm_table *add, int flushed);
+/* Step 4: a new version without the tables `gone` (doomed, unless the
+ * added table took its name), with `add` (may be NULL) in its place by
+ * age, made current with a new view (without imm if `flushed`).  Takes
+ * over the caller's reference on add.  KV_OK or KV_ERR_NOMEM (nothing
+ * changed).  REQUIRES: write_lock held. */
+int  lsm_tables_install(table_set *ts, lsm_table *const *gone, size_t ngone, lsm_table *add,
+                        int flushed);
 
 #endif

@@ -113,6 +113,12 @@ int table_open(table_ctx *ctx, const char *path, table **out);
  * unref closes the file.  table_unref(NULL) is a no-op. */
 void table_ref(table *t);
 void table_unref(table *t);
+/* Another file is about to take this table's name (kv_compact's output,
+ * when it merged one table into itself): from now until its last
+ * reference goes, the table reads the file it has, not what the name
+ * holds then, so that a reader still holding it reads what it read
+ * before.  KV_OK, or the error of opening the file (nothing changed). */
+int  table_retire(table *t);
 
 /* Its smallest and largest internal keys (T3: the table keeps them). */
 const uint8_t *table_smallest(const table *t, size_t *len);

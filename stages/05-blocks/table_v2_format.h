@@ -175,6 +175,7 @@ struct table {
     size_t filter_len;
     uint64_t entries, deletes, data_blocks, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
+    file_cache_handle *retired; /* table_retire: its file, held until the end */
     const uint8_t *smallest, *largest;   /* inside meta */
     size_t smallest_len, largest_len;
 };

@@ -258,6 +258,8 @@ void table_unref(table *t)
 {
     if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
+    if (t->retired != NULL)
+        file_cache_release(t->ctx->files, t->retired);
     file_cache_evict(t->ctx->files, t->id);
     if (t->counted) {
         atomic_fetch_sub_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
@@ -266,6 +268,15 @@ void table_unref(table *t)
     free(t->meta);
     free(t->path);
     free(t);
+}
+
+/* A held file stays open and cached (file_cache.h, FC1): every read of
+ * this table finds it by the table's id, never opens the name again. */
+int table_retire(table *t)
+{
+    if (t->retired != NULL)
+        return KV_OK;
+    return file_cache_get(t->ctx->files, t->id, t->path, &t->retired);
 }
 
 const uint8_t *table_smallest(const table *t, size_t *len)
