@@ -35,6 +35,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "lsm_db.h"
@@ -85,16 +86,17 @@ int lsm_flush_imm(kv_db *db)
     return rc;
 }
 
-/* One job, if there is one: 1 if it did one.  REQUIRES: write_lock held
- * (released while working). */
-static int lsm_bg_step(kv_db *db)
+/* One job, if there is one: 1 if it did one; *wake_us as table_set_work
+ * says.  REQUIRES: write_lock held (released while working). */
+static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
 {
+    *wake_us = 0;
     if (db->imm != NULL && !db->flush_failed && !db->failed) {
         lsm_flush_imm(db);
         return 1;
     }
     int worked = 0;
-    table_set_work(db->tables, &worked);
+    table_set_work(db->tables, &worked, wake_us);
     if (worked)
         pthread_cond_broadcast(&db->bg_done);
     return worked;
@@ -112,23 +114,38 @@ void lsm_bg_stop(kv_db *db) { (void)db; }
 
 void lsm_bg_wake(kv_db *db)
 {
-    while (lsm_bg_step(db))
+    uint64_t wake_us; /* no timer here: a job that failed is tried at the next wake */
+    while (lsm_bg_step(db, &wake_us))
         ;
 }
 
 #else
+
+/* Sleeps until woken, or until wake_us (lsm_now_us; 0: no time). */
+static void lsm_bg_sleep(kv_db *db, uint64_t wake_us)
+{
+    if (wake_us == 0) {
+        pthread_cond_wait(&db->bg_work, &db->write_lock);
+        return;
+    }
+    /* bg_work waits on CLOCK_MONOTONIC, lsm_now_us's clock (lsm_open.c). */
+    struct timespec at = {.tv_sec = (time_t)(wake_us / 1000000u),
+                          .tv_nsec = (long)(wake_us % 1000000u) * 1000};
+    pthread_cond_timedwait(&db->bg_work, &db->write_lock, &at);
+}
 
 static void *lsm_bg_main(void *arg)
 {
     kv_db *db = arg;
     pthread_mutex_lock(&db->write_lock);
     for (;;) {
-        if (lsm_bg_step(db))
+        uint64_t wake_us = 0;
+        if (lsm_bg_step(db, &wake_us))
             continue;
         pthread_cond_broadcast(&db->bg_done);
         if (db->bg_stop)
             break;
-        pthread_cond_wait(&db->bg_work, &db->write_lock);
+        lsm_bg_sleep(db, wake_us);
     }
     pthread_mutex_unlock(&db->write_lock);
     return NULL;

@@ -78,7 +78,11 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
-    pthread_cond_init(&db->bg_work, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
+    pthread_cond_init(&db->bg_work, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_cond_init(&db->bg_done, NULL);
     atomic_init(&db->last_seq, 0);
     atomic_init(&db->live, 0);

@@ -213,10 +213,11 @@ int table_set_admit(table_set *ts, const char *call)
     return KV_OK;
 }
 
-void table_set_work(table_set *ts, int *worked)
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
 {
     (void)ts; /* a flat list has nothing to do in the background */
     *worked = 0;
+    *wake_us = 0;
 }
 
 /* ---- adding a table ------------------------------------------------------------- */

@@ -109,10 +109,12 @@ int  table_set_flush(table_set *ts, memtable *imm, uint64_t lo, uint64_t hi,
                      table_meta *meta);
 /* One job of background work, if the set has one (stage 06: a
  * compaction): *worked = 1 if it did some.  Failures are the set's to
- * keep and report (lsm_set_bg_error, lsm_set_failed).
+ * keep and report (lsm_set_bg_error, lsm_set_failed).  *wake_us, if not
+ * 0: the set will have work to try again at this time (lsm_now_us), even
+ * if no writer wakes the thread (a job that failed for a full disk, say).
  * REQUIRES: write_lock held (released while working); the background
  * thread. */
-void table_set_work(table_set *ts, int *worked);
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us);
 /* kv_compact's part once the memtables are flushed: merge the tables so
  * that no version a reader cannot see is kept.  KV_OK or an error.
  * REQUIRES: the engine's compact_lock held, write_lock not held. */

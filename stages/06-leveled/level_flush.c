@@ -85,7 +85,7 @@ int table_set_flush(table_set *ts, memtable *imm, uint64_t lo, uint64_t hi, tabl
      * table: kv_stats's write amplification divides by it.) */
     if (rc == KV_OK) {
         __atomic_add_fetch(&ts->levels[0].bytes_written, meta->file_bytes, __ATOMIC_RELAXED);
-        ts->compact_paused = 0; /* a compaction out of memory is tried again */
+        ts->compact_retry_us = 0; /* a compaction that failed is tried again */
     }
     version_set_delete_obsolete(ts); /* a failed edit's table, if any */
     return rc;

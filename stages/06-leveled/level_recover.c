@@ -202,7 +202,7 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
     }
     /* Step 5. */
     if (rc == KV_OK && !db->opt.read_only)
-        rc = version_set_manifest_new(ts);
+        rc = version_set_manifest_new(ts, NULL);
     /* Step 6. */
     if (rc == KV_OK) {
         for (size_t i = 0; i + 1 < l->nwals; i++)

@@ -50,9 +50,10 @@ int table_set_close(table_set *ts, int clean)
      * version_set_manifest_new). */
     if (!clean || ts->manifest == NULL ||
         __atomic_load_n(&ts->manifest_broken, __ATOMIC_ACQUIRE) ||
-        __atomic_load_n(&ts->manifest_edits, __ATOMIC_RELAXED) == ts->manifest_edits_at_new)
+        (!ts->manifest_stale &&
+         __atomic_load_n(&ts->manifest_edits, __ATOMIC_RELAXED) == ts->manifest_edits_at_new))
         return KV_OK;
-    int rc = version_set_manifest_new(ts);
+    int rc = version_set_manifest_new(ts, NULL);
     if (rc != KV_OK)
         kv_error_append(" (kv_close %s: the database is closed, and its manifest holds "
                         "every change; the next open starts a new one)", ts->db->dir.path);

@@ -79,15 +79,23 @@ struct table_set {
     manifest_writer *manifest;  /* the background thread's */
     uint64_t manifest_number;
     uint64_t manifest_edits_at_new; /* manifest_edits when it was made */
-    int manifest_broken;        /* VS3: an append failed; nothing is deleted */
+    int manifest_broken;        /* VS3: whether the manifest holds an edit is
+                                   unknown (its fsync failed): final, and
+                                   nothing is deleted */
+    int manifest_stale;         /* an append failed before its record was
+                                   whole: a new manifest takes over before
+                                   the next edit */
     /* Compact pointers (round robin per level; the picker's input). */
     uint8_t *pointer[VERSION_LEVELS];
     size_t pointer_len[VERSION_LEVELS];
     /* kv_compact's request to the background thread (write_lock). */
     int compact_waiters, compact_done, compact_rc;
     char compact_why[512];      /* compact_rc's message */
-    int compact_paused;         /* a background compaction ran out of memory:
-                                   none is picked until the next flush */
+    uint64_t compact_retry_us;  /* a background compaction failed (a full
+                                   disk, no descriptor, no memory): none is
+                                   picked before this time (lsm_now_us), or
+                                   the next flush; 0: none failed */
+    uint64_t compact_backoff_us; /* the wait after the next failure */
     int compacting;             /* the background thread is inside a merge:
                                    a flush made meanwhile goes to level 0 */
 
@@ -100,7 +108,7 @@ struct table_set {
     /* Counters since open (__atomic). */
     level_counters levels[VERSION_LEVELS];
     uint64_t slowdowns, slowdown_us, stops, stop_us;
-    uint64_t files_deleted, manifest_rolls, manifest_edits;
+    uint64_t files_deleted, manifest_rolls, manifest_edits, compact_failures;
     uint64_t flushes_in_compaction;
     uint64_t open_garbage_removed;
 };

@@ -49,6 +49,7 @@ static void stats_level_only(table_set *ts, stats_text *f)
     stats_text_add(f, "write.l0_stops: %" PRIu64 "", stat(&ts->stops));
     stats_text_add(f, "write.l0_stop_ms: %.3f", (double)stat(&ts->stop_us) / 1000.0);
     stats_text_add(f, "compact.files_deleted: %" PRIu64 "", stat(&ts->files_deleted));
+    stats_text_add(f, "compact.failures: %" PRIu64 "", stat(&ts->compact_failures));
     stats_text_add(f, "flush.during_compaction: %" PRIu64 "",
                    stat(&ts->flushes_in_compaction));
     stats_text_add(f, "manifest.edits: %" PRIu64 "", stat(&ts->manifest_edits));

@@ -9,15 +9,22 @@
  * to install what it made (version_set.c).  After each job the table files
  * no version holds any more are deleted.
  *
- * Failures: a failed compaction or manifest append stops writes until
- * reopen (D4 of lsm_db.h): its outputs are garbage the next open removes,
- * its inputs are still in the manifest.  One that ran out of memory before
- * its edit was in the manifest changed nothing durable: it is reported
- * once and tried again after the next flush.
+ * Failures: a compaction that fails before its edit is in the manifest (a
+ * full disk, no file descriptor left, no memory, an append that left a
+ * torn record: version_set.h) changed nothing durable: its outputs are
+ * removed, it is reported once (the next write, or kv_close), and tried
+ * again after a pause that doubles with each failure in a row (from
+ * COMPACT_RETRY_FIRST_US to COMPACT_RETRY_MAX_US), or after the next
+ * flush, whichever comes first.  Meanwhile writes go on, held back only
+ * by the level-0 brake (level_admit.c).  Only a failure that leaves the
+ * manifest's state unknown stops writes until reopen (D4 of lsm_db.h).
  */
 #include <stdio.h>
 
 #include "error.h"
+
+#define COMPACT_RETRY_FIRST_US 100000u      /* 0.1 s */
+#define COMPACT_RETRY_MAX_US 10000000u      /* 10 s */
 #include "level_compact.h"
 #include "version_set.h"
 
@@ -60,39 +67,47 @@ static int level_compact_some(table_set *ts, int *done)
     return rc;
 }
 
-void table_set_work(table_set *ts, int *worked)
+/* A failed background compaction that changed nothing durable: said once,
+ * tried again later.  REQUIRES: write_lock held. */
+static void level_work_failed(table_set *ts, int rc)
+{
+    kv_db *db = ts->db;
+    __atomic_add_fetch(&ts->compact_failures, 1, __ATOMIC_RELAXED);
+    if (ts->compact_backoff_us == 0)
+        ts->compact_backoff_us = COMPACT_RETRY_FIRST_US;
+    ts->compact_retry_us = lsm_now_us() + ts->compact_backoff_us;
+    kv_error_append(" (a background compaction; nothing of it was kept, and it is tried "
+                    "again in %.1f s)", (double)ts->compact_backoff_us / 1e6);
+    if (ts->compact_backoff_us < COMPACT_RETRY_MAX_US)
+        ts->compact_backoff_us *= 2;
+    lsm_set_bg_error(db, rc);
+}
+
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
 {
     kv_db *db = ts->db;
     int rc = KV_OK, done = 1, manual = 0;
+    int paused = ts->compact_retry_us != 0 && lsm_now_us() < ts->compact_retry_us;
     *worked = 1;
+    *wake_us = 0;
     if (ts->compact_waiters > 0 && !ts->compact_done && version_set_usable(ts)) {
         rc = level_compact_all(ts);
         ts->compact_rc = rc;
         if (rc != KV_OK)
             snprintf(ts->compact_why, sizeof ts->compact_why, "%s", kv_errmsg());
         manual = 1;
-    } else if (version_set_usable(ts) && !ts->compact_paused &&
+    } else if (version_set_usable(ts) && !paused &&
                (rc = level_compact_some(ts, &done)) == KV_OK && !done) {
-        /* one more compaction done */
+        ts->compact_backoff_us = 0; /* one more compaction done */
+        ts->compact_retry_us = 0;
     } else {
         *worked = 0;
     }
-    if (rc == KV_ERR_NOMEM && !db->failed) {
-        /* Out of memory before its edit was in the manifest (once it is,
-         * installing it cannot fail): nothing durable changed, its
-         * outputs are garbage, and it is tried again after the next
-         * flush.  kv_compact's caller gets the error itself. */
-        if (!manual) {
-            kv_error_append(" (a background compaction; it is tried again later)");
-            lsm_set_bg_error(db, rc);
-            ts->compact_paused = 1;
-        }
-    } else if (rc != KV_OK && !db->failed) {
-        kv_error_append(" (a background compaction; writes are refused until the "
-                        "database is reopened)");
-        lsm_set_failed(db, kv_errmsg());
-        lsm_set_bg_error(db, rc); /* kv_close reports it if no call did */
-    }
+    /* (kv_compact's failure is its caller's to hear: compact_rc.) */
+    if (rc != KV_OK && !db->failed && !manual)
+        level_work_failed(ts, rc);
+    if (!*worked && ts->compact_retry_us != 0 && version_set_usable(ts))
+        *wake_us = ts->compact_retry_us;
     if (*worked) {
         pthread_mutex_unlock(&db->write_lock);
         version_set_delete_obsolete(ts);

@@ -20,6 +20,7 @@ struct manifest_writer {
     uint64_t number;
     uint64_t size;       /* where the next record goes */
     int failed;          /* an append or sync failed: no more records */
+    int in_doubt;        /* it was the sync: the record may be on disk */
     char failure[300];   /* what failed, for the calls that follow */
 };
 
@@ -48,14 +49,16 @@ int manifest_append(manifest_writer *w, const version_edit *e)
     int rc = manifest_write_record(w, e);
     if (rc == KV_ERR_NOMEM)
         return rc; /* nothing was written: the writer is still good */
-    if (rc == KV_OK)
-        rc = io_sync(w->file);
+    if (rc == KV_OK && (rc = io_sync(w->file)) != KV_OK)
+        w->in_doubt = 1;
     if (rc != KV_OK) {
         w->failed = 1;
         snprintf(w->failure, sizeof w->failure, "%s", kv_errmsg());
     }
     return rc;
 }
+
+int manifest_writer_in_doubt(const manifest_writer *w) { return w->in_doubt; }
 
 uint64_t manifest_writer_bytes(const manifest_writer *w)
 {
@@ -93,9 +96,11 @@ static int manifest_create_file(const char *dir, const char *path, manifest_writ
 }
 
 int manifest_create(const char *dir, uint64_t number, const version_edit *snapshot,
-                    manifest_writer **out)
+                    manifest_writer **out, int *in_doubt)
 {
     *out = NULL;
+    if (in_doubt != NULL)
+        *in_doubt = 0;
     char name[MANIFEST_NAME_MAX];
     manifest_file_name(name, number);
     manifest_writer *w = calloc(1, sizeof *w);
@@ -120,6 +125,8 @@ int manifest_create(const char *dir, uint64_t number, const version_edit *snapsh
         free(path);
         kv_error(rc, "%s", msg);
         kv_error_append(" (creating %s in %s)", name, dir);
+        if (in_doubt != NULL)
+            *in_doubt = renamed;
         return rc;
     }
     free(path);

@@ -67,17 +67,25 @@ typedef struct manifest_writer manifest_writer;
 
 /* The protocol above: dir/MANIFEST-number holding `snapshot`, made live.
  * On success *out appends to it.  On failure: if CURRENT was not switched,
- * the new file is removed again and the old manifest is still live; if it
- * was (the directory's fsync failed after the rename), the new file is
- * kept, since CURRENT may name it, and the error is final for the caller.
+ * the new file is removed again and the old manifest is still live
+ * (*in_doubt = 0: the caller may try again); if it was (the directory's
+ * fsync failed after the rename), the new file is kept, since CURRENT may
+ * name it, and *in_doubt = 1: which manifest is live is unknown until the
+ * next open, so the error is final for the caller.  in_doubt may be NULL.
  * REQUIRES: number is not the live manifest's (a fresh file number);
  * snapshot sets log_seq, next_file and last_seq.
  * KV_OK, KV_ERR_IO, KV_ERR_NOMEM. */
 int manifest_create(const char *dir, uint64_t number, const version_edit *snapshot,
-                    manifest_writer **out);
+                    manifest_writer **out, int *in_doubt);
 /* Appends e as one record and fsyncs.  KV_OK, or KV_ERR_IO / KV_ERR_NOMEM;
- * after any failure every later call fails too (KV_ERR_IO, saying why). */
+ * after any failure every later call fails too (KV_ERR_IO, saying why):
+ * a new manifest must take over (manifest_create). */
 int manifest_append(manifest_writer *w, const version_edit *e);
+/* After a failed append: 1 if the record may be whole on disk (its fsync
+ * failed, so whether it survives is unknown until the next open reads
+ * it), 0 if it is not there or only its first part is (a write failed: a
+ * torn tail the next open drops). */
+int manifest_writer_in_doubt(const manifest_writer *w);
 /* The manifest's size so far, for roll-over. */
 uint64_t manifest_writer_bytes(const manifest_writer *w);
 /* Its number (MANIFEST-number). */

@@ -136,7 +136,7 @@ static int version_set_snapshot_edit(table_set *ts, version_edit *e)
     return rc;
 }
 
-int version_set_manifest_new(table_set *ts)
+int version_set_manifest_new(table_set *ts, int *in_doubt)
 {
     kv_db *db = ts->db;
     version_edit e;
@@ -145,7 +145,7 @@ int version_set_manifest_new(table_set *ts)
     int rc = version_set_snapshot_edit(ts, &e);
     manifest_writer *w = NULL;
     if (rc == KV_OK)
-        rc = manifest_create(db->dir.path, number, &e, &w);
+        rc = manifest_create(db->dir.path, number, &e, &w, in_doubt);
     version_edit_free(&e);
     if (rc != KV_OK)
         return rc;
@@ -153,6 +153,7 @@ int version_set_manifest_new(table_set *ts)
     manifest_writer_free(ts->manifest);
     ts->manifest = w;
     ts->manifest_number = number;
+    ts->manifest_stale = 0;
     ts->manifest_edits_at_new = __atomic_load_n(&ts->manifest_edits, __ATOMIC_RELAXED);
     if (old != 0) {
         /* A failure leaves garbage for the next open, and is said. */
@@ -194,22 +195,29 @@ static int version_set_failed(table_set *ts, int rc, const char *what)
     return rc;
 }
 
-/* A manifest past the roll-over size starts again as one snapshot. */
+/* A manifest past the roll-over size, or stale after a failed append,
+ * starts again as one snapshot. */
 static int version_set_roll(table_set *ts)
 {
-    if (manifest_writer_bytes(ts->manifest) <= level_test_manifest_roll_bytes)
+    if (!ts->manifest_stale &&
+        manifest_writer_bytes(ts->manifest) <= level_test_manifest_roll_bytes)
         return KV_OK;
     uint64_t number = ts->manifest_number;
-    int rc = version_set_manifest_new(ts);
+    int in_doubt = 0;
+    int rc = version_set_manifest_new(ts, &in_doubt);
     if (rc != KV_OK && ts->manifest_number != number) {
         /* Only the old manifest's removal failed: said once, harmless. */
         pthread_mutex_lock(&ts->db->write_lock);
         lsm_set_bg_error(ts->db, rc);
         pthread_mutex_unlock(&ts->db->write_lock);
         rc = KV_OK;
-    } else if (rc != KV_OK) {
+    } else if (rc != KV_OK && in_doubt) {
         /* CURRENT may or may not name the new one. */
         return version_set_failed(ts, rc, "rolling the manifest over");
+    } else if (rc != KV_OK) {
+        /* The old manifest is still live: the edit waits, and is tried again. */
+        kv_error_append(" (starting a new manifest; the edit is not made)");
+        return rc;
     }
     __atomic_add_fetch(&ts->manifest_rolls, 1, __ATOMIC_RELAXED);
     return KV_OK;
@@ -240,8 +248,15 @@ int version_set_apply(table_set *ts, version_edit *e, int flushed)
     }
     if ((rc = manifest_append(ts->manifest, e)) != KV_OK) {
         free(spare);
-        if (rc != KV_ERR_NOMEM) /* NOMEM wrote nothing: the manifest is as it was */
+        if (rc != KV_ERR_NOMEM && manifest_writer_in_doubt(ts->manifest)) {
             version_set_failed(ts, rc, "appending to the manifest");
+        } else if (rc != KV_ERR_NOMEM) {
+            /* At most a torn record, which the next open drops: the edit is
+             * not made, and a new manifest takes over first next time. */
+            ts->manifest_stale = 1;
+            kv_error_append(" (appending to the manifest; the edit is not made, and the "
+                            "next one starts a new manifest)");
+        }
         version_unref(nv); /* nothing is deleted if the manifest broke (VS3) */
         return rc;
     }

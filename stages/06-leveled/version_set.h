@@ -14,8 +14,16 @@
  *       installed for readers, and before any file it removes is deleted;
  *   VS3. a table file is deleted only when no version holds it any more
  *       (the current one, or one a reader or iterator still reads), and
- *       never after a manifest append failed (whether the edit is on disk
- *       is then unknown: the next open decides, from the manifest).
+ *       never after a manifest append whose fsync failed (whether the edit
+ *       is on disk is then unknown: the next open decides, from the
+ *       manifest).
+ * Failures: an append whose write failed left at most a torn record,
+ * which the next open drops: the edit is simply not made, the manifest is
+ * stale (no record may follow the torn one), and the next edit first
+ * makes a new manifest take over (a snapshot of the current version).  So
+ * a full disk or no file descriptor is tried again, not final.  What
+ * leaves the manifest's state unknown (a failed fsync; CURRENT switched
+ * but not synced) is final (lsm_db.h, D4).
  */
 #ifndef KV_VERSION_SET_H
 #define KV_VERSION_SET_H
@@ -38,8 +46,9 @@ int  version_set_apply(table_set *ts, version_edit *e, int flushed);
  * edits after its snapshot: a closed manifest is then one record, which a
  * cut anywhere leaves incomplete and the next open refuses, where a cut
  * between two edits would read as a shorter, valid manifest and lose the
- * tables of the edits cut off. */
-int  version_set_manifest_new(table_set *ts);
+ * tables of the edits cut off.  On failure *in_doubt (may be NULL) says
+ * whether CURRENT may name the new manifest (manifest_create). */
+int  version_set_manifest_new(table_set *ts, int *in_doubt);
 /* Whether the background thread may change the database: no final
  * failure, the manifest not broken.  REQUIRES: write_lock held. */
 int  version_set_usable(table_set *ts);

@@ -76,7 +76,7 @@ static void crash_workload(const char *root, crash_expect *x)
     /* The directory and its name in the root, durable before anything. */
     CHECK_KV(io_mkdir(dir), KV_OK);
     CHECK_KV(io_sync_dir(root), KV_OK);
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
+    CHECK_KV(manifest_create(dir, 1, &h[0], &w, NULL), KV_OK);
     crash_note(dir, &x[0]);
     for (int i = 1; i <= 3; i++) {
         CHECK_KV(manifest_append(w, &h[i]), KV_OK);
@@ -87,7 +87,7 @@ static void crash_workload(const char *root, crash_expect *x)
     CHECK_KV(manifest_recover(dir, 1, &st), KV_OK);
     CHECK_KV(manifest_state_snapshot(&st, &snap), KV_OK);
     manifest_state_free(&st);
-    CHECK_KV(manifest_create(dir, 402, &snap, &w2), KV_OK);
+    CHECK_KV(manifest_create(dir, 402, &snap, &w2, NULL), KV_OK);
     version_edit_free(&snap);
     crash_note(dir, &x[4]);
     CHECK(strcmp(x[4].text.s, x[3].text.s) == 0 && x[4].number == 402);

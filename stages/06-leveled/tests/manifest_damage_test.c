@@ -217,7 +217,7 @@ static void failed_create_leaves_the_old_manifest_live(void)
         io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = k, .persistent = persistent,
                               .short_write = persistent};
         io_fault_install(&plan);
-        int rc = manifest_create(dir, 9, &snap, &w);
+        int rc = manifest_create(dir, 9, &snap, &w, NULL);
         long failures = io_fault_failures();
         io_fault_uninstall();
         version_edit_free(&snap);
@@ -260,7 +260,7 @@ static void allocation_failure_in_replay_is_nomem(void)
         int rc = manifest_recover_mem(p, n, "m", 0, &st);
         manifest_state_free(&st);
         if (rc == KV_OK)
-            rc = manifest_create(dir, 1, &h[0], &w);
+            rc = manifest_create(dir, 1, &h[0], &w, NULL);
         if (rc == KV_OK)
             rc = manifest_append(w, &h[1]);
         if (rc == KV_OK)

@@ -77,7 +77,7 @@ static void new_database_and_a_flush_match_the_worked_example(void)
     mt_ikey(b, "b", 2);
     CHECK_KV(version_edit_add_file(&f, 0, 2, 1234, 2, a, 9, b, 9), KV_OK);
     manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &s, &w), KV_OK);
+    CHECK_KV(manifest_create(dir, 1, &s, &w, NULL), KV_OK);
     CHECK_KV(manifest_append(w, &f), KV_OK);
     CHECK_EQ(manifest_writer_bytes(w), 68);
     manifest_writer_free(w);
@@ -144,7 +144,7 @@ static void roll_over_makes_the_new_manifest_live(void)
     version_edit snap, more;
     CHECK_KV(manifest_state_snapshot(&st, &snap), KV_OK);
     manifest_state_free(&st);
-    CHECK_KV(manifest_create(dir, 6, &snap, &w), KV_OK);
+    CHECK_KV(manifest_create(dir, 6, &snap, &w, NULL), KV_OK);
     version_edit_init(&more);
     version_edit_set_next_file(&more, 8);
     mt_add(&more, 0, 7, "x", "y");

@@ -188,7 +188,7 @@ void mt_recovered_text(const char *dir, mt_text *t)
 manifest_writer *mt_write_history(const char *dir, const version_edit *h, size_t n)
 {
     manifest_writer *w = NULL;
-    CHECK_KV(manifest_create(dir, 1, &h[0], &w), KV_OK);
+    CHECK_KV(manifest_create(dir, 1, &h[0], &w, NULL), KV_OK);
     for (size_t i = 1; i < n; i++)
         CHECK_KV(manifest_append(w, &h[i]), KV_OK);
     return w;
