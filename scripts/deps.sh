@@ -11,7 +11,10 @@
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools
 # and python3, for the tests of `kv serve`), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
-# peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
+# peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
+# wasm (emscripten and node, for `make wasm` and the suites of `make
+# test-wasm`; npm, for the lab page's libraries; chromium, for its browser
+# test: docs/lab.md).
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`
 # first).  Otherwise the script names them, says how to install them, and
@@ -32,8 +35,9 @@ for group in "$@"; do
     server) packages="$packages redis-tools python3" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
+    wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server bench-server)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server bench-server wasm)" >&2
         exit 2
         ;;
     esac

@@ -13,8 +13,8 @@ WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
 SRCS_03-wal := $(WAL_MODULE_SRCS) \
                stages/03-wal/record_io_wal.c stages/03-wal/hash_write_wal.c \
                stages/03-wal/wal_tools.c stages/03-wal/wal_dump.c \
-               stages/03-wal/wal_repair.c \
-               stages/02-hash/hash_index.c stages/02-hash/segment.c \
+               stages/03-wal/wal_repair.c stages/03-wal/record_inspect_wal.c \
+               stages/02-hash/hash_inspect.c stages/02-hash/hash_index.c stages/02-hash/segment.c \
                stages/02-hash/hint.c stages/02-hash/hash_db.c \
                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
                stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \

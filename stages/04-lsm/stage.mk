@@ -21,6 +21,8 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/lsm_read.c stages/04-lsm/lsm_iter.c \
                stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_stats.c \
                stages/04-lsm/lsm_tools.c stages/04-lsm/lsm_repair.c \
+               stages/04-lsm/lsm_inspect.c stages/04-lsm/lsm_inspect_tables.c \
+               stages/04-lsm/table_v1_inspect.c \
                $(WAL_MODULE_SRCS)
 INC_04-lsm := -Istages/03-wal
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.

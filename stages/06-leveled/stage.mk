@@ -23,17 +23,19 @@
 #     manifest as commit point: level_bg.c, level_flush.c, level_out.c),
 #     lsm_recover.c (CURRENT, manifest, version: level_recover.c),
 #     lsm_compact.c (leveled compaction and kv_compact: level_compact.c,
-#     level_bg.c), lsm_tools.c (per level: level_tools.c).
+#     level_bg.c), lsm_tools.c (per level: level_tools.c),
+#     lsm_inspect_tables.c (kv_inspect's tables, per level: level_inspect.c).
 LEVEL_REPLACED_04 := stages/04-lsm/lsm_db.c stages/04-lsm/lsm_flush.c \
                      stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_recover.c \
-                     stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_tools.c
+                     stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_tools.c \
+                     stages/04-lsm/lsm_inspect_tables.c
 SRCS_06-leveled := $(filter-out $(LEVEL_REPLACED_04),$(SRCS_05-blocks)) \
                    stages/06-leveled/level_db.c stages/06-leveled/level_view.c \
                    stages/06-leveled/level_files.c stages/06-leveled/level_recover.c \
                    stages/06-leveled/level_bg.c stages/06-leveled/level_flush.c \
                    stages/06-leveled/level_out.c stages/06-leveled/level_compact.c \
                    stages/06-leveled/level_put.c stages/06-leveled/level_stats.c \
-                   stages/06-leveled/level_tools.c
+                   stages/06-leveled/level_tools.c stages/06-leveled/level_inspect.c
 INC_06-leveled := -Istages/05-blocks $(INC_05-blocks)
 LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
