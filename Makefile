@@ -449,6 +449,9 @@ coverage:
 clean:
 	rm -rf build
 
+# ---- WebAssembly: make wasm, make test-wasm (docs/lab.md) ---------------------
+include web/wasm.mk
+
 .PHONY: FORCE
 FORCE:
 
