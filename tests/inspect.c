@@ -45,7 +45,7 @@ static kv_options inspect_small_options(void)
  * fifth deleted. */
 static void inspect_fill(kv_db *db, int n)
 {
-    char key[16], val[48];
+    char key[16], val[64];
     for (int round = 0; round < 2; round++)
         for (int i = 0; i < n; i++) {
             if (round == 1 && i % 3 != 0)
@@ -158,7 +158,7 @@ static void inspect_counts_agree_with_stats(void)
         checked++;
     }
     for (int level = 0; level < 7; level++) {
-        char name[16], n[8];
+        char name[32], n[16];
         snprintf(name, sizeof name, "level.%d", level);
         snprintf(n, sizeof n, "%d", level);
         if ((v = inspect_stat_in(stats, name)) < 0)
