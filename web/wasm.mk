@@ -46,7 +46,7 @@ WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sS
 wasm_obj = $(patsubst %.c,$(WB)/obj/%.o,$(1))
 wasm_obj_stage = $(patsubst %.c,$(WB)/$(1)/obj/%.o,$(2))
 
-.PHONY: wasm test-wasm wasm-engines wasm-tests
+.PHONY: wasm test-wasm wasm-build wasm-engines wasm-tests
 
 $(WB)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,8 +82,13 @@ $(WB)/lab/lab.js: $(WEB_SRCS) web/node_modules/.package-lock.json
 
 wasm-engines: $(foreach s,$(WASM_STAGES),$(WB)/lab/kv-$(s).js)
 wasm-tests: $(foreach s,$(WASM_STAGES),$(WB)/$(s)/kvtest.js)
-wasm: wasm-engines $(WB)/lab/lab.js
+wasm-build: wasm-engines $(WB)/lab/lab.js
+wasm:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build
 	@echo "wasm: open $(WB)/lab/index.html in a browser (from disk; no server needed)"
 
-test-wasm: wasm wasm-tests
+test-wasm:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
 	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)"
