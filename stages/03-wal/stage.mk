@@ -4,7 +4,9 @@
 # format, writer, reader, batch payload, sync markers and the group-commit
 # queue; it depends on neither the index nor segments, and stage 04 links
 # it too), stage 02's record interface over it (record_io_wal.c), its write
-# path (hash_write_wal.c: the queue applied to the index) and its tools.
+# path (hash_write_wal.c: the queue applied to the index), its tools and
+# what kv_inspect shows of a segment's frames (record_inspect_wal.c, behind
+# stage 02's record_inspect.h).
 # Everything else is stage 02's (and stage 01's iterator), unchanged.
 WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
                    stages/03-wal/wal_resync.c \

@@ -43,7 +43,7 @@ export function drawHash(svg, lines, get, width) {
   svg.attr("width", width).attr("height", height);
   svg.selectAll("*").remove();
   svg.append("text").attr("class", "title").attr("x", 0).attr("y", 14)
-    .text(`${db.segments ?? 0} segments, ${db.bytes ?? 0} bytes, ${db.live_bytes ?? 0} live; ${db.merges ?? 0} merges`);
+    .text(`${db.segments ?? 0} segments, ${db.bytes ?? 0} bytes, ${db.live_bytes ?? 0} live; ${db.merges ?? 0} merges since open`);
   svg.append("text").attr("class", "subtitle").attr("x", 0).attr("y", 30)
     .text(`index: ${index.keys} keys in ${index.slots} slots`);
 
