@@ -11,9 +11,10 @@
  *     array, and IO_GROW's reason (a system call per append) does not
  *     exist when a "system call" is a function call.  IO_GROW files are
  *     appended to with writev like any other.
- *   - Syncs succeed at once: there is no device under MEMFS, so nothing
- *     written can be lost by a power cut in the page, only by closing it
- *     (the lab says so).  A directory's sync checks that it is one.
+ *   - There is no device under MEMFS: a sync hands the file's bytes (a
+ *     directory's sync, its names) to the page's durable copy, if the page
+ *     keeps one ("what a sync makes durable", below), and else has nothing
+ *     to wait for.
  *   - Locks: emscripten's flock() grants every request, so the locks are
  *     kept here, in one list for the process (a wasm module is one
  *     process): a second exclusive kv_open of a directory is refused with
@@ -26,6 +27,7 @@
 #include "io.h"
 
 #include <dirent.h>
+#include <emscripten.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -83,10 +85,41 @@ static long wasm_read_at(io_file *file, uint64_t off, void *buf, size_t n)
     return r < 0 ? -errno : (long)r;
 }
 
+/* ---- what a sync makes durable ----------------------------------------------
+ *
+ * The lab page keeps a durable copy of each database beside the one in
+ * memory (web/src/durable.js, in the browser's storage): what a power cut
+ * would leave, so that reloading the page, or its `powercut` command, is
+ * one.  These calls tell it what each operation made durable, choosing
+ * among what POSIX allows a power cut to leave the outcome that loses the
+ * most: a file's bytes are durable as of its last sync only; a name the
+ * directory has is durable once the directory is synced (a name created
+ * and not yet synced is lost, with its bytes); a rename or unlink is
+ * durable at once.  The page says no when its storage refuses the bytes
+ * (full): the sync fails with EIO, which the engine reports as it would a
+ * disk's.  Without
+ * the page (node, the tests) there is no durable copy and they do nothing.
+ */
+EM_JS(int, wasm_durable_sync, (int fd), {
+    if (!Module.kvDurable) return 0;
+    var node = FS.getStream(fd).node;
+    var path = FS.getPath(node);
+    if (FS.analyzePath(path).object !== node) return 0; /* unlinked: nothing to keep */
+    return Module.kvDurable.file(path, FS.readFile(path)) ? 0 : 1;
+});
+EM_JS(int, wasm_durable_dir, (const char *dir), {
+    return !Module.kvDurable || Module.kvDurable.dir(UTF8ToString(dir)) ? 0 : 1;
+});
+EM_JS(void, wasm_durable_rename, (const char *from, const char *to), {
+    if (Module.kvDurable) Module.kvDurable.rename(UTF8ToString(from), UTF8ToString(to));
+});
+EM_JS(void, wasm_durable_unlink, (const char *path), {
+    if (Module.kvDurable) Module.kvDurable.unlink(UTF8ToString(path));
+});
+
 static int wasm_sync(io_file *file)
 {
-    (void)file;
-    return 0;
+    return wasm_durable_sync(((wasm_file *)file)->fd) ? -EIO : 0;
 }
 
 static int wasm_truncate(io_file *file, uint64_t size)
@@ -120,17 +153,23 @@ static int wasm_sync_dir(const char *dir, int *opened)
     if (!S_ISDIR(st.st_mode))
         return -ENOTDIR;
     *opened = 1;
-    return 0;
+    return wasm_durable_dir(dir) ? -EIO : 0;
 }
 
 static int wasm_rename(const char *from, const char *to)
 {
-    return rename(from, to) < 0 ? -errno : 0;
+    if (rename(from, to) < 0)
+        return -errno;
+    wasm_durable_rename(from, to);
+    return 0;
 }
 
 static int wasm_unlink(const char *path)
 {
-    return unlink(path) < 0 ? -errno : 0;
+    if (unlink(path) < 0)
+        return -errno;
+    wasm_durable_unlink(path);
+    return 0;
 }
 
 static int wasm_mkdir(const char *path)

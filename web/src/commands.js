@@ -16,8 +16,10 @@ export const HELP = `commands (each runs on every stage shown):
   compact                kv_compact (stage 02: a merge of the segments)
   fill N [BYTES] [PREFIX] N puts of keys PREFIX000.. (values of BYTES bytes)
   reopen                 kv_close, then kv_open: what recovery finds
+  powercut               the power goes: only what was synced is left, then
+                         kv_open (reloading the page is one too)
   reset                  an empty database (with the options below)
-  options [NAME=N ...]   show or set kv_options, then reset
+  options [NAME=N ...]   show or set kv_options (sync=1 too), then reset
   stats                  kv_stats
   files                  the database's files and their sizes
 Keys and values with spaces go in double quotes.`;

@@ -3,15 +3,31 @@
 // from the stage's libkv.a and web/lab_api.c), with its own memory and its
 // own in-memory file system, where its database lives in /db.
 
+import { Durable } from "./durable.js";
 import { parseLines } from "./inspect.js";
 
 const STATUS = { 0: "ok", 1: "not found", "-1": "I/O error", "-2": "corrupt", "-3": "invalid",
   "-4": "out of memory", "-5": "busy" };
 
 export class Engine {
-  constructor(stage, module) {
+  constructor(stage, factory) {
     this.stage = stage;
+    this.factory = factory;
+    this.dir = "/db";
+    this.options = "";
+  }
+
+  // A fresh instance of the stage's module: its own memory and file
+  // system, its durable copy in the browser's storage (durable.js).
+  async start() {
+    const module = await this.factory({ print: () => {}, printErr: () => {} });
+    module.kvDurable = new Durable(module.FS, `kvlab/${this.stage}/`);
+    this.attach(module);
+  }
+
+  attach(module) {
     this.m = module;
+    this.durable = module.kvDurable;
     const w = (name, ret, args) => module.cwrap(name, ret, args);
     this.c = {
       open: w("lab_open", "number", ["string", "string"]),
@@ -31,8 +47,20 @@ export class Engine {
       text: w("lab_text", "string", []),
       errmsg: w("lab_errmsg", "string", []),
     };
-    this.dir = "/db";
-    this.options = "";
+  }
+
+  // Whether the browser's storage holds a database of this stage.
+  hasDurable() {
+    return this.durable.has(this.dir);
+  }
+
+  // A power cut: the module is dropped as it is (no kv_close, nothing more
+  // written), a fresh one finds only what was made durable, and kv_open
+  // recovers from that.
+  async powercut(options) {
+    await this.start();
+    this.durable.restore(this.dir);
+    return this.open(options);
   }
 
   // A kv.h status as a word, with kv_errmsg() for a failure.
@@ -53,6 +81,7 @@ export class Engine {
   // Closes, removes the database's files, opens an empty one.
   reset(options) {
     this.close();
+    this.durable.clear();
     const FS = this.m.FS;
     const remove = (path) => {
       if (!FS.analyzePath(path).exists) return;
@@ -105,6 +134,7 @@ export class Engine {
 export async function loadEngine(stage) {
   const factory = globalThis[`kvStage_${stage.replace(/-/g, "_")}`];
   if (typeof factory !== "function") throw new Error(`no engine for stage ${stage} in this build`);
-  const module = await factory({ print: () => {}, printErr: () => {} });
-  return new Engine(stage, module);
+  const engine = new Engine(stage, factory);
+  await engine.start();
+  return engine;
 }

@@ -28,6 +28,7 @@ const OPTIONS = [
   ["l1_bytes", 16384, "06: level 1's target size"],
   ["level_ratio", 4, "06: each level this many times the one above"],
   ["table_bytes", 4096, "06: a compaction's output tables"],
+  ["sync", 0, "03+: 1 = each write synced before it returns"],
 ];
 
 const built = STAGES.filter((s) => typeof globalThis[`kvStage_${s.id.replace(/-/g, "_")}`] === "function");
@@ -80,7 +81,7 @@ function layoutPanels() {
   for (const id of shown) redraw(id);
 }
 
-function execute(line) {
+async function execute(line) {
   line = line.trim();
   if (!line) return [];
   log(`> ${line}`, "cmd");
@@ -96,14 +97,19 @@ function execute(line) {
     }
     log(options.text());
     if (w.length === 1) return [];
-    return execute("reset");
+    return await execute("reset");
   }
   const results = [];
   for (const id of shown) {
     const engine = engines.get(id);
     let res;
     try {
-      res = run(engine, line, options);
+      if (w[0] === "powercut") {
+        const r = await engine.powercut(engine.options);
+        res = { text: r.ok ? "power cut: what was synced is left, and kv_open recovered from it" : r.text };
+      } else {
+        res = run(engine, line, options);
+      }
     } catch (e) {
       res = { text: `error: ${e.message}` };
     }
@@ -136,11 +142,12 @@ function buildControls() {
   d3.select("#cmd").on("submit", (event) => {
     event.preventDefault();
     const input = d3.select("#line");
-    execute(input.property("value"));
+    const line = input.property("value");
     input.property("value", "");
+    execute(line);
   });
   const examples = ["fill 12 16", "put apple red", "put apple green", "del k003", "get apple", "get k003",
-    "batch put b1 x; put b2 y; del b1", "compact", "fill 3 40000 big", "reopen", "stats", "help"];
+    "batch put b1 x; put b2 y; del b1", "compact", "fill 3 40000 big", "reopen", "powercut", "stats", "help"];
   d3.select("#examples").selectAll("button").data(examples).join("button").attr("type", "button")
     .text((d) => d).on("click", (event, d) => execute(d));
 }
@@ -149,8 +156,13 @@ async function start() {
   buildControls();
   for (const s of built) {
     const engine = await loadEngine(s.id);
-    const res = engine.reset(options.text());
-    if (!res.ok) log(`[${s.id}] ${res.text}`, "err");
+    // A database left in the browser's storage by an earlier visit comes
+    // back as a power cut leaves it; else an empty one.
+    const kept = engine.hasDurable();
+    if (kept) engine.durable.restore(engine.dir);
+    const res = kept ? engine.open(options.text()) : engine.reset(options.text());
+    log(`[${s.id}] ${res.ok ? (kept ? "the database this browser kept: what its last syncs made durable" : "an empty database") : res.text}`,
+      res.ok ? "out" : "err");
     engines.set(s.id, engine);
   }
   log(`${built.length} engines loaded: ${built.map((s) => s.id).join(", ")}.  Type help, or click an example.`);
@@ -161,7 +173,7 @@ async function start() {
 // For the browser test (web/test/lab_test.mjs), and for a curious console.
 window.lab = {
   ready: start(),
-  run: (line) => execute(line).map((r) => ({ stage: r.stage, text: r.text })),
+  run: async (line) => (await execute(line)).map((r) => ({ stage: r.stage, text: r.text })),
   shown: () => shown.slice(),
   pick: (ids) => {
     d3.select("#stages").selectAll("input").property("checked", function () { return ids.includes(this.value); });
