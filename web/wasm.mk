@@ -71,10 +71,12 @@ endef
 $(foreach s,$(WASM_STAGES),$(eval $(call WASM_STAGE_RULES,$(s))))
 
 # The page: web/build.mjs bundles web/src/ with its libraries (esbuild)
-# into lab.js and writes index.html naming the stages' scripts.
+# into lab.js and writes index.html naming the stages' scripts.  npm runs
+# no package's install script (esbuild's only checks its binary, which
+# comes as a package of its own).
 WEB_SRCS := $(wildcard web/src/*.js web/src/*.css web/index.html web/build.mjs)
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 $(WB)/lab/lab.js: $(WEB_SRCS) web/node_modules/.package-lock.json
 	@mkdir -p $(dir $@)
