@@ -37,6 +37,7 @@
 typedef struct seg_copy {
     segment *s;             /* with a reference */
     uint64_t size, live;
+    int hint, sealed;
 } seg_copy;
 
 /* Emits each line of a stats_text buffer. */
@@ -104,7 +105,8 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
     for (size_t i = 0; i < n; i++) {
         segment *s = db->segs.v[i];
         segment_ref(s);
-        segs[i] = (seg_copy){s, __atomic_load_n(&s->size, __ATOMIC_ACQUIRE), s->live_bytes};
+        segs[i] = (seg_copy){s, __atomic_load_n(&s->size, __ATOMIC_ACQUIRE), s->live_bytes,
+                             s->has_hint != 0, s->sealed != 0};
         bytes += segs[i].size;
         live += segs[i].live;
     }
@@ -131,8 +133,8 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
         inspect_u64(&l, "bytes", segs[i].size);
         inspect_u64(&l, "live_bytes", segs[i].live);
         inspect_u64(&l, "active", segs[i].s->id == active);
-        inspect_u64(&l, "hint", segs[i].s->has_hint != 0);
-        inspect_u64(&l, "sealed", segs[i].s->sealed != 0);
+        inspect_u64(&l, "hint", (uint64_t)segs[i].hint);
+        inspect_u64(&l, "sealed", (uint64_t)segs[i].sealed);
         inspect_emit(&l, line, ctx);
     }
     inspect_begin(&l, "index");
