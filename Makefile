@@ -80,7 +80,8 @@ ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap
                -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf,--wrap=opendir,--wrap=closedir
 # The suites that run threads, for build/tsan/<stage>/racetest.
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
-               tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c
+               tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \
+               tests/inspect_race.c tests/inspect_lines.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources.  A file a stage reuses from the stage that introduced it
@@ -444,6 +445,9 @@ coverage:
 
 clean:
 	rm -rf build
+
+# ---- WebAssembly: make wasm, make test-wasm (docs/lab.md) ---------------------
+include web/wasm.mk
 
 .PHONY: FORCE
 FORCE:

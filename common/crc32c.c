@@ -145,9 +145,9 @@ static uint32_t crc32c_hardware(uint32_t crc, const uint8_t *p, size_t n)
         c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }
+static int crc32c_use_hardware;
 #endif
 
-static int crc32c_use_hardware;
 static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 static int crc32c_ready; /* 1 once crc32c_init ran (release store, acquire load) */
 

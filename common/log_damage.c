@@ -138,7 +138,7 @@ static int damage_collect(damage_search *s, uint64_t *y)
         /* Lengths of zero are impossible: jump so that the next header
          * tried ends at the next non-zero byte. */
         const uint8_t *z = damage_skip_zeros(p + 4, p + avail);
-        if (z - p >= LOG_RECORD_HEADER) {
+        if ((size_t)(z - p) >= LOG_RECORD_HEADER) {
             uint64_t next = *y + (uint64_t)(z - p) - (LOG_RECORD_HEADER - 1);
             *y = next > *y ? next : *y + 1;
             continue;

@@ -232,6 +232,26 @@ int  kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx);
  * before 03 ("kv repair is available from stage 03 on"). */
 int  kv_repair(const char *dir, kv_line_fn line, void *ctx);
 
+/* What an open database is made of, now, for pictures (the lab of
+ * docs/lab.md; the grammar of the lines is its table "kv_inspect lines").
+ * kv_inspect emits one line per part (a log, a segment, the index, a
+ * memtable, a table, a level), "KIND name=value ...", keys quoted as
+ * common/escape.h writes them.  flags: KV_INSPECT_DETAIL adds the parts
+ * inside each one (the records of a log, the slots of an index, the
+ * entries of a memtable, the blocks of a table), at most
+ * KV_INSPECT_DETAIL_MAX lines per part, then a "cut" line if there were
+ * more.  kv_inspect_get emits the places a kv_get of key looks, in the
+ * order it looks, one line each with what that place said (absent, found,
+ * deleted, skipped by its key range, skipped by its bloom filter), then
+ * one "answer" line: found or not_found, as kv_get would answer now.
+ * Both only read: they may run while other threads write, and they hold
+ * no lock for longer than a copy of a list.  KV_OK or an error (nothing
+ * is emitted after it). */
+#define KV_INSPECT_DETAIL 1u
+#define KV_INSPECT_DETAIL_MAX 256u
+int  kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx);
+int  kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, void *ctx);
+
 const char *kv_strerror(int status);
 const char *kv_errmsg(void);  /* this thread's last failure: file, offset, what, errno text */
 const char *kv_stage(void);   /* "01-log", "02-hash", ... */

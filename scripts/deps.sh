@@ -12,7 +12,10 @@
 # and python3, for the tests of `kv serve`), check (universal-ctags and
 # python3, for tests/structure_test.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
-# peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite).
+# peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
+# wasm (emscripten and node, for `make wasm` and the suites of `make
+# test-wasm`; npm, for the lab page's libraries; chromium, for its browser
+# test: docs/lab.md).
 #
 # As root, missing packages are installed with apt-get (one `apt-get update`
 # first).  Otherwise the script names them, says how to install them, and
@@ -34,8 +37,9 @@ for group in "$@"; do
     check) packages="$packages universal-ctags python3" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
+    wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server wasm)" >&2
         exit 2
         ;;
     esac

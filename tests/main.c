@@ -21,6 +21,8 @@ extern const harness_suite badfile_suite;
 extern const harness_suite tools_suite;
 extern const harness_suite sweep_suite;
 extern const harness_suite stage_caps_suite;
+extern const harness_suite inspect_suite;
+extern const harness_suite inspect_race_suite;
 
 int main(int argc, char **argv)
 {
@@ -29,7 +31,8 @@ int main(int argc, char **argv)
         &snapshot_suite,   &lifecycle_suite,   &batch_suite,
         &concurrency_suite, &concurrency_snapshot_suite, &stress_suite,
         &model_suite,      &fault_suite,       &badfile_suite,
-        &tools_suite,      &sweep_suite,
+        &tools_suite,      &sweep_suite,       &inspect_suite,
+        &inspect_race_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

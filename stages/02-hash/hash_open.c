@@ -30,10 +30,14 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->merge_lock, NULL);
     pthread_mutex_init(&db->write_lock, NULL);
     /* Writers first: glibc's default lets a stream of readers starve a
-     * writer waiting to update the index. */
+     * writer waiting to update the index.  (A glibc extension: other C
+     * libraries, emscripten's for the WebAssembly build, keep their own
+     * default.) */
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
+#ifdef __GLIBC__
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
     pthread_rwlock_init(&db->index_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     rc = db_dir_open(dir, &opt, KV_STAGE_NAME, HASH_DB_FORMAT, &db->dir);

@@ -4,7 +4,9 @@
 # format, writer, reader, batch payload, sync markers and the group-commit
 # queue; it depends on neither the index nor segments, and stage 04 links
 # it too), stage 02's record interface over it (record_io_wal.c), its write
-# path (hash_write_wal.c: the queue applied to the index) and its tools.
+# path (hash_write_wal.c: the queue applied to the index), its tools and
+# what kv_inspect shows of a segment's frames (record_inspect_wal.c, behind
+# stage 02's record_inspect.h).
 # Everything else is stage 02's (and stage 01's iterator), unchanged.
 WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
                    stages/03-wal/wal_resync.c \
@@ -13,8 +15,8 @@ WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
 SRCS_03-wal := $(WAL_MODULE_SRCS) \
                stages/03-wal/record_io_wal.c stages/03-wal/hash_write_wal.c \
                stages/03-wal/wal_tools.c stages/03-wal/wal_dump.c \
-               stages/03-wal/wal_repair.c \
-               stages/02-hash/hash_index.c stages/02-hash/segment.c \
+               stages/03-wal/wal_repair.c stages/03-wal/record_inspect_wal.c \
+               stages/02-hash/hash_inspect.c stages/02-hash/hash_index.c stages/02-hash/segment.c \
                stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
                stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \

@@ -16,10 +16,11 @@ LSM_ENGINE_SRCS := stages/04-lsm/lsm_open.c stages/04-lsm/lsm_failure.c \
                    stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_stats.c \
                    stages/04-lsm/lsm_files.c stages/04-lsm/lsm_wal.c \
                    stages/04-lsm/lsm_wal_scan.c stages/04-lsm/lsm_replay.c \
-                   stages/04-lsm/lsm_repair.c
+                   stages/04-lsm/lsm_repair.c stages/04-lsm/lsm_inspect.c
 # Stage 04's table set (table_set.h): one flat list, kv_compact merging it
 # into one table.  Stage 05 links it too; stage 06 has its own.
-LSM_TABLE_SET_SRCS := stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_compact.c
+LSM_TABLE_SET_SRCS := stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_compact.c \
+                      stages/04-lsm/lsm_inspect_tables.c
 SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/skiplist.c stages/04-lsm/memtable.c \
                stages/04-lsm/merge_iter.c stages/04-lsm/user_iter.c \
@@ -27,6 +28,7 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/table_v1_build.c stages/04-lsm/table_v1_open.c \
                stages/04-lsm/table_v1_read.c \
                stages/04-lsm/table_v1_iter.c stages/04-lsm/table_v1_tools.c \
+               stages/04-lsm/table_v1_inspect.c \
                $(LSM_ENGINE_SRCS) $(LSM_TABLE_SET_SRCS) \
                stages/04-lsm/lsm_tools.c \
                $(WAL_MODULE_SRCS)

@@ -89,6 +89,17 @@ int  table_set_iters(table_set_version *v, iter **out, size_t *n);
 /* kv_stats's lines about the tables, as v holds them, and the set's own
  * counters. */
 void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s);
+/* kv_inspect's lines about the tables of v (docs/lab.md: "table", and what
+ * groups them, such as levels), with KV_INSPECT_DETAIL each table's parts
+ * (lsm_inspect.h has the helpers both sets use).  KV_OK or an error. */
+int  table_set_inspect(table_set *ts, const table_set_version *v, unsigned flags,
+                       kv_line_fn line, void *ctx);
+/* The tables' part of kv_inspect_get: a "look" line for each table (or
+ * level) the lookup at lk meets, in the order table_set_get looks, up to
+ * the one that answers.  *state: IKEY_FOUND (*vlen its value's length),
+ * IKEY_DELETED or IKEY_ABSENT.  KV_OK or an error. */
+int  table_set_inspect_get(table_set *ts, const table_set_version *v, const ikey_lookup *lk,
+                           kv_line_fn line, void *ctx, ikey_lookup_state *state, size_t *vlen);
 
 /* ---- writes ---------------------------------------------------------------- */
 

@@ -14,7 +14,7 @@ SRCS_05-blocks := $(filter-out stages/04-lsm/table_v1_%.c,$(SRCS_04-lsm)) \
                   stages/05-blocks/table_v2_meta.c stages/05-blocks/table_v2_block.c \
                   stages/05-blocks/table_v2_build.c stages/05-blocks/table_v2_open.c \
                   stages/05-blocks/table_v2_read.c stages/05-blocks/table_v2_iter.c \
-                  stages/05-blocks/table_v2_tools.c \
+                  stages/05-blocks/table_v2_tools.c stages/05-blocks/table_v2_inspect.c \
                   stages/05-blocks/bloom.c stages/05-blocks/lru_cache.c \
                   stages/05-blocks/block_cache.c stages/05-blocks/file_cache.c
 INC_05-blocks := -Istages/04-lsm $(INC_04-lsm)

@@ -16,7 +16,7 @@ LEVEL_SET_SRCS := stages/06-leveled/level_set.c stages/06-leveled/level_read.c \
                   stages/06-leveled/level_compact.c stages/06-leveled/level_admit.c \
                   stages/06-leveled/level_recover.c stages/06-leveled/level_stats.c \
                   stages/06-leveled/level_out.c stages/06-leveled/level_files.c \
-                  stages/06-leveled/version_set.c
+                  stages/06-leveled/version_set.c stages/06-leveled/level_inspect.c
 # The versions (the tables of each level), the level iterator (a level
 # >= 1 read as one sorted source) and the compaction picker.
 LEVELED_VERSION_SRCS := stages/06-leveled/version.c stages/06-leveled/version_builder.c \

@@ -1,0 +1,56 @@
+#!/bin/sh
+# test_wasm.sh: the WebAssembly runs of `make test-wasm` (docs/lab.md).
+#
+#   sh scripts/test_wasm.sh WASM_BUILD_DIR "STAGES"
+#
+# For each stage: WASM_BUILD_DIR/<stage>/kvtest.js under node (the stage
+# suite, tests/wasm/main.c, on the engine compiled to WebAssembly); then
+# the lab page in headless Chromium (web/test/lab_test.mjs), which saves
+# its screenshots in WASM_BUILD_DIR/shots/.  Lines other than "RUN ..." and
+# "ok ..." are shown; a run that prints no "N passed, N failed" line or
+# exits non-zero counts as one more failure.  Ends with one line
+# "N passed, N failed" (the sums) and exits non-zero if anything failed.
+# KV_TEST_FILTER is passed to the suites.
+
+if [ $# -ne 2 ]; then
+    echo "usage: sh scripts/test_wasm.sh WASM_BUILD_DIR \"STAGES\"" >&2
+    exit 2
+fi
+wb=$1
+stages=$2
+total_passed=0
+total_failed=0
+log=$(mktemp "${TMPDIR:-/tmp}/test_wasm.XXXXXX") || exit 2
+trap 'rm -f "$log"' EXIT
+
+# run_one LABEL COMMAND...: runs it, shows its interesting lines, adds up.
+run_one() {
+    label=$1
+    shift
+    echo "== $label"
+    started=$(date +%s)
+    "$@" >"$log" 2>&1
+    status=$?
+    grep -v -e '^RUN ' -e '^ok ' "$log" | grep -v -E '^[0-9]+ passed, [0-9]+ failed$' | cut -c1-400
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    passed=0
+    failed=0
+    if [ -n "$summary" ]; then
+        passed=$(echo "$summary" | sed 's/ passed.*//')
+        failed=$(echo "$summary" | sed 's/.*passed, //; s/ failed//')
+    fi
+    if [ -z "$summary" ] || { [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; }; then
+        echo "$label: exit status $status${summary:+ with $summary}, counted as a failure"
+        failed=$((failed + 1))
+    fi
+    echo "$label: $passed passed, $failed failed, $(($(date +%s) - started)) s"
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+}
+
+for s in $stages; do
+    run_one "wasm $s kvtest (node)" node "$wb/$s/kvtest.js" ${KV_TEST_FILTER:+"$KV_TEST_FILTER"}
+done
+run_one "lab page (chromium)" node web/test/lab_test.mjs "$wb/lab" "$wb/shots"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

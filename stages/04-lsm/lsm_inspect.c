@@ -1,0 +1,198 @@
+/*
+ * lsm_inspect.c: kv_inspect and kv_inspect_get of the LSM stages (04, and
+ * 05 and 06, which link it unchanged).  From one view (lsm_db.h), taken
+ * as a reader takes it, so a writer is never held up:
+ *
+ *   db stage=04-lsm seq=S memtable_limit=B
+ *   memtable state=active bytes=B entries=N
+ *   entry mem=active key="k" seq=S op=put vlen=V          (DETAIL)
+ *   memtable state=frozen bytes=B entries=N               (while one is)
+ *   ... the tables (lsm_inspect.h)
+ *
+ * A get looks where kv_get looks (lsm_read.c): the active memtable, the
+ * frozen one, then the tables in the order the view's tables part looks,
+ * stopping at the first that has a version of the key:
+ *
+ *   look part=memtable state=active result=absent
+ *   look part=table file=000007.sst result=skipped_range
+ *   look part=table file=000005.sst result=found vlen=V
+ *   answer result=found vlen=V
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "error.h"
+#include "inspect_line.h"
+#include "lsm_inspect.h"
+#include "table_inspect.h"
+
+static const char *const lsm_inspect_results[] = {"absent", "found", "deleted"};
+
+static int lsm_inspect_memtable(memtable *m, const char *state, unsigned flags,
+                                kv_line_fn line, void *ctx)
+{
+    inspect_line l;
+    inspect_begin(&l, "memtable");
+    inspect_word(&l, "state", state);
+    inspect_u64(&l, "bytes", memtable_memory_usage(m));
+    inspect_u64(&l, "entries", memtable_entries(m));
+    inspect_emit(&l, line, ctx);
+    if (!(flags & KV_INSPECT_DETAIL))
+        return KV_OK;
+    iter *it = NULL;
+    int rc = memtable_iter_new(m, &it);
+    if (rc != KV_OK)
+        return rc;
+    inspect_cap cap = {0};
+    for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+        ikey_parsed k;
+        if (!ikey_decode(it->key, it->key + it->key_len, &k))
+            continue; /* the writer adds only well-formed keys */
+        if (!inspect_cap_take(&cap, "memtable", state, line, ctx))
+            break;
+        inspect_begin(&l, "entry");
+        inspect_word(&l, "mem", state);
+        inspect_key(&l, "key", k.user_key, k.user_len);
+        inspect_u64(&l, "seq", k.seq);
+        inspect_word(&l, "op", k.type == IKEY_DELETE ? "del" : "put");
+        inspect_u64(&l, "vlen", it->value_len);
+        inspect_emit(&l, line, ctx);
+    }
+    rc = iter_status(it);
+    iter_free(it);
+    return rc;
+}
+
+int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
+{
+    int rc = args_check_ptr("kv_inspect", db, "db");
+    if (rc != KV_OK)
+        return rc;
+    uint64_t seq = 0;
+    lsm_view *v = lsm_view_get(db, &seq);
+    inspect_line l;
+    inspect_begin(&l, "db");
+    inspect_word(&l, "stage", kv_stage());
+    inspect_u64(&l, "seq", seq);
+    inspect_u64(&l, "memtable_limit", db->memtable_limit);
+    inspect_emit(&l, line, ctx);
+    rc = lsm_inspect_memtable(v->mem, "active", flags, line, ctx);
+    if (rc == KV_OK && v->imm != NULL)
+        rc = lsm_inspect_memtable(v->imm, "frozen", flags, line, ctx);
+    if (rc == KV_OK)
+        rc = table_set_inspect(db->tables, v->tables, flags, line, ctx);
+    lsm_view_unref(v);
+    return rc;
+}
+
+const char *lsm_inspect_table_name(const table *t)
+{
+    const char *path = table_path(t);
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+int lsm_inspect_table(table *t, int level, unsigned flags, kv_line_fn line, void *ctx)
+{
+    size_t slen = 0, llen = 0;
+    const uint8_t *smallest = table_smallest(t, &slen);
+    const uint8_t *largest = table_largest(t, &llen);
+    ikey_parsed lo, hi;
+    if (!ikey_decode(smallest, smallest + slen, &lo) || !ikey_decode(largest, largest + llen, &hi))
+        return kv_error(KV_ERR_CORRUPT, "kv_inspect: %s: its key range is not two internal "
+                        "keys", table_path(t));
+    const char *name = lsm_inspect_table_name(t);
+    inspect_line l;
+    inspect_begin(&l, "table");
+    inspect_word(&l, "file", name);
+    if (level >= 0)
+        inspect_u64(&l, "level", (uint64_t)level);
+    inspect_u64(&l, "bytes", table_file_bytes(t));
+    inspect_u64(&l, "entries", table_entries(t));
+    inspect_key(&l, "smallest", lo.user_key, lo.user_len);
+    inspect_key(&l, "largest", hi.user_key, hi.user_len);
+    inspect_emit(&l, line, ctx);
+    return (flags & KV_INSPECT_DETAIL) ? table_inspect_parts(t, name, line, ctx) : KV_OK;
+}
+
+int lsm_inspect_table_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line,
+                           void *ctx, ikey_lookup_state *state, size_t *vlen)
+{
+    size_t ulen = 0, slen = 0, llen = 0;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    const uint8_t *smallest = table_smallest(t, &slen);
+    const uint8_t *largest = table_largest(t, &llen);
+    inspect_line l;
+    inspect_begin(&l, "look");
+    inspect_word(&l, "part", "table");
+    inspect_word(&l, "file", lsm_inspect_table_name(t));
+    if (level >= 0)
+        inspect_u64(&l, "level", (uint64_t)level);
+    *state = IKEY_ABSENT;
+    if (ikey_user_compare(ukey, ulen, smallest, slen - IKEY_TRAILER_SIZE) < 0 ||
+        ikey_user_compare(ukey, ulen, largest, llen - IKEY_TRAILER_SIZE) > 0) {
+        inspect_word(&l, "result", "skipped_range");
+    } else if (table_inspect_filter_says_absent(t, ukey, ulen)) {
+        inspect_word(&l, "result", "skipped_bloom");
+    } else {
+        table_get_result r;
+        int rc = table_get(t, lk, &r);
+        if (rc != KV_OK)
+            return rc;
+        free(r.value);
+        *state = r.state;
+        *vlen = r.value_len;
+        inspect_word(&l, "result", lsm_inspect_results[r.state]);
+        inspect_u64(&l, "reads", r.reads);
+        if (r.state == IKEY_FOUND)
+            inspect_u64(&l, "vlen", r.value_len);
+    }
+    inspect_emit(&l, line, ctx);
+    return KV_OK;
+}
+
+int kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, void *ctx)
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_inspect_get", db, "db")) != KV_OK ||
+        (rc = args_check_key("kv_inspect_get", key, klen)) != KV_OK)
+        return rc;
+    uint64_t seq = 0;
+    lsm_view *v = lsm_view_get(db, &seq);
+    ikey_lookup lk;
+    if ((rc = ikey_lookup_init(&lk, key, klen, seq)) != KV_OK) {
+        lsm_view_unref(v);
+        return rc;
+    }
+    ikey_lookup_state state = IKEY_ABSENT;
+    size_t vlen = 0;
+    memtable *mems[2] = {v->mem, v->imm};
+    const char *names[2] = {"active", "frozen"};
+    inspect_line l;
+    for (int i = 0; i < 2 && state == IKEY_ABSENT; i++) {
+        if (mems[i] == NULL)
+            continue;
+        const uint8_t *p = NULL;
+        state = memtable_get(mems[i], &lk, &p, &vlen);
+        inspect_begin(&l, "look");
+        inspect_word(&l, "part", "memtable");
+        inspect_word(&l, "state", names[i]);
+        inspect_word(&l, "result", lsm_inspect_results[state]);
+        if (state == IKEY_FOUND)
+            inspect_u64(&l, "vlen", vlen);
+        inspect_emit(&l, line, ctx);
+    }
+    if (state == IKEY_ABSENT)
+        rc = table_set_inspect_get(db->tables, v->tables, &lk, line, ctx, &state, &vlen);
+    ikey_lookup_free(&lk);
+    lsm_view_unref(v);
+    if (rc != KV_OK)
+        return rc;
+    inspect_begin(&l, "answer");
+    inspect_word(&l, "result", state == IKEY_FOUND ? "found" : "not_found");
+    if (state == IKEY_FOUND)
+        inspect_u64(&l, "vlen", vlen);
+    inspect_emit(&l, line, ctx);
+    return KV_OK;
+}

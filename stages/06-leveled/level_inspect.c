@@ -1,0 +1,93 @@
+/*
+ * level_inspect.c: the tables' part of kv_inspect and kv_inspect_get
+ * (stages/04-lsm/table_set.h) for stage 06's levels, from the version the
+ * view was made with (version.h), which no one changes:
+ *
+ *   level n=L tables=N bytes=B target=T score=X
+ *   table file=000012.sst level=L bytes=B entries=N smallest="a" largest="k"
+ *   amp write=W read=R
+ *
+ * Level 0's tables are listed newest first, as a lookup meets them; a
+ * deeper level's in key order.  target is level 0's compaction trigger
+ * (in tables) and a deeper level's size target (in bytes); a level with
+ * score >= 1 is due for compaction.  write: every byte written to tables
+ * (flushes and compactions) over the bytes flushed, as kv_stats's
+ * compact.write_amplification; read: how many tables a lookup of a key
+ * present in every level would read, level 0's tables and one per
+ * non-empty deeper level.
+ *
+ * A get looks at level 0's tables newest first, then at each deeper level
+ * the one table whose key range holds the key (table_set_get,
+ * level_read.c):
+ *
+ *   look part=table file=000012.sst level=0 result=skipped_bloom
+ *   look part=level level=1 result=skipped_range      (no table holds it)
+ *   look part=table file=000009.sst level=2 result=found reads=1 vlen=V
+ */
+#include <inttypes.h>
+
+#include "inspect_line.h"
+#include "level_set.h"
+#include "lsm_inspect.h"
+
+static double level_inspect_ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
+
+int table_set_inspect(table_set *ts, const table_set_version *v, unsigned flags,
+                      kv_line_fn line, void *ctx)
+{
+    inspect_line l;
+    int rc = KV_OK;
+    size_t read_amp = v->nfiles[0];
+    for (int level = 0; rc == KV_OK && level < VERSION_LEVELS; level++) {
+        inspect_begin(&l, "level");
+        inspect_u64(&l, "n", (uint64_t)level);
+        inspect_u64(&l, "tables", v->nfiles[level]);
+        inspect_u64(&l, "bytes", v->level_bytes[level]);
+        inspect_u64(&l, "target", level == 0 ? (uint64_t)ts->copt.l0_trigger
+                                             : compaction_level_target(&ts->copt, level));
+        inspect_double(&l, "score", compaction_level_score(v, &ts->copt, level));
+        inspect_emit(&l, line, ctx);
+        read_amp += level > 0 && v->nfiles[level] > 0;
+        for (size_t i = 0; rc == KV_OK && i < v->nfiles[level]; i++)
+            rc = lsm_inspect_table(v->files[level][i]->t, level, flags, line, ctx);
+    }
+    uint64_t written = 0;
+    for (int level = 0; level < VERSION_LEVELS; level++)
+        written += __atomic_load_n(&ts->levels[level].bytes_written, __ATOMIC_RELAXED);
+    uint64_t flushed = __atomic_load_n(&ts->levels[0].bytes_written, __ATOMIC_RELAXED);
+    inspect_begin(&l, "amp");
+    inspect_double(&l, "write", level_inspect_ratio(written, flushed));
+    inspect_u64(&l, "read", read_amp);
+    if (rc == KV_OK)
+        inspect_emit(&l, line, ctx);
+    return rc;
+}
+
+int table_set_inspect_get(table_set *ts, const table_set_version *v, const ikey_lookup *lk,
+                          kv_line_fn line, void *ctx, ikey_lookup_state *state, size_t *vlen)
+{
+    (void)ts;
+    size_t ulen = 0;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    *state = IKEY_ABSENT;
+    int rc = KV_OK;
+    for (size_t i = 0; rc == KV_OK && *state == IKEY_ABSENT && i < v->nfiles[0]; i++)
+        rc = lsm_inspect_table_look(v->files[0][i]->t, 0, lk, line, ctx, state, vlen);
+    for (int level = 1; rc == KV_OK && *state == IKEY_ABSENT && level < VERSION_LEVELS;
+         level++) {
+        if (v->nfiles[level] == 0)
+            continue;
+        vfile *f = version_level_find(v, level, ukey, ulen);
+        if (f != NULL) {
+            rc = lsm_inspect_table_look(f->t, level, lk, line, ctx, state, vlen);
+            continue;
+        }
+        inspect_line l;
+        inspect_begin(&l, "look");
+        inspect_word(&l, "part", "level");
+        inspect_u64(&l, "level", (uint64_t)level);
+        inspect_word(&l, "result", "skipped_range");
+        inspect_emit(&l, line, ctx);
+    }
+    return rc;
+}

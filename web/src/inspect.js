@@ -1,0 +1,35 @@
+// inspect.js: kv_inspect's lines (include/kv.h; the grammar is in
+// common/inspect_line.h and docs/lab.md) parsed into objects:
+//   "record file=data.log off=16 key=\"a\""  ->  {kind: "record", file: "data.log", off: 16, key: "a"}
+// Numbers become numbers; quoted values stay strings, with their \xNN
+// escapes decoded to the bytes' characters.
+
+const FIELD = /^ ([a-z_]+)=("([^"]*)"|([A-Za-z0-9_.:/+-]+))/;
+
+function unescapeValue(s) {
+  return s.replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+export function parseLine(line) {
+  const kind = /^[a-z_]+/.exec(line);
+  if (!kind) throw new Error(`not a kv_inspect line: ${line}`);
+  const out = { kind: kind[0] };
+  let rest = line.slice(kind[0].length);
+  while (rest.length > 0) {
+    const m = FIELD.exec(rest);
+    if (!m) throw new Error(`not a kv_inspect field: "${rest}" in ${line}`);
+    if (m[3] !== undefined) out[m[1]] = unescapeValue(m[3]);
+    else out[m[1]] = /^[0-9]+(\.[0-9]+)?$/.test(m[4]) ? Number(m[4]) : m[4];
+    rest = rest.slice(m[0].length);
+  }
+  return out;
+}
+
+export function parseLines(text) {
+  return text.split("\n").filter((l) => l.length > 0).map(parseLine);
+}
+
+// Lines of one kind, in order.
+export function ofKind(lines, kind) {
+  return lines.filter((l) => l.kind === kind);
+}

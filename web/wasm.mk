@@ -1,0 +1,96 @@
+# WebAssembly builds of the stages, and the lab page (docs/lab.md).
+# Included by the Makefile.
+#   make wasm        build/wasm/lab/: the lab page, opened from disk (no
+#                    server, nothing downloaded at run time), with each
+#                    stage's engine compiled by emscripten (build/wasm/S/)
+#   make test-wasm   the stage suite (tests/wasm/main.c) under node for each
+#                    stage of WASM_STAGES, then the page in headless Chromium
+#                    (web/test/lab_test.mjs), screenshots in build/wasm/shots/
+# `make deps DEPS=wasm` installs emscripten, node and chromium (Debian's);
+# the page's libraries (d3, and esbuild to bundle them) come from npm,
+# installed from web/package-lock.json into web/node_modules.
+#
+# Stages 04-06 flush and compact on a background thread, which a page
+# opened from disk cannot have (threads in a browser need cross-origin
+# isolation, which only a server can grant), so they join WASM_STAGES once
+# their engines can run that work on the writer's thread (KV_BG_INLINE).
+WASM_STAGES ?= 01-log 02-hash 03-wal
+# Debian's emscripten runs its JavaScript tools with Debian's node modules
+# (acorn, in /usr/share/nodejs), which Debian's node finds by itself and a
+# node from elsewhere does not: NODE_PATH names them.
+EMCC ?= NODE_PATH=/usr/share/nodejs emcc
+EMAR ?= emar
+space := $(subst ,, )
+WB := build/wasm
+# Emscripten 3.1.6 (Debian 12) is the oldest this must build with.
+WASM_CFLAGS = $(CSTD) $(WARN) -O2 -Iinclude -Icommon
+# The engines' I/O: io_posix_wasm.c in place of io_posix.c (common/io.h).
+WASM_COMMON_SRCS := $(filter-out common/io_posix.c,$(COMMON_SRCS))
+WASM_TEST_SRCS := $(filter-out tests/main.c tests/concurrency.c tests/concurrency_snapshot.c \
+                    tests/stress.c tests/inspect_race.c,$(TEST_SRCS)) tests/wasm/main.c
+# Node runs the suites: memory grows as a test needs it; the process's exit
+# status is the suite's.  SINGLE_FILE (the wasm inside the script) here
+# too: emscripten 3.1.6 loads a separate .wasm with fetch() whenever there
+# is one, which node 18 and later have, and their fetch() takes no paths.
+WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME=1 \
+                     -sENVIRONMENT=node -sSINGLE_FILE=1
+# The page: one script per stage, the wasm inside it (SINGLE_FILE: a page
+# opened from disk cannot fetch a .wasm file), made by a factory function
+# (MODULARIZE) so that every stage has its own memory and file system.
+WASM_LAB_EXPORTS := _lab_open,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
+                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_inspect, \
+                    _lab_inspect_get,_lab_stats,_lab_text,_lab_errmsg,_lab_stage
+WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sSINGLE_FILE=1 \
+                    -sEXPORTED_FUNCTIONS=$(subst $(space),,$(strip $(WASM_LAB_EXPORTS))) \
+                    -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS
+wasm_obj = $(patsubst %.c,$(WB)/obj/%.o,$(1))
+wasm_obj_stage = $(patsubst %.c,$(WB)/$(1)/obj/%.o,$(2))
+
+.PHONY: wasm test-wasm wasm-build wasm-engines wasm-tests
+
+$(WB)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(EMCC) $(WASM_CFLAGS) -MMD -MP -c $< -o $@
+
+define WASM_STAGE_RULES
+$(WB)/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(EMCC) $$(WASM_CFLAGS) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+
+$(WB)/$(1)/libkv.a: $(call wasm_obj_stage,$(1),$(SRCS_$(1))) $(call wasm_obj,$(WASM_COMMON_SRCS))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && $$(EMAR) rcs $$@ $$^
+
+$(WB)/$(1)/kvtest.js: $(call wasm_obj,$(WASM_TEST_SRCS)) $(WB)/$(1)/libkv.a
+	$$(EMCC) $$(WASM_CFLAGS) $$(WASM_NODE_LDFLAGS) -o $$@ $$^
+
+$(WB)/lab/kv-$(1).js: $(WB)/obj/web/lab_api.o $(WB)/$(1)/libkv.a
+	@mkdir -p $$(dir $$@)
+	$$(EMCC) $$(WASM_CFLAGS) $$(WASM_WEB_LDFLAGS) -sEXPORT_NAME=kvStage_$(subst -,_,$(1)) -o $$@ $$^
+endef
+$(foreach s,$(WASM_STAGES),$(eval $(call WASM_STAGE_RULES,$(s))))
+
+# The page: web/build.mjs bundles web/src/ with its libraries (esbuild)
+# into lab.js and writes index.html naming the stages' scripts.  npm runs
+# no package's install script (esbuild's only checks its binary, which
+# comes as a package of its own).
+WEB_SRCS := $(wildcard web/src/*.js web/src/*.css web/index.html web/build.mjs)
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+$(WB)/lab/lab.js: $(WEB_SRCS) web/node_modules/.package-lock.json
+	@mkdir -p $(dir $@)
+	node web/build.mjs $(WB)/lab $(WASM_STAGES)
+
+wasm-engines: $(foreach s,$(WASM_STAGES),$(WB)/lab/kv-$(s).js)
+wasm-tests: $(foreach s,$(WASM_STAGES),$(WB)/$(s)/kvtest.js)
+wasm-build: wasm-engines $(WB)/lab/lab.js
+wasm:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build
+	@echo "wasm: open $(WB)/lab/index.html in a browser (from disk; no server needed)"
+
+test-wasm:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
+	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)"
