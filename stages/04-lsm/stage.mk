@@ -22,6 +22,8 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_stats.c \
                stages/04-lsm/lsm_tools.c stages/04-lsm/lsm_repair.c \
                $(WAL_MODULE_SRCS)
+# kv check and kv dump of one log; kv repair's parts (lsm_repair.h).
+SRCS_04-lsm += stages/04-lsm/lsm_wal_tools.c
 INC_04-lsm := -Istages/03-wal
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_04-lsm := table
