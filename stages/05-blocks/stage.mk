@@ -17,6 +17,8 @@ SRCS_05-blocks := $(filter-out stages/04-lsm/table_v1_%.c,$(SRCS_04-lsm)) \
                   stages/05-blocks/table_v2_tools.c \
                   stages/05-blocks/bloom.c stages/05-blocks/lru_cache.c \
                   stages/05-blocks/block_cache.c stages/05-blocks/file_cache.c
+# What kv repair can read of a damaged v2 table.
+SRCS_05-blocks += stages/05-blocks/table_v2_salvage.c
 INC_05-blocks := -Istages/04-lsm $(INC_04-lsm)
 # lz4 (Debian's liblz4-dev: scripts/deps.sh installs it for `make`): every
 # binary linked with this stage's libkv.a links liblz4 too.
