@@ -19,6 +19,8 @@
 #ifndef KV_COMMON_OFFLINE_H
 #define KV_COMMON_OFFLINE_H
 
+#include <stddef.h>
+
 #include "kv.h"
 
 #define OFFLINE_LOST_DIR "lost"
@@ -39,5 +41,10 @@ int offline_finish(const char *dir, int status);
 
 /* 1 if `name`, in a database directory, is kv_repair's lost/ folder. */
 int offline_is_lost_dir(const char *name);
+
+/* Copies dir's file `name` into dir/lost/ (as lost/NAME, or lost/NAME.1,
+ * NAME.2, ... if that is taken), synced, the folders synced; *kept_as gets
+ * its path within dir.  KV_OK or an error. */
+int offline_set_aside(const char *dir, const char *name, char *kept_as, size_t cap);
 
 #endif

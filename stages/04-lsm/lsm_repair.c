@@ -59,7 +59,7 @@ static int repair_one_table(repair_run *r, const lsm_listing *l, size_t i)
         lsm_table_name(older[nolder++], l->tables[j].lo, l->tables[j].hi, 0);
     }
     if (rc == KV_OK)
-        rc = repair_older(r, name, res.lost, res.nlost, older, nolder);
+        rc = repair_older(r, name, res.lost, res.nlost, older, nolder, 0);
     for (size_t j = 0; j < nolder; j++)
         free(older[j]);
     free(older);
@@ -87,7 +87,8 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     for (size_t i = 0; rc == KV_OK && i < l.nwals; i++) {
         int rewritten = 0;
         if (!l.wals[i].covered)
-            rc = repair_log(&r, l.wals[i].start, &rewritten);
+            rc = repair_log(&r, l.wals[i].start, i + 1 < l.nwals ? l.wals[i + 1].start : 0,
+                            &rewritten);
     }
     if (rc == KV_OK)
         repair_say_done(&r, NULL);

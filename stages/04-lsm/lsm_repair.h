@@ -32,6 +32,7 @@ typedef struct repair_run {
     io_lock *lock;
     /* What was done, for the last line. */
     size_t logs_rewritten, tables_rewritten, tables_dropped;
+    size_t set_aside;           /* files copied to lost/ */
     uint64_t log_bytes_lost, entries_lost;
     int entries_lost_unknown;   /* some table's count of entries is unknown */
 } repair_run;
@@ -47,9 +48,10 @@ void repair_end(repair_run *r);
  * `more` (NULL: none) is what else the stage did (its manifest). */
 void repair_say_done(const repair_run *r, const char *more);
 
-/* Rewrites dir's log `start` if it has any damage (*rewritten = 1).
- * KV_OK or an error. */
-int  repair_log(repair_run *r, uint64_t start, int *rewritten);
+/* Rewrites dir's log `start` if it has any damage (*rewritten = 1);
+ * `next_log` is the next log's start (0: it is the last), which bounds the
+ * sequence numbers a damaged end took.  KV_OK or an error. */
+int  repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten);
 
 /* A range of user keys some entries were lost from: [lo, hi], both
  * included; NULL: open on that side. */
@@ -87,14 +89,13 @@ int  repair_range_of(const uint8_t *smallest, size_t slen, const uint8_t *larges
 
 /* Reports what older versions the loss of `lost` (entries of table
  * `name`) lets show: the entries of the tables `older` (names in dir, the
- * ones that hold older writes than `name`) whose keys fall in the ranges.
+ * ones that hold older writes than `name`; or, `unordered`, every other
+ * table, when which are older is not known) whose keys fall in the ranges.
  * KV_OK or an error reading them. */
 int  repair_older(repair_run *r, const char *name, const repair_range *lost, size_t nlost,
-                  char *const *older, size_t nolder);
+                  char *const *older, size_t nolder, int unordered);
 
-/* Copies dir's file `name` to lost/ (as lost/NAME, or NAME.1, NAME.2, ...
- * if that is taken), synced; *kept_as gets its path within dir (room for
- * 80 bytes).  KV_OK or an error. */
+/* offline_set_aside (offline.h), counted. */
 int  repair_set_aside(repair_run *r, const char *name, char *kept_as, size_t cap);
 
 #endif

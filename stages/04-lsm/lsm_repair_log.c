@@ -1,6 +1,6 @@
 /*
- * lsm_repair_log.c: a repair's start and end, setting a damaged file
- * aside in lost/, and the rewrite of a damaged log (lsm_repair.h), as
+ * lsm_repair_log.c: a repair's start and end, and the rewrite of a
+ * damaged log (lsm_repair.h), as
  * stage 03's repair does its segments (docs/03-wal.md, "Repair").
  *
  * A log with damage anywhere (its header, any record) is copied into
@@ -19,7 +19,6 @@
 #include "db_dir.h"
 #include "db_identity.h"
 #include "error.h"
-#include "file_bytes.h"
 #include "file_start.h"
 #include "log_report.h"
 #include "lsm_files.h"
@@ -75,70 +74,43 @@ void repair_say_done(const repair_run *r, const char *more)
                         "reads whole");
         return;
     }
-    char entries[80];
-    if (r->entries_lost_unknown && r->entries_lost == 0)
-        snprintf(entries, sizeof entries, "an unknown number of entries lost");
-    else if (r->entries_lost_unknown)
-        snprintf(entries, sizeof entries, "%" PRIu64 " entries lost, and an unknown number "
-                 "more", r->entries_lost);
-    else
-        snprintf(entries, sizeof entries, "%" PRIu64 " entr%s lost", r->entries_lost,
-                 r->entries_lost == 1 ? "y" : "ies");
-    log_report_line(r->line, r->ctx, "repair: %zu table%s rewritten, %zu dropped (%s); %zu "
-                    "log%s rewritten (%" PRIu64 " bytes lost)%s%s; the files replaced are in "
-                    "%s/", r->tables_rewritten, r->tables_rewritten == 1 ? "" : "s",
-                    r->tables_dropped, entries, r->logs_rewritten,
-                    r->logs_rewritten == 1 ? "" : "s", r->log_bytes_lost, more ? "; " : "",
-                    more ? more : "", OFFLINE_LOST_DIR);
-}
-
-/* ---- lost/ ------------------------------------------------------------------------ */
-
-/* "lost/NAME", or "lost/NAME.K" for the first K >= 1 not taken. */
-static int repair_lost_name(const repair_run *r, const char *name, char *out, size_t cap)
-{
-    for (unsigned k = 0; k < 1000; k++) {
-        if (k == 0)
-            snprintf(out, cap, "%s/%s", OFFLINE_LOST_DIR, name);
+    char said[1400];
+    size_t n = 0;
+#define SAY(...)                                                                        \
+    do {                                                                                \
+        if (n < sizeof said)                                                            \
+            n += (size_t)snprintf(said + n, sizeof said - n, __VA_ARGS__);              \
+    } while (0)
+    if (r->tables_rewritten > 0)
+        SAY("%s%zu table%s rewritten", n ? "; " : "", r->tables_rewritten,
+            r->tables_rewritten == 1 ? "" : "s");
+    if (r->tables_dropped > 0)
+        SAY("%s%zu table%s dropped", n ? "; " : "", r->tables_dropped,
+            r->tables_dropped == 1 ? "" : "s");
+    if (r->tables_rewritten + r->tables_dropped > 0) {
+        if (r->entries_lost_unknown && r->entries_lost == 0)
+            SAY(" (an unknown number of entries lost)");
+        else if (r->entries_lost_unknown)
+            SAY(" (%" PRIu64 " entries lost, and an unknown number more)", r->entries_lost);
         else
-            snprintf(out, cap, "%s/%s.%u", OFFLINE_LOST_DIR, name, k);
-        char *path = io_join(r->dir, out);
-        int exists = 1;
-        int rc = path ? io_exists(path, &exists) : KV_ERR_NOMEM;
-        free(path);
-        if (rc != KV_OK)
-            return rc;
-        if (!exists)
-            return KV_OK;
+            SAY(" (%" PRIu64 " entr%s lost)", r->entries_lost,
+                r->entries_lost == 1 ? "y" : "ies");
     }
-    return kv_error(KV_ERR_INVALID, "kv_repair %s: %s/ already holds a thousand copies of %s",
-                    r->dir, OFFLINE_LOST_DIR, name);
+    if (r->logs_rewritten > 0)
+        SAY("%s%zu log%s rewritten (%" PRIu64 " bytes lost)", n ? "; " : "",
+            r->logs_rewritten, r->logs_rewritten == 1 ? "" : "s", r->log_bytes_lost);
+    if (more != NULL)
+        SAY("%s%s", n ? "; " : "", more);
+    if (r->set_aside > 0)
+        SAY("; what was damaged is kept in %s/", OFFLINE_LOST_DIR);
+#undef SAY
+    log_report_line(r->line, r->ctx, "repair: %s", said);
 }
 
 int repair_set_aside(repair_run *r, const char *name, char *kept_as, size_t cap)
 {
-    char *lost_dir = io_join(r->dir, OFFLINE_LOST_DIR);
-    char *from = io_join(r->dir, name), *to = NULL;
-    int rc = lost_dir && from ? io_mkdir(lost_dir) : KV_ERR_NOMEM;
-    if (rc == KV_OK && (rc = repair_lost_name(r, name, kept_as, cap)) == KV_OK)
-        rc = (to = io_join(r->dir, kept_as)) ? KV_OK : KV_ERR_NOMEM;
-    file_bytes in;
-    io_file *out = NULL;
-    int opened = rc == KV_OK;
-    if (opened)
-        rc = file_bytes_open(from, &in);
-    if (rc == KV_OK && (rc = io_open(to, IO_WRITE | IO_CREATE | IO_TRUNC, &out)) == KV_OK &&
-        (in.n == 0 || (rc = io_append_bytes(out, in.p, (size_t)in.n)) == KV_OK))
-        rc = io_sync(out);
-    int crc = io_close(out);
-    rc = rc == KV_OK ? crc : rc;
-    if (opened)
-        file_bytes_close(&in);
-    if (rc == KV_OK && (rc = io_sync_dir(lost_dir)) == KV_OK)
-        rc = io_sync_dir(r->dir);
-    free(lost_dir);
-    free(from);
-    free(to);
+    int rc = offline_set_aside(r->dir, name, kept_as, cap);
+    r->set_aside += rc == KV_OK;
     return rc;
 }
 
@@ -149,6 +121,7 @@ typedef struct repair_log_copy {
     const char *name;
     io_file *out;
     uint64_t at, kept, after, lost;
+    uint64_t next_log;      /* the next log's first sequence number (0: none) */
     int damaged;            /* inside a damaged region, since `bad` */
     uint64_t bad;
     const char *why;
@@ -165,9 +138,11 @@ static void repair_region_end(repair_log_copy *c, uint64_t end, uint64_t next_se
     c->regions++;
     c->lost += end - c->bad;
     char seqs[160];
+    if (next_seq == 0 && c->next_log != 0)
+        next_seq = c->next_log; /* the next log takes up from there */
     if (next_seq == 0)
         snprintf(seqs, sizeof seqs, "the writes after sequence %" PRIu64 " in this log, if it "
-                 "held any (how many cannot be known)", c->after);
+                 "held any (how many cannot be known: it is the last log)", c->after);
     else if (next_seq == c->after + 2)
         snprintf(seqs, sizeof seqs, "sequence number %" PRIu64 " (1 write)", c->after + 1);
     else if (next_seq > c->after + 2)
@@ -227,14 +202,14 @@ static int repair_log_copy_records(repair_log_copy *c, io_file *in, uint64_t siz
 }
 
 /* Rewrites the log `start`, known to be damaged. */
-static int repair_log_rewrite(repair_run *r, uint64_t start)
+static int repair_log_rewrite(repair_run *r, uint64_t start, uint64_t next_log)
 {
     char name[LSM_NAME_MAX], tmp_name[LSM_NAME_MAX + 8], kept_as[LSM_NAME_MAX + 16];
     lsm_wal_name(name, start);
     snprintf(tmp_name, sizeof tmp_name, "%s" LSM_TMP_SUFFIX, name);
     char *tmp = io_join(r->dir, tmp_name);
     lsm_wal *w = NULL;
-    repair_log_copy c = {.run = r, .name = name, .after = start - 1};
+    repair_log_copy c = {.run = r, .name = name, .after = start - 1, .next_log = next_log};
     int rc = tmp ? repair_set_aside(r, name, kept_as, sizeof kept_as) : KV_ERR_NOMEM;
     if (rc == KV_OK)
         rc = lsm_wal_open(r->dir, start, IO_READ, &w);
@@ -276,7 +251,7 @@ static int repair_log_rewrite(repair_run *r, uint64_t start)
     return rc;
 }
 
-int repair_log(repair_run *r, uint64_t start, int *rewritten)
+int repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten)
 {
     lsm_wal *w = NULL;
     lsm_wal_scan s;
@@ -287,7 +262,7 @@ int repair_log(repair_run *r, uint64_t start, int *rewritten)
     lsm_wal_free(w);
     if (rc != KV_OK || !s.damaged)
         return rc;
-    if ((rc = repair_log_rewrite(r, start)) == KV_OK) {
+    if ((rc = repair_log_rewrite(r, start, next_log)) == KV_OK) {
         *rewritten = 1;
         r->logs_rewritten++;
     }

@@ -263,8 +263,10 @@ static int repair_count_in(repair_run *r, const char *path, const repair_range *
 }
 
 int repair_older(repair_run *r, const char *name, const repair_range *lost, size_t nlost,
-                 char *const *older, size_t nolder)
+                 char *const *older, size_t nolder, int unordered)
 {
+    const char *whose = unordered ? "other tables (which of them hold older writes is not "
+                                    "known without a manifest)" : "older tables";
     if (nlost == 0)
         return KV_OK;
     uint64_t total = 0;
@@ -287,14 +289,14 @@ int repair_older(repair_run *r, const char *name, const repair_range *lost, size
         total += n;
     }
     if (total == 0)
-        log_report_line(r->line, r->ctx, "%s:   no older table holds a key in the lost ranges"
-                        "%s: no older version can show in place of what was lost", name,
-                        unread ? " (but a damaged one, not counted)" : "");
+        log_report_line(r->line, r->ctx, "%s:   none of the %s holds a key in the lost "
+                        "ranges%s: no older version can show in place of what was lost", name,
+                        whose, unread ? " (but a damaged one, not counted)" : "");
     else
-        log_report_line(r->line, r->ctx, "%s:   %" PRIu64 " entr%s of older tables fall in the "
-                        "lost key ranges (%s%s): where one is an older version of a key whose "
-                        "newest version was lost, reads now return it, and a key whose "
-                        "deletion was lost shows again", name, total, total == 1 ? "y" : "ies",
-                        which, used >= sizeof which ? "..." : "");
+        log_report_line(r->line, r->ctx, "%s:   %" PRIu64 " entr%s of %s fall in the lost key "
+                        "ranges (%s%s): where one is an older version of a key whose newest "
+                        "version was lost, reads now return it, and a key whose deletion was "
+                        "lost shows again", name, total, total == 1 ? "y" : "ies", whose, which,
+                        used >= sizeof which ? "..." : "");
     return KV_OK;
 }

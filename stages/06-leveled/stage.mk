@@ -12,7 +12,7 @@
 #     calls (lsm_put.c), log replay (lsm_replay.c), gets and iterators over
 #     a view (lsm_read.c, lsm_iter.c, which ask the view for its tables),
 #     snapshots (lsm_snapshot.c), failures (lsm_failure.c), kv repair of
-#     the logs (lsm_repair.c), how a view is shared (lsm_view.c), kv_stats
+#     one log or table (lsm_repair_*.c), how a view is shared (lsm_view.c), kv_stats
 #     (lsm_stats.c, which asks the view for its tables' lines).  A stage-06
 #     database is a stage-04 kv_db plus its levels (level_db.h), so these
 #     work on it as they are;
@@ -34,6 +34,10 @@ SRCS_06-leveled := $(filter-out $(LEVEL_REPLACED_04),$(SRCS_05-blocks)) \
                    stages/06-leveled/level_out.c stages/06-leveled/level_compact.c \
                    stages/06-leveled/level_put.c stages/06-leveled/level_stats.c \
                    stages/06-leveled/level_tools.c
+# kv repair writes a manifest (level_repair.c, level_rebuild.c): stage 04's
+# kv_repair (lsm_repair.c) goes, its work on one file (lsm_repair_*.c) stays.
+SRCS_06-leveled := $(filter-out stages/04-lsm/lsm_repair.c,$(SRCS_06-leveled)) \
+                   stages/06-leveled/level_repair.c stages/06-leveled/level_rebuild.c
 INC_06-leveled := -Istages/05-blocks $(INC_05-blocks)
 LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
