@@ -15,46 +15,24 @@
  * first records, and nothing after it is taken for a record (no record can
  * match there by chance but with the odds of two CRC-32Cs).
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
-#include "error.h"
 #include "file_bytes.h"
+#include "table_salvage.h"
 #include "table_v1_format.h"
 
-typedef struct salvage {
+typedef struct v1_scan {
+    salvage_sink sink;
     const uint8_t *p;
-    table_entry_fn entry;
-    table_loss_fn loss;
-    void *ctx;
-    table_salvage_info *info;
-    const uint8_t *last;     /* the last key kept (points into p) */
-    size_t last_len;
     uint64_t first_at[2];    /* where the first two records kept start */
     uint64_t kept_end;       /* where the last record kept ends */
-    int damaged;             /* inside a damaged region, since bad */
-    uint64_t bad;
-    const char *why;
-} salvage;
-
-/* The damaged region [s->bad, end) ends; `before` is the next key kept. */
-static void salvage_loss_end(salvage *s, uint64_t end, const uint8_t *before, size_t before_len)
-{
-    if (!s->damaged)
-        return;
-    s->damaged = 0;
-    s->info->losses++;
-    table_loss l = {.offset = s->bad, .end = end, .why = s->why, .after = s->last,
-                    .after_len = s->last_len, .before = before, .before_len = before_len};
-    if (s->loss != NULL)
-        s->loss(s->ctx, &l);
-}
+} v1_scan;
 
 /* 1 and *r if a whole record that checks starts at `at` (before `end`);
  * else 0 and *why. */
-static int salvage_record(salvage *s, uint64_t at, uint64_t end, table_v1_record *r,
-                          const char **why)
+static int v1_record(const v1_scan *s, uint64_t at, uint64_t end, table_v1_record *r,
+                     const char **why)
 {
     uint64_t room = end - at;
     if (table_v1_record_decode(s->p + at, (size_t)room, room, 0, r, why) != TABLE_V1_REC_OK)
@@ -63,37 +41,22 @@ static int salvage_record(salvage *s, uint64_t at, uint64_t end, table_v1_record
         *why = "the value's checksum does not match";
         return 0;
     }
-    if (s->last != NULL && ikey_compare(s->last, s->last_len, r->ikey, r->ikey_len) >= 0) {
+    if (!salvage_sink_follows(&s->sink, r->ikey, r->ikey_len)) {
         *why = "a record whose key is not above the one before it";
         return 0;
     }
     return 1;
 }
 
-/* Hands a checked record to the caller. */
-static int salvage_keep(salvage *s, const table_v1_record *r, const uint8_t *value)
-{
-    ikey_parsed k;
-    ikey_decode(r->ikey, r->ikey + r->ikey_len, &k);
-    table_salvage_info *info = s->info;
-    if (info->entries == 0 || k.seq < info->min_seq)
-        info->min_seq = k.seq;
-    if (k.seq > info->max_seq)
-        info->max_seq = k.seq;
-    info->entries++;
-    s->last = r->ikey;
-    s->last_len = r->ikey_len;
-    return s->entry(s->ctx, r->ikey, r->ikey_len, value,
-                    k.type == IKEY_DELETE ? 0 : r->value_len);
-}
-
 /* 1 if, the footer being unreadable, what follows the last record kept
  * is the offset array: the offsets of the first records kept (every
  * record was read, and only the table's own structure is damaged). */
-static int salvage_array_follows(const salvage *s, uint64_t end)
+static int v1_array_follows(const v1_scan *s, uint64_t end)
 {
-    uint64_t n = s->info->entries < 2 ? s->info->entries : 2, at = s->kept_end;
-    if (n == 0 || s->bad != at || end - at < 8 * n || s->info->losses > 0)
+    const table_salvage_info *info = s->sink.info;
+    uint64_t n = info->entries < 2 ? info->entries : 2, at = s->kept_end;
+    if (n == 0 || !s->sink.damaged || s->sink.bad != at || end - at < 8 * n ||
+        info->losses > 0)
         return 0;
     for (uint64_t i = 0; i < n; i++)
         if (coding_get_u64(s->p + at + 8 * i) != s->first_at[i])
@@ -103,7 +66,7 @@ static int salvage_array_follows(const salvage *s, uint64_t end)
 
 /* Where the records end, from the footer if it can be read (and the
  * number of records it counts), else the file's end. */
-static uint64_t salvage_records_end(const char *path, uint64_t size, uint64_t *expected)
+static uint64_t v1_records_end(const char *path, uint64_t size, uint64_t *expected)
 {
     table_ctx *ctx = NULL;
     table *t = NULL;
@@ -122,39 +85,36 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
                   table_salvage_info *info)
 {
     memset(info, 0, sizeof *info);
+    v1_scan s = {.first_at = {0, 0}};
+    salvage_sink_init(&s.sink, path, entry, loss, ctx, info);
     file_bytes fb;
     int rc = file_bytes_open(path, &fb);
-    if (rc != KV_OK) {
-        file_bytes_close(&fb);
-        return rc;
-    }
+    s.p = fb.p;
     info->file_bytes = fb.n;
-    uint64_t end = salvage_records_end(path, fb.n, &info->expected);
-    salvage s = {.p = fb.p, .entry = entry, .loss = loss, .ctx = ctx, .info = info};
+    uint64_t end = rc == KV_OK ? v1_records_end(path, fb.n, &info->expected) : 0;
     /* A damaged header is no lost entry: the records after it are read. */
     for (uint64_t at = TABLE_V1_RECORDS_AT; rc == KV_OK && at < end;) {
         table_v1_record r;
         const char *why = NULL;
-        if (!salvage_record(&s, at, end, &r, &why)) {
-            if (!s.damaged) {
-                s.damaged = 1;
-                s.bad = at;
-                s.why = why;
-            }
+        if (!v1_record(&s, at, end, &r, &why)) {
+            salvage_sink_damage(&s.sink, at, why);
             at++;
             continue;
         }
-        salvage_loss_end(&s, at, r.ikey, r.ikey_len);
         if (info->entries < 2)
             s.first_at[info->entries] = at;
-        rc = salvage_keep(&s, &r, fb.p + at + r.head_len);
+        rc = salvage_sink_keep(&s.sink, at, r.ikey, r.ikey_len, fb.p + at + r.head_len,
+                               r.value_len);
         at += r.head_len + r.value_len;
         s.kept_end = at;
     }
-    if (rc == KV_OK && s.damaged && info->expected == 0 && salvage_array_follows(&s, end))
-        s.damaged = 0, info->expected = info->entries; /* nothing lost after all */
+    if (rc == KV_OK && info->expected == 0 && v1_array_follows(&s, end)) {
+        s.sink.damaged = 0; /* nothing lost after all */
+        info->expected = info->entries;
+    }
     if (rc == KV_OK)
-        salvage_loss_end(&s, end, NULL, 0);
+        salvage_sink_end(&s.sink, end);
+    salvage_sink_free(&s.sink);
     file_bytes_close(&fb);
     return rc;
 }

@@ -33,7 +33,7 @@ FUZZ_05-blocks := table block footer index
 # damage named by file and offset, kv check and kv dump), the filter and
 # the caches; and those tests of the stage-04 files this stage links that
 # reach a table or the engine, so run on table v2 here: table.h's
-# contract and faults, the merging iterator (over tables it builds), and
+# contract, faults and salvage (what kv repair reads of a damaged table), the merging iterator (over tables it builds), and
 # the engine's (lsm_*_test.c).  Not table_test.c and table_forged_test.c,
 # which test format v1's own bytes, and not the tests of stage 04's
 # building blocks that touch no table (LSM_BLOCK_TESTS_04: the arena,

@@ -29,76 +29,15 @@
 #include "crc32c.h"
 #include "error.h"
 #include "file_bytes.h"
+#include "table_salvage.h"
 #include "table_v2_format.h"
 
 typedef struct salvage {
+    salvage_sink sink;
     const uint8_t *p;
-    const char *path;
-    table_entry_fn entry;
-    table_loss_fn loss;
-    void *ctx;
-    table_salvage_info *info;
-    uint8_t *last;           /* the last key kept, a copy */
-    size_t last_len, last_cap;
     uint8_t *raw;            /* a decompressed block */
     size_t raw_cap;
-    int damaged;             /* inside a damaged region, since bad */
-    uint64_t bad;
-    const char *why;
 } salvage;
-
-static void salvage_damage(salvage *s, uint64_t at, const char *why)
-{
-    if (s->damaged)
-        return;
-    s->damaged = 1;
-    s->bad = at;
-    s->why = why;
-}
-
-/* The damaged region [s->bad, end) ends; `before` is the next key kept. */
-static void salvage_loss_end(salvage *s, uint64_t end, const uint8_t *before, size_t before_len)
-{
-    if (!s->damaged)
-        return;
-    s->damaged = 0;
-    s->info->losses++;
-    table_loss l = {.offset = s->bad, .end = end, .why = s->why,
-                    .after = s->last_len ? s->last : NULL, .after_len = s->last_len,
-                    .before = before, .before_len = before_len};
-    if (s->loss != NULL)
-        s->loss(s->ctx, &l);
-}
-
-/* 1 if k is an internal key above the last one kept. */
-static int salvage_follows(const salvage *s, const uint8_t *k, size_t n)
-{
-    ikey_parsed pk;
-    return ikey_decode(k, k + n, &pk) &&
-           (s->last_len == 0 || ikey_compare(s->last, s->last_len, k, n) < 0);
-}
-
-static int salvage_keep(salvage *s, const uint8_t *k, size_t n, const uint8_t *v, size_t vn)
-{
-    ikey_parsed pk;
-    ikey_decode(k, k + n, &pk);
-    table_salvage_info *info = s->info;
-    if (info->entries == 0 || pk.seq < info->min_seq)
-        info->min_seq = pk.seq;
-    if (pk.seq > info->max_seq)
-        info->max_seq = pk.seq;
-    info->entries++;
-    if (n > s->last_cap) {
-        uint8_t *grown = realloc(s->last, n);
-        if (grown == NULL)
-            return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key", s->path);
-        s->last = grown;
-        s->last_cap = n;
-    }
-    memcpy(s->last, k, n);
-    s->last_len = n;
-    return s->entry(s->ctx, k, n, v, pk.type == IKEY_DELETE ? 0 : vn);
-}
 
 /* The stored block [at, at + size + 9) as a block of entries; NULL or why. */
 static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, block *b)
@@ -124,28 +63,26 @@ static const char *salvage_block_open(salvage *s, uint64_t at, uint32_t size, bl
     return block_init(b, p, raw);
 }
 
-/* Keeps the entries of the checked data block b (stored at [at, end)) in
- * order, up to the first one that is not an internal key above the last
- * one kept: from there the block is lost. */
-static int salvage_entries(salvage *s, const block *b, uint64_t at, uint64_t end)
+/* Keeps the entries of the checked data block b (stored at `at`) in order,
+ * up to the first one that is not an internal key above the last one kept:
+ * from there the block is lost. */
+static int salvage_entries(salvage *s, const block *b, uint64_t at)
 {
     block_iter it = {0};
     block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
     int rc = KV_OK;
     for (block_iter_seek_first(&it); rc == KV_OK && it.valid; block_iter_next(&it)) {
-        if (!salvage_follows(s, it.key, it.key_len)) {
-            salvage_damage(s, at, "an entry that is not an internal key above the one "
-                                  "before it");
+        if (!salvage_sink_follows(&s->sink, it.key, it.key_len)) {
+            salvage_sink_damage(&s->sink, at, "an entry that is not an internal key above "
+                                              "the one before it");
             break;
         }
-        salvage_loss_end(s, at, it.key, it.key_len);
-        rc = salvage_keep(s, it.key, it.key_len, it.value, it.value_len);
+        rc = salvage_sink_keep(&s->sink, at, it.key, it.key_len, it.value, it.value_len);
     }
-    if (rc == KV_OK && it.status != KV_OK)
-        salvage_damage(s, at, it.status == KV_ERR_NOMEM ? "no memory for a key" : it.why);
     if (rc == KV_OK && it.status == KV_ERR_NOMEM)
-        rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key", s->path);
-    (void)end;
+        rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key", s->sink.path);
+    else if (rc == KV_OK && it.status != KV_OK)
+        salvage_sink_damage(&s->sink, at, it.why);
     block_iter_free(&it);
     return rc;
 }
@@ -157,7 +94,7 @@ static int salvage_first_follows(salvage *s, const block *b)
     block_iter it = {0};
     block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
     block_iter_seek_first(&it);
-    int ok = it.valid && salvage_follows(s, it.key, it.key_len);
+    int ok = it.valid && salvage_sink_follows(&s->sink, it.key, it.key_len);
     block_iter_free(&it);
     return ok;
 }
@@ -184,15 +121,16 @@ static uint64_t salvage_stored_end(const salvage *s, uint64_t at, uint64_t end)
  * table's own structure is damaged. */
 static int salvage_meta_follows(salvage *s, uint64_t at, uint64_t end)
 {
-    for (int k = 0; k < 2 && s->info->entries > 0; k++) {
+    table_salvage_info *info = s->sink.info;
+    for (int k = 0; k < 2 && info->entries > 0; k++) {
         uint64_t stop = salvage_stored_end(s, at, end);
         table_v2_props pr;
         if (stop == 0)
             return 0;
         if (table_v2_props_decode(s->p + at, stop - at - TABLE_V2_TRAILER, &pr) == NULL &&
-            pr.entries == s->info->entries && pr.largest_len == s->last_len &&
-            memcmp(pr.largest, s->last, s->last_len) == 0) {
-            s->info->expected = pr.entries;
+            pr.entries == info->entries && pr.largest_len == s->sink.last_len &&
+            memcmp(pr.largest, s->sink.last, s->sink.last_len) == 0) {
+            info->expected = pr.entries;
             return 1;
         }
         at = stop;
@@ -221,15 +159,16 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
         }
         if (found == 0) {
             if (!to_eof || !salvage_meta_follows(s, at, end))
-                salvage_damage(s, at, "no data block can be read from here on (without the "
-                                      "index, nothing says where the next one starts)");
+                salvage_sink_damage(&s->sink, at, "no data block can be read from here on "
+                                    "(without the index, nothing says where the next one "
+                                    "starts)");
             return KV_OK;
         }
-        rc = salvage_entries(s, &b, at, found);
+        rc = salvage_entries(s, &b, at);
         at = found;
     }
     if (at < end)
-        salvage_damage(s, at, "bytes after the last data block that is whole");
+        salvage_sink_damage(&s->sink, at, "bytes after the last data block that is whole");
     return rc;
 }
 
@@ -287,9 +226,9 @@ static int salvage_through_index(salvage *s, const table_v2_footer *f, const blo
         block b;
         const char *why = salvage_block_open(s, h.offset, h.size, &b);
         if (why != NULL)
-            salvage_damage(s, h.offset, why);
+            salvage_sink_damage(&s->sink, h.offset, why);
         else
-            rc = salvage_entries(s, &b, h.offset, stop);
+            rc = salvage_entries(s, &b, h.offset);
         *named_to = stop;
     }
     block_iter_free(&it);
@@ -302,8 +241,8 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
     memset(info, 0, sizeof *info);
     file_bytes fb;
     int rc = file_bytes_open(path, &fb);
-    salvage s = {.p = fb.p, .path = path, .entry = entry, .loss = loss, .ctx = ctx,
-                 .info = info};
+    salvage s = {.p = fb.p};
+    salvage_sink_init(&s.sink, path, entry, loss, ctx, info);
     info->file_bytes = fb.n;
     table_v2_footer f;
     block ix;
@@ -318,9 +257,9 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
     if (rc == KV_OK && from < end)
         rc = salvage_scan(&s, from, end, to_eof);
     if (rc == KV_OK)
-        salvage_loss_end(&s, end, NULL, 0);
+        salvage_sink_end(&s.sink, end);
+    salvage_sink_free(&s.sink);
     file_bytes_close(&fb);
-    free(s.last);
     free(s.raw);
     return rc;
 }
