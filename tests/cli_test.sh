@@ -331,6 +331,18 @@ repair_salvages_intact_records_or_needs_stage_03() {
     expect_status 0
 }
 
+# What repair cannot mend it refuses, with exit 2 and a message, changing
+# nothing: a damaged IDENTITY (which stage wrote the files is unknown).
+repair_refuses_what_it_cannot_mend() {
+    load_40_keys
+    printf 'X' | dd of="$DB/IDENTITY" bs=1 seek=3 conv=notrunc 2>/dev/null
+    before=$(ls -l "$DB" | sort)
+    kv "$DB" repair
+    expect_status 2
+    expect_err_has "^kv: "
+    [ "$(ls -l "$DB" | sort)" = "$before" ] || fail "repair changed the directory: $(ls "$DB")"
+}
+
 second_writer_is_busy() {
     mkfifo "$TMP/fifo" || { fail "mkfifo"; return; }
     "$KV" "$DB" <"$TMP/fifo" >"$TMP/holder.out" 2>&1 &
@@ -848,6 +860,7 @@ run stats_check_dump_ok_on_healthy_db
 run compact_keeps_data
 run check_exits_2_on_corrupt_byte
 run repair_salvages_intact_records_or_needs_stage_03
+run repair_refuses_what_it_cannot_mend
 run second_writer_is_busy
 run stdin_mode_quotes_and_escapes
 run stdin_mode_scan_output_reads_back
