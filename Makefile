@@ -111,12 +111,24 @@ COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
 .PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
-$(B)/obj/%.o: %.c
+# Every compile first checks the Debian packages the build needs (lz4's
+# headers, the sanitizer runtimes: scripts/deps.sh installs them as root,
+# or names them) once: build/.deps-ok records that they were there, and is
+# made again only after `make clean` or a change to the script.  It is an
+# order-only prerequisite, so it runs before the first compile (with -j
+# too) and never makes an object out of date.
+DEPS_STAMP := build/.deps-ok
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(dir $@)
+	@CC="$(CC)" sh scripts/deps.sh
+	@touch $@
+
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 define STAGE_RULES
-$(B)/$(1)/obj/%.o: %.c
+$(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
@@ -218,6 +230,8 @@ crash-test: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 	  $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
 
 # ---- set-up ---------------------------------------------------------------
+# (`make` checks the build's own packages before its first compile:
+# DEPS_STAMP, above.)
 deps:
 	@CC="$(CC)" sh scripts/deps.sh $(DEPS)
 

@@ -23,6 +23,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bloom.h"
 #include "kv.h"
@@ -125,6 +126,12 @@ static int bloom_fp_row(int bits_per_key, size_t n, size_t queries)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: bloom_fp [QUERIES [BITS_PER_KEY...]]   (default 1000000; 10)\n"
+               "The bloom filter's false-positive rate, measured against the theory, for\n"
+               "filters of 20000, 100000 and 1000000 keys (docs/05-blocks.md).\n");
+        return 0;
+    }
     size_t queries = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;
     static const size_t sizes[] = {20000, 100000, 1000000};
     int failed = 0;

@@ -77,6 +77,12 @@ int main(int argc, char **argv)
 {
     long sizes[16] = {1000, 10000, 100000};
     int nsizes = 3;
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: costs [N...]   (default: 1000 10000 100000)\n"
+               "For each N: fill N keys into a fresh database, then time random gets, a\n"
+               "reopen, and report the bytes on disk (stage %s).\n", kv_stage());
+        return 0;
+    }
     if (argc > 1) {
         nsizes = 0;
         for (int i = 1; i < argc && nsizes < 16; i++)

@@ -40,9 +40,13 @@ static int gi_fail(const char *what, int rc)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: get_instructions build DIR N | measure DIR N GETS\n");
-        return 2;
+    int help = argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0);
+    if (argc < 4 || help) {
+        fprintf(help ? stdout : stderr,
+                "usage: get_instructions build DIR N | measure DIR N GETS\n"
+                "build fills DIR with N keys; measure, under valgrind --tool=callgrind\n"
+                "--instr-atstart=no, counts the instructions of GETS random gets.\n");
+        return help ? 0 : 2;
     }
     const char *dir = argv[2];
     uint64_t n = strtoull(argv[3], NULL, 10);

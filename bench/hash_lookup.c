@@ -341,6 +341,12 @@ static void merge_case(const char *base, uint64_t n, unsigned rounds, size_t vle
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: hash_lookup [DIR]   (default $TMPDIR or /tmp)\n"
+               "Stage 02's gets at 10,000 to 1,000,000 keys, its memory per key, and its\n"
+               "open with and without hint files (the top of bench/hash_lookup.c).\n");
+        return 0;
+    }
     const char *base = argc > 1 ? argv[1] : getenv("TMPDIR");
     if (base == NULL || base[0] == '\0')
         base = "/tmp";

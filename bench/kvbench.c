@@ -668,9 +668,10 @@ static int bench_main_selected(void)
     return 0;
 }
 
-static void bench_usage(void)
+/* The usage on f; exits 0 if f is stdout (--help), else 2. */
+static void bench_usage_to(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
             "       kvbench --describe\n"
@@ -685,9 +686,14 @@ static void bench_usage(void)
             "  --describe      print the engine, its version and what sync = 1 does; exit\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
-        fprintf(stderr, " %s", all_workloads[i]);
-    fprintf(stderr, "\n");
-    exit(2);
+        fprintf(f, " %s", all_workloads[i]);
+    fprintf(f, "\n");
+    exit(f == stdout ? 0 : 2);
+}
+
+static void bench_usage(void)
+{
+    bench_usage_to(stderr);
 }
 
 static int bench_flag(const char *arg, const char *name, const char **value)
@@ -712,6 +718,8 @@ int main(int argc, char **argv)
         printf("%s: %s; sync = 1: %s\n", E->name(), E->version(), bench_sync_text());
         return 0;
     }
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+        bench_usage_to(stdout);
     for (int i = 1; i < argc; i++) {
         const char *v;
         char *end = NULL;

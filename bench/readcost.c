@@ -164,9 +164,10 @@ int main(int argc, char **argv)
         else if (strncmp(a, "--db=", 5) == 0)
             where = a + 5;
         else {
-            fprintf(stderr, "usage: readcost [--keys=N] [--tables=T] [--order=random|seq] "
+            int help = strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+            fprintf(help ? stdout : stderr, "usage: readcost [--keys=N] [--tables=T] [--order=random|seq] "
                             "[--gets=G] [--db=DIR]\n");
-            return 2;
+            return help ? 0 : 2;
         }
     }
     if (n == 0 || n > UINT32_MAX / 2 || g == 0) {

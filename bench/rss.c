@@ -185,9 +185,10 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--keep") == 0)
             keep = 1;
         else {
-            fprintf(stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--db=DIR] "
+            int help = strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
+            fprintf(help ? stdout : stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--db=DIR] "
                             "[--keep]\n");
-            return 2;
+            return help ? 0 : 2;
         }
     }
     if (keys == 0 || keys > UINT32_MAX / 2) {

@@ -101,8 +101,9 @@ int main(int argc, char **argv)
         } else if (strncmp(argv[i], "--db=", 5) == 0) {
             base = argv[i] + 5;
         } else {
-            fprintf(stderr, "usage: tableratio [--keys=N] [--db=DIR]\n");
-            return 2;
+            int help = strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0;
+            fprintf(help ? stdout : stderr, "usage: tableratio [--keys=N] [--db=DIR]\n");
+            return help ? 0 : 2;
         }
     }
     if (n == 0 || n > UINT32_MAX) {

@@ -57,12 +57,19 @@ int db_dir_open(const char *path, const kv_options *opt, const char *stage,
         db_dir_close(d);
         return KV_ERR_NOMEM;
     }
-    rc = io_lock_acquire(lock_path, !opt->read_only, &d->lock);
-    free(lock_path);
+    int had_lock = 1;
+    if ((rc = io_exists(lock_path, &had_lock)) == KV_OK)
+        rc = io_lock_acquire(lock_path, !opt->read_only, &d->lock);
     if (rc != KV_OK)
         d->lock = NULL;
     else
         rc = db_identity_open(path, stage, format, opt);
+    /* A directory refused (not a database, another stage's) is left as it
+     * was found: the LOCK this call made goes again, removed while still
+     * held so that no other opener can be holding it. */
+    if (rc != KV_OK && d->lock != NULL && !had_lock)
+        io_unlink(lock_path);
+    free(lock_path);
     if (rc != KV_OK)
         db_dir_close(d);
     return rc;

@@ -73,6 +73,13 @@ static int replay_path(const char *path)
 int main(int argc, char **argv)
 {
     int failed = 0;
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("usage: %s FILE|DIR...\n"
+               "Runs the fuzz harness once on each file (each file of each directory) and\n"
+               "prints \"N passed, N failed\"; a crash or a sanitizer report is a failure.\n",
+               argv[0]);
+        return 0;
+    }
     for (int i = 1; i < argc; i++)
         failed |= replay_path(argv[i]);
     printf("%ld passed, %d failed\n", replayed, failed);

@@ -223,13 +223,24 @@ int  kv_dump(const char *dir, kv_line_fn line, void *ctx);
  * nothing.  kv_dump(dir, ...) is kv_dump_with(dir, 0, ...). */
 #define KV_DUMP_FRAMES 1u
 int  kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx);
-/* kv_repair rewrites each damaged log file of a closed database so that it
- * holds every intact record it had (in order) and nothing else, and emits
- * one line per file it changed saying what was lost (offsets and bytes).
- * After it, kv_open succeeds even with strict_recovery, unless a file
- * other than a log is damaged.  KV_OK if nothing needed repair or all was
- * repaired; KV_ERR_BUSY if the database is open; KV_ERR_INVALID in a stage
- * before 03 ("kv repair is available from stage 03 on"). */
+/* kv_repair mends a closed database, keeping all it can, so that kv_open
+ * opens it (strict_recovery too) and kv_check finds it intact:
+ *   - stage 03 on: each damaged log is rewritten with every intact record
+ *     it had, in order (a batch stays whole), and nothing else;
+ *   - stage 04 on: each damaged table is rewritten with every entry that
+ *     can still be read, and each file replaced is first copied to
+ *     DIR/lost/;
+ *   - stage 06: a new manifest names the tables: the live version without
+ *     the tables that are missing or unreadable, or, when CURRENT or the
+ *     manifest cannot be read, another manifest's version or one rebuilt
+ *     from the tables alone.
+ * It emits lines naming each file it changed and what was lost: byte
+ * ranges; for tables the key ranges, how many entries and, where the stage
+ * knows, their sequence numbers; and the older versions a lost entry may
+ * let show.  KV_OK if nothing needed repair or all was repaired; an error,
+ * with nothing changed, for damage it cannot mend (a damaged IDENTITY);
+ * KV_ERR_BUSY if the database is open; KV_ERR_INVALID in a stage before 03
+ * ("kv repair is available from stage 03 on"). */
 int  kv_repair(const char *dir, kv_line_fn line, void *ctx);
 
 /* What an open database is made of, now, for pictures (the lab of

@@ -17,6 +17,8 @@
 # test-wasm`; npm, for the lab page's libraries; chromium, for its browser
 # test: docs/lab.md).
 #
+# The Makefile runs it with no GROUP before its first compile (and records
+# success in build/.deps-ok), and `make deps DEPS=GROUP` for the others.
 # As root, missing packages are installed with apt-get (one `apt-get update`
 # first).  Otherwise the script names them, says how to install them, and
 # exits 1.  It prints nothing when everything is already there.

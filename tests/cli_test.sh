@@ -331,6 +331,18 @@ repair_salvages_intact_records_or_needs_stage_03() {
     expect_status 0
 }
 
+# What repair cannot mend it refuses, with exit 2 and a message, changing
+# nothing: a damaged IDENTITY (which stage wrote the files is unknown).
+repair_refuses_what_it_cannot_mend() {
+    load_40_keys
+    printf 'X' | dd of="$DB/IDENTITY" bs=1 seek=3 conv=notrunc 2>/dev/null
+    before=$(ls -l "$DB" | sort)
+    kv "$DB" repair
+    expect_status 2
+    expect_err_has "^kv: "
+    [ "$(ls -l "$DB" | sort)" = "$before" ] || fail "repair changed the directory: $(ls "$DB")"
+}
+
 second_writer_is_busy() {
     mkfifo "$TMP/fifo" || { fail "mkfifo"; return; }
     "$KV" "$DB" <"$TMP/fifo" >"$TMP/holder.out" 2>&1 &
@@ -480,13 +492,63 @@ dump_frames_option() {
 # --- read-only opens -----------------------------------------------------------
 
 missing_dir_is_no_database_to_read_or_check() {
-    for cmd in "get a" "scan" "stats" "export $DB.x.kvx" "check" "dump" "repair"; do
+    for cmd in "get a" "scan" "stats" "export $DB.x.kvx" "check" "dump" "repair" "compact"; do
         kv "$DB" $cmd
         expect_status 2
         expect_err_has "no database at $DB"
         if grep -q "read_only" "$TMP/err"; then fail "$cmd: mentions read_only: $(cat "$TMP/err")"; fi
     done
     [ ! -e "$DB" ] || fail "a read created $DB"
+}
+
+# kv_open refuses a directory that is not a database and leaves it exactly
+# as it was: no LOCK, no IDENTITY, nothing.
+refused_directory_is_left_as_found() {
+    mkdir -p "$DB" && echo "not a database" >"$DB/readme.txt"
+    before=$(ls -a "$DB")
+    for cmd in "put a b" "get a" "stats" "compact"; do
+        kv "$DB" $cmd
+        expect_status 2
+        [ "$(ls -a "$DB")" = "$before" ] || fail "$cmd left: $(ls "$DB" | tr '\n' ' ')"
+    done
+    printf 'put a b\n' >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 2
+    [ "$(ls -a "$DB")" = "$before" ] || fail "standard input left: $(ls "$DB" | tr '\n' ' ')"
+}
+
+# Only a write creates a database: from standard input too, a read of a
+# directory that does not exist is an error and creates nothing; a put does.
+stdin_read_of_missing_dir_creates_nothing() {
+    for cmd in "get a" "scan" "stats" "compact"; do
+        printf '%s\n' "$cmd" >"$TMP/in"
+        kv_stdin "$TMP/in" "$DB"
+        expect_status 2
+        expect_err_has "no database at $DB"
+        [ ! -e "$DB" ] || { fail "'$cmd' from standard input created $DB"; rm -rf "$DB"; }
+    done
+    printf 'put a 1\nget a\n' >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    expect_out 1
+}
+
+# A command's name where DIR goes (`kv get`, `kv stats DIR`) gets a note on
+# the order of the words, and creates nothing.
+command_name_as_dir_gets_order_note() {
+    mkdir -p "$DB" && cd "$DB" || { fail "cd $DB"; return; }
+    printf 'stats\n' >"$TMP/in"
+    kv_stdin "$TMP/in" get
+    expect_status 2
+    expect_err_has "the order is kv \[OPTIONS\] DIR COMMAND"
+    [ ! -e get ] || fail "'echo stats | kv get' created a database named get"
+    kv stats "$DB"
+    expect_status 2
+    expect_err_has "unknown command"
+    expect_err_has "'stats' is the name of a command"
+    kv "$DB" frobnicate
+    if grep -q "the order is" "$TMP/err"; then fail "a note for a DIR that is no command"; fi
+    cd - >/dev/null || true
 }
 
 # The largest file of $DB other than IDENTITY and LOCK: the data file.
@@ -535,6 +597,45 @@ fillsync_help() {
     "$fs" --bogus >"$TMP/out" 2>"$TMP/err"
     st=$?
     expect_status 2
+}
+
+# Every program built beside this kv (build/S/*, and build/bench/* when
+# this is a release build) answers --help and -h with its usage on stdout,
+# nothing on stderr, and exit 0, at once (a program that ran its workload
+# instead would be stopped by the timeout).
+every_binary_answers_help() {
+    here=$(dirname "$KV")
+    for bin in "$here"/* "$here"/../bench/*; do
+        [ -f "$bin" ] && [ -x "$bin" ] || continue
+        for flag in --help -h; do
+            timeout 20 "$bin" $flag >"$TMP/out" 2>"$TMP/err"
+            st=$?
+            name="$(basename "$(dirname "$bin")")/$(basename "$bin") $flag"
+            [ "$st" = 0 ] || fail "$name: exit $st ($(head -c 200 "$TMP/err"))"
+            grep -q -i "usage" "$TMP/out" || fail "$name: no usage on stdout"
+            [ ! -s "$TMP/err" ] || fail "$name: stderr: $(head -c 200 "$TMP/err")"
+        done
+    done
+}
+
+# crashtest's line of background work names only what the stage's kv_stats
+# has: no manifest roll-overs where there is no manifest, no line at all
+# before stage 04.
+crashtest_names_only_the_stage_work() {
+    ct=$(dirname "$KV")/crashtest
+    [ -x "$ct" ] || return 0 # not built here
+    "$ct" --power --sync0 --ops 40 --at 1 >"$TMP/ct" 2>&1 || fail "crashtest failed: $(tail -3 "$TMP/ct")"
+    kv "$DB" put a 1
+    kv "$DB" stats
+    for pair in "manifest.rolls:manifest roll-over" "flush.count:flush" \
+        "compact.files_deleted:obsolete table"; do
+        stat=${pair%%:*} words=${pair#*:}
+        if grep -q "^$stat:" "$TMP/out"; then
+            grep -q "background work.*$words" "$TMP/ct" || fail "crashtest does not count $words"
+        elif grep -q "background work.*$words" "$TMP/ct"; then
+            fail "crashtest counts ${words}s, which kv_stats does not have: $(grep background "$TMP/ct")"
+        fi
+    done
 }
 
 # --- export and import -----------------------------------------------------------
@@ -723,6 +824,11 @@ check_exits_3_when_next_open_cuts_a_torn_tail() {
     kv "$DB" check
     expect_status 3
     grep -q "torn tail" "$TMP/out" || fail "check named no torn tail: $(cat "$TMP/out")"
+    # The count is of whole records behind the tear, and says so: the write
+    # cut short is lost with its bytes.
+    grep -q "the last write, cut short; intact records after the tear: [0-9]" "$TMP/out" ||
+        fail "the torn tail's line does not say what it counts: $(cat "$TMP/out")"
+    if grep -q "records lost" "$TMP/out"; then fail "check says 'records lost'"; fi
     expect_err_has "exit 3: .*next read-write open cuts off the torn tail"
     kv "$DB" put c 3
     expect_status 0
@@ -754,6 +860,7 @@ run stats_check_dump_ok_on_healthy_db
 run compact_keeps_data
 run check_exits_2_on_corrupt_byte
 run repair_salvages_intact_records_or_needs_stage_03
+run repair_refuses_what_it_cannot_mend
 run second_writer_is_busy
 run stdin_mode_quotes_and_escapes
 run stdin_mode_scan_output_reads_back
@@ -763,9 +870,14 @@ run batch_with_a_bad_op_writes_nothing
 run sync_option_syncs_writes
 run dump_frames_option
 run missing_dir_is_no_database_to_read_or_check
+run refused_directory_is_left_as_found
+run stdin_read_of_missing_dir_creates_nothing
+run command_name_as_dir_gets_order_note
 run read_only_notes_torn_tail_left_in_place
 run compact_says_what_it_did
 run fillsync_help
+run every_binary_answers_help
+run crashtest_names_only_the_stage_work
 run export_import_across_stages
 run export_to_stdout_import_from_stdin
 run import_into_non_empty_db_keeps_other_keys

@@ -257,9 +257,13 @@ static int harness_run_one(const char *full_name, void (*fn)(void))
 int harness_main(int argc, char **argv, const harness_suite *const *suites, size_t nsuites)
 {
     const char *filter = argc > 1 ? argv[1] : NULL;
-    if (argc > 2) {
-        printf("usage: %s [NAME-FILTER]\n", argv[0]);
-        return 2;
+    int help = filter != NULL && (strcmp(filter, "-h") == 0 || strcmp(filter, "--help") == 0);
+    if (argc > 2 || help) {
+        printf("usage: %s [NAME-FILTER]\n"
+               "Runs the tests whose \"suite/name\" contains NAME-FILTER (all of them without\n"
+               "one), each in a child process, and prints a line per test and a summary.\n",
+               argv[0]);
+        return help ? 0 : 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     int passed = 0, failed = 0;

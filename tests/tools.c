@@ -1,12 +1,18 @@
 /*
- * tools.c: kv_check and kv_dump, the offline tools behind `kv check` and
- * `kv dump`, and the iterator calls made in the wrong state.  Stage-neutral:
- * the tests look only at return codes and at whether lines name files.
+ * tools.c: kv_check, kv_dump and kv_repair, the offline tools behind `kv
+ * check`, `kv dump` and `kv repair`, and the iterator calls made in the
+ * wrong state.  Stage-neutral: the tests look at return codes, at whether
+ * lines name files, and at files by the ends of their names (tables
+ * ".tbl", logs ".log", stage 06's "MANIFEST-" and "CURRENT"): a damage
+ * meant for a file a stage does not have is skipped.
  */
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "io_fault.h"
@@ -125,11 +131,272 @@ static void iterator_calls_in_the_wrong_state_are_harmless(void)
     CLOSE(db);
 }
 
+/* ---- kv_repair ------------------------------------------------------------ */
+
+/* A database with tables from stage 04 on (a small memtable) and, in stage
+ * 06, several levels; its history per key, to judge what a read after a
+ * repair returns. */
+#define REPAIR_KEYS 400
+#define REPAIR_OPS 2400
+#define REPAIR_VALUE 160
+
+typedef struct repair_model {
+    int16_t versions[REPAIR_KEYS][REPAIR_OPS / REPAIR_KEYS * 4]; /* -1: a delete */
+    int n[REPAIR_KEYS];
+} repair_model;
+
+static void repair_key(char *k, int i)
+{
+    snprintf(k, 16, "key%04d", i);
+}
+
+/* Version `version` of key i's value: REPAIR_VALUE bytes. */
+static size_t repair_value(char *v, int i, int version)
+{
+    memset(v, 'a' + version % 26, REPAIR_VALUE);
+    int n = snprintf(v, REPAIR_VALUE, "v%d-%d-", i, version);
+    v[n] = '.'; /* (over snprintf's NUL) */
+    return REPAIR_VALUE;
+}
+
+static void repair_options(kv_options *opt)
+{
+    kv_options_init(opt);
+    opt->memtable_bytes = 32 << 10;
+    opt->table_bytes = 16 << 10;
+    opt->l1_bytes = 64 << 10;
+    opt->level_ratio = 2;
+}
+
+/* Fills a fresh database: puts, overwrites and deletes, in seeded order. */
+static const char *repair_fill(repair_model *m)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    repair_options(&opt);
+    memset(m, 0, sizeof *m);
+    kv_db *db = OPEN(dir, &opt);
+    testdb_rng rng;
+    testdb_rng_seed(&rng, 7);
+    char k[16], v[REPAIR_VALUE];
+    for (int op = 0; op < REPAIR_OPS; op++) {
+        int i = op < REPAIR_KEYS ? op : (int)testdb_rng_below(&rng, REPAIR_KEYS);
+        repair_key(k, i);
+        int n = m->n[i];
+        if (n == (int)(sizeof m->versions[0] / sizeof m->versions[0][0]))
+            continue;
+        if (op >= REPAIR_KEYS && testdb_rng_below(&rng, 6) == 0) {
+            DEL(db, k, strlen(k));
+            m->versions[i][n] = -1;
+        } else {
+            size_t vl = repair_value(v, i, n);
+            PUT(db, k, strlen(k), v, vl);
+            m->versions[i][n] = (int16_t)n;
+        }
+        m->n[i] = n + 1;
+    }
+    CLOSE(db);
+    return dir;
+}
+
+/* How a read of key i compares with its history: 0 its last version, 1 an
+ * older one (or absent): what a repair that lost entries may leave.  A
+ * value the key never had fails the test. */
+static int repair_read_key(kv_db *db, const repair_model *m, int i)
+{
+    char k[16], want[REPAIR_VALUE];
+    repair_key(k, i);
+    void *got = NULL;
+    size_t glen = 0;
+    int st = kv_get(db, k, strlen(k), &got, &glen);
+    CHECK_MSG(st == KV_OK || st == KV_NOT_FOUND, "kv_get %s after repair: %s: %s", k,
+              kv_strerror(st), kv_errmsg());
+    int last = m->versions[i][m->n[i] - 1], older = 1;
+    if (st == KV_NOT_FOUND) {
+        older = last != -1;
+    } else {
+        int found = 0;
+        for (int j = 0; j < m->n[i] && !found; j++) {
+            if (m->versions[i][j] < 0)
+                continue;
+            repair_value(want, i, m->versions[i][j]);
+            if (glen == REPAIR_VALUE && memcmp(got, want, glen) == 0) {
+                found = 1;
+                older = j != m->n[i] - 1;
+            }
+        }
+        CHECK_MSG(found, "kv_get %s after repair: a value it never had", k);
+    }
+    kv_free(got);
+    return older;
+}
+
+/* A file of dir whose name ends in `suffix` (or starts with it, for
+ * "MANIFEST-" and "CURRENT"): the largest, or NULL. */
+static const char *repair_file(const char *dir, const char *suffix, int prefix)
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    static char best[256];
+    off_t best_size = -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name), s = strlen(suffix);
+        int match = prefix ? strncmp(e->d_name, suffix, s) == 0
+                           : n > s && strcmp(e->d_name + n - s, suffix) == 0;
+        struct stat st;
+        if (match && stat(harness_join(dir, e->d_name), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size > best_size) {
+            best_size = st.st_size;
+            snprintf(best, sizeof best, "%s", e->d_name);
+        }
+    }
+    closedir(d);
+    return best_size >= 0 ? harness_join(dir, best) : NULL;
+}
+
+static void repair_flip(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 0, SEEK_END) == 0);
+    long at = ftell(f) / 2;
+    CHECK(fseek(f, at, SEEK_SET) == 0);
+    int c = fgetc(f);
+    CHECK(c != EOF);
+    CHECK(fseek(f, at, SEEK_SET) == 0);
+    CHECK(fputc(c ^ 0xff, f) != EOF);
+    CHECK(fclose(f) == 0);
+}
+
+static void repair_cut(const char *path)
+{
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    CHECK(truncate(path, st.st_size / 2) == 0);
+}
+
+enum { DAMAGE_FLIP, DAMAGE_CUT, DAMAGE_DELETE };
+typedef struct repair_case {
+    const char *name;
+    const char *file;   /* a suffix, or a prefix if `prefix` */
+    int prefix;
+    int damage;
+    int exact;          /* no entry is lost: every key reads its last version */
+} repair_case;
+
+static const repair_case repair_cases[] = {
+    {"a byte flipped in a table", ".tbl", 0, DAMAGE_FLIP, 0},
+    {"a table cut short", ".tbl", 0, DAMAGE_CUT, 0},
+    {"a table deleted", ".tbl", 0, DAMAGE_DELETE, 0},
+    {"a byte flipped in the manifest", "MANIFEST-", 1, DAMAGE_FLIP, 1},
+    {"the manifest deleted", "MANIFEST-", 1, DAMAGE_DELETE, 1},
+    {"CURRENT damaged", "CURRENT", 1, DAMAGE_FLIP, 1},
+    {"CURRENT deleted", "CURRENT", 1, DAMAGE_DELETE, 1},
+    {"a byte flipped in the middle of a log", ".log", 0, DAMAGE_FLIP, 0},
+};
+
+/* Every damage that applies to the stage's files: kv_check finds it; then
+ * kv_repair either refuses (an error, and a message) or leaves a database
+ * kv_check calls ok, that kv_open opens with strict_recovery, and whose
+ * every key reads its last value, or, where the repair said it lost
+ * entries, an older one or none. */
+static void repair_mends_every_damage_or_refuses(void)
+{
+    static repair_model m;
+    for (size_t c = 0; c < NPAIRS(repair_cases); c++) {
+        const repair_case *rc = &repair_cases[c];
+        harness_context("%s", rc->name);
+        const char *dir = repair_fill(&m);
+        const char *victim = repair_file(dir, rc->file, rc->prefix);
+        if (victim == NULL)
+            continue; /* no such file in this stage */
+        if (rc->damage == DAMAGE_FLIP)
+            repair_flip(victim);
+        else if (rc->damage == DAMAGE_CUT)
+            repair_cut(victim);
+        else
+            CHECK(unlink(victim) == 0);
+        testdb_lines lines = {0};
+        int checked = kv_check(dir, testdb_lines_add, &lines);
+        testdb_lines_free(&lines);
+        if (checked == KV_OK)
+            continue; /* nothing to repair: a stage whose listing is the database */
+        int st = kv_repair(dir, testdb_lines_add, &lines);
+        if (st != KV_OK) {
+            CHECK_MSG(strlen(kv_errmsg()) > 0, "kv_repair failed (%s) without a message",
+                      kv_strerror(st));
+            testdb_lines_free(&lines);
+            continue;
+        }
+        testdb_lines after = {0};
+        CHECK_MSG(kv_check(dir, testdb_lines_add, &after) == KV_OK,
+                  "kv_check after kv_repair:\n%s\nrepair said:\n%s", after.text, lines.text);
+        kv_options opt;
+        repair_options(&opt);
+        opt.strict_recovery = 1;
+        kv_db *db = OPEN(dir, &opt);
+        int changed = 0;
+        for (int i = 0; i < REPAIR_KEYS; i++)
+            changed += repair_read_key(db, &m, i);
+        CLOSE(db);
+        CHECK_MSG(changed == 0 || (!rc->exact && strstr(lines.text, "lost") != NULL),
+                  "%d keys read an older version after a repair that said:\n%s", changed,
+                  lines.text);
+        testdb_lines_free(&after);
+        testdb_lines_free(&lines);
+    }
+}
+
+/* Nothing to repair: kv_repair says so and changes no file. */
+static void repair_of_an_intact_database_changes_nothing(void)
+{
+    static repair_model m;
+    const char *dir = repair_fill(&m);
+    uint64_t before = testdb_dir_bytes(dir);
+    testdb_lines lines = {0};
+    int st = kv_repair(dir, testdb_lines_add, &lines);
+    if (st == KV_ERR_INVALID) { /* a stage before 03 */
+        CHECK(strstr(kv_errmsg(), "from stage 03 on") != NULL);
+        return;
+    }
+    CHECK_KV(st, KV_OK);
+    CHECK_MSG(strstr(lines.text, "nothing to repair") != NULL, "%s", lines.text);
+    CHECK_EQ(testdb_dir_bytes(dir), before);
+    struct stat sb;
+    CHECK(stat(harness_join(dir, "lost"), &sb) != 0);
+    testdb_lines_free(&lines);
+}
+
+/* With its manifest unreadable, kv_check still counts what the directory
+ * holds: every table file and every log, and their records. */
+static void check_without_a_manifest_counts_the_directory(void)
+{
+    static repair_model m;
+    const char *dir = repair_fill(&m);
+    const char *manifest = repair_file(dir, "MANIFEST-", 1);
+    if (manifest == NULL)
+        return; /* a stage without one */
+    repair_flip(manifest);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    const char *total = strstr(lines.text, "total: ");
+    CHECK(total != NULL);
+    unsigned long tables = strtoul(total + 7, NULL, 10);
+    const char *recs = strstr(total, " bytes, ");
+    CHECK(recs != NULL);
+    unsigned long records = strtoul(recs + 8, NULL, 10);
+    CHECK_MSG(tables > 0 && records > 0, "%s", total);
+    testdb_lines_free(&lines);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(check_and_dump_refuse_bad_directories),
     HARNESS_TEST(check_and_dump_accept_an_empty_directory),
     HARNESS_TEST(check_of_a_fresh_database_is_ok),
     HARNESS_TEST(check_and_dump_report_read_errors),
     HARNESS_TEST(iterator_calls_in_the_wrong_state_are_harmless),
+    HARNESS_TEST(repair_of_an_intact_database_changes_nothing),
+    HARNESS_TEST(repair_mends_every_damage_or_refuses),
+    HARNESS_TEST(check_without_a_manifest_counts_the_directory),
 };
 const harness_suite tools_suite = HARNESS_SUITE("tools", tests);

@@ -25,6 +25,15 @@
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
                                               tool_cmds_export};
 
+int tool_is_command(const char *word)
+{
+    for (size_t i = 0; i < sizeof tool_tables / sizeof tool_tables[0]; i++)
+        for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
+            if (strcmp(word, c->name) == 0)
+                return 1;
+    return strcmp(word, "serve") == 0;
+}
+
 /* Runs one command given as words; returns its exit code. */
 static int tool_run(tool *t, const text_word *words, int nwords)
 {
@@ -40,8 +49,10 @@ static int tool_run(tool *t, const text_word *words, int nwords)
         }
     }
     char shown[80];
-    return tool_fail("unknown command '%s' (see kv --help)",
-                     text_show(words[0].p, words[0].n, shown, sizeof shown));
+    tool_fail("unknown command '%s' (see kv --help)",
+              text_show(words[0].p, words[0].n, shown, sizeof shown));
+    tool_note_order(t);
+    return EXIT_ERROR;
 }
 
 /* 1 if the line is blank or a comment (its first non-blank byte is #). */

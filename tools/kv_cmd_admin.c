@@ -135,7 +135,7 @@ const tool_cmd tool_cmds_admin[] = {
     {"check", 0, 0, NEED_CLOSED, cmd_check},
     {"dump", 0, 1, NEED_CLOSED, cmd_dump},
     {"repair", 0, 0, NEED_CLOSED, cmd_repair},
-    {"compact", 0, 0, NEED_WRITE, cmd_compact},
+    {"compact", 0, 0, NEED_UPDATE, cmd_compact},
     {"hex", 1, 1, NEED_NOTHING, cmd_hex},
     {"help", 0, 0, NEED_NOTHING, cmd_help},
     {NULL, 0, 0, 0, NULL},

@@ -162,19 +162,32 @@ static void tool_note_torn_tail(const tool *t)
                   t->dir, n, tool_plural(n), t->dir);
 }
 
-/* A read (or check, dump, repair) of a directory that is not there, or not
- * a directory: EXIT_ERROR with a message in the user's terms; else EXIT_OK. */
+void tool_note_order(const tool *t)
+{
+    if (t->dir != NULL && tool_is_command(t->dir))
+        tool_note("'%s' is the name of a command, here taken as the database's directory: "
+                  "the order is kv [OPTIONS] DIR COMMAND [ARGS] (see kv --help)", t->dir);
+}
+
+/* A command other than a write, on a directory that is not there, or not
+ * a directory: EXIT_ERROR with a message in the user's terms; else EXIT_OK.
+ * Only a write creates a database (kv_tool.h). */
 static int tool_check_dir(const tool *t)
 {
     struct stat st;
+    int rc = EXIT_OK;
     if (stat(t->dir, &st) != 0) {
         if (errno == ENOENT)
-            return tool_fail("no database at %s (the directory does not exist)", t->dir);
-        return tool_fail("%s: %s", t->dir, strerror(errno));
+            rc = tool_fail("no database at %s (the directory does not exist; a write such "
+                           "as put or import creates one)", t->dir);
+        else
+            rc = tool_fail("%s: %s", t->dir, strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+        rc = tool_fail("no database at %s (it is not a directory)", t->dir);
     }
-    if (!S_ISDIR(st.st_mode))
-        return tool_fail("no database at %s (it is not a directory)", t->dir);
-    return EXIT_OK;
+    if (rc != EXIT_OK)
+        tool_note_order(t);
+    return rc;
 }
 
 /* Opens or closes the database as `need` says.  One-shot reads open it
@@ -191,16 +204,18 @@ int tool_prepare(tool *t, int need)
     kv_options_init(&opt);
     opt.read_only = !t->interactive && need == NEED_READ;
     opt.sync = t->sync;
-    if (opt.read_only && tool_check_dir(t) != EXIT_OK)
+    if (need != NEED_WRITE && tool_check_dir(t) != EXIT_OK)
         return EXIT_ERROR;
     int st = kv_open(t->dir, &opt, &t->db);
     if (st != KV_OK) {
         t->db = NULL;
         if (st == KV_ERR_BUSY && opt.read_only)
-            return tool_fail("%s: %s (this command opens the database read-only, which "
-                             "other readers may share, but not a writer)",
-                             kv_strerror(st), kv_errmsg());
-        return tool_fail_status(st);
+            tool_fail("%s: %s (this command opens the database read-only, which other "
+                      "readers may share, but not a writer)", kv_strerror(st), kv_errmsg());
+        else
+            tool_fail_status(st);
+        tool_note_order(t);
+        return EXIT_ERROR;
     }
     if (opt.read_only)
         tool_note_torn_tail(t);

@@ -30,11 +30,15 @@ enum {
                             read-write open drops data (a torn tail) */
 };
 
-/* What a command needs before it runs. */
+/* What a command needs before it runs.  Only a write (put, del, batch,
+ * import) creates a database; the others on a directory that does not
+ * exist fail with "no database at DIR". */
 enum {
     NEED_NOTHING,  /* hex, help */
     NEED_READ,     /* an open database; one-shot: opened read-only */
-    NEED_WRITE,    /* an open database that can be written */
+    NEED_WRITE,    /* an open database that can be written, created if
+                      the directory does not exist */
+    NEED_UPDATE,   /* compact: an existing database, opened for writing */
     NEED_CLOSED    /* check, dump, repair: the files, database closed */
 };
 
@@ -92,6 +96,13 @@ void tool_print_line(void *ctx, const char *line);
 /* Opens or closes the database as `need` says (see kv.c); EXIT_OK or
  * EXIT_ERROR with a message. */
 int tool_prepare(tool *t, int need);
+
+/* 1 if `word` is the name of a command (kv.c's tables). */
+int tool_is_command(const char *word);
+
+/* A note for a DIR that is a command's name, when what was asked failed:
+ * the order is kv [OPTIONS] DIR COMMAND.  Prints nothing otherwise. */
+void tool_note_order(const tool *t);
 
 /* Closes the database if it is open; EXIT_OK or EXIT_ERROR. */
 int tool_close(tool *t);

@@ -5,25 +5,21 @@
  */
 #include <stdlib.h>
 
-#include "args.h"
 #include "db_identity.h"
 #include "error.h"
 #include "file_header.h"
 #include "io.h"
 #include "log_db.h"
 #include "log_report.h"
+#include "offline.h"
 
 /* Finds DIR/data.log; *path is NULL (and KV_OK) if the directory has none. */
 static int log_tools_path(const char *call, const char *dir, char **path)
 {
-    int rc = args_check_ptr(call, dir, "directory");
+    int rc = offline_dir_check(call, dir);
     if (rc != KV_OK)
         return rc;
     int exists = 0;
-    if ((rc = io_exists(dir, &exists)) != KV_OK)
-        return rc;
-    if (!exists)
-        return kv_error(KV_ERR_INVALID, "%s: %s does not exist", call, dir);
     if ((*path = io_join(dir, LOG_FILE_NAME)) == NULL)
         return KV_ERR_NOMEM;
     if ((rc = io_exists(*path, &exists)) != KV_OK || !exists) {

@@ -40,8 +40,9 @@ void log_verdict_text(const log_verdict *v, int strict, char *out, size_t n)
                  at, what, bytes, v->r.d.why);
     else if (v->r.d.torn)
         snprintf(out, n, "offset %llu: %s: the next kv_open that may write cuts it off (%llu "
-                 "bytes, records lost: 0); a read-only open leaves it, strict_recovery "
-                 "refuses it (%s)", at, what, bytes, v->r.d.why);
+                 "bytes: the last write, cut short; intact records after the tear: 0); a "
+                 "read-only open leaves it, strict_recovery refuses it (%s)", at, what, bytes,
+                 v->r.d.why);
     else if (at < LOG_DB_START)
         snprintf(out, n, "%s; stage 01 cannot rewrite a damaged header (kv check lists the "
                  "records after it)", v->r.d.why);

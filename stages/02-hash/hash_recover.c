@@ -144,8 +144,9 @@ void recover_judge(uint64_t size, int replay_rc, const record_damage *d, int las
         v->cut = size - d->offset;
         v->records_lost = d->records_after;
         snprintf(v->text, sizeof v->text, "offset %llu: torn %s: the next kv_open that may "
-                 "write cuts it off (%llu bytes, records lost: %llu); a read-only open leaves "
-                 "it, strict_recovery refuses it (%s)", at,
+                 "write cuts it off (%llu bytes: the last write, cut short; intact records "
+                 "after the tear: %llu); a read-only open leaves it, strict_recovery refuses "
+                 "it (%s)", at,
                  d->offset < SEGMENT_START ? "header" : "tail", (unsigned long long)v->cut,
                  (unsigned long long)v->records_lost, d->why);
     }

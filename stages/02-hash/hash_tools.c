@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
 #include "coding.h"
 #include "db_identity.h"
 #include "error.h"
@@ -23,6 +22,7 @@
 #include "hint.h"
 #include "io.h"
 #include "log_report.h"
+#include "offline.h"
 #include "record_io.h"
 #include "segment.h"
 
@@ -35,30 +35,22 @@ typedef struct tools_dir {
     size_t n;
 } tools_dir;
 
-static int tools_open_dir(const char *call, const char *dir, tools_dir *d)
+/* The directory's files, once it is known to be this stage's (another
+ * stage's database: nothing here can judge its files): KV_OK, or
+ * KV_ERR_CORRUPT for a damaged IDENTITY (the tool goes on), or an error
+ * (nothing to free). */
+static int tools_open_dir(const char *call, const char *dir, kv_line_fn line, void *ctx,
+                          tools_dir *d)
 {
     memset(d, 0, sizeof *d);
-    int rc = args_check_ptr(call, dir, "directory");
-    int exists = 0;
-    if (rc == KV_OK && (rc = io_exists(dir, &exists)) == KV_OK && !exists)
-        rc = kv_error(KV_ERR_INVALID, "%s: %s does not exist", call, dir);
-    if (rc == KV_OK)
-        rc = io_list(dir, &d->names, &d->n);
     d->dir = dir;
-    return rc;
-}
-
-/* Worse of two statuses: an I/O error, then corruption, then a torn tail
- * kv_open will cut, then ok. */
-static int tools_worse(int a, int b)
-{
-    if (a < 0 && a != KV_ERR_CORRUPT)
-        return a;
-    if (b < 0 && b != KV_ERR_CORRUPT)
-        return b;
-    if (a == KV_ERR_CORRUPT || b == KV_ERR_CORRUPT)
-        return KV_ERR_CORRUPT;
-    return a != KV_OK ? a : b;
+    int rc = offline_dir_check(call, dir);
+    int status = rc == KV_OK ? db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, line, ctx)
+                             : rc;
+    if (status != KV_OK && status != KV_ERR_CORRUPT)
+        return status;
+    rc = io_list(dir, &d->names, &d->n);
+    return rc != KV_OK ? rc : status;
 }
 
 static int tools_has_log(const tools_dir *d, uint32_t id)
@@ -191,7 +183,7 @@ static int tools_verdict(const tools_dir *d, const char *name, uint32_t id, int 
         return listed;
     if (v.action == RECOVER_CUT) {
         log_report_line(line, ctx, "%s: %s", name, v.text);
-        return tools_worse(listed, KV_CHECK_WILL_CUT);
+        return offline_worse(listed, KV_CHECK_WILL_CUT);
     }
     log_report_line(line, ctx, "%s: CORRUPT: kv_open refuses the database: %s", name, v.text);
     return KV_ERR_CORRUPT;
@@ -200,15 +192,9 @@ static int tools_verdict(const tools_dir *d, const char *name, uint32_t id, int 
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    int rc = tools_open_dir("kv_check", dir, &d);
-    if (rc != KV_OK)
-        return rc;
-    /* Another stage's database: nothing here can judge its files. */
-    int status = db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, line, ctx);
-    if (status != KV_OK && status != KV_ERR_CORRUPT) {
-        io_list_free(d.names, d.n);
+    int status = tools_open_dir("kv_check", dir, line, ctx, &d);
+    if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
-    }
     /* The segments' sizes, in id order, for the torn-tail rule. */
     uint64_t *sizes = calloc(d.n + 1, sizeof *sizes);
     size_t nlogs = 0;
@@ -238,17 +224,17 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         if (kind == SEGMENT_FILE_LOG) {
             char *path = io_join(dir, name);
             log_report_totals t = {0};
-            rc = path ? record_check_file(path, name, line, ctx, &t) : KV_ERR_NOMEM;
+            int rc = path ? record_check_file(path, name, line, ctx, &t) : KV_ERR_NOMEM;
             free(path);
             if (rc == KV_OK || rc == KV_ERR_CORRUPT)
                 rc = tools_verdict(&d, name, id, k + 1 < nlogs, k >= last, rc, line, ctx);
-            status = tools_worse(status, rc);
+            status = offline_worse(status, rc);
             k++;
             bytes += t.bytes;
             records += t.records;
         } else if (kind == SEGMENT_FILE_HINT) {
             hints++;
-            status = tools_worse(status, tools_check_hint(&d, name, id, line, ctx));
+            status = offline_worse(status, tools_check_hint(&d, name, id, line, ctx));
         } else if (kind == SEGMENT_FILE_TMP) {
             log_report_line(line, ctx, "%s: an unfinished file of an interrupted merge; "
                             "kv_open removes it", name);
@@ -262,13 +248,9 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     log_report_line(line, ctx, "total: %llu segments, %llu bytes, %llu records, %llu hints: %s",
                     (unsigned long long)nlogs, (unsigned long long)bytes,
                     (unsigned long long)records, (unsigned long long)hints,
-                    status == KV_OK ? "ok"
-                    : status == KV_CHECK_WILL_CUT ? "kv_open will cut a torn tail"
-                                                  : "DAMAGED");
+                    offline_verdict(status));
     io_list_free(d.names, d.n);
-    if (status == KV_ERR_CORRUPT)
-        kv_error(KV_ERR_CORRUPT, "%s: damage found (kv check lists it)", dir);
-    return status;
+    return offline_finish(dir, status);
 }
 
 typedef struct tools_dump_ctx {
@@ -326,14 +308,9 @@ int kv_dump(const char *dir, kv_line_fn line, void *ctx)
 int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
 {
     tools_dir d;
-    int rc = tools_open_dir("kv_dump", dir, &d);
-    if (rc != KV_OK)
-        return rc;
-    int status = db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, line, ctx);
-    if (status != KV_OK && status != KV_ERR_CORRUPT) {
-        io_list_free(d.names, d.n);
+    int status = tools_open_dir("kv_dump", dir, line, ctx, &d);
+    if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
-    }
     size_t segments = 0;
     for (size_t i = 0; i < d.n; i++) {
         uint32_t id = 0;
@@ -342,10 +319,10 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
         if (kind == SEGMENT_FILE_LOG) {
             segments++;
             path = io_join(dir, d.names[i]);
-            rc = path ? record_dump_file(path, d.names[i], flags, line, ctx) : KV_ERR_NOMEM;
-            status = tools_worse(status, rc);
+            int rc = path ? record_dump_file(path, d.names[i], flags, line, ctx) : KV_ERR_NOMEM;
+            status = offline_worse(status, rc);
         } else if (kind == SEGMENT_FILE_HINT) {
-            status = tools_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));
+            status = offline_worse(status, tools_dump_hint(dir, d.names[i], id, line, ctx));
         }
         free(path);
     }

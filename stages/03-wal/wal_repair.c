@@ -1,6 +1,8 @@
 /*
- * wal_repair.c: kv_repair for stage 03.  Over a closed database (it takes
- * the lock, so an open one is KV_ERR_BUSY), every segment with damage is
+ * wal_repair.c: kv_repair for stage 03.  Over a closed database of this
+ * stage (its IDENTITY says so: another stage's files, or a directory whose
+ * IDENTITY is damaged, are never touched; it takes the lock, so an open one
+ * is KV_ERR_BUSY), every segment with damage is
  * rewritten: each intact record, whole (a batch stays a batch), in order,
  * framed anew into <id>.log.tmp, which is synced, renamed over <id>.log,
  * and the directory synced.  The segment's hint, whose offsets no longer
@@ -12,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
 #include "db_dir.h"
+#include "db_identity.h"
+#include "hash_db.h"
 #include "error.h"
 #include "log_report.h"
+#include "offline.h"
 #include "record_io.h"
 #include "segment.h"
 #include "wal_batch.h"
@@ -127,10 +131,13 @@ static int repair_header_damage(const char *path, wal_damage_list *dl)
 
 int kv_repair(const char *dir, kv_line_fn line, void *ctx)
 {
-    int rc = args_check_ptr("kv_repair", dir, "directory");
-    int exists = 0;
-    if (rc == KV_OK && (rc = io_exists(dir, &exists)) == KV_OK && !exists)
-        rc = kv_error(KV_ERR_INVALID, "kv_repair: %s does not exist", dir);
+    int rc = offline_dir_check("kv_repair", dir);
+    /* Another stage's files, or a damaged IDENTITY: nothing is touched. */
+    if (rc == KV_OK && (rc = db_identity_check(dir, kv_stage(), HASH_DB_FORMAT, NULL, NULL)) ==
+                           KV_ERR_CORRUPT)
+        rc = kv_error(KV_ERR_CORRUPT, "kv_repair %s: its %s file is damaged, so which stage "
+                      "wrote its files cannot be known, and nothing was changed (kv check "
+                      "says what is wrong with it)", dir, DB_IDENTITY_FILE);
     if (rc != KV_OK)
         return rc;
     char *lock_path = io_join(dir, DB_LOCK_FILE);

@@ -53,6 +53,7 @@
 #include "file_header.h"
 #include "io.h"
 #include "lsm_files.h"
+#include "kv.h"
 
 #define LSM_WAL_VERSION 1u
 #define LSM_WAL_START FILE_HEADER_SIZE     /* where records begin */
@@ -186,5 +187,33 @@ void lsm_wal_judge(uint64_t size, const lsm_wal_scan *s, int last, int strict,
  * reason in kv_errmsg() (the log named, and the writes lost), if not; or
  * an I/O error.  kv_open refuses such a directory, and kv check says so. */
 int lsm_wal_check_owed(const char *dir, const lsm_listed_wal *wals, size_t n, uint64_t flushed);
+/* ---- kv check and kv dump of one log (lsm_wal_tools.c) ------------------ */
+
+/* What the database's kv_check knows of a log before reading it. */
+typedef struct lsm_wal_check_args {
+    int covered;            /* kv_open removes it unread: it is not read */
+    int last;               /* the last log: it may end in a torn tail */
+    uint64_t in_tables;     /* every write up to here is in tables */
+    kv_line_fn line;
+    void *ctx;
+} lsm_wal_check_args;
+
+/* What the logs read add up to. */
+typedef struct lsm_wal_check_totals {
+    size_t logs;            /* logs read (not the covered ones) */
+    uint64_t bytes, records;
+} lsm_wal_check_totals;
+
+/* kv check of dir's log `start`: a line with its size, records, last
+ * sequence number and the verdict kv_open acts on (lsm_wal_judge), and,
+ * unless kv_open keeps it as it is, a line saying what it does.  Returns
+ * KV_OK, KV_CHECK_WILL_CUT, KV_ERR_CORRUPT or an I/O error. */
+int lsm_wal_check(const char *dir, uint64_t start, const lsm_wal_check_args *a,
+                  lsm_wal_check_totals *t);
+
+/* kv dump of dir's log `start`: every record (offset, sequence numbers,
+ * ops), marker and damaged region.  KV_OK (damage is shown, not returned),
+ * or an error if it cannot be read. */
+int lsm_wal_dump(const char *dir, uint64_t start, kv_line_fn line, void *ctx);
 
 #endif

@@ -186,8 +186,9 @@ void lsm_wal_judge(uint64_t size, const lsm_wal_scan *s, int last, int strict,
         v->cut = size - s->bad;
         v->records_lost = s->records_after;
         snprintf(v->text, sizeof v->text, "offset %llu: torn %s: the next kv_open that may "
-                 "write cuts it off (%" PRIu64 " bytes, records lost: %" PRIu64 "); a "
-                 "read-only open leaves it, strict_recovery refuses it (%s)", at,
+                 "write cuts it off (%" PRIu64 " bytes: the last write, cut short; intact "
+                 "records after the tear: %" PRIu64 "); a read-only open leaves it, "
+                 "strict_recovery refuses it (%s)", at,
                  s->bad < LSM_WAL_START ? "header" : "tail", v->cut, v->records_lost, s->why);
     }
 }

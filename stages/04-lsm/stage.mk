@@ -32,6 +32,11 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                $(LSM_ENGINE_SRCS) $(LSM_TABLE_SET_SRCS) \
                stages/04-lsm/lsm_tools.c \
                $(WAL_MODULE_SRCS)
+# kv check and kv dump of one log; kv repair's work on one file
+# (lsm_repair.h), and what it can read of a damaged v1 table.
+SRCS_04-lsm += stages/04-lsm/lsm_wal_tools.c stages/04-lsm/lsm_repair_log.c \
+               stages/04-lsm/lsm_repair_table.c stages/04-lsm/table_salvage.c \
+               stages/04-lsm/table_v1_salvage.c
 INC_04-lsm := -Istages/03-wal
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_04-lsm := table

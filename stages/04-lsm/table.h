@@ -12,7 +12,8 @@
  *   - it is opened, and answers point lookups (table_get) and ordered
  *     scans in both directions (table_iter_new) until it is closed;
  *   - kv check and kv dump can verify and print one (table_check,
- *     table_dump).
+ *     table_dump), and kv repair can read what is left of a damaged one
+ *     (table_salvage).
  *
  * Who does what with the file: the builder writes exactly the path it is
  * given and syncs it before table_builder_finish returns.  Naming is the
@@ -162,5 +163,44 @@ int table_check(const char *path, const char *label, kv_line_fn line, void *line
  * with a line saying what and where, and returns its error (KV_OK if it
  * reached the end). */
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+
+/* ---- kv repair -------------------------------------------------------------- */
+
+/* A region of the file a salvage could not read: bytes [offset, end), why,
+ * and which entries it held, as far as the entries read around it tell:
+ * those between `after` (the last entry read before it; NULL: the
+ * table's start) and `before` (the first one read after it; NULL: the
+ * table's end), internal keys, both excluded. */
+typedef struct table_loss {
+    uint64_t offset, end;
+    const char *why;
+    const uint8_t *after, *before;
+    size_t after_len, before_len;
+} table_loss;
+
+/* What a salvage found. */
+typedef struct table_salvage_info {
+    uint64_t file_bytes;
+    uint64_t entries;       /* entries read (handed to the entry callback) */
+    uint64_t expected;      /* entries the table says it holds (its footer or
+                               properties); 0 if they cannot be read */
+    uint64_t losses;        /* regions reported lost */
+    uint64_t min_seq, max_seq;  /* of the entries read */
+} table_salvage_info;
+
+typedef int (*table_entry_fn)(void *ctx, const uint8_t *ikey, size_t ikey_len,
+                              const uint8_t *value, size_t value_len);
+typedef void (*table_loss_fn)(void *ctx, const table_loss *loss);
+
+/* Reads every entry of the table file at path that can be read and
+ * checked, even where table_open refuses the file (a damaged header,
+ * footer or index, a file cut short), and hands them to `entry` in order
+ * (internal keys strictly ascending; a tombstone with an empty value), and
+ * each region it cannot read to `loss`.  A table built from what `entry`
+ * got is whole.  Nothing in memory per entry.  KV_OK (whatever was lost:
+ * see *info), an I/O error, KV_ERR_NOMEM, or `entry`'s first non-zero
+ * value. */
+int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
+                  table_salvage_info *info);
 
 #endif

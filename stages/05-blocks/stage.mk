@@ -17,6 +17,8 @@ SRCS_05-blocks := $(filter-out stages/04-lsm/table_v1_%.c,$(SRCS_04-lsm)) \
                   stages/05-blocks/table_v2_tools.c stages/05-blocks/table_v2_inspect.c \
                   stages/05-blocks/bloom.c stages/05-blocks/lru_cache.c \
                   stages/05-blocks/block_cache.c stages/05-blocks/file_cache.c
+# What kv repair can read of a damaged v2 table.
+SRCS_05-blocks += stages/05-blocks/table_v2_salvage.c
 INC_05-blocks := -Istages/04-lsm $(INC_04-lsm)
 # lz4 (Debian's liblz4-dev: scripts/deps.sh installs it for `make`): every
 # binary linked with this stage's libkv.a links liblz4 too.
@@ -31,7 +33,7 @@ FUZZ_05-blocks := table block footer index
 # damage named by file and offset, kv check and kv dump), the filter and
 # the caches; and those tests of the stage-04 files this stage links that
 # reach a table or the engine, so run on table v2 here: table.h's
-# contract and faults, the merging iterator (over tables it builds), and
+# contract, faults and salvage (what kv repair reads of a damaged table), the merging iterator (over tables it builds), and
 # the engine's (lsm_*_test.c).  Not table_test.c and table_forged_test.c,
 # which test format v1's own bytes, and not the tests of stage 04's
 # building blocks that touch no table (LSM_BLOCK_TESTS_04: the arena,

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
 #include "current_file.h"
 #include "db_identity.h"
 #include "error.h"
@@ -31,28 +30,13 @@
 #include "level_files.h"
 #include "log_report.h"
 #include "lsm_files.h"
-#include "wal_batch.h"
+#include "offline.h"
 
 typedef struct tools_ctx {
     const char *dir;
     kv_line_fn line;
     void *ctx;
-    int status;
-    uint64_t records, bytes;
 } tools_ctx;
-
-/* Worse of two statuses: an I/O error, then corruption, then a torn tail
- * kv_open will cut, then ok. */
-static int tools_worse(int a, int b)
-{
-    if (a < 0 && a != KV_ERR_CORRUPT)
-        return a;
-    if (b < 0 && b != KV_ERR_CORRUPT)
-        return b;
-    if (a == KV_ERR_CORRUPT || b == KV_ERR_CORRUPT)
-        return KV_ERR_CORRUPT;
-    return a != KV_OK ? a : b;
-}
 
 /* 1 if dir holds no file of the stage at all: an empty directory, or a
  * new database's IDENTITY alone (kv_open makes the rest). */
@@ -72,16 +56,13 @@ static int tools_open(const char *call, const char *dir, kv_line_fn line, void *
                       lsm_listing *l)
 {
     memset(l, 0, sizeof *l);
-    int rc = args_check_ptr(call, dir, "directory");
-    int exists = 0;
-    if (rc == KV_OK && (rc = io_exists(dir, &exists)) == KV_OK && !exists)
-        rc = kv_error(KV_ERR_INVALID, "%s: %s does not exist", call, dir);
+    int rc = offline_dir_check(call, dir);
     if (rc != KV_OK)
         return rc;
     int status = db_identity_check(dir, kv_stage(), LEVEL_DB_FORMAT, line, ctx);
     if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
-    rc = lsm_listing_read(dir, l);
+    rc = lsm_listing_read(dir, l); /* (frees what it read if it fails) */
     return rc != KV_OK ? rc : status;
 }
 
@@ -135,96 +116,107 @@ static int tools_listed(const lsm_listing *l, uint64_t number)
 
 /* ---- the logs -------------------------------------------------------------- */
 
-static int tools_check_log(tools_ctx *t, const lsm_listing *l, size_t i, uint64_t log_seq)
+/* Every log, judged as kv_open judges it (lsm_wal_check); those whose
+ * writes are all at or below log_seq (known: the manifest could be read)
+ * kv_open removes unread. */
+static int tools_check_logs(tools_ctx *t, const lsm_listing *l, int known, uint64_t log_seq,
+                            lsm_wal_check_totals *totals)
 {
-    char name[LSM_NAME_MAX];
-    lsm_wal_name(name, l->wals[i].start);
-    if (i + 1 < l->nwals && l->wals[i + 1].start - 1 <= log_seq) {
-        log_report_line(t->line, t->ctx, "%s: every write in it is in the tables (up to %"
-                        PRIu64 "); kv_open removes it unread", name, log_seq);
-        return KV_OK;
+    int status = KV_OK;
+    for (size_t i = 0; i < l->nwals; i++) {
+        lsm_wal_check_args a = {
+            .covered = known && i + 1 < l->nwals && l->wals[i + 1].start - 1 <= log_seq,
+            .last = i + 1 == l->nwals, .in_tables = known ? log_seq : 0,
+            .line = t->line, .ctx = t->ctx};
+        status = offline_worse(status, lsm_wal_check(t->dir, l->wals[i].start, &a, totals));
     }
-    int last = i + 1 == l->nwals;
-    lsm_wal *w = NULL;
-    lsm_wal_scan s;
-    int rc = lsm_wal_open(t->dir, l->wals[i].start, IO_READ, &w);
-    if (rc == KV_OK)
-        rc = lsm_wal_scan_file(w->file, w->size, w->start, NULL, NULL, &s);
-    uint64_t size = w ? w->size : 0;
-    lsm_wal_free(w);
-    if (rc != KV_OK)
-        return rc;
-    t->bytes += size;
-    t->records += s.records;
-    lsm_wal_verdict v;
-    lsm_wal_judge(size, &s, last, 0, &v);
-    log_report_line(t->line, t->ctx, "%s: %" PRIu64 " bytes, %" PRIu64 " records (up to "
-                    "sequence %" PRIu64 ")%s: %s", name, size, s.records, s.last_seq,
-                    s.sealed ? ", sealed" : "",
-                    v.action == LSM_WAL_KEEP ? "ok" : v.action == LSM_WAL_CUT ? "torn"
-                                                                              : "CORRUPT");
-    if (v.action == LSM_WAL_KEEP && v.spare > 0)
-        log_report_line(t->line, t->ctx, "%s: then %" PRIu64 " zero bytes, room the log had "
-                        "grown into (not damage; the next kv_open that may write trims them)",
-                        name, v.spare);
-    if (v.action == LSM_WAL_KEEP)
-        return KV_OK;
-    log_report_line(t->line, t->ctx, "%s: %s%s", name,
-                    v.action == LSM_WAL_CUT ? "" : "CORRUPT: kv_open refuses the database: ",
-                    v.text);
-    return v.action == LSM_WAL_CUT ? KV_CHECK_WILL_CUT : KV_ERR_CORRUPT;
-}
-
-static int tools_dump_op(void *ctx, size_t i, const batch_op *op)
-{
-    tools_ctx *t = ctx;
-    char k[140];
-    escape_bytes(k, sizeof k, op->key, op->klen, 32);
-    log_report_line(t->line, t->ctx, "  seq %" PRIu64 ": %s \"%s\"%s%zu", t->records + i,
-                    op->is_delete ? "del" : "put", k, op->is_delete ? "" : " value bytes ",
-                    op->is_delete ? (size_t)0 : op->vlen);
-    return 0;
-}
-
-static int tools_dump_record(void *ctx, const lsm_wal_record *r, uint64_t offset, uint64_t end)
-{
-    (void)end;
-    tools_ctx *t = ctx;
-    const char *why = NULL;
-    log_report_line(t->line, t->ctx, " record at %" PRIu64 ": %zu op%s from sequence %" PRIu64,
-                    offset, r->count, r->count == 1 ? "" : "s", r->seq);
-    t->records = r->seq;
-    return wal_batch_decode(r->batch, r->batch_end, tools_dump_op, t, NULL, &why);
-}
-
-static int tools_dump_log(tools_ctx *t, uint64_t start)
-{
-    char name[LSM_NAME_MAX];
-    lsm_wal_name(name, start);
-    lsm_wal *w = NULL;
-    lsm_wal_scan s;
-    int rc = lsm_wal_open(t->dir, start, IO_READ, &w);
-    if (rc == KV_OK) {
-        log_report_line(t->line, t->ctx, "# %s: %" PRIu64 " bytes", name, w->size);
-        rc = lsm_wal_scan_file(w->file, w->size, w->start, tools_dump_record, t, &s);
-    }
-    if (rc == KV_OK && s.damaged)
-        log_report_line(t->line, t->ctx, "# %s: damaged at %" PRIu64 ": %s", name, s.bad,
-                        s.why_text);
-    lsm_wal_free(w);
-    return rc == KV_OK && s.damaged ? KV_ERR_CORRUPT : rc;
+    return status;
 }
 
 /* ---- kv check ----------------------------------------------------------------- */
+
+/* Without a manifest: every table file in the directory, verified alone
+ * (which of them make up the database is the manifest's to say). */
+static int tools_check_unnamed(tools_ctx *t, const lsm_listing *l, size_t *tables)
+{
+    int status = KV_OK;
+    for (size_t i = 0; i < l->nothers; i++) {
+        uint64_t n = 0;
+        if (level_file_parse(l->others[i], &n) != LEVEL_FILE_TABLE)
+            continue;
+        char *path = io_join(t->dir, l->others[i]);
+        int rc = path ? table_check(path, l->others[i], t->line, t->ctx) : KV_ERR_NOMEM;
+        free(path);
+        status = offline_worse(status, rc);
+        (*tables)++;
+    }
+    return status;
+}
+
+/* The tables the manifest names: each must be there, and whole. */
+static int tools_check_named(tools_ctx *t, const lsm_listing *l, const manifest_state *st,
+                             size_t *tables)
+{
+    int status = KV_OK;
+    for (int level = 0; level < VERSION_LEVELS; level++)
+        for (size_t i = 0; i < st->v->nfiles[level]; i++) {
+            char name[LEVEL_NAME_MAX];
+            level_table_name(name, st->v->files[level][i]->number);
+            (*tables)++;
+            if (!tools_listed(l, st->v->files[level][i]->number)) {
+                log_report_line(t->line, t->ctx, "%s: CORRUPT: missing, but the manifest "
+                                "holds it at level %d (kv repair writes a manifest without "
+                                "it, and says what was in it)", name, level);
+                status = offline_worse(status, KV_ERR_CORRUPT);
+                continue;
+            }
+            char *path = io_join(t->dir, name);
+            int rc = path ? table_check(path, name, t->line, t->ctx) : KV_ERR_NOMEM;
+            free(path);
+            if (rc == KV_ERR_CORRUPT)
+                log_report_line(t->line, t->ctx, "%s: kv repair rewrites it with every entry "
+                                "it can read", name);
+            status = offline_worse(status, rc);
+        }
+    return status;
+}
+
+/* What kv_open removes or ignores (known: the manifest could be read). */
+static void tools_check_others(tools_ctx *t, const lsm_listing *l, int known,
+                               const manifest_state *st)
+{
+    for (size_t i = 0; i < l->nothers; i++) {
+        uint64_t n = 0;
+        const char *name = l->others[i];
+        int kind = level_file_parse(name, &n);
+        if (kind == LEVEL_FILE_TABLE && known && !tools_named(st, n))
+            log_report_line(t->line, t->ctx, "%s: not in the manifest (an edit that never "
+                            "became durable, or a deletion cut short); kv_open removes it",
+                            name);
+        else if (kind == LEVEL_FILE_MANIFEST && known && n != st->number)
+            log_report_line(t->line, t->ctx, "%s: not the live manifest; kv_open removes it",
+                            name);
+        else if (kind == LEVEL_FILE_TMP)
+            log_report_line(t->line, t->ctx, "%s: an unfinished file; kv_open removes it",
+                            name);
+        else if (kind == LEVEL_FILE_OTHER && offline_is_lost_dir(name))
+            log_report_line(t->line, t->ctx, "%s/: what kv repair set aside; not part of the "
+                            "database", name);
+        else if (kind == LEVEL_FILE_OTHER)
+            log_report_line(t->line, t->ctx, "%s: not a file of stage %s; ignored", name,
+                            kv_stage());
+    }
+    for (size_t i = 0; i < l->ntmps; i++)
+        log_report_line(t->line, t->ctx, "%s: an unfinished file; kv_open removes it",
+                        l->tmps[i]);
+}
 
 int kv_check(const char *dir, kv_line_fn line, void *ctx)
 {
     lsm_listing l;
     int status = tools_open("kv_check", dir, line, ctx, &l);
-    if (status != KV_OK && status != KV_ERR_CORRUPT) {
-        lsm_listing_free(&l);
+    if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
-    }
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
     if (tools_empty(&l)) {
         log_report_line(line, ctx, "%s: no manifest, no table, no log: an empty database",
@@ -234,71 +226,38 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     }
     manifest_state st;
     int rc = manifest_recover(dir, 0, &st);
+    int known = rc == KV_OK;
     size_t tables = 0;
-    if (rc != KV_OK) {
+    if (!known) {
         log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s", kv_errmsg());
-        status = tools_worse(status, rc);
+        log_report_line(line, ctx, "without a manifest, which tables make up the database is "
+                        "unknown: every table file is checked alone (kv repair finds the "
+                        "manifest again, or writes one from the tables)");
+        status = offline_worse(status, rc);
+        status = offline_worse(status, tools_check_unnamed(&t, &l, &tables));
     } else {
         log_report_line(line, ctx, "MANIFEST-%06" PRIu64 ": %" PRIu64 " edits, log_seq %"
                         PRIu64 ", next file %" PRIu64 "%s", st.number, st.records,
                         st.log_seq, st.next_file, st.torn ? ", a torn last edit (kv_open "
                         "drops it: it was never acknowledged)" : ": ok");
         if (st.torn)
-            status = tools_worse(status, KV_CHECK_WILL_CUT);
-        for (int level = 0; level < VERSION_LEVELS; level++)
-            for (size_t i = 0; i < st.v->nfiles[level]; i++) {
-                char name[LEVEL_NAME_MAX];
-                level_table_name(name, st.v->files[level][i]->number);
-                tables++;
-                if (!tools_listed(&l, st.v->files[level][i]->number)) {
-                    log_report_line(line, ctx, "%s: CORRUPT: missing, but the manifest "
-                                    "holds it at level %d", name, level);
-                    status = tools_worse(status, KV_ERR_CORRUPT);
-                    continue;
-                }
-                char *path = io_join(dir, name);
-                rc = path ? table_check(path, name, line, ctx) : KV_ERR_NOMEM;
-                free(path);
-                status = tools_worse(status, rc);
-            }
-        for (size_t i = 0; i < l.nwals; i++)
-            status = tools_worse(status, tools_check_log(&t, &l, i, st.log_seq));
-        int owed = lsm_wal_check_owed(dir, l.wals, l.nwals, st.log_seq);
-        if (owed != KV_OK) {
-            log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s",
-                            kv_errmsg());
-            status = tools_worse(status, owed);
-        }
+            status = offline_worse(status, KV_CHECK_WILL_CUT);
+        status = offline_worse(status, tools_check_named(&t, &l, &st, &tables));
     }
-    for (size_t i = 0; i < l.nothers; i++) {
-        uint64_t n = 0;
-        int kind = level_file_parse(l.others[i], &n);
-        if (kind == LEVEL_FILE_TABLE && rc == KV_OK && !tools_named(&st, n))
-            log_report_line(line, ctx, "%s: not in the manifest (an edit that never became "
-                            "durable, or a deletion cut short); kv_open removes it",
-                            l.others[i]);
-        else if (kind == LEVEL_FILE_MANIFEST && rc == KV_OK && n != st.number)
-            log_report_line(line, ctx, "%s: not the live manifest; kv_open removes it",
-                            l.others[i]);
-        else if (kind == LEVEL_FILE_TMP)
-            log_report_line(line, ctx, "%s: an unfinished file; kv_open removes it",
-                            l.others[i]);
-        else if (kind == LEVEL_FILE_OTHER)
-            log_report_line(line, ctx, "%s: not a file of stage %s; ignored", l.others[i],
-                            kv_stage());
+    lsm_wal_check_totals logs = {0};
+    status = offline_worse(status, tools_check_logs(&t, &l, known, st.log_seq, &logs));
+    int owed = known ? lsm_wal_check_owed(dir, l.wals, l.nwals, st.log_seq) : KV_OK;
+    if (owed != KV_OK) {
+        log_report_line(line, ctx, "CORRUPT: kv_open refuses the database: %s", kv_errmsg());
+        status = offline_worse(status, owed);
     }
-    for (size_t i = 0; i < l.ntmps; i++)
-        log_report_line(line, ctx, "%s: an unfinished file; kv_open removes it", l.tmps[i]);
-    log_report_line(line, ctx, "total: %zu tables, %zu logs (%" PRIu64 " bytes, %" PRIu64
-                    " records): %s", tables, l.nwals, t.bytes, t.records,
-                    status == KV_OK ? "ok"
-                    : status == KV_CHECK_WILL_CUT ? "kv_open will cut a torn tail"
-                                                  : "DAMAGED");
+    tools_check_others(&t, &l, known, &st);
+    log_report_line(line, ctx, "total: %zu tables%s, %zu logs (%" PRIu64 " bytes, %" PRIu64
+                    " records): %s", tables, known ? "" : " in the directory (no manifest)",
+                    logs.logs, logs.bytes, logs.records, offline_verdict(status));
     manifest_state_free(&st);
     lsm_listing_free(&l);
-    if (status == KV_ERR_CORRUPT)
-        kv_error(KV_ERR_CORRUPT, "%s: damage found (kv check lists it)", dir);
-    return status;
+    return offline_finish(dir, status);
 }
 
 /* ---- kv dump ------------------------------------------------------------------- */
@@ -347,10 +306,8 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
     (void)flags;
     lsm_listing l;
     int status = tools_open("kv_dump", dir, line, ctx, &l);
-    if (status != KV_OK && status != KV_ERR_CORRUPT) {
-        lsm_listing_free(&l);
+    if (status != KV_OK && status != KV_ERR_CORRUPT)
         return status;
-    }
     tools_ctx t = {.dir = dir, .line = line, .ctx = ctx};
     if (tools_empty(&l)) {
         log_report_line(line, ctx, "# %s: no manifest, no tables and no logs: an empty "
@@ -374,14 +331,14 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
                 log_report_line(line, ctx, "# %s (L%d)", name, level);
                 int r = path ? table_dump(path, name, line, ctx) : KV_ERR_NOMEM;
                 free(path);
-                status = tools_worse(status, r);
+                status = offline_worse(status, r);
             }
     } else {
         log_report_line(line, ctx, "# %s", kv_errmsg());
     }
-    status = tools_worse(status, rc);
+    status = offline_worse(status, rc);
     for (size_t i = 0; i < l.nwals; i++)
-        status = tools_worse(status, tools_dump_log(&t, l.wals[i].start));
+        status = offline_worse(status, lsm_wal_dump(dir, l.wals[i].start, line, ctx));
     manifest_state_free(&st);
     lsm_listing_free(&l);
     return status;

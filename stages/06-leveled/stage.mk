@@ -32,6 +32,10 @@ MANIFEST_SRCS_06 := stages/06-leveled/version_edit.c stages/06-leveled/version_e
 SRCS_06-leveled := $(filter-out $(LSM_TABLE_SET_SRCS) stages/04-lsm/lsm_tools.c,$(SRCS_05-blocks)) \
                    $(LEVEL_SET_SRCS) $(LEVELED_VERSION_SRCS) $(MANIFEST_SRCS_06) \
                    stages/06-leveled/level_tools.c
+# kv repair writes a manifest (level_repair.c, level_rebuild.c): stage 04's
+# kv_repair (lsm_repair.c) goes, its work on one file (lsm_repair_*.c) stays.
+SRCS_06-leveled := $(filter-out stages/04-lsm/lsm_repair.c,$(SRCS_06-leveled)) \
+                   stages/06-leveled/level_repair.c stages/06-leveled/level_rebuild.c
 INC_06-leveled := -Istages/05-blocks $(INC_05-blocks)
 LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)

@@ -148,7 +148,11 @@ void crash_options(const crash_workload *w, int sync, kv_options *opt);
 /* What the background work of some opens added up to, from kv_stats. */
 typedef struct crash_work {
     long flushes, compactions, moves, rolls, deleted;
+    unsigned named;  /* which of them the stage's kv_stats has (CRASH_WORK_*):
+                        only those are printed */
 } crash_work;
+enum { CRASH_WORK_FLUSHES = 1, CRASH_WORK_COMPACTIONS = 2, CRASH_WORK_MOVES = 4,
+       CRASH_WORK_ROLLS = 8, CRASH_WORK_DELETED = 16 };
 /* Adds what db did since it was opened (call just before kv_close). */
 void crash_work_add(kv_db *db, crash_work *w);
 /* "  background work WHAT (kv_stats): N flushes, ..." */
@@ -169,7 +173,7 @@ enum { CRASH_MSG_OPENED = 1, CRASH_MSG_BEGIN = 2, CRASH_MSG_ACK = 3, CRASH_MSG_M
 /* Every CRASH_WORK_EVERY operations (after the ACK) the child also sends
  * its background work since it opened the database, in one write(): two
  * WORK messages, (op, key, status) = (flushes, compactions, moves), then
- * (manifest roll-overs, obsolete tables deleted, 0). */
+ * (manifest roll-overs, obsolete tables deleted, crash_work.named). */
 #define CRASH_WORK_EVERY 8
 typedef struct crash_msg {
     uint32_t type;

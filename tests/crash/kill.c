@@ -67,6 +67,7 @@ static void kill_take(kill_round *r, const crash_msg *msg)
         } else {
             r->work.rolls = msg->op;
             r->work.deleted = msg->key;
+            r->work.named = (unsigned)msg->status;
         }
         r->work_half = !r->work_half;
     } else if (msg->type == CRASH_MSG_OPENED) {
@@ -233,6 +234,7 @@ static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)
         st->work.moves += kr.work.moves;
         st->work.rolls += kr.work.rolls;
         st->work.deleted += kr.work.deleted;
+        st->work.named |= kr.work.named;
         st->batches_acked += kr.batch_acks;
         long inflight = -1;
         for (size_t i = 0; i < m.n; i++)

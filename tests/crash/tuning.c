@@ -16,7 +16,8 @@
  *
  * The counters are kv_stats lines, each read if the stage prints it:
  * flush.count, compact.count (compactions and trivial moves), the "moves"
- * column of the level.N lines, manifest.rolls and compact.files_deleted.
+ * column of the level.N lines, manifest.rolls and compact.files_deleted;
+ * the line printed names only those the stage has.
  * They count since the database was opened, so a workload reads them just
  * before each kv_close and adds them up.
  */
@@ -56,21 +57,26 @@ void crash_options(const crash_workload *w, int sync, kv_options *opt)
     opt->level_ratio = w->level_ratio;
 }
 
-/* The number after "name: " on a line of its own, or 0. */
-static long crash_stat(const char *text, const char *name)
+/* The number after "name: " on a line of its own (*found = 1), or 0. */
+static long crash_stat(const char *text, const char *name, int *found)
 {
     size_t n = strlen(name);
     for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == ':')
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            *found = 1;
             return strtol(p + n + 1, NULL, 10);
+        }
+    *found = 0;
     return 0;
 }
 
 /* The sum of the "moves" column of the level.N lines (stage 06:
- * "level.N: tables bytes target score | compactions moves ..."). */
-static long crash_stat_moves(const char *text)
+ * "level.N: tables bytes target score | compactions moves ..."); *found = 1
+ * if there is such a line. */
+static long crash_stat_moves(const char *text, int *found)
 {
     long moves = 0;
+    *found = 0;
     for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
         if (strncmp(p, "level.", 6) != 0)
             continue;
@@ -80,6 +86,7 @@ static long crash_stat_moves(const char *text)
         char *end = NULL;
         strtol(bar + 1, &end, 10); /* compactions */
         moves += strtol(end, NULL, 10);
+        *found = 1;
     }
     return moves;
 }
@@ -89,17 +96,44 @@ void crash_work_add(kv_db *db, crash_work *w)
     char *text = NULL;
     if (kv_stats(db, &text) != KV_OK || text == NULL)
         return;
-    w->flushes += crash_stat(text, "flush.count");
-    w->compactions += crash_stat(text, "compact.count");
-    w->moves += crash_stat_moves(text);
-    w->rolls += crash_stat(text, "manifest.rolls");
-    w->deleted += crash_stat(text, "compact.files_deleted");
+    int found;
+    w->flushes += crash_stat(text, "flush.count", &found);
+    w->named |= found ? CRASH_WORK_FLUSHES : 0;
+    w->compactions += crash_stat(text, "compact.count", &found);
+    w->named |= found ? CRASH_WORK_COMPACTIONS : 0;
+    w->moves += crash_stat_moves(text, &found);
+    w->named |= found ? CRASH_WORK_MOVES : 0;
+    w->rolls += crash_stat(text, "manifest.rolls", &found);
+    w->named |= found ? CRASH_WORK_ROLLS : 0;
+    w->deleted += crash_stat(text, "compact.files_deleted", &found);
+    w->named |= found ? CRASH_WORK_DELETED : 0;
     kv_free(text);
 }
 
+/* Prints only the counters the stage's kv_stats has (a stage before 04 has
+ * no background work, stages 04 and 05 no manifest and no moves). */
 void crash_work_print(const char *what, const crash_work *w)
 {
-    printf("  background work %s (kv_stats): %ld flushes, %ld compactions (%ld of them "
-           "trivial moves), %ld manifest roll-overs, %ld obsolete tables deleted\n",
-           what, w->flushes, w->compactions, w->moves, w->rolls, w->deleted);
+    char line[256] = "";
+    size_t n = 0;
+    const char *sep = "";
+#define CRASH_PART(...)                                                              \
+    do {                                                                             \
+        if (n < sizeof line)                                                         \
+            n += (size_t)snprintf(line + n, sizeof line - n, __VA_ARGS__);           \
+        sep = ", ";                                                                  \
+    } while (0)
+    if (w->named & CRASH_WORK_FLUSHES)
+        CRASH_PART("%s%ld flush%s", sep, w->flushes, w->flushes == 1 ? "" : "es");
+    if (w->named & CRASH_WORK_COMPACTIONS)
+        CRASH_PART("%s%ld compaction%s", sep, w->compactions, w->compactions == 1 ? "" : "s");
+    if (w->named & CRASH_WORK_MOVES)
+        CRASH_PART(" (%ld of them trivial moves)", w->moves);
+    if (w->named & CRASH_WORK_ROLLS)
+        CRASH_PART("%s%ld manifest roll-over%s", sep, w->rolls, w->rolls == 1 ? "" : "s");
+    if (w->named & CRASH_WORK_DELETED)
+        CRASH_PART("%s%ld obsolete table%s deleted", sep, w->deleted, w->deleted == 1 ? "" : "s");
+#undef CRASH_PART
+    if (n > 0)
+        printf("  background work %s (kv_stats): %s\n", what, line);
 }

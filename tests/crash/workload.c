@@ -221,7 +221,7 @@ static void crash_send_work(int fd, kv_db *db)
         {.type = CRASH_MSG_WORK, .op = (uint32_t)w.flushes, .key = (uint32_t)w.compactions,
          .status = (int32_t)w.moves},
         {.type = CRASH_MSG_WORK, .op = (uint32_t)w.rolls, .key = (uint32_t)w.deleted,
-         .status = 0},
+         .status = (int32_t)w.named},
     };
     crash_send_all(fd, m, 2);
 }

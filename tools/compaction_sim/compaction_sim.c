@@ -194,14 +194,23 @@ static uint64_t parse_size(const char *name, const char *v)
     return (uint64_t)(x * mult);
 }
 
-static void usage(void)
+/* The usage on f; exits 0 if f is stdout (--help), else 2. */
+static void usage_to(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: compaction_sim [--keys=N] [--dist=uniform|zipf|seq] [--overwrite=R]\n"
             "  [--zipf_s=S] [--key_bytes=N] [--value_bytes=N] [--memtable_bytes=N]\n"
             "  [--table_bytes=N] [--l1_bytes=N] [--level_ratio=N] [--l0_trigger=N]\n"
-            "  [--steps=N] [--seed=N] [--plot=FILE.dat]   (sizes may end in k, m or g)\n");
-    exit(2);
+            "  [--steps=N] [--seed=N] [--plot=FILE.dat]   (sizes may end in k, m or g)\n"
+            "Simulates stage 06's leveled compaction (its picker and versions, no table\n"
+            "behind them) and prints each level's shape and the write amplification\n"
+            "(docs/06-leveled.md, \"The compaction simulator\").\n");
+    exit(f == stdout ? 0 : 2);
+}
+
+static void usage(void)
+{
+    usage_to(stderr);
 }
 
 static void parse_args(int argc, char **argv, sim_opts *o)
@@ -217,6 +226,8 @@ static void parse_args(int argc, char **argv, sim_opts *o)
     compaction_options_from(NULL, &o->co);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *eq = strchr(a, '=');
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+            usage_to(stdout);
         if (strncmp(a, "--", 2) != 0 || eq == NULL)
             usage();
         char name[32];

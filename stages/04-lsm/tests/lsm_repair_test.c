@@ -46,7 +46,9 @@ static void torn_tail_of_a_log_before_the_last_is_damage(void)
               out.text);
     out.len = 0;
     CHECK_KV(kv_repair(dir, lt_collect, &out), KV_OK);
-    CHECK_MSG(strstr(out.text, "repair: 1 logs rewritten") != NULL, "%s", out.text);
+    CHECK_MSG(strstr(out.text, "repair: 1 log rewritten") != NULL, "%s", out.text);
+    CHECK_MSG(strstr(out.text, "they held sequence numbers 2..3 (2 writes)") != NULL, "%s",
+              out.text);
     out.len = 0;
     CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
     db = lt_open(dir, 0, 0);
