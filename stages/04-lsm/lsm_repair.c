@@ -90,6 +90,11 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
             rc = repair_log(&r, l.wals[i].start, i + 1 < l.nwals ? l.wals[i + 1].start : 0,
                             &rewritten);
     }
+    /* F4, on the listing as the repairs left it (a table dropped whole
+     * lowers the bound). */
+    lsm_listing_free(&l);
+    if (rc == KV_OK && (rc = lsm_listing_read(dir, &l)) == KV_OK)
+        rc = repair_owed_log(&r, l.wals, l.nwals, l.max_hi);
     if (rc == KV_OK)
         repair_say_done(&r, NULL);
     lsm_listing_free(&l);

@@ -22,6 +22,7 @@
 
 #include "io.h"
 #include "kv.h"
+#include "lsm_files.h"
 #include "table.h"
 
 typedef struct repair_run {
@@ -52,6 +53,13 @@ void repair_say_done(const repair_run *r, const char *more);
  * `next_log` is the next log's start (0: it is the last), which bounds the
  * sequence numbers a damaged end took.  KV_OK or an error. */
 int  repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten);
+
+/* F4 (lsm_files.h): if the log the tables owe (they hold every write up to
+ * `flushed`) is missing, or has no whole header, an empty log takes its
+ * place (a damaged one set aside first), and a line says that the writes
+ * after `flushed` it held are lost.  wals[0..n): the directory's logs,
+ * oldest first.  KV_OK or an error. */
+int  repair_owed_log(repair_run *r, const lsm_listed_wal *wals, size_t n, uint64_t flushed);
 
 /* A range of user keys some entries were lost from: [lo, hi], both
  * included; NULL: open on that side. */

@@ -268,3 +268,28 @@ int repair_log(repair_run *r, uint64_t start, uint64_t next_log, int *rewritten)
     }
     return rc;
 }
+
+int repair_owed_log(repair_run *r, const lsm_listed_wal *wals, size_t n, uint64_t flushed)
+{
+    size_t at = 0;
+    int owed = lsm_listing_owed_log(wals, n, flushed, &at);
+    if (owed == 0 || lsm_wal_check_owed(r->dir, wals, n, flushed) == KV_OK)
+        return KV_OK;
+    uint64_t start = owed > 0 ? wals[at].start : flushed + 1;
+    char name[LSM_NAME_MAX], kept_as[300] = "";
+    lsm_wal_name(name, start);
+    int rc = owed > 0 ? repair_set_aside(r, name, kept_as, sizeof kept_as) : KV_OK;
+    lsm_wal *w = NULL;
+    if (rc == KV_OK && (rc = lsm_wal_create(r->dir, start, &w)) == KV_OK)
+        rc = io_sync_dir(r->dir);
+    lsm_wal_free(w);
+    if (rc != KV_OK)
+        return rc;
+    log_report_line(r->line, r->ctx, "%s: %s: the tables hold every write up to %" PRIu64
+                    ", and the writes after it, which it held, are lost; an empty log takes "
+                    "its place%s%s%s", name, owed > 0 ? "holds not even its header" : "missing",
+                    flushed, kept_as[0] ? " (the damaged file is kept as " : "", kept_as,
+                    kept_as[0] ? ")" : "");
+    r->logs_rewritten++;
+    return KV_OK;
+}

@@ -480,6 +480,8 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     }
     if (rc == KV_OK)
         rc = repair_logs(&r, &ls, v.log_seq);
+    if (rc == KV_OK)
+        rc = repair_owed_log(&r, ls.l.wals, ls.l.nwals, v.log_seq);
     char said[1000];
     if (rc == KV_OK && changed)
         rc = repair_write_manifest(&r, &v, &ls, said, sizeof said);
