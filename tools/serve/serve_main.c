@@ -340,7 +340,8 @@ int serve_main(const char *dir, int nargs, char **args)
         free(s.cfg.password);
         return 2;
     }
-    size_t engine_open = serve_open_fds() - fds_before;
+    size_t fds_open = serve_open_fds();
+    size_t engine_open = fds_open > fds_before ? fds_open - fds_before : 0;
     status = 2;
     s.started = time(NULL);
     if ((s.listen_fd = serve_listen(&s)) < 0)
