@@ -6,13 +6,16 @@
  *      accept new clients, read what clients sent, send what waits for
  *      slow readers, take a stop signal, take an applied batch;
  *   2. run the ready clients: parse and run up to SERVE_TURN requests each
- *      (reads are answered at once, writes are gathered: serve_commit.c);
- *   3. start the gathered batch (without --sync it is applied and
- *      answered right here; with it, the writer thread takes it);
+ *      (reads are answered at once, writes are gathered: serve_commit.c;
+ *      a KEYS not finished is run again in the next pass: serve_keys.c);
+ *   3. start the gathered batch (without --sync a small one is applied
+ *      and answered right here; else the writer threads take it);
  *   4. for every client touched in this pass: send its replies, update
  *      what epoll watches for it, close it if it is finished.
  * Clients are freed only in step 4, so the lists of steps 1-3 never hold
- * a freed client.
+ * a freed client; and loop_client_free takes a client off the ready and
+ * dirty lists, which step 4 itself may have put it back on (a failed
+ * send: loop_client_dead).
  *
  * Out of descriptors: serve_main sizes --maxclients so that the engine and
  * the clients fit under the open-file limit (docs/server.md, "Open
