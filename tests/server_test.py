@@ -820,6 +820,37 @@ def test_open_file_limit_keeps_the_server_idle(tmp):
         check_served_under_open_file_limit(s, nofile, conns, nkeys)
 
 
+def test_accept_out_of_descriptors_pauses_instead_of_spinning(tmp):
+    """The open-file limit is lowered under a running server (prlimit) to
+    what it has open: accept fails with EMFILE, and the connections wait in
+    the backlog.  The server must not spin on its listening socket, must
+    log the failure once, and must accept them once descriptors are free."""
+    s = Server(tmp)
+    c = s.connect()
+    check(c.cmd("SET", "k", "v") == b"OK", "SET")
+    pid = s.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/%d/fd" % pid))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, hard))
+    waiting = [socket.create_connection(("127.0.0.1", s.port), TIMEOUT) for _ in range(5)]
+    time.sleep(0.3)
+    cpu = s.cpu_seconds()
+    time.sleep(2)
+    cpu = s.cpu_seconds() - cpu
+    FIGURES["CPU s in 2 s with accept failing (EMFILE)"] = cpu
+    check(cpu < 0.5, "%.2f s of CPU in 2 s while accept fails" % cpu)
+    accepts = [l for l in s.log if "accept:" in l]
+    check(len(accepts) == 1 and "Too many open files" in accepts[0], "logged once: %s" % accepts[:3])
+    check(c.cmd("GET", "k") == b"v", "a connected client is served meanwhile")
+    check(info_fields(c, "stats")["accept_pauses"] != "0", "INFO counts the pauses")
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    for w in waiting:
+        w.settimeout(TIMEOUT)
+        w.sendall(b"PING\r\n")
+        check(w.recv(100) == b"+PONG\r\n", "accepted once descriptors are free")
+    check(s.stop() == 0, "exit status")
+
+
 def ping_latency_during(s, work):
     """Runs work(conn) in a thread while another client sends PINGs; returns
     work's result, the slowest PING's seconds and work's seconds."""

@@ -286,8 +286,9 @@ static int serve_fit_clients(serve_config *cfg, size_t engine_open)
     unsigned long long taken = (unsigned long long)now + more + 1; /* 1: to refuse a client */
     if (cfg->nofile <= taken) {
         fprintf(stderr, "kv serve: the open-file limit (%llu) leaves no descriptor for a "
-                        "client: %zu are open and the engine may open %zu more\n",
-                cfg->nofile, now, more);
+                        "client: %zu are open and the engine may open %zu more%s\n",
+                cfg->nofile, now, more,
+                cfg->max_open_files_lowered ? "" : " (a lower --max-open-files leaves more)");
         return 2;
     }
     unsigned long long fit = cfg->nofile - taken;
