@@ -933,7 +933,7 @@ def test_pathological_scan_match_does_not_hold_up_others(tmp):
 def large_del(tmp, *opts):
     s = Server(tmp, *opts)
     c = s.connect()
-    existing = 300
+    existing = 100
     check(c.cmd("MSET", *[x for i in range(existing) for x in ("d%07d" % i, "v")]) == b"OK", "MSET")
     # Encoded before the clock starts: the PINGs share this process.
     request = encode("DEL", *["d%07d" % i for i in range(DEL_KEYS)])

@@ -1,7 +1,10 @@
 /*
- * serve_writers.c: applying the chunks of a batch (serve_commit.c), and,
- * with --sync, the SERVE_WRITERS threads that do it at the same time so
- * that the stage's group commit covers their kv_writes with one fsync.
+ * serve_writers.c: applying the chunks of a batch (serve_commit.c), and
+ * the writer threads: with --sync, SERVE_WRITERS of them, which do it at
+ * the same time so that the stage's group commit covers their kv_writes
+ * with one fsync; without, one, for the batches too large to apply on the
+ * loop thread.  A DEL's count of the keys that existed is found here too
+ * (commit_count_existing).
  *
  * A writer waits until a batch has a chunk nobody has taken, takes it
  * (under mu), applies it with one kv_write (without mu: this is where it

@@ -71,7 +71,7 @@
 #define SERVE_ACCEPT_PAUSE_MS 100                 /* out of descriptors: accept again after this */
 #define SERVE_LOG_EVERY    10                      /* ... and log it at most once per this many s */
 #define SERVE_WALK_KEYS    10000                   /* keys a SCAN call or a KEYS pass examines, at most */
-#define SERVE_WALK_WORK    (16u * 1024u * 1024u)   /* ... and work steps (serve_scan.c) */
+#define SERVE_WALK_WORK    (8u * 1024u * 1024u)    /* ... and work steps (serve_scan.c) */
 
 typedef struct serve_config {
     const char *dir;
