@@ -367,6 +367,18 @@ bench-server: $(B)/03-wal/kv
 	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
 	@sh scripts/bench_server.sh $(B) 03-wal
 
+# ---- the Redis-protocol server against misbehaving clients (docs/server.md) --
+# The acceptance run of tests/server_stress.py on every stage's kv: 20
+# rounds of 60 clients resetting with replies pending and 10 s of clients
+# closing at random points, with and without --sync; open-file limits of 64
+# and 256 over ~130 tables; a pathological SCAN MATCH and KEYS; a
+# 200,000-key DEL.  Prints the figures it measured.  `make test` runs the
+# same tests smaller (tests/server_test.py).
+.PHONY: serve-stress
+serve-stress: $(foreach s,$(STAGES),$(B)/$(s)/kv)
+	@$(MAKE) --no-print-directory deps DEPS=server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 tests/server_stress.py $(foreach s,$(STAGES),$(B)/$(s)/kv)
+
 # ---- fuzzing ------------------------------------------------------------------
 # Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver
 # (build/asan/S/fuzz-T-replay, run by `make test` on seeds and regressions),
@@ -435,6 +447,23 @@ $(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SR
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-resp-replay
+# Its glob matcher (tools/serve/serve_glob.c) the same way: fuzz/glob_fuzz.c,
+# seeds in fuzz/seeds/glob/.
+FUZZ_PAIRS += serve:glob
+GLOB_FUZZ_SRCS := fuzz/glob_fuzz.c tools/serve/serve_glob.c
+build/fuzz/serve/glob: $(GLOB_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/glob: $(GLOB_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-glob-replay: $(call obj_common,fuzz/replay_main.c $(GLOB_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/glob_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-glob-replay
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)

@@ -4,7 +4,8 @@
 #
 # Starts the server with --port 0 --verbose on a temporary directory (the
 # port is read from its start-up line), then checks what redis-cli prints
-# for the command set, a SCAN walk with --scan and --pattern, INFO,
+# for the command set, a SCAN walk with --scan and --pattern, KEYS, TYPE,
+# STRLEN, INFO,
 # standard input with -x, a mass insert with --pipe, and that a short
 # redis-benchmark run reports no error.  Prints "ok ..." / "FAIL ..." lines
 # and "N passed, N failed".
@@ -88,6 +89,13 @@ expect "--scan --pattern" "user:7 user:70 user:71 user:72 user:73 user:74 user:7
 expect "info keyspace" "db0:keys=123,expires=0,avg_ttl=0" \
     "$(cli info keyspace | tr -d '\r' | grep '^db0:')"
 expect "info names the stage" "1" "$(cli info server | tr -d '\r' | grep -c '^kv_stage:')"
+expect "keys" "user:7 user:70 user:71 user:72 user:73 user:74 user:75 user:76 user:77 user:78 user:79 " \
+    "$(cli keys 'user:7*' | tr '\n' ' ')"
+expect "keys without a match (redis-cli prints nothing)" "" "$(cli keys 'none*')"
+expect "type of a key" "string" "$(cli type greeting)"
+expect "type of no key" "none" "$(cli type nothing)"
+expect "strlen" "5" "$(cli strlen greeting)"
+expect "strlen of no key" "0" "$(cli strlen nothing)"
 
 # Mass insertion: redis-cli --pipe sends raw RESP and counts the replies.
 i=0

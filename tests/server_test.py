@@ -11,9 +11,12 @@ oversized requests.  Prints "RUN name" / "ok name" or "FAIL name: why" per
 test and ends with "N passed, N failed" (tests/run.sh reads it).
 """
 import os
+import random
+import resource
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,9 @@ TIMEOUT = 30
 
 
 RUNNING = []  # every server started, so a failed test leaves none behind
+SERVERS = []  # ... and their logs, searched for sanitizer reports
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
 
 
 class Fail(Exception):
@@ -41,13 +47,19 @@ def check(cond, what):
 class Server:
     """A `kv DIR serve` process; its stderr is collected in self.log."""
 
-    def __init__(self, dirpath, *opts, verbose=True, port=None):
+    def __init__(self, dirpath, *opts, verbose=True, port=None, nofile=None):
         self.dir = dirpath
         args = [KV, dirpath, "serve", "--port", str(port if port else 0)] + list(opts)
         if verbose:
             args.append("--verbose")
-        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE)
+
+        def limit_files():  # in the child, before exec: the open-file limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE,
+                                     preexec_fn=limit_files if nofile else None)
         RUNNING.append(self.proc)
+        SERVERS.append(self)
         self.log = []
         self.port = port
         self.ready = threading.Event()
@@ -94,6 +106,15 @@ class Server:
             raise Fail("server did not stop within %ds of SIGTERM" % TIMEOUT)
         self.reader.join(TIMEOUT)
         return status
+
+    def cpu_seconds(self):
+        """User and system CPU time the server has used (/proc/PID/stat)."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def sanitizer_lines(self):
+        return [l for l in self.log if any(m in l for m in SANITIZER_MARKS)]
 
     def errors(self):
         """Log lines about connections that failed."""
@@ -173,6 +194,11 @@ class Conn:
             return True
 
     def close(self):
+        self.sock.close()
+
+    def reset(self):
+        """Closes with a TCP reset (SO_LINGER 0): what is unsent or unread is dropped."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
 
 
@@ -554,6 +580,492 @@ def test_quit_answers_then_closes(tmp):
     check(s.stop() == 0, "exit status")
 
 
+# ---- what a client must not be able to do to the server -----------------
+# The sizes the acceptance run (tests/server_stress.py, `make serve-stress`)
+# raises; `make test` keeps them small.
+RESET_ROUNDS = 3
+RESET_CLIENTS = 60
+RANDOM_CLOSE_SECONDS = 2.0
+DEL_KEYS = 200000
+FIGURES = {}  # measured figures, printed by tests/server_stress.py
+
+
+def reset_clients_with_replies_pending(tmp, *opts):
+    """Clients pipeline GETs of a large value (and SETs), then close with a
+    reset while their replies are pending: the server's sends fail."""
+    s = Server(tmp, *opts)
+    c = s.connect()
+    value = b"v" * 65536
+    check(c.cmd("SET", "big", value) == b"OK", "SET")
+    for r in range(RESET_ROUNDS):
+        conns = [s.connect() for _ in range(RESET_CLIENTS)]
+        for i, k in enumerate(conns):
+            k.send(encode("GET", "big") * 8 + encode("SET", "r%d-%d" % (r, i), "x") +
+                   encode("GET", "big") + encode("MGET", "big", "big"))
+        for k in conns:
+            k.reset()
+        check(s.proc.poll() is None, "round %d: the server died: %s" % (r, s.log[-5:]))
+        check(c.cmd("PING") == b"PONG", "round %d: the server answers" % r)
+    check(c.cmd("GET", "big") == value, "the value is intact")
+    check(s.stop() == 0, "exit status")
+
+
+def test_reset_clients_with_replies_pending(tmp):
+    reset_clients_with_replies_pending(tmp)
+
+
+def test_reset_clients_with_replies_pending_sync(tmp):
+    reset_clients_with_replies_pending(tmp, "--sync")
+
+
+def random_pipeline(rng, n):
+    """n random requests, encoded, and a key prefix they write under."""
+    tag = "r%d-" % rng.randrange(1 << 30)
+    reqs = []
+    for _ in range(n):
+        k = tag + str(rng.randrange(20))
+        reqs.append(rng.choice([
+            lambda: encode("GET", "big"),
+            lambda: encode("GET", k),
+            lambda: encode("SET", k, "x" * rng.randrange(1, 3000)),
+            lambda: encode("MSET", k, "1", k + "b", "2"),
+            lambda: encode("DEL", k, k + "b", "nope"),
+            lambda: encode("MGET", k, "big"),
+            lambda: encode("SCAN", "0", "MATCH", tag + "*", "COUNT", "50"),
+            lambda: encode("KEYS", "r*[0-9]"),
+            lambda: encode("TYPE", k),
+            lambda: encode("STRLEN", "big"),
+            lambda: encode("EXISTS", k, "big"),
+            lambda: encode("INFO", "stats"),
+            lambda: b"PING\r\n",
+        ])())
+    return b"".join(reqs)
+
+
+def random_client(s, rng, deadline, errors):
+    """Connections that end at a random point: mid-request, mid-reply, with
+    requests pipelined, by reset, FIN or half-close."""
+    while time.time() < deadline and not errors:
+        try:
+            k = Conn(s.port)
+            data = random_pipeline(rng, rng.randrange(1, 40))
+            if rng.random() < 0.4:  # and a request cut short
+                more = random_pipeline(rng, 1)
+                data += more[:rng.randrange(1, len(more))]
+            cut = rng.randrange(len(data) + 1)
+            k.send(data[:cut])
+            if rng.random() < 0.3:
+                time.sleep(rng.random() * 0.01)
+            end = rng.choice(["reset", "close", "half", "read-some", "send-all-reset"])
+            if end == "send-all-reset":
+                k.send(data[cut:])
+                time.sleep(rng.random() * 0.005)
+                k.reset()
+            elif end == "reset":
+                k.reset()
+            elif end == "close":
+                k.close()
+            elif end == "half":
+                k.send(data[cut:])
+                k.sock.shutdown(socket.SHUT_WR)
+                k.sock.settimeout(TIMEOUT)
+                while k.sock.recv(1 << 16):
+                    pass
+                k.close()
+            else:
+                k.sock.settimeout(0.05)
+                try:
+                    k.sock.recv(rng.randrange(1, 1 << 17))
+                except socket.timeout:
+                    pass
+                (k.reset if rng.random() < 0.5 else k.close)()
+        except (ConnectionError, BrokenPipeError):
+            pass  # the server closed first (a request after a bad one): fine
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+        if s.proc.poll() is not None:
+            errors.append("the server died: %s" % s.log[-5:])
+
+
+def clients_closing_at_random_points(tmp, *opts, seed=None):
+    seed = seed if seed is not None else random.randrange(1 << 30)
+    s = Server(tmp, *opts)
+    c = s.connect()
+    check(c.cmd("SET", "big", b"b" * 200000) == b"OK", "SET")
+    errors = []
+    deadline = time.time() + RANDOM_CLOSE_SECONDS
+    threads = [threading.Thread(target=random_client,
+                                args=(s, random.Random(seed + n), deadline, errors))
+               for n in range(8)]
+    for t in threads:
+        t.start()
+    i = 0
+    while time.time() < deadline and not errors:  # a well-behaved client meanwhile
+        check(c.cmd("SET", "ctl%d" % i, "v%d" % i) == b"OK", "control SET (seed %d)" % seed)
+        check(c.cmd("GET", "ctl%d" % i) == b"v%d" % i, "control GET (seed %d)" % seed)
+        i += 1
+    for t in threads:
+        t.join(TIMEOUT)
+    check(not errors, "seed %d: %s" % (seed, errors[:3]))
+    check(c.cmd("GET", "big") == b"b" * 200000, "the value is intact (seed %d)" % seed)
+    check(c.cmd("GET", "ctl%d" % (i - 1)) == b"v%d" % (i - 1), "control writes kept")
+    check(s.stop() == 0, "exit status (seed %d)" % seed)
+
+
+def test_clients_closing_at_random_points(tmp):
+    clients_closing_at_random_points(tmp)
+
+
+def info_fields(c, section):
+    text = c.cmd("INFO", section).decode()
+    return dict(l.split(":", 1) for l in text.split("\r\n") if ":" in l)
+
+
+def table_value(i):
+    return random.Random(i).randbytes(1000)
+
+
+def fill_many_tables(tmp, nkeys):
+    """A database of many small tables (stages 04 on): 32 KiB memtables and
+    tables, filled with keys in order (so compactions only move tables),
+    10 at a time, one MSET after the other (a pipeline would be one batch,
+    and one table)."""
+    s = Server(tmp, "--memtable-bytes", "32768", "--table-bytes", "32768")
+    c = s.connect()
+    for base in range(0, nkeys, 10):
+        args = []
+        for i in range(base, min(base + 10, nkeys)):
+            args += [b"t%08d" % i, table_value(i)]
+        check(c.cmd("MSET", *args) == b"OK", "MSET")
+    tables = int(info_fields(c, "engine").get("tables.count", "0"))
+    check(s.stop() == 0, "exit status")
+    return tables
+
+
+def start_under_open_file_limit(tmp, nofile, tables):
+    """A server over tmp under the limit, or None where stage 04 cannot
+    open so many tables (and says so)."""
+    try:
+        return Server(tmp, nofile=nofile)
+    except Fail:
+        # Stage 04 keeps every table's file open (docs/04-lsm.md, "Every
+        # table is an open file"; stage 05's table cache bounds it): with
+        # more tables than the limit it cannot open the database, and the
+        # server must say so and exit, not serve.
+        if "04-" not in KV or tables + 8 < nofile:
+            raise
+        s = SERVERS[-1]
+        check(s.proc.wait(TIMEOUT) == 2, "exit status 2")
+        check(any("Too many open files" in l for l in s.log), "why it stopped: %s" % s.log)
+        FIGURES["open-file limit %d: stage 04 cannot open %d tables" % (nofile, tables)] = 1
+        return None
+
+
+def check_served_under_open_file_limit(s, nofile, conns, nkeys):
+    """Each connection served or refused; once they leave, writes and reads
+    of the tables work."""
+    served = refused = 0
+    for sock in conns:
+        sock.settimeout(2)
+        try:
+            sock.sendall(b"PING\r\n")
+            r = sock.recv(100)
+            served += r == b"+PONG\r\n"
+            refused += b"max number of clients" in r
+        except OSError:
+            pass
+    accepts = [l for l in s.log if "accept:" in l]
+    check(len(accepts) <= 2, "limit %d: accept errors logged %d times: %s"
+          % (nofile, len(accepts), accepts[:2]))
+    for sock in conns:
+        sock.close()
+    time.sleep(0.3)
+    c = s.connect()
+    info = info_fields(c, "clients")
+    check(served >= 1 and served <= int(info["maxclients"]),
+          "limit %d: %d clients served, maxclients %s" % (nofile, served, info["maxclients"]))
+    check(served + refused == len(conns), "limit %d: each of %d clients served (%d) or refused (%d)"
+          % (nofile, len(conns), served, refused))
+    check(c.cmd("SET", "after", "clients") == b"OK", "limit %d: SET once the clients left" % nofile)
+    check(c.cmd("GET", "after") == b"clients", "limit %d: GET once the clients left" % nofile)
+    for i in random.Random(nofile).sample(range(nkeys), 20):
+        check(c.cmd("GET", b"t%08d" % i) == table_value(i), "limit %d: GET t%08d" % (nofile, i))
+    check(s.stop() == 0, "exit status")
+
+
+def test_open_file_limit_keeps_the_server_idle(tmp):
+    """Under open-file limits of 64 and 256 (two servers, over copies of one
+    database of about 130 tables), more clients than fit connect and stay
+    idle: the servers must idle too, and serve writes once they leave."""
+    nkeys = 2600
+    tables = fill_many_tables(tmp, nkeys)
+    FIGURES["tables"] = tables
+    servers = []
+    for nofile in (64, 256):
+        copy = "%s-%d" % (tmp, nofile)
+        shutil.copytree(tmp, copy)
+        s = start_under_open_file_limit(copy, nofile, tables)
+        if s is not None:
+            conns = [socket.create_connection(("127.0.0.1", s.port), TIMEOUT)
+                     for _ in range(nofile + 16)]  # more than fit: some wait, some are refused
+            servers.append((nofile, s, conns))
+    time.sleep(0.5)
+    cpu = [s.cpu_seconds() for _, s, _ in servers]
+    time.sleep(3)
+    for (nofile, s, _), before in zip(servers, cpu):
+        used = s.cpu_seconds() - before
+        FIGURES["idle CPU s in 3 s, open-file limit %d" % nofile] = used
+        check(used < 0.5, "open-file limit %d: %.2f s of CPU in 3 idle seconds" % (nofile, used))
+    for nofile, s, conns in servers:
+        check_served_under_open_file_limit(s, nofile, conns, nkeys)
+
+
+def test_accept_out_of_descriptors_pauses_instead_of_spinning(tmp):
+    """The open-file limit is lowered under a running server (prlimit) to
+    what it has open: accept fails with EMFILE, and the connections wait in
+    the backlog.  The server must not spin on its listening socket, must
+    log the failure once, and must accept them once descriptors are free."""
+    s = Server(tmp)
+    c = s.connect()
+    check(c.cmd("SET", "k", "v") == b"OK", "SET")
+    pid = s.proc.pid
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    in_use = len(os.listdir("/proc/%d/fd" % pid))
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (in_use, hard))
+    waiting = [socket.create_connection(("127.0.0.1", s.port), TIMEOUT) for _ in range(5)]
+    time.sleep(0.3)
+    cpu = s.cpu_seconds()
+    time.sleep(2)
+    cpu = s.cpu_seconds() - cpu
+    FIGURES["CPU s in 2 s with accept failing (EMFILE)"] = cpu
+    check(cpu < 0.5, "%.2f s of CPU in 2 s while accept fails" % cpu)
+    accepts = [l for l in s.log if "accept:" in l]
+    check(len(accepts) == 1 and "Too many open files" in accepts[0], "logged once: %s" % accepts[:3])
+    check(c.cmd("GET", "k") == b"v", "a connected client is served meanwhile")
+    check(info_fields(c, "stats")["accept_pauses"] != "0", "INFO counts the pauses")
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))
+    for w in waiting:
+        w.settimeout(TIMEOUT)
+        w.sendall(b"PING\r\n")
+        check(w.recv(100) == b"+PONG\r\n", "accepted once descriptors are free")
+    check(s.stop() == 0, "exit status")
+
+
+def ping_latency_during(s, work):
+    """Runs work(conn) in a thread while another client sends PINGs; returns
+    work's result, the slowest PING's seconds and work's seconds."""
+    done = threading.Event()
+    out = {}
+
+    def run():
+        t0 = time.time()
+        try:
+            out["result"] = work(s.connect())
+        except Exception as e:  # noqa: BLE001
+            out["error"] = e
+        out["seconds"] = time.time() - t0
+        done.set()
+
+    p = s.connect()
+    t = threading.Thread(target=run)
+    t.start()
+    slowest = 0.0
+    while not done.is_set():
+        t0 = time.time()
+        check(p.cmd("PING") == b"PONG", "PING")
+        slowest = max(slowest, time.time() - t0)
+        time.sleep(0.01)
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["result"], slowest, out["seconds"]
+
+
+def scan_calls(c, *opts):
+    keys, cursor, calls = [], b"0", 0
+    while True:
+        r = c.cmd("SCAN", cursor, *opts)
+        check(isinstance(r, list), "SCAN: %r" % (r,))
+        cursor, batch = r
+        keys += batch
+        calls += 1
+        if cursor == b"0":
+            return keys, calls
+
+
+def test_pathological_scan_match_does_not_hold_up_others(tmp):
+    s = Server(tmp)
+    c = s.connect()
+    check(c.cmd("MSET", "a" * 4000, "x", "b" * 20000, "y", "k1", "z") == b"OK", "MSET")
+    # An 8 MB pattern of one class, over a 4,000-byte key: refused at once.
+    huge = encode("SCAN", "0", "MATCH", b"*[" + b"c" * (8 << 20) + b"]")
+
+    def scan_huge(k):
+        k.send(huge)
+        return k.reply()
+
+    r, slowest, secs = ping_latency_during(s, scan_huge)
+    FIGURES["PING s during SCAN MATCH of an 8 MB pattern"] = slowest
+    check(is_err(r) and "longer than" in r, "an 8 MB pattern is refused: %r" % (r,))
+    check(slowest < 1, "PING took %.2f s during an 8 MB SCAN MATCH" % slowest)
+    # The longest pattern accepted, of one class: a step per byte.
+    edge = b"*[" + b"c" * (256 * 1024 - 4) + b"]*"
+    r, slowest, secs = ping_latency_during(s, lambda k: scan_calls(k, "MATCH", edge))
+    check(r[0] == [], "no key has a c: %r" % (r[0][:3],))
+    check(slowest < 1, "PING took %.2f s during SCAN MATCH of a 256 KiB class" % slowest)
+    # A match of ~75M steps on one key: SCAN yields in the middle of the key.
+    slow = b"*" + b"b" * 15000 + b"c"
+    r, slowest, secs = ping_latency_during(s, lambda k: scan_calls(k, "MATCH", slow, "COUNT", "100"))
+    FIGURES["PING s during SCAN MATCH of a 75M-step match"] = slowest
+    FIGURES["SCAN calls for 3 keys, 75M-step match"] = r[1]
+    check(r[0] == [], "nothing matches: %r" % (r[0][:3],))
+    check(r[1] > 2, "the walk yielded in the middle of a key (%d calls for 3 keys)" % r[1])
+    check(slowest < 1, "PING took %.2f s during a long SCAN MATCH" % slowest)
+    # KEYS with the same pattern: several loop passes, one reply.
+    r, slowest, secs = ping_latency_during(s, lambda k: k.cmd("KEYS", slow))
+    FIGURES["PING s during KEYS of a 75M-step match"] = slowest
+    check(r == [], "KEYS: nothing matches: %r" % (r[:3],))
+    check(slowest < 1, "PING took %.2f s during a long KEYS" % slowest)
+    check(c.cmd("KEYS", "*b" + "b" * 100 + "*") == [b"b" * 20000], "KEYS finds the long key")
+    check(s.stop() == 0, "exit status")
+
+
+def large_del(tmp, *opts):
+    s = Server(tmp, *opts)
+    c = s.connect()
+    existing = 100
+    check(c.cmd("MSET", *[x for i in range(existing) for x in ("d%07d" % i, "v")]) == b"OK", "MSET")
+    # Encoded before the clock starts: the PINGs share this process.
+    request = encode("DEL", *["d%07d" % i for i in range(DEL_KEYS)])
+
+    def delete(k):
+        k.send(request)
+        return k.reply()
+
+    r, slowest, secs = ping_latency_during(s, delete)
+    name = "%d-key DEL%s" % (DEL_KEYS, " --sync" if opts else "")
+    FIGURES["%s: seconds" % name] = secs
+    FIGURES["%s: slowest PING s" % name] = slowest
+    check(r == existing, "DEL answered %r, want %d" % (r, existing))
+    check(slowest < 1, "PING took %.2f s during a %d-key DEL" % (slowest, DEL_KEYS))
+    check(c.cmd("EXISTS", "d0000000", "d%07d" % (existing - 1)) == 0, "deleted")
+    check(c.cmd("DEL", "d0000001", "d0000001", "new") == 0, "DEL again")
+    check(s.stop() == 0, "exit status")
+
+
+def test_large_del_does_not_hold_up_others(tmp):
+    large_del(tmp)
+
+
+def test_keys_type_strlen(tmp):
+    s = Server(tmp)
+    c = s.connect()
+    check(c.cmd("MSET", "user:1", "ann", "user:2", "", "user:10", "x" * 70000, "job", "j") == b"OK",
+          "MSET")
+    check(c.cmd("KEYS", "*") == [b"job", b"user:1", b"user:10", b"user:2"], "KEYS * in key order")
+    check(c.cmd("KEYS", "user:?") == [b"user:1", b"user:2"], "KEYS user:?")
+    check(c.cmd("KEYS", "nothing*") == [], "KEYS without a match")
+    check(c.cmd("KEYS", "[a-j]*") == [b"job"], "KEYS with a class")
+    check(c.cmd("TYPE", "user:1") == b"string", "TYPE of a key")
+    check(c.cmd("TYPE", "user:2") == b"string", "TYPE of an empty value")
+    check(c.cmd("TYPE", "nope") == b"none", "TYPE of no key")
+    check(c.cmd("TYPE", "") == b"none", "TYPE of an empty key")
+    check(c.cmd("STRLEN", "user:1") == 3, "STRLEN")
+    check(c.cmd("STRLEN", "user:2") == 0, "STRLEN of an empty value")
+    check(c.cmd("STRLEN", "user:10") == 70000, "STRLEN of a long value")
+    check(c.cmd("STRLEN", "nope") == 0, "STRLEN of no key")
+    check(is_err(c.cmd("KEYS")) and is_err(c.cmd("TYPE", "a", "b")), "arity")
+    check(is_err(c.cmd("KEYS", "*" * (256 * 1024 + 1)), "ERR pattern"), "KEYS: a pattern too long")
+    # A pipeline: KEYS answers in order between writes, and sees them.
+    c.send(encode("SET", "k", "1") + encode("KEYS", "k*") + encode("DEL", "k") + encode("KEYS", "k*"))
+    check([c.reply() for _ in range(4)] == [b"OK", [b"k"], 1, []], "KEYS in a pipeline")
+    get = c.cmd("COMMAND", "INFO", "keys", "type", "strlen")
+    check([g[0] for g in get] == [b"keys", b"type", b"strlen"], "COMMAND INFO: %r" % (get,))
+    check(get[0][3] == 0 and get[1][3] == 1, "KEYS takes no key, TYPE one")
+    check(s.stop() == 0, "exit status")
+
+
+def glob_reference(pat, key):
+    """Redis's glob semantics as a regular expression (bytes): a second,
+    independent reading of the syntax, to compare SCAN MATCH with."""
+    import re
+    out, p, n = [], 0, len(pat)
+    while p < n:
+        ch = pat[p:p + 1]
+        if ch == b"*":
+            out.append(b".*")
+            p += 1
+        elif ch == b"?":
+            out.append(b".")
+            p += 1
+        elif ch == b"\\" and p + 1 < n:
+            out.append(re.escape(pat[p + 1:p + 2]))
+            p += 2
+        elif ch == b"[":
+            p += 1
+            negate = p < n and pat[p:p + 1] == b"^"
+            p += negate
+            members = set()
+            while p < n and pat[p:p + 1] != b"]":
+                if pat[p:p + 1] == b"\\" and p + 1 < n:
+                    members.add(pat[p + 1])
+                    p += 2
+                elif p + 2 < n and pat[p + 1:p + 2] == b"-" and pat[p + 2:p + 3] != b"]":
+                    lo, hi = sorted((pat[p], pat[p + 2]))
+                    members.update(range(lo, hi + 1))
+                    p += 3
+                else:
+                    members.add(pat[p])
+                    p += 1
+            p += 1
+            chosen = set(range(256)) - members if negate else members
+            out.append(b"[" + b"".join(b"\\x%02x" % m for m in sorted(chosen)) + b"]"
+                       if chosen else b"(?!)")
+        else:
+            out.append(re.escape(ch))
+            p += 1
+    return re.fullmatch(b"".join(out), key, re.DOTALL) is not None
+
+
+def test_scan_match_agrees_with_a_reference_glob(tmp):
+    rng = random.Random(7)
+    s = Server(tmp)
+    c = s.connect()
+    alphabet = b"ab-]^[\\*?c"
+    keys = sorted({bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 9)))
+                   for _ in range(300)})
+    check(c.cmd("MSET", *[x for k in keys for x in (k, "v")]) == b"OK", "MSET")
+    for _ in range(300):
+        pat = bytes(rng.choice(alphabet) for _ in range(rng.randrange(1, 10)))
+        want = [k for k in keys if glob_reference(pat, k)]
+        got, _ = scan_calls(c, "MATCH", pat, "COUNT", "1000")
+        check(got == want, "MATCH %r: got %r, want %r" % (pat, got[:5], want[:5]))
+    check(s.stop() == 0, "exit status")
+
+
+def run_test(name, fn, tmp):
+    """Runs one test; None if it passed, else why it failed."""
+    try:
+        fn(os.path.join(tmp, "db"))
+        why = None
+    except Exception as e:  # noqa: BLE001 (a test fails on anything)
+        why = "%s: %s" % (type(e).__name__, e)
+    finally:
+        for proc in RUNNING:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        RUNNING.clear()
+        for srv in SERVERS:
+            srv.reader.join(TIMEOUT)
+        reports = [l for srv in SERVERS for l in srv.sanitizer_lines()]
+        SERVERS.clear()
+    if reports:
+        # The report's lines as they are, so that tests/run.sh counts them too.
+        why = (why + "; " if why else "") + "the server reported:\n" + "\n".join(reports)
+    return why
+
+
 def main():
     tests = [(n, f) for n, f in sorted(globals().items())
              if n.startswith("test_") and callable(f) and FILTER in n]
@@ -563,20 +1075,14 @@ def main():
         print("RUN", name, flush=True)
         tmp = tempfile.mkdtemp(prefix="kvserve.")
         t0 = time.time()
-        try:
-            fn(os.path.join(tmp, "db"))
+        why = run_test(name, fn, tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if why is None:
             print("ok %s (%.1f s)" % (name, time.time() - t0), flush=True)
             passed += 1
-        except Exception as e:  # noqa: BLE001 (a test fails on anything)
-            print("FAIL %s: %s: %s" % (name, type(e).__name__, e), flush=True)
+        else:
+            print("FAIL %s: %s" % (name, why), flush=True)
             failed += 1
-        finally:
-            for proc in RUNNING:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-            RUNNING.clear()
-            shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

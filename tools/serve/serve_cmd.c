@@ -1,8 +1,8 @@
 /*
  * serve_cmd.c: the command table of `kv serve`, and the commands that map
- * straight onto kv.h: PING, ECHO, GET, SET, DEL, EXISTS, MGET, MSET, QUIT,
- * AUTH.  SCAN is in serve_scan.c; INFO, DBSIZE, CONFIG and COMMAND in
- * serve_info.c.
+ * straight onto kv.h: PING, ECHO, GET, SET, DEL, EXISTS, MGET, MSET, TYPE,
+ * STRLEN, QUIT, AUTH.  SCAN is in serve_scan.c, KEYS in serve_keys.c;
+ * INFO, DBSIZE, CONFIG and COMMAND in serve_info.c.
  *
  * Reads (GET, EXISTS, MGET) call kv_get on the loop thread and answer at
  * once.  Writes (SET, MSET, DEL) are added to the batch being gathered
@@ -119,6 +119,40 @@ static void cmd_exists(server *s, serve_client *c, const serve_req *r)
         }
     }
     out_int(&c->out, n);
+}
+
+/* TYPE key: "string" if it exists (the only type there is), else "none". */
+static void cmd_type(server *s, serve_client *c, const serve_req *r)
+{
+    void *val;
+    size_t vlen;
+    int rc = cmd_key_ok(req_len(r, 1)) ? kv_get(s->db, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+                                       : KV_NOT_FOUND;
+    if (rc == KV_OK) {
+        kv_free(val);
+        out_simple(&c->out, "string");
+    } else if (rc == KV_NOT_FOUND) {
+        out_simple(&c->out, "none");
+    } else {
+        cmd_kv_error(c, rc);
+    }
+}
+
+/* STRLEN key: the value's length in bytes, 0 if there is none. */
+static void cmd_strlen(server *s, serve_client *c, const serve_req *r)
+{
+    void *val;
+    size_t vlen;
+    int rc = cmd_key_ok(req_len(r, 1)) ? kv_get(s->db, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+                                       : KV_NOT_FOUND;
+    if (rc == KV_OK) {
+        kv_free(val);
+        out_int(&c->out, (long long)vlen);
+    } else if (rc == KV_NOT_FOUND) {
+        out_int(&c->out, 0);
+    } else {
+        cmd_kv_error(c, rc);
+    }
 }
 
 static int check_set(const serve_req *r)
@@ -246,7 +280,10 @@ static const serve_cmd serve_cmds[] = {
     {"exists", -2, 0, "readonly fast", cmd_exists, NULL},
     {"mget", -2, 0, "readonly fast", cmd_mget, NULL},
     {"mset", -3, 1, "write denyoom", cmd_mset, check_mset},
+    {"type", 2, 0, "readonly fast", cmd_type, NULL},
+    {"strlen", 2, 0, "readonly fast", cmd_strlen, NULL},
     {"scan", -2, 0, "readonly", serve_scan_cmd, NULL},
+    {"keys", 2, 0, "readonly", serve_keys_cmd, NULL},
     {"info", -1, 0, "loading stale", serve_info_cmd, NULL},
     {"dbsize", 1, 0, "readonly fast", serve_dbsize_cmd, NULL},
     {"quit", -1, 0, "fast", cmd_quit, NULL},
@@ -304,7 +341,8 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     if (c->pending_ops > 0 &&
         !(arity_ok && cmd->write && cmd->check(r) && serve_commit_has_room(c)))
         return SERVE_CMD_WAIT;
-    s->stats.commands++;
+    if (c->keys == NULL) /* not a KEYS going on */
+        s->stats.commands++;
     if (s->cfg.password != NULL && !c->authed &&
         !(cmd != NULL && (cmd->run == cmd_auth || cmd->run == cmd_quit))) {
         out_error(&c->out, "NOAUTH Authentication required.");

@@ -14,16 +14,22 @@
  * Why not one kv_write for everything: stage 03 stores a batch as one log
  * record, and a get reads and decodes the whole record its key is in, so
  * records of 800 ops would make every later GET decode 800 ops.  Without
- * --sync the loop applies the chunks itself, one after the other (a chunk
- * costs one write(), no disk wait).  With --sync a chunk is a record that
- * must join a group commit, so chunks are larger (SERVE_CHUNK_OPS_SYNC,
- * 64): fewer records to gather behind one fsync.
+ * --sync the loop applies a small batch's chunks itself, one after the
+ * other (a chunk costs one write(), no disk wait).  With --sync a chunk is
+ * a record that must join a group commit, so chunks are larger
+ * (SERVE_CHUNK_OPS_SYNC, 64): fewer records to gather behind one fsync.
  * With --sync, SERVE_WRITERS threads take chunks and call kv_write at the
  * same time; the stage's group commit then writes their records together
  * and covers them with one fsync (stage 03: one leader, one fdatasync for
  * every record queued behind it).  Meanwhile the loop goes on reading
  * requests and answering reads of other clients, and gathers the next
  * batch; the writers say they are done through an eventfd.
+ *
+ * Large batches.  Without --sync, one writer thread waits too: a batch of
+ * more than SERVE_INLINE_OPS ops or SERVE_INLINE_BYTES bytes (a DEL or an
+ * MSET of many keys, a large value) goes to it as with --sync, so that no
+ * single command holds up the loop, and other clients are served while it
+ * is applied.
  *
  *   loop thread                           writer threads
  *   gather; kick: cut into chunks --------> kv_write(chunk) each, together
@@ -44,16 +50,6 @@
 
 #include "serve_commit.h"
 
-/* FNV-1a: a cheap first test before memcmp when a DEL looks back. */
-static uint64_t commit_hash(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
 int serve_commit_init(server *s)
 {
     struct serve_commit *cm = calloc(1, sizeof *cm);
@@ -63,10 +59,11 @@ int serve_commit_init(server *s)
     cm->gathering = &cm->b[0];
     cm->efd = -1;
     cm->chunk_ops = s->cfg.sync ? SERVE_CHUNK_OPS_SYNC : SERVE_CHUNK_OPS;
+    cm->sync = s->cfg.sync;
     s->commit = cm;
     if (kv_batch_new(&cm->kvb) != KV_OK)
         return KV_ERR_NOMEM;
-    return s->cfg.sync ? commit_writers_start(cm) : KV_OK;
+    return commit_writers_start(cm, s->cfg.sync ? SERVE_WRITERS : 1);
 }
 
 void serve_commit_free(server *s)
@@ -140,7 +137,6 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
     if (vl > 0)
         memcpy(b->bytes + b->blen, v, vl);
     b->blen += vl;
-    op->khash = commit_hash(k, kl);
     b->has_del |= del;
     b->n++;
     c->pending_ops++;
@@ -245,6 +241,7 @@ void serve_commit_kick(server *s)
         s->stats.largest_batch = b->n;
     if (commit_cut(cm, b) != 0) {
         /* Out of memory: fail the whole batch, answered in done(). */
+        b->threaded = 0;
         b->nchunks = 0;
         for (size_t i = 0; i < b->n; i++)
             b->ops[i].chunk = (size_t)-1;
@@ -255,7 +252,8 @@ void serve_commit_kick(server *s)
         return;
     }
     s->stats.chunks += b->nchunks;
-    if (cm->efd < 0) {
+    b->threaded = cm->sync || b->n > SERVE_INLINE_OPS || b->blen > SERVE_INLINE_BYTES;
+    if (!b->threaded) {
         for (size_t k = 0; k < b->nchunks; k++)
             commit_apply_chunk(cm->db, b, &b->chunks[k], cm->kvb);
         serve_commit_done(s);
@@ -273,7 +271,7 @@ void serve_commit_done(server *s)
 {
     struct serve_commit *cm = s->commit;
     commit_batch *b = cm->flying;
-    if (cm->efd >= 0 && b != NULL && b->nchunks > 0) {
+    if (b != NULL && b->threaded) {
         uint64_t n;
         if (read(cm->efd, &n, sizeof n) != sizeof n)
             return; /* not yet */
@@ -320,9 +318,16 @@ void serve_commit_done(server *s)
         b->bytes = NULL;
         b->bcap = 0;
     }
+    if (b->cap > 64u * 1024) { /* after a large DEL or MSET */
+        free(b->ops);
+        free(b->order);
+        b->ops = NULL;
+        b->order = NULL;
+        b->cap = b->order_cap = 0;
+    }
     cm->flying = NULL;
-    /* Start what was gathered meanwhile (with --sync; without, the loop
-     * kicks at the end of its pass). */
-    if (cm->efd >= 0)
+    /* Start what was gathered meanwhile (after an inline batch nothing
+     * was; the loop kicks at the end of its pass anyway). */
+    if (b->threaded)
         serve_commit_kick(s);
 }

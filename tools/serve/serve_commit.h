@@ -25,7 +25,6 @@ typedef struct commit_op {
     size_t first;           /* REPLY_COUNT: index of the DEL's first op */
     size_t chunk;           /* the chunk it is applied in */
     size_t koff, klen, voff, vlen;  /* in the batch's bytes */
-    uint64_t khash;
 } commit_op;
 
 typedef struct commit_chunk {
@@ -40,6 +39,7 @@ typedef struct commit_batch {
     unsigned char *bytes;
     size_t blen, bcap;
     int has_del;
+    int threaded;           /* applied by the writer threads, not inline */
     size_t *order;          /* op indices grouped by chunk (n of them) */
     size_t order_cap;
     commit_chunk *chunks;
@@ -52,6 +52,7 @@ struct serve_commit {
     commit_batch *flying;   /* NULL when nothing is in flight */
     unsigned long long kicks;
     size_t chunk_ops;       /* a chunk is closed at this many ops */
+    int sync;               /* --sync: every batch goes to the writers */
     kv_db *db;
     kv_batch *kvb;          /* the loop's, without --sync */
     int efd;
@@ -68,8 +69,8 @@ struct serve_commit {
 
 /* serve_writers.c: applies chunk `ch` of batch b with one kv_write. */
 void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb);
-/* serve_writers.c: starts the writer threads (--sync); KV_OK or an error. */
-int  commit_writers_start(struct serve_commit *cm);
+/* serve_writers.c: starts n writer threads; KV_OK or an error. */
+int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */
 void commit_writers_stop(struct serve_commit *cm);
 

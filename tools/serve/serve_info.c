@@ -119,17 +119,19 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
                      "tcp_port:%d\r\nuptime_in_seconds:%lld\r\n\r\n",
                  kv_stage(), (long)getpid(), s->port, (long long)(time(NULL) - s->started));
     if (info_wants(r, "clients"))
-        info_add(&t, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%zu\r\n\r\n",
-                 s->nclients, s->cfg.maxclients);
+        info_add(&t, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%zu\r\n"
+                     "open_files_limit:%llu\r\nengine_open_files:%zu\r\nmax_open_files:%d\r\n\r\n",
+                 s->nclients, s->cfg.maxclients, s->cfg.nofile, s->cfg.engine_files,
+                 s->cfg.max_open_files > 0 ? s->cfg.max_open_files : (int)SERVE_TABLE_FILES);
     if (info_wants(r, "stats")) {
         const serve_stats *st = &s->stats;
         info_add(&t, "# Stats\r\ntotal_connections_received:%llu\r\nrejected_connections:%llu\r\n"
                      "total_commands_processed:%llu\r\nprotocol_errors:%llu\r\n"
                      "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
-                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\n\r\n",
+                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\naccept_pauses:%llu\r\n\r\n",
                  st->connections, st->rejected, st->commands, st->errors, st->batches,
                  st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
-                 st->largest_batch, st->chunks);
+                 st->largest_batch, st->chunks, st->accept_pauses);
     }
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
@@ -195,7 +197,7 @@ void serve_config_cmd(server *s, serve_client *c, const serve_req *r)
 static void command_entry(serve_client *c, const serve_cmd *cmd)
 {
     int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write;
-    int first = keys && strcmp(cmd->name, "scan") != 0 ? 1 : 0;
+    int first = keys && strcmp(cmd->name, "scan") != 0 && strcmp(cmd->name, "keys") != 0 ? 1 : 0;
     int last = !first ? 0 : cmd->arity == 2 ? 1 : -1;
     int step = !first ? 0 : strcmp(cmd->name, "mset") == 0 ? 2 : 1;
     out_array(&c->out, 6);

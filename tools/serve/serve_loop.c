@@ -6,13 +6,23 @@
  *      accept new clients, read what clients sent, send what waits for
  *      slow readers, take a stop signal, take an applied batch;
  *   2. run the ready clients: parse and run up to SERVE_TURN requests each
- *      (reads are answered at once, writes are gathered: serve_commit.c);
- *   3. start the gathered batch (without --sync it is applied and
- *      answered right here; with it, the writer thread takes it);
+ *      (reads are answered at once, writes are gathered: serve_commit.c;
+ *      a KEYS not finished is run again in the next pass: serve_keys.c);
+ *   3. start the gathered batch (without --sync a small one is applied
+ *      and answered right here; else the writer threads take it);
  *   4. for every client touched in this pass: send its replies, update
  *      what epoll watches for it, close it if it is finished.
  * Clients are freed only in step 4, so the lists of steps 1-3 never hold
- * a freed client.
+ * a freed client; and loop_client_free takes a client off the ready and
+ * dirty lists, which step 4 itself may have put it back on (a failed
+ * send: loop_client_dead).
+ *
+ * Out of descriptors: serve_main sizes --maxclients so that the engine and
+ * the clients fit under the open-file limit (docs/server.md, "Open
+ * files"); if accept fails anyway (EMFILE, ENFILE), the listening socket
+ * is left out of the epoll set for SERVE_ACCEPT_PAUSE_MS instead of being
+ * polled again at once (loop_accept_pause), and the log says so once per
+ * SERVE_LOG_EVERY seconds.
  *
  * Backpressure, per client: no more reading while SERVE_IN_HIGH bytes of
  * requests wait unparsed (unless the request in progress needs more); no
@@ -35,6 +45,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -85,6 +96,22 @@ static void loop_client_dead(server *s, serve_client *c, const char *why, int er
     serve_client_dirty(s, c);
 }
 
+/* Takes c off a list of clients, if it is there. */
+static void loop_list_remove(serve_client **list, size_t *n, int *flag, serve_client *c)
+{
+    if (!*flag)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (list[i] == c) {
+            list[i] = list[--*n];
+            break;
+        }
+    *flag = 0;
+}
+
+/* Frees the client and takes it off every list (server.h, invariant 3):
+ * loop_settle frees a client whose last send failed, and that failure
+ * (loop_client_dead) has just put it back on the dirty list. */
 static void loop_client_free(server *s, serve_client *c)
 {
     if (s->cfg.verbose)
@@ -93,10 +120,9 @@ static void loop_client_free(server *s, serve_client *c)
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
     }
-    if (c->on_ready)
-        for (size_t i = 0; i < s->nready; i++)
-            if (s->ready[i] == c)
-                s->ready[i] = s->ready[--s->nready];
+    loop_list_remove(s->ready, &s->nready, &c->on_ready, c);
+    loop_list_remove(s->dirty, &s->ndirty, &c->on_dirty, c);
+    serve_keys_free(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -110,6 +136,58 @@ static void loop_client_free(server *s, serve_client *c)
     free(c);
 }
 
+static long long loop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* accept failed for want of a descriptor or memory: the pending connection
+ * stays in the backlog and the listening socket stays readable, so polling
+ * it again at once would spin.  Stop watching it for SERVE_ACCEPT_PAUSE_MS
+ * (loop_accept_resume watches it again); log once per SERVE_LOG_EVERY
+ * seconds, with how many failures that line stands for. */
+static void loop_accept_pause(server *s, int err)
+{
+    s->stats.accept_pauses++;
+    if (!s->accept_paused && epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL) == 0) {
+        s->accept_paused = 1;
+        s->accept_resume_ms = loop_now_ms() + SERVE_ACCEPT_PAUSE_MS;
+    }
+    time_t now = time(NULL);
+    if (s->accept_logged != 0 && now - s->accept_logged < SERVE_LOG_EVERY) {
+        s->accept_quiet++;
+        return;
+    }
+    if (s->accept_quiet > 0)
+        serve_log("accept: %s (%llu times more in the last %lld s); not accepting for %d ms",
+                  strerror(err), s->accept_quiet, (long long)(now - s->accept_logged),
+                  SERVE_ACCEPT_PAUSE_MS);
+    else
+        serve_log("accept: %s; not accepting for %d ms", strerror(err), SERVE_ACCEPT_PAUSE_MS);
+    s->accept_logged = now;
+    s->accept_quiet = 0;
+}
+
+/* The epoll_wait timeout, given the one the loop wants: shorter if accepts
+ * are paused; and accepts resume once their pause is over. */
+static int loop_accept_resume(server *s, int timeout)
+{
+    if (!s->accept_paused)
+        return timeout;
+    long long left = s->accept_resume_ms - loop_now_ms();
+    if (left > 0)
+        return timeout >= 0 && timeout < left ? timeout : (int)left;
+    s->accept_paused = 0;
+    if (s->listen_fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &loop_tag_listen};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd, &ev) != 0)
+            serve_log("epoll: %s: no longer accepting clients", strerror(errno));
+    }
+    return timeout;
+}
+
 static void loop_accept(server *s)
 {
     for (;;) {
@@ -117,9 +195,11 @@ static void loop_accept(server *s)
         socklen_t salen = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue; /* ECONNABORTED: that client gave up; the next one */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                loop_accept_pause(s, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 serve_log("accept: %s", strerror(errno));
             return;
         }
@@ -246,6 +326,8 @@ static void loop_run_client(server *s, serve_client *c)
             c->waiting = 1;
             return;
         }
+        if (c->keys != NULL)
+            break; /* a KEYS goes on: the same request again next pass */
         c->in_start += c->ps.pos;
         resp_parser_next(&c->ps);
         if (c->in_start == c->in_len) {
@@ -415,7 +497,7 @@ int serve_loop_run(server *s)
     for (;;) {
         if (s->stopping && s->nclients == 0 && !serve_commit_busy(s))
             break;
-        int timeout = s->nready > 0 ? 0 : s->stopping ? 100 : -1;
+        int timeout = loop_accept_resume(s, s->nready > 0 ? 0 : s->stopping ? 100 : -1);
         int n = epoll_wait(s->epfd, evs, 128, timeout);
         if (n < 0 && errno != EINTR) {
             serve_log("epoll_wait: %s", strerror(errno));

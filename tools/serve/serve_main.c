@@ -8,17 +8,43 @@
  *                       on stable storage (stage 03 on)
  *   --requirepass FILE  clients must AUTH with the first line of FILE
  *   --maxclients N      refuse connections beyond N clients (default 1024)
+ *   --max-open-files N  kv_options.max_open_files, the table cache (stage 05
+ *                       on); default: 1000, less if the open-file limit is low
+ *   --memtable-bytes N  kv_options.memtable_bytes (stage 04 on)
+ *   --table-bytes N     kv_options.table_bytes (stage 06)
  *   --verbose           log start-up, connections and shutdown on stderr
  *
- * Start-up: read the password, open the database, listen, block SIGTERM
- * and SIGINT in every thread (they arrive through a signalfd in the loop),
- * start the writer thread (with --sync), run the loop.  After the loop
+ * Start-up: read the password, budget the open files (below), open the
+ * database, listen, block SIGTERM and SIGINT in every thread (they arrive
+ * through a signalfd in the loop), start the writer threads, fit
+ * --maxclients to the descriptors left, run the loop.  After the loop
  * returns, every acknowledged write has been applied: close the database.
  * Without --verbose the server prints nothing but one line per connection
- * error (and start-up errors).
+ * error (and start-up errors, and one line if the open-file limit made it
+ * lower --maxclients).
+ *
+ * Open files.  Each client is a socket; the engine has its own files: a
+ * lock, logs, a manifest, the directory, tables being written, and the
+ * tables its table cache keeps open (kv_options.max_open_files, default
+ * 1000).  If the clients took every descriptor, the engine could not open
+ * a table or start a new log, and would fail reads and writes.  So:
+ *   1. ask for an open-file limit (RLIMIT_NOFILE) with room for all: the
+ *      descriptors open now, the server's own (SERVE_OWN_FILES), the
+ *      engine's besides its table cache (SERVE_ENGINE_FILES), the table
+ *      cache, and --maxclients;
+ *   2. if the hard limit does not allow it and --max-open-files was not
+ *      given, share what is left between the table cache and the clients;
+ *   3. once the database is open and the server listening, count the
+ *      descriptors open, keep room for what the engine may still open,
+ *      and lower --maxclients to what is left (as Redis does), logging it.
+ * INFO clients shows the result (open_files_limit, engine_open_files,
+ * maxclients).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,7 +79,8 @@ static int serve_usage(void)
 {
     fprintf(stderr,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
-            "                    [--maxclients N] [--verbose]\n"
+            "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
+            "                    [--table-bytes N] [--verbose]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n");
     return 2;
 }
@@ -89,6 +116,18 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
         } else if (strcmp(a, "--maxclients") == 0 && has_value &&
                    serve_number(args[i + 1], 1, 1000000, &v)) {
             cfg->maxclients = (size_t)v;
+            i++;
+        } else if (strcmp(a, "--max-open-files") == 0 && has_value &&
+                   serve_number(args[i + 1], 1, 1000000, &v)) {
+            cfg->max_open_files = (int)v;
+            i++;
+        } else if (strcmp(a, "--memtable-bytes") == 0 && has_value &&
+                   serve_number(args[i + 1], 1, LONG_MAX, &v)) {
+            cfg->memtable_bytes = (size_t)v;
+            i++;
+        } else if (strcmp(a, "--table-bytes") == 0 && has_value &&
+                   serve_number(args[i + 1], 1, LONG_MAX, &v)) {
+            cfg->table_bytes = (size_t)v;
             i++;
         } else if (strcmp(a, "--bind") == 0 && has_value) {
             cfg->bind = args[++i];
@@ -168,24 +207,101 @@ static int serve_listen(server *s)
     return fd;
 }
 
-/* Room for maxclients sockets: raise the soft limit on open files, or
- * lower maxclients to what fits (as Redis does). */
-static void serve_fit_maxclients(serve_config *cfg)
+/* The descriptors this process has open now. */
+static size_t serve_open_fds(void)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL)
+            n += e->d_name[0] != '.';
+        closedir(d);
+        return n > 0 ? n - 1 : 0; /* not the one reading the directory */
+    }
+    struct rlimit rl;
+    rlim_t top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? rl.rlim_cur : 65536;
+    for (rlim_t fd = 0; fd < top; fd++)
+        n += fcntl((int)fd, F_GETFD) != -1;
+    return n;
+}
+
+static unsigned long long serve_limit_value(rlim_t v)
+{
+    return v == RLIM_INFINITY ? ULLONG_MAX : (unsigned long long)v;
+}
+
+/* Steps 1 and 2 of "Open files" (the opening comment), before kv_open;
+ * in_use: the descriptors open now.  0, or 2 after a message. */
+static int serve_fit_files(serve_config *cfg, size_t in_use)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t want = (rlim_t)cfg->maxclients + 32;
-    if (rl.rlim_cur < want) {
-        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        cfg->nofile = ULLONG_MAX;
+        return 0;
+    }
+    unsigned long long tables = cfg->max_open_files > 0 ? (unsigned long long)cfg->max_open_files
+                                                        : SERVE_TABLE_FILES;
+    unsigned long long fixed = in_use + SERVE_OWN_FILES + SERVE_ENGINE_FILES;
+    unsigned long long want = fixed + tables + cfg->maxclients;
+    if (serve_limit_value(rl.rlim_cur) < want) {
+        rl.rlim_cur = serve_limit_value(rl.rlim_max) < want ? rl.rlim_max : (rlim_t)want;
         setrlimit(RLIMIT_NOFILE, &rl);
         getrlimit(RLIMIT_NOFILE, &rl);
     }
-    if (rl.rlim_cur < want && rl.rlim_cur > 64) {
-        cfg->maxclients = (size_t)(rl.rlim_cur - 32);
-        serve_log("--maxclients lowered to %zu (open-file limit %llu)", cfg->maxclients,
-                  (unsigned long long)rl.rlim_cur);
+    unsigned long long limit = serve_limit_value(rl.rlim_cur);
+    cfg->nofile = limit;
+    if (limit < fixed + 2) {
+        fprintf(stderr, "kv serve: the open-file limit (%llu) is too low: %zu descriptors are "
+                        "open and the server and the engine need at least %llu more\n",
+                limit, in_use, fixed + 2 - in_use);
+        return 2;
     }
+    if (cfg->max_open_files == 0 && limit < want) {
+        /* Share what is left: half for the table cache, or what the
+         * clients leave if that is more; at most the default. */
+        unsigned long long spare = limit - fixed;
+        tables = spare / 2;
+        if (spare > cfg->maxclients && spare - cfg->maxclients > tables)
+            tables = spare - cfg->maxclients;
+        if (tables > SERVE_TABLE_FILES)
+            tables = SERVE_TABLE_FILES;
+        cfg->max_open_files = (int)tables;
+        cfg->max_open_files_lowered = 1;
+    }
+    cfg->engine_files = (size_t)tables + SERVE_ENGINE_FILES;
+    return 0;
+}
+
+/* Step 3, once the database is open and every descriptor of the server
+ * is: engine_open is how many the engine opened.  0, or 2 after a message. */
+static int serve_fit_clients(serve_config *cfg, size_t engine_open)
+{
+    size_t now = serve_open_fds();
+    /* The engine may still open up to its budget, and at least a few more
+     * whatever it holds now (a new log, a flush's table). */
+    size_t more = cfg->engine_files > engine_open ? cfg->engine_files - engine_open : 0;
+    if (more < SERVE_ENGINE_FILES / 2)
+        more = SERVE_ENGINE_FILES / 2;
+    unsigned long long taken = (unsigned long long)now + more + 1; /* 1: to refuse a client */
+    if (cfg->nofile <= taken) {
+        fprintf(stderr, "kv serve: the open-file limit (%llu) leaves no descriptor for a "
+                        "client: %zu are open and the engine may open %zu more%s\n",
+                cfg->nofile, now, more,
+                cfg->max_open_files_lowered ? "" : " (a lower --max-open-files leaves more)");
+        return 2;
+    }
+    unsigned long long fit = cfg->nofile - taken;
+    if (fit < cfg->maxclients) {
+        cfg->maxclients = (size_t)fit;
+        cfg->maxclients_lowered = 1;
+    }
+    if (cfg->maxclients_lowered || cfg->max_open_files_lowered)
+        serve_log("open-file limit %llu: --maxclients %s%zu, the engine's table cache %d files "
+                  "(max_open_files), %zu descriptors open, %zu kept for the engine to open",
+                  cfg->nofile, cfg->maxclients_lowered ? "lowered to " : "", cfg->maxclients,
+                  cfg->max_open_files, now, more);
+    return 0;
 }
 
 int serve_main(const char *dir, int nargs, char **args)
@@ -201,7 +317,11 @@ int serve_main(const char *dir, int nargs, char **args)
         free(s.cfg.password);
         return status;
     }
-    serve_fit_maxclients(&s.cfg);
+    size_t fds_before = serve_open_fds();
+    if ((status = serve_fit_files(&s.cfg, fds_before)) != 0) {
+        free(s.cfg.password);
+        return status;
+    }
     signal(SIGPIPE, SIG_IGN);
     sigset_t stop;
     sigemptyset(&stop);
@@ -212,12 +332,17 @@ int serve_main(const char *dir, int nargs, char **args)
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = s.cfg.sync;
+    opt.max_open_files = s.cfg.max_open_files;
+    opt.memtable_bytes = s.cfg.memtable_bytes;
+    opt.table_bytes = s.cfg.table_bytes;
     int rc = kv_open(dir, &opt, &s.db);
     if (rc != KV_OK) {
         fprintf(stderr, "kv serve: %s: %s\n", kv_strerror(rc), kv_errmsg());
         free(s.cfg.password);
         return 2;
     }
+    size_t fds_open = serve_open_fds();
+    size_t engine_open = fds_open > fds_before ? fds_open - fds_before : 0;
     status = 2;
     s.started = time(NULL);
     if ((s.listen_fd = serve_listen(&s)) < 0)
@@ -232,6 +357,8 @@ int serve_main(const char *dir, int nargs, char **args)
         fprintf(stderr, "kv serve: cannot start the writer: %s\n", kv_strerror(rc));
         goto out;
     }
+    if (serve_fit_clients(&s.cfg, engine_open) != 0)
+        goto out;
     if (s.cfg.verbose)
         serve_log("stage %s, database %s, listening on %s port %d%s%s", kv_stage(), dir,
                   s.cfg.bind, s.port, s.cfg.sync ? ", sync" : "",
@@ -247,6 +374,7 @@ out:
         next = c->next;
         if (c->fd >= 0)
             close(c->fd);
+        serve_keys_free(c);
         resp_parser_free(&c->ps);
         out_free(&c->out);
         free(c->in);

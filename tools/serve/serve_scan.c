@@ -20,23 +20,32 @@
  * forgotten: handing it back is an error), and 16 of them keep their
  * iterator open (a snapshot costs memory; the others are resumed with a
  * new iterator and kv_iter_seek to their next key: a key added meanwhile
- * may then be returned too, as Redis allows).  A call stops early,
- * returning a cursor, once its reply holds 1 MiB of keys or its pattern
- * matching has done 64M byte comparisons, so no call holds up the loop.
+ * may then be returned too, as Redis allows).
+ *
+ * Work per call.  A call stops early, returning a cursor, once its reply
+ * holds 1 MiB of keys or it has spent SERVE_WALK_WORK steps (a key costs
+ * SCAN_KEY_COST, and each step of the glob matcher one, serve_glob.h), so
+ * no call holds up the loop for long.  The budget can run out in the
+ * middle of matching one key against a long pattern: the slot then keeps
+ * the matcher's state (serve_glob.h, G1) with that key as its next one,
+ * and the next call goes on from there.  The pattern is compiled once per
+ * call; a pattern longer than GLOB_MAX_PATTERN is refused.
+ * serve_scan_step is that walk, shared with KEYS (serve_keys.c).
  * All of it runs on the loop thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "serve_glob.h"
 #include "server.h"
 
 #define SCAN_SLOTS 1024
 #define SCAN_SLOT_BITS 10
 #define SCAN_OPEN_ITERS 16
-#define SCAN_MAX_COUNT 10000
+#define SCAN_MAX_COUNT SERVE_WALK_KEYS
 #define SCAN_REPLY_BYTES (1024u * 1024u)
-#define SCAN_MATCH_WORK (64ull * 1024 * 1024)
+#define SCAN_KEY_COST 32  /* work steps a key costs besides matching */
 
 typedef struct scan_slot {
     unsigned long long id;  /* the cursor that names it; 0 = free */
@@ -44,6 +53,9 @@ typedef struct scan_slot {
     size_t nextlen;
     kv_iter *it;            /* positioned at `next`, or NULL */
     unsigned long long used;
+    int mid;                /* `next` is half matched: st is its match */
+    glob_state st;
+    uint64_t pat_hash;      /* ... against the pattern with this hash */
 } scan_slot;
 
 struct serve_scan {
@@ -142,6 +154,45 @@ static int scan_resume(server *s, scan_slot *sl)
     return KV_OK;
 }
 
+/* FNV-1a of the pattern: a slot's half-done match is resumed only with
+ * the pattern it was started with. */
+static uint64_t scan_pattern_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull ^ n;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+int serve_scan_step(kv_iter *it, const glob_pattern *g, glob_state *st, int *mid,
+                    size_t max_keys, size_t max_bytes, uint64_t work,
+                    serve_out *keys, size_t *nkeys)
+{
+    for (size_t n = 0; n < max_keys && kv_iter_valid(it); ) {
+        if (keys->len >= max_bytes || work == 0)
+            break;
+        size_t klen;
+        const void *key = kv_iter_key(it, &klen);
+        work = work > SCAN_KEY_COST ? work - SCAN_KEY_COST : 0;
+        int rc = GLOB_MATCH;
+        if (g != NULL) {
+            if (!*mid)
+                glob_start(st);
+            rc = glob_run(g, st, key, klen, &work);
+            *mid = rc == GLOB_MORE;
+            if (*mid)
+                break; /* the budget is spent: this key again next time */
+        }
+        if (rc == GLOB_MATCH) {
+            out_bulk(keys, key, klen);
+            ++*nkeys;
+        }
+        n++;
+        kv_iter_next(it);
+    }
+    return kv_iter_status(it);
+}
+
 void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
 {
     if (s->scan == NULL && (s->scan = calloc(1, sizeof *s->scan)) == NULL) {
@@ -180,8 +231,14 @@ void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
             return;
         }
     }
-    if (pat != NULL && plen == 1 && pat[0] == '*')
-        pat = NULL;
+    glob_pattern *g = NULL;
+    if (pat != NULL && serve_glob_compile(c, pat, plen, &g) != 0)
+        return;
+    if (!type_ok) {
+        glob_free(g); /* nothing will be returned: no need to match */
+        g = NULL;
+    }
+    uint64_t pat_hash = g != NULL ? scan_pattern_hash(pat, plen) : 0;
 
     scan_slot *sl;
     if (cursor == 0) {
@@ -191,6 +248,7 @@ void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
         if (sl->id != cursor) {
             out_error(&c->out, "ERR invalid cursor (unknown, or forgotten: the server "
                                "remembers the last %d)", SCAN_SLOTS);
+            glob_free(g);
             return;
         }
     }
@@ -199,31 +257,35 @@ void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
     if (rc != KV_OK) {
         out_error(&c->out, "ERR %s: %s", kv_strerror(rc), kv_errmsg());
         scan_slot_clear(sc, sl);
+        glob_free(g);
         return;
     }
+    /* A half-done match goes on only on the same key, with the same pattern. */
+    if (sl->mid) {
+        size_t klen = 0;
+        const void *key = kv_iter_valid(sl->it) ? kv_iter_key(sl->it, &klen) : NULL;
+        sl->mid = key != NULL && g != NULL && sl->pat_hash == pat_hash &&
+                  klen == sl->nextlen && memcmp(key, sl->next, klen) == 0;
+    }
+    sl->pat_hash = pat_hash;
 
     serve_out keys = {0};
     size_t nkeys = 0;
-    unsigned long long work = 0;
-    for (long long n = 0; n < count && kv_iter_valid(sl->it); n++) {
-        if (keys.len >= SCAN_REPLY_BYTES || work >= SCAN_MATCH_WORK)
-            break;
-        size_t klen;
-        const void *key = kv_iter_key(sl->it, &klen);
-        work += (unsigned long long)klen * (plen + 1);
-        if (type_ok && (pat == NULL || serve_glob_match(pat, plen, key, klen, 0))) {
-            out_bulk(&keys, key, klen);
-            nkeys++;
-        }
-        kv_iter_next(sl->it);
+    rc = serve_scan_step(sl->it, g, &sl->st, &sl->mid, (size_t)count,
+                         SCAN_REPLY_BYTES, SERVE_WALK_WORK, &keys, &nkeys);
+    glob_free(g);
+    if (!type_ok) {
+        /* TYPE other than string: the keys were examined, none is returned. */
+        out_free(&keys);
+        memset(&keys, 0, sizeof keys);
+        nkeys = 0;
     }
-    rc = kv_iter_status(sl->it);
     if (rc == KV_OK && !keys.failed && kv_iter_valid(sl->it)) {
         /* Remember where the next call starts, for when the iterator is
          * closed meanwhile. */
         size_t klen;
         const void *key = kv_iter_key(sl->it, &klen);
-        unsigned char *copy = malloc(klen);
+        unsigned char *copy = malloc(klen > 0 ? klen : 1);
         if (copy == NULL) {
             keys.failed = 1;
         } else {
@@ -256,4 +318,23 @@ void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
     out_array(&c->out, nkeys);
     out_bytes(&c->out, keys.buf, keys.len);
     out_free(&keys);
+}
+
+int serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_pattern **g)
+{
+    int rc = glob_compile(pat, plen, 0, g);
+    if (rc == KV_ERR_INVALID) {
+        out_error(&c->out, "ERR pattern of %zu bytes is longer than %u bytes", plen,
+                  GLOB_MAX_PATTERN);
+        return -1;
+    }
+    if (rc != KV_OK) {
+        out_error(&c->out, "ERR out of memory");
+        return -1;
+    }
+    if (glob_matches_all(*g)) {
+        glob_free(*g);
+        *g = NULL;
+    }
+    return 0;
 }

@@ -1,7 +1,10 @@
 /*
- * serve_writers.c: applying the chunks of a batch (serve_commit.c), and,
- * with --sync, the SERVE_WRITERS threads that do it at the same time so
- * that the stage's group commit covers their kv_writes with one fsync.
+ * serve_writers.c: applying the chunks of a batch (serve_commit.c), and
+ * the writer threads: with --sync, SERVE_WRITERS of them, which do it at
+ * the same time so that the stage's group commit covers their kv_writes
+ * with one fsync; without, one, for the batches too large to apply on the
+ * loop thread.  A DEL's count of the keys that existed is found here too
+ * (commit_count_existing).
  *
  * A writer waits until a batch has a chunk nobody has taken, takes it
  * (under mu), applies it with one kv_write (without mu: this is where it
@@ -17,48 +20,78 @@
 
 #include "serve_commit.h"
 
-/* 1 if op i's key exists just before op i; 0 if not; -1 on error.
- * REQUIRES: the batch is one chunk (it has a DEL). */
-static int commit_exists(kv_db *db, const commit_batch *b, size_t i)
+/* commit_count_existing's sort: by key, then by position in the batch. */
+static int commit_cmp_ops(const void *a, const void *b, void *arg)
 {
-    const commit_op *op = &b->ops[i];
-    const unsigned char *key = b->bytes + op->koff;
-    for (size_t j = i; j-- > 0;) {
-        const commit_op *o = &b->ops[j];
-        if (o->khash == op->khash && o->klen == op->klen &&
-            memcmp(b->bytes + o->koff, key, op->klen) == 0)
-            return !o->del;
+    const commit_batch *bt = arg;
+    const commit_op *x = &bt->ops[*(const size_t *)a], *y = &bt->ops[*(const size_t *)b];
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(bt->bytes + x->koff, bt->bytes + y->koff, n);
+    if (c != 0)
+        return c;
+    if (x->klen != y->klen)
+        return x->klen < y->klen ? -1 : 1;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Sets `existed` for every delete of the batch: whether its key existed
+ * just before it.  The ops are sorted by key (then batch order), so each
+ * delete finds the op before it on the same key next to it, and only the
+ * first op on a key asks the database (kv_get, in key order).  So a DEL of
+ * n keys costs n log n comparisons and at most n lookups; looking back
+ * through the batch for each key would cost n^2 / 2.  KV_OK, or the error
+ * (KV_ERR_NOMEM: kv_errmsg() does not say it).
+ * REQUIRES: the batch is one chunk (it has a DEL). */
+static int commit_count_existing(kv_db *db, commit_batch *b)
+{
+    size_t *idx = malloc(b->n * sizeof *idx);
+    if (idx == NULL)
+        return KV_ERR_NOMEM;
+    for (size_t i = 0; i < b->n; i++)
+        idx[i] = i;
+    qsort_r(idx, b->n, sizeof *idx, commit_cmp_ops, b);
+    int rc = KV_OK;
+    for (size_t k = 0; k < b->n && rc == KV_OK; k++) {
+        commit_op *op = &b->ops[idx[k]];
+        if (!op->del)
+            continue;
+        const commit_op *prev = k > 0 ? &b->ops[idx[k - 1]] : NULL;
+        if (prev != NULL && prev->klen == op->klen &&
+            memcmp(b->bytes + prev->koff, b->bytes + op->koff, op->klen) == 0) {
+            op->existed = !prev->del;
+            continue;
+        }
+        void *val;
+        size_t vlen;
+        rc = kv_get(db, b->bytes + op->koff, op->klen, &val, &vlen);
+        if (rc == KV_OK)
+            kv_free(val);
+        op->existed = rc == KV_OK;
+        if (rc == KV_NOT_FOUND)
+            rc = KV_OK;
     }
-    void *val;
-    size_t vlen;
-    int rc = kv_get(db, key, op->klen, &val, &vlen);
-    if (rc == KV_OK) {
-        kv_free(val);
-        return 1;
-    }
-    return rc == KV_NOT_FOUND ? 0 : -1;
+    free(idx);
+    return rc;
 }
 
 /* Applies one chunk with one kv_write, through the caller's kv_batch. */
 void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb)
 {
-    int rc = KV_OK;
+    int rc = b->has_del ? commit_count_existing(db, b) : KV_OK;
+    if (rc == KV_ERR_NOMEM) {
+        ch->status = rc;
+        snprintf(ch->err, sizeof ch->err, "%s: counting the keys of a DEL", kv_strerror(rc));
+        return;
+    }
     kv_batch_clear(kvb);
     for (size_t k = 0; k < ch->n && rc == KV_OK; k++) {
         size_t i = b->order[ch->start + k];
         commit_op *op = &b->ops[i];
         const unsigned char *key = b->bytes + op->koff;
-        if (op->del) {
-            int e = commit_exists(db, b, i);
-            if (e < 0) {
-                rc = KV_ERR_IO;
-                break;
-            }
-            op->existed = (unsigned char)e;
+        if (op->del)
             rc = kv_batch_delete(kvb, key, op->klen);
-        } else {
+        else
             rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
-        }
     }
     if (rc == KV_OK)
         rc = kv_write(db, kvb);
@@ -102,14 +135,14 @@ static void *commit_writer(void *arg)
     return NULL;
 }
 
-int commit_writers_start(struct serve_commit *cm)
+int commit_writers_start(struct serve_commit *cm, int n)
 {
     cm->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (cm->efd < 0)
         return KV_ERR_IO;
     pthread_mutex_init(&cm->mu, NULL);
     pthread_cond_init(&cm->cv, NULL);
-    for (; cm->nthreads < SERVE_WRITERS; cm->nthreads++)
+    for (; cm->nthreads < n && cm->nthreads < SERVE_WRITERS; cm->nthreads++)
         if (pthread_create(&cm->thread[cm->nthreads], NULL, commit_writer, cm) != 0)
             return cm->nthreads > 0 ? KV_OK : KV_ERR_NOMEM;
     return KV_OK;

@@ -7,16 +7,20 @@
  *   serve_cmd.c     the command table and the simple commands
  *   serve_commit.c  writes gathered per loop pass, cut into chunks of about
  *                   64 ops, answered once applied (serve_commit.h)
- *   serve_writers.c one kv_write per chunk: inline, or (with --sync) by
- *                   writer threads at the same time
- *   serve_scan.c    SCAN and its cursors
+ *   serve_writers.c one kv_write per chunk: inline, or by writer threads
+ *                   (with --sync, and for large batches)
+ *   serve_scan.c    SCAN and its cursors; the walk SCAN and KEYS share
+ *   serve_keys.c    KEYS, answered over several loop passes
  *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
- *   serve_glob.c    Redis-style glob patterns (SCAN MATCH, CONFIG GET)
+ *   serve_glob.c    Redis-style glob patterns, compiled, matched in steps
+ *                   (SCAN MATCH, KEYS, CONFIG GET; serve_glob.h)
  *   serve_out.c     reply encoding; resp.c request parsing
  *
  * Threads: one loop thread does everything except applying batches when
  * --sync is given; then SERVE_WRITERS writer threads call kv_write (which
  * returns after the fsync) while the loop goes on serving other clients.
+ * Without --sync one writer thread applies the batches too large to apply
+ * on the loop thread (SERVE_INLINE_OPS, SERVE_INLINE_BYTES).
  * The loop thread owns every field below; the writer thread touches only
  * the batch it was handed (serve_commit.c says how).  See docs/server.md.
  *
@@ -27,7 +31,11 @@
  *      are, so a GET after a SET in one pipeline sees the SET.
  *   2. A client holds at most SERVE_MAX_REQUEST bytes of unparsed input, and
  *      runs no command while SERVE_OUT_HIGH bytes of replies wait for it.
- *   3. A client is freed only when none of its writes is in a batch.
+ *   3. A client is freed only when none of its writes is in a batch, and
+ *      a freed client is on no list (ready, dirty).
+ *   4. No command holds up the loop for long: SCAN and KEYS stop after
+ *      SERVE_WALK_WORK steps (KEYS goes on in the next pass), and large
+ *      batches are applied by a writer thread.
  */
 #ifndef KV_SERVE_SERVER_H
 #define KV_SERVE_SERVER_H
@@ -38,6 +46,7 @@
 
 #include "kv.h"
 #include "resp.h"
+#include "serve_glob.h"
 #include "serve_out.h"
 
 #define SERVE_MAX_ARGS     (1024u * 1024u)         /* elements in one request */
@@ -51,9 +60,18 @@
 #define SERVE_CLIENT_BYTES (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
 #define SERVE_CHUNK_OPS    16u                     /* ops per kv_write, about (serve_commit.c) */
 #define SERVE_CHUNK_OPS_SYNC 64u                   /* ... with --sync */
-#define SERVE_WRITERS      16                      /* writer threads with --sync */
+#define SERVE_WRITERS      16                      /* writer threads with --sync (1 without) */
+#define SERVE_INLINE_OPS   4096u                   /* without --sync, larger batches go to the writer */
+#define SERVE_INLINE_BYTES (4u * 1024u * 1024u)    /* ... and batches with more bytes */
 #define SERVE_MAXCLIENTS   1024u                   /* default --maxclients */
+#define SERVE_TABLE_FILES  1000u                   /* kv_options.max_open_files's default (kv.h) */
+#define SERVE_ENGINE_FILES 24u                     /* the engine's files besides its table cache */
+#define SERVE_OWN_FILES    4u                      /* listening socket, epoll, signalfd, eventfd */
 #define SERVE_STOP_SECONDS 10                      /* at shutdown, wait this long for slow readers */
+#define SERVE_ACCEPT_PAUSE_MS 100                 /* out of descriptors: accept again after this */
+#define SERVE_LOG_EVERY    10                      /* ... and log it at most once per this many s */
+#define SERVE_WALK_KEYS    10000                   /* keys a SCAN call or a KEYS pass examines, at most */
+#define SERVE_WALK_WORK    (8u * 1024u * 1024u)    /* ... and work steps (serve_scan.c) */
 
 typedef struct serve_config {
     const char *dir;
@@ -65,6 +83,13 @@ typedef struct serve_config {
     size_t passlen;
     int verbose;
     size_t maxclients;
+    int max_open_files;        /* kv_options.max_open_files: given, or chosen (0 = default) */
+    size_t memtable_bytes;     /* kv_options.memtable_bytes, 0 = default */
+    size_t table_bytes;        /* kv_options.table_bytes, 0 = default */
+    /* The open-file budget (serve_main.c, "Open files"): */
+    unsigned long long nofile; /* the open-file limit (RLIMIT_NOFILE) */
+    size_t engine_files;       /* descriptors kept for the engine */
+    int maxclients_lowered, max_open_files_lowered;
 } serve_config;
 
 typedef struct serve_client serve_client;
@@ -83,6 +108,7 @@ struct serve_client {
     int closing;                    /* close once the output is sent (QUIT, bad input) */
     int dead;                       /* the socket failed: free when pending_ops is 0 */
     int waiting;                    /* stopped until its writes are applied */
+    struct serve_keys *keys;        /* a KEYS in progress (serve_keys.c), or NULL */
     unsigned events;                /* epoll interest now registered */
     int on_ready, on_dirty;         /* in s->ready / s->dirty */
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
@@ -93,6 +119,7 @@ struct serve_client {
 typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
     unsigned long long batches, batch_ops, largest_batch, chunks;
+    unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
 } serve_stats;
 
 struct serve_commit;
@@ -112,6 +139,10 @@ typedef struct server {
     size_t ndirty, dirty_cap;
     int stopping;
     time_t stop_at, started;
+    int accept_paused;               /* the listening socket is out of the epoll set */
+    long long accept_resume_ms;      /* ... until then (CLOCK_MONOTONIC) */
+    time_t accept_logged;            /* the last "accept: ..." log line */
+    unsigned long long accept_quiet; /* failures not logged since */
     struct serve_commit *commit;
     struct serve_scan *scan;
     serve_stats stats;
@@ -148,7 +179,9 @@ typedef struct serve_cmd {
 const serve_cmd *serve_cmd_table(size_t *n);
 
 /* Runs one request.  SERVE_CMD_WAIT: the client must first
- * wait for its writes to be applied, and the request was not run. */
+ * wait for its writes to be applied, and the request was not run.  A KEYS
+ * not finished in this pass leaves c->keys set: the loop does not consume
+ * the request and runs it again in the next pass. */
 enum { SERVE_CMD_DONE = 0, SERVE_CMD_WAIT = 1 };
 int serve_cmd_run(server *s, serve_client *c, const serve_req *r);
 /* 1 if the bytes name the command (any case). */
@@ -181,6 +214,22 @@ int  serve_commit_busy(const server *s);    /* a batch gathered or in flight */
 /* serve_scan.c */
 void serve_scan_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_scan_free(server *s);
+/* Examines keys from `it` on (SCAN's walk, also KEYS's): up to max_keys,
+ * stopping once keys->len >= max_bytes or `work` steps are spent; matching
+ * keys (g NULL: every key) are appended to keys as bulk strings and
+ * counted in *nkeys.  If the work ran out in the middle of a key, *mid is
+ * 1 and *st holds the match, the key stays current, and the next call
+ * (with *mid still 1) goes on with it.  Returns kv_iter_status(it). */
+int  serve_scan_step(kv_iter *it, const glob_pattern *g, glob_state *st, int *mid,
+                     size_t max_keys, size_t max_bytes, uint64_t work,
+                     serve_out *keys, size_t *nkeys);
+/* Compiles a SCAN or KEYS pattern; *g is NULL for "*".  0, or -1 after
+ * answering the client with the error (too long, out of memory). */
+int  serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_pattern **g);
+
+/* serve_keys.c: KEYS pattern, over as many loop passes as it takes. */
+void serve_keys_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_keys_free(serve_client *c);  /* a KEYS in progress, if any */
 
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);
@@ -188,7 +237,5 @@ void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_config_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_command_cmd(server *s, serve_client *c, const serve_req *r);
 
-/* serve_glob.c: 1 if `s` matches the Redis glob `pat` (* ? [abc] [^a-z] \x). */
-int serve_glob_match(const char *pat, size_t plen, const char *s, size_t slen, int nocase);
 
 #endif
