@@ -616,6 +616,14 @@ every_binary_answers_help() {
             [ ! -s "$TMP/err" ] || fail "$name: stderr: $(head -c 200 "$TMP/err")"
         done
     done
+    # kv's own commands that take options: kv DIR serve.
+    for flag in --help -h; do
+        timeout 20 "$KV" "$TMP/not-made" serve $flag >"$TMP/out" 2>"$TMP/err"
+        st=$?
+        [ "$st" = 0 ] || fail "kv DIR serve $flag: exit $st ($(head -c 200 "$TMP/err"))"
+        grep -q -i "usage" "$TMP/out" || fail "kv DIR serve $flag: no usage on stdout"
+        [ ! -e "$TMP/not-made" ] || fail "kv DIR serve $flag made a database"
+    done
 }
 
 # crashtest's line of background work names only what the stage's kv_stats

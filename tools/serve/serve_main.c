@@ -75,13 +75,18 @@ void serve_log(const char *fmt, ...)
     fprintf(stderr, "kv serve: %s", line);
 }
 
-static int serve_usage(void)
+static void serve_print_usage(FILE *to)
 {
-    fprintf(stderr,
+    fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
             "                    [--table-bytes N] [--verbose]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n");
+}
+
+static int serve_usage(void)
+{
+    serve_print_usage(stderr);
     return 2;
 }
 
@@ -106,7 +111,10 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
         const char *a = args[i];
         int has_value = i + 1 < nargs;
         long v;
-        if (strcmp(a, "--sync") == 0) {
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            serve_print_usage(stdout);
+            return -1; /* asked for: nothing to serve, and no error */
+        } else if (strcmp(a, "--sync") == 0) {
             cfg->sync = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg->verbose = 1;
@@ -311,6 +319,8 @@ int serve_main(const char *dir, int nargs, char **args)
     s.epfd = s.listen_fd = s.signal_fd = -1;
     s.cfg.dir = dir;
     int status = serve_options(&s.cfg, nargs, args);
+    if (status < 0)
+        return 0; /* --help */
     if (status == 0 && s.cfg.passfile != NULL)
         status = serve_read_password(&s.cfg);
     if (status != 0) {
