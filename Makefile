@@ -448,6 +448,9 @@ coverage:
 clean:
 	rm -rf build
 
+# ---- the exercise track: make learn, make grade (grade/grade.mk, docs/learn.md)
+include grade/grade.mk
+
 .PHONY: FORCE
 FORCE:
 
