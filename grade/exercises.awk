@@ -362,7 +362,7 @@ function target_functions(   i, n, parts, k, nf) {
 
 # ---- modes -------------------------------------------------------------------
 
-function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, last_include) {
+function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, has_kv_h, last_include) {
     nf = target_functions()
     if (nf == 0)
         fail(target ": no exercise of " list " is in it")
@@ -382,6 +382,8 @@ function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, las
     for (i = 1; i <= nL; i++) {
         if (L[i] ~ /^#include "error\.h"/)
             has_error_h = 1
+        if (L[i] ~ /^#include "kv\.h"/)
+            has_kv_h = 1
         if (L[i] ~ /^#include /)
             last_include = i
     }
@@ -401,6 +403,8 @@ function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, las
         out[++nout] = L[i]
         if (i == last_include && !has_error_h)
             out[++nout] = "#include \"error.h\" /* kv_error: the stubs of the exercises use it */"
+        if (i == last_include && !has_kv_h)
+            out[++nout] = "#include \"kv.h\"    /* KV_ERR_INVALID: so do they */"
     }
     for (i = 1; i <= nout; i++)
         print out[i]
