@@ -56,6 +56,7 @@ rung_targets() {
     crash) echo "$1/crashtest" ;;
     sweep) echo "$1/kvtest" ;;
     speed) echo "$1/kvbench" ;;
+    fuzz) echo "$1/kvtest $1/fuzz/$4" ;;
     *) echo "$1/kvtest" ;;
     esac
 }
@@ -90,11 +91,23 @@ for stage in $stages; do
         mkdir -p "$(dirname "$base/filled/$f")"
         ex -v mode=fill -v target="$f" -v ref="$f" -v ws="$base/starter/$f" >"$base/filled/$f"
     done
+    # --quick: the starter filled, without what the starter added, must
+    # be the reference byte for byte (which make test runs through every
+    # rung), and the reference passes its exercises' tests.  --full grades
+    # the filled starter itself, rung by rung.
     for v in starter filled; do
-        builds="$builds $base/out-$v@$stage@$base/$v@-"
-        if [ $mode = --quick ]; then
-            targets="$targets $base/out-$v/exercisetest"
+        if [ $mode = --quick ] && [ $v = filled ]; then
+            for f in $(ex -v mode=files); do
+                mkdir -p "$(dirname "$base/clean/$f")"
+                ex -v mode=fill -v clean=1 -v target="$f" -v ref="$f" -v ws="$base/starter/$f" \
+                    >"$base/clean/$f"
+            done
+            targets="$targets build/$stage/exercisetest"
+            printf '%s\t%s\t%s\t%s\t%s\n' "$stage" clean "$base/clean" "" "" >>"$jobs"
+            continue
         fi
+        builds="$builds $base/out-$v@$stage@$base/$v@-"
+        [ $mode = --quick ] && targets="$targets $base/out-$v/exercisetest"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "$v" "$base/$v" "$base/out-$v" "" >>"$jobs"
     done
     if [ $mode = --full ]; then
@@ -110,7 +123,8 @@ for stage in $stages; do
             continue
         fi
         builds="$builds $base/out-wrong-$w@$stage@$ws@-"
-        [ $mode = --quick ] && targets="$targets $(rung_targets "$base/out-wrong-$w" "$rung")"
+        filt=$(ex -v mode=get -v kind=wrong -v name="$w" -v key=filter)
+        [ $mode = --quick ] && targets="$targets $(rung_targets "$base/out-wrong-$w" "$rung" "$stage" "$filt")"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" >>"$jobs"
     done <"$base/wrongs"
 done
@@ -121,7 +135,7 @@ echo "grade/check.sh $mode: building $(echo $builds | wc -w) workspaces"
 if [ $mode = --quick ]; then
     ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
         $targets >"$root/build.log" 2>&1
-    export GRADE_PREBUILT=1
+    export GRADE_PREBUILT=1 GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-20000}
 fi
 
 # ---- 3. the grades ------------------------------------------------------------
@@ -159,6 +173,19 @@ while IFS=$tab read -r stage v ws out rung; do
             ok "$stage: the starter with the reference's bodies put back passes$( [ -z "$only" ] && echo " every rung" || echo " every exercise")"
         else
             bad "$stage: the starter with the reference's bodies fails: $(grep -m1 '^First failing check' "$base/filled.log") (see $base/filled.log)"
+        fi
+        ;;
+    clean)
+        differ=""
+        for f in $(awk -f "$here/exercises.awk" -v list="$list" -v mode=files); do
+            cmp -s "$f" "$ws/$f" || differ="$differ $f"
+        done
+        if [ -n "$differ" ]; then
+            bad "$stage: the starter with the reference's bodies put back is not the reference:$differ (diff $ws/FILE FILE)"
+        elif ! timeout 300 "build/$stage/exercisetest" >"$base/reference-exercises.log" 2>&1; then
+            bad "$stage: the reference fails its exercises' tests: $(grep -m1 -B2 '^FAIL' "$base/reference-exercises.log" | head -n 1)"
+        else
+            ok "$stage: the starter with the reference's bodies put back is the reference, byte for byte, and passes every exercise ($(tail -n 1 "$base/reference-exercises.log"))"
         fi
         ;;
     engine)

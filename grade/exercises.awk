@@ -18,7 +18,9 @@
 #                   replaced by a stub, and above each what it must do
 #   fill            -v target=PATH -v ref=FILE -v ws=FILE: FILE ws (a
 #                   starter, or a learner's file) with the bodies of the
-#                   exercise functions of PATH taken from ref
+#                   exercise functions of PATH taken from ref; with
+#                   -v clean=1, without what `stub` added (its comments and
+#                   #include lines): a starter so filled is the reference
 #   wrong           -v name=W -v ref=FILE: FILE with wrong solution W's
 #                   edit made in its function
 #   check           every exercise function is found in its file, every
@@ -433,6 +435,13 @@ function mode_fill(   nf, i, j, fname, body_n, body, start_of) {
             for (j = 0; j < body_n[fname]; j++)
                 print body[fname, j]
             i = end_of[fname]
+            continue
+        }
+        if (clean && L[i] ~ /^#include "(error|kv)\.h" +\/\* (kv_error: the stubs|KV_ERR_INVALID: so do they)/)
+            continue
+        if (clean && L[i] == "/*" && i < nL && L[i + 1] ~ /^ \* EXERCISE [0-9]+ of [0-9]+, /) {
+            while (i <= nL && L[i] != " */")
+                i++
             continue
         }
         print L[i]
