@@ -79,9 +79,12 @@ for stage in $stages; do
     info=$(${MAKE:-make} --no-print-directory -s grade-info GRADE_STAGE="$stage")
     echo "$info" >"$base/info"
     names=$(ex -v mode=names)
+    page_ex=$(sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null)
     for n in $names; do
         [ -f "$here/tests/$stage/${n}_test.c" ] ||
             bad "$stage: exercise $n has no unit tests ($here/tests/$stage/${n}_test.c)"
+        echo "$page_ex" | grep -q "\`$n\`" ||
+            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md"
     done
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
@@ -215,6 +218,13 @@ while IFS=$tab read -r stage v ws out rung; do
         status=$?
         card=$out/logs/scorecard
         first=$(awk -F '\t' '$1 == "rung" && $3 == "FAIL" { print $2; exit }' "$card" 2>/dev/null)
+        # --full: the grade stopped at the first rung that failed; if that is
+        # not the rung the list names, that rung is run on its own too.
+        if [ $mode = --full ] && [ -n "$first" ] && [ "$first" != "$rung" ]; then
+            mv "$ws.log" "$ws.first.log"
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" >"$ws.log" 2>&1
+            status=$?
+        fi
         msg=$(grep -m1 '^First failing check' "$ws.log" | sed 's/^First failing check: //')
         if [ $status -eq 0 ]; then
             bad "$stage: wrong solution $w ($breaks) passed$( [ $mode = --quick ] && echo " the rung $rung")"
