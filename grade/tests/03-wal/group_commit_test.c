@@ -101,9 +101,12 @@ static void group_commit_many_writers_share_syncs(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
+static int started; /* writers about to join the queue (__atomic) */
+
 static void *failing_writer(void *p)
 {
     thread_arg *a = p;
+    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     ex_write w;
     ex_write_init(&w, a->o, a->first);
     int rc = wal_queue_write(a->o->q, &w.r);
@@ -123,6 +126,7 @@ static void group_commit_a_failed_group_fails_every_member(void)
      * the owner refuses. */
     pthread_mutex_lock(&o.lock);
     o.fail_prepare = 2;
+    __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
     enum { THREADS = 4 };
     pthread_t t[THREADS];
     thread_arg a[THREADS];
@@ -130,7 +134,12 @@ static void group_commit_a_failed_group_fails_every_member(void)
         a[i] = (thread_arg){.o = &o, .first = (uint32_t)(i + 1)};
         pthread_create(&t[i], NULL, failing_writer, &a[i]);
     }
-    struct timespec ts = {0, 50 * 1000000L};
+    /* Every writer has started, and a while later is in the queue. */
+    struct timespec ts = {0, 10 * 1000000L};
+    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < THREADS && waited < 1000;
+         waited++)
+        nanosleep(&ts, NULL);
+    ts.tv_nsec = 100 * 1000000L;
     nanosleep(&ts, NULL);
     pthread_mutex_unlock(&o.lock);
     for (int i = 0; i < THREADS; i++)
