@@ -43,6 +43,12 @@ $(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $(B)/$(1)/libkv.a
 endef
 $(foreach s,$(GRADE_STAGES),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
+# make test builds them with the other test binaries (grade/check.sh,
+# which tests/run.sh runs, runs them).
+ifeq ($(FLAVOUR),release)
+test-build: $(foreach s,$(GRADE_STAGES),$(B)/$(s)/exercisetest)
+endif
+
 # common/ as an archive, linked after an ENGINE: what the tests need of it
 # (the I/O backends that fail calls and cut the power) and the engine
 # does not define.
