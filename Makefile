@@ -244,7 +244,8 @@ demo: deps all
 # flavours (test-build; the allocation-failure test in the latter only),
 # the threaded suites under ThreadSanitizer (test-race-build) and the
 # libFuzzer harnesses (clang, installed by `make deps DEPS=fuzz`); then
-# tests/run.sh runs them all and prints one summary line.
+# tests/run.sh runs them all, and the exercise track's honesty checks
+# (grade/check.sh --quick), and prints one summary line.
 # The builds of `make test` run TEST_JOBS compiles at once unless make was
 # given its own -j; tests/run.sh then runs two lanes of test binaries.
 TEST_JOBS ?= 2
@@ -258,7 +259,7 @@ test: deps
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
-	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) KV_GRADE_CHECK=1 \
 	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 test-build: $(TEST_BINS)
@@ -491,6 +492,8 @@ clean:
 
 # ---- WebAssembly: make wasm, make test-wasm (docs/lab.md) ---------------------
 include web/wasm.mk
+# ---- the exercise track: make learn, make grade (grade/grade.mk, docs/learn.md)
+include grade/grade.mk
 
 .PHONY: FORCE
 FORCE:

@@ -11,7 +11,8 @@
 # few, read some back; start a fresh process (as after a restart) and read
 # them again; then look at the database with stats, dump and check.  Every
 # answer is compared with what it should be: the script exits 1 at the first
-# wrong one, so the tour doubles as a smoke test.
+# wrong one, so the tour doubles as a smoke test.  It ends by naming the
+# stages that come as exercises (make learn, make grade: docs/learn.md).
 set -u
 
 N=1000
@@ -118,3 +119,16 @@ key0510\tvalue-510-v2\nkey0511\tvalue-511')" "$out"
     tmp=
     demo_heading "stage $stage: done, temporary directory removed"
 done
+
+# The next step after the tour: building a stage yourself (docs/learn.md).
+learnable=""
+for stage in "$@"; do
+    [ -f "grade/$stage.exercises" ] && learnable="$learnable $stage"
+done
+if [ -n "$learnable" ]; then
+    demo_heading "build one yourself"
+    echo "Each of these stages comes as exercises:$learnable."
+    echo "  make learn STAGE=01-log   # learn/01-log/: its key functions as stubs, to write"
+    echo "  make grade STAGE=01-log   # your stage 01 graded: unit tests, suites, crashes, sweep, fuzz, speed"
+    echo "docs/learn.md says how; each stage's page has its list, under \"Exercises\"."
+fi

@@ -9,7 +9,8 @@
 # DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
 # (allocation failures), DIR/<stage>/crashtest --quick and the fuzz
 # harnesses' replay drivers on their seeds and regressions.  The libFuzzer
-# smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it).  If
+# smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it), and the
+# exercise track's honesty checks if KV_GRADE_CHECK is set (likewise).  If
 # TSAN_BUILD_DIR is given, TSAN_BUILD_DIR/<stage>/racetest for each stage
 # (the threaded suites under ThreadSanitizer).  Each binary ends with a line "N passed, N failed"; one
 # that crashes, times out, is missing, prints no such line, exits non-zero
@@ -204,6 +205,13 @@ fi
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
     add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
         sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+fi
+# The exercise track's honesty checks (grade/check.sh --quick: the starters
+# fail, filled they are the reference, the planted wrong solutions are
+# caught), when the Makefile asks for them; queued early, with the smoke
+# run, since it compiles as it goes.
+if [ -n "${KV_GRADE_CHECK:-}" ]; then
+    add_job smoke "grade/check.sh --quick" sh "$here/../grade/check.sh" --quick
 fi
 if [ -n "$tsan_build" ]; then
     for stage in $stages; do

@@ -1,0 +1,252 @@
+#!/bin/sh
+# check.sh: the exercise track graded against itself, so that it cannot
+# pass a wrong solution or fail a right one unnoticed (docs/learn.md,
+# "Why the grade can be trusted").
+#
+#   sh grade/check.sh --quick [STAGE...]   the cheap share, run by make test
+#   sh grade/check.sh --full [STAGE...]    make grade-selfcheck
+#
+# For every stage that has exercises (grade/STAGE.exercises), or those
+# named:
+#   starter   the starter `make learn` makes builds, and every exercise of
+#             it fails, each with a stub's "not written yet" message;
+#   filled    the starter with the reference's bodies put back passes every
+#             exercise (--quick), every rung (--full);
+#   engine    (--full) the reference's build/STAGE/libkv.a graded as an
+#             ENGINE passes every rung;
+#   wrong     each planted wrong solution of the list (one edit of the
+#             reference, in a workspace of its own) fails the rung the list
+#             names, with a message holding the list's `expect` text; with
+#             --full the whole grade runs, and the first rung that fails
+#             is reported too.
+# --quick compiles only the files a stub or a planted bug touches and runs
+# only the rung that should catch it.  Work goes in build/grade-check/.
+# Prints "ok   ..." or "FAIL ..." per check, then "N passed, N failed";
+# exits 0 only if nothing failed.
+set -u
+here=$(dirname "$0")
+mode=${1:-}
+case $mode in
+--quick | --full) shift ;;
+*) echo "usage: sh grade/check.sh --quick|--full [STAGE...]" >&2; exit 2 ;;
+esac
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TMPDIR=/dev/shm
+    export TMPDIR
+fi
+stages="$*"
+if [ -z "$stages" ]; then
+    for l in "$here"/*.exercises; do
+        s=${l##*/}
+        s=${s%.exercises}
+        [ -f "stages/$s/stage.mk" ] && stages="$stages $s"
+    done
+fi
+root=build/grade-check
+passed=0 failed=0
+ok() { echo "ok   grade $* [$(($(date +%s) - started)) s]"; passed=$((passed + 1)); }
+bad() { echo "FAIL grade $*"; failed=$((failed + 1)); }
+started=$(date +%s)
+
+# rung_targets OUT RUNG STAGE: what a rung needs built.
+rung_targets() {
+    case $2 in
+    exercises) echo "$1/exercisetest" ;;
+    suites) echo "$1/kvtest$(echo "$info" | grep -q '^stagetest=yes' && echo " $1/stagetest")" ;;
+    crash) echo "$1/crashtest" ;;
+    sweep) echo "$1/kvtest" ;;
+    speed) echo "$1/kvbench" ;;
+    fuzz) echo "$1/kvtest $1/fuzz/$4" ;;
+    *) echo "$1/kvtest" ;;
+    esac
+}
+
+# expected "A | B | ..." FILE...: 0 if one of the texts is in one of the
+# files (a fuzzer may catch the same bug by one check or another).
+expected() {
+    alts=$1
+    shift
+    echo "$alts" | awk 'BEGIN { RS = " [|] " } { sub(/\n$/, ""); print }' >"$root/expect.alts"
+    grep -F -q -f "$root/expect.alts" -- "$@" 2>/dev/null
+}
+
+# ---- 1. the workspaces: a starter, it filled, and one per wrong solution ----
+builds="" targets="" jobs=$root/jobs
+mkdir -p "$root"
+: >"$jobs"
+tab=$(printf '\t')
+for stage in $stages; do
+    list=$here/$stage.exercises
+    ex() { awk -f "$here/exercises.awk" -v list="$list" "$@"; }
+    if ! ex -v mode=check 2>"$root/list.err"; then
+        bad "$stage: the list does not match the reference: $(cat "$root/list.err")"
+        continue
+    fi
+    base=$root/$stage
+    rm -rf "$base"
+    mkdir -p "$base"
+    info=$(${MAKE:-make} --no-print-directory -s grade-info GRADE_STAGE="$stage")
+    echo "$info" >"$base/info"
+    names=$(ex -v mode=names)
+    page_ex=$(sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null)
+    for n in $names; do
+        [ -f "$here/tests/$stage/${n}_test.c" ] ||
+            bad "$stage: exercise $n has no unit tests ($here/tests/$stage/${n}_test.c)"
+        echo "$page_ex" | grep -q "\`$n\`" ||
+            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md"
+    done
+    if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
+        bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
+        continue
+    fi
+    for f in $(ex -v mode=files); do
+        mkdir -p "$(dirname "$base/filled/$f")"
+        ex -v mode=fill -v target="$f" -v ref="$f" -v ws="$base/starter/$f" >"$base/filled/$f"
+    done
+    # --quick: the starter filled, without what the starter added, must
+    # be the reference byte for byte (which make test runs through every
+    # rung), and the reference passes its exercises' tests.  --full grades
+    # the filled starter itself, rung by rung.
+    for v in starter filled; do
+        if [ $mode = --quick ] && [ $v = filled ]; then
+            for f in $(ex -v mode=files); do
+                mkdir -p "$(dirname "$base/clean/$f")"
+                ex -v mode=fill -v clean=1 -v target="$f" -v ref="$f" -v ws="$base/starter/$f" \
+                    >"$base/clean/$f"
+            done
+            targets="$targets build/$stage/exercisetest"
+            printf '%s\t%s\t%s\t%s\t%s\n' "$stage" clean "$base/clean" "" "" >>"$jobs"
+            continue
+        fi
+        builds="$builds $base/out-$v@$stage@$base/$v@-"
+        [ $mode = --quick ] && targets="$targets $base/out-$v/exercisetest"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "$v" "$base/$v" "$base/out-$v" "" >>"$jobs"
+    done
+    if [ $mode = --full ]; then
+        builds="$builds $base/out-engine@$stage@-@build/$stage/libkv.a"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$stage" engine "build/$stage/libkv.a" "$base/out-engine" "" >>"$jobs"
+    fi
+    ex -v mode=wrongs >"$base/wrongs"
+    while IFS=$tab read -r w exname rung expect file breaks; do
+        ws=$base/wrong-$w
+        mkdir -p "$(dirname "$ws/$file")"
+        if ! ex -v mode=wrong -v name="$w" -v ref="$file" >"$ws/$file" 2>"$ws.err"; then
+            bad "$stage: wrong solution $w: $(cat "$ws.err")"
+            continue
+        fi
+        builds="$builds $base/out-wrong-$w@$stage@$ws@-"
+        filt=$(ex -v mode=get -v kind=wrong -v name="$w" -v key=filter)
+        [ $mode = --quick ] && targets="$targets $(rung_targets "$base/out-wrong-$w" "$rung" "$stage" "$filt")"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" >>"$jobs"
+    done <"$base/wrongs"
+done
+
+# ---- 2. one make for all of them: the reference's objects are shared, and
+# only the files a stub or a planted bug touches are compiled (at -O0). ----
+echo "grade/check.sh $mode: building $(echo $builds | wc -w) workspaces"
+if [ $mode = --quick ]; then
+    ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
+        $targets >"$root/build.log" 2>&1
+    export GRADE_PREBUILT=1 GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-20000}
+fi
+
+# ---- 3. the grades ------------------------------------------------------------
+while IFS=$tab read -r stage v ws out rung; do
+    list=$here/$stage.exercises
+    base=$root/$stage
+    export GRADE_INFO="$(cat "$base/info")"
+    case $v in
+    starter)
+        only=""
+        [ $mode = --quick ] && only="--only exercises"
+        sh "$here/grade.sh" "$stage" "$ws" --out "$out" $only >"$base/starter.log" 2>&1
+        status=$?
+        card=$out/logs/scorecard
+        names=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=names)
+        total=$(echo "$names" | wc -w)
+        if [ $status -eq 0 ]; then
+            bad "$stage: the starter passed its grade"
+        elif ! grep -q '^rung	build	pass' "$card" 2>/dev/null; then
+            bad "$stage: the starter does not build: $(grep -m1 -h 'error' "$out/logs/build.log" "$root/build.log")"
+        else
+            stubbed=$(grep -c '^exercise	.*	FAIL	.*not written yet' "$card")
+            if [ "$stubbed" -eq "$total" ] && ! grep -q '^rung	suites	pass' "$card"; then
+                ok "$stage: the starter builds, and all $total exercises fail with a stub's message"
+            else
+                bad "$stage: the starter: $stubbed of $total exercises fail with a stub's message (see $base/starter.log)"
+            fi
+        fi
+        ;;
+    filled)
+        only=""
+        [ $mode = --quick ] && only="--only exercises"
+        sh "$here/grade.sh" "$stage" "$ws" --out "$out" $only >"$base/filled.log" 2>&1
+        if [ $? -eq 0 ]; then
+            ok "$stage: the starter with the reference's bodies put back passes$( [ -z "$only" ] && echo " every rung" || echo " every exercise")"
+        else
+            bad "$stage: the starter with the reference's bodies fails: $(grep -m1 '^First failing check' "$base/filled.log") (see $base/filled.log)"
+        fi
+        ;;
+    clean)
+        differ=""
+        for f in $(awk -f "$here/exercises.awk" -v list="$list" -v mode=files); do
+            cmp -s "$f" "$ws/$f" || differ="$differ $f"
+        done
+        if [ -n "$differ" ]; then
+            bad "$stage: the starter with the reference's bodies put back is not the reference:$differ (diff $ws/FILE FILE)"
+        elif ! timeout 300 "build/$stage/exercisetest" >"$base/reference-exercises.log" 2>&1; then
+            bad "$stage: the reference fails its exercises' tests: $(grep -m1 -B2 '^FAIL' "$base/reference-exercises.log" | head -n 1)"
+        else
+            ok "$stage: the starter with the reference's bodies put back is the reference, byte for byte, and passes every exercise ($(tail -n 1 "$base/reference-exercises.log"))"
+        fi
+        ;;
+    engine)
+        ${MAKE:-make} --no-print-directory -s "$ws" >/dev/null 2>&1
+        sh "$here/grade.sh" "$stage" --engine "$ws" --out "$out" >"$base/engine.log" 2>&1
+        if [ $? -eq 0 ]; then
+            ok "$stage: $ws graded as an ENGINE passes every rung"
+        else
+            bad "$stage: $ws as an ENGINE fails: $(grep -m1 '^First failing check' "$base/engine.log")"
+        fi
+        ;;
+    wrong-*)
+        w=${v#wrong-}
+        line=$(awk -F '\t' -v w="$w" '$1 == w' "$base/wrongs")
+        exname=$(echo "$line" | cut -f 2)
+        expect=$(echo "$line" | cut -f 4)
+        breaks=$(echo "$line" | cut -f 6)
+        filt=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=get -v kind=wrong \
+               -v name="$w" -v key=filter)
+        [ "$rung" = exercises ] && [ -z "$filt" ] && filt=$exname
+        if [ $mode = --quick ]; then
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" \
+                ${filt:+--filter "$filt"} >"$ws.log" 2>&1
+        else
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" >"$ws.log" 2>&1
+        fi
+        status=$?
+        card=$out/logs/scorecard
+        first=$(awk -F '\t' '$1 == "rung" && $3 == "FAIL" { print $2; exit }' "$card" 2>/dev/null)
+        # --full: the grade stopped at the first rung that failed; if that is
+        # not the rung the list names, that rung is run on its own too.
+        if [ $mode = --full ] && [ -n "$first" ] && [ "$first" != "$rung" ]; then
+            mv "$ws.log" "$ws.first.log"
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" >"$ws.log" 2>&1
+            status=$?
+        fi
+        msg=$(grep -m1 '^First failing check' "$ws.log" | sed 's/^First failing check: //')
+        if [ $status -eq 0 ]; then
+            bad "$stage: wrong solution $w ($breaks) passed$( [ $mode = --quick ] && echo " the rung $rung")"
+        elif ! grep -q "^rung	$rung	FAIL" "$card" 2>/dev/null; then
+            bad "$stage: wrong solution $w ($breaks): the rung $rung did not fail on it (the first failing: ${first:-none}: $msg)"
+        elif ! expected "$expect" "$ws.log" "$out"/logs/*.log; then
+            bad "$stage: wrong solution $w ($breaks): the rung $rung failed, but without \"$expect\": $msg"
+        else
+            ok "$stage: wrong solution $w ($breaks) fails the rung $rung$( [ $mode = --full ] && echo " (the first to fail: $first)"): $(echo "$msg" | cut -c 1-300)"
+        fi
+        ;;
+    esac
+done <"$jobs"
+echo "grade/check.sh $mode: $(($(date +%s) - started)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

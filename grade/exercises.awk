@@ -1,0 +1,556 @@
+# exercises.awk: reads a stage's list of exercises (grade/STAGE.exercises)
+# and rewrites the C files it names.  Everything happens in BEGIN, so it
+# reads no standard input:
+#
+#   awk -f grade/exercises.awk -v list=grade/01-log.exercises -v mode=MODE ...
+#
+# MODE is one of
+#   names           the exercises' names, in order, one a line
+#   table           one line per exercise, tab-separated: number, name,
+#                   file, functions (space-separated), page section
+#   files           the files that hold exercises, one a line
+#   wrongs          one line per planted wrong solution, tab-separated:
+#                   name, exercise, rung, expected text, file, what it breaks
+#   rung-section    -v name=RUNG: the page section of a rung ("" if none)
+#   get             -v kind=exercise|wrong|rung -v name=N -v key=K: a field
+#   stub            -v target=PATH -v ref=FILE: FILE (the reference of
+#                   PATH) with the body of every exercise function in it
+#                   replaced by a stub, and above each what it must do
+#   fill            -v target=PATH -v ref=FILE -v ws=FILE: FILE ws (a
+#                   starter, or a learner's file) with the bodies of the
+#                   exercise functions of PATH taken from ref; with
+#                   -v clean=1, without what `stub` added (its comments and
+#                   #include lines): a starter so filled is the reference
+#   wrong           -v name=W -v ref=FILE: FILE with wrong solution W's
+#                   edit made in its function
+#   check           every exercise function is found in its file, every
+#                   wrong solution's text occurs exactly once in its own
+#   rungs-in-order  the rungs the list names, one a line
+# Errors go to standard error, and the exit status is 1.
+#
+# The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
+# each followed by "key: value" lines; a line that starts with white space
+# continues the value above it; "#" starts a comment line.  Kinds:
+# exercise, wrong, rung.  Code in a wrong solution's `replace` and `with`
+# is one line, with "\n" for a line break.
+#
+# A function is found where a line that starts in column 0 names it with
+# "(" after it, and its body is the lines from a line "{" to the next line
+# "}", both in column 0: the layout of every function in this project.
+
+function fail(msg) {
+    print "exercises.awk: " msg > "/dev/stderr"
+    failed = 1
+    exit 1
+}
+
+function trim(s) {
+    sub(/^[ \t]+/, "", s)
+    sub(/[ \t]+$/, "", s)
+    return s
+}
+
+# ---- the list ---------------------------------------------------------------
+
+function read_list(file,   line, kind, name, key, n, pos) {
+    nex = nwrong = nrung = 0
+    kind = ""
+    while ((n = (getline line < file)) > 0) {
+        if (line ~ /^#/ || line ~ /^[ \t]*$/)
+            continue
+        if (line ~ /^\[/) {
+            if (!match(line, /^\[[a-z]+ [A-Za-z0-9_]+\]$/))
+                fail(file ": a bad entry line: " line)
+            line = substr(line, 2, length(line) - 2)
+            kind = substr(line, 1, index(line, " ") - 1)
+            name = substr(line, index(line, " ") + 1)
+            if (kind == "exercise") {
+                ex[++nex] = name
+                exnum[name] = nex
+            } else if (kind == "wrong") {
+                wr[++nwrong] = name
+            } else if (kind == "rung") {
+                rg[++nrung] = name
+            } else {
+                fail(file ": unknown kind of entry: " kind)
+            }
+            if ((kind SUBSEP name) in seen)
+                fail(file ": two entries [" kind " " name "]")
+            seen[kind SUBSEP name] = 1
+            key = ""
+            continue
+        }
+        if (line ~ /^[ \t]/) {
+            if (key == "")
+                fail(file ": a continuation line with nothing above it: " line)
+            F[kind, name, key] = F[kind, name, key] " " trim(line)
+            continue
+        }
+        pos = index(line, ":")
+        if (pos == 0 || kind == "")
+            fail(file ": not \"key: value\" inside an entry: " line)
+        key = substr(line, 1, pos - 1)
+        if ((kind, name, key) in F)
+            fail(file ": [" kind " " name "] has two \"" key "\" lines")
+        F[kind, name, key] = trim(substr(line, pos + 1))
+    }
+    if (n < 0)
+        fail("cannot read " file)
+    close(file)
+    if (nex == 0)
+        fail(file ": no exercise")
+}
+
+function field(kind, name, key) {
+    return ((kind, name, key) in F) ? F[kind, name, key] : ""
+}
+
+function need(kind, name, key,   v) {
+    v = field(kind, name, key)
+    if (v == "")
+        fail(list ": [" kind " " name "] has no \"" key "\"")
+    return v
+}
+
+# "\n" in a code field is a line break.
+function code(s,   out, i) {
+    out = ""
+    while ((i = index(s, "\\n")) > 0) {
+        out = out substr(s, 1, i - 1) "\n"
+        s = substr(s, i + 2)
+    }
+    return out s
+}
+
+# ---- C files ----------------------------------------------------------------
+
+# Reads file into L[1..nL].
+function read_c(file,   line, n) {
+    nL = 0
+    while ((n = (getline line < file)) > 0)
+        L[++nL] = line
+    if (n < 0)
+        fail("cannot read " file)
+    close(file)
+}
+
+# Finds function fname in L: sets fsig (its first line), fopen (the "{"
+# line), fclose (the "}" line), ftype (its return type) and fparams (the
+# text between its parentheses).  Returns 1, or 0 if it is not there.
+function find_fn(fname,   i, j, k, line, pat, sig, depth, c, start) {
+    pat = "(^|[^A-Za-z0-9_])" fname "\\("
+    for (i = 1; i <= nL; i++) {
+        line = L[i]
+        if (line ~ /^[ \t#\/*}{]/ || line == "" || line !~ pat)
+            continue
+        for (j = i; j <= nL && j < i + 16; j++) {
+            if (L[j] == "{")
+                break
+            if (L[j] ~ /;[ \t]*$/ || L[j] ~ /}[ \t]*$/ || (j > i && L[j] ~ /^[^ \t]/)) {
+                j = 0
+                break
+            }
+        }
+        if (j == 0 || j > nL || L[j] != "{")
+            continue
+        for (k = j + 1; k <= nL && L[k] != "}"; k++)
+            ;
+        if (k > nL)
+            fail(fname ": no line \"}\" ends its body")
+        fsig = i
+        fopen = j
+        fclose = k
+        sig = ""
+        for (k = i; k < j; k++)
+            sig = sig " " trim(L[k])
+        sig = trim(sig)
+        match(sig, pat)
+        start = RSTART + (RSTART > 1 ? 1 : 0)
+        ftype = trim(substr(sig, 1, start - 1))
+        sub(/^(static[ \t]+)?(inline[ \t]+)?/, "", ftype)
+        fparams = ""
+        depth = 0
+        for (k = start + length(fname); k <= length(sig); k++) {
+            c = substr(sig, k, 1)
+            if (c == "(" && depth++ == 0)
+                continue
+            if (c == ")" && --depth == 0)
+                break
+            fparams = fparams c
+        }
+        return 1
+    }
+    return 0
+}
+
+# The names of the parameters in fparams, space-separated.
+function param_names(params,   n, parts, i, p, depth, c, cur, names, k) {
+    n = 0
+    cur = ""
+    depth = 0
+    for (k = 1; k <= length(params); k++) {
+        c = substr(params, k, 1)
+        if (c == "(" || c == "[")
+            depth++
+        else if (c == ")" || c == "]")
+            depth--
+        if (c == "," && depth == 0) {
+            parts[++n] = cur
+            cur = ""
+        } else {
+            cur = cur c
+        }
+    }
+    parts[++n] = cur
+    names = ""
+    for (i = 1; i <= n; i++) {
+        p = trim(parts[i])
+        if (p == "void" || p == "" || p == "...")
+            continue
+        if (match(p, /\(\*[ \t]*[A-Za-z_][A-Za-z0-9_]*/)) {
+            p = substr(p, RSTART + 2, RLENGTH - 2)
+            names = names " " trim(p)
+            continue
+        }
+        sub(/\[.*$/, "", p)
+        match(p, /[A-Za-z_][A-Za-z0-9_]*$/)
+        names = names " " substr(p, RSTART, RLENGTH)
+    }
+    return trim(names)
+}
+
+# Appends to out[] (count nout) the lines of a C comment holding text,
+# wrapped at 78 columns, after the label.
+function wrap(label, text,   words, n, i, line, lead) {
+    n = split(text, words, /[ \t]+/)
+    lead = " * "
+    line = lead label
+    for (i = 1; i <= n; i++) {
+        if (words[i] == "")
+            continue
+        if (length(line) + 1 + length(words[i]) > 78 && line != lead) {
+            out[++nout] = line
+            line = lead "  " words[i]
+        } else {
+            line = line (line ~ /[^ ]$/ ? " " : "") words[i]
+        }
+    }
+    out[++nout] = line
+}
+
+# The names of the tests in the exercise's test file, comma-separated.
+function test_names(name,   file, line, n, names, t) {
+    file = "grade/tests/" stage "/" name "_test.c"
+    names = ""
+    while ((n = (getline line < file)) > 0) {
+        if (match(line, /HARNESS_TEST\([A-Za-z0-9_]+\)/)) {
+            t = substr(line, RSTART + 13, RLENGTH - 14)
+            names = names (names == "" ? "" : ", ") t
+        }
+    }
+    close(file)
+    return names
+}
+
+# Appends the stub of function fname (exercise name) to out[].
+# The list's own stub for fname ("stub: FNAME CODE | FNAME CODE"), for a
+# function whose callers would hide the usual stub's message; "" if none.
+function stub_code(name, fname,   v, n, parts, k, p) {
+    v = field("exercise", name, "stub")
+    n = split(v, parts, / \| /)
+    for (k = 1; k <= n; k++) {
+        p = trim(parts[k])
+        if (substr(p, 1, length(fname) + 1) == fname " ")
+            return code(trim(substr(p, length(fname) + 2)))
+    }
+    return ""
+}
+
+function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i) {
+    msg = "exercise " name " (" fname ") is not written yet: " (wsdir == "" ? "learn/" stage : wsdir) "/" target
+    out[++nout] = "{"
+    out[++nout] = "    /* Not written yet: exercise " name " (see above). */"
+    n = split(param_names(fparams), parts, " ")
+    for (k = 1; k <= n; k++)
+        out[++nout] = "    (void)" parts[k] ";"
+    uses = field("exercise", name, "uses")
+    n = split(uses, parts, /[ ,]+/)
+    for (k = 1; k <= n; k++)
+        if (parts[k] != "")
+            out[++nout] = "    (void)" parts[k] "; /* kept for you: call it if it helps */"
+    if ((custom = stub_code(name, fname)) != "") {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+        n = split(custom, parts, "\n")
+        for (k = 1; k <= n; k++) {
+            line = parts[k]
+            if ((i = index(line, "MSG")) > 0)
+                line = substr(line, 1, i - 1) "\"" msg "\"" substr(line, i + 3)
+            out[++nout] = (k == 1 ? "    " : "") line
+        }
+    } else if (ftype == "void") {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+    } else if (ftype == "int") {
+        out[++nout] = "    return kv_error(KV_ERR_INVALID, \"" msg "\");"
+    } else if (ftype ~ /char[ \t]*\*$/) {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+        out[++nout] = "    return \"" msg "\";"
+    } else if (ftype ~ /\*$/) {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+        out[++nout] = "    return NULL;"
+    } else if (ftype ~ /^(const[ \t]+)?(unsigned[ \t]+|signed[ \t]+)?(int|long|short|char|double|float|unsigned|size_t|ssize_t|u?int(8|16|32|64)_t|ptrdiff_t|uintptr_t|_Bool|bool)$/) {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+        out[++nout] = "    return 0;"
+    } else {
+        out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
+        out[++nout] = "    return (" ftype "){0};"
+    }
+    out[++nout] = "}"
+}
+
+# Appends the comment above the first function of exercise `name`.
+function stub_comment(name, fname, first,   fns, tests, v) {
+    fns = field("exercise", name, "function")
+    out[++nout] = "/*"
+    if (!first) {
+        out[++nout] = " * EXERCISE " exnum[name] " of " nex ", " name ", continued: see its"
+        out[++nout] = " * description above " first_fn[name] "."
+        out[++nout] = " */"
+        return
+    }
+    wrap("EXERCISE " exnum[name] " of " nex ", " name ":", need("exercise", name, "title") \
+         " (" fns ")")
+    out[++nout] = " *"
+    wrap("What it must do:", need("exercise", name, "does"))
+    if ((v = field("exercise", name, "keeps")) != "") {
+        out[++nout] = " *"
+        wrap("Invariants it keeps:", v)
+    }
+    out[++nout] = " *"
+    tests = test_names(name)
+    wrap("Checked by:", "grade/tests/" stage "/" name "_test.c (" tests "), then the" \
+         " stage's suites, crash, sweep and fuzz rungs: make grade STAGE=" stage ".")
+    if ((v = field("exercise", name, "hint")) != "") {
+        out[++nout] = " *"
+        wrap("Hint:", v)
+    }
+    if ((v = field("exercise", name, "uses")) != "") {
+        out[++nout] = " *"
+        wrap("Kept for you:", v " (reference code above or below; you may call it).")
+    }
+    out[++nout] = " *"
+    wrap("Read:", page ", \"" need("exercise", name, "section") "\".")
+    out[++nout] = " */"
+}
+
+# Every exercise function in target: fn_ex[f] = its exercise, fn_list[] in
+# list order.
+function target_functions(   i, n, parts, k, nf) {
+    nf = 0
+    for (i = 1; i <= nex; i++) {
+        if (need("exercise", ex[i], "file") != target)
+            continue
+        n = split(need("exercise", ex[i], "function"), parts, /[ ,]+/)
+        for (k = 1; k <= n; k++) {
+            if (parts[k] == "")
+                continue
+            fn_ex[parts[k]] = ex[i]
+            fn_list[++nf] = parts[k]
+            if (!(ex[i] in first_fn))
+                first_fn[ex[i]] = parts[k]
+        }
+    }
+    return nf
+}
+
+# ---- modes -------------------------------------------------------------------
+
+function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, has_kv_h, last_include) {
+    nf = target_functions()
+    if (nf == 0)
+        fail(target ": no exercise of " list " is in it")
+    read_c(ref)
+    for (i = 1; i <= nf; i++) {
+        if (!find_fn(fn_list[i]))
+            fail(ref ": function " fn_list[i] " (exercise " fn_ex[fn_list[i]] ") not found")
+        start_of[fsig] = fn_list[i]
+        sig_of[fn_list[i]] = fsig
+        open_of[fn_list[i]] = fopen
+        close_of[fn_list[i]] = fclose
+        type_of[fn_list[i]] = ftype
+        params_of[fn_list[i]] = fparams
+    }
+    has_error_h = 0
+    last_include = 0
+    for (i = 1; i <= nL; i++) {
+        if (L[i] ~ /^#include "error\.h"/)
+            has_error_h = 1
+        if (L[i] ~ /^#include "kv\.h"/)
+            has_kv_h = 1
+        if (L[i] ~ /^#include /)
+            last_include = i
+    }
+    nout = 0
+    for (i = 1; i <= nL; i++) {
+        if (i in start_of) {
+            fname = start_of[i]
+            ftype = type_of[fname]
+            fparams = params_of[fname]
+            stub_comment(fn_ex[fname], fname, first_fn[fn_ex[fname]] == fname)
+            for (j = i; j < open_of[fname]; j++)
+                out[++nout] = L[j]
+            stub_body(fn_ex[fname], fname)
+            i = close_of[fname]
+            continue
+        }
+        out[++nout] = L[i]
+        if (i == last_include && !has_error_h)
+            out[++nout] = "#include \"error.h\" /* kv_error: the stubs of the exercises use it */"
+        if (i == last_include && !has_kv_h)
+            out[++nout] = "#include \"kv.h\"    /* KV_ERR_INVALID: so do they */"
+    }
+    for (i = 1; i <= nout; i++)
+        print out[i]
+}
+
+function mode_fill(   nf, i, j, fname, body_n, body, start_of) {
+    nf = target_functions()
+    read_c(ref)
+    for (i = 1; i <= nf; i++) {
+        if (!find_fn(fn_list[i]))
+            fail(ref ": function " fn_list[i] " not found")
+        body_n[fn_list[i]] = fclose - fopen + 1
+        for (j = fopen; j <= fclose; j++)
+            body[fn_list[i], j - fopen] = L[j]
+    }
+    read_c(ws)
+    for (i = 1; i <= nf; i++) {
+        if (!find_fn(fn_list[i]))
+            fail(ws ": function " fn_list[i] " not found")
+        start_of[fopen] = fn_list[i]
+        end_of[fn_list[i]] = fclose
+    }
+    for (i = 1; i <= nL; i++) {
+        if (i in start_of) {
+            fname = start_of[i]
+            for (j = 0; j < body_n[fname]; j++)
+                print body[fname, j]
+            i = end_of[fname]
+            continue
+        }
+        if (clean && L[i] ~ /^#include "(error|kv)\.h" +\/\* (kv_error: the stubs|KV_ERR_INVALID: so do they)/)
+            continue
+        if (clean && L[i] == "/*" && i < nL && L[i + 1] ~ /^ \* EXERCISE [0-9]+ of [0-9]+, /) {
+            while (i <= nL && L[i] != " */")
+                i++
+            continue
+        }
+        print L[i]
+    }
+}
+
+# The edit of wrong solution w, made in the lines of its function in L;
+# returns the text of the file, or fails.
+function apply_wrong(w,   fname, text, i, from, to, pos, rest, count) {
+    fname = need("wrong", w, "function")
+    from = code(need("wrong", w, "replace"))
+    to = code(field("wrong", w, "with"))
+    if (!find_fn(fname))
+        fail(ref ": function " fname " (wrong solution " w ") not found")
+    text = ""
+    for (i = fsig; i <= fclose; i++)
+        text = text L[i] "\n"
+    count = 0
+    rest = text
+    while ((pos = index(rest, from)) > 0) {
+        count++
+        rest = substr(rest, pos + length(from))
+    }
+    if (count != 1)
+        fail("wrong solution " w ": \"" from "\" occurs " count " times in " fname \
+             " (" ref "), not once: the reference changed; update " list)
+    pos = index(text, from)
+    return substr(text, 1, pos - 1) to substr(text, pos + length(from))
+}
+
+function mode_wrong(   w, text, i) {
+    w = name
+    if (!(("wrong", w) in seen))
+        fail(list ": no wrong solution " w)
+    read_c(ref)
+    text = apply_wrong(w)
+    for (i = 1; i < fsig; i++)
+        print L[i]
+    printf "%s", text
+    for (i = fclose + 1; i <= nL; i++)
+        print L[i]
+}
+
+function mode_check(   i, n, parts, k, file, w) {
+    for (i = 1; i <= nex; i++) {
+        file = need("exercise", ex[i], "file")
+        need("exercise", ex[i], "title")
+        need("exercise", ex[i], "does")
+        need("exercise", ex[i], "section")
+        read_c(file)
+        n = split(need("exercise", ex[i], "function"), parts, /[ ,]+/)
+        for (k = 1; k <= n; k++)
+            if (parts[k] != "" && !find_fn(parts[k]))
+                fail(file ": function " parts[k] " (exercise " ex[i] ") not found")
+    }
+    for (i = 1; i <= nwrong; i++) {
+        w = wr[i]
+        if (!(("exercise", need("wrong", w, "exercise")) in seen))
+            fail(list ": wrong solution " w " names no exercise of the list")
+        need("wrong", w, "rung")
+        need("wrong", w, "expect")
+        ref = need("exercise", need("wrong", w, "exercise"), "file")
+        read_c(ref)
+        apply_wrong(w)
+    }
+}
+
+BEGIN {
+    if (list == "" || mode == "")
+        fail("usage: awk -f grade/exercises.awk -v list=FILE -v mode=MODE ...")
+    read_list(list)
+    stage = list
+    sub(/^.*\//, "", stage)
+    sub(/\.exercises$/, "", stage)
+    page = "docs/" stage ".md"
+    if (mode == "names") {
+        for (i = 1; i <= nex; i++)
+            print ex[i]
+    } else if (mode == "table") {
+        for (i = 1; i <= nex; i++)
+            printf "%d\t%s\t%s\t%s\t%s\n", i, ex[i], need("exercise", ex[i], "file"),
+                   need("exercise", ex[i], "function"), need("exercise", ex[i], "section")
+    } else if (mode == "files") {
+        for (i = 1; i <= nex; i++) {
+            f = need("exercise", ex[i], "file")
+            if (!(f in done_file))
+                print f
+            done_file[f] = 1
+        }
+    } else if (mode == "wrongs") {
+        for (i = 1; i <= nwrong; i++)
+            printf "%s\t%s\t%s\t%s\t%s\t%s\n", wr[i], need("wrong", wr[i], "exercise"),
+                   need("wrong", wr[i], "rung"), need("wrong", wr[i], "expect"),
+                   need("exercise", need("wrong", wr[i], "exercise"), "file"),
+                   need("wrong", wr[i], "breaks")
+    } else if (mode == "rung-section") {
+        print field("rung", name, "section")
+    } else if (mode == "get") {
+        print field(kind, name, key)
+    } else if (mode == "stub") {
+        mode_stub()
+    } else if (mode == "fill") {
+        mode_fill()
+    } else if (mode == "wrong") {
+        mode_wrong()
+    } else if (mode == "check") {
+        mode_check()
+    } else {
+        fail("unknown mode " mode)
+    }
+    exit failed
+}

@@ -1,0 +1,142 @@
+# grade.mk: the exercise track's rules (docs/learn.md), included by the
+# Makefile after every stage.mk.
+#
+#   make learn STAGE=S [LEARN=DIR]      a workspace for stage S (learn/S/):
+#                                       its exercise functions as stubs
+#   make grade STAGE=S [LEARN=DIR]      grade the workspace, rung by rung
+#   make grade STAGE=S ENGINE=LIB.a     grade any engine behind kv.h
+#   make grade-selfcheck                the track graded against itself
+#
+# A stage has exercises when grade/S.exercises exists.  Its exercises' unit
+# tests (grade/tests/S/*_test.c) build, with the reference, into
+# $(B)/S/exercisetest.
+#
+# A learner's engine is a "grade build": a directory OUT holding a
+# libkv.a made of the reference objects of stage S, except that each
+# source file the workspace WS holds (WS/common/log_record.c stands for
+# common/log_record.c) is compiled from the workspace; and the test
+# binaries linked with it: OUT/exercisetest, kvtest, stagetest,
+# crashtest, kvbench, fuzz/T.  So only the learner's files are compiled
+# again.  Or, with an ENGINE, the binaries are linked with that library
+# (and with common/ as an archive after it, for the tests' I/O backends).
+# grade/grade.sh and grade/check.sh name their builds in GRADE_BUILDS,
+# words OUT@S@WS@ENGINE (WS or ENGINE "-" when not given), and ask for
+# the targets under OUT they need.
+
+GRADE_STAGES := $(filter $(patsubst grade/%.exercises,%,$(wildcard grade/*.exercises)),$(STAGES))
+
+# ---- the reference's exercisetest ------------------------------------------
+define GRADE_STAGE_RULES
+GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
+GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c
+GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
+GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
+                          grade/tests/exercise_main.c) $$(call obj_common,tests/harness.c)
+$(B)/$(1)/obj/grade/%.o: EXTRA_CFLAGS += -Itests -Igrade/tests -Igrade/tests/$(1)
+$(B)/$(1)/obj/grade/tests/exercise_main.o: STAGE_DEFS = -DKV_EXERCISE_SUITES='$$(GRADE_SUITES_$(1))'
+$(B)/$(1)/obj/grade/tests/exercise_main.o: $(B)/$(1)/exercise.suites
+$(B)/$(1)/exercise.suites: FORCE
+	@mkdir -p $$(dir $$@)
+	@echo '$$(GRADE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(GRADE_SUITES_$(1))' >$$@
+$(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(GRADE_STAGES),$(eval $(call GRADE_STAGE_RULES,$(s))))
+
+# make test builds them with the other test binaries (grade/check.sh,
+# which tests/run.sh runs, runs them).
+ifeq ($(FLAVOUR),release)
+test-build: $(foreach s,$(GRADE_STAGES),$(B)/$(s)/exercisetest)
+endif
+
+# common/ as an archive, linked after an ENGINE: what the tests need of it
+# (the I/O backends that fail calls and cut the power) and the engine
+# does not define.
+$(B)/grade/common.a: $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# ---- a grade build: OUT@S@WS@ENGINE ---------------------------------------------
+# grade_objs OUT,S,WS,OBJDIR,FILES: the object of each file, OUT's own
+# when WS holds the file, else the reference's under OBJDIR.
+grade_over = $(if $(filter -,$(3)),,$(foreach f,$(SRCS_$(2)) $(COMMON_SRCS),$(if $(wildcard $(3)/$(f)),$(f))))
+define GRADE_BUILD_RULES
+GV_OVER_$(1) := $(call grade_over,$(1),$(2),$(3))
+GV_DEP_$(1) := $(if $(filter -,$(4)),$(1)/libkv.a,$(4) $(B)/grade/common.a)
+GV_LINK_$(1) := $$(GV_DEP_$(1)) $(LIBS_$(2)) $(ENGINE_LIBS)
+GV_OBJS_$(1) := $$(foreach f,$(SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/obj/$$(f:.c=.o),$(B)/$$(call obj_owner,$(2),$$(f))/obj/$$(f:.c=.o))) \
+                $$(foreach f,$(COMMON_SRCS),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/obj/$$(f:.c=.o),$(B)/obj/$$(f:.c=.o)))
+GV_FUZZ_OBJS_$(1) := $$(foreach f,$(SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/$$(call obj_owner,$(2),$$(f))/obj/$$(f:.c=.o))) \
+                     $$(foreach f,$(COMMON_SRCS),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/obj/$$(f:.c=.o)))
+
+ifeq ($(4),-)
+$(1)/obj/%.o: $(3)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) $$(GRADE_WARN) $$(GRADE_OPT) -I$$(dir $$*) -Istages/$(2) $$(INC_$(2)) -DKV_STAGE_NAME='"$(2)"' $$(GRADE_DEFS_$(2)_$$*) -MMD -MP -c $$< -o $$@
+$(1)/fuzz/obj/%.o: $(3)/%.c
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) -I$$(dir $$*) \
+	  -Istages/$(2) $$(INC_$(2)) -DKV_STAGE_NAME='"$(2)"' $$(GRADE_DEFS_$(2)_$$*) -MMD -MP -c $$< -o $$@
+$(1)/libkv.a: $$(GV_OBJS_$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endif
+$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/stagetest: $(call obj_stage,$(2),$(TESTS_$(2)) $(TEST_HELPERS_$(2)) tests/stagetest/main.c) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/crashtest: $(CRASH_OBJS) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $(CRASH_OBJS) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
+# The libFuzzer harnesses: with a workspace, every format harness of the
+# stage, over its objects built by clang; with an ENGINE, only the API
+# harness (the others reach inside a stage), over the engine as it is.
+$(1)/fuzz/api: $(call fuzz_obj_common,$(FUZZ_API_SRCS))
+$(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/%_fuzz.o \
+    $(call fuzz_obj_stage,$(2),fuzz/fuzz_dbfile.c) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
+	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread
+endef
+# A workspace's file is compiled with its stage's include path and name.
+# A file its stage compiles with defines of its own (RECOMPILED_<stage>
+# with a target-specific EXTRA_CFLAGS in stage.mk, as stage 06 does
+# stages/04-lsm/lsm_put.c) needs them named here too, should an exercise
+# live in it: GRADE_DEFS_<stage>_<path without .c> := -D...
+# GRADE_OPT: flags added after the usual ones for a workspace's own files
+# (grade/check.sh compiles its many planted bugs with -O0, to be quick).
+GRADE_OPT ?=
+# A workspace is work in progress: a static function whose callers are
+# still stubs is not yet used, and that is no error there.
+GRADE_WARN := -Wno-error=unused-function
+grade_build_words = $(subst @, ,$(1))
+$(foreach g,$(GRADE_BUILDS),$(eval $(call GRADE_BUILD_RULES,$(word 1,$(call grade_build_words,$(g))),$(word 2,$(call grade_build_words,$(g))),$(word 3,$(call grade_build_words,$(g))),$(word 4,$(call grade_build_words,$(g))))))
+
+# ---- the commands ------------------------------------------------------------------
+.PHONY: learn grade grade-selfcheck
+GRADE_PICKED = $(if $(STAGE),$(filter $(STAGE)%,$(GRADE_STAGES)))
+GRADE_ONE = @$(if $(filter 1,$(words $(GRADE_PICKED))),,echo "$@: name one stage that has \
+  exercises: STAGE=S, one of $(GRADE_STAGES)" >&2; exit 2)
+learn:
+	$(GRADE_ONE)
+	@MAKE="$(MAKE)" sh grade/learn.sh $(GRADE_PICKED) $(or $(LEARN),learn/$(GRADE_PICKED))
+grade:
+	$(GRADE_ONE)
+	@MAKE="$(MAKE)" ENGINE_LIBS="$(ENGINE_LIBS)" sh grade/grade.sh $(GRADE_PICKED) \
+	  $(if $(ENGINE),--engine $(ENGINE),$(or $(LEARN),learn/$(GRADE_PICKED)))
+# Every stage's starter fails every exercise, the starter filled with the
+# reference's bodies passes every rung, the reference library graded as an
+# ENGINE passes, and each planted wrong solution is caught (grade/check.sh;
+# make test runs the cheap share, --quick).
+grade-selfcheck:
+	@MAKE="$(MAKE)" sh grade/check.sh --full $(GRADE_PICKED)
+
+# What grade/grade.sh needs to know of stage GRADE_STAGE.
+.PHONY: grade-info
+grade-info:
+	@echo "stagetest=$(if $(TESTS_$(GRADE_STAGE)),yes,no)"
+	@echo "fuzz=$(FUZZ_$(GRADE_STAGE))"
+	@echo "sources=$(SRCS_$(GRADE_STAGE)) $(COMMON_SRCS)"

@@ -1,0 +1,135 @@
+/*
+ * get_test.c: exercise get, kv_get of stage 01 (stages/01-log/log_db.c):
+ * the whole log scanned, the last record of the key answering.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exercise.h"
+#include "file_header.h"
+#include "kv.h"
+
+static kv_db *get_open(const char **dir_out)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = NULL;
+    EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "kv_open: %s", kv_errmsg());
+    if (dir_out)
+        *dir_out = dir;
+    return db;
+}
+
+static void get_expect(kv_db *db, const char *k, size_t kl, const char *v, size_t vl,
+                       const char *rule)
+{
+    void *got = NULL;
+    size_t gl = 12345;
+    int rc = kv_get(db, k, kl, &got, &gl);
+    EX_CHECK(rc == KV_OK, "%s: kv_get returned %d (%s), not KV_OK", rule, rc, kv_errmsg());
+    EX_CHECK(got != NULL, "%s: on KV_OK *val is never NULL, even for an empty value", rule);
+    EX_CHECK(gl == vl && memcmp(got, v, vl) == 0, "%s: got %zu bytes, want %zu", rule, gl, vl);
+    kv_free(got);
+}
+
+static void get_absent(kv_db *db, const char *k, size_t kl, const char *rule)
+{
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, k, kl, &got, &gl);
+    EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_get must be KV_NOT_FOUND (got %d)", rule, rc);
+}
+
+static void get_the_last_record_wins(void)
+{
+    const char *dir;
+    kv_db *db = get_open(&dir);
+    kv_put(db, "k", 1, "one", 3);
+    kv_put(db, "other", 5, "x", 1);
+    kv_put(db, "k", 1, "two", 3);
+    kv_put(db, "k", 1, "three", 5);
+    get_expect(db, "k", 1, "three", 5, "the last put of a key is its value");
+    kv_close(db);
+    db = NULL;
+    EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "reopen: %s", kv_errmsg());
+    get_expect(db, "k", 1, "three", 5, "after a reopen, the last put still wins");
+    get_expect(db, "other", 5, "x", 1, "other keys keep their values");
+    kv_close(db);
+}
+
+static void get_a_delete_hides_the_key(void)
+{
+    kv_db *db = get_open(NULL);
+    get_absent(db, "k", 1, "a key never written is absent");
+    kv_put(db, "k", 1, "v", 1);
+    kv_delete(db, "k", 1);
+    get_absent(db, "k", 1, "a delete after a put: the last record of the key is the delete");
+    kv_put(db, "k", 1, "again", 5);
+    get_expect(db, "k", 1, "again", 5, "a put after a delete brings the key back");
+    kv_delete(db, "k", 1);
+    kv_delete(db, "k", 1);
+    get_absent(db, "k", 1, "deleted twice, still absent");
+    kv_close(db);
+}
+
+static void get_keys_match_exactly(void)
+{
+    kv_db *db = get_open(NULL);
+    kv_put(db, "ab", 2, "AB", 2);
+    kv_put(db, "a", 1, "A", 1);
+    kv_put(db, "a\0b", 3, "NUL", 3);
+    kv_put(db, "abc", 3, "ABC", 3);
+    get_expect(db, "a", 1, "A", 1, "\"a\" is not \"ab\": a key matches only a key of the same "
+               "length and bytes");
+    get_expect(db, "ab", 2, "AB", 2, "\"ab\" is not a prefix match of \"abc\"");
+    get_expect(db, "a\0b", 3, "NUL", 3, "keys are bytes: a NUL inside a key counts");
+    get_absent(db, "b", 1, "an absent key that sorts between written ones");
+    get_absent(db, "a\0", 2, "a prefix of a written key is absent");
+    kv_close(db);
+}
+
+static void get_empty_and_binary_values(void)
+{
+    kv_db *db = get_open(NULL);
+    kv_put(db, "empty", 5, "", 0);
+    static const char bin[] = {0, 1, 2, 0, (char)0xff, 0};
+    kv_put(db, "bin", 3, bin, sizeof bin);
+    get_expect(db, "empty", 5, "", 0, "an empty value is a value: KV_OK with 0 bytes, not "
+               "KV_NOT_FOUND");
+    get_expect(db, "bin", 3, bin, sizeof bin, "a value holding NUL bytes comes back whole");
+    kv_close(db);
+}
+
+static void get_verifies_the_record_it_answers_with(void)
+{
+    const char *dir;
+    kv_db *db = get_open(&dir);
+    kv_put(db, "k", 1, "first", 5);
+    kv_put(db, "k", 1, "secret", 6);
+    kv_put(db, "z", 1, "after", 5);
+    /* The file changes under the open database: one byte of the value of
+     * k's last record (offset: header, record 1 of 16 bytes, then 10 + 1
+     * bytes of the second record's header and key). */
+    uint64_t at = FILE_HEADER_SIZE + 16 + 11 + 2;
+    const char *path = harness_join(dir, "data.log");
+    ex_poke_file(path, at, 'X');
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, "k", 1, &got, &gl);
+    EX_CHECK(rc == KV_ERR_CORRUPT,
+             "the record that answers a get is verified (its checksum) before its value is "
+             "handed back: a damaged value is KV_ERR_CORRUPT, never returned (got %d%s)", rc,
+             rc == KV_OK && gl == 6 && memcmp(got, "seXret", 6) == 0 ? ": the damaged value"
+                                                                     : "");
+    if (rc == KV_OK)
+        kv_free(got);
+    kv_close(db);
+}
+
+static const harness_test get_tests[] = {
+    HARNESS_TEST(get_the_last_record_wins),
+    HARNESS_TEST(get_a_delete_hides_the_key),
+    HARNESS_TEST(get_keys_match_exactly),
+    HARNESS_TEST(get_empty_and_binary_values),
+    HARNESS_TEST(get_verifies_the_record_it_answers_with),
+};
+const harness_suite get_suite = HARNESS_SUITE("get", get_tests);

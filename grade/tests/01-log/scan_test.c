@@ -1,0 +1,184 @@
+/*
+ * scan_test.c: exercise scan, log_scan_next (common/log_scan.h): the
+ * records of [start, limit) of a file, one at a time, through a buffer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex_log.h"
+#include "exercise.h"
+#include "kv.h"
+#include "file_header.h"
+#include "io.h"
+#include "log_scan.h"
+
+static io_file *scan_open(const char *path)
+{
+    io_file *f = NULL;
+    int rc = io_open(path, IO_READ, &f);
+    EX_CHECK(rc == KV_OK, "cannot open the test's file %s: %s", path, kv_errmsg());
+    return f;
+}
+
+static void scan_every_record_in_order(void)
+{
+    uint64_t off[41];
+    const char *path = ex_log_file(40, off, NULL, 0);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[40]);
+    for (int i = 0; i < 40; i++) {
+        int rc = log_scan_next(&s);
+        EX_CHECK(rc == LOG_SCAN_RECORD, "record %d of 40 is returned: LOG_SCAN_RECORD (got %d)",
+                 i, rc);
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        EX_CHECK(s.rec.klen == (uint32_t)kl && memcmp(s.rec.key, k, (size_t)kl) == 0,
+                 "the records come in file order: record %d has key %s", i, k);
+        EX_CHECK(s.rec_offset == off[i] && s.rec_size == off[i + 1] - off[i],
+                 "rec_offset and rec_size say where record %d is: offset %llu, %llu bytes "
+                 "(got %llu, %llu)", i, (unsigned long long)off[i],
+                 (unsigned long long)(off[i + 1] - off[i]), (unsigned long long)s.rec_offset,
+                 (unsigned long long)s.rec_size);
+    }
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "after the last record: LOG_SCAN_END");
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "LOG_SCAN_END again if called again");
+    log_scan_free(&s);
+    io_close(f);
+}
+
+static void scan_record_larger_than_the_buffer(void)
+{
+    size_t big = 3 * LOG_SCAN_CHUNK + 12345;
+    uint8_t *buf = malloc(16 + 64 + big + 64);
+    uint8_t *val = malloc(big);
+    EX_CHECK(buf && val, "out of memory");
+    for (size_t i = 0; i < big; i++)
+        val[i] = (uint8_t)(i * 7);
+    file_header_encode(buf, FILE_MAGIC_LOG01, 1);
+    size_t n = 16;
+    n += ex_log_record(buf + n, "a", 1, "1", 1);
+    size_t at_big = n;
+    n += ex_log_record(buf + n, "big", 3, val, big);
+    n += ex_log_record(buf + n, "z", 1, "26", 2);
+    const char *path = ex_write_file("data.log", buf, n);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, n);
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "the first record is returned");
+    int rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_RECORD,
+             "a record of %zu bytes, larger than the %u-byte buffer, is returned whole: grow "
+             "the buffer to the size the header announces (got %d, why: %s)", big,
+             LOG_SCAN_CHUNK, rc, s.why ? s.why : "-");
+    EX_CHECK(s.rec_offset == at_big && s.rec.vlen == big && memcmp(s.rec.value, val, big) == 0,
+             "the large record's value comes back byte for byte");
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD && s.rec.klen == 1 && s.rec.key[0] == 'z',
+             "the record after the large one is returned");
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
+    log_scan_free(&s);
+    io_close(f);
+    free(buf);
+    free(val);
+}
+
+static void scan_stops_at_the_limit(void)
+{
+    uint64_t off[11];
+    const char *path = ex_log_file(10, off, NULL, 0);
+    io_file *f = scan_open(path);
+    log_scan s;
+    /* The file holds 10 records; the scan is told that only 4 are valid
+     * (what a reader sees while a writer appends the rest). */
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[4]);
+    for (int i = 0; i < 4; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, below the limit, is returned",
+                 i);
+    int rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_END,
+             "a scan of [start, limit) ends at limit, even though the file goes on: the bytes "
+             "after limit are not the scan's to read (got %d, the scan is at offset %llu, "
+             "limit %llu)", rc, (unsigned long long)s.pos, (unsigned long long)off[4]);
+    log_scan_free(&s);
+
+    /* A limit inside record 6: that record runs past it. */
+    log_scan_init(&s, f, off[3], off[6] + 5);
+    for (int i = 3; i < 6; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "a scan may start at any record: record "
+                 "%d is returned", i);
+    rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 1 && s.pos == off[6],
+             "a record that runs past limit is LOG_SCAN_BAD with short_record = 1, the scan "
+             "staying at its offset %llu, even if the file has the rest of it (got %d, "
+             "short_record %d, pos %llu)", (unsigned long long)off[6], rc, s.short_record,
+             (unsigned long long)s.pos);
+    log_scan_free(&s);
+    io_close(f);
+}
+
+static void scan_stops_at_a_cut_record(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *bytes = ex_read_file(path, &n);
+    path = ex_write_file("data.log", bytes, (size_t)off[5] - 3); /* the last record cut */
+    free(bytes);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5] - 3);
+    for (int i = 0; i < 4; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the cut, is returned",
+                 i);
+    int rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_BAD, "a record cut short by the end of the file is LOG_SCAN_BAD "
+             "(got %d)", rc);
+    EX_CHECK(s.short_record == 1, "a record cut short has short_record = 1: it runs past the "
+             "limit, which is what a crash leaves (log_damage.h decides)");
+    EX_CHECK(s.pos == off[4], "after LOG_SCAN_BAD the scan stays at the bad record's offset "
+             "%llu (got %llu)", (unsigned long long)off[4], (unsigned long long)s.pos);
+    EX_CHECK(s.why != NULL, "LOG_SCAN_BAD sets why");
+    log_scan_free(&s);
+    io_close(f);
+}
+
+static void scan_stops_at_damage(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    ex_poke_file(path, off[2] + 11, 'X'); /* a key byte of record 2 */
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD && log_scan_next(&s) == LOG_SCAN_RECORD,
+             "the records before the damage are returned");
+    int rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 0 && s.pos == off[2],
+             "a record whose checksum fails is LOG_SCAN_BAD with short_record = 0 (it fits: "
+             "damaged where it lies), the scan at its offset %llu (got %d, short_record %d, "
+             "pos %llu)", (unsigned long long)off[2], rc, s.short_record,
+             (unsigned long long)s.pos);
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_BAD && s.pos == off[2],
+             "called again, the scan stays at the damage");
+    log_scan_free(&s);
+
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
+    s.verify_checksums = 0;
+    for (int i = 0; i < 5; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD,
+                 "with verify_checksums = 0 only the lengths are checked: record %d is "
+                 "returned, the damaged one included", i);
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
+    log_scan_free(&s);
+    io_close(f);
+}
+
+static const harness_test scan_tests[] = {
+    HARNESS_TEST(scan_every_record_in_order),
+    HARNESS_TEST(scan_record_larger_than_the_buffer),
+    HARNESS_TEST(scan_stops_at_the_limit),
+    HARNESS_TEST(scan_stops_at_a_cut_record),
+    HARNESS_TEST(scan_stops_at_damage),
+};
+const harness_suite scan_suite = HARNESS_SUITE("scan", scan_tests);

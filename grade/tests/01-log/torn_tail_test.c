@@ -1,0 +1,147 @@
+/*
+ * torn_tail_test.c: exercise torn_tail, log_damage_classify
+ * (common/log_damage.h): is the damage a scan stopped at what a crash
+ * leaves (a torn tail, cut off at open), or damage (refused)?
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "ex_log.h"
+#include "exercise.h"
+#include "kv.h"
+#include "file_header.h"
+#include "io.h"
+#include "log_damage.h"
+
+/* Classifies the damage at `bad` of the file `bytes` (n of them). */
+static log_damage torn_classify(const uint8_t *bytes, size_t n, uint64_t bad, int short_record)
+{
+    const char *path = ex_write_file("data.log", bytes, n);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
+    log_damage d;
+    memset(&d, 0x5a, sizeof d);
+    int rc = log_damage_classify(f, bad, "what the scan said", short_record, n, &d);
+    EX_CHECK(rc == KV_OK, "log_damage_classify returns KV_OK on a readable file (got %d)", rc);
+    EX_CHECK(d.offset == bad, "d.offset is the damage's offset, %llu (got %llu)",
+             (unsigned long long)bad, (unsigned long long)d.offset);
+    io_close(f);
+    return d;
+}
+
+/* A log of 5 records, then a put whose header announces `vlen` bytes of
+ * value of which only `have` follow, then `after` (m bytes). */
+static uint8_t *torn_log(size_t vlen, size_t have, const uint8_t *after, size_t m, size_t *n,
+                         uint64_t *bad)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t len;
+    uint8_t *base = ex_read_file(path, &len);
+    uint8_t *buf = malloc(len + 10 + 8 + vlen + m);
+    uint8_t *val = calloc(1, vlen + 1);
+    EX_CHECK(buf && val, "out of memory");
+    memcpy(buf, base, len);
+    memset(val, 'v', vlen);
+    size_t rec = ex_log_record(buf + len, "torn-key", 8, val, vlen);
+    size_t cut = 10 + 8 + have;
+    EX_CHECK(cut <= rec, "test setup");
+    memcpy(buf + len + cut, after, m);
+    *bad = len;
+    *n = len + cut + m;
+    free(base);
+    free(val);
+    return buf;
+}
+
+static void torn_tail_last_record_cut_short(void)
+{
+    size_t n;
+    uint64_t bad;
+    uint8_t *b = torn_log(1000, 400, NULL, 0, &n, &bad);
+    log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 1,
+             "a last record cut short by the end of the file, with nothing valid after it, is a "
+             "torn tail (rules 1, 2 and 3 of log_damage.h hold): d.torn = 1");
+    EX_CHECK(d.searched == 1 && d.has_next == 0,
+             "a torn tail was searched after (rule 3) and nothing found: searched = 1, "
+             "has_next = 0");
+    free(b);
+}
+
+static void torn_tail_header_cut_short(void)
+{
+    size_t n;
+    uint64_t bad;
+    uint8_t *b = torn_log(10, 0, NULL, 0, &n, &bad);
+    n = (size_t)bad + 4; /* 4 bytes of the header left */
+    log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 1, "fewer than 10 bytes at the end of the file (part of a header) are a "
+             "torn tail: rule 1 holds, nothing can follow");
+    free(b);
+}
+
+static void torn_tail_not_when_damaged_where_it_lies(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *b = ex_read_file(path, &n);
+    b[off[4] + 12] ^= 0xff; /* the last record, whole, one byte flipped */
+    log_damage d = torn_classify(b, n, off[4], 0);
+    EX_CHECK(d.torn == 0,
+             "rule 1: bytes that fit in the file but are no record (here a checksum "
+             "mismatch in the last record) were damaged where they lie: not torn, even at "
+             "the end of the file");
+    EX_CHECK(d.searched == 0, "rule 1 failing settles it: no search after the damage "
+             "(searched = 0)");
+    free(b);
+}
+
+static void torn_tail_not_when_a_record_follows(void)
+{
+    uint8_t after[64];
+    size_t m = ex_log_record(after, "later", 5, "still-here", 10);
+    size_t n;
+    uint64_t bad;
+    /* A header announcing 5000 bytes, then 30 of them, then a valid
+     * record: the file ends before the announced end, but a crash does
+     * not leave a valid record after the write it interrupted. */
+    uint8_t *b = torn_log(5000, 30, after, m, &n, &bad);
+    log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 0,
+             "rule 3: a valid record starts after the damage, so it is not a torn tail (a "
+             "damaged length with data after it): cutting it would lose that record");
+    EX_CHECK(d.searched == 1 && d.has_next == 1 && d.next == bad + 10 + 8 + 30,
+             "has_next = 1 and next = %llu, where the valid record starts (got searched %d, "
+             "has_next %d, next %llu)", (unsigned long long)(bad + 48), d.searched, d.has_next,
+             (unsigned long long)d.next);
+    free(b);
+}
+
+static void torn_tail_not_when_only_a_length_is_wrong(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *b = ex_read_file(path, &n);
+    /* The last record is whole, but one byte of its value_len grew: it now
+     * seems to run past the end of the file. */
+    b[off[4] + 6] += 40;
+    log_damage d = torn_classify(b, n, off[4], 1);
+    EX_CHECK(d.torn == 0,
+             "rule 2: the last record is whole and one changed byte in its lengths makes it a "
+             "valid record ending at the end of the file: its length was damaged; it was not "
+             "torn, and cutting it would lose an acknowledged write");
+    free(b);
+}
+
+static const harness_test torn_tail_tests[] = {
+    HARNESS_TEST(torn_tail_last_record_cut_short),
+    HARNESS_TEST(torn_tail_header_cut_short),
+    HARNESS_TEST(torn_tail_not_when_damaged_where_it_lies),
+    HARNESS_TEST(torn_tail_not_when_a_record_follows),
+    HARNESS_TEST(torn_tail_not_when_only_a_length_is_wrong),
+};
+const harness_suite torn_tail_suite = HARNESS_SUITE("torn_tail", torn_tail_tests);

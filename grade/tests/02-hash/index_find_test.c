@@ -1,0 +1,107 @@
+/*
+ * index_find_test.c: exercise index_find, hash_index_find and
+ * hash_index_probe (stages/02-hash/hash_index.c): a key found by walking
+ * from its home slot to the key or to an empty slot.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_hash.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void index_find_keys_in_their_home_slots(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 64);
+    char k[16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(k, sizeof k, "key%d", i);
+        ex_hash_place(&ix, k, (uint64_t)i);
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(k, sizeof k, "key%d", i);
+        harness_context("hash_index_find(\"%s\") in a table of 64 slots holding 40 keys", k);
+        hash_loc *loc = hash_index_find(&ix, k, strlen(k));
+        EX_CHECK(loc != NULL, "a stored key is found: \"%s\"", k);
+        EX_CHECK(loc == &ex_hash_slot(&ix, k, strlen(k))->loc,
+                 "hash_index_find returns the place stored in the key's slot, not a copy");
+        EX_CHECK(loc->offset == (uint64_t)i, "\"%s\" has its own place", k);
+    }
+    for (int i = 40; i < 200; i++) {
+        snprintf(k, sizeof k, "key%d", i);
+        harness_context("hash_index_find(\"%s\"), a key that is absent", k);
+        EX_CHECK(hash_index_find(&ix, k, strlen(k)) == NULL, "an absent key is NULL: \"%s\"", k);
+    }
+    hash_index_free(&ix);
+}
+
+static void index_find_walks_a_run_of_collisions(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 32);
+    char keys[8][32];
+    ex_hash_colliding(keys, 8, "c", 32, 5);
+    for (int i = 0; i < 6; i++)
+        ex_hash_place(&ix, keys[i], (uint64_t)i); /* slots 5..10 */
+    for (int i = 0; i < 6; i++) {
+        harness_context("6 keys share home slot 5; looking up the one in slot %d", 5 + i);
+        hash_loc *loc = hash_index_find(&ix, keys[i], strlen(keys[i]));
+        EX_CHECK(loc != NULL && loc->offset == (uint64_t)i,
+                 "a key whose home slot holds another key is found further along the run "
+                 "(linear probing: slot 5, 6, ... until the key or an empty slot)");
+    }
+    harness_context("an absent key with the same home slot as a run of 6");
+    EX_CHECK(hash_index_find(&ix, keys[6], strlen(keys[6])) == NULL,
+             "an absent key whose home starts a run is NULL once the walk meets an empty slot");
+    hash_index_free(&ix);
+}
+
+static void index_find_wraps_around_the_end(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    char keys[4][32];
+    ex_hash_colliding(keys, 4, "w", 16, 14);
+    for (int i = 0; i < 4; i++)
+        ex_hash_place(&ix, keys[i], (uint64_t)i); /* slots 14, 15, 0, 1 */
+    for (int i = 0; i < 4; i++) {
+        harness_context("4 keys with home slot 14 of 16: they wrap to slots 0 and 1");
+        hash_loc *loc = hash_index_find(&ix, keys[i], strlen(keys[i]));
+        EX_CHECK(loc != NULL && loc->offset == (uint64_t)i,
+                 "the walk wraps from the last slot to slot 0: (i + 1) & (cap - 1)");
+    }
+    hash_index_free(&ix);
+}
+
+static void index_find_compares_whole_keys(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    ex_hash_place(&ix, "ab", 1);
+    ex_hash_place(&ix, "abc", 2);
+    EX_CHECK(hash_index_find(&ix, "a", 1) == NULL, "\"a\" is not \"ab\": lengths must match");
+    hash_loc *loc = hash_index_find(&ix, "abc", 3);
+    EX_CHECK(loc != NULL && loc->offset == 2, "\"abc\" is found, not \"ab\"");
+    loc = hash_index_find(&ix, "ab", 2);
+    EX_CHECK(loc != NULL && loc->offset == 1, "\"ab\" is found, not \"abc\"");
+    hash_index_free(&ix);
+}
+
+static void index_find_in_an_empty_table(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    harness_context("hash_index_find in a table of 0 slots");
+    EX_CHECK(hash_index_find(&ix, "k", 1) == NULL,
+             "a table with no slots (capacity 0) holds nothing: NULL, without touching slots");
+}
+
+static const harness_test index_find_tests[] = {
+    HARNESS_TEST(index_find_keys_in_their_home_slots),
+    HARNESS_TEST(index_find_walks_a_run_of_collisions),
+    HARNESS_TEST(index_find_wraps_around_the_end),
+    HARNESS_TEST(index_find_compares_whole_keys),
+    HARNESS_TEST(index_find_in_an_empty_table),
+};
+const harness_suite index_find_suite = HARNESS_SUITE("index_find", index_find_tests);

@@ -1,0 +1,95 @@
+/*
+ * index_grow_test.c: exercise index_grow, hash_index_grow
+ * (stages/02-hash/hash_index.c), reached through hash_index_reserve: the
+ * slot array doubled, every entry moved to its home in the new one.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_hash.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void index_grow_from_nothing(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) on an empty table");
+    EX_CHECK(ix.cap == 16, "the first growth makes the smallest table, 16 slots (got %zu)",
+             ix.cap);
+    EX_CHECK(ix.slots != NULL, "with its slots allocated");
+    for (size_t i = 0; i < ix.cap; i++)
+        EX_CHECK(ix.slots[i].key == NULL, "a new table's slots are empty");
+    ex_hash_check(&ix, "after the first growth");
+    hash_index_free(&ix);
+}
+
+static void index_grow_doubles_and_moves_every_entry(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    char k[16];
+    uint8_t *ptrs[12];
+    for (int i = 0; i < 12; i++) {
+        snprintf(k, sizeof k, "g%d", i);
+        ex_hash_place(&ix, k, (uint64_t)(100 + i));
+        ptrs[i] = ex_hash_slot(&ix, k, strlen(k))->key;
+    }
+    EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) with 12 keys in 16");
+    EX_CHECK(ix.cap == 32, "13 keys do not fit in 3/4 of 16 slots: the table doubles to 32 "
+             "(got %zu)", ix.cap);
+    ex_hash_check(&ix, "after doubling 16 -> 32");
+    for (int i = 0; i < 12; i++) {
+        snprintf(k, sizeof k, "g%d", i);
+        hash_slot *s = ex_hash_slot(&ix, k, strlen(k));
+        EX_CHECK(s != NULL, "every key is still there after growing: %s", k);
+        EX_CHECK(s->loc.offset == (uint64_t)(100 + i), "every key keeps its place: %s", k);
+        EX_CHECK(s->key == ptrs[i], "an entry moves whole: its key copy is not copied again "
+                 "(%s)", k);
+    }
+    hash_index_free(&ix);
+}
+
+static void index_grow_as_often_as_needed(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    char k[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof k, "m%d", i);
+        ex_hash_place(&ix, k, (uint64_t)i);
+    }
+    EX_CHECK(hash_index_reserve(&ix, 1000) == KV_OK, "hash_index_reserve(1000)");
+    EX_CHECK(ix.cap == 2048, "room for 1010 keys at 3/4 full takes 2048 slots (got %zu)",
+             ix.cap);
+    ex_hash_check(&ix, "after growing 16 -> 2048");
+    for (int i = 0; i < 10; i++) {
+        snprintf(k, sizeof k, "m%d", i);
+        EX_CHECK(ex_hash_slot(&ix, k, strlen(k)) != NULL, "%s survives every doubling", k);
+    }
+    hash_index_free(&ix);
+}
+
+static void index_grow_keeps_colliding_runs_reachable(void)
+{
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    char keys[10][32];
+    ex_hash_colliding(keys, 10, "r", 16, 15); /* a run wrapping around the end */
+    for (int i = 0; i < 10; i++)
+        ex_hash_place(&ix, keys[i], (uint64_t)i);
+    EX_CHECK(hash_index_reserve(&ix, 8) == KV_OK, "hash_index_reserve(8)");
+    ex_hash_check(&ix, "after growing a table holding a run that wrapped around");
+    for (int i = 0; i < 10; i++)
+        EX_CHECK(ex_hash_slot(&ix, keys[i], strlen(keys[i])) != NULL,
+                 "each key of a wrapped run is reachable from its new home slot");
+    hash_index_free(&ix);
+}
+
+static const harness_test index_grow_tests[] = {
+    HARNESS_TEST(index_grow_from_nothing),
+    HARNESS_TEST(index_grow_doubles_and_moves_every_entry),
+    HARNESS_TEST(index_grow_as_often_as_needed),
+    HARNESS_TEST(index_grow_keeps_colliding_runs_reachable),
+};
+const harness_suite index_grow_suite = HARNESS_SUITE("index_grow", index_grow_tests);

@@ -1,0 +1,142 @@
+/*
+ * index_put_test.c: exercise index_put, hash_index_put and
+ * hash_index_adopt (stages/02-hash/hash_index.c): a key's place set,
+ * replacing the one it had, the key copied in when it is new.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex_hash.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void index_put_new_keys(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    char k[16];
+    for (int i = 0; i < 1000; i++) {
+        int kl = snprintf(k, sizeof k, "p%d", i);
+        hash_loc loc = {.offset = (uint64_t)i * 10, .seg = 3, .size = 7}, old;
+        int replaced = -1;
+        int rc = hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced);
+        EX_CHECK(rc == KV_OK, "hash_index_put of a new key returns KV_OK (key %d: %d)", i, rc);
+        EX_CHECK(replaced == 0, "a new key: *replaced = 0 (key %d)", i);
+        EX_CHECK(ix.count == (size_t)i + 1, "count grows by one per new key");
+        EX_CHECK(ix.count * 4 <= ix.cap * 3,
+                 "invariant 1: the table grows before it passes 3/4 full (%zu keys in %zu "
+                 "slots)", ix.count, ix.cap);
+    }
+    ex_hash_check(&ix, "after 1000 new keys");
+    for (int i = 0; i < 1000; i++) {
+        int kl = snprintf(k, sizeof k, "p%d", i);
+        hash_slot *s = ex_hash_slot(&ix, k, (size_t)kl);
+        EX_CHECK(s != NULL && s->loc.offset == (uint64_t)i * 10 && s->loc.seg == 3 &&
+                     s->loc.size == 7,
+                 "each key holds the place it was put with: %s", k);
+    }
+    hash_index_free(&ix);
+}
+
+static void index_put_replaces_a_present_key(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    hash_loc a = {.offset = 16, .seg = 1, .size = 20}, b = {.offset = 99, .seg = 2, .size = 30};
+    hash_loc old = {0};
+    int replaced = -1;
+    EX_CHECK(hash_index_put(&ix, "key", 3, &a, &old, &replaced) == KV_OK, "the first put");
+    uint8_t *copy = ex_hash_slot(&ix, "key", 3)->key;
+    EX_CHECK(hash_index_put(&ix, "key", 3, &b, &old, &replaced) == KV_OK, "the second put");
+    EX_CHECK(replaced == 1, "a put of a present key: *replaced = 1");
+    EX_CHECK(old.offset == 16 && old.seg == 1 && old.size == 20,
+             "*old gets the key's previous place (the caller counts its bytes as dead)");
+    EX_CHECK(ix.count == 1 && ix.key_bytes == 3,
+             "invariant 3: a key is stored once: count stays 1, key_bytes 3 (got %zu, %llu)",
+             ix.count, (unsigned long long)ix.key_bytes);
+    hash_slot *s = ex_hash_slot(&ix, "key", 3);
+    EX_CHECK(s->loc.offset == 99 && s->loc.seg == 2, "the key now holds the new place");
+    EX_CHECK(s->key == copy, "replacing a place keeps the key's copy");
+    ex_hash_check(&ix, "after replacing a key's place");
+    hash_index_free(&ix);
+}
+
+static void index_put_copies_the_key(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    char buf[8] = "mine";
+    hash_loc loc = {.offset = 1}, old;
+    int replaced;
+    EX_CHECK(hash_index_put(&ix, buf, 4, &loc, &old, &replaced) == KV_OK, "put");
+    memcpy(buf, "XXXX", 4);
+    EX_CHECK(ex_hash_slot(&ix, "mine", 4) != NULL,
+             "the index keeps its own copy of a new key: the caller's buffer may change "
+             "after the call");
+    EX_CHECK(ex_hash_slot(&ix, "mine", 4)->key != (uint8_t *)buf,
+             "the stored key is a malloc'd copy, not the caller's pointer");
+    hash_index_free(&ix);
+}
+
+static void index_put_adopt_takes_the_copy(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    EX_CHECK(hash_index_reserve(&ix, 2) == KV_OK, "reserve");
+    uint8_t *c1 = malloc(3), *c2 = malloc(3);
+    memcpy(c1, "abc", 3);
+    memcpy(c2, "abc", 3);
+    hash_loc a = {.offset = 1}, b = {.offset = 2}, old = {0};
+    int replaced = -1;
+    hash_index_adopt(&ix, c1, 3, &a, &old, &replaced);
+    EX_CHECK(replaced == 0 && ix.count == 1, "hash_index_adopt of a new key stores it");
+    EX_CHECK(ex_hash_slot(&ix, "abc", 3)->key == c1,
+             "hash_index_adopt stores the caller's copy itself (the index takes ownership)");
+    hash_index_adopt(&ix, c2, 3, &b, &old, &replaced);
+    EX_CHECK(replaced == 1 && old.offset == 1 && ix.count == 1,
+             "hash_index_adopt of a present key replaces its place, *old the previous one");
+    EX_CHECK(ex_hash_slot(&ix, "abc", 3)->key == c1 && ex_hash_slot(&ix, "abc", 3)->loc.offset == 2,
+             "the present key keeps its first copy (the second is freed) and the new place");
+    ex_hash_check(&ix, "after adopting");
+    hash_index_free(&ix);
+}
+
+static void index_put_many_against_a_model(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    enum { KEYS = 3000 };
+    static uint64_t model[KEYS];
+    memset(model, 0, sizeof model);
+    uint64_t r = 88172645463325252ull;
+    char k[16];
+    for (int step = 1; step <= 20000; step++) {
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        int i = (int)(r % KEYS);
+        int kl = snprintf(k, sizeof k, "%d", i);
+        hash_loc loc = {.offset = (uint64_t)step}, old = {0};
+        int replaced = -1;
+        EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK, "put");
+        EX_CHECK(replaced == (model[i] != 0) && (!replaced || old.offset == model[i]),
+                 "step %d: *replaced and *old agree with what was put before", step);
+        model[i] = (uint64_t)step;
+    }
+    ex_hash_check(&ix, "after 20000 random puts");
+    for (int i = 0; i < KEYS; i++) {
+        int kl = snprintf(k, sizeof k, "%d", i);
+        hash_slot *s = ex_hash_slot(&ix, k, (size_t)kl);
+        EX_CHECK(model[i] ? s != NULL && s->loc.offset == model[i] : s == NULL,
+                 "after 20000 random puts key %s holds its last place", k);
+    }
+    hash_index_free(&ix);
+}
+
+static const harness_test index_put_tests[] = {
+    HARNESS_TEST(index_put_new_keys),
+    HARNESS_TEST(index_put_replaces_a_present_key),
+    HARNESS_TEST(index_put_copies_the_key),
+    HARNESS_TEST(index_put_adopt_takes_the_copy),
+    HARNESS_TEST(index_put_many_against_a_model),
+};
+const harness_suite index_put_suite = HARNESS_SUITE("index_put", index_put_tests);

@@ -1,0 +1,117 @@
+/*
+ * merge_live_test.c: exercise merge_live, merge_copy_op
+ * (stages/02-hash/merge.c): which records a merge copies: a put the index
+ * still points at, and nothing else.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "exercise.h"
+#include "kv.h"
+
+static kv_options merge_options(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 4096;
+    return opt;
+}
+
+/* 40 keys written 5 times, every fourth one deleted at the end. */
+static const char *merge_db(kv_db **out, kv_options *opt)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, opt, "open");
+    char k[16], v[64];
+    for (int round = 0; round < 5; round++)
+        for (int i = 0; i < 40; i++) {
+            snprintf(k, sizeof k, "m%02d", i);
+            snprintf(v, sizeof v, "round-%d-of-key-%d-padding-padding-padding", round, i);
+            ex_put(db, k, v, "fill");
+        }
+    for (int i = 0; i < 40; i += 4) {
+        snprintf(k, sizeof k, "m%02d", i);
+        EX_CHECK(kv_delete(db, k, strlen(k)) == KV_OK, "kv_delete");
+    }
+    *out = db;
+    return dir;
+}
+
+static void merge_check(kv_db *db, const char *when)
+{
+    char k[16], v[64];
+    for (int i = 0; i < 40; i++) {
+        snprintf(k, sizeof k, "m%02d", i);
+        snprintf(v, sizeof v, "round-4-of-key-%d-padding-padding-padding", i);
+        if (i % 4 == 0)
+            ex_absent(db, k, when);
+        else
+            ex_expect(db, k, v, when);
+    }
+}
+
+static void merge_live_keeps_the_latest_values(void)
+{
+    kv_options opt = merge_options();
+    kv_db *db;
+    merge_db(&db, &opt);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    merge_check(db, "right after kv_compact, every key reads its latest value");
+    kv_close(db);
+}
+
+static void merge_live_deleted_keys_stay_deleted(void)
+{
+    kv_options opt = merge_options();
+    kv_db *db;
+    const char *dir = merge_db(&db, &opt);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen after kv_compact");
+    merge_check(db, "after kv_compact and a reopen (which replays the merge's outputs): a merge "
+                "copies only the records the index points at; a copied old put of a deleted "
+                "key would bring it back, since its delete is not copied");
+    kv_close(db);
+}
+
+static void merge_live_reclaims_dead_bytes(void)
+{
+    kv_options opt = merge_options();
+    kv_db *db;
+    const char *dir = merge_db(&db, &opt);
+    uint64_t before = ex_dir_bytes(dir);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    uint64_t after = ex_dir_bytes(dir);
+    /* 30 live keys of about 60-byte records: a few KB with headers. */
+    EX_CHECK(after < before / 3,
+             "a merge keeps one record per live key: 200 puts and 10 deletes of 30 live keys "
+             "shrink to about a fifth (%llu -> %llu bytes)", (unsigned long long)before,
+             (unsigned long long)after);
+    kv_close(db);
+}
+
+static void merge_live_keeps_values_written_since(void)
+{
+    kv_options opt = merge_options();
+    kv_db *db;
+    const char *dir = merge_db(&db, &opt);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    ex_put(db, "m01", "after-the-first-merge", "put after a merge");
+    EX_CHECK(kv_delete(db, "m02", 3) == KV_OK, "delete after a merge");
+    EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen");
+    ex_expect(db, "m01", "after-the-first-merge", "a second merge copies the newest put");
+    ex_absent(db, "m02", "a key deleted between two merges stays deleted");
+    ex_expect(db, "m03", "round-4-of-key-3-padding-padding-padding",
+              "keys a first merge copied are copied again by the second");
+    kv_close(db);
+}
+
+static const harness_test merge_live_tests[] = {
+    HARNESS_TEST(merge_live_keeps_the_latest_values),
+    HARNESS_TEST(merge_live_deleted_keys_stay_deleted),
+    HARNESS_TEST(merge_live_reclaims_dead_bytes),
+    HARNESS_TEST(merge_live_keeps_values_written_since),
+};
+const harness_suite merge_live_suite = HARNESS_SUITE("merge_live", merge_live_tests);

@@ -1,0 +1,181 @@
+/*
+ * replay_test.c: exercise replay, recover_op and recover_scan
+ * (stages/02-hash/hash_recover.c): the index rebuilt at kv_open from every
+ * record of every segment, and each segment's verdict acted on.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exercise.h"
+#include "kv.h"
+
+static kv_options small_segments(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 512;
+    return opt;
+}
+
+/* The path of the highest-numbered (or lowest, if first) segment of dir. */
+static const char *segment_path(const char *dir, int first)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "cannot list %s", dir);
+    char best[64] = "";
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n != 14 || strcmp(e->d_name + 10, ".log") != 0)
+            continue;
+        if (best[0] == '\0' || (first ? strcmp(e->d_name, best) < 0 : strcmp(e->d_name, best) > 0))
+            snprintf(best, sizeof best, "%s", e->d_name);
+    }
+    closedir(d);
+    EX_CHECK(best[0] != '\0', "no segment in %s", dir);
+    return harness_join(dir, best);
+}
+
+static uint64_t file_size(const char *path)
+{
+    struct stat st;
+    EX_CHECK(stat(path, &st) == 0, "stat %s", path);
+    return (uint64_t)st.st_size;
+}
+
+/* 60 keys, overwritten and deleted across many 512-byte segments. */
+static const char *replay_db(kv_options *opt)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, opt, "open a new database");
+    char k[16], v[32];
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 60; i++) {
+            snprintf(k, sizeof k, "key%02d", i);
+            snprintf(v, sizeof v, "value-%d-%d", i, round);
+            ex_put(db, k, v, "fill");
+        }
+    for (int i = 0; i < 60; i += 3) {
+        snprintf(k, sizeof k, "key%02d", i);
+        kv_delete(db, k, strlen(k));
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close");
+    return dir;
+}
+
+static void replay_check(kv_db *db, const char *when)
+{
+    char k[16], v[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(k, sizeof k, "key%02d", i);
+        snprintf(v, sizeof v, "value-%d-2", i);
+        if (i % 3 == 0)
+            ex_absent(db, k, when);
+        else
+            ex_expect(db, k, v, when);
+    }
+}
+
+static void replay_rebuilds_the_index_from_every_segment(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    kv_db *db = ex_open(dir, &opt, "reopen");
+    replay_check(db, "after a reopen, segments replayed oldest first: the last record of a key "
+                 "wins, and a delete in a later segment removes a key put in an earlier one");
+    EX_CHECK(ex_stat(db, "open.records") == 3 * 60 + 20,
+             "open.records counts every record replayed: 200 (got %llu)",
+             (unsigned long long)ex_stat(db, "open.records"));
+    kv_close(db);
+}
+
+static void replay_cuts_a_torn_tail_of_the_last_segment(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    const char *last = segment_path(dir, 0);
+    uint64_t size = file_size(last);
+    /* A record header announcing 100 bytes, then 5 of them: a torn write. */
+    static const uint8_t torn[] = {1, 2, 3, 4, 5, 0, 85, 0, 0, 0, 'a', 'b', 'c', 'd', 'e'};
+    FILE *f = fopen(last, "ab");
+    EX_CHECK(f && fwrite(torn, 1, sizeof torn, f) == sizeof torn && fclose(f) == 0, "append");
+
+    kv_options strict = opt;
+    strict.strict_recovery = 1;
+    kv_db *db = NULL;
+    int rc = kv_open(dir, &strict, &db);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "with strict_recovery a torn tail is refused: "
+             "KV_ERR_CORRUPT (got %d)", rc);
+    db = ex_open(dir, &opt, "a torn tail in the last segment is cut off at open");
+    EX_CHECK(ex_stat(db, "open.torn_tail_bytes_found") == sizeof torn,
+             "open.torn_tail_bytes_found counts the %zu bytes cut (got %llu)", sizeof torn,
+             (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
+    EX_CHECK(file_size(last) == size, "the segment is cut back to its valid records (io_truncate)");
+    replay_check(db, "after cutting a torn tail, every acknowledged write is there");
+    ex_put(db, "new", "after-the-cut", "writes go on after a cut");
+    kv_close(db);
+    db = ex_open(dir, &strict, "after the cut, even a strict open succeeds");
+    ex_expect(db, "new", "after-the-cut", "the put after the cut survives a reopen");
+    kv_close(db);
+}
+
+static void replay_refuses_damage_in_a_closed_segment(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    const char *first = segment_path(dir, 1);
+    ex_poke_file(first, 40, 0xee);
+    kv_db *db = NULL;
+    int rc = kv_open(dir, &opt, &db);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a damaged byte in a closed segment: kv_open refuses it, "
+             "KV_ERR_CORRUPT (got %d)", rc);
+    const char *name = strrchr(first, '/') + 1;
+    EX_CHECK(strstr(kv_errmsg(), name) != NULL,
+             "the message names the damaged file, %s (got \"%s\")", name, kv_errmsg());
+}
+
+static void replay_counts_live_bytes(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, &opt, "open");
+    char k[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(k, sizeof k, "only%02d", i);
+        ex_put(db, k, "written-once", "fill");
+    }
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen");
+    uint64_t before = ex_dir_bytes(dir);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(ex_stat(db, "session.merges") == 0 && ex_dir_bytes(dir) == before,
+             "a reopened database with no overwritten or deleted record has no dead byte: "
+             "replay counts every record, header and seal as live, so kv_compact has nothing "
+             "to do (merges %llu, bytes %llu -> %llu)",
+             (unsigned long long)ex_stat(db, "session.merges"), (unsigned long long)before,
+             (unsigned long long)ex_dir_bytes(dir));
+    for (int i = 0; i < 50; i++) {
+        snprintf(k, sizeof k, "only%02d", i);
+        ex_put(db, k, "written-twice", "overwrite");
+    }
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen");
+    before = ex_dir_bytes(dir);
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(ex_dir_bytes(dir) < before * 2 / 3,
+             "after a reopen, overwritten records are dead bytes: kv_compact reclaims them "
+             "(%llu -> %llu bytes)", (unsigned long long)before,
+             (unsigned long long)ex_dir_bytes(dir));
+    kv_close(db);
+}
+
+static const harness_test replay_tests[] = {
+    HARNESS_TEST(replay_rebuilds_the_index_from_every_segment),
+    HARNESS_TEST(replay_cuts_a_torn_tail_of_the_last_segment),
+    HARNESS_TEST(replay_refuses_damage_in_a_closed_segment),
+    HARNESS_TEST(replay_counts_live_bytes),
+};
+const harness_suite replay_suite = HARNESS_SUITE("replay", replay_tests);

@@ -1,0 +1,101 @@
+/*
+ * segment_verdict_test.c: exercise segment_verdict, recover_judge
+ * (stages/02-hash/hash_recover.c): keep, cut or refuse one segment, from
+ * what its replay found and whether it is the last one.
+ */
+#include <string.h>
+
+#include "exercise.h"
+#include "hash_recover.h"
+#include "kv.h"
+
+static recover_verdict judge(uint64_t size, int rc, const record_damage *d, int last, int strict)
+{
+    recover_verdict v;
+    memset(&v, 0x5a, sizeof v);
+    recover_judge(size, rc, d, last, strict, &v);
+    return v;
+}
+
+static void segment_verdict_keeps_intact_segments(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    recover_verdict v = judge(1000, KV_OK, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_KEEP && v.keep == 1000,
+             "the last segment, all valid records: KEEP all 1000 bytes (got action %d, keep %llu)",
+             v.action, (unsigned long long)v.keep);
+    d.sealed = 1;
+    v = judge(1000, KV_OK, &d, 0, 1);
+    EX_CHECK(v.action == RECOVER_KEEP && v.sealed == 1,
+             "a closed segment that ends with its seal: KEEP, and v.sealed = 1");
+}
+
+static void segment_verdict_refuses_a_closed_segment_without_its_seal(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    recover_verdict v = judge(1000, KV_OK, &d, 0, 0);
+    EX_CHECK(v.action == RECOVER_REFUSE,
+             "a closed segment (not the last) whose records are valid but do not end with its "
+             "seal was cut short after it was closed, at a record boundary: REFUSE, or "
+             "acknowledged writes vanish silently (got %d)", v.action);
+    EX_CHECK(v.text[0] != '\0', "a refusal says why in v.text");
+}
+
+static void segment_verdict_cuts_a_torn_tail_of_the_last_segment(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.offset = 700;
+    d.why = "record runs past the end of the file";
+    d.torn = 1;
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_CUT,
+             "a torn tail in the last segment (the one the next write goes to): CUT (got %d)",
+             v.action);
+    EX_CHECK(v.keep == 700 && v.cut == 300,
+             "CUT keeps [0, 700), the valid records, and cuts the 300 bytes after (got keep "
+             "%llu, cut %llu)", (unsigned long long)v.keep, (unsigned long long)v.cut);
+    v = judge(1000, RECORD_DAMAGED, &d, 1, 1);
+    EX_CHECK(v.action == RECOVER_REFUSE, "with strict_recovery a torn tail is REFUSEd");
+}
+
+static void segment_verdict_refuses_a_torn_tail_elsewhere(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.offset = 700;
+    d.why = "record runs past the end of the file";
+    d.torn = 1;
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 0, 0);
+    EX_CHECK(v.action == RECOVER_REFUSE,
+             "a torn tail in a segment that is not the last: REFUSE: only the active segment is "
+             "appended to, so only it can end in a write a crash cut short (got %d)", v.action);
+}
+
+static void segment_verdict_refuses_damage(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.offset = 300;
+    d.why = "checksum mismatch";
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_REFUSE,
+             "damage that is not torn, even in the last segment: REFUSE (got %d)", v.action);
+    d.has_next = 1;
+    d.next = 420;
+    v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_REFUSE && strstr(v.text, "420") != NULL,
+             "damage with valid records after it: REFUSE, and v.text says where they resume "
+             "(offset 420)");
+}
+
+static const harness_test segment_verdict_tests[] = {
+    HARNESS_TEST(segment_verdict_keeps_intact_segments),
+    HARNESS_TEST(segment_verdict_refuses_a_closed_segment_without_its_seal),
+    HARNESS_TEST(segment_verdict_cuts_a_torn_tail_of_the_last_segment),
+    HARNESS_TEST(segment_verdict_refuses_a_torn_tail_elsewhere),
+    HARNESS_TEST(segment_verdict_refuses_damage),
+};
+const harness_suite segment_verdict_suite = HARNESS_SUITE("segment_verdict", segment_verdict_tests);

@@ -1,0 +1,130 @@
+/*
+ * batch_test.c: exercise batch, wal_batch_encode and wal_batch_decode
+ * (stages/03-wal/wal_batch.c): a batch of puts and deletes as one log
+ * record's payload.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch.h"
+#include "coding.h"
+#include "exercise.h"
+#include "kv.h"
+#include "wal_batch.h"
+
+typedef struct got_ops {
+    int n;
+    batch_op ops[8];
+    size_t idx[8];
+} got_ops;
+
+static int collect(void *ctx, size_t i, const batch_op *op)
+{
+    got_ops *g = ctx;
+    if (g->n < 8) {
+        g->ops[g->n] = *op;
+        g->idx[g->n] = i;
+    }
+    g->n++;
+    return 0;
+}
+
+static const batch_op sample[] = {
+    {.key = "alpha", .klen = 5, .val = "one", .vlen = 3},
+    {.key = "beta", .klen = 4, .is_delete = 1},
+    {.key = "g", .klen = 1, .val = "", .vlen = 0},
+};
+
+static void batch_encodes_the_byte_table(void)
+{
+    uint8_t buf[64];
+    memset(buf, 0xAA, sizeof buf);
+    uint8_t *end = wal_batch_encode(buf, sample, 3);
+    static const uint8_t want[] = {3, 1, 5, 3, 'a', 'l', 'p', 'h', 'a', 'o', 'n', 'e',
+                                   2, 4, 'b', 'e', 't', 'a', 1, 1, 0, 'g'};
+    EX_CHECK(end - buf == (long)sizeof want,
+             "the payload of these 3 ops takes %zu bytes (wal_batch.h's table; got %ld)",
+             sizeof want, (long)(end - buf));
+    EX_CHECK(memcmp(buf, want, sizeof want) == 0,
+             "count (varint), then per op: type (1 put, 2 delete), key_len, value_len (a put "
+             "only), key, value (a put only)");
+    EX_CHECK((uint64_t)(end - buf) == wal_batch_size(sample, 3),
+             "wal_batch_encode writes exactly wal_batch_size bytes");
+}
+
+static void batch_round_trip(void)
+{
+    uint8_t buf[64];
+    uint8_t *end = wal_batch_encode(buf, sample, 3);
+    uint8_t *p = ex_guarded_copy(buf, (size_t)(end - buf));
+    got_ops g = {0};
+    size_t count = 0;
+    const char *why = NULL;
+    harness_context("wal_batch_decode of a 3-op batch that ends exactly at limit");
+    int rc = wal_batch_decode(p, p + (end - buf), collect, &g, &count, &why);
+    EX_CHECK(rc == 0, "a batch decodes: 0 (got %d, why %s)", rc, why ? why : "-");
+    EX_CHECK(count == 3 && g.n == 3, "*count is 3 and fn is called once per op, in order");
+    for (int i = 0; i < 3; i++) {
+        EX_CHECK(g.idx[i] == (size_t)i, "fn gets each op's index");
+        EX_CHECK(g.ops[i].is_delete == sample[i].is_delete && g.ops[i].klen == sample[i].klen &&
+                     memcmp(g.ops[i].key, sample[i].key, sample[i].klen) == 0,
+                 "op %d comes back with its type and key", i);
+        EX_CHECK(sample[i].is_delete ? g.ops[i].val == NULL
+                                     : g.ops[i].vlen == sample[i].vlen &&
+                                           memcmp(g.ops[i].val, sample[i].val, sample[i].vlen) == 0,
+                 "op %d: a put's value comes back, a delete's is NULL", i);
+    }
+}
+
+/* A payload that must be refused: -1, why set, fn never called. */
+static void refused(const uint8_t *bytes, size_t n, const char *rule)
+{
+    uint8_t *p = ex_guarded_copy(bytes, n);
+    got_ops g = {0};
+    const char *why = NULL;
+    harness_context("wal_batch_decode of %zu bytes that break the rule: %s", n, rule);
+    int rc = wal_batch_decode(p, p + n, collect, &g, NULL, &why);
+    EX_CHECK(rc == -1, "%s: -1 (got %d)", rule, rc);
+    EX_CHECK(why != NULL, "%s: *why says what is wrong", rule);
+    EX_CHECK(g.n == 0, "%s: fn is never called before the whole batch checked out (all or "
+             "nothing: %d ops were handed out)", rule, g.n);
+}
+
+static void batch_refuses_what_is_not_a_batch(void)
+{
+    uint8_t buf[64];
+    uint8_t *end = wal_batch_encode(buf, sample, 3);
+    size_t n = (size_t)(end - buf);
+    refused(buf, 0, "an empty payload has no op count");
+    uint8_t zero[] = {0};
+    refused(zero, 1, "a count of 0 is no batch (a marker starts with 0)");
+    refused(buf, n - 1, "the last op cut short: an op that runs past the end of its batch");
+    uint8_t more[64];
+    memcpy(more, buf, n);
+    more[n] = 7;
+    refused(more, n + 1, "bytes after the last op");
+    memcpy(more, buf, n);
+    more[0] = 4;
+    refused(more, n, "fewer ops than the count says");
+    memcpy(more, buf, n);
+    more[1] = 3;
+    refused(more, n, "an unknown op type (3)");
+    uint8_t zk[] = {1, 1, 0, 1, 'v'};
+    refused(zk, sizeof zk, "a key length of 0");
+    uint8_t bigk[16] = {1, 2};
+    uint8_t *q = coding_put_varint32(bigk + 2, 65536);
+    refused(bigk, (size_t)(q - bigk) + 1, "a key length over 65535");
+    uint8_t bigv[16] = {1, 1, 1};
+    q = coding_put_varint32(bigv + 3, KV_MAX_VALUE + 1);
+    *q++ = 'k';
+    refused(bigv, (size_t)(q - bigv), "a value length over 64 MiB");
+    uint8_t cut[] = {1, 1, 0x85};
+    refused(cut, sizeof cut, "a key length whose varint runs past the end");
+}
+
+static const harness_test batch_tests[] = {
+    HARNESS_TEST(batch_encodes_the_byte_table),
+    HARNESS_TEST(batch_round_trip),
+    HARNESS_TEST(batch_refuses_what_is_not_a_batch),
+};
+const harness_suite batch_suite = HARNESS_SUITE("batch", batch_tests);

@@ -1,0 +1,144 @@
+/*
+ * commit_test.c: exercise commit, wal_queue_commit
+ * (stages/03-wal/wal_queue.c): a group appended with one write, synced
+ * once, then applied in order; a sync marker ahead of the first group
+ * after a sync; failures undone or made final.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "ex_owner.h"
+#include "ex_wal.h"
+#include "exercise.h"
+#include "io_fault.h"
+#include "kv.h"
+#include "wal_marker.h"
+#include "wal_reader.h"
+
+static int write_one(ex_owner *o, uint32_t id)
+{
+    ex_write w;
+    ex_write_init(&w, o, id);
+    return wal_queue_write(o->q, &w.r);
+}
+
+static void commit_appends_syncs_then_applies(void)
+{
+    ex_trace_install(0);
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    EX_CHECK(write_one(&o, 1) == KV_OK, "a synced write: %s", kv_errmsg());
+    const char *ev = ex_trace_events();
+    EX_CHECK(strcmp(ev, "DAS") == 0,
+             "the first synced write into a log: the directory synced first (the log's name "
+             "must be durable before the first synced write into it), then one append, then "
+             "one fsync (events %s, want DAS: D dir sync, A append, S fsync)", ev);
+    EX_CHECK(write_one(&o, 2) == KV_OK, "a second synced write");
+    ev = ex_trace_events();
+    EX_CHECK(strcmp(ev, "DASAS") == 0,
+             "the next write: one append (a sync marker and the record together), one fsync, "
+             "and no directory sync (events %s, want DASAS)", ev);
+    ex_trace_uninstall();
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+static void commit_without_sync_never_syncs(void)
+{
+    ex_trace_install(0);
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    for (uint32_t i = 0; i < 3; i++)
+        EX_CHECK(write_one(&o, i) == KV_OK, "a write without sync");
+    const char *ev = ex_trace_events();
+    EX_CHECK(strcmp(ev, "AAA") == 0, "without sync, a write is one append and no fsync "
+             "(events %s)", ev);
+    ex_trace_uninstall();
+    ex_owner_close(&o);
+}
+
+static void commit_marker_ahead_of_the_group_after_a_sync(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    EX_CHECK(write_one(&o, 1) == KV_OK && write_one(&o, 2) == KV_OK, "two synced writes");
+    uint64_t end1 = o.applied_end[0];
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == 5 &&
+                 coding_get_u32(r.rec + 1) == 1,
+             "the log starts with record 1: no marker before the first sync");
+    uint64_t synced_to = 0;
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD &&
+                 wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) == 1,
+             "after a sync, the next group starts with a sync marker (wal_marker.h)");
+    EX_CHECK(synced_to == end1, "the marker names how far the log was synced: %llu, the end of "
+             "record 1 (got %llu)", (unsigned long long)end1, (unsigned long long)synced_to);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 2,
+             "then record 2");
+    wal_reader_free(&r);
+    free(b);
+    ex_owner_close(&o);
+}
+
+static void commit_failed_append_is_undone(void)
+{
+    io_fault_plan none = {.kinds = IO_FAULT_APPEND};
+    io_fault_install(&none);
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    EX_CHECK(write_one(&o, 1) == KV_OK, "a write");
+    uint64_t size = o.size;
+    io_fault_plan half = {.kinds = IO_FAULT_APPEND, .fail_at = 1, .persistent = 1,
+                          .short_write = 1, .err = ENOSPC};
+    io_fault_install(&half);
+    int rc = write_one(&o, 2);
+    EX_CHECK(rc != KV_OK, "a failed append is reported");
+    io_fault_install(&none);
+    uint64_t now = 0;
+    EX_CHECK(io_size(o.log, &now) == KV_OK && now == size,
+             "a failed append is cut off again (io_truncate back to where the group started), "
+             "so the next group does not land after half a record (size %llu, want %llu)",
+             (unsigned long long)now, (unsigned long long)size);
+    EX_CHECK(o.napplied == 1, "a record whose append failed is not applied");
+    EX_CHECK(write_one(&o, 3) == KV_OK, "a failed append that was undone fails that group "
+             "only: the next write succeeds (%s)", kv_errmsg());
+    io_fault_uninstall();
+    ex_owner_close(&o);
+}
+
+static void commit_failed_fsync_is_final(void)
+{
+    io_fault_plan none = {.kinds = IO_FAULT_SYNC};
+    io_fault_install(&none);
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    EX_CHECK(write_one(&o, 1) == KV_OK, "a synced write");
+    io_fault_plan fail = {.kinds = IO_FAULT_SYNC, .fail_at = 1};
+    io_fault_install(&fail);
+    EX_CHECK(write_one(&o, 2) != KV_OK, "a write whose fsync fails is reported");
+    EX_CHECK(o.napplied == 1, "a record whose fsync failed is not applied: it may not be on "
+             "disk, so readers must not see it");
+    io_fault_install(&none);
+    int rc = write_one(&o, 3);
+    EX_CHECK(rc != KV_OK,
+             "a failed fsync is final: a retried fsync can report success for pages the "
+             "kernel already dropped, so every later write fails until a reopen (got %d)", rc);
+    EX_CHECK(o.failed_calls == 1, "the owner hears of it once, through its failed hook (got %d)",
+             o.failed_calls);
+    EX_CHECK(wal_queue_failed(o.q), "wal_queue_failed says so");
+    io_fault_uninstall();
+    ex_owner_close(&o);
+}
+
+static const harness_test commit_tests[] = {
+    HARNESS_TEST(commit_appends_syncs_then_applies),
+    HARNESS_TEST(commit_without_sync_never_syncs),
+    HARNESS_TEST(commit_marker_ahead_of_the_group_after_a_sync),
+    HARNESS_TEST(commit_failed_append_is_undone),
+    HARNESS_TEST(commit_failed_fsync_is_final),
+};
+const harness_suite commit_suite = HARNESS_SUITE("commit", commit_tests);

@@ -1,0 +1,46 @@
+/*
+ * ex_owner.h: an owner of a group-commit queue (wal_queue.h) for the
+ * tests: one log file, records that carry a number, and a record of the
+ * order in which they were applied.
+ */
+#ifndef KV_GRADE_EX_OWNER_H
+#define KV_GRADE_EX_OWNER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "io.h"
+#include "wal_queue.h"
+
+#define EX_OWNER_MAX 4096
+
+typedef struct ex_owner {
+    pthread_mutex_t lock;       /* the write lock */
+    const char *dir;
+    io_file *log;
+    uint64_t size;
+    int fail_prepare;           /* prepare refuses its call number fail_prepare (1-based) */
+    int failed_calls;
+    int applied_locked;         /* apply ran without the write lock: counted */
+    uint64_t synced_before_apply_violations;
+    int napplied;
+    uint32_t applied[EX_OWNER_MAX];
+    uint64_t applied_end[EX_OWNER_MAX];
+    int prepares;
+    wal_queue *q;
+} ex_owner;
+
+/* One write: 'R' then a 4-byte number. */
+typedef struct ex_write {
+    ex_owner *o;
+    uint8_t payload[8];
+    wal_request r;
+    int applied;
+} ex_write;
+
+void ex_owner_init(ex_owner *o, int sync);
+/* Fills w for number `id` of owner o. */
+void ex_write_init(ex_write *w, ex_owner *o, uint32_t id);
+int ex_owner_close(ex_owner *o);
+
+#endif

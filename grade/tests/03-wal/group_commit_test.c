@@ -1,0 +1,170 @@
+/*
+ * group_commit_test.c: exercise group_commit, wal_queue_write and
+ * wal_queue_lead (stages/03-wal/wal_queue.c): writers queue up, and the
+ * one at the head leads a group: one append and one fsync for every
+ * record of the group, applied in queue order before anyone returns.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "ex_owner.h"
+#include "ex_wal.h"
+#include "exercise.h"
+#include "kv.h"
+#include "wal_reader.h"
+
+static void group_commit_a_lone_writer(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    for (uint32_t i = 0; i < 5; i++) {
+        ex_write w;
+        ex_write_init(&w, &o, i);
+        harness_context("one writer, no contention: write %u", i);
+        int rc = wal_queue_write(o.q, &w.r);
+        EX_CHECK(rc == KV_OK, "a lone writer's write returns KV_OK (got %d: %s)", rc, kv_errmsg());
+        EX_CHECK(w.applied, "wal_queue_write returns only after the record was applied");
+    }
+    EX_CHECK(o.napplied == 5, "5 records applied (got %d)", o.napplied);
+    EX_CHECK(o.applied_locked == 0, "apply runs under the owner's write lock, which the "
+             "leader holds from prepare to the last apply");
+    wal_queue_stats st;
+    wal_queue_stats_get(o.q, &st);
+    EX_CHECK(st.records == 5 && st.groups == 5, "a lone writer leads a group of one: 5 groups "
+             "of 5 records (got %llu groups, %llu records)", (unsigned long long)st.groups,
+             (unsigned long long)st.records);
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+typedef struct thread_arg {
+    ex_owner *o;
+    uint32_t first, count;
+    int errors;
+} thread_arg;
+
+static void *writer(void *p)
+{
+    thread_arg *a = p;
+    for (uint32_t i = 0; i < a->count; i++) {
+        ex_write w;
+        ex_write_init(&w, a->o, a->first + i);
+        if (wal_queue_write(a->o->q, &w.r) != KV_OK || !w.applied)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void group_commit_many_writers_share_syncs(void)
+{
+    ex_trace_install(3); /* each fsync takes 3 ms: writers pile up behind the leader */
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    enum { THREADS = 8, EACH = 25 };
+    pthread_t t[THREADS];
+    thread_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (thread_arg){.o = &o, .first = (uint32_t)(i * 1000), .count = EACH};
+        pthread_create(&t[i], NULL, writer, &a[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    ex_trace_uninstall();
+    int errors = 0;
+    for (int i = 0; i < THREADS; i++)
+        errors += a[i].errors;
+    EX_CHECK(errors == 0, "every write of 8 threads returns KV_OK after its record was applied "
+             "(%d did not)", errors);
+    EX_CHECK(o.napplied == THREADS * EACH, "each record is applied exactly once: %d (got %d)",
+             THREADS * EACH, o.napplied);
+    EX_CHECK(o.applied_locked == 0, "apply runs under the write lock");
+    wal_queue_stats st;
+    wal_queue_stats_get(o.q, &st);
+    EX_CHECK(st.groups < st.records / 2,
+             "with 8 writers and a slow fsync, a leader takes the writers queued behind it into "
+             "its group: far fewer groups (and fsyncs) than records (%llu groups for %llu "
+             "records)", (unsigned long long)st.groups, (unsigned long long)st.records);
+    EX_CHECK(st.syncs <= st.groups, "one fsync per group at most (%llu for %llu groups)",
+             (unsigned long long)st.syncs, (unsigned long long)st.groups);
+    /* Each thread's records, in the order it wrote them, and the log in
+     * the order they were applied. */
+    uint32_t next[THREADS] = {0};
+    for (int i = 0; i < o.napplied && i < EX_OWNER_MAX; i++) {
+        uint32_t id = o.applied[i], th = id / 1000;
+        EX_CHECK(th < THREADS && id % 1000 == next[th],
+                 "a thread's records are applied in the order it wrote them");
+        next[th]++;
+        EX_CHECK(i == 0 || o.applied_end[i] > o.applied_end[i - 1],
+                 "records are applied in the order they are in the log");
+    }
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+static int started; /* writers about to join the queue (__atomic) */
+
+static void *failing_writer(void *p)
+{
+    thread_arg *a = p;
+    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+    ex_write w;
+    ex_write_init(&w, a->o, a->first);
+    int rc = wal_queue_write(a->o->q, &w.r);
+    if (rc != KV_OK && strstr(kv_errmsg(), "refused this group") != NULL)
+        a->errors = 1; /* the group's error, with its message, in this thread */
+    else if (rc != KV_OK)
+        a->errors = 2;
+    return NULL;
+}
+
+static void group_commit_a_failed_group_fails_every_member(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    /* Hold the write lock so that writers pile up: the first leads a group
+     * of one, the rest queue behind it and form the second group, which
+     * the owner refuses. */
+    pthread_mutex_lock(&o.lock);
+    o.fail_prepare = 2;
+    __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
+    enum { THREADS = 4 };
+    pthread_t t[THREADS];
+    thread_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (thread_arg){.o = &o, .first = (uint32_t)(i + 1)};
+        pthread_create(&t[i], NULL, failing_writer, &a[i]);
+    }
+    /* Every writer has started, and a while later is in the queue. */
+    struct timespec ts = {0, 10 * 1000000L};
+    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < THREADS && waited < 1000;
+         waited++)
+        nanosleep(&ts, NULL);
+    ts.tv_nsec = 100 * 1000000L;
+    nanosleep(&ts, NULL);
+    pthread_mutex_unlock(&o.lock);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    int failed = 0, other = 0;
+    for (int i = 0; i < THREADS; i++) {
+        failed += a[i].errors == 1;
+        other += a[i].errors == 2;
+    }
+    EX_CHECK(other == 0, "a writer that fails gets the group's own error message");
+    EX_CHECK(failed == THREADS - 1,
+             "every member of a refused group fails with the group's error, not only its "
+             "leader: the 3 writers queued behind the first (%d failed)", failed);
+    EX_CHECK(o.napplied == 1, "a record of a failed group is never applied (%d applied)",
+             o.napplied);
+    ex_write after;
+    ex_write_init(&after, &o, 99);
+    EX_CHECK(wal_queue_write(o.q, &after.r) == KV_OK,
+             "a refused group fails that group only: the next write succeeds");
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+static const harness_test group_commit_tests[] = {
+    HARNESS_TEST(group_commit_a_lone_writer),
+    HARNESS_TEST(group_commit_many_writers_share_syncs),
+    HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
+};
+const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

@@ -1,0 +1,226 @@
+/*
+ * reader_test.c: exercise reader, wal_reader_next
+ * (stages/03-wal/wal_reader.c): records reassembled from their fragments,
+ * block by block, and the bytes that are not a valid record reported.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex_wal.h"
+#include "exercise.h"
+#include "kv.h"
+#include "wal_format.h"
+#include "wal_reader.h"
+
+/* A log in memory: records of the given lengths, filled with a pattern. */
+typedef struct log_mem {
+    uint8_t *b;
+    size_t n;
+    uint64_t start[16], end[16];
+    size_t len[16];
+    int count;
+} log_mem;
+
+static void pattern(uint8_t *p, size_t n, int seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + (size_t)seed * 13 + 1);
+}
+
+static void log_make(log_mem *l, const size_t *lens, int count)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += lens[i] + 7 * (lens[i] / 32000 + 3);
+    l->b = calloc(1, total + 64);
+    EX_CHECK(l->b != NULL, "out of memory");
+    l->n = 0;
+    l->count = count;
+    for (int i = 0; i < count; i++) {
+        uint8_t *rec = malloc(lens[i] + 1);
+        pattern(rec, lens[i], i);
+        l->start[i] = l->n;
+        l->len[i] = lens[i];
+        l->n += ex_wal_frame(l->b + l->n, l->n, rec, lens[i]);
+        l->end[i] = l->n;
+        free(rec);
+    }
+}
+
+static void expect_record(wal_reader *r, const log_mem *l, int i, const char *when)
+{
+    int rc = wal_reader_next(r);
+    EX_CHECK(rc == WAL_READ_RECORD, "%s: record %d (%zu bytes) is read: WAL_READ_RECORD (got %d%s%s)",
+             when, i, l->len[i], rc, rc == WAL_READ_DAMAGE ? ", damage: " : "",
+             rc == WAL_READ_DAMAGE && r->why ? r->why : "");
+    uint8_t *want = malloc(l->len[i] + 1);
+    pattern(want, l->len[i], i);
+    EX_CHECK(r->rec_len == l->len[i] && (l->len[i] == 0 || memcmp(r->rec, want, l->len[i]) == 0),
+             "%s: record %d comes back whole: its fragments' data in order (%zu bytes, want %zu)",
+             when, i, r->rec_len, l->len[i]);
+    free(want);
+    EX_CHECK(r->rec_end == l->end[i], "%s: rec_end is the byte after record %d's last fragment "
+             "(%llu, got %llu)", when, i, (unsigned long long)l->end[i],
+             (unsigned long long)r->rec_end);
+}
+
+static void reader_reads_every_record(void)
+{
+    size_t lens[] = {5, 0, 40000, 100, 32761, 1, 70000, 3};
+    log_mem l;
+    log_make(&l, lens, 8);
+    uint8_t *p = ex_guarded_copy(l.b, l.n);
+    wal_reader r;
+    wal_reader_init_mem(&r, p, 0, l.n);
+    harness_context("reading a log of 8 records (one empty, three over a block) that ends at "
+                    "limit");
+    for (int i = 0; i < 8; i++)
+        expect_record(&r, &l, i, "a log of whole records");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
+    wal_reader_free(&r);
+}
+
+static void reader_starts_at_a_record(void)
+{
+    size_t lens[] = {10, 50000, 20, 30};
+    log_mem l;
+    log_make(&l, lens, 4);
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, l.start[2], l.n);
+    expect_record(&r, &l, 2, "a reader started at record 2's offset");
+    expect_record(&r, &l, 3, "a reader started at record 2's offset");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
+    wal_reader_free(&r);
+}
+
+static void reader_cut_record_is_damage(void)
+{
+    size_t lens[] = {10, 20, 50000};
+    log_mem l;
+    log_make(&l, lens, 3);
+    uint64_t cut = l.start[2] + 40000; /* inside the last record's second fragment */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, cut);
+    expect_record(&r, &l, 0, "before a cut");
+    expect_record(&r, &l, 1, "before a cut");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE, "a record cut short by the end of the log is "
+             "WAL_READ_DAMAGE, never a short record handed out (got %d)", rc);
+    EX_CHECK(r.bad_offset == l.start[2], "the damage is reported where the cut record starts, "
+             "offset %llu (got %llu)", (unsigned long long)l.start[2],
+             (unsigned long long)r.bad_offset);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
+    wal_reader_free(&r);
+}
+
+static void reader_resyncs_after_damage(void)
+{
+    size_t lens[] = {10, 20, 30, 40, 50};
+    log_mem l;
+    log_make(&l, lens, 5);
+    l.b[l.start[2] + 9] ^= 0x10; /* record 2's data: its checksum fails */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, l.n);
+    expect_record(&r, &l, 0, "before damage");
+    expect_record(&r, &l, 1, "before damage");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.start[2],
+             "a fragment whose checksum fails is WAL_READ_DAMAGE at its offset %llu (got %d at "
+             "%llu): a reader never accepts a record whose CRC is wrong",
+             (unsigned long long)l.start[2], rc, (unsigned long long)r.bad_offset);
+    expect_record(&r, &l, 3, "the call after damage resynchronises at the next valid fragment");
+    expect_record(&r, &l, 4, "after resynchronising");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
+    wal_reader_free(&r);
+}
+
+static void reader_skips_the_rest_of_a_damaged_record(void)
+{
+    size_t lens[] = {10, 80000, 30};
+    log_mem l;
+    log_make(&l, lens, 3);
+    l.b[l.start[1] + 100] ^= 0x01; /* the FIRST fragment of record 1 */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, l.n);
+    expect_record(&r, &l, 0, "before damage");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_DAMAGE && r.bad_offset == l.start[1],
+             "a damaged FIRST fragment: WAL_READ_DAMAGE at the record's start");
+    expect_record(&r, &l, 2, "after a damaged FIRST fragment, its MIDDLE and LAST fragments "
+                  "(valid, but orphans) are skipped without another report, and the next "
+                  "record is read");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
+    wal_reader_free(&r);
+}
+
+static void reader_record_without_its_last_fragment(void)
+{
+    /* A FIRST fragment, then a FULL record: the LAST was lost. */
+    uint8_t b[256];
+    size_t n = 0;
+    ex_wal_fragment(b, "first-part", 10, WAL_FIRST);
+    n += 17;
+    ex_wal_fragment(b + n, "whole", 5, WAL_FULL);
+    n += 12;
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
+             "a FIRST fragment followed by the start of another record: the first record lost "
+             "its end: WAL_READ_DAMAGE at its start (got %d at %llu)", rc,
+             (unsigned long long)r.bad_offset);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5 && memcmp(r.rec, "whole", 5) == 0,
+             "then the record that began there is read (got %d)", rc);
+    wal_reader_free(&r);
+}
+
+static void reader_orphan_fragment_is_damage(void)
+{
+    uint8_t b[256];
+    ex_wal_fragment(b, "tail-part", 9, WAL_LAST);
+    ex_wal_fragment(b + 16, "whole", 5, WAL_FULL);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, 28);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
+             "a LAST fragment with no FIRST before it (and no damage before it) is reported: "
+             "WAL_READ_DAMAGE (got %d)", rc);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "then the next record is read");
+    wal_reader_free(&r);
+}
+
+static void reader_zero_tail(void)
+{
+    size_t lens[] = {10, 20};
+    log_mem l;
+    log_make(&l, lens, 2);
+    size_t n = l.n + 5000; /* a tail of zeros, as a lost write leaves */
+    uint8_t *b = calloc(1, n);
+    memcpy(b, l.b, l.n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    expect_record(&r, &l, 0, "before a zero tail");
+    expect_record(&r, &l, 1, "before a zero tail");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.n,
+             "zeros where a fragment should start are damage at their offset %zu (got %d at "
+             "%llu)", l.n, rc, (unsigned long long)r.bad_offset);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END,
+             "then WAL_READ_END: no valid fragment in the zeros");
+    wal_reader_free(&r);
+    free(b);
+}
+
+static const harness_test reader_tests[] = {
+    HARNESS_TEST(reader_reads_every_record),
+    HARNESS_TEST(reader_starts_at_a_record),
+    HARNESS_TEST(reader_cut_record_is_damage),
+    HARNESS_TEST(reader_resyncs_after_damage),
+    HARNESS_TEST(reader_skips_the_rest_of_a_damaged_record),
+    HARNESS_TEST(reader_record_without_its_last_fragment),
+    HARNESS_TEST(reader_orphan_fragment_is_damage),
+    HARNESS_TEST(reader_zero_tail),
+};
+const harness_suite reader_suite = HARNESS_SUITE("reader", reader_tests);

@@ -1,0 +1,115 @@
+/*
+ * block_add_test.c: exercise block_add, block_builder_add
+ * (stages/05-blocks/block_builder.c): entries whose keys share prefixes,
+ * and a restart point every `interval` entries.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block_builder.h"
+#include "ex_block.h"
+#include "exercise.h"
+#include "kv.h"
+
+/* Adds keys[0..n) with values "v<i>" and compares the builder's entries
+ * and restart offsets with the tests' own block. */
+static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int n,
+                            unsigned interval, const char *what)
+{
+    static uint8_t want[64 * 1024];
+    uint32_t offsets[1024];
+    size_t wn = ex_block(want, keys, lens, n, (int)interval, offsets);
+    int nr = (n + (int)interval - 1) / (int)interval;
+    size_t entries_len = wn - 4 - 4 * (size_t)nr;
+    block_builder b;
+    block_builder_init(&b, interval);
+    for (int i = 0; i < n; i++) {
+        char v[16];
+        int vl = snprintf(v, sizeof v, "v%d", i);
+        harness_context("%s: block_builder_add of entry %d", what, i);
+        int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
+        EX_CHECK(rc == KV_OK, "%s: block_builder_add returns KV_OK (entry %d: %d)", what, i, rc);
+        EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
+    }
+    EX_CHECK(b.nrestarts == (size_t)nr,
+             "%s: a restart point every %u entries, the first entry one (B1): %d restart points "
+             "for %d entries (got %zu)", what, interval, nr, n, b.nrestarts);
+    for (int r = 0; r < nr; r++)
+        EX_CHECK(b.restarts[r] == offsets[r * (int)interval],
+                 "%s: restart point %d is the offset of entry %d, %u (got %u)", what, r,
+                 r * (int)interval, offsets[r * (int)interval], b.restarts[r]);
+    EX_CHECK(b.len == entries_len, "%s: the entries take %zu bytes (got %zu)", what, entries_len,
+             b.len);
+    for (int i = 0; i < n; i++) {
+        size_t end = i + 1 < n ? offsets[i + 1] : entries_len;
+        EX_CHECK(memcmp(b.buf + offsets[i], want + offsets[i], end - offsets[i]) == 0,
+                 "%s: entry %d is shared, unshared, value_len (varints), the key's unshared "
+                 "bytes, the value; shared = 0 at a restart point, else every byte the key "
+                 "has in common with the previous one (B2)", what, i);
+    }
+    block_builder_free(&b);
+}
+
+static void block_add_shares_prefixes(void)
+{
+    uint8_t keys[40][EX_KEY_MAX];
+    size_t lens[40];
+    for (int i = 0; i < 40; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    add_and_compare(keys, lens, 40, 16, "40 internal keys, interval 16");
+}
+
+static void block_add_restart_intervals(void)
+{
+    uint8_t keys[33][EX_KEY_MAX];
+    size_t lens[33];
+    for (int i = 0; i < 33; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    add_and_compare(keys, lens, 33, 1, "interval 1: every entry a restart point");
+    add_and_compare(keys, lens, 33, 2, "interval 2");
+    add_and_compare(keys, lens, 33, 33, "interval 33: one restart point");
+    add_and_compare(keys, lens, 1, 16, "a single entry");
+}
+
+static void block_add_keys_of_any_length(void)
+{
+    /* A key that is a prefix of the next, a shorter next key, empty
+     * values' neighbours, long keys. */
+    static const char *k[] = {"a", "ab", "abc", "abd", "b", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+                              "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbc", "c"};
+    uint8_t keys[8][EX_KEY_MAX];
+    size_t lens[8];
+    for (int i = 0; i < 8; i++) {
+        lens[i] = strlen(k[i]);
+        memcpy(keys[i], k[i], lens[i]);
+    }
+    add_and_compare(keys, lens, 8, 3, "keys of different lengths, interval 3");
+}
+
+static void block_add_reset_reuses_the_builder(void)
+{
+    uint8_t keys[10][EX_KEY_MAX];
+    size_t lens[10];
+    for (int i = 0; i < 10; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    block_builder b;
+    block_builder_init(&b, 4);
+    for (int i = 0; i < 10; i++)
+        block_builder_add(&b, keys[i], lens[i], (const uint8_t *)"x", 1);
+    block_builder_reset(&b);
+    EX_CHECK(block_builder_add(&b, keys[5], lens[5], (const uint8_t *)"y", 1) == KV_OK, "add");
+    EX_CHECK(b.nrestarts == 1 && b.restarts[0] == 0,
+             "after block_builder_reset, the next entry starts a new block: a restart point at "
+             "offset 0 (B1)");
+    EX_CHECK(b.buf[0] == 0, "the first entry of a block shares nothing (shared = 0)");
+    block_builder_free(&b);
+}
+
+static const harness_test block_add_tests[] = {
+    HARNESS_TEST(block_add_shares_prefixes),
+    HARNESS_TEST(block_add_restart_intervals),
+    HARNESS_TEST(block_add_keys_of_any_length),
+    HARNESS_TEST(block_add_reset_reuses_the_builder),
+};
+const harness_suite block_add_suite = HARNESS_SUITE("block_add", block_add_tests);

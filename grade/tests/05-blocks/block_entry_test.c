@@ -1,0 +1,69 @@
+/*
+ * block_entry_test.c: exercise block_entry, block_entry_decode
+ * (stages/05-blocks/block.c): an entry's three lengths read inside
+ * [p, limit), and checked to fit.
+ */
+#include <string.h>
+
+#include "block.h"
+#include "coding.h"
+#include "exercise.h"
+#include "kv.h"
+
+static const uint8_t *decode(const uint8_t *bytes, size_t n, uint32_t *s, uint32_t *u, uint32_t *v)
+{
+    uint8_t *p = ex_guarded_copy(bytes, n);
+    const uint8_t *r = block_entry_decode(p, p + n, s, u, v);
+    return r == NULL ? NULL : bytes + (r - p);
+}
+
+static void block_entry_small_lengths(void)
+{
+    uint8_t e[] = {3, 2, 4, 'x', 'y', 'v', 'a', 'l', 'u'};
+    uint32_t s, u, v;
+    harness_context("block_entry_decode of a 9-byte entry that ends at limit");
+    const uint8_t *k = decode(e, sizeof e, &s, &u, &v);
+    EX_CHECK(k == e + 3, "one-byte varints: the key delta starts after 3 bytes");
+    EX_CHECK(s == 3 && u == 2 && v == 4, "shared 3, unshared 2, value_len 4 (got %u, %u, %u)", s,
+             u, v);
+}
+
+static void block_entry_varint_lengths(void)
+{
+    uint8_t e[512];
+    uint8_t *p = coding_put_varint32(e, 300);
+    p = coding_put_varint32(p, 130);
+    p = coding_put_varint32(p, 200);
+    size_t head = (size_t)(p - e);
+    memset(p, 'k', 330);
+    uint32_t s, u, v;
+    const uint8_t *k = decode(e, head + 330, &s, &u, &v);
+    EX_CHECK(k == e + head && s == 300 && u == 130 && v == 200,
+             "lengths of more than one varint byte: shared 300, unshared 130, value_len 200 "
+             "(got %u, %u, %u)", s, u, v);
+}
+
+static void block_entry_must_fit(void)
+{
+    uint8_t e[] = {0, 5, 6, 'a', 'b', 'c', 'd', 'e', '1', '2', '3', '4', '5', '6'};
+    uint32_t s, u, v;
+    EX_CHECK(decode(e, sizeof e, &s, &u, &v) == e + 3, "an entry that ends at limit fits");
+    for (size_t n = 0; n < sizeof e; n++) {
+        harness_context("block_entry_decode of the first %zu bytes of a 14-byte entry: "
+                        "nothing past limit may be read", n);
+        EX_CHECK(decode(e, n, &s, &u, &v) == NULL,
+                 "an entry whose lengths or whose unshared key bytes and value run past limit "
+                 "(%zu of 14 bytes) is NULL", n);
+    }
+    uint8_t big[] = {0, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 'x'};
+    harness_context("block_entry_decode of an entry whose unshared length is 2^31");
+    EX_CHECK(decode(big, sizeof big, &s, &u, &v) == NULL,
+             "a huge unshared length is checked against what is left, without overflow: NULL");
+}
+
+static const harness_test block_entry_tests[] = {
+    HARNESS_TEST(block_entry_small_lengths),
+    HARNESS_TEST(block_entry_varint_lengths),
+    HARNESS_TEST(block_entry_must_fit),
+};
+const harness_suite block_entry_suite = HARNESS_SUITE("block_entry", block_entry_tests);

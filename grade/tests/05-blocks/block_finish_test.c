@@ -1,0 +1,74 @@
+/*
+ * block_finish_test.c: exercise block_finish, block_builder_finish
+ * (stages/05-blocks/block_builder.c): the restart array and its count
+ * after the entries.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "block_builder.h"
+#include "coding.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void block_finish_appends_the_restart_array(void)
+{
+    /* A builder's state set by hand: 100 bytes of entries, restart points
+     * at 0, 40 and 77. */
+    block_builder b;
+    block_builder_init(&b, 16);
+    b.cap = 100;
+    b.buf = malloc(b.cap);
+    memset(b.buf, 'e', 100);
+    b.len = 100;
+    b.restarts_cap = 4;
+    b.restarts = malloc(4 * sizeof *b.restarts);
+    b.restarts[0] = 0, b.restarts[1] = 40, b.restarts[2] = 77;
+    b.nrestarts = 3;
+    b.entries = 20;
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    int rc = block_builder_finish(&b, &c, &len);
+    EX_CHECK(rc == KV_OK, "block_builder_finish returns KV_OK (got %d)", rc);
+    EX_CHECK(len == 100 + 3 * 4 + 4, "the contents are the entries, 4 bytes per restart point, "
+             "and the 4-byte count: 116 bytes (got %zu)", len);
+    EX_CHECK(c != NULL && memcmp(c, b.buf, 100) == 0 && c[0] == 'e' && c[99] == 'e',
+             "the contents start with the entries, unchanged");
+    EX_CHECK(coding_get_u32(c + 100) == 0 && coding_get_u32(c + 104) == 40 &&
+                 coding_get_u32(c + 108) == 77,
+             "then each restart offset as a 32-bit little-endian number, in order");
+    EX_CHECK(coding_get_u32(c + 112) == 3, "then the number of restart points, 3");
+    EX_CHECK(block_builder_size(&b) == len || b.len == 100,
+             "finishing does not count as more entries");
+    block_builder_free(&b);
+}
+
+static void block_finish_grows_the_buffer(void)
+{
+    block_builder b;
+    block_builder_init(&b, 16);
+    b.cap = 10; /* exactly the entries: no room yet for the array */
+    b.buf = malloc(b.cap);
+    memset(b.buf, 'x', 10);
+    b.len = 10;
+    b.restarts_cap = 1;
+    b.restarts = malloc(sizeof *b.restarts);
+    b.restarts[0] = 0;
+    b.nrestarts = 1;
+    b.entries = 1;
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    harness_context("block_builder_finish with a buffer that has no room for the array");
+    EX_CHECK(block_builder_finish(&b, &c, &len) == KV_OK && len == 18,
+             "finish makes room for the restart array before writing it (18 bytes)");
+    EX_CHECK(memcmp(c, "xxxxxxxxxx", 10) == 0 && coding_get_u32(c + 10) == 0 &&
+                 coding_get_u32(c + 14) == 1,
+             "entries, restart offset 0, count 1");
+    block_builder_free(&b);
+}
+
+static const harness_test block_finish_tests[] = {
+    HARNESS_TEST(block_finish_appends_the_restart_array),
+    HARNESS_TEST(block_finish_grows_the_buffer),
+};
+const harness_suite block_finish_suite = HARNESS_SUITE("block_finish", block_finish_tests);

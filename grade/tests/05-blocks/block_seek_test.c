@@ -1,0 +1,163 @@
+/*
+ * block_seek_test.c: exercise block_seek, block_iter_seek
+ * (stages/05-blocks/block.c): the first entry whose key is >= a target, by
+ * binary search over the restart points, then at most one interval of
+ * entries.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "block.h"
+#include "ex_block.h"
+#include "exercise.h"
+#include "internal_key.h"
+#include "kv.h"
+
+enum { N = 100 };
+static uint8_t keys[N][EX_KEY_MAX];
+static size_t lens[N];
+static uint8_t contents[64 * N + 16];
+
+static block seek_block(int interval, size_t *size)
+{
+    for (int i = 0; i < N; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    *size = ex_block(contents, keys, lens, N, interval, NULL);
+    block b;
+    const char *why = block_init(&b, contents, *size);
+    EX_CHECK(why == NULL, "test setup: block_init: %s", why);
+    return b;
+}
+
+/* The lookup key for user key "key%03d" % u: sequence max, so that it
+ * sorts before every version of the key. */
+static size_t target(uint8_t *out, int u)
+{
+    char k[16];
+    int kl = snprintf(k, sizeof k, "key%03d", u);
+    ikey_encode(out, k, (size_t)kl, IKEY_MAX_SEQ, IKEY_TYPE_FOR_SEEK);
+    return (size_t)kl + IKEY_TRAILER_SIZE;
+}
+
+static void seek_all(int interval)
+{
+    size_t size;
+    block b = seek_block(interval, &size);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    for (int u = -1; u <= 2 * N; u++) {
+        uint8_t t[EX_KEY_MAX];
+        size_t tl = target(t, u < 0 ? 0 : u);
+        if (u < 0)
+            tl = 8 + 1, t[0] = ' '; /* a user key " " before every key */
+        block_iter_init(&it, &b, 8);
+        harness_context("block_iter_seek to user key %d in a block of %d keys (0, 2, ..., %d), "
+                        "a restart point every %d", u, N, 2 * (N - 1), interval);
+        block_iter_seek(&it, t, tl);
+        int want = u < 0 ? 0 : (u + 1) / 2; /* the first key >= u */
+        if (want >= N) {
+            EX_CHECK(!it.valid && it.status == KV_OK,
+                     "a seek past the last key leaves the iterator not valid, status KV_OK "
+                     "(interval %d, target %d)", interval, u);
+            continue;
+        }
+        EX_CHECK(it.valid, "a seek to user key %d (interval %d) finds an entry: the first "
+                 "whose key is >= the target (status %d)", u, interval, it.status);
+        EX_CHECK(it.key_len == lens[want] && memcmp(it.key, keys[want], lens[want]) == 0,
+                 "a seek to user key %d (interval %d) lands on key%03d, the first key >= it: "
+                 "search the restart points for the last one whose key is below the target, "
+                 "then walk forward from it", u, interval, want * 2);
+        char v[16];
+        snprintf(v, sizeof v, "v%d", want);
+        EX_CHECK(it.value_len == strlen(v) && memcmp(it.value, v, it.value_len) == 0,
+                 "the iterator shows that entry's value");
+    }
+    block_iter_free(&it);
+}
+
+static void block_seek_every_key_interval_16(void) { seek_all(16); }
+static void block_seek_every_key_interval_1(void) { seek_all(1); }
+static void block_seek_every_key_interval_3(void) { seek_all(3); }
+static void block_seek_every_key_one_restart(void) { seek_all(N); }
+
+static void block_seek_then_next(void)
+{
+    size_t size;
+    block b = seek_block(16, &size);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    uint8_t t[EX_KEY_MAX];
+    block_iter_seek(&it, t, target(t, 61));
+    for (int i = 31; i < N; i++) {
+        EX_CHECK(it.valid && it.key_len == lens[i] && memcmp(it.key, keys[i], lens[i]) == 0,
+                 "after a seek, next walks on in order: entry %d", i);
+        block_iter_next(&it);
+    }
+    EX_CHECK(!it.valid && it.status == KV_OK, "then the end");
+    block_iter_free(&it);
+}
+
+static void block_seek_uses_the_restart_points(void)
+{
+    size_t size;
+    block b = seek_block(16, &size);
+    /* Damage the second entry of the block (in the first restart
+     * interval): its shared count becomes larger than the key before it.
+     * A seek to a key in a later interval never needs that entry. */
+    uint32_t offs[N];
+    ex_block(contents, keys, lens, N, 16, offs);
+    contents[offs[1]] = 60;
+    block_init(&b, contents, size);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    uint8_t t[EX_KEY_MAX];
+    for (int u = 40; u < 2 * N; u += 7) {
+        block_iter_init(&it, &b, 8);
+        block_iter_seek(&it, t, target(t, u));
+        int want = (u + 1) / 2;
+        EX_CHECK(it.status == KV_OK && it.valid && memcmp(it.key, keys[want], lens[want]) == 0,
+                 "a seek to a key in a later restart interval does not decode the entries before "
+                 "it: it binary-searches the restart points (whose keys are whole) and decodes "
+                 "at most one interval; a seek that walks from the first entry meets the "
+                 "damaged entry 1 (target %d, status %d)", u, it.status);
+    }
+    block_iter_init(&it, &b, 8);
+    block_iter_seek(&it, t, target(t, 4));
+    EX_CHECK(it.status == KV_ERR_CORRUPT && !it.valid,
+             "a seek that must walk over the damaged entry reports it: status KV_ERR_CORRUPT, "
+             "not valid (got %d)", it.status);
+    block_iter_free(&it);
+}
+
+static void block_seek_damaged_restart_key(void)
+{
+    size_t size;
+    block b = seek_block(16, &size);
+    uint32_t offs[N];
+    ex_block(contents, keys, lens, N, 16, offs);
+    contents[offs[48]] = 2; /* a restart point's entry that claims a shared prefix */
+    block_init(&b, contents, size);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    uint8_t t[EX_KEY_MAX];
+    harness_context("block_iter_seek in a block whose restart point 3 has shared = 2");
+    block_iter_seek(&it, t, target(t, 97));
+    EX_CHECK(it.status == KV_ERR_CORRUPT && !it.valid,
+             "a restart point's key must be whole (shared = 0): a seek whose search meets one "
+             "that is not stops with KV_ERR_CORRUPT, never compares a partial key (got %d)",
+             it.status);
+    block_iter_free(&it);
+}
+
+static const harness_test block_seek_tests[] = {
+    HARNESS_TEST(block_seek_every_key_interval_16),
+    HARNESS_TEST(block_seek_every_key_interval_1),
+    HARNESS_TEST(block_seek_every_key_interval_3),
+    HARNESS_TEST(block_seek_every_key_one_restart),
+    HARNESS_TEST(block_seek_then_next),
+    HARNESS_TEST(block_seek_uses_the_restart_points),
+    HARNESS_TEST(block_seek_damaged_restart_key),
+};
+const harness_suite block_seek_suite = HARNESS_SUITE("block_seek", block_seek_tests);

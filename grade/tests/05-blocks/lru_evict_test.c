@@ -1,0 +1,82 @@
+/*
+ * lru_evict_test.c: exercise lru_evict, lru_evict_locked
+ * (stages/05-blocks/lru_cache.c): while a shard is over capacity, the
+ * least recently used entry that nobody holds leaves it.
+ */
+#include <string.h>
+
+#include "ex_lru.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void lru_evict_the_least_recently_used(void)
+{
+    lru_cache *c = ex_lru_new(3);
+    ex_lru_insert(c, 1, 1);
+    ex_lru_insert(c, 2, 1);
+    ex_lru_insert(c, 3, 1);
+    EX_CHECK(ex_lru_has(c, 1), "key 1 is cached (and this lookup makes it the most recently "
+             "used)");
+    ex_lru_insert(c, 4, 1);
+    EX_CHECK(!ex_lru_has(c, 2),
+             "over capacity, the least recently used entry goes: 2 (1 was used after it)");
+    EX_CHECK(ex_lru_freed[2] == 1, "an evicted entry nobody holds is freed at once");
+    EX_CHECK(ex_lru_has(c, 1) && ex_lru_has(c, 3) && ex_lru_has(c, 4),
+             "the others stay: only as many entries leave as the capacity needs");
+    lru_cache_stats st;
+    lru_cache_stats_get(c, &st);
+    EX_CHECK(st.evictions == 1 && st.entries == 3 && st.usage == 3,
+             "evictions, entries and usage are counted (got %llu, %llu, %llu)",
+             (unsigned long long)st.evictions, (unsigned long long)st.entries,
+             (unsigned long long)st.usage);
+    lru_cache_free(c);
+}
+
+static void lru_evict_in_order_of_use(void)
+{
+    lru_cache *c = ex_lru_new(4);
+    for (int i = 0; i < 4; i++)
+        ex_lru_insert(c, i, 1);
+    ex_lru_has(c, 0);
+    ex_lru_has(c, 2);
+    /* Use order, oldest first: 1, 3, 0, 2. */
+    ex_lru_insert(c, 10, 1);
+    EX_CHECK(!ex_lru_has(c, 1) && ex_lru_has(c, 3), "the first eviction takes 1");
+    ex_lru_insert(c, 11, 1);
+    EX_CHECK(!ex_lru_has(c, 0) && ex_lru_has(c, 2),
+             "the next takes 0 (3 was just used by the check above)");
+    lru_cache_free(c);
+}
+
+static void lru_evict_nothing_within_capacity(void)
+{
+    lru_cache *c = ex_lru_new(8);
+    for (int i = 0; i < 8; i++)
+        ex_lru_insert(c, i, 1);
+    for (int i = 0; i < 8; i++)
+        EX_CHECK(ex_lru_has(c, i) && ex_lru_freed[i] == 0,
+                 "L2: a shard at capacity, not over it, evicts nothing (%d)", i);
+    lru_cache_free(c);
+}
+
+static void lru_evict_skips_held_entries(void)
+{
+    lru_cache *c = ex_lru_new(2);
+    ex_lru_insert(c, 1, 1);
+    ex_lru_insert(c, 2, 1);
+    lru_entry *h = lru_cache_lookup(c, 1, 0); /* the oldest, held */
+    ex_lru_insert(c, 3, 1);
+    EX_CHECK(ex_lru_freed[1] == 0 && ex_lru_has(c, 1),
+             "L1: the oldest entry is held, so eviction takes the oldest one nobody holds");
+    EX_CHECK(!ex_lru_has(c, 2), "that is 2");
+    lru_cache_release(c, h);
+    lru_cache_free(c);
+}
+
+static const harness_test lru_evict_tests[] = {
+    HARNESS_TEST(lru_evict_the_least_recently_used),
+    HARNESS_TEST(lru_evict_in_order_of_use),
+    HARNESS_TEST(lru_evict_nothing_within_capacity),
+    HARNESS_TEST(lru_evict_skips_held_entries),
+};
+const harness_suite lru_evict_suite = HARNESS_SUITE("lru_evict", lru_evict_tests);

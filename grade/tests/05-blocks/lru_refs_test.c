@@ -1,0 +1,99 @@
+/*
+ * lru_refs_test.c: exercise lru_refs, lru_cache_lookup and
+ * lru_unref_locked (stages/05-blocks/lru_cache.c): a hit takes a
+ * reference, a release drops one, and only entries no caller holds are on
+ * the list eviction takes from.
+ */
+#include <string.h>
+
+#include "ex_lru.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void lru_refs_hits_and_misses(void)
+{
+    lru_cache *c = ex_lru_new(10);
+    ex_lru_insert(c, 1, 1);
+    ex_lru_insert(c, 2, 1);
+    lru_entry *e = lru_cache_lookup(c, 1, 0);
+    EX_CHECK(e != NULL, "a lookup of a cached key is a hit: the entry");
+    int v;
+    memcpy(&v, lru_entry_payload(e), sizeof v);
+    EX_CHECK(v == 1, "the hit is the entry inserted under that key");
+    EX_CHECK(lru_cache_lookup(c, 3, 0) == NULL, "a lookup of a key never inserted: NULL");
+    EX_CHECK(lru_cache_lookup(c, 1, 1) == NULL, "keys are two numbers: (1, 1) is not (1, 0)");
+    lru_cache_stats st;
+    lru_cache_stats_get(c, &st);
+    EX_CHECK(st.hits == 1 && st.misses == 2, "a lookup counts a hit or a miss (got %llu hits, "
+             "%llu misses)", (unsigned long long)st.hits, (unsigned long long)st.misses);
+    lru_cache_release(c, e);
+    lru_cache_free(c);
+}
+
+static void lru_refs_a_held_entry_is_never_freed(void)
+{
+    lru_cache *c = ex_lru_new(2);
+    ex_lru_insert(c, 1, 1);
+    lru_entry *held = lru_cache_lookup(c, 1, 0);
+    EX_CHECK(held != NULL, "key 1 is cached");
+    for (int i = 2; i < 10; i++)
+        ex_lru_insert(c, i, 1);
+    EX_CHECK(ex_lru_freed[1] == 0,
+             "L1: an entry a caller holds (a lookup not yet released) is never freed, whatever "
+             "is inserted after it");
+    EX_CHECK(ex_lru_has(c, 1), "and it is not evicted: eviction takes only entries whose "
+             "only reference is the cache's");
+    int v;
+    memcpy(&v, lru_entry_payload(held), sizeof v);
+    EX_CHECK(v == 1, "its payload is intact");
+    lru_cache_release(c, held);
+    for (int i = 10; i < 14; i++)
+        ex_lru_insert(c, i, 1);
+    EX_CHECK(ex_lru_freed[1] == 1, "once released, it is evictable again, and freed once when "
+             "pushed out (freed %d times)", ex_lru_freed[1]);
+    lru_cache_free(c);
+}
+
+static void lru_refs_freed_when_the_last_holder_lets_go(void)
+{
+    lru_cache *c = ex_lru_new(10);
+    lru_entry *mine = ex_lru_insert(c, 5, 0); /* the inserter's reference */
+    lru_entry *again = lru_cache_lookup(c, 5, 0);
+    EX_CHECK(again == mine, "a hit returns the entry itself, with a reference more");
+    lru_cache_erase(c, 5, 0);
+    EX_CHECK(!ex_lru_has(c, 5), "an erased key is no longer found");
+    EX_CHECK(ex_lru_freed[5] == 0, "an erased entry that two callers hold is not freed");
+    lru_cache_release(c, again);
+    EX_CHECK(ex_lru_freed[5] == 0, "nor when one of them lets go");
+    lru_cache_release(c, mine);
+    EX_CHECK(ex_lru_freed[5] == 1, "it is freed when the last reference goes, once (freed %d "
+             "times)", ex_lru_freed[5]);
+    lru_cache_free(c);
+}
+
+static void lru_refs_only_unheld_entries_are_evictable(void)
+{
+    lru_cache *c = ex_lru_new(3);
+    lru_entry *h[3];
+    for (int i = 0; i < 3; i++)
+        h[i] = ex_lru_insert(c, i, 0); /* all three held by their inserter */
+    ex_lru_insert(c, 3, 1);            /* over capacity, and nothing evictable but 3 */
+    for (int i = 0; i < 3; i++)
+        EX_CHECK(ex_lru_freed[i] == 0 && ex_lru_has(c, i),
+                 "L1: held entries stay cached even when the cache is over capacity (%d)", i);
+    for (int i = 0; i < 3; i++)
+        lru_cache_release(c, h[i]);
+    lru_cache_stats st;
+    lru_cache_stats_get(c, &st);
+    EX_CHECK(st.usage <= 3, "L2: after the releases, usage is back within capacity (%llu)",
+             (unsigned long long)st.usage);
+    lru_cache_free(c);
+}
+
+static const harness_test lru_refs_tests[] = {
+    HARNESS_TEST(lru_refs_hits_and_misses),
+    HARNESS_TEST(lru_refs_a_held_entry_is_never_freed),
+    HARNESS_TEST(lru_refs_freed_when_the_last_holder_lets_go),
+    HARNESS_TEST(lru_refs_only_unheld_entries_are_evictable),
+};
+const harness_suite lru_refs_suite = HARNESS_SUITE("lru_refs", lru_refs_tests);

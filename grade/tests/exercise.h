@@ -1,0 +1,67 @@
+/*
+ * exercise.h: what the unit tests of the exercises share
+ * (grade/tests/STAGE/NAME_test.c, one file per exercise of
+ * grade/STAGE.exercises, run by build/STAGE/exercisetest and by
+ * `make grade`; docs/learn.md).
+ *
+ * A test of exercise NAME is NAME_suite's, and its test functions are
+ * named NAME_what_they_prove.  Each check says which rule a wrong answer
+ * breaks, in words a learner can act on: "a record whose key length is 0
+ * is not a record", not "CHECK(x == 2)".  EX_CHECK does that, and when the
+ * exercise's stub is still in place (it leaves "... is not written yet"
+ * in kv_errmsg()), it says so too.
+ *
+ * Every test runs in a process of its own (exercise_main.c), so a stub
+ * that returns nonsense, or a decoder that reads past its limit into the
+ * guard page of ex_guarded, fails that test alone; a test sets
+ * harness_context() before a call that might crash, so that the crash is
+ * reported with the rule it broke.
+ */
+#ifndef KV_GRADE_EXERCISE_H
+#define KV_GRADE_EXERCISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness.h"
+
+/* Fails the running test with the rule `fmt` states (printf-style), unless
+ * cond holds. */
+#define EX_CHECK(cond, ...)                                                  \
+    do {                                                                     \
+        if (!(cond))                                                         \
+            ex_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                 \
+    } while (0)
+
+_Noreturn void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* n bytes whose last byte is followed by a page that cannot be read: a
+ * decoder that looks past them crashes the test (and the harness names the
+ * context the test set).  Valid until the test ends. */
+uint8_t *ex_guarded(size_t n);
+/* A copy of p[0, n) in ex_guarded memory. */
+uint8_t *ex_guarded_copy(const void *p, size_t n);
+
+/* Writes p[0, n) as the file `name` in a fresh temporary directory and
+ * returns its path (valid until the test ends). */
+const char *ex_write_file(const char *name, const void *p, size_t n);
+/* Reads the whole file at path into a malloc'd buffer (*n its size);
+ * fails the test if it cannot. */
+uint8_t *ex_read_file(const char *path, size_t *n);
+/* Overwrites byte `at` of the file at path with b (the file stays as long). */
+void ex_poke_file(const char *path, uint64_t at, uint8_t b);
+
+/* Through kv.h.  Each fails the test with `rule` (and kv_errmsg) when the
+ * engine does not do what it says. */
+#include "kv.h"
+kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule);
+void ex_put(kv_db *db, const char *k, const char *v, const char *rule);
+void ex_expect(kv_db *db, const char *k, const char *v, const char *rule);
+void ex_absent(kv_db *db, const char *k, const char *rule);
+/* The value of a "name: value" line of kv_stats, as a number. */
+uint64_t ex_stat(kv_db *db, const char *name);
+/* Total bytes of the regular files in dir (IDENTITY and LOCK included). */
+uint64_t ex_dir_bytes(const char *dir);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * exercise_main.c: build/STAGE/exercisetest, the unit tests of a stage's
+ * exercises (grade/tests/STAGE/NAME_test.c, each defining NAME_suite; the
+ * Makefile passes the names as KV_EXERCISE_SUITES, "X(name) X(name) ...",
+ * in the order of the files' names).  `make grade` runs it once per
+ * exercise with the filter "NAME/".  Each test runs in a process of its
+ * own, so a stub or a crash fails one test only.
+ * Usage: exercisetest [NAME-FILTER]
+ */
+#include "harness.h"
+
+#ifndef KV_EXERCISE_SUITES
+#error "KV_EXERCISE_SUITES is set by the Makefile (grade/grade.mk)"
+#endif
+
+#define X(name) extern const harness_suite name##_suite;
+KV_EXERCISE_SUITES
+#undef X
+
+int main(int argc, char **argv)
+{
+    static const harness_suite *const suites[] = {
+#define X(name) &name##_suite,
+        KV_EXERCISE_SUITES
+#undef X
+    };
+    harness_fork_each_test();
+    return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
+}

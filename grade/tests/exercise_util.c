@@ -1,0 +1,159 @@
+/*
+ * exercise_util.c: the helpers of exercise.h.
+ */
+#include "exercise.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kv.h"
+
+void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
+{
+    char rule[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rule, sizeof rule, fmt, ap);
+    va_end(ap);
+    const char *msg = kv_errmsg();
+    if (strstr(msg, "not written yet") != NULL)
+        harness_fail(file, line, "%s\n      (checked: %s)\n      kv_errmsg: \"%s\"", rule, expr,
+                     msg);
+    harness_fail(file, line, "%s\n      (checked: %s)", rule, expr);
+}
+
+uint8_t *ex_guarded(size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    size_t body = (n + (size_t)page - 1) / (size_t)page * (size_t)page;
+    uint8_t *m = mmap(NULL, body + (size_t)page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED || mprotect(m + body, (size_t)page, PROT_NONE) != 0)
+        harness_fail(__FILE__, __LINE__, "ex_guarded: cannot map %zu bytes", n);
+    return m + body - n;
+}
+
+uint8_t *ex_guarded_copy(const void *p, size_t n)
+{
+    uint8_t *g = ex_guarded(n);
+    if (n > 0)
+        memcpy(g, p, n);
+    return g;
+}
+
+const char *ex_write_file(const char *name, const void *p, size_t n)
+{
+    const char *path = harness_join(harness_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
+        harness_fail(__FILE__, __LINE__, "cannot write %s", path);
+    return path;
+}
+
+uint8_t *ex_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        harness_fail(__FILE__, __LINE__, "cannot open %s", path);
+    size_t cap = 4096, len = 0;
+    uint8_t *buf = malloc(cap);
+    for (size_t got; buf != NULL && (got = fread(buf + len, 1, cap - len, f)) > 0;) {
+        len += got;
+        if (len == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    if (buf == NULL)
+        harness_fail(__FILE__, __LINE__, "out of memory reading %s", path);
+    *n = len;
+    return buf;
+}
+
+void ex_poke_file(const char *path, uint64_t at, uint8_t b)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0 || pwrite(fd, &b, 1, (off_t)at) != 1 || close(fd) != 0)
+        harness_fail(__FILE__, __LINE__, "cannot write byte %llu of %s",
+                     (unsigned long long)at, path);
+}
+
+kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule)
+{
+    kv_db *db = NULL;
+    int rc = kv_open(dir, opt, &db);
+    EX_CHECK(rc == KV_OK, "%s: kv_open returned %d (%s)", rule, rc, kv_errmsg());
+    return db;
+}
+
+void ex_put(kv_db *db, const char *k, const char *v, const char *rule)
+{
+    int rc = kv_put(db, k, strlen(k), v, strlen(v));
+    EX_CHECK(rc == KV_OK, "%s: kv_put(%s) returned %d (%s)", rule, k, rc, kv_errmsg());
+}
+
+void ex_expect(kv_db *db, const char *k, const char *v, const char *rule)
+{
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, k, strlen(k), &got, &gl);
+    EX_CHECK(rc == KV_OK, "%s: kv_get(%s) returned %d, not KV_OK (%s)", rule, k, rc,
+             kv_errmsg());
+    int same = gl == strlen(v) && memcmp(got, v, gl) == 0;
+    char shown[64];
+    snprintf(shown, sizeof shown, "%.*s", (int)(gl < 40 ? gl : 40), (const char *)got);
+    kv_free(got);
+    EX_CHECK(same, "%s: kv_get(%s) is \"%s\", want \"%s\"", rule, k, shown, v);
+}
+
+void ex_absent(kv_db *db, const char *k, const char *rule)
+{
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, k, strlen(k), &got, &gl);
+    if (rc == KV_OK)
+        kv_free(got);
+    EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_get(%s) returned %d, not KV_NOT_FOUND", rule, k, rc);
+}
+
+uint64_t ex_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    EX_CHECK(kv_stats(db, &text) == KV_OK, "kv_stats: %s", kv_errmsg());
+    size_t n = strlen(name);
+    uint64_t v = 0;
+    int found = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            v = strtoull(line + n + 1, NULL, 10);
+            found = 1;
+            break;
+        }
+    }
+    kv_free(text);
+    EX_CHECK(found, "kv_stats has no line \"%s: ...\"", name);
+    return v;
+}
+
+uint64_t ex_dir_bytes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    uint64_t total = 0;
+    if (d == NULL)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct stat st;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
