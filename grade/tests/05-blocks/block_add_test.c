@@ -33,7 +33,7 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
     }
     EX_CHECK(b.nrestarts == (size_t)nr,
-             "%s: a restart point every %u entries, the first entry one (B1): %d restart points "
+             "%s: a restart point every %u entries, the first entry one (BB1): %d restart points "
              "for %d entries (got %zu)", what, interval, nr, n, b.nrestarts);
     for (int r = 0; r < nr; r++)
         EX_CHECK(b.restarts[r] == offsets[r * (int)interval],
@@ -46,7 +46,7 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         EX_CHECK(memcmp(b.buf + offsets[i], want + offsets[i], end - offsets[i]) == 0,
                  "%s: entry %d is shared, unshared, value_len (varints), the key's unshared "
                  "bytes, the value; shared = 0 at a restart point, else every byte the key "
-                 "has in common with the previous one (B2)", what, i);
+                 "has in common with the previous one (BB2)", what, i);
     }
     block_builder_free(&b);
 }
@@ -101,7 +101,7 @@ static void block_add_reset_reuses_the_builder(void)
     EX_CHECK(block_builder_add(&b, keys[5], lens[5], (const uint8_t *)"y", 1) == KV_OK, "add");
     EX_CHECK(b.nrestarts == 1 && b.restarts[0] == 0,
              "after block_builder_reset, the next entry starts a new block: a restart point at "
-             "offset 0 (B1)");
+             "offset 0 (BB1)");
     EX_CHECK(b.buf[0] == 0, "the first entry of a block shares nothing (shared = 0)");
     block_builder_free(&b);
 }

@@ -36,10 +36,10 @@ static void build_and_compare(size_t n, int bits_per_key)
              bloom_k_for(bits_per_key), got[size - 1]);
     for (size_t i = 0; i < n; i++)
         EX_CHECK(ex_bloom_query(got, size, hashes[i]),
-                 "B1, no false negatives: every key added (key %zu of %zu) has its k bits set",
+                 "BF1, no false negatives: every key added (key %zu of %zu) has its k bits set",
                  i, n);
     EX_CHECK(memcmp(got, want, size) == 0,
-             "B4: the filter's bytes depend only on the keys, and are the ones bloom.h's format "
+             "BF4: the filter's bytes depend only on the keys, and are the ones bloom.h's format "
              "gives: h_i = lo + i * hi (mod 2^32) from bloom_hash's two halves, bit "
              "(h_i * m) >> 32, bit j in byte j / 8 at bit j %% 8 (%zu keys, %d bits per key)",
              n, bits_per_key);

@@ -28,7 +28,7 @@ static void bloom_query_agrees_with_the_bits(void)
     for (int i = 0; i < N; i++) {
         harness_context("bloom_may_contain_hash of key %d in a filter that ends at limit", i);
         EX_CHECK(bloom_may_contain_hash(g, g + size, h[i]) == 1,
-                 "B1: a key whose k bits are all set may be in the table: 1 (key %d)", i);
+                 "BF1: a key whose k bits are all set may be in the table: 1 (key %d)", i);
     }
     int agree = 1, zeros = 0;
     for (int i = 0; i < 20000; i++) {
@@ -79,7 +79,7 @@ static void bloom_query_malformed_filter_may_contain(void)
         uint8_t *g = ex_guarded_copy(f, cases[i].size);
         harness_context("bloom_may_contain_hash of a malformed filter: %s", cases[i].what);
         EX_CHECK(bloom_may_contain_hash(g, g + cases[i].size, h) == 1,
-                 "B2: a malformed filter (%s) answers 1, may contain, for every key: damage "
+                 "BF2: a malformed filter (%s) answers 1, may contain, for every key: damage "
                  "costs a read, never a wrong answer", cases[i].what);
     }
 }

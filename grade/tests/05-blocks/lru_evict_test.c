@@ -55,7 +55,7 @@ static void lru_evict_nothing_within_capacity(void)
         ex_lru_insert(c, i, 1);
     for (int i = 0; i < 8; i++)
         EX_CHECK(ex_lru_has(c, i) && ex_lru_freed[i] == 0,
-                 "L2: a shard at capacity, not over it, evicts nothing (%d)", i);
+                 "LRU2: a shard at capacity, not over it, evicts nothing (%d)", i);
     lru_cache_free(c);
 }
 
@@ -67,7 +67,7 @@ static void lru_evict_skips_held_entries(void)
     lru_entry *h = lru_cache_lookup(c, 1, 0); /* the oldest, held */
     ex_lru_insert(c, 3, 1);
     EX_CHECK(ex_lru_freed[1] == 0 && ex_lru_has(c, 1),
-             "L1: the oldest entry is held, so eviction takes the oldest one nobody holds");
+             "LRU1: the oldest entry is held, so eviction takes the oldest one nobody holds");
     EX_CHECK(!ex_lru_has(c, 2), "that is 2");
     lru_cache_release(c, h);
     lru_cache_free(c);

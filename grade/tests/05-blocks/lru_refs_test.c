@@ -39,7 +39,7 @@ static void lru_refs_a_held_entry_is_never_freed(void)
     for (int i = 2; i < 10; i++)
         ex_lru_insert(c, i, 1);
     EX_CHECK(ex_lru_freed[1] == 0,
-             "L1: an entry a caller holds (a lookup not yet released) is never freed, whatever "
+             "LRU1: an entry a caller holds (a lookup not yet released) is never freed, whatever "
              "is inserted after it");
     EX_CHECK(ex_lru_has(c, 1), "and it is not evicted: eviction takes only entries whose "
              "only reference is the cache's");
@@ -80,12 +80,12 @@ static void lru_refs_only_unheld_entries_are_evictable(void)
     ex_lru_insert(c, 3, 1);            /* over capacity, and nothing evictable but 3 */
     for (int i = 0; i < 3; i++)
         EX_CHECK(ex_lru_freed[i] == 0 && ex_lru_has(c, i),
-                 "L1: held entries stay cached even when the cache is over capacity (%d)", i);
+                 "LRU1: held entries stay cached even when the cache is over capacity (%d)", i);
     for (int i = 0; i < 3; i++)
         lru_cache_release(c, h[i]);
     lru_cache_stats st;
     lru_cache_stats_get(c, &st);
-    EX_CHECK(st.usage <= 3, "L2: after the releases, usage is back within capacity (%llu)",
+    EX_CHECK(st.usage <= 3, "LRU2: after the releases, usage is back within capacity (%llu)",
              (unsigned long long)st.usage);
     lru_cache_free(c);
 }
