@@ -259,7 +259,7 @@ test: deps
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
-	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(FUZZ_SECONDS) KV_GRADE_CHECK=1 \
+	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
 	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
 test-build: $(TEST_BINS)
@@ -390,6 +390,9 @@ serve-stress: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 #   make fuzz-smoke                 every target under libFuzzer, FUZZ_SECONDS each
 #   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
 FUZZ_SECONDS ?= 10
+# make test's smoke run: a few seconds a target (its seeds and regressions
+# are replayed in full besides); `make fuzz-smoke` runs FUZZ_SECONDS.
+TEST_FUZZ_SECONDS ?= 4
 FUZZ_PAIRS := $(foreach s,$(STAGES),$(foreach t,$(FUZZ_$(s)),$(s):$(t)))
 FUZZ_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -115,6 +115,14 @@ void kv_free(void *p);
  * nothing to reclaim returns KV_OK at once. */
 int  kv_compact(kv_db *db);
 
+/* Writes what the stage holds only in memory (and its log) to its tables,
+ * and returns once they hold it: from stage 04 on, the memtable becomes a
+ * table (kv_stats: flush.count; stage 06 may then compact in the
+ * background).  The stages before keep nothing in memory that is not in
+ * their files: KV_OK at once.  It is not a durability barrier (that is
+ * kv_options.sync, or kv_close).  A read-only database: KV_ERR_INVALID. */
+int  kv_flush(kv_db *db);
+
 /* Atomic batches: puts and deletes applied together, in order (a later op
  * on the same key wins).  kv_batch_put and kv_batch_delete check their
  * arguments as kv_put and kv_delete do and copy the bytes; kv_write applies

@@ -22,6 +22,8 @@
 # done), then exactly one line "N passed, N failed" (the sums), and exits non-zero
 # if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
+# KV_ASAN_TOOL_STAGES (the stages whose kv and kv serve the tool tests run
+# under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
 # there: in memory an fsync costs nothing, where on a busy disk the suites
 # take ten times as long, and no test needs a real disk: power loss is
@@ -156,7 +158,17 @@ queue_flavour() {
         else
             missing_binary "$dir/$stage/kvtest"
         fi
-        if [ -f "$here/cli_test.sh" ]; then
+        # The tools (kv, kv serve) are the same code linked with each
+        # stage: under ASan+UBSan they run with the stages that exercise
+        # the most of them (KV_ASAN_TOOL_STAGES), every stage in release.
+        tools_here=1
+        if [ "$flavour" = asan ]; then
+            case " ${KV_ASAN_TOOL_STAGES:-03-wal 06-leveled} " in
+            *" $stage "*) ;;
+            *) tools_here=0 ;;
+            esac
+        fi
+        if [ -f "$here/cli_test.sh" ] && [ "$tools_here" = 1 ]; then
             if [ -x "$dir/$stage/kv" ]; then
                 add_job "$flavour" "cli_test.sh $dir/$stage/kv" sh "$here/cli_test.sh" "$dir/$stage/kv"
             else
@@ -165,7 +177,7 @@ queue_flavour() {
         fi
         # The Redis-protocol server (`kv DIR serve`) through sockets, and,
         # in the first build only, through redis-cli and redis-benchmark.
-        if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ]; then
+        if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ] && [ "$tools_here" = 1 ]; then
             add_job "$flavour" "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
             if [ "$dir" = "$build" ]; then
                 add_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"

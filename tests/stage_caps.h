@@ -22,6 +22,9 @@ typedef struct stage_caps {
     int has_segments;     /* segment_bytes splits the log into files */
     int gets_scan_log;    /* a kv_get may read the whole log, so its cost
                              grows with the log (tests size their work by it) */
+    int has_memtable;     /* writes wait in memory for a flush (kv_flush
+                             makes them a table: kv_stats's flush.count and
+                             tables.count) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

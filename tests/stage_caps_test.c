@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -75,8 +76,56 @@ static void stage_caps_segments_are_there_when_the_table_says(void)
               "says the stage %s segments", files, caps->has_segments ? "has" : "has no");
 }
 
+/* The number after "name: " in kv_stats, or -1 if there is none. */
+static double caps_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    char key[64];
+    snprintf(key, sizeof key, "\n%s: ", name);
+    const char *at = strstr(text, key);
+    double v = at ? strtod(at + strlen(key), NULL) : -1;
+    kv_free(text);
+    return v;
+}
+
+/* kv_flush: a stage with a memtable makes it a table (and its data stays
+ * as it was); a stage without one has nothing to do.  Both: KV_OK, and
+ * KV_ERR_INVALID on a read-only database or NULL. */
+static void stage_caps_flush_makes_a_table_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    const char *dir = testdb_dir();
+    kv_db *db = OPEN(dir, NULL);
+    CHECK_KV(kv_flush(db), KV_OK); /* nothing written yet: nothing to do */
+    PUT(db, S("a"), S("1"));
+    PUT(db, S("b"), S("2"));
+    DEL(db, S("a"));
+    double flushes = caps_stat(db, "flush.count");
+    CHECK_KV(kv_flush(db), KV_OK);
+    if (caps->has_memtable) {
+        CHECK_EQ(caps_stat(db, "flush.count"), flushes + 1);
+        CHECK(caps_stat(db, "tables.count") >= 1);
+        CHECK_EQ(caps_stat(db, "memtable.entries"), 0);
+    } else {
+        CHECK_EQ(caps_stat(db, "flush.count"), -1);
+    }
+    ABSENT(db, S("a"));
+    EXPECT(db, S("b"), S("2"));
+    CLOSE(db);
+    CHECK_KV(kv_flush(NULL), KV_ERR_INVALID);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    db = OPEN(dir, &opt);
+    CHECK_KV(kv_flush(db), KV_ERR_INVALID);
+    EXPECT(db, S("b"), S("2"));
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(stage_caps_has_a_row_for_this_stage),
+    HARNESS_TEST(stage_caps_flush_makes_a_table_when_the_table_says),
     HARNESS_TEST(stage_caps_repair_is_there_when_the_table_says),
     HARNESS_TEST(stage_caps_segments_are_there_when_the_table_says),
 };

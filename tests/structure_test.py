@@ -41,9 +41,9 @@ def result(name, problems):
 
 
 def make_vars():
-    """SRCS_<stage> of every built stage, from make's database."""
+    """SRCS_<stage> and INC_<stage> of every built stage, from make's database."""
     out = subprocess.run(["make", "-s", "-pn", "-C", ROOT], capture_output=True, text=True).stdout
-    stages, srcs = [], {}
+    stages, srcs, incs = [], {}, {}
     for line in out.splitlines():
         m = re.match(r"^STAGES :?= (.*)$", line)
         if m:
@@ -51,7 +51,10 @@ def make_vars():
         m = re.match(r"^SRCS_([0-9][^ ]*) :?= (.*)$", line)
         if m:
             srcs[m.group(1)] = m.group(2).split()
-    return stages, srcs
+        m = re.match(r"^INC_([0-9][^ ]*) :?= (.*)$", line)
+        if m:
+            incs[m.group(1)] = [w[2:] for w in m.group(2).split() if w.startswith("-I")]
+    return stages, srcs, incs
 
 
 def defined_functions(path):
@@ -117,7 +120,7 @@ def find_circle(graph):
 
 def main():
     os.chdir(ROOT)
-    stages, srcs = make_vars()
+    stages, srcs, incs = make_vars()
     if not stages:
         result("make_lists_the_stages", ["make -pn printed no STAGES"])
         return
@@ -149,8 +152,10 @@ def main():
                ["a circle: " + " -> ".join(circle)] if circle else [])
 
     for s in stages:
-        out = subprocess.run(["make", "-s", "stage-files", "STAGE=" + s], capture_output=True,
-                             text=True)
+        # What `make stage-files STAGE=s` runs.
+        dirs = " ".join(["stages/" + s] + incs.get(s, []))
+        out = subprocess.run(["sh", "scripts/stage_files.sh", s, " ".join(srcs.get(s, [])), dirs],
+                             capture_output=True, text=True)
         lines = out.stdout.splitlines()
         problems = []
         try:

@@ -276,6 +276,15 @@ int kv_compact(kv_db *db)
     return args_check_ptr("kv_compact", db, "db");
 }
 
+int kv_flush(kv_db *db)
+{
+    /* Every write is in the log when it returns: nothing is only in memory. */
+    int rc = args_check_ptr("kv_flush", db, "db");
+    if (rc == KV_OK && db->opt.read_only)
+        rc = kv_error(KV_ERR_INVALID, "kv_flush: the database was opened read-only");
+    return rc;
+}
+
 int kv_stats(kv_db *db, char **text)
 {
     int rc;

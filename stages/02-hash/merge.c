@@ -511,6 +511,16 @@ static int merge_run(kv_db *db)
     return rc;
 }
 
+int kv_flush(kv_db *db)
+{
+    /* Every write is in a segment when it returns; the index is rebuilt
+     * from them: nothing is only in memory. */
+    int rc = args_check_ptr("kv_flush", db, "db");
+    if (rc == KV_OK && db->opt.read_only)
+        rc = kv_error(KV_ERR_INVALID, "kv_flush: the database was opened read-only");
+    return rc;
+}
+
 int kv_compact(kv_db *db)
 {
     int rc = args_check_ptr("kv_compact", db, "db");

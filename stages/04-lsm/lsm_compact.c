@@ -173,7 +173,9 @@ static int compact_run(table_set *ts, lsm_table *const *in, size_t n)
     __atomic_add_fetch(&db->compact_bytes_out, meta.file_bytes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->compact_dropped, c.dropped, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->compact_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
-    return KV_OK;
+    /* (The inputs' files went with the old version, unless a reader holds
+     * it: a removal that failed is said here, or by a later call.) */
+    return lsm_tables_take_removal_error(ts, "kv_compact");
 }
 
 int table_set_compact(table_set *ts)

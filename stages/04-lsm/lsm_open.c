@@ -146,7 +146,16 @@ int kv_close(kv_db *db)
     return rc;
 }
 
-/* ---- kv_compact ------------------------------------------------------------ */
+/* ---- kv_flush and kv_compact ------------------------------------------------ */
+
+int kv_flush(kv_db *db)
+{
+    if (db == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_flush: db is NULL");
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_flush: the database was opened read-only");
+    return lsm_write_flush_all(db, "kv_flush");
+}
 
 int kv_compact(kv_db *db)
 {

@@ -19,7 +19,7 @@ unsigned table_set_format(void) { return LSM_DB_FORMAT; }
 
 /* ---- tables and versions ------------------------------------------------------- */
 
-int lsm_table_new(table *t, uint64_t lo, uint64_t hi, lsm_table **out)
+int lsm_table_new(table_set *ts, table *t, uint64_t lo, uint64_t hi, lsm_table **out)
 {
     lsm_table *lt = calloc(1, sizeof *lt);
     *out = lt;
@@ -29,6 +29,7 @@ int lsm_table_new(table *t, uint64_t lo, uint64_t hi, lsm_table **out)
     }
     atomic_init(&lt->refs, 1);
     atomic_init(&lt->doomed, 0);
+    lt->set = ts;
     lt->t = t;
     lt->lo = lo;
     lt->hi = hi;
@@ -39,10 +40,32 @@ void lsm_table_unref(lsm_table *lt)
 {
     if (lt == NULL || atomic_fetch_sub_explicit(&lt->refs, 1, memory_order_acq_rel) != 1)
         return;
-    if (atomic_load_explicit(&lt->doomed, memory_order_acquire))
-        io_unlink(table_path(lt->t)); /* (before the close: table_path is the table's) */
+    /* (Before the close: table_path is the table's.) */
+    if (atomic_load_explicit(&lt->doomed, memory_order_acquire) &&
+        io_unlink(table_path(lt->t)) != KV_OK) {
+        table_set *ts = lt->set;
+        pthread_mutex_lock(&ts->removal_lock);
+        if (!atomic_load(&ts->removal_failed))
+            snprintf(ts->removal_why, sizeof ts->removal_why, "%s", kv_errmsg());
+        atomic_store(&ts->removal_failed, 1);
+        pthread_mutex_unlock(&ts->removal_lock);
+    }
     table_unref(lt->t);
     free(lt);
+}
+
+int lsm_tables_take_removal_error(table_set *ts, const char *call)
+{
+    if (!atomic_load_explicit(&ts->removal_failed, memory_order_acquire))
+        return KV_OK;
+    pthread_mutex_lock(&ts->removal_lock);
+    char why[600];
+    snprintf(why, sizeof why, "%s", ts->removal_why);
+    atomic_store(&ts->removal_failed, 0);
+    pthread_mutex_unlock(&ts->removal_lock);
+    return kv_error(KV_ERR_IO, "%s: %s: a table kv_compact replaced could not be removed: %s "
+                    "(harmless: the next open removes it; reported once, and nothing of this "
+                    "call was written)", call, ts->db->dir.path, why);
 }
 
 /* A version of n tables (a reference taken on each), one reference. */
@@ -90,6 +113,10 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
 {
     char name[LSM_NAME_MAX];
     table_set *ts = calloc(1, sizeof *ts);
+    if (ts != NULL) {
+        pthread_mutex_init(&ts->removal_lock, NULL);
+        atomic_init(&ts->removal_failed, 0);
+    }
     lsm_table **tables = malloc((l->ntables + 1) * sizeof *tables);
     size_t n = 0;
     int rc = ts && tables ? KV_OK : kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory",
@@ -115,7 +142,7 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
         table *t = NULL;
         rc = path ? table_open(db->tctx, path, &t) : KV_ERR_NOMEM;
         free(path);
-        if (rc == KV_OK && (rc = lsm_table_new(t, lt->lo, lt->hi, &tables[n])) == KV_OK)
+        if (rc == KV_OK && (rc = lsm_table_new(ts, t, lt->lo, lt->hi, &tables[n])) == KV_OK)
             n++;
     }
     if (rc == KV_OK) {
@@ -131,9 +158,8 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
 
 int table_set_close(table_set *ts, int clean)
 {
-    (void)ts;
     (void)clean; /* the directory says it all: nothing to write */
-    return KV_OK;
+    return lsm_tables_take_removal_error(ts, "kv_close");
 }
 
 void table_set_free(table_set *ts)
@@ -141,6 +167,7 @@ void table_set_free(table_set *ts)
     if (ts == NULL)
         return;
     table_set_version_unref(ts->current);
+    pthread_mutex_destroy(&ts->removal_lock);
     free(ts);
 }
 
@@ -208,9 +235,9 @@ void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s)
 
 int table_set_admit(table_set *ts, const char *call)
 {
-    (void)ts; /* stage 04 never holds a writer back for its tables */
-    (void)call;
-    return KV_OK;
+    /* Stage 04 never holds a writer back for its tables; it only says, once,
+     * that a replaced table's file could not be removed. */
+    return lsm_tables_take_removal_error(ts, call);
 }
 
 void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
@@ -258,7 +285,7 @@ int lsm_table_out_finish(kv_db *db, lsm_table_out *o, const char *call, lsm_tabl
         rc = lsm_sync_dir(db, call);
     table *t = NULL;
     if (rc == KV_OK && (rc = table_open(db->tctx, o->path, &t)) == KV_OK)
-        rc = lsm_table_new(t, o->lo, o->hi, out);
+        rc = lsm_table_new(db->tables, t, o->lo, o->hi, out);
     if (rc != KV_OK)
         kv_error_append(" (%s: writing table %s)", call, o->path);
     lsm_table_out_abandon(o);

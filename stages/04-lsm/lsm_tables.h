@@ -40,6 +40,7 @@
 /* A table of the database, shared by every version that holds it. */
 typedef struct lsm_table {
     atomic_int refs;            /* the versions holding it */
+    table_set *set;             /* whose removals it reports */
     table *t;
     uint64_t lo, hi;            /* the sequence numbers its name gives */
     atomic_int doomed;          /* kv_compact replaced it: its file is
@@ -56,15 +57,25 @@ struct table_set_version {
 
 /* An lsm_table of t (taking over the caller's reference on t), one
  * reference.  KV_OK or NOMEM (t released). */
-int  lsm_table_new(table *t, uint64_t lo, uint64_t hi, lsm_table **out);
+int  lsm_table_new(table_set *ts, table *t, uint64_t lo, uint64_t hi, lsm_table **out);
 /* Drops a reference; the last closes the table, and removes its file if
- * it is doomed (a failed removal leaves it for kv_open, F1, which says
- * nothing: no call is there to hear it).  NULL is a no-op. */
+ * it is doomed (a failed removal leaves it for kv_open, F1, and is kept
+ * for the set to report once).  NULL is a no-op. */
 void lsm_table_unref(lsm_table *lt);
+/* The failed removal kept for reporting, as `call`'s error (and cleared);
+ * KV_OK if there is none. */
+int  lsm_tables_take_removal_error(table_set *ts, const char *call);
 
 struct table_set {
     kv_db *db;
     table_set_version *current;     /* write_lock */
+    /* A doomed table's file that could not be removed (it is harmless:
+     * kv_open removes it, F1), for the next call to report: a write,
+     * kv_compact or kv_close.  removal_lock alone (a table is released on
+     * whichever thread drops its last version, holding any lock). */
+    pthread_mutex_t removal_lock;
+    atomic_int removal_failed;
+    char removal_why[512];
 };
 
 /* A table being written: add entries with table_builder_add(o->b, ...). */
