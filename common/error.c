@@ -52,6 +52,7 @@ const char *kv_strerror(int status)
     case KV_ERR_INVALID: return "invalid argument";
     case KV_ERR_NOMEM:   return "out of memory";
     case KV_ERR_BUSY:    return "database is busy (open elsewhere)";
+    case KV_ERR_CONFLICT: return "conflict (a write since the transaction began: retry)";
     default:             return "unknown status";
     }
 }

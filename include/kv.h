@@ -26,9 +26,9 @@
  *   - Any failure returns an error code and leaves a precise message for
  *     kv_errmsg().  The library never prints, exits or aborts.
  *
- * Every snapshot and every iterator of a database is freed before its
- * kv_close; while any is live, kv_close returns KV_ERR_INVALID and closes
- * nothing (free them, then call kv_close again).
+ * Every snapshot, iterator and transaction of a database is freed (or
+ * ended) before its kv_close; while any is live, kv_close returns
+ * KV_ERR_INVALID and closes nothing (free them, then call kv_close again).
  */
 #ifndef KV_H
 #define KV_H
@@ -52,7 +52,8 @@ enum {
     KV_ERR_CORRUPT = -2,  /* a file holds something the engine did not write */
     KV_ERR_INVALID = -3,  /* a bad argument, or an operation not allowed now */
     KV_ERR_NOMEM = -4,    /* an allocation failed */
-    KV_ERR_BUSY = -5      /* the directory is open elsewhere */
+    KV_ERR_BUSY = -5,     /* the directory is open elsewhere */
+    KV_ERR_CONFLICT = -6  /* kv_txn_commit: another write conflicts: retry */
 };
 
 typedef struct kv_options {
@@ -201,6 +202,66 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap);  /* NULL is a no-op; 
 int  kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, void **val,
                size_t *vlen);                               /* snap NULL: KV_ERR_INVALID */
 int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap NULL = now */
+
+/* Transactions: reads, and writes that depend on them, as one atomic step.
+ *   - kv_txn_begin starts one now: its reads see the database as it was
+ *     then (a snapshot, as kv_snapshot_new takes), with the transaction's
+ *     own writes over it; no one else sees its writes before it commits.
+ *   - kv_txn_commit applies all of its writes as one batch (atomic and
+ *     durable as kv_write's: kv_options.sync), unless a write committed by
+ *     anyone (a transaction, kv_put, kv_write) after the transaction began
+ *     conflicts with it: then nothing of it is applied, and it returns
+ *     KV_ERR_CONFLICT (begin again and retry).  Which writes conflict is
+ *     the isolation level's:
+ *       KV_TXN_SNAPSHOT      one to a key the transaction writes (first
+ *                            committer wins): no lost update, but write
+ *                            skew is allowed (two transactions that each
+ *                            read what the other writes both commit);
+ *       KV_TXN_SERIALIZABLE  also one to a key it read (found or absent),
+ *                            or inside a range its iterator stepped over:
+ *                            what commits behaves as if the transactions
+ *                            had run one after the other.
+ *     A transaction that writes nothing commits at once (KV_OK).  How each
+ *     stage finds conflicts, and what they cost, is on its page: stages
+ *     01-06 compare values (at the snapshot and at commit), so a key
+ *     written and written back to the value it had there (or rewritten
+ *     with the same value) does not count as changed, which under
+ *     KV_TXN_SNAPSHOT lets through a commit that first committer wins
+ *     would refuse (never a lost update); stage 07 compares versions, and
+ *     any write counts.
+ *   - kv_txn_commit and kv_txn_abort end a transaction and free it,
+ *     whatever they return (a NULL transaction is KV_ERR_INVALID for
+ *     commit, a no-op for abort).  Commit with the transaction's iterators
+ *     still live writes nothing and returns KV_ERR_INVALID; what the
+ *     transaction holds is then freed with its last iterator.  A live
+ *     transaction counts for kv_close as a snapshot does.  A transaction
+ *     is used by one thread at a time.
+ *   - kv_txn_get, kv_txn_put and kv_txn_delete check their arguments as
+ *     kv_get, kv_put and kv_delete do; a failed one changes nothing of the
+ *     transaction.
+ *   - A transaction's iterator sees its own writes over its snapshot, in
+ *     key order, forward; it is freed before the transaction ends.  Under
+ *     KV_TXN_SERIALIZABLE the keys from where it was positioned to where
+ *     it stopped count as read, present or not (so an insert there by
+ *     another conflicts: no phantom). */
+typedef struct kv_txn kv_txn;
+typedef struct kv_txn_iter kv_txn_iter;
+enum { KV_TXN_SNAPSHOT = 0, KV_TXN_SERIALIZABLE = 1 };
+int  kv_txn_begin(kv_db *db, int isolation, kv_txn **txn);
+int  kv_txn_get(kv_txn *txn, const void *key, size_t klen, void **val, size_t *vlen);
+int  kv_txn_put(kv_txn *txn, const void *key, size_t klen, const void *val, size_t vlen);
+int  kv_txn_delete(kv_txn *txn, const void *key, size_t klen);
+int  kv_txn_commit(kv_txn *txn);  /* KV_OK, KV_ERR_CONFLICT or an error; txn freed */
+void kv_txn_abort(kv_txn *txn);   /* NULL is a no-op; txn freed */
+int         kv_txn_iter_new(kv_txn *txn, kv_txn_iter **it);
+void        kv_txn_iter_seek_first(kv_txn_iter *it);
+void        kv_txn_iter_seek(kv_txn_iter *it, const void *key, size_t klen);
+int         kv_txn_iter_valid(const kv_txn_iter *it);
+void        kv_txn_iter_next(kv_txn_iter *it);
+const void *kv_txn_iter_key(const kv_txn_iter *it, size_t *klen);
+const void *kv_txn_iter_value(const kv_txn_iter *it, size_t *vlen);
+int         kv_txn_iter_status(const kv_txn_iter *it);
+void        kv_txn_iter_free(kv_txn_iter *it);
 
 /* Statistics about an open database, as "name: value" lines of text.
  * On KV_OK, *text is a NUL-terminated allocation to release with kv_free. */

@@ -22,7 +22,8 @@ for fn in $(awk '{print $1}' "$tmp" | sort | uniq -d); do
     case $fn in kv_*) continue ;; esac
     dirs=$(awk -v fn="$fn" '$1 == fn {print $2}' "$tmp" | tr '\n' ' ')
     # The header that declares it, in one of those directories.
-    hdr=$(for d in $dirs; do grep -l -E "^[a-z].*[ *]$fn\(" "$d"/*.h 2>/dev/null; done | head -n 1)
+    # (common/ too: an interface every stage implements may be declared there.)
+    hdr=$(for d in $dirs common; do grep -l -E "^[a-z].*[ *]$fn\(" "$d"/*.h 2>/dev/null; done | head -n 1)
     # Its opening comment (up to the first "*/") says so.
     if [ -n "$hdr" ] && sed -n '1,/\*\//p' "$hdr" | grep -q -i "an interface"; then
         continue

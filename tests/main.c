@@ -23,6 +23,7 @@ extern const harness_suite sweep_suite;
 extern const harness_suite stage_caps_suite;
 extern const harness_suite inspect_suite;
 extern const harness_suite inspect_race_suite;
+extern const harness_suite txn_suite;
 
 int main(int argc, char **argv)
 {
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
         &concurrency_suite, &concurrency_snapshot_suite, &stress_suite,
         &model_suite,      &fault_suite,       &badfile_suite,
         &tools_suite,      &sweep_suite,       &inspect_suite,
-        &inspect_race_suite,
+        &inspect_race_suite, &txn_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

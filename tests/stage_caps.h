@@ -25,6 +25,10 @@ typedef struct stage_caps {
     int has_memtable;     /* writes wait in memory for a flush (kv_flush
                              makes them a table: kv_stats's flush.count and
                              tables.count) */
+    int txn_versions;     /* a commit finds a conflict by versions: any write
+                             to a key since the snapshot counts, even one
+                             that wrote its value back (before: values are
+                             compared; kv.h, transactions) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

@@ -123,8 +123,30 @@ static void stage_caps_flush_makes_a_table_when_the_table_says(void)
     CLOSE(db);
 }
 
+/* A key written and written back (A, B, A) since a transaction's
+ * snapshot: a conflict where commits compare versions, not where they
+ * compare values (kv.h, transactions). */
+static void stage_caps_txn_versions_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    kv_db *db = testdb_fresh(NULL);
+    PUT(db, S("x"), S("A"));
+    kv_txn *t = NULL;
+    CHECK_KV(kv_txn_begin(db, KV_TXN_SNAPSHOT, &t), KV_OK);
+    PUT(db, S("x"), S("B"));
+    PUT(db, S("x"), S("A"));
+    CHECK_KV(kv_txn_put(t, S("x"), S("mine")), KV_OK);
+    CHECK_KV(kv_txn_commit(t), caps->txn_versions ? KV_ERR_CONFLICT : KV_OK);
+    if (caps->txn_versions)
+        EXPECT(db, S("x"), S("A"));
+    else
+        EXPECT(db, S("x"), S("mine"));
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(stage_caps_has_a_row_for_this_stage),
+    HARNESS_TEST(stage_caps_txn_versions_when_the_table_says),
     HARNESS_TEST(stage_caps_flush_makes_a_table_when_the_table_says),
     HARNESS_TEST(stage_caps_repair_is_there_when_the_table_says),
     HARNESS_TEST(stage_caps_segments_are_there_when_the_table_says),

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "file_start.h"
 #include "log_record.h"
+#include "txn.h"
 #include "log_scan.h"
 #include "snapshot_iter.h"
 
@@ -116,9 +117,12 @@ int kv_close(kv_db *db)
     return rc;
 }
 
-/* Appends the records of `ops` with a single write.  On failure, cuts the
- * file back to `end` so no partial record stays in it (invariant 3). */
-static int log_db_append(kv_db *db, const char *call, const batch_op *ops, size_t n)
+/* Appends the records of `ops` with a single write, if check (NULL: none)
+ * lets them in: it runs under write_lock, so no write comes between it and
+ * them (a transaction's commit, common/txn.h).  On failure, cuts the file
+ * back to `end` so no partial record stays in it (invariant 3). */
+static int log_db_append(kv_db *db, const char *call, const batch_op *ops, size_t n,
+                         txn_check_fn check, void *ctx)
 {
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
@@ -153,6 +157,8 @@ static int log_db_append(kv_db *db, const char *call, const batch_op *ops, size_
     if (db->failed) {
         rc = kv_error(KV_ERR_IO, "%s: %s: an earlier write failed and could not be "
                       "undone; reopen the database", call, io_path(db->log));
+    } else if (check != NULL && (rc = check(ctx)) != KV_OK) {
+        /* refused: nothing written */
     } else if ((rc = io_append(db->log, iov, (int)(3 * n))) == KV_OK) {
         __atomic_store_n(&db->end, db->end + total, __ATOMIC_RELEASE);
         __atomic_add_fetch(&db->puts, n - deletes, __ATOMIC_RELAXED);
@@ -185,7 +191,7 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
         (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
         return rc;
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    return log_db_append(db, "kv_put", &op, 1);
+    return log_db_append(db, "kv_put", &op, 1, NULL, NULL);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -195,7 +201,7 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
         (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
         return rc;
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    return log_db_append(db, "kv_delete", &op, 1);
+    return log_db_append(db, "kv_delete", &op, 1, NULL, NULL);
 }
 
 /* A batch is one write of all its records: a process kill or a power loss
@@ -207,9 +213,16 @@ int kv_write(kv_db *db, const kv_batch *b)
     int rc = batch_ops_for_write(db, b, &ops, &n);
     if (rc != KV_OK)
         return rc;
-    rc = log_db_append(db, "kv_write", ops, n);
+    rc = log_db_append(db, "kv_write", ops, n, NULL, NULL);
     free(ops);
     return rc;
+}
+
+/* A transaction's commit (common/txn.h): its batch, if its check passes. */
+int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
+                            void *ctx)
+{
+    return log_db_append(db, "kv_txn_commit", ops, n, check, ctx);
 }
 
 /* The lesson of this stage: a read looks at every record ever written. */

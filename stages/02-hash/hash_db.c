@@ -233,7 +233,7 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
-    return hash_write(db, "kv_put", &op, 1);
+    return hash_write(db, "kv_put", &op, 1, NULL, NULL);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -245,7 +245,7 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
-    return hash_write(db, "kv_delete", &op, 1);
+    return hash_write(db, "kv_delete", &op, 1, NULL, NULL);
 }
 
 /* A batch is one hash_write: one write of all its records, and one update
@@ -262,12 +262,21 @@ int kv_write(kv_db *db, const kv_batch *b)
     if (db->opt.read_only)
         rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
     else if (n > 0)
-        rc = hash_write(db, "kv_write", ops, n);
+        rc = hash_write(db, "kv_write", ops, n, NULL, NULL);
     free(ops);
     return rc;
 }
 
 /* The lesson of this stage: one lookup in memory, one read from disk. */
+/* A transaction's commit (common/txn.h): its batch, if its check passes. */
+int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
+                            void *ctx)
+{
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
+    return hash_write(db, "kv_txn_commit", ops, n, check, ctx);
+}
+
 int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
 {
     int rc = args_check_get(db, key, klen, val, vlen);

@@ -87,7 +87,8 @@ static int hash_write_locked(kv_db *db, const char *call, hash_write_records *r,
     return KV_OK;
 }
 
-int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
+int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n, txn_check_fn check,
+               void *ctx)
 {
     hash_write_records r;
     hash_update u;
@@ -100,6 +101,12 @@ int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
     }
     pthread_mutex_lock(&db->write_lock);
     int absent = 0;
+    if (check != NULL && !db->failed && (rc = check(ctx)) != KV_OK) {
+        pthread_mutex_unlock(&db->write_lock); /* refused: nothing written */
+        hash_update_free(&u);
+        hash_write_records_free(&r);
+        return rc;
+    }
     if (n == 1 && ops[0].is_delete) {
         /* The index knows every live key: deleting an absent one writes
          * nothing.  (write_lock keeps the answer true until we act on it.) */

@@ -17,11 +17,16 @@
 
 #include "batch.h"
 #include "kv.h"
+#include "txn.h"
 
 /* At the end of kv_open (after recovery): sets up db->writer. */
 int  hash_write_open(kv_db *db);
-/* REQUIRES: n > 0, the database is writable, ops passed the argument checks. */
-int  hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
+/* Writes ops[0..n) as one record, if check (NULL: none) lets it in: check
+ * runs where no other write can come between it and the record (a
+ * transaction's commit, common/txn.h), and its refusal writes nothing.
+ * REQUIRES: n > 0, the database is writable, ops passed the argument checks. */
+int  hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
+                txn_check_fn check, void *ctx);
 /* First thing at kv_close (whose status it gives: the database is closed
  * even if it fails); frees db->writer.  NULL writer: a no-op. */
 int  hash_write_close(kv_db *db);

@@ -31,6 +31,8 @@ struct hash_writer {
 typedef struct wal_write {
     kv_db *db;
     hash_update u;
+    txn_check_fn check;     /* its condition (a transaction's commit), or NULL */
+    void *check_ctx;
 } wal_write;
 
 static wal_target wal_write_target(segment *seg)
@@ -72,9 +74,18 @@ static void wal_write_apply(void *ctx, const wal_place *p)
     hash_update_apply(w->db, seg, &w->u, p->end);
 }
 
-int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
+/* The queue's check (wal_request.check): the writer's condition, run with
+ * every earlier record applied.  REQUIRES: write_lock held. */
+static int wal_write_check(void *ctx)
 {
-    wal_write w = {.db = db};
+    wal_write *w = ctx;
+    return w->check(w->check_ctx);
+}
+
+int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n, txn_check_fn check,
+               void *ctx)
+{
+    wal_write w = {.db = db, .check = check, .check_ctx = ctx};
     int rc = hash_update_init(&w.u, call, ops, n);
     if (rc != KV_OK)
         return rc;
@@ -87,7 +98,8 @@ int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
     }
     wal_batch_encode(payload, ops, n);
     wal_request r = {.call = call, .payload = payload, .len = (size_t)len,
-                     .room = n - w.u.deletes, .apply = wal_write_apply, .ctx = &w};
+                     .room = n - w.u.deletes, .apply = wal_write_apply, .ctx = &w,
+                     .check = check != NULL ? wal_write_check : NULL};
     rc = wal_queue_write(db->writer->q, &r);
     free(payload);
     hash_update_free(&w.u);

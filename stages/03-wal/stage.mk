@@ -20,7 +20,7 @@ SRCS_03-wal := $(WAL_MODULE_SRCS) \
                stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
                stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
-               stages/01-log/snapshot_iter.c
+               stages/01-log/snapshot_iter.c stages/01-log/txn_values.c
 INC_03-wal := -Istages/02-hash -Istages/01-log
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_03-wal := wal hint

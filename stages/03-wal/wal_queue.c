@@ -267,7 +267,10 @@ static void wal_queue_lead(wal_queue *q, wal_waiter *me)
     size_t n = 0;
     uint64_t bytes = 0;
     wal_waiter *last = me;
-    for (wal_waiter *x = me; x && (n == 0 || bytes + x->r->len <= WAL_QUEUE_GROUP_MAX);
+    /* A request with a check goes alone (wal_request.check). */
+    for (wal_waiter *x = me;
+         x && (n == 0 || (bytes + x->r->len <= WAL_QUEUE_GROUP_MAX && me->r->check == NULL &&
+                          x->r->check == NULL));
          x = x->next) {
         bytes += x->r->len;
         n++;
@@ -276,7 +279,9 @@ static void wal_queue_lead(wal_queue *q, wal_waiter *me)
     pthread_mutex_unlock(&q->queue_lock);
 
     pthread_mutex_lock(q->c.write_lock);
-    int rc = wal_queue_commit(q, me, last, n);
+    int rc = me->r->check != NULL ? me->r->check(me->r->ctx) : KV_OK;
+    if (rc == KV_OK)
+        rc = wal_queue_commit(q, me, last, n);
     pthread_mutex_unlock(q->c.write_lock);
 
     pthread_mutex_lock(&q->queue_lock);

@@ -93,6 +93,14 @@ typedef struct wal_request {
      * queue order, under the write lock.  It cannot fail: the record is
      * written, so whatever apply needs was made ready by prepare. */
     void (*apply)(void *ctx, const wal_place *place);
+    /* A condition on the record (a transaction's commit: nothing it read
+     * has changed since), or NULL.  A request with one goes in a group of
+     * its own, and the leader calls it under the write lock before the
+     * group's prepare, once every record queued before it was applied: so
+     * no write can come between what it sees and its record.  KV_OK lets
+     * the record in; anything else fails this request only, with nothing
+     * written (kv_error set). */
+    int  (*check)(void *ctx);
     void *ctx;
 } wal_request;
 

@@ -192,8 +192,6 @@ int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
 
 /* ---- the write path (lsm_write.c) ---------------------------------------- */
 
-/* REQUIRES: n > 0, the database writable, ops checked (batch.h). */
-int  lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n);
 /* Freezes mem (unless empty) and waits until no memtable is left to flush:
  * every write acknowledged before the call is in the tables.  For
  * kv_compact.  REQUIRES: write_lock not held. */

@@ -1,5 +1,6 @@
 /*
  * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write.
+ * (and a transaction's commit, txn_stage_write_checked: common/txn.h).
  * Each checks its arguments, asks the table set to admit it
  * (table_set_admit: stage 06 holds writers back while level 0 is too
  * full), and becomes one record of the write-ahead log, written through
@@ -26,6 +27,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "txn.h"
 
 /* Records up to this size are built on the writer's stack. */
 #define LSM_WRITE_STACK_BYTES 512
@@ -37,6 +39,8 @@ typedef struct lsm_write_req {
     uint8_t *rec;
     size_t len;
     uint64_t seq;           /* the first op's, given by stamp */
+    txn_check_fn check;     /* its condition (a transaction's commit), or NULL */
+    void *check_ctx;
 } lsm_write_req;
 
 /* ---- making room: the memtable switch ------------------------------------------- */
@@ -233,6 +237,14 @@ static void lsm_write_apply(void *ctx, const wal_place *p)
     __atomic_add_fetch(&db->batches, w->n > 1, __ATOMIC_RELAXED);
 }
 
+/* The queue's check (wal_request.check): the writer's condition, run with
+ * every earlier record in the memtable.  REQUIRES: write_lock held. */
+static int lsm_write_check(void *ctx)
+{
+    lsm_write_req *w = ctx;
+    return w->check(w->check_ctx);
+}
+
 /* REQUIRES: write_lock held. */
 static void lsm_write_failed(void *owner)
 {
@@ -241,7 +253,10 @@ static void lsm_write_failed(void *owner)
 
 /* ---- writes -------------------------------------------------------------------- */
 
-int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
+/* Writes ops[0..n) as one record if check (NULL: none) lets them in.
+ * REQUIRES: n > 0, the database writable, ops checked (batch.h). */
+static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
+                     txn_check_fn check, void *check_ctx)
 {
     int rc = table_set_admit(db->tables, call);
     if (rc != KV_OK)
@@ -255,9 +270,11 @@ int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n)
     lsm_wal_record_encode(rec, ops, n);
     for (size_t i = 0; i < n; i++)
         room += memtable_entry_max(ops[i].klen, ops[i].is_delete ? 0 : ops[i].vlen);
-    lsm_write_req w = {.db = db, .ops = ops, .n = n, .rec = rec, .len = (size_t)len};
+    lsm_write_req w = {.db = db, .ops = ops, .n = n, .rec = rec, .len = (size_t)len,
+                       .check = check, .check_ctx = check_ctx};
     wal_request r = {.call = call, .payload = rec, .len = (size_t)len, .room = room,
-                     .stamp = lsm_write_stamp, .apply = lsm_write_apply, .ctx = &w};
+                     .stamp = lsm_write_stamp, .apply = lsm_write_apply, .ctx = &w,
+                     .check = check != NULL ? lsm_write_check : NULL};
     rc = wal_queue_write(db->q, &r);
     if (rec != stack)
         free(rec);
@@ -276,7 +293,7 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    return lsm_write(db, "kv_put", &op, 1);
+    return lsm_write(db, "kv_put", &op, 1, NULL, NULL);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -288,7 +305,7 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    return lsm_write(db, "kv_delete", &op, 1);
+    return lsm_write(db, "kv_delete", &op, 1, NULL, NULL);
 }
 
 /* A batch is one record: one append, consecutive sequence numbers, made
@@ -303,9 +320,19 @@ int kv_write(kv_db *db, const kv_batch *b)
     if (db->opt.read_only)
         rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
     else if (n > 0)
-        rc = lsm_write(db, "kv_write", ops, n);
+        rc = lsm_write(db, "kv_write", ops, n, NULL, NULL);
     free(ops);
     return rc;
+}
+
+/* A transaction's commit (common/txn.h): its batch, if its check passes;
+ * read-only is refused as kv_write refuses it. */
+int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
+                            void *ctx)
+{
+    if (db->opt.read_only)
+        return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
+    return lsm_write(db, "kv_txn_commit", ops, n, check, ctx);
 }
 
 /* ---- open and close ------------------------------------------------------------- */

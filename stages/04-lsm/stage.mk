@@ -31,7 +31,7 @@ SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
                stages/04-lsm/table_v1_inspect.c \
                $(LSM_ENGINE_SRCS) $(LSM_TABLE_SET_SRCS) \
                stages/04-lsm/lsm_tools.c \
-               $(WAL_MODULE_SRCS)
+               $(WAL_MODULE_SRCS) stages/01-log/txn_values.c
 # kv check and kv dump of one log; kv repair's work on one file
 # (lsm_repair.h), and what it can read of a damaged v1 table.
 SRCS_04-lsm += stages/04-lsm/lsm_wal_tools.c stages/04-lsm/lsm_repair_log.c \

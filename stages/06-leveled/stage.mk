@@ -93,6 +93,6 @@ LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,tools/compaction_sim/
                       stages/06-leveled/version_builder.c \
                       stages/06-leveled/compaction_pick.c stages/06-leveled/version_edit.c \
                       stages/04-lsm/internal_key.c) \
-                    $(patsubst %.c,$(B)/obj/%.o,$(wildcard common/*.c))
+                    $(patsubst %.c,$(B)/obj/%.o,$(filter-out common/txn%.c,$(wildcard common/*.c)))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm
