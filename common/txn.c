@@ -172,9 +172,10 @@ int kv_txn_commit(kv_txn *t)
     }
     batch_op *ops = malloc(t->writes.n * sizeof *ops);
     if (ops == NULL) {
+        rc = kv_error(KV_ERR_NOMEM, "kv_txn_commit: out of memory for %zu writes: nothing "
+                      "was written", t->writes.n);
         txn_free(t);
-        return kv_error(KV_ERR_NOMEM, "kv_txn_commit: out of memory for %zu writes",
-                        t->writes.n);
+        return rc;
     }
     for (size_t i = 0; i < t->writes.n; i++) {
         const txn_write *w = &t->writes.e[i];

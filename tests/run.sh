@@ -24,6 +24,11 @@
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
 # KV_ASAN_TOOL_STAGES (the stages whose kv and kv serve the tool tests run
 # under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
+# KV_SANITIZE_DIFF_STAGES (stages that are the stage before with a file or
+# two changed, default "07-txn": under ASan+UBSan and ThreadSanitizer their
+# suites run only the tests of what changed, KV_SANITIZE_DIFF_FILTER,
+# default "txn", and their crash test runs in release only; the stage
+# before runs everything else on the same code),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
 # there: in memory an fsync costs nothing, where on a busy disk the suites
 # take ten times as long, and no test needs a real disk: power loss is
@@ -136,6 +141,14 @@ run_binary() {
     echo "$passed $failed" >"$work/sums.$n"
 }
 
+# is_diff_stage STAGE: one of KV_SANITIZE_DIFF_STAGES.
+is_diff_stage() {
+    case " ${KV_SANITIZE_DIFF_STAGES:-07-txn} " in
+    *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
+
 # queue_flavour DIR FLAVOUR: every binary of one build directory.
 queue_flavour() {
     dir=$1 flavour=$2
@@ -153,8 +166,12 @@ queue_flavour() {
         missing_binary "$dir/common_test"
     fi
     for stage in $stages; do
+        stage_filter=$filter
+        if [ "$flavour" = asan ] && is_diff_stage "$stage"; then
+            stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
+        fi
         if [ -x "$dir/$stage/kvtest" ]; then
-            add_job "$flavour" "$dir/$stage/kvtest" "$dir/$stage/kvtest" $filter
+            add_job "$flavour" "$dir/$stage/kvtest" "$dir/$stage/kvtest" $stage_filter
         else
             missing_binary "$dir/$stage/kvtest"
         fi
@@ -189,7 +206,7 @@ queue_flavour() {
         if [ -x "$dir/$stage/alloctest" ]; then
             add_job "$flavour" "$dir/$stage/alloctest" "$dir/$stage/alloctest" $filter
         fi
-        if [ -x "$dir/$stage/crashtest" ]; then
+        if [ -x "$dir/$stage/crashtest" ] && ! { [ "$flavour" = asan ] && is_diff_stage "$stage"; }; then
             add_job "$flavour" "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
         fi
         # Fuzz harnesses on their saved regression inputs and the stage's seeds.
@@ -227,8 +244,12 @@ if [ -n "${KV_GRADE_CHECK:-}" ]; then
 fi
 if [ -n "$tsan_build" ]; then
     for stage in $stages; do
+        stage_filter=$filter
+        if is_diff_stage "$stage"; then
+            stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
+        fi
         if [ -x "$tsan_build/$stage/racetest" ]; then
-            add_job tsan "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $filter
+            add_job tsan "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $stage_filter
         else
             missing_binary "$tsan_build/$stage/racetest"
         fi

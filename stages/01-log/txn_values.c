@@ -34,7 +34,8 @@ static int txn_value_changed(void *ctx, kv_txn *t, const void *key, size_t klen,
     int a = kv_get_at(t->db, t->snap, key, klen, &then, &then_len);
     int b = a == KV_OK || a == KV_NOT_FOUND ? kv_get(t->db, key, klen, &now, &now_len) : a;
     int rc = b == KV_OK || b == KV_NOT_FOUND ? KV_OK : b;
-    *changed = !(a == b && (a == KV_NOT_FOUND ||
+    *changed = rc == KV_OK &&
+               !(a == b && (a == KV_NOT_FOUND ||
                             (then_len == now_len && memcmp(then, now, now_len) == 0)));
     kv_free(then);
     kv_free(now);

@@ -4,7 +4,7 @@
  * that rolls over to a new segment, a put with sync = 1), opens (creating
  * a database, recovering segments, hint files and a torn tail, strict and
  * read-only, replaying into a small memtable), reads (kv_get, iterators
- * both ways, snapshots, kv_stats), kv_compact, kv_close, and the offline
+ * both ways, snapshots, kv_stats), a transaction, kv_compact, kv_close, and the offline
  * tools (kv_check, kv_dump, kv_repair).
  */
 #include <stdio.h>
@@ -196,6 +196,44 @@ static int stats(alloc_env *e)
 
 static int compact(alloc_env *e) { return kv_compact(e->db); }
 
+/* A serializable transaction: reads (a key, an absent one, a scan of a
+ * range, its own write), a put and a delete, the commit. */
+static int transaction(alloc_env *e)
+{
+    kv_txn *t = NULL;
+    int rc = kv_txn_begin(e->db, KV_TXN_SERIALIZABLE, &t);
+    if (rc != KV_OK)
+        return rc;
+    void *val = NULL;
+    size_t vlen = 0;
+    if ((rc = kv_txn_get(t, S("key01"), &val, &vlen)) == KV_OK)
+        kv_free(val);
+    if ((rc == KV_OK || rc == KV_NOT_FOUND) &&
+        (rc = kv_txn_get(t, S("key99"), &val, &vlen)) == KV_NOT_FOUND)
+        rc = kv_txn_put(t, S("key00"), S("txn"));
+    if (rc == KV_OK && (rc = kv_txn_delete(t, S("key07"))) == KV_OK &&
+        (rc = kv_txn_get(t, S("key00"), &val, &vlen)) == KV_OK)
+        kv_free(val);
+    kv_txn_iter *it = NULL;
+    if (rc == KV_OK && (rc = kv_txn_iter_new(t, &it)) == KV_OK) {
+        int n = 0;
+        for (kv_txn_iter_seek(it, S("key03")); kv_txn_iter_valid(it) && n < 3; n++)
+            kv_txn_iter_next(it);
+        rc = kv_txn_iter_status(it);
+        kv_txn_iter_free(it);
+    }
+    if (rc != KV_OK) {
+        kv_txn_abort(t);
+        return rc;
+    }
+    return kv_txn_commit(t);
+}
+static void transaction_effect(alloc_model *m)
+{
+    alloc_model_put(m, 0, "txn", 3);
+    alloc_model_delete(m, 7);
+}
+
 /* ---- the offline tools ------------------------------------------------------------- */
 
 static void count_line(void *ctx, const char *line)
@@ -252,6 +290,8 @@ CASE(get_of_every_key, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, get_each, NULL)
 CASE(iterator_scan_and_seek, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, iterate, NULL)
 CASE(snapshot_read_and_scan, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, snapshot, NULL)
 CASE(stats_text, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, stats, NULL)
+CASE(transaction_reads_and_commits, ALLOC_FROM_MERGED, 1, 0, 0, 0, KV_OK, transaction,
+     transaction_effect)
 CASE(compact_of_overwrites_and_deletes, ALLOC_FROM_SEGMENTS, 1, 0, 0, 0, KV_OK, compact, NULL)
 CASE(check_of_a_merged_database, ALLOC_FROM_MERGED, 0, 0, 0, 0, KV_OK, check, NULL)
 CASE(dump_of_a_merged_database, ALLOC_FROM_MERGED, 0, 0, 0, 0, KV_OK, dump, NULL)
@@ -285,6 +325,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(iterator_scan_and_seek),
     HARNESS_TEST(snapshot_read_and_scan),
     HARNESS_TEST(stats_text),
+    HARNESS_TEST(transaction_reads_and_commits),
     HARNESS_TEST(compact_of_overwrites_and_deletes),
     HARNESS_TEST(check_of_a_merged_database),
     HARNESS_TEST(dump_of_a_merged_database),
