@@ -297,6 +297,13 @@ costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
 docs-figures:
 	@sh scripts/docs_figures.sh
 
+# The worked examples of docs/ run again with the tools just built, and
+# their output written into the pages (scripts/docs_examples.py; make test
+# runs it with --check).
+.PHONY: docs-examples
+docs-examples: all
+	@python3 scripts/docs_examples.py
+
 # Stage 04's measured costs (docs/04-lsm.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
