@@ -34,8 +34,9 @@ WASM_LZ4_DIR := web/node_modules/lz4/deps/lz4/lib
 WASM_LZ4_OBJ := $(WB)/obj/lz4/lz4.o
 WASM_NPM_STAMP := web/node_modules/.package-lock.json
 wasm_lz4 = $(if $(filter -llz4,$(LIBS_$(1))),$(WASM_LZ4_OBJ))
-# The engines' I/O: io_posix_wasm.c in place of io_posix.c (common/io.h).
-WASM_COMMON_SRCS := $(filter-out common/io_posix.c,$(COMMON_SRCS))
+# The engines' I/O: io_posix_wasm.c in place of io_posix.c and its mapped
+# appends, io_posix_grow.c (common/io.h).
+WASM_COMMON_SRCS := $(filter-out common/io_posix.c common/io_posix_grow.c,$(COMMON_SRCS))
 WASM_TEST_SRCS := $(filter-out tests/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                     tests/stress.c tests/inspect_race.c,$(TEST_SRCS)) tests/wasm/main.c
 # Node runs the suites: memory grows as a test needs it; the process's exit
