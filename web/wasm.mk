@@ -49,7 +49,7 @@ WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME
 # opened from disk cannot fetch a .wasm file), made by a factory function
 # (MODULARIZE) so that every stage has its own memory and file system.
 WASM_LAB_EXPORTS := _lab_open,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
-                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_inspect, \
+                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_flush,_lab_inspect, \
                     _lab_inspect_get,_lab_stats,_lab_text,_lab_errmsg,_lab_stage
 WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sSINGLE_FILE=1 \
                     -sEXPORTED_FUNCTIONS=$(subst $(space),,$(strip $(WASM_LAB_EXPORTS))) \
