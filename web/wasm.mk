@@ -28,8 +28,8 @@ WASM_CFLAGS = $(CSTD) $(WARN) -O2 -Iinclude -Icommon -DKV_BG_INLINE
 # lz4 for the stages that link it (LIBS_S holds -llz4: 05 on).  Debian
 # ships no WebAssembly build of liblz4, so lz4.c is compiled here from the
 # copy of lz4's source (1.9.2, BSD 2-clause: its LICENSE is copied beside
-# the page) in the npm package lz4, pinned by web/package-lock.json.  Its
-# own code, so not with the project's warnings.
+# the page as LICENSE.lz4) in the npm package lz4, pinned by
+# web/package-lock.json.  Not our code, so not with the project's warnings.
 WASM_LZ4_DIR := web/node_modules/lz4/deps/lz4/lib
 WASM_LZ4_OBJ := $(WB)/obj/lz4/lz4.o
 WASM_NPM_STAMP := web/node_modules/.package-lock.json
