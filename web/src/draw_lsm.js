@@ -6,7 +6,7 @@
 // Stages 04 and 05: a row per table, newest on top.  Stage 06 on: a row
 // per level (level 0: a row per table, since its tables overlap), with
 // the level's size against its target; a table of stage 05 on shows its
-// blocks as slices.  A get: every place it looks, in order, marked by
+// data blocks in a strip along its bottom.  A get: every place it looks, in order, marked by
 // what it found there (read and absent, skipped by key range or by the
 // bloom filter, the answer, or a delete that answers "not found").
 
@@ -15,6 +15,12 @@ import { ofKind } from "./inspect.js";
 
 const LOOK_CLASS = { absent: "looked", skipped_range: "skipped", skipped_bloom: "skipped bloom",
   found: "answer", deleted: "deleted-answer" };
+
+// A table's file name, short: 000000000019-000000000077.tbl is 19-77.
+function shortName(file) {
+  const parts = String(file).replace(/\.tbl$/, "").split("-");
+  return parts.every((p) => /^[0-9]+$/.test(p)) ? parts.map((p) => String(Number(p))).join("-") : String(file);
+}
 
 function kib(n) {
   return n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
@@ -34,7 +40,7 @@ export function drawLsm(svg, lines, get, width) {
   const tableLook = new Map(looks.filter((l) => l.part === "table").map((l) => [l.file, l]));
   const levelSkipped = new Set(looks.filter((l) => l.part === "level").map((l) => l.level));
 
-  const labelW = 190, axisX = labelW + 8, axisW = Math.max(120, width - axisX - 4);
+  const labelW = 230, axisX = labelW + 8, axisW = Math.max(120, width - axisX - 4);
   const top = 40, memH = 34, rowH = 22;
   svg.attr("width", width);
   svg.selectAll("*").remove();
@@ -104,18 +110,24 @@ export function drawLsm(svg, lines, get, width) {
     .attr("class", (t) => `table${tableLook.has(t.file) ? ` ${LOOK_CLASS[tableLook.get(t.file).result] || "looked"}` : ""}`)
     .attr("data-file", (t) => t.file).attr("data-level", (t) => t.level ?? "")
     .attr("transform", (t) => `translate(${axisX + span(t).x},0)`);
-  tg.append("rect").attr("class", "bar").attr("width", (t) => span(t).w).attr("height", rowH - 4).attr("rx", 2);
-  // Stage 05 on: the table's data blocks, as equal slices.
+  tg.append("rect").attr("class", "bar").attr("width", (t) => span(t).w).attr("height", rowH - 3).attr("rx", 2);
+  // Stage 05 on: the table's data blocks, a strip under its name, each
+  // block as wide as its share of the data blocks' bytes.
   tg.each(function (t) {
-    const n = (blocks.get(t.file) || []).length;
+    const mine = blocks.get(t.file) || [];
+    const total = d3.sum(mine, (b) => b.size);
+    if (!total) return;
     const w = span(t).w;
-    if (n < 2 || w / n < 2) return;
-    d3.select(this).selectAll("line.blockline").data(d3.range(1, n)).join("line").attr("class", "blockline")
-      .attr("x1", (i) => (i * w) / n).attr("x2", (i) => (i * w) / n).attr("y1", 2).attr("y2", rowH - 6);
+    let x = 0;
+    d3.select(this).selectAll("rect.dblock").data(mine).join("rect")
+      .attr("class", (b) => `dblock${b.n % 2 ? " odd" : ""}`)
+      .attr("x", (b) => { const at = x; x += (b.size / total) * w; return at; })
+      .attr("y", rowH - 9).attr("width", (b) => Math.max(0.5, (b.size / total) * w)).attr("height", 4)
+      .append("title").text((b) => `${t.file} block ${b.n}: ${b.size} bytes at offset ${b.off}, keys up to "${b.last}"`);
   });
-  tg.filter((t) => span(t).w > 70).append("text").attr("x", 3).attr("y", 13)
-    .text((t) => `${t.file.replace(/\.tbl$/, "")} ${t.smallest}..${t.largest}`.slice(0, Math.floor(span(t).w / 6.5)));
-  tg.append("title").text((t) => {
+  tg.filter((t) => span(t).w > 30).append("text").attr("x", 3).attr("y", 13)
+    .text((t) => `${shortName(t.file)} ${t.smallest}..${t.largest}`.slice(0, Math.floor(span(t).w / 6.5)));
+  tg.insert("title", ":first-child").text((t) => {
     const f = filters.get(t.file);
     const n = (blocks.get(t.file) || []).length;
     return `${t.file}${t.level !== undefined ? `, level ${t.level}` : ""}: ${t.bytes} bytes, ${t.entries} entries, ` +
@@ -126,7 +138,7 @@ export function drawLsm(svg, lines, get, width) {
   if (get) {
     const steps = looks.map((l) => (l.part === "memtable" ? `${l.state} memtable ${l.result}`
       : l.part === "level" ? `L${l.level} skipped (no table holds the key)`
-      : `${l.file.replace(/\.tbl$/, "")} ${l.result.replace("skipped_", "skipped by ")}${l.reads !== undefined ? ` (${l.reads} reads)` : ""}`));
+      : `${shortName(l.file)} ${l.result.replace("skipped_", "skipped by ")}${l.reads !== undefined ? ` (${l.reads} reads)` : ""}`));
     const answer = get.lines.find((l) => l.kind === "answer");
     svg.append("text").attr("class", "getnote").attr("x", 0).attr("y", height - 14)
       .text(`get ${get.key}: ${steps.join(" -> ")}: ${answer?.result === "found" ? "found" : "not found"}`.slice(0, Math.floor(width / 6)));

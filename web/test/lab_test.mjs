@@ -5,7 +5,8 @@
 // stage alone and then on all of them side by side, and checks that the
 // picture agrees with the engine: what is drawn (the SVG's elements) is
 // counted and compared with kv_stats, read from the same engine.  It
-// saves a screenshot of each stage and of the side-by-side view in
+// saves a screenshot of each stage (stages 04 on: also one with their
+// tables, STAGE-tables.png) and of the side-by-side view in
 // SHOTDIR (default LABDIR/../shots), and ends with "N passed, N failed".
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -129,6 +130,12 @@ try {
       const looked = await run("get f123");
       check(`${stage}: get f123 through the tables`, /^"/.test(looked[0].text), looked[0].text);
       check(`${stage}: a get marks its answer once`, (await count(stage, ".answer")) === 1);
+      await page.screenshot({ path: join(shots, `${stage}-tables.png`), fullPage: true });
+      if (stage >= "05") {
+        check(`${stage}: each table's data blocks drawn`,
+          (await count(stage, "g.table rect.dblock")) >= 2 * (await count(stage, "g.table")),
+          `${await count(stage, "g.table rect.dblock")} blocks in ${await count(stage, "g.table")} tables`);
+      }
       await run("compact");
       const compacted = await stats(stage);
       check(`${stage}: compact compacted`, compacted["compact.count"] > filled["compact.count"],
