@@ -62,8 +62,11 @@ export function drawLsm(svg, lines, get, width) {
   mg.each(function (m) {
     const mine = entries.filter((e) => e.mem === m.state);
     const w = Math.min(10, memW / Math.max(1, mine.length));
+    // The entry that answered a get here: its key's newest (first) entry.
+    const look = memLook.get(m.state);
+    const hit = look && (look.result === "found" || look.result === "deleted") ? mine.find((e) => e.key === get.key) : undefined;
     d3.select(this).selectAll("rect.entry").data(mine).join("rect")
-      .attr("class", (e) => `entry ${e.op}`).attr("x", (e, i) => i * w).attr("y", 3)
+      .attr("class", (e) => `entry ${e.op}${e === hit ? " hit" : ""}`).attr("x", (e, i) => i * w).attr("y", 3)
       .attr("width", Math.max(1, w - 1)).attr("height", memH - 20)
       .append("title").text((e) => `${e.op} "${e.key}" seq ${e.seq}${e.op === "put" ? ` (${e.vlen}-byte value)` : ""}`);
   });

@@ -95,6 +95,10 @@ try {
     check(`${stage}: get apple says green`, got[0].text === '"green"', got[0].text);
     check(`${stage}: the picture marks where get apple's answer came from`,
       (await count(stage, ".answer")) >= 1, `${await count(stage, ".answer")} marked`);
+    if (stage >= "04") {
+      check(`${stage}: the memtable entry that answers get apple is marked`, (await count(stage, "rect.entry.hit")) === 1,
+        `${await count(stage, "rect.entry.hit")} entries marked`);
+    }
     const missing = await run("get k003");
     check(`${stage}: get k003 (deleted) is not found`, missing[0].text === "not found", missing[0].text);
     check(`${stage}: nothing answers a get of a deleted key`, (await count(stage, ".answer")) === 0);
