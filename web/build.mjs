@@ -2,10 +2,11 @@
 //   node web/build.mjs OUTDIR STAGE...
 // bundles web/src/lab.js and its libraries (d3, from node_modules) into
 // one classic script, OUTDIR/lab.js (a page opened from disk may not load
-// modules), copies the style sheet, and writes OUTDIR/index.html with a
+// modules), copies the style sheet and lz4's licence (the engines of
+// stages 05 on hold lz4, compiled from the npm package's copy), and writes OUTDIR/index.html with a
 // script tag for each stage's engine (OUTDIR/kv-STAGE.js, made by emcc).
 import { build } from "esbuild";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -26,6 +27,8 @@ await build({
   logLevel: "warning",
 });
 copyFileSync(join(here, "src/lab.css"), join(outdir, "lab.css"));
+const lz4Licence = join(here, "node_modules/lz4/deps/lz4/lib/LICENSE");
+if (existsSync(lz4Licence)) copyFileSync(lz4Licence, join(outdir, "LICENSE.lz4"));
 const tags = stages.map((s) => `<script src="kv-${s}.js"></script>`).join("\n");
 const html = readFileSync(join(here, "index.html"), "utf8").replace("<!-- ENGINES -->", tags);
 writeFileSync(join(outdir, "index.html"), html);

@@ -280,6 +280,13 @@ int lab_compact(void)
     return rc ? rc : lab_status(kv_compact(lab_db), NULL);
 }
 
+int lab_flush(void)
+{
+    lab_clear();
+    int rc = lab_need_db();
+    return rc ? rc : lab_status(kv_flush(lab_db), NULL);
+}
+
 int lab_inspect(int detail)
 {
     lab_clear();

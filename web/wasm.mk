@@ -10,11 +10,12 @@
 # the page's libraries (d3, and esbuild to bundle them) come from npm,
 # installed from web/package-lock.json into web/node_modules.
 #
-# Stages 04-06 flush and compact on a background thread, which a page
-# opened from disk cannot have (threads in a browser need cross-origin
-# isolation, which only a server can grant), so they join WASM_STAGES once
-# their engines can run that work on the writer's thread (KV_BG_INLINE).
-WASM_STAGES ?= 01-log 02-hash 03-wal
+# Every stage is built.  Stages 04 on flush and compact on a background
+# thread natively; a page opened from disk can have no threads (threads in
+# a browser need cross-origin isolation, which only a server can grant),
+# so the WebAssembly builds define KV_BG_INLINE: the same jobs run on the
+# writer's thread when they fall due (stages/04-lsm/lsm_bg.c).
+WASM_STAGES ?= $(STAGES)
 # Debian's emscripten runs its JavaScript tools with Debian's node modules
 # (acorn, in /usr/share/nodejs), which Debian's node finds by itself and a
 # node from elsewhere does not: NODE_PATH names them.
@@ -23,7 +24,16 @@ EMAR ?= emar
 space := $(subst ,, )
 WB := build/wasm
 # Emscripten 3.1.6 (Debian 12) is the oldest this must build with.
-WASM_CFLAGS = $(CSTD) $(WARN) -O2 -Iinclude -Icommon
+WASM_CFLAGS = $(CSTD) $(WARN) -O2 -Iinclude -Icommon -DKV_BG_INLINE
+# lz4 for the stages that link it (LIBS_S holds -llz4: 05 on).  Debian
+# ships no WebAssembly build of liblz4, so lz4.c is compiled here from the
+# copy of lz4's source (1.9.2, BSD 2-clause: its LICENSE is copied beside
+# the page as LICENSE.lz4) in the npm package lz4, pinned by
+# web/package-lock.json.  Not our code, so not with the project's warnings.
+WASM_LZ4_DIR := web/node_modules/lz4/deps/lz4/lib
+WASM_LZ4_OBJ := $(WB)/obj/lz4/lz4.o
+WASM_NPM_STAMP := web/node_modules/.package-lock.json
+wasm_lz4 = $(if $(filter -llz4,$(LIBS_$(1))),$(WASM_LZ4_OBJ))
 # The engines' I/O: io_posix_wasm.c in place of io_posix.c and its mapped
 # appends, io_posix_grow.c (common/io.h).
 WASM_COMMON_SRCS := $(filter-out common/io_posix.c common/io_posix_grow.c,$(COMMON_SRCS))
@@ -39,13 +49,16 @@ WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME
 # opened from disk cannot fetch a .wasm file), made by a factory function
 # (MODULARIZE) so that every stage has its own memory and file system.
 WASM_LAB_EXPORTS := _lab_open,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
-                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_inspect, \
+                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_flush,_lab_inspect, \
                     _lab_inspect_get,_lab_stats,_lab_text,_lab_errmsg,_lab_stage
 WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sSINGLE_FILE=1 \
                     -sEXPORTED_FUNCTIONS=$(subst $(space),,$(strip $(WASM_LAB_EXPORTS))) \
                     -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS
 wasm_obj = $(patsubst %.c,$(WB)/obj/%.o,$(1))
-wasm_obj_stage = $(patsubst %.c,$(WB)/$(1)/obj/%.o,$(2))
+
+$(WASM_LZ4_OBJ): $(WASM_NPM_STAMP)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(CSTD) -O2 -c $(WASM_LZ4_DIR)/lz4.c -o $@
 
 .PHONY: wasm test-wasm wasm-build wasm-engines wasm-tests
 
@@ -54,11 +67,13 @@ $(WB)/obj/%.o: %.c
 	$(EMCC) $(WASM_CFLAGS) -MMD -MP -c $< -o $@
 
 define WASM_STAGE_RULES
-$(WB)/$(1)/obj/%.o: %.c
+$(WB)/$(1)/obj/%.o: %.c | $(WASM_NPM_STAMP)
 	@mkdir -p $$(dir $$@)
-	$$(EMCC) $$(WASM_CFLAGS) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+	$$(EMCC) $$(WASM_CFLAGS) -Istages/$(1) $$(INC_$(1)) $(if $(filter -llz4,$(LIBS_$(1))),-I$(WASM_LZ4_DIR)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
-$(WB)/$(1)/libkv.a: $(call wasm_obj_stage,$(1),$(SRCS_$(1))) $(call wasm_obj,$(WASM_COMMON_SRCS))
+# A file a stage reuses unchanged is linked from the object of the stage
+# that introduced it, as in the native build (lib_objs, the Makefile).
+$(WB)/$(1)/libkv.a: $(call lib_objs,$(WB),$(1)) $(call wasm_obj,$(WASM_COMMON_SRCS)) $(call wasm_lz4,$(1))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && $$(EMAR) rcs $$@ $$^
 
@@ -76,10 +91,10 @@ $(foreach s,$(WASM_STAGES),$(eval $(call WASM_STAGE_RULES,$(s))))
 # no package's install script (esbuild's only checks its binary, which
 # comes as a package of its own).
 WEB_SRCS := $(wildcard web/src/*.js web/src/*.css web/index.html web/build.mjs)
-web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+$(WASM_NPM_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
-$(WB)/lab/lab.js: $(WEB_SRCS) web/node_modules/.package-lock.json
+$(WB)/lab/lab.js: $(WEB_SRCS) $(WASM_NPM_STAMP)
 	@mkdir -p $(dir $@)
 	node web/build.mjs $(WB)/lab $(WASM_STAGES)
 

@@ -8,8 +8,10 @@
  * Left out, because a WebAssembly module built without threads is one
  * process with one thread: the suites that start threads (concurrency,
  * concurrency_snapshot, stress, inspect_race: pthread_create fails there),
- * and the few tests that fork a second process (listed below, each with
- * what it needs).  Everything else runs as it does natively.
+ * the two tests of the transaction suite that do, and the few tests that
+ * fork a second process (listed below, each with what it needs).
+ * Everything else runs as it does natively, on stages 04 on with their
+ * background work done on the writer's thread (KV_BG_INLINE, lsm_bg.c).
  * Usage: node kvtest.js [NAME-FILTER]
  */
 #include <stdlib.h>
@@ -29,26 +31,30 @@ extern const harness_suite tools_suite;
 extern const harness_suite sweep_suite;
 extern const harness_suite stage_caps_suite;
 extern const harness_suite inspect_suite;
+extern const harness_suite txn_suite;
 
-/* Tests that fork: a child process that holds the lock, dies holding it,
- * or dies after a put to leave a torn tail. */
-static const char *const wasm_needs_fork[] = {
+/* Tests that fork (a child process that holds the lock, dies holding it,
+ * or dies after a put to leave a torn tail), and tests that start threads
+ * (transactions committed from several threads at once). */
+static const char *const wasm_left_out[] = {
     "second_open_in_other_process_is_busy",
     "lock_is_released_when_holder_dies",
     "strict_recovery_refuses_torn_tail",
     "read_only_leaves_torn_tail_in_place",
     "recover_drops_torn_tail",
+    "concurrent_increments_lose_nothing",
+    "concurrent_transfers_keep_the_total",
 };
 
 static int wasm_skipped(const char *name)
 {
-    for (size_t i = 0; i < sizeof wasm_needs_fork / sizeof wasm_needs_fork[0]; i++)
-        if (strcmp(name, wasm_needs_fork[i]) == 0)
+    for (size_t i = 0; i < sizeof wasm_left_out / sizeof wasm_left_out[0]; i++)
+        if (strcmp(name, wasm_left_out[i]) == 0)
             return 1;
     return 0;
 }
 
-/* A copy of s without the tests that fork. */
+/* A copy of s without the tests left out. */
 static harness_suite wasm_filter(const harness_suite *s)
 {
     harness_test *kept = calloc(s->count ? s->count : 1, sizeof *kept);
@@ -65,6 +71,7 @@ int main(int argc, char **argv)
         &stage_caps_suite, &conformance_suite, &iterator_suite, &snapshot_suite,
         &lifecycle_suite,  &batch_suite,       &model_suite,    &fault_suite,
         &badfile_suite,    &tools_suite,       &sweep_suite,    &inspect_suite,
+        &txn_suite,
     };
     enum { N = sizeof all / sizeof all[0] };
     static harness_suite kept[N];

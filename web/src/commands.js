@@ -86,7 +86,7 @@ export function run(engine, line, options) {
       return { text: r(engine.result(c.snapshotFree(Number(w[1])))) };
     case "flush":
       return { text: engine.stage < "04" ? "nothing to flush: in this stage a write is in its file when it returns"
-        : "flush: not in this build of the lab" };
+        : r(engine.result(c.flush()), "flushed: the memtable is a table now") };
     case "compact":
       return { text: r(engine.result(c.compact())) };
     case "fill": {

@@ -41,6 +41,7 @@ export class Engine {
       getAt: w("lab_get_at", "number", ["number", "string"]),
       snapshotFree: w("lab_snapshot_free", "number", ["number"]),
       compact: w("lab_compact", "number", []),
+      flush: w("lab_flush", "number", []),
       inspect: w("lab_inspect", "number", ["number"]),
       inspectGet: w("lab_inspect_get", "number", ["string"]),
       stats: w("lab_stats", "number", []),

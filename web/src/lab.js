@@ -10,14 +10,16 @@ import { HELP, run, words } from "./commands.js";
 import { loadEngine } from "./engine.js";
 import { drawHash } from "./draw_hash.js";
 import { drawLog } from "./draw_log.js";
+import { drawLsm } from "./draw_lsm.js";
 
 const STAGES = [
   { id: "01-log", title: "01 · the append-only log", what: "every write appended to one file; a read scans all of it", draw: drawLog },
   { id: "02-hash", title: "02 · hash index over segments", what: "an index in memory points each key at its latest record; compact merges the segments", draw: drawHash },
   { id: "03-wal", title: "03 · a write-ahead log", what: "stage 02 over 32 KiB blocks of checksummed fragments; batches are records", draw: drawHash },
-  { id: "04-lsm", title: "04 · LSM tree", what: "memtable, frozen memtable, sorted tables newest first" },
-  { id: "05-blocks", title: "05 · tables in blocks", what: "blocks, an index and a bloom filter per table" },
-  { id: "06-leveled", title: "06 · leveled compaction", what: "levels of tables, compactions, write and read amplification" },
+  { id: "04-lsm", title: "04 · LSM tree", what: "memtable, frozen memtable, sorted tables newest first", draw: drawLsm },
+  { id: "05-blocks", title: "05 · tables in blocks", what: "blocks, an index and a bloom filter per table", draw: drawLsm },
+  { id: "06-leveled", title: "06 · leveled compaction", what: "levels of tables, compactions, write and read amplification", draw: drawLsm },
+  { id: "07-txn", title: "07 · transactions by versions", what: "stage 06's engine; conflicts found by sequence numbers", draw: drawLsm },
 ];
 
 const OPTIONS = [
@@ -25,9 +27,9 @@ const OPTIONS = [
   ["memtable_bytes", 4096, "04+: the memtable is flushed at this size"],
   ["block_bytes", 256, "05+: a table's block size"],
   ["bloom_bits_per_key", 10, "05+: filter bits per key (-1: none)"],
-  ["l1_bytes", 16384, "06: level 1's target size"],
-  ["level_ratio", 4, "06: each level this many times the one above"],
-  ["table_bytes", 4096, "06: a compaction's output tables"],
+  ["l1_bytes", 16384, "06+: level 1's target size"],
+  ["level_ratio", 4, "06+: each level this many times the one above"],
+  ["table_bytes", 4096, "06+: a compaction's output tables"],
   ["sync", 0, "03+: 1 = each write synced before it returns"],
 ];
 
@@ -124,7 +126,7 @@ async function execute(line) {
 function buildControls() {
   const picker = d3.select("#stages");
   const label = picker.selectAll("label").data(STAGES).join("label")
-    .attr("title", (d) => (built.includes(d) ? d.what : "not in this build: the engine runs its flushes and compactions on a thread, which a page opened from disk cannot have"))
+    .attr("title", (d) => (built.includes(d) ? d.what : "not in this build (make wasm WASM_STAGES=... leaves it out)"))
     .classed("missing", (d) => !built.includes(d));
   label.append("input").attr("type", "checkbox").attr("value", (d) => d.id)
     .property("checked", (d) => shown.includes(d.id)).property("disabled", (d) => !built.includes(d))
@@ -147,7 +149,7 @@ function buildControls() {
     execute(line);
   });
   const examples = ["fill 12 16", "put apple red", "put apple green", "del k003", "get apple", "get k003",
-    "batch put b1 x; put b2 y; del b1", "compact", "fill 3 40000 big", "reopen", "powercut", "stats", "help"];
+    "batch put b1 x; put b2 y; del b1", "flush", "compact", "fill 3 40000 big", "reopen", "powercut", "stats", "help"];
   d3.select("#examples").selectAll("button").data(examples).join("button").attr("type", "button")
     .text((d) => d).on("click", (event, d) => execute(d));
 }

@@ -5,7 +5,8 @@
 // stage alone and then on all of them side by side, and checks that the
 // picture agrees with the engine: what is drawn (the SVG's elements) is
 // counted and compared with kv_stats, read from the same engine.  It
-// saves a screenshot of each stage and of the side-by-side view in
+// saves a screenshot of each stage (stages 04 on: also one with their
+// tables, STAGE-tables.png) and of the side-by-side view in
 // SHOTDIR (default LABDIR/../shots), and ends with "N passed, N failed".
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -64,6 +65,22 @@ try {
         `drawn ${await count(stage, "g.slot")}, kv_stats live.keys ${st["live.keys"]}`);
       check(`${stage} ${when}: one link per slot`, (await count(stage, "path.link")) === (await count(stage, "g.slot")));
     }
+    if (st["tables.count"] !== undefined) {
+      check(`${stage} ${when}: one bar per table`, (await count(stage, "g.table")) === st["tables.count"],
+        `drawn ${await count(stage, "g.table")}, kv_stats tables.count ${st["tables.count"]}`);
+      check(`${stage} ${when}: the active memtable's entries drawn in it`,
+        (await count(stage, 'g.memtable[data-state="active"] rect.entry')) === Math.min(st["memtable.entries"], 256),
+        `drawn ${await count(stage, 'g.memtable[data-state="active"] rect.entry')}, kv_stats memtable.entries ${st["memtable.entries"]}`);
+      check(`${stage} ${when}: a frozen memtable drawn while there is one`,
+        (await count(stage, 'g.memtable[data-state="frozen"]')) === (st["memtable.frozen_bytes"] > 0 ? 1 : 0));
+    }
+    for (let n = 0; n < 7; n++) {
+      if (st[`level.${n}`] === undefined) continue;
+      const tables = parseInt(String(st[`level.${n}`]), 10);
+      check(`${stage} ${when}: level ${n}'s tables drawn in its row`,
+        (await count(stage, `g.table[data-level="${n}"]`)) === tables,
+        `drawn ${await count(stage, `g.table[data-level="${n}"]`)}, kv_stats level.${n} ${st[`level.${n}`]}`);
+    }
   }
 
   for (const stage of stages) {
@@ -78,12 +95,16 @@ try {
     check(`${stage}: get apple says green`, got[0].text === '"green"', got[0].text);
     check(`${stage}: the picture marks where get apple's answer came from`,
       (await count(stage, ".answer")) >= 1, `${await count(stage, ".answer")} marked`);
+    if (stage >= "04") {
+      check(`${stage}: the memtable entry that answers get apple is marked`, (await count(stage, "rect.entry.hit")) === 1,
+        `${await count(stage, "rect.entry.hit")} entries marked`);
+    }
     const missing = await run("get k003");
     check(`${stage}: get k003 (deleted) is not found`, missing[0].text === "not found", missing[0].text);
     check(`${stage}: nothing answers a get of a deleted key`, (await count(stage, ".answer")) === 0);
     const scan = await run("scan b 3");
     check(`${stage}: scan from b`, scan[0].text.split("\n")[0] === "b2 = y", scan[0].text);
-    if (stage >= "02") {
+    if (stage >= "02" && stage < "04") {
       check(`${stage}: overwritten records are drawn as garbage before a merge`, (await count(stage, "g.record.dead")) > 0);
       await run("compact");
       const st = await stats(stage);
@@ -92,7 +113,44 @@ try {
         `${await count(stage, "g.record.dead")} dead records drawn`);
       await agree(stage, "after compact");
     }
-    if (stage >= "03") {
+    if (stage >= "04") {
+      // The memtable, flushed to a table; more writes than it holds, so
+      // that flushes (and, past a few tables, compactions) run on the
+      // writer's thread (KV_BG_INLINE); then kv_compact.
+      const before = await stats(stage);
+      await run("flush");
+      const flushed = await stats(stage);
+      check(`${stage}: flush makes a table`, flushed["tables.count"] > before["tables.count"] && flushed["memtable.entries"] === 0,
+        `tables.count ${before["tables.count"]} -> ${flushed["tables.count"]}, memtable.entries ${flushed["memtable.entries"]}`);
+      await agree(stage, "after flush");
+      await run("get apple");
+      check(`${stage}: get apple's answer marked on a table`, (await count(stage, "g.table.answer")) === 1,
+        `${await count(stage, "g.table.answer")} tables marked`);
+      await run("fill 400 24 f");
+      const filled = await stats(stage);
+      check(`${stage}: a full memtable is flushed by the write that fills it`, filled["flush.count"] >= flushed["flush.count"] + 2,
+        `flush.count ${flushed["flush.count"]} -> ${filled["flush.count"]}`);
+      await agree(stage, "after writes past the memtable");
+      const looked = await run("get f123");
+      check(`${stage}: get f123 through the tables`, /^"/.test(looked[0].text), looked[0].text);
+      check(`${stage}: a get marks its answer once`, (await count(stage, ".answer")) === 1);
+      await page.screenshot({ path: join(shots, `${stage}-tables.png`), fullPage: true });
+      if (stage >= "05") {
+        check(`${stage}: each table's data blocks drawn`,
+          (await count(stage, "g.table rect.dblock")) >= 2 * (await count(stage, "g.table")),
+          `${await count(stage, "g.table rect.dblock")} blocks in ${await count(stage, "g.table")} tables`);
+      }
+      await run("compact");
+      const compacted = await stats(stage);
+      check(`${stage}: compact compacted`, compacted["compact.count"] > filled["compact.count"],
+        `compact.count ${filled["compact.count"]} -> ${compacted["compact.count"]}`);
+      await agree(stage, "after compact");
+      if (stage >= "06") {
+        check(`${stage}: after compact the tables are below level 0`,
+          (await count(stage, 'g.table[data-level="0"]')) === 0 && (await count(stage, "g.table")) >= 1);
+      }
+    }
+    if (stage >= "03" && stage < "04") {
       await run("fill 2 40000 big");
       check(`${stage}: a 40000-byte value is cut into fragments across blocks`,
         (await count(stage, "rect.frag.first")) >= 1 && (await count(stage, "rect.frag.last")) >= 1,
