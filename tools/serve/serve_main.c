@@ -380,6 +380,7 @@ int serve_main(const char *dir, int nargs, char **args)
 out:
     serve_commit_free(&s);
     serve_scan_free(&s);
+    serve_watch_free(&s);
     for (serve_client *c = s.clients, *next; c != NULL; c = next) {
         next = c->next;
         if (c->fd >= 0)
