@@ -391,16 +391,6 @@ const serve_cmd *serve_cmd_table(size_t *n)
     return serve_cmds;
 }
 
-void serve_cmd_written_keys(const serve_cmd *cmd, const serve_req *r,
-                            void (*fn)(void *ctx, const void *key, size_t klen), void *ctx)
-{
-    if (!cmd->write || !cmd->check(r))
-        return;
-    size_t step = cmd->run == cmd_mset ? 2 : 1;
-    for (size_t i = 1; i < r->argc; i += step)
-        fn(ctx, req_ptr(r, i), req_len(r, i));
-}
-
 static const serve_cmd *cmd_lookup(const serve_req *r)
 {
     for (size_t i = 0; i < sizeof serve_cmds / sizeof serve_cmds[0]; i++)

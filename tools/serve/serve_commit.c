@@ -43,21 +43,20 @@
  * is exact.  The writers touch a batch only between the hand-off and
  * `applied`, both under `mu`; the loop touches it only outside that window.
  *
- * EXEC (serve_multi.c) is an op too, and so is WATCH's "+OK" when writes
- * are still unapplied (a no-op, answered once they are).  An EXEC must
- * take effect where the loop ran it: after every write gathered before
- * it, before every write gathered after it (server.h, invariant 5), or a
- * WATCH would miss writes, or see them in the wrong order.  So the batch
- * is cut into phases:
+ * EXEC (serve_multi.c) is an op too.  An EXEC must take effect where the
+ * loop ran it: after every write gathered before it, before every write
+ * gathered after it (server.h, invariant 5), or a client's pipeline of
+ * SET, EXEC, GET would see its writes out of order.  So the batch is cut
+ * into phases:
  *
  *   [plain chunks] [EXEC group] [plain chunks] [EXEC group] ...
  *
  * where an EXEC group is the EXECs gathered one after the other (no put
  * or delete between them; up to SERVE_TXN_GROUP), run in order in one
  * kv_txn and committed as one batch (serve_txn.c), so that they share one
- * fsync.  A phase starts when the one before it is done; the plain chunks
- * of a phase are applied at the same time, as before.  No-ops go in
- * whatever chunk is open: they write nothing.
+ * fsync.  An EXEC after WATCH is a group of its own: it commits the kv_txn
+ * its WATCH began (serve_watch.c).  A phase starts when the one before it
+ * is done; the plain chunks of a phase are applied at the same time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,8 +115,7 @@ int serve_commit_has_room(const serve_client *c)
     return c->pending_ops < SERVE_CLIENT_OPS && c->pending_bytes < SERVE_CLIENT_BYTES;
 }
 
-/* Appends an op (key and value copied); 0, or -1 when out of memory.  A
- * put or a delete touches the watches of its key (server.h, invariant 5). */
+/* Appends an op (key and value copied); 0, or -1 when out of memory. */
 static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
                       const void *v, size_t vl, int kind, int reply, size_t first)
 {
@@ -160,8 +158,6 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
     b->n++;
     c->pending_ops++;
     c->pending_bytes += kl + vl;
-    if (kind == OP_PUT || kind == OP_DEL)
-        serve_watch_touch(s, k, kl);
     return 0;
 }
 
@@ -179,11 +175,6 @@ size_t serve_commit_mark(const server *s)
 int serve_commit_del(server *s, serve_client *c, const void *k, size_t kl, size_t first, int count)
 {
     return commit_add(s, c, k, kl, "", 0, OP_DEL, count ? REPLY_COUNT : REPLY_NONE, first);
-}
-
-int serve_commit_noop(server *s, serve_client *c)
-{
-    return commit_add(s, c, "", 0, "", 0, OP_NOOP, REPLY_OK, 0);
 }
 
 int serve_commit_exec(server *s, serve_client *c, struct serve_multi *m)
@@ -248,24 +239,24 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
     }
     size_t nchunks = 0, open_ops = 0, group_n = 0, group_args = 0;
     long plain = -1, group = -1; /* the chunks open now, if any */
+    int group_watched = 0;       /* the open group is a watched EXEC's */
     for (size_t i = 0; i < b->n; i++) {
         commit_op *op = &b->ops[i];
         serve_client *c = op->c;
         if (op->kind == OP_EXEC) {
-            if (group < 0 || group_n >= SERVE_TXN_GROUP || group_args >= SERVE_MULTI_ARGS) {
+            int watched = op->multi->txn != NULL;
+            if (group < 0 || group_n >= SERVE_TXN_GROUP || group_args >= SERVE_MULTI_ARGS ||
+                watched || group_watched) {
                 if ((group = commit_new_chunk(b, &nchunks, 1)) < 0)
                     return -1;
                 group_n = group_args = 0;
+                group_watched = watched;
                 plain = -1;
                 kick = ++cm->kicks; /* plain ops after it: a new phase */
             }
             op->chunk = (size_t)group;
             group_n++;
             group_args += op->multi->nargs;
-        } else if (op->kind == OP_NOOP) {
-            if (nchunks == 0 && (plain = commit_new_chunk(b, &nchunks, 0)) < 0)
-                return -1;
-            op->chunk = nchunks - 1;
         } else {
             group = -1;
             if (c->batch_kick != kick) {
@@ -382,7 +373,7 @@ void serve_commit_done(server *s)
         if (op->kind == OP_EXEC) {
             serve_multi_answer(s, c, ch->status, ch->err);
         } else if (!c->dead && op->reply != REPLY_NONE) {
-            if (ch->status != KV_OK && op->kind != OP_NOOP) {
+            if (ch->status != KV_OK) {
                 out_error(&c->out, "ERR %s", ch->err);
             } else if (op->reply == REPLY_OK) {
                 out_simple(&c->out, "OK");

@@ -16,14 +16,13 @@
 #include "server.h"
 
 enum { REPLY_NONE = 0, REPLY_OK = 1, REPLY_COUNT = 2 };
-/* What an op is: a put or a delete of one key; a no-op that only answers
- * (WATCH's "+OK" after the writes before it); a client's EXEC. */
-enum { OP_PUT = 0, OP_DEL = 1, OP_NOOP = 2, OP_EXEC = 3 };
+/* What an op is: a put or a delete of one key, or a client's EXEC. */
+enum { OP_PUT = 0, OP_DEL = 1, OP_EXEC = 2 };
 
 typedef struct commit_op {
     serve_client *c;
     unsigned char kind;     /* OP_* */
-    unsigned char reply;    /* REPLY_* (puts, deletes and no-ops) */
+    unsigned char reply;    /* REPLY_* (puts and deletes) */
     unsigned char existed;  /* a delete: its key existed (set when applied) */
     size_t first;           /* REPLY_COUNT: index of the DEL's first op */
     size_t chunk;           /* the chunk it is applied in */

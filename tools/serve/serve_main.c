@@ -380,12 +380,12 @@ int serve_main(const char *dir, int nargs, char **args)
 out:
     serve_commit_free(&s);
     serve_scan_free(&s);
-    serve_watch_free(&s);
     for (serve_client *c = s.clients, *next; c != NULL; c = next) {
         next = c->next;
         if (c->fd >= 0)
             close(c->fd);
         serve_keys_free(c);
+        serve_multi_free(&s, c); /* its queue, and its WATCH's kv_txn before kv_close */
         resp_parser_free(&c->ps);
         out_free(&c->out);
         free(c->in);

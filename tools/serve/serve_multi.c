@@ -7,9 +7,10 @@
  *                  queuing (unknown, wrong arity, not allowed in a
  *                  transaction, past the queue's limits) is answered with
  *                  its error and makes EXEC answer -EXECABORT.
- *   EXEC           answers -EXECABORT, or *-1 if a watched key was written
- *                  since it was watched (serve_watch.c), or runs the queue
- *                  as one step and answers an array of its replies.
+ *   EXEC           answers -EXECABORT, or runs the queue as one kv_txn
+ *                  and answers an array of its replies, or *-1 if it ran
+ *                  in the WATCH's kv_txn and its commit found a conflict
+ *                  (serve_watch.c).
  *   DISCARD        drops the queue and the watches.
  *   RESET          leaves MULTI, drops the watches, and (with
  *                  --requirepass) the authentication.
@@ -17,18 +18,15 @@
  * MULTI), QUIT and RESET run at once while queuing; serve_cmd.c's table
  * says which commands are queued and which refused.
  *
- * How EXEC runs the queue.  Here EXEC is where the transaction takes
- * effect, in the order of the server's writes (server.h, invariant 5):
- *   1. the watches: every write the loop gathered since the WATCH touched
- *      the key, so c->watch_dirty says exactly whether one was written;
- *   2. the queue's own writes touch other clients' watches now;
- *   3. the EXEC joins the batch as one op (serve_commit_exec), which
- *      applies it after the writes gathered before it and before those
- *      gathered after it, with the EXECs next to it in one kv_txn
- *      (serve_txn.c), and answers it once committed (serve_multi_answer).
- * So no kv_txn outlives the call that applies it, and nothing is held for
- * a client between its commands: closing a connection, RESET or a
- * shutdown has no transaction to end, only memory to free.
+ * How EXEC runs the queue.  The EXEC joins the batch as one op
+ * (serve_commit_exec), which applies it after the writes gathered before
+ * it and before those gathered after it (server.h, invariant 5), and
+ * answers it once committed (serve_multi_answer).  Without WATCH it runs
+ * in a kv_txn begun then, with the EXECs next to it (serve_txn.c); after
+ * WATCH it runs in the kv_txn the WATCH began, which it takes over from
+ * the client.  Until EXEC nothing is held for a client but memory and
+ * that WATCH's kv_txn: closing a connection, DISCARD, RESET or a shutdown
+ * frees the queue and aborts the kv_txn.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +38,12 @@ int serve_multi_queuing(const serve_client *c)
     return c->multi != NULL && c->multi->active;
 }
 
-/* Empties the queue, releasing its memory (M2 holds after it). */
+/* Empties the queue, releasing its memory and any kv_txn it holds (M2
+ * holds after it). */
 static void multi_clear(struct serve_multi *m)
 {
+    kv_txn_abort(m->txn); /* NULL is a no-op */
+    m->txn = NULL;
     free(m->cmds);
     free(m->args);
     free(m->bytes);
@@ -149,11 +150,6 @@ void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r
     out_simple(&c->out, "QUEUED");
 }
 
-static void multi_touch(void *ctx, const void *key, size_t klen)
-{
-    serve_watch_touch(ctx, key, klen);
-}
-
 void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
 {
     (void)r;
@@ -168,22 +164,14 @@ void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
         multi_end(s, c);
         return;
     }
-    if (c->watch_dirty) {
-        out_null_array(&c->out);
-        s->stats.exec_watch_nulls++;
-        multi_end(s, c);
-        return;
-    }
+    m->txn = c->watch_txn; /* the WATCH's, if any: the EXEC commits it */
+    c->watch_txn = NULL;
     serve_watch_drop(s, c);
     m->active = 0;
-    if (m->ncmds == 0) {
+    if (m->ncmds == 0) { /* nothing to run: nothing to check (kv.h) */
         out_array(&c->out, 0);
         multi_clear(m);
         return;
-    }
-    for (size_t i = 0; i < m->ncmds; i++) {
-        serve_req q = multi_req(m, i);
-        serve_cmd_written_keys(m->cmds[i].cmd, &q, multi_touch, s);
     }
     m->status = KV_OK;
     if (serve_commit_exec(s, c, m) != 0) {
@@ -200,6 +188,9 @@ void serve_multi_answer(server *s, serve_client *c, int group_status, const char
     if (!c->dead) {
         if (group_status != KV_OK) {
             out_error(&c->out, "ERR %s", group_err);
+        } else if (m->status == KV_ERR_CONFLICT) {
+            out_null_array(&c->out); /* a watched key changed: Redis's answer */
+            s->stats.exec_watch_nulls++;
         } else if (m->status != KV_OK) {
             out_error(&c->out, "ERR %s", m->err);
         } else {

@@ -37,9 +37,12 @@ struct serve_multi {
     size_t nargs, args_cap;
     char *bytes;
     size_t blen, bcap;
+    kv_txn *txn;            /* EXEC after WATCH: the WATCH's kv_txn, which the
+                               thread applying the EXEC commits; else NULL */
     /* Written by the thread applying the EXEC: */
     serve_out reply;        /* the queued commands' replies, in order */
-    int status;             /* KV_OK, or why this EXEC failed (nothing of it applied) */
+    int status;             /* KV_OK, or why this EXEC failed (nothing of it
+                               applied); KV_ERR_CONFLICT: a watched EXEC's *-1 */
     char err[256];
 };
 

@@ -22,6 +22,11 @@
  * invisible to the clients (nothing of a failed attempt is applied or
  * sent), so an EXEC without WATCH is never answered with a null.
  *
+ * An EXEC after WATCH is a group of its own and runs in the kv_txn its
+ * WATCH began (serve_watch.c), once: a conflict at its commit is not
+ * retried but answered as Redis answers a watched key that changed, with
+ * a null array (m->status KV_ERR_CONFLICT).
+ *
  * Failures: a command's own error (SET with options, a key out of range,
  * a read that fails) is its reply, as in Redis, and the EXEC goes on.  A
  * write the transaction refuses (kv_txn_put out of memory), or replies
@@ -87,8 +92,37 @@ static int txn_run_group(kv_txn *t, commit_batch *b, const commit_chunk *ch)
     return KV_OK;
 }
 
+/* Runs a watched EXEC in the kv_txn its WATCH began, and commits it. */
+static void txn_apply_watched(struct serve_multi *m, commit_chunk *ch)
+{
+    kv_txn *t = m->txn;
+    m->txn = NULL; /* ended below, whatever happens */
+    out_free(&m->reply);
+    int rc = txn_run_queue(t, m);
+    ch->status = KV_OK; /* the group is this EXEC: its outcome is m's */
+    if (rc != KV_OK) {
+        kv_txn_abort(t);
+        m->status = rc;
+        out_free(&m->reply);
+        return;
+    }
+    rc = kv_txn_commit(t);
+    if (rc != KV_OK) {
+        m->status = rc;
+        out_free(&m->reply);
+        if (rc != KV_ERR_CONFLICT)
+            snprintf(m->err, sizeof m->err, "%s: %s (the transaction was not applied)",
+                     kv_strerror(rc), kv_errmsg());
+    }
+}
+
 void serve_txn_apply(kv_db *db, commit_batch *b, commit_chunk *ch)
 {
+    commit_op *first = &b->ops[b->order[ch->start]];
+    if (ch->n == 1 && first->multi->txn != NULL) {
+        txn_apply_watched(first->multi, ch);
+        return;
+    }
     int rc;
     for (;;) {
         kv_txn *t;

@@ -50,10 +50,8 @@ static int commit_count_existing(kv_db *db, commit_batch *b, const commit_chunk 
     size_t *idx = malloc((ch->n ? ch->n : 1) * sizeof *idx);
     if (idx == NULL)
         return KV_ERR_NOMEM;
-    size_t n = 0;
-    for (size_t k = 0; k < ch->n; k++)
-        if (b->ops[b->order[ch->start + k]].kind != OP_NOOP)
-            idx[n++] = b->order[ch->start + k];
+    size_t n = ch->n;
+    memcpy(idx, b->order + ch->start, n * sizeof *idx);
     qsort_r(idx, n, sizeof *idx, commit_cmp_ops, b);
     int rc = KV_OK;
     for (size_t k = 0; k < n && rc == KV_OK; k++) {
@@ -94,20 +92,16 @@ void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *
         return;
     }
     kv_batch_clear(kvb);
-    size_t nops = 0;
     for (size_t k = 0; k < ch->n && rc == KV_OK; k++) {
         size_t i = b->order[ch->start + k];
         commit_op *op = &b->ops[i];
         const unsigned char *key = b->bytes + op->koff;
         if (op->kind == OP_DEL)
             rc = kv_batch_delete(kvb, key, op->klen);
-        else if (op->kind == OP_PUT)
-            rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
         else
-            continue; /* a no-op */
-        nops++;
+            rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
     }
-    if (rc == KV_OK && nops > 0)
+    if (rc == KV_OK)
         rc = kv_write(db, kvb);
     ch->status = rc;
     if (rc != KV_OK)

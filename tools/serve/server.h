@@ -14,7 +14,7 @@
  *   serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's queue, and its
  *                   EXEC handed to the batch (serve_multi.h)
  *   serve_txn.c     running EXECs: their queues in one kv_txn, committed
- *   serve_watch.c   WATCH, UNWATCH: the watched keys, touched by writes
+ *   serve_watch.c   WATCH, UNWATCH: a kv_txn that reads the watched keys
  *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
  *   serve_glob.c    Redis-style glob patterns, compiled, matched in steps
  *                   (SCAN MATCH, KEYS, CONFIG GET; serve_glob.h)
@@ -42,9 +42,9 @@
  *      batches are applied by a writer thread.
  *   5. Writes take effect in the order the loop runs them (gathers them):
  *      the batch applies an EXEC after every write gathered before it and
- *      before every write gathered after it, and a write touches the
- *      watches when it is gathered (serve_multi.c, serve_watch.c).  No
- *      kv_txn lives outside the call that applies an EXEC.
+ *      before every write gathered after it (serve_multi.c).  The only
+ *      kv_txn that outlives a command is a client's WATCH (serve_watch.c);
+ *      it is aborted or committed before the client is freed.
  */
 #ifndef KV_SERVE_SERVER_H
 #define KV_SERVE_SERVER_H
@@ -129,9 +129,8 @@ struct serve_client {
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
     size_t batch_chunk;             /* ... and this client's chunk in it */
     struct serve_multi *multi;      /* MULTI's queue, EXEC's replies (serve_multi.h), or NULL */
-    struct watch_key **watch;       /* the keys it watches (serve_watch.c) */
-    size_t nwatch, watch_cap, watch_bytes;
-    int watch_dirty;                /* one of them was written since it was watched */
+    kv_txn *watch_txn;              /* begun by WATCH, read the watched keys, or NULL */
+    size_t nwatch, watch_bytes;     /* watched keys and their bytes (the limits) */
     serve_client *prev, *next;      /* every client */
 };
 
@@ -145,7 +144,6 @@ typedef struct serve_stats {
 
 struct serve_commit;
 struct serve_scan;
-struct serve_watch;
 
 typedef struct server {
     serve_config cfg;
@@ -167,7 +165,6 @@ typedef struct server {
     unsigned long long accept_quiet; /* failures not logged since */
     struct serve_commit *commit;
     struct serve_scan *scan;
-    struct serve_watch *watch;       /* the watched keys (serve_watch.c), or NULL */
     serve_stats stats;
 } server;
 
@@ -216,10 +213,6 @@ typedef struct serve_cmd {
     int (*txn_write)(kv_txn *t, serve_out *o, const serve_req *r);
 } serve_cmd;
 const serve_cmd *serve_cmd_table(size_t *n);
-/* The keys a write would write (none if its arguments are not valid):
- * fn(ctx, key, klen) for each. */
-void serve_cmd_written_keys(const serve_cmd *cmd, const serve_req *r,
-                            void (*fn)(void *ctx, const void *key, size_t klen), void *ctx);
 
 /* Runs one request.  SERVE_CMD_WAIT: the client must first
  * wait for its writes to be applied, and the request was not run.  A KEYS
@@ -243,9 +236,6 @@ int    serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
 size_t serve_commit_mark(const server *s);
 int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
                         size_t first, int count);
-/* Adds an op that writes nothing and answers "+OK" once the writes gathered
- * before it are applied (WATCH's).  0, or -1 when out of memory. */
-int    serve_commit_noop(server *s, serve_client *c);
 /* Adds the client's EXEC (its queue, m), applied after the writes gathered
  * before it and before those gathered after it.  0, or -1 (no memory). */
 int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
@@ -294,14 +284,12 @@ void serve_multi_refuse(serve_client *c);
 void serve_exec_arity(server *s, serve_client *c);
 void serve_multi_free(server *s, serve_client *c);  /* REQUIRES: no EXEC in flight */
 
-/* serve_watch.c: WATCH, UNWATCH, and the table of watched keys. */
+/* serve_watch.c: WATCH and UNWATCH, on a kv_txn per watching client. */
 void serve_watch_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r);
-/* A write of key is gathered: every client watching it is marked dirty. */
-void serve_watch_touch(server *s, const void *key, size_t klen);
-/* Forgets the client's watches (EXEC, DISCARD, UNWATCH, RESET, close). */
+/* Forgets the client's watches, aborting their kv_txn (DISCARD, UNWATCH,
+ * RESET, close; EXEC takes the kv_txn over first). */
 void serve_watch_drop(server *s, serve_client *c);
-void serve_watch_free(server *s);   /* REQUIRES: no client watches */
 
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);
