@@ -78,8 +78,8 @@ static int txn_run_group(kv_txn *t, commit_batch *b, const commit_chunk *ch)
 {
     for (size_t k = 0; k < ch->n; k++) {
         commit_op *op = &b->ops[b->order[ch->start + k]];
-        if (op->kind != OP_EXEC || op->multi->status != KV_OK)
-            continue; /* a no-op, or an EXEC that failed alone */
+        if (op->multi->status != KV_OK)
+            continue; /* an EXEC that failed alone */
         struct serve_multi *m = op->multi;
         out_free(&m->reply);
         int rc = txn_run_queue(t, m);
