@@ -50,7 +50,7 @@ typedef struct commit_batch {
     unsigned char *bytes;
     size_t blen, bcap;
     int has_del;
-    size_t exec_args, exec_bytes;  /* its EXECs' queued words and bytes */
+    size_t execs;           /* its EXECs: then a writer thread applies it */
     int threaded;           /* applied by the writer threads, not inline */
     size_t *order;          /* op indices grouped by chunk (n of them) */
     size_t order_cap;
