@@ -242,6 +242,34 @@ def test_watch_rewrite_with_same_value_is_stage_dependent(tmp):
     check(s.stop() == 0, "exit status")
 
 
+def test_reads_after_watch_see_the_watch_so_no_update_is_lost(tmp):
+    """A balance changed and put back between WATCH and EXEC (A, B, A):
+    a check by values sees no change, so the client must have computed
+    from A, not B.  Its GET after WATCH reads the WATCH's view."""
+    s = Server(tmp)
+    c, other = s.connect(), s.connect()
+    versions = compares_versions(c)
+    check(c.cmd("SET", "bal", "1000") == b"OK", "SET")
+    check(c.cmd("WATCH", "bal") == b"OK", "WATCH")
+    check(other.cmd("SET", "bal", "980") == b"OK", "other withdraws 20")
+    got = c.cmd("GET", "bal")
+    check(got == b"1000", "GET after WATCH: %r, want the WATCH's 1000" % got)
+    check(c.cmd("MGET", "bal", "none") == [b"1000", None], "MGET after WATCH")
+    check(c.cmd("EXISTS", "bal") == 1 and c.cmd("STRLEN", "bal") == 4, "EXISTS, STRLEN")
+    check(other.cmd("SET", "bal", "1000") == b"OK", "other deposits 20")
+    check(c.cmd("MULTI") == b"OK", "MULTI")
+    check(c.cmd("SET", "bal", str(int(got) + 5)) == b"QUEUED", "queued")
+    got = c.cmd("EXEC")
+    want = None if versions else [b"OK"]
+    check(got == want, "EXEC: %r, want %r" % (got, want))
+    final = c.cmd("GET", "bal")
+    check(final == (b"1000" if versions else b"1005"), "balance %r: an update was lost" % final)
+    # Without a WATCH going on, reads see the database as it is.
+    check(other.cmd("SET", "bal", "7") == b"OK", "other SET")
+    check(c.cmd("GET", "bal") == b"7", "GET after EXEC reads the database")
+    check(s.stop() == 0, "exit status")
+
+
 def test_watch_retry_loop_succeeds_against_a_writer(tmp):
     s = Server(tmp)
     r = client(s)

@@ -15,7 +15,8 @@
  *
  * Inside EXEC the same commands run against a kv_txn (serve_txn.c): a
  * read through a serve_view, so that one function answers both ways, and
- * a write through its txn_write function below.
+ * a write through its txn_write function below.  A read between WATCH and
+ * EXEC runs in the WATCH's kv_txn the same way (serve_watch.c says why).
  *
  * Keys out of kv.h's range (empty, or longer than KV_MAX_KEY) are refused
  * by writes; reads treat them as absent, since no such key can exist.
@@ -456,6 +457,8 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
         serve_multi_refuse(c);
     } else if (cmd->run != NULL) {
         cmd->run(s, c, r);
+    } else if (c->watch_txn != NULL && strstr(cmd->flags, "readonly") != NULL) {
+        serve_watch_read(s, c, cmd, r); /* a read after WATCH: in its kv_txn */
     } else {
         serve_view v = {s->db, NULL};
         cmd->read(&v, &c->out, r);

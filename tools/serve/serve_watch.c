@@ -23,6 +23,20 @@
  * and answers what the database held at the WATCH, a consistent view,
  * where Redis would answer *-1 if a watched key had changed.
  *
+ * Between WATCH and EXEC the client's reads (GET, MGET, EXISTS, TYPE,
+ * STRLEN) are the transaction's reads too (serve_watch_read): they see the
+ * database as it was at the WATCH, and the commit checks them.  This is
+ * what makes a check by values sound.  Were a GET to read the database as
+ * it is now, a client could read a balance of 980 written by another,
+ * which a third then puts back to the 1000 the WATCH saw; the commit would
+ * compare 1000 with 1000, find no change, and apply a new balance computed
+ * from 980: a lost update.  Reading in the transaction, the client sees
+ * 1000, and whatever the commit lets through was computed from values the
+ * database still holds.  (By versions, stage 07 would catch it either way.)
+ * The price: after WATCH a client does not see writes made since, its own
+ * included, until EXEC, DISCARD or UNWATCH (they make EXEC answer *-1
+ * anyway, unless they put back the value it had).
+ *
  * A write gathered before the WATCH but not applied yet counts as written
  * after it (it is not acknowledged yet, so no client can tell).  The
  * client's own earlier writes are applied first: a client with writes
@@ -30,7 +44,8 @@
  *
  * The cost: a live kv_txn is a snapshot, which keeps the versions written
  * since it began (docs/07-txn.md).  Limits: SERVE_WATCH_KEYS keys and
- * SERVE_WATCH_BYTES bytes of keys per client, counted per WATCH word.
+ * SERVE_WATCH_BYTES bytes of keys per client, counted per key named by a
+ * WATCH or by a read after it (each is in the transaction's read set).
  */
 #include <stdlib.h>
 
@@ -44,20 +59,41 @@ void serve_watch_drop(server *s, serve_client *c)
     c->nwatch = c->watch_bytes = 0;
 }
 
+/* Counts the keys of r (its words after the first) against the WATCH
+ * limits; 0, or -1 after answering the error. */
+static int watch_count(serve_client *c, const serve_req *r)
+{
+    size_t bytes = 0;
+    for (size_t i = 1; i < r->argc; i++)
+        bytes += req_len(r, i);
+    if (c->nwatch + (r->argc - 1) > SERVE_WATCH_KEYS || c->watch_bytes + bytes > SERVE_WATCH_BYTES) {
+        out_error(&c->out, "ERR a client may watch at most %u keys and %u bytes of keys "
+                  "(reads after WATCH count too); UNWATCH or EXEC ends them",
+                  SERVE_WATCH_KEYS, SERVE_WATCH_BYTES);
+        return -1;
+    }
+    c->nwatch += r->argc - 1;
+    c->watch_bytes += bytes;
+    return 0;
+}
+
+void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    (void)s;
+    if (watch_count(c, r) != 0)
+        return;
+    serve_view v = {NULL, c->watch_txn};
+    cmd->read(&v, &c->out, r);
+}
+
 void serve_watch_cmd(server *s, serve_client *c, const serve_req *r)
 {
     if (serve_multi_queuing(c)) {
         out_error(&c->out, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    size_t bytes = 0;
-    for (size_t i = 1; i < r->argc; i++)
-        bytes += req_len(r, i);
-    if (c->nwatch + (r->argc - 1) > SERVE_WATCH_KEYS || c->watch_bytes + bytes > SERVE_WATCH_BYTES) {
-        out_error(&c->out, "ERR a client may watch at most %u keys and %u bytes of keys",
-                  SERVE_WATCH_KEYS, SERVE_WATCH_BYTES);
+    if (watch_count(c, r) != 0)
         return;
-    }
     int rc;
     if (c->watch_txn == NULL &&
         (rc = kv_txn_begin(s->db, KV_TXN_SERIALIZABLE, &c->watch_txn)) != KV_OK) {
@@ -81,8 +117,6 @@ void serve_watch_cmd(server *s, serve_client *c, const serve_req *r)
             return;
         }
     }
-    c->nwatch += r->argc - 1;
-    c->watch_bytes += bytes;
     out_simple(&c->out, "OK");
 }
 

@@ -287,6 +287,9 @@ void serve_multi_free(server *s, serve_client *c);  /* REQUIRES: no EXEC in flig
 /* serve_watch.c: WATCH and UNWATCH, on a kv_txn per watching client. */
 void serve_watch_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r);
+/* A read (GET, MGET, EXISTS, TYPE, STRLEN) by a client that watches: run
+ * in its WATCH's kv_txn, its keys counted against the WATCH limits. */
+void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* Forgets the client's watches, aborting their kv_txn (DISCARD, UNWATCH,
  * RESET, close; EXEC takes the kv_txn over first). */
 void serve_watch_drop(server *s, serve_client *c);
