@@ -34,8 +34,9 @@
  * 1000, and whatever the commit lets through was computed from values the
  * database still holds.  (By versions, stage 07 would catch it either way.)
  * The price: after WATCH a client does not see writes made since, its own
- * included, until EXEC, DISCARD or UNWATCH (they make EXEC answer *-1
- * anyway, unless they put back the value it had).
+ * included, until EXEC, DISCARD or UNWATCH; one to a key it watched or
+ * read (in the queue too) makes EXEC answer *-1, unless it put back the
+ * value the WATCH saw (stages 01-06), so a stale read is never applied.
  *
  * A write gathered before the WATCH but not applied yet counts as written
  * after it (it is not acknowledged yet, so no client can tell).  The
