@@ -5,7 +5,7 @@
 #
 # For BUILD_DIR, and ASAN_BUILD_DIR if given (with ASan/UBSan options set):
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
-# tests/cli_test.sh and tests/server_test.py on DIR/<stage>/kv,
+# tests/cli_test.sh, tests/server_test.py and tests/server_txn_test.py on DIR/<stage>/kv,
 # DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
 # (allocation failures), DIR/<stage>/crashtest --quick and the fuzz
 # harnesses' replay drivers on their seeds and regressions.  The libFuzzer
@@ -196,6 +196,7 @@ queue_flavour() {
         # in the first build only, through redis-cli and redis-benchmark.
         if [ -f "$here/server_test.py" ] && [ -x "$dir/$stage/kv" ] && [ "$tools_here" = 1 ]; then
             add_job "$flavour" "server_test.py $dir/$stage/kv" python3 "$here/server_test.py" "$dir/$stage/kv"
+            add_job "$flavour" "server_txn_test.py $dir/$stage/kv" python3 "$here/server_txn_test.py" "$dir/$stage/kv"
             if [ "$dir" = "$build" ]; then
                 add_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
             fi

@@ -2,14 +2,21 @@
  * serve_cmd.c: the command table of `kv serve`, and the commands that map
  * straight onto kv.h: PING, ECHO, GET, SET, DEL, EXISTS, MGET, MSET, TYPE,
  * STRLEN, QUIT, AUTH.  SCAN is in serve_scan.c, KEYS in serve_keys.c;
- * INFO, DBSIZE, CONFIG and COMMAND in serve_info.c.
+ * INFO, DBSIZE, CONFIG and COMMAND in serve_info.c; MULTI, EXEC, DISCARD
+ * and RESET in serve_multi.c, WATCH and UNWATCH in serve_watch.c.
  *
  * Reads (GET, EXISTS, MGET) call kv_get on the loop thread and answer at
  * once.  Writes (SET, MSET, DEL) are added to the batch being gathered
  * (serve_commit.c) and answered when it has been applied.  To keep each
  * client's replies in order (server.h, invariant 1), a client with writes
  * still unapplied may run another write only if it will not answer at once
- * (its arguments are valid and its limits allow); anything else waits.
+ * (its arguments are valid and its limits allow, and it is not queuing
+ * after MULTI); anything else waits.
+ *
+ * Inside EXEC the same commands run against a kv_txn (serve_txn.c): a
+ * read through a serve_view, so that one function answers both ways, and
+ * a write through its txn_write function below.  A read between WATCH and
+ * EXEC runs in the WATCH's kv_txn the same way (serve_watch.c says why).
  *
  * Keys out of kv.h's range (empty, or longer than KV_MAX_KEY) are refused
  * by writes; reads treat them as absent, since no such key can exist.
@@ -32,9 +39,9 @@ static int cmd_key_ok(size_t klen)
     return klen >= 1 && klen <= KV_MAX_KEY;
 }
 
-static void cmd_kv_error(serve_client *c, int rc)
+static void cmd_kv_error(serve_out *o, int rc)
 {
-    out_error(&c->out, "ERR %s: %s", kv_strerror(rc), kv_errmsg());
+    out_error(o, "ERR %s: %s", kv_strerror(rc), kv_errmsg());
 }
 
 /* Closes a client whose write could not be gathered (out of memory). */
@@ -45,63 +52,69 @@ static void cmd_nomem(serve_client *c)
     c->eof = 1;
 }
 
-static void cmd_ping(server *s, serve_client *c, const serve_req *r)
+/* kv_get from the view: the database now, or the transaction's view. */
+static int view_get(const serve_view *v, const void *k, size_t kl, void **val, size_t *vl)
 {
-    (void)s;
-    if (r->argc == 1)
-        out_simple(&c->out, "PONG");
-    else if (r->argc == 2)
-        out_bulk(&c->out, req_ptr(r, 1), req_len(r, 1));
-    else
-        out_error(&c->out, "ERR wrong number of arguments for 'ping' command");
+    return v->txn != NULL ? kv_txn_get(v->txn, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
 }
 
-static void cmd_echo(server *s, serve_client *c, const serve_req *r)
+static void cmd_ping(const serve_view *v, serve_out *o, const serve_req *r)
 {
-    (void)s;
-    out_bulk(&c->out, req_ptr(r, 1), req_len(r, 1));
+    (void)v;
+    if (r->argc == 1)
+        out_simple(o, "PONG");
+    else if (r->argc == 2)
+        out_bulk(o, req_ptr(r, 1), req_len(r, 1));
+    else
+        out_error(o, "ERR wrong number of arguments for 'ping' command");
+}
+
+static void cmd_echo(const serve_view *v, serve_out *o, const serve_req *r)
+{
+    (void)v;
+    out_bulk(o, req_ptr(r, 1), req_len(r, 1));
 }
 
 /* Appends the value of argument i as a bulk string, or nil. */
-static void cmd_get_one(server *s, serve_client *c, const serve_req *r, size_t i)
+static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, size_t i)
 {
     if (!cmd_key_ok(req_len(r, i))) {
-        out_nil(&c->out);
+        out_nil(o);
         return;
     }
     void *val;
     size_t vlen;
-    int rc = kv_get(s->db, req_ptr(r, i), req_len(r, i), &val, &vlen);
+    int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
     if (rc == KV_OK) {
-        out_bulk(&c->out, val, vlen);
+        out_bulk(o, val, vlen);
         kv_free(val);
     } else if (rc == KV_NOT_FOUND) {
-        out_nil(&c->out);
+        out_nil(o);
     } else {
-        cmd_kv_error(c, rc);
+        cmd_kv_error(o, rc);
     }
 }
 
-static void cmd_get(server *s, serve_client *c, const serve_req *r)
+static void cmd_get(const serve_view *v, serve_out *o, const serve_req *r)
 {
-    cmd_get_one(s, c, r, 1);
+    cmd_get_one(v, o, r, 1);
 }
 
-static void cmd_mget(server *s, serve_client *c, const serve_req *r)
+static void cmd_mget(const serve_view *v, serve_out *o, const serve_req *r)
 {
-    size_t mark = c->out.len;
-    out_array(&c->out, r->argc - 1);
+    size_t mark = o->len;
+    out_array(o, r->argc - 1);
     for (size_t i = 1; i < r->argc; i++) {
-        cmd_get_one(s, c, r, i);
-        if (c->out.len - mark > SERVE_MAX_REPLY) {
-            out_truncate(&c->out, mark);
-            out_error(&c->out, "ERR reply larger than %u bytes", SERVE_MAX_REPLY);
+        cmd_get_one(v, o, r, i);
+        if (o->len - mark > SERVE_MAX_REPLY) {
+            out_truncate(o, mark);
+            out_error(o, "ERR reply larger than %u bytes", SERVE_MAX_REPLY);
             return;
         }
     }
 }
 
-static void cmd_exists(server *s, serve_client *c, const serve_req *r)
+static void cmd_exists(const serve_view *v, serve_out *o, const serve_req *r)
 {
     long long n = 0;
     for (size_t i = 1; i < r->argc; i++) {
@@ -109,50 +122,57 @@ static void cmd_exists(server *s, serve_client *c, const serve_req *r)
             continue;
         void *val;
         size_t vlen;
-        int rc = kv_get(s->db, req_ptr(r, i), req_len(r, i), &val, &vlen);
+        int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
         if (rc == KV_OK) {
             kv_free(val);
             n++;
         } else if (rc != KV_NOT_FOUND) {
-            cmd_kv_error(c, rc);
+            cmd_kv_error(o, rc);
             return;
         }
     }
-    out_int(&c->out, n);
+    out_int(o, n);
 }
 
 /* TYPE key: "string" if it exists (the only type there is), else "none". */
-static void cmd_type(server *s, serve_client *c, const serve_req *r)
+static void cmd_type(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? kv_get(s->db, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
-        out_simple(&c->out, "string");
+        out_simple(o, "string");
     } else if (rc == KV_NOT_FOUND) {
-        out_simple(&c->out, "none");
+        out_simple(o, "none");
     } else {
-        cmd_kv_error(c, rc);
+        cmd_kv_error(o, rc);
     }
 }
 
 /* STRLEN key: the value's length in bytes, 0 if there is none. */
-static void cmd_strlen(server *s, serve_client *c, const serve_req *r)
+static void cmd_strlen(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? kv_get(s->db, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
-        out_int(&c->out, (long long)vlen);
+        out_int(o, (long long)vlen);
     } else if (rc == KV_NOT_FOUND) {
-        out_int(&c->out, 0);
+        out_int(o, 0);
     } else {
-        cmd_kv_error(c, rc);
+        cmd_kv_error(o, rc);
     }
+}
+
+/* UNWATCH inside EXEC: the watches ended when EXEC began. */
+static void cmd_unwatch_queued(const serve_view *v, serve_out *o, const serve_req *r)
+{
+    (void)v, (void)r;
+    out_simple(o, "OK");
 }
 
 static int check_set(const serve_req *r)
@@ -160,18 +180,34 @@ static int check_set(const serve_req *r)
     return r->argc == 3 && cmd_key_ok(req_len(r, 1));
 }
 
+/* 1 after answering why SET's arguments are refused. */
+static int cmd_set_refused(serve_out *o, const serve_req *r)
+{
+    if (r->argc != 3)
+        out_error(o, "ERR only SET key value is supported (no options)");
+    else if (!cmd_key_ok(req_len(r, 1)))
+        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else
+        return 0;
+    return 1;
+}
+
 static void cmd_set(server *s, serve_client *c, const serve_req *r)
 {
-    if (r->argc != 3) {
-        out_error(&c->out, "ERR only SET key value is supported (no options)");
+    if (cmd_set_refused(&c->out, r))
         return;
-    }
-    if (!cmd_key_ok(req_len(r, 1))) {
-        out_error(&c->out, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
-        return;
-    }
     if (serve_commit_put(s, c, req_ptr(r, 1), req_len(r, 1), req_ptr(r, 2), req_len(r, 2), 1) != 0)
         cmd_nomem(c);
+}
+
+static int txn_set(kv_txn *t, serve_out *o, const serve_req *r)
+{
+    if (cmd_set_refused(o, r))
+        return KV_OK;
+    int rc = kv_txn_put(t, req_ptr(r, 1), req_len(r, 1), req_ptr(r, 2), req_len(r, 2));
+    if (rc == KV_OK)
+        out_simple(o, "OK");
+    return rc;
 }
 
 static int check_mset(const serve_req *r)
@@ -184,17 +220,23 @@ static int check_mset(const serve_req *r)
     return 1;
 }
 
+/* 1 after answering why MSET's arguments are refused. */
+static int cmd_mset_refused(serve_out *o, const serve_req *r)
+{
+    if (r->argc % 2 != 1)
+        out_error(o, "ERR wrong number of arguments for 'mset' command");
+    else if (!check_mset(r))
+        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else
+        return 0;
+    return 1;
+}
+
 /* MSET: every pair in one batch, so all or none is applied. */
 static void cmd_mset(server *s, serve_client *c, const serve_req *r)
 {
-    if (r->argc % 2 != 1) {
-        out_error(&c->out, "ERR wrong number of arguments for 'mset' command");
+    if (cmd_mset_refused(&c->out, r))
         return;
-    }
-    if (!check_mset(r)) {
-        out_error(&c->out, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
-        return;
-    }
     size_t mark = serve_commit_mark(s);
     for (size_t i = 1; i < r->argc; i += 2) {
         int last = i + 2 >= r->argc;
@@ -207,12 +249,51 @@ static void cmd_mset(server *s, serve_client *c, const serve_req *r)
     }
 }
 
+static int txn_mset(kv_txn *t, serve_out *o, const serve_req *r)
+{
+    if (cmd_mset_refused(o, r))
+        return KV_OK;
+    for (size_t i = 1; i < r->argc; i += 2) {
+        int rc = kv_txn_put(t, req_ptr(r, i), req_len(r, i), req_ptr(r, i + 1), req_len(r, i + 1));
+        if (rc != KV_OK)
+            return rc;
+    }
+    out_simple(o, "OK");
+    return KV_OK;
+}
+
 static int check_del(const serve_req *r)
 {
     for (size_t i = 1; i < r->argc; i++)
         if (!cmd_key_ok(req_len(r, i)))
             return 0;
     return 1;
+}
+
+/* DEL in a transaction: each key read (so the count is exact, and, under
+ * KV_TXN_SERIALIZABLE, checked at commit), then deleted if it exists. */
+static int txn_del(kv_txn *t, serve_out *o, const serve_req *r)
+{
+    if (!check_del(r)) {
+        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+        return KV_OK;
+    }
+    long long n = 0;
+    for (size_t i = 1; i < r->argc; i++) {
+        void *val;
+        size_t vlen;
+        int rc = kv_txn_get(t, req_ptr(r, i), req_len(r, i), &val, &vlen);
+        if (rc == KV_NOT_FOUND)
+            continue;
+        if (rc != KV_OK)
+            return rc;
+        kv_free(val);
+        if ((rc = kv_txn_delete(t, req_ptr(r, i), req_len(r, i))) != KV_OK)
+            return rc;
+        n++;
+    }
+    out_int(o, n);
+    return KV_OK;
 }
 
 /* DEL: answered with how many of the keys existed (counted as applied). */
@@ -271,25 +352,38 @@ static void cmd_auth(server *s, serve_client *c, const serve_req *r)
     }
 }
 
+/* The table: {name, arity, write, COMMAND's flags, after MULTI, run, check,
+ * read, txn_write}.  After MULTI a command is queued (its `read` or
+ * `txn_write` runs it inside EXEC), run at once, or refused. */
 static const serve_cmd serve_cmds[] = {
-    {"ping", -1, 0, "fast", cmd_ping, NULL},
-    {"echo", 2, 0, "fast", cmd_echo, NULL},
-    {"get", 2, 0, "readonly fast", cmd_get, NULL},
-    {"set", -3, 1, "write denyoom", cmd_set, check_set},
-    {"del", -2, 1, "write", cmd_del, check_del},
-    {"exists", -2, 0, "readonly fast", cmd_exists, NULL},
-    {"mget", -2, 0, "readonly fast", cmd_mget, NULL},
-    {"mset", -3, 1, "write denyoom", cmd_mset, check_mset},
-    {"type", 2, 0, "readonly fast", cmd_type, NULL},
-    {"strlen", 2, 0, "readonly fast", cmd_strlen, NULL},
-    {"scan", -2, 0, "readonly", serve_scan_cmd, NULL},
-    {"keys", 2, 0, "readonly", serve_keys_cmd, NULL},
-    {"info", -1, 0, "loading stale", serve_info_cmd, NULL},
-    {"dbsize", 1, 0, "readonly fast", serve_dbsize_cmd, NULL},
-    {"quit", -1, 0, "fast", cmd_quit, NULL},
-    {"command", -1, 0, "loading stale", serve_command_cmd, NULL},
-    {"config", -2, 0, "admin loading stale", serve_config_cmd, NULL},
-    {"auth", -2, 0, "noscript loading stale fast no_auth", cmd_auth, NULL},
+    {"ping", -1, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_ping, NULL},
+    {"echo", 2, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_echo, NULL},
+    {"get", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_get, NULL},
+    {"set", -3, 1, "write denyoom", MULTI_QUEUE, cmd_set, check_set, NULL, txn_set},
+    {"del", -2, 1, "write", MULTI_QUEUE, cmd_del, check_del, NULL, txn_del},
+    {"exists", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_exists, NULL},
+    {"mget", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_mget, NULL},
+    {"mset", -3, 1, "write denyoom", MULTI_QUEUE, cmd_mset, check_mset, NULL, txn_mset},
+    {"type", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_type, NULL},
+    {"strlen", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_strlen, NULL},
+    {"scan", -2, 0, "readonly", MULTI_REFUSE, serve_scan_cmd, NULL, NULL, NULL},
+    {"keys", 2, 0, "readonly", MULTI_REFUSE, serve_keys_cmd, NULL, NULL, NULL},
+    {"info", -1, 0, "loading stale", MULTI_REFUSE, serve_info_cmd, NULL, NULL, NULL},
+    {"dbsize", 1, 0, "readonly fast", MULTI_REFUSE, serve_dbsize_cmd, NULL, NULL, NULL},
+    {"quit", -1, 0, "fast", MULTI_NOW, cmd_quit, NULL, NULL, NULL},
+    {"command", -1, 0, "loading stale", MULTI_REFUSE, serve_command_cmd, NULL, NULL, NULL},
+    {"config", -2, 0, "admin loading stale", MULTI_REFUSE, serve_config_cmd, NULL, NULL, NULL},
+    {"auth", -2, 0, "noscript loading stale fast no_auth", MULTI_REFUSE, cmd_auth, NULL, NULL,
+     NULL},
+    {"multi", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_multi_cmd, NULL, NULL, NULL},
+    {"exec", 1, 0, "noscript loading stale", MULTI_NOW, serve_exec_cmd, NULL, NULL, NULL},
+    {"discard", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_discard_cmd, NULL, NULL,
+     NULL},
+    {"watch", -2, 0, "noscript loading stale fast", MULTI_NOW, serve_watch_cmd, NULL, NULL, NULL},
+    {"unwatch", 1, 0, "noscript loading stale fast", MULTI_QUEUE, serve_unwatch_cmd, NULL,
+     cmd_unwatch_queued, NULL},
+    {"reset", 1, 0, "noscript loading stale fast no_auth", MULTI_NOW, serve_reset_cmd, NULL,
+     NULL, NULL},
 };
 
 const serve_cmd *serve_cmd_table(size_t *n)
@@ -338,20 +432,36 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     const serve_cmd *cmd = cmd_lookup(r);
     int arity_ok = cmd != NULL && (cmd->arity > 0 ? r->argc == (size_t)cmd->arity
                                                   : r->argc >= (size_t)-cmd->arity);
+    int queuing = serve_multi_queuing(c);
     if (c->pending_ops > 0 &&
-        !(arity_ok && cmd->write && cmd->check(r) && serve_commit_has_room(c)))
+        (queuing || !(arity_ok && cmd->write && cmd->check(r) && serve_commit_has_room(c))))
         return SERVE_CMD_WAIT;
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;
     if (s->cfg.password != NULL && !c->authed &&
-        !(cmd != NULL && (cmd->run == cmd_auth || cmd->run == cmd_quit))) {
+        !(cmd != NULL && (cmd->run == cmd_auth || cmd->run == cmd_quit ||
+                          cmd->run == serve_reset_cmd))) {
         out_error(&c->out, "NOAUTH Authentication required.");
     } else if (cmd == NULL) {
         cmd_unknown(c, r);
+        serve_multi_refuse(c);
+    } else if (!arity_ok && cmd->run == serve_exec_cmd) {
+        serve_exec_arity(s, c);
     } else if (!arity_ok) {
         out_error(&c->out, "ERR wrong number of arguments for '%s' command", cmd->name);
-    } else {
+        serve_multi_refuse(c);
+    } else if (queuing && cmd->in_multi == MULTI_QUEUE) {
+        serve_multi_queue(c, cmd, r);
+    } else if (queuing && cmd->in_multi == MULTI_REFUSE) {
+        out_error(&c->out, "ERR Command not allowed inside a transaction");
+        serve_multi_refuse(c);
+    } else if (cmd->run != NULL) {
         cmd->run(s, c, r);
+    } else if (c->watch_txn != NULL && strstr(cmd->flags, "readonly") != NULL) {
+        serve_watch_read(s, c, cmd, r); /* a read after WATCH: in its kv_txn */
+    } else {
+        serve_view v = {s->db, NULL};
+        cmd->read(&v, &c->out, r);
     }
     return SERVE_CMD_DONE;
 }

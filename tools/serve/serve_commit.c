@@ -29,7 +29,10 @@
  * more than SERVE_INLINE_OPS ops or SERVE_INLINE_BYTES bytes (a DEL or an
  * MSET of many keys, a large value) goes to it as with --sync, so that no
  * single command holds up the loop, and other clients are served while it
- * is applied.
+ * is applied.  So does every batch holding an EXEC: a kv_txn reads what
+ * it writes at commit on stages 01-06 (to compare values), and a stage 01
+ * read scans its whole log, so an EXEC of 1,000 SETs over a log of 20,000
+ * keys takes a second there (docs/server.md, "Transactions").
  *
  *   loop thread                           writer threads
  *   gather; kick: cut into chunks --------> kv_write(chunk) each, together
@@ -37,11 +40,26 @@
  *   done: answer every op, in order <------ eventfd += 1
  *
  * One batch is in flight at a time, so batches are applied in order.  A
- * batch holding a DEL is one chunk: a DEL answers how many of its keys
- * existed, which it finds by looking at the earlier ops of its batch, then
- * at the database; with one chunk and one batch at a time that is exact.
- * The writers touch a batch only between the hand-off and `applied`, both
- * under `mu`; the loop touches it only outside that window.
+ * batch holding a DEL has one plain chunk per phase (below): a DEL answers
+ * how many of its keys existed, which it finds by looking at the earlier
+ * ops of its chunk, then at the database; with one chunk at a time that
+ * is exact.  The writers touch a batch only between the hand-off and
+ * `applied`, both under `mu`; the loop touches it only outside that window.
+ *
+ * EXEC (serve_multi.c) is an op too.  An EXEC must take effect where the
+ * loop ran it: after every write gathered before it, before every write
+ * gathered after it (server.h, invariant 5), or a client's pipeline of
+ * SET, EXEC, GET would see its writes out of order.  So the batch is cut
+ * into phases:
+ *
+ *   [plain chunks] [EXEC group] [plain chunks] [EXEC group] ...
+ *
+ * where an EXEC group is the EXECs gathered one after the other (no put
+ * or delete between them; up to SERVE_TXN_GROUP), run in order in one
+ * kv_txn and committed as one batch (serve_txn.c), so that they share one
+ * fsync.  An EXEC after WATCH is a group of its own: it commits the kv_txn
+ * its WATCH began (serve_watch.c).  A phase starts when the one before it
+ * is done; the plain chunks of a phase are applied at the same time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +67,7 @@
 #include <unistd.h>
 
 #include "serve_commit.h"
+#include "serve_multi.h"
 
 int serve_commit_init(server *s)
 {
@@ -101,7 +120,7 @@ int serve_commit_has_room(const serve_client *c)
 
 /* Appends an op (key and value copied); 0, or -1 when out of memory. */
 static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
-                      const void *v, size_t vl, int del, int reply, size_t first)
+                      const void *v, size_t vl, int kind, int reply, size_t first)
 {
     commit_batch *b = s->commit->gathering;
     if (b->n == b->cap) {
@@ -125,19 +144,20 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
     commit_op *op = &b->ops[b->n];
     memset(op, 0, sizeof *op);
     op->c = c;
-    op->del = (unsigned char)del;
+    op->kind = (unsigned char)kind;
     op->reply = (unsigned char)reply;
     op->first = first;
     op->koff = b->blen;
     op->klen = kl;
-    memcpy(b->bytes + b->blen, k, kl);
+    if (kl > 0)
+        memcpy(b->bytes + b->blen, k, kl);
     b->blen += kl;
     op->voff = b->blen;
     op->vlen = vl;
     if (vl > 0)
         memcpy(b->bytes + b->blen, v, vl);
     b->blen += vl;
-    b->has_del |= del;
+    b->has_del |= kind == OP_DEL;
     b->n++;
     c->pending_ops++;
     c->pending_bytes += kl + vl;
@@ -147,7 +167,7 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
 int serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
                      const void *v, size_t vl, int reply)
 {
-    return commit_add(s, c, k, kl, v, vl, 0, reply ? REPLY_OK : REPLY_NONE, 0);
+    return commit_add(s, c, k, kl, v, vl, OP_PUT, reply ? REPLY_OK : REPLY_NONE, 0);
 }
 
 size_t serve_commit_mark(const server *s)
@@ -157,7 +177,20 @@ size_t serve_commit_mark(const server *s)
 
 int serve_commit_del(server *s, serve_client *c, const void *k, size_t kl, size_t first, int count)
 {
-    return commit_add(s, c, k, kl, "", 0, 1, count ? REPLY_COUNT : REPLY_NONE, first);
+    return commit_add(s, c, k, kl, "", 0, OP_DEL, count ? REPLY_COUNT : REPLY_NONE, first);
+}
+
+int serve_commit_exec(server *s, serve_client *c, struct serve_multi *m)
+{
+    if (commit_add(s, c, "", 0, "", 0, OP_EXEC, REPLY_NONE, 0) != 0)
+        return -1;
+    commit_batch *b = s->commit->gathering;
+    commit_op *op = &b->ops[b->n - 1];
+    op->multi = m;
+    op->vlen = m->blen; /* counted in the client's pending bytes, not in b->bytes */
+    c->pending_bytes += m->blen;
+    b->execs++;
+    return 0;
 }
 
 void serve_commit_undo(server *s, size_t mark)
@@ -165,7 +198,7 @@ void serve_commit_undo(server *s, size_t mark)
     commit_batch *b = s->commit->gathering;
     if (mark >= b->n)
         return;
-    for (size_t j = mark; j < b->n; j++) {
+    for (size_t j = mark; j < b->n; j++) { /* puts and deletes only */
         b->ops[j].c->pending_ops--;
         b->ops[j].c->pending_bytes -= b->ops[j].klen + b->ops[j].vlen;
     }
@@ -173,10 +206,29 @@ void serve_commit_undo(server *s, size_t mark)
     b->n = mark;
 }
 
-/* Cuts the batch into chunks: each client's ops go, in order, to the chunk
- * that was open when its first op was seen; a chunk is closed once it has
- * SERVE_CHUNK_OPS ops.  A batch with a DEL is one chunk.  0, or -1 when
- * out of memory (then it is one chunk too, in batch order). */
+/* Opens a chunk; its index, or -1 when out of memory. */
+static long commit_new_chunk(commit_batch *b, size_t *nchunks, int exec)
+{
+    if (*nchunks == b->chunks_cap) {
+        size_t cap = b->chunks_cap == 0 ? 16 : b->chunks_cap * 2;
+        commit_chunk *grown = realloc(b->chunks, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        b->chunks = grown;
+        b->chunks_cap = cap;
+    }
+    memset(&b->chunks[*nchunks], 0, sizeof b->chunks[*nchunks]);
+    b->chunks[*nchunks].exec = exec;
+    return (long)(*nchunks)++;
+}
+
+/* Cuts the batch into phases and chunks (see the top of this file): in a
+ * phase of plain chunks, each client's ops go, in order, to the chunk that
+ * was open when its first op of the phase was seen, and a chunk is closed
+ * once it has SERVE_CHUNK_OPS ops (a batch with a DEL: one plain chunk per
+ * phase); EXECs one after the other make one group, up to SERVE_TXN_GROUP
+ * of them and SERVE_MULTI_ARGS queued words.  0, or -1 when out of memory
+ * (then it is one chunk too, in batch order). */
 static int commit_cut(struct serve_commit *cm, commit_batch *b)
 {
     unsigned long long kick = ++cm->kicks;
@@ -187,29 +239,51 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
         b->order = grown;
         b->order_cap = b->n;
     }
-    size_t nchunks = 0, open_ops = 0;
+    size_t nchunks = 0, open_ops = 0, group_n = 0, group_args = 0;
+    long plain = -1, group = -1; /* the chunks open now, if any */
+    int group_watched = 0;       /* the open group is a watched EXEC's */
     for (size_t i = 0; i < b->n; i++) {
-        serve_client *c = b->ops[i].c;
-        if (c->batch_kick != kick) {
-            c->batch_kick = kick;
-            if (nchunks == 0 || (!b->has_del && open_ops > 0 &&
-                                 open_ops + c->pending_ops > cm->chunk_ops)) {
-                nchunks++;
-                open_ops = 0;
+        commit_op *op = &b->ops[i];
+        serve_client *c = op->c;
+        if (op->kind == OP_EXEC) {
+            int watched = op->multi->txn != NULL;
+            if (group < 0 || group_n >= SERVE_TXN_GROUP || group_args >= SERVE_MULTI_ARGS ||
+                watched || group_watched) {
+                if ((group = commit_new_chunk(b, &nchunks, 1)) < 0)
+                    return -1;
+                group_n = group_args = 0;
+                group_watched = watched;
+                plain = -1;
+                kick = ++cm->kicks; /* plain ops after it: a new phase */
             }
-            c->batch_chunk = nchunks - 1;
-            open_ops += c->pending_ops;
+            op->chunk = (size_t)group;
+            group_n++;
+            group_args += op->multi->nargs;
+        } else {
+            group = -1;
+            if (c->batch_kick != kick) {
+                c->batch_kick = kick;
+                if (plain < 0 || (!b->has_del && open_ops > 0 &&
+                                  open_ops + c->pending_ops > cm->chunk_ops)) {
+                    if ((plain = commit_new_chunk(b, &nchunks, 0)) < 0)
+                        return -1;
+                    open_ops = 0;
+                }
+                c->batch_chunk = (size_t)plain;
+                open_ops += c->pending_ops;
+            }
+            op->chunk = c->batch_chunk;
         }
-        b->ops[i].chunk = c->batch_chunk;
     }
-    if (b->chunks_cap < nchunks) {
-        commit_chunk *grown = realloc(b->chunks, nchunks * sizeof *grown);
-        if (grown == NULL)
-            return -1;
-        b->chunks = grown;
-        b->chunks_cap = nchunks;
+    size_t next_phase = nchunks;
+    for (size_t k = nchunks; k-- > 0;) {
+        if (b->chunks[k].exec) {
+            b->chunks[k].phase_end = k + 1;
+            next_phase = k;
+        } else {
+            b->chunks[k].phase_end = next_phase;
+        }
     }
-    memset(b->chunks, 0, nchunks * sizeof *b->chunks);
     for (size_t i = 0; i < b->n; i++)
         b->chunks[b->ops[i].chunk].n++;
     for (size_t k = 1; k < nchunks; k++)
@@ -252,7 +326,8 @@ void serve_commit_kick(server *s)
         return;
     }
     s->stats.chunks += b->nchunks;
-    b->threaded = cm->sync || b->n > SERVE_INLINE_OPS || b->blen > SERVE_INLINE_BYTES;
+    b->threaded = cm->sync || b->execs > 0 || b->n > SERVE_INLINE_OPS ||
+                  b->blen > SERVE_INLINE_BYTES;
     if (!b->threaded) {
         for (size_t k = 0; k < b->nchunks; k++)
             commit_apply_chunk(cm->db, b, &b->chunks[k], cm->kvb);
@@ -262,6 +337,7 @@ void serve_commit_kick(server *s)
     pthread_mutex_lock(&cm->mu);
     cm->work = b;
     cm->next_chunk = 0;
+    cm->phase_end = b->chunks[0].phase_end;
     cm->chunks_done = 0;
     pthread_cond_broadcast(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
@@ -284,6 +360,11 @@ void serve_commit_done(server *s)
     }
     if (b == NULL)
         return;
+    for (size_t k = 0; k < b->nchunks; k++)
+        if (b->chunks[k].exec) {
+            s->stats.txn_commits++;
+            s->stats.txn_retries += b->chunks[k].retries;
+        }
     for (size_t i = 0; i < b->n; i++) {
         commit_op *op = &b->ops[i];
         serve_client *c = op->c;
@@ -291,7 +372,9 @@ void serve_commit_done(server *s)
                                                          : &b->chunks[op->chunk];
         c->pending_ops--;
         c->pending_bytes -= op->klen + op->vlen;
-        if (!c->dead && op->reply != REPLY_NONE) {
+        if (op->kind == OP_EXEC) {
+            serve_multi_answer(s, c, ch->status, ch->err);
+        } else if (!c->dead && op->reply != REPLY_NONE) {
             if (ch->status != KV_OK) {
                 out_error(&c->out, "ERR %s", ch->err);
             } else if (op->reply == REPLY_OK) {
@@ -312,6 +395,7 @@ void serve_commit_done(server *s)
     b->n = 0;
     b->blen = 0;
     b->has_del = 0;
+    b->execs = 0;
     b->nchunks = 0;
     if (b->bcap > 16u * 1024 * 1024) { /* after a large value: give it back */
         free(b->bytes);

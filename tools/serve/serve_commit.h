@@ -16,20 +16,31 @@
 #include "server.h"
 
 enum { REPLY_NONE = 0, REPLY_OK = 1, REPLY_COUNT = 2 };
+/* What an op is: a put or a delete of one key, or a client's EXEC. */
+enum { OP_PUT = 0, OP_DEL = 1, OP_EXEC = 2 };
 
 typedef struct commit_op {
     serve_client *c;
-    unsigned char del;      /* 1 = a delete */
-    unsigned char reply;    /* REPLY_* */
+    unsigned char kind;     /* OP_* */
+    unsigned char reply;    /* REPLY_* (puts and deletes) */
     unsigned char existed;  /* a delete: its key existed (set when applied) */
     size_t first;           /* REPLY_COUNT: index of the DEL's first op */
     size_t chunk;           /* the chunk it is applied in */
-    size_t koff, klen, voff, vlen;  /* in the batch's bytes */
+    size_t koff, klen, voff, vlen;  /* in the batch's bytes; an EXEC: vlen is
+                                       its queue's bytes, which are not */
+    struct serve_multi *multi;      /* OP_EXEC: the client's queue */
 } commit_op;
 
+/* A chunk: plain (puts and deletes, one kv_write) or an EXEC group (EXECs
+ * only, run in one kv_txn: serve_txn.c).  Chunks run in phases: an EXEC
+ * group is a phase of its own; the plain chunks between two groups are
+ * one phase, applied at the same time by the writers. */
 typedef struct commit_chunk {
     size_t start, n;        /* its ops: order[start .. start + n) */
+    int exec;               /* an EXEC group */
+    size_t phase_end;       /* the first chunk of the next phase */
     int status;             /* KV_OK, or why its kv_write failed */
+    unsigned retries;       /* an EXEC group: commits that conflicted */
     char err[256];
 } commit_chunk;
 
@@ -39,6 +50,7 @@ typedef struct commit_batch {
     unsigned char *bytes;
     size_t blen, bcap;
     int has_del;
+    size_t execs;           /* its EXECs: then a writer thread applies it */
     int threaded;           /* applied by the writer threads, not inline */
     size_t *order;          /* op indices grouped by chunk (n of them) */
     size_t order_cap;
@@ -62,13 +74,19 @@ struct serve_commit {
     pthread_cond_t cv;
     commit_batch *work;     /* under mu: the batch being applied */
     size_t next_chunk;      /* under mu: the next chunk to take */
+    size_t phase_end;       /* under mu: ... if below this (its phase has begun) */
     size_t chunks_done;     /* under mu */
     commit_batch *applied;  /* under mu: set when every chunk is done */
     int quit;               /* under mu */
 };
 
-/* serve_writers.c: applies chunk `ch` of batch b with one kv_write. */
+/* serve_writers.c: applies chunk `ch` of batch b: one kv_write, or, for an
+ * EXEC group, serve_txn_apply. */
 void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb);
+/* serve_txn.c: runs the EXECs of group `ch` in one kv_txn and commits it,
+ * again after a conflict; each EXEC's replies, or its error, in its
+ * serve_multi; the group's commit status in ch. */
+void serve_txn_apply(kv_db *db, commit_batch *b, commit_chunk *ch);
 /* serve_writers.c: starts n writer threads; KV_OK or an error. */
 int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */

@@ -8,7 +8,8 @@
  *                kvstages answers as Redis 7.0 would for these commands),
  *                kv_stage, process_id, tcp_port, uptime_in_seconds
  *   Clients      connected_clients, maxclients
- *   Stats        connections, commands, write batches applied and their sizes
+ *   Stats        connections, commands, write batches applied and their sizes,
+ *                EXECs (applied, answered null, aborted) and their kv_txn commits
  *   Persistence  kv_sync (1 with --sync)
  *   Engine       every "name: value" line of the stage's kv_stats
  *   Keyspace     db0:keys=N
@@ -128,10 +129,13 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
         info_add(&t, "# Stats\r\ntotal_connections_received:%llu\r\nrejected_connections:%llu\r\n"
                      "total_commands_processed:%llu\r\nprotocol_errors:%llu\r\n"
                      "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
-                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\naccept_pauses:%llu\r\n\r\n",
+                     "largest_write_batch:%llu\r\nkv_writes:%llu\r\naccept_pauses:%llu\r\n"
+                     "exec_applied:%llu\r\nexec_watch_null:%llu\r\nexec_aborted:%llu\r\n"
+                     "exec_txn_commits:%llu\r\nexec_txn_retries:%llu\r\n\r\n",
                  st->connections, st->rejected, st->commands, st->errors, st->batches,
                  st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
-                 st->largest_batch, st->chunks, st->accept_pauses);
+                 st->largest_batch, st->chunks, st->accept_pauses, st->execs,
+                 st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries);
     }
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
@@ -196,7 +200,8 @@ void serve_config_cmd(server *s, serve_client *c, const serve_req *r)
 /* One COMMAND entry: name, arity, flags, first key, last key, key step. */
 static void command_entry(serve_client *c, const serve_cmd *cmd)
 {
-    int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write;
+    int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write ||
+               strcmp(cmd->name, "watch") == 0;
     int first = keys && strcmp(cmd->name, "scan") != 0 && strcmp(cmd->name, "keys") != 0 ? 1 : 0;
     int last = !first ? 0 : cmd->arity == 2 ? 1 : -1;
     int step = !first ? 0 : strcmp(cmd->name, "mset") == 0 ? 2 : 1;

@@ -123,6 +123,7 @@ static void loop_client_free(server *s, serve_client *c)
     loop_list_remove(s->ready, &s->nready, &c->on_ready, c);
     loop_list_remove(s->dirty, &s->ndirty, &c->on_dirty, c);
     serve_keys_free(c);
+    serve_multi_free(s, c); /* its queue and its watches: no EXEC is in flight */
     if (c->prev != NULL)
         c->prev->next = c->next;
     else

@@ -385,6 +385,7 @@ out:
         if (c->fd >= 0)
             close(c->fd);
         serve_keys_free(c);
+        serve_multi_free(&s, c); /* its queue, and its WATCH's kv_txn before kv_close */
         resp_parser_free(&c->ps);
         out_free(&c->out);
         free(c->in);

@@ -117,6 +117,11 @@ void out_array(serve_out *o, size_t n)
     out_header(o, '*', (long long)n);
 }
 
+void out_null_array(serve_out *o)
+{
+    out_bytes(o, "*-1\r\n", 5);
+}
+
 void out_truncate(serve_out *o, size_t mark)
 {
     if (mark >= o->sent && mark <= o->len)

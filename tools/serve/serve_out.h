@@ -4,6 +4,7 @@
  *   simple string  "+OK\r\n"            error   "-ERR what\r\n"
  *   integer        ":42\r\n"            bulk    "$3\r\nabc\r\n"
  *   nil bulk       "$-1\r\n"            array   "*2\r\n" then 2 replies
+ *   null array     "*-1\r\n" (EXEC when a watched key was written)
  *
  * Bytes [sent, len) are still to be written to the socket.  An allocation
  * failure is remembered (failed = 1, nothing more is added) and the server
@@ -35,6 +36,7 @@ void out_bulk(serve_out *o, const void *p, size_t n);
 void out_bulk_str(serve_out *o, const char *s);
 void out_nil(serve_out *o);
 void out_array(serve_out *o, size_t n);
+void out_null_array(serve_out *o);
 
 /* Drops bytes written after `mark` (a reply that turned out too large). */
 void out_truncate(serve_out *o, size_t mark);

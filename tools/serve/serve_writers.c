@@ -6,11 +6,13 @@
  * loop thread.  A DEL's count of the keys that existed is found here too
  * (commit_count_existing).
  *
- * A writer waits until a batch has a chunk nobody has taken, takes it
- * (under mu), applies it with one kv_write (without mu: this is where it
- * waits for the disk), and counts it done (under mu).  The writer that
- * finishes the last chunk publishes the batch as `applied` and writes the
- * eventfd the loop watches.
+ * A writer waits until a batch has a chunk nobody has taken in the phase
+ * under way, takes it (under mu), applies it with one kv_write, or an EXEC
+ * group with serve_txn_apply (without mu: this is where it waits for the
+ * disk), and counts it done (under mu).  The writer that finishes a
+ * phase's last chunk opens the next phase (phase_end) and wakes the
+ * others; the one that finishes the batch's last chunk publishes it as
+ * `applied` and writes the eventfd the loop watches.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,31 +36,32 @@ static int commit_cmp_ops(const void *a, const void *b, void *arg)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-/* Sets `existed` for every delete of the batch: whether its key existed
+/* Sets `existed` for every delete of chunk ch: whether its key existed
  * just before it.  The ops are sorted by key (then batch order), so each
  * delete finds the op before it on the same key next to it, and only the
  * first op on a key asks the database (kv_get, in key order).  So a DEL of
  * n keys costs n log n comparisons and at most n lookups; looking back
  * through the batch for each key would cost n^2 / 2.  KV_OK, or the error
  * (KV_ERR_NOMEM: kv_errmsg() does not say it).
- * REQUIRES: the batch is one chunk (it has a DEL). */
-static int commit_count_existing(kv_db *db, commit_batch *b)
+ * REQUIRES: ch is the only plain chunk of its phase (the batch has a DEL),
+ * so nothing else writes while it is applied. */
+static int commit_count_existing(kv_db *db, commit_batch *b, const commit_chunk *ch)
 {
-    size_t *idx = malloc(b->n * sizeof *idx);
+    size_t *idx = malloc((ch->n ? ch->n : 1) * sizeof *idx);
     if (idx == NULL)
         return KV_ERR_NOMEM;
-    for (size_t i = 0; i < b->n; i++)
-        idx[i] = i;
-    qsort_r(idx, b->n, sizeof *idx, commit_cmp_ops, b);
+    size_t n = ch->n;
+    memcpy(idx, b->order + ch->start, n * sizeof *idx);
+    qsort_r(idx, n, sizeof *idx, commit_cmp_ops, b);
     int rc = KV_OK;
-    for (size_t k = 0; k < b->n && rc == KV_OK; k++) {
+    for (size_t k = 0; k < n && rc == KV_OK; k++) {
         commit_op *op = &b->ops[idx[k]];
-        if (!op->del)
+        if (op->kind != OP_DEL)
             continue;
         const commit_op *prev = k > 0 ? &b->ops[idx[k - 1]] : NULL;
         if (prev != NULL && prev->klen == op->klen &&
             memcmp(b->bytes + prev->koff, b->bytes + op->koff, op->klen) == 0) {
-            op->existed = !prev->del;
+            op->existed = prev->kind != OP_DEL;
             continue;
         }
         void *val;
@@ -74,10 +77,15 @@ static int commit_count_existing(kv_db *db, commit_batch *b)
     return rc;
 }
 
-/* Applies one chunk with one kv_write, through the caller's kv_batch. */
+/* Applies one chunk with one kv_write, through the caller's kv_batch; an
+ * EXEC group with serve_txn_apply. */
 void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *kvb)
 {
-    int rc = b->has_del ? commit_count_existing(db, b) : KV_OK;
+    if (ch->exec) {
+        serve_txn_apply(db, b, ch);
+        return;
+    }
+    int rc = b->has_del ? commit_count_existing(db, b, ch) : KV_OK;
     if (rc == KV_ERR_NOMEM) {
         ch->status = rc;
         snprintf(ch->err, sizeof ch->err, "%s: counting the keys of a DEL", kv_strerror(rc));
@@ -88,7 +96,7 @@ void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *
         size_t i = b->order[ch->start + k];
         commit_op *op = &b->ops[i];
         const unsigned char *key = b->bytes + op->koff;
-        if (op->del)
+        if (op->kind == OP_DEL)
             rc = kv_batch_delete(kvb, key, op->klen);
         else
             rc = kv_batch_put(kvb, key, op->klen, b->bytes + op->voff, op->vlen);
@@ -107,14 +115,16 @@ static void *commit_writer(void *arg)
     int nomem = kv_batch_new(&kvb) != KV_OK;
     pthread_mutex_lock(&cm->mu);
     for (;;) {
-        while (!cm->quit && (cm->work == NULL || cm->next_chunk == cm->work->nchunks))
+        /* A chunk may be taken once its phase has begun (phase_end). */
+        while (!(cm->work != NULL && cm->next_chunk < cm->phase_end) &&
+               !(cm->quit && cm->work == NULL))
             pthread_cond_wait(&cm->cv, &cm->mu);
-        if (cm->work == NULL || cm->next_chunk == cm->work->nchunks)
+        if (cm->work == NULL)
             break; /* quit, nothing left */
         commit_batch *b = cm->work;
         commit_chunk *ch = &b->chunks[cm->next_chunk++];
         pthread_mutex_unlock(&cm->mu);
-        if (nomem) {
+        if (nomem && !ch->exec) {
             ch->status = KV_ERR_NOMEM;
             snprintf(ch->err, sizeof ch->err, "%s", kv_strerror(KV_ERR_NOMEM));
         } else {
@@ -128,6 +138,9 @@ static void *commit_writer(void *arg)
             if (write(cm->efd, &one, sizeof one) != sizeof one) {
                 /* an eventfd write fails only on counter overflow: not here */
             }
+        } else if (cm->chunks_done == cm->phase_end) {
+            cm->phase_end = b->chunks[cm->phase_end].phase_end; /* the next phase */
+            pthread_cond_broadcast(&cm->cv);
         }
     }
     pthread_mutex_unlock(&cm->mu);

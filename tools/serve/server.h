@@ -11,6 +11,10 @@
  *                   (with --sync, and for large batches)
  *   serve_scan.c    SCAN and its cursors; the walk SCAN and KEYS share
  *   serve_keys.c    KEYS, answered over several loop passes
+ *   serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's queue, and its
+ *                   EXEC handed to the batch (serve_multi.h)
+ *   serve_txn.c     running EXECs: their queues in one kv_txn, committed
+ *   serve_watch.c   WATCH, UNWATCH: a kv_txn that reads the watched keys
  *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
  *   serve_glob.c    Redis-style glob patterns, compiled, matched in steps
  *                   (SCAN MATCH, KEYS, CONFIG GET; serve_glob.h)
@@ -36,6 +40,11 @@
  *   4. No command holds up the loop for long: SCAN and KEYS stop after
  *      SERVE_WALK_WORK steps (KEYS goes on in the next pass), and large
  *      batches are applied by a writer thread.
+ *   5. Writes take effect in the order the loop runs them (gathers them):
+ *      the batch applies an EXEC after every write gathered before it and
+ *      before every write gathered after it (serve_multi.c).  The only
+ *      kv_txn that outlives a command is a client's WATCH (serve_watch.c);
+ *      it is aborted or committed before the client is freed.
  */
 #ifndef KV_SERVE_SERVER_H
 #define KV_SERVE_SERVER_H
@@ -72,6 +81,12 @@
 #define SERVE_LOG_EVERY    10                      /* ... and log it at most once per this many s */
 #define SERVE_WALK_KEYS    10000                   /* keys a SCAN call or a KEYS pass examines, at most */
 #define SERVE_WALK_WORK    (8u * 1024u * 1024u)    /* ... and work steps (serve_scan.c) */
+#define SERVE_MULTI_ARGS   4096u                   /* words a client may queue after MULTI */
+#define SERVE_MULTI_BYTES  (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
+#define SERVE_WATCH_KEYS   4096u                   /* keys a client may WATCH */
+#define SERVE_WATCH_BYTES  (4u * 1024u * 1024u)    /* ... and their bytes */
+#define SERVE_TXN_GROUP    32u                     /* EXECs committed as one kv_txn, at most */
+#define SERVE_TXN_RETRIES  100                     /* conflicts an EXEC retries, at most */
 
 typedef struct serve_config {
     const char *dir;
@@ -113,6 +128,9 @@ struct serve_client {
     int on_ready, on_dirty;         /* in s->ready / s->dirty */
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
     size_t batch_chunk;             /* ... and this client's chunk in it */
+    struct serve_multi *multi;      /* MULTI's queue, EXEC's replies (serve_multi.h), or NULL */
+    kv_txn *watch_txn;              /* begun by WATCH, read the watched keys, or NULL */
+    size_t nwatch, watch_bytes;     /* watched keys and their bytes (the limits) */
     serve_client *prev, *next;      /* every client */
 };
 
@@ -120,6 +138,8 @@ typedef struct serve_stats {
     unsigned long long connections, rejected, commands, errors;
     unsigned long long batches, batch_ops, largest_batch, chunks;
     unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
+    unsigned long long execs, exec_watch_nulls, exec_aborts;  /* EXEC: applied, *-1, EXECABORT */
+    unsigned long long txn_commits, txn_retries;  /* kv_txn commits of EXECs, conflicts retried */
 } serve_stats;
 
 struct serve_commit;
@@ -166,15 +186,31 @@ int  serve_loop_run(server *s);
 void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
 
+/* Where a read looks: the database as it is (db), or a transaction's view
+ * (txn: an EXEC's, serve_txn.c).  Exactly one is set. */
+typedef struct serve_view {
+    kv_db *db;
+    kv_txn *txn;
+} serve_view;
+
 /* serve_cmd.c: the command table (COMMAND lists it). */
+enum { MULTI_QUEUE = 0, MULTI_NOW = 1, MULTI_REFUSE = 2 };  /* serve_cmd.in_multi */
 typedef struct serve_cmd {
     const char *name;   /* lower case */
     int arity;          /* Redis's convention: n = exactly n words, -n = n or more */
     int write;          /* a write: answered when its batch is applied */
     const char *flags;  /* COMMAND's flags, space-separated */
+    int in_multi;       /* after MULTI: queued, run at once, or refused */
+    /* Runs it; NULL for a command that only reads (then `read` runs it). */
     void (*run)(server *s, serve_client *c, const serve_req *r);
     /* a write: 1 if run() will gather it without an error to answer now */
     int (*check)(const serve_req *r);
+    /* A read (and PING, ECHO): its reply from view v.  Inside EXEC, on the
+     * thread applying it (serve_txn.c), so it touches nothing but v and o. */
+    void (*read)(const serve_view *v, serve_out *o, const serve_req *r);
+    /* A write inside EXEC: applied to t, its reply to o.  KV_OK, or the
+     * kv_txn error that fails the whole EXEC (kv_errmsg() says it). */
+    int (*txn_write)(kv_txn *t, serve_out *o, const serve_req *r);
 } serve_cmd;
 const serve_cmd *serve_cmd_table(size_t *n);
 
@@ -200,6 +236,9 @@ int    serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
 size_t serve_commit_mark(const server *s);
 int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
                         size_t first, int count);
+/* Adds the client's EXEC (its queue, m), applied after the writes gathered
+ * before it and before those gathered after it.  0, or -1 (no memory). */
+int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
 /* Removes the ops from index `mark` on (a command that failed half way). */
 void   serve_commit_undo(server *s, size_t mark);
 /* 1 if the client may add writes now (its limits, SERVE_CLIENT_*). */
@@ -230,6 +269,30 @@ int  serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_patt
 /* serve_keys.c: KEYS pattern, over as many loop passes as it takes. */
 void serve_keys_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_keys_free(serve_client *c);  /* a KEYS in progress, if any */
+
+/* serve_multi.c: MULTI, EXEC, DISCARD, RESET, and queuing. */
+void serve_multi_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_exec_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_discard_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_reset_cmd(server *s, serve_client *c, const serve_req *r);
+int  serve_multi_queuing(const serve_client *c);   /* after MULTI, before EXEC/DISCARD */
+/* Queues the request (+QUEUED), or refuses it past the limits. */
+void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r);
+/* A command was refused while queuing: EXEC will answer EXECABORT. */
+void serve_multi_refuse(serve_client *c);
+/* EXEC with arguments: Redis's EXECABORT, and the transaction dropped. */
+void serve_exec_arity(server *s, serve_client *c);
+void serve_multi_free(server *s, serve_client *c);  /* REQUIRES: no EXEC in flight */
+
+/* serve_watch.c: WATCH and UNWATCH, on a kv_txn per watching client. */
+void serve_watch_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r);
+/* A read (GET, MGET, EXISTS, TYPE, STRLEN) by a client that watches: run
+ * in its WATCH's kv_txn, its keys counted against the WATCH limits. */
+void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+/* Forgets the client's watches, aborting their kv_txn (DISCARD, UNWATCH,
+ * RESET, close; EXEC takes the kv_txn over first). */
+void serve_watch_drop(server *s, serve_client *c);
 
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);

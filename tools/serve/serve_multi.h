@@ -1,0 +1,61 @@
+/*
+ * serve_multi.h: a client's transaction, as serve_multi.c (MULTI, the
+ * queue, EXEC handed to the batch), serve_commit.c (EXEC in the batch)
+ * and serve_txn.c (EXEC applied) share it.  The design is in
+ * serve_multi.c's opening comment; docs/server.md, "Transactions".
+ *
+ * Ownership: the loop thread owns a serve_multi, except while its EXEC is
+ * in a batch (from serve_commit_exec until the batch is answered): then
+ * the client waits (it has an op pending), the loop touches nothing of it,
+ * and the thread applying the batch reads the queue and writes `reply`,
+ * `status` and `err`.
+ *
+ * Invariants:
+ *   M1. The queue holds ncmds commands; command i's words are
+ *       args[cmds[i].first .. + cmds[i].argc), each an offset and a length
+ *       in `bytes`; nargs <= SERVE_MULTI_ARGS, and blen < SERVE_MULTI_BYTES
+ *       before its last command was added.
+ *   M2. refused == 1: EXEC answers EXECABORT; the queue is empty (a
+ *       transaction that cannot run keeps nothing).
+ */
+#ifndef KV_SERVE_MULTI_H
+#define KV_SERVE_MULTI_H
+
+#include "server.h"
+
+typedef struct multi_cmd {
+    const serve_cmd *cmd;
+    size_t first, argc;     /* its words: args[first .. first + argc) */
+} multi_cmd;
+
+struct serve_multi {
+    int active;             /* after MULTI, before EXEC or DISCARD */
+    int refused;            /* M2 */
+    multi_cmd *cmds;        /* M1 */
+    size_t ncmds, cmds_cap;
+    resp_span *args;
+    size_t nargs, args_cap;
+    char *bytes;
+    size_t blen, bcap;
+    kv_txn *txn;            /* EXEC after WATCH: the WATCH's kv_txn, which the
+                               thread applying the EXEC commits; else NULL */
+    /* Written by the thread applying the EXEC: */
+    serve_out reply;        /* the queued commands' replies, in order */
+    int status;             /* KV_OK, or why this EXEC failed (nothing of it
+                               applied); KV_ERR_CONFLICT: a watched EXEC's *-1 */
+    char err[256];
+};
+
+/* The queued command i as a request. */
+static inline serve_req multi_req(const struct serve_multi *m, size_t i)
+{
+    serve_req r = {m->bytes, m->args + m->cmds[i].first, m->cmds[i].argc};
+    return r;
+}
+
+/* serve_multi.c: the EXEC's batch was applied: answers the client (the
+ * replies, or the error of `group_status`/`group_err` or of m) and
+ * empties the queue. */
+void serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err);
+
+#endif
