@@ -23,7 +23,7 @@
 #include "serve/serve.h"
 
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
-                                              tool_cmds_export};
+                                              tool_cmds_export, tool_cmds_draw};
 
 int tool_is_command(const char *word)
 {
@@ -115,8 +115,14 @@ static int tool_repl(tool *t)
 int main(int argc, char **argv)
 {
     tool t = {0};
+    kv_options_init(&t.knobs);
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
+        int knob = tool_knob_parse(&t, argv, argc, &i);
+        if (knob == EXIT_ERROR)
+            return EXIT_ERROR;
+        if (knob == EXIT_OK)
+            continue;
         if (strcmp(argv[i], "-x") == 0 || strcmp(argv[i], "--hex") == 0) {
             t.hex = 1;
         } else if (strcmp(argv[i], "--sync") == 0) {

@@ -33,6 +33,8 @@ void tool_usage(FILE *f)
         "                     older versions may show again, keeps what it replaced in\n"
         "                     DIR/lost/ (stage 04 on), and exits 2 without changing\n"
         "                     anything if it cannot (the database closed)\n"
+        "  flush              write the memtable to a table now (kv_flush; stage 04 on:\n"
+        "                     earlier stages keep nothing in memory to flush)\n"
         "  compact            reclaim the space of overwritten and deleted records, and\n"
         "                     print the directory's size before and after\n"
         "  export [FILE]      write every key and value, in a stream any stage imports,\n"
@@ -55,6 +57,16 @@ void tool_usage(FILE *f)
         "  --sync      open with kv_options.sync = 1: every write is on stable storage\n"
         "              when it returns (stage 03 on; earlier stages ignore it)\n"
         "\n"
+        "small-scale knobs (kv_options; sizes as 4096, 4k or 1m; --NAME=VALUE works too):\n",
+        kv_stage());
+    tool_knobs_usage(f);
+    fprintf(f,
+        "  A knob holds for every command of this kv process (any that opens the\n"
+        "  database); nothing stores it, so give it again to each command that\n"
+        "  writes, or run the commands from standard input.  Small tables of small\n"
+        "  blocks, at stage 05:\n"
+        "    kv --memtable-bytes 2k --block-bytes 80 DB < puts.txt; kv DB draw db.svg\n"
+        "\n"
         "get, scan, stats and export run alone open the database read-only: they need\n"
         "no write lock and change nothing, not even a torn tail (a note says so).  Only\n"
         "a write (put, del, batch, import) creates a database where DIR does not exist;\n"
@@ -75,6 +87,5 @@ void tool_usage(FILE *f)
         "exit status: 0 ok, 1 get found no such key, 2 error (message on stderr),\n"
         "3 check: the files are readable, but the next read-write open drops data\n"
         "(a torn tail; check says what).  From standard input: 2 if any command\n"
-        "failed with an error, else 0.\n",
-        kv_stage());
+        "failed with an error, else 0.\n");
 }
