@@ -106,7 +106,7 @@ const char *draw_key_label(const char *key, size_t max, char *buf, size_t cap);
 const char *draw_key_tail(const char *key, size_t max, char *buf, size_t cap);
 /* A byte count as "812 B", "4.0 KiB", "1.3 MiB". */
 const char *draw_bytes(uint64_t n, char *buf, size_t cap);
-/* The "cut" line of part `part` named `name` (NULL: one without a name):
+/* The "cut" line of part `part` named `name` (NULL: of any name):
  * how many detail lines kv_inspect showed of it, or 0 if it cut none. */
 uint64_t draw_cut(const draw_parts *ps, const char *part, const char *name);
 

@@ -86,8 +86,8 @@ void draw_log(const draw_parts *ps, svg *s, draw_summary *sum)
         size_t fits = (size_t)((w - 2) / 5.5);
         if (fits >= 3)
             svg_text(s, x + w / 2, y + 15, 9, "middle", "#222222", "normal",
-                     draw_key_label(draw_str(r, "key"), fits < 15 ? fits : 15, shown,
-                                    sizeof shown));
+                     draw_key_tail(draw_str(r, "key"), fits < 15 ? fits : 15, shown,
+                                   sizeof shown));
         x += w;
     }
     y += LOG_ROW_H + 18;

@@ -205,7 +205,7 @@ uint64_t draw_cut(const draw_parts *ps, const char *part, const char *name)
             continue;
         const char *pp = draw_str(p, "part"), *pn = draw_str(p, "name");
         if (pp != NULL && strcmp(pp, part) == 0 &&
-            (name == NULL ? pn == NULL : pn != NULL && strcmp(pn, name) == 0))
+            (name == NULL || (pn != NULL && strcmp(pn, name) == 0)))
             return draw_u64(p, "shown");
     }
     return 0;
