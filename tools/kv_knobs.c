@@ -183,10 +183,19 @@ void tool_knobs_usage(FILE *f)
         snprintf(head, sizeof head, "%s %s", k->name, value);
         fprintf(f, "  %-19s %s\n", head, k->help);
     }
-    fprintf(f, "  This stage, %s, takes", kv_stage());
-    for (size_t j = 0; j < NKNOBS; j++)
-        if (stage >= knobs[j].first && stage <= knobs[j].last)
-            fprintf(f, "%s %s", here++ ? "," : "", knobs[j].name);
-    fprintf(f, "%s.\n  It refuses the others (exit 2), which it would ignore.\n",
-            here ? "" : " none of them");
+    /* "This stage, S, takes --a, --b." wrapped at 78 columns. */
+    int col = fprintf(f, "  This stage, %s, takes", kv_stage());
+    for (size_t j = 0; j < NKNOBS; j++) {
+        if (stage < knobs[j].first || stage > knobs[j].last)
+            continue;
+        if (here++)
+            col += fprintf(f, ",");
+        if (col + 1 + (int)strlen(knobs[j].name) > 78)
+            col = fprintf(f, "\n   ") - 1;
+        col += fprintf(f, " %s", knobs[j].name);
+    }
+    if (here)
+        fprintf(f, ".\n  It refuses the others (exit 2), which it would ignore.\n");
+    else
+        fprintf(f, " none of them:\n  it refuses them (exit 2), since it would ignore them.\n");
 }
