@@ -74,7 +74,7 @@ int draw_key_compare(const char *a, const char *b);
 
 /* What a picture drew, in one line for the kv command to print. */
 typedef struct draw_summary {
-    char text[256];
+    char text[512];
 } draw_summary;
 
 /* The picture of the parts, for the database in dir, written to f: the

@@ -191,7 +191,7 @@ void draw_levels(const draw_parts *ps, svg *s, draw_summary *sum)
     y += 22;
     double x = svg_legend(s, SVG_MARGIN, y, "#fff3bf", "memtable");
     for (int l = 0; l <= (int)deepest && l < 7; l++) {
-        char text[16];
+        char text[24];
         snprintf(text, sizeof text, "level %d", l);
         x = svg_legend(s, x, y, lv_fill[l], text);
     }
