@@ -881,6 +881,10 @@ knobs_shape_the_files() {
         kv --segment-bytes 4k "$DB.seg" put a b
         expect_status 2
         expect_err_has "has no log segments"
+        kv --memtable-bytes 4k "$DB.srv" serve
+        expect_status 2
+        expect_err_has "serve does not take the knobs before DIR"
+        [ ! -e "$DB.srv" ] || fail "a refused serve created $DB.srv"
     elif [ "$sn" -ge 2 ]; then
         kv_stdin "$DB.puts" --segment-bytes 4k "$DB"
         expect_status 0

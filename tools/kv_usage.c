@@ -71,7 +71,8 @@ void tool_usage(FILE *f)
     fprintf(f,
         "  A knob holds for every command of this kv process (any that opens the\n"
         "  database); nothing stores it, so give it again to each command that\n"
-        "  writes, or run the commands from standard input.  Small tables of small\n"
+        "  writes, or run the commands from standard input (serve has options of its\n"
+        "  own after the word serve, and refuses these).  Small tables of small\n"
         "  blocks, at stage 05:\n"
         "    kv --memtable-bytes 2k --block-bytes 128 DB < puts.txt; kv DB draw db.svg\n"
         "\n"
