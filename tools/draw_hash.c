@@ -87,7 +87,12 @@ static void hash_record(hash_pic *h, size_t i)
     }
     const char *kind = draw_str(op, "op") ? draw_str(op, "op") : "put";
     int del = strcmp(kind, "del") == 0;
-    const char *fill = !live ? "#d0d0d0" : ops > 1 ? "#9ec5fe" : del ? "#f4a6a6" : "#8fd19e";
+    /* (a lone delete is red even though no slot points at it: no slot
+     * ever does, and it is what a learner looks for) */
+    const char *fill = ops == 1 && del ? "#f4a6a6"
+                       : !live         ? "#d0d0d0"
+                       : ops > 1       ? "#9ec5fe"
+                                       : "#8fd19e";
     char key[80], tip[240];
     draw_key_label(draw_str(op, "key"), 60, key, sizeof key);
     snprintf(tip, sizeof tip, "%s offset %llu, %llu bytes: %s \"%s\"%s%s",
