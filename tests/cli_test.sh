@@ -846,6 +846,187 @@ check_exits_3_when_next_open_cuts_a_torn_tail() {
     expect_out 1
 }
 
+# --- small-scale knobs, flush and draw ------------------------------------------
+
+# The number the stage's name starts with: 4 for "04-lsm".
+stage_number() {
+    "$KV" --help 2>/dev/null | sed -n 's/.*with the engine of stage \([0-9][0-9]\)-.*/\1/p' |
+        head -n 1 | sed 's/^0//'
+}
+
+# N puts of keys key0000.. with values of about 40 bytes, into $DB.puts.
+make_puts() {
+    awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++)
+        printf "put key%04d value-%d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", (i * 37) % n, i }' >"$DB.puts"
+}
+
+# The number on `kv DB stats`'s line "NAME: N" (empty if there is none).
+stat_of() {
+    "$KV" "$DB" stats 2>/dev/null | sed -n "s/^$1: \([0-9]*\).*/\1/p" | head -n 1
+}
+
+# A knob a stage has changes what it writes: small memtables make several
+# tables (04 on), small segments several segments (02, 03); stage 01 has
+# no knob.  A knob a stage lacks is refused, exit 2, naming the stage that
+# has the idea, and nothing is created.
+knobs_shape_the_files() {
+    sn=$(stage_number)
+    [ -n "$sn" ] || { fail "no stage in kv --help"; return; }
+    make_puts 300
+    if [ "$sn" -ge 4 ]; then
+        kv_stdin "$DB.puts" --memtable-bytes 2k "$DB"
+        expect_status 0
+        count=$(stat_of tables.count)
+        [ "${count:-0}" -ge 3 ] || fail "--memtable-bytes 2k, 300 puts: $count tables, want >= 3"
+        kv --segment-bytes 4k "$DB.seg" put a b
+        expect_status 2
+        expect_err_has "has no log segments"
+        kv --memtable-bytes 4k "$DB.srv" serve
+        expect_status 2
+        expect_err_has "serve does not take the knobs before DIR"
+        [ ! -e "$DB.srv" ] || fail "a refused serve created $DB.srv"
+    elif [ "$sn" -ge 2 ]; then
+        kv_stdin "$DB.puts" --segment-bytes 4k "$DB"
+        expect_status 0
+        count=$(stat_of segments.count)
+        [ "${count:-0}" -ge 3 ] || fail "--segment-bytes 4k, 300 puts: $count segments, want >= 3"
+    fi
+    if [ "$sn" -lt 4 ]; then
+        kv --memtable-bytes 4k "$DB.mem" put a b
+        expect_status 2
+        expect_err_has "has no memtable (stage 04 on)"
+        [ ! -e "$DB.mem" ] || fail "a refused knob created $DB.mem"
+    fi
+    if [ "$sn" -lt 6 ]; then
+        kv --level-ratio 4 "$DB.lvl" put a b
+        expect_status 2
+        expect_err_has "has no levels"
+    else
+        kv --level-ratio 4 --l1-bytes 16k --table-bytes 4k "$DB" put a b
+        expect_status 0
+    fi
+    if [ "$sn" -ge 5 ]; then
+        kv --block-bytes 8 "$DB" put a b
+        expect_status 2
+        expect_err_has "block_bytes = 8 is out of range"
+        kv --bloom-bits none --block-bytes=256 "$DB" put a b
+        expect_status 0
+    fi
+    kv --memtable-bytes 0 "$DB.zero" put a b
+    expect_status 2
+    kv --memtable-bytes "$DB.none"
+    expect_status 2
+}
+
+# flush: on 04 on, the memtable's entries become a table (memtable.entries
+# goes to 0, tables.count up by one); before 04 there is nothing to flush,
+# and flush says so and succeeds.
+flush_writes_the_memtable() {
+    sn=$(stage_number)
+    make_puts 20
+    kv_stdin "$DB.puts" "$DB"
+    expect_status 0
+    if [ "$sn" -ge 4 ]; then
+        before=$(stat_of tables.count)
+        [ "$(stat_of memtable.entries)" -gt 0 ] 2>/dev/null ||
+            fail "20 puts left no memtable entries to flush"
+        kv "$DB" flush
+        expect_status 0
+        grep -q "^flush: the memtable's [0-9]* entries became a table: [0-9]* tables\? now$" \
+            "$TMP/out" || fail "flush said: $(cat "$TMP/out")"
+        [ "$(stat_of memtable.entries)" = 0 ] || fail "memtable.entries after flush: $(stat_of memtable.entries)"
+        [ "$(stat_of tables.count)" -gt "${before:-0}" ] 2>/dev/null ||
+            fail "tables.count $(stat_of tables.count) after flush, $before before"
+        kv "$DB" flush
+        expect_status 0
+        expect_out "flush: the memtable is empty: no table written"
+    else
+        kv "$DB" flush
+        expect_status 0
+        grep -q "keeps nothing in memory that is not in its files" "$TMP/out" ||
+            fail "flush said: $(cat "$TMP/out")"
+    fi
+    kv "$DB" get key0000
+    expect_status 0
+}
+
+# Counts of the SVG file $1's elements by class, as "class count" lines.
+svg_classes() {
+    python3 -c '
+import collections, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+if root.tag != "{http://www.w3.org/2000/svg}svg":
+    sys.exit("the root element is %s, not svg" % root.tag)
+c = collections.Counter(e.get("class") for e in root.iter() if e.get("class"))
+for k, v in sorted(c.items()):
+    print(k, v)
+' "$1"
+}
+
+# The count of class $2 in svg_classes output file $1 (0 if none).
+class_count() {
+    count=$(sed -n "s/^$2 \([0-9]*\)$/\1/p" "$1")
+    echo "${count:-0}"
+}
+
+# draw FILE.svg writes well-formed SVG (python3's XML parser reads it)
+# whose parts match kv_stats: as many tables as tables.count (04 on),
+# segments as segments.count (02, 03), records as log.records (01).  The
+# database gets tables in every level-free way the stage has: small
+# memtables, a flush, and (06 on) a compaction by small levels.
+draw_matches_stats() {
+    command -v python3 >/dev/null 2>&1 || { fail "python3 is needed to parse the SVG"; return; }
+    sn=$(stage_number)
+    make_puts 200
+    case $sn in
+    1) knobs= ;;
+    2 | 3) knobs="--segment-bytes 2k" ;;
+    4 | 5) knobs="--memtable-bytes 2k" ;;
+    *) knobs="--memtable-bytes 2k --l1-bytes 4k --level-ratio 2 --table-bytes 2k" ;;
+    esac
+    # shellcheck disable=SC2086 # the knobs are words
+    kv_stdin "$DB.puts" $knobs "$DB"
+    expect_status 0
+    kv "$DB" put extra 1
+    kv "$DB" draw "$DB.svg"
+    expect_status 0
+    grep -q "^draw: $DB.svg: " "$TMP/out" || fail "draw said: $(cat "$TMP/out")"
+    [ ! -e "$DB.svg.tmp" ] || fail "draw left $DB.svg.tmp"
+    svg_classes "$DB.svg" >"$DB.classes" 2>"$TMP/err" || { fail "not well-formed: $(cat "$TMP/err")"; return; }
+    case $sn in
+    1) want=$(stat_of log.records) got=$(class_count "$DB.classes" record) what=records ;;
+    2 | 3) want=$(stat_of segments.count) got=$(class_count "$DB.classes" segment) what=segments ;;
+    *) want=$(stat_of tables.count) got=$(class_count "$DB.classes" table) what=tables ;;
+    esac
+    [ -n "$want" ] && [ "$want" -gt 1 ] || fail "kv_stats counts $want $what: want more than 1"
+    [ "$got" = "$want" ] || fail "the picture has $got $what, kv_stats $want"
+    if [ "$sn" -ge 4 ]; then
+        [ "$(class_count "$DB.classes" memtable)" -ge 1 ] || fail "no memtable drawn"
+    fi
+    if [ "$sn" -ge 6 ]; then
+        lv=$("$KV" "$DB" stats | awk '/^level\.[0-9]:/ && $2 > 0 { n++ } END { print n + 0 }')
+        [ "$(class_count "$DB.classes" level)" -ge "$lv" ] ||
+            fail "$lv levels hold tables, $(class_count "$DB.classes" level) drawn"
+    fi
+}
+
+# draw to a directory that does not exist fails with exit 2 and leaves no
+# file; draw of a directory with no database creates nothing.
+draw_failures_leave_nothing() {
+    kv "$DB" put a 1
+    kv "$DB" draw "$DB.nodir/x.svg"
+    expect_status 2
+    expect_err_has "draw: cannot create"
+    [ ! -e "$DB.nodir" ] || fail "draw created $DB.nodir"
+    kv "$DB.missing" draw "$DB.m.svg"
+    expect_status 2
+    [ ! -e "$DB.missing" ] && [ ! -e "$DB.m.svg" ] || fail "draw of a missing database made files"
+    kv "$DB" inspect
+    expect_status 0
+    head -n 1 "$TMP/out" | grep -q "^db stage=" || fail "inspect's first line: $(head -n 1 "$TMP/out")"
+}
+
+
 run usage_on_no_args
 run put_get_round_trip
 run get_prints_raw_value_then_newline
@@ -894,6 +1075,10 @@ run import_refuses_damaged_stream_with_offset
 run import_of_other_file_creates_nothing
 run refusal_names_export_and_import_that_work
 run check_exits_3_when_next_open_cuts_a_torn_tail
+run knobs_shape_the_files
+run flush_writes_the_memtable
+run draw_matches_stats
+run draw_failures_leave_nothing
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

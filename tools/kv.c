@@ -23,7 +23,7 @@
 #include "serve/serve.h"
 
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
-                                              tool_cmds_export};
+                                              tool_cmds_export, tool_cmds_draw};
 
 int tool_is_command(const char *word)
 {
@@ -115,8 +115,19 @@ static int tool_repl(tool *t)
 int main(int argc, char **argv)
 {
     tool t = {0};
+    kv_options_init(&t.knobs);
     int i = 1;
+    const char *a_knob = NULL; /* the first knob given, if any */
     for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *arg = argv[i];
+        int knob = tool_knob_parse(&t, argv, argc, &i);
+        if (knob == EXIT_ERROR)
+            return EXIT_ERROR;
+        if (knob == EXIT_OK) {
+            if (a_knob == NULL)
+                a_knob = arg;
+            continue;
+        }
         if (strcmp(argv[i], "-x") == 0 || strcmp(argv[i], "--hex") == 0) {
             t.hex = 1;
         } else if (strcmp(argv[i], "--sync") == 0) {
@@ -138,8 +149,13 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     t.dir = argv[i++];
-    if (i < argc && strcmp(argv[i], "serve") == 0)
+    if (i < argc && strcmp(argv[i], "serve") == 0) {
+        /* (serve takes its options after the word serve: docs/server.md) */
+        if (a_knob != NULL)
+            return tool_fail("%s: serve does not take the knobs before DIR; it has options "
+                             "of its own after serve (kv DIR serve --help)", a_knob);
         return serve_main(t.dir, argc - i - 1, argv + i + 1);
+    }
     int rc;
     if (i == argc) {
         t.interactive = 1;

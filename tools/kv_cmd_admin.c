@@ -1,6 +1,6 @@
 /*
  * kv_cmd_admin.c: the kv commands about the database as a whole: stats,
- * compact (on an open database), check, dump and repair (on the closed
+ * compact and flush (on an open database), check, dump and repair (on the closed
  * directory, through kv.h's offline tools), and the standard-input
  * commands hex and help.
  *
@@ -111,6 +111,30 @@ static int cmd_compact(tool *t, const text_word *args, int nargs)
     return EXIT_OK;
 }
 
+/* flush: kv_flush, and what it did in kv_stats's terms (memtable entries
+ * before, tables after); a stage before 04 has no memtable to flush. */
+static int cmd_flush(tool *t, const text_word *args, int nargs)
+{
+    (void)args, (void)nargs;
+    unsigned long long entries = 0, tables = 0;
+    int has_memtable = tool_stat(t->db, "memtable.entries", &entries);
+    int st = kv_flush(t->db);
+    if (st != KV_OK)
+        return tool_fail_status(st);
+    if (!has_memtable)
+        printf("flush: stage %s keeps nothing in memory that is not in its files: nothing "
+               "to write\n", kv_stage());
+    else if (entries == 0)
+        printf("flush: the memtable is empty: no table written\n");
+    else if (tool_stat(t->db, "tables.count", &tables))
+        printf("flush: the memtable's %llu entr%s became a table: %llu table%s now\n",
+               entries, entries == 1 ? "y" : "ies", tables, tool_plural(tables));
+    else
+        printf("flush: the memtable's %llu entr%s became a table\n", entries,
+               entries == 1 ? "y" : "ies");
+    return EXIT_OK;
+}
+
 static int cmd_hex(tool *t, const text_word *args, int nargs)
 {
     (void)nargs;
@@ -136,6 +160,7 @@ const tool_cmd tool_cmds_admin[] = {
     {"dump", 0, 1, NEED_CLOSED, cmd_dump},
     {"repair", 0, 0, NEED_CLOSED, cmd_repair},
     {"compact", 0, 0, NEED_UPDATE, cmd_compact},
+    {"flush", 0, 0, NEED_UPDATE, cmd_flush},
     {"hex", 1, 1, NEED_NOTHING, cmd_hex},
     {"help", 0, 0, NEED_NOTHING, cmd_help},
     {NULL, 0, 0, 0, NULL},

@@ -133,6 +133,25 @@ int tool_close(tool *t)
     return st == KV_OK ? EXIT_OK : tool_fail_status(st);
 }
 
+int tool_stat(kv_db *db, const char *name, unsigned long long *value)
+{
+    char *text = NULL;
+    if (kv_stats(db, &text) != KV_OK)
+        return 0;
+    size_t n = strlen(name);
+    int found = 0;
+    for (const char *p = text; p != NULL && *p != '\0' && !found;) {
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            *value = strtoull(p + n + 1, NULL, 10);
+            found = 1;
+        }
+        p = strchr(p, '\n');
+        p = p != NULL ? p + 1 : NULL;
+    }
+    kv_free(text);
+    return found;
+}
+
 /* After a read-only open: if the stage reports a torn tail found at open
  * (stats lines "open.torn_tail_bytes_...: N", the largest N > 0), a
  * read-only open left it in place, and the next read-write open cuts it. */
@@ -200,8 +219,7 @@ int tool_prepare(tool *t, int need)
         return tool_close(t) != EXIT_OK ? EXIT_ERROR : tool_check_dir(t);
     if (t->db != NULL)
         return EXIT_OK;
-    kv_options opt;
-    kv_options_init(&opt);
+    kv_options opt = t->knobs;
     opt.read_only = !t->interactive && need == NEED_READ;
     opt.sync = t->sync;
     if (need != NEED_WRITE && tool_check_dir(t) != EXIT_OK)

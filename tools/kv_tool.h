@@ -4,8 +4,8 @@
  * (messages, opening the database, words to bytes).
  *
  * The commands are grouped by what they touch: kv_cmd_data.c (put, get,
- * del, batch, scan), kv_cmd_admin.c (stats, check, dump, repair, compact),
- * kv_cmd_export.c (export, import).  kv.c holds main, the command table and
+ * del, batch, scan), kv_cmd_admin.c (stats, check, dump, repair, compact,
+ * flush), kv_cmd_export.c (export, import), kv_cmd_draw.c (draw, inspect).  kv.c holds main, the command table and
  * standard-input mode; kv_usage.c the usage text, which is the reference
  * for commands and exit codes.
  *
@@ -48,6 +48,7 @@ typedef struct tool {
     int hex;          /* keys and values are hex (-x, or `hex on`) */
     int sync;         /* --sync: open with kv_options.sync = 1 */
     int interactive;  /* reading commands from standard input */
+    kv_options knobs; /* the small-scale knobs given (kv_knobs.c); 0 = default */
 } tool;
 
 typedef struct tool_cmd {
@@ -58,10 +59,20 @@ typedef struct tool_cmd {
 } tool_cmd;
 
 /* The commands of each file, ended by an entry with a NULL name. */
-extern const tool_cmd tool_cmds_data[], tool_cmds_admin[], tool_cmds_export[];
+extern const tool_cmd tool_cmds_data[], tool_cmds_admin[], tool_cmds_export[],
+    tool_cmds_draw[];
 
 /* The usage text (kv_usage.c). */
 void tool_usage(FILE *f);
+
+/* kv_knobs.c: if argv[*i] is a knob (--memtable-bytes N, or
+ * --memtable-bytes=N, ...), sets it in t->knobs, moving *i past its value,
+ * and returns EXIT_OK, or EXIT_ERROR after a message (a bad value, or a
+ * knob this stage does not have); TOOL_NOT_A_KNOB if it is none. */
+#define TOOL_NOT_A_KNOB (-1)
+int tool_knob_parse(tool *t, char **argv, int argc, int *i);
+/* The knobs' lines of the usage text, marking those this stage lacks. */
+void tool_knobs_usage(FILE *f);
 
 /* The line of standard input being run (0: not in standard-input mode);
  * tool_fail puts it in front of every message. */
@@ -103,6 +114,10 @@ int tool_is_command(const char *word);
 /* A note for a DIR that is a command's name, when what was asked failed:
  * the order is kv [OPTIONS] DIR COMMAND.  Prints nothing otherwise. */
 void tool_note_order(const tool *t);
+
+/* The number on kv_stats's line "name: N": 1 (in *value), or 0 if the
+ * stage has no such line or kv_stats failed. */
+int tool_stat(kv_db *db, const char *name, unsigned long long *value);
 
 /* Closes the database if it is open; EXIT_OK or EXIT_ERROR. */
 int tool_close(tool *t);

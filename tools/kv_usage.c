@@ -33,8 +33,18 @@ void tool_usage(FILE *f)
         "                     older versions may show again, keeps what it replaced in\n"
         "                     DIR/lost/ (stage 04 on), and exits 2 without changing\n"
         "                     anything if it cannot (the database closed)\n"
+        "  flush              write the memtable to a table now (kv_flush; stage 04 on:\n"
+        "                     earlier stages keep nothing in memory to flush)\n"
         "  compact            reclaim the space of overwritten and deleted records, and\n"
         "                     print the directory's size before and after\n"
+        "  inspect [--detail] print kv_inspect's lines: the parts the database is made\n"
+        "                     of (docs/lab.md, \"kv_inspect lines\"); --detail adds\n"
+        "                     records, entries, blocks (up to 256 lines a part)\n"
+        "  draw FILE.svg      write a picture of those parts, an SVG file a browser\n"
+        "                     shows: 01 the log's records, 02 and 03 the segments and\n"
+        "                     the index, 03's blocks, 04 and 05 the memtable and the\n"
+        "                     tables on a key axis, 05's blocks, 06 the levels and the\n"
+        "                     next compaction; it prints what it drew\n"
         "  export [FILE]      write every key and value, in a stream any stage imports,\n"
         "                     to FILE (or standard output)\n"
         "  import [FILE]      put every key and value of an export stream from FILE (or\n"
@@ -55,10 +65,21 @@ void tool_usage(FILE *f)
         "  --sync      open with kv_options.sync = 1: every write is on stable storage\n"
         "              when it returns (stage 03 on; earlier stages ignore it)\n"
         "\n"
-        "get, scan, stats and export run alone open the database read-only: they need\n"
-        "no write lock and change nothing, not even a torn tail (a note says so).  Only\n"
-        "a write (put, del, batch, import) creates a database where DIR does not exist;\n"
-        "any other command there says \"no database at DIR\".\n"
+        "small-scale knobs (kv_options; sizes as 4096, 4k or 1m; --NAME=VALUE works too):\n",
+        kv_stage());
+    tool_knobs_usage(f);
+    fprintf(f,
+        "  A knob holds for every command of this kv process (any that opens the\n"
+        "  database); nothing stores it, so give it again to each command that\n"
+        "  writes, or run the commands from standard input (serve has options of its\n"
+        "  own after the word serve, and refuses these).  Small tables of small\n"
+        "  blocks, at stage 05:\n"
+        "    kv --memtable-bytes 2k --block-bytes 128 DB < puts.txt; kv DB draw db.svg\n"
+        "\n"
+        "get, scan, stats, export, inspect and draw run alone open the database\n"
+        "read-only: they need no write lock and change nothing, not even a torn tail\n"
+        "(a note says so).  Only a write (put, del, batch, import) creates a database\n"
+        "where DIR does not exist; any other command there says \"no database at DIR\".\n"
         "\n"
         "From standard input: the same commands without DIR, one a line, plus\n"
         "`hex on`, `hex off`, `help` and `quit` (or `exit`); blank lines and lines\n"
@@ -75,6 +96,5 @@ void tool_usage(FILE *f)
         "exit status: 0 ok, 1 get found no such key, 2 error (message on stderr),\n"
         "3 check: the files are readable, but the next read-write open drops data\n"
         "(a torn tail; check says what).  From standard input: 2 if any command\n"
-        "failed with an error, else 0.\n",
-        kv_stage());
+        "failed with an error, else 0.\n");
 }

@@ -257,6 +257,15 @@ int compaction_pick(version *v, const compaction_options *o, const compaction_po
     return KV_OK;
 }
 
+int compaction_pick_level(version *v, const compaction_options *o,
+                          const compaction_pointers *pointers, int level, compaction **out)
+{
+    *out = NULL;
+    if (level < 0 || level >= VERSION_LEVELS - 1)
+        return kv_error(KV_ERR_INVALID, "compaction: level %d has no level below it", level);
+    return pick_in_level(v, o, level, compaction_level_score(v, o, level), pointers, out);
+}
+
 int compaction_pick_range(version *v, const compaction_options *o, int level,
                           const uint8_t *begin, size_t blen, const uint8_t *end, size_t elen,
                           compaction **out)

@@ -124,6 +124,14 @@ typedef struct compaction {
 int compaction_pick(version *v, const compaction_options *o, const compaction_pointers *pointers,
                     compaction **out);
 
+/* What compaction_pick would take from `level` (< VERSION_LEVELS - 1)
+ * now, whatever its score: rules 1-4 from the level's round-robin seed on
+ * (kv_inspect shows it as the next compaction, even before it is due).
+ * *out = NULL if the level is empty or every seed is busy.  KV_OK,
+ * KV_ERR_NOMEM, or KV_ERR_INVALID for a level out of range. */
+int compaction_pick_level(version *v, const compaction_options *o,
+                          const compaction_pointers *pointers, int level, compaction **out);
+
 /* A compaction of the files of `level` (< VERSION_LEVELS - 1) overlapping
  * the user-key range [begin, end] (NULL = unbounded) into level + 1, with
  * rules 2-4 (kv_compact pushes the database down level by level this way).

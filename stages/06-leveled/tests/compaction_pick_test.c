@@ -404,6 +404,35 @@ static void the_highest_score_goes_first(void)
     version_unref(v0);
 }
 
+static void a_level_shows_its_next_pick_before_it_is_due(void)
+{
+    compaction_options o = small_options(100, 10);
+    version *v0 = vt_empty();
+    version_edit e;
+    version_edit_init(&e);
+    vt_add(&e, 0, 1, 10, "a", "b");   /* L0 score 0.25 */
+    vt_add(&e, 1, 2, 20, "a", "c");   /* L1 score 0.5 */
+    vt_add(&e, 1, 3, 30, "x", "z");
+    vt_add(&e, 2, 4, 10, "b", "e");
+    version *v = vt_apply(v0, &e);
+    compaction *c = (compaction *)1;
+    CHECK_KV(compaction_pick(v, &o, NULL, &c), KV_OK);
+    CHECK(c == NULL); /* nothing is due */
+    CHECK_KV(compaction_pick_level(v, &o, NULL, 1, &c), KV_OK);
+    CHECK(c != NULL);
+    CHECK_EQ(c->level, 1);
+    CHECK(c->score == 0.5);
+    CHECK_LIST(&c->inputs[0], "2");
+    CHECK_LIST(&c->inputs[1], "4");
+    compaction_free(c);
+    CHECK_KV(compaction_pick_level(v, &o, NULL, 3, &c), KV_OK);
+    CHECK(c == NULL); /* an empty level */
+    CHECK_KV(compaction_pick_level(v, &o, NULL, VERSION_LEVELS - 1, &c), KV_ERR_INVALID);
+    CHECK(c == NULL);
+    version_unref(v);
+    version_unref(v0);
+}
+
 static const harness_test compaction_pick_tests[] = {
     HARNESS_TEST(options_default_and_targets_grow_by_the_ratio),
     HARNESS_TEST(scores_are_l0_files_and_level_bytes_over_target),
@@ -416,5 +445,6 @@ static const harness_test compaction_pick_tests[] = {
     HARNESS_TEST(outputs_split_at_the_target_size_between_user_keys),
     HARNESS_TEST(a_tombstone_may_go_where_no_deeper_level_holds_its_key),
     HARNESS_TEST(the_highest_score_goes_first),
+    HARNESS_TEST(a_level_shows_its_next_pick_before_it_is_due),
 };
 const harness_suite compaction_pick_suite = HARNESS_SUITE("compaction_pick", compaction_pick_tests);

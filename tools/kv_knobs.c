@@ -1,0 +1,201 @@
+/*
+ * kv_knobs.c: the kv command's small-scale knobs, the kv_options fields
+ * that decide when the engine makes a new file: --memtable-bytes 4k makes
+ * a table of every 4 KiB of writes, so that a learner sees an LSM tree
+ * grow from a few hundred keys (kv_tool.h, tool_knob_parse).
+ *
+ * Each knob belongs to the stage that introduced the idea it sizes, and
+ * the stages after it; a stage without that idea ignores the field
+ * (include/kv.h), so the tool refuses the knob there instead of passing
+ * it on to do nothing: "--memtable-bytes: stage 02-hash has no memtable
+ * (stage 04 on)".  The stages are told apart by the number kv_stage()
+ * starts with.  Knobs are not stored in the database: they hold for the
+ * one kv process, and each command (or standard-input session) that
+ * should use them names them again.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_tool.h"
+
+enum {
+    KNOB_SIZE,    /* a size_t of bytes: N, Nk (KiB), Nm (MiB) */
+    KNOB_INT,     /* an int >= 2 or >= 1 */
+    KNOB_BLOOM,   /* an int of bits per key, or "none" */
+    KNOB_COMPRESS /* none or lz4 */
+};
+
+typedef struct knob {
+    const char *name;   /* "--memtable-bytes" */
+    int kind;
+    int first, last;    /* the stages that have it: first..last (99: every later one) */
+    const char *idea;   /* what a stage without it lacks */
+    const char *help;   /* one line of the usage text */
+} knob;
+
+static const knob knobs[] = {
+    {"--segment-bytes", KNOB_SIZE, 2, 3, "has no log segments",
+     "start a new log segment at N bytes (stages 02, 03)"},
+    {"--memtable-bytes", KNOB_SIZE, 4, 99, "has no memtable",
+     "flush the memtable to a table at N bytes (04 on)"},
+    {"--block-bytes", KNOB_SIZE, 5, 99, "has no table blocks",
+     "a table's data blocks of about N bytes, 64..1m (05 on)"},
+    {"--bloom-bits", KNOB_BLOOM, 5, 99, "has no bloom filters",
+     "bits per key of a table's filter, 1..64 or none (05 on)"},
+    {"--compression", KNOB_COMPRESS, 5, 99, "has no table blocks to compress",
+     "of each data block: none or lz4 (05 on)"},
+    {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
+     "target size of level 1 (06 on)"},
+    {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
+     "level L+1 may hold R times level L, R >= 2 (06 on)"},
+    {"--table-bytes", KNOB_SIZE, 6, 99, "has no compaction outputs",
+     "a compaction starts a new table past N bytes (06 on)"},
+};
+#define NKNOBS (sizeof knobs / sizeof knobs[0])
+
+/* The number kv_stage() starts with: 1 for "01-log". */
+static int knob_stage(void)
+{
+    return atoi(kv_stage());
+}
+
+/* Parses a size: digits, then nothing, k or K (KiB), or m or M (MiB).
+ * 0 and values past SIZE_MAX are refused.  1 on success. */
+static int knob_parse_size(const char *s, size_t *out)
+{
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1024 * 1024, end++;
+    if (errno != 0 || *end != '\0' || v == 0 || v > (unsigned long long)SIZE_MAX / mul)
+        return 0;
+    *out = (size_t)(v * mul);
+    return 1;
+}
+
+static int knob_parse_int(const char *s, int min, int max, int *out)
+{
+    if (*s < '0' || *s > '9')
+        return 0;
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* Sets the option of knob k from its value; EXIT_OK or a message. */
+static int knob_set(tool *t, const knob *k, const char *value)
+{
+    kv_options *o = &t->knobs;
+    size_t size = 0;
+    int n = 0;
+    switch (k->kind) {
+    case KNOB_SIZE:
+        if (!knob_parse_size(value, &size))
+            return tool_fail("%s '%s': want a size in bytes > 0, such as 4096, 4k or 1m",
+                             k->name, value);
+        if (strcmp(k->name, "--segment-bytes") == 0)
+            o->segment_bytes = size;
+        else if (strcmp(k->name, "--memtable-bytes") == 0)
+            o->memtable_bytes = size;
+        else if (strcmp(k->name, "--block-bytes") == 0)
+            o->block_bytes = size;
+        else if (strcmp(k->name, "--l1-bytes") == 0)
+            o->l1_bytes = size;
+        else
+            o->table_bytes = size;
+        return EXIT_OK;
+    case KNOB_INT:
+        if (!knob_parse_int(value, 2, 1000000, &n))
+            return tool_fail("%s '%s': want a whole number from 2 to 1000000", k->name, value);
+        o->level_ratio = n;
+        return EXIT_OK;
+    case KNOB_BLOOM:
+        if (strcmp(value, "none") == 0)
+            o->bloom_bits_per_key = KV_NO_BLOOM;
+        else if (knob_parse_int(value, 1, 64, &n))
+            o->bloom_bits_per_key = n;
+        else
+            return tool_fail("%s '%s': want bits per key from 1 to 64, or none", k->name,
+                             value);
+        return EXIT_OK;
+    default:
+        if (strcmp(value, "none") == 0)
+            o->compression = KV_COMPRESSION_NONE;
+        else if (strcmp(value, "lz4") == 0)
+            o->compression = KV_COMPRESSION_LZ4;
+        else
+            return tool_fail("%s '%s': want none or lz4", k->name, value);
+        return EXIT_OK;
+    }
+}
+
+int tool_knob_parse(tool *t, char **argv, int argc, int *i)
+{
+    const char *arg = argv[*i];
+    for (size_t j = 0; j < NKNOBS; j++) {
+        const knob *k = &knobs[j];
+        size_t len = strlen(k->name);
+        if (strncmp(arg, k->name, len) != 0 || (arg[len] != '\0' && arg[len] != '='))
+            continue;
+        const char *value = arg[len] == '=' ? arg + len + 1 : NULL;
+        if (value == NULL) {
+            if (*i + 1 >= argc)
+                return tool_fail("%s needs a value (see kv --help)", k->name);
+            value = argv[++*i];
+        }
+        int stage = knob_stage();
+        if (stage < k->first || stage > k->last) {
+            char from[32];
+            if (k->last == 99)
+                snprintf(from, sizeof from, "stage %02d on", k->first);
+            else
+                snprintf(from, sizeof from, "stages %02d to %02d", k->first, k->last);
+            return tool_fail("%s: stage %s %s (%s), so it would ignore this option",
+                             k->name, kv_stage(), k->idea, from);
+        }
+        return knob_set(t, k, value);
+    }
+    return TOOL_NOT_A_KNOB;
+}
+
+void tool_knobs_usage(FILE *f)
+{
+    int stage = knob_stage(), here = 0;
+    for (size_t j = 0; j < NKNOBS; j++) {
+        const knob *k = &knobs[j];
+        const char *value = k->kind == KNOB_SIZE      ? "N"
+                            : k->kind == KNOB_COMPRESS ? "C"
+                            : k->kind == KNOB_BLOOM    ? "B"
+                                                       : "R";
+        char head[32];
+        snprintf(head, sizeof head, "%s %s", k->name, value);
+        fprintf(f, "  %-19s %s\n", head, k->help);
+    }
+    /* "This stage, S, takes --a, --b." wrapped at 78 columns. */
+    int col = fprintf(f, "  This stage, %s, takes", kv_stage());
+    for (size_t j = 0; j < NKNOBS; j++) {
+        if (stage < knobs[j].first || stage > knobs[j].last)
+            continue;
+        if (here++)
+            col += fprintf(f, ",");
+        if (col + 1 + (int)strlen(knobs[j].name) > 78)
+            col = fprintf(f, "\n   ") - 1;
+        col += fprintf(f, " %s", knobs[j].name);
+    }
+    if (here)
+        fprintf(f, ".\n  It refuses the others (exit 2), which it would ignore.\n");
+    else
+        fprintf(f, " none of them:\n  it refuses them (exit 2), since it would ignore them.\n");
+}
