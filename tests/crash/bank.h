@@ -26,9 +26,14 @@
  * B3 implies B1 and B2 (each write keeps the total; a prefix holds whole
  * commits); they are checked on their own too, for their messages.  Before
  * stage 03 a commit is one write() a crash may cut short (kv.h, batches):
- * a commit seen partly applied, as a prefix of its batch, is counted as
- * torn, not failed, as the crash workload's batches are, and a kill run
- * stops there (the total is no longer kept).
+ * a commit seen partly applied is counted as torn, not failed, as the
+ * crash workload's batches are (and the total is then not checked); from
+ * stage 03 on it fails.
+ *
+ * One child thread makes the writes, so their order is the order of its
+ * messages and the model can name the one prefix a state must be.
+ * (Transfers from several threads at once are tests/txn.c's, without
+ * crashes.)
  *
  * Conflicts, on purpose: between a transfer's reads and its commit
  * something else may happen (its meddler): another transfer committed
