@@ -509,58 +509,72 @@ static void bank_probe(kv_db **db, const char *dir, crash_verdict *v)
     kv_free(got);
 }
 
-/* Is the state seen exactly what events 0..last leave?  Sets hole or torn. */
-static void bank_judge_prefix(const bank_model *m, const bank_seen *s, long last,
-                              crash_verdict *v)
+/* Does event i count (not failed, not known undone)? */
+static int bank_counts(const bank_model *m, size_t i)
 {
-    long acct[BANK_ACCOUNTS], plain[BANK_PLAIN];
+    return !m->ev[i].failed && m->status[i] != CRASH_NOT_DONE;
+}
+
+/* Commits up to `seen` (the last event the state shows) must show whole
+ * or not at all: their marker and their accounts (unless a later write
+ * covered one).  Counts the torn ones. */
+static void bank_judge_torn(const bank_model *m, const bank_seen *s, long seen, crash_verdict *v)
+{
+    for (long i = 0; i <= seen; i++) {
+        const bank_event *e = &m->ev[i];
+        if (!bank_counts(m, (size_t)i) || (e->kind != BANK_SETUP && e->kind != BANK_TRANSFER))
+            continue;
+        int parts = 1, shown = s->marker[i];
+        for (int a = 0; a < BANK_ACCOUNTS; a++)
+            if (e->kind == BANK_SETUP || a == e->a || a == e->b) {
+                parts++;
+                shown += s->acct[a] >= i; /* it, or a later write of a */
+            }
+        if (shown != 0 && shown != parts) {
+            v->torn++;
+            bank_note(v->torn_what, sizeof v->torn_what, "commit %u shows %d of its %d writes",
+                      (unsigned)e->tag, shown, parts);
+        }
+    }
+}
+
+/* The longest prefix of the events whose state is exactly the one seen:
+ * its last event, -1 for the empty prefix, or -2 if there is none (a
+ * hole).  Only prefixes that reach `seen` can match; a longer one may too,
+ * through writes that left no trace (a delete of a key seen absent, or a
+ * put that a later delete undid). */
+static long bank_longest_prefix(const bank_model *m, const bank_seen *s, long seen)
+{
+    long acct[BANK_ACCOUNTS], plain[BANK_PLAIN], best = seen < 0 ? -1 : -2;
     for (int a = 0; a < BANK_ACCOUNTS; a++)
         acct[a] = BANK_ABSENT;
     for (int p = 0; p < BANK_PLAIN; p++)
         plain[p] = BANK_ABSENT;
-    for (long i = 0; i <= last; i++) {
+    long missing = 0; /* commits in the prefix whose marker is not there */
+    for (size_t i = 0; i < m->n; i++) {
         const bank_event *e = &m->ev[i];
-        if (e->failed || m->status[i] == CRASH_NOT_DONE)
+        if (!bank_counts(m, i))
             continue;
-        if (e->kind == BANK_SETUP || e->kind == BANK_TRANSFER) {
-            /* A commit shows whole or not at all: its marker and its
-             * accounts (unless a later write covered one). */
-            int parts = 0, shown = 0;
-            parts++, shown += s->marker[i];
-            for (int a = 0; a < BANK_ACCOUNTS; a++) {
-                int mine = e->kind == BANK_SETUP || a == e->a || a == e->b;
-                if (!mine)
-                    continue;
-                parts++;
-                shown += s->acct[a] >= i; /* it, or a later write of a */
-            }
-            if (shown != 0 && shown != parts) {
-                v->torn++;
-                bank_note(v->torn_what, sizeof v->torn_what,
-                          "commit %u shows %d of its %d writes", (unsigned)e->tag, shown, parts);
-            }
-        }
         if (e->kind == BANK_SETUP)
             for (int a = 0; a < BANK_ACCOUNTS; a++)
-                acct[a] = i;
+                acct[a] = (long)i;
         if (e->kind == BANK_TRANSFER)
-            acct[e->a] = acct[e->b] = i;
+            acct[e->a] = acct[e->b] = (long)i;
         if (e->kind == BANK_TOUCH)
-            acct[e->a] = i;
+            acct[e->a] = (long)i;
         if (e->kind == BANK_PUT)
-            plain[e->a] = i;
+            plain[e->a] = (long)i;
         if (e->kind == BANK_DELETE)
             plain[e->a] = BANK_ABSENT;
-        if ((e->kind == BANK_SETUP || e->kind == BANK_TRANSFER) && !s->marker[i])
-            v->hole = 1;
+        missing += (e->kind == BANK_SETUP || e->kind == BANK_TRANSFER) && !s->marker[i];
+        if ((long)i < seen || missing)
+            continue;
+        int same = memcmp(acct, s->acct, sizeof acct) == 0 &&
+                   memcmp(plain, s->plain, sizeof plain) == 0;
+        if (same)
+            best = (long)i;
     }
-    for (int a = 0; a < BANK_ACCOUNTS; a++)
-        v->hole |= acct[a] != s->acct[a];
-    for (int p = 0; p < BANK_PLAIN; p++)
-        v->hole |= plain[p] != s->plain[p];
-    if (v->hole && !v->torn)
-        bank_note(v->what, sizeof v->what,
-                  "not the state of any prefix of the writes (the last one seen: %ld)", last);
+    return best;
 }
 
 int bank_check_dir(const char *dir, bank_model *m, int flags, crash_verdict *v)
@@ -576,25 +590,24 @@ int bank_check_dir(const char *dir, bank_model *m, int flags, crash_verdict *v)
     bank_seen s;
     s.marker = calloc(m->n + 1, 1);
     bank_read(db, m, &s, v);
-    /* The last event the state shows. */
-    long last = -1;
+    /* The last event the state shows, and the longest prefix it is. */
+    long seen = -1;
     for (int a = 0; a < BANK_ACCOUNTS; a++)
-        last = s.acct[a] > last ? s.acct[a] : last;
+        seen = s.acct[a] > seen ? s.acct[a] : seen;
     for (int p = 0; p < BANK_PLAIN; p++)
-        last = s.plain[p] > last ? s.plain[p] : last;
+        seen = s.plain[p] > seen ? s.plain[p] : seen;
     for (size_t i = 0; i < m->n; i++)
-        if (s.marker[i] && (long)i > last)
-            last = (long)i;
-    /* A delete of a key the state shows absent leaves no trace: the
-     * deletes just after `last` may have happened too. */
-    for (size_t i = (size_t)(last + 1); i < m->n; i++) {
-        if (m->ev[i].failed || m->status[i] == CRASH_NOT_DONE)
-            continue;
-        if (m->ev[i].kind != BANK_DELETE || s.plain[m->ev[i].a] != BANK_ABSENT)
-            break;
-        last = (long)i;
+        if (s.marker[i] && (long)i > seen)
+            seen = (long)i;
+    bank_judge_torn(m, &s, seen, v);
+    long last = bank_longest_prefix(m, &s, seen);
+    if (last == -2) {
+        v->hole = 1;
+        last = seen;
+        if (!v->torn)
+            bank_note(v->what, sizeof v->what, "not the state of any prefix of the writes "
+                      "(the last write seen: %u)", seen >= 0 ? (unsigned)m->ev[seen].tag : 0u);
     }
-    bank_judge_prefix(m, &s, last, v);
     /* B1: the accounts add up, and none is negative. */
     int present = 0;
     int64_t total = 0, lowest = 0;
