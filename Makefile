@@ -57,7 +57,7 @@ STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 # The stage sources that name their stage (see "Objects" below).
 STAGE_NAME_USERS := $(shell grep -l KV_STAGE_NAME $(sort $(foreach s,$(STAGE_DIRS),$(SRCS_$(s)))) /dev/null)
 # STAGE=S picks one stage for the targets that take it (stage-files,
-# crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
+# crash-test, crash-test-txn); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
