@@ -194,11 +194,12 @@ void bank_model_settle(bank_model *m);
 
 /* Opens dir with default options and checks it against the model (B1 to
  * B3): every key is an account, a plain key or a marker that an event
- * wrote (else foreign), the state is what the events up to the last one
- * seen leave (else hole, or torn if a commit shows partly), the accounts
- * add up (else inconsistent, unless a commit is torn), and every
- * acknowledged event is there (else lost; with CRASH_CHECK_LOSSY only the
- * durable ones must be: lost_durable).  CRASH_CHECK_RESOLVE turns the
+ * wrote (else foreign), the state is what some prefix of the events
+ * leaves (else hole, or torn if a commit shows partly; the longest such
+ * prefix counts, since a put that a later delete undid leaves no trace),
+ * the accounts add up (else inconsistent, unless a commit is torn), and
+ * every acknowledged event is in that prefix (else lost; with
+ * CRASH_CHECK_LOSSY only the durable ones must be: lost_durable).  CRASH_CHECK_RESOLVE turns the
  * event in flight into acknowledged or failed, as the state shows;
  * CRASH_CHECK_PROBE commits one more transaction, reopens and reads it.
  * Returns 1 if the database opened. */
