@@ -57,7 +57,7 @@ STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 # The stage sources that name their stage (see "Objects" below).
 STAGE_NAME_USERS := $(shell grep -l KV_STAGE_NAME $(sort $(foreach s,$(STAGE_DIRS),$(SRCS_$(s)))) /dev/null)
 # STAGE=S picks one stage for the targets that take it (stage-files,
-# crash-test); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
+# crash-test, crash-test-txn); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
@@ -234,6 +234,18 @@ crash-test: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 	@n=0; for s in $(STAGE_PICKED); do n=$$((n + 1)); \
 	  echo "crash-test: stage $$s ($$n of $(words $(STAGE_PICKED))): $(RUNS) process kills, then power loss and I/O errors; a progress line every 30 s"; \
 	  $(B)/$$s/crashtest --runs $(RUNS) || exit 1; done
+
+# `make crash-test-txn STAGE=S TXN_RUNS=N TXN_OPS=N`: the bank workload
+# (transactions, tests/crash/bank.h): N process kills, then power loss at
+# every sync of a TXN_OPS-operation recording; all stages if STAGE is unset.
+TXN_RUNS ?= 1000
+TXN_OPS ?= 300
+.PHONY: crash-test-txn
+crash-test-txn: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
+	@$(if $(STAGE_PICKED),,echo "crash-test-txn: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
+	@n=0; for s in $(STAGE_PICKED); do n=$$((n + 1)); \
+	  echo "crash-test-txn: stage $$s ($$n of $(words $(STAGE_PICKED))): $(TXN_RUNS) process kills, then power loss at every sync of $(TXN_OPS) operations"; \
+	  $(B)/$$s/crashtest --workload=bank --runs $(TXN_RUNS) --ops $(TXN_OPS) || exit 1; done
 
 # ---- set-up ---------------------------------------------------------------
 # (`make` checks the build's own packages before its first compile:

@@ -24,6 +24,7 @@ extern const harness_suite stage_caps_suite;
 extern const harness_suite inspect_suite;
 extern const harness_suite inspect_race_suite;
 extern const harness_suite txn_suite;
+extern const harness_suite txn_model_suite;
 
 int main(int argc, char **argv)
 {
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
         &concurrency_suite, &concurrency_snapshot_suite, &stress_suite,
         &model_suite,      &fault_suite,       &badfile_suite,
         &tools_suite,      &sweep_suite,       &inspect_suite,
-        &inspect_race_suite, &txn_suite,
+        &inspect_race_suite, &txn_suite,  &txn_model_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

@@ -7,7 +7,8 @@
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
 # tests/cli_test.sh, tests/server_test.py and tests/server_txn_test.py on DIR/<stage>/kv,
 # DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
-# (allocation failures), DIR/<stage>/crashtest --quick and the fuzz
+# (allocation failures), DIR/<stage>/crashtest --quick (and, in BUILD_DIR
+# only, with --workload=bank: the transactional workload) and the fuzz
 # harnesses' replay drivers on their seeds and regressions.  The libFuzzer
 # smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it), and the
 # exercise track's honesty checks if KV_GRADE_CHECK is set (likewise).  If
@@ -209,6 +210,11 @@ queue_flavour() {
         fi
         if [ -x "$dir/$stage/crashtest" ] && ! { [ "$flavour" = asan ] && is_diff_stage "$stage"; }; then
             add_job "$flavour" "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
+            # The transactional workload (tests/crash/bank.h), in release
+            # only: a few seconds a stage, five times that under ASan.
+            if [ "$flavour" = release ]; then
+                add_job "$flavour" "$dir/$stage/crashtest --quick --workload=bank" "$dir/$stage/crashtest" --quick --workload=bank
+            fi
         fi
         # Fuzz harnesses on their saved regression inputs and the stage's seeds.
         for replay in "$dir/$stage"/fuzz-*-replay; do

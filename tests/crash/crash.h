@@ -12,6 +12,9 @@
  *                the parent (the ack protocol)
  *   model.c      what each operation was, which ones were acknowledged, and
  *                the check of a reopened database against that
+ *   bank*.c      the transactional workload (--workload=bank: transfers
+ *                between accounts whose sum never changes), its model and
+ *                check, its kill and power-loss runs (bank.h)
  *
  * The expected state never lives in the database under test: it is the
  * list of operations (regenerated from the seed) and, for each one, whether
@@ -46,6 +49,7 @@ typedef struct crash_config {
                              open has that sync; -1 = both */
     int verbose;
     int keep;             /* --keep: leave each failing power-loss state on disk */
+    int bank;             /* --workload=bank: the transactional workload (bank.h) */
     const char *tmp;      /* where databases and crash states are made */
     const char *argv0;    /* for the "reproduce with" lines */
 } crash_config;

@@ -20,8 +20,10 @@
  *
  * Usage: crashtest [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N]
  *                  [--seed S] [--ops N] [--at N] [--sync0|--sync1]
- *                  [--expect-durable] [--keep] [-v]
+ *                  [--expect-durable] [--keep] [--workload=bank] [-v]
  *   --quick           the CI-sized share (a few seconds per stage)
+ *   --workload=bank   the transactional workload (bank.h) instead of the
+ *                     crash workload: process kills and power loss only
  *   --sim/--kill/--power/--ioerr   run only these modes (default: all;
  *                     --sim is the power-loss simulator's self-test)
  *   --runs N          process-kill runs (default 10000; 200 with --quick)
@@ -49,6 +51,7 @@
 #include <unistd.h>
 
 #include "../stage_caps.h"
+#include "bank.h"
 #include "crash.h"
 
 long crash_passed, crash_failed;
@@ -133,7 +136,8 @@ static void crash_usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N] [--seed S]\n"
-            "          [--ops N] [--at N] [--sync0|--sync1] [--expect-durable] [--keep] [-v]\n"
+            "          [--ops N] [--at N] [--sync0|--sync1] [--expect-durable] [--keep]\n"
+            "          [--workload=crash|bank] [-v]\n"
             "Crashes stage %s (process kills, power loss at every sync, failed I/O calls)\n"
             "and checks what each reopen recovers against the acknowledged writes; with no\n"
             "mode, all four.  See the top of tests/crash/main.c.\n",
@@ -165,6 +169,10 @@ int main(int argc, char **argv)
             cfg.power_sync = a[6] - '0';
         else if (strcmp(a, "--keep") == 0)
             cfg.keep = 1;
+        else if (strcmp(a, "--workload=bank") == 0)
+            cfg.bank = 1;
+        else if (strcmp(a, "--workload=crash") == 0)
+            cfg.bank = 0;
         else if (strcmp(a, "-v") == 0)
             cfg.verbose = 1;
         else if (strcmp(a, "--runs") == 0 && next)
@@ -180,10 +188,16 @@ int main(int argc, char **argv)
         else
             crash_usage(stderr, argv[0]);
     }
-    if (!sim_mode && !kill_mode && !power_mode && !ioerr_mode)
-        sim_mode = kill_mode = power_mode = ioerr_mode = 1;
-    cfg.runs = runs >= 0 ? runs : cfg.quick ? 200 : 10000;
-    cfg.ops = ops > 0 ? ops : cfg.quick ? 300 : 1000;
+    if (!sim_mode && !kill_mode && !power_mode && !ioerr_mode) {
+        sim_mode = ioerr_mode = !cfg.bank;
+        kill_mode = power_mode = 1;
+    }
+    if (cfg.bank && (sim_mode || ioerr_mode)) {
+        fprintf(stderr, "crashtest: --workload=bank has process kills and power loss only\n");
+        return 2;
+    }
+    cfg.runs = runs >= 0 ? runs : cfg.bank ? (cfg.quick ? 20 : 1000) : cfg.quick ? 200 : 10000;
+    cfg.ops = ops > 0 ? ops : cfg.bank ? (cfg.quick ? 120 : 600) : cfg.quick ? 300 : 1000;
     const stage_caps *caps = stage_caps_find();
     if (caps == NULL) {
         fprintf(stderr, "crashtest: tests/stage_caps.c has no row for stage %s\n", kv_stage());
@@ -196,8 +210,8 @@ int main(int argc, char **argv)
     crash_cfg = &cfg;
     crash_tune_engine();
 
-    printf("crashtest: stage %s, %s run, power-loss durability %s\n", kv_stage(),
-           cfg.quick ? "quick" : "full",
+    printf("crashtest: stage %s, %s run%s, power-loss durability %s\n", kv_stage(),
+           cfg.quick ? "quick" : "full", cfg.bank ? " of the bank workload (transactions)" : "",
            cfg.expect_durable ? "required (writes acknowledged with sync = 1, or before a "
                                 "clean close, must survive)"
                               : "not promised (losses are reported, not failed)");
@@ -206,9 +220,9 @@ int main(int argc, char **argv)
     if (sim_mode)
         crash_sim_test(&cfg);
     if (kill_mode)
-        crash_kill_test(&cfg);
+        cfg.bank ? crash_bank_kill_test(&cfg) : crash_kill_test(&cfg);
     if (power_mode)
-        crash_power_test(&cfg);
+        cfg.bank ? crash_bank_power_test(&cfg) : crash_power_test(&cfg);
     if (ioerr_mode)
         crash_ioerror_test(&cfg);
     printf("crashtest: %.1f s in all\n", crash_now() - t0);
