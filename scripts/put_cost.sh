@@ -11,7 +11,7 @@
 #   - system calls per put, as kvbench prints them from /proc/self/io
 #     (read-like, write-like; fsync, open and rename are in neither), from
 #     a run without valgrind, which makes calls of its own.
-# docs/04-lsm.md, "What a put costs", quotes it.  Needs valgrind
+# docs/perf-04-lsm.md, "The put: instructions, system calls, time", quotes it.  Needs valgrind
 # (callgrind_annotate comes with it).  Example:
 #   sh scripts/put_cost.sh build/04-lsm/kvbench build/bench/kvbench-leveldb
 set -eu
