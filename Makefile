@@ -318,6 +318,12 @@ docs-figures:
 docs-examples: all
 	@python3 scripts/docs_examples.py
 
+# The picture on each stage's page, drawn by `kv DIR draw` from a small
+# database the CLI makes with its small-scale knobs (scripts/docs_pictures.sh).
+.PHONY: docs-pictures
+docs-pictures: all
+	@sh scripts/docs_pictures.sh $(B)
+
 # Stage 04's measured costs (docs/04-lsm.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
