@@ -88,13 +88,29 @@ for stage in $stages; do
     info=$(${MAKE:-make} --no-print-directory -s grade-info GRADE_STAGE="$stage")
     echo "$info" >"$base/info"
     names=$(ex -v mode=names)
-    page_ex=$(sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null)
+    # Each exercise is named in the "Exercises" section of the stage's page,
+    # or in the stage's section of docs/learn.md ("## Stage S: ...").
+    page_ex=$( { sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null
+                 sed -n "/^## Stage $stage/,/^## /p" docs/learn.md; } )
     for n in $names; do
         [ -f "$here/tests/$stage/${n}_test.c" ] ||
             bad "$stage: exercise $n has no unit tests ($here/tests/$stage/${n}_test.c)"
         echo "$page_ex" | grep -q "\`$n\`" ||
-            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md"
+            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md, nor in docs/learn.md's \"Stage $stage\""
     done
+    # Every section the list names (the scorecard's "Reread") is a heading
+    # of the stage's page.
+    if [ -f "docs/$stage.md" ]; then
+        ex -v mode=sections | while IFS= read -r sec; do
+            awk -v sec="$sec" '/^#+ / { sub(/^#+ /, ""); if ($0 == sec) found = 1 }
+                               END { exit !found }' "docs/$stage.md" ||
+                echo "$sec"
+        done >"$base/sections.missing"
+        [ ! -s "$base/sections.missing" ] ||
+            bad "$stage: grade/$stage.exercises names sections docs/$stage.md has no heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
+    else
+        echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
+    fi
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
         continue

@@ -26,6 +26,8 @@
 #   check           every exercise function is found in its file, every
 #                   wrong solution's text occurs exactly once in its own
 #   rungs-in-order  the rungs the list names, one a line
+#   sections        every page section the list names (exercises and
+#                   rungs), once each, one a line
 # Errors go to standard error, and the exit status is 1.
 #
 # The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
@@ -537,6 +539,19 @@ BEGIN {
                    need("wrong", wr[i], "rung"), need("wrong", wr[i], "expect"),
                    need("exercise", need("wrong", wr[i], "exercise"), "file"),
                    need("wrong", wr[i], "breaks")
+    } else if (mode == "sections") {
+        for (i = 1; i <= nex; i++) {
+            v = need("exercise", ex[i], "section")
+            if (!(v in done_sec))
+                print v
+            done_sec[v] = 1
+        }
+        for (i = 1; i <= nrung; i++) {
+            v = field("rung", rg[i], "section")
+            if (v != "" && !(v in done_sec))
+                print v
+            done_sec[v] = 1
+        }
     } else if (mode == "rung-section") {
         print field("rung", name, "section")
     } else if (mode == "get") {
