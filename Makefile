@@ -297,6 +297,13 @@ costs: $(foreach s,$(STAGES),$(B)/$(s)/costs)
 docs-figures:
 	@sh scripts/docs_figures.sh
 
+# The worked examples of docs/ run again with the tools just built, and
+# their output written into the pages (scripts/docs_examples.py; make test
+# runs it with --check).
+.PHONY: docs-examples
+docs-examples: all
+	@python3 scripts/docs_examples.py
+
 # Stage 04's measured costs (docs/04-lsm.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
@@ -334,6 +341,32 @@ $(B)/bench/kvbench-%: $(BENCH_OBJS) $(B)/obj/bench/engine_%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_$*) $(LDLIBS)
 .SECONDARY: $(foreach p,$(BENCH_PEERS_ALL),$(B)/obj/bench/engine_$(p).o)
+
+# ---- transactions under load (bench/txnbench.c, docs/benchmarks.md) ----------
+# build/S/txnbench drives stage S's kv_txn_*, build/bench/txnbench-rocksdb
+# RocksDB's optimistic transactions.  `make bench-txn` runs transfers at
+# low and high contention and read-only transactions, 1 and 2 threads, on
+# stages 06 and 07 and RocksDB, and stage 07's fillrandom and readrandom
+# against stage 06's (scripts/bench_txn.sh; a few minutes); the results go
+# to build/bench/txn/.  BENCH_TXN_ARGS passes options to the script.
+TXNBENCH_OBJS := $(call obj_common,bench/txnbench.c bench/bench_sys.c bench/bench_hist.c)
+BENCH_TXN_STAGES := 06-leveled 07-txn
+define TXNBENCH_STAGE_RULES
+$(B)/$(1)/txnbench: $(TXNBENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach s,$(STAGES),$(eval $(call TXNBENCH_STAGE_RULES,$(s))))
+
+$(B)/bench/txnbench-rocksdb: $(TXNBENCH_OBJS) $(B)/obj/bench/engine_rocksdb.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_rocksdb) $(LDLIBS)
+
+.PHONY: bench-txn
+bench-txn:
+	@$(MAKE) --no-print-directory deps DEPS=peers || echo "bench-txn: without librocksdb-dev, RocksDB is skipped"
+	@$(MAKE) --no-print-directory $(foreach s,$(BENCH_TXN_STAGES),$(B)/$(s)/txnbench $(B)/$(s)/kvbench) \
+	  $(if $(wildcard $(BENCH_HDR_rocksdb)),$(B)/bench/txnbench-rocksdb)
+	@sh scripts/bench_txn.sh $(B) "$(BENCH_TXN_STAGES)" $(BENCH_TXN_ARGS)
 
 # `make bench-10m`: stage 06 against LevelDB with its bloom filter at
 # 10,000,000 keys, one repetition of the fillrandom database's workloads

@@ -8,6 +8,8 @@
  *   build/bench/kvbench-rocksdb    engine_rocksdb.c over RocksDB's C API
  *   build/bench/kvbench-lmdb       engine_lmdb.c
  *   build/bench/kvbench-sqlite     engine_sqlite.c (WITHOUT ROWID table, WAL)
+ * and likewise build/S/txnbench and build/bench/txnbench-rocksdb, the
+ * transactions' benchmark (bench/txnbench.c).
  * Every stage exports the same symbols, so stages cannot share a binary.
  *
  * Rules for adapters:
@@ -25,6 +27,20 @@
  *     next iter_next or iter_free.  REQUIRES: iterators freed before close.
  *   - compact reclaims what the engine can reclaim and returns when done (a
  *     no-op for an engine that has no such operation).
+ *   - Transactions (txn_*) are optional: NULL in an adapter that has none
+ *     (bench/txnbench.c needs them; kvbench never calls them).  Their
+ *     isolation is snapshot isolation: a transaction's reads see the
+ *     database as it was at txn_begin, with its own writes over it, and
+ *     its commit applies every write at once or none, refusing if anyone
+ *     committed a write to a key it writes since txn_begin (first
+ *     committer wins; stages 01 to 06 compare values, so for them a key
+ *     written back to the value it had does not count: include/kv.h).
+ *     txn_get is as get; txn_commit returns 0
+ *     (committed), 1 (a conflict: nothing applied, begin again), 2 (the
+ *     engine could not tell, e.g. RocksDB whose memtables no longer reach
+ *     back to the snapshot: nothing applied, begin again) or -1; commit
+ *     and abort end the transaction whatever they return.  A transaction
+ *     is used by one thread; several threads may each run their own.
  */
 #ifndef BENCH_ENGINE_H
 #define BENCH_ENGINE_H
@@ -50,6 +66,11 @@ typedef struct bench_engine {
     int (*iter_get)(void *it, const void **key, size_t *klen, const void **val, size_t *vlen);
     int (*iter_next)(void *it);
     void (*iter_free)(void *it);
+    int (*txn_begin)(void *h, void **txn);
+    int (*txn_get)(void *txn, const void *key, size_t klen, void *buf, size_t cap, size_t *vlen);
+    int (*txn_put)(void *txn, const void *key, size_t klen, const void *val, size_t vlen);
+    int (*txn_commit)(void *txn);
+    void (*txn_abort)(void *txn);
     const char *(*errmsg)(void);     /* this thread's last failure */
 } bench_engine;
 

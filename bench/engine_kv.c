@@ -9,7 +9,8 @@
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
- * workload (its switches, stalls, flushes, compactions).
+ * workload (its switches, stalls, flushes, compactions).  Transactions are
+ * kv.h's (kv_txn_*) at KV_TXN_SNAPSHOT.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,37 @@ static int kve_iter_next(void *it)
 
 static void kve_iter_free(void *it) { kv_iter_free(it); }
 
+/* Transactions: kv.h's, at KV_TXN_SNAPSHOT (engine.h's isolation). */
+static int kve_txn_begin(void *h, void **txn)
+{
+    return kve_status(kv_txn_begin(h, KV_TXN_SNAPSHOT, (kv_txn **)txn));
+}
+
+static int kve_txn_get(void *txn, const void *key, size_t klen, void *buf, size_t cap,
+                       size_t *vlen)
+{
+    void *val;
+    int rc = kv_txn_get(txn, key, klen, &val, vlen);
+    if (rc != KV_OK)
+        return kve_status(rc);
+    memcpy(buf, val, *vlen < cap ? *vlen : cap);
+    kv_free(val);
+    return 0;
+}
+
+static int kve_txn_put(void *txn, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return kve_status(kv_txn_put(txn, key, klen, val, vlen));
+}
+
+static int kve_txn_commit(void *txn)
+{
+    int rc = kv_txn_commit(txn);
+    return rc == KV_ERR_CONFLICT ? 1 : kve_status(rc);
+}
+
+static void kve_txn_abort(void *txn) { kv_txn_abort(txn); }
+
 const bench_engine bench_engine_impl = {
     .name = kve_name,
     .version = kve_version,
@@ -135,5 +167,10 @@ const bench_engine bench_engine_impl = {
     .iter_get = kve_iter_get,
     .iter_next = kve_iter_next,
     .iter_free = kve_iter_free,
+    .txn_begin = kve_txn_begin,
+    .txn_get = kve_txn_get,
+    .txn_put = kve_txn_put,
+    .txn_commit = kve_txn_commit,
+    .txn_abort = kve_txn_abort,
     .errmsg = kv_errmsg,
 };

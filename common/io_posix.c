@@ -6,15 +6,13 @@
  * writing, so every append lands at the end whatever the offset says.  Syncs
  * use fdatasync: the file's data and the metadata needed to read it back
  * (its size), without its timestamps.  A file opened with IO_GROW (io.h)
- * takes its appends, past its first IO_GROW_AFTER bytes, through a shared
- * mapping of a window of IO_GROW_STEP bytes, reserved with fallocate
- * before it is mapped (so that a full disk is an error from fallocate, not
- * a SIGBUS from a store into the map); fdatasync writes the mapped pages
- * like any others.  Locks use flock(), which conflicts between two opens of
+ * takes its appends through a mapping instead (io_posix_grow.c, an
+ * optimisation a first reading skips).  Locks use flock(), which conflicts between two opens of
  * the same file even inside one process, so a second kv_open of a
  * directory in the same process is refused like one in another process.
  */
 #include "io.h"
+#include "io_posix_file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,19 +25,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-typedef struct posix_file {
-    io_file base;
-    int fd;
-    /* IO_GROW: appends are copied into win, which maps file bytes
-     * [win_off, win_off + IO_GROW_STEP); the file's size is win's end, and
-     * the next append lands at `end`. */
-    int grow;
-    int grown;          /* the file has been grown past `end` */
-    uint8_t *win;
-    uint64_t win_off;
-    uint64_t end;
-} posix_file;
 
 typedef struct posix_lockfile {
     io_lock base;
@@ -86,48 +71,7 @@ static int posix_open(const char *path, int flags, io_file **out)
     return 0;
 }
 
-static void posix_unmap_window(posix_file *f)
-{
-    if (f->win != NULL)
-        munmap(f->win, IO_GROW_STEP);
-    f->win = NULL;
-}
-
-/* Maps the window that holds `end`, the file grown to its end first.
- * -EOPNOTSUPP: this file system cannot reserve space or map files (append
- * with writev instead). */
-static int posix_map_window(posix_file *f)
-{
-    posix_unmap_window(f);
-    uint64_t off = f->end & ~(uint64_t)4095; /* mmap offsets are page-aligned */
-    int rc;
-    do
-        rc = fallocate(f->fd, 0, (off_t)off, IO_GROW_STEP);
-    while (rc < 0 && errno == EINTR);
-    if (rc < 0)
-        return errno == ENOSYS ? -EOPNOTSUPP : -errno;
-    f->grown = 1;
-    void *p = mmap(NULL, IO_GROW_STEP, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, (off_t)off);
-    if (p == MAP_FAILED)
-        return errno == ENODEV ? -EOPNOTSUPP : -errno; /* ENODEV: no mmap here */
-    f->win = p;
-    f->win_off = off;
-    return 0;
-}
-
-/* Trims the file back to what was appended and appends with writev from
- * now on. */
-static int posix_stop_growing(posix_file *f)
-{
-    posix_unmap_window(f);
-    f->grow = 0;
-    if (!f->grown)
-        return 0;
-    f->grown = 0;
-    return ftruncate(f->fd, (off_t)f->end) < 0 ? -errno : 0;
-}
-
-static long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
+long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
 {
     ssize_t n;
     do
@@ -136,42 +80,10 @@ static long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
     return n < 0 ? -errno : (long)n;
 }
 
-static long posix_append_grow(posix_file *f, const struct iovec *iov, int iovcnt)
-{
-    if (f->win == NULL && f->end < IO_GROW_AFTER) {
-        long n = posix_writev(f, iov, iovcnt); /* a small file is not grown yet */
-        if (n > 0)
-            f->end += (uint64_t)n;
-        return n;
-    }
-    long done = 0;
-    for (int i = 0; i < iovcnt; i++) {
-        const uint8_t *p = iov[i].iov_base;
-        size_t n = iov[i].iov_len;
-        while (n > 0) {
-            if (f->win == NULL || f->end >= f->win_off + IO_GROW_STEP) {
-                int rc = posix_map_window(f);
-                if (rc == -EOPNOTSUPP && done == 0 && (rc = posix_stop_growing(f)) == 0)
-                    return posix_writev(f, iov, iovcnt);
-                if (rc < 0)
-                    return done > 0 ? done : rc;
-            }
-            uint64_t room = f->win_off + IO_GROW_STEP - f->end;
-            size_t k = n < room ? n : (size_t)room;
-            memcpy(f->win + (f->end - f->win_off), p, k);
-            f->end += k;
-            p += k;
-            n -= k;
-            done += (long)k;
-        }
-    }
-    return done;
-}
-
 static long posix_append(io_file *file, const struct iovec *iov, int iovcnt)
 {
     posix_file *f = (posix_file *)file;
-    return f->grow ? posix_append_grow(f, iov, iovcnt) : posix_writev(f, iov, iovcnt);
+    return f->grow ? posix_grow_append(f, iov, iovcnt) : posix_writev(f, iov, iovcnt);
 }
 
 static long posix_read_at(io_file *file, uint64_t off, void *buf, size_t n)
@@ -202,7 +114,7 @@ static int posix_write_behind(io_file *file, uint64_t off, uint64_t len)
 static int posix_truncate(io_file *file, uint64_t size)
 {
     posix_file *f = (posix_file *)file;
-    posix_unmap_window(f); /* a store past the new end would raise SIGBUS */
+    posix_grow_unmap(f); /* a store past the new end would raise SIGBUS */
     int rc;
     do
         rc = ftruncate(f->fd, (off_t)size);
@@ -247,7 +159,7 @@ static int posix_close(io_file *file)
     /* A grown file is trimmed to what was appended: not synced, so a
      * crash may still bring the zeros back (io.h, IO_GROW). */
     if (f->grow)
-        (void)posix_stop_growing(f);
+        (void)posix_grow_stop(f);
     int rc = close(f->fd) < 0 ? -errno : 0;
     free(f->base.path);
     free(f);

@@ -7,6 +7,17 @@
  * each step the smaller key of the two answers; on the same key the
  * transaction's write answers (it is newer), and a delete hides the key.
  *
+ * The transaction may write while its iterator is live (a scan that
+ * updates what it reads).  Its writes array then changes under the
+ * iterator (an insert shifts the entries after it, a rewrite frees the old
+ * value), so the iterator keeps no index into it across calls: it keeps a
+ * copy of the entry it stands on (the key; the value too when it is one of
+ * the transaction's writes), which is what kv_txn_iter_key and
+ * kv_txn_iter_value answer until it moves, and each step finds its place
+ * in the writes again by that key (the first write after it).  So a write
+ * is seen from the iterator's next move on, in key order: one ahead of
+ * where it stands is shown, one behind it is not.
+ *
  * Under KV_TXN_SERIALIZABLE it records what it read: from the key it was
  * positioned at (seek; the first key for seek_first) to the last key it
  * showed, or to the end if it ran off it.  That range, not only the keys
@@ -24,15 +35,20 @@
 struct kv_txn_iter {
     kv_txn *txn;
     kv_iter *snap;              /* the snapshot's iterator */
-    size_t w;                   /* the first write at or after the position */
-    int from_write;             /* the current entry is writes.e[w] */
+    size_t w;                   /* while settling: the first write at or after
+                                   the position (found again at each step) */
+    int from_write;             /* the current entry is a write of the
+                                   transaction (its value copied in val) */
     int valid, status;
+    uint8_t *last;              /* the key shown last (the current one while
+                                   valid): a copy */
+    size_t last_len, last_cap;
+    uint8_t *val;               /* from_write: a copy of the value shown */
+    size_t val_len, val_cap;
     /* SERIALIZABLE: the range read since it was last positioned. */
     int positioned;             /* a range is being read */
     uint8_t *lo;                /* where it was positioned (NULL: the first key) */
     size_t lo_len;
-    uint8_t *last;              /* the last key shown (NULL: none yet) */
-    size_t last_len, last_cap;
 };
 
 static int txn_iter_cmp(const void *a, size_t alen, const void *b, size_t blen)
@@ -121,25 +137,44 @@ static void txn_iter_settle(kv_txn_iter *it)
     }
 }
 
-/* After a move: the key shown becomes the last one read. */
+/* Copies n bytes of p into *buf (growing it to *cap); KV_OK or NOMEM. */
+static int txn_iter_copy(uint8_t **buf, size_t *cap, size_t *len, const void *p, size_t n)
+{
+    if (n > *cap) {
+        uint8_t *grown = realloc(*buf, n);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "kv_txn_iter: out of memory for %zu bytes", n);
+        *buf = grown;
+        *cap = n;
+    }
+    if (n > 0)
+        memcpy(*buf, p, n);
+    *len = n;
+    return KV_OK;
+}
+
+/* After a move: copies the entry shown (its key is the last one read). */
 static void txn_iter_shown(kv_txn_iter *it)
 {
-    if (!it->valid || it->txn->isolation != KV_TXN_SERIALIZABLE)
+    if (!it->valid)
         return;
+    const void *k = NULL;
     size_t klen = 0;
-    const void *k = kv_txn_iter_key(it, &klen);
-    if (klen > it->last_cap) {
-        uint8_t *grown = realloc(it->last, klen);
-        if (grown == NULL) {
-            it->status = kv_error(KV_ERR_NOMEM, "kv_txn_iter: out of memory for a key");
-            it->valid = 0;
-            return;
-        }
-        it->last = grown;
-        it->last_cap = klen;
+    int rc = KV_OK;
+    if (it->from_write) {
+        const txn_write *w = &it->txn->writes.e[it->w];
+        k = w->key;
+        klen = w->klen;
+        rc = txn_iter_copy(&it->val, &it->val_cap, &it->val_len, w->val, w->vlen);
+    } else {
+        k = kv_iter_key(it->snap, &klen);
     }
-    memcpy(it->last, k, klen);
-    it->last_len = klen;
+    if (rc == KV_OK)
+        rc = txn_iter_copy(&it->last, &it->last_cap, &it->last_len, k, klen);
+    if (rc != KV_OK) {
+        it->status = rc;
+        it->valid = 0;
+    }
 }
 
 int kv_txn_iter_new(kv_txn *t, kv_txn_iter **out)
@@ -187,8 +222,8 @@ static void txn_iter_position(kv_txn_iter *it, const void *key, size_t klen)
             it->lo_len = klen;
         }
         it->positioned = 1;
-        it->last_len = 0;
     }
+    it->last_len = 0;
     txn_iter_settle(it);
     txn_iter_shown(it);
 }
@@ -220,10 +255,11 @@ void kv_txn_iter_next(kv_txn_iter *it)
 {
     if (!kv_txn_iter_valid(it))
         return;
-    if (it->from_write)
-        it->w++;
-    else
-        kv_iter_next(it->snap);
+    if (!it->from_write)
+        kv_iter_next(it->snap); /* (a write shown is already behind the snapshot's) */
+    /* The first write after the key shown, however the writes changed since. */
+    int found = 0;
+    it->w = txn_keys_find(&it->txn->writes, it->last, it->last_len, &found) + (size_t)found;
     txn_iter_settle(it);
     txn_iter_shown(it);
 }
@@ -233,12 +269,8 @@ const void *kv_txn_iter_key(const kv_txn_iter *it, size_t *klen)
     size_t n = 0;
     const void *k = NULL;
     if (kv_txn_iter_valid(it)) {
-        if (it->from_write) {
-            k = it->txn->writes.e[it->w].key;
-            n = it->txn->writes.e[it->w].klen;
-        } else {
-            k = kv_iter_key(it->snap, &n);
-        }
+        k = it->last;
+        n = it->last_len;
     }
     if (klen)
         *klen = n;
@@ -251,9 +283,8 @@ const void *kv_txn_iter_value(const kv_txn_iter *it, size_t *vlen)
     const void *v = NULL;
     if (kv_txn_iter_valid(it)) {
         if (it->from_write) {
-            const txn_write *w = &it->txn->writes.e[it->w];
-            v = w->val ? w->val : (const void *)"";
-            n = w->vlen;
+            v = it->val_len > 0 ? it->val : (const void *)"";
+            n = it->val_len;
         } else {
             v = kv_iter_value(it->snap, &n);
         }
@@ -278,6 +309,7 @@ void kv_txn_iter_free(kv_txn_iter *it)
     kv_iter_free(it->snap);
     free(it->lo);
     free(it->last);
+    free(it->val);
     kv_txn *t = it->txn;
     free(it);
     if (--t->iters == 0 && t->ended)

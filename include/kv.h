@@ -240,7 +240,12 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *     kv_get, kv_put and kv_delete do; a failed one changes nothing of the
  *     transaction.
  *   - A transaction's iterator sees its own writes over its snapshot, in
- *     key order, forward; it is freed before the transaction ends.  Under
+ *     key order, forward; it is freed before the transaction ends.  The
+ *     transaction may write while its iterator is live (a scan that
+ *     updates what it reads): the iterator sees those writes from its next
+ *     move on (a key written ahead of where it stands is shown, one behind
+ *     it is not), and the key and value it stands on, and their pointers,
+ *     stay as they were shown until it moves.  Under
  *     KV_TXN_SERIALIZABLE the keys from where it was positioned to where
  *     it stopped count as read, present or not (so an insert there by
  *     another conflicts: no phantom). */

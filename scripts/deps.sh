@@ -9,8 +9,9 @@
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools
-# and python3, for the tests of `kv serve`), check (universal-ctags and
-# python3, for tests/structure_test.py), bench-server (redis-server and
+# and python3, for the tests of `kv serve`), check (universal-ctags,
+# python3 and xxd, for tests/structure_test.py and the pages' worked
+# examples, scripts/docs_examples.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
 # wasm (emscripten and node, for `make wasm` and the suites of `make
@@ -36,7 +37,7 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     server) packages="$packages redis-tools python3" ;;
-    check) packages="$packages universal-ctags python3" ;;
+    check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     wasm) packages="$packages emscripten nodejs chromium" ;;

@@ -230,6 +230,12 @@ queue_flavour "$build" release
 if [ -f "$here/structure_test.py" ]; then
     add_job release "structure_test.py" python3 "$here/structure_test.py"
 fi
+# The pages' worked examples run with the release tools and print what the
+# pages show; the pages' measured figures are the published ones.
+if [ -f "$here/../scripts/docs_examples.py" ] && [ "$build" = build ]; then
+    add_job release "docs_examples.py --check" python3 "$here/../scripts/docs_examples.py" --check
+    add_job release "docs_figures.sh --check" sh "$here/docs_figures_check.sh"
+fi
 # The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
     add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \

@@ -13,7 +13,11 @@ For every stage that `make` builds:
   - the stage's own files call each other without a circle: a file calls
     another if it names a function the other defines (comments left out);
   - `make stage-files` prints a non-empty "open first" list, every file of
-    it found.
+    it found;
+  - the stage's page has a reading plan (reading_plan below) that names
+    every file of the stage's own directory, whose line counts are what
+    the files hold, and whose first reading is at most FIRST_READING_MAX
+    lines (scripts/reading_plan.py; --fix brings the counts up to date).
 Prints RUN/ok/FAIL lines and "N passed, N failed" as the C suites do
 (tests/run.sh counts them).  Needs make and ctags (Debian's
 universal-ctags: `make deps DEPS=check`).
@@ -22,6 +26,9 @@ import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from reading_plan import own_files, reading_plan  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 passed = failed = 0
@@ -123,7 +130,7 @@ def main():
     stages, srcs, incs = make_vars()
     if not stages:
         result("make_lists_the_stages", ["make -pn printed no STAGES"])
-        return
+        return []
     everything = sorted({f for s in stages for f in srcs.get(s, [])})
     rc = subprocess.run(["sh", "scripts/interface_check.sh"] + everything, capture_output=True,
                         text=True)
@@ -176,9 +183,17 @@ def main():
         if out.returncode != 0:
             problems.append("make stage-files STAGE=%s failed: %s" % (s, out.stderr.strip()))
         result("stage_%s_names_the_files_to_open_first" % s.replace("-", "_"), problems)
+    return stages
+
+
+def check_reading_plans(stages):
+    for s in stages:
+        own = own_files(s)
+        result("stage_%s_has_an_honest_reading_plan" % s.replace("-", "_"),
+               reading_plan(s, own))
 
 
 if __name__ == "__main__":
-    main()
+    check_reading_plans(main())
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

@@ -136,6 +136,76 @@ static void txn_iterator_shows_own_writes_in_key_order(void)
     CLOSE(db);
 }
 
+/* The entry an iterator stands on, as key and value bytes. */
+static void txn_iter_expect_at(int line, kv_txn_iter *it, const char *key, const char *val)
+{
+    if (!kv_txn_iter_valid(it))
+        harness_fail(__FILE__, line, "the iterator is not valid (status %s), want \"%s\"",
+                     kv_strerror(kv_txn_iter_status(it)), key);
+    size_t kl = 0, vl = 0;
+    const char *k = kv_txn_iter_key(it, &kl);
+    const char *v = kv_txn_iter_value(it, &vl);
+    if (kl != strlen(key) || memcmp(k, key, kl) != 0 || v == NULL || vl != strlen(val) ||
+        memcmp(v, val, vl) != 0)
+        harness_fail(__FILE__, line, "the iterator stands on \"%.*s\" = \"%.*s\", want "
+                     "\"%s\" = \"%s\"", (int)kl, k, v ? (int)vl : 0, v ? v : "", key, val);
+}
+#define TXN_ITER_AT(it, k, v) txn_iter_expect_at(__LINE__, it, k, v)
+
+/* Writes to the transaction while its iterator is live (scan and update):
+ * the entry the iterator stands on stays as it was shown until it moves;
+ * from its next move on it sees the writes, still in key order, each key
+ * once: a key written behind it is not shown, one ahead of it is. */
+static void txn_iterator_sees_writes_made_while_it_is_live(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    PUT(db, S("m"), S("M"));
+    PUT(db, S("q"), S("Q"));
+    for (int l = 0; l < 2; l++) {
+        kv_txn *t = txn_begin(db, levels[l]);
+        txn_put(t, "c", "C");
+        txn_put(t, "x", "X");
+        kv_txn_iter *it = NULL;
+        CHECK_KV(kv_txn_iter_new(t, &it), KV_OK);
+        kv_txn_iter_seek_first(it);
+        TXN_ITER_AT(it, "c", "C");
+        size_t vl = 0;
+        const char *shown = kv_txn_iter_value(it, &vl);
+        txn_put(t, "c", "C2");                 /* the key it stands on, rewritten */
+        TXN_ITER_AT(it, "c", "C");             /* as shown, until it moves */
+        CHECK_MEM(shown, vl, "C", (size_t)1);  /* and the pointer still holds it */
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "m", "M");
+        txn_put(t, "a", "A");                  /* behind it: not shown */
+        txn_put(t, "b", "B");
+        txn_put(t, "p", "P");                  /* ahead of it: shown */
+        txn_put(t, "x", "X2");
+        CHECK_KV(kv_txn_delete(t, S("q")), KV_OK);
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "p", "P");
+        CHECK_KV(kv_txn_delete(t, S("p")), KV_OK); /* the one it stands on, deleted */
+        TXN_ITER_AT(it, "p", "P");
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "x", "X2");
+        kv_txn_iter_next(it);
+        CHECK(!kv_txn_iter_valid(it));
+        CHECK_KV(kv_txn_iter_status(it), KV_OK);
+        kv_txn_iter_seek_first(it);            /* a new position sees them all */
+        TXN_ITER_AT(it, "a", "A");
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "b", "B");
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "c", "C2");
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "m", "M");
+        kv_txn_iter_next(it);
+        TXN_ITER_AT(it, "x", "X2");
+        kv_txn_iter_free(it);
+        kv_txn_abort(t);
+    }
+    CLOSE(db);
+}
+
 /* ---- the anomalies --------------------------------------------------------- */
 
 /* Two increments of one counter from one snapshot: one commits, the other
@@ -636,6 +706,7 @@ static void concurrent_transfers_keep_the_total(void)
 static const harness_test tests[] = {
     HARNESS_TEST(txn_reads_its_snapshot_and_its_own_writes),
     HARNESS_TEST(txn_iterator_shows_own_writes_in_key_order),
+    HARNESS_TEST(txn_iterator_sees_writes_made_while_it_is_live),
     HARNESS_TEST(lost_update_is_prevented_at_both_levels),
     HARNESS_TEST(write_skew_is_allowed_under_snapshot_prevented_under_serializable),
     HARNESS_TEST(serializable_counts_a_key_read_absent),

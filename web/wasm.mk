@@ -24,8 +24,9 @@ space := $(subst ,, )
 WB := build/wasm
 # Emscripten 3.1.6 (Debian 12) is the oldest this must build with.
 WASM_CFLAGS = $(CSTD) $(WARN) -O2 -Iinclude -Icommon
-# The engines' I/O: io_posix_wasm.c in place of io_posix.c (common/io.h).
-WASM_COMMON_SRCS := $(filter-out common/io_posix.c,$(COMMON_SRCS))
+# The engines' I/O: io_posix_wasm.c in place of io_posix.c and its mapped
+# appends, io_posix_grow.c (common/io.h).
+WASM_COMMON_SRCS := $(filter-out common/io_posix.c common/io_posix_grow.c,$(COMMON_SRCS))
 WASM_TEST_SRCS := $(filter-out tests/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                     tests/stress.c tests/inspect_race.c,$(TEST_SRCS)) tests/wasm/main.c
 # Node runs the suites: memory grows as a test needs it; the process's exit

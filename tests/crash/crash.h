@@ -189,6 +189,24 @@ typedef struct crash_msg {
 _Noreturn void crash_child(const char *dir, const crash_workload *w, uint32_t first,
                            uint32_t count, int sync, int fd);
 
+/* One child forked, killed at a chosen moment, its reports read (kill.c),
+ * for any workload: the crash workload's (kill.c) and the bank's (bank_crash.c). */
+typedef struct crash_kill_io {
+    void (*child)(void *arg, int fd); /* runs in the child, reporting through fd;
+                                         never returns */
+    void *arg;
+    void (*take)(void *ctx, const crash_msg *msg); /* each message the parent reads */
+    void *ctx;
+    const long *acks;      /* ACKs taken so far (take counts them), for after_acks */
+    char *problem;         /* "" while all is well; take or the runner says what broke */
+    size_t problem_size;
+} crash_kill_io;
+/* Forks io->child and kills it after delay_us microseconds, or once
+ * *io->acks reaches after_acks (the other one -1), then reads what is left
+ * in the pipe and reaps it; *killed says whether SIGKILL ended it (else it
+ * finished first).  Returns 1, or 0 with io->problem set. */
+int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int *killed);
+
 /* ---- the model and the checker (model.c) -------------------------------- */
 
 enum {
@@ -255,5 +273,65 @@ int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v
 int crash_verdict_bad(const crash_verdict *v, int atomic);
 /* The words for what crash_verdict_bad(v, atomic) found, into buf. */
 const char *crash_verdict_why(const crash_verdict *v, int atomic, char *buf, size_t n);
+
+/* ---- power loss at every sync, for any workload (powerloss.c) ------------ */
+
+/* A recorded workload closes and reopens the database this many times. */
+#define CRASH_POWER_PHASES 4
+
+/* One open of a recorded workload: its sync setting, its units [first,
+ * end), and where in the journal kv_open and kv_close returned. */
+typedef struct crash_power_phase {
+    int sync;
+    long first, end;
+    size_t opened, closed;
+} crash_power_phase;
+
+/* A workload recorded on the power-loss simulator, in units (the crash
+ * workload's operations, or the bank's writes: bank.h), each with where it
+ * began and returned in the journal; and how to check a crash state. */
+typedef struct crash_power_ref {
+    long units;                /* recorded so far */
+    size_t *begin, *end;       /* per unit: journal positions */
+    uint8_t *status, *durable; /* per unit, set for each crash point as
+                                  crash_model's are (what check reads) */
+    crash_power_phase phases[CRASH_POWER_PHASES];
+    size_t journal;
+    long syncs, dir_syncs;
+    crash_work work;           /* the reference workload's background work */
+    /* Checks the database in dir as crash_check_dir does, against the
+     * statuses of the units. */
+    int (*check)(void *ctx, const char *dir, int flags, crash_verdict *v);
+    void *ctx;
+    const char *repro;         /* the options that record it again, for messages */
+    const char *what;          /* "" or " (transactions)", for messages */
+} crash_power_ref;
+
+/* Phase p of a recording: run the workload's units on db, each one's
+ * journal positions in ref->begin and ref->end, ref->units counting them. */
+typedef int (*crash_power_run_fn)(void *ctx, kv_db *db, int p, crash_power_ref *ref);
+
+/* Records a workload on the simulator: CRASH_POWER_PHASES opens of a fresh
+ * database with crash_options(w, sync), sync = first_sync at the first and
+ * switching at each reopen, run(ctx, db, p, ref) in each.  Returns 1, or 0
+ * after reporting the failure (crash_fail with ref->repro). */
+int crash_power_record(const crash_config *cfg, const crash_workload *w, int first_sync,
+                       crash_power_ref *ref, crash_power_run_fn run, void *ctx);
+
+/* The rows of the table, one per crash model (powerloss.c's top). */
+#define CRASH_POWER_MODELS 6
+typedef struct crash_power_row {
+    long states, opened, no_open, losing, lost, durable_lost, holes, torn, foreign, bad_reads,
+        broken;
+} crash_power_row;
+
+/* Builds and checks every crash state at every crash point of a recorded
+ * workload (a point every `step` units besides the syncs; with --quick at
+ * most 24 points), judging each by the stage's rules; fills rows and
+ * returns the number of crash points. */
+size_t crash_power_check(const crash_config *cfg, crash_power_ref *ref, long step,
+                         crash_power_row rows[CRASH_POWER_MODELS]);
+void crash_power_table(const crash_power_row *rows);
+void crash_power_legend(void);
 
 #endif

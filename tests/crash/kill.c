@@ -107,9 +107,10 @@ static void kill_take(kill_round *r, const crash_msg *msg)
     }
 }
 
-/* Reads whatever is in the pipe (waiting up to timeout_ms, -1 forever);
- * returns 0 at end of file. */
-static int kill_pump(int fd, kill_round *r, uint8_t *buf, size_t *have, int timeout_ms)
+/* Reads whatever is in the pipe (waiting up to timeout_ms, -1 forever),
+ * handing each message to io->take; returns 0 at end of file. */
+static int kill_pump(int fd, const crash_kill_io *io, uint8_t *buf, size_t *have,
+                     int timeout_ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int n = poll(&p, 1, timeout_ms);
@@ -125,7 +126,7 @@ static int kill_pump(int fd, kill_round *r, uint8_t *buf, size_t *have, int time
     while (*have - used >= sizeof(crash_msg)) {
         crash_msg msg;
         memcpy(&msg, buf + used, sizeof msg);
-        kill_take(r, &msg);
+        io->take(io->ctx, &msg);
         used += sizeof msg;
     }
     memmove(buf, buf + used, *have - used);
@@ -133,9 +134,7 @@ static int kill_pump(int fd, kill_round *r, uint8_t *buf, size_t *have, int time
     return 1;
 }
 
-/* One child: start it, kill it at the chosen moment, collect its reports. */
-static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sync,
-                          long delay_us, long after_acks, int *killed)
+int crash_kill_run(const crash_kill_io *io, long delay_us, long after_acks, int *killed)
 {
     int p[2];
     if (pipe(p) < 0) {
@@ -153,7 +152,8 @@ static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sy
     }
     if (pid == 0) {
         close(p[0]);
-        crash_child(dir, &r->m->w, r->next, count, sync, p[1]);
+        io->child(io->arg, p[1]);
+        _exit(5); /* (the child never returns) */
     }
     close(p[1]);
     uint8_t buf[4096];
@@ -161,7 +161,7 @@ static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sy
     double deadline = crash_now() + (double)delay_us / 1e6;
     int open = 1;
     while (open) {
-        if (after_acks >= 0 && r->acks >= after_acks)
+        if (after_acks >= 0 && *io->acks >= after_acks)
             break;
         int wait_ms = -1;
         if (after_acks < 0) {
@@ -172,18 +172,46 @@ static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sy
              * still reading so the child never waits on a full pipe. */
             wait_ms = left < 0.002 ? 0 : (int)(left * 1000) - 1;
         }
-        open = kill_pump(p[0], r, buf, &have, wait_ms);
+        open = kill_pump(p[0], io, buf, &have, wait_ms);
     }
     kill(pid, SIGKILL);
-    while (kill_pump(p[0], r, buf, &have, -1))
+    while (kill_pump(p[0], io, buf, &have, -1))
         ;
     close(p[0]);
     int status = 0;
     waitpid(pid, &status, 0);
     *killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    if (!*killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !r->problem[0])
-        snprintf(r->problem, sizeof r->problem, "the child ended with status %d", status);
-    return r->problem[0] == '\0';
+    if (!*killed && !(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !io->problem[0])
+        snprintf(io->problem, io->problem_size, "the child ended with status %d", status);
+    return io->problem[0] == '\0';
+}
+
+/* The crash workload's side of crash_kill_run. */
+typedef struct kill_child_arg {
+    const char *dir;
+    const crash_workload *w;
+    uint32_t first, count;
+    int sync;
+} kill_child_arg;
+
+static void kill_child(void *arg, int fd)
+{
+    const kill_child_arg *a = arg;
+    crash_child(a->dir, a->w, a->first, a->count, a->sync, fd);
+}
+
+static void kill_take_msg(void *ctx, const crash_msg *msg) { kill_take(ctx, msg); }
+
+/* One child: start it, kill it at the chosen moment, collect its reports. */
+static int kill_round_run(const char *dir, kill_round *r, uint32_t count, int sync,
+                          long delay_us, long after_acks, int *killed)
+{
+    kill_child_arg a = {.dir = dir, .w = &r->m->w, .first = r->next, .count = count,
+                        .sync = sync};
+    crash_kill_io io = {.child = kill_child, .arg = &a, .take = kill_take_msg, .ctx = r,
+                        .acks = &r->acks, .problem = r->problem,
+                        .problem_size = sizeof r->problem};
+    return crash_kill_run(&io, delay_us, after_acks, killed);
 }
 
 static void kill_one(const crash_config *cfg, uint64_t seed, kill_stats *st)

@@ -22,7 +22,7 @@
  *
  * Each state is reopened and checked (model.c), with "acknowledged"
  * meaning returned before the crash point.  The workload closes and
- * reopens the database POWER_PHASES times, switching sync between opens,
+ * reopens the database CRASH_POWER_PHASES times, switching sync between opens,
  * and a crash point also falls just after each kv_open and each kv_close
  * returned.  It runs twice: once with sync = 1 at the first open (then 0,
  * 1, ...), once with sync = 0 first.  What was acknowledged with sync = 1,
@@ -50,15 +50,8 @@ typedef struct power_model {
     int data, names, torn, variants;
 } power_model;
 
-typedef struct power_row {
-    long states, opened, no_open, losing, lost, durable_lost, holes, torn, foreign, bad_reads,
-        broken;
-} power_row;
-
-#define POWER_MODELS 6
-
 /* The crash models: the rows of the table (see the top of this file). */
-static const power_model power_models[POWER_MODELS] = {
+static const power_model power_models[CRASH_POWER_MODELS] = {
     {"data-lost", IO_SIM_LOSE, IO_SIM_KEEP, IO_SIM_TORN_NONE, 1},
     {"names-lost", IO_SIM_LOSE, IO_SIM_LOSE, IO_SIM_TORN_NONE, 1},
     {"random", IO_SIM_RANDOM, IO_SIM_RANDOM, IO_SIM_TORN_NONE, 4},
@@ -67,81 +60,36 @@ static const power_model power_models[POWER_MODELS] = {
     {"torn-4K", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_4K, 1},
 };
 
-/* The workload closes and reopens the database this many times. */
-#define POWER_PHASES 4
-
-/* One open of the reference workload: its sync setting, its operations
- * [first, end), and where in the journal kv_open and kv_close returned. */
-typedef struct power_phase {
-    int sync;
-    long first, end;
-    size_t opened, closed;
-} power_phase;
-
-/* The reference workload's record: where each operation began and ended in
- * the journal, and its opens. */
-typedef struct power_ref {
-    crash_model m;
-    size_t *begin, *end;
-    power_phase phases[POWER_PHASES];
-    size_t journal;
-    long puts, deletes, batches, merges, syncs, dir_syncs;
-    crash_work work;  /* flushes, compactions, ... of the reference workload */
-} power_ref;
-
-/* Runs the reference workload on the simulator, recording its journal;
- * the first open has sync = first_sync, and each reopen switches it. */
-static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
-                        const char *repro)
+int crash_power_record(const crash_config *cfg, const crash_workload *w, int first_sync,
+                       crash_power_ref *ref, crash_power_run_fn run, void *ctx)
 {
-    crash_workload w;
-    crash_workload_init(&w, cfg->seed, 100);
-    w.compact_per_mille = 15;
-    w.big_pct = 5;
-    w.segment_bytes = 16384; /* stage 02+: several segment roll-overs */
-    w.memtable_bytes = 4096; /* stage 04+: many flushes */
-    crash_workload_levels(&w, 2048); /* stage 06+: many compactions */
-    crash_model_init(&ref->m, &w);
-    crash_model_grow(&ref->m, (size_t)cfg->ops);
-    ref->begin = calloc((size_t)cfg->ops, sizeof *ref->begin);
-    ref->end = calloc((size_t)cfg->ops, sizeof *ref->end);
-
     char *root = crash_mkdtemp(cfg, "power");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/db", root);
     int rc = io_sim_install(root);
-    for (int p = 0; p < POWER_PHASES && rc == KV_OK; p++) {
-        power_phase *ph = &ref->phases[p];
+    for (int p = 0; p < CRASH_POWER_PHASES && rc == KV_OK; p++) {
+        crash_power_phase *ph = &ref->phases[p];
         ph->sync = first_sync ^ (p & 1);
-        ph->first = cfg->ops * p / POWER_PHASES;
-        ph->end = cfg->ops * (p + 1) / POWER_PHASES;
         kv_db *db = NULL;
         kv_options opt;
-        crash_options(&w, ph->sync, &opt);
+        crash_options(w, ph->sync, &opt);
         if ((rc = kv_open(dir, &opt, &db)) != KV_OK) {
-            crash_fail(repro, "power loss, seed %llu: kv_open %d of the reference workload: "
-                       "%s: %s", (unsigned long long)cfg->seed, p + 1, kv_strerror(rc),
-                       kv_errmsg());
+            crash_fail(ref->repro, "power loss, seed %llu: kv_open %d of the reference "
+                       "workload: %s: %s", (unsigned long long)cfg->seed, p + 1,
+                       kv_strerror(rc), kv_errmsg());
             break;
         }
         ph->opened = io_sim_position();
-        for (long i = ph->first; i < ph->end && rc == KV_OK; i++) {
-            const crash_op *op = &ref->m.ops[i];
-            ref->begin[i] = io_sim_position();
-            rc = crash_op_run(db, op);
-            ref->end[i] = io_sim_position();
-            ref->puts += op->kind == CRASH_PUT;
-            ref->deletes += op->kind == CRASH_DELETE;
-            ref->batches += op->kind == CRASH_BATCH;
-            ref->merges += op->kind == CRASH_COMPACT;
-        }
+        ph->first = ref->units;
+        rc = run(ctx, db, p, ref);
+        ph->end = ref->units;
         if (rc != KV_OK) {
-            crash_fail(repro, "power loss, seed %llu: the reference workload failed: %s: %s",
-                       (unsigned long long)cfg->seed, kv_strerror(rc), kv_errmsg());
+            crash_fail(ref->repro, "power loss, seed %llu: the reference workload failed: "
+                       "%s: %s", (unsigned long long)cfg->seed, kv_strerror(rc), kv_errmsg());
             kv_close(db);
         } else if (crash_work_add(db, &ref->work), (rc = kv_close(db)) != KV_OK) {
-            crash_fail(repro, "power loss: kv_close %d of the reference workload: %s", p + 1,
-                       kv_errmsg());
+            crash_fail(ref->repro, "power loss: kv_close %d of the reference workload: %s",
+                       p + 1, kv_errmsg());
         }
         ph->closed = io_sim_position();
     }
@@ -152,13 +100,69 @@ static int power_record(const crash_config *cfg, int first_sync, power_ref *ref,
         ref->dir_syncs += io_sim_kind(j) == IO_SIM_SYNC_DIR;
     }
     if (rc == KV_OK && io_sim_untracked() != 0) {
-        crash_fail(repro, "power loss: the simulator could not follow %ld file operation(s)",
-                   io_sim_untracked());
+        crash_fail(ref->repro, "power loss: the simulator could not follow %ld file "
+                   "operation(s)", io_sim_untracked());
         rc = KV_ERR_IO;
     }
     crash_rmtree(root);
     free(root);
     return rc == KV_OK;
+}
+
+/* The crash workload: operations [first, end) of phase p, each a unit. */
+typedef struct power_ops {
+    crash_model m;
+    long ops;
+    long puts, deletes, batches, merges;
+} power_ops;
+
+static int power_ops_run(void *ctx, kv_db *db, int p, crash_power_ref *ref)
+{
+    power_ops *po = ctx;
+    int rc = KV_OK;
+    long first = po->ops * p / CRASH_POWER_PHASES, end = po->ops * (p + 1) / CRASH_POWER_PHASES;
+    for (long i = first; i < end && rc == KV_OK; i++) {
+        const crash_op *op = &po->m.ops[i];
+        ref->begin[i] = io_sim_position();
+        rc = crash_op_run(db, op);
+        ref->end[i] = io_sim_position();
+        ref->units = i + 1;
+        po->puts += op->kind == CRASH_PUT;
+        po->deletes += op->kind == CRASH_DELETE;
+        po->batches += op->kind == CRASH_BATCH;
+        po->merges += op->kind == CRASH_COMPACT;
+    }
+    return rc;
+}
+
+static int power_ops_check(void *ctx, const char *dir, int flags, crash_verdict *v)
+{
+    power_ops *po = ctx;
+    return crash_check_dir(dir, &po->m, flags, v);
+}
+
+/* Runs the reference workload on the simulator, recording its journal;
+ * the first open has sync = first_sync, and each reopen switches it. */
+static int power_record(const crash_config *cfg, int first_sync, power_ops *po,
+                        crash_power_ref *ref)
+{
+    crash_workload w;
+    crash_workload_init(&w, cfg->seed, 100);
+    w.compact_per_mille = 15;
+    w.big_pct = 5;
+    w.segment_bytes = 16384; /* stage 02+: several segment roll-overs */
+    w.memtable_bytes = 4096; /* stage 04+: many flushes */
+    crash_workload_levels(&w, 2048); /* stage 06+: many compactions */
+    crash_model_init(&po->m, &w);
+    crash_model_grow(&po->m, (size_t)cfg->ops);
+    po->ops = cfg->ops;
+    ref->begin = calloc((size_t)cfg->ops, sizeof *ref->begin);
+    ref->end = calloc((size_t)cfg->ops, sizeof *ref->end);
+    ref->status = po->m.status;
+    ref->durable = po->m.durable;
+    ref->check = power_ops_check;
+    ref->ctx = po;
+    return crash_power_record(cfg, &w, first_sync, ref, power_ops_run, po);
 }
 
 static int power_cmp(const void *a, const void *b)
@@ -181,10 +185,11 @@ static int power_crosses_page(size_t j)
  * kv_close returned, and the end; sorted, without repeats, and at most
  * `max` of them (a seeded random choice; the end and the closes are
  * always kept). */
-static size_t power_points(const power_ref *ref, long ops, long step, size_t max,
-                           uint64_t seed, size_t **out)
+static size_t power_points(const crash_power_ref *ref, long step, size_t max, uint64_t seed,
+                           size_t **out)
 {
-    size_t cap = 2 * ref->journal + (size_t)ops + 2 * POWER_PHASES + 2, n = 0;
+    long ops = ref->units;
+    size_t cap = 2 * ref->journal + (size_t)ops + 2 * CRASH_POWER_PHASES + 2, n = 0;
     size_t *p = malloc(cap * sizeof *p);
     if (crash_only_at >= 0) { /* --at: just that one */
         p[0] = (size_t)crash_only_at;
@@ -202,7 +207,7 @@ static size_t power_points(const power_ref *ref, long ops, long step, size_t max
     }
     for (long i = step - 1; i < ops; i += step)
         p[n++] = ref->end[i];
-    for (int ph = 0; ph < POWER_PHASES; ph++)
+    for (int ph = 0; ph < CRASH_POWER_PHASES; ph++)
         p[n++] = ref->phases[ph].opened;
     qsort(p, n, sizeof *p, power_cmp);
     size_t u = 0;
@@ -221,7 +226,7 @@ static size_t power_points(const power_ref *ref, long ops, long step, size_t max
         qsort(p, u, sizeof *p, power_cmp);
     }
     /* The clean closes (the last one is the end). */
-    for (int ph = 0; ph + 1 < POWER_PHASES; ph++) {
+    for (int ph = 0; ph + 1 < CRASH_POWER_PHASES; ph++) {
         size_t at = ref->phases[ph].closed, i = 0;
         while (i < u && p[i] != at)
             i++;
@@ -238,24 +243,24 @@ static size_t power_points(const power_ref *ref, long ops, long step, size_t max
  * entries: acknowledged if it had returned, maybe if it had begun; and
  * durable if acknowledged where the stage promises it survives a power
  * loss: with sync = 1, or before a kv_close that returned. */
-static void power_status_at(const crash_config *cfg, power_ref *ref, size_t at)
+static void power_status_at(const crash_config *cfg, crash_power_ref *ref, size_t at)
 {
-    for (int p = 0; p < POWER_PHASES; p++) {
-        const power_phase *ph = &ref->phases[p];
+    for (int p = 0; p < CRASH_POWER_PHASES; p++) {
+        const crash_power_phase *ph = &ref->phases[p];
         int durable = (ph->sync && cfg->expect_durable) ||
                       (ph->closed <= at && cfg->durable_close);
         for (long i = ph->first; i < ph->end; i++) {
-            ref->m.status[i] = ref->end[i] <= at    ? CRASH_ACKED
-                               : ref->begin[i] < at ? CRASH_MAYBE
-                                                    : CRASH_NOT_DONE;
-            ref->m.durable[i] = durable && ref->m.status[i] == CRASH_ACKED;
+            ref->status[i] = ref->end[i] <= at    ? CRASH_ACKED
+                             : ref->begin[i] < at ? CRASH_MAYBE
+                                                  : CRASH_NOT_DONE;
+            ref->durable[i] = durable && ref->status[i] == CRASH_ACKED;
         }
     }
 }
 
 /* Checks one crash state; returns 0 if it broke a rule for this stage. */
 static int power_judge(const crash_config *cfg, const crash_verdict *v, int opened,
-                       power_row *row)
+                       crash_power_row *row)
 {
     row->states++;
     row->opened += opened;
@@ -277,12 +282,12 @@ static int power_judge(const crash_config *cfg, const crash_verdict *v, int open
     return v->read_errors == 0 && v->hole == 0 && v->torn == 0;
 }
 
-static void power_table(const power_row *rows)
+void crash_power_table(const crash_power_row *rows)
 {
     printf("  %-11s %7s %7s %7s %7s %10s %12s %6s %12s %7s %9s %6s\n", "crash model",
            "states", "opened", "no-open", "losing", "acked-lost", "durable-lost", "holes",
            "torn-batches", "foreign", "bad-reads", "broken");
-    for (int i = 0; i < POWER_MODELS; i++)
+    for (int i = 0; i < CRASH_POWER_MODELS; i++)
         printf("  %-11s %7ld %7ld %7ld %7ld %10ld %12ld %6ld %12ld %7ld %9ld %6ld\n",
                power_models[i].name, rows[i].states, rows[i].opened, rows[i].no_open,
                rows[i].losing, rows[i].lost, rows[i].durable_lost, rows[i].holes, rows[i].torn,
@@ -290,24 +295,24 @@ static void power_table(const power_row *rows)
 }
 
 /* Where in the workload journal entry `at` falls, in words. */
-static void power_when(const power_ref *ref, size_t at, char *buf, size_t n)
+static void power_when(const crash_power_ref *ref, size_t at, char *buf, size_t n)
 {
     int closed = 0;
-    for (int p = 0; p < POWER_PHASES; p++) {
-        const power_phase *ph = &ref->phases[p];
+    for (int p = 0; p < CRASH_POWER_PHASES; p++) {
+        const crash_power_phase *ph = &ref->phases[p];
         if (at >= ph->opened && at < ph->closed) {
-            snprintf(buf, n, "in open %d of %d, sync=%d", p + 1, POWER_PHASES, ph->sync);
+            snprintf(buf, n, "in open %d of %d, sync=%d", p + 1, CRASH_POWER_PHASES, ph->sync);
             return;
         }
         closed += at >= ph->closed;
     }
-    snprintf(buf, n, "after %d clean close(s) of %d", closed, POWER_PHASES);
+    snprintf(buf, n, "after %d clean close(s) of %d", closed, CRASH_POWER_PHASES);
 }
 
 /* Builds crash state c in a fresh directory, reopens and checks it, and
  * records the outcome in row (model mi, variant var). */
-static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
-                              const io_sim_crash *c, int mi, int var, power_row *row)
+static void power_check_state(const crash_config *cfg, crash_power_ref *ref,
+                              const io_sim_crash *c, int mi, int var, crash_power_row *row)
 {
     char *state = crash_mkdtemp(cfg, "state");
     char dir[4096];
@@ -320,8 +325,8 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
         snprintf(v.what, sizeof v.what, "could not build the state: %s", kv_errmsg());
     } else {
         /* Losses are judged op by op (crash_model.durable). */
-        opened = crash_check_dir(dir, &ref->m,
-                                 CRASH_CHECK_PROBE | CRASH_CHECK_PREFIX | CRASH_CHECK_LOSSY, &v);
+        opened = ref->check(ref->ctx, dir,
+                            CRASH_CHECK_PROBE | CRASH_CHECK_PREFIX | CRASH_CHECK_LOSSY, &v);
     }
     if (power_judge(cfg, &v, opened, row)) {
         crash_passed++;
@@ -331,14 +336,14 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
         const char *why = !cfg->expect_durable && v.broken[0] ? v.broken
                           : v.what[0] || !v.torn                ? v.what
                                                                  : v.torn_what;
-        snprintf(repro, sizeof repro, "--power --seed %llu --ops %ld --sync%d --at %zu",
-                 (unsigned long long)cfg->seed, cfg->ops, sync, c->at);
+        snprintf(repro, sizeof repro, "%s --at %zu", ref->repro, c->at);
         char when[120];
         power_when(ref, c->at, when, sizeof when);
         crash_fail(repro,
-                   "power loss, sync=%d first, seed %llu, crash after %zu of %zu journal entries "
+                   "power loss%s, sync=%d first, seed %llu, crash after %zu of %zu journal entries "
                    "(%s; the last: %s), model %s, variant %d: %s%s",
-                   sync, (unsigned long long)cfg->seed, c->at, ref->journal, when,
+                   ref->what, ref->phases[0].sync, (unsigned long long)cfg->seed, c->at,
+                   ref->journal, when,
                    c->at ? last : "none", power_models[mi].name, var,
                    why[0] ? why : "a later write survived an earlier lost one",
                    v.hole && why[0] ? " (and the state has a hole)" : "");
@@ -353,11 +358,11 @@ static void power_check_state(const crash_config *cfg, int sync, power_ref *ref,
 }
 
 /* Every distinct crash state of every model at one crash point. */
-static void power_check_point(const crash_config *cfg, int sync, power_ref *ref, size_t at,
-                              power_row *rows)
+static void power_check_point(const crash_config *cfg, crash_power_ref *ref, size_t at,
+                              crash_power_row *rows)
 {
     power_status_at(cfg, ref, at);
-    for (int mi = 0; mi < POWER_MODELS; mi++) {
+    for (int mi = 0; mi < CRASH_POWER_MODELS; mi++) {
         uint64_t seen[16]; /* states already checked for this model and point */
         int nseen = 0;
         int variants = power_models[mi].variants;
@@ -377,9 +382,26 @@ static void power_check_point(const crash_config *cfg, int sync, power_ref *ref,
                 continue;
             if (nseen < 16)
                 seen[nseen++] = st.hash;
-            power_check_state(cfg, sync, ref, &c, mi, var, &rows[mi]);
+            power_check_state(cfg, ref, &c, mi, var, &rows[mi]);
         }
     }
+}
+
+size_t crash_power_check(const crash_config *cfg, crash_power_ref *ref, long step,
+                         crash_power_row rows[CRASH_POWER_MODELS])
+{
+    size_t *points = NULL;
+    size_t npoints = power_points(ref, step, cfg->quick ? 24 : 0, cfg->seed, &points);
+    memset(rows, 0, CRASH_POWER_MODELS * sizeof *rows);
+    for (size_t i = 0; i < npoints; i++) {
+        power_check_point(cfg, ref, points[i], rows);
+        char what[96];
+        snprintf(what, sizeof what, "power loss%s, sync=%d first: crash points", ref->what,
+                 ref->phases[0].sync);
+        crash_progress(what, (long)i + 1, (long)npoints);
+    }
+    free(points);
+    return npoints;
 }
 
 static void power_run(const crash_config *cfg, int sync)
@@ -389,44 +411,33 @@ static void power_run(const crash_config *cfg, int sync)
     char repro[96];
     snprintf(repro, sizeof repro, "--power --seed %llu --ops %ld --sync%d",
              (unsigned long long)cfg->seed, cfg->ops, sync);
-    power_ref ref;
+    crash_power_ref ref;
     memset(&ref, 0, sizeof ref);
-    if (power_record(cfg, sync, &ref, repro)) {
-        size_t *points = NULL;
-        size_t npoints = power_points(&ref, cfg->ops, cfg->quick ? 25 : 10,
-                                      cfg->quick ? 24 : 0, cfg->seed, &points);
-        power_row rows[POWER_MODELS];
-        memset(rows, 0, sizeof rows);
-        for (size_t i = 0; i < npoints; i++) {
-            power_check_point(cfg, sync, &ref, points[i], rows);
-            crash_progress(sync ? "power loss, sync=1 first: crash points"
-                                : "power loss, sync=0 first: crash points",
-                           (long)i + 1, (long)npoints);
-        }
+    ref.repro = repro;
+    ref.what = "";
+    power_ops po;
+    memset(&po, 0, sizeof po);
+    if (power_record(cfg, sync, &po, &ref)) {
+        crash_power_row rows[CRASH_POWER_MODELS];
+        size_t npoints = crash_power_check(cfg, &ref, cfg->quick ? 25 : 10, rows);
         printf("power loss, sync=%d first (then %d, %d, ...; %d opens): %ld ops (%ld puts, "
                "%ld deletes, %ld batches, %ld merges), journal of %zu entries (%ld fsyncs, "
                "%ld directory fsyncs), %zu crash points, "
                "%ld failed, %.1f s\n",
-               sync, !sync, sync, POWER_PHASES, cfg->ops, ref.puts, ref.deletes, ref.batches,
-               ref.merges, ref.journal,
+               sync, !sync, sync, CRASH_POWER_PHASES, cfg->ops, po.puts, po.deletes,
+               po.batches, po.merges, ref.journal,
                ref.syncs, ref.dir_syncs, npoints, crash_failed - failed0, crash_now() - t0);
         crash_work_print("in the reference workload", &ref.work);
-        power_table(rows);
-        free(points);
+        crash_power_table(rows);
     }
     io_sim_reset();
-    crash_model_free(&ref.m);
+    crash_model_free(&po.m);
     free(ref.begin);
     free(ref.end);
 }
 
-int crash_power_test(const crash_config *cfg)
+void crash_power_legend(void)
 {
-    long failed0 = crash_failed;
-    if (cfg->power_sync != 0)
-        power_run(cfg, 1);
-    if (cfg->power_sync != 1)
-        power_run(cfg, 0);
     static const char *const legend[] = {
         "states      distinct crash states the model built (at all crash points)",
         "opened      kv_open succeeded; no-open: it failed",
@@ -444,5 +455,15 @@ int crash_power_test(const crash_config *cfg)
     for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
         printf("  %s\n", legend[i]);
     fflush(stdout);
+}
+
+int crash_power_test(const crash_config *cfg)
+{
+    long failed0 = crash_failed;
+    if (cfg->power_sync != 0)
+        power_run(cfg, 1);
+    if (cfg->power_sync != 1)
+        power_run(cfg, 0);
+    crash_power_legend();
     return crash_failed == failed0;
 }
