@@ -275,7 +275,9 @@ function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i
     n = split(param_names(fparams), parts, " ")
     for (k = 1; k <= n; k++)
         out[++nout] = "    (void)" parts[k] ";"
-    uses = field("exercise", name, "uses")
+    # The helpers kept for the exercise are named in its last function in
+    # the file, after which they are all declared.
+    uses = fname == last_fn[name] ? field("exercise", name, "uses") : ""
     n = split(uses, parts, /[ ,]+/)
     for (k = 1; k <= n; k++)
         if (parts[k] != "")
@@ -379,6 +381,8 @@ function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, has
         open_of[fn_list[i]] = fopen
         close_of[fn_list[i]] = fclose
         type_of[fn_list[i]] = ftype
+        if (!(fn_ex[fn_list[i]] in last_fn) || fsig > sig_of[last_fn[fn_ex[fn_list[i]]]])
+            last_fn[fn_ex[fn_list[i]]] = fn_list[i]
         params_of[fn_list[i]] = fparams
     }
     has_error_h = 0

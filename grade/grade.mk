@@ -33,6 +33,7 @@ GRADE_STAGES := $(filter $(patsubst grade/%.exercises,%,$(wildcard grade/*.exerc
 # on another.
 GRADE_STAGE_HELPERS_04-lsm := stages/04-lsm/tests/vec_iter.c
 GRADE_STAGE_INC_04-lsm := -Istages/04-lsm/tests
+GRADE_STAGE_HELPERS_06-leveled := stages/06-leveled/tests/version_test_util.c
 GRADE_STAGE_INC_06-leveled := -Istages/06-leveled/tests -Istages/04-lsm/tests
 GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
 
