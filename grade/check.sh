@@ -173,7 +173,7 @@ done
 
 # ---- 2. one make for all of them: the reference's objects are shared, and
 # only the files a stub or a planted bug touches are compiled (at -O0). ----
-echo "grade/check.sh $mode: building $(echo $builds | wc -w) workspaces"
+echo "grade/check.sh $mode: $(echo $builds | wc -w) workspaces made in $(($(date +%s) - started)) s; building them"
 if [ $mode = --quick ]; then
     build_all() {
         ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
