@@ -164,8 +164,9 @@ for stage in $stages; do
             while IFS= read -r f; do
                 if cmp -s "$base/$f" "$base.old/$f"; then touch -r "$base.old/$f" "$base/$f"; fi
             done
-        for o in "$base.old"/out-*; do
-            [ -d "$o" ] && [ ! -e "$base/${o##*/}" ] && mv "$o" "$base/"
+        for o in "$base.old"/out-*; do  # those of workspaces still made
+            n=${o##*/out-}
+            [ -d "$o" ] && { [ -d "$base/$n" ] || [ "$n" = engine ]; } && mv "$o" "$base/"
         done
         rm -rf "$base.old"
     fi
@@ -194,7 +195,7 @@ if [ $mode = --quick ]; then
     export GRADE_PREBUILT=1 GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-20000}
 fi
 
-# ---- 3. the grades, two at a time ---------------------------------------------
+# ---- 3. the grades (--quick: two at a time) -------------------------------------
 # grade_job: one line of the jobs file; prints its "ok" or "FAIL" line.
 grade_job() {
     stage=$1 v=$2 ws=$3 out=$4 rung=$5
@@ -294,7 +295,10 @@ grade_job() {
         ;;
     esac
 }
-lanes=${GRADE_CHECK_JOBS:-2}
+# --quick built everything first, so the grades only run; --full's grades
+# build as they go, and two makes must not write the same object at once.
+lanes=1
+[ $mode = --full ] || lanes=${GRADE_CHECK_JOBS:-2}
 lane=0
 while [ $lane -lt "$lanes" ]; do
     awk -F '\t' -v lane=$lane -v lanes="$lanes" '(NR - 1) % lanes == lane' "$jobs" |
