@@ -20,7 +20,9 @@
 #             --full the whole grade runs, and the first rung that fails
 #             is reported too.
 # --quick compiles only the files a stub or a planted bug touches and runs
-# only the rung that should catch it.  Work goes in build/grade-check/.
+# only the rung that should catch it, two grades at a time.  Work goes in
+# build/grade-check/, where each workspace's build is kept for the next
+# run (only what changed is compiled again).
 # Prints "ok   ..." or "FAIL ..." per check, then "N passed, N failed";
 # exits 0 only if nothing failed.
 set -u
