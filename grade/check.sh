@@ -20,7 +20,9 @@
 #             --full the whole grade runs, and the first rung that fails
 #             is reported too.
 # --quick compiles only the files a stub or a planted bug touches and runs
-# only the rung that should catch it.  Work goes in build/grade-check/.
+# only the rung that should catch it, two grades at a time.  Work goes in
+# build/grade-check/, where each workspace's build is kept for the next
+# run (only what changed is compiled again).
 # Prints "ok   ..." or "FAIL ..." per check, then "N passed, N failed";
 # exits 0 only if nothing failed.
 set -u
@@ -66,8 +68,8 @@ rung_targets() {
 expected() {
     alts=$1
     shift
-    echo "$alts" | awk 'BEGIN { RS = " [|] " } { sub(/\n$/, ""); print }' >"$root/expect.alts"
-    grep -F -q -f "$root/expect.alts" -- "$@" 2>/dev/null
+    echo "$alts" | awk 'BEGIN { RS = " [|] " } { sub(/\n$/, ""); print }' >"$alts_file"
+    grep -F -q -f "$alts_file" -- "$@" 2>/dev/null
 }
 
 # ---- 1. the workspaces: a starter, it filled, and one per wrong solution ----
@@ -83,18 +85,38 @@ for stage in $stages; do
         continue
     fi
     base=$root/$stage
-    rm -rf "$base"
+    # The workspaces are made afresh; the previous run's (in $base.old)
+    # lend their builds (out-*) and, to each file made again identical,
+    # its time, so that make compiles only what changed since.
+    rm -rf "$base.old"
+    [ ! -d "$base" ] || mv "$base" "$base.old"
     mkdir -p "$base"
     info=$(${MAKE:-make} --no-print-directory -s grade-info GRADE_STAGE="$stage")
     echo "$info" >"$base/info"
     names=$(ex -v mode=names)
-    page_ex=$(sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null)
+    # Each exercise is named in the "Exercises" section of the stage's page,
+    # or in the stage's section of docs/learn.md ("## Stage S: ...").
+    page_ex=$( { sed -n '/^## Exercises/,/^## /p' "docs/$stage.md" 2>/dev/null
+                 sed -n "/^## Stage $stage/,/^## /p" docs/learn.md; } )
     for n in $names; do
         [ -f "$here/tests/$stage/${n}_test.c" ] ||
             bad "$stage: exercise $n has no unit tests ($here/tests/$stage/${n}_test.c)"
         echo "$page_ex" | grep -q "\`$n\`" ||
-            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md"
+            bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md, nor in docs/learn.md's \"Stage $stage\""
     done
+    # Every section the list names (the scorecard's "Reread") is a heading
+    # of the stage's page.
+    if [ -f "docs/$stage.md" ]; then
+        ex -v mode=sections | while IFS= read -r sec; do
+            awk -v sec="$sec" '/^#+ / { sub(/^#+ /, ""); if ($0 == sec) found = 1 }
+                               END { exit !found }' "docs/$stage.md" ||
+                echo "$sec"
+        done >"$base/sections.missing"
+        [ ! -s "$base/sections.missing" ] ||
+            bad "$stage: grade/$stage.exercises names sections docs/$stage.md has no heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
+    else
+        echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
+    fi
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
         continue
@@ -139,19 +161,47 @@ for stage in $stages; do
         [ $mode = --quick ] && targets="$targets $(rung_targets "$base/out-wrong-$w" "$rung" "$stage" "$filt")"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" >>"$jobs"
     done <"$base/wrongs"
+    if [ -d "$base.old" ]; then
+        (cd "$base" && find . -type f ! -name info ! -name wrongs ! -name '*.err' ! -name '*.log') |
+            while IFS= read -r f; do
+                if cmp -s "$base/$f" "$base.old/$f"; then touch -r "$base.old/$f" "$base/$f"; fi
+            done
+        for o in "$base.old"/out-*; do  # those of workspaces still made
+            n=${o##*/out-}
+            [ -d "$o" ] && { [ -d "$base/$n" ] || [ "$n" = engine ]; } && mv "$o" "$base/"
+        done
+        rm -rf "$base.old"
+    fi
 done
 
 # ---- 2. one make for all of them: the reference's objects are shared, and
 # only the files a stub or a planted bug touches are compiled (at -O0). ----
-echo "grade/check.sh $mode: building $(echo $builds | wc -w) workspaces"
+echo "grade/check.sh $mode: $(echo $builds | wc -w) workspaces made in $(($(date +%s) - started)) s; building them"
 if [ $mode = --quick ]; then
-    ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
-        $targets >"$root/build.log" 2>&1
+    build_all() {
+        ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
+            $targets >"$root/build.log" 2>&1
+    }
+    # A build kept from the previous run whose files no longer compile would
+    # keep its old binaries: if anything failed, they go, and make runs
+    # again, so that what cannot be built now is missing, not stale.
+    if ! build_all; then
+        for o in "$root"/*/out-*; do
+            [ -d "$o" ] || continue
+            rm -f "$o/exercisetest" "$o/kvtest" "$o/stagetest" "$o/crashtest" "$o/kvbench"
+            [ ! -d "$o/fuzz" ] || find "$o/fuzz" -maxdepth 1 -type f -perm -u+x -exec rm -f {} +
+        done
+        build_all
+    fi
+    echo "grade/check.sh $mode: built in $(($(date +%s) - started)) s"
     export GRADE_PREBUILT=1 GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-20000}
 fi
 
-# ---- 3. the grades ------------------------------------------------------------
-while IFS=$tab read -r stage v ws out rung; do
+# ---- 3. the grades (--quick: two at a time) -------------------------------------
+# grade_job: one line of the jobs file; prints its "ok" or "FAIL" line.
+grade_job() {
+    stage=$1 v=$2 ws=$3 out=$4 rung=$5
+    alts_file=$root/$stage/$v.alts
     list=$here/$stage.exercises
     base=$root/$stage
     export GRADE_INFO="$(cat "$base/info")"
@@ -246,7 +296,29 @@ while IFS=$tab read -r stage v ws out rung; do
         fi
         ;;
     esac
-done <"$jobs"
+}
+# --quick built everything first, so the grades only run; --full's grades
+# build as they go, and two makes must not write the same object at once.
+lanes=1
+[ $mode = --full ] || lanes=${GRADE_CHECK_JOBS:-2}
+lane=0
+while [ $lane -lt "$lanes" ]; do
+    awk -F '\t' -v lane=$lane -v lanes="$lanes" '(NR - 1) % lanes == lane' "$jobs" |
+        while IFS=$tab read -r stage v ws out rung; do
+            grade_job "$stage" "$v" "$ws" "$out" "$rung"
+        done >"$root/lane$lane.out" 2>&1 &
+    lane=$((lane + 1))
+done
+wait
+# The lines in the order of the jobs.
+lane=0
+while [ $lane -lt "$lanes" ]; do
+    awk -v lane=$lane -v lanes="$lanes" '{ print (NR - 1) * lanes + lane "\t" $0 }' "$root/lane$lane.out"
+    lane=$((lane + 1))
+done | sort -n -k1,1 -s | cut -f 2- >"$root/grades.out"
+cat "$root/grades.out"
+passed=$((passed + $(grep -c '^ok   ' "$root/grades.out")))
+failed=$((failed + $(grep -c '^FAIL ' "$root/grades.out")))
 echo "grade/check.sh $mode: $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

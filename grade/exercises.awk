@@ -26,6 +26,8 @@
 #   check           every exercise function is found in its file, every
 #                   wrong solution's text occurs exactly once in its own
 #   rungs-in-order  the rungs the list names, one a line
+#   sections        every page section the list names (exercises and
+#                   rungs), once each, one a line
 # Errors go to standard error, and the exit status is 1.
 #
 # The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
@@ -273,7 +275,9 @@ function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i
     n = split(param_names(fparams), parts, " ")
     for (k = 1; k <= n; k++)
         out[++nout] = "    (void)" parts[k] ";"
-    uses = field("exercise", name, "uses")
+    # The helpers kept for the exercise are named in its last function in
+    # the file, after which they are all declared.
+    uses = fname == last_fn[name] ? field("exercise", name, "uses") : ""
     n = split(uses, parts, /[ ,]+/)
     for (k = 1; k <= n; k++)
         if (parts[k] != "")
@@ -377,6 +381,8 @@ function mode_stub(   nf, i, j, fname, start_of, end_of, order, has_error_h, has
         open_of[fn_list[i]] = fopen
         close_of[fn_list[i]] = fclose
         type_of[fn_list[i]] = ftype
+        if (!(fn_ex[fn_list[i]] in last_fn) || fsig > sig_of[last_fn[fn_ex[fn_list[i]]]])
+            last_fn[fn_ex[fn_list[i]]] = fn_list[i]
         params_of[fn_list[i]] = fparams
     }
     has_error_h = 0
@@ -537,6 +543,19 @@ BEGIN {
                    need("wrong", wr[i], "rung"), need("wrong", wr[i], "expect"),
                    need("exercise", need("wrong", wr[i], "exercise"), "file"),
                    need("wrong", wr[i], "breaks")
+    } else if (mode == "sections") {
+        for (i = 1; i <= nex; i++) {
+            v = need("exercise", ex[i], "section")
+            if (!(v in done_sec))
+                print v
+            done_sec[v] = 1
+        }
+        for (i = 1; i <= nrung; i++) {
+            v = field("rung", rg[i], "section")
+            if (v != "" && !(v in done_sec))
+                print v
+            done_sec[v] = 1
+        }
     } else if (mode == "rung-section") {
         print field("rung", name, "section")
     } else if (mode == "get") {

@@ -26,13 +26,25 @@
 GRADE_STAGES := $(filter $(patsubst grade/%.exercises,%,$(wildcard grade/*.exercises)),$(STAGES))
 
 # ---- the reference's exercisetest ------------------------------------------
+# GRADE_STAGE_HELPERS_S: helpers of the stage's own tests
+# (stages/*/tests/*.c) that its exercises' tests link too, and
+# GRADE_STAGE_INC_S the directories of their headers; only helpers that
+# touch no exercise function, so that one exercise's tests do not lean
+# on another.
+GRADE_STAGE_HELPERS_04-lsm := stages/04-lsm/tests/vec_iter.c
+GRADE_STAGE_INC_04-lsm := -Istages/04-lsm/tests
+GRADE_STAGE_HELPERS_06-leveled := stages/06-leveled/tests/version_test_util.c
+GRADE_STAGE_INC_06-leveled := -Istages/06-leveled/tests -Istages/04-lsm/tests
+GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
+
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
-GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c
+GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c \
+                      $(GRADE_STAGE_HELPERS_$(1))
 GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
 GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
                           grade/tests/exercise_main.c) $$(call obj_common,tests/harness.c)
-$(B)/$(1)/obj/grade/%.o: EXTRA_CFLAGS += -Itests -Igrade/tests -Igrade/tests/$(1)
+$(B)/$(1)/obj/grade/%.o: EXTRA_CFLAGS += -Itests -Igrade/tests -Igrade/tests/$(1) $(GRADE_STAGE_INC_$(1))
 $(B)/$(1)/obj/grade/tests/exercise_main.o: STAGE_DEFS = -DKV_EXERCISE_SUITES='$$(GRADE_SUITES_$(1))'
 $(B)/$(1)/obj/grade/tests/exercise_main.o: $(B)/$(1)/exercise.suites
 $(B)/$(1)/exercise.suites: FORCE

@@ -1,0 +1,234 @@
+/*
+ * memtable_test.c: exercise memtable, memtable_cmp, memtable_add and
+ * memtable_get (stages/04-lsm/memtable.c): entries in THE ORDER of
+ * internal_key.h (user keys bytewise, a prefix first, then the newest
+ * version first), laid out so that the memtable's iterator reads them
+ * back, and a lookup that finds the newest version visible at a sequence.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exercise.h"
+#include "internal_key.h"
+#include "iterator.h"
+#include "kv.h"
+#include "memtable.h"
+
+static memtable *mt_new(void)
+{
+    memtable *m = NULL;
+    EX_CHECK(memtable_new(1 << 20, &m) == KV_OK, "test setup: memtable_new");
+    return m;
+}
+
+static void mt_add(memtable *m, uint64_t seq, ikey_type type, const void *k, size_t kl,
+                   const char *v)
+{
+    harness_context("memtable_add(seq %llu, %s, a key of %zu bytes)", (unsigned long long)seq,
+                    type == IKEY_PUT ? "put" : "delete", kl);
+    int rc = memtable_add(m, seq, type, k, kl, v, v ? strlen(v) : 0);
+    EX_CHECK(rc == KV_OK, "memtable_add returns KV_OK (got %d)", rc);
+}
+
+/* Walks the memtable with its iterator and checks that every entry
+ * follows the one before in THE ORDER; returns the count. */
+static int mt_check_order(memtable *m, const char *what)
+{
+    iter *it = NULL;
+    EX_CHECK(memtable_iter_new(m, &it) == KV_OK, "test setup: memtable_iter_new");
+    uint8_t prev[400];
+    size_t prev_len = 0;
+    int n = 0;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
+        ikey_parsed k;
+        EX_CHECK(ikey_decode(it->key, it->key + it->key_len, &k),
+                 "%s: entry %d's key is an internal key (user key, then the 8-byte trailer "
+                 "seq << 8 | type): lay the entry out as memtable.h says", what, n);
+        if (n > 0) {
+            ikey_parsed p;
+            ikey_decode(prev, prev + prev_len, &p);
+            int c = ikey_compare(prev, prev_len, it->key, it->key_len);
+            EX_CHECK(c < 0 || ikey_user_compare(p.user_key, p.user_len, k.user_key,
+                                                k.user_len) != 0,
+                     "%s: THE ORDER puts the newest version first: of two versions of one "
+                     "user key (%zu bytes), seq %llu comes before seq %llu", what, k.user_len,
+                     (unsigned long long)(p.seq > k.seq ? p.seq : k.seq),
+                     (unsigned long long)(p.seq > k.seq ? k.seq : p.seq));
+            EX_CHECK(c < 0, "%s: entries come in THE ORDER of internal_key.h: user keys "
+                     "bytewise, a key before every longer key it is a prefix of (entry %d: "
+                     "%zu-byte user key after a %zu-byte one)", what, n, k.user_len,
+                     p.user_len);
+        }
+        EX_CHECK(it->key_len <= sizeof prev, "test keys are short");
+        memcpy(prev, it->key, it->key_len);
+        prev_len = it->key_len;
+        n++;
+    }
+    iter_free(it);
+    return n;
+}
+
+static void memtable_order_newest_version_first(void)
+{
+    memtable *m = mt_new();
+    /* Versions of three keys added in scrambled sequence order. */
+    static const uint64_t seqs[] = {7, 3, 12, 1, 9, 5, 11, 2, 8, 4, 10, 6};
+    for (size_t i = 0; i < sizeof seqs / sizeof seqs[0]; i++) {
+        const char *k = (const char *[]){"apple", "fig", "kiwi"}[seqs[i] % 3];
+        mt_add(m, seqs[i], seqs[i] % 4 == 0 ? IKEY_DELETE : IKEY_PUT, k, strlen(k), "v");
+    }
+    EX_CHECK(mt_check_order(m, "12 versions of 3 keys") == 12, "every entry added is there");
+    memtable_unref(m);
+}
+
+static void memtable_order_bytewise_prefix_first(void)
+{
+    memtable *m = mt_new();
+    /* Keys that differ at every place the fast path must handle: a
+     * prefix, an 0xff byte, a difference after 8 and after 16 bytes,
+     * user keys of 64 bytes and above (the general path), two-byte
+     * lengths. */
+    char keys[32][300];
+    size_t lens[32];
+    int n = 0;
+    const char *shorts[] = {"a", "ab", "abc", "b", "\xff", "a\xff", "abcdefgh", "abcdefgi",
+                            "abcdefghijklmnop", "abcdefghijklmnoq", "abcdefgh\x01"};
+    for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++) {
+        lens[n] = strlen(shorts[i]);
+        memcpy(keys[n], shorts[i], lens[n] + 1);
+        n++;
+    }
+    size_t longs[] = {63, 64, 65, 119, 120, 200, 290};
+    for (size_t i = 0; i < sizeof longs / sizeof longs[0]; i++) {
+        memset(keys[n], 'm', longs[i]);
+        lens[n++] = longs[i];
+        memset(keys[n], 'm', longs[i]);
+        keys[n][longs[i] - 1] = 'n';
+        lens[n++] = longs[i];
+    }
+    for (int i = n - 1; i >= 0; i--)
+        mt_add(m, (uint64_t)(100 + i), IKEY_PUT, keys[i], lens[i], "x");
+    for (int i = 0; i < n; i++)
+        mt_add(m, (uint64_t)(200 + i), IKEY_DELETE, keys[i], lens[i], NULL);
+    EX_CHECK(mt_check_order(m, "keys of 1 to 290 bytes") == 2 * n, "every entry added is there");
+    memtable_unref(m);
+}
+
+/* What a lookup of (key, seq) gives: IKEY_* and the value. */
+static ikey_lookup_state mt_get(memtable *m, const char *key, uint64_t seq, char *val)
+{
+    ikey_lookup lk;
+    EX_CHECK(ikey_lookup_init(&lk, key, strlen(key), seq) == KV_OK, "test setup");
+    const uint8_t *v = NULL;
+    size_t vl = 0;
+    harness_context("memtable_get(%s at sequence %llu)", key, (unsigned long long)seq);
+    ikey_lookup_state s = memtable_get(m, &lk, &v, &vl);
+    ikey_lookup_free(&lk);
+    if (s == IKEY_FOUND) {
+        memcpy(val, v, vl);
+        val[vl] = '\0';
+    }
+    return s;
+}
+
+static void memtable_get_newest_visible_version(void)
+{
+    memtable *m = mt_new();
+    /* k: "a" at 5, deleted at 7, "b" at 9 (docs/04-lsm.md's example);
+     * its neighbours j and l. */
+    mt_add(m, 9, IKEY_PUT, "k", 1, "b");
+    mt_add(m, 5, IKEY_PUT, "k", 1, "a");
+    mt_add(m, 7, IKEY_DELETE, "k", 1, NULL);
+    mt_add(m, 6, IKEY_PUT, "j", 1, "jj");
+    mt_add(m, 8, IKEY_PUT, "l", 1, "ll");
+    for (uint64_t s = 0; s <= 12; s++) {
+        char v[16];
+        ikey_lookup_state st = mt_get(m, "k", s, v);
+        ikey_lookup_state want = s < 5 ? IKEY_ABSENT : s < 7 ? IKEY_FOUND
+                                 : s < 9 ? IKEY_DELETED : IKEY_FOUND;
+        EX_CHECK(st == want, "the newest version of k at or below sequence %llu decides: "
+                 "put a at 5, delete at 7, put b at 9, so %s (got %d)",
+                 (unsigned long long)s, want == IKEY_ABSENT ? "IKEY_ABSENT" : want ==
+                 IKEY_FOUND ? "IKEY_FOUND" : "IKEY_DELETED", (int)st);
+        if (st == IKEY_FOUND)
+            EX_CHECK(strcmp(v, s < 7 ? "a" : "b") == 0, "at sequence %llu, k is \"%s\" (got "
+                     "\"%s\")", (unsigned long long)s, s < 7 ? "a" : "b", v);
+    }
+    char v[16];
+    EX_CHECK(mt_get(m, "j", 20, v) == IKEY_FOUND && strcmp(v, "jj") == 0, "j is jj");
+    EX_CHECK(mt_get(m, "l", 20, v) == IKEY_FOUND && strcmp(v, "ll") == 0, "l is ll");
+    memtable_unref(m);
+}
+
+static void memtable_get_another_key_is_absent(void)
+{
+    memtable *m = mt_new();
+    mt_add(m, 1, IKEY_PUT, "ab", 2, "x");
+    mt_add(m, 2, IKEY_PUT, "b", 1, "y");
+    mt_add(m, 3, IKEY_DELETE, "c", 1, NULL);
+    char v[16];
+    EX_CHECK(mt_get(m, "a", 10, v) == IKEY_ABSENT,
+             "a lookup of \"a\" lands on \"ab\", another user key: the key is absent, not "
+             "ab's value (compare the user keys of the entry found)");
+    EX_CHECK(mt_get(m, "aa", 10, v) == IKEY_ABSENT, "\"aa\": another user key follows: absent");
+    EX_CHECK(mt_get(m, "bb", 10, v) == IKEY_ABSENT, "\"bb\": lands on \"c\", another user key: "
+             "absent, not deleted");
+    EX_CHECK(mt_get(m, "d", 10, v) == IKEY_ABSENT, "\"d\": after the last entry: absent");
+    EX_CHECK(mt_get(m, "b", 1, v) == IKEY_ABSENT, "\"b\" at sequence 1, before its only version "
+             "(2): absent, not the next key's entry");
+    EX_CHECK(mt_get(m, "c", 10, v) == IKEY_DELETED, "\"c\": its tombstone: IKEY_DELETED");
+    memtable_unref(m);
+}
+
+static void memtable_add_entries_read_back(void)
+{
+    memtable *m = mt_new();
+    size_t before = memtable_memory_usage(m);
+    static char big[70000];
+    memset(big, 'v', sizeof big - 1);
+    char key300[301];
+    memset(key300, 'q', 300);
+    key300[300] = '\0';
+    mt_add(m, 1, IKEY_PUT, "small", 5, "value");
+    mt_add(m, 2, IKEY_PUT, "empty", 5, "");
+    mt_add(m, 3, IKEY_DELETE, "gone", 4, "ignored");
+    mt_add(m, 4, IKEY_PUT, "large", 5, big);
+    mt_add(m, 5, IKEY_PUT, key300, 300, "long key");
+    EX_CHECK(memtable_entries(m) == 5, "memtable_add counts its entries (%llu)",
+             (unsigned long long)memtable_entries(m));
+    EX_CHECK(memtable_memory_usage(m) >= before + sizeof big,
+             "M2: every entry is in the arena (usage %zu, before %zu)", memtable_memory_usage(m),
+             before);
+    iter *it = NULL;
+    EX_CHECK(memtable_iter_new(m, &it) == KV_OK, "test setup: memtable_iter_new");
+    struct { const char *k; size_t kl; uint64_t seq; ikey_type t; const char *v; size_t vl; }
+    want[] = {{"empty", 5, 2, IKEY_PUT, "", 0}, {"gone", 4, 3, IKEY_DELETE, "", 0},
+              {"large", 5, 4, IKEY_PUT, big, sizeof big - 1},
+              {key300, 300, 5, IKEY_PUT, "long key", 8}, {"small", 5, 1, IKEY_PUT, "value", 5}};
+    int i = 0;
+    for (iter_seek_first(it); iter_valid(it) && i < 5; iter_next(it), i++) {
+        ikey_parsed k;
+        int ok = ikey_decode(it->key, it->key + it->key_len, &k);
+        EX_CHECK(ok && k.user_len == want[i].kl && memcmp(k.user_key, want[i].k, k.user_len) == 0
+                 && k.seq == want[i].seq && k.type == want[i].t,
+                 "entry %d reads back as its user key, sequence %llu and type (the entry is "
+                 "varint32 internal key length, user key, trailer, ...)", i,
+                 (unsigned long long)want[i].seq);
+        EX_CHECK(it->value_len == want[i].vl && memcmp(it->value, want[i].v, want[i].vl) == 0,
+                 "entry %d's value reads back (%zu bytes; a tombstone's is empty): the entry "
+                 "ends with varint32 value length and the value", i, want[i].vl);
+    }
+    EX_CHECK(i == 5 && !iter_valid(it), "the memtable holds the 5 entries added");
+    iter_free(it);
+    memtable_unref(m);
+}
+
+static const harness_test memtable_tests[] = {
+    HARNESS_TEST(memtable_order_newest_version_first),
+    HARNESS_TEST(memtable_order_bytewise_prefix_first),
+    HARNESS_TEST(memtable_get_newest_visible_version),
+    HARNESS_TEST(memtable_get_another_key_is_absent),
+    HARNESS_TEST(memtable_add_entries_read_back),
+};
+const harness_suite memtable_suite = HARNESS_SUITE("memtable", memtable_tests);

@@ -1,0 +1,181 @@
+/*
+ * table_build_test.c: exercise table_build, table_builder_add and
+ * table_builder_footer (stages/04-lsm/table_v1_build.c): the bytes of a v1
+ * table, compared with tables the test encodes itself (ex_table.c) and
+ * with docs/04-lsm.md's worked example.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "ex_table.h"
+#include "exercise.h"
+#include "kv.h"
+#include "table.h"
+#include "table_test_util.h" /* TT_WORKED_EXAMPLE_HEX */
+
+static table_ctx *tb_ctx(void)
+{
+    table_ctx *ctx = NULL;
+    EX_CHECK(table_ctx_new(NULL, &ctx) == KV_OK, "test setup: table_ctx_new");
+    return ctx;
+}
+
+/* Builds e[0..n) with the learner's builder into dir/name; returns the
+ * path, and the meta in *meta. */
+static const char *tb_build(table_ctx *ctx, const ex_entry *e, size_t n, const char *name,
+                            table_meta *meta)
+{
+    const char *path = harness_join(harness_tmpdir(), name);
+    table_builder *b = NULL;
+    EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new: %s",
+             kv_errmsg());
+    static uint8_t ikey[KV_MAX_KEY + 8];
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = ex_entry_ikey(&e[i], ikey);
+        harness_context("table_builder_add of entry %zu of %zu", i, n);
+        int rc = table_builder_add(b, ikey, kl, (const uint8_t *)(e[i].val ? e[i].val : ""),
+                                   ex_entry_vlen(&e[i]));
+        EX_CHECK(rc == KV_OK, "table_builder_add of entry %zu (in order) returns KV_OK (got %d: "
+                 "%s)", i, rc, kv_errmsg());
+        EX_CHECK(table_builder_entries(b) == i + 1, "table_builder_entries counts the entries "
+                 "added (%llu after %zu)", (unsigned long long)table_builder_entries(b), i + 1);
+    }
+    uint64_t promised = table_builder_file_bytes(b);
+    harness_context("table_builder_finish of %zu entries", n);
+    int rc = table_builder_finish(b, meta);
+    EX_CHECK(rc == KV_OK, "table_builder_finish returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(meta->file_bytes == promised, "the file is as long as table_builder_file_bytes "
+             "said before finish (%llu, said %llu): records, 8 bytes per offset, two keys, the "
+             "52-byte tail", (unsigned long long)meta->file_bytes,
+             (unsigned long long)promised);
+    return path;
+}
+
+/* The file at path holds exactly the table ex_table_bytes makes of e. */
+static void tb_expect_bytes(const char *path, const ex_entry *e, size_t n, const char *what)
+{
+    size_t want_n, got_n;
+    uint8_t *want = ex_table_bytes(e, n, &want_n, NULL);
+    uint8_t *got = ex_read_file(path, &got_n);
+    size_t at = 0;
+    while (at < want_n && at < got_n && want[at] == got[at])
+        at++;
+    uint64_t array_at = coding_get_u64(want + want_n - 52 + 32);
+    const char *part = "the file header";
+    if (at >= 16)
+        part = "a record (crc32c of the head from byte 4, crc32c of the value, varint32 key "
+               "and value lengths, the internal key, the value)";
+    if (at >= array_at)
+        part = "the offset array (each record's offset, u64)";
+    if (at >= array_at + 8 * n)
+        part = "the smallest and largest internal keys";
+    if (at >= want_n - 52)
+        part = "the tail (magic, version, crc32c of the offset array, N, D, A, S, L, crc32c of "
+               "the keys and the tail's first 48 bytes)";
+    EX_CHECK(got_n == want_n && at == want_n,
+             "%s: the file is a v1 table byte for byte (table_v1_format.h): %zu bytes, want "
+             "%zu; the first difference is at offset %zu, in %s", what, got_n, want_n, at, part);
+    free(want);
+    free(got);
+}
+
+static void table_build_matches_the_format(void)
+{
+    table_ctx *ctx = tb_ctx();
+    ex_entry *e = ex_entries(60, 3);
+    table_meta meta;
+    const char *path = tb_build(ctx, e, 180, "t1.tbl", &meta);
+    tb_expect_bytes(path, e, 180, "60 keys, 3 versions each, a quarter tombstones");
+    EX_CHECK(meta.entries == 180 && meta.deletes == 45,
+             "table_meta counts the entries (180) and the tombstones (45): got %llu and %llu",
+             (unsigned long long)meta.entries, (unsigned long long)meta.deletes);
+    ex_entries_free(e, 180);
+    table_ctx_free(ctx);
+}
+
+static void table_build_worked_example(void)
+{
+    table_ctx *ctx = tb_ctx();
+    ex_entry e[] = {{"apple", 0, 2, IKEY_PUT, "red", 0},
+                    {"fig", 0, 3, IKEY_DELETE, NULL, 0},
+                    {"fig", 0, 1, IKEY_PUT, "green", 0}};
+    table_meta meta;
+    const char *path = tb_build(ctx, e, 3, "example.tbl", &meta);
+    const char *hex = TT_WORKED_EXAMPLE_HEX;
+    uint8_t want[256];
+    size_t n = 0;
+    for (const char *p = hex; *p; p++) {
+        if (*p == ' ')
+            continue;
+        unsigned v;
+        sscanf(p, "%2x", &v);
+        want[n++] = (uint8_t)v;
+        p++;
+    }
+    size_t got_n;
+    uint8_t *got = ex_read_file(path, &got_n);
+    size_t at = 0;
+    while (at < n && at < got_n && got[at] == want[at])
+        at++;
+    EX_CHECK(got_n == n && at == n, "docs/04-lsm.md's worked example (apple@2 = red, fig@3 "
+             "deleted, fig@1 = green) is %zu bytes; the table built is %zu, the first "
+             "difference at offset %zu", n, got_n, at);
+    free(got);
+    table_ctx_free(ctx);
+}
+
+static void table_build_long_keys_and_large_values(void)
+{
+    table_ctx *ctx = tb_ctx();
+    static char k1[KV_MAX_KEY], big[300000];
+    memset(k1, 'k', sizeof k1);
+    memset(big, 'v', sizeof big - 1);
+    ex_entry e[] = {{"a", 0, 5, IKEY_PUT, big, 0},
+                    {k1, KV_MAX_KEY, 4, IKEY_PUT, "x", 0},
+                    {k1, KV_MAX_KEY, 3, IKEY_DELETE, NULL, 0},
+                    {"z", 0, 2, IKEY_PUT, "", 0}};
+    table_meta meta;
+    const char *path = tb_build(ctx, e, 4, "big.tbl", &meta);
+    tb_expect_bytes(path, e, 4, "a 300 KB value (larger than the writer's buffer), a key of "
+                    "65535 bytes, an empty value");
+    table_ctx_free(ctx);
+}
+
+static void table_build_refuses_bad_entries(void)
+{
+    table_ctx *ctx = tb_ctx();
+    const char *path = harness_join(harness_tmpdir(), "refuse.tbl");
+    table_builder *b = NULL;
+    EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new");
+    uint8_t k[32];
+    ikey_encode(k, "m", 1, 5, IKEY_PUT);
+    EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"v", 1) == KV_OK, "the first entry");
+    ikey_encode(k, "a", 1, 9, IKEY_PUT);
+    int rc = table_builder_add(b, k, 9, (const uint8_t *)"v", 1);
+    EX_CHECK(rc == KV_ERR_INVALID, "an entry whose key is below the last one is refused with "
+             "KV_ERR_INVALID (table_writer_check_entry), got %d", rc);
+    ikey_encode(k, "m", 1, 5, IKEY_PUT);
+    rc = table_builder_add(b, k, 9, (const uint8_t *)"v", 1);
+    EX_CHECK(rc == KV_ERR_INVALID, "an entry equal to the last one is refused (got %d)", rc);
+    rc = table_builder_add(b, k, 5, (const uint8_t *)"v", 1);
+    EX_CHECK(rc == KV_ERR_INVALID, "a key of 5 bytes is no internal key: refused (got %d)", rc);
+    ikey_encode(k, "n", 1, 6, IKEY_PUT);
+    EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"w", 1) == KV_OK,
+             "after a refused entry the builder goes on: %s", kv_errmsg());
+    EX_CHECK(table_builder_entries(b) == 2, "the refused entries are not counted");
+    table_meta meta;
+    EX_CHECK(table_builder_finish(b, &meta) == KV_OK, "finish: %s", kv_errmsg());
+    ex_entry e[] = {{"m", 0, 5, IKEY_PUT, "v", 0}, {"n", 0, 6, IKEY_PUT, "w", 0}};
+    tb_expect_bytes(path, e, 2, "two entries, after three refused");
+    table_ctx_free(ctx);
+}
+
+static const harness_test table_build_tests[] = {
+    HARNESS_TEST(table_build_matches_the_format),
+    HARNESS_TEST(table_build_worked_example),
+    HARNESS_TEST(table_build_long_keys_and_large_values),
+    HARNESS_TEST(table_build_refuses_bad_entries),
+};
+const harness_suite table_build_suite = HARNESS_SUITE("table_build", table_build_tests);

@@ -1,0 +1,208 @@
+/*
+ * table_lookup_test.c: exercise table_lookup, table_v1_search and
+ * table_get (stages/04-lsm/table_v1_read.c): the newest version of a key
+ * at or below a sequence, by binary search over a table's on-disk offset
+ * array (the tables are encoded by the test: ex_table.c), in about log2(N)
+ * probes; no read for a key outside the table; damage reported, never
+ * answered.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "ex_table.h"
+#include "exercise.h"
+#include "kv.h"
+#include "table.h"
+
+static table_ctx *tl_ctx;
+
+static table *tl_open(const char *path)
+{
+    if (tl_ctx == NULL)
+        EX_CHECK(table_ctx_new(NULL, &tl_ctx) == KV_OK, "test setup: table_ctx_new");
+    table *t = NULL;
+    EX_CHECK(table_open(tl_ctx, path, &t) == KV_OK, "test setup: table_open: %s", kv_errmsg());
+    return t;
+}
+
+static int tl_get(table *t, const char *key, uint64_t seq, table_get_result *r)
+{
+    ikey_lookup lk;
+    EX_CHECK(ikey_lookup_init(&lk, key, strlen(key), seq) == KV_OK, "test setup");
+    harness_context("table_get(%s at sequence %llu)", key, (unsigned long long)seq);
+    int rc = table_get(t, &lk, r);
+    ikey_lookup_free(&lk);
+    return rc;
+}
+
+/* Each key of the table at each sequence, against the entries. */
+static void table_lookup_every_version(void)
+{
+    enum { NK = 150, NV = 3 };
+    ex_entry *e = ex_entries(NK, NV);
+    table *t = tl_open(ex_table_file(e, NK * NV, "t.tbl"));
+    for (int k = -1; k <= 2 * NK; k++) {
+        char key[16];
+        snprintf(key, sizeof key, k < 0 ? "key" : "key%05d", k);
+        for (uint64_t s = 0; s <= NK * NV + 1; s += (k % 7 == 0 ? 1 : 37)) {
+            /* The model: the newest version at or below s. */
+            const ex_entry *want = NULL;
+            if (k >= 0 && k % 2 == 0 && k < 2 * NK)
+                for (int v = 0; v < NV; v++) {
+                    const ex_entry *x = &e[(k / 2) * NV + v];
+                    if (x->seq <= s) {
+                        want = x;
+                        break;
+                    }
+                }
+            table_get_result r;
+            int rc = tl_get(t, key, s, &r);
+            EX_CHECK(rc == KV_OK, "table_get(%s at %llu) returns KV_OK (got %d: %s)", key,
+                     (unsigned long long)s, rc, kv_errmsg());
+            ikey_lookup_state ws = want == NULL ? IKEY_ABSENT
+                                   : want->type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND;
+            EX_CHECK(r.state == ws, "table_get(%s at sequence %llu) finds the newest version at "
+                     "or below the lookup's sequence (%s%llu): state %d, got %d", key,
+                     (unsigned long long)s, want ? "the one of sequence " : "none",
+                     (unsigned long long)(want ? want->seq : 0), (int)ws, (int)r.state);
+            if (ws == IKEY_FOUND) {
+                size_t vl = ex_entry_vlen(want);
+                EX_CHECK(r.value != NULL && r.value_len == vl && memcmp(r.value, want->val, vl) == 0,
+                         "table_get(%s at %llu) gives that version's value, a copy (%zu bytes)",
+                         key, (unsigned long long)s, vl);
+            } else {
+                EX_CHECK(r.value == NULL, "no value unless IKEY_FOUND");
+            }
+            free(r.value);
+        }
+    }
+    table_unref(t);
+    ex_entries_free(e, NK * NV);
+}
+
+static void table_lookup_outside_costs_no_read(void)
+{
+    ex_entry e[] = {{"b", 0, 5, IKEY_PUT, "1", 0}, {"d", 0, 6, IKEY_PUT, "2", 0},
+                    {"f", 0, 7, IKEY_PUT, "3", 0}};
+    table *t = tl_open(ex_table_file(e, 3, "t.tbl"));
+    const char *outside[] = {"a", "ab", "fa", "g", "zzz"};
+    for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+        table_get_result r;
+        EX_CHECK(tl_get(t, outside[i], 100, &r) == KV_OK && r.state == IKEY_ABSENT,
+                 "%s, outside the table's keys [b, f]: absent", outside[i]);
+        EX_CHECK(r.reads == 0, "a key outside [smallest, largest] (%s, the table holds b..f) "
+                 "costs no read: compare it with the two keys the open table keeps (%u reads)",
+                 outside[i], r.reads);
+    }
+    table_get_result r;
+    EX_CHECK(tl_get(t, "c", 100, &r) == KV_OK && r.state == IKEY_ABSENT && r.reads > 0,
+             "c, between b and d: absent, after a search");
+    table_unref(t);
+}
+
+static void table_lookup_binary_search(void)
+{
+    enum { NK = 4000 };
+    ex_entry *e = ex_entries(NK, 1);
+    table *t = tl_open(ex_table_file(e, NK, "big.tbl"));
+    unsigned worst = 0;
+    for (int k = 1; k < 2 * NK; k += 61) {
+        char key[16];
+        snprintf(key, sizeof key, "key%05d", k);
+        table_get_result r;
+        EX_CHECK(tl_get(t, key, NK + 1, &r) == KV_OK, "table_get: %s", kv_errmsg());
+        free(r.value);
+        if (r.reads > worst)
+            worst = r.reads;
+    }
+    EX_CHECK(worst <= 3 * 13 + 2, "a lookup in a table of %d records binary-searches the "
+             "offset array: about log2(N) = 12 probes of two reads each (the two offsets, the "
+             "head), and one for the value; the worst took %u reads", NK, worst);
+    table_unref(t);
+    ex_entries_free(e, NK);
+}
+
+static void table_lookup_long_keys(void)
+{
+    /* Keys longer than a probe's 256-byte buffer. */
+    static char keys[40][600];
+    ex_entry e[40];
+    for (int i = 0; i < 40; i++) {
+        memset(keys[i], 'a' + i % 26, 500);
+        snprintf(keys[i] + 500, 100, "%05d", i);
+        e[i] = (ex_entry){keys[i], 0, (uint64_t)(i + 1), IKEY_PUT, "v", 0};
+    }
+    /* Sort them (the letters repeat every 26). */
+    for (int i = 1; i < 40; i++)
+        for (int j = i; j > 0 && strcmp(e[j - 1].key, e[j].key) > 0; j--) {
+            ex_entry x = e[j];
+            e[j] = e[j - 1];
+            e[j - 1] = x;
+        }
+    table *t = tl_open(ex_table_file(e, 40, "long.tbl"));
+    for (int i = 0; i < 40; i++) {
+        table_get_result r;
+        EX_CHECK(tl_get(t, e[i].key, 100, &r) == KV_OK && r.state == IKEY_FOUND &&
+                 r.value_len == 1, "a key of 505 bytes, longer than a probe's buffer, is found "
+                 "(table_v1_read_head reads the rest of a long head): %s", kv_errmsg());
+        free(r.value);
+    }
+    table_unref(t);
+}
+
+static void table_lookup_damage_is_reported(void)
+{
+    ex_entry *e = ex_entries(64, 1);
+    size_t n;
+    uint64_t *offs = NULL;
+    uint8_t *b = ex_table_bytes(e, 64, &n, &offs);
+    uint64_t array_at = coding_get_u64(b + n - 52 + 32);
+    /* Offset 20 now points at record 21: an intact record, the wrong one. */
+    coding_put_u64(b + array_at + 8 * 20, offs[21]);
+    table *t = tl_open(ex_write_file("off.tbl", b, n));
+    int corrupt = 0;
+    for (int k = 0; k < 64; k++) {
+        char key[16];
+        snprintf(key, sizeof key, "key%05d", 2 * k);
+        table_get_result r;
+        int rc = tl_get(t, key, 1000, &r);
+        EX_CHECK(rc == KV_OK || rc == KV_ERR_CORRUPT, "a damaged offset array gives KV_OK or "
+                 "KV_ERR_CORRUPT (got %d)", rc);
+        if (rc == KV_OK && r.state == IKEY_FOUND)
+            EX_CHECK(r.value_len == ex_entry_vlen(&e[k]) &&
+                     memcmp(r.value, e[k].val, r.value_len) == 0,
+                     "T2: a damaged offset array never gives a wrong value (%s)", key);
+        corrupt += rc == KV_ERR_CORRUPT;
+        free(r.value);
+    }
+    EX_CHECK(corrupt > 0, "a probe of the damaged offset reports KV_ERR_CORRUPT: read the span "
+             "of a record from two offsets (table_v1_span), which must fit it exactly");
+    table_unref(t);
+    /* A value whose bytes are damaged: its crc32c says so. */
+    free(b);
+    b = ex_table_bytes(e, 64, &n, NULL);
+    uint8_t scratch[200];
+    size_t vat = offs[10] + ex_record(&e[10], scratch, 0); /* where its value starts */
+    EX_CHECK(ex_entry_vlen(&e[10]) > 0, "test setup: entry 10 has a value");
+    b[vat] ^= 0x40;
+    t = tl_open(ex_write_file("val.tbl", b, n));
+    table_get_result r;
+    int rc = tl_get(t, e[10].key, 1000, &r);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a value whose crc32c does not match is KV_ERR_CORRUPT, not "
+             "an answer (table_v1_value checks it): got %d", rc);
+    table_unref(t);
+    free(b);
+    free(offs);
+    ex_entries_free(e, 64);
+}
+
+static const harness_test table_lookup_tests[] = {
+    HARNESS_TEST(table_lookup_every_version),
+    HARNESS_TEST(table_lookup_outside_costs_no_read),
+    HARNESS_TEST(table_lookup_binary_search),
+    HARNESS_TEST(table_lookup_long_keys),
+    HARNESS_TEST(table_lookup_damage_is_reported),
+};
+const harness_suite table_lookup_suite = HARNESS_SUITE("table_lookup", table_lookup_tests);

@@ -1,0 +1,173 @@
+/*
+ * compaction_edit_test.c: exercise compaction_edit,
+ * compaction_next_pointer and compaction_edit
+ * (stages/06-leveled/compaction_pick.c): the manifest's record of a
+ * compaction: every input removed from its level, the level's compact
+ * pointer moved to the largest key the compaction took, and for a trivial
+ * move the file added again one level down (no byte of it rewritten).
+ * Checked on the edit itself, then on the version the edit makes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compaction_pick.h"
+#include "ex_level.h"
+#include "exercise.h"
+#include "internal_key.h"
+#include "kv.h"
+#include "version_test_util.h"
+
+static compaction *ce_pick(version *v, const char *what)
+{
+    compaction_options o;
+    compaction_options_from(NULL, &o);
+    o.l1_bytes = 100;
+    o.table_bytes = 50;
+    compaction *c = NULL;
+    int rc = compaction_pick(v, &o, NULL, &c);
+    EX_CHECK(rc == KV_OK && c != NULL, "test setup: compaction_pick (%s) picks a compaction "
+             "(%d: %s)", what, rc, kv_errmsg());
+    return c;
+}
+
+static void ce_edit(const compaction *c, version_edit *e, const char *what)
+{
+    version_edit_init(e);
+    harness_context("compaction_edit (%s)", what);
+    int rc = compaction_edit(c, e);
+    EX_CHECK(rc == KV_OK, "compaction_edit (%s) returns KV_OK (got %d: %s)", what, rc,
+             kv_errmsg());
+}
+
+static int ce_removed(const version_edit *e, int level, uint64_t number)
+{
+    for (size_t i = 0; i < e->nremoved; i++)
+        if (e->removed[i].level == level && e->removed[i].number == number)
+            return 1;
+    return 0;
+}
+
+static const edit_pointer *ce_pointer(const version_edit *e, int level)
+{
+    const edit_pointer *p = NULL;
+    for (size_t i = 0; i < e->npointers; i++)
+        if (e->pointers[i].level == level)
+            p = &e->pointers[i];
+    return p;
+}
+
+static void ce_expect_pointer(const version_edit *e, int level, const char *ukey,
+                              const char *why)
+{
+    uint8_t want[32];
+    size_t wl = vt_ikey(want, ukey, 1);
+    const edit_pointer *p = ce_pointer(e, level);
+    EX_CHECK(p != NULL, "the edit sets L%d's compact pointer (where that level's next "
+             "compaction starts: round robin)", level);
+    EX_CHECK(p->len == wl && memcmp(p->key, want, wl) == 0, "L%d's compact pointer is %s: "
+             "want the internal key %s@1, got a %zu-byte key starting \"%.*s\"", level, why,
+             ukey, p->len, (int)(p->len > IKEY_TRAILER_SIZE ? p->len - IKEY_TRAILER_SIZE : 0),
+             (const char *)p->key);
+}
+
+static void compaction_edit_removes_every_input(void)
+{
+    /* L1 = 10 [c, f] (the only file, 300 of 100 bytes); L2 = 20 [a, d],
+     * 21 [e, g], 22 [x, z]: a compaction of 10 with 20 and 21. */
+    const ex_file f[] = {{1, 10, 300, "c", "f"}, {2, 20, 50, "a", "d"},
+                         {2, 21, 50, "e", "g"}, {2, 22, 50, "x", "z"}};
+    version *v = ex_version(f, 4);
+    compaction *c = ce_pick(v, "L1 over its target");
+    version_edit e;
+    ce_edit(c, &e, "L1's 10 into L2's 20 and 21");
+    EX_CHECK(ce_removed(&e, 1, 10), "the edit removes input 10 from L1 (inputs[0], at the "
+             "compaction's level)");
+    EX_CHECK(ce_removed(&e, 2, 20) && ce_removed(&e, 2, 21), "the edit removes inputs 20 and "
+             "21 from L2 (inputs[1], at level + 1): their keys are in the outputs now");
+    EX_CHECK(!ce_removed(&e, 2, 22) && e.nremoved == 3, "the edit removes the inputs and "
+             "nothing else (3 files; got %zu removals)", e.nremoved);
+    EX_CHECK(e.nadded == 0, "a compaction that rewrites adds no file in its edit (the engine "
+             "adds its outputs): got %zu added", e.nadded);
+    ce_expect_pointer(&e, 1, "f", "the largest key among the inputs at L1 (file 10's)");
+    /* The edit applied: L1 empty, L2 only 22. */
+    version *nv = vt_apply(v, &e);
+    char got[128];
+    EX_CHECK(nv->nfiles[1] == 0, "after the edit, L1 holds nothing (got %s)",
+             vt_level(nv, 1, got, sizeof got));
+    vt_level(nv, 2, got, sizeof got);
+    EX_CHECK(strcmp(got, "22") == 0, "after the edit, L2 holds only 22 (got \"%s\")", got);
+    version_unref(nv);
+    compaction_free(c);
+    version_unref(v);
+}
+
+static void compaction_edit_pointer_is_the_largest_input(void)
+{
+    /* L0's closed set: 1 [a, c] (oldest), 3 [c, q], 5 [p, r]; the largest
+     * key among them is r, though the file picked first ends at c. */
+    const ex_file f[] = {{0, 1, 10, "a", "c"}, {0, 2, 10, "x", "y"}, {0, 3, 10, "c", "q"},
+                         {0, 5, 10, "p", "r"}};
+    version *v = ex_version(f, 4);
+    compaction *c = ce_pick(v, "4 L0 files");
+    size_t len = 0;
+    const uint8_t *p = compaction_next_pointer(c, &len);
+    uint8_t want[32];
+    size_t wl = vt_ikey(want, "r", 1);
+    EX_CHECK(p != NULL && len == wl && memcmp(p, want, wl) == 0, "compaction_next_pointer is "
+             "the largest internal key among inputs[0] (1 [a, c], 3 [c, q], 5 [p, r]): r@1, "
+             "not the first input's largest (got %zu bytes \"%.*s\")", len,
+             (int)(p != NULL && len > IKEY_TRAILER_SIZE ? len - IKEY_TRAILER_SIZE : 0),
+             p != NULL ? (const char *)p : "");
+    version_edit e;
+    ce_edit(c, &e, "L0's 1, 3 and 5");
+    EX_CHECK(ce_removed(&e, 0, 1) && ce_removed(&e, 0, 3) && ce_removed(&e, 0, 5) &&
+             !ce_removed(&e, 0, 2), "the edit removes L0's inputs 1, 3 and 5, not 2");
+    ce_expect_pointer(&e, 0, "r", "the largest key among the inputs at L0");
+    version_edit_free(&e);
+    compaction_free(c);
+    version_unref(v);
+}
+
+static void compaction_edit_trivial_move_keeps_the_file(void)
+{
+    /* L1 = 10 [c, f], nothing at L2 overlapping it: a trivial move. */
+    const ex_file f[] = {{1, 10, 300, "c", "f"}, {2, 22, 50, "x", "z"}};
+    version *v = ex_version(f, 2);
+    compaction *c = ce_pick(v, "L1 over its target, nothing below it");
+    EX_CHECK(compaction_is_trivial_move(c), "test setup: a trivial move");
+    version_edit e;
+    ce_edit(c, &e, "a trivial move of 10 from L1 to L2");
+    EX_CHECK(ce_removed(&e, 1, 10), "a trivial move removes the file from L1");
+    int added = -1;
+    for (size_t i = 0; i < e.nadded; i++)
+        if (e.added[i].number == 10)
+            added = (int)i;
+    EX_CHECK(added >= 0, "a trivial move adds file 10 again at L2 (no byte of it is "
+             "rewritten: the manifest alone moves it); without that, the edit loses every key "
+             "it holds");
+    const edit_file *a = &e.added[added];
+    const vfile *in = c->inputs[0].files[0];
+    EX_CHECK(a->level == 2, "the moved file goes to level + 1 = 2, not %d", a->level);
+    EX_CHECK(a->file_bytes == in->file_bytes && a->entries == in->entries &&
+             a->smallest_len == in->smallest_len && a->largest_len == in->largest_len &&
+             memcmp(a->smallest, in->smallest, in->smallest_len) == 0 &&
+             memcmp(a->largest, in->largest, in->largest_len) == 0,
+             "the moved file keeps its size, entry count, smallest and largest keys");
+    ce_expect_pointer(&e, 1, "f", "file 10's largest key, after a move too");
+    version *nv = vt_apply(v, &e);
+    char got[128];
+    vt_level(nv, 2, got, sizeof got);
+    EX_CHECK(nv->nfiles[1] == 0 && strcmp(got, "10 22") == 0, "after the edit, L1 is empty and "
+             "L2 holds 10 and 22 (got L2 \"%s\", %zu files at L1)", got, nv->nfiles[1]);
+    version_unref(nv);
+    compaction_free(c);
+    version_unref(v);
+}
+
+static const harness_test compaction_edit_tests[] = {
+    HARNESS_TEST(compaction_edit_removes_every_input),
+    HARNESS_TEST(compaction_edit_pointer_is_the_largest_input),
+    HARNESS_TEST(compaction_edit_trivial_move_keeps_the_file),
+};
+const harness_suite compaction_edit_suite = HARNESS_SUITE("compaction_edit", compaction_edit_tests);

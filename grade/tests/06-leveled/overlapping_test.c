@@ -1,0 +1,185 @@
+/*
+ * overlapping_test.c: exercise overlapping, version_overlapping
+ * (stages/06-leveled/version.c): the files of a level whose user-key
+ * ranges meet [begin, end] (NULL = unbounded).  At a level >= 1 the files
+ * are sorted and disjoint, so they are one run found by binary search;
+ * L0's files overlap each other, so the range grows by every file it
+ * meets and the answer is the closed set (a compaction that took a file
+ * but left an older overlapping one above it would put an older version
+ * of a key above a newer one).  Checked by hand-made cases and against a
+ * brute-force closure on random versions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ex_level.h"
+#include "exercise.h"
+#include "kv.h"
+
+static const char *ov_call(const version *v, int level, const char *b, const char *e,
+                           char *buf, size_t cap)
+{
+    vfile_list out = {(vfile **)1, 99};
+    harness_context("version_overlapping(level %d, [%s, %s])", level, b ? b : "NULL (unbounded)",
+                    e ? e : "NULL (unbounded)");
+    int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
+                                 (const uint8_t *)e, e ? strlen(e) : 0, &out);
+    EX_CHECK(rc == KV_OK, "version_overlapping(level %d, [%s, %s]) returns KV_OK (got %d: %s)",
+             level, b ? b : "NULL", e ? e : "NULL", rc, kv_errmsg());
+    EX_CHECK(out.n <= v->nfiles[level], "version_overlapping returns files of the level asked "
+             "(%zu of them), not %zu", v->nfiles[level], out.n);
+    ex_sorted_numbers(&out, buf, cap);
+    free(out.files);
+    return buf;
+}
+
+/* L0: the files, newest first, chained by shared keys: a range that meets
+ * one must take every file reachable through overlaps, whichever comes
+ * first in the level. */
+static void overlapping_l0_closes_transitively(void)
+{
+    /* Numbers: 3 is newest (first in L0), 1 oldest.  3 = [a, c] and
+     * 1 = [c, e] share c; 2 = [x, z] meets neither. */
+    const ex_file f[] = {{0, 1, 100, "c", "e"}, {0, 2, 100, "x", "z"}, {0, 3, 100, "a", "c"}};
+    version *v = ex_version(f, 3);
+    char got[256];
+    ov_call(v, 0, "d", "d", got, sizeof got);
+    EX_CHECK(strcmp(got, "1 3") == 0, "L0's files overlap one another, so the range grows by "
+             "each file it meets and the answer is closed transitively: [d, d] meets 1 = [c, e], "
+             "which grows the range to [c, e], which meets 3 = [a, c] (earlier in the level): "
+             "want files \"1 3\", got \"%s\"", got);
+    ov_call(v, 0, "y", "y", got, sizeof got);
+    EX_CHECK(strcmp(got, "2") == 0, "[y, y] meets only 2 = [x, z]: want \"2\", got \"%s\"", got);
+    ov_call(v, 0, "f", "w", got, sizeof got);
+    EX_CHECK(strcmp(got, "(none)") == 0, "[f, w] meets no file of L0 (between [a, e] and "
+             "[x, z]): want none, got \"%s\"", got);
+    ov_call(v, 0, NULL, NULL, got, sizeof got);
+    EX_CHECK(strcmp(got, "1 2 3") == 0, "an unbounded range [NULL, NULL] meets every file: "
+             "want \"1 2 3\", got \"%s\"", got);
+    version_unref(v);
+    /* A longer chain, each link found only after the range grew. */
+    const ex_file g[] = {{0, 1, 10, "m", "p"}, {0, 2, 10, "j", "m"}, {0, 3, 10, "p", "s"},
+                         {0, 4, 10, "g", "j"}, {0, 5, 10, "s", "u"}, {0, 6, 10, "a", "b"}};
+    v = ex_version(g, 6);
+    ov_call(v, 0, "n", "n", got, sizeof got);
+    EX_CHECK(strcmp(got, "1 2 3 4 5") == 0, "the chain g-j, j-m, m-p, p-s, s-u is one closed set "
+             "from [n, n] (file 1 = [m, p]): want \"1 2 3 4 5\", got \"%s\"", got);
+    version_unref(v);
+}
+
+/* L1..L6: sorted and disjoint; the files that meet the range, in order. */
+static void overlapping_sorted_level_is_one_run(void)
+{
+    const ex_file f[] = {{1, 10, 100, "b", "d"}, {1, 11, 100, "f", "h"},
+                         {1, 12, 100, "j", "l"}, {1, 13, 100, "n", "p"}};
+    version *v = ex_version(f, 4);
+    char got[256];
+    struct { const char *b, *e, *want, *why; } c[] = {
+        {"e", "k", "11 12", "[e, k] meets [f, h] and [j, l]"},
+        {"d", "d", "10", "a range that is one key meets the file whose largest key it is"},
+        {"h", "j", "11 12", "the bounds are inclusive: [h, j] meets [f, h] and [j, l]"},
+        {"q", "z", "(none)", "[q, z] is past every file"},
+        {"a", "a", "(none)", "[a, a] is before every file"},
+        {"e", "e", "(none)", "[e, e] falls between two files"},
+        {NULL, "f", "10 11", "[NULL, f]: unbounded below"},
+        {"k", NULL, "12 13", "[k, NULL]: unbounded above"},
+        {NULL, NULL, "10 11 12 13", "[NULL, NULL]: every file"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        ov_call(v, 1, c[i].b, c[i].e, got, sizeof got);
+        EX_CHECK(strcmp(got, c[i].want) == 0, "L1 holds 10 = [b, d], 11 = [f, h], 12 = [j, l], "
+                 "13 = [n, p]: %s: want \"%s\", got \"%s\"", c[i].why, c[i].want, got);
+    }
+    ov_call(v, 2, NULL, NULL, got, sizeof got);
+    EX_CHECK(strcmp(got, "(none)") == 0, "an empty level has nothing to overlap: got \"%s\"", got);
+    version_unref(v);
+}
+
+/* ---- random versions against a brute-force closure ----------------------- */
+
+static uint64_t ov_state = 88172645463325252ull;
+static unsigned ov_rand(unsigned n)
+{
+    ov_state ^= ov_state << 13;
+    ov_state ^= ov_state >> 7;
+    ov_state ^= ov_state << 17;
+    return (unsigned)(ov_state % n);
+}
+
+static void overlapping_matches_a_brute_force_closure(void)
+{
+    static const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l",
+                                 "m", "n", "o", "p", "q", "r", "s", "t"};
+    const unsigned nk = 20;
+    for (int round = 0; round < 400; round++) {
+        ex_file f[10];
+        int lo[10], hi[10];
+        int nf = 1 + (int)ov_rand(9), level = round % 2 == 0 ? 0 : 1 + (int)ov_rand(5);
+        if (level == 0) {
+            for (int i = 0; i < nf; i++) {
+                lo[i] = (int)ov_rand(nk);
+                hi[i] = lo[i] + (int)ov_rand(4);
+                if (hi[i] >= (int)nk)
+                    hi[i] = (int)nk - 1;
+            }
+        } else { /* disjoint, ascending */
+            int at = (int)ov_rand(3), n = 0;
+            for (int i = 0; i < nf && at < (int)nk; i++, n++) {
+                lo[i] = at;
+                hi[i] = at + (int)ov_rand(2);
+                if (hi[i] >= (int)nk)
+                    hi[i] = (int)nk - 1;
+                at = hi[i] + 1 + (int)ov_rand(3);
+            }
+            nf = n;
+        }
+        for (int i = 0; i < nf; i++)
+            f[i] = (ex_file){level, (uint64_t)(i + 1), 100, keys[lo[i]], keys[hi[i]]};
+        version *v = ex_version(f, (size_t)nf);
+        int qb = ov_rand(5) == 0 ? -1 : (int)ov_rand(nk);
+        int qe = ov_rand(5) == 0 ? -1 : (qb < 0 ? 0 : qb) + (int)ov_rand(4);
+        if (qe >= (int)nk)
+            qe = (int)nk - 1;
+        /* The model: grow [b, e] until no file adds to it (at a sorted
+         * level nothing grows it beyond the files that meet it, and those
+         * are the answer either way). */
+        int b = qb < 0 ? -1 : qb, e = qe < 0 ? (int)nk : qe, in[10] = {0}, grew = 1;
+        while (grew) {
+            grew = 0;
+            for (int i = 0; i < nf; i++) {
+                if (in[i] || hi[i] < b || lo[i] > e)
+                    continue;
+                in[i] = 1;
+                if (level == 0 && qb >= 0 && lo[i] < b)
+                    b = lo[i], grew = 1;
+                if (level == 0 && qe >= 0 && hi[i] > e)
+                    e = hi[i], grew = 1;
+                grew = grew || level == 0;
+            }
+        }
+        char want[256] = "", got[256], desc[512] = "";
+        size_t at = 0, dat = 0;
+        for (int i = 0; i < nf; i++) {
+            if (in[i])
+                at += (size_t)snprintf(want + at, sizeof want - at, at ? " %d" : "%d", i + 1);
+            dat += (size_t)snprintf(desc + dat, sizeof desc - dat, "%s%d = [%s, %s]",
+                                    i ? ", " : "", i + 1, keys[lo[i]], keys[hi[i]]);
+        }
+        if (at == 0)
+            snprintf(want, sizeof want, "(none)");
+        ov_call(v, level, qb < 0 ? NULL : keys[qb], qe < 0 ? NULL : keys[qe], got, sizeof got);
+        EX_CHECK(strcmp(got, want) == 0, "random version %d, L%d holds %s; the range [%s, %s] "
+                 "%s: want \"%s\", got \"%s\"", round, level, desc, qb < 0 ? "NULL" : keys[qb],
+                 qe < 0 ? "NULL" : keys[qe], level == 0 ? "grows by every file it meets, "
+                 "transitively" : "meets a run of the sorted files", want, got);
+        version_unref(v);
+    }
+}
+
+static const harness_test overlapping_tests[] = {
+    HARNESS_TEST(overlapping_l0_closes_transitively),
+    HARNESS_TEST(overlapping_sorted_level_is_one_run),
+    HARNESS_TEST(overlapping_matches_a_brute_force_closure),
+};
+const harness_suite overlapping_suite = HARNESS_SUITE("overlapping", overlapping_tests);

@@ -1,0 +1,159 @@
+/*
+ * pick_test.c: exercise pick, compaction_pick and pick_in_level
+ * (stages/06-leveled/compaction_pick.c): the level with the highest score
+ * >= 1 is compacted first; from L0, the oldest file (and, through rule 2,
+ * every L0 file overlapping it); from a level >= 1, the first file past
+ * the level's compact pointer, wrapping round to the first (round robin
+ * over the key space); a file being compacted is passed over.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compaction_pick.h"
+#include "ex_level.h"
+#include "exercise.h"
+#include "internal_key.h"
+#include "kv.h"
+#include "version_test_util.h"
+
+static compaction_options pk_options(void)
+{
+    compaction_options o;
+    compaction_options_from(NULL, &o);
+    o.l1_bytes = 100;    /* L1's target; L2's is 1000 */
+    o.table_bytes = 50;
+    return o;
+}
+
+/* Picks from v; the test fails unless KV_OK.  NULL if nothing to do. */
+static compaction *pk_pick(version *v, const compaction_pointers *p, const char *what)
+{
+    compaction_options o = pk_options();
+    compaction *c = (compaction *)1;
+    harness_context("compaction_pick: %s", what);
+    int rc = compaction_pick(v, &o, p, &c);
+    EX_CHECK(rc == KV_OK, "compaction_pick (%s) returns KV_OK (got %d: %s)", what, rc,
+             kv_errmsg());
+    return c;
+}
+
+static void pk_expect(compaction *c, int level, const char *in0, const char *what,
+                      const char *rule)
+{
+    char got[256];
+    EX_CHECK(c != NULL && c != (compaction *)1, "%s: a level has a score >= 1, so "
+             "compaction_pick returns a compaction (got %s)", what, c == NULL ? "NULL" :
+             "*out left unset");
+    EX_CHECK(c->level == level, "%s: %s: want a compaction of L%d, got L%d", what, rule, level,
+             c->level);
+    ex_sorted_numbers(&c->inputs[0], got, sizeof got);
+    EX_CHECK(strcmp(got, in0) == 0, "%s: %s: want inputs[0] = files \"%s\" of L%d, got \"%s\"",
+             what, rule, in0, level, got);
+}
+
+static void pick_nothing_below_a_score_of_one(void)
+{
+    const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "c", "d"}, {1, 3, 99, "a", "z"}};
+    version *v = ex_version(f, 3);
+    compaction *c = pk_pick(v, NULL, "2 L0 files (trigger 4) and L1 at 99 of 100 bytes");
+    EX_CHECK(c == NULL, "no level has a score >= 1 (L0 2/4, L1 99/100): *out = NULL, nothing "
+             "to do");
+    version_unref(v);
+}
+
+static void pick_l0_takes_the_oldest_file(void)
+{
+    /* Four disjoint L0 files: a score of 1.  File 1 is the oldest. */
+    const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "e", "f"}, {0, 3, 10, "i", "j"},
+                         {0, 4, 10, "m", "n"}};
+    version *v = ex_version(f, 4);
+    compaction *c = pk_pick(v, NULL, "4 disjoint L0 files");
+    pk_expect(c, 0, "1", "4 disjoint L0 files, numbered 1 (oldest) to 4 (newest)",
+              "L0 compacts its oldest file first (the last of v->files[0], which is newest "
+              "first), so that older versions of a key go down before newer ones");
+    compaction_free(c);
+    version_unref(v);
+    /* The oldest overlaps a newer one: rule 1 takes both. */
+    const ex_file g[] = {{0, 1, 10, "a", "c"}, {0, 2, 10, "e", "f"}, {0, 3, 10, "c", "d"},
+                         {0, 4, 10, "m", "n"}};
+    v = ex_version(g, 4);
+    c = pk_pick(v, NULL, "4 L0 files, the oldest overlapping file 3");
+    pk_expect(c, 0, "1 3", "L0 = 1 [a, c], 2 [e, f], 3 [c, d], 4 [m, n]",
+              "the oldest file, 1, and every L0 file overlapping it (version_overlapping)");
+    compaction_free(c);
+    /* Busy: the oldest is being compacted: nothing from L0. */
+    ex_find_file(v, 1)->being_compacted = 1;
+    c = pk_pick(v, NULL, "the oldest L0 file already being compacted");
+    EX_CHECK(c == NULL, "L0's oldest file is being compacted: L0 waits for that compaction "
+             "(a newer L0 file cannot go below an older one still in L0): *out = NULL");
+    version_unref(v);
+}
+
+static void pick_round_robin_after_the_pointer(void)
+{
+    /* L1 at 300 of 100 bytes: a score of 3. */
+    const ex_file f[] = {{1, 10, 100, "a", "b"}, {1, 11, 100, "c", "d"}, {1, 12, 100, "e", "f"}};
+    version *v = ex_version(f, 3);
+    compaction_pointers p;
+    memset(&p, 0, sizeof p);
+    uint8_t key[32];
+    struct { const char *ptr; const char *want; const char *why; } c[] = {
+        {NULL, "10", "no compact pointer yet: the first file"},
+        {"b", "11", "the pointer is file 10's largest key: the next file, 11"},
+        {"d", "12", "the pointer is file 11's largest key: the next file, 12"},
+        {"f", "10", "the pointer is the last file's largest key: wrap round to the first"},
+        {"cz", "11", "the pointer falls inside file 11 [c, d]: the first file whose largest key "
+                      "is past it, 11"},
+        {"z", "10", "the pointer is past every file: wrap round to the first"},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        p.key[1] = c[i].ptr ? key : NULL;
+        p.len[1] = c[i].ptr ? vt_ikey(key, c[i].ptr, 1) : 0;
+        char what[128];
+        snprintf(what, sizeof what, "L1 = 10 [a, b], 11 [c, d], 12 [e, f], compact pointer %s%s",
+                 c[i].ptr ? c[i].ptr : "none", c[i].ptr ? "@1" : "");
+        compaction *cp = pk_pick(v, &p, what);
+        pk_expect(cp, 1, c[i].want, what, c[i].why);
+        compaction_free(cp);
+    }
+    /* A busy file is passed over for the next in round-robin order. */
+    ex_find_file(v, 11)->being_compacted = 1;
+    p.key[1] = key;
+    p.len[1] = vt_ikey(key, "b", 1);
+    compaction *cp = pk_pick(v, &p, "file 11 is being compacted");
+    pk_expect(cp, 1, "12", "L1 = 10, 11 (being compacted), 12; compact pointer b@1",
+              "a file being compacted is passed over for the next one after it");
+    compaction_free(cp);
+    version_unref(v);
+}
+
+static void pick_highest_score_first(void)
+{
+    /* L0: 4 files, a score of 1; L1: 150 of 100 bytes, 1.5; L2: 3000 of
+     * 1000 bytes, 3. */
+    const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "c", "d"}, {0, 3, 10, "e", "f"},
+                         {0, 4, 10, "g", "h"}, {1, 5, 150, "a", "m"}, {2, 6, 3000, "n", "z"}};
+    version *v = ex_version(f, 6);
+    compaction *c = pk_pick(v, NULL, "scores L0 1, L1 1.5, L2 3");
+    pk_expect(c, 2, "6", "scores L0 1 (4 files), L1 1.5, L2 3",
+              "the level with the highest score goes first, whatever its depth");
+    EX_CHECK(c->score == 3, "the compaction records the score its level had (3), not %g",
+             c->score);
+    compaction_free(c);
+    /* The best level is busy: the next best. */
+    ex_find_file(v, 6)->being_compacted = 1;
+    c = pk_pick(v, NULL, "L2's only file being compacted");
+    pk_expect(c, 1, "5", "scores L0 1, L1 1.5, L2 3 but L2's file is being compacted",
+              "a level whose inputs are busy is passed over for the next best score (L1)");
+    compaction_free(c);
+    version_unref(v);
+}
+
+static const harness_test pick_tests[] = {
+    HARNESS_TEST(pick_nothing_below_a_score_of_one),
+    HARNESS_TEST(pick_l0_takes_the_oldest_file),
+    HARNESS_TEST(pick_round_robin_after_the_pointer),
+    HARNESS_TEST(pick_highest_score_first),
+};
+const harness_suite pick_suite = HARNESS_SUITE("pick", pick_tests);

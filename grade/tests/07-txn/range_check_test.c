@@ -1,0 +1,88 @@
+/*
+ * range_check_test.c: exercise range_check, txn_version_range_changed
+ * (stages/07-txn/txn_versions.c): under KV_TXN_SERIALIZABLE, the keys a
+ * transaction's iterator stepped over, from where it was positioned to
+ * where it stopped, count as read, present or not: any version numbered
+ * above the snapshot anywhere in that range (a new key, a changed one, a
+ * tombstone) is a conflict (no phantom); a write outside it is not.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_txn.h"
+#include "exercise.h"
+#include "kv.h"
+
+static kv_db *rc_open(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "b", "1", "put b");
+    ex_put(db, "d", "1", "put d");
+    ex_put(db, "f", "1", "put f");
+    ex_put(db, "h", "1", "put h");
+    return db;
+}
+
+/* A transaction that scans [from, to] and writes "out"; another writer
+ * puts key `k` (or deletes it); the commit must return want. */
+static void rc_case(const char *from, const char *to, const char *k, int del, int want,
+                    const char *rule)
+{
+    kv_db *db = rc_open();
+    kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+    ex_txn_scan(t, from, to);
+    if (del)
+        ex_delete(db, k);
+    else
+        ex_put(db, k, "theirs", "another writer's write");
+    ex_txn_put(t, "out", "mine");
+    ex_commit(t, want, rule);
+    kv_close(db);
+}
+
+static void range_check_a_phantom_anywhere_in_the_range(void)
+{
+    rc_case("b", "h", "e", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+            "inserted e, a key it stepped over (a phantom): every version in the range "
+            "counts, not only the first entry's");
+    rc_case("b", "h", "g", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+            "inserted g, just before the last key it saw");
+    rc_case("b", "h", "h", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+            "rewrote h, the key it stopped on (the range's last key is in it)");
+    rc_case("b", "h", "d", 1, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+            "deleted d: a tombstone is a version too");
+    rc_case(NULL, NULL, "zzz", 0, KV_ERR_CONFLICT, "the transaction scanned everything and "
+            "another inserted zzz after the last key: the range ran to the end");
+    rc_case(NULL, "d", "a", 0, KV_ERR_CONFLICT, "the transaction scanned from the first key "
+            "and another inserted a before it: the range has no lower bound");
+}
+
+static void range_check_writes_outside_are_not_conflicts(void)
+{
+    rc_case("c", "f", "g", 0, KV_OK, "the transaction scanned c..f; g is past the last key it "
+            "saw");
+    rc_case("c", "f", "b", 0, KV_OK, "the transaction scanned c..f; b is before where it was "
+            "positioned");
+    rc_case("c", "f", "fa", 0, KV_OK, "the transaction scanned c..f, and stopped at f; fa is "
+            "after f");
+}
+
+static void range_check_after_a_flush(void)
+{
+    kv_db *db = rc_open();
+    kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+    ex_txn_scan(t, "b", "h");
+    ex_put(db, "e", "theirs", "another writer's insert of e");
+    ex_fill_others(db, 300);
+    ex_txn_put(t, "out", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "the transaction scanned b..h and another inserted e, which "
+              "300 more writes flushed to a table: the range is searched there too");
+    kv_close(db);
+}
+
+static const harness_test range_check_tests[] = {
+    HARNESS_TEST(range_check_a_phantom_anywhere_in_the_range),
+    HARNESS_TEST(range_check_writes_outside_are_not_conflicts),
+    HARNESS_TEST(range_check_after_a_flush),
+};
+const harness_suite range_check_suite = HARNESS_SUITE("range_check", range_check_tests);

@@ -1,0 +1,82 @@
+/*
+ * sources_test.c: exercise sources, txn_versions_sources
+ * (stages/07-txn/txn_versions.c): where a commit looks for versions newer
+ * than its snapshot.  The memtables alone suffice only while they hold
+ * every write after the snapshot (the oldest write they hold is at or
+ * before snapshot + 1); once a flush took one of those writes away, the
+ * tables must be searched too, or a conflict that went to a table is
+ * missed and a lost update commits.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_txn.h"
+#include "exercise.h"
+#include "kv.h"
+
+/* No write at all since the snapshot: nothing can conflict. */
+static void sources_nothing_written_since(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_txn_put(t, "k", "mine");
+    ex_commit(t, KV_OK, "nothing was written since the transaction began");
+    ex_expect(db, "k", "mine", "the commit's write");
+    kv_close(db);
+}
+
+/* The conflicting write is the very next one after the snapshot, and a
+ * flush took it to a table; the memtable then holds only later writes. */
+static void sources_the_write_right_after_the_snapshot(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot");
+    harness_context("kv_flush: k's new version goes to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    ex_put(db, "other", "x", "a write to another key: the memtable now starts at snapshot + 2");
+    ex_txn_put(t, "k", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot (write snapshot + 1, now "
+              "in a table: the memtable's oldest write is snapshot + 2, so memory alone does "
+              "not hold every newer version; the tables must be searched too)");
+    ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
+    kv_close(db);
+}
+
+/* Many flushes while the transaction was open; the conflict is somewhere
+ * in the tables. */
+static void sources_after_many_flushes(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    for (int step = 0; step < 3; step++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        ex_put(db, "k", "theirs", "another writer's put of k");
+        ex_fill_others(db, 300);
+        if (step == 2) {
+            harness_context("kv_compact");
+            EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+        }
+        ex_txn_put(t, "k", "mine");
+        char rule[200];
+        snprintf(rule, sizeof rule, "k was written since the snapshot, then 300 other writes "
+                 "flushed it to a table%s", step == 2 ? " and kv_compact merged the tables" : "");
+        ex_commit(t, KV_ERR_CONFLICT, rule);
+    }
+    /* Nothing written to k since this one began: no conflict, even though
+     * the tables hold versions of k (older ones). */
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_fill_others(db, 300);
+    ex_txn_put(t, "k", "mine");
+    ex_commit(t, KV_OK, "k's versions in the tables are all older than the snapshot");
+    kv_close(db);
+}
+
+static const harness_test sources_tests[] = {
+    HARNESS_TEST(sources_nothing_written_since),
+    HARNESS_TEST(sources_the_write_right_after_the_snapshot),
+    HARNESS_TEST(sources_after_many_flushes),
+};
+const harness_suite sources_suite = HARNESS_SUITE("sources", sources_tests);

@@ -1,0 +1,102 @@
+/*
+ * version_check_test.c: exercise version_check, txn_version_key_changed
+ * (stages/07-txn/txn_versions.c): a key the transaction writes (or, under
+ * KV_TXN_SERIALIZABLE, reads) conflicts when its newest version is
+ * numbered above the transaction's snapshot: any write counts, a value
+ * written back, the same value again, a tombstone; a version at or below
+ * the snapshot, or a newer version of another key, does not.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_txn.h"
+#include "exercise.h"
+#include "kv.h"
+
+static void version_check_any_write_since_counts(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "x", "A", "put x before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "x", "B", "another writer's put");
+    ex_put(db, "x", "A", "and the old value written back");
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "x was written since the snapshot, even though its value is "
+              "the same again (A, B, A): stage 07 compares versions, not values");
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "x", "A", "the same value written again");
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "x was rewritten with the value it had: a write is a write");
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_delete(db, "x");
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "x was deleted since the snapshot: its newest version is a "
+              "tombstone numbered after it");
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "new", "theirs", "a key that did not exist at the snapshot, put by another");
+    ex_txn_put(t, "new", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "\"new\" was written since the snapshot (it was absent then)");
+    ex_expect(db, "new", "theirs", "the first committer's value");
+    kv_close(db);
+}
+
+static void version_check_older_versions_are_not_conflicts(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "x", "A", "put x");
+    ex_put(db, "x", "B", "put x again: the newest version at the snapshot");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_OK, "x's newest version is the last write before the snapshot (numbered "
+              "at the snapshot, not above it): no conflict");
+    ex_expect(db, "x", "mine", "the commit's write");
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_txn_put(t, "never", "mine");
+    ex_commit(t, KV_OK, "a key no one ever wrote has no version at all: no conflict");
+    kv_close(db);
+}
+
+static void version_check_other_keys_are_not_conflicts(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "x", "A", "put x");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "xa", "theirs", "another writer's put of xa, the key right after x");
+    ex_put(db, "w", "theirs", "and of w, the key right before x");
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_OK, "only x's versions count: the seek for (x, the largest sequence) may "
+              "land on another user key (xa), whose newer version is no conflict");
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "absent0", "theirs", "another writer's put of absent0, the key right after "
+           "\"absent\"");
+    ex_txn_put(t, "absent", "mine");
+    ex_commit(t, KV_OK, "\"absent\" has no version; the seek for it lands on absent0, whose "
+              "newer version is no conflict: only absent's versions count");
+    kv_close(db);
+}
+
+static void version_check_reads_under_serializable(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "a", "1", "put a");
+    ex_put(db, "b", "1", "put b");
+    kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+    void *v = NULL;
+    size_t vl = 0;
+    int rc = kv_txn_get(t, "a", 1, &v, &vl);
+    EX_CHECK(rc == KV_OK, "test setup: kv_txn_get(a) (%d: %s)", rc, kv_errmsg());
+    kv_free(v);
+    ex_put(db, "a", "2", "another writer's put of a, which the transaction read");
+    ex_txn_put(t, "b", "2");
+    ex_commit(t, KV_ERR_CONFLICT, "under KV_TXN_SERIALIZABLE a key the transaction read (a) "
+              "and another wrote since is a conflict, like a key it writes");
+    kv_close(db);
+}
+
+static const harness_test version_check_tests[] = {
+    HARNESS_TEST(version_check_any_write_since_counts),
+    HARNESS_TEST(version_check_older_versions_are_not_conflicts),
+    HARNESS_TEST(version_check_other_keys_are_not_conflicts),
+    HARNESS_TEST(version_check_reads_under_serializable),
+};
+const harness_suite version_check_suite = HARNESS_SUITE("version_check", version_check_tests);
