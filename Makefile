@@ -61,7 +61,7 @@ STAGE_NAME_USERS := $(shell grep -l KV_STAGE_NAME $(sort $(foreach s,$(STAGE_DIR
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
-FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_check.c tests/model_map.c
+FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 COMMON_SRCS := $(wildcard common/*.c)

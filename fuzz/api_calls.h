@@ -103,4 +103,20 @@ void api_check_now(api_db *d, int at_snapshots, int stats);
  * may change. */
 void api_misuse(api_db *d, unsigned what);
 
+/* One transaction (api_txn.c), begun and ended in the call, at
+ * KV_TXN_SERIALIZABLE if serializable, else KV_TXN_SNAPSHOT: it reads key
+ * and another key (key with a byte more), then, by `what`, nothing else
+ * happens, or a kv_put of a different value to key (API_TXN_MEDDLE_WRITTEN:
+ * a conflict at both levels) or to the other key (API_TXN_MEDDLE_READ: a
+ * conflict only when serializable); it reads both again (still its
+ * snapshot), puts val at key, reads its own write, and commits (aborts:
+ * API_TXN_ABORT).  The commit must answer what the model says (a database
+ * opened read-only refuses it: KV_ERR_INVALID), and afterwards kv_get shows
+ * all of the transaction or nothing. */
+typedef enum {
+    API_TXN_ALONE, API_TXN_MEDDLE_WRITTEN, API_TXN_MEDDLE_READ, API_TXN_ABORT
+} api_txn_case;
+void api_txn(api_db *d, int serializable, api_txn_case what, const void *key, size_t klen,
+             const void *val, size_t vlen);
+
 #endif

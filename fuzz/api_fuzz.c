@@ -46,8 +46,11 @@
  *                      A&1 at every live snapshot too; A&2 kv_stats
  *   13    key value    A+1 puts of keys key, key+4, key+8, ... (mod 256)
  *   14    -            a call kv.h refuses, chosen by A&7 (api_misuse)
- *   15    index        kv_get of the model's entry index % n (A&4: at
- *                      snapshot slot A&3, of its model's entries)
+ *   15    index        A&8 clear: kv_get of the model's entry index % n
+ *                      (A&4: at snapshot slot A&3, of its model's entries)
+ *   15    key value    A&8 set: a transaction (api_txn): serializable if
+ *                      A&1; A>>1&3: alone, a plain write to the key it
+ *                      writes, to the key it only reads, or aborted
  *
  *   key   := 1 byte k: bits 0-1 = 0, 1, 2: a key of 1, 2, 3 symbols taken
  *            from bits 2-3, 4-5, 6-7 (symbols 'a', 'b', 0x00, 0xff); = 3: a
@@ -94,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const size_t api_sizes[8] = {0, 1, 200, 1024, 4096, 16384, 65536, 1u << 20};
 static const char *const api_op_names[16] = {
     "put", "delete", "batch", "get", "get_at", "snapshot_new", "snapshot_free", "iter_new",
-    "iter_free", "iter_move", "compact", "reopen", "check", "burst", "misuse", "get_live"};
+    "iter_free", "iter_move", "compact", "reopen", "check", "burst", "misuse", "get_live/txn"};
 
 /* The input being decoded, and the key and value it decoded last. */
 typedef struct api_input {
@@ -244,7 +247,15 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
     case 12: api_check_now(d, a & 1, (a >> 1) & 1); break;
     case 13: api_burst(in, d, a); break;
     case 14: api_misuse(d, a & 7); break;
-    default: api_get_entry(d, (a & 4) ? (int)(a & 3) : -1, api_byte(in));
+    default:
+        if (a & 8) {   /* a transaction: isolation a & 1, what (a >> 1) & 3 */
+            api_read_key(in);
+            api_read_value(in);
+            api_txn(d, (int)(a & 1), (api_txn_case)((a >> 1) & 3), in->key, in->klen, in->val,
+                    in->vlen);
+        } else {
+            api_get_entry(d, (a & 4) ? (int)(a & 3) : -1, api_byte(in));
+        }
     }
 }
 

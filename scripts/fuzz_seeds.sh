@@ -49,6 +49,12 @@ api_seeds() {
     # the worked example of docs/fuzzing.md (the API harness section)
     printf '\000\000\000\005\005\001\000\004\000\027\004\031\000\053\000'\
 '\000\004\000' >"$1/doc-example"
+    # transactions (op 15 with A&8): alone at both levels, with a plain
+    # write to the key they write and to the key they only read, aborted;
+    # then under a snapshot, after kv_compact, and a check of everything
+    printf '\200\000\005\003\217\005\004\237\006\002\257\005\007'\
+'\277\005\001\317\011\003\337\011\003\357\005\011\377\006\001'\
+'\005\012\237\005\005\014' >"$1/transactions"
     : >"$1/empty"
 }
 
