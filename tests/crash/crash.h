@@ -50,6 +50,9 @@ typedef struct crash_config {
     int verbose;
     int keep;             /* --keep: leave each failing power-loss state on disk */
     int bank;             /* --workload=bank: the transactional workload (bank.h) */
+    long ioerr_every;     /* --ioerr-every K: I/O errors at call n of variant v only
+                             when (n + v) % K == 0 (so with K = 3, the number of
+                             variants, every call still fails once); 0 or 1: all */
     const char *tmp;      /* where databases and crash states are made */
     const char *argv0;    /* for the "reproduce with" lines */
 } crash_config;

@@ -105,6 +105,8 @@ int crash_ioerror_test(const crash_config *cfg)
         for (long n = 1; n <= calls; n++) {
             if (crash_only_at >= 0 && n != crash_only_at)
                 continue;
+            if (crash_only_at < 0 && cfg->ioerr_every > 1 && (n + (long)vi) % cfg->ioerr_every != 0)
+                continue;
             root = crash_mkdtemp(cfg, "ioerr");
             snprintf(dir, sizeof dir, "%s/db", root);
             io_fault_plan plan = {.kinds = IO_FAULT_ALL, .fail_at = n,
@@ -140,9 +142,11 @@ int crash_ioerror_test(const crash_config *cfg)
         }
     }
     printf("I/O errors: %u ops (%ld batches), %ld I/O calls; each call failed once, from then "
-           "on, and from then on after a half-written append (ENOSPC): %ld runs, %ld reached "
+           "on, and from then on after a half-written append (ENOSPC)%s: %ld runs, %ld reached "
            "the fault, %ld left a batch torn (%s), %ld failed, %.1f s\n",
-           nops, batches, calls, runs, reached, torn_runs,
+           nops, batches, calls,
+           cfg->ioerr_every > 1 ? " (one of the three ways per call: --ioerr-every)" : "",
+           runs, reached, torn_runs,
            cfg->expect_durable ? "a failure from stage 03 on" : "allowed before stage 03",
            crash_failed - failed0, crash_now() - t0);
     crash_work_print("in the workload without faults", &work);

@@ -20,7 +20,8 @@
  *
  * Usage: crashtest [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N]
  *                  [--seed S] [--ops N] [--at N] [--sync0|--sync1]
- *                  [--expect-durable] [--keep] [--workload=bank] [-v]
+ *                  [--expect-durable] [--keep] [--workload=bank]
+ *                  [--ioerr-every K] [-v]
  *   --quick           the CI-sized share (a few seconds per stage)
  *   --workload=bank   the transactional workload (bank.h) instead of the
  *                     crash workload: process kills and power loss only
@@ -31,6 +32,10 @@
  *   --ops N           operations in the power-loss workload (default 1000;
  *                     300 with --quick); the I/O-error workload is a third
  *   --at N            power: only crash point N; ioerr: only fail call N
+ *   --ioerr-every K   ioerr: of the three ways a call fails, call n fails
+ *                     the v-th way only when (n + v) % K == 0: with K = 3,
+ *                     every call fails once, one way, in a third of the
+ *                     runs (make test's ASan builds use it)
  *   --sync0/--sync1   power: only the workload whose first open has sync = 0
  *                     / sync = 1 (the opens after it alternate)
  *   --expect-durable  judge power loss as stage 03+ does
@@ -136,7 +141,7 @@ static void crash_usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N] [--seed S]\n"
-            "          [--ops N] [--at N] [--sync0|--sync1] [--expect-durable] [--keep]\n"
+            "          [--ops N] [--at N] [--ioerr-every K] [--sync0|--sync1] [--expect-durable] [--keep]\n"
             "          [--workload=crash|bank] [-v]\n"
             "Crashes stage %s (process kills, power loss at every sync, failed I/O calls)\n"
             "and checks what each reopen recovers against the acknowledged writes; with no\n"
@@ -183,6 +188,8 @@ int main(int argc, char **argv)
             ops = atol(argv[++i]);
         else if (strcmp(a, "--at") == 0 && next)
             crash_only_at = atol(argv[++i]);
+        else if (strcmp(a, "--ioerr-every") == 0 && next)
+            cfg.ioerr_every = atol(argv[++i]);
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
             crash_usage(stdout, argv[0]);
         else
