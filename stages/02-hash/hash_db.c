@@ -267,7 +267,6 @@ int kv_write(kv_db *db, const kv_batch *b)
     return rc;
 }
 
-/* The lesson of this stage: one lookup in memory, one read from disk. */
 /* A transaction's commit (common/txn.h): its batch, if its check passes. */
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx)
@@ -277,6 +276,7 @@ int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_
     return hash_write(db, "kv_txn_commit", ops, n, check, ctx);
 }
 
+/* The lesson of this stage: one lookup in memory, one read from disk. */
 int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
 {
     int rc = args_check_get(db, key, klen, val, vlen);
