@@ -13,7 +13,7 @@
  * between present ones).  Every loaded key is in a table when the gets
  * run (see rc_load).  It prints one line per kind of get: the tables, the
  * positioned reads and tables searched per get (from kv_stats:
- * get.table_reads, get.tables_searched) and the time per get.  With
+ * session.get.table_reads, session.get.tables_searched) and the time per get.  With
  * --order=random (the default) every table's key range covers the whole
  * key space, so a lookup searches the tables newest first until one has
  * the key (all of them for an absent key); with seq the ranges are
@@ -106,8 +106,8 @@ static void rc_load(const char *dir, uint64_t n, uint64_t tables, int random_ord
      * where a get costs no read.  So filler keys, which sort after every
      * loaded key ("~..."), go in until the memtable is frozen; kv_close
      * waits for its flush, and the reopen replays only filler. */
-    double switches = rc_stat(db, "write.memtable_switches");
-    for (uint64_t i = 0; tables > 1 && rc_stat(db, "write.memtable_switches") == switches; i++)
+    double switches = rc_stat(db, "session.write.memtable_switches");
+    for (uint64_t i = 0; tables > 1 && rc_stat(db, "session.write.memtable_switches") == switches; i++)
         for (int j = 0; j < 256; j++) {
             char fill[KEY_BYTES + 1];
             snprintf(fill, sizeof fill, "~%015" PRIu64, i * 256 + (uint64_t)j);
@@ -121,8 +121,8 @@ static void rc_load(const char *dir, uint64_t n, uint64_t tables, int random_ord
 /* G gets of present (absent = 0) or absent keys; prints their line. */
 static void rc_gets(kv_db *db, uint64_t n, uint64_t g, int absent)
 {
-    double reads0 = rc_stat(db, "get.table_reads");
-    double searched0 = rc_stat(db, "get.tables_searched");
+    double reads0 = rc_stat(db, "session.get.table_reads");
+    double searched0 = rc_stat(db, "session.get.tables_searched");
     bench_rng r;
     bench_rng_seed(&r, absent ? 9 : 8);
     char key[KEY_BYTES];
@@ -137,8 +137,8 @@ static void rc_gets(kv_db *db, uint64_t n, uint64_t g, int absent)
         kv_free(val);
     }
     double us = (bench_now() - t0) * 1e6 / (double)g;
-    double reads = rc_stat(db, "get.table_reads") - reads0;
-    double searched = rc_stat(db, "get.tables_searched") - searched0;
+    double reads = rc_stat(db, "session.get.table_reads") - reads0;
+    double searched = rc_stat(db, "session.get.tables_searched") - searched0;
     printf("readcost: %s keys=%" PRIu64 " tables=%.0f gets=%s: %.2f reads/get, %.2f tables "
            "searched/get, %.2f us/get\n", kv_stage(), n, rc_stat(db, "tables.count"),
            absent ? "absent" : "present", reads / (double)g, searched / (double)g, us);

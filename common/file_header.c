@@ -24,6 +24,7 @@ static const struct {
     {FILE_MAGIC_LOG04, "a stage-04 log"},
     {FILE_MAGIC_TBL05, "a stage-05 table"},
     {FILE_MAGIC_MAN06, "a stage-06 manifest"},
+    {FILE_MAGIC_STA04, "a STATS file (counters kept across sessions)"},
 };
 
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version)

@@ -447,7 +447,7 @@ batch_with_a_bad_op_writes_nothing() {
     expect_out "$(printf 'keep\t1')"
 }
 
-# With --sync a stage that reports fsyncs (a "wal.syncs" statistic) must
+# With --sync a stage that reports fsyncs (a "session.wal.syncs" statistic) must
 # have made at least one for the put; without it, none.
 sync_option_syncs_writes() {
     printf '%s\n' "put a 1" "stats" >"$TMP/in"
@@ -458,8 +458,8 @@ sync_option_syncs_writes() {
     expect_status 0
     with=$(sed -n 's/^wal\.syncs: //p' "$TMP/out")
     if [ -n "$with" ]; then
-        [ "$with" -gt 0 ] || fail "--sync: wal.syncs is $with"
-        [ "$without" = 0 ] || fail "without --sync: wal.syncs is $without"
+        [ "$with" -gt 0 ] || fail "--sync: session.wal.syncs is $with"
+        [ "$without" = 0 ] || fail "without --sync: session.wal.syncs is $without"
     fi
     kv --sync "$DB" put b 2
     expect_status 0
@@ -635,8 +635,8 @@ crashtest_names_only_the_stage_work() {
     "$ct" --power --sync0 --ops 40 --at 1 >"$TMP/ct" 2>&1 || fail "crashtest failed: $(tail -3 "$TMP/ct")"
     kv "$DB" put a 1
     kv "$DB" stats
-    for pair in "manifest.rolls:manifest roll-over" "flush.count:flush" \
-        "compact.files_deleted:obsolete table"; do
+    for pair in "session.manifest.rolls:manifest roll-over" "flush.count:flush" \
+        "session.compact.files_deleted:obsolete table"; do
         stat=${pair%%:*} words=${pair#*:}
         if grep -q "^$stat:" "$TMP/out"; then
             grep -q "background work.*$words" "$TMP/ct" || fail "crashtest does not count $words"

@@ -141,8 +141,8 @@ int hash_write_stats(kv_db *db, char **text)
 {
     struct hash_writer *w = db->writer;
     int n = asprintf(text,
-        "write.appends: %llu\n"
-        "write.bytes: %llu\n"
+        "session.write.appends: %llu\n"
+        "session.write.bytes: %llu\n"
         "durability: writes reach the OS before returning; no fsync of writes "
         "(kv_options.sync is ignored in this stage); kv_compact syncs what it writes\n",
         (unsigned long long)__atomic_load_n(&w->appends, __ATOMIC_RELAXED),

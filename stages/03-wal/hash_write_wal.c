@@ -160,13 +160,13 @@ int hash_write_stats(kv_db *db, char **text)
         wal_queue_stats_get(db->writer->q, &s);
     uint64_t all_syncs = s.syncs + s.dir_syncs;
     int n = asprintf(text,
-        "wal.records: %llu\n"
-        "wal.groups: %llu\n"
-        "wal.records_per_group: %.2f\n"
-        "wal.largest_group: %llu\n"
-        "wal.syncs: %llu\n"
-        "wal.dir_syncs: %llu\n"
-        "wal.sync_us_avg: %.1f\n"
+        "session.wal.records: %llu\n"
+        "session.wal.groups: %llu\n"
+        "session.wal.records_per_group: %.2f\n"
+        "session.wal.largest_group: %llu\n"
+        "session.wal.syncs: %llu\n"
+        "session.wal.dir_syncs: %llu\n"
+        "session.wal.sync_us_avg: %.1f\n"
         "durability: %s\n",
         (unsigned long long)s.records, (unsigned long long)s.groups,
         s.groups ? (double)s.records / (double)s.groups : 0.0,

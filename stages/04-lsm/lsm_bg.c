@@ -5,6 +5,8 @@
  *      fills mem again waits for it, so it always comes first;
  *   2. the table set's own work (table_set_work: nothing in stage 04; a
  *      compaction in stage 06);
+ * and after either, when a minute has passed since the last save, it
+ * saves the totals (lsm_totals.c);
  * then sleeps until a writer freezes a memtable (bg_work).  After each job
  * it wakes whoever waits for one (bg_done).
  *
@@ -93,12 +95,15 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
     *wake_us = 0;
     if (db->imm != NULL && !db->flush_failed && !db->failed) {
         lsm_flush_imm(db);
+        lsm_totals_tick(db);
         return 1;
     }
     int worked = 0;
     table_set_work(db->tables, &worked, wake_us);
-    if (worked)
+    if (worked) {
         pthread_cond_broadcast(&db->bg_done);
+        lsm_totals_tick(db);
+    }
     return worked;
 }
 

@@ -10,7 +10,7 @@
  *            adds to it (under write_lock); readers read it without a lock.
  *   imm      the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
- *            `imm` is still being flushed waits (kv_stats: write.stalls).
+ *            `imm` is still being flushed waits (kv_stats: session.write.stalls).
  *   tables   the table set (table_set.h): its current version is the
  *            tables a reader sees.
  *   wals     the logs not yet in tables, oldest first; the last takes writes.
@@ -69,6 +69,7 @@
 #include "kv.h"
 #include "lsm_wal.h"
 #include "memtable.h"
+#include "stats_file.h"
 #include "stats_text.h"
 #include "table.h"
 #include "table_set.h"
@@ -142,9 +143,21 @@ struct kv_db {
 
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, batches, gets, get_table_reads, get_tables_searched;
-    uint64_t stalls, stall_us, switches, new_log_us;
-    uint64_t flushes, flush_bytes, flush_entries, flush_us, flush_failures, wals_removed;
+    uint64_t stalls, stall_us, switches, new_log_us, flush_failures, wals_removed;
+
+    /* Totals: counters kept in DIR/STATS from one session to the next
+     * (lsm_totals.c; updated with __atomic). */
+    uint64_t flushes, flush_bytes, flush_entries, flush_us;
     uint64_t compactions, compact_bytes_in, compact_bytes_out, compact_dropped, compact_us;
+    uint64_t totals_since_seq;  /* they count the work after this write (0: all of it) */
+    char totals_since[640];     /* and why from there, for kv_stats */
+    stats_counters *totals;     /* the counters STATS keeps, bound to these fields */
+    uint64_t *totals_at_open;   /* their values when this open began counting */
+    pthread_mutex_t totals_lock;/* one save at a time; guards the two below */
+    uint64_t totals_saved_us;   /* lsm_now_us of the last save */
+    uint64_t totals_period_us;  /* while working, at most this long between saves */
+    uint64_t totals_save_failures;
+    char totals_save_error[512];
 };
 
 /* The database's clock, in microseconds. */
@@ -235,6 +248,24 @@ void lsm_bg_wake(kv_db *db);
  * REQUIRES: write_lock held (released while writing), imm not NULL,
  * the background thread (or KV_BG_INLINE's caller). */
 int  lsm_flush_imm(kv_db *db);
+
+/* ---- the totals (lsm_totals.c) ---------------------------------------------- */
+
+/* At kv_open, once the table set is open and the logs replayed: binds the
+ * totals and loads DIR/STATS (a missing or damaged one is not an error:
+ * the totals then count from here, and totals_since says why).  KV_OK or
+ * an error that is not about STATS (memory, I/O). */
+int  lsm_totals_open(kv_db *db);
+/* After a background job: saves STATS if totals_period_us has passed since
+ * the last save.  A failed save is counted, not fatal.  REQUIRES: write_lock
+ * held (released while saving). */
+void lsm_totals_tick(kv_db *db);
+/* At kv_close, after the last job: saves STATS.  KV_OK or the error. */
+int  lsm_totals_save(kv_db *db);
+/* kv_stats's lines about them. */
+void lsm_totals_stats(kv_db *db, stats_text *s);
+/* How much a bound total (its field's address) grew in this session. */
+uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter);
 
 /* ---- snapshots (lsm_snapshot.c) ------------------------------------------ */
 

@@ -8,7 +8,8 @@
  *   2. the table set finds its tables (table_set_open): every write up to
  *      `flushed` is in them, and the logs holding nothing else are marked;
  *   3. the other logs are replayed into a fresh memtable (lsm_replay.c);
- *   4. the write path opens over the last log (lsm_write.c), and the
+ *   4. the totals kept across sessions are loaded (lsm_totals.c);
+ *   5. the write path opens over the last log (lsm_write.c), and the
  *      background thread starts (lsm_bg.c).
  * kv_close undoes it in the other order.
  */
@@ -45,6 +46,9 @@ static void lsm_db_free(kv_db *db)
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->compact_lock);
+    pthread_mutex_destroy(&db->totals_lock);
+    free(db->totals);
+    free(db->totals_at_open);
     free(db);
 }
 
@@ -78,6 +82,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
+    pthread_mutex_init(&db->totals_lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
@@ -93,6 +98,8 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
         rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
     if (rc == KV_OK)
         rc = lsm_recover(db);
+    if (rc == KV_OK)
+        rc = lsm_totals_open(db);
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_write_open(db, db->open_tmps_removed || db->open_tables_removed ||
                                     db->open_wals_removed || db->open_torn_cut ||
@@ -129,6 +136,11 @@ int kv_close(kv_db *db)
     int set_rc = db->opt.read_only ? KV_OK : table_set_close(db->tables, rc == KV_OK && !failed);
     if (rc == KV_OK)
         rc = set_rc;
+    int totals_rc = failed ? KV_OK : lsm_totals_save(db);
+    if (rc == KV_OK && totals_rc != KV_OK)
+        rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
+                      "but its totals were not saved: %s (the next open goes on from the "
+                      "last save)", db->dir.path, db->totals_save_error);
     if (db->bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", db->bg_message);

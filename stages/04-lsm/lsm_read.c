@@ -5,7 +5,7 @@
  * of the key at or below the sequence answers (a tombstone answers "not
  * found"); a table whose key range excludes the key costs nothing, one
  * whose range holds it costs about 2 log2(N) positioned reads (table.h).
- * kv_stats counts them: get.table_reads_per_get, get.tables_per_get.
+ * kv_stats counts them: session.get.table_reads_per_get, session.get.tables_per_get.
  */
 #include <stdlib.h>
 #include <string.h>

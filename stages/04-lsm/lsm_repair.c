@@ -29,6 +29,7 @@
 #include "lsm_db.h"
 #include "lsm_files.h"
 #include "lsm_repair.h"
+#include "stats_file.h"
 
 /* Rewrites table i of the listing if it is damaged. */
 static int repair_one_table(repair_run *r, const lsm_listing *l, size_t i)
@@ -95,8 +96,12 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     lsm_listing_free(&l);
     if (rc == KV_OK && (rc = lsm_listing_read(dir, &l)) == KV_OK)
         rc = repair_owed_log(&r, l.wals, l.nwals, l.max_hi);
+    int stats_changed = 0;
     if (rc == KV_OK)
-        repair_say_done(&r, NULL);
+        rc = stats_file_repair(dir, line, ctx, &stats_changed);
+    if (rc == KV_OK)
+        repair_say_done(&r, stats_changed ? "STATS set aside (the totals count again from "
+                                            "the next open)" : NULL);
     lsm_listing_free(&l);
     repair_end(&r);
     return rc;

@@ -1,10 +1,12 @@
 /*
  * lsm_stats.c: kv_stats for the LSM stages: what the tree holds (memtables,
- * tables, logs), what kv_open found, what the write path, the flush, the
- * reads and compactions did since.  Read costs are the lesson of stage
- * 04: get.table_reads_per_get is the positioned reads a lookup made, and
- * get.tables_per_get how many tables it had to search.  The tables' own
- * lines come from the table set (table_set_stats).
+ * tables, logs); the totals, what flushes and compactions did since the
+ * database was created (kept in STATS: lsm_totals.c); what kv_open found;
+ * and, named session.*, what the write path, the reads and the log did
+ * since this open.  Read costs are the lesson of stage 04:
+ * session.get.table_reads_per_get is the positioned reads a lookup made,
+ * and session.get.tables_per_get how many tables it had to search.  The
+ * tables' own lines come from the table set (table_set_stats).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -57,33 +59,46 @@ static void stats_open(kv_db *db, stats_text *s)
     stats_text_add(s, "open.temporary_files_removed: %" PRIu64, db->open_tmps_removed);
 }
 
-static void stats_session(kv_db *db, stats_text *s)
+/* Kept in STATS from one session to the next (lsm_totals.c). */
+static void stats_totals(kv_db *db, stats_text *s)
 {
-    uint64_t gets = stat(&db->gets), flushes = stat(&db->flushes);
-    stats_text_add(s, "session.puts: %" PRIu64, stat(&db->puts));
-    stats_text_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
-    stats_text_add(s, "session.batches: %" PRIu64, stat(&db->batches));
-    stats_text_add(s, "session.gets: %" PRIu64, gets);
-    stats_text_add(s, "get.table_reads: %" PRIu64, stat(&db->get_table_reads));
-    stats_text_add(s, "get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
-    stats_text_add(s, "get.table_reads_per_get: %.2f", per(stat(&db->get_table_reads), gets));
-    stats_text_add(s, "get.tables_per_get: %.2f", per(stat(&db->get_tables_searched), gets));
-    stats_text_add(s, "write.memtable_switches: %" PRIu64, stat(&db->switches));
-    stats_text_add(s, "write.new_log_ms: %.3f", (double)stat(&db->new_log_us) / 1000.0);
-    stats_text_add(s, "write.stalls: %" PRIu64, stat(&db->stalls));
-    stats_text_add(s, "write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
-    stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
+    uint64_t flushes = stat(&db->flushes);
+    lsm_totals_stats(db, s);
     stats_text_add(s, "flush.count: %" PRIu64, flushes);
     stats_text_add(s, "flush.bytes: %" PRIu64, stat(&db->flush_bytes));
     stats_text_add(s, "flush.entries: %" PRIu64, stat(&db->flush_entries));
     stats_text_add(s, "flush.ms_avg: %.3f", per(stat(&db->flush_us), flushes) / 1000.0);
-    stats_text_add(s, "flush.failures: %" PRIu64, stat(&db->flush_failures));
-    stats_text_add(s, "flush.logs_removed: %" PRIu64, stat(&db->wals_removed));
     stats_text_add(s, "compact.count: %" PRIu64, stat(&db->compactions));
     stats_text_add(s, "compact.bytes_read: %" PRIu64, stat(&db->compact_bytes_in));
     stats_text_add(s, "compact.bytes_written: %" PRIu64, stat(&db->compact_bytes_out));
     stats_text_add(s, "compact.entries_dropped: %" PRIu64, stat(&db->compact_dropped));
     stats_text_add(s, "compact.ms: %.3f", (double)stat(&db->compact_us) / 1000.0);
+}
+
+/* Counted since this kv_open, and gone with it. */
+static void stats_session(kv_db *db, stats_text *s)
+{
+    uint64_t gets = stat(&db->gets);
+    stats_text_add(s, "session.puts: %" PRIu64, stat(&db->puts));
+    stats_text_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
+    stats_text_add(s, "session.batches: %" PRIu64, stat(&db->batches));
+    stats_text_add(s, "session.gets: %" PRIu64, gets);
+    stats_text_add(s, "session.get.table_reads: %" PRIu64, stat(&db->get_table_reads));
+    stats_text_add(s, "session.get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
+    stats_text_add(s, "session.get.table_reads_per_get: %.2f",
+                   per(stat(&db->get_table_reads), gets));
+    stats_text_add(s, "session.get.tables_per_get: %.2f",
+                   per(stat(&db->get_tables_searched), gets));
+    stats_text_add(s, "session.write.memtable_switches: %" PRIu64, stat(&db->switches));
+    stats_text_add(s, "session.write.new_log_ms: %.3f", (double)stat(&db->new_log_us) / 1000.0);
+    stats_text_add(s, "session.write.stalls: %" PRIu64, stat(&db->stalls));
+    stats_text_add(s, "session.write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
+    stats_text_add(s, "session.flush.count: %" PRIu64, lsm_totals_session(db, &db->flushes));
+    stats_text_add(s, "session.flush.failures: %" PRIu64, stat(&db->flush_failures));
+    stats_text_add(s, "session.flush.logs_removed: %" PRIu64, stat(&db->wals_removed));
+    stats_text_add(s, "session.compact.count: %" PRIu64,
+                   lsm_totals_session(db, &db->compactions));
+    stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
     stats_text_add(s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
 }
 
@@ -93,13 +108,13 @@ static void stats_wal(kv_db *db, stats_text *s)
     if (db->q != NULL)
         wal_queue_stats_get(db->q, &q);
     uint64_t all_syncs = q.syncs + q.dir_syncs;
-    stats_text_add(s, "wal.records: %" PRIu64, q.records);
-    stats_text_add(s, "wal.groups: %" PRIu64, q.groups);
-    stats_text_add(s, "wal.records_per_group: %.2f", per(q.records, q.groups));
-    stats_text_add(s, "wal.largest_group: %" PRIu64, q.largest_group);
-    stats_text_add(s, "wal.syncs: %" PRIu64, q.syncs);
-    stats_text_add(s, "wal.dir_syncs: %" PRIu64, q.dir_syncs);
-    stats_text_add(s, "wal.sync_us_avg: %.1f", per(q.sync_ns, all_syncs) / 1000.0);
+    stats_text_add(s, "session.wal.records: %" PRIu64, q.records);
+    stats_text_add(s, "session.wal.groups: %" PRIu64, q.groups);
+    stats_text_add(s, "session.wal.records_per_group: %.2f", per(q.records, q.groups));
+    stats_text_add(s, "session.wal.largest_group: %" PRIu64, q.largest_group);
+    stats_text_add(s, "session.wal.syncs: %" PRIu64, q.syncs);
+    stats_text_add(s, "session.wal.dir_syncs: %" PRIu64, q.dir_syncs);
+    stats_text_add(s, "session.wal.sync_us_avg: %.1f", per(q.sync_ns, all_syncs) / 1000.0);
     stats_text_add(s, "durability: %s",
               db->opt.sync ? "sync = 1: each write is on stable storage when it returns "
                              "(fdatasync of the log, group commit)"
@@ -117,6 +132,7 @@ int kv_stats(kv_db *db, char **text)
     stats_text_add(&s, "stage: %s", kv_stage());
     stats_text_add(&s, "dir: %s", db->dir.path);
     stats_tree(db, &s);
+    stats_totals(db, &s);
     stats_open(db, &s);
     stats_session(db, &s);
     stats_wal(db, &s);

@@ -9,7 +9,8 @@
  * writes are all in tables, temporary files: lsm_files.h) are named as
  * such and not judged.  kv_dump prints every table (table_dump: each
  * entry's offset, key, sequence, type) and every log record with its
- * sequence numbers and ops (one log's check and dump: lsm_wal_tools.c).
+ * sequence numbers and ops (one log's check and dump: lsm_wal_tools.c),
+ * and both read STATS, the totals kept across sessions (stats_file.h).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "lsm_db.h"
 #include "lsm_files.h"
 #include "offline.h"
+#include "stats_file.h"
 
 /* The directory's listing, once it is known to be this stage's: KV_OK, or
  * KV_ERR_CORRUPT for a damaged IDENTITY (the tool goes on), or an error
@@ -64,7 +66,9 @@ static int check_table(const char *dir, const lsm_listed_table *lt, kv_line_fn l
 static void check_others(const lsm_listing *l, kv_line_fn line, void *ctx)
 {
     for (size_t i = 0; i < l->nothers; i++)
-        if (offline_is_lost_dir(l->others[i]))
+        if (stats_file_is_named(l->others[i]))
+            continue; /* stats_file_check's */
+        else if (offline_is_lost_dir(l->others[i]))
             log_report_line(line, ctx, "%s/: what kv repair set aside; not part of the "
                             "database", l->others[i]);
         else
@@ -102,6 +106,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
     for (size_t i = 0; i < l.ntmps; i++)
         log_report_line(line, ctx, "%s: an unfinished file (a flush, kv_compact or kv_repair "
                         "was interrupted); kv_open removes it", l.tmps[i]);
+    status = offline_worse(status, stats_file_check(dir, line, ctx));
     check_others(&l, line, ctx);
     log_report_line(line, ctx, "total: %zu tables, %zu logs (%" PRIu64 " bytes, %" PRIu64
                     " records): %s", tables, t.logs, t.bytes, t.records,
@@ -140,6 +145,7 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
         status = offline_worse(status, lsm_wal_dump(dir, l.wals[i].start, line, ctx));
     if (l.ntables == 0 && l.nwals == 0)
         log_report_line(line, ctx, "# %s: no tables and no logs: an empty database", dir);
+    status = offline_worse(status, stats_file_dump(dir, line, ctx));
     lsm_listing_free(&l);
     return status;
 }

@@ -14,6 +14,7 @@ LSM_ENGINE_SRCS := stages/04-lsm/lsm_open.c stages/04-lsm/lsm_failure.c \
                    stages/04-lsm/lsm_write.c stages/04-lsm/lsm_bg.c \
                    stages/04-lsm/lsm_read.c stages/04-lsm/lsm_iter.c \
                    stages/04-lsm/lsm_snapshot.c stages/04-lsm/lsm_stats.c \
+                   stages/04-lsm/lsm_totals.c stages/04-lsm/stats_file.c \
                    stages/04-lsm/lsm_files.c stages/04-lsm/lsm_wal.c \
                    stages/04-lsm/lsm_wal_scan.c stages/04-lsm/lsm_replay.c \
                    stages/04-lsm/lsm_repair.c stages/04-lsm/lsm_inspect.c

@@ -40,6 +40,7 @@
 #include "kv.h"
 #include "lsm_files.h"
 #include "memtable.h"
+#include "stats_file.h"
 #include "stats_text.h"
 #include "table.h"
 
@@ -89,6 +90,9 @@ int  table_set_iters(table_set_version *v, iter **out, size_t *n);
 /* kv_stats's lines about the tables, as v holds them, and the set's own
  * counters. */
 void table_set_stats(table_set *ts, const table_set_version *v, stats_text *s);
+/* Binds the set's own counters that DIR/STATS keeps across sessions
+ * (stats_file.h): none in stage 04, each level's in stage 06. */
+void table_set_totals(table_set *ts, stats_counters *s);
 /* kv_inspect's lines about the tables of v (docs/lab.md: "table", and what
  * groups them, such as levels), with KV_INSPECT_DETAIL each table's parts
  * (lsm_inspect.h has the helpers both sets use).  KV_OK or an error. */

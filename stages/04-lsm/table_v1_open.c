@@ -38,13 +38,13 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     char text[128];
     uint64_t gets = table_count(&ctx->gets), get_reads = table_count(&ctx->get_reads);
-    snprintf(text, sizeof text, "table.reads: %" PRIu64, table_count(&ctx->reads));
+    snprintf(text, sizeof text, "session.table.reads: %" PRIu64, table_count(&ctx->reads));
     line(line_ctx, text);
-    snprintf(text, sizeof text, "table.read_bytes: %" PRIu64, table_count(&ctx->read_bytes));
+    snprintf(text, sizeof text, "session.table.read_bytes: %" PRIu64, table_count(&ctx->read_bytes));
     line(line_ctx, text);
-    snprintf(text, sizeof text, "table.gets: %" PRIu64, gets);
+    snprintf(text, sizeof text, "session.table.gets: %" PRIu64, gets);
     line(line_ctx, text);
-    snprintf(text, sizeof text, "table.reads_per_get: %.2f",
+    snprintf(text, sizeof text, "session.table.reads_per_get: %.2f",
              gets ? (double)get_reads / (double)gets : 0.0);
     line(line_ctx, text);
 }

@@ -84,7 +84,7 @@ void block_cache_insert(block_cache *c, block_cache_handle *h, uint64_t id, uint
 /* Drops the caller's reference.  NULL is a no-op. */
 void block_cache_release(block_cache *c, block_cache_handle *h);
 
-/* Counters (lru_cache.h) and the kv_stats lines "block_cache.hits: N",
+/* Counters (lru_cache.h) and the kv_stats lines "session.block_cache.hits: N",
  * ".misses", ".inserts", ".evictions", ".entries", ".usage", ".capacity". */
 void block_cache_stats(block_cache *c, lru_cache_stats *s);
 void block_cache_report(block_cache *c, kv_line_fn line, void *line_ctx);

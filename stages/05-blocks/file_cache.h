@@ -75,7 +75,7 @@ void file_cache_release(file_cache *fc, file_cache_handle *h);
  * (FC1): for a table closed for good, whose file may be deleted. */
 void file_cache_evict(file_cache *fc, uint64_t id);
 
-/* Counters (lru_cache.h) and the kv_stats lines "table_cache.hits: N",
+/* Counters (lru_cache.h) and the kv_stats lines "session.table_cache.hits: N",
  * ".misses", ".inserts", ".evictions", ".entries" (files open now),
  * ".usage", ".capacity". */
 void file_cache_stats(file_cache *fc, lru_cache_stats *s);

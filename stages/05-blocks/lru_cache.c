@@ -356,12 +356,15 @@ void lru_cache_report(lru_cache *c, const char *prefix, kv_line_fn line, void *l
     const struct {
         const char *name;
         uint64_t value;
-    } rows[] = {{"hits", st.hits},       {"misses", st.misses},   {"inserts", st.inserts},
-                {"evictions", st.evictions}, {"entries", st.entries}, {"usage", st.usage},
-                {"capacity", st.capacity}};
+        int counted; /* since this open (session.), or what the cache holds now */
+    } rows[] = {{"hits", st.hits, 1},       {"misses", st.misses, 1},
+                {"inserts", st.inserts, 1}, {"evictions", st.evictions, 1},
+                {"entries", st.entries, 0}, {"usage", st.usage, 0},
+                {"capacity", st.capacity, 0}};
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char text[128];
-        snprintf(text, sizeof text, "%s.%s: %" PRIu64, prefix, rows[i].name, rows[i].value);
+        snprintf(text, sizeof text, "%s%s.%s: %" PRIu64, rows[i].counted ? "session." : "",
+                 prefix, rows[i].name, rows[i].value);
         line(line_ctx, text);
     }
 }

@@ -89,16 +89,16 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         double value;
         int real;
     } rows[] = {
-        {"table.reads", (double)table_v2_counted(&ctx->reads), 0},
-        {"table.read_bytes", (double)table_v2_counted(&ctx->read_bytes), 0},
-        {"table.gets", (double)gets, 0},
-        {"table.reads_per_get", gets ? (double)table_v2_counted(&ctx->get_reads) / gets : 0, 1},
-        {"table.filter_useful", (double)useful, 0},
-        {"table.filter_false_positives", (double)table_v2_counted(&ctx->filter_misses), 0},
-        {"table.blocks_read", (double)read, 0},
-        {"table.blocks_from_cache", (double)cached, 0},
-        {"table.blocks_read_per_get", gets ? (double)read / gets : 0, 1},
-        {"table.blocks_per_get", gets ? (double)(read + cached) / gets : 0, 1},
+        {"session.table.reads", (double)table_v2_counted(&ctx->reads), 0},
+        {"session.table.read_bytes", (double)table_v2_counted(&ctx->read_bytes), 0},
+        {"session.table.gets", (double)gets, 0},
+        {"session.table.reads_per_get", gets ? (double)table_v2_counted(&ctx->get_reads) / gets : 0, 1},
+        {"session.table.filter_useful", (double)useful, 0},
+        {"session.table.filter_false_positives", (double)table_v2_counted(&ctx->filter_misses), 0},
+        {"session.table.blocks_read", (double)read, 0},
+        {"session.table.blocks_from_cache", (double)cached, 0},
+        {"session.table.blocks_read_per_get", gets ? (double)read / gets : 0, 1},
+        {"session.table.blocks_per_get", gets ? (double)(read + cached) / gets : 0, 1},
         {"table.open", (double)atomic_load(&ctx->tables_open), 0},
         {"table.meta_bytes", (double)atomic_load(&ctx->meta_bytes), 0},
     };

@@ -40,6 +40,7 @@
 #include "level_repair.h"
 #include "log_report.h"
 #include "manifest.h"
+#include "stats_file.h"
 
 /* ---- the directory ------------------------------------------------------------ */
 
@@ -482,11 +483,16 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         rc = repair_logs(&r, &ls, v.log_seq);
     if (rc == KV_OK)
         rc = repair_owed_log(&r, ls.l.wals, ls.l.nwals, v.log_seq);
+    int stats_changed = 0;
+    if (rc == KV_OK)
+        rc = stats_file_repair(dir, line, ctx, &stats_changed);
     char said[1000];
     if (rc == KV_OK && changed)
         rc = repair_write_manifest(&r, &v, &ls, said, sizeof said);
     if (rc == KV_OK)
-        repair_say_done(&r, changed ? said : NULL);
+        repair_say_done(&r, changed ? said
+                            : stats_changed ? "STATS set aside (the totals count again "
+                                              "from the next open)" : NULL);
     rversion_free(&v);
     repair_list_free(&ls);
     repair_end(&r);

@@ -7,7 +7,10 @@
  * it, the bytes they read and wrote, and the write amplification they add
  * up to (every byte written to a table, by flushes and compactions, over
  * the bytes flushed); then what only levels have: the level-0 brake on
- * writes, the tables deleted, the manifest.
+ * writes, the tables deleted, the manifest.  The compaction columns and
+ * the write amplification are totals, kept in STATS across sessions
+ * (table_set_totals binds them; lsm_totals.c); the rest of what is
+ * counted is per session (session.*).
  */
 #include <inttypes.h>
 
@@ -26,8 +29,8 @@ static void stats_levels(table_set *ts, const version *v, stats_text *f)
     for (int l = 0; l < VERSION_LEVELS; l++)
         written += stat(&ts->levels[l].bytes_written);
     uint64_t flushed = stat(&ts->levels[0].bytes_written);
-    stats_text_add(f, "levels: level tables bytes target score | compactions moves read_mb "
-               "written_mb seconds");
+    stats_text_add(f, "levels: level tables bytes target score | totals: compactions moves "
+               "read_mb written_mb seconds");
     for (int l = 0; l < VERSION_LEVELS; l++) {
         const level_counters *c = &ts->levels[l];
         stats_text_add(f, "level.%d: %zu %" PRIu64 " %" PRIu64 " %.2f | %" PRIu64 " %" PRIu64
@@ -44,16 +47,34 @@ static void stats_levels(table_set *ts, const version *v, stats_text *f)
 static void stats_level_only(table_set *ts, stats_text *f)
 {
     stats_text_add(f, "open.old_manifests_removed: %" PRIu64 "", ts->open_garbage_removed);
-    stats_text_add(f, "write.l0_slowdowns: %" PRIu64 "", stat(&ts->slowdowns));
-    stats_text_add(f, "write.l0_slowdown_ms: %.3f", (double)stat(&ts->slowdown_us) / 1000.0);
-    stats_text_add(f, "write.l0_stops: %" PRIu64 "", stat(&ts->stops));
-    stats_text_add(f, "write.l0_stop_ms: %.3f", (double)stat(&ts->stop_us) / 1000.0);
-    stats_text_add(f, "compact.files_deleted: %" PRIu64 "", stat(&ts->files_deleted));
-    stats_text_add(f, "compact.failures: %" PRIu64 "", stat(&ts->compact_failures));
-    stats_text_add(f, "flush.during_compaction: %" PRIu64 "",
+    stats_text_add(f, "session.write.l0_slowdowns: %" PRIu64 "", stat(&ts->slowdowns));
+    stats_text_add(f, "session.write.l0_slowdown_ms: %.3f",
+                   (double)stat(&ts->slowdown_us) / 1000.0);
+    stats_text_add(f, "session.write.l0_stops: %" PRIu64 "", stat(&ts->stops));
+    stats_text_add(f, "session.write.l0_stop_ms: %.3f", (double)stat(&ts->stop_us) / 1000.0);
+    uint64_t moves = 0;
+    for (int l = 0; l < VERSION_LEVELS; l++)
+        moves += lsm_totals_session(ts->db, &ts->levels[l].moves);
+    stats_text_add(f, "session.compact.moves: %" PRIu64, moves);
+    stats_text_add(f, "session.compact.files_deleted: %" PRIu64 "",
+                   stat(&ts->files_deleted));
+    stats_text_add(f, "session.compact.failures: %" PRIu64 "", stat(&ts->compact_failures));
+    stats_text_add(f, "session.flush.during_compaction: %" PRIu64 "",
                    stat(&ts->flushes_in_compaction));
-    stats_text_add(f, "manifest.edits: %" PRIu64 "", stat(&ts->manifest_edits));
-    stats_text_add(f, "manifest.rolls: %" PRIu64 "", stat(&ts->manifest_rolls));
+    stats_text_add(f, "session.manifest.edits: %" PRIu64 "", stat(&ts->manifest_edits));
+    stats_text_add(f, "session.manifest.rolls: %" PRIu64 "", stat(&ts->manifest_rolls));
+}
+
+void table_set_totals(table_set *ts, stats_counters *s)
+{
+    for (int l = 0; l < VERSION_LEVELS; l++) {
+        level_counters *c = &ts->levels[l];
+        stats_counters_add(s, &c->compactions, "level.%d.compactions", l);
+        stats_counters_add(s, &c->moves, "level.%d.moves", l);
+        stats_counters_add(s, &c->bytes_read, "level.%d.bytes_read", l);
+        stats_counters_add(s, &c->bytes_written, "level.%d.bytes_written", l);
+        stats_counters_add(s, &c->us, "level.%d.us", l);
+    }
 }
 
 void table_set_stats(table_set *ts, const table_set_version *v, stats_text *f)

@@ -15,11 +15,13 @@
  * is the engine's, with any other its address is NULL and nothing is set.
  *
  * The counters are kv_stats lines, each read if the stage prints it:
- * flush.count, compact.count (compactions and trivial moves), the "moves"
- * column of the level.N lines, manifest.rolls and compact.files_deleted;
- * the line printed names only those the stage has.
- * They count since the database was opened, so a workload reads them just
- * before each kv_close and adds them up.
+ * session.flush.count, session.compact.count (compactions and trivial
+ * moves), session.compact.moves, session.manifest.rolls and
+ * session.compact.files_deleted; the line printed names only those the
+ * stage has.  They count since the database was opened (the totals kept
+ * across sessions are not used: a crash loses the counts since their last
+ * save), so a workload reads them just before each kv_close and adds them
+ * up.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,42 +72,21 @@ static long crash_stat(const char *text, const char *name, int *found)
     return 0;
 }
 
-/* The sum of the "moves" column of the level.N lines (stage 06:
- * "level.N: tables bytes target score | compactions moves ..."); *found = 1
- * if there is such a line. */
-static long crash_stat_moves(const char *text, int *found)
-{
-    long moves = 0;
-    *found = 0;
-    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (strncmp(p, "level.", 6) != 0)
-            continue;
-        const char *bar = strchr(p, '|'), *eol = strchr(p, '\n');
-        if (bar == NULL || (eol != NULL && bar > eol))
-            continue;
-        char *end = NULL;
-        strtol(bar + 1, &end, 10); /* compactions */
-        moves += strtol(end, NULL, 10);
-        *found = 1;
-    }
-    return moves;
-}
-
 void crash_work_add(kv_db *db, crash_work *w)
 {
     char *text = NULL;
     if (kv_stats(db, &text) != KV_OK || text == NULL)
         return;
     int found;
-    w->flushes += crash_stat(text, "flush.count", &found);
+    w->flushes += crash_stat(text, "session.flush.count", &found);
     w->named |= found ? CRASH_WORK_FLUSHES : 0;
-    w->compactions += crash_stat(text, "compact.count", &found);
+    w->compactions += crash_stat(text, "session.compact.count", &found);
     w->named |= found ? CRASH_WORK_COMPACTIONS : 0;
-    w->moves += crash_stat_moves(text, &found);
+    w->moves += crash_stat(text, "session.compact.moves", &found);
     w->named |= found ? CRASH_WORK_MOVES : 0;
-    w->rolls += crash_stat(text, "manifest.rolls", &found);
+    w->rolls += crash_stat(text, "session.manifest.rolls", &found);
     w->named |= found ? CRASH_WORK_ROLLS : 0;
-    w->deleted += crash_stat(text, "compact.files_deleted", &found);
+    w->deleted += crash_stat(text, "session.compact.files_deleted", &found);
     w->named |= found ? CRASH_WORK_DELETED : 0;
     kv_free(text);
 }

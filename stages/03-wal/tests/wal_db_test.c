@@ -94,10 +94,10 @@ static void group_commit_shares_fsyncs_between_threads(void)
         pthread_join(t[i], NULL);
         CHECK_EQ(args[i].failures, 0);
     }
-    double records = stage_stat(db, "wal.records"), syncs = stage_stat(db, "wal.syncs");
+    double records = stage_stat(db, "session.wal.records"), syncs = stage_stat(db, "session.wal.syncs");
     CHECK_EQ(records, THREADS * EACH);
     CHECK_MSG(syncs < records / 2, "%g fsyncs for %g records", syncs, records);
-    CHECK(stage_stat(db, "wal.largest_group") > 1);
+    CHECK(stage_stat(db, "session.wal.largest_group") > 1);
     CLOSE(db);
     slow_io_uninstall();
     db = OPEN(dir, &opt);

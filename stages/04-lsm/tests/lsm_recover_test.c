@@ -245,7 +245,7 @@ static void failed_flush_is_reported_once_and_retried(void)
         io_fault_uninstall();
         CHECK(rc == KV_OK || rc == KV_ERR_IO);
         if (rc != KV_OK && strstr(kv_errmsg(), "in the background") != NULL) {
-            CHECK_EQ(lt_stat(db, "flush.failures"), 1);
+            CHECK_EQ(lt_stat(db, "session.flush.failures"), 1);
             lt_expect(db, "a", "1");
             CHECK_KV(kv_compact(db), KV_OK);
             CHECK_EQ(lt_stat(db, "tables.count"), 1);

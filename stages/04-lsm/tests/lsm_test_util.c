@@ -103,7 +103,7 @@ const char *lt_files(const char *dir)
     struct dirent *e;
     while ((e = readdir(d)) != NULL && n < 256) {
         if (e->d_name[0] == '.' || strcmp(e->d_name, "LOCK") == 0 ||
-            strcmp(e->d_name, "IDENTITY") == 0)
+            strcmp(e->d_name, "IDENTITY") == 0 || strcmp(e->d_name, "STATS") == 0)
             continue;
         names[n++] = strdup(e->d_name);
     }

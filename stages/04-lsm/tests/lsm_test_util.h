@@ -28,8 +28,8 @@ void lt_expect(kv_db *db, const char *key, const char *val);
 double lt_stat(kv_db *db, const char *name);
 /* 1 if dir/name exists. */
 int lt_exists(const char *dir, const char *name);
-/* The names of dir's files, sorted, joined with spaces (LOCK and IDENTITY
- * left out), in a static buffer overwritten by the next call. */
+/* The names of dir's files, sorted, joined with spaces (LOCK, IDENTITY
+ * and STATS left out), in a static buffer overwritten by the next call. */
 const char *lt_files(const char *dir);
 /* The name of the first table file (*.tbl) in dir, by name; fails the test
  * if there is none.  (Stage 04 names tables by their sequence numbers,

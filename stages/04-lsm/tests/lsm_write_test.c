@@ -32,7 +32,7 @@ static void fill_until_frozen(size_t memtable_bytes, size_t block)
     char key[17], val[101];
     memset(val, 'v', 100);
     val[100] = '\0';
-    for (int i = 0; lt_stat(db, "write.memtable_switches") == 0; i++) {
+    for (int i = 0; lt_stat(db, "session.write.memtable_switches") == 0; i++) {
         bytes = lt_stat(db, "memtable.bytes");
         CHECK_MSG(bytes <= limit, "a memtable of %.0f bytes, more than its size", bytes);
         entries = lt_stat(db, "memtable.entries");
@@ -101,7 +101,7 @@ static double put_64k_values(int sync)
         snprintf(key, sizeof key, "%016d", i);
         CHECK_KV(kv_put(db, key, 16, val, sizeof val), KV_OK);
     }
-    CHECK_EQ(lt_stat(db, "write.memtable_switches"), 0);
+    CHECK_EQ(lt_stat(db, "session.write.memtable_switches"), 0);
     double log_bytes = lt_stat(db, "logs.bytes");
     CHECK_KV(kv_close(db), KV_OK);
     io_set_ops(saved);

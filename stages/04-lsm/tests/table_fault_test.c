@@ -242,8 +242,8 @@ static void threads_share_an_open_table(void)
     CHECK_EQ(wrong, 0);
     tt_lines lines = {0};
     table_ctx_stats(ctx, tt_collect, &lines);
-    CHECK(strstr(lines.text, "table.reads: ") != NULL);
-    CHECK(strstr(lines.text, "table.reads_per_get: ") != NULL);
+    CHECK(strstr(lines.text, "session.table.reads: ") != NULL);
+    CHECK(strstr(lines.text, "session.table.reads_per_get: ") != NULL);
     tt_lines_clear(&lines);
     table_unref(t);
     table_ctx_free(ctx);

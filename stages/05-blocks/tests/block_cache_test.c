@@ -135,7 +135,7 @@ static void report_lines_say_block_cache(void)
     CHECK_KV(block_cache_new(1000, &c), KV_OK);
     cache_lines lines = {""};
     block_cache_report(c, cache_lines_add, &lines);
-    CHECK(strstr(lines.text, "block_cache.hits: 0\n") != NULL);
+    CHECK(strstr(lines.text, "session.block_cache.hits: 0\n") != NULL);
     CHECK(strstr(lines.text, "block_cache.capacity: 1000\n") != NULL);
     block_cache_free(c);
 }

@@ -235,7 +235,7 @@ static void report_lines_say_table_cache(void)
     CHECK_KV(file_cache_new(3, &fc), KV_OK);
     cache_lines lines = {""};
     file_cache_report(fc, cache_lines_add, &lines);
-    CHECK(strstr(lines.text, "table_cache.misses: 0\n") != NULL);
+    CHECK(strstr(lines.text, "session.table_cache.misses: 0\n") != NULL);
     CHECK(strstr(lines.text, "table_cache.capacity: 3\n") != NULL);
     file_cache_free(fc);
 }

@@ -276,7 +276,8 @@ static void report_names_each_counter(void)
     CHECK(!cached(c, 2));
     cache_lines lines = {""};
     lru_cache_report(c, "x", cache_lines_add, &lines);
-    CHECK_MSG(strcmp(lines.text, "x.hits: 1\nx.misses: 1\nx.inserts: 1\nx.evictions: 0\n"
+    CHECK_MSG(strcmp(lines.text, "session.x.hits: 1\nsession.x.misses: 1\n"
+                                 "session.x.inserts: 1\nsession.x.evictions: 0\n"
                                  "x.entries: 1\nx.usage: 8\nx.capacity: 64\n") == 0,
               "%s", lines.text);
     lru_cache_free(c);

@@ -111,13 +111,13 @@ static void a_lookup_reads_one_block_or_none(void)
     }
     /* One read per block, each put in the cache. */
     CHECK(reads > 1);
-    CHECK_EQ(tv_stat(ctx, "table.blocks_read"), reads);
-    CHECK_EQ(tv_stat(ctx, "block_cache.inserts"), reads);
+    CHECK_EQ(tv_stat(ctx, "session.table.blocks_read"), reads);
+    CHECK_EQ(tv_stat(ctx, "session.block_cache.inserts"), reads);
     /* Keys outside the table's range cost nothing, not even the filter. */
     CHECK_EQ(tv_get_reads(t, 5000, IKEY_ABSENT), 0);
-    double gets = tv_stat(ctx, "table.gets");
+    double gets = tv_stat(ctx, "session.table.gets");
     CHECK_EQ(tv_get_reads(t, -1, IKEY_ABSENT), 0);
-    CHECK_EQ(tv_stat(ctx, "table.gets"), gets);
+    CHECK_EQ(tv_stat(ctx, "session.table.gets"), gets);
     table_unref(t);
     table_ctx_free(ctx);
     memtable_unref(m);
@@ -136,8 +136,8 @@ static void filtered_misses_read_nothing(void)
     /* Each lookup the filter let through read its one block (or found it
      * cached); the rest read nothing.  At 10 bits per key, about 1% get
      * through. */
-    double passed = tv_stat(ctx, "table.filter_false_positives");
-    CHECK_EQ(tv_stat(ctx, "table.filter_useful") + passed, tv_stat(ctx, "table.gets"));
+    double passed = tv_stat(ctx, "session.table.filter_false_positives");
+    CHECK_EQ(tv_stat(ctx, "session.table.filter_useful") + passed, tv_stat(ctx, "session.table.gets"));
     CHECK(reads <= passed);
     CHECK_MSG(passed < 4000 * 0.03, "%.0f of 4000 absent keys passed the filter", passed);
     table_unref(t);
@@ -148,8 +148,8 @@ static void filtered_misses_read_nothing(void)
     t = tt_build_and_open(ctx, m, dir, "n.tbl");
     for (int k = 1; k < 8000; k += 2)
         tv_get_reads(t, k, IKEY_ABSENT);
-    CHECK_EQ(tv_stat(ctx, "table.filter_useful"), 0);
-    CHECK_EQ(tv_stat(ctx, "table.blocks_per_get"), 1);
+    CHECK_EQ(tv_stat(ctx, "session.table.filter_useful"), 0);
+    CHECK_EQ(tv_stat(ctx, "session.table.blocks_per_get"), 1);
     table_unref(t);
     table_ctx_free(ctx);
     memtable_unref(m);

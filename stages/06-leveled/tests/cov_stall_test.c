@@ -40,9 +40,9 @@ static void writes_past_l0_stop_wait_for_compaction_and_all_land(void)
         lt_put(db, k, v);
     }
     alarm(0);
-    CHECK(lt_stat(db, "write.l0_slowdowns") > 0);
+    CHECK(lt_stat(db, "session.write.l0_slowdowns") > 0);
     /* (Whether a write found two tables depends on the threads' timing:
-     * the compaction starts at once, so write.l0_stops is not checked.) */
+     * the compaction starts at once, so session.write.l0_stops is not checked.) */
     CHECK(lt_stat(db, "compact.count") > 0);
     for (int i = 0; i < STALL_KEYS; i++) {
         snprintf(k, sizeof k, "k%05d", (i * 7919) % STALL_KEYS);

@@ -95,7 +95,7 @@ static void a_flush_stops_above_the_first_level_it_overlaps(void)
 
 /* Writes that fill 32 KiB memtables much faster than the compactions of a
  * database with small levels finish: writers freeze memtables in the
- * middle of merges, which flush them (flush.during_compaction) to level 0.
+ * middle of merges, which flush them (session.flush.during_compaction) to level 0.
  * Every key keeps its last value, before and after a reopen, and kv_check
  * finds levels 1 and up without overlaps.  The first round almost always
  * has such a flush; up to five rounds are written before the test says
@@ -113,14 +113,14 @@ static void a_memtable_frozen_during_a_compaction_is_flushed_inside_it(void)
     char k[16], v[128];
     enum { KEYS = 20000 };
     int round = 0;
-    for (; round < 5 && lt_stat(db, "flush.during_compaction") == 0; round++)
+    for (; round < 5 && lt_stat(db, "session.flush.during_compaction") == 0; round++)
         for (int i = 0; i < KEYS; i++) {
             int key = (int)(((unsigned)i * 7919u) % KEYS);
             snprintf(k, sizeof k, "k%06d", key);
             snprintf(v, sizeof v, "%d-%0100d", round, key);
             lt_put(db, k, v);
         }
-    CHECK_MSG(lt_stat(db, "flush.during_compaction") > 0,
+    CHECK_MSG(lt_stat(db, "session.flush.during_compaction") > 0,
               "no flush during a compaction in %d rounds of %d puts", round, KEYS);
     CHECK(lt_stat(db, "compact.count") > 0);
     for (int pass = 0; pass < 2; pass++) {

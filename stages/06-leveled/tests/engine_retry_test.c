@@ -188,9 +188,9 @@ static void background_compaction_without_descriptors_is_tried_again(void)
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
     struct timespec pause = {0, 10 * 1000 * 1000};
-    for (int i = 0; i < 1000 && lt_stat(db, "compact.failures") < 2; i++)
+    for (int i = 0; i < 1000 && lt_stat(db, "session.compact.failures") < 2; i++)
         nanosleep(&pause, NULL);
-    CHECK_MSG(lt_stat(db, "compact.failures") >= 2, "no compaction failed, or none was tried "
+    CHECK_MSG(lt_stat(db, "session.compact.failures") >= 2, "no compaction failed, or none was tried "
               "again, in 10 s");
     CHECK_EQ(lt_stat(db, "write.failed"), 0);
     retry_put_range(db, 400, 420, 1); /* writes go on (the first may hear a failure) */
