@@ -7,7 +7,8 @@
 # OUT/STAGE-TARGET/.  Target names map to files: log -> data.log (stage 01),
 # segment -> 0000000001.log and hint -> 0000000002.hint (stage 02),
 # wal -> 0000000001.log (stage 03), table -> the one table kv_compact leaves
-# (stage 04: every script ends with a compact).
+# (stage 04: every script ends with a compact), stats -> STATS (stages
+# 04-07: the totals kv_close saved after that compact).
 #
 # The api target (fuzz/api_fuzz.c) reads a program of kv.h calls, not a
 # file: its seeds are written here (api_seeds), the same for every stage.
@@ -134,6 +135,7 @@ for pair in "$@"; do
         wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
         hint) file=0000000002.hint ;;  # the first merge output of the last script
         table) file='*.tbl' ;;  # stage 04: its name says which writes it holds
+        stats) file=STATS ;;  # stages 04-07: the totals kv_close saves
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac
     kv=build/$stage/kv
@@ -156,7 +158,7 @@ put b $(printf '%0400d' 3)
 compact" ; do
         n=$((n + 1))
         rm -rf "$tmp/db"
-        [ "$target" = table ] && script="$script
+        [ "$target" = table ] || [ "$target" = stats ] && script="$script
 compact"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
         f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)

@@ -7,7 +7,8 @@
  * What kv_stats shows of the tables needs no file: it is read from the
  * tables at open.  What happened to them, how often they were rewritten,
  * is gone when the process ends unless it is written down, as RocksDB
- * does with `persist_stats_to_disk` (every stats_persist_period_sec).
+ * does with DBOptions::persist_stats_to_disk (every
+ * stats_persist_period_sec, 600 s by default).
  * Here:
  *   - kv_open loads STATS; the totals go on from what it holds;
  *   - the background thread saves it after a job when a minute has passed

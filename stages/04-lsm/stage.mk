@@ -40,7 +40,7 @@ SRCS_04-lsm += stages/04-lsm/lsm_wal_tools.c stages/04-lsm/lsm_repair_log.c \
                stages/04-lsm/table_v1_salvage.c
 INC_04-lsm := -Istages/03-wal
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
-FUZZ_04-lsm := table
+FUZZ_04-lsm := table stats
 # Unit tests (build/04-lsm/stagetest): each building block on its own
 # (internal keys, the arena, the skiplist with one writer racing readers,
 # the memtable, the merging iterator and the user's view, table format v1

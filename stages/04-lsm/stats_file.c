@@ -286,7 +286,7 @@ static void stats_report_dump(void *ctx, const char *name, uint64_t value, size_
 {
     stats_report_ctx *c = ctx;
     c->counters++;
-    log_report_line(c->line, c->ctx, "STATS @%zu: %s = %" PRIu64, offset, name, value);
+    log_report_line(c->line, c->ctx, "%10zu  %s = %" PRIu64, offset, name, value);
 }
 
 /* Reads and decodes DIR/STATS with each: KV_OK (*found says whether there is
@@ -333,6 +333,12 @@ int stats_file_dump(const char *dir, kv_line_fn line, void *ctx)
 {
     stats_report_ctx c = {.line = line, .ctx = ctx};
     int found = 0;
+    char *path = io_join(dir, STATS_FILE_NAME);
+    int exists = 0;
+    if (path != NULL && io_exists(path, &exists) == KV_OK && exists)
+        log_report_line(line, ctx, "# %s: the totals kept across sessions: offset of each "
+                        "counter, its name and value (see docs/formats.md)", STATS_FILE_NAME);
+    free(path);
     int rc = stats_file_report(dir, stats_report_dump, &c, &found);
     if (rc != KV_OK)
         log_report_line(line, ctx, "# %s: %s", STATS_FILE_NAME, kv_errmsg());

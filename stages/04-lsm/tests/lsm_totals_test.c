@@ -206,8 +206,9 @@ static void check_and_dump_show_stats(void)
     CHECK_MSG(strstr(lines.text, "not a file of stage") == NULL, "%s", lines.text);
     lines.len = 0;
     CHECK_KV(kv_dump(dir, lt_collect, &lines), KV_OK);
-    CHECK_MSG(strstr(lines.text, "STATS @20: since_seq = 0") != NULL &&
-                  strstr(lines.text, ": flush.count = ") != NULL, "%s", lines.text);
+    CHECK_MSG(strstr(lines.text, "# STATS: the totals kept across sessions") != NULL &&
+                  strstr(lines.text, "\n        20  since_seq = 0\n") != NULL &&
+                  strstr(lines.text, "  flush.count = 1\n") != NULL, "%s", lines.text);
 }
 
 static const harness_test lsm_totals_tests[] = {
