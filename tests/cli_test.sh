@@ -453,10 +453,10 @@ sync_option_syncs_writes() {
     printf '%s\n' "put a 1" "stats" >"$TMP/in"
     kv_stdin "$TMP/in" "$DB"
     expect_status 0
-    without=$(sed -n 's/^wal\.syncs: //p' "$TMP/out")
+    without=$(sed -n 's/^session\.wal\.syncs: //p' "$TMP/out")
     kv_stdin "$TMP/in" --sync "$DB"
     expect_status 0
-    with=$(sed -n 's/^wal\.syncs: //p' "$TMP/out")
+    with=$(sed -n 's/^session\.wal\.syncs: //p' "$TMP/out")
     if [ -n "$with" ]; then
         [ "$with" -gt 0 ] || fail "--sync: session.wal.syncs is $with"
         [ "$without" = 0 ] || fail "without --sync: session.wal.syncs is $without"
