@@ -34,5 +34,6 @@ const stage_caps *stage_caps_find(void) { return stage_caps_lookup(kv_stage()); 
 int stage_caps_is_meta_file(const char *name)
 {
     return strcmp(name, "CURRENT") == 0 || strcmp(name, "CURRENT.tmp") == 0 ||
-           strncmp(name, "MANIFEST-", 9) == 0;
+           strncmp(name, "MANIFEST-", 9) == 0 || strcmp(name, "STATS") == 0 ||
+           strcmp(name, "STATS.tmp") == 0;
 }

@@ -35,9 +35,10 @@ typedef struct stage_caps {
  * the table has none. */
 const stage_caps *stage_caps_find(void);
 
-/* 1 if `name` is a file that says which files make up the database rather
- * than holding data (stage 06's CURRENT and MANIFEST-NNNNNN, rewritten at
- * each open that may write): tests that count or grow data files skip it. */
+/* 1 if `name` is a file that holds no data but says which files make up
+ * the database (stage 06's CURRENT and MANIFEST-NNNNNN, rewritten at each
+ * open that may write) or what the engine has done (STATS, stages 04-07,
+ * rewritten at each close): tests that count or grow data files skip it. */
 int stage_caps_is_meta_file(const char *name);
 
 /* The row for `stage`, or NULL. */
