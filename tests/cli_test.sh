@@ -551,9 +551,9 @@ command_name_as_dir_gets_order_note() {
     cd - >/dev/null || true
 }
 
-# The largest file of $DB other than IDENTITY and LOCK: the data file.
+# The largest file of $DB other than IDENTITY, LOCK and STATS: the data file.
 data_file() {
-    ls -S "$DB" | grep -v -e '^IDENTITY' -e '^LOCK$' | head -n 1
+    ls -S "$DB" | grep -v -e '^IDENTITY' -e '^LOCK$' -e '^STATS$' | head -n 1
 }
 
 read_only_notes_torn_tail_left_in_place() {
