@@ -153,6 +153,9 @@ struct kv_db {
     char totals_since[640];     /* and why from there, for kv_stats */
     stats_counters *totals;     /* the counters STATS keeps, bound to these fields */
     uint64_t *totals_at_open;   /* their values when this open began counting */
+    uint64_t *totals_saved;     /* their values in STATS, as loaded or last saved */
+    int totals_rewrite;         /* STATS is damaged, or missing while tables exist:
+                                   the next save writes it even if nothing changed */
     pthread_mutex_t totals_lock;/* one save at a time; guards the two below */
     uint64_t totals_saved_us;   /* lsm_now_us of the last save */
     uint64_t totals_period_us;  /* while working, at most this long between saves */
@@ -251,16 +254,18 @@ int  lsm_flush_imm(kv_db *db);
 
 /* ---- the totals (lsm_totals.c) ---------------------------------------------- */
 
-/* At kv_open, once the table set is open and the logs replayed: binds the
- * totals and loads DIR/STATS (a missing or damaged one is not an error:
- * the totals then count from here, and totals_since says why).  KV_OK or
- * an error that is not about STATS (memory, I/O). */
-int  lsm_totals_open(kv_db *db);
+/* At kv_open, once the table set is open (every write up to `flushed` is
+ * in its tables) and the logs replayed: binds the totals and loads
+ * DIR/STATS (a missing or damaged one is not an error: the totals then
+ * count from here, and totals_since says why).  KV_OK or an error that is
+ * not about STATS (memory, I/O). */
+int  lsm_totals_open(kv_db *db, uint64_t flushed);
 /* After a background job: saves STATS if totals_period_us has passed since
  * the last save.  A failed save is counted, not fatal.  REQUIRES: write_lock
  * held (released while saving). */
 void lsm_totals_tick(kv_db *db);
-/* At kv_close, after the last job: saves STATS.  KV_OK or the error. */
+/* At kv_close, after the last job: saves STATS if the totals changed since
+ * the last save (or STATS must be written again).  KV_OK or the error. */
 int  lsm_totals_save(kv_db *db);
 /* kv_stats's lines about them. */
 void lsm_totals_stats(kv_db *db, stats_text *s);

@@ -12,7 +12,9 @@
  * Here:
  *   - kv_open loads STATS; the totals go on from what it holds;
  *   - the background thread saves it after a job when a minute has passed
- *     since the last save (totals_period_us), and kv_close saves it;
+ *     since the last save (totals_period_us), and kv_close saves it; each
+ *     only if a total changed since the last save (a database that never
+ *     flushed has no STATS: its totals are all zero);
  *   - so a crash loses at most the last minute's counts, never data: the
  *     totals are a record of work done, and no read depends on them.
  * A missing or damaged STATS does not stop kv_open (stats_file.h SF2):
@@ -45,7 +47,7 @@ static void lsm_totals_bind(kv_db *db, stats_counters *s)
     table_set_totals(db->tables, s);
 }
 
-int lsm_totals_open(kv_db *db)
+int lsm_totals_open(kv_db *db, uint64_t flushed)
 {
     db->totals_period_us = LSM_TOTALS_PERIOD_US;
     db->totals_saved_us = lsm_now_us();
@@ -55,47 +57,80 @@ int lsm_totals_open(kv_db *db)
     uint64_t seq = atomic_load(&db->last_seq);
     int found = 0;
     int rc = stats_file_load(db->dir.path, db->totals, !db->opt.read_only, &found);
-    if ((db->totals_at_open = calloc(db->totals->n + 1, sizeof *db->totals_at_open)) == NULL)
+    if (rc != KV_OK && rc != KV_ERR_CORRUPT)
+        return rc;
+    size_t n = db->totals->n;
+    db->totals_at_open = calloc(n + 1, sizeof *db->totals_at_open);
+    db->totals_saved = calloc(n + 1, sizeof *db->totals_saved);
+    if (db->totals_at_open == NULL || db->totals_saved == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
-    for (size_t i = 0; i < db->totals->n; i++)
-        db->totals_at_open[i] = *db->totals->c[i].value;
     if (rc == KV_OK && found) {
         if (db->totals_since_seq == 0)
             snprintf(db->totals_since, sizeof db->totals_since, "the database was created");
         else
             snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 " (an open "
                      "found no STATS it could use then)", db->totals_since_seq);
-        return KV_OK;
-    }
-    if (rc != KV_OK && rc != KV_ERR_CORRUPT)
-        return rc;
-    /* No usable STATS: count from here.  With no write ever made, "here"
-     * is the database's creation (no flush or compaction came before). */
-    db->totals_since_seq = seq;
-    if (rc == KV_ERR_CORRUPT)
+    } else if (rc == KV_ERR_CORRUPT) {
+        /* Count from here, and say why; the next save replaces the file. */
+        db->totals_since_seq = seq;
+        db->totals_rewrite = 1;
         snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 ", this open: "
                  "%s; kv_open ignored it (kv check reports it, kv repair sets it aside)", seq,
                  kv_errmsg());
-    else if (seq == 0)
+        kv_error_clear();
+    } else if (flushed == 0) {
+        /* No STATS and no table: no flush or compaction has left anything,
+         * so the totals, all zero, are the database's since its creation.
+         * (STATS is first written once they change.) */
         snprintf(db->totals_since, sizeof db->totals_since, "the database was created");
-    else
+    } else {
+        db->totals_since_seq = seq;
+        db->totals_rewrite = 1;
         snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 ", this open: "
                  "there was no STATS file (written by a build that kept none, or removed)",
                  seq);
-    kv_error_clear();
+    }
+    for (size_t i = 0; i < n; i++)
+        db->totals_at_open[i] = *db->totals->c[i].value;
+    if (found && rc == KV_OK)
+        memcpy(db->totals_saved, db->totals_at_open, n * sizeof *db->totals_saved);
     return KV_OK;
 }
 
 /* REQUIRES: totals_lock held. */
 static int lsm_totals_save_locked(kv_db *db)
 {
+    size_t n = db->totals->n;
+    uint64_t *now = calloc(n + 1, sizeof *now);
+    if (now == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory (saving STATS)", db->dir.path);
+    for (size_t i = 0; i < n; i++)
+        now[i] = __atomic_load_n(db->totals->c[i].value, __ATOMIC_RELAXED);
     int rc = stats_file_save(db->dir.path, db->totals);
     db->totals_saved_us = lsm_now_us();
-    if (rc != KV_OK) {
+    if (rc == KV_OK) {
+        /* What the file holds is at least `now` (a counter may have grown
+         * since): a later save compares with these. */
+        memcpy(db->totals_saved, now, n * sizeof *now);
+        db->totals_rewrite = 0;
+    } else {
         db->totals_save_failures++;
         snprintf(db->totals_save_error, sizeof db->totals_save_error, "%s", kv_errmsg());
     }
+    free(now);
     return rc;
+}
+
+/* 1 if STATS must be written: a total changed since the last save, or the
+ * file must be replaced.  REQUIRES: totals_lock held. */
+static int lsm_totals_changed(const kv_db *db)
+{
+    if (db->totals_rewrite)
+        return 1;
+    for (size_t i = 0; i < db->totals->n; i++)
+        if (__atomic_load_n(db->totals->c[i].value, __ATOMIC_RELAXED) != db->totals_saved[i])
+            return 1;
+    return 0;
 }
 
 void lsm_totals_tick(kv_db *db)
@@ -109,7 +144,8 @@ void lsm_totals_tick(kv_db *db)
         return;
     pthread_mutex_unlock(&db->write_lock);
     pthread_mutex_lock(&db->totals_lock);
-    lsm_totals_save_locked(db); /* a failure is counted and shown, and tried again */
+    if (lsm_totals_changed(db))
+        lsm_totals_save_locked(db); /* a failure is counted and shown, and tried again */
     pthread_mutex_unlock(&db->totals_lock);
     pthread_mutex_lock(&db->write_lock);
 }
@@ -119,7 +155,7 @@ int lsm_totals_save(kv_db *db)
     if (db->totals == NULL || db->opt.read_only)
         return KV_OK;
     pthread_mutex_lock(&db->totals_lock);
-    int rc = lsm_totals_save_locked(db);
+    int rc = lsm_totals_changed(db) ? lsm_totals_save_locked(db) : KV_OK;
     pthread_mutex_unlock(&db->totals_lock);
     return rc;
 }

@@ -314,8 +314,8 @@ int stats_file_check(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "%s: %zu counters kept across sessions: ok",
                         STATS_FILE_NAME, c.counters);
     else if (rc == KV_OK)
-        log_report_line(line, ctx, "%s: none: kv_stats counts its totals from the next open "
-                        "(the next kv_close writes one)", STATS_FILE_NAME);
+        log_report_line(line, ctx, "%s: none: no flush or compaction counted yet (or it was "
+                        "removed: kv_stats then counts from the next open)", STATS_FILE_NAME);
     else if (rc == KV_ERR_CORRUPT)
         log_report_line(line, ctx, "%s: DAMAGED: %s; kv_open ignores it and counts the totals "
                         "again from that open, kv repair sets it aside; no data is in it",

@@ -19,6 +19,8 @@
  * and the file ends right after the crc32c.
  *
  * Invariants:
+ *   SF0. It is written only when a total changed (lsm_totals.c): a database
+ *        that has never flushed has none.
  *   SF1. STATS is always whole: it is written as STATS.tmp, synced, and
  *        renamed over STATS, so a crash leaves the old file or the new one
  *        (and maybe a STATS.tmp, which a writable kv_open removes).

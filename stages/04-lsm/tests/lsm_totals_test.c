@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../../tests/harness.h"
@@ -211,7 +212,44 @@ static void check_and_dump_show_stats(void)
                   strstr(lines.text, "  flush.count = 1\n") != NULL, "%s", lines.text);
 }
 
+static ino_t stats_inode(const char *dir)
+{
+    struct stat st;
+    CHECK(stat(harness_join(dir, STATS_FILE_NAME), &st) == 0);
+    return st.st_ino;
+}
+
+/* STATS is written when a total changes, not at every close. */
+static void stats_is_written_only_when_a_total_changes(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 64 * 1024, 0);
+    lt_put(db, "a", "1");
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK(!lt_exists(dir, STATS_FILE_NAME)); /* no flush yet: all zero */
+    db = lt_open(dir, 64 * 1024, 1);
+    char *text = stats_text_of(db);
+    CHECK_MSG(strstr(text, "totals.since: the database was created\n") != NULL, "%s", text);
+    kv_free(text);
+    CHECK_KV(kv_close(db), KV_OK);
+
+    db = lt_open(dir, 64 * 1024, 0);
+    put_and_flush(db, 0, 10);
+    CHECK_KV(kv_close(db), KV_OK);
+    ino_t saved = stats_inode(dir);
+    db = lt_open(dir, 64 * 1024, 0);
+    lt_expect(db, "a", "1");
+    lt_put(db, "b", "2"); /* a write, but no flush: no total changes */
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(stats_inode(dir) == saved, "a close that changed no total rewrote STATS");
+    db = lt_open(dir, 64 * 1024, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    CHECK_MSG(stats_inode(dir) != saved, "a close after a flush did not save STATS");
+}
+
 static const harness_test lsm_totals_tests[] = {
+    HARNESS_TEST(stats_is_written_only_when_a_total_changes),
     HARNESS_TEST(totals_survive_a_reopen),
     HARNESS_TEST(damaged_stats_is_ignored_and_said),
     HARNESS_TEST(repair_sets_damaged_stats_aside),
