@@ -154,8 +154,8 @@ struct kv_db {
     stats_counters *totals;     /* the counters STATS keeps, bound to these fields */
     uint64_t *totals_at_open;   /* their values when this open began counting */
     uint64_t *totals_saved;     /* their values in STATS, as loaded or last saved */
-    int totals_rewrite;         /* STATS is damaged, or missing while tables exist:
-                                   the next save writes it even if nothing changed */
+    int totals_rewrite;         /* STATS is damaged: the next save replaces it
+                                   even if no total changed */
     pthread_mutex_t totals_lock;/* one save at a time; guards the two below */
     uint64_t totals_saved_us;   /* lsm_now_us of the last save */
     uint64_t totals_period_us;  /* while working, at most this long between saves */
@@ -256,10 +256,10 @@ int  lsm_flush_imm(kv_db *db);
 
 /* At kv_open, once the table set is open (every write up to `flushed` is
  * in its tables) and the logs replayed: binds the totals and loads
- * DIR/STATS (a missing or damaged one is not an error: the totals then
- * count from here, and totals_since says why).  KV_OK or an error that is
- * not about STATS (memory, I/O). */
-int  lsm_totals_open(kv_db *db, uint64_t flushed);
+ * DIR/STATS if the listing l has it (a missing or damaged one is not an
+ * error: the totals then count from here, and totals_since says why).
+ * KV_OK or an error that is not about STATS (memory, I/O). */
+int  lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed);
 /* After a background job: saves STATS if totals_period_us has passed since
  * the last save.  A failed save is counted, not fatal.  REQUIRES: write_lock
  * held (released while saving). */

@@ -53,17 +53,19 @@ static void lsm_db_free(kv_db *db)
     free(db);
 }
 
-/* Steps 2 and 3; *flushed: every write up to it is in the tables (0: they
- * hold none). */
-static int lsm_recover(kv_db *db, uint64_t *flushed)
+/* Steps 2, 3 and 4. */
+static int lsm_recover(kv_db *db)
 {
     lsm_listing l;
     int rc = lsm_listing_read(db->dir.path, &l);
     if (rc != KV_OK)
         return rc;
-    rc = table_set_open(db, &l, &db->tables, flushed);
+    uint64_t flushed = 0;
+    rc = table_set_open(db, &l, &db->tables, &flushed);
     if (rc == KV_OK)
-        rc = lsm_replay_logs(db, l.wals, l.nwals, *flushed);
+        rc = lsm_replay_logs(db, l.wals, l.nwals, flushed);
+    if (rc == KV_OK)
+        rc = lsm_totals_open(db, &l, flushed);
     lsm_listing_free(&l);
     return rc;
 }
@@ -97,11 +99,8 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     rc = table_ctx_new(&opt, &db->tctx);
     if (rc == KV_OK)
         rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
-    uint64_t flushed = 0;
     if (rc == KV_OK)
-        rc = lsm_recover(db, &flushed);
-    if (rc == KV_OK)
-        rc = lsm_totals_open(db, flushed);
+        rc = lsm_recover(db);
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_write_open(db, db->open_tmps_removed || db->open_tables_removed ||
                                     db->open_wals_removed || db->open_torn_cut ||

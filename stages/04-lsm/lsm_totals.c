@@ -47,8 +47,13 @@ static void lsm_totals_bind(kv_db *db, stats_counters *s)
     table_set_totals(db->tables, s);
 }
 
-int lsm_totals_open(kv_db *db, uint64_t flushed)
+int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
 {
+    int listed = 0, tmp_listed = 0;
+    for (size_t i = 0; i < l->nothers; i++) {
+        listed |= strcmp(l->others[i], STATS_FILE_NAME) == 0;
+        tmp_listed |= strcmp(l->others[i], STATS_FILE_TMP) == 0;
+    }
     db->totals_period_us = LSM_TOTALS_PERIOD_US;
     db->totals_saved_us = lsm_now_us();
     if ((db->totals = calloc(1, sizeof *db->totals)) == NULL)
@@ -56,7 +61,8 @@ int lsm_totals_open(kv_db *db, uint64_t flushed)
     lsm_totals_bind(db, db->totals);
     uint64_t seq = atomic_load(&db->last_seq);
     int found = 0;
-    int rc = stats_file_load(db->dir.path, db->totals, !db->opt.read_only, &found);
+    int rc = stats_file_load_listed(db->dir.path, db->totals, listed, tmp_listed,
+                                    !db->opt.read_only, &found);
     if (rc != KV_OK && rc != KV_ERR_CORRUPT)
         return rc;
     size_t n = db->totals->n;
@@ -84,16 +90,19 @@ int lsm_totals_open(kv_db *db, uint64_t flushed)
          * (STATS is first written once they change.) */
         snprintf(db->totals_since, sizeof db->totals_since, "the database was created");
     } else {
+        /* Tables but no STATS: kept from when a total changes (the write
+         * it counts from is saved with it). */
         db->totals_since_seq = seq;
-        db->totals_rewrite = 1;
         snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 ", this open: "
                  "there was no STATS file (written by a build that kept none, or removed)",
                  seq);
     }
     for (size_t i = 0; i < n; i++)
         db->totals_at_open[i] = *db->totals->c[i].value;
-    if (found && rc == KV_OK)
-        memcpy(db->totals_saved, db->totals_at_open, n * sizeof *db->totals_saved);
+    /* What a save compares with: a total that changes from here.  (Without a
+     * STATS, since_seq alone differs from the zeros of no file, and is
+     * saved with the first total that changes.) */
+    memcpy(db->totals_saved, db->totals_at_open, n * sizeof *db->totals_saved);
     return KV_OK;
 }
 

@@ -61,25 +61,34 @@ int stats_file_encode(const stats_counters *s, uint8_t **out, size_t *n)
     *out = NULL;
     if (s->n >= STATS_FILE_MAX)
         return kv_error(KV_ERR_INVALID, "STATS: more than %d counters bound", STATS_FILE_MAX - 1);
-    size_t size = STATS_FILE_FIRST_AT + 4;
+    /* Each value is read once: the size and the bytes agree even while
+     * another thread counts. */
+    uint64_t value[STATS_FILE_MAX];
+    size_t size = STATS_FILE_FIRST_AT + 4, count = 0;
     for (size_t i = 0; i < s->n; i++) {
         if (!stats_binding_ok(s, i))
             return kv_error(KV_ERR_INVALID, "STATS: counter \"%s\" has a bad or repeated name",
                             s->c[i].name);
-        size += 1 + strlen(s->c[i].name) + 8;
+        value[i] = __atomic_load_n(s->c[i].value, __ATOMIC_RELAXED);
+        if (value[i] != 0) {
+            size += 1 + strlen(s->c[i].name) + 8;
+            count++;
+        }
     }
     uint8_t *p = malloc(size);
     if (p == NULL)
         return kv_error(KV_ERR_NOMEM, "STATS: out of memory");
     file_header_encode(p, FILE_MAGIC_STA04, STATS_FILE_VERSION);
-    coding_put_u32(p + STATS_FILE_COUNT_AT, (uint32_t)s->n);
+    coding_put_u32(p + STATS_FILE_COUNT_AT, (uint32_t)count);
     size_t at = STATS_FILE_FIRST_AT;
     for (size_t i = 0; i < s->n; i++) {
+        if (value[i] == 0)
+            continue; /* SF3: a counter not named is zero */
         size_t len = strlen(s->c[i].name);
         p[at++] = (uint8_t)len;
         memcpy(p + at, s->c[i].name, len);
         at += len;
-        coding_put_u64(p + at, __atomic_load_n(s->c[i].value, __ATOMIC_RELAXED));
+        coding_put_u64(p + at, value[i]);
         at += 8;
     }
     coding_put_u32(p + at, crc32c_value(p + STATS_FILE_COUNT_AT, at - STATS_FILE_COUNT_AT));
@@ -192,7 +201,6 @@ static int stats_file_read(const char *path, uint8_t **buf, size_t *n, int *foun
 typedef struct stats_load_ctx {
     const stats_counters *s;
     uint64_t value[STATS_FILE_MAX];
-    int named[STATS_FILE_MAX];
 } stats_load_ctx;
 
 static void stats_load_one(void *ctx, const char *name, uint64_t value, size_t offset)
@@ -200,39 +208,55 @@ static void stats_load_one(void *ctx, const char *name, uint64_t value, size_t o
     (void)offset;
     stats_load_ctx *c = ctx;
     for (size_t i = 0; i < c->s->n; i++)
-        if (strcmp(c->s->c[i].name, name) == 0) {
+        if (strcmp(c->s->c[i].name, name) == 0)
             c->value[i] = value;
-            c->named[i] = 1;
-        }
 }
 
-int stats_file_load(const char *dir, const stats_counters *s, int writable, int *found)
+int stats_file_load_listed(const char *dir, const stats_counters *s, int listed,
+                           int tmp_listed, int writable, int *found)
 {
     *found = 0;
+    if (!listed && !(tmp_listed && writable))
+        return KV_OK;
     char *path = io_join(dir, STATS_FILE_NAME);
     char *tmp = io_join(dir, STATS_FILE_TMP);
     stats_load_ctx *c = calloc(1, sizeof *c);
     uint8_t *buf = NULL;
     size_t n = 0;
     int rc = path && tmp && c ? KV_OK : kv_error(KV_ERR_NOMEM, "%s: out of memory", dir);
-    int exists = 0;
-    if (rc == KV_OK && writable && (rc = io_exists(tmp, &exists)) == KV_OK && exists)
+    if (rc == KV_OK && writable && tmp_listed)
         rc = io_unlink(tmp); /* SF1: a save that did not finish */
-    if (rc == KV_OK)
+    if (rc == KV_OK && listed)
         rc = stats_file_read(path, &buf, &n, found);
     if (rc == KV_OK && *found) {
         c->s = s;
         rc = stats_file_decode(path, buf, n, stats_load_one, c);
     }
-    if (rc == KV_OK && *found)
+    if (rc == KV_OK && *found) /* SF3: a counter the file does not name is zero */
         for (size_t i = 0; i < s->n; i++)
-            if (c->named[i])
-                __atomic_store_n(s->c[i].value, c->value[i], __ATOMIC_RELAXED);
+            __atomic_store_n(s->c[i].value, c->value[i], __ATOMIC_RELAXED);
     free(buf);
     free(c);
     free(tmp);
     free(path);
     return rc;
+}
+
+int stats_file_load(const char *dir, const stats_counters *s, int writable, int *found)
+{
+    char *path = io_join(dir, STATS_FILE_NAME);
+    char *tmp = io_join(dir, STATS_FILE_TMP);
+    int listed = 0, tmp_listed = 0;
+    int rc = path && tmp ? KV_OK : kv_error(KV_ERR_NOMEM, "%s: out of memory", dir);
+    if (rc == KV_OK)
+        rc = io_exists(path, &listed);
+    if (rc == KV_OK)
+        rc = io_exists(tmp, &tmp_listed);
+    free(tmp);
+    free(path);
+    *found = 0;
+    return rc == KV_OK ? stats_file_load_listed(dir, s, listed, tmp_listed, writable, found)
+                       : rc;
 }
 
 /* ---- writing ---------------------------------------------------------------- */

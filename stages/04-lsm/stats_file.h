@@ -29,9 +29,10 @@
  *        open, and kv_stats says so and why (lsm_totals.c).  kv check reports
  *        a damaged STATS as damage (KV_ERR_CORRUPT, as for a damaged hint in
  *        stage 02); kv repair sets it aside.
- *   SF3. A name twice in one file is damage.  A name this build does not
- *        count is skipped on load: the file stays readable by a build that
- *        counts more or fewer things.
+ *   SF3. Only counters that are not zero are written, and a counter the
+ *        file does not name is zero.  A name twice in one file is damage.  A
+ *        name this build does not count is skipped on load: the file stays
+ *        readable by a build that counts more or fewer things.
  *   SF4. stats_file_decode reads only inside [p, p + n) and names the file
  *        and the offset of the first wrong byte in every message.
  */
@@ -77,10 +78,15 @@ int stats_file_decode(const char *path, const uint8_t *p, size_t n, stats_file_e
                       void *ctx);
 
 /* Reads DIR/STATS into the bound counters, all of them or none: KV_OK with
- * *found = 1 (the counters named in the file are set, the others left), KV_OK
+ * *found = 1 (the counters named in the file are set, the others zeroed), KV_OK
  * with *found = 0 (no file), KV_ERR_CORRUPT (nothing set; kv_errmsg says
  * where), or an I/O error.  With writable, a leftover STATS.tmp is removed. */
 int stats_file_load(const char *dir, const stats_counters *s, int writable, int *found);
+/* The same, for a caller that has listed the directory: `listed` and
+ * `tmp_listed` say whether STATS and STATS.tmp are there, so that an open
+ * of a database without them makes no I/O call for them. */
+int stats_file_load_listed(const char *dir, const stats_counters *s, int listed,
+                           int tmp_listed, int writable, int *found);
 
 /* Writes DIR/STATS with the counters' present values (SF1).  KV_OK or an
  * error naming the file. */
