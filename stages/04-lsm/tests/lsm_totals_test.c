@@ -28,6 +28,14 @@ static char *stats_text_of(kv_db *db)
     return text;
 }
 
+/* kv_stats's text holds `want`; fails the test, showing the text, if not. */
+static void expect_stats_has(kv_db *db, const char *want)
+{
+    char *text = stats_text_of(db);
+    CHECK_MSG(strstr(text, want) != NULL, "no \"%s\" in:\n%s", want, text);
+    kv_free(text);
+}
+
 /* The lines of kv_stats that are totals: flush.*, compact.* but the
  * session's, and the part after '|' of each level.N line (stage 06). */
 static void totals_of(kv_db *db, char *out, size_t cap)
@@ -94,9 +102,7 @@ static void totals_survive_a_reopen(void)
     CHECK_EQ(lt_stat(db, "session.flush.count"), 0);
     CHECK_EQ(lt_stat(db, "session.compact.count"), 0);
     CHECK_EQ(lt_stat(db, "totals.since_seq"), 0);
-    char *text = stats_text_of(db);
-    CHECK_MSG(strstr(text, "totals.since: the database was created\n") != NULL, "%s", text);
-    kv_free(text);
+    expect_stats_has(db, "totals.since: the database was created\n");
     CHECK_KV(kv_close(db), KV_OK);
 
     db = lt_open(dir, 64 * 1024, 0);
@@ -131,11 +137,9 @@ static void damaged_stats_is_ignored_and_said(void)
     CHECK(seq > 0);
     CHECK_EQ(lt_stat(db, "totals.since_seq"), seq);
     CHECK_EQ(lt_stat(db, "flush.count"), 0);
-    char *text = stats_text_of(db);
-    CHECK_MSG(strstr(text, "totals.since: write ") != NULL &&
-                  strstr(text, "STATS: offset ") != NULL &&
-                  strstr(text, "kv_open ignored it") != NULL, "%s", text);
-    kv_free(text);
+    expect_stats_has(db, "totals.since: write ");
+    expect_stats_has(db, "STATS: offset ");
+    expect_stats_has(db, "kv_open ignored it");
     CHECK_KV(kv_close(db), KV_OK);
 
     /* The close wrote it again, counting from that open. */
@@ -143,9 +147,7 @@ static void damaged_stats_is_ignored_and_said(void)
     CHECK_KV(kv_check(dir, lt_collect, &lines), KV_OK);
     db = lt_open(dir, 64 * 1024, 1);
     CHECK_EQ(lt_stat(db, "totals.since_seq"), seq);
-    text = stats_text_of(db);
-    CHECK_MSG(strstr(text, "(an open found no STATS it could use then)") != NULL, "%s", text);
-    kv_free(text);
+    expect_stats_has(db, "(an open found no STATS it could use then)");
     CHECK_KV(kv_close(db), KV_OK);
 }
 
@@ -161,9 +163,7 @@ static void repair_sets_damaged_stats_aside(void)
     lines.len = 0;
     CHECK_KV(kv_check(dir, lt_collect, &lines), KV_OK);
     kv_db *db = lt_open(dir, 64 * 1024, 1);
-    char *text = stats_text_of(db);
-    CHECK_MSG(strstr(text, "there was no STATS file") != NULL, "%s", text);
-    kv_free(text);
+    expect_stats_has(db, "there was no STATS file");
     CHECK_KV(kv_close(db), KV_OK);
 }
 
@@ -228,9 +228,7 @@ static void stats_is_written_only_when_a_total_changes(void)
     CHECK_KV(kv_close(db), KV_OK);
     CHECK(!lt_exists(dir, STATS_FILE_NAME)); /* no flush yet: all zero */
     db = lt_open(dir, 64 * 1024, 1);
-    char *text = stats_text_of(db);
-    CHECK_MSG(strstr(text, "totals.since: the database was created\n") != NULL, "%s", text);
-    kv_free(text);
+    expect_stats_has(db, "totals.since: the database was created\n");
     CHECK_KV(kv_close(db), KV_OK);
 
     db = lt_open(dir, 64 * 1024, 0);
