@@ -50,12 +50,14 @@ ok() { echo "ok   grade $* [$(($(date +%s) - started)) s]"; passed=$((passed + 1
 bad() { echo "FAIL grade $*"; failed=$((failed + 1)); }
 started=$(date +%s)
 
-# rung_targets OUT RUNG STAGE: what a rung needs built.
+# rung_targets OUT RUNG STAGE FILTER: what a rung needs built (the race
+# rung's, with ThreadSanitizer, are tsan_targets of the build OUT/tsan).
 rung_targets() {
     case $2 in
     exercises) echo "$1/exercisetest" ;;
     suites) echo "$1/kvtest$(echo "$info" | grep -q '^stagetest=yes' && echo " $1/stagetest")" ;;
-    crash) echo "$1/crashtest" ;;
+    race) echo "$1/kvtest" ;;
+    crash | power) echo "$1/crashtest" ;;
     sweep) echo "$1/kvtest" ;;
     speed) echo "$1/kvbench" ;;
     fuzz) echo "$1/kvtest $1/fuzz/$4" ;;
@@ -73,7 +75,7 @@ expected() {
 }
 
 # ---- 1. the workspaces: a starter, it filled, and one per wrong solution ----
-builds="" targets="" jobs=$root/jobs
+builds="" targets="" tsan_builds="" tsan_targets="" jobs=$root/jobs
 mkdir -p "$root"
 : >"$jobs"
 tab=$(printf '\t')
@@ -159,6 +161,13 @@ for stage in $stages; do
         builds="$builds $base/out-wrong-$w@$stage@$ws@-"
         filt=$(ex -v mode=get -v kind=wrong -v name="$w" -v key=filter)
         [ $mode = --quick ] && targets="$targets $(rung_targets "$base/out-wrong-$w" "$rung" "$stage" "$filt")"
+        if [ $mode = --quick ] && [ "$rung" = race ]; then
+            tsan_builds="$tsan_builds $base/out-wrong-$w/tsan@$stage@$ws@-"
+            case $filt in
+            exercises) tsan_targets="$tsan_targets $base/out-wrong-$w/tsan/exercisetest" ;;
+            *) tsan_targets="$tsan_targets $base/out-wrong-$w/tsan/racetest" ;;
+            esac
+        fi
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "wrong-$w" "$ws" "$base/out-wrong-$w" "$rung" >>"$jobs"
     done <"$base/wrongs"
     if [ -d "$base.old" ]; then
@@ -177,10 +186,21 @@ done
 # ---- 2. one make for all of them: the reference's objects are shared, and
 # only the files a stub or a planted bug touches are compiled (at -O0). ----
 echo "grade/check.sh $mode: $(echo $builds | wc -w) workspaces made in $(($(date +%s) - started)) s; building them"
+# Each build follows its workspace's contents, not file times (grade/inputs.sh).
+for b in $builds; do
+    set -- $(echo "$b" | tr @ ' ')
+    sh "$here/inputs.sh" "$1" "$2" "$3" "$4"
+done
 if [ $mode = --quick ]; then
     build_all() {
+        built=0
         ${MAKE:-make} --no-print-directory -s -k -j2 GRADE_BUILDS="$builds" GRADE_OPT=-O0 \
-            $targets >"$root/build.log" 2>&1
+            $targets >"$root/build.log" 2>&1 || built=1
+        # The race rung's builds, with ThreadSanitizer.
+        [ -z "$tsan_targets" ] ||
+            ${MAKE:-make} --no-print-directory -s -k -j2 FLAVOUR=tsan GRADE_BUILDS="$tsan_builds" \
+                GRADE_OPT=-O0 $tsan_targets >>"$root/build.log" 2>&1 || built=1
+        return $built
     }
     # A build kept from the previous run whose files no longer compile would
     # keep its old binaries: if anything failed, they go, and make runs
@@ -188,7 +208,8 @@ if [ $mode = --quick ]; then
     if ! build_all; then
         for o in "$root"/*/out-*; do
             [ -d "$o" ] || continue
-            rm -f "$o/exercisetest" "$o/kvtest" "$o/stagetest" "$o/crashtest" "$o/kvbench"
+            rm -f "$o/exercisetest" "$o/kvtest" "$o/stagetest" "$o/crashtest" "$o/kvbench" \
+                  "$o/tsan/exercisetest" "$o/tsan/racetest"
             [ ! -d "$o/fuzz" ] || find "$o/fuzz" -maxdepth 1 -type f -perm -u+x -exec rm -f {} +
         done
         build_all

@@ -332,7 +332,7 @@ function stub_comment(name, fname, first,   fns, tests, v) {
     out[++nout] = " *"
     tests = test_names(name)
     wrap("Checked by:", "grade/tests/" stage "/" name "_test.c (" tests "), then the" \
-         " stage's suites, crash, sweep and fuzz rungs: make grade STAGE=" stage ".")
+         " stage's suites, race, crash, power, sweep and fuzz rungs: make grade STAGE=" stage ".")
     if ((v = field("exercise", name, "hint")) != "") {
         out[++nout] = " *"
         wrap("Hint:", v)

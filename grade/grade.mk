@@ -101,6 +101,15 @@ $(1)/stagetest: $(call obj_stage,$(2),$(TESTS_$(2)) $(TEST_HELPERS_$(2)) tests/s
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/crashtest: $(CRASH_OBJS) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(CRASH_OBJS) $$(GV_LINK_$(1)) $$(LDLIBS)
+# The threaded suites (tests/race/), for the race rung, built by
+# grade/grade.sh with FLAVOUR=tsan (the workspace's files and the
+# reference's under ThreadSanitizer).
+$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(RACE_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
+# The kv tool over the build, for kvgrade (`kv DIR serve --stdio`): how the
+# power rung cuts an engine that does its own file I/O.
+$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TOOL_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The libFuzzer harnesses: with a workspace, every format harness of the

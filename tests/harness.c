@@ -256,19 +256,43 @@ static int harness_run_one(const char *full_name, void (*fn)(void))
 
 int harness_main(int argc, char **argv, const harness_suite *const *suites, size_t nsuites)
 {
-    const char *filter = argc > 1 ? argv[1] : NULL;
-    int help = filter != NULL && (strcmp(filter, "-h") == 0 || strcmp(filter, "--help") == 0);
-    if (argc > 2 || help) {
-        printf("usage: %s [NAME-FILTER]\n"
+    const char *filter = NULL, *only_suite = NULL;
+    int list = 0, usage = 0, help = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            help = 1;
+        else if (strcmp(argv[i], "--list") == 0)
+            list = 1;
+        else if (strcmp(argv[i], "--suite") == 0 && i + 1 < argc && only_suite == NULL)
+            only_suite = argv[++i];
+        else if (argv[i][0] != '-' && filter == NULL)
+            filter = argv[i];
+        else
+            usage = 1;
+    }
+    if (usage || help) {
+        printf("usage: %s [--list] [--suite NAME] [NAME-FILTER]\n"
                "Runs the tests whose \"suite/name\" contains NAME-FILTER (all of them without\n"
-               "one), each in a child process, and prints a line per test and a summary.\n",
+               "one), each in a child process, and prints a line per test and a summary.\n"
+               "--suite NAME runs only the suite called exactly NAME; --list prints the\n"
+               "suites' names, one a line, and runs nothing.\n",
                argv[0]);
         return help ? 0 : 2;
     }
+    if (list) {
+        for (size_t s = 0; s < nsuites; s++)
+            printf("%s\n", suites[s]->name);
+        return 0;
+    }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    int passed = 0, failed = 0;
+    int passed = 0, failed = 0, matched_suite = only_suite == NULL;
     char full[512];
     for (size_t s = 0; s < nsuites; s++) {
+        if (only_suite != NULL) {
+            if (strcmp(suites[s]->name, only_suite) != 0)
+                continue;
+            matched_suite = 1;
+        }
         for (size_t t = 0; t < suites[s]->count; t++) {
             const harness_test *test = &suites[s]->tests[t];
             snprintf(full, sizeof full, "%s/%s", suites[s]->name, test->name);
@@ -279,6 +303,10 @@ int harness_main(int argc, char **argv, const harness_suite *const *suites, size
             else
                 failed++;
         }
+    }
+    if (!matched_suite) {
+        printf("harness: no suite is called \"%s\" (--list names them)\n", only_suite);
+        failed++;
     }
     if (harness_root[0] != '\0')
         rmdir(harness_root);

@@ -4,7 +4,9 @@
  * A test is a void function in a table (harness_test); each test file
  * exports one table as a harness_suite, and a main.c lists the suites of its
  * binary.  A test's full name is "suite/function", and the binary's optional
- * argument runs only the tests whose full name contains it.
+ * argument runs only the tests whose full name contains it; `--suite NAME`
+ * runs only the suite called exactly NAME, and `--list` prints the suites'
+ * names (what the grade's rungs run by, never by a substring).
  *
  * A failed CHECK prints file:line, the expression and (for CHECK_KV) the
  * status name and kv_errmsg(), then stops that test at once (longjmp back to

@@ -1,8 +1,9 @@
 /*
  * main.c: the stage suite, build/<stage>/kvtest.  The same tests run
  * unchanged against every stage's libkv.a, through include/kv.h only.
- * Usage: kvtest [NAME-FILTER]   runs the tests whose "suite/name" contains
- * the filter.  KV_TEST_SEED=N runs the model test with seed N only, and
+ * Usage: kvtest [--list] [--suite NAME] [NAME-FILTER]   runs the tests
+ * whose "suite/name" contains the filter (of suite NAME alone with
+ * --suite; --list names the suites: the grade's suites rung runs each).  KV_TEST_SEED=N runs the model test with seed N only, and
  * KV_TEST_STEPS=N sets its number of steps per seed (see model.c).
  */
 #include "harness.h"

@@ -2,8 +2,12 @@
  * skiplist_insert_test.c: exercise skiplist_insert
  * (stages/04-lsm/skiplist.c): nodes linked into every level they reach,
  * checked by walking the links level by level (S4: each level sorted,
- * each node on every level below its height).
+ * each node on every level below its height); the list as a reader finds
+ * it between any two instructions of an insert (S2, S3: ex_step.h); and
+ * readers on threads during inserts, which ThreadSanitizer watches in the
+ * grade's race rung (S3: a node published without release order).
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +15,7 @@
 
 #include "arena.h"
 #include "ex_skiplist.h"
+#include "ex_step.h"
 #include "exercise.h"
 #include "kv.h"
 #include "skiplist.h"
@@ -147,10 +152,270 @@ static void skiplist_insert_then_search(void)
     arena_destroy(&a);
 }
 
+/* ---- every moment of an insert, as a reader would find it ---------------- */
+/* The list and its nodes, made before the fork of ex_step_run, so that the
+ * traced child and this process have them at the same addresses. */
+enum { STEP_N = 48 };
+static struct {
+    arena a;
+    skiplist sl;
+    uint8_t *nodes[STEP_N]; /* inserted in this order */
+    int heights[STEP_N];
+    int number[STEP_N];     /* nodes[i] holds key number[i] */
+    char why[600];
+} step;
+
+static void step_work(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < STEP_N; i++) {
+        ex_step_mark_begin();
+        skiplist_insert(&step.sl, step.nodes[i], step.heights[i]);
+        ex_step_mark_end();
+    }
+}
+
+static int step_node(const uint8_t *x)
+{
+    for (int i = 0; i < STEP_N; i++)
+        if (step.nodes[i] == x)
+            return i;
+    return -1;
+}
+
+/* What a reader's search for key number `k` from level top - 1 down finds:
+ * the first node on level 0 at or after it (NULL if none), following the
+ * links as they are at this moment. */
+static const uint8_t *step_search(int k, int top)
+{
+    char key[EX_SL_KEY];
+    ex_sl_key(key, k);
+    const uint8_t *x = step.sl.head;
+    for (int level = top - 1; level >= 0; level--) {
+        const uint8_t *next;
+        int hops = 0;
+        while ((next = ex_sl_next(x, level)) != NULL && strcmp((const char *)next, key) < 0 &&
+               hops++ <= STEP_N)
+            x = next;
+    }
+    return ex_sl_next(x, 0);
+}
+
+/* Between two instructions of insert number `piece` (nodes[piece - 1]):
+ * every level is a sorted list of nodes inserted so far (or the one in
+ * flight) that reach it; level 0 holds every node inserted before; a
+ * search for any of them, from the list's height or from the top level,
+ * finds it. */
+static const char *step_check(void *ctx, int piece, long instr)
+{
+    (void)ctx;
+    int flight = piece - 1;
+    char fly[EX_SL_KEY];
+    ex_sl_key(fly, step.number[flight]);
+    int on_level0[STEP_N] = {0};
+    for (int level = 0; level < SKIPLIST_MAX_HEIGHT; level++) {
+        int prev = -1, count = 0;
+        const uint8_t *from = step.sl.head;
+        for (const uint8_t *x = ex_sl_next(step.sl.head, level); x != NULL;
+             from = x, x = ex_sl_next(x, level)) {
+            int i = step_node(x);
+            if ((i < 0 || i > flight) && from == step.nodes[flight]) {
+                snprintf(step.why, sizeof step.why,
+                         "while %s was being inserted (instruction %ld of the inserts), a reader "
+                         "walking level %d reached it and followed its own link on that level, "
+                         "which was not set yet (it pointed at %s): a node is made reachable on a "
+                         "level only once its own link there is set (S2), by one release store "
+                         "into its predecessor's link (S3)", fly, instr, level,
+                         i < 0 ? "memory that is no node" : "a node not inserted yet");
+                return step.why;
+            }
+            if (i < 0 || i > flight) {
+                snprintf(step.why, sizeof step.why,
+                         "while %s was being inserted (instruction %ld of the inserts), a link "
+                         "on level %d pointed at %s: only nodes inserted so far, or the one being "
+                         "inserted, may be reachable", fly, instr, level,
+                         i < 0 ? "memory that is no node" : "a node not inserted yet");
+                return step.why;
+            }
+            if (step.heights[i] <= level || step.number[i] <= prev || ++count > STEP_N) {
+                snprintf(step.why, sizeof step.why,
+                         "while %s was being inserted (instruction %ld of the inserts), a reader "
+                         "walking level %d found k%05d %s", fly, instr, level, step.number[i],
+                         step.heights[i] <= level ? "there, above its height"
+                         : count > STEP_N ? "in a cycle" : "out of order (S4: each level sorted)");
+                return step.why;
+            }
+            prev = step.number[i];
+            if (level == 0)
+                on_level0[i] = 1;
+        }
+    }
+    int height = atomic_load_explicit(&step.sl.height, memory_order_relaxed);
+    for (int i = 0; i < flight; i++) {
+        int top_ok = 1, top = height;
+        if (on_level0[i])
+            for (int t = 0; t < 2 && top_ok; t++, top = SKIPLIST_MAX_HEIGHT)
+                top_ok = step_search(step.number[i], top) == step.nodes[i];
+        if (!on_level0[i] || !top_ok) {
+            snprintf(step.why, sizeof step.why,
+                     "while %s was being inserted (instruction %ld of the inserts), a reader %s "
+                     "k%05d, inserted before it: at every instant the list must hold every node "
+                     "already in it. A node is made reachable on a level only once its own link "
+                     "on that level is set (S2), by one release store into its predecessor's "
+                     "link (S3), level 0 first (S4)", fly, instr,
+                     !on_level0[i] ? "walking level 0 no longer reaches" : "searching cannot find",
+                     step.number[i]);
+            return step.why;
+        }
+    }
+    return NULL;
+}
+
+static void skiplist_insert_every_instant_keeps_the_list_whole(void)
+{
+    /* First one insert in this process, so that a stub says so. */
+    arena a;
+    arena_init(&a, 1 << 12);
+    skiplist one;
+    EX_CHECK(skiplist_init(&one, &a, ex_sl_cmp) == KV_OK, "test setup: skiplist_init");
+    int h = 0;
+    uint8_t *node = skiplist_alloc(&one, EX_SL_KEY, &h);
+    EX_CHECK(node != NULL, "test setup: skiplist_alloc");
+    ex_sl_key((char *)node, 2);
+    skiplist_insert(&one, node, h);
+    EX_CHECK(ex_sl_next(one.head, 0) == node, "an insert into an empty list links the node "
+             "after the head on level 0");
+    arena_destroy(&a);
+
+    arena_init(&step.a, 1 << 16);
+    EX_CHECK(skiplist_init(&step.sl, &step.a, ex_sl_cmp) == KV_OK, "test setup: skiplist_init");
+    uint64_t r = 99;
+    int order[STEP_N];
+    for (int i = 0; i < STEP_N; i++)
+        order[i] = i;
+    for (int i = STEP_N - 1; i > 0; i--) {
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        int j = (int)((r >> 33) % (uint64_t)(i + 1));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int i = 0; i < STEP_N; i++) {
+        step.nodes[i] = skiplist_alloc(&step.sl, EX_SL_KEY, &step.heights[i]);
+        EX_CHECK(step.nodes[i] != NULL, "test setup: skiplist_alloc");
+        step.number[i] = 2 * order[i];
+        ex_sl_key((char *)step.nodes[i], step.number[i]);
+    }
+    /* The nodes and the head are in the arena's one block, from the head's
+     * links to the next free byte. */
+    uint8_t *lo = step.sl.head - SKIPLIST_MAX_HEIGHT * sizeof(void *);
+    ex_step_region regions[] = {
+        {lo, (size_t)(step.a.ptr - lo)},
+        {&step.sl, sizeof step.sl},
+    };
+    for (int i = 0; i < STEP_N; i++)
+        EX_CHECK(step.nodes[i] > lo && step.nodes[i] < step.a.ptr, "test setup: the nodes "
+                 "share one block of the arena");
+    harness_context("skiplist_insert of %d keys in random order, checked between any two "
+                    "instructions", STEP_N);
+    long steps = ex_step_run(step_work, NULL, regions, 2, step_check, NULL);
+    EX_CHECK(steps > 0, "the inserts ran (%ld instructions)", steps);
+    /* This process now holds the list as the inserts left it. */
+    static int numbers[STEP_N];
+    for (int i = 0; i < STEP_N; i++)
+        numbers[i] = step.number[i];
+    check_levels(&step.sl, STEP_N, numbers, step.nodes, step.heights, "the traced inserts");
+    arena_destroy(&step.a);
+}
+
+/* ---- readers on other threads during inserts -------------------------------- */
+/* One writer inserts; two readers search for keys whose insert has
+ * returned, and walk level 0.  Every key found must be there; under
+ * ThreadSanitizer (the race rung) a node whose key bytes a reader can read
+ * before it sees the writer's release store is a data race. */
+enum { RACE_N = 6000 };
+static struct {
+    skiplist sl;
+    atomic_int done;        /* inserts that have returned */
+    int order[RACE_N];
+    atomic_int missing;     /* a reader's failure: 1 + the key not found */
+    atomic_int unsorted;
+} race;
+
+static void *race_reader(void *arg)
+{
+    uint64_t r = (uint64_t)(uintptr_t)arg * 7919 + 1;
+    while (atomic_load_explicit(&race.done, memory_order_acquire) < RACE_N) {
+        int done = atomic_load_explicit(&race.done, memory_order_acquire);
+        if (done == 0)
+            continue;
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        int k = 2 * race.order[(r >> 33) % (uint64_t)done];
+        char key[EX_SL_KEY];
+        ex_sl_key(key, k);
+        skiplist_iter it;
+        skiplist_iter_init(&it, &race.sl);
+        skiplist_iter_seek(&it, (const uint8_t *)key);
+        if (!skiplist_iter_valid(&it) || strcmp((const char *)skiplist_iter_key(&it), key) != 0)
+            atomic_store(&race.missing, 1 + k);
+        /* A few steps along level 0: in order. */
+        for (int i = 0; i < 8 && skiplist_iter_valid(&it); i++) {
+            const char *was = (const char *)skiplist_iter_key(&it);
+            skiplist_iter_next(&it);
+            if (skiplist_iter_valid(&it) && strcmp((const char *)skiplist_iter_key(&it), was) <= 0)
+                atomic_store(&race.unsorted, 1);
+        }
+    }
+    return NULL;
+}
+
+static void skiplist_insert_race_readers_during_inserts(void)
+{
+    arena a;
+    arena_init(&a, 1 << 16);
+    EX_CHECK(skiplist_init(&race.sl, &a, ex_sl_cmp) == KV_OK, "test setup: skiplist_init");
+    atomic_store(&race.done, 0);
+    atomic_store(&race.missing, 0);
+    atomic_store(&race.unsorted, 0);
+    for (int i = 0; i < RACE_N; i++)
+        race.order[i] = i;
+    uint64_t r = 4242;
+    for (int i = RACE_N - 1; i > 0; i--) {
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        int j = (int)((r >> 33) % (uint64_t)(i + 1));
+        int t = race.order[i];
+        race.order[i] = race.order[j];
+        race.order[j] = t;
+    }
+    pthread_t readers[2];
+    for (int t = 0; t < 2; t++)
+        EX_CHECK(pthread_create(&readers[t], NULL, race_reader, (void *)(uintptr_t)(t + 1)) == 0,
+                 "test setup: pthread_create");
+    for (int i = 0; i < RACE_N; i++) {
+        int h = 0;
+        uint8_t *node = skiplist_alloc(&race.sl, EX_SL_KEY, &h);
+        EX_CHECK(node != NULL, "test setup: skiplist_alloc");
+        ex_sl_key((char *)node, 2 * race.order[i]);
+        skiplist_insert(&race.sl, node, h);
+        atomic_store_explicit(&race.done, i + 1, memory_order_release);
+    }
+    for (int t = 0; t < 2; t++)
+        pthread_join(readers[t], NULL);
+    int missing = atomic_load(&race.missing);
+    EX_CHECK(missing == 0, "a reader on another thread, searching while the writer inserted, did "
+             "not find k%05d, whose insert had returned (S3: a node is published by one release "
+             "store, after it is complete)", missing - 1);
+    EX_CHECK(atomic_load(&race.unsorted) == 0, "a reader on another thread walked level 0 out of "
+             "order during inserts (S4)");
+    arena_destroy(&a);
+}
+
 static const harness_test skiplist_insert_tests[] = {
     HARNESS_TEST(skiplist_insert_ascending),
     HARNESS_TEST(skiplist_insert_descending),
     HARNESS_TEST(skiplist_insert_random_order),
     HARNESS_TEST(skiplist_insert_then_search),
+    HARNESS_TEST(skiplist_insert_every_instant_keeps_the_list_whole),
+    HARNESS_TEST(skiplist_insert_race_readers_during_inserts),
 };
 const harness_suite skiplist_insert_suite = HARNESS_SUITE("skiplist_insert", skiplist_insert_tests);
