@@ -16,7 +16,11 @@
  * Rules for callers:
  *   - Files are written only by appending (io_append) and cut only with
  *     io_truncate.  There are no writes in the middle of a file: it is what
- *     makes "what survives a crash is a prefix" easy to state and to test.
+ *     makes "what survives a process kill is a prefix" easy to state and to
+ *     test.  A power loss promises less: appends not yet synced may each be
+ *     kept, dropped (a hole that reads as zeros) or come back as garbage of
+ *     the same length (io_sim.h, "THE MODEL"), so a reader checks what it
+ *     reads past the last sync.
  *   - io_append writes everything it is given or returns an error; after an
  *     error an unknown prefix of the data may be in the file.
  *   - A file's data is on stable storage only after io_sync; its name in the

@@ -23,8 +23,10 @@
 # only the rung that should catch it, two grades at a time.  Work goes in
 # build/grade-check/, where each workspace's build is kept for the next
 # run (only what changed is compiled again).
-# Prints "ok   ..." or "FAIL ..." per check, then "N passed, N failed";
-# exits 0 only if nothing failed.
+# Then grade/track_test.sh: what the grade promises about itself (builds
+# that follow their inputs, an engine that never syncs, skips shown as
+# skips).  Prints "ok   ..." or "FAIL ..." per check, then "N passed, N
+# failed"; exits 0 only if nothing failed.
 set -u
 here=$(dirname "$0")
 mode=${1:-}
@@ -140,6 +142,11 @@ for stage in $stages; do
             done
             targets="$targets build/$stage/exercisetest"
             printf '%s\t%s\t%s\t%s\t%s\n' "$stage" clean "$base/clean" "" "" >>"$jobs"
+            # The exercises' race tests, on the reference under ThreadSanitizer.
+            if grep -q 'HARNESS_TEST([a-z0-9_]*_race_' "$here/tests/$stage/"*_test.c 2>/dev/null; then
+                tsan_targets="$tsan_targets build/tsan/$stage/exercisetest"
+                printf '%s\t%s\t%s\t%s\t%s\n' "$stage" clean-race "" "" "" >>"$jobs"
+            fi
             continue
         fi
         builds="$builds $base/out-$v@$stage@$base/$v@-"
@@ -271,9 +278,21 @@ grade_job() {
             ok "$stage: the starter with the reference's bodies put back is the reference, byte for byte, and passes every exercise ($(tail -n 1 "$base/reference-exercises.log"))"
         fi
         ;;
+    clean-race)
+        TSAN_OPTIONS="halt_on_error=1 exitcode=66" timeout 300 "build/tsan/$stage/exercisetest" _race_ \
+            >"$base/reference-race.log" 2>&1
+        status=$?
+        if [ $status -ne 0 ] || grep -q 'WARNING: ThreadSanitizer' "$base/reference-race.log"; then
+            bad "$stage: the reference fails its exercises' race tests under ThreadSanitizer: $(grep -m1 -E 'WARNING: ThreadSanitizer|^FAIL' "$base/reference-race.log") (see $base/reference-race.log)"
+        else
+            ok "$stage: the reference passes its exercises' race tests under ThreadSanitizer ($(tail -n 1 "$base/reference-race.log"))"
+        fi
+        ;;
     engine)
         ${MAKE:-make} --no-print-directory -s "$ws" >/dev/null 2>&1
-        sh "$here/grade.sh" "$stage" --engine "$ws" --out "$out" >"$base/engine.log" 2>&1
+        ${MAKE:-make} --no-print-directory -s FLAVOUR=tsan "build/tsan/$stage/libkv.a" >/dev/null 2>&1
+        ENGINE_TSAN=build/tsan/$stage/libkv.a \
+            sh "$here/grade.sh" "$stage" --engine "$ws" --out "$out" >"$base/engine.log" 2>&1
         if [ $? -eq 0 ]; then
             ok "$stage: $ws graded as an ENGINE passes every rung"
         else
@@ -340,6 +359,15 @@ done | sort -n -k1,1 -s | cut -f 2- >"$root/grades.out"
 cat "$root/grades.out"
 passed=$((passed + $(grep -c '^ok   ' "$root/grades.out")))
 failed=$((failed + $(grep -c '^FAIL ' "$root/grades.out")))
+# ---- 4. what the grade promises about itself: builds that follow their
+# inputs, an engine that never syncs, a skip shown as a skip
+# (grade/track_test.sh). ----
+if [ -z "${GRADE_CHECK_NO_TRACK:-}" ]; then
+    sh "$here/track_test.sh" "$root/track" >"$root/track.out" 2>&1
+    grep -E '^(ok|FAIL) ' "$root/track.out"
+    passed=$((passed + $(grep -c '^ok   ' "$root/track.out")))
+    failed=$((failed + $(grep -c '^FAIL ' "$root/track.out")))
+fi
 echo "grade/check.sh $mode: $(($(date +%s) - started)) s"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -5,6 +5,10 @@
 #                                       its exercise functions as stubs
 #   make grade STAGE=S [LEARN=DIR]      grade the workspace, rung by rung
 #   make grade STAGE=S ENGINE=LIB.a     grade any engine behind kv.h
+#                                       (ENGINE_TSAN=LIB.a: the same built with
+#                                       -fsanitize=thread, for the race rung)
+#   make grade ... ONLY=RUNG [FILTER=F] one rung alone (grade/grade.sh --only,
+#                                       --filter): a retry in seconds
 #   make grade-selfcheck                the track graded against itself
 #
 # A stage has exercises when grade/S.exercises exists.  Its exercises' unit
@@ -146,8 +150,9 @@ learn:
 	@MAKE="$(MAKE)" sh grade/learn.sh $(GRADE_PICKED) $(or $(LEARN),learn/$(GRADE_PICKED))
 grade:
 	$(GRADE_ONE)
-	@MAKE="$(MAKE)" ENGINE_LIBS="$(ENGINE_LIBS)" sh grade/grade.sh $(GRADE_PICKED) \
-	  $(if $(ENGINE),--engine $(ENGINE),$(or $(LEARN),learn/$(GRADE_PICKED)))
+	@MAKE="$(MAKE)" ENGINE_LIBS="$(ENGINE_LIBS)" ENGINE_TSAN="$(ENGINE_TSAN)" sh grade/grade.sh $(GRADE_PICKED) \
+	  $(if $(ENGINE),--engine $(ENGINE),$(or $(LEARN),learn/$(GRADE_PICKED))) \
+	  $(if $(ONLY),--only $(ONLY)) $(if $(FILTER),--filter "$(FILTER)")
 # Every stage's starter fails every exercise, the starter filled with the
 # reference's bodies passes every rung, the reference library graded as an
 # ENGINE passes, and each planted wrong solution is caught (grade/check.sh;

@@ -62,7 +62,9 @@ typedef struct kv_options {
                                when it returns (stage 03 and later) */
     int read_only;          /* default 0: 1 = open without writing anything and
                                without taking the lock exclusively; a torn
-                               tail is left in place, writes are KV_ERR_INVALID */
+                               tail is left in place; kv_put, kv_delete,
+                               kv_write (an empty batch too) and kv_flush are
+                               KV_ERR_INVALID */
     int strict_recovery;    /* default 0: a torn tail (a last record cut
                                short by a crash) is cut off at open and
                                counted in kv_stats; 1 = it is KV_ERR_CORRUPT */
@@ -148,7 +150,8 @@ int  kv_write(kv_db *db, const kv_batch *b);
  * kv_iter_status reports why) if the value cannot be read. */
 int         kv_iter_new(kv_db *db, kv_iter **it);
 void        kv_iter_seek_first(kv_iter *it);
-void        kv_iter_seek(kv_iter *it, const void *key, size_t klen); /* first key >= key */
+void        kv_iter_seek(kv_iter *it, const void *key, size_t klen); /* first key >= key;
+                                              klen 0 (key may be NULL): the first key */
 int         kv_iter_valid(const kv_iter *it);
 void        kv_iter_next(kv_iter *it);
 const void *kv_iter_key(const kv_iter *it, size_t *klen);
@@ -269,7 +272,22 @@ int         kv_txn_iter_status(const kv_txn_iter *it);
 void        kv_txn_iter_free(kv_txn_iter *it);
 
 /* Statistics about an open database, as "name: value" lines of text.
- * On KV_OK, *text is a NUL-terminated allocation to release with kv_free. */
+ * On KV_OK, *text is a NUL-terminated allocation to release with kv_free.
+ * A stage prints what it likes; these lines are read by the shared tests
+ * (tests/), so every engine that claims a stage prints them, with these
+ * meanings, as decimal numbers:
+ *   open.torn_tail_bytes_found  bytes of torn tail the last kv_open found
+ *   open.torn_tail_bytes_cut    of those, the bytes it cut off (0 read-only)
+ *   log.records                 stage 01: records in the log
+ *   segments.count              stages 02-03: log files (segments)
+ *   live.keys, live.bytes       stages 02-03: keys in the index, and the
+ *                               bytes of their live records
+ *   flush.count                 stage 04 on: memtables written as tables
+ *                               since kv_open (kv_flush adds one)
+ *   tables.count                stage 04 on: tables the database reads
+ *   memtable.entries            stage 04 on: entries in the active memtable
+ *   level.N                     stage 06 on: tables at level N (0..6)
+ * kv_inspect's counts agree with them (tests/inspect.c). */
 int  kv_stats(kv_db *db, char **text);
 
 /* Offline tools over a closed database directory, used by the kv command.

@@ -108,7 +108,10 @@ static void stage_caps_flush_makes_a_table_when_the_table_says(void)
         CHECK(caps_stat(db, "tables.count") >= 1);
         CHECK_EQ(caps_stat(db, "memtable.entries"), 0);
     } else {
-        CHECK_EQ(caps_stat(db, "flush.count"), -1);
+        /* Nothing to flush: a stage that counts flushes all the same
+         * counts none. */
+        CHECK_MSG(caps_stat(db, "flush.count") <= 0, "a stage without a memtable flushes "
+                  "nothing: flush.count %g", caps_stat(db, "flush.count"));
     }
     ABSENT(db, S("a"));
     EXPECT(db, S("b"), S("2"));

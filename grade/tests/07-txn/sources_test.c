@@ -74,9 +74,47 @@ static void sources_after_many_flushes(void)
     kv_close(db);
 }
 
+/* The memtable that holds the conflicting write was frozen just now and
+ * waits for its flush (imm): the memtables still hold every write after
+ * the snapshot, but in two memtables, and the check must read both.  The
+ * freeze is seen from outside, as memtable.entries falling; the commit
+ * comes at once, while the flush of a 64 KiB memtable runs in the
+ * background.  Rounds are repeated: in a round where the flush already
+ * ended, the tables answer, and either way the commit must conflict. */
+static void sources_a_write_in_the_frozen_memtable(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 64 << 10;
+    kv_db *db = ex_open(harness_tmpdir(), &opt, "kv_open with 64 KiB memtables");
+    char k[32], v[80];
+    int n = 0;
+    for (int round = 0; round < 60; round++) {
+        ex_put(db, "k", "0", "put k before the transaction");
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        ex_put(db, "k", "theirs", "another writer's put of k, right after the snapshot");
+        uint64_t before = ex_stat(db, "memtable.entries"), now;
+        do { /* until the memtable holding k is frozen */
+            int kl = snprintf(k, sizeof k, "zz-other%07d", n++);
+            int vl = snprintf(v, sizeof v, "a value long enough to fill memtables quickly %d", n);
+            int rc = kv_put(db, k, (size_t)kl, v, (size_t)vl);
+            EX_CHECK(rc == KV_OK, "kv_put(%s) returns KV_OK (got %d: %s)", k, rc, kv_errmsg());
+            now = ex_stat(db, "memtable.entries");
+        } while (now > before++);
+        ex_txn_put(t, "k", "mine");
+        char rule[200];
+        snprintf(rule, sizeof rule, "round %d: k was written since the snapshot, in the memtable "
+                 "frozen since and waiting for its flush (imm): the memtables hold every newer "
+                 "version, but in two memtables: read the frozen one too", round);
+        ex_commit(t, KV_ERR_CONFLICT, rule);
+    }
+    kv_close(db);
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),
     HARNESS_TEST(sources_after_many_flushes),
+    HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
 };
 const harness_suite sources_suite = HARNESS_SUITE("sources", sources_tests);

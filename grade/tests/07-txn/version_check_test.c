@@ -93,10 +93,31 @@ static void version_check_reads_under_serializable(void)
     kv_close(db);
 }
 
+/* The key's newer version is not the first write after the snapshot:
+ * another key was written in between.  The newest version is found by a
+ * seek to (key, the largest sequence), never to (key, snapshot + 1),
+ * which lands past every version numbered above snapshot + 1. */
+static void version_check_a_write_later_than_the_next(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "x", "A", "put x before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "other", "1", "a write to another key: snapshot + 1");
+    ex_put(db, "other", "2", "and another: snapshot + 2");
+    ex_put(db, "x", "B", "another writer's put of x: snapshot + 3");
+    ex_txn_put(t, "x", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "x's newest version is numbered snapshot + 3, above the "
+              "snapshot: the check seeks (x, the largest sequence) and looks at the first "
+              "entry, whatever its number");
+    ex_expect(db, "x", "B", "the first committer's value");
+    kv_close(db);
+}
+
 static const harness_test version_check_tests[] = {
     HARNESS_TEST(version_check_any_write_since_counts),
     HARNESS_TEST(version_check_older_versions_are_not_conflicts),
     HARNESS_TEST(version_check_other_keys_are_not_conflicts),
     HARNESS_TEST(version_check_reads_under_serializable),
+    HARNESS_TEST(version_check_a_write_later_than_the_next),
 };
 const harness_suite version_check_suite = HARNESS_SUITE("version_check", version_check_tests);

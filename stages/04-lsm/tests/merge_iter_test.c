@@ -154,15 +154,23 @@ static void equal_keys_come_in_child_order(void)
         iter_seek_first(m);
         for (size_t j = 0; j < at; j++)
             iter_next(m);
-        CHECK_MEM(m->value, m->value_len, order[at], 2);
+        CHECK_MSG(iter_valid(m) && m->value_len == 2 && memcmp(m->value, order[at], 2) == 0,
+                  "seek_first then %zu nexts: the merge is at entry %zu, \"%.2s\"", at, at,
+                  order[at]);
         iter_prev(m);
         if (at == 0) {
-            CHECK(!iter_valid(m));
+            CHECK_MSG(!iter_valid(m), "prev from the first entry leaves the merge invalid");
             continue;
         }
-        CHECK_MEM(m->value, m->value_len, order[at - 1], 2);
+        CHECK_MSG(iter_valid(m) && m->value_len == 2 && memcmp(m->value, order[at - 1], 2) == 0,
+                  "prev from entry %zu turns around: the merge is at entry %zu, \"%.2s\" (every "
+                  "other child must first be moved before the current key)", at, at - 1,
+                  order[at - 1]);
         iter_next(m);
-        CHECK_MEM(m->value, m->value_len, order[at], 2);
+        CHECK_MSG(iter_valid(m) && m->value_len == 2 && memcmp(m->value, order[at], 2) == 0,
+                  "next after that prev turns around again: the merge is back at entry %zu, "
+                  "\"%.2s\" (every other child must first be moved past the current key)", at,
+                  order[at]);
     }
     iter_free(m);
     vec_free(&a);

@@ -13,6 +13,7 @@
  * fig@1 put "green" (record 2 at 63, 26 bytes); offset array at 89, keys
  * at 113, tail at 137, 189 bytes.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,22 +190,37 @@ static void footer_that_cannot_be_true_is_refused_at_open(void)
 }
 
 /* A record forged at REC1 (the first record any lookup probes, and one a
- * scan reads) must be refused by a lookup, a scan and kv check, with why. */
-static void forged_record_is_refused(const char *name, const uint8_t *bytes, const char *why)
+ * scan reads) must be refused by a lookup, a scan and kv check, each
+ * naming the record's offset and a reason.  The reason's words are the
+ * decoder's own (`what` is the reference's, for the failure message):
+ * what is checked is that there is one, after the offset, and that kv
+ * check gives the same. */
+static void forged_record_is_refused(const char *name, const uint8_t *bytes, const char *what)
 {
     const char *path = harness_join(harness_tmpdir(), name);
     tt_write_file(path, bytes, FILE_BYTES);
-    harness_context("%s", why);
+    harness_context("a record whose %s", what);
     table_get_result r;
     CHECK_KV(forge_get(path, "fig", 9, &r), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), why) != NULL, "%s", kv_errmsg());
-    CHECK(strstr(kv_errmsg(), "offset 42") != NULL);
+    const char *at = strstr(kv_errmsg(), "offset 42: ");
+    CHECK_MSG(at != NULL && at[11] != '\0',
+              "a lookup refuses the damaged record naming its offset and why, as \"offset 42: "
+              "REASON\": got \"%s\"", kv_errmsg());
+    /* The decoder's reason ends the message, after the last ": ". */
+    char reason[200];
+    const char *last = at;
+    for (const char *p = at; (p = strstr(p, ": ")) != NULL; p += 2)
+        last = p;
+    snprintf(reason, sizeof reason, "%s", last + 2);
+    CHECK_MSG(reason[0] != '\0', "the refusal ends with a reason: \"%s\"", kv_errmsg());
     int shown;
     CHECK_KV(forge_scan(path, &shown), KV_ERR_CORRUPT);
-    CHECK_EQ(shown, 1);
+    CHECK_MSG(shown == 1, "a scan shows the records before the damaged one (1), then stops: %d",
+              shown);
     tt_lines lines = {0};
     CHECK_KV(table_check(path, name, tt_collect, &lines), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(lines.text, why) != NULL, "%s", lines.text);
+    CHECK_MSG(strstr(lines.text, reason) != NULL, "kv check gives the lookup's reason (\"%s\"): "
+              "%s", reason, lines.text);
     tt_lines_clear(&lines);
 }
 
@@ -219,7 +235,7 @@ static void records_with_fields_out_of_range_are_refused(void)
     memcpy(bytes, orig, FILE_BYTES);
     bytes[REC1 + 10 + 3] = 7;
     forge_head_crc(bytes, REC1);
-    forged_record_is_refused("type.tbl", bytes, "the internal key has an unknown type");
+    forged_record_is_refused("type.tbl", bytes, "internal key has an unknown type");
 
     /* fig@3 delete with V = 5, its "value" the first 5 bytes of record 2:
      * offset 2 moved to fit (record 2 is beyond saving, but a lookup of
@@ -231,17 +247,17 @@ static void records_with_fields_out_of_range_are_refused(void)
     coding_put_u64(bytes + 89 + 16, REC2 + 5);
     coding_put_u32(bytes + TAIL_AT + 12, crc32c_value(bytes + 89, 24));
     forge_tail_crc(bytes);
-    forged_record_is_refused("tombstone.tbl", bytes, "a tombstone carries a value");
+    forged_record_is_refused("tombstone.tbl", bytes, "tombstone carries a value");
 
     /* A value length over 64 MiB (a 4-byte varint: 2^26 + 1). */
     memcpy(bytes, orig, FILE_BYTES);
     memcpy(bytes + REC1 + 9, "\x81\x80\x80\x20", 4);
-    forged_record_is_refused("value.tbl", bytes, "the value length is larger than 64 MiB");
+    forged_record_is_refused("value.tbl", bytes, "value length is larger than 64 MiB");
 
     /* K is no varint32: five bytes with the continuation bit set. */
     memcpy(bytes, orig, FILE_BYTES);
     memset(bytes + REC1 + 8, 0xff, 5);
-    forged_record_is_refused("varint.tbl", bytes, "the key or value length is not a varint32");
+    forged_record_is_refused("varint.tbl", bytes, "key length is not a varint32");
     free(orig);
 }
 

@@ -1,0 +1,145 @@
+#!/bin/sh
+# track_test.sh: what the grade promises about itself, beyond catching the
+# planted wrong solutions (grade/check.sh runs it after them):
+#
+#   stale-workspace  a workspace graded, then its file replaced by a wrong
+#                    one with an older time: the second grade fails (the
+#                    build follows contents, not file times: grade/inputs.sh)
+#   stale-engine     an engine library graded, then replaced at the same
+#                    path by another, older, one: the second grade grades it
+#   nosync-engine    stage 03's engine with an I/O layer that never syncs,
+#                    graded as an ENGINE: its power rung does not pass (it
+#                    fails kvgrade's power cuts, or is skipped when they
+#                    cannot run), and the grade never says "passed"
+#   skip-is-shown    a rung that cannot run (race, with no ENGINE_TSAN) is
+#                    "skipped" on the scorecard, listed as not checked, and
+#                    the grade exits 3, never 0
+#
+#   sh grade/track_test.sh ROOT      (ROOT: a work directory, kept)
+# Prints "ok   ..." or "FAIL ..." per check; exit 0 only if all passed.
+set -u
+root=$1
+here=$(dirname "$0")
+MAKE=${MAKE:-make}
+mkdir -p "$root"
+passed=0 failed=0
+ok() { echo "ok   grade track: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL grade track: $*"; failed=$((failed + 1)); }
+unset GRADE_PREBUILT
+export GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-2000}
+ex() { awk -f "$here/exercises.awk" -v list="$here/$1.exercises" "$@"; }
+
+# ---- stale-workspace ------------------------------------------------------------
+ws=$root/ws
+f=stages/04-lsm/skiplist.c
+rm -rf "$ws"
+mkdir -p "$ws/$(dirname "$f")"
+cp "$f" "$ws/$f"
+sh "$here/grade.sh" 04-lsm "$ws" --out "$root/out-ws" --only exercises --filter skiplist_insert \
+    >"$root/ws-1.log" 2>&1
+first=$?
+awk -f "$here/exercises.awk" -v list="$here/04-lsm.exercises" -v mode=wrong \
+    -v name=insert_links_level_zero_only -v ref="$f" >"$ws/$f.new" && mv "$ws/$f.new" "$ws/$f"
+touch -d '2000-01-01' "$ws/$f"
+sh "$here/grade.sh" 04-lsm "$ws" --out "$root/out-ws" --only exercises --filter skiplist_insert \
+    >"$root/ws-2.log" 2>&1
+second=$?
+if [ $first -ne 0 ]; then
+    bad "stale-workspace: the reference's skiplist.c in a workspace failed (see $root/ws-1.log)"
+elif [ $second -eq 0 ]; then
+    bad "stale-workspace: a wrong skiplist.c older than the last build passed: the build graded the previous file (see $root/ws-2.log)"
+else
+    ok "stale-workspace: a wrong file copied in with an older time is compiled and fails"
+fi
+
+# ---- stale-engine -----------------------------------------------------------------
+# The reference's stage 01, then the starter's (its stubs fail the suites).
+eng=$root/engine/libmine.a
+mkdir -p "$root/engine"
+starter_lib=""
+for d in build/grade-check/01-log/out-starter "$root/out-starter"; do
+    [ -f "$d/libkv.a" ] && starter_lib=$d/libkv.a && break
+done
+if [ -z "$starter_lib" ]; then
+    sh "$here/learn.sh" 01-log "$root/starter" >/dev/null 2>&1
+    $MAKE --no-print-directory -s GRADE_BUILDS="$root/out-starter@01-log@$root/starter@-" \
+        "$root/out-starter/libkv.a" >/dev/null 2>&1
+    starter_lib=$root/out-starter/libkv.a
+fi
+$MAKE --no-print-directory -s build/01-log/libkv.a >/dev/null 2>&1
+cp build/01-log/libkv.a "$eng"
+sh "$here/grade.sh" 01-log --engine "$eng" --out "$root/out-engine" --only suites \
+    --filter conformance >"$root/engine-1.log" 2>&1
+first=$?
+cp "$starter_lib" "$eng"
+touch -d '2000-01-01' "$eng"
+sh "$here/grade.sh" 01-log --engine "$eng" --out "$root/out-engine" --only suites \
+    --filter conformance >"$root/engine-2.log" 2>&1
+second=$?
+if [ ! -f "$starter_lib" ]; then
+    bad "stale-engine: no starter library to switch to ($starter_lib)"
+elif [ $first -ne 0 ]; then
+    bad "stale-engine: the reference as an ENGINE failed its conformance suite (see $root/engine-1.log)"
+elif [ $second -eq 0 ]; then
+    bad "stale-engine: the starter's library, older than the last link, passed: the tests still held the previous engine (see $root/engine-2.log)"
+else
+    ok "stale-engine: another library at the same path, with an older time, is linked and graded"
+fi
+
+# ---- nosync-engine ------------------------------------------------------------------
+# Stage 03's objects, with common/io_posix.c compiled so that fdatasync,
+# fsync and sync_file_range do nothing: an engine that never reaches the
+# disk, though it calls io_sync as it should.
+ns=$root/nosync
+rm -rf "$ns"
+mkdir -p "$ns/objs"
+$MAKE --no-print-directory -s build/03-wal/libkv.a >/dev/null 2>&1
+top=$(pwd)
+(cd "$ns/objs" && ar x "$top/build/03-wal/libkv.a")
+cat >"$ns/no_sync.c" <<'EOF'
+/* An fdatasync, fsync and sync_file_range that do nothing. */
+#include <sys/types.h>
+int engine_no_sync(int fd) { (void)fd; return 0; }
+int engine_no_sync_range(int fd, long off, long n, unsigned flags)
+{
+    (void)fd; (void)off; (void)n; (void)flags;
+    return 0;
+}
+EOF
+if ${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -Iinclude -Icommon -Dfdatasync=engine_no_sync \
+       -Dfsync=engine_no_sync -Dsync_file_range=engine_no_sync_range \
+       -c common/io_posix.c -o "$ns/objs/io_posix.o" 2>"$ns/cc.log" &&
+   ${CC:-cc} -std=c11 -O1 -c "$ns/no_sync.c" -o "$ns/objs/no_sync.o" 2>>"$ns/cc.log" &&
+   ar rcs "$ns/libnosync.a" "$ns"/objs/*.o; then
+    sh "$here/grade.sh" 03-wal --engine "$ns/libnosync.a" --out "$root/out-nosync" --only power \
+        >"$root/nosync.log" 2>&1
+    status=$?
+    card=$root/out-nosync/logs/scorecard
+    if [ $status -eq 0 ] || grep -q 'passed\.$' "$root/nosync.log"; then
+        bad "nosync-engine: an engine that never syncs passed the power rung of stage 03 (see $root/nosync.log)"
+    elif grep -q '^rung	power	FAIL' "$card"; then
+        ok "nosync-engine: an engine that never syncs fails the power rung: $(grep -m1 '^First failing check' "$root/nosync.log" | cut -c 1-200)"
+    elif grep -q '^rung	power	skipped' "$card" && [ $status -eq 3 ] &&
+         grep -q 'was not checked, so this is not a pass' "$root/nosync.log"; then
+        ok "nosync-engine: the power cuts could not run, and the grade says stage 03's durability was not checked (exit 3)"
+    else
+        bad "nosync-engine: neither failed nor reported unchecked (status $status; see $root/nosync.log)"
+    fi
+else
+    bad "nosync-engine: could not be built (see $ns/cc.log)"
+fi
+
+# ---- skip-is-shown --------------------------------------------------------------------
+sh "$here/grade.sh" 01-log --engine "$eng" --out "$root/out-engine" --only race \
+    >"$root/skip.log" 2>&1
+status=$?
+card=$root/out-engine/logs/scorecard
+if [ $status -eq 3 ] && grep -q '^rung	race	skipped' "$card" &&
+   grep -q 'race: ThreadSanitizer needs' "$root/skip.log" && ! grep -q 'passed\.$' "$root/skip.log"; then
+    ok "skip-is-shown: a rung that cannot run is skipped, listed as not checked, and the grade exits 3"
+else
+    bad "skip-is-shown: status $status (want 3), the scorecard: $(grep '^rung	race' "$card" 2>/dev/null) (see $root/skip.log)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
