@@ -554,6 +554,8 @@ clean:
 include web/wasm.mk
 # ---- the exercise track: make learn, make grade (grade/grade.mk, docs/learn.md)
 include grade/grade.mk
+# ---- kvgrade: any engine, in any language, over RESP2 (docs/kvgrade.md) -------
+include kvgrade/kvgrade.mk
 
 .PHONY: FORCE
 FORCE:
