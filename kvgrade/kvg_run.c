@@ -809,6 +809,10 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
     r.e.to = r.e.from = r.e.stdin_fd = -1;
     kvg_model_init(&r.m, !cfg->sync);
     size_t window = cfg->window > 0 ? (size_t)cfg->window : 1;
+    if (cfg->fs != NULL) {
+        kvg_fs_cmd(cfg->fs, "resume"); /* no freeze left armed by an earlier run */
+        cfg->fs->frozen = 0;
+    }
     kvg_steps_clear_results(steps);
     for (size_t i = 0; i < steps->n && !res->failed; i++) {
         kvg_step *st = &steps->s[i];
@@ -894,8 +898,10 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
         if (cfg->fs != NULL)
             r.fs_draining = 1;
     }
-    if (cfg->fs != NULL && r.fs_draining)
+    if (cfg->fs != NULL) {
         kvg_fs_cmd(cfg->fs, "resume");
+        cfg->fs->frozen = 0;
+    }
     for (size_t i = r.qhead; i < r.nq; i++)
         kvg_reply_free(&r.q[i].want);
     free(r.q);

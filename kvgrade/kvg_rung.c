@@ -89,18 +89,28 @@ void kvg_rung_fail(kvg_ctx *ctx, kvg_rung_result *rr, const char *rung, const kv
     rr->status = KVG_FAIL;
     rr->reason = kvg_strdup(res->what != NULL ? res->what : "(no reason given)");
     kvg_steps_free(&rr->cex);
-    kvg_steps_copy(&rr->cex, steps);
-    /* keep what the steps saw, for the text */
+    rr->cex_step = -1;
+    /* Keep what the steps saw, for the text; leave out the requests that
+     * were never sent (the engine was frozen and killed before them). */
     for (size_t i = 0; i < steps->n; i++) {
-        rr->cex.s[i].ran = steps->s[i].ran;
-        if (steps->s[i].has_reply) {
-            rr->cex.s[i].has_reply = 1;
-            rr->cex.s[i].reply = kvg_reply_dup(&steps->s[i].reply);
+        const kvg_step *f = &steps->s[i];
+        if (f->ran == 2 && (f->kind == KVG_ST_PIPE || f->kind == KVG_ST_SEND || f->kind == KVG_ST_WAIT))
+            continue;
+        if ((long)i == res->step)
+            rr->cex_step = (long)rr->cex.n;
+        kvg_step *t = kvg_steps_add(&rr->cex, f->kind);
+        t->req = kvg_req_dup(&f->req);
+        t->n = f->n;
+        t->allow = f->allow;
+        t->file = f->file != NULL ? kvg_strdup(f->file) : NULL;
+        t->ran = f->ran;
+        if (f->has_reply) {
+            t->has_reply = 1;
+            t->reply = kvg_reply_dup(&f->reply);
         }
-        if (steps->s[i].note != NULL)
-            rr->cex.s[i].note = kvg_strdup(steps->s[i].note);
+        if (f->note != NULL)
+            t->note = kvg_strdup(f->note);
     }
-    rr->cex_step = res->step;
     kvg_replay_head h = {(char *)rung, ctx->sync, window, needs_fs, (char *)ctx->engine.template,
                          res->what};
     free(rr->cex_file);
