@@ -21,7 +21,7 @@ KVGRADE_UNIT_SRCS := kvgrade/tests/kvgrade_unit.c $(filter-out kvgrade/kvg_main.
 FUSE_CFLAGS := -I/usr/include/fuse3
 FUSE_LIBS := -lfuse3
 
-$(B)/obj/kvgrade/%.o: EXTRA_CFLAGS += -Itools -Ikvgrade
+$(B)/obj/kvgrade/%.o: EXTRA_CFLAGS += -Itools -Ikvgrade -Ikvgrade/fs
 $(B)/obj/kvgrade/fs/%.o: EXTRA_CFLAGS += $(FUSE_CFLAGS)
 
 $(B)/kvgrade/kvgrade: $(call obj_common,$(KVGRADE_SRCS))
