@@ -113,11 +113,12 @@ static void crash_steps(crash_gen *g, kvg_steps *l, size_t cycles, int power, in
             kvg_steps_add(l, KVG_ST_CLOSE);
             (*nclean)++;
         } else {
-            if (!at_op) {
-                kvg_step *st = kvg_steps_add(l, KVG_ST_WAIT);
-                st->n = kvg_rand_below(&g->rng, CRASH_WINDOW + 1);
-                (*ntimed)++;
-            }
+            /* Timed: kill once at most N replies are outstanding.  At an
+             * operation: the wait is no wait (N = the window), there only
+             * to be pinned when a failure is shrunk (crash_pin_kills). */
+            kvg_step *st = kvg_steps_add(l, KVG_ST_WAIT);
+            st->n = at_op ? CRASH_WINDOW : kvg_rand_below(&g->rng, CRASH_WINDOW + 1);
+            *ntimed += !at_op;
             kvg_steps_add(l, KVG_ST_KILL);
         }
         if (power)
@@ -150,11 +151,22 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* A kill's timing made exact for replay: the wait before each kill that
+ * ran becomes "until only the requests it never answered are left", so
+ * that a replay kills it with as many writes acknowledged as it had. */
+static void crash_pin_kills(kvg_steps *l)
+{
+    for (size_t i = 1; i < l->n; i++)
+        if (l->s[i].kind == KVG_ST_KILL && l->s[i].ran == 1 && l->s[i - 1].kind == KVG_ST_WAIT)
+            l->s[i - 1].n = l->s[i].unanswered;
+}
+
 /* Cuts the steps after `step`, then shrinks: whole cycles before the one
  * the failure is in, then single writes. */
 static size_t crash_shrink(kvg_ctx *ctx, kvg_steps *l, long step, const size_t *cycle_at,
                            size_t cycles, crash_try *t)
 {
+    crash_pin_kills(l);
     size_t cut = step >= 0 ? (size_t)step + 1 : l->n;
     while (l->n > cut) {
         kvg_step *st = &l->s[--l->n];

@@ -45,6 +45,7 @@ typedef struct run {
     int engine_error;           /* the engine broke a rule outside any check */
     double start_time;
     int restart_pending;        /* the first reply after a start is a restart time */
+    size_t unanswered;          /* requests the last killed engine never answered */
 } run;
 
 static void run_fail(run *r, long step, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -150,6 +151,7 @@ static void run_kill(run *r)
         run_fail(r, -1, "the engine did not die within %.0f s of SIGKILL", r->cfg->engine->timeout);
     kvg_engine_close(&r->e);
     r->running = 0;
+    r->unanswered = r->nq - r->qhead;
     /* What was not answered stays unacknowledged. */
     for (size_t i = r->qhead; i < r->nq; i++)
         kvg_reply_free(&r->q[i].want);
@@ -849,7 +851,9 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
             break;
         case KVG_ST_KILL:
             st->ran = r.running ? 1 : 2;
+            r.unanswered = 0;
             run_kill(&r);
+            st->unanswered = r.unanswered;
             break;
         case KVG_ST_ARM: {
             st->ran = 1;

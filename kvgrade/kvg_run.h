@@ -56,6 +56,7 @@ typedef struct kvg_step {
     int has_reply;
     kvg_reply reply;
     char *note;
+    size_t unanswered;          /* kill: requests it never answered */
 } kvg_step;
 
 typedef struct kvg_steps {
