@@ -352,7 +352,7 @@ void kvg_probe_mset(kvg_ctx *ctx)
     kvg_engine e;
     char *why = NULL;
     ctx->has_mset = 0;
-    if (kvg_engine_start(&e, &ctx->engine, dir, &why) == KVG_OK) {
+    if (kvg_engine_start(&e, &ctx->engine, dir, -1, &why) == KVG_OK) {
         kvg_buf argv[3] = {B("MSET"), B("kvgrade-probe"), B("1")};
         kvg_req q = {3, argv};
         kvg_reply got;

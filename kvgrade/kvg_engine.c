@@ -126,7 +126,7 @@ void kvg_engine_words_free(char **w)
 
 /* ---- start --------------------------------------------------------------- */
 
-static int engine_connect(kvg_engine *e, char **why)
+static int engine_connect(kvg_engine *e, int watch_fd, char **why)
 {
     double until = kvg_now() + e->cfg->timeout;
     for (;;) {
@@ -146,6 +146,8 @@ static int engine_connect(kvg_engine *e, char **why)
         int status;
         if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
             e->pid = 0;
+            e->exited = 1;
+            e->status = status;
             char *st = kvg_engine_status_text(status);
             *why = kvg_printf("the engine ended (%s) before it accepted a connection on port %d",
                               st, e->cfg->port);
@@ -159,11 +161,14 @@ static int engine_connect(kvg_engine *e, char **why)
             kvg_engine_reap(e, 5);
             return KVG_START_FAILED;
         }
-        usleep(5000);
+        struct pollfd pf = {watch_fd, POLLIN, 0};
+        if (poll(&pf, 1, 5) > 0 && (pf.revents & (POLLIN | POLLHUP)))
+            return KVG_WATCHED;
     }
 }
 
-int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, char **why)
+int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, int watch_fd,
+                     char **why)
 {
     memset(e, 0, sizeof *e);
     e->cfg = cfg;
@@ -216,7 +221,7 @@ int kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, 
     if (cfg->port > 0) {
         e->stdin_fd = in[1];
         close(out[0]);
-        return engine_connect(e, why);
+        return engine_connect(e, watch_fd, why);
     }
     e->to = in[1];
     e->from = out[0];

@@ -55,8 +55,11 @@ char **kvg_engine_words(const char *template, const char *dir, int port, const c
 void   kvg_engine_words_free(char **words);
 
 /* Starts the engine on dir: KVG_OK, or KVG_START_FAILED (message in
- * *why, malloc'd). */
-int  kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, char **why);
+ * *why, malloc'd).  Over TCP it waits for the engine to accept the
+ * connection, and returns KVG_WATCHED (the engine running, unconnected)
+ * if watch_fd becomes readable first (-1: none). */
+int  kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir, int watch_fd,
+                      char **why);
 /* Sends a request: KVG_OK, KVG_EOF (the engine is gone), KVG_TIMEOUT, or
  * KVG_WATCHED (watch_fd became readable first: the request may be half
  * sent). */

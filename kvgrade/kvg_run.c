@@ -752,7 +752,27 @@ static void run_start(run *r, size_t i)
         r->fs_draining = 0;
     }
     char *why = NULL;
-    if (kvg_engine_start(&r->e, r->cfg->engine, r->cfg->dir, &why) != KVG_OK) {
+    int rc = kvg_engine_start(&r->e, r->cfg->engine, r->cfg->dir, run_watch_fd(r), &why);
+    if (rc == KVG_WATCHED) {
+        /* Over TCP, frozen before it listened (in its recovery). */
+        r->running = 1;
+        kvg_fs_poll(r->cfg->fs);
+        if (r->cfg->fs->frozen) {
+            run_kill(r);
+            r->dead = 1;
+            return;
+        }
+        run_fail(r, (long)i, "cannot start the engine: kvgrade-fs said '%s'", r->cfg->fs->line);
+        return;
+    }
+    if (rc != KVG_OK && r->e.exited && r->damage_allow != -2 && WIFEXITED(r->e.status) &&
+        WEXITSTATUS(r->e.status) != 0) {
+        r->res->damage = KVG_DAMAGE_REFUSED; /* over TCP: it refused before it listened */
+        free(why);
+        kvg_engine_close(&r->e);
+        return;
+    }
+    if (rc != KVG_OK) {
         run_fail(r, (long)i, "cannot start the engine: %s", why);
         free(why);
         r->engine_error = 1;

@@ -45,7 +45,7 @@ static int speed_run(kvg_ctx *ctx, const kvg_engine_cfg *cfg, size_t n, speed_ph
     kvg_engine e;
     int rc = -1;
     *nph = 0;
-    if (kvg_engine_start(&e, cfg, dir, why) != KVG_OK) {
+    if (kvg_engine_start(&e, cfg, dir, -1, why) != KVG_OK) {
         kvg_remove_tree(dir);
         free(dir);
         return -1;
