@@ -276,6 +276,7 @@ test: deps
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=check
+	@$(MAKE) --no-print-directory deps DEPS=kvgrade
 	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
 	  sh tests/run.sh build "$(STAGES)" build/asan build/tsan
@@ -554,6 +555,8 @@ clean:
 include web/wasm.mk
 # ---- the exercise track: make learn, make grade (grade/grade.mk, docs/learn.md)
 include grade/grade.mk
+# ---- kvgrade: any engine, in any language, over RESP2 (docs/kvgrade.md) -------
+include kvgrade/kvgrade.mk
 
 .PHONY: FORCE
 FORCE:

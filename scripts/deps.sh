@@ -4,7 +4,8 @@
 #   sh scripts/deps.sh [GROUP...]
 #
 # Always: a C compiler (gcc), make, the C library's headers (libc6-dev),
-# lz4 (liblz4-dev: stage 05 compresses its tables' blocks), and the
+# lz4 (liblz4-dev: stage 05 compresses its tables' blocks), libfuse3's
+# headers (libfuse3-dev: kvgrade-fs, the power-cut file system), and the
 # AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
@@ -14,6 +15,8 @@
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
+# kvgrade (fuse3, for fusermount3, and python3, for kvgrade's example
+# engines and its tests),
 # wasm (emscripten and node, for `make wasm` and the suites of `make
 # test-wasm`; npm, for the lab page's libraries; chromium, for its browser
 # test: docs/lab.md).
@@ -28,7 +31,7 @@
 # shellcheck disable=SC2086
 set -u
 
-packages="gcc make libc6-dev liblz4-dev"
+packages="gcc make libc6-dev liblz4-dev libfuse3-dev"
 for group in "$@"; do
     case $group in
     lcov) packages="$packages lcov" ;;
@@ -40,9 +43,10 @@ for group in "$@"; do
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
+    kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server kvgrade wasm)" >&2
         exit 2
         ;;
     esac

@@ -9,7 +9,9 @@
 # DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
 # (allocation failures), DIR/<stage>/crashtest --quick (and, in BUILD_DIR
 # only, with --workload=bank: the transactional workload) and the fuzz
-# harnesses' replay drivers on their seeds and regressions.  The libFuzzer
+# harnesses' replay drivers on their seeds and regressions; in BUILD_DIR
+# only, kvgrade's unit tests and kvgrade/tests/kvgrade_test.sh (the
+# example engines' verdicts, the FUSE skip, stages 01, 03 and 07 graded).  The libFuzzer
 # smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it), and the
 # exercise track's honesty checks if KV_GRADE_CHECK is set (likewise).  If
 # TSAN_BUILD_DIR is given, TSAN_BUILD_DIR/<stage>/racetest for each stage
@@ -254,6 +256,24 @@ queue_flavour "$build" release
 # open first), checked on the sources.
 if [ -f "$here/structure_test.py" ]; then
     add_job release "structure_test.py" python3 "$here/structure_test.py"
+fi
+# kvgrade (docs/kvgrade.md), in the first build only: its unit tests; the
+# example engines get their verdicts; the power rung skipped without FUSE,
+# and said so; the page's engine is the example's; stages 01 (durability
+# none), 03 and 07 (sync) pass every rung (--quick).
+if [ -x "$build/kvgrade/kvgrade_unit" ]; then
+    add_job release "$build/kvgrade/kvgrade_unit" "$build/kvgrade/kvgrade_unit"
+fi
+if [ -f "$here/../kvgrade/tests/kvgrade_test.sh" ] && [ -x "$build/kvgrade/kvgrade" ]; then
+    kt=$here/../kvgrade/tests/kvgrade_test.sh
+    add_job release "kvgrade_test.sh examples" sh "$kt" "$build" examples
+    add_job release "kvgrade_test.sh skip" sh "$kt" "$build" skip
+    add_job release "kvgrade_test.sh docs" sh "$kt" "$build" docs
+    for kvs in 01-log:none 03-wal:sync 07-txn:sync; do
+        case " $stages " in
+        *" ${kvs%%:*} "*) add_job release "kvgrade_test.sh stage ${kvs%%:*}" sh "$kt" "$build" stage "${kvs%%:*}" "${kvs#*:}" ;;
+        esac
+    done
 fi
 # The pages' worked examples run with the release tools and print what the
 # pages show; the pages' measured figures are the published ones.

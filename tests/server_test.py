@@ -1043,6 +1043,60 @@ def test_scan_match_agrees_with_a_reference_glob(tmp):
     check(s.stop() == 0, "exit status")
 
 
+def test_range_is_ordered_bounded_and_limited(tmp):
+    s = Server(tmp)
+    c = s.connect()
+    for k in [b"b", b"a\x00", b"ab", b"a", b"\xff", b"c"]:
+        check(c.cmd("SET", k, b"v" + k) == b"OK", "SET")
+    check(c.cmd("RANGE", "", "", "100") == [b"a", b"va", b"a\x00", b"va\x00", b"ab", b"vab",
+                                           b"b", b"vb", b"c", b"vc", b"\xff", b"v\xff"],
+          "RANGE of everything, in byte order")
+    check(c.cmd("RANGE", "ab", "c", "100") == [b"ab", b"vab", b"b", b"vb"], "start in, end out")
+    check(c.cmd("RANGE", "a", "", "2") == [b"a", b"va", b"a\x00", b"va\x00"], "the limit")
+    check(c.cmd("RANGE", "c", "b", "10") == [], "start past end: empty")
+    check(is_err(c.cmd("RANGE", "", "", "0")), "a limit of 0 is refused")
+    check(is_err(c.cmd("RANGE", "", "", "x")), "a limit that is no number is refused")
+    check(is_err(c.cmd("RANGE", "", "")), "three arguments")
+    check(c.cmd("MULTI") == b"OK" and c.cmd("SET", "aa", "1") == b"QUEUED" and
+          c.cmd("RANGE", "a", "ab", "10") == b"QUEUED", "RANGE queued")
+    check(c.cmd("EXEC") == [b"OK", [b"a", b"va", b"a\x00", b"va\x00", b"aa", b"1"]],
+          "RANGE inside EXEC sees the transaction's write")
+    check(s.stop() == 0, "exit status")
+
+
+def stdio_run(tmp, data, *opts):
+    """`kv DIR serve --stdio` fed `data`: (exit status, stdout, stderr)."""
+    p = subprocess.Popen([KV] + list(opts[:1]) + [tmp, "serve", "--stdio"] + list(opts[1:]),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    RUNNING.append(p)
+    out, err = p.communicate(data, TIMEOUT)
+    return p.returncode, out, err
+
+
+def test_stdio_answers_every_request_then_exits(tmp):
+    reqs = encode("SET", "k", "v") + encode("GET", "k") + encode("RANGE", "", "", "5") + \
+        encode("DEL", "k") + encode("NOSUCH")
+    want = b"+OK\r\n$1\r\nv\r\n*2\r\n$1\r\nk\r\n$1\r\nv\r\n:1\r\n"
+    for opts in [(), ("--sync",), ("--sync", "--sync")]:
+        shutil.rmtree(tmp, ignore_errors=True)
+        status, out, err = stdio_run(tmp, reqs, *opts)
+        check(status == 0, "exit status %d with %r: %s" % (status, opts, err))
+        check(out.startswith(want) and out[len(want):].startswith(b"-ERR unknown command"),
+              "replies with %r: %r" % (opts, out))
+    # What was acknowledged is there at the next start, and the data is the engine's.
+    status, out, err = stdio_run(tmp, encode("SET", "kept", "yes"))
+    status2, out2, err2 = stdio_run(tmp, encode("GET", "kept"))
+    check(status == 0 and status2 == 0 and out2 == b"$3\r\nyes\r\n", "restart: %r %r" % (out2, err2))
+    # A file on standard input cannot be polled: a clear error, status 2.
+    path = os.path.join(os.path.dirname(tmp), "requests")
+    with open(path, "wb") as f:
+        f.write(encode("PING"))
+    with open(path, "rb") as f:
+        p = subprocess.run([KV, tmp, "serve", "--stdio"], stdin=f, capture_output=True,
+                           timeout=TIMEOUT)
+    check(p.returncode == 2 and b"pipe" in p.stderr, "a file on stdin: %r" % p.stderr)
+
+
 def run_test(name, fn, tmp):
     """Runs one test; None if it passed, else why it failed."""
     try:

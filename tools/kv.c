@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         if (a_knob != NULL)
             return tool_fail("%s: serve does not take the knobs before DIR; it has options "
                              "of its own after serve (kv DIR serve --help)", a_knob);
-        return serve_main(t.dir, argc - i - 1, argv + i + 1);
+        return serve_main(t.dir, t.sync, argc - i - 1, argv + i + 1);
     }
     int rc;
     if (i == argc) {

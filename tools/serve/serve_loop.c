@@ -30,6 +30,12 @@
  * flow control then slows the client down.  epoll is level-triggered, so
  * turning interest off and on is all it takes.
  *
+ * --stdio: no listening socket and one client, whose requests come from
+ * standard input and whose replies go to standard output (written with
+ * write(2), blocking: a single client has no one to wait for).  When it
+ * is done (the end of its input reached and everything answered), the
+ * server stops as on a signal.
+ *
  * Shutdown (SIGTERM, SIGINT through a signalfd): close the listening
  * socket, read nothing more, run the complete requests already received,
  * wait for their batches, send the replies (for SERVE_STOP_SECONDS at
@@ -89,9 +95,11 @@ static void loop_client_dead(server *s, serve_client *c, const char *why, int er
         serve_log("client %s: %s: %s", c->addr, why, strerror(err));
     if (c->fd >= 0) {
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        if (!s->cfg.stdio)
+            close(c->fd);
         c->fd = -1;
     }
+    c->out_fd = -1;
     c->dead = 1;
     serve_client_dirty(s, c);
 }
@@ -112,13 +120,16 @@ static void loop_list_remove(serve_client **list, size_t *n, int *flag, serve_cl
 /* Frees the client and takes it off every list (server.h, invariant 3):
  * loop_settle frees a client whose last send failed, and that failure
  * (loop_client_dead) has just put it back on the dirty list. */
+static void loop_begin_stop(server *s);
+
 static void loop_client_free(server *s, serve_client *c)
 {
     if (s->cfg.verbose)
         serve_log("client %s: closed", c->addr);
     if (c->fd >= 0) {
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-        close(c->fd);
+        if (!s->cfg.stdio)
+            close(c->fd);
     }
     loop_list_remove(s->ready, &s->nready, &c->on_ready, c);
     loop_list_remove(s->dirty, &s->ndirty, &c->on_dirty, c);
@@ -135,6 +146,8 @@ static void loop_client_free(server *s, serve_client *c)
     out_free(&c->out);
     free(c->in);
     free(c);
+    if (s->cfg.stdio)
+        loop_begin_stop(s); /* the one client is done */
 }
 
 static long long loop_now_ms(void)
@@ -189,6 +202,46 @@ static int loop_accept_resume(server *s, int timeout)
     return timeout;
 }
 
+/* A new client reading fd and writing out_fd: 0, or -1 (logged). */
+static int loop_client_new(server *s, int fd, int out_fd, const char *addr)
+{
+    serve_client *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        serve_log("client %s: refused: out of memory", addr);
+        return -1;
+    }
+    c->fd = fd;
+    c->out_fd = out_fd;
+    c->id = ++s->next_id;
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    resp_limits lim = {KV_MAX_VALUE, SERVE_MAX_ARGS, SERVE_MAX_INLINE, SERVE_MAX_REQUEST};
+    resp_parser_init(&c->ps, &lim);
+    c->authed = s->cfg.password == NULL;
+    c->events = EPOLLIN;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        serve_log("client %s: refused: epoll: %s%s", addr, strerror(errno),
+                  errno == EPERM ? " (standard input must be a pipe, a socket or a terminal, "
+                                   "not a file: cat FILE | kv DIR serve --stdio)" : "");
+        free(c);
+        return -1;
+    }
+    c->next = s->clients;
+    if (s->clients != NULL)
+        s->clients->prev = c;
+    s->clients = c;
+    s->nclients++;
+    s->stats.connections++;
+    if (s->cfg.verbose)
+        serve_log("client %s: connected", addr);
+    return 0;
+}
+
+int serve_loop_add_stdio(server *s)
+{
+    return loop_client_new(s, STDIN_FILENO, STDOUT_FILENO, "stdio");
+}
+
 static void loop_accept(server *s)
 {
     for (;;) {
@@ -227,36 +280,10 @@ static void loop_accept(server *s)
             serve_log("client %s: refused: already %zu clients (--maxclients)", addr, s->nclients);
             continue;
         }
-        serve_client *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            close(fd);
-            serve_log("client %s: refused: out of memory", addr);
-            continue;
-        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c->fd = fd;
-        c->id = ++s->next_id;
-        memcpy(c->addr, addr, sizeof c->addr);
-        resp_limits lim = {KV_MAX_VALUE, SERVE_MAX_ARGS, SERVE_MAX_INLINE, SERVE_MAX_REQUEST};
-        resp_parser_init(&c->ps, &lim);
-        c->authed = s->cfg.password == NULL;
-        c->events = EPOLLIN;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            serve_log("client %s: refused: epoll: %s", addr, strerror(errno));
+        if (loop_client_new(s, fd, fd, addr) != 0)
             close(fd);
-            free(c);
-            continue;
-        }
-        c->next = s->clients;
-        if (s->clients != NULL)
-            s->clients->prev = c;
-        s->clients = c;
-        s->nclients++;
-        s->stats.connections++;
-        if (s->cfg.verbose)
-            serve_log("client %s: connected", addr);
     }
 }
 
@@ -346,8 +373,10 @@ static void loop_run_client(server *s, serve_client *c)
 /* Sends what it can of the client's replies; 0, or -1 if the client died. */
 static int loop_flush(server *s, serve_client *c)
 {
-    while (c->fd >= 0 && out_pending(&c->out) > 0) {
-        ssize_t n = send(c->fd, c->out.buf + c->out.sent, out_pending(&c->out), MSG_NOSIGNAL);
+    while (c->out_fd >= 0 && out_pending(&c->out) > 0) {
+        ssize_t n = c->out_fd != c->fd
+                        ? write(c->out_fd, c->out.buf + c->out.sent, out_pending(&c->out))
+                        : send(c->fd, c->out.buf + c->out.sent, out_pending(&c->out), MSG_NOSIGNAL);
         if (n > 0) {
             c->out.sent += (size_t)n;
         } else if (n < 0 && errno == EINTR) {
@@ -426,9 +455,11 @@ static void loop_begin_stop(server *s)
     s->stop_at = time(NULL) + SERVE_STOP_SECONDS;
     if (s->cfg.verbose)
         serve_log("stopping: %zu clients, finishing their requests", s->nclients);
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
-    close(s->listen_fd);
-    s->listen_fd = -1;
+    if (s->listen_fd >= 0) {
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+        close(s->listen_fd);
+        s->listen_fd = -1;
+    }
     for (serve_client *c = s->clients; c != NULL; c = c->next) {
         c->eof = 1;
         serve_client_ready(s, c);
@@ -469,10 +500,16 @@ static void loop_event(server *s, const struct epoll_event *ev)
             loop_client_dead(s, c, "socket", err);
             return;
         }
-        if ((ev->events & EPOLLIN) || ((ev->events & EPOLLHUP) && (c->events & EPOLLIN)))
+        if ((ev->events & EPOLLIN) || ((ev->events & EPOLLHUP) && (c->events & EPOLLIN))) {
             loop_read(s, c);
-        else if (ev->events & EPOLLHUP)
+        } else if ((ev->events & EPOLLHUP) && c->out_fd != c->fd) {
+            /* --stdio: the input is over, the output may still be read */
+            epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+            c->fd = -1;
+            c->eof = 1;
+        } else if (ev->events & EPOLLHUP) {
             loop_client_dead(s, c, NULL, 0); /* gone, and we were not reading */
+        }
         if (ev->events & EPOLLOUT)
             serve_client_dirty(s, c);
     }
@@ -486,7 +523,7 @@ static int loop_watch(server *s, int fd, void *tag)
 
 int serve_loop_run(server *s)
 {
-    if (loop_watch(s, s->listen_fd, &loop_tag_listen) != 0 ||
+    if ((s->listen_fd >= 0 && loop_watch(s, s->listen_fd, &loop_tag_listen) != 0) ||
         loop_watch(s, s->signal_fd, &loop_tag_signal) != 0 ||
         (serve_commit_event_fd(s) >= 0 && loop_watch(s, serve_commit_event_fd(s), &loop_tag_commit) != 0)) {
         serve_log("epoll: %s", strerror(errno));

@@ -14,8 +14,12 @@
  *   --table-bytes N     kv_options.table_bytes (stage 06)
  *   --verbose           log start-up, connections and shutdown on stderr
  *
+ * --stdio: no socket; one client reads standard input and writes standard
+ * output (serve_loop_add_stdio), and the server stops once that client is
+ * done: at the end of the input, its replies written, the database closed.
+ *
  * Start-up: read the password, budget the open files (below), open the
- * database, listen, block SIGTERM and SIGINT in every thread (they arrive
+ * database, listen (not with --stdio), block SIGTERM and SIGINT in every thread (they arrive
  * through a signalfd in the loop), start the writer threads, fit
  * --maxclients to the descriptors left, run the loop.  After the loop
  * returns, every acknowledged write has been applied: close the database.
@@ -80,8 +84,10 @@ static void serve_print_usage(FILE *to)
     fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
-            "                    [--table-bytes N] [--verbose]\n"
-            "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n");
+            "                    [--table-bytes N] [--stdio] [--verbose]\n"
+            "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
+            "--stdio: one client, requests on standard input, replies on standard output,\n"
+            "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n");
 }
 
 static int serve_usage(void)
@@ -116,6 +122,8 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
             return -1; /* asked for: nothing to serve, and no error */
         } else if (strcmp(a, "--sync") == 0) {
             cfg->sync = 1;
+        } else if (strcmp(a, "--stdio") == 0) {
+            cfg->stdio = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg->verbose = 1;
         } else if (strcmp(a, "--port") == 0 && has_value && serve_number(args[i + 1], 0, 65535, &v)) {
@@ -312,12 +320,13 @@ static int serve_fit_clients(serve_config *cfg, size_t engine_open)
     return 0;
 }
 
-int serve_main(const char *dir, int nargs, char **args)
+int serve_main(const char *dir, int sync, int nargs, char **args)
 {
     server s;
     memset(&s, 0, sizeof s);
     s.epfd = s.listen_fd = s.signal_fd = -1;
     s.cfg.dir = dir;
+    s.cfg.sync = sync;
     int status = serve_options(&s.cfg, nargs, args);
     if (status < 0)
         return 0; /* --help */
@@ -355,7 +364,7 @@ int serve_main(const char *dir, int nargs, char **args)
     size_t engine_open = fds_open > fds_before ? fds_open - fds_before : 0;
     status = 2;
     s.started = time(NULL);
-    if ((s.listen_fd = serve_listen(&s)) < 0)
+    if (!s.cfg.stdio && (s.listen_fd = serve_listen(&s)) < 0)
         goto out;
     s.signal_fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -369,7 +378,12 @@ int serve_main(const char *dir, int nargs, char **args)
     }
     if (serve_fit_clients(&s.cfg, engine_open) != 0)
         goto out;
-    if (s.cfg.verbose)
+    if (s.cfg.stdio && serve_loop_add_stdio(&s) != 0)
+        goto out;
+    if (s.cfg.verbose && s.cfg.stdio)
+        serve_log("stage %s, database %s, serving standard input and output%s", kv_stage(), dir,
+                  s.cfg.sync ? ", sync" : "");
+    else if (s.cfg.verbose)
         serve_log("stage %s, database %s, listening on %s port %d%s%s", kv_stage(), dir,
                   s.cfg.bind, s.port, s.cfg.sync ? ", sync" : "",
                   s.cfg.password != NULL ? ", password required" : "");

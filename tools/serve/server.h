@@ -93,6 +93,7 @@ typedef struct serve_config {
     const char *bind;          /* default 127.0.0.1 */
     int port;                  /* default 6380; 0 = any free port */
     int sync;                  /* kv_options.sync */
+    int stdio;                 /* --stdio: one client, standard input and output */
     const char *passfile;      /* --requirepass FILE, or NULL */
     char *password;            /* its first line */
     size_t passlen;
@@ -109,7 +110,8 @@ typedef struct serve_config {
 
 typedef struct serve_client serve_client;
 struct serve_client {
-    int fd;
+    int fd;                         /* requests come from here */
+    int out_fd;                     /* replies go there: fd, or standard output with --stdio */
     unsigned long long id;
     char addr[64];                  /* "127.0.0.1:51234", for log lines */
     char *in;                       /* received bytes; [in_start, in_len) unparsed */
@@ -183,6 +185,9 @@ void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* serve_loop.c */
 int  serve_loop_run(server *s);
+/* --stdio: the one client, reading standard input and writing standard
+ * output; the server stops once it is done.  0, or -1 (message logged). */
+int  serve_loop_add_stdio(server *s);
 void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
 

@@ -1,0 +1,111 @@
+/*
+ * kvfs.h: the file system that forgets what was not fsynced: the tree
+ * kvgrade-fs serves over FUSE, kept in memory, with two states of
+ * everything: what a program sees now (current) and what a power cut
+ * would leave (durable).  See docs/kvgrade.md, "The power-cut file system".
+ *
+ * The model (the idea is Jepsen's LazyFS and ALICE's crash states; this is
+ * the pessimistic POSIX reading, the same as common/io_sim.h's
+ * "names-lost" model):
+ *   1. A file's bytes and its size are durable as of its last fsync or
+ *      fdatasync (on any descriptor of it).  A new file's durable content
+ *      is empty.
+ *   2. A directory's entries (names created, renamed over, unlinked, made
+ *      with mkdir or removed with rmdir) are durable as of its last fsync.
+ *      Syncing a file does not make its name durable; syncing a directory
+ *      does not make its own name in its parent durable.
+ *   3. A cut (kvfs_cut) makes every file's and directory's durable state
+ *      its current state: unsynced writes, truncations and size changes
+ *      are undone, names not made durable disappear, renames and unlinks
+ *      not made durable are reverted.  Synced data is never damaged.
+ * So a file whose data was synced but whose name never was is lost at a
+ * cut, and a name whose directory was synced but whose file never was
+ * comes back empty.
+ *
+ * Inodes are numbered from 1 (the root) and never reused, so a number the
+ * kernel cached before a cut names the same inode or none.  An inode lives
+ * while a current or durable entry names it, the kernel holds a lookup of
+ * it, or a handle is open on it.
+ *
+ * Invariants:
+ *   1. bytes outside [dirty_lo, dirty_hi) of a file are the same in cur
+ *      and dur, up to the shorter length (so a sync or a cut copies only
+ *      that range);
+ *   2. an inode's cur_links / dur_links count the current / durable
+ *      entries that name it, in every directory.
+ * Not thread-safe: kvgrade-fs runs one thread.
+ */
+#ifndef KVGRADE_KVFS_H
+#define KVGRADE_KVFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+typedef struct kvfs_bytes {
+    unsigned char *p;
+    size_t len, cap;
+} kvfs_bytes;
+
+typedef struct kvfs_entry {
+    char *name;
+    uint64_t ino;
+} kvfs_entry;
+
+typedef struct kvfs_entries {
+    kvfs_entry *e;
+    size_t n, cap;
+} kvfs_entries;
+
+typedef struct kvfs_node {
+    uint64_t ino;
+    mode_t mode;                 /* S_IFREG or S_IFDIR, and permissions */
+    kvfs_bytes cur, dur;         /* a file's data */
+    size_t dirty_lo, dirty_hi;   /* invariant 1 */
+    kvfs_entries cur_ents, dur_ents; /* a directory's entries */
+    int dir_dirty;               /* cur_ents may differ from dur_ents */
+    unsigned cur_links, dur_links;
+    uint64_t nlookup;            /* the kernel's references */
+    unsigned opens;              /* open handles */
+    struct timespec mtime, ctime;
+} kvfs_node;
+
+typedef struct kvfs {
+    kvfs_node **nodes;           /* by inode number; NULL once freed */
+    uint64_t nnodes, cap;
+    uint64_t generation;         /* cuts so far */
+    size_t bytes;                /* current + durable data held */
+} kvfs;
+
+int  kvfs_init(kvfs *fs);                     /* 0 or -ENOMEM */
+void kvfs_free(kvfs *fs);
+kvfs_node *kvfs_get(kvfs *fs, uint64_t ino);  /* NULL if there is none */
+
+/* Names (all in the current state): 0 or -errno. */
+int  kvfs_lookup(kvfs *fs, uint64_t dir, const char *name, kvfs_node **out);
+int  kvfs_create(kvfs *fs, uint64_t dir, const char *name, mode_t mode, kvfs_node **out);
+int  kvfs_unlink(kvfs *fs, uint64_t dir, const char *name);
+int  kvfs_rmdir(kvfs *fs, uint64_t dir, const char *name);
+int  kvfs_link(kvfs *fs, uint64_t ino, uint64_t dir, const char *name);
+/* rename(2) without flags, or with RENAME_NOREPLACE (noreplace = 1). */
+int  kvfs_rename(kvfs *fs, uint64_t dir, const char *name, uint64_t newdir, const char *newname,
+                 int noreplace);
+
+/* Data (current state): 0 or -errno; kvfs_read returns the bytes read. */
+long kvfs_read(kvfs_node *n, void *buf, size_t size, uint64_t off);
+int  kvfs_write(kvfs *fs, kvfs_node *n, const void *buf, size_t size, uint64_t off);
+int  kvfs_truncate(kvfs *fs, kvfs_node *n, uint64_t size);
+
+/* Durability. */
+int  kvfs_sync_file(kvfs *fs, kvfs_node *n);  /* fsync, fdatasync */
+int  kvfs_sync_dir(kvfs *fs, kvfs_node *dir); /* fsync of a directory */
+/* The power cut: every durable state becomes the current one. */
+int  kvfs_cut(kvfs *fs);
+
+/* The kernel's references and open handles (they keep an inode alive). */
+void kvfs_forget(kvfs *fs, uint64_t ino, uint64_t nlookup);
+void kvfs_closed(kvfs *fs, kvfs_node *n);     /* a handle released */
+
+void kvfs_stat(const kvfs_node *n, struct stat *st);
+
+#endif

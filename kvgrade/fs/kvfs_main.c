@@ -1,0 +1,192 @@
+/*
+ * kvfs_main.c: kvgrade-fs, the file system that forgets what was not
+ * fsynced (kvfs.h), mounted with FUSE and worked through its standard
+ * input.  kvgrade starts one per rung that needs it; a person can too:
+ *
+ *   kvgrade-fs MOUNTPOINT        mounts an empty file system there, prints
+ *                                "ready", then reads commands, one a line
+ *
+ * Commands (each answered with one line, "ok ..." or "error ..."):
+ *   freeze-at N   freeze at the N-th counted operation from now (N >= 1)
+ *   freeze        freeze now
+ *   drop          answer the held operations with EIO, and every later
+ *                 counted one of a process, until cut or resume
+ *   cut           the power cut: every file and directory back to its
+ *                 durable state; then run normally ("ok GENERATION")
+ *   resume        run normally (after a process kill, no cut)
+ *   stats         "ok ops N syncs N held N state S generation N bytes N"
+ * and, unasked, "frozen OP" when a freeze-at stops an operation OP.
+ * kvfs_server.h says what counts and what a freeze does.  At the end of
+ * its input (kvgrade gone, killed or not) it unmounts and exits.
+ *
+ * The mount is made with auto_unmount, so that even a kvgrade-fs killed
+ * with SIGKILL leaves no mount behind (fusermount3 watches it); kvgrade
+ * also detaches stale mounts of its own at start (kvgrade/kvg_fs.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvfs_server.h"
+
+static const char *main_state_name(int state)
+{
+    return state == KVFS_RUN ? "run" : state == KVFS_FROZEN ? "frozen" : "draining";
+}
+
+static void main_say(const char *fmt, const char *a, unsigned long long n)
+{
+    printf(fmt, a, n);
+    fflush(stdout);
+}
+
+/* Runs one command line. */
+static void main_command(kvfs_server *s, char *line)
+{
+    char word[32];
+    unsigned long long n = 0;
+    int got = sscanf(line, "%31s %llu", word, &n);
+    if (got < 1)
+        return;
+    if (strcmp(word, "freeze-at") == 0 && got == 2 && n >= 1) {
+        if (s->state != KVFS_RUN) {
+            main_say("error %s%llu\n", "not running normally", 0);
+            return;
+        }
+        s->freeze_at = s->ops + n;
+        main_say("ok %s%llu\n", "", s->freeze_at);
+    } else if (strcmp(word, "freeze") == 0) {
+        if (s->state == KVFS_RUN) {
+            s->state = KVFS_FROZEN;
+            s->freeze_at = 0;
+            s->frozen_op = "(none yet)";
+        }
+        main_say("ok %s%llu\n", "", s->ops);
+    } else if (strcmp(word, "drop") == 0) {
+        size_t dropped = kvfs_drop_held(s);
+        s->state = KVFS_DRAINING;
+        main_say("ok %s%llu\n", "", dropped);
+    } else if (strcmp(word, "cut") == 0) {
+        kvfs_drop_held(s);
+        if (kvfs_cut(&s->fs) != 0) {
+            main_say("error %s%llu\n", "out of memory", 0);
+            return;
+        }
+        s->state = KVFS_RUN;
+        s->freeze_at = 0;
+        main_say("ok %s%llu\n", "", s->fs.generation);
+    } else if (strcmp(word, "resume") == 0) {
+        kvfs_drop_held(s);
+        s->state = KVFS_RUN;
+        s->freeze_at = 0;
+        main_say("ok %s%llu\n", "", s->ops);
+    } else if (strcmp(word, "stats") == 0) {
+        printf("ok ops %llu syncs %llu held %zu state %s generation %llu bytes %zu\n", s->ops,
+               s->syncs, s->nheld, main_state_name(s->state),
+               (unsigned long long)s->fs.generation, s->fs.bytes);
+        fflush(stdout);
+    } else {
+        main_say("error unknown command %s%llu\n", word, 0);
+    }
+}
+
+/* Reads what came on standard input and runs the complete lines; 0 at
+ * the end of the input. */
+static int main_control(kvfs_server *s, char *buf, size_t *len, size_t cap)
+{
+    ssize_t n = read(STDIN_FILENO, buf + *len, cap - 1 - *len);
+    if (n == 0)
+        return 0;
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN ? 1 : 0;
+    *len += (size_t)n;
+    buf[*len] = '\0';
+    char *start = buf, *nl;
+    while ((nl = strchr(start, '\n')) != NULL) {
+        *nl = '\0';
+        main_command(s, start);
+        start = nl + 1;
+    }
+    *len -= (size_t)(start - buf);
+    memmove(buf, start, *len);
+    if (*len == cap - 1)
+        *len = 0; /* a line that long is no command */
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: kvgrade-fs MOUNTPOINT   (commands on standard input; "
+                        "see docs/kvgrade.md)\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    static kvfs_server s;
+    if (kvfs_init(&s.fs) != 0) {
+        fprintf(stderr, "kvgrade-fs: out of memory\n");
+        return 1;
+    }
+    char *fargv[] = {argv[0], "-o", "fsname=kvgrade-fs,subtype=kvgrade,auto_unmount", NULL};
+    struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
+    s.se = fuse_session_new(&args, &kvfs_ops, sizeof kvfs_ops, &s);
+    if (s.se == NULL) {
+        fprintf(stderr, "kvgrade-fs: cannot start a FUSE session\n");
+        return 1;
+    }
+    if (fuse_session_mount(s.se, argv[1]) != 0) {
+        fprintf(stderr, "kvgrade-fs: cannot mount on %s (is /dev/fuse usable? fuse3 "
+                        "installed?)\n", argv[1]);
+        fuse_session_destroy(s.se);
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    struct fuse_buf fbuf = {.mem = NULL};
+    char ctl[4096];
+    size_t ctl_len = 0;
+    int status = 0;
+    for (;;) {
+        if (s.tell_frozen) {
+            s.tell_frozen = 0;
+            printf("frozen %s\n", s.frozen_op);
+            fflush(stdout);
+        }
+        struct pollfd pf[2] = {{fuse_session_fd(s.se), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            status = 1;
+            break;
+        }
+        if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (!main_control(&s, ctl, &ctl_len, sizeof ctl))
+                break;
+        }
+        if (pf[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+            break; /* unmounted from outside */
+        if (pf[0].revents & POLLIN) {
+            int n = fuse_session_receive_buf(s.se, &fbuf);
+            if (n == -EINTR || n == -EAGAIN)
+                continue;
+            if (n <= 0) {
+                if (n < 0 && n != -ENODEV)
+                    status = 1;
+                break;
+            }
+            fuse_session_process_buf(s.se, &fbuf);
+        }
+    }
+    kvfs_drop_held(&s);
+    free(fbuf.mem);
+    fuse_session_unmount(s.se);
+    fuse_session_destroy(s.se);
+    kvfs_free(&s.fs);
+    free(s.held);
+    return status;
+}

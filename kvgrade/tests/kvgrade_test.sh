@@ -1,0 +1,209 @@
+#!/bin/sh
+# kvgrade_test.sh: kvgrade graded: it must catch the example engines'
+# mistakes, pass the right ones, say so loudly when it cannot cut the
+# power, and pass our stages.
+#
+#   sh kvgrade/tests/kvgrade_test.sh BUILD examples [--full]
+#       every example engine of kvgrade/examples/ gets its verdict:
+#       correct.py passes every rung; nofsync.py fails power (and passes
+#       kills); nodirsync.py fails power; ackfirst.py fails kills;
+#       nochecksum.py fails the sweep; each failure leaves a replay file,
+#       and `kvgrade --replay` shows it failing again (--full: every rung
+#       of every example, at full size: make kvgrade-examples)
+#   sh kvgrade/tests/kvgrade_test.sh BUILD skip
+#       without FUSE (KVGRADE_NO_FUSE, --no-fuse) the power rung is
+#       skipped, said so, the exit status is 3, never 0
+#   sh kvgrade/tests/kvgrade_test.sh BUILD docs
+#       the engine printed in docs/kvgrade.md is kvgrade/examples/correct.py
+#   sh kvgrade/tests/kvgrade_test.sh BUILD stage STAGE DURABILITY
+#       build/STAGE/kv serve --stdio passes every rung (--quick)
+#
+# Prints "ok NAME" or "FAIL NAME: why" per check and ends with
+# "N passed, N failed" (tests/run.sh reads it).  PYTHON picks the
+# interpreter of the examples (default /usr/bin/python3, Debian's).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:?usage: kvgrade_test.sh BUILD MODE}
+mode=${2:?usage: kvgrade_test.sh BUILD MODE}
+shift 2
+kvgrade=$build/kvgrade/kvgrade
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
+fi
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TMPDIR=/dev/shm
+    export TMPDIR
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/kvgrade-test.XXXXXX") || exit 2
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# row LOG RUNG: the scorecard's word for the rung (pass, FAIL, skipped).
+row() { sed -n "s/^  rung $2 *\([A-Za-z]*\).*/\1/p" "$1" | head -n 1; }
+
+# grade NAME EXPECT_STATUS RUNGS ARGS...: runs kvgrade on an example.
+grade() {
+    name=$1 want=$2 rungs=$3
+    shift 3
+    log=$work/$name.log
+    out=$work/$name.out
+    mkdir -p "$out"
+    "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/$name.py {dir}" --durability sync \
+        --rungs "$rungs" --report "$out" --seed 7 --scale none "$@" >"$log" 2>&1
+    status=$?
+    if [ "$status" -ne "$want" ]; then
+        fail "$name" "exit status $status, expected $want; the end of its output:"
+        tail -n 25 "$log" | sed 's/^/    /'
+        return 1
+    fi
+    return 0
+}
+
+# expect NAME RUNG WORD: the scorecard says WORD for the rung.
+expect() {
+    got=$(row "$work/$1.log" "$2")
+    if [ "$got" = "$3" ]; then
+        ok "$1: rung $2 $3"
+    else
+        fail "$1: rung $2" "the scorecard says '$got', expected '$3'"
+        tail -n 25 "$work/$1.log" | sed 's/^/    /'
+    fi
+}
+
+# replays NAME RUNG: a counterexample was saved, printed, and fails again
+# when replayed (a timed kill may need a try or two).
+replays() {
+    file=$work/$1.out/kvgrade-$2.replay
+    if [ ! -f "$file" ]; then
+        fail "$1: $2 counterexample" "no replay file $file"
+        return
+    fi
+    if ! grep -q "^Replay it: .*--replay $file" "$work/$1.log"; then
+        fail "$1: $2 counterexample" "the scorecard does not say how to replay it"
+        return
+    fi
+    if ! grep -q "counterexample" "$work/$1.out/index.html"; then
+        fail "$1: $2 counterexample" "the HTML report does not show it"
+        return
+    fi
+    for try in 1 2 3; do
+        "$kvgrade" --replay "$file" --engine "$PYTHON $root/kvgrade/examples/$1.py {dir}" \
+            >"$work/$1.replay.log" 2>&1
+        if [ $? -eq 1 ] && grep -q "fails again" "$work/$1.replay.log"; then
+            ok "$1: the $2 counterexample replays ($(grep -c '' "$file") lines, try $try)"
+            return
+        fi
+    done
+    fail "$1: $2 counterexample" "it did not fail again in 3 replays"
+    tail -n 5 "$work/$1.replay.log" | sed 's/^/    /'
+}
+
+case $mode in
+examples)
+    full=--quick
+    [ "${1:-}" = --full ] && full=""
+    all=conformance,model,kills,power,sweep,speed
+    if grade correct 0 "$all" $full; then
+        for r in conformance model kills power sweep speed; do expect correct $r pass; done
+        [ -f "$work/correct.out/index.html" ] && [ -f "$work/correct.out/kills.svg" ] &&
+            [ -f "$work/correct.out/speed.svg" ] && ok "correct: the report and its plots" ||
+            fail "correct: report" "index.html, kills.svg or speed.svg missing"
+    fi
+    rungs=kills,power
+    [ -z "$full" ] && rungs=$all
+    if grade nofsync 1 "$rungs" $full; then
+        expect nofsync kills pass
+        expect nofsync power FAIL
+        replays nofsync power
+    fi
+    rungs=power
+    [ -z "$full" ] && rungs=$all
+    if grade nodirsync 1 "$rungs" $full; then
+        expect nodirsync power FAIL
+        grep -A3 "^Rung power failed" "$work/nodirsync.log" | grep -q "after the power cut" &&
+            ok "nodirsync: the failure names the power cut" ||
+            fail "nodirsync: power" "the failure does not say what was lost"
+        replays nodirsync power
+    fi
+    rungs=kills
+    [ -z "$full" ] && rungs=$all
+    if grade ackfirst 1 "$rungs" $full; then
+        expect ackfirst kills FAIL
+        grep -A2 "^Rung kills failed" "$work/ackfirst.log" | grep -q "acknowledged" &&
+            ok "ackfirst: the failure names an acknowledged write" ||
+            fail "ackfirst: kills" "the failure does not name an acknowledged write"
+        replays ackfirst kills
+    fi
+    rungs=conformance,sweep
+    [ -z "$full" ] && rungs=$all
+    if grade nochecksum 1 "$rungs" $full; then
+        expect nochecksum conformance pass
+        expect nochecksum sweep FAIL
+        grep -A2 "^Rung sweep failed" "$work/nochecksum.log" | grep -q "a wrong value" &&
+            ok "nochecksum: the failure is a wrong value" ||
+            fail "nochecksum: sweep" "the failure is not a wrong value"
+        replays nochecksum sweep
+    fi
+    ;;
+skip)
+    for how in env option; do
+        if [ $how = env ]; then
+            KVGRADE_NO_FUSE=1 "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/correct.py {dir}" \
+                --durability sync --rungs conformance,power --quick --scale none >"$work/skip.log" 2>&1
+        else
+            "$kvgrade" --engine "$PYTHON $root/kvgrade/examples/correct.py {dir}" --no-fuse \
+                --durability sync --rungs power --quick --scale none >"$work/skip.log" 2>&1
+        fi
+        status=$?
+        [ $status -eq 3 ] && ok "no FUSE ($how): exit status 3, not 0" ||
+            fail "no FUSE ($how)" "exit status $status, expected 3"
+        [ "$(row "$work/skip.log" power)" = skipped ] && ok "no FUSE ($how): power is 'skipped'" ||
+            fail "no FUSE ($how)" "the power rung is not marked skipped"
+        grep -q "SKIPPED" "$work/skip.log" && ok "no FUSE ($how): said loudly" ||
+            fail "no FUSE ($how)" "no loud SKIPPED line"
+        last=$(tail -n 1 "$work/skip.log")
+        case $last in
+        *"durability claim"*"NOT checked"*) ok "no FUSE ($how): the last line says the claim was not checked" ;;
+        *) fail "no FUSE ($how)" "the last line is: $last" ;;
+        esac
+    done
+    ;;
+docs)
+    # The engine in docs/kvgrade.md: the lines between the two markers.
+    sed -n '/^<!-- correct.py: begin -->$/,/^<!-- correct.py: end -->$/p' "$root/docs/kvgrade.md" |
+        sed '1,2d;$d' | sed '$d' >"$work/doc.py"
+    if cmp -s "$work/doc.py" "$root/kvgrade/examples/correct.py"; then
+        ok "docs/kvgrade.md shows kvgrade/examples/correct.py as it is"
+    else
+        fail "docs/kvgrade.md" "its engine differs from kvgrade/examples/correct.py:"
+        diff "$work/doc.py" "$root/kvgrade/examples/correct.py" | head -n 20 | sed 's/^/    /'
+    fi
+    ;;
+stage)
+    stage=$1 durability=$2
+    flag=""
+    [ "$durability" = sync ] && flag=--sync
+    "$kvgrade" --engine "$build/$stage/kv $flag {dir} serve --stdio" --durability "$durability" \
+        --quick --scale none --report "$work/report" >"$work/stage.log" 2>&1
+    status=$?
+    for r in conformance model kills power sweep speed; do
+        [ "$(row "$work/stage.log" $r)" = pass ] && ok "$stage: rung $r pass" ||
+            fail "$stage: rung $r" "$(grep "^  rung $r" "$work/stage.log")"
+    done
+    [ $status -eq 0 ] && ok "$stage: exit status 0" || {
+        fail "$stage" "exit status $status"
+        tail -n 30 "$work/stage.log" | sed 's/^/    /'
+    }
+    ;;
+*)
+    echo "kvgrade_test.sh: unknown mode $mode" >&2
+    exit 2
+    ;;
+esac
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
