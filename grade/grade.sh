@@ -122,7 +122,9 @@ ex() { awk -f "$here/exercises.awk" -v list="$list" "$@"; }
 mk() { $MAKE --no-print-directory -s GRADE_BUILDS="$build" "$@"; }
 started=$(date +%s)
 now() { echo $(($(date +%s) - started)); }
-say() { echo "grade: [$(now) s] $*"; }
+# printf, not echo: a message may hold a backslash (an escaped key), which
+# dash's echo would turn into a control character.
+say() { printf 'grade: [%s s] %s\n' "$(now)" "$*"; }
 # What the stage promises of sync = 1 (tests/stage_caps.c): from stage 03
 # on, a write acknowledged with sync = 1 survives a power loss.
 case $stage in
@@ -535,8 +537,12 @@ power_fs() {
         power_detail="${power_detail:+$power_detail; }kvgrade's power cuts ($dur): pass"
         say "power: kvgrade: ok"
     else
-        what=$(grep -m1 -iE 'lost|invented|counterexample|FAIL' "$log" | printable)
-        rung_fail power "kvgrade's power cuts: ${what:-status $status (see $log)}"
+        # kvgrade's own words: the shortest counterexample's failure, its
+        # first key, and how to replay it.
+        what=$(awk '/^Rung power failed: /{ sub(/^Rung power failed: /, ""); print; getline;
+                                            sub(/^ +/, ""); print; exit }' "$log" | tr '\n' ' ' | printable)
+        replay=$(grep -m1 '^Replay it: ' "$log" | sed 's/^Replay it: //' | printable)
+        rung_fail power "kvgrade's power cuts: ${what:-status $status (see $log)}${replay:+(the counterexample: $logs/kvgrade/; replay it: $replay)}"
     fi
 }
 if want power; then
@@ -707,7 +713,7 @@ awk -F '\t' -v order="$RUNGS" '
             printf "  rung     %-22s %-8s %s\n", f[2], f[3], f[4] } }' "$card" | printable
 if [ -n "$first_fail" ]; then
     echo
-    echo "First failing check: ${first_fail%%	*}" | printable
+    printf 'First failing check: %s\n' "${first_fail%%	*}" | printable
     sec=${first_fail#*	}
     case $sec in
     "") ;;
