@@ -231,8 +231,14 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
     int rc = args_check_get(db, key, klen, val, vlen);
     if (rc != KV_OK)
         return rc;
+    return log_db_get_below(db, log_db_end(db), key, klen, val, vlen);
+}
+
+int log_db_get_below(kv_db *db, uint64_t end, const void *key, size_t klen, void **val,
+                     size_t *vlen)
+{
+    int rc;
     __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
-    uint64_t end = log_db_end(db);
     if (db->log == NULL || end <= LOG_DB_START)
         return KV_NOT_FOUND;
     __atomic_add_fetch(&db->get_bytes_scanned, end - LOG_DB_START, __ATOMIC_RELAXED);
