@@ -1,6 +1,6 @@
 /*
- * txn.c: kv_txn_begin, kv_txn_get, kv_txn_put, kv_txn_delete, kv_txn_commit
- * and kv_txn_abort, for every stage (txn.h has the design; the stage
+ * txn.c: kv_txn_begin, kv_txn_get, kv_txn_put, kv_txn_delete, kv_txn_check,
+ * kv_txn_commit and kv_txn_abort, for every stage (txn.h has the design; the stage
  * provides its write path, txn_stage_write_checked, and how it finds a
  * conflict, txn_validate), and txn_check_each: what a commit depends on,
  * asked of the stage's probe.
@@ -151,6 +151,19 @@ void kv_txn_abort(kv_txn *t)
 
 /* The condition of the commit's batch (txn_check_fn). */
 static int txn_commit_check(void *ctx) { return txn_validate(ctx); }
+
+/* What the commit would check, asked now: the stage runs the check where
+ * a commit's runs, with no batch. */
+int kv_txn_check(kv_txn *t)
+{
+    int rc = args_check_ptr("kv_txn_check", t, "transaction");
+    if (rc != KV_OK)
+        return rc;
+    if (t->broken != KV_OK)
+        return kv_error(t->broken, "kv_txn_check: an iterator of the transaction failed, so "
+                        "what it read cannot be checked");
+    return txn_stage_write_checked(t->db, NULL, 0, txn_commit_check, t);
+}
 
 /* The transaction's writes as batch ops (pointing into it), validated and
  * applied by the stage in one step. */

@@ -95,7 +95,10 @@ typedef int (*txn_check_fn)(void *ctx);
 /* Applies ops[0..n) as one atomic batch, as kv_write does, if check(ctx),
  * called where no other write of the database can come between it and
  * the batch, returns KV_OK; otherwise writes nothing and returns what
- * check returned.  REQUIRES: n > 0, ops checked, no lock held. */
+ * check returned.  With n == 0 (kv_txn_check) it only calls check, where
+ * a commit's check runs (so that the stage's conflict check finds what it
+ * needs steady), and returns what check returned; on a read-only database
+ * too.  REQUIRES: ops checked (n > 0), no lock held. */
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx);
 

@@ -230,6 +230,17 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *     KV_TXN_SNAPSHOT lets through a commit that first committer wins
  *     would refuse (never a lost update); stage 07 compares versions, and
  *     any write counts.
+ *   - kv_txn_check asks what kv_txn_commit would check, without ending
+ *     the transaction or writing anything: KV_OK if nothing it depends on
+ *     at its isolation level (the keys it writes; under
+ *     KV_TXN_SERIALIZABLE also the keys and ranges it read) was written
+ *     since it began, KV_ERR_CONFLICT naming what was, or an error.  The
+ *     answer is the database's at the moment of the call.  A transaction
+ *     that only reads commits at once, whatever was written meanwhile (it
+ *     read one snapshot); kv_txn_check gives it optimistic locking's
+ *     answer, "has what I read changed?" (`kv serve` answers a watched
+ *     EXEC that writes nothing with it, as Redis does).  A NULL
+ *     transaction is KV_ERR_INVALID.
  *   - kv_txn_commit and kv_txn_abort end a transaction and free it,
  *     whatever they return (a NULL transaction is KV_ERR_INVALID for
  *     commit, a no-op for abort).  Commit with the transaction's iterators
@@ -257,6 +268,7 @@ int  kv_txn_begin(kv_db *db, int isolation, kv_txn **txn);
 int  kv_txn_get(kv_txn *txn, const void *key, size_t klen, void **val, size_t *vlen);
 int  kv_txn_put(kv_txn *txn, const void *key, size_t klen, const void *val, size_t vlen);
 int  kv_txn_delete(kv_txn *txn, const void *key, size_t klen);
+int  kv_txn_check(kv_txn *txn);   /* KV_OK or KV_ERR_CONFLICT (or an error); txn stays */
 int  kv_txn_commit(kv_txn *txn);  /* KV_OK, KV_ERR_CONFLICT or an error; txn freed */
 void kv_txn_abort(kv_txn *txn);   /* NULL is a no-op; txn freed */
 int         kv_txn_iter_new(kv_txn *txn, kv_txn_iter **it);

@@ -346,6 +346,38 @@ static void read_only_and_empty_transactions_commit(void)
     CLOSE(db);
 }
 
+/* kv_txn_check answers what the commit would check, at the moment it is
+ * called, and leaves the transaction as it was: under SERIALIZABLE a read
+ * key written since counts (though a read-only commit would still pass),
+ * under SNAPSHOT only a written key does. */
+static void check_answers_what_commit_would_check(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    PUT(db, S("a"), S("1"));
+    PUT(db, S("b"), S("1"));
+    kv_txn *t = txn_begin(db, KV_TXN_SERIALIZABLE);
+    TXN_EXPECT(t, "a", "1");
+    CHECK_KV(kv_txn_check(t), KV_OK);
+    PUT(db, S("other"), S("x"));           /* nothing it read */
+    CHECK_KV(kv_txn_check(t), KV_OK);
+    PUT(db, S("a"), S("2"));               /* a key it read */
+    CHECK_KV(kv_txn_check(t), KV_ERR_CONFLICT);
+    CHECK(strstr(kv_errmsg(), "\"a\"") != NULL);
+    TXN_EXPECT(t, "a", "1");               /* still live, at its snapshot */
+    CHECK_KV(kv_txn_commit(t), KV_OK);     /* read only: commits at once */
+    t = txn_begin(db, KV_TXN_SNAPSHOT);
+    TXN_EXPECT(t, "a", "2");
+    txn_put(t, "b", "mine");
+    PUT(db, S("a"), S("3"));               /* read, not written: no matter here */
+    CHECK_KV(kv_txn_check(t), KV_OK);
+    PUT(db, S("b"), S("theirs"));          /* a key it writes */
+    CHECK_KV(kv_txn_check(t), KV_ERR_CONFLICT);
+    CHECK_KV(kv_txn_commit(t), KV_ERR_CONFLICT);
+    EXPECT(db, S("b"), S("theirs"));
+    CHECK_KV(kv_txn_check(NULL), KV_ERR_INVALID);
+    CLOSE(db);
+}
+
 /* A committed transaction survives kv_close and open, all of it. */
 static void committed_transaction_survives_reopen(void)
 {
@@ -712,6 +744,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(serializable_counts_a_key_read_absent),
     HARNESS_TEST(serializable_scan_catches_a_phantom),
     HARNESS_TEST(read_only_and_empty_transactions_commit),
+    HARNESS_TEST(check_answers_what_commit_would_check),
     HARNESS_TEST(committed_transaction_survives_reopen),
     HARNESS_TEST(old_transaction_reads_its_snapshot_across_rewrites),
     HARNESS_TEST(txn_misuse_is_invalid),

@@ -272,6 +272,12 @@ int kv_write(kv_db *db, const kv_batch *b)
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx)
 {
+    if (n == 0) { /* kv_txn_check: under the lock a commit's check runs under */
+        pthread_mutex_lock(&db->write_lock);
+        int rc = check(ctx);
+        pthread_mutex_unlock(&db->write_lock);
+        return rc;
+    }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
     return hash_write(db, "kv_txn_commit", ops, n, check, ctx);
@@ -358,6 +364,7 @@ int kv_stats(kv_db *db, char **text)
         "index.slots: %llu\n"
         "index.bytes: %llu\n"
         "index.bytes_per_key: %.1f\n"
+        "snapshots.live: %llu\n"
         "snapshots.layers: %llu\n"
         "snapshots.saved_places: %llu\n"
         "open.bytes_read: %llu\n"
@@ -385,6 +392,7 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
         (unsigned long long)(disk - live), (unsigned long long)slots,
         (unsigned long long)index_bytes, keys ? (double)index_bytes / (double)keys : 0.0,
+        (unsigned long long)__atomic_load_n(&db->snapshots_live, __ATOMIC_ACQUIRE),
         (unsigned long long)layers, (unsigned long long)saved,
         (unsigned long long)db->open_bytes_read, (unsigned long long)db->open_records,
         (unsigned long long)db->open_segments_scanned,

@@ -6,7 +6,10 @@
  * and RESET in serve_multi.c, WATCH and UNWATCH in serve_watch.c.
  *
  * Reads (GET, EXISTS, MGET) call kv_get on the loop thread and answer at
- * once.  Writes (SET, MSET, DEL) are added to the batch being gathered
+ * once; a read of several keys (MGET, EXISTS) reads them all at one
+ * snapshot (kv_snapshot_new, O(1) on every stage), since writer threads
+ * apply batches meanwhile (serve_commit.c) and an MSET or EXEC must be
+ * seen whole or not at all, as Redis's one thread guarantees.  Writes (SET, MSET, DEL) are added to the batch being gathered
  * (serve_commit.c) and answered when it has been applied.  To keep each
  * client's replies in order (server.h, invariant 1), a client with writes
  * still unapplied may run another write only if it will not answer at once
@@ -52,10 +55,32 @@ static void cmd_nomem(serve_client *c)
     c->eof = 1;
 }
 
-/* kv_get from the view: the database now, or the transaction's view. */
-static int view_get(const serve_view *v, const void *k, size_t kl, void **val, size_t *vl)
+/* kv_get from the view: the transaction's view, the database at snap
+ * (not NULL: a read of several keys), or the database now. */
+static int view_get(const serve_view *v, const kv_snapshot *snap, const void *k, size_t kl,
+                    void **val, size_t *vl)
 {
-    return v->txn != NULL ? kv_txn_get(v->txn, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
+    if (v->txn != NULL)
+        return kv_txn_get(v->txn, k, kl, val, vl);
+    return snap != NULL ? kv_get_at(v->db, snap, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
+}
+
+/* For a read of nkeys keys: *snap = a snapshot of the database now, if
+ * the view is the database and there are several keys (else NULL: one
+ * key, or a transaction, which reads one snapshot already).  0, or -1
+ * after answering the error. */
+static int view_snapshot(const serve_view *v, serve_out *o, size_t nkeys,
+                         const kv_snapshot **snap)
+{
+    *snap = NULL;
+    if (v->txn != NULL || nkeys < 2)
+        return 0;
+    int rc = kv_snapshot_new(v->db, snap);
+    if (rc != KV_OK) {
+        cmd_kv_error(o, rc);
+        return -1;
+    }
+    return 0;
 }
 
 static void cmd_ping(const serve_view *v, serve_out *o, const serve_req *r)
@@ -76,7 +101,8 @@ static void cmd_echo(const serve_view *v, serve_out *o, const serve_req *r)
 }
 
 /* Appends the value of argument i as a bulk string, or nil. */
-static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, size_t i)
+static void cmd_get_one(const serve_view *v, const kv_snapshot *snap, serve_out *o,
+                        const serve_req *r, size_t i)
 {
     if (!cmd_key_ok(req_len(r, i))) {
         out_nil(o);
@@ -84,7 +110,7 @@ static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, s
     }
     void *val;
     size_t vlen;
-    int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
+    int rc = view_get(v, snap, req_ptr(r, i), req_len(r, i), &val, &vlen);
     if (rc == KV_OK) {
         out_bulk(o, val, vlen);
         kv_free(val);
@@ -97,41 +123,50 @@ static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, s
 
 static void cmd_get(const serve_view *v, serve_out *o, const serve_req *r)
 {
-    cmd_get_one(v, o, r, 1);
+    cmd_get_one(v, NULL, o, r, 1);
 }
 
 static void cmd_mget(const serve_view *v, serve_out *o, const serve_req *r)
 {
+    const kv_snapshot *snap = NULL;
+    if (view_snapshot(v, o, r->argc - 1, &snap) != 0)
+        return;
     size_t mark = o->len;
     out_array(o, r->argc - 1);
     for (size_t i = 1; i < r->argc; i++) {
-        cmd_get_one(v, o, r, i);
+        cmd_get_one(v, snap, o, r, i);
         if (o->len - mark > SERVE_MAX_REPLY) {
             out_truncate(o, mark);
             out_error(o, "ERR reply larger than %u bytes", SERVE_MAX_REPLY);
-            return;
+            break;
         }
     }
+    kv_snapshot_free(v->db, snap);
 }
 
 static void cmd_exists(const serve_view *v, serve_out *o, const serve_req *r)
 {
+    const kv_snapshot *snap = NULL;
+    if (view_snapshot(v, o, r->argc - 1, &snap) != 0)
+        return;
     long long n = 0;
-    for (size_t i = 1; i < r->argc; i++) {
+    int rc = KV_OK;
+    for (size_t i = 1; i < r->argc && (rc == KV_OK || rc == KV_NOT_FOUND); i++) {
         if (!cmd_key_ok(req_len(r, i)))
             continue;
         void *val;
         size_t vlen;
-        int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
+        rc = view_get(v, snap, req_ptr(r, i), req_len(r, i), &val, &vlen);
         if (rc == KV_OK) {
             kv_free(val);
             n++;
-        } else if (rc != KV_NOT_FOUND) {
-            cmd_kv_error(o, rc);
-            return;
         }
     }
-    out_int(o, n);
+    kv_snapshot_free(v->db, snap);
+    if (rc == KV_OK || rc == KV_NOT_FOUND)
+        out_int(o, n);
+    else
+        cmd_kv_error(o, rc);
 }
 
 /* TYPE key: "string" if it exists (the only type there is), else "none". */
@@ -139,7 +174,7 @@ static void cmd_type(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, NULL, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
@@ -156,7 +191,7 @@ static void cmd_strlen(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, NULL, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
