@@ -70,6 +70,9 @@ struct kv_txn {
     int isolation;              /* KV_TXN_SNAPSHOT or KV_TXN_SERIALIZABLE */
     const kv_snapshot *snap;    /* what it reads */
     txn_keys writes;            /* X1 */
+    uint64_t write_bytes;       /* its keys' and values' bytes: the batch's
+                                   (at most KV_MAX_BATCH_BYTES, and writes.n
+                                   at most KV_MAX_BATCH_OPS: kv.h) */
     txn_keys reads;             /* SERIALIZABLE: keys read at the snapshot */
     txn_range *ranges;          /* SERIALIZABLE: ranges iterated over */
     size_t nranges, ranges_cap;

@@ -41,6 +41,10 @@ extern "C" {
 
 #define KV_MAX_KEY   65535u                 /* largest key, in bytes */
 #define KV_MAX_VALUE (64u * 1024u * 1024u)  /* largest value, in bytes */
+/* The largest batch or transaction (below): ops, and bytes of their keys
+ * and values (room for the largest put, and no more). */
+#define KV_MAX_BATCH_OPS   (1u << 20)
+#define KV_MAX_BATCH_BYTES (KV_MAX_VALUE + KV_MAX_KEY)
 
 typedef struct kv_db kv_db;
 typedef struct kv_iter kv_iter;
@@ -131,7 +135,14 @@ int  kv_flush(kv_db *db);
  * Crash atomicity is the stage's: from stage 03 on a batch is never half
  * applied after any crash; stages 01 and 02 write a batch with one system
  * call, which a kill or power loss can still cut short (see their docs).
- * An empty batch is KV_OK and writes nothing. */
+ * An empty batch is KV_OK and writes nothing.
+ * A batch holds at most KV_MAX_BATCH_OPS ops and KV_MAX_BATCH_BYTES bytes
+ * of keys and values (a delete counts its key): kv_batch_put and
+ * kv_batch_delete refuse the op that would pass either bound with
+ * KV_ERR_INVALID, and leave the batch as it was.  The bound is the memory
+ * one write may take at once: a batch is applied whole (from stage 04, into
+ * one memtable, which it may take past memtable_bytes by its own size), so
+ * more than that is written as several batches, each atomic, not together. */
 typedef struct kv_batch kv_batch;
 int  kv_batch_new(kv_batch **b);
 int  kv_batch_put(kv_batch *b, const void *key, size_t klen, const void *val, size_t vlen);
@@ -250,7 +261,12 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *     is used by one thread at a time.
  *   - kv_txn_get, kv_txn_put and kv_txn_delete check their arguments as
  *     kv_get, kv_put and kv_delete do; a failed one changes nothing of the
- *     transaction.
+ *     transaction.  A transaction's writes are one batch at commit, so they
+ *     are bounded as a batch is: at most KV_MAX_BATCH_OPS keys written and
+ *     KV_MAX_BATCH_BYTES bytes of their keys and last values (a key written
+ *     again counts once, with its last value).  A put or delete that would
+ *     pass either bound is KV_ERR_INVALID, and the transaction stays as it
+ *     was (commit it, or abort it, and write the rest in another).
  *   - A transaction's iterator sees its own writes over its snapshot, in
  *     key order, forward; it is freed before the transaction ends.  The
  *     transaction may write while its iterator is live (a scan that

@@ -2,8 +2,9 @@
  * batch.c: kv.h's rules for atomic batches, for every stage: kv_write
  * applies a batch's puts and deletes in order (a later op on the same key
  * wins), kv_batch_put and kv_batch_delete check their arguments as kv_put
- * and kv_delete do and copy the bytes, an empty batch writes nothing, and a
- * batch can be cleared and reused.  That readers never see half a batch is
+ * and kv_delete do and copy the bytes, an empty batch writes nothing, a
+ * batch holds no more than kv.h's bound, and a batch can be cleared and
+ * reused.  That readers never see half a batch is
  * in concurrency.c; batches under failing I/O are in fault.c.
  */
 #include <stdio.h>
@@ -187,6 +188,47 @@ static void batch_bad_arguments_are_invalid(void)
     CLOSE(db);
 }
 
+/* A batch holds at most KV_MAX_BATCH_OPS ops and KV_MAX_BATCH_BYTES bytes
+ * (kv.h): the largest put fits, one byte more does not, and an op refused
+ * leaves the batch as it was, so what was added can still be written. */
+static void batch_past_its_bound_is_refused_and_left_as_it_was(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    kv_batch *b = batch_fresh();
+    char *key = malloc(KV_MAX_KEY);
+    char *val = malloc(KV_MAX_VALUE);
+    CHECK(key != NULL && val != NULL);
+    memset(key, 'k', KV_MAX_KEY);
+    memset(val, 'v', KV_MAX_VALUE);
+    CHECK_KV(kv_batch_put(b, key, KV_MAX_KEY, val, KV_MAX_VALUE), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("a"), S("")), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_BYTES") != NULL);
+    CHECK_KV(kv_batch_delete(b, S("a")), KV_ERR_INVALID);
+    CHECK_KV(kv_write(db, b), KV_OK);        /* the one put that fits */
+    void *got = NULL;
+    size_t glen = 0;
+    CHECK_KV(kv_get(db, key, KV_MAX_KEY, &got, &glen), KV_OK);
+    CHECK(glen == KV_MAX_VALUE);
+    kv_free(got);
+    ABSENT(db, S("a"));
+    /* KV_MAX_BATCH_OPS ops of one byte each fit; one more does not. */
+    kv_batch_clear(b);
+    for (unsigned i = 0; i < KV_MAX_BATCH_OPS; i++)
+        if (kv_batch_delete(b, S("x")) != KV_OK)
+            harness_fail(__FILE__, __LINE__, "op %u of %u refused: %s", i, KV_MAX_BATCH_OPS,
+                         kv_errmsg());
+    CHECK_KV(kv_batch_delete(b, S("x")), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_OPS") != NULL);
+    kv_batch_clear(b);                       /* cleared, it takes ops again */
+    CHECK_KV(kv_batch_put(b, S("a"), S("1")), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    EXPECT(db, S("a"), S("1"));
+    free(key);
+    free(val);
+    kv_batch_free(b);
+    CLOSE(db);
+}
+
 static void batch_on_read_only_db_is_invalid(void)
 {
     const char *dir;
@@ -214,6 +256,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(batch_clear_empties_it_for_reuse),
     HARNESS_TEST(large_batch_round_trips),
     HARNESS_TEST(batch_bad_arguments_are_invalid),
+    HARNESS_TEST(batch_past_its_bound_is_refused_and_left_as_it_was),
     HARNESS_TEST(batch_on_read_only_db_is_invalid),
 };
 const harness_suite batch_suite = HARNESS_SUITE("batch", tests);

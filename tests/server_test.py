@@ -585,6 +585,31 @@ def test_largest_value_waited_for_torn_request_harmless(tmp):
     check(s.errors() == [], "a client hanging up is not an error: %s" % s.errors())
 
 
+def test_writes_larger_than_a_batch_are_refused_others_split(tmp):
+    """An MSET or DEL is one atomic kv_write, so one larger than kv.h's
+    batch bound (KV_MAX_BATCH_BYTES: 64 MiB and 64 KiB) is refused with
+    nothing written; SETs of several clients that together pass it, sent
+    in one pass of the loop, are each applied (in batches of their own)."""
+    s = Server(tmp)
+    c = s.connect()
+    big = b"v" * (40 << 20)
+    r = c.cmd("MSET", "a", big, "b", big)
+    check(is_err(r) and "KV_MAX_BATCH_BYTES" in r, "MSET of 80 MiB: %r" % r)
+    check(c.cmd("EXISTS", "a", "b") == 0, "nothing of it written")
+    keys = [b"k%05d" % i + b"x" * 64000 for i in range(1100)]  # 70 MB of keys
+    r = c.cmd("DEL", *keys)
+    check(is_err(r) and "KV_MAX_BATCH_BYTES" in r, "DEL of 70 MB of keys: %r" % r)
+    conns = [s.connect() for _ in range(3)]
+    for i, k in enumerate(conns):
+        k.send(encode("SET", "big%d" % i, big[:(22 << 20) + i]) + encode("DEL", "nothing"))
+    for i, k in enumerate(conns):
+        check(k.reply() == b"OK" and k.reply() == 0, "client %d's SET and DEL" % i)
+    for i in range(3):
+        check(c.cmd("STRLEN", "big%d" % i) == (22 << 20) + i, "big%d applied" % i)
+    check(c.cmd("MSET", "a", big, "b", b"1") == b"OK", "an MSET within the bound")
+    check(s.stop() == 0, "exit status")
+
+
 def test_slow_reader_does_not_hold_up_others(tmp):
     s = Server(tmp)
     c = s.connect()

@@ -215,6 +215,38 @@ static int check_set(const serve_req *r)
     return r->argc == 3 && cmd_key_ok(req_len(r, 1));
 }
 
+/* The ops and the bytes of keys and values a write adds to the batch (a
+ * DEL: one op per key; SET and MSET: one per pair). */
+static void cmd_write_size(const serve_req *r, size_t *ops, uint64_t *bytes)
+{
+    *bytes = 0;
+    for (size_t i = 1; i < r->argc; i++)
+        *bytes += req_len(r, i);
+    *ops = serve_cmd_is(r, 0, "del") ? r->argc - 1 : (r->argc - 1) / 2;
+}
+
+/* 1 if the write fits in one batch (kv.h's KV_MAX_BATCH_*): its ops go to
+ * one kv_write, so that it is atomic. */
+static int cmd_fits_a_batch(const serve_req *r)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    return ops <= KV_MAX_BATCH_OPS && bytes <= KV_MAX_BATCH_BYTES;
+}
+
+/* Answers why a write is larger than a batch may be. */
+static void cmd_too_large(serve_out *o, const serve_req *r, const char *name)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    out_error(o, "ERR %s of %zu keys and %llu bytes of keys and values is larger than one "
+              "atomic write may be (%u keys, %u bytes: KV_MAX_BATCH_OPS, KV_MAX_BATCH_BYTES); "
+              "nothing was written", name, ops, (unsigned long long)bytes, KV_MAX_BATCH_OPS,
+              KV_MAX_BATCH_BYTES);
+}
+
 /* 1 after answering why SET's arguments are refused. */
 static int cmd_set_refused(serve_out *o, const serve_req *r)
 {
@@ -245,7 +277,8 @@ static int txn_set(kv_txn *t, serve_out *o, const serve_req *r)
     return rc;
 }
 
-static int check_mset(const serve_req *r)
+/* MSET's keys are all valid (its pairs counted right). */
+static int check_mset_keys(const serve_req *r)
 {
     if (r->argc % 2 != 1)
         return 0;
@@ -255,13 +288,20 @@ static int check_mset(const serve_req *r)
     return 1;
 }
 
+static int check_mset(const serve_req *r)
+{
+    return check_mset_keys(r) && cmd_fits_a_batch(r);
+}
+
 /* 1 after answering why MSET's arguments are refused. */
 static int cmd_mset_refused(serve_out *o, const serve_req *r)
 {
     if (r->argc % 2 != 1)
         out_error(o, "ERR wrong number of arguments for 'mset' command");
-    else if (!check_mset(r))
+    else if (!check_mset_keys(r))
         out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else if (!cmd_fits_a_batch(r))
+        cmd_too_large(o, r, "MSET");
     else
         return 0;
     return 1;
@@ -297,7 +337,7 @@ static int txn_mset(kv_txn *t, serve_out *o, const serve_req *r)
     return KV_OK;
 }
 
-static int check_del(const serve_req *r)
+static int check_del_keys(const serve_req *r)
 {
     for (size_t i = 1; i < r->argc; i++)
         if (!cmd_key_ok(req_len(r, i)))
@@ -305,14 +345,29 @@ static int check_del(const serve_req *r)
     return 1;
 }
 
+static int check_del(const serve_req *r)
+{
+    return check_del_keys(r) && cmd_fits_a_batch(r);
+}
+
+/* 1 after answering why DEL's arguments are refused. */
+static int cmd_del_refused(serve_out *o, const serve_req *r)
+{
+    if (!check_del_keys(r))
+        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else if (!cmd_fits_a_batch(r))
+        cmd_too_large(o, r, "DEL");
+    else
+        return 0;
+    return 1;
+}
+
 /* DEL in a transaction: each key read (so the count is exact, and, under
  * KV_TXN_SERIALIZABLE, checked at commit), then deleted if it exists. */
 static int txn_del(kv_txn *t, serve_out *o, const serve_req *r)
 {
-    if (!check_del(r)) {
-        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    if (cmd_del_refused(o, r))
         return KV_OK;
-    }
     long long n = 0;
     for (size_t i = 1; i < r->argc; i++) {
         void *val;
@@ -334,10 +389,8 @@ static int txn_del(kv_txn *t, serve_out *o, const serve_req *r)
 /* DEL: answered with how many of the keys existed (counted as applied). */
 static void cmd_del(server *s, serve_client *c, const serve_req *r)
 {
-    if (!check_del(r)) {
-        out_error(&c->out, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    if (cmd_del_refused(&c->out, r))
         return;
-    }
     size_t mark = serve_commit_mark(s);
     for (size_t i = 1; i < r->argc; i++) {
         if (serve_commit_del(s, c, req_ptr(r, i), req_len(r, i), mark, i + 1 == r->argc) != 0) {
@@ -427,6 +480,15 @@ const serve_cmd *serve_cmd_table(size_t *n)
     return serve_cmds;
 }
 
+/* 1 if the client may add this write to the batch now. */
+static int cmd_has_room(const serve_client *c, const serve_req *r)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    return serve_commit_has_room(c, ops, bytes);
+}
+
 static const serve_cmd *cmd_lookup(const serve_req *r)
 {
     for (size_t i = 0; i < sizeof serve_cmds / sizeof serve_cmds[0]; i++)
@@ -468,8 +530,8 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     int arity_ok = cmd != NULL && (cmd->arity > 0 ? r->argc == (size_t)cmd->arity
                                                   : r->argc >= (size_t)-cmd->arity);
     int queuing = serve_multi_queuing(c);
-    if (c->pending_ops > 0 &&
-        (queuing || !(arity_ok && cmd->write && cmd->check(r) && serve_commit_has_room(c))))
+    if (c->pending_ops > 0 && (queuing || !(arity_ok && cmd->write && cmd->check(r) &&
+                                            cmd_has_room(c, r))))
         return SERVE_CMD_WAIT;
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;

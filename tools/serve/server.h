@@ -253,8 +253,11 @@ int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
 int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
 /* Removes the ops from index `mark` on (a command that failed half way). */
 void   serve_commit_undo(server *s, size_t mark);
-/* 1 if the client may add writes now (its limits, SERVE_CLIENT_*). */
-int  serve_commit_has_room(const serve_client *c);
+/* 1 if the client may add a write of `ops` ops and `bytes` bytes now: its
+ * limits (SERVE_CLIENT_*), and its ops in one batch stay within kv.h's
+ * bound (KV_MAX_BATCH_OPS, KV_MAX_BATCH_BYTES), since they go to one
+ * kv_write (serve_commit.c). */
+int  serve_commit_has_room(const serve_client *c, size_t ops, uint64_t bytes);
 /* Starts the gathered batch, if any and none is in flight; inline (no
  * --sync) it is applied and answered before this returns. */
 void serve_commit_kick(server *s);
