@@ -233,14 +233,37 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *                            or inside a range its iterator stepped over:
  *                            what commits behaves as if the transactions
  *                            had run one after the other.
- *     A transaction that writes nothing commits at once (KV_OK).  How each
- *     stage finds conflicts, and what they cost, is on its page: stages
- *     01-06 compare values (at the snapshot and at commit), so a key
- *     written and written back to the value it had there (or rewritten
- *     with the same value) does not count as changed, which under
- *     KV_TXN_SNAPSHOT lets through a commit that first committer wins
- *     would refuse (never a lost update); stage 07 compares versions, and
- *     any write counts.
+ *     A transaction that writes nothing commits at once (KV_OK).
+ *     What "a write conflicts" means differs by stage (each page says how
+ *     it is found, and what it costs):
+ *       stage 07     any write since the snapshot, found by its version
+ *                    (sequence number): KV_TXN_SNAPSHOT is snapshot
+ *                    isolation exactly, KV_TXN_SERIALIZABLE serializable.
+ *       stages 01-06 a key whose value now differs from its value at the
+ *                    snapshot (changed, created or deleted), found by
+ *                    comparing values under the write lock.  A key
+ *                    written and written back (A, B, A), or rewritten
+ *                    with its value, does not count.  What that keeps:
+ *                    under KV_TXN_SERIALIZABLE everything the transaction
+ *                    read holds at commit exactly what it read, so it is
+ *                    as if it ran whole at that moment: serializable still.
+ *                    Under KV_TXN_SNAPSHOT each key it writes holds at
+ *                    commit the value it read (or would have read) there,
+ *                    so no update is lost; but it is not snapshot
+ *                    isolation: keys it read and does not write may have
+ *                    moved on.  The history that shows it:
+ *                      put 1=10, 2=20; T1 (SNAPSHOT) reads 1 and 2;
+ *                      T2 puts 1=15, 2=25 and commits; T3 puts 1=10 and
+ *                      commits; T1 puts 1=30 and commits.
+ *                    Stages 01-06 commit T1 (key 1 holds 10, as at T1's
+ *                    snapshot), leaving {1=30, 2=25}, which no serial
+ *                    order and no snapshot-isolated one produces (T1 saw
+ *                    2=20, so it ran before T2, yet its 1=30 is last);
+ *                    stage 07 answers KV_ERR_CONFLICT (T2 wrote key 1
+ *                    since T1 began); under KV_TXN_SERIALIZABLE every
+ *                    stage does (key 2, which T1 read, changed).
+ *                    tests/txn.c runs it on every stage
+ *                    (aba_history_commits_on_values_conflicts_on_versions).
  *   - kv_txn_check asks what kv_txn_commit would check, without ending
  *     the transaction or writing anything: KV_OK if nothing it depends on
  *     at its isolation level (the keys it writes; under

@@ -552,6 +552,33 @@ def test_watched_exec_that_writes_nothing_answers_null_as_redis(tmp):
     check(s.stop() == 0, "exit status")
 
 
+def test_aba_history_through_the_server(tmp):
+    """kv.h's A-B-A history through WATCH (docs/server.md, "WATCH"): the
+    EXEC's transaction is serializable, so a watched and read key that
+    moved on answers *-1 on every stage, as in Redis; with only the
+    written-back key watched, stages 01-06 apply the EXEC (compared by
+    values) where stage 07 and Redis answer *-1."""
+    steps = [(0, "MSET", "a", "10", "b", "20"),
+             (0, "WATCH", "a", "b"), (0, "GET", "a"), (0, "GET", "b"),
+             (1, "MSET", "a", "15", "b", "25"), (2, "SET", "a", "10"),
+             (0, "MULTI"), (0, "SET", "a", "30"), (0, "EXEC"), (0, "MGET", "a", "b")]
+    got = st.same_as_redis(tmp, steps)
+    check(got[8] is None and got[9] == [b"10", b"25"], "EXEC %r, then %r" % (got[8], got[9]))
+    s = Server(tmp + "-one")
+    c, o2, o3 = s.connect(), s.connect(), s.connect()
+    versions = compares_versions(c)
+    check(c.cmd("MSET", "a", "10", "b", "20") == b"OK", "MSET")
+    check(c.cmd("WATCH", "a") == b"OK" and c.cmd("GET", "a") == b"10", "WATCH a, GET a")
+    check(o2.cmd("MSET", "a", "15", "b", "25") == b"OK" and o3.cmd("SET", "a", "10") == b"OK",
+          "the others")
+    check(c.cmd("MULTI") == b"OK" and c.cmd("SET", "a", "30") == b"QUEUED", "MULTI")
+    got = c.cmd("EXEC")
+    check(got is None if versions else got == [b"OK"],
+          "EXEC after a written back: %r (by %s)" % (got, "versions" if versions else "values"))
+    check(c.cmd("GET", "a") == (b"10" if versions else b"30"), "a")
+    check(s.stop() == 0, "exit status")
+
+
 def test_watch_max_age_ends_the_watch_and_its_snapshot(tmp):
     """--watch-max-age 1: a WATCH older than a second is ended by the
     server: its snapshot is freed at once (the engine's snapshots.live
