@@ -446,6 +446,17 @@ bench-watch: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/watch_cost.py $(foreach s,$(STAGES),$(B)/$(s)/kv)
 
+# ---- space a WATCH pins, and whether it comes back ---------------------------------
+# scripts/space_after_watch.py on stages 06 and 07 (SPACE_STAGES): 10,000 keys,
+# 500,000 SETs with a client idle after WATCH, UNWATCH, 400,000 more SETs,
+# against the same SETs with no WATCH; the directory's bytes at the end of
+# each, and their ratio (docs/07-txn.md, "Long transactions keep garbage").
+SPACE_STAGES ?= 06-leveled 07-txn
+.PHONY: bench-space
+bench-space: $(foreach s,$(SPACE_STAGES),$(B)/$(s)/kv)
+	@$(MAKE) --no-print-directory deps DEPS=server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/space_after_watch.py $(foreach s,$(SPACE_STAGES),$(B)/$(s)/kv)
+
 # ---- the Redis-protocol server: reads of several keys are atomic ------------------
 # tests/server_atomic_reads.py on every stage's kv, without and with --sync:
 # three writers keep a == b (MSET, MULTI/EXEC) and c, d together (MSET,
