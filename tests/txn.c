@@ -420,38 +420,6 @@ static void check_answers_what_commit_would_check(void)
     CLOSE(db);
 }
 
-/* A transaction's writes are bounded as a batch is (kv.h): the largest put
- * fits, another key does not, a key written again counts once with its
- * last value, and a refused write leaves the transaction as it was. */
-static void transaction_past_the_batch_bound_is_refused(void)
-{
-    kv_db *db = testdb_fresh(NULL);
-    char *key = malloc(KV_MAX_KEY), *val = malloc(KV_MAX_VALUE);
-    CHECK(key != NULL && val != NULL);
-    memset(key, 'k', KV_MAX_KEY);
-    memset(val, 'v', KV_MAX_VALUE);
-    for (int l = 0; l < 2; l++) {
-        kv_txn *t = txn_begin(db, levels[l]);
-        /* KV_MAX_BATCH_BYTES - 10 bytes, then "other" and 10 bytes: 5 too many. */
-        CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, val, KV_MAX_VALUE - 10), KV_OK);
-        CHECK_KV(kv_txn_put(t, S("other"), val, 10), KV_ERR_INVALID);
-        CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_BYTES") != NULL);
-        TXN_EXPECT(t, "other", NULL);                     /* nothing of it kept */
-        CHECK_KV(kv_txn_delete(t, S("other")), KV_OK);    /* its 5 bytes fit */
-        /* The big key again counts once, with its new value: exactly full. */
-        CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, val, KV_MAX_VALUE - 5), KV_OK);
-        CHECK_KV(kv_txn_put(t, S("more"), S("")), KV_ERR_INVALID);
-        CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, S("small")), KV_OK); /* room again */
-        txn_put(t, "more", "1");
-        CHECK_KV(kv_txn_commit(t), KV_OK);
-        EXPECT(db, key, KV_MAX_KEY, S("small"));
-        EXPECT(db, S("more"), S("1"));
-    }
-    free(key);
-    free(val);
-    CLOSE(db);
-}
-
 /* A committed transaction survives kv_close and open, all of it. */
 static void committed_transaction_survives_reopen(void)
 {
@@ -820,7 +788,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(aba_history_commits_on_values_conflicts_on_versions),
     HARNESS_TEST(read_only_and_empty_transactions_commit),
     HARNESS_TEST(check_answers_what_commit_would_check),
-    HARNESS_TEST(transaction_past_the_batch_bound_is_refused),
     HARNESS_TEST(committed_transaction_survives_reopen),
     HARNESS_TEST(old_transaction_reads_its_snapshot_across_rewrites),
     HARNESS_TEST(txn_misuse_is_invalid),
