@@ -438,6 +438,40 @@ serve-stress: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@TMPDIR=$${TMPDIR:-/dev/shm} python3 tests/server_stress.py $(foreach s,$(STAGES),$(B)/$(s)/kv)
 
+# ---- the Redis-protocol server: what a WATCH costs ---------------------------------
+# scripts/watch_cost.py on every stage's kv: at 200,000 keys, the round trip
+# of a WATCH on an idle server (the loop time it takes, at most), PING's,
+# and the memory each watching client adds (docs/server.md, "WATCH").
+.PHONY: bench-watch
+bench-watch: $(foreach s,$(STAGES),$(B)/$(s)/kv)
+	@$(MAKE) --no-print-directory deps DEPS=server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/watch_cost.py $(foreach s,$(STAGES),$(B)/$(s)/kv)
+
+# ---- space a WATCH pins, and whether it comes back ---------------------------------
+# scripts/space_after_watch.py on stages 06 and 07 (SPACE_STAGES): 10,000 keys,
+# 500,000 SETs with a client idle after WATCH, UNWATCH, 400,000 more SETs,
+# against the same SETs with no WATCH; the directory's bytes at the end of
+# each, and their ratio (docs/07-txn.md, "Long transactions keep garbage").
+SPACE_STAGES ?= 06-leveled 07-txn
+.PHONY: bench-space
+bench-space: $(foreach s,$(SPACE_STAGES),$(B)/$(s)/kv)
+	@$(MAKE) --no-print-directory deps DEPS=server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/space_after_watch.py $(foreach s,$(SPACE_STAGES),$(B)/$(s)/kv)
+
+# ---- the Redis-protocol server: reads of several keys are atomic ------------------
+# tests/server_atomic_reads.py on every stage's kv, without and with --sync:
+# three writers keep a == b (MSET, MULTI/EXEC) and c, d together (MSET,
+# DEL) for ATOMIC_SECONDS (60) while a reader's MGET a b and EXISTS c d must
+# never see half of a batch; prints the reads, torn reads and writes of each
+# run (docs/server.md, "Reads of several keys").  `make test` runs the same
+# for 2 s per mode (tests/server_test.py).
+ATOMIC_SECONDS ?= 60
+.PHONY: serve-atomic-reads
+serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
+	@$(MAKE) --no-print-directory deps DEPS=server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 tests/server_atomic_reads.py --seconds $(ATOMIC_SECONDS) \
+	  $(foreach s,$(STAGES),$(B)/$(s)/kv)
+
 # ---- fuzzing ------------------------------------------------------------------
 # Every harness fuzz/T_fuzz.c is built three ways: a gcc+ASan replay driver
 # (build/asan/S/fuzz-T-replay, run by `make test` on seeds and regressions),

@@ -48,6 +48,12 @@ void kv_batch_free(kv_batch *b)
 static int batch_append(kv_batch *b, const char *call, int is_delete, const void *key,
                         size_t klen, const void *val, size_t vlen)
 {
+    if (b->count >= KV_MAX_BATCH_OPS || klen + vlen > KV_MAX_BATCH_BYTES - b->arena_len)
+        return kv_error(KV_ERR_INVALID, "%s: the batch holds %zu ops and %zu bytes of keys "
+                        "and values; this one (%zu bytes) would pass KV_MAX_BATCH_OPS (%u) or "
+                        "KV_MAX_BATCH_BYTES (%u): write this batch and start another (nothing "
+                        "was added)", call, b->count, b->arena_len, klen + vlen,
+                        KV_MAX_BATCH_OPS, KV_MAX_BATCH_BYTES);
     if (b->count == b->cap) {
         size_t ncap = b->cap ? b->cap * 2 : 16;
         batch_entry *grown = realloc(b->entries, ncap * sizeof *grown);

@@ -3,9 +3,11 @@
  * together.  The same for every stage; what "together" means after a crash
  * is each stage's business (see kv.h).
  *
- * Invariant: every op in a batch passed the same argument checks as kv_put
+ * Invariants: every op in a batch passed the same argument checks as kv_put
  * or kv_delete, so an engine's kv_write can apply them without checking
- * again.  Keys and values are copied into the batch's arena.
+ * again; a batch holds at most KV_MAX_BATCH_OPS ops and KV_MAX_BATCH_BYTES
+ * bytes of keys and values (kv.h), so an engine never sees a larger one.
+ * Keys and values are copied into the batch's arena.
  */
 #ifndef KV_COMMON_BATCH_H
 #define KV_COMMON_BATCH_H

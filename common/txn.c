@@ -1,6 +1,6 @@
 /*
- * txn.c: kv_txn_begin, kv_txn_get, kv_txn_put, kv_txn_delete, kv_txn_commit
- * and kv_txn_abort, for every stage (txn.h has the design; the stage
+ * txn.c: kv_txn_begin, kv_txn_get, kv_txn_put, kv_txn_delete, kv_txn_check,
+ * kv_txn_commit and kv_txn_abort, for every stage (txn.h has the design; the stage
  * provides its write path, txn_stage_write_checked, and how it finds a
  * conflict, txn_validate), and txn_check_each: what a commit depends on,
  * asked of the stage's probe.
@@ -152,6 +152,19 @@ void kv_txn_abort(kv_txn *t)
 /* The condition of the commit's batch (txn_check_fn). */
 static int txn_commit_check(void *ctx) { return txn_validate(ctx); }
 
+/* What the commit would check, asked now: the stage runs the check where
+ * a commit's runs, with no batch. */
+int kv_txn_check(kv_txn *t)
+{
+    int rc = args_check_ptr("kv_txn_check", t, "transaction");
+    if (rc != KV_OK)
+        return rc;
+    if (t->broken != KV_OK)
+        return kv_error(t->broken, "kv_txn_check: an iterator of the transaction failed, so "
+                        "what it read cannot be checked");
+    return txn_stage_write_checked(t->db, NULL, 0, txn_commit_check, t);
+}
+
 /* The transaction's writes as batch ops (pointing into it), validated and
  * applied by the stage in one step. */
 int kv_txn_commit(kv_txn *t)
@@ -190,6 +203,29 @@ int kv_txn_commit(kv_txn *t)
 
 /* ---- reads and writes ------------------------------------------------------------ */
 
+/* Sets key's write (X1) if the transaction's batch stays within kv.h's
+ * bounds: KV_OK, KV_ERR_INVALID (past a bound) or NOMEM, the transaction
+ * unchanged on failure. */
+static int txn_write_set(kv_txn *t, const void *key, size_t klen, const void *val,
+                         size_t vlen, int is_delete, const char *call)
+{
+    int found = 0;
+    size_t at = txn_keys_find(&t->writes, key, klen, &found);
+    uint64_t old = found ? t->writes.e[at].klen + t->writes.e[at].vlen : 0;
+    uint64_t bytes = t->write_bytes - old + klen + vlen;
+    if ((!found && t->writes.n >= KV_MAX_BATCH_OPS) || bytes > KV_MAX_BATCH_BYTES)
+        return kv_error(KV_ERR_INVALID, "%s: the transaction writes %zu keys and %llu bytes "
+                        "of keys and values; this write would take it past KV_MAX_BATCH_OPS "
+                        "(%u) or KV_MAX_BATCH_BYTES (%u), the most one commit writes: the "
+                        "transaction is unchanged (commit it, and write the rest in another)",
+                        call, t->writes.n, (unsigned long long)t->write_bytes, KV_MAX_BATCH_OPS,
+                        KV_MAX_BATCH_BYTES);
+    int rc = txn_keys_set(&t->writes, key, klen, val, vlen, is_delete, call);
+    if (rc == KV_OK)
+        t->write_bytes = bytes;
+    return rc;
+}
+
 int kv_txn_put(kv_txn *t, const void *key, size_t klen, const void *val, size_t vlen)
 {
     int rc;
@@ -197,7 +233,7 @@ int kv_txn_put(kv_txn *t, const void *key, size_t klen, const void *val, size_t 
         (rc = args_check_key("kv_txn_put", key, klen)) != KV_OK ||
         (rc = args_check_value("kv_txn_put", val, vlen)) != KV_OK)
         return rc;
-    return txn_keys_set(&t->writes, key, klen, val ? val : "", vlen, 0, "kv_txn_put");
+    return txn_write_set(t, key, klen, val ? val : "", vlen, 0, "kv_txn_put");
 }
 
 int kv_txn_delete(kv_txn *t, const void *key, size_t klen)
@@ -206,7 +242,7 @@ int kv_txn_delete(kv_txn *t, const void *key, size_t klen)
     if ((rc = args_check_ptr("kv_txn_delete", t, "transaction")) != KV_OK ||
         (rc = args_check_key("kv_txn_delete", key, klen)) != KV_OK)
         return rc;
-    return txn_keys_set(&t->writes, key, klen, NULL, 0, 1, "kv_txn_delete");
+    return txn_write_set(t, key, klen, NULL, 0, 1, "kv_txn_delete");
 }
 
 int kv_txn_get(kv_txn *t, const void *key, size_t klen, void **val, size_t *vlen)

@@ -70,6 +70,9 @@ struct kv_txn {
     int isolation;              /* KV_TXN_SNAPSHOT or KV_TXN_SERIALIZABLE */
     const kv_snapshot *snap;    /* what it reads */
     txn_keys writes;            /* X1 */
+    uint64_t write_bytes;       /* its keys' and values' bytes: the batch's
+                                   (at most KV_MAX_BATCH_BYTES, and writes.n
+                                   at most KV_MAX_BATCH_OPS: kv.h) */
     txn_keys reads;             /* SERIALIZABLE: keys read at the snapshot */
     txn_range *ranges;          /* SERIALIZABLE: ranges iterated over */
     size_t nranges, ranges_cap;
@@ -95,7 +98,10 @@ typedef int (*txn_check_fn)(void *ctx);
 /* Applies ops[0..n) as one atomic batch, as kv_write does, if check(ctx),
  * called where no other write of the database can come between it and
  * the batch, returns KV_OK; otherwise writes nothing and returns what
- * check returned.  REQUIRES: n > 0, ops checked, no lock held. */
+ * check returned.  With n == 0 (kv_txn_check) it only calls check, where
+ * a commit's check runs (so that the stage's conflict check finds what it
+ * needs steady), and returns what check returned; on a read-only database
+ * too.  REQUIRES: ops checked (n > 0), no lock held. */
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx);
 

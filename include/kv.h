@@ -41,6 +41,10 @@ extern "C" {
 
 #define KV_MAX_KEY   65535u                 /* largest key, in bytes */
 #define KV_MAX_VALUE (64u * 1024u * 1024u)  /* largest value, in bytes */
+/* The largest batch or transaction (below): ops, and bytes of their keys
+ * and values (room for the largest put, and no more). */
+#define KV_MAX_BATCH_OPS   (1u << 20)
+#define KV_MAX_BATCH_BYTES (KV_MAX_VALUE + KV_MAX_KEY)
 
 typedef struct kv_db kv_db;
 typedef struct kv_iter kv_iter;
@@ -133,7 +137,14 @@ int  kv_flush(kv_db *db);
  * Crash atomicity is the stage's: from stage 03 on a batch is never half
  * applied after any crash; stages 01 and 02 write a batch with one system
  * call, which a kill or power loss can still cut short (see their docs).
- * An empty batch is KV_OK and writes nothing. */
+ * An empty batch is KV_OK and writes nothing.
+ * A batch holds at most KV_MAX_BATCH_OPS ops and KV_MAX_BATCH_BYTES bytes
+ * of keys and values (a delete counts its key): kv_batch_put and
+ * kv_batch_delete refuse the op that would pass either bound with
+ * KV_ERR_INVALID, and leave the batch as it was.  The bound is the memory
+ * one write may take at once: a batch is applied whole (from stage 04, into
+ * one memtable, which it may take past memtable_bytes by its own size), so
+ * more than that is written as several batches, each atomic, not together. */
 typedef struct kv_batch kv_batch;
 int  kv_batch_new(kv_batch **b);
 int  kv_batch_put(kv_batch *b, const void *key, size_t klen, const void *val, size_t vlen);
@@ -177,11 +188,12 @@ void        kv_iter_prev(kv_iter *it);
  *     same time whole or not at all (a batch is never half seen).
  *   - What a snapshot shows never changes: later puts, deletes, batches,
  *     kv_compact and (stage 04 on) memtable flushes and compactions leave
- *     every read at it as it was.  Reads at it cost what the stage makes
- *     them cost: stages 01-03 copy every live key (with where its value
- *     lives) when the snapshot is taken and keep the files it points into;
- *     from stage 04 a snapshot is a sequence number that keeps the versions
- *     it sees from being dropped.  See each stage's page.
+ *     every read at it as it was.  Taking one costs O(1) on every
+ *     stage: stage 01 notes the log's length; stages 02-03 open a layer
+ *     that keeps the place of each key written while it lives, and the
+ *     files those places are in; from stage 04 a snapshot is a sequence
+ *     number that keeps the versions it sees from being dropped.  Reads at
+ *     it cost what the stage makes them cost.  See each stage's page.
  *   - kv_get_at is kv_get at the snapshot: the same argument checks, the
  *     same answers, *val owned by the caller (kv_free).  snap NULL is
  *     KV_ERR_INVALID.
@@ -224,14 +236,48 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *                            or inside a range its iterator stepped over:
  *                            what commits behaves as if the transactions
  *                            had run one after the other.
- *     A transaction that writes nothing commits at once (KV_OK).  How each
- *     stage finds conflicts, and what they cost, is on its page: stages
- *     01-06 compare values (at the snapshot and at commit), so a key
- *     written and written back to the value it had there (or rewritten
- *     with the same value) does not count as changed, which under
- *     KV_TXN_SNAPSHOT lets through a commit that first committer wins
- *     would refuse (never a lost update); stage 07 compares versions, and
- *     any write counts.
+ *     A transaction that writes nothing commits at once (KV_OK).
+ *     What "a write conflicts" means differs by stage (each page says how
+ *     it is found, and what it costs):
+ *       stage 07     any write since the snapshot, found by its version
+ *                    (sequence number): KV_TXN_SNAPSHOT is snapshot
+ *                    isolation exactly, KV_TXN_SERIALIZABLE serializable.
+ *       stages 01-06 a key whose value now differs from its value at the
+ *                    snapshot (changed, created or deleted), found by
+ *                    comparing values under the write lock.  A key
+ *                    written and written back (A, B, A), or rewritten
+ *                    with its value, does not count.  What that keeps:
+ *                    under KV_TXN_SERIALIZABLE everything the transaction
+ *                    read holds at commit exactly what it read, so it is
+ *                    as if it ran whole at that moment: serializable still.
+ *                    Under KV_TXN_SNAPSHOT each key it writes holds at
+ *                    commit the value it read (or would have read) there,
+ *                    so no update is lost; but it is not snapshot
+ *                    isolation: keys it read and does not write may have
+ *                    moved on.  The history that shows it:
+ *                      put 1=10, 2=20; T1 (SNAPSHOT) reads 1 and 2;
+ *                      T2 puts 1=15, 2=25 and commits; T3 puts 1=10 and
+ *                      commits; T1 puts 1=30 and commits.
+ *                    Stages 01-06 commit T1 (key 1 holds 10, as at T1's
+ *                    snapshot), leaving {1=30, 2=25}, which no serial
+ *                    order and no snapshot-isolated one produces (T1 saw
+ *                    2=20, so it ran before T2, yet its 1=30 is last);
+ *                    stage 07 answers KV_ERR_CONFLICT (T2 wrote key 1
+ *                    since T1 began); under KV_TXN_SERIALIZABLE every
+ *                    stage does (key 2, which T1 read, changed).
+ *                    tests/txn.c runs it on every stage
+ *                    (aba_history_commits_on_values_conflicts_on_versions).
+ *   - kv_txn_check asks what kv_txn_commit would check, without ending
+ *     the transaction or writing anything: KV_OK if nothing it depends on
+ *     at its isolation level (the keys it writes; under
+ *     KV_TXN_SERIALIZABLE also the keys and ranges it read) was written
+ *     since it began, KV_ERR_CONFLICT naming what was, or an error.  The
+ *     answer is the database's at the moment of the call.  A transaction
+ *     that only reads commits at once, whatever was written meanwhile (it
+ *     read one snapshot); kv_txn_check gives it optimistic locking's
+ *     answer, "has what I read changed?" (`kv serve` answers a watched
+ *     EXEC that writes nothing with it, as Redis does).  A NULL
+ *     transaction is KV_ERR_INVALID.
  *   - kv_txn_commit and kv_txn_abort end a transaction and free it,
  *     whatever they return (a NULL transaction is KV_ERR_INVALID for
  *     commit, a no-op for abort).  Commit with the transaction's iterators
@@ -241,7 +287,12 @@ int  kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it);  /* snap 
  *     is used by one thread at a time.
  *   - kv_txn_get, kv_txn_put and kv_txn_delete check their arguments as
  *     kv_get, kv_put and kv_delete do; a failed one changes nothing of the
- *     transaction.
+ *     transaction.  A transaction's writes are one batch at commit, so they
+ *     are bounded as a batch is: at most KV_MAX_BATCH_OPS keys written and
+ *     KV_MAX_BATCH_BYTES bytes of their keys and last values (a key written
+ *     again counts once, with its last value).  A put or delete that would
+ *     pass either bound is KV_ERR_INVALID, and the transaction stays as it
+ *     was (commit it, or abort it, and write the rest in another).
  *   - A transaction's iterator sees its own writes over its snapshot, in
  *     key order, forward; it is freed before the transaction ends.  The
  *     transaction may write while its iterator is live (a scan that
@@ -259,6 +310,7 @@ int  kv_txn_begin(kv_db *db, int isolation, kv_txn **txn);
 int  kv_txn_get(kv_txn *txn, const void *key, size_t klen, void **val, size_t *vlen);
 int  kv_txn_put(kv_txn *txn, const void *key, size_t klen, const void *val, size_t vlen);
 int  kv_txn_delete(kv_txn *txn, const void *key, size_t klen);
+int  kv_txn_check(kv_txn *txn);   /* KV_OK or KV_ERR_CONFLICT (or an error); txn stays */
 int  kv_txn_commit(kv_txn *txn);  /* KV_OK, KV_ERR_CONFLICT or an error; txn freed */
 void kv_txn_abort(kv_txn *txn);   /* NULL is a no-op; txn freed */
 int         kv_txn_iter_new(kv_txn *txn, kv_txn_iter **it);

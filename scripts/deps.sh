@@ -9,8 +9,9 @@
 # AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
-# libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-tools,
-# python3 and python3-redis, for the tests of `kv serve`), check
+# libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-server,
+# redis-tools, python3 and python3-redis, for the tests of `kv serve`, which
+# compare its replies with Redis's), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
@@ -39,7 +40,7 @@ for group in "$@"; do
     fuzz) packages="$packages clang libclang-rt-14-dev" ;;
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
-    server) packages="$packages redis-tools python3 python3-redis" ;;
+    server) packages="$packages redis-server redis-tools python3 python3-redis" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;

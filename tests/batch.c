@@ -2,8 +2,9 @@
  * batch.c: kv.h's rules for atomic batches, for every stage: kv_write
  * applies a batch's puts and deletes in order (a later op on the same key
  * wins), kv_batch_put and kv_batch_delete check their arguments as kv_put
- * and kv_delete do and copy the bytes, an empty batch writes nothing, and a
- * batch can be cleared and reused.  That readers never see half a batch is
+ * and kv_delete do and copy the bytes, an empty batch writes nothing, a
+ * batch holds no more than kv.h's bound, and a batch can be cleared and
+ * reused.  That readers never see half a batch is
  * in concurrency.c; batches under failing I/O are in fault.c.
  */
 #include <stdio.h>
@@ -189,6 +190,82 @@ static void batch_bad_arguments_are_invalid(void)
     CLOSE(db);
 }
 
+/* A batch holds at most KV_MAX_BATCH_OPS ops and KV_MAX_BATCH_BYTES bytes
+ * (kv.h): the largest put fits, one byte more does not, and an op refused
+ * leaves the batch as it was, so what was added can still be written. */
+static void batch_past_its_bound_is_refused_and_left_as_it_was(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    kv_batch *b = batch_fresh();
+    char *key = malloc(KV_MAX_KEY);
+    char *val = malloc(KV_MAX_VALUE);
+    CHECK(key != NULL && val != NULL);
+    memset(key, 'k', KV_MAX_KEY);
+    memset(val, 'v', KV_MAX_VALUE);
+    CHECK_KV(kv_batch_put(b, key, KV_MAX_KEY, val, KV_MAX_VALUE), KV_OK);
+    CHECK_KV(kv_batch_put(b, S("a"), S("")), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_BYTES") != NULL);
+    CHECK_KV(kv_batch_delete(b, S("a")), KV_ERR_INVALID);
+    CHECK_KV(kv_write(db, b), KV_OK);        /* the one put that fits */
+    void *got = NULL;
+    size_t glen = 0;
+    CHECK_KV(kv_get(db, key, KV_MAX_KEY, &got, &glen), KV_OK);
+    CHECK(glen == KV_MAX_VALUE);
+    kv_free(got);
+    ABSENT(db, S("a"));
+    /* KV_MAX_BATCH_OPS ops of one byte each fit; one more does not. */
+    kv_batch_clear(b);
+    for (unsigned i = 0; i < KV_MAX_BATCH_OPS; i++)
+        if (kv_batch_delete(b, S("x")) != KV_OK)
+            harness_fail(__FILE__, __LINE__, "op %u of %u refused: %s", i, KV_MAX_BATCH_OPS,
+                         kv_errmsg());
+    CHECK_KV(kv_batch_delete(b, S("x")), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_OPS") != NULL);
+    kv_batch_clear(b);                       /* cleared, it takes ops again */
+    CHECK_KV(kv_batch_put(b, S("a"), S("1")), KV_OK);
+    CHECK_KV(kv_write(db, b), KV_OK);
+    EXPECT(db, S("a"), S("1"));
+    free(key);
+    free(val);
+    kv_batch_free(b);
+    CLOSE(db);
+}
+
+/* A transaction's writes are one batch at commit, bounded as a batch is
+ * (kv.h): the largest put fits, another key does not, a key written again
+ * counts once with its last value, and a refused write leaves the
+ * transaction as it was.  (Here, not in txn.c: no thread in it, so the
+ * ThreadSanitizer run of txn.c need not copy its 64 MiB.) */
+static void transaction_past_the_batch_bound_is_refused(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    char *key = malloc(KV_MAX_KEY), *val = malloc(KV_MAX_VALUE);
+    CHECK(key != NULL && val != NULL);
+    memset(key, 'k', KV_MAX_KEY);
+    memset(val, 'v', KV_MAX_VALUE);
+    kv_txn *t = NULL;
+    CHECK_KV(kv_txn_begin(db, KV_TXN_SNAPSHOT, &t), KV_OK);
+    /* KV_MAX_BATCH_BYTES - 10 bytes, then "other" and 10 bytes: 5 too many. */
+    CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, val, KV_MAX_VALUE - 10), KV_OK);
+    CHECK_KV(kv_txn_put(t, S("other"), val, 10), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "KV_MAX_BATCH_BYTES") != NULL);
+    void *got = NULL;
+    size_t glen = 0;
+    CHECK_KV(kv_txn_get(t, S("other"), &got, &glen), KV_NOT_FOUND); /* nothing kept */
+    CHECK_KV(kv_txn_delete(t, S("other")), KV_OK);    /* its 5 bytes fit */
+    /* The big key again counts once, with its new value: exactly full. */
+    CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, val, KV_MAX_VALUE - 5), KV_OK);
+    CHECK_KV(kv_txn_put(t, S("more"), S("")), KV_ERR_INVALID);
+    CHECK_KV(kv_txn_put(t, key, KV_MAX_KEY, S("small")), KV_OK); /* room again */
+    CHECK_KV(kv_txn_put(t, S("more"), S("1")), KV_OK);
+    CHECK_KV(kv_txn_commit(t), KV_OK);
+    EXPECT(db, key, KV_MAX_KEY, S("small"));
+    EXPECT(db, S("more"), S("1"));
+    free(key);
+    free(val);
+    CLOSE(db);
+}
+
 static void batch_on_read_only_db_is_invalid(void)
 {
     const char *dir;
@@ -216,6 +293,8 @@ static const harness_test tests[] = {
     HARNESS_TEST(batch_clear_empties_it_for_reuse),
     HARNESS_TEST(large_batch_round_trips),
     HARNESS_TEST(batch_bad_arguments_are_invalid),
+    HARNESS_TEST(batch_past_its_bound_is_refused_and_left_as_it_was),
+    HARNESS_TEST(transaction_past_the_batch_bound_is_refused),
     HARNESS_TEST(batch_on_read_only_db_is_invalid),
 };
 const harness_suite batch_suite = HARNESS_SUITE("batch", tests);

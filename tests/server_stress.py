@@ -12,7 +12,9 @@ with and without --sync; clients closing at random points for S seconds
 (10) with and without --sync; the server under an open-file limit of 64
 and 256 over a database of many tables (idle CPU, writes once the clients
 leave); a pathological SCAN MATCH and KEYS; a 200,000-key DEL with and
-without --sync, each with another client's PING timed.  Prints "ok" or
+without --sync, each with another client's PING timed; an MSET and a DEL
+larger than a batch may be, refused, and SETs of several clients that
+together pass that bound, applied.  Prints "ok" or
 "FAIL" per test and stage, then every figure measured (seconds), and
 "N passed, N failed".  `make test` runs the same tests smaller.
 """
@@ -51,6 +53,7 @@ def main():
          st.test_pathological_scan_match_does_not_hold_up_others),
         ("large_del_does_not_hold_up_others", lambda d: st.large_del(d)),
         ("large_del_does_not_hold_up_others --sync", lambda d: st.large_del(d, "--sync")),
+        ("writes_larger_than_a_batch", lambda d: st.writes_larger_than_a_batch(d, full=True)),
     ]
     passed = failed = 0
     figures = []

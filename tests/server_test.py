@@ -122,6 +122,60 @@ class Server:
                 and "listening on" not in l and "stopping" not in l and "stopped" not in l]
 
 
+class RedisServer:
+    """Debian's redis-server on a free port, in memory only (no RDB, no
+    AOF), to compare replies with (`make deps DEPS=server` installs it)."""
+
+    def __init__(self, dirpath):
+        exe = shutil.which("redis-server")
+        check(exe is not None, "redis-server is missing: make deps DEPS=server")
+        os.makedirs(dirpath, exist_ok=True)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--dir", dirpath],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        RUNNING.append(self.proc)
+        deadline = time.time() + TIMEOUT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 1).close()
+                break
+            except OSError:
+                check(self.proc.poll() is None and time.time() < deadline,
+                      "redis-server did not start")
+                time.sleep(0.05)
+
+    def connect(self):
+        return Conn(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(TIMEOUT)
+
+
+def same_as_redis(tmp, steps, *opts):
+    """Runs steps, (client number, command words...), against `kv serve`
+    and against redis-server, each on its own clients; returns our replies
+    after checking that they are Redis's (an error matches any error: the
+    wording differs)."""
+    ours, theirs = Server(tmp, *opts), RedisServer(tmp + "-redis")
+    n = 1 + max(step[0] for step in steps)
+    conns = [([ours.connect() for _ in range(n)], []), ([theirs.connect() for _ in range(n)], [])]
+    for step in steps:
+        for cs, replies in conns:
+            replies.append(cs[step[0]].cmd(*step[1:]))
+    theirs.stop()
+    check(ours.stop() == 0, "exit status")
+    got, want = conns[0][1], conns[1][1]
+    for step, g, w in zip(steps, got, want):
+        same = isinstance(g, Err) and isinstance(w, Err) if isinstance(w, Err) else g == w
+        check(same, "%s: kv serve answered %r, redis-server %r" % (step, g, w))
+    return got
+
+
 class Conn:
     """One client connection speaking RESP2."""
 
@@ -269,6 +323,90 @@ def test_mset_is_atomic_and_mget_answers_each(tmp):
     check(c.cmd("DEL", "a", "b", "a") == 2, "DEL a b a")
     check(c.cmd("DBSIZE") == 0, "DBSIZE after deleting all")
     check(s.stop() == 0, "exit status")
+
+
+ATOMIC_READ_SECONDS = 2.0  # each mode; tests/server_atomic_reads.py runs it for longer
+
+
+def reads_are_atomic(tmp, *opts, seconds=None):
+    """Writers keep a == b (pipelined MSETs from one client, MULTI/EXECs
+    from another) and make c and d exist together or not at all (MSET c d,
+    then DEL c d); a reader's MGET a b must see a == b, and its EXISTS c d
+    0 or 2, every time: a read of several keys is at one snapshot, while
+    writer threads apply batches (with --sync, and every EXEC).  Returns
+    (reads, torn)."""
+    seconds = ATOMIC_READ_SECONDS if seconds is None else seconds
+    s = Server(tmp, *opts)
+    stop = threading.Event()
+    errors = []
+    writes = [0, 0, 0]
+
+    def writer(which):
+        try:
+            c = s.connect()
+            i = 0
+            while not stop.is_set():
+                req, n = [], 0
+                for _ in range(8):
+                    i += 1
+                    v = "%d-%d" % (which, i)
+                    if which == 0:
+                        req.append(encode("MSET", "a", v, "b", v))
+                        n += 1
+                    elif which == 1:
+                        req += [encode("MULTI"), encode("SET", "a", v), encode("SET", "b", v),
+                                encode("EXEC")]
+                        n += 4
+                    else:
+                        req.append(encode("MSET", "c", v, "d", v) if i % 2 else
+                                   encode("DEL", "c", "d"))
+                        n += 1
+                c.send(b"".join(req))
+                for _ in range(n):
+                    r = c.reply()
+                    if isinstance(r, Err):
+                        raise Fail("writer %d: %s" % (which, r))
+                writes[which] += 8
+        except Exception as e:  # noqa: BLE001 (reported by the test)
+            errors.append("writer %d: %s" % (which, e))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    reads = torn = 0
+    examples = []
+    try:
+        rd = s.connect()
+        deadline = time.time() + seconds
+        while time.time() < deadline and not errors:
+            rd.send((encode("MGET", "a", "b") + encode("EXISTS", "c", "d")) * 16)
+            for _ in range(16):
+                ab, cd = rd.reply(), rd.reply()
+                reads += 2
+                if not isinstance(ab, list) or ab[0] != ab[1]:
+                    torn += 1
+                    examples.append(ab)
+                if cd not in (0, 2):
+                    torn += 1
+                    examples.append(cd)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(TIMEOUT)
+    check(not errors, "; ".join(errors))
+    label = "atomic reads%s" % ("".join(" " + o for o in opts))
+    FIGURES[label + ": reads"] = reads
+    FIGURES[label + ": torn"] = torn
+    FIGURES[label + ": writes"] = sum(writes)
+    check(s.stop() == 0, "exit status")
+    check(torn == 0, "%d of %d reads saw half of a batch (%s)" % (torn, reads, examples[:3]))
+    check(reads > 0 and min(writes) > 0, "reads %d, writes %s" % (reads, writes))
+    return reads, torn
+
+
+def test_mget_and_exists_read_one_snapshot(tmp):
+    reads_are_atomic(tmp + "-1")
+    reads_are_atomic(tmp + "-2", "--sync")
 
 
 def test_pipelined_replies_in_order_see_earlier_writes(tmp):
@@ -445,6 +583,37 @@ def test_largest_value_waited_for_torn_request_harmless(tmp):
     check(c.cmd("EXISTS", "torn") == 0, "torn request not applied")
     check(s.stop() == 0, "exit status")
     check(s.errors() == [], "a client hanging up is not an error: %s" % s.errors())
+
+
+def writes_larger_than_a_batch(tmp, full=False):
+    """An MSET or DEL is one atomic kv_write, so one larger than kv.h's
+    batch bound (KV_MAX_BATCH_BYTES: 64 MiB and 64 KiB) is refused with
+    nothing written.  full (tests/server_stress.py): a DEL too, and SETs of
+    several clients that together pass the bound, sent in one pass of the
+    loop, each applied (in batches of their own)."""
+    s = Server(tmp)
+    c = s.connect()
+    big = b"v" * (64 << 20)
+    r = c.cmd("MSET", "a", big, "b", b"w" * 70000)
+    check(is_err(r) and "KV_MAX_BATCH_BYTES" in r, "MSET of 64 MiB and 70 KB: %r" % r)
+    check(c.cmd("EXISTS", "a", "b") == 0, "nothing of it written")
+    check(c.cmd("MSET", "a", big[:1000], "b", b"1") == b"OK", "an MSET within the bound")
+    if full:
+        keys = [b"k%05d" % i + b"x" * 64000 for i in range(1100)]  # 70 MB of keys
+        r = c.cmd("DEL", *keys)
+        check(is_err(r) and "KV_MAX_BATCH_BYTES" in r, "DEL of 70 MB of keys: %r" % r)
+        conns = [s.connect() for _ in range(3)]
+        for i, k in enumerate(conns):
+            k.send(encode("SET", "big%d" % i, big[:(22 << 20) + i]) + encode("DEL", "nothing"))
+        for i, k in enumerate(conns):
+            check(k.reply() == b"OK" and k.reply() == 0, "client %d's SET and DEL" % i)
+        for i in range(3):
+            check(c.cmd("STRLEN", "big%d" % i) == (22 << 20) + i, "big%d applied" % i)
+    check(s.stop() == 0, "exit status")
+
+
+def test_mset_larger_than_a_batch_is_refused(tmp):
+    writes_larger_than_a_batch(tmp)
 
 
 def test_slow_reader_does_not_hold_up_others(tmp):

@@ -502,19 +502,124 @@ def test_large_exec_does_not_hold_up_others(tmp):
     check(s.stop() == 0, "exit status")
 
 
-def test_watched_read_only_exec_answers_from_the_watch(tmp):
-    """A queue that writes nothing commits without a check (kv.h): it
-    answers what the database held at the WATCH, one consistent moment
-    (docs/server.md says how this differs from Redis)."""
-    s = Server(tmp)
-    c, other = s.connect(), s.connect()
-    check(c.cmd("MSET", "a", "1", "b", "1") == b"OK", "MSET")
-    check(c.cmd("WATCH", "a") == b"OK", "WATCH")
-    check(other.cmd("MSET", "a", "2", "b", "2") == b"OK", "other MSET")
-    check(c.cmd("MULTI") == b"OK", "MULTI")
-    check(c.cmd("MGET", "a", "b") == b"QUEUED", "queued")
-    check(c.cmd("EXEC") == [[b"1", b"1"]], "the view at the WATCH")
+def test_watched_exec_that_writes_nothing_answers_null_as_redis(tmp):
+    """An EXEC after WATCH answers *-1 when a watched key changed, whatever
+    its queue holds: nothing, reads only, or writes (the engine's
+    kv_txn_check for a queue that writes nothing, its commit otherwise);
+    and the queue's replies when nothing changed.  Compared reply for reply
+    with redis-server."""
+    steps = [(0, "MSET", "a", "1", "b", "1"),
+             # empty EXEC, a watched key changed
+             (0, "WATCH", "a"), (1, "SET", "a", "2"), (0, "MULTI"), (0, "EXEC"),
+             # read-only EXEC, a watched key changed
+             (0, "WATCH", "a"), (1, "SET", "a", "3"), (0, "MULTI"), (0, "GET", "b"),
+             (0, "MGET", "a", "b"), (0, "EXEC"),
+             # deleted, then a write queued
+             (0, "WATCH", "a", "b"), (1, "DEL", "b"), (0, "MULTI"), (0, "SET", "a", "x"),
+             (0, "EXEC"), (0, "GET", "a"),
+             # created
+             (0, "WATCH", "new"), (1, "SET", "new", "1"), (0, "MULTI"), (0, "EXEC"),
+             # nothing changed: empty, read-only, and writing EXECs answer
+             (0, "WATCH", "a"), (0, "MULTI"), (0, "EXEC"),
+             (0, "WATCH", "a"), (1, "SET", "other", "1"), (0, "MULTI"), (0, "GET", "a"),
+             (0, "EXEC"),
+             (0, "WATCH", "a"), (0, "MULTI"), (0, "SET", "a", "4"), (0, "GET", "a"),
+             (0, "EXEC"),
+             # EXEC ends the watches: the next EXEC is not watched
+             (1, "SET", "a", "5"), (0, "MULTI"), (0, "GET", "a"), (0, "EXEC"),
+             # UNWATCH too
+             (0, "WATCH", "a"), (1, "SET", "a", "6"), (0, "UNWATCH"), (0, "MULTI"),
+             (0, "GET", "a"), (0, "EXEC")]
+    got = st.same_as_redis(tmp, steps)
+    execs = [r for step, r in zip(steps, got) if step[1] == "EXEC"]
+    check(execs == [None, None, None, None, [], [b"3"], [b"OK", b"4"], [b"5"], [b"6"]],
+          "EXEC replies %r" % execs)
+    # And through redis-py: a read-only transaction after a change raises
+    # WatchError, which its retry loop takes as "again".
+    s = Server(tmp + "-py")
+    r = client(s)
+    r.set("k", "1")
+    p = r.pipeline(transaction=True)
+    p.watch("k")
+    r.set("k", "2")
+    p.multi()
+    p.get("k")
+    try:
+        p.execute()
+        raise st.Fail("redis-py: no WatchError for a read-only EXEC after a change")
+    except redis.exceptions.WatchError:
+        pass
     check(s.stop() == 0, "exit status")
+
+
+def test_aba_history_through_the_server(tmp):
+    """kv.h's A-B-A history through WATCH (docs/server.md, "WATCH"): the
+    EXEC's transaction is serializable, so a watched and read key that
+    moved on answers *-1 on every stage, as in Redis; with only the
+    written-back key watched, stages 01-06 apply the EXEC (compared by
+    values) where stage 07 and Redis answer *-1."""
+    steps = [(0, "MSET", "a", "10", "b", "20"),
+             (0, "WATCH", "a", "b"), (0, "GET", "a"), (0, "GET", "b"),
+             (1, "MSET", "a", "15", "b", "25"), (2, "SET", "a", "10"),
+             (0, "MULTI"), (0, "SET", "a", "30"), (0, "EXEC"), (0, "MGET", "a", "b")]
+    got = st.same_as_redis(tmp, steps)
+    check(got[8] is None and got[9] == [b"10", b"25"], "EXEC %r, then %r" % (got[8], got[9]))
+    s = Server(tmp + "-one")
+    c, o2, o3 = s.connect(), s.connect(), s.connect()
+    versions = compares_versions(c)
+    check(c.cmd("MSET", "a", "10", "b", "20") == b"OK", "MSET")
+    check(c.cmd("WATCH", "a") == b"OK" and c.cmd("GET", "a") == b"10", "WATCH a, GET a")
+    check(o2.cmd("MSET", "a", "15", "b", "25") == b"OK" and o3.cmd("SET", "a", "10") == b"OK",
+          "the others")
+    check(c.cmd("MULTI") == b"OK" and c.cmd("SET", "a", "30") == b"QUEUED", "MULTI")
+    got = c.cmd("EXEC")
+    check(got is None if versions else got == [b"OK"],
+          "EXEC after a written back: %r (by %s)" % (got, "versions" if versions else "values"))
+    check(c.cmd("GET", "a") == (b"10" if versions else b"30"), "a")
+    check(s.stop() == 0, "exit status")
+
+
+def test_watch_max_age_ends_the_watch_and_its_snapshot(tmp):
+    """--watch-max-age 1: a WATCH older than a second is ended by the
+    server: its snapshot is freed at once (the engine's snapshots.live
+    falls to 0, INFO counts it), and its EXEC answers *-1 with nothing
+    applied; reads after it look at the database as it is; a new WATCH
+    begins afresh."""
+    s = Server(tmp, "--watch-max-age", "1")
+    c, other = s.connect(), s.connect()
+    check(c.cmd("SET", "a", "1") == b"OK", "SET")
+    check(c.cmd("WATCH", "a") == b"OK", "WATCH")
+    check(st.info_fields(c, "stats")["watching_clients"] == "1", "one client watching")
+    check(st.info_fields(c, "engine")["snapshots.live"] == "1", "the WATCH holds a snapshot")
+    check(other.cmd("SET", "a", "2") == b"OK", "other SET")
+    check(c.cmd("GET", "a") == b"1", "a read after WATCH sees the WATCH's snapshot")
+    deadline = time.time() + 10
+    while st.info_fields(c, "stats")["watching_clients"] != "0" and time.time() < deadline:
+        time.sleep(0.1)
+    stats = st.info_fields(c, "stats")
+    check(stats["watching_clients"] == "0" and stats["watch_expired"] == "1",
+          "the WATCH ended: %r" % stats)
+    check(st.info_fields(c, "engine")["snapshots.live"] == "0", "its snapshot freed")
+    check(c.cmd("GET", "a") == b"2", "reads look at the database as it is")
+    check(c.cmd("MULTI") == b"OK", "MULTI")
+    check(c.cmd("SET", "a", "mine") == b"QUEUED", "queued")
+    check(c.cmd("EXEC") is None, "EXEC after the WATCH ended: *-1")
+    check(c.cmd("GET", "a") == b"2", "nothing applied")
+    check(c.cmd("WATCH", "a") == b"OK", "WATCH again")
+    check(c.cmd("MULTI") == b"OK", "MULTI")
+    check(c.cmd("SET", "a", "mine") == b"QUEUED", "queued")
+    check(c.cmd("EXEC") == [b"OK"], "a new WATCH, within its age: applied")
+    check(s.stop() == 0, "exit status")
+    # 0: no bound; and a bad value is refused at start-up.
+    s = Server(tmp + "-0", "--watch-max-age", "0")
+    c = s.connect()
+    check(c.cmd("WATCH", "a") == b"OK", "WATCH")
+    time.sleep(1.5)
+    check(st.info_fields(c, "stats")["watching_clients"] == "1", "no bound: still watching")
+    check(s.stop() == 0, "exit status")
+    bad = st.subprocess.run([st.KV, tmp + "-bad", "serve", "--watch-max-age", "-1"],
+                            capture_output=True, timeout=st.TIMEOUT)
+    check(bad.returncode == 2 and b"--watch-max-age" in bad.stderr, "a bad value refused")
 
 
 def main():

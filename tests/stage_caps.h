@@ -27,8 +27,10 @@ typedef struct stage_caps {
                              tables.count) */
     int txn_versions;     /* a commit finds a conflict by versions: any write
                              to a key since the snapshot counts, even one
-                             that wrote its value back (before: values are
-                             compared; kv.h, transactions) */
+                             that wrote its value back, and KV_TXN_SNAPSHOT
+                             is snapshot isolation (before: values are
+                             compared, and the A-B-A history of kv.h
+                             commits under KV_TXN_SNAPSHOT: tests/txn.c) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

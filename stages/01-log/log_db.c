@@ -124,6 +124,12 @@ int kv_close(kv_db *db)
 static int log_db_append(kv_db *db, const char *call, const batch_op *ops, size_t n,
                          txn_check_fn check, void *ctx)
 {
+    if (n == 0 && check != NULL) { /* kv_txn_check: the check alone */
+        pthread_mutex_lock(&db->write_lock);
+        int rc = check(ctx);
+        pthread_mutex_unlock(&db->write_lock);
+        return rc;
+    }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "%s: the database was opened read-only", call);
     if (n == 0)
@@ -231,8 +237,14 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
     int rc = args_check_get(db, key, klen, val, vlen);
     if (rc != KV_OK)
         return rc;
+    return log_db_get_below(db, log_db_end(db), key, klen, val, vlen);
+}
+
+int log_db_get_below(kv_db *db, uint64_t end, const void *key, size_t klen, void **val,
+                     size_t *vlen)
+{
+    int rc;
     __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
-    uint64_t end = log_db_end(db);
     if (db->log == NULL || end <= LOG_DB_START)
         return KV_NOT_FOUND;
     __atomic_add_fetch(&db->get_bytes_scanned, end - LOG_DB_START, __ATOMIC_RELAXED);
@@ -323,6 +335,7 @@ int kv_stats(kv_db *db, char **text)
                      "session.deletes: %llu\n"
                      "session.gets: %llu\n"
                      "session.get_bytes_scanned: %llu\n"
+                     "snapshots.live: %llu\n"
                      "durability: writes reach the OS before returning; no fsync "
                      "(kv_options.sync is ignored in this stage)\n",
                      kv_stage(), db->dir.path, LOG_FILE_NAME, (unsigned long long)end,
@@ -332,7 +345,8 @@ int kv_stats(kv_db *db, char **text)
                      (unsigned long long)(db->opt.read_only ? 0 : db->open_torn_bytes),
                      db->open_scan_us / 1000.0,
                      (unsigned long long)puts, (unsigned long long)dels,
-                     (unsigned long long)gets, (unsigned long long)scanned);
+                     (unsigned long long)gets, (unsigned long long)scanned,
+                     (unsigned long long)__atomic_load_n(&db->snapshots_live, __ATOMIC_ACQUIRE));
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
     *text = out;

@@ -60,6 +60,12 @@ struct kv_db {
 
 uint64_t log_db_end(kv_db *db);
 
+/* kv_get over the log's first `end` bytes (kv_get: its current end; a
+ * snapshot: the end it noted, log_iter.c).  REQUIRES: arguments checked,
+ * end <= the log's end. */
+int  log_db_get_below(kv_db *db, uint64_t end, const void *key, size_t klen, void **val,
+                      size_t *vlen);
+
 /*
  * What kv_open does with data.log, decided from its bytes alone
  * (log_verdict.c).  kv_open acts on the verdict and kv_check reports it, so

@@ -1,7 +1,7 @@
 /*
- * snapshot_iter.c: snapshots of the log stages as sorted copies of their
- * live keys, kv_get_at over them, and the kv_iter that walks them (see
- * snapshot_iter.h).
+ * snapshot_iter.c: the sorted copies of the log stages' live keys, the
+ * kv_iter that walks them, and kv.h's snapshot calls over the stage's
+ * snapshots (see snapshot_iter.h).
  */
 #include "snapshot_iter.h"
 
@@ -27,8 +27,7 @@ struct snapshot_builder {
     size_t arena_len, arena_cap;
 };
 
-struct kv_snapshot {
-    kv_db *db;                 /* the database it belongs to */
+struct snapshot_copy {
     uint64_t *live;            /* invariant 3 */
     int refs;                  /* invariant 2; changed with atomics */
     snapshot_entry *entries;   /* sorted, live keys only (invariant 1) */
@@ -37,8 +36,15 @@ struct kv_snapshot {
     snapshot_source src;
 };
 
+/* kv.h's snapshot: the stage's, which the copies of kv_iter_new_at come
+ * from. */
+struct kv_snapshot {
+    kv_db *db;                 /* the database it belongs to */
+    snapshot_view view;
+};
+
 struct kv_iter {
-    kv_snapshot *snap;         /* one reference */
+    snapshot_copy *snap;       /* one reference */
     size_t pos;                /* snap->count = not valid */
     int status;
     uint8_t *buf;              /* the last value read, for kv_iter_value */
@@ -173,10 +179,10 @@ static void snapshot_shrink(snapshot_builder *b, size_t live)
     b->count = live;
 }
 
-int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_db *db, uint64_t *live,
-                    kv_snapshot **out)
+int snapshot_finish(snapshot_builder *b, snapshot_source src, uint64_t *live,
+                    snapshot_copy **out)
 {
-    kv_snapshot *s = calloc(1, sizeof *s);
+    snapshot_copy *s = calloc(1, sizeof *s);
     if (s == NULL) {
         int rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", b->call);
         snapshot_builder_free(b);
@@ -185,7 +191,7 @@ int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_db *db, uint64_
         return rc;
     }
     snapshot_shrink(b, snapshot_keep_live(b));
-    *s = (kv_snapshot){.db = db, .live = live, .refs = 1, .entries = b->entries,
+    *s = (snapshot_copy){.live = live, .refs = 1, .entries = b->entries,
                        .count = b->count, .arena = b->arena, .src = src};
     free(b); /* its arrays now belong to the snapshot */
     __atomic_add_fetch(live, 1, __ATOMIC_RELAXED);
@@ -193,11 +199,9 @@ int snapshot_finish(snapshot_builder *b, snapshot_source src, kv_db *db, uint64_
     return KV_OK;
 }
 
-/* ---- the snapshot's life ------------------------------------------------ */
+/* ---- a copy's life ------------------------------------------------------- */
 
-static void snapshot_ref(kv_snapshot *s) { __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED); }
-
-static void snapshot_unref(kv_snapshot *s)
+static void snapshot_unref(snapshot_copy *s)
 {
     if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
@@ -228,21 +232,33 @@ int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
         (rc = args_check_ptr("kv_snapshot_new", snap, "snapshot pointer")) != KV_OK)
         return rc;
     *snap = NULL;
-    kv_snapshot *s = NULL;
-    if ((rc = snapshot_capture(db, "kv_snapshot_new", &s)) == KV_OK)
-        *snap = s;
-    return rc;
+    kv_snapshot *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
+    if ((rc = snapshot_open(db, "kv_snapshot_new", &s->view)) != KV_OK) {
+        free(s);
+        return rc;
+    }
+    s->db = db;
+    __atomic_add_fetch(s->view.live, 1, __ATOMIC_RELAXED);
+    *snap = s;
+    return KV_OK;
 }
 
 void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
 {
     /* Another database's snapshot stays live: its kv_close will say so. */
-    if (snap != NULL && snap->db == db)
-        snapshot_unref((kv_snapshot *)snap);
+    if (snap == NULL || snap->db != db)
+        return;
+    kv_snapshot *s = (kv_snapshot *)snap;
+    uint64_t *live = s->view.live;
+    s->view.release(s->view.ctx);
+    free(s);
+    __atomic_sub_fetch(live, 1, __ATOMIC_RELEASE); /* last: kv_close may run now */
 }
 
 /* Index of the first entry >= key. */
-static size_t snapshot_lower_bound(const kv_snapshot *s, const void *key, size_t klen)
+static size_t snapshot_lower_bound(const snapshot_copy *s, const void *key, size_t klen)
 {
     size_t lo = 0, hi = s->count; /* the answer is in [lo, hi] */
     while (lo < hi) {
@@ -271,26 +287,7 @@ int kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, 
         rc = snapshot_check_owner("kv_get_at", db, snap);
     if (rc != KV_OK)
         return rc;
-    size_t i = snapshot_lower_bound(snap, key, klen);
-    if (i == snap->count)
-        return KV_NOT_FOUND;
-    const snapshot_entry *e = &snap->entries[i];
-    if (snapshot_key_compare(snap->arena + e->key_off, e->klen, key, klen) != 0)
-        return KV_NOT_FOUND;
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    const void *v = NULL;
-    rc = snap->src.read_value(snap->src.ctx, &e->loc, key, klen, &buf, &cap, &v, &n);
-    uint8_t *copy = rc == KV_OK ? malloc(n ? n : 1) : NULL;
-    if (rc == KV_OK && copy == NULL)
-        rc = kv_error(KV_ERR_NOMEM, "kv_get_at: out of memory for a value of %zu bytes", n);
-    if (rc == KV_OK) {
-        memcpy(copy, v, n);
-        *val = copy;
-        *vlen = n;
-    }
-    free(buf);
-    return rc;
+    return snap->view.get(snap->view.ctx, key, klen, val, vlen);
 }
 
 /* ---- iterators ---------------------------------------------------------- */
@@ -308,10 +305,11 @@ static int snapshot_iter_open(const char *call, kv_db *db, const kv_snapshot *sn
     kv_iter *it = calloc(1, sizeof *it);
     if (it == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
-    if (snap != NULL) {
-        it->snap = (kv_snapshot *)snap;
-        snapshot_ref(it->snap);
-    } else if ((rc = snapshot_capture(db, call, &it->snap)) != KV_OK) {
+    if (snap != NULL)
+        rc = snap->view.capture(snap->view.ctx, call, &it->snap);
+    else
+        rc = snapshot_capture(db, call, &it->snap);
+    if (rc != KV_OK) {
         free(it);
         return rc;
     }
@@ -388,7 +386,7 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
     if (!kv_iter_valid(it))
         return NULL;
     kv_iter *mut = (kv_iter *)it; /* reading a value fills the iterator's buffer */
-    const kv_snapshot *s = it->snap;
+    const snapshot_copy *s = it->snap;
     const void *val = NULL;
     size_t n = 0, klen = 0;
     const void *key = kv_iter_key(it, &klen);

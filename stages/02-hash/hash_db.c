@@ -207,6 +207,7 @@ void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end)
         const batch_op *op = &u->ops[i];
         hash_loc old;
         int replaced = 0;
+        hash_snapshot_note(db, op->key, op->klen);
         if (op->is_delete) {
             replaced = hash_index_remove(&db->index, op->key, op->klen, &old);
         } else {
@@ -271,6 +272,12 @@ int kv_write(kv_db *db, const kv_batch *b)
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx)
 {
+    if (n == 0) { /* kv_txn_check: under the lock a commit's check runs under */
+        pthread_mutex_lock(&db->write_lock);
+        int rc = check(ctx);
+        pthread_mutex_unlock(&db->write_lock);
+        return rc;
+    }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
     return hash_write(db, "kv_txn_commit", ops, n, check, ctx);
@@ -294,12 +301,19 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
     if (seg == NULL)
         return KV_NOT_FOUND;
 
+    rc = hash_db_read_value(seg, &loc, key, klen, val, vlen);
+    segment_unref(seg);
+    return rc;
+}
+
+int hash_db_read_value(segment *seg, const hash_loc *loc, const void *key, size_t klen,
+                       void **val, size_t *vlen)
+{
     uint8_t *buf = NULL;
     size_t cap = 0, n = 0;
     const uint8_t *value = NULL;
-    rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), &loc, key,
-                           klen, &buf, &cap, &value, &n);
-    segment_unref(seg);
+    int rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), loc,
+                               key, klen, &buf, &cap, &value, &n);
     if (rc != KV_OK) {
         free(buf);
         return rc;
@@ -327,7 +341,8 @@ int kv_stats(kv_db *db, char **text)
     size_t nsegs = db->segs.n;
     uint32_t active = db->active ? db->active->id : 0;
     uint64_t keys = db->index.count, index_bytes = hash_index_bytes(&db->index);
-    uint64_t slots = db->index.cap;
+    uint64_t slots = db->index.cap, layers = 0, saved = 0;
+    hash_snapshot_count(db, &layers, &saved);
     pthread_rwlock_unlock(&db->index_lock);
 
     char *more = NULL;
@@ -349,6 +364,9 @@ int kv_stats(kv_db *db, char **text)
         "index.slots: %llu\n"
         "index.bytes: %llu\n"
         "index.bytes_per_key: %.1f\n"
+        "snapshots.live: %llu\n"
+        "snapshots.layers: %llu\n"
+        "snapshots.saved_places: %llu\n"
         "open.bytes_read: %llu\n"
         "open.records: %llu\n"
         "open.segments_scanned: %llu\n"
@@ -374,6 +392,8 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
         (unsigned long long)(disk - live), (unsigned long long)slots,
         (unsigned long long)index_bytes, keys ? (double)index_bytes / (double)keys : 0.0,
+        (unsigned long long)__atomic_load_n(&db->snapshots_live, __ATOMIC_ACQUIRE),
+        (unsigned long long)layers, (unsigned long long)saved,
         (unsigned long long)db->open_bytes_read, (unsigned long long)db->open_records,
         (unsigned long long)db->open_segments_scanned,
         (unsigned long long)db->open_segments_from_hint,

@@ -15,8 +15,8 @@
  * Locks, always taken in this order:
  *   merge_lock  (mutex)   one merge at a time; guards `doomed`.
  *   write_lock  (mutex)   appends, roll-over, `failed`, `next_id`, `active`.
- *   index_lock  (rwlock)  the index, the segment table and the segments'
- *                         live_bytes.  Readers (kv_get, kv_iter_new, stats)
+ *   index_lock  (rwlock)  the index, the segment table, the segments'
+ *                         live_bytes and the snapshots' layers.  Readers (kv_get, kv_iter_new, stats)
  *                         take it shared, only to find a place and take a
  *                         reference on its segment; the read itself happens
  *                         after it is released.
@@ -56,6 +56,7 @@
 #include "batch.h"
 #include "db_dir.h"
 #include "hash_index.h"
+#include "hash_snapshot.h"
 #include "io.h"
 #include "kv.h"
 #include "segment.h"
@@ -100,6 +101,8 @@ struct kv_db {
     struct hash_writer *writer; /* the write path's own state (hash_write_open) */
     uint64_t snapshots_live;    /* snapshots and iterators not yet freed
                                    (snapshot_iter.h); kv_close waits for 0 */
+    hash_layer *oldest_layer;   /* the snapshots' layers (hash_snapshot.h), */
+    hash_layer *newest_layer;   /* under index_lock; NULL when none is live */
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
@@ -156,8 +159,15 @@ void hash_update_free(hash_update *u);
 /* Makes room in the index for the update's puts. */
 int  hash_update_reserve(kv_db *db, const hash_update *u);
 /* Points the index at the update's places, in op order, and makes `end`
- * the segment's valid size, all in one step for readers (invariant 2).
+ * the segment's valid size, all in one step for readers (invariant 2);
+ * each key's place before it is kept for the live snapshots first
+ * (hash_snapshot_note).
  * REQUIRES: write_lock held, reserved, the bytes are in seg's file. */
 void hash_update_apply(kv_db *db, segment *seg, hash_update *u, uint64_t end);
+
+/* kv_get's read once the place is known: the value of key at loc in seg,
+ * a malloc'd copy.  KV_OK or an error.  REQUIRES: a reference on seg. */
+int  hash_db_read_value(segment *seg, const hash_loc *loc, const void *key, size_t klen,
+                        void **val, size_t *vlen);
 
 #endif

@@ -9,7 +9,7 @@
 SRCS_02-hash := stages/02-hash/hash_index.c stages/02-hash/segment.c \
                 stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                 stages/02-hash/hash_recover.c stages/02-hash/merge.c \
-                stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
+                stages/02-hash/hash_iter.c stages/02-hash/hash_snapshot.c stages/02-hash/hash_tools.c \
                 stages/02-hash/record_io_log.c stages/02-hash/hash_write.c \
                 stages/02-hash/hash_inspect.c stages/02-hash/record_inspect_log.c \
                 stages/01-log/snapshot_iter.c stages/01-log/no_repair.c \

@@ -19,7 +19,7 @@ SRCS_03-wal := $(WAL_MODULE_SRCS) \
                stages/02-hash/hash_inspect.c stages/02-hash/hash_index.c stages/02-hash/segment.c \
                stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
-               stages/02-hash/hash_iter.c stages/02-hash/hash_tools.c \
+               stages/02-hash/hash_iter.c stages/02-hash/hash_snapshot.c stages/02-hash/hash_tools.c \
                stages/01-log/snapshot_iter.c stages/01-log/txn_values.c
 INC_03-wal := -Istages/02-hash -Istages/01-log
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
@@ -39,7 +39,7 @@ FUZZ_03-wal := wal hint
 # stage replaces; and not hash_index_test.c: the hash table alone, linked
 # unchanged, so stage 02's stagetest runs it on the same code.
 TESTS_03-wal := $(wildcard stages/03-wal/tests/*_test.c) \
-                stages/02-hash/tests/hint_test.c \
+                stages/02-hash/tests/hint_test.c stages/02-hash/tests/hash_snapshot_test.c \
                 stages/02-hash/tests/segment_test.c stages/02-hash/tests/merge_test.c
 TEST_HELPERS_03-wal := stages/03-wal/tests/alloc_fail.c stages/03-wal/tests/slow_io.c \
                        stages/02-hash/tests/stage_util.c tests/testdb.c

@@ -7,8 +7,9 @@
  *      compaction in stage 06);
  * and after either, when a minute has passed since the last save, it
  * saves the totals (lsm_totals.c);
- * then sleeps until a writer freezes a memtable (bg_work).  After each job
- * it wakes whoever waits for one (bg_done).
+ * then sleeps until a writer freezes a memtable, or the oldest snapshot
+ * moves past what the table set waits for (bg_work: lsm_snapshot.c).
+ * After each job it wakes whoever waits for one (bg_done).
  *
  * The flush protocol, step by step (docs/04-lsm.md walks through a crash
  * at each step):
@@ -99,7 +100,9 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
         return 1;
     }
     int worked = 0;
-    table_set_work(db->tables, &worked, wake_us);
+    uint64_t wake_seq = 0;
+    table_set_work(db->tables, &worked, wake_us, &wake_seq);
+    atomic_store_explicit(&db->bg_wake_seq, wake_seq, memory_order_release);
     if (worked) {
         pthread_cond_broadcast(&db->bg_done);
         lsm_totals_tick(db);

@@ -3,18 +3,13 @@
  * lsm_tables.h): once the engine has flushed the memtable (lsm_open.c), every
  * table is merged into one, without the versions no reader can see any more.
  *
- * Let s be the oldest live snapshot's sequence number (the last sequence
- * number if there is none).  The merge walks every version of every key,
- * newest first within a key (internal_key.h), and drops a version when
- *   C1. a newer version of its key is at or below s: every reader that
- *       could see this one sees that one instead; or
- *   C2. it is a tombstone at or below s: nothing older is left below it
- *       (this merge holds every table, and memtables hold only newer
- *       writes), so for every reader the key is absent either way.
- * Versions above s are all kept: a snapshot between them may need any of
- * them.  Iterators hold their own references on the old tables, so they
- * never need what the merge drops.  LevelDB's DoCompactionWork applies
- * the same two rules (db/db_impl.cc).
+ * The merge walks every version of every key, newest first within a key
+ * (internal_key.h), and drops what no reader can read any more: the rule
+ * is drop_rule.h's (C1, a newer version at or below the oldest snapshot;
+ * C2, a tombstone at or below it with nothing older below, which always
+ * holds here: this merge holds every table, and memtables hold only newer
+ * writes).  Iterators hold their own references on the old tables, so
+ * they never need what the merge drops.
  *
  * The output is named after the union of its inputs' ranges, lo-hi: it
  * holds what they held, so a crash after its rename and before the inputs
@@ -34,17 +29,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drop_rule.h"
 #include "error.h"
 #include "lsm_files.h"
 #include "lsm_tables.h"
 #include "merge_iter.h"
 
 typedef struct compact_state {
-    uint64_t oldest;            /* s above */
-    uint8_t *ukey;              /* the user key of the last entry seen */
-    size_t ulen, cap;
-    uint64_t newer_seq;         /* its last version's sequence (0: none) */
-    uint8_t *last_tomb;         /* C2's newest dropped tombstone, kept if
+    uint64_t oldest;            /* the oldest live snapshot (drop_rule.h's s) */
+    drop_rule rule;
+    uint8_t *last_tomb;         /* the newest dropped tombstone, kept if
                                    nothing else is */
     size_t last_tomb_len, tomb_cap;
     uint64_t dropped;
@@ -63,29 +57,25 @@ static int compact_keep_copy(uint8_t **dst, size_t *cap, const uint8_t *p, size_
     return KV_OK;
 }
 
-/* Whether the entry is dropped (C1, C2); KV_OK or KV_ERR_NOMEM. */
+/* C2's condition here: every table is in the merge, nothing lies below. */
+static int compact_nothing_below(void *ctx, const uint8_t *k, size_t len)
+{
+    (void)ctx, (void)k, (void)len;
+    return 1;
+}
+
+/* Whether the entry is dropped (drop_rule.h); KV_OK or KV_ERR_NOMEM. */
 static int compact_judge(compact_state *c, const uint8_t *ikey, size_t len, int *drop)
 {
-    size_t ulen = len - IKEY_TRAILER_SIZE;
+    uint64_t from = DROP_NEVER;
+    int rc = drop_rule_next(&c->rule, ikey, len, compact_nothing_below, NULL, &from);
+    *drop = rc == KV_OK && from <= c->oldest;
     uint64_t seq = ikey_seq(ikey, len);
-    int rc = KV_OK;
-    if (c->newer_seq == 0 || ikey_user_compare(ikey, ulen, c->ukey, c->ulen) != 0) {
-        if ((rc = compact_keep_copy(&c->ukey, &c->cap, ikey, ulen)) != KV_OK)
-            return rc;
-        c->ulen = ulen;
-        c->newer_seq = 0;
+    if (*drop && ikey_type_of(ikey, len) == IKEY_DELETE &&
+        (c->last_tomb_len == 0 || ikey_seq(c->last_tomb, c->last_tomb_len) < seq)) {
+        rc = compact_keep_copy(&c->last_tomb, &c->tomb_cap, ikey, len);
+        c->last_tomb_len = len;
     }
-    *drop = 0;
-    if (c->newer_seq != 0 && c->newer_seq <= c->oldest) {
-        *drop = 1; /* C1 */
-    } else if (ikey_type_of(ikey, len) == IKEY_DELETE && seq <= c->oldest) {
-        *drop = 1; /* C2 */
-        if (c->last_tomb_len == 0 || ikey_seq(c->last_tomb, c->last_tomb_len) < seq) {
-            rc = compact_keep_copy(&c->last_tomb, &c->tomb_cap, ikey, len);
-            c->last_tomb_len = len;
-        }
-    }
-    c->newer_seq = seq;
     c->dropped += (uint64_t)*drop;
     return rc;
 }
@@ -147,7 +137,7 @@ static int compact_run(table_set *ts, lsm_table *const *in, size_t n)
     int rc = lsm_table_out_begin(db, lo, hi, &o);
     if (rc == KV_OK)
         rc = compact_merge(in, n, &o, &c);
-    free(c.ukey);
+    drop_rule_free(&c.rule);
     free(c.last_tomb);
     if (rc == KV_OK)
         rc = compact_retire_replaced(in, n, lo, hi);

@@ -128,6 +128,10 @@ struct kv_db {
     int bg_stop;                /* kv_close: the background thread ends */
     pthread_t bg_thread;
     int bg_running;
+    _Atomic uint64_t bg_wake_seq; /* the table set has work once the oldest
+                                   snapshot reaches this (table_set_work;
+                                   0: none): kv_snapshot_free wakes the
+                                   thread then */
 
     _Atomic uint64_t last_seq;  /* every write up to here is visible */
 

@@ -1,7 +1,9 @@
 /*
  * lsm_snapshot.c: snapshots for stage 04: a snapshot is a sequence number
  * (internal_key.h) in a list kept oldest first, so that whatever drops old
- * versions of keys (kv_compact) keeps every version the oldest one sees.
+ * versions of keys (kv_compact, compactions: drop_rule.h) keeps every
+ * version the oldest one sees; when the oldest goes, the background thread
+ * is woken if the table set waits for that (table_set_work's wake_seq).
  */
 #include "lsm_db.h"
 
@@ -43,6 +45,7 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
         return;
     kv_snapshot *s = (kv_snapshot *)snap;
     pthread_mutex_lock(&db->snap_lock);
+    int was_oldest = db->snap_head == s;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -53,6 +56,19 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
         db->snap_tail = s->prev;
     pthread_mutex_unlock(&db->snap_lock);
     free(s);
+    /* The oldest snapshot moved on: if the table set waits for that (a
+     * table of versions only this snapshot could read), wake the thread.
+     * The one free that clears the number wakes it (the thread sets it
+     * again when it next waits), so the write lock is taken once per wait,
+     * not by every free meanwhile. */
+    uint64_t wake_seq = atomic_load_explicit(&db->bg_wake_seq, memory_order_acquire);
+    if (was_oldest && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq &&
+        atomic_compare_exchange_strong_explicit(&db->bg_wake_seq, &wake_seq, 0,
+                                                memory_order_acq_rel, memory_order_acquire)) {
+        pthread_mutex_lock(&db->write_lock);
+        lsm_bg_wake(db);
+        pthread_mutex_unlock(&db->write_lock);
+    }
     atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
 }
 

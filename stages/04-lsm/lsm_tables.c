@@ -245,11 +245,12 @@ int table_set_admit(table_set *ts, const char *call)
     return lsm_tables_take_removal_error(ts, call);
 }
 
-void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us, uint64_t *wake_seq)
 {
     (void)ts; /* a flat list has nothing to do in the background */
     *worked = 0;
     *wake_us = 0;
+    *wake_seq = 0;
 }
 
 /* ---- adding a table ------------------------------------------------------------- */

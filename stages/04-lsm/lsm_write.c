@@ -330,6 +330,12 @@ int kv_write(kv_db *db, const kv_batch *b)
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx)
 {
+    if (n == 0) { /* kv_txn_check: under write_lock, as a commit's check */
+        pthread_mutex_lock(&db->write_lock);
+        int rc = check(ctx);
+        pthread_mutex_unlock(&db->write_lock);
+        return rc;
+    }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
     return lsm_write(db, "kv_txn_commit", ops, n, check, ctx);

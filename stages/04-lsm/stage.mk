@@ -22,7 +22,7 @@ LSM_ENGINE_SRCS := stages/04-lsm/lsm_open.c stages/04-lsm/lsm_failure.c \
 # into one table.  Stage 05 links it too; stage 06 has its own.
 LSM_TABLE_SET_SRCS := stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_compact.c \
                       stages/04-lsm/lsm_inspect_tables.c
-SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/arena.c \
+SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/drop_rule.c stages/04-lsm/arena.c \
                stages/04-lsm/skiplist.c stages/04-lsm/memtable.c \
                stages/04-lsm/merge_iter.c stages/04-lsm/user_iter.c \
                stages/04-lsm/table_writer.c \

@@ -127,9 +127,12 @@ int  table_set_flush(table_set *ts, memtable *imm, uint64_t lo, uint64_t hi,
  * keep and report (lsm_set_bg_error, lsm_set_failed).  *wake_us, if not
  * 0: the set will have work to try again at this time (lsm_now_us), even
  * if no writer wakes the thread (a job that failed for a full disk, say).
+ * *wake_seq, if not 0: the set will have work once the oldest live
+ * snapshot (lsm_oldest_snapshot) is at or past this sequence number
+ * (stage 06: a table full of versions no reader needs then).
  * REQUIRES: write_lock held (released while working); the background
  * thread. */
-void table_set_work(table_set *ts, int *worked, uint64_t *wake_us);
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us, uint64_t *wake_seq);
 /* kv_compact's part once the memtables are flushed: merge the tables so
  * that no version a reader cannot see is kept.  KV_OK or an error.
  * REQUIRES: the engine's compact_lock held, write_lock not held. */

@@ -284,6 +284,62 @@ int compaction_pick_range(version *v, const compaction_options *o, int level,
     return rc;
 }
 
+/* ---- garbage: tables full of versions no one can read ----------------------- */
+
+static int garbage_worth(const vfile *f)
+{
+    return f->dead > 0 && f->dead * COMPACTION_GARBAGE_SHARE >= f->entries;
+}
+
+int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t oldest,
+                            compaction **out, uint64_t *wait_for)
+{
+    *out = NULL;
+    *wait_for = 0;
+    vfile *best = NULL;
+    int best_level = 0;
+    for (int l = 0; l < VERSION_LEVELS; l++)
+        for (size_t i = 0; i < v->nfiles[l]; i++) {
+            vfile *f = v->files[l][i];
+            if (!garbage_worth(f) || f->being_compacted)
+                continue;
+            if (f->dead_from > oldest) {
+                if (*wait_for == 0 || f->dead_from < *wait_for)
+                    *wait_for = f->dead_from;
+            } else if (best == NULL || f->dead > best->dead) {
+                best = f;
+                best_level = l;
+            }
+        }
+    if (best == NULL)
+        return KV_OK;
+    if (best_level == 0) /* level 0's own compaction: its closed set, into L1 */
+        return pick_in_level(v, o, 0, 0, NULL, out);
+    compaction *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->inputs[1].files = malloc(sizeof *c->inputs[1].files)) == NULL ||
+        (c->last_user = malloc(KV_MAX_KEY)) == NULL) {
+        compaction_free(c); /* (NULL is a no-op; c->v is NULL until below) */
+        return kv_error(KV_ERR_NOMEM, "compaction: out of memory");
+    }
+    c->level = best_level - 1; /* no input there: the output goes to best_level */
+    c->v = v;
+    version_ref(v);
+    c->inputs[1].files[0] = best;
+    c->inputs[1].n = 1;
+    key_range r = {0};
+    range_add(&r, &c->inputs[1]);
+    int rc = best_level + 1 < VERSION_LEVELS ? overlapping(v, best_level + 1, &r, &c->grandparents)
+                                             : KV_OK;
+    if (rc != KV_OK) {
+        compaction_free(c);
+        return rc;
+    }
+    c->max_output_bytes = o->table_bytes;
+    c->max_grandparent_overlap = COMPACTION_GRANDPARENT_FILES * o->table_bytes;
+    *out = c;
+    return KV_OK;
+}
+
 /* ---- where a flush goes --------------------------------------------------- */
 
 int compaction_flush_level(const version *v, const compaction_options *o,
@@ -385,6 +441,7 @@ int compaction_edit(const compaction *c, version_edit *e)
                                    f->smallest, f->smallest_len, f->largest, f->largest_len);
         if (rc != KV_OK)
             return rc;
+        version_edit_file_dead(e, f->dead, f->dead_from);
     }
     size_t plen;
     const uint8_t *p = compaction_next_pointer(c, &plen);

@@ -39,6 +39,25 @@
  * target files of grandparent overlap: the file changes level in the
  * manifest and no byte is rewritten.
  *
+ * GARBAGE (compaction_pick_garbage), when no level's score is >= 1.  A
+ * snapshot held for long keeps every version written meanwhile (drop_rule.h,
+ * C1 counts only versions a newer one at or below the oldest snapshot
+ * hides), and they sink with their keys: often into the deepest level, far
+ * under its target, where no score ever brings a compaction.  So each table
+ * records, as it is written, how many of its entries a newer version of
+ * their key in the same table hides, and the oldest snapshot from which
+ * on all of them may go (vfile dead, dead_from; the manifest keeps them).
+ * Once the oldest live snapshot is at or past a table's dead_from, and at
+ * least 1/COMPACTION_GARBAGE_SHARE of its entries are dead, it is rewritten
+ * in place, alone (a compaction of level L-1 with no input there, and the
+ * table as the only input at L): the rule drops exactly what was counted.
+ * The table with the most dead entries goes first; for a level-0 table,
+ * level 0's own compaction runs instead (its oldest table's closed set,
+ * merged into L1: a table moved down whole is rewritten from there).  RocksDB marks such files for compaction
+ * the same way (its table properties collectors, and its compactions of
+ * the bottommost files once the snapshots that pinned them are released);
+ * LevelDB compacts a file that reads keep seeking past.
+ *
  * FLUSH PLACEMENT (compaction_flush_level).  A table flushed from the
  * memtable goes to L0, unless no L0 table overlaps its key range: then it
  * goes down a level at a time, to L1 and at most to L2
@@ -74,6 +93,8 @@
 #define COMPACTION_EXPAND_LIMIT_FILES 25
 /* Grandparent overlap allowed per output table, in target files (rule 4). */
 #define COMPACTION_GRANDPARENT_FILES 10
+/* A table with at least 1/this of its entries dead is rewritten (GARBAGE). */
+#define COMPACTION_GARBAGE_SHARE 2
 
 typedef struct compaction_options {
     int level_ratio;        /* >= 2 */
@@ -177,8 +198,19 @@ int compaction_is_base_level_for_key(const compaction *c, const uint8_t *user_ke
 int compaction_should_stop_before(compaction *c, const uint8_t *ikey, size_t len,
                                   uint64_t output_bytes);
 
+/* A garbage compaction (GARBAGE above) for the oldest live snapshot
+ * `oldest`: *out = the rewrite of the table, not being compacted, with
+ * the most dead entries (for level 0: level 0's compaction) among those at
+ * least
+ * 1/COMPACTION_GARBAGE_SHARE dead whose dead_from is at or below oldest,
+ * or NULL.  *wait_for = the smallest dead_from above oldest among the
+ * tables that would then qualify (0: none), so that the engine knows when
+ * to look again.  KV_OK or KV_ERR_NOMEM. */
+int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t oldest,
+                            compaction **out, uint64_t *wait_for);
+
 /* The largest internal key among inputs[0]: the level's next compact
- * pointer once this compaction is done. */
+ * pointer once this compaction is done (NULL for a garbage compaction). */
 const uint8_t *compaction_next_pointer(const compaction *c, size_t *len);
 
 /* Adds to e: every input removed, the level's new compact pointer, and

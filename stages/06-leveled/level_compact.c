@@ -6,16 +6,13 @@
  * edit only: the table changes level, no byte is rewritten.  Otherwise the
  * inputs (level L and the overlapping tables of L+1) are merged through
  * stage 04's merging iterator, newest version of each key first, and each
- * entry is kept or dropped.  Let s be the oldest live snapshot's sequence
- * number (the last sequence number if none is live).  An entry is dropped
- * when
- *   C1. a newer version of its key, at or below s, was just seen: every
- *       reader that could see this one sees that one instead;
- *   C2. it is a tombstone at or below s, and no level below L+1 holds its
- *       key (compaction_is_base_level_for_key): nothing older is left for
- *       it to hide, so for every reader the key is absent either way.
- * (Stage 04's kv_compact drops by the same two rules, without C2's level
- * condition: it merged every table.)  Entries are written to tables of
+ * entry is kept or dropped by stage 04's rule (drop_rule.h): C1, a newer
+ * version of its key at or below the oldest live snapshot; C2, a
+ * tombstone at or below it when no level below L+1 holds its key
+ * (compaction_is_base_level_for_key).  (Stage 04's kv_compact applies the
+ * same function, its C2 always true: it merges every table.)  A garbage
+ * compaction (compaction_pick_garbage) has no input at L and rewrites one
+ * table of L+1 in place, by the same rule.  Entries are written to tables of
  * about table_bytes, a new one started where the picker says
  * (compaction_should_stop_before: the size, or too much overlap with the
  * level below, and only between two user keys, so that a key's versions
@@ -37,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drop_rule.h"
 #include "error.h"
 #include "level_compact.h"
 #include "level_out.h"
@@ -46,10 +44,8 @@
 typedef struct compact_job {
     table_set *ts;
     compaction *c;
-    uint64_t oldest;            /* s above */
-    uint8_t *ukey;              /* the user key of the last entry seen */
-    size_t ulen, ucap;
-    uint64_t newer_seq;         /* its last version's sequence (0: none) */
+    uint64_t oldest;            /* the oldest live snapshot (drop_rule.h's s) */
+    drop_rule rule;
     level_out *outs;            /* the outputs, the last one open */
     size_t nouts, outs_cap;
     uint64_t dropped;
@@ -61,29 +57,20 @@ typedef struct compact_job {
  * nothing. */
 #define COMPACT_FLUSH_CHECK_ENTRIES 1024
 
-/* C1 and C2: *drop = 1 if the entry goes.  KV_OK or NOMEM. */
+/* C2's condition: no level below the output holds the key. */
+static int compact_nothing_below(void *ctx, const uint8_t *k, size_t len)
+{
+    return compaction_is_base_level_for_key(ctx, k, len);
+}
+
+/* *drop = 1 if the entry goes (drop_rule.h).  KV_OK or NOMEM. */
 static int compact_drop(compact_job *j, const uint8_t *ikey, size_t len, int *drop)
 {
-    size_t ulen = len - IKEY_TRAILER_SIZE;
-    uint64_t seq = ikey_seq(ikey, len);
-    if (j->newer_seq == 0 || ikey_user_compare(ikey, ulen, j->ukey, j->ulen) != 0) {
-        if (ulen > j->ucap) {
-            uint8_t *grown = realloc(j->ukey, ulen);
-            if (grown == NULL)
-                return kv_error(KV_ERR_NOMEM, "compaction: out of memory for a key");
-            j->ukey = grown;
-            j->ucap = ulen;
-        }
-        memcpy(j->ukey, ikey, ulen);
-        j->ulen = ulen;
-        j->newer_seq = 0;
-    }
-    *drop = (j->newer_seq != 0 && j->newer_seq <= j->oldest) ||
-            (ikey_type_of(ikey, len) == IKEY_DELETE && seq <= j->oldest &&
-             compaction_is_base_level_for_key(j->c, ikey, ulen));
-    j->newer_seq = seq;
+    uint64_t from = DROP_NEVER;
+    int rc = drop_rule_next(&j->rule, ikey, len, compact_nothing_below, j->c, &from);
+    *drop = rc == KV_OK && from <= j->oldest;
     j->dropped += (uint64_t)*drop;
-    return KV_OK;
+    return rc;
 }
 
 /* The output entries go to: the open one, or a new one. */
@@ -229,7 +216,7 @@ int level_compact(table_set *ts, compaction *c, int manual)
     for (size_t i = 0; i < j.nouts; i++)
         level_out_free(ts, &j.outs[i], remove);
     free(j.outs);
-    free(j.ukey);
+    drop_rule_free(&j.rule);
     if (rc == KV_OK) {
         level_counters *lc = &ts->levels[out_level];
         uint64_t read = move ? 0 : compaction_input_bytes(c, 0) + compaction_input_bytes(c, 1);

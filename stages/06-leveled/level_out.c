@@ -36,7 +36,15 @@ static int level_out_keep(uint8_t **dst, size_t *cap, const uint8_t *p, size_t n
 int level_out_add(level_out *o, const uint8_t *ikey, size_t klen, const uint8_t *val,
                   size_t vlen)
 {
-    int rc = table_builder_add(o->b, ikey, klen, val, vlen);
+    uint64_t from = DROP_NEVER;
+    int rc = drop_rule_next(&o->rule, ikey, klen, NULL, NULL, &from);
+    if (rc == KV_OK)
+        rc = table_builder_add(o->b, ikey, klen, val, vlen);
+    if (rc == KV_OK && from != DROP_NEVER) {
+        o->dead++;
+        if (from > o->dead_from)
+            o->dead_from = from;
+    }
     if (rc == KV_OK && o->smallest == NULL) {
         size_t cap = 0;
         rc = level_out_keep(&o->smallest, &cap, ikey, klen);
@@ -56,8 +64,11 @@ int level_out_finish(level_out *o)
 
 int level_out_edit(const level_out *o, version_edit *e, int level)
 {
-    return version_edit_add_file(e, level, o->number, o->meta.file_bytes, o->meta.entries,
-                                 o->smallest, o->smallest_len, o->largest, o->largest_len);
+    int rc = version_edit_add_file(e, level, o->number, o->meta.file_bytes, o->meta.entries,
+                                   o->smallest, o->smallest_len, o->largest, o->largest_len);
+    if (rc == KV_OK)
+        version_edit_file_dead(e, o->dead, o->dead_from);
+    return rc;
 }
 
 void level_out_free(table_set *ts, level_out *o, int remove)
@@ -77,5 +88,6 @@ void level_out_free(table_set *ts, level_out *o, int remove)
     }
     free(o->smallest);
     free(o->largest);
+    drop_rule_free(&o->rule);
     memset(o, 0, sizeof *o);
 }

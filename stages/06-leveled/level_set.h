@@ -110,6 +110,7 @@ struct table_set {
     uint64_t slowdowns, slowdown_us, stops, stop_us;
     uint64_t files_deleted, manifest_rolls, manifest_edits, compact_failures;
     uint64_t flushes_in_compaction;
+    uint64_t garbage_compactions;   /* tables rewritten for their dead entries */
     uint64_t open_garbage_removed;
 };
 

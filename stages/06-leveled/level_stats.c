@@ -25,6 +25,14 @@ static void stats_levels(table_set *ts, const version *v, stats_text *f)
 {
     stats_text_add(f, "tables.count: %zu", version_total_files(v));
     stats_text_add(f, "tables.bytes: %" PRIu64 "", version_total_bytes(v));
+    uint64_t entries = 0, dead = 0; /* dead: hidden in their table (compaction_pick.h) */
+    for (int l = 0; l < VERSION_LEVELS; l++)
+        for (size_t i = 0; i < v->nfiles[l]; i++) {
+            entries += v->files[l][i]->entries;
+            dead += v->files[l][i]->dead;
+        }
+    stats_text_add(f, "tables.entries: %" PRIu64 "", entries);
+    stats_text_add(f, "tables.dead_entries: %" PRIu64 "", dead);
     uint64_t written = 0;
     for (int l = 0; l < VERSION_LEVELS; l++)
         written += stat(&ts->levels[l].bytes_written);
@@ -61,6 +69,8 @@ static void stats_level_only(table_set *ts, stats_text *f)
     stats_text_add(f, "session.compact.failures: %" PRIu64 "", stat(&ts->compact_failures));
     stats_text_add(f, "session.flush.during_compaction: %" PRIu64 "",
                    stat(&ts->flushes_in_compaction));
+    stats_text_add(f, "session.compact.garbage: %" PRIu64 "", stat(&ts->garbage_compactions));
+
     stats_text_add(f, "session.manifest.edits: %" PRIu64 "", stat(&ts->manifest_edits));
     stats_text_add(f, "session.manifest.rolls: %" PRIu64 "", stat(&ts->manifest_rolls));
 }

@@ -4,7 +4,11 @@
  * flush) and kv_compact's part (table_set_compact).  In this order:
  *   1. kv_compact's request: every level pushed down into the deepest one;
  *   2. the compaction the picker chooses (compaction_pick.h) while some
- *      level's score is >= 1 (level_compact.c).
+ *      level's score is >= 1 (level_compact.c);
+ *   3. else a garbage compaction: a table full of versions that no reader
+ *      can read since the oldest snapshot moved on, rewritten in place
+ *      (compaction_pick_garbage); if one waits for the oldest snapshot to
+ *      move on, the engine is told (wake_seq) and wakes the thread then.
  * Each job leaves write_lock while it reads and writes files, and takes it
  * to install what it made (version_set.c).  After each job the table files
  * no version holds any more are deleted.
@@ -67,6 +71,23 @@ static int level_compact_some(table_set *ts, int *done)
     return rc;
 }
 
+/* Step 3: one garbage compaction, if a table is due.  *done = 1 if none;
+ * *wake_seq as table_set_work says.  REQUIRES: write_lock held. */
+static int level_compact_garbage(table_set *ts, int *done, uint64_t *wake_seq)
+{
+    compaction *c = NULL;
+    int rc = compaction_pick_garbage(ts->current, &ts->copt, lsm_oldest_snapshot(ts->db), &c,
+                                     wake_seq);
+    *done = rc == KV_OK && c == NULL;
+    if (rc == KV_OK && c != NULL) {
+        rc = level_compact(ts, c, 0);
+        if (rc == KV_OK)
+            __atomic_add_fetch(&ts->garbage_compactions, 1, __ATOMIC_RELAXED);
+    }
+    compaction_free(c);
+    return rc;
+}
+
 /* A failed background compaction that changed nothing durable: said once,
  * tried again later.  REQUIRES: write_lock held. */
 static void level_work_failed(table_set *ts, int rc)
@@ -83,13 +104,14 @@ static void level_work_failed(table_set *ts, int rc)
     lsm_set_bg_error(db, rc);
 }
 
-void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
+void table_set_work(table_set *ts, int *worked, uint64_t *wake_us, uint64_t *wake_seq)
 {
     kv_db *db = ts->db;
     int rc = KV_OK, done = 1, manual = 0;
     int paused = ts->compact_retry_us != 0 && lsm_now_us() < ts->compact_retry_us;
     *worked = 1;
     *wake_us = 0;
+    *wake_seq = 0;
     if (ts->compact_waiters > 0 && !ts->compact_done && version_set_usable(ts)) {
         rc = level_compact_all(ts);
         ts->compact_rc = rc;
@@ -97,7 +119,8 @@ void table_set_work(table_set *ts, int *worked, uint64_t *wake_us)
             snprintf(ts->compact_why, sizeof ts->compact_why, "%s", kv_errmsg());
         manual = 1;
     } else if (version_set_usable(ts) && !paused &&
-               (rc = level_compact_some(ts, &done)) == KV_OK && !done) {
+               (rc = level_compact_some(ts, &done)) == KV_OK &&
+               (!done || ((rc = level_compact_garbage(ts, &done, wake_seq)) == KV_OK && !done))) {
         ts->compact_backoff_us = 0; /* one more compaction done */
         ts->compact_retry_us = 0;
     } else {

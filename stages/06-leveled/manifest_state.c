@@ -120,6 +120,8 @@ int manifest_state_snapshot(const manifest_state *s, version_edit *e)
             rc = version_edit_add_file(e, l, f->number, f->file_bytes, f->entries,
                                        f->smallest, f->smallest_len, f->largest,
                                        f->largest_len);
+            if (rc == KV_OK)
+                version_edit_file_dead(e, f->dead, f->dead_from);
         }
     if (rc != KV_OK)
         version_edit_free(e);

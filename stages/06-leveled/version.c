@@ -28,6 +28,8 @@ int vfile_new(const edit_file *f, vfile **out)
     v->number = f->number;
     v->file_bytes = f->file_bytes;
     v->entries = f->entries;
+    v->dead = f->dead;
+    v->dead_from = f->dead_from;
     /* One allocation holds both keys: smallest, then largest. */
     memcpy(keys, f->smallest, f->smallest_len);
     memcpy(keys + f->smallest_len, f->largest, f->largest_len);

@@ -60,6 +60,10 @@ typedef struct vfile {
     uint64_t number, file_bytes, entries;
     uint8_t *smallest, *largest;      /* internal keys, owned */
     size_t smallest_len, largest_len;
+    uint64_t dead, dead_from;         /* entries a newer version of their
+                                         key in the table hides, and the
+                                         oldest snapshot from which all may
+                                         go (version_edit.h, tag 7) */
     table *t;                         /* the open table (stage 05's v2);
                                          NULL in the simulator */
     int being_compacted;              /* the picker's mark */

@@ -76,6 +76,7 @@ int version_edit_add_file(version_edit *e, int level, uint64_t number, uint64_t 
     f->entries = entries;
     f->smallest_len = slen;
     f->largest_len = llen;
+    f->dead = f->dead_from = 0;
     e->nadded++;
     return KV_OK;
 }
@@ -129,7 +130,8 @@ static size_t edit_max_size(const version_edit *e)
         n += tag + 2 * v32 + e->pointers[i].len;
     n += e->nremoved * (tag + v32 + v64);
     for (size_t i = 0; i < e->nadded; i++)
-        n += tag + 3 * v32 + 3 * v64 + e->added[i].smallest_len + e->added[i].largest_len;
+        n += tag + 3 * v32 + 3 * v64 + e->added[i].smallest_len + e->added[i].largest_len +
+             tag + 3 * v64;
     return n;
 }
 
@@ -179,6 +181,12 @@ int version_edit_encode(const version_edit *e, uint8_t **out, size_t *len)
         p = coding_put_varint64(p, f->entries);
         p = edit_put_bytes(p, f->smallest, f->smallest_len);
         p = edit_put_bytes(p, f->largest, f->largest_len);
+        if (f->dead > 0) {
+            p = coding_put_varint32(p, EDIT_TAG_DEAD);
+            p = coding_put_varint64(p, f->number);
+            p = coding_put_varint64(p, f->dead);
+            p = coding_put_varint64(p, f->dead_from);
+        }
     }
     *out = buf;
     *len = (size_t)(p - buf);
@@ -300,6 +308,34 @@ static int edit_decode_added(edit_reader *r, const uint8_t *at, version_edit *e)
     return version_edit_add_file(e, level, number, bytes, entries, s, slen, l, llen);
 }
 
+/* Tag 7 (invariant 4). */
+static int edit_decode_dead(edit_reader *r, const uint8_t *at, version_edit *e)
+{
+    uint64_t number, dead, from;
+    int rc = edit_get_number(r, &number);
+    if (rc == KV_OK)
+        rc = edit_get_u64(r, &dead, "dead entries");
+    if (rc == KV_OK)
+        rc = edit_get_seq(r, &from, "dead from");
+    if (rc != KV_OK)
+        return rc;
+    edit_file *f = NULL;
+    for (size_t i = 0; i < e->nadded && f == NULL; i++)
+        if (e->added[i].number == number)
+            f = &e->added[i];
+    const char *why = f == NULL ? "its file was not added before it in the edit"
+                      : f->dead != 0 ? "a second one for its file"
+                      : dead == 0 || dead > f->entries ? "a count of dead entries of 0, or "
+                                                         "more than the file's entries"
+                      : from == 0 ? "dead from sequence 0" : NULL;
+    if (why != NULL)
+        return kv_error(KV_ERR_CORRUPT, "%s: offset %zu in the edit: dead entries of file %"
+                        PRIu64 ": %s", r->label, (size_t)(at - r->base), number, why);
+    f->dead = dead;
+    f->dead_from = from;
+    return KV_OK;
+}
+
 static int edit_decode_pointer(edit_reader *r, const uint8_t *at, version_edit *e)
 {
     int level;
@@ -361,9 +397,11 @@ static int edit_decode_field(edit_reader *r, version_edit *e)
     }
     case EDIT_TAG_ADDED:
         return edit_decode_added(r, at, e);
+    case EDIT_TAG_DEAD:
+        return edit_decode_dead(r, at, e);
     default:
         return kv_error(KV_ERR_CORRUPT, "%s: offset %zu in the edit: unknown tag %" PRIu32
-                        " (tags are 1 to 6)", r->label, (size_t)(at - r->base), tag);
+                        " (tags are 1 to 7)", r->label, (size_t)(at - r->base), tag);
     }
 }
 

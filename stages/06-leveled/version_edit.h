@@ -24,10 +24,19 @@
  *                       file_bytes: varint64, entries: varint64,
  *                       smallest_len: varint32, smallest: bytes,
  *                       largest_len: varint32, largest: bytes
+ *     tag 7  DEAD       number: varint64, dead: varint64, from: varint64
+ *                                          of the file ADDED before it in
+ *                                          this edit: `dead` of its entries
+ *                                          are hidden by a newer version of
+ *                                          their key in the file, and all
+ *                                          may be dropped once the oldest
+ *                                          snapshot is at or past `from`
+ *                                          (drop_rule.h); absent: none
  *
  * version_edit_encode writes the counters, then pointers, then removed,
- * then added files, each in the order they were given.  The decoder
- * accepts the fields in any order.  Where this differs from LevelDB's
+ * then added files, each in the order they were given, each with its DEAD
+ * right after it when it has dead entries.  The decoder accepts the fields
+ * in any order, but a DEAD after the ADDED it speaks of.  Where this differs from LevelDB's
  * encoding: no comparator name (the order is always internal_key.h's), a
  * log *sequence* instead of a log file number (stage 04's logs are named
  * by the sequence number of their first write), no previous log number,
@@ -42,7 +51,9 @@
  *      (internal_key.h: a user key of 1 .. KV_MAX_KEY bytes and a valid
  *      trailer), and an added file's smallest <= largest in THE ORDER;
  *   3. sequence numbers are <= IKEY_MAX_SEQ; LOG_SEQ, NEXT_FILE and
- *      LAST_SEQ appear at most once, and at most one POINTER per level.
+ *      LAST_SEQ appear at most once, and at most one POINTER per level;
+ *   4. a DEAD names a file ADDED before it in the edit, at most once, with
+ *      1 <= dead <= its entries and 1 <= from <= IKEY_MAX_SEQ.
  * Whether the files removed exist and the files added are new is the
  * manifest's check (manifest_state.h), which sees every edit in order.
  *
@@ -66,13 +77,15 @@ enum {
     EDIT_TAG_LAST_SEQ = 3,
     EDIT_TAG_POINTER = 4,
     EDIT_TAG_REMOVED = 5,
-    EDIT_TAG_ADDED = 6
+    EDIT_TAG_ADDED = 6,
+    EDIT_TAG_DEAD = 7
 };
 
 /* A table added to a level. */
 typedef struct edit_file {
     int level;
     uint64_t number, file_bytes, entries;
+    uint64_t dead, dead_from;    /* tag 7: 0 and 0 when none */
     uint8_t *smallest, *largest; /* internal keys, owned by the edit */
     size_t smallest_len, largest_len;
 } edit_file;
@@ -129,6 +142,14 @@ static inline void version_edit_set_last_seq(version_edit *e, uint64_t seq)
 int version_edit_add_file(version_edit *e, int level, uint64_t number, uint64_t file_bytes,
                           uint64_t entries, const uint8_t *smallest, size_t slen,
                           const uint8_t *largest, size_t llen);
+/* Says of the table added last that `dead` of its entries may be dropped
+ * once the oldest snapshot is at or past `from` (tag 7; dead 0: none).
+ * REQUIRES: a table was added; dead <= its entries. */
+static inline void version_edit_file_dead(version_edit *e, uint64_t dead, uint64_t from)
+{
+    e->added[e->nadded - 1].dead = dead;
+    e->added[e->nadded - 1].dead_from = dead > 0 ? from : 0;
+}
 /* Removes a table.  KV_OK or KV_ERR_NOMEM.  REQUIRES: as add_file. */
 int version_edit_remove_file(version_edit *e, int level, uint64_t number);
 /* Sets the level's compact pointer (replacing one set before in this

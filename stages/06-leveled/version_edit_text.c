@@ -52,6 +52,9 @@ int version_edit_describe(const version_edit *e, const char *indent, kv_line_fn 
                         " entries [%s .. %s]", indent, f->level, f->number, f->file_bytes,
                         f->entries, edit_key_text(a, sizeof a, f->smallest, f->smallest_len),
                         edit_key_text(b, sizeof b, f->largest, f->largest_len));
+        if (f->dead > 0)
+            log_report_line(line, ctx, "%sdead #%" PRIu64 " %" PRIu64 " entries from seq %"
+                            PRIu64, indent, f->number, f->dead, f->dead_from);
     }
     return KV_OK;
 }

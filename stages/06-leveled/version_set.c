@@ -129,6 +129,8 @@ static int version_set_snapshot_edit(table_set *ts, version_edit *e)
             rc = version_edit_add_file(e, level, f->number, f->file_bytes, f->entries,
                                        f->smallest, f->smallest_len, f->largest,
                                        f->largest_len);
+            if (rc == KV_OK)
+                version_edit_file_dead(e, f->dead, f->dead_from);
         }
         if (rc == KV_OK && ts->pointer[level] != NULL)
             rc = version_edit_set_pointer(e, level, ts->pointer[level], ts->pointer_len[level]);

@@ -6,7 +6,10 @@
  * and RESET in serve_multi.c, WATCH and UNWATCH in serve_watch.c.
  *
  * Reads (GET, EXISTS, MGET) call kv_get on the loop thread and answer at
- * once.  Writes (SET, MSET, DEL) are added to the batch being gathered
+ * once; a read of several keys (MGET, EXISTS) reads them all at one
+ * snapshot (kv_snapshot_new, O(1) on every stage), since writer threads
+ * apply batches meanwhile (serve_commit.c) and an MSET or EXEC must be
+ * seen whole or not at all, as Redis's one thread guarantees.  Writes (SET, MSET, DEL) are added to the batch being gathered
  * (serve_commit.c) and answered when it has been applied.  To keep each
  * client's replies in order (server.h, invariant 1), a client with writes
  * still unapplied may run another write only if it will not answer at once
@@ -53,10 +56,32 @@ static void cmd_nomem(serve_client *c)
     c->eof = 1;
 }
 
-/* kv_get from the view: the database now, or the transaction's view. */
-static int view_get(const serve_view *v, const void *k, size_t kl, void **val, size_t *vl)
+/* kv_get from the view: the transaction's view, the database at snap
+ * (not NULL: a read of several keys), or the database now. */
+static int view_get(const serve_view *v, const kv_snapshot *snap, const void *k, size_t kl,
+                    void **val, size_t *vl)
 {
-    return v->txn != NULL ? kv_txn_get(v->txn, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
+    if (v->txn != NULL)
+        return kv_txn_get(v->txn, k, kl, val, vl);
+    return snap != NULL ? kv_get_at(v->db, snap, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
+}
+
+/* For a read of nkeys keys: *snap = a snapshot of the database now, if
+ * the view is the database and there are several keys (else NULL: one
+ * key, or a transaction, which reads one snapshot already).  0, or -1
+ * after answering the error. */
+static int view_snapshot(const serve_view *v, serve_out *o, size_t nkeys,
+                         const kv_snapshot **snap)
+{
+    *snap = NULL;
+    if (v->txn != NULL || nkeys < 2)
+        return 0;
+    int rc = kv_snapshot_new(v->db, snap);
+    if (rc != KV_OK) {
+        cmd_kv_error(o, rc);
+        return -1;
+    }
+    return 0;
 }
 
 static void cmd_ping(const serve_view *v, serve_out *o, const serve_req *r)
@@ -77,7 +102,8 @@ static void cmd_echo(const serve_view *v, serve_out *o, const serve_req *r)
 }
 
 /* Appends the value of argument i as a bulk string, or nil. */
-static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, size_t i)
+static void cmd_get_one(const serve_view *v, const kv_snapshot *snap, serve_out *o,
+                        const serve_req *r, size_t i)
 {
     if (!cmd_key_ok(req_len(r, i))) {
         out_nil(o);
@@ -85,7 +111,7 @@ static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, s
     }
     void *val;
     size_t vlen;
-    int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
+    int rc = view_get(v, snap, req_ptr(r, i), req_len(r, i), &val, &vlen);
     if (rc == KV_OK) {
         out_bulk(o, val, vlen);
         kv_free(val);
@@ -98,41 +124,50 @@ static void cmd_get_one(const serve_view *v, serve_out *o, const serve_req *r, s
 
 static void cmd_get(const serve_view *v, serve_out *o, const serve_req *r)
 {
-    cmd_get_one(v, o, r, 1);
+    cmd_get_one(v, NULL, o, r, 1);
 }
 
 static void cmd_mget(const serve_view *v, serve_out *o, const serve_req *r)
 {
+    const kv_snapshot *snap = NULL;
+    if (view_snapshot(v, o, r->argc - 1, &snap) != 0)
+        return;
     size_t mark = o->len;
     out_array(o, r->argc - 1);
     for (size_t i = 1; i < r->argc; i++) {
-        cmd_get_one(v, o, r, i);
+        cmd_get_one(v, snap, o, r, i);
         if (o->len - mark > SERVE_MAX_REPLY) {
             out_truncate(o, mark);
             out_error(o, "ERR reply larger than %u bytes", SERVE_MAX_REPLY);
-            return;
+            break;
         }
     }
+    kv_snapshot_free(v->db, snap);
 }
 
 static void cmd_exists(const serve_view *v, serve_out *o, const serve_req *r)
 {
+    const kv_snapshot *snap = NULL;
+    if (view_snapshot(v, o, r->argc - 1, &snap) != 0)
+        return;
     long long n = 0;
-    for (size_t i = 1; i < r->argc; i++) {
+    int rc = KV_OK;
+    for (size_t i = 1; i < r->argc && (rc == KV_OK || rc == KV_NOT_FOUND); i++) {
         if (!cmd_key_ok(req_len(r, i)))
             continue;
         void *val;
         size_t vlen;
-        int rc = view_get(v, req_ptr(r, i), req_len(r, i), &val, &vlen);
+        rc = view_get(v, snap, req_ptr(r, i), req_len(r, i), &val, &vlen);
         if (rc == KV_OK) {
             kv_free(val);
             n++;
-        } else if (rc != KV_NOT_FOUND) {
-            cmd_kv_error(o, rc);
-            return;
         }
     }
-    out_int(o, n);
+    kv_snapshot_free(v->db, snap);
+    if (rc == KV_OK || rc == KV_NOT_FOUND)
+        out_int(o, n);
+    else
+        cmd_kv_error(o, rc);
 }
 
 /* TYPE key: "string" if it exists (the only type there is), else "none". */
@@ -140,7 +175,7 @@ static void cmd_type(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, NULL, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
@@ -157,7 +192,7 @@ static void cmd_strlen(const serve_view *v, serve_out *o, const serve_req *r)
 {
     void *val;
     size_t vlen;
-    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
+    int rc = cmd_key_ok(req_len(r, 1)) ? view_get(v, NULL, req_ptr(r, 1), req_len(r, 1), &val, &vlen)
                                        : KV_NOT_FOUND;
     if (rc == KV_OK) {
         kv_free(val);
@@ -269,6 +304,38 @@ static int check_set(const serve_req *r)
     return r->argc == 3 && cmd_key_ok(req_len(r, 1));
 }
 
+/* The ops and the bytes of keys and values a write adds to the batch (a
+ * DEL: one op per key; SET and MSET: one per pair). */
+static void cmd_write_size(const serve_req *r, size_t *ops, uint64_t *bytes)
+{
+    *bytes = 0;
+    for (size_t i = 1; i < r->argc; i++)
+        *bytes += req_len(r, i);
+    *ops = serve_cmd_is(r, 0, "del") ? r->argc - 1 : (r->argc - 1) / 2;
+}
+
+/* 1 if the write fits in one batch (kv.h's KV_MAX_BATCH_*): its ops go to
+ * one kv_write, so that it is atomic. */
+static int cmd_fits_a_batch(const serve_req *r)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    return ops <= KV_MAX_BATCH_OPS && bytes <= KV_MAX_BATCH_BYTES;
+}
+
+/* Answers why a write is larger than a batch may be. */
+static void cmd_too_large(serve_out *o, const serve_req *r, const char *name)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    out_error(o, "ERR %s of %zu keys and %llu bytes of keys and values is larger than one "
+              "atomic write may be (%u keys, %u bytes: KV_MAX_BATCH_OPS, KV_MAX_BATCH_BYTES); "
+              "nothing was written", name, ops, (unsigned long long)bytes, KV_MAX_BATCH_OPS,
+              KV_MAX_BATCH_BYTES);
+}
+
 /* 1 after answering why SET's arguments are refused. */
 static int cmd_set_refused(serve_out *o, const serve_req *r)
 {
@@ -299,7 +366,8 @@ static int txn_set(kv_txn *t, serve_out *o, const serve_req *r)
     return rc;
 }
 
-static int check_mset(const serve_req *r)
+/* MSET's keys are all valid (its pairs counted right). */
+static int check_mset_keys(const serve_req *r)
 {
     if (r->argc % 2 != 1)
         return 0;
@@ -309,13 +377,20 @@ static int check_mset(const serve_req *r)
     return 1;
 }
 
+static int check_mset(const serve_req *r)
+{
+    return check_mset_keys(r) && cmd_fits_a_batch(r);
+}
+
 /* 1 after answering why MSET's arguments are refused. */
 static int cmd_mset_refused(serve_out *o, const serve_req *r)
 {
     if (r->argc % 2 != 1)
         out_error(o, "ERR wrong number of arguments for 'mset' command");
-    else if (!check_mset(r))
+    else if (!check_mset_keys(r))
         out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else if (!cmd_fits_a_batch(r))
+        cmd_too_large(o, r, "MSET");
     else
         return 0;
     return 1;
@@ -351,7 +426,7 @@ static int txn_mset(kv_txn *t, serve_out *o, const serve_req *r)
     return KV_OK;
 }
 
-static int check_del(const serve_req *r)
+static int check_del_keys(const serve_req *r)
 {
     for (size_t i = 1; i < r->argc; i++)
         if (!cmd_key_ok(req_len(r, i)))
@@ -359,14 +434,29 @@ static int check_del(const serve_req *r)
     return 1;
 }
 
+static int check_del(const serve_req *r)
+{
+    return check_del_keys(r) && cmd_fits_a_batch(r);
+}
+
+/* 1 after answering why DEL's arguments are refused. */
+static int cmd_del_refused(serve_out *o, const serve_req *r)
+{
+    if (!check_del_keys(r))
+        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    else if (!cmd_fits_a_batch(r))
+        cmd_too_large(o, r, "DEL");
+    else
+        return 0;
+    return 1;
+}
+
 /* DEL in a transaction: each key read (so the count is exact, and, under
  * KV_TXN_SERIALIZABLE, checked at commit), then deleted if it exists. */
 static int txn_del(kv_txn *t, serve_out *o, const serve_req *r)
 {
-    if (!check_del(r)) {
-        out_error(o, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    if (cmd_del_refused(o, r))
         return KV_OK;
-    }
     long long n = 0;
     for (size_t i = 1; i < r->argc; i++) {
         void *val;
@@ -388,10 +478,8 @@ static int txn_del(kv_txn *t, serve_out *o, const serve_req *r)
 /* DEL: answered with how many of the keys existed (counted as applied). */
 static void cmd_del(server *s, serve_client *c, const serve_req *r)
 {
-    if (!check_del(r)) {
-        out_error(&c->out, "ERR key must be 1 to %u bytes", KV_MAX_KEY);
+    if (cmd_del_refused(&c->out, r))
         return;
-    }
     size_t mark = serve_commit_mark(s);
     for (size_t i = 1; i < r->argc; i++) {
         if (serve_commit_del(s, c, req_ptr(r, i), req_len(r, i), mark, i + 1 == r->argc) != 0) {
@@ -482,6 +570,15 @@ const serve_cmd *serve_cmd_table(size_t *n)
     return serve_cmds;
 }
 
+/* 1 if the client may add this write to the batch now. */
+static int cmd_has_room(const serve_client *c, const serve_req *r)
+{
+    size_t ops;
+    uint64_t bytes;
+    cmd_write_size(r, &ops, &bytes);
+    return serve_commit_has_room(c, ops, bytes);
+}
+
 static const serve_cmd *cmd_lookup(const serve_req *r)
 {
     for (size_t i = 0; i < sizeof serve_cmds / sizeof serve_cmds[0]; i++)
@@ -523,8 +620,8 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     int arity_ok = cmd != NULL && (cmd->arity > 0 ? r->argc == (size_t)cmd->arity
                                                   : r->argc >= (size_t)-cmd->arity);
     int queuing = serve_multi_queuing(c);
-    if (c->pending_ops > 0 &&
-        (queuing || !(arity_ok && cmd->write && cmd->check(r) && serve_commit_has_room(c))))
+    if (c->pending_ops > 0 && (queuing || !(arity_ok && cmd->write && cmd->check(r) &&
+                                            cmd_has_room(c, r))))
         return SERVE_CMD_WAIT;
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;

@@ -113,9 +113,11 @@ int serve_commit_busy(const server *s)
     return s->commit->flying != NULL || s->commit->gathering->n > 0;
 }
 
-int serve_commit_has_room(const serve_client *c)
+int serve_commit_has_room(const serve_client *c, size_t ops, uint64_t bytes)
 {
-    return c->pending_ops < SERVE_CLIENT_OPS && c->pending_bytes < SERVE_CLIENT_BYTES;
+    return c->pending_ops < SERVE_CLIENT_OPS && c->pending_bytes < SERVE_CLIENT_BYTES &&
+           c->pending_ops + ops <= KV_MAX_BATCH_OPS &&
+           c->pending_bytes + bytes <= KV_MAX_BATCH_BYTES;
 }
 
 /* Appends an op (key and value copied); 0, or -1 when out of memory. */
@@ -225,10 +227,14 @@ static long commit_new_chunk(commit_batch *b, size_t *nchunks, int exec)
 /* Cuts the batch into phases and chunks (see the top of this file): in a
  * phase of plain chunks, each client's ops go, in order, to the chunk that
  * was open when its first op of the phase was seen, and a chunk is closed
- * once it has SERVE_CHUNK_OPS ops (a batch with a DEL: one plain chunk per
- * phase); EXECs one after the other make one group, up to SERVE_TXN_GROUP
- * of them and SERVE_MULTI_ARGS queued words.  0, or -1 when out of memory
- * (then it is one chunk too, in batch order). */
+ * once it has SERVE_CHUNK_OPS ops, or before a client's ops would take it
+ * past kv.h's batch bound (a client's own stay within it:
+ * serve_commit_has_room); a batch with a DEL has one plain chunk per
+ * phase, and a new phase where the bound would be passed.  EXECs one after
+ * the other make one group, up to SERVE_TXN_GROUP of them, SERVE_MULTI_ARGS
+ * queued words and KV_MAX_BATCH_BYTES queued bytes (one kv_txn: one
+ * batch).  0, or -1 when out of memory (then it is one chunk too, in batch
+ * order). */
 static int commit_cut(struct serve_commit *cm, commit_batch *b)
 {
     unsigned long long kick = ++cm->kicks;
@@ -240,6 +246,7 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
         b->order_cap = b->n;
     }
     size_t nchunks = 0, open_ops = 0, group_n = 0, group_args = 0;
+    uint64_t open_bytes = 0, group_bytes = 0;
     long plain = -1, group = -1; /* the chunks open now, if any */
     int group_watched = 0;       /* the open group is a watched EXEC's */
     for (size_t i = 0; i < b->n; i++) {
@@ -248,10 +255,12 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
         if (op->kind == OP_EXEC) {
             int watched = op->multi->txn != NULL;
             if (group < 0 || group_n >= SERVE_TXN_GROUP || group_args >= SERVE_MULTI_ARGS ||
-                watched || group_watched) {
+                group_bytes + op->multi->blen > KV_MAX_BATCH_BYTES || watched ||
+                group_watched) {
                 if ((group = commit_new_chunk(b, &nchunks, 1)) < 0)
                     return -1;
                 group_n = group_args = 0;
+                group_bytes = 0;
                 group_watched = watched;
                 plain = -1;
                 kick = ++cm->kicks; /* plain ops after it: a new phase */
@@ -259,25 +268,31 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
             op->chunk = (size_t)group;
             group_n++;
             group_args += op->multi->nargs;
+            group_bytes += op->multi->blen;
         } else {
             group = -1;
             if (c->batch_kick != kick) {
                 c->batch_kick = kick;
-                if (plain < 0 || (!b->has_del && open_ops > 0 &&
-                                  open_ops + c->pending_ops > cm->chunk_ops)) {
+                int past_bound = open_ops + c->pending_ops > KV_MAX_BATCH_OPS ||
+                                 open_bytes + c->pending_bytes > KV_MAX_BATCH_BYTES;
+                if (plain < 0 ||
+                    (open_ops > 0 && (past_bound || (!b->has_del &&
+                                                     open_ops + c->pending_ops > cm->chunk_ops)))) {
                     if ((plain = commit_new_chunk(b, &nchunks, 0)) < 0)
                         return -1;
                     open_ops = 0;
+                    open_bytes = 0;
                 }
                 c->batch_chunk = (size_t)plain;
                 open_ops += c->pending_ops;
+                open_bytes += c->pending_bytes;
             }
             op->chunk = c->batch_chunk;
         }
     }
     size_t next_phase = nchunks;
     for (size_t k = nchunks; k-- > 0;) {
-        if (b->chunks[k].exec) {
+        if (b->chunks[k].exec || b->has_del) { /* a phase of its own */
             b->chunks[k].phase_end = k + 1;
             next_phase = k;
         } else {

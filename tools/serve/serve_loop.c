@@ -12,6 +12,8 @@
  *      and answered right here; else the writer threads take it);
  *   4. for every client touched in this pass: send its replies, update
  *      what epoll watches for it, close it if it is finished.
+ * Before each wait, the WATCHes older than --watch-max-age are ended
+ * (serve_watch_expire), and the wait is no longer than the next check.
  * Clients are freed only in step 4, so the lists of steps 1-3 never hold
  * a freed client; and loop_client_free takes a client off the ready and
  * dirty lists, which step 4 itself may have put it back on (a failed
@@ -150,7 +152,7 @@ static void loop_client_free(server *s, serve_client *c)
         loop_begin_stop(s); /* the one client is done */
 }
 
-static long long loop_now_ms(void)
+long long serve_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -167,7 +169,7 @@ static void loop_accept_pause(server *s, int err)
     s->stats.accept_pauses++;
     if (!s->accept_paused && epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL) == 0) {
         s->accept_paused = 1;
-        s->accept_resume_ms = loop_now_ms() + SERVE_ACCEPT_PAUSE_MS;
+        s->accept_resume_ms = serve_now_ms() + SERVE_ACCEPT_PAUSE_MS;
     }
     time_t now = time(NULL);
     if (s->accept_logged != 0 && now - s->accept_logged < SERVE_LOG_EVERY) {
@@ -190,7 +192,7 @@ static int loop_accept_resume(server *s, int timeout)
 {
     if (!s->accept_paused)
         return timeout;
-    long long left = s->accept_resume_ms - loop_now_ms();
+    long long left = s->accept_resume_ms - serve_now_ms();
     if (left > 0)
         return timeout >= 0 && timeout < left ? timeout : (int)left;
     s->accept_paused = 0;
@@ -536,6 +538,9 @@ int serve_loop_run(server *s)
         if (s->stopping && s->nclients == 0 && !serve_commit_busy(s))
             break;
         int timeout = loop_accept_resume(s, s->nready > 0 ? 0 : s->stopping ? 100 : -1);
+        int watch_ms = serve_watch_expire(s); /* WATCHes past --watch-max-age end */
+        if (watch_ms >= 0 && (timeout < 0 || watch_ms < timeout))
+            timeout = watch_ms;
         int n = epoll_wait(s->epfd, evs, 128, timeout);
         if (n < 0 && errno != EINTR) {
             serve_log("epoll_wait: %s", strerror(errno));

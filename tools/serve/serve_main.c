@@ -12,6 +12,8 @@
  *                       on); default: 1000, less if the open-file limit is low
  *   --memtable-bytes N  kv_options.memtable_bytes (stage 04 on)
  *   --table-bytes N     kv_options.table_bytes (stage 06)
+ *   --watch-max-age S   a WATCH keeps its snapshot at most S seconds
+ *                       (default 60; 0: no bound): serve_watch.c
  *   --verbose           log start-up, connections and shutdown on stderr
  *
  * --stdio: no socket; one client reads standard input and writes standard
@@ -84,7 +86,7 @@ static void serve_print_usage(FILE *to)
     fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
-            "                    [--table-bytes N] [--stdio] [--verbose]\n"
+            "                    [--table-bytes N] [--watch-max-age S] [--stdio] [--verbose]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
             "--stdio: one client, requests on standard input, replies on standard output,\n"
             "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n");
@@ -113,6 +115,7 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
     cfg->bind = "127.0.0.1";
     cfg->port = 6380;
     cfg->maxclients = SERVE_MAXCLIENTS;
+    cfg->watch_max_age = SERVE_WATCH_MAX_AGE;
     for (int i = 0; i < nargs; i++) {
         const char *a = args[i];
         int has_value = i + 1 < nargs;
@@ -144,6 +147,10 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
         } else if (strcmp(a, "--table-bytes") == 0 && has_value &&
                    serve_number(args[i + 1], 1, LONG_MAX, &v)) {
             cfg->table_bytes = (size_t)v;
+            i++;
+        } else if (strcmp(a, "--watch-max-age") == 0 && has_value &&
+                   serve_number(args[i + 1], 0, 1000000000, &v)) {
+            cfg->watch_max_age = v;
             i++;
         } else if (strcmp(a, "--bind") == 0 && has_value) {
             cfg->bind = args[++i];

@@ -9,8 +9,9 @@
  *                  its error and makes EXEC answer -EXECABORT.
  *   EXEC           answers -EXECABORT, or runs the queue as one kv_txn
  *                  and answers an array of its replies, or *-1 if it ran
- *                  in the WATCH's kv_txn and its commit found a conflict
- *                  (serve_watch.c).
+ *                  in the WATCH's kv_txn and its commit (or, for a queue
+ *                  that writes nothing, kv_txn_check) found a conflict,
+ *                  or if --watch-max-age ended the WATCH (serve_watch.c).
  *   DISCARD        drops the queue and the watches.
  *   RESET          leaves MULTI, drops the watches, and (with
  *                  --requirepass) the authentication.
@@ -44,6 +45,8 @@ static void multi_clear(struct serve_multi *m)
 {
     kv_txn_abort(m->txn); /* NULL is a no-op */
     m->txn = NULL;
+    serve_keylist_free(m->watched);
+    m->watched = NULL;
     free(m->cmds);
     free(m->args);
     free(m->bytes);
@@ -164,11 +167,22 @@ void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
         multi_end(s, c);
         return;
     }
-    m->txn = c->watch_txn; /* the WATCH's, if any: the EXEC commits it */
-    c->watch_txn = NULL;
+    if (c->watch_expired) { /* --watch-max-age ended the WATCH: as a key that changed */
+        out_null_array(&c->out);
+        s->stats.exec_watch_nulls++;
+        multi_end(s, c);
+        return;
+    }
+    if (c->watch_txn != NULL) { /* the WATCH's: the EXEC reads its keys and commits it */
+        m->txn = c->watch_txn;
+        m->watched = c->watched;
+        c->watch_txn = NULL;
+        c->watched = NULL;
+        s->nwatching--;
+    }
     serve_watch_drop(s, c);
     m->active = 0;
-    if (m->ncmds == 0) { /* nothing to run: nothing to check (kv.h) */
+    if (m->ncmds == 0 && m->txn == NULL) { /* nothing to run, nothing watched */
         out_array(&c->out, 0);
         multi_clear(m);
         return;

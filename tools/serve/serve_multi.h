@@ -39,6 +39,8 @@ struct serve_multi {
     size_t blen, bcap;
     kv_txn *txn;            /* EXEC after WATCH: the WATCH's kv_txn, which the
                                thread applying the EXEC commits; else NULL */
+    serve_keylist *watched; /* ... and the keys the WATCH named, which it
+                               reads first (serve_watch.c); or NULL */
     /* Written by the thread applying the EXEC: */
     serve_out reply;        /* the queued commands' replies, in order */
     int status;             /* KV_OK, or why this EXEC failed (nothing of it

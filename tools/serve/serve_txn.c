@@ -23,9 +23,10 @@
  * sent), so an EXEC without WATCH is never answered with a null.
  *
  * An EXEC after WATCH is a group of its own and runs in the kv_txn its
- * WATCH began (serve_watch.c), once: a conflict at its commit is not
- * retried but answered as Redis answers a watched key that changed, with
- * a null array (m->status KV_ERR_CONFLICT).
+ * WATCH began (serve_watch.c), once, after reading the watched keys in it:
+ * a conflict at its commit (or at kv_txn_check, for a queue that writes
+ * nothing) is not retried but answered as Redis answers a watched key
+ * that changed, with a null array (m->status KV_ERR_CONFLICT).
  *
  * Failures: a command's own error (SET with options, a key out of range,
  * a read that fails) is its reply, as in Redis, and the EXEC goes on.  A
@@ -92,13 +93,48 @@ static int txn_run_group(kv_txn *t, commit_batch *b, const commit_chunk *ch)
     return KV_OK;
 }
 
-/* Runs a watched EXEC in the kv_txn its WATCH began, and commits it. */
+/* Reads each key the WATCH named in t (serve_watch.c), so that the
+ * commit, or kv_txn_check, checks it.  KV_OK, or why this EXEC fails. */
+static int txn_read_watched(kv_txn *t, struct serve_multi *m)
+{
+    const serve_keylist *l = m->watched;
+    for (size_t i = 0; l != NULL && i < l->n; i++) {
+        void *val = NULL;
+        size_t vlen = 0;
+        int rc = kv_txn_get(t, l->bytes + l->keys[i].off, l->keys[i].len, &val, &vlen);
+        if (rc == KV_OK)
+            kv_free(val);
+        else if (rc != KV_NOT_FOUND) {
+            snprintf(m->err, sizeof m->err, "%s: %s (reading a watched key; nothing of the "
+                     "transaction was applied)", kv_strerror(rc), kv_errmsg());
+            return rc;
+        }
+    }
+    return KV_OK;
+}
+
+/* 1 if a command of m's queue writes. */
+static int txn_queue_writes(const struct serve_multi *m)
+{
+    for (size_t i = 0; i < m->ncmds; i++)
+        if (m->cmds[i].cmd->txn_write != NULL)
+            return 1;
+    return 0;
+}
+
+/* Runs a watched EXEC in the kv_txn its WATCH began: the watched keys
+ * read first (before the queue's own writes could answer them), then the
+ * queue; then the commit, or for a queue that writes nothing the check a
+ * commit would make (kv_txn_check), so that *-1 answers a changed key
+ * whatever the queue does, as in Redis. */
 static void txn_apply_watched(struct serve_multi *m, commit_chunk *ch)
 {
     kv_txn *t = m->txn;
     m->txn = NULL; /* ended below, whatever happens */
     out_free(&m->reply);
-    int rc = txn_run_queue(t, m);
+    int rc = txn_read_watched(t, m);
+    if (rc == KV_OK)
+        rc = txn_run_queue(t, m);
     ch->status = KV_OK; /* the group is this EXEC: its outcome is m's */
     if (rc != KV_OK) {
         kv_txn_abort(t);
@@ -106,7 +142,12 @@ static void txn_apply_watched(struct serve_multi *m, commit_chunk *ch)
         out_free(&m->reply);
         return;
     }
-    rc = kv_txn_commit(t);
+    if (txn_queue_writes(m)) {
+        rc = kv_txn_commit(t);
+    } else {
+        rc = kv_txn_check(t);
+        kv_txn_abort(t);
+    }
     if (rc != KV_OK) {
         m->status = rc;
         out_free(&m->reply);

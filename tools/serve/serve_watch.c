@@ -4,12 +4,21 @@
  * WATCH k makes the client's next EXEC answer a null array (*-1) if k was
  * written since the WATCH.  Here the engine finds that out, not the
  * server: the first WATCH begins a kv_txn for the client
- * (KV_TXN_SERIALIZABLE) and reads each watched key in it, present or not,
- * so the key is in the transaction's read set.  EXEC then runs its queue
- * in that same transaction and commits it (serve_txn.c); KV_ERR_CONFLICT
- * from kv_txn_commit is the null array.  A later WATCH adds keys to the
- * same transaction; UNWATCH, DISCARD, RESET and closing the connection
- * abort it.
+ * (KV_TXN_SERIALIZABLE), which is a snapshot (O(1) to take on every stage,
+ * include/kv.h), and notes the keys.  EXEC reads each watched key in that
+ * transaction, present or not, so that it is in the transaction's read
+ * set, then runs its queue in it (serve_txn.c): a queue that writes
+ * commits it, and KV_ERR_CONFLICT from kv_txn_commit is the null array; a
+ * queue that only reads (or an empty one) asks kv_txn_check, whose
+ * KV_ERR_CONFLICT is the null array too, as in Redis.  A later WATCH adds
+ * keys to the same transaction; UNWATCH, DISCARD, RESET and closing the
+ * connection abort it.
+ *
+ * Why the watched keys are read at EXEC and not at WATCH: the reads are
+ * at the transaction's snapshot either way, so they answer the same; at
+ * EXEC they run on the thread applying the batch, not on the loop, and a
+ * read costs what the stage makes it cost (stage 01 scans its log).  A
+ * WATCH itself costs the loop a snapshot and a copy of its keys.
  *
  * What "written" means is the stage's (kv.h, docs/server.md):
  *   stages 01-06  compare values: a watched key rewritten with the value
@@ -19,9 +28,7 @@
  * And since the transaction is serializable, a conflict on any key the
  * queue reads or writes makes EXEC answer *-1 too, watched or not: what
  * EXEC reports is "something this transaction depends on changed since
- * the WATCH".  A queue that writes nothing commits without a check (kv.h)
- * and answers what the database held at the WATCH, a consistent view,
- * where Redis would answer *-1 if a watched key had changed.
+ * the WATCH".
  *
  * Between WATCH and EXEC the client's reads (GET, MGET, EXISTS, TYPE,
  * STRLEN) are the transaction's reads too (serve_watch_read): they see the
@@ -44,19 +51,69 @@
  * pending waits before it runs WATCH (serve_cmd.c).
  *
  * The cost: a live kv_txn is a snapshot, which keeps the versions written
- * since it began (docs/07-txn.md).  Limits: SERVE_WATCH_KEYS keys and
- * SERVE_WATCH_BYTES bytes of keys per client, counted per key named by a
- * WATCH or by a read after it (each is in the transaction's read set).
+ * since it began (docs/07-txn.md).  So a WATCH lives at most
+ * --watch-max-age seconds (SERVE_WATCH_MAX_AGE, 60, by default; 0: no
+ * bound): serve_watch_expire, called by the loop every
+ * SERVE_WATCH_CHECK_MS, aborts an older one, freeing its snapshot, and its
+ * EXEC answers *-1 (Redis answers so when a watched key expires: the
+ * client retries, with a new WATCH).  Reads after that look at the
+ * database as it is.  Limits: SERVE_WATCH_KEYS keys and SERVE_WATCH_BYTES
+ * bytes of keys per client, counted per key named by a WATCH or by a read
+ * after it (each is in the transaction's read set).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "server.h"
 
+void serve_keylist_free(serve_keylist *l)
+{
+    if (l == NULL)
+        return;
+    free(l->bytes);
+    free(l->keys);
+    free(l);
+}
+
+/* Appends key to the client's list; 0, or -1 when out of memory. */
+static int watch_note_key(serve_client *c, const char *key, size_t klen)
+{
+    serve_keylist *l = c->watched;
+    if (l == NULL && (l = c->watched = calloc(1, sizeof *l)) == NULL)
+        return -1;
+    if (l->n == l->kcap) {
+        size_t cap = l->kcap == 0 ? 8 : 2 * l->kcap;
+        resp_span *grown = realloc(l->keys, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        l->keys = grown;
+        l->kcap = cap;
+    }
+    if (l->bcap - l->blen < klen) {
+        size_t cap = l->bcap == 0 ? 256 : l->bcap;
+        while (cap - l->blen < klen)
+            cap *= 2;
+        char *grown = realloc(l->bytes, cap);
+        if (grown == NULL)
+            return -1;
+        l->bytes = grown;
+        l->bcap = cap;
+    }
+    memcpy(l->bytes + l->blen, key, klen);
+    l->keys[l->n++] = (resp_span){l->blen, klen};
+    l->blen += klen;
+    return 0;
+}
+
 void serve_watch_drop(server *s, serve_client *c)
 {
-    (void)s;
+    if (c->watch_txn != NULL)
+        s->nwatching--;
     kv_txn_abort(c->watch_txn); /* NULL is a no-op */
     c->watch_txn = NULL;
+    c->watch_expired = 0;
+    serve_keylist_free(c->watched);
+    c->watched = NULL;
     c->nwatch = c->watch_bytes = 0;
 }
 
@@ -95,26 +152,29 @@ void serve_watch_cmd(server *s, serve_client *c, const serve_req *r)
     }
     if (watch_count(c, r) != 0)
         return;
-    int rc;
-    if (c->watch_txn == NULL &&
-        (rc = kv_txn_begin(s->db, KV_TXN_SERIALIZABLE, &c->watch_txn)) != KV_OK) {
-        c->watch_txn = NULL;
-        out_error(&c->out, "ERR %s: %s (beginning the transaction WATCH needs)",
-                  kv_strerror(rc), kv_errmsg());
+    if (c->watch_expired) { /* the EXEC will answer *-1 anyway */
+        out_simple(&c->out, "OK");
         return;
+    }
+    int rc;
+    if (c->watch_txn == NULL) {
+        if ((rc = kv_txn_begin(s->db, KV_TXN_SERIALIZABLE, &c->watch_txn)) != KV_OK) {
+            c->watch_txn = NULL;
+            out_error(&c->out, "ERR %s: %s (beginning the transaction WATCH needs)",
+                      kv_strerror(rc), kv_errmsg());
+            return;
+        }
+        c->watch_since_ms = serve_now_ms();
+        s->nwatching++;
     }
     for (size_t i = 1; i < r->argc; i++) {
         size_t klen = req_len(r, i);
         if (klen < 1 || klen > KV_MAX_KEY)
             continue; /* no write can have such a key */
-        void *val;
-        size_t vlen;
-        rc = kv_txn_get(c->watch_txn, req_ptr(r, i), klen, &val, &vlen);
-        if (rc == KV_OK)
-            kv_free(val);
-        else if (rc != KV_NOT_FOUND) {
-            out_error(&c->out, "ERR %s: %s (reading a watched key)", kv_strerror(rc),
-                      kv_errmsg());
+        if (watch_note_key(c, req_ptr(r, i), klen) != 0) {
+            serve_watch_drop(s, c);
+            out_error(&c->out, "ERR %s: noting a watched key; the watches are dropped",
+                      kv_strerror(KV_ERR_NOMEM));
             return;
         }
     }
@@ -126,4 +186,27 @@ void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r)
     (void)r;
     serve_watch_drop(s, c);
     out_simple(&c->out, "OK");
+}
+
+int serve_watch_expire(server *s)
+{
+    if (s->nwatching == 0 || s->cfg.watch_max_age <= 0)
+        return -1;
+    long long now = serve_now_ms();
+    if (now >= s->watch_check_ms) {
+        long long max_ms = s->cfg.watch_max_age * 1000LL;
+        for (serve_client *c = s->clients; c != NULL; c = c->next) {
+            if (c->watch_txn == NULL || now - c->watch_since_ms < max_ms)
+                continue;
+            kv_txn_abort(c->watch_txn); /* its snapshot goes now */
+            c->watch_txn = NULL;
+            c->watch_expired = 1;
+            serve_keylist_free(c->watched);
+            c->watched = NULL;
+            s->nwatching--;
+            s->stats.watch_expired++;
+        }
+        s->watch_check_ms = now + SERVE_WATCH_CHECK_MS;
+    }
+    return s->nwatching == 0 ? -1 : (int)(s->watch_check_ms - now);
 }

@@ -14,7 +14,8 @@
  *   serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's queue, and its
  *                   EXEC handed to the batch (serve_multi.h)
  *   serve_txn.c     running EXECs: their queues in one kv_txn, committed
- *   serve_watch.c   WATCH, UNWATCH: a kv_txn that reads the watched keys
+ *   serve_watch.c   WATCH, UNWATCH: a kv_txn per watching client, and how
+ *                   long it may live (--watch-max-age)
  *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
  *   serve_glob.c    Redis-style glob patterns, compiled, matched in steps
  *                   (SCAN MATCH, KEYS, CONFIG GET; serve_glob.h)
@@ -85,6 +86,8 @@
 #define SERVE_MULTI_BYTES  (4u * 1024u * 1024u)    /* ... and their bytes (plus one request) */
 #define SERVE_WATCH_KEYS   4096u                   /* keys a client may WATCH */
 #define SERVE_WATCH_BYTES  (4u * 1024u * 1024u)    /* ... and their bytes */
+#define SERVE_WATCH_MAX_AGE 60                     /* default --watch-max-age, in seconds */
+#define SERVE_WATCH_CHECK_MS 100                   /* WATCH ages are checked this often */
 #define SERVE_TXN_GROUP    32u                     /* EXECs committed as one kv_txn, at most */
 #define SERVE_TXN_RETRIES  100                     /* conflicts an EXEC retries, at most */
 
@@ -102,6 +105,7 @@ typedef struct serve_config {
     int max_open_files;        /* kv_options.max_open_files: given, or chosen (0 = default) */
     size_t memtable_bytes;     /* kv_options.memtable_bytes, 0 = default */
     size_t table_bytes;        /* kv_options.table_bytes, 0 = default */
+    long watch_max_age;        /* seconds a WATCH may keep its snapshot; 0 = no bound */
     /* The open-file budget (serve_main.c, "Open files"): */
     unsigned long long nofile; /* the open-file limit (RLIMIT_NOFILE) */
     size_t engine_files;       /* descriptors kept for the engine */
@@ -131,7 +135,10 @@ struct serve_client {
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
     size_t batch_chunk;             /* ... and this client's chunk in it */
     struct serve_multi *multi;      /* MULTI's queue, EXEC's replies (serve_multi.h), or NULL */
-    kv_txn *watch_txn;              /* begun by WATCH, read the watched keys, or NULL */
+    kv_txn *watch_txn;              /* begun by WATCH, or NULL */
+    long long watch_since_ms;       /* ... when (CLOCK_MONOTONIC) */
+    int watch_expired;              /* --watch-max-age ended the WATCH: EXEC answers *-1 */
+    struct serve_keylist *watched;  /* the keys WATCH named, read at EXEC (serve_watch.c) */
     size_t nwatch, watch_bytes;     /* watched keys and their bytes (the limits) */
     serve_client *prev, *next;      /* every client */
 };
@@ -142,6 +149,7 @@ typedef struct serve_stats {
     unsigned long long accept_pauses;   /* accept failed for want of a descriptor */
     unsigned long long execs, exec_watch_nulls, exec_aborts;  /* EXEC: applied, *-1, EXECABORT */
     unsigned long long txn_commits, txn_retries;  /* kv_txn commits of EXECs, conflicts retried */
+    unsigned long long watch_expired;   /* WATCHes ended by --watch-max-age */
 } serve_stats;
 
 struct serve_commit;
@@ -165,6 +173,8 @@ typedef struct server {
     long long accept_resume_ms;      /* ... until then (CLOCK_MONOTONIC) */
     time_t accept_logged;            /* the last "accept: ..." log line */
     unsigned long long accept_quiet; /* failures not logged since */
+    size_t nwatching;                /* clients with a live WATCH kv_txn */
+    long long watch_check_ms;        /* when WATCH ages are next checked */
     struct serve_commit *commit;
     struct serve_scan *scan;
     serve_stats stats;
@@ -188,11 +198,13 @@ int  serve_loop_run(server *s);
 /* --stdio: the one client, reading standard input and writing standard
  * output; the server stops once it is done.  0, or -1 (message logged). */
 int  serve_loop_add_stdio(server *s);
+long long serve_now_ms(void);                          /* CLOCK_MONOTONIC, in ms */
 void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
 
 /* Where a read looks: the database as it is (db), or a transaction's view
- * (txn: an EXEC's, serve_txn.c).  Exactly one is set. */
+ * (txn: an EXEC's, serve_txn.c).  Exactly one is set.  A read of several
+ * keys from db takes a snapshot and reads them all at it (serve_cmd.c). */
 typedef struct serve_view {
     kv_db *db;
     kv_txn *txn;
@@ -246,8 +258,11 @@ int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
 int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
 /* Removes the ops from index `mark` on (a command that failed half way). */
 void   serve_commit_undo(server *s, size_t mark);
-/* 1 if the client may add writes now (its limits, SERVE_CLIENT_*). */
-int  serve_commit_has_room(const serve_client *c);
+/* 1 if the client may add a write of `ops` ops and `bytes` bytes now: its
+ * limits (SERVE_CLIENT_*), and its ops in one batch stay within kv.h's
+ * bound (KV_MAX_BATCH_OPS, KV_MAX_BATCH_BYTES), since they go to one
+ * kv_write (serve_commit.c). */
+int  serve_commit_has_room(const serve_client *c, size_t ops, uint64_t bytes);
 /* Starts the gathered batch, if any and none is in flight; inline (no
  * --sync) it is applied and answered before this returns. */
 void serve_commit_kick(server *s);
@@ -296,8 +311,19 @@ void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r);
  * in its WATCH's kv_txn, its keys counted against the WATCH limits. */
 void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* Forgets the client's watches, aborting their kv_txn (DISCARD, UNWATCH,
- * RESET, close; EXEC takes the kv_txn over first). */
+ * RESET, close; EXEC takes the kv_txn and the keys over first). */
 void serve_watch_drop(server *s, serve_client *c);
+/* Ends the WATCHes older than --watch-max-age (their snapshots freed; the
+ * next EXEC of each answers *-1).  Returns the epoll_wait timeout the
+ * next check needs, in ms, or -1 if no WATCH is live. */
+int  serve_watch_expire(server *s);
+/* The keys a client's WATCH named, in the order named. */
+typedef struct serve_keylist {
+    char *bytes;
+    resp_span *keys;
+    size_t n, blen, bcap, kcap;
+} serve_keylist;
+void serve_keylist_free(serve_keylist *l);  /* NULL is a no-op */
 
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);

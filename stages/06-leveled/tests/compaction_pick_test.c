@@ -3,7 +3,8 @@
  * L+1 and L+2 (L0's closed set, round robin after the compact pointer,
  * expansion, busy files passed over), trivial moves and their edit, and
  * the rules a running compaction asks about (where to split an output,
- * where a tombstone may go).
+ * where a tombstone may go), and garbage compactions (tables full of dead
+ * versions, rewritten once the oldest snapshot passes them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +434,62 @@ static void a_level_shows_its_next_pick_before_it_is_due(void)
     version_unref(v0);
 }
 
+/* GARBAGE: once the oldest snapshot passes a table's dead_from, and half
+ * its entries or more are dead, the table with the most dead entries is
+ * rewritten in place, alone (a level-0 one by level 0's compaction);
+ * tables less dead, and tables still pinned, are left (the earliest pin is
+ * what the engine waits for). */
+static void a_table_full_of_dead_versions_is_rewritten_once_unpinned(void)
+{
+    compaction_options o = small_options(1u << 30, 10);
+    version *v0 = vt_empty();
+    version_edit e;
+    version_edit_init(&e);
+    vt_add(&e, 0, 1, 10, "a", "z");
+    version_edit_file_dead(&e, 5, 500);      /* level 0: its own compaction */
+    vt_add(&e, 2, 2, 10, "a", "b");
+    version_edit_file_dead(&e, 4, 50);       /* 4 of 10: under the share */
+    vt_add(&e, 2, 3, 10, "c", "d");
+    version_edit_file_dead(&e, 5, 100);
+    vt_add(&e, 2, 4, 10, "e", "f");
+    version_edit_file_dead(&e, 8, 200);
+    vt_add(&e, 3, 5, 10, "c", "c");          /* below #3: a grandparent */
+    version *v = vt_apply(v0, &e);
+    compaction *c = NULL;
+    uint64_t wait_for = 0;
+    CHECK_KV(compaction_pick_garbage(v, &o, 99, &c, &wait_for), KV_OK);
+    CHECK(c == NULL);
+    CHECK_EQ(wait_for, 100);                 /* #3 is due first */
+    CHECK_KV(compaction_pick_garbage(v, &o, 150, &c, &wait_for), KV_OK);
+    CHECK(c != NULL);
+    CHECK_EQ(wait_for, 200);
+    CHECK_EQ(c->level, 1);                   /* output at level 2, in place */
+    CHECK_EQ(c->inputs[0].n, 0);
+    CHECK_LIST(&c->inputs[1], "3");
+    CHECK_LIST(&c->grandparents, "5");
+    CHECK(!compaction_is_trivial_move(c));
+    size_t plen = 1;
+    CHECK(compaction_next_pointer(c, &plen) == NULL && plen == 0);
+    CHECK(compaction_is_base_level_for_key(c, (const uint8_t *)"d", 1));
+    CHECK(!compaction_is_base_level_for_key(c, (const uint8_t *)"c", 1));
+    compaction_free(c);
+    CHECK_KV(compaction_pick_garbage(v, &o, 1000, &c, &wait_for), KV_OK);
+    CHECK_LIST(&c->inputs[1], "4");          /* the most dead first */
+    CHECK_EQ(wait_for, 0);
+    c->inputs[1].files[0]->being_compacted = 1;
+    compaction_free(c);
+    CHECK_KV(compaction_pick_garbage(v, &o, 400, &c, &wait_for), KV_OK);
+    CHECK_LIST(&c->inputs[1], "3");          /* a busy one is passed over */
+    CHECK_EQ(wait_for, 500);
+    compaction_free(c);
+    CHECK_KV(compaction_pick_garbage(v, &o, 500, &c, &wait_for), KV_OK);
+    CHECK_EQ(c->level, 0);                   /* #1: level 0 into level 1 */
+    CHECK_LIST(&c->inputs[0], "1");
+    compaction_free(c);
+    version_unref(v);
+    version_unref(v0);
+}
+
 static const harness_test compaction_pick_tests[] = {
     HARNESS_TEST(options_default_and_targets_grow_by_the_ratio),
     HARNESS_TEST(scores_are_l0_files_and_level_bytes_over_target),
@@ -446,5 +503,6 @@ static const harness_test compaction_pick_tests[] = {
     HARNESS_TEST(a_tombstone_may_go_where_no_deeper_level_holds_its_key),
     HARNESS_TEST(the_highest_score_goes_first),
     HARNESS_TEST(a_level_shows_its_next_pick_before_it_is_due),
+    HARNESS_TEST(a_table_full_of_dead_versions_is_rewritten_once_unpinned),
 };
 const harness_suite compaction_pick_suite = HARNESS_SUITE("compaction_pick", compaction_pick_tests);

@@ -130,6 +130,34 @@ static void levels_are_laid_out_newest_first_and_by_key(void)
     version_edit_free(&h[1]);
 }
 
+/* A table's dead entries (tag 7) reach its vfile when the manifest is
+ * replayed, and the snapshot of a new manifest keeps them. */
+static void dead_entries_are_replayed_and_kept_by_a_roll_over(void)
+{
+    version_edit h[2];
+    version_edit_init(&h[0]);
+    version_edit_init(&h[1]);
+    mt_counters(&h[0], 0, 100, 0);
+    mt_add(&h[0], 2, 7, "a", "c");
+    version_edit_file_dead(&h[0], 6, 40);
+    mt_add(&h[1], 3, 8, "d", "e");
+    size_t n;
+    uint8_t *p = mt_manifest_bytes(mt_edit_ptrs(h, 2), 2, &n, NULL);
+    manifest_state st;
+    CHECK_KV(manifest_recover_mem(p, n, "m", 0, &st), KV_OK);
+    CHECK(st.v->files[2][0]->dead == 6 && st.v->files[2][0]->dead_from == 40);
+    CHECK(st.v->files[3][0]->dead == 0 && st.v->files[3][0]->dead_from == 0);
+    version_edit snap;
+    CHECK_KV(manifest_state_snapshot(&st, &snap), KV_OK);
+    CHECK(snap.added[0].number == 7 && snap.added[0].dead == 6 && snap.added[0].dead_from == 40);
+    CHECK_EQ(snap.added[1].dead, 0);
+    version_edit_free(&snap);
+    manifest_state_free(&st);
+    free(p);
+    version_edit_free(&h[0]);
+    version_edit_free(&h[1]);
+}
+
 /* Roll-over: a new manifest with the recovered state's snapshot, then
  * CURRENT names it; the old file is left for the caller to delete. */
 static void roll_over_makes_the_new_manifest_live(void)
@@ -282,6 +310,7 @@ static const harness_test manifest_tests[] = {
     HARNESS_TEST(new_database_and_a_flush_match_the_worked_example),
     HARNESS_TEST(levels_are_laid_out_newest_first_and_by_key),
     HARNESS_TEST(roll_over_makes_the_new_manifest_live),
+    HARNESS_TEST(dead_entries_are_replayed_and_kept_by_a_roll_over),
     HARNESS_TEST(each_check_of_the_state_is_refused_with_its_record),
     HARNESS_TEST(a_table_may_move_down_within_one_edit),
 };

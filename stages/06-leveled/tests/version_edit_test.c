@@ -154,7 +154,7 @@ static void expect_refused(const char *hex, const char *says)
 
 static void malformed_fields_are_refused_with_their_offset(void)
 {
-    expect_refused("07", "unknown tag 7");
+    expect_refused("08", "unknown tag 8");
     expect_refused("00", "unknown tag 0");
     expect_refused("0105" "ffffffffffffffffffff01", "tag that is not a varint32");
     expect_refused("0105" "0106", "offset 2 in the edit: log sequence given a second time");
@@ -190,6 +190,46 @@ static void malformed_fields_are_refused_with_their_offset(void)
                    "offset 2 in the edit: file 7 has its smallest key after its largest");
     expect_refused("060707802002" KEY_A3 KEY_B4, "level 7, not below 7");
     expect_refused("060100802002" KEY_A3 KEY_B4, "file number 0");
+}
+
+/* Tag 7: a table's dead entries, after its ADDED; round trip, and every
+ * way it can be wrong. */
+static void dead_entries_round_trip_and_are_checked(void)
+{
+    version_edit e, d;
+    example_edit(&e);
+    version_edit_file_dead(&e, 2, 77);
+    mt_add(&e, 2, 12, "k", "m");           /* none dead: no tag 7 */
+    size_t n;
+    uint8_t *p = mt_encode(&e, &n);
+    CHECK_KV(version_edit_decode(&d, p, n, "test"), KV_OK);
+    same_edit(&e, &d);
+    CHECK_EQ(d.added[0].dead, 2);
+    CHECK_EQ(d.added[0].dead_from, 77);
+    CHECK_EQ(d.added[1].dead, 0);
+    free(p);
+    version_edit_free(&e);
+    version_edit_free(&d);
+    /* "added L1 #7, 2 entries", then tag 7 */
+#define ADDED_7 "060107" "8020" "02" KEY_A3 KEY_B4
+    expect_refused("070701" "05", "dead entries of file 7: its file was not added before it");
+    expect_refused(ADDED_7 "070801" "05", "file 8: its file was not added before it");
+    expect_refused(ADDED_7 "070703" "05", "more than the file's entries");
+    expect_refused(ADDED_7 "070700" "05", "a count of dead entries of 0");
+    expect_refused(ADDED_7 "070701" "00", "dead from sequence 0");
+    expect_refused(ADDED_7 "070701" "05" "070701" "05", "a second one for its file");
+    expect_refused(ADDED_7 "070701" "80808080808080808001", "above the largest sequence");
+    expect_refused(ADDED_7 "0707", "dead entries: not a varint");
+    uint8_t ok[128];
+    size_t okn = unhex(ADDED_7 "070702" "4d", ok);
+    CHECK_KV(version_edit_decode(&d, ok, okn, "test"), KV_OK);
+    CHECK_EQ(d.added[0].dead, 2);
+    CHECK_EQ(d.added[0].dead_from, 0x4d);
+    mt_text t;
+    mt_edit_text(&d, &t);
+    CHECK_MSG(strstr(t.s, "dead #7 2 entries from seq 77") != NULL, "%s", t.s);
+    version_edit_free(&d);
+#undef ADDED_7
 }
 
 static void every_prefix_decodes_or_is_refused(void)
@@ -332,6 +372,7 @@ static const harness_test version_edit_tests[] = {
     HARNESS_TEST(empty_edit_is_zero_bytes),
     HARNESS_TEST(set_pointer_replaces_the_levels_pointer),
     HARNESS_TEST(malformed_fields_are_refused_with_their_offset),
+    HARNESS_TEST(dead_entries_round_trip_and_are_checked),
     HARNESS_TEST(every_prefix_decodes_or_is_refused),
     HARNESS_TEST(every_flipped_byte_decodes_or_is_refused),
     HARNESS_TEST(longest_key_fits_and_one_more_byte_is_refused),
