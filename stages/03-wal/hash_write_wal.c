@@ -5,13 +5,16 @@
  * so that with kv_options.sync = 1 it returns only once an fdatasync has
  * put that record on stable storage.
  *
- * This file is the adapter between the queue and stage 02's index: the
- * queue's prepare hook makes room (stage 02's roll-over, and slots in the
- * index), its apply callback points the index at each record once it is in
- * the log, and its failed hook sets stage 02's `failed`, so that kv_compact
- * refuses to run too.  kv_open and kv_close add what the queue cannot know
- * (the log as recovered, what recovery cut); docs/03-wal.md has the fsync
- * rules this keeps.
+ * One write, top to bottom (hash_write): the record is encoded; the
+ * writer joins the queue and either waits while a leader writes it, or
+ * leads a group itself: under the write lock it checks a transaction's
+ * condition, makes room (stage 02's roll-over, and slots in the index),
+ * appends the group with one write and one fsync (wal_queue_append: the
+ * commit point), points the index at each record of the group, and wakes
+ * the group.  A failure the queue calls final sets stage 02's `failed`, so
+ * that kv_compact refuses to run too.  kv_open and kv_close add what the
+ * queue cannot know (the log as recovered, what recovery cut);
+ * docs/03-wal.md has the fsync rules this keeps.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +32,8 @@ struct hash_writer {
 
 /* One writer's part: its record and the index side of it. */
 typedef struct wal_write {
-    kv_db *db;
+    wal_entry e;            /* in the queue */
     hash_update u;
-    txn_check_fn check;     /* its condition (a transaction's commit), or NULL */
-    void *check_ctx;
 } wal_write;
 
 static wal_target wal_write_target(segment *seg)
@@ -40,15 +41,14 @@ static wal_target wal_write_target(segment *seg)
     return (wal_target){.file = seg->file, .id = seg->id, .at = seg->size, .log = seg};
 }
 
-/* The queue's prepare hook.  REQUIRES: write_lock held. */
-static int wal_write_prepare(void *owner, const char *call, uint64_t bytes, uint64_t puts,
-                             wal_target *t)
+/* Room for the group in the log and in the index, and where it goes.
+ * REQUIRES: write_lock held. */
+static int wal_write_make_room(kv_db *db, const wal_group *g, wal_target *t)
 {
-    kv_db *db = owner;
-    int rc = hash_db_make_room(db, call, bytes);
+    int rc = hash_db_make_room(db, g->first->call, g->bytes);
     if (rc == KV_OK) {
         pthread_rwlock_wrlock(&db->index_lock);
-        rc = hash_index_reserve(&db->index, puts);
+        rc = hash_index_reserve(&db->index, g->room);
         pthread_rwlock_unlock(&db->index_lock);
     }
     if (rc == KV_OK)
@@ -56,36 +56,45 @@ static int wal_write_prepare(void *owner, const char *call, uint64_t bytes, uint
     return rc;
 }
 
-/* The queue's failed hook.  REQUIRES: write_lock held. */
-static void wal_write_failed(void *owner)
+/* Every op of each record of the group points at its record (a marker's
+ * bytes belong to no op).  REQUIRES: write_lock held; the group is in the
+ * log. */
+static void wal_write_apply(kv_db *db, const wal_group *g, segment *seg)
 {
-    hash_db_set_failed(owner, kv_errmsg());
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        wal_write *w = e->ctx;
+        for (size_t j = 0; j < w->u.n; j++)
+            w->u.locs[j] = (hash_loc){.offset = e->start, .seg = seg->id,
+                                      .size = wal_batch_share(e->end - e->start, w->u.n, j)};
+        hash_update_apply(db, seg, &w->u, e->end);
+    }
 }
 
-/* The queue's apply callback: every op of the batch points at its record
- * (a marker's bytes belong to no op).  REQUIRES: write_lock held. */
-static void wal_write_apply(void *ctx, const wal_place *p)
+/* The leader's part: the group g, whose first entry is its own, written
+ * and applied under the write lock.  check (NULL: none) is the leader's
+ * condition: a transaction's commit, alone in its group.  KV_OK or the
+ * group's error. */
+static int wal_write_lead(kv_db *db, wal_group *g, txn_check_fn check, void *check_ctx)
 {
-    wal_write *w = ctx;
-    segment *seg = p->target->log;
-    for (size_t j = 0; j < w->u.n; j++)
-        w->u.locs[j] = (hash_loc){.offset = p->start, .seg = seg->id,
-                                  .size = wal_batch_share(p->end - p->start, w->u.n, j)};
-    hash_update_apply(w->db, seg, &w->u, p->end);
-}
-
-/* The queue's check (wal_request.check): the writer's condition, run with
- * every earlier record applied.  REQUIRES: write_lock held. */
-static int wal_write_check(void *ctx)
-{
-    wal_write *w = ctx;
-    return w->check(w->check_ctx);
+    pthread_mutex_lock(&db->write_lock);
+    int rc = check != NULL ? check(check_ctx) : KV_OK;
+    wal_target t;
+    if (rc == KV_OK)
+        rc = wal_write_make_room(db, g, &t);
+    if (rc == KV_OK)
+        rc = wal_queue_append(db->writer->q, g, &t);   /* the commit point */
+    if (rc == KV_OK)
+        wal_write_apply(db, g, t.log);
+    else if (wal_queue_failed(db->writer->q))
+        hash_db_set_failed(db, kv_errmsg());
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
 }
 
 int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n, txn_check_fn check,
                void *ctx)
 {
-    wal_write w = {.db = db, .check = check, .check_ctx = ctx};
+    wal_write w;
     int rc = hash_update_init(&w.u, call, ops, n);
     if (rc != KV_OK)
         return rc;
@@ -97,10 +106,14 @@ int hash_write(kv_db *db, const char *call, const batch_op *ops, size_t n, txn_c
                         (unsigned long long)len);
     }
     wal_batch_encode(payload, ops, n);
-    wal_request r = {.call = call, .payload = payload, .len = (size_t)len,
-                     .room = n - w.u.deletes, .apply = wal_write_apply, .ctx = &w,
-                     .check = check != NULL ? wal_write_check : NULL};
-    rc = wal_queue_write(db->writer->q, &r);
+    w.e = (wal_entry){.call = call, .payload = payload, .len = (size_t)len,
+                      .room = n - w.u.deletes, .alone = check != NULL, .ctx = &w};
+    wal_group g;
+    if (wal_queue_join(db->writer->q, &w.e, &g)) {
+        rc = wal_write_lead(db, &g, check, ctx);
+        wal_queue_finish(db->writer->q, &g, rc);
+    }
+    rc = w.e.status;
     free(payload);
     hash_update_free(&w.u);
     return rc;
@@ -114,10 +127,7 @@ int hash_write_open(kv_db *db)
     db->writer = w;
     if (db->opt.read_only)
         return KV_OK;
-    wal_queue_config c = {.dir = db->dir.path, .sync = db->opt.sync,
-                          .write_lock = &db->write_lock, .owner = db,
-                          .prepare = wal_write_prepare, .failed = wal_write_failed};
-    int rc = wal_queue_new(&c, &w->q);
+    int rc = wal_queue_new(db->dir.path, db->opt.sync, &w->q);
     /* The log as recovered is synced, so that what recovery cut off stays
      * cut off (a power loss could otherwise bring a torn tail back under
      * newer records), and so that the first group's sync marker can vouch
@@ -131,6 +141,8 @@ int hash_write_open(kv_db *db)
     if (rc == KV_OK && (db->open_leftovers_removed || db->open_hints_rejected ||
                         db->open_torn_bytes))
         rc = wal_queue_sync_dir(w->q, "kv_open");
+    if (rc != KV_OK && w->q != NULL && wal_queue_failed(w->q))
+        hash_db_set_failed(db, kv_errmsg());
     return rc;
 }
 

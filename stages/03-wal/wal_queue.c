@@ -6,10 +6,10 @@
  *   1. Only the head of the queue leads, and a writer leaves the queue only
  *      when its status is final (`done`, set under queue_lock).
  *   2. A leader reads the queue's links only under queue_lock, and only
- *      those of its group, which it fixes under queue_lock before it takes
- *      the write lock: [first, last], n members.  The commit loops stop at
- *      `last` and never read last->next, which a new writer may be setting
- *      at that moment.
+ *      those of its group, which it fixes under queue_lock in
+ *      wal_queue_join: [first, last], n members.  The loops over a group
+ *      stop at `last` (wal_group_next) and never read last->next, which a
+ *      new writer may be setting at that moment.
  *   3. log_id, synced_to, marked_to, names_unsynced, buf and `failed` are
  *      changed only under the write lock (`failed` with an atomic store, so
  *      that stats may read it from any thread).
@@ -34,21 +34,11 @@
 #include "wal_marker.h"
 #include "wal_writer.h"
 
-typedef struct wal_waiter {
-    const wal_request *r;
-    uint64_t start, end;        /* where the leader put the record */
-    int status;                 /* invariant 1 */
-    int done;
-    pthread_cond_t cv;          /* made only if the writer waits (invariant 4) */
-    struct wal_waiter *next;
-    char errmsg[512];           /* the leader's message, if it failed; not
-                                   cleared, since it is read only then */
-} wal_waiter;
-
 struct wal_queue {
-    wal_queue_config c;
+    const char *dir;            /* the directory of the logs (rule 2) */
+    int sync;
     pthread_mutex_t queue_lock;
-    wal_waiter *head, *tail;
+    wal_entry *head, *tail;
     /* Under the write lock (invariant 3). */
     int log_known;
     uint64_t log_id;            /* the log the last group went to ... */
@@ -71,12 +61,13 @@ static uint64_t wal_queue_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int wal_queue_new(const wal_queue_config *c, wal_queue **out)
+int wal_queue_new(const char *dir, int sync, wal_queue **out)
 {
     wal_queue *q = calloc(1, sizeof *q);
     if (q == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: out of memory for the write queue", c->dir);
-    q->c = *c;
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory for the write queue", dir);
+    q->dir = dir;
+    q->sync = sync;
     q->names_unsynced = 1; /* rule 2: what earlier opens did is unknown */
     pthread_mutex_init(&q->queue_lock, NULL);
     *out = q;
@@ -93,8 +84,6 @@ static void wal_queue_fail(wal_queue *q)
 {
     snprintf(q->failure, sizeof q->failure, "%s", kv_errmsg());
     __atomic_store_n(&q->failed, 1, __ATOMIC_RELEASE);
-    if (q->c.failed)
-        q->c.failed(q->c.owner);
 }
 
 static void wal_queue_count_sync(wal_queue *q, uint64_t *counter, uint64_t t0)
@@ -121,7 +110,7 @@ int wal_queue_sync_dir(wal_queue *q, const char *call)
 {
     uint64_t t0 = wal_queue_now_ns();
     int fsync_failed = 0;
-    int rc = io_sync_dir_status(q->c.dir, &fsync_failed);
+    int rc = io_sync_dir_status(q->dir, &fsync_failed);
     wal_queue_count_sync(q, &q->dir_syncs, t0);
     if (rc == KV_OK) {
         q->names_unsynced = 0;
@@ -185,29 +174,17 @@ static int wal_queue_undo(wal_queue *q, const wal_target *t, const char *call, i
     return rc;
 }
 
-/* Appends, syncs and applies the group [first, last] of n writers.
- * REQUIRES: the write lock held; first is the head of the queue. */
-static int wal_queue_commit(wal_queue *q, wal_waiter *first, wal_waiter *last, size_t n)
+int wal_queue_append(wal_queue *q, wal_group *g, const wal_target *t)
 {
-    const char *call = first->r->call;
+    const char *call = g->first->call;
     if (q->failed)
         return kv_error(KV_ERR_IO, "%s: %s: writes are refused since an earlier failure "
-                        "(%s); reopen the database", call, q->c.dir, q->failure);
-    uint64_t bytes = wal_framed_max(WAL_MARKER_SIZE), room = 0;
-    for (wal_waiter *x = first;; x = x->next) {
-        bytes += wal_framed_max(x->r->len);
-        room += x->r->room;
-        if (x == last)
-            break;
-    }
-    wal_target t;
-    int rc = q->c.prepare(q->c.owner, call, bytes, room, &t);
-    if (rc != KV_OK)
+                        "(%s); reopen the database", call, q->dir, q->failure);
+    int rc;
+    wal_queue_meet(q, t);
+    if (q->sync && q->names_unsynced && (rc = wal_queue_sync_dir(q, call)) != KV_OK)
         return rc;
-    wal_queue_meet(q, &t);
-    if (q->c.sync && q->names_unsynced && (rc = wal_queue_sync_dir(q, call)) != KV_OK)
-        return rc;
-    if ((rc = wal_queue_reserve(q, bytes, call)) != KV_OK)
+    if ((rc = wal_queue_reserve(q, g->bytes, call)) != KV_OK)
         return rc;
 
     /* The group starts with a marker if the log was synced since the last
@@ -217,76 +194,95 @@ static int wal_queue_commit(wal_queue *q, wal_waiter *first, wal_waiter *last, s
     if (marker) {
         uint8_t m[WAL_MARKER_SIZE];
         wal_marker_encode(m, q->synced_to, 0);
-        used += wal_frame(q->buf, t.at, m, WAL_MARKER_SIZE);
+        used += wal_frame(q->buf, t->at, m, WAL_MARKER_SIZE);
     }
-    for (wal_waiter *x = first;; x = x->next) {
-        if (x->r->stamp)
-            x->r->stamp(x->r->ctx);
-        x->start = t.at + used;
-        used += wal_frame(q->buf + used, t.at + used, x->r->payload, x->r->len);
-        x->end = t.at + used;
-        if (x == last)
-            break;
+    for (wal_entry *x = g->first; x != NULL; x = wal_group_next(g, x)) {
+        x->start = t->at + used;
+        used += wal_frame(q->buf + used, t->at + used, x->payload, x->len);
+        x->end = t->at + used;
     }
-    rc = io_append_bytes(t.file, q->buf, used);
+    rc = io_append_bytes(t->file, q->buf, used);
     if (q->buf_cap > 2 * WAL_QUEUE_GROUP_MAX) { /* one huge record: do not keep it */
         free(q->buf);
         q->buf = NULL;
         q->buf_cap = 0;
     }
     if (rc != KV_OK)
-        return wal_queue_undo(q, &t, call, rc);
+        return wal_queue_undo(q, t, call, rc);
     q->appended = 1;
     if (marker)
         q->marked_to = q->synced_to;
-    if (q->c.sync) {
-        if ((rc = wal_queue_sync_log(q, t.file, call)) != KV_OK)
+    if (q->sync) {
+        if ((rc = wal_queue_sync_log(q, t->file, call)) != KV_OK)
             return rc;
-        q->synced_to = t.at + used;
+        q->synced_to = t->at + used;
     }
-
     /* The commit point: the group is in the log (and, with sync, on disk).
-     * Now readers may see it. */
-    for (wal_waiter *x = first;; x = x->next) {
-        wal_place place = {.target = &t, .start = x->start, .end = x->end};
-        x->r->apply(x->r->ctx, &place);
-        if (x == last)
-            break;
-    }
-    __atomic_add_fetch(&q->records, n, __ATOMIC_RELAXED);
+     * The owner may apply it now, and readers see it then. */
+    __atomic_add_fetch(&q->records, g->n, __ATOMIC_RELAXED);
     __atomic_add_fetch(&q->groups, 1, __ATOMIC_RELAXED);
-    if (n > __atomic_load_n(&q->largest_group, __ATOMIC_RELAXED))
-        __atomic_store_n(&q->largest_group, n, __ATOMIC_RELAXED);
+    if (g->n > __atomic_load_n(&q->largest_group, __ATOMIC_RELAXED))
+        __atomic_store_n(&q->largest_group, g->n, __ATOMIC_RELAXED);
     return KV_OK;
 }
 
-/* Leads the group that starts with `me`, the head of the queue.
- * REQUIRES: queue_lock held; released here. */
-static void wal_queue_lead(wal_queue *q, wal_waiter *me)
+/* Fixes the group that starts with `me`, the head of the queue: the
+ * writers behind it up to WAL_QUEUE_GROUP_MAX bytes; an entry that must
+ * go alone ends a group or is one.  REQUIRES: queue_lock held. */
+static void wal_queue_group(wal_entry *me, wal_group *g)
 {
-    size_t n = 0;
-    uint64_t bytes = 0;
-    wal_waiter *last = me;
-    /* A request with a check goes alone (wal_request.check). */
-    for (wal_waiter *x = me;
-         x && (n == 0 || (bytes + x->r->len <= WAL_QUEUE_GROUP_MAX && me->r->check == NULL &&
-                          x->r->check == NULL));
+    g->first = g->last = me;
+    g->n = 0;
+    g->bytes = wal_framed_max(WAL_MARKER_SIZE);
+    g->room = 0;
+    uint64_t payload = 0;
+    for (wal_entry *x = me;
+         x && (g->n == 0 ||
+               (payload + x->len <= WAL_QUEUE_GROUP_MAX && !me->alone && !x->alone));
          x = x->next) {
-        bytes += x->r->len;
-        n++;
-        last = x;
+        payload += x->len;
+        g->bytes += wal_framed_max(x->len);
+        g->room += x->room;
+        g->n++;
+        g->last = x;
+    }
+}
+
+int wal_queue_join(wal_queue *q, wal_entry *me, wal_group *g)
+{
+    me->status = KV_OK;
+    me->done = 0;
+    me->next = NULL;
+    pthread_mutex_lock(&q->queue_lock);
+    me->waits = q->tail != NULL; /* invariant 4 */
+    if (me->waits) {
+        q->tail->next = me;
+        pthread_cond_init(&me->cv, NULL);
+    } else {
+        q->head = me;
+    }
+    q->tail = me;
+    while (!me->done && q->head != me)
+        pthread_cond_wait(&me->cv, &q->queue_lock);
+    if (!me->done) {
+        wal_queue_group(me, g); /* it leads */
+        pthread_mutex_unlock(&q->queue_lock);
+        return 1;
     }
     pthread_mutex_unlock(&q->queue_lock);
+    if (me->waits)
+        pthread_cond_destroy(&me->cv);
+    if (me->status != KV_OK)
+        kv_error(me->status, "%s", me->errmsg);
+    return 0;
+}
 
-    pthread_mutex_lock(q->c.write_lock);
-    int rc = me->r->check != NULL ? me->r->check(me->r->ctx) : KV_OK;
-    if (rc == KV_OK)
-        rc = wal_queue_commit(q, me, last, n);
-    pthread_mutex_unlock(q->c.write_lock);
-
+void wal_queue_finish(wal_queue *q, wal_group *g, int rc)
+{
+    wal_entry *me = g->first;
     pthread_mutex_lock(&q->queue_lock);
-    for (size_t i = 0; i < n; i++) {
-        wal_waiter *x = q->head;
+    for (size_t i = 0; i < g->n; i++) {
+        wal_entry *x = q->head;
         q->head = x->next;
         if (q->head == NULL)
             q->tail = NULL;
@@ -300,36 +296,9 @@ static void wal_queue_lead(wal_queue *q, wal_waiter *me)
     if (q->head)
         pthread_cond_signal(&q->head->cv); /* the next leader */
     pthread_mutex_unlock(&q->queue_lock);
-}
-
-int wal_queue_write(wal_queue *q, const wal_request *r)
-{
-    wal_waiter me; /* not zeroed whole: errmsg is large, and read only if set */
-    me.r = r;
-    me.status = KV_OK;
-    me.done = 0;
-    me.next = NULL;
-    pthread_mutex_lock(&q->queue_lock);
-    int waits = q->tail != NULL; /* invariant 4 */
-    if (waits) {
-        q->tail->next = &me;
-        pthread_cond_init(&me.cv, NULL);
-    } else {
-        q->head = &me;
-    }
-    q->tail = &me;
-    while (!me.done && q->head != &me)
-        pthread_cond_wait(&me.cv, &q->queue_lock);
-    if (me.done) {
-        pthread_mutex_unlock(&q->queue_lock);
-        if (me.status != KV_OK)
-            kv_error(me.status, "%s", me.errmsg);
-    } else {
-        wal_queue_lead(q, &me); /* leaves the leader's own message in place */
-    }
-    if (waits)
-        pthread_cond_destroy(&me.cv);
-    return me.status;
+    /* (The leader's message stays in place: it is this thread's.) */
+    if (me->waits)
+        pthread_cond_destroy(&me->cv);
 }
 
 void wal_queue_stats_get(wal_queue *q, wal_queue_stats *s)

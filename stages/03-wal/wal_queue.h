@@ -1,25 +1,38 @@
 /*
  * wal_queue.h: group commit for a write-ahead log.  Writers queue up; the
  * one at the head, the leader, appends the records of the writers queued
- * behind it with one write, syncs the log once, and then applies each
- * record through its writer's callback, in queue order, before it wakes
- * them.  LevelDB's DBImpl::Write is the model; docs/03-wal.md, "Group
- * commit", has the reasoning and the measurements.
+ * behind it with one write, syncs the log once, and applies each record
+ * itself, in queue order, before it wakes them.  LevelDB's DBImpl::Write
+ * is the model; docs/03-wal.md, "Group commit", has the reasoning and the
+ * measurements.
  *
  * The queue knows the log format (wal_format.h, wal_writer.h) and its sync
  * markers (wal_marker.h), and nothing about what the records mean or what
- * applying one does: stage 03 points its hash index at each record
- * (hash_write_wal.c), stage 04 inserts each into its memtable.  The owner
- * says where to append through one hook, `prepare`, which may first make
- * room (roll over to a new log file, wait for a flush); a log is known to
- * the queue by the id the hook gives it.
+ * applying one does.  It has no hooks: the steps of one write read top to
+ * bottom in the owner's own function (stage 03's hash_write_wal.c, stage
+ * 04's lsm_write.c):
+ *
+ *     wal_entry me = {.payload = rec, .len = len, .room = room};
+ *     wal_group g;
+ *     if (wal_queue_join(q, &me, &g)) {      // 1. lead, or wait for a leader
+ *         lock the write lock;
+ *         make room for g.bytes of log and g.room of what applying needs,
+ *           and choose the log: t;
+ *         number the group's records (wal_group_next walks them);
+ *         rc = wal_queue_append(q, &g, &t);  // 2. one append, one fsync
+ *         if (rc == KV_OK) apply each record, in queue order;
+ *         unlock the write lock;
+ *         wal_queue_finish(q, &g, rc);       // 3. the group hears rc
+ *     }
+ *     return me.status;
  *
  * What the queue does for the owner, and the rules it keeps:
  *   1. Records reach the log in queue order, one append per group (at most
  *      WAL_QUEUE_GROUP_MAX bytes of payload, and always the leader's own
- *      record), and are applied in that order, under the write lock, only
- *      once their bytes are in the log and, with sync, on stable storage.
- *      A writer's call returns only after its record was applied or failed.
+ *      record).  The owner applies them in that order, under the write
+ *      lock, only after wal_queue_append returned KV_OK: their bytes are
+ *      in the log and, with sync, on stable storage.  A writer's
+ *      wal_queue_join returns 0 only once its group was finished.
  *   2. With sync, before the first record goes into a log the queue has
  *      not yet synced the directory for (each new log id, and the first one
  *      after kv_open: an earlier open may have created it without syncing
@@ -30,19 +43,20 @@
  *      syncs the log, ends it with a marker and syncs the directory if any
  *      name may not be durable, whatever `sync` is.
  *   4. A failed fsync (of the log or the directory) is final: every later
- *      write fails until the queue is closed and the database reopened.  A
+ *      append fails until the queue is closed and the database reopened.  A
  *      retried fsync can report success for data the kernel already
  *      dropped (Linux marks the failed pages clean), so nothing written
  *      before it can be trusted to be on disk.  A failed append that cannot
  *      be cut off again is final too.  Anything else (no memory, the
- *      directory could not be opened to sync it, the hook's own errors)
- *      fails that group only.  The owner hears of a final failure through
- *      its `failed` hook.
+ *      directory could not be opened to sync it, the owner's own errors)
+ *      fails that group only.  wal_queue_failed says whether a failure is
+ *      final; the owner, which keeps its own `failed`, asks after a
+ *      failed call.
  *
- * Locks: queue_lock (the queue's own) guards the queue; the write lock
- * (the owner's mutex, given at wal_queue_new) is held by the leader from
- * `prepare` to the last `apply`.  A writer never holds either across its
- * own call to the queue.
+ * Locks: queue_lock (the queue's own) guards the queue; the write lock (the
+ * owner's) is held by the leader from making room to the last apply.  A
+ * writer holds neither when it joins, and the leader only the write lock
+ * between join and finish.
  */
 #ifndef KV_WAL_QUEUE_H
 #define KV_WAL_QUEUE_H
@@ -59,7 +73,7 @@
 
 typedef struct wal_queue wal_queue;
 
-/* Where a group goes: filled in by the owner's prepare hook. */
+/* Where a group goes: chosen by the owner once it made room. */
 typedef struct wal_target {
     io_file *file;      /* the log to append to */
     uint64_t id;        /* which log it is; an id the queue has not seen is
@@ -68,59 +82,78 @@ typedef struct wal_target {
     void *log;          /* the owner's handle for it (stage 03: the segment) */
 } wal_target;
 
-/* Where a record went, for its apply callback. */
-typedef struct wal_place {
-    const wal_target *target;
-    uint64_t start;     /* where the writer stood before the record: the end
-                           of the record (or marker) before it, so a trailer
-                           may come first */
-    uint64_t end;       /* the byte after its last fragment */
-} wal_place;
-
-/* One write: a record and what to do once it is in the log. */
-typedef struct wal_request {
-    const char *call;               /* for messages ("kv_put") */
-    const uint8_t *payload;         /* the record; must not start with the
-                                       byte 0 (wal_marker.h) */
+/* One writer in the queue: its record, and what the queue tells it. */
+typedef struct wal_entry {
+    /* The writer's, before wal_queue_join: */
+    const char *call;           /* for messages ("kv_put") */
+    const uint8_t *payload;     /* the record; must not start with the byte 0
+                                   (wal_marker.h); the leader may change its
+                                   bytes until wal_queue_append (stage 04
+                                   writes its sequence number there) */
     size_t len;
-    uint64_t room;                  /* what apply will need, in the owner's
-                                       units; prepare gets a group's sum */
-    /* Called by the leader just before the record is framed, in queue
-     * order, under the write lock: the last moment the payload may change
-     * (stage 04 writes the batch's sequence number there).  May be NULL. */
-    void (*stamp)(void *ctx);
-    /* Called by the leader once the record is in the log (and synced), in
-     * queue order, under the write lock.  It cannot fail: the record is
-     * written, so whatever apply needs was made ready by prepare. */
-    void (*apply)(void *ctx, const wal_place *place);
-    /* A condition on the record (a transaction's commit: nothing it read
-     * has changed since), or NULL.  A request with one goes in a group of
-     * its own, and the leader calls it under the write lock before the
-     * group's prepare, once every record queued before it was applied: so
-     * no write can come between what it sees and its record.  KV_OK lets
-     * the record in; anything else fails this request only, with nothing
-     * written (kv_error set). */
-    int  (*check)(void *ctx);
-    void *ctx;
-} wal_request;
+    uint64_t room;              /* what applying it will need, in the owner's
+                                   units; a group's sum is wal_group.room */
+    int alone;                  /* a group of its own (a transaction's commit,
+                                   whose condition the leader checks under the
+                                   write lock with no other record between) */
+    void *ctx;                  /* the owner's, for the leader's loops */
+    /* Set by wal_queue_append: where the record went.  start is where the
+     * writer stood before the record (the end of the record or marker
+     * before it, so a trailer may come first); end the byte after it. */
+    uint64_t start, end;
+    /* The queue's: */
+    int status;                 /* the group's, once done */
+    int done;
+    int waits;                  /* it found a writer ahead: cv is made */
+    pthread_cond_t cv;
+    struct wal_entry *next;
+    char errmsg[512];           /* the leader's message, if it failed */
+} wal_entry;
 
-typedef struct wal_queue_config {
-    const char *dir;                /* the directory of the logs (rule 2);
-                                       must outlive the queue */
-    int sync;                       /* fdatasync every group before it is
-                                       applied (kv_options.sync) */
-    pthread_mutex_t *write_lock;    /* the owner's; see "Locks" above */
-    void *owner;                    /* passed to the hooks */
-    /* Before a group is appended: refuses it (the owner's own failures),
-     * or makes room for `bytes` more bytes of log and `room` more units for
-     * apply (rolling over to a new log if it must), and says where the
-     * group goes.  KV_OK, or an error (kv_error set) that fails the group. */
-    int  (*prepare)(void *owner, const char *call, uint64_t bytes, uint64_t room,
-                    wal_target *t);
-    /* The queue's failure became final (rule 4); kv_errmsg says why.
-     * Called under the write lock.  May be NULL. */
-    void (*failed)(void *owner);
-} wal_queue_config;
+/* The group a leader writes: first (the leader) to last, n entries. */
+typedef struct wal_group {
+    wal_entry *first, *last;
+    size_t n;
+    uint64_t bytes;             /* the log bytes it may take, framed, with a
+                                   marker: what the owner makes room for */
+    uint64_t room;              /* the sum of its entries' room */
+} wal_group;
+
+/* KV_OK or KV_ERR_NOMEM.  dir: the directory of the logs (rule 2), which
+ * must outlive the queue; sync: fdatasync every group before it is applied
+ * (kv_options.sync). */
+int  wal_queue_new(const char *dir, int sync, wal_queue **out);
+
+/* Joins the queue and waits until me is at its head, or until a leader
+ * finished the group me was in.  1: me leads g (its first entry), and must
+ * go on to wal_queue_finish; 0: done, me->status says how (and kv_errmsg,
+ * in this thread, why, if it failed).
+ * REQUIRES: me's writer fields set, me->len > 0; no lock held. */
+int  wal_queue_join(wal_queue *q, wal_entry *me, wal_group *g);
+
+/* The entry after e in g, or NULL after the last. */
+static inline wal_entry *wal_group_next(const wal_group *g, const wal_entry *e)
+{
+    return e == g->last ? NULL : e->next;
+}
+
+/* The leader's append: refuses if a failure was final (rule 4); syncs the
+ * directory first if t's name may not be durable (with sync, rule 2);
+ * frames a sync marker if the log was synced since the last one (rule 3)
+ * and every record of g, sets each entry's start and end, appends them
+ * with one write (cut off again if it fails), and with sync fsyncs the
+ * log.  KV_OK is the commit point: the group is in the log (and on stable
+ * storage, with sync), and may be applied.  Else an error, nothing of the
+ * group kept; wal_queue_failed says if it is final.
+ * REQUIRES: the write lock held; g from wal_queue_join, t->at the log's
+ * size. */
+int  wal_queue_append(wal_queue *q, wal_group *g, const wal_target *t);
+
+/* The leader ends its group: every entry gets status rc (and, if it
+ * failed, the leader's message), the others wake and return from
+ * wal_queue_join, and the next writer in the queue leads.
+ * REQUIRES: the write lock not held; g from wal_queue_join. */
+void wal_queue_finish(wal_queue *q, wal_group *g, int rc);
 
 /* Counters since wal_queue_new. */
 typedef struct wal_queue_stats {
@@ -128,14 +161,6 @@ typedef struct wal_queue_stats {
     uint64_t syncs, dir_syncs, sync_ns;     /* sync_ns: both kinds */
     int failed;                             /* rule 4 */
 } wal_queue_stats;
-
-/* KV_OK or KV_ERR_NOMEM. */
-int  wal_queue_new(const wal_queue_config *c, wal_queue **out);
-
-/* Appends r's record as part of a group, and returns once it was applied:
- * KV_OK, or the group's error (kv_errmsg set in this thread).
- * REQUIRES: r->len > 0; the caller holds neither lock. */
-int  wal_queue_write(wal_queue *q, const wal_request *r);
 
 /* The owner synced log t up to t->at itself (kv_open, after recovery): the
  * next group starts with a marker saying so (rule 3).
@@ -155,8 +180,7 @@ void wal_queue_stats_get(wal_queue *q, wal_queue_stats *s);
  * `mark` asks (the owner changed it: kv_open cut a torn tail), then ends
  * it with a marker, and syncs the directory unless the queue already did
  * since it last met a new log.  Then frees the queue, whatever happened;
- * returns the first error.  REQUIRES: no writer in the queue; the owner
- * holds no lock the hooks take. */
+ * returns the first error.  REQUIRES: no writer in the queue. */
 int  wal_queue_close(wal_queue *q, const wal_target *t, int mark);
 
 #endif

@@ -21,7 +21,7 @@
  *            and swaps it in (lsm_view.c).
  *
  * Sequence numbers (internal_key.h).  The leader numbers each record just
- * before it is framed (wal_request.stamp: next_seq, a batch takes one per
+ * before it is framed (lsm_write.c: next_seq, a batch takes one per
  * op), inserts its ops into mem once the group is in the log, then
  * publishes last_seq (release).  A reader loads last_seq (acquire) and reads
  * at it, so it sees every write acknowledged before it started, and a batch

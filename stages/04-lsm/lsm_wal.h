@@ -20,7 +20,8 @@
  *
  * Why the sequence number comes last, in 8 fixed bytes: a record's length
  * must be known when it joins the queue, before the leader numbers it
- * (wal_request.stamp writes these 8 bytes just before framing), and the
+ * (the leader writes these 8 bytes just before the queue frames the
+ * record: lsm_write.c), and the
  * first byte of a record must not be 0 (the mark of a marker), which the
  * low byte of a little-endian number often is.  A batch starts with its
  * count, never 0.  LevelDB puts a fixed 8-byte sequence first in its

@@ -1,20 +1,23 @@
 /*
- * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write.
+ * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write
  * (and a transaction's commit, txn_stage_write_checked: common/txn.h).
- * Each checks its arguments, asks the table set to admit it
- * (table_set_admit: stage 06 holds writers back while level 0 is too
- * full), and becomes one record of the write-ahead log, written through
- * stage 03's group-commit queue (wal_queue.h), whose three hooks are here:
- *   prepare  (the leader, under write_lock, before the group is appended)
- *            refuses the group if the database has failed, makes room:
- *            freezes a full memtable and starts a new log (lsm_switch),
- *            waiting if the frozen one before is still being flushed, and
- *            reserves the memtable bytes the group will take, so that apply
- *            cannot fail;
- *   stamp    numbers each record just before it is framed (queue order is
- *            log order, so numbers grow along the log);
- *   apply    once the group is in the log (and synced, with sync = 1):
- *            inserts each op into the memtable, then publishes last_seq.
+ * One write, top to bottom (lsm_write, as LevelDB's DBImpl::Write):
+ *   1. admission: the table set may say the tables are behind (stage 06:
+ *      too many level-0 tables), and the writer waits (lsm_admit.c);
+ *   2. the record is encoded, and the writer joins stage 03's group-commit
+ *      queue (wal_queue.h): it waits while a leader writes its record, or
+ *      it leads a group itself, and then, under write_lock:
+ *   3. a transaction's condition is checked (its commit goes alone);
+ *   4. room is made: a full memtable is frozen for the flush and a new log
+ *      started (lsm_switch), waiting if the frozen one before is still
+ *      being flushed, and the memtable bytes the group will take are
+ *      reserved, so that inserting cannot fail;
+ *   5. each record is numbered (queue order is log order, so numbers grow
+ *      along the log), and the group is appended to the log with one write
+ *      and, with sync = 1, one fsync: the commit point;
+ *   6. each op goes into the memtable, then last_seq is published: readers
+ *      see the group now;
+ *   7. the group is told, and the next writer in the queue leads.
  * No allocation per write: the record is built on the stack (a malloc only
  * for a large batch), the memtable takes its bytes from its arena, and the
  * queue reuses one buffer for the group.
@@ -32,16 +35,14 @@
 /* Records up to this size are built on the writer's stack. */
 #define LSM_WRITE_STACK_BYTES 512
 
-typedef struct lsm_write_req {
-    kv_db *db;
+/* One writer: its ops, and its record in the queue. */
+typedef struct lsm_writer {
+    wal_entry e;
     const batch_op *ops;
     size_t n;
     uint8_t *rec;
-    size_t len;
-    uint64_t seq;           /* the first op's, given by stamp */
-    txn_check_fn check;     /* its condition (a transaction's commit), or NULL */
-    void *check_ctx;
-} lsm_write_req;
+    uint64_t seq;           /* the first op's, given by the leader */
+} lsm_writer;
 
 /* ---- making room: the memtable switch ------------------------------------------- */
 
@@ -159,19 +160,20 @@ int lsm_write_flush_all(kv_db *db, const char *call)
     return rc;
 }
 
-/* ---- the queue's hooks -------------------------------------------------------- */
+/* ---- the leader's steps ------------------------------------------------------- */
 
 static wal_target lsm_target(lsm_wal *w)
 {
     return (wal_target){.file = w->file, .id = w->start, .at = w->size, .log = w};
 }
 
-/* REQUIRES: write_lock held. */
-static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint64_t room,
-                             wal_target *t)
+/* Step 4: room for the group (g->bytes of log, g->room bytes of memtable)
+ * in the last log and mem, after a switch if they are full; *t is where
+ * the group goes.  Refused if the database failed, or a background failure
+ * waits to be reported.  REQUIRES: write_lock held. */
+static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
 {
-    (void)bytes;
-    kv_db *db = owner;
+    const char *call = g->first->call;
     int rc = lsm_refuse_if_failed(db, call);
     if (rc == KV_OK)
         rc = lsm_take_bg_error(db, call);
@@ -182,7 +184,7 @@ static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint
      * not known here, but it is at most `room` (every op reserves more
      * than a byte): refusing on that is safe, and early by a few hundred
      * numbers out of 2^56. */
-    if (room > IKEY_MAX_SEQ - db->next_seq)
+    if (g->room > IKEY_MAX_SEQ - db->next_seq)
         return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are nearly used up (the "
                         "next is %" PRIu64 ", the last %" PRIu64 "); copy the data to a new "
                         "database", call, db->dir.path, db->next_seq, IKEY_MAX_SEQ - 1);
@@ -191,64 +193,79 @@ static int lsm_write_prepare(void *owner, const char *call, uint64_t bytes, uint
      * would take the memtable past its size. */
     lsm_wal *cur = db->wals[db->nwals - 1];
     size_t usage = memtable_memory_usage(db->mem), limit = db->memtable_limit;
-    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)room) > limit - usage;
+    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)g->room) > limit - usage;
     if (cur->sealed || (memtable_entries(db->mem) > 0 && full))
         rc = lsm_switch(db, call);
-    if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)room)) != KV_OK)
+    if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)g->room)) != KV_OK)
         kv_error_append(" (%s: nothing was written)", call);
     if (rc == KV_OK)
         *t = lsm_target(db->wals[db->nwals - 1]);
     return rc;
 }
 
-/* REQUIRES: write_lock held. */
-static void lsm_write_stamp(void *ctx)
+/* Step 5's numbering: each record gets its first op's sequence number,
+ * written into its bytes before the queue frames them.
+ * REQUIRES: write_lock held. */
+static void lsm_number(kv_db *db, const wal_group *g)
 {
-    lsm_write_req *w = ctx;
-    w->seq = w->db->next_seq;
-    w->db->next_seq += w->n;
-    lsm_wal_record_stamp(w->rec, w->len, w->seq);
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        lsm_writer *w = e->ctx;
+        w->seq = db->next_seq;
+        db->next_seq += w->n;
+        lsm_wal_record_stamp(w->rec, e->len, w->seq);
+    }
 }
 
-/* D1: the record is in the log; its ops go into mem, then become visible.
- * REQUIRES: write_lock held; prepare reserved the room. */
-static void lsm_write_apply(void *ctx, const wal_place *p)
+/* Step 6 (D1): the group is in the log; its ops go into mem, then become
+ * visible.  REQUIRES: write_lock held; lsm_make_room reserved the room. */
+static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
 {
-    lsm_write_req *w = ctx;
-    kv_db *db = w->db;
-    uint64_t deletes = 0;
-    for (size_t i = 0; i < w->n; i++) {
-        const batch_op *op = &w->ops[i];
-        deletes += (uint64_t)op->is_delete;
-        /* Cannot fail: the room was reserved (arena.h, invariant 5). */
-        (void)memtable_add(db->mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
-                           op->key, op->klen, op->val, op->vlen);
+    uint64_t deletes = 0, ops = 0, batches = 0;
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        lsm_writer *w = e->ctx;
+        for (size_t i = 0; i < w->n; i++) {
+            const batch_op *op = &w->ops[i];
+            deletes += (uint64_t)op->is_delete;
+            /* Cannot fail: the room was reserved (arena.h, invariant 5). */
+            (void)memtable_add(db->mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
+                               op->key, op->klen, op->val, op->vlen);
+        }
+        if (db->mem_lo == 0)
+            db->mem_lo = w->seq;
+        ops += w->n;
+        batches += w->n > 1;
+        log->size = e->end;
+        log->records++;
     }
-    if (db->mem_lo == 0)
-        db->mem_lo = w->seq;
-    lsm_wal *log = p->target->log;
-    log->size = p->end;
-    log->records++;
     if (!db->opt.sync) /* with sync, the queue has synced it already */
         lsm_wal_write_behind(log);
-    atomic_store_explicit(&db->last_seq, w->seq + w->n - 1, memory_order_release);
-    __atomic_add_fetch(&db->puts, w->n - deletes, __ATOMIC_RELAXED);
+    lsm_writer *last = g->last->ctx;
+    atomic_store_explicit(&db->last_seq, last->seq + last->n - 1, memory_order_release);
+    __atomic_add_fetch(&db->puts, ops - deletes, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->deletes, deletes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->batches, w->n > 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&db->batches, batches, __ATOMIC_RELAXED);
 }
 
-/* The queue's check (wal_request.check): the writer's condition, run with
- * every earlier record in the memtable.  REQUIRES: write_lock held. */
-static int lsm_write_check(void *ctx)
+/* Steps 3 to 6, the leader's, for the group g (its own record first);
+ * check (NULL: none) is its condition.  KV_OK or the group's error.
+ * REQUIRES: write_lock not held. */
+static int lsm_lead(kv_db *db, wal_group *g, txn_check_fn check, void *check_ctx)
 {
-    lsm_write_req *w = ctx;
-    return w->check(w->check_ctx);
-}
-
-/* REQUIRES: write_lock held. */
-static void lsm_write_failed(void *owner)
-{
-    lsm_set_failed(owner, kv_errmsg());
+    pthread_mutex_lock(&db->write_lock);
+    int rc = check != NULL ? check(check_ctx) : KV_OK;
+    wal_target t;
+    if (rc == KV_OK)
+        rc = lsm_make_room(db, g, &t);
+    if (rc == KV_OK) {
+        lsm_number(db, g);
+        rc = wal_queue_append(db->q, g, &t);  /* the commit point */
+    }
+    if (rc == KV_OK)
+        lsm_apply(db, g, t.log);
+    else if (wal_queue_failed(db->q))
+        lsm_set_failed(db, kv_errmsg());
+    pthread_mutex_unlock(&db->write_lock);
+    return rc;
 }
 
 /* ---- writes -------------------------------------------------------------------- */
@@ -258,10 +275,10 @@ static void lsm_write_failed(void *owner)
 static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
                      txn_check_fn check, void *check_ctx)
 {
-    int rc = table_set_admit(db->tables, call);
+    int rc = table_set_admit(db->tables, call);                 /* 1 */
     if (rc != KV_OK)
         return rc;
-    uint8_t stack[LSM_WRITE_STACK_BYTES];
+    uint8_t stack[LSM_WRITE_STACK_BYTES];                       /* 2 */
     uint64_t len = lsm_wal_record_size(ops, n), room = 0;
     uint8_t *rec = len <= sizeof stack ? stack : malloc((size_t)len);
     if (rec == NULL)
@@ -270,12 +287,15 @@ static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
     lsm_wal_record_encode(rec, ops, n);
     for (size_t i = 0; i < n; i++)
         room += memtable_entry_max(ops[i].klen, ops[i].is_delete ? 0 : ops[i].vlen);
-    lsm_write_req w = {.db = db, .ops = ops, .n = n, .rec = rec, .len = (size_t)len,
-                       .check = check, .check_ctx = check_ctx};
-    wal_request r = {.call = call, .payload = rec, .len = (size_t)len, .room = room,
-                     .stamp = lsm_write_stamp, .apply = lsm_write_apply, .ctx = &w,
-                     .check = check != NULL ? lsm_write_check : NULL};
-    rc = wal_queue_write(db->q, &r);
+    lsm_writer w = {.ops = ops, .n = n, .rec = rec};
+    w.e = (wal_entry){.call = call, .payload = rec, .len = (size_t)len, .room = room,
+                      .alone = check != NULL, .ctx = &w};
+    wal_group g;
+    if (wal_queue_join(db->q, &w.e, &g)) {
+        rc = lsm_lead(db, &g, check, check_ctx);                /* 3 to 6 */
+        wal_queue_finish(db->q, &g, rc);                        /* 7 */
+    }
+    rc = w.e.status;
     if (rec != stack)
         free(rec);
     return rc;
@@ -345,10 +365,7 @@ int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_
 
 int lsm_write_open(kv_db *db, int sync_dir)
 {
-    wal_queue_config c = {.dir = db->dir.path, .sync = db->opt.sync,
-                          .write_lock = &db->write_lock, .owner = db,
-                          .prepare = lsm_write_prepare, .failed = lsm_write_failed};
-    int rc = wal_queue_new(&c, &db->q);
+    int rc = wal_queue_new(db->dir.path, db->opt.sync, &db->q);
     /* The log as recovered is synced, so that what recovery cut off stays
      * cut off, and the first group's sync marker can vouch for all of it. */
     lsm_wal *cur = db->wals[db->nwals - 1];
@@ -359,6 +376,8 @@ int lsm_write_open(kv_db *db, int sync_dir)
     /* Files recovery removed, cut or made stay so. */
     if (rc == KV_OK && sync_dir)
         rc = wal_queue_sync_dir(db->q, "kv_open");
+    if (rc != KV_OK && db->q != NULL && wal_queue_failed(db->q))
+        lsm_set_failed(db, kv_errmsg());
     return rc;
 }
 

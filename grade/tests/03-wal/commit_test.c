@@ -1,8 +1,8 @@
 /*
- * commit_test.c: exercise commit, wal_queue_commit
- * (stages/03-wal/wal_queue.c): a group appended with one write, synced
- * once, then applied in order; a sync marker ahead of the first group
- * after a sync; failures undone or made final.
+ * commit_test.c: exercise commit, wal_queue_append
+ * (stages/03-wal/wal_queue.c): a group appended with one write and synced
+ * once, before its owner applies it; a sync marker ahead of the first
+ * group after a sync; failures undone or made final.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@ static int write_one(ex_owner *o, uint32_t id)
 {
     ex_write w;
     ex_write_init(&w, o, id);
-    return wal_queue_write(o->q, &w.r);
+    return ex_write_run(&w);
 }
 
 static void commit_appends_syncs_then_applies(void)
@@ -120,6 +120,8 @@ static void commit_failed_fsync_is_final(void)
     io_fault_plan fail = {.kinds = IO_FAULT_SYNC, .fail_at = 1};
     io_fault_install(&fail);
     EX_CHECK(write_one(&o, 2) != KV_OK, "a write whose fsync fails is reported");
+    EX_CHECK(wal_queue_failed(o.q), "after a failed fsync, wal_queue_failed says the failure "
+             "is final, so that the owner refuses writes too");
     EX_CHECK(o.napplied == 1, "a record whose fsync failed is not applied: it may not be on "
              "disk, so readers must not see it");
     io_fault_install(&none);
@@ -127,9 +129,7 @@ static void commit_failed_fsync_is_final(void)
     EX_CHECK(rc != KV_OK,
              "a failed fsync is final: a retried fsync can report success for pages the "
              "kernel already dropped, so every later write fails until a reopen (got %d)", rc);
-    EX_CHECK(o.failed_calls == 1, "the owner hears of it once, through its failed hook (got %d)",
-             o.failed_calls);
-    EX_CHECK(wal_queue_failed(o.q), "wal_queue_failed says so");
+    EX_CHECK(wal_queue_failed(o.q), "wal_queue_failed still says so");
     io_fault_uninstall();
     ex_owner_close(&o);
 }

@@ -10,35 +10,53 @@
 #include "exercise.h"
 #include "kv.h"
 
-static int owner_prepare(void *p, const char *call, uint64_t bytes, uint64_t room, wal_target *t)
+/* The owner's room: refuses its fail_prepare-th group.  REQUIRES: o->lock. */
+static int owner_make_room(ex_owner *o, const wal_group *g, wal_target *t)
 {
-    (void)bytes;
-    (void)room;
-    ex_owner *o = p;
-    if (++o->prepares == o->fail_prepare) {
-        return kv_error(KV_ERR_IO, "%s: the owner refused this group (a test's failure)", call);
-    }
+    if (++o->prepares == o->fail_prepare)
+        return kv_error(KV_ERR_IO, "%s: the owner refused this group (a test's failure)",
+                        g->first->call);
     *t = (wal_target){.file = o->log, .id = 1, .at = o->size};
     return KV_OK;
 }
 
-static void owner_failed(void *p) { ((ex_owner *)p)->failed_calls++; }
-
-static void write_apply(void *ctx, const wal_place *place)
+/* Each record of an appended group, in queue order.  REQUIRES: o->lock. */
+static void owner_apply(ex_owner *o, const wal_group *g)
 {
-    ex_write *w = ctx;
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        ex_write *w = e->ctx;
+        if (pthread_mutex_trylock(&o->lock) == 0) { /* it must be held by the leader */
+            o->applied_locked++;
+            pthread_mutex_unlock(&o->lock);
+        }
+        if (o->napplied < EX_OWNER_MAX) {
+            o->applied[o->napplied] = coding_get_u32(w->payload + 1);
+            o->applied_end[o->napplied] = e->end;
+        }
+        o->napplied++;
+        o->size = e->end;
+        w->applied = 1;
+    }
+}
+
+int ex_write_run(ex_write *w)
+{
     ex_owner *o = w->o;
-    if (pthread_mutex_trylock(&o->lock) == 0) { /* it must be held by the leader */
-        o->applied_locked++;
+    wal_group g;
+    if (wal_queue_join(o->q, &w->e, &g)) {
+        pthread_mutex_lock(&o->lock);
+        wal_target t;
+        int rc = owner_make_room(o, &g, &t);
+        if (rc == KV_OK)
+            rc = wal_queue_append(o->q, &g, &t);
+        if (rc == KV_OK)
+            owner_apply(o, &g);
+        else
+            o->failed_calls += wal_queue_failed(o->q);
         pthread_mutex_unlock(&o->lock);
+        wal_queue_finish(o->q, &g, rc);
     }
-    if (o->napplied < EX_OWNER_MAX) {
-        o->applied[o->napplied] = coding_get_u32(w->payload + 1);
-        o->applied_end[o->napplied] = place->end;
-    }
-    o->napplied++;
-    o->size = place->end;
-    w->applied = 1;
+    return w->e.status;
 }
 
 void ex_owner_init(ex_owner *o, int sync)
@@ -48,9 +66,7 @@ void ex_owner_init(ex_owner *o, int sync)
     o->dir = harness_tmpdir();
     int rc = io_open(harness_join(o->dir, "1.log"), IO_WRITE | IO_CREATE | IO_TRUNC, &o->log);
     EX_CHECK(rc == KV_OK, "cannot create the test's log");
-    wal_queue_config c = {.dir = o->dir, .sync = sync, .write_lock = &o->lock, .owner = o,
-                          .prepare = owner_prepare, .failed = owner_failed};
-    EX_CHECK(wal_queue_new(&c, &o->q) == KV_OK, "wal_queue_new");
+    EX_CHECK(wal_queue_new(o->dir, sync, &o->q) == KV_OK, "wal_queue_new");
 }
 
 void ex_write_init(ex_write *w, ex_owner *o, uint32_t id)
@@ -59,8 +75,8 @@ void ex_write_init(ex_write *w, ex_owner *o, uint32_t id)
     w->o = o;
     w->payload[0] = 'R';
     coding_put_u32(w->payload + 1, id);
-    w->r = (wal_request){.call = "test_write", .payload = w->payload, .len = 5, .room = 1,
-                         .apply = write_apply, .ctx = w};
+    w->e = (wal_entry){.call = "test_write", .payload = w->payload, .len = 5, .room = 1,
+                       .ctx = w};
 }
 
 int ex_owner_close(ex_owner *o)

@@ -1,7 +1,9 @@
 /*
  * ex_owner.h: an owner of a group-commit queue (wal_queue.h) for the
  * tests: one log file, records that carry a number, and a record of the
- * order in which they were applied.
+ * order in which they were applied.  Its write (ex_write_run) follows the
+ * steps of wal_queue.h, as stages 03 and 04 do: join; as the leader, under
+ * the write lock, make room, append, apply each record; finish.
  */
 #ifndef KV_GRADE_EX_OWNER_H
 #define KV_GRADE_EX_OWNER_H
@@ -19,8 +21,8 @@ typedef struct ex_owner {
     const char *dir;
     io_file *log;
     uint64_t size;
-    int fail_prepare;           /* prepare refuses its call number fail_prepare (1-based) */
-    int failed_calls;
+    int fail_prepare;           /* making room refuses its call number fail_prepare (1-based) */
+    int failed_calls;           /* appends that failed for good (wal_queue_failed) */
     int applied_locked;         /* apply ran without the write lock: counted */
     uint64_t synced_before_apply_violations;
     int napplied;
@@ -32,15 +34,17 @@ typedef struct ex_owner {
 
 /* One write: 'R' then a 4-byte number. */
 typedef struct ex_write {
+    wal_entry e;
     ex_owner *o;
     uint8_t payload[8];
-    wal_request r;
     int applied;
 } ex_write;
 
 void ex_owner_init(ex_owner *o, int sync);
 /* Fills w for number `id` of owner o. */
 void ex_write_init(ex_write *w, ex_owner *o, uint32_t id);
+/* Writes w through the queue: KV_OK once it was applied, or the error. */
+int  ex_write_run(ex_write *w);
 int ex_owner_close(ex_owner *o);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * group_commit_test.c: exercise group_commit, wal_queue_write and
- * wal_queue_lead (stages/03-wal/wal_queue.c): writers queue up, and the
+ * group_commit_test.c: exercise group_commit, wal_queue_join and
+ * wal_queue_finish (stages/03-wal/wal_queue.c): writers queue up, and the
  * one at the head leads a group: one append and one fsync for every
  * record of the group, applied in queue order before anyone returns.
  */
@@ -23,13 +23,13 @@ static void group_commit_a_lone_writer(void)
         ex_write w;
         ex_write_init(&w, &o, i);
         harness_context("one writer, no contention: write %u", i);
-        int rc = wal_queue_write(o.q, &w.r);
+        int rc = ex_write_run(&w);
         EX_CHECK(rc == KV_OK, "a lone writer's write returns KV_OK (got %d: %s)", rc, kv_errmsg());
-        EX_CHECK(w.applied, "wal_queue_write returns only after the record was applied");
+        EX_CHECK(w.applied, "a writer's wal_queue_join returns only after its group was applied and finished");
     }
     EX_CHECK(o.napplied == 5, "5 records applied (got %d)", o.napplied);
     EX_CHECK(o.applied_locked == 0, "apply runs under the owner's write lock, which the "
-             "leader holds from prepare to the last apply");
+             "leader holds from making room to the last apply");
     wal_queue_stats st;
     wal_queue_stats_get(o.q, &st);
     EX_CHECK(st.records == 5 && st.groups == 5, "a lone writer leads a group of one: 5 groups "
@@ -50,7 +50,7 @@ static void *writer(void *p)
     for (uint32_t i = 0; i < a->count; i++) {
         ex_write w;
         ex_write_init(&w, a->o, a->first + i);
-        if (wal_queue_write(a->o->q, &w.r) != KV_OK || !w.applied)
+        if (ex_write_run(&w) != KV_OK || !w.applied)
             a->errors++;
     }
     return NULL;
@@ -109,7 +109,7 @@ static void *failing_writer(void *p)
     __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     ex_write w;
     ex_write_init(&w, a->o, a->first);
-    int rc = wal_queue_write(a->o->q, &w.r);
+    int rc = ex_write_run(&w);
     if (rc != KV_OK && strstr(kv_errmsg(), "refused this group") != NULL)
         a->errors = 1; /* the group's error, with its message, in this thread */
     else if (rc != KV_OK)
@@ -157,7 +157,7 @@ static void group_commit_a_failed_group_fails_every_member(void)
              o.napplied);
     ex_write after;
     ex_write_init(&after, &o, 99);
-    EX_CHECK(wal_queue_write(o.q, &after.r) == KV_OK,
+    EX_CHECK(ex_write_run(&after) == KV_OK,
              "a refused group fails that group only: the next write succeeds");
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }

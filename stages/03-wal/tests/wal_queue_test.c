@@ -1,7 +1,8 @@
 /*
  * wal_queue_test.c: the group-commit queue (wal_queue.h) on its own, with
- * an owner that is just a log file, as stage 04 will use it: records are
- * applied in the order they are in the log, stamps come in that order too,
+ * an owner that is just a log file, whose write follows the steps of
+ * wal_queue.h as stage 04's does: records are applied in the order they
+ * are in the log, numbers (stamps) come in that order too,
  * sync markers name what was synced, the directory is synced before the
  * first synced write into each log, a failed fsync is final, and what is
  * not an fsync (a directory that cannot be opened, an append cut off, no
@@ -36,8 +37,8 @@ typedef struct owner {
     io_file *logs[OWNER_MAX_LOGS];
     uint64_t nlogs;             /* the current log is logs[nlogs - 1], id nlogs */
     uint64_t size;              /* its size as the owner knows it */
-    int roll_next;              /* prepare starts a new log first */
-    int failed_calls;           /* the failed hook */
+    int roll_next;              /* making room starts a new log first */
+    int failed_calls;           /* appends whose failure the queue called final */
     int bad_places;             /* apply saw an empty place (threads never CHECK) */
     uint64_t next_stamp;
     size_t napplied;
@@ -47,6 +48,7 @@ typedef struct owner {
 
 /* One write: 'R', an 8-byte stamp, then text. */
 typedef struct write_ctx {
+    wal_entry e;
     owner *o;
     uint8_t payload[32];
     size_t len;
@@ -75,13 +77,9 @@ static wal_target owner_target(owner *o)
     return (wal_target){.file = o->logs[o->nlogs - 1], .id = o->nlogs, .at = o->size};
 }
 
-static int owner_prepare(void *p, const char *call, uint64_t bytes, uint64_t room,
-                         wal_target *t)
+/* The owner's room: a new log first if asked to.  REQUIRES: its lock. */
+static int owner_make_room(owner *o, wal_target *t)
 {
-    (void)call;
-    (void)bytes;
-    (void)room;
-    owner *o = p;
     if (o->roll_next) {
         o->roll_next = 0;
         int rc = owner_new_log(o);
@@ -92,29 +90,35 @@ static int owner_prepare(void *p, const char *call, uint64_t bytes, uint64_t roo
     return KV_OK;
 }
 
-static void owner_failed(void *p)
+/* The leader's steps: room, numbers, the append, then each record applied
+ * in queue order.  REQUIRES: the owner's lock. */
+static int owner_lead(owner *o, wal_queue *q, wal_group *g)
 {
-    ((owner *)p)->failed_calls++;
-}
-
-static void write_stamp(void *ctx)
-{
-    write_ctx *w = ctx;
-    coding_put_u64(w->payload + 1, w->o->next_stamp++);
-}
-
-static void write_apply(void *ctx, const wal_place *place)
-{
-    write_ctx *w = ctx;
-    owner *o = w->o;
-    o->bad_places += place->start >= place->end;
-    if (o->napplied < OWNER_MAX_RECORDS) {
-        o->applied_stamp[o->napplied] = coding_get_u64(w->payload + 1);
-        o->applied_log[o->napplied] = place->target->id;
-        o->applied_end[o->napplied] = place->end;
+    wal_target t;
+    int rc = owner_make_room(o, &t);
+    if (rc != KV_OK)
+        return rc;
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        write_ctx *w = e->ctx;
+        coding_put_u64(w->payload + 1, o->next_stamp++);
     }
-    o->napplied++;
-    o->size = place->end;
+    rc = wal_queue_append(q, g, &t);
+    if (rc != KV_OK) {
+        o->failed_calls += wal_queue_failed(q);
+        return rc;
+    }
+    for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
+        write_ctx *w = e->ctx;
+        o->bad_places += e->start >= e->end;
+        if (o->napplied < OWNER_MAX_RECORDS) {
+            o->applied_stamp[o->napplied] = coding_get_u64(w->payload + 1);
+            o->applied_log[o->napplied] = t.id;
+            o->applied_end[o->napplied] = e->end;
+        }
+        o->napplied++;
+        o->size = e->end;
+    }
+    return KV_OK;
 }
 
 static void owner_init(owner *o)
@@ -127,10 +131,8 @@ static void owner_init(owner *o)
 
 static wal_queue *owner_queue(owner *o, int sync)
 {
-    wal_queue_config c = {.dir = o->dir, .sync = sync, .write_lock = &o->lock, .owner = o,
-                          .prepare = owner_prepare, .failed = owner_failed};
     wal_queue *q = NULL;
-    CHECK_KV(wal_queue_new(&c, &q), KV_OK);
+    CHECK_KV(wal_queue_new(o->dir, sync, &q), KV_OK);
     return q;
 }
 
@@ -151,9 +153,16 @@ static int queue_put(wal_queue *q, owner *o, const char *text)
     size_t n = strlen(text);
     memcpy(w.payload + 9, text, n);
     w.len = 9 + n;
-    wal_request r = {.call = "test", .payload = w.payload, .len = w.len, .room = 1,
-                     .stamp = write_stamp, .apply = write_apply, .ctx = &w};
-    return wal_queue_write(q, &r);
+    w.e = (wal_entry){.call = "test", .payload = w.payload, .len = w.len, .room = 1,
+                      .ctx = &w};
+    wal_group g;
+    if (wal_queue_join(q, &w.e, &g)) {
+        pthread_mutex_lock(&o->lock);
+        int rc = owner_lead(o, q, &g);
+        pthread_mutex_unlock(&o->lock);
+        wal_queue_finish(q, &g, rc);
+    }
+    return w.e.status;
 }
 
 static wal_queue_stats queue_stats(wal_queue *q)
@@ -343,7 +352,7 @@ static void queue_without_sync_syncs_only_at_close(void)
 /* ---- failures ------------------------------------------------------------ */
 
 /* The plan goes in before the log is opened: a file keeps its backend. */
-static void queue_failed_fsync_is_final_and_tells_the_owner(void)
+static void queue_failed_fsync_is_final_and_says_so(void)
 {
     io_fault_plan plan = {.kinds = IO_FAULT_SYNC, .fail_at = 2}; /* 1: the directory */
     io_fault_install(&plan);
@@ -466,7 +475,7 @@ static const harness_test wal_queue_tests[] = {
     HARNESS_TEST(queue_applies_each_record_in_log_order_from_many_writers),
     HARNESS_TEST(queue_syncs_the_directory_before_the_first_synced_write_into_each_log),
     HARNESS_TEST(queue_without_sync_syncs_only_at_close),
-    HARNESS_TEST(queue_failed_fsync_is_final_and_tells_the_owner),
+    HARNESS_TEST(queue_failed_fsync_is_final_and_says_so),
     HARNESS_TEST(queue_directory_it_cannot_open_fails_one_write_only),
     HARNESS_TEST(queue_failed_append_is_cut_off_and_not_final),
     HARNESS_TEST(queue_append_that_cannot_be_cut_off_is_final),
