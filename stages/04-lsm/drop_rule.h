@@ -9,21 +9,21 @@
  *       could see this one sees that one instead;
  *   C2. it is a tombstone at or below s, and nothing older of its key lies
  *       below what the merge writes: for every reader the key is absent
- *       either way.  The caller says whether that holds (stage 04's
- *       kv_compact merges every table: always; stage 06 asks the levels
- *       below the output: compaction_is_base_level_for_key).
+ *       either way.  The caller says whether that holds (the merge asks its
+ *       job, table_job_base_for_key: stage 04's kv_compact merges every
+ *       table, always; stage 06 asks the levels below the output).
  * Versions above s are all kept: a snapshot between them may need any of
  * them.  LevelDB's DoCompactionWork applies the same two rules
  * (db/db_impl.cc).
  *
  * The rule is given as "from which s on may this entry go", drop_rule_next,
- * so that it answers two questions the same way: a compaction, which knows
- * s, drops the entries whose answer is at or below it (stage 04's
- * lsm_compact.c, stage 06's level_compact.c); and a table being written,
- * which counts how many of its entries a newer version of their key in the
- * same table hides, and from which s on they may all go (stage 06's
- * level_out.c: a table full of them is rewritten once the oldest snapshot
- * gets there, compaction_pick_garbage).
+ * so that it answers two questions the same way: a merge, which knows s,
+ * drops the entries whose answer is at or below it (the engine's merge,
+ * lsm_compact.c, the one every table set's jobs run); and a table being
+ * written, which counts how many of its entries a newer version of their
+ * key in the same table hides, and from which s on they may all go
+ * (lsm_out.c; stage 06's manifest keeps the count: a table full of them is
+ * rewritten once the oldest snapshot gets there, compaction_pick_garbage).
  */
 #ifndef KV_DROP_RULE_H
 #define KV_DROP_RULE_H

@@ -1,40 +1,31 @@
 /*
  * lsm_bg.c: the background thread, which keeps the write path free of
  * disk work.  It does, whatever there is to do, in this order:
- *   1. the flush of the frozen memtable (imm) to tables: a writer that
- *      fills mem again waits for it, so it always comes first;
- *   2. the table set's own work (table_set_work: nothing in stage 04; a
- *      compaction in stage 06);
- * and after either, when a minute has passed since the last save, it
- * saves the totals (lsm_totals.c);
- * then sleeps until a writer freezes a memtable, or the oldest snapshot
- * moves past what the table set waits for (bg_work: lsm_snapshot.c).
- * After each job it wakes whoever waits for one (bg_done).
+ *   1. the flush of the frozen memtable (imm) to a table (lsm_flush.c): a
+ *      writer that fills mem again waits for it, so it always comes first;
+ *   2. kv_compact's request: every step the table set gives for it
+ *      (lsm_compact_manual), and kv_compact hears how it went;
+ *   3. the job the table set wants done, if any (table_set_pick: nothing
+ *      in stage 04; a compaction in stage 06), run by lsm_compact_run;
+ * after each, the files no version holds any more are removed
+ * (lsm_collect), and, when a minute has passed since the last save, the
+ * totals saved (lsm_totals.c); then it sleeps until a writer freezes a
+ * memtable, kv_compact asks, or the oldest snapshot moves past what the
+ * table set waits for (bg_work: lsm_snapshot.c).  After each job it wakes
+ * whoever waits for one (bg_done).
  *
- * The flush protocol, step by step (docs/04-lsm.md walks through a crash
- * at each step):
- *   1. a writer that finds mem full freezes it: mem becomes imm, holding
- *      the writes lo..hi; the log that took them is synced and sealed, and
- *      a new log and a new mem take the writes from hi + 1 on (lsm_write.c,
- *      lsm_switch); the thread is woken;
- *   2. the thread writes imm to tables and makes them durable, then, under
- *      write_lock, installs them and drops imm from the view: readers find
- *      those writes in the tables (table_set_flush);
- *   3. it deletes the logs whose writes are all at or below hi;
- *   4. it wakes writers waiting for imm to go (a second mem filled up
- *      meanwhile: the only time a writer waits for the disk without sync).
- * A failed flush (an I/O error, no memory) keeps imm, and its log, as
- * they are.  The next call that can report it does (a write, which then
- * writes nothing; kv_compact; kv_close); the flush is retried by the next
- * call that waits for imm (a writer that needs room, kv_compact), so a
- * disk that keeps failing fails writes instead of hanging them, and the
- * retry's I/O happens inside a call that can report its failure.  Nothing
- * of the flush runs under write_lock but the install and steps 3 and 4.
+ * Failures: a job that fails before its change is durable (a full disk,
+ * no file descriptor left, no memory) changed nothing: its outputs are
+ * removed, it is reported once (the next write, or kv_close), and tried
+ * again after a pause that doubles with each failure in a row (from
+ * BG_RETRY_FIRST_US to BG_RETRY_MAX_US), or after the next flush,
+ * whichever comes first.  Meanwhile writes go on, held back only by
+ * admission (lsm_admit.c).  Only a failure that leaves the database's
+ * state unknown stops writes until reopen (D4 of lsm_db.h).
  *
  * Built with KV_BG_INLINE (a browser runs no threads), there is no thread:
  * lsm_bg_wake does the same jobs, in the same order, on the thread that
- * froze the memtable, before its write goes on.  A first reading may skip
- * those lines.
+ * woke it, before its call goes on.  A first reading may skip those lines.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,71 +34,85 @@
 #include "error.h"
 #include "lsm_db.h"
 
-/* Step 3: the logs, all but the last, whose writes are all at or below
- * hi, from the list and from the directory (no directory sync: a log that
- * comes back is removed at open, unread, lsm_files.h F3).
- * REQUIRES: write_lock held. */
-static void lsm_wals_drop_covered(kv_db *db, uint64_t hi)
+#define BG_RETRY_FIRST_US 100000u       /* 0.1 s */
+#define BG_RETRY_MAX_US 10000000u       /* 10 s */
+
+/* A background job that failed and changed nothing durable: said once,
+ * tried again later.  REQUIRES: write_lock held. */
+static void lsm_bg_failed(kv_db *db, int rc)
 {
-    size_t k = 0;
-    while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
-        uint64_t start = db->wals[k]->start;
-        lsm_wal_free(db->wals[k]);
-        int rc = lsm_wal_remove(db->dir.path, start);
-        if (rc == KV_OK)
-            __atomic_add_fetch(&db->wals_removed, 1, __ATOMIC_RELAXED);
-        else
-            lsm_set_bg_error(db, rc); /* harmless (F3), but said */
-        k++;
-    }
-    memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
-    db->nwals -= k;
+    lsm_count(&db->stats, LSM_COMPACT_FAILURES, 1);
+    if (db->backoff_us == 0)
+        db->backoff_us = BG_RETRY_FIRST_US;
+    db->retry_us = lsm_now_us() + db->backoff_us;
+    kv_error_append(" (a background compaction; nothing of it was kept, and it is tried "
+                    "again in %.1f s)", (double)db->backoff_us / 1e6);
+    if (db->backoff_us < BG_RETRY_MAX_US)
+        db->backoff_us *= 2;
+    lsm_set_bg_error(db, rc);
 }
 
-int lsm_flush_imm(kv_db *db)
+/* Step 3: the table set's own job, if it has one.  1 if it did one.
+ * REQUIRES: write_lock held (released while working). */
+static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
 {
-    memtable *m = db->imm;
-    uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us();
-    memtable_ref(m);
-    pthread_mutex_unlock(&db->write_lock);
-    table_meta meta = {0};
-    int rc = table_set_flush(db->tables, m, lo, hi, &meta);
-    memtable_unref(m);
-    pthread_mutex_lock(&db->write_lock);
+    if (db->retry_us != 0 && lsm_now_us() < db->retry_us) {
+        *wake_us = db->retry_us;
+        return 0;
+    }
+    table_ask ask = {.kind = TABLE_ASK_BACKGROUND};
+    table_job *job = NULL;
+    uint64_t wake_seq = 0;
+    int rc;
+    do {
+        ask.oldest = lsm_oldest_snapshot(db);
+        rc = table_set_pick(db->tables, &ask, &job, &wake_seq);
+        atomic_store_explicit(&db->bg_wake_seq, wake_seq, memory_order_seq_cst);
+        /* A snapshot freed between the pick and the store saw no number
+         * to wake the thread for: look again rather than sleep on it. */
+    } while (rc == KV_OK && job == NULL && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq);
+    if (rc == KV_OK && job == NULL)
+        return 0;
+    int garbage = job != NULL && job->garbage;
+    if (rc == KV_OK)
+        rc = lsm_compact_run(db, job);
     if (rc == KV_OK) {
-        lsm_wals_drop_covered(db, hi);
-        __atomic_add_fetch(&db->flushes, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&db->flush_bytes, meta.file_bytes, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&db->flush_entries, meta.entries, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&db->flush_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
-    } else {
-        db->flush_failed = 1;
-        lsm_set_bg_error(db, rc);
-        __atomic_add_fetch(&db->flush_failures, 1, __ATOMIC_RELAXED);
+        lsm_count(&db->stats, LSM_GARBAGE_MERGES, (uint64_t)garbage);
+        db->backoff_us = 0;
+        db->retry_us = 0;
+    } else if (!db->failed) {
+        lsm_bg_failed(db, rc);
     }
-    pthread_cond_broadcast(&db->bg_done);
-    return rc;
+    return 1;
 }
 
-/* One job, if there is one: 1 if it did one; *wake_us as table_set_work
- * says.  REQUIRES: write_lock held (released while working). */
+/* One job, if there is one: 1 if it did one; *wake_us, if not 0: the time
+ * to look again even if no one wakes the thread.  REQUIRES: write_lock
+ * held (released while working). */
 static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
 {
     *wake_us = 0;
-    if (db->imm != NULL && !db->flush_failed && !db->failed) {
-        lsm_flush_imm(db);
-        lsm_totals_tick(db);
-        return 1;
-    }
     int worked = 0;
-    uint64_t wake_seq = 0;
-    table_set_work(db->tables, &worked, wake_us, &wake_seq);
-    atomic_store_explicit(&db->bg_wake_seq, wake_seq, memory_order_release);
-    if (worked) {
-        pthread_cond_broadcast(&db->bg_done);
-        lsm_totals_tick(db);
+    if (db->imm != NULL && !db->flush_failed && !db->failed) {          /* 1 */
+        lsm_flush_imm(db, 0);
+        worked = 1;
+    } else if (db->compact_asked && !db->compact_done && !db->failed) { /* 2 */
+        int rc = lsm_compact_manual(db);
+        db->compact_rc = rc;
+        if (rc != KV_OK)
+            snprintf(db->compact_why, sizeof db->compact_why, "%s", kv_errmsg());
+        worked = 2;
+    } else if (!db->failed) {                                           /* 3 */
+        worked = lsm_bg_set_job(db, wake_us);
     }
-    return worked;
+    if (!worked)
+        return 0;
+    lsm_collect(db);
+    if (worked == 2)
+        db->compact_done = 1; /* its inputs removed (or the failure kept) */
+    pthread_cond_broadcast(&db->bg_done);
+    lsm_totals_tick(db);
+    return 1;
 }
 
 #ifdef KV_BG_INLINE

@@ -3,7 +3,13 @@
  * (memtable.h) protected by a write-ahead log (lsm_wal.h), older ones in
  * tables (table_set.h), read through merging iterators.  Stage 04 wrote
  * it; stages 05 and 06 link it unchanged, 05 with another table format
- * (table.h), 06 with another table set (levels and a manifest).
+ * (table.h), 06 with another table set (levels and a manifest).  The
+ * engine does all the work: it writes every table (lsm_flush.c), runs
+ * every merge (lsm_compact.c) and every wait (lsm_admit.c), counts
+ * (lsm_stats.h) and keeps its failures; the table set only answers what
+ * to do and makes a change durable.  This header is the engine's own:
+ * no later stage's file includes it (stage 07 reads the engine through
+ * lsm_sources.h).
  *
  * The parts, and who owns what:
  *   mem      the memtable that takes writes.  Only the group-commit leader
@@ -11,8 +17,8 @@
  *   imm      the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
  *            `imm` is still being flushed waits (kv_stats: session.write.stalls).
- *   tables   the table set (table_set.h): its current version is the
- *            tables a reader sees.
+ *   tables   the table set (table_set.h), and `current`, the version of
+ *            its tables it applied last: the tables a new view reads.
  *   wals     the logs not yet in tables, oldest first; the last takes writes.
  *   view     what a reader takes: {mem, imm, a version of the tables} with
  *            a reference on each, published as one pointer.  A reader
@@ -32,12 +38,12 @@
  * Locks, always taken in this order (an arrow: may be taken while holding):
  *   compact_lock -> write_lock -> view_lock,  snap_lock (alone)
  *   compact_lock  one kv_compact at a time.
- *   write_lock    the queue's write lock (wal_queue.h): the leader holds it
- *                 from prepare to the last apply.  Guards mem, imm, wals,
- *                 next_seq, the table set's current version, failed, the
- *                 background thread's state; the background thread takes it
- *                 to install what it made.  bg_work and bg_done are its
- *                 conditions.
+ *   write_lock    the leader of a group (wal_queue.h) holds it from making
+ *                 room to the last insert.  Guards mem, imm, wals, next_seq,
+ *                 current, failed, the background thread's state and
+ *                 kv_compact's request; the table set is picked from and
+ *                 applied to under it (table_set_apply releases it while
+ *                 it writes).  bg_work and bg_done are its conditions.
  *   view_lock     guards the `view` pointer only.
  *   snap_lock     the snapshot list.
  *
@@ -67,9 +73,9 @@
 #include "batch.h"
 #include "db_dir.h"
 #include "kv.h"
+#include "lsm_stats.h"
 #include "lsm_wal.h"
 #include "memtable.h"
-#include "stats_file.h"
 #include "stats_text.h"
 #include "table.h"
 #include "table_set.h"
@@ -103,11 +109,13 @@ struct kv_db {
     pthread_cond_t bg_work;     /* the background thread waits for work */
     pthread_cond_t bg_done;     /* it finished a job, or has none left:
                                    writers waiting for imm to go, for the
-                                   tables to make room, wait for this */
+                                   tables to make room, and kv_compact,
+                                   wait for this */
 
     lsm_view *view;             /* view_lock */
 
     /* write_lock: */
+    table_set_version *current; /* the tables a new view reads */
     memtable *mem, *imm;
     uint64_t mem_lo;            /* the first sequence number in mem (0: none) */
     uint64_t imm_lo, imm_hi;    /* the writes imm holds */
@@ -129,9 +137,17 @@ struct kv_db {
     pthread_t bg_thread;
     int bg_running;
     _Atomic uint64_t bg_wake_seq; /* the table set has work once the oldest
-                                   snapshot reaches this (table_set_work;
+                                   snapshot reaches this (table_set_pick;
                                    0: none): kv_snapshot_free wakes the
                                    thread then */
+    int compact_asked;          /* kv_compact waits for the background thread */
+    int compact_done;           /* ... which did it (compact_rc, compact_why) */
+    int compact_rc;
+    char compact_why[512];
+    uint64_t retry_us;          /* a background job failed: none is picked
+                                   before this time (lsm_now_us), or the
+                                   next flush; 0: none failed */
+    uint64_t backoff_us;        /* the wait after the next failure */
 
     _Atomic uint64_t last_seq;  /* every write up to here is visible */
 
@@ -139,32 +155,7 @@ struct kv_db {
     kv_snapshot *snap_head, *snap_tail;
     _Atomic uint64_t live;      /* snapshots and iterators not freed */
 
-    /* What kv_open found (lsm_replay.c and the table set). */
-    uint64_t open_us, open_records, open_records_skipped, open_wal_bytes;
-    uint64_t open_torn_found, open_torn_cut, open_tail_records_dropped;
-    uint64_t open_tables_removed, open_wals_removed, open_tmps_removed;
-    int open_wal_created;
-
-    /* Counters since open (updated with __atomic). */
-    uint64_t puts, deletes, batches, gets, get_table_reads, get_tables_searched;
-    uint64_t stalls, stall_us, switches, new_log_us, flush_failures, wals_removed;
-
-    /* Totals: counters kept in DIR/STATS from one session to the next
-     * (lsm_totals.c; updated with __atomic). */
-    uint64_t flushes, flush_bytes, flush_entries, flush_us;
-    uint64_t compactions, compact_bytes_in, compact_bytes_out, compact_dropped, compact_us;
-    uint64_t totals_since_seq;  /* they count the work after this write (0: all of it) */
-    char totals_since[640];     /* and why from there, for kv_stats */
-    stats_counters *totals;     /* the counters STATS keeps, bound to these fields */
-    uint64_t *totals_at_open;   /* their values when this open began counting */
-    uint64_t *totals_saved;     /* their values in STATS, as loaded or last saved */
-    int totals_rewrite;         /* STATS is damaged: the next save replaces it
-                                   even if no total changed */
-    pthread_mutex_t totals_lock;/* one save at a time; guards the two below */
-    uint64_t totals_saved_us;   /* lsm_now_us of the last save */
-    uint64_t totals_period_us;  /* while working, at most this long between saves */
-    uint64_t totals_save_failures;
-    char totals_save_error[512];
+    lsm_stats stats;            /* counters and totals (lsm_stats.h) */
 };
 
 /* The database's clock, in microseconds. */
@@ -174,12 +165,6 @@ static inline uint64_t lsm_now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
-/* Syncs the directory, so that the names made or removed in it survive a
- * power loss.  A failed fsync is final (D4): whether the names are on
- * disk cannot be known, and a retried fsync proves nothing.
- * REQUIRES: write_lock not held. */
-int lsm_sync_dir(kv_db *db, const char *call);  /* (lsm_failure.c) */
-
 /* ---- views (lsm_view.c) ------------------------------------------------------- */
 
 /* A new view of mem, imm (NULL: none) and the table set's current version,
@@ -198,17 +183,27 @@ void lsm_view_unref(lsm_view *v);
  * REQUIRES: write_lock held. */
 void lsm_view_publish(kv_db *db, lsm_view *v);
 /* A view allocated ahead of lsm_view_install, so that installing cannot
- * fail (stage 06 installs after its manifest holds the change).  KV_OK or
+ * fail (a job's change is installed once it is durable).  KV_OK or
  * NOMEM. */
 int  lsm_view_reserve(kv_db *db, lsm_view **spare);
-/* Publishes a view of mem, imm (none if imm_flushed: imm is dropped from
- * the database too) and the table set's current version, made in spare.
+/* The tables become `tables` (taking over the caller's reference; NULL:
+ * they stay), and a view of mem, imm (none if imm_flushed: imm is dropped
+ * from the database too) and them, made in spare, is published.
  * REQUIRES: write_lock held (or the database not yet shared). */
-void lsm_view_install(kv_db *db, lsm_view *spare, int imm_flushed);
+void lsm_view_install(kv_db *db, lsm_view *spare, table_set_version *tables,
+                      int imm_flushed);
 /* Iterators over every source of v, newest first (mem, imm, the tables),
  * in a malloc'd array (*n of them), for a merging iterator.  KV_OK or an
  * error (none left). */
 int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
+
+/* ---- admission (lsm_admit.c) ------------------------------------------------ */
+
+/* Before a write joins the queue: what the table set says of it (stage
+ * 06: too many level-0 tables), done: KV_OK at once, after a 1 ms sleep,
+ * or after waiting for a job to end; an error if the database failed
+ * meanwhile.  REQUIRES: no lock held. */
+int  lsm_admit(kv_db *db, const char *call);
 
 /* ---- the write path (lsm_write.c) ---------------------------------------- */
 
@@ -244,17 +239,38 @@ int  lsm_bg_start(kv_db *db);
 /* Lets the job in progress (and a flush pending) finish, ends the thread.
  * A no-op if it was never started. */
 void lsm_bg_stop(kv_db *db);
-/* There is work: imm was frozen, or the table set has some.  With threads,
- * wakes the thread; built with KV_BG_INLINE (no threads, as in a browser),
- * does the work now, on the calling thread, until none is left.
- * REQUIRES: write_lock held. */
+/* There is work: imm was frozen, kv_compact asks, or the table set has
+ * some.  With threads, wakes the thread; built with KV_BG_INLINE (no
+ * threads, as in a browser), does the work now, on the calling thread,
+ * until none is left.  REQUIRES: write_lock held. */
 void lsm_bg_wake(kv_db *db);
-/* The flush of imm (table_set_flush), then the logs it makes redundant
- * deleted, counted in kv_stats; a failure is kept for the next call to
- * report (the flush is retried when a writer waits for it), and returned.
- * REQUIRES: write_lock held (released while writing), imm not NULL,
- * the background thread (or KV_BG_INLINE's caller). */
-int  lsm_flush_imm(kv_db *db);
+
+/* ---- the jobs (lsm_flush.c, lsm_compact.c) --------------------------------- */
+
+/* The flush of imm: a table of its entries where the table set says,
+ * made durable and installed with imm dropped from the view, then the
+ * logs it makes redundant deleted, counted in kv_stats; a failure is kept
+ * for the next call to report (the flush is retried when a writer waits
+ * for it), and returned.  during_merge: a merge is under way (lsm_compact.c
+ * flushes between its entries).  REQUIRES: write_lock held (released while
+ * writing), imm not NULL, the background thread (or KV_BG_INLINE's
+ * caller). */
+int  lsm_flush_imm(kv_db *db, int during_merge);
+/* Runs job, which the table set picked: a move (an edit only), or the
+ * merge of its inputs without what drop_rule.h lets go, into the outputs
+ * the set names, made durable and installed.  KV_OK or an error (nothing
+ * of the job installed; a final one sets `failed`).
+ * REQUIRES: write_lock held (released while it reads and writes files);
+ * the background thread. */
+int  lsm_compact_run(kv_db *db, table_job *job);
+/* kv_compact's work on the background thread: every step the table set
+ * gives for it, in turn.  KV_OK or the first error.
+ * REQUIRES: as lsm_compact_run. */
+int  lsm_compact_manual(kv_db *db);
+/* The files no version holds any more removed (table_set_collect), counted;
+ * a failure said once (bg_error).  REQUIRES: write_lock held (released
+ * while removing). */
+void lsm_collect(kv_db *db);
 
 /* ---- the totals (lsm_totals.c) ---------------------------------------------- */
 
@@ -273,7 +289,8 @@ void lsm_totals_tick(kv_db *db);
 int  lsm_totals_save(kv_db *db);
 /* kv_stats's lines about them. */
 void lsm_totals_stats(kv_db *db, stats_text *s);
-/* How much a bound total (its field's address) grew in this session. */
+/* How much a total (its counter's address in db->stats) grew in this
+ * session. */
 uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter);
 
 /* ---- snapshots (lsm_snapshot.c) ------------------------------------------ */

@@ -10,19 +10,6 @@
 #include "error.h"
 #include "lsm_db.h"
 
-int lsm_sync_dir(kv_db *db, const char *call)
-{
-    int fsync_failed = 0;
-    int rc = io_sync_dir_status(db->dir.path, &fsync_failed);
-    if (rc != KV_OK && fsync_failed) {
-        kv_error_append(" (%s; writes are refused until the database is reopened)", call);
-        pthread_mutex_lock(&db->write_lock);
-        lsm_set_failed(db, kv_errmsg());
-        pthread_mutex_unlock(&db->write_lock);
-    }
-    return rc;
-}
-
 void lsm_set_failed(kv_db *db, const char *why)
 {
     if (!db->failed)

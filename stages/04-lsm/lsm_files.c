@@ -188,3 +188,15 @@ int lsm_listing_owed_log(const lsm_listed_wal *wals, size_t n, uint64_t flushed,
         }
     return -1;
 }
+
+int lsm_file_remove(const db_dir *dir, const char *name, uint64_t *counter)
+{
+    char *path = db_dir_file(dir, name);
+    if (path == NULL)
+        return KV_ERR_NOMEM;
+    int rc = io_unlink(path);
+    free(path);
+    if (rc == KV_OK)
+        (*counter)++;
+    return rc;
+}

@@ -51,6 +51,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db_dir.h"
+
 #define LSM_NAME_MAX 64
 #define LSM_SEQ_DIGITS 12
 #define LSM_WAL_SUFFIX ".log"
@@ -94,6 +96,10 @@ typedef struct lsm_listing {
                                    which only damage can do */
     uint64_t overlap_a[2], overlap_b[2];
 } lsm_listing;
+
+/* Removes the file `name` of dir and counts it in *counter (kv_open's
+ * removals, which kv_stats reports). */
+int lsm_file_remove(const db_dir *dir, const char *name, uint64_t *counter);
 
 /* Lists dir and applies F1 to F3.  KV_OK, or an I/O error or NOMEM. */
 int lsm_listing_read(const char *dir, lsm_listing *l);

@@ -7,11 +7,13 @@
  *   memtable state=active bytes=B entries=N
  *   entry mem=active key="k" seq=S op=put vlen=V          (DETAIL)
  *   memtable state=frozen bytes=B entries=N               (while one is)
- *   ... the tables (lsm_inspect.h)
+ *   ... the tables (table_set_describe; one table's lines: table_lines.h)
  *
  * A get looks where kv_get looks (lsm_read.c): the active memtable, the
- * frozen one, then the tables in the order the view's tables part looks,
- * stopping at the first that has a version of the key:
+ * frozen one, then the tables, through the very lookup kv_get makes
+ * (table_set_get, with a look function that shows each table it meets
+ * instead of only reading it), stopping at the first that has a version
+ * of the key:
  *
  *   look part=memtable state=active result=absent
  *   look part=table file=000007.sst result=skipped_range
@@ -24,10 +26,8 @@
 #include "args.h"
 #include "error.h"
 #include "inspect_line.h"
-#include "lsm_inspect.h"
-#include "table_inspect.h"
-
-static const char *const lsm_inspect_results[] = {"absent", "found", "deleted"};
+#include "lsm_db.h"
+#include "table_lines.h"
 
 static int lsm_inspect_memtable(memtable *m, const char *state, unsigned flags,
                                 kv_line_fn line, void *ctx)
@@ -80,75 +80,36 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
     rc = lsm_inspect_memtable(v->mem, "active", flags, line, ctx);
     if (rc == KV_OK && v->imm != NULL)
         rc = lsm_inspect_memtable(v->imm, "frozen", flags, line, ctx);
+    table_describe d = {.inspect = 1, .flags = flags,
+                        .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
+                        .lock = &db->write_lock};
     if (rc == KV_OK)
-        rc = table_set_inspect(db->tables, v->tables, flags, line, ctx);
+        rc = table_set_describe(db->tables, v->tables, &d, line, ctx);
     lsm_view_unref(v);
     return rc;
 }
 
-const char *lsm_inspect_table_name(const table *t)
-{
-    const char *path = table_path(t);
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
+typedef struct inspect_look {
+    kv_line_fn line;
+    void *ctx;
+} inspect_look;
 
-int lsm_inspect_table(table *t, int level, unsigned flags, kv_line_fn line, void *ctx)
+/* table_set_get's look function: a "look" line for each table the lookup
+ * meets, or for a level none of whose tables holds the key. */
+static int lsm_inspect_look(void *ctx, table *t, int level, const ikey_lookup *lk,
+                            table_get_result *r)
 {
-    size_t slen = 0, llen = 0;
-    const uint8_t *smallest = table_smallest(t, &slen);
-    const uint8_t *largest = table_largest(t, &llen);
-    ikey_parsed lo, hi;
-    if (!ikey_decode(smallest, smallest + slen, &lo) || !ikey_decode(largest, largest + llen, &hi))
-        return kv_error(KV_ERR_CORRUPT, "kv_inspect: %s: its key range is not two internal "
-                        "keys", table_path(t));
-    const char *name = lsm_inspect_table_name(t);
-    inspect_line l;
-    inspect_begin(&l, "table");
-    inspect_word(&l, "file", name);
-    if (level >= 0)
-        inspect_u64(&l, "level", (uint64_t)level);
-    inspect_u64(&l, "bytes", table_file_bytes(t));
-    inspect_u64(&l, "entries", table_entries(t));
-    inspect_key(&l, "smallest", lo.user_key, lo.user_len);
-    inspect_key(&l, "largest", hi.user_key, hi.user_len);
-    inspect_emit(&l, line, ctx);
-    return (flags & KV_INSPECT_DETAIL) ? table_inspect_parts(t, name, line, ctx) : KV_OK;
-}
-
-int lsm_inspect_table_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line,
-                           void *ctx, ikey_lookup_state *state, size_t *vlen)
-{
-    size_t ulen = 0, slen = 0, llen = 0;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    const uint8_t *smallest = table_smallest(t, &slen);
-    const uint8_t *largest = table_largest(t, &llen);
+    inspect_look *c = ctx;
+    if (t != NULL)
+        return table_lines_look(t, level, lk, c->line, c->ctx, r);
+    memset(r, 0, sizeof *r);
+    r->state = IKEY_ABSENT;
     inspect_line l;
     inspect_begin(&l, "look");
-    inspect_word(&l, "part", "table");
-    inspect_word(&l, "file", lsm_inspect_table_name(t));
-    if (level >= 0)
-        inspect_u64(&l, "level", (uint64_t)level);
-    *state = IKEY_ABSENT;
-    if (ikey_user_compare(ukey, ulen, smallest, slen - IKEY_TRAILER_SIZE) < 0 ||
-        ikey_user_compare(ukey, ulen, largest, llen - IKEY_TRAILER_SIZE) > 0) {
-        inspect_word(&l, "result", "skipped_range");
-    } else if (table_inspect_filter_says_absent(t, ukey, ulen)) {
-        inspect_word(&l, "result", "skipped_bloom");
-    } else {
-        table_get_result r;
-        int rc = table_get(t, lk, &r);
-        if (rc != KV_OK)
-            return rc;
-        free(r.value);
-        *state = r.state;
-        *vlen = r.value_len;
-        inspect_word(&l, "result", lsm_inspect_results[r.state]);
-        inspect_u64(&l, "reads", r.reads);
-        if (r.state == IKEY_FOUND)
-            inspect_u64(&l, "vlen", r.value_len);
-    }
-    inspect_emit(&l, line, ctx);
+    inspect_word(&l, "part", "level");
+    inspect_u64(&l, "level", (uint64_t)level);
+    inspect_word(&l, "result", "skipped_range");
+    inspect_emit(&l, c->line, c->ctx);
     return KV_OK;
 }
 
@@ -178,13 +139,21 @@ int kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, voi
         inspect_begin(&l, "look");
         inspect_word(&l, "part", "memtable");
         inspect_word(&l, "state", names[i]);
-        inspect_word(&l, "result", lsm_inspect_results[state]);
+        inspect_word(&l, "result", table_lines_result(state));
         if (state == IKEY_FOUND)
             inspect_u64(&l, "vlen", vlen);
         inspect_emit(&l, line, ctx);
     }
-    if (state == IKEY_ABSENT)
-        rc = table_set_inspect_get(db->tables, v->tables, &lk, line, ctx, &state, &vlen);
+    if (state == IKEY_ABSENT) {
+        inspect_look look = {.line = line, .ctx = ctx};
+        table_get_cost cost = {0};
+        void *val = NULL;
+        rc = table_set_get(v->tables, &lk, lsm_inspect_look, &look, &val, &vlen, &cost);
+        free(val); /* (NULL: a look keeps no value) */
+        state = rc == KV_OK ? IKEY_FOUND : IKEY_ABSENT;
+        if (rc == KV_NOT_FOUND)
+            rc = KV_OK;
+    }
     ikey_lookup_free(&lk);
     lsm_view_unref(v);
     if (rc != KV_OK)

@@ -7,6 +7,7 @@
  *   1. IDENTITY says the directory is this stage's (db_dir.h);
  *   2. the table set finds its tables (table_set_open): every write up to
  *      `flushed` is in them, and the logs holding nothing else are marked;
+ *      the engine's view reads the version it found;
  *   3. the other logs are replayed into a fresh memtable (lsm_replay.c);
  *   4. the totals kept across sessions are loaded (lsm_totals.c);
  *   5. the write path opens over the last log (lsm_write.c), and the
@@ -34,7 +35,8 @@ static void lsm_db_free(kv_db *db)
     db->view = NULL;
     memtable_unref(db->mem);
     memtable_unref(db->imm);
-    table_set_free(db->tables);
+    table_set_version_unref(db->current);
+    table_set_close(db->tables, 0);
     for (size_t i = 0; i < db->nwals; i++)
         lsm_wal_free(db->wals[i]);
     free(db->wals);
@@ -46,10 +48,10 @@ static void lsm_db_free(kv_db *db)
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->compact_lock);
-    pthread_mutex_destroy(&db->totals_lock);
-    free(db->totals);
-    free(db->totals_at_open);
-    free(db->totals_saved);
+    pthread_mutex_destroy(&db->stats.lock);
+    free(db->stats.bound);
+    free(db->stats.at_open);
+    free(db->stats.saved);
     free(db);
 }
 
@@ -60,12 +62,19 @@ static int lsm_recover(kv_db *db)
     int rc = lsm_listing_read(db->dir.path, &l);
     if (rc != KV_OK)
         return rc;
-    uint64_t flushed = 0;
-    rc = table_set_open(db, &l, &db->tables, &flushed);
+    table_set_env env = {.dir = &db->dir, .tctx = db->tctx, .opt = &db->opt};
+    table_set_found found = {0};
+    rc = table_set_open(&env, &l, &db->tables, &found);
+    db->current = found.current;
+    db->stats.levels = found.levels;
+    db->stats.open_tables_removed = found.tables_removed;
+    db->stats.open_tmps_removed = found.tmps_removed;
+    db->stats.open_others_removed = found.others_removed;
+    db->stats.open_torn_found = found.torn_bytes;
     if (rc == KV_OK)
-        rc = lsm_replay_logs(db, l.wals, l.nwals, flushed);
+        rc = lsm_replay_logs(db, l.wals, l.nwals, found.flushed);
     if (rc == KV_OK)
-        rc = lsm_totals_open(db, &l, flushed);
+        rc = lsm_totals_open(db, &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
 }
@@ -85,7 +94,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
-    pthread_mutex_init(&db->totals_lock, NULL);
+    pthread_mutex_init(&db->stats.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
@@ -102,10 +111,10 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     if (rc == KV_OK)
         rc = lsm_recover(db);
     if (rc == KV_OK && !opt.read_only)
-        rc = lsm_write_open(db, db->open_tmps_removed || db->open_tables_removed ||
-                                    db->open_wals_removed || db->open_torn_cut ||
-                                    db->open_wal_created);
-    db->open_us = lsm_now_us() - t0;
+        rc = lsm_write_open(db, db->stats.open_tmps_removed || db->stats.open_tables_removed ||
+                                    db->stats.open_wals_removed || db->stats.open_torn_cut ||
+                                    db->stats.open_wal_created);
+    db->stats.open_us = lsm_now_us() - t0;
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_bg_start(db);
     if (rc != KV_OK) {
@@ -134,14 +143,28 @@ int kv_close(kv_db *db)
     lsm_bg_stop(db);
     int rc = lsm_write_close(db);
     int failed = __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE);
-    int set_rc = db->opt.read_only ? KV_OK : table_set_close(db->tables, rc == KV_OK && !failed);
+    /* The view and the engine's own reference go first, so that the set
+     * knows which files no version holds any more, and removes them. */
+    lsm_view_unref(db->view);
+    db->view = NULL;
+    table_set_version_unref(db->current);
+    db->current = NULL;
+    if (!db->opt.read_only) {
+        uint64_t removed = 0;
+        int collect_rc = table_set_collect(db->tables, &removed);
+        lsm_count(&db->stats, LSM_FILES_DELETED, removed);
+        if (collect_rc != KV_OK)
+            lsm_set_bg_error(db, collect_rc);
+    }
+    int set_rc = table_set_close(db->tables, !db->opt.read_only && rc == KV_OK && !failed);
+    db->tables = NULL;
     if (rc == KV_OK)
         rc = set_rc;
     int totals_rc = failed ? KV_OK : lsm_totals_save(db);
     if (rc == KV_OK && totals_rc != KV_OK)
         rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
                       "but its totals were not saved: %s (the next open goes on from the "
-                      "last save)", db->dir.path, db->totals_save_error);
+                      "last save)", db->dir.path, db->stats.save_error);
     if (db->bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", db->bg_message);
@@ -160,6 +183,8 @@ int kv_close(kv_db *db)
 }
 
 /* ---- kv_flush and kv_compact ------------------------------------------------ */
+
+static int lsm_compact_wait(kv_db *db);
 
 int kv_flush(kv_db *db)
 {
@@ -181,7 +206,27 @@ int kv_compact(kv_db *db)
      * it first too), so that kv_compact leaves no log to replay. */
     int rc = lsm_write_flush_all(db, "kv_compact");
     if (rc == KV_OK)
-        rc = table_set_compact(db->tables);
+        rc = lsm_compact_wait(db);
     pthread_mutex_unlock(&db->compact_lock);
+    return rc;
+}
+
+/* The merges are the background thread's, which alone changes the table
+ * set (lsm_bg.c, step 2): kv_compact asks, and waits for its answer. */
+static int lsm_compact_wait(kv_db *db)
+{
+    pthread_mutex_lock(&db->write_lock);
+    db->compact_asked = 1;
+    db->compact_done = 0;
+    lsm_bg_wake(db);
+    while (!db->compact_done && !db->failed)
+        pthread_cond_wait(&db->bg_done, &db->write_lock);
+    int rc = db->compact_done ? db->compact_rc : lsm_refuse_if_failed(db, "kv_compact");
+    if (rc != KV_OK && db->compact_done)
+        rc = kv_error(rc, "kv_compact %s: %s", db->dir.path, db->compact_why);
+    if (rc == KV_OK) /* a removal that failed meanwhile */
+        rc = lsm_take_bg_error(db, "kv_compact");
+    db->compact_asked = 0;
+    pthread_mutex_unlock(&db->write_lock);
     return rc;
 }

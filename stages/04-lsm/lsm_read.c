@@ -41,14 +41,18 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
         if (st == IKEY_DELETED)
             return KV_NOT_FOUND;
     }
-    return table_set_get(db->tables, v->tables, lk, val, vlen);
+    table_get_cost cost = {0};
+    int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &cost);
+    lsm_count(&db->stats, LSM_GET_TABLE_READS, cost.reads);
+    lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost.searched);
+    return rc;
 }
 
 /* snap NULL: now. */
 static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen,
                    void **val, size_t *vlen)
 {
-    __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
+    lsm_count(&db->stats, LSM_GETS, 1);
     uint64_t seq = 0;
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)

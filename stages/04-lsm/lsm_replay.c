@@ -19,18 +19,6 @@
 #include "lsm_replay.h"
 #include "wal_batch.h"
 
-int lsm_recover_unlink(kv_db *db, const char *name, uint64_t *counter)
-{
-    char *path = db_dir_file(&db->dir, name);
-    if (path == NULL)
-        return KV_ERR_NOMEM;
-    int rc = io_unlink(path);
-    free(path);
-    if (rc == KV_OK)
-        (*counter)++;
-    return rc;
-}
-
 /* Step 3, and opening the others. */
 static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t nwals)
 {
@@ -45,7 +33,7 @@ static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t n
             char name[LSM_NAME_MAX];
             lsm_wal_name(name, wals[i].start);
             if (!db->opt.read_only)
-                rc = lsm_recover_unlink(db, name, &db->open_wals_removed);
+                rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
             continue;
         }
         lsm_wal *w = NULL;
@@ -68,7 +56,7 @@ static int lsm_replay_op(void *ctx, size_t i, const batch_op *op)
     replay_ctx *c = ctx;
     uint64_t seq = c->seq++;
     if (seq <= c->max_hi) {
-        c->db->open_records_skipped++;
+        c->db->stats.open_records_skipped++;
         return 0;
     }
     int rc = memtable_add(c->db->mem, seq, op->is_delete ? IKEY_DELETE : IKEY_PUT, op->key,
@@ -87,7 +75,7 @@ static int lsm_replay_record(void *ctx, const lsm_wal_record *r, uint64_t offset
     replay_ctx *c = ctx;
     const char *why;
     c->seq = r->seq;
-    c->db->open_records++;
+    c->db->stats.open_records++;
     return wal_batch_decode(r->batch, r->batch_end, lsm_replay_op, c, NULL, &why);
 }
 
@@ -95,15 +83,15 @@ static int lsm_replay_record(void *ctx, const lsm_wal_record *r, uint64_t offset
  * all of it; lsm_recover_header writes a fresh one). */
 static int lsm_recover_cut(kv_db *db, lsm_wal *w, const lsm_wal_verdict *v)
 {
-    db->open_torn_found += v->cut;
-    db->open_tail_records_dropped = v->records_lost;
+    db->stats.open_torn_found += v->cut;
+    db->stats.open_tail_records_dropped = v->records_lost;
     if (db->opt.read_only)
         return KV_OK;
     uint64_t keep = v->keep < LSM_WAL_START ? 0 : v->keep;
     int rc = io_truncate(w->file, keep);
     if (rc == KV_OK) {
         w->size = keep;
-        db->open_torn_cut = v->cut;
+        db->stats.open_torn_cut = v->cut;
     }
     return rc;
 }
@@ -128,7 +116,7 @@ static int lsm_recover_replay(kv_db *db, lsm_wal *w, int last, replay_ctx *c,
 {
     lsm_wal_scan s;
     int rc = lsm_wal_scan_file(w->file, w->size, w->start, lsm_replay_record, c, &s);
-    db->open_wal_bytes += w->size;
+    db->stats.open_wal_bytes += w->size;
     if (rc != KV_OK)
         return rc;
     lsm_wal_verdict v;
@@ -173,7 +161,7 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
                 char name[LSM_NAME_MAX];
                 lsm_wal_name(name, w->start);
                 lsm_wal_free(w);
-                rc = lsm_recover_unlink(db, name, &db->open_wals_removed);
+                rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
                 continue;
             }
         }
@@ -204,12 +192,12 @@ int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_
         if ((rc = lsm_wal_create(db->dir.path, last_seq + 1, &last)) != KV_OK)
             return rc;
         db->wals[db->nwals++] = last;
-        db->open_wal_created = 1;
+        db->stats.open_wal_created = 1;
     }
     db->next_seq = last_seq + 1;
     atomic_store_explicit(&db->last_seq, last_seq, memory_order_release);
     lsm_view *view = NULL;
     if ((rc = lsm_view_reserve(db, &view)) == KV_OK)
-        lsm_view_install(db, view, 0);
+        lsm_view_install(db, view, NULL, 0);
     return rc;
 }

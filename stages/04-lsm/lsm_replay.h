@@ -25,8 +25,4 @@
  * REQUIRES: db->mem NULL, db->wals empty; the database not yet shared. */
 int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_t max_hi);
 
-/* Removes the file `name` of db's directory and counts it in *counter
- * (kv_open's removals, which kv_stats reports). */
-int lsm_recover_unlink(kv_db *db, const char *name, uint64_t *counter);
-
 #endif

@@ -3,7 +3,7 @@
  * (internal_key.h) in a list kept oldest first, so that whatever drops old
  * versions of keys (kv_compact, compactions: drop_rule.h) keeps every
  * version the oldest one sees; when the oldest goes, the background thread
- * is woken if the table set waits for that (table_set_work's wake_seq).
+ * is woken if the table set waits for that (table_set_pick's wake_seq).
  */
 #include "lsm_db.h"
 

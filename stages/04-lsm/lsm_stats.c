@@ -6,7 +6,8 @@
  * since this open.  Read costs are the lesson of stage 04:
  * session.get.table_reads_per_get is the positioned reads a lookup made,
  * and session.get.tables_per_get how many tables it had to search.  The
- * tables' own lines come from the table set (table_set_stats).
+ * tables' own lines come from the table set (table_set_describe); the
+ * counters are the engine's (lsm_stats.h).
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -20,8 +21,6 @@
 #include "stats_text.h"
 
 
-static uint64_t stat(const uint64_t *c) { return __atomic_load_n(c, __ATOMIC_RELAXED); }
-
 static double per(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
 
 static void stats_tree(kv_db *db, stats_text *s)
@@ -33,7 +32,11 @@ static void stats_tree(kv_db *db, stats_text *s)
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
-    table_set_stats(db->tables, v->tables, s);
+    table_describe d = {.levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
+                        .lock = &db->write_lock};
+    int rc = table_set_describe(db->tables, v->tables, &d, stats_text_line, s);
+    if (rc != KV_OK)
+        stats_text_add(s, "tables.error: %s", kv_errmsg());
     lsm_view_unref(v);
     pthread_mutex_lock(&db->write_lock);
     size_t nwals = db->nwals;
@@ -45,59 +48,92 @@ static void stats_tree(kv_db *db, stats_text *s)
     stats_text_add(s, "logs.bytes: %" PRIu64, wal_bytes);
 }
 
+/* The engine's work that only a table set with levels does: a brake on
+ * writers, moves, compactions in the background. */
+static void stats_levels(kv_db *db, stats_text *s)
+{
+    const lsm_stats *st = &db->stats;
+    stats_text_add(s, "session.write.l0_slowdowns: %" PRIu64, lsm_counted(st, LSM_SLOWDOWNS));
+    stats_text_add(s, "session.write.l0_slowdown_ms: %.3f",
+                   (double)lsm_counted(st, LSM_SLOWDOWN_US) / 1000.0);
+    stats_text_add(s, "session.write.l0_stops: %" PRIu64, lsm_counted(st, LSM_STOPS));
+    stats_text_add(s, "session.write.l0_stop_ms: %.3f",
+                   (double)lsm_counted(st, LSM_STOP_US) / 1000.0);
+    uint64_t moves = 0;
+    for (int l = 0; l < st->levels && l < TABLE_LEVELS_MAX; l++)
+        moves += lsm_totals_session(db, &st->level[l][TABLE_LEVEL_MOVES]);
+    stats_text_add(s, "session.compact.moves: %" PRIu64, moves);
+    stats_text_add(s, "session.compact.files_deleted: %" PRIu64,
+                   lsm_counted(st, LSM_FILES_DELETED));
+    stats_text_add(s, "session.compact.failures: %" PRIu64,
+                   lsm_counted(st, LSM_COMPACT_FAILURES));
+    stats_text_add(s, "session.flush.during_compaction: %" PRIu64,
+                   lsm_counted(st, LSM_FLUSHES_IN_MERGE));
+    stats_text_add(s, "session.compact.garbage: %" PRIu64, lsm_counted(st, LSM_GARBAGE_MERGES));
+}
+
 static void stats_open(kv_db *db, stats_text *s)
 {
-    stats_text_add(s, "open.ms: %.3f", (double)db->open_us / 1000.0);
-    stats_text_add(s, "open.log_bytes: %" PRIu64, db->open_wal_bytes);
-    stats_text_add(s, "open.records_replayed: %" PRIu64, db->open_records);
-    stats_text_add(s, "open.ops_already_in_tables: %" PRIu64, db->open_records_skipped);
-    stats_text_add(s, "open.torn_tail_bytes_found: %" PRIu64, db->open_torn_found);
-    stats_text_add(s, "open.torn_tail_bytes_cut: %" PRIu64, db->open_torn_cut);
-    stats_text_add(s, "open.tail_cut_hid_valid_records: %" PRIu64, db->open_tail_records_dropped);
-    stats_text_add(s, "open.obsolete_tables_removed: %" PRIu64, db->open_tables_removed);
-    stats_text_add(s, "open.flushed_logs_removed: %" PRIu64, db->open_wals_removed);
-    stats_text_add(s, "open.temporary_files_removed: %" PRIu64, db->open_tmps_removed);
+    const lsm_stats *st = &db->stats;
+    stats_text_add(s, "open.ms: %.3f", (double)st->open_us / 1000.0);
+    stats_text_add(s, "open.log_bytes: %" PRIu64, st->open_wal_bytes);
+    stats_text_add(s, "open.records_replayed: %" PRIu64, st->open_records);
+    stats_text_add(s, "open.ops_already_in_tables: %" PRIu64, st->open_records_skipped);
+    stats_text_add(s, "open.torn_tail_bytes_found: %" PRIu64, st->open_torn_found);
+    stats_text_add(s, "open.torn_tail_bytes_cut: %" PRIu64, st->open_torn_cut);
+    stats_text_add(s, "open.tail_cut_hid_valid_records: %" PRIu64, st->open_tail_records_dropped);
+    stats_text_add(s, "open.obsolete_tables_removed: %" PRIu64, st->open_tables_removed);
+    stats_text_add(s, "open.flushed_logs_removed: %" PRIu64, st->open_wals_removed);
+    stats_text_add(s, "open.temporary_files_removed: %" PRIu64, st->open_tmps_removed);
 }
 
 /* Kept in STATS from one session to the next (lsm_totals.c). */
 static void stats_totals(kv_db *db, stats_text *s)
 {
-    uint64_t flushes = stat(&db->flushes);
+    const lsm_stats *st = &db->stats;
+    uint64_t flushes = lsm_counted(st, LSM_FLUSH_COUNT);
     lsm_totals_stats(db, s);
     stats_text_add(s, "flush.count: %" PRIu64, flushes);
-    stats_text_add(s, "flush.bytes: %" PRIu64, stat(&db->flush_bytes));
-    stats_text_add(s, "flush.entries: %" PRIu64, stat(&db->flush_entries));
-    stats_text_add(s, "flush.ms_avg: %.3f", per(stat(&db->flush_us), flushes) / 1000.0);
-    stats_text_add(s, "compact.count: %" PRIu64, stat(&db->compactions));
-    stats_text_add(s, "compact.bytes_read: %" PRIu64, stat(&db->compact_bytes_in));
-    stats_text_add(s, "compact.bytes_written: %" PRIu64, stat(&db->compact_bytes_out));
-    stats_text_add(s, "compact.entries_dropped: %" PRIu64, stat(&db->compact_dropped));
-    stats_text_add(s, "compact.ms: %.3f", (double)stat(&db->compact_us) / 1000.0);
+    stats_text_add(s, "flush.bytes: %" PRIu64, lsm_counted(st, LSM_FLUSH_BYTES));
+    stats_text_add(s, "flush.entries: %" PRIu64, lsm_counted(st, LSM_FLUSH_ENTRIES));
+    stats_text_add(s, "flush.ms_avg: %.3f",
+                   per(lsm_counted(st, LSM_FLUSH_US), flushes) / 1000.0);
+    stats_text_add(s, "compact.count: %" PRIu64, lsm_counted(st, LSM_COMPACT_COUNT));
+    stats_text_add(s, "compact.bytes_read: %" PRIu64, lsm_counted(st, LSM_COMPACT_BYTES_READ));
+    stats_text_add(s, "compact.bytes_written: %" PRIu64,
+                   lsm_counted(st, LSM_COMPACT_BYTES_WRITTEN));
+    stats_text_add(s, "compact.entries_dropped: %" PRIu64, lsm_counted(st, LSM_COMPACT_DROPPED));
+    stats_text_add(s, "compact.ms: %.3f", (double)lsm_counted(st, LSM_COMPACT_US) / 1000.0);
 }
 
 /* Counted since this kv_open, and gone with it. */
 static void stats_session(kv_db *db, stats_text *s)
 {
-    uint64_t gets = stat(&db->gets);
-    stats_text_add(s, "session.puts: %" PRIu64, stat(&db->puts));
-    stats_text_add(s, "session.deletes: %" PRIu64, stat(&db->deletes));
-    stats_text_add(s, "session.batches: %" PRIu64, stat(&db->batches));
+    const lsm_stats *st = &db->stats;
+    uint64_t gets = lsm_counted(st, LSM_GETS);
+    stats_text_add(s, "session.puts: %" PRIu64, lsm_counted(st, LSM_PUTS));
+    stats_text_add(s, "session.deletes: %" PRIu64, lsm_counted(st, LSM_DELETES));
+    stats_text_add(s, "session.batches: %" PRIu64, lsm_counted(st, LSM_BATCHES));
     stats_text_add(s, "session.gets: %" PRIu64, gets);
-    stats_text_add(s, "session.get.table_reads: %" PRIu64, stat(&db->get_table_reads));
-    stats_text_add(s, "session.get.tables_searched: %" PRIu64, stat(&db->get_tables_searched));
+    stats_text_add(s, "session.get.table_reads: %" PRIu64, lsm_counted(st, LSM_GET_TABLE_READS));
+    stats_text_add(s, "session.get.tables_searched: %" PRIu64,
+                   lsm_counted(st, LSM_GET_TABLES_SEARCHED));
     stats_text_add(s, "session.get.table_reads_per_get: %.2f",
-                   per(stat(&db->get_table_reads), gets));
+                   per(lsm_counted(st, LSM_GET_TABLE_READS), gets));
     stats_text_add(s, "session.get.tables_per_get: %.2f",
-                   per(stat(&db->get_tables_searched), gets));
-    stats_text_add(s, "session.write.memtable_switches: %" PRIu64, stat(&db->switches));
-    stats_text_add(s, "session.write.new_log_ms: %.3f", (double)stat(&db->new_log_us) / 1000.0);
-    stats_text_add(s, "session.write.stalls: %" PRIu64, stat(&db->stalls));
-    stats_text_add(s, "session.write.stall_ms: %.3f", (double)stat(&db->stall_us) / 1000.0);
-    stats_text_add(s, "session.flush.count: %" PRIu64, lsm_totals_session(db, &db->flushes));
-    stats_text_add(s, "session.flush.failures: %" PRIu64, stat(&db->flush_failures));
-    stats_text_add(s, "session.flush.logs_removed: %" PRIu64, stat(&db->wals_removed));
+                   per(lsm_counted(st, LSM_GET_TABLES_SEARCHED), gets));
+    stats_text_add(s, "session.write.memtable_switches: %" PRIu64, lsm_counted(st, LSM_SWITCHES));
+    stats_text_add(s, "session.write.new_log_ms: %.3f",
+                   (double)lsm_counted(st, LSM_NEW_LOG_US) / 1000.0);
+    stats_text_add(s, "session.write.stalls: %" PRIu64, lsm_counted(st, LSM_STALLS));
+    stats_text_add(s, "session.write.stall_ms: %.3f",
+                   (double)lsm_counted(st, LSM_STALL_US) / 1000.0);
+    stats_text_add(s, "session.flush.count: %" PRIu64,
+                   lsm_totals_session(db, &st->c[LSM_FLUSH_COUNT]));
+    stats_text_add(s, "session.flush.failures: %" PRIu64, lsm_counted(st, LSM_FLUSH_FAILURES));
+    stats_text_add(s, "session.flush.logs_removed: %" PRIu64, lsm_counted(st, LSM_LOGS_REMOVED));
     stats_text_add(s, "session.compact.count: %" PRIu64,
-                   lsm_totals_session(db, &db->compactions));
+                   lsm_totals_session(db, &st->c[LSM_COMPACT_COUNT]));
     stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
     stats_text_add(s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
 }
@@ -132,6 +168,8 @@ int kv_stats(kv_db *db, char **text)
     stats_text_add(&s, "stage: %s", kv_stage());
     stats_text_add(&s, "dir: %s", db->dir.path);
     stats_tree(db, &s);
+    if (db->stats.levels > 0)
+        stats_levels(db, &s);
     stats_totals(db, &s);
     stats_open(db, &s);
     stats_session(db, &s);

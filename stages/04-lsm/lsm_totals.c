@@ -2,7 +2,8 @@
  * lsm_totals.c: the totals, the counters a database keeps from one
  * session to the next in DIR/STATS (stats_file.h): the flushes and the
  * compactions since the database was created, the entries and bytes they
- * wrote and read, and the table set's own (stage 06: each level's).
+ * wrote and read, and each level's, if the table set has levels (stage 06):
+ * S1 of lsm_stats.h.
  *
  * What kv_stats shows of the tables needs no file: it is read from the
  * tables at open.  What happened to them, how often they were rewritten,
@@ -32,55 +33,78 @@
 
 #define LSM_TOTALS_PERIOD_US (60u * 1000000u)
 
-static void lsm_totals_bind(kv_db *db, stats_counters *s)
+static const char *const lsm_total_names[LSM_TOTALS] = {
+    [LSM_FLUSH_COUNT] = "flush.count",
+    [LSM_FLUSH_BYTES] = "flush.bytes",
+    [LSM_FLUSH_ENTRIES] = "flush.entries",
+    [LSM_FLUSH_US] = "flush.us",
+    [LSM_COMPACT_COUNT] = "compact.count",
+    [LSM_COMPACT_BYTES_READ] = "compact.bytes_read",
+    [LSM_COMPACT_BYTES_WRITTEN] = "compact.bytes_written",
+    [LSM_COMPACT_DROPPED] = "compact.entries_dropped",
+    [LSM_COMPACT_US] = "compact.us",
+};
+
+static const char *const lsm_level_names[TABLE_LEVEL_COUNTERS] = {
+    [TABLE_LEVEL_COMPACTIONS] = "compactions",
+    [TABLE_LEVEL_MOVES] = "moves",
+    [TABLE_LEVEL_BYTES_READ] = "bytes_read",
+    [TABLE_LEVEL_BYTES_WRITTEN] = "bytes_written",
+    [TABLE_LEVEL_US] = "us",
+};
+
+const char *lsm_total_name(lsm_counter c)
 {
-    stats_counters_add(s, &db->totals_since_seq, "since_seq");
-    stats_counters_add(s, &db->flushes, "flush.count");
-    stats_counters_add(s, &db->flush_bytes, "flush.bytes");
-    stats_counters_add(s, &db->flush_entries, "flush.entries");
-    stats_counters_add(s, &db->flush_us, "flush.us");
-    stats_counters_add(s, &db->compactions, "compact.count");
-    stats_counters_add(s, &db->compact_bytes_in, "compact.bytes_read");
-    stats_counters_add(s, &db->compact_bytes_out, "compact.bytes_written");
-    stats_counters_add(s, &db->compact_dropped, "compact.entries_dropped");
-    stats_counters_add(s, &db->compact_us, "compact.us");
-    table_set_totals(db->tables, s);
+    return c < LSM_TOTALS ? lsm_total_names[c] : NULL;
+}
+
+/* S1 of lsm_stats.h: the totals, and each level's of the levels the table
+ * set has. */
+static void lsm_totals_bind(lsm_stats *st, stats_counters *s)
+{
+    stats_counters_add(s, &st->since_seq, "since_seq");
+    for (int c = 0; c < LSM_TOTALS; c++)
+        stats_counters_add(s, &st->c[c], "%s", lsm_total_names[c]);
+    for (int l = 0; l < st->levels && l < TABLE_LEVELS_MAX; l++)
+        for (int k = 0; k < TABLE_LEVEL_COUNTERS; k++)
+            stats_counters_add(s, &st->level[l][k], "level.%d.%s", l, lsm_level_names[k]);
 }
 
 int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
 {
+    lsm_stats *st = &db->stats;
     int listed = 0, tmp_listed = 0;
     for (size_t i = 0; i < l->nothers; i++) {
         listed |= strcmp(l->others[i], STATS_FILE_NAME) == 0;
         tmp_listed |= strcmp(l->others[i], STATS_FILE_TMP) == 0;
     }
-    db->totals_period_us = LSM_TOTALS_PERIOD_US;
-    db->totals_saved_us = lsm_now_us();
-    if ((db->totals = calloc(1, sizeof *db->totals)) == NULL)
+    st->period_us = LSM_TOTALS_PERIOD_US;
+    st->saved_us = lsm_now_us();
+    if ((st->bound = calloc(1, sizeof *st->bound)) == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
-    lsm_totals_bind(db, db->totals);
+    lsm_totals_bind(st, st->bound);
     uint64_t seq = atomic_load(&db->last_seq);
     int found = 0;
-    int rc = stats_file_load_listed(db->dir.path, db->totals, listed, tmp_listed,
+    int rc = stats_file_load_listed(db->dir.path, st->bound, listed, tmp_listed,
                                     !db->opt.read_only, &found);
     if (rc != KV_OK && rc != KV_ERR_CORRUPT)
         return rc;
-    size_t n = db->totals->n;
-    db->totals_at_open = calloc(n + 1, sizeof *db->totals_at_open);
-    db->totals_saved = calloc(n + 1, sizeof *db->totals_saved);
-    if (db->totals_at_open == NULL || db->totals_saved == NULL)
+    size_t n = st->bound->n;
+    st->at_open = calloc(n + 1, sizeof *st->at_open);
+    st->saved = calloc(n + 1, sizeof *st->saved);
+    if (st->at_open == NULL || st->saved == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
     if (rc == KV_OK && found) {
-        if (db->totals_since_seq == 0)
-            snprintf(db->totals_since, sizeof db->totals_since, "the database was created");
+        if (st->since_seq == 0)
+            snprintf(st->since, sizeof st->since, "the database was created");
         else
-            snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 " (an open "
-                     "found no STATS it could use then)", db->totals_since_seq);
+            snprintf(st->since, sizeof st->since, "write %" PRIu64 " (an open "
+                     "found no STATS it could use then)", st->since_seq);
     } else if (rc == KV_ERR_CORRUPT) {
         /* Count from here, and say why; the next save replaces the file. */
-        db->totals_since_seq = seq;
-        db->totals_rewrite = 1;
-        snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 ", this open: "
+        st->since_seq = seq;
+        st->rewrite = 1;
+        snprintf(st->since, sizeof st->since, "write %" PRIu64 ", this open: "
                  "%s; kv_open ignored it (kv check reports it, kv repair sets it aside)", seq,
                  kv_errmsg());
         kv_error_clear();
@@ -88,43 +112,44 @@ int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
         /* No STATS and no table: no flush or compaction has left anything,
          * so the totals, all zero, are the database's since its creation.
          * (STATS is first written once they change.) */
-        snprintf(db->totals_since, sizeof db->totals_since, "the database was created");
+        snprintf(st->since, sizeof st->since, "the database was created");
     } else {
         /* Tables but no STATS: kept from when a total changes (the write
          * it counts from is saved with it). */
-        db->totals_since_seq = seq;
-        snprintf(db->totals_since, sizeof db->totals_since, "write %" PRIu64 ", this open: "
+        st->since_seq = seq;
+        snprintf(st->since, sizeof st->since, "write %" PRIu64 ", this open: "
                  "there was no STATS file (written by a build that kept none, or removed)",
                  seq);
     }
     for (size_t i = 0; i < n; i++)
-        db->totals_at_open[i] = *db->totals->c[i].value;
+        st->at_open[i] = *st->bound->c[i].value;
     /* What a save compares with: a total that changes from here.  (Without a
      * STATS, since_seq alone differs from the zeros of no file, and is
      * saved with the first total that changes.) */
-    memcpy(db->totals_saved, db->totals_at_open, n * sizeof *db->totals_saved);
+    memcpy(st->saved, st->at_open, n * sizeof *st->saved);
     return KV_OK;
 }
 
 /* REQUIRES: totals_lock held. */
 static int lsm_totals_save_locked(kv_db *db)
 {
-    size_t n = db->totals->n;
+    lsm_stats *st = &db->stats;
+    size_t n = st->bound->n;
     uint64_t *now = calloc(n + 1, sizeof *now);
     if (now == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: out of memory (saving STATS)", db->dir.path);
     for (size_t i = 0; i < n; i++)
-        now[i] = __atomic_load_n(db->totals->c[i].value, __ATOMIC_RELAXED);
-    int rc = stats_file_save(db->dir.path, db->totals);
-    db->totals_saved_us = lsm_now_us();
+        now[i] = __atomic_load_n(st->bound->c[i].value, __ATOMIC_RELAXED);
+    int rc = stats_file_save(db->dir.path, st->bound);
+    st->saved_us = lsm_now_us();
     if (rc == KV_OK) {
         /* What the file holds is at least `now` (a counter may have grown
          * since): a later save compares with these. */
-        memcpy(db->totals_saved, now, n * sizeof *now);
-        db->totals_rewrite = 0;
+        memcpy(st->saved, now, n * sizeof *now);
+        st->rewrite = 0;
     } else {
-        db->totals_save_failures++;
-        snprintf(db->totals_save_error, sizeof db->totals_save_error, "%s", kv_errmsg());
+        st->save_failures++;
+        snprintf(st->save_error, sizeof st->save_error, "%s", kv_errmsg());
     }
     free(now);
     return rc;
@@ -134,58 +159,63 @@ static int lsm_totals_save_locked(kv_db *db)
  * file must be replaced.  REQUIRES: totals_lock held. */
 static int lsm_totals_changed(const kv_db *db)
 {
-    if (db->totals_rewrite)
+    const lsm_stats *st = &db->stats;
+    if (st->rewrite)
         return 1;
-    for (size_t i = 0; i < db->totals->n; i++)
-        if (__atomic_load_n(db->totals->c[i].value, __ATOMIC_RELAXED) != db->totals_saved[i])
+    for (size_t i = 0; i < st->bound->n; i++)
+        if (__atomic_load_n(st->bound->c[i].value, __ATOMIC_RELAXED) != st->saved[i])
             return 1;
     return 0;
 }
 
 void lsm_totals_tick(kv_db *db)
 {
-    if (db->totals == NULL || db->opt.read_only)
+    lsm_stats *st = &db->stats;
+    if (st->bound == NULL || db->opt.read_only)
         return;
-    pthread_mutex_lock(&db->totals_lock);
-    int due = lsm_now_us() - db->totals_saved_us >= db->totals_period_us;
-    pthread_mutex_unlock(&db->totals_lock);
+    pthread_mutex_lock(&st->lock);
+    int due = lsm_now_us() - st->saved_us >= st->period_us;
+    pthread_mutex_unlock(&st->lock);
     if (!due)
         return;
     pthread_mutex_unlock(&db->write_lock);
-    pthread_mutex_lock(&db->totals_lock);
+    pthread_mutex_lock(&st->lock);
     if (lsm_totals_changed(db))
         lsm_totals_save_locked(db); /* a failure is counted and shown, and tried again */
-    pthread_mutex_unlock(&db->totals_lock);
+    pthread_mutex_unlock(&st->lock);
     pthread_mutex_lock(&db->write_lock);
 }
 
 int lsm_totals_save(kv_db *db)
 {
-    if (db->totals == NULL || db->opt.read_only)
+    lsm_stats *st = &db->stats;
+    if (st->bound == NULL || db->opt.read_only)
         return KV_OK;
-    pthread_mutex_lock(&db->totals_lock);
+    pthread_mutex_lock(&st->lock);
     int rc = lsm_totals_changed(db) ? lsm_totals_save_locked(db) : KV_OK;
-    pthread_mutex_unlock(&db->totals_lock);
+    pthread_mutex_unlock(&st->lock);
     return rc;
 }
 
 void lsm_totals_stats(kv_db *db, stats_text *s)
 {
-    stats_text_add(s, "totals.since: %s", db->totals_since);
-    stats_text_add(s, "totals.since_seq: %" PRIu64, db->totals_since_seq);
-    pthread_mutex_lock(&db->totals_lock);
-    uint64_t failures = db->totals_save_failures;
-    char why[sizeof db->totals_save_error];
-    memcpy(why, db->totals_save_error, sizeof why);
-    pthread_mutex_unlock(&db->totals_lock);
+    lsm_stats *st = &db->stats;
+    stats_text_add(s, "totals.since: %s", st->since);
+    stats_text_add(s, "totals.since_seq: %" PRIu64, st->since_seq);
+    pthread_mutex_lock(&st->lock);
+    uint64_t failures = st->save_failures;
+    char why[sizeof st->save_error];
+    memcpy(why, st->save_error, sizeof why);
+    pthread_mutex_unlock(&st->lock);
     if (failures > 0)
         stats_text_add(s, "totals.save_failures: %" PRIu64 " (the last: %s)", failures, why);
 }
 
 uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter)
 {
-    for (size_t i = 0; db->totals != NULL && i < db->totals->n; i++)
-        if (db->totals->c[i].value == counter)
-            return __atomic_load_n(counter, __ATOMIC_RELAXED) - db->totals_at_open[i];
+    const lsm_stats *st = &db->stats;
+    for (size_t i = 0; st->bound != NULL && i < st->bound->n; i++)
+        if (st->bound->c[i].value == counter)
+            return __atomic_load_n(counter, __ATOMIC_RELAXED) - st->at_open[i];
     return 0;
 }

@@ -19,7 +19,8 @@ static void lsm_view_fill(kv_db *db, lsm_view *v, memtable *mem, memtable *imm)
     memtable_ref(mem);
     if (imm != NULL)
         memtable_ref(imm);
-    v->tables = table_set_current(db->tables);
+    table_set_version_ref(db->current);
+    v->tables = db->current;
 }
 
 int lsm_view_reserve(kv_db *db, lsm_view **spare)
@@ -70,8 +71,13 @@ void lsm_view_publish(kv_db *db, lsm_view *v)
     lsm_view_unref(old);
 }
 
-void lsm_view_install(kv_db *db, lsm_view *spare, int imm_flushed)
+void lsm_view_install(kv_db *db, lsm_view *spare, table_set_version *tables,
+                      int imm_flushed)
 {
+    if (tables != NULL) {
+        table_set_version_unref(db->current);
+        db->current = tables;
+    }
     if (imm_flushed) {
         memtable_unref(db->imm);
         db->imm = NULL;
@@ -82,23 +88,28 @@ void lsm_view_install(kv_db *db, lsm_view *spare, int imm_flushed)
 
 int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
 {
-    size_t cap = 2 + table_set_iters_max(v->tables);
-    iter **children = malloc(cap * sizeof *children);
-    if (children == NULL)
-        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu sources", cap);
-    int rc = memtable_iter_new(v->mem, &children[0]);
-    *n = rc == KV_OK;
-    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
-        (*n)++;
-    size_t added = 0;
-    if (rc == KV_OK && (rc = table_set_iters(v->tables, children + *n, &added)) == KV_OK)
-        *n += added;
+    /* The tables' iterators after two slots for the memtables. */
+    iter **children = NULL;
+    size_t total = 0;
+    int rc = table_set_iters(v->tables, 2, &children, &total);
+    if (rc != KV_OK)
+        return rc;
+    size_t k = 0;
+    if ((rc = memtable_iter_new(v->mem, &children[k])) == KV_OK)
+        k++;
+    if (rc == KV_OK && v->imm != NULL && (rc = memtable_iter_new(v->imm, &children[k])) == KV_OK)
+        k++;
     if (rc != KV_OK) {
-        while (*n > 0)
-            iter_free(children[--*n]);
+        while (k > 0)
+            iter_free(children[--k]);
+        for (size_t i = 2; i < total; i++)
+            iter_free(children[i]);
         free(children);
         return rc;
     }
+    /* Newest first, no gap: the tables move up if imm left its slot empty. */
+    memmove(children + k, children + 2, (total - 2) * sizeof *children);
+    *n = k + total - 2;
     *out = children;
     return KV_OK;
 }

@@ -2,7 +2,7 @@
  * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write
  * (and a transaction's commit, txn_stage_write_checked: common/txn.h).
  * One write, top to bottom (lsm_write, as LevelDB's DBImpl::Write):
- *   1. admission: the table set may say the tables are behind (stage 06:
+ *   1. admission: the table set may say its tables are behind (stage 06:
  *      too many level-0 tables), and the writer waits (lsm_admit.c);
  *   2. the record is encoded, and the writer joins stage 03's group-commit
  *      queue (wal_queue.h): it waits while a leader writes its record, or
@@ -64,9 +64,9 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
             continue;
         }
         uint64_t t0 = lsm_now_us();
-        __atomic_add_fetch(&db->stalls, 1, __ATOMIC_RELAXED);
+        lsm_count(&db->stats, LSM_STALLS, 1);
         pthread_cond_wait(&db->bg_done, &db->write_lock);
-        __atomic_add_fetch(&db->stall_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+        lsm_count(&db->stats, LSM_STALL_US, lsm_now_us() - t0);
     }
     return lsm_refuse_if_failed(db, call);
 }
@@ -126,7 +126,7 @@ static int lsm_switch(kv_db *db, const char *call)
     if (rc == KV_OK && (cur->sealed || cur->records > 0)) {
         uint64_t t0 = lsm_now_us(); /* the writer waits for its syncs */
         rc = lsm_new_log(db);
-        __atomic_add_fetch(&db->new_log_us, lsm_now_us() - t0, __ATOMIC_RELAXED);
+        lsm_count(&db->stats, LSM_NEW_LOG_US, lsm_now_us() - t0);
     }
     if (rc != KV_OK) {
         lsm_view_unref(v);
@@ -140,7 +140,7 @@ static int lsm_switch(kv_db *db, const char *call)
         db->mem = fresh; /* the reference memtable_new gave; the view took its own */
         db->mem_lo = 0;
         lsm_view_publish(db, v);
-        __atomic_add_fetch(&db->switches, 1, __ATOMIC_RELAXED);
+        lsm_count(&db->stats, LSM_SWITCHES, 1);
         lsm_bg_wake(db);
     }
     return KV_OK;
@@ -241,9 +241,9 @@ static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
         lsm_wal_write_behind(log);
     lsm_writer *last = g->last->ctx;
     atomic_store_explicit(&db->last_seq, last->seq + last->n - 1, memory_order_release);
-    __atomic_add_fetch(&db->puts, ops - deletes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->deletes, deletes, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&db->batches, batches, __ATOMIC_RELAXED);
+    lsm_count(&db->stats, LSM_PUTS, ops - deletes);
+    lsm_count(&db->stats, LSM_DELETES, deletes);
+    lsm_count(&db->stats, LSM_BATCHES, batches);
 }
 
 /* Steps 3 to 6, the leader's, for the group g (its own record first);
@@ -275,7 +275,7 @@ static int lsm_lead(kv_db *db, wal_group *g, txn_check_fn check, void *check_ctx
 static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
                      txn_check_fn check, void *check_ctx)
 {
-    int rc = table_set_admit(db->tables, call);                 /* 1 */
+    int rc = lsm_admit(db, call);                               /* 1 */
     if (rc != KV_OK)
         return rc;
     uint8_t stack[LSM_WRITE_STACK_BYTES];                       /* 2 */
@@ -390,7 +390,7 @@ int lsm_write_close(kv_db *db)
     lsm_wal *cur = db->nwals ? db->wals[db->nwals - 1] : NULL;
     int usable = cur != NULL && !cur->sealed && !db->failed;
     wal_target t = usable ? lsm_target(cur) : (wal_target){0};
-    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->open_torn_cut > 0);
+    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->stats.open_torn_cut > 0);
     db->q = NULL;
     if (rc != KV_OK)
         kv_error_append(" (kv_close %s: the database is closed, but what it wrote may not "

@@ -17,11 +17,13 @@ LSM_ENGINE_SRCS := stages/04-lsm/lsm_open.c stages/04-lsm/lsm_failure.c \
                    stages/04-lsm/lsm_totals.c stages/04-lsm/stats_file.c \
                    stages/04-lsm/lsm_files.c stages/04-lsm/lsm_wal.c \
                    stages/04-lsm/lsm_wal_scan.c stages/04-lsm/lsm_replay.c \
-                   stages/04-lsm/lsm_repair.c stages/04-lsm/lsm_inspect.c
+                   stages/04-lsm/lsm_repair.c stages/04-lsm/lsm_inspect.c \
+                   stages/04-lsm/lsm_admit.c stages/04-lsm/lsm_flush.c \
+                   stages/04-lsm/lsm_compact.c stages/04-lsm/lsm_out.c \
+                   stages/04-lsm/table_lines.c stages/04-lsm/lsm_sources.c
 # Stage 04's table set (table_set.h): one flat list, kv_compact merging it
 # into one table.  Stage 05 links it too; stage 06 has its own.
-LSM_TABLE_SET_SRCS := stages/04-lsm/lsm_tables.c stages/04-lsm/lsm_compact.c \
-                      stages/04-lsm/lsm_inspect_tables.c
+LSM_TABLE_SET_SRCS := stages/04-lsm/flat_set.c stages/04-lsm/flat_set_describe.c
 SRCS_04-lsm := stages/04-lsm/internal_key.c stages/04-lsm/drop_rule.c stages/04-lsm/arena.c \
                stages/04-lsm/skiplist.c stages/04-lsm/memtable.c \
                stages/04-lsm/merge_iter.c stages/04-lsm/user_iter.c \
@@ -53,3 +55,7 @@ TESTS_04-lsm := $(wildcard stages/04-lsm/tests/*_test.c)
 LSM_ENGINE_TESTS_04 := $(filter-out %/lsm_recover_test.c,$(wildcard stages/04-lsm/tests/lsm_*_test.c))
 TEST_HELPERS_04-lsm := stages/04-lsm/tests/table_test_util.c stages/04-lsm/tests/vec_iter.c \
                        stages/04-lsm/tests/lsm_test_util.c
+# The engine's threaded suite, in build/tsan/04-lsm/racetest with the
+# shared ones (tests/race/main.c): the references that keep a version's
+# tables on disk while versions change (stage 06 runs it on its levels).
+$(B)/04-lsm/racetest: $(B)/04-lsm/obj/stages/04-lsm/tests/lsm_version_race.o

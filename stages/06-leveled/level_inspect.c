@@ -1,6 +1,6 @@
 /*
- * level_inspect.c: the tables' part of kv_inspect and kv_inspect_get
- * (stages/04-lsm/table_set.h) for stage 06's levels, from the version the
+ * level_inspect.c: the tables' part of kv_inspect (table_set_describe,
+ * stages/04-lsm/table_set.h) for stage 06's levels, from the version the
  * view was made with (version.h), which no one changes:
  *
  *   level n=L tables=N bytes=B target=T score=X
@@ -27,9 +27,10 @@
  * take, from both levels.  No next line when every level is empty, or
  * every seed is being compacted.
  *
- * A get looks at level 0's tables newest first, then at each deeper level
- * the one table whose key range holds the key (table_set_get,
- * level_read.c):
+ * kv_inspect_get's lines come from the lookup itself (table_set_get in
+ * level_read.c, with the engine's look function): level 0's tables
+ * newest first, then at each deeper level the one table whose key range
+ * holds the key:
  *
  *   look part=table file=000012.sst level=0 result=skipped_bloom
  *   look part=level level=1 result=skipped_range      (no table holds it)
@@ -40,13 +41,14 @@
 #include "inspect_line.h"
 #include "level_files.h"
 #include "level_set.h"
-#include "lsm_inspect.h"
+#include "table_lines.h"
 
 /* The "next" and "next_table" lines.  The pick reads the compact
  * pointers and the being_compacted marks, which the background thread
  * changes under write_lock: so it runs under that lock, which it holds
  * for one pick (no I/O) and a copy of at most a few file numbers. */
-static int level_inspect_next(table_set *ts, const version *v, kv_line_fn line, void *ctx)
+static int level_inspect_next(table_set *ts, const version *v, pthread_mutex_t *lock,
+                              kv_line_fn line, void *ctx)
 {
     int level = 0;
     double score = compaction_score(v, &ts->copt, &level);
@@ -54,14 +56,14 @@ static int level_inspect_next(table_set *ts, const version *v, kv_line_fn line, 
         return KV_OK;
     compaction_pointers p;
     compaction *c = NULL;
-    pthread_mutex_lock(&ts->db->write_lock);
+    pthread_mutex_lock(lock);
     for (int i = 0; i < VERSION_LEVELS; i++) {
         p.key[i] = ts->pointer[i];
         p.len[i] = ts->pointer_len[i];
     }
     /* (The pick takes a reference on the version, the one change it makes.) */
     int rc = compaction_pick_level((version *)v, &ts->copt, &p, level, &c);
-    pthread_mutex_unlock(&ts->db->write_lock);
+    pthread_mutex_unlock(lock);
     if (rc != KV_OK || c == NULL)
         return rc;
     inspect_line l;
@@ -88,8 +90,8 @@ static int level_inspect_next(table_set *ts, const version *v, kv_line_fn line, 
 
 static double level_inspect_ratio(uint64_t a, uint64_t b) { return b ? (double)a / (double)b : 0.0; }
 
-int table_set_inspect(table_set *ts, const table_set_version *v, unsigned flags,
-                      kv_line_fn line, void *ctx)
+int level_inspect_lines(table_set *ts, const version *v, const table_describe *d,
+                        kv_line_fn line, void *ctx)
 {
     inspect_line l;
     int rc = KV_OK;
@@ -105,47 +107,18 @@ int table_set_inspect(table_set *ts, const table_set_version *v, unsigned flags,
         inspect_emit(&l, line, ctx);
         read_amp += level > 0 && v->nfiles[level] > 0;
         for (size_t i = 0; rc == KV_OK && i < v->nfiles[level]; i++)
-            rc = lsm_inspect_table(v->files[level][i]->t, level, flags, line, ctx);
+            rc = table_lines_table(v->files[level][i]->t, level, d->flags, line, ctx);
     }
     if (rc == KV_OK)
-        rc = level_inspect_next(ts, v, line, ctx);
+        rc = level_inspect_next(ts, v, d->lock, line, ctx);
     uint64_t written = 0;
     for (int level = 0; level < VERSION_LEVELS; level++)
-        written += __atomic_load_n(&ts->levels[level].bytes_written, __ATOMIC_RELAXED);
-    uint64_t flushed = __atomic_load_n(&ts->levels[0].bytes_written, __ATOMIC_RELAXED);
+        written += __atomic_load_n(&d->levels[level][TABLE_LEVEL_BYTES_WRITTEN], __ATOMIC_RELAXED);
+    uint64_t flushed = __atomic_load_n(&d->levels[0][TABLE_LEVEL_BYTES_WRITTEN], __ATOMIC_RELAXED);
     inspect_begin(&l, "amp");
     inspect_double(&l, "write", level_inspect_ratio(written, flushed));
     inspect_u64(&l, "read", read_amp);
     if (rc == KV_OK)
         inspect_emit(&l, line, ctx);
-    return rc;
-}
-
-int table_set_inspect_get(table_set *ts, const table_set_version *v, const ikey_lookup *lk,
-                          kv_line_fn line, void *ctx, ikey_lookup_state *state, size_t *vlen)
-{
-    (void)ts;
-    size_t ulen = 0;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    *state = IKEY_ABSENT;
-    int rc = KV_OK;
-    for (size_t i = 0; rc == KV_OK && *state == IKEY_ABSENT && i < v->nfiles[0]; i++)
-        rc = lsm_inspect_table_look(v->files[0][i]->t, 0, lk, line, ctx, state, vlen);
-    for (int level = 1; rc == KV_OK && *state == IKEY_ABSENT && level < VERSION_LEVELS;
-         level++) {
-        if (v->nfiles[level] == 0)
-            continue;
-        vfile *f = version_level_find(v, level, ukey, ulen);
-        if (f != NULL) {
-            rc = lsm_inspect_table_look(f->t, level, lk, line, ctx, state, vlen);
-            continue;
-        }
-        inspect_line l;
-        inspect_begin(&l, "look");
-        inspect_word(&l, "part", "level");
-        inspect_u64(&l, "level", (uint64_t)level);
-        inspect_word(&l, "result", "skipped_range");
-        inspect_emit(&l, line, ctx);
-    }
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * level_read.c: reading a version's tables (table_set_get and
- * table_set_iters, which stage 04's lsm_read.c and lsm_iter.c call once
- * they have read the view's memtables).
+ * table_set_iters, which stage 04's engine calls once it has read the
+ * view's memtables; kv_inspect_get passes a look function, which sees
+ * each table the very same lookup meets).
  *
  * A lookup asks the level-0 tables newest first (their ranges overlap, so
  * each may hold the key; table_get answers from the table's key range and
@@ -23,66 +24,76 @@
 #include "level_iter.h"
 #include "level_set.h"
 
-int table_set_get(table_set *ts, const table_set_version *v, const ikey_lookup *lk,
-                  void **val, size_t *vlen)
+/* One table's part of a lookup, or the look function's. */
+static int level_get_table(vfile *f, int level, const ikey_lookup *lk, table_look_fn look,
+                           void *look_ctx, table_get_result *r)
+{
+    return look != NULL ? look(look_ctx, f->t, level, lk, r) : table_get(f->t, lk, r);
+}
+
+int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
+                  void *look_ctx, void **val, size_t *vlen, table_get_cost *cost)
 {
     size_t ulen = 0;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    uint64_t reads = 0, searched = 0;
-    int rc = KV_NOT_FOUND;
-    int done = 0;
-    for (int level = 0; !done && level < VERSION_LEVELS; level++) {
+    for (int level = 0; level < VERSION_LEVELS; level++) {
         size_t n = level == 0 ? v->nfiles[0] : 1;
-        for (size_t i = 0; !done && i < n; i++) {
-            vfile *f = level == 0 ? v->files[0][i]
-                                  : version_level_find(v, level, ukey, ulen);
-            if (f == NULL)
-                break;
+        for (size_t i = 0; i < n; i++) {
+            vfile *f = level == 0 ? v->files[0][i] : version_level_find(v, level, ukey, ulen);
             table_get_result r;
-            int st = table_get(f->t, lk, &r);
-            reads += r.reads;
-            searched += r.reads > 0;
-            if (st != KV_OK) {
-                rc = st;
-                done = 1;
-            } else if (r.state == IKEY_FOUND) {
+            if (f == NULL) {
+                /* No table of the level holds the key: a look says so. */
+                if (look != NULL && v->nfiles[level] > 0) {
+                    int st = look(look_ctx, NULL, level, lk, &r);
+                    if (st != KV_OK)
+                        return st;
+                }
+                break;
+            }
+            int st = level_get_table(f, level, lk, look, look_ctx, &r);
+            cost->reads += r.reads;
+            cost->searched += r.reads > 0;
+            if (st != KV_OK)
+                return st;
+            if (r.state == IKEY_FOUND) {
                 *val = r.value;
                 *vlen = r.value_len;
-                rc = KV_OK;
-                done = 1;
-            } else if (r.state == IKEY_DELETED) {
-                done = 1;
+                return KV_OK;
             }
+            if (r.state == IKEY_DELETED)
+                return KV_NOT_FOUND;
         }
     }
-    __atomic_add_fetch(&ts->db->get_table_reads, reads, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&ts->db->get_tables_searched, searched, __ATOMIC_RELAXED);
-    return rc;
+    return KV_NOT_FOUND;
 }
 
-size_t table_set_iters_max(const table_set_version *v)
+int table_set_iters(table_set_version *v, size_t lead, iter ***out, size_t *n)
 {
-    return v->nfiles[0] + VERSION_LEVELS - 1;
-}
-
-int table_set_iters(table_set_version *v, iter **out, size_t *n)
-{
+    iter **its = malloc((lead + v->nfiles[0] + VERSION_LEVELS) * sizeof *its);
+    if (its == NULL)
+        return kv_error(KV_ERR_NOMEM, "out of memory for the iterators of %zu tables",
+                        v->nfiles[0] + VERSION_LEVELS - 1);
     int rc = KV_OK;
-    *n = 0;
+    size_t k = lead;
     for (size_t i = 0; rc == KV_OK && i < v->nfiles[0]; i++)
-        if ((rc = table_iter_new(v->files[0][i]->t, &out[*n])) == KV_OK)
-            (*n)++;
+        if ((rc = table_iter_new(v->files[0][i]->t, &its[k])) == KV_OK)
+            k++;
     int levels = 0;
     for (int level = 1; rc == KV_OK && level < VERSION_LEVELS; level++) {
         if (v->nfiles[level] == 0 && (levels > 0 || level + 1 < VERSION_LEVELS))
             continue; /* the last level's iterator holds the version if none else does */
-        if ((rc = level_iter_new(v, level, NULL, NULL, &out[*n])) == KV_OK) {
-            (*n)++;
+        if ((rc = level_iter_new(v, level, NULL, NULL, &its[k])) == KV_OK) {
+            k++;
             levels++;
         }
     }
-    if (rc != KV_OK)
-        while (*n > 0)
-            iter_free(out[--*n]);
-    return rc;
+    if (rc != KV_OK) {
+        while (k > lead)
+            iter_free(its[--k]);
+        free(its);
+        return rc;
+    }
+    *out = its;
+    *n = k;
+    return KV_OK;
 }

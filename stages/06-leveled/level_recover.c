@@ -30,7 +30,7 @@
 #include "error.h"
 #include "level_files.h"
 #include "level_set.h"
-#include "lsm_replay.h"
+#include "lsm_files.h"
 #include "version_set.h"
 
 /* What the listing holds besides stage 04's logs. */
@@ -85,9 +85,9 @@ static int level_listed(const uint64_t *v, size_t n, uint64_t number)
 static int level_recover_manifest(table_set *ts, const lsm_listing *l, const level_listing *ll,
                                   manifest_state *st)
 {
-    kv_db *db = ts->db;
+    const char *dir = ts->env.dir->path;
     if (ll->current)
-        return manifest_recover(db->dir.path, db->opt.strict_recovery, st);
+        return manifest_recover(dir, ts->env.opt->strict_recovery, st);
     /* A manifest without CURRENT is a new database's first one, cut short
      * by a crash before CURRENT named it: garbage.  Tables and logs are
      * only ever written after CURRENT. */
@@ -95,7 +95,7 @@ static int level_recover_manifest(table_set *ts, const lsm_listing *l, const lev
         return kv_error(KV_ERR_CORRUPT, "%s: CURRENT is missing, but the directory holds %zu "
                         "table%s and %zu log%s: without CURRENT no manifest says which of "
                         "them make up the database (a new database writes CURRENT before "
-                        "any table or log)", db->dir.path, ll->ntables,
+                        "any table or log)", dir, ll->ntables,
                         ll->ntables == 1 ? "" : "s", l->nwals, l->nwals == 1 ? "" : "s");
     /* A new database: an empty state; its manifest is made in step 6. */
     st->next_file = 1;
@@ -106,7 +106,7 @@ static int level_recover_manifest(table_set *ts, const lsm_listing *l, const lev
 /* Step 3. */
 static int level_recover_version(table_set *ts, const level_listing *ll, manifest_state *st)
 {
-    kv_db *db = ts->db;
+    const char *dir = ts->env.dir->path;
     for (int level = 0; level < VERSION_LEVELS; level++)
         for (size_t i = 0; st->v != NULL && i < st->v->nfiles[level]; i++) {
             const vfile *f = st->v->files[level][i];
@@ -116,7 +116,7 @@ static int level_recover_version(table_set *ts, const level_listing *ll, manifes
             level_table_name(name, f->number);
             return kv_error(KV_ERR_CORRUPT, "%s: table %s, at level %d in MANIFEST-%06" PRIu64
                             ", is missing: the database lost data that was in it",
-                            db->dir.path, name, level, st->number);
+                            dir, name, level, st->number);
         }
     version *empty = NULL;
     version_edit snap;
@@ -135,7 +135,7 @@ static int level_recover_version(table_set *ts, const level_listing *ll, manifes
             continue;
         ts->pointer[i] = malloc(st->pointer_len[i]);
         if (ts->pointer[i] == NULL)
-            return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
+            return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir);
         memcpy(ts->pointer[i], st->pointer[i], st->pointer_len[i]);
         ts->pointer_len[i] = st->pointer_len[i];
     }
@@ -146,20 +146,16 @@ static int level_recover_version(table_set *ts, const level_listing *ll, manifes
     return KV_OK;
 }
 
-static int level_unlink(table_set *ts, const char *name)
-{
-    return lsm_recover_unlink(ts->db, name, &ts->open_garbage_removed);
-}
-
 /* Step 4: what no manifest names. */
-static int level_recover_garbage(table_set *ts, const lsm_listing *l, const level_listing *ll)
+static int level_recover_garbage(table_set *ts, const lsm_listing *l, const level_listing *ll,
+                                 table_set_found *found)
 {
-    kv_db *db = ts->db;
+    const db_dir *dir = ts->env.dir;
     int rc = KV_OK;
     for (size_t i = 0; rc == KV_OK && i < l->ntmps; i++)
-        rc = lsm_recover_unlink(db, l->tmps[i], &db->open_tmps_removed);
+        rc = lsm_file_remove(dir, l->tmps[i], &found->tmps_removed);
     for (size_t i = 0; rc == KV_OK && i < ll->ntmps; i++)
-        rc = lsm_recover_unlink(db, ll->tmps[i], &db->open_tmps_removed);
+        rc = lsm_file_remove(dir, ll->tmps[i], &found->tmps_removed);
     for (size_t i = 0; rc == KV_OK && i < ll->ntables; i++) {
         int held = 0;
         const version *v = ts->current;
@@ -170,19 +166,22 @@ static int level_recover_garbage(table_set *ts, const lsm_listing *l, const leve
             continue;
         char name[LEVEL_NAME_MAX];
         level_table_name(name, ll->tables[i]);
-        rc = lsm_recover_unlink(db, name, &db->open_tables_removed);
+        rc = lsm_file_remove(dir, name, &found->tables_removed);
     }
     return rc;
 }
 
-int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed)
+int table_set_open(const table_set_env *env, lsm_listing *l, table_set **out,
+                   table_set_found *found)
 {
     table_set *ts = NULL;
     level_listing ll;
     manifest_state st;
     manifest_state_init(&st);
     memset(&ll, 0, sizeof ll);
-    int rc = level_set_new(db, &ts);
+    memset(found, 0, sizeof *found);
+    int read_only = env->opt->read_only;
+    int rc = level_set_new(env, &ts);
     *out = ts;
     if (rc == KV_OK)
         rc = level_listing_of(l, &ll);
@@ -190,26 +189,29 @@ int table_set_open(kv_db *db, lsm_listing *l, table_set **out, uint64_t *flushed
         rc = level_recover_manifest(ts, l, &ll, &st);
     if (rc == KV_OK)
         rc = level_recover_version(ts, &ll, &st);
-    if (rc == KV_OK && !db->opt.read_only)
-        rc = level_recover_garbage(ts, l, &ll);
+    if (rc == KV_OK && !read_only)
+        rc = level_recover_garbage(ts, l, &ll, found);
     /* Manifests other than the live one: a crash during a switch. */
-    for (size_t i = 0; rc == KV_OK && !db->opt.read_only && i < ll.nmanifests; i++) {
+    for (size_t i = 0; rc == KV_OK && !read_only && i < ll.nmanifests; i++) {
         if (ll.manifests[i] == st.number)
             continue;
         char name[MANIFEST_NAME_MAX];
         manifest_file_name(name, ll.manifests[i]);
-        rc = level_unlink(ts, name);
+        rc = lsm_file_remove(env->dir, name, &ts->open_garbage_removed);
     }
     /* Step 5. */
-    if (rc == KV_OK && !db->opt.read_only)
+    if (rc == KV_OK && !read_only)
         rc = version_set_manifest_new(ts, NULL);
     /* Step 6. */
     if (rc == KV_OK) {
         for (size_t i = 0; i + 1 < l->nwals; i++)
             l->wals[i].covered = l->wals[i + 1].start - 1 <= ts->log_seq;
-        *flushed = ts->log_seq;
+        found->flushed = ts->log_seq;
+        found->levels = VERSION_LEVELS;
         if (st.torn)
-            db->open_torn_found += st.torn_bytes;
+            found->torn_bytes += st.torn_bytes;
+        version_ref(ts->current);
+        found->current = ts->current;
     }
     manifest_state_free(&st);
     level_listing_free(&ll);

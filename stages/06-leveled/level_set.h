@@ -1,35 +1,38 @@
 /*
  * level_set.h: stage 06's table set (stage 04's table_set.h, the interface
- * its engine reads and changes its tables through): the tables in levels
+ * the engine reads and changes its tables through): the tables in levels
  * (version.h), the levels kept in a manifest (manifest.h), kept in shape by
- * leveled compaction on the engine's background thread.  Stage 04's
- * engine (lsm_db.h: logs, memtables, the write path, the background
- * thread, reads, snapshots) is linked unchanged.
+ * leveled compaction, whose jobs it picks (compaction_pick.h) and whose
+ * results it applies; stage 04's engine (linked unchanged) writes every
+ * table and runs every merge.  Like LevelDB's VersionSet, it holds no
+ * pointer to the engine: the engine's lock comes as an argument to the
+ * call that installs a change (table_set_apply).
  *
  * The modules, in the order a first reading takes them:
  *   level_read.c     a lookup and the iterators over a version's levels;
- *   level_flush.c    the flush of a memtable into a new table;
- *   level_work.c     the background work: which compaction, and kv_compact;
- *   level_compact.c  one compaction: the merge and its edit;
- *   version_set.c    an edit made durable in the manifest, then installed
- *                    (the one way the tables change), and the life of
- *                    table files;
+ *   level_pick.c     the jobs: a flush's, a compaction's (the score, the
+ *                    garbage), kv_compact's steps, and the questions a
+ *                    merge asks of its job;
+ *   version_set.c    a job's result as an edit, made durable in the
+ *                    manifest, then installed (the one way the tables
+ *                    change), and the life of table files;
  *   level_recover.c  kv_open: CURRENT, the manifest, the version, garbage;
- *   level_admit.c    the level-0 brake on writers;
- *   level_set.c      the rest of the interface: options, close, free;
- *   level_stats.c    kv_stats's lines per level.
+ *   level_set.c      the rest of the interface: options, admission, close;
+ *   level_stats.c    kv_stats's and kv_inspect's lines per level.
  *
  * Who owns what:
  *   current   the version (version.h): the tables of every level.  Changed
- *             only by the background thread (a flush, a compaction) and
- *             kv_open, under the engine's write_lock; every view holds a
- *             reference on the version it was made with.
- *   manifest  the open manifest: written only by the background thread
- *             (and kv_open and kv_close), so it needs no lock of its own.
- *   next_file the next file number (tables, manifests): handed out by the
- *             background thread only (and kv_open before it starts).
- * Locks: the engine's (lsm_db.h), plus obsolete_lock, alone, for the list
- * of table numbers no version holds any more.
+ *             only by table_set_apply (and kv_open), under the engine's
+ *             write lock; every view holds a reference on the version it
+ *             was made with.
+ *   manifest  the open manifest: written only by the thread that changes
+ *             the set (and kv_open and kv_close), so it needs no lock of
+ *             its own; so is next_file, the next file number (tables,
+ *             manifests).
+ *   pointer   the compact pointers, read by the pick and changed by apply,
+ *             both under the engine's lock.
+ * Locks: the engine's, plus obsolete_lock, alone, for the list of table
+ * numbers no version holds any more.
  */
 #ifndef KV_LEVEL_SET_H
 #define KV_LEVEL_SET_H
@@ -38,7 +41,6 @@
 #include <stdint.h>
 
 #include "compaction_pick.h"
-#include "lsm_db.h"
 #include "manifest.h"
 #include "table_set.h"
 #include "version.h"
@@ -48,35 +50,21 @@
 #define LEVEL_DB_FORMAT 1u
 /* A manifest past this size is rolled over at the next edit. */
 #define LEVEL_MANIFEST_ROLL_BYTES (4u << 20)
-/* The size the engine uses: LEVEL_MANIFEST_ROLL_BYTES, unless a test
- * lowered it before opening a database (the crash tester does, so that
- * its short workloads roll the manifest over many times; it is no
- * option of kv.h because nothing but a test needs another size).  Read
- * by the background thread, so written only while no database is open. */
-extern uint64_t level_test_manifest_roll_bytes;
 #define LEVEL_DEFAULT_L0_SLOWDOWN 8
+_Static_assert(VERSION_LEVELS <= TABLE_LEVELS_MAX, "the engine counts every level's work");
 #define LEVEL_DEFAULT_L0_STOP 12
 
-/* What happened at each level since open (level_compact.c, level_stats.c). */
-typedef struct level_counters {
-    uint64_t compactions;       /* compactions into this level */
-    uint64_t moves;             /* trivial moves into this level */
-    uint64_t bytes_read;        /* input bytes from this level and the one above */
-    uint64_t bytes_written;     /* output bytes written to this level */
-    uint64_t us;                /* time spent */
-} level_counters;
-
 struct table_set {
-    kv_db *db;                  /* the engine: its locks, directory, tables' context */
+    table_set_env env;          /* the directory, the tables' context, options */
 
     compaction_options copt;    /* level_ratio, l1_bytes, table_bytes, ... */
     int l0_slowdown, l0_stop;
 
-    version *current;           /* write_lock */
+    version *current;           /* the engine's lock */
     int l0_files;               /* current's level-0 tables (__atomic) */
-    uint64_t next_file;         /* the background thread's */
+    uint64_t next_file;
     uint64_t log_seq;           /* every write up to it is in tables */
-    manifest_writer *manifest;  /* the background thread's */
+    manifest_writer *manifest;
     uint64_t manifest_number;
     uint64_t manifest_edits_at_new; /* manifest_edits when it was made */
     int manifest_broken;        /* VS3: whether the manifest holds an edit is
@@ -88,34 +76,32 @@ struct table_set {
     /* Compact pointers (round robin per level; the picker's input). */
     uint8_t *pointer[VERSION_LEVELS];
     size_t pointer_len[VERSION_LEVELS];
-    /* kv_compact's request to the background thread (write_lock). */
-    int compact_waiters, compact_done, compact_rc;
-    char compact_why[512];      /* compact_rc's message */
-    uint64_t compact_retry_us;  /* a background compaction failed (a full
-                                   disk, no descriptor, no memory): none is
-                                   picked before this time (lsm_now_us), or
-                                   the next flush; 0: none failed */
-    uint64_t compact_backoff_us; /* the wait after the next failure */
-    int compacting;             /* the background thread is inside a merge:
-                                   a flush made meanwhile goes to level 0 */
 
     pthread_mutex_t obsolete_lock;
     uint64_t *obsolete;         /* table numbers no version holds */
     size_t nobsolete, obsolete_cap;
     int obsolete_nomem;         /* one could not be listed: removed at open */
-    int closing;                /* kv_close: the version's release deletes nothing */
+    int closing;                /* table_set_close: releasing deletes nothing */
+    int pending_rc;             /* a harmless failure (an old manifest not
+                                   removed) table_set_collect says once */
+    char pending_why[512];
 
-    /* Counters since open (__atomic). */
-    level_counters levels[VERSION_LEVELS];
-    uint64_t slowdowns, slowdown_us, stops, stop_us;
-    uint64_t files_deleted, manifest_rolls, manifest_edits, compact_failures;
-    uint64_t flushes_in_compaction;
-    uint64_t garbage_compactions;   /* tables rewritten for their dead entries */
+    /* Its own counters (__atomic): the manifest's, and kv_open's. */
+    uint64_t manifest_rolls, manifest_edits;
     uint64_t open_garbage_removed;
 };
 
-/* A set with db's options, empty (level_recover.c fills it).  KV_OK or
+/* A set with env's options, empty (level_recover.c fills it).  KV_OK or
  * NOMEM (*out may then be NULL). */
-int level_set_new(kv_db *db, table_set **out);
+int level_set_new(const table_set_env *env, table_set **out);
+/* Frees a job of this set (level_pick.c): its outputs' records and its
+ * compaction.  NULL is a no-op. */
+void level_job_free(table_job *job);
+/* kv_stats's lines (level_stats.c) and kv_inspect's (level_inspect.c), the
+ * two halves of table_set_describe. */
+int  level_stats_lines(table_set *ts, const version *v, const table_describe *d,
+                       kv_line_fn line, void *ctx);
+int  level_inspect_lines(table_set *ts, const version *v, const table_describe *d,
+                         kv_line_fn line, void *ctx);
 
 #endif

@@ -30,6 +30,7 @@
 #include "level_files.h"
 #include "log_report.h"
 #include "lsm_files.h"
+#include "lsm_wal.h"
 #include "offline.h"
 #include "stats_file.h"
 

@@ -12,10 +12,9 @@
 # format v2, the bloom filter, the block and file caches (and, through
 # stage 04, stage 03's WAL module).
 LEVEL_SET_SRCS := stages/06-leveled/level_set.c stages/06-leveled/level_read.c \
-                  stages/06-leveled/level_flush.c stages/06-leveled/level_work.c \
-                  stages/06-leveled/level_compact.c stages/06-leveled/level_admit.c \
+                  stages/06-leveled/level_pick.c \
                   stages/06-leveled/level_recover.c stages/06-leveled/level_stats.c \
-                  stages/06-leveled/level_out.c stages/06-leveled/level_files.c \
+                  stages/06-leveled/level_files.c \
                   stages/06-leveled/version_set.c stages/06-leveled/level_inspect.c
 # The versions (the tables of each level), the level iterator (a level
 # >= 1 read as one sorted source) and the compaction picker.
@@ -80,9 +79,10 @@ TEST_HELPERS_06-leveled := $(TEST_HELPERS_05-blocks) \
                            stages/06-leveled/tests/version_test_util.c
 
 # The stage's own threaded suite, in build/tsan/06-leveled/racetest with
-# the shared ones (tests/race/main.c): the reference counts that keep a
-# version's tables open and on disk while versions change.
-$(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/06-leveled/tests/version_race_test.o
+# the shared ones (tests/race/main.c): the references that keep a
+# version's tables on disk while versions change (stage 04's engine test,
+# on this stage's levels).
+$(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/04-lsm/tests/lsm_version_race.o
 
 # The compaction simulator (docs/06-leveled.md, "The compaction
 # simulator"), a tool of its own under tools/compaction_sim/: the picker

@@ -32,7 +32,7 @@
 
 #include "error.h"
 #include "internal_key.h"
-#include "lsm_db.h"
+#include "lsm_sources.h"
 #include "merge_iter.h"
 #include "txn.h"
 
@@ -40,10 +40,10 @@
  * REQUIRES: write_lock held. */
 static int txn_versions_sources(kv_db *db, uint64_t snap_seq, iter **out)
 {
-    lsm_view *v = lsm_view_get(db, NULL);
-    uint64_t oldest = db->imm != NULL ? db->imm_lo : db->mem_lo; /* 0: memory holds none */
-    uint64_t last = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
-    int memory_only = last <= snap_seq || (oldest != 0 && oldest <= snap_seq + 1);
+    lsm_sources src;
+    lsm_sources_get(db, &src);
+    uint64_t oldest = src.memory_from; /* 0: memory holds none */
+    int memory_only = src.last <= snap_seq || (oldest != 0 && oldest <= snap_seq + 1);
     iter **children = NULL;
     size_t n = 0;
     int rc = KV_OK;
@@ -51,21 +51,26 @@ static int txn_versions_sources(kv_db *db, uint64_t snap_seq, iter **out)
         children = malloc(2 * sizeof *children);
         if (children == NULL)
             rc = kv_error(KV_ERR_NOMEM, "kv_txn_commit: out of memory");
-        if (rc == KV_OK && (rc = memtable_iter_new(v->mem, &children[0])) == KV_OK)
-            n = 1;
-        if (rc == KV_OK && v->imm != NULL &&
-            (rc = memtable_iter_new(v->imm, &children[1])) == KV_OK)
-            n = 2;
     } else {
-        rc = lsm_view_iters(v, &children, &n);
+        /* The tables' iterators after two slots for the memtables. */
+        rc = table_set_iters(src.tables, 2, &children, &n);
     }
+    size_t k = 0;
+    if (rc == KV_OK && (rc = memtable_iter_new(src.mem, &children[k])) == KV_OK)
+        k++;
+    if (rc == KV_OK && src.imm != NULL &&
+        (rc = memtable_iter_new(src.imm, &children[k])) == KV_OK)
+        k++;
+    if (n > 2) /* newest first, no gap */
+        memmove(children + k, children + 2, (n - 2) * sizeof *children);
+    n = k + (n > 2 ? n - 2 : 0);
     if (rc == KV_OK)
         rc = merge_iter_new(children, n, out); /* takes the children, even on failure */
     else
         while (n > 0)
             iter_free(children[--n]);
     free(children);
-    lsm_view_unref(v); /* the iterators hold what they read */
+    lsm_sources_release(&src); /* the iterators hold what they read */
     if (rc != KV_OK)
         kv_error_append(" (kv_txn_commit: checking for conflicts; nothing was written)");
     return rc;
@@ -133,7 +138,7 @@ static int txn_version_range_changed(void *ctx, kv_txn *t, const txn_range *r, i
 
 int txn_validate(kv_txn *t)
 {
-    txn_versions x = {.snap_seq = t->snap->seq};
+    txn_versions x = {.snap_seq = lsm_sources_seq_of(t->snap)};
     txn_probe versions = {.key_changed = txn_version_key_changed,
                           .range_changed = txn_version_range_changed, .ctx = &x};
     int rc = txn_check_each(t, &versions);

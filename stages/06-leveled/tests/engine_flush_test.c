@@ -1,14 +1,16 @@
 /*
- * engine_flush_test.c: the engine places each flushed table where
- * compaction_flush_level says (level_flush.c), and what it places below
- * level 0 reads back, survives a reopen and passes kv_check.
+ * engine_flush_test.c: each flushed table goes where
+ * compaction_flush_level says (version_set.c, "Where a flush goes"), and
+ * what goes below level 0 reads back, survives a reopen and passes
+ * kv_check.
  *
  * The level each table went to is read from kv_stats ("level.N: tables
- * ..."); flushes are made by lsm_write_flush_all (kv_compact's first
- * step) or by a small memtable filling up, and the databases stay far
+ * ..."); flushes are made by kv_flush or by a small memtable filling up,
+ * and the databases stay far
  * below every level's target, so that no compaction moves a table after
  * its flush placed it.  And a memtable frozen while a compaction runs is
- * flushed before the compaction ends (level_compact.c), to level 0.
+ * flushed before the compaction ends (the engine's merge,
+ * stages/04-lsm/lsm_compact.c), to level 0.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,11 +18,10 @@
 #include "../../../tests/harness.h"
 #include "../../04-lsm/tests/lsm_test_util.h"
 #include "kv.h"
-#include "level_set.h"
 
 static void flush_now(kv_db *db)
 {
-    CHECK_KV(lsm_write_flush_all(db, "engine_flush_test"), KV_OK);
+    CHECK_KV(kv_flush(db), KV_OK);
 }
 
 static void check_levels(kv_db *db, int l0, int l1, int l2)

@@ -4,7 +4,8 @@
  * background compaction reports it once and is tried again, and writes
  * go on without a reopen once the cause is gone.  Only a failure that
  * leaves the manifest's state unknown (a failed fsync) stops writes until
- * the database is reopened (version_set.h, level_work.c).
+ * the database is reopened (version_set.h; the engine's retries:
+ * stages/04-lsm/lsm_bg.c).
  */
 #include <errno.h>
 #include <pthread.h>

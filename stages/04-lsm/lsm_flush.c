@@ -1,0 +1,126 @@
+/*
+ * lsm_flush.c: the flush, the engine's first job: the frozen memtable
+ * (imm, holding the writes lo..hi) becomes a table.  Step by step
+ * (docs/04-lsm.md, "The flush protocol", walks through a crash at each):
+ *   1. a writer that finds mem full freezes it: mem becomes imm, the log
+ *      that took its writes is sealed, and a new log and a new mem take
+ *      the writes from hi + 1 on (lsm_write.c, lsm_switch); the background
+ *      thread is woken;
+ *   2. the table set names the new table (table_set_pick, a FLUSH job;
+ *      table_set_output), and the engine writes imm's entries to it in key
+ *      order; the builder syncs the file (table.h);
+ *   3. the set makes it part of the database (table_set_apply: stage 04
+ *      renames it into place and syncs the directory; stage 06 also
+ *      appends an edit to its manifest) and, under write_lock, the engine
+ *      installs it with a view that no longer holds imm: readers find
+ *      those writes in the table;
+ *   4. the logs whose writes are all at or below hi are deleted;
+ *   5. writers waiting for imm to go are woken (a second mem filled up
+ *      meanwhile: the only time a writer waits for the disk without sync).
+ * A failed flush (an I/O error, no memory) keeps imm, and its log, as
+ * they are.  The next call that can report it does (a write, which then
+ * writes nothing; kv_compact; kv_close); the flush is retried by the next
+ * call that waits for imm (a writer that needs room, kv_compact), so a
+ * disk that keeps failing fails writes instead of hanging them, and the
+ * retry's I/O happens inside a call that can report its failure.  Nothing
+ * of the flush runs under write_lock but the pick, the install and steps
+ * 4 and 5.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "lsm_db.h"
+#include "lsm_out.h"
+
+/* Step 4: the logs, all but the last, whose writes are all at or below
+ * hi, from the list and from the directory (no directory sync: a log that
+ * comes back is removed at open, unread, lsm_files.h F3).
+ * REQUIRES: write_lock held. */
+static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
+{
+    size_t k = 0;
+    while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
+        uint64_t start = db->wals[k]->start;
+        lsm_wal_free(db->wals[k]);
+        int rc = lsm_wal_remove(db->dir.path, start);
+        if (rc == KV_OK)
+            lsm_count(&db->stats, LSM_LOGS_REMOVED, 1);
+        else
+            lsm_set_bg_error(db, rc); /* harmless (F3), but said */
+        k++;
+    }
+    memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
+    db->nwals -= k;
+}
+
+/* Step 2: m's entries, in key order, into the job's table.
+ * REQUIRES: no lock held. */
+static int lsm_flush_write(kv_db *db, table_job *job, memtable *m)
+{
+    iter *src = NULL;
+    lsm_out w;
+    int rc = memtable_iter_new(m, &src);
+    if (rc == KV_OK)
+        rc = lsm_out_begin(db->tables, db->tctx, job, &w);
+    if (rc != KV_OK) {
+        iter_free(src);
+        return rc;
+    }
+    for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
+        rc = lsm_out_add(&w, src->key, src->key_len, src->value, src->value_len);
+    if (rc == KV_OK)
+        rc = iter_status(src);
+    iter_free(src);
+    if (rc == KV_OK)
+        rc = lsm_out_finish(&w);
+    lsm_out_abandon(&w);
+    return rc;
+}
+
+int lsm_flush_imm(kv_db *db, int during_merge)
+{
+    memtable *m = db->imm;
+    uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us();
+    table_ask ask = {.kind = TABLE_ASK_FLUSH, .lo = lo, .hi = hi, .during_merge = during_merge};
+    table_job *job = NULL;
+    lsm_view *spare = NULL;
+    int rc = lsm_view_reserve(db, &spare);
+    if (rc == KV_OK)
+        rc = table_set_pick(db->tables, &ask, &job, NULL);
+    if (rc == KV_OK) {
+        memtable_ref(m);
+        pthread_mutex_unlock(&db->write_lock);
+        rc = lsm_flush_write(db, job, m);                               /* 2 */
+        memtable_unref(m);
+        pthread_mutex_lock(&db->write_lock);
+        uint64_t bytes = rc == KV_OK ? job->outputs[0].meta.file_bytes : 0;
+        uint64_t entries = rc == KV_OK ? job->outputs[0].meta.entries : 0;
+        table_set_version *v = NULL;
+        int final = 0;
+        rc = table_set_apply(db->tables, job, rc, &db->write_lock, &v, &final);  /* 3 */
+        if (rc == KV_OK) {
+            lsm_view_install(db, spare, v, 1);
+            spare = NULL;
+            lsm_flush_drop_logs(db, hi);                                /* 4 */
+            lsm_count(&db->stats, LSM_FLUSH_COUNT, 1);
+            lsm_count(&db->stats, LSM_FLUSH_BYTES, bytes);
+            lsm_count(&db->stats, LSM_FLUSH_ENTRIES, entries);
+            lsm_count(&db->stats, LSM_FLUSH_US, lsm_now_us() - t0);
+            /* (Level 0's count is the bytes flushed, whatever level took
+             * the table: kv_stats's write amplification divides by it.) */
+            lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
+            db->retry_us = 0; /* a job that failed is tried again */
+        } else if (final) {
+            lsm_set_failed(db, kv_errmsg());
+        }
+    }
+    free(spare);
+    if (rc != KV_OK) {
+        db->flush_failed = 1;
+        lsm_set_bg_error(db, rc);
+        lsm_count(&db->stats, LSM_FLUSH_FAILURES, 1);
+    }
+    pthread_cond_broadcast(&db->bg_done);                               /* 5 */
+    return rc;
+}

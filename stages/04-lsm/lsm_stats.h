@@ -1,0 +1,107 @@
+/*
+ * lsm_stats.h: the engine's counters, one block per database (LevelDB
+ * keeps its per-level stats_ in DBImpl the same way): a table of named
+ * counters, the work per level the table set's jobs did, what kv_open
+ * found, and the bookkeeping of the totals kept across sessions.  The
+ * engine counts (lsm_count, no lock: relaxed atomics); kv_stats prints
+ * (lsm_stats.c); DIR/STATS keeps the totals (lsm_totals.c).
+ *
+ * Invariants:
+ *   S1. The counters below LSM_TOTALS, and every per-level counter of a
+ *       level the table set has, are totals: kept in STATS, loaded at open
+ *       and saved when they change; the rest count this session only.
+ *   S2. A counter only grows (lsm_count adds); kv_stats and the totals
+ *       read each with one atomic load, so a line may be a moment older
+ *       than the next, never torn.
+ */
+#ifndef KV_LSM_STATS_H
+#define KV_LSM_STATS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "stats_file.h"
+#include "table_job.h"
+
+typedef enum lsm_counter {
+    /* Totals (S1), in STATS under these names (lsm_total_name). */
+    LSM_FLUSH_COUNT,            /* flush.count */
+    LSM_FLUSH_BYTES,            /* flush.bytes */
+    LSM_FLUSH_ENTRIES,          /* flush.entries */
+    LSM_FLUSH_US,               /* flush.us */
+    LSM_COMPACT_COUNT,          /* compact.count */
+    LSM_COMPACT_BYTES_READ,     /* compact.bytes_read */
+    LSM_COMPACT_BYTES_WRITTEN,  /* compact.bytes_written */
+    LSM_COMPACT_DROPPED,        /* compact.entries_dropped */
+    LSM_COMPACT_US,             /* compact.us */
+    LSM_TOTALS,
+    /* This session's. */
+    LSM_PUTS = LSM_TOTALS,
+    LSM_DELETES,
+    LSM_BATCHES,
+    LSM_GETS,
+    LSM_GET_TABLE_READS,        /* positioned reads of the tables */
+    LSM_GET_TABLES_SEARCHED,    /* tables that had to be read */
+    LSM_STALLS,                 /* writers that waited for a flush */
+    LSM_STALL_US,
+    LSM_SWITCHES,               /* memtables frozen */
+    LSM_NEW_LOG_US,
+    LSM_FLUSH_FAILURES,
+    LSM_LOGS_REMOVED,           /* logs a flush made redundant */
+    LSM_SLOWDOWNS,              /* writes the table set slowed down */
+    LSM_SLOWDOWN_US,
+    LSM_STOPS,                  /* writes it stopped until a job ended */
+    LSM_STOP_US,
+    LSM_FILES_DELETED,          /* table files no version held, removed */
+    LSM_COMPACT_FAILURES,       /* background jobs that failed */
+    LSM_FLUSHES_IN_MERGE,       /* flushes made while a merge ran */
+    LSM_GARBAGE_MERGES,         /* merges picked for their dead versions */
+    LSM_COUNTERS
+} lsm_counter;
+
+typedef struct lsm_stats {
+    uint64_t c[LSM_COUNTERS];
+    uint64_t level[TABLE_LEVELS_MAX][TABLE_LEVEL_COUNTERS];   /* totals (S1) */
+    int levels;                 /* the table set's (table_set_found.levels) */
+
+    /* What kv_open found (lsm_replay.c and the table set). */
+    uint64_t open_us, open_records, open_records_skipped, open_wal_bytes;
+    uint64_t open_torn_found, open_torn_cut, open_tail_records_dropped;
+    uint64_t open_tables_removed, open_wals_removed, open_tmps_removed, open_others_removed;
+    int open_wal_created;
+
+    /* The totals (lsm_totals.c). */
+    uint64_t since_seq;         /* they count the work after this write (0: all) */
+    char since[640];            /* and why from there, for kv_stats */
+    stats_counters *bound;      /* the counters STATS keeps, bound to c[] and level[] */
+    uint64_t *at_open;          /* their values when this open began counting */
+    uint64_t *saved;            /* their values in STATS, as loaded or last saved */
+    int rewrite;                /* STATS is damaged: the next save replaces it
+                                   even if no total changed */
+    pthread_mutex_t lock;       /* one save at a time; guards the four below */
+    uint64_t saved_us;          /* lsm_now_us of the last save */
+    uint64_t period_us;         /* while working, at most this long between saves */
+    uint64_t save_failures;
+    char save_error[512];
+} lsm_stats;
+
+/* STATS's name of a total (S1); NULL for a counter of the session. */
+const char *lsm_total_name(lsm_counter c);
+
+static inline void lsm_count(lsm_stats *s, lsm_counter c, uint64_t n)
+{
+    __atomic_add_fetch(&s->c[c], n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t lsm_counted(const lsm_stats *s, lsm_counter c)
+{
+    return __atomic_load_n(&s->c[c], __ATOMIC_RELAXED);
+}
+
+static inline void lsm_count_level(lsm_stats *s, int level, int which, uint64_t n)
+{
+    if (level >= 0 && level < TABLE_LEVELS_MAX)
+        __atomic_add_fetch(&s->level[level][which], n, __ATOMIC_RELAXED);
+}
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * table_lines.c: kv_inspect's lines about one table (table_lines.h).
+ */
+#include "table_lines.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "inspect_line.h"
+#include "table_inspect.h"
+
+const char *table_lines_result(ikey_lookup_state state)
+{
+    static const char *const words[] = {"absent", "found", "deleted"};
+    return words[state];
+}
+
+const char *table_lines_name(const table *t)
+{
+    const char *path = table_path(t);
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+int table_lines_table(table *t, int level, unsigned flags, kv_line_fn line, void *ctx)
+{
+    size_t slen = 0, llen = 0;
+    const uint8_t *smallest = table_smallest(t, &slen);
+    const uint8_t *largest = table_largest(t, &llen);
+    ikey_parsed lo, hi;
+    if (!ikey_decode(smallest, smallest + slen, &lo) || !ikey_decode(largest, largest + llen, &hi))
+        return kv_error(KV_ERR_CORRUPT, "kv_inspect: %s: its key range is not two internal "
+                        "keys", table_path(t));
+    const char *name = table_lines_name(t);
+    inspect_line l;
+    inspect_begin(&l, "table");
+    inspect_word(&l, "file", name);
+    if (level >= 0)
+        inspect_u64(&l, "level", (uint64_t)level);
+    inspect_u64(&l, "bytes", table_file_bytes(t));
+    inspect_u64(&l, "entries", table_entries(t));
+    inspect_key(&l, "smallest", lo.user_key, lo.user_len);
+    inspect_key(&l, "largest", hi.user_key, hi.user_len);
+    inspect_emit(&l, line, ctx);
+    return (flags & KV_INSPECT_DETAIL) ? table_inspect_parts(t, name, line, ctx) : KV_OK;
+}
+
+int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line, void *ctx,
+                     table_get_result *r)
+{
+    size_t ulen = 0, slen = 0, llen = 0;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    const uint8_t *smallest = table_smallest(t, &slen);
+    const uint8_t *largest = table_largest(t, &llen);
+    inspect_line l;
+    inspect_begin(&l, "look");
+    inspect_word(&l, "part", "table");
+    inspect_word(&l, "file", table_lines_name(t));
+    if (level >= 0)
+        inspect_u64(&l, "level", (uint64_t)level);
+    memset(r, 0, sizeof *r);
+    r->state = IKEY_ABSENT;
+    if (ikey_user_compare(ukey, ulen, smallest, slen - IKEY_TRAILER_SIZE) < 0 ||
+        ikey_user_compare(ukey, ulen, largest, llen - IKEY_TRAILER_SIZE) > 0) {
+        inspect_word(&l, "result", "skipped_range");
+    } else if (table_inspect_filter_says_absent(t, ukey, ulen)) {
+        inspect_word(&l, "result", "skipped_bloom");
+    } else {
+        int rc = table_get(t, lk, r);
+        if (rc != KV_OK)
+            return rc;
+        free(r->value);
+        r->value = NULL;
+        inspect_word(&l, "result", table_lines_result(r->state));
+        inspect_u64(&l, "reads", r->reads);
+        if (r->state == IKEY_FOUND)
+            inspect_u64(&l, "vlen", r->value_len);
+    }
+    inspect_emit(&l, line, ctx);
+    return KV_OK;
+}
