@@ -6,14 +6,17 @@
 # ThreadSanitizer), `make coverage` reports line and branch coverage per
 # stage.  See README.md.
 #
-# Each stage directory has a stage.mk that names its sources in
-# SRCS_<stage>: its own files, and files of earlier stages it reuses
-# unchanged (INC_<stage> adds their directories to the include path;
-# LIBS_<stage> names libraries every binary of the stage links).
-# common/ is linked into every stage.  Tests that need a stage's internals
-# live in stages/<stage>/tests/; TESTS_<stage> lists the ones a stage runs
-# (its own, and those of the files it reuses), linked with TEST_HELPERS_<stage>
-# into build/<stage>/stagetest.
+# Each stage directory is made of parts, a folder each (stages/S/PART/,
+# or a part's tools in stages/S/PART/tools/), and has a stage.mk that names
+# the parts the stage is built from in PARTS_<stage>: its own, and the
+# parts of earlier stages it reuses unchanged ("04-lsm/engine").  The
+# stage's sources, SRCS_<stage>, are every .c of its parts, and each part is
+# on its include path (INC_<stage>); LIBS_<stage> names libraries every
+# binary of the stage links.  common/ is linked into every stage.  Tests
+# that need a stage's internals live in stages/<stage>/tests/;
+# TESTS_<stage> lists the ones a stage runs (its own, and those of the
+# parts it reuses), linked with TEST_HELPERS_<stage> into
+# build/<stage>/stagetest.
 
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
@@ -48,7 +51,14 @@ endif
 # `make` alone builds `all`, whatever rules the stage.mk files below define.
 .DEFAULT_GOAL := all
 STAGE_DIRS := $(sort $(notdir $(patsubst %/stage.mk,%,$(wildcard stages/*/stage.mk))))
+COMMON_SRCS := $(wildcard common/*.c)
+# common/ but transactions (common/txn*.c, written over kv.h's calls).
+COMMON_PLAIN_SRCS := $(filter-out common/txn%.c,$(COMMON_SRCS))
 include $(wildcard stages/*/stage.mk)
+# A stage's sources and include path, from its parts.
+parts_srcs = $(sort $(foreach p,$(PARTS_$(1)),$(wildcard stages/$(p)/*.c)))
+parts_inc = $(foreach p,$(PARTS_$(1)),-Istages/$(p))
+$(foreach s,$(STAGE_DIRS),$(eval SRCS_$(s) := $(call parts_srcs,$(s)))$(eval INC_$(s) := $(call parts_inc,$(s))))
 # A stage still being built says so in its stage.mk (UNFINISHED_<stage> := 1):
 # its rules exist, so its parts and its own tests build
 # (make build/<stage>/stagetest), but it is not an engine yet, so `make`,
@@ -64,7 +74,6 @@ STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
-COMMON_SRCS := $(wildcard common/*.c)
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c \
@@ -103,7 +112,7 @@ obj_owner = $(or $(call shared_from,$(1),$(2),$(word 2,$(subst /, ,$(filter stag
 shared_from = $(if $(and $(3),$(filter-out $(1),$(3)),$(filter $(2),$(SRCS_$(3))), \
                 $(if $(filter $(2),$(STAGE_NAME_USERS)),,yes), \
                 $(STAGE_HEADERS_UNIQUE)),$(3))
-STAGE_HEADERS := $(notdir $(wildcard stages/*/*.h))
+STAGE_HEADERS := $(notdir $(wildcard stages/*/*/*.h stages/*/*/*/*.h))
 STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))

@@ -1,6 +1,6 @@
 /*
  * bloom_fp.c: build/05-blocks/bloom_fp, the false-positive rate of stage
- * 05's bloom filter (stages/05-blocks/bloom.h) measured against the
+ * 05's bloom filter (stages/05-blocks/bloom/bloom.h) measured against the
  * theory, (1 - e^{-kn/m})^k (bloom_fp_theory's exact form).
  *
  * For each bits-per-key and each filter size n it builds one filter of

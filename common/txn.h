@@ -18,9 +18,9 @@
  *                            group-commit queue, wal_queue.h's check);
  *   txn_validate             how a conflict is found: stages 01 to 06
  *                            compare values, at the snapshot and now
- *                            (stages/01-log/txn_values.c); stage 07 asks
+ *                            (stages/01-log/txn_values/txn_values.c); stage 07 asks
  *                            for the versions written since the snapshot
- *                            (stages/07-txn/txn_versions.c).
+ *                            (stages/07-txn/txn_versions/txn_versions.c).
  *
  * Invariants:
  *   X1. writes holds at most one entry per key, sorted: the transaction's

@@ -1,6 +1,6 @@
 /*
  * block_fuzz.c: fuzz harness for stage 05's stored data blocks
- * (stages/05-blocks/block.h, table_v2_format.h).
+ * (stages/05-blocks/blocks/block.h, table_v2_format.h).
  *
  * The input is one stored block as a table holds it: contents, then the
  * 9-byte trailer (compression type, raw size, checksum).  The harness

@@ -1,6 +1,6 @@
 /*
  * filter_fuzz.c: fuzz harness for stage 05's bloom filter decoder
- * (stages/05-blocks/bloom.h: bloom_may_contain, bloom_check), bounded by
+ * (stages/05-blocks/bloom/bloom.h: bloom_may_contain, bloom_check), bounded by
  * [p, limit).
  *
  * The input is used twice:

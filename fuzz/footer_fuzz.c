@@ -1,6 +1,6 @@
 /*
  * footer_fuzz.c: fuzz harness for the end of a stage-05 table
- * (stages/05-blocks/table_v2_format.h): the fixed-size footer and the meta
+ * (stages/05-blocks/table_v2/table_v2_format.h): the fixed-size footer and the meta
  * blocks it leads to (the metaindex, the properties, the filter, the
  * index), as table_open reads them.
  *

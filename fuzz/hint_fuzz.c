@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../stages/02-hash/hint.h"
-#include "../stages/02-hash/segment.h"
+#include "../stages/02-hash/segments/hint.h"
+#include "../stages/02-hash/segments/segment.h"
 #include "coding.h"
 #include "crc32c.h"
 #include "kv.h"

@@ -1,6 +1,6 @@
 /*
  * index_fuzz.c: fuzz harness for stage 05's index block
- * (stages/05-blocks/table_v2_format.h: one entry per data block, its
+ * (stages/05-blocks/table_v2/table_v2_format.h: one entry per data block, its
  * separator key and the block's handle).
  *
  * The input is an index block's contents, as an open table keeps them in

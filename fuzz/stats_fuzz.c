@@ -1,6 +1,6 @@
 /*
  * stats_fuzz.c: fuzz harness for DIR/STATS, the totals kept across
- * sessions (stages/04-lsm/stats_file.h).
+ * sessions (stages/04-lsm/stats/stats_file.h).
  *
  * The input is a STATS file's bytes.  The harness checks:
  *   - stats_file_decode returns KV_OK or KV_ERR_CORRUPT, nothing else, and

@@ -1,6 +1,6 @@
 /*
  * table_fuzz.c: fuzz harness for stage 04's table format v1
- * (stages/04-lsm/table.h, the format in table_v1_format.h).
+ * (stages/04-lsm/table/table.h, the format in table_v1_format.h).
  *
  * The input is written as a file and read the ways the engine reads a
  * table: table_open, a scan forward and one backward (table_iter_new), a

@@ -31,7 +31,7 @@ ex() { awk -f "$here/exercises.awk" -v list="$here/$1.exercises" "$@"; }
 
 # ---- stale-workspace ------------------------------------------------------------
 ws=$root/ws
-f=stages/04-lsm/skiplist.c
+f=stages/04-lsm/memtable/skiplist.c
 rm -rf "$ws"
 mkdir -p "$ws/$(dirname "$f")"
 cp "$f" "$ws/$f"

@@ -23,7 +23,8 @@ for fn in $(awk '{print $1}' "$tmp" | sort | uniq -d); do
     dirs=$(awk -v fn="$fn" '$1 == fn {print $2}' "$tmp" | tr '\n' ' ')
     # The header that declares it, in one of those directories.
     # (common/ too: an interface every stage implements may be declared there.)
-    hdr=$(for d in $dirs common; do grep -l -E "^[a-z].*[ *]$fn\(" "$d"/*.h 2>/dev/null; done | head -n 1)
+    hdr=$(for d in $dirs common; do find "$d" -name '*.h' ! -path '*/tests/*' | sort |
+              xargs grep -l -E "^[a-z].*[ *]$fn\(" 2>/dev/null; done | head -n 1)
     # Its opening comment (up to the first "*/") says so.
     if [ -n "$hdr" ] && sed -n '1,/\*\//p' "$hdr" | grep -q -i "an interface"; then
         continue

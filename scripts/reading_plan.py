@@ -31,7 +31,7 @@ def reading_plan(stage, own, fix=False):
 
       | reading | files | lines |
       |---|---|---|
-      | first | `stages/04-lsm/internal_key.h`, `skiplist.h`, ... | 2,934 |
+      | first | `stages/04-lsm/memtable/internal_key.h`, `skiplist.h`, ... | 2,934 |
 
     A file named without a directory is in the directory of the file named
     before it in the row.  The lines are the sum of the files' lines; the
@@ -90,8 +90,14 @@ def reading_plan(stage, own, fix=False):
 
 
 def own_files(stage):
+    """The sources of the stage's own parts: every .c and .h under
+    stages/STAGE/ but its tests."""
     d = os.path.join("stages", stage)
-    return sorted(os.path.join(d, n) for n in os.listdir(d) if n.endswith((".c", ".h")))
+    found = []
+    for root, dirs, names in os.walk(d):
+        dirs[:] = sorted(x for x in dirs if x != "tests")
+        found += [os.path.join(root, n) for n in names if n.endswith((".c", ".h"))]
+    return sorted(found)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,15 @@ For every stage that `make` builds:
     the public kv_* API is every stage's own);
   - no stage.mk compiles a file with defines of its own (a -D rename of
     another stage's symbols);
-  - the stage's own files call each other without a circle: a file calls
-    another if it names a function the other defines (comments left out);
+  - the files a stage links from stages/ (its own and the parts it reuses)
+    call each other without a circle: a file calls another if it names a
+    function the other defines (comments left out), an interface's
+    function included, so that a part behind an interface (a table set)
+    never calls back into the part that uses it (the engine);
+  - no stage.mk subtracts files (filter-out): a stage names its parts;
+  - no file of a stage after 04 includes the LSM engine's own header
+    (lsm_db.h) or names one of its struct's fields: later stages reach the
+    engine only through interfaces;
   - `make stage-files` prints a non-empty "open first" list, every file of
     it found;
   - the stage's page has a reading plan (reading_plan below) that names
@@ -82,14 +89,33 @@ def interface_functions(dirs):
     of the stage implements it."""
     names = set()
     for d in dirs:
-        for h in os.listdir(d):
-            if not h.endswith(".h"):
-                continue
-            text = open(os.path.join(d, h)).read()
+        headers = []
+        for root, sub, files in os.walk(d):
+            sub[:] = [x for x in sub if x != "tests"]
+            headers += [os.path.join(root, h) for h in files if h.endswith(".h")]
+        for h in headers:
+            text = open(h).read()
             opening = text.split("*/", 1)[0]
             if "an interface" in " ".join(opening.replace("*", " ").split()):
                 names |= set(re.findall(r"^[a-z][\w \*]*?[ \*](\w+)\(", text, flags=re.M))
     return names
+
+
+def lsm_db_fields():
+    """The fields of the LSM engine's struct kv_db (stages/04-lsm/engine/lsm_db.h)."""
+    path = os.path.join("stages", "04-lsm", "engine", "lsm_db.h")
+    if not os.path.exists(path):
+        return set()
+    text = without_comments(open(path).read())
+    m = re.search(r"struct kv_db \{(.*?)\n\};", text, flags=re.S)
+    fields = set()
+    for decl in (m.group(1) if m else "").split(";"):
+        decl = re.sub(r"\[[^\]]*\]", "", decl)
+        for part in decl.split(","):
+            w = re.findall(r"(\w+)\s*$", part.strip())
+            if w:
+                fields.add(w[0])
+    return fields - {"", "int", "uint64_t"}
 
 
 def without_comments(text):
@@ -146,17 +172,41 @@ def main():
 
     interfaces = interface_functions([os.path.join("stages", s) for s in stages])
     for s in stages:
-        own = [f for f in srcs.get(s, []) if f.startswith("stages/%s/" % s)]
+        linked = [f for f in srcs.get(s, []) if f.startswith("stages/")]
         # (kv.h's calls are the API, every stage's own: no edge either.)
-        defs = {f: {d for d in defined_functions(f) - interfaces if not d.startswith("kv_")}
-                for f in own}
+        defs = {f: {d for d in defined_functions(f) if not d.startswith("kv_")} for f in linked}
         graph = {}
-        for a in own:
+        for a in linked:
             words = set(re.findall(r"[A-Za-z_]\w*", without_comments(open(a).read())))
-            graph[a] = {b for b in own if b != a and words & defs[b]}
+            graph[a] = {b for b in linked if b != a and words & defs[b]}
         circle = find_circle(graph)
         result("stage_%s_has_no_circle" % s.replace("-", "_"),
                ["a circle: " + " -> ".join(circle)] if circle else [])
+
+    subtracts = []
+    for s in stages:
+        for n, line in enumerate(open(os.path.join("stages", s, "stage.mk")), 1):
+            if "filter-out" in line:
+                subtracts.append("stages/%s/stage.mk:%d: %s" % (s, n, line.strip()))
+    result("no_stage_subtracts_files", subtracts)
+
+    engine_fields = lsm_db_fields()
+    reaches = []
+    for s in stages:
+        if s < "05":
+            continue
+        for root, sub, files in os.walk(os.path.join("stages", s)):
+            for name in sorted(files):
+                if not name.endswith((".c", ".h")):
+                    continue
+                path = os.path.join(root, name)
+                text = without_comments(open(path).read())
+                if re.search(r'#\s*include\s+"[^"]*lsm_db\.h"', open(path).read()):
+                    reaches.append("%s includes lsm_db.h" % path)
+                for field in sorted(engine_fields):
+                    if re.search(r"\bdb->%s\b" % re.escape(field), text):
+                        reaches.append("%s names kv_db's field %s" % (path, field))
+    result("later_stages_reach_the_engine_through_interfaces", reaches)
 
     for s in stages:
         # What `make stage-files STAGE=s` runs.

@@ -14,7 +14,7 @@
 # thread natively; a page opened from disk can have no threads (threads in
 # a browser need cross-origin isolation, which only a server can grant),
 # so the WebAssembly builds define KV_BG_INLINE: the same jobs run on the
-# writer's thread when they fall due (stages/04-lsm/lsm_bg.c).
+# writer's thread when they fall due (stages/04-lsm/engine/lsm_bg.c).
 WASM_STAGES ?= $(STAGES)
 # Debian's emscripten runs its JavaScript tools with Debian's node modules
 # (acorn, in /usr/share/nodejs), which Debian's node finds by itself and a

@@ -5,16 +5,21 @@
 # behind record_io.h (record_io_log.c) and the write path behind hash_write
 # (hash_write.c), so that stage 03 can replace just those two; what
 # kv_inspect shows inside a segment is behind record_inspect.h
-# (record_inspect_log.c) for the same reason.
-SRCS_02-hash := stages/02-hash/hash_index.c stages/02-hash/segment.c \
-                stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
-                stages/02-hash/hash_recover.c stages/02-hash/merge.c \
-                stages/02-hash/hash_iter.c stages/02-hash/hash_snapshot.c stages/02-hash/hash_tools.c \
-                stages/02-hash/record_io_log.c stages/02-hash/hash_write.c \
-                stages/02-hash/hash_inspect.c stages/02-hash/record_inspect_log.c \
-                stages/01-log/snapshot_iter.c stages/01-log/no_repair.c \
-                stages/01-log/txn_values.c
-INC_02-hash := -Istages/01-log
+# (record_inspect_log.c) for the same reason: the three make one part,
+# log_records/.
+#
+# Its parts:
+#   index/        the hash table in memory (keys to places in segments)
+#   segments/     segment files and their hint files
+#   engine/       open, recovery, reads, iterators, snapshots, merge; the
+#                 interfaces a record format implements (record_io.h,
+#                 record_inspect.h) and the write path's (hash_write.h)
+#   log_records/  those three over stage 01's records (stage 03 swaps this
+#                 part for its WAL's)
+#   tools/        kv_check, kv_dump, kv_inspect
+# and from stage 01: snapshots/, no_repair/, txn_values/.
+PARTS_02-hash := 02-hash/index 02-hash/segments 02-hash/engine 02-hash/log_records \
+                 02-hash/tools 01-log/snapshots 01-log/no_repair 01-log/txn_values
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_02-hash := segment hint
 # Unit tests (build/02-hash/stagetest): stages/02-hash/tests/NAME_test.c

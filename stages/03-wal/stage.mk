@@ -1,27 +1,19 @@
 # Stage 03: stage 02's hash index over a write-ahead log (32 KiB blocks,
 # checksummed fragments, batches as records), fsync on request with group
-# commit, and kv repair.  New here: the WAL module (WAL_MODULE_SRCS: the
-# format, writer, reader, batch payload, sync markers and the group-commit
-# queue; it depends on neither the index nor segments, and stage 04 links
-# it too), stage 02's record interface over it (record_io_wal.c), its write
-# path (hash_write_wal.c: the queue applied to the index), its tools and
-# what kv_inspect shows of a segment's frames (record_inspect_wal.c, behind
-# stage 02's record_inspect.h).
-# Everything else is stage 02's (and stage 01's iterator), unchanged.
-WAL_MODULE_SRCS := stages/03-wal/wal_writer.c stages/03-wal/wal_reader.c \
-                   stages/03-wal/wal_resync.c \
-                   stages/03-wal/wal_batch.c stages/03-wal/wal_marker.c \
-                   stages/03-wal/wal_queue.c
-SRCS_03-wal := $(WAL_MODULE_SRCS) \
-               stages/03-wal/record_io_wal.c stages/03-wal/hash_write_wal.c \
-               stages/03-wal/wal_tools.c stages/03-wal/wal_dump.c \
-               stages/03-wal/wal_repair.c stages/03-wal/record_inspect_wal.c \
-               stages/02-hash/hash_inspect.c stages/02-hash/hash_index.c stages/02-hash/segment.c \
-               stages/02-hash/hint.c stages/02-hash/hash_db.c stages/02-hash/hash_open.c \
-               stages/02-hash/hash_recover.c stages/02-hash/merge.c \
-               stages/02-hash/hash_iter.c stages/02-hash/hash_snapshot.c stages/02-hash/hash_tools.c \
-               stages/01-log/snapshot_iter.c stages/01-log/txn_values.c
-INC_03-wal := -Istages/02-hash -Istages/01-log
+# commit, and kv repair.  Its parts:
+#   wal/          the WAL module: the format, writer, reader, batch payload,
+#                 sync markers and the group-commit queue; it depends on
+#                 neither the index nor segments, and stage 04 links it too
+#   wal_records/  stage 02's record interface over it (record_io_wal.c),
+#                 its write path (hash_write_wal.c: one write through the
+#                 queue onto the index) and what kv_inspect shows of a
+#                 segment's frames (record_inspect_wal.c): in place of
+#                 stage 02's log_records/
+#   tools/        kv_check, kv_dump and kv_repair of the WAL
+# and everything else of stage 02 (and stage 01's), unchanged.
+PARTS_03-wal := 03-wal/wal 03-wal/wal_records 03-wal/tools \
+                02-hash/index 02-hash/segments 02-hash/engine 02-hash/tools \
+                01-log/snapshots 01-log/txn_values
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_03-wal := wal hint
 # Unit tests (build/03-wal/stagetest): the WAL's writer and reader on bytes

@@ -2,24 +2,21 @@
 # data blocks of block_bytes with shared key prefixes and restart points,
 # lz4 where it saves an eighth, a checksum per block, an index of short
 # separators and a bloom filter kept in memory per table, a fixed footer;
-# a sharded LRU block cache and a cache of open table files.  New here:
-# the block builder and reader (block_builder.c, block.c), table v2
-# (table_v2_*.c) behind stage 04's table.h, the bloom filter (bloom.c) and
-# the caches (lru_cache.c, block_cache.c, file_cache.c).  Reused
-# unchanged: everything else of stage 04 (its engine, lsm_*.c, internal
-# keys, arena, skiplist, memtable, iterators: SRCS_04-lsm without its
-# table_v1_*.c) and, through it, stage 03's WAL module.
-SRCS_05-blocks := $(filter-out stages/04-lsm/table_v1_%.c,$(SRCS_04-lsm)) \
-                  stages/05-blocks/block_builder.c stages/05-blocks/block.c \
-                  stages/05-blocks/table_v2_meta.c stages/05-blocks/table_v2_block.c \
-                  stages/05-blocks/table_v2_build.c stages/05-blocks/table_v2_open.c \
-                  stages/05-blocks/table_v2_read.c stages/05-blocks/table_v2_iter.c \
-                  stages/05-blocks/table_v2_tools.c stages/05-blocks/table_v2_inspect.c \
-                  stages/05-blocks/bloom.c stages/05-blocks/lru_cache.c \
-                  stages/05-blocks/block_cache.c stages/05-blocks/file_cache.c
-# What kv repair can read of a damaged v2 table.
-SRCS_05-blocks += stages/05-blocks/table_v2_salvage.c
-INC_05-blocks := -Istages/04-lsm $(INC_04-lsm)
+# a sharded LRU block cache and a cache of open table files.  Its parts:
+#   blocks/          the block builder and reader
+#   bloom/           the bloom filter
+#   cache/           the LRU cache, the block cache, the cache of open files
+#   table_v2/        table format v2, behind stage 04's table.h, in place of
+#                    stage 04's table_v1/; table_v2/tools/ its check, dump,
+#                    kv_inspect parts and salvage
+# and everything else of stage 04 unchanged (its engine, memtables,
+# iterators, logs, stats, tools and flat set; through it, stage 03's WAL
+# module).
+PARTS_05-blocks := 05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 \
+                   05-blocks/table_v2/tools \
+                   04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine 04-lsm/logs \
+                   04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools \
+                   03-wal/wal 01-log/txn_values
 # lz4 (Debian's liblz4-dev: scripts/deps.sh installs it for `make`): every
 # binary linked with this stage's libkv.a links liblz4 too.
 LIBS_05-blocks := -llz4
@@ -31,21 +28,16 @@ FUZZ_05-blocks := table block footer index
 # Unit tests (build/05-blocks/stagetest): the block builder and reader,
 # table v2's own (block sizes, compression, filter, separators, options,
 # damage named by file and offset, kv check and kv dump), the filter and
-# the caches; and those tests of the stage-04 files this stage links that
-# reach a table or the engine, so run on table v2 here: table.h's
-# contract, faults and salvage (what kv repair reads of a damaged table), the merging iterator (over tables it builds), and
-# the engine's (lsm_*_test.c).  Not table_test.c and table_forged_test.c,
-# which test format v1's own bytes, and not the tests of stage 04's
-# building blocks that touch no table (LSM_BLOCK_TESTS_04: the arena,
-# internal keys, the skiplist, the memtable, the user's view over
-# memtables): this stage links those files unchanged, with no define of its
-# own, so stage 04's stagetest runs them on the same code.
-LSM_BLOCK_TESTS_04 := $(patsubst %,stages/04-lsm/tests/%_test.c,arena internal_key \
-                        skiplist memtable user_iter)
+# the caches; and those tests of stage 04 that reach a table or the engine,
+# so run on table v2 here: table.h's contract, faults and salvage, the
+# merging iterator over tables (LSM_TABLE_TESTS_04), the engine's
+# (LSM_ENGINE_TESTS_04, LSM_FLAT_TESTS_04) and the STATS file's.  Not
+# format v1's own bytes, and not stage 04's building blocks that touch no
+# table (LSM_BLOCK_TESTS_04): this stage links those files unchanged, with
+# no define of its own, so stage 04's stagetest runs them on the same code.
 TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
-                   $(filter-out stages/04-lsm/tests/table_test.c \
-                                stages/04-lsm/tests/table_forged_test.c \
-                                $(LSM_BLOCK_TESTS_04),$(TESTS_04-lsm))
+                   $(call lsm_tests_04,$(LSM_TABLE_TESTS_04) $(LSM_ENGINE_TESTS_04) \
+                     $(LSM_FLAT_TESTS_04) stats_file)
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
                           $(wildcard stages/05-blocks/tests/*_util.c)
 # The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).
@@ -54,7 +46,7 @@ FUZZ_05-blocks += filter
 # theory (docs/05-blocks.md, "Bloom filters"); the filter alone, so it
 # builds whatever state the rest of the stage is in.
 $(B)/05-blocks/bloom_fp: $(B)/05-blocks/obj/bench/bloom_fp.o \
-                         $(B)/05-blocks/obj/stages/05-blocks/bloom.o $(B)/obj/common/error.o
+                         $(B)/05-blocks/obj/stages/05-blocks/bloom/bloom.o $(B)/obj/common/error.o
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 # bench/tableratio.c: the tables' bytes with lz4 against the same tables
 # uncompressed, on kvbench's half-compressible values (docs/05-blocks.md,

@@ -1,5 +1,5 @@
 /*
- * append_test.c: exercise append, log_db_append (stages/01-log/log_db.c):
+ * append_test.c: exercise append, log_db_append (stages/01-log/log/log_db.c):
  * the records of a put, a delete or a batch written with one write, and a
  * failed write undone.
  */

@@ -1,6 +1,6 @@
 /*
  * get_test.c: exercise get, stage 01's read (log_db_get_below in
- * stages/01-log/log_db.c, which kv_get calls):
+ * stages/01-log/log/log_db.c, which kv_get calls):
  * the whole log scanned, the last record of the key answering.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * verdict_test.c: exercise verdict, log_verdict_judge
- * (stages/01-log/log_verdict.c): keep, cut or refuse data.log, the one
+ * (stages/01-log/log/log_verdict.c): keep, cut or refuse data.log, the one
  * decision both kv_open and kv_check act on.
  */
 #include <stdlib.h>

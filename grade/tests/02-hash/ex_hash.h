@@ -1,6 +1,6 @@
 /*
  * ex_hash.h: the tests' own view of stage 02's hash table
- * (stages/02-hash/hash_index.h), so that the tests of one exercise do not
+ * (stages/02-hash/index/hash_index.h), so that the tests of one exercise do not
  * lean on the learner's answer to another: a table filled by hand, the
  * slot a key is in, the table's invariants checked slot by slot, and keys
  * that share a home slot.

@@ -1,6 +1,6 @@
 /*
  * hint_decode_test.c: exercise hint_decode, hint_decode and hint_validate
- * (stages/02-hash/hint.c), reached through hint_load: a hint file's
+ * (stages/02-hash/segments/hint.c), reached through hint_load: a hint file's
  * entries decoded inside the bytes read, every length checked before it
  * is used, and the whole hint checked before any entry is used.
  */

@@ -1,6 +1,6 @@
 /*
  * index_find_test.c: exercise index_find, hash_index_find and
- * hash_index_probe (stages/02-hash/hash_index.c): a key found by walking
+ * hash_index_probe (stages/02-hash/index/hash_index.c): a key found by walking
  * from its home slot to the key or to an empty slot.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * index_grow_test.c: exercise index_grow, hash_index_grow
- * (stages/02-hash/hash_index.c), reached through hash_index_reserve: the
+ * (stages/02-hash/index/hash_index.c), reached through hash_index_reserve: the
  * slot array doubled, every entry moved to its home in the new one.
  */
 #include <stdio.h>

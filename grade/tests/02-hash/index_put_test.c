@@ -1,6 +1,6 @@
 /*
  * index_put_test.c: exercise index_put, hash_index_put and
- * hash_index_adopt (stages/02-hash/hash_index.c): a key's place set,
+ * hash_index_adopt (stages/02-hash/index/hash_index.c): a key's place set,
  * replacing the one it had, the key copied in when it is new.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * index_remove_test.c: exercise index_remove, hash_index_remove
- * (stages/02-hash/hash_index.c): a key removed without tombstones, the
+ * (stages/02-hash/index/hash_index.c): a key removed without tombstones, the
  * entries after it shifted back so that each stays reachable.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * merge_commit_test.c: exercise merge_commit, merge_commit
- * (stages/02-hash/merge.c): the index moved to the merge's outputs, except
+ * (stages/02-hash/engine/merge.c): the index moved to the merge's outputs, except
  * for keys written while the merge ran.
  *
  * The writes "while the merge ran" are made at a known moment: the test

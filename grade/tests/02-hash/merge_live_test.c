@@ -1,6 +1,6 @@
 /*
  * merge_live_test.c: exercise merge_live, merge_copy_op
- * (stages/02-hash/merge.c): which records a merge copies: a put the index
+ * (stages/02-hash/engine/merge.c): which records a merge copies: a put the index
  * still points at, and nothing else.
  */
 #include <stdio.h>

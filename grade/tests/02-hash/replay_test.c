@@ -1,6 +1,6 @@
 /*
  * replay_test.c: exercise replay, recover_op and recover_scan
- * (stages/02-hash/hash_recover.c): the index rebuilt at kv_open from every
+ * (stages/02-hash/engine/hash_recover.c): the index rebuilt at kv_open from every
  * record of every segment, and each segment's verdict acted on.
  */
 #include <dirent.h>

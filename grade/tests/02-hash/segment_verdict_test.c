@@ -1,6 +1,6 @@
 /*
  * segment_verdict_test.c: exercise segment_verdict, recover_judge
- * (stages/02-hash/hash_recover.c): keep, cut or refuse one segment, from
+ * (stages/02-hash/engine/hash_recover.c): keep, cut or refuse one segment, from
  * what its replay found and whether it is the last one.
  */
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * batch_test.c: exercise batch, wal_batch_encode and wal_batch_decode
- * (stages/03-wal/wal_batch.c): a batch of puts and deletes as one log
+ * (stages/03-wal/wal/wal_batch.c): a batch of puts and deletes as one log
  * record's payload.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * commit_test.c: exercise commit, wal_queue_append
- * (stages/03-wal/wal_queue.c): a group appended with one write and synced
+ * (stages/03-wal/wal/wal_queue.c): a group appended with one write and synced
  * once, before its owner applies it; a sync marker ahead of the first
  * group after a sync; failures undone or made final.
  */

@@ -1,6 +1,6 @@
 /*
  * fragment_decode_test.c: exercise fragment_decode, wal_fragment_decode
- * (stages/03-wal/wal_reader.c): one fragment read inside [p, limit),
+ * (stages/03-wal/wal/wal_reader.c): one fragment read inside [p, limit),
  * checked against its checksum.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * frame_test.c: exercise frame, wal_frame (stages/03-wal/wal_writer.c): a
+ * frame_test.c: exercise frame, wal_frame (stages/03-wal/wal/wal_writer.c): a
  * record cut into fragments that never cross a 32 KiB block boundary.
  */
 #include <stdlib.h>

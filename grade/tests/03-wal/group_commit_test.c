@@ -1,6 +1,6 @@
 /*
  * group_commit_test.c: exercise group_commit, wal_queue_join and
- * wal_queue_finish (stages/03-wal/wal_queue.c): writers queue up, and the
+ * wal_queue_finish (stages/03-wal/wal/wal_queue.c): writers queue up, and the
  * one at the head leads a group: one append and one fsync for every
  * record of the group, applied in queue order before anyone returns.
  */

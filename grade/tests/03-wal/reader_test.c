@@ -1,6 +1,6 @@
 /*
  * reader_test.c: exercise reader, wal_reader_next
- * (stages/03-wal/wal_reader.c): records reassembled from their fragments,
+ * (stages/03-wal/wal/wal_reader.c): records reassembled from their fragments,
  * block by block, and the bytes that are not a valid record reported.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * resync_test.c: exercise resync, wal_resync_block
- * (stages/03-wal/wal_resync.c): after damage, the first offset of a block
+ * (stages/03-wal/wal/wal_resync.c): after damage, the first offset of a block
  * where a valid fragment starts, as a byte-by-byte search would find it.
  */
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /*
  * torn_wal_test.c: exercise torn_wal, replay_find_next
- * (stages/03-wal/record_io_wal.c): after damage in a segment, what follows
+ * (stages/03-wal/wal_records/record_io_wal.c): after damage in a segment, what follows
  * it: valid records (how many, from where) and whether a sync marker says
  * the damaged bytes had been synced.  record_replay then calls the damage
  * torn, what a crash can leave, when nothing valid follows it or when

@@ -1,5 +1,5 @@
 /*
- * ex_table.h: table format v1 (stages/04-lsm/table_v1_format.h) encoded by
+ * ex_table.h: table format v1 (stages/04-lsm/table_v1/table_v1_format.h) encoded by
  * the tests themselves, so that the tests of the lookup do not lean on
  * the learner's builder, and the builder's bytes have something to be
  * compared with.

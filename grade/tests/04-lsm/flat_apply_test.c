@@ -1,6 +1,6 @@
 /*
  * flat_apply_test.c: exercise flat_apply, table_set_output and
- * flat_apply_output (stages/04-lsm/flat_set.c), through kv.h: a flushed
+ * flat_apply_output (stages/04-lsm/flat_set/flat_set.c), through kv.h: a flushed
  * table made part of the database by the protocol of flat_set.h (a
  * temporary name, synced, renamed, the directory synced, then installed),
  * as the power-loss simulator's journal of the I/O calls shows.

@@ -1,5 +1,5 @@
 /*
- * flush_test.c: exercise flush, lsm_flush_write (stages/04-lsm/lsm_flush.c),
+ * flush_test.c: exercise flush, lsm_flush_write (stages/04-lsm/engine/lsm_flush.c),
  * through kv.h: a frozen memtable written, tombstones and all, to a table
  * named by the writes it holds, installed, and read back after a reopen.
  */

@@ -1,6 +1,6 @@
 /*
  * memtable_test.c: exercise memtable, memtable_cmp, memtable_add and
- * memtable_get (stages/04-lsm/memtable.c): entries in THE ORDER of
+ * memtable_get (stages/04-lsm/memtable/memtable.c): entries in THE ORDER of
  * internal_key.h (user keys bytewise, a prefix first, then the newest
  * version first), laid out so that the memtable's iterator reads them
  * back, and a lookup that finds the newest version visible at a sequence.

@@ -1,6 +1,6 @@
 /*
  * merge_test.c: exercise merge, merge_fix_top, merge_next and merge_prev
- * (stages/04-lsm/merge_iter.c): sources merged in (internal key, source)
+ * (stages/04-lsm/iterators/merge_iter.c): sources merged in (internal key, source)
  * order, forward, backward, and turning around at any entry, compared
  * with the sorted union of the sources (vec_iter.h, from stage 04's own
  * tests, is the source).

@@ -1,6 +1,6 @@
 /*
  * skiplist_insert_test.c: exercise skiplist_insert
- * (stages/04-lsm/skiplist.c): nodes linked into every level they reach,
+ * (stages/04-lsm/memtable/skiplist.c): nodes linked into every level they reach,
  * checked by walking the links level by level (S4: each level sorted,
  * each node on every level below its height); the list as a reader finds
  * it between any two instructions of an insert (S2, S3: ex_step.h); and

@@ -1,6 +1,6 @@
 /*
  * skiplist_search_test.c: exercise skiplist_search, skiplist_find_ge,
- * skiplist_find_lt and skiplist_find_last (stages/04-lsm/skiplist.c),
+ * skiplist_find_lt and skiplist_find_last (stages/04-lsm/memtable/skiplist.c),
  * through skiplist_iter_seek, skiplist_contains, skiplist_iter_prev and
  * skiplist_iter_seek_last, on lists the test links by hand: the first node
  * at or after a key, the last before it, the last of all, in O(log n)

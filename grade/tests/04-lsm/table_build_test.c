@@ -1,6 +1,6 @@
 /*
  * table_build_test.c: exercise table_build, table_builder_add and
- * table_builder_footer (stages/04-lsm/table_v1_build.c): the bytes of a v1
+ * table_builder_footer (stages/04-lsm/table_v1/table_v1_build.c): the bytes of a v1
  * table, compared with tables the test encodes itself (ex_table.c) and
  * with docs/04-lsm.md's worked example.
  */

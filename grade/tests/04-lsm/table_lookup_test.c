@@ -1,6 +1,6 @@
 /*
  * table_lookup_test.c: exercise table_lookup, table_v1_search and
- * table_get (stages/04-lsm/table_v1_read.c): the newest version of a key
+ * table_get (stages/04-lsm/table_v1/table_v1_read.c): the newest version of a key
  * at or below a sequence, by binary search over a table's on-disk offset
  * array (the tables are encoded by the test: ex_table.c), in about log2(N)
  * probes; no read for a key outside the table; damage reported, never

@@ -1,6 +1,6 @@
 /*
  * table_record_test.c: exercise table_record, table_v1_record_decode
- * (stages/04-lsm/table_v1_read.c): a record's head decoded from the bytes
+ * (stages/04-lsm/table_v1/table_v1_read.c): a record's head decoded from the bytes
  * a read gave, every length checked before it is believed, nothing read
  * past those bytes (the tests put them right before a page that cannot be
  * read).

@@ -1,6 +1,6 @@
 /*
  * block_add_test.c: exercise block_add, block_builder_add
- * (stages/05-blocks/block_builder.c): entries whose keys share prefixes,
+ * (stages/05-blocks/blocks/block_builder.c): entries whose keys share prefixes,
  * and a restart point every `interval` entries.
  */
 #include <stdio.h>

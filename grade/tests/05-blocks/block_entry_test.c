@@ -1,6 +1,6 @@
 /*
  * block_entry_test.c: exercise block_entry, block_entry_decode
- * (stages/05-blocks/block.c): an entry's three lengths read inside
+ * (stages/05-blocks/blocks/block.c): an entry's three lengths read inside
  * [p, limit), and checked to fit.
  */
 #include <string.h>

@@ -1,6 +1,6 @@
 /*
  * block_finish_test.c: exercise block_finish, block_builder_finish
- * (stages/05-blocks/block_builder.c): the restart array and its count
+ * (stages/05-blocks/blocks/block_builder.c): the restart array and its count
  * after the entries.
  */
 #include <stdlib.h>

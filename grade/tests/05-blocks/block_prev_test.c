@@ -1,6 +1,6 @@
 /*
  * block_prev_test.c: exercise block_prev, block_iter_prev
- * (stages/05-blocks/block.c): the entry before, found from the restart
+ * (stages/05-blocks/blocks/block.c): the entry before, found from the restart
  * point before it, since entries can only be decoded forward.
  */
 #include <stdio.h>

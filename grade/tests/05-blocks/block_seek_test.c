@@ -1,6 +1,6 @@
 /*
  * block_seek_test.c: exercise block_seek, block_iter_seek
- * (stages/05-blocks/block.c): the first entry whose key is >= a target, by
+ * (stages/05-blocks/blocks/block.c): the first entry whose key is >= a target, by
  * binary search over the restart points, then at most one interval of
  * entries.
  */

@@ -1,6 +1,6 @@
 /*
  * bloom_build_test.c: exercise bloom_build, bloom_builder_finish
- * (stages/05-blocks/bloom.c): the k bits of every key added set in an
+ * (stages/05-blocks/bloom/bloom.c): the k bits of every key added set in an
  * array of m bits, then k.
  */
 #include <stdio.h>

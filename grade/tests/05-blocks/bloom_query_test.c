@@ -1,6 +1,6 @@
 /*
  * bloom_query_test.c: exercise bloom_query, bloom_may_contain_hash
- * (stages/05-blocks/bloom.c): 0 only when one of the key's k bits is
+ * (stages/05-blocks/bloom/bloom.c): 0 only when one of the key's k bits is
  * clear; 1 for a malformed filter.
  */
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * lru_evict_test.c: exercise lru_evict, lru_evict_locked
- * (stages/05-blocks/lru_cache.c): while a shard is over capacity, the
+ * (stages/05-blocks/cache/lru_cache.c): while a shard is over capacity, the
  * least recently used entry that nobody holds leaves it.
  */
 #include <string.h>

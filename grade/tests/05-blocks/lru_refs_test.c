@@ -1,6 +1,6 @@
 /*
  * lru_refs_test.c: exercise lru_refs, lru_cache_lookup and
- * lru_unref_locked (stages/05-blocks/lru_cache.c): a hit takes a
+ * lru_unref_locked (stages/05-blocks/cache/lru_cache.c): a hit takes a
  * reference, a release drops one, and only entries no caller holds are on
  * the list eviction takes from.
  */

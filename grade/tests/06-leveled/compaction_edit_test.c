@@ -1,7 +1,7 @@
 /*
  * compaction_edit_test.c: exercise compaction_edit,
  * compaction_next_pointer and compaction_edit
- * (stages/06-leveled/compaction_pick.c): the manifest's record of a
+ * (stages/06-leveled/compaction/compaction_pick.c): the manifest's record of a
  * compaction: every input removed from its level, the level's compact
  * pointer moved to the largest key the compaction took, and for a trivial
  * move the file added again one level down (no byte of it rewritten).

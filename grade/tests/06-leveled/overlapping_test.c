@@ -1,6 +1,6 @@
 /*
  * overlapping_test.c: exercise overlapping, version_overlapping
- * (stages/06-leveled/version.c): the files of a level whose user-key
+ * (stages/06-leveled/versions/version.c): the files of a level whose user-key
  * ranges meet [begin, end] (NULL = unbounded).  At a level >= 1 the files
  * are sorted and disjoint, so they are one run found by binary search;
  * L0's files overlap each other, so the range grows by every file it

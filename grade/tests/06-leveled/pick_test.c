@@ -1,6 +1,6 @@
 /*
  * pick_test.c: exercise pick, compaction_pick and pick_in_level
- * (stages/06-leveled/compaction_pick.c): the level with the highest score
+ * (stages/06-leveled/compaction/compaction_pick.c): the level with the highest score
  * >= 1 is compacted first; from L0, the oldest file (and, through rule 2,
  * every L0 file overlapping it); from a level >= 1, the first file past
  * the level's compact pointer, wrapping round to the first (round robin

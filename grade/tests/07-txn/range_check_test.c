@@ -1,6 +1,6 @@
 /*
  * range_check_test.c: exercise range_check, txn_version_range_changed
- * (stages/07-txn/txn_versions.c): under KV_TXN_SERIALIZABLE, the keys a
+ * (stages/07-txn/txn_versions/txn_versions.c): under KV_TXN_SERIALIZABLE, the keys a
  * transaction's iterator stepped over, from where it was positioned to
  * where it stopped, count as read, present or not: any version numbered
  * above the snapshot anywhere in that range (a new key, a changed one, a

@@ -1,6 +1,6 @@
 /*
  * sources_test.c: exercise sources, txn_versions_sources
- * (stages/07-txn/txn_versions.c): where a commit looks for versions newer
+ * (stages/07-txn/txn_versions/txn_versions.c): where a commit looks for versions newer
  * than its snapshot.  The memtables alone suffice only while they hold
  * every write after the snapshot (the oldest write they hold is at or
  * before snapshot + 1); once a flush took one of those writes away, the

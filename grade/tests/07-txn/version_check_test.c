@@ -1,6 +1,6 @@
 /*
  * version_check_test.c: exercise version_check, txn_version_key_changed
- * (stages/07-txn/txn_versions.c): a key the transaction writes (or, under
+ * (stages/07-txn/txn_versions/txn_versions.c): a key the transaction writes (or, under
  * KV_TXN_SERIALIZABLE, reads) conflicts when its newest version is
  * numbered above the transaction's snapshot: any write counts, a value
  * written back, the same value again, a tombstone; a version at or below

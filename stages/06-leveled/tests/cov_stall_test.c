@@ -1,6 +1,6 @@
 /*
  * cov_stall_test.c: the level-0 brake on writers (level_set.c answers,
- * stages/04-lsm/lsm_admit.c waits), with
+ * stages/04-lsm/engine/lsm_admit.c waits), with
  * thresholds set low through kv_options.
  *
  * With a 4 KiB memtable every few writes freeze it and the background

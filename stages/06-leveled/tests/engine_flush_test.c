@@ -10,7 +10,7 @@
  * below every level's target, so that no compaction moves a table after
  * its flush placed it.  And a memtable frozen while a compaction runs is
  * flushed before the compaction ends (the engine's merge,
- * stages/04-lsm/lsm_compact.c), to level 0.
+ * stages/04-lsm/engine/lsm_compact.c), to level 0.
  */
 #include <stdio.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * go on without a reopen once the cause is gone.  Only a failure that
  * leaves the manifest's state unknown (a failed fsync) stops writes until
  * the database is reopened (version_set.h; the engine's retries:
- * stages/04-lsm/lsm_bg.c).
+ * stages/04-lsm/engine/lsm_bg.c).
  */
 #include <errno.h>
 #include <pthread.h>

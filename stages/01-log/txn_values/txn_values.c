@@ -17,7 +17,7 @@
  * under SERIALIZABLE that is harmless (what the transaction read is still
  * true when it commits), under SNAPSHOT it lets through a commit that
  * first-committer-wins would refuse.  Stage 07 compares versions instead
- * (stages/07-txn/txn_versions.c).
+ * (stages/07-txn/txn_versions/txn_versions.c).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -23,7 +23,7 @@
  * It runs in the write path's check (txn_stage_write_checked), under
  * write_lock: mem, imm and the view cannot change under it.
  *
- * Compare stages 01 to 06 (stages/01-log/txn_values.c), which compare
+ * Compare stages 01 to 06 (stages/01-log/txn_values/txn_values.c), which compare
  * values: two reads per key, two scans per range, and a key written back
  * to its old value is missed.
  */

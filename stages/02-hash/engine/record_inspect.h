@@ -3,7 +3,7 @@
  * segment (KV_INSPECT_DETAIL).  This is an interface, beside record_io.h:
  * the record format is the stage's, so stage 02 shows its log records
  * (record_inspect_log.c) and stage 03 the blocks, fragments and batches of
- * its write-ahead log (stages/03-wal/record_inspect_wal.c).  The lines are
+ * its write-ahead log (stages/03-wal/wal_records/record_inspect_wal.c).  The lines are
  * docs/lab.md's.
  *
  * REQUIRES: [0, size) of the file is valid and does not change while it

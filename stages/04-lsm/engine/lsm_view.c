@@ -1,6 +1,8 @@
 /*
  * lsm_view.c: the readers' view (lsm_db.h): the memtables and a version
- * of the tables, taken together so that a read sees one moment.  A reader
+ * of the tables, taken together so that a read sees one moment; and the
+ * oldest moment any reader still reads at (lsm_oldest_snapshot), which is
+ * what a merge may not drop below.  A reader
  * takes a reference on the current view under view_lock and then reads
  * without any lock; a writer makes a new view and publishes it by swapping
  * one pointer; the last reference on a view releases what it holds.
@@ -112,4 +114,13 @@ int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
     *n = k + total - 2;
     *out = children;
     return KV_OK;
+}
+
+uint64_t lsm_oldest_snapshot(kv_db *db)
+{
+    pthread_mutex_lock(&db->snap_lock);
+    uint64_t seq = db->snap_head ? db->snap_head->seq
+                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    pthread_mutex_unlock(&db->snap_lock);
+    return seq;
 }

@@ -12,7 +12,7 @@
  *              sequence numbers they hold, found from the directory
  *              listing alone (flat_set.h): kv_compact merges them all;
  *   stage 06   levels of tables kept in a manifest, with leveled
- *              compaction (stages/06-leveled/level_set.h).
+ *              compaction (stages/06-leveled/level_set/level_set.h).
  * A stage links exactly one (its stage.mk says which), as it links one
  * table format behind table.h.  LevelDB's shape: its VersionSet holds no
  * pointer to the engine and takes the engine's lock as an argument

@@ -6,7 +6,7 @@
  * their arguments and call hash_write; stage 02 implements it in
  * hash_write.c (one write() per call under write_lock, no fsync, and
  * counters of what it appended); stage 03 implements it again over its
- * write-ahead log with group commit (stages/03-wal/hash_write_wal.c) and
+ * write-ahead log with group commit (stages/03-wal/wal_records/hash_write_wal.c) and
  * reuses the rest of stage 02 unchanged.  docs/02-hash.md says why it is a
  * module of its own.
  */

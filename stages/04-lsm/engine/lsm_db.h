@@ -293,9 +293,11 @@ void lsm_totals_stats(kv_db *db, stats_text *s);
  * session. */
 uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter);
 
-/* ---- snapshots (lsm_snapshot.c) ------------------------------------------ */
+/* ---- snapshots ------------------------------------------------------------ */
 
-/* The oldest sequence number a reader may still read at. */
+/* The oldest sequence number a reader may still read at: the oldest live
+ * snapshot's (the list kv_snapshot_new and kv_snapshot_free keep,
+ * lsm_snapshot.c), else the last.  (lsm_view.c.) */
 uint64_t lsm_oldest_snapshot(kv_db *db);
 
 #endif

@@ -3,7 +3,7 @@
  * table's filter rules a key out without a read.  This is an interface,
  * the inspecting side of table.h, implemented by each table format beside
  * its reader
- * (table_v1_inspect.c here; stages/05-blocks/table_v2_inspect.c for
+ * (table_v1_inspect.c here; stages/05-blocks/table_v2/tools/table_v2_inspect.c for
  * format v2).  The lines are docs/lab.md's.
  *
  * Both read only what the open table keeps in memory or its file, which

@@ -9,7 +9,7 @@
  * kv_get and the iterator read one value back, merge encodes a record into
  * its output, and kv check / kv dump report on a segment.  Stage 02
  * implements them with common/log_record.h (record_io_log.c); stage 03
- * implements them with its write-ahead log (stages/03-wal/record_io_wal.c)
+ * implements them with its write-ahead log (stages/03-wal/wal_records/record_io_wal.c)
  * and reuses the rest of stage 02 unchanged.
  *
  * A record holds one or more ops (stage 02: always one).  Each op replayed

@@ -1,6 +1,6 @@
 /*
  * level_inspect.c: the tables' part of kv_inspect (table_set_describe,
- * stages/04-lsm/table_set.h) for stage 06's levels, from the version the
+ * stages/04-lsm/engine/table_set.h) for stage 06's levels, from the version the
  * view was made with (version.h), which no one changes:
  *
  *   level n=L tables=N bytes=B target=T score=X

@@ -71,12 +71,3 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
     }
     atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
 }
-
-uint64_t lsm_oldest_snapshot(kv_db *db)
-{
-    pthread_mutex_lock(&db->snap_lock);
-    uint64_t seq = db->snap_head ? db->snap_head->seq
-                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->snap_lock);
-    return seq;
-}
