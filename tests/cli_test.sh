@@ -876,8 +876,11 @@ knobs_shape_the_files() {
     if [ "$sn" -ge 4 ]; then
         kv_stdin "$DB.puts" --memtable-bytes 2k "$DB"
         expect_status 0
-        count=$(stat_of tables.count)
-        [ "${count:-0}" -ge 3 ] || fail "--memtable-bytes 2k, 300 puts: $count tables, want >= 3"
+        # (Flushes, not tables: from stage 06 on, compactions merge tables
+        # as the background thread finds the time, so how many are left at
+        # the end depends on the machine's speed.)
+        count=$(stat_of flush.count)
+        [ "${count:-0}" -ge 3 ] || fail "--memtable-bytes 2k, 300 puts: $count flushes, want >= 3"
         kv --segment-bytes 4k "$DB.seg" put a b
         expect_status 2
         expect_err_has "has no log segments"

@@ -215,6 +215,7 @@ int lsm_compact_manual(kv_db *db)
     table_ask ask = {.kind = TABLE_ASK_MANUAL};
     for (;;) {
         table_job *job = NULL;
+        ask.oldest = lsm_oldest_snapshot(db);
         int rc = table_set_pick(db->tables, &ask, &job, NULL);
         if (rc != KV_OK || job == NULL)
             return rc;

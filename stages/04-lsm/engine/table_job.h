@@ -50,7 +50,7 @@ typedef struct table_ask {
     uint64_t lo, hi;            /* FLUSH: the writes the memtable holds */
     int during_merge;           /* FLUSH: made while a merge runs */
     int step;                   /* MANUAL */
-    uint64_t oldest;            /* BACKGROUND: the oldest live snapshot */
+    uint64_t oldest;            /* BACKGROUND, MANUAL: the oldest live snapshot */
 } table_ask;
 
 typedef enum table_job_kind { TABLE_JOB_FLUSH, TABLE_JOB_MERGE, TABLE_JOB_MOVE } table_job_kind;

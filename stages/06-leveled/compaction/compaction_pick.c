@@ -286,13 +286,17 @@ int compaction_pick_range(version *v, const compaction_options *o, int level,
 
 /* ---- garbage: tables full of versions no one can read ----------------------- */
 
-static int garbage_worth(const vfile *f)
+/* A table with dead entries, at least 1/share of them (share 0: any). */
+static int garbage_worth(const vfile *f, int share)
 {
-    return f->dead > 0 && f->dead * COMPACTION_GARBAGE_SHARE >= f->entries;
+    return f->dead > 0 && (share == 0 || f->dead * (uint64_t)share >= f->entries);
 }
 
-int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t oldest,
-                            compaction **out, uint64_t *wait_for)
+/* The rewrite of the table with the most dead entries among those worth it
+ * (garbage_worth) whose dead_from is at or below oldest; *wait_for as
+ * compaction_pick_garbage says. */
+static int pick_dead(version *v, const compaction_options *o, uint64_t oldest, int share,
+                     compaction **out, uint64_t *wait_for)
 {
     *out = NULL;
     *wait_for = 0;
@@ -301,7 +305,7 @@ int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t ol
     for (int l = 0; l < VERSION_LEVELS; l++)
         for (size_t i = 0; i < v->nfiles[l]; i++) {
             vfile *f = v->files[l][i];
-            if (!garbage_worth(f) || f->being_compacted)
+            if (!garbage_worth(f, share) || f->being_compacted)
                 continue;
             if (f->dead_from > oldest) {
                 if (*wait_for == 0 || f->dead_from < *wait_for)
@@ -338,6 +342,19 @@ int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t ol
     c->max_grandparent_overlap = COMPACTION_GRANDPARENT_FILES * o->table_bytes;
     *out = c;
     return KV_OK;
+}
+
+int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t oldest,
+                            compaction **out, uint64_t *wait_for)
+{
+    return pick_dead(v, o, oldest, COMPACTION_GARBAGE_SHARE, out, wait_for);
+}
+
+int compaction_pick_dead(version *v, const compaction_options *o, uint64_t oldest,
+                         compaction **out)
+{
+    uint64_t wait_for = 0;
+    return pick_dead(v, o, oldest, 0, out, &wait_for);
 }
 
 /* ---- where a flush goes --------------------------------------------------- */

@@ -209,6 +209,12 @@ int compaction_should_stop_before(compaction *c, const uint8_t *ikey, size_t len
 int compaction_pick_garbage(version *v, const compaction_options *o, uint64_t oldest,
                             compaction **out, uint64_t *wait_for);
 
+/* As compaction_pick_garbage, for a table with any dead entry that may go
+ * at oldest, however few (kv_compact's last steps: it leaves no version no
+ * reader can read).  *out = NULL if none.  KV_OK or KV_ERR_NOMEM. */
+int compaction_pick_dead(version *v, const compaction_options *o, uint64_t oldest,
+                         compaction **out);
+
 /* The largest internal key among inputs[0]: the level's next compact
  * pointer once this compaction is done (NULL for a garbage compaction). */
 const uint8_t *compaction_next_pointer(const compaction *c, size_t *len);

@@ -8,7 +8,10 @@
  *   MANUAL      kv_compact: level by level from the top, each level's
  *               tables merged into the next, down to the deepest level
  *               that holds a table (at least level 1): step s is level s,
- *               or the next one below it that has a table;
+ *               or the next one below it that has a table; then every
+ *               table that still holds a version no reader can read (a
+ *               table that was already deepest, say) rewritten in place
+ *               (compaction_pick_dead), so that kv_compact leaves none;
  *   BACKGROUND  the compaction the picker chooses (compaction_pick.h)
  *               while some level's score is >= 1, a move if it is a
  *               trivial one; else a garbage compaction, a table full of
@@ -68,8 +71,9 @@ void level_job_free(table_job *job)
 }
 
 /* kv_compact's step: the first level at or after `step`, above the deepest
- * one that holds a table (at least level 1), with a table to merge down. */
-static int level_pick_manual(table_set *ts, int step, table_job **out)
+ * one that holds a table (at least level 1), with a table to merge down;
+ * past those, a table with versions no reader at `oldest` can read. */
+static int level_pick_manual(table_set *ts, int step, uint64_t oldest, table_job **out)
 {
     int deepest = 0;
     for (int level = 0; level < VERSION_LEVELS; level++)
@@ -90,7 +94,14 @@ static int level_pick_manual(table_set *ts, int step, table_job **out)
         }
         return rc;
     }
-    return KV_OK;
+    compaction *c = NULL;
+    int rc = compaction_pick_dead(ts->current, &ts->copt, oldest, &c);
+    if (rc == KV_OK && c != NULL && (rc = level_job_new(TABLE_JOB_MERGE, c, out)) == KV_OK) {
+        (*out)->manual = 1;
+        (*out)->garbage = 1;
+        (*out)->next_step = VERSION_LEVELS; /* rewritten, it holds none that may go now */
+    }
+    return rc;
 }
 
 /* The compaction the scores call for, else a garbage compaction. */
@@ -138,7 +149,7 @@ int table_set_pick(table_set *ts, const table_ask *ask, table_job **out, uint64_
         return rc;
     }
     case TABLE_ASK_MANUAL:
-        return level_pick_manual(ts, ask->step, out);
+        return level_pick_manual(ts, ask->step, ask->oldest, out);
     case TABLE_ASK_BACKGROUND:
         return level_pick_background(ts, ask->oldest, out, wake_seq);
     }

@@ -8,17 +8,21 @@
  * pointer to the engine: the engine's lock comes as an argument to the
  * call that installs a change (table_set_apply).
  *
- * The modules, in the order a first reading takes them:
- *   level_read.c     a lookup and the iterators over a version's levels;
- *   level_pick.c     the jobs: a flush's, a compaction's (the score, the
- *                    garbage), kv_compact's steps, and the questions a
- *                    merge asks of its job;
+ * Its modules, in the order of docs/06-leveled.md's reading plan (which
+ * reads versions/ and manifest/version_edit.h first):
  *   version_set.c    a job's result as an edit, made durable in the
  *                    manifest, then installed (the one way the tables
  *                    change), and the life of table files;
+ *   level_pick.c     the jobs: a flush's, a compaction's (the score, the
+ *                    garbage), kv_compact's steps, and the questions a
+ *                    merge asks of its job;
+ *   level_read.c     a lookup and the iterators over a version's levels;
+ * then, on a second reading:
  *   level_recover.c  kv_open: CURRENT, the manifest, the version, garbage;
  *   level_set.c      the rest of the interface: options, admission, close;
- *   level_stats.c    kv_stats's and kv_inspect's lines per level.
+ *   level_files.c    the names of this stage's files;
+ * and its tools (tools/): kv_stats's and kv_inspect's lines per level
+ * (level_stats.c, level_inspect.c), kv check and kv dump, kv repair.
  *
  * Who owns what:
  *   current   the version (version.h): the tables of every level.  Changed

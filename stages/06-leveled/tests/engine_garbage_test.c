@@ -74,6 +74,32 @@ static void dead_versions_go_once_the_snapshot_that_pinned_them_goes(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
+/* kv_compact leaves no version no reader can read, even in a table that
+ * is already the deepest: a flush alone goes down to level 2 (nothing
+ * overlaps it), where no level above is merged into it.  A fifth of its
+ * entries are dead, too few for the background thread to rewrite it
+ * (COMPACTION_GARBAGE_SHARE), so kv_compact must. */
+static void compact_drops_dead_versions_in_the_deepest_table(void)
+{
+    const char *dir = lt_dir();
+    kv_db *db = lt_open(dir, 1024 * 1024, 0);
+    char k[16], v[128];
+    for (int i = 0; i < 4 * KEYS; i++) {
+        snprintf(k, sizeof k, "key%03d", i);
+        snprintf(v, sizeof v, "%0100d", i);
+        lt_put(db, k, v);
+    }
+    put_round(db, 1); /* KEYS of them again */
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_EQ(lt_stat(db, "tables.count"), 1);
+    CHECK_EQ(lt_stat(db, "tables.dead_entries"), KEYS);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_EQ(lt_stat(db, "tables.dead_entries"), 0);
+    CHECK_EQ(lt_stat(db, "tables.entries"), 4 * KEYS);
+    expect_round(db, 1);
+    CHECK_KV(kv_close(db), KV_OK);
+}
+
 /* While the snapshot lives, nothing it may read is dropped: a read at it
  * answers the first round after every compaction the writes caused. */
 static void a_live_snapshot_keeps_what_it_reads(void)
@@ -103,6 +129,7 @@ static void a_live_snapshot_keeps_what_it_reads(void)
 
 static const harness_test engine_garbage_tests[] = {
     HARNESS_TEST(dead_versions_go_once_the_snapshot_that_pinned_them_goes),
+    HARNESS_TEST(compact_drops_dead_versions_in_the_deepest_table),
     HARNESS_TEST(a_live_snapshot_keeps_what_it_reads),
 };
 const harness_suite engine_garbage_suite = HARNESS_SUITE("engine_garbage", engine_garbage_tests);
