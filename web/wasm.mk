@@ -48,12 +48,15 @@ WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME
 # The page: one script per stage, the wasm inside it (SINGLE_FILE: a page
 # opened from disk cannot fetch a .wasm file), made by a factory function
 # (MODULARIZE) so that every stage has its own memory and file system.
-WASM_LAB_EXPORTS := _lab_open,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
-                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_flush,_lab_inspect, \
-                    _lab_inspect_get,_lab_stats,_lab_text,_lab_errmsg,_lab_stage
+WASM_LAB_EXPORTS := _lab_open,_lab_probe,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
+                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_txn_begin,_lab_txn_get, \
+                    _lab_txn_put,_lab_txn_del,_lab_txn_check,_lab_txn_commit,_lab_txn_abort, \
+                    _lab_compact,_lab_flush,_lab_inspect,_lab_inspect_get,_lab_inspect_every_get, \
+                    _lab_dump,_lab_stats,_lab_text,_lab_text_len,_lab_text_failed,_lab_errmsg, \
+                    _lab_stage,_malloc,_free
 WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sSINGLE_FILE=1 \
                     -sEXPORTED_FUNCTIONS=$(subst $(space),,$(strip $(WASM_LAB_EXPORTS))) \
-                    -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS
+                    -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS,HEAPU8
 wasm_obj = $(patsubst %.c,$(WB)/obj/%.o,$(1))
 
 $(WASM_LZ4_OBJ): $(WASM_NPM_STAMP)

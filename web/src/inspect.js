@@ -1,8 +1,9 @@
 // inspect.js: kv_inspect's lines (include/kv.h; the grammar is in
 // common/inspect_line.h and docs/lab.md) parsed into objects:
 //   "record file=data.log off=16 key=\"a\""  ->  {kind: "record", file: "data.log", off: 16, key: "a"}
-// Numbers become numbers; quoted values stay strings, with their \xNN
-// escapes decoded to the bytes' characters.
+// Numbers become numbers; a quoted value becomes a byte string (one
+// character per byte, its \xNN escapes decoded: bytes.js), so that keys
+// compare and sort as the engine orders them; shown() makes it readable.
 
 const FIELD = /^ ([a-z_]+)=("([^"]*)"|([A-Za-z0-9_.:/+-]+))/;
 
@@ -32,4 +33,11 @@ export function parseLines(text) {
 // Lines of one kind, in order.
 export function ofKind(lines, kind) {
   return lines.filter((l) => l.kind === kind);
+}
+
+// A key as the engine has it, for comparing: its bytes, and its length
+// when kv_inspect cut it to 64 bytes (key_len).
+export function keyId(line, field = "key") {
+  const len = line[`${field}_len`];
+  return len !== undefined ? `${line[field]}\u0100${len}` : line[field];
 }
