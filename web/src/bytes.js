@@ -72,6 +72,12 @@ export function shown(bs, max = Infinity) {
   return out;
 }
 
+// Text already readable, cut to max characters (code points), then "…".
+export function clip(text, max) {
+  const chars = [...String(text)];
+  return chars.length > max ? `${chars.slice(0, Math.max(0, max - 1)).join("")}…` : String(text);
+}
+
 // A key cut to max characters, keeping the end that tells keys apart:
 // the part after what it shares with its neighbours (prefix), so that
 // "user:000123" next to "user:000124" reads "…0123", not "user:00…".

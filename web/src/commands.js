@@ -27,7 +27,7 @@ export const HELP = `commands (each runs on every stage shown):
   flush                  the memtable becomes a table (stage 04 on)
   compact                kv_compact (stages 02-03: a merge of the segments)
   fill [N] [BYTES] [PREFIX] [shuffled|sequential|overwrite]
-                         N puts (300) of keys PREFIX000.. with BYTES-byte values (16),
+                         N puts (1000) of keys PREFIX000.. with BYTES-byte values (16),
                          shuffled (the default), in order, or over N/4 keys
   reopen                 kv_close, then kv_open: what recovery finds
   powercut               the power goes: only what was synced is left, then
@@ -192,7 +192,8 @@ function conflictKey(msg) {
 
 // Runs command c (from parse) on one engine.  ctx: {options (the applied
 // options' text), lines (what kv_inspect said before), pause(done,
-// total)}.  Returns {text, cls, get, conflict}.
+// total), watch() (called between the puts of a fill)}.  Returns {text,
+// cls, get, conflict}.
 export async function run(engine, c, ctx) {
   const early = engine.stage < "04";
   const r = (res, okText) => (res.ok ? { text: okText ?? res.word } : { text: res.text, cls: "err" });
@@ -259,7 +260,7 @@ export async function run(engine, c, ctx) {
         : "nothing to compact: there is at most one table, so kv_compact returned at once" };
     }
     case "fill":
-      return runFill(engine, c, ctx.pause);
+      return runFill(engine, c, ctx.pause, ctx.watch);
     case "reopen": {
       const closed = engine.close();
       delete engine.sessions;

@@ -16,7 +16,7 @@
 // kv_inspect_get of every key (gather.js).
 
 import * as d3 from "d3";
-import { shown } from "./bytes.js";
+import { clip, shown } from "./bytes.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
 
@@ -50,7 +50,7 @@ function recordText(r, room) {
   if (!o) return "";
   const text = r.ops.length > 1 ? `${r.ops.length} ops: ${shown(o.key)}…` : o.op === "del" ? `×${shown(o.key)}`
     : o.value !== undefined ? `${shown(o.key)}=${shown(o.value)}` : shown(o.key);
-  return shown(text, room);
+  return clip(text, room);
 }
 
 export function drawHash(svg, view, width) {

@@ -12,7 +12,7 @@
 // number is checked against kv_inspect's and kv_stats's.
 
 import * as d3 from "d3";
-import { shown } from "./bytes.js";
+import { clip, shown } from "./bytes.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
 
@@ -116,7 +116,7 @@ export function drawLog(svg, view, width) {
       const room = Math.floor((d.w - 4) / 6.2);
       const key = shown(d.key);
       const text = d.op === "del" ? `×${key}` : d.value !== undefined ? `${key}=${shown(d.value)}` : key;
-      return shown(text, room);
+      return clip(text, room);
     });
   g.append("title").text((d) => `offset ${d.off}, ${d.size} bytes: ${d.op} "${shown(d.key)}"` +
     (d.op === "put" ? ` = "${shown(d.value ?? "", 48)}" (${d.vlen}-byte value)` : "") +

@@ -31,7 +31,7 @@
 // Pictures stay bounded: table rows shrink, then pack, to fit ROWS_PX.
 
 import * as d3 from "d3";
-import { cutKey, kib, sharedPrefix, shown } from "./bytes.js";
+import { clip, cutKey, kib, sharedPrefix, shown } from "./bytes.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
 
@@ -110,7 +110,7 @@ export function drawLsm(svg, view, width) {
     `${tables.length} tables, ${kib(d3.sum(tables, (t) => t.bytes))}; last sequence number ${db.seq ?? 0}`);
   if (amp) {
     const lost = amp.write === 0 && tables.length > 0 ? " (it is counted in the STATS file, which the last power cut took back to its last sync)" : "";
-    y = note(svg, "subtitle", 0, y + 2, width, `write amplification ${amp.write}${lost}: bytes written to tables per byte flushed; a get reads at most ${amp.read} tables`);
+    y = note(svg, "subtitle", 0, y + 2, width, `write amplification ${amp.write}${lost}: bytes written to tables per byte flushed; a get reads at most ${amp.read} tables; a level's score is its size over its target (level 0: its tables over 4), due for compaction at 1`);
   } else {
     y = note(svg, "subtitle", 0, y + 2, width, `a full memtable (${kib(db.memtable_limit ?? 0)}) is frozen and flushed to a new table, on top`);
   }
@@ -160,7 +160,7 @@ export function drawLsm(svg, view, width) {
       .text((e) => {
         const v = values?.get(e.seq);
         const room = Math.floor(((weight(e) / total) * filled - 4) / 6.2);
-        return shown(e.op === "del" ? `×${shown(e.key)}` : v && v.value !== undefined ? `${shown(e.key)}=${shown(v.value)}` : shown(e.key), room);
+        return clip(e.op === "del" ? `×${shown(e.key)}` : v && v.value !== undefined ? `${shown(e.key)}=${shown(v.value)}` : shown(e.key), room);
       });
     eg.append("title").text((e) => {
       const v = values?.get(e.seq);
@@ -174,9 +174,9 @@ export function drawLsm(svg, view, width) {
     const fg = svg.append("g").attr("class", "memtable frozen ghost").attr("transform", `translate(${memW + 16},${memTop})`);
     fg.append("rect").attr("class", "limit").attr("width", memW).attr("height", memH);
     fg.append("text").attr("class", "ghostlabel").attr("x", 4).attr("y", 16)
-      .text(shown(`frozen, then flushed: ${ev.flushes} memtable${ev.flushes > 1 ? "s" : ""}`, Math.floor(memW / 6.2)));
+      .text(clip(`frozen, then flushed: ${ev.flushes} memtable${ev.flushes > 1 ? "s" : ""}`, Math.floor(memW / 6.2)));
     fg.append("text").attr("class", "seglabel").attr("x", 0).attr("y", memH + 11)
-      .text(shown(`${ev.flushEntries} entries, ${kib(ev.flushBytes)} of tables, marked new`, Math.floor(memW / 5.6)));
+      .text(clip(`${ev.flushEntries} entries, ${kib(ev.flushBytes)} of tables, marked new`, Math.floor(memW / 5.6)));
     fg.append("title").text(`this command filled the memtable ${ev.flushes} time${ev.flushes > 1 ? "s" : ""}: each time it was frozen, a new one took the writes, and the frozen one was flushed to a table (in the page, on the writer's thread)`);
   }
   y = memTop + memH + 16;
@@ -191,8 +191,11 @@ export function drawLsm(svg, view, width) {
   for (const e of tableEntries) known.add(e.key);
   if (get) known.add(get.id);
   const keys = [...known].filter((k) => k !== undefined).sort();
+  // Ticks name keys that exist (a block's last key may be a shortened
+  // separator, a key no one wrote: it places, it is not named).
+  const real = new Set([...entries.map((e) => e.key), ...tables.flatMap((t) => [t.smallest, t.largest]), ...tableEntries.map((e) => e.key)]);
   const rank = new Map(keys.map((k, i) => [k, i]));
-  const labelW = leveled ? 196 : 118;
+  const labelW = leveled ? 214 : 118;
   const axisX = labelW + 6, axisW = Math.max(120, width - axisX - 2);
   const U = Math.max(1, keys.length);
   const pos = (r) => axisX + (r / U) * axisW;
@@ -207,8 +210,7 @@ export function drawLsm(svg, view, width) {
     const deepest = d3.max(levels.filter((l) => l.tables > 0), (l) => l.n) ?? 1;
     for (const lv of levels.filter((l) => l.n <= Math.max(1, deepest))) {
       const mine = tables.filter((t) => t.level === lv.n);
-      const label = `L${lv.n}: ${lv.tables} table${lv.tables === 1 ? "" : "s"}, ${kib(lv.bytes)}` +
-        (lv.n > 0 ? ` of ${kib(lv.target)}` : ` (${lv.target} due)`) + `, score ${lv.score}`;
+      const label = `L${lv.n}: ${lv.tables} · ${lv.n > 0 ? `${kib(lv.bytes)} of ${kib(lv.target)}`.replace(/ KiB of/, " of") : kib(lv.bytes)} · ${lv.score}`;
       if (lv.n === 0 && mine.length > 1) mine.forEach((t, i) => rows.push({ label: i === 0 ? label : "", level: lv, tables: [t] }));
       else rows.push({ label, level: lv, tables: mine });
     }
@@ -235,10 +237,13 @@ export function drawLsm(svg, view, width) {
   // Ticks over the axis.
   const tickTop = y + 8;
   const nt = Math.min(U, Math.max(2, Math.floor(axisW / 92)));
-  const tickRanks = keys.length ? [...new Set(d3.range(nt).map((i) => Math.round((i * (keys.length - 1)) / Math.max(1, nt - 1))))] : [];
+  const realRanks = keys.map((k, i) => (real.has(k) ? i : -1)).filter((i) => i >= 0);
+  const tickRanks = realRanks.length
+    ? [...new Set(d3.range(nt).map((i) => realRanks[Math.round((i * (realRanks.length - 1)) / Math.max(1, nt - 1))]))] : [];
   const ax = svg.append("g").attr("class", "keyaxis");
   ax.append("line").attr("class", "axisline").attr("x1", axisX).attr("x2", axisX + axisW).attr("y1", tickTop + 12).attr("y2", tickTop + 12);
-  ax.append("text").attr("class", "axisname").attr("x", 0).attr("y", tickTop + 10).text(leveled ? "keys, by rank →" : "newest first ↓   keys →");
+  ax.append("text").attr("class", "axisname").attr("x", 0).attr("y", tickTop + 10)
+    .text(leveled ? "level: tables · bytes of target · score" : "newest first ↓ (keys by rank →)");
   const room = Math.floor(axisW / Math.max(1, tickRanks.length) / 6) - 1;
   tickRanks.forEach((r, i) => {
     const k = shown(keys[r]);
@@ -258,8 +263,11 @@ export function drawLsm(svg, view, width) {
     .attr("transform", (d, i) => `translate(0,${rowsTop + i * rowH})`);
   if (rowH >= 10) {
     rg.append("text").attr("class", (d) => `seglabel${d.level && d.level.score >= 1 ? " due" : ""}`)
-      .attr("x", 0).attr("y", Math.min(14, rowH - 3)).text((d) => shown(d.label, Math.floor(labelW / 5.6)));
+      .attr("x", 0).attr("y", Math.min(14, rowH - 3)).text((d) => clip(d.label, Math.floor(labelW / 5.6)));
   }
+  rg.filter((d) => d.level && d.label).append("title").text((d) => `level ${d.level.n}: ${d.level.tables} tables, ${d.level.bytes} bytes` +
+    (d.level.n > 0 ? ` of its ${d.level.target}-byte target` : `; level 0 is due for compaction at ${d.level.target} tables`) +
+    `; score ${d.level.score} (due at 1)`);
   rg.append("line").attr("class", "axis").attr("x1", axisX).attr("x2", axisX + axisW).attr("y1", rowH / 2).attr("y2", rowH / 2);
 
   // Where a get searched a table: the block its index named.
@@ -308,8 +316,8 @@ export function drawLsm(svg, view, width) {
       const name = leveled ? `${shortName(t.file)} ` : "";
       return `${name}${rangeLabel(t.smallest, t.largest, room - name.length)}`.slice(0, room);
     });
-  tg.filter((t) => tableLook.get(t.file)?.result === "skipped_bloom").append("text").attr("class", "bloom-no")
-    .attr("x", (t) => span(t).w + 2).attr("y", Math.min(13, barH - 2)).text(barH >= 11 ? "filter: no" : "");
+  tg.filter((t) => tableLook.get(t.file)?.result === "skipped_bloom").append("path").attr("class", "bloom-no")
+    .attr("d", (t) => { const w = Math.min(span(t).w, barH); return `M0,0 L${w},${barH} M${w},0 L0,${barH}`; });
   tg.insert("title", ":first-child").text((t) => {
     const f = filters.get(t.file);
     const n = (blocks.get(t.file) || []).length;
@@ -343,6 +351,8 @@ export function drawLsm(svg, view, width) {
     const ggt = gg.selectAll("g.table").data((d) => d.tables).join("g").attr("class", "table replaced").attr("data-file", (t) => t.file)
       .attr("transform", (t) => `translate(${span(t).x},0)`);
     ggt.append("rect").attr("class", "bar").attr("width", (t) => span(t).w).attr("height", gh - 3).attr("rx", 1.5);
+    ggt.filter((t) => span(t).w > 34 && gh >= 14).append("text").attr("x", 3).attr("y", gh - 6)
+      .text((t) => { const room = Math.floor((span(t).w - 5) / 6); const name = `${shortName(t.file)} `; return `${name}${rangeLabel(t.smallest, t.largest, room - name.length)}`.slice(0, room); });
     ggt.append("title").text((t) => `${t.file} (was level ${t.level ?? "-"}): ${t.bytes} bytes, ${t.entries} entries, "${shown(t.smallest)}" to "${shown(t.largest)}": replaced`);
     y += 4 + ghostRows.length * gh + 4;
   }

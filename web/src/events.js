@@ -11,18 +11,22 @@ import { ofKind } from "./inspect.js";
 
 const num = (st, name) => (typeof st?.[name] === "number" ? st[name] : 0);
 
-export function diffEvents(oldData, data, before, after) {
+export function diffEvents(oldData, data, before, after, seen) {
   const ev = { created: new Set(), replaced: [], moved: new Map(), flushes: 0, flushEntries: 0, flushBytes: 0,
-    compactions: 0, merges: 0 };
+    compactions: 0, merges: 0, unseen: 0 };
   if (!oldData || !before || !Object.keys(before).length) return ev;
-  const oldTables = new Map(ofKind(oldData.lines, "table").map((t) => [t.file, t]));
+  // Every table there was during the command: before it, and those seen
+  // on the way (a fill looks between its puts).
+  const was = new Map(ofKind(oldData.lines, "table").map((t) => [t.file, t]));
+  const oldFiles = new Set(was.keys());
+  for (const [file, t] of seen || []) if (!was.has(file)) was.set(file, t);
   const tables = new Map(ofKind(data.lines, "table").map((t) => [t.file, t]));
   for (const [file, t] of tables) {
-    const was = oldTables.get(file);
-    if (!was) ev.created.add(file);
-    else if (was.level !== undefined && was.level !== t.level) ev.moved.set(file, was.level);
+    const first = was.get(file);
+    if (!oldFiles.has(file)) ev.created.add(file);
+    if (first && first.level !== undefined && first.level !== t.level) ev.moved.set(file, first.level);
   }
-  for (const [file, t] of oldTables) if (!tables.has(file)) ev.replaced.push(t);
+  for (const [file, t] of was) if (!tables.has(file)) ev.replaced.push(t);
   ev.flushes = num(after, "flush.count") - num(before, "flush.count");
   ev.flushEntries = num(after, "flush.entries") - num(before, "flush.entries");
   ev.flushBytes = num(after, "flush.bytes") - num(before, "flush.bytes");

@@ -15,6 +15,9 @@ const MODES = { shuffled: "shuffled", random: "shuffled", sequential: "sequentia
   overwrite: "overwrite", over: "overwrite" };
 
 export const FILL_MAX = 100000;
+// Enough puts, with the page's options, for ten flushes of a memtable and
+// the first compactions of stage 06.
+export const FILL_DEFAULT = 1000;
 
 // "fill N [BYTES] [PREFIX] [MODE]": numbers in that order, a mode word
 // anywhere, any other word the prefix.  {n, bytes, prefix, mode} or
@@ -27,7 +30,7 @@ export function parseFill(ws, maxValue) {
     else if (MODES[w.text.toLowerCase()]) mode = MODES[w.text.toLowerCase()];
     else prefix = w.key;
   }
-  const n = nums[0] ?? 300, bytes = nums[1] ?? 16;
+  const n = nums[0] ?? FILL_DEFAULT, bytes = nums[1] ?? 16;
   if (nums.length > 2 || !(n >= 1 && n <= FILL_MAX) || bytes > maxValue) {
     return { error: `usage: fill N [BYTES] [PREFIX] [shuffled|sequential|overwrite] (N 1..${FILL_MAX}, BYTES up to ${maxValue})` };
   }
@@ -84,9 +87,10 @@ export function fillKey(f, k, keys) {
 }
 
 // Runs the puts on one engine; pause() is awaited between chunks (it
-// gives the browser a turn and shows progress(done)).  Returns the
-// console's answer.
-export async function runFill(engine, f, pause) {
+// gives the browser a turn and shows progress(done)); watch(), if given,
+// is called after each put (the page notes the tables a flush or a
+// compaction made on the way).  Returns the console's answer.
+export async function runFill(engine, f, pause, watch) {
   const { keys, order } = fillOrder(f);
   const prefix = encoder.encode(f.prefix);
   const width = Math.max(3, String(keys - 1).length);
@@ -98,6 +102,7 @@ export async function runFill(engine, f, pause) {
     key.set(digits, prefix.length);
     const res = engine.put(key, fillValue(i, f.bytes));
     if (!res.ok) return { text: `after ${i} puts: ${res.text}`, cls: "err" };
+    if (watch) watch();
     if (performance.now() - last > 40) {
       await pause(i + 1, order.length);
       last = performance.now();

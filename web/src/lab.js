@@ -15,7 +15,7 @@ import * as d3 from "d3";
 import { HELP, parse, run, sessionsOf } from "./commands.js";
 import { EngineCrash, loadEngine } from "./engine.js";
 import { gather } from "./gather.js";
-import { ofKind } from "./inspect.js";
+import { ofKind, parseLine } from "./inspect.js";
 import { diffEvents } from "./events.js";
 import { drawHash } from "./draw_hash.js";
 import { drawLog } from "./draw_log.js";
@@ -105,13 +105,13 @@ function redraw(id) {
 }
 
 // Asks the engine what it is made of now, and keeps it with what changed.
-function refresh(id, statsBefore, res) {
+function refresh(id, statsBefore, res, seen) {
   const engine = engines.get(id);
   const stage = stageOf(id);
   const old = views.get(id);
   const data = gather(engine, stage.kind);
   const statsAfter = engine.stats();
-  const events = diffEvents(old?.data, data, statsBefore, statsAfter);
+  const events = diffEvents(old?.data, data, statsBefore, statsAfter, seen);
   views.set(id, { data, events, get: res?.get, conflict: res?.conflict, stats: statsAfter });
 }
 
@@ -133,6 +133,29 @@ function layoutPanels() {
     });
   d3.select("#panels").attr("data-count", panels.size());
   for (const id of shown) redraw(id);
+}
+
+// For a fill on an LSM stage: after each put, whether the database's
+// files changed (a flush or a compaction made or removed a table); if so,
+// the tables kv_inspect lists now are noted in seen, so that the picture
+// after the fill can show the ones a compaction replaced on the way.
+// Tables made and replaced inside one put are not seen: kv_stats counts
+// them (events.js).
+function tableWatch(engine, seen) {
+  if (engine.stage < "04") return undefined;
+  let names = "";
+  return () => {
+    const now = engine.m.FS.readdir(engine.dir).join(" ");
+    if (now === names) return;
+    names = now;
+    const r = engine.result(engine.call("inspect", 0));
+    if (!r.ok) return;
+    for (const line of engine.text().split("\n")) {
+      if (!line.startsWith("table ")) continue;
+      const t = parseLine(line);
+      if (!seen.has(t.file)) seen.set(t.file, t);
+    }
+  };
 }
 
 // An engine trapped: a fresh module on its files, and the console told.
@@ -226,19 +249,20 @@ async function execute(line) {
     const engine = engines.get(id);
     const t0 = performance.now();
     let res, statsBefore = {};
+    const seen = new Map();
     try {
       statsBefore = engine.crashed ? {} : engine.stats();
       const pause = async (done, total) => {
         progress(`${c.name}: ${done.toLocaleString("en")} of ${total.toLocaleString("en")} on ${id}`);
         await nextTurn();
       };
-      res = await run(engine, c, { options: optionsText(), lines: views.get(id)?.data?.lines, pause });
+      res = await run(engine, c, { options: optionsText(), lines: views.get(id)?.data?.lines, pause, watch: tableWatch(engine, seen) });
     } catch (e) {
       if (!(e instanceof EngineCrash)) throw e;
       res = await recover(id, e, c.name);
     }
     try {
-      refresh(id, statsBefore, res);
+      refresh(id, statsBefore, res, seen);
     } catch (e) {
       if (!(e instanceof EngineCrash)) throw e;
       const r2 = await recover(id, e, "kv_inspect");

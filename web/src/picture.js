@@ -47,11 +47,12 @@ export function legend(svg, y, width, items) {
       x = 0;
       row++;
     }
-    const item = g.append("g").attr("class", `item ${it.cls || ""}`).attr("transform", `translate(${x},${row * rowH})`);
+    const item = g.append("g").attr("class", "item").attr("transform", `translate(${x},${row * rowH})`);
+    const mark = item.append("g").attr("class", it.cls || "");
     if (it.shape === "line" || it.shape === "dash") {
-      item.append("line").attr("x1", 0).attr("x2", 16).attr("y1", 5).attr("y2", 5);
+      mark.append("line").attr("x1", 0).attr("x2", 16).attr("y1", 5).attr("y2", 5);
     } else {
-      item.append("rect").attr("class", it.inner || "").attr("width", 16).attr("height", 10).attr("rx", 1.5);
+      mark.append("rect").attr("class", it.inner || "").attr("width", 16).attr("height", 10).attr("rx", 1.5);
     }
     item.append("text").attr("class", "legend-label").attr("x", 21).attr("y", 9).text(it.label);
     x += w;
