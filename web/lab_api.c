@@ -476,9 +476,17 @@ int lab_inspect_get(const void *key, size_t klen)
     return rc ? rc : lab_status(kv_inspect_get(lab_db, key, klen, lab_line, NULL), NULL);
 }
 
+/* Keeps only the index's look of a get (stages 02 and 03): where the key
+ * hashed and the slot it ends at. */
+static void lab_index_look(void *ctx, const char *line)
+{
+    if (strncmp(line, "look part=index ", 16) == 0)
+        lab_line(ctx, line);
+}
+
 /* kv_inspect_get of every key, in key order, for a picture of a whole
- * index: the lines of each are given as they come, each get's lines
- * starting with a line of the page's own, in kv_inspect's grammar,
+ * index: of each get, the line of its look in the index ("look
+ * part=index ..."), after a line of the page's own, in kv_inspect's grammar,
  * "key n=I key=\"K\"" (the i-th key of the scan, its first 64 bytes
  * quoted as kv_inspect quotes them, then key_len=N if it is longer).  At
  * most limit keys. */
@@ -509,7 +517,7 @@ int lab_inspect_every_get(int limit)
         else
             snprintf(head + at, sizeof head - (size_t)at, "\"");
         lab_line(NULL, head);
-        rc = kv_inspect_get(lab_db, k, kl, lab_line, NULL);
+        rc = kv_inspect_get(lab_db, k, kl, lab_index_look, NULL);
     }
     if (rc == KV_OK)
         rc = kv_iter_status(it);

@@ -72,12 +72,12 @@ export class Engine {
         ptrs.push(p);
         m.HEAPU8.set(bytes, p);
         // lab.trap() (for the browser test): a pointer past the memory.
-        flat.push(this.wild && typeof a !== "string" ? 0x7ffffff0 : p);
+        const wild = this.wild && typeof a !== "string";
+        if (wild) this.wild = false;
+        flat.push(wild ? 0x7ffffff0 : p);
         if (typeof a !== "string") flat.push(bytes.length);
       }
-      const rc = m[`_lab_${name}`](...flat);
-      this.wild = false;
-      return rc;
+      return m[`_lab_${name}`](...flat);
     } catch (e) {
       this.crashed = e;
       throw new EngineCrash(this.stage, e);

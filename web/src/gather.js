@@ -7,8 +7,9 @@
 //                where a get finds its answer), and the values drawn on
 //                records (01-03) and memtable entries (04 on, from the
 //                log that holds them), which kv_inspect gives only the
-//                lengths of.  Skipped above DUMP_MAX_ENTRIES entries but
-//                in stage 01, whose picture is made of them.
+//                lengths of.  Skipped above DUMP_MAX_ENTRIES entries (02
+//                and 03 draw no values past 3,000 records), but not in
+//                stage 01, whose picture is made of them.
 //   kv_inspect_get of every key (stages 02, 03), once more than 256
 //                slots are used: each key's home slot and the slot it
 //                ends at, for the overview of the whole index.
@@ -17,7 +18,7 @@
 
 import { ofKind } from "./inspect.js";
 
-export const DUMP_MAX_ENTRIES = 20000;
+export const DUMP_MAX_ENTRIES = { hash: 3000, lsm: 20000 };
 export const EVERY_GET_MAX = 200000;
 
 const unescape = (s) => s.replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
@@ -94,7 +95,7 @@ export function gather(engine, kind) {
   const entries = kind === "log" ? db.records : kind === "hash" ? ofKind(lines, "record").length + ofKind(lines, "op").length
     : ofKind(lines, "table").reduce((n, t) => n + t.entries, 0);
   // Stage 01's picture needs its records whatever their number.
-  data.dumped = kind === "log" || entries <= DUMP_MAX_ENTRIES;
+  data.dumped = kind === "log" || entries <= DUMP_MAX_ENTRIES[kind];
   const dump = data.dumped ? engine.dump() : null;
   data.dump = dump ? parseDump(dump) : null;
   if (kind === "log") {
