@@ -12,7 +12,7 @@
 // number is checked against kv_inspect's and kv_stats's.
 
 import * as d3 from "d3";
-import { clip, shown } from "./bytes.js";
+import { clip, cutKey, shown } from "./bytes.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
 
@@ -92,7 +92,7 @@ export function drawLog(svg, view, width) {
 
   // The records, flowing like text, 3 px a byte at most.
   const tailBytes = d3.sum(tail, (r) => r.size) || 1;
-  const pxPerByte = Math.min(3, Math.max(0.05, (width * 5) / tailBytes));
+  const pxPerByte = Math.min(3, Math.max(0.05, (width * 8) / tailBytes));
   const rowH = 30, top = y + 6;
   let x = 0, row = 0;
   const placed = tail.map((r, k) => {
@@ -115,6 +115,9 @@ export function drawLog(svg, view, width) {
     .text((d) => {
       const room = Math.floor((d.w - 4) / 6.2);
       const key = shown(d.key);
+      // Too narrow for key and value: the key, its end first (what tells
+      // k0598 from k0599).
+      if (key.length + 1 >= room) return cutKey(d.op === "del" ? `×${key}` : key, room, key.length);
       const text = d.op === "del" ? `×${key}` : d.value !== undefined ? `${key}=${shown(d.value)}` : key;
       return clip(text, room);
     });

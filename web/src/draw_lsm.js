@@ -183,24 +183,43 @@ export function drawLsm(svg, view, width) {
   y = drawValueLog(svg, lines, y, width);
 
   // ---- the key axis, by rank ----
-  const known = new Set();
-  for (const e of entries) known.add(e.key);
-  for (const t of tables) { known.add(t.smallest); known.add(t.largest); }
-  for (const t of ev.replaced) { known.add(t.smallest); known.add(t.largest); }
-  for (const bs of blocks.values()) for (const b of bs) known.add(b.last);
-  for (const e of tableEntries) known.add(e.key);
-  if (get) known.add(get.id);
-  const keys = [...known].filter((k) => k !== undefined).sort();
+  // Each key the picture knows weighs the entries it stands for: a
+  // memtable entry or a stage 04 table entry one; a data block's last key
+  // the block's share of its table's entries; a table's smallest and
+  // largest key nothing more (they place it).  A key's place is the
+  // weight of the keys before it, so the axis is the keys' rank, and a
+  // table spans from its smallest key to the place of the key after its
+  // largest: tables whose ranges touch are drawn touching.
+  const weight = new Map();
+  const add = (k, w) => { if (k !== undefined) weight.set(k, (weight.get(k) || 0) + w); };
+  for (const e of entries) add(e.key, 1);
+  const detailed = new Set(tableEntries.map((e) => e.table));
+  for (const e of tableEntries) add(e.key, 1);
+  for (const t of tables) {
+    add(t.smallest, 0);
+    add(t.largest, 0);
+    const bs = blocks.get(t.file) || [];
+    if (bs.length) for (const b of bs) add(b.last, t.entries / bs.length);
+    else if (!detailed.has(t.file)) { add(t.smallest, t.entries / 2); add(t.largest, t.entries / 2); }
+  }
+  for (const t of ev.replaced) { add(t.smallest, 0); add(t.largest, 0); }
+  if (get) add(get.id, 0);
+  const keys = [...weight.keys()].sort();
+  // Every key weighs at least a little, so that each has a place.
+  const floor = Math.max(0.05, (d3.sum(keys, (k) => weight.get(k)) || 1) / Math.max(1, keys.length) / 20);
+  const cum = new Map();
+  let total = 0;
+  for (const k of keys) { cum.set(k, total); total += Math.max(floor, weight.get(k)); }
   // Ticks name keys that exist (a block's last key may be a shortened
   // separator, a key no one wrote: it places, it is not named).
   const real = new Set([...entries.map((e) => e.key), ...tables.flatMap((t) => [t.smallest, t.largest]), ...tableEntries.map((e) => e.key)]);
-  const rank = new Map(keys.map((k, i) => [k, i]));
   const labelW = leveled ? 214 : 118;
   const axisX = labelW + 6, axisW = Math.max(120, width - axisX - 2);
-  const U = Math.max(1, keys.length);
-  const pos = (r) => axisX + (r / U) * axisW;
+  const U = Math.max(1e-9, total);
+  const place = (k) => axisX + ((cum.get(k) ?? 0) / U) * axisW;
+  const after = (k) => axisX + (((cum.get(k) ?? 0) + Math.max(floor, weight.get(k) ?? 0)) / U) * axisW;
   const span = (t) => {
-    const a = pos(rank.get(t.smallest) ?? 0), b = pos((rank.get(t.largest) ?? 0) + 1);
+    const a = place(t.smallest), b = after(t.largest);
     return { x: a, w: Math.max(2.5, b - a) };
   };
 
@@ -234,25 +253,29 @@ export function drawLsm(svg, view, width) {
     rowH = Math.max(5, Math.min(24, Math.floor(ROWS_PX / Math.max(1, rows.length))));
   }
 
-  // Ticks over the axis.
+  // Ticks over the axis: real keys at even steps of rank.
   const tickTop = y + 8;
-  const nt = Math.min(U, Math.max(2, Math.floor(axisW / 92)));
-  const realRanks = keys.map((k, i) => (real.has(k) ? i : -1)).filter((i) => i >= 0);
-  const tickRanks = realRanks.length
-    ? [...new Set(d3.range(nt).map((i) => realRanks[Math.round((i * (realRanks.length - 1)) / Math.max(1, nt - 1))]))] : [];
+  const nt = Math.max(2, Math.floor(axisW / 92));
+  const realKeys = keys.filter((k) => real.has(k));
+  const ticks = [];
+  for (let i = 0; i < nt && realKeys.length; i++) {
+    const want = (i / (nt - 1)) * total;
+    const k = realKeys.find((q) => cum.get(q) >= want) ?? realKeys[realKeys.length - 1];
+    if (!ticks.includes(k)) ticks.push(k);
+  }
   const ax = svg.append("g").attr("class", "keyaxis");
   ax.append("line").attr("class", "axisline").attr("x1", axisX).attr("x2", axisX + axisW).attr("y1", tickTop + 12).attr("y2", tickTop + 12);
   ax.append("text").attr("class", "axisname").attr("x", 0).attr("y", tickTop + 10)
     .text(leveled ? "level: tables · bytes of target · score" : "newest first ↓ (keys by rank →)");
-  const room = Math.floor(axisW / Math.max(1, tickRanks.length) / 6) - 1;
-  tickRanks.forEach((r, i) => {
-    const k = shown(keys[r]);
-    const near = [tickRanks[i - 1], tickRanks[i + 1]].filter((q) => q !== undefined).map((q) => sharedPrefix(k, shown(keys[q])));
+  const room = Math.floor(axisW / Math.max(1, ticks.length) / 6) - 1;
+  ticks.forEach((key, i) => {
+    const k = shown(key);
+    const near = [ticks[i - 1], ticks[i + 1]].filter((q) => q !== undefined).map((q) => sharedPrefix(k, shown(q)));
     const p = near.length ? Math.max(...near) : 0;
-    const x = pos(r) + (axisW / U) / 2;
+    const x = (place(key) + after(key)) / 2;
     const g = ax.append("g").attr("class", "tick").attr("transform", `translate(${x},${tickTop})`);
     g.append("line").attr("y1", 8).attr("y2", 14);
-    g.append("text").attr("text-anchor", i === 0 ? "start" : i === tickRanks.length - 1 ? "end" : "middle").attr("y", 6)
+    g.append("text").attr("text-anchor", i === 0 ? "start" : i === ticks.length - 1 ? "end" : "middle").attr("y", 6)
       .text(cutKey(k, Math.max(3, room), p));
   });
   const rowsTop = tickTop + 18;

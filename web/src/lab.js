@@ -72,8 +72,15 @@ function progress(text) {
   d3.select("#progress").text(text || "").classed("on", !!text);
 }
 
-// A turn for the browser (input, painting), then on.
-const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
+// A turn for the browser (input, painting), then on: a message to
+// ourselves, which timers' clamping and throttling do not delay.
+const turns = new MessageChannel();
+const waiting = [];
+turns.port1.onmessage = () => waiting.shift()?.();
+const nextTurn = () => new Promise((resolve) => {
+  waiting.push(resolve);
+  turns.port2.postMessage(0);
+});
 
 function stageOf(id) {
   return STAGES.find((s) => s.id === id);

@@ -59,7 +59,21 @@ try {
   const stages = await page.evaluate(() => window.lab.shown());
   check("page loads its engines", stages.length > 0, `stages: ${stages}`);
 
-  const run = (line) => page.evaluate((l) => window.lab.run(l), line);
+  // A command that has not answered in 120 s fails the run, saying where
+  // the page was.
+  const run = async (line) => {
+    let timer;
+    const late = new Promise((_, no) => { timer = setTimeout(() => no(new Error("late")), 120000); });
+    try {
+      return await Promise.race([page.evaluate((l) => window.lab.run(l), line), late]);
+    } catch (e) {
+      if (e.message !== "late") throw e;
+      const where = await page.evaluate(() => `${document.querySelector("#progress").textContent} | ${document.querySelector("#log").textContent.slice(-400)}`);
+      throw new Error(`"${line.slice(0, 60)}" did not answer in 120 s: ${where}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const pick = (ids) => page.evaluate((s) => window.lab.pick(s), ids);
   // Elements of a panel, the legend's swatches left out.
   const count = (stage, sel) => page.evaluate(([s, q]) => [...document.querySelectorAll(`#panel-${s} ${q}`)]
