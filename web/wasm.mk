@@ -6,6 +6,8 @@
 #   make test-wasm   the stage suite (tests/wasm/main.c) under node for each
 #                    stage of WASM_STAGES, then the page in headless Chromium
 #                    (web/test/lab_test.mjs), screenshots in build/wasm/shots/
+#   make lab-shots   the page's test again, then the screenshots docs/lab.md
+#                    shows copied from build/wasm/shots/ to docs/lab/
 # `make deps DEPS=wasm` installs emscripten, node and chromium (Debian's);
 # the page's libraries (d3, and esbuild to bundle them) come from npm,
 # installed from web/package-lock.json into web/node_modules.
@@ -63,7 +65,7 @@ $(WASM_LZ4_OBJ): $(WASM_NPM_STAMP)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CSTD) -O2 -c $(WASM_LZ4_DIR)/lz4.c -o $@
 
-.PHONY: wasm test-wasm wasm-build wasm-engines wasm-tests
+.PHONY: wasm test-wasm lab-shots wasm-build wasm-engines wasm-tests
 
 $(WB)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -113,3 +115,13 @@ test-wasm:
 	@$(MAKE) --no-print-directory deps DEPS=wasm
 	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
 	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)"
+
+# The screenshots docs/lab.md shows are ones the browser test saves: this
+# runs it and copies each one the page names (lab/NAME.png) to docs/lab/.
+lab-shots:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build
+	node web/test/lab_test.mjs $(WB)/lab $(WB)/shots
+	@mkdir -p docs/lab
+	@for f in $$(grep -o '](lab/[^)]*[.]png)' docs/lab.md | sed 's/^](lab[/]//; s/)$$//' | sort -u); do \
+	    cp $(WB)/shots/$$f docs/lab/$$f && echo "docs/lab/$$f"; done

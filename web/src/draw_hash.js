@@ -48,8 +48,9 @@ function recordsOf(lines, dump) {
 function recordText(r, room) {
   const o = r.ops[0];
   if (!o) return "";
-  const text = r.ops.length > 1 ? `${r.ops.length} ops: ${shown(o.key)}…` : o.op === "del" ? `×${shown(o.key)}`
-    : o.value !== undefined ? `${shown(o.key)}=${shown(o.value)}` : shown(o.key);
+  const key = shown(o.key);
+  const text = r.ops.length > 1 ? `${r.ops.length} ops: ${key}…` : o.op === "del" ? `×${key}`
+    : o.value !== undefined && key.length + 4 < room ? `${key}=${shown(o.value)}` : key;
   return clip(text, room);
 }
 

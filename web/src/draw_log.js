@@ -117,7 +117,7 @@ export function drawLog(svg, view, width) {
       const key = shown(d.key);
       // Too narrow for key and value: the key, its end first (what tells
       // k0598 from k0599).
-      if (key.length + 1 >= room) return cutKey(d.op === "del" ? `×${key}` : key, room, key.length);
+      if (key.length + 4 >= room) return cutKey(d.op === "del" ? `×${key}` : key, room, key.length);
       const text = d.op === "del" ? `×${key}` : d.value !== undefined ? `${key}=${shown(d.value)}` : key;
       return clip(text, room);
     });

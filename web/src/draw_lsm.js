@@ -261,12 +261,13 @@ export function drawLsm(svg, view, width) {
   for (let i = 0; i < nt && realKeys.length; i++) {
     const want = (i / (nt - 1)) * total;
     const k = realKeys.find((q) => cum.get(q) >= want) ?? realKeys[realKeys.length - 1];
-    if (!ticks.includes(k)) ticks.push(k);
+    // At least 60 px apart, so that labels do not run into each other.
+    if (!ticks.length || place(k) - place(ticks[ticks.length - 1]) >= 60) ticks.push(k);
   }
   const ax = svg.append("g").attr("class", "keyaxis");
   ax.append("line").attr("class", "axisline").attr("x1", axisX).attr("x2", axisX + axisW).attr("y1", tickTop + 12).attr("y2", tickTop + 12);
   ax.append("text").attr("class", "axisname").attr("x", 0).attr("y", tickTop + 10)
-    .text(leveled ? "level: tables · bytes of target · score" : "newest first ↓ (keys by rank →)");
+    .text(leveled ? "level: tables · bytes · score" : "newest first ↓");
   const room = Math.floor(axisW / Math.max(1, ticks.length) / 6) - 1;
   ticks.forEach((key, i) => {
     const k = shown(key);
@@ -279,7 +280,7 @@ export function drawLsm(svg, view, width) {
       .text(cutKey(k, Math.max(3, room), p));
   });
   const rowsTop = tickTop + 18;
-  if (!rows.length) note(svg, "note", 0, rowsTop + 12, width, "no tables yet: everything is in the memtable (flush, or fill until it is full)");
+  if (!rows.length) y = note(svg, "note", 0, rowsTop + 12, width, "no tables yet: everything is in the memtable (flush, or fill until it is full)");
 
   const rg = svg.append("g").attr("class", "rows").selectAll("g.row").data(rows).join("g")
     .attr("class", (d) => `row${d.level && levelSkipped.has(d.level.n) ? " skipped" : ""}`)
@@ -351,7 +352,7 @@ export function drawLsm(svg, view, width) {
       (ev.moved.has(t.file) ? `; moved from level ${ev.moved.get(t.file)} by the last command, not rewritten` : "") +
       (nextTables.has(t.file) ? "; an input of the next compaction" : "");
   });
-  y = rowsTop + rows.length * rowH + 6;
+  y = Math.max(y, rowsTop + rows.length * rowH + 6);
 
   // The tables the last command replaced, as they were.
   if (ev.replaced.length) {

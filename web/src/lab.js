@@ -86,6 +86,15 @@ function stageOf(id) {
   return STAGES.find((s) => s.id === id);
 }
 
+// The database's files under its picture: all of them while they are
+// few, else the first and the last few, and the count and bytes of all.
+function filesLine(files) {
+  const one = (f) => `${f.name} ${f.bytes}`;
+  if (files.length <= 14) return files.map(one).join(" · ");
+  const bytes = files.reduce((n, f) => n + f.bytes, 0);
+  return `${files.length} files, ${bytes.toLocaleString("en")} bytes: ${files.slice(0, 8).map(one).join(" · ")} · … · ${files.slice(-4).map(one).join(" · ")}`;
+}
+
 function redraw(id) {
   const stage = stageOf(id);
   const engine = engines.get(id);
@@ -108,7 +117,7 @@ function redraw(id) {
   view.drawn = result.drawn;
   view.drawMs = performance.now() - t0;
   panel.select(".problem").text(view.data?.error ? `kv_inspect failed: ${view.data.error}` : "");
-  panel.select(".files").text(engine.crashed ? "" : engine.files().map((f) => `${f.name} ${f.bytes}`).join(" · "));
+  panel.select(".files").text(engine.crashed ? "" : filesLine(engine.files()));
 }
 
 // Asks the engine what it is made of now, and keeps it with what changed.

@@ -443,6 +443,16 @@ try {
   await run("options block_bytes=256 bloom_bits_per_key=10");
   check("a good value clears the mark", !(await page.evaluate(() => document.querySelector("#opt-block_bytes").classList.contains("invalid"))));
 
+  // All stages side by side: the same commands on each.
+  await run("reset");
+  await run("fill 40 16 k sequential");
+  await run("del k004");
+  await run("put ключ значение");
+  await run("get ключ");
+  check("side by side: a panel per stage", (await page.$$("#panels div.panel")).length === stages.length);
+  for (const stage of stages) await agree(stage, "side by side");
+  await shot("all");
+
   // Unicode keys and a NUL in a key.
   await run("reset");
   await run("put 日本語 値");
@@ -460,7 +470,6 @@ try {
   check("a NUL in a key is kept, not cut", nul.every((r) => r.text === '"zero"') && nul2.every((r) => r.text === "not found"));
   check("and drawn as \\x00", (await text(stages[0], "svg")).includes("nul\\x00key"));
   await run("get ключ");
-  await shot("all");
 
   // Command history.
   await page.fill("#line", "get ключ");
