@@ -86,10 +86,16 @@ export class Durable {
   }
 
   // ---- the hooks of io_posix_wasm.c: each returns true (a sync never
-  // fails for want of room: the image is in memory) ----
+  // fails for want of room: the image is in memory; only lab.failSync()
+  // makes one fail, to show what an engine does with a failed sync) ----
 
   file(path, bytes) {
     if (!this.mine(path)) return true;
+    // lab.failSync() (for the browser test): this sync fails, as a disk's can.
+    if (this.failNext) {
+      this.failNext = false;
+      return false;
+    }
     this.files.set(path, bytes.slice());
     this.mirror(`bytes:${path}`, () => pack(bytes));
     return true;

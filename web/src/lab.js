@@ -285,6 +285,16 @@ async function execute(line) {
       res = { text: `${res.text}; then ${r2.text}`, cls: "err" };
       refresh(id, {}, res);
     }
+    // An engine whose writes failed refuses every write until it is
+    // reopened (kv.h): the page reopens it, or restarts it, and says so.
+    if (!engine.crashed && Number(views.get(id).stats?.["write.failed"]) > 0 && c.name !== "powercut") {
+      const closed = engine.close();
+      let again = closed.ok ? engine.open(engine.options) : closed;
+      if (!again.ok) again = await engine.restart(engine.options);
+      delete engine.sessions;
+      res = { text: `${res.text}; its writes had failed, so the page reopened it (${again.ok ? "kv_open recovered" : again.text})`, cls: "err" };
+      refresh(id, {}, res);
+    }
     const txn = engine.sessions && c.session ? engine.sessions[c.session] : null;
     if (txn && c.name === "commit" && txn.state === "committed") txn.commitSeq = ofKind(views.get(id).data.lines, "db")[0]?.seq ?? null;
     redraw(id);
@@ -413,5 +423,7 @@ window.lab = {
   // The next call into the stage's module passes a pointer far outside
   // its memory: the C code's read of it traps, as a bug would.
   trap: (id) => { engines.get(id).wild = true; },
+  // The stage's next file sync fails with an I/O error, as a disk's can.
+  failSync: (id) => { engines.get(id).durable.failNext = true; },
   help: HELP,
 };

@@ -391,6 +391,23 @@ try {
   const afterTrap = await run("get small");
   check("every stage answers after the restart", afterTrap.every((r) => r.text === '"1"'), afterTrap.map((r) => r.text).join(" | "));
 
+  // A sync that fails: the engine refuses writes until reopened; the page
+  // reopens it and says so.
+  const syncing = stages.filter((s) => s >= "03");
+  if (syncing.length) {
+    await run("options sync=1");
+    await run("put before-fail 1");
+    for (const s of syncing) await page.evaluate((x) => window.lab.failSync(x), s);
+    const failedPut = await run("put during-fail 1");
+    const told = failedPut.filter((r) => syncing.includes(r.stage));
+    check("a failed sync is an I/O error, said", told.every((r) => r.cls === "err" && /I\/O error/.test(r.text)), told.map((r) => `${r.stage}: ${r.text}`).join(" | "));
+    const next = await run("put after-fail 1");
+    const back = await run("get before-fail");
+    check("after it every stage takes writes again", ok(next) && back.every((r) => r.text === '"1"'),
+      [...next, ...back].filter((r) => r.cls === "err" || r.text !== '"1"' && r.text !== "ok").map((r) => `${r.stage}: ${r.text}`).join(" | "));
+    await run("options sync=0");
+  }
+
   // A 1 MB value with every stage shown, then reopen.
   await run("reset");
   const mb = await run(`put one ${"m".repeat(1024 * 1024)}`);
