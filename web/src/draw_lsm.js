@@ -109,7 +109,8 @@ export function drawLsm(svg, view, width) {
   let y = note(svg, "title", 0, 14, width,
     `${tables.length} tables, ${kib(d3.sum(tables, (t) => t.bytes))}; last sequence number ${db.seq ?? 0}`);
   if (amp) {
-    const lost = amp.write === 0 && tables.length > 0 ? " (it is counted in the STATS file, which the last power cut took back to its last sync)" : "";
+    const lost = amp.write === 0 && tables.length > 0
+      ? " (counted from the totals in the STATS file, saved once a minute and at kv_close: a power cut takes them back to the last save)" : "";
     y = note(svg, "subtitle", 0, y + 2, width, `write amplification ${amp.write}${lost}: bytes written to tables per byte flushed; a get reads at most ${amp.read} tables; a level's score is its size over its target (level 0: its tables over 4), due for compaction at 1`);
   } else {
     y = note(svg, "subtitle", 0, y + 2, width, `a full memtable (${kib(db.memtable_limit ?? 0)}) is frozen and flushed to a new table, on top`);

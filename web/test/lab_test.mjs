@@ -199,6 +199,11 @@ try {
       const keys = st["live.keys"];
       const cut = await run("powercut");
       check(`${stage}: after compact, a power cut keeps every merged key`, (await stats(stage))["live.keys"] === keys && /nothing was lost/.test(cut[0].text), cut[0].text);
+      // The overwrite order: every key written about four times.
+      const over = await run("fill 400 16 o overwrite");
+      const stO = await stats(stage);
+      check(`${stage}: fill overwrite writes 400 puts over 100 keys, leaving garbage`, /400 puts over 100 keys/.test(over[0].text) &&
+        (await count(stage, "g.record.dead")) >= 200, `${over[0].text}; ${await count(stage, "g.record.dead")} garbage records, live.keys ${stO["live.keys"]}`);
       // One scale for every segment: widths in proportion to bytes.
       await run("options segment_bytes=4096");
       await run("fill 200 16 s sequential");
@@ -365,6 +370,10 @@ try {
       const sa = await run("commit a"), sb = await run("commit b");
       check("07: under snapshot isolation both sides of write skew commit", sa[0].text === "a: committed" && sb[0].text === "b: committed");
     }
+    const xWas = (await run("get x"))[0].text;
+    const more = [await run("begin c"), await run("tdel c x"), await run("tget c x"), await run("abort c"), await run("get x")];
+    check(`${stage}: tdel hides the key from its own session, abort writes nothing`,
+      more.every(ok) && more[2][0].text === "not found" && more[4][0].text === xWas && xWas !== "not found", more.map((o) => o[0].text).join(" / "));
     await run("begin a");
     const re = await run("reopen");
     check(`${stage}: reopen with a live transaction aborts it first`, /1 live transaction aborted first/.test(re[0].text), re[0].text);
