@@ -205,7 +205,7 @@ export function drawHash(svg, view, width) {
   // A segment whose records kv_inspect cut (past 256) is summed, as are
   // all of them past RECORDS_MAX.
   const segCut = ofKind(lines, "cut").some((c) => c.part === "segment");
-  const each = recs.length <= RECORDS_MAX && !segCut;
+  const each = recs.length <= RECORDS_MAX && !segCut && !view.data.summed;
   if (each) {
     const rg = svg.append("g").attr("class", "records").attr("data-records", recs.length).selectAll("g.record").data(recs).join("g")
       .attr("class", (d) => `record ${d.op}${d.live ? " live" : " dead"}${isAnswer(d) ? " answer" : ""}${isConflict(d) ? " conflict" : ""}`)
@@ -223,7 +223,9 @@ export function drawHash(svg, view, width) {
     ag.append("rect").attr("class", "sum-live").attr("width", (d) => Math.max(0, d.live_bytes * ppb)).attr("height", barH);
     ag.append("rect").attr("class", "sum-dead").attr("x", (d) => d.live_bytes * ppb)
       .attr("width", (d) => Math.max(0, (d.bytes - 16 - d.live_bytes) * ppb)).attr("height", barH);
-    for (const r of recs.filter((d) => isAnswer(d) || isConflict(d))) {
+    const marked = [segLook && getLook ? { seg: getLook.seg, off: getLook.off, size: getLook.size } : null,
+      conflictLook?.slot !== undefined ? { seg: conflictLook.seg, off: conflictLook.off, size: conflictLook.size } : null].filter(Boolean);
+    for (const r of marked) {
       svg.append("rect").attr("class", `record-mark${isAnswer(r) ? " answer" : " conflict"}`).attr("x", sx(r.seg, r.off) - 1)
         .attr("y", sy(r.seg) - 2).attr("width", Math.max(3, r.size * ppb + 2)).attr("height", barH + 4);
     }
@@ -256,7 +258,7 @@ export function drawHash(svg, view, width) {
   if (!each) {
     y = note(svg, "note", 0, y + 10, width, segCut
       ? "a segment holds more than the 256 records kv_inspect details: each segment's live bytes (green) and garbage (grey) are summed"
-      : `${recs.length.toLocaleString("en")} records: each segment's live bytes (green) and garbage (grey) are summed; records are drawn one by one up to ${RECORDS_MAX.toLocaleString("en")}`);
+      : `${(db.keys ?? 0).toLocaleString("en")} keys: each segment's live bytes (green) and garbage (grey) are summed; records are drawn one by one up to ${RECORDS_MAX.toLocaleString("en")}`);
   }
   if (wal && allBlockZero && segs.length) {
     y = note(svg, "note", 0, y + 10, width, `every segment here fits in its first 32 KiB block (block 0): a record crosses a block, cut into fragments, once a segment passes 32 KiB (options segment_bytes=65536, then fill 2 40000 big)`);

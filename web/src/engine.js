@@ -209,9 +209,10 @@ export class Engine {
     return r;
   }
 
-  // kv_inspect's lines, parsed ([] after a failure: .inspectError says it).
-  inspect() {
-    const r = this.result(this.call("inspect", 1));
+  // kv_inspect's lines, parsed ([] after a failure: .inspectError says
+  // it); detail false: the parts only, without what is inside them.
+  inspect(detail = true) {
+    const r = this.result(this.call("inspect", detail ? 1 : 0));
     this.inspectError = r.ok ? null : r.text;
     return r.ok ? parseLines(this.text()) : [];
   }

@@ -18,7 +18,7 @@
 
 import { ofKind } from "./inspect.js";
 
-export const DUMP_MAX_ENTRIES = { hash: 3000, lsm: 20000 };
+export const DUMP_MAX_ENTRIES = { hash: 3000, lsm: 20000 };  // see HASH_RECORDS_MAX
 export const EVERY_GET_MAX = 200000;
 
 const unescape = (s) => s.replace(/\\x([0-9a-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
@@ -87,10 +87,21 @@ function slotsFromGets(lines) {
   return out.sort((a, b) => a.n - b.n);
 }
 
+// Past this many keys stages 02 and 03 sum each segment's records
+// (draw_hash.js), so their details are not asked for.
+export const HASH_RECORDS_MAX = 3000;
+
 export function gather(engine, kind) {
   const t0 = performance.now();
-  const lines = engine.inspect();
-  const data = { lines, error: engine.inspectError };
+  let lines = null, summed = false;
+  if (kind === "hash") {
+    const parts = engine.inspect(false);
+    const db = ofKind(parts, "db")[0];
+    summed = db !== undefined && db.keys > HASH_RECORDS_MAX;
+    if (summed) lines = parts;
+  }
+  if (lines === null) lines = engine.inspect();
+  const data = { lines, error: engine.inspectError, summed };
   const db = ofKind(lines, "db")[0] || {};
   const entries = kind === "log" ? db.records : kind === "hash" ? ofKind(lines, "record").length + ofKind(lines, "op").length
     : ofKind(lines, "table").reduce((n, t) => n + t.entries, 0);
@@ -102,7 +113,7 @@ export function gather(engine, kind) {
     const log = ofKind(lines, "log")[0];
     data.records = log && data.dump ? logRecords(data.dump, log.bytes) : [];
   } else if (kind === "hash") {
-    const cut = ofKind(lines, "cut").find((c) => c.part === "index");
+    const cut = summed || ofKind(lines, "cut").find((c) => c.part === "index");
     if (cut) {
       const every = engine.inspectEveryGet(EVERY_GET_MAX);
       data.slots = every ? slotsFromGets(every) : ofKind(lines, "slot");
