@@ -6,6 +6,8 @@
 #   make test-wasm   the stage suite (tests/wasm/main.c) under node for each
 #                    stage of WASM_STAGES, then the page in headless Chromium
 #                    (web/test/lab_test.mjs), screenshots in build/wasm/shots/
+#   make lab-shots   the page's test again, then the screenshots docs/lab.md
+#                    shows copied from build/wasm/shots/ to docs/lab/
 # `make deps DEPS=wasm` installs emscripten, node and chromium (Debian's);
 # the page's libraries (d3, and esbuild to bundle them) come from npm,
 # installed from web/package-lock.json into web/node_modules.
@@ -48,19 +50,22 @@ WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME
 # The page: one script per stage, the wasm inside it (SINGLE_FILE: a page
 # opened from disk cannot fetch a .wasm file), made by a factory function
 # (MODULARIZE) so that every stage has its own memory and file system.
-WASM_LAB_EXPORTS := _lab_open,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
-                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_compact,_lab_flush,_lab_inspect, \
-                    _lab_inspect_get,_lab_stats,_lab_text,_lab_errmsg,_lab_stage
+WASM_LAB_EXPORTS := _lab_open,_lab_probe,_lab_close,_lab_put,_lab_get,_lab_del,_lab_scan,_lab_batch, \
+                    _lab_snapshot,_lab_get_at,_lab_snapshot_free,_lab_txn_begin,_lab_txn_get, \
+                    _lab_txn_put,_lab_txn_del,_lab_txn_check,_lab_txn_commit,_lab_txn_abort, \
+                    _lab_compact,_lab_flush,_lab_inspect,_lab_inspect_get,_lab_inspect_every_get, \
+                    _lab_dump,_lab_stats,_lab_text,_lab_text_len,_lab_text_failed,_lab_errmsg, \
+                    _lab_stage,_malloc,_free
 WASM_WEB_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=web -sMODULARIZE=1 -sSINGLE_FILE=1 \
                     -sEXPORTED_FUNCTIONS=$(subst $(space),,$(strip $(WASM_LAB_EXPORTS))) \
-                    -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS
+                    -sEXPORTED_RUNTIME_METHODS=ccall,cwrap,UTF8ToString,FS,HEAPU8
 wasm_obj = $(patsubst %.c,$(WB)/obj/%.o,$(1))
 
 $(WASM_LZ4_OBJ): $(WASM_NPM_STAMP)
 	@mkdir -p $(dir $@)
 	$(EMCC) $(CSTD) -O2 -c $(WASM_LZ4_DIR)/lz4.c -o $@
 
-.PHONY: wasm test-wasm wasm-build wasm-engines wasm-tests
+.PHONY: wasm test-wasm lab-shots wasm-build wasm-engines wasm-tests
 
 $(WB)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -110,3 +115,13 @@ test-wasm:
 	@$(MAKE) --no-print-directory deps DEPS=wasm
 	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
 	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)"
+
+# The screenshots docs/lab.md shows are ones the browser test saves: this
+# runs it and copies each one the page names (lab/NAME.png) to docs/lab/.
+lab-shots:
+	@$(MAKE) --no-print-directory deps DEPS=wasm
+	@$(MAKE) --no-print-directory $(TEST_J) wasm-build
+	node web/test/lab_test.mjs $(WB)/lab $(WB)/shots
+	@mkdir -p docs/lab
+	@for f in $$(grep -o '](lab/[^)]*[.]png)' docs/lab.md | sed 's/^](lab[/]//; s/)$$//' | sort -u); do \
+	    cp $(WB)/shots/$$f docs/lab/$$f && echo "docs/lab/$$f"; done
