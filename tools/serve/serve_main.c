@@ -52,7 +52,6 @@
 #include <netdb.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,22 +63,6 @@
 
 #include "serve.h"
 #include "server.h"
-
-void serve_log(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = sizeof line - 2;
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    fprintf(stderr, "kv serve: %s", line);
-}
 
 static void serve_print_usage(FILE *to)
 {

@@ -57,6 +57,7 @@
 #include "kv.h"
 #include "resp.h"
 #include "serve_glob.h"
+#include "serve_log.h"
 #include "serve_out.h"
 
 #define SERVE_MAX_ARGS     (1024u * 1024u)         /* elements in one request */
@@ -190,8 +191,6 @@ typedef struct serve_req {
 static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
 static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
 
-/* serve_main.c: a line on stderr ("kv serve: ..."). */
-void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* serve_loop.c */
 int  serve_loop_run(server *s);
