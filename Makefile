@@ -275,6 +275,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory deps DEPS=server
+	@$(MAKE) --no-print-directory deps DEPS=metrics
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory deps DEPS=kvgrade
 	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))

@@ -223,8 +223,6 @@ void serve_slowlog_cmd(server *s, serve_client *c, const serve_req *r)
                                 serve_cmd_is(r, 1, "reset") || serve_cmd_is(r, 1, "help"))) {
         char sub[16];
         snprintf(sub, sizeof sub, "%.*s", (int)req_len(r, 1), req_ptr(r, 1));
-        for (char *p = sub; *p; p++)
-            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for '%s'. Try "
                            "SLOWLOG HELP.", sub);
     } else {
