@@ -131,7 +131,10 @@ class Kv:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         status = self.proc.wait(TIMEOUT)
-        check(status == 0, "%s exited %s: %s" % (self.kv, status, self.log[-5:]))
+        time.sleep(0.1)   # the last lines of its log
+        reports = [l for l in self.log if "Sanitizer" in l or "runtime error:" in l]
+        check(status == 0 and not reports,
+              "%s exited %s: %s" % (self.kv, status, "\n".join(reports or self.log[-5:])))
 
 
 class Prometheus:

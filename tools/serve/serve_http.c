@@ -19,7 +19,11 @@
  *     SERVE_HTTP_OUT bytes wait, no further request of that connection is
  *     read, and a connection whose replies make no progress for
  *     SERVE_HTTP_WRITE_MS is closed (a client that never reads);
- *   - an idle keep-alive connection is closed after SERVE_HTTP_IDLE_MS.
+ *   - an idle keep-alive connection is closed after SERVE_HTTP_IDLE_MS;
+ *   - a connection the server closes (an error, "Connection: close") is
+ *     shut for writing once its reply is sent, and read until the peer
+ *     closes, at most SERVE_HTTP_DRAIN_MS (else unread input would reset
+ *     it and the reply could be lost).
  * Building the body reads kv_stats and the server's counts: what INFO
  * costs, in time proportional to the number of metrics.
  *
@@ -50,6 +54,7 @@ struct http_conn {
     long long started_ms;    /* the first byte of the request being read, or 0 */
     long long active_ms;     /* the last byte read or written */
     int closing;             /* close once out is sent */
+    int draining;            /* sent, our side shut: reading what the peer still sends */
     unsigned events;
     http_conn *prev, *next;
 };
@@ -117,7 +122,7 @@ void serve_http_stop(server *s)
 static void http_update(struct serve_http *h, http_conn *k)
 {
     unsigned want = 0;
-    if (!k->closing && out_pending(&k->out) < SERVE_HTTP_OUT)
+    if (k->draining || (!k->closing && out_pending(&k->out) < SERVE_HTTP_OUT))
         want |= EPOLLIN;
     if (out_pending(&k->out) > 0)
         want |= EPOLLOUT;
@@ -310,13 +315,28 @@ static int http_flush(http_conn *k)
     out_compact(&k->out);
     if (k->out.failed)
         return -1;
-    return k->closing && out_pending(&k->out) == 0 ? -1 : 0;
+    if (k->closing && out_pending(&k->out) == 0 && !k->draining) {
+        /* A lingering close: closing with unread input would reset the
+         * connection, and the peer could lose the reply; so shut our side
+         * and read until it closes (or SERVE_HTTP_DRAIN_MS pass). */
+        shutdown(k->fd, SHUT_WR);
+        k->draining = 1;
+        k->active_ms = serve_now_ms();
+    }
+    return 0;
 }
 
 static void http_conn_event(server *s, struct serve_http *h, http_conn *k, unsigned events)
 {
     if (events & EPOLLERR) {
         http_close(h, k);
+        return;
+    }
+    if (k->draining) {
+        char sink[4096];
+        ssize_t n = read(k->fd, sink, sizeof sink);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK))
+            http_close(h, k);
         return;
     }
     if ((events & (EPOLLIN | EPOLLHUP)) && !k->closing) {
@@ -362,7 +382,8 @@ int serve_http_expire(server *s)
     long long now = serve_now_ms(), next = -1;
     for (http_conn *k = h->conns, *after; k != NULL; k = after) {
         after = k->next;
-        long long due = k->in_len > 0 && k->started_ms > 0 ? k->started_ms + SERVE_HTTP_REQUEST_MS
+        long long due = k->draining                          ? k->active_ms + SERVE_HTTP_DRAIN_MS
+                        : k->in_len > 0 && k->started_ms > 0 ? k->started_ms + SERVE_HTTP_REQUEST_MS
                         : out_pending(&k->out) > 0          ? k->active_ms + SERVE_HTTP_WRITE_MS
                                                             : k->active_ms + SERVE_HTTP_IDLE_MS;
         if (due <= now) {

@@ -97,6 +97,7 @@
 #define SERVE_HTTP_REQUEST_MS 10000                /* ... time for a request to arrive whole */
 #define SERVE_HTTP_WRITE_MS   10000                /* ... time replies may wait unread */
 #define SERVE_HTTP_IDLE_MS    60000                /* ... time a kept-alive connection may idle */
+#define SERVE_HTTP_DRAIN_MS   2000                 /* ... time a closing one is read, at most */
 #define SERVE_HTTP_OUT     (4u * 1024u * 1024u)    /* ... bytes of replies waiting, at most */
 
 typedef struct serve_config {
