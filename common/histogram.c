@@ -7,7 +7,8 @@
 
 #include "histogram.h"
 
-/* A thread's stripe plus one (0: not chosen yet), and the next to hand out. */
+/* A thread's stripe plus one (0: not chosen yet), and how many threads
+ * have chosen one. */
 static _Thread_local unsigned histogram_my_stripe;
 static _Atomic unsigned histogram_next_stripe;
 
@@ -57,25 +58,44 @@ static uint64_t histogram_bucket_width(size_t i)
     return i < 2 * HISTOGRAM_SUB ? 1 : (uint64_t)1 << (i / HISTOGRAM_SUB - 1);
 }
 
+/* Adds to a counter only this thread writes: a load and a store, no
+ * locked instruction (readers still read it whole: it is atomic). */
+static inline void histogram_bump(_Atomic uint64_t *a, uint64_t by)
+{
+    atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
 void histogram_record(histogram *h, uint64_t ns)
 {
     unsigned mine = histogram_my_stripe;
     if (mine == 0) {
-        mine = atomic_fetch_add_explicit(&histogram_next_stripe, 1, memory_order_relaxed) %
-                   HISTOGRAM_STRIPES + 1;
+        unsigned k = atomic_fetch_add_explicit(&histogram_next_stripe, 1, memory_order_relaxed);
+        mine = (k < HISTOGRAM_STRIPES - 1 ? k : HISTOGRAM_STRIPES - 1) + 1;
         histogram_my_stripe = mine;
     }
     histogram_stripe *st = &h->stripe[mine - 1];
-    atomic_fetch_add_explicit(&st->bucket[histogram_bucket_of(ns)], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&st->sum, ns, memory_order_relaxed);
+    _Atomic uint64_t *bucket = &st->bucket[histogram_bucket_of(ns)];
+    uint64_t min1 = atomic_load_explicit(&st->min_plus_one, memory_order_relaxed);
     uint64_t max = atomic_load_explicit(&st->max, memory_order_relaxed);
+    uint64_t ns1 = ns != UINT64_MAX ? ns + 1 : ns;
+    if (mine < HISTOGRAM_STRIPES) { /* this thread's own stripe */
+        histogram_bump(bucket, 1);
+        histogram_bump(&st->sum, ns);
+        if (ns > max)
+            atomic_store_explicit(&st->max, ns, memory_order_relaxed);
+        if (min1 == 0 || ns1 < min1)
+            atomic_store_explicit(&st->min_plus_one, ns1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(bucket, 1, memory_order_relaxed); /* the shared stripe */
+    atomic_fetch_add_explicit(&st->sum, ns, memory_order_relaxed);
     while (ns > max &&
            !atomic_compare_exchange_weak_explicit(&st->max, &max, ns, memory_order_relaxed,
                                                   memory_order_relaxed)) {
     }
-    uint64_t min1 = atomic_load_explicit(&st->min_plus_one, memory_order_relaxed);
-    while ((min1 == 0 || ns + 1 < min1) && ns != UINT64_MAX &&
-           !atomic_compare_exchange_weak_explicit(&st->min_plus_one, &min1, ns + 1,
+    while ((min1 == 0 || ns1 < min1) &&
+           !atomic_compare_exchange_weak_explicit(&st->min_plus_one, &min1, ns1,
                                                   memory_order_relaxed, memory_order_relaxed)) {
     }
 }

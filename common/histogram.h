@@ -24,12 +24,17 @@
  * largest value seen.  count, sum and max are exact (sum wraps after
  * 2^64 ns, 584 years of latency).
  *
- * Recording (histogram_record) is lock-free: two relaxed atomic
- * additions (a bucket, the sum), two relaxed loads (min, max) and a
- * compare-and-swap only when a new minimum or maximum is seen.  The counts are spread over
- * HISTOGRAM_STRIPES stripes, each on cache lines of its own; a thread
- * takes a stripe the first time it records (round robin), so threads
- * recording at once do not fight over one cache line.
+ * Recording (histogram_record) takes no lock and no locked instruction
+ * in the common case.  The counts are spread over HISTOGRAM_STRIPES
+ * stripes, each on cache lines of its own.  The first
+ * HISTOGRAM_STRIPES - 1 threads that record (in the process, into any
+ * histogram) get a stripe each, which only they write: a record is then
+ * a relaxed load and store of a bucket, of the sum, and of the minimum or
+ * maximum when they move.  Every later thread records into the last
+ * stripe, which they share, with relaxed atomic additions and a
+ * compare-and-swap for a new minimum or maximum.  Threads recording at
+ * once thus never lose a record and do not pass one cache line back and
+ * forth (but those past the first three, among themselves).
  *
  * Reading (histogram_read) adds the stripes up into a plain
  * histogram_counts, which is what percentiles and printing work on.  It

@@ -2,7 +2,7 @@
 """metrics_graph.py: a picture of a real run of `kv serve`, drawn from what
 Prometheus scraped (`make metrics-graph`; docs/metrics.md shows it).
 
-    python3 scripts/metrics_graph.py build/06-leveled/kv OUT.svg [SECONDS]
+    python3 scripts/metrics_graph.py [--publish] build/06-leveled/kv [SECONDS]
 
 Starts `kv DIR serve --metrics-port` (small memtables and tables, so that
 the engine flushes and compacts often) and Debian's prometheus scraping
@@ -14,7 +14,10 @@ compact.  At the end it asks Prometheus (query_range, a point a second)
 for the commands per second, the p99 of GET and SET from the latency
 histogram, and the bytes compactions wrote per second, and draws them
 with gnuplot, one panel each.  Prints the queries and the figures it
-drew from; writes OUT.svg and OUT.csv (the series).
+drew from.  Writes build/metrics/run.svg, run.csv (the series) and
+run.md (the run: date, commit, queries, figures); with --publish
+docs/pictures/metrics-run.svg, docs/generated/metrics-run.csv and
+docs/generated/metrics-run.md, which docs/metrics.md shows and quotes.
 """
 import csv
 import json
@@ -50,10 +53,31 @@ def wait_http(url, seconds=30):
 
 
 def main():
-    if len(sys.argv) < 3:
-        sys.exit("usage: metrics_graph.py build/S/kv OUT.svg [SECONDS]")
-    kv, out = sys.argv[1], sys.argv[2]
-    seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+    args = sys.argv[1:]
+    publish = "--publish" in args
+    args = [a for a in args if a != "--publish"]
+    if not args:
+        sys.exit("usage: metrics_graph.py [--publish] build/S/kv [SECONDS]")
+    kv = args[0]
+    seconds = int(args[1]) if len(args) > 1 else 45
+    if publish:
+        out, base = "docs/pictures/metrics-run.svg", "docs/generated/metrics-run"
+    else:
+        os.makedirs("build/metrics", exist_ok=True)
+        out, base = "build/metrics/run.svg", "build/metrics/run"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    facts = ["    date: " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "    commit: " + commit + (" (with changes not committed)" if dirty else ""),
+             "    load average: " + load + " (1, 5, 15 min, before the run)",
+             "    machine: %d cores" % os.cpu_count(),
+             "    command: python3 scripts/metrics_graph.py %s%s %d"
+             % ("--publish " if publish else "", kv, seconds)]
+    lines = []
     for tool in ("prometheus", "redis-benchmark", "gnuplot"):
         if shutil.which(tool) is None:
             sys.exit("metrics_graph: %s is missing (make deps DEPS=metrics,server,gnuplot)" % tool)
@@ -116,8 +140,8 @@ def main():
             result = body["data"]["result"]
             series[name] = {float(t): float(v) for t, v in result[0]["values"]} if result else {}
             print("%-26s %s" % (name, q))
+            lines.append("    %-26s %s" % (name, q))
         times = sorted(set().union(*[set(s) for s in series.values()]))
-        base = out[:-4] if out.endswith(".svg") else out
         with open(base + ".csv", "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["seconds"] + [n for n, _ in queries])
@@ -128,9 +152,27 @@ def main():
         for name, _ in queries:
             vals = [v for v in series[name].values() if v == v]
             if vals:
-                print("%-26s min %.3f  median %.3f  max %.3f" %
-                      (name, min(vals), sorted(vals)[len(vals) // 2], max(vals)))
-        print("write burst from %.0f s to %.0f s of %.0f s" % (burst_at, burst_end, end - start))
+                figure = ("%-26s min %.3f  median %.3f  max %.3f" %
+                          (name, min(vals), sorted(vals)[len(vals) // 2], max(vals)))
+                print(figure)
+                lines.append("    " + figure)
+                for label, lo, hi in (("before the burst", 5, burst_at),
+                                      ("during the burst", burst_at + 5, burst_end),
+                                      ("after the burst", burst_end + 5, end - start)):
+                    part = [v for t, v in series[name].items() if lo <= t - start < hi and v == v]
+                    if part:
+                        lines.append("    %-26s   %s: median %.3f" % (
+                            "", label, sorted(part)[len(part) // 2]))
+        burst = "write burst from %.0f s to %.0f s of %.0f s" % (burst_at, burst_end, end - start)
+        print(burst)
+        with open(base + ".md", "w") as f:
+            f.write("# kv serve under load, as Prometheus scraped it\n\n"
+                    "Written by `make metrics-graph` (`scripts/metrics_graph.py`; "
+                    "`METRICS_ARGS=--publish` writes this file and the picture, "
+                    "docs/pictures/metrics-run.svg).  Medians of the series a second "
+                    "apart, in each part of the run (the 5 s after a change left out: "
+                    "the rates are over 5 s).\n\n### The run\n\n" + "\n".join(facts) +
+                    "\n    " + burst + "\n\n### Figures\n\n" + "\n".join(lines) + "\n")
         plot = """set terminal svg size 900,720 dynamic font 'sans,12' background '#ffffff'
 set output '{out}'
 set datafile separator ','
@@ -156,7 +198,7 @@ unset multiplot
         with open(os.path.join(tmp, "plot.gp"), "w") as f:
             f.write(plot)
         subprocess.run(["gnuplot", os.path.join(tmp, "plot.gp")], check=True)
-        print("wrote %s and %s" % (out, base + ".csv"))
+        print("wrote %s, %s.csv and %s.md" % (out, base, base))
     finally:
         for p in reversed(procs):
             if p.poll() is None:
