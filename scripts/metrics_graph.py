@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,13 +31,10 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metrics_run import free_port, run_facts  # noqa: E402
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+
 
 
 def wait_http(url, seconds=30):
@@ -65,18 +61,8 @@ def main():
     else:
         os.makedirs("build/metrics", exist_ok=True)
         out, base = "build/metrics/run.svg", "build/metrics/run"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    facts = ["    date: " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "    commit: " + commit + (" (with changes not committed)" if dirty else ""),
-             "    load average: " + load + " (1, 5, 15 min, before the run)",
-             "    machine: %d cores" % os.cpu_count(),
-             "    command: python3 scripts/metrics_graph.py %s%s %d"
-             % ("--publish " if publish else "", kv, seconds)]
+    facts = run_facts("python3 scripts/metrics_graph.py %s%s %d"
+                      % ("--publish " if publish else "", kv, seconds))
     lines = []
     for tool in ("prometheus", "redis-benchmark", "gnuplot"):
         if shutil.which(tool) is None:

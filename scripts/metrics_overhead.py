@@ -32,20 +32,23 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from metrics_run import free_port, run_facts  # noqa: E402
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+
 
 
 def bench(port, requests):
     """{test: requests per second} from redis-benchmark --csv."""
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-n", str(requests),
-                          "-r", "1000000", "-d", "100", "-c", "50", "-P", "16", "--csv"],
-                         capture_output=True, text=True, timeout=600).stdout
+    try:
+        out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set,get", "-n",
+                              str(requests), "-r", "1000000", "-d", "100", "-c", "50", "-P", "16",
+                              "--csv"], capture_output=True, text=True, timeout=600).stdout
+    except subprocess.TimeoutExpired:
+        info = subprocess.run(["redis-cli", "-p", str(port), "info", "all"], capture_output=True,
+                              text=True, timeout=30).stdout
+        sys.exit("metrics_overhead: redis-benchmark took over 600 s against port %d; the "
+                 "server's INFO:\n%s" % (port, info))
     rps = {}
     for line in out.splitlines():
         cells = [c.strip('"') for c in line.split(",")]
@@ -63,19 +66,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_facts(command):
-    """The lines of a report's "The run" section."""
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip() or "unknown"
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    with open("/proc/loadavg") as f:
-        load = " ".join(f.read().split()[:3])
-    return ["    date: " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "    commit: " + commit + (" (with changes not committed)" if dirty else ""),
-            "    load average: " + load + " (1, 5, 15 min, before the run)",
-            "    machine: %d cores" % os.cpu_count(),
-            "    command: " + command]
 
 
 def main():
