@@ -447,6 +447,7 @@ metrics-graph: $(B)/06-leveled/kv
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
 # `make bench-metrics-overhead`: what the server's latency histograms cost:
+# build/histogram_cost (ns per record and per clock reading), then
 # redis-benchmark SET and GET against two kv serve of stage 06, one with
 # --latency-tracking yes and one with no, in alternating pairs
 # (scripts/metrics_overhead.py): throughput ratios and server CPU per
@@ -455,8 +456,11 @@ metrics-graph: $(B)/06-leveled/kv
 # docs/metrics.md updated).  METRICS_OVERHEAD_ROUNDS (15), METRICS_OVERHEAD_N (500000).
 METRICS_OVERHEAD_ROUNDS ?= 15
 METRICS_OVERHEAD_N ?= 500000
+$(B)/histogram_cost: $(call obj_common,bench/histogram_cost.c common/histogram.c)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
 .PHONY: bench-metrics-overhead
-bench-metrics-overhead: $(B)/06-leveled/kv
+bench-metrics-overhead: $(B)/06-leveled/kv $(B)/histogram_cost
 	@$(MAKE) --no-print-directory deps DEPS=bench-server
 	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/metrics_overhead.py $(METRICS_ARGS) \
 	  $(B)/06-leveled/kv $(METRICS_OVERHEAD_ROUNDS) $(METRICS_OVERHEAD_N)

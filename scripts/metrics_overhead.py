@@ -4,7 +4,9 @@
 
     python3 scripts/metrics_overhead.py [--publish] build/S/kv [ROUNDS] [REQUESTS]
 
-Two `kv serve` of the same build side by side, on databases of their own:
+First build/histogram_cost (bench/histogram_cost.c), beside the kv
+given: what one record into a histogram costs, and one reading of the
+clock.  Then two `kv serve` of the same build side by side, on databases of their own:
 one with --latency-tracking yes (the default: every command recorded in
 its histogram), one with --latency-tracking no (none recorded; the rest,
 the clocks read for INFO commandstats and the slow log, is the same).
@@ -79,6 +81,9 @@ def main():
     requests = int(args[2]) if len(args) > 2 else 500000
     facts = run_facts("python3 scripts/metrics_overhead.py %s %d %d" % (kv, rounds, requests))
     report = []
+    cost_bin = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(kv))), "histogram_cost")
+    cost = subprocess.run([cost_bin], capture_output=True, text=True, timeout=600).stdout.rstrip()
+    print(cost)
     if shutil.which("redis-benchmark") is None:
         sys.exit("metrics_overhead: redis-benchmark is missing (make deps DEPS=bench-server)")
     tmp = tempfile.mkdtemp(prefix="kvoverhead-", dir=os.environ.get("TMPDIR"))
@@ -144,7 +149,8 @@ def main():
                     "`METRICS_ARGS=--publish` writes this file): redis-benchmark against two "
                     "`kv serve` of one build, `--latency-tracking yes` and `no`, one right after "
                     "the other in each round, the order alternating.  A ratio is on / off.\n\n"
-                    "### The run\n\n" + "\n".join(facts) + "\n\n### Rounds\n\n" +
+                    "### The run\n\n" + "\n".join(facts) + "\n\n### One record\n\n" +
+                    "".join("    " + l + "\n" for l in cost.splitlines()) + "\n### Rounds\n\n" +
                     "\n".join(report) + "\n\n### Summary\n\n" +
                     "\n".join("- " + l for l in summary) + "\n")
         print("wrote " + out)
