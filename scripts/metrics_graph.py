@@ -73,7 +73,7 @@ def main():
     try:
         server = subprocess.Popen([kv, os.path.join(tmp, "db"), "serve", "--port", str(port),
                                    "--metrics-port", str(mport), "--memtable-bytes", "1048576",
-                                   "--table-bytes", "1048576"])
+                                   "--table-bytes", "1048576"], stderr=subprocess.DEVNULL)
         procs.append(server)
         wait_http("http://127.0.0.1:%d/metrics" % mport)
         with open(os.path.join(tmp, "prometheus.yml"), "w") as f:
