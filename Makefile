@@ -92,7 +92,7 @@ ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap
 # The suites that run threads, for build/tsan/<stage>/racetest.
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \
-               tests/inspect_race.c tests/inspect_lines.c tests/txn.c
+               tests/inspect_race.c tests/inspect_lines.c tests/txn.c tests/common/histogram_test.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources.  A file a stage reuses from the stage that introduced it
@@ -284,6 +284,7 @@ test: deps
 	@$(MAKE) --no-print-directory fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory deps DEPS=server
+	@$(MAKE) --no-print-directory deps DEPS=metrics
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory deps DEPS=kvgrade
 	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
@@ -434,6 +435,45 @@ bench-server: $(B)/03-wal/kv
 	@$(MAKE) --no-print-directory deps DEPS=bench-server
 	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
 	@sh scripts/bench_server.sh $(B) 03-wal
+
+# ---- watching kv serve (docs/metrics.md) ------------------------------------------
+# `make metrics-graph`: stage 06's kv serve under redis-benchmark, scraped by
+# a real Prometheus every second, with a burst of writes in the middle that
+# makes the engine compact; the commands per second, the p99 of GET and SET
+# and the bytes compactions wrote, from Prometheus's query API, drawn by
+# gnuplot into build/metrics/run.svg; METRICS_ARGS=--publish makes it the
+# published one, docs/pictures/metrics-run.svg and docs/generated/metrics-run.*,
+# and updates docs/metrics.md.  METRICS_GRAPH_SECONDS sets the run (45).
+METRICS_GRAPH_SECONDS ?= 45
+METRICS_ARGS ?=
+.PHONY: metrics-graph
+metrics-graph: $(B)/06-leveled/kv
+	@$(MAKE) --no-print-directory deps DEPS=metrics
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@$(MAKE) --no-print-directory deps DEPS=gnuplot
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/metrics_graph.py $(METRICS_ARGS) \
+	  $(B)/06-leveled/kv $(METRICS_GRAPH_SECONDS)
+	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
+
+# `make bench-metrics-overhead`: what the server's latency histograms cost:
+# build/histogram_cost (ns per record and per clock reading), then
+# redis-benchmark SET and GET against two kv serve of stage 06, one with
+# --latency-tracking yes and one with no, in alternating pairs
+# (scripts/metrics_overhead.py): throughput ratios and server CPU per
+# request; the report in build/metrics/overhead.md, or with
+# METRICS_ARGS=--publish in docs/generated/metrics-overhead.md (and
+# docs/metrics.md updated).  METRICS_OVERHEAD_ROUNDS (15), METRICS_OVERHEAD_N (500000).
+METRICS_OVERHEAD_ROUNDS ?= 15
+METRICS_OVERHEAD_N ?= 500000
+$(B)/histogram_cost: $(call obj_common,bench/histogram_cost.c common/histogram.c)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-metrics-overhead
+bench-metrics-overhead: $(B)/06-leveled/kv $(B)/histogram_cost
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/metrics_overhead.py $(METRICS_ARGS) \
+	  $(B)/06-leveled/kv $(METRICS_OVERHEAD_ROUNDS) $(METRICS_OVERHEAD_N)
+	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --
 # The acceptance run of tests/server_stress.py on every stage's kv: 20

@@ -11,7 +11,9 @@
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-server,
 # redis-tools, python3 and python3-redis, for the tests of `kv serve`, which
-# compare its replies with Redis's), check
+# compare its replies with Redis's), metrics (prometheus, which ships
+# promtool, and python3: tests/server_metrics_test.py scrapes `kv serve
+# --metrics-port` with a real Prometheus), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`),
@@ -41,13 +43,14 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     server) packages="$packages redis-server redis-tools python3 python3-redis" ;;
+    metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server check bench-server kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server metrics check bench-server kvgrade wasm)" >&2
         exit 2
         ;;
     esac

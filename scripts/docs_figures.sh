@@ -84,6 +84,8 @@ function remake(file) {
     if (file ~ /^docs\/generated\/costs/) return "`make costs COSTS_ARGS=--publish`"
     if (file ~ /^docs\/generated\/get-instructions/) return "`make get-instructions GI_ARGS=--publish`"
     if (file ~ /^docs\/generated\/04-lsm-costs/) return "`make readcost READCOST_ARGS=--publish`"
+    if (file ~ /^docs\/generated\/metrics-run/) return "`make metrics-graph METRICS_ARGS=--publish`"
+    if (file ~ /^docs\/generated\/metrics-overhead/) return "`make bench-metrics-overhead METRICS_ARGS=--publish`"
     return "the command that writes `" file "`"
 }
 # Puts the selection of FILE into OUT[1..]; returns its number of lines, or 0.

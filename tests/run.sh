@@ -6,6 +6,8 @@
 # For BUILD_DIR, and ASAN_BUILD_DIR if given (with ASan/UBSan options set):
 # DIR/common_test, DIR/<stage>/kvtest for each stage, and, when they exist,
 # tests/cli_test.sh, tests/server_test.py and tests/server_txn_test.py on DIR/<stage>/kv,
+# tests/server_metrics_test.py once over every stage's kv (BUILD_DIR; and
+# under ASan+UBSan over one stage's),
 # DIR/<stage>/stagetest (a stage's own tests), DIR/<stage>/alloctest
 # (allocation failures), DIR/<stage>/crashtest --quick (and, in BUILD_DIR
 # only, with --workload=bank: the transactional workload) and the fuzz
@@ -256,6 +258,23 @@ queue_flavour "$build" release
 # open first), checked on the sources.
 if [ -f "$here/structure_test.py" ]; then
     add_job release "structure_test.py" python3 "$here/structure_test.py"
+fi
+# What `kv serve` tells about itself (docs/metrics.md): a real Prometheus
+# scraping every stage's --metrics-port, promtool, INFO and SLOWLOG against
+# redis-server, hostile HTTP clients; once, over every stage's kv (and
+# under ASan+UBSan over the first of KV_ASAN_TOOL_STAGES's, below).
+if [ -f "$here/server_metrics_test.py" ]; then
+    kvs=""
+    for stage in $stages; do
+        [ -x "$build/$stage/kv" ] && kvs="$kvs $build/$stage/kv"
+    done
+    # shellcheck disable=SC2086
+    [ -n "$kvs" ] && add_job release "server_metrics_test.py (every stage)" python3 "$here/server_metrics_test.py" $kvs
+    if [ -n "$asan_build" ]; then
+        first=$(echo ${KV_ASAN_TOOL_STAGES:-03-wal 06-leveled} | cut -d' ' -f1)
+        [ -x "$asan_build/$first/kv" ] && add_job asan "server_metrics_test.py $asan_build/$first/kv" \
+            python3 "$here/server_metrics_test.py" "$asan_build/$first/kv"
+    fi
 fi
 # kvgrade (docs/kvgrade.md), in the first build only: its unit tests; the
 # example engines get their verdicts; the power rung skipped without FUSE,

@@ -6,8 +6,8 @@
 # port is read from its start-up line), then checks what redis-cli prints
 # for the command set, a SCAN walk with --scan and --pattern, KEYS, TYPE,
 # STRLEN, INFO,
-# standard input with -x, a mass insert with --pipe, and that a short
-# redis-benchmark run reports no error.  Prints "ok ..." / "FAIL ..." lines
+# standard input with -x, a mass insert with --pipe, that a short
+# redis-benchmark run reports no error, --latency and SLOWLOG.  Prints "ok ..." / "FAIL ..." lines
 # and "N passed, N failed".
 set -u
 kv=$1
@@ -117,6 +117,28 @@ else
     expect "redis-benchmark runs PING, SET, GET, MSET" "5" \
         "$(echo "$bench" | grep -c 'requests per second')"
 fi
+
+# --latency: PINGs for about a second, then (standard output not a
+# terminal) one line "min max avg samples", as against redis-server.
+lat=$(cli --latency 2>&1)
+if echo "$lat" | grep -Eq '^[0-9]+ [0-9]+ [0-9.]+ [1-9][0-9]*$'; then
+    echo "ok --latency: $lat"
+    passed=$((passed + 1))
+else
+    echo "FAIL --latency: want [min max avg samples], got [$lat]"
+    failed=$((failed + 1))
+fi
+# SLOWLOG through redis-cli: with slowlog-log-slower-than 0 every command
+# is logged; the entry of the GET says its words and the client.
+expect "config set slowlog-log-slower-than" "OK" "$(cli config set slowlog-log-slower-than 0)"
+cli get greeting >/dev/null
+entry=$(cli slowlog get 1 | tr '\n' ' ')
+case $entry in
+*" get greeting 127.0.0.1:"*) echo "ok slowlog get names the command and the client"; passed=$((passed + 1)) ;;
+*) echo "FAIL slowlog get: [$entry]"; failed=$((failed + 1)) ;;
+esac
+expect "slowlog reset" "OK" "$(cli slowlog reset)"
+expect "slowlog len after reset (the RESET itself is logged)" "1" "$(cli slowlog len)"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -17,6 +17,7 @@
  *                            filter in each table;
  *   draw_levels.c  06, 07    the levels, each table at its key range,
  *                            and what the next compaction would take.
+ * kv_cmd_draw.c, the draw command, picks one by the kinds of the parts.
  * Each returns, in a draw_summary, one line that counts what it drew (the
  * kv command prints it; the tests compare it and the SVG with kv_stats).
  *
@@ -76,11 +77,6 @@ int draw_key_compare(const char *a, const char *b);
 typedef struct draw_summary {
     char text[512];
 } draw_summary;
-
-/* The picture of the parts, for the database in dir, written to f: the
- * stage family's, chosen by the parts' kinds.  0, or -1 if memory ran
- * out (nothing written). */
-int  draw_database(const draw_parts *ps, const char *dir, FILE *f, draw_summary *sum);
 
 /* The pictures, one per family (ps->p[0] is the "db" line). */
 void draw_log(const draw_parts *ps, svg *s, draw_summary *sum);

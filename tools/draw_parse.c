@@ -1,6 +1,6 @@
 /*
- * draw_parse.c: kv_inspect's lines read into parts (draw.h), the helpers
- * the pictures share, and draw_database, which picks the picture.
+ * draw_parse.c: kv_inspect's lines read into parts (draw.h), and the
+ * helpers the pictures share.
  *
  * A line is "KIND name=value ...", a value a number, a word or a quoted
  * string holding no '"' (common/inspect_line.h): so a line splits at its
@@ -209,32 +209,4 @@ uint64_t draw_cut(const draw_parts *ps, const char *part, const char *name)
             return draw_u64(p, "shown");
     }
     return 0;
-}
-
-/* The family of the parts: the kind of line only it has. */
-static int has_kind(const draw_parts *ps, const char *kind)
-{
-    for (size_t i = 0; i < ps->n; i++)
-        if (draw_is(&ps->p[i], kind))
-            return 1;
-    return 0;
-}
-
-int draw_database(const draw_parts *ps, const char *dir, FILE *f, draw_summary *sum)
-{
-    svg s;
-    svg_open(&s);
-    const char *stage = ps->n > 0 ? draw_str(&ps->p[0], "stage") : NULL;
-    char title[512];
-    snprintf(title, sizeof title, "%s, stage %s", dir, stage ? stage : "?");
-    svg_text(&s, SVG_MARGIN, 22, 15, "start", "#111", "bold", title);
-    if (has_kind(ps, "level"))
-        draw_levels(ps, &s, sum);
-    else if (has_kind(ps, "memtable"))
-        draw_lsm(ps, &s, sum);
-    else if (has_kind(ps, "segment"))
-        draw_hash(ps, &s, sum);
-    else
-        draw_log(ps, &s, sum);
-    return svg_close(&s, f, title);
 }

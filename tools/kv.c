@@ -25,7 +25,8 @@
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
                                               tool_cmds_export, tool_cmds_draw};
 
-int tool_is_command(const char *word)
+/* 1 if `word` is the name of a command. */
+static int tool_is_command(const char *word)
 {
     for (size_t i = 0; i < sizeof tool_tables / sizeof tool_tables[0]; i++)
         for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
         return EXIT_ERROR;
     }
     t.dir = argv[i++];
+    t.dir_is_command = tool_is_command(t.dir);
     if (i < argc && strcmp(argv[i], "serve") == 0) {
         /* (serve takes its options after the word serve: docs/server.md) */
         if (a_knob != NULL)

@@ -38,6 +38,37 @@ static void draw_collect(void *ctx, const char *line)
     draw_parts_add(ctx, line);
 }
 
+/* The family of the parts: the kind of line only it has. */
+static int draw_has_kind(const draw_parts *ps, const char *kind)
+{
+    for (size_t i = 0; i < ps->n; i++)
+        if (draw_is(&ps->p[i], kind))
+            return 1;
+    return 0;
+}
+
+/* The picture of the parts, for the database in dir, written to f: the
+ * stage family's, chosen by the parts' kinds.  0, or -1 if memory ran
+ * out (nothing written). */
+static int draw_database(const draw_parts *ps, const char *dir, FILE *f, draw_summary *sum)
+{
+    svg s;
+    svg_open(&s);
+    const char *stage = ps->n > 0 ? draw_str(&ps->p[0], "stage") : NULL;
+    char title[512];
+    snprintf(title, sizeof title, "%s, stage %s", dir, stage ? stage : "?");
+    svg_text(&s, SVG_MARGIN, 22, 15, "start", "#111", "bold", title);
+    if (draw_has_kind(ps, "level"))
+        draw_levels(ps, &s, sum);
+    else if (draw_has_kind(ps, "memtable"))
+        draw_lsm(ps, &s, sum);
+    else if (draw_has_kind(ps, "segment"))
+        draw_hash(ps, &s, sum);
+    else
+        draw_log(ps, &s, sum);
+    return svg_close(&s, f, title);
+}
+
 static int cmd_draw(tool *t, const text_word *args, int nargs)
 {
     (void)nargs;

@@ -183,7 +183,7 @@ static void tool_note_torn_tail(const tool *t)
 
 void tool_note_order(const tool *t)
 {
-    if (t->dir != NULL && tool_is_command(t->dir))
+    if (t->dir != NULL && t->dir_is_command)
         tool_note("'%s' is the name of a command, here taken as the database's directory: "
                   "the order is kv [OPTIONS] DIR COMMAND [ARGS] (see kv --help)", t->dir);
 }

@@ -49,6 +49,8 @@ typedef struct tool {
     int sync;         /* --sync: open with kv_options.sync = 1 */
     int interactive;  /* reading commands from standard input */
     kv_options knobs; /* the small-scale knobs given (kv_knobs.c); 0 = default */
+    int dir_is_command; /* dir is also the name of a command (kv.c sets it):
+                           tool_note_order then says the order of the words */
 } tool;
 
 typedef struct tool_cmd {
@@ -108,10 +110,7 @@ void tool_print_line(void *ctx, const char *line);
  * EXIT_ERROR with a message. */
 int tool_prepare(tool *t, int need);
 
-/* 1 if `word` is the name of a command (kv.c's tables). */
-int tool_is_command(const char *word);
-
-/* A note for a DIR that is a command's name, when what was asked failed:
+/* A note for a DIR that is a command's name (t->dir_is_command), when what was asked failed:
  * the order is kv [OPTIONS] DIR COMMAND.  Prints nothing otherwise. */
 void tool_note_order(const tool *t);
 

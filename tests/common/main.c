@@ -1,6 +1,7 @@
 /*
  * main.c: unit tests of common/ (checksums, integer coding, log records, the
- * I/O layer and its fault-injecting backend, the export stream),
+ * I/O layer and its fault-injecting backend, the export stream, the latency
+ * histogram),
  * build/common_test.
  * Usage: common_test [NAME-FILTER]
  */
@@ -16,6 +17,7 @@ extern const harness_suite io_fault_suite;
 extern const harness_suite io_sim_suite;
 extern const harness_suite identity_suite;
 extern const harness_suite export_format_suite;
+extern const harness_suite histogram_suite;
 
 int main(int argc, char **argv)
 {
@@ -23,6 +25,7 @@ int main(int argc, char **argv)
         &crc32c_suite, &coding_suite, &log_record_suite, &log_damage_suite, &file_start_suite, &io_suite, &io_fault_suite, &io_sim_suite,
         &identity_suite,
         &export_format_suite,
+        &histogram_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

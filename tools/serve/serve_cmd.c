@@ -530,38 +530,44 @@ static void cmd_auth(server *s, serve_client *c, const serve_req *r)
 }
 
 /* The table: {name, arity, write, COMMAND's flags, after MULTI, run, check,
- * read, txn_write}.  After MULTI a command is queued (its `read` or
+ * read, txn_write, subcommands}.  After MULTI a command is queued (its `read` or
  * `txn_write` runs it inside EXEC), run at once, or refused. */
 static const serve_cmd serve_cmds[] = {
-    {"ping", -1, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_ping, NULL},
-    {"echo", 2, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_echo, NULL},
-    {"get", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_get, NULL},
-    {"set", -3, 1, "write denyoom", MULTI_QUEUE, cmd_set, check_set, NULL, txn_set},
-    {"del", -2, 1, "write", MULTI_QUEUE, cmd_del, check_del, NULL, txn_del},
-    {"exists", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_exists, NULL},
-    {"mget", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_mget, NULL},
-    {"mset", -3, 1, "write denyoom", MULTI_QUEUE, cmd_mset, check_mset, NULL, txn_mset},
-    {"type", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_type, NULL},
-    {"strlen", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_strlen, NULL},
-    {"range", 4, 0, "readonly", MULTI_QUEUE, NULL, NULL, cmd_range, NULL},
-    {"scan", -2, 0, "readonly", MULTI_REFUSE, serve_scan_cmd, NULL, NULL, NULL},
-    {"keys", 2, 0, "readonly", MULTI_REFUSE, serve_keys_cmd, NULL, NULL, NULL},
-    {"info", -1, 0, "loading stale", MULTI_REFUSE, serve_info_cmd, NULL, NULL, NULL},
-    {"dbsize", 1, 0, "readonly fast", MULTI_REFUSE, serve_dbsize_cmd, NULL, NULL, NULL},
-    {"quit", -1, 0, "fast", MULTI_NOW, cmd_quit, NULL, NULL, NULL},
-    {"command", -1, 0, "loading stale", MULTI_REFUSE, serve_command_cmd, NULL, NULL, NULL},
-    {"config", -2, 0, "admin loading stale", MULTI_REFUSE, serve_config_cmd, NULL, NULL, NULL},
+    {"ping", -1, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_ping, NULL, NULL},
+    {"echo", 2, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_echo, NULL, NULL},
+    {"get", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_get, NULL, NULL},
+    {"set", -3, 1, "write denyoom", MULTI_QUEUE, cmd_set, check_set, NULL, txn_set, NULL},
+    {"del", -2, 1, "write", MULTI_QUEUE, cmd_del, check_del, NULL, txn_del, NULL},
+    {"exists", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_exists, NULL, NULL},
+    {"mget", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_mget, NULL, NULL},
+    {"mset", -3, 1, "write denyoom", MULTI_QUEUE, cmd_mset, check_mset, NULL, txn_mset, NULL},
+    {"type", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_type, NULL, NULL},
+    {"strlen", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_strlen, NULL, NULL},
+    {"range", 4, 0, "readonly", MULTI_QUEUE, NULL, NULL, cmd_range, NULL, NULL},
+    {"scan", -2, 0, "readonly", MULTI_REFUSE, serve_scan_cmd, NULL, NULL, NULL, NULL},
+    {"keys", 2, 0, "readonly", MULTI_REFUSE, serve_keys_cmd, NULL, NULL, NULL, NULL},
+    {"info", -1, 0, "loading stale", MULTI_REFUSE, serve_info_cmd, NULL, NULL, NULL, NULL},
+    {"dbsize", 1, 0, "readonly fast", MULTI_REFUSE, serve_dbsize_cmd, NULL, NULL, NULL, NULL},
+    {"quit", -1, 0, "fast", MULTI_NOW, cmd_quit, NULL, NULL, NULL, NULL},
+    {"command", -1, 0, "loading stale", MULTI_REFUSE, serve_command_cmd, NULL, NULL, NULL,
+     "count docs info list"},
+    {"config", -2, 0, "admin loading stale", MULTI_REFUSE, serve_config_cmd, NULL, NULL, NULL,
+     "get set resetstat"},
+    {"slowlog", -2, 0, "admin loading stale", MULTI_REFUSE, serve_slowlog_cmd, NULL, NULL, NULL,
+     "get len reset help"},
     {"auth", -2, 0, "noscript loading stale fast no_auth", MULTI_REFUSE, cmd_auth, NULL, NULL,
-     NULL},
-    {"multi", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_multi_cmd, NULL, NULL, NULL},
-    {"exec", 1, 0, "noscript loading stale", MULTI_NOW, serve_exec_cmd, NULL, NULL, NULL},
-    {"discard", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_discard_cmd, NULL, NULL,
-     NULL},
-    {"watch", -2, 0, "noscript loading stale fast", MULTI_NOW, serve_watch_cmd, NULL, NULL, NULL},
-    {"unwatch", 1, 0, "noscript loading stale fast", MULTI_QUEUE, serve_unwatch_cmd, NULL,
-     cmd_unwatch_queued, NULL},
-    {"reset", 1, 0, "noscript loading stale fast no_auth", MULTI_NOW, serve_reset_cmd, NULL,
      NULL, NULL},
+    {"multi", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_multi_cmd, NULL, NULL, NULL,
+     NULL},
+    {"exec", 1, 0, "noscript loading stale", MULTI_NOW, serve_exec_cmd, NULL, NULL, NULL, NULL},
+    {"discard", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_discard_cmd, NULL, NULL,
+     NULL, NULL},
+    {"watch", -2, 0, "noscript loading stale fast", MULTI_NOW, serve_watch_cmd, NULL, NULL, NULL,
+     NULL},
+    {"unwatch", 1, 0, "noscript loading stale fast", MULTI_QUEUE, serve_unwatch_cmd, NULL,
+     cmd_unwatch_queued, NULL, NULL},
+    {"reset", 1, 0, "noscript loading stale fast no_auth", MULTI_NOW, serve_reset_cmd, NULL,
+     NULL, NULL, NULL},
 };
 
 const serve_cmd *serve_cmd_table(size_t *n)
@@ -612,6 +618,9 @@ static void cmd_unknown(serve_client *c, const serve_req *r)
     out_error(&c->out, "ERR unknown command '%s', with args beginning with: %s", name, args);
 }
 
+/* What became of a request, for its counts (serve_stats.h). */
+enum { CMD_RAN, CMD_REJECTED, CMD_NOT_COUNTED };
+
 int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
 {
     if (r->argc == 0)
@@ -625,23 +634,33 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
         return SERVE_CMD_WAIT;
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;
+    long long started = serve_now_ns();
+    size_t mark = serve_commit_mark(s);
+    unsigned long long errors = c->out.errors;
+    int outcome = CMD_RAN;
     if (s->cfg.password != NULL && !c->authed &&
         !(cmd != NULL && (cmd->run == cmd_auth || cmd->run == cmd_quit ||
                           cmd->run == serve_reset_cmd))) {
         out_error(&c->out, "NOAUTH Authentication required.");
+        outcome = CMD_REJECTED;
     } else if (cmd == NULL) {
         cmd_unknown(c, r);
         serve_multi_refuse(c);
+        outcome = CMD_NOT_COUNTED;
     } else if (!arity_ok && cmd->run == serve_exec_cmd) {
         serve_exec_arity(s, c);
+        outcome = CMD_REJECTED;
     } else if (!arity_ok) {
         out_error(&c->out, "ERR wrong number of arguments for '%s' command", cmd->name);
         serve_multi_refuse(c);
+        outcome = CMD_REJECTED;
     } else if (queuing && cmd->in_multi == MULTI_QUEUE) {
         serve_multi_queue(c, cmd, r);
+        outcome = CMD_NOT_COUNTED; /* counted when EXEC runs it */
     } else if (queuing && cmd->in_multi == MULTI_REFUSE) {
         out_error(&c->out, "ERR Command not allowed inside a transaction");
         serve_multi_refuse(c);
+        outcome = CMD_REJECTED;
     } else if (cmd->run != NULL) {
         cmd->run(s, c, r);
     } else if (c->watch_txn != NULL && strstr(cmd->flags, "readonly") != NULL) {
@@ -650,5 +669,24 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
         serve_view v = {s->db, NULL};
         cmd->read(&v, &c->out, r);
     }
+    if (outcome == CMD_NOT_COUNTED)
+        return SERVE_CMD_DONE;
+    serve_cmdstat *st = serve_stats_of(s, cmd, r);
+    if (outcome == CMD_REJECTED) {
+        if (st != NULL)
+            st->rejected++;
+        return SERVE_CMD_DONE;
+    }
+    long long spent = serve_now_ns() - started;
+    if (c->keys != NULL) { /* a KEYS not done yet: its time so far */
+        c->keys_ns += spent;
+        return SERVE_CMD_DONE;
+    }
+    spent += c->keys_ns;
+    c->keys_ns = 0;
+    if (serve_commit_mark(s) > mark) /* answered once its batch is applied */
+        serve_commit_stamp(s, mark, cmd, st, started, req_ptr(r, 0), req_len(r, 0));
+    else
+        serve_stats_ran_req(s, c, cmd, st, spent, c->out.errors > errors, r);
     return SERVE_CMD_DONE;
 }

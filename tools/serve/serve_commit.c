@@ -195,6 +195,44 @@ int serve_commit_exec(server *s, serve_client *c, struct serve_multi *m)
     return 0;
 }
 
+void serve_commit_stamp(server *s, size_t mark, const serve_cmd *cmd, serve_cmdstat *st,
+                        long long started, const char *name, size_t nlen)
+{
+    commit_batch *b = s->commit->gathering;
+    if (mark >= b->n)
+        return;
+    commit_op *op = &b->ops[b->n - 1];
+    op->cmd = cmd;
+    op->stat = st;
+    op->started = started;
+    op->cmd_first = mark;
+    op->name_len = (unsigned char)(nlen < sizeof op->name ? nlen : sizeof op->name);
+    memcpy(op->name, name, op->name_len);
+}
+
+/* Counts the command op i ends (serve_commit_stamp), now answered; its
+ * words, for the slow log, read back from its ops. */
+static void commit_count(server *s, const commit_batch *b, size_t i, int failed)
+{
+    const commit_op *op = &b->ops[i];
+    long long ns = serve_now_ns() - op->started;
+    serve_arg args[SERVE_SLOWLOG_MAX_ARGS];
+    size_t nargs = 0, argc = 0;
+    if (serve_slowlog_wants(s, ns)) {
+        args[nargs++] = (serve_arg){op->name, op->name_len};
+        argc = 1;
+        for (size_t j = op->cmd_first; j <= i && op->kind != OP_EXEC; j++) {
+            const commit_op *w = &b->ops[j];
+            if (nargs < SERVE_SLOWLOG_MAX_ARGS)
+                args[nargs++] = (serve_arg){(const char *)b->bytes + w->koff, w->klen};
+            if (w->kind == OP_PUT && nargs < SERVE_SLOWLOG_MAX_ARGS)
+                args[nargs++] = (serve_arg){(const char *)b->bytes + w->voff, w->vlen};
+            argc += w->kind == OP_PUT ? 2 : 1;
+        }
+    }
+    serve_stats_ran(s, op->c, op->cmd, op->stat, ns, failed, args, nargs, argc);
+}
+
 void serve_commit_undo(server *s, size_t mark)
 {
     commit_batch *b = s->commit->gathering;
@@ -388,19 +426,25 @@ void serve_commit_done(server *s)
         c->pending_ops--;
         c->pending_bytes -= op->klen + op->vlen;
         if (op->kind == OP_EXEC) {
-            serve_multi_answer(s, c, ch->status, ch->err);
-        } else if (!c->dead && op->reply != REPLY_NONE) {
-            if (ch->status != KV_OK) {
-                out_error(&c->out, "ERR %s", ch->err);
-            } else if (op->reply == REPLY_OK) {
-                out_simple(&c->out, "OK");
-            } else {
-                long long count = 0;
-                for (size_t j = op->first; j <= i; j++)
-                    count += b->ops[j].existed;
-                out_int(&c->out, count);
+            int failed = serve_multi_answer(s, c, ch->status, ch->err);
+            if (op->cmd != NULL)
+                commit_count(s, b, i, failed);
+        } else {
+            if (op->cmd != NULL)
+                commit_count(s, b, i, ch->status != KV_OK);
+            if (!c->dead && op->reply != REPLY_NONE) {
+                if (ch->status != KV_OK) {
+                    out_error(&c->out, "ERR %s", ch->err);
+                } else if (op->reply == REPLY_OK) {
+                    out_simple(&c->out, "OK");
+                } else {
+                    long long count = 0;
+                    for (size_t j = op->first; j <= i; j++)
+                        count += b->ops[j].existed;
+                    out_int(&c->out, count);
+                }
+                serve_client_dirty(s, c);
             }
-            serve_client_dirty(s, c);
         }
         if (c->pending_ops == 0) {
             c->waiting = 0;

@@ -29,6 +29,14 @@ typedef struct commit_op {
     size_t koff, klen, voff, vlen;  /* in the batch's bytes; an EXEC: vlen is
                                        its queue's bytes, which are not */
     struct serve_multi *multi;      /* OP_EXEC: the client's queue */
+    /* The last op of a command (serve_commit_stamp): its counts, when it
+     * began, its first op and its name as written; cmd NULL on the others. */
+    const serve_cmd *cmd;
+    serve_cmdstat *stat;
+    long long started;
+    size_t cmd_first;
+    char name[8];
+    unsigned char name_len;
 } commit_op;
 
 /* A chunk: plain (puts and deletes, one kv_write) or an EXEC group (EXECs

@@ -1,6 +1,6 @@
 /*
  * serve_info.c: the commands that describe the server rather than the data:
- * INFO, DBSIZE, CONFIG GET and COMMAND.
+ * INFO, DBSIZE and COMMAND (CONFIG is serve_config.c).
  *
  * INFO's sections, as Redis lays them out ("# Name" then "field:value"
  * lines, CRLF-separated, in one bulk string):
@@ -12,9 +12,14 @@
  *                EXECs (applied, answered null, aborted) and their kv_txn commits
  *   Persistence  kv_sync (1 with --sync)
  *   Engine       every "name: value" line of the stage's kv_stats
+ *   Commandstats per command: calls, time, rejected and failed calls
+ *   Errorstats   per error code: how many were sent
+ *   Latencystats per command: the latency-tracking-info-percentiles
  *   Keyspace     db0:keys=N
- * `INFO name` gives one section (any case); `INFO`, `INFO all`, `INFO
- * everything` and `INFO default` give them all.
+ * (the three *stats sections: serve_stats.c).  `INFO name` gives one
+ * section (any case), `INFO all` and `INFO everything` every section;
+ * `INFO` and `INFO default` all but Commandstats and Latencystats, as in
+ * Redis.
  *
  * DBSIZE and Keyspace count keys with the stage's `live.keys` statistic
  * when it has one (stage 02 on), else by iterating (stage 01).
@@ -77,16 +82,22 @@ static void info_add(serve_out *t, const char *fmt, ...)
         out_bytes(t, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-/* 1 if section `name` is asked for by argument `want` (NULL = all). */
-static int info_wants(const serve_req *r, const char *name)
+/* 1 if section `name` is asked for by the arguments; a section not in
+ * the default set (in_default 0) only by its name, "all" or "everything". */
+static int info_wants_section(const serve_req *r, const char *name, int in_default)
 {
     if (r->argc < 2)
-        return 1;
+        return in_default;
     for (size_t i = 1; i < r->argc; i++)
         if (serve_cmd_is(r, i, name) || serve_cmd_is(r, i, "all") ||
-            serve_cmd_is(r, i, "everything") || serve_cmd_is(r, i, "default"))
+            serve_cmd_is(r, i, "everything") || (in_default && serve_cmd_is(r, i, "default")))
             return 1;
     return 0;
+}
+
+static int info_wants(const serve_req *r, const char *name)
+{
+    return info_wants_section(r, name, 1);
 }
 
 /* The stage's kv_stats lines, "name: value" -> "name:value". */
@@ -127,13 +138,15 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
     if (info_wants(r, "stats")) {
         const serve_stats *st = &s->stats;
         info_add(&t, "# Stats\r\ntotal_connections_received:%llu\r\nrejected_connections:%llu\r\n"
-                     "total_commands_processed:%llu\r\nprotocol_errors:%llu\r\n"
+                     "total_commands_processed:%llu\r\ntotal_error_replies:%llu\r\n"
+                     "protocol_errors:%llu\r\n"
                      "write_batches:%llu\r\nwrite_batch_ops:%llu\r\nwrite_ops_per_batch:%.2f\r\n"
                      "largest_write_batch:%llu\r\nkv_writes:%llu\r\naccept_pauses:%llu\r\n"
                      "exec_applied:%llu\r\nexec_watch_null:%llu\r\nexec_aborted:%llu\r\n"
                      "exec_txn_commits:%llu\r\nexec_txn_retries:%llu\r\n"
                      "watching_clients:%zu\r\nwatch_expired:%llu\r\n\r\n",
-                 st->connections, st->rejected, st->commands, st->errors, st->batches,
+                 st->connections, st->rejected, st->commands, s->obs.errs.total, st->errors,
+                 st->batches,
                  st->batch_ops, st->batches ? (double)st->batch_ops / (double)st->batches : 0.0,
                  st->largest_batch, st->chunks, st->accept_pauses, st->execs,
                  st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries,
@@ -146,6 +159,12 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
         rc = info_engine(s, &t);
         info_add(&t, "\r\n");
     }
+    if (info_wants_section(r, "commandstats", 0))
+        serve_info_commandstats(s, &t);
+    if (info_wants(r, "errorstats"))
+        serve_info_errorstats(s, &t);
+    if (info_wants_section(r, "latencystats", 0))
+        serve_info_latencystats(s, &t);
     if (rc == KV_OK && info_wants(r, "keyspace")) {
         unsigned long long n = 0;
         rc = info_count_keys(s, &n);
@@ -160,43 +179,6 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
     else
         out_bulk(&c->out, t.buf, t.len);
     out_free(&t);
-}
-
-/* CONFIG GET pattern...: the parameters clients ask about at start-up. */
-void serve_config_cmd(server *s, serve_client *c, const serve_req *r)
-{
-    if (!serve_cmd_is(r, 1, "get") || r->argc < 3) {
-        out_error(&c->out, "ERR only CONFIG GET parameter is supported");
-        return;
-    }
-    char port[16], maxclients[24];
-    snprintf(port, sizeof port, "%d", s->port);
-    snprintf(maxclients, sizeof maxclients, "%zu", s->cfg.maxclients);
-    const char *params[][2] = {
-        {"save", ""},
-        {"appendonly", "yes"},
-        {"appendfsync", s->cfg.sync ? "always" : "no"},
-        {"databases", "1"},
-        {"port", port},
-        {"bind", s->cfg.bind},
-        {"maxclients", maxclients},
-    };
-    size_t n = sizeof params / sizeof params[0];
-    int hit[sizeof params / sizeof params[0]] = {0};
-    size_t nhits = 0;
-    for (size_t i = 2; i < r->argc; i++)
-        for (size_t j = 0; j < n; j++)
-            if (!hit[j] && serve_glob_match(req_ptr(r, i), req_len(r, i), params[j][0],
-                                            strlen(params[j][0]), 1)) {
-                hit[j] = 1;
-                nhits++;
-            }
-    out_array(&c->out, 2 * nhits);
-    for (size_t j = 0; j < n; j++)
-        if (hit[j]) {
-            out_bulk_str(&c->out, params[j][0]);
-            out_bulk_str(&c->out, params[j][1]);
-        }
 }
 
 /* One COMMAND entry: name, arity, flags, first key, last key, key step. */

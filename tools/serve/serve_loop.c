@@ -60,7 +60,7 @@
 
 #define LOOP_READ_CHUNK (16u * 1024u)
 
-static char loop_tag_listen, loop_tag_signal, loop_tag_commit;
+static char loop_tag_listen, loop_tag_signal, loop_tag_commit, loop_tag_http;
 
 /* Adds c to a list of clients (ready or touched) once. */
 static void loop_list_add(serve_client ***list, size_t *n, size_t *cap, int *flag,
@@ -159,6 +159,13 @@ long long serve_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+long long serve_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* accept failed for want of a descriptor or memory: the pending connection
  * stays in the backlog and the listening socket stays readable, so polling
  * it again at once would spin.  Stop watching it for SERVE_ACCEPT_PAUSE_MS
@@ -219,6 +226,7 @@ static int loop_client_new(server *s, int fd, int out_fd, const char *addr)
     resp_limits lim = {KV_MAX_VALUE, SERVE_MAX_ARGS, SERVE_MAX_INLINE, SERVE_MAX_REQUEST};
     resp_parser_init(&c->ps, &lim);
     c->authed = s->cfg.password == NULL;
+    c->out.tally = &s->obs.errs; /* INFO errorstats */
     c->events = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -455,6 +463,7 @@ static void loop_begin_stop(server *s)
         return;
     s->stopping = 1;
     s->stop_at = time(NULL) + SERVE_STOP_SECONDS;
+    serve_http_stop(s); /* no more scrapes: the metrics port closes at once */
     if (s->cfg.verbose)
         serve_log("stopping: %zu clients, finishing their requests", s->nclients);
     if (s->listen_fd >= 0) {
@@ -491,6 +500,8 @@ static void loop_event(server *s, const struct epoll_event *ev)
             loop_begin_stop(s);
     } else if (ev->data.ptr == &loop_tag_commit) {
         serve_commit_done(s);
+    } else if (ev->data.ptr == &loop_tag_http) {
+        serve_http_ready(s);
     } else {
         serve_client *c = ev->data.ptr;
         if (c->fd < 0)
@@ -527,7 +538,8 @@ int serve_loop_run(server *s)
 {
     if ((s->listen_fd >= 0 && loop_watch(s, s->listen_fd, &loop_tag_listen) != 0) ||
         loop_watch(s, s->signal_fd, &loop_tag_signal) != 0 ||
-        (serve_commit_event_fd(s) >= 0 && loop_watch(s, serve_commit_event_fd(s), &loop_tag_commit) != 0)) {
+        (serve_commit_event_fd(s) >= 0 && loop_watch(s, serve_commit_event_fd(s), &loop_tag_commit) != 0) ||
+        (serve_http_fd(s) >= 0 && loop_watch(s, serve_http_fd(s), &loop_tag_http) != 0)) {
         serve_log("epoll: %s", strerror(errno));
         return -1;
     }
@@ -541,6 +553,9 @@ int serve_loop_run(server *s)
         int watch_ms = serve_watch_expire(s); /* WATCHes past --watch-max-age end */
         if (watch_ms >= 0 && (timeout < 0 || watch_ms < timeout))
             timeout = watch_ms;
+        int http_ms = serve_http_expire(s); /* metrics connections past their time close */
+        if (http_ms >= 0 && (timeout < 0 || http_ms < timeout))
+            timeout = http_ms;
         int n = epoll_wait(s->epfd, evs, 128, timeout);
         if (n < 0 && errno != EINTR) {
             serve_log("epoll_wait: %s", strerror(errno));

@@ -14,6 +14,13 @@
  *   --table-bytes N     kv_options.table_bytes (stage 06)
  *   --watch-max-age S   a WATCH keeps its snapshot at most S seconds
  *                       (default 60; 0: no bound): serve_watch.c
+ *   --metrics-port N    GET /metrics there, on the --bind address, in the
+ *                       Prometheus text format (serve_http.c; 0 = any
+ *                       free port, printed with --verbose)
+ *   --slowlog-log-slower-than US, --slowlog-max-len N, --latency-tracking
+ *                       yes|no, --latency-tracking-info-percentiles "P..."
+ *                       the parameters CONFIG SET also sets
+ *                       (serve_config.c)
  *   --verbose           log start-up, connections and shutdown on stderr
  *
  * --stdio: no socket; one client reads standard input and writes standard
@@ -52,7 +59,6 @@
 #include <netdb.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,28 +71,15 @@
 #include "serve.h"
 #include "server.h"
 
-void serve_log(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = sizeof line - 2;
-    line[n] = '\n';
-    line[n + 1] = '\0';
-    fprintf(stderr, "kv serve: %s", line);
-}
-
 static void serve_print_usage(FILE *to)
 {
     fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
             "                    [--table-bytes N] [--watch-max-age S] [--stdio] [--verbose]\n"
+            "                    [--metrics-port N] [--slowlog-log-slower-than US]\n"
+            "                    [--slowlog-max-len N] [--latency-tracking yes|no]\n"
+            "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
             "--stdio: one client, requests on standard input, replies on standard output,\n"
             "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n");
@@ -110,8 +103,11 @@ static int serve_number(const char *s, long lo, long hi, long *v)
     return 1;
 }
 
-static int serve_options(serve_config *cfg, int nargs, char **args)
+static int serve_options(server *s, int nargs, char **args)
 {
+    serve_config *cfg = &s->cfg;
+    serve_config_defaults(s);
+    cfg->metrics_port = -1;
     cfg->bind = "127.0.0.1";
     cfg->port = 6380;
     cfg->maxclients = SERVE_MAXCLIENTS;
@@ -120,7 +116,11 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
         const char *a = args[i];
         int has_value = i + 1 < nargs;
         long v;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        int bad = 0;
+        if (serve_config_option(s, args, nargs, &i, &bad)) {
+            if (bad)
+                return serve_usage();
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             serve_print_usage(stdout);
             return -1; /* asked for: nothing to serve, and no error */
         } else if (strcmp(a, "--sync") == 0) {
@@ -131,6 +131,10 @@ static int serve_options(serve_config *cfg, int nargs, char **args)
             cfg->verbose = 1;
         } else if (strcmp(a, "--port") == 0 && has_value && serve_number(args[i + 1], 0, 65535, &v)) {
             cfg->port = (int)v;
+            i++;
+        } else if (strcmp(a, "--metrics-port") == 0 && has_value &&
+                   serve_number(args[i + 1], 0, 65535, &v)) {
+            cfg->metrics_port = (int)v;
             i++;
         } else if (strcmp(a, "--maxclients") == 0 && has_value &&
                    serve_number(args[i + 1], 1, 1000000, &v)) {
@@ -193,15 +197,16 @@ static int serve_read_password(serve_config *cfg)
     return 0;
 }
 
-/* A non-blocking listening socket on bind:port; the fd, or -1. */
-static int serve_listen(server *s)
+/* A non-blocking listening socket on bind:want; the fd, or -1; *bound is
+ * the port it got. */
+static int serve_listen(server *s, int want, int *bound)
 {
     struct addrinfo hints = {0}, *res;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     char port[16];
-    snprintf(port, sizeof port, "%d", s->cfg.port);
+    snprintf(port, sizeof port, "%d", want);
     int rc = getaddrinfo(s->cfg.bind, port, &hints, &res);
     if (rc != 0) {
         fprintf(stderr, "kv serve: --bind %s: %s\n", s->cfg.bind, gai_strerror(rc));
@@ -211,7 +216,7 @@ static int serve_listen(server *s)
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 511) != 0) {
-        fprintf(stderr, "kv serve: listen on %s:%d: %s\n", s->cfg.bind, s->cfg.port, strerror(errno));
+        fprintf(stderr, "kv serve: listen on %s:%d: %s\n", s->cfg.bind, want, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
@@ -220,12 +225,12 @@ static int serve_listen(server *s)
     freeaddrinfo(res);
     struct sockaddr_storage sa;
     socklen_t len = sizeof sa;
-    s->port = s->cfg.port;
+    *bound = want;
     if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0) {
         if (sa.ss_family == AF_INET)
-            s->port = ntohs(((struct sockaddr_in *)&sa)->sin_port);
+            *bound = ntohs(((struct sockaddr_in *)&sa)->sin_port);
         else if (sa.ss_family == AF_INET6)
-            s->port = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
+            *bound = ntohs(((struct sockaddr_in6 *)&sa)->sin6_port);
     }
     return fd;
 }
@@ -265,7 +270,8 @@ static int serve_fit_files(serve_config *cfg, size_t in_use)
     }
     unsigned long long tables = cfg->max_open_files > 0 ? (unsigned long long)cfg->max_open_files
                                                         : SERVE_TABLE_FILES;
-    unsigned long long fixed = in_use + SERVE_OWN_FILES + SERVE_ENGINE_FILES;
+    unsigned long long fixed = in_use + SERVE_OWN_FILES + SERVE_ENGINE_FILES +
+                               (cfg->metrics_port >= 0 ? SERVE_HTTP_CONNS + 2 : 0);
     unsigned long long want = fixed + tables + cfg->maxclients;
     if (serve_limit_value(rl.rlim_cur) < want) {
         rl.rlim_cur = serve_limit_value(rl.rlim_max) < want ? rl.rlim_max : (rlim_t)want;
@@ -334,7 +340,7 @@ int serve_main(const char *dir, int sync, int nargs, char **args)
     s.epfd = s.listen_fd = s.signal_fd = -1;
     s.cfg.dir = dir;
     s.cfg.sync = sync;
-    int status = serve_options(&s.cfg, nargs, args);
+    int status = serve_options(&s, nargs, args);
     if (status < 0)
         return 0; /* --help */
     if (status == 0 && s.cfg.passfile != NULL)
@@ -371,8 +377,22 @@ int serve_main(const char *dir, int sync, int nargs, char **args)
     size_t engine_open = fds_open > fds_before ? fds_open - fds_before : 0;
     status = 2;
     s.started = time(NULL);
-    if (!s.cfg.stdio && (s.listen_fd = serve_listen(&s)) < 0)
+    if (!s.cfg.stdio && (s.listen_fd = serve_listen(&s, s.cfg.port, &s.port)) < 0)
         goto out;
+    int metrics_port = -1;
+    if (s.cfg.metrics_port >= 0) {
+        int fd = serve_listen(&s, s.cfg.metrics_port, &metrics_port);
+        if (fd < 0)
+            goto out;
+        if (serve_http_start(&s, fd) != 0) {
+            close(fd);
+            goto out;
+        }
+    }
+    if (serve_stats_init(&s) != KV_OK) {
+        fprintf(stderr, "kv serve: out of memory\n");
+        goto out;
+    }
     s.signal_fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s.signal_fd < 0 || s.epfd < 0) {
@@ -394,11 +414,14 @@ int serve_main(const char *dir, int sync, int nargs, char **args)
         serve_log("stage %s, database %s, listening on %s port %d%s%s", kv_stage(), dir,
                   s.cfg.bind, s.port, s.cfg.sync ? ", sync" : "",
                   s.cfg.password != NULL ? ", password required" : "");
+    if (s.cfg.verbose && metrics_port >= 0)
+        serve_log("metrics on http://%s:%d/metrics", s.cfg.bind, metrics_port);
     if (serve_loop_run(&s) == 0)
         status = 0;
     if (s.cfg.verbose)
         serve_log("stopped; closing the database");
 out:
+    serve_http_stop(&s);
     serve_commit_free(&s);
     serve_scan_free(&s);
     for (serve_client *c = s.clients, *next; c != NULL; c = next) {
@@ -414,6 +437,7 @@ out:
     }
     free(s.ready);
     free(s.dirty);
+    serve_stats_free(&s);
     if (s.listen_fd >= 0)
         close(s.listen_fd);
     if (s.signal_fd >= 0)

@@ -51,6 +51,7 @@ static void multi_clear(struct serve_multi *m)
     free(m->args);
     free(m->bytes);
     out_free(&m->reply);
+    serve_errtally_free(&m->errs);
     m->cmds = NULL;
     m->args = NULL;
     m->bytes = NULL;
@@ -144,7 +145,7 @@ void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r
         serve_multi_refuse(c);
         return;
     }
-    m->cmds[m->ncmds++] = (multi_cmd){cmd, m->nargs, r->argc};
+    m->cmds[m->ncmds++] = (multi_cmd){cmd, m->nargs, r->argc, 0, 0};
     for (size_t i = 0; i < r->argc; i++) {
         m->args[m->nargs++] = (resp_span){m->blen, req_len(r, i)};
         memcpy(m->bytes + m->blen, req_ptr(r, i), req_len(r, i));
@@ -196,17 +197,34 @@ void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
     }
 }
 
-void serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err)
+/* Counts the queued commands of an EXEC that ran (serve_stats.h). */
+static void multi_count(server *s, serve_client *c, struct serve_multi *m)
+{
+    serve_errtally_merge(&s->obs.errs, &m->errs);
+    for (size_t i = 0; i < m->ncmds; i++) {
+        serve_req r = multi_req(m, i);
+        const serve_cmd *cmd = m->cmds[i].cmd;
+        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd, &r), m->cmds[i].ns,
+                            m->cmds[i].failed, &r);
+    }
+}
+
+int serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err)
 {
     struct serve_multi *m = c->multi;
+    int failed = 0;
+    if (group_status == KV_OK && m->status == KV_OK)
+        multi_count(s, c, m);
     if (!c->dead) {
         if (group_status != KV_OK) {
             out_error(&c->out, "ERR %s", group_err);
+            failed = 1;
         } else if (m->status == KV_ERR_CONFLICT) {
             out_null_array(&c->out); /* a watched key changed: Redis's answer */
             s->stats.exec_watch_nulls++;
         } else if (m->status != KV_OK) {
             out_error(&c->out, "ERR %s", m->err);
+            failed = 1;
         } else {
             out_array(&c->out, m->ncmds);
             out_bytes(&c->out, m->reply.buf, m->reply.len);
@@ -215,6 +233,7 @@ void serve_multi_answer(server *s, serve_client *c, int group_status, const char
         serve_client_dirty(s, c);
     }
     multi_clear(m);
+    return failed;
 }
 
 void serve_exec_arity(server *s, serve_client *c)

@@ -26,6 +26,8 @@
 typedef struct multi_cmd {
     const serve_cmd *cmd;
     size_t first, argc;     /* its words: args[first .. first + argc) */
+    long long ns;           /* written by the applying thread: its time, */
+    int failed;             /* ... and 1 if it answered an error */
 } multi_cmd;
 
 struct serve_multi {
@@ -43,6 +45,7 @@ struct serve_multi {
                                reads first (serve_watch.c); or NULL */
     /* Written by the thread applying the EXEC: */
     serve_out reply;        /* the queued commands' replies, in order */
+    serve_errtally errs;    /* ... their error replies by code (reply.tally) */
     int status;             /* KV_OK, or why this EXEC failed (nothing of it
                                applied); KV_ERR_CONFLICT: a watched EXEC's *-1 */
     char err[256];
@@ -56,8 +59,9 @@ static inline serve_req multi_req(const struct serve_multi *m, size_t i)
 }
 
 /* serve_multi.c: the EXEC's batch was applied: answers the client (the
- * replies, or the error of `group_status`/`group_err` or of m) and
- * empties the queue. */
-void serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err);
+ * replies, or the error of `group_status`/`group_err` or of m), counts
+ * the queued commands that ran (serve_stats.h) and empties the queue.
+ * 1 if the answer was an error. */
+int  serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err);
 
 #endif

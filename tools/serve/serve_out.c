@@ -2,6 +2,7 @@
  * serve_out.c: the reply buffer and the RESP2 encoders (serve_out.h).
  */
 #include "serve_out.h"
+#include "serve_stats.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +82,10 @@ void out_error(serve_out *o, const char *fmt, ...)
     for (int i = 0; i < n; i++)
         if (tmp[i] == '\r' || tmp[i] == '\n')
             tmp[i] = ' ';
+    tmp[n] = '\0';
+    o->errors++;
+    if (o->tally != NULL)
+        serve_errtally_add(o->tally, tmp);
     out_bytes(o, "-", 1);
     out_bytes(o, tmp, (size_t)n);
     out_bytes(o, "\r\n", 2);
@@ -144,5 +149,9 @@ void out_compact(serve_out *o)
 void out_free(serve_out *o)
 {
     free(o->buf);
+    struct serve_errtally *tally = o->tally;
+    unsigned long long errors = o->errors;
     memset(o, 0, sizeof *o);
+    o->tally = tally;
+    o->errors = errors;
 }

@@ -10,18 +10,24 @@
  * failure is remembered (failed = 1, nothing more is added) and the server
  * closes the client: a reply half written must never reach it.
  * Error texts are cleaned so that they cannot break the framing: CR and LF
- * become spaces.
+ * become spaces.  Every error reply is counted in `errors`, and in the
+ * tally `tally` points at, if any (serve_stats.h: INFO errorstats); both
+ * outlive out_free, which empties the buffer.
  */
 #ifndef KV_SERVE_OUT_H
 #define KV_SERVE_OUT_H
 
 #include <stddef.h>
 
+struct serve_errtally;
+
 typedef struct serve_out {
     char *buf;
     size_t len, cap;
     size_t sent;  /* bytes of buf already written to the socket */
     int failed;   /* an allocation failed: the client must be closed */
+    unsigned long long errors;     /* error replies written so far */
+    struct serve_errtally *tally;  /* ... counted by code there too, or NULL */
 } serve_out;
 
 /* Bytes waiting to be sent. */

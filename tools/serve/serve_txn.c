@@ -45,9 +45,13 @@
 static int txn_run_queue(kv_txn *t, struct serve_multi *m)
 {
     serve_view v = {NULL, t};
+    serve_errtally_free(&m->errs); /* an earlier attempt's (a retry) */
+    m->reply.tally = &m->errs;
     for (size_t i = 0; i < m->ncmds; i++) {
         const serve_cmd *cmd = m->cmds[i].cmd;
         serve_req r = multi_req(m, i);
+        long long started = serve_now_ns();
+        unsigned long long errors = m->reply.errors;
         if (cmd->read != NULL) {
             cmd->read(&v, &m->reply, &r);
         } else {
@@ -59,6 +63,8 @@ static int txn_run_queue(kv_txn *t, struct serve_multi *m)
                 return rc;
             }
         }
+        m->cmds[i].ns = serve_now_ns() - started; /* serve_stats.h: counted when answered */
+        m->cmds[i].failed = m->reply.errors > errors;
         if (m->reply.failed) {
             snprintf(m->err, sizeof m->err, "%s: for the replies of the transaction; "
                      "nothing of it was applied", kv_strerror(KV_ERR_NOMEM));

@@ -57,7 +57,9 @@
 #include "kv.h"
 #include "resp.h"
 #include "serve_glob.h"
+#include "serve_log.h"
 #include "serve_out.h"
+#include "serve_stats.h"
 
 #define SERVE_MAX_ARGS     (1024u * 1024u)         /* elements in one request */
 #define SERVE_MAX_REQUEST  (2u * KV_MAX_VALUE)     /* bytes in one request */
@@ -90,6 +92,13 @@
 #define SERVE_WATCH_CHECK_MS 100                   /* WATCH ages are checked this often */
 #define SERVE_TXN_GROUP    32u                     /* EXECs committed as one kv_txn, at most */
 #define SERVE_TXN_RETRIES  100                     /* conflicts an EXEC retries, at most */
+#define SERVE_HTTP_CONNS   16                      /* --metrics-port: connections at once */
+#define SERVE_HTTP_REQUEST 8192                    /* ... bytes of a request's line and headers */
+#define SERVE_HTTP_REQUEST_MS 10000                /* ... time for a request to arrive whole */
+#define SERVE_HTTP_WRITE_MS   10000                /* ... time replies may wait unread */
+#define SERVE_HTTP_IDLE_MS    60000                /* ... time a kept-alive connection may idle */
+#define SERVE_HTTP_DRAIN_MS   2000                 /* ... time a closing one is read, at most */
+#define SERVE_HTTP_OUT     (4u * 1024u * 1024u)    /* ... bytes of replies waiting, at most */
 
 typedef struct serve_config {
     const char *dir;
@@ -106,6 +115,7 @@ typedef struct serve_config {
     size_t memtable_bytes;     /* kv_options.memtable_bytes, 0 = default */
     size_t table_bytes;        /* kv_options.table_bytes, 0 = default */
     long watch_max_age;        /* seconds a WATCH may keep its snapshot; 0 = no bound */
+    int metrics_port;          /* --metrics-port: GET /metrics there; -1 = none, 0 = any */
     /* The open-file budget (serve_main.c, "Open files"): */
     unsigned long long nofile; /* the open-file limit (RLIMIT_NOFILE) */
     size_t engine_files;       /* descriptors kept for the engine */
@@ -130,6 +140,7 @@ struct serve_client {
     int dead;                       /* the socket failed: free when pending_ops is 0 */
     int waiting;                    /* stopped until its writes are applied */
     struct serve_keys *keys;        /* a KEYS in progress (serve_keys.c), or NULL */
+    long long keys_ns;              /* ... the time it ran so far (serve_stats.h) */
     unsigned events;                /* epoll interest now registered */
     int on_ready, on_dirty;         /* in s->ready / s->dirty */
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
@@ -178,6 +189,8 @@ typedef struct server {
     struct serve_commit *commit;
     struct serve_scan *scan;
     serve_stats stats;
+    serve_obs obs;                   /* per command and error code; the slow log */
+    struct serve_http *http;         /* --metrics-port (serve_http.c), or NULL */
 } server;
 
 /* A complete request: argument i is base + arg[i].off, arg[i].len bytes. */
@@ -190,8 +203,6 @@ typedef struct serve_req {
 static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
 static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
 
-/* serve_main.c: a line on stderr ("kv serve: ..."). */
-void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* serve_loop.c */
 int  serve_loop_run(server *s);
@@ -199,6 +210,7 @@ int  serve_loop_run(server *s);
  * output; the server stops once it is done.  0, or -1 (message logged). */
 int  serve_loop_add_stdio(server *s);
 long long serve_now_ms(void);                          /* CLOCK_MONOTONIC, in ms */
+long long serve_now_ns(void);                          /* ... in ns */
 void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
 
@@ -228,6 +240,9 @@ typedef struct serve_cmd {
     /* A write inside EXEC: applied to t, its reply to o.  KV_OK, or the
      * kv_txn error that fails the whole EXEC (kv_errmsg() says it). */
     int (*txn_write)(kv_txn *t, serve_out *o, const serve_req *r);
+    /* Its subcommands, space-separated ("get set"), counted apart in INFO
+     * commandstats as Redis counts them ("config|get"); NULL if none. */
+    const char *subs;
 } serve_cmd;
 const serve_cmd *serve_cmd_table(size_t *n);
 
@@ -256,6 +271,13 @@ int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
 /* Adds the client's EXEC (its queue, m), applied after the writes gathered
  * before it and before those gathered after it.  0, or -1 (no memory). */
 int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
+/* The command that added the ops from index `mark` on (the last of them
+ * answers it) began at `started` (serve_now_ns): when the batch is
+ * applied its time is counted and, if slow, it goes to the slow log with
+ * its words read back from the ops (name: its name as the client wrote
+ * it). */
+void   serve_commit_stamp(server *s, size_t mark, const serve_cmd *cmd, serve_cmdstat *st,
+                          long long started, const char *name, size_t nlen);
 /* Removes the ops from index `mark` on (a command that failed half way). */
 void   serve_commit_undo(server *s, size_t mark);
 /* 1 if the client may add a write of `ops` ops and `bytes` bytes now: its
@@ -325,11 +347,34 @@ typedef struct serve_keylist {
 } serve_keylist;
 void serve_keylist_free(serve_keylist *l);  /* NULL is a no-op */
 
+/* serve_http.c: GET /metrics on --metrics-port (docs/metrics.md), on the
+ * loop thread: its sockets are in an epoll set of their own, whose fd the
+ * loop watches; serve_http_ready does what is ready.  start: 0, or -1
+ * (logged); listen_fd is the bound, listening, non-blocking socket. */
+int  serve_http_start(server *s, int listen_fd);
+int  serve_http_fd(const server *s);      /* -1 without --metrics-port */
+void serve_http_ready(server *s);
+/* Closes connections past their time; the ms until the next is due, or -1. */
+int  serve_http_expire(server *s);
+void serve_http_stop(server *s);
+void serve_http_counts(const server *s, size_t *conns, unsigned long long *requests,
+                       unsigned long long *evicted, unsigned long long *timed_out);
+
+/* serve_metrics.c: the body of GET /metrics, appended to o. */
+void serve_metrics_text(server *s, serve_out *o);
+
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_config_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_command_cmd(server *s, serve_client *c, const serve_req *r);
+/* serve_config.c: CONFIG GET, SET, RESETSTAT; the parameters that are also
+ * options of `kv serve` (--slowlog-log-slower-than ...): 1 if argv[*i] is
+ * one (its value taken, *i moved past it; *bad set, after a message, if
+ * the value is not one), else 0. */
+void serve_config_cmd(server *s, serve_client *c, const serve_req *r);
+int  serve_config_option(server *s, char **argv, int argc, int *i, int *bad);
+/* The defaults of those parameters. */
+void serve_config_defaults(server *s);
 
 
 #endif
