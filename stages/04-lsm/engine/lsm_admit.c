@@ -9,6 +9,10 @@
  *     that writers' latency grows smoothly instead of stopping;
  *   - stop (12): the write waits until a job has brought the count down.
  * (LevelDB's MakeRoomForWrite uses the same two thresholds, 8 and 12.)
+ * The value store has its say too (value_store_admit): stage 08's value
+ * log slows writers down while its garbage is over its target, so that
+ * its collection, which runs beside them, catches up.  It never stops
+ * them: what it waits for (a snapshot's end, say) may never come.
  */
 #include <time.h>
 
@@ -18,11 +22,16 @@
 int lsm_admit(kv_db *db, const char *call)
 {
     table_admit a = table_set_admit(db->tables);
-    if (a == TABLE_ADMIT_OK)
+    struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
+    if (a == TABLE_ADMIT_OK) {
+        if (value_store_admit(db->values) == TABLE_ADMIT_OK)
+            return KV_OK;
+        nanosleep(&ms, NULL);
+        lsm_count(&db->stats, LSM_VALUES_SLOWDOWNS, 1);
         return KV_OK;
+    }
     uint64_t t0 = lsm_now_us();
     if (a == TABLE_ADMIT_SLOW) {
-        struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
         nanosleep(&ms, NULL);
         lsm_count(&db->stats, LSM_SLOWDOWNS, 1);
         lsm_count(&db->stats, LSM_SLOWDOWN_US, lsm_now_us() - t0);

@@ -152,8 +152,14 @@ static int merge_run(merge_state *m)
         if (++seen % MERGE_FLUSH_CHECK_ENTRIES == 0)
             merge_flush_meanwhile(m);
         int drop = 0;
-        if ((rc = merge_drop(m, it->key, it->key_len, &drop)) != KV_OK || drop)
+        if ((rc = merge_drop(m, it->key, it->key_len, &drop)) != KV_OK)
             continue;
+        if (drop) {
+            /* A value kept elsewhere that no version holds any more. */
+            if (ikey_type_of(it->key, it->key_len) == IKEY_PUT_ELSEWHERE)
+                value_store_dropped(m->db->values, it->value, it->value_len);
+            continue;
+        }
         if ((rc = merge_output(m, it->key, it->key_len)) == KV_OK)
             rc = lsm_out_add(&m->out, it->key, it->key_len, it->value, it->value_len);
     }

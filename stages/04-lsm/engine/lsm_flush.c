@@ -14,7 +14,9 @@
  *      appends an edit to its manifest) and, under write_lock, the engine
  *      installs it with a view that no longer holds imm: readers find
  *      those writes in the table;
- *   4. the logs whose writes are all at or below hi are deleted;
+ *   4. the logs whose writes are all at or below hi are deleted, unless
+ *      the value store keeps them (value_store.h: stage 08 reads large
+ *      values there, and the table entries of step 2 say where);
  *   5. writers waiting for imm to go are woken (a second mem filled up
  *      meanwhile: the only time a writer waits for the disk without sync).
  * A failed flush (an I/O error, no memory) keeps imm, and its log, as
@@ -43,23 +45,57 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
     while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
         uint64_t start = db->wals[k]->start;
         lsm_wal_free(db->wals[k]);
+        k++;
+        if (value_store_adopt_log(db->values, start))
+            continue; /* the store's now */
         int rc = lsm_wal_remove(db->dir.path, start);
         if (rc == KV_OK)
             lsm_count(&db->stats, LSM_LOGS_REMOVED, 1);
         else
             lsm_set_bg_error(db, rc); /* harmless (F3), but said */
-        k++;
     }
     memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
     db->nwals -= k;
 }
 
-/* Step 2: m's entries, in key order, into the job's table.
- * REQUIRES: no lock held. */
-static int lsm_flush_write(kv_db *db, table_job *job, memtable *m)
+/* The table entry of a memtable entry: itself, or, if the value store
+ * keeps its value elsewhere, the entry saying where (its type changed in a
+ * copy of its key, kept in *key). */
+static int lsm_flush_add(lsm_out *w, value_flush *vf, const iter *src, uint8_t **key,
+                         size_t *cap)
+{
+    if (vf == NULL || ikey_type_of(src->key, src->key_len) == IKEY_DELETE)
+        return lsm_out_add(w, src->key, src->key_len, src->value, src->value_len);
+    ikey_type type = IKEY_PUT;
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = value_store_flush_entry(vf, src->key, src->key_len, src->value, src->value_len,
+                                     &type, &val, &vlen);
+    if (rc != KV_OK)
+        return rc;
+    if (type == IKEY_PUT)
+        return lsm_out_add(w, src->key, src->key_len, val, vlen);
+    if (src->key_len > *cap) {
+        uint8_t *grown = realloc(*key, src->key_len);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "flush: out of memory for a key");
+        *key = grown;
+        *cap = src->key_len;
+    }
+    memcpy(*key, src->key, src->key_len);
+    size_t ulen = src->key_len - IKEY_TRAILER_SIZE;
+    coding_put_u64(*key + ulen, ikey_trailer(ikey_seq(src->key, src->key_len), type));
+    return lsm_out_add(w, *key, src->key_len, val, vlen);
+}
+
+/* Step 2: m's entries, in key order, into the job's table (vf: what the
+ * value store keeps elsewhere, or NULL).  REQUIRES: no lock held. */
+static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *vf)
 {
     iter *src = NULL;
     lsm_out w;
+    uint8_t *key = NULL;
+    size_t cap = 0;
     int rc = memtable_iter_new(m, &src);
     if (rc == KV_OK)
         rc = lsm_out_begin(db->tables, db->tctx, job, &w);
@@ -68,7 +104,8 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m)
         return rc;
     }
     for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
-        rc = lsm_out_add(&w, src->key, src->key_len, src->value, src->value_len);
+        rc = lsm_flush_add(&w, vf, src, &key, &cap);
+    free(key);
     if (rc == KV_OK)
         rc = iter_status(src);
     iter_free(src);
@@ -88,10 +125,29 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     int rc = lsm_view_reserve(db, &spare);
     if (rc == KV_OK)
         rc = table_set_pick(db->tables, &ask, &job, NULL);
+    /* The logs holding imm's writes, sealed: read only (by the value
+     * store), and removed only by this thread. */
+    io_file **files = malloc((db->nwals + 1) * sizeof *files);
+    uint64_t *starts = malloc((db->nwals + 1) * sizeof *starts);
+    value_logs logs = {.files = files, .starts = starts, .n = 0};
+    if (rc == KV_OK && (files == NULL || starts == NULL))
+        rc = kv_error(KV_ERR_NOMEM, "flush: out of memory");
+    for (size_t i = 0; rc == KV_OK && i + 1 < db->nwals && db->wals[i]->start <= hi; i++) {
+        files[logs.n] = db->wals[i]->file;
+        starts[logs.n++] = db->wals[i]->start;
+    }
+    if (rc != KV_OK && job != NULL) {
+        table_set_version *none = NULL;
+        int final = 0;
+        table_set_apply(db->tables, job, rc, &db->write_lock, &none, &final);
+    }
     if (rc == KV_OK) {
         memtable_ref(m);
         pthread_mutex_unlock(&db->write_lock);
-        rc = lsm_flush_write(db, job, m);                               /* 2 */
+        value_flush *vf = NULL;
+        rc = value_store_flush_begin(db->values, &logs, lo, hi, &vf);
+        if (rc == KV_OK)
+            rc = lsm_flush_write(db, job, m, vf);                       /* 2 */
         memtable_unref(m);
         pthread_mutex_lock(&db->write_lock);
         uint64_t bytes = rc == KV_OK ? job->outputs[0].meta.file_bytes : 0;
@@ -99,6 +155,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
         table_set_version *v = NULL;
         int final = 0;
         rc = table_set_apply(db->tables, job, rc, &db->write_lock, &v, &final);  /* 3 */
+        value_store_flush_end(db->values, vf, rc == KV_OK);
         if (rc == KV_OK) {
             lsm_view_install(db, spare, v, 1);
             spare = NULL;
@@ -111,11 +168,15 @@ int lsm_flush_imm(kv_db *db, int during_merge)
              * the table: kv_stats's write amplification divides by it.) */
             lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
             db->retry_us = 0; /* a job that failed is tried again */
+            db->flushed = hi;
+            pthread_cond_signal(&db->values_work); /* what the store waits for */
         } else if (final) {
             lsm_set_failed(db, kv_errmsg());
         }
     }
     free(spare);
+    free(files);
+    free(starts);
     if (rc != KV_OK) {
         db->flush_failed = 1;
         lsm_set_bg_error(db, rc);

@@ -19,8 +19,11 @@
 struct kv_iter {
     kv_db *db;
     lsm_view *view;     /* what it reads: held until it is freed */
+    uint64_t pin;       /* the value store's, taken before the view */
     iter *u;            /* user keys, at the iterator's sequence number */
-    int status;         /* a bad argument to kv_iter_seek */
+    int status;         /* a bad argument to kv_iter_seek, or a value that
+                           could not be loaded */
+    value_buf buf;      /* a value loaded from where the store keeps it */
 };
 
 static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, kv_iter **out)
@@ -33,6 +36,7 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     if (snap != NULL && snap->db != db)
         return kv_error(KV_ERR_INVALID, "%s: the snapshot belongs to another database", call);
     uint64_t seq = 0;
+    uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)
         seq = snap->seq;
@@ -51,11 +55,13 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     free(children);
     if (rc != KV_OK) {
         lsm_view_unref(v);
+        value_store_unpin(db->values, pin);
         free(it);
         return rc;
     }
     it->db = db;
     it->view = v;
+    it->pin = pin;
     atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
     *out = it;
     return KV_OK;
@@ -124,7 +130,20 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
     const void *v = NULL;
     if (kv_iter_valid(it)) {
         v = iter_value(it->u, &n);
-        if (v == NULL)
+        if (user_iter_elsewhere(it->u)) {
+            /* Where the value store keeps it: loaded into the iterator's
+             * buffer (the value is the iterator's until it moves). */
+            kv_iter *self = (kv_iter *)it;
+            const uint8_t *loaded = NULL;
+            int rc = value_store_load(self->db->values, v, n, &self->buf, &loaded, &n);
+            if (rc != KV_OK) {
+                self->status = rc;
+                n = 0;
+                loaded = NULL;
+            }
+            v = loaded;
+        }
+        if (v == NULL && kv_iter_valid(it))
             v = ""; /* an empty value the view holds no bytes for */
     }
     if (vlen)
@@ -145,6 +164,8 @@ void kv_iter_free(kv_iter *it)
         return;
     iter_free(it->u);
     lsm_view_unref(it->view);
+    value_store_unpin(it->db->values, it->pin);
+    value_buf_free(&it->buf);
     atomic_fetch_sub_explicit(&it->db->live, 1, memory_order_release);
     free(it);
 }

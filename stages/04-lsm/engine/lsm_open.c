@@ -37,6 +37,7 @@ static void lsm_db_free(kv_db *db)
     memtable_unref(db->imm);
     table_set_version_unref(db->current);
     table_set_close(db->tables, 0);
+    value_store_close(db->values, 0);
     for (size_t i = 0; i < db->nwals; i++)
         lsm_wal_free(db->wals[i]);
     free(db->wals);
@@ -44,10 +45,12 @@ static void lsm_db_free(kv_db *db)
     db_dir_close(&db->dir);
     pthread_cond_destroy(&db->bg_work);
     pthread_cond_destroy(&db->bg_done);
+    pthread_cond_destroy(&db->values_work);
     pthread_mutex_destroy(&db->snap_lock);
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->compact_lock);
+    pthread_mutex_destroy(&db->values_lock);
     pthread_mutex_destroy(&db->stats.lock);
     free(db->stats.bound);
     free(db->stats.at_open);
@@ -56,7 +59,7 @@ static void lsm_db_free(kv_db *db)
 }
 
 /* Steps 2, 3 and 4. */
-static int lsm_recover(kv_db *db)
+static int lsm_recover(kv_db *db, int *has_jobs)
 {
     lsm_listing l;
     int rc = lsm_listing_read(db->dir.path, &l);
@@ -71,6 +74,10 @@ static int lsm_recover(kv_db *db)
     db->stats.open_tmps_removed = found.tmps_removed;
     db->stats.open_others_removed = found.others_removed;
     db->stats.open_torn_found = found.torn_bytes;
+    db->flushed = found.flushed;
+    value_store_env venv = {.dir = &db->dir, .opt = &db->opt};
+    if (rc == KV_OK)
+        rc = value_store_open(&venv, &l, found.flushed, &db->values, has_jobs);
     if (rc == KV_OK)
         rc = lsm_replay_logs(db, l.wals, l.nwals, found.flushed);
     if (rc == KV_OK)
@@ -94,11 +101,13 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
+    pthread_mutex_init(&db->values_lock, NULL);
     pthread_mutex_init(&db->stats.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
     pthread_cond_init(&db->bg_work, &attr);
+    pthread_cond_init(&db->values_work, &attr);
     pthread_condattr_destroy(&attr);
     pthread_cond_init(&db->bg_done, NULL);
     atomic_init(&db->last_seq, 0);
@@ -108,8 +117,9 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     rc = table_ctx_new(&opt, &db->tctx);
     if (rc == KV_OK)
         rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
+    int has_jobs = 0;
     if (rc == KV_OK)
-        rc = lsm_recover(db);
+        rc = lsm_recover(db, &has_jobs);
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_write_open(db, db->stats.open_tmps_removed || db->stats.open_tables_removed ||
                                     db->stats.open_wals_removed || db->stats.open_torn_cut ||
@@ -117,10 +127,13 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     db->stats.open_us = lsm_now_us() - t0;
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_bg_start(db);
+    if (rc == KV_OK && !opt.read_only)
+        rc = lsm_values_start(db, has_jobs);
     if (rc != KV_OK) {
         /* What failed is what the caller hears, not what the undoing said. */
         char why[1024];
         snprintf(why, sizeof why, "%s", kv_errmsg());
+        lsm_values_stop(db);
         lsm_bg_stop(db);
         lsm_write_close(db);
         lsm_db_free(db);
@@ -140,6 +153,7 @@ int kv_close(kv_db *db)
                         "live; the database stays open until they are freed", db->dir.path,
                         (unsigned long long)live, live == 1 ? "" : "s",
                         live == 1 ? " is" : "s are");
+    lsm_values_stop(db);
     lsm_bg_stop(db);
     int rc = lsm_write_close(db);
     int failed = __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE);
@@ -158,6 +172,10 @@ int kv_close(kv_db *db)
     }
     int set_rc = table_set_close(db->tables, !db->opt.read_only && rc == KV_OK && !failed);
     db->tables = NULL;
+    if (rc == KV_OK)
+        rc = set_rc;
+    set_rc = value_store_close(db->values, !db->opt.read_only && rc == KV_OK && !failed);
+    db->values = NULL;
     if (rc == KV_OK)
         rc = set_rc;
     int totals_rc = failed ? KV_OK : lsm_totals_save(db);
@@ -207,6 +225,8 @@ int kv_compact(kv_db *db)
     int rc = lsm_write_flush_all(db, "kv_compact");
     if (rc == KV_OK)
         rc = lsm_compact_wait(db);
+    if (rc == KV_OK)
+        rc = lsm_values_run_all(db);
     pthread_mutex_unlock(&db->compact_lock);
     return rc;
 }

@@ -27,6 +27,23 @@ static int lsm_copy_value(const uint8_t *p, size_t n, void **val, size_t *vlen)
     return KV_OK;
 }
 
+/* A table's value that says where the value store keeps the value: the
+ * value, in its place (*val malloc'd).  REQUIRES: a pin taken before the
+ * view the entry came from (value_store.h). */
+static int lsm_load_value(kv_db *db, void **val, size_t *vlen)
+{
+    value_buf buf = {0};
+    const uint8_t *v = NULL;
+    size_t n = 0;
+    int rc = value_store_load(db->values, *val, *vlen, &buf, &v, &n);
+    free(*val);
+    *val = NULL;
+    if (rc == KV_OK)
+        rc = lsm_copy_value(v, n, val, vlen);
+    value_buf_free(&buf);
+    return rc;
+}
+
 /* The lookup in v at lk's sequence.  KV_OK, KV_NOT_FOUND or an error. */
 static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
                       size_t *vlen)
@@ -42,9 +59,12 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
             return KV_NOT_FOUND;
     }
     table_get_cost cost = {0};
-    int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &cost);
+    int elsewhere = 0;
+    int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &elsewhere, &cost);
     lsm_count(&db->stats, LSM_GET_TABLE_READS, cost.reads);
     lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost.searched);
+    if (rc == KV_OK && elsewhere)
+        rc = lsm_load_value(db, val, vlen);
     return rc;
 }
 
@@ -54,6 +74,7 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
 {
     lsm_count(&db->stats, LSM_GETS, 1);
     uint64_t seq = 0;
+    uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)
         seq = snap->seq;
@@ -63,6 +84,7 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
         rc = lsm_get_in(db, v, &lk, val, vlen);
     ikey_lookup_free(&lk);
     lsm_view_unref(v);
+    value_store_unpin(db->values, pin);
     return rc;
 }
 

@@ -270,14 +270,12 @@ static int lsm_lead(kv_db *db, wal_group *g, txn_check_fn check, void *check_ctx
 
 /* ---- writes -------------------------------------------------------------------- */
 
-/* Writes ops[0..n) as one record if check (NULL: none) lets them in.
- * REQUIRES: n > 0, the database writable, ops checked (batch.h). */
-static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
-                     txn_check_fn check, void *check_ctx)
+/* Steps 2 to 7 (lsm_write): ops[0..n) as one record if check (NULL: none)
+ * lets them in.  REQUIRES: n > 0, the database writable, ops checked. */
+static int lsm_write_queued(kv_db *db, const char *call, const batch_op *ops, size_t n,
+                            txn_check_fn check, void *check_ctx)
 {
-    int rc = lsm_admit(db, call);                               /* 1 */
-    if (rc != KV_OK)
-        return rc;
+    int rc;
     uint8_t stack[LSM_WRITE_STACK_BYTES];                       /* 2 */
     uint64_t len = lsm_wal_record_size(ops, n), room = 0;
     uint8_t *rec = len <= sizeof stack ? stack : malloc((size_t)len);
@@ -299,6 +297,15 @@ static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
     if (rec != stack)
         free(rec);
     return rc;
+}
+
+/* Writes ops[0..n) as one record if check (NULL: none) lets them in.
+ * REQUIRES: n > 0, the database writable, ops checked (batch.h). */
+static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
+                     txn_check_fn check, void *check_ctx)
+{
+    int rc = lsm_admit(db, call);                               /* 1 */
+    return rc == KV_OK ? lsm_write_queued(db, call, ops, n, check, check_ctx) : rc;
 }
 
 /* ---- the calls of kv.h ------------------------------------------------------- */
@@ -359,6 +366,11 @@ int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
     return lsm_write(db, "kv_txn_commit", ops, n, check, ctx);
+}
+
+int lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx)
+{
+    return lsm_write_queued(db, "value store", op, 1, check, ctx);
 }
 
 /* ---- open and close ------------------------------------------------------------- */

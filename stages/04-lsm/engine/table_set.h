@@ -113,11 +113,13 @@ typedef int (*table_look_fn)(void *ctx, table *t, int level, const ikey_lookup *
                              table_get_result *r);
 
 /* The tables' part of a lookup at lk (the engine asks its memtables
- * first), in the order a lookup asks them: KV_OK with *val (malloc'd),
- * KV_NOT_FOUND (absent, or deleted), or an error; *cost adds what it
- * read.  look NULL: table_get. */
+ * first), in the order a lookup asks them: KV_OK with *val (malloc'd) and
+ * *elsewhere if not NULL (the entry's value says where the value store
+ * keeps it: value_store.h), KV_NOT_FOUND (absent, or deleted), or an error; *cost
+ * adds what it read.  look NULL: table_get. */
 int  table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
-                   void *look_ctx, void **val, size_t *vlen, table_get_cost *cost);
+                   void *look_ctx, void **val, size_t *vlen, int *elsewhere,
+                   table_get_cost *cost);
 /* Iterators over v's tables, newest source first, in a malloc'd array
  * after `lead` empty slots (the engine's memtables go there): (*out)[lead
  * .. *n).  Each holds what it reads (the version stays alive until the

@@ -170,10 +170,11 @@ int table_set_close(table_set *ts, int clean)
 
 /* Newest table first; the first with a version of the key answers. */
 int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
-                  void *look_ctx, void **val, size_t *vlen, table_get_cost *cost)
+                  void *look_ctx, void **val, size_t *vlen, int *elsewhere,
+                  table_get_cost *cost)
 {
     for (size_t i = 0; i < v->n; i++) {
-        table_get_result r;
+        table_get_result r = {0};
         int st = look ? look(look_ctx, v->tables[i]->t, -1, lk, &r)
                       : table_get(v->tables[i]->t, lk, &r);
         cost->reads += r.reads;
@@ -183,6 +184,8 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
         if (r.state == IKEY_FOUND) {
             *val = r.value;
             *vlen = r.value_len;
+            if (elsewhere != NULL)
+                *elsewhere = r.elsewhere;
             return KV_OK;
         }
         if (r.state == IKEY_DELETED)

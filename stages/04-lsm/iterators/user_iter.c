@@ -25,6 +25,7 @@ typedef struct user_iter {
     user_buf key;        /* backward: the key shown (U2) */
     user_buf value;      /* backward: the value shown (U2) */
     user_buf target;     /* seek: the lookup key */
+    int elsewhere;       /* the value shown is an IKEY_PUT_ELSEWHERE's */
 } user_iter;
 
 /* Makes room for n bytes in b; KV_OK or KV_ERR_NOMEM (then the iterator
@@ -91,6 +92,7 @@ static void user_find_next(user_iter *u, int skipping)
             } else if (!skipping || ikey_user_compare(k.user_key, k.user_len, u->skip.p,
                                                       u->skip.len) > 0) {
                 u->base.valid = 1; /* U1 */
+                u->elsewhere = k.type == IKEY_PUT_ELSEWHERE;
                 u->base.key = k.user_key;
                 u->base.key_len = k.user_len;
                 u->base.value = u->in->value;
@@ -109,6 +111,7 @@ static void user_find_next(user_iter *u, int skipping)
 static void user_find_prev(user_iter *u)
 {
     int have = 0; /* u->key/u->value hold a put not yet hidden */
+    int elsewhere = 0;
     while (u->in->valid) {
         ikey_parsed k;
         if (!user_parse(u, &k))
@@ -123,6 +126,7 @@ static void user_find_prev(user_iter *u)
                     user_buf_set(u, &u->value, u->in->value, u->in->value_len) != KV_OK)
                     return;
                 have = 1;
+                elsewhere = k.type == IKEY_PUT_ELSEWHERE;
             }
         }
         iter_prev(u->in);
@@ -132,6 +136,7 @@ static void user_find_prev(user_iter *u)
         return;
     }
     u->base.valid = have;
+    u->elsewhere = elsewhere;
     if (have) {
         u->base.key = u->key.p;
         u->base.key_len = u->key.len;
@@ -230,6 +235,11 @@ static const iter_ops user_ops = {
     .prev = user_prev,
     .free = user_free,
 };
+
+int user_iter_elsewhere(const iter *it)
+{
+    return ((const user_iter *)it)->elsewhere;
+}
 
 int user_iter_new(iter *internal, uint64_t seq, iter **out)
 {

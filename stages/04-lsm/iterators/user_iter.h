@@ -36,5 +36,9 @@
 /* The user's view of `internal` at sequence seq.  Takes ownership of
  * `internal`, also when it fails (KV_ERR_NOMEM: it is freed). */
 int user_iter_new(iter *internal, uint64_t seq, iter **out);
+/* Whether the value shown is an IKEY_PUT_ELSEWHERE's: where the engine's
+ * value store keeps it (value_store.h), not the value.
+ * REQUIRES: it from user_iter_new, valid. */
+int user_iter_elsewhere(const iter *it);
 
 #endif

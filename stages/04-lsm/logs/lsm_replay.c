@@ -30,9 +30,11 @@ static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t n
     int flags = db->opt.read_only ? IO_READ : IO_WRITE;
     for (size_t i = 0; rc == KV_OK && i < nwals; i++) {
         if (wals[i].covered) {
+            /* In the tables: removed, unless the value store reads values
+             * in it (value_store.h). */
             char name[LSM_NAME_MAX];
             lsm_wal_name(name, wals[i].start);
-            if (!db->opt.read_only)
+            if (!db->opt.read_only && !value_store_adopt_log(db->values, wals[i].start))
                 rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
             continue;
         }
@@ -160,8 +162,10 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
             if (!last && !db->opt.read_only && wal_last <= max_hi) {
                 char name[LSM_NAME_MAX];
                 lsm_wal_name(name, w->start);
+                uint64_t start = w->start;
                 lsm_wal_free(w);
-                rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
+                if (!value_store_adopt_log(db->values, start))
+                    rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
                 continue;
             }
         }

@@ -22,7 +22,7 @@ int ikey_decode(const uint8_t *p, const uint8_t *limit, ikey_parsed *out)
     size_t len = (size_t)(limit - p);
     uint64_t trailer = coding_get_u64(limit - IKEY_TRAILER_SIZE);
     uint8_t type = (uint8_t)(trailer & 0xff);
-    if (type != IKEY_PUT && type != IKEY_DELETE)
+    if (type != IKEY_PUT && type != IKEY_DELETE && type != IKEY_PUT_ELSEWHERE)
         return 0;
     out->user_key = p;
     out->user_len = len - IKEY_TRAILER_SIZE;

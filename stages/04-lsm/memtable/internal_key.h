@@ -12,15 +12,19 @@
  * The sequence number (56 bits, 1 .. IKEY_MAX_SEQ) counts writes: every
  * put or delete takes the next one, a batch consecutive ones.  The type is
  * IKEY_PUT (the entry holds a value) or IKEY_DELETE (a tombstone: the key
- * was deleted at that sequence; it must outlive the versions it hides).
- * LevelDB packs the same 8 bytes the same way (db/dbformat.h).
+ * was deleted at that sequence; it must outlive the versions it hides);
+ * in a table, also IKEY_PUT_ELSEWHERE: a put whose value the engine's
+ * value store keeps elsewhere, the entry holding where (value_store.h; no
+ * stage before 08 writes one).  LevelDB packs the same 8 bytes the same
+ * way (db/dbformat.h); RocksDB keeps its blob values' places the same way
+ * (kTypeBlobIndex).
  *
  * THE ORDER (ikey_compare), which every sorted structure of the stage
  * keeps (skiplist, table, merging iterator):
  *   1. user key ascending, bytewise; a key that is a prefix of another sorts
  *      first (kv.h's order);
- *   2. then the trailer descending: the newest sequence first, and at one
- *      sequence IKEY_PUT before IKEY_DELETE.
+ *   2. then the trailer descending: the newest sequence first (at one
+ *      sequence the larger type first, though no two entries share one).
  * So the versions of one user key are adjacent, newest first, and "the
  * newest version visible at sequence s" is the first entry at or after the
  * lookup key (user key, s, IKEY_TYPE_FOR_SEEK): that key sorts before every
@@ -44,12 +48,13 @@
 
 typedef enum ikey_type {
     IKEY_DELETE = 0,
-    IKEY_PUT = 1
+    IKEY_PUT = 1,
+    IKEY_PUT_ELSEWHERE = 2
 } ikey_type;
 
 /* The type a lookup key carries: the largest, so that at equal sequence the
  * lookup key sorts before (or on) every entry. */
-#define IKEY_TYPE_FOR_SEEK IKEY_PUT
+#define IKEY_TYPE_FOR_SEEK IKEY_PUT_ELSEWHERE
 
 /* What a point lookup in one source (memtable, table) found. */
 typedef enum ikey_lookup_state {

@@ -175,6 +175,11 @@ int kv_stats(kv_db *db, char **text)
     stats_session(db, &s);
     stats_wal(db, &s);
     table_ctx_stats(db->tctx, stats_text_line, &s);
+    rc = value_store_describe(db->values, 0, stats_text_line, &s);
+    if (rc != KV_OK) {
+        free(s.p);
+        return rc;
+    }
     if (s.failed || s.p == NULL) {
         free(s.p);
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");

@@ -136,6 +136,9 @@ typedef struct table_get_result {
                                  to free; NULL otherwise */
     size_t value_len;
     unsigned reads;           /* positioned reads this lookup made */
+    int elsewhere;            /* IKEY_FOUND: the entry is an IKEY_PUT_ELSEWHERE,
+                                 its value where the value store keeps it
+                                 (value_store.h); 0 in a format that has none */
 } table_get_result;
 
 /* The newest version of lk's user key at or below lk's sequence, in this

@@ -76,6 +76,8 @@ int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line
         inspect_u64(&l, "reads", r->reads);
         if (r->state == IKEY_FOUND)
             inspect_u64(&l, "vlen", r->value_len);
+        if (r->state == IKEY_FOUND && r->elsewhere)
+            inspect_word(&l, "value", "elsewhere"); /* vlen: where's bytes */
     }
     inspect_emit(&l, line, ctx);
     return KV_OK;

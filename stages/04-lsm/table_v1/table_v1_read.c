@@ -230,6 +230,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     r->value = NULL;
     r->value_len = 0;
     r->reads = 0;
+    r->elsewhere = 0;
     size_t ulen, ilen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
@@ -243,8 +244,10 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
         if (ikey_user_compare(rec->ikey, rec->ikey_len - IKEY_TRAILER_SIZE, ukey, ulen) == 0) {
             if (ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_DELETE)
                 r->state = IKEY_DELETED;
-            else if ((rc = table_v1_value(t, pr.found, r)) == KV_OK)
+            else if ((rc = table_v1_value(t, pr.found, r)) == KV_OK) {
                 r->state = IKEY_FOUND;
+                r->elsewhere = ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_PUT_ELSEWHERE;
+            }
         }
     }
     table_v1_probe_free(&pr);

@@ -44,7 +44,7 @@ static void decode_rejects_short_keys_and_unknown_types(void)
         CHECK(!ikey_decode(out + 9 - n, out + 9, &k));
     CHECK(!ikey_decode(out, out + 8, &k)); /* an empty user key */
     CHECK(!ikey_decode(out + 1, out, &k)); /* limit before p */
-    out[1] = 2;                            /* type 2 */
+    out[1] = 3;                            /* type 3 */
     CHECK(!ikey_decode(out, out + 9, &k));
     out[1] = 0xff;
     CHECK(!ikey_decode(out, out + 9, &k));

@@ -85,6 +85,8 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
                         .lock = &db->write_lock};
     if (rc == KV_OK)
         rc = table_set_describe(db->tables, v->tables, &d, line, ctx);
+    if (rc == KV_OK)
+        rc = value_store_describe(db->values, 1, line, ctx);
     lsm_view_unref(v);
     return rc;
 }
@@ -148,7 +150,14 @@ int kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, voi
         inspect_look look = {.line = line, .ctx = ctx};
         table_get_cost cost = {0};
         void *val = NULL;
-        rc = table_set_get(v->tables, &lk, lsm_inspect_look, &look, &val, &vlen, &cost);
+        int elsewhere = 0;
+        rc = table_set_get(v->tables, &lk, NULL, NULL, &val, &vlen, &elsewhere, &cost);
+        if (rc == KV_OK && elsewhere) /* where the value store keeps it */
+            rc = value_store_describe_value(db->values, val, vlen, &vlen, line, ctx);
+        free(val);
+        if (rc == KV_OK || rc == KV_NOT_FOUND) /* the same lookup, each table shown */
+            rc = table_set_get(v->tables, &lk, lsm_inspect_look, &look, &val, &vlen,
+                               NULL, &cost);
         free(val); /* (NULL: a look keeps no value) */
         state = rc == KV_OK ? IKEY_FOUND : IKEY_ABSENT;
         if (rc == KV_NOT_FOUND)

@@ -102,7 +102,7 @@ static size_t table_builder_separator(table_builder *b, const uint8_t *a, size_t
         for (size_t m = d; m + 1 < ua; m++) {
             if (m == d ? a[m] + 1 < next[m] : a[m] < 0xff) {
                 b->sep[m]++;
-                coding_put_u64(b->sep + m + 1, ikey_trailer(IKEY_MAX_SEQ, IKEY_TYPE_FOR_SEEK));
+                coding_put_u64(b->sep + m + 1, ikey_trailer(IKEY_MAX_SEQ, IKEY_PUT));
                 return m + 1 + IKEY_TRAILER_SIZE;
             }
         }

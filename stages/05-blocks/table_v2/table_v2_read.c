@@ -76,6 +76,7 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
                     r->value = v;
                     r->value_len = d.value_len;
                     r->state = IKEY_FOUND;
+                    r->elsewhere = ikey_type_of(d.key, d.key_len) == IKEY_PUT_ELSEWHERE;
                 }
             }
         }
@@ -93,6 +94,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     r->value = NULL;
     r->value_len = 0;
     r->reads = 0;
+    r->elsewhere = 0;
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||

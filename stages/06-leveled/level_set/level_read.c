@@ -32,7 +32,8 @@ static int level_get_table(vfile *f, int level, const ikey_lookup *lk, table_loo
 }
 
 int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
-                  void *look_ctx, void **val, size_t *vlen, table_get_cost *cost)
+                  void *look_ctx, void **val, size_t *vlen, int *elsewhere,
+                  table_get_cost *cost)
 {
     size_t ulen = 0;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
@@ -40,7 +41,7 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
         size_t n = level == 0 ? v->nfiles[0] : 1;
         for (size_t i = 0; i < n; i++) {
             vfile *f = level == 0 ? v->files[0][i] : version_level_find(v, level, ukey, ulen);
-            table_get_result r;
+            table_get_result r = {0};
             if (f == NULL) {
                 /* No table of the level holds the key: a look says so. */
                 if (look != NULL && v->nfiles[level] > 0) {
@@ -58,6 +59,8 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
             if (r.state == IKEY_FOUND) {
                 *val = r.value;
                 *vlen = r.value_len;
+                if (elsewhere != NULL)
+                    *elsewhere = r.elsewhere;
                 return KV_OK;
             }
             if (r.state == IKEY_DELETED)

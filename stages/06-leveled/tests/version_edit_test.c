@@ -171,7 +171,7 @@ static void malformed_fields_are_refused_with_their_offset(void)
     expect_refused("040109630105", "compact pointer of 9 bytes, past the record's end (3 "
                    "bytes left)");
     expect_refused("0401086301050000000000", "compact pointer of 8 bytes is not an internal key");
-    expect_refused("040109630205000000000000", "is not an internal key");
+    expect_refused("040109630305000000000000", "is not an internal key");
     expect_refused("0401" KEY_C5 "0401" KEY_B4,
                    "offset 12 in the edit: a second compact pointer for level 1");
     expect_refused("0401", "length is not a varint32");

@@ -1,0 +1,167 @@
+/*
+ * value_store.h: where the engine keeps the values of its tables, an
+ * interface.  A memtable entry holds the value the user gave, and so does
+ * the write-ahead log; a table entry holds it too (IKEY_PUT), unless the
+ * store keeps it elsewhere: then the entry is an IKEY_PUT_ELSEWHERE, and
+ * its value says where, in bytes only the store reads.  The engine asks
+ * the store where values cross from one to the other: a flush (what a
+ * table entry holds: value_store_flush_*), a read of an entry kept
+ * elsewhere (value_store_load), a merge dropping one (value_store_dropped),
+ * a log the tables made redundant (value_store_adopt_log: the engine
+ * removes it, or the store keeps it), and the store's own jobs, which the
+ * engine runs (value_store_pick).  Two implementations:
+ *   stage 04   values in place (values_in_place.c): every table entry holds
+ *              its value; nothing is kept elsewhere, every call is trivial;
+ *   stage 08   the value log (value_log.h): a large value stays in the
+ *              write-ahead log that took it, which the store keeps after the
+ *              flush, and its table entry says where (as WiscKey's value log
+ *              is its write-ahead log too); the store counts what merges drop
+ *              and collects the logs whose values no reader needs any more.
+ * A stage links exactly one, as it links one table set.
+ *
+ * Like the table set, a store answers and applies; it never writes through
+ * the engine, waits, or fails on its behalf.  Its jobs (value_store_pick)
+ * are the engine's to run: moving a value that is still read out of a log
+ * to be collected is a write, which only the engine makes.
+ *
+ * Threads: value_store_load, value_store_pin and value_store_unpin from
+ * any thread; the flush, the jobs, adopt_log and collect from the thread
+ * that changes the database (the background thread, or kv_open);
+ * value_store_dropped from the one running a merge.
+ */
+#ifndef KV_VALUE_STORE_H
+#define KV_VALUE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db_dir.h"
+#include "internal_key.h"
+#include "io.h"
+#include "kv.h"
+#include "lsm_files.h"
+#include "table_set.h"
+
+typedef struct value_store value_store;
+typedef struct value_flush value_flush;
+typedef struct value_job value_job;
+
+typedef struct value_store_env {
+    const db_dir *dir;
+    const kv_options *opt;
+} value_store_env;
+
+/* ---- open and close ------------------------------------------------------ */
+
+/* kv_open's part, once the table set said that every write up to
+ * `flushed` is in tables (l is the directory's listing, the logs it holds
+ * nothing else of marked `covered`): the store keeps the covered logs it
+ * reads values in (value_store_adopt_log says which).  *has_jobs: whether
+ * it will have jobs of its own (value_store_pick), for which the engine
+ * runs a thread.  KV_OK or an error; on failure *out may hold a store to
+ * close. */
+int  value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t flushed,
+                      value_store **out, int *has_jobs);
+/* kv_close's part (clean: nothing failed, not read-only: it may save what
+ * it counts).  Frees the store.  KV_OK or the failure of that save.  NULL
+ * is a no-op. */
+int  value_store_close(value_store *vs, int clean);
+
+/* ---- a flush: what a table entry holds ------------------------------------ */
+
+/* The logs that hold a flush's writes lo..hi (sealed; their files open,
+ * read only here), oldest first. */
+typedef struct value_logs {
+    io_file *const *files;
+    const uint64_t *starts;
+    size_t n;
+} value_logs;
+
+/* Before a flush of the writes lo..hi writes its table.  KV_OK or an error
+ * (the flush fails).  REQUIRES: no lock held. */
+int  value_store_flush_begin(value_store *vs, const value_logs *logs, uint64_t lo, uint64_t hi,
+                             value_flush **out);
+/* The table entry of a memtable entry (a put of `val` at the sequence in
+ * ikey): *type IKEY_PUT and *out val itself, or IKEY_PUT_ELSEWHERE and *out
+ * where (valid until the next call).  KV_OK or an error. */
+int  value_store_flush_entry(value_flush *f, const uint8_t *ikey, size_t klen,
+                             const uint8_t *val, size_t vlen, ikey_type *type,
+                             const uint8_t **out, size_t *outlen);
+/* The flush is over: `applied` says whether its table is part of the
+ * database now.  Frees f; NULL is a no-op. */
+void value_store_flush_end(value_store *vs, value_flush *f, int applied);
+
+/* A log whose writes are all in tables: 1 if the store keeps it (its
+ * values are read there), 0 if the engine may remove it. */
+int  value_store_adopt_log(value_store *vs, uint64_t start);
+
+/* ---- reads --------------------------------------------------------------- */
+
+/* A buffer a read of a value kept elsewhere may use; zeroed to start,
+ * freed with value_buf_free. */
+typedef struct value_buf {
+    uint8_t *p;
+    size_t cap;
+} value_buf;
+void value_buf_free(value_buf *b);
+
+/* A pin: from value_store_pin to value_store_unpin, no value a reader may
+ * find in the view it takes after pinning goes away.  Take it before the
+ * view. */
+uint64_t value_store_pin(value_store *vs);
+void value_store_unpin(value_store *vs, uint64_t pin);
+/* The value of an IKEY_PUT_ELSEWHERE entry (where: its table value): *val
+ * points into buf, vlen bytes.  KV_OK, or KV_ERR_CORRUPT (a value whose
+ * bytes are not what the entry says), an I/O error, NOMEM.
+ * REQUIRES: a pin held since before the view the entry came from. */
+int  value_store_load(value_store *vs, const uint8_t *where, size_t wlen, value_buf *buf,
+                      const uint8_t **val, size_t *vlen);
+
+/* ---- merges -------------------------------------------------------------- */
+
+/* A merge dropped an IKEY_PUT_ELSEWHERE entry (its value where): the value
+ * no version holds any more, once the merge is applied. */
+void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen);
+
+/* ---- the store's own jobs ------------------------------------------------- */
+
+/* One value of a job to keep, if it is still read: key is its user key,
+ * where its table value now (a value still read holds exactly this), val
+ * its bytes.  All point into the job, valid until the next call. */
+typedef struct value_move {
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *where;
+    size_t wlen;
+    const uint8_t *val;
+    size_t vlen;
+} value_move;
+
+/* A job if the store has one (a log to collect: its values still read are
+ * written again, as new writes, by the engine), or *out NULL.  oldest: the
+ * oldest live snapshot.  KV_OK or an error.  REQUIRES: the thread that
+ * changes the database. */
+int  value_store_pick(value_store *vs, uint64_t oldest, value_job **out);
+/* The job's next value: 1 with *m, 0 when there is none left, or a
+ * negative error. */
+int  value_store_job_next(value_job *job, value_move *m);
+/* The engine wrote every value of the job still read (status KV_OK) again,
+ * each before `seq`; frees the job whatever status says. */
+void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int status);
+/* Removes the files no reader can need: their values were written again
+ * before a write that is now in tables (flushed) and below every snapshot
+ * (oldest), and no pin is older.  *removed counts them.  KV_OK or the first
+ * failure (harmless: kv_open sees to them).  No lock held. */
+int  value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint64_t *removed);
+/* Whether writes may go on: the store's space against its target. */
+table_admit value_store_admit(value_store *vs);
+
+/* kv_stats's lines (inspect 0) or kv_inspect's (1) about the store. */
+int  value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ctx);
+/* kv_inspect_get's line about a value kept elsewhere (where: its table
+ * value): where it is; *vlen its length.  KV_OK or KV_ERR_CORRUPT (where
+ * is not a place this store wrote). */
+int  value_store_describe_value(value_store *vs, const uint8_t *where, size_t wlen,
+                                size_t *vlen, kv_line_fn line, void *ctx);
+
+#endif
