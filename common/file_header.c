@@ -25,6 +25,7 @@ static const struct {
     {FILE_MAGIC_TBL05, "a stage-05 table"},
     {FILE_MAGIC_MAN06, "a stage-06 manifest"},
     {FILE_MAGIC_STA04, "a STATS file (counters kept across sessions)"},
+    {FILE_MAGIC_VLC08, "a VLOGCOUNTS file (the value log's counts)"},
 };
 
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version)

@@ -37,7 +37,8 @@
 #define FILE_MAGIC_LOG04 "KVS04LOG"  /* stage 04: a write-ahead log of a memtable */
 #define FILE_MAGIC_TBL05 "KVS05TBL"  /* stage 05: a sorted table in blocks, format v2 */
 #define FILE_MAGIC_MAN06 "KVS06MAN"  /* stage 06: a manifest of version edits */
-#define FILE_MAGIC_STA04 "KVS04STA"  /* stages 04-07: STATS, counters kept across sessions */
+#define FILE_MAGIC_STA04 "KVS04STA"  /* stages 04-08: STATS, counters kept across sessions */
+#define FILE_MAGIC_VLC08 "KVS08VLC"  /* stage 08: VLOGCOUNTS, the value log's counts */
 
 /* Writes the header of a file of this format into out. */
 void file_header_encode(uint8_t out[FILE_HEADER_SIZE], const char *magic, uint32_t version);

@@ -97,6 +97,15 @@ typedef struct kv_options {
                                waits 1 ms once; 0 = default (8) */
     int l0_stop;            /* with this many, writes wait for compaction;
                                0 = default (12) */
+    /* Stage 08+ (ignored before): values apart from keys. */
+    size_t value_threshold; /* a put's value of at least this many bytes is
+                               read from the write-ahead log that took it
+                               (kept as a value log), its table entry
+                               holding where; 0 = default (512) */
+    int value_gc_percent;   /* a value-log file is collected (its live values
+                               written again, the file removed) once at
+                               least this percent of it is garbage, 1..99;
+                               0 = default (50) */
 } kv_options;
 
 #define KV_NO_BLOOM (-1)

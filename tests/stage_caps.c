@@ -19,6 +19,7 @@ static const stage_caps stage_caps_table[] = {
     {"05-blocks", 1,      1,       1,       1,      0,        0,         1,        0},
     {"06-leveled", 1,     1,       1,       1,      0,        0,         1,        0},
     {"07-txn",    1,      1,       1,       1,      0,        0,         1,        1},
+    {"08-vlog",   1,      1,       1,       1,      0,        0,         1,        1},
 };
 
 const stage_caps *stage_caps_lookup(const char *stage)
@@ -35,5 +36,6 @@ int stage_caps_is_meta_file(const char *name)
 {
     return strcmp(name, "CURRENT") == 0 || strcmp(name, "CURRENT.tmp") == 0 ||
            strncmp(name, "MANIFEST-", 9) == 0 || strcmp(name, "STATS") == 0 ||
-           strcmp(name, "STATS.tmp") == 0;
+           strcmp(name, "STATS.tmp") == 0 || strcmp(name, "VLOGCOUNTS") == 0 ||
+           strcmp(name, "VLOGCOUNTS.tmp") == 0;
 }

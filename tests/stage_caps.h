@@ -39,8 +39,8 @@ const stage_caps *stage_caps_find(void);
 
 /* 1 if `name` is a file that holds no data but says which files make up
  * the database (stage 06's CURRENT and MANIFEST-NNNNNN, rewritten at each
- * open that may write) or what the engine has done (STATS, stages 04-07,
- * rewritten at each close): tests that count or grow data files skip it. */
+ * open that may write) or what the engine has done (STATS, stages 04-08,
+ * and stage 08's VLOGCOUNTS, rewritten at each close): tests that count or grow data files skip it. */
 int stage_caps_is_meta_file(const char *name);
 
 /* The row for `stage`, or NULL. */

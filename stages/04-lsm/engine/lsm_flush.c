@@ -46,12 +46,13 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
         uint64_t start = db->wals[k]->start;
         lsm_wal_free(db->wals[k]);
         k++;
-        if (value_store_adopt_log(db->values, start))
-            continue; /* the store's now */
-        int rc = lsm_wal_remove(db->dir.path, start);
-        if (rc == KV_OK)
+        int kept = 0;
+        int rc = value_store_adopt_log(db->values, start, &kept);
+        if (rc == KV_OK && !kept) /* (else the store's now) */
+            rc = lsm_wal_remove(db->dir.path, start);
+        if (rc == KV_OK && !kept)
             lsm_count(&db->stats, LSM_LOGS_REMOVED, 1);
-        else
+        else if (rc != KV_OK)
             lsm_set_bg_error(db, rc); /* harmless (F3), but said */
     }
     memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
@@ -86,6 +87,26 @@ static int lsm_flush_add(lsm_out *w, value_flush *vf, const iter *src, uint8_t *
     size_t ulen = src->key_len - IKEY_TRAILER_SIZE;
     coding_put_u64(*key + ulen, ikey_trailer(ikey_seq(src->key, src->key_len), type));
     return lsm_out_add(w, *key, src->key_len, val, vlen);
+}
+
+/* The logs holding the writes up to hi (all but the last log, which takes
+ * new writes; sealed), for the value store to read while the flush runs:
+ * only this thread removes logs.  One malloc'd block from logs->files. */
+static int lsm_flush_logs(kv_db *db, uint64_t hi, value_logs *logs)
+{
+    size_t n = db->nwals + 1;
+    io_file **files = malloc(n * (sizeof *files + 2 * sizeof(uint64_t)));
+    if (files == NULL)
+        return kv_error(KV_ERR_NOMEM, "flush: out of memory");
+    uint64_t *starts = (uint64_t *)(files + n), *sizes = starts + n;
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < db->nwals && db->wals[i]->start <= hi; i++, k++) {
+        files[k] = db->wals[i]->file;
+        starts[k] = db->wals[i]->start;
+        sizes[k] = db->wals[i]->size;
+    }
+    *logs = (value_logs){.files = files, .starts = starts, .sizes = sizes, .n = k};
+    return KV_OK;
 }
 
 /* Step 2: m's entries, in key order, into the job's table (vf: what the
@@ -125,17 +146,9 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     int rc = lsm_view_reserve(db, &spare);
     if (rc == KV_OK)
         rc = table_set_pick(db->tables, &ask, &job, NULL);
-    /* The logs holding imm's writes, sealed: read only (by the value
-     * store), and removed only by this thread. */
-    io_file **files = malloc((db->nwals + 1) * sizeof *files);
-    uint64_t *starts = malloc((db->nwals + 1) * sizeof *starts);
-    value_logs logs = {.files = files, .starts = starts, .n = 0};
-    if (rc == KV_OK && (files == NULL || starts == NULL))
-        rc = kv_error(KV_ERR_NOMEM, "flush: out of memory");
-    for (size_t i = 0; rc == KV_OK && i + 1 < db->nwals && db->wals[i]->start <= hi; i++) {
-        files[logs.n] = db->wals[i]->file;
-        starts[logs.n++] = db->wals[i]->start;
-    }
+    value_logs logs = {0};
+    if (rc == KV_OK)
+        rc = lsm_flush_logs(db, hi, &logs);
     if (rc != KV_OK && job != NULL) {
         table_set_version *none = NULL;
         int final = 0;
@@ -175,8 +188,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
         }
     }
     free(spare);
-    free(files);
-    free(starts);
+    free((void *)logs.files); /* one block: lsm_flush_logs */
     if (rc != KV_OK) {
         db->flush_failed = 1;
         lsm_set_bg_error(db, rc);

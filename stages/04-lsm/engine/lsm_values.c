@@ -7,18 +7,21 @@
  * thread runs, and kv_compact finds nothing to do here.
  *
  * A job, step by step:
- *   1. the store picks it (value_store_pick), under write_lock;
+ *   1. the store picks it (value_store_pick), under write_lock: a file to
+ *      empty, or one to measure (how much of it is still read, unknown
+ *      after a crash);
  *   2. for each value the store offers (value_store_job_next), the engine
- *      writes a put of it (lsm_write_moved) whose check, under write_lock,
- *      lets it in only if the key's newest version is still that value,
- *      where the store said (lsm_values_still_there): a key written or
- *      deleted since keeps its newer version, and the old value is
- *      garbage;
- *   3. the store hears that every value still read was written again
- *      before the last write numbered `seq` (value_store_job_end);
+ *      looks whether the key's newest version still reads it there
+ *      (lsm_values_there), and says so (value_store_job_result); to empty
+ *      a file, it writes each value still read again, as a put
+ *      (lsm_write_moved) whose check, under write_lock, lets it in only if
+ *      that is still so (lsm_values_still_there): a key written or deleted
+ *      meanwhile keeps its newer version, and the old value is garbage;
+ *   3. the store hears that every value moved was written before the
+ *      write numbered `seq` (value_store_job_end);
  *   4. the file goes once no reader can need it (value_store_collect):
  *      those writes are in tables (flushed >= seq), every snapshot is at
- *      or past seq, and no pin is older than the job.
+ *      or past seq, and no pin is older than the job's end.
  * The jobs run on a thread of their own, not the background thread: their
  * writes may wait for a flush, which the background thread makes.  One at
  * a time (values_lock), so kv_compact, which runs every job there is
@@ -32,107 +35,147 @@
 #include "error.h"
 #include "lsm_db.h"
 
+/* How often the thread looks for work when nothing woke it: what it waits
+ * for (a snapshot's end, a reader's) signals nothing. */
+#define LSM_VALUES_LOOK_US 1000000u
+
 typedef struct move_check {
     kv_db *db;
     const value_move *m;
 } move_check;
 
-/* The check of a moved value's put: whether its key's newest version is
- * still the table entry saying where the value is (a memtable holds only
- * newer writes).  REQUIRES: write_lock held (the write path's check). */
-static int lsm_values_still_there(void *ctx)
+/* Whether a key's newest version is still the table entry saying the
+ * value is where m says: with the memtables and tables of view v (a
+ * memtable holds only puts of values in place, and newer writes than the
+ * tables').  1, 0, or a negative error. */
+static int lsm_values_there(const lsm_view *v, uint64_t seq, const value_move *m)
 {
-    move_check *c = ctx;
-    kv_db *db = c->db;
     ikey_lookup lk;
-    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
-    int rc = ikey_lookup_init(&lk, c->m->key, c->m->klen, seq);
+    int rc = ikey_lookup_init(&lk, m->key, m->klen, seq);
     if (rc != KV_OK)
         return rc;
-    memtable *mems[2] = {db->mem, db->imm};
-    for (int i = 0; i < 2 && rc == KV_OK; i++) {
+    int there = 1;
+    memtable *mems[2] = {v->mem, v->imm};
+    for (int i = 0; i < 2 && there; i++) {
         const uint8_t *p = NULL;
         size_t n = 0;
         if (mems[i] != NULL && memtable_get(mems[i], &lk, &p, &n) != IKEY_ABSENT)
-            rc = KV_ERR_CONFLICT; /* written or deleted since */
+            there = 0; /* written or deleted since */
     }
     void *val = NULL;
     size_t vlen = 0;
     int elsewhere = 0;
     table_get_cost cost = {0};
-    if (rc == KV_OK)
-        rc = table_set_get(db->current, &lk, NULL, NULL, &val, &vlen, &elsewhere, &cost);
-    if (rc == KV_NOT_FOUND)
-        rc = KV_ERR_CONFLICT;
-    if (rc == KV_OK && !(elsewhere && vlen == c->m->wlen && memcmp(val, c->m->where, vlen) == 0))
-        rc = KV_ERR_CONFLICT;
+    if (there) {
+        rc = table_set_get(v->tables, &lk, NULL, NULL, &val, &vlen, &elsewhere, &cost);
+        there = rc == KV_OK && elsewhere && vlen == m->wlen && memcmp(val, m->where, vlen) == 0;
+        if (rc == KV_NOT_FOUND)
+            rc = KV_OK;
+    }
     free(val);
     ikey_lookup_free(&lk);
-    if (rc == KV_ERR_CONFLICT)
-        kv_error(rc, "value store: the key was written again since");
-    return rc;
+    return rc != KV_OK ? rc : there;
 }
 
-/* Step 2 for a job: every value still read written again.  KV_OK or the
- * first error.  REQUIRES: values_lock held, write_lock not. */
-static int lsm_values_move(kv_db *db, value_job *job)
+/* A moved value's condition, checked in the write path under write_lock
+ * (as a commit's): KV_OK if the key still reads its value where the store
+ * said, KV_ERR_CONFLICT if it was written or deleted since. */
+static int lsm_values_still_there(void *ctx)
+{
+    move_check *c = ctx;
+    kv_db *db = c->db;
+    lsm_view now = {.mem = db->mem, .imm = db->imm, .tables = db->current};
+    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+    int there = lsm_values_there(&now, seq, c->m);
+    if (there < 0)
+        return there;
+    return there ? KV_OK
+                 : kv_error(KV_ERR_CONFLICT, "value store: the key was written again since");
+}
+
+/* Step 2 for a job: each value answered; a move job's values still read
+ * written again.  KV_OK or the first error.
+ * REQUIRES: values_lock held, write_lock not. */
+static int lsm_values_answer(kv_db *db, value_job *job)
 {
     value_move m;
     int more, rc = KV_OK;
-    while ((more = value_store_job_next(job, &m)) > 0) {
-        move_check c = {.db = db, .m = &m};
-        batch_op op = {.key = m.key, .klen = m.klen, .val = m.val, .vlen = m.vlen};
-        int w = lsm_write_moved(db, &op, lsm_values_still_there, &c);
-        if (w == KV_OK) {
-            lsm_count(&db->stats, LSM_VALUES_MOVED, 1);
-            lsm_count(&db->stats, LSM_VALUES_MOVED_BYTES, m.vlen);
-        } else if (w != KV_ERR_CONFLICT) {
-            rc = w;
+    while (rc == KV_OK && (more = value_store_job_next(job, &m)) > 0) {
+        /* A first look, from a view as a reader takes it: most values of a
+         * file worth emptying are garbage, and need no write lock. */
+        uint64_t seq = 0;
+        lsm_view *v = lsm_view_get(db, &seq);
+        int there = lsm_values_there(v, seq, &m);
+        lsm_view_unref(v);
+        if (there < 0) {
+            rc = there;
             break;
         }
+        if (!there || !m.move) {
+            value_store_job_result(job, there ? VALUE_LIVE : VALUE_DEAD);
+            continue;
+        }
+        const uint8_t *val = NULL;
+        size_t vlen = 0;
+        if ((rc = value_store_job_value(job, &val, &vlen)) != KV_OK)
+            break;
+        move_check c = {.db = db, .m = &m};
+        batch_op op = {.key = m.key, .klen = m.klen, .val = val, .vlen = vlen};
+        int w = lsm_write_moved(db, &op, lsm_values_still_there, &c);
+        if (w == KV_OK)
+            value_store_job_result(job, VALUE_MOVED);
+        else if (w == KV_ERR_CONFLICT)
+            value_store_job_result(job, VALUE_DEAD); /* written since: garbage */
+        else
+            rc = w;
     }
     if (more < 0 && rc == KV_OK)
         rc = more;
     return rc;
 }
 
-/* Steps 1 to 3, once, and step 4: 1 if it did something.  *rc: a job's
- * failure (KV_OK if none).  REQUIRES: values_lock held, write_lock not. */
-static int lsm_values_step(kv_db *db, int *rc)
+/* Steps 1 to 3, once: 1 if there was a job.  *rc: its failure (KV_OK if
+ * none).  REQUIRES: values_lock held, write_lock not. */
+static int lsm_values_job(kv_db *db, int *rc)
 {
     *rc = KV_OK;
     pthread_mutex_lock(&db->write_lock);
-    int failed = db->failed;
-    uint64_t oldest = lsm_oldest_snapshot(db);
     value_job *job = NULL;
-    if (!failed)
-        *rc = value_store_pick(db->values, oldest, &job);
+    if (!db->failed)
+        *rc = value_store_pick(db->values, lsm_oldest_snapshot(db), &job);
     pthread_mutex_unlock(&db->write_lock);
-    int worked = job != NULL;
-    if (job != NULL) {
-        *rc = lsm_values_move(db, job);
-        uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-        value_store_job_end(db->values, job, seq, *rc);
-        lsm_count(&db->stats, LSM_VALUES_JOBS, 1);
-    }
+    if (job == NULL)
+        return 0;
+    *rc = lsm_values_answer(db, job);
+    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    value_store_job_end(db->values, job, seq, *rc);
+    return 1;
+}
+
+/* Step 4: the files no reader needs removed; how many.  *rc: the first
+ * failure (harmless: kv_open removes them).  REQUIRES: no lock held. */
+static uint64_t lsm_values_collect(kv_db *db, int *rc)
+{
     pthread_mutex_lock(&db->write_lock);
-    oldest = lsm_oldest_snapshot(db);
-    uint64_t flushed = db->flushed;
+    int failed = db->failed;
+    uint64_t oldest = lsm_oldest_snapshot(db), flushed = db->flushed;
     pthread_mutex_unlock(&db->write_lock);
     uint64_t removed = 0;
-    int crc = failed ? KV_OK : value_store_collect(db->values, oldest, flushed, &removed);
-    lsm_count(&db->stats, LSM_VALUES_FILES_REMOVED, removed);
-    if (*rc == KV_OK)
-        *rc = crc;
-    return worked || removed > 0;
+    *rc = failed ? KV_OK : value_store_collect(db->values, oldest, flushed, &removed);
+    return removed;
 }
 
 int lsm_values_run_all(kv_db *db)
 {
     pthread_mutex_lock(&db->values_lock);
-    int rc = KV_OK;
-    while (lsm_values_step(db, &rc) && rc == KV_OK)
-        ;
+    int rc = KV_OK, jobs = 0;
+    while (rc == KV_OK && lsm_values_job(db, &rc))
+        jobs++;
+    /* What the jobs wrote again, in tables: their files may go now. */
+    if (rc == KV_OK && jobs > 0)
+        rc = lsm_write_flush_all(db, "kv_compact");
+    if (rc == KV_OK)
+        lsm_values_collect(db, &rc);
     pthread_mutex_unlock(&db->values_lock);
     return rc;
 }
@@ -153,34 +196,29 @@ void lsm_values_stop(kv_db *db) { (void)db; }
 static void *lsm_values_main(void *arg)
 {
     kv_db *db = arg;
-    pthread_mutex_lock(&db->values_lock);
     for (;;) {
-        int rc = KV_OK;
-        int worked = lsm_values_step(db, &rc);
+        pthread_mutex_lock(&db->values_lock);
+        int rc = KV_OK, crc = KV_OK;
+        int worked = lsm_values_job(db, &rc);
+        worked |= lsm_values_collect(db, &crc) > 0;
+        pthread_mutex_unlock(&db->values_lock);
+        if (rc == KV_OK)
+            rc = crc;
         pthread_mutex_lock(&db->write_lock);
         if (rc != KV_OK && !db->failed)
             lsm_set_bg_error(db, rc); /* said once; the job is tried again */
-        int stop = db->values_stop;
-        if (!stop && (!worked || rc != KV_OK)) {
+        if (!db->values_stop && (!worked || rc != KV_OK)) {
             /* values_work waits on CLOCK_MONOTONIC (lsm_open.c). */
-            uint64_t at_us = lsm_now_us() + 1000000u;
+            uint64_t at_us = lsm_now_us() + LSM_VALUES_LOOK_US;
             struct timespec at = {.tv_sec = (time_t)(at_us / 1000000u),
                                   .tv_nsec = (long)(at_us % 1000000u) * 1000};
-            pthread_mutex_unlock(&db->values_lock);
             pthread_cond_timedwait(&db->values_work, &db->write_lock, &at);
-            stop = db->values_stop;
-            pthread_mutex_unlock(&db->write_lock);
-            if (stop)
-                return NULL;
-            pthread_mutex_lock(&db->values_lock);
-            continue;
         }
+        int stop = db->values_stop;
         pthread_mutex_unlock(&db->write_lock);
         if (stop)
-            break;
+            return NULL;
     }
-    pthread_mutex_unlock(&db->values_lock);
-    return NULL;
 }
 
 int lsm_values_start(kv_db *db, int has_jobs)

@@ -73,7 +73,8 @@ int  value_store_close(value_store *vs, int clean);
  * read only here), oldest first. */
 typedef struct value_logs {
     io_file *const *files;
-    const uint64_t *starts;
+    const uint64_t *starts;     /* their names */
+    const uint64_t *sizes;      /* their valid bytes */
     size_t n;
 } value_logs;
 
@@ -91,9 +92,11 @@ int  value_store_flush_entry(value_flush *f, const uint8_t *ikey, size_t klen,
  * database now.  Frees f; NULL is a no-op. */
 void value_store_flush_end(value_store *vs, value_flush *f, int applied);
 
-/* A log whose writes are all in tables: 1 if the store keeps it (its
- * values are read there), 0 if the engine may remove it. */
-int  value_store_adopt_log(value_store *vs, uint64_t start);
+/* A log whose writes are all in tables: *kept 1 if the store keeps it
+ * (its values are read there), 0 if the engine may remove it.  KV_OK, or
+ * the failure of what the store did to keep it (*kept is 1 all the same:
+ * kv_open hands it over again). */
+int  value_store_adopt_log(value_store *vs, uint64_t start, int *kept);
 
 /* ---- reads --------------------------------------------------------------- */
 
@@ -125,35 +128,52 @@ void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen);
 
 /* ---- the store's own jobs ------------------------------------------------- */
 
-/* One value of a job to keep, if it is still read: key is its user key,
- * where its table value now (a value still read holds exactly this), val
- * its bytes.  All point into the job, valid until the next call. */
+/* One value of a job: key is its user key, where its table value (a key
+ * whose newest version is an IKEY_PUT_ELSEWHERE holding exactly these
+ * bytes reads the value there).  move: the job empties a file, so a value
+ * still read there must be written again; 0: the job only measures.  All
+ * point into the job, valid until the next call. */
 typedef struct value_move {
     const uint8_t *key;
     size_t klen;
     const uint8_t *where;
     size_t wlen;
-    const uint8_t *val;
-    size_t vlen;
+    int move;
 } value_move;
 
-/* A job if the store has one (a log to collect: its values still read are
- * written again, as new writes, by the engine), or *out NULL.  oldest: the
- * oldest live snapshot.  KV_OK or an error.  REQUIRES: the thread that
- * changes the database. */
+/* What the engine did with a job's value (value_store_job_result). */
+typedef enum value_fate {
+    VALUE_DEAD,     /* no newest version holds it: garbage */
+    VALUE_LIVE,     /* the newest version of its key holds it (kept) */
+    VALUE_MOVED     /* it was, and is written again (a new put) */
+} value_fate;
+
+/* A job if the store has one, or *out NULL: a file to empty (each value
+ * still read there written again, as a new put, by the engine) or to
+ * measure (its live bytes unknown: after a crash).  oldest: the oldest
+ * live snapshot.  KV_OK or an error.  REQUIRES: write_lock held. */
 int  value_store_pick(value_store *vs, uint64_t oldest, value_job **out);
 /* The job's next value: 1 with *m, 0 when there is none left, or a
- * negative error. */
+ * negative error.  No lock held (it reads the file). */
 int  value_store_job_next(value_job *job, value_move *m);
-/* The engine wrote every value of the job still read (status KV_OK) again,
- * each before `seq`; frees the job whatever status says. */
+/* The bytes of the value job_next gave last (for a move): *val valid until
+ * the next call.  KV_OK or an error (KV_ERR_CORRUPT: not what its
+ * table entry says). */
+int  value_store_job_value(value_job *job, const uint8_t **val, size_t *vlen);
+/* What became of the value job_next gave last. */
+void value_store_job_result(value_job *job, value_fate fate);
+/* The job is over (status KV_OK: every value was answered; every value
+ * moved was written before the write numbered `seq`).  Frees the job
+ * whatever status says. */
 void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int status);
 /* Removes the files no reader can need: their values were written again
  * before a write that is now in tables (flushed) and below every snapshot
  * (oldest), and no pin is older.  *removed counts them.  KV_OK or the first
  * failure (harmless: kv_open sees to them).  No lock held. */
 int  value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint64_t *removed);
-/* Whether writes may go on: the store's space against its target. */
+/* Whether writes may go on: TABLE_ADMIT_SLOW while the store is behind
+ * (its garbage over its target), never TABLE_ADMIT_STOP (what it may wait
+ * for, a snapshot's end, need never come).  Any thread; cheap. */
 table_admit value_store_admit(value_store *vs);
 
 /* kv_stats's lines (inspect 0) or kv_inspect's (1) about the store. */
@@ -163,5 +183,21 @@ int  value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *c
  * is not a place this store wrote). */
 int  value_store_describe_value(value_store *vs, const uint8_t *where, size_t wlen,
                                 size_t *vlen, kv_line_fn line, void *ctx);
+
+/* ---- kv check, kv dump, kv repair ------------------------------------------ */
+
+/* The table set's tools (kv check, kv dump, kv repair of a closed
+ * database) call these for the files the store keeps. */
+/* 1 if `name` is one of the store's files (the tools list them as its). */
+int  value_store_is_named(const char *name);
+/* kv check's lines for the store's files, and whether every value a key
+ * reads elsewhere is there: KV_OK or KV_ERR_CORRUPT. */
+int  value_store_check(const char *dir, kv_line_fn line, void *ctx);
+/* kv dump's lines for the store's files. */
+int  value_store_dump(const char *dir, kv_line_fn line, void *ctx);
+/* kv repair's part, once the tables are whole again: what a key cannot
+ * read elsewhere is gone (the key is deleted, and each named).  KV_OK or
+ * an error. */
+int  value_store_repair(const char *dir, kv_line_fn line, void *ctx);
 
 #endif

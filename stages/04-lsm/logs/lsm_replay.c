@@ -34,7 +34,9 @@ static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t n
              * in it (value_store.h). */
             char name[LSM_NAME_MAX];
             lsm_wal_name(name, wals[i].start);
-            if (!db->opt.read_only && !value_store_adopt_log(db->values, wals[i].start))
+            int kept = 0;
+            rc = value_store_adopt_log(db->values, wals[i].start, &kept);
+            if (rc == KV_OK && !kept && !db->opt.read_only)
                 rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
             continue;
         }
@@ -164,7 +166,9 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
                 lsm_wal_name(name, w->start);
                 uint64_t start = w->start;
                 lsm_wal_free(w);
-                if (!value_store_adopt_log(db->values, start))
+                int kept = 0;
+                rc = value_store_adopt_log(db->values, start, &kept);
+                if (rc == KV_OK && !kept)
                     rc = lsm_file_remove(&db->dir, name, &db->stats.open_wals_removed);
                 continue;
             }

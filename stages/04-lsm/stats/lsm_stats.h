@@ -56,12 +56,6 @@ typedef enum lsm_counter {
     LSM_COMPACT_FAILURES,       /* background jobs that failed */
     LSM_FLUSHES_IN_MERGE,       /* flushes made while a merge ran */
     LSM_GARBAGE_MERGES,         /* merges picked for their dead versions */
-    LSM_VALUES_JOBS,            /* the value store's jobs run (lsm_values.c) */
-    LSM_VALUES_MOVED,           /* values they wrote again */
-    LSM_VALUES_MOVED_BYTES,
-    LSM_VALUES_FILES_REMOVED,   /* files of the store removed */
-    LSM_VALUES_SLOWDOWNS,       /* writes slowed while the store was over its
-                                   space target */
     LSM_COUNTERS
 } lsm_counter;
 

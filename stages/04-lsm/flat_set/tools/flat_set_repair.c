@@ -30,6 +30,7 @@
 #include "lsm_files.h"
 #include "lsm_repair.h"
 #include "stats_file.h"
+#include "value_store.h"
 
 /* Rewrites table i of the listing if it is damaged. */
 static int repair_one_table(repair_run *r, const lsm_listing *l, size_t i)
@@ -104,5 +105,7 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
                                             "the next open)" : NULL);
     lsm_listing_free(&l);
     repair_end(&r);
+    if (rc == KV_OK) /* the values the tables point at (value_store.h) */
+        rc = value_store_repair(dir, line, ctx);
     return rc;
 }

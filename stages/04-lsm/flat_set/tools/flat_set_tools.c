@@ -23,6 +23,7 @@
 #include "lsm_files.h"
 #include "offline.h"
 #include "stats_file.h"
+#include "value_store.h"
 
 /* The directory's listing, once it is known to be this stage's: KV_OK, or
  * KV_ERR_CORRUPT for a damaged IDENTITY (the tool goes on), or an error
@@ -66,8 +67,8 @@ static int check_table(const char *dir, const lsm_listed_table *lt, kv_line_fn l
 static void check_others(const lsm_listing *l, kv_line_fn line, void *ctx)
 {
     for (size_t i = 0; i < l->nothers; i++)
-        if (stats_file_is_named(l->others[i]))
-            continue; /* stats_file_check's */
+        if (stats_file_is_named(l->others[i]) || value_store_is_named(l->others[i]))
+            continue; /* stats_file_check's, value_store_check's */
         else if (offline_is_lost_dir(l->others[i]))
             log_report_line(line, ctx, "%s/: what kv repair set aside; not part of the "
                             "database", l->others[i]);
@@ -107,6 +108,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "%s: an unfinished file (a flush, kv_compact or kv_repair "
                         "was interrupted); kv_open removes it", l.tmps[i]);
     status = offline_worse(status, stats_file_check(dir, line, ctx));
+    status = offline_worse(status, value_store_check(dir, line, ctx));
     check_others(&l, line, ctx);
     log_report_line(line, ctx, "total: %zu tables, %zu logs (%" PRIu64 " bytes, %" PRIu64
                     " records): %s", tables, t.logs, t.bytes, t.records,
@@ -146,6 +148,7 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
     if (l.ntables == 0 && l.nwals == 0)
         log_report_line(line, ctx, "# %s: no tables and no logs: an empty database", dir);
     status = offline_worse(status, stats_file_dump(dir, line, ctx));
+    status = offline_worse(status, value_store_dump(dir, line, ctx));
     lsm_listing_free(&l);
     return status;
 }

@@ -41,6 +41,7 @@
 #include "log_report.h"
 #include "manifest.h"
 #include "stats_file.h"
+#include "value_store.h"
 
 /* ---- the directory ------------------------------------------------------------ */
 
@@ -496,5 +497,7 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     rversion_free(&v);
     repair_list_free(&ls);
     repair_end(&r);
+    if (rc == KV_OK) /* the values the tables point at (value_store.h) */
+        rc = value_store_repair(dir, line, ctx);
     return rc;
 }

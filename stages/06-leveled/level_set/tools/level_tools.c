@@ -33,6 +33,7 @@
 #include "lsm_wal.h"
 #include "offline.h"
 #include "stats_file.h"
+#include "value_store.h"
 
 typedef struct tools_ctx {
     const char *dir;
@@ -191,8 +192,8 @@ static void tools_check_others(tools_ctx *t, const lsm_listing *l, int known,
         uint64_t n = 0;
         const char *name = l->others[i];
         int kind = level_file_parse(name, &n);
-        if (stats_file_is_named(name))
-            continue; /* stats_file_check's */
+        if (stats_file_is_named(name) || value_store_is_named(name))
+            continue; /* stats_file_check's, value_store_check's */
         if (kind == LEVEL_FILE_TABLE && known && !tools_named(st, n))
             log_report_line(t->line, t->ctx, "%s: not in the manifest (an edit that never "
                             "became durable, or a deletion cut short); kv_open removes it",
@@ -256,6 +257,7 @@ int kv_check(const char *dir, kv_line_fn line, void *ctx)
         status = offline_worse(status, owed);
     }
     status = offline_worse(status, stats_file_check(dir, line, ctx));
+    status = offline_worse(status, value_store_check(dir, line, ctx));
     tools_check_others(&t, &l, known, &st);
     log_report_line(line, ctx, "total: %zu tables%s, %zu logs (%" PRIu64 " bytes, %" PRIu64
                     " records): %s", tables, known ? "" : " in the directory (no manifest)",
@@ -345,6 +347,7 @@ int kv_dump_with(const char *dir, unsigned flags, kv_line_fn line, void *ctx)
     for (size_t i = 0; i < l.nwals; i++)
         status = offline_worse(status, lsm_wal_dump(dir, l.wals[i].start, line, ctx));
     status = offline_worse(status, stats_file_dump(dir, line, ctx));
+    status = offline_worse(status, value_store_dump(dir, line, ctx));
     manifest_state_free(&st);
     lsm_listing_free(&l);
     return status;

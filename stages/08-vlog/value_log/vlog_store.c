@@ -1,0 +1,441 @@
+/*
+ * vlog_store.c: the value log's files, reads and pins (value_log.h).
+ *
+ * The store lists its files by name (start), each with its counts and,
+ * while it is read often, an open handle: at most VLOG_OPEN_FILES are
+ * open at once, the one used longest ago closed first.  A load decodes
+ * where (vlog_where.c), reads the value's span with one positioned read,
+ * drops the block headers inside it and checks the crc32c.
+ *
+ * Pins (V3) are epochs, as in epoch-based reclamation (Fraser, "Practical
+ * lock-freedom", 2004): a reader adds itself to the count of the epoch it
+ * saw; a file emptied at epoch r may go once the epoch is r + 2, and the
+ * epoch moves on only when no reader is left in the epoch before it.  So
+ * a reader costs two atomic additions, and never a lock.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "error.h"
+#include "inspect_line.h"
+#include "lsm_files.h"
+#include "value_log.h"
+
+/* ---- the list of files ---------------------------------------------------- */
+
+vlog_file *vlog_find(value_store *vs, uint64_t start)
+{
+    size_t lo = 0, hi = vs->nfiles;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (vs->files[mid]->start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < vs->nfiles && vs->files[lo]->start == start ? vs->files[lo] : NULL;
+}
+
+int vlog_add(value_store *vs, uint64_t start, int is_log, uint64_t bytes, vlog_file **out)
+{
+    if (vs->nfiles == vs->cap) {
+        size_t cap = vs->cap ? vs->cap * 2 : 16;
+        vlog_file **grown = realloc(vs->files, cap * sizeof *grown);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "value log: out of memory for %zu files", cap);
+        vs->files = grown;
+        vs->cap = cap;
+    }
+    vlog_file *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return kv_error(KV_ERR_NOMEM, "value log: out of memory");
+    f->start = start;
+    f->is_log = is_log;
+    f->bytes = bytes;
+    size_t at = vs->nfiles;
+    while (at > 0 && vs->files[at - 1]->start > start)
+        at--;
+    memmove(vs->files + at + 1, vs->files + at, (vs->nfiles - at) * sizeof *vs->files);
+    vs->files[at] = f;
+    vs->nfiles++;
+    *out = f;
+    return KV_OK;
+}
+
+void vlog_drop(value_store *vs, vlog_file *f)
+{
+    size_t at = 0;
+    while (at < vs->nfiles && vs->files[at] != f)
+        at++;
+    if (at == vs->nfiles)
+        return;
+    memmove(vs->files + at, vs->files + at + 1, (vs->nfiles - at - 1) * sizeof *vs->files);
+    vs->nfiles--;
+    if (f->f != NULL) {
+        io_close(f->f);
+        vs->open--;
+    }
+    free(f);
+}
+
+void vlog_update_behind(value_store *vs)
+{
+    /* Behind: the garbage in files worth collecting is more than a quarter
+     * of the live bytes (and past 64 MiB): the collection, which runs
+     * beside the writers, is not keeping up with them. */
+    uint64_t live = 0, due = 0;
+    for (size_t i = 0; i < vs->nfiles; i++) {
+        const vlog_file *f = vs->files[i];
+        if (!f->counted || f->state == VLOG_EMPTIED)
+            continue;
+        uint64_t garbage = f->bytes > f->live_bytes ? f->bytes - f->live_bytes : 0;
+        live += f->live_bytes;
+        if (f->state == VLOG_LIVE && garbage * 100 >= (uint64_t)vs->gc_percent * f->bytes)
+            due += garbage;
+    }
+    uint64_t bound = live / 4 > (64u << 20) ? live / 4 : (64u << 20);
+    atomic_store_explicit(&vs->behind, due > bound, memory_order_relaxed);
+}
+
+/* ---- reading a file -------------------------------------------------------- */
+
+/* Closes the open file used longest ago that no load reads, while more
+ * than VLOG_OPEN_FILES are open.  REQUIRES: lock held. */
+static void vlog_close_some(value_store *vs)
+{
+    while (vs->open > VLOG_OPEN_FILES) {
+        vlog_file *oldest = NULL;
+        for (size_t i = 0; i < vs->nfiles; i++) {
+            vlog_file *f = vs->files[i];
+            if (f->f != NULL && f->readers == 0 && (oldest == NULL || f->used < oldest->used))
+                oldest = f;
+        }
+        if (oldest == NULL)
+            return;
+        io_close(oldest->f);
+        oldest->f = NULL;
+        vs->open--;
+    }
+}
+
+/* Opens file f for reads.  REQUIRES: lock held. */
+static int vlog_open_file(value_store *vs, vlog_file *f)
+{
+    char name[LSM_NAME_MAX];
+    vlog_file_name(name, sizeof name, f->start, f->is_log);
+    char *path = io_join(vs->dir, name);
+    if (path == NULL)
+        return kv_error(KV_ERR_NOMEM, "value log: out of memory");
+    int exists = 1;
+    int rc = io_exists(path, &exists);
+    if (rc == KV_OK && !exists)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: missing: a table entry says a value is in it (a "
+                      "dangling pointer: the database lost the value-log file)", path);
+    if (rc == KV_OK)
+        rc = io_open(path, IO_READ, &f->f);
+    free(path);
+    if (rc == KV_OK)
+        vs->open++;
+    return rc;
+}
+
+int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
+{
+    pthread_mutex_lock(&vs->lock);
+    vlog_file *f = vlog_find(vs, start);
+    int rc = KV_OK;
+    if (f == NULL) {
+        /* Not listed: a log a read-only open left unrenamed, or nothing. */
+        char name[LSM_NAME_MAX];
+        vlog_file_name(name, sizeof name, start, 1);
+        char *path = io_join(vs->dir, name);
+        int exists = 0;
+        rc = path ? io_exists(path, &exists) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
+        free(path);
+        if (rc == KV_OK)
+            rc = vlog_add(vs, start, exists, 0, &f);
+    }
+    if (rc == KV_OK && f->f == NULL)
+        rc = vlog_open_file(vs, f);
+    if (rc != KV_OK) {
+        pthread_mutex_unlock(&vs->lock);
+        return rc;
+    }
+    f->readers++;
+    f->used = ++vs->clock;
+    io_file *file = f->f;
+    pthread_mutex_unlock(&vs->lock);
+
+    size_t got = 0;
+    rc = io_read_at(file, off, buf, n, &got);
+    if (rc == KV_OK && got != n)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": a value of %zu bytes there "
+                      "(with its block headers) runs past the end of the file, %zu bytes "
+                      "short (a dangling pointer, or a file cut short)", io_path(file), off, n,
+                      n - got);
+
+    pthread_mutex_lock(&vs->lock);
+    f->readers--;
+    vlog_close_some(vs);
+    pthread_mutex_unlock(&vs->lock);
+    return rc;
+}
+
+/* ---- open and close ------------------------------------------------------- */
+
+/* "000000000101.vlog": 1 with *start. */
+static int vlog_parse_name(const char *name, uint64_t *start)
+{
+    const char *p = name;
+    uint64_t v = 0;
+    while (*p >= '0' && *p <= '9') {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    }
+    if (p - name < LSM_SEQ_DIGITS || strcmp(p, VLOG_SUFFIX) != 0 || v == 0)
+        return 0;
+    *start = v;
+    return 1;
+}
+
+/* The size of dir/name. */
+static int vlog_size_of(const char *dir, const char *name, uint64_t *size)
+{
+    char *path = io_join(dir, name);
+    if (path == NULL)
+        return kv_error(KV_ERR_NOMEM, "value log: out of memory");
+    io_file *f = NULL;
+    int rc = io_open(path, IO_READ, &f);
+    if (rc == KV_OK)
+        rc = io_size(f, size);
+    io_close(f);
+    free(path);
+    return rc;
+}
+
+int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t flushed,
+                     value_store **out, int *has_jobs)
+{
+    *has_jobs = 1;
+    value_store *vs = calloc(1, sizeof *vs);
+    *out = vs;
+    if (vs == NULL || (vs->dir = strdup(env->dir->path)) == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", env->dir->path);
+    pthread_mutex_init(&vs->lock, NULL);
+    vs->read_only = env->opt->read_only;
+    vs->threshold = env->opt->value_threshold ? env->opt->value_threshold
+                                              : VLOG_DEFAULT_THRESHOLD;
+    vs->gc_percent = env->opt->value_gc_percent;
+    if (vs->gc_percent == 0)
+        vs->gc_percent = VLOG_DEFAULT_GC_PERCENT;
+    if (vs->gc_percent < 1 || vs->gc_percent > 99)
+        return kv_error(KV_ERR_INVALID, "kv_open %s: value_gc_percent %d: want 1 to 99 "
+                        "(0: the default, %d)", vs->dir, vs->gc_percent,
+                        VLOG_DEFAULT_GC_PERCENT);
+    vs->flushed = flushed;
+    atomic_init(&vs->epoch, 2);
+    atomic_init(&vs->pins[0], 0);
+    atomic_init(&vs->pins[1], 0);
+    atomic_init(&vs->behind, 0);
+    atomic_init(&vs->slowdowns, 0);
+    int rc = KV_OK;
+    /* Its files: every .vlog, and the logs the tables hold all of (the
+     * engine hands them over as it meets them: value_store_adopt_log). */
+    for (size_t i = 0; rc == KV_OK && i < l->nothers; i++) {
+        uint64_t start = 0, size = 0;
+        vlog_file *f = NULL;
+        if (!vlog_parse_name(l->others[i], &start))
+            continue;
+        if ((rc = vlog_size_of(vs->dir, l->others[i], &size)) == KV_OK &&
+            (rc = vlog_add(vs, start, 0, size, &f)) == KV_OK)
+            f->adopted = 1;
+    }
+    for (size_t i = 0; rc == KV_OK && i < l->nwals; i++) {
+        char name[LSM_NAME_MAX];
+        uint64_t size = 0;
+        vlog_file *f = NULL;
+        if (!l->wals[i].covered)
+            continue;
+        if (vlog_find(vs, l->wals[i].start) != NULL)
+            return kv_error(KV_ERR_CORRUPT, "kv_open %s: log %" PRIu64 " is there twice, as "
+                            "a log and as a value log", vs->dir, l->wals[i].start);
+        lsm_wal_name(name, l->wals[i].start);
+        if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK &&
+            (rc = vlog_add(vs, l->wals[i].start, 1, size, &f)) == KV_OK)
+            f->adopted = 1; /* kv_open hands it over (value_store_adopt_log) */
+    }
+    if (rc == KV_OK)
+        rc = vlog_counts_load(vs, flushed);
+    if (rc == KV_OK) {
+        pthread_mutex_lock(&vs->lock);
+        vlog_update_behind(vs);
+        pthread_mutex_unlock(&vs->lock);
+    }
+    return rc;
+}
+
+int value_store_close(value_store *vs, int clean)
+{
+    if (vs == NULL)
+        return KV_OK;
+    int rc = clean && !vs->read_only ? vlog_counts_save(vs, vs->flushed) : KV_OK;
+    while (vs->nfiles > 0)
+        vlog_drop(vs, vs->files[vs->nfiles - 1]);
+    free(vs->files);
+    free(vs->dir);
+    pthread_mutex_destroy(&vs->lock);
+    free(vs);
+    return rc;
+}
+
+int value_store_adopt_log(value_store *vs, uint64_t start, int *kept)
+{
+    *kept = 1;
+    pthread_mutex_lock(&vs->lock);
+    vlog_file *f = vlog_find(vs, start);
+    int rc = KV_OK;
+    if (f == NULL) {
+        /* Not counted by a flush: a log kv_open found in the tables. */
+        char name[LSM_NAME_MAX];
+        uint64_t size = 0;
+        lsm_wal_name(name, start);
+        if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK)
+            rc = vlog_add(vs, start, 1, size, &f);
+    }
+    if (f != NULL)
+        f->adopted = 1;
+    if (f != NULL && f->is_log && !vs->read_only) {
+        /* Renamed, not synced: a crash may leave either name, and kv_open
+         * hands the log over again. */
+        char from[LSM_NAME_MAX], to[LSM_NAME_MAX];
+        vlog_file_name(from, sizeof from, start, 1);
+        vlog_file_name(to, sizeof to, start, 0);
+        char *a = io_join(vs->dir, from), *b = io_join(vs->dir, to);
+        rc = a && b ? io_rename(a, b) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
+        if (rc == KV_OK) {
+            f->is_log = 0;
+            if (f->f != NULL) { /* open under its old name: reopened when read */
+                io_close(f->f);
+                f->f = NULL;
+                vs->open--;
+            }
+        }
+        free(a);
+        free(b);
+    }
+    pthread_mutex_unlock(&vs->lock);
+    return rc;
+}
+
+/* ---- pins ------------------------------------------------------------------- */
+
+uint64_t value_store_pin(value_store *vs)
+{
+    for (;;) {
+        uint64_t e = atomic_load(&vs->epoch);
+        atomic_fetch_add(&vs->pins[e & 1], 1);
+        if (atomic_load(&vs->epoch) == e)
+            return e;
+        atomic_fetch_sub(&vs->pins[e & 1], 1); /* it moved on: again */
+    }
+}
+
+void value_store_unpin(value_store *vs, uint64_t pin)
+{
+    atomic_fetch_sub(&vs->pins[pin & 1], 1);
+}
+
+/* ---- loads ------------------------------------------------------------------ */
+
+void value_buf_free(value_buf *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->cap = 0;
+}
+
+/* Decodes where, naming what is wrong. */
+static int vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w)
+{
+    const char *why = NULL;
+    if (vlog_where_decode(where, wlen, w, &why) != 0)
+        return kv_error(KV_ERR_CORRUPT, "a table entry's place of its value (%zu bytes) is not "
+                        "a place in a value log: %s", wlen, why);
+    return KV_OK;
+}
+
+/* Reads w's value into buf: KV_OK with *val, or an error. */
+static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
+                        const uint8_t **val)
+{
+    uint64_t span = vlog_span(w);
+    if (buf->cap < span) {
+        uint8_t *p = realloc(buf->p, (size_t)span);
+        if (p == NULL)
+            return kv_error(KV_ERR_NOMEM, "value log: out of memory for a value of %" PRIu32
+                            " bytes", w->len);
+        buf->p = p;
+        buf->cap = (size_t)span;
+    }
+    int rc = vlog_read(vs, w->file, w->offset, buf->p, (size_t)span);
+    if (rc != KV_OK)
+        return rc;
+    if (span != w->len)
+        vlog_gather(w, buf->p, buf->p);
+    if (crc32c_value(buf->p, w->len) != w->crc) {
+        char name[LSM_NAME_MAX];
+        vlog_file_name(name, sizeof name, w->file, 0);
+        return kv_error(KV_ERR_CORRUPT, "%s/%s: offset %" PRIu64 ": the value of %" PRIu32
+                        " bytes there does not match its crc32c (a damaged value log)",
+                        vs->dir, name, w->offset, w->len);
+    }
+    *val = buf->p;
+    return KV_OK;
+}
+
+int value_store_load(value_store *vs, const uint8_t *where, size_t wlen, value_buf *buf,
+                     const uint8_t **val, size_t *vlen)
+{
+    vlog_where w;
+    int rc = vlog_where_of(where, wlen, &w);
+    if (rc == KV_OK)
+        rc = vlog_load_at(vs, &w, buf, val);
+    if (rc == KV_OK)
+        *vlen = w.len;
+    return rc;
+}
+
+int vlog_load_where(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val)
+{
+    return vlog_load_at(vs, w, buf, val);
+}
+
+/* ---- merges and admission ---------------------------------------------------- */
+
+void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
+{
+    vlog_where w;
+    const char *why = NULL;
+    if (vlog_where_decode(where, wlen, &w, &why) != 0)
+        return; /* a damaged entry: reads report it */
+    pthread_mutex_lock(&vs->lock);
+    vlog_file *f = vlog_find(vs, w.file);
+    if (f != NULL && f->counted && f->state != VLOG_EMPTIED) {
+        f->live_bytes -= f->live_bytes < w.len ? f->live_bytes : w.len;
+        f->live_values -= f->live_values > 0;
+        vlog_update_behind(vs);
+    }
+    pthread_mutex_unlock(&vs->lock);
+}
+
+table_admit value_store_admit(value_store *vs)
+{
+    if (!atomic_load_explicit(&vs->behind, memory_order_relaxed))
+        return TABLE_ADMIT_OK;
+    atomic_fetch_add_explicit(&vs->slowdowns, 1, memory_order_relaxed);
+    return TABLE_ADMIT_SLOW;
+}
