@@ -16,9 +16,10 @@
 #   sh kvgrade/tests/kvgrade_test.sh BUILD docs
 #       the engine printed in docs/kvgrade.md is kvgrade/examples/correct.py
 #   sh kvgrade/tests/kvgrade_test.sh BUILD fs
-#       kvgrade-fs keeps answering its commands when a FUSE request it was
-#       told of is withdrawn before it reads it (a held create dropped
-#       while the kernel's interrupt for it waited); without FUSE: SKIP
+#       kvgrade-fs empties a file opened with O_TRUNC, and keeps answering
+#       its commands when a FUSE request it was told of is withdrawn before
+#       it reads it (a held create dropped while the kernel's interrupt for
+#       it waited); without FUSE: SKIP
 #   sh kvgrade/tests/kvgrade_test.sh BUILD stage STAGE DURABILITY
 #       build/STAGE/kv serve --stdio passes every rung (--quick)
 #
@@ -213,6 +214,11 @@ fs)
         if [ "$said" != ready ]; then
             fail "kvgrade-fs" "it did not mount ($said; $(head -c 300 "$work/fs.err"))"
         else
+            # open(O_TRUNC) of a file that exists empties it (the shell's >).
+            printf 'a longer first content\n' >"$work/mnt/trunc" && printf 'x\n' >"$work/mnt/trunc"
+            got=$(wc -c <"$work/mnt/trunc")
+            [ "$got" -eq 2 ] && ok "kvgrade-fs: open(O_TRUNC) empties a file that exists" ||
+                fail "kvgrade-fs: O_TRUNC" "23 bytes, then 2 written with O_TRUNC: it holds $got bytes ($(head -c 40 "$work/mnt/trunc" | tr '\n' ' '))"
             round=0 bad=""
             while [ $round -lt 5 ] && [ -z "$bad" ]; do
                 round=$((round + 1))
