@@ -442,18 +442,33 @@ if want race; then
                 report=$(grep -m1 -E 'WARNING: ThreadSanitizer: [a-z -]+' "$log" | printable |
                          sed 's/^.*WARNING: ThreadSanitizer: //; s/ (pid=[0-9]*)//')
                 if [ -n "$report" ]; then
-                    # Where: the first frame in the workspace's files, else the
-                    # first outside the sanitizer's own.
-                    where=$(awk -v ws="$ws" -v wsabs="$( [ "$ws" = - ] || cd "$ws" 2>/dev/null && pwd)" '
+                    # Where: the first frame of the report's first stack outside
+                    # the sanitizer's own; and the first frame in the
+                    # workspace's files of either access (the race's other side,
+                    # the previous write, is often the learner's code: a store
+                    # that publishes without release order shows as the key's
+                    # bytes written there and read elsewhere).
+                    wsabs=""
+                    [ "$ws" = - ] || wsabs=$(cd "$ws" 2>/dev/null && pwd)
+                    where=$(awk -v ws="$ws" -v wsabs="$wsabs" '
                                  /WARNING: ThreadSanitizer/ { on = 1; next }
-                                 on && /^ *$/ { if (n) exit }
-                                 on && /^ +#[0-9]+ / { sub(/^ +#[0-9]+ /, ""); f[++n] = $0 }
+                                 on && /^SUMMARY: ThreadSanitizer/ { exit }
+                                 on && /^  [A-Za-z]/ { stack++; access = $0 ~ /^  (Read|Write|Previous|Atomic)/; next }
+                                 on && /^ +#[0-9]+ / { sub(/^ +#[0-9]+ /, ""); f[++n] = $0; st[n] = stack; acc[n] = access }
                                  END { for (i = 1; i <= n; i++)
-                                           if ((ws != "-" && index(f[i], ws "/")) || (wsabs != "" && index(f[i], wsabs "/"))) { print f[i]; exit }
-                                       for (i = 1; i <= n; i++) if (f[i] !~ /sanitizer|libtsan/) { print f[i]; exit } }' "$log" |
-                            printable | sed 's/ ([^ ]*+0x[0-9a-f]*)$//')
+                                           if (st[i] == 1 && f[i] !~ /sanitizer|libtsan/) { first = f[i]; break }
+                                       for (i = 1; i <= n; i++)
+                                           if (acc[i] && ((ws != "-" && index(f[i], ws "/")) || (wsabs != "" && index(f[i], wsabs "/")))) { mine = f[i]; ms = st[i]; break }
+                                       if (mine == "") print first
+                                       else if (ms == 1 || first == "") print mine
+                                       else print first ", against your " mine }' "$log" |
+                            printable | sed 's/ ([^ ]*+0x[0-9a-f]*)//g')
                     test_name=$(awk '/^RUN / { t = $2 } /WARNING: ThreadSanitizer/ { print t; exit }' "$log")
-                    rung_fail race "ThreadSanitizer: $report${test_name:+ in $test_name}${where:+, at $where} (see $log)"
+                    rule=""
+                    case $report in
+                    "data race"*) rule=": what one thread writes and another reads needs a lock, or a release store that publishes it and an acquire load that finds it" ;;
+                    esac
+                    rung_fail race "ThreadSanitizer: $report${test_name:+ in $test_name}${where:+, at $where}$rule (see $log)"
                     break
                 elif [ $status -ne 0 ] || [ -z "$sum" ]; then
                     what=$(first_check "$log")

@@ -281,6 +281,11 @@ static void crash_rung(kvg_ctx *ctx, kvg_rung_result *rr, int power)
                 res.what = kvg_printf("%s (found once; it did not fail again when run again)", first);
             }
         }
+        /* The kills of the run shown pinned too: a shrunk list may have
+         * lost the operation an "arm" froze at, and its kill is then timed
+         * (a wait of the whole window), which a replay would place
+         * elsewhere. */
+        crash_pin_kills(&l);
         kvg_rung_fail(ctx, rr, name, &l, &res, CRASH_WINDOW, fsp != NULL);
         char *d = kvg_printf("%s\nthe failure was found after %zu steps and shrunk to %zu in %zu "
                              "runs", rr->detail, before, l.n, runs);

@@ -278,7 +278,8 @@ if [ -f "$here/server_metrics_test.py" ]; then
 fi
 # kvgrade (docs/kvgrade.md), in the first build only: its unit tests; the
 # example engines get their verdicts; the power rung skipped without FUSE,
-# and said so; the page's engine is the example's; stages 01 (durability
+# and said so; the page's engine is the example's; kvgrade-fs answers its
+# commands when a request it polled is withdrawn; stages 01 (durability
 # none), 03 and 07 (sync) pass every rung (--quick).
 if [ -x "$build/kvgrade/kvgrade_unit" ]; then
     add_job release "$build/kvgrade/kvgrade_unit" "$build/kvgrade/kvgrade_unit"
@@ -288,6 +289,7 @@ if [ -f "$here/../kvgrade/tests/kvgrade_test.sh" ] && [ -x "$build/kvgrade/kvgra
     add_job release "kvgrade_test.sh examples" sh "$kt" "$build" examples
     add_job release "kvgrade_test.sh skip" sh "$kt" "$build" skip
     add_job release "kvgrade_test.sh docs" sh "$kt" "$build" docs
+    add_job release "kvgrade_test.sh fs" sh "$kt" "$build" fs
     for kvs in 01-log:none 03-wal:sync 07-txn:sync; do
         case " $stages " in
         *" ${kvs%%:*} "*) add_job release "kvgrade_test.sh stage ${kvs%%:*}" sh "$kt" "$build" stage "${kvs%%:*}" "${kvs#*:}" ;;

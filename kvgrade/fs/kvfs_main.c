@@ -145,6 +145,17 @@ int main(int argc, char **argv)
         fuse_session_destroy(s.se);
         return 1;
     }
+    /* Non-blocking: a request poll() reported may be gone by the time it
+     * is read (a held create answered by "drop" takes the kernel's
+     * pending interrupt for it away), and a blocking read would then wait
+     * for the next request, deaf to the commands on standard input. */
+    int fd = fuse_session_fd(s.se);
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+        fprintf(stderr, "kvgrade-fs: cannot make the FUSE device non-blocking\n");
+        fuse_session_unmount(s.se);
+        fuse_session_destroy(s.se);
+        return 1;
+    }
     printf("ready\n");
     fflush(stdout);
     struct fuse_buf fbuf = {.mem = NULL};

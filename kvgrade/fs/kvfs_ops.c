@@ -258,6 +258,17 @@ static void ops_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, ENOENT);
         return;
     }
+    /* open(O_TRUNC) of a file that exists: libfuse asks the kernel for
+     * atomic O_TRUNC, so no setattr comes: the open itself truncates. */
+    if ((fi->flags & O_TRUNC) && S_ISREG(n->mode) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+        if (!ops_gate(req, "truncate", 0))
+            return;
+        int rc = kvfs_truncate(&s->fs, n, 0);
+        if (rc != 0) {
+            fuse_reply_err(req, -rc);
+            return;
+        }
+    }
     fi->fh = s->fs.generation;
     fi->keep_cache = 0;
     n->opens++;

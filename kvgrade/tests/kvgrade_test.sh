@@ -15,6 +15,11 @@
 #       skipped, said so, the exit status is 3, never 0
 #   sh kvgrade/tests/kvgrade_test.sh BUILD docs
 #       the engine printed in docs/kvgrade.md is kvgrade/examples/correct.py
+#   sh kvgrade/tests/kvgrade_test.sh BUILD fs
+#       kvgrade-fs empties a file opened with O_TRUNC, and keeps answering
+#       its commands when a FUSE request it was told of is withdrawn before
+#       it reads it (a held create dropped while the kernel's interrupt for
+#       it waited); without FUSE: SKIP
 #   sh kvgrade/tests/kvgrade_test.sh BUILD stage STAGE DURABILITY
 #       build/STAGE/kv serve --stdio passes every rung (--quick)
 #
@@ -119,6 +124,10 @@ examples)
     if grade nofsync 1 "$rungs" $full; then
         expect nofsync kills pass
         expect nofsync power FAIL
+        # Failed for what the engine did, not for the grader's own trouble.
+        grep "^  rung power" "$work/nofsync.log" | grep -q "after the power cut" &&
+            ok "nofsync: the scorecard names what the power cut lost" ||
+            fail "nofsync: power" "the scorecard says: $(grep "^  rung power" "$work/nofsync.log" | cut -c 1-200)"
         replays nofsync power
     fi
     rungs=power
@@ -182,6 +191,69 @@ docs)
     else
         fail "docs/kvgrade.md" "its engine differs from kvgrade/examples/correct.py:"
         diff "$work/doc.py" "$root/kvgrade/examples/correct.py" | head -n 20 | sed 's/^/    /'
+    fi
+    ;;
+fs)
+    # The race, made likely: kvgrade-fs is stopped while the process whose
+    # create it holds is killed (the kernel queues an interrupt for the
+    # create: the device is readable) and "drop" is written; once it runs
+    # again, one poll() sees both, the command is read first, its answer
+    # to the create takes the interrupt away, and the device has nothing
+    # left to read (unless the kernel sends something else meanwhile,
+    # which is why it is tried five times).  It must still answer "stats".
+    if [ ! -r /dev/fuse ] || [ ! -w /dev/fuse ] || [ ! -x "$build/kvgrade/kvgrade-fs" ]; then
+        echo "SKIP kvgrade-fs: /dev/fuse or kvgrade-fs is not usable here: not checked"
+    else
+        mkdir -p "$work/mnt"
+        mkfifo "$work/fs.in" "$work/fs.out"
+        "$build/kvgrade/kvgrade-fs" "$work/mnt" <"$work/fs.in" >"$work/fs.out" 2>"$work/fs.err" &
+        fspid=$!
+        exec 7>"$work/fs.in" 8<"$work/fs.out"
+        answer() { timeout 10 sh -c 'read -r l && echo "$l"' <&8; }
+        said=$(answer)
+        if [ "$said" != ready ]; then
+            fail "kvgrade-fs" "it did not mount ($said; $(head -c 300 "$work/fs.err"))"
+        else
+            # open(O_TRUNC) of a file that exists empties it (the shell's >).
+            printf 'a longer first content\n' >"$work/mnt/trunc" && printf 'x\n' >"$work/mnt/trunc"
+            got=$(wc -c <"$work/mnt/trunc")
+            [ "$got" -eq 2 ] && ok "kvgrade-fs: open(O_TRUNC) empties a file that exists" ||
+                fail "kvgrade-fs: O_TRUNC" "23 bytes, then 2 written with O_TRUNC: it holds $got bytes ($(head -c 40 "$work/mnt/trunc" | tr '\n' ' '))"
+            round=0 bad=""
+            while [ $round -lt 5 ] && [ -z "$bad" ]; do
+                round=$((round + 1))
+                echo "freeze-at 1" >&7
+                answer >/dev/null
+                sh -c ': >"$1/file"' sh "$work/mnt" &
+                child=$!
+                said=$(answer)
+                kill -STOP "$fspid"
+                kill -KILL "$child"
+                sleep 0.3
+                echo drop >&7
+                sleep 0.3
+                kill -CONT "$fspid"
+                dropped=$(answer)
+                sleep 0.3
+                echo stats >&7
+                stats=$(answer)
+                wait "$child" 2>/dev/null
+                case "$said/$dropped/$stats" in
+                frozen*/ok*/"ok ops"*) echo cut >&7; answer >/dev/null ;;
+                *) bad="round $round: it answered '$said', '$dropped', then '$stats' (nothing: its loop waits in read(2) on the device)" ;;
+                esac
+            done
+            [ -z "$bad" ] && ok "kvgrade-fs answers after a request it was told of was withdrawn (5 rounds)" ||
+                fail "kvgrade-fs" "after a withdrawn request, $bad"
+        fi
+        exec 7>&- # the end of its input: it unmounts and exits
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            kill -0 "$fspid" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL "$fspid" 2>/dev/null
+        wait
+        exec 8<&-
     fi
     ;;
 stage)

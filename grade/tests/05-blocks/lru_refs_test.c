@@ -90,10 +90,34 @@ static void lru_refs_only_unheld_entries_are_evictable(void)
     lru_cache_free(c);
 }
 
+static void lru_refs_erased_while_held_stays_off_the_list(void)
+{
+    lru_cache *c = ex_lru_new(2);
+    lru_entry *held = ex_lru_insert(c, 1, 0); /* cached, and held by its inserter */
+    lru_cache_erase(c, 1, 0);
+    EX_CHECK(!ex_lru_has(c, 1), "an erased key is no longer found");
+    for (int i = 2; i < 8; i++)
+        ex_lru_insert(c, i, 1); /* over capacity: evictions */
+    EX_CHECK(ex_lru_freed[1] == 0,
+             "LRU1: an entry erased (or replaced) while a caller holds it is out of the cache: "
+             "when a reference to it goes, it does not join the list eviction takes from "
+             "(that list holds cached entries only), so no eviction frees it under its holder "
+             "(freed %d times)", ex_lru_freed[1]);
+    lru_cache_stats st;
+    lru_cache_stats_get(c, &st);
+    EX_CHECK(st.usage <= 2, "LRU2: usage counts the cached entries, within capacity (%llu)",
+             (unsigned long long)st.usage);
+    lru_cache_release(c, held);
+    EX_CHECK(ex_lru_freed[1] == 1, "it is freed when its holder lets go, once (freed %d times)",
+             ex_lru_freed[1]);
+    lru_cache_free(c);
+}
+
 static const harness_test lru_refs_tests[] = {
     HARNESS_TEST(lru_refs_hits_and_misses),
     HARNESS_TEST(lru_refs_a_held_entry_is_never_freed),
     HARNESS_TEST(lru_refs_freed_when_the_last_holder_lets_go),
     HARNESS_TEST(lru_refs_only_unheld_entries_are_evictable),
+    HARNESS_TEST(lru_refs_erased_while_held_stays_off_the_list),
 };
 const harness_suite lru_refs_suite = HARNESS_SUITE("lru_refs", lru_refs_tests);
