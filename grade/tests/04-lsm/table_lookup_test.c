@@ -82,6 +82,27 @@ static void table_lookup_every_version(void)
     ex_entries_free(e, NK * NV);
 }
 
+/* A lookup key (k, s, the largest type) sorts before every version of k at
+ * or below s, and is equal to one of them if it has sequence s and that
+ * type: a put whose value is kept elsewhere (internal_key.h; stage 08
+ * writes them).  The search must stop on it, not step past. */
+static void table_lookup_stops_on_an_equal_key(void)
+{
+    ex_entry e[] = {{"k", 0, 9, IKEY_PUT, "newer", 0},
+                    {"k", 0, 5, IKEY_PUT_ELSEWHERE, "where", 0},
+                    {"k", 0, 3, IKEY_PUT, "older", 0}};
+    table *t = tl_open(ex_table_file(e, 3, "t.tbl"));
+    table_get_result r;
+    EX_CHECK(tl_get(t, "k", 5, &r) == KV_OK, "table_get: %s", kv_errmsg());
+    EX_CHECK(r.state == IKEY_FOUND && r.value_len == 5 && memcmp(r.value, "where", 5) == 0,
+             "table_get(k at sequence 5) finds the version of sequence 5, whose internal key "
+             "equals the lookup key (a put kept elsewhere has the largest type): the search "
+             "wants the first entry at or above the lookup key, not above it");
+    EX_CHECK(r.elsewhere, "that version says its value is kept elsewhere (r.elsewhere)");
+    free(r.value);
+    table_unref(t);
+}
+
 static void table_lookup_outside_costs_no_read(void)
 {
     ex_entry e[] = {{"b", 0, 5, IKEY_PUT, "1", 0}, {"d", 0, 6, IKEY_PUT, "2", 0},
@@ -200,6 +221,7 @@ static void table_lookup_damage_is_reported(void)
 
 static const harness_test table_lookup_tests[] = {
     HARNESS_TEST(table_lookup_every_version),
+    HARNESS_TEST(table_lookup_stops_on_an_equal_key),
     HARNESS_TEST(table_lookup_outside_costs_no_read),
     HARNESS_TEST(table_lookup_binary_search),
     HARNESS_TEST(table_lookup_long_keys),

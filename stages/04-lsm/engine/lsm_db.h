@@ -276,6 +276,10 @@ void lsm_bg_wake(kv_db *db);
  * writing), imm not NULL, the background thread (or KV_BG_INLINE's
  * caller). */
 int  lsm_flush_imm(kv_db *db, int during_merge);
+/* A memtable's iterator *it, its entries shown as the flush writes them,
+ * as the value store says (vf; lsm_flush_values.c).  Takes over *it, also
+ * when it fails (KV_ERR_NOMEM: *it freed and NULL). */
+int  lsm_flush_values_iter(value_flush *vf, iter **it);
 /* Runs job, which the table set picked: a move (an edit only), or the
  * merge of its inputs without what drop_rule.h lets go, into the outputs
  * the set names, made durable and installed.  KV_OK or an error (nothing

@@ -59,36 +59,6 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
     db->nwals -= k;
 }
 
-/* The table entry of a memtable entry: itself, or, if the value store
- * keeps its value elsewhere, the entry saying where (its type changed in a
- * copy of its key, kept in *key). */
-static int lsm_flush_add(lsm_out *w, value_flush *vf, const iter *src, uint8_t **key,
-                         size_t *cap)
-{
-    if (vf == NULL || ikey_type_of(src->key, src->key_len) == IKEY_DELETE)
-        return lsm_out_add(w, src->key, src->key_len, src->value, src->value_len);
-    ikey_type type = IKEY_PUT;
-    const uint8_t *val = NULL;
-    size_t vlen = 0;
-    int rc = value_store_flush_entry(vf, src->key, src->key_len, src->value, src->value_len,
-                                     &type, &val, &vlen);
-    if (rc != KV_OK)
-        return rc;
-    if (type == IKEY_PUT)
-        return lsm_out_add(w, src->key, src->key_len, val, vlen);
-    if (src->key_len > *cap) {
-        uint8_t *grown = realloc(*key, src->key_len);
-        if (grown == NULL)
-            return kv_error(KV_ERR_NOMEM, "flush: out of memory for a key");
-        *key = grown;
-        *cap = src->key_len;
-    }
-    memcpy(*key, src->key, src->key_len);
-    size_t ulen = src->key_len - IKEY_TRAILER_SIZE;
-    coding_put_u64(*key + ulen, ikey_trailer(ikey_seq(src->key, src->key_len), type));
-    return lsm_out_add(w, *key, src->key_len, val, vlen);
-}
-
 /* The logs holding the writes up to hi (all but the last log, which takes
  * new writes; sealed), for the value store to read while the flush runs:
  * only this thread removes logs.  One malloc'd block from logs->files. */
@@ -115,9 +85,9 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
 {
     iter *src = NULL;
     lsm_out w;
-    uint8_t *key = NULL;
-    size_t cap = 0;
     int rc = memtable_iter_new(m, &src);
+    if (rc == KV_OK && vf != NULL) /* entries as the value store says */
+        rc = lsm_flush_values_iter(vf, &src);
     if (rc == KV_OK)
         rc = lsm_out_begin(db->tables, db->tctx, job, &w);
     if (rc != KV_OK) {
@@ -125,8 +95,7 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
         return rc;
     }
     for (iter_seek_first(src); rc == KV_OK && iter_valid(src); iter_next(src))
-        rc = lsm_flush_add(&w, vf, src, &key, &cap);
-    free(key);
+        rc = lsm_out_add(&w, src->key, src->key_len, src->value, src->value_len);
     if (rc == KV_OK)
         rc = iter_status(src);
     iter_free(src);
