@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 
 int lsm_admit(kv_db *db, const char *call)
 {

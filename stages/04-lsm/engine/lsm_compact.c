@@ -39,6 +39,7 @@
 #include "drop_rule.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "lsm_out.h"
 #include "merge_iter.h"
 

@@ -79,8 +79,6 @@
 #include "stats_text.h"
 #include "table.h"
 #include "table_set.h"
-#include "txn.h"
-#include "value_store.h"
 #include "wal_queue.h"
 
 /* The memtable's size unless kv_options.memtable_bytes says otherwise. */
@@ -105,7 +103,7 @@ struct kv_db {
     size_t memtable_limit;      /* opt.memtable_bytes, or the default */
     table_ctx *tctx;
     table_set *tables;
-    value_store *values;        /* where table values are kept (value_store.h) */
+    struct value_store *values; /* where table values are kept (lsm_elsewhere.h) */
     wal_queue *q;               /* NULL if read-only */
 
     pthread_mutex_t compact_lock, write_lock, view_lock, snap_lock;
@@ -152,16 +150,7 @@ struct kv_db {
                                    next flush; 0: none failed */
     uint64_t backoff_us;        /* the wait after the next failure */
     uint64_t flushed;           /* every write up to it is in tables */
-    /* The value store's jobs (lsm_values.c), on a thread of their own
-     * when the store has any: */
-    pthread_mutex_t values_lock; /* one job of the store's at a time (taken
-                                   before write_lock) */
-    pthread_cond_t values_work; /* the values thread waits for a reason to
-                                   look: a flush, a merge, a snapshot freed
-                                   (signalled directly; it also looks once
-                                   a second) */
-    pthread_t values_thread;
-    int values_running, values_stop;
+    struct lsm_values *vjobs;   /* the value store's jobs (lsm_values.c) */
 
     _Atomic uint64_t last_seq;  /* every write up to here is visible */
 
@@ -225,12 +214,6 @@ int  lsm_admit(kv_db *db, const char *call);
  * every write acknowledged before the call is in the tables.  For
  * kv_compact.  REQUIRES: write_lock not held. */
 int  lsm_write_flush_all(kv_db *db, const char *call);
-/* A value the value store asked to keep written again, as a put, if its
- * key still holds it where check says (a check as a commit's, under
- * write_lock: KV_OK to write, KV_ERR_CONFLICT if the key changed).  Not
- * held back by admission: it is how the store makes room.
- * REQUIRES: no lock held. */
-int  lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx);
 /* At the end of kv_open: the queue over the last log; sync_dir: recovery
  * removed, cut or made files, whose names are synced now. */
 int  lsm_write_open(kv_db *db, int sync_dir);
@@ -276,10 +259,6 @@ void lsm_bg_wake(kv_db *db);
  * writing), imm not NULL, the background thread (or KV_BG_INLINE's
  * caller). */
 int  lsm_flush_imm(kv_db *db, int during_merge);
-/* A memtable's iterator *it, its entries shown as the flush writes them,
- * as the value store says (vf; lsm_flush_values.c).  Takes over *it, also
- * when it fails (KV_ERR_NOMEM: *it freed and NULL). */
-int  lsm_flush_values_iter(value_flush *vf, iter **it);
 /* Runs job, which the table set picked: a move (an edit only), or the
  * merge of its inputs without what drop_rule.h lets go, into the outputs
  * the set names, made durable and installed.  KV_OK or an error (nothing
@@ -295,17 +274,6 @@ int  lsm_compact_manual(kv_db *db);
  * a failure said once (bg_error).  REQUIRES: write_lock held (released
  * while removing). */
 void lsm_collect(kv_db *db);
-
-/* ---- the value store's jobs (lsm_values.c) --------------------------------- */
-
-/* Starts the thread that runs the value store's jobs, if the store has
- * any (value_store_open said so); a no-op otherwise, and with KV_BG_INLINE. */
-int  lsm_values_start(kv_db *db, int has_jobs);
-/* Ends it (after its job in progress).  A no-op if it never started. */
-void lsm_values_stop(kv_db *db);
-/* kv_compact's part: every job the store has, run now, and what they
- * freed removed.  KV_OK or the first error.  REQUIRES: no lock held. */
-int  lsm_values_run_all(kv_db *db);
 
 /* ---- the totals (lsm_totals.c) ---------------------------------------------- */
 

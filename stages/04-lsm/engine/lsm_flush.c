@@ -33,6 +33,7 @@
 
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "lsm_out.h"
 
 /* Step 4: the logs, all but the last, whose writes are all at or below
@@ -57,26 +58,6 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
     }
     memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
     db->nwals -= k;
-}
-
-/* The logs holding the writes up to hi (all but the last log, which takes
- * new writes; sealed), for the value store to read while the flush runs:
- * only this thread removes logs.  One malloc'd block from logs->files. */
-static int lsm_flush_logs(kv_db *db, uint64_t hi, value_logs *logs)
-{
-    size_t n = db->nwals + 1;
-    io_file **files = malloc(n * (sizeof *files + 2 * sizeof(uint64_t)));
-    if (files == NULL)
-        return kv_error(KV_ERR_NOMEM, "flush: out of memory");
-    uint64_t *starts = (uint64_t *)(files + n), *sizes = starts + n;
-    size_t k = 0;
-    for (size_t i = 0; i + 1 < db->nwals && db->wals[i]->start <= hi; i++, k++) {
-        files[k] = db->wals[i]->file;
-        starts[k] = db->wals[i]->start;
-        sizes[k] = db->wals[i]->size;
-    }
-    *logs = (value_logs){.files = files, .starts = starts, .sizes = sizes, .n = k};
-    return KV_OK;
 }
 
 /* Step 2: m's entries, in key order, into the job's table (vf: what the
@@ -112,17 +93,12 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     table_ask ask = {.kind = TABLE_ASK_FLUSH, .lo = lo, .hi = hi, .during_merge = during_merge};
     table_job *job = NULL;
     lsm_view *spare = NULL;
+    value_logs logs = {0}; /* for the value store (lsm_elsewhere.h) */
     int rc = lsm_view_reserve(db, &spare);
     if (rc == KV_OK)
-        rc = table_set_pick(db->tables, &ask, &job, NULL);
-    value_logs logs = {0};
-    if (rc == KV_OK)
         rc = lsm_flush_logs(db, hi, &logs);
-    if (rc != KV_OK && job != NULL) {
-        table_set_version *none = NULL;
-        int final = 0;
-        table_set_apply(db->tables, job, rc, &db->write_lock, &none, &final);
-    }
+    if (rc == KV_OK)
+        rc = table_set_pick(db->tables, &ask, &job, NULL);
     if (rc == KV_OK) {
         memtable_ref(m);
         pthread_mutex_unlock(&db->write_lock);
@@ -150,8 +126,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
              * the table: kv_stats's write amplification divides by it.) */
             lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
             db->retry_us = 0; /* a job that failed is tried again */
-            db->flushed = hi;
-            pthread_cond_signal(&db->values_work); /* what the store waits for */
+            db->flushed = hi; /* (the value store's jobs look at it) */
         } else if (final) {
             lsm_set_failed(db, kv_errmsg());
         }

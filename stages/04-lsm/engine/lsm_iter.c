@@ -13,6 +13,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "merge_iter.h"
 #include "user_iter.h"
 

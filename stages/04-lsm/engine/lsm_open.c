@@ -15,6 +15,7 @@
  * kv_close undoes it in the other order.
  */
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -45,12 +46,10 @@ static void lsm_db_free(kv_db *db)
     db_dir_close(&db->dir);
     pthread_cond_destroy(&db->bg_work);
     pthread_cond_destroy(&db->bg_done);
-    pthread_cond_destroy(&db->values_work);
     pthread_mutex_destroy(&db->snap_lock);
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->compact_lock);
-    pthread_mutex_destroy(&db->values_lock);
     pthread_mutex_destroy(&db->stats.lock);
     free(db->stats.bound);
     free(db->stats.at_open);
@@ -101,13 +100,11 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
     pthread_mutex_init(&db->snap_lock, NULL);
-    pthread_mutex_init(&db->values_lock, NULL);
     pthread_mutex_init(&db->stats.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
     pthread_cond_init(&db->bg_work, &attr);
-    pthread_cond_init(&db->values_work, &attr);
     pthread_condattr_destroy(&attr);
     pthread_cond_init(&db->bg_done, NULL);
     atomic_init(&db->last_seq, 0);

@@ -13,6 +13,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 
 /* A malloc'd copy of [p, p + n): never NULL, even for an empty value. */
 static int lsm_copy_value(const uint8_t *p, size_t n, void **val, size_t *vlen)
@@ -25,23 +26,6 @@ static int lsm_copy_value(const uint8_t *p, size_t n, void **val, size_t *vlen)
     *val = copy;
     *vlen = n;
     return KV_OK;
-}
-
-/* A table's value that says where the value store keeps the value: the
- * value, in its place (*val malloc'd).  REQUIRES: a pin taken before the
- * view the entry came from (value_store.h). */
-static int lsm_load_value(kv_db *db, void **val, size_t *vlen)
-{
-    value_buf buf = {0};
-    const uint8_t *v = NULL;
-    size_t n = 0;
-    int rc = value_store_load(db->values, *val, *vlen, &buf, &v, &n);
-    free(*val);
-    *val = NULL;
-    if (rc == KV_OK)
-        rc = lsm_copy_value(v, n, val, vlen);
-    value_buf_free(&buf);
-    return rc;
 }
 
 /* The lookup in v at lk's sequence.  KV_OK, KV_NOT_FOUND or an error. */
@@ -64,7 +48,7 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
     lsm_count(&db->stats, LSM_GET_TABLE_READS, cost.reads);
     lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost.searched);
     if (rc == KV_OK && elsewhere)
-        rc = lsm_load_value(db, val, vlen);
+        rc = lsm_value_load(db, val, vlen); /* kept elsewhere */
     return rc;
 }
 

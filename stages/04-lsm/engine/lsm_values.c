@@ -24,7 +24,7 @@
  *      or past seq, and no pin is older than the job's end.
  * The jobs run on a thread of their own, not the background thread: their
  * writes may wait for a flush, which the background thread makes.  One at
- * a time (values_lock), so kv_compact, which runs every job there is
+ * a time (its lock), so kv_compact, which runs every job there is
  * (lsm_values_run_all), never races the thread.
  */
 #include <stdio.h>
@@ -34,10 +34,21 @@
 
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 
-/* How often the thread looks for work when nothing woke it: what it waits
- * for (a snapshot's end, a reader's) signals nothing. */
+/* How often the thread looks for work when it found none: what it waits
+ * for (a flush, a snapshot's end, a reader's) signals nothing, and no
+ * file of the engine that makes them calls here. */
 #define LSM_VALUES_LOOK_US 1000000u
+
+/* The jobs' state (kv_db.vjobs), made by lsm_values_start. */
+struct lsm_values {
+    pthread_mutex_t lock;   /* one job at a time (taken before write_lock) */
+    pthread_cond_t work;    /* the thread waits on it, with write_lock, a
+                               second at a time (or until it is stopped) */
+    pthread_t thread;
+    int running, stop;
+};
 
 typedef struct move_check {
     kv_db *db;
@@ -95,7 +106,7 @@ static int lsm_values_still_there(void *ctx)
 
 /* Step 2 for a job: each value answered; a move job's values still read
  * written again.  KV_OK or the first error.
- * REQUIRES: values_lock held, write_lock not. */
+ * REQUIRES: the jobs' lock held, write_lock not. */
 static int lsm_values_answer(kv_db *db, value_job *job)
 {
     value_move m;
@@ -135,7 +146,7 @@ static int lsm_values_answer(kv_db *db, value_job *job)
 }
 
 /* Steps 1 to 3, once: 1 if there was a job.  *rc: its failure (KV_OK if
- * none).  REQUIRES: values_lock held, write_lock not. */
+ * none).  REQUIRES: the jobs' lock held, write_lock not. */
 static int lsm_values_job(kv_db *db, int *rc)
 {
     *rc = KV_OK;
@@ -167,7 +178,9 @@ static uint64_t lsm_values_collect(kv_db *db, int *rc)
 
 int lsm_values_run_all(kv_db *db)
 {
-    pthread_mutex_lock(&db->values_lock);
+    if (db->vjobs == NULL)
+        return KV_OK; /* read only */
+    pthread_mutex_lock(&db->vjobs->lock);
     int rc = KV_OK, jobs = 0;
     while (rc == KV_OK && lsm_values_job(db, &rc))
         jobs++;
@@ -176,45 +189,73 @@ int lsm_values_run_all(kv_db *db)
         rc = lsm_write_flush_all(db, "kv_compact");
     if (rc == KV_OK)
         lsm_values_collect(db, &rc);
-    pthread_mutex_unlock(&db->values_lock);
+    pthread_mutex_unlock(&db->vjobs->lock);
     return rc;
 }
+
+/* The state, with its lock and condition (the thread's wait is timed on
+ * CLOCK_MONOTONIC, as lsm_bg.c's). */
+static int lsm_values_new(kv_db *db)
+{
+    struct lsm_values *v = calloc(1, sizeof *v);
+    if (v == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
+    pthread_mutex_init(&v->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&v->work, &attr);
+    pthread_condattr_destroy(&attr);
+    db->vjobs = v;
+    return KV_OK;
+}
+
+static void lsm_values_free(kv_db *db)
+{
+    struct lsm_values *v = db->vjobs;
+    if (v == NULL)
+        return;
+    pthread_cond_destroy(&v->work);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+    db->vjobs = NULL;
+}
+
 
 #ifdef KV_BG_INLINE
 
 int lsm_values_start(kv_db *db, int has_jobs)
 {
     (void)has_jobs; /* no threads: kv_compact runs the jobs */
-    db->values_running = 0;
-    return KV_OK;
+    return lsm_values_new(db);
 }
 
-void lsm_values_stop(kv_db *db) { (void)db; }
+void lsm_values_stop(kv_db *db) { lsm_values_free(db); }
 
 #else
 
 static void *lsm_values_main(void *arg)
 {
     kv_db *db = arg;
+    struct lsm_values *v = db->vjobs;
     for (;;) {
-        pthread_mutex_lock(&db->values_lock);
+        pthread_mutex_lock(&v->lock);
         int rc = KV_OK, crc = KV_OK;
         int worked = lsm_values_job(db, &rc);
         worked |= lsm_values_collect(db, &crc) > 0;
-        pthread_mutex_unlock(&db->values_lock);
+        pthread_mutex_unlock(&v->lock);
         if (rc == KV_OK)
             rc = crc;
         pthread_mutex_lock(&db->write_lock);
         if (rc != KV_OK && !db->failed)
             lsm_set_bg_error(db, rc); /* said once; the job is tried again */
-        if (!db->values_stop && (!worked || rc != KV_OK)) {
-            /* values_work waits on CLOCK_MONOTONIC (lsm_open.c). */
+        if (!v->stop && (!worked || rc != KV_OK)) {
             uint64_t at_us = lsm_now_us() + LSM_VALUES_LOOK_US;
             struct timespec at = {.tv_sec = (time_t)(at_us / 1000000u),
                                   .tv_nsec = (long)(at_us % 1000000u) * 1000};
-            pthread_cond_timedwait(&db->values_work, &db->write_lock, &at);
+            pthread_cond_timedwait(&v->work, &db->write_lock, &at);
         }
-        int stop = db->values_stop;
+        int stop = v->stop;
         pthread_mutex_unlock(&db->write_lock);
         if (stop)
             return NULL;
@@ -223,26 +264,28 @@ static void *lsm_values_main(void *arg)
 
 int lsm_values_start(kv_db *db, int has_jobs)
 {
-    if (!has_jobs)
-        return KV_OK;
-    int rc = pthread_create(&db->values_thread, NULL, lsm_values_main, db);
+    int rc = lsm_values_new(db);
+    if (rc != KV_OK || !has_jobs)
+        return rc;
+    rc = pthread_create(&db->vjobs->thread, NULL, lsm_values_main, db);
     if (rc != 0)
         return kv_error(KV_ERR_IO, "kv_open %s: cannot start the value store's thread: %s",
                         db->dir.path, strerror(rc));
-    db->values_running = 1;
+    db->vjobs->running = 1;
     return KV_OK;
 }
 
 void lsm_values_stop(kv_db *db)
 {
-    if (!db->values_running)
-        return;
-    pthread_mutex_lock(&db->write_lock);
-    db->values_stop = 1;
-    pthread_cond_signal(&db->values_work);
-    pthread_mutex_unlock(&db->write_lock);
-    pthread_join(db->values_thread, NULL);
-    db->values_running = 0;
+    struct lsm_values *v = db->vjobs;
+    if (v != NULL && v->running) {
+        pthread_mutex_lock(&db->write_lock);
+        v->stop = 1;
+        pthread_cond_signal(&v->work);
+        pthread_mutex_unlock(&db->write_lock);
+        pthread_join(v->thread, NULL);
+    }
+    lsm_values_free(db);
 }
 
 #endif

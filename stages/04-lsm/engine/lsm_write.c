@@ -30,6 +30,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "txn.h"
 
 /* Records up to this size are built on the writer's stack. */

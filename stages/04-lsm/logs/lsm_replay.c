@@ -16,6 +16,7 @@
 #include "error.h"
 #include "file_start.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "lsm_replay.h"
 #include "wal_batch.h"
 

@@ -18,6 +18,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "stats_text.h"
 
 

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "inspect_line.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 #include "table_lines.h"
 
 static int lsm_inspect_memtable(memtable *m, const char *state, unsigned flags,

@@ -361,16 +361,26 @@ int value_store_repair(const char *dir, kv_line_fn line, void *ctx)
     }
     if (rc != KV_OK)
         return rc;
+    /* Read only first: an intact database is left as it is. */
+    kv_options ro;
+    kv_options_init(&ro);
+    ro.read_only = 1;
+    ro.create_if_missing = 0;
     kv_db *db = NULL;
-    if ((rc = kv_open(dir, NULL, &db)) != KV_OK)
+    if ((rc = kv_open(dir, &ro, &db)) != KV_OK)
         return rc;
     vlog_lost lost = {0};
     rc = vlog_read_all(db, line, ctx, &lost);
-    for (size_t i = 0; rc == KV_OK && i < lost.n; i++)
-        rc = kv_delete(db, lost.keys[i], lost.lens[i]);
     int crc = kv_close(db);
     if (rc == KV_OK)
         rc = crc;
+    if (rc == KV_OK && lost.n > 0 && (rc = kv_open(dir, NULL, &db)) == KV_OK) {
+        for (size_t i = 0; rc == KV_OK && i < lost.n; i++)
+            rc = kv_delete(db, lost.keys[i], lost.lens[i]);
+        crc = kv_close(db);
+        if (rc == KV_OK)
+            rc = crc;
+    }
     if (rc == KV_OK && lost.n > 0)
         log_report_line(line, ctx, "values: %zu keys whose value was lost deleted (a read of "
                         "them now finds nothing, as if they had been deleted)", lost.n);

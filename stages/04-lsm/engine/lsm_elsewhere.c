@@ -1,11 +1,14 @@
 /*
- * lsm_flush_values.c: what a flush writes for each value, as the value
- * store says (value_store.h): an iterator over a memtable's iterator that
- * shows each entry as its table entry, the entry itself, or, for a value
- * the store keeps elsewhere, an IKEY_PUT_ELSEWHERE saying where.  Stage
- * 04's store keeps every value in place, and the flush does not wrap its
- * iterator at all (value_store_flush_begin gives no value_flush).
- * Forward only: a flush reads its memtable once, from the first entry.
+ * lsm_elsewhere.c: the engine's side of values kept elsewhere, where the
+ * value store says (value_store.h).  Stage 04's store keeps every value in
+ * place, so none of this changes what it does; stage 08's keeps large
+ * values in its logs.
+ *   - the logs a flush hands the store to read (lsm_flush_logs);
+ *   - what a flush writes for each value: an iterator over a memtable's
+ *     iterator that shows each entry as its table entry, the entry itself
+ *     or, for a value the store keeps elsewhere, an IKEY_PUT_ELSEWHERE
+ *     saying where (forward only: a flush reads its memtable once);
+ *   - a read of a table value that says where the value is (lsm_value_load).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,7 @@
 #include "coding.h"
 #include "error.h"
 #include "lsm_db.h"
+#include "lsm_elsewhere.h"
 
 typedef struct values_iter {
     iter base;
@@ -122,4 +126,39 @@ int lsm_flush_values_iter(value_flush *vf, iter **it)
     v->vf = vf;
     *it = &v->base;
     return KV_OK;
+}
+
+int lsm_flush_logs(kv_db *db, uint64_t hi, value_logs *logs)
+{
+    size_t n = db->nwals + 1;
+    io_file **files = malloc(n * (sizeof *files + 2 * sizeof(uint64_t)));
+    if (files == NULL)
+        return kv_error(KV_ERR_NOMEM, "flush: out of memory");
+    uint64_t *starts = (uint64_t *)(files + n), *sizes = starts + n;
+    size_t k = 0;
+    for (size_t i = 0; i + 1 < db->nwals && db->wals[i]->start <= hi; i++, k++) {
+        files[k] = db->wals[i]->file;
+        starts[k] = db->wals[i]->start;
+        sizes[k] = db->wals[i]->size;
+    }
+    *logs = (value_logs){.files = files, .starts = starts, .sizes = sizes, .n = k};
+    return KV_OK;
+}
+
+int lsm_value_load(kv_db *db, void **val, size_t *vlen)
+{
+    value_buf buf = {0};
+    const uint8_t *v = NULL;
+    size_t n = 0;
+    int rc = value_store_load(db->values, *val, *vlen, &buf, &v, &n);
+    free(*val);
+    *val = NULL;
+    if (rc == KV_OK && (*val = malloc(n ? n : 1)) == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_get: out of memory for a value of %zu bytes", n);
+    if (rc == KV_OK) {
+        memcpy(*val, v, n);
+        *vlen = n;
+    }
+    value_buf_free(&buf);
+    return rc;
 }
