@@ -20,7 +20,11 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
-LDLIBS  := -pthread
+# liburing: the io_uring backend of the I/O layer (common/io_ring.c).  A
+# binary linked from common's objects links it; every libkv.a also holds
+# its objects (LIBURING_DIR below), so that a program linking libkv.a needs
+# no library it did not need before.
+LDLIBS  := -pthread -luring
 
 # Build flavours: the normal one in build/, AddressSanitizer and UBSan in
 # build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.
@@ -65,6 +69,9 @@ FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_ma
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 COMMON_SRCS := $(wildcard common/*.c)
+# Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
+# the fuzzing builds, which link without LDLIBS).
+$(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c \
@@ -107,9 +114,18 @@ STAGE_HEADERS := $(notdir $(wildcard stages/*/*.h))
 STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
-# Transactions (common/txn*.c) are written over kv.h's calls, which each
-# stage provides: in every libkv.a, not in common_test.
-COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c))
+# Transactions (common/txn*.c) and kv_multi_get's loop (common/multi_get.c)
+# are written over kv.h's calls, which each stage provides: in every
+# libkv.a, not in common_test.
+COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c) common/multi_get.c)
+
+# liburing's objects, from Debian's liburing.a (scripts/deps.sh installs
+# liburing-dev), taken out once per build flavour to go into every libkv.a.
+LIBURING_DIR := $(B)/liburing
+$(LIBURING_DIR)/.extracted: | $(DEPS_STAMP)
+	@rm -rf $(LIBURING_DIR) && mkdir -p $(LIBURING_DIR)
+	cd $(LIBURING_DIR) && ar x "$$($(CC) -print-file-name=liburing.a)"
+	@touch $@
 
 
 .PHONY: get-instructions
@@ -137,9 +153,9 @@ $(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
-$(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS)
+$(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS) $(LIBURING_DIR)/.extracted
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^) $(LIBURING_DIR)/*.o*
 
 $(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
