@@ -347,7 +347,11 @@ static void ring_read_batch(io_read_req *r, size_t n)
         for (; i < n && k < IO_RING_ENTRIES; i++) {
             io_read_req *q = &r[i];
             posix_file *pf = (posix_file *)q->f;
-            if (q->len == 0 || pf->grow) { /* a grown file's length is the handle's */
+            /* pread for what a ring would read otherwise: a grown file,
+             * whose length is the handle's (io_posix_file.h, G1), and an
+             * offset past INT64_MAX, which a ring reads as -1, "at the
+             * file's position", where pread says EINVAL. */
+            if (q->len == 0 || pf->grow || q->off > (uint64_t)INT64_MAX) {
                 q->res = ring_pread(q);
                 continue;
             }
