@@ -170,7 +170,7 @@ $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/rss $(B)/$(1)/readcost: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
+$(B)/$(1)/rss $(B)/$(1)/readcost $(B)/$(1)/multiget: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
@@ -349,6 +349,18 @@ docs-pictures: all
 .PHONY: readcost
 readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbench $(B)/03-wal/kvbench
 	@sh scripts/readcost.sh $(B) build/readcost $(READCOST_ARGS)
+
+# ---- lookups in batches (bench/multiget.c, docs/io.md) -----------------------
+# build/S/multiget loads 1,000,000 keys into a database on disk (kept in
+# /var/tmp/kv-multiget-S between runs) and measures kv_multi_get at batches
+# of 1, 8, 16 and 64 keys against as many kv_gets, on the POSIX and the
+# io_uring backends, with the tables dropped from the page cache (cold) and
+# in it (warm).  `make bench-multiget` runs it on MULTIGET_STAGES;
+# MULTIGET_ARGS passes options (see the program's header).
+MULTIGET_STAGES ?= 05-blocks 06-leveled
+.PHONY: bench-multiget
+bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget)
+	@for s in $(MULTIGET_STAGES); do nice $(B)/$$s/multiget $(MULTIGET_ARGS) || exit 1; done
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P

@@ -405,7 +405,7 @@ static void multi_get_with_a_writer_sees_acknowledged_writes(void)
     mg_writer w = {.db = db, .rounds = caps->gets_scan_log ? 150 : 3000};
     pthread_t t;
     CHECK(pthread_create(&t, NULL, mg_writer_run, &w) == 0);
-    static char names[MG_WRITER_KEYS][8];
+    static char names[MG_WRITER_KEYS][16];
     const void *keys[MG_WRITER_KEYS];
     size_t klens[MG_WRITER_KEYS], vlens[MG_WRITER_KEYS];
     void *vals[MG_WRITER_KEYS];

@@ -30,6 +30,7 @@ static uint8_t race_byte(uint64_t i) { return (uint8_t)(i * 13 + (i >> 8)); }
 typedef struct race_reader {
     io_file *f;
     const char *dir; /* where this thread mounts and drops a database */
+    const char *file; /* a file in it (harness_join is the main thread's) */
     unsigned seed;
     int bad;         /* ranges read wrong, or calls that failed */
 } race_reader;
@@ -59,7 +60,7 @@ static void *race_read(void *arg)
         }
         io_mount_attach(m);
         io_file *g = NULL;
-        if (io_open(harness_join(w->dir, "g"), IO_WRITE | IO_CREATE, &g) != KV_OK)
+        if (io_open(w->file, IO_WRITE | IO_CREATE, &g) != KV_OK)
             w->bad++;
         io_close(g);
         char line[300];
@@ -101,6 +102,7 @@ static void ring_threads_read_batches_with_rings_of_their_own(void)
         snprintf(name, sizeof name, "own%d", i);
         w[i] = (race_reader){.f = f, .dir = harness_join(harness_tmpdir(), name),
                              .seed = (unsigned)i + 1};
+        w[i].file = harness_join(w[i].dir, "g");
         CHECK(mkdir(w[i].dir, 0755) == 0);
         CHECK(pthread_create(&t[i], NULL, race_read, &w[i]) == 0);
     }
