@@ -355,12 +355,20 @@ readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbe
 # /var/tmp/kv-multiget-S between runs) and measures kv_multi_get at batches
 # of 1, 8, 16 and 64 keys against as many kv_gets, on the POSIX and the
 # io_uring backends, with the tables dropped from the page cache (cold) and
-# in it (warm).  `make bench-multiget` runs it on MULTIGET_STAGES;
-# MULTIGET_ARGS passes options (see the program's header).
+# in it (warm).  `make bench-multiget` runs it on MULTIGET_STAGES and
+# gathers the tables in build/bench/multiget/results.md
+# (scripts/bench_multiget.sh); MULTIGET_ARGS passes options to the script
+# (--publish: to bench/results/multiget-results.md and docs/io.md) and
+# then to the program (see its header).
+# build/ring_read (bench/ring_read.c) measures the I/O layer's batched read
+# alone on each backend, which the script runs first.
 MULTIGET_STAGES ?= 05-blocks 06-leveled
 .PHONY: bench-multiget
-bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget)
-	@for s in $(MULTIGET_STAGES); do nice $(B)/$$s/multiget $(MULTIGET_ARGS) || exit 1; done
+bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget) $(B)/ring_read
+	@sh scripts/bench_multiget.sh $(B) "$(MULTIGET_STAGES)" $(MULTIGET_ARGS)
+$(B)/ring_read: $(call obj_common,bench/ring_read.c bench/bench_sys.c) \
+                $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P

@@ -72,7 +72,11 @@ enum {
                        mapping of it (no system call each), which grows the
                        file IO_GROW_STEP bytes at a time: until io_close
                        trims it, the file may end in zeros past what was
-                       appended (see below) */
+                       appended (see below) */,
+    IO_RANDOM = 64  /* a hint: the file is read at random places, so the
+                       kernel should not read ahead of each read
+                       (posix_fadvise POSIX_FADV_RANDOM): a cold read of
+                       4 KiB then fetches 4 KiB, not the 128 KiB after it */
 };
 
 /*

@@ -63,6 +63,8 @@ int posix_open(const char *path, int flags, io_file **out)
     f->base.ops = &io_posix_ops;
     f->base.path = copy;
     f->fd = fd;
+    if (flags & IO_RANDOM) /* a hint: a refusal costs only read-ahead */
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     struct stat st;
     if ((flags & IO_GROW) && (flags & IO_WRITE) && fstat(fd, &st) == 0) {
         f->grow = 1;
