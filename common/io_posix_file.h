@@ -55,6 +55,17 @@ int      posix_map(io_file *f, uint64_t size, const void **addr);
 int      posix_unmap(const void *addr, uint64_t size);
 int      posix_write_behind(io_file *f, uint64_t off, uint64_t len);
 
+/* Every entry of io_posix_ops but its name and open: the tables that open
+ * POSIX's files in their own way (io_default_ops, io_ring.c's) share them. */
+#define IO_POSIX_FILE_OPS                                                      \
+    .append = posix_append, .read_at = posix_read_at, .sync = posix_sync,      \
+    .truncate = posix_truncate, .size = posix_size, .close = posix_close,      \
+    .sync_dir = posix_sync_dir, .rename = posix_rename,                        \
+    .unlink = posix_unlink, .mkdir = posix_mkdir, .exists = posix_exists,      \
+    .list = posix_list, .lock = posix_lock, .unlock = posix_unlock,            \
+    .data_after = posix_data_after, .map = posix_map, .unmap = posix_unmap,    \
+    .write_behind = posix_write_behind
+
 /* writev of the whole iovec (IOV_MAX at a time), retried on EINTR: bytes
  * written, or -errno (io_posix.c). */
 long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt);
