@@ -206,7 +206,9 @@ int io_read_batch(io_read_req *r, size_t n)
     long first = -1;
     for (size_t i = 0; i < n; i++) {
         int rc = 0;
-        if (r[i].res < 0) {
+        if (r[i].res == IO_READ_PENDING) { /* a backend that left one unread */
+            rc = -EIO;
+        } else if (r[i].res < 0) {
             rc = (int)r[i].res;
         } else {
             r[i].got = (size_t)r[i].res;
