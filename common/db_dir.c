@@ -31,6 +31,22 @@ static int db_dir_sync_parent(const char *path)
     return rc;
 }
 
+/* The directory made if it may be and is not there (d->created). */
+static int db_dir_make(const char *path, const kv_options *opt, db_dir *d)
+{
+    int exists = 0;
+    int rc = io_exists(path, &exists);
+    if (rc != KV_OK || exists)
+        return rc;
+    if (!opt->create_if_missing || opt->read_only)
+        return kv_error(KV_ERR_INVALID, "kv_open: %s does not exist (%s)", path,
+                        opt->read_only ? "read_only is set" : "create_if_missing is 0");
+    if ((rc = io_mkdir(path)) != KV_OK || (rc = db_dir_sync_parent(path)) != KV_OK)
+        return rc;
+    d->created = 1;
+    return KV_OK;
+}
+
 int db_dir_open(const char *path, const kv_options *opt, const char *stage,
                 uint32_t format, db_dir *d)
 {
@@ -38,28 +54,16 @@ int db_dir_open(const char *path, const kv_options *opt, const char *stage,
     if (path == NULL || path[0] == '\0')
         return kv_error(KV_ERR_INVALID, "kv_open: directory name is %s",
                         path == NULL ? "NULL" : "empty");
+    /* The backend is chosen first: a choice that cannot be made touches
+     * nothing. */
     int rc = io_mount_new(path, opt->io, getenv("KV_IO"), &d->io);
-    if (rc != KV_OK)
-        return rc;
-    int exists = 0;
-    if ((rc = io_exists(path, &exists)) != KV_OK) {
+    if (rc == KV_OK)
+        rc = db_dir_make(path, opt, d);
+    if (rc == KV_OK && (d->path = strdup(path)) == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", path);
+    if (rc != KV_OK) {
         db_dir_close(d);
         return rc;
-    }
-    if (!exists) {
-        if (!opt->create_if_missing || opt->read_only)
-            return kv_error(KV_ERR_INVALID, "kv_open: %s does not exist (%s)", path,
-                            opt->read_only ? "read_only is set"
-                                           : "create_if_missing is 0");
-        if ((rc = io_mkdir(path)) != KV_OK || (rc = db_dir_sync_parent(path)) != KV_OK) {
-            db_dir_close(d);
-            return rc;
-        }
-        d->created = 1;
-    }
-    if ((d->path = strdup(path)) == NULL) {
-        db_dir_close(d);
-        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", path);
     }
     char *lock_path = db_dir_file(d, DB_LOCK_FILE);
     if (lock_path == NULL) {

@@ -37,6 +37,7 @@ enum {
     RING_REFUSING = 2 /* a refusal is being written; then -errno */
 };
 static int ring_state;      /* RING_*, or -errno once refused */
+static unsigned long ring_maps; /* ring_mapped's count */
 static char ring_why[200];  /* the refusal's words: written before ring_state
                                turns negative (release), read after (acquire) */
 static io_ring_counts counts;
@@ -88,6 +89,14 @@ static int ring_state_now(void)
     return s;
 }
 
+/* Called after every ring set-up and before every tear-down.  The kernel
+ * may map a new ring at the address an old one had, and liburing maps and
+ * unmaps with system calls of its own, which ThreadSanitizer does not see:
+ * to it, one thread's writes into a freed ring and another's into the new
+ * one at the same address would race.  The munmap comes before the mmap;
+ * a read-modify-write of one counter at both says so in a way it sees. */
+static void ring_mapped(void) { __atomic_add_fetch(&ring_maps, 1, __ATOMIC_ACQ_REL); }
+
 /* Sets up a ring, looks for IORING_OP_READ, submits a no-op and waits for
  * it: 0, or an errno with why filled in. */
 static int ring_probe(char *why, size_t n)
@@ -101,6 +110,7 @@ static int ring_probe(char *why, size_t n)
         snprintf(why, n, "io_uring_setup: %s%s%s", strerror(-rc), note[0] ? "; " : "", note);
         return -rc;
     }
+    ring_mapped();
     int err = 0;
     struct io_uring_probe *p = io_uring_get_probe_ring(&ring);
     if (p == NULL) {
@@ -126,6 +136,7 @@ static int ring_probe(char *why, size_t n)
             io_uring_cqe_seen(&ring, cqe);
         }
     }
+    ring_mapped();
     io_uring_queue_exit(&ring);
     return err;
 }
@@ -142,6 +153,7 @@ static pthread_key_t ring_key;
 static void ring_thread_free(void *p)
 {
     ring_thread *t = p;
+    ring_mapped();
     io_uring_queue_exit(&t->ring);
     free(t);
 }
@@ -183,9 +195,13 @@ static struct io_uring *ring_thread_get(int *err)
         return NULL;
     }
     int rc = io_uring_queue_init(IO_RING_ENTRIES, &t->ring, 0);
+    if (rc >= 0)
+        ring_mapped();
     if (rc < 0 || pthread_setspecific(ring_key, t) != 0) {
-        if (rc >= 0)
+        if (rc >= 0) {
+            ring_mapped();
             io_uring_queue_exit(&t->ring);
+        }
         free(t);
         *err = rc < 0 ? -rc : ENOMEM;
         return NULL;
