@@ -27,9 +27,11 @@
  * Rules:
  *   R1. A ring belongs to one thread.  Each thread that reads a batch sets
  *       up its own at the first one and frees it when it exits, so no ring
- *       is ever shared and no lock is taken.  A forked child does not use
- *       its parent's (it would share its memory with the parent's): it
- *       starts with none, and probes io_uring again.
+ *       is ever shared and no lock is taken (a new ring mapped where an
+ *       exited thread's was is said to ThreadSanitizer, which cannot see
+ *       liburing's own mmap: io_ring.c, ring_mapped).  A forked child does
+ *       not use its parent's (it would share its memory with the
+ *       parent's): it starts with none, and probes io_uring again.
  *   R2. A batch never returns while one of its reads is in flight: it
  *       waits for the completion of every request the kernel took, so no
  *       buffer is written after the caller has it back.
