@@ -23,7 +23,11 @@ CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror
 OPT     ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
-LDLIBS  := -pthread
+# liburing: the io_uring backend of the I/O layer (common/io_ring.c).  A
+# binary linked from common's objects links it; every libkv.a also holds
+# its objects (LIBURING_DIR below), so that a program linking libkv.a needs
+# no library it did not need before.
+LDLIBS  := -pthread -luring
 
 # Build flavours: the normal one in build/, AddressSanitizer and UBSan in
 # build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.
@@ -74,6 +78,9 @@ STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
+# Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
+# the fuzzing builds, which link without LDLIBS).
+$(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c \
@@ -92,7 +99,8 @@ ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap
 # The suites that run threads, for build/tsan/<stage>/racetest.
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \
-               tests/inspect_race.c tests/inspect_lines.c tests/txn.c tests/common/histogram_test.c
+               tests/inspect_race.c tests/inspect_lines.c tests/txn.c tests/common/histogram_test.c \
+               tests/multi_get.c tests/race/io_ring_race.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources.  A file a stage reuses from the stage that introduced it
@@ -116,9 +124,18 @@ STAGE_HEADERS := $(notdir $(wildcard stages/*/*/*.h stages/*/*/*/*.h))
 STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
-# Transactions (common/txn*.c) are written over kv.h's calls, which each
-# stage provides: in every libkv.a, not in common_test.
-COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c))
+# Transactions (common/txn*.c) and kv_multi_get's loop (common/multi_get.c)
+# are written over kv.h's calls, which each stage provides: in every
+# libkv.a, not in common_test.
+COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c) common/multi_get.c)
+
+# liburing's objects, from Debian's liburing.a (scripts/deps.sh installs
+# liburing-dev), taken out once per build flavour to go into every libkv.a.
+LIBURING_DIR := $(B)/liburing
+$(LIBURING_DIR)/.extracted: | $(DEPS_STAMP)
+	@rm -rf $(LIBURING_DIR) && mkdir -p $(LIBURING_DIR)
+	cd $(LIBURING_DIR) && ar x "$$($(CC) -print-file-name=liburing.a)"
+	@touch $@
 
 
 .PHONY: get-instructions
@@ -146,9 +163,9 @@ $(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
-$(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS)
+$(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS) $(LIBURING_DIR)/.extracted
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^) $(LIBURING_DIR)/*.o*
 
 $(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -162,7 +179,7 @@ $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/rss $(B)/$(1)/readcost: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
+$(B)/$(1)/rss $(B)/$(1)/readcost $(B)/$(1)/multiget: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
@@ -342,6 +359,26 @@ docs-pictures: all
 .PHONY: readcost
 readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbench $(B)/03-wal/kvbench
 	@sh scripts/readcost.sh $(B) build/readcost $(READCOST_ARGS)
+
+# ---- lookups in batches (bench/multiget.c, docs/io.md) -----------------------
+# build/S/multiget loads 1,000,000 keys into a database on disk (kept in
+# /var/tmp/kv-multiget-S between runs) and measures kv_multi_get at batches
+# of 1, 8, 16 and 64 keys against as many kv_gets, on the POSIX and the
+# io_uring backends, with the tables dropped from the page cache (cold) and
+# in it (warm).  `make bench-multiget` runs it on MULTIGET_STAGES and
+# gathers the tables in build/bench/multiget/results.md
+# (scripts/bench_multiget.sh); MULTIGET_ARGS passes options to the script
+# (--publish: to bench/results/multiget-results.md and docs/io.md) and
+# then to the program (see its header).
+# build/ring_read (bench/ring_read.c) measures the I/O layer's batched read
+# alone on each backend, which the script runs first.
+MULTIGET_STAGES ?= 05-blocks 06-leveled
+.PHONY: bench-multiget
+bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget) $(B)/ring_read
+	@sh scripts/bench_multiget.sh $(B) "$(MULTIGET_STAGES)" $(MULTIGET_ARGS)
+$(B)/ring_read: $(call obj_common,bench/ring_read.c bench/bench_sys.c) \
+                $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P

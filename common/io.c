@@ -13,13 +13,13 @@
 #include "error.h"
 #include "kv.h"
 
-static const io_ops *current_ops = &io_posix_ops;
+static const io_ops *current_ops = &io_default_ops;
 
 const io_ops *io_get_ops(void) { return __atomic_load_n(&current_ops, __ATOMIC_ACQUIRE); }
 
 const io_ops *io_set_ops(const io_ops *ops)
 {
-    return __atomic_exchange_n(&current_ops, ops ? ops : &io_posix_ops, __ATOMIC_ACQ_REL);
+    return __atomic_exchange_n(&current_ops, ops ? ops : &io_default_ops, __ATOMIC_ACQ_REL);
 }
 
 static int io_fail(int neg_errno, const char *what, const char *path)
@@ -101,20 +101,133 @@ int io_append_bytes(io_file *f, const void *buf, size_t n)
     return io_append(f, &iov, 1);
 }
 
+/* Reads on from *done bytes into [off, off + n) until n bytes or the end of
+ * the file: 0, or -errno with *done the bytes read before the failure. */
+static int io_read_rest(io_file *f, uint64_t off, void *buf, size_t n, size_t *done)
+{
+    while (*done < n) {
+        long r = f->ops->read_at(f, off + *done, (char *)buf + *done, n - *done);
+        if (r < 0)
+            return (int)r;
+        if (r == 0)
+            break;
+        *done += (size_t)r;
+    }
+    return 0;
+}
+
+static int io_read_fail(const io_file *f, uint64_t at, int err)
+{
+    if (err == ENOMEM) /* the kernel's, or a batch's bookkeeping (io_read_batch_inner) */
+        return kv_error(KV_ERR_NOMEM, "read %s at offset %llu: out of memory", f->path,
+                        (unsigned long long)at);
+    return kv_error(KV_ERR_IO, "read %s at offset %llu: %s", f->path,
+                    (unsigned long long)at, strerror(err));
+}
+
 int io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;
-    while (done < n) {
-        long r = f->ops->read_at(f, off + done, (char *)buf + done, n - done);
-        if (r < 0)
-            return kv_error(KV_ERR_IO, "read %s at offset %llu: %s", f->path,
-                            (unsigned long long)(off + done), strerror((int)-r));
-        if (r == 0)
-            break;
-        done += (size_t)r;
-    }
+    int rc = io_read_rest(f, off, buf, n, &done);
+    if (rc < 0)
+        return io_read_fail(f, off + done, -rc);
     *got = done;
     return KV_OK;
+}
+
+void io_read_batch_ops(io_read_req *r, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        const io_ops *ops = r[i].f->ops;
+        size_t end = i + 1;
+        while (end < n && r[end].f->ops == ops)
+            end++;
+        if (ops->read_batch != NULL) {
+            ops->read_batch(r + i, end - i);
+        } else {
+            for (size_t k = i; k < end; k++)
+                r[k].res = r[k].len ? ops->read_at(r[k].f, r[k].off, r[k].buf, r[k].len) : 0;
+        }
+        i = end;
+    }
+}
+
+void io_read_batch_inner(io_read_req *r, size_t n, io_file *(*inner)(io_file *f))
+{
+    size_t pending = 0;
+    for (size_t i = 0; i < n; i++)
+        pending += r[i].res == IO_READ_PENDING;
+    if (pending == 0)
+        return;
+    /* The pending requests, on their inner files, and where each came from. */
+    io_read_req stack_req[16];
+    size_t stack_at[16];
+    io_read_req *sub = stack_req;
+    size_t *at = stack_at;
+    if (pending > 16) {
+        sub = malloc(pending * sizeof *sub);
+        at = malloc(pending * sizeof *at);
+        if (sub == NULL || at == NULL) {
+            free(sub);
+            free(at);
+            for (size_t i = 0; i < n; i++)
+                if (r[i].res == IO_READ_PENDING)
+                    r[i].res = -ENOMEM;
+            return;
+        }
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].res != IO_READ_PENDING)
+            continue;
+        sub[m] = r[i];
+        sub[m].f = inner(r[i].f);
+        at[m++] = i;
+    }
+    io_read_batch_ops(sub, m);
+    for (size_t k = 0; k < m; k++)
+        r[at[k]].res = sub[k].res;
+    if (sub != stack_req) {
+        free(sub);
+        free(at);
+    }
+}
+
+int io_read_batch(io_read_req *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        r[i].got = 0;
+        r[i].status = KV_OK;
+        r[i].err = 0;
+        r[i].res = 0;
+    }
+    io_read_batch_ops(r, n);
+    long first = -1;
+    for (size_t i = 0; i < n; i++) {
+        int rc = 0;
+        if (r[i].res == IO_READ_PENDING) { /* a backend that left one unread */
+            rc = -EIO;
+        } else if (r[i].res < 0) {
+            rc = (int)r[i].res;
+        } else {
+            r[i].got = (size_t)r[i].res;
+            /* A short read that is not the end of the file: read on, as
+             * io_read_at would. */
+            if (r[i].got > 0 && r[i].got < r[i].len)
+                rc = io_read_rest(r[i].f, r[i].off, r[i].buf, r[i].len, &r[i].got);
+        }
+        if (rc < 0) {
+            r[i].err = -rc;
+            r[i].status = rc == -ENOMEM ? KV_ERR_NOMEM : KV_ERR_IO;
+            if (first < 0)
+                first = (long)i;
+        }
+    }
+    if (first < 0)
+        return KV_OK;
+    const io_read_req *bad = &r[first];
+    return io_read_fail(bad->f, bad->off + bad->got, bad->err);
 }
 
 int io_sync(io_file *f)

@@ -7,11 +7,17 @@
  * they have already set kv_errmsg() to say which operation on which file at
  * which offset failed, and the operating system's reason.
  *
- * Underneath is a table of operations (io_ops) that does the work.  The
- * default table talks to POSIX (io_posix.c).  Tests swap in another table
- * with io_set_ops(): io_fault.c fails chosen calls (failed and short writes,
- * ENOSPC, EIO on read); a power-loss simulator keeps unsynced writes aside so
- * it can drop them.  This is what LevelDB's Env does for its tests.
+ * Underneath is a table of operations (io_ops) that does the work.  Two
+ * talk to the operating system: io_posix_ops (io_posix.c), one system call
+ * per operation, and the io_uring backend (io_ring.h), which makes the same
+ * calls but reads a batch of ranges (io_read_batch) in one submission.  The
+ * table in place at start, io_default_ops (io_mount.h), opens each file
+ * with the one its database chose when it opened (kv_options.io).  Tests
+ * swap in another table with io_set_ops(): io_fault.c fails chosen calls
+ * (failed and short writes, ENOSPC, EIO on read); a power-loss simulator
+ * keeps unsynced writes aside so it can drop them.  Both wrap the table they
+ * replace, so they see the calls whichever backend serves a file.  This is
+ * what LevelDB's Env does for its tests.
  *
  * Rules for callers:
  *   - Files are written only by appending (io_append) and cut only with
@@ -32,19 +38,21 @@
 #ifndef KV_COMMON_IO_H
 #define KV_COMMON_IO_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 typedef struct io_ops io_ops;
+typedef struct io_file io_file;
 
 /* An open file.  Backends embed this as the first member of their own
  * struct.  REQUIRES: only io.c and backends look inside. */
-typedef struct io_file {
+struct io_file {
     const io_ops *ops;
     char *path;
     uint64_t end; /* where the next append lands, as far as this handle knows */
-} io_file;
+};
 
 /* A held directory lock. */
 typedef struct io_lock {
@@ -64,7 +72,11 @@ enum {
                        mapping of it (no system call each), which grows the
                        file IO_GROW_STEP bytes at a time: until io_close
                        trims it, the file may end in zeros past what was
-                       appended (see below) */
+                       appended (see below) */,
+    IO_RANDOM = 64  /* a hint: the file is read at random places, so the
+                       kernel should not read ahead of each read
+                       (posix_fadvise POSIX_FADV_RANDOM): a cold read of
+                       4 KiB then fetches 4 KiB, not the 128 KiB after it */
 };
 
 /*
@@ -89,6 +101,25 @@ enum {
  */
 #define IO_GROW_STEP (1u << 20)
 #define IO_GROW_AFTER (64u << 10)
+
+/*
+ * One range of a batch of reads (io_read_batch): the caller fills the
+ * first four fields, io_read_batch the next three.  `res` is the backends'
+ * (io_ops.read_batch): the bytes one call read, or -errno.
+ */
+typedef struct io_read_req {
+    io_file *f;     /* in: the file */
+    uint64_t off;   /* in: where the range starts */
+    void *buf;      /* in: room for len bytes */
+    size_t len;     /* in: the bytes wanted */
+    size_t got;     /* out: bytes read; fewer than len only where the file ends */
+    int status;     /* out: KV_OK, KV_ERR_IO or KV_ERR_NOMEM */
+    int err;        /* out: the errno of a failure, else 0 */
+    long res;       /* backends: bytes read, or -errno */
+} io_read_req;
+
+/* A read_batch request not read yet (io_read_batch_inner). */
+#define IO_READ_PENDING LONG_MIN
 
 /*
  * A backend.  Each operation returns 0 (or a byte count) on success and a
@@ -129,10 +160,18 @@ struct io_ops {
      * SYNC_FILE_RANGE_WRITE).  A hint: it promises nothing, and only
      * io_posix has it, since the simulated backends have no device. */
     int     (*write_behind)(io_file *f, uint64_t off, uint64_t len);
+    /* Optional (NULL: io.c reads each range with read_at, one after the
+     * other): reads every r[i] (files opened with this table), setting
+     * r[i].res to the bytes read (may be fewer than asked, as read_at's) or
+     * -errno, range by range; the call as a whole cannot fail.  The
+     * io_uring backend submits them at once (io_ring.c). */
+    void    (*read_batch)(io_read_req *r, size_t n);
 };
 
-/* The POSIX backend, and the switch between backends. */
+/* The POSIX backend, and the switch between backends (NULL puts back
+ * io_default_ops, the table in place at start: io_mount.h). */
 extern const io_ops io_posix_ops;
+extern const io_ops io_default_ops;
 const io_ops *io_get_ops(void);
 const io_ops *io_set_ops(const io_ops *ops); /* returns the previous table */
 
@@ -141,6 +180,31 @@ int  io_append(io_file *f, const struct iovec *iov, int iovcnt);
 int  io_append_bytes(io_file *f, const void *buf, size_t n);
 /* Reads up to n bytes at off; *got < n only when the file ends first. */
 int  io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got);
+/*
+ * Reads n ranges (r[i].f, r[i].off, r[i].len into r[i].buf), each as
+ * io_read_at would, in one submission where the file's backend can
+ * (io_uring), else one positioned read after another.  Each range has its
+ * own result: r[i].got (fewer than r[i].len only where the file ends
+ * first), r[i].status and r[i].err; a range that fails does not stop the
+ * others.  Returns KV_OK if every range was read, else the status of the
+ * first range (lowest i) that failed, with kv_errmsg() saying of it what
+ * io_read_at would have ("read FILE at offset N: reason").  n = 0 and
+ * ranges of length 0 read nothing.  Ranges may be of different files, and
+ * of files of different backends: each run of consecutive ranges whose
+ * files share a backend is one submission, so a caller that wants one
+ * submission puts them together.  Fault injection counts each range as a
+ * read (io_fault.h).  REQUIRES: no two ranges' buffers overlap.
+ */
+int  io_read_batch(io_read_req *r, size_t n);
+/* For backends only.  io_read_batch_ops reads r[0..n) with each file's own
+ * table, filling r[i].res: one read_batch call per run of consecutive
+ * ranges whose files share a table, read_at where a table has none.
+ * io_read_batch_inner does the same for the requests whose res is
+ * IO_READ_PENDING, each through inner(r[i].f): how a backend that wraps
+ * another (io_fault, io_sim) hands a batch on whole.  If memory runs out,
+ * those get -ENOMEM. */
+void io_read_batch_ops(io_read_req *r, size_t n);
+void io_read_batch_inner(io_read_req *r, size_t n, io_file *(*inner)(io_file *f));
 int  io_sync(io_file *f);
 int  io_truncate(io_file *f, uint64_t size);
 int  io_size(io_file *f, uint64_t *size);

@@ -99,6 +99,17 @@ static long fault_read_at(io_file *file, uint64_t off, void *buf, size_t n)
     return f->inner->ops->read_at(f->inner, off, buf, n);
 }
 
+static io_file *fault_inner(io_file *file) { return ((fault_file *)file)->inner; }
+
+/* Each range counts as one read, in order: the ranges chosen to fail get
+ * the plan's errno, and the rest go to the wrapped backend as one batch. */
+static void fault_read_batch(io_read_req *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i].res = io_fault_should_fail(IO_FAULT_READ) ? -fault_errno() : IO_READ_PENDING;
+    io_read_batch_inner(r, n, fault_inner);
+}
+
 static int fault_sync(io_file *file)
 {
     fault_file *f = (fault_file *)file;
@@ -197,6 +208,7 @@ static const io_ops fault_ops = {
     .list = fault_list,
     .lock = fault_lock,
     .unlock = fault_unlock,
+    .read_batch = fault_read_batch,
 };
 
 void io_fault_install(const io_fault_plan *p)

@@ -19,7 +19,7 @@
 enum {
     IO_FAULT_OPEN = 1 << 0,
     IO_FAULT_APPEND = 1 << 1,
-    IO_FAULT_READ = 1 << 2,
+    IO_FAULT_READ = 1 << 2,     /* io_read_at's calls; each range of io_read_batch */
     IO_FAULT_SYNC = 1 << 3,     /* io_sync and io_sync_dir */
     IO_FAULT_TRUNCATE = 1 << 4,
     IO_FAULT_META = 1 << 5,     /* rename, unlink, mkdir, list, exists, lock, size */

@@ -12,6 +12,7 @@
  * directory in the same process is refused like one in another process.
  */
 #include "io.h"
+#include "io_mount.h"
 #include "io_posix_file.h"
 
 #include <dirent.h>
@@ -31,7 +32,7 @@ typedef struct posix_lockfile {
     int fd;
 } posix_lockfile;
 
-static int posix_open(const char *path, int flags, io_file **out)
+int posix_open(const char *path, int flags, io_file **out)
 {
     int oflags = O_CLOEXEC;
     oflags |= (flags & IO_WRITE) ? (O_RDWR | O_APPEND) : O_RDONLY;
@@ -62,6 +63,8 @@ static int posix_open(const char *path, int flags, io_file **out)
     f->base.ops = &io_posix_ops;
     f->base.path = copy;
     f->fd = fd;
+    if (flags & IO_RANDOM) /* a hint: a refusal costs only read-ahead */
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
     struct stat st;
     if ((flags & IO_GROW) && (flags & IO_WRITE) && fstat(fd, &st) == 0) {
         f->grow = 1;
@@ -80,13 +83,13 @@ long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
     return n < 0 ? -errno : (long)n;
 }
 
-static long posix_append(io_file *file, const struct iovec *iov, int iovcnt)
+long posix_append(io_file *file, const struct iovec *iov, int iovcnt)
 {
     posix_file *f = (posix_file *)file;
     return f->grow ? posix_grow_append(f, iov, iovcnt) : posix_writev(f, iov, iovcnt);
 }
 
-static long posix_read_at(io_file *file, uint64_t off, void *buf, size_t n)
+long posix_read_at(io_file *file, uint64_t off, void *buf, size_t n)
 {
     posix_file *f = (posix_file *)file;
     if (f->grow) /* the zeros it has grown into are not the file's yet */
@@ -98,20 +101,20 @@ static long posix_read_at(io_file *file, uint64_t off, void *buf, size_t n)
     return r < 0 ? -errno : (long)r;
 }
 
-static int posix_sync(io_file *file)
+int posix_sync(io_file *file)
 {
     posix_file *f = (posix_file *)file;
     return fdatasync(f->fd) < 0 ? -errno : 0;
 }
 
-static int posix_write_behind(io_file *file, uint64_t off, uint64_t len)
+int posix_write_behind(io_file *file, uint64_t off, uint64_t len)
 {
     posix_file *f = (posix_file *)file;
     return sync_file_range(f->fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0 ? -errno
                                                                                      : 0;
 }
 
-static int posix_truncate(io_file *file, uint64_t size)
+int posix_truncate(io_file *file, uint64_t size)
 {
     posix_file *f = (posix_file *)file;
     posix_grow_unmap(f); /* a store past the new end would raise SIGBUS */
@@ -126,7 +129,7 @@ static int posix_truncate(io_file *file, uint64_t size)
     return rc < 0 ? -errno : 0;
 }
 
-static int posix_size(io_file *file, uint64_t *size)
+int posix_size(io_file *file, uint64_t *size)
 {
     posix_file *f = (posix_file *)file;
     if (f->grow) {
@@ -140,7 +143,7 @@ static int posix_size(io_file *file, uint64_t *size)
     return 0;
 }
 
-static uint64_t posix_data_after(io_file *file, uint64_t off)
+uint64_t posix_data_after(io_file *file, uint64_t off)
 {
     posix_file *f = (posix_file *)file;
     /* It moves the file's offset, which nothing here uses (reads are
@@ -153,7 +156,7 @@ static uint64_t posix_data_after(io_file *file, uint64_t off)
     return errno == ENXIO ? UINT64_MAX : off;
 }
 
-static int posix_close(io_file *file)
+int posix_close(io_file *file)
 {
     posix_file *f = (posix_file *)file;
     /* A grown file is trimmed to what was appended: not synced, so a
@@ -166,7 +169,7 @@ static int posix_close(io_file *file)
     return rc == -EINTR ? 0 : rc; /* on Linux the descriptor is gone anyway */
 }
 
-static int posix_sync_dir(const char *dir, int *opened)
+int posix_sync_dir(const char *dir, int *opened)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -177,22 +180,22 @@ static int posix_sync_dir(const char *dir, int *opened)
     return rc;
 }
 
-static int posix_rename(const char *from, const char *to)
+int posix_rename(const char *from, const char *to)
 {
     return rename(from, to) < 0 ? -errno : 0;
 }
 
-static int posix_unlink(const char *path)
+int posix_unlink(const char *path)
 {
     return unlink(path) < 0 ? -errno : 0;
 }
 
-static int posix_mkdir(const char *path)
+int posix_mkdir(const char *path)
 {
     return mkdir(path, 0755) < 0 ? -errno : 0;
 }
 
-static int posix_exists(const char *path)
+int posix_exists(const char *path)
 {
     struct stat st;
     if (stat(path, &st) == 0)
@@ -200,7 +203,7 @@ static int posix_exists(const char *path)
     return errno == ENOENT ? 0 : -errno;
 }
 
-static int posix_list(const char *dir, char ***names_out, size_t *count_out)
+int posix_list(const char *dir, char ***names_out, size_t *count_out)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
@@ -242,7 +245,7 @@ static int posix_list(const char *dir, char ***names_out, size_t *count_out)
     return 0;
 }
 
-static int posix_lock(const char *path, int exclusive, io_lock **out)
+int posix_lock(const char *path, int exclusive, io_lock **out)
 {
     posix_lockfile *l = calloc(1, sizeof *l);
     char *copy = strdup(path);
@@ -278,7 +281,7 @@ static int posix_lock(const char *path, int exclusive, io_lock **out)
     return 0;
 }
 
-static int posix_unlock(io_lock *lock)
+int posix_unlock(io_lock *lock)
 {
     posix_lockfile *l = (posix_lockfile *)lock;
     flock(l->fd, LOCK_UN);
@@ -288,7 +291,7 @@ static int posix_unlock(io_lock *lock)
     return 0;
 }
 
-static int posix_map(io_file *file, uint64_t size, const void **addr)
+int posix_map(io_file *file, uint64_t size, const void **addr)
 {
     if (size > SIZE_MAX)
         return -EFBIG;
@@ -300,7 +303,7 @@ static int posix_map(io_file *file, uint64_t size, const void **addr)
     return 0;
 }
 
-static int posix_unmap(const void *addr, uint64_t size)
+int posix_unmap(const void *addr, uint64_t size)
 {
     return munmap((void *)(uintptr_t)addr, (size_t)size) == 0 ? 0 : -errno;
 }
@@ -308,22 +311,16 @@ static int posix_unmap(const void *addr, uint64_t size)
 const io_ops io_posix_ops = {
     .name = "posix",
     .open = posix_open,
-    .append = posix_append,
-    .read_at = posix_read_at,
-    .sync = posix_sync,
-    .truncate = posix_truncate,
-    .size = posix_size,
-    .close = posix_close,
-    .sync_dir = posix_sync_dir,
-    .rename = posix_rename,
-    .unlink = posix_unlink,
-    .mkdir = posix_mkdir,
-    .exists = posix_exists,
-    .list = posix_list,
-    .lock = posix_lock,
-    .unlock = posix_unlock,
-    .data_after = posix_data_after,
-    .map = posix_map,
-    .unmap = posix_unmap,
-    .write_behind = posix_write_behind,
+    IO_POSIX_FILE_OPS,
+};
+
+/* The table in place at start (io.h): POSIX's calls, except that a file is
+ * opened by the backend its database chose (io_mount.h), whose table the
+ * file then carries; so these entries serve only files opened through a
+ * copy of this table (a test's wrapper: they are POSIX's files then, or
+ * io_uring's, whose single calls are POSIX's too). */
+const io_ops io_default_ops = {
+    .name = "default",
+    .open = io_mount_open,
+    IO_POSIX_FILE_OPS,
 };

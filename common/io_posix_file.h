@@ -1,6 +1,8 @@
 /*
- * io_posix_file.h: the POSIX backend's file (io_posix.c), shared with its
- * mapped appends (io_posix_grow.c), inside common/ only.
+ * io_posix_file.h: the POSIX backend's file and calls (io_posix.c), shared
+ * with its mapped appends (io_posix_grow.c) and with the io_uring backend
+ * (io_ring.c), whose files are POSIX's files and whose single calls are
+ * POSIX's; inside common/ only.
  *
  * Invariants of a file opened with IO_GROW (grow = 1):
  *   G1. `end` is the file's size as the engine sees it: every byte appended
@@ -14,6 +16,7 @@
 #ifndef KV_COMMON_IO_POSIX_FILE_H
 #define KV_COMMON_IO_POSIX_FILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -30,6 +33,38 @@ typedef struct posix_file {
     uint64_t win_off;
     uint64_t end;
 } posix_file;
+
+/* The POSIX backend's operations (io_ops in io.h), for io_ring.c's table. */
+int      posix_open(const char *path, int flags, io_file **out);
+long     posix_append(io_file *f, const struct iovec *iov, int iovcnt);
+long     posix_read_at(io_file *f, uint64_t off, void *buf, size_t n);
+int      posix_sync(io_file *f);
+int      posix_truncate(io_file *f, uint64_t size);
+int      posix_size(io_file *f, uint64_t *size);
+int      posix_close(io_file *f);
+int      posix_sync_dir(const char *dir, int *opened);
+int      posix_rename(const char *from, const char *to);
+int      posix_unlink(const char *path);
+int      posix_mkdir(const char *path);
+int      posix_exists(const char *path);
+int      posix_list(const char *dir, char ***names, size_t *count);
+int      posix_lock(const char *path, int exclusive, io_lock **lock);
+int      posix_unlock(io_lock *lock);
+uint64_t posix_data_after(io_file *f, uint64_t off);
+int      posix_map(io_file *f, uint64_t size, const void **addr);
+int      posix_unmap(const void *addr, uint64_t size);
+int      posix_write_behind(io_file *f, uint64_t off, uint64_t len);
+
+/* Every entry of io_posix_ops but its name and open: the tables that open
+ * POSIX's files in their own way (io_default_ops, io_ring.c's) share them. */
+#define IO_POSIX_FILE_OPS                                                      \
+    .append = posix_append, .read_at = posix_read_at, .sync = posix_sync,      \
+    .truncate = posix_truncate, .size = posix_size, .close = posix_close,      \
+    .sync_dir = posix_sync_dir, .rename = posix_rename,                        \
+    .unlink = posix_unlink, .mkdir = posix_mkdir, .exists = posix_exists,      \
+    .list = posix_list, .lock = posix_lock, .unlock = posix_unlock,            \
+    .data_after = posix_data_after, .map = posix_map, .unmap = posix_unmap,    \
+    .write_behind = posix_write_behind
 
 /* writev of the whole iovec (IOV_MAX at a time), retried on EINTR: bytes
  * written, or -errno (io_posix.c). */

@@ -285,23 +285,25 @@ static int wasm_unlock(io_lock *lock)
     return 0;
 }
 
+/* Every entry but the name (io_default_ops below shares them). */
+#define WASM_OPS                                                               \
+    .open = wasm_open, .append = wasm_append, .read_at = wasm_read_at,         \
+    .sync = wasm_sync, .truncate = wasm_truncate, .size = wasm_size,           \
+    .close = wasm_close, .sync_dir = wasm_sync_dir, .rename = wasm_rename,     \
+    .unlink = wasm_unlink, .mkdir = wasm_mkdir, .exists = wasm_exists,         \
+    .list = wasm_list, .lock = wasm_lock_take, .unlock = wasm_unlock
+
 const io_ops io_posix_ops = {
     .name = "posix (emscripten)",
-    .open = wasm_open,
-    .append = wasm_append,
-    .read_at = wasm_read_at,
-    .sync = wasm_sync,
-    .truncate = wasm_truncate,
-    .size = wasm_size,
-    .close = wasm_close,
-    .sync_dir = wasm_sync_dir,
-    .rename = wasm_rename,
-    .unlink = wasm_unlink,
-    .mkdir = wasm_mkdir,
-    .exists = wasm_exists,
-    .list = wasm_list,
-    .lock = wasm_lock_take,
-    .unlock = wasm_unlock,
+    WASM_OPS,
+};
+
+/* The table in place at start (io.h).  Natively it opens each file with
+ * the backend its database chose (io_mount.h); here there is only this
+ * one (no io_uring in a WebAssembly build: io_ring.c), so it is this. */
+const io_ops io_default_ops = {
+    .name = "default",
+    WASM_OPS,
 };
 
 #endif /* __EMSCRIPTEN__ */

@@ -287,6 +287,16 @@ static long sim_read_at(io_file *file, uint64_t off, void *buf, size_t n)
     return f->inner->ops->read_at(f->inner, off, buf, n);
 }
 
+static io_file *sim_inner(io_file *file) { return ((sim_file *)file)->inner; }
+
+/* Reads change nothing on disk: the batch goes to the wrapped backend whole. */
+static void sim_read_batch(io_read_req *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i].res = IO_READ_PENDING;
+    io_read_batch_inner(r, n, sim_inner);
+}
+
 static int sim_sync(io_file *file)
 {
     sim_file *f = (sim_file *)file;
@@ -450,6 +460,7 @@ static const io_ops sim_ops = {
     .list = sim_list,
     .lock = sim_lock,
     .unlock = sim_unlock,
+    .read_batch = sim_read_batch,
 };
 
 void io_sim_reset(void)

@@ -97,6 +97,16 @@ typedef struct kv_options {
                                waits 1 ms once; 0 = default (8) */
     int l0_stop;            /* with this many, writes wait for compaction;
                                0 = default (12) */
+    /* Every stage: how the files are read and written (docs/io.md). */
+    int io;                 /* KV_IO_AUTO (0, the default): io_uring where
+                               the kernel allows it, else the POSIX calls;
+                               KV_IO_POSIX: the POSIX calls; KV_IO_URING:
+                               io_uring, or kv_open fails (KV_ERR_IO, with
+                               the kernel's refusal).  The environment
+                               variable KV_IO (auto, posix or uring), when
+                               set, replaces it.  kv_stats' line io.backend
+                               says which one the database opened with, and
+                               why it is posix when it is. */
     /* Stage 08+ (ignored before): values apart from keys. */
     size_t value_threshold; /* a put's value of at least this many bytes is
                                read from the write-ahead log that took it
@@ -107,6 +117,8 @@ typedef struct kv_options {
                                least this percent of it is garbage, 1..99;
                                0 = default (50) */
 } kv_options;
+
+enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 
 #define KV_NO_BLOOM (-1)
 enum {
@@ -126,6 +138,33 @@ int  kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vle
 int  kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen);
 int  kv_delete(kv_db *db, const void *key, size_t klen);
 void kv_free(void *p);
+
+/* Looks up n keys in one call: what a stage that can read the blocks of
+ * many keys in one submission does faster than n kv_gets (docs/io.md).
+ *   - For each i, rcs[i] is KV_OK (vals[i] a fresh allocation of vlens[i]
+ *     bytes, never NULL, to be released with kv_free), KV_NOT_FOUND, or the
+ *     error its lookup met; whenever rcs[i] is not KV_OK, vals[i] is NULL
+ *     and vlens[i] 0.  Each lookup is kv_get's: the same answer, the same
+ *     errors.  A key that fails does not stop the others.
+ *   - It returns KV_OK when every lookup ran (each rcs[i] is KV_OK or
+ *     KV_NOT_FOUND), else the first error: that of the lowest i that
+ *     failed, with kv_errmsg() its message.
+ *   - The arguments are checked before any lookup: db, and for n > 0 each
+ *     array, not NULL; n at most KV_MAX_BATCH_OPS; every key as kv_get
+ *     checks it.  Otherwise KV_ERR_INVALID (naming the first bad key by its
+ *     index), and nothing is written to vals, vlens or rcs.  n = 0 is KV_OK
+ *     (the arrays may then be NULL).
+ *   - The same key twice is looked up twice: each has its own copy.
+ *   - What it sees: each key's answer is what kv_get of that key would
+ *     have answered at some moment during the call, so every write
+ *     acknowledged before the call is seen (or a later one of the same
+ *     key), and nothing that starts after it returns.  The keys are not
+ *     promised one moment together: a write that runs during the call may
+ *     be seen by one key and not by another (a batch too).  For answers
+ *     that agree with each other, read at a snapshot (kv_get_at, below).
+ *   - Threads: as kv_get. */
+int  kv_multi_get(kv_db *db, size_t n, const void *const keys[], const size_t klens[],
+                  void *vals[], size_t vlens[], int rcs[]);
 
 /* Reclaims space taken by overwritten and deleted records.  A stage with
  * nothing to reclaim returns KV_OK at once. */

@@ -80,6 +80,7 @@ function note(line,    a) {
 function remake(file) {
     if (file ~ /^bench\/results\/server\//) return "`make bench-server`, then copy `build/bench-server/` there"
     if (file ~ /^bench\/results\/txn-/) return "`make bench-txn BENCH_TXN_ARGS=--publish`"
+    if (file ~ /^bench\/results\/multiget-/) return "`make bench-multiget MULTIGET_ARGS=--publish`"
     if (file ~ /^bench\/results\//) return "`make bench-full BENCH_ARGS=--publish`"
     if (file ~ /^docs\/generated\/costs/) return "`make costs COSTS_ARGS=--publish`"
     if (file ~ /^docs\/generated\/get-instructions/) return "`make get-instructions GI_ARGS=--publish`"

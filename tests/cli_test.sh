@@ -921,6 +921,35 @@ knobs_shape_the_files() {
     expect_status 2
 }
 
+# --io (every stage's knob) and the environment variable KV_IO choose the
+# I/O backend (docs/io.md); KV_IO replaces the knob, so posix works even
+# where the kernel refuses io_uring.  A value that is none is refused
+# before anything is created.
+io_knob_and_env_choose_the_backend() {
+    kv --io posix "$DB" put a b
+    expect_status 0
+    kv --io=auto "$DB" get a
+    expect_status 0
+    expect_out "b"
+    KV_IO=posix
+    export KV_IO
+    kv --io uring "$DB" get a
+    unset KV_IO
+    expect_status 0
+    expect_out "b"
+    kv --io fast "$DB.knob" put a b
+    expect_status 2
+    expect_err_has "want auto, posix or uring"
+    [ ! -e "$DB.knob" ] || fail "a refused --io created $DB.knob"
+    KV_IO=fast
+    export KV_IO
+    kv "$DB.env" put a b
+    unset KV_IO
+    [ "$st" != 0 ] || fail "KV_IO=fast was taken"
+    expect_err_has "KV_IO is 'fast'"
+    [ ! -e "$DB.env" ] || fail "a refused KV_IO created $DB.env"
+}
+
 # flush: on 04 on, the memtable's entries become a table (memtable.entries
 # goes to 0, tables.count up by one); before 04 there is nothing to flush,
 # and flush says so and succeeds.
@@ -1079,6 +1108,7 @@ run import_of_other_file_creates_nothing
 run refusal_names_export_and_import_that_work
 run check_exits_3_when_next_open_cuts_a_torn_tail
 run knobs_shape_the_files
+run io_knob_and_env_choose_the_backend
 run flush_writes_the_memtable
 run draw_matches_stats
 run draw_failures_leave_nothing

@@ -38,6 +38,12 @@
 # suites run only the tests of what changed, KV_SANITIZE_DIFF_FILTER,
 # default "txn", and their crash test runs in release only; the stage
 # before runs everything else on the same code),
+# KV_IO_STAGES (stages whose whole suite, kvtest, runs twice more in
+# release with the I/O backend forced, KV_IO=posix and KV_IO=uring, and
+# whose crash test runs once more with KV_IO=posix: docs/io.md; default
+# "05-blocks"; the other runs take the default, io_uring where the kernel
+# allows it; where it refuses, the KV_IO=uring run is a row marked
+# skipped, with the kernel's words, and counts neither way),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
 # there: in memory an fsync costs nothing, where on a busy disk the suites
 # take ten times as long, and no test needs a real disk: power loss is
@@ -101,6 +107,23 @@ missing_binary() {
     printf '%-40s %7s %7s %7s  %s\n' "$1" 0 1 - "missing (not built?)" >"$work/row.$njobs"
     echo "0 1" >"$work/sums.$njobs"
     echo "== $1: missing"
+}
+
+# skipped_job LABEL WHY: a row for a job that could not run here; it
+# counts as neither passed nor failed.
+skipped_job() {
+    njobs=$((njobs + 1))
+    printf '%-40s %7s %7s %7s  %s\n' "$1" 0 0 - "skipped: $2" >"$work/row.$njobs"
+    echo "0 0" >"$work/sums.$njobs"
+    echo "== $1: skipped: $2"
+}
+
+# is_io_stage STAGE: one of KV_IO_STAGES.
+is_io_stage() {
+    case " ${KV_IO_STAGES:-05-blocks} " in
+    *" $1 "*) return 0 ;;
+    esac
+    return 1
 }
 
 # run_binary N LABEL COMMAND...: runs it, shows its interesting lines,
@@ -215,6 +238,21 @@ queue_flavour() {
             add_job "$flavour" "server_txn_test.py $dir/$stage/kv" python3 "$here/server_txn_test.py" "$dir/$stage/kv"
             if [ "$dir" = "$build" ]; then
                 add_job "$flavour" "server_cli_test.sh $dir/$stage/kv" sh "$here/server_cli_test.sh" "$dir/$stage/kv"
+            fi
+        fi
+        # The whole suite with the I/O backend forced each way (KV_IO:
+        # common/io_mount.h), and the crash test on the POSIX calls; forced
+        # to io_uring only where the kernel allows it, which the stage's kv
+        # finds out (with KV_IO=uring, kv_open fails with the refusal).
+        if [ "$flavour" = release ] && is_io_stage "$stage" && [ -x "$dir/$stage/kvtest" ]; then
+            add_job "$flavour" "KV_IO=posix $dir/$stage/kvtest" env KV_IO=posix "$dir/$stage/kvtest" $filter
+            if [ -x "$dir/$stage/crashtest" ]; then
+                add_job "$flavour" "KV_IO=posix $dir/$stage/crashtest --quick" env KV_IO=posix "$dir/$stage/crashtest" --quick
+            fi
+            if refusal=$(KV_IO=uring "$dir/$stage/kv" "$work/io-probe-$stage" put k v 2>&1 >/dev/null); then
+                add_job "$flavour" "KV_IO=uring $dir/$stage/kvtest" env KV_IO=uring "$dir/$stage/kvtest" $filter
+            else
+                skipped_job "KV_IO=uring $dir/$stage/kvtest" "$(echo "$refusal" | head -n 1)"
             fi
         fi
         if [ -x "$dir/$stage/stagetest" ]; then

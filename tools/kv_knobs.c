@@ -11,7 +11,9 @@
  * (stage 04 on)".  The stages are told apart by the number kv_stage()
  * starts with.  Knobs are not stored in the database: they hold for the
  * one kv process, and each command (or standard-input session) that
- * should use them names them again.
+ * should use them names them again.  One knob is every stage's: --io,
+ * the I/O backend (kv_options.io; docs/io.md), which `kv DIR stats`
+ * reports on its line io.backend.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -24,7 +26,8 @@ enum {
     KNOB_SIZE,    /* a size_t of bytes: N, Nk (KiB), Nm (MiB) */
     KNOB_INT,     /* an int >= 2 or >= 1 */
     KNOB_BLOOM,   /* an int of bits per key, or "none" */
-    KNOB_COMPRESS /* none or lz4 */
+    KNOB_COMPRESS, /* none or lz4 */
+    KNOB_IO        /* auto, posix or uring */
 };
 
 typedef struct knob {
@@ -52,6 +55,8 @@ static const knob knobs[] = {
      "level L+1 may hold R times level L, R >= 2 (06 on)"},
     {"--table-bytes", KNOB_SIZE, 6, 99, "has no compaction outputs",
      "a compaction starts a new table past N bytes (06 on)"},
+    {"--io", KNOB_IO, 1, 99, "has no files",
+     "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 
@@ -130,6 +135,16 @@ static int knob_set(tool *t, const knob *k, const char *value)
             return tool_fail("%s '%s': want bits per key from 1 to 64, or none", k->name,
                              value);
         return EXIT_OK;
+    case KNOB_IO:
+        if (strcmp(value, "auto") == 0)
+            o->io = KV_IO_AUTO;
+        else if (strcmp(value, "posix") == 0)
+            o->io = KV_IO_POSIX;
+        else if (strcmp(value, "uring") == 0)
+            o->io = KV_IO_URING;
+        else
+            return tool_fail("%s '%s': want auto, posix or uring", k->name, value);
+        return EXIT_OK;
     default:
         if (strcmp(value, "none") == 0)
             o->compression = KV_COMPRESSION_NONE;
@@ -178,6 +193,7 @@ void tool_knobs_usage(FILE *f)
         const char *value = k->kind == KNOB_SIZE      ? "N"
                             : k->kind == KNOB_COMPRESS ? "C"
                             : k->kind == KNOB_BLOOM    ? "B"
+                            : k->kind == KNOB_IO       ? "IO"
                                                        : "R";
         char head[32];
         snprintf(head, sizeof head, "%s %s", k->name, value);

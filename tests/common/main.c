@@ -1,6 +1,7 @@
 /*
  * main.c: unit tests of common/ (checksums, integer coding, log records, the
- * I/O layer and its fault-injecting backend, the export stream, the latency
+ * I/O layer, its batched reads on both backends, the choice of backend and
+ * its fallback, its fault-injecting backend, the export stream, the latency
  * histogram),
  * build/common_test.
  * Usage: common_test [NAME-FILTER]
@@ -15,6 +16,8 @@ extern const harness_suite file_start_suite;
 extern const harness_suite io_suite;
 extern const harness_suite io_fault_suite;
 extern const harness_suite io_sim_suite;
+extern const harness_suite io_batch_suite;
+extern const harness_suite io_mount_suite;
 extern const harness_suite identity_suite;
 extern const harness_suite export_format_suite;
 extern const harness_suite histogram_suite;
@@ -23,6 +26,7 @@ int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
         &crc32c_suite, &coding_suite, &log_record_suite, &log_damage_suite, &file_start_suite, &io_suite, &io_fault_suite, &io_sim_suite,
+        &io_batch_suite, &io_mount_suite,
         &identity_suite,
         &export_format_suite,
         &histogram_suite,

@@ -32,10 +32,12 @@ extern const harness_suite sweep_suite;
 extern const harness_suite stage_caps_suite;
 extern const harness_suite inspect_suite;
 extern const harness_suite txn_suite;
+extern const harness_suite multi_get_suite;
 
 /* Tests that fork (a child process that holds the lock, dies holding it,
  * or dies after a put to leave a torn tail), and tests that start threads
- * (transactions committed from several threads at once). */
+ * (transactions committed from several threads at once, kv_multi_get with
+ * a writer running). */
 static const char *const wasm_left_out[] = {
     "second_open_in_other_process_is_busy",
     "lock_is_released_when_holder_dies",
@@ -44,6 +46,7 @@ static const char *const wasm_left_out[] = {
     "recover_drops_torn_tail",
     "concurrent_increments_lose_nothing",
     "concurrent_transfers_keep_the_total",
+    "multi_get_with_a_writer_sees_acknowledged_writes",
 };
 
 static int wasm_skipped(const char *name)
@@ -71,7 +74,7 @@ int main(int argc, char **argv)
         &stage_caps_suite, &conformance_suite, &iterator_suite, &snapshot_suite,
         &lifecycle_suite,  &batch_suite,       &model_suite,    &fault_suite,
         &badfile_suite,    &tools_suite,       &sweep_suite,    &inspect_suite,
-        &txn_suite,
+        &txn_suite,        &multi_get_suite,
     };
     enum { N = sizeof all / sizeof all[0] };
     static harness_suite kept[N];
