@@ -170,8 +170,8 @@ $(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS) $(LIBURING_DIR)/.ex
 $(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+$(B)/$(1)/kvtest: $(call obj_common,$(TEST_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
@@ -202,11 +202,11 @@ $(B)/$(1)/stagetest.suites: FORCE
 	@echo '$$(STAGE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(STAGE_SUITES_$(1))' >$$@
 
 # (The library goes last: a stage.mk may add its own suite's object.)
-$(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
+$(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
-$(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) -o $$@ $$^ $$(LDLIBS)
+$(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
@@ -231,10 +231,10 @@ endif
 # is the CI-sized share.  Placed here so TEST_BINS builds it for `make test`.
 CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c) tests/stage_caps.c)
 define CRASH_RULES
-$(B)/$(1)/crashtest: $(CRASH_OBJS) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+$(B)/$(1)/crashtest: $(CRASH_OBJS) $(call obj_common,$(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach s,$(STAGES),$(eval $(call CRASH_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
 RUNS ?= 10000
 

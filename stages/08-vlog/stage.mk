@@ -34,3 +34,10 @@ UNFINISHED_08-vlog := 1
 # garbage collection beside writes and snapshots, crashes at each step).
 TESTS_08-vlog := $(wildcard stages/08-vlog/tests/*_test.c)
 TEST_HELPERS_08-vlog := tests/testdb.c
+
+# The shared harness's binaries (kvtest, crashtest, racetest, alloctest)
+# also run with every value in the value log: tests/wrap/value_threshold.c
+# wraps kv_open to take value_threshold from KV_TEST_VALUE_THRESHOLD
+# (tests/run.sh runs them again with it set to 1).
+TEST_WRAP_08-vlog := -Wl,--wrap=kv_open
+TEST_WRAP_SRCS_08-vlog := tests/wrap/value_threshold.c

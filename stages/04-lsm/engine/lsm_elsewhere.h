@@ -36,5 +36,9 @@ int  lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ct
 int  lsm_values_start(kv_db *db, int has_jobs);
 void lsm_values_stop(kv_db *db);
 int  lsm_values_run_all(kv_db *db);
+/* The sequence numbers of the puts that only moved a value, ascending, as
+ * far as a live snapshot may be older (lsm_sources.h).  REQUIRES:
+ * write_lock held, while the array is read. */
+void lsm_values_moved(kv_db *db, const uint64_t **moved, size_t *n);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "iterator.h"
 #include "kv.h"
 #include "memtable.h"
 #include "table_set.h"
@@ -29,6 +30,7 @@ typedef struct lsm_sources {
                                    none): every write from it on is in them */
     uint64_t last;              /* every write up to it is in the sources */
     void *view;                 /* the engine's, held until released */
+    kv_db *db;
 } lsm_sources;
 
 /* The sequence number a snapshot reads at: a version numbered above it
@@ -39,5 +41,12 @@ uint64_t lsm_sources_seq_of(const kv_snapshot *snap);
 void lsm_sources_get(kv_db *db, lsm_sources *s);
 /* Drops the reference (iterators made from them hold their own). */
 void lsm_sources_release(lsm_sources *s);
+/* *it (an iterator over the sources), without the versions numbered after
+ * snap_seq that are not writes: a value store that keeps values elsewhere
+ * (stage 08's value log) moves a value with a new put of the same value,
+ * which no transaction conflicts with.  Takes over *it, also when it
+ * fails (KV_ERR_NOMEM: *it freed and NULL).  Where no value moved, *it is
+ * left as it is. */
+int  lsm_sources_hide_moved(const lsm_sources *s, uint64_t snap_seq, iter **it);
 
 #endif

@@ -48,6 +48,11 @@ struct lsm_values {
                                second at a time (or until it is stopped) */
     pthread_t thread;
     int running, stop;
+    /* The sequence numbers of the puts that moved a value (ascending),
+     * while a snapshot older than one is live: not writes a transaction
+     * conflicts with (lsm_values_moved).  Guarded by write_lock. */
+    uint64_t *moved;
+    size_t nmoved, cap;
 };
 
 typedef struct move_check {
@@ -100,8 +105,42 @@ static int lsm_values_still_there(void *ctx)
     int there = lsm_values_there(&now, seq, c->m);
     if (there < 0)
         return there;
-    return there ? KV_OK
-                 : kv_error(KV_ERR_CONFLICT, "value store: the key was written again since");
+    if (!there)
+        return kv_error(KV_ERR_CONFLICT, "value store: the key was written again since");
+    /* The put is alone in its group, and takes next_seq (lsm_write.c): a
+     * snapshot older than it must not see it as a write (lsm_sources.h). */
+    struct lsm_values *v = db->vjobs;
+    if (lsm_oldest_snapshot(db) >= db->next_seq)
+        return KV_OK; /* no snapshot it is newer than */
+    if (v->nmoved == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 64;
+        uint64_t *grown = realloc(v->moved, cap * sizeof *grown);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "value store: out of memory for a moved value");
+        v->moved = grown;
+        v->cap = cap;
+    }
+    v->moved[v->nmoved++] = db->next_seq;
+    return KV_OK;
+}
+
+/* Forgets the moves no snapshot is older than.  REQUIRES: write_lock. */
+static void lsm_values_forget_moves(kv_db *db, uint64_t oldest)
+{
+    struct lsm_values *v = db->vjobs;
+    size_t k = 0;
+    while (k < v->nmoved && v->moved[k] <= oldest)
+        k++;
+    if (k > 0)
+        memmove(v->moved, v->moved + k, (v->nmoved - k) * sizeof *v->moved);
+    v->nmoved -= k;
+}
+
+void lsm_values_moved(kv_db *db, const uint64_t **moved, size_t *n)
+{
+    struct lsm_values *v = db->vjobs;
+    *moved = v != NULL ? v->moved : NULL;
+    *n = v != NULL ? v->nmoved : 0;
 }
 
 /* Step 2 for a job: each value answered; a move job's values still read
@@ -152,8 +191,10 @@ static int lsm_values_job(kv_db *db, int *rc)
     *rc = KV_OK;
     pthread_mutex_lock(&db->write_lock);
     value_job *job = NULL;
+    uint64_t oldest = lsm_oldest_snapshot(db);
+    lsm_values_forget_moves(db, oldest);
     if (!db->failed)
-        *rc = value_store_pick(db->values, lsm_oldest_snapshot(db), &job);
+        *rc = value_store_pick(db->values, oldest, &job);
     pthread_mutex_unlock(&db->write_lock);
     if (job == NULL)
         return 0;
@@ -217,6 +258,7 @@ static void lsm_values_free(kv_db *db)
         return;
     pthread_cond_destroy(&v->work);
     pthread_mutex_destroy(&v->lock);
+    free(v->moved);
     free(v);
     db->vjobs = NULL;
 }

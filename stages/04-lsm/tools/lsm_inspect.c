@@ -151,15 +151,18 @@ int kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, voi
         inspect_look look = {.line = line, .ctx = ctx};
         table_get_cost cost = {0};
         void *val = NULL;
+        size_t real = 0;
         int elsewhere = 0;
-        rc = table_set_get(v->tables, &lk, NULL, NULL, &val, &vlen, &elsewhere, &cost);
-        if (rc == KV_OK && elsewhere) /* where the value store keeps it */
-            rc = value_store_describe_value(db->values, val, vlen, &vlen, line, ctx);
-        free(val);
-        if (rc == KV_OK || rc == KV_NOT_FOUND) /* the same lookup, each table shown */
-            rc = table_set_get(v->tables, &lk, lsm_inspect_look, &look, &val, &vlen,
-                               NULL, &cost);
+        rc = table_set_get(v->tables, &lk, lsm_inspect_look, &look, &val, &vlen, &elsewhere,
+                           &cost);
         free(val); /* (NULL: a look keeps no value) */
+        val = NULL;
+        if (rc == KV_OK && elsewhere && /* where the value store keeps it */
+            (rc = table_set_get(v->tables, &lk, NULL, NULL, &val, &vlen, NULL, &cost)) ==
+                KV_OK &&
+            (rc = value_store_describe_value(db->values, val, vlen, &real, line, ctx)) == KV_OK)
+            vlen = real;
+        free(val);
         state = rc == KV_OK ? IKEY_FOUND : IKEY_ABSENT;
         if (rc == KV_NOT_FOUND)
             rc = KV_OK;

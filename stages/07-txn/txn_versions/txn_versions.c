@@ -64,11 +64,14 @@ static int txn_versions_sources(kv_db *db, uint64_t snap_seq, iter **out)
     if (n > 2) /* newest first, no gap */
         memmove(children + k, children + 2, (n - 2) * sizeof *children);
     n = k + (n > 2 ? n - 2 : 0);
-    if (rc == KV_OK)
+    if (rc == KV_OK) {
         rc = merge_iter_new(children, n, out); /* takes the children, even on failure */
-    else
+        if (rc == KV_OK) /* a value moved is not a write (lsm_sources.h) */
+            rc = lsm_sources_hide_moved(&src, snap_seq, out);
+    } else {
         while (n > 0)
             iter_free(children[--n]);
+    }
     free(children);
     lsm_sources_release(&src); /* the iterators hold what they read */
     if (rc != KV_OK)

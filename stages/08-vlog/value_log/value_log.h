@@ -34,12 +34,15 @@
  *       every value still read in it was written again (a new put), that
  *       write is in tables, every snapshot is at or past it, and no pin is
  *       older (the collection, vlog_gc.c).
- *   V2. A file's live bytes are what its values that a table still holds
- *       add up to, as far as the store knows: counted at the flush,
- *       subtracted when a merge drops an entry (as BlobDB counts its
- *       garbage), measured exactly by a job when unknown (after a crash).
- *       They decide which file to collect, never whether a value is read:
- *       each value is checked against the tables when its file is emptied.
+ *   V2. A file's garbage is its value bytes (the values tables pointed at
+ *       in it) less its live bytes (those tables still point at), as far
+ *       as the store knows: both counted at the flush, the live ones
+ *       lowered when a merge drops an entry (as BlobDB counts its
+ *       garbage), measured by a job when unknown (after a crash).  The rest
+ *       of the file (headers, keys, values kept in tables) is never
+ *       garbage: emptying the file would write it again.  The counts decide
+ *       which file to collect, never whether a value is read: each value
+ *       is checked against the tables when its file is emptied.
  *   V3. Loads read through a pin (value_store_pin): the epoch scheme of
  *       vlog_store.c never lets a file go while a pin older than its end
  *       is held.
@@ -84,7 +87,7 @@ int    vlog_where_decode(const uint8_t *p, size_t n, vlog_where *w, const char *
  * block boundary it crosses. */
 uint64_t vlog_span(const vlog_where *w);
 /* Gathers the value from span (vlog_span bytes read at w->offset) into out
- * (w->len bytes), skipping the block headers. */
+ * (w->len bytes; it may be span itself), skipping the block headers. */
 void   vlog_gather(const vlog_where *w, const uint8_t *span, uint8_t *out);
 /* The file offset of byte i of a record whose first fragment starts at
  * rec_start (wal_format.h): where a flush finds a value's place. */
@@ -112,7 +115,8 @@ typedef struct vlog_file {
     int counted;            /* live_bytes known (V2) */
     int damaged;            /* a job found it is not a whole log: left alone
                                (kv check says what is wrong) */
-    uint64_t live_bytes, live_values;
+    uint64_t value_bytes;   /* the values tables pointed at in it (V2) */
+    uint64_t live_bytes;    /* of those, what tables still point at */
     uint64_t moved_seq;     /* EMPTIED: the last write that moved a value */
     uint64_t retired;       /* EMPTIED: the epoch it was emptied at */
     io_file *f;             /* open for reads, or NULL */
@@ -165,7 +169,7 @@ int  vlog_load_where(value_store *vs, const vlog_where *w, value_buf *buf, const
 
 /* One file's line of VLOGCOUNTS. */
 typedef struct vlog_count {
-    uint64_t start, bytes, live_bytes, live_values;
+    uint64_t start, bytes, value_bytes, live_bytes;
 } vlog_count;
 
 /* Encodes counts[0..n) as the whole file for flushed into a malloc'd

@@ -14,8 +14,8 @@
  *   32 + 32i   8     file i's name (its first write's sequence number),
  *                    ascending
  *   40 + 32i   8     its size in bytes
- *   48 + 32i   8     its live bytes (the values tables point at)
- *   56 + 32i   8     its live values
+ *   48 + 32i   8     its value bytes (the values tables pointed at in it)
+ *   56 + 32i   8     its live bytes (those tables still point at)
  *   32 + 32n   4     crc32c of bytes 16 .. 32 + 32n
  * All numbers little-endian.  kv_open uses the counts only if `flushed` is
  * what the tables hold now: else the directory changed since (a crash
@@ -49,8 +49,8 @@ int vlog_counts_encode(uint64_t flushed, const vlog_count *counts, size_t n, uin
         uint8_t *q = p + VLOG_COUNTS_FIXED + i * VLOG_COUNTS_LINE;
         coding_put_u64(q, counts[i].start);
         coding_put_u64(q + 8, counts[i].bytes);
-        coding_put_u64(q + 16, counts[i].live_bytes);
-        coding_put_u64(q + 24, counts[i].live_values);
+        coding_put_u64(q + 16, counts[i].value_bytes);
+        coding_put_u64(q + 24, counts[i].live_bytes);
     }
     coding_put_u32(p + size - 4, crc32c_value(p + 16, size - 4 - 16));
     *out = p;
@@ -84,15 +84,19 @@ int vlog_counts_decode(const char *path, const uint8_t *p, size_t len, uint64_t 
     for (uint64_t i = 0; i < count; i++) {
         const uint8_t *q = p + VLOG_COUNTS_FIXED + i * VLOG_COUNTS_LINE;
         c[i] = (vlog_count){.start = coding_get_u64(q), .bytes = coding_get_u64(q + 8),
-                            .live_bytes = coding_get_u64(q + 16),
-                            .live_values = coding_get_u64(q + 24)};
-        if (c[i].start == 0 || (i > 0 && c[i].start <= c[i - 1].start) ||
-            c[i].live_bytes > c[i].bytes) {
+                            .value_bytes = coding_get_u64(q + 16),
+                            .live_bytes = coding_get_u64(q + 24)};
+        const char *why = c[i].start == 0 ? "is named 0"
+                          : i > 0 && c[i].start <= c[i - 1].start ? "is out of order"
+                          : c[i].value_bytes > c[i].bytes ? "has more value bytes than bytes"
+                          : c[i].live_bytes > c[i].value_bytes ? "has more live bytes than "
+                                                                 "value bytes"
+                                                               : NULL;
+        if (why != NULL) {
+            uint64_t start = c[i].start;
             free(c);
             return kv_error(KV_ERR_CORRUPT, "%s: offset %zu: file %" PRIu64 " %s", path,
-                            (size_t)(q - p), c[i].start,
-                            c[i].live_bytes > c[i].bytes ? "has more live bytes than bytes"
-                                                         : "is out of order");
+                            (size_t)(q - p), start, why);
         }
     }
     *flushed = coding_get_u64(p + 16);
@@ -148,8 +152,8 @@ int vlog_counts_load(value_store *vs, uint64_t flushed)
             if (f == NULL || f->bytes != counts[i].bytes)
                 continue; /* gone, or not the file counted: measured */
             f->counted = 1;
+            f->value_bytes = counts[i].value_bytes;
             f->live_bytes = counts[i].live_bytes;
-            f->live_values = counts[i].live_values;
         }
     }
     /* (Damaged counts are only lost work: the files are measured.) */
@@ -182,8 +186,8 @@ int vlog_counts_save(value_store *vs, uint64_t flushed)
         const vlog_file *f = vs->files[i];
         if (f->counted && f->adopted)
             counts[n++] = (vlog_count){.start = f->start, .bytes = f->bytes,
-                                       .live_bytes = f->live_bytes,
-                                       .live_values = f->live_values};
+                                       .value_bytes = f->value_bytes,
+                                       .live_bytes = f->live_bytes};
     }
     uint8_t *p = NULL;
     size_t len = 0;

@@ -192,8 +192,8 @@ void value_store_flush_end(value_store *vs, value_flush *vf, int applied)
                 f->counted = 1;
             if (f == NULL)
                 continue; /* no memory: measured when it is adopted */
+            f->value_bytes += l->bytes;
             f->live_bytes += l->bytes;
-            f->live_values += l->values;
             vs->flush_values += l->values;
             vs->flush_value_bytes += l->bytes;
         }

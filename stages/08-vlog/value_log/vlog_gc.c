@@ -52,7 +52,10 @@ struct value_job {
     uint8_t where[VLOG_WHERE_MAX];
     value_buf buf;
     /* The answers. */
-    uint64_t live_bytes, live_values, dead, moved, moved_bytes;
+    uint64_t value_bytes;   /* the values tables may have pointed at: each
+                               live one, and each dead one of at least the
+                               threshold */
+    uint64_t live_bytes, dead, moved, moved_bytes;
     int damaged;
 };
 
@@ -60,7 +63,7 @@ struct value_job {
 
 static uint64_t vlog_garbage(const vlog_file *f)
 {
-    return f->bytes > f->live_bytes ? f->bytes - f->live_bytes : 0;
+    return f->value_bytes - f->live_bytes; /* V2 */
 }
 
 int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
@@ -77,8 +80,8 @@ int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
     int empty = pick == NULL;
     for (size_t i = 0; i < vs->nfiles && empty; i++) {
         vlog_file *f = vs->files[i];
-        if (!f->adopted || f->state != VLOG_LIVE || f->damaged || f->bytes == 0 ||
-            vlog_garbage(f) * 100 < (uint64_t)vs->gc_percent * f->bytes)
+        if (!f->adopted || f->state != VLOG_LIVE || f->damaged || vlog_garbage(f) == 0 ||
+            vlog_garbage(f) * 100 < (uint64_t)vs->gc_percent * f->value_bytes)
             continue;
         if (pick == NULL || vlog_garbage(f) > vlog_garbage(pick))
             pick = f;
@@ -181,9 +184,11 @@ static int job_scan_file(value_job *job)
     job_scan c = {.job = job, .rc = KV_OK};
     lsm_wal_scan s;
     int rc = lsm_wal_scan_file(job->f, job->size, job->file->start, job_scan_record, &c, &s);
-    if (rc == KV_OK && s.header != FILE_START_OK)
+    if (rc == KV_OK && s.header != FILE_START_OK) {
+        job->damaged = 1;
         rc = kv_error(KV_ERR_CORRUPT, "%s: not a whole log: its header is damaged",
                       io_path(job->f));
+    }
     if (rc == KV_OK && s.damaged) {
         job->damaged = 1;
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s (a value-log file is a "
@@ -198,6 +203,8 @@ int value_store_job_next(value_job *job, value_move *m)
     if (!job->scanned) {
         job->scanned = 1;
         int rc = job_scan_file(job);
+        if (rc != KV_OK && job->damaged)
+            return 0; /* left alone: reads and kv check report the damage */
         if (rc != KV_OK)
             return rc;
     }
@@ -229,10 +236,12 @@ void value_store_job_result(value_job *job, value_fate fate)
     switch (fate) {
     case VALUE_DEAD:
         job->dead++;
+        if (v->w.len >= job->vs->threshold)
+            job->value_bytes += v->w.len;
         break;
     case VALUE_LIVE:
         job->live_bytes += v->w.len;
-        job->live_values++;
+        job->value_bytes += v->w.len;
         break;
     case VALUE_MOVED:
         job->moved++;
@@ -246,21 +255,23 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
     pthread_mutex_lock(&vs->lock);
     vlog_file *f = job->file;
     f->state = VLOG_LIVE;
-    if (job->damaged)
-        f->damaged = 1;
+    if (job->damaged) {
+        f->damaged = 1; /* no count changes: what it holds is not known */
+        status = KV_ERR_CORRUPT;
+    }
     vs->moved += job->moved;
     vs->moved_bytes += job->moved_bytes;
     vs->dead += job->dead;
     if (status == KV_OK && !job->empty) {
         f->counted = 1;
+        f->value_bytes = job->value_bytes;
         f->live_bytes = job->live_bytes;
-        f->live_values = job->live_values;
         vs->measured++;
     } else if (status == KV_OK) {
         f->state = VLOG_EMPTIED;
         f->counted = 1;
+        f->value_bytes = 0;
         f->live_bytes = 0;
-        f->live_values = 0;
         f->moved_seq = seq;
         f->retired = atomic_load(&vs->epoch);
         vs->emptied++;

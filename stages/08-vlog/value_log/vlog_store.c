@@ -91,9 +91,9 @@ void vlog_update_behind(value_store *vs)
         const vlog_file *f = vs->files[i];
         if (!f->counted || f->state == VLOG_EMPTIED)
             continue;
-        uint64_t garbage = f->bytes > f->live_bytes ? f->bytes - f->live_bytes : 0;
+        uint64_t garbage = f->value_bytes - f->live_bytes;
         live += f->live_bytes;
-        if (f->state == VLOG_LIVE && garbage * 100 >= (uint64_t)vs->gc_percent * f->bytes)
+        if (f->state == VLOG_LIVE && garbage * 100 >= (uint64_t)vs->gc_percent * f->value_bytes)
             due += garbage;
     }
     uint64_t bound = live / 4 > (64u << 20) ? live / 4 : (64u << 20);
@@ -426,7 +426,6 @@ void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
     vlog_file *f = vlog_find(vs, w.file);
     if (f != NULL && f->counted && f->state != VLOG_EMPTIED) {
         f->live_bytes -= f->live_bytes < w.len ? f->live_bytes : w.len;
-        f->live_values -= f->live_values > 0;
         vlog_update_behind(vs);
     }
     pthread_mutex_unlock(&vs->lock);

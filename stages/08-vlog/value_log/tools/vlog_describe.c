@@ -12,8 +12,9 @@
  * writes slowed down.
  *
  * kv_inspect: one line for the value log, then one per file:
- *   values threshold=512 gc_percent=50 files=3 bytes=B live=L garbage=G
- *   vlog file=000000000101.vlog bytes=B live=L values=N garbage=G state=live
+ *   values threshold=512 gc_percent=50 files=3 bytes=B value_bytes=V live=L
+ *          garbage=G
+ *   vlog file=000000000101.vlog bytes=B value_bytes=V live=L garbage=G state=live
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -49,7 +50,7 @@ static const char *vlog_state_word(const vlog_file *f)
 
 typedef struct vlog_totals {
     size_t files, unmeasured, emptied;
-    uint64_t bytes, live, garbage, unmeasured_bytes, emptied_bytes;
+    uint64_t bytes, values, live, garbage, unmeasured_bytes, emptied_bytes;
 } vlog_totals;
 
 static void vlog_add_up(const value_store *vs, vlog_totals *t)
@@ -61,13 +62,13 @@ static void vlog_add_up(const value_store *vs, vlog_totals *t)
         if (f->state == VLOG_EMPTIED) {
             t->emptied++;
             t->emptied_bytes += f->bytes;
-            t->garbage += f->bytes;
         } else if (!f->counted) {
             t->unmeasured++;
             t->unmeasured_bytes += f->bytes;
         } else {
+            t->values += f->value_bytes;
             t->live += f->live_bytes;
-            t->garbage += f->bytes > f->live_bytes ? f->bytes - f->live_bytes : 0;
+            t->garbage += f->value_bytes - f->live_bytes;
         }
     }
 }
@@ -84,6 +85,7 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
         inspect_u64(&l, "gc_percent", (uint64_t)vs->gc_percent);
         inspect_u64(&l, "files", t.files);
         inspect_u64(&l, "bytes", t.bytes);
+        inspect_u64(&l, "value_bytes", t.values);
         inspect_u64(&l, "live", t.live);
         inspect_u64(&l, "garbage", t.garbage);
         inspect_emit(&l, line, ctx);
@@ -95,10 +97,9 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
             inspect_word(&l, "file", name);
             inspect_u64(&l, "bytes", f->bytes);
             if (f->counted) {
+                inspect_u64(&l, "value_bytes", f->value_bytes);
                 inspect_u64(&l, "live", f->live_bytes);
-                inspect_u64(&l, "values", f->live_values);
-                inspect_u64(&l, "garbage", f->bytes > f->live_bytes ? f->bytes - f->live_bytes
-                                                                      : 0);
+                inspect_u64(&l, "garbage", f->value_bytes - f->live_bytes);
             }
             inspect_word(&l, "state", vlog_state_word(f));
             inspect_emit(&l, line, ctx);
@@ -110,6 +111,7 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
     vlog_line(line, ctx, "values.gc_percent: %d", vs->gc_percent);
     vlog_line(line, ctx, "values.files: %zu", t.files);
     vlog_line(line, ctx, "values.bytes: %" PRIu64, t.bytes);
+    vlog_line(line, ctx, "values.value_bytes: %" PRIu64, t.values);
     vlog_line(line, ctx, "values.live_bytes: %" PRIu64, t.live);
     vlog_line(line, ctx, "values.garbage_bytes: %" PRIu64, t.garbage);
     vlog_line(line, ctx, "values.unmeasured_files: %zu", t.unmeasured);
@@ -153,13 +155,14 @@ int value_store_describe_value(value_store *vs, const uint8_t *where, size_t wle
     char name[LSM_NAME_MAX];
     vlog_file_name(name, sizeof name, w.file, f != NULL && f->is_log);
     inspect_line l;
-    inspect_begin(&l, "value");
+    inspect_begin(&l, "look");
     inspect_word(&l, "part", "vlog");
     inspect_word(&l, "file", name);
     inspect_u64(&l, "offset", w.offset);
-    inspect_u64(&l, "vlen", w.len);
     inspect_u64(&l, "read_bytes", vlog_span(&w));
     inspect_word(&l, "state", f != NULL ? vlog_state_word(f) : "missing");
+    inspect_word(&l, "result", f != NULL ? "found" : "missing");
+    inspect_u64(&l, "vlen", w.len);
     pthread_mutex_unlock(&vs->lock);
     inspect_emit(&l, line, ctx);
     *vlen = w.len;
