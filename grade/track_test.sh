@@ -14,6 +14,9 @@
 #   skip-is-shown    a rung that cannot run (race, with no ENGINE_TSAN) is
 #                    "skipped" on the scorecard, listed as not checked, and
 #                    the grade exits 3, never 0
+#   engine-tsan      an engine given with ENGINE_TSAN (the reference's stage
+#                    01 and its ThreadSanitizer build) gets its race rung run
+#                    and passed, from a build directory of its own
 #   crash-is-named   a suite whose process dies of a signal is reported with
 #                    the test it was running and the signal, not a bare
 #                    exit status
@@ -142,6 +145,19 @@ if [ $status -eq 3 ] && grep -q '^rung	race	skipped' "$card" &&
     ok "skip-is-shown: a rung that cannot run is skipped, listed as not checked, and the grade exits 3"
 else
     bad "skip-is-shown: status $status (want 3), the scorecard: $(grep '^rung	race' "$card" 2>/dev/null) (see $root/skip.log)"
+fi
+
+# ---- engine-tsan ----------------------------------------------------------------------
+$MAKE --no-print-directory -s FLAVOUR=tsan build/tsan/01-log/libkv.a >/dev/null 2>&1
+rm -rf "$root/out-engine-tsan"
+cp build/01-log/libkv.a "$root/engine/libref.a"
+ENGINE_TSAN=build/tsan/01-log/libkv.a sh "$here/grade.sh" 01-log --engine "$root/engine/libref.a" \
+    --out "$root/out-engine-tsan" --only race >"$root/engine-tsan.log" 2>&1
+status=$?
+if [ $status -eq 0 ] && grep -q '^rung	race	pass' "$root/out-engine-tsan/logs/scorecard"; then
+    ok "engine-tsan: an engine with ENGINE_TSAN has its race rung run, and passes"
+else
+    bad "engine-tsan: status $status (want 0): $(grep -m1 '^First failing check' "$root/engine-tsan.log" | cut -c 1-200) (see $root/engine-tsan.log)"
 fi
 
 # ---- crash-is-named ------------------------------------------------------------------
