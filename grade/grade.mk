@@ -109,6 +109,7 @@ $(1)/crashtest: $(CRASH_OBJS) $$(GV_DEP_$(1))
 # grade/grade.sh with FLAVOUR=tsan (the workspace's files and the
 # reference's under ThreadSanitizer).
 $(1)/racetest: $(call obj_common,$(RACE_SRCS)) $$(GV_DEP_$(1))
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(RACE_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The kv tool over the build, for kvgrade (`kv DIR serve --stdio`): how the
 # power rung cuts an engine that does its own file I/O.

@@ -163,6 +163,15 @@ first_check() {
          incrash { print crash; done = 1; incrash = 0; exit }
          END { if (incrash && !done) print crash }' | head -n 1
 }
+# crashed LOG STATUS: for a harness killed by a signal (status 128 + N, as
+# timeout passes it on), which test it was running and the signal, in
+# words; else nothing.
+crashed() {
+    [ "$2" -gt 128 ] && [ "$2" -ne 137 ] || return 0
+    t=$(sed -n 's/^RUN  *//p' "$1" | tail -n 1)
+    printf '%s was killed by SIG%s: the engine crashed (a call into kv.h must return an error, never crash) (see %s)' \
+        "${t:-the harness}" "$(kill -l $(($2 - 128)) 2>/dev/null || echo $(($2 - 128)))" "$1"
+}
 # summary LOG: "N passed, N failed" of a log, or nothing.
 summary() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1; }
 # run_log LOG SECONDS CMD...: runs it with a time limit; its status.
@@ -361,6 +370,7 @@ if want suites; then
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
             [ $status -eq 124 ] && what="kvtest --suite $s did not finish in 600 s"
+            [ -n "$what" ] || what=$(crashed "$log" $status)
             [ -n "$what" ] || what="kvtest --suite $s exited with status $status (see $log)"
             rung_fail suites "$s: $what"
             break
@@ -376,6 +386,7 @@ if want suites; then
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
+            [ -n "$what" ] || what=$(crashed "$log" $status)
             rung_fail suites "stagetest: ${what:-exit status $status (see $log)}"
         else
             say "suites: stagetest: ok ($sum)"
@@ -583,6 +594,7 @@ if want sweep; then
     sum=$(summary "$log")
     if [ $status -ne 0 ] || [ -z "$sum" ]; then
         what=$(first_check "$log")
+        [ -n "$what" ] || what=$(crashed "$log" $status)
         rung_fail sweep "${what:-exit status $status (see $log)}"
     else
         row rung sweep pass "$sum" ""

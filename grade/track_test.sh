@@ -14,6 +14,12 @@
 #   skip-is-shown    a rung that cannot run (race, with no ENGINE_TSAN) is
 #                    "skipped" on the scorecard, listed as not checked, and
 #                    the grade exits 3, never 0
+#   engine-tsan      an engine given with ENGINE_TSAN (the reference's stage
+#                    01 and its ThreadSanitizer build) gets its race rung run
+#                    and passed, from a build directory of its own
+#   crash-is-named   a suite whose process dies of a signal is reported with
+#                    the test it was running and the signal, not a bare
+#                    exit status
 #
 #   sh grade/track_test.sh ROOT      (ROOT: a work directory, kept)
 # Prints "ok   ..." or "FAIL ..." per check; exit 0 only if all passed.
@@ -139,6 +145,36 @@ if [ $status -eq 3 ] && grep -q '^rung	race	skipped' "$card" &&
     ok "skip-is-shown: a rung that cannot run is skipped, listed as not checked, and the grade exits 3"
 else
     bad "skip-is-shown: status $status (want 3), the scorecard: $(grep '^rung	race' "$card" 2>/dev/null) (see $root/skip.log)"
+fi
+
+# ---- engine-tsan ----------------------------------------------------------------------
+$MAKE --no-print-directory -s FLAVOUR=tsan build/tsan/01-log/libkv.a >/dev/null 2>&1
+rm -rf "$root/out-engine-tsan"
+cp build/01-log/libkv.a "$root/engine/libref.a"
+ENGINE_TSAN=build/tsan/01-log/libkv.a sh "$here/grade.sh" 01-log --engine "$root/engine/libref.a" \
+    --out "$root/out-engine-tsan" --only race >"$root/engine-tsan.log" 2>&1
+status=$?
+if [ $status -eq 0 ] && grep -q '^rung	race	pass' "$root/out-engine-tsan/logs/scorecard"; then
+    ok "engine-tsan: an engine with ENGINE_TSAN has its race rung run, and passes"
+else
+    bad "engine-tsan: status $status (want 0): $(grep -m1 '^First failing check' "$root/engine-tsan.log" | cut -c 1-200) (see $root/engine-tsan.log)"
+fi
+
+# ---- crash-is-named ------------------------------------------------------------------
+# Stage 01's get, made to write through a null pointer.
+cw=$root/crashws
+f=stages/01-log/log_db.c
+rm -rf "$cw"
+mkdir -p "$cw/$(dirname "$f")"
+awk '{ print } /^int log_db_get_below\(/ { inget = 1 }
+     inget && /^\{$/ { print "    *(volatile int *)0 = 1;"; inget = 0 }' "$f" >"$cw/$f"
+sh "$here/grade.sh" 01-log "$cw" --out "$root/out-crash" --only suites --filter conformance \
+    >"$root/crash.log" 2>&1
+status=$?
+if [ $status -eq 1 ] && grep -q '^First failing check: .*conformance/.* was killed by SIGSEGV' "$root/crash.log"; then
+    ok "crash-is-named: a suite that dies of a signal names its test and the signal"
+else
+    bad "crash-is-named: status $status (want 1), and: $(grep -m1 '^First failing check' "$root/crash.log" | cut -c 1-200) (see $root/crash.log)"
 fi
 
 echo "$passed passed, $failed failed"
