@@ -403,7 +403,7 @@ define BENCH_STAGE_RULES
 $(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach s,$(STAGES),$(eval $(call BENCH_STAGE_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),$(eval $(call BENCH_STAGE_RULES,$(s))))
 
 $(B)/bench/kvbench-%: $(BENCH_OBJS) $(B)/obj/bench/engine_%.o
 	@mkdir -p $(dir $@)

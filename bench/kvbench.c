@@ -4,6 +4,7 @@
  *
  *   kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]
  *           [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=a,b]
+ *           [--value_size=B]
  *   kvbench --describe    one line: the engine, its version, and whether
  *                         sync = 1 makes it fsync (for the report's charts)
  *
@@ -26,8 +27,8 @@
  *
  * Keys are 16 bytes: key i is the 16 decimal digits of 2i, so the absent keys
  * of readmissing (2i+1) fall between existing ones.  Values are 100 bytes
- * made as db_bench makes them: 50 random printable bytes, then repeated, so
- * a compressor halves them.  Every random choice comes from --seed.
+ * (--value_size), made as db_bench makes them: pieces of 50 random
+ * printable bytes, each repeated, so a compressor halves them.  Every random choice comes from --seed.
  *
  * Each workload stops after its operations or after --seconds (fills:
  * --fill_seconds), whichever comes first, and reports the operations it
@@ -69,10 +70,13 @@
 #include "engine.h"
 
 #define KEY_BYTES 16
-#define VALUE_BYTES 100
+#define VALUE_BYTES_DEFAULT 100
+#define VALUE_BYTES_MAX (1u << 20)
 #define SEEK_NEXTS 10
 #define VALUE_POOL (1u << 20)
-#define ENTRY_BYTES (KEY_BYTES + VALUE_BYTES)
+/* --value_size: every value's length (db_bench's --value_size). */
+static size_t value_bytes = VALUE_BYTES_DEFAULT;
+#define ENTRY_BYTES (KEY_BYTES + value_bytes)
 
 static const bench_engine *E = &bench_engine_impl;
 
@@ -100,7 +104,7 @@ static const char *const all_workloads[] = {
 
 /* ---- keys and values ------------------------------------------------------ */
 
-static char value_pool[VALUE_POOL];
+static char value_pool[VALUE_POOL + VALUE_BYTES_MAX];
 static uint32_t *perm;          /* a random permutation of [0, num) */
 
 /* db_bench's RandomGenerator with compression ratio 0.5: pieces of 100
@@ -109,17 +113,17 @@ static void bench_make_values(uint64_t seed)
 {
     bench_rng r;
     bench_rng_seed(&r, seed);
-    for (size_t pos = 0; pos + VALUE_BYTES <= VALUE_POOL; pos += VALUE_BYTES) {
-        for (size_t i = 0; i < VALUE_BYTES / 2; i++)
+    for (size_t pos = 0; pos + 100 <= sizeof value_pool; pos += 100) {
+        for (size_t i = 0; i < 50; i++)
             value_pool[pos + i] = (char)(' ' + bench_rng_below(&r, 95));
-        memcpy(value_pool + pos + VALUE_BYTES / 2, value_pool + pos, VALUE_BYTES / 2);
+        memcpy(value_pool + pos + 50, value_pool + pos, 50);
     }
 }
 
 /* The value for the i-th write of a workload. */
 static const char *bench_value(uint64_t i)
 {
-    return value_pool + (i * VALUE_BYTES) % (VALUE_POOL - VALUE_BYTES);
+    return value_pool + (i * 100) % VALUE_POOL; /* (the pool has VALUE_BYTES_MAX more) */
 }
 
 static void bench_key(char *k, uint64_t i)
@@ -306,7 +310,12 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
 {
     bench_rng rng;
     bench_rng_seed(&rng, seed);
-    char key[KEY_BYTES], buf[VALUE_BYTES];
+    char key[KEY_BYTES];
+    char *buf = malloc(value_bytes);
+    if (buf == NULL) {
+        fprintf(stderr, "kvbench: out of memory\n");
+        exit(2);
+    }
     double start = bench_now(), last = start, deadline = start + seconds;
     uint64_t i;
     for (i = 0; i < n && last < deadline; i++) {
@@ -315,26 +324,26 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
         switch (op) {
         case OP_FILLSEQ:
             bench_key_present(key, i);
-            rc = E->put(h, key, KEY_BYTES, bench_value(i), VALUE_BYTES);
+            rc = E->put(h, key, KEY_BYTES, bench_value(i), value_bytes);
             r->bytes += ENTRY_BYTES;
             break;
         case OP_FILLRANDOM:
             bench_key_present(key, perm[i]);
-            rc = E->put(h, key, KEY_BYTES, bench_value(i), VALUE_BYTES);
+            rc = E->put(h, key, KEY_BYTES, bench_value(i), value_bytes);
             r->bytes += ENTRY_BYTES;
             break;
         case OP_OVERWRITE:
             bench_key_present(key, perm[bench_rng_below(&rng, keys)]);
-            rc = E->put(h, key, KEY_BYTES, bench_value(i + 7), VALUE_BYTES);
+            rc = E->put(h, key, KEY_BYTES, bench_value(i + 7), value_bytes);
             r->bytes += ENTRY_BYTES;
             break;
         case OP_READ:
             bench_key_present(key, perm[bench_rng_below(&rng, keys)]);
-            rc = E->get(h, key, KEY_BYTES, buf, sizeof buf, &vlen);
+            rc = E->get(h, key, KEY_BYTES, buf, value_bytes, &vlen);
             break;
         case OP_READMISSING:
             bench_key_absent(key, bench_rng_below(&rng, cfg.num));
-            rc = E->get(h, key, KEY_BYTES, buf, sizeof buf, &vlen);
+            rc = E->get(h, key, KEY_BYTES, buf, value_bytes, &vlen);
             break;
         default: /* OP_DELETE */
             bench_key_present(key, perm[bench_rng_below(&rng, keys)]);
@@ -354,6 +363,7 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
     }
     r->ops = i;
     r->seconds = last - start;
+    free(buf);
 }
 
 /* ---- iterators --------------------------------------------------------------- */
@@ -452,7 +462,7 @@ static void *rww_write(void *arg)
     uint64_t i;
     for (i = 0; i < cfg.num && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED); i++) {
         bench_key_present(key, perm[bench_rng_below(&rng, sh->keys)]);
-        if (E->put(sh->h, key, KEY_BYTES, bench_value(i + 13), VALUE_BYTES) < 0)
+        if (E->put(sh->h, key, KEY_BYTES, bench_value(i + 13), value_bytes) < 0)
             bench_fail("readwhilewriting (writer)");
     }
     sh->writes = i;
@@ -674,6 +684,7 @@ static void bench_usage_to(FILE *f)
     fprintf(f,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
+            "               [--value_size=B]\n"
             "       kvbench --describe\n"
             "  --num           keys (default 1000000)\n"
             "  --seconds       time bound of each read workload (default 10)\n"
@@ -684,6 +695,7 @@ static void bench_usage_to(FILE *f)
             "  --csv           append one row per workload to this file\n"
             "  --rep           repetition number written in the CSV rows (default 1)\n"
             "  --describe      print the engine, its version and what sync = 1 does; exit\n"
+            "  --value_size    bytes of every value, 1 to 1048576 (default 100)\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
         fprintf(f, " %s", all_workloads[i]);
@@ -741,13 +753,15 @@ int main(int argc, char **argv)
             cfg.csv = v;
         else if (bench_flag(argv[i], "--benchmarks", &v))
             cfg.benchmarks = v;
+        else if (bench_flag(argv[i], "--value_size", &v))
+            value_bytes = (size_t)strtoull(v, &end, 10);
         else
             bench_usage();
         if (end != NULL && (*end != '\0' || end == v))
             bench_usage();
     }
     if (cfg.num == 0 || cfg.num > UINT32_MAX / 2 || cfg.threads < 1 || cfg.seconds <= 0 ||
-        cfg.fill_seconds <= 0)
+        cfg.fill_seconds <= 0 || value_bytes == 0 || value_bytes > VALUE_BYTES_MAX)
         bench_usage();
     for (const char *p = cfg.benchmarks; p && *p;) {
         const char *end = strchr(p, ',');
@@ -778,10 +792,10 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_io io;
-    printf("kvbench: engine %s (%s); %" PRIu64 " keys of %d bytes, values of %d bytes "
+    printf("kvbench: engine %s (%s); %" PRIu64 " keys of %d bytes, values of %zu bytes "
            "(half compressible); seed %" PRIu64 "; time bound %.1f s per read workload, "
            "%.1f s per write workload; rep %d; sync = 1: %s%s\n",
-           E->name(), E->version(), cfg.num, KEY_BYTES, VALUE_BYTES, cfg.seed, cfg.seconds,
+           E->name(), E->version(), cfg.num, KEY_BYTES, value_bytes, cfg.seed, cfg.seconds,
            cfg.fill_seconds, cfg.rep, bench_sync_text(),
            bench_io_read(&io) < 0 ? "; /proc/self/io unreadable: no write amplification" : "");
 

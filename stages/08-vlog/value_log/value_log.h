@@ -55,6 +55,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "file_cache.h"
 #include "io.h"
 #include "kv.h"
 #include "value_store.h"
@@ -65,8 +66,6 @@
 #define VLOG_WHERE_MAX 28u              /* 10 + 10 + 5 + 4 */
 #define VLOG_SUFFIX ".vlog"
 #define VLOG_COUNTS_NAME "VLOGCOUNTS"
-/* Files kept open for reads at once; the rest are opened when read. */
-#define VLOG_OPEN_FILES 256u
 
 /* ---- where a value is (vlog_where.c) ---------------------------------------- */
 
@@ -119,9 +118,6 @@ typedef struct vlog_file {
     uint64_t live_bytes;    /* of those, what tables still point at */
     uint64_t moved_seq;     /* EMPTIED: the last write that moved a value */
     uint64_t retired;       /* EMPTIED: the epoch it was emptied at */
-    io_file *f;             /* open for reads, or NULL */
-    int readers;            /* loads reading f now */
-    uint64_t used;          /* the store's clock at its last load */
 } vlog_file;
 
 struct value_store {
@@ -133,8 +129,8 @@ struct value_store {
     pthread_mutex_t lock;   /* the fields below, and each file's */
     vlog_file **files;      /* by start, ascending */
     size_t nfiles, cap;
-    size_t open;            /* files with f open */
-    uint64_t clock;
+    file_cache *fc;         /* the files open for reads, by start (its own
+                               lock: reads take no other) */
     /* Pins (V3): the epoch, and the pins held in each parity of it. */
     _Atomic uint64_t epoch;
     _Atomic uint64_t pins[2];

@@ -305,7 +305,7 @@ int value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint
     for (size_t i = 0; i < vs->nfiles;) {
         vlog_file *f = vs->files[i];
         if (f->state != VLOG_EMPTIED || f->moved_seq > flushed || f->moved_seq > oldest ||
-            epoch < f->retired + 2 || f->readers > 0) {
+            epoch < f->retired + 2) {
             i++;
             continue;
         }

@@ -1,11 +1,14 @@
 /*
  * vlog_store.c: the value log's files, reads and pins (value_log.h).
  *
- * The store lists its files by name (start), each with its counts and,
- * while it is read often, an open handle: at most VLOG_OPEN_FILES are
- * open at once, the one used longest ago closed first.  A load decodes
- * where (vlog_where.c), reads the value's span with one positioned read,
- * drops the block headers inside it and checks the crc32c.
+ * The store lists its files by name (start), each with its counts.  Reads
+ * go through stage 05's file cache (file_cache.h): at most max_open_files
+ * value-log files open at once, the least recently used closed first, and
+ * each open one mapped into memory where the I/O backend maps (a file
+ * never changes once the engine hands it over), so a read of a value is a
+ * copy, not a system call.  A load decodes where (vlog_where.c), reads the
+ * value's span at once, drops the block headers inside it and checks the
+ * crc32c.
  *
  * Pins (V3) are epochs, as in epoch-based reclamation (Fraser, "Practical
  * lock-freedom", 2004): a reader adds itself to the count of the epoch it
@@ -14,6 +17,7 @@
  * a reader costs two atomic additions, and never a lock.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,10 +78,7 @@ void vlog_drop(value_store *vs, vlog_file *f)
         return;
     memmove(vs->files + at, vs->files + at + 1, (vs->nfiles - at - 1) * sizeof *vs->files);
     vs->nfiles--;
-    if (f->f != NULL) {
-        io_close(f->f);
-        vs->open--;
-    }
+    file_cache_evict(vs->fc, f->start); /* closed now, or by its last reader */
     free(f);
 }
 
@@ -102,85 +103,69 @@ void vlog_update_behind(value_store *vs)
 
 /* ---- reading a file -------------------------------------------------------- */
 
-/* Closes the open file used longest ago that no load reads, while more
- * than VLOG_OPEN_FILES are open.  REQUIRES: lock held. */
-static void vlog_close_some(value_store *vs)
-{
-    while (vs->open > VLOG_OPEN_FILES) {
-        vlog_file *oldest = NULL;
-        for (size_t i = 0; i < vs->nfiles; i++) {
-            vlog_file *f = vs->files[i];
-            if (f->f != NULL && f->readers == 0 && (oldest == NULL || f->used < oldest->used))
-                oldest = f;
-        }
-        if (oldest == NULL)
-            return;
-        io_close(oldest->f);
-        oldest->f = NULL;
-        vs->open--;
-    }
-}
-
-/* Opens file f for reads.  REQUIRES: lock held. */
-static int vlog_open_file(value_store *vs, vlog_file *f)
+/* dir/000000000101.vlog (log 0) or .log (1) into path (PATH_MAX). */
+static int vlog_path(const value_store *vs, uint64_t start, int log, char *path)
 {
     char name[LSM_NAME_MAX];
-    vlog_file_name(name, sizeof name, f->start, f->is_log);
-    char *path = io_join(vs->dir, name);
-    if (path == NULL)
-        return kv_error(KV_ERR_NOMEM, "value log: out of memory");
-    int exists = 1;
-    int rc = io_exists(path, &exists);
+    vlog_file_name(name, sizeof name, start, log);
+    int n = snprintf(path, PATH_MAX, "%s/%s", vs->dir, name);
+    return n > 0 && n < PATH_MAX ? KV_OK
+                                 : kv_error(KV_ERR_INVALID, "%s: a path too long", vs->dir);
+}
+
+/* Opens file `start` through the cache under one of its names: KV_OK, or
+ * *exists 0 if no file has that name, else the error. */
+static int vlog_get_named(value_store *vs, uint64_t start, int log, file_cache_handle **h,
+                          int *exists, char *path)
+{
+    *exists = 1;
+    int rc = vlog_path(vs, start, log, path);
+    if (rc != KV_OK || (rc = file_cache_get(vs->fc, start, path, h)) == KV_OK ||
+        rc == KV_ERR_NOMEM || io_exists(path, exists) != KV_OK)
+        return rc;
+    if (!*exists)
+        return KV_OK; /* (the caller sees *exists) */
+    /* There now: renamed to this name between the open and the look. */
+    return file_cache_get(vs->fc, start, path, h);
+}
+
+/* File `start` from the cache: under its value-log name, or, not renamed
+ * yet (a read-only open, or a flush between its table and the rename),
+ * under its log name, or the value-log name again (renamed meanwhile).
+ * No such file: a dangling pointer. */
+static int vlog_get_file(value_store *vs, uint64_t start, file_cache_handle **h)
+{
+    char path[PATH_MAX];
+    int exists = 0, rc = KV_OK;
+    for (int i = 0; i < 3 && rc == KV_OK && !exists; i++)
+        rc = vlog_get_named(vs, start, i == 1, h, &exists, path);
     if (rc == KV_OK && !exists)
         rc = kv_error(KV_ERR_CORRUPT, "%s: missing: a table entry says a value is in it (a "
                       "dangling pointer: the database lost the value-log file)", path);
-    if (rc == KV_OK)
-        rc = io_open(path, IO_READ, &f->f);
-    free(path);
-    if (rc == KV_OK)
-        vs->open++;
     return rc;
 }
 
 int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
 {
-    pthread_mutex_lock(&vs->lock);
-    vlog_file *f = vlog_find(vs, start);
-    int rc = KV_OK;
-    if (f == NULL) {
-        /* Not listed: a log a read-only open left unrenamed, or nothing. */
-        char name[LSM_NAME_MAX];
-        vlog_file_name(name, sizeof name, start, 1);
-        char *path = io_join(vs->dir, name);
-        int exists = 0;
-        rc = path ? io_exists(path, &exists) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
-        free(path);
-        if (rc == KV_OK)
-            rc = vlog_add(vs, start, exists, 0, &f);
-    }
-    if (rc == KV_OK && f->f == NULL)
-        rc = vlog_open_file(vs, f);
-    if (rc != KV_OK) {
-        pthread_mutex_unlock(&vs->lock);
+    file_cache_handle *h = NULL;
+    int rc = vlog_get_file(vs, start, &h);
+    if (rc != KV_OK)
         return rc;
-    }
-    f->readers++;
-    f->used = ++vs->clock;
-    io_file *file = f->f;
-    pthread_mutex_unlock(&vs->lock);
-
+    uint64_t len = 0;
+    const uint8_t *map = file_cache_map(h, &len);
     size_t got = 0;
-    rc = io_read_at(file, off, buf, n, &got);
+    if (map != NULL) { /* files never change once adopted: mapped (file_cache.h) */
+        got = off < len ? (size_t)(len - off < n ? len - off : n) : 0;
+        memcpy(buf, map + off, got);
+    } else {
+        rc = io_read_at(file_cache_file(h), off, buf, n, &got);
+    }
     if (rc == KV_OK && got != n)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": a value of %zu bytes there "
                       "(with its block headers) runs past the end of the file, %zu bytes "
-                      "short (a dangling pointer, or a file cut short)", io_path(file), off, n,
-                      n - got);
-
-    pthread_mutex_lock(&vs->lock);
-    f->readers--;
-    vlog_close_some(vs);
-    pthread_mutex_unlock(&vs->lock);
+                      "short (a dangling pointer, or a file cut short)",
+                      io_path(file_cache_file(h)), off, n, n - got);
+    file_cache_release(vs->fc, h);
     return rc;
 }
 
@@ -226,6 +211,9 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
     if (vs == NULL || (vs->dir = strdup(env->dir->path)) == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", env->dir->path);
     pthread_mutex_init(&vs->lock, NULL);
+    int rc = file_cache_new(env->opt->max_open_files, &vs->fc);
+    if (rc != KV_OK)
+        return rc;
     vs->read_only = env->opt->read_only;
     vs->threshold = env->opt->value_threshold ? env->opt->value_threshold
                                               : VLOG_DEFAULT_THRESHOLD;
@@ -242,7 +230,6 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
     atomic_init(&vs->pins[1], 0);
     atomic_init(&vs->behind, 0);
     atomic_init(&vs->slowdowns, 0);
-    int rc = KV_OK;
     /* Its files: every .vlog, and the logs the tables hold all of (the
      * engine hands them over as it meets them: value_store_adopt_log). */
     for (size_t i = 0; rc == KV_OK && i < l->nothers; i++) {
@@ -285,6 +272,7 @@ int value_store_close(value_store *vs, int clean)
     int rc = clean && !vs->read_only ? vlog_counts_save(vs, vs->flushed) : KV_OK;
     while (vs->nfiles > 0)
         vlog_drop(vs, vs->files[vs->nfiles - 1]);
+    file_cache_free(vs->fc);
     free(vs->files);
     free(vs->dir);
     pthread_mutex_destroy(&vs->lock);
@@ -316,14 +304,8 @@ int value_store_adopt_log(value_store *vs, uint64_t start, int *kept)
         vlog_file_name(to, sizeof to, start, 0);
         char *a = io_join(vs->dir, from), *b = io_join(vs->dir, to);
         rc = a && b ? io_rename(a, b) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
-        if (rc == KV_OK) {
+        if (rc == KV_OK) /* (an open handle of the cache reads on) */
             f->is_log = 0;
-            if (f->f != NULL) { /* open under its old name: reopened when read */
-                io_close(f->f);
-                f->f = NULL;
-                vs->open--;
-            }
-        }
         free(a);
         free(b);
     }
