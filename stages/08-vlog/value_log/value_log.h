@@ -130,7 +130,10 @@ struct value_store {
     vlog_file **files;      /* by start, ascending */
     size_t nfiles, cap;
     file_cache *fc;         /* the files open for reads, by start (its own
-                               lock: reads take no other) */
+                               lock) */
+    pthread_rwlock_t names_lock; /* a read finding a file by name holds it to
+                               read, a rename to write: no read sees the
+                               file under neither name */
     /* Pins (V3): the epoch, and the pins held in each parity of it. */
     _Atomic uint64_t epoch;
     _Atomic uint64_t pins[2];

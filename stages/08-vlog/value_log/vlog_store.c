@@ -113,35 +113,27 @@ static int vlog_path(const value_store *vs, uint64_t start, int log, char *path)
                                  : kv_error(KV_ERR_INVALID, "%s: a path too long", vs->dir);
 }
 
-/* Opens file `start` through the cache under one of its names: KV_OK, or
- * *exists 0 if no file has that name, else the error. */
-static int vlog_get_named(value_store *vs, uint64_t start, int log, file_cache_handle **h,
-                          int *exists, char *path)
-{
-    *exists = 1;
-    int rc = vlog_path(vs, start, log, path);
-    if (rc != KV_OK || (rc = file_cache_get(vs->fc, start, path, h)) == KV_OK ||
-        rc == KV_ERR_NOMEM || io_exists(path, exists) != KV_OK)
-        return rc;
-    if (!*exists)
-        return KV_OK; /* (the caller sees *exists) */
-    /* There now: renamed to this name between the open and the look. */
-    return file_cache_get(vs->fc, start, path, h);
-}
-
 /* File `start` from the cache: under its value-log name, or, not renamed
  * yet (a read-only open, or a flush between its table and the rename),
- * under its log name, or the value-log name again (renamed meanwhile).
- * No such file: a dangling pointer. */
+ * under its log name; no rename runs meanwhile (names_lock).  Neither
+ * there: a dangling pointer. */
 static int vlog_get_file(value_store *vs, uint64_t start, file_cache_handle **h)
 {
     char path[PATH_MAX];
     int exists = 0, rc = KV_OK;
-    for (int i = 0; i < 3 && rc == KV_OK && !exists; i++)
-        rc = vlog_get_named(vs, start, i == 1, h, &exists, path);
-    if (rc == KV_OK && !exists)
-        rc = kv_error(KV_ERR_CORRUPT, "%s: missing: a table entry says a value is in it (a "
-                      "dangling pointer: the database lost the value-log file)", path);
+    pthread_rwlock_rdlock(&vs->names_lock);
+    for (int log = 0; log <= 1 && !exists; log++) {
+        if ((rc = vlog_path(vs, start, log, path)) == KV_OK &&
+            (rc = file_cache_get(vs->fc, start, path, h)) == KV_OK)
+            break;
+        if (rc == KV_ERR_NOMEM || io_exists(path, &exists) != KV_OK)
+            exists = 1; /* rc says what failed */
+    }
+    pthread_rwlock_unlock(&vs->names_lock);
+    if (rc != KV_OK && !exists && vlog_path(vs, start, 0, path) == KV_OK)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: missing (and no log of that name): a table entry "
+                      "says a value is in it (a dangling pointer: the database lost the "
+                      "value-log file)", path);
     return rc;
 }
 
@@ -208,9 +200,12 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
     *has_jobs = 1;
     value_store *vs = calloc(1, sizeof *vs);
     *out = vs;
-    if (vs == NULL || (vs->dir = strdup(env->dir->path)) == NULL)
+    if (vs == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", env->dir->path);
     pthread_mutex_init(&vs->lock, NULL);
+    pthread_rwlock_init(&vs->names_lock, NULL);
+    if ((vs->dir = strdup(env->dir->path)) == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", env->dir->path);
     int rc = file_cache_new(env->opt->max_open_files, &vs->fc);
     if (rc != KV_OK)
         return rc;
@@ -241,19 +236,19 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
             (rc = vlog_add(vs, start, 0, size, &f)) == KV_OK)
             f->adopted = 1;
     }
-    for (size_t i = 0; rc == KV_OK && i < l->nwals; i++) {
+    /* Every log but the last may hold values the tables point at: kv_open
+     * hands over those the tables hold all of (adopt_log); the rest are
+     * replayed, and their next flush counts them. */
+    for (size_t i = 0; rc == KV_OK && i + 1 < l->nwals; i++) {
         char name[LSM_NAME_MAX];
         uint64_t size = 0;
         vlog_file *f = NULL;
-        if (!l->wals[i].covered)
-            continue;
         if (vlog_find(vs, l->wals[i].start) != NULL)
             return kv_error(KV_ERR_CORRUPT, "kv_open %s: log %" PRIu64 " is there twice, as "
                             "a log and as a value log", vs->dir, l->wals[i].start);
         lsm_wal_name(name, l->wals[i].start);
-        if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK &&
-            (rc = vlog_add(vs, l->wals[i].start, 1, size, &f)) == KV_OK)
-            f->adopted = 1; /* kv_open hands it over (value_store_adopt_log) */
+        if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK)
+            rc = vlog_add(vs, l->wals[i].start, 1, size, &f);
     }
     if (rc == KV_OK)
         rc = vlog_counts_load(vs, flushed);
@@ -275,6 +270,7 @@ int value_store_close(value_store *vs, int clean)
     file_cache_free(vs->fc);
     free(vs->files);
     free(vs->dir);
+    pthread_rwlock_destroy(&vs->names_lock);
     pthread_mutex_destroy(&vs->lock);
     free(vs);
     return rc;
@@ -282,18 +278,12 @@ int value_store_close(value_store *vs, int clean)
 
 int value_store_adopt_log(value_store *vs, uint64_t start, int *kept)
 {
-    *kept = 1;
     pthread_mutex_lock(&vs->lock);
     vlog_file *f = vlog_find(vs, start);
+    /* Listed: a flush pointed at values in it, or kv_open found it, and it
+     * may hold some.  Else nothing is read in it: the engine removes it. */
+    *kept = f != NULL;
     int rc = KV_OK;
-    if (f == NULL) {
-        /* Not counted by a flush: a log kv_open found in the tables. */
-        char name[LSM_NAME_MAX];
-        uint64_t size = 0;
-        lsm_wal_name(name, start);
-        if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK)
-            rc = vlog_add(vs, start, 1, size, &f);
-    }
     if (f != NULL)
         f->adopted = 1;
     if (f != NULL && f->is_log && !vs->read_only) {
@@ -303,7 +293,9 @@ int value_store_adopt_log(value_store *vs, uint64_t start, int *kept)
         vlog_file_name(from, sizeof from, start, 1);
         vlog_file_name(to, sizeof to, start, 0);
         char *a = io_join(vs->dir, from), *b = io_join(vs->dir, to);
+        pthread_rwlock_wrlock(&vs->names_lock); /* no reader between the names */
         rc = a && b ? io_rename(a, b) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
+        pthread_rwlock_unlock(&vs->names_lock);
         if (rc == KV_OK) /* (an open handle of the cache reads on) */
             f->is_log = 0;
         free(a);

@@ -1,0 +1,410 @@
+/*
+ * vlog_engine_test.c: the value log inside the engine: large values read
+ * back from the logs that took them, after flushes and reopens; small ones
+ * kept in the tables; garbage collection giving space back after
+ * overwrites, while a snapshot or an iterator still reading a file keeps
+ * it; files whose counts a crash lost measured again; a transaction that
+ * read a value the collection moved commits; a damaged value and a
+ * missing file reported by kv_get and kv check, and mended by kv repair.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../tests/harness.h"
+#include "../../../tests/testdb.h"
+#include "kv.h"
+
+/* Small memtables and a threshold of 100 bytes. */
+static kv_db *vl_open(const char *dir)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 64 << 10;
+    opt.value_threshold = 100;
+    return OPEN(dir, &opt);
+}
+
+/* Key i's value in round r: vlen bytes that say which. */
+static size_t vl_value(int i, int r, char *buf, size_t cap)
+{
+    size_t vlen = 100 + (size_t)((i * 7919 + r * 104729) % 5000);
+    if (vlen > cap)
+        vlen = cap;
+    for (size_t k = 0; k < vlen; k++)
+        buf[k] = (char)('a' + (i + r + (int)k) % 26);
+    int n = snprintf(buf, cap, "k%05d r%d ", i, r);
+    buf[n] = '|';
+    return vlen;
+}
+
+static void vl_put(kv_db *db, int i, int r)
+{
+    char k[16], v[8192];
+    int kl = snprintf(k, sizeof k, "k%05d", i);
+    size_t vl = vl_value(i, r, v, sizeof v);
+    PUT(db, k, (size_t)kl, v, vl);
+}
+
+static void vl_expect(kv_db *db, const kv_snapshot *snap, int i, int r)
+{
+    char k[16], v[8192];
+    int kl = snprintf(k, sizeof k, "k%05d", i);
+    size_t vl = vl_value(i, r, v, sizeof v);
+    if (snap != NULL)
+        EXPECT_AT(db, snap, k, (size_t)kl, v, vl);
+    else
+        EXPECT(db, k, (size_t)kl, v, vl);
+}
+
+/* Files of dir whose name ends in suffix. */
+static int vl_count(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    int n = 0;
+    struct dirent *e;
+    size_t sl = strlen(suffix);
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        n += l > sl && strcmp(e->d_name + l - sl, suffix) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The number on kv_stats's line "name: N" (-1 if there is none). */
+static double vl_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    char pat[128];
+    snprintf(pat, sizeof pat, "\n%s: ", name);
+    const char *p = strstr(text, pat);
+    double v = p ? strtod(p + strlen(pat), NULL) : -1;
+    kv_free(text);
+    return v;
+}
+
+static void large_values_are_read_from_the_value_log(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 300; i++)
+        vl_put(db, i, 0);
+    PUT(db, S("small"), S("tiny")); /* below the threshold: in the table */
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_MSG(vl_count(dir, ".vlog") > 0, "no value-log file after a flush of large values");
+    CHECK(vl_stat(db, "session.values.flushed_to_log") >= 300);
+    CHECK_EQ(vl_stat(db, "session.values.flushed_inline_not_found"), 0);
+    for (int i = 0; i < 300; i++)
+        vl_expect(db, NULL, i, 0);
+    EXPECT(db, S("small"), S("tiny"));
+    /* An iterator reads each value where its entry says. */
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    int n = 0;
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        size_t kl = 0, vl = 0;
+        const char *k = kv_iter_key(it, &kl);
+        const char *v = kv_iter_value(it, &vl);
+        CHECK(v != NULL);
+        if (kl == 6 && k[0] == 'k') {
+            char want[8192];
+            size_t wl = vl_value(atoi(k + 1), 0, want, sizeof want);
+            CHECK_MEM(v, vl, want, wl);
+            n++;
+        }
+    }
+    CHECK_KV(kv_iter_status(it), KV_OK);
+    kv_iter_free(it);
+    CHECK_EQ(n, 300);
+    CLOSE(db);
+    db = vl_open(dir);
+    for (int i = 0; i < 300; i += 7)
+        vl_expect(db, NULL, i, 0);
+    CHECK_EQ(vl_stat(db, "values.unmeasured_files"), 0); /* VLOGCOUNTS kept them */
+    CLOSE(db);
+}
+
+static void small_values_leave_no_value_log(void)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 16 << 10;
+    kv_db *db = OPEN(dir, &opt); /* the default threshold: 512 */
+    char v[400];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < 500; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "s%05d", i);
+        PUT(db, k, (size_t)kl, v, sizeof v);
+    }
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_EQ(vl_count(dir, ".vlog"), 0);
+    CHECK_EQ(vl_stat(db, "values.files"), 0);
+    CLOSE(db);
+}
+
+static void bad_options_are_refused(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.value_gc_percent = 100;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(testdb_dir(), &opt, &db), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "value_gc_percent") != NULL);
+}
+
+/* Three rounds over the same keys, then kv_compact: the files of the first
+ * two rounds hold only garbage, and go. */
+static void collection_gives_space_back(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 400; i++)
+            vl_put(db, i, r);
+    uint64_t before = testdb_dir_bytes(dir);
+    CHECK_KV(kv_compact(db), KV_OK);
+    uint64_t after = testdb_dir_bytes(dir);
+    CHECK_MSG(after * 2 < before, "kv_compact left %llu of %llu bytes",
+              (unsigned long long)after, (unsigned long long)before);
+    CHECK(vl_stat(db, "session.values.gc_files_removed") > 0);
+    double amp = vl_stat(db, "values.space_amplification");
+    CHECK_MSG(amp > 0 && amp < 1.5, "space amplification %.2f after collection", amp);
+    for (int i = 0; i < 400; i++)
+        vl_expect(db, NULL, i, 2);
+    CLOSE(db);
+    db = vl_open(dir);
+    for (int i = 0; i < 400; i += 3)
+        vl_expect(db, NULL, i, 2);
+    CLOSE(db);
+}
+
+/* Round 0 of keys 0..199 goes to the value log; round 1 overwrites all
+ * but key 7, so the first files are mostly garbage once a merge drops the
+ * old versions. */
+static kv_db *vl_all_but_seven(const char *dir)
+{
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 200; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    for (int i = 0; i < 200; i++)
+        if (i != 7)
+            vl_put(db, i, 1);
+    CHECK_KV(kv_flush(db), KV_OK);
+    return db;
+}
+
+/* A snapshot and an iterator that read key 7 where round 0 put it keep
+ * reading it there after the collection moved it; the file stays until
+ * both are freed. */
+static void readers_keep_what_they_read(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_all_but_seven(dir);
+    const kv_snapshot *snap = NULL;
+    CHECK_KV(kv_snapshot_new(db, &snap), KV_OK);
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_MSG(vl_stat(db, "session.values.gc_values_moved") > 0, "key 7 was not moved");
+    CHECK_MSG(vl_stat(db, "values.emptied_files_waiting") > 0,
+              "the file the snapshot and the iterator read was removed, or never emptied");
+    vl_put(db, 7, 2); /* and key 7 written again */
+    vl_expect(db, snap, 7, 0);
+    vl_expect(db, snap, 8, 1);
+    kv_iter_seek(it, S("k00007"));
+    CHECK(kv_iter_valid(it));
+    size_t vl = 0;
+    const char *v = kv_iter_value(it, &vl);
+    char want[8192];
+    size_t wl = vl_value(7, 0, want, sizeof want);
+    CHECK(v != NULL);
+    CHECK_MEM(v, vl, want, wl);
+    kv_iter_free(it);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK(vl_stat(db, "values.emptied_files_waiting") > 0); /* the snapshot still reads */
+    vl_expect(db, snap, 7, 0);
+    kv_snapshot_free(db, snap);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_EQ(vl_stat(db, "values.emptied_files_waiting"), 0);
+    vl_expect(db, NULL, 7, 2);
+    for (int i = 8; i < 200; i++)
+        vl_expect(db, NULL, i, 1);
+    CLOSE(db);
+}
+
+/* Without VLOGCOUNTS (what a crash leaves), the files are measured again. */
+static void lost_counts_are_measured_again(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int r = 0; r < 2; r++)
+        for (int i = 0; i < 300; i++)
+            vl_put(db, i, r);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    CHECK(unlink(harness_join(dir, "VLOGCOUNTS")) == 0);
+    db = vl_open(dir);
+    /* (The jobs' thread may be measuring them already.) */
+    CHECK(vl_stat(db, "values.unmeasured_files") > 0 ||
+          vl_stat(db, "session.values.gc_files_measured") > 0);
+    CHECK_KV(kv_compact(db), KV_OK); /* measures, then empties what is garbage */
+    CHECK_EQ(vl_stat(db, "values.unmeasured_files"), 0);
+    CHECK(vl_stat(db, "session.values.gc_files_measured") > 0);
+    for (int i = 0; i < 300; i++)
+        vl_expect(db, NULL, i, 1);
+    CLOSE(db);
+}
+
+/* A transaction reads key 7; the collection moves key 7's value (a new
+ * put of the same value); the transaction's commit is no conflict. */
+static void a_moved_value_is_no_conflict(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_all_but_seven(dir);
+    kv_txn *t = NULL;
+    CHECK_KV(kv_txn_begin(db, KV_TXN_SERIALIZABLE, &t), KV_OK);
+    void *v = NULL;
+    size_t vl = 0;
+    CHECK_KV(kv_txn_get(t, S("k00007"), &v, &vl), KV_OK);
+    kv_free(v);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_MSG(vl_stat(db, "session.values.gc_values_moved") > 0, "key 7 was not moved");
+    CHECK_KV(kv_txn_put(t, S("k00007"), S("mine")), KV_OK);
+    CHECK_KV(kv_txn_commit(t), KV_OK);
+    EXPECT(db, S("k00007"), S("mine"));
+    /* A real write since the snapshot still is one. */
+    CHECK_KV(kv_txn_begin(db, KV_TXN_SERIALIZABLE, &t), KV_OK);
+    CHECK_KV(kv_txn_get(t, S("k00008"), &v, &vl), KV_OK);
+    kv_free(v);
+    vl_put(db, 8, 3);
+    CHECK_KV(kv_txn_put(t, S("k00008"), S("mine")), KV_OK);
+    CHECK_KV(kv_txn_commit(t), KV_ERR_CONFLICT);
+    CLOSE(db);
+}
+
+/* The first .vlog file of dir (the harness keeps the path). */
+static const char *vl_first_file(const char *dir)
+{
+    DIR *d = opendir(dir);
+    CHECK(d != NULL);
+    char *best = NULL;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l > 5 && strcmp(e->d_name + l - 5, ".vlog") == 0 &&
+            (best == NULL || strcmp(e->d_name, best) < 0)) {
+            free(best);
+            best = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    CHECK(best != NULL);
+    const char *path = harness_join(dir, best);
+    free(best);
+    return path;
+}
+
+/* Reads every key; how many kv_get calls were KV_ERR_CORRUPT, each naming
+ * `names` in its message. */
+static int vl_read_all(kv_db *db, int n, const char *names)
+{
+    int corrupt = 0;
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = kv_get(db, k, (size_t)kl, &v, &vl);
+        kv_free(v);
+        if (rc == KV_ERR_CORRUPT) {
+            CHECK_MSG(strstr(kv_errmsg(), names) != NULL, "%s (wanted the file, %s)",
+                      kv_errmsg(), names);
+            corrupt++;
+        } else {
+            CHECK_KV(rc, KV_OK);
+        }
+    }
+    return corrupt;
+}
+
+static void damage_is_found_and_mended(int remove_file)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 200; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    const char *path = vl_first_file(dir);
+    const char *name = strrchr(path, '/') + 1;
+    if (remove_file) {
+        CHECK(unlink(path) == 0);
+    } else {
+        FILE *f = fopen(path, "r+b");
+        CHECK(f != NULL);
+        CHECK(fseek(f, 600, SEEK_SET) == 0);
+        int c = fgetc(f);
+        CHECK(fseek(f, 600, SEEK_SET) == 0);
+        fputc(c ^ 0x20, f);
+        fclose(f);
+    }
+    db = vl_open(dir);
+    int lost = vl_read_all(db, 200, name);
+    CHECK_MSG(lost > 0, "no kv_get found the damage in %s", name);
+    CLOSE(db);
+    testdb_lines lines = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+    CHECK_MSG(lines.text != NULL && strstr(lines.text, "its value is lost") != NULL,
+              "kv check did not name a lost value:\n%s", lines.text ? lines.text : "");
+    testdb_lines_free(&lines);
+    testdb_lines fix = {0};
+    CHECK_KV(kv_repair(dir, testdb_lines_add, &fix), KV_OK);
+    CHECK(fix.text != NULL && strstr(fix.text, "deleted") != NULL);
+    testdb_lines_free(&fix);
+    db = vl_open(dir);
+    int found = 0;
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = kv_get(db, k, (size_t)kl, &v, &vl);
+        CHECK_KV2(rc, rc, KV_OK, KV_NOT_FOUND);
+        if (rc == KV_OK) {
+            char want[8192];
+            size_t wl = vl_value(i, 0, want, sizeof want);
+            CHECK_MEM(v, vl, want, wl); /* what is left is right */
+            found++;
+        }
+        kv_free(v);
+    }
+    CHECK_EQ(found, 200 - lost);
+    CLOSE(db);
+    testdb_lines again = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &again), remove_file ? KV_OK : KV_ERR_CORRUPT);
+    testdb_lines_free(&again);
+}
+
+static void damaged_value_is_reported_and_mended(void) { damage_is_found_and_mended(0); }
+static void missing_file_is_a_dangling_pointer(void) { damage_is_found_and_mended(1); }
+
+static const harness_test tests[] = {
+    HARNESS_TEST(large_values_are_read_from_the_value_log),
+    HARNESS_TEST(small_values_leave_no_value_log),
+    HARNESS_TEST(bad_options_are_refused),
+    HARNESS_TEST(collection_gives_space_back),
+    HARNESS_TEST(readers_keep_what_they_read),
+    HARNESS_TEST(lost_counts_are_measured_again),
+    HARNESS_TEST(a_moved_value_is_no_conflict),
+    HARNESS_TEST(damaged_value_is_reported_and_mended),
+    HARNESS_TEST(missing_file_is_a_dangling_pointer),
+};
+const harness_suite vlog_engine_suite = HARNESS_SUITE("vlog_engine", tests);
