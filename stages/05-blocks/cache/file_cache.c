@@ -75,6 +75,11 @@ void file_cache_free(file_cache *fc)
     free(fc);
 }
 
+file_cache_handle *file_cache_find(file_cache *fc, uint64_t id)
+{
+    return lru_cache_lookup(fc->lru, id, 0);
+}
+
 int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out)
 {
     *out = lru_cache_lookup(fc->lru, id, 0);

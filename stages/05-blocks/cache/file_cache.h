@@ -61,6 +61,8 @@ void file_cache_free(file_cache *fc);
  * (a miss).  KV_OK; or io_open's or io_map's error (KV_ERR_IO, with its
  * message; FC3) or KV_ERR_NOMEM, with *out NULL. */
 int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out);
+/* The same if it is open now (a hit), else NULL: no path to make. */
+file_cache_handle *file_cache_find(file_cache *fc, uint64_t id);
 io_file *file_cache_file(file_cache_handle *h);
 /* The file's bytes [0, *len) in memory (F4), or NULL (*len 0): read it
  * with io_read_at on file_cache_file instead. */

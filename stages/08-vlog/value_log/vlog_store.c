@@ -139,8 +139,8 @@ static int vlog_get_file(value_store *vs, uint64_t start, file_cache_handle **h)
 
 int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
 {
-    file_cache_handle *h = NULL;
-    int rc = vlog_get_file(vs, start, &h);
+    file_cache_handle *h = file_cache_find(vs->fc, start); /* open already: no name */
+    int rc = h != NULL ? KV_OK : vlog_get_file(vs, start, &h);
     if (rc != KV_OK)
         return rc;
     uint64_t len = 0;
