@@ -74,7 +74,8 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     db->stats.open_others_removed = found.others_removed;
     db->stats.open_torn_found = found.torn_bytes;
     db->flushed = found.flushed;
-    value_store_env venv = {.dir = &db->dir, .opt = &db->opt};
+    value_store_env venv = {.dir = &db->dir, .opt = &db->opt,
+                            .memtable_limit = &db->memtable_limit};
     if (rc == KV_OK)
         rc = value_store_open(&venv, &l, found.flushed, &db->values, has_jobs);
     if (rc == KV_OK)

@@ -49,6 +49,9 @@ typedef struct value_job value_job;
 typedef struct value_store_env {
     const db_dir *dir;
     const kv_options *opt;
+    size_t *memtable_limit;     /* the memtable's size: opt.memtable_bytes, or
+                                   the engine's default, which a store may
+                                   raise when opt leaves it at 0 */
 } value_store_env;
 
 /* ---- open and close ------------------------------------------------------ */

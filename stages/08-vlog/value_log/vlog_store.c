@@ -84,9 +84,10 @@ void vlog_drop(value_store *vs, vlog_file *f)
 
 void vlog_update_behind(value_store *vs)
 {
-    /* Behind: the garbage in files worth collecting is more than a quarter
-     * of the live bytes (and past 64 MiB): the collection, which runs
-     * beside the writers, is not keeping up with them. */
+    /* Behind: the garbage in files worth collecting is more than half the
+     * live bytes (and past 256 MiB): the collection, which runs beside the
+     * writers, is not keeping up with them, and the values' space
+     * amplification nears 2 (each file is collected at gc_percent). */
     uint64_t live = 0, due = 0;
     for (size_t i = 0; i < vs->nfiles; i++) {
         const vlog_file *f = vs->files[i];
@@ -97,7 +98,7 @@ void vlog_update_behind(value_store *vs)
         if (f->state == VLOG_LIVE && garbage * 100 >= (uint64_t)vs->gc_percent * f->value_bytes)
             due += garbage;
     }
-    uint64_t bound = live / 4 > (64u << 20) ? live / 4 : (64u << 20);
+    uint64_t bound = live / 2 > (256u << 20) ? live / 2 : (256u << 20);
     atomic_store_explicit(&vs->behind, due > bound, memory_order_relaxed);
 }
 
@@ -220,6 +221,11 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
                         "(0: the default, %d)", vs->dir, vs->gc_percent,
                         VLOG_DEFAULT_GC_PERCENT);
     vs->flushed = flushed;
+    /* A memtable's logs become one value-log file: a larger memtable makes
+     * fewer, larger files, fewer flushes of tables that now hold keys and
+     * places only, and fewer new logs (each synced when made). */
+    if (env->opt->memtable_bytes == 0 && *env->memtable_limit < VLOG_MEMTABLE_BYTES)
+        *env->memtable_limit = VLOG_MEMTABLE_BYTES;
     atomic_init(&vs->epoch, 2);
     atomic_init(&vs->pins[0], 0);
     atomic_init(&vs->pins[1], 0);
