@@ -76,7 +76,8 @@ typedef struct kv_options {
                                size; 0 = default (64 MiB) */
     size_t memtable_bytes;  /* stage 04+: freeze the in-memory table and flush
                                it to a table file at this size; 0 = default
-                               (4 MiB); ignored before stage 04 */
+                               (4 MiB; 64 MiB from stage 08, whose logs are
+                               its value log); ignored before stage 04 */
     /* Stage 05+ (ignored before): the block-based table format. */
     size_t block_bytes;     /* target size of a table's data block before
                                compression; 0 = default (4 KiB) */

@@ -27,7 +27,8 @@ enum {
     KNOB_INT,     /* an int >= 2 or >= 1 */
     KNOB_BLOOM,   /* an int of bits per key, or "none" */
     KNOB_COMPRESS, /* none or lz4 */
-    KNOB_IO        /* auto, posix or uring */
+    KNOB_IO,       /* auto, posix or uring */
+    KNOB_PERCENT   /* a whole number from 1 to 99 */
 };
 
 typedef struct knob {
@@ -55,6 +56,10 @@ static const knob knobs[] = {
      "level L+1 may hold R times level L, R >= 2 (06 on)"},
     {"--table-bytes", KNOB_SIZE, 6, 99, "has no compaction outputs",
      "a compaction starts a new table past N bytes (06 on)"},
+    {"--value-threshold", KNOB_SIZE, 8, 99, "keeps every value in its table",
+     "values of N bytes or more in the value log (08 on)"},
+    {"--value-gc-percent", KNOB_PERCENT, 8, 99, "has no value log",
+     "collect a value-log file once P% of it is garbage, 1..99 (08 on)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
      "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
@@ -118,8 +123,15 @@ static int knob_set(tool *t, const knob *k, const char *value)
             o->block_bytes = size;
         else if (strcmp(k->name, "--l1-bytes") == 0)
             o->l1_bytes = size;
+        else if (strcmp(k->name, "--value-threshold") == 0)
+            o->value_threshold = size;
         else
             o->table_bytes = size;
+        return EXIT_OK;
+    case KNOB_PERCENT:
+        if (!knob_parse_int(value, 1, 99, &n))
+            return tool_fail("%s '%s': want a whole number from 1 to 99", k->name, value);
+        o->value_gc_percent = n;
         return EXIT_OK;
     case KNOB_INT:
         if (!knob_parse_int(value, 2, 1000000, &n))
@@ -194,10 +206,14 @@ void tool_knobs_usage(FILE *f)
                             : k->kind == KNOB_COMPRESS ? "C"
                             : k->kind == KNOB_BLOOM    ? "B"
                             : k->kind == KNOB_IO       ? "IO"
+                            : k->kind == KNOB_PERCENT  ? "P"
                                                        : "R";
         char head[32];
         snprintf(head, sizeof head, "%s %s", k->name, value);
-        fprintf(f, "  %-19s %s\n", head, k->help);
+        if (strlen(head) > 19) /* the help on a line of its own */
+            fprintf(f, "  %s\n  %-19s %s\n", head, "", k->help);
+        else
+            fprintf(f, "  %-19s %s\n", head, k->help);
     }
     /* "This stage, S, takes --a, --b." wrapped at 78 columns. */
     int col = fprintf(f, "  This stage, %s, takes", kv_stage());
