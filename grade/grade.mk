@@ -129,8 +129,8 @@ $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/
 endef
 # A workspace's file is compiled with its stage's include path and name.
 # A file its stage compiles with defines of its own (RECOMPILED_<stage>
-# with a target-specific EXTRA_CFLAGS in stage.mk, as stage 06 does
-# stages/04-lsm/lsm_put.c) needs them named here too, should an exercise
+# with a target-specific EXTRA_CFLAGS in stage.mk; no stage has one
+# today) needs them named here too, should an exercise
 # live in it: GRADE_DEFS_<stage>_<path without .c> := -D...
 # GRADE_OPT: flags added after the usual ones for a workspace's own files
 # (grade/check.sh compiles its many planted bugs with -O0, to be quick).

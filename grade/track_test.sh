@@ -163,7 +163,7 @@ fi
 # ---- crash-is-named ------------------------------------------------------------------
 # Stage 01's get, made to write through a null pointer.
 cw=$root/crashws
-f=stages/01-log/log_db.c
+f=stages/01-log/log/log_db.c
 rm -rf "$cw"
 mkdir -p "$cw/$(dirname "$f")"
 awk '{ print } /^int log_db_get_below\(/ { inget = 1 }

@@ -10,7 +10,7 @@
  * exitcode=66).
  * A stage may add one suite of its own internals (stage_race_suite), by
  * linking its object into its racetest from its stage.mk (stage 06 does:
- * stages/06-leveled/tests/version_race_test.c); in other stages the weak
+ * stages/04-lsm/tests/lsm_version_race.c); in other stages the weak
  * symbol stays unset.
  * Usage: racetest [NAME-FILTER]
  */

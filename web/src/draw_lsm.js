@@ -55,7 +55,7 @@ function rangeLabel(a, b, room) {
 }
 
 // The first block whose last key is >= key: the one a table's index names
-// for a lookup of key (stages/05-blocks/table_v2_read.c, step 3).
+// for a lookup of key (stages/05-blocks/table_v2/table_v2_read.c, step 3).
 function blockFor(blocks, key) {
   return blocks.find((b) => b.last >= key);
 }

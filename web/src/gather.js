@@ -31,7 +31,7 @@ function dumped(text, len) {
   return bytes;
 }
 
-// kv_dump's lines (common/log_report.c, stages/03-wal/wal_dump.c, the log
+// kv_dump's lines (common/log_report.c, stages/03-wal/tools/wal_dump.c, the log
 // dump of stage 04 on): a file's section starts "# FILE: ..."; a record
 // of stages 01-02 is "OFF  crc=X  put  key_len=K  value_len=V  key="k"  value="v"";
 // stage 03's "OFF  record: ..." then "op I: put key_len=K value_len=V key="k" value="v"";
