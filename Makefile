@@ -372,6 +372,16 @@ readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbe
 # then to the program (see its header).
 # build/ring_read (bench/ring_read.c) measures the I/O layer's batched read
 # alone on each backend, which the script runs first.
+# `make bench-vlog`: stage 08's value log against stage 07 and LevelDB with
+# its bloom filter, 1M keys, values of 100, 1,024 and 4,096 bytes
+# (scripts/bench_vlog.sh; VLOG_ARGS=--publish: to bench/results/ and
+# docs/08-vlog.md; --num=N and --sizes="..." for a smaller run).  Tens of
+# minutes; the databases go to /var/tmp.
+.PHONY: bench-vlog
+bench-vlog: bench-deps $(B)/07-txn/kvbench $(B)/08-vlog/kvbench
+	@$(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb
+	@sh scripts/bench_vlog.sh $(B) $(VLOG_ARGS)
+
 MULTIGET_STAGES ?= 05-blocks 06-leveled
 .PHONY: bench-multiget
 bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget) $(B)/ring_read
