@@ -17,7 +17,7 @@ set -eu
 
 build=${1:-build}
 [ $# -gt 0 ] && shift
-stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn"}
+stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn 08-vlog"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/docs/pictures
 mkdir -p "$out"

@@ -44,6 +44,13 @@
 # "05-blocks"; the other runs take the default, io_uring where the kernel
 # allows it; where it refuses, the KV_IO=uring run is a row marked
 # skipped, with the kernel's words, and counts neither way),
+# KV_VLOG_STAGES (stages with a value log, default "08-vlog": their
+# kvtest and crash test run once more in release with
+# KV_TEST_VALUE_THRESHOLD=1, every value in the value log
+# (tests/wrap/value_threshold.c); under ASan+UBSan and ThreadSanitizer
+# their suites run only that way, since with the default threshold the
+# shared suites' short values never leave the tables and the code is the
+# stage before's),
 # TMPDIR (where the tests make their databases; unset, /dev/shm if it is
 # there: in memory an fsync costs nothing, where on a busy disk the suites
 # take ten times as long, and no test needs a real disk: power loss is
@@ -173,6 +180,22 @@ run_binary() {
     echo "$passed $failed" >"$work/sums.$n"
 }
 
+# is_vlog_stage STAGE: one of KV_VLOG_STAGES.
+is_vlog_stage() {
+    case " ${KV_VLOG_STAGES:-08-vlog} " in
+    *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
+
+# vlog_env STAGE FLAVOUR: "env KV_TEST_VALUE_THRESHOLD=1" where a sanitizer
+# run of a value-log stage takes it (see KV_VLOG_STAGES), else nothing.
+vlog_env() {
+    if is_vlog_stage "$1" && [ "$2" != release ]; then
+        echo env KV_TEST_VALUE_THRESHOLD=1
+    fi
+}
+
 # is_diff_stage STAGE: one of KV_SANITIZE_DIFF_STAGES.
 is_diff_stage() {
     case " ${KV_SANITIZE_DIFF_STAGES:-07-txn} " in
@@ -202,10 +225,19 @@ queue_flavour() {
         if [ "$flavour" = asan ] && is_diff_stage "$stage"; then
             stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
         fi
+        venv=$(vlog_env "$stage" "$flavour")
         if [ -x "$dir/$stage/kvtest" ]; then
-            add_job "$flavour" "$dir/$stage/kvtest" "$dir/$stage/kvtest" $stage_filter
+            # shellcheck disable=SC2086 # venv is words or nothing
+            add_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/kvtest" $venv "$dir/$stage/kvtest" $stage_filter
         else
             missing_binary "$dir/$stage/kvtest"
+        fi
+        # Every value in the value log: the suites and the crash test again.
+        if [ "$flavour" = release ] && is_vlog_stage "$stage" && [ -x "$dir/$stage/kvtest" ]; then
+            add_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/kvtest" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/kvtest" $filter
+            if [ -x "$dir/$stage/crashtest" ]; then
+                add_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/crashtest --quick" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/crashtest" --quick
+            fi
         fi
         # The tools (kv, kv serve) are the same code linked with each
         # stage: under ASan+UBSan they run with the stages that exercise
@@ -259,14 +291,16 @@ queue_flavour() {
             add_job "$flavour" "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
         fi
         if [ -x "$dir/$stage/alloctest" ]; then
-            add_job "$flavour" "$dir/$stage/alloctest" "$dir/$stage/alloctest" $filter
+            # shellcheck disable=SC2086
+            add_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/alloctest" $venv "$dir/$stage/alloctest" $filter
         fi
         if [ -x "$dir/$stage/crashtest" ] && ! { [ "$flavour" = asan ] && is_diff_stage "$stage"; }; then
             if [ "$flavour" = asan ]; then
                 # Under ASan each failed I/O call costs a reopen at a tenth
                 # of the speed: every call still fails, one of its three
                 # ways (the release build fails each every way).
-                add_job "$flavour" "$dir/$stage/crashtest --quick --ioerr-every 3" "$dir/$stage/crashtest" --quick --ioerr-every 3
+                # shellcheck disable=SC2086
+                add_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/crashtest --quick --ioerr-every 3" $venv "$dir/$stage/crashtest" --quick --ioerr-every 3
             else
                 add_job "$flavour" "$dir/$stage/crashtest --quick" "$dir/$stage/crashtest" --quick
             fi
@@ -361,8 +395,10 @@ if [ -n "$tsan_build" ]; then
         if is_diff_stage "$stage"; then
             stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
         fi
+        venv=$(vlog_env "$stage" tsan)
         if [ -x "$tsan_build/$stage/racetest" ]; then
-            add_job tsan "$tsan_build/$stage/racetest" "$tsan_build/$stage/racetest" $stage_filter
+            # shellcheck disable=SC2086
+            add_job tsan "${venv#env }${venv:+ }$tsan_build/$stage/racetest" $venv "$tsan_build/$stage/racetest" $stage_filter
         else
             missing_binary "$tsan_build/$stage/racetest"
         fi

@@ -27,7 +27,6 @@ $(B)/08-vlog/%: LDLIBS += $(LIBS_08-vlog)
 # Fuzz harnesses: where a value is (a table value) and VLOGCOUNTS; the
 # other formats are stage 06's.
 FUZZ_08-vlog :=
-UNFINISHED_08-vlog := 1
 
 # Unit tests (build/08-vlog/stagetest): where a value is and its span, the
 # counts file's bytes, the value log against the engine (large values,

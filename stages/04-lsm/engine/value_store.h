@@ -1,6 +1,6 @@
 /*
- * value_store.h: where the engine keeps the values of its tables, an
- * interface.  A memtable entry holds the value the user gave, and so does
+ * value_store.h: where the engine keeps its tables' values, an interface.
+ * A memtable entry holds the value the user gave, and so does
  * the write-ahead log; a table entry holds it too (IKEY_PUT), unless the
  * store keeps it elsewhere: then the entry is an IKEY_PUT_ELSEWHERE, and
  * its value says where, in bytes only the store reads.  The engine asks

@@ -182,11 +182,15 @@ int  vlog_counts_encode(uint64_t flushed, const vlog_count *counts, size_t n, ui
  * naming `path` and the offset. */
 int  vlog_counts_decode(const char *path, const uint8_t *p, size_t len, uint64_t *flushed,
                         vlog_count **counts, size_t *n);
-/* At open: applies dir's VLOGCOUNTS to the files listed, if it was saved
- * when the tables held exactly `flushed`, and removes it (a crash from now
- * on leaves none: the files are measured again).  KV_OK or an error. */
-int  vlog_counts_load(value_store *vs, uint64_t flushed);
-/* At a clean close: writes VLOGCOUNTS (a temporary file, synced, renamed). */
-int  vlog_counts_save(value_store *vs, uint64_t flushed);
+/* At open: dir's VLOGCOUNTS, if it was saved when the tables held exactly
+ * `flushed` (else, or damaged: none), in *counts (malloc'd; *n of them);
+ * and, unless read_only, the file removed (a crash from now on leaves
+ * none: the files are measured again), and a save cut short.  KV_OK or
+ * an I/O error. */
+int  vlog_counts_load(const char *dir, int read_only, uint64_t flushed, vlog_count **counts,
+                      size_t *n);
+/* At a clean close: counts[0..n) written as VLOGCOUNTS (a temporary file,
+ * synced, renamed, the directory synced). */
+int  vlog_counts_save(const char *dir, uint64_t flushed, const vlog_count *counts, size_t n);
 
 #endif

@@ -134,67 +134,56 @@ static int vlog_counts_read(const char *path, uint8_t **out, size_t *len, int *e
     return KV_OK;
 }
 
-int vlog_counts_load(value_store *vs, uint64_t flushed)
+int vlog_counts_load(const char *dir, int read_only, uint64_t flushed, vlog_count **counts,
+                     size_t *n)
 {
-    char *path = io_join(vs->dir, VLOG_COUNTS_NAME);
+    *counts = NULL;
+    *n = 0;
+    char *path = io_join(dir, VLOG_COUNTS_NAME);
     if (path == NULL)
         return kv_error(KV_ERR_NOMEM, "value log: out of memory");
     uint8_t *p = NULL;
-    size_t len = 0, n = 0;
+    size_t len = 0;
     int exists = 0;
-    vlog_count *counts = NULL;
     uint64_t saved = 0;
     int rc = vlog_counts_read(path, &p, &len, &exists);
     if (rc == KV_OK && exists &&
-        vlog_counts_decode(path, p, len, &saved, &counts, &n) == KV_OK && saved == flushed) {
-        for (size_t i = 0; i < n; i++) {
-            vlog_file *f = vlog_find(vs, counts[i].start);
-            if (f == NULL || f->bytes != counts[i].bytes)
-                continue; /* gone, or not the file counted: measured */
-            f->counted = 1;
-            f->value_bytes = counts[i].value_bytes;
-            f->live_bytes = counts[i].live_bytes;
-        }
+        (vlog_counts_decode(path, p, len, &saved, counts, n) != KV_OK || saved != flushed)) {
+        /* Damaged, or of another state of the directory: only lost work,
+         * the files are measured. */
+        free(*counts);
+        *counts = NULL;
+        *n = 0;
     }
-    /* (Damaged counts are only lost work: the files are measured.) */
-    free(counts);
     free(p);
-    if (rc == KV_OK && exists && !vs->read_only) {
+    if (rc == KV_OK && exists && !read_only) {
         rc = io_unlink(path);
         if (rc == KV_OK)
-            rc = io_sync_dir(vs->dir);
+            rc = io_sync_dir(dir);
     }
     free(path);
     /* A save a crash cut short. */
-    if (rc != KV_OK || vs->read_only)
-        return rc;
-    char *tmp = io_join(vs->dir, VLOG_COUNTS_NAME ".tmp");
-    rc = tmp ? io_exists(tmp, &exists) : kv_error(KV_ERR_NOMEM, "value log: out of memory");
-    if (rc == KV_OK && exists)
+    char *tmp = rc == KV_OK && !read_only ? io_join(dir, VLOG_COUNTS_NAME ".tmp") : NULL;
+    if (rc == KV_OK && !read_only && tmp == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "value log: out of memory");
+    if (tmp != NULL && (rc = io_exists(tmp, &exists)) == KV_OK && exists)
         rc = io_unlink(tmp);
     free(tmp);
+    if (rc != KV_OK) {
+        free(*counts);
+        *counts = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
-int vlog_counts_save(value_store *vs, uint64_t flushed)
+int vlog_counts_save(const char *dir, uint64_t flushed, const vlog_count *counts, size_t n)
 {
-    vlog_count *counts = malloc((vs->nfiles + 1) * sizeof *counts);
-    if (counts == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: out of memory", VLOG_COUNTS_NAME);
-    size_t n = 0;
-    for (size_t i = 0; i < vs->nfiles; i++) {
-        const vlog_file *f = vs->files[i];
-        if (f->counted && f->adopted)
-            counts[n++] = (vlog_count){.start = f->start, .bytes = f->bytes,
-                                       .value_bytes = f->value_bytes,
-                                       .live_bytes = f->live_bytes};
-    }
     uint8_t *p = NULL;
     size_t len = 0;
     int rc = vlog_counts_encode(flushed, counts, n, &p, &len);
-    free(counts);
-    char *path = io_join(vs->dir, VLOG_COUNTS_NAME);
-    char *tmp = io_join(vs->dir, VLOG_COUNTS_NAME ".tmp");
+    char *path = io_join(dir, VLOG_COUNTS_NAME);
+    char *tmp = io_join(dir, VLOG_COUNTS_NAME ".tmp");
     if (rc == KV_OK && (path == NULL || tmp == NULL))
         rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", VLOG_COUNTS_NAME);
     io_file *f = NULL;
@@ -212,7 +201,7 @@ int vlog_counts_save(value_store *vs, uint64_t flushed)
     if (rc == KV_OK)
         rc = io_rename(tmp, path);
     if (rc == KV_OK)
-        rc = io_sync_dir(vs->dir);
+        rc = io_sync_dir(dir);
     else if (tmp != NULL)
         io_unlink(tmp);
     free(p);

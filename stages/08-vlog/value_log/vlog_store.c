@@ -256,8 +256,19 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
         if ((rc = vlog_size_of(vs->dir, name, &size)) == KV_OK)
             rc = vlog_add(vs, l->wals[i].start, 1, size, &f);
     }
+    vlog_count *counts = NULL;
+    size_t n = 0;
     if (rc == KV_OK)
-        rc = vlog_counts_load(vs, flushed);
+        rc = vlog_counts_load(vs->dir, vs->read_only, flushed, &counts, &n);
+    for (size_t i = 0; i < n; i++) {
+        vlog_file *f = vlog_find(vs, counts[i].start);
+        if (f == NULL || f->bytes != counts[i].bytes)
+            continue; /* gone, or not the file counted: measured */
+        f->counted = 1;
+        f->value_bytes = counts[i].value_bytes;
+        f->live_bytes = counts[i].live_bytes;
+    }
+    free(counts);
     if (rc == KV_OK) {
         pthread_mutex_lock(&vs->lock);
         vlog_update_behind(vs);
@@ -266,11 +277,30 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
     return rc;
 }
 
+/* VLOGCOUNTS: the counts of the files handed over. */
+static int vlog_store_save_counts(value_store *vs)
+{
+    vlog_count *counts = malloc((vs->nfiles + 1) * sizeof *counts);
+    if (counts == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory", VLOG_COUNTS_NAME);
+    size_t n = 0;
+    for (size_t i = 0; i < vs->nfiles; i++) {
+        const vlog_file *f = vs->files[i];
+        if (f->counted && f->adopted)
+            counts[n++] = (vlog_count){.start = f->start, .bytes = f->bytes,
+                                       .value_bytes = f->value_bytes,
+                                       .live_bytes = f->live_bytes};
+    }
+    int rc = vlog_counts_save(vs->dir, vs->flushed, counts, n);
+    free(counts);
+    return rc;
+}
+
 int value_store_close(value_store *vs, int clean)
 {
     if (vs == NULL)
         return KV_OK;
-    int rc = clean && !vs->read_only ? vlog_counts_save(vs, vs->flushed) : KV_OK;
+    int rc = clean && !vs->read_only ? vlog_store_save_counts(vs) : KV_OK;
     while (vs->nfiles > 0)
         vlog_drop(vs, vs->files[vs->nfiles - 1]);
     file_cache_free(vs->fc);
