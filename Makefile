@@ -603,7 +603,9 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
-$(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+# (For every stage directory, an unfinished one's too, so that its
+# harnesses build by name; FUZZ_PAIRS, the lists, take the finished ones.)
+$(foreach s,$(STAGE_DIRS),$(eval $(call FUZZ_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api): $(call fuzz_obj_common,$(FUZZ_API_SRCS))
 $(foreach s,$(STAGE_DIRS),build/afl/$(s)/api): $(FUZZ_API_SRCS)
 $(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))

@@ -88,11 +88,12 @@ int vlog_counts_decode(const char *path, const uint8_t *p, size_t len, uint64_t 
                             .live_values = coding_get_u64(q + 24)};
         if (c[i].start == 0 || (i > 0 && c[i].start <= c[i - 1].start) ||
             c[i].live_bytes > c[i].bytes) {
+            int rc = kv_error(KV_ERR_CORRUPT, "%s: offset %zu: file %" PRIu64 " %s", path,
+                              (size_t)(q - p), c[i].start,
+                              c[i].live_bytes > c[i].bytes ? "has more live bytes than bytes"
+                                                           : "is out of order");
             free(c);
-            return kv_error(KV_ERR_CORRUPT, "%s: offset %zu: file %" PRIu64 " %s", path,
-                            (size_t)(q - p), c[i].start,
-                            c[i].live_bytes > c[i].bytes ? "has more live bytes than bytes"
-                                                         : "is out of order");
+            return rc;
         }
     }
     *flushed = coding_get_u64(p + 16);
