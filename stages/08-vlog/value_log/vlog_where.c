@@ -89,7 +89,7 @@ void vlog_gather(const vlog_where *w, const uint8_t *span, uint8_t *out)
     const uint8_t *p = span;
     while (left > 0) {
         uint64_t n = left < take ? left : take;
-        memcpy(out, p, (size_t)n);
+        memmove(out, p, (size_t)n); /* out may be span itself (vlog_load_at) */
         out += n;
         left -= n;
         p += n + WAL_HEADER_SIZE;
