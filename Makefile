@@ -296,6 +296,7 @@ TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=release
+	@$(MAKE) --no-print-directory $(TEST_J) docs-example-tools FLAVOUR=release
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=asan
 	@$(MAKE) --no-print-directory $(TEST_J) test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
@@ -341,10 +342,14 @@ docs-figures:
 
 # The worked examples of docs/ run again with the tools just built, and
 # their output written into the pages (scripts/docs_examples.py; make test
-# runs it with --check).
-.PHONY: docs-examples
+# runs it with --check).  docs-example-tools builds what the examples run
+# (docs_examples.py --tools), a stage's still being built too.
+.PHONY: docs-examples docs-example-tools
 docs-examples: all
+	@$(MAKE) --no-print-directory docs-example-tools
 	@python3 scripts/docs_examples.py
+docs-example-tools:
+	@$(MAKE) --no-print-directory $$(python3 scripts/docs_examples.py --tools)
 
 # The picture on each stage's page, drawn by `kv DIR draw` from a small
 # database the CLI makes with its small-scale knobs (scripts/docs_pictures.sh).
