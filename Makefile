@@ -296,6 +296,7 @@ TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=release
+	@$(MAKE) --no-print-directory $(TEST_J) docs-example-tools FLAVOUR=release
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=asan
 	@$(MAKE) --no-print-directory $(TEST_J) test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
@@ -341,10 +342,14 @@ docs-figures:
 
 # The worked examples of docs/ run again with the tools just built, and
 # their output written into the pages (scripts/docs_examples.py; make test
-# runs it with --check).
-.PHONY: docs-examples
+# runs it with --check).  docs-example-tools builds what the examples run
+# (docs_examples.py --tools), a stage's still being built too.
+.PHONY: docs-examples docs-example-tools
 docs-examples: all
+	@$(MAKE) --no-print-directory docs-example-tools
 	@python3 scripts/docs_examples.py
+docs-example-tools:
+	@$(MAKE) --no-print-directory $$(python3 scripts/docs_examples.py --tools)
 
 # The picture on each stage's page, drawn by `kv DIR draw` from a small
 # database the CLI makes with its small-scale knobs (scripts/docs_pictures.sh).
@@ -613,7 +618,9 @@ build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
-$(foreach s,$(STAGES),$(eval $(call FUZZ_RULES,$(s))))
+# (For every stage directory, an unfinished one's too, so that its
+# harnesses build by name; FUZZ_PAIRS, the lists, take the finished ones.)
+$(foreach s,$(STAGE_DIRS),$(eval $(call FUZZ_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api): $(call fuzz_obj_common,$(FUZZ_API_SRCS))
 $(foreach s,$(STAGE_DIRS),build/afl/$(s)/api): $(FUZZ_API_SRCS)
 $(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))

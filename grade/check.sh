@@ -6,8 +6,8 @@
 #   sh grade/check.sh --quick [STAGE...]   the cheap share, run by make test
 #   sh grade/check.sh --full [STAGE...]    make grade-selfcheck
 #
-# For every stage that has exercises (grade/STAGE.exercises), or those
-# named:
+# For every finished stage that has exercises (grade/STAGE.exercises), or
+# those named (a stage still being built is checked only when named):
 #   starter   the starter `make learn` makes builds, and every exercise of
 #             it fails, each with a stub's "not written yet" message;
 #   filled    the starter with the reference's bodies put back passes every
@@ -40,11 +40,10 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 stages="$*"
 if [ -z "$stages" ]; then
-    for l in "$here"/*.exercises; do
-        s=${l##*/}
-        s=${s%.exercises}
-        [ -f "stages/$s/stage.mk" ] && stages="$stages $s"
-    done
+    # Every finished stage that has exercises (the Makefile's
+    # GRADE_STAGES); one still being built (UNFINISHED_S in its stage.mk)
+    # is checked only when named.
+    stages=$(${MAKE:-make} --no-print-directory -s grade-stages)
 fi
 root=build/grade-check
 passed=0 failed=0

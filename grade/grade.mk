@@ -28,6 +28,12 @@
 # the targets under OUT they need.
 
 GRADE_STAGES := $(filter $(patsubst grade/%.exercises,%,$(wildcard grade/*.exercises)),$(STAGES))
+# A stage still being built (UNFINISHED_<stage> in its stage.mk) may have
+# exercises too: their rules exist, so that `sh grade/check.sh --quick S`
+# checks them when S is named, but make learn, make grade, make
+# grade-selfcheck and make test leave the stage out until it is finished
+# (GRADE_STAGES, which `make grade-stages` prints).
+GRADE_STAGES_ALL := $(filter $(patsubst grade/%.exercises,%,$(wildcard grade/*.exercises)),$(STAGE_DIRS))
 
 # ---- the reference's exercisetest ------------------------------------------
 # GRADE_STAGE_HELPERS_S: helpers of the stage's own tests
@@ -57,7 +63,7 @@ $(B)/$(1)/exercise.suites: FORCE
 $(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach s,$(GRADE_STAGES),$(eval $(call GRADE_STAGE_RULES,$(s))))
+$(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
 # make test builds them with the other test binaries (grade/check.sh,
 # which tests/run.sh runs, runs them).
@@ -160,6 +166,11 @@ grade:
 # make test runs the cheap share, --quick).
 grade-selfcheck:
 	@MAKE="$(MAKE)" sh grade/check.sh --full $(GRADE_PICKED)
+
+# The stages whose exercises grade/check.sh checks when none is named.
+.PHONY: grade-stages
+grade-stages:
+	@echo $(GRADE_STAGES)
 
 # What grade/grade.sh needs to know of stage GRADE_STAGE.
 .PHONY: grade-info

@@ -4,6 +4,7 @@ rewrites) the output the pages show, so that an example a page quotes is
 what the tool prints today.
 
     python3 scripts/docs_examples.py [--check] [PAGE...]   (default: docs/*.md)
+    python3 scripts/docs_examples.py --tools [PAGE...]
 
 An example is marked on its page like this:
 
@@ -25,6 +26,9 @@ Its output must equal the text block, byte for byte.  Without --check the
 text blocks are rewritten with the output; with it nothing changes, every
 difference is shown, and the exit status is 1 if there was one.  The
 binaries are the ones in build/ (`make docs-examples` builds them first).
+--tools prints the binaries the examples run (build/S/kv, ...), one a
+line, and runs nothing: the Makefile builds them before the examples run,
+a stage still being built (not in `make`'s `all`) included.
 """
 import difflib
 import glob
@@ -82,8 +86,20 @@ def run(directory, script):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+TOOL = re.compile(r'\bbuild/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+')
+
+
 def main(argv):
     check = False
+    if argv and argv[0] == '--tools':
+        pages = argv[1:] or sorted(glob.glob(os.path.join(ROOT, 'docs', '*.md')))
+        tools = set()
+        for page in pages:
+            with open(page) as f:
+                for _s, _e, _d, script, _a, _b in parse(f.readlines(), page):
+                    tools.update(TOOL.findall(script))
+        print('\n'.join(sorted(tools)))
+        return 0
     if argv and argv[0] == '--check':
         check = True
         argv = argv[1:]

@@ -14,6 +14,8 @@
 # file: its seeds are written here (api_seeds), the same for every stage.
 # The block, index and footer targets (stage 05) read pieces of a table:
 # table_piece_seeds cuts them out of real tables where kv dump says they are.
+# The vlog target (stage 08) reads a mode byte, then a value log's bytes:
+# vlog_seeds.
 set -eu
 out=$1; shift
 tmp=$(mktemp -d)
@@ -57,6 +59,57 @@ api_seeds() {
 '\277\005\001\317\011\003\337\011\003\357\005\011\377\006\001'\
 '\005\012\237\005\005\014' >"$1/transactions"
     : >"$1/empty"
+}
+
+# vlog_seeds KV DEST: inputs for fuzz/vlog_fuzz.c, whose first byte is a
+# mode (its header comment): databases of stage 08 made by KV (a value of
+# 600 bytes, one of 40,000 that crosses a block boundary, overwrites and a
+# kv_compact), and of each: VLOGCOUNTS (mode 1), 000000000001.vlog (mode 2),
+# each also cut by a byte, and the table value of the key "big" (where its
+# value is; the first two databases), as a where for the store to load
+# (mode 3) and for the decoders alone (mode 0).  The where is the value of the table's first entry (the
+# smallest key, "big"), at 16 + 3 + its key's length (docs/05-blocks.md:
+# shared 0, unshared, value length, one byte each here).
+vlog_seeds() {
+    kv=$1 dest=$2
+    n=0
+    for script in "put small hello
+put big $(printf '%0600d' 1)
+flush" "put small hello
+put big $(head -c 40000 /dev/zero | tr '\0' v)
+flush" "put big $(printf '%0700d' 2)
+put cat $(printf '%0900d' 3)
+flush
+put cat $(printf '%0900d' 4)
+put dog $(printf '%0300d' 5)
+flush
+compact"; do
+        n=$((n + 1))
+        rm -rf "$tmp/db"
+        printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
+        if [ -f "$tmp/db/VLOGCOUNTS" ]; then
+            { printf '\001'; cat "$tmp/db/VLOGCOUNTS"; } >"$dest/db$n-counts"
+            { printf '\001'; head -c $(($(wc -c <"$tmp/db/VLOGCOUNTS") - 1)) "$tmp/db/VLOGCOUNTS"; } \
+                >"$dest/db$n-counts-torn1"
+        fi
+        f=$(ls "$tmp"/db/*.vlog 2>/dev/null | head -n 1)
+        if [ -n "$f" ]; then
+            { printf '\002'; cat "$f"; } >"$dest/db$n-vlog"
+            { printf '\002'; head -c $(($(wc -c <"$f") - 1)) "$f"; } >"$dest/db$n-vlog-torn1"
+        fi
+        # (The third database's tables hold lz4 blocks: no where to cut.)
+        [ $n -le 2 ] || continue
+        t=$(ls "$tmp"/db/*.tbl | head -n 1)
+        set -- $(od -An -tu1 -j17 -N2 "$t")
+        { printf '\003'; cut_bytes "$t" $((19 + $1)) "$2"; } >"$dest/db$n-where"
+        { printf '\000'; cut_bytes "$t" $((19 + $1)) "$2"; } >"$dest/db$n-where-decoders"
+    done
+    rm -rf "$tmp/db"
+    # vlog_payload_offset's record start and index (12 bytes, and a
+    # length byte): a record at 32,700 whose payload crosses the boundary.
+    { printf '\000'; le64 32700; printf '\100\000\000\000\003'; } >"$dest/payload-offset"
+    printf '\003' >"$dest/empty-where"
+    : >"$dest/empty"
 }
 
 # le64 N: N as 8 bytes, little-endian.
@@ -121,6 +174,11 @@ for pair in "$@"; do
     if [ "$target" = api ]; then
         mkdir -p "$out/$stage-api"
         api_seeds "$out/$stage-api"
+        continue
+    fi
+    if [ "$target" = vlog ]; then
+        mkdir -p "$out/$stage-vlog"
+        vlog_seeds "build/$stage/kv" "$out/$stage-vlog"
         continue
     fi
     case $target in

@@ -24,9 +24,12 @@ PARTS_08-vlog := 08-vlog/value_log 08-vlog/value_log/tools \
 LIBS_08-vlog := $(LIBS_07-txn)
 $(B)/08-vlog/%: LDLIBS += $(LIBS_08-vlog)
 
-# Fuzz harnesses: where a value is (a table value) and VLOGCOUNTS; the
-# other formats are stage 06's.
-FUZZ_08-vlog :=
+# Fuzz harnesses: fuzz/vlog_fuzz.c, the bytes the value log reads: where a
+# value is (a table value, and its span and gather), VLOGCOUNTS, a
+# value-log file, a value read through the store; the other formats are
+# stage 06's.  Its seeds: scripts/fuzz_seeds.sh, from databases this
+# stage's kv writes.
+FUZZ_08-vlog := vlog
 
 # Unit tests (build/08-vlog/stagetest): where a value is and its span, the
 # counts file's bytes, the value log against the engine (large values,

@@ -1,0 +1,400 @@
+/*
+ * vlog_fuzz.c: fuzz harness for the bytes stage 08's value log reads
+ * (stages/08-vlog/value_log/value_log.h): where a value is (the table value
+ * of an IKEY_PUT_ELSEWHERE, vlog_where.c), VLOGCOUNTS (vlog_counts.c), a
+ * value-log file (a stage-04 log renamed), and the read of a value through
+ * the store (vlog_store.c).
+ *
+ * The input is a mode byte, then a body:
+ *
+ *   mode & 3 = 0   the decoders alone, on the body
+ *              1   the same, then the body as DIR/VLOGCOUNTS of a database
+ *                  (fuzz_dbfile.h: kv_check, kv_dump, opens, reads, a put)
+ *              2   the same, then the body as DIR/000000000001.vlog
+ *              3   the same, then the body as a table entry's where, read
+ *                  by a value store from a value-log file the harness wrote
+ *                  (value_store_load, value_store_describe_value,
+ *                  value_store_dropped)
+ *
+ * The decoders, on every input:
+ *   - vlog_where_decode returns 0 or -1 with a reason; a where it accepts
+ *     is a place a log can hold a value (a file from 1, an offset past the
+ *     file header and outside every block's 7-byte header, a length of 1
+ *     to 64 MiB), and encodes again into at most VLOG_WHERE_MAX bytes that
+ *     decode to the same where;
+ *   - vlog_span is the value's length plus 7 for each block boundary it
+ *     crosses (a closed form computed here), and vlog_gather, over a span
+ *     whose every byte says its file offset, hands out exactly the bytes
+ *     outside the block headers, in order, the last of them the span's
+ *     last byte; gathered in place (as a load does) the same;
+ *   - vlog_payload_offset, for a record start and a payload index from the
+ *     body, lands outside every header, with exactly that many payload
+ *     bytes before it, and agrees with vlog_span;
+ *   - vlog_counts_decode returns KV_OK or KV_ERR_CORRUPT, on the body and
+ *     on a copy whose two crc32c are made right (or almost no mutation
+ *     gets past them); what it accepts is ascending, each file's live
+ *     bytes within its bytes, and encodes again to exactly those bytes.
+ * The store (mode 3): a where that does not decode, names another file,
+ * or runs past the file's end is KV_ERR_CORRUPT; one inside it is KV_OK
+ * with the bytes the model gathers exactly when its crc32c is theirs
+ * (and, with the crc made right, always).
+ * A broken promise aborts (this is a test program); ASan and UBSan catch
+ * a read outside the bytes.
+ *
+ * It is stage 08's entry in FUZZ_08-vlog (stages/08-vlog/stage.mk): `make
+ * build/fuzz/08-vlog/vlog` builds it, `make test` replays its seeds
+ * (scripts/fuzz_seeds.sh makes them from real databases: docs/fuzzing.md).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "file_header.h"
+#include "fuzz_dbfile.h"
+#include "kv.h"
+#include "lsm_files.h"
+#include "lsm_wal.h"
+#include "value_log.h"
+#include "wal_format.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The value-log file of mode 3: four blocks and a bit, every byte a
+ * function of its offset (vlog_fuzz_byte). */
+#define VLOG_FUZZ_FILE_SIZE (4u * WAL_BLOCK_SIZE + 1000u)
+/* Gathers of longer values check the span's arithmetic only (speed). */
+#define VLOG_FUZZ_GATHER_MAX (256u << 10)
+
+static void vlog_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "vlog fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        abort();
+    }
+}
+
+/* The byte at file offset o of every span and file the harness makes. */
+static uint8_t vlog_fuzz_byte(uint64_t o)
+{
+    return (uint8_t)(o ^ (o >> 8) ^ (o >> 16) ^ 0x5a);
+}
+
+static int vlog_fuzz_in_header(uint64_t o)
+{
+    return o % WAL_BLOCK_SIZE < WAL_HEADER_SIZE;
+}
+
+/* The span of a value of len bytes at offset, in closed form: the bytes
+ * left in the first block, then 7 more for each further block it needs. */
+static uint64_t vlog_fuzz_span(uint64_t offset, uint64_t len)
+{
+    uint64_t first = WAL_BLOCK_SIZE - offset % WAL_BLOCK_SIZE;
+    if (len <= first)
+        return len;
+    uint64_t rest = len - first;
+    uint64_t blocks = (rest + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT;
+    return len + blocks * WAL_HEADER_SIZE;
+}
+
+/* Payload bytes (those outside block headers) in [a, b). */
+static uint64_t vlog_fuzz_data_between(uint64_t a, uint64_t b)
+{
+    uint64_t n = 0;
+    while (a < b) {
+        uint64_t block_end = a - a % WAL_BLOCK_SIZE + WAL_BLOCK_SIZE;
+        uint64_t end = b < block_end ? b : block_end;
+        uint64_t data_from = a - a % WAL_BLOCK_SIZE + WAL_HEADER_SIZE;
+        uint64_t from = a > data_from ? a : data_from;
+        if (end > from)
+            n += end - from;
+        a = end;
+    }
+    return n;
+}
+
+/* ---- where a value is ----------------------------------------------------- */
+
+static void vlog_fuzz_gather(const vlog_where *w)
+{
+    uint64_t span = vlog_span(w);
+    vlog_fuzz_check(span == vlog_fuzz_span(w->offset, w->len),
+                    "vlog_span: the length plus 7 bytes per block boundary crossed");
+    vlog_fuzz_check(span >= w->len && (span - w->len) % WAL_HEADER_SIZE == 0,
+                    "vlog_span: only whole headers between the value's bytes");
+    vlog_fuzz_check(!vlog_fuzz_in_header(w->offset + span - 1),
+                    "vlog_span: the span ends on a value byte, not in a header");
+    if (w->len > VLOG_FUZZ_GATHER_MAX)
+        return;
+    uint8_t *s = malloc((size_t)span), *out = malloc(w->len), *model = malloc(w->len);
+    vlog_fuzz_check(s != NULL && out != NULL && model != NULL, "malloc");
+    for (uint64_t i = 0; i < span; i++)
+        s[i] = vlog_fuzz_byte(w->offset + i);
+    uint64_t k = 0, last = 0;
+    for (uint64_t i = 0; i < span && k < w->len; i++) {
+        if (!vlog_fuzz_in_header(w->offset + i)) {
+            model[k++] = s[i];
+            last = i;
+        }
+    }
+    vlog_fuzz_check(k == w->len && last == span - 1,
+                    "vlog_span: the span holds the value's bytes and ends with its last");
+    vlog_gather(w, s, out);
+    vlog_fuzz_check(memcmp(out, model, w->len) == 0,
+                    "vlog_gather: the value's bytes, every block header left out");
+    vlog_gather(w, s, s); /* in place, as vlog_load_at does */
+    vlog_fuzz_check(memcmp(s, model, w->len) == 0, "vlog_gather in place: the same bytes");
+    free(s);
+    free(out);
+    free(model);
+}
+
+static void vlog_fuzz_where(const uint8_t *p, size_t n)
+{
+    uint8_t *copy = malloc(n ? n : 1); /* exactly n bytes: ASan sees a read past them */
+    vlog_fuzz_check(copy != NULL, "malloc");
+    if (n > 0)
+        memcpy(copy, p, n);
+    vlog_where w;
+    const char *why = NULL;
+    int rc = vlog_where_decode(copy, n, &w, &why);
+    free(copy);
+    vlog_fuzz_check(rc == 0 || (rc == -1 && why != NULL && why[0] != '\0'),
+                    "vlog_where_decode: 0, or -1 with a reason");
+    if (rc != 0)
+        return;
+    vlog_fuzz_check(w.file >= 1, "a where names a log (from 1)");
+    vlog_fuzz_check(w.len >= 1 && w.len <= VLOG_MAX_VALUE, "a where's length is 1 .. 64 MiB");
+    vlog_fuzz_check(w.offset >= LSM_WAL_START + WAL_HEADER_SIZE && !vlog_fuzz_in_header(w.offset),
+                    "a where's offset is a payload byte: past the file header and the first "
+                    "fragment's, outside every block header");
+    uint8_t *again = malloc(VLOG_WHERE_MAX);
+    vlog_fuzz_check(again != NULL, "malloc");
+    size_t len = vlog_where_encode(again, &w);
+    vlog_where w2;
+    vlog_fuzz_check(len <= VLOG_WHERE_MAX && len <= n, "vlog_where_encode: at most "
+                    "VLOG_WHERE_MAX bytes, no more than a spelling it decoded");
+    vlog_fuzz_check(vlog_where_decode(again, len, &w2, &why) == 0 && w2.file == w.file &&
+                        w2.offset == w.offset && w2.len == w.len && w2.crc == w.crc,
+                    "a where encoded again decodes to the same where");
+    free(again);
+    vlog_fuzz_gather(&w);
+}
+
+/* vlog_payload_offset for a record start and an index taken from p. */
+static void vlog_fuzz_payload(const uint8_t *p, size_t n)
+{
+    if (n < 12)
+        return;
+    /* A record starts where a fragment header fits in the block: past
+     * the file header, at least 7 bytes before the block's end. */
+    uint64_t rs = LSM_WAL_START + coding_get_u64(p) % (UINT64_C(1) << 40);
+    if (WAL_BLOCK_SIZE - rs % WAL_BLOCK_SIZE < WAL_HEADER_SIZE)
+        rs += WAL_BLOCK_SIZE - rs % WAL_BLOCK_SIZE;
+    uint64_t i = coding_get_u32(p + 8) % VLOG_MAX_VALUE;
+    uint64_t at = vlog_payload_offset(rs, i);
+    vlog_fuzz_check(at >= rs + WAL_HEADER_SIZE && !vlog_fuzz_in_header(at),
+                    "vlog_payload_offset: a payload byte, outside every header");
+    vlog_fuzz_check(vlog_fuzz_data_between(rs + WAL_HEADER_SIZE, at) == i,
+                    "vlog_payload_offset: byte i has exactly i payload bytes before it");
+    uint64_t len = 1 + (n > 12 ? p[12] * 257u : 0);
+    vlog_where w = {.file = 1, .offset = at, .len = (uint32_t)len};
+    vlog_fuzz_check(vlog_span(&w) == vlog_payload_offset(rs, i + len - 1) + 1 - at,
+                    "vlog_span agrees with vlog_payload_offset on where a value ends");
+}
+
+/* ---- VLOGCOUNTS -------------------------------------------------------------- */
+
+static void vlog_fuzz_counts_one(const uint8_t *p, size_t n)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    vlog_fuzz_check(copy != NULL, "malloc");
+    if (n > 0)
+        memcpy(copy, p, n);
+    uint64_t flushed = 0;
+    vlog_count *c = NULL;
+    size_t count = 0;
+    int rc = vlog_counts_decode(VLOG_COUNTS_NAME, copy, n, &flushed, &c, &count);
+    vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                    "vlog_counts_decode: KV_OK or KV_ERR_CORRUPT");
+    if (rc == KV_OK) {
+        for (size_t i = 0; i < count; i++)
+            vlog_fuzz_check(c[i].start >= 1 && (i == 0 || c[i].start > c[i - 1].start) &&
+                                c[i].live_bytes <= c[i].bytes,
+                            "counts: files ascending from 1, live bytes within bytes");
+        uint8_t *again = NULL;
+        size_t len = 0;
+        vlog_fuzz_check(vlog_counts_encode(flushed, c, count, &again, &len) == KV_OK &&
+                            len == n && memcmp(again, copy, n) == 0,
+                        "counts that decode encode again to exactly their bytes");
+        free(again);
+    } else {
+        vlog_fuzz_check(c == NULL && count == 0, "a refusal hands out no counts");
+    }
+    free(c);
+    free(copy);
+}
+
+static void vlog_fuzz_counts(const uint8_t *p, size_t n)
+{
+    vlog_fuzz_counts_one(p, n);
+    if (n < FILE_HEADER_SIZE + 20 || memcmp(p, FILE_MAGIC_VLC08, 8) != 0)
+        return;
+    /* Both crc32c made right: the header's, and the one over the rest. */
+    uint8_t *fixed = malloc(n);
+    vlog_fuzz_check(fixed != NULL, "malloc");
+    memcpy(fixed, p, n);
+    file_header_encode(fixed, FILE_MAGIC_VLC08, coding_get_u32(p + 8));
+    coding_put_u32(fixed + n - 4, crc32c_value(fixed + 16, n - 4 - 16));
+    vlog_fuzz_counts_one(fixed, n);
+    free(fixed);
+}
+
+/* ---- a value read through the store (mode 3) --------------------------------- */
+
+static char vlog_fuzz_tmp[96];
+
+static void vlog_fuzz_dir_remove(void)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/000000000001.vlog", vlog_fuzz_tmp);
+    unlink(path);
+    rmdir(vlog_fuzz_tmp);
+}
+
+/* A directory holding 000000000001.vlog, made once per process. */
+static const char *vlog_fuzz_dir(void)
+{
+    if (vlog_fuzz_tmp[0] != '\0')
+        return vlog_fuzz_tmp;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(vlog_fuzz_tmp, sizeof vlog_fuzz_tmp, "%s/kvvlog.XXXXXX",
+             tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    vlog_fuzz_check(mkdtemp(vlog_fuzz_tmp) != NULL, "mkdtemp");
+    atexit(vlog_fuzz_dir_remove);
+    uint8_t *file = malloc(VLOG_FUZZ_FILE_SIZE);
+    vlog_fuzz_check(file != NULL, "malloc");
+    for (uint64_t o = 0; o < VLOG_FUZZ_FILE_SIZE; o++)
+        file[o] = vlog_fuzz_byte(o);
+    char path[160];
+    snprintf(path, sizeof path, "%s/000000000001.vlog", vlog_fuzz_tmp);
+    FILE *f = fopen(path, "wb");
+    vlog_fuzz_check(f != NULL && fwrite(file, 1, VLOG_FUZZ_FILE_SIZE, f) ==
+                        VLOG_FUZZ_FILE_SIZE && fclose(f) == 0, "write the value-log file");
+    free(file);
+    return vlog_fuzz_tmp;
+}
+
+static void vlog_fuzz_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* Loads where [p, p + n) and checks the answer against the model. */
+static void vlog_fuzz_load(value_store *vs, const uint8_t *p, size_t n)
+{
+    vlog_where w;
+    const char *why = NULL;
+    int decodes = vlog_where_decode(p, n, &w, &why) == 0;
+    value_buf buf = {0};
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = value_store_load(vs, p, n, &buf, &val, &vlen);
+    vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                    "value_store_load: KV_OK or KV_ERR_CORRUPT");
+    if (!decodes || w.file != 1 || w.offset + vlog_span(&w) > VLOG_FUZZ_FILE_SIZE) {
+        vlog_fuzz_check(rc == KV_ERR_CORRUPT, "a where that does not decode, names a file "
+                        "that is not there, or runs past the file's end is KV_ERR_CORRUPT");
+    } else {
+        uint8_t *model = malloc(w.len);
+        vlog_fuzz_check(model != NULL, "malloc");
+        uint64_t k = 0;
+        for (uint64_t o = w.offset; k < w.len; o++)
+            if (!vlog_fuzz_in_header(o))
+                model[k++] = vlog_fuzz_byte(o);
+        int matches = crc32c_value(model, w.len) == w.crc;
+        vlog_fuzz_check(matches ? rc == KV_OK : rc == KV_ERR_CORRUPT,
+                        "a value inside the file loads exactly when its crc32c matches");
+        if (rc == KV_OK)
+            vlog_fuzz_check(vlen == w.len && memcmp(val, model, w.len) == 0,
+                            "value_store_load: the value's bytes, block headers left out");
+        free(model);
+    }
+    value_buf_free(&buf);
+    size_t dlen = 0;
+    int d = value_store_describe_value(vs, p, n, &dlen, vlog_fuzz_line, NULL);
+    vlog_fuzz_check(decodes ? d == KV_OK && dlen == w.len : d == KV_ERR_CORRUPT,
+                    "value_store_describe_value: KV_OK with the length, exactly when the "
+                    "where decodes");
+    value_store_dropped(vs, p, n);
+}
+
+static void vlog_fuzz_store(const uint8_t *p, size_t n)
+{
+    const char *dir = vlog_fuzz_dir();
+    db_dir d = {.path = (char *)dir};
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.read_only = 1;
+    value_store_env env = {.dir = &d, .opt = &opt};
+    char name[] = "000000000001.vlog";
+    char *others[] = {name};
+    lsm_listing l;
+    memset(&l, 0, sizeof l);
+    l.others = others;
+    l.nothers = 1;
+    value_store *vs = NULL;
+    int has_jobs = 0;
+    vlog_fuzz_check(value_store_open(&env, &l, 0, &vs, &has_jobs) == KV_OK,
+                    "value_store_open over the harness's value-log file");
+    uint64_t pin = value_store_pin(vs);
+    vlog_fuzz_load(vs, p, n);
+    /* The same where with its crc32c made right, when it decodes and lies
+     * inside the file: it must load. */
+    vlog_where w;
+    const char *why = NULL;
+    if (vlog_where_decode(p, n, &w, &why) == 0 && w.file == 1 &&
+        w.offset + vlog_span(&w) <= VLOG_FUZZ_FILE_SIZE) {
+        uint8_t *model = malloc(w.len);
+        vlog_fuzz_check(model != NULL, "malloc");
+        uint64_t k = 0;
+        for (uint64_t o = w.offset; k < w.len; o++)
+            if (!vlog_fuzz_in_header(o))
+                model[k++] = vlog_fuzz_byte(o);
+        w.crc = crc32c_value(model, w.len);
+        free(model);
+        uint8_t fixed[VLOG_WHERE_MAX];
+        size_t len = vlog_where_encode(fixed, &w);
+        vlog_fuzz_load(vs, fixed, len);
+    }
+    value_store_unpin(vs, pin);
+    vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    int mode = data[0] & 3;
+    const uint8_t *body = data + 1;
+    size_t n = size - 1;
+    vlog_fuzz_where(body, n);
+    vlog_fuzz_payload(body, n);
+    vlog_fuzz_counts(body, n);
+    switch (mode) {
+    case 1:
+        fuzz_dbfile_run(VLOG_COUNTS_NAME, body, n);
+        break;
+    case 2:
+        fuzz_dbfile_run("000000000001" VLOG_SUFFIX, body, n);
+        break;
+    case 3:
+        vlog_fuzz_store(body, n);
+        break;
+    }
+    return 0;
+}

@@ -1,0 +1,262 @@
+/*
+ * gc_collect_test.c: exercise gc_collect, value_store_job_end and
+ * value_store_collect (stages/08-vlog/value_log/vlog_gc.c): the end of
+ * one garbage-collection pass.  A job that measured a file counts it; a
+ * job that emptied one (every value still read written again, before the
+ * write numbered seq) leaves it VLOG_EMPTIED; a job that failed leaves it
+ * as it was.  An emptied file is removed only once no reader can need
+ * it: the writes that moved its values are in tables (flushed >= seq),
+ * every snapshot is at or past them (oldest >= seq), and no pin taken
+ * before the job ended is still held (value_log.h, V1 and V3).  Then, the
+ * whole pass through kv.h: overwrites, a flush, kv_compact, and the old
+ * value-log file is gone while every key reads its newest value.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_vlog.h"
+#include "exercise.h"
+#include "value_log.h"
+
+static const size_t cl_vlens[] = {3000, 45000, 700};
+
+/* A store over file 7 (three puts), counted as all garbage, or not
+ * counted at all. */
+static value_store *cl_store(const char *dir, int counted, ex_place *place)
+{
+    ex_vlog_write(dir, 7, 0, cl_vlens, 3, place);
+    uint64_t files[] = {7};
+    value_store *vs = ex_store(dir, files, 1, 0);
+    if (counted) {
+        vlog_file *f = ex_store_file(vs, 7);
+        f->counted = 1;
+        f->live_bytes = 0;
+        f->live_values = 0;
+    }
+    return vs;
+}
+
+/* A job picked (gc_pick), every value answered `fate`, ended with seq
+ * and status. */
+static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, int want_move)
+{
+    value_job *job = NULL;
+    int rc = value_store_pick(vs, 0, &job);
+    EX_CHECK(rc == KV_OK && job != NULL, "value_store_pick finds the job this test set up "
+             "(exercise gc_pick; got %d: %s)", rc, kv_errmsg());
+    value_move m;
+    int more, values = 0;
+    while ((more = value_store_job_next(job, &m)) == 1) {
+        EX_CHECK(m.move == want_move, "the job is the one set up (move %d)", want_move);
+        value_store_job_result(job, fate);
+        values++;
+    }
+    EX_CHECK(more == 0 && values == 3, "the job offers the file's three values (got %d, then "
+             "%d: %s)", values, more, kv_errmsg());
+    harness_context("value_store_job_end(seq %llu, status %d)", (unsigned long long)seq,
+                    status);
+    value_store_job_end(vs, job, seq, status);
+}
+
+static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t flushed)
+{
+    uint64_t removed = 99;
+    harness_context("value_store_collect(oldest %llu, flushed %llu)",
+                    (unsigned long long)oldest, (unsigned long long)flushed);
+    int rc = value_store_collect(vs, oldest, flushed, &removed);
+    EX_CHECK(rc == KV_OK, "value_store_collect returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    return removed;
+}
+
+/* File 7 is still there: in the directory and in the store. */
+static void cl_kept(value_store *vs, const char *dir, uint64_t removed, const char *rule)
+{
+    EX_CHECK(removed == 0 && ex_vlog_exists(dir, 7) && vlog_find(vs, 7) != NULL,
+             "%s: the file stays, in the directory and in the store's list (removed %llu, "
+             "file %s, listed %s)", rule, (unsigned long long)removed,
+             ex_vlog_exists(dir, 7) ? "there" : "gone", vlog_find(vs, 7) ? "yes" : "no");
+}
+
+static void cl_gone(value_store *vs, const char *dir, uint64_t removed, const char *rule)
+{
+    EX_CHECK(removed == 1 && !ex_vlog_exists(dir, 7) && vlog_find(vs, 7) == NULL,
+             "%s: the file is removed from the directory and from the store's list, and "
+             "*removed counts it (removed %llu, file %s, listed %s)", rule,
+             (unsigned long long)removed, ex_vlog_exists(dir, 7) ? "still there" : "gone",
+             vlog_find(vs, 7) ? "yes" : "no");
+}
+
+static void gc_collect_a_measure_counts_the_file(void)
+{
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 0, NULL);
+    value_job *job = NULL;
+    int rc = value_store_pick(vs, 0, &job);
+    EX_CHECK(rc == KV_OK && job != NULL, "a file not counted is measured (exercise gc_pick; "
+             "got %d: %s)", rc, kv_errmsg());
+    value_move m;
+    value_fate fates[] = {VALUE_LIVE, VALUE_DEAD, VALUE_LIVE};
+    for (int i = 0; i < 3; i++) {
+        EX_CHECK(value_store_job_next(job, &m) == 1 && m.move == 0, "a measure offers each "
+                 "value, move 0 (%s)", kv_errmsg());
+        value_store_job_result(job, fates[i]);
+    }
+    EX_CHECK(value_store_job_next(job, &m) == 0, "three values, then no more");
+    value_store_job_end(vs, job, 50, KV_OK);
+    vlog_file *f = ex_store_file(vs, 7);
+    EX_CHECK(f->state == VLOG_LIVE && f->counted && f->live_bytes == 3000 + 700 &&
+                 f->live_values == 2,
+             "a measure that ended well counts the file: live, counted, its live bytes those "
+             "of the values a key still reads there (3,000 + 700) and 2 live values (got "
+             "state %d, counted %d, live bytes %llu, live values %llu)", (int)f->state,
+             f->counted, (unsigned long long)f->live_bytes, (unsigned long long)f->live_values);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a measured file is not emptied");
+    value_store_close(vs, 0);
+}
+
+static void gc_collect_waits_for_the_flush(void)
+{
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    vlog_file *f = ex_store_file(vs, 7);
+    EX_CHECK(f->state == VLOG_EMPTIED && f->moved_seq == 100,
+             "a job that emptied a file (status KV_OK) leaves it VLOG_EMPTIED, remembering the "
+             "write its moves came before (seq 100): got state %d, moved_seq %llu",
+             (int)f->state, (unsigned long long)f->moved_seq);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 99), "the tables hold the writes up to 99 only, and "
+            "a value moved by write 100 may still be in a memtable: a crash would lose it, "
+            "and the old copy in this file is the only one in tables (not yet flushed)");
+    cl_gone(vs, dir, cl_collect(vs, 1000, 100), "once every write before 100 is in tables "
+            "(flushed 100), no snapshot is older and no pin is held");
+    value_store_close(vs, 0);
+}
+
+static void gc_collect_waits_for_snapshots(void)
+{
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    cl_kept(vs, dir, cl_collect(vs, 99, 1000), "the oldest snapshot is at 99, older than the "
+            "moves (100): it still reads the old copies in this file, so the snapshot keeps "
+            "the file");
+    cl_gone(vs, dir, cl_collect(vs, 100, 1000), "the oldest snapshot is at 100: every reader "
+            "sees the moved copies");
+    value_store_close(vs, 0);
+}
+
+static void gc_collect_waits_for_pins(void)
+{
+    const char *dir = harness_tmpdir();
+    ex_place place[3];
+    value_store *vs = cl_store(dir, 1, place);
+    /* A reader pins, takes its view (which points into file 7), then the
+     * job empties the file. */
+    uint64_t pin = value_store_pin(vs);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a reader pinned the store before the job "
+            "ended: its view may point into the file, and the pin keeps the file");
+    uint8_t where[VLOG_WHERE_MAX];
+    size_t wn = ex_where(where, 7, place[1].offset, place[1].len, place[1].crc);
+    value_buf buf = {0};
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
+    EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
+             "emptied file (got %d: %s)", rc, kv_errmsg());
+    value_buf_free(&buf);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "still pinned: the file stays");
+    value_store_unpin(vs, pin);
+    cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "the pin is released: no reader can need "
+            "the file any more");
+    value_store_close(vs, 0);
+}
+
+static void gc_collect_a_failed_job_keeps_the_file(void)
+{
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    cl_pass(vs, VALUE_DEAD, 100, KV_ERR_IO, 1);
+    vlog_file *f = ex_store_file(vs, 7);
+    EX_CHECK(f->state == VLOG_LIVE, "a job that failed (status KV_ERR_IO) may not have "
+             "written every value still read again: the file stays VLOG_LIVE, to be tried "
+             "again, never VLOG_EMPTIED (got state %d)", (int)f->state);
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a job failed on the file");
+    value_job *job = NULL;
+    EX_CHECK(value_store_pick(vs, 0, &job) == KV_OK && job != NULL &&
+                 f->state == VLOG_BUSY,
+             "the file a job failed on is picked again (it is live and still all garbage)");
+    value_store_job_end(vs, job, 200, KV_OK);
+    value_store_close(vs, 0);
+}
+
+/* The whole pass through kv.h: a kv_compact drops the old versions, runs
+ * the jobs, flushes what they wrote and collects. */
+static void gc_collect_kv_compact_frees_an_overwritten_file(void)
+{
+    const char *dir = NULL;
+    kv_db *db = ex_vlog_db(&dir, 0);
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_put_big(db, key, 3000 + (size_t)i * 100, 1);
+    }
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
+    uint64_t files[8];
+    size_t n = ex_vlog_files(dir, files, 8);
+    EX_CHECK(n == 1 && files[0] == 1, "the first log, its writes flushed, is value-log file 1 "
+             "(got %zu files, the first %llu)", n, (unsigned long long)(n ? files[0] : 0));
+    const kv_snapshot *snap = NULL;
+    EX_CHECK(kv_snapshot_new(db, &snap) == KV_OK, "kv_snapshot_new (%s)", kv_errmsg());
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_put_big(db, key, 2000 + (size_t)i * 10, 2);
+    }
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
+    harness_context("kv_compact with a snapshot older than the overwrites");
+    int rc = kv_compact(db);
+    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(ex_vlog_exists(dir, 1), "a snapshot older than the overwrites still reads the "
+             "values of file 1: it stays");
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        void *v = NULL;
+        size_t vl = 0;
+        rc = kv_get_at(db, snap, key, strlen(key), &v, &vl);
+        EX_CHECK(rc == KV_OK && vl == 3000 + (size_t)i * 100, "the snapshot reads %s's first "
+                 "value (%zu bytes) from file 1 (got %d, %zu bytes: %s)", key,
+                 3000 + (size_t)i * 100, rc, vl, kv_errmsg());
+        kv_free(v);
+    }
+    kv_snapshot_free(db, snap);
+    harness_context("kv_compact once the snapshot is freed");
+    rc = kv_compact(db);
+    EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(!ex_vlog_exists(dir, 1), "every value of file 1 was overwritten and no snapshot "
+             "reads it: kv_compact drops the old versions, the job empties the file, the "
+             "writes are flushed, and the collection removes it (value-log file 1 is still "
+             "there)");
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_expect_big(db, key, 2000 + (size_t)i * 10, 2, "after the collection");
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close (%s)", kv_errmsg());
+    kv_options opt;
+    kv_options_init(&opt);
+    db = ex_open(dir, &opt, "the database opens again");
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_expect_big(db, key, 2000 + (size_t)i * 10, 2, "after a reopen");
+    }
+    kv_close(db);
+}
+
+static const harness_test gc_collect_tests[] = {
+    HARNESS_TEST(gc_collect_a_measure_counts_the_file),
+    HARNESS_TEST(gc_collect_waits_for_the_flush),
+    HARNESS_TEST(gc_collect_waits_for_snapshots),
+    HARNESS_TEST(gc_collect_waits_for_pins),
+    HARNESS_TEST(gc_collect_a_failed_job_keeps_the_file),
+    HARNESS_TEST(gc_collect_kv_compact_frees_an_overwritten_file),
+};
+const harness_suite gc_collect_suite = HARNESS_SUITE("gc_collect", gc_collect_tests);

@@ -1,0 +1,194 @@
+/*
+ * gc_pick_test.c: exercise gc_pick, value_store_pick
+ * (stages/08-vlog/value_log/vlog_gc.c): which value-log file the next
+ * job works on.  A file whose live bytes are unknown (no counts after a
+ * crash) is measured first; otherwise the file with the most garbage
+ * (bytes - live bytes), if at least gc_percent of it is garbage, is
+ * emptied; a file already busy, emptied, damaged, or not handed over by
+ * the engine is never taken.  The tests build stores over value-log files
+ * written here, set each file's counts, and read which file the job took
+ * (its state turns VLOG_BUSY) and what for (value_store_job_next: move 1
+ * to empty it, 0 to measure it).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ex_vlog.h"
+#include "exercise.h"
+#include "value_log.h"
+
+/* Files 1, 2, 3 holding puts of these sizes (about 3, 10 and 40 KB). */
+static const size_t pk_v1[] = {1000, 2000}, pk_v2[] = {6000, 4000},
+                    pk_v3[] = {25000, 15000};
+
+static value_store *pk_store(const char *dir, int gc_percent)
+{
+    ex_vlog_write(dir, 1, 0, pk_v1, 2, NULL);
+    ex_vlog_write(dir, 3, 0, pk_v2, 2, NULL);
+    ex_vlog_write(dir, 5, 0, pk_v3, 2, NULL);
+    uint64_t files[] = {1, 3, 5};
+    return ex_store(dir, files, 3, gc_percent);
+}
+
+/* Counts file `start` as holding `percent` of garbage (rounded up to a
+ * byte: garbage * 100 >= percent * bytes, and one live byte more would be
+ * below). */
+static vlog_file *pk_count(value_store *vs, uint64_t start, unsigned percent)
+{
+    vlog_file *f = ex_store_file(vs, start);
+    uint64_t garbage = (f->bytes * percent + 99) / 100;
+    f->counted = 1;
+    f->live_bytes = f->bytes - garbage;
+    f->live_values = 1;
+    return f;
+}
+
+/* Picks; the test fails unless KV_OK.  The file taken (0: no job) and, in
+ * *move, what for. */
+static uint64_t pk_pick(value_store *vs, int *move, const char *what)
+{
+    value_job *job = NULL;
+    harness_context("value_store_pick: %s", what);
+    int rc = value_store_pick(vs, 0, &job);
+    EX_CHECK(rc == KV_OK, "%s: value_store_pick returns KV_OK (got %d: %s)", what, rc,
+             kv_errmsg());
+    if (job == NULL)
+        return 0;
+    uint64_t busy = 0;
+    int nbusy = 0;
+    for (size_t i = 0; i < vs->nfiles; i++)
+        if (vs->files[i]->state == VLOG_BUSY) {
+            busy = vs->files[i]->start;
+            nbusy++;
+        }
+    EX_CHECK(nbusy == 1, "%s: the job's file, and no other, is VLOG_BUSY while the job runs "
+             "(%d files are)", what, nbusy);
+    value_move m;
+    int more = value_store_job_next(job, &m);
+    EX_CHECK(more == 1, "%s: the job offers the values of the file it took (file %llu holds "
+             "two puts; value_store_job_next returned %d: %s)", what,
+             (unsigned long long)busy, more, kv_errmsg());
+    *move = m.move;
+    /* The job is left as it is: each case makes a store of its own. */
+    return busy;
+}
+
+static void gc_pick_nothing_below_gc_percent(void)
+{
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 40);
+    pk_count(vs, 3, 10);
+    pk_count(vs, 5, 0);
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "files of 40%, 10% and 0% garbage, gc_percent 50");
+    EX_CHECK(f == 0, "no file has gc_percent (50%%) of garbage or more: no job (*out NULL), "
+             "emptying one would write more than it frees (got a job on file %llu)",
+             (unsigned long long)f);
+    for (size_t i = 0; i < vs->nfiles; i++)
+        EX_CHECK(vs->files[i]->state == VLOG_LIVE, "with no job, every file stays VLOG_LIVE "
+                 "(file %llu is not)", (unsigned long long)vs->files[i]->start);
+    value_store_close(vs, 0);
+}
+
+static void gc_pick_measures_before_it_empties(void)
+{
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 90);
+    pk_count(vs, 5, 95);
+    /* File 3: no counts (as kv_open leaves a file after a crash). */
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "files 1 and 5 counted with 90% and 95% garbage, file 3 "
+                         "not counted");
+    EX_CHECK(f == 3 && move == 0, "a file whose live bytes are unknown is measured first (a "
+             "job on file 3 with move 0), before any file is emptied: its garbage may be "
+             "the most of all (got a job on file %llu, move %d)", (unsigned long long)f, move);
+    value_store_close(vs, 0);
+}
+
+static void gc_pick_takes_the_most_garbage(void)
+{
+    /* File 1: 90% of about 3 KB; file 3: 60% of 10 KB; file 5: 55% of
+     * 40 KB, the most garbage in bytes. */
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 90);
+    pk_count(vs, 3, 60);
+    pk_count(vs, 5, 55);
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "files of 90%, 60% and 55% garbage, the last the largest");
+    EX_CHECK(f == 5 && move == 1, "of the files with gc_percent of garbage or more, the one "
+             "with the most garbage (in bytes: file 5, %llu of %llu bytes) is emptied (move 1) "
+             "first: it frees the most (got a job on file %llu, move %d)",
+             (unsigned long long)(ex_store_file(vs, 5)->bytes - ex_store_file(vs, 5)->live_bytes),
+             (unsigned long long)ex_store_file(vs, 5)->bytes, (unsigned long long)f, move);
+    value_store_close(vs, 0);
+    /* The largest file under the threshold is passed over. */
+    vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 90);
+    pk_count(vs, 3, 60);
+    pk_count(vs, 5, 45);
+    f = pk_pick(vs, &move, "files of 90%, 60% and 45% garbage, the last the largest");
+    EX_CHECK(f == 3 && move == 1, "file 5 (45%% garbage, under gc_percent 50) is not worth "
+             "emptying however much garbage it holds; of the others, file 3 holds the most "
+             "garbage (got a job on file %llu, move %d)", (unsigned long long)f, move);
+    value_store_close(vs, 0);
+}
+
+static void gc_pick_respects_gc_percent(void)
+{
+    for (int pct = 1; pct <= 99; pct += 7) {
+        int gcp = pct == 50 ? 0 : pct; /* 0: the default, 50 */
+        value_store *vs = pk_store(harness_tmpdir(), gcp);
+        vlog_file *f1 = pk_count(vs, 1, (unsigned)pct);
+        pk_count(vs, 3, 0);
+        pk_count(vs, 5, 0);
+        f1->live_bytes++; /* one byte less garbage than gc_percent */
+        int move = -1;
+        char what[96];
+        snprintf(what, sizeof what, "gc_percent %d, file 1 one byte short of it", pct);
+        uint64_t f = pk_pick(vs, &move, what);
+        EX_CHECK(f == 0, "gc_percent %d: file 1 holds %llu bytes of garbage of %llu, one byte "
+                 "less than gc_percent of it: no job (got a job on file %llu)", pct,
+                 (unsigned long long)(f1->bytes - f1->live_bytes),
+                 (unsigned long long)f1->bytes, (unsigned long long)f);
+        f1->live_bytes--; /* exactly gc_percent */
+        snprintf(what, sizeof what, "gc_percent %d, file 1 exactly at it", pct);
+        f = pk_pick(vs, &move, what);
+        EX_CHECK(f == 1 && move == 1, "gc_percent %d: file 1 holds %llu bytes of garbage of "
+                 "%llu, gc_percent of it (garbage * 100 >= gc_percent * bytes): it is emptied "
+                 "(got a job on file %llu, move %d)", pct,
+                 (unsigned long long)(f1->bytes - f1->live_bytes),
+                 (unsigned long long)f1->bytes, (unsigned long long)f, move);
+        value_store_close(vs, 0);
+    }
+}
+
+static void gc_pick_passes_over_files_it_must_not_take(void)
+{
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 95)->damaged = 1;
+    pk_count(vs, 3, 95)->state = VLOG_EMPTIED;
+    pk_count(vs, 5, 95)->state = VLOG_BUSY;
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "a damaged, an emptied and a busy file");
+    EX_CHECK(f == 0, "a damaged file (left for kv check and kv repair), an emptied one "
+             "(waiting for its readers) and a busy one (another job's) are never taken: no job "
+             "(got a job on file %llu)", (unsigned long long)f);
+    value_store_close(vs, 0);
+    vs = pk_store(harness_tmpdir(), 0);
+    pk_count(vs, 1, 95)->adopted = 0;
+    ex_store_file(vs, 3)->adopted = 0; /* not counted: would be measured */
+    pk_count(vs, 5, 20);
+    f = pk_pick(vs, &move, "files 1 (95% garbage) and 3 (not counted) not handed over");
+    EX_CHECK(f == 0, "a log the engine has not handed over (adopted 0) may still take writes: "
+             "no job measures or empties it (got a job on file %llu)", (unsigned long long)f);
+    value_store_close(vs, 0);
+}
+
+static const harness_test gc_pick_tests[] = {
+    HARNESS_TEST(gc_pick_nothing_below_gc_percent),
+    HARNESS_TEST(gc_pick_measures_before_it_empties),
+    HARNESS_TEST(gc_pick_takes_the_most_garbage),
+    HARNESS_TEST(gc_pick_respects_gc_percent),
+    HARNESS_TEST(gc_pick_passes_over_files_it_must_not_take),
+};
+const harness_suite gc_pick_suite = HARNESS_SUITE("gc_pick", gc_pick_tests);
