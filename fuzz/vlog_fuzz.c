@@ -340,7 +340,8 @@ static void vlog_fuzz_store(const uint8_t *p, size_t n)
     kv_options opt;
     kv_options_init(&opt);
     opt.read_only = 1;
-    value_store_env env = {.dir = &d, .opt = &opt};
+    size_t memtable = 4u << 20;
+    value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
     char name[] = "000000000001.vlog";
     char *others[] = {name};
     lsm_listing l;

@@ -130,7 +130,8 @@ value_store *ex_store(const char *dir, const uint64_t *files, size_t n, int gc_p
     memset(&l, 0, sizeof l);
     l.others = names;
     l.nothers = n;
-    value_store_env env = {.dir = &d, .opt = &opt};
+    size_t memtable = 4u << 20;
+    value_store_env env = {.dir = &d, .opt = &opt, .memtable_limit = &memtable};
     value_store *vs = NULL;
     int has_jobs = 0;
     int rc = value_store_open(&env, &l, 0, &vs, &has_jobs);

@@ -30,8 +30,8 @@ static value_store *cl_store(const char *dir, int counted, ex_place *place)
     if (counted) {
         vlog_file *f = ex_store_file(vs, 7);
         f->counted = 1;
+        f->value_bytes = 3000 + 45000 + 700;
         f->live_bytes = 0;
-        f->live_values = 0;
     }
     return vs;
 }
@@ -105,11 +105,12 @@ static void gc_collect_a_measure_counts_the_file(void)
     value_store_job_end(vs, job, 50, KV_OK);
     vlog_file *f = ex_store_file(vs, 7);
     EX_CHECK(f->state == VLOG_LIVE && f->counted && f->live_bytes == 3000 + 700 &&
-                 f->live_values == 2,
+                 f->value_bytes == 3000 + 45000 + 700,
              "a measure that ended well counts the file: live, counted, its live bytes those "
-             "of the values a key still reads there (3,000 + 700) and 2 live values (got "
-             "state %d, counted %d, live bytes %llu, live values %llu)", (int)f->state,
-             f->counted, (unsigned long long)f->live_bytes, (unsigned long long)f->live_values);
+             "of the values a key still reads there (3,000 + 700), its value bytes those and "
+             "the dead values of at least the threshold (45,000) (got state %d, counted %d, "
+             "live bytes %llu, value bytes %llu)", (int)f->state, f->counted,
+             (unsigned long long)f->live_bytes, (unsigned long long)f->value_bytes);
     cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a measured file is not emptied");
     value_store_close(vs, 0);
 }

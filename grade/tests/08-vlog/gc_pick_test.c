@@ -3,7 +3,8 @@
  * (stages/08-vlog/value_log/vlog_gc.c): which value-log file the next
  * job works on.  A file whose live bytes are unknown (no counts after a
  * crash) is measured first; otherwise the file with the most garbage
- * (bytes - live bytes), if at least gc_percent of it is garbage, is
+ * (value bytes - live bytes), if at least gc_percent of its value bytes
+ * is garbage, is
  * emptied; a file already busy, emptied, damaged, or not handed over by
  * the engine is never taken.  The tests build stores over value-log files
  * written here, set each file's counts, and read which file the job took
@@ -30,16 +31,16 @@ static value_store *pk_store(const char *dir, int gc_percent)
     return ex_store(dir, files, 3, gc_percent);
 }
 
-/* Counts file `start` as holding `percent` of garbage (rounded up to a
- * byte: garbage * 100 >= percent * bytes, and one live byte more would be
- * below). */
+/* Counts file `start` as holding `percent` of garbage, its value bytes
+ * its whole size (rounded up to a byte: garbage * 100 >= percent * value
+ * bytes, and one live byte more would be below). */
 static vlog_file *pk_count(value_store *vs, uint64_t start, unsigned percent)
 {
     vlog_file *f = ex_store_file(vs, start);
-    uint64_t garbage = (f->bytes * percent + 99) / 100;
+    f->value_bytes = f->bytes;
+    uint64_t garbage = (f->value_bytes * percent + 99) / 100;
     f->counted = 1;
-    f->live_bytes = f->bytes - garbage;
-    f->live_values = 1;
+    f->live_bytes = f->value_bytes - garbage;
     return f;
 }
 
@@ -118,8 +119,8 @@ static void gc_pick_takes_the_most_garbage(void)
     EX_CHECK(f == 5 && move == 1, "of the files with gc_percent of garbage or more, the one "
              "with the most garbage (in bytes: file 5, %llu of %llu bytes) is emptied (move 1) "
              "first: it frees the most (got a job on file %llu, move %d)",
-             (unsigned long long)(ex_store_file(vs, 5)->bytes - ex_store_file(vs, 5)->live_bytes),
-             (unsigned long long)ex_store_file(vs, 5)->bytes, (unsigned long long)f, move);
+             (unsigned long long)(ex_store_file(vs, 5)->value_bytes - ex_store_file(vs, 5)->live_bytes),
+             (unsigned long long)ex_store_file(vs, 5)->value_bytes, (unsigned long long)f, move);
     value_store_close(vs, 0);
     /* The largest file under the threshold is passed over. */
     vs = pk_store(harness_tmpdir(), 0);
@@ -148,16 +149,16 @@ static void gc_pick_respects_gc_percent(void)
         uint64_t f = pk_pick(vs, &move, what);
         EX_CHECK(f == 0, "gc_percent %d: file 1 holds %llu bytes of garbage of %llu, one byte "
                  "less than gc_percent of it: no job (got a job on file %llu)", pct,
-                 (unsigned long long)(f1->bytes - f1->live_bytes),
-                 (unsigned long long)f1->bytes, (unsigned long long)f);
+                 (unsigned long long)(f1->value_bytes - f1->live_bytes),
+                 (unsigned long long)f1->value_bytes, (unsigned long long)f);
         f1->live_bytes--; /* exactly gc_percent */
         snprintf(what, sizeof what, "gc_percent %d, file 1 exactly at it", pct);
         f = pk_pick(vs, &move, what);
         EX_CHECK(f == 1 && move == 1, "gc_percent %d: file 1 holds %llu bytes of garbage of "
                  "%llu, gc_percent of it (garbage * 100 >= gc_percent * bytes): it is emptied "
                  "(got a job on file %llu, move %d)", pct,
-                 (unsigned long long)(f1->bytes - f1->live_bytes),
-                 (unsigned long long)f1->bytes, (unsigned long long)f, move);
+                 (unsigned long long)(f1->value_bytes - f1->live_bytes),
+                 (unsigned long long)f1->value_bytes, (unsigned long long)f, move);
         value_store_close(vs, 0);
     }
 }

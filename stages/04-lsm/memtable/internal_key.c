@@ -56,3 +56,8 @@ void ikey_lookup_free(ikey_lookup *lk)
         free(lk->buf);
     lk->buf = lk->space;
 }
+
+const char *ikey_type_word(ikey_type t)
+{
+    return t == IKEY_DELETE ? "del" : t == IKEY_PUT ? "put" : "elsewhere";
+}

@@ -56,6 +56,9 @@ typedef enum ikey_type {
  * lookup key sorts before (or on) every entry. */
 #define IKEY_TYPE_FOR_SEEK IKEY_PUT_ELSEWHERE
 
+/* A type in words, for the tools: "put", "del" or "elsewhere". */
+const char *ikey_type_word(ikey_type t);
+
 /* What a point lookup in one source (memtable, table) found. */
 typedef enum ikey_lookup_state {
     IKEY_ABSENT = 0,   /* no version of the key at or below the sequence */

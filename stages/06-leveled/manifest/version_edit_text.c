@@ -26,7 +26,7 @@ static const char *edit_key_text(char *out, size_t cap, const uint8_t *k, size_t
     }
     escape_bytes(shown, sizeof shown, ik.user_key, ik.user_len, EDIT_SHOW_BYTES);
     snprintf(out, cap, "\"%s\"@%" PRIu64 " %s", shown, ik.seq,
-             ik.type == IKEY_PUT ? "put" : "del");
+             ikey_type_word(ik.type));
     return out;
 }
 

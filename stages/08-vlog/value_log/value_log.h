@@ -63,7 +63,7 @@
 #define VLOG_DEFAULT_THRESHOLD 512u
 #define VLOG_DEFAULT_GC_PERCENT 50
 #define VLOG_MAX_VALUE (64u << 20)      /* batch.h's bound on a value */
-#define VLOG_WHERE_MAX 28u              /* 10 + 10 + 5 + 4 */
+#define VLOG_WHERE_MAX 29u              /* 10 + 10 + 5 + 4 */
 /* The memtable's size unless kv_options.memtable_bytes says otherwise
  * (the engine's default is 4 MiB; RocksDB's write buffer is 64 MiB). */
 #define VLOG_MEMTABLE_BYTES (64u << 20)

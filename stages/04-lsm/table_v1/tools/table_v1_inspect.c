@@ -32,7 +32,7 @@ int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
         inspect_u64(&l, "n", n);
         inspect_key(&l, "key", k.user_key, k.user_len);
         inspect_u64(&l, "seq", k.seq);
-        inspect_word(&l, "op", k.type == IKEY_DELETE ? "del" : "put");
+        inspect_word(&l, "op", ikey_type_word(k.type));
         inspect_u64(&l, "vlen", it->value_len);
         inspect_emit(&l, line, ctx);
     }

@@ -176,7 +176,7 @@ static void table_v1_dump_key(kv_line_fn line, void *ctx, const char *what, cons
     ikey_decode(p, p + n, &k);
     escape_bytes(key, sizeof key, k.user_key, k.user_len, TABLE_V1_DUMP_BYTES);
     log_report_line(line, ctx, "# %s key: \"%s\" seq=%llu %s", what, key,
-                    (unsigned long long)k.seq, k.type == IKEY_DELETE ? "del" : "put");
+                    (unsigned long long)k.seq, ikey_type_word(k.type));
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)

@@ -59,7 +59,7 @@ static const char *table_v2_show_key(char *out, size_t cap, const uint8_t *k, si
     }
     escape_bytes(shown, sizeof shown, p.user_key, p.user_len, TABLE_V2_SHOW);
     snprintf(out, cap, "\"%s\" seq=%llu %s", shown, (ull)p.seq,
-             p.type == IKEY_DELETE ? "del" : "put");
+             ikey_type_word(p.type));
     return out;
 }
 
