@@ -34,6 +34,8 @@ typedef struct flush_place {
 
 typedef struct flush_log {
     uint64_t start, size;
+    uint64_t places;        /* large values the scan found in it */
+    int listed_here;        /* this flush put it in the store's list */
     uint64_t values, bytes; /* what table entries point at in it */
 } flush_log;
 
@@ -87,6 +89,7 @@ static int flush_scan_op(void *ctx, size_t i, const batch_op *op)
     p.w.len = (uint32_t)op->vlen;
     p.w.crc = crc32c_value(val, op->vlen);
     c->rc = flush_place_add(vf, &p);
+    vf->logs[c->log].places++;
     return c->rc != KV_OK;
 }
 
@@ -130,6 +133,22 @@ int value_store_flush_begin(value_store *vs, const value_logs *logs, uint64_t lo
         /* Damage (which a sealed log the engine wrote should not have)
          * only means fewer values are found: they go into the table. */
     }
+    /* Each log a table entry may point into is listed now, before the
+     * table is written: once the table is in place, the flush's end must
+     * not fail, or the engine would remove a log the table points into
+     * (value_store_adopt_log keeps only listed files).  Listed but not
+     * adopted, a file is not read, counted or collected: if the flush
+     * fails it waits for the next one. */
+    pthread_mutex_lock(&vs->lock);
+    for (size_t i = 0; rc == KV_OK && i < vf->nlogs; i++) {
+        flush_log *l = &vf->logs[i];
+        vlog_file *f = NULL;
+        if (l->places == 0 || vlog_find(vs, l->start) != NULL)
+            continue;
+        rc = vlog_add(vs, l->start, 1, l->size, &f);
+        l->listed_here = rc == KV_OK;
+    }
+    pthread_mutex_unlock(&vs->lock);
     if (rc != KV_OK) {
         value_store_flush_end(vs, vf, 0);
         return rc;
@@ -187,11 +206,9 @@ void value_store_flush_end(value_store *vs, value_flush *vf, int applied)
             const flush_log *l = &vf->logs[i];
             if (l->values == 0)
                 continue; /* nothing read there: the engine removes it */
-            vlog_file *f = vlog_find(vs, l->start);
-            if (f == NULL && vlog_add(vs, l->start, 1, l->size, &f) == KV_OK)
+            vlog_file *f = vlog_find(vs, l->start); /* listed at the begin */
+            if (l->listed_here) /* new: what this table points at is all */
                 f->counted = 1;
-            if (f == NULL)
-                continue; /* no memory: measured when it is adopted */
             f->value_bytes += l->bytes;
             f->live_bytes += l->bytes;
             vs->flush_values += l->values;
