@@ -1,5 +1,6 @@
 /*
- * table_batch.h: a table's point lookup in two steps, so that the lookups
+ * table_batch.h: a table's point lookup in two steps, an interface every
+ * table format implements (as it implements table.h), so that the lookups
  * of many keys can make their reads together (kv_multi_get: the engine's
  * lsm_multi_get.c; docs/io.md).  A first reading skips it: table_get
  * (table.h) is the lookup, and this is the same lookup cut at the point
