@@ -1,12 +1,13 @@
 /*
  * multi_get.c: kv.h's rules for kv_multi_get, for every stage.  Each key's
  * answer is kv_get's (present, absent, deleted, an empty value, a key in a
- * table or in memory, a large value in one of several tables); values are fresh allocations freed with kv_free, one
- * per key even when a key comes twice; the arguments are checked before any
- * lookup and nothing is written when they are wrong; n = 0 is KV_OK; a key
- * whose read fails does not stop the others, and the call returns the
- * first error with its message; with a writer running, each key's answer
- * is one its kv_get could have given during the call.
+ * table or in memory, a large value in one of several tables); values are
+ * fresh allocations freed with kv_free, one per key even when a key comes
+ * twice; the arguments are checked before any lookup and nothing is
+ * written when they are wrong; n = 0 is KV_OK; a key whose read fails
+ * does not stop the others, and the call returns the first error with its
+ * message; with a writer running, each key's answer is one its kv_get
+ * could have given during the call.
  */
 #include <errno.h>
 #include <pthread.h>

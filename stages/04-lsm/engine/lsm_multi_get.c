@@ -203,11 +203,12 @@ static int mg_memtables(mg_call *c, const lsm_view *v, mg_key *k)
             mg_answer(c, k->i, KV_NOT_FOUND, NULL, 0);
         } else if (st == IKEY_FOUND) {
             uint8_t *copy = malloc(len ? len : 1);
-            if (copy == NULL)
-                mg_answer(c, k->i, kv_error(KV_ERR_NOMEM, "kv_get: out of memory for a value "
-                                            "of %zu bytes", len), NULL, 0);
-            else
-                mg_answer(c, k->i, KV_OK, len ? memcpy(copy, p, len) : copy, len);
+            int rc = copy != NULL ? KV_OK
+                                  : kv_error(KV_ERR_NOMEM, "kv_multi_get: out of memory for a "
+                                             "value of %zu bytes", len);
+            if (copy != NULL && len > 0)
+                memcpy(copy, p, len);
+            mg_answer(c, k->i, rc, copy, len);
         }
         if (st != IKEY_ABSENT)
             return 1;
