@@ -95,10 +95,11 @@ int args_check_multi_get(const void *db, size_t n, const void *const keys[],
         return kv_error(KV_ERR_INVALID, "kv_multi_get: %zu keys (the limit is %u)", n,
                         KV_MAX_BATCH_OPS);
     for (size_t i = 0; i < n; i++) {
+        if (keys[i] != NULL && klens[i] > 0 && klens[i] <= KV_MAX_KEY)
+            continue; /* the message is made only for a bad key */
         char call[48];
         snprintf(call, sizeof call, "kv_multi_get: keys[%zu]", i);
-        if ((rc = args_check_key(call, keys[i], klens[i])) != KV_OK)
-            return rc;
+        return args_check_key(call, keys[i], klens[i]);
     }
     return KV_OK;
 }

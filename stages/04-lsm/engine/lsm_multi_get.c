@@ -279,28 +279,27 @@ int kv_multi_get(kv_db *db, size_t n, const void *const keys[], const size_t kle
     int rc = args_check_multi_get(db, n, keys, klens, vals, vlens, rcs);
     if (rc != KV_OK || n == 0)
         return rc;
-    mg_call *c = malloc(sizeof *c);
+    if (n == 1) { /* kv_get's lookup, which sets the message of a failure */
+        rcs[0] = kv_get(db, keys[0], klens[0], &vals[0], &vlens[0]);
+        if (rcs[0] != KV_OK) {
+            vals[0] = NULL;
+            vlens[0] = 0;
+        }
+        return rcs[0] == KV_NOT_FOUND ? KV_OK : rcs[0];
+    }
     size_t room = n < MG_GROUP ? n : MG_GROUP;
-    mg_key *k = n > 1 ? malloc(room * sizeof *k) : NULL;
-    mg_key **live = n > 1 ? malloc(room * sizeof *live) : NULL;
-    if (c == NULL || (n > 1 && (k == NULL || live == NULL))) {
-        free(c);
+    mg_key *k = malloc(room * sizeof *k);
+    mg_key **live = malloc(room * sizeof *live);
+    if (k == NULL || live == NULL) {
         free(k);
         free(live);
         return kv_error(KV_ERR_NOMEM, "kv_multi_get: out of memory for %zu keys", n);
     }
-    *c = (mg_call){.db = db, .vals = vals, .vlens = vlens, .rcs = rcs, .first = SIZE_MAX};
-    if (n == 1) {
-        rc = kv_get(db, keys[0], klens[0], &vals[0], &vlens[0]);
-        mg_answer(c, 0, rc, vals[0], vlens[0]);
-    } else {
-        lsm_count(&db->stats, LSM_GETS, n);
-        for (size_t from = 0; from < n; from += room)
-            mg_group(c, keys, klens, from, n - from < room ? n - from : room, k, live);
-    }
-    rc = c->first == SIZE_MAX ? KV_OK : kv_error(rcs[c->first], "%s", c->first_msg);
-    free(c);
+    mg_call c = {.db = db, .vals = vals, .vlens = vlens, .rcs = rcs, .first = SIZE_MAX};
+    lsm_count(&db->stats, LSM_GETS, n);
+    for (size_t from = 0; from < n; from += room)
+        mg_group(&c, keys, klens, from, n - from < room ? n - from : room, k, live);
     free(k);
     free(live);
-    return rc;
+    return c.first == SIZE_MAX ? KV_OK : kv_error(rcs[c.first], "%s", c.first_msg);
 }
