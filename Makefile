@@ -124,10 +124,9 @@ STAGE_HEADERS := $(notdir $(wildcard stages/*/*/*.h stages/*/*/*/*.h))
 STAGE_HEADERS_UNIQUE := $(if $(filter $(words $(STAGE_HEADERS)),$(words $(sort $(STAGE_HEADERS)))),yes)
 
 COMMON_OBJS := $(call obj_common,$(COMMON_SRCS))
-# Transactions (common/txn*.c) and kv_multi_get's loop (common/multi_get.c)
-# are written over kv.h's calls, which each stage provides: in every
-# libkv.a, not in common_test.
-COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c) common/multi_get.c)
+# Transactions (common/txn*.c) are written over kv.h's calls, which each
+# stage provides: in every libkv.a, not in common_test.
+COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c))
 
 # liburing's objects, from Debian's liburing.a (scripts/deps.sh installs
 # liburing-dev), taken out once per build flavour to go into every libkv.a.

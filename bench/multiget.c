@@ -433,21 +433,22 @@ int main(int argc, char **argv)
     printf("\nmultiget: %s, %" PRIu64 " keys, %zu lookups, batches of B keys, median of %d "
            "runs:\n\n", kv_stage(), n, lk.n, reps);
     printf("| stage | io | cache | B | kv_get loop, keys/s | kv_multi_get, keys/s | ratio | "
-           "vs the loop on posix | bytes read/key | faults/key | reads/key |\n");
-    printf("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+           "vs the loop on posix | bytes read/key | faults/key | reads/key | submissions/key |\n");
+    printf("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int io = 0; io < 2; io++)
         for (int c = 0; c < 2; c++)
             for (size_t bi = 0; bi < nbatch; bi++) {
                 if (!want_io[io] || !want_cache[c])
                     continue;
                 double loop[MAX_REPS], multi[MAX_REPS], bytes[MAX_REPS], reads[MAX_REPS],
-                    faults[MAX_REPS], base[MAX_REPS];
+                    faults[MAX_REPS], subs[MAX_REPS], base[MAX_REPS];
                 for (int rep = 0; rep < reps; rep++) {
                     loop[rep] = res[io][c][bi][0][rep].keys_per_s;
                     multi[rep] = res[io][c][bi][1][rep].keys_per_s;
                     bytes[rep] = res[io][c][bi][1][rep].read_bytes;
                     reads[rep] = res[io][c][bi][1][rep].syscr;
                     faults[rep] = res[io][c][bi][1][rep].majflt;
+                    subs[rep] = res[io][c][bi][1][rep].submissions;
                     /* kv_multi_get of this run over the POSIX loop of the same rep */
                     base[rep] = want_io[0] ? res[io][c][bi][1][rep].keys_per_s /
                                                  res[0][c][bi][0][rep].keys_per_s
@@ -457,15 +458,16 @@ int main(int argc, char **argv)
                 char vs[16] = "-";
                 if (want_io[0])
                     snprintf(vs, sizeof vs, "%.2f", mg_median(base, reps));
-                printf("| %s | %s | %s | %zu | %.0f | %.0f | %.2f | %s | %.0f | %.2f | %.2f |\n",
+                printf("| %s | %s | %s | %zu | %.0f | %.0f | %.2f | %s | %.0f | %.2f | %.2f | "
+                       "%.3f |\n",
                        kv_stage(), io ? "uring" : "posix", c ? "warm" : "cold", batches[bi], l, m,
                        m / l, vs, mg_median(bytes, reps), mg_median(faults, reps),
-                       mg_median(reads, reps));
+                       mg_median(reads, reps), mg_median(subs, reps));
             }
     printf("\n(ratio: kv_multi_get's keys/s over the loop's; vs the loop on posix: kv_multi_get's "
            "over the kv_get loop's on the POSIX backend in the same repetition, the median of "
            "those; per key, kv_multi_get's: bytes the process read from the device, page faults "
-           "that read it, read system calls)\n");
+           "that read it, read system calls, io_uring submissions)\n");
     for (int io = 0; io < 2; io++)
         if (want_io[io])
             printf("multiget: io=%s opened as: %s\n", io ? "uring" : "posix", backend[io]);

@@ -3,6 +3,8 @@
  */
 #include "args.h"
 
+#include <stdio.h>
+
 #include "error.h"
 #include "kv.h"
 
@@ -74,5 +76,30 @@ int args_open_options(kv_db **out, const kv_options *opt_in, kv_options *opt)
         *opt = *opt_in;
     else
         kv_options_init(opt);
+    return KV_OK;
+}
+
+int args_check_multi_get(const void *db, size_t n, const void *const keys[],
+                         const size_t klens[], void *vals[], size_t vlens[], int rcs[])
+{
+    int rc;
+    if ((rc = args_check_ptr("kv_multi_get", db, "db")) != KV_OK || n == 0)
+        return rc;
+    if ((rc = args_check_ptr("kv_multi_get", keys, "keys")) != KV_OK ||
+        (rc = args_check_ptr("kv_multi_get", klens, "klens")) != KV_OK ||
+        (rc = args_check_ptr("kv_multi_get", vals, "vals")) != KV_OK ||
+        (rc = args_check_ptr("kv_multi_get", vlens, "vlens")) != KV_OK ||
+        (rc = args_check_ptr("kv_multi_get", rcs, "rcs")) != KV_OK)
+        return rc;
+    if (n > KV_MAX_BATCH_OPS)
+        return kv_error(KV_ERR_INVALID, "kv_multi_get: %zu keys (the limit is %u)", n,
+                        KV_MAX_BATCH_OPS);
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i] != NULL && klens[i] > 0 && klens[i] <= KV_MAX_KEY)
+            continue; /* the message is made only for a bad key */
+        char call[48];
+        snprintf(call, sizeof call, "kv_multi_get: keys[%zu]", i);
+        return args_check_key(call, keys[i], klens[i]);
+    }
     return KV_OK;
 }

@@ -25,5 +25,11 @@ int args_check_get(const void *db, const void *key, size_t klen, void **val, siz
 /* The same for kv_get_at, and a snapshot that is not NULL. */
 int args_check_get_at(const void *db, const void *snap, const void *key, size_t klen,
                       void **val, size_t *vlen);
+/* Everything kv_multi_get checks before any lookup (kv.h): db; for n > 0
+ * each array, n at most KV_MAX_BATCH_OPS, and every key as kv_get checks
+ * it (the message names the first bad key by its index).  Writes nothing
+ * to vals, vlens or rcs. */
+int args_check_multi_get(const void *db, size_t n, const void *const keys[],
+                         const size_t klens[], void *vals[], size_t vlens[], int rcs[]);
 
 #endif

@@ -224,10 +224,12 @@ int io_read_batch(io_read_req *r, size_t n)
                 first = (long)i;
         }
     }
-    if (first < 0)
-        return KV_OK;
-    const io_read_req *bad = &r[first];
-    return io_read_fail(bad->f, bad->off + bad->got, bad->err);
+    return first < 0 ? KV_OK : io_read_req_error(&r[first]);
+}
+
+int io_read_req_error(const io_read_req *r)
+{
+    return r->status == KV_OK ? KV_OK : io_read_fail(r->f, r->off + r->got, r->err);
 }
 
 int io_sync(io_file *f)

@@ -196,6 +196,10 @@ int  io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got);
  * read (io_fault.h).  REQUIRES: no two ranges' buffers overlap.
  */
 int  io_read_batch(io_read_req *r, size_t n);
+/* One range of a batch as io_read_batch left it: KV_OK if it was read,
+ * else its status, with kv_errmsg() saying of it what io_read_at would
+ * have (for a caller that reports a range other than the first failed). */
+int  io_read_req_error(const io_read_req *r);
 /* For backends only.  io_read_batch_ops reads r[0..n) with each file's own
  * table, filling r[i].res: one read_batch call per run of consecutive
  * ranges whose files share a table, read_at where a table has none.

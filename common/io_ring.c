@@ -294,7 +294,9 @@ static void ring_submit_and_wait(struct io_uring *ring, io_read_req *r, size_t f
     unsigned taken = 0;
     int err = 0;
     while (taken < k) {
-        int s = io_uring_submit(ring);
+        /* One call hands them over and waits for them all, when the
+         * kernel takes them all (else it returns without waiting). */
+        int s = io_uring_submit_and_wait(ring, k - taken);
         if (s > 0) {
             taken += (unsigned)s;
             __atomic_add_fetch(&counts.submissions, 1, __ATOMIC_RELAXED);

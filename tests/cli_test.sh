@@ -923,8 +923,8 @@ knobs_shape_the_files() {
 
 # --io (every stage's knob) and the environment variable KV_IO choose the
 # I/O backend (docs/io.md); KV_IO replaces the knob, so posix works even
-# where the kernel refuses io_uring.  A value that is none is refused
-# before anything is created.
+# where the kernel refuses io_uring; kv stats says which one ran, and why.
+# A value that is none is refused before anything is created.
 io_knob_and_env_choose_the_backend() {
     kv --io posix "$DB" put a b
     expect_status 0
@@ -937,6 +937,17 @@ io_knob_and_env_choose_the_backend() {
     unset KV_IO
     expect_status 0
     expect_out "b"
+    # kv stats says which backend the database opened with, and why.
+    env -u KV_IO "$KV" --io posix "$DB" stats >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    expect_status 0
+    grep -qx 'io.backend: posix (asked: kv_options.io)' "$TMP/out" ||
+        fail "kv --io posix stats: no 'io.backend: posix (asked: kv_options.io)' line"
+    KV_IO=posix "$KV" --io uring "$DB" stats >"$TMP/out" 2>"$TMP/err"
+    st=$?
+    expect_status 0
+    grep -qx 'io.backend: posix (asked: KV_IO=posix)' "$TMP/out" ||
+        fail "KV_IO=posix kv stats: no 'io.backend: posix (asked: KV_IO=posix)' line"
     kv --io fast "$DB.knob" put a b
     expect_status 2
     expect_err_has "want auto, posix or uring"

@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "harness.h"
+#include "io_ring.h"
 #include "kv.h"
 #include "testdb.h"
 
@@ -307,6 +308,60 @@ static void stats_returns_name_value_text(void)
     CLOSE(db);
 }
 
+/* The line of kv_stats that starts with name, without its '\n', into out
+ * (empty if there is none). */
+static void stats_line(kv_db *db, const char *name, char *out, size_t n)
+{
+    char *text = NULL;
+    out[0] = '\0';
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    size_t len = strlen(name);
+    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, name, len) == 0) {
+            size_t k = strcspn(p, "\n");
+            snprintf(out, n, "%.*s", (int)k, p);
+            break;
+        }
+    kv_free(text);
+}
+
+/* kv_stats says which I/O backend the database opened with, and why it is
+ * the POSIX one (docs/io.md): asked by kv_options.io, by KV_IO (which
+ * replaces it), or the kernel's refusal of io_uring. */
+static void stats_say_which_io_backend_the_database_opened_with(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    PUT(db, S("a"), S("1"));
+    CLOSE(db);
+    const char *env = getenv("KV_IO");
+    char why[256], line[512], want[512];
+    int usable = io_ring_usable(why, sizeof why);
+    for (int io = KV_IO_AUTO; io <= KV_IO_URING; io++) {
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.io = io;
+        const char *chosen = env != NULL ? env : io == KV_IO_POSIX ? "posix"
+                             : io == KV_IO_URING ? "uring" : "auto";
+        if (strcmp(chosen, "uring") == 0 && !usable)
+            continue; /* kv_open refuses it (io_mount_test.c) */
+        if (strcmp(chosen, "posix") == 0)
+            snprintf(want, sizeof want, "io.backend: posix (asked: %s)",
+                     env != NULL ? "KV_IO=posix" : "kv_options.io");
+        else if (usable)
+            snprintf(want, sizeof want, "io.backend: uring");
+        else
+            snprintf(want, sizeof want, "io.backend: posix (fallback: %s)", why);
+        harness_context("kv_options.io = %d, KV_IO %s", io, env != NULL ? env : "unset");
+        db = OPEN(dir, &opt);
+        stats_line(db, "io.backend:", line, sizeof line);
+        CHECK_MSG(strcmp(line, want) == 0, "kv_stats: '%s', want '%s'", line, want);
+        EXPECT(db, S("a"), S("1"));
+        CLOSE(db);
+        harness_context("%s", "");
+    }
+}
+
 static void compact_keeps_every_live_value(void)
 {
     const char *dir;
@@ -368,6 +423,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(reopen_keeps_puts_overwrites_and_deletes),
     HARNESS_TEST(reopen_of_empty_db_is_empty),
     HARNESS_TEST(stats_returns_name_value_text),
+    HARNESS_TEST(stats_say_which_io_backend_the_database_opened_with),
     HARNESS_TEST(compact_keeps_every_live_value),
 };
 const harness_suite conformance_suite = HARNESS_SUITE("conformance", tests);

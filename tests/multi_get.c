@@ -1,12 +1,13 @@
 /*
  * multi_get.c: kv.h's rules for kv_multi_get, for every stage.  Each key's
  * answer is kv_get's (present, absent, deleted, an empty value, a key in a
- * table or in memory); values are fresh allocations freed with kv_free, one
- * per key even when a key comes twice; the arguments are checked before any
- * lookup and nothing is written when they are wrong; n = 0 is KV_OK; a key
- * whose read fails does not stop the others, and the call returns the
- * first error with its message; with a writer running, each key's answer
- * is one its kv_get could have given during the call.
+ * table or in memory, a large value in one of several tables); values are
+ * fresh allocations freed with kv_free, one per key even when a key comes
+ * twice; the arguments are checked before any lookup and nothing is
+ * written when they are wrong; n = 0 is KV_OK; a key whose read fails
+ * does not stop the others, and the call returns the first error with its
+ * message; with a writer running, each key's answer is one its kv_get
+ * could have given during the call.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -261,6 +262,77 @@ static void multi_get_of_many_keys(void)
     CLOSE(db);
 }
 
+/* Key i's value in round r: large ones (past stage 08's value_threshold,
+ * so kept apart from the keys there) and small ones. */
+static size_t mg_big_value(char *v, size_t cap, int i, int r)
+{
+    size_t n = (size_t)(i % 3 == 0 ? 40 : 600 + (i * 131 + r * 977) % 3000);
+    if (n > cap)
+        n = cap;
+    for (size_t j = 0; j < n; j++)
+        v[j] = (char)('a' + (i * 7 + r * 3 + (int)j) % 26);
+    return n;
+}
+
+/* Values large and small, in several tables (written, overwritten and
+ * deleted across flushes) and in memory, read back together: each answer
+ * is kv_get's. */
+static void multi_get_of_large_values_in_many_tables(void)
+{
+    const char *dir;
+    kv_db *db = testdb_fresh(&dir);
+    enum { N = 120, ROUNDS = 4 };
+    static char v[4096];
+    char k[32];
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = r; i < N; i += r + 1) {
+            snprintf(k, sizeof k, "big%04d", i);
+            if (r == 2 && i % 4 == 0)
+                DEL(db, k, strlen(k));
+            else
+                PUT(db, k, strlen(k), v, mg_big_value(v, sizeof v, i, r));
+        }
+        if (r < ROUNDS - 1)
+            CHECK_KV(kv_flush(db), KV_OK);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        static char names[N + 1][32];
+        const void *keys[N + 1];
+        size_t klens[N + 1], vlens[N + 1];
+        void *vals[N + 1];
+        int rcs[N + 1];
+        for (int i = 0; i <= N; i++) {
+            snprintf(names[i], sizeof names[i], "big%04d", (i * 37) % (N + 1));
+            keys[i] = names[i];
+            klens[i] = strlen(names[i]);
+        }
+        CHECK_KV(kv_multi_get(db, N + 1, keys, klens, vals, vlens, rcs), KV_OK);
+        int found = 0;
+        for (int i = 0; i <= N; i++) {
+            void *want = NULL;
+            size_t wl = 0;
+            harness_context("pass %d, key %s", pass, names[i]);
+            int rc = kv_get(db, keys[i], klens[i], &want, &wl);
+            CHECK_KV(rcs[i], rc);
+            if (rc == KV_OK) {
+                CHECK_MEM(vals[i], vlens[i], want, wl);
+                found++;
+            } else {
+                CHECK(vals[i] == NULL && vlens[i] == 0);
+            }
+            kv_free(want);
+            kv_free(vals[i]);
+        }
+        harness_context("%s", "");
+        CHECK(found > N / 2);
+        /* Then from the tables alone, after a reopen. */
+        CHECK_KV(kv_flush(db), KV_OK);
+        CLOSE(db);
+        db = OPEN(dir, NULL);
+    }
+    CLOSE(db);
+}
+
 /* ---- errors ------------------------------------------------------------------ */
 
 static const io_fault_plan mg_never = {.kinds = IO_FAULT_ALL, .fail_at = 0};
@@ -450,6 +522,7 @@ static const harness_test multi_get_tests[] = {
     HARNESS_TEST(multi_get_checks_arguments_before_any_lookup),
     HARNESS_TEST(multi_get_gives_each_duplicate_its_own_copy),
     HARNESS_TEST(multi_get_of_many_keys),
+    HARNESS_TEST(multi_get_of_large_values_in_many_tables),
     HARNESS_TEST(multi_get_returns_the_first_error),
     HARNESS_TEST(multi_get_with_a_writer_sees_acknowledged_writes),
 };

@@ -23,8 +23,9 @@
  * file.  Every byte is a case: nothing is sampled, which is why the
  * database is kept small (about 2.5 KB; the last test counts the cases).
  *
- * The check.  kv_open with default options, then kv_get of every key ever
- * written, then one full iteration, then kv_close.  Each case ends as:
+ * The check.  kv_open with default options, then kv_multi_get of every key
+ * ever written (each answer must be kv_get's, which comes next), then
+ * kv_get of each, then one full iteration, then kv_close.  Each case ends as:
  *   INTACT   opened; every key holds exactly its final value; no error.
  *   PREFIX   opened; no error; the state after some prefix of the history
  *            that the torn-tail rule below allows for this case.
@@ -36,8 +37,9 @@
  *   WRONG    anything else: a value never written for its key, a key never
  *            written, a state that is not allowed (data lost while later
  *            data is present, or a prefix where the damage is no torn
- *            tail), an iteration that disagrees with kv_get or is out of
- *            order, KV_ERR_CORRUPT not naming F, or any other error code.
+ *            tail), an iteration or a kv_multi_get that disagrees with
+ *            kv_get, an iteration out of order, KV_ERR_CORRUPT not naming
+ *            F, or any other error code.
  * A crash cannot be classified: the process dies and the test binary fails.
  *
  * The torn-tail rule (when PREFIX is allowed).  Only the last file written
@@ -686,6 +688,42 @@ static int sweep_read_all(const sweep *w, kv_db *db, const char *fname, sweep_ca
 {
     int corrupt = 0;
     char kb[40], hex[HARNESS_HEX_BUF];
+    /* kv_multi_get of every key first, while no block is cached, so that it
+     * reads what it needs itself; each answer must be kv_get's. */
+    const void *mkeys[SWEEP_NKEYS];
+    size_t mklens[SWEEP_NKEYS], mvlens[SWEEP_NKEYS];
+    void *mvals[SWEEP_NKEYS];
+    int mrcs[SWEEP_NKEYS];
+    for (size_t k = 0; k < SWEEP_NKEYS; k++) {
+        mkeys[k] = sweep_keys[k].k;
+        mklens[k] = sweep_keys[k].kl;
+    }
+    int ms = kv_multi_get(db, SWEEP_NKEYS, mkeys, mklens, mvals, mvlens, mrcs);
+    int mfirst = KV_OK;
+    for (size_t k = 0; k < SWEEP_NKEYS && mfirst == KV_OK; k++)
+        if (mrcs[k] != KV_OK && mrcs[k] != KV_NOT_FOUND)
+            mfirst = mrcs[k];
+    int mwrong = ms != mfirst || (ms == KV_ERR_CORRUPT && strstr(kv_errmsg(), fname) == NULL);
+    if (mwrong)
+        sweep_seen(c, "kv_multi_get returned %d (%s): \"%s\", its first failed key %d", ms,
+                   kv_strerror(ms), kv_errmsg(), mfirst);
+    for (size_t k = 0; k < SWEEP_NKEYS && !mwrong; k++) {
+        void *v = NULL;
+        size_t vl = 0;
+        int s = kv_get(db, sweep_keys[k].k, sweep_keys[k].kl, &v, &vl);
+        if (s != mrcs[k] || (s == KV_OK && (vl != mvlens[k] || memcmp(v, mvals[k], vl) != 0))) {
+            sweep_seen(c, "kv_multi_get(%s) returned %d [%s], kv_get %d",
+                       sweep_key_text((int)k, kb, sizeof kb), mrcs[k],
+                       mrcs[k] == KV_OK ? harness_hex(hex, mvals[k], mvlens[k]) : "", s);
+            mwrong = 1;
+        }
+        kv_free(v);
+    }
+    for (size_t k = 0; k < SWEEP_NKEYS; k++)
+        if (mrcs[k] == KV_OK)
+            kv_free(mvals[k]);
+    if (mwrong)
+        return OUT_WRONG;
     for (size_t k = 0; k < SWEEP_NKEYS; k++) {
         void *v = NULL;
         size_t vl = 0;

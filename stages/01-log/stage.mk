@@ -6,7 +6,10 @@
 #   txn_values/  how a commit finds a conflict: by comparing values
 #                (every stage up to 06)
 #   no_repair/   kv_repair before stage 03: there is nothing to mend
+#   multi_get_loop/  kv_multi_get as a loop of kv_get (stages 02, 03 too;
+#                from stage 04 on the engine looks keys up together)
 #   tools/       kv_check, kv_dump, kv_inspect
-PARTS_01-log := 01-log/log 01-log/snapshots 01-log/txn_values 01-log/no_repair 01-log/tools
+PARTS_01-log := 01-log/log 01-log/snapshots 01-log/txn_values 01-log/no_repair \
+                01-log/multi_get_loop 01-log/tools
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_01-log := log

@@ -28,7 +28,8 @@ FUZZ_05-blocks := table block footer index
 # Unit tests (build/05-blocks/stagetest): the block builder and reader,
 # table v2's own (block sizes, compression, filter, separators, options,
 # damage named by file and offset, kv check and kv dump), the filter and
-# the caches; and those tests of stage 04 that reach a table or the engine,
+# the caches, kv_multi_get's blocks read in one batch (multi_get_blocks);
+# and those tests of stage 04 that reach a table or the engine,
 # so run on table v2 here: table.h's contract, faults and salvage, the
 # merging iterator over tables (LSM_TABLE_TESTS_04), the engine's
 # (LSM_ENGINE_TESTS_04, LSM_FLAT_TESTS_04) and the STATS file's.  Not
@@ -39,7 +40,7 @@ TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
                    $(call lsm_tests_04,$(LSM_TABLE_TESTS_04) $(LSM_ENGINE_TESTS_04) \
                      $(LSM_FLAT_TESTS_04) stats_file)
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
-                          $(wildcard stages/05-blocks/tests/*_util.c)
+                          $(wildcard stages/05-blocks/tests/*_util.c) tests/testdb.c
 # The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).
 FUZZ_05-blocks += filter
 # bench/bloom_fp.c: the bloom filter's false-positive rate against the

@@ -9,9 +9,11 @@
  *   there is none), or what one of its "maybe" operations after that one
  *   left; nothing else.
  *
- * The check reads every key the workload can touch with kv_get, then walks
- * one full iteration, which must show exactly the keys kv_get found, in
- * order, with the same values (so no extra key can hide).  A key holding an
+ * The check reads every key the workload can touch with kv_multi_get (while
+ * no block is cached, so that it reads them itself), then with kv_get,
+ * whose answers it must agree with, then walks one full iteration, which
+ * must show exactly the keys kv_get found, in order, with the same values
+ * (so no extra key can hide).  A key holding an
  * older value than the rule allows counts the acknowledged operations it
  * lost; a value no allowed operation wrote is "foreign".  For the power-loss
  * mode it also decides whether the state is a prefix: the state some cut of
@@ -195,6 +197,71 @@ static void crash_read_gets(kv_db *db, const crash_model *m, crash_seen *seen, c
             v->read_errors++;
             crash_note(v, "kv_get %.*s: %s: %s", (int)klen, key, kv_strerror(rc), kv_errmsg());
         }
+    }
+}
+
+/* kv_multi_get of every key: into seen, as crash_read_gets fills it
+ * (SEEN_ERROR for a failed key, hash of the value found, op 0 for any
+ * value: crash_multi_agree compares the hashes). */
+static void crash_read_multi(kv_db *db, const crash_model *m, crash_seen *seen,
+                             crash_verdict *v)
+{
+    size_t n = m->w.nkeys;
+    if (n == 0)
+        return;
+    char (*keys)[CRASH_KEY_MAX] = malloc(n * sizeof *keys);
+    const void **kp = malloc(n * sizeof *kp);
+    size_t *klens = malloc(n * sizeof *klens), *vlens = malloc(n * sizeof *vlens);
+    void **vals = malloc(n * sizeof *vals);
+    int *rcs = malloc(n * sizeof *rcs);
+    if (keys == NULL || kp == NULL || klens == NULL || vlens == NULL || vals == NULL ||
+        rcs == NULL) {
+        fprintf(stderr, "crashtest: out of memory\n");
+        exit(2);
+    }
+    for (size_t k = 0; k < n; k++) {
+        klens[k] = crash_key((uint32_t)k, keys[k]);
+        kp[k] = keys[k];
+        rcs[k] = KV_ERR_INVALID; /* a call that failed before any lookup */
+    }
+    int rc = kv_multi_get(db, n, kp, klens, vals, vlens, rcs);
+    if (rc != KV_OK) {
+        v->read_errors++;
+        crash_note(v, "kv_multi_get: %s: %s", kv_strerror(rc), kv_errmsg());
+    }
+    for (size_t k = 0; k < n; k++) {
+        seen[k].hash = 0;
+        seen[k].op = rcs[k] == KV_NOT_FOUND ? SEEN_ABSENT : rcs[k] == KV_OK ? 0 : SEEN_ERROR;
+        if (rcs[k] == KV_OK) {
+            seen[k].hash = crash_hash(vals[k], vlens[k]);
+            kv_free(vals[k]);
+        }
+    }
+    free(keys);
+    free(kp);
+    free(klens);
+    free(vlens);
+    free(vals);
+    free(rcs);
+}
+
+/* Each key's kv_multi_get answer (multi) against its kv_get answer (seen). */
+static void crash_multi_agree(const crash_model *m, const crash_seen *multi,
+                              const crash_seen *seen, crash_verdict *v)
+{
+    char key[CRASH_KEY_MAX];
+    for (uint32_t k = 0; k < m->w.nkeys; k++) {
+        int mabsent = multi[k].op == SEEN_ABSENT, merr = multi[k].op == SEEN_ERROR;
+        int gabsent = seen[k].op == SEEN_ABSENT, gerr = seen[k].op == SEEN_ERROR;
+        if (mabsent == gabsent && merr == gerr &&
+            (mabsent || merr || multi[k].hash == seen[k].hash))
+            continue;
+        size_t klen = crash_key(k, key);
+        v->inconsistent = 1;
+        crash_break(v, "kv_multi_get of key %.*s says %s, kv_get %s", (int)klen, key,
+                    mabsent ? "absent" : merr ? "an error" : "a value",
+                    gabsent ? "absent" : gerr ? "an error" : "another");
+        return;
     }
 }
 
@@ -538,11 +605,15 @@ int crash_check_dir(const char *dir, crash_model *m, int flags, crash_verdict *v
         return 0;
     }
     crash_seen *seen = calloc(m->w.nkeys, sizeof *seen);
-    if (seen == NULL) {
+    crash_seen *multi = calloc(m->w.nkeys, sizeof *multi);
+    if (seen == NULL || multi == NULL) {
         fprintf(stderr, "crashtest: out of memory\n");
         exit(2);
     }
+    crash_read_multi(db, m, multi, v);
     crash_read_gets(db, m, seen, v);
+    crash_multi_agree(m, multi, seen, v);
+    free(multi);
     crash_read_iter(db, m, seen, v);
     if ((flags & CRASH_CHECK_PREFIX) && v->foreign == 0 && v->read_errors == 0)
         v->hole = !crash_is_prefix(m, seen);

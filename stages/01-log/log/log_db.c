@@ -321,6 +321,12 @@ int kv_stats(kv_db *db, char **text)
     uint64_t dels = __atomic_load_n(&db->deletes, __ATOMIC_RELAXED);
     uint64_t gets = __atomic_load_n(&db->gets, __ATOMIC_RELAXED);
     uint64_t scanned = __atomic_load_n(&db->get_bytes_scanned, __ATOMIC_RELAXED);
+    stats_text io = {0}; /* the I/O backend's line */
+    db_dir_stats(&db->dir, &io);
+    if (io.failed) {
+        free(io.p);
+        return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    }
     char *out = NULL;
     int n = asprintf(&out,
                      "stage: %s\n"
@@ -337,7 +343,8 @@ int kv_stats(kv_db *db, char **text)
                      "session.get_bytes_scanned: %llu\n"
                      "snapshots.live: %llu\n"
                      "durability: writes reach the OS before returning; no fsync "
-                     "(kv_options.sync is ignored in this stage)\n",
+                     "(kv_options.sync is ignored in this stage)\n"
+                     "%s",
                      kv_stage(), db->dir.path, LOG_FILE_NAME, (unsigned long long)end,
                      (unsigned long long)(db->open_records + puts + dels),
                      (unsigned long long)db->open_records,
@@ -346,7 +353,9 @@ int kv_stats(kv_db *db, char **text)
                      db->open_scan_us / 1000.0,
                      (unsigned long long)puts, (unsigned long long)dels,
                      (unsigned long long)gets, (unsigned long long)scanned,
-                     (unsigned long long)__atomic_load_n(&db->snapshots_live, __ATOMIC_ACQUIRE));
+                     (unsigned long long)__atomic_load_n(&db->snapshots_live, __ATOMIC_ACQUIRE),
+                     io.p != NULL ? io.p : "");
+    free(io.p);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
     *text = out;

@@ -143,6 +143,13 @@ int kv_stats(kv_db *db, char **text)
     char *more = NULL;
     if ((rc = hash_write_stats(db, &more)) != KV_OK)
         return rc;
+    stats_text io = {0}; /* the I/O backend's line */
+    db_dir_stats(&db->dir, &io);
+    if (io.failed) {
+        free(io.p);
+        free(more);
+        return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    }
     double open_ms = (double)db->open_us / 1000.0;
     double ms_per_gb = db->open_bytes_read ? open_ms * 1e9 / (double)db->open_bytes_read : 0.0;
     char *out = NULL;
@@ -182,7 +189,7 @@ int kv_stats(kv_db *db, char **text)
         "session.merge_bytes_written: %llu\n"
         "session.merge_ms: %.3f\n"
         "write.failed: %d\n"
-        "%s",
+        "%s%s",
         kv_stage(), db->dir.path, nsegs, active, (unsigned long long)db->segment_limit,
         (unsigned long long)disk, (unsigned long long)keys, (unsigned long long)live,
         (unsigned long long)(disk - live), (unsigned long long)slots,
@@ -206,8 +213,9 @@ int kv_stats(kv_db *db, char **text)
         (unsigned long long)__atomic_load_n(&db->merge_bytes_read, __ATOMIC_RELAXED),
         (unsigned long long)__atomic_load_n(&db->merge_bytes_written, __ATOMIC_RELAXED),
         (double)__atomic_load_n(&db->merge_us, __ATOMIC_RELAXED) / 1000.0,
-        __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE), more);
+        __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE), more, io.p != NULL ? io.p : "");
     free(more);
+    free(io.p);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
     *text = out;

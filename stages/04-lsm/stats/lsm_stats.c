@@ -168,6 +168,7 @@ int kv_stats(kv_db *db, char **text)
     stats_text s = {0};
     stats_text_add(&s, "stage: %s", kv_stage());
     stats_text_add(&s, "dir: %s", db->dir.path);
+    db_dir_stats(&db->dir, &s);
     stats_tree(db, &s);
     if (db->stats.levels > 0)
         stats_levels(db, &s);

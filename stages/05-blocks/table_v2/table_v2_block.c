@@ -41,11 +41,14 @@ int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, si
     if (rc != KV_OK)
         return rc;
     table_v2_count(&t->ctx->read_bytes, got);
-    if (got < n)
-        return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
-                        "%zu bytes (it was %" PRIu64 " bytes at open)",
-                        t->path, off, got, n, t->file_bytes);
-    return KV_OK;
+    return got < n ? table_v2_read_short(t, off, got, n) : KV_OK;
+}
+
+int table_v2_read_short(table *t, uint64_t off, size_t got, size_t n)
+{
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
+                    "%zu bytes (it was %" PRIu64 " bytes at open)",
+                    t->path, off, got, n, t->file_bytes);
 }
 
 int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
@@ -151,52 +154,25 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     return block_init(b, dst, raw);
 }
 
-int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
-                       table_v2_blockref *ref, int *from_cache, unsigned *reads)
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+                        table_v2_blockref *ref)
 {
     ref->cached = NULL;
     ref->owned = NULL;
-    *from_cache = 0;
-    block_cache *c = t->ctx->cache;
-    block_cache_handle *bh = block_cache_lookup(c, t->id, h.offset);
-    if (bh != NULL) {
-        /* Checked before it went in (C2): its restart array is found
-         * again, which block_init cannot fail on. */
-        const char *why = block_init(&ref->b, block_cache_data(bh), block_cache_size(bh));
-        if (why != NULL) {
-            block_cache_release(c, bh);
-            return table_v2_block_damage(t, h, why);
-        }
-        ref->cached = bh;
-        *from_cache = 1;
-        return KV_OK;
-    }
-    size_t n = (size_t)h.size + TABLE_V2_TRAILER;
-    uint8_t stack[TABLE_V2_STACK_READ];
-    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
-    if (buf == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
-    /* The file is held until the block is copied out of its mapping. */
-    file_cache_handle *held = NULL, **hold = pin != NULL ? pin : &held;
-    const uint8_t *stored = buf;
-    int rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
-    const char *why = NULL;
-    if (rc == KV_OK && (why = table_v2_stored_check(stored, h.size, &type, &raw)) != NULL)
+    const char *why = table_v2_stored_check(stored, h.size, &type, &raw);
+    if (why != NULL)
+        return table_v2_block_damage(t, h, why);
+    block_cache *c = t->ctx->cache;
+    block_cache_handle *bh = block_cache_prepare(c, raw);
+    uint8_t *dst = bh != NULL ? block_cache_data(bh) : (ref->owned = malloc(raw ? raw : 1));
+    int rc = KV_OK;
+    if (dst == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %" PRIu32 " bytes for a block",
+                      t->path, raw);
+    else if ((why = table_v2_block_fill(stored, h.size, type, dst, raw, &ref->b)) != NULL)
         rc = table_v2_block_damage(t, h, why);
-    if (rc == KV_OK) {
-        bh = block_cache_prepare(c, raw);
-        uint8_t *dst = bh != NULL ? block_cache_data(bh) : (ref->owned = malloc(raw ? raw : 1));
-        if (dst == NULL)
-            rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %" PRIu32 " bytes for a block",
-                          t->path, raw);
-        else if ((why = table_v2_block_fill(stored, h.size, type, dst, raw, &ref->b)) != NULL)
-            rc = table_v2_block_damage(t, h, why);
-    }
-    file_cache_release(t->ctx->files, held);
-    if (buf != stack)
-        free(buf);
     if (rc != KV_OK) {
         block_cache_release(c, bh); /* never inserted: freed */
         free(ref->owned);
@@ -208,6 +184,49 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
         ref->cached = bh;
     }
     return KV_OK;
+}
+
+int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit)
+{
+    ref->cached = NULL;
+    ref->owned = NULL;
+    block_cache *c = t->ctx->cache;
+    block_cache_handle *bh = block_cache_lookup(c, t->id, h.offset);
+    *hit = bh != NULL;
+    if (bh == NULL)
+        return KV_OK;
+    /* Checked before it went in (C2): its restart array is found again,
+     * which block_init cannot fail on. */
+    const char *why = block_init(&ref->b, block_cache_data(bh), block_cache_size(bh));
+    if (why != NULL) {
+        block_cache_release(c, bh);
+        return table_v2_block_damage(t, h, why);
+    }
+    ref->cached = bh;
+    return KV_OK;
+}
+
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
+                       table_v2_blockref *ref, int *from_cache, unsigned *reads)
+{
+    int rc = table_v2_block_cached(t, h, ref, from_cache);
+    if (rc != KV_OK || *from_cache)
+        return rc;
+    size_t n = (size_t)h.size + TABLE_V2_TRAILER;
+    uint8_t stack[TABLE_V2_STACK_READ];
+    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+    if (buf == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
+    /* The file is held until the block is copied out of its mapping. */
+    file_cache_handle *held = NULL, **hold = pin != NULL ? pin : &held;
+    const uint8_t *stored = buf;
+    rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
+    if (rc == KV_OK)
+        rc = table_v2_block_keep(t, h, stored, ref);
+    file_cache_release(t->ctx->files, held);
+    if (buf != stack)
+        free(buf);
+    return rc;
 }
 
 void table_v2_block_release(table *t, table_v2_blockref *ref)

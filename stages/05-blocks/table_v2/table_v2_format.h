@@ -237,6 +237,9 @@ const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, u
  * it (file_cache_release) when done. */
 int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                   unsigned *reads);
+/* KV_ERR_CORRUPT for a read of n bytes at off of t that found only got
+ * (the file ends first). */
+int table_v2_read_short(table *t, uint64_t off, size_t got, size_t n);
 /* The same n bytes at off, without a copy where the file is mapped
  * (file_cache.h, F4): *p points into the mapping, or at buf, filled by
  * table_v2_read.  The mapping is valid while the file is held: *pin
@@ -259,6 +262,15 @@ typedef struct table_v2_blockref {
  * offset), KV_ERR_NOMEM. */
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
                        table_v2_blockref *ref, int *from_cache, unsigned *reads);
+/* The data block at h from the block cache (*hit = 1), or nothing (*hit =
+ * 0).  KV_OK, or KV_ERR_CORRUPT. */
+int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit);
+/* The data block at h from its stored bytes [stored, stored + h.size + 9)
+ * (just read): checked, decompressed and put in the cache (or, if the
+ * cache has no room, into ref->owned).  KV_OK, KV_ERR_CORRUPT naming the
+ * block, KV_ERR_NOMEM. */
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+                        table_v2_blockref *ref);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset
  * into *b: the contents in place if not compressed (b points into p),
  * else decompressed into *scratch (grown as needed; the caller frees it).
@@ -268,6 +280,24 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
 void table_v2_block_release(table *t, table_v2_blockref *ref);
 
 /* ---- reading (table_v2_read.c) ------------------------------------------------ */
+
+/* How far steps 1 to 3 of a lookup got (table_v2_find_block). */
+enum {
+    TABLE_V2_RULED_OUT,     /* outside the table's keys, or the filter said no */
+    TABLE_V2_NO_BLOCK,      /* the index searched: every entry is below the key */
+    TABLE_V2_BLOCK          /* the one data block that may hold it */
+};
+/* Steps 1 to 3 of a lookup of lk (the key range, the filter, the index),
+ * counted: *found says how far, and *h is the block for TABLE_V2_BLOCK.
+ * KV_OK, or KV_ERR_CORRUPT / KV_ERR_NOMEM from the index. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_v2_handle *h, int *found);
+/* Step 5: the first entry >= target in the data block b (read from
+ * block_at): *r says found (a malloc'd value), deleted or absent. */
+int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
+                          size_t tlen, table_get_result *r);
+/* The counters a lookup ends with, however far it got (found) and
+ * however it ended (rc, *r). */
+void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);
 
 /* The handle in the value of the index entry the iterator shows, checked
  * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */

@@ -45,20 +45,14 @@ int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
                     "%zu of its contents)", t->path, block_at, what, it->why, it->why_at);
 }
 
-/* Steps 4 and 5 for the block at h. */
-static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *target,
-                                 size_t tlen, table_get_result *r)
+int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
+                          size_t tlen, table_get_result *r)
 {
-    table_v2_blockref ref;
-    int from_cache;
-    int rc = table_v2_block_get(t, NULL, h, &ref, &from_cache, &r->reads);
-    if (rc != KV_OK)
-        return rc;
-    table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    int rc = KV_OK;
     block_iter d;
     d.key = NULL;
     d.key_cap = 0;
-    block_iter_init(&d, &ref.b, TABLE_V2_IKEY_MIN);
+    block_iter_init(&d, b, TABLE_V2_IKEY_MIN);
     block_iter_seek(&d, target, tlen);
     if (d.valid) {
         size_t ulen = tlen - IKEY_TRAILER_SIZE;
@@ -81,20 +75,30 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
             }
         }
     } else if (d.status != KV_OK) {
-        rc = table_v2_block_iter_error(t, &d, "data", h.offset);
+        rc = table_v2_block_iter_error(t, &d, "data", block_at);
     }
     block_iter_free(&d);
+    return rc;
+}
+
+/* Steps 4 and 5 for the block at h. */
+static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *target,
+                                 size_t tlen, table_get_result *r)
+{
+    table_v2_blockref ref;
+    int from_cache;
+    int rc = table_v2_block_get(t, NULL, h, &ref, &from_cache, &r->reads);
+    if (rc != KV_OK)
+        return rc;
+    table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
     table_v2_block_release(t, &ref);
     return rc;
 }
 
-int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_v2_handle *h, int *found)
 {
-    r->state = IKEY_ABSENT;
-    r->value = NULL;
-    r->value_len = 0;
-    r->reads = 0;
-    r->elsewhere = 0;
+    *found = TABLE_V2_RULED_OUT;
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
@@ -107,6 +111,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
         return KV_OK;
     }
     table_v2_count(&ctx->searches, 1);
+    *found = TABLE_V2_NO_BLOCK;
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
     block_iter ix;
     ix.key = NULL;
@@ -114,17 +119,37 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     block_iter_init(&ix, &t->index, TABLE_V2_IKEY_MIN);
     block_iter_seek(&ix, target, tlen);
     int rc = KV_OK;
-    table_v2_handle h;
     if (!ix.valid) {
         /* Every separator is below the lookup key: so is every entry. */
         if (ix.status != KV_OK)
             rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
-    } else if ((rc = table_v2_index_handle(t, &ix, &h)) == KV_OK) {
-        rc = table_v2_get_in_block(t, h, target, tlen, r);
+    } else if ((rc = table_v2_index_handle(t, &ix, h)) == KV_OK) {
+        *found = TABLE_V2_BLOCK;
     }
     block_iter_free(&ix);
+    return rc;
+}
+
+void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
+{
+    if (found == TABLE_V2_RULED_OUT)
+        return;
     if (rc == KV_OK && r->state == IKEY_ABSENT && t->filter != NULL)
-        table_v2_count(&ctx->filter_misses, 1);
-    table_v2_count(&ctx->get_reads, r->reads);
+        table_v2_count(&t->ctx->filter_misses, 1);
+    table_v2_count(&t->ctx->get_reads, r->reads);
+}
+
+int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    *r = (table_get_result){.state = IKEY_ABSENT};
+    table_v2_handle h;
+    int found;
+    int rc = table_v2_find_block(t, lk, &h, &found);
+    if (rc == KV_OK && found == TABLE_V2_BLOCK) {
+        size_t tlen;
+        const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+        rc = table_v2_get_in_block(t, h, target, tlen, r);
+    }
+    table_v2_get_done(t, found, rc, r);
     return rc;
 }

@@ -1,0 +1,80 @@
+/*
+ * table_v2_batch.c: a v2 table's lookup in two steps (table_batch.h), so
+ * that the lookups of many keys read their blocks together
+ * (kv_multi_get).  Steps 1 to 3 of a lookup (the key range, the filter,
+ * the index: table_v2_read.c) need no read, so the first step knows the
+ * one data block the lookup needs: in the block cache, it answers at once;
+ * else the block's stored bytes and trailer are the range to read.  The
+ * second step checks what was read, caches it and searches it as
+ * table_get does, with the same counters and the same errors.  A first
+ * reading skips this file.
+ */
+#include "table_batch.h"
+
+#include "error.h"
+#include "table_v2_format.h"
+
+int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
+                    int *pending)
+{
+    *r = (table_get_result){.state = IKEY_ABSENT};
+    *pending = 0;
+    table_v2_handle h;
+    int found, hit = 0;
+    table_v2_blockref ref;
+    int rc = table_v2_find_block(t, lk, &h, &found);
+    if (rc == KV_OK && found == TABLE_V2_BLOCK)
+        rc = table_v2_block_cached(t, h, &ref, &hit);
+    if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {
+        file_cache_handle *fh = NULL;
+        if ((rc = file_cache_get(t->ctx->files, t->id, t->path, &fh)) == KV_OK) {
+            *p = (table_pending){
+                .read = {.f = file_cache_file(fh), .off = h.offset,
+                         .len = (size_t)h.size + TABLE_V2_TRAILER},
+                .t = t, .held = fh, .at = h.offset, .size = h.size};
+            *pending = 1;
+            return KV_OK; /* counted when it ends */
+        }
+    } else if (rc == KV_OK && hit) {
+        size_t tlen;
+        const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+        table_v2_count(&t->ctx->get_blocks_cached, 1);
+        rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
+        table_v2_block_release(t, &ref);
+    }
+    table_v2_get_done(t, found, rc, r);
+    return rc;
+}
+
+int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
+                     table_get_result *r)
+{
+    table *t = p->t;
+    *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1};
+    table_v2_count(&t->ctx->reads, 1);
+    table_v2_handle h = {.offset = p->at, .size = p->size};
+    int rc = io_read_req_error(done);
+    if (rc == KV_OK) {
+        table_v2_count(&t->ctx->read_bytes, done->got);
+        if (done->got < done->len)
+            rc = table_v2_read_short(t, done->off, done->got, done->len);
+    }
+    table_v2_blockref ref;
+    if (rc == KV_OK && (rc = table_v2_block_keep(t, h, done->buf, &ref)) == KV_OK) {
+        size_t tlen;
+        const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+        table_v2_count(&t->ctx->get_blocks_read, 1);
+        rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
+        table_v2_block_release(t, &ref);
+    }
+    table_pending_release(p);
+    table_v2_get_done(t, TABLE_V2_BLOCK, rc, r);
+    return rc;
+}
+
+void table_pending_release(table_pending *p)
+{
+    if (p->held != NULL)
+        file_cache_release(p->t->ctx->files, p->held);
+    p->held = NULL;
+}
