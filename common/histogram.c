@@ -173,6 +173,29 @@ void histogram_stats_line(const histogram_counts *c, const char *name,
     line(ctx, buf);
 }
 
+void histogram_buckets_line(const histogram_counts *c, const char *name,
+                            void (*line)(void *ctx, const char *line), void *ctx)
+{
+    char buf[2048];
+    size_t at = (size_t)snprintf(buf, sizeof buf, "%s_us.buckets: ", name);
+    uint64_t below = 0, listed = 0;
+    size_t i = 0;
+    for (size_t b = 0; b < HISTOGRAM_PROM_BOUNDS; b++) {
+        uint64_t bound = histogram_prom_bound(b);
+        for (; i < HISTOGRAM_BUCKETS - 1 && histogram_bucket_low(i) < bound; i++)
+            below += c->bucket[i];
+        if (below == listed || at >= sizeof buf)
+            continue;
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%llu.%03llu=%llu",
+                               listed > 0 ? "," : "", (unsigned long long)(bound / 1000),
+                               (unsigned long long)(bound % 1000), (unsigned long long)below);
+        listed = below;
+    }
+    if (listed == 0 && at < sizeof buf)
+        snprintf(buf + at, sizeof buf - at, "none");
+    line(ctx, buf);
+}
+
 uint64_t histogram_prom_bound(size_t i)
 {
     uint64_t pow = (uint64_t)1 << (10 + i / 2);

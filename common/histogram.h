@@ -99,6 +99,17 @@ double histogram_percentile(const histogram_counts *c, double q);
 void histogram_stats_line(const histogram_counts *c, const char *name,
                           void (*line)(void *ctx, const char *line), void *ctx);
 
+/* kv_stats' second line for it, the counts Prometheus's buckets need:
+ *   NAME_us.buckets: B=N,B=N,...
+ * N records took less than B microseconds, for each of the Prometheus
+ * bounds below (histogram_prom_bound, written in microseconds with three
+ * decimals: exact) at which N grows, in increasing order; at a bound not
+ * listed N is that of the bound listed before it (0 before the first).
+ * Records of 51.5 s and more are in the count of the first line only.
+ * "none" when nothing was recorded.  At most 52 pairs (under 2 KiB). */
+void histogram_buckets_line(const histogram_counts *c, const char *name,
+                            void (*line)(void *ctx, const char *line), void *ctx);
+
 /* The samples of a Prometheus histogram (text exposition format 0.0.4),
  * one line each through `line`, seconds as the unit:
  *   FAMILY_bucket{LABELS,le="B"} N   cumulative, for each bound B below

@@ -176,7 +176,13 @@ int kv_stats(kv_db *db, char **text)
     stats_session(db, &s);
     stats_wal(db, &s);
     table_ctx_stats(db->tctx, stats_text_line, &s);
-    rc = value_store_describe(db->values, 0, stats_text_line, &s);
+    unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
+                     LATENCY_MASK(LATENCY_STALL_MEMTABLE);
+    if (db->stats.levels > 0) /* a brake on writers (lsm_admit.c) */
+        timed |= LATENCY_MASK(LATENCY_STALL_SLOWDOWN) | LATENCY_MASK(LATENCY_STALL_STOP);
+    rc = latency_stats(&db->stats.lat, timed, stats_text_line, &s);
+    if (rc == KV_OK)
+        rc = value_store_describe(db->values, 0, stats_text_line, &s);
     if (rc != KV_OK) {
         free(s.p);
         return rc;

@@ -55,6 +55,9 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     if (rc != KV_OK)
         return rc;
     table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    r->blocks_cached = (unsigned)from_cache;
+    r->blocks_read = (unsigned)!from_cache;
+    r->bytes_read = from_cache ? 0 : (uint64_t)h.size + TABLE_V2_TRAILER;
     block_iter d;
     d.key = NULL;
     d.key_cap = 0;
@@ -90,20 +93,19 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
 
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
-    r->state = IKEY_ABSENT;
-    r->value = NULL;
-    r->value_len = 0;
-    r->reads = 0;
-    r->elsewhere = 0;
+    *r = (table_get_result){.state = IKEY_ABSENT};
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
         ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
         return KV_OK;
+    r->in_range = 1;
+    r->filter_asked = t->filter != NULL;
     /* A lookup the filter answers touches one counter, no more. */
     table_ctx *ctx = t->ctx;
     if (t->filter != NULL && !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen)) {
         table_v2_count(&ctx->filter_negatives, 1);
+        r->filter_said_no = 1;
         return KV_OK;
     }
     table_v2_count(&ctx->searches, 1);
