@@ -100,7 +100,7 @@ ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \
                tests/inspect_race.c tests/inspect_lines.c tests/txn.c tests/common/histogram_test.c \
-               tests/multi_get.c tests/race/io_ring_race.c
+               tests/multi_get.c tests/race/io_ring_race.c tests/latency.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources.  A file a stage reuses from the stage that introduced it

@@ -6,8 +6,11 @@
  * histograms (docs/metrics.md).  What is timed, from the call's start
  * (its arguments checked) to its return, in nanoseconds:
  *
- *   get                kv_get, kv_get_at (so kv_multi_get's lookups too,
- *                      and kv_txn_get's reads at the snapshot)
+ *   get                kv_get, kv_get_at, and so the lookups made with
+ *                      them: kv_txn_get's reads at its snapshot, the
+ *                      commit's comparisons of values (stages 01 to 06:
+ *                      two per key written), kv_multi_get's lookups where
+ *                      it is a loop of kv_get (common/multi_get.c)
  *   put, delete, batch kv_put, kv_delete, kv_write: any wait to be let in
  *                      (a stall) included
  *   iter.seek          kv_iter_seek, kv_iter_seek_first, kv_iter_seek_last
