@@ -202,8 +202,7 @@ uint64_t histogram_prom_bound(size_t i)
     return i % 2 == 0 ? pow : pow + pow / 2;
 }
 
-/* ns as seconds in decimal, exactly ("0.000001024"). */
-static void histogram_seconds(uint64_t ns, char *buf, size_t cap)
+void histogram_seconds_text(uint64_t ns, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
              (unsigned long long)(ns % 1000000000u));
@@ -227,7 +226,7 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
         for (; i < HISTOGRAM_BUCKETS - 1 && histogram_bucket_low(i) < bound; i++)
             below += c->bucket[i];
         char le[32];
-        histogram_seconds(bound, le, sizeof le);
+        histogram_seconds_text(bound, le, sizeof le);
         snprintf(buf, sizeof buf, "%s_bucket{%s%sle=\"%s\"} %llu", family, lab, comma, le,
                  (unsigned long long)below);
         line(ctx, buf);
@@ -236,7 +235,7 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
              (unsigned long long)c->count);
     line(ctx, buf);
     char sum[32];
-    histogram_seconds(c->sum, sum, sizeof sum);
+    histogram_seconds_text(c->sum, sum, sizeof sum);
     snprintf(buf, sizeof buf, "%s_sum%s%s%s %s", family, lab[0] ? "{" : "", lab,
              lab[0] ? "}" : "", sum);
     line(ctx, buf);

@@ -127,5 +127,8 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
                           void (*line)(void *ctx, const char *line), void *ctx);
 /* Bound i (0 <= i < HISTOGRAM_PROM_BOUNDS) in nanoseconds. */
 uint64_t histogram_prom_bound(size_t i);
+/* ns as seconds in decimal, exactly, without trailing zeros
+ * ("0.000001024", "2"): the bounds' `le` labels. */
+void histogram_seconds_text(uint64_t ns, char *buf, size_t cap);
 
 #endif
