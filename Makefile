@@ -30,7 +30,9 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
 LDLIBS  := -pthread -luring
 
 # Build flavours: the normal one in build/, AddressSanitizer and UBSan in
-# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.
+# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/, and
+# build/nohist/ without the engine's latency histograms (common/latency.h),
+# to measure what they cost (make bench-engine-overhead).
 # FLAVOUR selects; the recursive calls below set it.
 FLAVOUR ?= release
 ifeq ($(FLAVOUR),asan)
@@ -48,6 +50,9 @@ else ifeq ($(FLAVOUR),cov)
   EXTRA_CFLAGS += --coverage
   LDLIBS += --coverage
   OPT := -O0 -g
+else ifeq ($(FLAVOUR),nohist)
+  B := build/nohist
+  EXTRA_CFLAGS += -DKV_NO_HISTOGRAMS
 else
   B := build
 endif
@@ -510,6 +515,27 @@ bench-metrics-overhead: $(B)/06-leveled/kv $(B)/histogram_cost
 	@$(MAKE) --no-print-directory deps DEPS=bench-server
 	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/metrics_overhead.py $(METRICS_ARGS) \
 	  $(B)/06-leveled/kv $(METRICS_OVERHEAD_ROUNDS) $(METRICS_OVERHEAD_N)
+	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
+
+# `make bench-engine-overhead`: what the engine's latency histograms cost
+# (common/latency.h): kvbench fillrandom and readrandom at
+# ENGINE_OVERHEAD_N keys (1,000,000) on stage ENGINE_OVERHEAD_STAGE
+# (06-leveled), the build with histograms (build/) against the one without
+# (build/nohist/, FLAVOUR=nohist), one right after the other for
+# ENGINE_OVERHEAD_ROUNDS rounds (9), the order alternating
+# (scripts/engine_overhead.py): each round's throughput ratios and CPU
+# seconds, and their medians; the report in build/metrics/engine-overhead.md,
+# or with METRICS_ARGS=--publish in docs/generated/engine-overhead.md (and
+# docs/metrics.md updated).
+ENGINE_OVERHEAD_STAGE ?= 06-leveled
+ENGINE_OVERHEAD_N ?= 1000000
+ENGINE_OVERHEAD_ROUNDS ?= 9
+.PHONY: bench-engine-overhead
+bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
+	@$(MAKE) --no-print-directory FLAVOUR=nohist build/nohist/$(ENGINE_OVERHEAD_STAGE)/kvbench
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/engine_overhead.py $(METRICS_ARGS) \
+	  $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench build/nohist/$(ENGINE_OVERHEAD_STAGE)/kvbench \
+	  $(ENGINE_OVERHEAD_ROUNDS) $(ENGINE_OVERHEAD_N)
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --
