@@ -672,6 +672,23 @@ $(B)/serve/fuzz-glob-replay: $(call obj_common,fuzz/replay_main.c $(GLOB_FUZZ_SR
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/glob_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-glob-replay
+# Its HTTP request reader (tools/serve/http_request.c, the metrics
+# endpoint's) the same way: fuzz/http_fuzz.c, seeds in fuzz/seeds/http/.
+FUZZ_PAIRS += serve:http
+HTTP_FUZZ_SRCS := fuzz/http_fuzz.c tools/serve/http_request.c
+build/fuzz/serve/http: $(HTTP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/http: $(HTTP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-http-replay
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
