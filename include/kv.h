@@ -387,7 +387,13 @@ void        kv_txn_iter_free(kv_txn_iter *it);
  *   tables.count                stage 04 on: tables the database reads
  *   memtable.entries            stage 04 on: entries in the active memtable
  *   level.N                     stage 06 on: tables at level N (0..6)
- * kv_inspect's counts agree with them (tests/inspect.c). */
+ * kv_inspect's counts agree with them (tests/inspect.c).  Every stage also
+ * prints how long its work took, a latency histogram per kind of call
+ * (and, from stage 02, of its own work: merges, flushes, compactions,
+ * stalls), two lines each (docs/metrics.md, "The engine's histograms"):
+ *   session.get.latency_us: count=N,sum=S,p50=A,p99=B,p99.9=C,max=D
+ *   session.get.latency_us.buckets: 1.024=N,...   (N took less than B us)
+ * sum and the percentiles in microseconds; tests/latency.c reads them. */
 int  kv_stats(kv_db *db, char **text);
 
 /* What this thread's lookups cost: RocksDB's perf context, the counts a
