@@ -27,13 +27,12 @@ import os
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from metrics_run import run_facts  # noqa: E402
+from metrics_run import median_line, paired_row, run_facts  # noqa: E402
 
 WORKLOADS = ("fillrandom", "readrandom")
 
@@ -87,29 +86,16 @@ def main():
                 shutil.rmtree(db, ignore_errors=True)
                 got[mode], cpu[mode] = run(on if mode == "on" else off, n, db)
                 shutil.rmtree(db, ignore_errors=True)
-            row = []
-            for w in WORKLOADS:
-                ratio = got["on"][w] / got["off"][w]
-                ratios[w].append(ratio)
-                row += [got["on"][w], got["off"][w], ratio]
-            ratios["cpu"].append(cpu["on"] / cpu["off"])
-            row += [cpu["on"], cpu["off"], cpu["on"] / cpu["off"]]
+            row = paired_row(WORKLOADS, got, cpu, "on", "off", ratios)
             print("%-6d %10.0f %10.0f %7.3f %10.0f %10.0f %7.3f %8.2f %8.2f %7.3f"
                   % tuple([r + 1] + row), flush=True)
             report.append("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f | %.2f | %.2f | %.3f |"
                           % tuple([r + 1] + row))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    summary = []
-    for w in WORKLOADS:
-        med = statistics.median(ratios[w])
-        summary.append("%s: median throughput with histograms / without = %.3f (%+.1f%%), "
-                       "min %.3f, max %.3f" % (w, med, (med - 1) * 100, min(ratios[w]),
-                                               max(ratios[w])))
-    med = statistics.median(ratios["cpu"])
-    summary.append("CPU seconds of a run (both workloads, background work included), with "
-                   "histograms / without = %.3f (%+.1f%%), min %.3f, max %.3f"
-                   % (med, (med - 1) * 100, min(ratios["cpu"]), max(ratios["cpu"])))
+    summary = [median_line("%s: median throughput" % w, ratios[w]) for w in WORKLOADS]
+    summary.append(median_line("CPU seconds of a run (both workloads, background work "
+                               "included), median", ratios["cpu"]))
     for line in summary:
         print(line)
     out = "docs/generated/engine-overhead.md" if publish else "build/metrics/engine-overhead.md"

@@ -1,8 +1,9 @@
 /*
  * metrics_engine.c: kv_stats text to Prometheus metrics, by the rule of
- * metrics_engine.h.  Two passes: the lines become samples (family, type,
- * labels, value, where from), then the samples are written family by
- * family, in the order the families first appeared.
+ * metrics_engine.h.  Two passes: the lines become samples (name, labels,
+ * value, and which family: its name, type and where it came from), then
+ * the samples are written family by family, in the order the families
+ * first appeared.  The text is read from a copy cut into lines in place.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,9 @@
  * tables, logs); the totals, what flushes and compactions did since the
  * database was created (kept in STATS: lsm_totals.c); what kv_open found;
  * and, named session.*, what the write path, the reads and the log did
- * since this open.  Read costs are the lesson of stage 04:
+ * since this open, and how long each call, flush, compaction and stall
+ * took (the latency histograms, lsm_stats.h).  Read costs are the lesson
+ * of stage 04:
  * session.get.table_reads_per_get is the positioned reads a lookup made,
  * and session.get.tables_per_get how many tables it had to search.  The
  * tables' own lines come from the table set (table_set_describe); the
