@@ -215,10 +215,14 @@ $(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS)) $(B)/$(1)/libkv.a
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
-# tools/kv_export.c: the export stream's format, stage-neutral like common/.
-$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c) \
+# tools/kv_export.c: the export stream's format, stage-neutral like common/;
+# tools/serve/metrics_engine.c: kv_stats' text as Prometheus metrics, the
+# same for every stage.
+$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c \
+                    tools/serve/metrics_engine.c) \
                   $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/tests/common/metrics_engine_test.o: EXTRA_CFLAGS += -Itools/serve
 
 STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \

@@ -272,6 +272,8 @@ static int me_buckets(const char *value, double f, double count, uint64_t *bound
 {
     if (strcmp(value, "none") == 0)
         return 0;
+    if (*value == '\0')
+        return -1;
     int n = 0;
     for (const char *p = value; *p != '\0'; n++) {
         char *end = NULL;
