@@ -30,7 +30,9 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
 LDLIBS  := -pthread -luring
 
 # Build flavours: the normal one in build/, AddressSanitizer and UBSan in
-# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/.
+# build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/, and
+# build/nohist/ without the engine's latency histograms (common/latency.h),
+# to measure what they cost (make bench-engine-overhead).
 # FLAVOUR selects; the recursive calls below set it.
 FLAVOUR ?= release
 ifeq ($(FLAVOUR),asan)
@@ -48,6 +50,9 @@ else ifeq ($(FLAVOUR),cov)
   EXTRA_CFLAGS += --coverage
   LDLIBS += --coverage
   OPT := -O0 -g
+else ifeq ($(FLAVOUR),nohist)
+  B := build/nohist
+  EXTRA_CFLAGS += -DKV_NO_HISTOGRAMS
 else
   B := build
 endif
@@ -100,7 +105,7 @@ ALLOC_WRAP  := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap
 RACE_SRCS   := tests/race/main.c tests/concurrency.c tests/concurrency_snapshot.c \
                tests/stress.c tests/testdb.c tests/harness.c tests/stage_caps.c \
                tests/inspect_race.c tests/inspect_lines.c tests/txn.c tests/common/histogram_test.c \
-               tests/multi_get.c tests/race/io_ring_race.c
+               tests/multi_get.c tests/race/io_ring_race.c tests/latency.c
 
 # Objects: $(B)/obj/<path>.o for common code, $(B)/<stage>/obj/<path>.o for a
 # stage's sources.  A file a stage reuses from the stage that introduced it
@@ -209,10 +214,14 @@ $(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
-# tools/kv_export.c: the export stream's format, stage-neutral like common/.
-$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c) \
+# tools/kv_export.c: the export stream's format, stage-neutral like common/;
+# tools/serve/metrics_engine.c: kv_stats' text as Prometheus metrics, the
+# same for every stage.
+$(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c \
+                    tools/serve/metrics_engine.c) \
                   $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/tests/common/metrics_engine_test.o: EXTRA_CFLAGS += -Itools/serve
 
 STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
@@ -526,6 +535,27 @@ bench-metrics-overhead: $(B)/06-leveled/kv $(B)/histogram_cost
 	  $(B)/06-leveled/kv $(METRICS_OVERHEAD_ROUNDS) $(METRICS_OVERHEAD_N)
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
+# `make bench-engine-overhead`: what the engine's latency histograms cost
+# (common/latency.h): kvbench fillrandom and readrandom at
+# ENGINE_OVERHEAD_N keys (1,000,000) on stage ENGINE_OVERHEAD_STAGE
+# (06-leveled), the build with histograms (build/) against the one without
+# (build/nohist/, FLAVOUR=nohist), one right after the other for
+# ENGINE_OVERHEAD_ROUNDS rounds (9), the order alternating
+# (scripts/engine_overhead.py): each round's throughput ratios and CPU
+# seconds, and their medians; the report in build/metrics/engine-overhead.md,
+# or with METRICS_ARGS=--publish in docs/generated/engine-overhead.md (and
+# docs/metrics.md updated).
+ENGINE_OVERHEAD_STAGE ?= 06-leveled
+ENGINE_OVERHEAD_N ?= 1000000
+ENGINE_OVERHEAD_ROUNDS ?= 9
+.PHONY: bench-engine-overhead
+bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
+	@$(MAKE) --no-print-directory FLAVOUR=nohist build/nohist/$(ENGINE_OVERHEAD_STAGE)/kvbench
+	@TMPDIR=$${TMPDIR:-/dev/shm} python3 scripts/engine_overhead.py $(METRICS_ARGS) \
+	  $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench build/nohist/$(ENGINE_OVERHEAD_STAGE)/kvbench \
+	  $(ENGINE_OVERHEAD_ROUNDS) $(ENGINE_OVERHEAD_N)
+	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
+
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --
 # The acceptance run of tests/server_stress.py on every stage's kv: 20
 # rounds of 60 clients resetting with replies pending and 10 s of clients
@@ -662,6 +692,23 @@ $(B)/serve/fuzz-glob-replay: $(call obj_common,fuzz/replay_main.c $(GLOB_FUZZ_SR
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/glob_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-glob-replay
+# Its HTTP request reader (tools/serve/http_request.c, the metrics
+# endpoint's) the same way: fuzz/http_fuzz.c, seeds in fuzz/seeds/http/.
+FUZZ_PAIRS += serve:http
+HTTP_FUZZ_SRCS := fuzz/http_fuzz.c tools/serve/http_request.c
+build/fuzz/serve/http: $(HTTP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Itools/serve -o $@ $^
+build/afl/serve/http: $(HTTP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Itools/serve -o $@ $^
+$(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+$(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+TEST_BINS += $(B)/serve/fuzz-http-replay
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)

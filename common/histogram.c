@@ -173,14 +173,36 @@ void histogram_stats_line(const histogram_counts *c, const char *name,
     line(ctx, buf);
 }
 
+void histogram_buckets_line(const histogram_counts *c, const char *name,
+                            void (*line)(void *ctx, const char *line), void *ctx)
+{
+    char buf[2048];
+    size_t at = (size_t)snprintf(buf, sizeof buf, "%s_us.buckets: ", name);
+    uint64_t below = 0, listed = 0;
+    size_t i = 0;
+    for (size_t b = 0; b < HISTOGRAM_PROM_BOUNDS; b++) {
+        uint64_t bound = histogram_prom_bound(b);
+        for (; i < HISTOGRAM_BUCKETS - 1 && histogram_bucket_low(i) < bound; i++)
+            below += c->bucket[i];
+        if (below == listed || at >= sizeof buf)
+            continue;
+        at += (size_t)snprintf(buf + at, sizeof buf - at, "%s%llu.%03llu=%llu",
+                               listed > 0 ? "," : "", (unsigned long long)(bound / 1000),
+                               (unsigned long long)(bound % 1000), (unsigned long long)below);
+        listed = below;
+    }
+    if (listed == 0 && at < sizeof buf)
+        snprintf(buf + at, sizeof buf - at, "none");
+    line(ctx, buf);
+}
+
 uint64_t histogram_prom_bound(size_t i)
 {
     uint64_t pow = (uint64_t)1 << (10 + i / 2);
     return i % 2 == 0 ? pow : pow + pow / 2;
 }
 
-/* ns as seconds in decimal, exactly ("0.000001024"). */
-static void histogram_seconds(uint64_t ns, char *buf, size_t cap)
+void histogram_seconds_text(uint64_t ns, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
              (unsigned long long)(ns % 1000000000u));
@@ -204,7 +226,7 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
         for (; i < HISTOGRAM_BUCKETS - 1 && histogram_bucket_low(i) < bound; i++)
             below += c->bucket[i];
         char le[32];
-        histogram_seconds(bound, le, sizeof le);
+        histogram_seconds_text(bound, le, sizeof le);
         snprintf(buf, sizeof buf, "%s_bucket{%s%sle=\"%s\"} %llu", family, lab, comma, le,
                  (unsigned long long)below);
         line(ctx, buf);
@@ -213,7 +235,7 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
              (unsigned long long)c->count);
     line(ctx, buf);
     char sum[32];
-    histogram_seconds(c->sum, sum, sizeof sum);
+    histogram_seconds_text(c->sum, sum, sizeof sum);
     snprintf(buf, sizeof buf, "%s_sum%s%s%s %s", family, lab[0] ? "{" : "", lab,
              lab[0] ? "}" : "", sum);
     line(ctx, buf);

@@ -99,6 +99,17 @@ double histogram_percentile(const histogram_counts *c, double q);
 void histogram_stats_line(const histogram_counts *c, const char *name,
                           void (*line)(void *ctx, const char *line), void *ctx);
 
+/* kv_stats' second line for it, the counts Prometheus's buckets need:
+ *   NAME_us.buckets: B=N,B=N,...
+ * N records took less than B microseconds, for each of the Prometheus
+ * bounds below (histogram_prom_bound, written in microseconds with three
+ * decimals: exact) at which N grows, in increasing order; at a bound not
+ * listed N is that of the bound listed before it (0 before the first).
+ * Records of 51.5 s and more are in the count of the first line only.
+ * "none" when nothing was recorded.  At most 52 pairs (under 2 KiB). */
+void histogram_buckets_line(const histogram_counts *c, const char *name,
+                            void (*line)(void *ctx, const char *line), void *ctx);
+
 /* The samples of a Prometheus histogram (text exposition format 0.0.4),
  * one line each through `line`, seconds as the unit:
  *   FAMILY_bucket{LABELS,le="B"} N   cumulative, for each bound B below
@@ -116,5 +127,8 @@ void histogram_prometheus(const histogram_counts *c, const char *family, const c
                           void (*line)(void *ctx, const char *line), void *ctx);
 /* Bound i (0 <= i < HISTOGRAM_PROM_BOUNDS) in nanoseconds. */
 uint64_t histogram_prom_bound(size_t i);
+/* ns as seconds in decimal, exactly, without trailing zeros
+ * ("0.000001024", "2"): the bounds' `le` labels. */
+void histogram_seconds_text(uint64_t ns, char *buf, size_t cap);
 
 #endif

@@ -15,6 +15,15 @@
 
 static const io_ops *current_ops = &io_default_ops;
 
+/* What this thread read (io_thread_reads). */
+static _Thread_local uint64_t io_my_reads, io_my_read_bytes;
+
+void io_thread_reads(uint64_t *reads, uint64_t *bytes)
+{
+    *reads = io_my_reads;
+    *bytes = io_my_read_bytes;
+}
+
 const io_ops *io_get_ops(void) { return __atomic_load_n(&current_ops, __ATOMIC_ACQUIRE); }
 
 const io_ops *io_set_ops(const io_ops *ops)
@@ -129,6 +138,8 @@ int io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got)
 {
     size_t done = 0;
     int rc = io_read_rest(f, off, buf, n, &done);
+    io_my_reads++;
+    io_my_read_bytes += done;
     if (rc < 0)
         return io_read_fail(f, off + done, -rc);
     *got = done;
@@ -217,6 +228,8 @@ int io_read_batch(io_read_req *r, size_t n)
             if (r[i].got > 0 && r[i].got < r[i].len)
                 rc = io_read_rest(r[i].f, r[i].off, r[i].buf, r[i].len, &r[i].got);
         }
+        io_my_reads += r[i].len > 0;
+        io_my_read_bytes += r[i].got;
         if (rc < 0) {
             r[i].err = -rc;
             r[i].status = rc == -ENOMEM ? KV_ERR_NOMEM : KV_ERR_IO;

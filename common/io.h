@@ -180,6 +180,11 @@ int  io_append(io_file *f, const struct iovec *iov, int iovcnt);
 int  io_append_bytes(io_file *f, const void *buf, size_t n);
 /* Reads up to n bytes at off; *got < n only when the file ends first. */
 int  io_read_at(io_file *f, uint64_t off, void *buf, size_t n, size_t *got);
+/* What the calling thread has read through io_read_at and io_read_batch
+ * since it started: the calls (each range of a batch one) and the bytes
+ * they returned.  A lookup of the stages that read files directly (01 to
+ * 03) counts its reads in kv_cost (kv.h) as the difference. */
+void io_thread_reads(uint64_t *reads, uint64_t *bytes);
 /*
  * Reads n ranges (r[i].f, r[i].off, r[i].len into r[i].buf), each as
  * io_read_at would, in one submission where the file's backend can

@@ -7,7 +7,8 @@
  *       (p is NULL until the first line).
  *   ST2. After the first failed allocation `failed` is set and every later
  *       line is dropped: the caller frees p and returns KV_ERR_NOMEM.  A
- *       line longer than 511 bytes is cut to 511.
+ *       line stats_text_add formats is cut to 511 bytes; stats_text_line
+ *       takes a line of any length whole (a histogram's buckets).
  */
 #ifndef KV_COMMON_STATS_TEXT_H
 #define KV_COMMON_STATS_TEXT_H

@@ -388,8 +388,60 @@ void        kv_txn_iter_free(kv_txn_iter *it);
  *   tables.count                stage 04 on: tables the database reads
  *   memtable.entries            stage 04 on: entries in the active memtable
  *   level.N                     stage 06 on: tables at level N (0..6)
- * kv_inspect's counts agree with them (tests/inspect.c). */
+ * kv_inspect's counts agree with them (tests/inspect.c).  Every stage also
+ * prints how long its work took, a latency histogram per kind of call
+ * (and, from stage 02, of its own work: merges, flushes, compactions,
+ * stalls), two lines each (docs/metrics.md, "The engine's histograms"):
+ *   session.get.latency_us: count=N,sum=S,p50=A,p99=B,p99.9=C,max=D
+ *   session.get.latency_us.buckets: 1.024=N,...   (N took less than B us)
+ * sum and the percentiles in microseconds; tests/latency.c reads them. */
 int  kv_stats(kv_db *db, char **text);
+
+/* What this thread's lookups cost: RocksDB's perf context, the counts a
+ * learner needs to see why one get was slow (`kv DIR get --cost KEY`
+ * prints them).  Each kv_get and kv_get_at (so each lookup of
+ * kv_multi_get, and kv_txn_get's reads at the snapshot) adds what it did
+ * to the calling thread's counts, in whatever database; kv_cost_reset
+ * zeroes them, kv_cost_get copies them out:
+ *     kv_cost c;
+ *     kv_cost_reset();
+ *     kv_get(db, "k", 1, &val, &vlen);
+ *     kv_cost_get(&c);      c.tables_searched, c.blocks_read, ...
+ * Counting costs a few additions per lookup; nothing is shared between
+ * threads, and no other call (writes, iterators, the background work)
+ * changes the counts.  A stage counts the work it has and leaves the rest
+ * 0; the stage each field starts at is in brackets:
+ *   gets              lookups counted
+ *   nanos             their time, in nanoseconds (0 in a build without
+ *                     latency histograms: make FLAVOUR=nohist)
+ *   memtables         memtables searched: the one taking writes, and the
+ *                     one being flushed if any (04)
+ *   tables_in_range   tables whose key range holds the key: each of them
+ *                     is asked (04); a table outside costs nothing
+ *   bloom_checks      of those, tables whose bloom filter was asked (05)
+ *   bloom_skips       tables the filter ruled out: no block read (05)
+ *   bloom_false_positives
+ *                     tables the filter let through that did not hold
+ *                     the key (05)
+ *   tables_searched   tables whose index was searched (in range, not
+ *                     ruled out) (04)
+ *   blocks_read       data blocks read from a file (05)
+ *   block_cache_hits  data blocks found in the block cache (05)
+ *   reads             reads of files (a read of a mapped table counts
+ *                     as one) (01)
+ *   bytes_read        bytes those reads returned (stage 01: its scan of
+ *                     the whole log, and the record it reads again) (01)
+ * (Stage 08's reads of values kept in its value log are not counted yet.)
+ */
+typedef struct kv_cost {
+    unsigned long long gets, nanos;
+    unsigned long long memtables, tables_in_range;
+    unsigned long long bloom_checks, bloom_skips, bloom_false_positives;
+    unsigned long long tables_searched, blocks_read, block_cache_hits;
+    unsigned long long reads, bytes_read;
+} kv_cost;
+void kv_cost_reset(void);
+void kv_cost_get(kv_cost *out);  /* NULL is a no-op */
 
 /* Offline tools over a closed database directory, used by the kv command.
  * Each emits lines of text through `line` (the library never prints).

@@ -162,11 +162,13 @@ del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"
 
 for pair in "$@"; do
     stage=${pair%%:*}; target=${pair#*:}
-    # Not a database file: kv serve's parser (requests) and glob matcher
-    # (patterns), stage 05's bloom filter (a filter's bytes), stage 06's
-    # manifest (a CURRENT line, then a manifest's bytes): their seeds are
-    # committed in fuzz/seeds/.
-    if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = filter ] || [ "$target" = manifest ]; then
+    # Not a database file: kv serve's parser (requests), glob matcher
+    # (patterns) and HTTP request reader (the metrics endpoint's), stage
+    # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
+    # line, then a manifest's bytes): their seeds are committed in
+    # fuzz/seeds/.
+    if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
+       [ "$target" = filter ] || [ "$target" = manifest ]; then
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue

@@ -28,14 +28,13 @@ docs/generated/metrics-overhead.md, whose figures docs/metrics.md quotes
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from metrics_run import free_port, run_facts  # noqa: E402
+from metrics_run import free_port, median_line, paired_row, run_facts  # noqa: E402
 
 
 
@@ -117,28 +116,14 @@ def main():
                 before = cpu_seconds(servers[mode][1].pid)
                 got[mode] = bench(servers[mode][0], requests)
                 cpu[mode] = (cpu_seconds(servers[mode][1].pid) - before) / (2 * requests / 1e6)
-            row = []
-            for test in ("SET", "GET"):
-                ratio = got["yes"][test] / got["no"][test]
-                ratios[test].append(ratio)
-                row += [got["yes"][test], got["no"][test], ratio]
-            ratios["cpu"].append(cpu["yes"] / cpu["no"])
-            row += [cpu["yes"], cpu["no"], cpu["yes"] / cpu["no"]]
+            row = paired_row(("SET", "GET"), got, cpu, "yes", "no", ratios)
             print("%-6d %10.0f %10.0f %7.3f %10.0f %10.0f %7.3f %9.3f %9.3f %7.3f"
                   % tuple([r + 1] + row), flush=True)
             report.append("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.3f | %.3f | %.3f | %.3f |"
                           % tuple([r + 1] + row))
-        summary = []
-        for test in ("SET", "GET"):
-            med = statistics.median(ratios[test])
-            summary.append("%s: median throughput with histograms / without = %.3f (%+.1f%%), "
-                           "min %.3f, max %.3f" % (test, med, (med - 1) * 100, min(ratios[test]),
-                                                   max(ratios[test])))
-        med = statistics.median(ratios["cpu"])
-        summary.append("server CPU seconds per million requests, with histograms / without = "
-                       "%.3f (%+.1f%%), min %.3f, max %.3f" % (med, (med - 1) * 100,
-                                                              min(ratios["cpu"]),
-                                                              max(ratios["cpu"])))
+        summary = [median_line("%s: median throughput" % t, ratios[t]) for t in ("SET", "GET")]
+        summary.append(median_line("server CPU seconds per million requests, median",
+                                   ratios["cpu"]))
         for line in summary:
             print(line)
         out = "docs/generated/metrics-overhead.md" if publish else "build/metrics/overhead.md"

@@ -1069,6 +1069,42 @@ draw_failures_leave_nothing() {
     head -n 1 "$TMP/out" | grep -q "^db stage=" || fail "inspect's first line: $(head -n 1 "$TMP/out")"
 }
 
+# get --cost: the value, then one "cost.NAME: N" line per count of kv_cost
+# (kv.h); after "not found" too (exit 1); every stage reads something for
+# a key it holds in its files; an option other than --cost is refused.  And kv stats
+# ends with the latency histograms, the get among them.
+get_cost_prints_what_the_lookup_did() {
+    load_abcde
+    kv "$DB" flush # (from stage 04 on, a table to read)
+    kv "$DB" get --cost c
+    expect_status 0
+    [ "$(head -n 1 "$TMP/out")" = 3 ] || fail "get --cost c: first line $(head -n 1 "$TMP/out")"
+    for c in time_us memtables tables_in_range bloom_checks bloom_skips bloom_false_positives \
+        tables_searched blocks_read block_cache_hits reads bytes_read; do
+        grep -q "^cost\.$c: [0-9]" "$TMP/out" || fail "get --cost: no line cost.$c: $(cat "$TMP/out")"
+    done
+    grep -q '^cost\.bytes_read: [1-9]' "$TMP/out" ||
+        fail "get --cost of a present key read no bytes: $(cat "$TMP/out")"
+    [ "$(grep -c '^cost\.' "$TMP/out")" = 11 ] || fail "get --cost: $(grep -c '^cost\.' "$TMP/out") lines"
+    kv "$DB" get --cost zz
+    expect_status 1
+    expect_err_has "not found"
+    grep -q '^cost\.reads: [0-9]' "$TMP/out" || fail "get --cost of an absent key: $(cat "$TMP/out")"
+    kv "$DB" get --costs c
+    expect_status 2
+    expect_err_has "the one option is --cost"
+    kv "$DB" stats
+    grep -q '^session\.get\.latency_us: count=0,' "$TMP/out" ||
+        fail "kv stats: no empty get histogram: $(grep latency "$TMP/out" | head -n 2)"
+    grep -q '^session\.get\.latency_us\.buckets: none$' "$TMP/out" ||
+        fail "kv stats: no empty get buckets line"
+    IN=$TMP/in
+    printf 'get c\nget a\nstats\n' >"$IN"
+    kv "$DB"
+    IN=
+    grep -q '^session\.get\.latency_us: count=2,' "$TMP/out" ||
+        fail "two gets, then stats: $(grep 'get.latency' "$TMP/out")"
+}
 
 run usage_on_no_args
 run put_get_round_trip
@@ -1123,6 +1159,7 @@ run io_knob_and_env_choose_the_backend
 run flush_writes_the_memtable
 run draw_matches_stats
 run draw_failures_leave_nothing
+run get_cost_prints_what_the_lookup_did
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

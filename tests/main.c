@@ -27,6 +27,7 @@ extern const harness_suite inspect_race_suite;
 extern const harness_suite txn_suite;
 extern const harness_suite txn_model_suite;
 extern const harness_suite multi_get_suite;
+extern const harness_suite latency_suite;
 
 int main(int argc, char **argv)
 {
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
         &model_suite,      &fault_suite,       &badfile_suite,
         &tools_suite,      &sweep_suite,       &inspect_suite,
         &inspect_race_suite, &txn_suite,  &txn_model_suite,
-        &multi_get_suite,
+        &multi_get_suite,  &latency_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

@@ -9,7 +9,10 @@ the tools people use to read it (docs/metrics.md).
     the test waits for up == 1 through Prometheus's HTTP query API, makes
     a different number N of SETs on each, and waits until the PromQL
     queries kv_server_commands_total{cmd="set"} and the SET latency
-    histogram's _count return exactly N for that stage;
+    histogram's _count return exactly N for that stage; then M GETs, and
+    the engine's histograms (kv_stats's, as Prometheus histograms) give
+    M kv_gets, as many kv_writes as the server counts, and a p99 from
+    their buckets;
   - `promtool check metrics` (shipped with Prometheus) finds nothing to
     say about each endpoint's output, read after the load (every stage's
     kv_stats lines translated);
@@ -207,7 +210,29 @@ def test_prometheus_counts_the_sets_on_every_stage(tmp, servers):
               "p99 of SET from the buckets: %s" % got)
         engine = prom.query("kv_engine_info")
         check(engine == {s.stage: 1.0 for s in servers}, "kv_engine_info: %s" % engine)
-        print("    Prometheus: up == 1 and SET counts %s" % sorted(want.items()))
+        # The engine's own histograms: each GET one kv_get, the SETs the
+        # server's kv_write calls, as the engine timed them.
+        gets = {}
+        for i, s in enumerate(servers):
+            m = 40 + 3 * i
+            p = s.client().pipeline(transaction=False)
+            for k in range(m):
+                p.get("key:%d" % k)
+            check(all(r is not None for r in p.execute()), "a GET failed on " + s.stage)
+            gets[s.stage] = float(m)
+        prom.wait_for("kv_engine_session_get_latency_seconds_count", gets, "engine get counts")
+        writes = prom.query("kv_server_kv_writes_total")
+        check(writes is not None and set(writes) == set(want) and all(v > 0 for v in writes.values()),
+              "kv_server_kv_writes_total: %s" % writes)
+        prom.wait_for("kv_engine_session_batch_latency_seconds_count", writes,
+                      "engine kv_write counts")
+        for family in ("kv_engine_session_get_latency_seconds",
+                       "kv_engine_session_batch_latency_seconds"):
+            got = prom.query("histogram_quantile(0.99, %s_bucket)" % family)
+            check(got is not None and set(got) == set(want) and all(v > 0 for v in got.values()),
+                  "p99 of %s from its buckets: %s" % (family, got))
+        print("    Prometheus: up == 1, SET counts %s, engine gets %s"
+              % (sorted(want.items()), sorted(gets.items())))
     finally:
         prom.stop()
 
@@ -229,10 +254,19 @@ def test_promtool_finds_nothing_to_say(tmp, servers):
         out = (r.stdout + r.stderr).decode().strip()
         check(r.returncode == 0 and out == "",
               "%s: promtool check metrics exit %d: %s" % (s.stage, r.returncode, out[:2000]))
-        for family in ("kv_server_commands_total", "kv_server_command_duration_seconds_bucket",
-                       "kv_server_errors_total", "kv_server_connected_clients", "process_open_fds",
-                       "kv_engine_info"):
+        families = ["kv_server_commands_total", "kv_server_command_duration_seconds_bucket",
+                    "kv_server_errors_total", "kv_server_connected_clients", "process_open_fds",
+                    "kv_engine_info", "kv_engine_session_get_latency_seconds_bucket",
+                    "kv_engine_session_batch_latency_seconds_sum",
+                    "kv_engine_session_iter_next_latency_seconds_count",
+                    "kv_engine_session_txn_commit_latency_seconds_bucket"]
+        if "\nkv_engine_memtable_bytes " in text:   # the LSM stages: flushes
+            families += ["kv_engine_session_flush_time_seconds_bucket",
+                         "kv_engine_session_stall_memtable_time_seconds_count"]
+        for family in families:
             check(("\n" + family) in text, "%s: no %s in /metrics" % (s.stage, family))
+        check("# TYPE kv_engine_session_get_latency_seconds histogram" in text,
+              "%s: the engine's get latency is no histogram" % s.stage)
         check('kv_server_errors_total{code="ERR"} 1' in text, "%s: the one ERR" % s.stage)
     print("    promtool check metrics: clean on %d stages" % len(servers))
 

@@ -31,6 +31,9 @@ typedef struct stage_caps {
                              is snapshot isolation (before: values are
                              compared, and the A-B-A history of kv.h
                              commits under KV_TXN_SNAPSHOT: tests/txn.c) */
+    int table_blocks;     /* tables are read in blocks, each table with a bloom
+                             filter, through a block cache (kv_cost's bloom_*
+                             and block* counts, tests/latency.c: stage 05 on) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

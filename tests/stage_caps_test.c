@@ -147,7 +147,21 @@ static void stage_caps_txn_versions_when_the_table_says(void)
     CLOSE(db);
 }
 
+/* A stage whose tables are in blocks keeps a block cache, which kv_stats
+ * reports (and so the bloom filter and block counts of kv_cost apply). */
+static void stage_caps_table_blocks_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    kv_db *db = testdb_fresh(NULL);
+    double capacity = caps_stat(db, "block_cache.capacity");
+    CHECK_MSG((capacity > 0) == (caps->table_blocks != 0),
+              "kv_stats's block_cache.capacity is %g; the table says the stage's tables %s",
+              capacity, caps->table_blocks ? "are in blocks" : "are not in blocks");
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(stage_caps_table_blocks_when_the_table_says),
     HARNESS_TEST(stage_caps_has_a_row_for_this_stage),
     HARNESS_TEST(stage_caps_txn_versions_when_the_table_says),
     HARNESS_TEST(stage_caps_flush_makes_a_table_when_the_table_says),

@@ -2,6 +2,10 @@
  * kv_cmd_data.c: the kv commands that read and write keys: put, get, del,
  * batch and scan, each one or two calls of include/kv.h.
  *
+ * get --cost KEY adds, after the value (or the "not found"), what the
+ * lookup cost, as kv_cost_get reads it (kv.h): one "cost.NAME: N" line
+ * per count, on standard output, whether the key was found or not.
+ *
  * batch takes operations as words, `batch put a 1 put b 2 del c`, gathers
  * them in one kv_batch and applies it with one kv_write: a reader (a scan,
  * or another process after the command returns) sees all of them or none,
@@ -30,16 +34,44 @@ static int cmd_put(tool *t, const text_word *args, int nargs)
     return rc;
 }
 
+/* get --cost's lines: the calling thread's kv_cost. */
+static void print_cost(void)
+{
+    kv_cost c;
+    kv_cost_get(&c);
+    printf("cost.time_us: %.3f\n", (double)c.nanos / 1000.0);
+    const struct {
+        const char *name;
+        unsigned long long n;
+    } counts[] = {
+        {"memtables", c.memtables},
+        {"tables_in_range", c.tables_in_range},
+        {"bloom_checks", c.bloom_checks},
+        {"bloom_skips", c.bloom_skips},
+        {"bloom_false_positives", c.bloom_false_positives},
+        {"tables_searched", c.tables_searched},
+        {"blocks_read", c.blocks_read},
+        {"block_cache_hits", c.block_cache_hits},
+        {"reads", c.reads},
+        {"bytes_read", c.bytes_read},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        printf("cost.%s: %llu\n", counts[i].name, counts[i].n);
+}
+
 static int cmd_get(tool *t, const text_word *args, int nargs)
 {
-    (void)nargs;
+    int cost = nargs == 2;
+    if (cost && !text_word_is(args[0], "--cost"))
+        return tool_fail("get: unknown option (the one option is --cost, before KEY)");
     unsigned char *key;
     size_t klen;
-    if (tool_decode(t, args[0], &key, &klen) != EXIT_OK)
+    if (tool_decode(t, args[cost], &key, &klen) != EXIT_OK)
         return EXIT_ERROR;
     void *val;
     size_t vlen;
     int rc = EXIT_OK;
+    kv_cost_reset();
     int st = kv_get(t->db, key, klen, &val, &vlen);
     if (st == KV_OK) {
         if (t->hex)
@@ -55,6 +87,8 @@ static int cmd_get(tool *t, const text_word *args, int nargs)
     } else {
         rc = tool_fail_status(st);
     }
+    if (cost && (st == KV_OK || st == KV_NOT_FOUND))
+        print_cost();
     free(key);
     return rc;
 }
@@ -165,7 +199,7 @@ out:
 
 const tool_cmd tool_cmds_data[] = {
     {"put", 2, 2, NEED_WRITE, cmd_put},
-    {"get", 1, 1, NEED_READ, cmd_get},
+    {"get", 1, 2, NEED_READ, cmd_get},
     {"del", 1, 1, NEED_WRITE, cmd_del},
     {"batch", 2, -1, NEED_WRITE, cmd_batch},
     {"scan", 0, 2, NEED_READ, cmd_scan},

@@ -40,7 +40,8 @@ FUZZ_04-lsm := table stats
 #                        I/O, salvage, the merging iterator over tables;
 #   LSM_ENGINE_TESTS_04  the engine on any table set: states a crash
 #                        leaves, logs written by hand, growth, faults at
-#                        open, repair, the totals, the write path;
+#                        open, repair, the totals, the write path, the
+#                        latency histograms of stalls and value-store jobs;
 #   LSM_FLAT_TESTS_04    the flat set's file names at recovery;
 #   stats_file           the STATS file's bytes.
 # Stage 03's WAL module has its tests in stage 03, which links the same
@@ -49,12 +50,12 @@ lsm_tests_04 = $(patsubst %,stages/04-lsm/tests/%_test.c,$(1))
 LSM_BLOCK_TESTS_04 := arena internal_key skiplist memtable user_iter
 LSM_V1_TESTS_04 := table table_forged
 LSM_TABLE_TESTS_04 := table_contract table_fault table_salvage merge_iter
-LSM_ENGINE_TESTS_04 := lsm_grow lsm_log lsm_open_fault lsm_repair lsm_totals lsm_write
+LSM_ENGINE_TESTS_04 := lsm_grow lsm_log lsm_open_fault lsm_repair lsm_totals lsm_write lsm_latency
 LSM_FLAT_TESTS_04 := lsm_recover
 TESTS_04-lsm := $(call lsm_tests_04,$(LSM_BLOCK_TESTS_04) $(LSM_V1_TESTS_04) \
                   $(LSM_TABLE_TESTS_04) $(LSM_ENGINE_TESTS_04) $(LSM_FLAT_TESTS_04) stats_file)
 TEST_HELPERS_04-lsm := stages/04-lsm/tests/table_test_util.c stages/04-lsm/tests/vec_iter.c \
-                       stages/04-lsm/tests/lsm_test_util.c
+                       stages/04-lsm/tests/lsm_test_util.c stages/03-wal/tests/slow_io.c
 # The engine's threaded suite, in build/tsan/04-lsm/racetest with the
 # shared ones (tests/race/main.c): the references that keep a version's
 # tables on disk while versions change (stage 06 runs it on its levels).

@@ -2,7 +2,8 @@
  * main.c: unit tests of common/ (checksums, integer coding, log records, the
  * I/O layer, its batched reads on both backends, the choice of backend and
  * its fallback, its fault-injecting backend, the export stream, the latency
- * histogram),
+ * histogram and its way to Prometheus through kv_stats, tools/serve's
+ * metrics_engine.c),
  * build/common_test.
  * Usage: common_test [NAME-FILTER]
  */
@@ -21,6 +22,7 @@ extern const harness_suite io_mount_suite;
 extern const harness_suite identity_suite;
 extern const harness_suite export_format_suite;
 extern const harness_suite histogram_suite;
+extern const harness_suite metrics_engine_suite;
 
 int main(int argc, char **argv)
 {
@@ -29,7 +31,7 @@ int main(int argc, char **argv)
         &io_batch_suite, &io_mount_suite,
         &identity_suite,
         &export_format_suite,
-        &histogram_suite,
+        &histogram_suite, &metrics_engine_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

@@ -8,7 +8,9 @@
  * Left out, because a WebAssembly module built without threads is one
  * process with one thread: the suites that start threads (concurrency,
  * concurrency_snapshot, stress, inspect_race: pthread_create fails there),
- * the two tests of the transaction suite that do, and the few tests that
+ * the two tests of the transaction suite that do, the two of the latency
+ * suite that do (one records from several threads, one shows that
+ * another thread's lookups count apart), and the few tests that
  * fork a second process (listed below, each with what it needs).
  * Everything else runs as it does natively, on stages 04 on with their
  * background work done on the writer's thread (KV_BG_INLINE, lsm_bg.c).
@@ -33,6 +35,7 @@ extern const harness_suite stage_caps_suite;
 extern const harness_suite inspect_suite;
 extern const harness_suite txn_suite;
 extern const harness_suite multi_get_suite;
+extern const harness_suite latency_suite;
 
 /* Tests that fork (a child process that holds the lock, dies holding it,
  * or dies after a put to leave a torn tail), and tests that start threads
@@ -47,6 +50,8 @@ static const char *const wasm_left_out[] = {
     "concurrent_increments_lose_nothing",
     "concurrent_transfers_keep_the_total",
     "multi_get_with_a_writer_sees_acknowledged_writes",
+    "latency_counts_threads_recording_at_once",
+    "cost_counts_this_threads_lookups_until_reset",
 };
 
 static int wasm_skipped(const char *name)
@@ -74,7 +79,7 @@ int main(int argc, char **argv)
         &stage_caps_suite, &conformance_suite, &iterator_suite, &snapshot_suite,
         &lifecycle_suite,  &batch_suite,       &model_suite,    &fault_suite,
         &badfile_suite,    &tools_suite,       &sweep_suite,    &inspect_suite,
-        &txn_suite,        &multi_get_suite,
+        &txn_suite,        &multi_get_suite,   &latency_suite,
     };
     enum { N = sizeof all / sizeof all[0] };
     static harness_suite kept[N];

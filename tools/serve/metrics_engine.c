@@ -1,54 +1,61 @@
 /*
  * metrics_engine.c: kv_stats text to Prometheus metrics, by the rule of
- * metrics_engine.h.  Two passes: the lines become samples (family, type,
- * labels, value, where from), then the samples are written family by
- * family, in the order the families first appeared.
+ * metrics_engine.h.  Two passes: the lines become samples (name, labels,
+ * value, and which family: its name, type and where it came from), then
+ * the samples are written family by family, in the order the families
+ * first appeared.  The text is read from a copy cut into lines in place.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "histogram.h"
 #include "metrics_engine.h"
 
-enum { T_GAUGE, T_COUNTER, T_SUMMARY };
-static const char *const type_names[] = {"gauge", "counter", "summary"};
+enum { T_GAUGE, T_COUNTER, T_SUMMARY, T_HISTOGRAM };
+static const char *const type_names[] = {"gauge", "counter", "summary", "histogram"};
+
+typedef struct me_family {
+    char name[128];
+    char from[192];      /* the kv_stats line(s), for # HELP */
+    int type;
+} me_family;
 
 typedef struct me_sample {
-    char family[128];
-    char name[160];      /* family, or family_sum / _count for a summary */
+    char name[160];      /* the family, or family_sum, _count, _bucket */
     char labels[160];    /* 'a="b"', or "" */
-    char from[96];       /* the kv_stats line(s), for # HELP */
     double value;
-    int type;
+    size_t family;       /* its index in me_out.f */
 } me_sample;
 
 typedef struct me_out {
     me_sample *s;
     size_t n, cap;
+    me_family *f;        /* in the order they first appeared */
+    size_t nf, fcap;
     int failed;
 } me_out;
 
-/* A line of the text: name and value, NUL-terminated copies. */
+/* A line of the text: name and value, pointing into a copy of the text. */
 typedef struct me_line {
-    char name[128];
-    char value[400];
+    char *name;
+    char *value;
 } me_line;
 
-static int me_split(const char *line, size_t len, me_line *l)
+/* Cuts the line [line, line + len) of the copy into name and value (the
+ * ':' and the end of the line become NULs); 0 if it is no "name: value". */
+static int me_split(char *line, size_t len, me_line *l)
 {
-    const char *colon = memchr(line, ':', len);
-    if (colon == NULL || colon == line || (size_t)(colon - line) >= sizeof l->name)
+    char *colon = memchr(line, ':', len);
+    if (colon == NULL || colon == line || colon - line >= 128)
         return 0;
-    memcpy(l->name, line, (size_t)(colon - line));
-    l->name[colon - line] = '\0';
-    const char *v = colon + 1;
-    while (v < line + len && *v == ' ')
+    line[len] = '\0';
+    *colon = '\0';
+    char *v = colon + 1;
+    while (*v == ' ')
         v++;
-    size_t vlen = (size_t)(line + len - v);
-    if (vlen >= sizeof l->value)
-        vlen = sizeof l->value - 1;
-    memcpy(l->value, v, vlen);
-    l->value[vlen] = '\0';
+    l->name = line;
+    l->value = v;
     return 1;
 }
 
@@ -172,32 +179,72 @@ static void me_label(char *out, size_t cap, const char *key, const char *value)
     out[at < cap ? at : cap - 1] = '\0';
 }
 
-static void me_add(me_out *o, const char *family, const char *name, const char *labels,
-                   const char *from, double value, int type)
+/* Grows an array of *cap elements of `size` bytes to hold n + 1. */
+static int me_grow(void **p, size_t *cap, size_t n, size_t size)
 {
-    for (size_t i = 0; i < o->n; i++) {
-        if (strcmp(o->s[i].name, name) == 0 && strcmp(o->s[i].labels, labels) == 0)
+    if (n < *cap)
+        return 1;
+    size_t want = *cap == 0 ? 64 : *cap * 2;
+    void *grown = realloc(*p, want * size);
+    if (grown == NULL)
+        return 0;
+    *p = grown;
+    *cap = want;
+    return 1;
+}
+
+/* A sample of `family` (made if new; a family of another type already
+ * there takes nothing).  Unless `unique` (the caller knows it is new), a
+ * sample of the same name and labels already there is kept instead. */
+static void me_put(me_out *o, const char *family, const char *name, const char *labels,
+                   const char *from, double value, int type, int unique)
+{
+    /* Most samples follow one of their family's (a histogram's buckets). */
+    size_t fi = o->n > 0 && strcmp(o->f[o->s[o->n - 1].family].name, family) == 0
+                    ? o->s[o->n - 1].family
+                    : 0;
+    while (fi < o->nf && strcmp(o->f[fi].name, family) != 0)
+        fi++;
+    if (fi < o->nf && o->f[fi].type != type)
+        return;
+    for (size_t i = 0; !unique && fi < o->nf && i < o->n; i++)
+        if (o->s[i].family == fi && strcmp(o->s[i].name, name) == 0 &&
+            strcmp(o->s[i].labels, labels) == 0)
             return; /* the first line that names it has it */
-        if (strcmp(o->s[i].family, family) == 0 && o->s[i].type != type)
-            return;
-    }
-    if (o->n == o->cap) {
-        size_t cap = o->cap == 0 ? 64 : o->cap * 2;
-        me_sample *grown = realloc(o->s, cap * sizeof *grown);
-        if (grown == NULL) {
+    if (fi == o->nf) {
+        if (!me_grow((void **)&o->f, &o->fcap, o->nf, sizeof *o->f)) {
             o->failed = 1;
             return;
         }
-        o->s = grown;
-        o->cap = cap;
+        me_family *f = &o->f[o->nf++];
+        snprintf(f->name, sizeof f->name, "%s", family);
+        snprintf(f->from, sizeof f->from, "%s", from);
+        f->type = type;
+    }
+    if (!me_grow((void **)&o->s, &o->cap, o->n, sizeof *o->s)) {
+        o->failed = 1;
+        return;
     }
     me_sample *s = &o->s[o->n++];
-    snprintf(s->family, sizeof s->family, "%s", family);
     snprintf(s->name, sizeof s->name, "%s", name);
     snprintf(s->labels, sizeof s->labels, "%s", labels);
-    snprintf(s->from, sizeof s->from, "%s", from);
     s->value = value;
-    s->type = type;
+    s->family = fi;
+}
+
+static void me_add(me_out *o, const char *family, const char *name, const char *labels,
+                   const char *from, double value, int type)
+{
+    me_put(o, family, name, labels, from, value, type, 0);
+}
+
+/* 1 if a family of that name is there. */
+static int me_has_family(const me_out *o, const char *family)
+{
+    for (size_t fi = 0; fi < o->nf; fi++)
+        if (strcmp(o->f[fi].name, family) == 0)
+            return 1;
+    return 0;
 }
 
 /* A "name: number" line. */
@@ -216,14 +263,83 @@ static void me_scalar(me_out *o, const me_line *l, double v)
     me_add(o, family, family, "", from, v * f, type);
 }
 
-/* A histogram line: "NAME_us: count=N,sum=S,p50=A,...,max=M"; 1 if it was one. */
-static int me_histogram(me_out *o, const me_line *l)
+/* The buckets line of a histogram line ("NAME.buckets: B=N,B=N,..."),
+ * f the histogram's unit in seconds, read into cumulative counts at
+ * bounds in ns (at most HISTOGRAM_PROM_BOUNDS, growing); how many, or -1
+ * if it is not one: a bound that is no whole number of ns or does not
+ * grow, a count that falls or passes `count`. */
+static int me_buckets(const char *value, double f, double count, uint64_t *bound, double *below)
 {
-    char words[16][40], family[128], from[96], name[160];
+    if (strcmp(value, "none") == 0)
+        return 0;
+    if (*value == '\0')
+        return -1;
+    int n = 0;
+    for (const char *p = value; *p != '\0'; n++) {
+        char *end = NULL;
+        double b = strtod(p, &end);
+        if (end == p || *end != '=' || n == HISTOGRAM_PROM_BOUNDS)
+            return -1;
+        double ns = b * f * 1e9, whole = (double)(uint64_t)(ns + 0.5);
+        if (!(ns > 0) || ns > 1e15 || ns - whole > 1e-3 || whole - ns > 1e-3)
+            return -1;
+        p = end + 1;
+        double c = strtod(p, &end);
+        if (end == p || (*end != ',' && *end != '\0'))
+            return -1;
+        bound[n] = (uint64_t)whole;
+        below[n] = c;
+        if ((n > 0 && (bound[n] <= bound[n - 1] || c < below[n - 1])) || c > count || c < 0)
+            return -1;
+        p = *end == ',' ? end + 1 : end;
+    }
+    return n;
+}
+
+/* A histogram with its buckets: kv_engine_NAME_seconds as a Prometheus
+ * histogram: _bucket{le} at each of histogram.h's bounds and each bound
+ * the line names (a bound not named counts what the one below it counts),
+ * +Inf, _sum and _count, and a gauge _max. */
+static void me_prom_histogram(me_out *o, const char *family, const char *from, double f,
+                              double count, double sum, double max, const uint64_t *bound,
+                              const double *below, int nb)
+{
+    if (me_has_family(o, family))
+        return;
+    char name[160], lab[64], le[32];
+    snprintf(name, sizeof name, "%s_bucket", family);
+    double cum = 0;
+    int at = 0;
+    for (size_t i = 0; i < HISTOGRAM_PROM_BOUNDS || at < nb;) {
+        uint64_t std = i < HISTOGRAM_PROM_BOUNDS ? histogram_prom_bound(i) : UINT64_MAX;
+        uint64_t b = at < nb && bound[at] < std ? bound[at] : std;
+        while (at < nb && bound[at] <= b)
+            cum = below[at++];
+        if (b == std)
+            i++;
+        histogram_seconds_text(b, le, sizeof le);
+        snprintf(lab, sizeof lab, "le=\"%s\"", le);
+        me_put(o, family, name, lab, from, cum, T_HISTOGRAM, 1);
+    }
+    me_put(o, family, name, "le=\"+Inf\"", from, count, T_HISTOGRAM, 1);
+    snprintf(name, sizeof name, "%s_sum", family);
+    me_put(o, family, name, "", from, sum * f, T_HISTOGRAM, 1);
+    snprintf(name, sizeof name, "%s_count", family);
+    me_put(o, family, name, "", from, count, T_HISTOGRAM, 1);
+    snprintf(name, sizeof name, "%s_max", family);
+    me_add(o, name, name, "", from, max * f, T_GAUGE);
+}
+
+/* A histogram line: "NAME_us: count=N,sum=S,p50=A,...,max=M"; 1 if it was
+ * one.  With a line "NAME_us.buckets: ..." among the lines, a Prometheus
+ * histogram (me_prom_histogram); without, a summary of its percentiles. */
+static int me_histogram(me_out *o, const me_line *l, const me_line *lines, size_t nlines)
+{
+    char words[16][40], family[128], from[192], name[160];
     size_t n = me_words(l->name, words, 16);
     if (n == 0 || strchr(l->value, '=') == NULL)
         return 0;
-    double count = -1, sum = -1;
+    double count = -1, sum = -1, max = 0;
     char copy[400];
     snprintf(copy, sizeof copy, "%s", l->value);
     for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv != NULL;
@@ -237,12 +353,27 @@ static int me_histogram(me_out *o, const me_line *l)
             count = v;
         else if (strcmp(kv, "sum") == 0)
             sum = v;
+        else if (strcmp(kv, "max") == 0)
+            max = v;
     }
     if (count < 0 || sum < 0)
         return 0;
     double f = me_units(words, n);
     me_name(words, n, T_SUMMARY, family, sizeof family);
     snprintf(from, sizeof from, "kv_stats line %s", l->name);
+    char bname[160];
+    snprintf(bname, sizeof bname, "%s.buckets", l->name);
+    for (size_t i = 0; i < nlines; i++) {
+        uint64_t bound[HISTOGRAM_PROM_BOUNDS];
+        double below[HISTOGRAM_PROM_BOUNDS];
+        int nb;
+        if (strcmp(lines[i].name, bname) == 0 && strcmp(words[n - 1], "seconds") == 0 &&
+            (nb = me_buckets(lines[i].value, f, count, bound, below)) >= 0) {
+            snprintf(from, sizeof from, "kv_stats lines %s and %s", l->name, bname);
+            me_prom_histogram(o, family, from, f, count, sum, max, bound, below, nb);
+            return 1;
+        }
+    }
     snprintf(copy, sizeof copy, "%s", l->value);
     for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv != NULL;
          kv = strtok_r(NULL, ",", &save)) {
@@ -265,6 +396,19 @@ static int me_histogram(me_out *o, const me_line *l)
     snprintf(name, sizeof name, "%s_count", family);
     me_add(o, family, name, "", from, count, T_SUMMARY);
     return 1;
+}
+
+/* The buckets line of a histogram (the line NAME.buckets, NAME a line of
+ * the text): read by me_histogram, not a metric of its own. */
+static int me_is_buckets(const me_line *l, const me_line *lines, size_t nlines)
+{
+    size_t len = strlen(l->name);
+    if (len < 8 || strcmp(l->name + len - 8, ".buckets") != 0)
+        return 0;
+    for (size_t i = 0; i < nlines; i++)
+        if (strlen(lines[i].name) == len - 8 && strncmp(lines[i].name, l->name, len - 8) == 0)
+            return 1;
+    return 0;
 }
 
 /* A table: legend (a value of words, "W col col | totals: col") and its rows
@@ -353,17 +497,16 @@ int metrics_engine(const char *text, void (*line)(void *ctx, const char *line), 
     size_t nlines = 0, cap = 0;
     me_line *lines = NULL;
     me_out o = {0};
-    for (const char *p = text; p != NULL && *p != '\0';) {
-        const char *eol = strchr(p, '\n');
+    char *copy = strdup(text != NULL ? text : "");
+    if (copy == NULL)
+        return -1;
+    for (char *p = copy; p != NULL && *p != '\0';) {
+        char *eol = strchr(p, '\n');
         size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-        if (nlines == cap) {
-            cap = cap == 0 ? 128 : cap * 2;
-            me_line *grown = realloc(lines, cap * sizeof *grown);
-            if (grown == NULL) {
-                free(lines);
-                return -1;
-            }
-            lines = grown;
+        if (!me_grow((void **)&lines, &cap, nlines, sizeof *lines)) {
+            free(lines);
+            free(copy);
+            return -1;
         }
         if (me_split(p, len, &lines[nlines]))
             nlines++;
@@ -383,11 +526,11 @@ int metrics_engine(const char *text, void (*line)(void *ctx, const char *line), 
     for (size_t i = 0; i < nlines; i++) {
         me_line *l = &lines[i];
         double v;
-        if (me_is_row(l, legends, nlegends))
+        if (me_is_row(l, legends, nlegends) || me_is_buckets(l, lines, nlines))
             continue;
         if (me_number(l->value, &v)) {
             me_scalar(&o, l, v);
-        } else if (me_histogram(&o, l)) {
+        } else if (me_histogram(&o, l, lines, nlines)) {
         } else if (strcmp(l->name, "stage") == 0) {
             char lab[160];
             me_label(lab, sizeof lab, "stage", l->value);
@@ -396,22 +539,19 @@ int metrics_engine(const char *text, void (*line)(void *ctx, const char *line), 
         }
     }
     free(lines);
+    free(copy);
     /* Family by family, in the order they first appeared. */
     char buf[512];
-    for (size_t i = 0; i < o.n; i++) {
-        int first = 1;
-        for (size_t k = 0; k < i && first; k++)
-            first = strcmp(o.s[k].family, o.s[i].family) != 0;
-        if (!first)
-            continue;
-        snprintf(buf, sizeof buf, "# HELP %s %s", o.s[i].family, o.s[i].from);
+    for (size_t fi = 0; fi < o.nf; fi++) {
+        const me_family *f = &o.f[fi];
+        snprintf(buf, sizeof buf, "# HELP %s %s", f->name, f->from);
         line(ctx, buf);
-        snprintf(buf, sizeof buf, "# TYPE %s %s", o.s[i].family, type_names[o.s[i].type]);
+        snprintf(buf, sizeof buf, "# TYPE %s %s", f->name, type_names[f->type]);
         line(ctx, buf);
-        for (size_t k = i; k < o.n; k++) {
-            if (strcmp(o.s[k].family, o.s[i].family) != 0)
-                continue;
+        for (size_t k = 0; k < o.n; k++) {
             const me_sample *s = &o.s[k];
+            if (s->family != fi)
+                continue;
             snprintf(buf, sizeof buf, "%s%s%s%s %.15g", s->name, s->labels[0] ? "{" : "",
                      s->labels, s->labels[0] ? "}" : "", s->value);
             line(ctx, buf);
@@ -419,5 +559,6 @@ int metrics_engine(const char *text, void (*line)(void *ctx, const char *line), 
     }
     int failed = o.failed;
     free(o.s);
+    free(o.f);
     return failed ? -1 : 0;
 }

@@ -23,9 +23,15 @@
  *     (level.3's bytes: kv_engine_level_bytes{level="3"}); columns after
  *     "totals:" are counters;
  *   - a histogram line "NAME_us: count=N,sum=S,p50=..,p99=..,max=M"
- *     (histogram_stats_line, common/histogram.h) is a summary
- *     kv_engine_NAME_seconds{quantile="0.5"}..., _sum and _count, and a
- *     gauge kv_engine_NAME_seconds_max;
+ *     (histogram_stats_line, common/histogram.h) with its buckets line
+ *     "NAME_us.buckets: B=N,..." (histogram_buckets_line) is a histogram
+ *     kv_engine_NAME_seconds: _bucket{le="..."} at each of histogram.h's
+ *     HISTOGRAM_PROM_BOUNDS bounds (and any other the line names; one not
+ *     named counts what the bound below it counts), +Inf, _sum, _count;
+ *     without a buckets line (or with one that does not read: bounds not
+ *     growing, counts falling or past the count) a summary
+ *     kv_engine_NAME_seconds{quantile="0.5"}..., _sum and _count; either
+ *     way a gauge kv_engine_NAME_seconds_max;
  *   - the line "stage: S" is kv_engine_info{stage="S"} 1; other lines
  *     whose value is not a number are left out;
  *   - a metric that two lines would name (with the same labels) is the

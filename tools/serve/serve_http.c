@@ -27,22 +27,23 @@
  * Building the body reads kv_stats and the server's counts: what INFO
  * costs, in time proportional to the number of metrics.
  *
- * Requests: GET or HEAD; /metrics (any query string) is the metrics, /
- * a line saying where they are, anything else 404; other methods 405; a
- * request with a body (Content-Length other than 0, Transfer-Encoding)
- * 400.  HTTP/1.1 keeps the connection unless it says "Connection:
- * close"; HTTP/1.0 closes it unless it says "keep-alive".
+ * Requests (http_request.h reads them): GET or HEAD; /metrics (any query
+ * string) is the metrics, / a line saying where they are, anything else
+ * 404; other methods 405; a request with a body (Content-Length other
+ * than 0, Transfer-Encoding) 400.  HTTP/1.1 keeps the connection unless
+ * it says "Connection: close"; HTTP/1.0 closes it unless it says
+ * "keep-alive".
  */
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_request.h"
 #include "server.h"
 
 typedef struct http_conn http_conn;
@@ -187,86 +188,43 @@ static void http_error(http_conn *k, const char *status, const char *extra)
     http_respond(k, 0, status, "text/plain; charset=utf-8", body, (size_t)n, extra);
 }
 
-/* 1 if the header block [hdrs, end) has a header `name` whose value
- * holds `word` (any case; NULL: any value). */
-static int http_header(const char *hdrs, const char *end, const char *name, const char *word)
-{
-    size_t nlen = strlen(name);
-    for (const char *line = hdrs; line < end;) {
-        const char *eol = memchr(line, '\n', (size_t)(end - line));
-        if (eol == NULL)
-            eol = end;
-        if ((size_t)(eol - line) > nlen && strncasecmp(line, name, nlen) == 0 &&
-            line[nlen] == ':') {
-            char value[256];
-            size_t vlen = (size_t)(eol - line) - nlen - 1;
-            if (vlen >= sizeof value)
-                vlen = sizeof value - 1;
-            memcpy(value, line + nlen + 1, vlen);
-            value[vlen] = '\0';
-            if (word == NULL || strcasestr(value, word) != NULL)
-                return 1;
-        }
-        line = eol + 1;
-    }
-    return 0;
-}
-
-/* Answers the request in k->in[0, len) (its headers end there). */
+/* Answers the request whose head is k->in[0, len) (http_request.h). */
 static void http_answer(server *s, struct serve_http *h, http_conn *k, size_t len)
 {
     h->requests++;
-    const char *end = k->in + len;
-    const char *eol = memchr(k->in, '\n', len);
-    char method[16], path[256], version[16];
-    char line[512];
-    size_t llen = (size_t)(eol - k->in);
-    if (llen >= sizeof line)
-        llen = sizeof line - 1;
-    memcpy(line, k->in, llen);
-    line[llen] = '\0';
-    if (sscanf(line, "%15s %255s %15s", method, path, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7) != 0) {
+    http_request r;
+    http_request_parse(k->in, len, &r);
+    if (!r.keep_alive)
         k->closing = 1;
+    switch (r.verdict) {
+    case HTTP_BAD_REQUEST:
         http_error(k, "400 Bad Request", NULL);
-        return;
-    }
-    const char *hdrs = eol + 1;
-    int http10 = strcmp(version, "HTTP/1.0") == 0;
-    if (http10 ? !http_header(hdrs, end, "Connection", "keep-alive")
-               : http_header(hdrs, end, "Connection", "close"))
-        k->closing = 1;
-    int head = strcmp(method, "HEAD") == 0;
-    if (!head && strcmp(method, "GET") != 0) {
-        k->closing = 1; /* a body may follow, which is not read */
+        break;
+    case HTTP_BAD_METHOD:
         http_error(k, "405 Method Not Allowed", "Allow: GET, HEAD\r\n");
-        return;
-    }
-    if (http_header(hdrs, end, "Transfer-Encoding", NULL) ||
-        (http_header(hdrs, end, "Content-Length", NULL) &&
-         !http_header(hdrs, end, "Content-Length", " 0"))) {
-        k->closing = 1;
-        http_error(k, "400 Bad Request", NULL);
-        return;
-    }
-    path[strcspn(path, "?")] = '\0';
-    if (strcmp(path, "/metrics") == 0) {
+        break;
+    case HTTP_METRICS: {
         serve_out body = {0};
         serve_metrics_text(s, &body);
         if (body.failed) {
             k->closing = 1;
             http_error(k, "500 Internal Server Error", NULL);
         } else {
-            http_respond(k, head, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body.buf,
-                         body.len, NULL);
+            http_respond(k, r.head, "200 OK", "text/plain; version=0.0.4; charset=utf-8",
+                         body.buf, body.len, NULL);
         }
         out_free(&body);
-    } else if (strcmp(path, "/") == 0) {
+        break;
+    }
+    case HTTP_ROOT: {
         static const char hello[] = "kv serve: the metrics are at /metrics\n";
-        http_respond(k, head, "200 OK", "text/plain; charset=utf-8", hello, sizeof hello - 1,
-                     NULL);
-    } else {
+        http_respond(k, r.head, "200 OK", "text/plain; charset=utf-8", hello,
+                     sizeof hello - 1, NULL);
+        break;
+    }
+    case HTTP_NOT_FOUND:
         http_error(k, "404 Not Found", NULL);
+        break;
     }
 }
 
@@ -274,23 +232,16 @@ static void http_answer(server *s, struct serve_http *h, http_conn *k, size_t le
 static void http_parse(server *s, struct serve_http *h, http_conn *k)
 {
     while (!k->closing && k->in_len > 0 && out_pending(&k->out) < SERVE_HTTP_OUT) {
-        char *end = NULL;
-        for (size_t i = 0; i + 1 < k->in_len && end == NULL; i++) {
-            if (k->in[i] == '\n' && k->in[i + 1] == '\n')
-                end = k->in + i + 2;
-            else if (i + 3 < k->in_len && memcmp(k->in + i, "\r\n\r\n", 4) == 0)
-                end = k->in + i + 4;
-        }
-        if (end == NULL) {
+        size_t len = http_request_end(k->in, k->in_len);
+        if (len == 0) {
             if (k->in_len == sizeof k->in) {
                 k->closing = 1;
                 http_error(k, "431 Request Header Fields Too Large", NULL);
             }
             return;
         }
-        size_t len = (size_t)(end - k->in);
         http_answer(s, h, k, len);
-        memmove(k->in, end, k->in_len - len);
+        memmove(k->in, k->in + len, k->in_len - len);
         k->in_len -= len;
         k->started_ms = k->in_len > 0 ? serve_now_ms() : 0;
     }

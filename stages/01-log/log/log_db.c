@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "batch.h"
+#include "cost.h"
 #include "error.h"
 #include "file_start.h"
 #include "log_record.h"
@@ -20,6 +21,8 @@
 #include "snapshot_iter.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
+
+latency_set *snapshot_latency(kv_db *db) { return &db->lat; }
 
 uint64_t log_db_end(kv_db *db) { return __atomic_load_n(&db->end, __ATOMIC_ACQUIRE); }
 
@@ -197,7 +200,10 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
         (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
         return rc;
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    return log_db_append(db, "kv_put", &op, 1, NULL, NULL);
+    uint64_t t0 = latency_start();
+    rc = log_db_append(db, "kv_put", &op, 1, NULL, NULL);
+    latency_record(&db->lat, LATENCY_PUT, t0);
+    return rc;
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -207,7 +213,10 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
         (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
         return rc;
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    return log_db_append(db, "kv_delete", &op, 1, NULL, NULL);
+    uint64_t t0 = latency_start();
+    rc = log_db_append(db, "kv_delete", &op, 1, NULL, NULL);
+    latency_record(&db->lat, LATENCY_DELETE, t0);
+    return rc;
 }
 
 /* A batch is one write of all its records: a process kill or a power loss
@@ -219,7 +228,9 @@ int kv_write(kv_db *db, const kv_batch *b)
     int rc = batch_ops_for_write(db, b, &ops, &n);
     if (rc != KV_OK)
         return rc;
+    uint64_t t0 = latency_start();
     rc = log_db_append(db, "kv_write", ops, n, NULL, NULL);
+    latency_record(&db->lat, LATENCY_BATCH, t0);
     free(ops);
     return rc;
 }
@@ -228,7 +239,11 @@ int kv_write(kv_db *db, const kv_batch *b)
 int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_fn check,
                             void *ctx)
 {
-    return log_db_append(db, "kv_txn_commit", ops, n, check, ctx);
+    uint64_t t0 = n > 0 ? latency_start() : 0;
+    int rc = log_db_append(db, "kv_txn_commit", ops, n, check, ctx);
+    if (n > 0)
+        latency_record(&db->lat, LATENCY_TXN_COMMIT, t0);
+    return rc;
 }
 
 /* The lesson of this stage: a read looks at every record ever written. */
@@ -237,7 +252,10 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
     int rc = args_check_get(db, key, klen, val, vlen);
     if (rc != KV_OK)
         return rc;
-    return log_db_get_below(db, log_db_end(db), key, klen, val, vlen);
+    cost_mark m = cost_begin(); /* its time and reads (common/cost.h) */
+    rc = log_db_get_below(db, log_db_end(db), key, klen, val, vlen);
+    cost_end_get(&m, &db->lat);
+    return rc;
 }
 
 int log_db_get_below(kv_db *db, uint64_t end, const void *key, size_t klen, void **val,
@@ -358,6 +376,8 @@ int kv_stats(kv_db *db, char **text)
     free(io.p);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    if ((rc = latency_stats_append(&out, &db->lat, LATENCY_CALLS)) != KV_OK)
+        return rc;
     *text = out;
     return KV_OK;
 }

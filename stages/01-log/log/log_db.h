@@ -30,6 +30,7 @@
 #include "db_dir.h"
 #include "io.h"
 #include "kv.h"
+#include "latency.h"
 #include "log_replay.h"
 
 #define LOG_FILE_NAME "data.log"
@@ -56,6 +57,7 @@ struct kv_db {
     uint64_t open_scan_us;
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, get_bytes_scanned;
+    latency_set lat;            /* how long each call took (common/latency.h) */
 };
 
 uint64_t log_db_end(kv_db *db);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "cost.h"
 #include "error.h"
 #include "snapshot_copy.h"
 
@@ -21,6 +22,7 @@ struct kv_snapshot {
 
 struct kv_iter {
     snapshot_copy *snap;       /* one reference */
+    latency_set *lat;          /* its database's (snapshot_latency) */
     size_t pos;                /* snap->count = not valid */
     int status;
     uint8_t *buf;              /* the last value read, for kv_iter_value */
@@ -76,7 +78,10 @@ int kv_get_at(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen, 
         rc = snapshot_check_owner("kv_get_at", db, snap);
     if (rc != KV_OK)
         return rc;
-    return snap->view.get(snap->view.ctx, key, klen, val, vlen);
+    cost_mark m = cost_begin(); /* its time and reads (common/cost.h) */
+    rc = snap->view.get(snap->view.ctx, key, klen, val, vlen);
+    cost_end_get(&m, snapshot_latency(db));
+    return rc;
 }
 
 /* ---- iterators ---------------------------------------------------------- */
@@ -103,6 +108,7 @@ static int snapshot_iter_open(const char *call, kv_db *db, const kv_snapshot *sn
         return rc;
     }
     it->pos = it->snap->count;
+    it->lat = snapshot_latency(db);
     *out = it;
     return KV_OK;
 }
@@ -114,16 +120,23 @@ int kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it)
     return snapshot_iter_open("kv_iter_new_at", db, snap, it);
 }
 
+/* Seeks and steps are timed (common/latency.h: steps one in 16). */
 void kv_iter_seek_first(kv_iter *it)
 {
-    if (it != NULL)
+    if (it != NULL) {
+        uint64_t t0 = latency_start();
         it->pos = 0;
+        latency_record(it->lat, LATENCY_ITER_SEEK, t0);
+    }
 }
 
 void kv_iter_seek_last(kv_iter *it)
 {
-    if (it != NULL)
+    if (it != NULL) {
+        uint64_t t0 = latency_start();
         it->pos = it->snap->count ? it->snap->count - 1 : 0;
+        latency_record(it->lat, LATENCY_ITER_SEEK, t0);
+    }
 }
 
 void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
@@ -135,7 +148,9 @@ void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
         it->pos = it->snap->count;
         return;
     }
+    uint64_t t0 = latency_start();
     it->pos = snapshot_copy_lower_bound(it->snap, key, klen);
+    latency_record(it->lat, LATENCY_ITER_SEEK, t0);
 }
 
 int kv_iter_valid(const kv_iter *it)
@@ -145,14 +160,20 @@ int kv_iter_valid(const kv_iter *it)
 
 void kv_iter_next(kv_iter *it)
 {
-    if (kv_iter_valid(it))
+    if (kv_iter_valid(it)) {
+        uint64_t t0 = latency_step_start();
         it->pos++;
+        latency_step_record(it->lat, LATENCY_ITER_NEXT, t0);
+    }
 }
 
 void kv_iter_prev(kv_iter *it)
 {
-    if (kv_iter_valid(it))
+    if (kv_iter_valid(it)) {
+        uint64_t t0 = latency_step_start();
         it->pos = it->pos > 0 ? it->pos - 1 : it->snap->count;
+        latency_step_record(it->lat, LATENCY_ITER_NEXT, t0);
+    }
 }
 
 const void *kv_iter_key(const kv_iter *it, size_t *klen)

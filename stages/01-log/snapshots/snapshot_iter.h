@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "kv.h"
+#include "latency.h"
 
 /* Where a key's value lives; opaque to the copy. */
 typedef struct snapshot_loc {
@@ -86,6 +87,9 @@ int  snapshot_open(kv_db *db, const char *call, snapshot_view *out);
 /* Provided by the stage: the sorted copy of db now (kv_iter_new), for
  * `call` (named in messages).  REQUIRES: db and out are not NULL. */
 int  snapshot_capture(kv_db *db, const char *call, snapshot_copy **out);
+/* Provided by the stage: db's latency histograms (common/latency.h), which
+ * kv_get_at, the seeks and the steps of an iterator record into. */
+latency_set *snapshot_latency(kv_db *db);
 
 typedef struct snapshot_builder snapshot_builder;
 

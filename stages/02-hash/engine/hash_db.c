@@ -15,9 +15,12 @@
 
 #include "args.h"
 #include "batch.h"
+#include "cost.h"
 #include "error.h"
 #include "record_io.h"
 #include "snapshot_iter.h"
+
+latency_set *snapshot_latency(kv_db *db) { return &db->lat; }
 
 int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -29,7 +32,10 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
-    return hash_write(db, "kv_put", &op, 1, NULL, NULL);
+    uint64_t t0 = latency_start();
+    rc = hash_write(db, "kv_put", &op, 1, NULL, NULL);
+    latency_record(&db->lat, LATENCY_PUT, t0);
+    return rc;
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -41,7 +47,10 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
-    return hash_write(db, "kv_delete", &op, 1, NULL, NULL);
+    uint64_t t0 = latency_start();
+    rc = hash_write(db, "kv_delete", &op, 1, NULL, NULL);
+    latency_record(&db->lat, LATENCY_DELETE, t0);
+    return rc;
 }
 
 /* A batch is one hash_write: one write of all its records, and one update
@@ -57,8 +66,11 @@ int kv_write(kv_db *db, const kv_batch *b)
         return rc;
     if (db->opt.read_only)
         rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
-    else if (n > 0)
+    else if (n > 0) {
+        uint64_t t0 = latency_start();
         rc = hash_write(db, "kv_write", ops, n, NULL, NULL);
+        latency_record(&db->lat, LATENCY_BATCH, t0);
+    }
     free(ops);
     return rc;
 }
@@ -75,17 +87,16 @@ int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_
     }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
-    return hash_write(db, "kv_txn_commit", ops, n, check, ctx);
+    uint64_t t0 = latency_start();
+    int rc = hash_write(db, "kv_txn_commit", ops, n, check, ctx);
+    latency_record(&db->lat, LATENCY_TXN_COMMIT, t0);
+    return rc;
 }
 
 /* The lesson of this stage: one lookup in memory, one read from disk. */
-int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
+static int hash_db_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
 {
-    int rc = args_check_get(db, key, klen, val, vlen);
-    if (rc != KV_OK)
-        return rc;
     __atomic_add_fetch(&db->gets, 1, __ATOMIC_RELAXED);
-
     pthread_rwlock_rdlock(&db->index_lock);
     const hash_loc *found = hash_index_find(&db->index, key, klen);
     hash_loc loc = found ? *found : (hash_loc){0};
@@ -96,8 +107,19 @@ int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
     if (seg == NULL)
         return KV_NOT_FOUND;
 
-    rc = hash_db_read_value(seg, &loc, key, klen, val, vlen);
+    int rc = hash_db_read_value(seg, &loc, key, klen, val, vlen);
     segment_unref(seg);
+    return rc;
+}
+
+int kv_get(kv_db *db, const void *key, size_t klen, void **val, size_t *vlen)
+{
+    int rc = args_check_get(db, key, klen, val, vlen);
+    if (rc != KV_OK)
+        return rc;
+    cost_mark m = cost_begin(); /* its time and reads (common/cost.h) */
+    rc = hash_db_get(db, key, klen, val, vlen);
+    cost_end_get(&m, &db->lat);
     return rc;
 }
 
@@ -218,6 +240,9 @@ int kv_stats(kv_db *db, char **text)
     free(io.p);
     if (n < 0)
         return kv_error(KV_ERR_NOMEM, "kv_stats: out of memory");
+    if ((rc = latency_stats_append(&out, &db->lat,
+                                   LATENCY_CALLS | LATENCY_MASK(LATENCY_COMPACT))) != KV_OK)
+        return rc;
     *text = out;
     return KV_OK;
 }

@@ -59,6 +59,7 @@
 #include "hash_snapshot.h"
 #include "io.h"
 #include "kv.h"
+#include "latency.h"
 #include "segment.h"
 
 /* The version of the formats of the stage this file is built into,
@@ -106,6 +107,7 @@ struct kv_db {
     /* Counters since open (updated with __atomic). */
     uint64_t puts, deletes, gets, rollovers;
     uint64_t merges, merge_bytes_read, merge_bytes_written, merge_us;
+    latency_set lat;            /* how long each call took (common/latency.h) */
 };
 
 /* The database's clock, in microseconds. */

@@ -480,7 +480,7 @@ static void merge_free(merge *m)
 
 static int merge_run(kv_db *db)
 {
-    uint64_t started = hash_db_now_us();
+    uint64_t started = hash_db_now_us(), t0 = latency_start();
     merge m = {.db = db};
     int rc = merge_begin(&m);
     if (rc != KV_OK || m.ninputs == 0) {
@@ -507,6 +507,7 @@ static int merge_run(kv_db *db)
     __atomic_add_fetch(&db->merge_bytes_read, m.bytes_read, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->merge_bytes_written, m.bytes_written, __ATOMIC_RELAXED);
     __atomic_add_fetch(&db->merge_us, hash_db_now_us() - started, __ATOMIC_RELAXED);
+    latency_record(&db->lat, LATENCY_COMPACT, t0);
     merge_free(&m);
     return rc;
 }

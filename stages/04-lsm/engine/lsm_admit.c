@@ -30,11 +30,12 @@ int lsm_admit(kv_db *db, const char *call)
         nanosleep(&ms, NULL); /* (the store counts it) */
         return KV_OK;
     }
-    uint64_t t0 = lsm_now_us();
+    uint64_t t0 = lsm_now_us(), ns0 = latency_start();
     if (a == TABLE_ADMIT_SLOW) {
         nanosleep(&ms, NULL);
         lsm_count(&db->stats, LSM_SLOWDOWNS, 1);
         lsm_count(&db->stats, LSM_SLOWDOWN_US, lsm_now_us() - t0);
+        latency_record(&db->stats.lat, LATENCY_STALL_SLOWDOWN, ns0);
         return KV_OK;
     }
     /* Without a background thread (KV_BG_INLINE, or a failure) no job
@@ -47,5 +48,6 @@ int lsm_admit(kv_db *db, const char *call)
     pthread_mutex_unlock(&db->write_lock);
     lsm_count(&db->stats, LSM_STOPS, 1);
     lsm_count(&db->stats, LSM_STOP_US, lsm_now_us() - t0);
+    latency_record(&db->stats.lat, LATENCY_STALL_STOP, ns0);
     return rc;
 }

@@ -180,7 +180,7 @@ static int merge_run(merge_state *m)
 
 int lsm_compact_run(kv_db *db, table_job *job)
 {
-    uint64_t t0 = lsm_now_us();
+    uint64_t t0 = lsm_now_us(), ns0 = latency_start();
     int move = job->kind == TABLE_JOB_MOVE, level = job->level;
     uint64_t read = move ? 0 : job->bytes_read;
     merge_state m = {.db = db, .job = job,
@@ -214,6 +214,7 @@ int lsm_compact_run(kv_db *db, table_job *job)
     lsm_count(&db->stats, LSM_COMPACT_BYTES_WRITTEN, m.written);
     lsm_count(&db->stats, LSM_COMPACT_DROPPED, m.dropped);
     lsm_count(&db->stats, LSM_COMPACT_US, us);
+    latency_record(&db->stats.lat, LATENCY_COMPACT, ns0);
     return KV_OK;
 }
 

@@ -89,7 +89,7 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
 int lsm_flush_imm(kv_db *db, int during_merge)
 {
     memtable *m = db->imm;
-    uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us();
+    uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us(), ns0 = latency_start();
     table_ask ask = {.kind = TABLE_ASK_FLUSH, .lo = lo, .hi = hi, .during_merge = during_merge};
     table_job *job = NULL;
     lsm_view *spare = NULL;
@@ -122,6 +122,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
             lsm_count(&db->stats, LSM_FLUSH_BYTES, bytes);
             lsm_count(&db->stats, LSM_FLUSH_ENTRIES, entries);
             lsm_count(&db->stats, LSM_FLUSH_US, lsm_now_us() - t0);
+            latency_record(&db->stats.lat, LATENCY_FLUSH, ns0);
             /* (Level 0's count is the bytes flushed, whatever level took
              * the table: kv_stats's write amplification divides by it.) */
             lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);

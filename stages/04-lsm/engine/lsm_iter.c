@@ -75,28 +75,39 @@ int kv_iter_new_at(kv_db *db, const kv_snapshot *snap, kv_iter **it)
     return lsm_iter_open("kv_iter_new_at", db, snap, it);
 }
 
+/* Seeks and steps are timed (lsm_stats.h; a step one in 16: latency.h). */
 void kv_iter_seek_first(kv_iter *it)
 {
-    if (it != NULL && it->status == KV_OK)
+    if (it != NULL && it->status == KV_OK) {
+        uint64_t t0 = latency_start();
         iter_seek_first(it->u);
+        latency_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
+    }
 }
 
 void kv_iter_seek_last(kv_iter *it)
 {
-    if (it != NULL && it->status == KV_OK)
+    if (it != NULL && it->status == KV_OK) {
+        uint64_t t0 = latency_start();
         iter_seek_last(it->u);
+        latency_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
+    }
 }
 
 void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
 {
     if (it == NULL || it->status != KV_OK)
         return;
-    if (key == NULL && klen > 0)
+    if (key == NULL && klen > 0) {
         it->status = args_check_ptr("kv_iter_seek", key, "key");
-    else if (klen == 0)
+        return;
+    }
+    uint64_t t0 = latency_start();
+    if (klen == 0)
         iter_seek_first(it->u); /* every key is >= the empty key */
     else
         iter_seek(it->u, key, klen);
+    latency_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
 }
 
 int kv_iter_valid(const kv_iter *it)
@@ -106,14 +117,20 @@ int kv_iter_valid(const kv_iter *it)
 
 void kv_iter_next(kv_iter *it)
 {
-    if (kv_iter_valid(it))
+    if (kv_iter_valid(it)) {
+        uint64_t t0 = latency_step_start();
         iter_next(it->u);
+        latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+    }
 }
 
 void kv_iter_prev(kv_iter *it)
 {
-    if (kv_iter_valid(it))
+    if (kv_iter_valid(it)) {
+        uint64_t t0 = latency_step_start();
         iter_prev(it->u);
+        latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+    }
 }
 
 const void *kv_iter_key(const kv_iter *it, size_t *klen)

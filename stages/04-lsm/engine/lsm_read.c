@@ -5,12 +5,14 @@
  * of the key at or below the sequence answers (a tombstone answers "not
  * found"); a table whose key range excludes the key costs nothing, one
  * whose range holds it costs about 2 log2(N) positioned reads (table.h).
- * kv_stats counts them: session.get.table_reads_per_get, session.get.tables_per_get.
+ * kv_stats counts them: session.get.table_reads_per_get, session.get.tables_per_get;
+ * so does the calling thread's kv_cost (kv.h), one lookup at a time.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "cost.h"
 #include "error.h"
 #include "lsm_db.h"
 #include "lsm_elsewhere.h"
@@ -28,25 +30,26 @@ static int lsm_copy_value(const uint8_t *p, size_t n, void **val, size_t *vlen)
     return KV_OK;
 }
 
-/* The lookup in v at lk's sequence.  KV_OK, KV_NOT_FOUND or an error. */
+/* The lookup in v at lk's sequence, its work added to *cost.  KV_OK,
+ * KV_NOT_FOUND or an error. */
 static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void **val,
-                      size_t *vlen)
+                      size_t *vlen, table_get_cost *cost)
 {
     memtable *mems[2] = {v->mem, v->imm};
     for (int i = 0; i < 2; i++) {
         const uint8_t *p = NULL;
         size_t n = 0;
+        cost->kv.memtables += mems[i] != NULL;
         ikey_lookup_state st = mems[i] ? memtable_get(mems[i], lk, &p, &n) : IKEY_ABSENT;
         if (st == IKEY_FOUND)
             return lsm_copy_value(p, n, val, vlen);
         if (st == IKEY_DELETED)
             return KV_NOT_FOUND;
     }
-    table_get_cost cost = {0};
     int elsewhere = 0;
-    int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &elsewhere, &cost);
-    lsm_count(&db->stats, LSM_GET_TABLE_READS, cost.reads);
-    lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost.searched);
+    int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &elsewhere, cost);
+    lsm_count(&db->stats, LSM_GET_TABLE_READS, cost->reads);
+    lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost->searched);
     if (rc == KV_OK && elsewhere)
         rc = lsm_value_load(db, val, vlen); /* kept elsewhere */
     return rc;
@@ -57,7 +60,8 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
                    void **val, size_t *vlen)
 {
     lsm_count(&db->stats, LSM_GETS, 1);
-    uint64_t seq = 0;
+    uint64_t seq = 0, t0 = latency_start();
+    table_get_cost cost = {.kv.gets = 1};
     uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)
@@ -65,10 +69,13 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
     ikey_lookup lk;
     int rc = ikey_lookup_init(&lk, key, klen, seq);
     if (rc == KV_OK)
-        rc = lsm_get_in(db, v, &lk, val, vlen);
+        rc = lsm_get_in(db, v, &lk, val, vlen, &cost);
     ikey_lookup_free(&lk);
     lsm_view_unref(v);
     value_store_unpin(db->values, pin);
+    cost.kv.nanos = latency_start() - t0;
+    latency_record_ns(&db->stats.lat, LATENCY_GET, cost.kv.nanos);
+    cost_add(&cost.kv); /* the thread's kv_cost */
     return rc;
 }
 

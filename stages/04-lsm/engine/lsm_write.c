@@ -64,10 +64,11 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
             lsm_bg_wake(db);
             continue;
         }
-        uint64_t t0 = lsm_now_us();
+        uint64_t t0 = lsm_now_us(), ns0 = latency_start();
         lsm_count(&db->stats, LSM_STALLS, 1);
         pthread_cond_wait(&db->bg_done, &db->write_lock);
         lsm_count(&db->stats, LSM_STALL_US, lsm_now_us() - t0);
+        latency_record(&db->stats.lat, LATENCY_STALL_MEMTABLE, ns0);
     }
     return lsm_refuse_if_failed(db, call);
 }
@@ -300,13 +301,18 @@ static int lsm_write_queued(kv_db *db, const char *call, const batch_op *ops, si
     return rc;
 }
 
-/* Writes ops[0..n) as one record if check (NULL: none) lets them in.
+/* Writes ops[0..n) as one record if check (NULL: none) lets them in,
+ * timed as `op` (lsm_stats.h).
  * REQUIRES: n > 0, the database writable, ops checked (batch.h). */
-static int lsm_write(kv_db *db, const char *call, const batch_op *ops, size_t n,
+static int lsm_write(kv_db *db, const char *call, latency_op op, const batch_op *ops, size_t n,
                      txn_check_fn check, void *check_ctx)
 {
+    uint64_t t0 = latency_start();
     int rc = lsm_admit(db, call);                               /* 1 */
-    return rc == KV_OK ? lsm_write_queued(db, call, ops, n, check, check_ctx) : rc;
+    if (rc == KV_OK)
+        rc = lsm_write_queued(db, call, ops, n, check, check_ctx);
+    latency_record(&db->stats.lat, op, t0);
+    return rc;
 }
 
 /* ---- the calls of kv.h ------------------------------------------------------- */
@@ -321,7 +327,7 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    return lsm_write(db, "kv_put", &op, 1, NULL, NULL);
+    return lsm_write(db, "kv_put", LATENCY_PUT, &op, 1, NULL, NULL);
 }
 
 int kv_delete(kv_db *db, const void *key, size_t klen)
@@ -333,7 +339,7 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    return lsm_write(db, "kv_delete", &op, 1, NULL, NULL);
+    return lsm_write(db, "kv_delete", LATENCY_DELETE, &op, 1, NULL, NULL);
 }
 
 /* A batch is one record: one append, consecutive sequence numbers, made
@@ -348,7 +354,7 @@ int kv_write(kv_db *db, const kv_batch *b)
     if (db->opt.read_only)
         rc = kv_error(KV_ERR_INVALID, "kv_write: the database was opened read-only");
     else if (n > 0)
-        rc = lsm_write(db, "kv_write", ops, n, NULL, NULL);
+        rc = lsm_write(db, "kv_write", LATENCY_BATCH, ops, n, NULL, NULL);
     free(ops);
     return rc;
 }
@@ -366,7 +372,7 @@ int txn_stage_write_checked(kv_db *db, const batch_op *ops, size_t n, txn_check_
     }
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_txn_commit: the database was opened read-only");
-    return lsm_write(db, "kv_txn_commit", ops, n, check, ctx);
+    return lsm_write(db, "kv_txn_commit", LATENCY_TXN_COMMIT, ops, n, check, ctx);
 }
 
 int lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx)

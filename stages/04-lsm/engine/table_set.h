@@ -98,11 +98,30 @@ int  table_set_close(table_set *ts, int clean);
 void table_set_version_ref(table_set_version *v);
 void table_set_version_unref(table_set_version *v);
 
-/* How one table_set_get went, for the engine's counters. */
+/* How one table_set_get went, for the engine's counters, and in kv_cost's
+ * terms (kv.h) for the caller's thread. */
 typedef struct table_get_cost {
     uint64_t reads;             /* positioned reads */
     uint64_t searched;          /* tables that had to be read */
+    kv_cost kv;                 /* tables_in_range .. bytes_read */
 } table_get_cost;
+
+/* Adds one table's part of a lookup, r as table_get filled it. */
+static inline void table_get_cost_add(table_get_cost *c, const table_get_result *r)
+{
+    c->reads += r->reads;
+    c->searched += r->reads > 0;
+    c->kv.tables_in_range += r->in_range;
+    c->kv.tables_searched += r->in_range && !r->filter_said_no;
+    c->kv.bloom_checks += r->filter_asked;
+    c->kv.bloom_skips += r->filter_said_no;
+    c->kv.bloom_false_positives +=
+        r->filter_asked && !r->filter_said_no && r->state == IKEY_ABSENT;
+    c->kv.blocks_read += r->blocks_read;
+    c->kv.block_cache_hits += r->blocks_cached;
+    c->kv.reads += r->reads;
+    c->kv.bytes_read += r->bytes_read;
+}
 
 /* Instead of table_get, for each table a lookup meets (kv_inspect_get, so
  * that it shows the very path table_set_get takes): fills *r as

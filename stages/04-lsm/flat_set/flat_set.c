@@ -177,8 +177,7 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
         table_get_result r = {0};
         int st = look ? look(look_ctx, v->tables[i]->t, -1, lk, &r)
                       : table_get(v->tables[i]->t, lk, &r);
-        cost->reads += r.reads;
-        cost->searched += r.reads > 0;
+        table_get_cost_add(cost, &r);
         if (st != KV_OK)
             return st;
         if (r.state == IKEY_FOUND) {

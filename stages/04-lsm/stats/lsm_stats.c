@@ -3,7 +3,9 @@
  * tables, logs); the totals, what flushes and compactions did since the
  * database was created (kept in STATS: lsm_totals.c); what kv_open found;
  * and, named session.*, what the write path, the reads and the log did
- * since this open.  Read costs are the lesson of stage 04:
+ * since this open, and how long each call, flush, compaction and stall
+ * took (the latency histograms, lsm_stats.h).  Read costs are the lesson
+ * of stage 04:
  * session.get.table_reads_per_get is the positioned reads a lookup made,
  * and session.get.tables_per_get how many tables it had to search.  The
  * tables' own lines come from the table set (table_set_describe); the
@@ -177,7 +179,13 @@ int kv_stats(kv_db *db, char **text)
     stats_session(db, &s);
     stats_wal(db, &s);
     table_ctx_stats(db->tctx, stats_text_line, &s);
-    rc = value_store_describe(db->values, 0, stats_text_line, &s);
+    unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
+                     LATENCY_MASK(LATENCY_STALL_MEMTABLE);
+    if (db->stats.levels > 0) /* a brake on writers (lsm_admit.c) */
+        timed |= LATENCY_MASK(LATENCY_STALL_SLOWDOWN) | LATENCY_MASK(LATENCY_STALL_STOP);
+    rc = latency_stats(&db->stats.lat, timed, stats_text_line, &s);
+    if (rc == KV_OK)
+        rc = value_store_describe(db->values, 0, stats_text_line, &s);
     if (rc != KV_OK) {
         free(s.p);
         return rc;

@@ -3,7 +3,10 @@
  * keeps its per-level stats_ in DBImpl the same way): a table of named
  * counters, the work per level the table set's jobs did, what kv_open
  * found, and the bookkeeping of the totals kept across sessions.  The
- * engine counts (lsm_count, no lock: relaxed atomics); kv_stats prints
+ * engine counts (lsm_count, no lock: relaxed atomics) and times
+ * (latency_record into `lat`, common/latency.h: the calls of kv.h that
+ * read or write, each flush and compaction, each stall; a job of the
+ * value store may record LATENCY_VALUE_GC the same way); kv_stats prints
  * (lsm_stats.c); DIR/STATS keeps the totals (lsm_totals.c).
  *
  * Invariants:
@@ -20,6 +23,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "latency.h"
 #include "stats_file.h"
 #include "table_job.h"
 
@@ -83,6 +87,8 @@ typedef struct lsm_stats {
     uint64_t period_us;         /* while working, at most this long between saves */
     uint64_t save_failures;
     char save_error[512];
+
+    latency_set lat;            /* how long each operation took (this session) */
 } lsm_stats;
 
 /* STATS's name of a total (S1); NULL for a counter of the session. */

@@ -139,6 +139,12 @@ typedef struct table_get_result {
     int elsewhere;            /* IKEY_FOUND: the entry is an IKEY_PUT_ELSEWHERE,
                                  its value where the value store keeps it
                                  (value_store.h); 0 in a format that has none */
+    /* What else it cost (kv.h's kv_cost); 0 where the format has no such part: */
+    uint64_t bytes_read;      /* bytes those reads returned */
+    unsigned char in_range;   /* the key was in the table's range: it was asked */
+    unsigned char filter_asked, filter_said_no;  /* a filter in memory, and its
+                                 answer "absent": then nothing was read */
+    unsigned blocks_read, blocks_cached;  /* blocks read, and found in a cache */
 } table_get_result;
 
 /* The newest version of lk's user key at or below lk's sequence, in this

@@ -117,9 +117,15 @@ enum { TABLE_V1_REC_OK = 0, TABLE_V1_REC_SHORT = 1, TABLE_V1_REC_BAD = -1 };
 int table_v1_record_decode(const uint8_t *p, size_t got, uint64_t room, int exact,
                            table_v1_record *r, const char **why);
 
+/* What a lookup's reads came to (table_get_result's reads, bytes_read). */
+typedef struct table_v1_count {
+    unsigned reads;
+    uint64_t bytes;
+} table_v1_count;
+
 /* A positioned read of exactly n bytes at off of t's file, counted in the
- * context (and in *reads if not NULL); a short read is KV_ERR_CORRUPT. */
-int table_v1_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads);
+ * context (and in *count if not NULL); a short read is KV_ERR_CORRUPT. */
+int table_v1_read(table *t, uint64_t off, void *buf, size_t n, table_v1_count *count);
 
 /* Checks that record i can span [off, end): off where record i can start,
  * end where record i + 1 can start (or the records' end, for the last),
@@ -128,7 +134,7 @@ int table_v1_span_check(const table *t, uint64_t i, uint64_t off, uint64_t end);
 
 /* The span of record i, from offsets i and i + 1 of the offset array (one
  * positioned read of 16 bytes, 8 for the last record), checked. */
-int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, unsigned *reads);
+int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, table_v1_count *count);
 
 /* A binary search's result: the first record whose internal key is >=
  * the target, with the bytes read from its start.  The search keeps two
@@ -155,7 +161,7 @@ typedef struct table_v1_probe {
  * damaged offset cannot send the search to another, intact record).
  * Release the probe with table_v1_probe_free, whatever it returned. */
 int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1_probe *pr,
-                    unsigned *reads);
+                    table_v1_count *count);
 void table_v1_probe_free(table_v1_probe *pr);
 
 /* The offset of the record a table iterator shows (kv dump prints it).

@@ -69,16 +69,18 @@ int table_v1_record_decode(const uint8_t *p, size_t got, uint64_t room, int exac
     return TABLE_V1_REC_OK;
 }
 
-int table_v1_read(table *t, uint64_t off, void *buf, size_t n, unsigned *reads)
+int table_v1_read(table *t, uint64_t off, void *buf, size_t n, table_v1_count *count)
 {
     size_t got;
     int rc = io_read_at(t->file, off, buf, n, &got);
     atomic_fetch_add_explicit(&t->ctx->reads, 1, memory_order_relaxed);
-    if (reads != NULL)
-        (*reads)++;
+    if (count != NULL)
+        count->reads++;
     if (rc != KV_OK)
         return rc;
     atomic_fetch_add_explicit(&t->ctx->read_bytes, got, memory_order_relaxed);
+    if (count != NULL)
+        count->bytes += got;
     if (got < n)
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends after %zu of "
                         "%zu bytes (it was %" PRIu64 " bytes at open)",
@@ -107,11 +109,11 @@ int table_v1_span_check(const table *t, uint64_t i, uint64_t off, uint64_t end)
                     io_path(t->file), t->array_at + 8 * i, i, off, end);
 }
 
-int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, unsigned *reads)
+int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, table_v1_count *count)
 {
     uint8_t b[16];
     int last = i + 1 == t->n;
-    int rc = table_v1_read(t, t->array_at + 8 * i, b, last ? 8 : 16, reads);
+    int rc = table_v1_read(t, t->array_at + 8 * i, b, last ? 8 : 16, count);
     if (rc != KV_OK)
         return rc;
     *off = coding_get_u64(b);
@@ -124,11 +126,11 @@ int table_v1_span(table *t, uint64_t i, uint64_t *off, uint64_t *end, unsigned *
 /* Reads the head of the record spanning [at, end) into slot s (one read if
  * it fits in the slot, two if the key is longer) and decodes it. */
 static int table_v1_read_head(table *t, uint64_t at, uint64_t end, table_v1_slot *s,
-                              unsigned *reads)
+                              table_v1_count *count)
 {
     uint64_t room = end - at;
     size_t want = room < s->cap ? (size_t)room : s->cap;
-    int rc = table_v1_read(t, at, s->p, want, reads);
+    int rc = table_v1_read(t, at, s->p, want, count);
     if (rc != KV_OK)
         return rc;
     s->at = at;
@@ -144,7 +146,7 @@ static int table_v1_read_head(table *t, uint64_t at, uint64_t end, table_v1_slot
             free(s->p);
         s->p = p;
         s->cap = need;
-        rc = table_v1_read(t, at, s->p, need, reads);
+        rc = table_v1_read(t, at, s->p, need, count);
         if (rc != KV_OK)
             return rc;
         s->got = need;
@@ -157,7 +159,7 @@ static int table_v1_read_head(table *t, uint64_t at, uint64_t end, table_v1_slot
 }
 
 int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1_probe *pr,
-                    unsigned *reads)
+                    table_v1_count *count)
 {
     for (int i = 0; i < 2; i++) {
         pr->slot[i].p = pr->slot[i].space;
@@ -169,9 +171,9 @@ int table_v1_search(table *t, const uint8_t *target, size_t target_len, table_v1
     uint64_t lo = 0, hi = t->n;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2, at, end;
-        int rc = table_v1_span(t, mid, &at, &end, reads);
+        int rc = table_v1_span(t, mid, &at, &end, count);
         if (rc == KV_OK)
-            rc = table_v1_read_head(t, at, end, probe, reads);
+            rc = table_v1_read_head(t, at, end, probe, count);
         if (rc != KV_OK)
             return rc;
         if (ikey_compare(probe->rec.ikey, probe->rec.ikey_len, target, target_len) < 0) {
@@ -199,7 +201,8 @@ void table_v1_probe_free(table_v1_probe *pr)
 
 /* Copies the value of the record in slot s into a fresh allocation,
  * reading what the probe did not, and checks it. */
-static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r)
+static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r,
+                          table_v1_count *count)
 {
     size_t n = s->rec.value_len, have = s->got - s->rec.head_len;
     if (have > n)
@@ -211,7 +214,7 @@ static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r)
         memcpy(v, s->p + s->rec.head_len, have);
     int rc = KV_OK;
     if (have < n)
-        rc = table_v1_read(t, s->at + s->rec.head_len + have, v + have, n - have, &r->reads);
+        rc = table_v1_read(t, s->at + s->rec.head_len + have, v + have, n - have, count);
     if (rc == KV_OK && crc32c_value(v, n) != s->rec.value_crc)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the value's checksum does not "
                       "match", io_path(t->file), s->at + s->rec.head_len);
@@ -226,31 +229,31 @@ static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r)
 
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
-    r->state = IKEY_ABSENT;
-    r->value = NULL;
-    r->value_len = 0;
-    r->reads = 0;
-    r->elsewhere = 0;
+    *r = (table_get_result){.state = IKEY_ABSENT};
     size_t ulen, ilen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
         ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
         return KV_OK;
+    r->in_range = 1;
     const uint8_t *target = ikey_lookup_ikey(lk, &ilen);
     table_v1_probe pr;
-    int rc = table_v1_search(t, target, ilen, &pr, &r->reads);
+    table_v1_count count = {0};
+    int rc = table_v1_search(t, target, ilen, &pr, &count);
     if (rc == KV_OK && pr.index < t->n) {
         const table_v1_record *rec = &pr.found->rec;
         if (ikey_user_compare(rec->ikey, rec->ikey_len - IKEY_TRAILER_SIZE, ukey, ulen) == 0) {
             if (ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_DELETE)
                 r->state = IKEY_DELETED;
-            else if ((rc = table_v1_value(t, pr.found, r)) == KV_OK) {
+            else if ((rc = table_v1_value(t, pr.found, r, &count)) == KV_OK) {
                 r->state = IKEY_FOUND;
                 r->elsewhere = ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_PUT_ELSEWHERE;
             }
         }
     }
     table_v1_probe_free(&pr);
+    r->reads = count.reads;
+    r->bytes_read = count.bytes;
     atomic_fetch_add_explicit(&t->ctx->gets, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->ctx->get_reads, r->reads, memory_order_relaxed);
     return rc;

@@ -22,7 +22,7 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     table_v2_handle h;
     int found, hit = 0;
     table_v2_blockref ref;
-    int rc = table_v2_find_block(t, lk, &h, &found);
+    int rc = table_v2_find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK)
         rc = table_v2_block_cached(t, h, &ref, &hit);
     if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {
@@ -39,6 +39,7 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
         table_v2_count(&t->ctx->get_blocks_cached, 1);
+        r->blocks_cached = 1;
         rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
         table_v2_block_release(t, &ref);
     }
@@ -50,12 +51,14 @@ int table_get_finish(table_pending *p, const io_read_req *done, const ikey_looku
                      table_get_result *r)
 {
     table *t = p->t;
-    *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1};
+    *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1, .in_range = 1,
+                            .filter_asked = t->filter != NULL, .blocks_read = 1};
     table_v2_count(&t->ctx->reads, 1);
     table_v2_handle h = {.offset = p->at, .size = p->size};
     int rc = io_read_req_error(done);
     if (rc == KV_OK) {
         table_v2_count(&t->ctx->read_bytes, done->got);
+        r->bytes_read = done->got;
         if (done->got < done->len)
             rc = table_v2_read_short(t, done->off, done->got, done->len);
     }

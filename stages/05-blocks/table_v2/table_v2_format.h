@@ -288,9 +288,11 @@ enum {
     TABLE_V2_BLOCK          /* the one data block that may hold it */
 };
 /* Steps 1 to 3 of a lookup of lk (the key range, the filter, the index),
- * counted: *found says how far, and *h is the block for TABLE_V2_BLOCK.
- * KV_OK, or KV_ERR_CORRUPT / KV_ERR_NOMEM from the index. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_v2_handle *h, int *found);
+ * counted, in the table's counters and in *r's costs: *found says how
+ * far, and *h is the block for TABLE_V2_BLOCK.  KV_OK, or KV_ERR_CORRUPT /
+ * KV_ERR_NOMEM from the index. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                        int *found);
 /* Step 5: the first entry >= target in the data block b (read from
  * block_at): *r says found (a malloc'd value), deleted or absent. */
 int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,

@@ -91,12 +91,16 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     if (rc != KV_OK)
         return rc;
     table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    r->blocks_cached = (unsigned)from_cache;
+    r->blocks_read = (unsigned)!from_cache;
+    r->bytes_read = from_cache ? 0 : (uint64_t)h.size + TABLE_V2_TRAILER;
     rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
     table_v2_block_release(t, &ref);
     return rc;
 }
 
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_v2_handle *h, int *found)
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                        int *found)
 {
     *found = TABLE_V2_RULED_OUT;
     size_t ulen, tlen;
@@ -104,10 +108,13 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, table_v2_handle *h, int
     if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
         ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
         return KV_OK;
+    r->in_range = 1;
+    r->filter_asked = t->filter != NULL;
     /* A lookup the filter answers touches one counter, no more. */
     table_ctx *ctx = t->ctx;
     if (t->filter != NULL && !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen)) {
         table_v2_count(&ctx->filter_negatives, 1);
+        r->filter_said_no = 1;
         return KV_OK;
     }
     table_v2_count(&ctx->searches, 1);
@@ -144,7 +151,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     *r = (table_get_result){.state = IKEY_ABSENT};
     table_v2_handle h;
     int found;
-    int rc = table_v2_find_block(t, lk, &h, &found);
+    int rc = table_v2_find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);

@@ -52,8 +52,7 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
                 break;
             }
             int st = level_get_table(f, level, lk, look, look_ctx, &r);
-            cost->reads += r.reads;
-            cost->searched += r.reads > 0;
+            table_get_cost_add(cost, &r);
             if (st != KV_OK)
                 return st;
             if (r.state == IKEY_FOUND) {

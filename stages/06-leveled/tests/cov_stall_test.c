@@ -10,10 +10,12 @@
  * thresholds are below level 0's compaction trigger (4 tables): a writer
  * waiting for a compaction that never comes would hang, so compaction must
  * start no later than writes stop.  Every write lands, kv_stats counts the
- * slowdowns (after a flush, level 0 holds a table until the next one), and
- * the levels are ordered (kv_check).
+ * slowdowns (after a flush, level 0 holds a table until the next one), its
+ * latency histogram of slowdowns has one record each, and the levels are
+ * ordered (kv_check).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +24,19 @@
 #include "kv.h"
 
 #define STALL_KEYS 400
+
+/* The count of kv_stats's histogram line "name: count=N,..." (-1: none). */
+static long long stall_hist_count(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    char key[96];
+    snprintf(key, sizeof key, "\n%s: count=", name);
+    const char *at = strstr(text, key);
+    long long n = at ? strtoll(at + strlen(key), NULL, 10) : -1;
+    kv_free(text);
+    return n;
+}
 
 static void writes_past_l0_stop_wait_for_compaction_and_all_land(void)
 {
@@ -42,6 +57,8 @@ static void writes_past_l0_stop_wait_for_compaction_and_all_land(void)
     }
     alarm(0);
     CHECK(lt_stat(db, "session.write.l0_slowdowns") > 0);
+    CHECK_EQ(stall_hist_count(db, "session.stall.l0_slowdown.time_us"),
+             (long long)lt_stat(db, "session.write.l0_slowdowns"));
     /* (Whether a write found two tables depends on the threads' timing:
      * the compaction starts at once, so session.write.l0_stops is not checked.) */
     CHECK(lt_stat(db, "compact.count") > 0);

@@ -1,0 +1,55 @@
+/*
+ * cost.c: kv_cost_reset, kv_cost_get and the counts they read (cost.h).
+ */
+#include <string.h>
+
+#include "cost.h"
+#include "io.h"
+
+static _Thread_local kv_cost cost_mine;
+
+void kv_cost_reset(void) { memset(&cost_mine, 0, sizeof cost_mine); }
+
+void kv_cost_get(kv_cost *out)
+{
+    if (out != NULL)
+        *out = cost_mine;
+}
+
+void cost_add(const kv_cost *c)
+{
+    kv_cost *m = &cost_mine;
+    m->gets += c->gets;
+    m->nanos += c->nanos;
+    m->memtables += c->memtables;
+    m->tables_in_range += c->tables_in_range;
+    m->bloom_checks += c->bloom_checks;
+    m->bloom_skips += c->bloom_skips;
+    m->bloom_false_positives += c->bloom_false_positives;
+    m->tables_searched += c->tables_searched;
+    m->blocks_read += c->blocks_read;
+    m->block_cache_hits += c->block_cache_hits;
+    m->reads += c->reads;
+    m->bytes_read += c->bytes_read;
+}
+
+cost_mark cost_begin(void)
+{
+    cost_mark m = {.t0 = latency_start()};
+    io_thread_reads(&m.reads, &m.bytes);
+    return m;
+}
+
+void cost_end_get(const cost_mark *m, latency_set *l)
+{
+    uint64_t reads = 0, bytes = 0, ns = 0;
+    io_thread_reads(&reads, &bytes);
+#ifndef KV_NO_HISTOGRAMS
+    ns = latency_start() - m->t0;
+    histogram_record(&l->h[LATENCY_GET], ns);
+#else
+    (void)l;
+#endif
+    cost_add(&(kv_cost){.gets = 1, .nanos = ns, .reads = reads - m->reads,
+                        .bytes_read = bytes - m->bytes});
+}
