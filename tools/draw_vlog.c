@@ -132,17 +132,19 @@ static void vl_file(const draw_part *f, uint64_t gc_percent, double scale, svg *
                 svg_line(s, x, y + bar, x - (bar < 6 ? bar : 6), y, "#868e96", 0.8, NULL);
     } else {
         uint64_t live = draw_u64(f, "live"), garbage = draw_u64(f, "garbage");
-        svg_rect(s, VL_BAR_X0, y, w, bar, VL_REST, "#868e96", "file", NULL);
+        svg_rect(s, VL_BAR_X0, y, w, bar, VL_REST, h < 8 ? "none" : "#868e96", "file", NULL);
         if (live > 0)
             svg_rect(s, VL_BAR_X0, y, (double)live * scale, bar, VL_LIVE, "none", "live", NULL);
         if (garbage > 0)
             svg_rect(s, VL_BAR_X0 + (double)live * scale, y, (double)garbage * scale, bar,
                      VL_GARBAGE, "none", "garbage", NULL);
     }
+    /* Thin rows (many files) get thin outlines, which do not cover them. */
+    double fw = h < 8 ? 1.0 : 2.5, d = h < 8 ? 0.5 : 1.5;
     if (collect)
-        svg_frame(s, VL_BAR_X0 - 1.5, y - 1.5, w + 3, bar + 3, VL_COLLECT, 2.5, "collect");
+        svg_frame(s, VL_BAR_X0 - d, y - d, w + 2 * d, bar + 2 * d, VL_COLLECT, fw, "collect");
     if (vl_state_is(f, "damaged"))
-        svg_frame(s, VL_BAR_X0 - 1.5, y - 1.5, w + 3, bar + 3, "#e03131", 2.5, "damaged");
+        svg_frame(s, VL_BAR_X0 - d, y - d, w + 2 * d, bar + 2 * d, "#e03131", fw, "damaged");
     svg_group_end(s);
     if (h < 12)
         return;
@@ -237,6 +239,13 @@ void draw_vlog(const draw_parts *ps, svg *s, draw_summary *sum)
                   "writes that may still read %s", t.emptied, t.emptied == 1 ? "" : "s",
                   draw_bytes(t.emptied_bytes, b1, sizeof b1), t.emptied == 1 ? "s" : "",
                   t.emptied == 1 ? "it" : "them");
+        y += 16;
+    }
+    if (t.unmeasured > 0) {
+        svg_textf(s, SVG_MARGIN, y, 11, "start", "#555555",
+                  "%zu file%s not measured yet (hatched: the counts of %s were lost in a crash): "
+                  "the collection measures %s first", t.unmeasured, t.unmeasured == 1 ? "" : "s",
+                  t.unmeasured == 1 ? "it" : "them", t.unmeasured == 1 ? "it" : "them");
         y += 16;
     }
     y += 6;
