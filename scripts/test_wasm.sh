@@ -1,10 +1,13 @@
 #!/bin/sh
 # test_wasm.sh: the WebAssembly runs of `make test-wasm` (docs/lab.md).
 #
-#   sh scripts/test_wasm.sh WASM_BUILD_DIR "STAGES"
+#   sh scripts/test_wasm.sh WASM_BUILD_DIR "STAGES" ["VALUE_LOG_STAGES"]
 #
 # For each stage: WASM_BUILD_DIR/<stage>/kvtest.js under node (the stage
-# suite, tests/wasm/main.c, on the engine compiled to WebAssembly); then
+# suite, tests/wasm/main.c, on the engine compiled to WebAssembly), and
+# for each of VALUE_LOG_STAGES (stage 08) once more with
+# KV_TEST_VALUE_THRESHOLD=1, every value in the value log, as natively
+# (tests/wrap/value_threshold.c); then
 # the lab page in headless Chromium (web/test/lab_test.mjs), which saves
 # its screenshots in WASM_BUILD_DIR/shots/.  Lines other than "RUN ..." and
 # "ok ..." are shown; a run that prints no "N passed, N failed" line or
@@ -12,12 +15,13 @@
 # "N passed, N failed" (the sums) and exits non-zero if anything failed.
 # KV_TEST_FILTER is passed to the suites.
 
-if [ $# -ne 2 ]; then
-    echo "usage: sh scripts/test_wasm.sh WASM_BUILD_DIR \"STAGES\"" >&2
+if [ $# -ne 2 ] && [ $# -ne 3 ]; then
+    echo "usage: sh scripts/test_wasm.sh WASM_BUILD_DIR \"STAGES\" [\"VALUE_LOG_STAGES\"]" >&2
     exit 2
 fi
 wb=$1
 stages=$2
+value_log_stages=${3:-}
 total_passed=0
 total_failed=0
 log=$(mktemp "${TMPDIR:-/tmp}/test_wasm.XXXXXX") || exit 2
@@ -50,6 +54,17 @@ run_one() {
 
 for s in $stages; do
     run_one "wasm $s kvtest (node)" node "$wb/$s/kvtest.js" ${KV_TEST_FILTER:+"$KV_TEST_FILTER"}
+    case " $value_log_stages " in
+    *" $s "*)
+        run_one "wasm $s kvtest, every value in the value log (node)" \
+            env KV_TEST_VALUE_THRESHOLD=1 node "$wb/$s/kvtest.js" ${KV_TEST_FILTER:+"$KV_TEST_FILTER"}
+        # The variable reached the module (tests/wasm/env.js): the
+        # corruption sweep's database has a value-log file.
+        if [ -z "${KV_TEST_FILTER:-}" ] && ! grep -q 'corruption sweep.*[.]vlog' "$log"; then
+            echo "wasm $s: with KV_TEST_VALUE_THRESHOLD=1 the sweep's database has no .vlog file: the threshold did not reach the module"
+            total_failed=$((total_failed + 1))
+        fi ;;
+    esac
 done
 run_one "lab page (chromium)" node web/test/lab_test.mjs "$wb/lab" "$wb/shots"
 echo "$total_passed passed, $total_failed failed"

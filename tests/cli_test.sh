@@ -1051,6 +1051,86 @@ draw_matches_stats() {
         [ "$(class_count "$DB.classes" level)" -ge "$lv" ] ||
             fail "$lv levels hold tables, $(class_count "$DB.classes" level) drawn"
     fi
+    # The value log (08 on) has a bar per file; no earlier stage draws one.
+    vl=0
+    [ "$sn" -lt 8 ] || vl=$(stat_of values.files)
+    [ "$(class_count "$DB.classes" vlog)" = "$vl" ] ||
+        fail "$(class_count "$DB.classes" vlog) value-log files drawn, want $vl"
+}
+
+# kv draw of $DB into $DB.$1.svg, checked against kv_stats and kv inspect's
+# value-log lines (draw_shows_the_value_log); sets vl_files, vl_garbage and
+# vl_collect (the files the collection would empty).
+vlog_drawn() {
+    kv "$DB" draw "$DB.$1.svg"
+    expect_status 0
+    said=$(cat "$TMP/out")
+    svg_classes "$DB.$1.svg" >"$DB.classes" 2>"$TMP/err" ||
+        { fail "$1: not well-formed: $(cat "$TMP/err")"; return; }
+    "$KV" "$DB" inspect >"$DB.inspect"
+    vl_files=$(stat_of values.files)
+    vl_garbage=$(stat_of values.garbage_bytes)
+    live=$(stat_of values.live_bytes)
+    # The files to collect, those with garbage, those with live values.
+    counts=$(awk '/^values / { for (i = 2; i <= NF; i++) if ($i ~ /^gc_percent=/) pc = substr($i, 12) }
+        /^vlog / { v = 0; g = -1; l = 0; st = ""
+            for (i = 2; i <= NF; i++) {
+                split($i, f, "=")
+                if (f[1] == "value_bytes") v = f[2]
+                if (f[1] == "garbage") g = f[2]
+                if (f[1] == "live") l = f[2]
+                if (f[1] == "state") st = f[2]
+            }
+            if (st == "live" && g > 0 && g * 100 >= pc * v) c++
+            if (g > 0) gf++
+            if (l > 0) lf++ }
+        END { print c + 0, gf + 0, lf + 0 }' "$DB.inspect")
+    vl_collect=${counts%% *}
+    with_garbage=$(echo "$counts" | cut -d' ' -f2)
+    with_live=${counts##* }
+    [ "$(class_count "$DB.classes" vlog)" = "$vl_files" ] ||
+        fail "$1: $(class_count "$DB.classes" vlog) value-log files drawn, kv_stats values.files $vl_files"
+    [ "$(class_count "$DB.classes" collect)" = "$vl_collect" ] ||
+        fail "$1: $(class_count "$DB.classes" collect) files outlined to collect, kv inspect's lines make $vl_collect"
+    [ "$(class_count "$DB.classes" garbage)" = "$with_garbage" ] ||
+        fail "$1: $(class_count "$DB.classes" garbage) pieces of garbage drawn, $with_garbage files have garbage"
+    [ "$(class_count "$DB.classes" live)" = "$with_live" ] ||
+        fail "$1: $(class_count "$DB.classes" live) pieces of live values drawn, $with_live files have live values"
+    echo "$said" | grep -q "value log $vl_files files* ([0-9]* drawn), [0-9]* bytes: live $live, garbage $vl_garbage; $vl_collect to collect" ||
+        fail "$1: draw said '$said'; kv_stats: $vl_files files, live $live, garbage $vl_garbage; $vl_collect to collect"
+    [ ! -e "$DB.$1.svg.tmp" ] || fail "$1: draw left $DB.$1.svg.tmp"
+}
+
+# Stage 08 on: draw shows the value log.  Values of 200 bytes over a
+# value_threshold of 100, each key written three times, small memtables
+# and levels: several value-log files, garbage where compactions dropped
+# the older values.  The picture has a bar per file (values.files), the
+# live and garbage bytes kv_stats counts, a piece of live values and one of
+# garbage in each file that has them, and an orange outline on each file
+# the collection would empty (counted here from kv inspect's vlog lines:
+# at least gc_percent of its value bytes garbage).  kv compact runs the
+# collection: fewer files are left, none to collect, drawn as such.
+draw_shows_the_value_log() {
+    sn=$(stage_number)
+    [ "$sn" -ge 8 ] || return 0
+    command -v python3 >/dev/null 2>&1 || { fail "python3 is needed to parse the SVG"; return; }
+    awk 'BEGIN { v = ""; for (j = 0; j < 20; j++) v = v "abcdefghij"
+        for (r = 1; r <= 3; r++) for (i = 0; i < 300; i++)
+            printf "put key%04d %s-%d-%d\n", (i * 37) % 300, v, i, r }' >"$DB.puts"
+    kv_stdin "$DB.puts" --value-threshold 100 --memtable-bytes 16k --l1-bytes 8k \
+        --level-ratio 2 --table-bytes 4k "$DB"
+    expect_status 0
+    vlog_drawn "before compact"
+    files=$vl_files
+    if [ "$vl_files" -le 1 ] || [ "$vl_garbage" -eq 0 ] || [ "$vl_collect" -eq 0 ]; then
+        fail "before compact: $vl_files files, $vl_garbage bytes of garbage, $vl_collect to collect: want more"
+    fi
+    kv "$DB" compact
+    expect_status 0
+    vlog_drawn "after compact"
+    if [ "$vl_files" -ge "$files" ] || [ "$vl_collect" != 0 ]; then
+        fail "compact left $vl_files of $files files, $vl_collect to collect"
+    fi
 }
 
 # draw to a directory that does not exist fails with exit 2 and leaves no
@@ -1158,6 +1238,7 @@ run knobs_shape_the_files
 run io_knob_and_env_choose_the_backend
 run flush_writes_the_memtable
 run draw_matches_stats
+run draw_shows_the_value_log
 run draw_failures_leave_nothing
 run get_cost_prints_what_the_lookup_did
 

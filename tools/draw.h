@@ -16,7 +16,10 @@
  *                            on one key axis, and 05's blocks, index and
  *                            filter in each table;
  *   draw_levels.c  06, 07    the levels, each table at its key range,
- *                            and what the next compaction would take.
+ *                            and what the next compaction would take;
+ *   draw_vlog.c    08        under stage 06's levels, the value log: its
+ *                            files, each with its live values and its
+ *                            garbage, and what the collection would take.
  * kv_cmd_draw.c, the draw command, picks one by the kinds of the parts.
  * Each returns, in a draw_summary, one line that counts what it drew (the
  * kv command prints it; the tests compare it and the SVG with kv_stats).
@@ -83,6 +86,9 @@ void draw_log(const draw_parts *ps, svg *s, draw_summary *sum);
 void draw_hash(const draw_parts *ps, svg *s, draw_summary *sum);
 void draw_lsm(const draw_parts *ps, svg *s, draw_summary *sum);
 void draw_levels(const draw_parts *ps, svg *s, draw_summary *sum);
+/* Below what is drawn (s->height), the value log of the "values" and
+ * "vlog" parts, if there are any; adds to sum's line. */
+void draw_vlog(const draw_parts *ps, svg *s, draw_summary *sum);
 
 struct draw_axis;
 /* The row of memtable m (a "memtable" part): a bar over its keys, one

@@ -110,7 +110,7 @@ static int lab_need_db(void)
 static int lab_option(kv_options *opt, const char *name, long long v, char *why, size_t cap)
 {
     static const char *const sizes[] = {"segment_bytes", "memtable_bytes", "block_bytes",
-                                        "l1_bytes", "table_bytes"};
+                                        "l1_bytes", "table_bytes", "value_threshold"};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (strcmp(name, sizes[i]) == 0 && v < 0) {
             snprintf(why, cap, "option %s = %lld: a size is a number of bytes, >= 0", name, v);
@@ -137,6 +137,10 @@ static int lab_option(kv_options *opt, const char *name, long long v, char *why,
         opt->table_bytes = (size_t)v;
     else if (strcmp(name, "sync") == 0)
         opt->sync = (int)v;
+    else if (strcmp(name, "value_threshold") == 0)
+        opt->value_threshold = (size_t)v;
+    else if (strcmp(name, "value_gc_percent") == 0)
+        opt->value_gc_percent = (int)v;
     else {
         snprintf(why, cap, "not an option: %s (names as kv_options's)", name);
         return -1;

@@ -47,6 +47,11 @@ WASM_TEST_SRCS := $(filter-out tests/main.c tests/concurrency.c tests/concurrenc
 # is one, which node 18 and later have, and their fetch() takes no paths.
 WASM_NODE_LDFLAGS := -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=2GB -sEXIT_RUNTIME=1 \
                      -sENVIRONMENT=node -sSINGLE_FILE=1
+# The process's KV_TEST_* variables handed to the module's getenv.
+WASM_TEST_ENV := tests/wasm/env.js
+# The stages whose kvtest also runs with every value in the value log
+# (KV_TEST_VALUE_THRESHOLD=1: tests/wrap/value_threshold.c), as natively.
+WASM_VALUE_LOG_STAGES = $(foreach s,$(WASM_STAGES),$(if $(filter tests/wrap/value_threshold.c,$(TEST_WRAP_SRCS_$(s))),$(s)))
 # The page: one script per stage, the wasm inside it (SINGLE_FILE: a page
 # opened from disk cannot fetch a .wasm file), made by a factory function
 # (MODULARIZE) so that every stage has its own memory and file system.
@@ -82,14 +87,20 @@ $(WB)/$(1)/libkv.a: $(call lib_objs,$(WB),$(1)) $(call wasm_obj,$(WASM_COMMON_SR
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && $$(EMAR) rcs $$@ $$^
 
-$(WB)/$(1)/kvtest.js: $(call wasm_obj,$(WASM_TEST_SRCS)) $(WB)/$(1)/libkv.a
-	$$(EMCC) $$(WASM_CFLAGS) $$(WASM_NODE_LDFLAGS) -o $$@ $$^
+# With the stage's wrappers, as its native kvtest (TEST_WRAP_<stage>: stage
+# 08's kv_open that takes value_threshold from KV_TEST_VALUE_THRESHOLD).
+$(WB)/$(1)/kvtest.js: $(call wasm_obj,$(WASM_TEST_SRCS) $(TEST_WRAP_SRCS_$(1))) $(WB)/$(1)/libkv.a $(WASM_TEST_ENV)
+	$$(EMCC) $$(WASM_CFLAGS) $$(WASM_NODE_LDFLAGS) --pre-js $(WASM_TEST_ENV) $(TEST_WRAP_$(1)) -o $$@ $$(filter-out %.js,$$^)
 
 $(WB)/lab/kv-$(1).js: $(WB)/obj/web/lab_api.o $(WB)/$(1)/libkv.a
 	@mkdir -p $$(dir $$@)
 	$$(EMCC) $$(WASM_CFLAGS) $$(WASM_WEB_LDFLAGS) -sEXPORT_NAME=kvStage_$(subst -,_,$(1)) -o $$@ $$^
 endef
-$(foreach s,$(WASM_STAGES),$(eval $(call WASM_STAGE_RULES,$(s))))
+# The rules of every stage, not only WASM_STAGES': a stage links the
+# objects of the stages it reuses (WASM_STAGES="08-vlog" builds 03's to
+# 07's objects it needs), and a stage marked unfinished is built when
+# named (make wasm WASM_STAGES="... 08-vlog").
+$(foreach s,$(STAGE_DIRS),$(eval $(call WASM_STAGE_RULES,$(s))))
 
 # The page: web/build.mjs bundles web/src/ with its libraries (esbuild)
 # into lab.js and writes index.html naming the stages' scripts.  npm runs
@@ -99,7 +110,15 @@ WEB_SRCS := $(wildcard web/src/*.js web/src/*.css web/index.html web/build.mjs)
 $(WASM_NPM_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
-$(WB)/lab/lab.js: $(WEB_SRCS) $(WASM_NPM_STAMP)
+# index.html names the stages built: made again when WASM_STAGES changes
+# ($(WB)/lab/stages holds the list it was made with, rewritten only then).
+WASM_STAGES_STAMP := $(WB)/lab/stages
+$(WASM_STAGES_STAMP): FORCE_WASM_STAGES
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(strip $(WASM_STAGES))" ] || echo "$(strip $(WASM_STAGES))" >$@
+.PHONY: FORCE_WASM_STAGES
+FORCE_WASM_STAGES:
+$(WB)/lab/lab.js: $(WEB_SRCS) $(WASM_NPM_STAMP) $(WASM_STAGES_STAMP)
 	@mkdir -p $(dir $@)
 	node web/build.mjs $(WB)/lab $(WASM_STAGES)
 
@@ -114,7 +133,7 @@ wasm:
 test-wasm:
 	@$(MAKE) --no-print-directory deps DEPS=wasm
 	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
-	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)"
+	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)" "$(WASM_VALUE_LOG_STAGES)"
 
 # The screenshots docs/lab.md shows are ones the browser test saves: this
 # runs it and copies each one the page names (lab/NAME.png) to docs/lab/.

@@ -48,7 +48,7 @@ function usage(text) {
 
 function tooBig(bytes) {
   return bytes && bytes.length > LAB_MAX_VALUE
-    ? { error: `refused: a value of ${bytes.length.toLocaleString("en")} bytes; the lab takes values up to ${LAB_MAX_VALUE.toLocaleString("en")} bytes (${LAB_MAX_VALUE >> 20} MiB: seven engines share this tab's memory, and the browser keeps about 9.8 MB of their files)` }
+    ? { error: `refused: a value of ${bytes.length.toLocaleString("en")} bytes; the lab takes values up to ${LAB_MAX_VALUE.toLocaleString("en")} bytes (${LAB_MAX_VALUE >> 20} MiB: the engines of every stage share this tab's memory, and the browser keeps about 9.8 MB of their files)` }
     : null;
 }
 
@@ -143,7 +143,28 @@ function counts(st) {
     flushes: st["flush.count"] ?? 0,
     compactions: st["compact.count"] ?? 0,
     moves: st["session.compact.moves"] ?? 0,
+    // Stage 08's value log: what its collection did.
+    emptied: st["session.values.gc_files_emptied"] ?? 0,
+    moved: st["session.values.gc_values_moved"] ?? 0,
+    movedBytes: st["session.values.gc_bytes_moved"] ?? 0,
+    removed: st["session.values.gc_files_removed"] ?? 0,
+    removedBytes: st["session.values.gc_bytes_removed"] ?? 0,
+    waiting: st["values.emptied_files_waiting"] ?? 0,
   };
+}
+
+// What a compact's value-log collection did (stage 08), from the counts
+// before and after it; "" for the other stages.
+function collected(engine, before, after) {
+  if (engine.stats()["values.files"] === undefined) return "";
+  const d = (k) => after[k] - before[k];
+  if (d("emptied") <= 0 && d("removed") <= 0) {
+    return after.waiting > 0 ? `; the value log: no file to empty, ${after.waiting} emptied file${after.waiting > 1 ? "s" : ""} still wait${after.waiting > 1 ? "" : "s"} for a snapshot (release it, then compact)`
+      : `; the value log: no file has ${engine.stats()["values.gc_percent"]}% garbage, none emptied`;
+  }
+  let text = `; the value log's collection emptied ${d("emptied")} file${d("emptied") === 1 ? "" : "s"}, writing ${d("moved")} live value${d("moved") === 1 ? "" : "s"} (${kib(d("movedBytes"))}) again, and removed ${d("removed")} (${kib(d("removedBytes"))})`;
+  if (after.waiting > 0) text += `; ${after.waiting} emptied file${after.waiting > 1 ? "s" : ""} wait${after.waiting > 1 ? "" : "s"} for a snapshot that may still read ${after.waiting > 1 ? "them" : "it"}`;
+  return text;
 }
 
 // Every pair of the database (for what a power cut lost): a Map, or null
@@ -254,10 +275,12 @@ export async function run(engine, c, ctx) {
           : "nothing to merge: no segment holds garbage (every record is the one its key's slot points at), so kv_compact returned at once" };
       }
       const n = after.compactions - before.compactions, moved = after.moves - before.moves;
-      if (n > 0) return { text: `compacted: ${n} compaction${n > 1 ? "s" : ""}${moved ? ` (${moved} of them moves)` : ""}; the tables each replaced are marked` };
-      return { text: engine.stage >= "06"
+      const vlog = collected(engine, before, after);
+      if (n > 0) return { text: `compacted: ${n} compaction${n > 1 ? "s" : ""}${moved ? ` (${moved} of them moves)` : ""}; the tables each replaced are marked${vlog}` };
+      if (after.emptied > before.emptied || after.removed > before.removed) return { text: `no table to compact${vlog}` };
+      return { text: (engine.stage >= "06"
         ? "nothing to compact: no level is over its target and no table holds versions to drop, so kv_compact returned at once"
-        : "nothing to compact: there is at most one table, so kv_compact returned at once" };
+        : "nothing to compact: there is at most one table, so kv_compact returned at once") + vlog };
     }
     case "fill":
       return runFill(engine, c, ctx.pause, ctx.watch);

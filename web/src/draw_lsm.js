@@ -28,10 +28,14 @@
 //     ones it replaced (drawn faded, below, as they were), the ones moved
 //     to another level whole.
 //   - A transaction's conflict: the newer version that caused it.
+//   - Stage 08: the value log (draw_vlog.js) beside the levels, to their
+//     right when the panel is wide enough (the key axis narrows to make
+//     room), else under them.
 // Pictures stay bounded: table rows shrink, then pack, to fit ROWS_PX.
 
 import * as d3 from "d3";
 import { clip, cutKey, kib, sharedPrefix, shown } from "./bytes.js";
+import { drawValueLog } from "./draw_vlog.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
 
@@ -58,24 +62,6 @@ function rangeLabel(a, b, room) {
 // for a lookup of key (stages/05-blocks/table_v2/table_v2_read.c, step 3).
 function blockFor(blocks, key) {
   return blocks.find((b) => b.last >= key);
-}
-
-// The value log of stage 08 (to come): its files would be drawn here,
-// between the memtable and the tables, once its kv_inspect tells of them
-// (a line per value-log file, with its bytes and live bytes, as stage
-// 02's segments).  Stages 04-07 have none, and nothing is drawn.
-function drawValueLog(svg, lines, y, width) {
-  const files = ofKind(lines, "vlog");
-  if (!files.length) return y;
-  y = note(svg, "subtitle", 0, y + 14, width, "the value log: values kept apart from the tables' keys");
-  const max = d3.max(files, (f) => f.bytes) || 1;
-  files.forEach((f, i) => {
-    const g = svg.append("g").attr("class", "vlog").attr("transform", `translate(0,${y + 4 + i * 18})`);
-    g.append("rect").attr("class", "bar").attr("width", (width * f.bytes) / max).attr("height", 14);
-    g.append("rect").attr("class", "sum-live").attr("width", (width * (f.live_bytes ?? f.bytes)) / max).attr("height", 14);
-    g.append("title").text(`${f.file}: ${f.bytes} bytes${f.live_bytes !== undefined ? `, ${f.live_bytes} live` : ""}`);
-  });
-  return y + 4 + files.length * 18;
 }
 
 export function drawLsm(svg, view, width) {
@@ -128,6 +114,11 @@ export function drawLsm(svg, view, width) {
     ...(ev.moved.size ? [{ cls: "mark moved", label: "moved to another level whole" }] : []),
     ...(next ? [{ cls: "mark next", label: "next compaction's tables" }] : []),
     ...(conflict ? [{ cls: "mark conflict", label: "the newer version that conflicts" }] : []),
+    ...(ofKind(lines, "values").length ? [{ cls: "vlog-swatch live", label: "value log: live values" },
+      { cls: "vlog-swatch garbage", label: "garbage" }, { cls: "vlog-swatch rest", label: "headers, keys" },
+      { cls: "mark collect", label: "compact would empty it" },
+      ...(ofKind(lines, "vlog").some((f) => f.state === "emptied") ? [{ cls: "mark emptied", label: "emptied, waits for its readers" }] : []),
+      ...(ev.vlogRemoved?.length ? [{ cls: "mark replaced", label: "removed by the last command" }] : [])] : []),
   ]);
 
   // ---- the memtables ----
@@ -181,7 +172,10 @@ export function drawLsm(svg, view, width) {
     fg.append("title").text(`this command filled the memtable ${ev.flushes} time${ev.flushes > 1 ? "s" : ""}: each time it was frozen, a new one took the writes, and the frozen one was flushed to a table (in the page, on the writer's thread)`);
   }
   y = memTop + memH + 16;
-  y = drawValueLog(svg, lines, y, width);
+  // Stage 08's value log: beside the levels when there is room.
+  const hasValueLog = ofKind(lines, "values").length > 0;
+  const vlogW = hasValueLog && width >= 760 ? Math.min(420, Math.max(260, Math.floor(width * 0.34))) : 0;
+  const areaW = width - (vlogW ? vlogW + 16 : 0);
 
   // ---- the key axis, by rank ----
   // Each key the picture knows weighs the entries it stands for: a
@@ -215,7 +209,7 @@ export function drawLsm(svg, view, width) {
   // separator, a key no one wrote: it places, it is not named).
   const real = new Set([...entries.map((e) => e.key), ...tables.flatMap((t) => [t.smallest, t.largest]), ...tableEntries.map((e) => e.key)]);
   const labelW = leveled ? 214 : 118;
-  const axisX = labelW + 6, axisW = Math.max(120, width - axisX - 2);
+  const axisX = labelW + 6, axisW = Math.max(120, areaW - axisX - 2);
   const U = Math.max(1e-9, total);
   const place = (k) => axisX + ((cum.get(k) ?? 0) / U) * axisW;
   const after = (k) => axisX + (((cum.get(k) ?? 0) + Math.max(floor, weight.get(k) ?? 0)) / U) * axisW;
@@ -354,6 +348,12 @@ export function drawLsm(svg, view, width) {
       (nextTables.has(t.file) ? "; an input of the next compaction" : "");
   });
   y = Math.max(y, rowsTop + rows.length * rowH + 6);
+  let vlogDrawn = {};
+  if (hasValueLog) {
+    const v = vlogW ? drawValueLog(svg, view, width - vlogW, tickTop - 12, vlogW) : drawValueLog(svg, view, 0, y + 4, width);
+    vlogDrawn = v.drawn;
+    y = Math.max(y, v.y + 6);
+  }
 
   // The tables the last command replaced, as they were.
   if (ev.replaced.length) {
@@ -398,10 +398,12 @@ export function drawLsm(svg, view, width) {
     const steps = looks.map((l) => {
       if (l.part === "memtable") return `${l.state} memtable: ${l.result}`;
       if (l.part === "level") return `L${l.level} skipped (no table holds the key)`;
+      if (l.part === "vlog") return `the value log, ${String(Number(String(l.file).replace(/\.v?log$/, "")))}.vlog: ${l.read_bytes} bytes read at offset ${l.offset}${l.result === "found" ? "" : ` (${l.result})`}`;
       const b = readBlock.get(l.file);
       const cost = l.reads === undefined ? "" : b ? `, block ${b.n}: ${l.reads ? `${l.reads} read${l.reads > 1 ? "s" : ""}` : "from the block cache, no read"}`
         : `, ${l.reads} read${l.reads === 1 ? "" : "s"}`;
-      return `${shortName(l.file)}: ${l.result.replace("skipped_range", "skipped (out of range)").replace("skipped_bloom", "skipped (the filter says no)")}${cost}`;
+      return `${shortName(l.file)}: ${l.result.replace("skipped_range", "skipped (out of range)").replace("skipped_bloom", "skipped (the filter says no)")}${cost}` +
+        (l.value === "elsewhere" ? " (where its value is)" : "");
     });
     const answer = get.lines.find((l) => l.kind === "answer");
     y = note(svg, "getnote", 0, y + 14, width, `get ${get.key}: ${steps.join(" → ")} ⇒ ${answer?.result === "found" ? "found" : "not found"}`);
@@ -418,5 +420,5 @@ export function drawLsm(svg, view, width) {
       "; nothing of it was written");
   }
   svg.attr("height", y + 8);
-  return { drawn: { memtable: mems.length, entry: entries.length, table: tables.length, row: rows.length, replaced: ev.replaced.length } };
+  return { drawn: { memtable: mems.length, entry: entries.length, table: tables.length, row: rows.length, replaced: ev.replaced.length, ...vlogDrawn } };
 }

@@ -19,7 +19,7 @@ export const STATUS = { 0: "ok", 1: "not found", "-1": "I/O error", "-2": "corru
   "-4": "out of memory", "-5": "busy", "-6": "conflict" };
 
 // The page's own bound on a value or a key typed in: the engines take
-// values up to 64 MiB (KV_MAX_VALUE), but seven of them share one tab's
+// values up to 64 MiB (KV_MAX_VALUE), but all of them share one tab's
 // memory, and the browser's storage holds about 9.8 MB for all.
 export const LAB_MAX_VALUE = 4 << 20;
 

@@ -30,9 +30,7 @@ const STAGES = [
   { id: "05-blocks", kind: "lsm", title: "05 · tables in blocks", what: "blocks, an index and a bloom filter per table", draw: drawLsm },
   { id: "06-leveled", kind: "lsm", title: "06 · leveled compaction", what: "levels of tables, compactions, write and read amplification", draw: drawLsm },
   { id: "07-txn", kind: "lsm", title: "07 · transactions by versions", what: "stage 06's engine; a commit's conflicts found by sequence numbers", draw: drawLsm },
-  // Stage 08 (a value log with garbage collection) is drawn by
-  // draw_lsm.js's value-log seam once its engine tells kv_inspect about
-  // its value log (see drawValueLog there).
+  { id: "08-vlog", kind: "lsm", title: "08 · a value log", what: "stage 07 with large values kept apart, in a value log beside the levels; compact collects its garbage", draw: drawLsm },
 ];
 
 const OPTIONS = [
@@ -44,6 +42,8 @@ const OPTIONS = [
   ["level_ratio", 4, "06+: each level this many times the one above"],
   ["table_bytes", 4096, "06+: a compaction's output tables"],
   ["sync", 0, "03+: 1 = each write synced before it returns"],
+  ["value_threshold", 128, "08: a value of this many bytes or more goes to the value log"],
+  ["value_gc_percent", 50, "08: compact empties a value-log file once this % of its values is garbage (1 .. 99)"],
 ];
 
 const built = STAGES.filter((s) => typeof globalThis[`kvStage_${s.id.replace(/-/g, "_")}`] === "function");
@@ -361,6 +361,7 @@ function buildControls() {
   });
   const examples = ["fill", "put apple red", "put apple green", "del k003", "get apple", "get k003",
     "batch put b1 x; put b2 y; del b1", "flush", "compact", "fill 300 16 k overwrite", "fill 3 40000 big",
+    "fill 200 300 v overwrite",
     "begin a serializable", "tget a apple", "tput a apple pear", "commit a", "reopen", "powercut", "stats", "help"];
   d3.select("#examples").selectAll("button").data(examples).join("button").attr("type", "button")
     .text((d) => d).on("click", (event, d) => submit(d));

@@ -8,7 +8,10 @@
 //     each picture teaches: stage 01's tail, stage 02's every slot and
 //     its merge, stage 03's one scale, the key axis by rank of 04-07,
 //     the bloom filter and the block a get reads, compactions replaced
-//     and made during the first fill, write skew refused on stage 07;
+//     and made during the first fill, write skew refused on stage 07,
+//     stage 08's value log (its files against kv_stats, a get's read,
+//     garbage from overwrites, files emptied while a snapshot holds them,
+//     then removed);
 //   - what must not break the page: a 2 MB value, an engine that traps,
 //     a 1 MB value on every stage then reopen, the browser's storage
 //     full, bad options, fill 10000 on all stages (chunked, with progress,
@@ -124,6 +127,16 @@ try {
       const tables = parseInt(String(st[`level.${n}`]), 10);
       check(`${stage} ${when}: level ${n}'s tables drawn in its row`, (await count(stage, `g.rows g.table[data-level="${n}"]`)) === tables,
         `drawn ${await count(stage, `g.rows g.table[data-level="${n}"]`)}, kv_stats level.${n} ${st[`level.${n}`]}`);
+    }
+    if (st["values.files"] !== undefined) {
+      const files = st["values.files"];
+      check(`${stage} ${when}: a bar per value-log file`, (await count(stage, "g.vlogs g.vlog")) === Math.min(files, 120) && d.vlogFiles === files,
+        `drawn ${await count(stage, "g.vlogs g.vlog")} of ${d.vlogFiles}, kv_stats values.files ${files}`);
+      check(`${stage} ${when}: the value log's live and garbage bytes as kv_stats counts them`,
+        d.vlogLive === st["values.live_bytes"] && d.vlogGarbage === st["values.garbage_bytes"],
+        `drawn live ${d.vlogLive} garbage ${d.vlogGarbage}; kv_stats values.live_bytes ${st["values.live_bytes"]} values.garbage_bytes ${st["values.garbage_bytes"]}`);
+      check(`${stage} ${when}: the emptied value-log files waiting drawn as such`, d.vlogEmptied === st["values.emptied_files_waiting"] &&
+        (await count(stage, "g.vlogs g.vlog.emptied")) === d.vlogEmptied, `drawn ${d.vlogEmptied}, kv_stats ${st["values.emptied_files_waiting"]}`);
     }
     check(`${stage} ${when}: a legend`, (await page.evaluate((s) => document.querySelectorAll(`#panel-${s} g.legend g.item`).length, stage)) >= 3);
   }
@@ -338,6 +351,72 @@ try {
     check(`${stage}: level labels end before the first table`, labels.right <= labels.left + 0.5, JSON.stringify(labels));
     await agree(stage, "after the first fill");
     if (stage.startsWith("06")) await shot("06-leveled", stage);
+  }
+
+  // ---- stage 08: the value log beside the levels ----
+  // 300-byte values, over the page's value_threshold (128): each flush of
+  // a 4 KiB memtable renames its log a value-log file.  Overwrites make
+  // garbage as compactions drop the older entries; compact (the only place
+  // the page runs the value log's jobs: no threads) empties the files at
+  // value_gc_percent, but not while a snapshot may read them.
+  for (const stage of stages.filter((s) => s >= "08")) {
+    await pick([stage]);
+    await run("reset");
+    const filled = await run("fill 200 300 v");
+    const st1 = await stats(stage);
+    check(`${stage}: large values go to value-log files`, ok(filled) && st1["values.files"] >= 2 && st1["values.live_bytes"] >= 200 * 300 * 0.5,
+      `values.files ${st1["values.files"]}, values.live_bytes ${st1["values.live_bytes"]}`);
+    check(`${stage}: each file's live values drawn`, (await count(stage, "g.vlogs g.vlog rect.live")) >= 2);
+    await agree(stage, "after large values");
+    const got = await run("get v010");
+    check(`${stage}: a get of a large value reads it from the value log`, /300 bytes/.test(got[0].text) && /\.vlog: [0-9]+ bytes read at offset [0-9]+/.test(await text(stage, "text.getnote")),
+      `${got[0].text}; ${await text(stage, "text.getnote")}`);
+    check(`${stage}: the bytes it read are marked in their file`, (await count(stage, "g.vlogs g.vlog.answer")) === 1 && (await count(stage, "g.vlogs g.vlog rect.read")) === 1);
+    await run("fill 200 300 v overwrite");
+    const st2 = await stats(stage);
+    const d2 = await drawn(stage);
+    check(`${stage}: overwrites make garbage as compactions drop the older entries`, st2["values.garbage_bytes"] > st1["values.garbage_bytes"] &&
+      (await count(stage, "g.vlogs g.vlog rect.garbage")) >= 1, `garbage ${st1["values.garbage_bytes"]} -> ${st2["values.garbage_bytes"]}`);
+    check(`${stage}: the files compact would empty are outlined`, d2.vlogCollect >= 1 && (await count(stage, "g.vlogs g.vlog.collect")) === d2.vlogCollect,
+      `${d2.vlogCollect} to collect, ${await count(stage, "g.vlogs g.vlog.collect")} outlined`);
+    await agree(stage, "after overwrites");
+    await run("get v010");
+    await shot("08-vlog", stage);
+    // A snapshot keeps the emptied files.
+    const snap = await run("snapshot");
+    await run("fill 200 300 v overwrite");
+    const current = await run("get v010");
+    const held = await run("compact");
+    const st3 = await stats(stage);
+    check(`${stage}: compact with a snapshot empties files that then wait for it`, st3["values.emptied_files_waiting"] >= 1 &&
+      /wait/.test(held[0].text) && (await count(stage, "g.vlogs g.vlog.emptied")) === st3["values.emptied_files_waiting"],
+      `${held[0].text}; values.emptied_files_waiting ${st3["values.emptied_files_waiting"]}`);
+    check(`${stage}: they are said to wait`, /wait for the snapshots/.test(await text(stage, "text.vlognote")));
+    await agree(stage, "with a snapshot");
+    await run(`release ${/snapshot ([0-9]+)/.exec(snap[0].text)?.[1]}`);
+    const done = await run("compact");
+    const st4 = await stats(stage);
+    const removed = st4["session.values.gc_files_removed"] - st3["session.values.gc_files_removed"];
+    check(`${stage}: once released, compact removes the files`, removed >= st3["values.emptied_files_waiting"] &&
+      st4["values.files"] < st3["values.files"] && st4["values.emptied_files_waiting"] === 0 && /removed [1-9]/.test(done[0].text),
+      `${done[0].text}; values.files ${st3["values.files"]} -> ${st4["values.files"]}`);
+    check(`${stage}: the files it removed are drawn, faded`, (await count(stage, "g.vlog-ghosts g.vlog.removed")) === Math.min(removed, 120) &&
+      (await drawn(stage)).vlogRemoved === removed, `${await count(stage, "g.vlog-ghosts g.vlog.removed")} drawn, ${removed} removed`);
+    check(`${stage}: no file is left at value_gc_percent`, (await drawn(stage)).vlogCollect === 0);
+    await agree(stage, "after the collection");
+    await shot("08-vlog-compact", stage);
+    const back = await run("get v010");
+    check(`${stage}: after the collection a get answers as before it`, back[0].text === current[0].text && /300 bytes/.test(back[0].text), `${current[0].text} / ${back[0].text}`);
+    await run("reopen");
+    const st5 = await stats(stage);
+    check(`${stage}: the value log's counts survive a reopen`, st5["values.live_bytes"] === st4["values.live_bytes"] && st5["values.files"] === st4["values.files"],
+      `live ${st4["values.live_bytes"]} -> ${st5["values.live_bytes"]}, files ${st4["values.files"]} -> ${st5["values.files"]}`);
+    await agree(stage, "after reopen");
+    // value_gc_percent out of 1..99: stage 08 refuses it, and says so.
+    const badGc = await run("options value_gc_percent=100");
+    check(`${stage}: value_gc_percent=100 is refused, its field marked`, badGc[0].cls === "err" &&
+      (await page.evaluate(() => document.querySelector("#opt-value_gc_percent").classList.contains("invalid"))), badGc[0].text);
+    await run("options value_gc_percent=50");
   }
 
   // ---- transactions: every stage, and write skew on 07 ----
