@@ -14,6 +14,7 @@
 #include "error.h"
 #include "lsm_db.h"
 #include "lsm_elsewhere.h"
+#include "lsm_iter_ahead.h"
 #include "merge_iter.h"
 #include "user_iter.h"
 
@@ -25,6 +26,9 @@ struct kv_iter {
     int status;         /* a bad argument to kv_iter_seek, or a value that
                            could not be loaded */
     value_buf buf;      /* a value loaded from where the store keeps it */
+    lsm_ahead ahead;    /* a forward scan's next entries, their values read
+                           together (lsm_iter_ahead.h): open only where
+                           values are kept elsewhere */
 };
 
 static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, kv_iter **out)
@@ -80,6 +84,7 @@ void kv_iter_seek_first(kv_iter *it)
 {
     if (it != NULL && it->status == KV_OK) {
         uint64_t t0 = latency_start();
+        lsm_ahead_close(&it->ahead, it->u, 0);
         iter_seek_first(it->u);
         latency_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
     }
@@ -89,6 +94,7 @@ void kv_iter_seek_last(kv_iter *it)
 {
     if (it != NULL && it->status == KV_OK) {
         uint64_t t0 = latency_start();
+        lsm_ahead_close(&it->ahead, it->u, 0);
         iter_seek_last(it->u);
         latency_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
     }
@@ -103,6 +109,7 @@ void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
         return;
     }
     uint64_t t0 = latency_start();
+    lsm_ahead_close(&it->ahead, it->u, 0);
     if (klen == 0)
         iter_seek_first(it->u); /* every key is >= the empty key */
     else
@@ -112,22 +119,37 @@ void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
 
 int kv_iter_valid(const kv_iter *it)
 {
-    return it != NULL && it->status == KV_OK && iter_valid(it->u);
+    return it != NULL && it->status == KV_OK && (it->ahead.n > 0 || iter_valid(it->u));
 }
 
 void kv_iter_next(kv_iter *it)
 {
-    if (kv_iter_valid(it)) {
-        uint64_t t0 = latency_step_start();
+    if (!kv_iter_valid(it))
+        return;
+    uint64_t t0 = latency_step_start();
+    lsm_ahead *a = &it->ahead;
+    int rc = KV_OK;
+    if (a->n > 0) { /* in the window: its next entry, or the next window */
+        if (++a->at == a->n) {
+            a->n = a->at = 0;
+            rc = lsm_ahead_fill(a, it->u, it->db->values);
+        }
+    } else if (lsm_ahead_wanted(a, it->u)) { /* a scan of values kept elsewhere */
         iter_next(it->u);
-        latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+        rc = lsm_ahead_fill(a, it->u, it->db->values);
+    } else {
+        iter_next(it->u);
     }
+    if (rc != KV_OK)
+        it->status = rc;
+    latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
 }
 
 void kv_iter_prev(kv_iter *it)
 {
     if (kv_iter_valid(it)) {
         uint64_t t0 = latency_step_start();
+        lsm_ahead_close(&it->ahead, it->u, 1);
         iter_prev(it->u);
         latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
     }
@@ -136,17 +158,48 @@ void kv_iter_prev(kv_iter *it)
 const void *kv_iter_key(const kv_iter *it, size_t *klen)
 {
     size_t n = 0;
-    const void *k = kv_iter_valid(it) ? iter_key(it->u, &n) : NULL;
+    const void *k = NULL;
+    if (kv_iter_valid(it) && it->ahead.n > 0) {
+        k = it->ahead.e[it->ahead.at].key;
+        n = it->ahead.e[it->ahead.at].klen;
+    } else if (kv_iter_valid(it)) {
+        k = iter_key(it->u, &n);
+    }
     if (klen)
         *klen = n;
     return k;
+}
+
+/* The window's current value: read already, or, where that read failed,
+ * read again alone, so that kv_errmsg() names this value. */
+static const void *lsm_iter_ahead_value(kv_iter *self, size_t *n)
+{
+    const ahead_entry *e = &self->ahead.e[self->ahead.at];
+    if (!e->elsewhere) {
+        *n = e->vlen;
+        return e->val;
+    }
+    if (e->rc == KV_OK) {
+        *n = e->llen;
+        return e->lval;
+    }
+    const uint8_t *loaded = NULL;
+    int rc = value_store_load(self->db->values, e->val, e->vlen, &self->buf, &loaded, n);
+    if (rc != KV_OK) {
+        self->status = rc;
+        *n = 0;
+        return NULL;
+    }
+    return loaded;
 }
 
 const void *kv_iter_value(const kv_iter *it, size_t *vlen)
 {
     size_t n = 0;
     const void *v = NULL;
-    if (kv_iter_valid(it)) {
+    if (kv_iter_valid(it) && it->ahead.n > 0) {
+        v = lsm_iter_ahead_value((kv_iter *)it, &n);
+    } else if (kv_iter_valid(it)) {
         v = iter_value(it->u, &n);
         if (user_iter_elsewhere(it->u)) {
             /* Where the value store keeps it: loaded into the iterator's
@@ -181,6 +234,7 @@ void kv_iter_free(kv_iter *it)
     if (it == NULL)
         return;
     iter_free(it->u);
+    lsm_ahead_free(&it->ahead);
     lsm_view_unref(it->view);
     value_store_unpin(it->db->values, it->pin);
     value_buf_free(&it->buf);

@@ -216,6 +216,68 @@ static int mg_memtables(mg_call *c, const lsm_view *v, mg_key *k)
     return 0;
 }
 
+
+/* Step 4: the values kept elsewhere, read together
+ * (value_store_load_many); one whose read failed is read again alone, so
+ * that kv_errmsg() names it. */
+static void mg_load_elsewhere(kv_db *db, mg_call *c, const mg_key *k, size_t n)
+{
+    size_t m = 0;
+    for (size_t j = 0; j < n; j++)
+        m += k[j].elsewhere && c->rcs[k[j].i] == KV_OK;
+    if (m == 0)
+        return;
+    const uint8_t **where = calloc(m, sizeof *where);
+    size_t *wlen = calloc(m, sizeof *wlen), *idx = calloc(m, sizeof *idx);
+    size_t *vlens = calloc(m, sizeof *vlens);
+    value_buf *bufs = calloc(m, sizeof *bufs);
+    const uint8_t **got = calloc(m, sizeof *got);
+    int *rcs = calloc(m, sizeof *rcs);
+    if (where && wlen && idx && vlens && bufs && got && rcs) {
+        m = 0;
+        for (size_t j = 0; j < n; j++)
+            if (k[j].elsewhere && c->rcs[k[j].i] == KV_OK) {
+                idx[m] = k[j].i;
+                where[m] = c->vals[idx[m]];
+                wlen[m] = c->vlens[idx[m]];
+                m++;
+            }
+        (void)value_store_load_many(db->values, m, where, wlen, bufs, got, vlens, rcs);
+        for (size_t j = 0; j < m; j++) {
+            size_t i = idx[j];
+            void *copy = rcs[j] == KV_OK ? malloc(vlens[j] ? vlens[j] : 1) : NULL;
+            if (copy == NULL) { /* (read again alone: its own error, or its value) */
+                int rc = lsm_value_load(db, &c->vals[i], &c->vlens[i]);
+                if (rc != KV_OK)
+                    mg_answer(c, i, rc, NULL, 0);
+                continue;
+            }
+            memcpy(copy, got[j], vlens[j]);
+            free(c->vals[i]);
+            c->vals[i] = copy;
+            c->vlens[i] = vlens[j];
+        }
+        for (size_t j = 0; j < m; j++)
+            value_buf_free(&bufs[j]);
+    } else { /* no memory for the batch: one at a time */
+        for (size_t j = 0; j < n; j++) {
+            size_t i = k[j].i;
+            if (k[j].elsewhere && c->rcs[i] == KV_OK) {
+                int rc = lsm_value_load(db, &c->vals[i], &c->vlens[i]);
+                if (rc != KV_OK)
+                    mg_answer(c, i, rc, NULL, 0);
+            }
+        }
+    }
+    free(where);
+    free(wlen);
+    free(idx);
+    free(vlens);
+    free(bufs);
+    free(got);
+    free(rcs);
+}
+
 /* Steps 1 to 4 for keys [from, from + n), in k[0 .. n) (n <= MG_GROUP);
  * live has room for n pointers. */
 static void mg_group(mg_call *c, const void *const keys[], const size_t klens[], size_t from,
@@ -261,14 +323,7 @@ static void mg_group(mg_call *c, const void *const keys[], const size_t klens[],
             else
                 ikey_lookup_free(&live[w]->lk);
     }
-    for (size_t j = 0; j < n; j++) {
-        size_t i = k[j].i;
-        if (k[j].elsewhere && c->rcs[i] == KV_OK) {
-            int rc = lsm_value_load(db, &c->vals[i], &c->vlens[i]);
-            if (rc != KV_OK)
-                mg_answer(c, i, rc, NULL, 0);
-        }
-    }
+    mg_load_elsewhere(db, c, k, n);
     lsm_view_unref(v);
     value_store_unpin(db->values, pin);
 }

@@ -90,6 +90,24 @@ int value_store_load(value_store *vs, const uint8_t *where, size_t wlen, value_b
     return values_in_place_none();
 }
 
+size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen)
+{
+    (void)vs, (void)where, (void)wlen;
+    return 0;
+}
+
+int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
+                          const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                          size_t vlens[], int rcs[])
+{
+    (void)vs, (void)where, (void)wlen, (void)bufs, (void)vals, (void)vlens;
+    int first = KV_OK;
+    for (size_t i = 0; i < n; i++)
+        if ((rcs[i] = values_in_place_none()) != KV_OK && first == KV_OK)
+            first = rcs[i];
+    return first;
+}
+
 void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
 {
     (void)vs, (void)where, (void)wlen;

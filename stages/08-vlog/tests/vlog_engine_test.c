@@ -396,6 +396,140 @@ static void damage_is_found_and_mended(int remove_file)
 static void damaged_value_is_reported_and_mended(void) { damage_is_found_and_mended(0); }
 static void missing_file_is_a_dangling_pointer(void) { damage_is_found_and_mended(1); }
 
+/* The key at the iterator, as its number (k%05d), or -1 for another key. */
+static int vl_iter_key(kv_iter *it)
+{
+    size_t kl = 0;
+    const char *k = kv_iter_key(it, &kl);
+    return kl == 6 && k[0] == 'k' ? atoi(k + 1) : -1;
+}
+
+/* The iterator's value is key i's of round r. */
+static void vl_iter_value_is(kv_iter *it, int i, int r)
+{
+    char want[8192];
+    size_t wl = vl_value(i, r, want, sizeof want), vl = 0;
+    const char *v = kv_iter_value(it, &vl);
+    CHECK_MSG(v != NULL, "key %d: no value: %s", i, kv_errmsg());
+    CHECK_MEM(v, vl, want, wl);
+}
+
+static void a_scan_reads_ahead(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 400; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    for (int i = 0; i < 400; i += 3) /* newer values, some still in the memtable */
+        vl_put(db, i, 1);
+    PUT(db, S("k00100x"), S("small")); /* kept in place, between two others */
+    /* Forward: every value as a read of one would give it, read in windows. */
+    double before = vl_stat(db, "session.values.read_ahead_values");
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    int n = 0, small = 0;
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        int i = vl_iter_key(it);
+        if (i < 0) {
+            size_t vl = 0;
+            const char *v = kv_iter_value(it, &vl);
+            CHECK_MEM(v, vl, "small", 5);
+            small++;
+            continue;
+        }
+        CHECK_EQ(i, n);
+        vl_iter_value_is(it, i, i % 3 == 0);
+        n++;
+    }
+    CHECK_KV(kv_iter_status(it), KV_OK);
+    CHECK_EQ(n, 400);
+    CHECK_EQ(small, 1);
+    CHECK_MSG(vl_stat(db, "session.values.read_ahead_values") - before >= 200,
+              "a scan of 400 values read %.0f of them ahead",
+              vl_stat(db, "session.values.read_ahead_values") - before);
+    /* Steps back and seeks in the middle of a window land where they should. */
+    kv_iter_seek(it, S("k00050"));
+    for (int k = 0; k < 10; k++)
+        kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), 60);
+    for (int k = 0; k < 4; k++)
+        kv_iter_prev(it);
+    CHECK_EQ(vl_iter_key(it), 56);
+    vl_iter_value_is(it, 56, 0);
+    for (int k = 0; k < 44; k++)
+        kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), 100); /* then k00100x, then 101 */
+    kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), -1);
+    kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), 101);
+    kv_iter_seek(it, S("k00390"));
+    int last = -1;
+    for (; kv_iter_valid(it); kv_iter_next(it))
+        last = vl_iter_key(it);
+    CHECK_EQ(last, 399);
+    kv_iter_seek_last(it);
+    kv_iter_prev(it);
+    CHECK_EQ(vl_iter_key(it), 398);
+    CHECK_KV(kv_iter_status(it), KV_OK);
+    kv_iter_free(it);
+    CLOSE(db);
+}
+
+/* A damaged value in a window fails the scan only where it is asked for,
+ * and then the error names it. */
+static void a_damaged_value_read_ahead_fails_alone(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 200; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    const char *path = vl_first_file(dir);
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 20000, SEEK_SET) == 0);
+    int c = fgetc(f);
+    CHECK(fseek(f, 20000, SEEK_SET) == 0);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    db = vl_open(dir);
+    int bad[200], nbad = 0;
+    for (int i = 0; i < 200; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = kv_get(db, k, (size_t)kl, &v, &vl);
+        CHECK_KV2(rc, rc, KV_OK, KV_ERR_CORRUPT);
+        bad[i] = rc != KV_OK;
+        nbad += bad[i];
+        kv_free(v);
+    }
+    CHECK_MSG(nbad > 0, "the damage at byte 20000 of %s hit no value", path);
+    kv_iter *it = NULL;
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    int n = 0;
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it), n++)
+        if (!bad[vl_iter_key(it)])
+            vl_iter_value_is(it, vl_iter_key(it), 0);
+    CHECK_KV(kv_iter_status(it), KV_OK);
+    CHECK_EQ(n, 200);
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        size_t vl = 0;
+        if (kv_iter_value(it, &vl) == NULL)
+            break;
+    }
+    CHECK_KV(kv_iter_status(it), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), strrchr(path, '/') + 1) != NULL &&
+                  strstr(kv_errmsg(), "crc32c") != NULL,
+              "the error does not name the damaged value: %s", kv_errmsg());
+    kv_iter_free(it);
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(large_values_are_read_from_the_value_log),
     HARNESS_TEST(small_values_leave_no_value_log),
@@ -406,5 +540,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_moved_value_is_no_conflict),
     HARNESS_TEST(damaged_value_is_reported_and_mended),
     HARNESS_TEST(missing_file_is_a_dangling_pointer),
+    HARNESS_TEST(a_scan_reads_ahead),
+    HARNESS_TEST(a_damaged_value_read_ahead_fails_alone),
 };
 const harness_suite vlog_engine_suite = HARNESS_SUITE("vlog_engine", tests);

@@ -144,6 +144,7 @@ struct value_store {
      * they did. */
     atomic_int behind;
     _Atomic uint64_t slowdowns;
+    _Atomic uint64_t ahead_batches, ahead_values; /* value_store_load_many */
     /* Counted this session (kv_stats). */
     uint64_t jobs, measured, emptied, moved, moved_bytes, dead, removed, removed_bytes;
     uint64_t flush_values, flush_value_bytes, flush_inline, flush_mismatches;
@@ -166,6 +167,17 @@ int  vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size
  * KV_ERR_CORRUPT (its bytes do not match w's crc32c), or vlog_read's
  * errors. */
 int  vlog_load_where(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val);
+/* The pieces of a read, for reads made together (vlog_read_ahead.c):
+ * file `start` held open (file_cache_release when done; errors as
+ * vlog_read's); the error of a read `got` bytes of n at off; where's bytes
+ * decoded (KV_ERR_CORRUPT naming what is wrong); buf grown to hold w's
+ * span (KV_ERR_NOMEM); and w's span, read into buf, gathered and checked
+ * against its crc32c (*val points into buf). */
+int  vlog_hold(value_store *vs, uint64_t start, file_cache_handle **h);
+int  vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got);
+int  vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w);
+int  vlog_buf_room(value_buf *buf, const vlog_where *w);
+int  vlog_value_check(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val);
 
 /* ---- the counts kept across sessions (vlog_counts.c) ------------------------ */
 

@@ -138,10 +138,24 @@ static int vlog_get_file(value_store *vs, uint64_t start, file_cache_handle **h)
     return rc;
 }
 
+int vlog_hold(value_store *vs, uint64_t start, file_cache_handle **h)
+{
+    *h = file_cache_find(vs->fc, start); /* open already: no name */
+    return *h != NULL ? KV_OK : vlog_get_file(vs, start, h);
+}
+
+int vlog_short(file_cache_handle *h, uint64_t off, size_t n, size_t got)
+{
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": a value of %zu bytes there "
+                    "(with its block headers) runs past the end of the file, %zu bytes "
+                    "short (a dangling pointer, or a file cut short)",
+                    io_path(file_cache_file(h)), off, n, n - got);
+}
+
 int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n)
 {
-    file_cache_handle *h = file_cache_find(vs->fc, start); /* open already: no name */
-    int rc = h != NULL ? KV_OK : vlog_get_file(vs, start, &h);
+    file_cache_handle *h = NULL;
+    int rc = vlog_hold(vs, start, &h);
     if (rc != KV_OK)
         return rc;
     uint64_t len = 0;
@@ -154,10 +168,7 @@ int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_
         rc = io_read_at(file_cache_file(h), off, buf, n, &got);
     }
     if (rc == KV_OK && got != n)
-        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": a value of %zu bytes there "
-                      "(with its block headers) runs past the end of the file, %zu bytes "
-                      "short (a dangling pointer, or a file cut short)",
-                      io_path(file_cache_file(h)), off, n, n - got);
+        rc = vlog_short(h, off, n, got);
     file_cache_release(vs->fc, h);
     return rc;
 }
@@ -369,7 +380,7 @@ void value_buf_free(value_buf *b)
 }
 
 /* Decodes where, naming what is wrong. */
-static int vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w)
+int vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w)
 {
     const char *why = NULL;
     if (vlog_where_decode(where, wlen, w, &why) != 0)
@@ -378,9 +389,7 @@ static int vlog_where_of(const uint8_t *where, size_t wlen, vlog_where *w)
     return KV_OK;
 }
 
-/* Reads w's value into buf: KV_OK with *val, or an error. */
-static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
-                        const uint8_t **val)
+int vlog_buf_room(value_buf *buf, const vlog_where *w)
 {
     uint64_t span = vlog_span(w);
     if (buf->cap < span) {
@@ -391,9 +400,22 @@ static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
         buf->p = p;
         buf->cap = (size_t)span;
     }
-    int rc = vlog_read(vs, w->file, w->offset, buf->p, (size_t)span);
-    if (rc != KV_OK)
-        return rc;
+    return KV_OK;
+}
+
+/* Reads w's value into buf: KV_OK with *val, or an error. */
+static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
+                        const uint8_t **val)
+{
+    int rc = vlog_buf_room(buf, w);
+    if (rc == KV_OK)
+        rc = vlog_read(vs, w->file, w->offset, buf->p, (size_t)vlog_span(w));
+    return rc == KV_OK ? vlog_value_check(vs, w, buf, val) : rc;
+}
+
+int vlog_value_check(value_store *vs, const vlog_where *w, value_buf *buf, const uint8_t **val)
+{
+    uint64_t span = vlog_span(w);
     if (span != w->len)
         vlog_gather(w, buf->p, buf->p);
     if (crc32c_value(buf->p, w->len) != w->crc) {

@@ -138,6 +138,10 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
     vlog_line(line, ctx, "session.values.gc_bytes_removed: %" PRIu64, vs->removed_bytes);
     vlog_line(line, ctx, "session.values.write_slowdowns: %" PRIu64,
               atomic_load(&vs->slowdowns));
+    vlog_line(line, ctx, "session.values.read_ahead_batches: %" PRIu64,
+              atomic_load(&vs->ahead_batches));
+    vlog_line(line, ctx, "session.values.read_ahead_values: %" PRIu64,
+              atomic_load(&vs->ahead_values));
     pthread_mutex_unlock(&vs->lock);
     return KV_OK;
 }

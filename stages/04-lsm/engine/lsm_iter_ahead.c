@@ -1,0 +1,111 @@
+/*
+ * lsm_iter_ahead.c: the read-ahead window of a scan (lsm_iter_ahead.h).
+ * A first reading skips this file: it changes how fast a scan reads
+ * values kept elsewhere, not what it reads.
+ */
+#include "lsm_iter_ahead.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "user_iter.h"
+
+/* Forward steps in a row before a window opens: a seek followed by a step
+ * or two reads as before. */
+#define LSM_AHEAD_AFTER 2
+
+int lsm_ahead_wanted(lsm_ahead *a, iter *u)
+{
+    if (a->steps < LSM_AHEAD_AFTER) {
+        a->steps++;
+        return 0;
+    }
+    return user_iter_elsewhere(u);
+}
+
+static int ahead_copy(uint8_t **p, size_t *cap, const void *src, size_t n)
+{
+    if (*cap < n || *p == NULL) {
+        size_t want = n > 64 ? n : 64;
+        uint8_t *q = realloc(*p, want);
+        if (q == NULL)
+            return kv_error(KV_ERR_NOMEM, "kv_iter: out of memory reading ahead");
+        *p = q;
+        *cap = want;
+    }
+    if (n > 0)
+        memcpy(*p, src, n);
+    return KV_OK;
+}
+
+int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
+{
+    a->n = a->at = 0;
+    const uint8_t *where[LSM_AHEAD_ENTRIES];
+    size_t wlen[LSM_AHEAD_ENTRIES], idx[LSM_AHEAD_ENTRIES], m = 0;
+    value_buf bufs[LSM_AHEAD_ENTRIES];
+    const uint8_t *vals[LSM_AHEAD_ENTRIES];
+    size_t vlens[LSM_AHEAD_ENTRIES];
+    int rcs[LSM_AHEAD_ENTRIES];
+    uint64_t bytes = 0;
+    int rc = KV_OK;
+    while (a->n < LSM_AHEAD_ENTRIES && iter_valid(u)) {
+        ahead_entry *e = &a->e[a->n];
+        size_t klen, vlen;
+        const void *k = iter_key(u, &klen), *v = iter_value(u, &vlen);
+        size_t size = user_iter_elsewhere(u) ? value_store_value_size(vs, v, vlen) : vlen;
+        if (a->n > 0 && bytes + size > LSM_AHEAD_BYTES)
+            break; /* (the first entry is taken whatever its size) */
+        bytes += size;
+        if ((rc = ahead_copy(&e->key, &e->kcap, k, klen)) != KV_OK ||
+            (rc = ahead_copy(&e->val, &e->vcap, v, vlen)) != KV_OK)
+            break;
+        e->klen = klen;
+        e->vlen = vlen;
+        e->elsewhere = user_iter_elsewhere(u);
+        e->lval = NULL;
+        e->llen = 0;
+        e->rc = KV_OK;
+        if (e->elsewhere) {
+            where[m] = e->val;
+            wlen[m] = vlen;
+            bufs[m] = e->loaded;
+            idx[m++] = a->n;
+        }
+        a->n++;
+        iter_next(u);
+    }
+    if (m > 0) {
+        (void)value_store_load_many(vs, m, where, wlen, bufs, vals, vlens, rcs);
+        for (size_t j = 0; j < m; j++) {
+            ahead_entry *e = &a->e[idx[j]];
+            e->loaded = bufs[j];
+            e->rc = rcs[j];
+            e->lval = vals[j];
+            e->llen = vlens[j];
+        }
+    }
+    if (rc != KV_OK)
+        a->n = 0; /* (u has moved past what it took: the caller fails the iterator) */
+    return rc;
+}
+
+void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
+{
+    if (a->n > 0 && put_back) {
+        const ahead_entry *e = &a->e[a->at];
+        iter_seek(u, e->key, e->klen); /* the same view: it stands on that entry */
+    }
+    a->n = a->at = 0;
+    a->steps = 0;
+}
+
+void lsm_ahead_free(lsm_ahead *a)
+{
+    for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++) {
+        free(a->e[i].key);
+        free(a->e[i].val);
+        value_buf_free(&a->e[i].loaded);
+    }
+}

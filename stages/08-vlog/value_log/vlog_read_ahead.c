@@ -1,0 +1,130 @@
+/*
+ * vlog_read_ahead.c: many values read together (value_store_load_many),
+ * for a scan that reads ahead (stage 04's lsm_iter_ahead.c).  A scan
+ * walks keys in order, and their values are wherever the logs took them:
+ * one read per value, each waiting for the one before, is the cost
+ * WiscKey's range queries pay, and its answer is to ask for the next
+ * values together so that the device works on them at once.
+ *
+ * Two ways, by how the store reads a file (file_cache.h):
+ *   - a mapped file: every value's pages are asked for first
+ *     (posix_madvise, WILLNEED: the kernel starts those reads and does not
+ *     wait), then each value is copied and checked, by then mostly read;
+ *   - a file read with calls: every range is one request of one
+ *     io_read_batch, one submission where io_uring is there (io.h).
+ * Each value is then checked as value_store_load checks it, with the same
+ * errors, and a value that fails fails alone (its rcs[i]).  A first
+ * reading skips this file.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "value_log.h"
+
+/* Asks the kernel for [off, off + n) of the mapping at map. */
+static void vlog_will_need(const uint8_t *map, uint64_t off, size_t n)
+{
+#ifdef POSIX_MADV_WILLNEED
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t p = page > 0 ? (uint64_t)page : 4096;
+    uint64_t from = off / p * p;
+    (void)posix_madvise((void *)(map + from), (size_t)(off + n - from), POSIX_MADV_WILLNEED);
+#else
+    (void)map, (void)off, (void)n;
+#endif
+}
+
+size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen)
+{
+    (void)vs;
+    vlog_where w;
+    const char *why = NULL;
+    return vlog_where_decode(where, wlen, &w, &why) == 0 ? w.len : 0;
+}
+
+typedef struct ahead_read {
+    vlog_where w;
+    file_cache_handle *h;
+    const uint8_t *map;     /* the file's mapping, or NULL: read with a call */
+    uint64_t map_len;
+} ahead_read;
+
+int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
+                          const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                          size_t vlens[], int rcs[])
+{
+    ahead_read *r = calloc(n ? n : 1, sizeof *r);
+    io_read_req *reqs = calloc(n ? n : 1, sizeof *reqs);
+    size_t *req_of = calloc(n ? n : 1, sizeof *req_of); /* value i's request + 1, or 0 */
+    if (r == NULL || reqs == NULL || req_of == NULL) {
+        free(r);
+        free(reqs);
+        free(req_of);
+        int rc = kv_error(KV_ERR_NOMEM, "value log: out of memory to read %zu values", n);
+        for (size_t i = 0; i < n; i++)
+            rcs[i] = rc;
+        return rc;
+    }
+    atomic_fetch_add_explicit(&vs->ahead_batches, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vs->ahead_values, n, memory_order_relaxed);
+    /* Each value's place, its file held, its pages asked for. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        ahead_read *a = &r[i];
+        vals[i] = NULL;
+        vlens[i] = 0;
+        rcs[i] = vlog_where_of(where[i], wlen[i], &a->w);
+        if (rcs[i] == KV_OK)
+            rcs[i] = vlog_buf_room(&bufs[i], &a->w);
+        if (rcs[i] == KV_OK)
+            rcs[i] = vlog_hold(vs, a->w.file, &a->h);
+        if (rcs[i] != KV_OK)
+            continue;
+        size_t span = (size_t)vlog_span(&a->w);
+        a->map = file_cache_map(a->h, &a->map_len);
+        if (a->map != NULL && a->w.offset + span <= a->map_len) {
+            vlog_will_need(a->map, a->w.offset, span);
+        } else if (a->map == NULL) {
+            reqs[m] = (io_read_req){.f = file_cache_file(a->h), .off = a->w.offset,
+                                    .buf = bufs[i].p, .len = span};
+            req_of[i] = ++m;
+        }
+    }
+    /* The ranges read with calls, in one batch. */
+    if (m > 0)
+        (void)io_read_batch(reqs, m); /* each request's own status below */
+    int first = KV_OK;
+    for (size_t i = 0; i < n; i++) {
+        ahead_read *a = &r[i];
+        size_t span = a->h != NULL ? (size_t)vlog_span(&a->w) : 0;
+        if (rcs[i] == KV_OK && a->map != NULL) {
+            size_t got = a->w.offset < a->map_len
+                             ? (size_t)(a->map_len - a->w.offset < span ? a->map_len - a->w.offset
+                                                                        : span)
+                             : 0;
+            memcpy(bufs[i].p, a->map + (a->w.offset < a->map_len ? a->w.offset : 0), got);
+            if (got != span)
+                rcs[i] = vlog_short(a->h, a->w.offset, span, got);
+        } else if (rcs[i] == KV_OK) {
+            const io_read_req *q = &reqs[req_of[i] - 1];
+            rcs[i] = io_read_req_error(q);
+            if (rcs[i] == KV_OK && q->got != span)
+                rcs[i] = vlog_short(a->h, a->w.offset, span, q->got);
+        }
+        if (rcs[i] == KV_OK)
+            rcs[i] = vlog_value_check(vs, &a->w, &bufs[i], &vals[i]);
+        if (rcs[i] == KV_OK)
+            vlens[i] = a->w.len;
+        if (a->h != NULL)
+            file_cache_release(vs->fc, a->h);
+        if (rcs[i] != KV_OK && first == KV_OK)
+            first = rcs[i];
+    }
+    free(r);
+    free(reqs);
+    free(req_of);
+    return first;
+}
