@@ -50,7 +50,9 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
     int rcs[LSM_AHEAD_ENTRIES];
     uint64_t bytes = 0;
     int rc = KV_OK;
-    while (a->n < LSM_AHEAD_ENTRIES && iter_valid(u)) {
+    size_t take = a->next ? a->next : LSM_AHEAD_FIRST;
+    a->next = take * 2 < LSM_AHEAD_ENTRIES ? take * 2 : LSM_AHEAD_ENTRIES;
+    while (a->n < take && iter_valid(u)) {
         ahead_entry *e = &a->e[a->n];
         size_t klen, vlen;
         const void *k = iter_key(u, &klen), *v = iter_value(u, &vlen);
@@ -99,6 +101,7 @@ void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
     }
     a->n = a->at = 0;
     a->steps = 0;
+    a->next = 0;
 }
 
 void lsm_ahead_free(lsm_ahead *a)

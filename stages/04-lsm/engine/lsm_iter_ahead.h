@@ -24,7 +24,11 @@
 #include "iterator.h"
 #include "value_store.h"
 
-/* At most this many entries, and about this many bytes of values. */
+/* At most this many entries, and about this many bytes of values; the
+ * first window of a scan takes LSM_AHEAD_FIRST entries, each next one
+ * twice as many as the one before (a seek then a few steps reads few
+ * values it does not need; a long scan reads many at once). */
+#define LSM_AHEAD_FIRST 4
 #define LSM_AHEAD_ENTRIES 32
 #define LSM_AHEAD_BYTES (256u << 10)
 
@@ -43,6 +47,7 @@ typedef struct ahead_entry {
 typedef struct lsm_ahead {
     ahead_entry e[LSM_AHEAD_ENTRIES];
     size_t n, at;           /* entries in the window (0: closed); the current */
+    size_t next;            /* entries the next window takes (0: the first) */
     unsigned steps;         /* forward steps in a row, since a seek */
 } lsm_ahead;
 
