@@ -7,9 +7,10 @@
  * values together so that the device works on them at once.
  *
  * Two ways, by how the store reads a file (file_cache.h):
- *   - a mapped file: every value's pages are asked for first
- *     (posix_madvise, WILLNEED: the kernel starts those reads and does not
- *     wait), then each value is copied and checked, by then mostly read;
+ *   - a mapped file: in a long batch every value's pages are asked for
+ *     first (posix_madvise, WILLNEED: the kernel starts those reads and
+ *     does not wait), then each value is copied and checked, by then
+ *     mostly read;
  *   - a file read with calls: every range is one request of one
  *     io_read_batch, one submission where io_uring is there (io.h).
  * Each value is then checked as value_store_load checks it, with the same
@@ -23,6 +24,12 @@
 
 #include "error.h"
 #include "value_log.h"
+
+/* A batch this long asks the kernel for its mapped values' pages: a call
+ * per value, which a value in the page cache does not need (it costs as
+ * much as the copy), and one on a cold disk does (the reads go on
+ * together).  A shorter batch, a seek's first steps, only copies. */
+#define VLOG_ADVISE_MIN 16
 
 /* Asks the kernel for [off, off + n) of the mapping at map. */
 static void vlog_will_need(const uint8_t *map, uint64_t off, size_t n)
@@ -86,7 +93,8 @@ int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[
         size_t span = (size_t)vlog_span(&a->w);
         a->map = file_cache_map(a->h, &a->map_len);
         if (a->map != NULL && a->w.offset + span <= a->map_len) {
-            vlog_will_need(a->map, a->w.offset, span);
+            if (n >= VLOG_ADVISE_MIN)
+                vlog_will_need(a->map, a->w.offset, span);
         } else if (a->map == NULL) {
             reqs[m] = (io_read_req){.f = file_cache_file(a->h), .off = a->w.offset,
                                     .buf = bufs[i].p, .len = span};
