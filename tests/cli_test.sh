@@ -636,7 +636,8 @@ crashtest_names_only_the_stage_work() {
     kv "$DB" put a 1
     kv "$DB" stats
     for pair in "session.manifest.rolls:manifest roll-over" "flush.count:flush" \
-        "session.compact.files_deleted:obsolete table"; do
+        "session.compact.files_deleted:obsolete table" \
+        "session.values.gc_jobs:value-log collection"; do
         stat=${pair%%:*} words=${pair#*:}
         if grep -q "^$stat:" "$TMP/out"; then
             grep -q "background work.*$words" "$TMP/ct" || fail "crashtest does not count $words"

@@ -155,11 +155,13 @@ void crash_options(const crash_workload *w, int sync, kv_options *opt);
 /* What the background work of some opens added up to, from kv_stats. */
 typedef struct crash_work {
     long flushes, compactions, moves, rolls, deleted;
+    long gc_jobs, gc_removed; /* stage 08: the value log's collection (not
+                                 reported by a killed child) */
     unsigned named;  /* which of them the stage's kv_stats has (CRASH_WORK_*):
                         only those are printed */
 } crash_work;
 enum { CRASH_WORK_FLUSHES = 1, CRASH_WORK_COMPACTIONS = 2, CRASH_WORK_MOVES = 4,
-       CRASH_WORK_ROLLS = 8, CRASH_WORK_DELETED = 16 };
+       CRASH_WORK_ROLLS = 8, CRASH_WORK_DELETED = 16, CRASH_WORK_VALUE_GC = 32 };
 /* Adds what db did since it was opened (call just before kv_close). */
 void crash_work_add(kv_db *db, crash_work *w);
 /* "  background work WHAT (kv_stats): N flushes, ..." */

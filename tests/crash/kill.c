@@ -67,7 +67,7 @@ static void kill_take(kill_round *r, const crash_msg *msg)
         } else {
             r->work.rolls = msg->op;
             r->work.deleted = msg->key;
-            r->work.named = (unsigned)msg->status;
+            r->work.named = (unsigned)msg->status & ~(unsigned)CRASH_WORK_VALUE_GC;
         }
         r->work_half = !r->work_half;
     } else if (msg->type == CRASH_MSG_OPENED) {

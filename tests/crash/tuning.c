@@ -88,6 +88,9 @@ void crash_work_add(kv_db *db, crash_work *w)
     w->named |= found ? CRASH_WORK_ROLLS : 0;
     w->deleted += crash_stat(text, "session.compact.files_deleted", &found);
     w->named |= found ? CRASH_WORK_DELETED : 0;
+    w->gc_jobs += crash_stat(text, "session.values.gc_jobs", &found);
+    w->named |= found ? CRASH_WORK_VALUE_GC : 0;
+    w->gc_removed += crash_stat(text, "session.values.gc_files_removed", &found);
     kv_free(text);
 }
 
@@ -114,6 +117,9 @@ void crash_work_print(const char *what, const crash_work *w)
         CRASH_PART("%s%ld manifest roll-over%s", sep, w->rolls, w->rolls == 1 ? "" : "s");
     if (w->named & CRASH_WORK_DELETED)
         CRASH_PART("%s%ld obsolete table%s deleted", sep, w->deleted, w->deleted == 1 ? "" : "s");
+    if (w->named & CRASH_WORK_VALUE_GC)
+        CRASH_PART("%s%ld value-log collection job%s (%ld file%s removed)", sep, w->gc_jobs,
+                   w->gc_jobs == 1 ? "" : "s", w->gc_removed, w->gc_removed == 1 ? "" : "s");
 #undef CRASH_PART
     if (n > 0)
         printf("  background work %s (kv_stats): %s\n", what, line);
