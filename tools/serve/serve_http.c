@@ -316,13 +316,19 @@ void serve_http_ready(server *s)
 {
     struct serve_http *h = s->http;
     struct epoll_event evs[64];
-    int n = epoll_wait(h->epfd, evs, 64, 0);
+    int n = epoll_wait(h->epfd, evs, 64, 0), accept = 0;
+    /* The connections first, the listening socket last: an accept may
+     * evict a quiet connection, which a later event of this batch would
+     * then name after it was freed.  (A connection's event closes only
+     * itself.) */
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == NULL)
-            http_accept(s, h);
+            accept = 1;
         else
             http_conn_event(s, h, evs[i].data.ptr, evs[i].events);
     }
+    if (accept)
+        http_accept(s, h);
 }
 
 int serve_http_expire(server *s)
