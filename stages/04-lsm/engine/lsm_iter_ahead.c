@@ -42,6 +42,8 @@ static int ahead_copy(uint8_t **p, size_t *cap, const void *src, size_t n)
 int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
 {
     a->n = a->at = 0;
+    if (a->e == NULL && (a->e = calloc(LSM_AHEAD_ENTRIES, sizeof *a->e)) == NULL)
+        return kv_error(KV_ERR_NOMEM, "kv_iter: out of memory reading ahead");
     const uint8_t *where[LSM_AHEAD_ENTRIES];
     size_t wlen[LSM_AHEAD_ENTRIES], idx[LSM_AHEAD_ENTRIES], m = 0;
     value_buf bufs[LSM_AHEAD_ENTRIES];
@@ -106,9 +108,13 @@ void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
 
 void lsm_ahead_free(lsm_ahead *a)
 {
+    if (a->e == NULL)
+        return;
     for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++) {
         free(a->e[i].key);
         free(a->e[i].val);
         value_buf_free(&a->e[i].loaded);
     }
+    free(a->e);
+    a->e = NULL;
 }

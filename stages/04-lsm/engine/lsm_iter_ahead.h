@@ -45,7 +45,10 @@ typedef struct ahead_entry {
 } ahead_entry;
 
 typedef struct lsm_ahead {
-    ahead_entry e[LSM_AHEAD_ENTRIES];
+    ahead_entry *e;         /* LSM_AHEAD_ENTRIES of them, allocated by the
+                               first fill: an iterator that never reads
+                               ahead (every iterator of a store keeping
+                               values in place) allocates nothing */
     size_t n, at;           /* entries in the window (0: closed); the current */
     size_t next;            /* entries the next window takes (0: the first) */
     unsigned steps;         /* forward steps in a row, since a seek */
