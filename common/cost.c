@@ -7,8 +7,13 @@
 #include "io.h"
 
 static _Thread_local kv_cost cost_mine;
+_Thread_local int cost_wanted;
 
-void kv_cost_reset(void) { memset(&cost_mine, 0, sizeof cost_mine); }
+void kv_cost_reset(void)
+{
+    memset(&cost_mine, 0, sizeof cost_mine);
+    cost_wanted = 1;
+}
 
 void kv_cost_get(kv_cost *out)
 {
@@ -35,21 +40,17 @@ void cost_add(const kv_cost *c)
 
 cost_mark cost_begin(void)
 {
-    cost_mark m = {.t0 = latency_start()};
+    cost_mark m = {.t0 = cost_start()};
     io_thread_reads(&m.reads, &m.bytes);
     return m;
 }
 
 void cost_end_get(const cost_mark *m, latency_set *l)
 {
-    uint64_t reads = 0, bytes = 0, ns = 0;
+    uint64_t reads = 0, bytes = 0;
     io_thread_reads(&reads, &bytes);
-#ifndef KV_NO_HISTOGRAMS
-    ns = latency_start() - m->t0;
-    histogram_record(&l->h[LATENCY_GET], ns);
-#else
-    (void)l;
-#endif
+    uint64_t ns = latency_call_ns(LATENCY_GET, m->t0);
+    latency_record_ns(l, LATENCY_GET, ns);
     cost_add(&(kv_cost){.gets = 1, .nanos = ns, .reads = reads - m->reads,
                         .bytes_read = bytes - m->bytes});
 }

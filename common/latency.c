@@ -10,8 +10,7 @@
 #include "stats_text.h"
 
 #ifndef KV_NO_HISTOGRAMS
-_Thread_local unsigned latency_steps;
-_Thread_local uint64_t latency_step_ns;
+_Thread_local latency_sampler latency_samplers[LATENCY_OPS];
 #endif
 
 static const char *const latency_names[LATENCY_OPS] = {

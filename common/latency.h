@@ -10,9 +10,10 @@
  *                      them: kv_txn_get's reads at its snapshot, the
  *                      commit's comparisons of values (stages 01 to 06:
  *                      two per key written), kv_multi_get's lookups where
- *                      it is a loop of kv_get (common/multi_get.c)
+ *                      it is a loop of kv_get (common/multi_get.c);
+ *                      sampled (below)
  *   put, delete, batch kv_put, kv_delete, kv_write: any wait to be let in
- *                      (a stall) included
+ *                      (a stall) included; puts and deletes sampled
  *   iter.seek          kv_iter_seek, kv_iter_seek_first, kv_iter_seek_last
  *   iter.next          kv_iter_next, kv_iter_prev: sampled (below)
  *   txn.commit         kv_txn_commit of a transaction that writes
@@ -29,19 +30,21 @@
  *   values.gc          a job of the value store (stage 08's collection
  *                      of its value log): printed once one is recorded
  *
- * A step of an iterator costs tens of nanoseconds, as much as the two
- * readings of the clock that would time it: so one step in
- * LATENCY_STEP_SAMPLE of each thread is timed (the thread's first, then
- * every LATENCY_STEP_SAMPLE-th), and every step is recorded, a step not
- * timed at the time of the thread's last timed one.  The count is exact;
- * the sum and the percentiles are those of the timed steps, each standing
- * for the steps after it.
- *
- * Cost of the rest: two readings of CLOCK_MONOTONIC (about 20 ns each, in
- * user space) and one histogram_record (a few ns) per operation.  A build
- * with KV_NO_HISTOGRAMS defined (`make FLAVOUR=nohist`, for measuring
- * that cost) does neither: latency_start is 0, latency_record does
- * nothing, and kv_stats says "latency.histograms: off".
+ * Sampled: reading the clock twice costs about 40 ns here (two readings of
+ * CLOCK_MONOTONIC in user space, each waiting for the instructions before
+ * it), as much as an iterator step and a few percent of a get or a put
+ * that finds its block cached.  So the calls that come by the million are
+ * timed one in LATENCY_SAMPLE(op) of each thread, kind by kind (the
+ * thread's first, then every N-th): a get, put or delete one in
+ * LATENCY_CALL_SAMPLE, an iterator step one in LATENCY_STEP_SAMPLE.
+ * Every call is recorded, one not timed at the time of the thread's last
+ * timed call of its kind: the count is exact; the sum and the
+ * percentiles are those of the timed calls, each standing for the ones
+ * after it.  Every other kind (batches, commits, seeks, the engine's own
+ * work, stalls) is timed each time.  A build with KV_NO_HISTOGRAMS
+ * defined (`make FLAVOUR=nohist`, for measuring what the histograms
+ * cost) reads no clock: latency_start is 0, latency_record does nothing, and
+ * kv_stats says "latency.histograms: off".
  *
  * Threads: any thread records into any histogram of the set, with no
  * lock (histogram.h); latency_stats reads them while others record.
@@ -80,8 +83,15 @@ typedef enum latency_op {
      LATENCY_MASK(LATENCY_BATCH) | LATENCY_MASK(LATENCY_ITER_SEEK) |                           \
      LATENCY_MASK(LATENCY_ITER_NEXT) | LATENCY_MASK(LATENCY_TXN_COMMIT))
 
-/* One iterator step in this many is timed (above). */
+/* One call in this many of each thread is timed (above): gets, puts and
+ * deletes; iterator steps; LATENCY_SAMPLE(op) for any kind (1: every
+ * call). */
+#define LATENCY_CALL_SAMPLE 8u
 #define LATENCY_STEP_SAMPLE 16u
+#define LATENCY_SAMPLE(op)                                                                   \
+    ((op) == LATENCY_ITER_NEXT                                             ? LATENCY_STEP_SAMPLE \
+     : (op) == LATENCY_GET || (op) == LATENCY_PUT || (op) == LATENCY_DELETE ? LATENCY_CALL_SAMPLE \
+                                                                            : 1u)
 
 /* A database's histograms: 13 of them, 33 KiB each, zeroed with the
  * database (calloc), their pages touched only where they are used. */
@@ -110,24 +120,34 @@ static inline void latency_record_ns(latency_set *l, latency_op op, uint64_t ns)
     histogram_record(&l->h[op], ns);
 }
 
-/* This thread's steps, and the time of its last timed one (latency.c). */
-extern _Thread_local unsigned latency_steps;
-extern _Thread_local uint64_t latency_step_ns;
+/* This thread's calls of each kind, and the time of its last timed one
+ * (latency.c). */
+typedef struct latency_sampler {
+    unsigned calls;
+    uint64_t last_ns;
+} latency_sampler;
+extern _Thread_local latency_sampler latency_samplers[LATENCY_OPS];
 
-/* For an iterator step: latency_start() for one step in
- * LATENCY_STEP_SAMPLE of this thread, else 0 (not timed). */
-static inline uint64_t latency_step_start(void)
+/* Where a call of kind op starts: latency_start() for one in
+ * LATENCY_SAMPLE(op) of this thread's, else 0 (not timed). */
+static inline uint64_t latency_call_start(latency_op op)
 {
-    return latency_steps++ % LATENCY_STEP_SAMPLE == 0 ? latency_start() : 0;
+    return latency_samplers[op].calls++ % LATENCY_SAMPLE(op) == 0 ? latency_start() : 0;
 }
 
-/* Records a step: its time if it was timed (t0 not 0), else the last
- * timed step's. */
-static inline void latency_step_record(latency_set *l, latency_op op, uint64_t t0)
+/* The call's time: since t0 if it was timed (t0 not 0), else the time of
+ * the thread's last timed call of its kind. */
+static inline uint64_t latency_call_ns(latency_op op, uint64_t t0)
 {
     if (t0 != 0)
-        latency_step_ns = latency_start() - t0;
-    histogram_record(&l->h[op], latency_step_ns);
+        latency_samplers[op].last_ns = latency_start() - t0;
+    return latency_samplers[op].last_ns;
+}
+
+/* Records a call of kind op that latency_call_start started at t0. */
+static inline void latency_call_record(latency_set *l, latency_op op, uint64_t t0)
+{
+    histogram_record(&l->h[op], latency_call_ns(op, t0));
 }
 #else
 static inline uint64_t latency_start(void) { return 0; }
@@ -139,8 +159,17 @@ static inline void latency_record_ns(latency_set *l, latency_op op, uint64_t ns)
 {
     (void)l, (void)op, (void)ns;
 }
-static inline uint64_t latency_step_start(void) { return 0; }
-static inline void latency_step_record(latency_set *l, latency_op op, uint64_t t0)
+static inline uint64_t latency_call_start(latency_op op)
+{
+    (void)op;
+    return 0;
+}
+static inline uint64_t latency_call_ns(latency_op op, uint64_t t0)
+{
+    (void)op, (void)t0;
+    return 0;
+}
+static inline void latency_call_record(latency_set *l, latency_op op, uint64_t t0)
 {
     (void)l, (void)op, (void)t0;
 }

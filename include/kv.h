@@ -402,7 +402,8 @@ int  kv_stats(kv_db *db, char **text);
  * prints them).  Each kv_get and kv_get_at (so each lookup of
  * kv_multi_get, and kv_txn_get's reads at the snapshot) adds what it did
  * to the calling thread's counts, in whatever database; kv_cost_reset
- * zeroes them, kv_cost_get copies them out:
+ * zeroes them (and has each later lookup of the thread timed: nanos),
+ * kv_cost_get copies them out:
  *     kv_cost c;
  *     kv_cost_reset();
  *     kv_get(db, "k", 1, &val, &vlen);
@@ -412,8 +413,11 @@ int  kv_stats(kv_db *db, char **text);
  * changes the counts.  A stage counts the work it has and leaves the rest
  * 0; the stage each field starts at is in brackets:
  *   gets              lookups counted
- *   nanos             their time, in nanoseconds (0 in a build without
- *                     latency histograms: make FLAVOUR=nohist)
+ *   nanos             their time, in nanoseconds: each lookup's own
+ *                     once the thread has called kv_cost_reset; before,
+ *                     one lookup in 8 is timed and the others count the
+ *                     last timed one's, as kv_stats' histograms do (0 in
+ *                     a build without histograms: make FLAVOUR=nohist)
  *   memtables         memtables searched: the one taking writes, and the
  *                     one being flushed if any (04)
  *   tables_in_range   tables whose key range holds the key: each of them

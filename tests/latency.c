@@ -9,6 +9,8 @@
  *   - the engine's own work is counted as kv_stats's counters count it:
  *     flushes, compactions (stage 02's merges), each stall;
  *   - threads recording at once lose nothing;
+ *   - gets, puts and deletes are timed one in 8 per thread (a thread that
+ *     asked for its costs, each), and still counted each;
  *   - kv_cost counts this thread's lookups and no one else's, and says
  *     what each stage's lookup does: stage 01 reads the whole log, stages
  *     02 and 03 one record, the LSM stages memtables, then tables in
@@ -446,6 +448,49 @@ static void cost_counts_this_threads_lookups_until_reset(void)
     CLOSE(db);
 }
 
+/* A thread that has not called kv_cost_reset has one lookup in 8 timed
+ * (common/latency.h): its first, then every 8th; each other lookup counts
+ * the time of the last timed one, in kv_cost and in the histogram alike.
+ * Returns db if this thread's counts say so. */
+static void *cost_sampled_thread(void *arg)
+{
+    kv_db *db = arg;
+    unsigned long long first = 0;
+    int ok = 1;
+    kv_cost c;
+    for (unsigned long long i = 1; i <= 9; i++) {
+        void *val = NULL;
+        size_t vlen = 0;
+        if (kv_get(db, S("a"), &val, &vlen) != KV_OK)
+            return NULL;
+        kv_free(val);
+        kv_cost_get(&c);
+        if (i == 1)
+            first = c.nanos;
+        else if (i <= 8)
+            ok &= c.nanos == first * i;   /* not timed: the first's time again */
+        else
+            ok &= c.nanos > first * 8;    /* the 9th is timed */
+    }
+    return ok && first > 0 && c.gets == 9 ? db : NULL;
+}
+
+static void cost_times_one_lookup_in_8_until_the_thread_resets(void)
+{
+    kv_db *db = testdb_fresh(NULL);
+    PUT(db, S("a"), S("1"));
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, cost_sampled_thread, db) == 0);
+    void *ok = NULL;
+    CHECK(pthread_join(th, &ok) == 0);
+    CHECK_MSG(ok != NULL, "a thread's 9 lookups were not timed 1st and 9th, the others "
+                          "at the 1st's time");
+    char *text = lat_text(db);
+    CHECK_EQ(lat_count(text, "session.get.latency"), 9ull); /* every one counted */
+    kv_free(text);
+    CLOSE(db);
+}
+
 /* What one lookup does, by stage. */
 static kv_cost cost_of_get(kv_db *db, const char *key, int found)
 {
@@ -568,6 +613,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(latency_times_the_engines_own_work),
     HARNESS_TEST(latency_counts_threads_recording_at_once),
     HARNESS_TEST(cost_counts_this_threads_lookups_until_reset),
+    HARNESS_TEST(cost_times_one_lookup_in_8_until_the_thread_resets),
     HARNESS_TEST(cost_says_what_a_lookup_did_in_each_stage),
 };
 const harness_suite latency_suite = HARNESS_SUITE("latency", tests);

@@ -200,9 +200,9 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
         (rc = args_check_value("kv_put", val, vlen)) != KV_OK)
         return rc;
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
-    uint64_t t0 = latency_start();
+    uint64_t t0 = latency_call_start(LATENCY_PUT);
     rc = log_db_append(db, "kv_put", &op, 1, NULL, NULL);
-    latency_record(&db->lat, LATENCY_PUT, t0);
+    latency_call_record(&db->lat, LATENCY_PUT, t0);
     return rc;
 }
 
@@ -213,9 +213,9 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
         (rc = args_check_key("kv_delete", key, klen)) != KV_OK)
         return rc;
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
-    uint64_t t0 = latency_start();
+    uint64_t t0 = latency_call_start(LATENCY_DELETE);
     rc = log_db_append(db, "kv_delete", &op, 1, NULL, NULL);
-    latency_record(&db->lat, LATENCY_DELETE, t0);
+    latency_call_record(&db->lat, LATENCY_DELETE, t0);
     return rc;
 }
 

@@ -161,18 +161,18 @@ int kv_iter_valid(const kv_iter *it)
 void kv_iter_next(kv_iter *it)
 {
     if (kv_iter_valid(it)) {
-        uint64_t t0 = latency_step_start();
+        uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
         it->pos++;
-        latency_step_record(it->lat, LATENCY_ITER_NEXT, t0);
+        latency_call_record(it->lat, LATENCY_ITER_NEXT, t0);
     }
 }
 
 void kv_iter_prev(kv_iter *it)
 {
     if (kv_iter_valid(it)) {
-        uint64_t t0 = latency_step_start();
+        uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
         it->pos = it->pos > 0 ? it->pos - 1 : it->snap->count;
-        latency_step_record(it->lat, LATENCY_ITER_NEXT, t0);
+        latency_call_record(it->lat, LATENCY_ITER_NEXT, t0);
     }
 }
 

@@ -32,9 +32,9 @@ int kv_put(kv_db *db, const void *key, size_t klen, const void *val, size_t vlen
     batch_op op = {.key = key, .klen = klen, .val = val ? val : "", .vlen = vlen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_put: the database was opened read-only");
-    uint64_t t0 = latency_start();
+    uint64_t t0 = latency_call_start(LATENCY_PUT);
     rc = hash_write(db, "kv_put", &op, 1, NULL, NULL);
-    latency_record(&db->lat, LATENCY_PUT, t0);
+    latency_call_record(&db->lat, LATENCY_PUT, t0);
     return rc;
 }
 
@@ -47,9 +47,9 @@ int kv_delete(kv_db *db, const void *key, size_t klen)
     batch_op op = {.is_delete = 1, .key = key, .klen = klen};
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_delete: the database was opened read-only");
-    uint64_t t0 = latency_start();
+    uint64_t t0 = latency_call_start(LATENCY_DELETE);
     rc = hash_write(db, "kv_delete", &op, 1, NULL, NULL);
-    latency_record(&db->lat, LATENCY_DELETE, t0);
+    latency_call_record(&db->lat, LATENCY_DELETE, t0);
     return rc;
 }
 

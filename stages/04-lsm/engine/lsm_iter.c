@@ -126,7 +126,7 @@ void kv_iter_next(kv_iter *it)
 {
     if (!kv_iter_valid(it))
         return;
-    uint64_t t0 = latency_step_start();
+    uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
     lsm_ahead *a = &it->ahead;
     int rc = KV_OK;
     if (a->n > 0) { /* in the window: its next entry, or the next window */
@@ -142,16 +142,16 @@ void kv_iter_next(kv_iter *it)
     }
     if (rc != KV_OK)
         it->status = rc;
-    latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+    latency_call_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
 }
 
 void kv_iter_prev(kv_iter *it)
 {
     if (kv_iter_valid(it)) {
-        uint64_t t0 = latency_step_start();
+        uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
         lsm_ahead_close(&it->ahead, it->u, 1);
         iter_prev(it->u);
-        latency_step_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+        latency_call_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
     }
 }
 

@@ -307,11 +307,11 @@ static int lsm_write_queued(kv_db *db, const char *call, const batch_op *ops, si
 static int lsm_write(kv_db *db, const char *call, latency_op op, const batch_op *ops, size_t n,
                      txn_check_fn check, void *check_ctx)
 {
-    uint64_t t0 = latency_start();
+    uint64_t t0 = latency_call_start(op); /* (puts and deletes: sampled) */
     int rc = lsm_admit(db, call);                               /* 1 */
     if (rc == KV_OK)
         rc = lsm_write_queued(db, call, ops, n, check, check_ctx);
-    latency_record(&db->stats.lat, op, t0);
+    latency_call_record(&db->stats.lat, op, t0);
     return rc;
 }
 
