@@ -14,7 +14,8 @@
  *                      sampled (below)
  *   put, delete, batch kv_put, kv_delete, kv_write: any wait to be let in
  *                      (a stall) included; puts and deletes sampled
- *   iter.seek          kv_iter_seek, kv_iter_seek_first, kv_iter_seek_last
+ *   iter.seek          kv_iter_seek, kv_iter_seek_first, kv_iter_seek_last:
+ *                      sampled
  *   iter.next          kv_iter_next, kv_iter_prev: sampled (below)
  *   txn.commit         kv_txn_commit of a transaction that writes
  *   flush              stage 04 on: a memtable written to a table (the
@@ -35,13 +36,13 @@
  * it), as much as an iterator step and a few percent of a get or a put
  * that finds its block cached.  So the calls that come by the million are
  * timed one in LATENCY_SAMPLE(op) of each thread, kind by kind (the
- * thread's first, then every N-th): a get, put or delete one in
+ * thread's first, then every N-th): a get, put, delete or seek one in
  * LATENCY_CALL_SAMPLE, an iterator step one in LATENCY_STEP_SAMPLE.
  * Every call is recorded, one not timed at the time of the thread's last
  * timed call of its kind: the count is exact; the sum and the
  * percentiles are those of the timed calls, each standing for the ones
- * after it.  Every other kind (batches, commits, seeks, the engine's own
- * work, stalls) is timed each time.  A build with KV_NO_HISTOGRAMS
+ * after it.  Every other kind (batches, commits, the engine's own work,
+ * stalls) is timed each time.  A build with KV_NO_HISTOGRAMS
  * defined (`make FLAVOUR=nohist`, for measuring what the histograms
  * cost) reads no clock: latency_start is 0, latency_record does nothing, and
  * kv_stats says "latency.histograms: off".
@@ -83,15 +84,17 @@ typedef enum latency_op {
      LATENCY_MASK(LATENCY_BATCH) | LATENCY_MASK(LATENCY_ITER_SEEK) |                           \
      LATENCY_MASK(LATENCY_ITER_NEXT) | LATENCY_MASK(LATENCY_TXN_COMMIT))
 
-/* One call in this many of each thread is timed (above): gets, puts and
- * deletes; iterator steps; LATENCY_SAMPLE(op) for any kind (1: every
- * call). */
+/* One call in this many of each thread is timed (above): gets, puts,
+ * deletes and seeks; iterator steps; LATENCY_SAMPLE(op) for any kind (1:
+ * every call). */
 #define LATENCY_CALL_SAMPLE 8u
 #define LATENCY_STEP_SAMPLE 16u
-#define LATENCY_SAMPLE(op)                                                                   \
-    ((op) == LATENCY_ITER_NEXT                                             ? LATENCY_STEP_SAMPLE \
-     : (op) == LATENCY_GET || (op) == LATENCY_PUT || (op) == LATENCY_DELETE ? LATENCY_CALL_SAMPLE \
-                                                                            : 1u)
+#define LATENCY_SAMPLE(op)                                                     \
+    ((op) == LATENCY_ITER_NEXT ? LATENCY_STEP_SAMPLE                           \
+     : (op) == LATENCY_GET || (op) == LATENCY_PUT || (op) == LATENCY_DELETE || \
+       (op) == LATENCY_ITER_SEEK                                               \
+         ? LATENCY_CALL_SAMPLE                                                 \
+         : 1u)
 
 /* A database's histograms: 13 of them, 33 KiB each, zeroed with the
  * database (calloc), their pages touched only where they are used. */

@@ -9,8 +9,9 @@
  *   - the engine's own work is counted as kv_stats's counters count it:
  *     flushes, compactions (stage 02's merges), each stall;
  *   - threads recording at once lose nothing;
- *   - gets, puts and deletes are timed one in 8 per thread (a thread that
- *     asked for its costs, each), and still counted each;
+ *   - gets, puts, deletes and seeks are timed one in 8 per thread (a
+ *     thread's gets, each once it asked for its costs), and still counted
+ *     each;
  *   - kv_cost counts this thread's lookups and no one else's, and says
  *     what each stage's lookup does: stage 01 reads the whole log, stages
  *     02 and 03 one record, the LSM stages memtables, then tables in
