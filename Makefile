@@ -557,6 +557,22 @@ bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
 	  $(ENGINE_OVERHEAD_ROUNDS) $(ENGINE_OVERHEAD_N)
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
+# `make bench-commits COMMITS="A B ..."`: stage BENCH_COMMITS_STAGE
+# (06-leveled) as built at each commit, against LevelDB with a bloom
+# filter, in one run of BENCH_COMMITS_REPS rounds (9) at BENCH_COMMITS_N
+# keys (1,000,000), every engine linked with this tree's kvbench
+# (scripts/bench_commits.sh): whether a change kept the stage's ratios.
+BENCH_COMMITS_STAGE ?= 06-leveled
+BENCH_COMMITS_N ?= 1000000
+BENCH_COMMITS_REPS ?= 9
+.PHONY: bench-commits
+bench-commits: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c)
+	@$(if $(COMMITS),,echo 'bench-commits: name the commits: make bench-commits COMMITS="6d73070 HEAD"'; exit 2)
+	@$(MAKE) --no-print-directory deps DEPS=peers
+	@$(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb
+	@sh scripts/bench_commits.sh $(B) $(BENCH_COMMITS_STAGE) $(BENCH_COMMITS_N) \
+	  $(BENCH_COMMITS_REPS) $(COMMITS)
+
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --
 # The acceptance run of tests/server_stress.py on every stage's kv: 20
 # rounds of 60 clients resetting with replies pending and 10 s of clients

@@ -1,0 +1,100 @@
+#!/bin/sh
+# bench_commits.sh: one stage's engine at several commits against LevelDB,
+# in one run, to tell whether a change moved the stage's ratios
+# (`make bench-commits`).
+#
+#   sh scripts/bench_commits.sh BUILD STAGE N REPS COMMIT...
+#
+# Each COMMIT's stage STAGE is built in a worktree of its own (under
+# $TMPDIR, removed at the end) and its libkv.a linked with this tree's
+# kvbench (BUILD/obj/bench), so that every engine runs the same harness
+# (a commit is built as committed: the working tree's changes are not in
+# it).  LevelDB
+# with a 10-bit bloom filter (BUILD/bench/kvbench-leveldb) runs beside
+# them.  Each of REPS rounds runs every engine once on a fresh database in
+# $TMPDIR (default /dev/shm): fillrandom, overwrite, readrandom and
+# seekrandom at N keys, the order reversed every other round.  Printed:
+# each engine's throughput / LevelDB's, round by round and the median, and
+# the median of each round's ratio to the first COMMIT's.  The rounds
+# swing by several percent with the machine's other load: read the
+# medians, and more rounds where two medians differ by about that much.
+set -eu
+[ $# -ge 5 ] || { echo "usage: $0 BUILD STAGE N REPS COMMIT..." >&2; exit 2; }
+build=$1 stage=$2 num=$3 reps=$4
+shift 4
+tmp=${TMPDIR:-/dev/shm}
+work=$(mktemp -d "$tmp/bench-commits.XXXXXX")
+cleanup() {
+    for w in "$work"/wt-*; do
+        [ -d "$w" ] && git worktree remove --force "$w" >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+ldb=$build/bench/kvbench-leveldb
+[ -x "$ldb" ] || { echo "bench_commits: $ldb was not built (make deps DEPS=peers)" >&2; exit 2; }
+harness="$build/obj/bench/kvbench.o $build/obj/bench/bench_sys.o $build/obj/bench/bench_hist.o
+         $build/obj/bench/engine_kv.o $build/obj/tests/stage_caps.o"
+
+names=
+for c in "$@"; do
+    sha=$(git rev-parse --short "$c")
+    wt=$work/wt-$sha
+    echo "bench_commits: building $stage at $sha ($c)"
+    git worktree add --detach "$wt" "$sha" >/dev/null 2>&1
+    make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
+        { echo "bench_commits: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    ${CC:-cc} -pthread -o "$work/kvbench-$sha" $harness "$wt/build/$stage/libkv.a" -pthread \
+        -luring -llz4
+    names="$names $sha"
+done
+
+out=$work/rounds.txt
+r=1
+while [ "$r" -le "$reps" ]; do
+    order="leveldb$names"
+    if [ $((r % 2)) = 0 ]; then
+        reversed=
+        for e in $order; do reversed="$e $reversed"; done
+        order=$reversed
+    fi
+    for e in $order; do
+        bin=$work/kvbench-$e
+        bits=
+        [ "$e" = leveldb ] && bin=$ldb && bits=10
+        db=$(mktemp -d "$tmp/bench-commits-db.XXXXXX")
+        KVBENCH_BLOOM_BITS=$bits "$bin" --num="$num" --db="$db" \
+            --benchmarks=fillrandom,overwrite,readrandom,seekrandom 2>&1 |
+            awk -v e="$e" -v r="$r" '$2 == ":" && $6 == "ops/sec;" { print r, e, $1, $5 }' >>"$out"
+        rm -rf "$db"
+    done
+    echo "bench_commits: round $r of $reps done"
+    r=$((r + 1))
+done
+
+echo "stage $stage, $num keys, $reps rounds, commit $(git rev-parse --short HEAD) tree," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+# shellcheck disable=SC2086 # the commits are words
+python3 - "$out" $names <<'EOF'
+import collections, statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+engines = sys.argv[2:]
+ops = collections.defaultdict(dict)
+for r, e, w, v in rows:
+    ops[(int(r), w)][e] = float(v)
+for w in ("fillrandom", "overwrite", "readrandom", "seekrandom"):
+    print("%s: throughput / LevelDB's, round by round; median; median of the ratio to %s's"
+          % (w, engines[0]))
+    for e in engines:
+        mine, rel = [], []
+        for (r, ww), m in sorted(ops.items()):
+            if ww == w and "leveldb" in m and e in m and engines[0] in m:
+                mine.append(m[e] / m["leveldb"])
+                rel.append(m[e] / m[engines[0]])
+        if mine:
+            print("  %-10s %s  median %.3f  vs %s %.3f (min %.3f, max %.3f)"
+                  % (e, " ".join("%.2f" % x for x in mine), statistics.median(mine),
+                     engines[0], statistics.median(rel), min(rel), max(rel)))
+EOF
