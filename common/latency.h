@@ -42,10 +42,10 @@
  * timed call of its kind: the count is exact; the sum and the
  * percentiles are those of the timed calls, each standing for the ones
  * after it.  Every other kind (batches, commits, the engine's own work,
- * stalls) is timed each time.  A build with KV_NO_HISTOGRAMS
- * defined (`make FLAVOUR=nohist`, for measuring what the histograms
- * cost) reads no clock: latency_start is 0, latency_record does nothing, and
- * kv_stats says "latency.histograms: off".
+ * stalls) is timed each time.  A build with KV_NO_HISTOGRAMS defined
+ * (`make FLAVOUR=nohist`, for measuring what the histograms cost) reads
+ * no clock: latency_start is 0, latency_record does nothing, and kv_stats
+ * says "latency.histograms: off".
  *
  * Threads: any thread records into any histogram of the set, with no
  * lock (histogram.h); latency_stats reads them while others record.
