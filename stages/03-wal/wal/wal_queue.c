@@ -134,6 +134,20 @@ void wal_queue_log_synced(wal_queue *q, const wal_target *t)
     q->appended = 0;
 }
 
+int wal_queue_sync(wal_queue *q, const wal_target *t, const char *call)
+{
+    if (q->failed)
+        return kv_error(KV_ERR_IO, "%s: %s: writes are refused since an earlier failure "
+                        "(%s); reopen the database", call, q->dir, q->failure);
+    int met = q->log_known && q->log_id == t->id;
+    if (met && q->synced_to >= t->at)
+        return KV_OK;
+    int rc = wal_queue_sync_log(q, t->file, call);
+    if (rc == KV_OK && met)
+        q->synced_to = t->at;
+    return rc;
+}
+
 /* The group is going to log t: a log the queue has not met is new. */
 static void wal_queue_meet(wal_queue *q, const wal_target *t)
 {

@@ -167,6 +167,14 @@ typedef struct wal_queue_stats {
  * REQUIRES: the write lock held, or the queue not yet shared. */
 void wal_queue_log_synced(wal_queue *q, const wal_target *t);
 
+/* Syncs log t up to t->at now, unless the queue synced it that far
+ * already (with sync, every group is): for an owner that wants what was
+ * written durable without a write of its own (stage 08's collection
+ * waits for it).  Counted as a log sync; a failure is final (rule 4), and
+ * the next group starts with a marker (rule 3).  REQUIRES: the write lock
+ * held. */
+int  wal_queue_sync(wal_queue *q, const wal_target *t, const char *call);
+
 /* Syncs the directory, counting it and keeping rule 4 (a failed fsync is
  * final, a directory that cannot be opened is not).  REQUIRES: as above. */
 int  wal_queue_sync_dir(wal_queue *q, const char *call);

@@ -29,6 +29,12 @@ int  lsm_value_load(kv_db *db, void **val, size_t *vlen);
  * REQUIRES: no lock held. */
 int  lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx);
 
+/* Every write acknowledged so far made durable without a write of its
+ * own: the last log synced (a no-op with sync, which syncs every write).
+ * *durable: the last write it covers.  KV_OK or the sync's failure (final:
+ * D4).  REQUIRES: no lock held, the database writable. */
+int  lsm_write_sync_log(kv_db *db, uint64_t *durable);
+
 /* The thread of the store's jobs, if the store has any (a no-op with
  * KV_BG_INLINE); its end (after the job in progress); kv_compact's part:
  * every job run now, and what they freed removed (KV_OK or the first

@@ -26,6 +26,16 @@
  * writes may wait for a flush, which the background thread makes.  One at
  * a time (its lock), so kv_compact, which runs every job there is
  * (lsm_values_run_all), never races the thread.
+ *
+ * Step 4 waits for the moves, and every write that hid a value found
+ * dead, to be on stable storage: in tables, or in a synced log.  When a
+ * file waits for nothing else, the thread syncs the log itself
+ * (lsm_write_sync_log) rather than wait for the next flush, which an idle
+ * database never makes.  And an idle database (no write of its users for
+ * a round of the thread, a second) has time: its memtable is flushed, so
+ * that the garbage in its logs is counted, and each file whose count is
+ * older than the last write is measured again (merges drop entries late),
+ * so that its space comes back without a kv_compact.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +45,7 @@
 #include "error.h"
 #include "lsm_db.h"
 #include "lsm_elsewhere.h"
+#include "merge_iter.h"
 
 /* How often the thread looks for work when it found none: what it waits
  * for (a flush, a snapshot's end, a reader's) signals nothing, and no
@@ -53,6 +64,15 @@ struct lsm_values {
      * conflicts with (lsm_values_moved).  Guarded by write_lock. */
     uint64_t *moved;
     size_t nmoved, cap;
+    /* The jobs' lock: */
+    uint64_t moves;         /* puts this thread wrote to move values: not
+                               writes of the users (lsm_values_idle) */
+    uint64_t users_seen;    /* the users' writes at the last round */
+    uint64_t users_seen_us; /* when they were last seen to change */
+    uint64_t written_at;    /* the last write when users were last seen
+                               writing: a count older may be stale */
+    uint64_t synced;        /* every write up to it is on stable storage
+                               (lsm_write_sync_log) */
 };
 
 typedef struct move_check {
@@ -172,8 +192,10 @@ static int lsm_values_answer(kv_db *db, value_job *job)
         move_check c = {.db = db, .m = &m};
         batch_op op = {.key = m.key, .klen = m.klen, .val = val, .vlen = vlen};
         int w = lsm_write_moved(db, &op, lsm_values_still_there, &c);
-        if (w == KV_OK)
+        if (w == KV_OK) {
+            db->vjobs->moves++;
             value_store_job_result(job, VALUE_MOVED);
+        }
         else if (w == KV_ERR_CONFLICT)
             value_store_job_result(job, VALUE_DEAD); /* written since: garbage */
         else
@@ -184,9 +206,70 @@ static int lsm_values_answer(kv_db *db, value_job *job)
     return rc;
 }
 
-/* Steps 1 to 3, once: 1 if there was a job.  *rc: its failure (KV_OK if
- * none).  REQUIRES: the jobs' lock held, write_lock not. */
-static int lsm_values_job(kv_db *db, int *rc)
+/* For a job that cannot list its values (a damaged file): the newest
+ * version of every key, as a reader at the view's sequence number sees
+ * it, offered if it is kept elsewhere.  KV_OK or an error. */
+static int lsm_values_offer_keys(kv_db *db, value_job *job)
+{
+    uint64_t seq = 0;
+    lsm_view *v = lsm_view_get(db, &seq);
+    iter **children = NULL, *it = NULL;
+    size_t n = 0;
+    int rc = lsm_view_iters(v, &children, &n);
+    if (rc == KV_OK)
+        rc = merge_iter_new(children, n, &it); /* (it owns them now) */
+    free(children);
+    uint8_t *prev = NULL; /* the user key the last entry had */
+    size_t prev_len = 0, prev_cap = 0;
+    int have_prev = 0;
+    if (rc == KV_OK)
+        iter_seek_first(it);
+    for (; rc == KV_OK && it->valid; iter_next(it)) {
+        size_t ulen = it->key_len - IKEY_TRAILER_SIZE;
+        if (ikey_seq(it->key, it->key_len) > seq ||
+            (have_prev && prev_len == ulen && memcmp(prev, it->key, ulen) == 0))
+            continue; /* too new for the view, or an older version */
+        /* The key's newest version: the entries after it are older. */
+        if (ulen > prev_cap) {
+            uint8_t *grown = realloc(prev, ulen);
+            if (grown == NULL) {
+                rc = kv_error(KV_ERR_NOMEM, "value store: out of memory for a key");
+                break;
+            }
+            prev = grown;
+            prev_cap = ulen;
+        }
+        memcpy(prev, it->key, ulen);
+        prev_len = ulen;
+        have_prev = 1;
+        if (ikey_type_of(it->key, it->key_len) == IKEY_PUT_ELSEWHERE)
+            rc = value_store_job_offer(job, it->key, ulen, it->value, it->value_len);
+    }
+    free(prev);
+    if (rc == KV_OK && it != NULL)
+        rc = it->status;
+    iter_free(it);
+    lsm_view_unref(v);
+    return rc;
+}
+
+/* Steps 1 to 3 for job (the store picked it: write_lock is no longer held).
+ * *rc: its failure (KV_OK if none). */
+static void lsm_values_work(kv_db *db, value_job *job, int *rc)
+{
+    if (value_store_job_wants_keys(job))
+        *rc = lsm_values_offer_keys(db, job);
+    if (*rc == KV_OK)
+        *rc = lsm_values_answer(db, job);
+    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    value_store_job_end(db->values, job, seq, *rc);
+}
+
+/* Steps 1 to 3, once: 1 if there was a job.  recount: an engine with time
+ * asks for more (value_store_pick_recount): counts older than `since`,
+ * and with damaged, damaged files.  *rc: its failure (KV_OK if none).
+ * REQUIRES: the jobs' lock held, write_lock not. */
+static int lsm_values_job(kv_db *db, int recount, uint64_t since, int damaged, int *rc)
 {
     *rc = KV_OK;
     pthread_mutex_lock(&db->write_lock);
@@ -194,27 +277,62 @@ static int lsm_values_job(kv_db *db, int *rc)
     uint64_t oldest = lsm_oldest_snapshot(db);
     lsm_values_forget_moves(db, oldest);
     if (!db->failed)
-        *rc = value_store_pick(db->values, oldest, &job);
+        *rc = recount ? value_store_pick_recount(db->values, since, damaged, &job)
+                      : value_store_pick(db->values, oldest, &job);
     pthread_mutex_unlock(&db->write_lock);
     if (job == NULL)
         return 0;
-    *rc = lsm_values_answer(db, job);
-    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    value_store_job_end(db->values, job, seq, *rc);
+    lsm_values_work(db, job, rc);
     return 1;
 }
 
-/* Step 4: the files no reader needs removed; how many.  *rc: the first
- * failure (harmless: kv_open removes them).  REQUIRES: no lock held. */
+/* Step 4: the files no reader needs removed; how many.  A file that waits
+ * only for writes to be on stable storage has them synced (with sync,
+ * every acknowledged write is).  *rc: the first failure (a removal's is
+ * harmless: kv_open removes them).  REQUIRES: the jobs' lock held, no
+ * other lock. */
 static uint64_t lsm_values_collect(kv_db *db, int *rc)
 {
+    struct lsm_values *v = db->vjobs;
     pthread_mutex_lock(&db->write_lock);
     int failed = db->failed;
-    uint64_t oldest = lsm_oldest_snapshot(db), flushed = db->flushed;
+    uint64_t oldest = lsm_oldest_snapshot(db), durable = db->flushed;
+    if (db->opt.sync)
+        durable = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
     pthread_mutex_unlock(&db->write_lock);
+    *rc = KV_OK;
+    if (failed)
+        return 0;
+    if (v->synced > durable)
+        durable = v->synced;
+    if (value_store_durable_wanted(db->values, oldest) > durable &&
+        (*rc = lsm_write_sync_log(db, &v->synced)) == KV_OK)
+        durable = v->synced;
     uint64_t removed = 0;
-    *rc = failed ? KV_OK : value_store_collect(db->values, oldest, flushed, &removed);
+    if (*rc == KV_OK)
+        *rc = value_store_collect(db->values, oldest, durable, &removed);
     return removed;
+}
+
+/* The users' writes: the last sequence number less the moves. */
+static uint64_t lsm_values_users(kv_db *db)
+{
+    return atomic_load_explicit(&db->last_seq, memory_order_acquire) - db->vjobs->moves;
+}
+
+/* Whether the users wrote nothing for a round (LSM_VALUES_LOOK_US); if
+ * they wrote, the counts made before now may be stale.  REQUIRES: the
+ * jobs' lock. */
+static int lsm_values_idle(kv_db *db)
+{
+    struct lsm_values *v = db->vjobs;
+    uint64_t users = lsm_values_users(db), now = lsm_now_us();
+    if (users == v->users_seen)
+        return now - v->users_seen_us >= LSM_VALUES_LOOK_US;
+    v->users_seen = users;
+    v->users_seen_us = now;
+    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    return 0;
 }
 
 int lsm_values_run_all(kv_db *db)
@@ -222,8 +340,13 @@ int lsm_values_run_all(kv_db *db)
     if (db->vjobs == NULL)
         return KV_OK; /* read only */
     pthread_mutex_lock(&db->vjobs->lock);
+    /* Every file worth it emptied, then every count made before now made
+     * again (and what it finds worth emptying emptied), damaged files
+     * emptied of what keys still read there. */
+    uint64_t since = atomic_load_explicit(&db->last_seq, memory_order_acquire);
     int rc = KV_OK, jobs = 0;
-    while (rc == KV_OK && lsm_values_job(db, &rc))
+    while (rc == KV_OK && (lsm_values_job(db, 0, 0, 0, &rc) ||
+                           (rc == KV_OK && lsm_values_job(db, 1, since, 1, &rc))))
         jobs++;
     /* What the jobs wrote again, in tables: their files may go now. */
     if (rc == KV_OK && jobs > 0)
@@ -276,18 +399,43 @@ void lsm_values_stop(kv_db *db) { lsm_values_free(db); }
 
 #else
 
+/* One round of the thread: a job if one is due; if the users wrote
+ * nothing since the last round, a count made before their last write
+ * made again; then the removals.  *idle: the users wrote nothing.
+ * 1 if it did anything. */
+static int lsm_values_round(kv_db *db, int *idle, int *rc)
+{
+    struct lsm_values *v = db->vjobs;
+    pthread_mutex_lock(&v->lock);
+    int crc = KV_OK;
+    int worked = lsm_values_job(db, 0, 0, 0, rc);
+    *idle = lsm_values_idle(db);
+    if (!worked && *rc == KV_OK && *idle)
+        worked = lsm_values_job(db, 1, v->written_at, 0, rc);
+    worked |= lsm_values_collect(db, &crc) > 0;
+    pthread_mutex_unlock(&v->lock);
+    if (*rc == KV_OK)
+        *rc = crc;
+    return worked;
+}
+
 static void *lsm_values_main(void *arg)
 {
     kv_db *db = arg;
     struct lsm_values *v = db->vjobs;
+    pthread_mutex_lock(&v->lock);
+    v->users_seen = lsm_values_users(db);
+    v->users_seen_us = lsm_now_us();
+    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    pthread_mutex_unlock(&v->lock);
     for (;;) {
-        pthread_mutex_lock(&v->lock);
-        int rc = KV_OK, crc = KV_OK;
-        int worked = lsm_values_job(db, &rc);
-        worked |= lsm_values_collect(db, &crc) > 0;
-        pthread_mutex_unlock(&v->lock);
-        if (rc == KV_OK)
-            rc = crc;
+        int idle = 0, rc = KV_OK;
+        int worked = lsm_values_round(db, &idle, &rc);
+        /* Idle with nothing else to do: the memtable's logs become
+         * value-log files, whose garbage is counted (a no-op if it is
+         * empty). */
+        if (rc == KV_OK && idle && !worked)
+            rc = lsm_write_flush_all(db, "value store");
         pthread_mutex_lock(&db->write_lock);
         if (rc != KV_OK && !db->failed)
             lsm_set_bg_error(db, rc); /* said once; the job is tried again */

@@ -380,6 +380,25 @@ int lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx
     return lsm_write_queued(db, "value store", op, 1, check, ctx);
 }
 
+int lsm_write_sync_log(kv_db *db, uint64_t *durable)
+{
+    pthread_mutex_lock(&db->write_lock);
+    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+    int rc = lsm_refuse_if_failed(db, "value store");
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    /* The logs before the last were sealed, synced, when it was made. */
+    if (rc == KV_OK && !cur->sealed) {
+        wal_target t = lsm_target(cur);
+        if ((rc = wal_queue_sync(db->q, &t, "value store")) != KV_OK &&
+            wal_queue_failed(db->q))
+            lsm_set_failed(db, kv_errmsg());
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    if (rc == KV_OK)
+        *durable = seq;
+    return rc;
+}
+
 /* ---- open and close ------------------------------------------------------------- */
 
 int lsm_write_open(kv_db *db, int sync_dir)

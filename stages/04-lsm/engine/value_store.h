@@ -65,9 +65,11 @@ typedef struct value_store_env {
  * close. */
 int  value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t flushed,
                       value_store **out, int *has_jobs);
-/* kv_close's part (clean: nothing failed, not read-only: it may save what
- * it counts).  Frees the store.  KV_OK or the failure of that save.  NULL
- * is a no-op. */
+/* kv_close's part.  clean: nothing failed, the database is not read-only,
+ * every write is on stable storage and no reader is left: the store may
+ * remove what only a reader or a crash still needed, and save what it
+ * counts.  Frees the store.  KV_OK or the failure of that save.  NULL is a
+ * no-op. */
 int  value_store_close(value_store *vs, int clean);
 
 /* ---- a flush: what a table entry holds ------------------------------------ */
@@ -166,6 +168,22 @@ typedef enum value_fate {
  * measure (its live bytes unknown: after a crash).  oldest: the oldest
  * live snapshot.  KV_OK or an error.  REQUIRES: write_lock held. */
 int  value_store_pick(value_store *vs, uint64_t oldest, value_job **out);
+/* A job if the store has one for an engine that has time: a file to count
+ * again, its counts older than the write numbered `since` (merges drop
+ * entries late, so a count may say more is live than is), or, with
+ * damaged, a file a job found damaged and has not tried since, to empty of
+ * whatever a key still reads there.  *out NULL if there is none.  KV_OK or
+ * an error.  REQUIRES: write_lock held. */
+int  value_store_pick_recount(value_store *vs, uint64_t since, int damaged, value_job **out);
+/* 1 if the job cannot list its values from its file (a damaged one): the
+ * engine offers, before the first value_store_job_next, the newest version
+ * of each key that is kept elsewhere (value_store_job_offer), and the job
+ * keeps those in its file. */
+int  value_store_job_wants_keys(const value_job *job);
+/* key's newest version, an IKEY_PUT_ELSEWHERE holding where: KV_OK or
+ * NOMEM. */
+int  value_store_job_offer(value_job *job, const uint8_t *key, size_t klen,
+                           const uint8_t *where, size_t wlen);
 /* The job's next value: 1 with *m, 0 when there is none left, or a
  * negative error.  No lock held (it reads the file). */
 int  value_store_job_next(value_job *job, value_move *m);
@@ -179,11 +197,16 @@ void value_store_job_result(value_job *job, value_fate fate);
  * moved was written before the write numbered `seq`).  Frees the job
  * whatever status says. */
 void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int status);
-/* Removes the files no reader can need: their values were written again
- * before a write that is now in tables (flushed) and below every snapshot
- * (oldest), and no pin is older.  *removed counts them.  KV_OK or the first
- * failure (harmless: kv_open sees to them).  No lock held. */
-int  value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint64_t *removed);
+/* Removes the files no reader can need: they were emptied before a write
+ * that is now on stable storage (durable: every write up to it is, in
+ * tables or in a synced log) and at or below every snapshot (oldest), and
+ * no pin is older.  *removed counts them.  KV_OK or the first failure
+ * (harmless: kv_open sees to them).  No lock held. */
+int  value_store_collect(value_store *vs, uint64_t oldest, uint64_t durable, uint64_t *removed);
+/* The write that must be on stable storage before a file that waits for
+ * nothing else can go (value_store_collect), or 0 if none waits for that:
+ * the engine syncs its log, or flushes, and collects. */
+uint64_t value_store_durable_wanted(value_store *vs, uint64_t oldest);
 /* Whether writes may go on: TABLE_ADMIT_SLOW while the store is behind
  * (its garbage over its target), never TABLE_ADMIT_STOP (what it may wait
  * for, a snapshot's end, need never come).  Any thread; cheap. */

@@ -120,6 +120,26 @@ int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
     return KV_OK;
 }
 
+int value_store_pick_recount(value_store *vs, uint64_t since, int damaged, value_job **out)
+{
+    (void)vs, (void)since, (void)damaged;
+    *out = NULL;
+    return KV_OK;
+}
+
+int value_store_job_wants_keys(const value_job *job)
+{
+    (void)job;
+    return 0;
+}
+
+int value_store_job_offer(value_job *job, const uint8_t *key, size_t klen,
+                          const uint8_t *where, size_t wlen)
+{
+    (void)job, (void)key, (void)klen, (void)where, (void)wlen;
+    return values_in_place_none();
+}
+
 int value_store_job_next(value_job *job, value_move *m)
 {
     (void)job, (void)m;
@@ -139,12 +159,18 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
     (void)vs, (void)job, (void)seq, (void)status;
 }
 
-int value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint64_t *removed)
+int value_store_collect(value_store *vs, uint64_t oldest, uint64_t durable, uint64_t *removed)
 {
-    (void)vs, (void)oldest, (void)flushed;
+    (void)vs, (void)oldest, (void)durable;
     if (removed != NULL)
         *removed = 0;
     return KV_OK;
+}
+
+uint64_t value_store_durable_wanted(value_store *vs, uint64_t oldest)
+{
+    (void)vs, (void)oldest;
+    return 0;
 }
 
 table_admit value_store_admit(value_store *vs)

@@ -34,15 +34,20 @@
  *       every value still read in it was written again (a new put), that
  *       write is in tables, every snapshot is at or past it, and no pin is
  *       older (the collection, vlog_gc.c).
- *   V2. A file's garbage is its value bytes (the values tables pointed at
- *       in it) less its live bytes (those tables still point at), as far
- *       as the store knows: both counted at the flush, the live ones
- *       lowered when a merge drops an entry (as BlobDB counts its
- *       garbage), measured by a job when unknown (after a crash).  The rest
- *       of the file (headers, keys, values kept in tables) is never
- *       garbage: emptying the file would write it again.  The counts decide
- *       which file to collect, never whether a value is read: each value
- *       is checked against the tables when its file is emptied.
+ *   V2. A file's garbage is its value bytes less its live bytes, as far
+ *       as the store knows.  Its value bytes are every value of at least
+ *       the threshold it holds for writes the tables took: a value written
+ *       over in the same memtable was never pointed at, and is garbage
+ *       from the start.  Its live bytes are those tables point at: counted
+ *       at the flush, lowered when a merge drops an entry (as BlobDB counts
+ *       its garbage), measured by a job when unknown (after a crash) or
+ *       when an idle engine counts again.  A count never says less is live
+ *       than is (a value a job found dead, whose entry a merge drops later,
+ *       is taken off `undropped`, not off the live bytes).  The rest of the
+ *       file (headers, keys, values kept in tables) is never garbage:
+ *       emptying the file would write it again.  The counts decide which
+ *       file to collect, never whether a value is read: each value is
+ *       checked against the tables when its file is emptied.
  *   V3. Loads read through a pin (value_store_pin): the epoch scheme of
  *       vlog_store.c never lets a file go while a pin older than its end
  *       is held.
@@ -117,9 +122,17 @@ typedef struct vlog_file {
     int counted;            /* live_bytes known (V2) */
     int damaged;            /* a job found it is not a whole log: left alone
                                (kv check says what is wrong) */
-    uint64_t value_bytes;   /* the values tables pointed at in it (V2) */
+    uint64_t value_bytes;   /* the values of at least the threshold it holds
+                               for writes in tables (V2) */
     uint64_t live_bytes;    /* of those, what tables still point at */
-    uint64_t moved_seq;     /* EMPTIED: the last write that moved a value */
+    uint64_t undropped;     /* of the others, what a job found dead but a
+                               merge may still drop (V2): a drop takes it
+                               from here first, so live_bytes is never
+                               counted below what is live */
+    uint64_t counted_at;    /* the last write when live_bytes was counted
+                               (a flush or a job): a count older than the
+                               last write may be stale (value_store_pick_recount) */
+    uint64_t moved_seq;     /* EMPTIED: the last write when it was emptied */
     uint64_t retired;       /* EMPTIED: the epoch it was emptied at */
 } vlog_file;
 
@@ -145,6 +158,9 @@ struct value_store {
     atomic_int behind;
     _Atomic uint64_t slowdowns;
     _Atomic uint64_t ahead_batches, ahead_values; /* value_store_load_many */
+    /* What the last value_store_collect was told (kv_stats: why emptied
+     * files wait). */
+    uint64_t seen_oldest, seen_durable;
     /* Counted this session (kv_stats). */
     uint64_t jobs, measured, emptied, moved, moved_bytes, dead, removed, removed_bytes;
     uint64_t flush_values, flush_value_bytes, flush_inline, flush_mismatches;
@@ -156,6 +172,14 @@ vlog_file *vlog_find(value_store *vs, uint64_t start);
 int  vlog_add(value_store *vs, uint64_t start, int is_log, uint64_t bytes, vlog_file **out);
 /* Removes f from the list and frees it.  REQUIRES: lock held, no readers. */
 void vlog_drop(value_store *vs, vlog_file *f);
+/* The collection's one rule (V2): a file is worth emptying once its
+ * garbage is at least gc_percent of its value bytes, or nothing in it is
+ * live.  The pick (vlog_gc.c) and the writers' slowdown (vlog_update_behind)
+ * both ask it. */
+int  vlog_worth_collecting(const vlog_file *f, int gc_percent);
+/* A file's garbage, as counted: its value bytes less its live bytes; all
+ * of it if nothing is live. */
+uint64_t vlog_garbage(const vlog_file *f);
 /* Recomputes `behind` from the counts.  REQUIRES: lock held. */
 void vlog_update_behind(value_store *vs);
 /* Reads [off, off + n) of file `start` into buf (a file the store does not
@@ -183,7 +207,7 @@ int  vlog_value_check(value_store *vs, const vlog_where *w, value_buf *buf, cons
 
 /* One file's line of VLOGCOUNTS. */
 typedef struct vlog_count {
-    uint64_t start, bytes, value_bytes, live_bytes;
+    uint64_t start, bytes, value_bytes, live_bytes, undropped, counted_at;
 } vlog_count;
 
 /* Encodes counts[0..n) as the whole file for flushed into a malloc'd

@@ -8,18 +8,24 @@
  * count that is wrong costs work, not data.
  *
  *   offset     size  field
- *   0          16    file header: "KVS08VLC", version 1 (file_header.h)
+ *   0          16    file header: "KVS08VLC", version 2 (file_header.h)
  *   16         8     flushed: every write up to it was in tables
  *   24         8     n: the files that follow
- *   32 + 32i   8     file i's name (its first write's sequence number),
+ *   32 + 48i   8     file i's name (its first write's sequence number),
  *                    ascending
- *   40 + 32i   8     its size in bytes
- *   48 + 32i   8     its value bytes (the values tables pointed at in it)
- *   56 + 32i   8     its live bytes (those tables still point at)
- *   32 + 32n   4     crc32c of bytes 16 .. 32 + 32n
+ *   40 + 48i   8     its size in bytes
+ *   48 + 48i   8     its value bytes (every value of at least the
+ *                    threshold it holds for writes in tables)
+ *   56 + 48i   8     its live bytes (those tables still point at)
+ *   64 + 48i   8     its undropped bytes (of the others, those a job found
+ *                    dead that a merge may still drop)
+ *   72 + 48i   8     the last write when its live bytes were counted
+ *   32 + 48n   4     crc32c of bytes 16 .. 32 + 48n
  * All numbers little-endian.  kv_open uses the counts only if `flushed` is
  * what the tables hold now: else the directory changed since (a crash
- * after a copy, say), and the files are measured.
+ * after a copy, say), and the files are measured.  Version 1, which older
+ * builds wrote, has 32-byte lines (the first four fields): it is read with
+ * nothing undropped and every count as old as the database.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -31,9 +37,10 @@
 #include "file_header.h"
 #include "value_log.h"
 
-#define VLOG_COUNTS_VERSION 1u
+#define VLOG_COUNTS_VERSION 2u
 #define VLOG_COUNTS_FIXED 32u
-#define VLOG_COUNTS_LINE 32u
+#define VLOG_COUNTS_LINE 48u
+#define VLOG_COUNTS_LINE_V1 32u
 
 int vlog_counts_encode(uint64_t flushed, const vlog_count *counts, size_t n, uint8_t **out,
                        size_t *len)
@@ -51,6 +58,8 @@ int vlog_counts_encode(uint64_t flushed, const vlog_count *counts, size_t n, uin
         coding_put_u64(q + 8, counts[i].bytes);
         coding_put_u64(q + 16, counts[i].value_bytes);
         coding_put_u64(q + 24, counts[i].live_bytes);
+        coding_put_u64(q + 32, counts[i].undropped);
+        coding_put_u64(q + 40, counts[i].counted_at);
     }
     coding_put_u32(p + size - 4, crc32c_value(p + 16, size - 4 - 16));
     *out = p;
@@ -63,18 +72,21 @@ int vlog_counts_decode(const char *path, const uint8_t *p, size_t len, uint64_t 
 {
     *counts = NULL;
     *n = 0;
-    int rc = file_header_check(path, p, len, FILE_MAGIC_VLC08, VLOG_COUNTS_VERSION);
+    uint32_t version = len >= FILE_HEADER_SIZE && coding_get_u32(p + 8) == 1u
+                           ? 1u : VLOG_COUNTS_VERSION;
+    size_t line_size = version == 1u ? VLOG_COUNTS_LINE_V1 : VLOG_COUNTS_LINE;
+    int rc = file_header_check(path, p, len, FILE_MAGIC_VLC08, version);
     if (rc != KV_OK)
         return rc;
     if (len < VLOG_COUNTS_FIXED + 4)
         return kv_error(KV_ERR_CORRUPT, "%s: offset 16: %zu bytes, too short for the counts "
                         "(at least %u)", path, len, VLOG_COUNTS_FIXED + 4);
     uint64_t count = coding_get_u64(p + 24);
-    if (count > (len - VLOG_COUNTS_FIXED - 4) / VLOG_COUNTS_LINE ||
-        VLOG_COUNTS_FIXED + count * VLOG_COUNTS_LINE + 4 != len)
+    if (count > (len - VLOG_COUNTS_FIXED - 4) / line_size ||
+        VLOG_COUNTS_FIXED + count * line_size + 4 != len)
         return kv_error(KV_ERR_CORRUPT, "%s: offset 24: %" PRIu64 " files, but the file's %zu "
                         "bytes hold %zu", path, count, len,
-                        (len - VLOG_COUNTS_FIXED - 4) / VLOG_COUNTS_LINE);
+                        (len - VLOG_COUNTS_FIXED - 4) / line_size);
     if (crc32c_value(p + 16, len - 4 - 16) != coding_get_u32(p + len - 4))
         return kv_error(KV_ERR_CORRUPT, "%s: offset %zu: the crc32c does not match bytes 16 to "
                         "%zu", path, len - 4, len - 4);
@@ -82,16 +94,22 @@ int vlog_counts_decode(const char *path, const uint8_t *p, size_t len, uint64_t 
     if (c == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: out of memory", path);
     for (uint64_t i = 0; i < count; i++) {
-        const uint8_t *q = p + VLOG_COUNTS_FIXED + i * VLOG_COUNTS_LINE;
+        const uint8_t *q = p + VLOG_COUNTS_FIXED + i * line_size;
         c[i] = (vlog_count){.start = coding_get_u64(q), .bytes = coding_get_u64(q + 8),
                             .value_bytes = coding_get_u64(q + 16),
                             .live_bytes = coding_get_u64(q + 24)};
+        if (version > 1u) {
+            c[i].undropped = coding_get_u64(q + 32);
+            c[i].counted_at = coding_get_u64(q + 40);
+        }
         const char *why = c[i].start == 0 ? "is named 0"
                           : i > 0 && c[i].start <= c[i - 1].start ? "is out of order"
                           : c[i].value_bytes > c[i].bytes ? "has more value bytes than bytes"
                           : c[i].live_bytes > c[i].value_bytes ? "has more live bytes than "
                                                                  "value bytes"
-                                                               : NULL;
+                          : c[i].undropped > c[i].value_bytes - c[i].live_bytes
+                              ? "has more undropped bytes than dead ones"
+                              : NULL;
         if (why != NULL) {
             uint64_t start = c[i].start;
             free(c);

@@ -35,6 +35,7 @@ typedef struct flush_place {
 typedef struct flush_log {
     uint64_t start, size;
     uint64_t places;        /* large values the scan found in it */
+    uint64_t place_bytes;   /* their bytes: the file's value bytes (V2) */
     int listed_here;        /* this flush put it in the store's list */
     uint64_t values, bytes; /* what table entries point at in it */
 } flush_log;
@@ -90,6 +91,7 @@ static int flush_scan_op(void *ctx, size_t i, const batch_op *op)
     p.w.crc = crc32c_value(val, op->vlen);
     c->rc = flush_place_add(vf, &p);
     vf->logs[c->log].places++;
+    vf->logs[c->log].place_bytes += op->vlen;
     return c->rc != KV_OK;
 }
 
@@ -204,13 +206,18 @@ void value_store_flush_end(value_store *vs, value_flush *vf, int applied)
         pthread_mutex_lock(&vs->lock);
         for (size_t i = 0; i < vf->nlogs; i++) {
             const flush_log *l = &vf->logs[i];
-            if (l->values == 0)
-                continue; /* nothing read there: the engine removes it */
+            if (l->places == 0)
+                continue; /* no value of the threshold: not listed */
             vlog_file *f = vlog_find(vs, l->start); /* listed at the begin */
             if (l->listed_here) /* new: what this table points at is all */
                 f->counted = 1;
-            f->value_bytes += l->bytes;
+            /* Every large value of these writes is the file's; those the
+             * table does not point at (written over in the memtable, or
+             * kept in the table) are garbage already (V2). */
+            f->value_bytes += l->place_bytes;
             f->live_bytes += l->bytes;
+            if (vf->hi > f->counted_at)
+                f->counted_at = vf->hi;
             vs->flush_values += l->values;
             vs->flush_value_bytes += l->bytes;
         }

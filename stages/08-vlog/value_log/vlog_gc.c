@@ -6,10 +6,17 @@
  *   - one whose live bytes are unknown (kv_open found no counts for it:
  *     a crash) is measured first: the job offers each of its values, the
  *     engine says which a key still reads there, and the store counts;
- *   - else the file with the most garbage, if at least gc_percent of it
- *     is garbage (50% by default: emptying it writes at most as much as
- *     it frees; WiscKey collects from the log's tail, oldest first, and
- *     BlobDB by age; a file's garbage is what makes it worth its cost).
+ *   - else the file with the most garbage, if it is worth collecting
+ *     (vlog_worth_collecting: at least gc_percent of it is garbage, 50% by
+ *     default, so that emptying it writes at most as much as it frees; or
+ *     nothing in it is live).  WiscKey collects from the log's tail, oldest
+ *     first, and BlobDB by age; a file's garbage is what makes it worth
+ *     its cost.
+ * An engine with time to spare (idle, or in kv_compact) asks for more
+ * (value_store_pick_recount): a file whose count is older than the last
+ * write is measured again, since merges drop entries late and a count
+ * lags the truth; and kv_compact's asks a damaged file to be emptied of
+ * what keys still read there, which only the keys can say.
  * Emptying a file: the job offers each value (each put the log holds,
  * whatever its size: a threshold may have changed since), the engine
  * writes those still read again (a new put, through the write path, which
@@ -51,6 +58,10 @@ struct value_job {
     size_t keys_len, keys_cap;
     uint8_t where[VLOG_WHERE_MAX];
     value_buf buf;
+    int from_keys;          /* a damaged file: its values are those keys
+                               read there (value_store_job_offer) */
+    uint64_t stuck;         /* of those, how many could not be read: the
+                               file cannot be emptied */
     /* The answers. */
     uint64_t value_bytes;   /* the values tables may have pointed at: each
                                live one, and each dead one of at least the
@@ -61,9 +72,45 @@ struct value_job {
 
 /* ---- picking a file ---------------------------------------------------------- */
 
-static uint64_t vlog_garbage(const vlog_file *f)
+uint64_t vlog_garbage(const vlog_file *f)
 {
-    return f->value_bytes - f->live_bytes; /* V2 */
+    return f->live_bytes == 0 ? (f->value_bytes > f->bytes ? f->value_bytes : f->bytes)
+                              : f->value_bytes - f->live_bytes; /* V2 */
+}
+
+int vlog_worth_collecting(const vlog_file *f, int gc_percent)
+{
+    return f->live_bytes == 0 || vlog_garbage(f) * 100 >= (uint64_t)gc_percent * f->value_bytes;
+}
+
+/* A job on f: its file opened for the job's reads, f marked busy.
+ * REQUIRES: lock held. */
+static int vlog_job_new(value_store *vs, vlog_file *f, int empty, value_job **out)
+{
+    value_job *job = calloc(1, sizeof *job);
+    char name[LSM_NAME_MAX];
+    vlog_file_name(name, sizeof name, f->start, f->is_log);
+    char *path = io_join(vs->dir, name);
+    int rc = job == NULL || path == NULL
+                 ? kv_error(KV_ERR_NOMEM, "value log: out of memory for a job") : KV_OK;
+    if (rc == KV_OK)
+        rc = io_open(path, IO_READ, &job->f);
+    if (rc == KV_OK)
+        rc = io_size(job->f, &job->size);
+    free(path);
+    if (rc != KV_OK) {
+        if (job != NULL)
+            io_close(job->f);
+        free(job);
+        return rc;
+    }
+    job->vs = vs;
+    job->file = f;
+    job->empty = empty;
+    f->state = VLOG_BUSY;
+    vs->jobs++;
+    *out = job;
+    return KV_OK;
 }
 
 int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
@@ -80,38 +127,36 @@ int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
     int empty = pick == NULL;
     for (size_t i = 0; i < vs->nfiles && empty; i++) {
         vlog_file *f = vs->files[i];
-        if (!f->adopted || f->state != VLOG_LIVE || f->damaged || vlog_garbage(f) == 0 ||
-            vlog_garbage(f) * 100 < (uint64_t)vs->gc_percent * f->value_bytes)
+        if (!f->adopted || f->state != VLOG_LIVE || f->damaged ||
+            !vlog_worth_collecting(f, vs->gc_percent))
             continue;
         if (pick == NULL || vlog_garbage(f) > vlog_garbage(pick))
             pick = f;
     }
-    int rc = KV_OK;
-    value_job *job = NULL;
-    if (pick != NULL) {
-        job = calloc(1, sizeof *job);
-        char name[LSM_NAME_MAX];
-        vlog_file_name(name, sizeof name, pick->start, pick->is_log);
-        char *path = io_join(vs->dir, name);
-        if (job == NULL || path == NULL)
-            rc = kv_error(KV_ERR_NOMEM, "value log: out of memory for a job");
-        if (rc == KV_OK)
-            rc = io_open(path, IO_READ, &job->f);
-        if (rc == KV_OK)
-            rc = io_size(job->f, &job->size);
-        free(path);
-        if (rc == KV_OK) {
-            job->vs = vs;
-            job->file = pick;
-            job->empty = empty;
-            pick->state = VLOG_BUSY;
-            vs->jobs++;
-            *out = job;
-        } else if (job != NULL) {
-            io_close(job->f);
-            free(job);
-        }
+    int rc = pick != NULL ? vlog_job_new(vs, pick, empty, out) : KV_OK;
+    pthread_mutex_unlock(&vs->lock);
+    return rc;
+}
+
+int value_store_pick_recount(value_store *vs, uint64_t since, int damaged, value_job **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&vs->lock);
+    vlog_file *pick = NULL;
+    for (size_t i = 0; i < vs->nfiles; i++) {
+        vlog_file *f = vs->files[i];
+        if (!f->adopted || f->state != VLOG_LIVE || !f->counted || f->counted_at >= since ||
+            (f->damaged && !damaged))
+            continue;
+        /* The damaged last (each one's job reads every key), else the
+         * oldest count first. */
+        if (pick == NULL || (pick->damaged && !f->damaged) ||
+            (pick->damaged == f->damaged && f->counted_at < pick->counted_at))
+            pick = f;
     }
+    int rc = KV_OK;
+    if (pick != NULL && (rc = vlog_job_new(vs, pick, pick->damaged, out)) == KV_OK)
+        (*out)->from_keys = (*out)->scanned = pick->damaged;
     pthread_mutex_unlock(&vs->lock);
     return rc;
 }
@@ -125,7 +170,7 @@ typedef struct job_scan {
     int rc;
 } job_scan;
 
-static int job_add(value_job *job, const batch_op *op, const vlog_where *w)
+static int job_add(value_job *job, const uint8_t *key, size_t klen, const vlog_where *w)
 {
     if (job->n == job->cap) {
         size_t cap = job->cap ? job->cap * 2 : 256;
@@ -135,9 +180,9 @@ static int job_add(value_job *job, const batch_op *op, const vlog_where *w)
         job->values = grown;
         job->cap = cap;
     }
-    if (job->keys_len + op->klen > job->keys_cap) {
+    if (job->keys_len + klen > job->keys_cap) {
         size_t cap = job->keys_cap ? job->keys_cap * 2 : 4096;
-        while (cap < job->keys_len + op->klen)
+        while (cap < job->keys_len + klen)
             cap *= 2;
         uint8_t *grown = realloc(job->keys, cap);
         if (grown == NULL)
@@ -145,10 +190,9 @@ static int job_add(value_job *job, const batch_op *op, const vlog_where *w)
         job->keys = grown;
         job->keys_cap = cap;
     }
-    memcpy(job->keys + job->keys_len, op->key, op->klen);
-    job->values[job->n++] = (job_value){.key = job->keys_len, .klen = (uint32_t)op->klen,
-                                        .w = *w};
-    job->keys_len += op->klen;
+    memcpy(job->keys + job->keys_len, key, klen);
+    job->values[job->n++] = (job_value){.key = job->keys_len, .klen = (uint32_t)klen, .w = *w};
+    job->keys_len += klen;
     return KV_OK;
 }
 
@@ -162,7 +206,7 @@ static int job_scan_op(void *ctx, size_t i, const batch_op *op)
     vlog_where w = {.file = c->job->file->start, .len = (uint32_t)op->vlen,
                     .offset = vlog_payload_offset(c->start, (uint64_t)(val - c->rec->batch)),
                     .crc = crc32c_value(val, op->vlen)};
-    c->rc = job_add(c->job, op, &w);
+    c->rc = job_add(c->job, op->key, op->klen, &w);
     return c->rc != KV_OK;
 }
 
@@ -198,6 +242,21 @@ static int job_scan_file(value_job *job)
     return rc;
 }
 
+int value_store_job_wants_keys(const value_job *job)
+{
+    return job->from_keys;
+}
+
+int value_store_job_offer(value_job *job, const uint8_t *key, size_t klen,
+                          const uint8_t *where, size_t wlen)
+{
+    vlog_where w;
+    const char *why = NULL;
+    if (vlog_where_decode(where, wlen, &w, &why) != 0 || w.file != job->file->start)
+        return KV_OK; /* another file's, or damaged: reads report it */
+    return job_add(job, key, klen, &w);
+}
+
 int value_store_job_next(value_job *job, value_move *m)
 {
     if (!job->scanned) {
@@ -207,6 +266,14 @@ int value_store_job_next(value_job *job, value_move *m)
             return 0; /* left alone: reads and kv check report the damage */
         if (rc != KV_OK)
             return rc;
+    }
+    /* A damaged file's value that does not read back is a key's lost
+     * value (kv repair deletes the key): the file stays, for kv check. */
+    const uint8_t *val = NULL;
+    while (job->from_keys && job->next < job->n &&
+           vlog_load_where(job->vs, &job->values[job->next].w, &job->buf, &val) != KV_OK) {
+        job->stuck++;
+        job->next++;
     }
     if (job->next == job->n)
         return 0;
@@ -262,17 +329,27 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
     vs->moved += job->moved;
     vs->moved_bytes += job->moved_bytes;
     vs->dead += job->dead;
-    if (status == KV_OK && !job->empty) {
+    if (job->from_keys && (status != KV_OK || job->stuck > 0)) {
+        f->counted_at = seq; /* still damaged: not tried again before a write */
+    } else if (status == KV_OK && !job->empty) {
+        /* A value found dead whose entry a merge has yet to drop was
+         * counted live, or in undropped, before: it goes to undropped, so
+         * that the drop does not take it off the live bytes again (V2).
+         * After a crash nothing is known of the drops: all of it. */
+        uint64_t before = f->live_bytes + f->undropped;
+        f->undropped = !f->counted ? job->value_bytes - job->live_bytes
+                       : before > job->live_bytes ? before - job->live_bytes : 0;
         f->counted = 1;
         f->value_bytes = job->value_bytes;
         f->live_bytes = job->live_bytes;
+        f->counted_at = seq;
         vs->measured++;
     } else if (status == KV_OK) {
         f->state = VLOG_EMPTIED;
+        f->damaged = 0;
         f->counted = 1;
-        f->value_bytes = 0;
-        f->live_bytes = 0;
-        f->moved_seq = seq;
+        f->value_bytes = f->live_bytes = f->undropped = 0;
+        f->counted_at = f->moved_seq = seq;
         f->retired = atomic_load(&vs->epoch);
         vs->emptied++;
     }
@@ -287,7 +364,14 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
 
 /* ---- removing what no reader needs -------------------------------------------- */
 
-int value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint64_t *removed)
+/* Whether file f, emptied, waits for no reader: no snapshot older than
+ * its end (oldest), no pin older (epoch). */
+static int vlog_no_reader_needs(const vlog_file *f, uint64_t oldest, uint64_t epoch)
+{
+    return f->moved_seq <= oldest && epoch >= f->retired + 2;
+}
+
+int value_store_collect(value_store *vs, uint64_t oldest, uint64_t durable, uint64_t *removed)
 {
     *removed = 0;
     /* The epoch moves on while no pin is left in the one before it (V3):
@@ -302,10 +386,12 @@ int value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint
     uint64_t epoch = atomic_load(&vs->epoch);
     int rc = KV_OK;
     pthread_mutex_lock(&vs->lock);
+    vs->seen_oldest = oldest;
+    vs->seen_durable = durable;
     for (size_t i = 0; i < vs->nfiles;) {
         vlog_file *f = vs->files[i];
-        if (f->state != VLOG_EMPTIED || f->moved_seq > flushed || f->moved_seq > oldest ||
-            epoch < f->retired + 2) {
+        if (f->state != VLOG_EMPTIED || f->moved_seq > durable ||
+            !vlog_no_reader_needs(f, oldest, epoch)) {
             i++;
             continue;
         }
@@ -328,4 +414,17 @@ int value_store_collect(value_store *vs, uint64_t oldest, uint64_t flushed, uint
     vlog_update_behind(vs);
     pthread_mutex_unlock(&vs->lock);
     return rc;
+}
+
+uint64_t value_store_durable_wanted(value_store *vs, uint64_t oldest)
+{
+    uint64_t want = 0;
+    pthread_mutex_lock(&vs->lock);
+    for (size_t i = 0; i < vs->nfiles; i++) {
+        const vlog_file *f = vs->files[i];
+        if (f->state == VLOG_EMPTIED && f->moved_seq > want && f->moved_seq <= oldest)
+            want = f->moved_seq; /* (pins are short: not waited for here) */
+    }
+    pthread_mutex_unlock(&vs->lock);
+    return want;
 }

@@ -93,10 +93,9 @@ void vlog_update_behind(value_store *vs)
         const vlog_file *f = vs->files[i];
         if (!f->counted || f->state == VLOG_EMPTIED)
             continue;
-        uint64_t garbage = f->value_bytes - f->live_bytes;
         live += f->live_bytes;
-        if (f->state == VLOG_LIVE && garbage * 100 >= (uint64_t)vs->gc_percent * f->value_bytes)
-            due += garbage;
+        if (f->state == VLOG_LIVE && !f->damaged && vlog_worth_collecting(f, vs->gc_percent))
+            due += vlog_garbage(f);
     }
     uint64_t bound = live / 2 > (256u << 20) ? live / 2 : (256u << 20);
     atomic_store_explicit(&vs->behind, due > bound, memory_order_relaxed);
@@ -278,6 +277,8 @@ int value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t 
         f->counted = 1;
         f->value_bytes = counts[i].value_bytes;
         f->live_bytes = counts[i].live_bytes;
+        f->undropped = counts[i].undropped;
+        f->counted_at = counts[i].counted_at;
     }
     free(counts);
     if (rc == KV_OK) {
@@ -297,20 +298,33 @@ static int vlog_store_save_counts(value_store *vs)
     size_t n = 0;
     for (size_t i = 0; i < vs->nfiles; i++) {
         const vlog_file *f = vs->files[i];
-        if (f->counted && f->adopted)
+        if (f->counted && f->adopted && f->state == VLOG_LIVE)
             counts[n++] = (vlog_count){.start = f->start, .bytes = f->bytes,
                                        .value_bytes = f->value_bytes,
-                                       .live_bytes = f->live_bytes};
+                                       .live_bytes = f->live_bytes,
+                                       .undropped = f->undropped,
+                                       .counted_at = f->counted_at};
     }
     int rc = vlog_counts_save(vs->dir, vs->flushed, counts, n);
     free(counts);
     return rc;
 }
 
+/* At a clean close every write is on stable storage and no snapshot or
+ * pin is left: what waits for nothing but them goes now.  A file that
+ * cannot be removed is measured at the next open (it has no counts). */
+static void vlog_store_remove_emptied(value_store *vs)
+{
+    uint64_t removed = 0;
+    value_store_collect(vs, UINT64_MAX, UINT64_MAX, &removed);
+}
+
 int value_store_close(value_store *vs, int clean)
 {
     if (vs == NULL)
         return KV_OK;
+    if (clean && !vs->read_only)
+        vlog_store_remove_emptied(vs);
     int rc = clean && !vs->read_only ? vlog_store_save_counts(vs) : KV_OK;
     while (vs->nfiles > 0)
         vlog_drop(vs, vs->files[vs->nfiles - 1]);
@@ -457,7 +471,11 @@ void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
     pthread_mutex_lock(&vs->lock);
     vlog_file *f = vlog_find(vs, w.file);
     if (f != NULL && f->counted && f->state != VLOG_EMPTIED) {
-        f->live_bytes -= f->live_bytes < w.len ? f->live_bytes : w.len;
+        /* A value a job found dead is taken off undropped first (V2). */
+        uint64_t off_undropped = f->undropped < w.len ? f->undropped : w.len;
+        uint64_t off_live = w.len - off_undropped;
+        f->undropped -= off_undropped;
+        f->live_bytes -= f->live_bytes < off_live ? f->live_bytes : off_live;
         vlog_update_behind(vs);
     }
     pthread_mutex_unlock(&vs->lock);

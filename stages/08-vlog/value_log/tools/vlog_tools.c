@@ -185,12 +185,13 @@ static int vlog_tools_counts(const char *dir, int dump, kv_line_fn line, void *c
         rc = vlog_counts_decode(path, p, got, &flushed, &counts, &n);
     if (rc == KV_OK && dump) {
         log_report_line(line, ctx, "# %s: the value log's counts at the last clean close "
-                        "(flushed %" PRIu64 "): file, bytes, value bytes, live bytes",
-                        VLOG_COUNTS_NAME, flushed);
+                        "(flushed %" PRIu64 "): file, bytes, value bytes, live bytes, "
+                        "undropped bytes, counted at", VLOG_COUNTS_NAME, flushed);
         for (size_t i = 0; i < n; i++)
-            log_report_line(line, ctx, " %012" PRIu64 "%s %" PRIu64 " %" PRIu64 " %" PRIu64,
-                            counts[i].start, VLOG_SUFFIX, counts[i].bytes,
-                            counts[i].value_bytes, counts[i].live_bytes);
+            log_report_line(line, ctx, " %012" PRIu64 "%s %" PRIu64 " %" PRIu64 " %" PRIu64
+                            " %" PRIu64 " %" PRIu64, counts[i].start, VLOG_SUFFIX,
+                            counts[i].bytes, counts[i].value_bytes, counts[i].live_bytes,
+                            counts[i].undropped, counts[i].counted_at);
     } else if (rc == KV_OK) {
         log_report_line(line, ctx, "%s: the counts of %zu value-log files, kept at the last "
                         "clean close: ok", VLOG_COUNTS_NAME, n);
