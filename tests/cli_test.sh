@@ -885,10 +885,21 @@ knobs_shape_the_files() {
         kv --segment-bytes 4k "$DB.seg" put a b
         expect_status 2
         expect_err_has "has no log segments"
-        kv --memtable-bytes 4k "$DB.srv" serve
+        kv --segment-bytes 4k "$DB.srv" serve
         expect_status 2
-        expect_err_has "serve does not take the knobs before DIR"
+        expect_err_has "has no log segments"
         [ ! -e "$DB.srv" ] || fail "a refused serve created $DB.srv"
+        kv "$DB.srv" serve --port 0 --segment-bytes=4k
+        expect_status 2
+        expect_err_has "has no log segments"
+        [ ! -e "$DB.srv" ] || fail "a refused serve created $DB.srv"
+        # serve takes the knobs as every command does, their size forms too.
+        printf '*2\r\n$4\r\nINFO\r\n$6\r\nengine\r\n' >"$DB.resp"
+        cat "$DB.resp" | "$KV" "$DB.srv" serve --stdio --memtable-bytes 256k >"$TMP/out" 2>"$TMP/err"
+        st=$?
+        expect_status 0
+        grep -aq 'memtable.limit_bytes:262144' "$TMP/out" ||
+            fail "serve --memtable-bytes 256k: INFO engine says $(grep -a memtable.limit "$TMP/out")"
     elif [ "$sn" -ge 2 ]; then
         kv_stdin "$DB.puts" --segment-bytes 4k "$DB"
         expect_status 0

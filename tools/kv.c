@@ -151,13 +151,8 @@ int main(int argc, char **argv)
     }
     t.dir = argv[i++];
     t.dir_is_command = tool_is_command(t.dir);
-    if (i < argc && strcmp(argv[i], "serve") == 0) {
-        /* (serve takes its options after the word serve: docs/server.md) */
-        if (a_knob != NULL)
-            return tool_fail("%s: serve does not take the knobs before DIR; it has options "
-                             "of its own after serve (kv DIR serve --help)", a_knob);
-        return serve_main(t.dir, t.sync, argc - i - 1, argv + i + 1);
-    }
+    if (i < argc && strcmp(argv[i], "serve") == 0) /* (its options: docs/server.md) */
+        return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

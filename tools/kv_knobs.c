@@ -105,9 +105,8 @@ static int knob_parse_int(const char *s, int min, int max, int *out)
 }
 
 /* Sets the option of knob k from its value; EXIT_OK or a message. */
-static int knob_set(tool *t, const knob *k, const char *value)
+static int knob_set(kv_options *o, const knob *k, const char *value)
 {
-    kv_options *o = &t->knobs;
     size_t size = 0;
     int n = 0;
     switch (k->kind) {
@@ -170,6 +169,11 @@ static int knob_set(tool *t, const knob *k, const char *value)
 
 int tool_knob_parse(tool *t, char **argv, int argc, int *i)
 {
+    return tool_knob_parse_into(&t->knobs, argv, argc, i);
+}
+
+int tool_knob_parse_into(kv_options *o, char **argv, int argc, int *i)
+{
     const char *arg = argv[*i];
     for (size_t j = 0; j < NKNOBS; j++) {
         const knob *k = &knobs[j];
@@ -192,7 +196,7 @@ int tool_knob_parse(tool *t, char **argv, int argc, int *i)
             return tool_fail("%s: stage %s %s (%s), so it would ignore this option",
                              k->name, kv_stage(), k->idea, from);
         }
-        return knob_set(t, k, value);
+        return knob_set(o, k, value);
     }
     return TOOL_NOT_A_KNOB;
 }

@@ -73,6 +73,8 @@ void tool_usage(FILE *f);
  * knob this stage does not have); TOOL_NOT_A_KNOB if it is none. */
 #define TOOL_NOT_A_KNOB (-1)
 int tool_knob_parse(tool *t, char **argv, int argc, int *i);
+/* The same into *o: for a command with options of its own (kv DIR serve). */
+int tool_knob_parse_into(kv_options *o, char **argv, int argc, int *i);
 /* The knobs' lines of the usage text, marking those this stage lacks. */
 void tool_knobs_usage(FILE *f);
 

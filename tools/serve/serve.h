@@ -6,11 +6,15 @@
 #ifndef KV_SERVE_H
 #define KV_SERVE_H
 
+#include "kv.h"
+
 /* Runs the server until SIGTERM or SIGINT (with --stdio: until the end of
- * standard input).  `args` are the words after "serve" (options); sync is
- * kv's own --sync, given before DIR (the same as serve's --sync).  Returns
- * the process exit status: 0 after a clean shutdown, 2 on a usage or
- * start-up error (message on stderr). */
-int serve_main(const char *dir, int sync, int nargs, char **args);
+ * standard input).  `args` are the words after "serve" (options, the kv
+ * command's knobs among them: --memtable-bytes 256k); sync and knobs are
+ * what kv was given before DIR (--sync, the same as serve's, and the
+ * knobs, which serve's own options may add to).  Returns the process exit
+ * status: 0 after a clean shutdown, 2 on a usage or start-up error
+ * (message on stderr). */
+int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, char **args);
 
 #endif

@@ -10,8 +10,11 @@
  *   --maxclients N      refuse connections beyond N clients (default 1024)
  *   --max-open-files N  kv_options.max_open_files, the table cache (stage 05
  *                       on); default: 1000, less if the open-file limit is low
- *   --memtable-bytes N  kv_options.memtable_bytes (stage 04 on)
- *   --table-bytes N     kv_options.table_bytes (stage 06)
+ *   the kv command's knobs (kv --help): --memtable-bytes 256k (stage 04
+ *                       on), --table-bytes N (06 on), --value-threshold N
+ *                       and --value-gc-percent P (08 on), ...: the same
+ *                       size forms, and refused by a stage without the idea,
+ *                       as in every other kv command; before DIR too
  *   --watch-max-age S   a WATCH keeps its snapshot at most S seconds
  *                       (default 60; 0: no bound): serve_watch.c
  *   --metrics-port N    GET /metrics there, on the --bind address, in the
@@ -68,6 +71,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../kv_tool.h"
 #include "serve.h"
 #include "server.h"
 
@@ -75,14 +79,18 @@ static void serve_print_usage(FILE *to)
 {
     fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
-            "                    [--maxclients N] [--max-open-files N] [--memtable-bytes N]\n"
-            "                    [--table-bytes N] [--watch-max-age S] [--stdio] [--verbose]\n"
-            "                    [--metrics-port N] [--slowlog-log-slower-than US]\n"
-            "                    [--slowlog-max-len N] [--latency-tracking yes|no]\n"
+            "                    [--maxclients N] [--max-open-files N] [--watch-max-age S]\n"
+            "                    [--stdio] [--verbose] [--metrics-port N]\n"
+            "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
+            "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
+            "                    [the kv command's knobs: --memtable-bytes 256k, ...]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
             "--stdio: one client, requests on standard input, replies on standard output,\n"
-            "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n");
+            "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n"
+            "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
+            "for), may come after serve or before DIR:\n");
+    tool_knobs_usage(to);
 }
 
 static int serve_usage(void)
@@ -116,7 +124,7 @@ static int serve_options(server *s, int nargs, char **args)
         const char *a = args[i];
         int has_value = i + 1 < nargs;
         long v;
-        int bad = 0;
+        int bad = 0, knob;
         if (serve_config_option(s, args, nargs, &i, &bad)) {
             if (bad)
                 return serve_usage();
@@ -144,14 +152,10 @@ static int serve_options(server *s, int nargs, char **args)
                    serve_number(args[i + 1], 1, 1000000, &v)) {
             cfg->max_open_files = (int)v;
             i++;
-        } else if (strcmp(a, "--memtable-bytes") == 0 && has_value &&
-                   serve_number(args[i + 1], 1, LONG_MAX, &v)) {
-            cfg->memtable_bytes = (size_t)v;
-            i++;
-        } else if (strcmp(a, "--table-bytes") == 0 && has_value &&
-                   serve_number(args[i + 1], 1, LONG_MAX, &v)) {
-            cfg->table_bytes = (size_t)v;
-            i++;
+        } else if ((knob = tool_knob_parse_into(&cfg->knobs, args, nargs, &i)) !=
+                   TOOL_NOT_A_KNOB) {
+            if (knob != EXIT_OK)
+                return serve_usage(); /* (tool_fail said what is wrong) */
         } else if (strcmp(a, "--watch-max-age") == 0 && has_value &&
                    serve_number(args[i + 1], 0, 1000000000, &v)) {
             cfg->watch_max_age = v;
@@ -333,13 +337,14 @@ static int serve_fit_clients(serve_config *cfg, size_t engine_open)
     return 0;
 }
 
-int serve_main(const char *dir, int sync, int nargs, char **args)
+int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, char **args)
 {
     server s;
     memset(&s, 0, sizeof s);
     s.epfd = s.listen_fd = s.signal_fd = -1;
     s.cfg.dir = dir;
     s.cfg.sync = sync;
+    s.cfg.knobs = *knobs;
     int status = serve_options(&s, nargs, args);
     if (status < 0)
         return 0; /* --help */
@@ -361,12 +366,10 @@ int serve_main(const char *dir, int sync, int nargs, char **args)
     sigaddset(&stop, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
-    kv_options opt;
-    kv_options_init(&opt);
+    kv_options opt = s.cfg.knobs;
     opt.sync = s.cfg.sync;
     opt.max_open_files = s.cfg.max_open_files;
-    opt.memtable_bytes = s.cfg.memtable_bytes;
-    opt.table_bytes = s.cfg.table_bytes;
+
     int rc = kv_open(dir, &opt, &s.db);
     if (rc != KV_OK) {
         fprintf(stderr, "kv serve: %s: %s\n", kv_strerror(rc), kv_errmsg());

@@ -112,8 +112,8 @@ typedef struct serve_config {
     int verbose;
     size_t maxclients;
     int max_open_files;        /* kv_options.max_open_files: given, or chosen (0 = default) */
-    size_t memtable_bytes;     /* kv_options.memtable_bytes, 0 = default */
-    size_t table_bytes;        /* kv_options.table_bytes, 0 = default */
+    kv_options knobs;          /* the kv command's knobs (kv_knobs.c): what
+                                  sizes the engine's files, 0 = default */
     long watch_max_age;        /* seconds a WATCH may keep its snapshot; 0 = no bound */
     int metrics_port;          /* --metrics-port: GET /metrics there; -1 = none, 0 = any */
     /* The open-file budget (serve_main.c, "Open files"): */

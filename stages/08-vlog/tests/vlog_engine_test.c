@@ -5,16 +5,23 @@
  * overwrites, while a snapshot or an iterator still reading a file keeps
  * it; files whose counts a crash lost measured again; a transaction that
  * read a value the collection moved commits; a damaged value and a
- * missing file reported by kv_get and kv check, and mended by kv repair.
+ * missing file reported by kv_get and kv check, and mended by kv repair,
+ * the damaged file going once no key reads it; emptied files gone at a
+ * clean close, counts an older build saved of them mended; an idle
+ * database giving its space back without kv_compact.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
+#include "coding.h"
+#include "crc32c.h"
+#include "file_header.h"
 #include "kv.h"
 
 /* Small memtables and a threshold of 100 bytes. */
@@ -391,6 +398,181 @@ static void damage_is_found_and_mended(int remove_file)
     testdb_lines again = {0};
     CHECK_KV(kv_check(dir, testdb_lines_add, &again), remove_file ? KV_OK : KV_ERR_CORRUPT);
     testdb_lines_free(&again);
+    /* Once every key is written again, no key reads the damaged file, and
+     * kv_compact empties it like any other: kv check passes. */
+    db = vl_open(dir);
+    for (int i = 0; i < 200; i++)
+        vl_put(db, i, 1);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_EQ(vl_stat(db, "values.emptied_files_waiting"), 0);
+    for (int i = 0; i < 200; i++)
+        vl_expect(db, NULL, i, 1);
+    CLOSE(db);
+    testdb_lines last = {0};
+    CHECK_KV(kv_check(dir, testdb_lines_add, &last), KV_OK);
+    CHECK_MSG(last.text == NULL || strstr(last.text, name) == NULL,
+              "kv check still lists %s:\n%s", name, last.text ? last.text : "");
+    testdb_lines_free(&last);
+}
+
+/* A damaged file some key still reads stays through kv_compact, which
+ * succeeds, moves what can be read, and leaves the damage to kv check. */
+static void a_damaged_file_a_key_reads_stays(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int i = 0; i < 200; i++)
+        vl_put(db, i, 0);
+    CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    const char *path = vl_first_file(dir);
+    const char *name = strrchr(path, '/') + 1;
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    CHECK(fseek(f, 600, SEEK_SET) == 0);
+    int c = fgetc(f);
+    CHECK(fseek(f, 600, SEEK_SET) == 0);
+    fputc(c ^ 0x20, f);
+    fclose(f);
+    db = vl_open(dir);
+    int lost = vl_read_all(db, 200, name);
+    CHECK(lost > 0);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_KV(kv_compact(db), KV_OK); /* and again: nothing new to try */
+    CHECK_EQ(vl_read_all(db, 200, name), lost);
+    CLOSE(db);
+    CHECK(access(path, F_OK) == 0);
+    CHECK_KV(kv_check(dir, NULL, NULL), KV_ERR_CORRUPT);
+}
+
+/* Sessions that each overwrite a few keys, hold a snapshot across
+ * kv_compact (so the files it empties wait) and close: the files emptied
+ * go at the close, and the directory stays near the live bytes, however
+ * many sessions there were. */
+static void closed_sessions_leave_no_emptied_files(void)
+{
+    const char *dir = testdb_dir();
+    char v[8192];
+    int round = 0;
+    uint64_t live = 20 * sizeof v;
+    for (int s = 0; s < 12; s++) {
+        kv_db *db = OPEN(dir, NULL);
+        for (int o = 0; o < 5; o++, round++)
+            for (int i = 0; i < 20; i++) {
+                char k[16];
+                int kl = snprintf(k, sizeof k, "k%05d", i);
+                memset(v, 'a' + round % 26, sizeof v);
+                PUT(db, k, (size_t)kl, v, sizeof v);
+            }
+        const kv_snapshot *snap = NULL;
+        CHECK_KV(kv_snapshot_new(db, &snap), KV_OK);
+        CHECK_KV(kv_compact(db), KV_OK);
+        kv_snapshot_free(db, snap);
+        CLOSE(db);
+        uint64_t bytes = testdb_dir_bytes(dir);
+        harness_context("after session %d", s);
+        CHECK_MSG(bytes < 4 * live, "%llu bytes on disk for %llu live",
+                  (unsigned long long)bytes, (unsigned long long)live);
+    }
+    kv_db *db = OPEN(dir, NULL);
+    CHECK_EQ(vl_stat(db, "values.emptied_files_waiting"), 0);
+    memset(v, 'a' + (round - 1) % 26, sizeof v);
+    for (int i = 0; i < 20; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        EXPECT(db, k, (size_t)kl, v, sizeof v);
+    }
+    CLOSE(db);
+}
+
+/* VLOGCOUNTS as an older build wrote it at a clean close: a file it had
+ * emptied but not removed saved with no value bytes and nothing live.  The
+ * next open takes it for all garbage, and kv_compact removes it. */
+static void old_counts_of_an_emptied_file_mend_at_open(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = vl_open(dir);
+    for (int r = 0; r < 2; r++) {
+        for (int i = 0; i < 100; i++)
+            vl_put(db, i, r);
+        CHECK_KV(kv_flush(db), KV_OK);
+    }
+    CLOSE(db);
+    const char *first = vl_first_file(dir);
+    struct stat st;
+    CHECK(stat(first, &st) == 0);
+    uint64_t start = strtoull(strrchr(first, '/') + 1, NULL, 10);
+    /* Version 1: the one file, 0 value bytes, 0 live, flushed as saved. */
+    uint8_t old[32 + 32 + 4], now[4096];
+    FILE *f = fopen(harness_join(dir, "VLOGCOUNTS"), "rb");
+    CHECK(f != NULL);
+    size_t got = fread(now, 1, sizeof now, f);
+    fclose(f);
+    CHECK(got >= 32);
+    file_header_encode(old, FILE_MAGIC_VLC08, 1);
+    memcpy(old + 16, now + 16, 8); /* flushed */
+    coding_put_u64(old + 24, 1);
+    coding_put_u64(old + 32, start);
+    coding_put_u64(old + 40, (uint64_t)st.st_size);
+    coding_put_u64(old + 48, 0);
+    coding_put_u64(old + 56, 0);
+    coding_put_u32(old + 64, crc32c_value(old + 16, 48));
+    f = fopen(harness_join(dir, "VLOGCOUNTS"), "wb");
+    CHECK(f != NULL && fwrite(old, 1, sizeof old, f) == sizeof old);
+    fclose(f);
+    db = vl_open(dir);
+    CHECK_KV(kv_compact(db), KV_OK);
+    CHECK_MSG(access(first, F_OK) != 0, "%s, saved as holding nothing live, is still there",
+              first);
+    for (int i = 0; i < 100; i++)
+        vl_expect(db, NULL, i, 1);
+    CLOSE(db);
+}
+
+/* The size of dir once it stops shrinking below `bound`, waiting up to
+ * `seconds` (the jobs' thread works in the background, a round a second). */
+static uint64_t vl_wait_bytes_below(const char *dir, uint64_t bound, int seconds)
+{
+    uint64_t bytes = testdb_dir_bytes(dir);
+    for (int t = 0; t < seconds * 10 && bytes > bound; t++) {
+        usleep(100 * 1000);
+        bytes = testdb_dir_bytes(dir);
+    }
+    return bytes;
+}
+
+/* With the default options (64 MiB memtables), keys overwritten many
+ * times, closed and reopened: left alone, the database flushes its
+ * memtable and collects what it made garbage, with no kv_compact. */
+static void an_idle_database_gives_its_space_back(void)
+{
+    const char *dir = testdb_dir();
+    kv_db *db = OPEN(dir, NULL);
+    char v[4096];
+    const int keys = 200, rounds = 12;
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < keys; i++) {
+            char k[16];
+            int kl = snprintf(k, sizeof k, "k%05d", i);
+            memset(v, 'a' + r, sizeof v);
+            PUT(db, k, (size_t)kl, v, sizeof v);
+        }
+    CLOSE(db);
+    uint64_t live = (uint64_t)keys * sizeof v, before = testdb_dir_bytes(dir);
+    CHECK(before > 6 * live);
+    db = OPEN(dir, NULL);
+    uint64_t after = vl_wait_bytes_below(dir, 2 * live, 15);
+    CHECK_MSG(after <= 2 * live, "%llu bytes on disk for %llu live after 15 s idle (%llu "
+              "before)", (unsigned long long)after, (unsigned long long)live,
+              (unsigned long long)before);
+    CHECK(vl_stat(db, "session.values.gc_files_removed") > 0);
+    memset(v, 'a' + rounds - 1, sizeof v);
+    for (int i = 0; i < keys; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        EXPECT(db, k, (size_t)kl, v, sizeof v);
+    }
+    CLOSE(db);
 }
 
 static void damaged_value_is_reported_and_mended(void) { damage_is_found_and_mended(0); }
@@ -540,6 +722,10 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_moved_value_is_no_conflict),
     HARNESS_TEST(damaged_value_is_reported_and_mended),
     HARNESS_TEST(missing_file_is_a_dangling_pointer),
+    HARNESS_TEST(a_damaged_file_a_key_reads_stays),
+    HARNESS_TEST(closed_sessions_leave_no_emptied_files),
+    HARNESS_TEST(old_counts_of_an_emptied_file_mend_at_open),
+    HARNESS_TEST(an_idle_database_gives_its_space_back),
     HARNESS_TEST(a_scan_reads_ahead),
     HARNESS_TEST(a_damaged_value_read_ahead_fails_alone),
 };

@@ -145,8 +145,8 @@ int value_store_pick_recount(value_store *vs, uint64_t since, int damaged, value
     vlog_file *pick = NULL;
     for (size_t i = 0; i < vs->nfiles; i++) {
         vlog_file *f = vs->files[i];
-        if (!f->adopted || f->state != VLOG_LIVE || !f->counted || f->counted_at >= since ||
-            (f->damaged && !damaged))
+        if (!f->adopted || f->state != VLOG_LIVE || f->counted_at >= since ||
+            (f->damaged ? !damaged : !f->counted))
             continue;
         /* The damaged last (each one's job reads every key), else the
          * oldest count first. */

@@ -5,8 +5,10 @@
  *
  * kv_stats: values.* lines: the threshold, the files, their bytes, the
  * live bytes (what tables point at, as counted: value_log.h, V2) and the
- * garbage, the files not measured yet and those emptied that wait for
- * their readers, the space amplification of the values (the files' bytes
+ * garbage, the files not measured yet and those emptied that wait, and for
+ * what (a snapshot older than their job's end, a sync of the moves, a
+ * reader's pin: as the last collection saw it), the garbage due to the
+ * next jobs and that under gc_percent, the space amplification of the values (the files' bytes
  * over their live bytes), and what this session did: values the flushes
  * kept in the log and in the tables, jobs, values moved, files removed,
  * writes slowed down.
@@ -51,6 +53,9 @@ static const char *vlog_state_word(const vlog_file *f)
 typedef struct vlog_totals {
     size_t files, unmeasured, emptied;
     uint64_t bytes, values, live, garbage, unmeasured_bytes, emptied_bytes;
+    /* Why space waits: emptied files, for what; garbage, in files worth
+     * collecting (the next jobs') or not yet (under gc_percent). */
+    uint64_t for_snapshot, for_sync, for_readers, garbage_due, garbage_under;
 } vlog_totals;
 
 static void vlog_add_up(const value_store *vs, vlog_totals *t)
@@ -62,6 +67,13 @@ static void vlog_add_up(const value_store *vs, vlog_totals *t)
         if (f->state == VLOG_EMPTIED) {
             t->emptied++;
             t->emptied_bytes += f->bytes;
+            /* As the last collection saw it (value_store_collect). */
+            if (f->moved_seq > vs->seen_oldest)
+                t->for_snapshot += f->bytes;
+            else if (f->moved_seq > vs->seen_durable)
+                t->for_sync += f->bytes;
+            else
+                t->for_readers += f->bytes;
         } else if (!f->counted) {
             t->unmeasured++;
             t->unmeasured_bytes += f->bytes;
@@ -69,6 +81,10 @@ static void vlog_add_up(const value_store *vs, vlog_totals *t)
             t->values += f->value_bytes;
             t->live += f->live_bytes;
             t->garbage += f->value_bytes - f->live_bytes;
+            if (f->state == VLOG_LIVE && !f->damaged && vlog_worth_collecting(f, vs->gc_percent))
+                t->garbage_due += f->value_bytes - f->live_bytes;
+            else
+                t->garbage_under += f->value_bytes - f->live_bytes;
         }
     }
 }
@@ -118,6 +134,14 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
     vlog_line(line, ctx, "values.unmeasured_bytes: %" PRIu64, t.unmeasured_bytes);
     vlog_line(line, ctx, "values.emptied_files_waiting: %zu", t.emptied);
     vlog_line(line, ctx, "values.emptied_bytes_waiting: %" PRIu64, t.emptied_bytes);
+    vlog_line(line, ctx, "values.emptied_bytes_waiting_for_a_snapshot: %" PRIu64,
+              t.for_snapshot);
+    vlog_line(line, ctx, "values.emptied_bytes_waiting_for_a_sync: %" PRIu64, t.for_sync);
+    vlog_line(line, ctx, "values.emptied_bytes_waiting_for_readers: %" PRIu64,
+              t.for_readers);
+    vlog_line(line, ctx, "values.garbage_bytes_due: %" PRIu64, t.garbage_due);
+    vlog_line(line, ctx, "values.garbage_bytes_under_gc_percent: %" PRIu64,
+              t.garbage_under);
     if (t.unmeasured == 0 && t.live > 0)
         vlog_line(line, ctx, "values.space_amplification: %.2f", (double)t.bytes / (double)t.live);
     else
