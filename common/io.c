@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "error.h"
 #include "kv.h"
@@ -353,6 +354,27 @@ int io_mkdir(const char *path)
 {
     int rc = io_get_ops()->mkdir(path);
     return rc < 0 && rc != -EEXIST ? io_fail(rc, "mkdir", path) : KV_OK;
+}
+
+int io_space(const char *dir, uint64_t *avail, uint64_t *total)
+{
+    const io_ops *ops = io_get_ops();
+    int rc = ops->space != NULL ? ops->space(dir, avail, total) : 1;
+    if (rc == 1) {
+        rc = 0;
+#ifdef __EMSCRIPTEN__
+        *avail = *total = UINT64_MAX; /* (a browser's memory: no count to read) */
+#else
+        struct statvfs v;
+        if (statvfs(dir, &v) != 0) {
+            rc = -errno;
+        } else {
+            *avail = (uint64_t)v.f_bavail * v.f_frsize;
+            *total = (uint64_t)v.f_blocks * v.f_frsize;
+        }
+#endif
+    }
+    return rc < 0 ? io_fail(rc, "statvfs", dir) : KV_OK;
 }
 
 int io_exists(const char *path, int *exists)

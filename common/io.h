@@ -166,6 +166,11 @@ struct io_ops {
      * -errno, range by range; the call as a whole cannot fail.  The
      * io_uring backend submits them at once (io_ring.c). */
     void    (*read_batch)(io_read_req *r, size_t n);
+    /* Optional (NULL, or 1 returned: the file system's own count,
+     * statvfs): the bytes a writer may still use on the file system that
+     * holds dir, and its size; 0 or -errno.  io_fault has one, for a disk
+     * of a size a test chooses. */
+    int     (*space)(const char *dir, uint64_t *avail, uint64_t *total);
 };
 
 /* The POSIX backend, and the switch between backends (NULL puts back
@@ -251,6 +256,11 @@ int  io_rename(const char *from, const char *to);
 int  io_unlink(const char *path);
 int  io_mkdir(const char *path);             /* KV_OK if it already exists */
 int  io_exists(const char *path, int *exists);
+/* The bytes a writer may still use on the file system that holds dir
+ * (*avail: statvfs's f_bavail blocks) and its size (*total); both
+ * UINT64_MAX where the platform cannot tell (a browser).  KV_OK or
+ * KV_ERR_IO naming dir. */
+int  io_space(const char *dir, uint64_t *avail, uint64_t *total);
 /* Names in dir, without "." and "..", sorted bytewise; free with io_list_free. */
 int  io_list(const char *dir, char ***names, size_t *count);
 void io_list_free(char **names, size_t count);

@@ -8,6 +8,7 @@
 #include "io_fault.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,124 @@ static const io_ops *saved_ops;
 static io_fault_plan plan;
 static long calls;
 static long failures;
+
+/* ---- a disk of plan.disk_bytes: each file's bytes, by path ------------------ */
+
+typedef struct disk_file {
+    char *path;
+    uint64_t bytes;
+} disk_file;
+
+static pthread_mutex_t disk_lock = PTHREAD_MUTEX_INITIALIZER;
+static disk_file *disk_files;
+static size_t disk_n, disk_cap;
+static uint64_t disk_used;
+
+/* The file at path (added with 0 bytes if add), or NULL.  REQUIRES: disk_lock. */
+static disk_file *disk_find(const char *path, int add)
+{
+    for (size_t i = 0; i < disk_n; i++)
+        if (strcmp(disk_files[i].path, path) == 0)
+            return &disk_files[i];
+    if (!add)
+        return NULL;
+    if (disk_n == disk_cap) {
+        size_t cap = disk_cap ? 2 * disk_cap : 64;
+        disk_file *grown = realloc(disk_files, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        disk_files = grown;
+        disk_cap = cap;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return NULL;
+    disk_files[disk_n] = (disk_file){.path = copy, .bytes = 0};
+    return &disk_files[disk_n++];
+}
+
+/* The file at path is gone (or emptied): its bytes are free. */
+static void disk_forget(const char *path, int remove)
+{
+    pthread_mutex_lock(&disk_lock);
+    disk_file *f = disk_find(path, 0);
+    if (f != NULL) {
+        disk_used -= f->bytes;
+        f->bytes = 0;
+        if (remove) {
+            free(f->path);
+            *f = disk_files[--disk_n];
+        }
+    }
+    pthread_mutex_unlock(&disk_lock);
+}
+
+/* How many of n bytes appended to path fit (all, with no disk); taken. */
+static size_t disk_take(const char *path, size_t n)
+{
+    if (plan.disk_bytes == 0)
+        return n;
+    pthread_mutex_lock(&disk_lock);
+    disk_file *f = disk_find(path, 1);
+    uint64_t left = disk_used < plan.disk_bytes ? plan.disk_bytes - disk_used : 0;
+    size_t fit = f == NULL ? 0 : n < left ? n : (size_t)left;
+    if (f != NULL) {
+        f->bytes += fit;
+        disk_used += fit;
+    }
+    pthread_mutex_unlock(&disk_lock);
+    return fit;
+}
+
+/* Gives back what an append took but did not write. */
+static void disk_give(const char *path, size_t n)
+{
+    if (plan.disk_bytes == 0 || n == 0)
+        return;
+    pthread_mutex_lock(&disk_lock);
+    disk_file *f = disk_find(path, 0);
+    if (f != NULL) {
+        f->bytes -= n < f->bytes ? n : f->bytes;
+        disk_used -= n < disk_used ? n : disk_used;
+    }
+    pthread_mutex_unlock(&disk_lock);
+}
+
+static void disk_truncated(const char *path, uint64_t size)
+{
+    pthread_mutex_lock(&disk_lock);
+    disk_file *f = disk_find(path, 0);
+    if (f != NULL && size < f->bytes) {
+        disk_used -= f->bytes - size;
+        f->bytes = size;
+    }
+    pthread_mutex_unlock(&disk_lock);
+}
+
+static void disk_renamed(const char *from, const char *to)
+{
+    disk_forget(to, 1); /* the file the rename replaces */
+    pthread_mutex_lock(&disk_lock);
+    disk_file *f = disk_find(from, 0);
+    char *copy = f != NULL ? strdup(to) : NULL;
+    if (copy != NULL) {
+        free(f->path);
+        f->path = copy;
+    }
+    pthread_mutex_unlock(&disk_lock);
+}
+
+static int fault_space(const char *dir, uint64_t *avail, uint64_t *total)
+{
+    (void)dir;
+    if (plan.disk_bytes == 0)
+        return 1; /* the file system's own count */
+    pthread_mutex_lock(&disk_lock);
+    *avail = disk_used < plan.disk_bytes ? plan.disk_bytes - disk_used : 0;
+    *total = plan.disk_bytes;
+    pthread_mutex_unlock(&disk_lock);
+    return 0;
+}
 
 /* 0 = let the call through; 1 = fail it; 2 = fail it, and it is the
  * fail_at call itself (the one a short write applies to). */
@@ -58,10 +177,40 @@ static int fault_open(const char *path, int flags, io_file **out)
         free(copy);
         return rc;
     }
+    if (flags & IO_TRUNC)
+        disk_forget(path, 0);
     f->base.ops = &fault_ops;
     f->base.path = copy;
     *out = &f->base;
     return 0;
+}
+
+/* An append to a disk of plan.disk_bytes: what fits is written, and the
+ * rest fails with ENOSPC (a retry of the rest fails at once). */
+static long fault_append_on_disk(fault_file *f, const struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; i++)
+        total += iov[i].iov_len;
+    size_t fit = disk_take(f->base.path, total);
+    if (fit == total) {
+        long n = f->inner->ops->append(f->inner, iov, iovcnt);
+        disk_give(f->base.path, n < 0 ? total : total - (size_t)n);
+        return n;
+    }
+    size_t left = fit, done = 0;
+    for (int i = 0; i < iovcnt && left > 0; i++) {
+        struct iovec part = iov[i];
+        if (part.iov_len > left)
+            part.iov_len = left;
+        long n = f->inner->ops->append(f->inner, &part, 1);
+        if (n <= 0)
+            break;
+        left -= (size_t)n;
+        done += (size_t)n;
+    }
+    disk_give(f->base.path, fit - done);
+    return done > 0 ? (long)done : -ENOSPC;
 }
 
 static long fault_append(io_file *file, const struct iovec *iov, int iovcnt)
@@ -88,7 +237,7 @@ static long fault_append(io_file *file, const struct iovec *iov, int iovcnt)
         }
         return -fault_errno();
     }
-    return f->inner->ops->append(f->inner, iov, iovcnt);
+    return fault_append_on_disk(f, iov, iovcnt);
 }
 
 static long fault_read_at(io_file *file, uint64_t off, void *buf, size_t n)
@@ -123,7 +272,10 @@ static int fault_truncate(io_file *file, uint64_t size)
     fault_file *f = (fault_file *)file;
     if (io_fault_should_fail(IO_FAULT_TRUNCATE))
         return -fault_errno();
-    return f->inner->ops->truncate(f->inner, size);
+    int rc = f->inner->ops->truncate(f->inner, size);
+    if (rc == 0)
+        disk_truncated(f->base.path, size);
+    return rc;
 }
 
 static int fault_size(io_file *file, uint64_t *size)
@@ -156,12 +308,22 @@ static int fault_sync_dir(const char *dir, int *opened)
 
 static int fault_rename(const char *from, const char *to)
 {
-    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->rename(from, to);
+    if (io_fault_should_fail(IO_FAULT_META))
+        return -fault_errno();
+    int rc = inner_ops->rename(from, to);
+    if (rc == 0)
+        disk_renamed(from, to);
+    return rc;
 }
 
 static int fault_unlink(const char *path)
 {
-    return io_fault_should_fail(IO_FAULT_META) ? -fault_errno() : inner_ops->unlink(path);
+    if (io_fault_should_fail(IO_FAULT_META))
+        return -fault_errno();
+    int rc = inner_ops->unlink(path);
+    if (rc == 0)
+        disk_forget(path, 1);
+    return rc;
 }
 
 static int fault_mkdir(const char *path)
@@ -209,11 +371,18 @@ static const io_ops fault_ops = {
     .lock = fault_lock,
     .unlock = fault_unlock,
     .read_batch = fault_read_batch,
+    .space = fault_space,
 };
 
 void io_fault_install(const io_fault_plan *p)
 {
     plan = *p;
+    pthread_mutex_lock(&disk_lock);
+    for (size_t i = 0; i < disk_n; i++)
+        free(disk_files[i].path);
+    disk_n = 0;
+    disk_used = 0;
+    pthread_mutex_unlock(&disk_lock);
     __atomic_store_n(&calls, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&failures, 0, __ATOMIC_SEQ_CST);
     if (io_get_ops() != &fault_ops) {

@@ -7,6 +7,13 @@
  * chosen to fail can first write half of its bytes, as a full disk does.
  * LevelDB's tests do the same with a fault-injecting Env.
  *
+ * A plan may also give the disk a size: the backend then counts the bytes
+ * of every file it sees written (appends, truncations, renames over a file,
+ * removals) and fails an append that would pass the size, as a full file
+ * system does, so that a test can fill a disk of a few megabytes without
+ * mounting one.  Files that were there before it was installed count as
+ * empty.
+ *
  * It is for tests, the crash tester and the fuzz harnesses, and is linked
  * into libkv.a only so that every program can reach it; the engine never
  * installs it.  Counting is thread-safe; installing and removing are not
@@ -14,6 +21,8 @@
  */
 #ifndef KV_COMMON_IO_FAULT_H
 #define KV_COMMON_IO_FAULT_H
+
+#include <stdint.h>
 
 /* Kinds of call, for io_fault_plan.kinds. */
 enum {
@@ -35,6 +44,9 @@ typedef struct io_fault_plan {
     int persistent;   /* 1 = every counted call from fail_at on fails too */
     int err;          /* the errno returned (EIO if 0) */
     int short_write;  /* 1 = a failing append first writes half its bytes */
+    uint64_t disk_bytes; /* > 0: the files live on a disk of this many bytes:
+                            an append past it writes what fits and fails
+                            with ENOSPC, and io_space says what is left */
 } io_fault_plan;
 
 /* Installs the fault backend over the current one, with counters at zero. */

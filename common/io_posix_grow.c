@@ -10,7 +10,10 @@
  * bytes at a time, reserved with fallocate before it is mapped (so that a
  * full disk is an error from fallocate, not a SIGBUS from a store into the
  * map), and appends are copied into the window; fdatasync writes the
- * mapped pages like any others.  The invariants are io_posix_file.h's.
+ * mapped pages like any others.  A disk with less than a window left
+ * (fallocate's ENOSPC) ends the growing: the file is trimmed and appended
+ * with writev, so that a small write still fits where a window does not.
+ * The invariants are io_posix_file.h's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +79,10 @@ long posix_grow_append(posix_file *f, const struct iovec *iov, int iovcnt)
         while (n > 0) {
             if (f->win == NULL || f->end >= f->win_off + IO_GROW_STEP) {
                 int rc = posix_map_window(f);
-                if (rc == -EOPNOTSUPP && done == 0 && (rc = posix_grow_stop(f)) == 0)
+                /* No room for a whole window (a nearly full disk): the bytes
+                 * themselves may still fit, appended with writev. */
+                if ((rc == -EOPNOTSUPP || rc == -ENOSPC) && done == 0 &&
+                    (rc = posix_grow_stop(f)) == 0)
                     return posix_writev(f, iov, iovcnt);
                 if (rc < 0)
                     return done > 0 ? done : rc;

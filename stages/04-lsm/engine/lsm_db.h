@@ -151,6 +151,8 @@ struct kv_db {
     uint64_t backoff_us;        /* the wait after the next failure */
     uint64_t flushed;           /* every write up to it is in tables */
     struct lsm_values *vjobs;   /* the value store's jobs (lsm_values.c) */
+    struct lsm_room *room;      /* writes refused before the disk is full
+                                   (lsm_room.h); NULL if read-only */
 
     _Atomic uint64_t last_seq;  /* every write up to here is visible */
 

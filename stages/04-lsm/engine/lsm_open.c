@@ -25,6 +25,7 @@
 #include "args.h"
 #include "error.h"
 #include "lsm_replay.h"
+#include "lsm_room.h"
 
 const char *kv_stage(void) { return KV_STAGE_NAME; }
 
@@ -39,6 +40,7 @@ static void lsm_db_free(kv_db *db)
     table_set_version_unref(db->current);
     table_set_close(db->tables, 0);
     value_store_close(db->values, 0);
+    lsm_room_free(db->room);
     for (size_t i = 0; i < db->nwals; i++)
         lsm_wal_free(db->wals[i]);
     free(db->wals);
@@ -118,6 +120,8 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     int has_jobs = 0;
     if (rc == KV_OK)
         rc = lsm_recover(db, &has_jobs);
+    if (rc == KV_OK && !opt.read_only)
+        rc = lsm_room_new(db->dir.path, &db->room);
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_write_open(db, db->stats.open_tmps_removed || db->stats.open_tables_removed ||
                                     db->stats.open_wals_removed || db->stats.open_torn_cut ||

@@ -344,15 +344,18 @@ int lsm_values_run_all(kv_db *db)
      * again (and what it finds worth emptying emptied), damaged files
      * emptied of what keys still read there. */
     uint64_t since = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    int rc = KV_OK, jobs = 0;
-    while (rc == KV_OK && (lsm_values_job(db, 0, 0, 0, &rc) ||
-                           (rc == KV_OK && lsm_values_job(db, 1, since, 1, &rc))))
-        jobs++;
-    /* What the jobs wrote again, in tables: their files may go now. */
-    if (rc == KV_OK && jobs > 0)
-        rc = lsm_write_flush_all(db, "kv_compact");
-    if (rc == KV_OK)
-        lsm_values_collect(db, &rc);
+    int rc = KV_OK, jobs;
+    do {
+        jobs = 0;
+        while (rc == KV_OK && (lsm_values_job(db, 0, 0, 0, &rc) ||
+                               (rc == KV_OK && lsm_values_job(db, 1, since, 1, &rc))))
+            jobs++;
+        /* What the jobs wrote again, in tables: their files may go now;
+         * on a nearly full disk, the room they leave lets larger files be
+         * emptied in the next pass (vlog_gc.c, vlog_fits). */
+        if (rc == KV_OK && jobs > 0)
+            rc = lsm_write_flush_all(db, "kv_compact");
+    } while (rc == KV_OK && lsm_values_collect(db, &rc) > 0 && jobs > 0);
     pthread_mutex_unlock(&db->vjobs->lock);
     return rc;
 }

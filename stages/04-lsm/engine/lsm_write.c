@@ -2,8 +2,10 @@
  * lsm_write.c: the engine's write path: kv_put, kv_delete and kv_write
  * (and a transaction's commit, txn_stage_write_checked: common/txn.h).
  * One write, top to bottom (lsm_write, as LevelDB's DBImpl::Write):
- *   1. admission: the table set may say its tables are behind (stage 06:
- *      too many level-0 tables), and the writer waits (lsm_admit.c);
+ *   1. admission: a write that puts a value is refused if the disk is down
+ *      to its reserve (lsm_room.h); the table set may say its tables are
+ *      behind (stage 06: too many level-0 tables), and the writer waits
+ *      (lsm_admit.c);
  *   2. the record is encoded, and the writer joins stage 03's group-commit
  *      queue (wal_queue.h): it waits while a leader writes its record, or
  *      it leads a group itself, and then, under write_lock:
@@ -31,6 +33,7 @@
 #include "error.h"
 #include "lsm_db.h"
 #include "lsm_elsewhere.h"
+#include "lsm_room.h"
 #include "txn.h"
 
 /* Records up to this size are built on the writer's stack. */
@@ -195,7 +198,8 @@ static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
      * would take the memtable past its size. */
     lsm_wal *cur = db->wals[db->nwals - 1];
     size_t usage = memtable_memory_usage(db->mem), limit = db->memtable_limit;
-    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)g->room) > limit - usage;
+    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)g->room) > limit - usage ||
+               cur->size > lsm_room_log_cap(db->room); /* a nearly full disk */
     if (cur->sealed || (memtable_entries(db->mem) > 0 && full))
         rc = lsm_switch(db, call);
     if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)g->room)) != KV_OK)
@@ -308,7 +312,12 @@ static int lsm_write(kv_db *db, const char *call, latency_op op, const batch_op 
                      txn_check_fn check, void *check_ctx)
 {
     uint64_t t0 = latency_call_start(op); /* (puts and deletes: sampled) */
-    int rc = lsm_admit(db, call);                               /* 1 */
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += ops[i].klen + ops[i].vlen;
+    int rc = lsm_room_admit(db->room, ops, n, bytes, call);    /* 1 */
+    if (rc == KV_OK)
+        rc = lsm_admit(db, call);
     if (rc == KV_OK)
         rc = lsm_write_queued(db, call, ops, n, check, check_ctx);
     latency_call_record(&db->stats.lat, op, t0);

@@ -21,6 +21,7 @@
 #include "error.h"
 #include "lsm_db.h"
 #include "lsm_elsewhere.h"
+#include "lsm_room.h"
 #include "stats_text.h"
 
 
@@ -178,6 +179,8 @@ int kv_stats(kv_db *db, char **text)
     stats_open(db, &s);
     stats_session(db, &s);
     stats_wal(db, &s);
+    if (db->room != NULL)
+        lsm_room_stats(db->room, &s);
     table_ctx_stats(db->tctx, stats_text_line, &s);
     unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
                      LATENCY_MASK(LATENCY_STALL_MEMTABLE);

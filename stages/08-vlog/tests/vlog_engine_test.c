@@ -8,7 +8,8 @@
  * missing file reported by kv_get and kv check, and mended by kv repair,
  * the damaged file going once no key reads it; emptied files gone at a
  * clean close, counts an older build saved of them mended; an idle
- * database giving its space back without kv_compact.
+ * database giving its space back without kv_compact; a full disk climbed
+ * out of from inside (deletes and kv_compact).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -22,6 +23,8 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "file_header.h"
+#include "io.h"
+#include "io_fault.h"
 #include "kv.h"
 
 /* Small memtables and a threshold of 100 bytes. */
@@ -712,6 +715,69 @@ static void a_damaged_value_read_ahead_fails_alone(void)
     CLOSE(db);
 }
 
+/* A disk of 16 MiB (io_fault's), default options, values of 8 KiB: puts
+ * are refused before the disk is full, not by a failed write; deleting
+ * half the keys and kv_compact give space back; puts resume; nothing is
+ * lost, across a reopen too. */
+static void a_full_disk_is_climbed_out_of_from_inside(void)
+{
+    const char *dir = testdb_dir();
+    const uint64_t disk = 16u << 20;
+    io_fault_plan plan = {.disk_bytes = disk};
+    io_fault_install(&plan);
+    kv_db *db = OPEN(dir, NULL);
+    char v[8192];
+    int n = 0, rc = KV_OK;
+    for (; n < 100000; n++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", n);
+        memset(v, 'a' + n % 26, sizeof v);
+        if ((rc = kv_put(db, k, (size_t)kl, v, sizeof v)) != KV_OK)
+            break;
+    }
+    CHECK_KV(rc, KV_ERR_IO);
+    CHECK_MSG(strstr(kv_errmsg(), "keeps for deletes") != NULL, "refused for another reason: %s",
+              kv_errmsg());
+    uint64_t avail = 0, total = 0;
+    CHECK_KV(io_space(dir, &avail, &total), KV_OK);
+    CHECK_MSG(avail > 0 && total == disk, "the disk filled (%llu of %llu bytes free)",
+              (unsigned long long)avail, (unsigned long long)total);
+    CHECK_MSG(n > 1000, "only %d puts of 8 KiB fit on a disk of 16 MiB", n);
+    CHECK(vl_stat(db, "session.write.refused_for_room") >= 1);
+    for (int i = 0; i < n; i += 2) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%05d", i);
+        DEL(db, k, (size_t)kl);
+    }
+    CHECK_KV(kv_compact(db), KV_OK);
+    uint64_t after = 0;
+    CHECK_KV(io_space(dir, &after, &total), KV_OK);
+    CHECK_MSG(after > avail + disk / 4, "kv_compact after deleting half the keys: %llu bytes "
+              "free, %llu before", (unsigned long long)after, (unsigned long long)avail);
+    for (int i = 0; i < n / 4; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "new%05d", i);
+        memset(v, 'A' + i % 26, sizeof v);
+        PUT(db, k, (size_t)kl, v, sizeof v);
+    }
+    for (int reopen = 0; reopen < 2; reopen++) {
+        for (int i = 0; i < n; i++) {
+            char k[16];
+            int kl = snprintf(k, sizeof k, "k%05d", i);
+            memset(v, 'a' + i % 26, sizeof v);
+            if (i % 2 == 0)
+                ABSENT(db, k, (size_t)kl);
+            else
+                EXPECT(db, k, (size_t)kl, v, sizeof v);
+        }
+        CLOSE(db);
+        if (reopen == 0) {
+            io_fault_uninstall();
+            db = OPEN(dir, NULL);
+        }
+    }
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(large_values_are_read_from_the_value_log),
     HARNESS_TEST(small_values_leave_no_value_log),
@@ -726,6 +792,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(closed_sessions_leave_no_emptied_files),
     HARNESS_TEST(old_counts_of_an_emptied_file_mend_at_open),
     HARNESS_TEST(an_idle_database_gives_its_space_back),
+    HARNESS_TEST(a_full_disk_is_climbed_out_of_from_inside),
     HARNESS_TEST(a_scan_reads_ahead),
     HARNESS_TEST(a_damaged_value_read_ahead_fails_alone),
 };

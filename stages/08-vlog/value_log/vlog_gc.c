@@ -83,6 +83,16 @@ int vlog_worth_collecting(const vlog_file *f, int gc_percent)
     return f->live_bytes == 0 || vlog_garbage(f) * 100 >= (uint64_t)gc_percent * f->value_bytes;
 }
 
+/* Whether emptying f fits on the disk: its live bytes, written again,
+ * take at most half of what is free (avail, io_space's), the rest left
+ * for the tables and logs the moves make.  On a full disk the files with
+ * the least to move go first, and each one removed makes room for the
+ * next (the engine refuses puts before the disk is full: lsm_room.h). */
+static int vlog_fits(const vlog_file *f, uint64_t avail)
+{
+    return f->live_bytes <= avail / 2;
+}
+
 /* A job on f: its file opened for the job's reads, f marked busy.
  * REQUIRES: lock held. */
 static int vlog_job_new(value_store *vs, vlog_file *f, int empty, value_job **out)
@@ -125,10 +135,13 @@ int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
             pick = f;
     }
     int empty = pick == NULL;
+    uint64_t avail = 0, total = 0;
+    if (empty && io_space(vs->dir, &avail, &total) != KV_OK)
+        avail = UINT64_MAX; /* (a file system that cannot say: the moves will) */
     for (size_t i = 0; i < vs->nfiles && empty; i++) {
         vlog_file *f = vs->files[i];
         if (!f->adopted || f->state != VLOG_LIVE || f->damaged ||
-            !vlog_worth_collecting(f, vs->gc_percent))
+            !vlog_worth_collecting(f, vs->gc_percent) || !vlog_fits(f, avail))
             continue;
         if (pick == NULL || vlog_garbage(f) > vlog_garbage(pick))
             pick = f;
