@@ -5,7 +5,8 @@
  * job that emptied one (every value still read written again, before the
  * write numbered seq) leaves it VLOG_EMPTIED; a job that failed leaves it
  * as it was.  An emptied file is removed only once no reader can need
- * it: the writes that moved its values are in tables (flushed >= seq),
+ * it: the writes that moved its values are on stable storage, in tables
+ * or in a synced log (durable >= seq),
  * every snapshot is at or past them (oldest >= seq), and no pin taken
  * before the job ended is still held (value_log.h, V1 and V3).  Then, the
  * whole pass through kv.h: overwrites, a flush, kv_compact, and the old
@@ -58,12 +59,12 @@ static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, 
     value_store_job_end(vs, job, seq, status);
 }
 
-static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t flushed)
+static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t durable)
 {
     uint64_t removed = 99;
-    harness_context("value_store_collect(oldest %llu, flushed %llu)",
-                    (unsigned long long)oldest, (unsigned long long)flushed);
-    int rc = value_store_collect(vs, oldest, flushed, &removed);
+    harness_context("value_store_collect(oldest %llu, durable %llu)",
+                    (unsigned long long)oldest, (unsigned long long)durable);
+    int rc = value_store_collect(vs, oldest, durable, &removed);
     EX_CHECK(rc == KV_OK, "value_store_collect returns KV_OK (got %d: %s)", rc, kv_errmsg());
     return removed;
 }
@@ -115,7 +116,7 @@ static void gc_collect_a_measure_counts_the_file(void)
     value_store_close(vs, 0);
 }
 
-static void gc_collect_waits_for_the_flush(void)
+static void gc_collect_waits_for_the_moves_to_be_durable(void)
 {
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
@@ -125,11 +126,12 @@ static void gc_collect_waits_for_the_flush(void)
              "a job that emptied a file (status KV_OK) leaves it VLOG_EMPTIED, remembering the "
              "write its moves came before (seq 100): got state %d, moved_seq %llu",
              (int)f->state, (unsigned long long)f->moved_seq);
-    cl_kept(vs, dir, cl_collect(vs, 1000, 99), "the tables hold the writes up to 99 only, and "
-            "a value moved by write 100 may still be in a memtable: a crash would lose it, "
-            "and the old copy in this file is the only one in tables (not yet flushed)");
-    cl_gone(vs, dir, cl_collect(vs, 1000, 100), "once every write before 100 is in tables "
-            "(flushed 100), no snapshot is older and no pin is held");
+    cl_kept(vs, dir, cl_collect(vs, 1000, 99), "only the writes up to 99 are on stable "
+            "storage, and a value moved by write 100 may be only in the page cache: a power "
+            "cut would lose it, and the old copy in this file is the only one in tables (not "
+            "yet durable)");
+    cl_gone(vs, dir, cl_collect(vs, 1000, 100), "once every write before 100 is on stable "
+            "storage (durable 100), no snapshot is older and no pin is held");
     value_store_close(vs, 0);
 }
 
@@ -254,7 +256,7 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
 
 static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_a_measure_counts_the_file),
-    HARNESS_TEST(gc_collect_waits_for_the_flush),
+    HARNESS_TEST(gc_collect_waits_for_the_moves_to_be_durable),
     HARNESS_TEST(gc_collect_waits_for_snapshots),
     HARNESS_TEST(gc_collect_waits_for_pins),
     HARNESS_TEST(gc_collect_a_failed_job_keeps_the_file),

@@ -377,13 +377,6 @@ void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int stat
 
 /* ---- removing what no reader needs -------------------------------------------- */
 
-/* Whether file f, emptied, waits for no reader: no snapshot older than
- * its end (oldest), no pin older (epoch). */
-static int vlog_no_reader_needs(const vlog_file *f, uint64_t oldest, uint64_t epoch)
-{
-    return f->moved_seq <= oldest && epoch >= f->retired + 2;
-}
-
 int value_store_collect(value_store *vs, uint64_t oldest, uint64_t durable, uint64_t *removed)
 {
     *removed = 0;
@@ -403,8 +396,8 @@ int value_store_collect(value_store *vs, uint64_t oldest, uint64_t durable, uint
     vs->seen_durable = durable;
     for (size_t i = 0; i < vs->nfiles;) {
         vlog_file *f = vs->files[i];
-        if (f->state != VLOG_EMPTIED || f->moved_seq > durable ||
-            !vlog_no_reader_needs(f, oldest, epoch)) {
+        if (f->state != VLOG_EMPTIED || f->moved_seq > durable || f->moved_seq > oldest ||
+            epoch < f->retired + 2) {
             i++;
             continue;
         }
