@@ -176,6 +176,12 @@ int kv_close(kv_db *db)
     db->tables = NULL;
     if (rc == KV_OK)
         rc = set_rc;
+    if (!db->opt.read_only && rc == KV_OK && !failed) {
+        /* Every write is on stable storage and no snapshot or reader is
+         * left: what the value store emptied goes now. */
+        uint64_t removed = 0;
+        value_store_collect(db->values, UINT64_MAX, UINT64_MAX, &removed);
+    }
     set_rc = value_store_close(db->values, !db->opt.read_only && rc == KV_OK && !failed);
     db->values = NULL;
     if (rc == KV_OK)

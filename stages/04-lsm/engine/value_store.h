@@ -66,10 +66,10 @@ typedef struct value_store_env {
 int  value_store_open(const value_store_env *env, const lsm_listing *l, uint64_t flushed,
                       value_store **out, int *has_jobs);
 /* kv_close's part.  clean: nothing failed, the database is not read-only,
- * every write is on stable storage and no reader is left: the store may
- * remove what only a reader or a crash still needed, and save what it
- * counts.  Frees the store.  KV_OK or the failure of that save.  NULL is a
- * no-op. */
+ * every write is on stable storage and no reader is left (the engine has
+ * just called value_store_collect with nothing to wait for): the store
+ * may save what it counts.  Frees the store.  KV_OK or the failure of that
+ * save.  NULL is a no-op. */
 int  value_store_close(value_store *vs, int clean);
 
 /* ---- a flush: what a table entry holds ------------------------------------ */

@@ -174,8 +174,8 @@ int  vlog_add(value_store *vs, uint64_t start, int is_log, uint64_t bytes, vlog_
 void vlog_drop(value_store *vs, vlog_file *f);
 /* The collection's one rule (V2): a file is worth emptying once its
  * garbage is at least gc_percent of its value bytes, or nothing in it is
- * live.  The pick (vlog_gc.c) and the writers' slowdown (vlog_update_behind)
- * both ask it. */
+ * live (vlog_rule.c).  The pick (vlog_gc.c) and the writers' slowdown
+ * (vlog_update_behind) both ask it. */
 int  vlog_worth_collecting(const vlog_file *f, int gc_percent);
 /* A file's garbage, as counted: its value bytes less its live bytes; all
  * of it if nothing is live. */

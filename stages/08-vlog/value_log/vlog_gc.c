@@ -72,17 +72,6 @@ struct value_job {
 
 /* ---- picking a file ---------------------------------------------------------- */
 
-uint64_t vlog_garbage(const vlog_file *f)
-{
-    return f->live_bytes == 0 ? (f->value_bytes > f->bytes ? f->value_bytes : f->bytes)
-                              : f->value_bytes - f->live_bytes; /* V2 */
-}
-
-int vlog_worth_collecting(const vlog_file *f, int gc_percent)
-{
-    return f->live_bytes == 0 || vlog_garbage(f) * 100 >= (uint64_t)gc_percent * f->value_bytes;
-}
-
 /* Whether emptying f fits on the disk: its live bytes, written again,
  * take at most half of what is free (avail, io_space's), the rest left
  * for the tables and logs the moves make.  On a full disk the files with

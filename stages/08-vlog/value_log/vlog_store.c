@@ -310,21 +310,10 @@ static int vlog_store_save_counts(value_store *vs)
     return rc;
 }
 
-/* At a clean close every write is on stable storage and no snapshot or
- * pin is left: what waits for nothing but them goes now.  A file that
- * cannot be removed is measured at the next open (it has no counts). */
-static void vlog_store_remove_emptied(value_store *vs)
-{
-    uint64_t removed = 0;
-    value_store_collect(vs, UINT64_MAX, UINT64_MAX, &removed);
-}
-
 int value_store_close(value_store *vs, int clean)
 {
     if (vs == NULL)
         return KV_OK;
-    if (clean && !vs->read_only)
-        vlog_store_remove_emptied(vs);
     int rc = clean && !vs->read_only ? vlog_store_save_counts(vs) : KV_OK;
     while (vs->nfiles > 0)
         vlog_drop(vs, vs->files[vs->nfiles - 1]);

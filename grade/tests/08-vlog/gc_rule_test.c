@@ -1,0 +1,100 @@
+/*
+ * gc_rule_test.c: exercise gc_rule, vlog_garbage and vlog_worth_collecting
+ * (stages/08-vlog/value_log/vlog_rule.c): a file's garbage, and whether
+ * emptying it is worth its writes.  Pure functions of a file's counts:
+ * the tests set the counts of a vlog_file and ask.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "exercise.h"
+#include "value_log.h"
+
+static vlog_file rule_file(uint64_t bytes, uint64_t value_bytes, uint64_t live_bytes)
+{
+    vlog_file f;
+    memset(&f, 0, sizeof f);
+    f.start = 1;
+    f.state = VLOG_LIVE;
+    f.adopted = 1;
+    f.counted = 1;
+    f.bytes = bytes;
+    f.value_bytes = value_bytes;
+    f.live_bytes = live_bytes;
+    return f;
+}
+
+static void gc_rule_garbage_is_value_bytes_not_live(void)
+{
+    vlog_file f = rule_file(50000, 40000, 15000);
+    uint64_t g = vlog_garbage(&f);
+    EX_CHECK(g == 25000, "a file of 40000 value bytes, 15000 of them live, has 25000 bytes of "
+             "garbage: its value bytes less its live bytes; headers and keys are not garbage "
+             "(got %llu)", (unsigned long long)g);
+    f = rule_file(50000, 40000, 40000);
+    g = vlog_garbage(&f);
+    EX_CHECK(g == 0, "a file whose value bytes are all live has no garbage (got %llu)",
+             (unsigned long long)g);
+}
+
+static void gc_rule_a_dead_file_is_garbage_whole(void)
+{
+    vlog_file f = rule_file(50000, 2000, 0);
+    uint64_t g = vlog_garbage(&f);
+    EX_CHECK(g == 50000, "a file of 50000 bytes, 2000 of them value bytes, nothing in it is "
+             "live: all of it is garbage, its size (the larger of its size and its value "
+             "bytes), since emptying it writes nothing and frees the whole file (got %llu)",
+             (unsigned long long)g);
+    f = rule_file(0, 3000, 0);
+    g = vlog_garbage(&f);
+    EX_CHECK(g == 3000, "nothing in it is live and its size is not known yet (0), its value "
+             "bytes 3000: its garbage is its value bytes, the larger (got %llu)",
+             (unsigned long long)g);
+}
+
+static void gc_rule_worth_from_gc_percent(void)
+{
+    /* 50 of 100 value bytes garbage: exactly gc_percent 50. */
+    vlog_file f = rule_file(200, 100, 50);
+    EX_CHECK(vlog_worth_collecting(&f, 50), "garbage exactly gc_percent (50 of 100 value bytes, "
+             "gc_percent 50) is worth emptying: garbage * 100 >= gc_percent * value bytes");
+    f = rule_file(200, 100, 51);
+    EX_CHECK(!vlog_worth_collecting(&f, 50), "garbage one byte under gc_percent (49 of 100 value "
+             "bytes, gc_percent 50) is not worth emptying: it would write more than it frees");
+    f = rule_file(200, 100, 75);
+    EX_CHECK(vlog_worth_collecting(&f, 25), "25 of 100 value bytes garbage is worth emptying at "
+             "gc_percent 25 (the rule reads the option it is given)");
+    EX_CHECK(!vlog_worth_collecting(&f, 26), "25 of 100 value bytes garbage is not worth emptying "
+             "at gc_percent 26");
+}
+
+static void gc_rule_no_overflow_on_large_files(void)
+{
+    /* 40 GiB of value bytes: gc_percent * value bytes is past 2^32, so
+     * a product taken in 32 bits wraps. */
+    uint64_t vb = 40ull << 30;
+    vlog_file f = rule_file(vb + 4096, vb, vb / 2);
+    EX_CHECK(vlog_worth_collecting(&f, 50), "a 40 GiB file half garbage is worth emptying at "
+             "gc_percent 50: the products are 64-bit (a 32-bit product wraps)");
+    f = rule_file(vb + 4096, vb, vb / 2 + 1);
+    EX_CHECK(!vlog_worth_collecting(&f, 50), "a 40 GiB file a byte under half garbage is not "
+             "worth emptying at gc_percent 50");
+}
+
+static void gc_rule_a_dead_file_is_always_worth_it(void)
+{
+    vlog_file f = rule_file(50000, 0, 0);
+    EX_CHECK(vlog_worth_collecting(&f, 100), "a file nothing in it is live is worth emptying "
+             "whatever gc_percent says (gc_percent 100, no value bytes counted): it frees its "
+             "bytes and writes nothing");
+}
+
+static const harness_test gc_rule_tests[] = {
+    HARNESS_TEST(gc_rule_garbage_is_value_bytes_not_live),
+    HARNESS_TEST(gc_rule_a_dead_file_is_garbage_whole),
+    HARNESS_TEST(gc_rule_worth_from_gc_percent),
+    HARNESS_TEST(gc_rule_no_overflow_on_large_files),
+    HARNESS_TEST(gc_rule_a_dead_file_is_always_worth_it),
+};
+
+const harness_suite gc_rule_suite = HARNESS_SUITE("gc_rule", gc_rule_tests);
