@@ -171,6 +171,8 @@ typedef struct bench_result {
 typedef struct bench_dbstats {
     uint64_t keys;            /* live keys when space was measured */
     uint64_t bytes_after_fill;
+    uint64_t bytes_after_overwrite; /* right after the overwrite: no compaction asked */
+    int overwritten;
     uint64_t bytes_after_compact;
     int compacted;
     uint64_t user_bytes;      /* key + value bytes written (write amp's unit) */
@@ -290,6 +292,9 @@ static void bench_print_db(const char *what, const bench_dbstats *d)
     double live = d->keys ? (double)d->keys * ENTRY_BYTES : 1;
     printf("%-16s : %" PRIu64 " keys; %.2f MB on disk after fill", what, d->keys,
            (double)d->bytes_after_fill / 1e6);
+    if (d->overwritten)
+        printf(", %.2f MB after overwrite (%.2f x live)", (double)d->bytes_after_overwrite / 1e6,
+               (double)d->bytes_after_overwrite / live);
     if (d->compacted)
         printf(", %.2f MB after compact", (double)d->bytes_after_compact / 1e6);
     uint64_t space = d->compacted ? d->bytes_after_compact : d->bytes_after_fill;
@@ -581,6 +586,8 @@ static void bench_phase_main(void)
         bench_point(h, OP_OVERWRITE, n, keys, cfg.fill_seconds, seed + 1, r);
         bench_print(r);
         d.user_bytes += r->bytes;
+        d.bytes_after_overwrite = bench_dir_bytes(dir);
+        d.overwritten = 1;
     }
     if (bench_selected("readrandom")) {
         r = bench_row("readrandom");

@@ -7,8 +7,9 @@
 # (kv_compact: on stage 08 also one pass of the value log's collection).
 # From each: the operations per second, the bytes written to the device
 # per byte the user wrote (/proc/self/io write_bytes over the keys and
-# values of the fill and the overwrite), and the directory's size after
-# compact over the live keys and values.  The tables, with the run's
+# values of the fill and the overwrite), and the directory's size over
+# the live keys and values right after the overwrite (no compaction asked)
+# and after compact.  The tables, with the run's
 # description (date, commit, machine, load average), go to
 # build/bench/vlog/results.md; each run's whole output is beside it.
 # --publish also copies them to bench/results/vlog-results.md and updates
@@ -65,8 +66,8 @@ fi
 # ops/s of workload w in log f.
 ops() { awk -v w="$1" '$1 == w && $2 == ":" { for (i = 1; i <= NF; i++) if ($(i + 1) == "ops/sec;") { print $i; exit } }' "$2"; }
 table() {
-    echo "| value bytes | engine | fillrandom ops/s | overwrite ops/s | readrandom ops/s | seekrandom ops/s (seek + 10 nexts) | device bytes per user byte | space after overwrite and compact / live |"
-    echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+    echo "| value bytes | engine | fillrandom ops/s | overwrite ops/s | readrandom ops/s | seekrandom ops/s (seek + 10 nexts) | device bytes per user byte | space after overwrite / live (no compaction asked) | space after overwrite and compact / live |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 }
 
 runs=""
@@ -104,9 +105,10 @@ done
         log=$out/$r.log
         size=${r##*-}
         name=${r%-*}
-        printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$name" \
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$size" "$name" \
             "$(ops fillrandom "$log")" "$(ops overwrite "$log")" "$(ops readrandom "$log")" \
             "$(ops seekrandom "$log")" "$(awk '$1 == "fillrandom" && $2 == "db" { for (i = 1; i < NF; i++) if ($i == "write" && $(i + 1) == "amp") { v = $(i + 2); gsub(/[;,]/, "", v); print v } }' "$log")" \
+            "$(awk '$1 == "fillrandom" && $2 == "db" { for (i = 1; i < NF; i++) if ($i == "overwrite" && $(i + 1) ~ /^\(/) { v = $(i + 1); gsub(/[(]/, "", v); print v } }' "$log")" \
             "$(awk '$1 == "fillrandom" && $2 == "db" { for (i = 1; i < NF; i++) if ($i == "space" && $(i + 1) == "amp") { v = $(i + 2); gsub(/[;,]/, "", v); print v } }' "$log")"
     done
     echo
