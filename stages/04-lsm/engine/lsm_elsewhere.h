@@ -35,6 +35,13 @@ int  lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ct
  * D4).  REQUIRES: no lock held, the database writable. */
 int  lsm_write_sync_log(kv_db *db, uint64_t *durable);
 
+/* An idle engine's flush (lsm_values.c): the memtable frozen for the
+ * flush thread if its log holds min_log_bytes or more, without waiting for
+ * the flush.  A failure here, or the flush's own (reported once to the
+ * users' next call, lsm_bg.c), changes nothing: the next idle round asks
+ * again.  1 if it froze one.  REQUIRES: no lock held. */
+int  lsm_write_flush_soon(kv_db *db, uint64_t min_log_bytes);
+
 /* The thread of the store's jobs, if the store has any (a no-op with
  * KV_BG_INLINE); its end (after the job in progress); kv_compact's part:
  * every job run now, and what they freed removed (KV_OK or the first

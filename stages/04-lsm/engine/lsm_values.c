@@ -32,8 +32,9 @@
  * file waits for nothing else, the thread syncs the log itself
  * (lsm_write_sync_log) rather than wait for the next flush, which an idle
  * database never makes.  And an idle database (no write of its users for
- * a round of the thread, a second) has time: its memtable is flushed, so
- * that the garbage in its logs is counted, and each file whose count is
+ * a round of the thread, a second) has time: its memtable is flushed if
+ * its log holds a mebibyte or more, so that the garbage in its logs is
+ * counted, and each file whose count is
  * older than the last write is measured again (merges drop entries late),
  * so that its space comes back without a kv_compact.
  */
@@ -51,6 +52,8 @@
  * for (a flush, a snapshot's end, a reader's) signals nothing, and no
  * file of the engine that makes them calls here. */
 #define LSM_VALUES_LOOK_US 1000000u
+/* An idle engine flushes a memtable whose log holds at least this much. */
+#define LSM_VALUES_IDLE_FLUSH_BYTES (1u << 20)
 
 /* The jobs' state (kv_db.vjobs), made by lsm_values_start. */
 struct lsm_values {
@@ -434,11 +437,11 @@ static void *lsm_values_main(void *arg)
     for (;;) {
         int idle = 0, rc = KV_OK;
         int worked = lsm_values_round(db, &idle, &rc);
-        /* Idle with nothing else to do: the memtable's logs become
-         * value-log files, whose garbage is counted (a no-op if it is
-         * empty). */
+        /* Idle with nothing else to do: the memtable's log becomes a
+         * value-log file, whose garbage is counted at its flush (a log too
+         * small to matter is left for the users' writes to fill). */
         if (rc == KV_OK && idle && !worked)
-            rc = lsm_write_flush_all(db, "value store");
+            lsm_write_flush_soon(db, LSM_VALUES_IDLE_FLUSH_BYTES);
         pthread_mutex_lock(&db->write_lock);
         if (rc != KV_OK && !db->failed)
             lsm_set_bg_error(db, rc); /* said once; the job is tried again */

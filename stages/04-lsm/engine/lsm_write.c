@@ -408,6 +408,20 @@ int lsm_write_sync_log(kv_db *db, uint64_t *durable)
     return rc;
 }
 
+int lsm_write_flush_soon(kv_db *db, uint64_t min_log_bytes)
+{
+    pthread_mutex_lock(&db->write_lock);
+    int asked = 0;
+    lsm_wal *cur = db->wals[db->nwals - 1];
+    /* Nothing to do, or a failure the users have not heard of yet: theirs
+     * to hear, not this call's to take. */
+    if (!db->failed && db->bg_error == KV_OK && memtable_entries(db->mem) > 0 &&
+        cur->size >= min_log_bytes)
+        asked = lsm_switch(db, "value store") == KV_OK;
+    pthread_mutex_unlock(&db->write_lock);
+    return asked;
+}
+
 /* ---- open and close ------------------------------------------------------------- */
 
 int lsm_write_open(kv_db *db, int sync_dir)
