@@ -317,27 +317,6 @@ static uint64_t lsm_values_collect(kv_db *db, int *rc)
     return removed;
 }
 
-/* The users' writes: the last sequence number less the moves. */
-static uint64_t lsm_values_users(kv_db *db)
-{
-    return atomic_load_explicit(&db->last_seq, memory_order_acquire) - db->vjobs->moves;
-}
-
-/* Whether the users wrote nothing for a round (LSM_VALUES_LOOK_US); if
- * they wrote, the counts made before now may be stale.  REQUIRES: the
- * jobs' lock. */
-static int lsm_values_idle(kv_db *db)
-{
-    struct lsm_values *v = db->vjobs;
-    uint64_t users = lsm_values_users(db), now = lsm_now_us();
-    if (users == v->users_seen)
-        return now - v->users_seen_us >= LSM_VALUES_LOOK_US;
-    v->users_seen = users;
-    v->users_seen_us = now;
-    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    return 0;
-}
-
 int lsm_values_run_all(kv_db *db)
 {
     if (db->vjobs == NULL)
@@ -404,6 +383,27 @@ int lsm_values_start(kv_db *db, int has_jobs)
 void lsm_values_stop(kv_db *db) { lsm_values_free(db); }
 
 #else
+
+/* The users' writes: the last sequence number less the moves. */
+static uint64_t lsm_values_users(kv_db *db)
+{
+    return atomic_load_explicit(&db->last_seq, memory_order_acquire) - db->vjobs->moves;
+}
+
+/* Whether the users wrote nothing for a round (LSM_VALUES_LOOK_US); if
+ * they wrote, the counts made before now may be stale.  REQUIRES: the
+ * jobs' lock. */
+static int lsm_values_idle(kv_db *db)
+{
+    struct lsm_values *v = db->vjobs;
+    uint64_t users = lsm_values_users(db), now = lsm_now_us();
+    if (users == v->users_seen)
+        return now - v->users_seen_us >= LSM_VALUES_LOOK_US;
+    v->users_seen = users;
+    v->users_seen_us = now;
+    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    return 0;
+}
 
 /* One round of the thread: a job if one is due; if the users wrote
  * nothing since the last round, a count made before their last write
