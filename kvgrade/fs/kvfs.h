@@ -70,11 +70,38 @@ typedef struct kvfs_node {
     struct timespec mtime, ctime;
 } kvfs_node;
 
+/* One change of the durable state, as the recording keeps it
+ * (kvfs_record.c): a sync that changed a file's durable bytes, or a
+ * directory's durable entries. */
+typedef struct kvfs_event {
+    char kind;                   /* 'f' a file, 'd' a directory */
+    uint64_t ino;
+    mode_t mode;
+    size_t len, lo;              /* 'f': its new durable length; the bytes at lo */
+    kvfs_bytes bytes;            /* 'f': durable bytes [lo, lo + bytes.len) */
+    kvfs_entries ents;           /* 'd': its durable entries */
+    mode_t *modes;               /* 'd': the mode of each entry's inode */
+} kvfs_event;
+
+/* The recording: every durable state since it began, so that each can be
+ * made the file system again later (kvfs_record_load).  Image 0 is the
+ * durable tree when it began (base); image i is image 0 with the first i
+ * events applied.  Under the model of this file the durable state changes
+ * only at a sync, so the images are every state a power cut during the
+ * recording can leave. */
+typedef struct kvfs_record {
+    int on;
+    kvfs_event *base, *ev;
+    size_t nbase, base_cap, nev, ev_cap;
+    unsigned long long creates, renames, unlinks, file_syncs, dir_syncs; /* seen, while on */
+} kvfs_record;
+
 typedef struct kvfs {
     kvfs_node **nodes;           /* by inode number; NULL once freed */
     uint64_t nnodes, cap;
     uint64_t generation;         /* cuts so far */
     size_t bytes;                /* current + durable data held */
+    kvfs_record *rec;            /* NULL: nothing recorded */
 } kvfs;
 
 int  kvfs_init(kvfs *fs);                     /* 0 or -ENOMEM */
@@ -101,6 +128,25 @@ int  kvfs_sync_file(kvfs *fs, kvfs_node *n);  /* fsync, fdatasync */
 int  kvfs_sync_dir(kvfs *fs, kvfs_node *dir); /* fsync of a directory */
 /* The power cut: every durable state becomes the current one. */
 int  kvfs_cut(kvfs *fs);
+
+/* The recording (kvfs_record.c).  start: a new one, its image 0 the
+ * durable tree now (0 or -ENOMEM); stop: nothing more recorded (the
+ * images stay); load: image i made the whole tree, current and durable,
+ * as a cut would (0, -EINVAL if there is no image i, or -ENOMEM); the
+ * tree's calls report what they change (kvfs_record_*: no-ops unless
+ * recording). */
+int  kvfs_record_start(kvfs *fs);
+void kvfs_record_stop(kvfs *fs);
+size_t kvfs_record_images(const kvfs *fs);
+int  kvfs_record_load(kvfs *fs, size_t image);
+int  kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi);
+int  kvfs_record_dir(kvfs *fs, const kvfs_node *dir);
+void kvfs_record_free(kvfs *fs);
+/* Internal to the tree, for kvfs_record.c. */
+int  kvfs_bytes_resize(kvfs_bytes *b, size_t len);
+int  kvfs_entries_copy(kvfs_entries *to, const kvfs_entries *from);
+void kvfs_entries_free(kvfs_entries *es);
+kvfs_node *kvfs_node_at(kvfs *fs, uint64_t ino, mode_t mode);
 
 /* The kernel's references and open handles (they keep an inode alive). */
 void kvfs_forget(kvfs *fs, uint64_t ino, uint64_t nlookup);

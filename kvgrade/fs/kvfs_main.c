@@ -15,6 +15,17 @@
  *                 durable state; then run normally ("ok GENERATION")
  *   resume        run normally (after a process kill, no cut)
  *   stats         "ok ops N syncs N held N state S generation N bytes N"
+ *   record        begin a recording of every durable state (kvfs.h):
+ *                 image 0 is the durable tree now, and each sync that
+ *                 changes it adds the next
+ *   mark          "ok N": the images recorded so far
+ *   kind N        "ok f INO" or "ok d INO": what made image N (a file's
+ *                 sync, or a directory's)
+ *   seen          "ok images N creates N renames N unlinks N file-syncs N
+ *                 dir-syncs N" since the recording began
+ *   image N       the power cut to image N: the recording stops, and the
+ *                 whole tree becomes that durable state (then run
+ *                 normally, "ok GENERATION")
  * and, unasked, "frozen OP" when a freeze-at stops an operation OP.
  * kvfs_server.h says what counts and what a freeze does.  At the end of
  * its input (kvgrade gone, killed or not) it unmounts and exits.
@@ -85,6 +96,41 @@ static void main_command(kvfs_server *s, char *line)
         s->state = KVFS_RUN;
         s->freeze_at = 0;
         main_say("ok %s%llu\n", "", s->ops);
+    } else if (strcmp(word, "record") == 0) {
+        if (kvfs_record_start(&s->fs) != 0) {
+            main_say("error %s%llu\n", "out of memory", 0);
+            return;
+        }
+        main_say("ok %s%llu\n", "", 0);
+    } else if (strcmp(word, "mark") == 0) {
+        main_say("ok %s%llu\n", "", (unsigned long long)kvfs_record_images(&s->fs));
+    } else if (strcmp(word, "kind") == 0 && got == 2) {
+        const kvfs_record *r = s->fs.rec;
+        if (r == NULL || n < 1 || n > r->nev) {
+            main_say("error %s%llu\n", "no image ", n);
+            return;
+        }
+        printf("ok %c %llu\n", r->ev[n - 1].kind, (unsigned long long)r->ev[n - 1].ino);
+        fflush(stdout);
+    } else if (strcmp(word, "seen") == 0) {
+        const kvfs_record *r = s->fs.rec;
+        kvfs_record none = {0};
+        if (r == NULL)
+            r = &none;
+        printf("ok images %zu creates %llu renames %llu unlinks %llu file-syncs %llu "
+               "dir-syncs %llu\n", r->nev, r->creates, r->renames, r->unlinks, r->file_syncs,
+               r->dir_syncs);
+        fflush(stdout);
+    } else if (strcmp(word, "image") == 0 && got == 2) {
+        kvfs_drop_held(s);
+        int rc = kvfs_record_load(&s->fs, (size_t)n);
+        if (rc != 0) {
+            main_say("error %s%llu\n", rc == -EINVAL ? "no image " : "out of memory ", n);
+            return;
+        }
+        s->state = KVFS_RUN;
+        s->freeze_at = 0;
+        main_say("ok %s%llu\n", "", s->fs.generation);
     } else if (strcmp(word, "stats") == 0) {
         printf("ok ops %llu syncs %llu held %zu state %s generation %llu bytes %zu\n", s->ops,
                s->syncs, s->nheld, main_state_name(s->state),

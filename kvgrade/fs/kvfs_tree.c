@@ -71,6 +71,11 @@ static int tree_copy_dirty(kvfs_node *n, kvfs_bytes *to, const kvfs_bytes *from)
     return 0;
 }
 
+int kvfs_bytes_resize(kvfs_bytes *b, size_t len)
+{
+    return bytes_resize(b, len);
+}
+
 kvfs_node *kvfs_get(kvfs *fs, uint64_t ino)
 {
     return ino >= 1 && ino < fs->nnodes ? fs->nodes[ino] : NULL;
@@ -100,6 +105,24 @@ static kvfs_node *tree_new_node(kvfs *fs, mode_t mode)
     return n;
 }
 
+kvfs_node *kvfs_node_at(kvfs *fs, uint64_t ino, mode_t mode)
+{
+    if (ino < 1 || ino >= fs->nnodes)
+        return NULL;
+    if (fs->nodes[ino] != NULL)
+        return fs->nodes[ino];
+    kvfs_node *n = calloc(1, sizeof *n);
+    if (n == NULL)
+        return NULL;
+    n->ino = ino;
+    n->mode = mode;
+    tree_clean(n);
+    tree_now(&n->mtime);
+    n->ctime = n->mtime;
+    fs->nodes[ino] = n;
+    return n;
+}
+
 int kvfs_init(kvfs *fs)
 {
     memset(fs, 0, sizeof *fs);
@@ -124,8 +147,14 @@ static void tree_node_free(kvfs_node *n)
     free(n);
 }
 
+void kvfs_entries_free(kvfs_entries *es)
+{
+    entries_free(es);
+}
+
 void kvfs_free(kvfs *fs)
 {
+    kvfs_record_free(fs);
     for (uint64_t i = 0; i < fs->nnodes; i++)
         if (fs->nodes[i] != NULL)
             tree_node_free(fs->nodes[i]);
@@ -203,6 +232,17 @@ static int entries_add(kvfs_entries *es, const char *name, uint64_t ino)
     return 0;
 }
 
+int kvfs_entries_copy(kvfs_entries *to, const kvfs_entries *from)
+{
+    memset(to, 0, sizeof *to);
+    for (size_t i = 0; i < from->n; i++)
+        if (entries_add(to, from->e[i].name, from->e[i].ino) != 0) {
+            entries_free(to);
+            return -ENOMEM;
+        }
+    return 0;
+}
+
 static void entries_remove(kvfs_entries *es, size_t i)
 {
     free(es->e[i].name);
@@ -260,6 +300,8 @@ int kvfs_create(kvfs *fs, uint64_t dir, const char *name, mode_t mode, kvfs_node
     n->cur_links++;
     d->dir_dirty = 1;
     tree_touch(d);
+    if (fs->rec != NULL && fs->rec->on)
+        fs->rec->creates++;
     *out = n;
     return 0;
 }
@@ -288,6 +330,8 @@ int kvfs_unlink(kvfs *fs, uint64_t dir, const char *name)
         return -EISDIR;
     tree_dir(fs, dir, &d);
     tree_drop_entry(fs, d, (size_t)entries_find(&d->cur_ents, name));
+    if (fs->rec != NULL && fs->rec->on)
+        fs->rec->unlinks++;
     return 0;
 }
 
@@ -367,6 +411,8 @@ int kvfs_rename(kvfs *fs, uint64_t dir, const char *name, uint64_t newdir, const
     tree_drop_entry(fs, d, (size_t)entries_find(&d->cur_ents, name));
     src->nlookup--;
     src->ctime = nd->mtime;
+    if (fs->rec != NULL && fs->rec->on)
+        fs->rec->renames++;
     return 0;
 }
 
@@ -424,7 +470,9 @@ int kvfs_sync_file(kvfs *fs, kvfs_node *n)
         return kvfs_sync_dir(fs, n);
     if (n->dirty_lo == SIZE_MAX && n->cur.len == n->dur.len)
         return 0;
-    return tree_copy_dirty(n, &n->dur, &n->cur);
+    size_t lo = n->dirty_lo, hi = n->dirty_hi < n->cur.len ? n->dirty_hi : n->cur.len;
+    int rc = tree_copy_dirty(n, &n->dur, &n->cur);
+    return rc == 0 ? kvfs_record_file(fs, n, lo, hi) : rc;
 }
 
 /* Copies one entry list over another, moving the link counts (dur_links
@@ -467,6 +515,8 @@ int kvfs_sync_dir(kvfs *fs, kvfs_node *dir)
     if (!dir->dir_dirty)
         return 0;
     int rc = tree_copy_entries(fs, &dir->dur_ents, &dir->cur_ents, 1);
+    if (rc == 0)
+        rc = kvfs_record_dir(fs, dir);
     if (rc == 0) {
         dir->dir_dirty = 0;
         tree_collect(fs);
