@@ -2,7 +2,7 @@
  * kvg_main.c: the kvgrade command (docs/kvgrade.md).
  *
  *   kvgrade --engine "CMD ... {dir} ..." --durability sync|none
- *           [--rungs LIST] [--report DIR] [--quick] [--seed N] [--timeout S]
+ *           [--rungs LIST] [--report DIR] [--quick] [--power-bytes N] [--seed N] [--timeout S]
  *           [--resp-port N] [--no-fuse] [--scale LIST|none]
  *   kvgrade --replay FILE --engine "CMD ... {dir} ..." [--timeout S] [--no-fuse]
  *
@@ -42,6 +42,8 @@ static void usage(FILE *to)
             "  --rungs LIST       some of conformance,model,kills,power,sweep,speed (default all)\n"
             "  --report DIR       write DIR/index.html, plots and the counterexamples there\n"
             "  --quick            a smaller share of each rung (about a fifth)\n"
+            "  --power-bytes N    bytes the power rung's exact run writes (default 256k,\n"
+            "                     80k with --quick): more, to reach an engine's compaction\n"
             "  --seed N           the random seed (default: from the clock; printed)\n"
             "  --timeout S        seconds a reply may take (default 10)\n"
             "  --resp-port N      talk RESP2 over TCP to 127.0.0.1:N instead of stdin/stdout\n"
@@ -207,6 +209,18 @@ int main(int argc, char **argv)
             report = argv[++i];
         } else if (strcmp(a, "--quick") == 0) {
             ctx.quick = 1;
+        } else if (strcmp(a, "--power-bytes") == 0 && has) {
+            char *end;
+            unsigned long long b = strtoull(argv[++i], &end, 10);
+            if (*end == 'k' || *end == 'K')
+                b <<= 10, end++;
+            else if (*end == 'm' || *end == 'M')
+                b <<= 20, end++;
+            if (*end != '\0' || b == 0 || b > (64ull << 20)) {
+                fprintf(stderr, "kvgrade: --power-bytes takes a size from 1 to 64M (like 512k)\n");
+                return 2;
+            }
+            ctx.power_bytes = (size_t)b;
         } else if (strcmp(a, "--seed") == 0 && has) {
             ctx.seed = strtoull(argv[++i], NULL, 10);
             seed_given = 1;

@@ -834,6 +834,8 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
     if (cfg->fs != NULL) {
         kvg_fs_cmd(cfg->fs, "resume"); /* no freeze left armed by an earlier run */
         cfg->fs->frozen = 0;
+        if (cfg->record && kvg_fs_cmd(cfg->fs, "record") != 0)
+            run_fail(&r, -1, "kvgrade-fs cannot record: %s", cfg->fs->line);
     }
     kvg_steps_clear_results(steps);
     for (size_t i = 0; i < steps->n && !res->failed; i++) {
@@ -903,6 +905,23 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
             r.fs_draining = 0;
             r.crash = 2;
             break;
+        case KVG_ST_IMAGE: {
+            st->ran = 1;
+            if (cfg->fs == NULL) {
+                run_fail(&r, (long)i, "these steps need the power-cut file system (image)");
+                break;
+            }
+            run_kill(&r);
+            char cmd[64];
+            snprintf(cmd, sizeof cmd, "image %llu", st->n);
+            if (kvg_fs_cmd(cfg->fs, cmd) != 0)
+                run_fail(&r, (long)i, "kvgrade-fs: %s", cfg->fs->line);
+            r.fs_draining = 0;
+            r.crash = 2;
+            if (st->allow >= 0 && (size_t)st->allow < r.m.acked)
+                r.m.acked = (size_t)st->allow;
+            break;
+        }
         case KVG_ST_VERIFY:
             run_verify(&r, i);
             break;

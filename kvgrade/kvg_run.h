@@ -17,6 +17,11 @@
  *   arm N            the file system freezes the engine at its N-th
  *                    counted operation from now; kvgrade then kills it
  *   cut              the power cut (kvgrade-fs), after a kill
+ *   image N A        the power cut to image N of kvgrade-fs's recording
+ *                    (the durable state after its N-th sync: kvfs.h),
+ *                    after a kill; the writes after the first A of the
+ *                    history count as never acknowledged (they were not,
+ *                    when that state was the durable one)
  *   verify           read everything back (RANGE page by page, then a GET
  *                    of every key ever written) and check it: against the
  *                    model, or after a crash against the crash rules
@@ -43,13 +48,15 @@
 #include "kvg_resp.h"
 
 enum { KVG_ST_START, KVG_ST_SEND, KVG_ST_PIPE, KVG_ST_WAIT, KVG_ST_CLOSE, KVG_ST_KILL,
-       KVG_ST_ARM, KVG_ST_CUT, KVG_ST_VERIFY, KVG_ST_FLIP, KVG_ST_TRUNCATE };
+       KVG_ST_ARM, KVG_ST_CUT, KVG_ST_VERIFY, KVG_ST_FLIP, KVG_ST_TRUNCATE, KVG_ST_IMAGE };
 
 typedef struct kvg_step {
     int kind;
     kvg_req req;                /* send, pipe */
-    unsigned long long n;       /* wait, arm: the count; flip: offset; truncate: length */
-    long long allow;            /* flip, truncate: writes a torn tail may keep, or -1 */
+    unsigned long long n;       /* wait, arm: the count; flip: offset; truncate: length;
+                                   image: the image */
+    long long allow;            /* flip, truncate: writes a torn tail may keep, or -1;
+                                   image: the writes acknowledged then */
     char *file;                 /* flip, truncate */
     /* What happened when it ran: */
     int ran;                    /* 1 ran, 2 skipped (the engine was frozen and killed) */
@@ -89,6 +96,9 @@ typedef struct kvg_session {
     /* Steps before this one only tell the model what was written (the
      * sweep starts each case from a copy of the database they made). */
     size_t model_only_until;
+    /* Begin a recording of kvgrade-fs at the start (steps with an image
+     * step load images of the recording this run makes). */
+    int record;
 } kvg_session;
 
 enum { KVG_DAMAGE_NONE, KVG_DAMAGE_INTACT, KVG_DAMAGE_PREFIX, KVG_DAMAGE_REFUSED };

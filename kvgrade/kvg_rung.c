@@ -69,7 +69,10 @@ int kvg_try(kvg_ctx *ctx, kvg_steps *steps, kvg_fs *fs, const char *parent, int 
             kvg_result *res)
 {
     char *dir = kvg_fresh_dir(ctx, parent, "db");
-    kvg_session s = {&ctx->engine, dir, fs, ctx->sync, window, NULL, NULL, 0};
+    int images = 0; /* steps that load images record the run they make */
+    for (size_t i = 0; i < steps->n; i++)
+        images |= steps->s[i].kind == KVG_ST_IMAGE;
+    kvg_session s = {&ctx->engine, dir, fs, ctx->sync, window, NULL, NULL, 0, images};
     int rc = kvg_run(&s, steps, res);
     kvg_remove_tree(dir);
     free(dir);

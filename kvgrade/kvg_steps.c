@@ -95,7 +95,7 @@ void kvg_replay_head_free(kvg_replay_head *h)
 }
 
 static const char *step_names[] = {"start", "send", "pipe", "wait", "close", "kill",
-                                   "arm", "cut", "verify", "flip", "truncate"};
+                                   "arm", "cut", "verify", "flip", "truncate", "image"};
 
 /* One step, as its line (no newline). */
 static void step_print(FILE *out, const kvg_step *st, size_t max)
@@ -118,6 +118,9 @@ static void step_print(FILE *out, const kvg_step *st, size_t max)
         fprintf(out, " %llu", st->n);
         if (st->allow >= 0)
             fprintf(out, " allow %lld", st->allow);
+        break;
+    case KVG_ST_IMAGE:
+        fprintf(out, " %llu %lld", st->n, st->allow);
         break;
     default:
         break;
@@ -278,6 +281,10 @@ int kvg_steps_load(const char *path, kvg_replay_head *h, kvg_steps *l, char **wh
             }
         } else if (kind == KVG_ST_WAIT || kind == KVG_ST_ARM) {
             st->n = strtoull(rest, NULL, 10);
+        } else if (kind == KVG_ST_IMAGE) {
+            char *e;
+            st->n = strtoull(rest, &e, 10);
+            st->allow = strtoll(e, NULL, 10);
         } else if (kind == KVG_ST_FLIP || kind == KVG_ST_TRUNCATE) {
             kvg_buf name;
             const char *e;

@@ -354,7 +354,7 @@ void kvg_rung_sweep(kvg_ctx *ctx, kvg_rung_result *rr)
     char *dir = kvg_fresh_dir(ctx, ctx->work, "sweep-db");
     sweep_state st = {dir, NULL, 0, 0};
     sweep_after_write(&st, 0);
-    kvg_session s = {&ctx->engine, dir, NULL, ctx->sync, 1, sweep_after_write, &st, 0};
+    kvg_session s = {&ctx->engine, dir, NULL, ctx->sync, 1, sweep_after_write, &st, 0, 0};
     kvg_result res;
     sweep_listing final = {0};
     sweep_tail tail = {0};
@@ -402,7 +402,7 @@ void kvg_rung_sweep(kvg_ctx *ctx, kvg_rung_result *rr)
             fprintf(stderr, "kvgrade: cannot copy the database for the sweep\n");
             exit(2);
         }
-        kvg_session cs = {&ctx->engine, cdir, NULL, ctx->sync, 1, NULL, NULL, damage_at};
+        kvg_session cs = {&ctx->engine, cdir, NULL, ctx->sync, 1, NULL, NULL, damage_at, 0};
         int failed = kvg_run(&cs, &l, &res);
         kvg_remove_tree(cdir);
         free(cdir);

@@ -61,6 +61,7 @@ typedef struct kvg_ctx {
     kvg_engine_cfg engine;
     int sync;                   /* --durability sync */
     int quick;                  /* --quick: the CI-sized share */
+    size_t power_bytes;         /* --power-bytes: the power rung's exact run writes this much */
     uint64_t seed;
     char *work;                 /* this run's directory (removed at the end) */
     char *out;                  /* where counterexamples go: --report DIR, else the current directory */
@@ -116,6 +117,10 @@ void kvg_rung_conformance(kvg_ctx *ctx, kvg_rung_result *rr);
 void kvg_rung_model(kvg_ctx *ctx, kvg_rung_result *rr);
 void kvg_rung_kills(kvg_ctx *ctx, kvg_rung_result *rr);
 void kvg_rung_power(kvg_ctx *ctx, kvg_rung_result *rr);
+/* The power rung's exact part (kvg_images.c): a cut after every
+ * acknowledgement and at every sync point of a recorded run, on fs.  1 if
+ * it failed (rr holds the counterexample); *line says what it covered. */
+int  kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line);
 void kvg_rung_sweep(kvg_ctx *ctx, kvg_rung_result *rr);
 void kvg_rung_speed(kvg_ctx *ctx, kvg_rung_result *rr);
 
