@@ -233,9 +233,12 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
         if (failed) {
             /* The fewest answers counted that still fail (bisected: an
              * image that loses answer j loses every later one too, as a
-             * rule), then the counterexample: those writes for real, then
-             * the image. */
+             * rule), from those read before image i was made, then the
+             * counterexample: those writes for real (a run that makes
+             * image i again), then the image. */
             size_t lo = 0, hi = k;
+            while (lo < marks.n && marks.images[lo] < i)
+                lo++; /* the write during which image i was made: it must be sent */
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 kvg_steps t = {0};
