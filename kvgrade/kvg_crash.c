@@ -64,18 +64,27 @@ static kvg_buf crash_value(crash_gen *g)
     return v;
 }
 
+static void crash_write_as(crash_gen *g, kvg_steps *l, int kind);
+
 static void crash_write(crash_gen *g, kvg_steps *l)
+{
+    crash_write_as(g, l, KVG_ST_PIPE);
+}
+
+/* A random write, as a step of `kind` (pipe, or send: answered before the
+ * next is sent). */
+static void crash_write_as(crash_gen *g, kvg_steps *l, int kind)
 {
     size_t r = kvg_rand_below(&g->rng, 100);
     if (r < 70 || (r >= 85 && !g->has_mset)) {
         kvg_buf v = crash_value(g);
         kvg_buf argv[3] = {kvg_buf_str("SET"), g->pool[kvg_rand_below(&g->rng, CRASH_POOL)], v};
-        kvg_steps_add_req(l, KVG_ST_PIPE, 3, argv);
+        kvg_steps_add_req(l, kind, 3, argv);
         kvg_buf_free(&argv[0]);
         kvg_buf_free(&v);
     } else if (r < 85) {
         kvg_buf argv[2] = {kvg_buf_str("DEL"), g->pool[kvg_rand_below(&g->rng, CRASH_POOL)]};
-        kvg_steps_add_req(l, KVG_ST_PIPE, 2, argv);
+        kvg_steps_add_req(l, kind, 2, argv);
         kvg_buf_free(&argv[0]);
     } else {
         size_t pairs = 2 + kvg_rand_below(&g->rng, 3);
@@ -85,7 +94,7 @@ static void crash_write(crash_gen *g, kvg_steps *l)
             argv[1 + 2 * j] = kvg_buf_dup(g->pool[kvg_rand_below(&g->rng, CRASH_POOL)]);
             argv[2 + 2 * j] = crash_value(g);
         }
-        kvg_steps_add_req(l, KVG_ST_PIPE, 1 + 2 * pairs, argv);
+        kvg_steps_add_req(l, kind, 1 + 2 * pairs, argv);
         for (size_t j = 0; j < 1 + 2 * pairs; j++)
             kvg_buf_free(&argv[j]);
     }
@@ -128,6 +137,35 @@ static void crash_steps(crash_gen *g, kvg_steps *l, size_t cycles, int power, in
     kvg_steps_add(l, KVG_ST_START);
     kvg_steps_add(l, KVG_ST_VERIFY);
     kvg_steps_add(l, KVG_ST_CLOSE);
+}
+
+/* The kills rung's exact part: one burst of EXACT_BURST writes, each
+ * answered before the next is sent, run again with the engine frozen and
+ * killed at its 1st, 2nd, ... file-system operation from its start, up to
+ * EXACT_OPS (every operation of its recovery and of the burst, for an
+ * engine that makes a few per write): so a write answered before the
+ * engine made it durable in the kernel is caught at the operation that
+ * would have written it, on every seed. */
+#define EXACT_BURST 6
+#define EXACT_OPS (4 * EXACT_BURST + 12)
+
+static void crash_exact_kill_steps(crash_gen *g, kvg_steps *l)
+{
+    kvg_steps burst = {0};
+    for (int w = 0; w < EXACT_BURST; w++)
+        crash_write_as(g, &burst, KVG_ST_SEND);
+    for (unsigned j = 1; j <= EXACT_OPS; j++) {
+        kvg_steps_add(l, KVG_ST_ARM)->n = j;
+        kvg_steps_add(l, KVG_ST_START);
+        kvg_steps_add(l, KVG_ST_VERIFY);
+        for (size_t w = 0; w < burst.n; w++)
+            kvg_steps_add_req(l, KVG_ST_SEND, burst.s[w].req.argc, burst.s[w].req.argv);
+        kvg_steps_add(l, KVG_ST_KILL);
+    }
+    kvg_steps_add(l, KVG_ST_START);
+    kvg_steps_add(l, KVG_ST_VERIFY);
+    kvg_steps_add(l, KVG_ST_CLOSE);
+    kvg_steps_free(&burst);
 }
 
 typedef struct crash_try {
@@ -218,8 +256,41 @@ static void crash_rung(kvg_ctx *ctx, kvg_rung_result *rr, int power)
         return;
     }
     /* The power rung's exact part first: a cut after every
-     * acknowledgement and at every sync point (kvg_images.c). */
+     * acknowledgement and at every sync point (kvg_images.c); the kills
+     * rung's, a kill at every operation of a burst. */
     char *exact = NULL;
+    if (!power && fsp != NULL) {
+        crash_gen eg;
+        memset(&eg, 0, sizeof eg);
+        eg.rng = ctx->seed ^ 0x6578616374ull;
+        eg.has_mset = ctx->has_mset;
+        crash_pool(&eg);
+        kvg_steps el = {0};
+        crash_exact_kill_steps(&eg, &el);
+        kvg_result er;
+        int efailed = kvg_try(ctx, &el, fsp, fsp->mount, CRASH_WINDOW, &er);
+        if (efailed) {
+            crash_pin_kills(&el);
+            kvg_rung_fail(ctx, rr, name, &el, &er, CRASH_WINDOW, 1);
+            rr->summary = kvg_printf("%s", er.what);
+            rr->detail = kvg_printf("exact: a burst of %d writes killed at each of its first %d "
+                                    "file-system operations: failed", EXACT_BURST, EXACT_OPS);
+        } else {
+            exact = kvg_printf("a burst of %d writes killed at each of the first %d file-system "
+                               "operations (%zu kills checked)", EXACT_BURST, EXACT_OPS,
+                               er.ncrashes);
+        }
+        kvg_result_free(&er);
+        kvg_steps_free(&el);
+        for (int i = 0; i < CRASH_POOL; i++)
+            kvg_buf_free(&eg.pool[i]);
+        if (efailed) {
+            kvg_fs_stop(fsp);
+            free(mount);
+            free(why);
+            return;
+        }
+    }
     if (power && kvg_images_check(ctx, fsp, rr, &exact)) {
         rr->summary = kvg_printf("%s", rr->reason);
         rr->detail = kvg_printf("exact: %s", exact);

@@ -7,7 +7,9 @@
 #       every example engine of kvgrade/examples/ gets its verdict:
 #       correct.py passes every rung; nofsync.py fails power (and passes
 #       kills); nodirsync.py fails power; ackfirst.py fails kills;
-#       nochecksum.py fails the sweep; each failure leaves a replay file,
+#       nochecksum.py fails the sweep; compacting.py passes power and
+#       skipfsync.py, fsyncfirst.py, renamefirst.py, norenamesync.py
+#       (compacting.py with one mistake each) fail it; each failure leaves a replay file,
 #       and `kvgrade --replay` shows it failing again (--full: every rung
 #       of every example, at full size: make kvgrade-examples)
 #   sh kvgrade/tests/kvgrade_test.sh BUILD skip
@@ -148,6 +150,23 @@ examples)
             fail "ackfirst: kills" "the failure does not name an acknowledged write"
         replays ackfirst kills
     fi
+    # A compaction, as a learner writes one, passes; each durability
+    # mistake planted in it fails the power rung at its exact part.
+    if grade compacting 0 power $full; then
+        expect compacting power pass
+        grep "^  rung power" "$work/compacting.log" | grep -q "renamed 1\|renamed [2-9]" &&
+            ok "compacting: the scorecard saw its compaction's rename" ||
+            fail "compacting: power" "the scorecard does not say it saw a rename: $(grep "^  rung power" "$work/compacting.log" | cut -c 1-300)"
+    fi
+    for planted in skipfsync fsyncfirst renamefirst norenamesync; do
+        if grade $planted 1 power $full; then
+            expect $planted power FAIL
+            grep "^  rung power" "$work/$planted.log" | grep -q "after the power cut" &&
+                ok "$planted: the scorecard names what the power cut lost" ||
+                fail "$planted: power" "the scorecard says: $(grep "^  rung power" "$work/$planted.log" | cut -c 1-200)"
+        fi
+    done
+    replays renamefirst power
     rungs=conformance,sweep
     [ -z "$full" ] && rungs=$all
     if grade nochecksum 1 "$rungs" $full; then
