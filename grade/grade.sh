@@ -214,13 +214,13 @@ else
     # common/io.h's backend, so they see an engine's files only if all of
     # its file I/O goes through io.h: it has io_append, and none of its
     # objects but common's backends (those defining io_posix_ops,
-    # posix_grow_append or io_sim_install) calls the system's file calls
+    # posix_grow_append, io_ring_ops or io_sim_install) calls the system's file calls
     # itself.  Otherwise its I/O errors cannot be injected (its power is
     # cut by kvgrade's file system either way: the power rung).
     own_io=$(nm -A "$engine" 2>/dev/null | awk '
         { split($1, m, ":"); obj = m[2]; sym = $NF; kind = $(NF - 1) }
         kind ~ /^[TDRB]$/ && (sym == "io_posix_ops" || sym == "posix_grow_append" ||
-                              sym == "io_sim_install") { backend[obj] = 1 }
+                              sym == "io_sim_install" || sym == "io_ring_ops") { backend[obj] = 1 }
         (kind == "U" || kind == "T") && sym == "io_append" { uses_io = 1 }
         kind == "U" && sym ~ /^(open|open64|openat|openat64|creat|creat64|write|pwrite|pwrite64|writev|pwritev|pwritev2|fsync|fdatasync|syncfs|sync_file_range|rename|renameat|renameat2|unlink|unlinkat|ftruncate|ftruncate64|fopen|fopen64|fwrite|mmap|mmap64|msync)$/ { raw[obj] = raw[obj] " " sym }
         END { own = !uses_io

@@ -20,6 +20,9 @@
 #   crash-is-named   a suite whose process dies of a signal is reported with
 #                    the test it was running and the signal, not a bare
 #                    exit status
+#   learn-example    docs/learn.md's minimal example (stage 01 packed as an
+#                    engine of its own, then make grade ENGINE=...) runs as
+#                    written there, and every rung passes, none skipped
 #
 #   sh grade/track_test.sh ROOT      (ROOT: a work directory, kept)
 # Prints "ok   ..." or "FAIL ..." per check; exit 0 only if all passed.
@@ -175,6 +178,25 @@ if [ $status -eq 1 ] && grep -q '^First failing check: .*conformance/.* was kill
     ok "crash-is-named: a suite that dies of a signal names its test and the signal"
 else
     bad "crash-is-named: status $status (want 1), and: $(grep -m1 '^First failing check' "$root/crash.log" | cut -c 1-200) (see $root/crash.log)"
+fi
+
+# ---- learn-example ---------------------------------------------------------------------
+# The lines of the page's example, with the page's /tmp/libmine.a moved
+# into this run's directory.
+sed -n '/^A minimal example with C/,/^```$/p' docs/learn.md | sed -n '/^```sh$/,/^```$/p' |
+    sed '1d;$d' | sed "s#/tmp/libmine.a#$root/libmine.a#g" >"$root/learn-example.sh"
+rm -f "$root/libmine.a"
+if [ "$(grep -c '' "$root/learn-example.sh")" -ne 3 ]; then
+    bad "learn-example: docs/learn.md's minimal example is not the three lines this check expects (see $root/learn-example.sh)"
+else
+    MAKE=$MAKE sh -e "$root/learn-example.sh" >"$root/learn-example.log" 2>&1
+    status=$?
+    if [ $status -eq 0 ] && grep -q '^Every rung passed' "$root/learn-example.log" &&
+        ! grep -q 'skipped' "$root/learn-example.log"; then
+        ok "learn-example: docs/learn.md's example runs as written, every rung passed"
+    else
+        bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
+    fi
 fi
 
 echo "$passed passed, $failed failed"
