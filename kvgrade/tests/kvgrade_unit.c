@@ -312,6 +312,46 @@ static void fs_cut_reverts_names_not_synced(void)
     kvfs_free(&fs);
 }
 
+/* The recording: each image is the durable state after one more sync,
+ * and loading one brings back what was durable then, even an inode freed
+ * since (the log a compaction renamed over). */
+static void fs_images_are_every_durable_state(void)
+{
+    kvfs fs;
+    CHECK(kvfs_init(&fs) == 0);
+    kvfs_node *root = kvfs_get(&fs, 1), *log, *tmp, *x;
+    CHECK(kvfs_record_start(&fs) == 0);
+    CHECK(kvfs_create(&fs, 1, "log", S_IFREG | 0644, &log) == 0);
+    CHECK(kvfs_sync_dir(&fs, root) == 0);                                   /* image 1 */
+    CHECK(kvfs_write(&fs, log, "one", 3, 0) == 0 && kvfs_sync_file(&fs, log) == 0); /* 2 */
+    CHECK(kvfs_write(&fs, log, "two", 3, 3) == 0 && kvfs_sync_file(&fs, log) == 0); /* 3 */
+    CHECK(kvfs_sync_file(&fs, log) == 0);                  /* nothing changed: no image */
+    CHECK(kvfs_create(&fs, 1, "tmp", S_IFREG | 0644, &tmp) == 0);
+    CHECK(kvfs_write(&fs, tmp, "SNAP", 4, 0) == 0);
+    CHECK(kvfs_rename(&fs, 1, "tmp", 1, "log", 0) == 0);
+    CHECK(kvfs_sync_dir(&fs, root) == 0);                                   /* 4 */
+    CHECK(kvfs_sync_file(&fs, tmp) == 0);                                   /* 5 */
+    CHECK(kvfs_record_images(&fs) == 5);
+    CHECK(fs.rec->renames == 1 && fs.rec->creates == 2 && fs.rec->dir_syncs == 2 &&
+          fs.rec->file_syncs == 3);
+    const char *want[] = {NULL, "", "one", "onetwo", "", "SNAP"};
+    char buf[16];
+    for (size_t i = 0; i <= 5; i++) {
+        CHECK(kvfs_record_load(&fs, i) == 0);
+        if (i == 0) {
+            CHECK(kvfs_lookup(&fs, 1, "log", &x) == -ENOENT);
+            continue;
+        }
+        long n = kvfs_lookup(&fs, 1, "log", &x) == 0 ? fs_read_all(x, buf, sizeof buf) : -1;
+        CHECK(n == (long)strlen(want[i]) && memcmp(buf, want[i], (size_t)n) == 0);
+        CHECK(kvfs_lookup(&fs, 1, "tmp", &x) == -ENOENT);
+    }
+    CHECK(kvfs_record_load(&fs, 3) == 0); /* back, after a later one */
+    CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 6);
+    CHECK(kvfs_record_load(&fs, 6) == -EINVAL);
+    kvfs_free(&fs);
+}
+
 typedef struct unit_test {
     const char *name;
     void (*fn)(void);
@@ -332,6 +372,7 @@ int main(void)
         {"shrink_keeps_exactly_what_fails", shrink_keeps_exactly_what_fails},
         {"fs_cut_keeps_synced_data_only", fs_cut_keeps_synced_data_only},
         {"fs_cut_reverts_names_not_synced", fs_cut_reverts_names_not_synced},
+        {"fs_images_are_every_durable_state", fs_images_are_every_durable_state},
     };
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
