@@ -994,6 +994,45 @@ def test_open_file_limit_keeps_the_server_idle(tmp):
         check_served_under_open_file_limit(s, nofile, conns, nkeys)
 
 
+def free_port():
+    sk = socket.socket()
+    sk.bind(("127.0.0.1", 0))
+    port = sk.getsockname()[1]
+    sk.close()
+    return port
+
+
+def test_a_stop_and_a_scrape_in_one_wakeup(tmp):
+    """SIGTERM and a metrics scrape become ready in the same wake-up of the
+    loop, the signal first (the server is stopped with SIGSTOP while both
+    arrive, then continued): stopping closes the metrics port, and the
+    scrape's readiness, fetched before, must find it closed, not freed.
+    Then the same with the database's directory removed at once, as a
+    supervisor cleaning up might: the server reports the failed close and
+    exits 2, never dies of a signal."""
+    for remove in (False, True):
+        mport = free_port()
+        d = "%s-%d" % (tmp, remove)
+        s = Server(d, "--metrics-port", str(mport))
+        c = s.connect()
+        check(c.cmd("SET", "k", "v") == b"OK", "SET")
+        s.proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.1)
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
+        scrape = socket.create_connection(("127.0.0.1", mport), TIMEOUT)
+        scrape.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.1)
+        if remove:
+            shutil.rmtree(d, ignore_errors=True)
+        s.proc.send_signal(signal.SIGCONT)
+        status = s.stop()
+        scrape.close()
+        check(status >= 0, "the server died of signal %d (removed directory: %s)" % (-status, remove))
+        if not remove:
+            check(status == 0, "exit status %d" % status)
+
+
 def test_accept_out_of_descriptors_pauses_instead_of_spinning(tmp):
     """The open-file limit is lowered under a running server (prlimit) to
     what it has open: accept fails with EMFILE, and the connections wait in

@@ -111,6 +111,8 @@ void serve_http_stop(server *s)
     struct serve_http *h = s->http;
     if (h == NULL)
         return;
+    if (s->epfd >= 0)
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, h->epfd, NULL);
     while (h->conns != NULL)
         http_close(h, h->conns);
     close(h->listen_fd);
@@ -315,6 +317,10 @@ static void http_conn_event(server *s, struct serve_http *h, http_conn *k, unsig
 void serve_http_ready(server *s)
 {
     struct serve_http *h = s->http;
+    /* Stopped by an earlier event of the loop's same batch (a signal):
+     * the metrics port's readiness was fetched before it closed. */
+    if (h == NULL)
+        return;
     struct epoll_event evs[64];
     int n = epoll_wait(h->epfd, evs, 64, 0), accept = 0;
     /* The connections first, the listening socket last: an accept may

@@ -254,6 +254,8 @@ int serve_loop_add_stdio(server *s)
 
 static void loop_accept(server *s)
 {
+    if (s->listen_fd < 0)
+        return; /* closed by an earlier event of this wake-up (a stop) */
     for (;;) {
         struct sockaddr_storage sa;
         socklen_t salen = sizeof sa;
