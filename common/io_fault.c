@@ -21,7 +21,18 @@ typedef struct fault_file {
 
 static const io_ops *inner_ops;
 static const io_ops *saved_ops;
-static io_fault_plan plan;
+/* The installed plan; engine threads read it while a test installs the
+ * next one, so it is copied under a lock (fault_plan). */
+static io_fault_plan installed_plan;
+static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static io_fault_plan fault_plan(void)
+{
+    pthread_mutex_lock(&plan_lock);
+    io_fault_plan p = installed_plan;
+    pthread_mutex_unlock(&plan_lock);
+    return p;
+}
 static long calls;
 static long failures;
 
@@ -79,6 +90,7 @@ static void disk_forget(const char *path, int remove)
 /* How many of n bytes appended to path fit (all, with no disk); taken. */
 static size_t disk_take(const char *path, size_t n)
 {
+    const io_fault_plan plan = fault_plan();
     if (plan.disk_bytes == 0)
         return n;
     pthread_mutex_lock(&disk_lock);
@@ -96,6 +108,7 @@ static size_t disk_take(const char *path, size_t n)
 /* Gives back what an append took but did not write. */
 static void disk_give(const char *path, size_t n)
 {
+    const io_fault_plan plan = fault_plan();
     if (plan.disk_bytes == 0 || n == 0)
         return;
     pthread_mutex_lock(&disk_lock);
@@ -133,6 +146,7 @@ static void disk_renamed(const char *from, const char *to)
 
 static int fault_space(const char *dir, uint64_t *avail, uint64_t *total)
 {
+    const io_fault_plan plan = fault_plan();
     (void)dir;
     if (plan.disk_bytes == 0)
         return 1; /* the file system's own count */
@@ -147,6 +161,7 @@ static int fault_space(const char *dir, uint64_t *avail, uint64_t *total)
  * fail_at call itself (the one a short write applies to). */
 static int io_fault_should_fail(unsigned kind)
 {
+    const io_fault_plan plan = fault_plan();
     if ((plan.kinds & kind) == 0)
         return 0;
     long n = __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST);
@@ -156,7 +171,11 @@ static int io_fault_should_fail(unsigned kind)
     return n == plan.fail_at ? 2 : 1;
 }
 
-static int fault_errno(void) { return plan.err ? plan.err : EIO; }
+static int fault_errno(void)
+{
+    const io_fault_plan plan = fault_plan();
+    return plan.err ? plan.err : EIO;
+}
 
 static const io_ops fault_ops;
 
@@ -215,6 +234,7 @@ static long fault_append_on_disk(fault_file *f, const struct iovec *iov, int iov
 
 static long fault_append(io_file *file, const struct iovec *iov, int iovcnt)
 {
+    const io_fault_plan plan = fault_plan();
     fault_file *f = (fault_file *)file;
     int fail = io_fault_should_fail(IO_FAULT_APPEND);
     if (fail) {
@@ -376,7 +396,9 @@ static const io_ops fault_ops = {
 
 void io_fault_install(const io_fault_plan *p)
 {
-    plan = *p;
+    pthread_mutex_lock(&plan_lock);
+    installed_plan = *p;
+    pthread_mutex_unlock(&plan_lock);
     pthread_mutex_lock(&disk_lock);
     for (size_t i = 0; i < disk_n; i++)
         free(disk_files[i].path);

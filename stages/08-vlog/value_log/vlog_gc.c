@@ -123,14 +123,18 @@ int value_store_pick(value_store *vs, uint64_t oldest, value_job **out)
         if (f->adopted && f->state == VLOG_LIVE && !f->damaged && !f->counted)
             pick = f;
     }
-    int empty = pick == NULL;
-    uint64_t avail = 0, total = 0;
-    if (empty && io_space(vs->dir, &avail, &total) != KV_OK)
-        avail = UINT64_MAX; /* (a file system that cannot say: the moves will) */
+    int empty = pick == NULL, asked = 0;
+    uint64_t avail = UINT64_MAX, total = 0;
     for (size_t i = 0; i < vs->nfiles && empty; i++) {
         vlog_file *f = vs->files[i];
         if (!f->adopted || f->state != VLOG_LIVE || f->damaged ||
-            !vlog_worth_collecting(f, vs->gc_percent) || !vlog_fits(f, avail))
+            !vlog_worth_collecting(f, vs->gc_percent))
+            continue;
+        /* The file system is asked once, and only when a file is worth
+         * it (a file system that cannot say: the moves will). */
+        if (!asked && (asked = 1, io_space(vs->dir, &avail, &total) != KV_OK))
+            avail = UINT64_MAX;
+        if (!vlog_fits(f, avail))
             continue;
         if (pick == NULL || vlog_garbage(f) > vlog_garbage(pick))
             pick = f;
