@@ -152,6 +152,15 @@ int kvg_fs_cmd(kvg_fs *fs, const char *cmd)
             fs_note(fs);
             continue;
         }
+        /* A "frozen" read along with the answer (the engine froze right
+         * after the command) is noted now: poll() will not see it again. */
+        char answer[sizeof fs->line];
+        memcpy(answer, fs->line, sizeof answer);
+        while (memchr(fs->buf, '\n', fs->len) != NULL) {
+            fs_read_line(fs, 0);
+            fs_note(fs);
+        }
+        memcpy(fs->line, answer, sizeof answer);
         return strncmp(fs->line, "ok", 2) == 0 ? 0 : -1;
     }
 }

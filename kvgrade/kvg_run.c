@@ -245,6 +245,12 @@ static void run_engine_gone(run *r, long step, const char *doing)
 static int run_wait(run *r, size_t left)
 {
     while (r->nq - r->qhead > left) {
+        if (r->cfg->fs != NULL && r->cfg->fs->frozen) {
+            /* Frozen, told before this wait (with a command's answer). */
+            run_kill(r);
+            r->dead = 1;
+            return -1;
+        }
         kvg_reply got;
         const char *why = NULL;
         int rc = kvg_engine_recv(&r->e, &got, run_watch_fd(r), &why);
