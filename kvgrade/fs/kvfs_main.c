@@ -181,6 +181,7 @@ int main(int argc, char **argv)
     char *fargv[] = {argv[0], "-o", "fsname=kvgrade-fs,subtype=kvgrade,auto_unmount", NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
     s.se = fuse_session_new(&args, &kvfs_ops, sizeof kvfs_ops, &s);
+    fuse_opt_free_args(&args); /* the session keeps what it needs of them */
     if (s.se == NULL) {
         fprintf(stderr, "kvgrade-fs: cannot start a FUSE session\n");
         return 1;
