@@ -124,13 +124,13 @@ void value_store_unpin(value_store *vs, uint64_t pin);
  * REQUIRES: a pin held since before the view the entry came from. */
 int  value_store_load(value_store *vs, const uint8_t *where, size_t wlen, value_buf *buf,
                       const uint8_t **val, size_t *vlen);
+/* The length of the value an IKEY_PUT_ELSEWHERE entry's where names, as
+ * it says (0 if it does not read). */
+size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen);
 /* n values at once, as n value_store_load calls would give them (rcs[i]
  * and vals[i], vlens[i] into bufs[i]), read together: a scan's values
  * read ahead (lsm_iter_ahead.h).  Returns the first rcs[i] that is not
  * KV_OK, else KV_OK.  REQUIRES: as value_store_load. */
-/* The length of the value an IKEY_PUT_ELSEWHERE entry's where names, as
- * it says (0 if it does not read). */
-size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen);
 int  value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
                            size_t vlens[], int rcs[]);

@@ -1,5 +1,5 @@
 /*
- * lsm_repair.c: kv_repair for stage 04 (include/kv.h), over a closed
+ * flat_set_repair.c: kv_repair for stage 04 (include/kv.h), over a closed
  * database (it takes the lock, so an open one is KV_ERR_BUSY).
  *
  * The listing is the database (lsm_files.h), so each damaged file is

@@ -1,5 +1,5 @@
 /*
- * lsm_tools.c: kv_check and kv_dump for stage 04, over a closed directory.
+ * flat_set_tools.c: kv_check and kv_dump for stage 04, over a closed directory.
  *
  * kv_check verifies every table whole (table_check: every checksum, the
  * order of every key, every count) and reads every log the way kv_open
