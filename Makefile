@@ -575,6 +575,9 @@ bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
 # keys (1,000,000), every engine linked with this tree's kvbench
 # (scripts/bench_commits.sh): whether a change kept the stage's ratios.
 BENCH_COMMITS_STAGE ?= 06-leveled
+# BENCH_COMMITS_STATE=settled: the reads on a settled database (each
+# engine's full compaction first), the seeks with one iterator too.
+BENCH_COMMITS_STATE ?= fresh
 BENCH_COMMITS_N ?= 1000000
 BENCH_COMMITS_REPS ?= 9
 .PHONY: bench-commits
@@ -582,7 +585,7 @@ bench-commits: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_cap
 	@$(if $(COMMITS),,echo 'bench-commits: name the commits: make bench-commits COMMITS="6d73070 HEAD"'; exit 2)
 	@$(MAKE) --no-print-directory deps DEPS=peers
 	@$(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb
-	@sh scripts/bench_commits.sh $(B) $(BENCH_COMMITS_STAGE) $(BENCH_COMMITS_N) \
+	@BENCH_STATE=$(BENCH_COMMITS_STATE) sh scripts/bench_commits.sh $(B) $(BENCH_COMMITS_STAGE) $(BENCH_COMMITS_N) \
 	  $(BENCH_COMMITS_REPS) $(COMMITS)
 
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --

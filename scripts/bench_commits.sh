@@ -20,6 +20,16 @@
 # medians, and more rounds where two medians differ by about that much.
 set -eu
 [ $# -ge 5 ] || { echo "usage: $0 BUILD STAGE N REPS COMMIT..." >&2; exit 2; }
+# BENCH_STATE=settled: each engine's compaction (kvbench's settle) runs
+# between the overwrite and the reads, which then read a settled database
+# (nothing pending in LevelDB either), and the seeks run both ways (a new
+# iterator per seek, and one iterator for all: seekonce).
+state=${BENCH_STATE:-fresh}
+case $state in
+fresh) workloads=fillrandom,overwrite,readrandom,seekrandom ;;
+settled) workloads=fillrandom,overwrite,settle,readrandom,seekrandom,seekonce ;;
+*) echo "bench_commits: BENCH_STATE is fresh or settled, not $state" >&2; exit 2 ;;
+esac
 build=$1 stage=$2 num=$3 reps=$4
 shift 4
 tmp=${TMPDIR:-/dev/shm}
@@ -66,7 +76,7 @@ while [ "$r" -le "$reps" ]; do
         [ "$e" = leveldb ] && bin=$ldb && bits=10
         db=$(mktemp -d "$tmp/bench-commits-db.XXXXXX")
         KVBENCH_BLOOM_BITS=$bits "$bin" --num="$num" --db="$db" \
-            --benchmarks=fillrandom,overwrite,readrandom,seekrandom 2>&1 |
+            --benchmarks="$workloads" 2>&1 |
             awk -v e="$e" -v r="$r" '$2 == ":" && $6 == "ops/sec;" { print r, e, $1, $5 }' >>"$out"
         rm -rf "$db"
     done
@@ -74,7 +84,7 @@ while [ "$r" -le "$reps" ]; do
     r=$((r + 1))
 done
 
-echo "stage $stage, $num keys, $reps rounds, commit $(git rev-parse --short HEAD) tree," \
+echo "stage $stage, $num keys, $reps rounds, reads on a $state database, commit $(git rev-parse --short HEAD) tree," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 # shellcheck disable=SC2086 # the commits are words
 python3 - "$out" $names <<'EOF'
@@ -84,7 +94,7 @@ engines = sys.argv[2:]
 ops = collections.defaultdict(dict)
 for r, e, w, v in rows:
     ops[(int(r), w)][e] = float(v)
-for w in ("fillrandom", "overwrite", "readrandom", "seekrandom"):
+for w in ("fillrandom", "overwrite", "readrandom", "seekrandom", "seekonce"):
     print("%s: throughput / LevelDB's, round by round; median; median of the ratio to %s's"
           % (w, engines[0]))
     for e in engines:
