@@ -332,10 +332,12 @@ int lsm_values_run_all(kv_db *db)
         while (rc == KV_OK && (lsm_values_job(db, 0, 0, 0, &rc) ||
                                (rc == KV_OK && lsm_values_job(db, 1, since, 1, &rc))))
             jobs++;
-        /* What the jobs wrote again, in tables: their files may go now;
-         * on a nearly full disk, the room they leave lets larger files be
-         * emptied in the next pass (vlog_gc.c, vlog_fits). */
-        if (rc == KV_OK && jobs > 0)
+        /* What the jobs wrote again, in tables (this call's, or the
+         * thread's, which may have run a job just before this call took
+         * the lock): their files may go now; on a nearly full disk, the
+         * room they leave lets larger files be emptied in the next pass
+         * (vlog_gc.c, vlog_fits).  A flush of an empty memtable is none. */
+        if (rc == KV_OK)
             rc = lsm_write_flush_all(db, "kv_compact");
     } while (rc == KV_OK && lsm_values_collect(db, &rc) > 0 && jobs > 0);
     pthread_mutex_unlock(&db->vjobs->lock);
