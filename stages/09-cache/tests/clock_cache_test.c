@@ -2,8 +2,10 @@
  * clock_cache_test.c: CLOCK eviction (clock_cache.c): the budget holds, a
  * key read since the hand passed survives the next eviction and an unread
  * one does not, a put replaces, erase drops, a pair above a shard's budget
- * is not kept, and the counts say what happened.
+ * is not kept, the counts say what happened, and concurrent readers and
+ * writers only ever see a value put for the key they asked for.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,10 +110,66 @@ static void the_budget_holds_and_large_pairs_are_not_kept(void)
     CHECK_KV(clock_open(10, 0, &c), KV_ERR_INVALID);
 }
 
+/* Four threads put, get and erase over the same keys; every value a get
+ * returns is one some thread put for that key (its key is its prefix), and
+ * the budget holds at the end. */
+static clock_cache *shared;
+
+static void *churn(void *arg)
+{
+    unsigned seed = (unsigned)(size_t)arg;
+    char key[16], val[64];
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int k = (int)((seed >> 8) % 300);
+        snprintf(key, sizeof key, "k%d", k);
+        int n = snprintf(val, sizeof val, "k%d=%u", k, seed % 1000);
+        switch ((seed >> 20) % 4) {
+        case 0:
+            if (clock_put(shared, key, strlen(key), val, (size_t)n) != KV_OK)
+                return (void *)1;
+            break;
+        case 1:
+            clock_erase(shared, key, strlen(key));
+            break;
+        default: {
+            void *v = NULL;
+            size_t vlen = 0;
+            int rc = clock_get(shared, key, strlen(key), &v, &vlen);
+            int bad = rc == KV_OK && (vlen <= strlen(key) ||
+                                      memcmp(v, key, strlen(key)) != 0 ||
+                                      ((char *)v)[strlen(key)] != '=');
+            free(v);
+            if (bad || (rc != KV_OK && rc != KV_NOT_FOUND))
+                return (void *)1;
+        }
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_readers_and_writers(void)
+{
+    CHECK_KV(clock_open(2048, 4, &shared), KV_OK);
+    pthread_t t[4];
+    for (size_t i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, churn, (void *)(i + 1)) == 0);
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL);
+    }
+    clock_counts k;
+    clock_counts_get(shared, &k);
+    CHECK(k.bytes <= 2048 && k.evictions > 0 && k.hits > 0);
+    clock_close(shared);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(get_returns_what_was_put),
     HARNESS_TEST(a_read_entry_gets_a_second_chance),
     HARNESS_TEST(unread_entries_leave_in_order),
     HARNESS_TEST(the_budget_holds_and_large_pairs_are_not_kept),
+    HARNESS_TEST(concurrent_readers_and_writers),
 };
 const harness_suite clock_cache_suite = HARNESS_SUITE("clock_cache", tests);
