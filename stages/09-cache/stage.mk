@@ -2,11 +2,12 @@
 # with a record cache above the block cache and a rate limiter for
 # background writes.  Still being built: so far its one new part is
 #   record_cache/      the CLOCK (second chance) cache, sharded, byte-budgeted
+#   rate_limiter/      a token bucket for background writes, flushes first
 # with its unit tests (build/09-cache/stagetest); the engine does not use
 # it yet, so the stage is marked unfinished and `make`, `make test`, the
 # benchmarks and the fuzz targets leave it out.
 UNFINISHED_09-cache := 1
-PARTS_09-cache := 09-cache/record_cache $(PARTS_08-vlog)
+PARTS_09-cache := 09-cache/record_cache 09-cache/rate_limiter $(PARTS_08-vlog)
 LIBS_09-cache := $(LIBS_08-vlog)
 $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
