@@ -1,0 +1,100 @@
+/*
+ * rate_limiter.c: the token bucket (rate_limiter.h).
+ */
+#include "rate_limiter.h"
+
+#include <time.h>
+
+#include "kv.h"
+
+static uint64_t mono_ns(void *arg)
+{
+    (void)arg;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void nap_ns(void *arg, uint64_t ns)
+{
+    (void)arg;
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    nanosleep(&ts, NULL);
+}
+
+int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
+                      uint64_t (*now_ns)(void *), void (*sleep_ns)(void *, uint64_t),
+                      void *clock_arg)
+{
+    if (pthread_mutex_init(&rl->mu, NULL) != 0)
+        return KV_ERR_NOMEM;
+    rl->rate = rate;
+    rl->period_ns = period_ns ? period_ns : 1000000;
+    rl->now_ns = now_ns ? now_ns : mono_ns;
+    rl->sleep_ns = sleep_ns ? sleep_ns : nap_ns;
+    rl->clock_arg = clock_arg;
+    rl->tokens = 0;
+    rl->last_refill_ns = rl->now_ns(clock_arg);
+    rl->high_waiting = 0;
+    rl->waited_ns[0] = rl->waited_ns[1] = 0;
+    rl->granted[0] = rl->granted[1] = 0;
+    return KV_OK;
+}
+
+void rate_limiter_destroy(rate_limiter *rl)
+{
+    pthread_mutex_destroy(&rl->mu);
+}
+
+void rate_limiter_set_rate(rate_limiter *rl, uint64_t rate)
+{
+    pthread_mutex_lock(&rl->mu);
+    rl->rate = rate;
+    pthread_mutex_unlock(&rl->mu);
+}
+
+static uint64_t per_period(const rate_limiter *rl)
+{
+    uint64_t b = rl->rate * rl->period_ns / 1000000000u;
+    return b ? b : 1;
+}
+
+/* Adds the tokens of the whole periods since the last refill, keeping at
+ * most one period's worth. */
+static void refill(rate_limiter *rl, uint64_t now)
+{
+    uint64_t periods = (now - rl->last_refill_ns) / rl->period_ns;
+    if (periods == 0)
+        return;
+    rl->last_refill_ns += periods * rl->period_ns;
+    uint64_t cap = per_period(rl);
+    uint64_t add = periods > cap ? cap : periods * cap;
+    rl->tokens = rl->tokens + add > cap ? cap : rl->tokens + add;
+}
+
+void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
+{
+    pthread_mutex_lock(&rl->mu);
+    uint64_t start = rl->now_ns(rl->clock_arg);
+    if (prio == RL_HIGH)
+        rl->high_waiting++;
+    while (bytes > 0 && rl->rate > 0) {
+        refill(rl, rl->now_ns(rl->clock_arg));
+        if (rl->tokens > 0 && (prio == RL_HIGH || rl->high_waiting == 0)) {
+            uint64_t take = bytes < rl->tokens ? bytes : rl->tokens;
+            rl->tokens -= take;
+            bytes -= take;
+            rl->granted[prio] += take;
+            continue;
+        }
+        pthread_mutex_unlock(&rl->mu);
+        rl->sleep_ns(rl->clock_arg, rl->period_ns);
+        pthread_mutex_lock(&rl->mu);
+    }
+    if (rl->rate == 0)
+        rl->granted[prio] += bytes;
+    if (prio == RL_HIGH)
+        rl->high_waiting--;
+    rl->waited_ns[prio] += rl->now_ns(rl->clock_arg) - start;
+    pthread_mutex_unlock(&rl->mu);
+}

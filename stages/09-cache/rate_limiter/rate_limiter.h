@@ -1,0 +1,49 @@
+/*
+ * rate_limiter.h: a token bucket for background writes.  Tokens are bytes;
+ * every period (1 ms by default) the bucket gains rate * period bytes, up to
+ * one period's worth carried over.  A write asks for its bytes first and
+ * waits until they are there.  Flushes (RL_HIGH) are served before
+ * compactions (RL_LOW): a low request waits while a high one waits.
+ *
+ * Invariants:
+ *   - Over any stretch of time t, granted bytes <= rate * (t + period) + the
+ *     largest single request (a request above a period's worth is granted
+ *     in pieces as tokens come).
+ *   - rate 0 means unlimited: requests return at once and wait nothing.
+ *   - The rate may change at any time (rate_limiter_set_rate); waiters see
+ *     the new rate at the next refill.
+ *   - waited_ns counts the time requests spent waiting, per priority.
+ * The clock and the sleep are the caller's (injectable for tests).
+ */
+#ifndef KV_RATE_LIMITER_H
+#define KV_RATE_LIMITER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+enum { RL_HIGH = 0, RL_LOW = 1 };
+
+typedef struct rate_limiter {
+    pthread_mutex_t mu;
+    uint64_t rate;      /* bytes per second; 0 = unlimited */
+    uint64_t period_ns;
+    uint64_t tokens;
+    uint64_t last_refill_ns;
+    int high_waiting;
+    uint64_t waited_ns[2];
+    uint64_t granted[2];
+    uint64_t (*now_ns)(void *arg);
+    void (*sleep_ns)(void *arg, uint64_t ns);
+    void *clock_arg;
+} rate_limiter;
+
+/* now_ns/sleep_ns NULL: CLOCK_MONOTONIC and nanosleep. */
+int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
+                      uint64_t (*now_ns)(void *), void (*sleep_ns)(void *, uint64_t),
+                      void *clock_arg);
+void rate_limiter_destroy(rate_limiter *rl);
+void rate_limiter_set_rate(rate_limiter *rl, uint64_t rate);
+/* Waits until bytes may be written at priority prio. */
+void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio);
+
+#endif

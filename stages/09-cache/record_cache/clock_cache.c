@@ -1,0 +1,253 @@
+/*
+ * clock_cache.c: the CLOCK cache (clock_cache.h).  A shard is a hash table
+ * of chains for lookups and a ring of slots for the hand; a freed slot is
+ * NULL until an insertion reuses it.
+ */
+#include "clock_cache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+
+typedef struct entry {
+    struct entry *next; /* hash chain */
+    size_t slot;        /* index in the ring */
+    size_t klen, vlen;
+    uint64_t hash;
+    int referenced;
+    unsigned char bytes[]; /* key then value */
+} entry;
+
+typedef struct shard {
+    pthread_mutex_t mu;
+    entry **buckets;
+    size_t nbuckets; /* a power of two */
+    entry **ring;
+    size_t ring_len, ring_cap, hand;
+    size_t *free_slots;
+    size_t nfree;
+    size_t budget, bytes, entries;
+    uint64_t hits, misses, evictions;
+} shard;
+
+struct clock_cache {
+    unsigned nshards;
+    shard shards[];
+};
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+int clock_open(size_t budget, unsigned nshards, clock_cache **out)
+{
+    *out = NULL;
+    if (nshards == 0)
+        return KV_ERR_INVALID;
+    clock_cache *c = calloc(1, sizeof *c + nshards * sizeof(shard));
+    if (!c)
+        return KV_ERR_NOMEM;
+    c->nshards = nshards;
+    for (unsigned i = 0; i < nshards; i++) {
+        shard *s = &c->shards[i];
+        s->budget = budget / nshards;
+        s->nbuckets = 64;
+        s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+        if (!s->buckets || pthread_mutex_init(&s->mu, NULL) != 0) {
+            free(s->buckets);
+            c->nshards = i;
+            clock_close(c);
+            return KV_ERR_NOMEM;
+        }
+    }
+    *out = c;
+    return KV_OK;
+}
+
+void clock_close(clock_cache *c)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < c->nshards; i++) {
+        shard *s = &c->shards[i];
+        for (size_t j = 0; j < s->ring_len; j++)
+            free(s->ring[j]);
+        free(s->ring);
+        free(s->free_slots);
+        free(s->buckets);
+        pthread_mutex_destroy(&s->mu);
+    }
+    free(c);
+}
+
+static shard *shard_of(clock_cache *c, uint64_t h)
+{
+    return &c->shards[(h >> 32) % c->nshards];
+}
+
+static entry **find(shard *s, uint64_t h, const void *key, size_t klen)
+{
+    entry **p = &s->buckets[h & (s->nbuckets - 1)];
+    while (*p && !((*p)->hash == h && (*p)->klen == klen &&
+                   memcmp((*p)->bytes, key, klen) == 0))
+        p = &(*p)->next;
+    return p;
+}
+
+static void unlink_entry(shard *s, entry **link)
+{
+    entry *e = *link;
+    *link = e->next;
+    s->ring[e->slot] = NULL;
+    s->free_slots[s->nfree++] = e->slot;
+    s->bytes -= e->klen + e->vlen;
+    s->entries--;
+    free(e);
+}
+
+/* Sweeps the hand until an entry with its bit clear is evicted. */
+static void evict_one(shard *s)
+{
+    for (;;) {
+        if (s->hand >= s->ring_len)
+            s->hand = 0;
+        entry *e = s->ring[s->hand++];
+        if (!e)
+            continue;
+        if (e->referenced) {
+            e->referenced = 0;
+            continue;
+        }
+        unlink_entry(s, find(s, e->hash, e->bytes, e->klen));
+        s->evictions++;
+        return;
+    }
+}
+
+static int grow_buckets(shard *s)
+{
+    size_t n = s->nbuckets * 2;
+    entry **b = calloc(n, sizeof *b);
+    if (!b)
+        return KV_ERR_NOMEM;
+    for (size_t i = 0; i < s->nbuckets; i++)
+        for (entry *e = s->buckets[i], *next; e; e = next) {
+            next = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+        }
+    free(s->buckets);
+    s->buckets = b;
+    s->nbuckets = n;
+    return KV_OK;
+}
+
+int clock_get(clock_cache *c, const void *key, size_t klen, void **val,
+              size_t *vlen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    shard *s = shard_of(c, h);
+    pthread_mutex_lock(&s->mu);
+    entry *e = *find(s, h, key, klen);
+    if (!e) {
+        s->misses++;
+        pthread_mutex_unlock(&s->mu);
+        return KV_NOT_FOUND;
+    }
+    void *copy = malloc(e->vlen ? e->vlen : 1);
+    if (!copy) {
+        pthread_mutex_unlock(&s->mu);
+        return KV_ERR_NOMEM;
+    }
+    memcpy(copy, e->bytes + e->klen, e->vlen);
+    *vlen = e->vlen;
+    e->referenced = 1;
+    s->hits++;
+    pthread_mutex_unlock(&s->mu);
+    *val = copy;
+    return KV_OK;
+}
+
+int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
+              size_t vlen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    shard *s = shard_of(c, h);
+    size_t charge = klen + vlen;
+    entry *e = malloc(sizeof *e + charge);
+    if (!e)
+        return KV_ERR_NOMEM;
+    memcpy(e->bytes, key, klen);
+    memcpy(e->bytes + klen, val, vlen);
+    e->klen = klen, e->vlen = vlen, e->hash = h, e->referenced = 0;
+    pthread_mutex_lock(&s->mu);
+    int rc = KV_OK;
+    /* Room in the ring and the free list for one more slot. */
+    if (s->nfree == 0 && s->ring_len == s->ring_cap) {
+        size_t cap = s->ring_cap ? s->ring_cap * 2 : 16;
+        entry **r = realloc(s->ring, cap * sizeof *r);
+        if (r)
+            s->ring = r;
+        size_t *f = r ? realloc(s->free_slots, cap * sizeof *f) : NULL;
+        if (f)
+            s->free_slots = f;
+        if (!r || !f) {
+            rc = KV_ERR_NOMEM;
+            goto out;
+        }
+        s->ring_cap = cap;
+    }
+    if (s->entries >= s->nbuckets && (rc = grow_buckets(s)) != KV_OK)
+        goto out;
+    entry **old = find(s, h, key, klen);
+    if (*old)
+        unlink_entry(s, old);
+    if (charge > s->budget)
+        goto out; /* too large to keep: the old pair is gone all the same */
+    while (s->bytes + charge > s->budget)
+        evict_one(s);
+    e->slot = s->nfree ? s->free_slots[--s->nfree] : s->ring_len++;
+    s->ring[e->slot] = e;
+    e->next = s->buckets[h & (s->nbuckets - 1)];
+    s->buckets[h & (s->nbuckets - 1)] = e;
+    s->bytes += charge;
+    s->entries++;
+    e = NULL;
+out:
+    pthread_mutex_unlock(&s->mu);
+    free(e);
+    return rc;
+}
+
+void clock_erase(clock_cache *c, const void *key, size_t klen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    shard *s = shard_of(c, h);
+    pthread_mutex_lock(&s->mu);
+    entry **p = find(s, h, key, klen);
+    if (*p)
+        unlink_entry(s, p);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void clock_counts_get(clock_cache *c, clock_counts *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < c->nshards; i++) {
+        shard *s = &c->shards[i];
+        pthread_mutex_lock(&s->mu);
+        out->hits += s->hits;
+        out->misses += s->misses;
+        out->evictions += s->evictions;
+        out->bytes += s->bytes;
+        out->entries += s->entries;
+        pthread_mutex_unlock(&s->mu);
+    }
+}

@@ -1,0 +1,51 @@
+/*
+ * clock_cache.h: a byte-budgeted map from keys to values, evicting by CLOCK
+ * (second chance), split into shards so concurrent readers rarely meet.
+ *
+ * Each shard keeps its entries in a ring.  A hit sets the entry's
+ * referenced bit; to make room, the shard's hand sweeps the ring: an entry
+ * with its bit set has the bit cleared and is passed over (its second
+ * chance), an entry with the bit clear is evicted.  So an entry read since
+ * the hand last passed it survives one more sweep.
+ *
+ * Invariants:
+ *   - In each shard, bytes (the sum of its entries' key and value lengths)
+ *     never exceeds the shard's budget (budget / shards) once clock_put
+ *     returns; a pair larger than a shard's budget is not kept.
+ *   - A key is held at most once: clock_put of a held key replaces it.
+ *   - Every call takes only its shard's mutex; counts are per shard and
+ *     summed by clock_counts.
+ *
+ * This module knows nothing of versions or snapshots: the caller chooses
+ * keys so that a held value is never stale for the read that finds it.
+ */
+#ifndef KV_CLOCK_CACHE_H
+#define KV_CLOCK_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct clock_cache clock_cache;
+
+typedef struct clock_counts {
+    uint64_t hits, misses, evictions, bytes, entries;
+} clock_counts;
+
+/* A cache of at most budget bytes over nshards shards (at least 1).
+ * KV_OK, or KV_ERR_NOMEM; KV_ERR_INVALID for nshards 0. */
+int clock_open(size_t budget, unsigned nshards, clock_cache **out);
+void clock_close(clock_cache *c);
+
+/* KV_OK with *val a fresh allocation of *vlen bytes (the caller frees it),
+ * KV_NOT_FOUND (a miss), or KV_ERR_NOMEM. */
+int clock_get(clock_cache *c, const void *key, size_t klen, void **val,
+              size_t *vlen);
+/* Keeps a copy of key and value, evicting as needed.  KV_OK (kept, or too
+ * large to keep) or KV_ERR_NOMEM (nothing changed). */
+int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
+              size_t vlen);
+/* Drops key if held. */
+void clock_erase(clock_cache *c, const void *key, size_t klen);
+void clock_counts_get(clock_cache *c, clock_counts *out);
+
+#endif

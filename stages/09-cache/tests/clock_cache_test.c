@@ -1,0 +1,175 @@
+/*
+ * clock_cache_test.c: CLOCK eviction (clock_cache.c): the budget holds, a
+ * key read since the hand passed survives the next eviction and an unread
+ * one does not, a put replaces, erase drops, a pair above a shard's budget
+ * is not kept, the counts say what happened, and concurrent readers and
+ * writers only ever see a value put for the key they asked for.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "clock_cache.h"
+#include "kv.h"
+
+static int has(clock_cache *c, const char *k)
+{
+    void *v = NULL;
+    size_t n = 0;
+    int rc = clock_get(c, k, strlen(k), &v, &n);
+    free(v);
+    return rc == KV_OK;
+}
+
+static void put(clock_cache *c, const char *k, const char *v)
+{
+    CHECK_KV(clock_put(c, k, strlen(k), v, strlen(v)), KV_OK);
+}
+
+static void get_returns_what_was_put(void)
+{
+    clock_cache *c = NULL;
+    CHECK_KV(clock_open(1 << 20, 4, &c), KV_OK);
+    put(c, "apple", "red");
+    put(c, "apple", "green");
+    void *v = NULL;
+    size_t n = 0;
+    CHECK_KV(clock_get(c, "apple", 5, &v, &n), KV_OK);
+    CHECK(n == 5 && memcmp(v, "green", 5) == 0);
+    free(v);
+    CHECK_KV(clock_get(c, "pear", 4, &v, &n), KV_NOT_FOUND);
+    clock_erase(c, "apple", 5);
+    CHECK(!has(c, "apple"));
+    clock_counts k;
+    clock_counts_get(c, &k);
+    CHECK(k.hits == 1 && k.misses == 2 && k.entries == 0 && k.bytes == 0);
+    clock_close(c);
+}
+
+/* One shard of 40 bytes: four 10-byte pairs fit.  Reading "k0" gives it a
+ * second chance, so the fifth put evicts "k1", the first unread entry the
+ * hand meets. */
+static void a_read_entry_gets_a_second_chance(void)
+{
+    clock_cache *c = NULL;
+    CHECK_KV(clock_open(40, 1, &c), KV_OK);
+    put(c, "k0", "vvvvvvvv");
+    put(c, "k1", "vvvvvvvv");
+    put(c, "k2", "vvvvvvvv");
+    put(c, "k3", "vvvvvvvv");
+    CHECK(has(c, "k0"));
+    put(c, "k4", "vvvvvvvv");
+    CHECK(has(c, "k0"));
+    CHECK(!has(c, "k1"));
+    CHECK(has(c, "k2") && has(c, "k3") && has(c, "k4"));
+    clock_counts k;
+    clock_counts_get(c, &k);
+    CHECK(k.evictions == 1 && k.bytes == 40 && k.entries == 4);
+    clock_close(c);
+}
+
+/* With nothing read, CLOCK evicts in insertion order (FIFO). */
+static void unread_entries_leave_in_order(void)
+{
+    clock_cache *c = NULL;
+    CHECK_KV(clock_open(30, 1, &c), KV_OK);
+    put(c, "a", "123456789");
+    put(c, "b", "123456789");
+    put(c, "c", "123456789");
+    put(c, "d", "123456789");
+    CHECK(!has(c, "a"));
+    put(c, "e", "123456789");
+    CHECK(!has(c, "b"));
+    CHECK(has(c, "c") && has(c, "d") && has(c, "e"));
+    clock_close(c);
+}
+
+static void the_budget_holds_and_large_pairs_are_not_kept(void)
+{
+    clock_cache *c = NULL;
+    CHECK_KV(clock_open(4096, 4, &c), KV_OK);
+    char key[32], val[100];
+    memset(val, 'x', sizeof val);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        CHECK_KV(clock_put(c, key, strlen(key), val, (size_t)(i % 100)), KV_OK);
+        if (i % 7 == 0)
+            (void)has(c, "key3");
+        clock_counts k;
+        clock_counts_get(c, &k);
+        CHECK(k.bytes <= 4096);
+    }
+    char big[2000];
+    memset(big, 'y', sizeof big);
+    put(c, "small", "v");
+    CHECK_KV(clock_put(c, "small", 5, big, sizeof big), KV_OK);
+    CHECK(!has(c, "small")); /* 2005 bytes above a shard's 1024 */
+    clock_close(c);
+    CHECK_KV(clock_open(10, 0, &c), KV_ERR_INVALID);
+}
+
+/* Four threads put, get and erase over the same keys; every value a get
+ * returns is one some thread put for that key (its key is its prefix), and
+ * the budget holds at the end. */
+static clock_cache *shared;
+
+static void *churn(void *arg)
+{
+    unsigned seed = (unsigned)(size_t)arg;
+    char key[16], val[64];
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        int k = (int)((seed >> 8) % 300);
+        snprintf(key, sizeof key, "k%d", k);
+        int n = snprintf(val, sizeof val, "k%d=%u", k, seed % 1000);
+        switch ((seed >> 20) % 4) {
+        case 0:
+            if (clock_put(shared, key, strlen(key), val, (size_t)n) != KV_OK)
+                return (void *)1;
+            break;
+        case 1:
+            clock_erase(shared, key, strlen(key));
+            break;
+        default: {
+            void *v = NULL;
+            size_t vlen = 0;
+            int rc = clock_get(shared, key, strlen(key), &v, &vlen);
+            int bad = rc == KV_OK && (vlen <= strlen(key) ||
+                                      memcmp(v, key, strlen(key)) != 0 ||
+                                      ((char *)v)[strlen(key)] != '=');
+            free(v);
+            if (bad || (rc != KV_OK && rc != KV_NOT_FOUND))
+                return (void *)1;
+        }
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_readers_and_writers(void)
+{
+    CHECK_KV(clock_open(2048, 4, &shared), KV_OK);
+    pthread_t t[4];
+    for (size_t i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, churn, (void *)(i + 1)) == 0);
+    for (int i = 0; i < 4; i++) {
+        void *r = NULL;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL);
+    }
+    clock_counts k;
+    clock_counts_get(shared, &k);
+    CHECK(k.bytes <= 2048 && k.evictions > 0 && k.hits > 0);
+    clock_close(shared);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(get_returns_what_was_put),
+    HARNESS_TEST(a_read_entry_gets_a_second_chance),
+    HARNESS_TEST(unread_entries_leave_in_order),
+    HARNESS_TEST(the_budget_holds_and_large_pairs_are_not_kept),
+    HARNESS_TEST(concurrent_readers_and_writers),
+};
+const harness_suite clock_cache_suite = HARNESS_SUITE("clock_cache", tests);
