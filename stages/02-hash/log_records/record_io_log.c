@@ -58,10 +58,11 @@ int record_read_value(io_file *f, uint64_t limit, const hash_loc *loc, const voi
                       size_t klen, uint8_t **buf, size_t *cap, const uint8_t **val,
                       size_t *vlen)
 {
-    (void)limit;
     log_record rec;
     /* A merge counts the seal of its output as part of the last record (so
-     * a hint covers the whole file): peel it off first. */
+     * a hint covers the whole file): peel it off first.  Only the record
+     * that ends where the segment ends can carry it, so every other read
+     * is one positioned read. */
     uint64_t size = loc->size;
     uint8_t tail[LOG_RECORD_SEAL_SIZE];
     size_t got = 0;
@@ -69,7 +70,7 @@ int record_read_value(io_file *f, uint64_t limit, const hash_loc *loc, const voi
     uint64_t seal_size = 0;
     const char *why = NULL;
     int rc;
-    if (size > LOG_RECORD_SEAL_SIZE + LOG_RECORD_HEADER) {
+    if (loc->offset + size == limit && size > LOG_RECORD_SEAL_SIZE + LOG_RECORD_HEADER) {
         uint64_t at = loc->offset + size - LOG_RECORD_SEAL_SIZE;
         if ((rc = io_read_at(f, at, tail, sizeof tail, &got)) != KV_OK)
             return rc;
