@@ -81,7 +81,8 @@ END {
 
 # ---- tables ---------------------------------------------------------------------------
 # table_awk prints the Markdown for the largest N in the medians.
-workloads="fillseq fillrandom overwrite readrandom readmissing readseq seekrandom readwhilewriting deleterandom fillsync"
+# BENCH_WORKLOADS: the rows, in order (a run of opt-in workloads names them).
+workloads=${BENCH_WORKLOADS:-"fillseq fillrandom overwrite readrandom readmissing readseq seekrandom readwhilewriting deleterandom fillsync"}
 awk -F, -v engines="$engines" -v workloads="$workloads" -v machine="$dir/machine.txt" \
     -v nosync=" $nosync " -v nosync_note="${nosync_note:-}" '
 function commas(x,    s, neg) {
