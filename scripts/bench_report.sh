@@ -391,6 +391,11 @@ for w in $growth; do
             print line
         }
     }' "$med" >"$dir/growth-$w.dat"
+    # A workload this run did not do has no line to draw.
+    if awk 'NR > 1 { for (i = 2; i <= NF; i++) if ($i != "NaN") f = 1 } END { exit !f }' \
+        "$dir/growth-$w.dat"; then
+        drawn="${drawn:-}${drawn:+ }$w"
+    fi
 done
 ne=$(echo "$engines" | wc -w)
 nst=$(for e in $engines; do echo "$e"; done | grep -c '^[0-9]')
@@ -429,7 +434,7 @@ set xlabel "keys (N)"
 set ylabel "µs per operation (mean, median of runs)"
 set key outside right top vertical
 set multiplot layout 2,2 title "kvbench: how the cost of an operation grows with N ($host; $when)"
-do for [w in "$growth"] {
+do for [w in "${drawn:-}"] {
     set title w
     set autoscale y
     f = sprintf("$dir/growth-%s.dat", w)
