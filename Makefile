@@ -336,6 +336,23 @@ GI_STAGES ?= $(filter-out 01-log,$(STAGES))
 get-instructions: $(foreach s,$(GI_STAGES),$(B)/$(s)/get_instructions)
 	@sh scripts/get_instructions.sh $(B) $(GI_ARGS) $(GI_STAGES)
 
+# ---- where a get of a settled database spends its time (perf) ---------------
+# A stage's readrandom on a settled 1,000,000-key database (PROFILE_STAGE,
+# PROFILE_N), then LevelDB's with its bloom filter on the same workload:
+# the functions that took at least 1% of the samples
+# (scripts/profile_reads.sh; docs/perf-06-leveled.md).
+PROFILE_STAGE ?= 06-leveled
+PROFILE_N ?= 1000000
+.PHONY: profile-reads
+profile-reads: $(B)/$(PROFILE_STAGE)/kvbench
+	@$(MAKE) --no-print-directory deps DEPS=perf
+	@$(MAKE) --no-print-directory deps DEPS=peers || echo "profile-reads: no LevelDB: the stage alone"
+	@echo "== $(PROFILE_STAGE)"
+	@sh scripts/profile_reads.sh $(B)/$(PROFILE_STAGE)/kvbench $(PROFILE_N)
+	@if [ -f $(BENCH_HDR_leveldb) ]; then \
+	  $(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb && echo "== leveldb-bloom" && \
+	  KVBENCH_BLOOM_BITS=10 sh scripts/profile_reads.sh $(B)/bench/kvbench-leveldb $(PROFILE_N); fi
+
 # ---- measured costs per stage (figures quoted in docs/) ---------------------
 # scripts/costs.sh writes build/costs.md; COSTS_ARGS=--publish also copies it
 # to docs/generated/costs.md and updates the pages that quote it.  COSTS_N

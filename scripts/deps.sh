@@ -43,6 +43,7 @@ for group in "$@"; do
     fuzz) packages="$packages clang libclang-rt-14-dev" ;;
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
+    perf) packages="$packages linux-perf" ;;
     server) packages="$packages redis-server redis-tools python3 python3-redis" ;;
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
@@ -51,7 +52,7 @@ for group in "$@"; do
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot peers server metrics check bench-server kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server kvgrade wasm)" >&2
         exit 2
         ;;
     esac
