@@ -109,7 +109,7 @@ static const iter_ops moved_ops = {
     .free = moved_free,
 };
 
-int lsm_sources_hide_moved(const lsm_sources *s, uint64_t snap_seq, iter **it)
+int lsm_sources_user_writes(const lsm_sources *s, uint64_t snap_seq, iter **it)
 {
     const uint64_t *moved = NULL;
     size_t n = 0, k = 0;
