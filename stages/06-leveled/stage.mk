@@ -6,15 +6,17 @@
 # table-set interface (stages/04-lsm/engine/table_set.h), which stage 04's
 # flat_set/ implements with one list and this stage's level_set/ with
 # levels.  Its parts:
-#   versions/          the versions (the tables of each level) and the level
-#                      iterator (a level >= 1 read as one sorted source)
+#   versions/          the versions (the tables of each level) and how an
+#                      edit builds the next one
 #   compaction/        the compaction picker: pure logic over a version
 #   manifest/          version edits (and kv dump's words for one), CURRENT
 #                      and the manifests' names, the manifest writer and
 #                      its replay into a state
-#   level_set/         the table set: reads over a version, the jobs it
-#                      picks, an edit made durable and installed, opening,
-#                      the files' names; in place of stage 04's flat_set/
+#   level_set/         the table set: reads over a version (a level >= 1
+#                      read as one sorted source: level_iter), the jobs it
+#                      picks, an edit made durable and installed
+#                      (level_apply), opening, the files' names; in place
+#                      of stage 04's flat_set/
 #   level_set/tools/   its kv_stats and kv_inspect lines, kv check, kv dump,
 #                      and kv repair (which writes a manifest)
 # and from stage 05: table format v2, the bloom filter, the caches; from
