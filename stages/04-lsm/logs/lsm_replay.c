@@ -23,9 +23,9 @@
 /* Step 3, and opening the others. */
 static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t nwals)
 {
-    db->wals = malloc((nwals + 1) * sizeof *db->wals);
-    db->wals_cap = nwals + 1;
-    if (db->wals == NULL)
+    db->logs.v = malloc((nwals + 1) * sizeof *db->logs.v);
+    db->logs.cap = nwals + 1;
+    if (db->logs.v == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
     int rc = KV_OK;
     int flags = db->opt.read_only ? IO_READ : IO_WRITE;
@@ -43,7 +43,7 @@ static int lsm_recover_list_wals(kv_db *db, const lsm_listed_wal *wals, size_t n
         }
         lsm_wal *w = NULL;
         if ((rc = lsm_wal_open(db->dir.path, wals[i].start, flags, &w)) == KV_OK)
-            db->wals[db->nwals++] = w;
+            db->logs.v[db->logs.n++] = w;
     }
     return rc;
 }
@@ -64,12 +64,12 @@ static int lsm_replay_op(void *ctx, size_t i, const batch_op *op)
         c->db->stats.open_records_skipped++;
         return 0;
     }
-    int rc = memtable_add(c->db->mem, seq, op->is_delete ? IKEY_DELETE : IKEY_PUT, op->key,
+    int rc = memtable_add(c->db->mt.mem, seq, op->is_delete ? IKEY_DELETE : IKEY_PUT, op->key,
                           op->klen, op->val, op->vlen);
     if (rc != KV_OK)
         return kv_error(rc, "kv_open %s: out of memory replaying the logs", c->db->dir.path);
-    if (c->db->mem_lo == 0)
-        c->db->mem_lo = seq;
+    if (c->db->mt.mem_lo == 0)
+        c->db->mt.mem_lo = seq;
     return 0;
 }
 
@@ -153,9 +153,9 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
     int rc = KV_OK;
     *last_seq = max_hi;
     size_t kept = 0;
-    for (size_t i = 0; i < db->nwals; i++) {
-        lsm_wal *w = db->wals[i];
-        int last = i + 1 == db->nwals;
+    for (size_t i = 0; i < db->logs.n; i++) {
+        lsm_wal *w = db->logs.v[i];
+        int last = i + 1 == db->logs.n;
         uint64_t wal_last = 0;
         if (rc == KV_OK && (rc = lsm_recover_replay(db, w, last, &c, &wal_last)) == KV_OK) {
             if (wal_last > *last_seq)
@@ -174,9 +174,9 @@ static int lsm_recover_logs(kv_db *db, uint64_t max_hi, uint64_t *last_seq)
                 continue;
             }
         }
-        db->wals[kept++] = w;
+        db->logs.v[kept++] = w;
     }
-    db->nwals = kept;
+    db->logs.n = kept;
     return rc;
 }
 
@@ -188,19 +188,19 @@ int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_
         rc = lsm_recover_list_wals(db, wals, nwals);
     uint64_t last_seq = 0;
     if (rc == KV_OK)
-        rc = memtable_new(db->memtable_limit, &db->mem);
+        rc = memtable_new(db->mt.limit, &db->mt.mem);
     if (rc == KV_OK)
         rc = lsm_recover_logs(db, max_hi, &last_seq);
     if (rc != KV_OK)
         return rc;
     /* Step 6: a sealed last log takes no more writes. */
-    lsm_wal *last = db->nwals ? db->wals[db->nwals - 1] : NULL;
+    lsm_wal *last = db->logs.n ? db->logs.v[db->logs.n - 1] : NULL;
     if (last != NULL && (rc = lsm_recover_header(db, last)) != KV_OK)
         return rc;
     if (!db->opt.read_only && (last == NULL || last->sealed)) {
         if ((rc = lsm_wal_create(db->dir.path, last_seq + 1, &last)) != KV_OK)
             return rc;
-        db->wals[db->nwals++] = last;
+        db->logs.v[db->logs.n++] = last;
         db->stats.open_wal_created = 1;
     }
     db->next_seq = last_seq + 1;

@@ -17,12 +17,12 @@
 /* Given the logs wals[0..nwals) (oldest first, `covered` set for those
  * whose writes are all in tables) and max_hi (every write numbered up to
  * it is in tables): removes the covered logs unread (unless read-only),
- * replays the others into db->mem, skipping records numbered <= max_hi,
+ * replays the others into db->mt.mem, skipping records numbered <= max_hi,
  * cuts a torn tail off the last, makes the last log writable (a new one if
  * it is sealed or there is none), sets next_seq and last_seq and installs
  * the readers' view.  KV_OK, KV_ERR_CORRUPT (a log damaged other than by
  * a crash), an I/O error or NOMEM.
- * REQUIRES: db->mem NULL, db->wals empty; the database not yet shared. */
+ * REQUIRES: db->mt.mem NULL, db->logs.v empty; the database not yet shared. */
 int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_t max_hi);
 
 #endif

@@ -32,7 +32,7 @@ static void stats_tree(kv_db *db, stats_text *s)
     uint64_t seq = 0;
     lsm_view *v = lsm_view_get(db, &seq);
     stats_text_add(s, "seq.last: %" PRIu64, seq);
-    stats_text_add(s, "memtable.limit_bytes: %zu", db->memtable_limit);
+    stats_text_add(s, "memtable.limit_bytes: %zu", db->mt.limit);
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
@@ -43,10 +43,10 @@ static void stats_tree(kv_db *db, stats_text *s)
         stats_text_add(s, "tables.error: %s", kv_errmsg());
     lsm_view_unref(v);
     pthread_mutex_lock(&db->write_lock);
-    size_t nwals = db->nwals;
+    size_t nwals = db->logs.n;
     uint64_t wal_bytes = 0;
     for (size_t i = 0; i < nwals; i++)
-        wal_bytes += db->wals[i]->size;
+        wal_bytes += db->logs.v[i]->size;
     pthread_mutex_unlock(&db->write_lock);
     stats_text_add(s, "logs.count: %zu", nwals);
     stats_text_add(s, "logs.bytes: %" PRIu64, wal_bytes);
@@ -138,7 +138,7 @@ static void stats_session(kv_db *db, stats_text *s)
     stats_text_add(s, "session.flush.logs_removed: %" PRIu64, lsm_counted(st, LSM_LOGS_REMOVED));
     stats_text_add(s, "session.compact.count: %" PRIu64,
                    lsm_totals_session(db, &st->c[LSM_COMPACT_COUNT]));
-    stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE));
+    stats_text_add(s, "write.failed: %d", __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE));
     stats_text_add(s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
 }
 
