@@ -214,6 +214,18 @@ def main():
         problems.append("folders that need each other: " + " -> ".join(circle))
     result("stage_04_keys_are_the_ground_floor", problems)
 
+    # Stage 04's parts below the engine work on what they own: none of them
+    # includes the engine's struct (lsm_db.h); the engine applies what they
+    # return (replay: lsm_replayed).
+    reach = []
+    for folder in floors + ["logs"]:
+        base = os.path.join("stages", "04-lsm", folder)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if name.endswith((".c", ".h")) and re.search(
+                    r'#\s*include\s+"lsm_db\.h"', open(os.path.join(base, name)).read()):
+                reach.append("stages/04-lsm/%s/%s includes lsm_db.h" % (folder, name))
+    result("stage_04_parts_below_the_engine_do_not_include_it", reach)
+
     subtracts = []
     for s in stages:
         for n, line in enumerate(open(os.path.join("stages", s, "stage.mk")), 1):

@@ -59,6 +59,32 @@ static void lsm_db_free(kv_db *db)
     free(db);
 }
 
+/* Step 3's result taken over: the memtable and the logs become the
+ * engine's, the counts go to kv_stats, and the readers' view is
+ * installed. */
+static int lsm_apply_replayed(kv_db *db, lsm_replayed *r)
+{
+    db->mt.mem = r->mem;
+    db->mt.mem_lo = r->mem_lo;
+    db->logs = r->logs;
+    db->stats.open_records += r->records;
+    db->stats.open_records_skipped += r->records_skipped;
+    db->stats.open_wal_bytes += r->wal_bytes;
+    db->stats.open_torn_found += r->torn_found;
+    db->stats.open_torn_cut = r->torn_cut;
+    db->stats.open_tail_records_dropped = r->tail_records_dropped;
+    db->stats.open_wals_removed += r->wals_removed;
+    db->stats.open_wal_created = r->wal_created;
+    db->next_seq = r->last_seq + 1;
+    atomic_store_explicit(&db->last_seq, r->last_seq, memory_order_release);
+    memset(r, 0, sizeof *r); /* the engine holds it all now */
+    lsm_view *view = NULL;
+    int rc = lsm_view_reserve(db, &view);
+    if (rc == KV_OK)
+        lsm_view_install(db, view, NULL, 0);
+    return rc;
+}
+
 /* Steps 2, 3 and 4. */
 static int lsm_recover(kv_db *db, int *has_jobs)
 {
@@ -80,8 +106,17 @@ static int lsm_recover(kv_db *db, int *has_jobs)
                             .memtable_limit = &db->mt.limit};
     if (rc == KV_OK)
         rc = value_store_open(&venv, &l, found.flushed, &db->values, has_jobs);
-    if (rc == KV_OK)
-        rc = lsm_replay_logs(db, l.wals, l.nwals, found.flushed);
+    if (rc == KV_OK) {
+        lsm_replay_env renv = {.dir = &db->dir, .read_only = db->opt.read_only,
+                               .strict_recovery = db->opt.strict_recovery,
+                               .memtable_limit = db->mt.limit, .values = db->values};
+        lsm_replayed replayed;
+        rc = lsm_replay_logs(&renv, l.wals, l.nwals, found.flushed, &replayed);
+        if (rc == KV_OK)
+            rc = lsm_apply_replayed(db, &replayed);
+        else
+            lsm_replayed_free(&replayed);
+    }
     if (rc == KV_OK)
         rc = lsm_totals_open(db, &l, found.flushed);
     lsm_listing_free(&l);
