@@ -216,9 +216,10 @@ def main():
 
     # Stage 04's parts below the engine work on what they own: none of them
     # includes the engine's struct (lsm_db.h); the engine applies what they
-    # return (replay: lsm_replayed).
+    # return (replay: lsm_replayed) and feeds the counters it prints
+    # (stats: lsm_stats_lines).
     reach = []
-    for folder in floors + ["logs"]:
+    for folder in floors + ["logs", "stats"]:
         base = os.path.join("stages", "04-lsm", folder)
         for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
             if name.endswith((".c", ".h")) and re.search(

@@ -139,13 +139,6 @@ struct kv_db {
     _Atomic uint64_t live;      /* snapshots and iterators not freed */
 };
 
-/* The database's clock, in microseconds. */
-static inline uint64_t lsm_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 /* ---- views (lsm_view.c) ------------------------------------------------------- */
 
 /* A new view of mem, imm (NULL: none) and the table set's current version,
@@ -212,27 +205,6 @@ int  lsm_compact_manual(kv_db *db);
  * a failure said once (bg_error).  REQUIRES: write_lock held (released
  * while removing). */
 void lsm_collect(kv_db *db);
-
-/* ---- the totals (lsm_totals.c) ---------------------------------------------- */
-
-/* At kv_open, once the table set is open (every write up to `flushed` is
- * in its tables) and the logs replayed: binds the totals and loads
- * DIR/STATS if the listing l has it (a missing or damaged one is not an
- * error: the totals then count from here, and totals_since says why).
- * KV_OK or an error that is not about STATS (memory, I/O). */
-int  lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed);
-/* After a background job: saves STATS if totals_period_us has passed since
- * the last save.  A failed save is counted, not fatal.  REQUIRES: write_lock
- * held (released while saving). */
-void lsm_totals_tick(kv_db *db);
-/* At kv_close, after the last job: saves STATS if the totals changed since
- * the last save (or STATS must be written again).  KV_OK or the error. */
-int  lsm_totals_save(kv_db *db);
-/* kv_stats's lines about them. */
-void lsm_totals_stats(kv_db *db, stats_text *s);
-/* How much a total (its counter's address in db->stats) grew in this
- * session. */
-uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter);
 
 /* ---- snapshots ------------------------------------------------------------ */
 

@@ -118,7 +118,8 @@ static int lsm_recover(kv_db *db, int *has_jobs)
             lsm_replayed_free(&replayed);
     }
     if (rc == KV_OK)
-        rc = lsm_totals_open(db, &l, found.flushed);
+        rc = lsm_totals_open(&db->stats, db->dir.path, db->opt.read_only,
+                             atomic_load(&db->last_seq), &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
 }
@@ -221,7 +222,7 @@ int kv_close(kv_db *db)
     db->values = NULL;
     if (rc == KV_OK)
         rc = set_rc;
-    int totals_rc = failed ? KV_OK : lsm_totals_save(db);
+    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->stats);
     if (rc == KV_OK && totals_rc != KV_OK)
         rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
                       "but its totals were not saved: %s (the next open goes on from the "
