@@ -89,11 +89,13 @@ $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c \
-               tools/kv_cmd_draw.c tools/draw_parse.c tools/svg.c tools/draw_log.c \
+               tools/kv_cmd_draw.c tools/draw_parse.c svg/svg.c tools/draw_log.c \
                tools/draw_hash.c tools/draw_lsm.c tools/draw_levels.c tools/draw_vlog.c \
                tools/draw_axis.c
 # `kv DIR serve`: the Redis-protocol server (docs/server.md).
 TOOL_SRCS   += $(wildcard tools/serve/*.c)
+# kv draw writes its pictures with svg/ (which kvgrade draws with too).
+$(B)/obj/tools/%.o: EXTRA_CFLAGS += -Isvg
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 # Allocation failures (tests/alloc/): the test and libkv.a linked with the

@@ -1,7 +1,7 @@
 /*
  * kvg_report.c: the scorecard (text, on standard output) and the report
  * (--report DIR: index.html, the counterexamples' replay files, and SVG
- * plots drawn with tools/svg.h: each engine's throughput per phase of
+ * plots drawn with svg/svg.h: each engine's throughput per phase of
  * the speed workload; per crash, the writes acknowledged against the
  * writes recovered).
  */

@@ -2,7 +2,7 @@
 # kvgrade-fs, its power-cut file system (docs/kvgrade.md); included by the
 # Makefile after the stages.
 #
-#   build/kvgrade/kvgrade        the grader (C11; tools/svg.c draws its plots)
+#   build/kvgrade/kvgrade        the grader (C11; svg/svg.c draws its plots)
 #   build/kvgrade/kvgrade-fs     the FUSE file system that forgets what was
 #                                not fsynced (libfuse3: scripts/deps.sh)
 #   build/kvgrade/kvgrade_unit   its unit tests (make test)
@@ -14,14 +14,14 @@
 # `make test` runs kvgrade/tests/kvgrade_test.sh (the examples, the FUSE
 # skip, the stages in --quick) through tests/run.sh.
 
-KVGRADE_SRCS := $(wildcard kvgrade/kvg_*.c) tools/svg.c
+KVGRADE_SRCS := $(wildcard kvgrade/kvg_*.c) svg/svg.c
 KVGRADE_FS_SRCS := $(wildcard kvgrade/fs/*.c)
 KVGRADE_UNIT_SRCS := kvgrade/tests/kvgrade_unit.c $(filter-out kvgrade/kvg_main.c,$(KVGRADE_SRCS)) \
                      kvgrade/fs/kvfs_tree.c kvgrade/fs/kvfs_record.c
 FUSE_CFLAGS := -I/usr/include/fuse3
 FUSE_LIBS := -lfuse3
 
-$(B)/obj/kvgrade/%.o: EXTRA_CFLAGS += -Itools -Ikvgrade -Ikvgrade/fs
+$(B)/obj/kvgrade/%.o: EXTRA_CFLAGS += -Isvg -Ikvgrade -Ikvgrade/fs
 $(B)/obj/kvgrade/fs/%.o: EXTRA_CFLAGS += $(FUSE_CFLAGS)
 
 $(B)/kvgrade/kvgrade: $(call obj_common,$(KVGRADE_SRCS))

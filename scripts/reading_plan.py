@@ -31,7 +31,7 @@ def reading_plan(stage, own, fix=False):
 
       | reading | files | lines |
       |---|---|---|
-      | first | `stages/04-lsm/memtable/internal_key.h`, `skiplist.h`, ... | 2,934 |
+      | first | `stages/04-lsm/keys/internal_key.h`, `stages/04-lsm/memtable/skiplist.h`, ... | 2,934 |
 
     A file named without a directory is in the directory of the file named
     before it in the row.  The lines are the sum of the files' lines; the

@@ -183,6 +183,50 @@ def main():
         result("stage_%s_has_no_circle" % s.replace("-", "_"),
                ["a circle: " + " -> ".join(circle)] if circle else [])
 
+    # Stage 04's lower floors: keys/ includes nothing of any stage, and the
+    # parts every table format and iterator builds on (keys, memtable,
+    # iterators, table) include one another in one direction only.
+    floors = ["keys", "memtable", "iterators", "table"]
+    owner = {}
+    for root, sub, files in os.walk(os.path.join("stages")):
+        for name in files:
+            if name.endswith(".h"):
+                owner.setdefault(name, os.path.relpath(root, "stages"))
+    graph, problems = {}, []
+    for folder in floors:
+        base = os.path.join("stages", "04-lsm", folder)
+        node = "04-lsm/" + folder
+        graph[node] = set()
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if not name.endswith((".c", ".h")):
+                continue
+            for inc in re.findall(r'#\s*include\s+"([^"]+)"', open(os.path.join(base, name)).read()):
+                where = owner.get(os.path.basename(inc))
+                if where is None or where == node:
+                    continue
+                if folder == "keys":
+                    problems.append("stages/%s/%s includes %s (of stages/%s)" % (node, name, inc,
+                                                                                 where))
+                graph[node].add(where)
+    graph = {n: {m for m in e if m in graph} for n, e in graph.items()}
+    circle = find_circle(graph)
+    if circle:
+        problems.append("folders that need each other: " + " -> ".join(circle))
+    result("stage_04_keys_are_the_ground_floor", problems)
+
+    # Stage 04's parts below the engine work on what they own: none of them
+    # includes the engine's struct (lsm_db.h); the engine applies what they
+    # return (replay: lsm_replayed) and feeds the counters it prints
+    # (stats: lsm_stats_lines).
+    reach = []
+    for folder in floors + ["logs", "stats"]:
+        base = os.path.join("stages", "04-lsm", folder)
+        for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+            if name.endswith((".c", ".h")) and re.search(
+                    r'#\s*include\s+"lsm_db\.h"', open(os.path.join(base, name)).read()):
+                reach.append("stages/04-lsm/%s/%s includes lsm_db.h" % (folder, name))
+    result("stage_04_parts_below_the_engine_do_not_include_it", reach)
+
     subtracts = []
     for s in stages:
         for n, line in enumerate(open(os.path.join("stages", s, "stage.mk")), 1):

@@ -1,7 +1,11 @@
 # Stage 04: an LSM tree: a skiplist memtable over the write-ahead log,
 # flushed to sorted tables by a background thread, read through merging
 # iterators; snapshots are sequence numbers.  Its parts:
-#   memtable/        internal keys, the arena, the skiplist, the memtable
+#   keys/            internal keys: the order every other part sorts by;
+#                    the ground floor (it includes nothing of the stage,
+#                    and memtable, iterators, tables and the engine
+#                    include it)
+#   memtable/        the arena, the skiplist, the memtable
 #   iterators/       the iterator interface, the merging iterator, the
 #                    user's view
 #   table/           the table interface (table.h) and what every format
@@ -26,7 +30,7 @@
 #                    kv dump and kv repair
 # and stage 03's WAL module (03-wal/wal: the format, writer, reader, batch
 # payload, sync markers and group-commit queue), stage 01's txn_values/.
-PARTS_04-lsm := 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/table_v1 \
+PARTS_04-lsm := 04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/table_v1 \
                 04-lsm/table_v1/tools 04-lsm/engine 04-lsm/values_in_place 04-lsm/logs \
                 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools 03-wal/wal 01-log/txn_values
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.

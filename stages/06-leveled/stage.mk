@@ -6,15 +6,17 @@
 # table-set interface (stages/04-lsm/engine/table_set.h), which stage 04's
 # flat_set/ implements with one list and this stage's level_set/ with
 # levels.  Its parts:
-#   versions/          the versions (the tables of each level) and the level
-#                      iterator (a level >= 1 read as one sorted source)
+#   versions/          the versions (the tables of each level) and how an
+#                      edit builds the next one
 #   compaction/        the compaction picker: pure logic over a version
 #   manifest/          version edits (and kv dump's words for one), CURRENT
 #                      and the manifests' names, the manifest writer and
 #                      its replay into a state
-#   level_set/         the table set: reads over a version, the jobs it
-#                      picks, an edit made durable and installed, opening,
-#                      the files' names; in place of stage 04's flat_set/
+#   level_set/         the table set: reads over a version (a level >= 1
+#                      read as one sorted source: level_iter), the jobs it
+#                      picks, an edit made durable and installed
+#                      (level_apply), opening, the files' names; in place
+#                      of stage 04's flat_set/
 #   level_set/tools/   its kv_stats and kv_inspect lines, kv check, kv dump,
 #                      and kv repair (which writes a manifest)
 # and from stage 05: table format v2, the bloom filter, the caches; from
@@ -24,7 +26,7 @@ PARTS_06-leveled := 06-leveled/versions 06-leveled/compaction 06-leveled/manifes
                     06-leveled/level_set 06-leveled/level_set/tools \
                     05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 \
                     05-blocks/table_v2/tools \
-                    04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
+                    04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
                     04-lsm/values_in_place 04-lsm/logs 04-lsm/stats 04-lsm/tools 03-wal/wal 01-log/txn_values
 LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
@@ -85,7 +87,7 @@ LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,tools/compaction_sim/
                       tools/compaction_sim/sim_tree.c stages/06-leveled/versions/version.c \
                       stages/06-leveled/versions/version_builder.c \
                       stages/06-leveled/compaction/compaction_pick.c stages/06-leveled/manifest/version_edit.c \
-                      stages/04-lsm/memtable/internal_key.c) \
+                      stages/04-lsm/keys/internal_key.c) \
                     $(patsubst %.c,$(B)/obj/%.o,$(COMMON_PLAIN_SRCS))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm

@@ -41,9 +41,9 @@ int lsm_admit(kv_db *db, const char *call)
     /* Without a background thread (KV_BG_INLINE, or a failure) no job
      * would end: the write goes on, and the next flush does the work. */
     pthread_mutex_lock(&db->write_lock);
-    while (table_set_admit(db->tables) == TABLE_ADMIT_STOP && !db->failed && db->bg_running &&
-           db->bg_error == KV_OK)
-        pthread_cond_wait(&db->bg_done, &db->write_lock);
+    while (table_set_admit(db->tables) == TABLE_ADMIT_STOP && !db->fail.failed && db->bg.running &&
+           db->fail.bg_error == KV_OK)
+        pthread_cond_wait(&db->bg.done, &db->write_lock);
     int rc = lsm_refuse_if_failed(db, call);
     pthread_mutex_unlock(&db->write_lock);
     lsm_count(&db->stats, LSM_STOPS, 1);

@@ -42,13 +42,13 @@
 static void lsm_bg_failed(kv_db *db, int rc)
 {
     lsm_count(&db->stats, LSM_COMPACT_FAILURES, 1);
-    if (db->backoff_us == 0)
-        db->backoff_us = BG_RETRY_FIRST_US;
-    db->retry_us = lsm_now_us() + db->backoff_us;
+    if (db->bg.backoff_us == 0)
+        db->bg.backoff_us = BG_RETRY_FIRST_US;
+    db->bg.retry_us = lsm_now_us() + db->bg.backoff_us;
     kv_error_append(" (a background compaction; nothing of it was kept, and it is tried "
-                    "again in %.1f s)", (double)db->backoff_us / 1e6);
-    if (db->backoff_us < BG_RETRY_MAX_US)
-        db->backoff_us *= 2;
+                    "again in %.1f s)", (double)db->bg.backoff_us / 1e6);
+    if (db->bg.backoff_us < BG_RETRY_MAX_US)
+        db->bg.backoff_us *= 2;
     lsm_set_bg_error(db, rc);
 }
 
@@ -56,8 +56,8 @@ static void lsm_bg_failed(kv_db *db, int rc)
  * REQUIRES: write_lock held (released while working). */
 static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
 {
-    if (db->retry_us != 0 && lsm_now_us() < db->retry_us) {
-        *wake_us = db->retry_us;
+    if (db->bg.retry_us != 0 && lsm_now_us() < db->bg.retry_us) {
+        *wake_us = db->bg.retry_us;
         return 0;
     }
     table_ask ask = {.kind = TABLE_ASK_BACKGROUND};
@@ -67,7 +67,7 @@ static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
     do {
         ask.oldest = lsm_oldest_snapshot(db);
         rc = table_set_pick(db->tables, &ask, &job, &wake_seq);
-        atomic_store_explicit(&db->bg_wake_seq, wake_seq, memory_order_seq_cst);
+        atomic_store_explicit(&db->bg.wake_seq, wake_seq, memory_order_seq_cst);
         /* A snapshot freed between the pick and the store saw no number
          * to wake the thread for: look again rather than sleep on it. */
     } while (rc == KV_OK && job == NULL && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq);
@@ -78,9 +78,9 @@ static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
         rc = lsm_compact_run(db, job);
     if (rc == KV_OK) {
         lsm_count(&db->stats, LSM_GARBAGE_MERGES, (uint64_t)garbage);
-        db->backoff_us = 0;
-        db->retry_us = 0;
-    } else if (!db->failed) {
+        db->bg.backoff_us = 0;
+        db->bg.retry_us = 0;
+    } else if (!db->fail.failed) {
         lsm_bg_failed(db, rc);
     }
     return 1;
@@ -93,25 +93,25 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
 {
     *wake_us = 0;
     int worked = 0;
-    if (db->imm != NULL && !db->flush_failed && !db->failed) {          /* 1 */
+    if (db->mt.imm != NULL && !db->fail.flush_failed && !db->fail.failed) {          /* 1 */
         lsm_flush_imm(db, 0);
         worked = 1;
-    } else if (db->compact_asked && !db->compact_done && !db->failed) { /* 2 */
+    } else if (db->bg.compact_asked && !db->bg.compact_done && !db->fail.failed) { /* 2 */
         int rc = lsm_compact_manual(db);
-        db->compact_rc = rc;
+        db->bg.compact_rc = rc;
         if (rc != KV_OK)
-            snprintf(db->compact_why, sizeof db->compact_why, "%s", kv_errmsg());
+            snprintf(db->bg.compact_why, sizeof db->bg.compact_why, "%s", kv_errmsg());
         worked = 2;
-    } else if (!db->failed) {                                           /* 3 */
+    } else if (!db->fail.failed) {                                           /* 3 */
         worked = lsm_bg_set_job(db, wake_us);
     }
     if (!worked)
         return 0;
     lsm_collect(db);
     if (worked == 2)
-        db->compact_done = 1; /* its inputs removed (or the failure kept) */
-    pthread_cond_broadcast(&db->bg_done);
-    lsm_totals_tick(db);
+        db->bg.compact_done = 1; /* its inputs removed (or the failure kept) */
+    pthread_cond_broadcast(&db->bg.done);
+    lsm_totals_tick(&db->stats, &db->write_lock);
     return 1;
 }
 
@@ -119,7 +119,7 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
 
 int lsm_bg_start(kv_db *db)
 {
-    db->bg_running = 0; /* nothing runs beside the caller */
+    db->bg.running = 0; /* nothing runs beside the caller */
     return KV_OK;
 }
 
@@ -138,13 +138,13 @@ void lsm_bg_wake(kv_db *db)
 static void lsm_bg_sleep(kv_db *db, uint64_t wake_us)
 {
     if (wake_us == 0) {
-        pthread_cond_wait(&db->bg_work, &db->write_lock);
+        pthread_cond_wait(&db->bg.work, &db->write_lock);
         return;
     }
     /* bg_work waits on CLOCK_MONOTONIC, lsm_now_us's clock (lsm_open.c). */
     struct timespec at = {.tv_sec = (time_t)(wake_us / 1000000u),
                           .tv_nsec = (long)(wake_us % 1000000u) * 1000};
-    pthread_cond_timedwait(&db->bg_work, &db->write_lock, &at);
+    pthread_cond_timedwait(&db->bg.work, &db->write_lock, &at);
 }
 
 static void *lsm_bg_main(void *arg)
@@ -155,8 +155,8 @@ static void *lsm_bg_main(void *arg)
         uint64_t wake_us = 0;
         if (lsm_bg_step(db, &wake_us))
             continue;
-        pthread_cond_broadcast(&db->bg_done);
-        if (db->bg_stop)
+        pthread_cond_broadcast(&db->bg.done);
+        if (db->bg.stop)
             break;
         lsm_bg_sleep(db, wake_us);
     }
@@ -166,29 +166,29 @@ static void *lsm_bg_main(void *arg)
 
 int lsm_bg_start(kv_db *db)
 {
-    int rc = pthread_create(&db->bg_thread, NULL, lsm_bg_main, db);
+    int rc = pthread_create(&db->bg.thread, NULL, lsm_bg_main, db);
     if (rc != 0)
         return kv_error(KV_ERR_IO, "kv_open %s: cannot start the background thread: %s",
                         db->dir.path, strerror(rc));
-    db->bg_running = 1;
+    db->bg.running = 1;
     return KV_OK;
 }
 
 void lsm_bg_stop(kv_db *db)
 {
-    if (!db->bg_running)
+    if (!db->bg.running)
         return;
     pthread_mutex_lock(&db->write_lock);
-    db->bg_stop = 1;
-    pthread_cond_signal(&db->bg_work);
+    db->bg.stop = 1;
+    pthread_cond_signal(&db->bg.work);
     pthread_mutex_unlock(&db->write_lock);
-    pthread_join(db->bg_thread, NULL);
-    db->bg_running = 0;
+    pthread_join(db->bg.thread, NULL);
+    db->bg.running = 0;
 }
 
 void lsm_bg_wake(kv_db *db)
 {
-    pthread_cond_signal(&db->bg_work);
+    pthread_cond_signal(&db->bg.work);
 }
 
 #endif

@@ -11,15 +11,17 @@
  * no later stage's file includes it (stage 07 reads the engine through
  * lsm_sources.h).
  *
- * The parts, and who owns what:
- *   mem      the memtable that takes writes.  Only the group-commit leader
+ * The parts, and who owns what (struct kv_db below is their table of
+ * contents; each part's own struct is declared beside its code):
+ *   mt.mem   the memtable that takes writes.  Only the group-commit leader
  *            adds to it (under write_lock); readers read it without a lock.
- *   imm      the frozen memtable being written to tables by the background
+ *   mt.imm   the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
  *            `imm` is still being flushed waits (kv_stats: session.write.stalls).
  *   tables   the table set (table_set.h), and `current`, the version of
  *            its tables it applied last: the tables a new view reads.
- *   wals     the logs not yet in tables, oldest first; the last takes writes.
+ *   logs     the logs not yet in tables, oldest first; the last takes writes.
+ *   bg       the background thread (lsm_bg.h); fail, the failures (lsm_failure.h).
  *   view     what a reader takes: {mem, imm, a version of the tables} with
  *            a reference on each, published as one pointer.  A reader
  *            takes a reference on the view under view_lock and reads
@@ -39,11 +41,11 @@
  *   compact_lock -> write_lock -> view_lock,  snap_lock (alone)
  *   compact_lock  one kv_compact at a time.
  *   write_lock    the leader of a group (wal_queue.h) holds it from making
- *                 room to the last insert.  Guards mem, imm, wals, next_seq,
- *                 current, failed, the background thread's state and
- *                 kv_compact's request; the table set is picked from and
+ *                 room to the last insert.  Guards mt, logs, next_seq,
+ *                 current, fail, bg (the background thread's state and
+ *                 kv_compact's request); the table set is picked from and
  *                 applied to under it (table_set_apply releases it while
- *                 it writes).  bg_work and bg_done are its conditions.
+ *                 it writes).  bg.work and bg.done are its conditions.
  *   view_lock     guards the `view` pointer only.
  *   snap_lock     the snapshot list.
  *
@@ -73,8 +75,11 @@
 #include "batch.h"
 #include "db_dir.h"
 #include "kv.h"
+#include "lsm_bg.h"
+#include "lsm_failure.h"
 #include "lsm_stats.h"
 #include "lsm_wal.h"
+#include "lsm_write.h"
 #include "memtable.h"
 #include "stats_text.h"
 #include "table.h"
@@ -98,78 +103,42 @@ struct kv_snapshot {
 };
 
 struct kv_db {
+    /* What it was opened with. */
     db_dir dir;
     kv_options opt;
-    size_t memtable_limit;      /* opt.memtable_bytes, or the default */
-    table_ctx *tctx;
-    table_set *tables;
+
+    /* Its parts (each declared beside its code), all but the table set's
+     * and the value store's guarded by write_lock: */
+    lsm_memtables mt;           /* mem and imm (lsm_write.h) */
+    lsm_logs logs;              /* the logs not yet in tables (lsm_wal.h) */
+    wal_queue *q;               /* the group-commit queue; NULL if read-only */
+    table_ctx *tctx;            /* what the tables share: caches, counters */
+    table_set *tables;          /* the table set (table_set.h) */
+    table_set_version *current; /* ... and the tables a new view reads */
     struct value_store *values; /* where table values are kept (lsm_elsewhere.h) */
-    wal_queue *q;               /* NULL if read-only */
-
-    pthread_mutex_t compact_lock, write_lock, view_lock, snap_lock;
-    pthread_cond_t bg_work;     /* the background thread waits for work */
-    pthread_cond_t bg_done;     /* it finished a job, or has none left:
-                                   writers waiting for imm to go, for the
-                                   tables to make room, and kv_compact,
-                                   wait for this */
-
-    lsm_view *view;             /* view_lock */
-
-    /* write_lock: */
-    table_set_version *current; /* the tables a new view reads */
-    memtable *mem, *imm;
-    uint64_t mem_lo;            /* the first sequence number in mem (0: none) */
-    uint64_t imm_lo, imm_hi;    /* the writes imm holds */
-    lsm_wal **wals;             /* oldest first; the last takes writes */
-    size_t nwals, wals_cap;
-    uint64_t next_seq;          /* the next record's first sequence number */
-    int failed;                 /* D4 (read with __atomic) */
-    char failure[512];
-    int flush_failed;           /* the last flush failed; retried by the
-                                   next call that waits for it, once the
-                                   failure has been reported */
-    int bg_error;               /* a failure in the background (a flush, a
-                                   log's removal, a compaction) no call has
-                                   reported yet: the next write fails with
-                                   it (nothing written), or kv_close
-                                   returns it */
-    char bg_message[512];
-    int bg_stop;                /* kv_close: the background thread ends */
-    pthread_t bg_thread;
-    int bg_running;
-    _Atomic uint64_t bg_wake_seq; /* the table set has work once the oldest
-                                   snapshot reaches this (table_set_pick;
-                                   0: none): kv_snapshot_free wakes the
-                                   thread then */
-    int compact_asked;          /* kv_compact waits for the background thread */
-    int compact_done;           /* ... which did it (compact_rc, compact_why) */
-    int compact_rc;
-    char compact_why[512];
-    uint64_t retry_us;          /* a background job failed: none is picked
-                                   before this time (lsm_now_us), or the
-                                   next flush; 0: none failed */
-    uint64_t backoff_us;        /* the wait after the next failure */
-    uint64_t flushed;           /* every write up to it is in tables */
     struct lsm_values *vjobs;   /* the value store's jobs (lsm_values.c) */
     struct lsm_room *room;      /* writes refused before the disk is full
                                    (lsm_room.h); NULL if read-only */
-
-    _Atomic uint64_t last_seq;  /* every write up to here is visible */
-
-    /* snap_lock: live snapshots, oldest first. */
-    kv_snapshot *snap_head, *snap_tail;
-    _Atomic uint64_t live;      /* snapshots and iterators not freed */
-
+    lsm_bg bg;                  /* the background thread (lsm_bg.h) */
+    lsm_failure fail;           /* D4 and the failures not yet reported
+                                   (lsm_failure.h) */
     lsm_stats stats;            /* counters and totals (lsm_stats.h) */
+
+    /* Locks (the order is above).  bg.work and bg.done are write_lock's
+     * conditions. */
+    pthread_mutex_t compact_lock, write_lock, view_lock, snap_lock;
+
+    /* Sequence numbers. */
+    uint64_t next_seq;          /* write_lock: the next record's first one */
+    _Atomic uint64_t last_seq;  /* every write up to here is visible */
+    uint64_t flushed;           /* write_lock: every write up to it is in tables */
+
+    /* Readers. */
+    lsm_view *view;             /* view_lock */
+    kv_snapshot *snap_head, *snap_tail; /* snap_lock: live snapshots, oldest first */
+    _Atomic uint64_t live;      /* snapshots and iterators not freed */
 };
 
-/* The database's clock, in microseconds. */
-static inline uint64_t lsm_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 /* ---- views (lsm_view.c) ------------------------------------------------------- */
 
 /* A new view of mem, imm (NULL: none) and the table set's current version,
@@ -210,46 +179,6 @@ int  lsm_view_iters(const lsm_view *v, iter ***out, size_t *n);
  * meanwhile.  REQUIRES: no lock held. */
 int  lsm_admit(kv_db *db, const char *call);
 
-/* ---- the write path (lsm_write.c) ---------------------------------------- */
-
-/* Freezes mem (unless empty) and waits until no memtable is left to flush:
- * every write acknowledged before the call is in the tables.  For
- * kv_compact.  REQUIRES: write_lock not held. */
-int  lsm_write_flush_all(kv_db *db, const char *call);
-/* At the end of kv_open: the queue over the last log; sync_dir: recovery
- * removed, cut or made files, whose names are synced now. */
-int  lsm_write_open(kv_db *db, int sync_dir);
-/* First thing at kv_close after the background thread ended. */
-int  lsm_write_close(kv_db *db);
-
-/* ---- failures (lsm_failure.c) -------------------------------------------------- */
-
-/* Sets `failed` (D4) with why.  REQUIRES: write_lock held. */
-void lsm_set_failed(kv_db *db, const char *why);
-/* KV_ERR_IO naming the first failure if `failed` is set; else KV_OK. */
-int  lsm_refuse_if_failed(kv_db *db, const char *call);
-/* Records a background failure (kv_errmsg) for the next call to report.
- * REQUIRES: write_lock held. */
-void lsm_set_bg_error(kv_db *db, int rc);
-/* Reports (and clears) a background failure: its code, with the message
- * set for `call`; KV_OK if there is none.  A failed flush is retried only
- * when a later call waits for it (lsm_write.c), so that its I/O happens
- * inside a call that can report it.  REQUIRES: write_lock held. */
-int  lsm_take_bg_error(kv_db *db, const char *call);
-
-/* ---- the background thread (lsm_bg.c) -------------------------------------- */
-
-/* Starts the thread that flushes imm and does the table set's work. */
-int  lsm_bg_start(kv_db *db);
-/* Lets the job in progress (and a flush pending) finish, ends the thread.
- * A no-op if it was never started. */
-void lsm_bg_stop(kv_db *db);
-/* There is work: imm was frozen, kv_compact asks, or the table set has
- * some.  With threads, wakes the thread; built with KV_BG_INLINE (no
- * threads, as in a browser), does the work now, on the calling thread,
- * until none is left.  REQUIRES: write_lock held. */
-void lsm_bg_wake(kv_db *db);
-
 /* ---- the jobs (lsm_flush.c, lsm_compact.c) --------------------------------- */
 
 /* The flush of imm: a table of its entries where the table set says,
@@ -276,27 +205,6 @@ int  lsm_compact_manual(kv_db *db);
  * a failure said once (bg_error).  REQUIRES: write_lock held (released
  * while removing). */
 void lsm_collect(kv_db *db);
-
-/* ---- the totals (lsm_totals.c) ---------------------------------------------- */
-
-/* At kv_open, once the table set is open (every write up to `flushed` is
- * in its tables) and the logs replayed: binds the totals and loads
- * DIR/STATS if the listing l has it (a missing or damaged one is not an
- * error: the totals then count from here, and totals_since says why).
- * KV_OK or an error that is not about STATS (memory, I/O). */
-int  lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed);
-/* After a background job: saves STATS if totals_period_us has passed since
- * the last save.  A failed save is counted, not fatal.  REQUIRES: write_lock
- * held (released while saving). */
-void lsm_totals_tick(kv_db *db);
-/* At kv_close, after the last job: saves STATS if the totals changed since
- * the last save (or STATS must be written again).  KV_OK or the error. */
-int  lsm_totals_save(kv_db *db);
-/* kv_stats's lines about them. */
-void lsm_totals_stats(kv_db *db, stats_text *s);
-/* How much a total (its counter's address in db->stats) grew in this
- * session. */
-uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter);
 
 /* ---- snapshots ------------------------------------------------------------ */
 

@@ -130,16 +130,16 @@ int lsm_flush_values_iter(value_flush *vf, iter **it)
 
 int lsm_flush_logs(kv_db *db, uint64_t hi, value_logs *logs)
 {
-    size_t n = db->nwals + 1;
+    size_t n = db->logs.n + 1;
     io_file **files = malloc(n * (sizeof *files + 2 * sizeof(uint64_t)));
     if (files == NULL)
         return kv_error(KV_ERR_NOMEM, "flush: out of memory");
     uint64_t *starts = (uint64_t *)(files + n), *sizes = starts + n;
     size_t k = 0;
-    for (size_t i = 0; i + 1 < db->nwals && db->wals[i]->start <= hi; i++, k++) {
-        files[k] = db->wals[i]->file;
-        starts[k] = db->wals[i]->start;
-        sizes[k] = db->wals[i]->size;
+    for (size_t i = 0; i + 1 < db->logs.n && db->logs.v[i]->start <= hi; i++, k++) {
+        files[k] = db->logs.v[i]->file;
+        starts[k] = db->logs.v[i]->start;
+        sizes[k] = db->logs.v[i]->size;
     }
     *logs = (value_logs){.files = files, .starts = starts, .sizes = sizes, .n = k};
     return KV_OK;

@@ -43,9 +43,9 @@
 static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
 {
     size_t k = 0;
-    while (k + 1 < db->nwals && db->wals[k + 1]->start - 1 <= hi) {
-        uint64_t start = db->wals[k]->start;
-        lsm_wal_free(db->wals[k]);
+    while (k + 1 < db->logs.n && db->logs.v[k + 1]->start - 1 <= hi) {
+        uint64_t start = db->logs.v[k]->start;
+        lsm_wal_free(db->logs.v[k]);
         k++;
         int kept = 0;
         int rc = value_store_adopt_log(db->values, start, &kept);
@@ -56,8 +56,8 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
         else if (rc != KV_OK)
             lsm_set_bg_error(db, rc); /* harmless (F3), but said */
     }
-    memmove(db->wals, db->wals + k, (db->nwals - k) * sizeof *db->wals);
-    db->nwals -= k;
+    memmove(db->logs.v, db->logs.v + k, (db->logs.n - k) * sizeof *db->logs.v);
+    db->logs.n -= k;
 }
 
 /* Step 2: m's entries, in key order, into the job's table (vf: what the
@@ -88,8 +88,8 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
 
 int lsm_flush_imm(kv_db *db, int during_merge)
 {
-    memtable *m = db->imm;
-    uint64_t lo = db->imm_lo, hi = db->imm_hi, t0 = lsm_now_us(), ns0 = latency_start();
+    memtable *m = db->mt.imm;
+    uint64_t lo = db->mt.imm_lo, hi = db->mt.imm_hi, t0 = lsm_now_us(), ns0 = latency_start();
     table_ask ask = {.kind = TABLE_ASK_FLUSH, .lo = lo, .hi = hi, .during_merge = during_merge};
     table_job *job = NULL;
     lsm_view *spare = NULL;
@@ -126,7 +126,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
             /* (Level 0's count is the bytes flushed, whatever level took
              * the table: kv_stats's write amplification divides by it.) */
             lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
-            db->retry_us = 0; /* a job that failed is tried again */
+            db->bg.retry_us = 0; /* a job that failed is tried again */
             db->flushed = hi; /* (the value store's jobs look at it) */
         } else if (final) {
             lsm_set_failed(db, kv_errmsg());
@@ -135,10 +135,10 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     free(spare);
     free((void *)logs.files); /* one block: lsm_flush_logs */
     if (rc != KV_OK) {
-        db->flush_failed = 1;
+        db->fail.flush_failed = 1;
         lsm_set_bg_error(db, rc);
         lsm_count(&db->stats, LSM_FLUSH_FAILURES, 1);
     }
-    pthread_cond_broadcast(&db->bg_done);                               /* 5 */
+    pthread_cond_broadcast(&db->bg.done);                               /* 5 */
     return rc;
 }

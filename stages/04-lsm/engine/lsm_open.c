@@ -35,19 +35,19 @@ static void lsm_db_free(kv_db *db)
 {
     lsm_view_unref(db->view);
     db->view = NULL;
-    memtable_unref(db->mem);
-    memtable_unref(db->imm);
+    memtable_unref(db->mt.mem);
+    memtable_unref(db->mt.imm);
     table_set_version_unref(db->current);
     table_set_close(db->tables, 0);
     value_store_close(db->values, 0);
     lsm_room_free(db->room);
-    for (size_t i = 0; i < db->nwals; i++)
-        lsm_wal_free(db->wals[i]);
-    free(db->wals);
+    for (size_t i = 0; i < db->logs.n; i++)
+        lsm_wal_free(db->logs.v[i]);
+    free(db->logs.v);
     table_ctx_free(db->tctx);
     db_dir_close(&db->dir);
-    pthread_cond_destroy(&db->bg_work);
-    pthread_cond_destroy(&db->bg_done);
+    pthread_cond_destroy(&db->bg.work);
+    pthread_cond_destroy(&db->bg.done);
     pthread_mutex_destroy(&db->snap_lock);
     pthread_mutex_destroy(&db->view_lock);
     pthread_mutex_destroy(&db->write_lock);
@@ -57,6 +57,32 @@ static void lsm_db_free(kv_db *db)
     free(db->stats.at_open);
     free(db->stats.saved);
     free(db);
+}
+
+/* Step 3's result taken over: the memtable and the logs become the
+ * engine's, the counts go to kv_stats, and the readers' view is
+ * installed. */
+static int lsm_apply_replayed(kv_db *db, lsm_replayed *r)
+{
+    db->mt.mem = r->mem;
+    db->mt.mem_lo = r->mem_lo;
+    db->logs = r->logs;
+    db->stats.open_records += r->records;
+    db->stats.open_records_skipped += r->records_skipped;
+    db->stats.open_wal_bytes += r->wal_bytes;
+    db->stats.open_torn_found += r->torn_found;
+    db->stats.open_torn_cut = r->torn_cut;
+    db->stats.open_tail_records_dropped = r->tail_records_dropped;
+    db->stats.open_wals_removed += r->wals_removed;
+    db->stats.open_wal_created = r->wal_created;
+    db->next_seq = r->last_seq + 1;
+    atomic_store_explicit(&db->last_seq, r->last_seq, memory_order_release);
+    memset(r, 0, sizeof *r); /* the engine holds it all now */
+    lsm_view *view = NULL;
+    int rc = lsm_view_reserve(db, &view);
+    if (rc == KV_OK)
+        lsm_view_install(db, view, NULL, 0);
+    return rc;
 }
 
 /* Steps 2, 3 and 4. */
@@ -77,13 +103,23 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     db->stats.open_torn_found = found.torn_bytes;
     db->flushed = found.flushed;
     value_store_env venv = {.dir = &db->dir, .opt = &db->opt,
-                            .memtable_limit = &db->memtable_limit};
+                            .memtable_limit = &db->mt.limit};
     if (rc == KV_OK)
         rc = value_store_open(&venv, &l, found.flushed, &db->values, has_jobs);
+    if (rc == KV_OK) {
+        lsm_replay_env renv = {.dir = &db->dir, .read_only = db->opt.read_only,
+                               .strict_recovery = db->opt.strict_recovery,
+                               .memtable_limit = db->mt.limit, .values = db->values};
+        lsm_replayed replayed;
+        rc = lsm_replay_logs(&renv, l.wals, l.nwals, found.flushed, &replayed);
+        if (rc == KV_OK)
+            rc = lsm_apply_replayed(db, &replayed);
+        else
+            lsm_replayed_free(&replayed);
+    }
     if (rc == KV_OK)
-        rc = lsm_replay_logs(db, l.wals, l.nwals, found.flushed);
-    if (rc == KV_OK)
-        rc = lsm_totals_open(db, &l, found.flushed);
+        rc = lsm_totals_open(&db->stats, db->dir.path, db->opt.read_only,
+                             atomic_load(&db->last_seq), &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
 }
@@ -98,7 +134,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     if (db == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
     db->opt = opt;
-    db->memtable_limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
+    db->mt.limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
     pthread_mutex_init(&db->compact_lock, NULL);
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view_lock, NULL);
@@ -107,9 +143,9 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
-    pthread_cond_init(&db->bg_work, &attr);
+    pthread_cond_init(&db->bg.work, &attr);
     pthread_condattr_destroy(&attr);
-    pthread_cond_init(&db->bg_done, NULL);
+    pthread_cond_init(&db->bg.done, NULL);
     atomic_init(&db->last_seq, 0);
     atomic_init(&db->live, 0);
     uint64_t t0 = lsm_now_us();
@@ -158,7 +194,7 @@ int kv_close(kv_db *db)
     lsm_values_stop(db);
     lsm_bg_stop(db);
     int rc = lsm_write_close(db);
-    int failed = __atomic_load_n(&db->failed, __ATOMIC_ACQUIRE);
+    int failed = __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE);
     /* The view and the engine's own reference go first, so that the set
      * knows which files no version holds any more, and removes them. */
     lsm_view_unref(db->view);
@@ -186,15 +222,15 @@ int kv_close(kv_db *db)
     db->values = NULL;
     if (rc == KV_OK)
         rc = set_rc;
-    int totals_rc = failed ? KV_OK : lsm_totals_save(db);
+    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->stats);
     if (rc == KV_OK && totals_rc != KV_OK)
         rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
                       "but its totals were not saved: %s (the next open goes on from the "
                       "last save)", db->dir.path, db->stats.save_error);
-    if (db->bg_error != KV_OK && rc == KV_OK) {
+    if (db->fail.bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
-        snprintf(msg, sizeof msg, "%s", db->bg_message);
-        rc = kv_error(db->bg_error, "kv_close %s: the database is closed; in the background: "
+        snprintf(msg, sizeof msg, "%s", db->fail.bg_message);
+        rc = kv_error(db->fail.bg_error, "kv_close %s: the database is closed; in the background: "
                       "%s (its logs keep what was not flushed, and the next open replays "
                       "them)", db->dir.path, msg);
     }
@@ -203,7 +239,7 @@ int kv_close(kv_db *db)
     if (rc == KV_OK && failed)
         rc = kv_error(KV_ERR_IO, "kv_close %s: the database is closed, but it had failed: %s "
                       "(the next open recovers from what is on disk)", db->dir.path,
-                      db->failure);
+                      db->fail.why);
     lsm_db_free(db);
     return rc;
 }
@@ -244,17 +280,17 @@ int kv_compact(kv_db *db)
 static int lsm_compact_wait(kv_db *db)
 {
     pthread_mutex_lock(&db->write_lock);
-    db->compact_asked = 1;
-    db->compact_done = 0;
+    db->bg.compact_asked = 1;
+    db->bg.compact_done = 0;
     lsm_bg_wake(db);
-    while (!db->compact_done && !db->failed)
-        pthread_cond_wait(&db->bg_done, &db->write_lock);
-    int rc = db->compact_done ? db->compact_rc : lsm_refuse_if_failed(db, "kv_compact");
-    if (rc != KV_OK && db->compact_done)
-        rc = kv_error(rc, "kv_compact %s: %s", db->dir.path, db->compact_why);
+    while (!db->bg.compact_done && !db->fail.failed)
+        pthread_cond_wait(&db->bg.done, &db->write_lock);
+    int rc = db->bg.compact_done ? db->bg.compact_rc : lsm_refuse_if_failed(db, "kv_compact");
+    if (rc != KV_OK && db->bg.compact_done)
+        rc = kv_error(rc, "kv_compact %s: %s", db->dir.path, db->bg.compact_why);
     if (rc == KV_OK) /* a removal that failed meanwhile */
         rc = lsm_take_bg_error(db, "kv_compact");
-    db->compact_asked = 0;
+    db->bg.compact_asked = 0;
     pthread_mutex_unlock(&db->write_lock);
     return rc;
 }

@@ -61,9 +61,9 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
      * The one free that clears the number wakes it (the thread sets it
      * again when it next waits), so the write lock is taken once per wait,
      * not by every free meanwhile. */
-    uint64_t wake_seq = atomic_load_explicit(&db->bg_wake_seq, memory_order_acquire);
+    uint64_t wake_seq = atomic_load_explicit(&db->bg.wake_seq, memory_order_acquire);
     if (was_oldest && wake_seq != 0 && lsm_oldest_snapshot(db) >= wake_seq &&
-        atomic_compare_exchange_strong_explicit(&db->bg_wake_seq, &wake_seq, 0,
+        atomic_compare_exchange_strong_explicit(&db->bg.wake_seq, &wake_seq, 0,
                                                 memory_order_acq_rel, memory_order_acquire)) {
         pthread_mutex_lock(&db->write_lock);
         lsm_bg_wake(db);

@@ -19,7 +19,7 @@ void lsm_sources_get(kv_db *db, lsm_sources *s)
     s->mem = v->mem;
     s->imm = v->imm;
     s->tables = v->tables;
-    s->memory_from = db->imm != NULL ? db->imm_lo : db->mem_lo;
+    s->memory_from = db->mt.imm != NULL ? db->mt.imm_lo : db->mt.mem_lo;
     s->last = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
     s->view = v;
     s->db = db;
@@ -109,7 +109,7 @@ static const iter_ops moved_ops = {
     .free = moved_free,
 };
 
-int lsm_sources_hide_moved(const lsm_sources *s, uint64_t snap_seq, iter **it)
+int lsm_sources_user_writes(const lsm_sources *s, uint64_t snap_seq, iter **it)
 {
     const uint64_t *moved = NULL;
     size_t n = 0, k = 0;

@@ -41,12 +41,12 @@ uint64_t lsm_sources_seq_of(const kv_snapshot *snap);
 void lsm_sources_get(kv_db *db, lsm_sources *s);
 /* Drops the reference (iterators made from them hold their own). */
 void lsm_sources_release(lsm_sources *s);
-/* *it (an iterator over the sources), without the versions numbered after
- * snap_seq that are not writes: a value store that keeps values elsewhere
- * (stage 08's value log) moves a value with a new put of the same value,
- * which no transaction conflicts with.  Takes over *it, also when it
- * fails (KV_ERR_NOMEM: *it freed and NULL).  Where no value moved, *it is
- * left as it is. */
-int  lsm_sources_hide_moved(const lsm_sources *s, uint64_t snap_seq, iter **it);
+/* *it (an iterator over the sources), with only the user's writes among
+ * the versions numbered after snap_seq: the engine writes versions of its
+ * own too, when it runs a value store's job (value_store.h: a put of the
+ * same value, to move it), and no transaction conflicts with those.
+ * Takes over *it, also when it fails (KV_ERR_NOMEM: *it freed and NULL).
+ * Where the engine wrote none, *it is left as it is. */
+int  lsm_sources_user_writes(const lsm_sources *s, uint64_t snap_seq, iter **it);
 
 #endif

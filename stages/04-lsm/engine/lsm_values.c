@@ -123,7 +123,7 @@ static int lsm_values_still_there(void *ctx)
 {
     move_check *c = ctx;
     kv_db *db = c->db;
-    lsm_view now = {.mem = db->mem, .imm = db->imm, .tables = db->current};
+    lsm_view now = {.mem = db->mt.mem, .imm = db->mt.imm, .tables = db->current};
     uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
     int there = lsm_values_there(&now, seq, c->m);
     if (there < 0)
@@ -279,7 +279,7 @@ static int lsm_values_job(kv_db *db, int recount, uint64_t since, int damaged, i
     value_job *job = NULL;
     uint64_t oldest = lsm_oldest_snapshot(db);
     lsm_values_forget_moves(db, oldest);
-    if (!db->failed)
+    if (!db->fail.failed)
         *rc = recount ? value_store_pick_recount(db->values, since, damaged, &job)
                       : value_store_pick(db->values, oldest, &job);
     pthread_mutex_unlock(&db->write_lock);
@@ -298,7 +298,7 @@ static uint64_t lsm_values_collect(kv_db *db, int *rc)
 {
     struct lsm_values *v = db->vjobs;
     pthread_mutex_lock(&db->write_lock);
-    int failed = db->failed;
+    int failed = db->fail.failed;
     uint64_t oldest = lsm_oldest_snapshot(db), durable = db->flushed;
     if (db->opt.sync)
         durable = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
@@ -445,7 +445,7 @@ static void *lsm_values_main(void *arg)
         if (rc == KV_OK && idle && !worked)
             lsm_write_flush_soon(db, LSM_VALUES_IDLE_FLUSH_BYTES);
         pthread_mutex_lock(&db->write_lock);
-        if (rc != KV_OK && !db->failed)
+        if (rc != KV_OK && !db->fail.failed)
             lsm_set_bg_error(db, rc); /* said once; the job is tried again */
         if (!v->stop && (!worked || rc != KV_OK)) {
             uint64_t at_us = lsm_now_us() + LSM_VALUES_LOOK_US;

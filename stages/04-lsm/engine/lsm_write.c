@@ -56,20 +56,20 @@ typedef struct lsm_writer {
  * else retried and waited for.  REQUIRES: write_lock held. */
 static int lsm_wait_for_flush(kv_db *db, const char *call)
 {
-    while (db->imm != NULL) {
+    while (db->mt.imm != NULL) {
         int rc = lsm_refuse_if_failed(db, call);
         if (rc != KV_OK)
             return rc;
-        if (db->flush_failed) {
+        if (db->fail.flush_failed) {
             if ((rc = lsm_take_bg_error(db, call)) != KV_OK)
                 return rc;
-            db->flush_failed = 0; /* reported already: retry, and wait */
+            db->fail.flush_failed = 0; /* reported already: retry, and wait */
             lsm_bg_wake(db);
             continue;
         }
         uint64_t t0 = lsm_now_us(), ns0 = latency_start();
         lsm_count(&db->stats, LSM_STALLS, 1);
-        pthread_cond_wait(&db->bg_done, &db->write_lock);
+        pthread_cond_wait(&db->bg.done, &db->write_lock);
         lsm_count(&db->stats, LSM_STALL_US, lsm_now_us() - t0);
         latency_record(&db->stats.lat, LATENCY_STALL_MEMTABLE, ns0);
     }
@@ -80,10 +80,10 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
  * A failed seal is final (D4) when a sync failed or the partial seal could
  * not be cut off; a failed creation is not: the sealed log takes no more
  * writes, and the next write tries again.
- * REQUIRES: write_lock held, room in db->wals for one more. */
+ * REQUIRES: write_lock held, room in db->logs.v for one more. */
 static int lsm_new_log(kv_db *db)
 {
-    lsm_wal *cur = db->wals[db->nwals - 1];
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
     int rc, final = 0;
     if (!cur->sealed && (rc = lsm_wal_seal(cur, &final)) != KV_OK) {
         if (!final)
@@ -97,7 +97,7 @@ static int lsm_new_log(kv_db *db)
     lsm_wal *w = NULL;
     if ((rc = lsm_wal_create(db->dir.path, db->next_seq, &w)) != KV_OK)
         return rc;
-    db->wals[db->nwals++] = w;
+    db->logs.v[db->logs.n++] = w;
     return KV_OK;
 }
 
@@ -107,27 +107,27 @@ static int lsm_new_log(kv_db *db)
  * REQUIRES: write_lock held. */
 static int lsm_switch(kv_db *db, const char *call)
 {
-    int rc = memtable_entries(db->mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
+    int rc = memtable_entries(db->mt.mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
     /* Read again after the wait, which released write_lock: kv_compact may
      * have switched meanwhile, leaving an empty mem and a fresh log. */
-    int freeze = memtable_entries(db->mem) > 0;
-    if (rc == KV_OK && !freeze && !db->wals[db->nwals - 1]->sealed)
+    int freeze = memtable_entries(db->mt.mem) > 0;
+    if (rc == KV_OK && !freeze && !db->logs.v[db->logs.n - 1]->sealed)
         return KV_OK;
     memtable *fresh = NULL;
     lsm_view *v = NULL;
-    if (rc == KV_OK && freeze && (rc = memtable_new(db->memtable_limit, &fresh)) == KV_OK)
-        rc = lsm_view_new(db, fresh, db->mem, &v);
-    if (rc == KV_OK && db->nwals == db->wals_cap) {
-        size_t cap = 2 * db->wals_cap + 2;
-        lsm_wal **grown = realloc(db->wals, cap * sizeof *grown);
+    if (rc == KV_OK && freeze && (rc = memtable_new(db->mt.limit, &fresh)) == KV_OK)
+        rc = lsm_view_new(db, fresh, db->mt.mem, &v);
+    if (rc == KV_OK && db->logs.n == db->logs.cap) {
+        size_t cap = 2 * db->logs.cap + 2;
+        lsm_wal **grown = realloc(db->logs.v, cap * sizeof *grown);
         if (grown == NULL)
             rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", call);
         else {
-            db->wals = grown;
-            db->wals_cap = cap;
+            db->logs.v = grown;
+            db->logs.cap = cap;
         }
     }
-    lsm_wal *cur = db->wals[db->nwals - 1];
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
     if (rc == KV_OK && (cur->sealed || cur->records > 0)) {
         uint64_t t0 = lsm_now_us(); /* the writer waits for its syncs */
         rc = lsm_new_log(db);
@@ -139,11 +139,11 @@ static int lsm_switch(kv_db *db, const char *call)
         return rc;
     }
     if (freeze) {
-        db->imm = db->mem;
-        db->imm_lo = db->mem_lo;
-        db->imm_hi = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
-        db->mem = fresh; /* the reference memtable_new gave; the view took its own */
-        db->mem_lo = 0;
+        db->mt.imm = db->mt.mem;
+        db->mt.imm_lo = db->mt.mem_lo;
+        db->mt.imm_hi = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+        db->mt.mem = fresh; /* the reference memtable_new gave; the view took its own */
+        db->mt.mem_lo = 0;
         lsm_view_publish(db, v);
         lsm_count(&db->stats, LSM_SWITCHES, 1);
         lsm_bg_wake(db);
@@ -155,7 +155,7 @@ int lsm_write_flush_all(kv_db *db, const char *call)
 {
     pthread_mutex_lock(&db->write_lock);
     int rc = lsm_refuse_if_failed(db, call);
-    if (rc == KV_OK && memtable_entries(db->mem) > 0)
+    if (rc == KV_OK && memtable_entries(db->mt.mem) > 0)
         rc = lsm_switch(db, call);
     if (rc == KV_OK)
         rc = lsm_wait_for_flush(db, call);
@@ -196,16 +196,16 @@ static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
     /* Full: past its size already (a replayed log may do that), or the
      * group's room is not in the arena's current block and a new block
      * would take the memtable past its size. */
-    lsm_wal *cur = db->wals[db->nwals - 1];
-    size_t usage = memtable_memory_usage(db->mem), limit = db->memtable_limit;
-    int full = usage > limit || memtable_reserve_growth(db->mem, (size_t)g->room) > limit - usage ||
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
+    size_t usage = memtable_memory_usage(db->mt.mem), limit = db->mt.limit;
+    int full = usage > limit || memtable_reserve_growth(db->mt.mem, (size_t)g->room) > limit - usage ||
                cur->size > lsm_room_log_cap(db->room); /* a nearly full disk */
-    if (cur->sealed || (memtable_entries(db->mem) > 0 && full))
+    if (cur->sealed || (memtable_entries(db->mt.mem) > 0 && full))
         rc = lsm_switch(db, call);
-    if (rc == KV_OK && (rc = memtable_reserve(db->mem, (size_t)g->room)) != KV_OK)
+    if (rc == KV_OK && (rc = memtable_reserve(db->mt.mem, (size_t)g->room)) != KV_OK)
         kv_error_append(" (%s: nothing was written)", call);
     if (rc == KV_OK)
-        *t = lsm_target(db->wals[db->nwals - 1]);
+        *t = lsm_target(db->logs.v[db->logs.n - 1]);
     return rc;
 }
 
@@ -233,11 +233,11 @@ static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
             const batch_op *op = &w->ops[i];
             deletes += (uint64_t)op->is_delete;
             /* Cannot fail: the room was reserved (arena.h, invariant 5). */
-            (void)memtable_add(db->mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
+            (void)memtable_add(db->mt.mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
                                op->key, op->klen, op->val, op->vlen);
         }
-        if (db->mem_lo == 0)
-            db->mem_lo = w->seq;
+        if (db->mt.mem_lo == 0)
+            db->mt.mem_lo = w->seq;
         ops += w->n;
         batches += w->n > 1;
         log->size = e->end;
@@ -394,7 +394,7 @@ int lsm_write_sync_log(kv_db *db, uint64_t *durable)
     pthread_mutex_lock(&db->write_lock);
     uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
     int rc = lsm_refuse_if_failed(db, "value store");
-    lsm_wal *cur = db->wals[db->nwals - 1];
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
     /* The logs before the last were sealed, synced, when it was made. */
     if (rc == KV_OK && !cur->sealed) {
         wal_target t = lsm_target(cur);
@@ -412,10 +412,10 @@ int lsm_write_flush_soon(kv_db *db, uint64_t min_log_bytes)
 {
     pthread_mutex_lock(&db->write_lock);
     int asked = 0;
-    lsm_wal *cur = db->wals[db->nwals - 1];
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
     /* Nothing to do, or a failure the users have not heard of yet: theirs
      * to hear, not this call's to take. */
-    if (!db->failed && db->bg_error == KV_OK && memtable_entries(db->mem) > 0 &&
+    if (!db->fail.failed && db->fail.bg_error == KV_OK && memtable_entries(db->mt.mem) > 0 &&
         cur->size >= min_log_bytes)
         asked = lsm_switch(db, "value store") == KV_OK;
     pthread_mutex_unlock(&db->write_lock);
@@ -429,7 +429,7 @@ int lsm_write_open(kv_db *db, int sync_dir)
     int rc = wal_queue_new(db->dir.path, db->opt.sync, &db->q);
     /* The log as recovered is synced, so that what recovery cut off stays
      * cut off, and the first group's sync marker can vouch for all of it. */
-    lsm_wal *cur = db->wals[db->nwals - 1];
+    lsm_wal *cur = db->logs.v[db->logs.n - 1];
     if (rc == KV_OK && cur->size > LSM_WAL_START && (rc = io_sync(cur->file)) == KV_OK) {
         wal_target t = lsm_target(cur);
         wal_queue_log_synced(db->q, &t);
@@ -448,8 +448,8 @@ int lsm_write_close(kv_db *db)
         return KV_OK;
     /* A sealed log takes nothing more, not even a marker; after a final
      * failure no marker may claim that anything was synced. */
-    lsm_wal *cur = db->nwals ? db->wals[db->nwals - 1] : NULL;
-    int usable = cur != NULL && !cur->sealed && !db->failed;
+    lsm_wal *cur = db->logs.n ? db->logs.v[db->logs.n - 1] : NULL;
+    int usable = cur != NULL && !cur->sealed && !db->fail.failed;
     wal_target t = usable ? lsm_target(cur) : (wal_target){0};
     int rc = wal_queue_close(db->q, usable ? &t : NULL, db->stats.open_torn_cut > 0);
     db->q = NULL;

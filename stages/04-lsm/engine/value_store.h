@@ -24,6 +24,9 @@
  * are the engine's to run: moving a value that is still read out of a log
  * to be collected is a write, which only the engine makes.
  *
+ * What kv check, kv dump and kv repair ask of the store's files, with
+ * the database closed, is in value_store_tools.h.
+ *
  * Threads: value_store_load, value_store_pin and value_store_unpin from
  * any thread; the flush, the jobs, adopt_log and collect from the thread
  * that changes the database (the background thread, or kv_open);
@@ -219,21 +222,5 @@ int  value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *c
  * is not a place this store wrote). */
 int  value_store_describe_value(value_store *vs, const uint8_t *where, size_t wlen,
                                 size_t *vlen, kv_line_fn line, void *ctx);
-
-/* ---- kv check, kv dump, kv repair ------------------------------------------ */
-
-/* The table set's tools (kv check, kv dump, kv repair of a closed
- * database) call these for the files the store keeps. */
-/* 1 if `name` is one of the store's files (the tools list them as its). */
-int  value_store_is_named(const char *name);
-/* kv check's lines for the store's files, and whether every value a key
- * reads elsewhere is there: KV_OK or KV_ERR_CORRUPT. */
-int  value_store_check(const char *dir, kv_line_fn line, void *ctx);
-/* kv dump's lines for the store's files. */
-int  value_store_dump(const char *dir, kv_line_fn line, void *ctx);
-/* kv repair's part, once the tables are whole again: what a key cannot
- * read elsewhere is gone (the key is deleted, and each named).  KV_OK or
- * an error. */
-int  value_store_repair(const char *dir, kv_line_fn line, void *ctx);
 
 #endif

@@ -4,6 +4,11 @@
  * The table set says which writes its tables hold (table_set_open: stage
  * 04 from the tables' names, lsm_files.h F3; stage 06 from its manifest),
  * and the logs are replayed the same way whichever it is.
+ *
+ * Replay works on what it is given and returns what it found
+ * (lsm_replayed): the memtable, the logs to go on with, the last sequence
+ * number and its counts.  It never sees the engine's struct: the engine
+ * applies the result (lsm_open.c).
  */
 #ifndef KV_LSM_REPLAY_H
 #define KV_LSM_REPLAY_H
@@ -11,18 +16,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lsm_db.h"
+#include "db_dir.h"
 #include "lsm_files.h"
+#include "lsm_wal.h"
+#include "memtable.h"
+
+struct value_store;
+
+/* What replay reads: the directory, the options it obeys, and the value
+ * store, which is asked whether it keeps a log the tables made redundant
+ * (value_store_adopt_log). */
+typedef struct lsm_replay_env {
+    const db_dir *dir;
+    int read_only;              /* change no file */
+    int strict_recovery;        /* kv_options.strict_recovery */
+    size_t memtable_limit;      /* the fresh memtable's size */
+    struct value_store *values;
+} lsm_replay_env;
+
+/* What the logs gave back.  Zeroed by lsm_replay_logs; the caller owns what
+ * it holds (lsm_replayed_free), also after a failure. */
+typedef struct lsm_replayed {
+    memtable *mem;              /* the writes not yet in tables */
+    uint64_t mem_lo;            /* the first sequence number in mem (0: none) */
+    lsm_logs logs;              /* the logs kept, oldest first; the last takes
+                                   writes (there is one unless read-only) */
+    uint64_t last_seq;          /* every write up to it is back: in the tables
+                                   or in mem */
+    /* What kv_stats says of this open (lsm_stats.h, open_*). */
+    uint64_t records, records_skipped, wal_bytes;
+    uint64_t torn_found, torn_cut, tail_records_dropped, wals_removed;
+    int wal_created;
+} lsm_replayed;
 
 /* Given the logs wals[0..nwals) (oldest first, `covered` set for those
  * whose writes are all in tables) and max_hi (every write numbered up to
  * it is in tables): removes the covered logs unread (unless read-only),
- * replays the others into db->mem, skipping records numbered <= max_hi,
- * cuts a torn tail off the last, makes the last log writable (a new one if
- * it is sealed or there is none), sets next_seq and last_seq and installs
- * the readers' view.  KV_OK, KV_ERR_CORRUPT (a log damaged other than by
- * a crash), an I/O error or NOMEM.
- * REQUIRES: db->mem NULL, db->wals empty; the database not yet shared. */
-int lsm_replay_logs(kv_db *db, const lsm_listed_wal *wals, size_t nwals, uint64_t max_hi);
+ * replays the others into a fresh memtable, skipping records numbered <=
+ * max_hi, cuts a torn tail off the last, and makes the last log writable
+ * (a new one if it is sealed or there is none), all into *out.  KV_OK,
+ * KV_ERR_CORRUPT (a log damaged other than by a crash), an I/O error or
+ * NOMEM. */
+int  lsm_replay_logs(const lsm_replay_env *env, const lsm_listed_wal *wals, size_t nwals,
+                     uint64_t max_hi, lsm_replayed *out);
+/* Releases what r holds (the memtable, the logs) and zeroes it. */
+void lsm_replayed_free(lsm_replayed *r);
 
 #endif

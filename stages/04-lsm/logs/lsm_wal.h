@@ -92,6 +92,13 @@ typedef struct lsm_wal {
     uint64_t behind;        /* bytes before this were handed to write-behind */
 } lsm_wal;
 
+/* The logs whose writes are not all in tables yet, oldest first; the last
+ * takes writes (the engine's `logs`, guarded by its write_lock). */
+typedef struct lsm_logs {
+    lsm_wal **v;
+    size_t n, cap;
+} lsm_logs;
+
 /* With sync = 0, the log's bytes are handed to the device (io_write_behind)
  * each time another this many have been appended, so that the sync of the
  * switch (lsm_wal_seal) finds at most about this much still to write,

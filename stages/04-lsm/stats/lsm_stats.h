@@ -22,8 +22,11 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "latency.h"
+#include "lsm_files.h"
+#include "stats_text.h"
 #include "stats_file.h"
 #include "table_job.h"
 
@@ -75,6 +78,8 @@ typedef struct lsm_stats {
     int open_wal_created;
 
     /* The totals (lsm_totals.c). */
+    const char *dir;            /* where STATS is (the engine's path) */
+    int read_only;              /* STATS is never written */
     uint64_t since_seq;         /* they count the work after this write (0: all) */
     char since[640];            /* and why from there, for kv_stats */
     stats_counters *bound;      /* the counters STATS keeps, bound to c[] and level[] */
@@ -91,8 +96,45 @@ typedef struct lsm_stats {
     latency_set lat;            /* how long each operation took (this session) */
 } lsm_stats;
 
+/* The database's clock, in microseconds. */
+static inline uint64_t lsm_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* STATS's name of a total (S1); NULL for a counter of the session. */
 const char *lsm_total_name(lsm_counter c);
+
+/* ---- what kv_stats prints of them (lsm_stats.c) ---------------------------------- */
+
+/* kv_stats's lines of the counters: the levels' work (if the table set has
+ * levels), the totals, what kv_open found, this session's counts.  The
+ * engine prints its own state around them (lsm_describe.c). */
+void lsm_stats_lines(lsm_stats *st, stats_text *s);
+
+/* ---- the totals (lsm_totals.c) ---------------------------------------------- */
+
+/* At kv_open, once the table set is open (every write up to `flushed` is
+ * in its tables) and the logs replayed (every write up to last_seq is
+ * back): binds the totals and loads DIR/STATS if the listing l has it (a
+ * missing or damaged one is not an error: the totals then count from
+ * here, and totals_since says why).  dir must outlive st.  KV_OK or an
+ * error that is not about STATS (memory, I/O). */
+int  lsm_totals_open(lsm_stats *st, const char *dir, int read_only, uint64_t last_seq,
+                     const lsm_listing *l, uint64_t flushed);
+/* After a background job: saves STATS if totals_period_us has passed since
+ * the last save.  A failed save is counted, not fatal.  REQUIRES: held
+ * locked by the caller (released while saving). */
+void lsm_totals_tick(lsm_stats *st, pthread_mutex_t *held);
+/* At kv_close, after the last job: saves STATS if the totals changed since
+ * the last save (or STATS must be written again).  KV_OK or the error. */
+int  lsm_totals_save(lsm_stats *st);
+/* kv_stats's lines about them. */
+void lsm_totals_stats(lsm_stats *st, stats_text *s);
+/* How much a total (its counter's address in st) grew in this session. */
+uint64_t lsm_totals_session(const lsm_stats *st, const uint64_t *counter);
 
 static inline void lsm_count(lsm_stats *s, lsm_counter c, uint64_t n)
 {

@@ -29,7 +29,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "lsm_db.h"
+#include "lsm_stats.h"
 
 #define LSM_TOTALS_PERIOD_US (60u * 1000000u)
 
@@ -70,9 +70,11 @@ static void lsm_totals_bind(lsm_stats *st, stats_counters *s)
             stats_counters_add(s, &st->level[l][k], "level.%d.%s", l, lsm_level_names[k]);
 }
 
-int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
+int lsm_totals_open(lsm_stats *st, const char *dir, int read_only, uint64_t last_seq,
+                    const lsm_listing *l, uint64_t flushed)
 {
-    lsm_stats *st = &db->stats;
+    st->dir = dir;
+    st->read_only = read_only;
     int listed = 0, tmp_listed = 0;
     for (size_t i = 0; i < l->nothers; i++) {
         listed |= strcmp(l->others[i], STATS_FILE_NAME) == 0;
@@ -81,19 +83,18 @@ int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
     st->period_us = LSM_TOTALS_PERIOD_US;
     st->saved_us = lsm_now_us();
     if ((st->bound = calloc(1, sizeof *st->bound)) == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir);
     lsm_totals_bind(st, st->bound);
-    uint64_t seq = atomic_load(&db->last_seq);
+    uint64_t seq = last_seq;
     int found = 0;
-    int rc = stats_file_load_listed(db->dir.path, st->bound, listed, tmp_listed,
-                                    !db->opt.read_only, &found);
+    int rc = stats_file_load_listed(dir, st->bound, listed, tmp_listed, !read_only, &found);
     if (rc != KV_OK && rc != KV_ERR_CORRUPT)
         return rc;
     size_t n = st->bound->n;
     st->at_open = calloc(n + 1, sizeof *st->at_open);
     st->saved = calloc(n + 1, sizeof *st->saved);
     if (st->at_open == NULL || st->saved == NULL)
-        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", db->dir.path);
+        return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir);
     if (rc == KV_OK && found) {
         if (st->since_seq == 0)
             snprintf(st->since, sizeof st->since, "the database was created");
@@ -131,16 +132,15 @@ int lsm_totals_open(kv_db *db, const lsm_listing *l, uint64_t flushed)
 }
 
 /* REQUIRES: totals_lock held. */
-static int lsm_totals_save_locked(kv_db *db)
+static int lsm_totals_save_locked(lsm_stats *st)
 {
-    lsm_stats *st = &db->stats;
     size_t n = st->bound->n;
     uint64_t *now = calloc(n + 1, sizeof *now);
     if (now == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: out of memory (saving STATS)", db->dir.path);
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory (saving STATS)", st->dir);
     for (size_t i = 0; i < n; i++)
         now[i] = __atomic_load_n(st->bound->c[i].value, __ATOMIC_RELAXED);
-    int rc = stats_file_save(db->dir.path, st->bound);
+    int rc = stats_file_save(st->dir, st->bound);
     st->saved_us = lsm_now_us();
     if (rc == KV_OK) {
         /* What the file holds is at least `now` (a counter may have grown
@@ -157,9 +157,8 @@ static int lsm_totals_save_locked(kv_db *db)
 
 /* 1 if STATS must be written: a total changed since the last save, or the
  * file must be replaced.  REQUIRES: totals_lock held. */
-static int lsm_totals_changed(const kv_db *db)
+static int lsm_totals_changed(const lsm_stats *st)
 {
-    const lsm_stats *st = &db->stats;
     if (st->rewrite)
         return 1;
     for (size_t i = 0; i < st->bound->n; i++)
@@ -168,38 +167,35 @@ static int lsm_totals_changed(const kv_db *db)
     return 0;
 }
 
-void lsm_totals_tick(kv_db *db)
+void lsm_totals_tick(lsm_stats *st, pthread_mutex_t *held)
 {
-    lsm_stats *st = &db->stats;
-    if (st->bound == NULL || db->opt.read_only)
+    if (st->bound == NULL || st->read_only)
         return;
     pthread_mutex_lock(&st->lock);
     int due = lsm_now_us() - st->saved_us >= st->period_us;
     pthread_mutex_unlock(&st->lock);
     if (!due)
         return;
-    pthread_mutex_unlock(&db->write_lock);
+    pthread_mutex_unlock(held);
     pthread_mutex_lock(&st->lock);
-    if (lsm_totals_changed(db))
-        lsm_totals_save_locked(db); /* a failure is counted and shown, and tried again */
+    if (lsm_totals_changed(st))
+        lsm_totals_save_locked(st); /* a failure is counted and shown, and tried again */
     pthread_mutex_unlock(&st->lock);
-    pthread_mutex_lock(&db->write_lock);
+    pthread_mutex_lock(held);
 }
 
-int lsm_totals_save(kv_db *db)
+int lsm_totals_save(lsm_stats *st)
 {
-    lsm_stats *st = &db->stats;
-    if (st->bound == NULL || db->opt.read_only)
+    if (st->bound == NULL || st->read_only)
         return KV_OK;
     pthread_mutex_lock(&st->lock);
-    int rc = lsm_totals_changed(db) ? lsm_totals_save_locked(db) : KV_OK;
+    int rc = lsm_totals_changed(st) ? lsm_totals_save_locked(st) : KV_OK;
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
 
-void lsm_totals_stats(kv_db *db, stats_text *s)
+void lsm_totals_stats(lsm_stats *st, stats_text *s)
 {
-    lsm_stats *st = &db->stats;
     stats_text_add(s, "totals.since: %s", st->since);
     stats_text_add(s, "totals.since_seq: %" PRIu64, st->since_seq);
     pthread_mutex_lock(&st->lock);
@@ -211,9 +207,8 @@ void lsm_totals_stats(kv_db *db, stats_text *s)
         stats_text_add(s, "totals.save_failures: %" PRIu64 " (the last: %s)", failures, why);
 }
 
-uint64_t lsm_totals_session(const kv_db *db, const uint64_t *counter)
+uint64_t lsm_totals_session(const lsm_stats *st, const uint64_t *counter)
 {
-    const lsm_stats *st = &db->stats;
     for (size_t i = 0; st->bound != NULL && i < st->bound->n; i++)
         if (st->bound->c[i].value == counter)
             return __atomic_load_n(counter, __ATOMIC_RELAXED) - st->at_open[i];

@@ -1,7 +1,7 @@
 /*
  * lsm_version_race.c: the references that keep a version's tables alive
  * while the background thread replaces versions and the table set removes
- * the tables no version holds (table_set.h; stage 06's version_set.h
+ * the tables no version holds (table_set.h; stage 06's level_apply.h
  * VS3).  Built into build/tsan/S/racetest by the stages whose stage.mk
  * links it (04 and 06), so ThreadSanitizer watches every reference taken
  * and dropped (make test runs it there; alone: build/tsan/06-leveled/racetest

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "value_store.h"
+#include "value_store_tools.h"
 
 struct value_store {
     int unused;

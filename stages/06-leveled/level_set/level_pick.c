@@ -4,7 +4,7 @@
  * its job.  Whatever the engine asks:
  *   FLUSH       a job for the frozen memtable; where its table goes is
  *               decided when it is applied, once its keys are known
- *               (version_set.c, "Where a flush goes");
+ *               (level_apply.c, "Where a flush goes");
  *   MANUAL      kv_compact: level by level from the top, each level's
  *               tables merged into the next, down to the deepest level
  *               that holds a table (at least level 1): step s is level s,

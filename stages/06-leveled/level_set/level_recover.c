@@ -31,7 +31,7 @@
 #include "level_files.h"
 #include "level_set.h"
 #include "lsm_files.h"
-#include "version_set.h"
+#include "level_apply.h"
 
 /* What the listing holds besides stage 04's logs. */
 typedef struct level_listing {
@@ -121,11 +121,11 @@ static int level_recover_version(table_set *ts, const level_listing *ll, manifes
     version *empty = NULL;
     version_edit snap;
     version_edit_init(&snap);
-    int rc = version_new_empty(version_set_vfile_gone, ts, &empty);
+    int rc = version_new_empty(level_apply_vfile_gone, ts, &empty);
     if (rc == KV_OK && st->number != 0)
         rc = manifest_state_snapshot(st, &snap);
     if (rc == KV_OK)
-        rc = version_apply(empty, &snap, version_set_vfile_open, ts, &ts->current);
+        rc = version_apply(empty, &snap, level_apply_vfile_open, ts, &ts->current);
     version_edit_free(&snap);
     version_unref(empty);
     if (rc != KV_OK)
@@ -201,7 +201,7 @@ int table_set_open(const table_set_env *env, lsm_listing *l, table_set **out,
     }
     /* Step 5. */
     if (rc == KV_OK && !read_only)
-        rc = version_set_manifest_new(ts, NULL);
+        rc = level_apply_manifest_new(ts, NULL);
     /* Step 6. */
     if (rc == KV_OK) {
         for (size_t i = 0; i + 1 < l->nwals; i++)

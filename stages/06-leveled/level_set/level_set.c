@@ -17,7 +17,7 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "version_set.h"
+#include "level_apply.h"
 
 unsigned table_set_format(void) { return LEVEL_DB_FORMAT; }
 
@@ -58,12 +58,12 @@ int table_set_close(table_set *ts, int clean)
     if (ts == NULL)
         return KV_OK;
     int rc = KV_OK;
-    /* The closed manifest is one snapshot (version_set.h,
-     * version_set_manifest_new), if edits followed the last one. */
+    /* The closed manifest is one snapshot (level_apply.h,
+     * level_apply_manifest_new), if edits followed the last one. */
     if (clean && ts->manifest != NULL && !__atomic_load_n(&ts->manifest_broken, __ATOMIC_ACQUIRE) &&
         (ts->manifest_stale ||
          __atomic_load_n(&ts->manifest_edits, __ATOMIC_RELAXED) != ts->manifest_edits_at_new) &&
-        (rc = version_set_manifest_new(ts, NULL)) != KV_OK)
+        (rc = level_apply_manifest_new(ts, NULL)) != KV_OK)
         kv_error_append(" (kv_close %s: the database is closed, and its manifest holds "
                         "every change; the next open starts a new one)", ts->env.dir->path);
     /* What the current version holds is the database (or, after a failed

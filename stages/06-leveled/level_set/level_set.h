@@ -10,7 +10,7 @@
  *
  * Its modules, in the order of docs/06-leveled.md's reading plan (which
  * reads versions/ and manifest/version_edit.h first):
- *   version_set.c    a job's result as an edit, made durable in the
+ *   level_apply.c    a job's result as an edit, made durable in the
  *                    manifest, then installed (the one way the tables
  *                    change), and the life of table files;
  *   level_pick.c     the jobs: a flush's, a compaction's (the score, the
@@ -18,6 +18,7 @@
  *                    merge asks of its job;
  *   level_read.c     a lookup and the iterators over a version's levels;
  * then, on a second reading:
+ *   level_iter.c     a level >= 1 read as one sorted source;
  *   level_recover.c  kv_open: CURRENT, the manifest, the version, garbage;
  *   level_set.c      the rest of the interface: options, admission, close;
  *   level_files.c    the names of this stage's files;

@@ -1,6 +1,6 @@
 /*
  * engine_flush_test.c: each flushed table goes where
- * compaction_flush_level says (version_set.c, "Where a flush goes"), and
+ * compaction_flush_level says (level_apply.c, "Where a flush goes"), and
  * what goes below level 0 reads back, survives a reopen and passes
  * kv_check.
  *

@@ -4,7 +4,7 @@
  * background compaction reports it once and is tried again, and writes
  * go on without a reopen once the cause is gone.  Only a failure that
  * leaves the manifest's state unknown (a failed fsync) stops writes until
- * the database is reopened (version_set.h; the engine's retries:
+ * the database is reopened (level_apply.h; the engine's retries:
  * stages/04-lsm/engine/lsm_bg.c).
  */
 #include <errno.h>

@@ -66,8 +66,8 @@ static int txn_versions_sources(kv_db *db, uint64_t snap_seq, iter **out)
     n = k + (n > 2 ? n - 2 : 0);
     if (rc == KV_OK) {
         rc = merge_iter_new(children, n, out); /* takes the children, even on failure */
-        if (rc == KV_OK) /* a value moved is not a write (lsm_sources.h) */
-            rc = lsm_sources_hide_moved(&src, snap_seq, out);
+        if (rc == KV_OK) /* the engine's own writes are not the user's (lsm_sources.h) */
+            rc = lsm_sources_user_writes(&src, snap_seq, out);
     } else {
         while (n > 0)
             iter_free(children[--n]);

@@ -30,7 +30,7 @@
 #include "lsm_files.h"
 #include "lsm_repair.h"
 #include "stats_file.h"
-#include "value_store.h"
+#include "value_store_tools.h"
 
 /* Rewrites table i of the listing if it is damaged. */
 static int repair_one_table(repair_run *r, const lsm_listing *l, size_t i)

@@ -23,7 +23,7 @@
 #include "lsm_files.h"
 #include "offline.h"
 #include "stats_file.h"
-#include "value_store.h"
+#include "value_store_tools.h"
 
 /* The directory's listing, once it is known to be this stage's: KV_OK, or
  * KV_ERR_CORRUPT for a damaged IDENTITY (the tool goes on), or an error

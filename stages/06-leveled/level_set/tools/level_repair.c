@@ -41,7 +41,7 @@
 #include "log_report.h"
 #include "manifest.h"
 #include "stats_file.h"
-#include "value_store.h"
+#include "value_store_tools.h"
 
 /* ---- the directory ------------------------------------------------------------ */
 

@@ -33,7 +33,7 @@
 #include "lsm_wal.h"
 #include "offline.h"
 #include "stats_file.h"
-#include "value_store.h"
+#include "value_store_tools.h"
 
 typedef struct tools_ctx {
     const char *dir;

@@ -29,6 +29,7 @@
 #include "lsm_wal.h"
 #include "offline.h"
 #include "value_log.h"
+#include "value_store_tools.h"
 #include "wal_batch.h"
 
 /* Lines naming lost keys, at most; then a count. */

@@ -1,5 +1,5 @@
 /*
- * version_set.h: how stage 06's tables change (the part LevelDB calls its
+ * level_apply.h: how stage 06's tables change (the part LevelDB calls its
  * VersionSet, db/version_set.h): the one way is a version edit
  * (version_edit.h), made from a job the engine did (table_set_apply: a
  * flush's table, a merge's inputs and outputs, a move), made durable in
@@ -27,8 +27,8 @@
  * but not synced) is final: table_set_apply says so (*final), and the
  * engine stops writing (lsm_db.h, D4).
  */
-#ifndef KV_VERSION_SET_H
-#define KV_VERSION_SET_H
+#ifndef KV_LEVEL_APPLY_H
+#define KV_LEVEL_APPLY_H
 
 #include "level_set.h"
 #include "version_edit.h"
@@ -41,15 +41,15 @@
  * between two edits would read as a shorter, valid manifest and lose the
  * tables of the edits cut off.  On failure *in_doubt (may be NULL) says
  * whether CURRENT may name the new manifest (manifest_create). */
-int  version_set_manifest_new(table_set *ts, int *in_doubt);
+int  level_apply_manifest_new(table_set *ts, int *in_doubt);
 
 /* ---- table files --------------------------------------------------------- */
 
 /* The vfile of an added table, its table opened (vfile_open_fn of
  * version.h; ctx is the table_set). */
-int  version_set_vfile_open(void *ctx, const edit_file *f, vfile **out);
+int  level_apply_vfile_open(void *ctx, const edit_file *f, vfile **out);
 /* The release callback of every version (version.h): the last version
  * holding f is gone: its table is closed, its number listed for deletion. */
-void version_set_vfile_gone(void *ctx, vfile *f);
+void level_apply_vfile_gone(void *ctx, vfile *f);
 
 #endif

@@ -1,8 +1,11 @@
 /*
  * svg.h: a small writer of SVG pictures (Scalable Vector Graphics, the
  * XML that browsers draw: https://www.w3.org/TR/SVG11/), enough for kv's
- * draw command: rectangles, lines, text, groups, each with an optional
- * class and a <title> that a browser shows on hover.
+ * draw command and kvgrade's plots: rectangles, lines, text, groups, each
+ * with an optional class and a <title> that a browser shows on hover.  In
+ * a folder of its own because two programs that share nothing else draw
+ * with it: the CLI (tools/) and the grader (kvgrade/), which builds
+ * without any of the CLI.
  *
  * The body is written to memory as the picture is drawn, so the picture
  * may grow downwards as it goes (svg_extend); svg_close then writes the
@@ -14,8 +17,8 @@
  * Failures (no memory) are kept in the writer: every later call does
  * nothing, and svg_close returns -1 without writing.
  */
-#ifndef KV_TOOLS_SVG_H
-#define KV_TOOLS_SVG_H
+#ifndef KV_SVG_H
+#define KV_SVG_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /*
- * version_set.c: a job's result made an edit, made durable, then
+ * level_apply.c: a job's result made an edit, made durable, then
  * installed (table_set_apply); the manifest's snapshot and roll-over; the
  * life of table files, from the engine's outputs (table_set_output) to
- * their deletion (table_set_collect) (version_set.h).
+ * their deletion (table_set_collect) (level_apply.h).
  */
-#include "version_set.h"
+#include "level_apply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ uint64_t level_test_manifest_roll_bytes = LEVEL_MANIFEST_ROLL_BYTES;
 /* ---- table files ---------------------------------------------------------------- */
 
 /* The vfile of table `number` in the current version, or NULL. */
-static vfile *version_set_find(const version *v, uint64_t number)
+static vfile *level_apply_find(const version *v, uint64_t number)
 {
     for (int level = 0; v != NULL && level < VERSION_LEVELS; level++)
         for (size_t i = 0; i < v->nfiles[level]; i++)
@@ -36,13 +36,13 @@ static vfile *version_set_find(const version *v, uint64_t number)
     return NULL;
 }
 
-int version_set_vfile_open(void *ctx, const edit_file *f, vfile **out)
+int level_apply_vfile_open(void *ctx, const edit_file *f, vfile **out)
 {
     table_set *ts = ctx;
     /* A table moved to another level (a trivial move) stays the same
      * vfile: one vfile per file, so that its last reference is the file's
      * last use (VS3). */
-    vfile *vf = version_set_find(ts->current, f->number);
+    vfile *vf = level_apply_find(ts->current, f->number);
     if (vf != NULL) {
         vfile_ref(vf);
         *out = vf;
@@ -62,7 +62,7 @@ int version_set_vfile_open(void *ctx, const edit_file *f, vfile **out)
     return KV_OK;
 }
 
-void version_set_vfile_gone(void *ctx, vfile *f)
+void level_apply_vfile_gone(void *ctx, vfile *f)
 {
     table_set *ts = ctx;
     table_unref(f->t);
@@ -127,7 +127,7 @@ int table_set_collect(table_set *ts, uint64_t *removed)
 
 /* A failure that left only garbage behind (an old manifest not removed),
  * for table_set_collect to say once. */
-static void version_set_keep_harmless(table_set *ts, int rc)
+static void level_apply_keep_harmless(table_set *ts, int rc)
 {
     pthread_mutex_lock(&ts->obsolete_lock);
     if (ts->pending_rc == KV_OK) {
@@ -141,7 +141,7 @@ static void version_set_keep_harmless(table_set *ts, int rc)
 
 /* The snapshot edit of the current version and counters: the first record
  * of a new manifest. */
-static int version_set_snapshot_edit(table_set *ts, version_edit *e)
+static int level_apply_snapshot_edit(table_set *ts, version_edit *e)
 {
     const version *v = ts->current;
     int rc = KV_OK;
@@ -163,12 +163,12 @@ static int version_set_snapshot_edit(table_set *ts, version_edit *e)
     return rc;
 }
 
-int version_set_manifest_new(table_set *ts, int *in_doubt)
+int level_apply_manifest_new(table_set *ts, int *in_doubt)
 {
     version_edit e;
     version_edit_init(&e);
     uint64_t number = ts->next_file++;
-    int rc = version_set_snapshot_edit(ts, &e);
+    int rc = level_apply_snapshot_edit(ts, &e);
     manifest_writer *w = NULL;
     if (rc == KV_OK)
         rc = manifest_create(ts->env.dir->path, number, &e, &w, in_doubt);
@@ -195,7 +195,7 @@ int version_set_manifest_new(table_set *ts, int *in_doubt)
 /* ---- applying an edit ---------------------------------------------------------- */
 
 /* The edit's compact pointers become the set's. */
-static void version_set_take_pointers(table_set *ts, const version_edit *e)
+static void level_apply_take_pointers(table_set *ts, const version_edit *e)
 {
     for (size_t i = 0; i < e->npointers; i++) {
         const edit_pointer *p = &e->pointers[i];
@@ -210,7 +210,7 @@ static void version_set_take_pointers(table_set *ts, const version_edit *e)
 }
 
 /* A failure after which the manifest's state is not known: final. */
-static int version_set_failed(table_set *ts, int rc, const char *what, int *final)
+static int level_apply_failed(table_set *ts, int rc, const char *what, int *final)
 {
     kv_error_append(" (%s; writes are refused until the database is reopened)", what);
     __atomic_store_n(&ts->manifest_broken, 1, __ATOMIC_RELEASE);
@@ -220,21 +220,21 @@ static int version_set_failed(table_set *ts, int rc, const char *what, int *fina
 
 /* A manifest past the roll-over size, or stale after a failed append,
  * starts again as one snapshot. */
-static int version_set_roll(table_set *ts, int *final)
+static int level_apply_roll(table_set *ts, int *final)
 {
     if (!ts->manifest_stale &&
         manifest_writer_bytes(ts->manifest) <= level_test_manifest_roll_bytes)
         return KV_OK;
     uint64_t number = ts->manifest_number;
     int in_doubt = 0;
-    int rc = version_set_manifest_new(ts, &in_doubt);
+    int rc = level_apply_manifest_new(ts, &in_doubt);
     if (rc != KV_OK && ts->manifest_number != number) {
         /* Only the old manifest's removal failed: said once, harmless. */
-        version_set_keep_harmless(ts, rc);
+        level_apply_keep_harmless(ts, rc);
         rc = KV_OK;
     } else if (rc != KV_OK && in_doubt) {
         /* CURRENT may or may not name the new one. */
-        return version_set_failed(ts, rc, "rolling the manifest over", final);
+        return level_apply_failed(ts, rc, "rolling the manifest over", final);
     } else if (rc != KV_OK) {
         /* The old manifest is still live: the edit waits, and is tried again. */
         kv_error_append(" (starting a new manifest; the edit is not made)");
@@ -248,14 +248,14 @@ static int version_set_roll(table_set *ts, int *final)
  * from the current one and e, e is written to the manifest (rolled over
  * first if it is too big), then, under *lock, the version is installed.
  * REQUIRES: *lock not held. */
-static int version_set_edit(table_set *ts, version_edit *e, pthread_mutex_t *lock, int *final)
+static int level_apply_edit(table_set *ts, version_edit *e, pthread_mutex_t *lock, int *final)
 {
     /* Only this thread changes versions: current cannot change under it. */
     version *nv = NULL;
-    int rc = version_apply(ts->current, e, version_set_vfile_open, ts, &nv);
+    int rc = version_apply(ts->current, e, level_apply_vfile_open, ts, &nv);
     if (rc != KV_OK)
         return rc; /* its new tables are garbage: listed for deletion */
-    if ((rc = version_set_roll(ts, final)) != KV_OK) {
+    if ((rc = level_apply_roll(ts, final)) != KV_OK) {
         version_unref(nv);
         return rc;
     }
@@ -265,7 +265,7 @@ static int version_set_edit(table_set *ts, version_edit *e, pthread_mutex_t *loc
     version_edit_set_next_file(e, ts->next_file);
     if ((rc = manifest_append(ts->manifest, e)) != KV_OK) {
         if (rc != KV_ERR_NOMEM && manifest_writer_in_doubt(ts->manifest)) {
-            version_set_failed(ts, rc, "appending to the manifest", final);
+            level_apply_failed(ts, rc, "appending to the manifest", final);
         } else if (rc != KV_ERR_NOMEM) {
             /* At most a torn record, which the next open drops: the edit is
              * not made, and a new manifest takes over first next time. */
@@ -280,7 +280,7 @@ static int version_set_edit(table_set *ts, version_edit *e, pthread_mutex_t *loc
     pthread_mutex_lock(lock);
     if (e->has_log_seq)
         ts->log_seq = e->log_seq;
-    version_set_take_pointers(ts, e);
+    level_apply_take_pointers(ts, e);
     version *old = ts->current;
     ts->current = nv;
     __atomic_store_n(&ts->l0_files, (int)nv->nfiles[0], __ATOMIC_RELAXED);
@@ -317,7 +317,7 @@ int table_set_output(table_set *ts, table_job *job, table_output **out)
  * compactions that would only move it down are saved.  A flush made while
  * a merge runs goes to level 0: the merge's outputs, in no version yet,
  * may cover its range. */
-static int version_set_flush_level(table_set *ts, const table_job *job, const table_output *o)
+static int level_apply_flush_level(table_set *ts, const table_job *job, const table_output *o)
 {
     if (job->during_merge)
         return 0;
@@ -331,12 +331,12 @@ static int version_set_flush_level(table_set *ts, const table_job *job, const ta
 /* The edit of a finished job: a flush's table at its level with the log's
  * new start; a merge's inputs removed, the level's compact pointer moved
  * on, its outputs added one level down; a move's table moved. */
-static int version_set_job_edit(table_set *ts, table_job *job, version_edit *e)
+static int level_apply_job_edit(table_set *ts, table_job *job, version_edit *e)
 {
     compaction *c = job->set;
     int rc = KV_OK;
     if (job->kind == TABLE_JOB_FLUSH) {
-        job->level = job->noutputs > 0 ? version_set_flush_level(ts, job, &job->outputs[0]) : 0;
+        job->level = job->noutputs > 0 ? level_apply_flush_level(ts, job, &job->outputs[0]) : 0;
         version_edit_set_log_seq(e, job->hi);
         version_edit_set_last_seq(e, job->hi);
     } else if (job->kind == TABLE_JOB_MOVE) {
@@ -375,7 +375,7 @@ int table_set_apply(table_set *ts, table_job *job, int status, pthread_mutex_t *
     version_edit e;
     version_edit_init(&e);
     if (rc == KV_OK)
-        rc = version_set_job_edit(ts, job, &e);
+        rc = level_apply_job_edit(ts, job, &e);
     pthread_mutex_unlock(lock);
     /* VS1: the new tables' names are durable before the edit names them. */
     int fsync_failed = 0;
@@ -388,7 +388,7 @@ int table_set_apply(table_set *ts, table_job *job, int status, pthread_mutex_t *
         *final = 1;
     }
     int relocked = 0;
-    if (rc == KV_OK && (rc = version_set_edit(ts, &e, lock, final)) == KV_OK)
+    if (rc == KV_OK && (rc = level_apply_edit(ts, &e, lock, final)) == KV_OK)
         relocked = 1;
     version_edit_free(&e);
     /* An edit that never became durable leaves its tables as garbage:
