@@ -15,15 +15,16 @@
 #   engine/          the engine (lsm_db.h), which stages 05 to 07 link
 #                    unchanged: open and close, the views, the write path,
 #                    admission, the background thread, flushes, the merge,
-#                    reads, iterators, snapshots; and the interfaces it
+#                    reads, iterators, snapshots, kv_stats and kv_inspect
+#                    (what it holds, described); and the interfaces it
 #                    reads its tables through (table_set.h, table_job.h)
 #                    and its values (value_store.h)
 #   values_in_place/ stage 04's value store: every value in its entry
 #                    (stage 08 swaps it for its value log)
 #   logs/            the logs, their names and their replay at open
-#   stats/           the engine's counters, kv_stats, and the totals kept
+#   stats/           the engine's counters, their kv_stats lines, the totals kept
 #                    across sessions (DIR/STATS)
-#   tools/           kv_inspect, kv check and dump of one log, kv repair's
+#   tools/           kv check and dump of one log, kv repair's
 #                    work on one file
 #   flat_set/        stage 04's table set: one flat list (stage 06 swaps
 #                    it for its levels); flat_set/tools/ its kv check,

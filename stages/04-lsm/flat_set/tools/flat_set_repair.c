@@ -26,10 +26,10 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "lsm_db.h"
 #include "lsm_files.h"
 #include "lsm_repair.h"
 #include "stats_file.h"
+#include "table_set.h"
 #include "value_store_tools.h"
 
 /* Rewrites table i of the listing if it is damaged. */

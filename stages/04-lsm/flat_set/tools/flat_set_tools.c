@@ -19,10 +19,12 @@
 #include "db_identity.h"
 #include "error.h"
 #include "log_report.h"
-#include "lsm_db.h"
 #include "lsm_files.h"
+#include "lsm_wal.h"
 #include "offline.h"
 #include "stats_file.h"
+#include "table.h"
+#include "table_set.h"
 #include "value_store_tools.h"
 
 /* The directory's listing, once it is known to be this stage's: KV_OK, or
