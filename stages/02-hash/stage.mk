@@ -11,10 +11,12 @@
 #
 # Its parts:
 #   index/        the hash table in memory (keys to places in segments)
-#   segments/     segment files and their hint files
+#   segments/     segment files and their hint files, and the interface a
+#                 record format implements (record_io.h: what a segment's
+#                 bytes are)
 #   engine/       open, recovery, reads, iterators, snapshots, merge; the
-#                 interfaces a record format implements (record_io.h,
-#                 record_inspect.h) and the write path's (hash_write.h)
+#                 interfaces of what kv_inspect shows of a record
+#                 (record_inspect.h) and of the write path (hash_write.h)
 #   log_records/  those three over stage 01's records (stage 03 swaps this
 #                 part for its WAL's)
 #   tools/        kv_check, kv_dump, kv_inspect

@@ -1,5 +1,5 @@
 /*
- * record_io_wal.c: stage 02's record interface (stages/02-hash/engine/record_io.h)
+ * record_io_wal.c: stage 02's record interface (stages/02-hash/segments/record_io.h)
  * over the write-ahead log: a segment is a log of 32 KiB blocks
  * (wal_format.h) whose records are batches (wal_batch.h).  With this file
  * and the write path (wal_write.c), stage 02's index, recovery, merge,
