@@ -6,12 +6,12 @@
 # table-set interface (stages/04-lsm/engine/table_set.h), which stage 04's
 # flat_set/ implements with one list and this stage's level_set/ with
 # levels.  Its parts:
-#   versions/          the versions (the tables of each level) and how an
-#                      edit builds the next one
+#   versions/          the versions (the tables of each level), the edit
+#                      that changes one into the next (and kv dump's words
+#                      for one), and how an edit builds the next version
 #   compaction/        the compaction picker: pure logic over a version
-#   manifest/          version edits (and kv dump's words for one), CURRENT
-#                      and the manifests' names, the manifest writer and
-#                      its replay into a state
+#   manifest/          CURRENT and the manifests' names, the manifest
+#                      writer (a log of edits) and its replay into a state
 #   level_set/         the table set: reads over a version (a level >= 1
 #                      read as one sorted source: level_iter), the jobs it
 #                      picks, an edit made durable and installed
@@ -86,7 +86,7 @@ $(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/04-lsm/tests/lsm_version_ra
 LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,tools/compaction_sim/compaction_sim.c \
                       tools/compaction_sim/sim_tree.c stages/06-leveled/versions/version.c \
                       stages/06-leveled/versions/version_builder.c \
-                      stages/06-leveled/compaction/compaction_pick.c stages/06-leveled/manifest/version_edit.c \
+                      stages/06-leveled/compaction/compaction_pick.c stages/06-leveled/versions/version_edit.c \
                       stages/04-lsm/keys/internal_key.c) \
                     $(patsubst %.c,$(B)/obj/%.o,$(COMMON_PLAIN_SRCS))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)

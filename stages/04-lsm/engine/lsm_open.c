@@ -59,6 +59,12 @@ static void lsm_db_free(kv_db *db)
     free(db);
 }
 
+/* Replay asks before it removes a log: the value store may keep it. */
+static int lsm_open_adopt_log(void *ctx, uint64_t start, int *kept)
+{
+    return value_store_adopt_log(ctx, start, kept);
+}
+
 /* Step 3's result taken over: the memtable and the logs become the
  * engine's, the counts go to kv_stats, and the readers' view is
  * installed. */
@@ -109,7 +115,8 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     if (rc == KV_OK) {
         lsm_replay_env renv = {.dir = &db->dir, .read_only = db->opt.read_only,
                                .strict_recovery = db->opt.strict_recovery,
-                               .memtable_limit = db->mt.limit, .values = db->values};
+                               .memtable_limit = db->mt.limit,
+                               .adopt_log = lsm_open_adopt_log, .adopt_ctx = db->values};
         lsm_replayed replayed;
         rc = lsm_replay_logs(&renv, l.wals, l.nwals, found.flushed, &replayed);
         if (rc == KV_OK)

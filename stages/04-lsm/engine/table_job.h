@@ -21,20 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "level_counters.h"
 #include "table.h"
-
-/* Levels the engine counts its work in (stage 06 has 7). */
-#define TABLE_LEVELS_MAX 7
-
-/* What the engine counts per level, kept across sessions (lsm_totals.c). */
-enum {
-    TABLE_LEVEL_COMPACTIONS,    /* merges into this level */
-    TABLE_LEVEL_MOVES,          /* tables moved down into it */
-    TABLE_LEVEL_BYTES_READ,     /* input bytes of its merges */
-    TABLE_LEVEL_BYTES_WRITTEN,  /* bytes written to it (level 0: every flush) */
-    TABLE_LEVEL_US,             /* time spent */
-    TABLE_LEVEL_COUNTERS
-};
 
 /* What the engine asks table_set_pick for. */
 typedef enum table_ask_kind {

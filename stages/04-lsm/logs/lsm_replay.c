@@ -16,7 +16,6 @@
 #include "error.h"
 #include "file_start.h"
 #include "lsm_replay.h"
-#include "value_store.h"
 #include "wal_batch.h"
 
 /* Step 3, and opening the others. */
@@ -31,12 +30,12 @@ static int lsm_recover_list_wals(const lsm_replay_env *env, const lsm_listed_wal
     int flags = env->read_only ? IO_READ : IO_WRITE;
     for (size_t i = 0; rc == KV_OK && i < nwals; i++) {
         if (wals[i].covered) {
-            /* In the tables: removed, unless the value store reads values
-             * in it (value_store.h). */
+            /* In the tables: removed, unless someone keeps it (the value
+             * store, which may read values in it). */
             char name[LSM_NAME_MAX];
             lsm_wal_name(name, wals[i].start);
             int kept = 0;
-            rc = value_store_adopt_log(env->values, wals[i].start, &kept);
+            rc = env->adopt_log(env->adopt_ctx, wals[i].start, &kept);
             if (rc == KV_OK && !kept && !env->read_only)
                 rc = lsm_file_remove(env->dir, name, &out->wals_removed);
             continue;
@@ -171,7 +170,7 @@ static int lsm_recover_logs(const lsm_replay_env *env, uint64_t max_hi, lsm_repl
                 uint64_t start = w->start;
                 lsm_wal_free(w);
                 int kept = 0;
-                rc = value_store_adopt_log(env->values, start, &kept);
+                rc = env->adopt_log(env->adopt_ctx, start, &kept);
                 if (rc == KV_OK && !kept)
                     rc = lsm_file_remove(env->dir, name, &out->wals_removed);
                 continue;

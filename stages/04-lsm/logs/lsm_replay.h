@@ -21,17 +21,18 @@
 #include "lsm_wal.h"
 #include "memtable.h"
 
-struct value_store;
-
-/* What replay reads: the directory, the options it obeys, and the value
- * store, which is asked whether it keeps a log the tables made redundant
- * (value_store_adopt_log). */
+/* What replay reads: the directory, the options it obeys, and whom to ask
+ * before it removes a log the tables made redundant. */
 typedef struct lsm_replay_env {
     const db_dir *dir;
     int read_only;              /* change no file */
     int strict_recovery;        /* kv_options.strict_recovery */
     size_t memtable_limit;      /* the fresh memtable's size */
-    struct value_store *values;
+    /* *kept 1 if the log named by start is kept by someone else (the
+     * engine asks its value store: value_store_adopt_log), else replay
+     * removes it.  KV_OK or an error. */
+    int (*adopt_log)(void *ctx, uint64_t start, int *kept);
+    void *adopt_ctx;
 } lsm_replay_env;
 
 /* What the logs gave back.  Zeroed by lsm_replay_logs; the caller owns what

@@ -28,7 +28,7 @@
 #include "lsm_files.h"
 #include "stats_text.h"
 #include "stats_file.h"
-#include "table_job.h"
+#include "level_counters.h"
 
 typedef enum lsm_counter {
     /* Totals (S1), in STATS under these names (lsm_total_name). */

@@ -9,7 +9,7 @@
  * call that installs a change (table_set_apply).
  *
  * Its modules, in the order of docs/06-leveled.md's reading plan (which
- * reads versions/ and manifest/version_edit.h first):
+ * reads versions/, version_edit.h among them, first):
  *   level_apply.c    a job's result as an edit, made durable in the
  *                    manifest, then installed (the one way the tables
  *                    change), and the life of table files;
