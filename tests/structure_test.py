@@ -229,6 +229,13 @@ def main():
                 reach.append("%s includes lsm_db.h" % os.path.join(root, name))
     result("stage_04_only_its_engine_includes_lsm_db_h", reach)
 
+    # The engine's struct reads as a table of contents: a few members, most
+    # of them parts whose structs are declared beside their code.
+    fields = lsm_db_fields()
+    result("stage_04_kv_db_is_a_table_of_contents",
+           ["struct kv_db has %d members (%s); at most 15" % (len(fields), ", ".join(sorted(fields)))]
+           if len(fields) > 15 else [])
+
     # No two folders of a stage's own include each other: a part that needs
     # another that needs it back is one part, or a seam in the wrong place.
     mutual = []

@@ -22,10 +22,10 @@
 
 int lsm_admit(kv_db *db, const char *call)
 {
-    table_admit a = table_set_admit(db->tables);
+    table_admit a = table_set_admit(db->tables.set);
     struct timespec ms = {.tv_sec = 0, .tv_nsec = 1000000};
     if (a == TABLE_ADMIT_OK) {
-        if (value_store_admit(db->values) == TABLE_ADMIT_OK)
+        if (value_store_admit(db->values.store) == TABLE_ADMIT_OK)
             return KV_OK;
         nanosleep(&ms, NULL); /* (the store counts it) */
         return KV_OK;
@@ -41,7 +41,7 @@ int lsm_admit(kv_db *db, const char *call)
     /* Without a background thread (KV_BG_INLINE, or a failure) no job
      * would end: the write goes on, and the next flush does the work. */
     pthread_mutex_lock(&db->write_lock);
-    while (table_set_admit(db->tables) == TABLE_ADMIT_STOP && !db->fail.failed && db->bg.running &&
+    while (table_set_admit(db->tables.set) == TABLE_ADMIT_STOP && !db->fail.failed && db->bg.running &&
            db->fail.bg_error == KV_OK)
         pthread_cond_wait(&db->bg.done, &db->write_lock);
     int rc = lsm_refuse_if_failed(db, call);

@@ -66,7 +66,7 @@ static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
     int rc;
     do {
         ask.oldest = lsm_oldest_snapshot(db);
-        rc = table_set_pick(db->tables, &ask, &job, &wake_seq);
+        rc = table_set_pick(db->tables.set, &ask, &job, &wake_seq);
         atomic_store_explicit(&db->bg.wake_seq, wake_seq, memory_order_seq_cst);
         /* A snapshot freed between the pick and the store saw no number
          * to wake the thread for: look again rather than sleep on it. */

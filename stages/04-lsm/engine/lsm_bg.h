@@ -7,8 +7,8 @@
  * in a loop.
  *
  * Every field is guarded by the engine's write_lock, except wake_seq
- * (atomic: kv_snapshot_free reads it without the lock).  work and done
- * are conditions of write_lock.
+ * (atomic: kv_snapshot_free reads it without the lock) and compact_lock.
+ * work and done are conditions of write_lock.
  */
 #ifndef KV_LSM_BG_H
 #define KV_LSM_BG_H
@@ -20,6 +20,8 @@
 #include "kv.h"
 
 typedef struct lsm_bg {
+    pthread_mutex_t compact_lock; /* one kv_compact at a time (taken before
+                                     write_lock) */
     pthread_cond_t work;        /* the thread waits for work */
     pthread_cond_t done;        /* it finished a job, or has none left:
                                    writers waiting for imm to go, for the

@@ -100,7 +100,7 @@ static int merge_output(merge_state *m, const uint8_t *ikey, size_t len)
             m->written += m->job->outputs[m->out.at].meta.file_bytes;
     }
     if (rc == KV_OK && m->out.b == NULL)
-        rc = lsm_out_begin(m->db->tables, m->db->tctx, m->job, &m->out);
+        rc = lsm_out_begin(m->db->tables.set, m->db->tables.ctx, m->job, &m->out);
     return rc;
 }
 
@@ -158,7 +158,7 @@ static int merge_run(merge_state *m)
         if (drop) {
             /* A value kept elsewhere that no version holds any more. */
             if (ikey_type_of(it->key, it->key_len) == IKEY_PUT_ELSEWHERE)
-                value_store_dropped(m->db->values, it->value, it->value_len);
+                value_store_dropped(m->db->values.store, it->value, it->value_len);
             continue;
         }
         if ((rc = merge_output(m, it->key, it->key_len)) == KV_OK)
@@ -196,7 +196,7 @@ int lsm_compact_run(kv_db *db, table_job *job)
     pthread_mutex_lock(&db->write_lock);
     table_set_version *v = NULL;
     int final = 0;
-    rc = table_set_apply(db->tables, job, rc, &db->write_lock, &v, &final);
+    rc = table_set_apply(db->tables.set, job, rc, &db->write_lock, &v, &final);
     if (rc != KV_OK) {
         free(spare);
         if (final)
@@ -224,7 +224,7 @@ int lsm_compact_manual(kv_db *db)
     for (;;) {
         table_job *job = NULL;
         ask.oldest = lsm_oldest_snapshot(db);
-        int rc = table_set_pick(db->tables, &ask, &job, NULL);
+        int rc = table_set_pick(db->tables.set, &ask, &job, NULL);
         if (rc != KV_OK || job == NULL)
             return rc;
         ask.step = job->next_step;
@@ -237,7 +237,7 @@ void lsm_collect(kv_db *db)
 {
     uint64_t removed = 0;
     pthread_mutex_unlock(&db->write_lock);
-    int rc = table_set_collect(db->tables, &removed);
+    int rc = table_set_collect(db->tables.set, &removed);
     pthread_mutex_lock(&db->write_lock);
     lsm_count(&db->stats, LSM_FILES_DELETED, removed);
     if (rc != KV_OK)

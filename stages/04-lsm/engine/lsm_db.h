@@ -18,8 +18,9 @@
  *   mt.imm   the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
  *            `imm` is still being flushed waits (kv_stats: session.write.stalls).
- *   tables   the table set (table_set.h), and `current`, the version of
- *            its tables it applied last: the tables a new view reads.
+ *   tables   the table set (tables.set, table_set.h), and tables.current,
+ *            the version of its tables it applied last: the tables a new
+ *            view reads.
  *   logs     the logs not yet in tables, oldest first; the last takes writes.
  *   bg       the background thread (lsm_bg.h); fail, the failures (lsm_failure.h).
  *   view     what a reader takes: {mem, imm, a version of the tables} with
@@ -38,16 +39,16 @@
  * the oldest one can see.
  *
  * Locks, always taken in this order (an arrow: may be taken while holding):
- *   compact_lock -> write_lock -> view_lock,  snap_lock (alone)
- *   compact_lock  one kv_compact at a time.
+ *   bg.compact_lock -> write_lock -> view.lock,  snaps.lock (alone)
+ *   bg.compact_lock  one kv_compact at a time.
  *   write_lock    the leader of a group (wal_queue.h) holds it from making
- *                 room to the last insert.  Guards mt, logs, next_seq,
- *                 current, fail, bg (the background thread's state and
- *                 kv_compact's request); the table set is picked from and
- *                 applied to under it (table_set_apply releases it while
- *                 it writes).  bg.work and bg.done are its conditions.
- *   view_lock     guards the `view` pointer only.
- *   snap_lock     the snapshot list.
+ *                 room to the last insert.  Guards mt, logs, seq.next,
+ *                 tables.current, fail, bg (the background thread's state
+ *                 and kv_compact's request); the table set is picked from
+ *                 and applied to under it (table_set_apply releases it
+ *                 while it writes).  bg.work and bg.done are its conditions.
+ *   view.lock     guards the view.current pointer only.
+ *   snaps.lock    the snapshot list.
  *
  * Invariants:
  *   D1. Every op of a record is in mem only after the record is in the log
@@ -77,6 +78,7 @@
 #include "kv.h"
 #include "lsm_bg.h"
 #include "lsm_failure.h"
+#include "lsm_snapshot.h"
 #include "lsm_stats.h"
 #include "lsm_wal.h"
 #include "lsm_write.h"
@@ -102,41 +104,53 @@ struct kv_snapshot {
     struct kv_snapshot *prev, *next;
 };
 
-struct kv_db {
-    /* What it was opened with. */
-    db_dir dir;
-    kv_options opt;
+/* The tables: what they share, the set, and its version a new view reads. */
+typedef struct lsm_tables {
+    table_ctx *ctx;             /* caches and counters the tables share */
+    table_set *set;             /* the table set (table_set.h) */
+    table_set_version *current; /* write_lock: the tables a new view reads */
+} lsm_tables;
 
-    /* Its parts (each declared beside its code), all but the table set's
-     * and the value store's guarded by write_lock: */
-    lsm_memtables mt;           /* mem and imm (lsm_write.h) */
-    lsm_logs logs;              /* the logs not yet in tables (lsm_wal.h) */
+/* Where the sequence numbers stand. */
+typedef struct lsm_seqs {
+    uint64_t next;              /* write_lock: the next record's first one */
+    _Atomic uint64_t last;      /* every write up to here is visible */
+    uint64_t flushed;           /* write_lock: every write up to it is in tables */
+} lsm_seqs;
+
+/* What a reader takes (lsm_view.c). */
+typedef struct lsm_views {
+    pthread_mutex_t lock;       /* guards `current`, the pointer only */
+    lsm_view *current;
+} lsm_views;
+
+/* Where table values are kept (value_store.h), and the store's jobs the
+ * engine runs (lsm_values.c, lsm_elsewhere.h). */
+typedef struct lsm_value_parts {
+    struct value_store *store;
+    struct lsm_values *jobs;
+} lsm_value_parts;
+
+struct kv_db {
+    db_dir dir;                 /* what it was opened with */
+    kv_options opt;
+    lsm_memtables mt;           /* write_lock: mem and imm (lsm_write.h) */
+    lsm_logs logs;              /* write_lock: the logs not yet in tables (lsm_wal.h) */
     wal_queue *q;               /* the group-commit queue; NULL if read-only */
-    table_ctx *tctx;            /* what the tables share: caches, counters */
-    table_set *tables;          /* the table set (table_set.h) */
-    table_set_version *current; /* ... and the tables a new view reads */
-    struct value_store *values; /* where table values are kept (lsm_elsewhere.h) */
-    struct lsm_values *vjobs;   /* the value store's jobs (lsm_values.c) */
+    lsm_tables tables;          /* the table set and what it shares */
+    lsm_value_parts values;     /* the value store and its jobs */
     struct lsm_room *room;      /* writes refused before the disk is full
                                    (lsm_room.h); NULL if read-only */
-    lsm_bg bg;                  /* the background thread (lsm_bg.h) */
-    lsm_failure fail;           /* D4 and the failures not yet reported
+    lsm_bg bg;                  /* the background thread, kv_compact's
+                                   request (lsm_bg.h) */
+    lsm_failure fail;           /* D4, and the failures not yet reported
                                    (lsm_failure.h) */
+    lsm_seqs seq;               /* the sequence numbers */
+    lsm_views view;             /* the readers' view */
+    lsm_snapshots snaps;        /* live snapshots (lsm_snapshot.h) */
     lsm_stats stats;            /* counters and totals (lsm_stats.h) */
-
-    /* Locks (the order is above).  bg.work and bg.done are write_lock's
-     * conditions. */
-    pthread_mutex_t compact_lock, write_lock, view_lock, snap_lock;
-
-    /* Sequence numbers. */
-    uint64_t next_seq;          /* write_lock: the next record's first one */
-    _Atomic uint64_t last_seq;  /* every write up to here is visible */
-    uint64_t flushed;           /* write_lock: every write up to it is in tables */
-
-    /* Readers. */
-    lsm_view *view;             /* view_lock */
-    kv_snapshot *snap_head, *snap_tail; /* snap_lock: live snapshots, oldest first */
-    _Atomic uint64_t live;      /* snapshots and iterators not freed */
+    pthread_mutex_t write_lock; /* the lock order is above; bg.work and
+                                   bg.done are its conditions */
 };
 
 /* ---- views (lsm_view.c) ------------------------------------------------------- */
@@ -205,12 +219,5 @@ int  lsm_compact_manual(kv_db *db);
  * a failure said once (bg_error).  REQUIRES: write_lock held (released
  * while removing). */
 void lsm_collect(kv_db *db);
-
-/* ---- snapshots ------------------------------------------------------------ */
-
-/* The oldest sequence number a reader may still read at: the oldest live
- * snapshot's (the list kv_snapshot_new and kv_snapshot_free keep,
- * lsm_snapshot.c), else the last.  (lsm_view.c.) */
-uint64_t lsm_oldest_snapshot(kv_db *db);
 
 #endif

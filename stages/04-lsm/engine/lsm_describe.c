@@ -32,7 +32,7 @@ static void stats_tree(kv_db *db, stats_text *s)
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
     table_describe d = {.levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
                         .lock = &db->write_lock};
-    int rc = table_set_describe(db->tables, v->tables, &d, stats_text_line, s);
+    int rc = table_set_describe(db->tables.set, v->tables, &d, stats_text_line, s);
     if (rc != KV_OK)
         stats_text_add(s, "tables.error: %s", kv_errmsg());
     lsm_view_unref(v);
@@ -79,18 +79,18 @@ int kv_stats(kv_db *db, char **text)
     stats_tree(db, &s);
     lsm_stats_lines(&db->stats, &s);
     stats_text_add(&s, "write.failed: %d", __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE));
-    stats_text_add(&s, "snapshots.live: %" PRIu64, atomic_load(&db->live));
+    stats_text_add(&s, "snapshots.live: %" PRIu64, atomic_load(&db->snaps.live));
     stats_wal(db, &s);
     if (db->room != NULL)
         lsm_room_stats(db->room, &s);
-    table_ctx_stats(db->tctx, stats_text_line, &s);
+    table_ctx_stats(db->tables.ctx, stats_text_line, &s);
     unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
                      LATENCY_MASK(LATENCY_STALL_MEMTABLE);
     if (db->stats.levels > 0) /* a brake on writers (lsm_admit.c) */
         timed |= LATENCY_MASK(LATENCY_STALL_SLOWDOWN) | LATENCY_MASK(LATENCY_STALL_STOP);
     rc = latency_stats(&db->stats.lat, timed, stats_text_line, &s);
     if (rc == KV_OK)
-        rc = value_store_describe(db->values, 0, stats_text_line, &s);
+        rc = value_store_describe(db->values.store, 0, stats_text_line, &s);
     if (rc != KV_OK) {
         free(s.p);
         return rc;

@@ -150,7 +150,7 @@ int lsm_value_load(kv_db *db, void **val, size_t *vlen)
     value_buf buf = {0};
     const uint8_t *v = NULL;
     size_t n = 0;
-    int rc = value_store_load(db->values, *val, *vlen, &buf, &v, &n);
+    int rc = value_store_load(db->values.store, *val, *vlen, &buf, &v, &n);
     free(*val);
     *val = NULL;
     if (rc == KV_OK && (*val = malloc(n ? n : 1)) == NULL)

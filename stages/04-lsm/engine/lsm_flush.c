@@ -48,7 +48,7 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
         lsm_wal_free(db->logs.v[k]);
         k++;
         int kept = 0;
-        int rc = value_store_adopt_log(db->values, start, &kept);
+        int rc = value_store_adopt_log(db->values.store, start, &kept);
         if (rc == KV_OK && !kept) /* (else the store's now) */
             rc = lsm_wal_remove(db->dir.path, start);
         if (rc == KV_OK && !kept)
@@ -70,7 +70,7 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
     if (rc == KV_OK && vf != NULL) /* entries as the value store says */
         rc = lsm_flush_values_iter(vf, &src);
     if (rc == KV_OK)
-        rc = lsm_out_begin(db->tables, db->tctx, job, &w);
+        rc = lsm_out_begin(db->tables.set, db->tables.ctx, job, &w);
     if (rc != KV_OK) {
         iter_free(src);
         return rc;
@@ -98,12 +98,12 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     if (rc == KV_OK)
         rc = lsm_flush_logs(db, hi, &logs);
     if (rc == KV_OK)
-        rc = table_set_pick(db->tables, &ask, &job, NULL);
+        rc = table_set_pick(db->tables.set, &ask, &job, NULL);
     if (rc == KV_OK) {
         memtable_ref(m);
         pthread_mutex_unlock(&db->write_lock);
         value_flush *vf = NULL;
-        rc = value_store_flush_begin(db->values, &logs, lo, hi, &vf);
+        rc = value_store_flush_begin(db->values.store, &logs, lo, hi, &vf);
         if (rc == KV_OK)
             rc = lsm_flush_write(db, job, m, vf);                       /* 2 */
         memtable_unref(m);
@@ -112,8 +112,8 @@ int lsm_flush_imm(kv_db *db, int during_merge)
         uint64_t entries = rc == KV_OK ? job->outputs[0].meta.entries : 0;
         table_set_version *v = NULL;
         int final = 0;
-        rc = table_set_apply(db->tables, job, rc, &db->write_lock, &v, &final);  /* 3 */
-        value_store_flush_end(db->values, vf, rc == KV_OK);
+        rc = table_set_apply(db->tables.set, job, rc, &db->write_lock, &v, &final);  /* 3 */
+        value_store_flush_end(db->values.store, vf, rc == KV_OK);
         if (rc == KV_OK) {
             lsm_view_install(db, spare, v, 1);
             spare = NULL;
@@ -127,7 +127,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
              * the table: kv_stats's write amplification divides by it.) */
             lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
             db->bg.retry_us = 0; /* a job that failed is tried again */
-            db->flushed = hi; /* (the value store's jobs look at it) */
+            db->seq.flushed = hi; /* (the value store's jobs look at it) */
         } else if (final) {
             lsm_set_failed(db, kv_errmsg());
         }

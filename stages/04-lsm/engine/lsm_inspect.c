@@ -85,9 +85,9 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
                         .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
                         .lock = &db->write_lock};
     if (rc == KV_OK)
-        rc = table_set_describe(db->tables, v->tables, &d, line, ctx);
+        rc = table_set_describe(db->tables.set, v->tables, &d, line, ctx);
     if (rc == KV_OK)
-        rc = value_store_describe(db->values, 1, line, ctx);
+        rc = value_store_describe(db->values.store, 1, line, ctx);
     lsm_view_unref(v);
     return rc;
 }
@@ -160,7 +160,7 @@ int kv_inspect_get(kv_db *db, const void *key, size_t klen, kv_line_fn line, voi
         if (rc == KV_OK && elsewhere && /* where the value store keeps it */
             (rc = table_set_get(v->tables, &lk, NULL, NULL, &val, &vlen, NULL, &cost)) ==
                 KV_OK &&
-            (rc = value_store_describe_value(db->values, val, vlen, &real, line, ctx)) == KV_OK)
+            (rc = value_store_describe_value(db->values.store, val, vlen, &real, line, ctx)) == KV_OK)
             vlen = real;
         free(val);
         state = rc == KV_OK ? IKEY_FOUND : IKEY_ABSENT;

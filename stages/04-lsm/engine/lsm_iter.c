@@ -41,7 +41,7 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     if (snap != NULL && snap->db != db)
         return kv_error(KV_ERR_INVALID, "%s: the snapshot belongs to another database", call);
     uint64_t seq = 0;
-    uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
+    uint64_t pin = value_store_pin(db->values.store); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)
         seq = snap->seq;
@@ -60,14 +60,14 @@ static int lsm_iter_open(const char *call, kv_db *db, const kv_snapshot *snap, k
     free(children);
     if (rc != KV_OK) {
         lsm_view_unref(v);
-        value_store_unpin(db->values, pin);
+        value_store_unpin(db->values.store, pin);
         free(it);
         return rc;
     }
     it->db = db;
     it->view = v;
     it->pin = pin;
-    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&db->snaps.live, 1, memory_order_relaxed);
     *out = it;
     return KV_OK;
 }
@@ -132,11 +132,11 @@ void kv_iter_next(kv_iter *it)
     if (a->n > 0) { /* in the window: its next entry, or the next window */
         if (++a->at == a->n) {
             a->n = a->at = 0;
-            rc = lsm_ahead_fill(a, it->u, it->db->values);
+            rc = lsm_ahead_fill(a, it->u, it->db->values.store);
         }
     } else if (lsm_ahead_wanted(a, it->u)) { /* a scan of values kept elsewhere */
         iter_next(it->u);
-        rc = lsm_ahead_fill(a, it->u, it->db->values);
+        rc = lsm_ahead_fill(a, it->u, it->db->values.store);
     } else {
         iter_next(it->u);
     }
@@ -184,7 +184,7 @@ static const void *lsm_iter_ahead_value(kv_iter *self, size_t *n)
         return e->lval;
     }
     const uint8_t *loaded = NULL;
-    int rc = value_store_load(self->db->values, e->val, e->vlen, &self->buf, &loaded, n);
+    int rc = value_store_load(self->db->values.store, e->val, e->vlen, &self->buf, &loaded, n);
     if (rc != KV_OK) {
         self->status = rc;
         *n = 0;
@@ -206,7 +206,7 @@ const void *kv_iter_value(const kv_iter *it, size_t *vlen)
              * buffer (the value is the iterator's until it moves). */
             kv_iter *self = (kv_iter *)it;
             const uint8_t *loaded = NULL;
-            int rc = value_store_load(self->db->values, v, n, &self->buf, &loaded, &n);
+            int rc = value_store_load(self->db->values.store, v, n, &self->buf, &loaded, &n);
             if (rc != KV_OK) {
                 self->status = rc;
                 n = 0;
@@ -236,8 +236,8 @@ void kv_iter_free(kv_iter *it)
     iter_free(it->u);
     lsm_ahead_free(&it->ahead);
     lsm_view_unref(it->view);
-    value_store_unpin(it->db->values, it->pin);
+    value_store_unpin(it->db->values.store, it->pin);
     value_buf_free(&it->buf);
-    atomic_fetch_sub_explicit(&it->db->live, 1, memory_order_release);
+    atomic_fetch_sub_explicit(&it->db->snaps.live, 1, memory_order_release);
     free(it);
 }

@@ -242,7 +242,7 @@ static void mg_load_elsewhere(kv_db *db, mg_call *c, const mg_key *k, size_t n)
                 wlen[m] = c->vlens[idx[m]];
                 m++;
             }
-        (void)value_store_load_many(db->values, m, where, wlen, bufs, got, vlens, rcs);
+        (void)value_store_load_many(db->values.store, m, where, wlen, bufs, got, vlens, rcs);
         for (size_t j = 0; j < m; j++) {
             size_t i = idx[j];
             void *copy = rcs[j] == KV_OK ? malloc(vlens[j] ? vlens[j] : 1) : NULL;
@@ -285,7 +285,7 @@ static void mg_group(mg_call *c, const void *const keys[], const size_t klens[],
 {
     kv_db *db = c->db;
     uint64_t seq = 0;
-    uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
+    uint64_t pin = value_store_pin(db->values.store); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, &seq);
     size_t nlive = 0;
     for (size_t j = 0; j < n; j++) {
@@ -325,7 +325,7 @@ static void mg_group(mg_call *c, const void *const keys[], const size_t klens[],
     }
     mg_load_elsewhere(db, c, k, n);
     lsm_view_unref(v);
-    value_store_unpin(db->values, pin);
+    value_store_unpin(db->values.store, pin);
 }
 
 int kv_multi_get(kv_db *db, size_t n, const void *const keys[], const size_t klens[],

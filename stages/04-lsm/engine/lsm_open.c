@@ -33,25 +33,25 @@ const char *kv_stage(void) { return KV_STAGE_NAME; }
 
 static void lsm_db_free(kv_db *db)
 {
-    lsm_view_unref(db->view);
-    db->view = NULL;
+    lsm_view_unref(db->view.current);
+    db->view.current = NULL;
     memtable_unref(db->mt.mem);
     memtable_unref(db->mt.imm);
-    table_set_version_unref(db->current);
-    table_set_close(db->tables, 0);
-    value_store_close(db->values, 0);
+    table_set_version_unref(db->tables.current);
+    table_set_close(db->tables.set, 0);
+    value_store_close(db->values.store, 0);
     lsm_room_free(db->room);
     for (size_t i = 0; i < db->logs.n; i++)
         lsm_wal_free(db->logs.v[i]);
     free(db->logs.v);
-    table_ctx_free(db->tctx);
+    table_ctx_free(db->tables.ctx);
     db_dir_close(&db->dir);
     pthread_cond_destroy(&db->bg.work);
     pthread_cond_destroy(&db->bg.done);
-    pthread_mutex_destroy(&db->snap_lock);
-    pthread_mutex_destroy(&db->view_lock);
+    pthread_mutex_destroy(&db->snaps.lock);
+    pthread_mutex_destroy(&db->view.lock);
     pthread_mutex_destroy(&db->write_lock);
-    pthread_mutex_destroy(&db->compact_lock);
+    pthread_mutex_destroy(&db->bg.compact_lock);
     pthread_mutex_destroy(&db->stats.lock);
     free(db->stats.bound);
     free(db->stats.at_open);
@@ -81,8 +81,8 @@ static int lsm_apply_replayed(kv_db *db, lsm_replayed *r)
     db->stats.open_tail_records_dropped = r->tail_records_dropped;
     db->stats.open_wals_removed += r->wals_removed;
     db->stats.open_wal_created = r->wal_created;
-    db->next_seq = r->last_seq + 1;
-    atomic_store_explicit(&db->last_seq, r->last_seq, memory_order_release);
+    db->seq.next = r->last_seq + 1;
+    atomic_store_explicit(&db->seq.last, r->last_seq, memory_order_release);
     memset(r, 0, sizeof *r); /* the engine holds it all now */
     lsm_view *view = NULL;
     int rc = lsm_view_reserve(db, &view);
@@ -98,25 +98,25 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     int rc = lsm_listing_read(db->dir.path, &l);
     if (rc != KV_OK)
         return rc;
-    table_set_env env = {.dir = &db->dir, .tctx = db->tctx, .opt = &db->opt};
+    table_set_env env = {.dir = &db->dir, .tctx = db->tables.ctx, .opt = &db->opt};
     table_set_found found = {0};
-    rc = table_set_open(&env, &l, &db->tables, &found);
-    db->current = found.current;
+    rc = table_set_open(&env, &l, &db->tables.set, &found);
+    db->tables.current = found.current;
     db->stats.levels = found.levels;
     db->stats.open_tables_removed = found.tables_removed;
     db->stats.open_tmps_removed = found.tmps_removed;
     db->stats.open_others_removed = found.others_removed;
     db->stats.open_torn_found = found.torn_bytes;
-    db->flushed = found.flushed;
+    db->seq.flushed = found.flushed;
     value_store_env venv = {.dir = &db->dir, .opt = &db->opt,
                             .memtable_limit = &db->mt.limit};
     if (rc == KV_OK)
-        rc = value_store_open(&venv, &l, found.flushed, &db->values, has_jobs);
+        rc = value_store_open(&venv, &l, found.flushed, &db->values.store, has_jobs);
     if (rc == KV_OK) {
         lsm_replay_env renv = {.dir = &db->dir, .read_only = db->opt.read_only,
                                .strict_recovery = db->opt.strict_recovery,
                                .memtable_limit = db->mt.limit,
-                               .adopt_log = lsm_open_adopt_log, .adopt_ctx = db->values};
+                               .adopt_log = lsm_open_adopt_log, .adopt_ctx = db->values.store};
         lsm_replayed replayed;
         rc = lsm_replay_logs(&renv, l.wals, l.nwals, found.flushed, &replayed);
         if (rc == KV_OK)
@@ -126,7 +126,7 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     }
     if (rc == KV_OK)
         rc = lsm_totals_open(&db->stats, db->dir.path, db->opt.read_only,
-                             atomic_load(&db->last_seq), &l, found.flushed);
+                             atomic_load(&db->seq.last), &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
 }
@@ -142,10 +142,10 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
     db->opt = opt;
     db->mt.limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
-    pthread_mutex_init(&db->compact_lock, NULL);
+    pthread_mutex_init(&db->bg.compact_lock, NULL);
     pthread_mutex_init(&db->write_lock, NULL);
-    pthread_mutex_init(&db->view_lock, NULL);
-    pthread_mutex_init(&db->snap_lock, NULL);
+    pthread_mutex_init(&db->view.lock, NULL);
+    pthread_mutex_init(&db->snaps.lock, NULL);
     pthread_mutex_init(&db->stats.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -153,11 +153,11 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_cond_init(&db->bg.work, &attr);
     pthread_condattr_destroy(&attr);
     pthread_cond_init(&db->bg.done, NULL);
-    atomic_init(&db->last_seq, 0);
-    atomic_init(&db->live, 0);
+    atomic_init(&db->seq.last, 0);
+    atomic_init(&db->snaps.live, 0);
     uint64_t t0 = lsm_now_us();
     /* The tables' options are checked before the directory is touched. */
-    rc = table_ctx_new(&opt, &db->tctx);
+    rc = table_ctx_new(&opt, &db->tables.ctx);
     if (rc == KV_OK)
         rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
     int has_jobs = 0;
@@ -192,7 +192,7 @@ int kv_close(kv_db *db)
 {
     if (db == NULL)
         return KV_OK;
-    uint64_t live = atomic_load_explicit(&db->live, memory_order_acquire);
+    uint64_t live = atomic_load_explicit(&db->snaps.live, memory_order_acquire);
     if (live > 0)
         return kv_error(KV_ERR_INVALID, "kv_close %s: %llu snapshot%s or iterator%s still "
                         "live; the database stays open until they are freed", db->dir.path,
@@ -204,29 +204,29 @@ int kv_close(kv_db *db)
     int failed = __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE);
     /* The view and the engine's own reference go first, so that the set
      * knows which files no version holds any more, and removes them. */
-    lsm_view_unref(db->view);
-    db->view = NULL;
-    table_set_version_unref(db->current);
-    db->current = NULL;
+    lsm_view_unref(db->view.current);
+    db->view.current = NULL;
+    table_set_version_unref(db->tables.current);
+    db->tables.current = NULL;
     if (!db->opt.read_only) {
         uint64_t removed = 0;
-        int collect_rc = table_set_collect(db->tables, &removed);
+        int collect_rc = table_set_collect(db->tables.set, &removed);
         lsm_count(&db->stats, LSM_FILES_DELETED, removed);
         if (collect_rc != KV_OK)
             lsm_set_bg_error(db, collect_rc);
     }
-    int set_rc = table_set_close(db->tables, !db->opt.read_only && rc == KV_OK && !failed);
-    db->tables = NULL;
+    int set_rc = table_set_close(db->tables.set, !db->opt.read_only && rc == KV_OK && !failed);
+    db->tables.set = NULL;
     if (rc == KV_OK)
         rc = set_rc;
     if (!db->opt.read_only && rc == KV_OK && !failed) {
         /* Every write is on stable storage and no snapshot or reader is
          * left: what the value store emptied goes now. */
         uint64_t removed = 0;
-        value_store_collect(db->values, UINT64_MAX, UINT64_MAX, &removed);
+        value_store_collect(db->values.store, UINT64_MAX, UINT64_MAX, &removed);
     }
-    set_rc = value_store_close(db->values, !db->opt.read_only && rc == KV_OK && !failed);
-    db->values = NULL;
+    set_rc = value_store_close(db->values.store, !db->opt.read_only && rc == KV_OK && !failed);
+    db->values.store = NULL;
     if (rc == KV_OK)
         rc = set_rc;
     int totals_rc = failed ? KV_OK : lsm_totals_save(&db->stats);
@@ -270,7 +270,7 @@ int kv_compact(kv_db *db)
         return kv_error(KV_ERR_INVALID, "kv_compact: db is NULL");
     if (db->opt.read_only)
         return kv_error(KV_ERR_INVALID, "kv_compact: the database was opened read-only");
-    pthread_mutex_lock(&db->compact_lock);
+    pthread_mutex_lock(&db->bg.compact_lock);
     /* Everything, the memtable included (LevelDB's CompactRange flushes
      * it first too), so that kv_compact leaves no log to replay. */
     int rc = lsm_write_flush_all(db, "kv_compact");
@@ -278,7 +278,7 @@ int kv_compact(kv_db *db)
         rc = lsm_compact_wait(db);
     if (rc == KV_OK)
         rc = lsm_values_run_all(db);
-    pthread_mutex_unlock(&db->compact_lock);
+    pthread_mutex_unlock(&db->bg.compact_lock);
     return rc;
 }
 

@@ -62,7 +62,7 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
     lsm_count(&db->stats, LSM_GETS, 1);
     uint64_t seq = 0, t0 = cost_start(); /* (or 0: not timed, cost.h) */
     table_get_cost cost = {.kv.gets = 1};
-    uint64_t pin = value_store_pin(db->values); /* before the view (value_store.h) */
+    uint64_t pin = value_store_pin(db->values.store); /* before the view (value_store.h) */
     lsm_view *v = lsm_view_get(db, snap ? NULL : &seq);
     if (snap != NULL)
         seq = snap->seq;
@@ -72,7 +72,7 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
         rc = lsm_get_in(db, v, &lk, val, vlen, &cost);
     ikey_lookup_free(&lk);
     lsm_view_unref(v);
-    value_store_unpin(db->values, pin);
+    value_store_unpin(db->values.store, pin);
     cost.kv.nanos = latency_call_ns(LATENCY_GET, t0);
     latency_record_ns(&db->stats.lat, LATENCY_GET, cost.kv.nanos);
     cost_add(&cost.kv); /* the thread's kv_cost */

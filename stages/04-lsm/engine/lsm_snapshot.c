@@ -23,17 +23,17 @@ int kv_snapshot_new(kv_db *db, const kv_snapshot **snap)
     if (s == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_snapshot_new: out of memory");
     s->db = db;
-    pthread_mutex_lock(&db->snap_lock);
+    pthread_mutex_lock(&db->snaps.lock);
     /* Taken in order under the lock, so the list stays sorted by number. */
-    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    s->prev = db->snap_tail;
-    if (db->snap_tail)
-        db->snap_tail->next = s;
+    s->seq = atomic_load_explicit(&db->seq.last, memory_order_acquire);
+    s->prev = db->snaps.tail;
+    if (db->snaps.tail)
+        db->snaps.tail->next = s;
     else
-        db->snap_head = s;
-    db->snap_tail = s;
-    pthread_mutex_unlock(&db->snap_lock);
-    atomic_fetch_add_explicit(&db->live, 1, memory_order_relaxed);
+        db->snaps.head = s;
+    db->snaps.tail = s;
+    pthread_mutex_unlock(&db->snaps.lock);
+    atomic_fetch_add_explicit(&db->snaps.live, 1, memory_order_relaxed);
     *snap = s;
     return KV_OK;
 }
@@ -44,17 +44,17 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
     if (snap == NULL || snap->db != db)
         return;
     kv_snapshot *s = (kv_snapshot *)snap;
-    pthread_mutex_lock(&db->snap_lock);
-    int was_oldest = db->snap_head == s;
+    pthread_mutex_lock(&db->snaps.lock);
+    int was_oldest = db->snaps.head == s;
     if (s->prev)
         s->prev->next = s->next;
     else
-        db->snap_head = s->next;
+        db->snaps.head = s->next;
     if (s->next)
         s->next->prev = s->prev;
     else
-        db->snap_tail = s->prev;
-    pthread_mutex_unlock(&db->snap_lock);
+        db->snaps.tail = s->prev;
+    pthread_mutex_unlock(&db->snaps.lock);
     free(s);
     /* The oldest snapshot moved on: if the table set waits for that (a
      * table of versions only this snapshot could read), wake the thread.
@@ -69,5 +69,5 @@ void kv_snapshot_free(kv_db *db, const kv_snapshot *snap)
         lsm_bg_wake(db);
         pthread_mutex_unlock(&db->write_lock);
     }
-    atomic_fetch_sub_explicit(&db->live, 1, memory_order_release);
+    atomic_fetch_sub_explicit(&db->snaps.live, 1, memory_order_release);
 }

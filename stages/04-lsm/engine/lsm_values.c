@@ -123,8 +123,8 @@ static int lsm_values_still_there(void *ctx)
 {
     move_check *c = ctx;
     kv_db *db = c->db;
-    lsm_view now = {.mem = db->mt.mem, .imm = db->mt.imm, .tables = db->current};
-    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+    lsm_view now = {.mem = db->mt.mem, .imm = db->mt.imm, .tables = db->tables.current};
+    uint64_t seq = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
     int there = lsm_values_there(&now, seq, c->m);
     if (there < 0)
         return there;
@@ -132,8 +132,8 @@ static int lsm_values_still_there(void *ctx)
         return kv_error(KV_ERR_CONFLICT, "value store: the key was written again since");
     /* The put is alone in its group, and takes next_seq (lsm_write.c): a
      * snapshot older than it must not see it as a write (lsm_sources.h). */
-    struct lsm_values *v = db->vjobs;
-    if (lsm_oldest_snapshot(db) >= db->next_seq)
+    struct lsm_values *v = db->values.jobs;
+    if (lsm_oldest_snapshot(db) >= db->seq.next)
         return KV_OK; /* no snapshot it is newer than */
     if (v->nmoved == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 64;
@@ -143,14 +143,14 @@ static int lsm_values_still_there(void *ctx)
         v->moved = grown;
         v->cap = cap;
     }
-    v->moved[v->nmoved++] = db->next_seq;
+    v->moved[v->nmoved++] = db->seq.next;
     return KV_OK;
 }
 
 /* Forgets the moves no snapshot is older than.  REQUIRES: write_lock. */
 static void lsm_values_forget_moves(kv_db *db, uint64_t oldest)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     size_t k = 0;
     while (k < v->nmoved && v->moved[k] <= oldest)
         k++;
@@ -161,7 +161,7 @@ static void lsm_values_forget_moves(kv_db *db, uint64_t oldest)
 
 void lsm_values_moved(kv_db *db, const uint64_t **moved, size_t *n)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     *moved = v != NULL ? v->moved : NULL;
     *n = v != NULL ? v->nmoved : 0;
 }
@@ -196,7 +196,7 @@ static int lsm_values_answer(kv_db *db, value_job *job)
         batch_op op = {.key = m.key, .klen = m.klen, .val = val, .vlen = vlen};
         int w = lsm_write_moved(db, &op, lsm_values_still_there, &c);
         if (w == KV_OK) {
-            db->vjobs->moves++;
+            db->values.jobs->moves++;
             value_store_job_result(job, VALUE_MOVED);
         }
         else if (w == KV_ERR_CONFLICT)
@@ -264,8 +264,8 @@ static void lsm_values_work(kv_db *db, value_job *job, int *rc)
         *rc = lsm_values_offer_keys(db, job);
     if (*rc == KV_OK)
         *rc = lsm_values_answer(db, job);
-    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    value_store_job_end(db->values, job, seq, *rc);
+    uint64_t seq = atomic_load_explicit(&db->seq.last, memory_order_acquire);
+    value_store_job_end(db->values.store, job, seq, *rc);
 }
 
 /* Steps 1 to 3, once: 1 if there was a job.  recount: an engine with time
@@ -280,8 +280,8 @@ static int lsm_values_job(kv_db *db, int recount, uint64_t since, int damaged, i
     uint64_t oldest = lsm_oldest_snapshot(db);
     lsm_values_forget_moves(db, oldest);
     if (!db->fail.failed)
-        *rc = recount ? value_store_pick_recount(db->values, since, damaged, &job)
-                      : value_store_pick(db->values, oldest, &job);
+        *rc = recount ? value_store_pick_recount(db->values.store, since, damaged, &job)
+                      : value_store_pick(db->values.store, oldest, &job);
     pthread_mutex_unlock(&db->write_lock);
     if (job == NULL)
         return 0;
@@ -296,36 +296,36 @@ static int lsm_values_job(kv_db *db, int recount, uint64_t since, int damaged, i
  * other lock. */
 static uint64_t lsm_values_collect(kv_db *db, int *rc)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     pthread_mutex_lock(&db->write_lock);
     int failed = db->fail.failed;
-    uint64_t oldest = lsm_oldest_snapshot(db), durable = db->flushed;
+    uint64_t oldest = lsm_oldest_snapshot(db), durable = db->seq.flushed;
     if (db->opt.sync)
-        durable = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+        durable = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
     pthread_mutex_unlock(&db->write_lock);
     *rc = KV_OK;
     if (failed)
         return 0;
     if (v->synced > durable)
         durable = v->synced;
-    if (value_store_durable_wanted(db->values, oldest) > durable &&
+    if (value_store_durable_wanted(db->values.store, oldest) > durable &&
         (*rc = lsm_write_sync_log(db, &v->synced)) == KV_OK)
         durable = v->synced;
     uint64_t removed = 0;
     if (*rc == KV_OK)
-        *rc = value_store_collect(db->values, oldest, durable, &removed);
+        *rc = value_store_collect(db->values.store, oldest, durable, &removed);
     return removed;
 }
 
 int lsm_values_run_all(kv_db *db)
 {
-    if (db->vjobs == NULL)
+    if (db->values.jobs == NULL)
         return KV_OK; /* read only */
-    pthread_mutex_lock(&db->vjobs->lock);
+    pthread_mutex_lock(&db->values.jobs->lock);
     /* Every file worth it emptied, then every count made before now made
      * again (and what it finds worth emptying emptied), damaged files
      * emptied of what keys still read there. */
-    uint64_t since = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    uint64_t since = atomic_load_explicit(&db->seq.last, memory_order_acquire);
     int rc = KV_OK, jobs;
     do {
         jobs = 0;
@@ -340,7 +340,7 @@ int lsm_values_run_all(kv_db *db)
         if (rc == KV_OK)
             rc = lsm_write_flush_all(db, "kv_compact");
     } while (rc == KV_OK && lsm_values_collect(db, &rc) > 0 && jobs > 0);
-    pthread_mutex_unlock(&db->vjobs->lock);
+    pthread_mutex_unlock(&db->values.jobs->lock);
     return rc;
 }
 
@@ -357,20 +357,20 @@ static int lsm_values_new(kv_db *db)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&v->work, &attr);
     pthread_condattr_destroy(&attr);
-    db->vjobs = v;
+    db->values.jobs = v;
     return KV_OK;
 }
 
 static void lsm_values_free(kv_db *db)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     if (v == NULL)
         return;
     pthread_cond_destroy(&v->work);
     pthread_mutex_destroy(&v->lock);
     free(v->moved);
     free(v);
-    db->vjobs = NULL;
+    db->values.jobs = NULL;
 }
 
 
@@ -389,7 +389,7 @@ void lsm_values_stop(kv_db *db) { lsm_values_free(db); }
 /* The users' writes: the last sequence number less the moves. */
 static uint64_t lsm_values_users(kv_db *db)
 {
-    return atomic_load_explicit(&db->last_seq, memory_order_acquire) - db->vjobs->moves;
+    return atomic_load_explicit(&db->seq.last, memory_order_acquire) - db->values.jobs->moves;
 }
 
 /* Whether the users wrote nothing for a round (LSM_VALUES_LOOK_US); if
@@ -397,13 +397,13 @@ static uint64_t lsm_values_users(kv_db *db)
  * jobs' lock. */
 static int lsm_values_idle(kv_db *db)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     uint64_t users = lsm_values_users(db), now = lsm_now_us();
     if (users == v->users_seen)
         return now - v->users_seen_us >= LSM_VALUES_LOOK_US;
     v->users_seen = users;
     v->users_seen_us = now;
-    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    v->written_at = atomic_load_explicit(&db->seq.last, memory_order_acquire);
     return 0;
 }
 
@@ -413,7 +413,7 @@ static int lsm_values_idle(kv_db *db)
  * 1 if it did anything. */
 static int lsm_values_round(kv_db *db, int *idle, int *rc)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     pthread_mutex_lock(&v->lock);
     int crc = KV_OK;
     int worked = lsm_values_job(db, 0, 0, 0, rc);
@@ -430,11 +430,11 @@ static int lsm_values_round(kv_db *db, int *idle, int *rc)
 static void *lsm_values_main(void *arg)
 {
     kv_db *db = arg;
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     pthread_mutex_lock(&v->lock);
     v->users_seen = lsm_values_users(db);
     v->users_seen_us = lsm_now_us();
-    v->written_at = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    v->written_at = atomic_load_explicit(&db->seq.last, memory_order_acquire);
     pthread_mutex_unlock(&v->lock);
     for (;;) {
         int idle = 0, rc = KV_OK;
@@ -465,17 +465,17 @@ int lsm_values_start(kv_db *db, int has_jobs)
     int rc = lsm_values_new(db);
     if (rc != KV_OK || !has_jobs)
         return rc;
-    rc = pthread_create(&db->vjobs->thread, NULL, lsm_values_main, db);
+    rc = pthread_create(&db->values.jobs->thread, NULL, lsm_values_main, db);
     if (rc != 0)
         return kv_error(KV_ERR_IO, "kv_open %s: cannot start the value store's thread: %s",
                         db->dir.path, strerror(rc));
-    db->vjobs->running = 1;
+    db->values.jobs->running = 1;
     return KV_OK;
 }
 
 void lsm_values_stop(kv_db *db)
 {
-    struct lsm_values *v = db->vjobs;
+    struct lsm_values *v = db->values.jobs;
     if (v != NULL && v->running) {
         pthread_mutex_lock(&db->write_lock);
         v->stop = 1;

@@ -21,8 +21,8 @@ static void lsm_view_fill(kv_db *db, lsm_view *v, memtable *mem, memtable *imm)
     memtable_ref(mem);
     if (imm != NULL)
         memtable_ref(imm);
-    table_set_version_ref(db->current);
-    v->tables = db->current;
+    table_set_version_ref(db->tables.current);
+    v->tables = db->tables.current;
 }
 
 int lsm_view_reserve(kv_db *db, lsm_view **spare)
@@ -43,14 +43,14 @@ int lsm_view_new(kv_db *db, memtable *mem, memtable *imm, lsm_view **out)
 
 lsm_view *lsm_view_get(kv_db *db, uint64_t *seq)
 {
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *v = db->view;
+    pthread_mutex_lock(&db->view.lock);
+    lsm_view *v = db->view.current;
     atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
     /* Read under view_lock: every write up to it is in this view (D2), and
      * no compaction installed since has dropped what it needs. */
     if (seq != NULL)
-        *seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->view_lock);
+        *seq = atomic_load_explicit(&db->seq.last, memory_order_acquire);
+    pthread_mutex_unlock(&db->view.lock);
     return v;
 }
 
@@ -66,10 +66,10 @@ void lsm_view_unref(lsm_view *v)
 
 void lsm_view_publish(kv_db *db, lsm_view *v)
 {
-    pthread_mutex_lock(&db->view_lock);
-    lsm_view *old = db->view;
-    db->view = v;
-    pthread_mutex_unlock(&db->view_lock);
+    pthread_mutex_lock(&db->view.lock);
+    lsm_view *old = db->view.current;
+    db->view.current = v;
+    pthread_mutex_unlock(&db->view.lock);
     lsm_view_unref(old);
 }
 
@@ -77,8 +77,8 @@ void lsm_view_install(kv_db *db, lsm_view *spare, table_set_version *tables,
                       int imm_flushed)
 {
     if (tables != NULL) {
-        table_set_version_unref(db->current);
-        db->current = tables;
+        table_set_version_unref(db->tables.current);
+        db->tables.current = tables;
     }
     if (imm_flushed) {
         memtable_unref(db->mt.imm);
@@ -118,9 +118,9 @@ int lsm_view_iters(const lsm_view *v, iter ***out, size_t *n)
 
 uint64_t lsm_oldest_snapshot(kv_db *db)
 {
-    pthread_mutex_lock(&db->snap_lock);
-    uint64_t seq = db->snap_head ? db->snap_head->seq
-                                 : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->snap_lock);
+    pthread_mutex_lock(&db->snaps.lock);
+    uint64_t seq = db->snaps.head ? db->snaps.head->seq
+                                 : atomic_load_explicit(&db->seq.last, memory_order_acquire);
+    pthread_mutex_unlock(&db->snaps.lock);
     return seq;
 }

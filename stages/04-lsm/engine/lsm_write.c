@@ -95,7 +95,7 @@ static int lsm_new_log(kv_db *db)
         return rc;
     }
     lsm_wal *w = NULL;
-    if ((rc = lsm_wal_create(db->dir.path, db->next_seq, &w)) != KV_OK)
+    if ((rc = lsm_wal_create(db->dir.path, db->seq.next, &w)) != KV_OK)
         return rc;
     db->logs.v[db->logs.n++] = w;
     return KV_OK;
@@ -141,7 +141,7 @@ static int lsm_switch(kv_db *db, const char *call)
     if (freeze) {
         db->mt.imm = db->mt.mem;
         db->mt.imm_lo = db->mt.mem_lo;
-        db->mt.imm_hi = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+        db->mt.imm_hi = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
         db->mt.mem = fresh; /* the reference memtable_new gave; the view took its own */
         db->mt.mem_lo = 0;
         lsm_view_publish(db, v);
@@ -189,10 +189,10 @@ static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
      * not known here, but it is at most `room` (every op reserves more
      * than a byte): refusing on that is safe, and early by a few hundred
      * numbers out of 2^56. */
-    if (g->room > IKEY_MAX_SEQ - db->next_seq)
+    if (g->room > IKEY_MAX_SEQ - db->seq.next)
         return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are nearly used up (the "
                         "next is %" PRIu64 ", the last %" PRIu64 "); copy the data to a new "
-                        "database", call, db->dir.path, db->next_seq, IKEY_MAX_SEQ - 1);
+                        "database", call, db->dir.path, db->seq.next, IKEY_MAX_SEQ - 1);
     /* Full: past its size already (a replayed log may do that), or the
      * group's room is not in the arena's current block and a new block
      * would take the memtable past its size. */
@@ -216,8 +216,8 @@ static void lsm_number(kv_db *db, const wal_group *g)
 {
     for (wal_entry *e = g->first; e != NULL; e = wal_group_next(g, e)) {
         lsm_writer *w = e->ctx;
-        w->seq = db->next_seq;
-        db->next_seq += w->n;
+        w->seq = db->seq.next;
+        db->seq.next += w->n;
         lsm_wal_record_stamp(w->rec, e->len, w->seq);
     }
 }
@@ -246,7 +246,7 @@ static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
     if (!db->opt.sync) /* with sync, the queue has synced it already */
         lsm_wal_write_behind(log);
     lsm_writer *last = g->last->ctx;
-    atomic_store_explicit(&db->last_seq, last->seq + last->n - 1, memory_order_release);
+    atomic_store_explicit(&db->seq.last, last->seq + last->n - 1, memory_order_release);
     lsm_count(&db->stats, LSM_PUTS, ops - deletes);
     lsm_count(&db->stats, LSM_DELETES, deletes);
     lsm_count(&db->stats, LSM_BATCHES, batches);
@@ -392,7 +392,7 @@ int lsm_write_moved(kv_db *db, const batch_op *op, txn_check_fn check, void *ctx
 int lsm_write_sync_log(kv_db *db, uint64_t *durable)
 {
     pthread_mutex_lock(&db->write_lock);
-    uint64_t seq = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
     int rc = lsm_refuse_if_failed(db, "value store");
     lsm_wal *cur = db->logs.v[db->logs.n - 1];
     /* The logs before the last were sealed, synced, when it was made. */

@@ -96,7 +96,7 @@ static race_names race_names_of(kv_db *db, const table_set_version *v)
     table_describe d = {.inspect = 1,
                         .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
                         .lock = &db->write_lock};
-    CHECK_KV(table_set_describe(db->tables, v, &d, race_collect, &r), KV_OK);
+    CHECK_KV(table_set_describe(db->tables.set, v, &d, race_collect, &r), KV_OK);
     return r;
 }
 
@@ -213,7 +213,7 @@ static int race_write(kv_db *db, int i)
 static int race_any_in_current(kv_db *db, const race_names *held)
 {
     pthread_mutex_lock(&db->write_lock);
-    table_set_version *v = db->current;
+    table_set_version *v = db->tables.current;
     table_set_version_ref(v);
     pthread_mutex_unlock(&db->write_lock);
     race_names now = race_names_of(db, v);
