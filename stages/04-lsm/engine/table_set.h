@@ -106,6 +106,28 @@ typedef struct table_get_cost {
     kv_cost kv;                 /* tables_in_range .. bytes_read */
 } table_get_cost;
 
+/* One table's answer to a lookup walking a version newest first, r as
+ * table_get filled it, counted in c: 1 if the walk ends there (*status
+ * KV_OK with *val, *vlen and *elsewhere the value's; or KV_NOT_FOUND, the
+ * newest version is a delete), 0 if an older table must be asked. */
+static inline int table_get_answered(const table_get_result *r, void **val, size_t *vlen,
+                                     int *elsewhere, int *status)
+{
+    if (r->state == IKEY_FOUND) {
+        *val = r->value;
+        *vlen = r->value_len;
+        if (elsewhere != NULL)
+            *elsewhere = r->elsewhere;
+        *status = KV_OK;
+        return 1;
+    }
+    if (r->state == IKEY_DELETED) {
+        *status = KV_NOT_FOUND;
+        return 1;
+    }
+    return 0;
+}
+
 /* Adds one table's part of a lookup, r as table_get filled it. */
 static inline void table_get_cost_add(table_get_cost *c, const table_get_result *r)
 {

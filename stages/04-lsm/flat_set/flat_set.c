@@ -180,15 +180,8 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
         table_get_cost_add(cost, &r);
         if (st != KV_OK)
             return st;
-        if (r.state == IKEY_FOUND) {
-            *val = r.value;
-            *vlen = r.value_len;
-            if (elsewhere != NULL)
-                *elsewhere = r.elsewhere;
-            return KV_OK;
-        }
-        if (r.state == IKEY_DELETED)
-            return KV_NOT_FOUND;
+        if (table_get_answered(&r, val, vlen, elsewhere, &st))
+            return st;
     }
     return KV_NOT_FOUND;
 }
