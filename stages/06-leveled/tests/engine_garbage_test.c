@@ -14,6 +14,7 @@
 
 #include "../../../tests/harness.h"
 #include "../../04-lsm/tests/lsm_test_util.h"
+#include "compaction_pick.h"
 #include "kv.h"
 
 #define KEYS 50
@@ -55,12 +56,24 @@ static void dead_versions_go_once_the_snapshot_that_pinned_them_goes(void)
               dead);
     CHECK_EQ(lt_stat(db, "session.compact.garbage"), 0);
     kv_snapshot_free(db, snap);
-    /* No write, no kv_compact: the free wakes the background thread. */
+    /* No write, no kv_compact: the free wakes the background thread, which
+     * rewrites every table at least 1/COMPACTION_GARBAGE_SHARE of whose
+     * entries are dead.  Usually that is all of them; which versions share
+     * a table depends on when the flushes and compactions ran, so a table
+     * with fewer may stay (and all of them together then hold fewer than
+     * that share).  Up to 30 s: a loaded machine runs the thread late. */
     struct timespec pause = {0, 20 * 1000 * 1000};
-    for (int i = 0; i < 500 && lt_stat(db, "tables.dead_entries") > 0; i++)
+    double left = lt_stat(db, "tables.dead_entries");
+    for (int i = 0, same = 0; i < 1500 && left > 0 && same < 25; i++) {
         nanosleep(&pause, NULL);
-    CHECK_MSG(lt_stat(db, "tables.dead_entries") == 0, "%.0f entries still dead",
-              lt_stat(db, "tables.dead_entries"));
+        double now = lt_stat(db, "tables.dead_entries");
+        /* Settled: below the share, and no rewrite for half a second. */
+        same = now == left && now * COMPACTION_GARBAGE_SHARE < lt_stat(db, "tables.entries")
+                   ? same + 1 : 0;
+        left = now;
+    }
+    CHECK_MSG(left * COMPACTION_GARBAGE_SHARE < lt_stat(db, "tables.entries"),
+              "%.0f of %.0f entries still dead", left, lt_stat(db, "tables.entries"));
     CHECK(lt_stat(db, "session.compact.garbage") >= 1);
     double after = lt_stat(db, "tables.bytes");
     CHECK_MSG(after * 4 < before, "tables: %.0f bytes before, %.0f after", before, after);
@@ -70,7 +83,7 @@ static void dead_versions_go_once_the_snapshot_that_pinned_them_goes(void)
     CHECK_KV(kv_check(dir, lt_collect, &out), KV_OK);
     db = lt_open(dir, 16 * 1024, 0);
     expect_round(db, ROUNDS);
-    CHECK_EQ(lt_stat(db, "tables.dead_entries"), 0);
+    CHECK_EQ(lt_stat(db, "tables.dead_entries"), left); /* the manifest keeps the counts */
     CHECK_KV(kv_close(db), KV_OK);
 }
 
