@@ -18,12 +18,15 @@
  * other (a chunk costs one write(), no disk wait).  With --sync a chunk is
  * a record that must join a group commit, so chunks are larger
  * (SERVE_CHUNK_OPS_SYNC, 64): fewer records to gather behind one fsync.
- * With --sync, SERVE_WRITERS threads take chunks and call kv_write at the
- * same time; the stage's group commit then writes their records together
- * and covers them with one fsync (stage 03: one leader, one fdatasync for
- * every record queued behind it).  Meanwhile the loop goes on reading
- * requests and answering reads of other clients, and gathers the next
- * batch; the writers say they are done through an eventfd.
+ * With --sync, a batch of one chunk (clients that each send a write and
+ * wait for it) is applied by the loop itself, which waits for its fsync
+ * as Redis's loop does with appendfsync always.  A batch of several
+ * chunks goes to SERVE_WRITERS threads that take chunks and call kv_write
+ * at the same time; the stage's group commit then writes their records
+ * together and covers them with one fsync (stage 03: one leader, one
+ * fdatasync for every record queued behind it).  Meanwhile the loop goes
+ * on reading requests and answering reads of other clients, and gathers
+ * the next batch; the writers say they are done through an eventfd.
  *
  * Large batches.  Without --sync, one writer thread waits too: a batch of
  * more than SERVE_INLINE_OPS ops or SERVE_INLINE_BYTES bytes (a DEL or an
@@ -379,7 +382,11 @@ void serve_commit_kick(server *s)
         return;
     }
     s->stats.chunks += b->nchunks;
-    b->threaded = cm->sync || b->execs > 0 || b->n > SERVE_INLINE_OPS ||
+    /* With --sync, a batch of one chunk is one kv_write and one fsync
+     * either way: the loop waits for it itself, as Redis's loop does with
+     * appendfsync always, rather than hand it to a writer and back (two
+     * thread switches per batch, which cost more than the fsync). */
+    b->threaded = (cm->sync && b->nchunks > 1) || b->execs > 0 || b->n > SERVE_INLINE_OPS ||
                   b->blen > SERVE_INLINE_BYTES;
     if (!b->threaded) {
         for (size_t k = 0; k < b->nchunks; k++)
