@@ -100,6 +100,8 @@ int hash_db_roll(kv_db *db, uint64_t id)
         rc = segment_table_reserve(&db->segs, 1);
         if (rc == KV_OK) {
             segment_table_insert(&db->segs, s);
+            if (db->active != NULL)
+                segment_settle(db->active); /* sealed above: read it mapped */
             db->active = s;
             db->next_id = id + 1;
         }

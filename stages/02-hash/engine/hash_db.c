@@ -129,8 +129,8 @@ int hash_db_read_value(segment *seg, const hash_loc *loc, const void *key, size_
     uint8_t *buf = NULL;
     size_t cap = 0, n = 0;
     const uint8_t *value = NULL;
-    int rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), loc,
-                               key, klen, &buf, &cap, &value, &n);
+    int rc = record_read_value(segment_reader(seg), __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE),
+                               loc, key, klen, &buf, &cap, &value, &n);
     if (rc != KV_OK) {
         free(buf);
         return rc;

@@ -35,11 +35,11 @@ static int hash_iter_read_value(void *ctx, const snapshot_loc *loc, const void *
                                 size_t *vlen)
 {
     hash_copy_source *src = ctx;
-    const segment *seg = segment_table_find(&src->segs, loc->file);
+    segment *seg = segment_table_find(&src->segs, loc->file);
     hash_loc at = {.offset = loc->offset, .seg = loc->file, .size = (uint32_t)loc->size};
     const uint8_t *v = NULL;
-    int rc = record_read_value(seg->file, __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE), &at,
-                               key, klen, buf, cap, &v, vlen);
+    int rc = record_read_value(segment_reader(seg), __atomic_load_n(&seg->size, __ATOMIC_ACQUIRE),
+                               &at, key, klen, buf, cap, &v, vlen);
     *val = v;
     return rc;
 }

@@ -338,6 +338,11 @@ int hash_recover(kv_db *db)
             db->active = db->segs.v[db->segs.n - 1];
         else if (rc == KV_OK && !db->opt.read_only)
             rc = hash_db_roll(db, db->next_id);
+        /* Every segment but the one writes go to never changes again. */
+        for (size_t i = 0; rc == KV_OK && i < db->segs.n; i++) {
+            if (db->segs.v[i] != db->active)
+                segment_settle(db->segs.v[i]);
+        }
     }
     free(l.logs);
     free(l.hints);

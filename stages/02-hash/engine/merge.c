@@ -405,6 +405,7 @@ static int merge_commit(merge *m)
         }
     }
     for (size_t i = 0; i < m->nouts; i++) {
+        segment_settle(m->outs[i].seg); /* a merge's output is never written again */
         segment_table_insert(&db->segs, m->outs[i].seg);
         m->outs[i].seg = NULL; /* the table holds its reference now */
     }

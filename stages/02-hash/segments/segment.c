@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "file_start.h"
+#include "io_view.h"
 #include "kv.h"
 #include "record_io.h"
 
@@ -119,9 +120,33 @@ void segment_unref(segment *s)
 {
     if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
+    io_close(s->view); /* before the file it maps */
     io_close(s->file); /* read-only use by now: a close error loses nothing */
     free(s->name);
     free(s);
+}
+
+void segment_settle(segment *s)
+{
+    __atomic_store_n(&s->settled, 1, __ATOMIC_RELEASE);
+}
+
+io_file *segment_reader(segment *s)
+{
+    io_file *v = __atomic_load_n(&s->view, __ATOMIC_ACQUIRE);
+    if (v != NULL)
+        return v;
+    if (!__atomic_load_n(&s->settled, __ATOMIC_ACQUIRE) ||
+        __atomic_exchange_n(&s->view_tried, 1, __ATOMIC_ACQ_REL))
+        return s->file; /* still written to, or asked for already */
+    /* One thread gets here per segment.  No view (a backend that cannot
+     * map, or no memory) only costs the system call it would save. */
+    if (io_view_open(s->file, &v) != KV_OK || v == NULL) {
+        kv_error_clear();
+        return s->file;
+    }
+    __atomic_store_n(&s->view, v, __ATOMIC_RELEASE);
+    return v;
 }
 
 /* Index of the first segment with id >= `id`. */

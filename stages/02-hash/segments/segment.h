@@ -57,6 +57,12 @@ typedef struct segment {
     int refs;              /* invariant 1 */
     int has_hint;          /* a valid hint file <id>.hint is beside it */
     int sealed;            /* kv_open found it ends with its seal (record_io.h) */
+    int settled;           /* it takes no more writes (segment_settle); read
+                              with __atomic */
+    io_file *view;         /* once settled and first read: the file read from
+                              a mapping (common/io_view.h), or NULL; set once,
+                              read with __atomic */
+    int view_tried;        /* a view was asked for (the backend may have none) */
 } segment;
 
 /* What a directory entry is. */
@@ -92,6 +98,14 @@ int  segment_check_header(io_file *f, uint64_t size);
 int  segment_restart(segment *s);
 void segment_ref(segment *s);
 void segment_unref(segment *s);   /* NULL is a no-op */
+/* s takes no more writes: the active segment after a roll-over, every
+ * other one at open, a merge's output.  Its bytes never change again. */
+void segment_settle(segment *s);
+/* The file to read s's records from: once s is settled, a view of it
+ * through a mapping (common/io_view.h: a read is a memory copy, no system
+ * call), made at the first read after; else, or where the backend cannot
+ * map, s->file.  Any thread holding a reference. */
+io_file *segment_reader(segment *s);
 
 /* A set of segments sorted by id (invariant 3). */
 typedef struct segment_table {
