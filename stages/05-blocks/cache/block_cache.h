@@ -25,6 +25,11 @@
  *   block_cache_release(c, h);                         (an iterator keeps
  *                                                      h while on the block)
  *
+ * Once the cache is full, a lookup's block goes in only if
+ * block_cache_admit says so (block_admit.h: on its second miss); one
+ * turned away is read into the reader's own buffer, as when memory runs
+ * out.  Iterators and batches of gets keep every block they read.
+ *
  * Invariants (besides LRU1-LRU4):
  *   C1. A block handed out by lookup or insert stays valid and unchanged
  *       until released, whatever is evicted meanwhile.
@@ -81,11 +86,17 @@ void block_cache_set_size(block_cache_handle *h, size_t size);
  * checked (C2), never inserted. */
 void block_cache_insert(block_cache *c, block_cache_handle *h, uint64_t id, uint64_t offset);
 
+/* 1 if the block (id, offset), which a lookup just missed, should be put
+ * in the cache; 0 if the lookup reads it once and keeps nothing
+ * (block_admit.h: always 1 until the cache has been filled). */
+int block_cache_admit(block_cache *c, uint64_t id, uint64_t offset);
+
 /* Drops the caller's reference.  NULL is a no-op. */
 void block_cache_release(block_cache *c, block_cache_handle *h);
 
 /* Counters (lru_cache.h) and the kv_stats lines "session.block_cache.hits: N",
- * ".misses", ".inserts", ".evictions", ".entries", ".usage", ".capacity". */
+ * ".misses", ".inserts", ".evictions", ".entries", ".usage", ".capacity",
+ * and ".declined" (blocks a lookup read and block_cache_admit kept out). */
 void block_cache_stats(block_cache *c, lru_cache_stats *s);
 void block_cache_report(block_cache *c, kv_line_fn line, void *line_ctx);
 

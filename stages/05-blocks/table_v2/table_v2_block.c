@@ -160,8 +160,8 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     return block_init(b, dst, raw);
 }
 
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
-                        table_v2_blockref *ref)
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint8_t *once,
+                        size_t once_cap, table_v2_blockref *ref)
 {
     ref->cached = NULL;
     ref->owned = NULL;
@@ -171,6 +171,10 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
     block_cache *c = t->ctx->cache;
+    if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->id, h.offset)) {
+        why = table_v2_block_fill(stored, h.size, type, once, raw, &ref->b);
+        return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
+    }
     block_cache_handle *bh = block_cache_prepare(c, raw);
     uint8_t *dst = bh != NULL ? block_cache_data(bh) : (ref->owned = malloc(raw ? raw : 1));
     int rc = KV_OK;
@@ -212,8 +216,9 @@ int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, i
     return KV_OK;
 }
 
-int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
-                       table_v2_blockref *ref, int *from_cache, unsigned *reads)
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
+                       size_t once_cap, table_v2_blockref *ref, int *from_cache,
+                       unsigned *reads)
 {
     int rc = table_v2_block_cached(t, h, ref, from_cache);
     if (rc != KV_OK || *from_cache)
@@ -228,7 +233,7 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
     const uint8_t *stored = buf;
     rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
     if (rc == KV_OK)
-        rc = table_v2_block_keep(t, h, stored, ref);
+        rc = table_v2_block_keep(t, h, stored, once, once_cap, ref);
     file_cache_release(t->ctx->files, held);
     if (buf != stack)
         free(buf);

@@ -258,19 +258,24 @@ typedef struct table_v2_blockref {
 /* The data block at h, decoded and checked: from the cache, or read (one
  * read of the mapped file or one positioned read, through pin as
  * table_v2_read says) and then put in the cache.  *from_cache says which.
+ * once (NULL for none) is a buffer of once_cap bytes of the caller's: a
+ * block the full cache turns away (block_cache_admit) that fits in it is
+ * decompressed there and kept nowhere, valid while once is.
  * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
  * offset), KV_ERR_NOMEM. */
-int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h,
-                       table_v2_blockref *ref, int *from_cache, unsigned *reads);
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
+                       size_t once_cap, table_v2_blockref *ref, int *from_cache,
+                       unsigned *reads);
 /* The data block at h from the block cache (*hit = 1), or nothing (*hit =
  * 0).  KV_OK, or KV_ERR_CORRUPT. */
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit);
 /* The data block at h from its stored bytes [stored, stored + h.size + 9)
  * (just read): checked, decompressed and put in the cache (or, if the
- * cache has no room, into ref->owned).  KV_OK, KV_ERR_CORRUPT naming the
- * block, KV_ERR_NOMEM. */
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
-                        table_v2_blockref *ref);
+ * cache has no memory, into ref->owned; or, if the cache turns it away,
+ * into once as table_v2_block_get says).  KV_OK, KV_ERR_CORRUPT naming
+ * the block, KV_ERR_NOMEM. */
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint8_t *once,
+                        size_t once_cap, table_v2_blockref *ref);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset
  * into *b: the contents in place if not compressed (b points into p),
  * else decompressed into *scratch (grown as needed; the caller frees it).

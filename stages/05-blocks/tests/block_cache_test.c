@@ -196,6 +196,41 @@ static int make_block_cache(void **out)
     return block_cache_new(1 << 20, (block_cache **)out);
 }
 
+/* block_admit.h: A1 until the cache is full, then a block gets in on its
+ * second miss. */
+static void a_full_cache_takes_a_block_on_its_second_miss(void)
+{
+    block_cache *c;
+    CHECK_KV(block_cache_new_sharded(64 * 1024, 1, &c), KV_OK);
+    /* A1: room, so every block is admitted, on its first miss. */
+    uint64_t off = 0;
+    lru_cache_stats st;
+    for (;; off += 4096) {
+        block_cache_stats(c, &st);
+        if (st.evictions > 0)
+            break;
+        harness_context("block at %llu, before the cache is full", (unsigned long long)off);
+        CHECK(block_cache_lookup(c, 1, off) == NULL);
+        CHECK_EQ(block_cache_admit(c, 1, off), 1);
+        int missed;
+        block_cache_release(c, read_block(c, 1, off, 4000, &missed));
+        CHECK(off < 128 * 1024);
+    }
+    /* Full: a block missed for the first time is turned away, and taken on
+     * its second miss; each is asked once per miss, as a lookup does. */
+    for (uint64_t id = 2; id < 40; id++) {
+        harness_context("block (%llu, 0)", (unsigned long long)id);
+        CHECK_EQ(block_cache_admit(c, id, 0), 0);
+        CHECK_EQ(block_cache_admit(c, id, 0), 1);
+    }
+    block_cache_stats(c, &st);
+    CHECK(st.inserts > 0);
+    cache_lines lines = {""};
+    block_cache_report(c, cache_lines_add, &lines);
+    CHECK_MSG(strstr(lines.text, "session.block_cache.declined: 38\n") != NULL, "%s", lines.text);
+    block_cache_free(c);
+}
+
 static void free_block_cache(void *c) { block_cache_free(c); }
 
 static void failed_prepare_sends_the_reader_to_its_own_buffer(void)
@@ -227,5 +262,6 @@ static const harness_test block_cache_tests[] = {
     HARNESS_TEST(report_lines_say_block_cache),
     HARNESS_TEST(threads_read_blocks_while_they_are_evicted),
     HARNESS_TEST(failed_prepare_sends_the_reader_to_its_own_buffer),
+    HARNESS_TEST(a_full_cache_takes_a_block_on_its_second_miss),
 };
 const harness_suite block_cache_suite = HARNESS_SUITE("block_cache", block_cache_tests);
