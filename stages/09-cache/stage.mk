@@ -1,9 +1,12 @@
 # Stage 09: a read path that scales (docs to come).  Stage 08's engine
 # with a record cache above the block cache and a rate limiter for
 # background writes.  Still being built: so far its new parts are
-#   record_cache/      the CLOCK (second chance) cache, sharded, byte-budgeted
+#   record_cache/      the CLOCK (second chance) cache, sharded, byte-budgeted;
+#                      the record cache over it: per table, the newest
+#                      version of a key, answering lookups at or above its
+#                      sequence number only (record_cache.h, R1-R3)
 #   rate_limiter/      a token bucket for background writes, flushes first
-# with their unit tests (build/09-cache/stagetest); the engine uses neither
+# with their unit tests (build/09-cache/stagetest); the engine uses none
 # yet, so the stage is marked unfinished and `make`, `make test`, the
 # benchmarks and the fuzz targets leave it out.
 UNFINISHED_09-cache := 1
