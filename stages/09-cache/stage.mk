@@ -6,11 +6,13 @@
 #                      version of a key, answering lookups at or above its
 #                      sequence number only (record_cache.h, R1-R3)
 #   rate_limiter/      a token bucket for background writes, flushes first
+#   partitioned/       a table's bloom filter cut into partitions of about a
+#                      block, found through a top-level index (filter_parts.h)
 # with their unit tests (build/09-cache/stagetest); the engine uses none
 # yet, so the stage is marked unfinished and `make`, `make test`, the
 # benchmarks and the fuzz targets leave it out.
 UNFINISHED_09-cache := 1
-PARTS_09-cache := 09-cache/record_cache 09-cache/rate_limiter $(PARTS_08-vlog)
+PARTS_09-cache := 09-cache/record_cache 09-cache/rate_limiter 09-cache/partitioned $(PARTS_08-vlog)
 LIBS_09-cache := $(LIBS_08-vlog)
 $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
