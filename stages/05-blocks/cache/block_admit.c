@@ -66,7 +66,11 @@ int block_admit_ask(block_admit *a, uint64_t id, uint64_t offset)
         return 1;
     }
     atomic_store_explicit(slot, fp, memory_order_relaxed);
-    atomic_fetch_add_explicit(&a->declined, 1, memory_order_relaxed);
+    /* A load and a store, no locked add: two readers declining at once
+     * may count one (as the tables' counters, table_v2_count). */
+    atomic_store_explicit(&a->declined,
+                          atomic_load_explicit(&a->declined, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     return 0;
 }
 

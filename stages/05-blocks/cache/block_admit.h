@@ -49,7 +49,8 @@ void block_admit_charged(block_admit *a, size_t charge);
  * it is read once and not kept (counted as declined). */
 int block_admit_ask(block_admit *a, uint64_t id, uint64_t offset);
 
-/* Blocks declined since the cache was made. */
+/* Blocks declined since the cache was made (readers declining at the
+ * same moment may be counted once). */
 uint64_t block_admit_declined(block_admit *a);
 
 #endif
