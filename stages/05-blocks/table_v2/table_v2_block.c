@@ -160,11 +160,32 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     return block_init(b, dst, raw);
 }
 
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint8_t *once,
-                        size_t once_cap, table_v2_blockref *ref)
+/* A block the cache turned away, left where it lies in the file's
+ * mapping, which ref now holds: its contents in place if raw, else its
+ * lz4 bytes for table_v2_scan to decode as far as it needs. */
+static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stored, int type,
+                                uint32_t raw, file_cache_handle **in_map,
+                                table_v2_blockref *ref)
 {
-    ref->cached = NULL;
-    ref->owned = NULL;
+    if (type == TABLE_V2_LZ4) {
+        ref->lz4 = stored;
+        ref->lz4_size = h.size;
+        ref->raw = raw;
+    } else {
+        const char *why = block_init(&ref->b, stored, raw);
+        if (why != NULL)
+            return table_v2_block_damage(t, h, why);
+    }
+    ref->held = *in_map;
+    *in_map = NULL;
+    return KV_OK;
+}
+
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+                        file_cache_handle **in_map, uint8_t *once, size_t once_cap,
+                        table_v2_blockref *ref)
+{
+    *ref = (table_v2_blockref){.cached = NULL};
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
     const char *why = table_v2_stored_check(stored, h.size, &type, &raw);
@@ -172,6 +193,8 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint
         return table_v2_block_damage(t, h, why);
     block_cache *c = t->ctx->cache;
     if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->id, h.offset)) {
+        if (in_map != NULL)
+            return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
         why = table_v2_block_fill(stored, h.size, type, once, raw, &ref->b);
         return why == NULL ? KV_OK : table_v2_block_damage(t, h, why);
     }
@@ -198,8 +221,7 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint
 
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit)
 {
-    ref->cached = NULL;
-    ref->owned = NULL;
+    *ref = (table_v2_blockref){.cached = NULL};
     block_cache *c = t->ctx->cache;
     block_cache_handle *bh = block_cache_lookup(c, t->id, h.offset);
     *hit = bh != NULL;
@@ -232,8 +254,10 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
     file_cache_handle *held = NULL, **hold = pin != NULL ? pin : &held;
     const uint8_t *stored = buf;
     rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
+    /* A lookup's block read from the mapping may stay there (held by ref). */
     if (rc == KV_OK)
-        rc = table_v2_block_keep(t, h, stored, once, once_cap, ref);
+        rc = table_v2_block_keep(t, h, stored, pin == NULL && stored != buf ? &held : NULL,
+                                 once, once_cap, ref);
     file_cache_release(t->ctx->files, held);
     if (buf != stack)
         free(buf);
@@ -244,6 +268,6 @@ void table_v2_block_release(table *t, table_v2_blockref *ref)
 {
     block_cache_release(t->ctx->cache, ref->cached);
     free(ref->owned);
-    ref->cached = NULL;
-    ref->owned = NULL;
+    file_cache_release(t->ctx->files, ref->held);
+    *ref = (table_v2_blockref){.cached = NULL};
 }

@@ -248,11 +248,18 @@ int table_v2_read_short(table *t, uint64_t off, size_t got, size_t n);
 int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                        const uint8_t **p, unsigned *reads);
 
-/* A data block in memory: in the block cache, or in a buffer of its own. */
+/* A data block in memory: in the block cache, or in a buffer of its own;
+ * or, for a lookup's block the full cache turned away, still in the file's
+ * mapping, held: its contents in place if stored raw (b points there),
+ * else its checked lz4 bytes (lz4 not NULL), which table_v2_scan.c
+ * decodes only as far as the lookup's answer. */
 typedef struct table_v2_blockref {
     block b;
     block_cache_handle *cached;
     uint8_t *owned;          /* malloc'd, or NULL */
+    file_cache_handle *held; /* the mapped file the block lies in, or NULL */
+    const uint8_t *lz4;      /* the stored lz4 bytes in the mapping, or NULL */
+    uint32_t lz4_size, raw;  /* their size, and the contents' */
 } table_v2_blockref;
 
 /* The data block at h, decoded and checked: from the cache, or read (one
@@ -260,7 +267,10 @@ typedef struct table_v2_blockref {
  * table_v2_read says) and then put in the cache.  *from_cache says which.
  * once (NULL for none) is a buffer of once_cap bytes of the caller's: a
  * block the full cache turns away (block_cache_admit) that fits in it is
- * decompressed there and kept nowhere, valid while once is.
+ * decompressed there and kept nowhere, valid while once is; or, where
+ * the file is mapped and pin is NULL (a lookup), left in the mapping,
+ * held by ref (table_v2_blockref): ref->lz4 says whether it still needs
+ * decoding (table_v2_scan).
  * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
  * offset), KV_ERR_NOMEM. */
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
@@ -272,10 +282,13 @@ int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, i
 /* The data block at h from its stored bytes [stored, stored + h.size + 9)
  * (just read): checked, decompressed and put in the cache (or, if the
  * cache has no memory, into ref->owned; or, if the cache turns it away,
- * into once as table_v2_block_get says).  KV_OK, KV_ERR_CORRUPT naming
- * the block, KV_ERR_NOMEM. */
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, uint8_t *once,
-                        size_t once_cap, table_v2_blockref *ref);
+ * into once as table_v2_block_get says, or, if in_map is not NULL (stored
+ * lies in the mapping of the file *in_map holds), left there: *in_map
+ * moves to ref->held).  KV_OK, KV_ERR_CORRUPT naming the block,
+ * KV_ERR_NOMEM. */
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+                        file_cache_handle **in_map, uint8_t *once, size_t once_cap,
+                        table_v2_blockref *ref);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset
  * into *b: the contents in place if not compressed (b points into p),
  * else decompressed into *scratch (grown as needed; the caller frees it).
@@ -298,17 +311,34 @@ enum {
  * KV_ERR_NOMEM from the index. */
 int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
                         int *found);
+/* The counters a lookup ends with, however far it got (found) and
+ * however it ended (rc, *r). */
+void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);
+/* The handle in the value of the index entry the iterator shows, checked
+ * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */
+int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);
+
+/* ---- step 5 (table_v2_search.c; table_v2_scan.c) ----------------------------- */
+
 /* Step 5: the first entry >= target in the data block b (read from
  * block_at): *r says found (a malloc'd value), deleted or absent. */
 int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
                           size_t tlen, table_get_result *r);
-/* The counters a lookup ends with, however far it got (found) and
- * however it ended (rc, *r). */
-void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);
-
-/* The handle in the value of the index entry the iterator shows, checked
- * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */
-int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);
+/* The answer of the first entry >= target, (key, value): found (a
+ * malloc'd copy of the value), deleted, or absent if its user key is
+ * another.  KV_OK or KV_ERR_NOMEM. */
+int table_v2_block_answer(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+                          const uint8_t *target, size_t tlen, table_get_result *r);
+/* Step 5 for a block left in the file's mapping as lz4 bytes (ref->lz4,
+ * table_v2_blockref): decoded into once (TABLE_V2_GET_ONCE bytes plus
+ * LZ4_STEPS_SLACK) only as far as the first entry >= target, entries read
+ * in order from the first; whatever that walk cannot settle (the end of
+ * the entries reached, a key longer than its buffer, a malformed entry or
+ * lz4 sequence) is settled by decoding the whole block with liblz4 and
+ * table_v2_block_search, so answers and errors are those of the whole
+ * block (table_v2_scan.c). */
+int table_v2_scan(table *t, table_v2_handle h, const table_v2_blockref *ref, uint8_t *once,
+                  const uint8_t *target, size_t tlen, table_get_result *r);
 /* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
  * block at block_at ("index" or "data") of t. */
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,

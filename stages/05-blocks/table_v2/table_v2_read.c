@@ -11,7 +11,9 @@
  *      stored bytes and trailer, checked, decompressed, then cached.
  *   5. In the block, binary search over its restart points, then at most
  *      15 entries decoded one by one: the first entry >= (K, s).  Its
- *      user key is K: found (or a tombstone); another key: absent.
+ *      user key is K: found (or a tombstone); another key: absent
+ *      (table_v2_search.c; a block the full cache turned away is walked
+ *      from its first entry as it is decoded, table_v2_scan.c).
  * Nothing is allocated but the value returned, unless a key is longer
  * than a block iterator's inline buffer or a stored block than the stack
  * buffer of table_v2_block.c.
@@ -22,6 +24,7 @@
 
 #include "bloom.h"
 #include "error.h"
+#include "lz4_steps.h"
 #include "table_v2_format.h"
 
 /* A lookup decompresses a block of up to this size, which the block cache
@@ -40,68 +43,27 @@ int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
                     t->index_h.offset + ix->at, t->data_end);
 }
 
-int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
-                              uint64_t block_at)
-{
-    if (it->status == KV_ERR_NOMEM)
-        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key of the %s block at offset %"
-                        PRIu64, t->path, what, block_at);
-    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block there: %s (at byte "
-                    "%zu of its contents)", t->path, block_at, what, it->why, it->why_at);
-}
-
-int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
-                          size_t tlen, table_get_result *r)
-{
-    int rc = KV_OK;
-    block_iter d;
-    d.key = NULL;
-    d.key_cap = 0;
-    block_iter_init(&d, b, TABLE_V2_IKEY_MIN);
-    block_iter_seek(&d, target, tlen);
-    if (d.valid) {
-        size_t ulen = tlen - IKEY_TRAILER_SIZE;
-        if (ikey_user_compare(d.key, d.key_len - IKEY_TRAILER_SIZE, target, ulen) == 0) {
-            if (ikey_type_of(d.key, d.key_len) == IKEY_DELETE) {
-                r->state = IKEY_DELETED;
-            } else {
-                uint8_t *v = malloc(d.value_len ? d.value_len : 1);
-                if (v == NULL) {
-                    rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate %zu bytes for a value",
-                                  d.value_len);
-                } else {
-                    if (d.value_len > 0)
-                        memcpy(v, d.value, d.value_len);
-                    r->value = v;
-                    r->value_len = d.value_len;
-                    r->state = IKEY_FOUND;
-                    r->elsewhere = ikey_type_of(d.key, d.key_len) == IKEY_PUT_ELSEWHERE;
-                }
-            }
-        }
-    } else if (d.status != KV_OK) {
-        rc = table_v2_block_iter_error(t, &d, "data", block_at);
-    }
-    block_iter_free(&d);
-    return rc;
-}
-
 /* Steps 4 and 5 for the block at h. */
 static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *target,
                                  size_t tlen, table_get_result *r)
 {
     table_v2_blockref ref;
     int from_cache;
-    /* Where a block the full cache turns away is decompressed (block_admit.h). */
-    uint8_t once[TABLE_V2_GET_ONCE];
-    int rc = table_v2_block_get(t, NULL, h, once, sizeof once, &ref, &from_cache, &r->reads);
+    /* Where a block the full cache turns away is decompressed
+     * (block_admit.h; the slack is table_v2_scan's). */
+    uint8_t once[TABLE_V2_GET_ONCE + LZ4_STEPS_SLACK];
+    int rc = table_v2_block_get(t, NULL, h, once, TABLE_V2_GET_ONCE, &ref, &from_cache,
+                                &r->reads);
     if (rc != KV_OK)
         return rc;
     table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
     r->blocks_cached = (unsigned)from_cache;
     r->blocks_read = (unsigned)!from_cache;
     r->bytes_read = from_cache ? 0 : (uint64_t)h.size + TABLE_V2_TRAILER;
-    rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
+    if (ref.lz4 != NULL)
+        rc = table_v2_scan(t, h, &ref, once, target, tlen, r);
+    else
+        rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
     table_v2_block_release(t, &ref);
     return rc;
 }

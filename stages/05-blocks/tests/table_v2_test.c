@@ -147,6 +147,55 @@ static void a_small_cache_turns_blocks_away_and_lookups_stay_right(void)
     memtable_unref(m);
 }
 
+/* A lookup in a block the full cache turned away, decoded only as far as
+ * its answer (table_v2_scan.c), answers as the whole block's search does:
+ * present keys at every sequence, absent keys past a block's last entry
+ * (no filter, so they reach the block; the walk then hands the block to
+ * the whole search), keys too long for the walk's buffer, and blocks
+ * stored raw, searched where they lie in the file's mapping. */
+static void a_turned_away_block_answers_as_the_whole_block_does(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(5, 3000, 3, 150);
+    uint64_t seq = memtable_entries(m);
+    char longkey[400];
+    uint8_t val[120];
+    for (int k = 1; k < 6000; k += 97) {
+        size_t klen = tt_key(longkey, k);
+        memset(longkey + klen, 'x', 300);
+        for (size_t j = 0; j < sizeof val; j++)
+            val[j] = (uint8_t)(k + j % 40);
+        CHECK_KV(memtable_add(m, ++seq, IKEY_PUT, longkey, klen + 300, val, sizeof val), KV_OK);
+    }
+    for (int v = 0; v < 2; v++) {
+        harness_context("compression %s", v ? "none" : "lz4");
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.cache_bytes = 64 * 1024;
+        opt.bloom_bits_per_key = KV_NO_BLOOM;
+        opt.compression = v ? KV_COMPRESSION_NONE : 0;
+        table_ctx *ctx;
+        CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
+        table *t = tt_build_and_open(ctx, m, dir, v ? "raw.tbl" : "lz4.tbl");
+        for (int pass = 0; pass < 2; pass++) {
+            tt_expect_same_lookups(m, t, 6000);
+            for (int k = 0; k < 6000; k += 97) {
+                size_t klen = tt_key(longkey, k);
+                memset(longkey + klen, 'x', 300);
+                for (uint64_t s = 0; s <= seq + 1; s += 1 + s / 3) {
+                    harness_context("compression %s, long key %d at %llu", v ? "none" : "lz4",
+                                    k, (unsigned long long)s);
+                    tt_expect_same(m, t, longkey, klen + 300, s);
+                }
+            }
+        }
+        CHECK(tv_stat(ctx, "session.block_cache.declined") > 0);
+        table_unref(t);
+        table_ctx_free(ctx);
+    }
+    memtable_unref(m);
+}
+
 static void filtered_misses_read_nothing(void)
 {
     const char *dir = harness_tmpdir();
@@ -434,6 +483,7 @@ static const harness_test table_v2_tests[] = {
     HARNESS_TEST(iteration_matches_with_every_setting),
     HARNESS_TEST(a_lookup_reads_one_block_or_none),
     HARNESS_TEST(a_small_cache_turns_blocks_away_and_lookups_stay_right),
+    HARNESS_TEST(a_turned_away_block_answers_as_the_whole_block_does),
     HARNESS_TEST(filtered_misses_read_nothing),
     HARNESS_TEST(lz4_only_where_it_saves_an_eighth),
     HARNESS_TEST(blocks_stay_within_block_bytes_and_separators_between_them),

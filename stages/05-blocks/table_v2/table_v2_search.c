@@ -1,0 +1,61 @@
+/*
+ * table_v2_search.c: step 5 of a lookup (table_v2_read.c): the first entry
+ * at or after the lookup key in one data block, found by the block's
+ * iterator (a binary search over its restart points, then entry by
+ * entry), and the answer it gives: found, deleted, or absent.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "table_v2_format.h"
+
+int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
+                              uint64_t block_at)
+{
+    if (it->status == KV_ERR_NOMEM)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key of the %s block at offset %"
+                        PRIu64, t->path, what, block_at);
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block there: %s (at byte "
+                    "%zu of its contents)", t->path, block_at, what, it->why, it->why_at);
+}
+
+int table_v2_block_answer(const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen,
+                          const uint8_t *target, size_t tlen, table_get_result *r)
+{
+    size_t ulen = tlen - IKEY_TRAILER_SIZE;
+    if (ikey_user_compare(key, klen - IKEY_TRAILER_SIZE, target, ulen) != 0)
+        return KV_OK;
+    if (ikey_type_of(key, klen) == IKEY_DELETE) {
+        r->state = IKEY_DELETED;
+        return KV_OK;
+    }
+    uint8_t *v = malloc(vlen ? vlen : 1);
+    if (v == NULL)
+        return kv_error(KV_ERR_NOMEM, "table: cannot allocate %zu bytes for a value", vlen);
+    if (vlen > 0)
+        memcpy(v, value, vlen);
+    r->value = v;
+    r->value_len = vlen;
+    r->state = IKEY_FOUND;
+    r->elsewhere = ikey_type_of(key, klen) == IKEY_PUT_ELSEWHERE;
+    return KV_OK;
+}
+
+int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uint8_t *target,
+                          size_t tlen, table_get_result *r)
+{
+    int rc = KV_OK;
+    block_iter d;
+    d.key = NULL;
+    d.key_cap = 0;
+    block_iter_init(&d, b, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&d, target, tlen);
+    if (d.valid)
+        rc = table_v2_block_answer(d.key, d.key_len, d.value, d.value_len, target, tlen, r);
+    else if (d.status != KV_OK)
+        rc = table_v2_block_iter_error(t, &d, "data", block_at);
+    block_iter_free(&d);
+    return rc;
+}
