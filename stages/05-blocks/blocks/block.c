@@ -44,6 +44,24 @@ uint32_t block_restart(const block *b, uint32_t i)
     return coding_get_u32(b->data + b->entries_end + 4 * (size_t)i);
 }
 
+const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit, uint32_t *shared,
+                                  uint32_t *unshared, uint32_t *value_len)
+{
+    if (limit - p >= 3 && (p[0] | p[1] | p[2]) < 128) {
+        *shared = p[0];
+        *unshared = p[1];
+        *value_len = p[2];
+        p += 3;
+    } else if ((p = coding_get_varint32(p, limit, shared)) == NULL ||
+               (p = coding_get_varint32(p, limit, unshared)) == NULL ||
+               (p = coding_get_varint32(p, limit, value_len)) == NULL) {
+        return NULL;
+    }
+    if ((uint64_t)(limit - p) < (uint64_t)*unshared + *value_len)
+        return NULL;
+    return p;
+}
+
 /* ---- the iterator ------------------------------------------------------------ */
 
 void block_iter_init(block_iter *it, const block *b, size_t min_key)

@@ -33,8 +33,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "coding.h"
-
 /* The contents of one block, its restart array found. */
 typedef struct block {
     const uint8_t *data;
@@ -86,25 +84,8 @@ void block_iter_next(block_iter *it);
 void block_iter_prev(block_iter *it);
 
 /* Decodes the entry head at [p, limit): the three lengths, checked to fit
- * before limit.  Returns where the key delta starts, or NULL.  Inline:
- * every step of every search decodes one. */
-static inline const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit,
-                                                uint32_t *shared, uint32_t *unshared,
-                                                uint32_t *value_len)
-{
-    if (limit - p >= 3 && (p[0] | p[1] | p[2]) < 128) {
-        *shared = p[0];
-        *unshared = p[1];
-        *value_len = p[2];
-        p += 3;
-    } else if ((p = coding_get_varint32(p, limit, shared)) == NULL ||
-               (p = coding_get_varint32(p, limit, unshared)) == NULL ||
-               (p = coding_get_varint32(p, limit, value_len)) == NULL) {
-        return NULL;
-    }
-    if ((uint64_t)(limit - p) < (uint64_t)*unshared + *value_len)
-        return NULL;
-    return p;
-}
+ * before limit.  Returns where the key delta starts, or NULL. */
+const uint8_t *block_entry_decode(const uint8_t *p, const uint8_t *limit, uint32_t *shared,
+                                  uint32_t *unshared, uint32_t *value_len);
 
 #endif
