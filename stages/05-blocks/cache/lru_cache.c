@@ -99,11 +99,15 @@ static lru_entry **lru_table_slot(lru_shard *s, uint32_t hash, uint64_t k1, uint
     return slot;
 }
 
-/* Doubles the table when it holds more entries than buckets.  If memory
+/* Doubles the table when it holds more entries than a quarter of its
+ * buckets.  A lookup that misses (most of a block cache's, on a database
+ * many times its size) then finds an empty bucket three times in four,
+ * and reads no entry, which no CPU cache holds (docs/perf-06-leveled.md);
+ * a bucket is a pointer, an entry a hundred bytes and more.  If memory
  * runs out the chains just grow longer (LRU4). */
 static void lru_table_grow(lru_shard *s)
 {
-    if (s->count <= s->buckets || s->buckets > UINT32_MAX / 2)
+    if (s->count <= s->buckets / 4 || s->buckets > UINT32_MAX / 2)
         return;
     uint32_t buckets = s->buckets * 2;
     lru_entry **table = calloc(buckets, sizeof *table);
