@@ -67,6 +67,9 @@ static void table_lookup_every_version(void)
                      "or below the lookup's sequence (%s%llu): state %d, got %d", key,
                      (unsigned long long)s, want ? "the one of sequence " : "none",
                      (unsigned long long)(want ? want->seq : 0), (int)ws, (int)r.state);
+            EX_CHECK(r.seq == (want ? want->seq : 0), "table_get(%s at %llu) says which version "
+                     "it found in r->seq: %llu, got %llu", key, (unsigned long long)s,
+                     (unsigned long long)(want ? want->seq : 0), (unsigned long long)r.seq);
             if (ws == IKEY_FOUND) {
                 size_t vl = ex_entry_vlen(want);
                 EX_CHECK(r.value != NULL && r.value_len == vl && memcmp(r.value, want->val, vl) == 0,

@@ -139,6 +139,9 @@ typedef struct table_get_result {
     int elsewhere;            /* IKEY_FOUND: the entry is an IKEY_PUT_ELSEWHERE,
                                  its value where the value store keeps it
                                  (value_store.h); 0 in a format that has none */
+    uint64_t seq;             /* IKEY_FOUND, IKEY_DELETED: the sequence number
+                                 of the version found (a cache of answers
+                                 needs it); 0 for IKEY_ABSENT */
     /* What else it cost (kv.h's kv_cost); 0 where the format has no such part: */
     uint64_t bytes_read;      /* bytes those reads returned */
     unsigned char in_range;   /* the key was in the table's range: it was asked */

@@ -243,6 +243,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     if (rc == KV_OK && pr.index < t->n) {
         const table_v1_record *rec = &pr.found->rec;
         if (ikey_user_compare(rec->ikey, rec->ikey_len - IKEY_TRAILER_SIZE, ukey, ulen) == 0) {
+            r->seq = ikey_seq(rec->ikey, rec->ikey_len);
             if (ikey_type_of(rec->ikey, rec->ikey_len) == IKEY_DELETE)
                 r->state = IKEY_DELETED;
             else if ((rc = table_v1_value(t, pr.found, r, &count)) == KV_OK) {

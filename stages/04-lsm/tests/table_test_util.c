@@ -91,6 +91,24 @@ table *tt_build_and_open(table_ctx *ctx, memtable *m, const char *dir, const cha
     return t;
 }
 
+/* The sequence number of the first entry at or after lk's internal key
+ * in m, if its user key is lk's; else 0. */
+static uint64_t tt_found_seq(memtable *m, const ikey_lookup *lk)
+{
+    size_t tlen, ulen;
+    const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+    ikey_lookup_user(lk, &ulen);
+    iter *it;
+    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
+    iter_seek(it, target, tlen);
+    uint64_t seq = 0;
+    if (iter_valid(it) && it->key_len - IKEY_TRAILER_SIZE == ulen &&
+        memcmp(it->key, target, ulen) == 0)
+        seq = ikey_seq(it->key, it->key_len);
+    iter_free(it);
+    return seq;
+}
+
 void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_t seq)
 {
     ikey_lookup lk;
@@ -101,6 +119,8 @@ void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_
     table_get_result r;
     CHECK_KV(table_get(t, &lk, &r), KV_OK);
     CHECK_EQ(r.state, want);
+    /* and the version it found */
+    CHECK_EQ(r.seq, want == IKEY_ABSENT ? 0 : tt_found_seq(m, &lk));
     if (want == IKEY_FOUND) {
         CHECK(r.value != NULL);
         CHECK_MEM(r.value, r.value_len, v, vlen);

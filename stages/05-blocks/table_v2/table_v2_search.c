@@ -27,6 +27,7 @@ int table_v2_block_answer(const uint8_t *key, size_t klen, const uint8_t *value,
     size_t ulen = tlen - IKEY_TRAILER_SIZE;
     if (ikey_user_compare(key, klen - IKEY_TRAILER_SIZE, target, ulen) != 0)
         return KV_OK;
+    r->seq = ikey_seq(key, klen);
     if (ikey_type_of(key, klen) == IKEY_DELETE) {
         r->state = IKEY_DELETED;
         return KV_OK;
