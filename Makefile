@@ -499,7 +499,8 @@ bench-txn:
 # `make bench-settled`: stages 02, 06 and 08 against LevelDB with its
 # bloom filter at 1,000,000 keys, reads on a settled database (each
 # engine's full compaction, `settle`, runs between the writes and the
-# reads), three repetitions in alternating order (a few minutes),
+# reads), five repetitions in alternating order (about eight minutes:
+# the ratio of gets moved by a tenth between runs of three),
 # published beside the main run as bench/results/settled-results.md with
 # its targets.
 .PHONY: bench bench-full bench-10m bench-settled bench-build bench-deps
@@ -510,7 +511,7 @@ bench-settled:
 	  08-vlog:seekonce:leveldb-bloom:1.2" \
 	  BENCH_WORKLOADS="fillrandom overwrite settle readrandom seekrandom seekonce" \
 	  $(MAKE) --no-print-directory bench-full STAGES="02-hash 06-leveled 08-vlog" \
-	  BENCH_ARGS="--sizes=1000000 --reps=3 --seconds=4 --peers=leveldb-bloom --publish-as=settled \
+	  BENCH_ARGS="--sizes=1000000 --reps=5 --seconds=4 --peers=leveldb-bloom --publish-as=settled \
 	  --benchmarks=fillrandom,overwrite,settle,readrandom,seekrandom,seekonce $(BENCH_ARGS)"
 bench-10m:
 	@BENCH_TARGETS="06-leveled:fillrandom:leveldb-bloom:1 06-leveled:readrandom:leveldb-bloom:1" \
