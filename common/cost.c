@@ -36,6 +36,7 @@ void cost_add(const kv_cost *c)
     m->block_cache_hits += c->block_cache_hits;
     m->reads += c->reads;
     m->bytes_read += c->bytes_read;
+    m->record_cache_hits += c->record_cache_hits;
 }
 
 cost_mark cost_begin(void)

@@ -117,11 +117,18 @@ typedef struct kv_options {
                                written again, the file removed) once at
                                least this percent of it is garbage, 1..99;
                                0 = default (50) */
+    /* Stage 09+ (ignored before): the record cache. */
+    int record_cache_percent; /* the part of cache_bytes that keeps records
+                               (the newest version of a key in a table, as
+                               a get found it) rather than blocks, 1..90;
+                               0 = default (25); KV_NO_RECORD_CACHE = none,
+                               every byte to blocks */
 } kv_options;
 
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 
 #define KV_NO_BLOOM (-1)
+#define KV_NO_RECORD_CACHE (-1)
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */
     KV_COMPRESSION_NONE = 1,
@@ -431,6 +438,8 @@ int  kv_stats(kv_db *db, char **text);
  *                     ruled out) (04)
  *   blocks_read       data blocks read from a file (05)
  *   block_cache_hits  data blocks found in the block cache (05)
+ *   record_cache_hits tables whose answer was found in the record cache:
+ *                     no filter, index or block of theirs asked (09)
  *   reads             reads of files (a read of a mapped table counts
  *                     as one) (01)
  *   bytes_read        bytes those reads returned (stage 01: its scan of
@@ -443,6 +452,7 @@ typedef struct kv_cost {
     unsigned long long bloom_checks, bloom_skips, bloom_false_positives;
     unsigned long long tables_searched, blocks_read, block_cache_hits;
     unsigned long long reads, bytes_read;
+    unsigned long long record_cache_hits;
 } kv_cost;
 void kv_cost_reset(void);
 void kv_cost_get(kv_cost *out);  /* NULL is a no-op */

@@ -503,10 +503,10 @@ static kv_cost cost_of_get(kv_db *db, const char *key, int found)
     kv_cost c;
     kv_cost_get(&c);
     harness_context("kv_get(%s): gets %llu memtables %llu in_range %llu bloom %llu/%llu/%llu "
-                    "searched %llu blocks %llu cached %llu reads %llu bytes %llu",
+                    "searched %llu blocks %llu cached %llu reads %llu bytes %llu records %llu",
                     key, c.gets, c.memtables, c.tables_in_range, c.bloom_checks, c.bloom_skips,
                     c.bloom_false_positives, c.tables_searched, c.blocks_read,
-                    c.block_cache_hits, c.reads, c.bytes_read);
+                    c.block_cache_hits, c.reads, c.bytes_read, c.record_cache_hits);
     CHECK_EQ(c.gets, 1ull);
     return c;
 }
@@ -554,11 +554,26 @@ static void cost_of_a_lookup_in_the_lsm_stages(kv_db *db, const stage_caps *caps
         CHECK_EQ(c.block_cache_hits, 0ull);
         CHECK_EQ(c.reads, 1ull);
         CHECK(c.bytes_read >= 100);
-        /* Again: the block is in the cache, nothing is read. */
+        CHECK_EQ(c.record_cache_hits, 0ull);
         c = cost_of_get(db, "k00100", 1);
         CHECK_EQ(c.blocks_read, 0ull);
-        CHECK_EQ(c.block_cache_hits, 1ull);
         CHECK_EQ(c.reads + c.bytes_read, 0ull);
+        if (caps->record_cache) {
+            /* Again: the record cache answers; the table's filter, index
+             * and blocks are not asked. */
+            CHECK_EQ(c.record_cache_hits, 1ull);
+            CHECK_EQ(c.tables_in_range, 1ull);
+            CHECK_EQ(c.tables_searched + c.bloom_checks + c.block_cache_hits, 0ull);
+            /* A neighbour in the same block: the block cache answers. */
+            c = cost_of_get(db, "k00101", 1);
+            CHECK_EQ(c.record_cache_hits, 0ull);
+            CHECK_EQ(c.blocks_read + c.reads, 0ull);
+            CHECK_EQ(c.block_cache_hits, 1ull);
+        } else {
+            /* Again: the block is in the cache, nothing is read. */
+            CHECK_EQ(c.record_cache_hits, 0ull);
+            CHECK_EQ(c.block_cache_hits, 1ull);
+        }
     } else {
         CHECK_EQ(c.bloom_checks + c.blocks_read + c.block_cache_hits, 0ull);
         CHECK(c.reads >= 2); /* a binary search on disk */

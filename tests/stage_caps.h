@@ -34,6 +34,10 @@ typedef struct stage_caps {
     int table_blocks;     /* tables are read in blocks, each table with a bloom
                              filter, through a block cache (kv_cost's bloom_*
                              and block* counts, tests/latency.c: stage 05 on) */
+    int record_cache;     /* a get a table answered is kept as a record, so
+                             the same get again asks no filter, index or
+                             block of it (kv_cost's record_cache_hits:
+                             stage 09 on) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

@@ -54,6 +54,7 @@ static void print_cost(void)
         {"block_cache_hits", c.block_cache_hits},
         {"reads", c.reads},
         {"bytes_read", c.bytes_read},
+        {"record_cache_hits", c.record_cache_hits},
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         printf("cost.%s: %llu\n", counts[i].name, counts[i].n);

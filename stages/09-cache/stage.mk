@@ -12,8 +12,12 @@
 # yet, so the stage is marked unfinished and `make`, `make test`, the
 # benchmarks and the fuzz targets leave it out.
 UNFINISHED_09-cache := 1
-PARTS_09-cache := 09-cache/record_cache 09-cache/rate_limiter 09-cache/partitioned $(PARTS_08-vlog)
+PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_limiter 09-cache/partitioned \
+                  $(filter-out 05-blocks/table_v2/entry,$(PARTS_08-vlog))
 LIBS_09-cache := $(LIBS_08-vlog)
 $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
 TEST_HELPERS_09-cache := tests/testdb.c
+# Its threads under ThreadSanitizer: stages/09-cache/tests/record_race.c,
+# linked into its racetest (tests/race/main.c's stage_race_suite).
+$(B)/09-cache/racetest: $(B)/09-cache/obj/stages/09-cache/tests/record_race.o

@@ -134,7 +134,7 @@ static inline void table_get_cost_add(table_get_cost *c, const table_get_result 
     c->reads += r->reads;
     c->searched += r->reads > 0;
     c->kv.tables_in_range += r->in_range;
-    c->kv.tables_searched += r->in_range && !r->filter_said_no;
+    c->kv.tables_searched += r->in_range && !r->filter_said_no && !r->record_cached;
     c->kv.bloom_checks += r->filter_asked;
     c->kv.bloom_skips += r->filter_said_no;
     c->kv.bloom_false_positives +=
@@ -143,6 +143,7 @@ static inline void table_get_cost_add(table_get_cost *c, const table_get_result 
     c->kv.block_cache_hits += r->blocks_cached;
     c->kv.reads += r->reads;
     c->kv.bytes_read += r->bytes_read;
+    c->kv.record_cache_hits += r->record_cached;
 }
 
 /* Instead of table_get, for each table a lookup meets (kv_inspect_get, so

@@ -148,6 +148,9 @@ typedef struct table_get_result {
     unsigned char filter_asked, filter_said_no;  /* a filter in memory, and its
                                  answer "absent": then nothing was read */
     unsigned blocks_read, blocks_cached;  /* blocks read, and found in a cache */
+    unsigned char record_cached;  /* the answer came from a cache of answers
+                                     kept above the table: nothing of the
+                                     table was asked */
 } table_get_result;
 
 /* The newest version of lk's user key at or below lk's sequence, in this

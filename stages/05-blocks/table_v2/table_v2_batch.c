@@ -14,8 +14,8 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                    int *pending)
+int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
+                       int *pending)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};
     *pending = 0;
@@ -47,8 +47,8 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     return rc;
 }
 
-int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                     table_get_result *r)
+int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
+                        table_get_result *r)
 {
     table *t = p->t;
     *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1, .in_range = 1,

@@ -85,6 +85,7 @@
 #include "file_header.h"
 #include "io.h"
 #include "table.h"
+#include "table_batch.h"
 
 #define TABLE_V2_VERSION 1u
 #define TABLE_V2_DATA_AT FILE_HEADER_SIZE   /* the first data block */
@@ -179,6 +180,22 @@ struct table {
     const uint8_t *smallest, *largest;   /* inside meta */
     size_t smallest_len, largest_len;
 };
+
+/* ---- table.h's context and lookups (table_v2_entry.c calls these) ---------- */
+
+/* Fills a zeroed context: the options, the block cache, the file cache.
+ * KV_OK, or as table_ctx_new fails (then nothing is held). */
+int  table_v2_ctx_init(table_ctx *ctx, const kv_options *opt);
+/* Frees what init made, not ctx itself. */
+void table_v2_ctx_release(table_ctx *ctx);
+void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
+/* table_get, table_get_start, table_get_finish (table_v2_read.c,
+ * table_v2_batch.c). */
+int  table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r);
+int  table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r,
+                        table_pending *p, int *pending);
+int  table_v2_get_finish(table_pending *p, const io_read_req *done,
+                         const ikey_lookup *lk, table_get_result *r);
 
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
 

@@ -49,35 +49,27 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
     return KV_OK;
 }
 
-int table_ctx_new(const kv_options *opt, table_ctx **out)
+int table_v2_ctx_init(table_ctx *ctx, const kv_options *opt)
 {
-    *out = NULL;
-    table_ctx *ctx = calloc(1, sizeof *ctx);
-    if (ctx == NULL)
-        return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
     int rc = table_ctx_options(opt, ctx);
     if (rc == KV_OK)
         rc = block_cache_new(opt ? opt->cache_bytes : 0, &ctx->cache);
     if (rc == KV_OK)
         rc = file_cache_new(opt ? opt->max_open_files : 0, &ctx->files);
-    if (rc != KV_OK) {
-        table_ctx_free(ctx);
-        return rc;
-    }
-    *out = ctx;
-    return KV_OK;
+    if (rc != KV_OK)
+        table_v2_ctx_release(ctx);
+    return rc;
 }
 
-void table_ctx_free(table_ctx *ctx)
+void table_v2_ctx_release(table_ctx *ctx)
 {
-    if (ctx == NULL)
-        return;
     block_cache_free(ctx->cache);
     file_cache_free(ctx->files);
-    free(ctx);
+    ctx->cache = NULL;
+    ctx->files = NULL;
 }
 
-void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     char text[160];
     uint64_t useful = table_v2_counted(&ctx->filter_negatives);

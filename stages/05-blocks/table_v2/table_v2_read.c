@@ -1,5 +1,6 @@
 /*
- * table_v2_read.c: point lookups in a v2 table (table.h, table_get).
+ * table_v2_read.c: point lookups in a v2 table (table.h's table_get,
+ * which table_v2_entry.c hands to table_v2_get here).
  *
  * A lookup of user key K at sequence s, in one table:
  *   1. K outside the table's [smallest, largest] user keys: no work.
@@ -115,7 +116,7 @@ void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
     table_v2_count(&t->ctx->get_reads, r->reads);
 }
 
-int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};
     table_v2_handle h;
