@@ -27,7 +27,7 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -pthread -Iinclude -Icommon $(EXTRA_CFLAGS)
 # binary linked from common's objects links it; every libkv.a also holds
 # its objects (LIBURING_DIR below), so that a program linking libkv.a needs
 # no library it did not need before.
-LDLIBS  := -pthread -luring
+LDLIBS  := -pthread -luring -lm
 
 # Build flavours: the normal one in build/, AddressSanitizer and UBSan in
 # build/asan/, ThreadSanitizer in build/tsan/, coverage in build/cov/, and

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,31 @@ uint64_t bench_rng_next(bench_rng *r)
 uint64_t bench_rng_below(bench_rng *r, uint64_t n)
 {
     return bench_rng_next(r) % n;
+}
+
+void bench_zipf_init(bench_zipf *z, uint64_t n, double theta)
+{
+    double zetan = 0, zeta2 = 1 + pow(0.5, theta);
+    for (uint64_t i = 1; i <= n; i++)
+        zetan += 1 / pow((double)i, theta);
+    z->n = n;
+    z->theta = theta;
+    z->alpha = 1 / (1 - theta);
+    z->zetan = zetan;
+    z->eta = (1 - pow(2.0 / (double)n, 1 - theta)) / (1 - zeta2 / zetan);
+    z->half_pow = pow(0.5, theta);
+}
+
+uint64_t bench_zipf_next(const bench_zipf *z, bench_rng *r)
+{
+    double u = (double)(bench_rng_next(r) >> 11) / 9007199254740992.0; /* [0, 1) */
+    double uz = u * z->zetan;
+    if (uz < 1)
+        return 0;
+    if (uz < 1 + z->half_pow)
+        return 1 % z->n;
+    uint64_t k = (uint64_t)((double)z->n * pow(z->eta * u - z->eta + 1, z->alpha));
+    return k < z->n ? k : z->n - 1;
 }
 
 int bench_io_read(bench_io *io)

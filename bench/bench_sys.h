@@ -21,6 +21,18 @@ void bench_rng_seed(bench_rng *r, uint64_t seed);
 uint64_t bench_rng_next(bench_rng *r);
 uint64_t bench_rng_below(bench_rng *r, uint64_t n); /* REQUIRES: n > 0 */
 
+/* Ranks 0 .. n-1 drawn with probability proportional to 1 / (rank + 1)^theta
+ * (0 < theta < 1; YCSB's 0.99 makes a few ranks most of the draws), by the
+ * method of Gray et al., "Quickly Generating Billion-Record Synthetic
+ * Databases" (SIGMOD 1994), as YCSB's ZipfianGenerator draws them.  Setting
+ * one up sums n terms once. */
+typedef struct bench_zipf {
+    uint64_t n;
+    double theta, alpha, zetan, eta, half_pow;
+} bench_zipf;
+void bench_zipf_init(bench_zipf *z, uint64_t n, double theta);
+uint64_t bench_zipf_next(const bench_zipf *z, bench_rng *r);
+
 /* The counters of /proc/self/io (all threads of the process).  wchar: bytes
  * handed to write-like system calls; write_bytes: bytes of page cache the
  * process dirtied, counted when a clean page becomes dirty, i.e. what it

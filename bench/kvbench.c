@@ -4,7 +4,7 @@
  *
  *   kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]
  *           [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=a,b]
- *           [--value_size=B]
+ *           [--value_size=B] [--zipf=S]
  *   kvbench --describe    one line: the engine, its version, and whether
  *                         sync = 1 makes it fsync (for the report's charts)
  *
@@ -98,6 +98,7 @@ typedef struct bench_config {
     const char *csv;
     int rep;
     const char *benchmarks;   /* comma-separated, NULL = all */
+    double zipf;              /* readrandom's skew; 0 = uniform */
 } bench_config;
 
 static bench_config cfg = {
@@ -331,6 +332,9 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
 {
     bench_rng rng;
     bench_rng_seed(&rng, seed);
+    bench_zipf zipf = {0};
+    if (op == OP_READ && cfg.zipf > 0)
+        bench_zipf_init(&zipf, keys, cfg.zipf);
     char key[KEY_BYTES];
     char *buf = malloc(value_bytes);
     if (buf == NULL) {
@@ -359,7 +363,8 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
             r->bytes += ENTRY_BYTES;
             break;
         case OP_READ:
-            bench_key_present(key, perm[bench_rng_below(&rng, keys)]);
+            bench_key_present(key, perm[cfg.zipf > 0 ? bench_zipf_next(&zipf, &rng)
+                                                     : bench_rng_below(&rng, keys)]);
             rc = E->get(h, key, KEY_BYTES, buf, value_bytes, &vlen);
             break;
         case OP_READMISSING:
@@ -751,7 +756,7 @@ static void bench_usage_to(FILE *f)
     fprintf(f,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
-            "               [--value_size=B]\n"
+            "               [--value_size=B] [--zipf=S]\n"
             "       kvbench --describe\n"
             "  --num           keys (default 1000000)\n"
             "  --seconds       time bound of each read workload (default 10)\n"
@@ -763,6 +768,9 @@ static void bench_usage_to(FILE *f)
             "  --rep           repetition number written in the CSV rows (default 1)\n"
             "  --describe      print the engine, its version and what sync = 1 does; exit\n"
             "  --value_size    bytes of every value, 1 to 1048576 (default 100)\n"
+            "  --zipf          readrandom's keys zipfian with this skew, 0 < s < 1 (YCSB's\n"
+            "                  0.99), the hot ones spread over the key space; 0 (default):\n"
+            "                  uniform\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
         fprintf(f, " %s", all_workloads[i]);
@@ -822,13 +830,16 @@ int main(int argc, char **argv)
             cfg.benchmarks = v;
         else if (bench_flag(argv[i], "--value_size", &v))
             value_bytes = (size_t)strtoull(v, &end, 10);
+        else if (bench_flag(argv[i], "--zipf", &v))
+            cfg.zipf = strtod(v, &end);
         else
             bench_usage();
         if (end != NULL && (*end != '\0' || end == v))
             bench_usage();
     }
     if (cfg.num == 0 || cfg.num > UINT32_MAX / 2 || cfg.threads < 1 || cfg.seconds <= 0 ||
-        cfg.fill_seconds <= 0 || value_bytes == 0 || value_bytes > VALUE_BYTES_MAX)
+        cfg.fill_seconds <= 0 || value_bytes == 0 || value_bytes > VALUE_BYTES_MAX ||
+        cfg.zipf < 0 || cfg.zipf >= 1)
         bench_usage();
     for (const char *p = cfg.benchmarks; p && *p;) {
         const char *end = strchr(p, ',');

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "block_admit.h"
+#include "bloom.h"
 #include "error.h"
 #include "record_cache.h"
 #include "table_v2_format.h"
@@ -36,12 +38,17 @@
 #define RECORD_LOOKUP_DEFAULT_PERCENT 25
 #define RECORD_LOOKUP_MAX_PERCENT 90
 #define RECORD_LOOKUP_SHARDS 16
+/* The doorkeeper (block_admit.h) sizes its table at one slot per 4 KiB of
+ * what it guards; a record is nearer 128 bytes, so it is told of 32 times
+ * the bytes: about one slot per record the cache holds. */
+#define RECORD_ADMIT_SCALE 32
 
 /* Format v2's context, and the record cache (NULL: none). */
 typedef struct record_ctx {
     table_ctx v2;            /* first: a table's t->ctx points here */
     record_cache *records;
     size_t records_budget;
+    block_admit *admit;      /* which records a full cache takes in */
 } record_ctx;
 
 static record_ctx *record_ctx_of(table_ctx *ctx)
@@ -74,8 +81,13 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     int rc = table_v2_ctx_init(&x->v2, &o);
     if (rc == KV_OK && for_records > 0) {
         x->records_budget = for_records;
-        if ((rc = record_cache_open(for_records, RECORD_LOOKUP_SHARDS, &x->records)) != KV_OK)
+        rc = record_cache_open(for_records, RECORD_LOOKUP_SHARDS, &x->records);
+        if (rc == KV_OK && (x->admit = block_admit_new(for_records * RECORD_ADMIT_SCALE)) == NULL)
+            rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate the record cache's doorkeeper");
+        if (rc != KV_OK) {
+            record_cache_close(x->records);
             table_v2_ctx_release(&x->v2);
+        }
     }
     if (rc != KV_OK) {
         free(x);
@@ -91,6 +103,7 @@ void table_ctx_free(table_ctx *ctx)
         return;
     record_ctx *x = record_ctx_of(ctx);
     record_cache_close(x->records);
+    block_admit_free(x->admit);
     table_v2_ctx_release(&x->v2);
     free(x);
 }
@@ -110,6 +123,7 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.misses", c.misses},
         {"session.record_cache.bypassed", c.bypassed},
         {"session.record_cache.evictions", c.evictions},
+        {"session.record_cache.declined", x->admit ? block_admit_declined(x->admit) : 0},
         {"session.record_cache.entries", c.entries},
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},
@@ -178,8 +192,12 @@ static int record_lookup_newest(record_ctx *x, table *t, const ikey_lookup *lk,
         return rc;
     record rec = {.deleted = r->state == IKEY_DELETED, .elsewhere = r->elsewhere,
                   .seq = r->seq, .value = r->value, .value_len = r->value_len};
-    /* Out of memory for the entry: the answer stands, nothing is kept. */
-    (void)record_cache_put(x->records, t->id, ukey, ulen, &rec);
+    /* Once the cache is full, a record goes in on its second miss only
+     * (block_admit.h's doorkeeper); out of memory for the entry, the
+     * answer stands and nothing is kept. */
+    if (block_admit_ask(x->admit, t->id, bloom_hash(ukey, ulen)) &&
+        record_cache_put(x->records, t->id, ukey, ulen, &rec) == KV_OK)
+        block_admit_charged(x->admit, (8 + ulen + 9 + rec.value_len) * RECORD_ADMIT_SCALE);
     if (r->seq <= seq)
         return KV_OK;
     /* Newer than the lookup: what t holds at seq is another version. */
