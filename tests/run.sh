@@ -44,7 +44,7 @@
 # "05-blocks"; the other runs take the default, io_uring where the kernel
 # allows it; where it refuses, the KV_IO=uring run is a row marked
 # skipped, with the kernel's words, and counts neither way),
-# KV_VLOG_STAGES (stages with a value log, default "08-vlog": their
+# KV_VLOG_STAGES (stages with a value log, default "08-vlog 09-cache": their
 # kvtest and crash test run once more in release with
 # KV_TEST_VALUE_THRESHOLD=1, every value in the value log
 # (tests/wrap/value_threshold.c); under ASan+UBSan and ThreadSanitizer
@@ -182,7 +182,7 @@ run_binary() {
 
 # is_vlog_stage STAGE: one of KV_VLOG_STAGES.
 is_vlog_stage() {
-    case " ${KV_VLOG_STAGES:-08-vlog} " in
+    case " ${KV_VLOG_STAGES:-08-vlog 09-cache} " in
     *" $1 "*) return 0 ;;
     esac
     return 1
