@@ -1172,12 +1172,12 @@ get_cost_prints_what_the_lookup_did() {
     expect_status 0
     [ "$(head -n 1 "$TMP/out")" = 3 ] || fail "get --cost c: first line $(head -n 1 "$TMP/out")"
     for c in time_us memtables tables_in_range bloom_checks bloom_skips bloom_false_positives \
-        tables_searched blocks_read block_cache_hits reads bytes_read; do
+        tables_searched blocks_read block_cache_hits reads bytes_read record_cache_hits; do
         grep -q "^cost\.$c: [0-9]" "$TMP/out" || fail "get --cost: no line cost.$c: $(cat "$TMP/out")"
     done
     grep -q '^cost\.bytes_read: [1-9]' "$TMP/out" ||
         fail "get --cost of a present key read no bytes: $(cat "$TMP/out")"
-    [ "$(grep -c '^cost\.' "$TMP/out")" = 11 ] || fail "get --cost: $(grep -c '^cost\.' "$TMP/out") lines"
+    [ "$(grep -c '^cost\.' "$TMP/out")" = 12 ] || fail "get --cost: $(grep -c '^cost\.' "$TMP/out") lines"
     kv "$DB" get --cost zz
     expect_status 1
     expect_err_has "not found"

@@ -60,6 +60,8 @@ static const knob knobs[] = {
      "values of N bytes or more in the value log (08 on)"},
     {"--value-gc-percent", KNOB_PERCENT, 8, 99, "has no value log",
      "collect a value-log file once P% of it is garbage, 1..99 (08 on)"},
+    {"--record-cache-percent", KNOB_PERCENT, 9, 99, "has no record cache",
+     "P% of the cache for records, 1..90 (09 on)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
      "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
@@ -130,7 +132,10 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
     case KNOB_PERCENT:
         if (!knob_parse_int(value, 1, 99, &n))
             return tool_fail("%s '%s': want a whole number from 1 to 99", k->name, value);
-        o->value_gc_percent = n;
+        if (strcmp(k->name, "--record-cache-percent") == 0)
+            o->record_cache_percent = n;
+        else
+            o->value_gc_percent = n;
         return EXIT_OK;
     case KNOB_INT:
         if (!knob_parse_int(value, 2, 1000000, &n))

@@ -34,7 +34,9 @@ int record_cache_open(size_t budget, unsigned nshards, record_cache **out)
     int err = clock_open(budget, nshards, &rc->clock);
     if (err != KV_OK) {
         free(rc);
-        return err;
+        return err == KV_ERR_NOMEM ? kv_error(err, "record cache: cannot allocate its %u shards",
+                                              nshards)
+                                   : kv_error(err, "record cache: %u shards", nshards);
     }
     atomic_init(&rc->bypassed, 0);
     *out = rc;
@@ -78,7 +80,7 @@ int record_cache_get(record_cache *rc, uint64_t table_id, const void *ukey, size
     if (err == KV_NOT_FOUND)
         return KV_OK;
     if (err != KV_OK)
-        return err;
+        return kv_error(err, "record cache: cannot copy out a record of %zu bytes", ulen);
     uint8_t *p = v;
     if (vlen < RECORD_HEAD || coding_get_u64(p + 1) > seq) {
         /* R2: the version is newer than the lookup. */
@@ -119,7 +121,9 @@ int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size
     if (k != buf)
         free(k);
     free(v);
-    return err;
+    return err == KV_OK ? KV_OK
+                        : kv_error(err, "record cache: cannot keep a record of %zu bytes",
+                                   ulen + vlen);
 }
 
 void record_cache_counts(record_cache *rc, record_counts *out)
