@@ -39,6 +39,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *mb = getenv("KV_MEMTABLE_BYTES");
     if (mb != NULL)
         opt.memtable_bytes = (size_t)strtoull(mb, NULL, 10);
+    const char *rp = getenv("KV_RECORD_CACHE_PERCENT"); /* stage 09 on */
+    if (rp != NULL)
+        opt.record_cache_percent = (int)strtol(rp, NULL, 10);
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 
