@@ -42,6 +42,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *rp = getenv("KV_RECORD_CACHE_PERCENT"); /* stage 09 on */
     if (rp != NULL)
         opt.record_cache_percent = (int)strtol(rp, NULL, 10);
+    const char *bw = getenv("KV_BACKGROUND_BYTES_PER_SEC"); /* stage 09 on */
+    if (bw != NULL)
+        opt.background_bytes_per_sec = (size_t)strtoull(bw, NULL, 10);
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 

@@ -117,12 +117,18 @@ typedef struct kv_options {
                                written again, the file removed) once at
                                least this percent of it is garbage, 1..99;
                                0 = default (50) */
-    /* Stage 09+ (ignored before): the record cache. */
+    /* Stage 09+ (ignored before): the record cache, the rate limiter. */
     int record_cache_percent; /* the part of cache_bytes that keeps records
                                (the newest version of a key in a table, as
                                a get found it) rather than blocks, 1..90;
                                0 = default (25); KV_NO_RECORD_CACHE = none,
                                every byte to blocks */
+    size_t background_bytes_per_sec; /* bytes per second that flushes and
+                               compactions may write to new tables, asked
+                               of a token bucket before each write; 0 =
+                               default (no limit).  Writes that outrun the
+                               compactions it holds back meet stage 06's
+                               slowdowns and stops (l0_slowdown, l0_stop) */
 } kv_options;
 
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };

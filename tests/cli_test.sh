@@ -927,6 +927,21 @@ knobs_shape_the_files() {
         kv --bloom-bits none --block-bytes=256 "$DB" put a b
         expect_status 0
     fi
+    # The rate limiter (stage 09 on): its limit in kv_stats, and every
+    # byte of the compaction's tables asked of it; refused before.
+    if [ "$sn" -ge 9 ]; then
+        kv --background-bytes-per-sec 1m "$DB" stats >"$TMP/out"
+        expect_status 0
+        grep -q '^rate_limiter.bytes_per_sec: 1048576$' "$TMP/out" ||
+            fail "--background-bytes-per-sec 1m: $(grep rate_limiter "$TMP/out")"
+        kv --background-bytes-per-sec 1m "$DB" compact >/dev/null
+        expect_status 0
+    else
+        kv --background-bytes-per-sec 1m "$DB.rl" put a b
+        expect_status 2
+        expect_err_has "does not pace its background writes"
+        [ ! -e "$DB.rl" ] || fail "a refused knob created $DB.rl"
+    fi
     kv --memtable-bytes 0 "$DB.zero" put a b
     expect_status 2
     kv --memtable-bytes "$DB.none"

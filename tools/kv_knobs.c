@@ -62,6 +62,8 @@ static const knob knobs[] = {
      "collect a value-log file once P% of it is garbage, 1..99 (08 on)"},
     {"--record-cache-percent", KNOB_PERCENT, 9, 99, "has no record cache",
      "P% of the cache for records, 1..90 (09 on)"},
+    {"--background-bytes-per-sec", KNOB_SIZE, 9, 99, "does not pace its background writes",
+     "flushes and compactions write at most N bytes a second (09 on)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
      "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
@@ -126,6 +128,8 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             o->l1_bytes = size;
         else if (strcmp(k->name, "--value-threshold") == 0)
             o->value_threshold = size;
+        else if (strcmp(k->name, "--background-bytes-per-sec") == 0)
+            o->background_bytes_per_sec = size;
         else
             o->table_bytes = size;
         return EXIT_OK;

@@ -141,6 +141,8 @@ static int lab_option(kv_options *opt, const char *name, long long v, char *why,
         opt->value_threshold = (size_t)v;
     else if (strcmp(name, "value_gc_percent") == 0)
         opt->value_gc_percent = (int)v;
+    else if (strcmp(name, "record_cache_percent") == 0)
+        opt->record_cache_percent = (int)v;
     else {
         snprintf(why, cap, "not an option: %s (names as kv_options's)", name);
         return -1;

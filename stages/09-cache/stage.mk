@@ -1,19 +1,21 @@
 # Stage 09: a read path that scales.  Stage 08's engine (transactions and
 # value log included), unchanged, with one part replaced: what stands in
-# front of a table's lookups.  Stage 05's table_v2/entry/ hands table.h's
-# context and lookups straight to format v2; this stage's record_lookup/
-# keeps a record cache in the context, beside the block cache, one budget
-# (cache_bytes, record_cache_percent of it for records), and answers a
-# get from it when it can (docs/09-cache.md).  Its parts:
+# front of a table's lookups and its builder.  Stage 05's table_v2/entry/
+# hands table.h's context, lookups and builder straight to format v2; this
+# stage's record_lookup/ keeps a record cache in the context, beside the
+# block cache, one budget (cache_bytes, record_cache_percent of it for
+# records), answers a get from it when it can, and paces the writes of new
+# tables with a rate limiter (docs/09-cache.md).  Its parts:
 #   record_lookup/     table.h's context and lookups with the record cache
-#                      in front of format v2's
+#                      in front of format v2's, and its builder, format
+#                      v2's with the rate limiter asked for each new
+#                      table's bytes
 #   record_cache/      the CLOCK (second chance) cache, sharded,
 #                      byte-budgeted; the record cache over it: per table,
 #                      the newest version of a key, answering lookups at or
 #                      above its sequence number only (record_cache.h)
 #   rate_limiter/      a token bucket for background writes, flushes first
-#                      (built and tested; the flushes and compactions do
-#                      not ask it yet)
+#                      (kv_options.background_bytes_per_sec)
 #   partitioned/       a table's bloom filter cut into partitions of about a
 #                      block, found through a top-level index (built and
 #                      tested; format v2 does not write it yet)

@@ -31,6 +31,7 @@ const STAGES = [
   { id: "06-leveled", kind: "lsm", title: "06 · leveled compaction", what: "levels of tables, compactions, write and read amplification", draw: drawLsm },
   { id: "07-txn", kind: "lsm", title: "07 · transactions by versions", what: "stage 06's engine; a commit's conflicts found by sequence numbers", draw: drawLsm },
   { id: "08-vlog", kind: "lsm", title: "08 · a value log", what: "stage 07 with large values kept apart, in a value log beside the levels; compact collects its garbage", draw: drawLsm },
+  { id: "09-cache", kind: "lsm", title: "09 · a record cache", what: "stage 08 with a record cache in front of the tables: a get asked again is answered without a table, block or filter", draw: drawLsm },
 ];
 
 const OPTIONS = [
@@ -42,8 +43,9 @@ const OPTIONS = [
   ["level_ratio", 4, "06+: each level this many times the one above"],
   ["table_bytes", 4096, "06+: a compaction's output tables"],
   ["sync", 0, "03+: 1 = each write synced before it returns"],
-  ["value_threshold", 128, "08: a value of this many bytes or more goes to the value log"],
-  ["value_gc_percent", 50, "08: compact empties a value-log file once this % of its values is garbage (1 .. 99)"],
+  ["value_threshold", 128, "08+: a value of this many bytes or more goes to the value log"],
+  ["value_gc_percent", 50, "08+: compact empties a value-log file once this % of its values is garbage (1 .. 99)"],
+  ["record_cache_percent", 25, "09: the % of the cache kept for records (1 .. 90; -1: none)"],
 ];
 
 const built = STAGES.filter((s) => typeof globalThis[`kvStage_${s.id.replace(/-/g, "_")}`] === "function");

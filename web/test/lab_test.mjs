@@ -419,6 +419,31 @@ try {
     await run("options value_gc_percent=50");
   }
 
+  // ---- stage 09: the record cache in front of the tables ----
+  // A get of a key in a table, asked twice: the first reads the table and
+  // keeps the record, the second is answered by the record cache alone.
+  for (const stage of stages.filter((s) => s >= "09")) {
+    await pick([stage]);
+    await run("reset");
+    await run("fill 200");
+    await run("flush");
+    const st0 = await stats(stage);
+    const first = await run("get k010");
+    const st1 = await stats(stage);
+    const second = await run("get k010");
+    const st2 = await stats(stage);
+    check(`${stage}: a get of a key in a table keeps its record`, ok(first) && st1["session.record_cache.entries"] >= 1 &&
+      st1["session.record_cache.hits"] === st0["session.record_cache.hits"],
+      `entries ${st1["session.record_cache.entries"]}, hits ${st0["session.record_cache.hits"]} -> ${st1["session.record_cache.hits"]}`);
+    check(`${stage}: the same get again is answered by the record cache`, second[0].text === first[0].text &&
+      st2["session.record_cache.hits"] === st1["session.record_cache.hits"] + 1,
+      `${first[0].text} / ${second[0].text}; hits ${st1["session.record_cache.hits"]} -> ${st2["session.record_cache.hits"]}`);
+    const bad = await run("options record_cache_percent=91");
+    check(`${stage}: record_cache_percent=91 is refused, its field marked`, bad[0].cls === "err" &&
+      (await page.evaluate(() => document.querySelector("#opt-record_cache_percent").classList.contains("invalid"))), bad[0].text);
+    await run("options record_cache_percent=25");
+  }
+
   // ---- transactions: every stage, and write skew on 07 ----
   for (const stage of stages) {
     await pick([stage]);

@@ -27,7 +27,7 @@
 #include "table_v2_format.h"
 #include "table_writer.h"
 
-struct table_builder {
+struct table_v2_builder {
     table_ctx *ctx;
     table_writer w;            /* the file; its failure is the builder's */
     block_builder data, index;
@@ -40,7 +40,7 @@ struct table_builder {
 };
 
 /* Grows a buffer of the builder to n bytes; a failure is sticky. */
-static int table_builder_room(table_builder *b, uint8_t **p, size_t *cap, size_t n)
+static int table_v2_builder_room(table_v2_builder *b, uint8_t **p, size_t *cap, size_t n)
 {
     if (n <= *cap)
         return KV_OK;
@@ -54,7 +54,7 @@ static int table_builder_room(table_builder *b, uint8_t **p, size_t *cap, size_t
 }
 
 /* Stores contents as one block (lz4 if allowed and worth it), fills *h. */
-static int table_builder_store(table_builder *b, const uint8_t *contents, size_t len,
+static int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
                                int may_compress, table_v2_handle *h)
 {
     const uint8_t *payload = contents;
@@ -65,7 +65,7 @@ static int table_builder_store(table_builder *b, const uint8_t *contents, size_t
         /* At most 7/8 of the raw size, or not compressed at all: lz4
          * gives up (returns 0) when its output would not fit. */
         size_t limit = len - (len + 7) / 8;
-        if (table_builder_room(b, &b->packed, &b->packed_cap, limit) != KV_OK)
+        if (table_v2_builder_room(b, &b->packed, &b->packed_cap, limit) != KV_OK)
             return b->w.failed;
         int n = LZ4_compress_default((const char *)contents, (char *)b->packed, (int)len,
                                      (int)limit);
@@ -91,7 +91,7 @@ static int table_builder_store(table_builder *b, const uint8_t *contents, size_t
  * below next's at the first difference), raised, the rest cut off, and
  * the smallest trailer of that user key.  LevelDB's
  * FindShortestSeparator raises only the first differing byte. */
-static size_t table_builder_separator(table_builder *b, const uint8_t *a, size_t alen,
+static size_t table_v2_builder_separator(table_v2_builder *b, const uint8_t *a, size_t alen,
                                       const uint8_t *next, size_t nlen)
 {
     size_t ua = alen - IKEY_TRAILER_SIZE, un = nlen - IKEY_TRAILER_SIZE, d = 0;
@@ -112,24 +112,24 @@ static size_t table_builder_separator(table_builder *b, const uint8_t *a, size_t
 
 /* Stores the data block and adds its index entry; next is the first key
  * of the next block (NULL for the last block, whose entry is its key). */
-static int table_builder_end_block(table_builder *b, const uint8_t *next, size_t nlen)
+static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, size_t nlen)
 {
     const uint8_t *contents;
     size_t len;
     table_v2_handle h;
     if (block_builder_finish(&b->data, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_builder_store(b, contents, len, 1, &h) != KV_OK)
+    if (table_v2_builder_store(b, contents, len, 1, &h) != KV_OK)
         return b->w.failed;
     b->blocks++;
     b->raw_bytes += len;
     block_builder_reset(&b->data);
     const table_writer *w = &b->w;
     size_t slen = w->last_len;
-    if (table_builder_room(b, &b->sep, &b->sep_cap, w->last_len) != KV_OK)
+    if (table_v2_builder_room(b, &b->sep, &b->sep_cap, w->last_len) != KV_OK)
         return w->failed;
     if (next != NULL)
-        slen = table_builder_separator(b, w->last, w->last_len, next, nlen);
+        slen = table_v2_builder_separator(b, w->last, w->last_len, next, nlen);
     else
         memcpy(b->sep, w->last, w->last_len);
     uint8_t hv[TABLE_V2_HANDLE_MAX];
@@ -139,10 +139,10 @@ static int table_builder_end_block(table_builder *b, const uint8_t *next, size_t
     return KV_OK;
 }
 
-int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
+int table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out)
 {
     *out = NULL;
-    table_builder *b = calloc(1, sizeof *b);
+    table_v2_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
     b->ctx = ctx;
@@ -152,14 +152,14 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);
     int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
     if (rc != KV_OK) {
-        table_builder_abandon(b);
+        table_v2_builder_abandon(b);
         return rc;
     }
     *out = b;
     return KV_OK;
 }
 
-int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
+int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len)
 {
     ikey_parsed k;
@@ -170,7 +170,7 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
         value_len = 0;
     if (!block_builder_empty(&b->data) &&
         block_builder_size_with(&b->data, ikey_len, value_len) > b->ctx->block_bytes &&
-        table_builder_end_block(b, ikey, ikey_len) != KV_OK)
+        table_v2_builder_end_block(b, ikey, ikey_len) != KV_OK)
         return b->w.failed;
     if (block_builder_add(&b->data, ikey, ikey_len, value, value_len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
@@ -179,9 +179,11 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
     return table_writer_added(&b->w, ikey, ikey_len, k.type);
 }
 
-uint64_t table_builder_entries(const table_builder *b) { return b->w.entries; }
+uint64_t table_v2_builder_entries(const table_v2_builder *b) { return b->w.entries; }
 
-uint64_t table_builder_file_bytes(const table_builder *b)
+uint64_t table_v2_builder_written(const table_v2_builder *b) { return b->w.written; }
+
+uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 {
     /* From above: the block as if not compressed, the index with the
      * block's entry (its separator at most the last key), the metaindex at
@@ -197,29 +199,29 @@ uint64_t table_builder_file_bytes(const table_builder *b)
 
 /* The filter and the properties, built in the lz4 buffer (meta blocks
  * are never compressed). */
-static int table_builder_filter_props(table_builder *b, table_v2_handle *filter,
+static int table_v2_builder_filter_props(table_v2_builder *b, table_v2_handle *filter,
                                       table_v2_handle *props)
 {
     if (b->ctx->bloom_bits > 0) {
         size_t n = bloom_builder_bytes(&b->bloom);
-        if (table_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+        if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
             return b->w.failed;
         bloom_builder_finish(&b->bloom, b->packed);
-        if (table_builder_store(b, b->packed, n, 0, filter) != KV_OK)
+        if (table_v2_builder_store(b, b->packed, n, 0, filter) != KV_OK)
             return b->w.failed;
     }
     const table_writer *w = &b->w;
     table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
                         w->first, w->last, w->first_len, w->last_len};
     size_t n = table_v2_props_encode(NULL, &p);
-    if (table_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+    if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
         return b->w.failed;
     table_v2_props_encode(b->packed, &p);
-    return table_builder_store(b, b->packed, n, 0, props);
+    return table_v2_builder_store(b, b->packed, n, 0, props);
 }
 
 /* The metaindex: the filter's entry (if any), then the properties'. */
-static int table_builder_metaindex(table_builder *b, table_v2_handle filter,
+static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filter,
                                    table_v2_handle props, table_v2_handle *out)
 {
     block_builder meta;
@@ -241,24 +243,24 @@ static int table_builder_metaindex(table_builder *b, table_v2_handle filter,
     if (rc != KV_OK)
         table_writer_fail(&b->w, rc);
     else
-        rc = table_builder_store(b, contents, len, 0, out);
+        rc = table_v2_builder_store(b, contents, len, 0, out);
     block_builder_free(&meta);
     return rc;
 }
 
 /* The meta blocks and the footer, then the sync and close. */
-static int table_builder_meta(table_builder *b)
+static int table_v2_builder_meta(table_v2_builder *b)
 {
     table_v2_footer f = {.data_end = table_writer_pos(&b->w)};
     table_v2_handle filter = {0}, props = {0};
     const uint8_t *contents;
     size_t len;
-    if (table_builder_filter_props(b, &filter, &props) != KV_OK ||
-        table_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK)
+    if (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
+        table_v2_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK)
         return b->w.failed;
     if (block_builder_finish(&b->index, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_builder_store(b, contents, len, 0, &f.index) != KV_OK)
+    if (table_v2_builder_store(b, contents, len, 0, &f.index) != KV_OK)
         return b->w.failed;
     uint8_t footer[TABLE_V2_FOOTER];
     table_v2_footer_encode(footer, &f);
@@ -267,7 +269,7 @@ static int table_builder_meta(table_builder *b)
     return table_writer_finish(&b->w);
 }
 
-static void table_builder_free(table_builder *b)
+static void table_v2_builder_free(table_v2_builder *b)
 {
     block_builder_free(&b->data);
     block_builder_free(&b->index);
@@ -278,17 +280,17 @@ static void table_builder_free(table_builder *b)
     free(b);
 }
 
-int table_builder_finish(table_builder *b, table_meta *meta)
+int table_v2_builder_finish(table_v2_builder *b, table_meta *meta)
 {
     int rc = table_writer_check(&b->w);
     if (rc == KV_OK && b->w.entries == 0)
         rc = kv_error(KV_ERR_INVALID, "%s: a table needs at least one entry", b->w.path);
-    if (rc == KV_OK && table_builder_end_block(b, NULL, 0) != KV_OK)
+    if (rc == KV_OK && table_v2_builder_end_block(b, NULL, 0) != KV_OK)
         rc = b->w.failed;
     if (rc == KV_OK)
-        rc = table_builder_meta(b);
+        rc = table_v2_builder_meta(b);
     if (rc != KV_OK) {
-        table_builder_abandon(b);
+        table_v2_builder_abandon(b);
         return rc;
     }
     if (meta != NULL) {
@@ -296,14 +298,14 @@ int table_builder_finish(table_builder *b, table_meta *meta)
         meta->entries = b->w.entries;
         meta->deletes = b->w.deletes;
     }
-    table_builder_free(b);
+    table_v2_builder_free(b);
     return KV_OK;
 }
 
-void table_builder_abandon(table_builder *b)
+void table_v2_builder_abandon(table_v2_builder *b)
 {
     if (b == NULL)
         return;
     table_writer_abandon(&b->w);
-    table_builder_free(b);
+    table_v2_builder_free(b);
 }

@@ -197,6 +197,22 @@ int  table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r,
 int  table_v2_get_finish(table_pending *p, const io_read_req *done,
                          const ikey_lookup *lk, table_get_result *r);
 
+/* ---- table.h's builder (table_v2_entry.c calls these) ------------------------ */
+
+/* table_builder_new, _add, _entries, _file_bytes, _finish, _abandon
+ * (table_v2_build.c), as table.h says them. */
+typedef struct table_v2_builder table_v2_builder;
+int  table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out);
+int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
+                          const uint8_t *value, size_t value_len);
+uint64_t table_v2_builder_entries(const table_v2_builder *b);
+uint64_t table_v2_builder_file_bytes(const table_v2_builder *b);
+/* The bytes appended to the file so far (the rest of file_bytes' estimate
+ * is still in memory). */
+uint64_t table_v2_builder_written(const table_v2_builder *b);
+int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
+void table_v2_builder_abandon(table_v2_builder *b);
+
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
 
 uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);

@@ -76,6 +76,7 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
 {
     pthread_mutex_lock(&rl->mu);
     uint64_t start = rl->now_ns(rl->clock_arg);
+    int slept = 0;
     if (prio == RL_HIGH)
         rl->high_waiting++;
     while (bytes > 0 && rl->rate > 0) {
@@ -89,12 +90,23 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
         }
         pthread_mutex_unlock(&rl->mu);
         rl->sleep_ns(rl->clock_arg, rl->period_ns);
+        slept = 1;
         pthread_mutex_lock(&rl->mu);
     }
     if (rl->rate == 0)
         rl->granted[prio] += bytes;
     if (prio == RL_HIGH)
         rl->high_waiting--;
-    rl->waited_ns[prio] += rl->now_ns(rl->clock_arg) - start;
+    if (slept)
+        rl->waited_ns[prio] += rl->now_ns(rl->clock_arg) - start;
+    pthread_mutex_unlock(&rl->mu);
+}
+
+void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out)
+{
+    pthread_mutex_lock(&rl->mu);
+    out->rate = rl->rate;
+    out->granted = rl->granted[RL_HIGH] + rl->granted[RL_LOW];
+    out->waited_ns = rl->waited_ns[RL_HIGH] + rl->waited_ns[RL_LOW];
     pthread_mutex_unlock(&rl->mu);
 }

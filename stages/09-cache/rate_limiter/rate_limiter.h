@@ -46,4 +46,12 @@ void rate_limiter_set_rate(rate_limiter *rl, uint64_t rate);
 /* Waits until bytes may be written at priority prio. */
 void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio);
 
+/* What it has done, both priorities together. */
+typedef struct rate_limiter_counts {
+    uint64_t rate;       /* bytes per second now; 0 = unlimited */
+    uint64_t granted;    /* bytes granted since init */
+    uint64_t waited_ns;  /* time requests spent in rate_limiter_request */
+} rate_limiter_counts;
+void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out);
+
 #endif

@@ -3,10 +3,11 @@
  * (record_cache.h) in front of format v2's: in place of stage 05's
  * table_v2/entry/, everything else of table_v2 unchanged.
  *
- * The context: format v2's (struct table_ctx, table_v2_format.h) as the
- * first member of a larger one that adds the record cache, so a table's
- * t->ctx leads here.  One budget, cache_bytes: record_cache_percent of it
- * for records, the rest for blocks.
+ * The context (record_ctx.h): format v2's as the first member of a larger
+ * one that adds the record cache, so a table's t->ctx leads here.  One
+ * budget, cache_bytes: record_cache_percent of it for records, the rest
+ * for blocks.  It also holds the rate limiter new tables' writes ask
+ * (paced_build.c), made and freed here with the rest.
  *
  * A lookup of user key K at sequence s in table t:
  *   1. K outside t's keys: nothing (as format v2 does it: no entry is
@@ -29,11 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "block_admit.h"
 #include "bloom.h"
 #include "error.h"
-#include "record_cache.h"
-#include "table_v2_format.h"
+#include "record_ctx.h"
 
 #define RECORD_LOOKUP_DEFAULT_PERCENT 25
 #define RECORD_LOOKUP_MAX_PERCENT 90
@@ -42,19 +41,6 @@
  * what it guards; a record is nearer 128 bytes, so it is told of 32 times
  * the bytes: about one slot per record the cache holds. */
 #define RECORD_ADMIT_SCALE 32
-
-/* Format v2's context, and the record cache (NULL: none). */
-typedef struct record_ctx {
-    table_ctx v2;            /* first: a table's t->ctx points here */
-    record_cache *records;
-    size_t records_budget;
-    block_admit *admit;      /* which records a full cache takes in */
-} record_ctx;
-
-static record_ctx *record_ctx_of(table_ctx *ctx)
-{
-    return (record_ctx *)ctx;
-}
 
 int table_ctx_new(const kv_options *opt, table_ctx **out)
 {
@@ -79,6 +65,11 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
     int rc = table_v2_ctx_init(&x->v2, &o);
+    if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
+                                         NULL) != KV_OK) {
+        table_v2_ctx_release(&x->v2);
+        rc = kv_error(KV_ERR_NOMEM, "table: cannot make the rate limiter's lock");
+    }
     if (rc == KV_OK && for_records > 0) {
         x->records_budget = for_records;
         rc = record_cache_open(for_records, RECORD_LOOKUP_SHARDS, &x->records);
@@ -86,6 +77,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
             rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate the record cache's doorkeeper");
         if (rc != KV_OK) {
             record_cache_close(x->records);
+            rate_limiter_destroy(&x->limiter);
             table_v2_ctx_release(&x->v2);
         }
     }
@@ -104,6 +96,7 @@ void table_ctx_free(table_ctx *ctx)
     record_ctx *x = record_ctx_of(ctx);
     record_cache_close(x->records);
     block_admit_free(x->admit);
+    rate_limiter_destroy(&x->limiter);
     table_v2_ctx_release(&x->v2);
     free(x);
 }
@@ -127,7 +120,16 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.entries", c.entries},
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},
+        {"rate_limiter.bytes_per_sec", 0},
+        {"session.rate_limiter.granted_bytes", 0},
+        {"session.rate_limiter.waited_us", 0},
     };
+    rate_limiter_counts l;
+    rate_limiter_get_counts(&x->limiter, &l);
+    size_t n = sizeof rows / sizeof rows[0];
+    rows[n - 3].n = l.rate;
+    rows[n - 2].n = l.granted;
+    rows[n - 1].n = l.waited_ns / 1000;
     char text[96];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(text, sizeof text, "%s: %llu", rows[i].name, (unsigned long long)rows[i].n);

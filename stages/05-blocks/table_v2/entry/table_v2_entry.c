@@ -1,13 +1,14 @@
 /*
- * table_v2_entry.c: table.h's context and lookup functions for format v2,
- * each handing over to the format's own (table_v2_open.c,
- * table_v2_read.c, table_v2_batch.c).
+ * table_v2_entry.c: table.h's context, lookup and builder functions for
+ * format v2, each handing over to the format's own (table_v2_open.c,
+ * table_v2_read.c, table_v2_batch.c, table_v2_build.c).
  *
  * They sit in a part of their own (05-blocks/table_v2/entry) because they
  * are the whole of what a layer kept per database over the tables would
- * stand in front of: the context it lives in, and the lookups it answers
- * before a table is asked.  This stage has no such layer, so each is one
- * call.  A first reading skips this file.
+ * stand in front of: the context it lives in, the lookups it answers
+ * before a table is asked, and the writes of new tables it paces.  This
+ * stage has no such layer, so each is one call (a table_builder is format
+ * v2's builder under table.h's name).  A first reading skips this file.
  */
 #include <stdlib.h>
 
@@ -57,4 +58,38 @@ int table_get_finish(table_pending *p, const io_read_req *done, const ikey_looku
                      table_get_result *r)
 {
     return table_v2_get_finish(p, done, lk, r);
+}
+
+int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
+{
+    table_v2_builder *b = NULL;
+    int rc = table_v2_builder_new(ctx, path, &b);
+    *out = (table_builder *)b;
+    return rc;
+}
+
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
+                      const uint8_t *value, size_t value_len)
+{
+    return table_v2_builder_add((table_v2_builder *)b, ikey, ikey_len, value, value_len);
+}
+
+uint64_t table_builder_entries(const table_builder *b)
+{
+    return table_v2_builder_entries((const table_v2_builder *)b);
+}
+
+uint64_t table_builder_file_bytes(const table_builder *b)
+{
+    return table_v2_builder_file_bytes((const table_v2_builder *)b);
+}
+
+int table_builder_finish(table_builder *b, table_meta *meta)
+{
+    return table_v2_builder_finish((table_v2_builder *)b, meta);
+}
+
+void table_builder_abandon(table_builder *b)
+{
+    table_v2_builder_abandon((table_v2_builder *)b);
 }

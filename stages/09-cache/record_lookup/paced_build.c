@@ -1,0 +1,95 @@
+/*
+ * paced_build.c: table.h's builder in this stage, format v2's (as stage
+ * 05's table_v2/entry/ hands it over) with the context's rate limiter
+ * (record_ctx.h) asked for the bytes a new table writes.
+ *
+ * Every table is written by a flush or a compaction on the background
+ * thread (stage 04's lsm_bg.c; the tools' rebuild and repair too, with a
+ * context of their own, unlimited unless its options say otherwise).
+ * After each add, the bytes format v2 appended since the last ask (its
+ * 256 KiB buffer reaches the file a buffer at a time) are asked of the
+ * limiter, which waits until the bucket holds them; finish asks for the
+ * rest, the index, filter and footer.  The builder thus never runs more
+ * than one buffer ahead of the rate, and over a compaction writes at most
+ * rate * (time + one period) + one buffer (rate_limiter.h).
+ *
+ * One priority, RL_LOW: one thread writes every table, a flush before
+ * any merge (lsm_bg.c), so a flush never waits behind a merge's request;
+ * the limiter's RL_HIGH is there for a second writer, which this engine
+ * does not have.
+ */
+#include <stdlib.h>
+
+#include "error.h"
+#include "record_ctx.h"
+
+struct table_builder {
+    table_v2_builder *v2;
+    rate_limiter *limiter;
+    uint64_t asked;          /* bytes the limiter has granted for this table */
+};
+
+/* Asks the limiter for what the file gained since the last ask. */
+static void paced_ask(table_builder *b, uint64_t written)
+{
+    if (written > b->asked) {
+        rate_limiter_request(b->limiter, written - b->asked, RL_LOW);
+        b->asked = written;
+    }
+}
+
+int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
+{
+    *out = NULL;
+    table_builder *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
+    int rc = table_v2_builder_new(ctx, path, &b->v2);
+    if (rc != KV_OK) {
+        free(b);
+        return rc;
+    }
+    b->limiter = &record_ctx_of(ctx)->limiter;
+    *out = b;
+    return KV_OK;
+}
+
+int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
+                      const uint8_t *value, size_t value_len)
+{
+    int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
+    if (rc == KV_OK)
+        paced_ask(b, table_v2_builder_written(b->v2));
+    return rc;
+}
+
+uint64_t table_builder_entries(const table_builder *b)
+{
+    return table_v2_builder_entries(b->v2);
+}
+
+uint64_t table_builder_file_bytes(const table_builder *b)
+{
+    return table_v2_builder_file_bytes(b->v2);
+}
+
+int table_builder_finish(table_builder *b, table_meta *meta)
+{
+    table_meta m = {0};
+    int rc = table_v2_builder_finish(b->v2, &m); /* frees b->v2 whatever happens */
+    if (rc == KV_OK) {
+        paced_ask(b, m.file_bytes);
+        if (meta != NULL)
+            *meta = m;
+    }
+    free(b);
+    return rc;
+}
+
+void table_builder_abandon(table_builder *b)
+{
+    if (b == NULL)
+        return;
+    table_v2_builder_abandon(b->v2);
+    free(b);
+}

@@ -1,0 +1,39 @@
+/*
+ * record_ctx.h: stage 09's table context, what table.h's table_ctx is in
+ * this stage: format v2's context (struct table_ctx, table_v2_format.h)
+ * as the first member of a larger one that adds what the tables share
+ * per database on top of it.  record_lookup.c makes and frees it and
+ * answers lookups with its record cache; paced_build.c asks its limiter
+ * for the bytes of each new table.
+ *
+ * Invariants:
+ *   - v2 is the first member, so a table's t->ctx (and any table_ctx of
+ *     this stage) converts to the record_ctx it leads.
+ *   - records is NULL when the record cache has no budget
+ *     (KV_NO_RECORD_CACHE); the limiter is always there (a rate of 0
+ *     lets every write through at once and still counts its bytes).
+ */
+#ifndef KV_RECORD_CTX_H
+#define KV_RECORD_CTX_H
+
+#include <stddef.h>
+
+#include "block_admit.h"
+#include "rate_limiter.h"
+#include "record_cache.h"
+#include "table_v2_format.h"
+
+typedef struct record_ctx {
+    table_ctx v2;            /* first: a table's t->ctx points here */
+    record_cache *records;
+    size_t records_budget;
+    block_admit *admit;      /* which records a full cache takes in */
+    rate_limiter limiter;    /* new tables' writes (paced_build.c) */
+} record_ctx;
+
+static inline record_ctx *record_ctx_of(table_ctx *ctx)
+{
+    return (record_ctx *)ctx;
+}
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * paced_build_test.c: the rate limiter in the engine (paced_build.c):
+ * every byte of every table a flush or a compaction writes is asked of it,
+ * no faster than its rate, and a database written under a limit reads as
+ * one written without; with no limit nothing waits and the bytes are
+ * still counted.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../../tests/harness.h"
+#include "../../../tests/testdb.h"
+#include "kv.h"
+
+#define PB_KEYS 6000
+#define PB_VALUE 100
+
+/* The number after "name: " in kv_stats' text (-1 if absent). */
+static double pb_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    double v = -1;
+    size_t n = strlen(name);
+    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+    kv_free(text);
+    return v;
+}
+
+/* The bytes of the tables flushes and compactions have written. */
+static double pb_table_bytes(kv_db *db)
+{
+    return pb_stat(db, "flush.bytes") + pb_stat(db, "compact.bytes_written");
+}
+
+/* Key i's value: bytes that lz4 cannot shrink much, from i. */
+static void pb_value(int i, char *v)
+{
+    uint64_t x = (uint64_t)i * 0x9E3779B97F4A7C15u + 1;
+    for (int j = 0; j < PB_VALUE; j++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        v[j] = (char)('!' + x % 90);
+    }
+}
+
+static double pb_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fills a fresh database under the given limit, flushes and compacts it;
+ * checks the limiter's counts against the tables' bytes, and every key. */
+static void pb_run(size_t rate, double *granted, double *waited_us, double *seconds)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 64 * 1024;
+    opt.background_bytes_per_sec = rate;
+    double start = pb_seconds();
+    kv_db *db = OPEN(dir, &opt);
+    double before = pb_table_bytes(db);
+    char key[16], v[PB_VALUE];
+    for (int i = 0; i < PB_KEYS; i++) {
+        snprintf(key, sizeof key, "k%05d", (i * 7919) % PB_KEYS);
+        pb_value((i * 7919) % PB_KEYS, v);
+        PUT(db, key, strlen(key), v, PB_VALUE);
+    }
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_KV(kv_compact(db), KV_OK);
+    *seconds = pb_seconds() - start;
+    CHECK(pb_stat(db, "rate_limiter.bytes_per_sec") == (double)rate);
+    *granted = pb_stat(db, "session.rate_limiter.granted_bytes");
+    *waited_us = pb_stat(db, "session.rate_limiter.waited_us");
+    double written = pb_table_bytes(db) - before;
+    CHECK_MSG(written > PB_KEYS * PB_VALUE && *granted == written,
+              "the limiter granted %.0f bytes; the tables written hold %.0f", *granted, written);
+    for (int i = 0; i < PB_KEYS; i++) {
+        snprintf(key, sizeof key, "k%05d", i);
+        pb_value(i, v);
+        EXPECT(db, key, strlen(key), v, PB_VALUE);
+    }
+    CLOSE(db);
+}
+
+static void every_table_byte_is_asked_no_faster_than_the_rate(void)
+{
+    size_t rate = 2 * 1024 * 1024;
+    double granted, waited_us, seconds;
+    pb_run(rate, &granted, &waited_us, &seconds);
+    /* rate_limiter.h: granted <= rate * (t + period) + the largest single
+     * request, here at most one 256 KiB buffer (paced_build.c). */
+    double bound = (double)rate * (seconds + 0.001) + 256.0 * 1024;
+    CHECK_MSG(granted <= bound, "%.0f bytes granted in %.3f s at %zu bytes a second",
+              granted, seconds, rate);
+    CHECK_MSG(waited_us > 0, "%.0f bytes at %zu a second, and no wait", granted, rate);
+}
+
+static void no_limit_waits_nothing_and_still_counts(void)
+{
+    double granted, waited_us, seconds;
+    pb_run(0, &granted, &waited_us, &seconds);
+    CHECK_MSG(waited_us == 0, "waited %.0f us with no limit", waited_us);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(every_table_byte_is_asked_no_faster_than_the_rate),
+    HARNESS_TEST(no_limit_waits_nothing_and_still_counts),
+};
+const harness_suite paced_build_suite = HARNESS_SUITE("paced_build", tests);
