@@ -292,7 +292,7 @@ export function drawLsm(svg, view, width) {
   // Where a get searched a table: the block its index named.
   const readBlock = new Map();
   for (const [file, l] of tableLook) {
-    if (l.reads === undefined) continue;
+    if (l.reads === undefined || l.from === "record_cache") continue;
     const b = blockFor(blocks.get(file) || [], get.id);
     if (b) readBlock.set(file, b);
   }
@@ -400,7 +400,7 @@ export function drawLsm(svg, view, width) {
       if (l.part === "level") return `L${l.level} skipped (no table holds the key)`;
       if (l.part === "vlog") return `the value log, ${String(Number(String(l.file).replace(/\.v?log$/, "")))}.vlog: ${l.read_bytes} bytes read at offset ${l.offset}${l.result === "found" ? "" : ` (${l.result})`}`;
       const b = readBlock.get(l.file);
-      const cost = l.reads === undefined ? "" : b ? `, block ${b.n}: ${l.reads ? `${l.reads} read${l.reads > 1 ? "s" : ""}` : "from the block cache, no read"}`
+      const cost = l.reads === undefined ? "" : l.from === "record_cache" ? ", from the record cache: no filter, index or block" : b ? `, block ${b.n}: ${l.reads ? `${l.reads} read${l.reads > 1 ? "s" : ""}` : "from the block cache, no read"}`
         : `, ${l.reads} read${l.reads === 1 ? "" : "s"}`;
       return `${shortName(l.file)}: ${l.result.replace("skipped_range", "skipped (out of range)").replace("skipped_bloom", "skipped (the filter says no)")}${cost}` +
         (l.value === "elsewhere" ? " (where its value is)" : "");

@@ -74,6 +74,8 @@ int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line
         r->value = NULL;
         inspect_word(&l, "result", table_lines_result(r->state));
         inspect_u64(&l, "reads", r->reads);
+        if (r->record_cached) /* a layer over the tables answered (stage 09) */
+            inspect_word(&l, "from", "record_cache");
         if (r->state == IKEY_FOUND)
             inspect_u64(&l, "vlen", r->value_len);
         if (r->state == IKEY_FOUND && r->elsewhere)
