@@ -65,6 +65,11 @@ int table_ctx_new(const kv_options *opt, table_ctx **out);
 void table_ctx_free(table_ctx *ctx);
 /* Emits the counters as "name: value" lines (for kv_stats). */
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
+/* The database is closing: the tables still to be written (the jobs
+ * kv_close waits for) should be written as fast as they can.  A context
+ * that holds new tables' writes back lets go (stage 09's rate limiter);
+ * the formats here hold nothing back, and do nothing.  Any thread. */
+void table_ctx_closing(table_ctx *ctx);
 
 /* ---- building ------------------------------------------------------------ */
 

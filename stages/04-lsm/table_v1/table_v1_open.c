@@ -29,6 +29,11 @@ void table_ctx_free(table_ctx *ctx)
     free(ctx);
 }
 
+void table_ctx_closing(table_ctx *ctx)
+{
+    (void)ctx; /* v1 writes at once */
+}
+
 static uint64_t table_count(atomic_uint_least64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);

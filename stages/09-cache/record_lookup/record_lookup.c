@@ -101,6 +101,13 @@ void table_ctx_free(table_ctx *ctx)
     free(x);
 }
 
+/* kv_close waits for the background jobs: they finish unpaced, so a low
+ * rate cannot hold a close for as long as the work it has left. */
+void table_ctx_closing(table_ctx *ctx)
+{
+    rate_limiter_set_rate(&record_ctx_of(ctx)->limiter, 0);
+}
+
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     table_v2_ctx_stats(ctx, line, line_ctx);
