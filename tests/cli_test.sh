@@ -932,7 +932,7 @@ knobs_shape_the_files() {
     if [ "$sn" -ge 9 ]; then
         kv --background-bytes-per-sec 1m "$DB" stats >"$TMP/out"
         expect_status 0
-        grep -q '^rate_limiter.bytes_per_sec: 1048576$' "$TMP/out" ||
+        grep -q '^rate_limiter.bytes_per_second: 1048576$' "$TMP/out" ||
             fail "--background-bytes-per-sec 1m: $(grep rate_limiter "$TMP/out")"
         kv --background-bytes-per-sec 1m "$DB" compact >/dev/null
         expect_status 0

@@ -38,6 +38,7 @@ int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
     rl->high_waiting = 0;
     rl->waited_ns[0] = rl->waited_ns[1] = 0;
     rl->granted[0] = rl->granted[1] = 0;
+    histogram_init(&rl->waits);
     return KV_OK;
 }
 
@@ -97,8 +98,11 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
         rl->granted[prio] += bytes;
     if (prio == RL_HIGH)
         rl->high_waiting--;
-    if (slept)
-        rl->waited_ns[prio] += rl->now_ns(rl->clock_arg) - start;
+    if (slept) {
+        uint64_t waited = rl->now_ns(rl->clock_arg) - start;
+        rl->waited_ns[prio] += waited;
+        histogram_record(&rl->waits, waited);
+    }
     pthread_mutex_unlock(&rl->mu);
 }
 

@@ -12,7 +12,8 @@
  *   - rate 0 means unlimited: requests return at once and wait nothing.
  *   - The rate may change at any time (rate_limiter_set_rate); waiters see
  *     the new rate at the next refill.
- *   - waited_ns counts the time requests spent waiting, per priority.
+ *   - waited_ns counts the time requests spent waiting, per priority;
+ *     waits holds each waiting request's time (common/histogram.h).
  * The clock and the sleep are the caller's (injectable for tests).
  */
 #ifndef KV_RATE_LIMITER_H
@@ -20,6 +21,8 @@
 
 #include <pthread.h>
 #include <stdint.h>
+
+#include "histogram.h"
 
 enum { RL_HIGH = 0, RL_LOW = 1 };
 
@@ -32,6 +35,7 @@ typedef struct rate_limiter {
     int high_waiting;
     uint64_t waited_ns[2];
     uint64_t granted[2];
+    histogram waits;    /* each request that waited: for how long */
     uint64_t (*now_ns)(void *arg);
     void (*sleep_ns)(void *arg, uint64_t ns);
     void *clock_arg;

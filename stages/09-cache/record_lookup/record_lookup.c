@@ -127,7 +127,7 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.entries", c.entries},
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},
-        {"rate_limiter.bytes_per_sec", 0},
+        {"rate_limiter.bytes_per_second", 0},
         {"session.rate_limiter.granted_bytes", 0},
         {"session.rate_limiter.waited_us", 0},
     };
@@ -141,6 +141,13 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(text, sizeof text, "%s: %llu", rows[i].name, (unsigned long long)rows[i].n);
         line(line_ctx, text);
+    }
+    histogram_counts *waits = malloc(sizeof *waits); /* (8 KiB: not on the stack) */
+    if (waits != NULL) {
+        histogram_read(&x->limiter.waits, waits);
+        histogram_stats_line(waits, "session.rate_limiter.wait", line, line_ctx);
+        histogram_buckets_line(waits, "session.rate_limiter.wait", line, line_ctx);
+        free(waits);
     }
 }
 

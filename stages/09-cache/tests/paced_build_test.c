@@ -35,6 +35,19 @@ static double pb_stat(kv_db *db, const char *name)
     return v;
 }
 
+/* The count of the histogram line "name_us: count=N,..." (-1 if absent). */
+static double pb_histogram_count(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    char want[96];
+    snprintf(want, sizeof want, "\n%s_us: count=", name);
+    const char *at = strstr(text, want);
+    double v = at != NULL ? strtod(at + strlen(want), NULL) : -1;
+    kv_free(text);
+    return v;
+}
+
 /* The bytes of the tables flushes and compactions have written. */
 static double pb_table_bytes(kv_db *db)
 {
@@ -60,7 +73,8 @@ static double pb_seconds(void)
 
 /* Fills a fresh database under the given limit, flushes and compacts it;
  * checks the limiter's counts against the tables' bytes, and every key. */
-static void pb_run(size_t rate, double *granted, double *waited_us, double *seconds)
+static void pb_run(size_t rate, double *granted, double *waited_us, double *waits,
+                   double *seconds)
 {
     const char *dir = testdb_dir();
     kv_options opt;
@@ -79,9 +93,10 @@ static void pb_run(size_t rate, double *granted, double *waited_us, double *seco
     CHECK_KV(kv_flush(db), KV_OK);
     CHECK_KV(kv_compact(db), KV_OK);
     *seconds = pb_seconds() - start;
-    CHECK(pb_stat(db, "rate_limiter.bytes_per_sec") == (double)rate);
+    CHECK(pb_stat(db, "rate_limiter.bytes_per_second") == (double)rate);
     *granted = pb_stat(db, "session.rate_limiter.granted_bytes");
     *waited_us = pb_stat(db, "session.rate_limiter.waited_us");
+    *waits = pb_histogram_count(db, "session.rate_limiter.wait");
     double written = pb_table_bytes(db) - before;
     CHECK_MSG(written > PB_KEYS * PB_VALUE && *granted == written,
               "the limiter granted %.0f bytes; the tables written hold %.0f", *granted, written);
@@ -96,21 +111,23 @@ static void pb_run(size_t rate, double *granted, double *waited_us, double *seco
 static void every_table_byte_is_asked_no_faster_than_the_rate(void)
 {
     size_t rate = 2 * 1024 * 1024;
-    double granted, waited_us, seconds;
-    pb_run(rate, &granted, &waited_us, &seconds);
+    double granted, waited_us, waits, seconds;
+    pb_run(rate, &granted, &waited_us, &waits, &seconds);
     /* rate_limiter.h: granted <= rate * (t + period) + the largest single
      * request, here at most one 256 KiB buffer (paced_build.c). */
     double bound = (double)rate * (seconds + 0.001) + 256.0 * 1024;
     CHECK_MSG(granted <= bound, "%.0f bytes granted in %.3f s at %zu bytes a second",
               granted, seconds, rate);
-    CHECK_MSG(waited_us > 0, "%.0f bytes at %zu a second, and no wait", granted, rate);
+    CHECK_MSG(waited_us > 0 && waits >= 1, "%.0f bytes at %zu a second: waited %.0f us, %.0f "
+              "waits in the histogram", granted, rate, waited_us, waits);
 }
 
 static void no_limit_waits_nothing_and_still_counts(void)
 {
-    double granted, waited_us, seconds;
-    pb_run(0, &granted, &waited_us, &seconds);
-    CHECK_MSG(waited_us == 0, "waited %.0f us with no limit", waited_us);
+    double granted, waited_us, waits, seconds;
+    pb_run(0, &granted, &waited_us, &waits, &seconds);
+    CHECK_MSG(waited_us == 0 && waits == 0, "waited %.0f us (%.0f waits) with no limit",
+              waited_us, waits);
 }
 
 /* At 4 KiB a second a flush of a 64 KiB memtable takes 16 s: kv_close,
