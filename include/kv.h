@@ -126,7 +126,8 @@ typedef struct kv_options {
     size_t background_bytes_per_sec; /* bytes per second that flushes and
                                compactions may write to new tables, asked
                                of a token bucket before each write; 0 =
-                               default (no limit).  Writes that outrun the
+                               default (no limit); kv_set_background_rate
+                               changes it while open.  Writes that outrun the
                                compactions it holds back meet stage 06's
                                slowdowns and stops (l0_slowdown, l0_stop) */
 } kv_options;
@@ -191,6 +192,13 @@ int  kv_compact(kv_db *db);
  * their files: KV_OK at once.  It is not a durability barrier (that is
  * kv_options.sync, or kv_close).  A read-only database: KV_ERR_INVALID. */
 int  kv_flush(kv_db *db);
+
+/* Sets kv_options.background_bytes_per_sec of an open database (stage 09
+ * on): the flushes and compactions then write new tables at most this
+ * many bytes a second, a write under way from its next request on; 0 =
+ * no limit.  Before stage 09 nothing paces them: 0 is KV_OK (that is how
+ * they write), any other rate KV_ERR_INVALID, saying so.  Any thread. */
+int  kv_set_background_rate(kv_db *db, size_t bytes_per_sec);
 
 /* Atomic batches: puts and deletes applied together, in order (a later op
  * on the same key wins).  kv_batch_put and kv_batch_delete check their

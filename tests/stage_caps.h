@@ -38,6 +38,10 @@ typedef struct stage_caps {
                              the same get again asks no filter, index or
                              block of it (kv_cost's record_cache_hits:
                              stage 09 on) */
+    int paced_writes;     /* flushes and compactions write at a rate
+                             (kv_options.background_bytes_per_sec,
+                             kv_set_background_rate: stage 09 on; before,
+                             any rate but 0 is KV_ERR_INVALID) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

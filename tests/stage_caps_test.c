@@ -117,6 +117,7 @@ static void stage_caps_flush_makes_a_table_when_the_table_says(void)
     EXPECT(db, S("b"), S("2"));
     CLOSE(db);
     CHECK_KV(kv_flush(NULL), KV_ERR_INVALID);
+    CHECK_KV(kv_set_background_rate(NULL, 0), KV_ERR_INVALID);
     kv_options opt;
     kv_options_init(&opt);
     opt.read_only = 1;
@@ -160,7 +161,31 @@ static void stage_caps_table_blocks_when_the_table_says(void)
     CLOSE(db);
 }
 
+/* kv_set_background_rate: 0 (no limit) every stage takes; another rate a
+ * stage that paces its background writes takes (and kv_stats says it),
+ * and one that does not refuses, naming the stage that does. */
+static void stage_caps_paced_writes_when_the_table_says(void)
+{
+    const stage_caps *caps = caps_required();
+    kv_db *db = testdb_fresh(NULL);
+    CHECK_KV(kv_set_background_rate(db, 0), KV_OK);
+    if (caps->paced_writes) {
+        CHECK_KV(kv_set_background_rate(db, 3 << 20), KV_OK);
+        CHECK_EQ(caps_stat(db, "rate_limiter.bytes_per_second"), 3 << 20);
+        CHECK_KV(kv_set_background_rate(db, 0), KV_OK);
+        CHECK_EQ(caps_stat(db, "rate_limiter.bytes_per_second"), 0);
+    } else {
+        CHECK_KV(kv_set_background_rate(db, 3 << 20), KV_ERR_INVALID);
+        CHECK_MSG(strstr(kv_errmsg(), "kv_set_background_rate") != NULL &&
+                  strstr(kv_errmsg(), "stage 09") != NULL, "%s", kv_errmsg());
+    }
+    PUT(db, S("a"), S("1")); /* the database goes on */
+    EXPECT(db, S("a"), S("1"));
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(stage_caps_paced_writes_when_the_table_says),
     HARNESS_TEST(stage_caps_table_blocks_when_the_table_says),
     HARNESS_TEST(stage_caps_has_a_row_for_this_stage),
     HARNESS_TEST(stage_caps_txn_versions_when_the_table_says),

@@ -513,6 +513,17 @@ static int merge_run(kv_db *db)
     return rc;
 }
 
+int kv_set_background_rate(kv_db *db, size_t bytes_per_sec)
+{
+    /* Nothing is written in the background here: 0 is how it writes. */
+    int rc = args_check_ptr("kv_set_background_rate", db, "db");
+    if (rc == KV_OK && bytes_per_sec != 0)
+        rc = kv_error(KV_ERR_INVALID, "kv_set_background_rate %zu: stage %s writes nothing in "
+                      "the background (a rate limiter paces flushes and compactions from "
+                      "stage 09 on)", bytes_per_sec, kv_stage());
+    return rc;
+}
+
 int kv_flush(kv_db *db)
 {
     /* Every write is in a segment when it returns; the index is rebuilt

@@ -178,7 +178,7 @@ void lsm_bg_stop(kv_db *db)
 {
     if (!db->bg.running)
         return;
-    table_ctx_closing(db->tables.ctx); /* the jobs left go at full speed */
+    table_ctx_set_write_rate(db->tables.ctx, 0); /* the jobs left go at full speed */
     pthread_mutex_lock(&db->write_lock);
     db->bg.stop = 1;
     pthread_cond_signal(&db->bg.work);

@@ -264,6 +264,13 @@ int kv_flush(kv_db *db)
     return lsm_write_flush_all(db, "kv_flush");
 }
 
+int kv_set_background_rate(kv_db *db, size_t bytes_per_sec)
+{
+    if (db == NULL)
+        return kv_error(KV_ERR_INVALID, "kv_set_background_rate: db is NULL");
+    return table_ctx_set_write_rate(db->tables.ctx, bytes_per_sec);
+}
+
 int kv_compact(kv_db *db)
 {
     if (db == NULL)

@@ -65,11 +65,11 @@ int table_ctx_new(const kv_options *opt, table_ctx **out);
 void table_ctx_free(table_ctx *ctx);
 /* Emits the counters as "name: value" lines (for kv_stats). */
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
-/* The database is closing: the tables still to be written (the jobs
- * kv_close waits for) should be written as fast as they can.  A context
- * that holds new tables' writes back lets go (stage 09's rate limiter);
- * the formats here hold nothing back, and do nothing.  Any thread. */
-void table_ctx_closing(table_ctx *ctx);
+/* The most bytes a second new tables may be written at (kv.h's
+ * kv_set_background_rate), 0 for no limit.  Every format takes 0: that is
+ * how the formats here write; they refuse any other rate, KV_ERR_INVALID
+ * (a context that paces its writes, stage 09's, takes it).  Any thread. */
+int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec);
 
 /* ---- building ------------------------------------------------------------ */
 

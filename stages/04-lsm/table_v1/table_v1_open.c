@@ -29,9 +29,14 @@ void table_ctx_free(table_ctx *ctx)
     free(ctx);
 }
 
-void table_ctx_closing(table_ctx *ctx)
+int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
 {
-    (void)ctx; /* v1 writes at once */
+    (void)ctx;
+    if (bytes_per_sec == 0) /* v1 writes at once */
+        return KV_OK;
+    return kv_error(KV_ERR_INVALID, "kv_set_background_rate %llu: stage %s writes its tables "
+                    "at full speed (a rate limiter paces them from stage 09 on)",
+                    (unsigned long long)bytes_per_sec, kv_stage());
 }
 
 static uint64_t table_count(atomic_uint_least64_t *c)

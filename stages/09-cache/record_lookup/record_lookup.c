@@ -101,11 +101,13 @@ void table_ctx_free(table_ctx *ctx)
     free(x);
 }
 
-/* kv_close waits for the background jobs: they finish unpaced, so a low
- * rate cannot hold a close for as long as the work it has left. */
-void table_ctx_closing(table_ctx *ctx)
+/* kv_set_background_rate; and kv_close, which sets 0 before it waits for
+ * the background jobs, so that a low rate cannot hold a close for as long
+ * as the work it has left. */
+int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
 {
-    rate_limiter_set_rate(&record_ctx_of(ctx)->limiter, 0);
+    rate_limiter_set_rate(&record_ctx_of(ctx)->limiter, bytes_per_sec);
+    return KV_OK;
 }
 
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)

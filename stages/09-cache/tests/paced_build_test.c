@@ -4,7 +4,8 @@
  * no faster than its rate, and a database written under a limit reads as
  * one written without; with no limit nothing waits and the bytes are
  * still counted; kv_close lets the limit go, so a low rate does not hold
- * it for as long as the work it waits for.
+ * it for as long as the work it waits for; a rate set while open
+ * (kv_set_background_rate) paces what follows.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -167,9 +168,39 @@ static void a_close_does_not_wait_at_the_rate(void)
     CLOSE(db);
 }
 
+/* Opened without a limit, given one while open (kv_set_background_rate):
+ * the flushes and compactions after it wait, no faster than the rate. */
+static void a_rate_set_while_open_paces_what_follows(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 64 * 1024;
+    kv_db *db = OPEN(testdb_dir(), &opt);
+    size_t rate = 2 * 1024 * 1024;
+    CHECK_KV(kv_set_background_rate(db, rate), KV_OK);
+    double start = pb_seconds();
+    double granted0 = pb_stat(db, "session.rate_limiter.granted_bytes");
+    char key[16], v[PB_VALUE];
+    for (int i = 0; i < PB_KEYS / 2; i++) {
+        snprintf(key, sizeof key, "k%05d", (i * 7919) % PB_KEYS);
+        pb_value(i, v);
+        PUT(db, key, strlen(key), v, PB_VALUE);
+    }
+    CHECK_KV(kv_compact(db), KV_OK);
+    double seconds = pb_seconds() - start;
+    double granted = pb_stat(db, "session.rate_limiter.granted_bytes") - granted0;
+    double waited_us = pb_stat(db, "session.rate_limiter.waited_us");
+    CHECK_MSG(granted > 0 && waited_us > 0, "granted %.0f bytes, waited %.0f us", granted,
+              waited_us);
+    CHECK_MSG(granted <= (double)rate * (seconds + 0.001) + 256.0 * 1024,
+              "%.0f bytes granted in %.3f s at %zu bytes a second", granted, seconds, rate);
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(every_table_byte_is_asked_no_faster_than_the_rate),
     HARNESS_TEST(no_limit_waits_nothing_and_still_counts),
     HARNESS_TEST(a_close_does_not_wait_at_the_rate),
+    HARNESS_TEST(a_rate_set_while_open_paces_what_follows),
 };
 const harness_suite paced_build_suite = HARNESS_SUITE("paced_build", tests);

@@ -43,9 +43,14 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
     table_v2_ctx_stats(ctx, line, line_ctx);
 }
 
-void table_ctx_closing(table_ctx *ctx)
+int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
 {
-    (void)ctx; /* format v2 writes at once */
+    (void)ctx;
+    if (bytes_per_sec == 0) /* format v2 writes at once */
+        return KV_OK;
+    return kv_error(KV_ERR_INVALID, "kv_set_background_rate %llu: stage %s writes its tables "
+                    "at full speed (a rate limiter paces them from stage 09 on)",
+                    (unsigned long long)bytes_per_sec, kv_stage());
 }
 
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
