@@ -254,3 +254,23 @@ void testdb_rng_fill(testdb_rng *r, void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         b[i] = (uint8_t)(testdb_rng_next(r) >> 56);
 }
+
+double testdb_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    double v = -1;
+    size_t n = strlen(name);
+    for (const char *p = text; *p != '\0';) {
+        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+            v = strtod(p + n + 1, NULL);
+            break;
+        }
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    kv_free(text);
+    return v;
+}

@@ -86,6 +86,10 @@ typedef struct testdb_lines {
 void testdb_lines_add(void *ctx, const char *line); /* a kv_line_fn */
 void testdb_lines_free(testdb_lines *l);
 
+/* The number after "name: " at the start of a line of kv_stats' text, or
+ * -1 if no line has that name. */
+double testdb_stat(kv_db *db, const char *name);
+
 /* A small deterministic random generator (xorshift64*). */
 typedef struct testdb_rng {
     uint64_t s;

@@ -20,22 +20,6 @@
 #define PB_KEYS 6000
 #define PB_VALUE 100
 
-/* The number after "name: " in kv_stats' text (-1 if absent). */
-static double pb_stat(kv_db *db, const char *name)
-{
-    char *text = NULL;
-    CHECK_KV(kv_stats(db, &text), KV_OK);
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            v = strtod(p + n + 1, NULL);
-            break;
-        }
-    kv_free(text);
-    return v;
-}
-
 /* The count of the histogram line "name_us: count=N,..." (-1 if absent). */
 static double pb_histogram_count(kv_db *db, const char *name)
 {
@@ -52,7 +36,7 @@ static double pb_histogram_count(kv_db *db, const char *name)
 /* The bytes of the tables flushes and compactions have written. */
 static double pb_table_bytes(kv_db *db)
 {
-    return pb_stat(db, "flush.bytes") + pb_stat(db, "compact.bytes_written");
+    return testdb_stat(db, "flush.bytes") + testdb_stat(db, "compact.bytes_written");
 }
 
 /* Key i's value: bytes that lz4 cannot shrink much, from i. */
@@ -94,9 +78,9 @@ static void pb_run(size_t rate, double *granted, double *waited_us, double *wait
     CHECK_KV(kv_flush(db), KV_OK);
     CHECK_KV(kv_compact(db), KV_OK);
     *seconds = pb_seconds() - start;
-    CHECK(pb_stat(db, "rate_limiter.bytes_per_second") == (double)rate);
-    *granted = pb_stat(db, "session.rate_limiter.granted_bytes");
-    *waited_us = pb_stat(db, "session.rate_limiter.waited_us");
+    CHECK(testdb_stat(db, "rate_limiter.bytes_per_second") == (double)rate);
+    *granted = testdb_stat(db, "session.rate_limiter.granted_bytes");
+    *waited_us = testdb_stat(db, "session.rate_limiter.waited_us");
     *waits = pb_histogram_count(db, "session.rate_limiter.wait");
     double written = pb_table_bytes(db) - before;
     CHECK_MSG(written > PB_KEYS * PB_VALUE && *granted == written,
@@ -153,7 +137,7 @@ static void a_close_does_not_wait_at_the_rate(void)
     for (int i = 0; i < 100 && waited == 0; i++) { /* the flush has begun to wait */
         struct timespec ms = {0, 10 * 1000 * 1000};
         nanosleep(&ms, NULL);
-        waited = pb_stat(db, "session.rate_limiter.waited_us");
+        waited = testdb_stat(db, "session.rate_limiter.waited_us");
     }
     double start = pb_seconds();
     CLOSE(db);
@@ -179,7 +163,7 @@ static void a_rate_set_while_open_paces_what_follows(void)
     size_t rate = 2 * 1024 * 1024;
     CHECK_KV(kv_set_background_rate(db, rate), KV_OK);
     double start = pb_seconds();
-    double granted0 = pb_stat(db, "session.rate_limiter.granted_bytes");
+    double granted0 = testdb_stat(db, "session.rate_limiter.granted_bytes");
     char key[16], v[PB_VALUE];
     for (int i = 0; i < PB_KEYS / 2; i++) {
         snprintf(key, sizeof key, "k%05d", (i * 7919) % PB_KEYS);
@@ -188,8 +172,8 @@ static void a_rate_set_while_open_paces_what_follows(void)
     }
     CHECK_KV(kv_compact(db), KV_OK);
     double seconds = pb_seconds() - start;
-    double granted = pb_stat(db, "session.rate_limiter.granted_bytes") - granted0;
-    double waited_us = pb_stat(db, "session.rate_limiter.waited_us");
+    double granted = testdb_stat(db, "session.rate_limiter.granted_bytes") - granted0;
+    double waited_us = testdb_stat(db, "session.rate_limiter.waited_us");
     CHECK_MSG(granted > 0 && waited_us > 0, "granted %.0f bytes, waited %.0f us", granted,
               waited_us);
     CHECK_MSG(granted <= (double)rate * (seconds + 0.001) + 256.0 * 1024,

@@ -14,22 +14,6 @@
 #include "../../../tests/testdb.h"
 #include "kv.h"
 
-/* The number after "name: " in kv_stats' text (-1 if absent). */
-static double rl_stat(kv_db *db, const char *name)
-{
-    char *text = NULL;
-    CHECK_KV(kv_stats(db, &text), KV_OK);
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *p = text; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
-            v = strtod(p + n + 1, NULL);
-            break;
-        }
-    kv_free(text);
-    return v;
-}
-
 static kv_db *rl_open(const char *dir, size_t memtable_bytes)
 {
     kv_options opt;
@@ -81,8 +65,8 @@ static void older_snapshot(size_t vlen, int read_new_first, int delete_last)
         }
     }
     /* The newest version was kept and answered; the snapshot's went past it. */
-    CHECK(rl_stat(db, "session.record_cache.hits") >= 2);
-    CHECK(rl_stat(db, "session.record_cache.bypassed") >= 2);
+    CHECK(testdb_stat(db, "session.record_cache.hits") >= 2);
+    CHECK(testdb_stat(db, "session.record_cache.bypassed") >= 2);
     kv_snapshot_free(db, snap);
     CLOSE(db);
     free(v1);
@@ -112,18 +96,18 @@ static void a_get_again_is_answered_from_the_record_cache(void)
     CHECK_KV(kv_flush(db), KV_OK);
     char *v = rl_value(7, 0, 100);
     EXPECT(db, S("k0007"), v, 100);
-    double before = rl_stat(db, "session.table.blocks_per_get");
-    double hits = rl_stat(db, "session.record_cache.hits");
+    double before = testdb_stat(db, "session.table.blocks_per_get");
+    double hits = testdb_stat(db, "session.record_cache.hits");
     CHECK(before > 0);
     EXPECT(db, S("k0007"), v, 100);
-    CHECK_EQ(rl_stat(db, "session.record_cache.hits"), hits + 1);
-    CHECK(rl_stat(db, "session.record_cache.entries") >= 1);
-    CHECK(rl_stat(db, "session.record_cache.usage") >= 100);
-    CHECK(rl_stat(db, "session.record_cache.capacity") > 0);
+    CHECK_EQ(testdb_stat(db, "session.record_cache.hits"), hits + 1);
+    CHECK(testdb_stat(db, "session.record_cache.entries") >= 1);
+    CHECK(testdb_stat(db, "session.record_cache.usage") >= 100);
+    CHECK(testdb_stat(db, "session.record_cache.capacity") > 0);
     /* A newer write in the memtable answers before any table. */
     PUT(db, S("k0007"), S("newer"));
     EXPECT(db, S("k0007"), S("newer"));
-    CHECK_EQ(rl_stat(db, "session.record_cache.hits"), hits + 1);
+    CHECK_EQ(testdb_stat(db, "session.record_cache.hits"), hits + 1);
     CLOSE(db);
     free(v);
 }
@@ -147,8 +131,8 @@ static void the_option_is_checked_and_none_means_none(void)
     CHECK_KV(kv_flush(db), KV_OK);
     EXPECT(db, S("a"), S("1"));
     EXPECT(db, S("a"), S("1"));
-    CHECK_EQ(rl_stat(db, "session.record_cache.hits"), 0);
-    CHECK_EQ(rl_stat(db, "session.record_cache.capacity"), 0);
+    CHECK_EQ(testdb_stat(db, "session.record_cache.hits"), 0);
+    CHECK_EQ(testdb_stat(db, "session.record_cache.capacity"), 0);
     CLOSE(db);
 }
 
@@ -274,8 +258,8 @@ static void model_run(uint64_t seed)
                 rl_check(db, snaps[i], &at[i], k, -1);
     }
     /* The run went through the record cache both ways. */
-    CHECK(rl_stat(db, "session.record_cache.hits") > 0);
-    CHECK(rl_stat(db, "session.record_cache.bypassed") > 0);
+    CHECK(testdb_stat(db, "session.record_cache.hits") > 0);
+    CHECK(testdb_stat(db, "session.record_cache.bypassed") > 0);
     for (int i = 0; i < RL_SNAPS; i++) {
         kv_snapshot_free(db, snaps[i]);
         rl_state_free(&at[i]);
