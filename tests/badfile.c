@@ -408,6 +408,16 @@ static int bad_file_chosen(const bad_db *b, int fi)
     return n <= 4 || fi == 0 || fi == n / 2 || fi >= n - 2;
 }
 
+/* 1: every length (or byte) of a file of `size` bytes; else the stride
+ * that tries about BAD_SAMPLES of them.  A quarter of each under a
+ * sanitizer (harness_cases). */
+static size_t bad_step(size_t size)
+{
+    size_t every = (size_t)harness_cases(BAD_EVERY_BYTE_LIMIT, 4);
+    size_t samples = (size_t)harness_cases(BAD_SAMPLES, 4);
+    return size <= every ? 1 : size / samples + 1;
+}
+
 static const char *bad_path(bad_db *b, const bad_file *f)
 {
     return harness_join(b->dir, f->name);
@@ -424,7 +434,7 @@ static void bad_cut_files(size_t segment_bytes)
             continue;
         const bad_file *f = &b.files[fi];
         const char *path = bad_path(&b, f);
-        size_t step = f->size <= BAD_EVERY_BYTE_LIMIT ? 1 : f->size / BAD_SAMPLES + 1;
+        size_t step = bad_step(f->size);
         for (size_t len = f->size; len-- > 0;) {
             /* every length near the end, then every `step` bytes */
             if (f->size - len > 64 && len % step != 0 && len != 0)
@@ -460,7 +470,7 @@ static void bad_flip_bytes(size_t segment_bytes)
             continue;
         const bad_file *f = &b.files[fi];
         const char *path = bad_path(&b, f);
-        size_t step = f->size <= BAD_EVERY_BYTE_LIMIT ? 1 : f->size / BAD_SAMPLES + 1;
+        size_t step = bad_step(f->size);
         for (size_t pos = 0; pos < f->size; pos += step) {
             unsigned char mask = masks[pos % sizeof masks];
             snprintf(b.what, sizeof b.what, "%s byte %zu of %zu flipped with 0x%02x", f->name,

@@ -34,7 +34,9 @@
 #define SNAP_ROUNDS 60          /* snapshots each reader takes; a third of
                                    that where a read scans the log (stage
                                    01: each read at a snapshot, and each
-                                   iterator, is a scan of the log) */
+                                   iterator, is a scan of the log); a
+                                   third again under a sanitizer
+                                   (harness_cases) */
 #define SNAP_MAX_VERSION 100000
 #define SNAP_WRITES_PER_ROUND 8 /* the writer stays within this many batches
                                    per finished reader round, so that stage
@@ -254,7 +256,8 @@ static void snapshots_read_while_compacting(int max_open_files)
     const stage_caps *caps = stage_caps_find();
     CHECK(caps != NULL);
     snap_shared sh = {.db = db, .readers_left = SNAP_READERS,
-                      .rounds = caps->gets_scan_log ? SNAP_ROUNDS / 3 : SNAP_ROUNDS};
+                      .rounds = (int)harness_cases(caps->gets_scan_log ? SNAP_ROUNDS / 3
+                                                                   : SNAP_ROUNDS, 3)};
     /* The shared snapshot: version 1, whole. */
     kv_batch *b = NULL;
     CHECK_KV(kv_batch_new(&b), KV_OK);

@@ -4,7 +4,8 @@
  * A test is a void function in a table (harness_test); each test file
  * exports one table as a harness_suite, and a main.c lists the suites of its
  * binary.  A test's full name is "suite/function", and the binary's optional
- * argument runs only the tests whose full name contains it; `--suite NAME`
+ * argument runs only the tests whose full name contains it (or one of its
+ * comma-separated parts); `--suite NAME`
  * runs only the suite called exactly NAME, and `--list` prints the suites'
  * names (what the grade's rungs run by, never by a substring).
  *
@@ -66,6 +67,14 @@ _Noreturn void harness_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 _Noreturn void harness_fail_kv(const char *file, int line, const char *expr, int got,
                                int want1, int want2);
+
+/* How many cases a suite that tries many takes: n in a plain build; under
+ * AddressSanitizer or ThreadSanitizer, which run the code 3 to 15 times
+ * slower, n / div (at least 1).  The sanitizer builds are there to catch
+ * memory and thread errors on the paths the cases take, which fewer cases
+ * still take; the release build, in the same make test, tries every case
+ * with the same checks. */
+long harness_cases(long n, long div);
 
 /* Formats the first 32 bytes of p in hex into buf, for failure messages;
  * returns buf. */

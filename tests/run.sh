@@ -33,11 +33,16 @@
 # KV_TSAN_SKIP_STAGES (stages whose racetest ThreadSanitizer leaves out,
 # default "05-blocks": its threaded parts, stage 04's engine and its
 # flat table set, stage 05's caches, run under TSan in 04's and 06's),
-# KV_SANITIZE_DIFF_STAGES (stages that are the stage before with a file or
-# two changed, default "07-txn": under ASan+UBSan and ThreadSanitizer their
-# suites run only the tests of what changed, KV_SANITIZE_DIFF_FILTER,
-# default "txn", and their crash test runs in release only; the stage
-# before runs everything else on the same code),
+# KV_SANITIZE_DIFF_STAGES (stages that are the stage before with a part or
+# two changed, each as STAGE:FILTER, default "07-txn:txn
+# 09-cache:snapshot,model,latency,record_race": under ASan+UBSan and
+# ThreadSanitizer their shared suites run only the tests whose names hold
+# FILTER or one of its comma-separated parts (a STAGE without one takes
+# KV_SANITIZE_DIFF_FILTER, default "txn"), their own stagetest and
+# alloctest whole, and their crash test in release only; the stage before
+# runs everything else on the same code.  Stage 09's filter picks the
+# tests that read at snapshots while tables are flushed and merged, where
+# a record cache could serve a stale value, and its own race suite),
 # KV_IO_STAGES (stages whose whole suite, kvtest, runs twice more in
 # release with the I/O backend forced, KV_IO=posix and KV_IO=uring, and
 # whose crash test runs once more with KV_IO=posix: docs/io.md; default
@@ -196,12 +201,27 @@ vlog_env() {
     fi
 }
 
+KV_SANITIZE_DIFF_STAGES=${KV_SANITIZE_DIFF_STAGES-07-txn:txn 09-cache:snapshot,model,latency,record_race}
+
 # is_diff_stage STAGE: one of KV_SANITIZE_DIFF_STAGES.
 is_diff_stage() {
-    case " ${KV_SANITIZE_DIFF_STAGES:-07-txn} " in
-    *" $1 "*) return 0 ;;
-    esac
+    for entry in $KV_SANITIZE_DIFF_STAGES; do
+        [ "${entry%%:*}" = "$1" ] && return 0
+    done
     return 1
+}
+
+# diff_filter STAGE: the filter KV_SANITIZE_DIFF_STAGES gives STAGE.
+diff_filter() {
+    for entry in $KV_SANITIZE_DIFF_STAGES; do
+        if [ "${entry%%:*}" = "$1" ]; then
+            case $entry in
+            *:?*) echo "${entry#*:}" ;;
+            *) echo "${KV_SANITIZE_DIFF_FILTER:-txn}" ;;
+            esac
+            return
+        fi
+    done
 }
 
 # queue_flavour DIR FLAVOUR: every binary of one build directory.
@@ -223,7 +243,7 @@ queue_flavour() {
     for stage in $stages; do
         stage_filter=$filter
         if [ "$flavour" = asan ] && is_diff_stage "$stage"; then
-            stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
+            stage_filter=$(diff_filter "$stage")
         fi
         venv=$(vlog_env "$stage" "$flavour")
         if [ -x "$dir/$stage/kvtest" ]; then
@@ -393,7 +413,7 @@ if [ -n "$tsan_build" ]; then
         esac
         stage_filter=$filter
         if is_diff_stage "$stage"; then
-            stage_filter=${KV_SANITIZE_DIFF_FILTER:-txn}
+            stage_filter=$(diff_filter "$stage")
         fi
         venv=$(vlog_env "$stage" tsan)
         if [ -x "$tsan_build/$stage/racetest" ]; then
