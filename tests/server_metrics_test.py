@@ -16,6 +16,9 @@ the tools people use to read it (docs/metrics.md).
   - `promtool check metrics` (shipped with Prometheus) finds nothing to
     say about each endpoint's output, read after the load (every stage's
     kv_stats lines translated);
+  - CONFIG SET background-bytes-per-sec changes the engine's rate on a
+    stage with a rate limiter (read back by CONFIG GET and the gauge in
+    /metrics), and is refused, all pairs with it, on the others;
   - INFO commandstats, errorstats and latencystats, SLOWLOG and CONFIG
     SET/GET of the slow log's parameters, read with redis-py, answer as
     Debian's redis-server answers the same commands (the same lines and
@@ -399,6 +402,61 @@ def test_info_and_slowlog_answer_as_redis(tmp, servers):
     print("    INFO commandstats/errorstats/latencystats and SLOWLOG as redis-server answers")
 
 
+def test_background_rate_set_while_serving(tmp, servers):
+    """CONFIG SET background-bytes-per-sec sets the engine's rate while it
+    serves (kv_set_background_rate): stage 09 on, CONFIG GET and the
+    engine's gauge in /metrics read it back; a stage without the limiter
+    takes 0 and refuses any other rate with the engine's message, and the
+    other pairs of that CONFIG SET are not applied either (all or none)."""
+    def config_get(c, name):
+        got = c.execute_command("CONFIG", "GET", name)
+        check(len(got) == 2 and got[0] == name.encode(), "CONFIG GET %s: %r" % (name, got))
+        return got[1]
+
+    def gauge(s):
+        for line in s.scrape().splitlines():
+            if line.startswith("kv_engine_rate_limiter_bytes_per_second "):
+                return float(line.split()[1])
+        return None
+
+    for s in servers:
+        c = s.client()
+        n = int(s.stage[:2])
+        check(config_get(c, "background-bytes-per-sec") == b"0",
+              "%s: the rate before any CONFIG SET" % s.stage)
+        check(c.execute_command("CONFIG", "SET", "background-bytes-per-sec", "0") == b"OK",
+              "%s: CONFIG SET background-bytes-per-sec 0" % s.stage)
+        for bad in ("-1", "abc", "1k", ""):
+            try:
+                c.execute_command("CONFIG", "SET", "background-bytes-per-sec", bad)
+                check(False, "%s: CONFIG SET background-bytes-per-sec %r answered OK" % (s.stage, bad))
+            except redis.ResponseError as e:
+                check("couldn't be parsed into an integer" in str(e), "%s: %r: %s" % (s.stage, bad, e))
+        maxlen = config_get(c, "slowlog-max-len")
+        try:
+            c.execute_command("CONFIG", "SET", "slowlog-max-len", "7",
+                              "background-bytes-per-sec", "1048576")
+            refused = None
+        except redis.ResponseError as e:
+            refused = str(e)
+        if n >= 9:
+            check(refused is None, "%s: CONFIG SET of a rate refused: %s" % (s.stage, refused))
+            check(config_get(c, "background-bytes-per-sec") == b"1048576", "%s: rate read back" % s.stage)
+            check(config_get(c, "slowlog-max-len") == b"7", "%s: the other pair" % s.stage)
+            check(gauge(s) == 1048576, "%s: the engine's gauge says %r" % (s.stage, gauge(s)))
+            c.execute_command("CONFIG", "SET", "background-bytes-per-sec", "0",
+                              "slowlog-max-len", maxlen)
+            check(gauge(s) == 0, "%s: the gauge after 0: %r" % (s.stage, gauge(s)))
+        else:
+            check(refused is not None and "background-bytes-per-sec" in refused and
+                  "stage 09" in refused, "%s: a rate on a stage without the limiter: %r" %
+                  (s.stage, refused))
+            check(config_get(c, "background-bytes-per-sec") == b"0", "%s: rate unchanged" % s.stage)
+            check(config_get(c, "slowlog-max-len") == maxlen,
+                  "%s: the other pair was applied" % s.stage)
+        c.close()
+
+
 def ping_ok(s, what):
     c = redis.Redis(port=s.port, socket_timeout=5)   # a hang check, not a speed target
     try:
@@ -486,6 +544,8 @@ def main():
                  test_prometheus_counts_the_sets_on_every_stage, tmp, servers)
         run_test("promtool_finds_nothing_to_say", test_promtool_finds_nothing_to_say, tmp, servers)
         run_test("info_and_slowlog_answer_as_redis", test_info_and_slowlog_answer_as_redis, tmp,
+                 servers)
+        run_test("background_rate_set_while_serving", test_background_rate_set_while_serving, tmp,
                  servers)
         run_test("hostile_http_clients_do_not_stall_redis_clients",
                  test_hostile_http_clients_do_not_stall_redis_clients, tmp, servers)

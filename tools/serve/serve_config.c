@@ -8,6 +8,15 @@
  *   latency-tracking yes|no             per-command histograms (yes)
  *   latency-tracking-info-percentiles   "50 99 99.9": INFO latencystats
  *
+ * and one of the engine's, set at start-up with the kv command's knob
+ * (--background-bytes-per-sec) and later with CONFIG SET:
+ *
+ *   background-bytes-per-sec N          kv_set_background_rate: bytes a
+ *                                       second flushes and compactions
+ *                                       write; 0: no limit (stage 09 on;
+ *                                       earlier stages refuse any other
+ *                                       value, with the engine's message)
+ *
  * CONFIG GET also answers the fixed parameters clients ask about at
  * start-up (save, appendonly, appendfsync, databases, port, bind,
  * maxclients).  CONFIG SET takes several pairs and sets all of them or,
@@ -15,6 +24,7 @@
  * zeroes what INFO counts (serve_stats_reset).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +49,13 @@ typedef struct config_value {
     int tracking;
     double pct[SERVE_PERCENTILES_MAX];
     size_t npct;
+    size_t background_rate;
 } config_value;
 
-enum { P_SLOWER, P_MAXLEN, P_TRACKING, P_PERCENTILES, P_SETTABLE };
+enum { P_SLOWER, P_MAXLEN, P_TRACKING, P_PERCENTILES, P_BACKGROUND_RATE, P_SETTABLE };
 static const char *const config_names[P_SETTABLE] = {
     "slowlog-log-slower-than", "slowlog-max-len", "latency-tracking",
-    "latency-tracking-info-percentiles"};
+    "latency-tracking-info-percentiles", "background-bytes-per-sec"};
 
 /* Which settable parameter `name` is (any case), or -1. */
 static int config_find(const char *name, size_t len)
@@ -59,6 +70,14 @@ static int config_find(const char *name, size_t len)
 static const char *config_parse(int p, const char *v, config_value *cv)
 {
     char *end;
+    if (p == P_BACKGROUND_RATE) {
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0' || *v < '0' || *v > '9' || n > SIZE_MAX)
+            return "argument couldn't be parsed into an integer";
+        cv->background_rate = (size_t)n;
+        return NULL;
+    }
     if (p == P_SLOWER || p == P_MAXLEN) {
         errno = 0;
         long long n = strtoll(v, &end, 10);
@@ -106,13 +125,27 @@ static void config_current(const server *s, config_value *cv)
     cv->tracking = s->obs.latency_tracking;
     memcpy(cv->pct, s->obs.pct, sizeof cv->pct);
     cv->npct = s->obs.npct;
+    cv->background_rate = s->cfg.knobs.background_bytes_per_sec;
 }
 
-/* Applies cv; 0, or -1 when out of memory (nothing changed). */
-static int config_apply(server *s, const config_value *cv)
+/* Applies cv: NULL, or why nothing changed (the engine refused the rate:
+ * *engine set; or out of memory). */
+static const char *config_apply(server *s, const config_value *cv, int *engine)
 {
-    if (serve_slowlog_set_max(s, cv->max_len) != 0)
-        return -1;
+    size_t was = s->cfg.knobs.background_bytes_per_sec;
+    *engine = 0;
+    if (cv->background_rate != was) {
+        if (kv_set_background_rate(s->db, cv->background_rate) != KV_OK) {
+            *engine = 1;
+            return kv_errmsg();
+        }
+    }
+    if (serve_slowlog_set_max(s, cv->max_len) != 0) {
+        if (cv->background_rate != was)
+            kv_set_background_rate(s->db, was);
+        return "out of memory";
+    }
+    s->cfg.knobs.background_bytes_per_sec = cv->background_rate;
     s->obs.slowlog_slower_us = cv->slower_us;
     s->obs.latency_tracking = cv->tracking;
     memcpy(s->obs.pct, cv->pct, sizeof s->obs.pct);
@@ -126,7 +159,7 @@ int serve_config_option(server *s, char **argv, int argc, int *i, int *bad)
     if (strncmp(a, "--", 2) != 0)
         return 0;
     int p = config_find(a + 2, strlen(a + 2));
-    if (p < 0)
+    if (p < 0 || p == P_BACKGROUND_RATE) /* the engine's: a kv knob */
         return 0;
     *bad = 0;
     if (*i + 1 >= argc) {
@@ -141,7 +174,8 @@ int serve_config_option(server *s, char **argv, int argc, int *i, int *bad)
         fprintf(stderr, "kv serve: %s %s: %s\n", a, argv[*i + 1], why);
         *bad = 1;
     } else {
-        config_apply(s, &cv); /* no slow log exists yet: nothing to allocate */
+        int engine;
+        config_apply(s, &cv, &engine); /* no slow log yet, the rate unchanged: cannot fail */
     }
     (*i)++;
     return 1;
@@ -189,21 +223,28 @@ static void config_set(server *s, serve_client *c, const serve_req *r)
             return;
         }
     }
-    if (config_apply(s, &cv) != 0)
-        out_error(&c->out, "ERR out of memory");
-    else
+    int engine;
+    const char *why = config_apply(s, &cv, &engine);
+    if (why == NULL)
         out_simple(&c->out, "OK");
+    else if (engine)
+        out_error(&c->out, "ERR CONFIG SET failed (possibly related to argument "
+                           "'background-bytes-per-sec') - %s", why);
+    else
+        out_error(&c->out, "ERR %s", why);
 }
 
 /* CONFIG GET pattern...: the parameters clients ask about at start-up,
  * and the settable ones. */
 static void config_get(server *s, serve_client *c, const serve_req *r)
 {
-    char port[16], maxclients[24], slower[24], maxlen[24], pct[SERVE_PERCENTILES_MAX * 24] = "";
+    char port[16], maxclients[24], slower[24], maxlen[24], rate[24];
+    char pct[SERVE_PERCENTILES_MAX * 24] = "";
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(maxclients, sizeof maxclients, "%zu", s->cfg.maxclients);
     snprintf(slower, sizeof slower, "%lld", s->obs.slowlog_slower_us);
     snprintf(maxlen, sizeof maxlen, "%zu", s->obs.slowlog_max_len);
+    snprintf(rate, sizeof rate, "%zu", s->cfg.knobs.background_bytes_per_sec);
     for (size_t i = 0; i < s->obs.npct; i++) {
         char one[24];
         snprintf(one, sizeof one, "%s%g", i ? " " : "", s->obs.pct[i]);
@@ -221,6 +262,7 @@ static void config_get(server *s, serve_client *c, const serve_req *r)
         {"slowlog-max-len", maxlen},
         {"latency-tracking", s->obs.latency_tracking ? "yes" : "no"},
         {"latency-tracking-info-percentiles", pct},
+        {"background-bytes-per-sec", rate},
     };
     size_t n = sizeof params / sizeof params[0];
     int hit[sizeof params / sizeof params[0]] = {0};
