@@ -68,15 +68,20 @@ void lt_expect(kv_db *db, const char *key, const char *val)
     kv_free(got);
 }
 
-double lt_stat(kv_db *db, const char *name)
+double lt_stat_in(const char *text, const char *name)
 {
-    char *text = NULL;
-    CHECK_KV(kv_stats(db, &text), KV_OK);
     char key[128];
     snprintf(key, sizeof key, "\n%s: ", name);
     const char *at = strstr(text, key);
     CHECK_MSG(at != NULL, "kv_stats has no %s", name);
-    double v = strtod(at + strlen(key), NULL);
+    return strtod(at + strlen(key), NULL);
+}
+
+double lt_stat(kv_db *db, const char *name)
+{
+    char *text = NULL;
+    CHECK_KV(kv_stats(db, &text), KV_OK);
+    double v = lt_stat_in(text, name);
     kv_free(text);
     return v;
 }

@@ -26,6 +26,8 @@ void lt_del(kv_db *db, const char *key);
 void lt_expect(kv_db *db, const char *key, const char *val);
 /* The number after "name: " in kv_stats; fails the test if missing. */
 double lt_stat(kv_db *db, const char *name);
+/* The number of the line `name` in kv_stats text (CHECKs it is there). */
+double lt_stat_in(const char *text, const char *name);
 /* 1 if dir/name exists. */
 int lt_exists(const char *dir, const char *name);
 /* The names of dir's files, sorted, joined with spaces (LOCK, IDENTITY
