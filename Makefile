@@ -503,6 +503,23 @@ bench-txn:
 # the ratio of gets moved by a tenth between runs of three),
 # published beside the main run as bench/results/settled-results.md with
 # its targets.
+# `make bench-cache`: stage 09's read path against stage 08, LevelDB with
+# its bloom filter and RocksDB with the same read path (rocksdb-cache: a
+# row cache, partitioned index and filters, the stages' 8 MiB budget and
+# 4 MiB memtable: bench/engine_rocksdb.c) at 1,000,000 keys, a cache much
+# smaller than the data, reads on a settled database, uniform (readrandom)
+# and zipfian (readzipf, skew 0.99), three repetitions in alternating
+# order, published beside the main run as bench/results/cache-results.md
+# with stage 09's targets (docs/09-cache.md).  About ten minutes.
+.PHONY: bench-cache
+bench-cache:
+	@BENCH_TARGETS="09-cache:readzipf:leveldb-bloom:2 09-cache:readzipf:rocksdb-cache:1 \
+	  09-cache:readrandom:08-vlog:1 09-cache:fillrandom:08-vlog:0.95 09-cache:overwrite:08-vlog:0.95" \
+	  BENCH_WORKLOADS="fillrandom overwrite settle readrandom readzipf" \
+	  $(MAKE) --no-print-directory bench-full STAGES="08-vlog 09-cache" \
+	  BENCH_ARGS="--sizes=1000000 --reps=3 --seconds=4 --peers='leveldb-bloom rocksdb-cache' \
+	  --publish-as=cache --benchmarks=fillrandom,overwrite,settle,readrandom,readzipf $(BENCH_ARGS)"
+
 .PHONY: bench bench-full bench-10m bench-settled bench-build bench-deps
 bench-settled:
 	@BENCH_TARGETS="02-hash:readrandom:leveldb-bloom:2 06-leveled:readrandom:leveldb-bloom:1.5 \

@@ -18,6 +18,10 @@
  *                                    engine), not right after the fill
  *                                    (only when --benchmarks names it)
  *                      readrandom    N gets of random existing keys
+ *                      readzipf      N gets of existing keys drawn zipfian
+ *                                    (skew --zipf, else 0.99: a few keys
+ *                                    hot, spread over the key space; only
+ *                                    when --benchmarks names it)
  *                      readmissing   N gets of random absent keys
  *                      readseq       one iterator from the first key, N entries
  *                      seekrandom    N times: new iterator, seek a random
@@ -107,7 +111,7 @@ static bench_config cfg = {
 };
 
 static const char *const all_workloads[] = {
-    "fillseq", "fillrandom", "overwrite", "settle", "readrandom", "readmissing", "readseq",
+    "fillseq", "fillrandom", "overwrite", "settle", "readrandom", "readzipf", "readmissing", "readseq",
     "seekrandom", "seekonce", "readwhilewriting", "compact", "deleterandom", "fillsync",
 };
 
@@ -194,11 +198,13 @@ static bench_result rows[MAX_ROWS];
 static int nrows;
 
 /* Workloads that run only when --benchmarks names them: settle changes
- * what the reads after it measure, and seekonce is a variant of
- * seekrandom; the default run stays the one the published tables show. */
+ * what the reads after it measure, seekonce is a variant of seekrandom
+ * and readzipf of readrandom; the default run stays the one the published
+ * tables show. */
 static int bench_asked_only(const char *name)
 {
-    return strcmp(name, "settle") == 0 || strcmp(name, "seekonce") == 0;
+    return strcmp(name, "settle") == 0 || strcmp(name, "seekonce") == 0 ||
+           strcmp(name, "readzipf") == 0;
 }
 
 static int bench_selected(const char *name)
@@ -323,7 +329,12 @@ static void bench_print_db(const char *what, const bench_dbstats *d)
 
 /* ---- point operations ------------------------------------------------------ */
 
-enum bench_op { OP_FILLSEQ, OP_FILLRANDOM, OP_OVERWRITE, OP_READ, OP_READMISSING, OP_DELETE };
+enum bench_op {
+    OP_FILLSEQ, OP_FILLRANDOM, OP_OVERWRITE, OP_READ, OP_READZIPF, OP_READMISSING, OP_DELETE
+};
+
+/* readzipf's skew when --zipf does not give one: YCSB's. */
+#define BENCH_ZIPF_DEFAULT 0.99
 
 /* Runs up to n operations of one kind, for at most `seconds`.  `keys` is the
  * number of keys in the database (perm[0 .. keys) are present). */
@@ -335,6 +346,8 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
     bench_zipf zipf = {0};
     if (op == OP_READ && cfg.zipf > 0)
         bench_zipf_init(&zipf, keys, cfg.zipf);
+    if (op == OP_READZIPF)
+        bench_zipf_init(&zipf, keys, cfg.zipf > 0 ? cfg.zipf : BENCH_ZIPF_DEFAULT);
     char key[KEY_BYTES];
     char *buf = malloc(value_bytes);
     if (buf == NULL) {
@@ -363,8 +376,9 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
             r->bytes += ENTRY_BYTES;
             break;
         case OP_READ:
-            bench_key_present(key, perm[cfg.zipf > 0 ? bench_zipf_next(&zipf, &rng)
-                                                     : bench_rng_below(&rng, keys)]);
+        case OP_READZIPF:
+            bench_key_present(key, perm[zipf.n > 0 ? bench_zipf_next(&zipf, &rng)
+                                                   : bench_rng_below(&rng, keys)]);
             rc = E->get(h, key, KEY_BYTES, buf, value_bytes, &vlen);
             break;
         case OP_READMISSING:
@@ -379,7 +393,7 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
         }
         if (rc < 0)
             bench_fail(r->workload);
-        if (rc == 0 && (op == OP_READ || op == OP_READMISSING)) {
+        if (rc == 0 && (op == OP_READ || op == OP_READZIPF || op == OP_READMISSING)) {
             r->found++;
             r->bytes += KEY_BYTES + vlen;
         }
@@ -657,6 +671,14 @@ static void bench_phase_main(void)
             fprintf(stderr, "kvbench: %s: readrandom: %" PRIu64 " of %" PRIu64
                     " existing keys not found\n", E->name(), r->ops - r->found, r->ops);
     }
+    if (bench_selected("readzipf")) {
+        r = bench_row("readzipf");
+        bench_point(h, OP_READZIPF, n, keys, cfg.seconds, seed + 4, r);
+        bench_print(r);
+        if (r->found != r->ops)
+            fprintf(stderr, "kvbench: %s: readzipf: %" PRIu64 " of %" PRIu64
+                    " existing keys not found\n", E->name(), r->ops - r->found, r->ops);
+    }
     if (bench_selected("readmissing")) {
         r = bench_row("readmissing");
         bench_point(h, OP_READMISSING, n, keys, cfg.seconds, seed + 3, r);
@@ -770,7 +792,8 @@ static void bench_usage_to(FILE *f)
             "  --value_size    bytes of every value, 1 to 1048576 (default 100)\n"
             "  --zipf          readrandom's keys zipfian with this skew, 0 < s < 1 (YCSB's\n"
             "                  0.99), the hot ones spread over the key space; 0 (default):\n"
-            "                  uniform\n"
+            "                  uniform.  readzipf (run only when named) reads zipfian keys\n"
+            "                  at this skew, or 0.99\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
         fprintf(f, " %s", all_workloads[i]);

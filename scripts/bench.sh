@@ -21,7 +21,10 @@
 # LevelDB and RocksDB run twice each: as they come (no bloom filter) and as
 # leveldb-bloom and rocksdb-bloom, with the 10-bit bloom filter a user
 # would configure (the same binary with KVBENCH_BLOOM_BITS=10:
-# bench/engine_leveldb.c, bench/engine_rocksdb.c).
+# bench/engine_leveldb.c, bench/engine_rocksdb.c).  --peers may also name
+# rocksdb-cache: RocksDB with the read path stage 09 is measured against
+# (KVBENCH_ROCKSDB_CACHE=1: a row cache, partitioned index and filters,
+# sizes matched; bench/engine_rocksdb.c).
 #
 # Binaries: BUILD/S/kvbench for each stage S, BUILD/bench/kvbench-P for each
 # peer P; a peer without its binary (its Debian package is missing) is
@@ -110,12 +113,16 @@ else
 fi
 for p in $peers; do
     base=${p%-bloom}
-    bits=
-    [ "$base" != "$p" ] && bits=10
+    ev=KVBENCH_BLOOM_BITS=
+    [ "$base" != "$p" ] && ev=KVBENCH_BLOOM_BITS=10
+    if [ "$p" = rocksdb-cache ]; then
+        base=rocksdb
+        ev=KVBENCH_ROCKSDB_CACHE=1
+    fi
     if [ -x "$build/bench/kvbench-$base" ]; then
         names="$names $p"
         bins="$bins $build/bench/kvbench-$base"
-        envs="$envs KVBENCH_BLOOM_BITS=$bits"
+        envs="$envs $ev"
     else
         case $base in
         leveldb) pkg=libleveldb-dev ;;
