@@ -520,6 +520,18 @@ bench-cache:
 	  BENCH_ARGS="--sizes=1000000 --reps=3 --seconds=4 --peers='leveldb-bloom rocksdb-cache' \
 	  --publish-as=cache --benchmarks=fillrandom,overwrite,settle,readrandom,readzipf $(BENCH_ARGS)"
 
+# `make bench-cache-10m`: the same at 10,000,000 keys (about 1.1 GB of
+# keys and values against the 8 MiB budget), one repetition, LMDB too,
+# published as bench/results/cache10m-results.md.  About fifteen minutes.
+.PHONY: bench-cache-10m
+bench-cache-10m:
+	@BENCH_TARGETS="09-cache:readzipf:leveldb-bloom:2 09-cache:readzipf:rocksdb-cache:1 \
+	  09-cache:readzipf:lmdb:0.5 09-cache:readrandom:08-vlog:1" \
+	  BENCH_WORKLOADS="fillrandom settle readrandom readzipf" \
+	  $(MAKE) --no-print-directory bench-full STAGES="08-vlog 09-cache" \
+	  BENCH_ARGS="--sizes=10000000 --reps=1 --seconds=10 --peers='leveldb-bloom rocksdb-cache lmdb' \
+	  --publish-as=cache10m --benchmarks=fillrandom,settle,readrandom,readzipf $(BENCH_ARGS)"
+
 .PHONY: bench bench-full bench-10m bench-settled bench-build bench-deps
 bench-settled:
 	@BENCH_TARGETS="02-hash:readrandom:leveldb-bloom:2 06-leveled:readrandom:leveldb-bloom:1.5 \
