@@ -36,6 +36,7 @@ int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
     rl->tokens = 0;
     rl->last_refill_ns = rl->now_ns(clock_arg);
     rl->high_waiting = 0;
+    rl->sleeping = 0;
     rl->waited_ns[0] = rl->waited_ns[1] = 0;
     rl->granted[0] = rl->granted[1] = 0;
     histogram_init(&rl->waits);
@@ -60,17 +61,25 @@ static uint64_t per_period(const rate_limiter *rl)
     return b ? b : 1;
 }
 
-/* Adds the tokens of the whole periods since the last refill, keeping at
- * most one period's worth. */
+/* Adds the tokens of the whole periods since the last refill: the mark
+ * moves by those periods, so what is left of a period counts towards the
+ * next.  Periods a sleeping request waited through are all its own (a
+ * sleep that ends late brings two periods' worth, which the request
+ * takes); otherwise, after time nobody waited in, the bucket keeps at most
+ * one period's worth, the burst rate_limiter.h allows. */
 static void refill(rate_limiter *rl, uint64_t now)
 {
     uint64_t periods = (now - rl->last_refill_ns) / rl->period_ns;
     if (periods == 0)
         return;
     rl->last_refill_ns += periods * rl->period_ns;
-    uint64_t cap = per_period(rl);
-    uint64_t add = periods > cap ? cap : periods * cap;
-    rl->tokens = rl->tokens + add > cap ? cap : rl->tokens + add;
+    uint64_t per = per_period(rl);
+    if (rl->sleeping == 0) {
+        rl->tokens = per; /* idle periods, or the first: one period's worth */
+        return;
+    }
+    uint64_t add = periods > UINT64_MAX / per ? UINT64_MAX : periods * per;
+    rl->tokens = add > UINT64_MAX - rl->tokens ? UINT64_MAX : rl->tokens + add;
 }
 
 void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
@@ -89,9 +98,11 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
             rl->granted[prio] += take;
             continue;
         }
+        if (!slept)
+            rl->sleeping++;
+        slept = 1;
         pthread_mutex_unlock(&rl->mu);
         rl->sleep_ns(rl->clock_arg, rl->period_ns);
-        slept = 1;
         pthread_mutex_lock(&rl->mu);
     }
     if (rl->rate == 0)
@@ -99,6 +110,7 @@ void rate_limiter_request(rate_limiter *rl, uint64_t bytes, int prio)
     if (prio == RL_HIGH)
         rl->high_waiting--;
     if (slept) {
+        rl->sleeping--;
         uint64_t waited = rl->now_ns(rl->clock_arg) - start;
         rl->waited_ns[prio] += waited;
         histogram_record(&rl->waits, waited);

@@ -1,8 +1,10 @@
 /*
  * rate_limiter.h: a token bucket for background writes.  Tokens are bytes;
- * every period (1 ms by default) the bucket gains rate * period bytes, up to
- * one period's worth carried over.  A write asks for its bytes first and
- * waits until they are there.  Flushes (RL_HIGH) are served before
+ * every period (1 ms by default) the bucket gains rate * period bytes: a
+ * request that sleeps gets every period it slept through (a sleep ends
+ * late as often as not), while time nobody waited in leaves at most one
+ * period's worth.  A write asks for its bytes first and waits until they
+ * are there.  Flushes (RL_HIGH) are served before
  * compactions (RL_LOW): a low request waits while a high one waits.
  *
  * Invariants:
@@ -33,6 +35,7 @@ typedef struct rate_limiter {
     uint64_t tokens;
     uint64_t last_refill_ns;
     int high_waiting;
+    int sleeping;       /* requests that have slept at least once */
     uint64_t waited_ns[2];
     uint64_t granted[2];
     histogram waits;    /* each request that waited: for how long */

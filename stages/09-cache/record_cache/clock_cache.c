@@ -1,7 +1,10 @@
 /*
  * clock_cache.c: the CLOCK cache (clock_cache.h).  A shard is a hash table
  * of chains for lookups and a ring of slots for the hand; a freed slot is
- * NULL until an insertion reuses it.
+ * NULL until an insertion reuses it.  What an entry costs besides its
+ * bytes (CLOCK_ENTRY_OVERHEAD): its header below (48 bytes) and its
+ * allocation's (16), a ring slot and a free-list slot (8 each), and four
+ * to eight bucket pointers (32 counted).
  */
 #include "clock_cache.h"
 
@@ -117,28 +120,32 @@ static void unlink_entry(shard *s, entry **link)
     *link = e->next;
     s->ring[e->slot] = NULL;
     s->free_slots[s->nfree++] = e->slot;
-    s->bytes -= e->klen + e->vlen;
+    s->bytes -= clock_charge(e->klen, e->vlen);
     s->entries--;
     free(e);
 }
 
-/* Sweeps the hand until an entry with its bit clear is evicted. */
-static void evict_one(shard *s)
+/* The entry CLOCK evicts next: the hand goes on from the slot after the
+ * one it stopped at, round the ring, passing empty slots; an entry with
+ * its referenced bit set has the bit cleared and is passed over (its
+ * second chance); the first with the bit clear is the victim, and the hand
+ * stops just past it.  Two turns at most (the first may clear every bit);
+ * NULL if the ring holds no entry. */
+static entry *clock_victim(shard *s)
 {
-    for (;;) {
+    for (size_t looked = 0; looked < 2 * s->ring_len; looked++) {
         if (s->hand >= s->ring_len)
             s->hand = 0;
         entry *e = s->ring[s->hand++];
-        if (!e)
+        if (e == NULL)
             continue;
         if (e->referenced) {
             e->referenced = 0;
             continue;
         }
-        unlink_entry(s, find(s, e->hash, e->bytes, e->klen));
-        s->evictions++;
-        return;
+        return e;
     }
+    return NULL;
 }
 
 static int grow_buckets(shard *s)
@@ -190,8 +197,8 @@ int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
 {
     uint64_t h = hash_bytes(key, klen);
     shard *s = shard_of(c, h);
-    size_t charge = klen + vlen;
-    entry *e = malloc(sizeof *e + charge);
+    size_t charge = clock_charge(klen, vlen);
+    entry *e = malloc(sizeof *e + klen + vlen);
     if (!e)
         return KV_ERR_NOMEM;
     memcpy(e->bytes, key, klen);
@@ -223,8 +230,13 @@ int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
         unlink_entry(s, old);
     if (charge > s->budget)
         goto out; /* too large to keep: the old pair is gone all the same */
-    while (s->bytes + charge > s->budget)
-        evict_one(s);
+    while (s->bytes + charge > s->budget) {
+        entry *victim = clock_victim(s);
+        if (victim == NULL)
+            goto out; /* no entry to evict: cannot be while bytes > 0 */
+        unlink_entry(s, find(s, victim->hash, victim->bytes, victim->klen));
+        s->evictions++;
+    }
     e->slot = s->nfree ? s->free_slots[--s->nfree] : s->ring_len++;
     s->ring[e->slot] = e;
     e->next = s->buckets[h & (s->nbuckets - 1)];

@@ -9,9 +9,10 @@
  * the hand last passed it survives one more sweep.
  *
  * Invariants:
- *   - In each shard, bytes (the sum of its entries' key and value lengths)
- *     never exceeds the shard's budget (budget / shards) once clock_put
- *     returns; a pair larger than a shard's budget is not kept.
+ *   - In each shard, bytes (the sum of its entries' charges, clock_charge:
+ *     key, value and what holding them costs) never exceeds the shard's
+ *     budget (budget / shards) once clock_put returns; a pair whose charge
+ *     is larger than a shard's budget is not kept.
  *   - A key is held at most once: clock_put of a held key replaces it.
  *   - Every call takes only its shard's mutex; counts are per shard and
  *     summed by clock_counts.
@@ -30,6 +31,18 @@ typedef struct clock_cache clock_cache;
 typedef struct clock_counts {
     uint64_t hits, misses, evictions, bytes, entries;
 } clock_counts;
+
+/* What an entry of a klen-byte key and a vlen-byte value is charged: its
+ * bytes, and CLOCK_ENTRY_OVERHEAD for what holding them costs besides (the
+ * entry's header and its allocation's, its ring and free-list slots, its
+ * share of the hash buckets), so that the budget bounds the memory held,
+ * not only the bytes: a record of a 16-byte key and a 100-byte value costs
+ * nearly twice its bytes. */
+#define CLOCK_ENTRY_OVERHEAD 112u
+static inline size_t clock_charge(size_t klen, size_t vlen)
+{
+    return klen + vlen + CLOCK_ENTRY_OVERHEAD;
+}
 
 /* A cache of at most budget bytes over nshards shards (at least 1).
  * KV_OK, or KV_ERR_NOMEM; KV_ERR_INVALID for nshards 0. */

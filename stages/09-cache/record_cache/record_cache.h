@@ -22,8 +22,9 @@
  *       then the newest version of K at or below s is e itself.  If s < e
  *       (a snapshot older than the version), the entry says nothing about
  *       s, and the lookup goes to the table (counted as bypassed).
- *   R3. Memory: keys and values held never exceed the budget
- *       (clock_cache.h), evicted by CLOCK, sharded.
+ *   R3. Memory: what the entries held are charged (their keys and values
+ *       and what holding them costs, clock_charge) never exceeds the
+ *       budget (clock_cache.h), evicted by CLOCK, sharded.
  */
 #ifndef KV_RECORD_CACHE_H
 #define KV_RECORD_CACHE_H

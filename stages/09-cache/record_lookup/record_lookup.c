@@ -38,8 +38,9 @@
 #define RECORD_LOOKUP_MAX_PERCENT 90
 #define RECORD_LOOKUP_SHARDS 16
 /* The doorkeeper (block_admit.h) sizes its table at one slot per 4 KiB of
- * what it guards; a record is nearer 128 bytes, so it is told of 32 times
- * the bytes: about one slot per record the cache holds. */
+ * what it guards; it is told of 32 times the record cache's bytes, one
+ * slot per 128 bytes: about two per record the cache holds (a small
+ * record is charged some 250 bytes, clock_charge). */
 #define RECORD_ADMIT_SCALE 32
 
 int table_ctx_new(const kv_options *opt, table_ctx **out)

@@ -48,13 +48,13 @@ static void get_returns_what_was_put(void)
     clock_close(c);
 }
 
-/* One shard of 40 bytes: four 10-byte pairs fit.  Reading "k0" gives it a
+/* One shard with room for four 10-byte pairs.  Reading "k0" gives it a
  * second chance, so the fifth put evicts "k1", the first unread entry the
  * hand meets. */
 static void a_read_entry_gets_a_second_chance(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(40, 1, &c), KV_OK);
+    CHECK_KV(clock_open(4 * clock_charge(2, 8), 1, &c), KV_OK);
     put(c, "k0", "vvvvvvvv");
     put(c, "k1", "vvvvvvvv");
     put(c, "k2", "vvvvvvvv");
@@ -66,7 +66,7 @@ static void a_read_entry_gets_a_second_chance(void)
     CHECK(has(c, "k2") && has(c, "k3") && has(c, "k4"));
     clock_counts k;
     clock_counts_get(c, &k);
-    CHECK(k.evictions == 1 && k.bytes == 40 && k.entries == 4);
+    CHECK(k.evictions == 1 && k.bytes == 4 * clock_charge(2, 8) && k.entries == 4);
     clock_close(c);
 }
 
@@ -74,7 +74,7 @@ static void a_read_entry_gets_a_second_chance(void)
 static void unread_entries_leave_in_order(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(30, 1, &c), KV_OK);
+    CHECK_KV(clock_open(3 * clock_charge(1, 9), 1, &c), KV_OK);
     put(c, "a", "123456789");
     put(c, "b", "123456789");
     put(c, "c", "123456789");
@@ -105,7 +105,7 @@ static void the_budget_holds_and_large_pairs_are_not_kept(void)
     memset(big, 'y', sizeof big);
     put(c, "small", "v");
     CHECK_KV(clock_put(c, "small", 5, big, sizeof big), KV_OK);
-    CHECK(!has(c, "small")); /* 2005 bytes above a shard's 1024 */
+    CHECK(!has(c, "small")); /* 2005 bytes and more above a shard's 1024 */
     clock_close(c);
     CHECK_KV(clock_open(10, 0, &c), KV_ERR_INVALID);
 }
