@@ -1,0 +1,146 @@
+/*
+ * token_bucket_test.c: exercise token_bucket, refill and
+ * rate_limiter_request (stages/09-cache/rate_limiter/rate_limiter.c): a
+ * write asks for its bytes and waits until the bucket holds them.  On a
+ * clock the tests own: a sleep moves it on by what was asked (or by a
+ * period and a half, to see that a refill keeps what is left of a
+ * period), so every wait is exact and no test waits for real.
+ */
+#include <stdint.h>
+
+#include "exercise.h"
+#include "kv.h"
+#include "rate_limiter.h"
+
+#define TB_PERIOD 1000000ull /* 1 ms */
+
+typedef struct tb_clock {
+    uint64_t now;
+    uint64_t sleeps;
+    uint64_t stretch; /* a sleep of ns moves the clock ns * stretch / 2 */
+} tb_clock;
+
+static uint64_t tb_now(void *arg)
+{
+    return ((tb_clock *)arg)->now;
+}
+
+static void tb_sleep(void *arg, uint64_t ns)
+{
+    tb_clock *c = arg;
+    c->now += ns * c->stretch / 2;
+    c->sleeps++;
+}
+
+static void tb_init(rate_limiter *rl, tb_clock *c, uint64_t rate)
+{
+    *c = (tb_clock){.now = 5 * TB_PERIOD, .stretch = 2};
+    int s = rate_limiter_init(rl, rate, TB_PERIOD, tb_now, tb_sleep, c);
+    EX_CHECK(s == KV_OK, "rate_limiter_init: %s", kv_strerror(s));
+}
+
+static void token_bucket_rate_zero_waits_for_nothing(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 0);
+    harness_context("rate 0, a request of 100000 bytes");
+    rate_limiter_request(&rl, 100000, RL_LOW);
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(c.sleeps == 0 && c.now == 5 * TB_PERIOD, "rate 0 means no limit: a request "
+             "returns at once, without sleeping (it slept %llu times)",
+             (unsigned long long)c.sleeps);
+    EX_CHECK(k.granted == 100000 && k.waited_ns == 0, "with no limit the bytes are still "
+             "counted as granted (100000; got %llu) and nothing waited (got %llu ns)",
+             (unsigned long long)k.granted, (unsigned long long)k.waited_ns);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_grants_at_the_rate(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000); /* 1,000 bytes a period */
+    harness_context("1,000,000 bytes a second, a request of 100,000 bytes");
+    rate_limiter_request(&rl, 100000, RL_LOW);
+    uint64_t took = c.now - 5 * TB_PERIOD;
+    EX_CHECK(took >= 99 * TB_PERIOD && took <= 101 * TB_PERIOD, "at 1,000,000 bytes a second "
+             "(1,000 a 1 ms period), 100,000 bytes from an empty bucket take 100 periods, "
+             "give or take one (took %.2f ms): each refill adds a period's worth for each "
+             "whole period gone", (double)took / 1e6);
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(k.granted == 100000, "every byte asked is granted, once (got %llu)",
+             (unsigned long long)k.granted);
+    EX_CHECK(k.waited_ns == took, "a request that slept counts the time it spent, %llu ns "
+             "(got %llu)", (unsigned long long)took, (unsigned long long)k.waited_ns);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_carries_over_at_most_one_period(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.now += 1000 * TB_PERIOD; /* a second of idleness */
+    harness_context("idle for a second, then a request of 5,000 bytes");
+    rate_limiter_request(&rl, 5000, RL_LOW);
+    uint64_t took = c.now - 1005 * TB_PERIOD;
+    EX_CHECK(took >= 3 * TB_PERIOD, "after a second of idleness the bucket holds one period's "
+             "worth (1,000 bytes), not a second's: 5,000 bytes still take four more periods "
+             "(took %.2f ms); a bucket that keeps what idle time would have granted lets a "
+             "compaction burst at many times the rate", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_keeps_what_is_left_of_a_period(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.stretch = 3; /* each sleep of a period moves the clock a period and a half */
+    harness_context("sleeps that last a period and a half, a request of 150,000 bytes");
+    rate_limiter_request(&rl, 150000, RL_LOW);
+    uint64_t took = c.now - 5 * TB_PERIOD;
+    EX_CHECK(took <= 153 * TB_PERIOD, "when sleeps last a period and a half, 150,000 bytes at "
+             "1,000 a period still take about 150 periods (took %.2f ms): a refill moves its "
+             "mark by the whole periods it counted and keeps the fraction of a period left "
+             "for the next; a refill that moves the mark to now loses a third of the rate",
+             (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_a_new_rate_is_seen(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    rate_limiter_request(&rl, 10000, RL_HIGH);
+    rate_limiter_set_rate(&rl, 4000000);
+    uint64_t before = c.now;
+    harness_context("a request of 40,000 bytes after the rate went from 1 MB/s to 4 MB/s");
+    rate_limiter_request(&rl, 40000, RL_HIGH);
+    uint64_t took = c.now - before;
+    EX_CHECK(took >= 9 * TB_PERIOD && took <= 11 * TB_PERIOD, "at the new rate of 4,000,000 "
+             "bytes a second, 40,000 bytes take ten periods (took %.2f ms)", (double)took / 1e6);
+    rate_limiter_set_rate(&rl, 0);
+    before = c.now;
+    rate_limiter_request(&rl, 1u << 20, RL_LOW);
+    EX_CHECK(c.now == before, "once the rate is set to 0, a request of a MiB returns at once");
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(k.granted == 50000 + (1u << 20) && k.rate == 0,
+             "granted counts every request, at either priority and with no limit (got %llu)",
+             (unsigned long long)k.granted);
+    rate_limiter_destroy(&rl);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
+    HARNESS_TEST(token_bucket_grants_at_the_rate),
+    HARNESS_TEST(token_bucket_carries_over_at_most_one_period),
+    HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
+    HARNESS_TEST(token_bucket_a_new_rate_is_seen),
+};
+const harness_suite token_bucket_suite = HARNESS_SUITE("token_bucket", tests);
