@@ -189,6 +189,9 @@ $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/rss $(B)/$(1)/readcost $(B)/$(1)/multiget: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
+$(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/bench_sys.c bench/bench_hist.c) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
@@ -426,6 +429,16 @@ bench-vlog-space: $(B)/08-vlog/vlog_space
 	@sh scripts/bench_vlog_space.sh $(B) $(VLOG_SPACE_ARGS)
 $(B)/08-vlog/vlog_space: $(call obj_common,bench/vlog_space.c) $(B)/08-vlog/libkv.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+
+# `make bench-limiter`: stage 09's readers' p99 and p99.9 get latency while
+# a writer fills at full speed, the background rate limiter off and on, at
+# half the disk's measured write rate and at half the background rate the
+# engine reaches with none (bench/limiter_latency.c,
+# scripts/bench_limiter.sh; LIMITER_ARGS=--publish: to bench/results/ and
+# docs/09-cache.md).  About six minutes; the databases go to /var/tmp.
+.PHONY: bench-limiter
+bench-limiter: $(B)/09-cache/limiter_latency
+	@sh scripts/bench_limiter.sh $(B) $(LIMITER_ARGS)
 
 MULTIGET_STAGES ?= 05-blocks 06-leveled
 .PHONY: bench-multiget
