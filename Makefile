@@ -440,6 +440,15 @@ $(B)/08-vlog/vlog_space: $(call obj_common,bench/vlog_space.c) $(B)/08-vlog/libk
 bench-limiter: $(B)/09-cache/limiter_latency
 	@sh scripts/bench_limiter.sh $(B) $(LIMITER_ARGS)
 
+# `make bench-cache-rss`: resident memory of stages 08 and 09 holding 10
+# and 20 million keys with a 64 MiB cache budget, reopened and read with
+# a million gets (bench/rss.c, scripts/bench_cache_rss.sh;
+# CACHE_RSS_ARGS=--publish: to bench/results/ and docs/09-cache.md).
+# About ten minutes; 2.5 GB of databases at a time in /var/tmp.
+.PHONY: bench-cache-rss
+bench-cache-rss: $(B)/08-vlog/rss $(B)/09-cache/rss
+	@sh scripts/bench_cache_rss.sh $(B) $(CACHE_RSS_ARGS)
+
 MULTIGET_STAGES ?= 05-blocks 06-leveled
 .PHONY: bench-multiget
 bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget) $(B)/ring_read

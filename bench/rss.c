@@ -2,7 +2,8 @@
  * rss.c: build/S/rss, the resident memory of stage S holding N keys:
  * loaded, closed, reopened, then read with random gets.
  *
- *   rss [--keys=N] [--gets=G] [--order=seq|random] [--db=DIR] [--keep]
+ *   rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] [--db=DIR]
+ *       [--keep]
  *
  * Keys and values are kvbench's (16-byte keys: the 16 decimal digits of
  * 2i; 100-byte values).  The load runs in a child process and ends with
@@ -14,8 +15,13 @@
  * index) shows it while one that keeps its keys on disk (stage 04's
  * tables) does not.  --order=random loads the keys in a random order (a
  * stage-04 read then searches every table; seq gives tables with disjoint
- * key ranges).  The database goes under --db (default: a fresh directory
- * in /tmp), removed at the end unless --keep.
+ * key ranges).  --cache gives both opens kv_options.cache_bytes.  The
+ * reading child also reports how much of its VmRSS after the gets is
+ * anonymous (RssAnon: the heap, where caches, indexes and filters live)
+ * and how much is pages of files it maps (RssFile: tables read through
+ * mappings), and one line "rss-row: STAGE KEYS CACHE OPEN GETS ANON FILE
+ * HWM" (MB) for scripts.  The database goes under --db (default: a fresh
+ * directory in /tmp), removed at the end unless --keep.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -32,6 +38,7 @@
 
 static uint64_t keys = 1000000, gets = 100000;
 static int random_order;
+static size_t cache_bytes; /* kv_options.cache_bytes; 0: the default */
 static const char *dir;
 
 static void rss_key(char *k, uint64_t i)
@@ -66,7 +73,8 @@ static _Noreturn void rss_fail(const char *what, int rc)
 static void rss_load(void)
 {
     kv_db *db = NULL;
-    int rc = kv_open(dir, NULL, &db);
+    kv_options opt = {.create_if_missing = 1, .cache_bytes = cache_bytes};
+    int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
     uint32_t *order = NULL;
@@ -119,7 +127,8 @@ static void rss_read(void)
     long before = rss_status_kb("VmRSS");
     double t0 = bench_now();
     kv_db *db = NULL;
-    int rc = kv_open(dir, NULL, &db);
+    kv_options opt = {.cache_bytes = cache_bytes};
+    int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
     double open_s = bench_now() - t0;
@@ -140,6 +149,7 @@ static void rss_read(void)
     }
     double get_s = bench_now() - t0;
     long after = rss_status_kb("VmRSS"), peak = rss_status_kb("VmHWM");
+    long anon = rss_status_kb("RssAnon"), file = rss_status_kb("RssFile");
     if ((rc = kv_close(db)) != KV_OK)
         rss_fail("kv_close", rc);
     printf("rss: stage %s: reopened in %.2f s; %" PRIu64 " random gets in %.2f s (%.1f us "
@@ -147,6 +157,12 @@ static void rss_read(void)
     printf("rss: stage %s: %" PRIu64 " keys: VmRSS %.1f MB before kv_open, %.1f MB after it, "
            "%.1f MB after the gets; VmHWM %.1f MB\n", kv_stage(), keys, before / 1024.0,
            opened / 1024.0, after / 1024.0, peak / 1024.0);
+    printf("rss: stage %s: after the gets, %.1f MB of it anonymous (the heap: caches, "
+           "indexes, filters) and %.1f MB pages of mapped files\n", kv_stage(), anon / 1024.0,
+           file / 1024.0);
+    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f\n", kv_stage(), keys,
+           cache_bytes, opened / 1024.0, after / 1024.0, anon / 1024.0, file / 1024.0,
+           peak / 1024.0);
 }
 
 /* Runs fn in a child; exits if it failed. */
@@ -180,14 +196,16 @@ int main(int argc, char **argv)
             random_order = 1;
         else if (strcmp(a, "--order=seq") == 0)
             random_order = 0;
+        else if (strncmp(a, "--cache=", 8) == 0)
+            cache_bytes = (size_t)strtoull(a + 8, NULL, 10);
         else if (strncmp(a, "--db=", 5) == 0)
             dir = a + 5;
         else if (strcmp(a, "--keep") == 0)
             keep = 1;
         else {
             int help = strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
-            fprintf(help ? stdout : stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--db=DIR] "
-                            "[--keep]\n");
+            fprintf(help ? stdout : stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] "
+                            "[--db=DIR] [--keep]\n");
             return help ? 0 : 2;
         }
     }
