@@ -91,6 +91,7 @@ TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_export.c tools/kv_knobs.c \
                tools/kv_cmd_draw.c tools/draw_parse.c svg/svg.c tools/draw_log.c \
                tools/draw_hash.c tools/draw_lsm.c tools/draw_levels.c tools/draw_vlog.c \
+               tools/draw_cache.c \
                tools/draw_axis.c
 # `kv DIR serve`: the Redis-protocol server (docs/server.md).
 TOOL_SRCS   += $(wildcard tools/serve/*.c)

@@ -327,13 +327,15 @@ static void lat_print_run(const lat_run *r, int round)
     fflush(stdout);
 }
 
-static void lat_usage(void)
+static void lat_usage_to(FILE *f)
 {
-    fprintf(stderr, "usage: limiter_latency [--keys=N] [--seconds=S] [--readers=R] "
+    fprintf(f, "usage: limiter_latency [--keys=N] [--seconds=S] [--readers=R] "
             "[--rounds=K] [--fraction=F] [--limit-from=disk|background | --rate=B] "
             "[--memtable=BYTES] [--db=DIR] [--csv=FILE]\n");
-    exit(2);
+    exit(f == stdout ? 0 : 2);
 }
+
+static void lat_usage(void) { lat_usage_to(stderr); }
 
 int main(int argc, char **argv)
 {
@@ -361,6 +363,8 @@ int main(int argc, char **argv)
             base = a + 5;
         else if (strncmp(a, "--csv=", 6) == 0)
             csv_path = a + 6;
+        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            lat_usage_to(stdout);
         else
             lat_usage();
     }

@@ -11,13 +11,15 @@
 # so every run writes the same keys in the same order), then a few deletes:
 # 60 puts of 30 keys and 5 deletes for stages 01 to 03, whose pictures draw
 # every record; 600 puts of 400 keys and 40 deletes from stage 04 on, enough
-# for tables and levels.  The databases go under /tmp/kvpic-STAGE (removed
-# first and after).
+# for tables and levels.  Stage 09's picture shows its cache, which a
+# database reopened has not filled yet: after the workload, a second
+# session reads every key twice, 40 of them ten times more, and draws.  The
+# databases go under /tmp/kvpic-STAGE (removed first and after).
 set -eu
 
 build=${1:-build}
 [ $# -gt 0 ] && shift
-stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn 08-vlog"}
+stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn 08-vlog 09-cache"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/docs/pictures
 mkdir -p "$out"
@@ -29,6 +31,14 @@ workload() {
         for (i = 0; i < dels; i++) printf "del key%03d\n", int(rand() * keys) }'
 }
 
+# reads KEYS: gets of every key twice, then of the first 40 ten times more
+# (a get of a deleted key prints nothing and goes on).
+reads() {
+    awk -v keys="$1" 'BEGIN {
+        for (r = 0; r < 2; r++) for (i = 0; i < keys; i++) printf "get key%03d\n", i
+        for (r = 0; r < 10; r++) for (i = 0; i < 40; i++) printf "get key%03d\n", i }'
+}
+
 for stage in $stages; do
     kv=$build/$stage/kv
     [ -x "$kv" ] || { echo "docs_pictures: no $kv (make first)" >&2; exit 2; }
@@ -38,13 +48,21 @@ for stage in $stages; do
     02-hash | 03-wal) knobs="--segment-bytes 512" size="60 30 5" ;;
     04-lsm) knobs="--memtable-bytes 2k" size="300 200 20" ;;
     05-blocks) knobs="--memtable-bytes 2k --block-bytes 256" size="300 200 20" ;;
+    08-vlog) knobs="--memtable-bytes 2k --table-bytes 2k --l1-bytes 8k --level-ratio 4 --value-threshold 6" ;;
+    09-cache) knobs="--memtable-bytes 2k --table-bytes 2k --l1-bytes 8k --level-ratio 4 --cache-bytes 32k" ;;
     *) knobs="--memtable-bytes 2k --table-bytes 2k --l1-bytes 8k --level-ratio 4" ;;
     esac
     dir=/tmp/kvpic-$stage
     rm -rf "$dir"
     # shellcheck disable=SC2086
     workload $size | "$kv" $knobs "$dir" >/dev/null
-    # shellcheck disable=SC2086
-    "$kv" $knobs "$dir" draw "$out/$stage.svg"
+    if [ "$stage" = 09-cache ]; then
+        # shellcheck disable=SC2086
+        { reads 400; echo "draw $out/$stage.svg"; } | "$kv" $knobs "$dir" 2>/dev/null |
+            grep '^draw: '
+    else
+        # shellcheck disable=SC2086
+        "$kv" $knobs "$dir" draw "$out/$stage.svg"
+    fi
     rm -rf "$dir"
 done

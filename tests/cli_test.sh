@@ -1160,6 +1160,48 @@ draw_shows_the_value_log() {
     fi
 }
 
+# Stage 09 on: kv inspect has a "cache" line and draw shows the budget, its
+# records and blocks and what is pinned, in the numbers kv_stats gives in
+# the same session (puts, a flush, every key read twice, then draw and
+# stats); an earlier stage has neither.
+draw_shows_the_cache() {
+    command -v python3 >/dev/null 2>&1 || { fail "python3 is needed to parse the SVG"; return; }
+    sn=$(stage_number)
+    make_puts 200
+    {
+        cat "$DB.puts"
+        [ "$sn" -lt 4 ] || echo flush
+        for round in 1 2; do
+            awk 'BEGIN { for (i = 0; i < 200; i++) printf "get key%04d\n", i }'
+        done
+        echo "draw $DB.c.svg"
+        echo "inspect"
+        echo "stats"
+    } >"$DB.cmds"
+    kv_stdin "$DB.cmds" "$DB"
+    expect_status 0
+    svg_classes "$DB.c.svg" >"$DB.classes" 2>"$TMP/err" || { fail "not well-formed: $(cat "$TMP/err")"; return; }
+    said=$(grep "^draw: $DB.c.svg: " "$TMP/out")
+    if [ "$sn" -lt 9 ]; then
+        ! grep -q "^cache " "$TMP/out" || fail "stage $sn has a cache line: $(grep '^cache ' "$TMP/out")"
+        [ "$(class_count "$DB.classes" cache-records)" = 0 ] || fail "stage $sn drew a record cache"
+        return
+    fi
+    st() { sed -n "s/^$1: \([0-9]*\)$/\1/p" "$TMP/out" | head -n 1; }
+    records=$(st session.record_cache.entries) rbytes=$(st session.record_cache.usage)
+    rcap=$(st session.record_cache.capacity) blocks=$(st block_cache.entries)
+    bbytes=$(st block_cache.usage) bcap=$(st block_cache.capacity) pinned=$(st table.meta_bytes)
+    [ -n "$records" ] && [ "$records" -gt 0 ] || fail "kv_stats holds $records records: want some"
+    [ -n "$blocks" ] && [ "$blocks" -gt 0 ] || fail "kv_stats holds $blocks blocks: want some"
+    want="cache $((rcap + bcap)) bytes: records $records ($rbytes of $rcap bytes), blocks $blocks ($bbytes of $bcap bytes), pinned $pinned bytes"
+    echo "$said" | grep -qF "$want" || fail "draw said '$said'; kv_stats: '$want'"
+    grep -q "^cache budget=$((rcap + bcap)) record_budget=$rcap record_bytes=$rbytes records=$records " "$TMP/out" ||
+        fail "inspect's cache line: '$(grep '^cache ' "$TMP/out")'; kv_stats: $records records, $rbytes of $rcap bytes"
+    for c in cache-records cache-blocks pinned; do
+        [ "$(class_count "$DB.classes" $c)" = 1 ] || fail "$(class_count "$DB.classes" $c) $c drawn, want 1"
+    done
+}
+
 # draw to a directory that does not exist fails with exit 2 and leaves no
 # file; draw of a directory with no database creates nothing.
 draw_failures_leave_nothing() {
@@ -1266,6 +1308,7 @@ run io_knob_and_env_choose_the_backend
 run flush_writes_the_memtable
 run draw_matches_stats
 run draw_shows_the_value_log
+run draw_shows_the_cache
 run draw_failures_leave_nothing
 run get_cost_prints_what_the_lookup_did
 

@@ -19,7 +19,9 @@
  *                            and what the next compaction would take;
  *   draw_vlog.c    08        under stage 06's levels, the value log: its
  *                            files, each with its live values and its
- *                            garbage, and what the collection would take.
+ *                            garbage, and what the collection would take;
+ *   draw_cache.c   09        under the rest, the one budget split between
+ *                            records and blocks, and what is pinned.
  * kv_cmd_draw.c, the draw command, picks one by the kinds of the parts.
  * Each returns, in a draw_summary, one line that counts what it drew (the
  * kv command prints it; the tests compare it and the SVG with kv_stats).
@@ -89,6 +91,9 @@ void draw_levels(const draw_parts *ps, svg *s, draw_summary *sum);
 /* Below what is drawn (s->height), the value log of the "values" and
  * "vlog" parts, if there are any; adds to sum's line. */
 void draw_vlog(const draw_parts *ps, svg *s, draw_summary *sum);
+/* Below what is drawn, the memory for reads of the "cache" part, if there
+ * is one; adds to sum's line. */
+void draw_cache(const draw_parts *ps, svg *s, draw_summary *sum);
 
 struct draw_axis;
 /* The row of memtable m (a "memtable" part): a bar over its keys, one

@@ -9,7 +9,8 @@
  * draw reads the lines with KV_INSPECT_DETAIL into a list of parts
  * (draw.h), then hands them to the picture of the stage's family, chosen
  * by what the lines hold: levels (stages 06, 07: draw_levels.c), with a
- * value log under them (08: draw_vlog.c), tables (04, 05: draw_lsm.c),
+ * value log under them (08: draw_vlog.c) and the cache under that (09:
+ * draw_cache.c), tables (04, 05: draw_lsm.c),
  * segments (02, 03: draw_hash.c) or a log (01: draw_log.c).  The picture is written to FILE.tmp and renamed to FILE,
  * so a failure leaves no half-written FILE.
  */
@@ -62,6 +63,8 @@ static int draw_database(const draw_parts *ps, const char *dir, FILE *f, draw_su
         draw_levels(ps, &s, sum);
         if (draw_has_kind(ps, "values"))
             draw_vlog(ps, &s, sum);
+        if (draw_has_kind(ps, "cache"))
+            draw_cache(ps, &s, sum);
     } else if (draw_has_kind(ps, "memtable"))
         draw_lsm(ps, &s, sum);
     else if (draw_has_kind(ps, "segment"))

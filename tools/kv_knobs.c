@@ -50,6 +50,8 @@ static const knob knobs[] = {
      "bits per key of a table's filter, 1..64 or none (05 on)"},
     {"--compression", KNOB_COMPRESS, 5, 99, "has no table blocks to compress",
      "of each data block: none or lz4 (05 on)"},
+    {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
+     "the cache's budget: blocks, and records (09 on); default 8m (05 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
      "target size of level 1 (06 on)"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
@@ -124,6 +126,8 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             o->memtable_bytes = size;
         else if (strcmp(k->name, "--block-bytes") == 0)
             o->block_bytes = size;
+        else if (strcmp(k->name, "--cache-bytes") == 0)
+            o->cache_bytes = size;
         else if (strcmp(k->name, "--l1-bytes") == 0)
             o->l1_bytes = size;
         else if (strcmp(k->name, "--value-threshold") == 0)

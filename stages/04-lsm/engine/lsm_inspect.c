@@ -88,6 +88,8 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
         rc = table_set_describe(db->tables.set, v->tables, &d, line, ctx);
     if (rc == KV_OK)
         rc = value_store_describe(db->values.store, 1, line, ctx);
+    if (rc == KV_OK)
+        table_ctx_describe(db->tables.ctx, line, ctx);
     lsm_view_unref(v);
     return rc;
 }

@@ -44,6 +44,13 @@ static uint64_t table_count(atomic_uint_least64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+{
+    (void)ctx; /* format v1 keeps nothing but its tables' arrays */
+    (void)line;
+    (void)line_ctx;
+}
+
 void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     char text[128];

@@ -32,6 +32,7 @@
 
 #include "bloom.h"
 #include "error.h"
+#include "inspect_line.h"
 #include "record_ctx.h"
 
 #define RECORD_LOOKUP_DEFAULT_PERCENT 25
@@ -152,6 +153,35 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         histogram_buckets_line(waits, "session.rate_limiter.wait", line, line_ctx);
         free(waits);
     }
+}
+
+/* kv_inspect's "cache" line (docs/lab.md): the one budget and what each
+ * part of it holds, their hits and misses this session, and what open
+ * tables keep outside it (their indexes and filters, pinned). */
+void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+{
+    record_ctx *x = record_ctx_of(ctx);
+    record_counts rc = {0};
+    if (x->records != NULL)
+        record_cache_counts(x->records, &rc);
+    lru_cache_stats bc;
+    block_cache_stats(ctx->cache, &bc);
+    inspect_line l;
+    inspect_begin(&l, "cache");
+    inspect_u64(&l, "budget", x->records_budget + bc.capacity);
+    inspect_u64(&l, "record_budget", x->records_budget);
+    inspect_u64(&l, "record_bytes", rc.bytes);
+    inspect_u64(&l, "records", rc.entries);
+    inspect_u64(&l, "record_hits", rc.hits);
+    inspect_u64(&l, "record_misses", rc.misses);
+    inspect_u64(&l, "block_budget", bc.capacity);
+    inspect_u64(&l, "block_bytes", bc.usage);
+    inspect_u64(&l, "blocks", bc.entries);
+    inspect_u64(&l, "block_hits", bc.hits);
+    inspect_u64(&l, "block_misses", bc.misses);
+    inspect_u64(&l, "pinned_bytes", atomic_load(&ctx->meta_bytes));
+    inspect_u64(&l, "tables", atomic_load(&ctx->tables_open));
+    inspect_emit(&l, line, line_ctx);
 }
 
 /* Whether user key K lies in t's keys (step 1). */

@@ -43,6 +43,13 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
     table_v2_ctx_stats(ctx, line, line_ctx);
 }
 
+void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+{
+    (void)ctx; /* its block cache is in kv_stats */
+    (void)line;
+    (void)line_ctx;
+}
+
 int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
 {
     (void)ctx;
