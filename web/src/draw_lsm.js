@@ -35,6 +35,7 @@
 
 import * as d3 from "d3";
 import { clip, cutKey, kib, sharedPrefix, shown } from "./bytes.js";
+import { drawCache } from "./draw_cache.js";
 import { drawValueLog } from "./draw_vlog.js";
 import { ofKind } from "./inspect.js";
 import { legend, note } from "./picture.js";
@@ -119,6 +120,8 @@ export function drawLsm(svg, view, width) {
       { cls: "mark collect", label: "compact would empty it" },
       ...(ofKind(lines, "vlog").some((f) => f.state === "emptied") ? [{ cls: "mark emptied", label: "emptied, waits for its readers" }] : []),
       ...(ev.vlogRemoved?.length ? [{ cls: "mark replaced", label: "removed by the last command" }] : [])] : []),
+    ...(ofKind(lines, "cache").length ? [{ cls: "cache-swatch records", label: "cache: records" },
+      { cls: "cache-swatch blocks", label: "blocks" }, { cls: "cache-swatch pinned", label: "pinned indexes and filters" }] : []),
   ]);
 
   // ---- the memtables ----
@@ -354,6 +357,12 @@ export function drawLsm(svg, view, width) {
     vlogDrawn = v.drawn;
     y = Math.max(y, v.y + 6);
   }
+  let cacheDrawn = {};
+  if (ofKind(lines, "cache").length) {
+    const c = drawCache(svg, view, 0, y + 4, width);
+    cacheDrawn = c.drawn;
+    y = Math.max(y, c.y + 6);
+  }
 
   // The tables the last command replaced, as they were.
   if (ev.replaced.length) {
@@ -420,5 +429,5 @@ export function drawLsm(svg, view, width) {
       "; nothing of it was written");
   }
   svg.attr("height", y + 8);
-  return { drawn: { memtable: mems.length, entry: entries.length, table: tables.length, row: rows.length, replaced: ev.replaced.length, ...vlogDrawn } };
+  return { drawn: { memtable: mems.length, entry: entries.length, table: tables.length, row: rows.length, replaced: ev.replaced.length, ...vlogDrawn, ...cacheDrawn } };
 }

@@ -446,6 +446,15 @@ try {
       `${first[0].text} / ${second[0].text}; misses ${misses(st1)} -> ${misses(st2)}, hits ${hits(st1)} -> ${hits(st2)}`);
     check(`${stage}: the get's note says the record cache answered`, /from the record cache: no filter, index or block/.test(await text(stage, "text.getnote")),
       await text(stage, "text.getnote"));
+    const d2 = await drawn(stage);
+    check(`${stage}: the cache is drawn as kv_stats counts it (records, blocks, pinned indexes and filters)`,
+      d2.cache === 1 && (await count(stage, "g.cache.records rect.used")) === 1 && (await count(stage, "g.cache.blocks")) === 1 &&
+      d2.cacheRecords === st2["session.record_cache.entries"] && d2.cacheRecordBytes === st2["session.record_cache.usage"] &&
+      d2.cacheBlocks === st2["block_cache.entries"] && d2.cacheBlockBytes === st2["block_cache.usage"] &&
+      d2.cachePinned === st2["table.meta_bytes"],
+      `drawn ${JSON.stringify(d2)}; kv_stats records ${st2["session.record_cache.entries"]} (${st2["session.record_cache.usage"]} bytes), ` +
+      `blocks ${st2["block_cache.entries"]} (${st2["block_cache.usage"]} bytes), pinned ${st2["table.meta_bytes"]}`);
+    await shot("09-cache", stage);
     const bad = await run("options record_cache_percent=91");
     check(`${stage}: record_cache_percent=91 is refused, its field marked`, bad[0].cls === "err" &&
       (await page.evaluate(() => document.querySelector("#opt-record_cache_percent").classList.contains("invalid"))), bad[0].text);
