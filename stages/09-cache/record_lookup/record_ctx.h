@@ -21,6 +21,7 @@
 #include "block_admit.h"
 #include "rate_limiter.h"
 #include "record_cache.h"
+#include "record_sampling.h"
 #include "table_v2_format.h"
 
 typedef struct record_ctx {
@@ -28,6 +29,7 @@ typedef struct record_ctx {
     record_cache *records;
     size_t records_budget;
     block_admit *admit;      /* which records a full cache takes in */
+    record_sampling sampling; /* whether a lookup asks the record cache */
     rate_limiter limiter;    /* new tables' writes (paced_build.c) */
 } record_ctx;
 

@@ -66,6 +66,10 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     record_ctx *x = calloc(1, sizeof *x);
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
+    if (record_sampling_init(&x->sampling) != KV_OK) {
+        free(x);
+        return kv_error(KV_ERR_NOMEM, "table: cannot make the record cache's sampling lock");
+    }
     int rc = table_v2_ctx_init(&x->v2, &o);
     if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
                                          NULL) != KV_OK) {
@@ -84,6 +88,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
         }
     }
     if (rc != KV_OK) {
+        record_sampling_destroy(&x->sampling);
         free(x);
         return rc;
     }
@@ -100,6 +105,7 @@ void table_ctx_free(table_ctx *ctx)
     block_admit_free(x->admit);
     rate_limiter_destroy(&x->limiter);
     table_v2_ctx_release(&x->v2);
+    record_sampling_destroy(&x->sampling);
     free(x);
 }
 
@@ -131,6 +137,9 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.entries", c.entries},
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},
+        {"record_cache.sampling", (uint64_t)atomic_load(&x->sampling.on)},
+        {"session.record_cache.left_out", atomic_load(&x->sampling.left_out)},
+        {"session.record_cache.sampling_changes", atomic_load(&x->sampling.changes)},
         {"rate_limiter.bytes_per_second", 0},
         {"session.rate_limiter.granted_bytes", 0},
         {"session.rate_limiter.waited_us", 0},
@@ -262,8 +271,10 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     record_ctx *x = record_ctx_of(t->ctx);
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (x->records == NULL || !record_in_range(t, ukey, ulen))
+    if (x->records == NULL || !record_in_range(t, ukey, ulen) ||
+        !record_sampling_asks(&x->sampling, bloom_hash(ukey, ulen)))
         return table_v2_get(t, lk, r);
+    record_sampling_asked(&x->sampling, x->records);
     int hit;
     int rc = record_lookup_cached(x, t, lk, r, &hit);
     if (rc != KV_OK || hit)
@@ -278,7 +289,9 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     *pending = 0;
-    if (x->records != NULL && record_in_range(t, ukey, ulen)) {
+    if (x->records != NULL && record_in_range(t, ukey, ulen) &&
+        record_sampling_asks(&x->sampling, bloom_hash(ukey, ulen))) {
+        record_sampling_asked(&x->sampling, x->records);
         int hit;
         int rc = record_lookup_cached(x, t, lk, r, &hit);
         if (rc != KV_OK || hit)

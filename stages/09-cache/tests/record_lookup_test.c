@@ -3,7 +3,9 @@
  * (record_lookup.c): a get answered again from it, a snapshot older than
  * the version it keeps reading its own version (both orders, puts and
  * deletes, values kept in the table and in the value log), the option's
- * range, and a seeded run of puts, deletes, transactions, snapshots,
+ * range, the lookups asking a sample of the keys while hits are rare
+ * (record_sampling.h) and all of them again once hot keys hit, and a
+ * seeded run of puts, deletes, transactions, snapshots,
  * flushes and compactions whose every read is compared with a model.
  */
 #include <stdio.h>
@@ -110,6 +112,57 @@ static void a_get_again_is_answered_from_the_record_cache(void)
     CHECK_EQ(testdb_stat(db, "session.record_cache.hits"), hits + 1);
     CLOSE(db);
     free(v);
+}
+
+/* Gets spread over many more keys than the cache holds rarely hit: the
+ * lookups then ask the record cache for a sample of the keys only
+ * (record_sampling.h), and every answer stays right.  Gets of a few hot
+ * keys then hit in the sample, and every key is asked again. */
+static void rare_hits_ask_a_sample_and_hot_keys_ask_all_again(void)
+{
+    const char *dir = NULL;
+    kv_db *db = testdb_fresh(&dir);
+    CLOSE(db);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.cache_bytes = 64 * 1024; /* 16 KiB of records: some 60 of them */
+    db = OPEN(dir, &opt);
+    enum { KEYS = 4000 };
+    for (int i = 0; i < KEYS; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%05d", i);
+        char *v = rl_value(i, 0, 100);
+        PUT(db, k, strlen(k), v, 100);
+        free(v);
+    }
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 0);
+    uint64_t x = 7;
+    for (int n = 0; n < 12000; n++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int i = (int)((x >> 33) % KEYS);
+        char k[16];
+        snprintf(k, sizeof k, "k%05d", i);
+        char *v = rl_value(i, 0, 100);
+        EXPECT(db, k, strlen(k), v, 100);
+        free(v);
+    }
+    CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 1);
+    CHECK(testdb_stat(db, "session.record_cache.left_out") > 0);
+    double changes = testdb_stat(db, "session.record_cache.sampling_changes");
+    CHECK_EQ(changes, 1);
+    /* 64 hot keys: about 8 in the sample, each asked again and again. */
+    for (int n = 0; n < 40000; n++) {
+        int i = n % 64;
+        char k[16];
+        snprintf(k, sizeof k, "k%05d", i);
+        char *v = rl_value(i, 0, 100);
+        EXPECT(db, k, strlen(k), v, 100);
+        free(v);
+    }
+    CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 0);
+    CHECK_EQ(testdb_stat(db, "session.record_cache.sampling_changes"), changes + 1);
+    CLOSE(db);
 }
 
 static void the_option_is_checked_and_none_means_none(void)
@@ -280,6 +333,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_get_again_is_answered_from_the_record_cache),
     HARNESS_TEST(a_snapshot_older_than_the_kept_version_reads_its_own),
     HARNESS_TEST(the_option_is_checked_and_none_means_none),
+    HARNESS_TEST(rare_hits_ask_a_sample_and_hot_keys_ask_all_again),
     HARNESS_TEST(writes_snapshots_and_compactions_read_as_a_model_says),
 };
 const harness_suite record_lookup_suite = HARNESS_SUITE("record_lookup", tests);
