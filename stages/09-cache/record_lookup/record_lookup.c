@@ -66,10 +66,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     record_ctx *x = calloc(1, sizeof *x);
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
-    if (record_sampling_init(&x->sampling) != KV_OK) {
-        free(x);
-        return kv_error(KV_ERR_NOMEM, "table: cannot make the record cache's sampling lock");
-    }
+    record_sampling_init(&x->sampling);
     int rc = table_v2_ctx_init(&x->v2, &o);
     if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
                                          NULL) != KV_OK) {
@@ -88,7 +85,6 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
         }
     }
     if (rc != KV_OK) {
-        record_sampling_destroy(&x->sampling);
         free(x);
         return rc;
     }
@@ -105,7 +101,6 @@ void table_ctx_free(table_ctx *ctx)
     block_admit_free(x->admit);
     rate_limiter_destroy(&x->limiter);
     table_v2_ctx_release(&x->v2);
-    record_sampling_destroy(&x->sampling);
     free(x);
 }
 
@@ -274,12 +269,13 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     if (x->records == NULL || !record_in_range(t, ukey, ulen) ||
         !record_sampling_asks(&x->sampling, bloom_hash(ukey, ulen)))
         return table_v2_get(t, lk, r);
-    record_sampling_asked(&x->sampling, x->records);
     int hit;
     int rc = record_lookup_cached(x, t, lk, r, &hit);
-    if (rc != KV_OK || hit)
-        return rc;
-    return record_lookup_newest(x, t, lk, r);
+    if (rc == KV_OK && !hit)
+        rc = record_lookup_newest(x, t, lk, r);
+    if (rc == KV_OK && (hit || r->state != IKEY_ABSENT))
+        record_sampling_held(&x->sampling, hit);
+    return rc;
 }
 
 int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
@@ -291,7 +287,6 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     *pending = 0;
     if (x->records != NULL && record_in_range(t, ukey, ulen) &&
         record_sampling_asks(&x->sampling, bloom_hash(ukey, ulen))) {
-        record_sampling_asked(&x->sampling, x->records);
         int hit;
         int rc = record_lookup_cached(x, t, lk, r, &hit);
         if (rc != KV_OK || hit)

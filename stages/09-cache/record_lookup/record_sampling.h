@@ -10,10 +10,15 @@
  * keeps measuring: if its keys start to come back, every key is asked
  * again.  A first reading may skip this file and record_sampling.c.
  *
- * The rule (each thread looks every RECORD_SAMPLE_WINDOW of its asks, at
- * the counts of the whole cache since the last look):
- *   - asking every key, hits below RECORD_SAMPLE_ENTER per mille of the
- *     asks: ask the sample only;
+ * The rule, per thread: what counts is the lookups that could have been
+ * answered from a record, the ones whose table holds the key.  Each is a
+ * hit (the record cache answered) or a miss of a held key (the table
+ * answered, and its record was not kept); a table that does not hold the
+ * key says nothing (a get reaches several tables on its way down, and
+ * all but one of them would miss however much the cache held).  Every
+ * RECORD_SAMPLE_WINDOW of them, the thread compares:
+ *   - asking every key, hits below RECORD_SAMPLE_ENTER per mille: ask the
+ *     sample only;
  *   - asking the sample, hits at RECORD_SAMPLE_LEAVE per mille or more:
  *     every key again.  The sample's keys have the whole budget to
  *     themselves, so their hit rate runs higher than every key's would:
@@ -25,7 +30,8 @@
  *     R1 and R2 say what a kept record may answer, not that one must be
  *     asked).
  *   - A database starts asking every key, and a window is counted per
- *     thread, so fewer than RECORD_SAMPLE_WINDOW asks never change it.
+ *     thread, so fewer than RECORD_SAMPLE_WINDOW lookups of held keys in
+ *     one thread never change it.
  *   - Its counts are in kv_stats: record_cache.sampling (1 while asking
  *     the sample only), session.record_cache.left_out (lookups that did
  *     not ask) and session.record_cache.sampling_changes.
@@ -33,28 +39,22 @@
 #ifndef KV_RECORD_SAMPLING_H
 #define KV_RECORD_SAMPLING_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "record_cache.h"
 
 #define RECORD_SAMPLE_KEYS 8u
-#define RECORD_SAMPLE_WINDOW 4096u
+#define RECORD_SAMPLE_WINDOW 1024u
 #define RECORD_SAMPLE_ENTER 20u   /* per mille: 2% */
 #define RECORD_SAMPLE_LEAVE (RECORD_SAMPLE_ENTER * RECORD_SAMPLE_KEYS)
 
 typedef struct record_sampling {
     atomic_int on;                    /* 1: the sample's keys only */
-    pthread_mutex_t mu;               /* one look at a time */
-    uint64_t last_hits, last_asks;    /* the cache's counts at the last look */
     atomic_uint_least64_t left_out;   /* lookups that did not ask the cache */
     atomic_uint_least64_t changes;    /* times `on` changed */
 } record_sampling;
 
-/* KV_OK, or KV_ERR_NOMEM (its mutex). */
-int  record_sampling_init(record_sampling *s);
-void record_sampling_destroy(record_sampling *s);
+void record_sampling_init(record_sampling *s);
 
 /* Whether a lookup of the key whose bloom_hash is `hash` asks the record
  * cache; one that does not is counted in left_out. */
@@ -69,8 +69,9 @@ static inline int record_sampling_asks(record_sampling *s, uint32_t hash)
     return 0;
 }
 
-/* Counts one ask of the calling thread; every RECORD_SAMPLE_WINDOW of
- * them, looks at rc's counts and applies the rule. */
-void record_sampling_asked(record_sampling *s, record_cache *rc);
+/* Counts, for the calling thread, one lookup of a key its table holds:
+ * hit 1 if the record cache answered it, 0 if the table did; every
+ * RECORD_SAMPLE_WINDOW of them, applies the rule. */
+void record_sampling_held(record_sampling *s, int hit);
 
 #endif
