@@ -31,7 +31,8 @@
  *     asked).
  *   - A database starts asking every key, and a window is counted per
  *     thread, so fewer than RECORD_SAMPLE_WINDOW lookups of held keys in
- *     one thread never change it.
+ *     one thread never change it.  (A thread reading two databases
+ *     counts both in one window; each database's choice is its own.)
  *   - Its counts are in kv_stats: record_cache.sampling (1 while asking
  *     the sample only), session.record_cache.left_out (lookups that did
  *     not ask) and session.record_cache.sampling_changes.

@@ -114,6 +114,20 @@ static void a_get_again_is_answered_from_the_record_cache(void)
     free(v);
 }
 
+/* Key i of rare_hits_...: "k%05d", with rl_value(i, 0, 100); put, or
+ * read and checked. */
+static void rl_key_io(kv_db *db, int i, int put)
+{
+    char k[16];
+    snprintf(k, sizeof k, "k%05d", i);
+    char *v = rl_value(i, 0, 100);
+    if (put)
+        PUT(db, k, strlen(k), v, 100);
+    else
+        EXPECT(db, k, strlen(k), v, 100);
+    free(v);
+}
+
 /* Gets spread over many more keys than the cache holds rarely hit: the
  * lookups then ask the record cache for a sample of the keys only
  * (record_sampling.h), and every answer stays right.  Gets of a few hot
@@ -128,38 +142,22 @@ static void rare_hits_ask_a_sample_and_hot_keys_ask_all_again(void)
     opt.cache_bytes = 64 * 1024; /* 16 KiB of records: some 60 of them */
     db = OPEN(dir, &opt);
     enum { KEYS = 4000 };
-    for (int i = 0; i < KEYS; i++) {
-        char k[16];
-        snprintf(k, sizeof k, "k%05d", i);
-        char *v = rl_value(i, 0, 100);
-        PUT(db, k, strlen(k), v, 100);
-        free(v);
-    }
+    for (int i = 0; i < KEYS; i++)
+        rl_key_io(db, i, 1);
     CHECK_KV(kv_flush(db), KV_OK);
     CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 0);
     uint64_t x = 7;
     for (int n = 0; n < 12000; n++) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
-        int i = (int)((x >> 33) % KEYS);
-        char k[16];
-        snprintf(k, sizeof k, "k%05d", i);
-        char *v = rl_value(i, 0, 100);
-        EXPECT(db, k, strlen(k), v, 100);
-        free(v);
+        rl_key_io(db, (int)((x >> 33) % KEYS), 0);
     }
     CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 1);
     CHECK(testdb_stat(db, "session.record_cache.left_out") > 0);
     double changes = testdb_stat(db, "session.record_cache.sampling_changes");
     CHECK_EQ(changes, 1);
     /* 64 hot keys: about 8 in the sample, each asked again and again. */
-    for (int n = 0; n < 40000; n++) {
-        int i = n % 64;
-        char k[16];
-        snprintf(k, sizeof k, "k%05d", i);
-        char *v = rl_value(i, 0, 100);
-        EXPECT(db, k, strlen(k), v, 100);
-        free(v);
-    }
+    for (int n = 0; n < 40000; n++)
+        rl_key_io(db, n % 64, 0);
     CHECK_EQ(testdb_stat(db, "record_cache.sampling"), 0);
     CHECK_EQ(testdb_stat(db, "session.record_cache.sampling_changes"), changes + 1);
     CLOSE(db);
