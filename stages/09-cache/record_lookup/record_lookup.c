@@ -133,7 +133,7 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},
         {"record_cache.sampling", (uint64_t)atomic_load(&x->sampling.on)},
-        {"session.record_cache.left_out", atomic_load(&x->sampling.left_out)},
+        {"session.record_cache.left_out", table_v2_counted(&x->sampling.left_out)},
         {"session.record_cache.sampling_changes", atomic_load(&x->sampling.changes)},
         {"rate_limiter.bytes_per_second", 0},
         {"session.rate_limiter.granted_bytes", 0},

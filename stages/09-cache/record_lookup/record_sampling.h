@@ -43,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "table_v2_format.h"
 
 #define RECORD_SAMPLE_KEYS 8u
 #define RECORD_SAMPLE_WINDOW 1024u
@@ -51,7 +52,9 @@
 
 typedef struct record_sampling {
     atomic_int on;                    /* 1: the sample's keys only */
-    atomic_uint_least64_t left_out;   /* lookups that did not ask the cache */
+    table_v2_counter left_out;        /* lookups that did not ask the cache
+                                         (counted as format v2 counts: one
+                                         plain add, no locked instruction) */
     atomic_uint_least64_t changes;    /* times `on` changed */
 } record_sampling;
 
@@ -62,11 +65,12 @@ void record_sampling_init(record_sampling *s);
 static inline int record_sampling_asks(record_sampling *s, uint32_t hash)
 {
     /* The sample: the hashes in the lowest 1/RECORD_SAMPLE_KEYS of their
-     * range (the high bits, which the doorkeeper's slots do not use). */
+     * range (the doorkeeper mixes a hash again before it picks a slot, so
+     * the sample does not crowd a part of its table). */
     if (!atomic_load_explicit(&s->on, memory_order_relaxed) ||
         ((uint64_t)hash * RECORD_SAMPLE_KEYS) >> 32 == 0)
         return 1;
-    atomic_fetch_add_explicit(&s->left_out, 1, memory_order_relaxed);
+    table_v2_count(&s->left_out, 1);
     return 0;
 }
 
