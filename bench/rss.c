@@ -2,8 +2,8 @@
  * rss.c: build/S/rss, the resident memory of stage S holding N keys:
  * loaded, closed, reopened, then read with random gets.
  *
- *   rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] [--db=DIR]
- *       [--keep]
+ *   rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] [--no-map]
+ *       [--db=DIR] [--keep]
  *
  * Keys and values are kvbench's (16-byte keys: the 16 decimal digits of
  * 2i; 100-byte values).  The load runs in a child process and ends with
@@ -15,12 +15,15 @@
  * index) shows it while one that keeps its keys on disk (stage 04's
  * tables) does not.  --order=random loads the keys in a random order (a
  * stage-04 read then searches every table; seq gives tables with disjoint
- * key ranges).  --cache gives both opens kv_options.cache_bytes.  The
+ * key ranges).  --cache gives both opens kv_options.cache_bytes, and
+ * --no-map kv_options.map_tables = KV_NO_MAP (stage 05 on: tables read
+ * with positioned reads, not through mappings).  The
  * reading child also reports how much of its VmRSS after the gets is
  * anonymous (RssAnon: the heap, where caches, indexes and filters live)
  * and how much is pages of files it maps (RssFile: tables read through
  * mappings), and one line "rss-row: STAGE KEYS CACHE OPEN GETS ANON FILE
- * HWM" (MB) for scripts.  The database goes under --db (default: a fresh
+ * HWM READS US" for scripts: the memory in MB, READS "mapped" or
+ * "positioned", US the mean microseconds of a get.  The database goes under --db (default: a fresh
  * directory in /tmp), removed at the end unless --keep.
  */
 #include <inttypes.h>
@@ -39,6 +42,7 @@
 static uint64_t keys = 1000000, gets = 100000;
 static int random_order;
 static size_t cache_bytes; /* kv_options.cache_bytes; 0: the default */
+static int map_tables;     /* kv_options.map_tables: 0 or KV_NO_MAP */
 static const char *dir;
 
 static void rss_key(char *k, uint64_t i)
@@ -73,7 +77,8 @@ static _Noreturn void rss_fail(const char *what, int rc)
 static void rss_load(void)
 {
     kv_db *db = NULL;
-    kv_options opt = {.create_if_missing = 1, .cache_bytes = cache_bytes};
+    kv_options opt = {.create_if_missing = 1, .cache_bytes = cache_bytes,
+                      .map_tables = map_tables};
     int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
@@ -127,7 +132,7 @@ static void rss_read(void)
     long before = rss_status_kb("VmRSS");
     double t0 = bench_now();
     kv_db *db = NULL;
-    kv_options opt = {.cache_bytes = cache_bytes};
+    kv_options opt = {.cache_bytes = cache_bytes, .map_tables = map_tables};
     int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
@@ -160,9 +165,10 @@ static void rss_read(void)
     printf("rss: stage %s: after the gets, %.1f MB of it anonymous (the heap: caches, "
            "indexes, filters) and %.1f MB pages of mapped files\n", kv_stage(), anon / 1024.0,
            file / 1024.0);
-    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f\n", kv_stage(), keys,
+    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f %s %.2f\n", kv_stage(), keys,
            cache_bytes, opened / 1024.0, after / 1024.0, anon / 1024.0, file / 1024.0,
-           peak / 1024.0);
+           peak / 1024.0, map_tables == KV_NO_MAP ? "positioned" : "mapped",
+           get_s * 1e6 / (double)(gets ? gets : 1));
 }
 
 /* Runs fn in a child; exits if it failed. */
@@ -198,6 +204,8 @@ int main(int argc, char **argv)
             random_order = 0;
         else if (strncmp(a, "--cache=", 8) == 0)
             cache_bytes = (size_t)strtoull(a + 8, NULL, 10);
+        else if (strcmp(a, "--no-map") == 0)
+            map_tables = KV_NO_MAP;
         else if (strncmp(a, "--db=", 5) == 0)
             dir = a + 5;
         else if (strcmp(a, "--keep") == 0)
@@ -205,7 +213,7 @@ int main(int argc, char **argv)
         else {
             int help = strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
             fprintf(help ? stdout : stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] "
-                            "[--db=DIR] [--keep]\n");
+                            "[--no-map] [--db=DIR] [--keep]\n");
             return help ? 0 : 2;
         }
     }

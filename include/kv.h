@@ -88,6 +88,12 @@ typedef struct kv_options {
                                memory; 0 = default (8 MiB) */
     int max_open_files;     /* table cache: tables kept open at once; 0 =
                                default (1000) */
+    int map_tables;         /* 0 = default: each open table file is mapped
+                               into memory and its blocks read in place, no
+                               system call, every page read counted in the
+                               process's resident memory; KV_NO_MAP: blocks
+                               are read with positioned reads, and only what
+                               the cache keeps stays in the process */
     /* Stage 06+ (ignored before): leveled compaction. */
     int level_ratio;        /* each level >= 2 may hold this many times the
                                bytes of the one above; 0 = default (10) */
@@ -135,6 +141,7 @@ typedef struct kv_options {
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 
 #define KV_NO_BLOOM (-1)
+#define KV_NO_MAP (-1)
 #define KV_NO_RECORD_CACHE (-1)
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */

@@ -926,6 +926,26 @@ knobs_shape_the_files() {
         expect_err_has "block_bytes = 8 is out of range"
         kv --bloom-bits none --block-bytes=256 "$DB" put a b
         expect_status 0
+        # --map-tables no (kv_options.map_tables = KV_NO_MAP): a get reads
+        # its table without mapping it; by default the file is mapped.
+        printf 'get key0005\nstats\n' >"$DB.mapget"
+        kv_stdin "$DB.mapget" --map-tables no "$DB"
+        expect_status 0
+        grep -q '^table_cache.mapped_bytes: 0$' "$TMP/out" ||
+            fail "--map-tables no: $(grep mapped_bytes "$TMP/out")"
+        grep -q '^value-' "$TMP/out" || fail "--map-tables no: get key0005 found nothing"
+        kv_stdin "$DB.mapget" "$DB"
+        expect_status 0
+        grep -q '^table_cache.mapped_bytes: [1-9]' "$TMP/out" ||
+            fail "tables mapped by default: $(grep mapped_bytes "$TMP/out")"
+        kv --map-tables maybe "$DB" put a b
+        expect_status 2
+        expect_err_has "want yes or no"
+    else
+        kv --map-tables no "$DB.map" put a b
+        expect_status 2
+        expect_err_has "has no table files to map"
+        [ ! -e "$DB.map" ] || fail "a refused knob created $DB.map"
     fi
     # The rate limiter (stage 09 on): its limit in kv_stats, and every
     # byte of the compaction's tables asked of it; refused before.

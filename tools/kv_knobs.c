@@ -28,7 +28,8 @@ enum {
     KNOB_BLOOM,   /* an int of bits per key, or "none" */
     KNOB_COMPRESS, /* none or lz4 */
     KNOB_IO,       /* auto, posix or uring */
-    KNOB_PERCENT   /* a whole number from 1 to 99 */
+    KNOB_PERCENT,  /* a whole number from 1 to 99 */
+    KNOB_YES_NO    /* yes or no */
 };
 
 typedef struct knob {
@@ -52,6 +53,8 @@ static const knob knobs[] = {
      "of each data block: none or lz4 (05 on)"},
     {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
      "the cache's budget: blocks, and records (09 on); default 8m (05 on)"},
+    {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
+     "yes (default): read tables in place; no: positioned reads (05 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
      "target size of level 1 (06 on)"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
@@ -159,6 +162,14 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             return tool_fail("%s '%s': want bits per key from 1 to 64, or none", k->name,
                              value);
         return EXIT_OK;
+    case KNOB_YES_NO:
+        if (strcmp(value, "yes") == 0)
+            o->map_tables = 0;
+        else if (strcmp(value, "no") == 0)
+            o->map_tables = KV_NO_MAP;
+        else
+            return tool_fail("%s '%s': want yes or no", k->name, value);
+        return EXIT_OK;
     case KNOB_IO:
         if (strcmp(value, "auto") == 0)
             o->io = KV_IO_AUTO;
@@ -224,6 +235,7 @@ void tool_knobs_usage(FILE *f)
                             : k->kind == KNOB_BLOOM    ? "B"
                             : k->kind == KNOB_IO       ? "IO"
                             : k->kind == KNOB_PERCENT  ? "P"
+                            : k->kind == KNOB_YES_NO   ? "Y"
                                                        : "R";
         char head[32];
         snprintf(head, sizeof head, "%s %s", k->name, value);

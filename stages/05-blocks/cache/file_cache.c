@@ -5,6 +5,8 @@
  */
 #include "file_cache.h"
 
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -15,6 +17,7 @@
 struct file_cache {
     lru_cache *lru;
     int map;        /* map the files it opens (F4); set before any get */
+    atomic_uint_least64_t mapped_bytes; /* the mappings of its open files */
 };
 
 /* An entry's payload. */
@@ -22,6 +25,7 @@ typedef struct file_cache_slot {
     io_file *f;
     const uint8_t *map;     /* the file's bytes [0, map_len), or NULL */
     uint64_t map_len;
+    atomic_uint_least64_t *mapped_bytes; /* the cache's, where map_len is counted */
 } file_cache_slot;
 
 static file_cache_slot *file_cache_slot_of(file_cache_handle *h)
@@ -38,6 +42,8 @@ static void file_cache_close(void *payload, size_t payload_bytes)
     file_cache_slot *slot = payload;
     if (slot->f == NULL)
         return;
+    if (slot->map != NULL)
+        atomic_fetch_sub_explicit(slot->mapped_bytes, slot->map_len, memory_order_relaxed);
     io_unmap(slot->f, slot->map, slot->map_len);
     io_close(slot->f);
 }
@@ -49,6 +55,7 @@ int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out
         return kv_error(KV_ERR_NOMEM, "table cache: cannot allocate");
     size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
     fc->map = 1;
+    atomic_init(&fc->mapped_bytes, 0);
     int rc = lru_cache_new(capacity, shards, file_cache_close, &fc->lru);
     if (rc != KV_OK) {
         free(fc);
@@ -104,6 +111,9 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
         return rc;
     }
     slot->map = map;
+    slot->mapped_bytes = &fc->mapped_bytes;
+    if (map != NULL)
+        atomic_fetch_add_explicit(&fc->mapped_bytes, slot->map_len, memory_order_relaxed);
     lru_cache_insert(fc->lru, h, id, 0, 1);
     *out = h;
     return KV_OK;
@@ -144,4 +154,13 @@ void file_cache_stats(file_cache *fc, lru_cache_stats *s)
 void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx)
 {
     lru_cache_report(fc->lru, "table_cache", line, line_ctx);
+    char text[64];
+    snprintf(text, sizeof text, "table_cache.mapped_bytes: %llu",
+             (unsigned long long)file_cache_mapped_bytes(fc));
+    line(line_ctx, text);
+}
+
+uint64_t file_cache_mapped_bytes(file_cache *fc)
+{
+    return atomic_load_explicit(&fc->mapped_bytes, memory_order_relaxed);
 }

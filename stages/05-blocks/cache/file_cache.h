@@ -67,9 +67,12 @@ io_file *file_cache_file(file_cache_handle *h);
 /* The file's bytes [0, *len) in memory (F4), or NULL (*len 0): read it
  * with io_read_at on file_cache_file instead. */
 const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len);
-/* map = 0: files opened from now on are not mapped (tests of the
- * positioned-read path). */
+/* map = 0: files opened from now on are not mapped (kv_options.map_tables
+ * = KV_NO_MAP; tests of the positioned-read path). */
 void file_cache_set_map(file_cache *fc, int map);
+/* The bytes of the open files' mappings now: the most of them that can be
+ * resident in the process (its kv_stats line table_cache.mapped_bytes). */
+uint64_t file_cache_mapped_bytes(file_cache *fc);
 /* Drops the caller's reference.  NULL is a no-op. */
 void file_cache_release(file_cache *fc, file_cache_handle *h);
 
@@ -79,7 +82,7 @@ void file_cache_evict(file_cache *fc, uint64_t id);
 
 /* Counters (lru_cache.h) and the kv_stats lines "session.table_cache.hits: N",
  * ".misses", ".inserts", ".evictions", ".entries" (files open now),
- * ".usage", ".capacity". */
+ * ".usage", ".capacity"; then "table_cache.mapped_bytes: N". */
 void file_cache_stats(file_cache *fc, lru_cache_stats *s);
 void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx);
 

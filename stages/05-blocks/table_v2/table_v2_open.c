@@ -42,6 +42,10 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         return kv_error(KV_ERR_INVALID, "option compression = %d is not one of "
                         "KV_COMPRESSION_DEFAULT (0), _NONE (1), _LZ4 (2)", opt->compression);
     }
+    if (opt->map_tables != 0 && opt->map_tables != KV_NO_MAP)
+        return kv_error(KV_ERR_INVALID, "option map_tables = %d is not 0 (map table files, "
+                        "the default) or KV_NO_MAP (%d: positioned reads only)",
+                        opt->map_tables, KV_NO_MAP);
     if (opt->max_open_files < 0 || opt->max_open_files > TABLE_V2_OPEN_FILES_MAX)
         return kv_error(KV_ERR_INVALID, "option max_open_files = %d is out of range (1 .. %d; "
                         "0 for the default, %d)", opt->max_open_files, TABLE_V2_OPEN_FILES_MAX,
@@ -56,6 +60,8 @@ int table_v2_ctx_init(table_ctx *ctx, const kv_options *opt)
         rc = block_cache_new(opt ? opt->cache_bytes : 0, &ctx->cache);
     if (rc == KV_OK)
         rc = file_cache_new(opt ? opt->max_open_files : 0, &ctx->files);
+    if (rc == KV_OK && opt != NULL && opt->map_tables == KV_NO_MAP)
+        file_cache_set_map(ctx->files, 0);
     if (rc != KV_OK)
         table_v2_ctx_release(ctx);
     return rc;

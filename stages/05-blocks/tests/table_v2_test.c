@@ -147,6 +147,43 @@ static void a_small_cache_turns_blocks_away_and_lookups_stay_right(void)
     memtable_unref(m);
 }
 
+/* kv_options.map_tables: by default a table's file is mapped (where the
+ * backend can: file_cache.h, F4) and table_cache.mapped_bytes counts it;
+ * with KV_NO_MAP nothing is mapped, every block comes by a positioned read
+ * into the cache or a lookup's buffer, and lookups answer the same, cache
+ * big or small. */
+static void unmapped_tables_answer_by_positioned_reads(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(17, 3000, 2, 150);
+    table_ctx *ctx = tt_ctx();
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    tt_expect_same_lookups(m, t, 6000);
+    CHECK_EQ(tv_stat(ctx, "table_cache.mapped_bytes"), table_file_bytes(t));
+    table_unref(t);
+    CHECK_EQ(tv_stat(ctx, "table_cache.mapped_bytes"), 0); /* closed with its table */
+    table_ctx_free(ctx);
+    for (size_t cache = 128 * 1024; cache <= 8u << 20; cache *= 64) {
+        harness_context("cache_bytes %zu", cache);
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.map_tables = KV_NO_MAP;
+        opt.cache_bytes = cache;
+        CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
+        CHECK_KV(table_open(ctx, harness_join(dir, "t.tbl"), &t), KV_OK);
+        double reads = tv_stat(ctx, "session.table.reads");
+        tt_expect_same_lookups(m, t, 6000);
+        tt_expect_same_lookups(m, t, 6000);
+        CHECK_EQ(tv_stat(ctx, "table_cache.mapped_bytes"), 0);
+        CHECK(tv_stat(ctx, "session.table.reads") - reads >=
+              tv_stat(ctx, "session.table.blocks_read"));
+        CHECK(tv_stat(ctx, "session.table.blocks_read") > 0);
+        table_unref(t);
+        table_ctx_free(ctx);
+    }
+    memtable_unref(m);
+}
+
 /* A lookup in a block the full cache turned away, decoded only as far as
  * its answer (table_v2_scan.c), answers as the whole block's search does:
  * present keys at every sequence, absent keys past a block's last entry
@@ -440,6 +477,17 @@ static void options_out_of_range_are_refused(void)
         CHECK_KV(io_exists(path, &exists), KV_OK);
         CHECK(!exists);
     }
+    /* map_tables is 0 or KV_NO_MAP. */
+    for (int map = -2; map <= 1; map += 3) {
+        harness_context("map_tables %d", map);
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.map_tables = map;
+        table_ctx *ctx = NULL;
+        CHECK_KV(table_ctx_new(&opt, &ctx), KV_ERR_INVALID);
+        CHECK(ctx == NULL);
+        CHECK(strstr(kv_errmsg(), "map_tables") != NULL);
+    }
     /* The edges of each range are accepted. */
     kv_options opt;
     kv_options_init(&opt);
@@ -489,6 +537,7 @@ static const harness_test table_v2_tests[] = {
     HARNESS_TEST(blocks_stay_within_block_bytes_and_separators_between_them),
     HARNESS_TEST(separators_are_as_short_as_the_keys_allow),
     HARNESS_TEST(options_out_of_range_are_refused),
+    HARNESS_TEST(unmapped_tables_answer_by_positioned_reads),
     HARNESS_TEST(bytes_match_the_worked_example),
 };
 
