@@ -5,7 +5,9 @@
  * stage honours sync = 1 comes from the table of what each stage promises
  * (tests/stage_caps.c, checked against every stage by its tests).  Every
  * option is the stage's default (memtable_bytes included: 4 MiB from stage
- * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise.
+ * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise
+ * (and KV_RECORD_CACHE_PERCENT, KV_BACKGROUND_BYTES_PER_SEC, and
+ * KV_MAP_TABLES=no for kv_options.map_tables = KV_NO_MAP).
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
@@ -45,6 +47,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *bw = getenv("KV_BACKGROUND_BYTES_PER_SEC"); /* stage 09 on */
     if (bw != NULL)
         opt.background_bytes_per_sec = (size_t)strtoull(bw, NULL, 10);
+    const char *mt = getenv("KV_MAP_TABLES"); /* stage 05 on */
+    if (mt != NULL && strcmp(mt, "no") == 0)
+        opt.map_tables = KV_NO_MAP;
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 

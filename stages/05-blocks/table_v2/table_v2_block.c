@@ -19,8 +19,6 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-/* A lookup reads a stored block of up to this size into its stack. */
-#define TABLE_V2_STACK_READ (16u * 1024u)
 
 int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                   unsigned *reads)
@@ -160,9 +158,10 @@ static const char *table_v2_block_fill(const uint8_t *p, uint32_t size, int type
     return block_init(b, dst, raw);
 }
 
-/* A block the cache turned away, left where it lies in the file's
- * mapping, which ref now holds: its contents in place if raw, else its
- * lz4 bytes for table_v2_scan to decode as far as it needs. */
+/* A block the cache turned away, left where it lies: in the file's
+ * mapping, which ref now holds, or in a lookup's read buffer (*in_map
+ * NULL): its contents in place if raw, else its lz4 bytes for
+ * table_v2_scan to decode as far as it needs. */
 static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stored, int type,
                                 uint32_t raw, file_cache_handle **in_map,
                                 table_v2_blockref *ref)
@@ -239,27 +238,33 @@ int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, i
 }
 
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
-                       size_t once_cap, table_v2_blockref *ref, int *from_cache,
-                       unsigned *reads)
+                       size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
+                       int *from_cache, unsigned *reads)
 {
     int rc = table_v2_block_cached(t, h, ref, from_cache);
     if (rc != KV_OK || *from_cache)
         return rc;
     size_t n = (size_t)h.size + TABLE_V2_TRAILER;
     uint8_t stack[TABLE_V2_STACK_READ];
-    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+    uint8_t *own = read_buf != NULL ? read_buf : stack;
+    uint8_t *buf = n <= TABLE_V2_STACK_READ ? own : malloc(n);
     if (buf == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for a block", t->path, n);
     /* The file is held until the block is copied out of its mapping. */
     file_cache_handle *held = NULL, **hold = pin != NULL ? pin : &held;
     const uint8_t *stored = buf;
     rc = table_v2_read_view(t, hold, h.offset, buf, n, &stored, reads);
-    /* A lookup's block read from the mapping may stay there (held by ref). */
+    /* A lookup's block may stay where it was read: in the mapping (held by
+     * ref), or in the caller's read_buf (nothing to hold). */
+    file_cache_handle *none = NULL, **stays = NULL;
+    if (pin == NULL && stored != buf)
+        stays = &held;
+    else if (pin == NULL && buf == read_buf)
+        stays = &none;
     if (rc == KV_OK)
-        rc = table_v2_block_keep(t, h, stored, pin == NULL && stored != buf ? &held : NULL,
-                                 once, once_cap, ref);
+        rc = table_v2_block_keep(t, h, stored, stays, once, once_cap, ref);
     file_cache_release(t->ctx->files, held);
-    if (buf != stack)
+    if (buf != own)
         free(buf);
     return rc;
 }

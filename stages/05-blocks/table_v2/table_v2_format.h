@@ -295,20 +295,25 @@ typedef struct table_v2_blockref {
     uint32_t lz4_size, raw;  /* their size, and the contents' */
 } table_v2_blockref;
 
+/* A lookup reads a stored block of up to this size into its stack. */
+#define TABLE_V2_STACK_READ (16u * 1024u)
+
 /* The data block at h, decoded and checked: from the cache, or read (one
  * read of the mapped file or one positioned read, through pin as
  * table_v2_read says) and then put in the cache.  *from_cache says which.
  * once (NULL for none) is a buffer of once_cap bytes of the caller's: a
  * block the full cache turns away (block_cache_admit) that fits in it is
- * decompressed there and kept nowhere, valid while once is; or, where
- * the file is mapped and pin is NULL (a lookup), left in the mapping,
- * held by ref (table_v2_blockref): ref->lz4 says whether it still needs
+ * decompressed there and kept nowhere, valid while once is; or, where pin
+ * is NULL (a lookup), left where it was read: in the file's mapping, held
+ * by ref (table_v2_blockref), or, where the file is not mapped, in
+ * read_buf (NULL for none: TABLE_V2_STACK_READ bytes of the caller's,
+ * valid while it uses ref).  ref->lz4 says whether it still needs
  * decoding (table_v2_scan).
  * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
  * offset), KV_ERR_NOMEM. */
 int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
-                       size_t once_cap, table_v2_blockref *ref, int *from_cache,
-                       unsigned *reads);
+                       size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
+                       int *from_cache, unsigned *reads);
 /* The data block at h from the block cache (*hit = 1), or nothing (*hit =
  * 0).  KV_OK, or KV_ERR_CORRUPT. */
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit);

@@ -132,7 +132,8 @@ static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
     block b;
     int from_cache;
     if (seek) {
-        if ((rc = table_v2_block_get(t, &it->pin, it->h, NULL, 0, &it->ref, &from_cache, NULL)) != KV_OK)
+        if ((rc = table_v2_block_get(t, &it->pin, it->h, NULL, 0, NULL, &it->ref, &from_cache,
+                                      NULL)) != KV_OK)
             return rc;
         b = it->ref.b;
     } else if ((it->cached = block_cache_lookup(t->ctx->cache, t->id, it->h.offset)) != NULL) {

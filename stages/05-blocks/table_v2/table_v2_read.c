@@ -53,8 +53,11 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     /* Where a block the full cache turns away is decompressed
      * (block_admit.h; the slack is table_v2_scan's). */
     uint8_t once[TABLE_V2_GET_ONCE + LZ4_STEPS_SLACK];
-    int rc = table_v2_block_get(t, NULL, h, once, TABLE_V2_GET_ONCE, &ref, &from_cache,
-                                &r->reads);
+    /* Where a block read with a positioned read (an unmapped file) lies
+     * while it is decoded as far as the key (table_v2_scan). */
+    uint8_t read_buf[TABLE_V2_STACK_READ];
+    int rc = table_v2_block_get(t, NULL, h, once, TABLE_V2_GET_ONCE, read_buf, &ref,
+                                &from_cache, &r->reads);
     if (rc != KV_OK)
         return rc;
     table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);

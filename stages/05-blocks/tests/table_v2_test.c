@@ -189,7 +189,8 @@ static void unmapped_tables_answer_by_positioned_reads(void)
  * present keys at every sequence, absent keys past a block's last entry
  * (no filter, so they reach the block; the walk then hands the block to
  * the whole search), keys too long for the walk's buffer, and blocks
- * stored raw, searched where they lie in the file's mapping. */
+ * stored raw, searched where they lie: in the file's mapping, or, with
+ * map_tables = KV_NO_MAP, in the lookup's read buffer. */
 static void a_turned_away_block_answers_as_the_whole_block_does(void)
 {
     const char *dir = harness_tmpdir();
@@ -204,24 +205,29 @@ static void a_turned_away_block_answers_as_the_whole_block_does(void)
             val[j] = (uint8_t)(k + j % 40);
         CHECK_KV(memtable_add(m, ++seq, IKEY_PUT, longkey, klen + 300, val, sizeof val), KV_OK);
     }
-    for (int v = 0; v < 2; v++) {
-        harness_context("compression %s", v ? "none" : "lz4");
+    for (int run = 0; run < 4; run++) {
+        int v = run & 1, unmapped = run >> 1;
+        harness_context("compression %s%s", v ? "none" : "lz4", unmapped ? ", unmapped" : "");
         kv_options opt;
         kv_options_init(&opt);
         opt.cache_bytes = 64 * 1024;
         opt.bloom_bits_per_key = KV_NO_BLOOM;
         opt.compression = v ? KV_COMPRESSION_NONE : 0;
+        opt.map_tables = unmapped ? KV_NO_MAP : 0;
         table_ctx *ctx;
         CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
-        table *t = tt_build_and_open(ctx, m, dir, v ? "raw.tbl" : "lz4.tbl");
+        const char *names[] = {"lz4.tbl", "raw.tbl", "lz4-unmapped.tbl", "raw-unmapped.tbl"};
+        table *t = tt_build_and_open(ctx, m, dir, names[run]);
+        CHECK(!unmapped || tv_stat(ctx, "table_cache.mapped_bytes") == 0);
         for (int pass = 0; pass < 2; pass++) {
             tt_expect_same_lookups(m, t, 6000);
             for (int k = 0; k < 6000; k += 97) {
                 size_t klen = tt_key(longkey, k);
                 memset(longkey + klen, 'x', 300);
                 for (uint64_t s = 0; s <= seq + 1; s += 1 + s / 3) {
-                    harness_context("compression %s, long key %d at %llu", v ? "none" : "lz4",
-                                    k, (unsigned long long)s);
+                    harness_context("compression %s%s, long key %d at %llu",
+                                    v ? "none" : "lz4", unmapped ? ", unmapped" : "", k,
+                                    (unsigned long long)s);
                     tt_expect_same(m, t, longkey, klen + 300, s);
                 }
             }
