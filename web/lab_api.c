@@ -110,7 +110,8 @@ static int lab_need_db(void)
 static int lab_option(kv_options *opt, const char *name, long long v, char *why, size_t cap)
 {
     static const char *const sizes[] = {"segment_bytes", "memtable_bytes", "block_bytes",
-                                        "l1_bytes", "table_bytes", "value_threshold"};
+                                        "cache_bytes", "l1_bytes", "table_bytes",
+                                        "value_threshold"};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (strcmp(name, sizes[i]) == 0 && v < 0) {
             snprintf(why, cap, "option %s = %lld: a size is a number of bytes, >= 0", name, v);
@@ -129,6 +130,8 @@ static int lab_option(kv_options *opt, const char *name, long long v, char *why,
         opt->block_bytes = (size_t)v;
     else if (strcmp(name, "bloom_bits_per_key") == 0)
         opt->bloom_bits_per_key = (int)v;
+    else if (strcmp(name, "cache_bytes") == 0)
+        opt->cache_bytes = (size_t)v;
     else if (strcmp(name, "l1_bytes") == 0)
         opt->l1_bytes = (size_t)v;
     else if (strcmp(name, "level_ratio") == 0)

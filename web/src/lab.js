@@ -39,6 +39,7 @@ const OPTIONS = [
   ["memtable_bytes", 4096, "04+: the memtable is flushed at this size"],
   ["block_bytes", 256, "05+: a table's block size (64 .. 1048576)"],
   ["bloom_bits_per_key", 10, "05+: filter bits per key (-1: no filters)"],
+  ["cache_bytes", 0, "05+: the cache's budget in bytes: blocks, and records in 09 (0: 8 MiB)"],
   ["l1_bytes", 16384, "06+: level 1's target size"],
   ["level_ratio", 4, "06+: each level this many times the one above"],
   ["table_bytes", 4096, "06+: a compaction's output tables"],

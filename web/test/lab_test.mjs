@@ -459,6 +459,18 @@ try {
     check(`${stage}: record_cache_percent=91 is refused, its field marked`, bad[0].cls === "err" &&
       (await page.evaluate(() => document.querySelector("#opt-record_cache_percent").classList.contains("invalid"))), bad[0].text);
     await run("options record_cache_percent=25");
+    // cache_bytes is the one budget: a quarter of it for records, the rest
+    // for blocks; 0 is the default (8 MiB).
+    await run("options cache_bytes=32768");
+    const st3 = await stats(stage);
+    check(`${stage}: cache_bytes=32768 splits into records and blocks`,
+      st3["session.record_cache.capacity"] === 8192 && st3["block_cache.capacity"] === 24576,
+      `records ${st3["session.record_cache.capacity"]}, blocks ${st3["block_cache.capacity"]}`);
+    await run("options cache_bytes=0");
+    const st4 = await stats(stage);
+    check(`${stage}: cache_bytes=0 is the default budget, 8 MiB`,
+      st4["session.record_cache.capacity"] + st4["block_cache.capacity"] === 8388608,
+      `records ${st4["session.record_cache.capacity"]}, blocks ${st4["block_cache.capacity"]}`);
   }
 
   // ---- transactions: every stage, and write skew on 07 ----
