@@ -9,12 +9,15 @@
 #   table_v2/        table format v2, behind stage 04's table.h, in place of
 #                    stage 04's table_v1/; table_v2/tools/ its check, dump,
 #                    kv_inspect parts and salvage; table_v2/entry/ table.h's
-#                    context and lookup functions, each one call into it
+#                    context, lookup and builder functions, and
+#                    table_v2/file_entry/ its functions that take a table
+#                    file whole (open, iterate, the tools'), each one call
+#                    into it
 # and everything else of stage 04 unchanged (its engine, memtables,
 # iterators, logs, stats, tools and flat set; through it, stage 03's WAL
 # module).
 PARTS_05-blocks := 05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 05-blocks/table_v2/entry \
-                   05-blocks/table_v2/tools \
+                   05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
                    04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
                    04-lsm/values_in_place 04-lsm/logs 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools \
                    03-wal/wal 01-log/txn_values

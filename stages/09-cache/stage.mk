@@ -18,7 +18,10 @@
 #                      (kv_options.background_bytes_per_sec)
 #   partitioned/       a table's bloom filter cut into partitions of about a
 #                      block, found through a top-level index (built and
-#                      tested; format v2 does not write it yet)
+#                      tested; format v2 does not write it yet: a format
+#                      of partitioned tables would stand in for
+#                      05-blocks/table_v2/file_entry, which opens, walks
+#                      and checks v2 tables)
 # and stage 08's parts but 05-blocks/table_v2/entry.
 PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_limiter \
                   09-cache/partitioned \
@@ -27,7 +30,7 @@ PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_lim
                   06-leveled/versions 06-leveled/compaction 06-leveled/manifest \
                   06-leveled/level_set 06-leveled/level_set/tools \
                   05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 \
-                  05-blocks/table_v2/tools \
+                  05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
                   04-lsm/logs 04-lsm/stats 04-lsm/tools 03-wal/wal
 LIBS_09-cache := $(LIBS_08-vlog)

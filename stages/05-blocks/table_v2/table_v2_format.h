@@ -197,6 +197,21 @@ int  table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r,
 int  table_v2_get_finish(table_pending *p, const io_read_req *done,
                          const ikey_lookup *lk, table_get_result *r);
 
+/* ---- table.h's whole-table functions (table_v2_file_entry.c calls these) ---- */
+
+/* table_open, table_iter_new (table_v2_open.c, table_v2_iter.c), and the
+ * tools' table_check, table_dump, table_salvage, table_inspect_parts and
+ * table_inspect_filter_says_absent (tools/), as table.h,
+ * table_salvage.h and table_inspect.h say them, for a v2 table. */
+int table_v2_open(table_ctx *ctx, const char *path, table **out);
+int table_v2_iter_new(table *t, iter **out);
+int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
+                     table_salvage_info *info);
+int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx);
+int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen);
+
 /* ---- table.h's builder (table_v2_entry.c calls these) ------------------------ */
 
 /* table_builder_new, _add, _entries, _file_bytes, _finish, _abandon

@@ -284,7 +284,7 @@ static const iter_ops table_v2_iter_ops = {
     .free = table_v2_iter_free,
 };
 
-int table_iter_new(table *t, iter **out)
+int table_v2_iter_new(table *t, iter **out)
 {
     *out = NULL;
     table_v2_iter *it = calloc(1, sizeof *it);

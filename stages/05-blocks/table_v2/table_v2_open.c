@@ -197,7 +197,7 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
     return rc;
 }
 
-int table_open(table_ctx *ctx, const char *path, table **out)
+int table_v2_open(table_ctx *ctx, const char *path, table **out)
 {
     *out = NULL;
     table *t = calloc(1, sizeof *t);

@@ -37,7 +37,7 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
     inspect_emit(&l, line, ctx);
 }
 
-int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
+int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     table_v2_inspect_meta(t, label, line, ctx);
     block_iter ix;
@@ -68,7 +68,7 @@ int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
     return rc;
 }
 
-int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
+int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
     return t->filter != NULL &&
            !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);

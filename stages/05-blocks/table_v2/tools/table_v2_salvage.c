@@ -235,8 +235,8 @@ static int salvage_through_index(salvage *s, const table_v2_footer *f, const blo
     return rc;
 }
 
-int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
-                  table_salvage_info *info)
+int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
+                     table_salvage_info *info)
 {
     memset(info, 0, sizeof *info);
     file_bytes fb;

@@ -259,7 +259,7 @@ static int table_v2_tool(const char *path, const char *label, kv_line_fn line, v
     table_v2_walk w = {.label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
     int rc = table_ctx_new(NULL, &ctx);
     if (rc == KV_OK)
-        rc = table_open(ctx, path, &w.t);
+        rc = table_v2_open(ctx, path, &w.t);
     if (rc == KV_OK && dump)
         table_v2_dump_meta(&w);
     if (rc == KV_OK && (rc = table_v2_walk_blocks(&w)) == KV_OK)
@@ -286,12 +286,12 @@ static int table_v2_tool(const char *path, const char *label, kv_line_fn line, v
     return rc;
 }
 
-int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
     return table_v2_tool(path, label, line, line_ctx, 0);
 }
 
-int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
     return table_v2_tool(path, label, line, line_ctx, 1);
 }
