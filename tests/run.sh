@@ -13,7 +13,7 @@
 # only, with --workload=bank: the transactional workload) and the fuzz
 # harnesses' replay drivers on their seeds and regressions; in BUILD_DIR
 # only, kvgrade's unit tests and kvgrade/tests/kvgrade_test.sh (the
-# example engines' verdicts, the FUSE skip, stages 01, 03 and 07 graded).  The libFuzzer
+# example engines' verdicts, the FUSE skip, stages 01, 03, 07 and 09 graded).  The libFuzzer
 # smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it), and the
 # exercise track's honesty checks if KV_GRADE_CHECK is set (likewise).  If
 # TSAN_BUILD_DIR is given, TSAN_BUILD_DIR/<stage>/racetest for each stage
@@ -372,7 +372,7 @@ fi
 # example engines get their verdicts; the power rung skipped without FUSE,
 # and said so; the page's engine is the example's; kvgrade-fs answers its
 # commands when a request it polled is withdrawn; stages 01 (durability
-# none), 03 and 07 (sync) pass every rung (--quick).
+# none), 03, 07 and 09 (sync) pass every rung (--quick).
 if [ -x "$build/kvgrade/kvgrade_unit" ]; then
     add_job release "$build/kvgrade/kvgrade_unit" "$build/kvgrade/kvgrade_unit"
 fi
@@ -382,7 +382,7 @@ if [ -f "$here/../kvgrade/tests/kvgrade_test.sh" ] && [ -x "$build/kvgrade/kvgra
     add_job release "kvgrade_test.sh skip" sh "$kt" "$build" skip
     add_job release "kvgrade_test.sh docs" sh "$kt" "$build" docs
     add_job release "kvgrade_test.sh fs" sh "$kt" "$build" fs
-    for kvs in 01-log:none 03-wal:sync 07-txn:sync; do
+    for kvs in 01-log:none 03-wal:sync 07-txn:sync 09-cache:sync; do
         case " $stages " in
         *" ${kvs%%:*} "*) add_job release "kvgrade_test.sh stage ${kvs%%:*}" sh "$kt" "$build" stage "${kvs%%:*}" "${kvs#*:}" ;;
         esac
