@@ -1217,6 +1217,10 @@ draw_shows_the_cache() {
     echo "$said" | grep -qF "$want" || fail "draw said '$said'; kv_stats: '$want'"
     grep -q "^cache budget=$((rcap + bcap)) record_budget=$rcap record_bytes=$rbytes records=$records " "$TMP/out" ||
         fail "inspect's cache line: '$(grep '^cache ' "$TMP/out")'; kv_stats: $records records, $rbytes of $rcap bytes"
+    mapped=$(st table_cache.mapped_bytes)
+    [ -n "$mapped" ] && [ "$mapped" -gt 0 ] || fail "kv_stats maps $mapped bytes of tables: want some"
+    grep -q "^cache .* pinned_bytes=$pinned tables=[0-9]* mapped_bytes=$mapped$" "$TMP/out" ||
+        fail "inspect's cache line: '$(grep '^cache ' "$TMP/out")'; kv_stats: $pinned pinned, $mapped mapped"
     for c in cache-records cache-blocks pinned; do
         [ "$(class_count "$DB.classes" $c)" = 1 ] || fail "$(class_count "$DB.classes" $c) $c drawn, want 1"
     done

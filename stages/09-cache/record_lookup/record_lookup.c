@@ -161,7 +161,8 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 
 /* kv_inspect's "cache" line (docs/lab.md): the one budget and what each
  * part of it holds, their hits and misses this session, and what open
- * tables keep outside it (their indexes and filters, pinned). */
+ * tables keep outside it (their indexes and filters, pinned; and their
+ * files' mappings, whose pages a read leaves resident: kv_options.map_tables). */
 void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     record_ctx *x = record_ctx_of(ctx);
@@ -185,6 +186,7 @@ void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
     inspect_u64(&l, "block_misses", bc.misses);
     inspect_u64(&l, "pinned_bytes", atomic_load(&ctx->meta_bytes));
     inspect_u64(&l, "tables", atomic_load(&ctx->tables_open));
+    inspect_u64(&l, "mapped_bytes", file_cache_mapped_bytes(ctx->files));
     inspect_emit(&l, line, line_ctx);
 }
 
