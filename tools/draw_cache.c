@@ -11,12 +11,14 @@
  *   free     (pale)    what each part has not filled yet.
  * Under it, on the same scale, a bar for what is pinned: every open
  * table's index and filter, kept in memory outside the budget (cut at the
- * width, with an arrow, when it is larger than the budget).  Each part
- * says its hits and misses this session.
+ * width, with an arrow, when it is larger than the budget), and a line
+ * for the table files mapped (stage 05's file cache; none when
+ * map_tables is KV_NO_MAP).  Each part says its hits and misses this
+ * session.
  *
  * From the line "cache" (budget, record_budget, record_bytes, records,
  * record_hits, record_misses, block_budget, block_bytes, blocks,
- * block_hits, block_misses, pinned_bytes, tables).
+ * block_hits, block_misses, pinned_bytes, tables, mapped_bytes).
  */
 #include <stdio.h>
 #include <string.h>
@@ -117,6 +119,13 @@ void draw_cache(const draw_parts *ps, svg *s, draw_summary *sum)
               "pinned outside the budget: the indexes and filters of %llu open table%s, %s%s",
               (unsigned long long)tables, tables == 1 ? "" : "s", draw_bytes(pinned, b1, sizeof b1),
               cut ? " (more than the budget: the bar is cut)" : "");
+    uint64_t mapped = draw_u64(c, "mapped_bytes");
+    if (mapped > 0) { /* 0: not mapped (map_tables = KV_NO_MAP, or a backend that cannot) */
+        y += 16;
+        svg_textf(s, SVG_MARGIN, y, 11, "start", "#333333",
+                  "mapped outside the budget: %s of table files, each page a read touched "
+                  "resident (map_tables)", draw_bytes(mapped, b1, sizeof b1));
+    }
     y += 20;
     double x = svg_legend(s, SVG_MARGIN, y, CA_RECORDS, "records");
     x = svg_legend(s, x, y, CA_BLOCKS, "blocks");
