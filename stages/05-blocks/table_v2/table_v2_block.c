@@ -19,7 +19,6 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-
 int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                   unsigned *reads)
 {
