@@ -92,8 +92,8 @@ typedef struct kv_options {
                                into memory and its blocks read in place, no
                                system call, every page read counted in the
                                process's resident memory; KV_NO_MAP: blocks
-                               are read with positioned reads, and only what
-                               the cache keeps stays in the process */
+                               come by positioned reads, and a read leaves
+                               nothing resident beyond what the cache keeps */
     /* Stage 06+ (ignored before): leveled compaction. */
     int level_ratio;        /* each level >= 2 may hold this many times the
                                bytes of the one above; 0 = default (10) */
