@@ -57,7 +57,7 @@ for c in "$@"; do
         { echo "bench_commits: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
     # shellcheck disable=SC2086
     ${CC:-cc} -pthread -o "$work/kvbench-$sha" $harness "$wt/build/$stage/libkv.a" -pthread \
-        -luring -llz4
+        -luring -llz4 -lm
     names="$names $sha"
 done
 
