@@ -42,6 +42,12 @@ typedef struct stage_caps {
                              (kv_options.background_bytes_per_sec,
                              kv_set_background_rate: stage 09 on; before,
                              any rate but 0 is KV_ERR_INVALID) */
+    int parted_index;     /* a table keeps only the top level of an index and
+                             filter cut into partitions, read through the
+                             block cache: a get that finds nothing cached
+                             reads a filter partition, an index partition
+                             and a data block (tests/latency.c: stage 09
+                             on; before, one read, the data block) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

@@ -16,13 +16,16 @@
 #                      above its sequence number only (record_cache.h)
 #   rate_limiter/      a token bucket for background writes, flushes first
 #                      (kv_options.background_bytes_per_sec)
-#   partitioned/       a table's bloom filter cut into partitions of about a
-#                      block, found through a top-level index (built and
-#                      tested; format v2 does not write it yet: a format
-#                      of partitioned tables would stand in for
-#                      05-blocks/table_v2/file_entry, which opens, walks
-#                      and checks v2 tables)
-# and stage 08's parts but 05-blocks/table_v2/entry.
+#   partitioned/       format v2's version 2: a table's index and filter
+#                      cut into partitions of about a block, read through
+#                      the block cache, found through a top-level index,
+#                      all an open table keeps (parted_format.h); it
+#                      stands in for 05-blocks/table_v2/file_entry, and
+#                      reads version-1 tables as stage 05 does.  Also
+#                      filter_parts, a partitioned filter on its own (the
+#                      grade track's exercise)
+# and stage 08's parts but 05-blocks/table_v2/entry and
+# 05-blocks/table_v2/file_entry.
 PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_limiter \
                   09-cache/partitioned \
                   08-vlog/value_log 08-vlog/value_log/tools \
@@ -30,7 +33,7 @@ PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_lim
                   06-leveled/versions 06-leveled/compaction 06-leveled/manifest \
                   06-leveled/level_set 06-leveled/level_set/tools \
                   05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 \
-                  05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
+                  05-blocks/table_v2/tools \
                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
                   04-lsm/logs 04-lsm/stats 04-lsm/tools 03-wal/wal
 LIBS_09-cache := $(LIBS_08-vlog)
@@ -44,7 +47,7 @@ FUZZ_09-cache :=
 # cache inside the engine (snapshots older than a kept version, a seeded
 # model of writes, transactions, snapshots, flushes and compactions).
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
-TEST_HELPERS_09-cache := tests/testdb.c
+TEST_HELPERS_09-cache := $(TEST_HELPERS_05-blocks)
 
 # Its threads under ThreadSanitizer: stages/09-cache/tests/record_race.c,
 # linked into its racetest (tests/race/main.c's stage_race_suite).

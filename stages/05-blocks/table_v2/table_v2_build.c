@@ -31,12 +31,13 @@ struct table_v2_builder {
     table_ctx *ctx;
     table_writer w;            /* the file; its failure is the builder's */
     block_builder data, index;
-    bloom_builder bloom;       /* used if ctx->bloom_bits > 0 */
+    bloom_builder bloom;       /* used if filter */
     uint8_t *packed;           /* lz4 output */
     size_t packed_cap;
     uint8_t *sep;              /* a separator key */
     size_t sep_cap;
     uint64_t blocks, raw_bytes;
+    int filter;                /* a filter is built (ctx->bloom_bits > 0) */
 };
 
 /* Grows a buffer of the builder to n bytes; a failure is sticky. */
@@ -54,8 +55,8 @@ static int table_v2_builder_room(table_v2_builder *b, uint8_t **p, size_t *cap, 
 }
 
 /* Stores contents as one block (lz4 if allowed and worth it), fills *h. */
-static int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
-                               int may_compress, table_v2_handle *h)
+static int table_v2_builder_put(table_v2_builder *b, const uint8_t *contents, size_t len,
+                                int may_compress, table_v2_handle *h)
 {
     const uint8_t *payload = contents;
     size_t stored = len;
@@ -119,7 +120,7 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
     table_v2_handle h;
     if (block_builder_finish(&b->data, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_v2_builder_store(b, contents, len, 1, &h) != KV_OK)
+    if (table_v2_builder_put(b, contents, len, 1, &h) != KV_OK)
         return b->w.failed;
     b->blocks++;
     b->raw_bytes += len;
@@ -139,24 +140,32 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
     return KV_OK;
 }
 
-int table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out)
+/* A builder of a file of version, with a filter or not. */
+static int table_v2_builder_new_as(table_ctx *ctx, const char *path, uint32_t version,
+                                   int filter, table_v2_builder **out)
 {
     *out = NULL;
     table_v2_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
     b->ctx = ctx;
+    b->filter = filter;
     block_builder_init(&b->data, TABLE_V2_RESTART_INTERVAL);
     block_builder_init(&b->index, 1);
-    if (ctx->bloom_bits > 0)
+    if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);
-    int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
+    int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, version);
     if (rc != KV_OK) {
         table_v2_builder_abandon(b);
         return rc;
     }
     *out = b;
     return KV_OK;
+}
+
+int table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out)
+{
+    return table_v2_builder_new_as(ctx, path, TABLE_V2_VERSION, ctx->bloom_bits > 0, out);
 }
 
 int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
@@ -174,7 +183,7 @@ int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_l
         return b->w.failed;
     if (block_builder_add(&b->data, ikey, ikey_len, value, value_len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (b->ctx->bloom_bits > 0 && bloom_builder_add(&b->bloom, k.user_key, k.user_len) != KV_OK)
+    if (b->filter && bloom_builder_add(&b->bloom, k.user_key, k.user_len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
     return table_writer_added(&b->w, ikey, ikey_len, k.type);
 }
@@ -192,9 +201,25 @@ uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
                     block_builder_size_with(&b->index, b->w.last_len, TABLE_V2_HANDLE_MAX) +
                     TABLE_V2_PROPS_FIXED + b->w.first_len + b->w.last_len + 2 * 33 + 12 +
                     5 * TABLE_V2_TRAILER + TABLE_V2_FOOTER;
-    if (b->ctx->bloom_bits > 0)
+    if (b->filter)
         size += bloom_builder_bytes(&b->bloom);
     return size;
+}
+
+/* The properties, built in the lz4 buffer (meta blocks are never
+ * compressed). */
+int table_v2_builder_props(table_v2_builder *b, table_v2_handle *h)
+{
+    const table_writer *w = &b->w;
+    if (w->failed != KV_OK)
+        return w->failed;
+    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
+                        w->first, w->last, w->first_len, w->last_len};
+    size_t n = table_v2_props_encode(NULL, &p);
+    if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+        return b->w.failed;
+    table_v2_props_encode(b->packed, &p);
+    return table_v2_builder_put(b, b->packed, n, 0, h);
 }
 
 /* The filter and the properties, built in the lz4 buffer (meta blocks
@@ -202,22 +227,15 @@ uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 static int table_v2_builder_filter_props(table_v2_builder *b, table_v2_handle *filter,
                                       table_v2_handle *props)
 {
-    if (b->ctx->bloom_bits > 0) {
+    if (b->filter) {
         size_t n = bloom_builder_bytes(&b->bloom);
         if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
             return b->w.failed;
         bloom_builder_finish(&b->bloom, b->packed);
-        if (table_v2_builder_store(b, b->packed, n, 0, filter) != KV_OK)
+        if (table_v2_builder_put(b, b->packed, n, 0, filter) != KV_OK)
             return b->w.failed;
     }
-    const table_writer *w = &b->w;
-    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
-                        w->first, w->last, w->first_len, w->last_len};
-    size_t n = table_v2_props_encode(NULL, &p);
-    if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
-        return b->w.failed;
-    table_v2_props_encode(b->packed, &p);
-    return table_v2_builder_store(b, b->packed, n, 0, props);
+    return table_v2_builder_props(b, props);
 }
 
 /* The metaindex: the filter's entry (if any), then the properties'. */
@@ -230,7 +248,7 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     const uint8_t *contents;
     size_t len;
     int rc = KV_OK;
-    if (b->ctx->bloom_bits > 0)
+    if (b->filter)
         rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_FILTER,
                                strlen(TABLE_V2_META_FILTER), hv,
                                (size_t)(table_v2_handle_encode(hv, filter) - hv));
@@ -243,7 +261,7 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     if (rc != KV_OK)
         table_writer_fail(&b->w, rc);
     else
-        rc = table_v2_builder_store(b, contents, len, 0, out);
+        rc = table_v2_builder_put(b, contents, len, 0, out);
     block_builder_free(&meta);
     return rc;
 }
@@ -251,7 +269,7 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
 /* The meta blocks and the footer, then the sync and close. */
 static int table_v2_builder_meta(table_v2_builder *b)
 {
-    table_v2_footer f = {.data_end = table_writer_pos(&b->w)};
+    table_v2_footer f = {.version = TABLE_V2_VERSION, .data_end = table_writer_pos(&b->w)};
     table_v2_handle filter = {0}, props = {0};
     const uint8_t *contents;
     size_t len;
@@ -260,7 +278,7 @@ static int table_v2_builder_meta(table_v2_builder *b)
         return b->w.failed;
     if (block_builder_finish(&b->index, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_v2_builder_store(b, contents, len, 0, &f.index) != KV_OK)
+    if (table_v2_builder_put(b, contents, len, 0, &f.index) != KV_OK)
         return b->w.failed;
     uint8_t footer[TABLE_V2_FOOTER];
     table_v2_footer_encode(footer, &f);
@@ -273,7 +291,7 @@ static void table_v2_builder_free(table_v2_builder *b)
 {
     block_builder_free(&b->data);
     block_builder_free(&b->index);
-    if (b->ctx->bloom_bits > 0)
+    if (b->filter)
         bloom_builder_destroy(&b->bloom);
     free(b->packed);
     free(b->sep);
@@ -308,4 +326,55 @@ void table_v2_builder_abandon(table_v2_builder *b)
         return;
     table_writer_abandon(&b->w);
     table_v2_builder_free(b);
+}
+
+/* ---- the data blocks alone (table_v2_format.h) --------------------------------- */
+
+int table_v2_builder_new_data(table_ctx *ctx, const char *path, uint32_t version,
+                              table_v2_builder **out)
+{
+    return table_v2_builder_new_as(ctx, path, version, 0, out);
+}
+
+uint64_t table_v2_builder_blocks(const table_v2_builder *b) { return b->blocks; }
+
+int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
+{
+    int rc = table_writer_check(&b->w);
+    if (rc == KV_OK && b->w.entries == 0)
+        rc = table_writer_fail(&b->w, kv_error(KV_ERR_INVALID, "%s: a table needs at least "
+                                               "one entry", b->w.path));
+    if (rc == KV_OK && table_v2_builder_end_block(b, NULL, 0) != KV_OK)
+        rc = b->w.failed;
+    if (rc == KV_OK && block_builder_finish(&b->index, index, len) != KV_OK)
+        rc = table_writer_fail(&b->w, KV_ERR_NOMEM);
+    return rc;
+}
+
+int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
+                           table_v2_handle *h)
+{
+    if (b->w.failed != KV_OK)
+        return b->w.failed;
+    return table_v2_builder_put(b, contents, len, 0, h);
+}
+
+int table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_meta *meta)
+{
+    uint8_t footer[TABLE_V2_FOOTER];
+    table_v2_footer_encode(footer, f);
+    int rc = table_writer_check(&b->w);
+    if (rc == KV_OK)
+        rc = table_writer_write(&b->w, footer, sizeof footer);
+    if (rc == KV_OK)
+        rc = table_writer_finish(&b->w);
+    if (rc != KV_OK)
+        return rc;
+    if (meta != NULL) {
+        meta->file_bytes = b->w.written;
+        meta->entries = b->w.entries;
+        meta->deletes = b->w.deletes;
+    }
+    table_v2_builder_free(b);
+    return KV_OK;
 }

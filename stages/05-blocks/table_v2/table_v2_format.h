@@ -160,15 +160,23 @@ typedef struct table_v2_handle {
     uint32_t size;           /* stored size, the trailer not counted */
 } table_v2_handle;
 
+typedef struct table_v2_footer {
+    uint32_t version;        /* the file's format version */
+    uint64_t data_end;
+    table_v2_handle index, metaindex;
+} table_v2_footer;
+
 /* An open table: its meta blocks, kept (T3: the index and the filter). */
 struct table {
     table_ctx *ctx;
     char *path;
     uint64_t id;             /* its key in the block and file caches */
     atomic_int refs;
+    uint32_t version;        /* its header's format version */
     uint64_t file_bytes;
     uint64_t data_end;       /* D */
-    uint8_t *meta;           /* file bytes [D, size - 48) */
+    uint8_t *meta;           /* file bytes [meta_at, size - 48) */
+    uint64_t meta_at;        /* D */
     size_t meta_len;
     table_v2_handle index_h, metaindex_h, props_h, filter_h;
     block index;             /* inside meta */
@@ -205,6 +213,35 @@ int  table_v2_get_finish(table_pending *p, const io_read_req *done,
  * table_salvage.h and table_inspect.h say them, for a v2 table. */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
+/* table_v2_open in three steps, for a reader of versions of the format
+ * after 1 as well:
+ *   _ends   a table of path with its header and footer read and checked,
+ *           its version, from 1 to max_version, the header's (and the
+ *           footer's, *f); nothing of its meta blocks read yet;
+ *   _meta   version 1's meta region [D, size - 48), read and checked;
+ *   _done   the open table counted in the context.
+ * On failure _ends holds nothing; after it, table_unref frees the table. */
+int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
+                       table_v2_footer *f);
+int table_v2_open_meta(table *t, const table_v2_footer *f);
+void table_v2_open_done(table *t);
+/* The contents of the meta block h of an open table: inside the region it
+ * keeps ([meta_at, size - 48)), its trailer checked, not compressed; name
+ * says which block for an error.  KV_OK or KV_ERR_CORRUPT. */
+int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uint8_t **p);
+/* An iterator over t whose index is *index (t->index, or one the caller
+ * made); owned, if not NULL, is freed with the iterator. */
+int table_v2_iter_new_over(table *t, const block *index, uint8_t *owned, iter **out);
+/* t's index as one block, one entry per data block, as the tools and an
+ * iterator walk it: for version 1, t->index (*owned NULL); file_entry
+ * hands it over.  *owned, if not NULL, is the caller's to free.  KV_OK,
+ * or as reading the index fails. */
+int table_v2_index_whole(table *t, block *index, uint8_t **owned);
+/* Steps 1 to 3 of a lookup, as t's format does them: for version 1,
+ * table_v2_find_block_whole (file_entry hands it over).  The same
+ * arguments and results as table_v2_find_block_whole. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                        int *found);
 int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx);
 int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx);
 int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
@@ -228,6 +265,29 @@ uint64_t table_v2_builder_written(const table_v2_builder *b);
 int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
 void table_v2_builder_abandon(table_v2_builder *b);
 
+/* For a version of the format after 1, whose code writes the meta blocks
+ * itself: a builder of the data blocks alone, keeping no filter, whose
+ * file's header says version.  Entries are added as to any builder; then:
+ *   _blocks     the data blocks stored so far;
+ *   _end_data   stores the last data block: the data blocks end at
+ *               _written (D); *index is the index block's contents (one
+ *               entry per data block, as version 1's), valid until close;
+ *   _store      stores contents as one block, not compressed, at the end
+ *               of the file (*h says where);
+ *   _props      stores the properties block;
+ *   _close      writes the footer, syncs and closes the file, fills meta
+ *               (NULL for none) and frees the builder.
+ * Any failure is sticky and returned by every step after it; the caller
+ * then abandons the builder. */
+int  table_v2_builder_new_data(table_ctx *ctx, const char *path, uint32_t version,
+                               table_v2_builder **out);
+uint64_t table_v2_builder_blocks(const table_v2_builder *b);
+int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
+int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
+                            table_v2_handle *h);
+int  table_v2_builder_props(table_v2_builder *b, table_v2_handle *h);
+int  table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_meta *meta);
+
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
 
 uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
@@ -237,17 +297,13 @@ const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
 /* Whether the block h lies inside [lo, hi) of the file, trailer included. */
 int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi);
 
-typedef struct table_v2_footer {
-    uint64_t data_end;
-    table_v2_handle index, metaindex;
-} table_v2_footer;
-
 void table_v2_footer_encode(uint8_t out[TABLE_V2_FOOTER], const table_v2_footer *f);
-/* Decodes the footer that ends a file of file_bytes bytes: magic, version,
- * checksum, D inside the file, both handles inside [D, size - 48).
- * Returns NULL, or what is wrong (with *why_at its offset in the footer). */
+/* Decodes the footer that ends a file of file_bytes bytes: magic, version
+ * (version, the header's), checksum, D inside the file, both handles
+ * inside [D, size - 48).  Returns NULL, or what is wrong (with *why_at its
+ * offset in the footer). */
 const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
-                                   table_v2_footer *f, unsigned *why_at);
+                                   uint32_t version, table_v2_footer *f, unsigned *why_at);
 
 typedef struct table_v2_props {
     uint64_t entries, deletes, data_blocks, raw_bytes;
@@ -362,8 +418,8 @@ enum {
  * counted, in the table's counters and in *r's costs: *found says how
  * far, and *h is the block for TABLE_V2_BLOCK.  KV_OK, or KV_ERR_CORRUPT /
  * KV_ERR_NOMEM from the index. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                        int *found);
+int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result *r,
+                              table_v2_handle *h, int *found);
 /* The counters a lookup ends with, however far it got (found) and
  * however it ended (rc, *r). */
 void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);

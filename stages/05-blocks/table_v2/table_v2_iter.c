@@ -40,7 +40,8 @@
 typedef struct table_v2_iter {
     iter base;
     table *t;
-    block_iter index;        /* over t->index */
+    block_iter index;        /* over t->index, or the one it was made over */
+    uint8_t *index_owned;    /* that index's bytes, if the iterator frees them */
     block_iter entries;      /* over the block shown */
     int loaded;              /* entries is on a block */
     table_v2_handle h;       /* that block's handle */
@@ -272,6 +273,7 @@ static void table_v2_iter_free(iter *base)
     table_unref(it->t);
     free(it->win);
     free(it->raw);
+    free(it->index_owned);
     free(it);
 }
 
@@ -286,14 +288,22 @@ static const iter_ops table_v2_iter_ops = {
 
 int table_v2_iter_new(table *t, iter **out)
 {
+    return table_v2_iter_new_over(t, &t->index, NULL, out);
+}
+
+int table_v2_iter_new_over(table *t, const block *index, uint8_t *owned, iter **out)
+{
     *out = NULL;
     table_v2_iter *it = calloc(1, sizeof *it);
-    if (it == NULL)
+    if (it == NULL) {
+        free(owned);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate an iterator", t->path);
+    }
     iter_init(&it->base, &table_v2_iter_ops);
     table_ref(t);
     it->t = t;
-    block_iter_init(&it->index, &t->index, TABLE_V2_IKEY_MIN);
+    it->index_owned = owned;
+    block_iter_init(&it->index, index, TABLE_V2_IKEY_MIN);
     /* Opened now if it can be (if not, the first read tries again, and
      * reports what fails). */
     if (file_cache_get(t->ctx->files, t->id, t->path, &it->pin) != KV_OK)

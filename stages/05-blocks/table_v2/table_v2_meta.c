@@ -39,23 +39,24 @@ void table_v2_footer_encode(uint8_t out[TABLE_V2_FOOTER], const table_v2_footer 
     coding_put_u64(out + 20, f->metaindex.offset);
     coding_put_u32(out + 28, f->metaindex.size);
     memcpy(out + 32, FILE_MAGIC_TBL05, FILE_MAGIC_SIZE);
-    coding_put_u32(out + 40, TABLE_V2_VERSION);
+    coding_put_u32(out + 40, f->version);
     coding_put_u32(out + 44, crc32c_value(out, 44));
 }
 
 const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
-                                   table_v2_footer *f, unsigned *why_at)
+                                   uint32_t version, table_v2_footer *f, unsigned *why_at)
 {
     *why_at = 32;
     if (memcmp(p + 32, FILE_MAGIC_TBL05, FILE_MAGIC_SIZE) != 0)
         return "no footer of a stage-05 table here (the magic is not KVS05TBL: the file "
                "was cut short, or it is not a table)";
     *why_at = 40;
-    if (coding_get_u32(p + 40) != TABLE_V2_VERSION)
-        return "the footer is of another version of table format v2";
+    if (coding_get_u32(p + 40) != version)
+        return "the footer is of another version of table format v2 than the header";
     *why_at = 44;
     if (crc32c_value(p, 44) != coding_get_u32(p + 44))
         return "the footer's checksum does not match its bytes";
+    f->version = version;
     f->data_end = coding_get_u64(p);
     f->index.offset = coding_get_u64(p + 8);
     f->index.size = coding_get_u32(p + 16);

@@ -122,13 +122,12 @@ static int table_v2_corrupt(table *t, uint64_t at, const char *part, const char 
 
 /* The contents of the meta block h (checked: inside the meta region, its
  * trailer, not compressed). */
-static int table_v2_meta_block(table *t, table_v2_handle h, const char *name,
-                               const uint8_t **p)
+int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uint8_t **p)
 {
-    if (!table_v2_handle_within(h, t->data_end, t->file_bytes - TABLE_V2_FOOTER))
+    if (!table_v2_handle_within(h, t->meta_at, t->file_bytes - TABLE_V2_FOOTER))
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block's handle "
                         "points outside the meta blocks", t->path, h.offset, name);
-    *p = t->meta + (h.offset - t->data_end);
+    *p = t->meta + (h.offset - t->meta_at);
     int type;
     uint32_t raw;
     const char *why = table_v2_stored_check(*p, h.size, &type, &raw);
@@ -141,9 +140,10 @@ static int table_v2_meta_block(table *t, table_v2_handle h, const char *name,
 }
 
 /* Reads and checks the meta region [D, size - 48). */
-static int table_v2_open_meta(table *t, const table_v2_footer *f)
+int table_v2_open_meta(table *t, const table_v2_footer *f)
 {
     t->data_end = f->data_end;
+    t->meta_at = f->data_end;
     t->index_h = f->index;
     t->metaindex_h = f->metaindex;
     t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - f->data_end);
@@ -197,7 +197,8 @@ static int table_v2_open_meta(table *t, const table_v2_footer *f)
     return rc;
 }
 
-int table_v2_open(table_ctx *ctx, const char *path, table **out)
+int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
+                       table_v2_footer *f)
 {
     *out = NULL;
     table *t = calloc(1, sizeof *t);
@@ -218,8 +219,14 @@ int table_v2_open(table_ctx *ctx, const char *path, table **out)
     file_cache_release(ctx->files, fh);
     uint8_t head[FILE_HEADER_SIZE], foot[TABLE_V2_FOOTER];
     size_t head_len = t->file_bytes < sizeof head ? (size_t)t->file_bytes : sizeof head;
-    if (rc == KV_OK && (rc = table_v2_read(t, NULL, 0, head, head_len, NULL)) == KV_OK)
-        rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, TABLE_V2_VERSION);
+    if (rc == KV_OK && (rc = table_v2_read(t, NULL, 0, head, head_len, NULL)) == KV_OK) {
+        /* Any version this reader knows; another is refused as the
+         * newest it knows would be. */
+        t->version = head_len == sizeof head ? coding_get_u32(head + 8) : 0;
+        if (t->version < 1 || t->version > max_version)
+            t->version = max_version;
+        rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, t->version);
+    }
     if (rc == KV_OK && t->file_bytes < TABLE_V2_FILE_MIN)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends: %" PRIu64
                       " bytes cannot hold a table (a table has at least %u)", path,
@@ -227,24 +234,38 @@ int table_v2_open(table_ctx *ctx, const char *path, table **out)
     uint64_t foot_at = t->file_bytes - TABLE_V2_FOOTER;
     if (rc == KV_OK)
         rc = table_v2_read(t, NULL, foot_at, foot, sizeof foot, NULL);
-    table_v2_footer f;
     if (rc == KV_OK) {
         unsigned at;
-        const char *why = table_v2_footer_decode(foot, t->file_bytes, &f, &at);
+        const char *why = table_v2_footer_decode(foot, t->file_bytes, t->version, f, &at);
         if (why != NULL)
             rc = table_v2_corrupt(t, foot_at + at, "footer", why);
     }
-    if (rc == KV_OK)
-        rc = table_v2_open_meta(t, &f);
     if (rc != KV_OK) {
         table_unref(t);
         return rc;
     }
-    atomic_fetch_add_explicit(&ctx->meta_bytes, t->meta_len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&ctx->tables_open, 1, memory_order_relaxed);
-    t->counted = 1;
     *out = t;
     return KV_OK;
+}
+
+void table_v2_open_done(table *t)
+{
+    atomic_fetch_add_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->ctx->tables_open, 1, memory_order_relaxed);
+    t->counted = 1;
+}
+
+int table_v2_open(table_ctx *ctx, const char *path, table **out)
+{
+    table_v2_footer f;
+    int rc = table_v2_open_ends(ctx, path, TABLE_V2_VERSION, out, &f);
+    if (rc == KV_OK && (rc = table_v2_open_meta(*out, &f)) != KV_OK) {
+        table_unref(*out);
+        *out = NULL;
+    }
+    if (rc == KV_OK)
+        table_v2_open_done(*out);
+    return rc;
 }
 
 void table_ref(table *t)

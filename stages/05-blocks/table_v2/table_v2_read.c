@@ -72,8 +72,8 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     return rc;
 }
 
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                        int *found)
+int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result *r,
+                              table_v2_handle *h, int *found)
 {
     *found = TABLE_V2_RULED_OUT;
     size_t ulen, tlen;

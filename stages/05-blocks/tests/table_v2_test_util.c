@@ -32,7 +32,7 @@ void tv_file_read(const char *path, tv_file *f)
     table_v2_footer foot;
     unsigned at;
     const char *why = table_v2_footer_decode(f->bytes + f->size - TABLE_V2_FOOTER, f->size,
-                                             &foot, &at);
+                                             TABLE_V2_VERSION, &foot, &at);
     CHECK_MSG(why == NULL, "footer: %s", why);
     f->data_end = foot.data_end;
     f->index_at = foot.index.offset;

@@ -1,7 +1,7 @@
 /*
- * paced_build.c: table.h's builder in this stage, format v2's (as stage
- * 05's table_v2/entry/ hands it over) with the context's rate limiter
- * (record_ctx.h) asked for the bytes a new table writes.
+ * paced_build.c: table.h's builder in this stage, a builder of tables of
+ * partitions (format v2's version 2, parted_format.h) with the context's
+ * rate limiter (record_ctx.h) asked for the bytes a new table writes.
  *
  * Every table is written by a flush or a compaction on the background
  * thread (stage 04's lsm_bg.c; the tools' rebuild and repair too, with a
@@ -9,8 +9,9 @@
  * After each add, the bytes format v2 appended since the last ask (its
  * 256 KiB buffer reaches the file a buffer at a time) are asked of the
  * limiter, which waits until the bucket holds them; finish asks for the
- * rest, the index, filter and footer.  The builder thus never runs more
- * than one buffer ahead of the rate, and over a compaction writes at most
+ * rest: the partitions, the kept blocks and the footer.  The builder thus
+ * never runs more than one buffer ahead of the rate, and over a
+ * compaction writes at most
  * rate * (time + one period) + one buffer (rate_limiter.h).
  *
  * One priority, RL_LOW: one thread writes every table, a flush before
@@ -21,10 +22,11 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "parted_format.h"
 #include "record_ctx.h"
 
 struct table_builder {
-    table_v2_builder *v2;
+    parted_builder *v2;
     rate_limiter *limiter;
     uint64_t asked;          /* bytes the limiter has granted for this table */
 };
@@ -44,7 +46,7 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     table_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
-    int rc = table_v2_builder_new(ctx, path, &b->v2);
+    int rc = parted_builder_new(ctx, path, &b->v2);
     if (rc != KV_OK) {
         free(b);
         return rc;
@@ -57,26 +59,26 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
 int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len)
 {
-    int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
+    int rc = parted_builder_add(b->v2, ikey, ikey_len, value, value_len);
     if (rc == KV_OK)
-        paced_ask(b, table_v2_builder_written(b->v2));
+        paced_ask(b, parted_builder_written(b->v2));
     return rc;
 }
 
 uint64_t table_builder_entries(const table_builder *b)
 {
-    return table_v2_builder_entries(b->v2);
+    return parted_builder_entries(b->v2);
 }
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
-    return table_v2_builder_file_bytes(b->v2);
+    return parted_builder_file_bytes(b->v2);
 }
 
 int table_builder_finish(table_builder *b, table_meta *meta)
 {
     table_meta m = {0};
-    int rc = table_v2_builder_finish(b->v2, &m); /* frees b->v2 whatever happens */
+    int rc = parted_builder_finish(b->v2, &m); /* frees b->v2 whatever happens */
     if (rc == KV_OK) {
         paced_ask(b, m.file_bytes);
         if (meta != NULL)
@@ -90,6 +92,6 @@ void table_builder_abandon(table_builder *b)
 {
     if (b == NULL)
         return;
-    table_v2_builder_abandon(b->v2);
+    parted_builder_abandon(b->v2);
     free(b);
 }

@@ -3,7 +3,10 @@
  * whole (table_open, table_iter_new) and the tools' (table_check,
  * table_dump, table_salvage, table_inspect_parts,
  * table_inspect_filter_says_absent), each handing over to format v2's own
- * (table_v2_open.c, table_v2_iter.c, tools/).
+ * (table_v2_open.c, table_v2_iter.c, tools/); steps 1 to 3 of a lookup,
+ * the ones that ask a table's filter and index (table_v2_find_block,
+ * table_v2_read.c); and the index as one block (table_v2_index_whole,
+ * for the tools).
  *
  * They sit in a part of their own (05-blocks/table_v2/file_entry), apart
  * from entry/, because they are what a later format of table would answer
@@ -19,6 +22,19 @@
 int table_open(table_ctx *ctx, const char *path, table **out)
 {
     return table_v2_open(ctx, path, out);
+}
+
+int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                        int *found)
+{
+    return table_v2_find_block_whole(t, lk, r, h, found);
+}
+
+int table_v2_index_whole(table *t, block *index, uint8_t **owned)
+{
+    *index = t->index;
+    *owned = NULL;
+    return KV_OK;
 }
 
 int table_iter_new(table *t, iter **out)

@@ -11,6 +11,8 @@
  * index's separator for it, a key >= the block's last key and < the next
  * block's first key (the table's largest key for the last block).
  */
+#include <stdlib.h>
+
 #include "inspect_line.h"
 #include "table_inspect.h"
 #include "table_v2_format.h"
@@ -40,12 +42,16 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
 int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     table_v2_inspect_meta(t, label, line, ctx);
+    block index;
+    uint8_t *owned;
+    int rc = table_v2_index_whole(t, &index, &owned);
+    if (rc != KV_OK)
+        return rc;
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;
-    block_iter_init(&ix, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &index, TABLE_V2_IKEY_MIN);
     inspect_cap cap = {0};
-    int rc = KV_OK;
     uint64_t n = 0;
     for (block_iter_seek_first(&ix); ix.valid; block_iter_next(&ix), n++) {
         table_v2_handle h;
@@ -65,6 +71,7 @@ int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *c
     if (rc == KV_OK && ix.status != KV_OK)
         rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
     block_iter_free(&ix);
+    free(owned);
     return rc;
 }
 

@@ -172,12 +172,17 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
     return rc;
 }
 
-/* The index block, if the footer and it check; *f gets the footer. */
+/* The index block, if the footer and it check; *f gets the footer.  The
+ * footer must say the version the header says.  A version whose footer
+ * names not the data blocks' index but a top level over partitions of it
+ * (stage 09's) gets no further than its first entry, and the scan of
+ * [16, D) takes over. */
 static int salvage_index(salvage *s, uint64_t size, table_v2_footer *f, block *ix)
 {
     unsigned why_at;
     if (size < TABLE_V2_FILE_MIN ||
-        table_v2_footer_decode(s->p + size - TABLE_V2_FOOTER, size, f, &why_at) != NULL)
+        table_v2_footer_decode(s->p + size - TABLE_V2_FOOTER, size,
+                               coding_get_u32(s->p + 8), f, &why_at) != NULL)
         return 0;
     return table_v2_handle_within(f->index, f->data_end, size - TABLE_V2_FOOTER) &&
            table_v2_stored_check(s->p + f->index.offset, f->index.size, &(int){0},

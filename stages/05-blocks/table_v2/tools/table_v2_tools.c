@@ -24,6 +24,7 @@
 #include "error.h"
 #include "escape.h"
 #include "log_report.h"
+#include "table_inspect.h"
 #include "table_v2_format.h"
 
 #define TABLE_V2_SHOW 64u
@@ -111,8 +112,7 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
             (low != NULL && ikey_compare(e.key, e.key_len, low, low_len) <= 0))
             PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu lies outside the key range "
                     "the index gives the block", w->label, (ull)i, (ull)h.offset, e.at);
-        if (t->filter != NULL &&
-            !bloom_may_contain(t->filter, t->filter + t->filter_len, k.user_key, k.user_len))
+        if (table_inspect_filter_says_absent(t, k.user_key, k.user_len))
             PROBLEM(w, "%s: block %llu at %llu: the filter rules out the key of the entry at "
                     "+%zu, which the table holds", w->label, (ull)i, (ull)h.offset, e.at);
         if (w->entries == 0 && (e.key_len != t->smallest_len ||
@@ -132,12 +132,16 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
 static int table_v2_walk_blocks(table_v2_walk *w)
 {
     table *t = w->t;
+    block index;
+    uint8_t *owned;
+    int rc = table_v2_index_whole(t, &index, &owned);
+    if (rc != KV_OK)
+        return rc;
     block_iter ix = {0};
-    block_iter_init(&ix, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &index, TABLE_V2_IKEY_MIN);
     uint64_t expect = TABLE_V2_DATA_AT, i = 0;
     uint8_t *low = NULL;   /* the previous separator */
     size_t low_len = 0;
-    int rc = KV_OK;
     char key[4 * TABLE_V2_SHOW + 64];
     for (block_iter_seek_first(&ix); ix.valid && rc == KV_OK; block_iter_next(&ix), i++) {
         table_v2_handle h;
@@ -202,6 +206,7 @@ static int table_v2_walk_blocks(table_v2_walk *w)
         PROBLEM(w, "%s: the index's blocks end at %llu; the data blocks end at %llu", w->label,
                 (ull)expect, (ull)t->data_end);
     free(low);
+    free(owned);
     block_iter_free(&ix);
     return rc;
 }
@@ -242,7 +247,7 @@ static void table_v2_dump_meta(table_v2_walk *w)
                         (ull)t->filter_h.offset, (unsigned)t->filter_h.size, (ull)bi.bits, bi.k,
                         (ull)bi.bits_set, 100.0 * (double)bi.bits_set / (double)bi.bits,
                         (double)bi.bits / (double)t->entries);
-    else
+    else if (t->version == TABLE_V2_VERSION)
         log_report_line(w->line, w->line_ctx, "# filter: none");
     log_report_line(w->line, w->line_ctx, "# properties at %llu (%u bytes), metaindex at %llu "
                     "(%u bytes), index at %llu (%u bytes, %u entries)", (ull)t->props_h.offset,
@@ -259,7 +264,7 @@ static int table_v2_tool(const char *path, const char *label, kv_line_fn line, v
     table_v2_walk w = {.label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
     int rc = table_ctx_new(NULL, &ctx);
     if (rc == KV_OK)
-        rc = table_v2_open(ctx, path, &w.t);
+        rc = table_open(ctx, path, &w.t);
     if (rc == KV_OK && dump)
         table_v2_dump_meta(&w);
     if (rc == KV_OK && (rc = table_v2_walk_blocks(&w)) == KV_OK)

@@ -1,0 +1,305 @@
+/*
+ * parted_read.c: opening and reading a version-2 table (parted_format.h):
+ * the kept region and its top level checked at open (P1), a lookup's
+ * steps 1 to 3 through the top level, a filter partition and an index
+ * partition, and the index partitions joined for an iterator.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bloom.h"
+#include "error.h"
+#include "parted_format.h"
+
+static int parted_corrupt(table *t, uint64_t at, const char *what)
+{
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s", t->path, at, what);
+}
+
+int parted_top_entry(table *t, const block_iter *top, table_v2_handle *index,
+                     table_v2_handle *filter, int *has_filter)
+{
+    const uint8_t *p = top->value, *end = top->value + top->value_len;
+    p = table_v2_handle_decode(p, end, index);
+    *has_filter = p != NULL && p != end;
+    if (*has_filter)
+        p = table_v2_handle_decode(p, end, filter);
+    if (p == end && table_v2_handle_within(*index, t->data_end, t->meta_at) &&
+        (!*has_filter || table_v2_handle_within(*filter, t->data_end, t->meta_at)))
+        return KV_OK;
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the top-level index entry there "
+                    "holds no handles of partitions (they lie in [%" PRIu64 ", %" PRIu64 "))",
+                    t->path, t->index_h.offset + top->at, t->data_end, t->meta_at);
+}
+
+/* P1: the top level's handles tile [D, P), all with a filter or none. */
+static int parted_walk_top(table *t)
+{
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    uint64_t expect = t->data_end;
+    int rc = KV_OK, filters = -1;
+    for (block_iter_seek_first(&top); top.valid && rc == KV_OK; block_iter_next(&top)) {
+        table_v2_handle ih, fh;
+        int has_filter;
+        if ((rc = parted_top_entry(t, &top, &ih, &fh, &has_filter)) != KV_OK)
+            break;
+        if (filters >= 0 && has_filter != filters)
+            rc = parted_corrupt(t, t->index_h.offset + top.at,
+                                "the top-level index entry there names a filter partition "
+                                "where the one before it names none, or the other way round");
+        else if (ih.offset != expect || (has_filter && fh.offset !=
+                                         ih.offset + ih.size + TABLE_V2_TRAILER))
+            rc = parted_corrupt(t, t->index_h.offset + top.at,
+                                "the top-level index entry there names a partition that does "
+                                "not follow the one before it");
+        filters = has_filter;
+        expect = has_filter ? fh.offset + fh.size + TABLE_V2_TRAILER
+                            : ih.offset + ih.size + TABLE_V2_TRAILER;
+    }
+    if (rc == KV_OK && top.status != KV_OK)
+        rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
+    if (rc == KV_OK && expect != t->meta_at)
+        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the partitions the top-level "
+                      "index names end at %" PRIu64 ", not where the kept blocks begin",
+                      t->path, t->index_h.offset, expect);
+    block_iter_free(&top);
+    return rc;
+}
+
+int parted_open_meta(table *t, const table_v2_footer *f)
+{
+    t->data_end = f->data_end;
+    t->meta_at = f->index.offset; /* P: the kept region begins with the top level */
+    t->index_h = f->index;
+    t->metaindex_h = f->metaindex;
+    t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - t->meta_at);
+    t->meta = malloc(t->meta_len);
+    if (t->meta == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the kept blocks",
+                        t->path, t->meta_len);
+    int rc = table_v2_read(t, NULL, t->meta_at, t->meta, t->meta_len, NULL);
+    const uint8_t *p = NULL;
+    const char *why = NULL;
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->metaindex, "metaindex", &p)) == KV_OK) {
+        block mb;
+        int has_filter = 0;
+        if ((why = block_init(&mb, p, f->metaindex.size)) == NULL)
+            why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
+        if (why == NULL && has_filter)
+            why = "it names a whole filter, which a table of partitions has not";
+        if (why != NULL)
+            return parted_corrupt(t, f->metaindex.offset, why);
+    }
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, t->props_h, "properties", &p)) == KV_OK) {
+        table_v2_props pr;
+        if ((why = table_v2_props_decode(p, t->props_h.size, &pr)) != NULL)
+            return parted_corrupt(t, t->props_h.offset, why);
+        t->entries = pr.entries;
+        t->deletes = pr.deletes;
+        t->data_blocks = pr.data_blocks;
+        t->raw_bytes = pr.raw_bytes;
+        t->smallest = pr.smallest;
+        t->smallest_len = pr.smallest_len;
+        t->largest = pr.largest;
+        t->largest_len = pr.largest_len;
+        if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
+            return parted_corrupt(t, t->props_h.offset, "the properties count more data "
+                                  "blocks than the data blocks' bytes can hold");
+    }
+    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "top-level index", &p)) == KV_OK) {
+        if ((why = block_init(&t->index, p, f->index.size)) != NULL)
+            return parted_corrupt(t, f->index.offset, why);
+        rc = parted_walk_top(t);
+    }
+    return rc;
+}
+
+/* The partition block at h, through the block cache (a partition always
+ * goes in: no `once` buffer). */
+static int parted_partition(table *t, table_v2_handle h, table_v2_blockref *ref,
+                            unsigned *reads)
+{
+    int from_cache;
+    return table_v2_block_get(t, NULL, h, NULL, 0, NULL, ref, &from_cache, reads);
+}
+
+/* Whether the filter partition at h rules ukey out; *rc KV_OK or its
+ * failure. */
+static int parted_filter_rules_out(table *t, table_v2_handle h, const uint8_t *ukey,
+                                   size_t ulen, unsigned *reads, int *rc)
+{
+    table_v2_blockref ref;
+    *rc = parted_partition(t, h, &ref, reads);
+    if (*rc != KV_OK)
+        return 0;
+    block_iter it = {0};
+    block_iter_init(&it, &ref.b, 1);
+    block_iter_seek_first(&it);
+    int out = 0;
+    if (!it.valid || it.key_len != 1 || it.key[0] != PARTED_FILTER_KEY[0])
+        *rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter partition there "
+                       "holds no filter entry", t->path, h.offset);
+    else
+        out = !bloom_may_contain(it.value, it.value + it.value_len, ukey, ulen);
+    block_iter_free(&it);
+    table_v2_block_release(t, &ref);
+    return out;
+}
+
+int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                      int *found)
+{
+    *found = TABLE_V2_RULED_OUT;
+    size_t ulen, tlen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
+        ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
+        return KV_OK;
+    r->in_range = 1;
+    table_ctx *ctx = t->ctx;
+    const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+    block_iter top;
+    top.key = NULL;
+    top.key_cap = 0;
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&top, target, tlen);
+    table_v2_handle ih, fh;
+    int has_filter = 0, rc = KV_OK;
+    if (!top.valid) {
+        /* Past every partition's last separator: past every entry. */
+        if (top.status != KV_OK)
+            rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
+        table_v2_count(&ctx->searches, 1);
+        *found = TABLE_V2_NO_BLOCK;
+    } else {
+        rc = parted_top_entry(t, &top, &ih, &fh, &has_filter);
+    }
+    block_iter_free(&top);
+    if (rc != KV_OK || *found == TABLE_V2_NO_BLOCK)
+        return rc;
+    r->filter_asked = has_filter;
+    if (has_filter && parted_filter_rules_out(t, fh, ukey, ulen, &r->reads, &rc)) {
+        table_v2_count(&ctx->filter_negatives, 1);
+        r->filter_said_no = 1;
+        return KV_OK;
+    }
+    if (rc != KV_OK)
+        return rc;
+    table_v2_count(&ctx->searches, 1);
+    *found = TABLE_V2_NO_BLOCK;
+    table_v2_blockref ref;
+    if ((rc = parted_partition(t, ih, &ref, &r->reads)) != KV_OK)
+        return rc;
+    block_iter ix;
+    ix.key = NULL;
+    ix.key_cap = 0;
+    block_iter_init(&ix, &ref.b, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&ix, target, tlen);
+    if (!ix.valid) {
+        /* P2 says the partition's last separator is >= the key. */
+        rc = ix.status != KV_OK
+                 ? table_v2_block_iter_error(t, &ix, "index partition", ih.offset)
+                 : parted_corrupt(t, ih.offset, "the index partition there ends below the "
+                                  "key the top level gives it");
+    } else {
+        const uint8_t *end = ix.value + ix.value_len;
+        if (table_v2_handle_decode(ix.value, end, h) == end &&
+            table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->data_end))
+            *found = TABLE_V2_BLOCK;
+        else
+            rc = parted_corrupt(t, ih.offset, "an entry of the index partition there holds "
+                                "no handle of a data block");
+    }
+    block_iter_free(&ix);
+    table_v2_block_release(t, &ref);
+    return rc;
+}
+
+int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen)
+{
+    ikey_lookup lk;
+    if (ikey_lookup_init(&lk, ukey, ulen, IKEY_MAX_SEQ) != KV_OK)
+        return 0;
+    size_t tlen;
+    const uint8_t *target = ikey_lookup_ikey(&lk, &tlen);
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_seek(&top, target, tlen);
+    table_v2_handle ih, fh;
+    int has_filter = 0, rc = KV_OK, out = 0;
+    if (top.valid && parted_top_entry(t, &top, &ih, &fh, &has_filter) == KV_OK && has_filter)
+        out = parted_filter_rules_out(t, fh, ukey, ulen, NULL, &rc);
+    block_iter_free(&top);
+    ikey_lookup_free(&lk);
+    return rc == KV_OK && out;
+}
+
+/* ---- the index partitions joined ---------------------------------------------- */
+
+int parted_join_index(table *t, block *index, uint8_t **owned)
+{
+    *owned = NULL;
+    /* First the sizes: every partition's entries, and a restart word per
+     * data block; then the bytes. */
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    size_t entries_len = 0, len = 0;
+    uint64_t restarts = 0;
+    uint8_t *out = NULL;
+    int rc = KV_OK;
+    for (int pass = 0; pass < 2 && rc == KV_OK; pass++) {
+        size_t at = 0;
+        uint64_t r = 0;
+        for (block_iter_seek_first(&top); top.valid && rc == KV_OK; block_iter_next(&top)) {
+            table_v2_handle ih, fh;
+            int has_filter;
+            table_v2_blockref ref;
+            if ((rc = parted_top_entry(t, &top, &ih, &fh, &has_filter)) != KV_OK ||
+                (rc = parted_partition(t, ih, &ref, NULL)) != KV_OK)
+                break;
+            const block *b = &ref.b;
+            if (pass == 0) {
+                entries_len += b->entries_end;
+                restarts += b->nrestarts;
+            } else if (at + b->entries_end > entries_len || r + b->nrestarts > restarts) {
+                rc = parted_corrupt(t, ih.offset, "the index partitions changed while read");
+            } else {
+                memcpy(out + at, b->data, b->entries_end);
+                for (uint32_t i = 0; i < b->nrestarts; i++)
+                    coding_put_u32(out + entries_len + 4 * (r + i),
+                                   (uint32_t)(at + block_restart(b, i)));
+                at += b->entries_end;
+                r += b->nrestarts;
+            }
+            table_v2_block_release(t, &ref);
+        }
+        if (rc == KV_OK && top.status != KV_OK)
+            rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
+        if (rc != KV_OK || pass == 1)
+            break;
+        if (restarts != t->data_blocks)
+            rc = parted_corrupt(t, t->index_h.offset, "the index partitions do not hold one "
+                                "entry per data block the properties count");
+        else if (entries_len > UINT32_MAX - 4 * restarts - 4)
+            rc = parted_corrupt(t, t->index_h.offset, "the index partitions are too large to "
+                                "join");
+        len = entries_len + 4 * (size_t)restarts + 4;
+        if (rc == KV_OK && (out = malloc(len)) == NULL)
+            rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the index",
+                          t->path, len);
+        if (rc == KV_OK)
+            coding_put_u32(out + len - 4, (uint32_t)restarts);
+    }
+    block_iter_free(&top);
+    const char *why = rc == KV_OK ? block_init(index, out, len) : NULL;
+    if (rc == KV_OK && why != NULL)
+        rc = parted_corrupt(t, t->index_h.offset, why);
+    if (rc != KV_OK) {
+        free(out);
+        return rc;
+    }
+    *owned = out;
+    return KV_OK;
+}

@@ -1,0 +1,116 @@
+/*
+ * parted_tools.c: what kv check and kv dump add for a version-2 table
+ * (parted_format.h) to format v2's walk of its data blocks, which sees
+ * the index partitions joined (parted_join_index) and asks each key's
+ * filter partition (parted_filter_says_absent):
+ *   - every partition, one line each in the dump: where its index and
+ *     filter partitions lie, their entries, the filter's bits, hashes
+ *     and fill;
+ *   - check: every filter partition read and checked (its checksum, its
+ *     one entry, bloom.h's bytes), so that a damaged filter a lookup
+ *     would stumble on is found even where no key's lookup reads it.
+ * A first reading skips this file.
+ */
+#include <stdio.h>
+
+#include "bloom.h"
+#include "error.h"
+#include "log_report.h"
+#include "parted_format.h"
+
+typedef unsigned long long ull;
+
+/* One partition's filter: its bloom bytes checked, into *info.  NULL or
+ * what is wrong (kv_errmsg for a block that cannot be read). */
+static const char *parted_filter_info(table *t, table_v2_handle h, bloom_info *info)
+{
+    table_v2_blockref ref;
+    int from_cache;
+    if (table_v2_block_get(t, NULL, h, NULL, 0, NULL, &ref, &from_cache, NULL) != KV_OK)
+        return kv_errmsg();
+    block_iter it = {0};
+    block_iter_init(&it, &ref.b, 1);
+    block_iter_seek_first(&it);
+    const char *why = NULL;
+    if (!it.valid || it.key_len != 1 || it.key[0] != PARTED_FILTER_KEY[0])
+        why = "it holds no filter entry";
+    else if (bloom_check(it.value, it.value + it.value_len, info) != KV_OK)
+        why = "its filter is not one bloom.h reads";
+    block_iter_free(&it);
+    table_v2_block_release(t, &ref);
+    return why;
+}
+
+/* Walks the partitions of the version-2 table at path: dump prints each,
+ * check reports each damaged filter.  *version gets the file's version
+ * (nothing is walked for 1).  KV_OK, or KV_ERR_CORRUPT with the count of
+ * damaged filters. */
+static int parted_walk(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                       int dump, uint32_t *version)
+{
+    *version = 0;
+    table_ctx *ctx = NULL;
+    table *t = NULL;
+    int rc = table_ctx_new(NULL, &ctx);
+    if (rc == KV_OK)
+        rc = table_open(ctx, path, &t);
+    if (rc != KV_OK) {
+        table_ctx_free(ctx);
+        return KV_OK; /* format v2's walk says why it cannot open it */
+    }
+    *version = t->version;
+    int problems = 0;
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    ull j = 0;
+    if (t->version == PARTED_VERSION && dump)
+        log_report_line(line, line_ctx, "# %s: version 2: partitions [%llu, %llu), the top "
+                        "level at %llu (%u entries), kept with the properties and the "
+                        "metaindex (see docs/09-cache.md)", label, (ull)t->data_end,
+                        (ull)t->meta_at, (ull)t->meta_at, (unsigned)t->index.nrestarts);
+    for (block_iter_seek_first(&top); t->version == PARTED_VERSION && top.valid;
+         block_iter_next(&top), j++) {
+        table_v2_handle ih, fh;
+        int has_filter;
+        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK)
+            break; /* checked at open */
+        bloom_info info = {0};
+        const char *why = has_filter ? parted_filter_info(t, fh, &info) : NULL;
+        if (why != NULL) {
+            log_report_line(line, line_ctx, "%s%s: partition %llu: the filter partition at "
+                            "%llu: %s", dump ? "# " : "", label, j, (ull)fh.offset, why);
+            problems++;
+        } else if (dump && has_filter) {
+            log_report_line(line, line_ctx, "# partition %llu: index at %llu (%u bytes), "
+                            "filter at %llu (%u bytes, %llu bits, %d hashes, fill %.1f%%)",
+                            j, (ull)ih.offset, (unsigned)ih.size, (ull)fh.offset,
+                            (unsigned)fh.size, (ull)info.bits, info.k,
+                            info.bits ? 100.0 * (double)info.bits_set / (double)info.bits : 0);
+        } else if (dump) {
+            log_report_line(line, line_ctx, "# partition %llu: index at %llu (%u bytes), no "
+                            "filter", j, (ull)ih.offset, (unsigned)ih.size);
+        }
+    }
+    block_iter_free(&top);
+    table_unref(t);
+    table_ctx_free(ctx);
+    return problems ? kv_error(KV_ERR_CORRUPT, "%s: %d damaged filter partitions", path,
+                               problems)
+                    : KV_OK;
+}
+
+int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+{
+    uint32_t version;
+    int filters = parted_walk(path, label, line, line_ctx, 0, &version);
+    int rc = table_v2_check(path, label, line, line_ctx);
+    return rc != KV_OK ? rc : filters;
+}
+
+int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+{
+    int rc = table_v2_dump(path, label, line, line_ctx);
+    uint32_t version;
+    int parts = parted_walk(path, label, line, line_ctx, 1, &version);
+    return rc != KV_OK ? rc : parts;
+}

@@ -1,0 +1,266 @@
+/*
+ * parted_table_test.c: tables of partitions (format v2's version 2,
+ * parted_format.h) against a memtable: lookups at every sequence and
+ * iteration with every setting (blocks small enough for many partitions,
+ * with filters and without, lz4 and raw); version-1 tables, written by
+ * stage 05's builder, still read; a cold lookup's reads and what an open
+ * table keeps; every byte from D to the end damaged in turn, each found
+ * (and by kv check), never a wrong answer; and kv repair's salvage of a
+ * whole table losing nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "../../04-lsm/tests/table_test_util.h"
+#include "kv.h"
+#include "memtable.h"
+#include "parted_format.h"
+#include "table_salvage.h"
+#include "../../05-blocks/tests/table_v2_test_util.h"
+
+static void pt_no_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+static void lookups_and_iteration_match_with_every_setting(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(17, 1500, 4, 199);
+    for (int v = 0; v < 4; v++) {
+        harness_context("variant %d", v);
+        table_ctx *ctx = tv_ctx(v < 3 ? 64 : 0, v % 2 ? KV_COMPRESSION_NONE : 0,
+                                v == 2 ? KV_NO_BLOOM : 0);
+        table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+        CHECK_EQ(t->version, PARTED_VERSION);
+        /* Blocks of 64 bytes: index partitions of a few entries each. */
+        CHECK(v == 3 || t->index.nrestarts >= 20);
+        tt_expect_same_lookups(m, t, 3000);
+        iter *a, *b;
+        CHECK_KV(memtable_iter_new(m, &a), KV_OK);
+        CHECK_KV(table_iter_new(t, &b), KV_OK);
+        table_unref(t); /* the iterator keeps the table open */
+        tt_expect_same_iteration(a, b);
+        iter_free(a);
+        iter_free(b);
+        CHECK_KV(table_check(harness_join(dir, "t.tbl"), "t.tbl", pt_no_line, NULL), KV_OK);
+        table_ctx_free(ctx);
+    }
+    memtable_unref(m);
+}
+
+/* A key with many versions, so that its versions fill several data
+ * blocks and straddle partitions: every version found at its sequence
+ * (P3: the key is in each partition's filter). */
+static void a_key_across_partitions_is_found_at_every_sequence(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m;
+    CHECK_KV(memtable_new(0, &m), KV_OK);
+    char key[32], val[64];
+    uint64_t seq = 1;
+    for (int k = 0; k < 40; k++) {
+        size_t klen = tt_key(key, k);
+        for (int v = 0; v < (k % 10 == 5 ? 200 : 1); v++) {
+            int n = snprintf(val, sizeof val, "k%d v%d", k, v);
+            CHECK_KV(memtable_add(m, seq++, IKEY_PUT, key, klen, val, (size_t)n), KV_OK);
+        }
+    }
+    table_ctx *ctx = tv_ctx(64, 0, 0);
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    CHECK(t->index.nrestarts >= 20);
+    tt_expect_same_lookups(m, t, 45);
+    for (uint64_t s = 1; s < seq; s++) {
+        harness_context("sequence %llu", (unsigned long long)s);
+        tt_expect_same(m, t, key, tt_key(key, 5), s);
+        tt_expect_same(m, t, key, tt_key(key, 15), s);
+    }
+    table_unref(t);
+    table_ctx_free(ctx);
+    memtable_unref(m);
+}
+
+/* Stage 05's builder writes version 1; this stage reads it as stage 05
+ * does. */
+static void version_one_tables_are_still_read(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(23, 800, 3, 199);
+    table_ctx *ctx = tv_ctx(256, 0, 0);
+    const char *path = harness_join(dir, "v1.tbl");
+    table_v2_builder *b;
+    CHECK_KV(table_v2_builder_new(ctx, path, &b), KV_OK);
+    iter *it;
+    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
+    for (iter_seek_first(it); iter_valid(it); iter_next(it))
+        CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
+                 KV_OK);
+    iter_free(it);
+    CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
+    table *t;
+    CHECK_KV(table_open(ctx, path, &t), KV_OK);
+    CHECK_EQ(t->version, 1u);
+    CHECK(t->filter != NULL);
+    tt_expect_same_lookups(m, t, 1700);
+    iter *a;
+    CHECK_KV(memtable_iter_new(m, &a), KV_OK);
+    CHECK_KV(table_iter_new(t, &it), KV_OK);
+    tt_expect_same_iteration(a, it);
+    iter_free(a);
+    iter_free(it);
+    table_unref(t);
+    CHECK_KV(table_check(path, "v1.tbl", pt_no_line, NULL), KV_OK);
+    table_ctx_free(ctx);
+    memtable_unref(m);
+}
+
+/* The value of "name: value" among the context's stats lines. */
+static double pt_stat(table_ctx *ctx, const char *name)
+{
+    tt_lines l = {0};
+    table_ctx_stats(ctx, tt_collect, &l);
+    char want[64];
+    snprintf(want, sizeof want, "%s: ", name);
+    const char *p = strstr(l.text, want);
+    CHECK_MSG(p != NULL, "no stat %s", name);
+    double v = strtod(p + strlen(want), NULL);
+    tt_lines_clear(&l);
+    return v;
+}
+
+/* A cold lookup reads its filter partition, its index partition and its
+ * data block; what the table keeps open is its top level, far less than
+ * version 1's whole index and filter (P4). */
+static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_sequential_memtable(20000, 20);
+    table_ctx *ctx = tv_ctx(0, 0, 0);
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    double kept = pt_stat(ctx, "table.meta_bytes");
+    table_unref(t);
+    table_ctx_free(ctx);
+    /* The same entries in version 1. */
+    ctx = tv_ctx(0, 0, 0);
+    table_v2_builder *b;
+    const char *v1 = harness_join(dir, "v1.tbl");
+    CHECK_KV(table_v2_builder_new(ctx, v1, &b), KV_OK);
+    iter *it;
+    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
+    for (iter_seek_first(it); iter_valid(it); iter_next(it))
+        CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
+                 KV_OK);
+    iter_free(it);
+    CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
+    CHECK_KV(table_open(ctx, v1, &t), KV_OK);
+    double whole = pt_stat(ctx, "table.meta_bytes");
+    table_unref(t);
+    CHECK_MSG(kept * 10 < whole, "version 2 keeps %.0f bytes, version 1 %.0f", kept, whole);
+    /* Cold: a fresh context, its block cache empty. */
+    CHECK_KV(table_open(ctx, harness_join(dir, "t.tbl"), &t), KV_OK);
+    table_ctx_free(ctx);
+    ctx = tv_ctx(0, 0, 0);
+    table_unref(t);
+    CHECK_KV(table_open(ctx, harness_join(dir, "t.tbl"), &t), KV_OK);
+    char key[32];
+    ikey_lookup lk;
+    table_get_result r;
+    CHECK_KV(ikey_lookup_init(&lk, key, tt_key(key, 12345), IKEY_MAX_SEQ), KV_OK);
+    CHECK_KV(table_get(t, &lk, &r), KV_OK);
+    CHECK_EQ(r.state, IKEY_FOUND);
+    CHECK_EQ(r.reads, 3u);
+    free(r.value);
+    ikey_lookup_free(&lk);
+    /* Its neighbour: every block it needs is cached. */
+    CHECK_KV(ikey_lookup_init(&lk, key, tt_key(key, 12346), IKEY_MAX_SEQ), KV_OK);
+    CHECK_KV(table_get(t, &lk, &r), KV_OK);
+    CHECK_EQ(r.state, IKEY_FOUND);
+    CHECK_EQ(r.reads, 0u);
+    free(r.value);
+    ikey_lookup_free(&lk);
+    table_unref(t);
+    table_ctx_free(ctx);
+    memtable_unref(m);
+}
+
+/* Every byte from D to the end is in a checksummed block or the footer:
+ * each flip is found by a read (open, scans, lookups of every key) and by
+ * kv check, and no read answers wrongly (tt_reads_right_or_corrupt). */
+static void every_flip_of_the_partitions_and_kept_blocks_is_found(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(29, 60, 2, 40);
+    table_ctx *ctx = tv_ctx(64, 0, 0);
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    uint64_t d = t->data_end;
+    CHECK(t->index.nrestarts >= 3);
+    table_unref(t);
+    table_ctx_free(ctx);
+    uint8_t *bytes;
+    size_t n = tt_read_file(harness_join(dir, "t.tbl"), &bytes);
+    const char *bad = harness_join(dir, "bad.tbl");
+    for (size_t at = (size_t)d; at < n; at++) {
+        harness_context("flip of byte %zu of %zu (D = %llu)", at, n, (unsigned long long)d);
+        bytes[at] ^= 0xff;
+        tt_write_file(bad, bytes, n);
+        bytes[at] ^= 0xff;
+        ctx = tv_ctx(64, 0, 0);
+        CHECK(tt_reads_right_or_corrupt(ctx, m, bad));
+        table_ctx_free(ctx);
+        CHECK_KV(table_check(bad, "bad.tbl", pt_no_line, NULL), KV_ERR_CORRUPT);
+    }
+    free(bytes);
+    memtable_unref(m);
+}
+
+typedef struct pt_salvaged {
+    uint64_t entries;
+    int losses;
+} pt_salvaged;
+
+static int pt_entry(void *ctx, const uint8_t *ikey, size_t ikey_len, const uint8_t *value,
+                    size_t value_len)
+{
+    (void)ikey;
+    (void)ikey_len;
+    (void)value;
+    (void)value_len;
+    ((pt_salvaged *)ctx)->entries++;
+    return KV_OK;
+}
+
+static void pt_loss(void *ctx, const table_loss *loss)
+{
+    (void)loss;
+    ((pt_salvaged *)ctx)->losses++;
+}
+
+static void repair_salvages_a_whole_table_without_loss(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(31, 700, 3, 199);
+    table_ctx *ctx = tv_ctx(128, 0, 0);
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    table_unref(t);
+    table_ctx_free(ctx);
+    pt_salvaged got = {0};
+    table_salvage_info info;
+    CHECK_KV(table_salvage(harness_join(dir, "t.tbl"), pt_entry, pt_loss, &got, &info), KV_OK);
+    CHECK_EQ(got.entries, memtable_entries(m));
+    CHECK_EQ(got.losses, 0);
+    memtable_unref(m);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(lookups_and_iteration_match_with_every_setting),
+    HARNESS_TEST(a_key_across_partitions_is_found_at_every_sequence),
+    HARNESS_TEST(version_one_tables_are_still_read),
+    HARNESS_TEST(a_cold_lookup_reads_three_blocks_and_the_table_keeps_little),
+    HARNESS_TEST(every_flip_of_the_partitions_and_kept_blocks_is_found),
+    HARNESS_TEST(repair_salvages_a_whole_table_without_loss),
+};
+
+const harness_suite parted_table_suite = HARNESS_SUITE("parted_table", tests);
