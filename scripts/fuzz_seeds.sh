@@ -236,4 +236,23 @@ compact"
     f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
+    if [ "$target" = table ] && [ "$stage" = 09-cache ]; then
+        # Stage 09 writes tables of partitions (format v2, version 2) and
+        # reads stage 05's (version 1): a table of many partitions (blocks
+        # of 64 bytes), one without filters, and one stage 05 wrote.
+        i=0
+        while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
+        echo compact >>"$tmp/puts"
+        for v in parts:"--block-bytes 64" parts-nofilter:"--block-bytes 64 --bloom-bits none" \
+                 version1:"--block-bytes 64"; do
+            name=${v%%:*}; opts=${v#*:}
+            k=$kv
+            [ "$name" = version1 ] && k=build/05-blocks/kv
+            rm -rf "$tmp/db"
+            # shellcheck disable=SC2086
+            "$k" $opts "$tmp/db" <"$tmp/puts" >/dev/null
+            f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+            [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/$name"
+        done
+    fi
 done
