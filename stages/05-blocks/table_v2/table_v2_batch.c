@@ -22,7 +22,7 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     table_v2_handle h;
     int found, hit = 0;
     table_v2_blockref ref;
-    int rc = table_v2_find_block(t, lk, r, &h, &found);
+    int rc = t->ops->find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK)
         rc = table_v2_block_cached(t, h, &ref, &hit);
     if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {

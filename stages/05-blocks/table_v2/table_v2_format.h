@@ -166,6 +166,38 @@ typedef struct table_v2_footer {
     table_v2_handle index, metaindex;
 } table_v2_footer;
 
+/* A data block in memory: in the block cache, or in a buffer of its own;
+ * or, for a lookup's block the full cache turned away, still in the file's
+ * mapping, held: its contents in place if stored raw (b points there),
+ * else its checked lz4 bytes (lz4 not NULL), which table_v2_scan.c
+ * decodes only as far as the lookup's answer. */
+typedef struct table_v2_blockref {
+    block b;
+    block_cache_handle *cached;
+    uint8_t *owned;          /* malloc'd, or NULL */
+    file_cache_handle *held; /* the mapped file the block lies in, or NULL */
+    const uint8_t *lz4;      /* the stored lz4 bytes in the mapping, or NULL */
+    uint32_t lz4_size, raw;  /* their size, and the contents' */
+} table_v2_blockref;
+
+/* What a version of the format answers its own way, set by the open that
+ * read the file (table_v2_open_meta: version 1's, table_v2_version_1 in
+ * table_v2_read.c):
+ *   find_block           steps 1 to 3 of a lookup, as
+ *                        table_v2_find_block_whole says them;
+ *   index_whole          the index as one block, one entry per data
+ *                        block, as iterators and the tools walk it:
+ *                        ref->b, released by table_v2_block_release;
+ *   filter_says_absent   whether the filter a lookup of the user key at
+ *                        the newest sequence asks rules it out (0 if the
+ *                        table has none, or it cannot be read). */
+typedef struct table_v2_version_ops {
+    int (*find_block)(table *t, const ikey_lookup *lk, table_get_result *r,
+                      table_v2_handle *h, int *found);
+    int (*index_whole)(table *t, table_v2_blockref *ref);
+    int (*filter_says_absent)(table *t, const uint8_t *ukey, size_t ulen);
+} table_v2_version_ops;
+
 /* An open table: its meta blocks, kept (T3: the index and the filter). */
 struct table {
     table_ctx *ctx;
@@ -173,6 +205,7 @@ struct table {
     uint64_t id;             /* its key in the block and file caches */
     atomic_int refs;
     uint32_t version;        /* its header's format version */
+    const table_v2_version_ops *ops;   /* that version's (above) */
     uint64_t file_bytes;
     uint64_t data_end;       /* D */
     uint8_t *meta;           /* file bytes [meta_at, size - 48) */
@@ -210,7 +243,9 @@ int  table_v2_get_finish(table_pending *p, const io_read_req *done,
 /* table_open, table_iter_new (table_v2_open.c, table_v2_iter.c), and the
  * tools' table_check, table_dump, table_salvage, table_inspect_parts and
  * table_inspect_filter_says_absent (tools/), as table.h,
- * table_salvage.h and table_inspect.h say them, for a v2 table. */
+ * table_salvage.h and table_inspect.h say them, for a v2 table; check and
+ * dump open it with `open` (table_v2_open, or a reader of later versions
+ * too). */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
 /* table_v2_open in three steps, for a reader of versions of the format
@@ -229,21 +264,12 @@ void table_v2_open_done(table *t);
  * keeps ([meta_at, size - 48)), its trailer checked, not compressed; name
  * says which block for an error.  KV_OK or KV_ERR_CORRUPT. */
 int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uint8_t **p);
-/* An iterator over t whose index is *index (t->index, or one the caller
- * made); owned, if not NULL, is freed with the iterator. */
-int table_v2_iter_new_over(table *t, const block *index, uint8_t *owned, iter **out);
-/* t's index as one block, one entry per data block, as the tools and an
- * iterator walk it: for version 1, t->index (*owned NULL); file_entry
- * hands it over.  *owned, if not NULL, is the caller's to free.  KV_OK,
- * or as reading the index fails. */
-int table_v2_index_whole(table *t, block *index, uint8_t **owned);
-/* Steps 1 to 3 of a lookup, as t's format does them: for version 1,
- * table_v2_find_block_whole (file_entry hands it over).  The same
- * arguments and results as table_v2_find_block_whole. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                        int *found);
-int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx);
-int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx);
+
+typedef int (*table_v2_open_fn)(table_ctx *ctx, const char *path, table **out);
+int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                   table_v2_open_fn open);
+int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                  table_v2_open_fn open);
 int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
                      table_salvage_info *info);
 int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx);
@@ -352,19 +378,6 @@ int table_v2_read_short(table *t, uint64_t off, size_t got, size_t n);
 int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *buf, size_t n,
                        const uint8_t **p, unsigned *reads);
 
-/* A data block in memory: in the block cache, or in a buffer of its own;
- * or, for a lookup's block the full cache turned away, still in the file's
- * mapping, held: its contents in place if stored raw (b points there),
- * else its checked lz4 bytes (lz4 not NULL), which table_v2_scan.c
- * decodes only as far as the lookup's answer. */
-typedef struct table_v2_blockref {
-    block b;
-    block_cache_handle *cached;
-    uint8_t *owned;          /* malloc'd, or NULL */
-    file_cache_handle *held; /* the mapped file the block lies in, or NULL */
-    const uint8_t *lz4;      /* the stored lz4 bytes in the mapping, or NULL */
-    uint32_t lz4_size, raw;  /* their size, and the contents' */
-} table_v2_blockref;
 
 /* A lookup reads a stored block of up to this size into its stack. */
 #define TABLE_V2_STACK_READ (16u * 1024u)
@@ -420,6 +433,8 @@ enum {
  * KV_ERR_NOMEM from the index. */
 int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result *r,
                               table_v2_handle *h, int *found);
+/* Version 1's ops: the lookup above, t->index whole, t->filter. */
+extern const table_v2_version_ops table_v2_version_1;
 /* The counters a lookup ends with, however far it got (found) and
  * however it ended (rc, *r). */
 void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);

@@ -40,8 +40,8 @@
 typedef struct table_v2_iter {
     iter base;
     table *t;
-    block_iter index;        /* over t->index, or the one it was made over */
-    uint8_t *index_owned;    /* that index's bytes, if the iterator frees them */
+    block_iter index;        /* over index_ref.b */
+    table_v2_blockref index_ref;   /* t->ops->index_whole's, held */
     block_iter entries;      /* over the block shown */
     int loaded;              /* entries is on a block */
     table_v2_handle h;       /* that block's handle */
@@ -270,10 +270,10 @@ static void table_v2_iter_free(iter *base)
     block_iter_free(&it->index);
     block_iter_free(&it->entries);
     file_cache_release(it->t->ctx->files, it->pin);
+    table_v2_block_release(it->t, &it->index_ref);
     table_unref(it->t);
     free(it->win);
     free(it->raw);
-    free(it->index_owned);
     free(it);
 }
 
@@ -286,28 +286,44 @@ static const iter_ops table_v2_iter_ops = {
     .free = table_v2_iter_free,
 };
 
-int table_v2_iter_new(table *t, iter **out)
-{
-    return table_v2_iter_new_over(t, &t->index, NULL, out);
-}
-
-int table_v2_iter_new_over(table *t, const block *index, uint8_t *owned, iter **out)
+/* An iterator whose index is ref->b; ref is released with it. */
+static int table_v2_iter_new_over(table *t, table_v2_blockref *ref, iter **out)
 {
     *out = NULL;
     table_v2_iter *it = calloc(1, sizeof *it);
     if (it == NULL) {
-        free(owned);
+        table_v2_block_release(t, ref);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate an iterator", t->path);
     }
     iter_init(&it->base, &table_v2_iter_ops);
     table_ref(t);
     it->t = t;
-    it->index_owned = owned;
-    block_iter_init(&it->index, index, TABLE_V2_IKEY_MIN);
+    it->index_ref = *ref;
+    block_iter_init(&it->index, &it->index_ref.b, TABLE_V2_IKEY_MIN);
     /* Opened now if it can be (if not, the first read tries again, and
      * reports what fails). */
     if (file_cache_get(t->ctx->files, t->id, t->path, &it->pin) != KV_OK)
         it->pin = NULL;
     *out = &it->base;
     return KV_OK;
+}
+
+/* The index is the one the table's version gives (t->ops->index_whole:
+ * version 1's is t->index).  One that cannot be read leaves the iterator
+ * failed with that error: table.h makes only KV_ERR_NOMEM an error of
+ * table_iter_new. */
+int table_v2_iter_new(table *t, iter **out)
+{
+    table_v2_blockref ref;
+    *out = NULL;
+    int rc = t->ops->index_whole(t, &ref);
+    if (rc == KV_OK)
+        return table_v2_iter_new_over(t, &ref, out);
+    if (rc == KV_ERR_NOMEM)
+        return rc;
+    int failed = rc;
+    ref = (table_v2_blockref){.b = t->index};
+    if ((rc = table_v2_iter_new_over(t, &ref, out)) == KV_OK)
+        iter_fail(*out, failed);
+    return rc;
 }

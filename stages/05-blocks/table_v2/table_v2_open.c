@@ -142,6 +142,7 @@ int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uin
 /* Reads and checks the meta region [D, size - 48). */
 int table_v2_open_meta(table *t, const table_v2_footer *f)
 {
+    t->ops = &table_v2_version_1;
     t->data_end = f->data_end;
     t->meta_at = f->data_end;
     t->index_h = f->index;

@@ -110,6 +110,25 @@ int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result 
     return rc;
 }
 
+/* Version 1's index is t->index, whole: nothing to release. */
+static int table_v2_index_kept(table *t, table_v2_blockref *ref)
+{
+    *ref = (table_v2_blockref){.b = t->index};
+    return KV_OK;
+}
+
+static int table_v2_filter_kept_says_absent(table *t, const uint8_t *ukey, size_t ulen)
+{
+    return t->filter != NULL &&
+           !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);
+}
+
+const table_v2_version_ops table_v2_version_1 = {
+    .find_block = table_v2_find_block_whole,
+    .index_whole = table_v2_index_kept,
+    .filter_says_absent = table_v2_filter_kept_says_absent,
+};
+
 void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
 {
     if (found == TABLE_V2_RULED_OUT)
@@ -124,7 +143,7 @@ int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
     *r = (table_get_result){.state = IKEY_ABSENT};
     table_v2_handle h;
     int found;
-    int rc = table_v2_find_block(t, lk, r, &h, &found);
+    int rc = t->ops->find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);

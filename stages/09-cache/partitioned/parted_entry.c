@@ -4,7 +4,10 @@
  * mended, the file's version decides.  Version 2 (partitioned index and
  * filters, parted_format.h) is this stage's; version 1 is handed to
  * format v2 as stage 05 reads it.  New tables are written as version 2
- * (paced_build.c).  table_check and table_dump are in parted_tools.c.
+ * (paced_build.c).  The open sets the table's ops (table_v2_format.h),
+ * which say how its lookups, iterators and tools read it:
+ * parted_version_2, or version 1's.  table_check and table_dump are in
+ * parted_tools.c.
  */
 #include "parted_format.h"
 #include "table_inspect.h"
@@ -27,42 +30,12 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     return KV_OK;
 }
 
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                        int *found)
-{
-    if (t->version == PARTED_VERSION)
-        return parted_find_block(t, lk, r, h, found);
-    return table_v2_find_block_whole(t, lk, r, h, found);
-}
-
-int table_v2_index_whole(table *t, block *index, uint8_t **owned)
-{
-    if (t->version == PARTED_VERSION)
-        return parted_join_index(t, index, owned);
-    *index = t->index;
-    *owned = NULL;
-    return KV_OK;
-}
-
 /* A version-2 table's iterator walks its index partitions joined into one
- * block, made when the iterator is (an iterator reads every block it
- * passes anyway; the index is about 1% of a table).  A partition that
- * cannot be read leaves the iterator failed with that error (table.h
- * makes only KV_ERR_NOMEM an error of table_iter_new). */
+ * block (parted_join_index), made when the iterator is: an iterator reads
+ * every block it passes anyway, and the index is about 1% of a table. */
 int table_iter_new(table *t, iter **out)
 {
-    block index;
-    uint8_t *owned;
-    *out = NULL;
-    int rc = table_v2_index_whole(t, &index, &owned);
-    if (rc == KV_OK)
-        return table_v2_iter_new_over(t, &index, owned, out);
-    if (rc == KV_ERR_NOMEM)
-        return rc;
-    int failed = rc;
-    if ((rc = table_v2_iter_new_over(t, &t->index, NULL, out)) == KV_OK)
-        iter_fail(*out, failed);
-    return rc;
+    return table_v2_iter_new(t, out);
 }
 
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
@@ -78,7 +51,5 @@ int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    if (t->version == PARTED_VERSION)
-        return parted_filter_says_absent((table *)t, ukey, ulen);
     return table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }

@@ -83,16 +83,20 @@ int parted_open_meta(table *t, const table_v2_footer *f);
 int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
                       int *found);
 
-/* Every index partition of t joined into one block, *index over the
- * malloc'd *owned (the caller frees it): what an iterator and the tools
- * walk.  Each partition is read and checked; together they must hold
- * one entry per data block.  KV_OK, KV_ERR_CORRUPT, KV_ERR_IO,
- * KV_ERR_NOMEM. */
-int parted_join_index(table *t, block *index, uint8_t **owned);
+/* Every index partition of t joined into one block, ref->b (released by
+ * table_v2_block_release): what an iterator and the tools walk.  Each
+ * partition is read and checked; together they must hold one entry per
+ * data block.  The joined block is kept in the block cache under the
+ * offset P, so iterators after the first find it there.  KV_OK,
+ * KV_ERR_CORRUPT, KV_ERR_IO, KV_ERR_NOMEM. */
+int parted_join_index(table *t, table_v2_blockref *ref);
 
 /* Whether the filter partition a lookup of (K, newest) reads rules K out
  * (0 where it cannot be read, or the table has no filters). */
 int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
+
+/* Version 2's ops (table_v2_format.h): the three above. */
+extern const table_v2_version_ops parted_version_2;
 
 /* The builder of a version-2 table: table.h's builder, over format v2's
  * builder of data blocks (table_v2_builder_new_data). */

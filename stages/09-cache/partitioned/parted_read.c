@@ -70,6 +70,7 @@ static int parted_walk_top(table *t)
 
 int parted_open_meta(table *t, const table_v2_footer *f)
 {
+    t->ops = &parted_version_2;
     t->data_end = f->data_end;
     t->meta_at = f->index.offset; /* P: the kept region begins with the top level */
     t->index_h = f->index;
@@ -238,9 +239,9 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen)
 
 /* ---- the index partitions joined ---------------------------------------------- */
 
-int parted_join_index(table *t, block *index, uint8_t **owned)
+/* The index partitions joined into *out (malloc'd, *len bytes). */
+static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
 {
-    *owned = NULL;
     /* First the sizes: every partition's entries, and a restart word per
      * data block; then the bytes. */
     block_iter top = {0};
@@ -293,13 +294,56 @@ int parted_join_index(table *t, block *index, uint8_t **owned)
             coding_put_u32(out + len - 4, (uint32_t)restarts);
     }
     block_iter_free(&top);
-    const char *why = rc == KV_OK ? block_init(index, out, len) : NULL;
-    if (rc == KV_OK && why != NULL)
-        rc = parted_corrupt(t, t->index_h.offset, why);
     if (rc != KV_OK) {
         free(out);
         return rc;
     }
-    *owned = out;
+    *out_p = out;
+    *len_p = len;
     return KV_OK;
 }
+
+/* The joined index is kept in the block cache, under the offset P (where
+ * the top level lies, which no cached block has), so iterators and seeks
+ * after the first find it there, charged to the budget. */
+int parted_join_index(table *t, table_v2_blockref *ref)
+{
+    *ref = (table_v2_blockref){.cached = NULL};
+    block_cache *c = t->ctx->cache;
+    const char *why;
+    block_cache_handle *bh = block_cache_lookup(c, t->id, t->meta_at);
+    if (bh != NULL) {
+        /* Checked before it went in: its restart array is found again. */
+        if ((why = block_init(&ref->b, block_cache_data(bh), block_cache_size(bh))) != NULL) {
+            block_cache_release(c, bh);
+            return parted_corrupt(t, t->meta_at, why);
+        }
+        ref->cached = bh;
+        return KV_OK;
+    }
+    uint8_t *out;
+    size_t len;
+    int rc = parted_join(t, &out, &len);
+    if (rc != KV_OK)
+        return rc;
+    if ((why = block_init(&ref->b, out, len)) != NULL) {
+        free(out);
+        return parted_corrupt(t, t->index_h.offset, why);
+    }
+    if ((bh = block_cache_prepare(c, len)) == NULL) {
+        ref->owned = out;
+        return KV_OK;
+    }
+    memcpy(block_cache_data(bh), out, len);
+    free(out);
+    block_init(&ref->b, block_cache_data(bh), len);
+    block_cache_insert(c, bh, t->id, t->meta_at);
+    ref->cached = bh;
+    return KV_OK;
+}
+
+const table_v2_version_ops parted_version_2 = {
+    .find_block = parted_find_block,
+    .index_whole = parted_join_index,
+    .filter_says_absent = parted_filter_says_absent,
+};

@@ -103,13 +103,13 @@ int table_check(const char *path, const char *label, kv_line_fn line, void *line
 {
     uint32_t version;
     int filters = parted_walk(path, label, line, line_ctx, 0, &version);
-    int rc = table_v2_check(path, label, line, line_ctx);
+    int rc = table_v2_check(path, label, line, line_ctx, table_open);
     return rc != KV_OK ? rc : filters;
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    int rc = table_v2_dump(path, label, line, line_ctx);
+    int rc = table_v2_dump(path, label, line, line_ctx, table_open);
     uint32_t version;
     int parts = parted_walk(path, label, line, line_ctx, 1, &version);
     return rc != KV_OK ? rc : parts;

@@ -3,10 +3,7 @@
  * whole (table_open, table_iter_new) and the tools' (table_check,
  * table_dump, table_salvage, table_inspect_parts,
  * table_inspect_filter_says_absent), each handing over to format v2's own
- * (table_v2_open.c, table_v2_iter.c, tools/); steps 1 to 3 of a lookup,
- * the ones that ask a table's filter and index (table_v2_find_block,
- * table_v2_read.c); and the index as one block (table_v2_index_whole,
- * for the tools).
+ * (table_v2_open.c, table_v2_iter.c, tools/).
  *
  * They sit in a part of their own (05-blocks/table_v2/file_entry), apart
  * from entry/, because they are what a later format of table would answer
@@ -24,19 +21,6 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     return table_v2_open(ctx, path, out);
 }
 
-int table_v2_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                        int *found)
-{
-    return table_v2_find_block_whole(t, lk, r, h, found);
-}
-
-int table_v2_index_whole(table *t, block *index, uint8_t **owned)
-{
-    *index = t->index;
-    *owned = NULL;
-    return KV_OK;
-}
-
 int table_iter_new(table *t, iter **out)
 {
     return table_v2_iter_new(t, out);
@@ -44,12 +28,12 @@ int table_iter_new(table *t, iter **out)
 
 int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_check(path, label, line, line_ctx);
+    return table_v2_check(path, label, line, line_ctx, table_v2_open);
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_dump(path, label, line, line_ctx);
+    return table_v2_dump(path, label, line, line_ctx, table_v2_open);
 }
 
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,

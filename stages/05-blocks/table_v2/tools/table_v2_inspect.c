@@ -42,15 +42,14 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
 int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     table_v2_inspect_meta(t, label, line, ctx);
-    block index;
-    uint8_t *owned;
-    int rc = table_v2_index_whole(t, &index, &owned);
+    table_v2_blockref index;
+    int rc = t->ops->index_whole(t, &index);
     if (rc != KV_OK)
         return rc;
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;
-    block_iter_init(&ix, &index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &index.b, TABLE_V2_IKEY_MIN);
     inspect_cap cap = {0};
     uint64_t n = 0;
     for (block_iter_seek_first(&ix); ix.valid; block_iter_next(&ix), n++) {
@@ -71,12 +70,11 @@ int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *c
     if (rc == KV_OK && ix.status != KV_OK)
         rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
     block_iter_free(&ix);
-    free(owned);
+    table_v2_block_release(t, &index);
     return rc;
 }
 
 int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return t->filter != NULL &&
-           !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);
+    return t->ops->filter_says_absent((table *)t, ukey, ulen);
 }

@@ -24,7 +24,6 @@
 #include "error.h"
 #include "escape.h"
 #include "log_report.h"
-#include "table_inspect.h"
 #include "table_v2_format.h"
 
 #define TABLE_V2_SHOW 64u
@@ -112,7 +111,7 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
             (low != NULL && ikey_compare(e.key, e.key_len, low, low_len) <= 0))
             PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu lies outside the key range "
                     "the index gives the block", w->label, (ull)i, (ull)h.offset, e.at);
-        if (table_inspect_filter_says_absent(t, k.user_key, k.user_len))
+        if (t->ops->filter_says_absent(t, k.user_key, k.user_len))
             PROBLEM(w, "%s: block %llu at %llu: the filter rules out the key of the entry at "
                     "+%zu, which the table holds", w->label, (ull)i, (ull)h.offset, e.at);
         if (w->entries == 0 && (e.key_len != t->smallest_len ||
@@ -132,13 +131,12 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
 static int table_v2_walk_blocks(table_v2_walk *w)
 {
     table *t = w->t;
-    block index;
-    uint8_t *owned;
-    int rc = table_v2_index_whole(t, &index, &owned);
+    table_v2_blockref index;
+    int rc = t->ops->index_whole(t, &index);
     if (rc != KV_OK)
         return rc;
     block_iter ix = {0};
-    block_iter_init(&ix, &index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &index.b, TABLE_V2_IKEY_MIN);
     uint64_t expect = TABLE_V2_DATA_AT, i = 0;
     uint8_t *low = NULL;   /* the previous separator */
     size_t low_len = 0;
@@ -206,7 +204,7 @@ static int table_v2_walk_blocks(table_v2_walk *w)
         PROBLEM(w, "%s: the index's blocks end at %llu; the data blocks end at %llu", w->label,
                 (ull)expect, (ull)t->data_end);
     free(low);
-    free(owned);
+    table_v2_block_release(t, &index);
     block_iter_free(&ix);
     return rc;
 }
@@ -231,9 +229,12 @@ static void table_v2_dump_meta(table_v2_walk *w)
 {
     table *t = w->t;
     char key[4 * TABLE_V2_SHOW + 64];
-    log_report_line(w->line, w->line_ctx, "# %s: table v2, %llu bytes: %llu entries (%llu "
+    char version[32] = "";
+    if (t->version != TABLE_V2_VERSION)
+        snprintf(version, sizeof version, " version %u", (unsigned)t->version);
+    log_report_line(w->line, w->line_ctx, "# %s: table v2%s, %llu bytes: %llu entries (%llu "
                     "tombstones) in %llu data blocks, [16, %llu); meta blocks up to %llu, then "
-                    "the footer (see docs/05-blocks.md)", w->label, (ull)t->file_bytes,
+                    "the footer (see docs/05-blocks.md)", w->label, version, (ull)t->file_bytes,
                     (ull)t->entries, (ull)t->deletes, (ull)t->data_blocks, (ull)t->data_end,
                     (ull)(t->file_bytes - TABLE_V2_FOOTER));
     log_report_line(w->line, w->line_ctx, "# smallest key: %s",
@@ -258,13 +259,13 @@ static void table_v2_dump_meta(table_v2_walk *w)
 
 /* Opens the table with a context of its own and walks it. */
 static int table_v2_tool(const char *path, const char *label, kv_line_fn line, void *line_ctx,
-                         int dump)
+                         int dump, table_v2_open_fn open)
 {
     table_ctx *ctx = NULL;
     table_v2_walk w = {.label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
     int rc = table_ctx_new(NULL, &ctx);
     if (rc == KV_OK)
-        rc = table_open(ctx, path, &w.t);
+        rc = open(ctx, path, &w.t);
     if (rc == KV_OK && dump)
         table_v2_dump_meta(&w);
     if (rc == KV_OK && (rc = table_v2_walk_blocks(&w)) == KV_OK)
@@ -291,12 +292,14 @@ static int table_v2_tool(const char *path, const char *label, kv_line_fn line, v
     return rc;
 }
 
-int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                   table_v2_open_fn open)
 {
-    return table_v2_tool(path, label, line, line_ctx, 0);
+    return table_v2_tool(path, label, line, line_ctx, 0, open);
 }
 
-int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
+int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                  table_v2_open_fn open)
 {
-    return table_v2_tool(path, label, line, line_ctx, 1);
+    return table_v2_tool(path, label, line, line_ctx, 1, open);
 }
