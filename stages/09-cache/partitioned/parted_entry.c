@@ -6,8 +6,8 @@
  * format v2 as stage 05 reads it.  New tables are written as version 2
  * (paced_build.c).  The open sets the table's ops (table_v2_format.h),
  * which say how its lookups, iterators and tools read it:
- * parted_version_2, or version 1's.  table_check and table_dump are in
- * parted_tools.c.
+ * parted_version_2, or version 1's.  table_check, table_dump and
+ * table_inspect_parts are in parted_tools.c.
  */
 #include "parted_format.h"
 #include "table_inspect.h"
@@ -42,11 +42,6 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
                   table_salvage_info *info)
 {
     return table_v2_salvage(path, entry, loss, ctx, info);
-}
-
-int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
-{
-    return table_v2_inspect_parts(t, label, line, ctx);
 }
 
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)

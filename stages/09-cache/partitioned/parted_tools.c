@@ -8,13 +8,17 @@
  *     and fill;
  *   - check: every filter partition read and checked (its checksum, its
  *     one entry, bloom.h's bytes), so that a damaged filter a lookup
- *     would stumble on is found even where no key's lookup reads it.
+ *     would stumble on is found even where no key's lookup reads it;
+ *   - kv_inspect's parts: one "filter" line for the table, its
+ *     partitions' bits, hashes and bits set added up, as a version-1
+ *     table's one filter gives them (kv draw and the lab draw it).
  * A first reading skips this file.
  */
 #include <stdio.h>
 
 #include "bloom.h"
 #include "error.h"
+#include "inspect_line.h"
 #include "log_report.h"
 #include "parted_format.h"
 
@@ -113,4 +117,51 @@ int table_dump(const char *path, const char *label, kv_line_fn line, void *line_
     uint32_t version;
     int parts = parted_walk(path, label, line, line_ctx, 1, &version);
     return rc != KV_OK ? rc : parts;
+}
+
+/* The "filter" line of a version-2 table: off the first filter
+ * partition's offset, size all of them with their trailers, bits and
+ * bits_set their sums, k the first's.  Partitions that cannot be read are
+ * left out (kv check says which). */
+static void parted_inspect_filters(table *t, const char *label, kv_line_fn line, void *ctx)
+{
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    uint64_t off = 0, size = 0, bits = 0, set = 0;
+    int k = 0, any = 0;
+    for (block_iter_seek_first(&top); top.valid; block_iter_next(&top)) {
+        table_v2_handle ih, fh;
+        int has_filter;
+        bloom_info info;
+        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK || !has_filter)
+            break;
+        if (parted_filter_info(t, fh, &info) != NULL)
+            continue;
+        if (!any)
+            off = fh.offset, k = info.k;
+        any = 1;
+        size += (uint64_t)fh.size + TABLE_V2_TRAILER;
+        bits += info.bits;
+        set += info.bits_set;
+    }
+    block_iter_free(&top);
+    if (!any)
+        return;
+    inspect_line l;
+    inspect_begin(&l, "filter");
+    inspect_word(&l, "table", label);
+    inspect_u64(&l, "off", off);
+    inspect_u64(&l, "size", size);
+    inspect_u64(&l, "bits", bits);
+    inspect_u64(&l, "k", (uint64_t)k);
+    inspect_u64(&l, "bits_set", set);
+    inspect_emit(&l, line, ctx);
+}
+
+int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
+{
+    int rc = table_v2_inspect_parts(t, label, line, ctx);
+    if (rc == KV_OK && t->version == PARTED_VERSION)
+        parted_inspect_filters(t, label, line, ctx);
+    return rc;
 }
