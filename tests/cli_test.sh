@@ -962,6 +962,34 @@ knobs_shape_the_files() {
         expect_err_has "does not pace its background writes"
         [ ! -e "$DB.rl" ] || fail "a refused knob created $DB.rl"
     fi
+    # Tables of partitions (stage 09 on): kv dump says which version the
+    # new table is, by default and with --partitions no; refused before.
+    if [ "$sn" -ge 9 ]; then
+        for p in yes no; do
+            printf 'put a 1\nput b 2\nflush\n' >"$DB.pput"
+            kv_stdin "$DB.pput" --partitions $p "$DB.parts-$p"
+            expect_status 0
+            kv "$DB.parts-$p" dump >"$TMP/out"
+            expect_status 0
+            if [ $p = yes ]; then
+                grep -q ': table v2 version 2, ' "$TMP/out" ||
+                    fail "--partitions yes: $(grep 'table v2' "$TMP/out")"
+            else
+                grep -q ': table v2, ' "$TMP/out" ||
+                    fail "--partitions no: $(grep 'table v2' "$TMP/out")"
+            fi
+            kv "$DB.parts-$p" get b >"$TMP/out"
+            expect_status 0
+        done
+        kv --partitions sometimes "$DB" put a b
+        expect_status 2
+        expect_err_has "want yes or no"
+    else
+        kv --partitions no "$DB.tp" put a b
+        expect_status 2
+        expect_err_has "has no tables of partitions"
+        [ ! -e "$DB.tp" ] || fail "a refused knob created $DB.tp"
+    fi
     kv --memtable-bytes 0 "$DB.zero" put a b
     expect_status 2
     kv --memtable-bytes "$DB.none"

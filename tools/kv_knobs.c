@@ -69,6 +69,8 @@ static const knob knobs[] = {
      "P% of the cache for records, 1..90 (09 on)"},
     {"--background-bytes-per-sec", KNOB_SIZE, 9, 99, "does not pace its background writes",
      "flushes and compactions write at most N bytes a second (09 on)"},
+    {"--partitions", KNOB_YES_NO, 9, 99, "has no tables of partitions",
+     "yes (default): new tables' index and filter in partitions (09 on)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
      "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
@@ -162,14 +164,18 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             return tool_fail("%s '%s': want bits per key from 1 to 64, or none", k->name,
                              value);
         return EXIT_OK;
-    case KNOB_YES_NO:
+    case KNOB_YES_NO: {
+        /* --map-tables or --partitions: 0 for yes, the option's -1 for no. */
+        int *field = strcmp(k->name, "--map-tables") == 0 ? &o->map_tables
+                                                          : &o->table_partitions;
         if (strcmp(value, "yes") == 0)
-            o->map_tables = 0;
+            *field = 0;
         else if (strcmp(value, "no") == 0)
-            o->map_tables = KV_NO_MAP;
+            *field = k->name[2] == 'm' ? KV_NO_MAP : KV_NO_PARTITIONS;
         else
             return tool_fail("%s '%s': want yes or no", k->name, value);
         return EXIT_OK;
+    }
     case KNOB_IO:
         if (strcmp(value, "auto") == 0)
             o->io = KV_IO_AUTO;

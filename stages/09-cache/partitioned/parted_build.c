@@ -10,7 +10,9 @@
  * about block_bytes, each after a data block's entry; each partition's
  * filter is built from the hashes of its data blocks; the partitions are
  * stored from D, then the top level (at P), the properties, the
- * metaindex and the footer.
+ * metaindex and the footer.  With kv_options.table_partitions =
+ * KV_NO_PARTITIONS it writes version 1 instead: format v2's builder does
+ * it all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 struct parted_builder {
     table_ctx *ctx;
     table_v2_builder *v2;
+    int whole;                 /* version 1: v2 does it all */
     int filters;               /* ctx->bloom_bits > 0 */
     uint64_t *hashes;          /* user keys' hashes, no repeat inside a block */
     size_t nhash, hash_cap;
@@ -58,15 +61,18 @@ static int parted_end_block(parted_builder *b)
     return rc;
 }
 
-int parted_builder_new(table_ctx *ctx, const char *path, parted_builder **out)
+int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
+                       parted_builder **out)
 {
     *out = NULL;
     parted_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
     b->ctx = ctx;
-    b->filters = ctx->bloom_bits > 0;
-    int rc = table_v2_builder_new_data(ctx, path, PARTED_VERSION, &b->v2);
+    b->whole = version != PARTED_VERSION;
+    b->filters = !b->whole && ctx->bloom_bits > 0;
+    int rc = b->whole ? table_v2_builder_new(ctx, path, &b->v2)
+                      : table_v2_builder_new_data(ctx, path, PARTED_VERSION, &b->v2);
     if (rc != KV_OK) {
         free(b);
         return rc;
@@ -112,6 +118,8 @@ uint64_t parted_builder_file_bytes(const parted_builder *b)
      * and a top-level entry and two trailers per partition of about a
      * block. */
     uint64_t size = table_v2_builder_file_bytes(b->v2);
+    if (b->whole)
+        return size;
     if (b->filters)
         size += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
     uint64_t parts = table_v2_builder_blocks(b->v2) * 32 / b->ctx->block_bytes + 1;
@@ -249,6 +257,11 @@ static void parted_builder_free(parted_builder *b)
 
 int parted_builder_finish(parted_builder *b, table_meta *meta)
 {
+    if (b->whole) {
+        int rc = table_v2_builder_finish(b->v2, meta); /* frees b->v2 */
+        parted_builder_free(b);
+        return rc;
+    }
     const uint8_t *index;
     size_t index_len;
     parted_writer w = {.b = b};

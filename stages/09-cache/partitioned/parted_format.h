@@ -98,10 +98,13 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 /* Version 2's ops (table_v2_format.h): the three above. */
 extern const table_v2_version_ops parted_version_2;
 
-/* The builder of a version-2 table: table.h's builder, over format v2's
- * builder of data blocks (table_v2_builder_new_data). */
+/* The builder of this stage's tables: table.h's builder.  Of version 2,
+ * over format v2's builder of data blocks (table_v2_builder_new_data); of
+ * version 1 (kv_options.table_partitions = KV_NO_PARTITIONS), format v2's
+ * builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
-int parted_builder_new(table_ctx *ctx, const char *path, parted_builder **out);
+int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
+                       parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
 uint64_t parted_builder_entries(const parted_builder *b);

@@ -46,7 +46,8 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     table_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
-    int rc = parted_builder_new(ctx, path, &b->v2);
+    uint32_t version = record_ctx_of(ctx)->whole_tables ? TABLE_V2_VERSION : PARTED_VERSION;
+    int rc = parted_builder_new(ctx, path, version, &b->v2);
     if (rc != KV_OK) {
         free(b);
         return rc;

@@ -5,14 +5,17 @@
  * with filters and without, lz4 and raw); version-1 tables, written by
  * stage 05's builder, still read; a cold lookup's reads and what an open
  * table keeps; every byte from D to the end damaged in turn, each found
- * (and by kv check), never a wrong answer; and kv repair's salvage of a
- * whole table losing nothing.
+ * (and by kv check), never a wrong answer; kv repair's salvage of a
+ * whole table losing nothing; and kv_options.table_partitions: a database
+ * written with whole tables (version 1) read, then compacted into tables
+ * of partitions.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../../tests/harness.h"
+#include "../../../tests/testdb.h"
 #include "../../04-lsm/tests/table_test_util.h"
 #include "kv.h"
 #include "memtable.h"
@@ -256,7 +259,59 @@ static void repair_salvages_a_whole_table_without_loss(void)
     memtable_unref(m);
 }
 
+/* The option's range; a database of whole tables (KV_NO_PARTITIONS)
+ * keeps their indexes and filters open, and is read as it is once opened
+ * with the default, whose compaction writes tables of partitions. */
+static void whole_tables_by_option_then_partitions_by_compaction(void)
+{
+    const char *dir = NULL;
+    kv_db *db = testdb_fresh(&dir);
+    CLOSE(db);
+    kv_options opt;
+    kv_options_init(&opt);
+    kv_db *bad = NULL;
+    opt.table_partitions = 1;
+    CHECK_KV(kv_open(dir, &opt, &bad), KV_ERR_INVALID);
+    CHECK(strstr(kv_errmsg(), "table_partitions") != NULL);
+    opt.table_partitions = -2;
+    CHECK_KV(kv_open(dir, &opt, &bad), KV_ERR_INVALID);
+    opt.table_partitions = KV_NO_PARTITIONS;
+    db = OPEN(dir, &opt);
+    char key[32], val[64];
+    for (int i = 0; i < 5000; i++) {
+        int kn = snprintf(key, sizeof key, "key%05d", i);
+        int vn = snprintf(val, sizeof val, "value %d", i);
+        PUT(db, key, (size_t)kn, val, (size_t)vn);
+    }
+    CHECK_KV(kv_flush(db), KV_OK);
+    double whole = testdb_stat(db, "table.meta_bytes");
+    CLOSE(db);
+    db = OPEN(dir, NULL);
+    CHECK_EQ(testdb_stat(db, "table.meta_bytes"), whole);
+    EXPECT(db, S("key01234"), S("value 1234"));
+    ABSENT(db, S("key01234x"));
+    /* New versions over the same keys, so the compaction merges (a table
+     * with nothing to merge would move down as it is). */
+    for (int i = 0; i < 5000; i += 2) {
+        int kn = snprintf(key, sizeof key, "key%05d", i);
+        int vn = snprintf(val, sizeof val, "value %d", i);
+        PUT(db, key, (size_t)kn, val, (size_t)vn);
+    }
+    CHECK_KV(kv_flush(db), KV_OK);
+    CHECK_KV(kv_compact(db), KV_OK);
+    double parted = testdb_stat(db, "table.meta_bytes");
+    CHECK_MSG(parted * 10 < whole, "after the compaction %.0f bytes kept, before %.0f", parted,
+              whole);
+    for (int i = 0; i < 5000; i += 97) {
+        int kn = snprintf(key, sizeof key, "key%05d", i);
+        int vn = snprintf(val, sizeof val, "value %d", i);
+        EXPECT(db, key, (size_t)kn, val, (size_t)vn);
+    }
+    CLOSE(db);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(whole_tables_by_option_then_partitions_by_compaction),
     HARNESS_TEST(lookups_and_iteration_match_with_every_setting),
     HARNESS_TEST(a_key_across_partitions_is_found_at_every_sequence),
     HARNESS_TEST(version_one_tables_are_still_read),
