@@ -8,7 +8,7 @@
  * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise
  * (and KV_RECORD_CACHE_PERCENT, KV_BACKGROUND_BYTES_PER_SEC, and
  * KV_MAP_TABLES=no for kv_options.map_tables = KV_NO_MAP, and
- * KV_TABLE_PARTITIONS=no for table_partitions = KV_NO_PARTITIONS).
+ * KV_TABLE_PARTITIONS=yes for table_partitions = KV_PARTITIONS).
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
@@ -52,8 +52,8 @@ static int kve_open(const char *dir, int sync, void **h)
     if (mt != NULL && strcmp(mt, "no") == 0)
         opt.map_tables = KV_NO_MAP;
     const char *tp = getenv("KV_TABLE_PARTITIONS"); /* stage 09 on */
-    if (tp != NULL && strcmp(tp, "no") == 0)
-        opt.table_partitions = KV_NO_PARTITIONS;
+    if (tp != NULL && strcmp(tp, "yes") == 0)
+        opt.table_partitions = KV_PARTITIONS;
     return kve_status(kv_open(dir, &opt, (kv_db **)h));
 }
 

@@ -136,14 +136,15 @@ typedef struct kv_options {
                                changes it while open.  Writes that outrun the
                                compactions it holds back meet stage 06's
                                slowdowns and stops (l0_slowdown, l0_stop) */
-    int table_partitions;   /* 0 = default: new tables cut their index and
-                               filter into partitions of about a block, read
+    int table_partitions;   /* 0 = default: each new table's whole index
+                               and filter, kept in memory while it is open
+                               (stage 05's tables: nothing to look up to
+                               find them); KV_PARTITIONS: new tables cut
+                               them into partitions of about a block, read
                                through the cache, an open table keeping only
-                               their top level; KV_NO_PARTITIONS: each new
-                               table's whole index and filter, kept in
-                               memory while it is open (stage 05's tables:
-                               no lookup in the cache to find them).  Tables
-                               of either kind are read */
+                               their top level, so that what open tables
+                               keep does not grow with the data.  Tables of
+                               either kind are read */
 } kv_options;
 
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
@@ -151,7 +152,7 @@ enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 #define KV_NO_BLOOM (-1)
 #define KV_NO_MAP (-1)
 #define KV_NO_RECORD_CACHE (-1)
-#define KV_NO_PARTITIONS (-1)
+#define KV_PARTITIONS 1
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */
     KV_COMPRESSION_NONE = 1,

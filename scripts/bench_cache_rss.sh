@@ -2,9 +2,11 @@
 # bench_cache_rss.sh: `make bench-cache-rss`: the resident memory of stages
 # 08 and 09 holding 10 and 20 million keys with a 64 MiB cache budget
 # (build/S/rss, bench/rss.c: loaded in random order, closed, reopened, a
-# million random gets), stage 09 twice: with its tables mapped (the
-# default) and read with positioned reads (--no-map: kv_options.map_tables
-# = KV_NO_MAP), with the run's description, to
+# million random gets), stage 09 three times: with its tables mapped (the
+# default), read with positioned reads (--no-map: kv_options.map_tables =
+# KV_NO_MAP), and read so with tables of partitions too (--partitions:
+# kv_options.table_partitions = KV_PARTITIONS), with the run's description,
+# to
 # build/bench/cache-rss/results.md.  --publish also copies it to
 # bench/results/cache-rss-results.md and updates docs/09-cache.md
 # (scripts/docs_figures.sh).
@@ -45,17 +47,18 @@ fi
     echo "    filesystem: $(df -T /var/tmp 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }') (/var/tmp)"
     echo "    commit: $commit"
     echo "    load average: $(cut -d ' ' -f 1-3 /proc/loadavg) (1, 5, 15 min, before the runs)"
-    echo "    each run: build/S/rss --keys=N --gets=$gets --order=random --cache=$budget [--no-map]"
+    echo "    each run: build/S/rss --keys=N --gets=$gets --order=random --cache=$budget [--no-map] [--partitions]"
     echo
 } >"$res"
 for n in $sizes; do
-    for run in 08-vlog 09-cache 09-cache:--no-map; do
+    for run in 08-vlog 09-cache 09-cache:--no-map 09-cache:--no-map,--partitions; do
         s=${run%%:*}
         flag=
-        case $run in *:*) flag=${run#*:} ;; esac
-        name=$s$flag
+        case $run in *:*) flag=$(echo "${run#*:}" | tr ',' ' ') ;; esac
+        name=$s$(echo "$flag" | tr -d ' ')
         db=$(mktemp -d /var/tmp/cache_rss.XXXXXX)
         rmdir "$db"
+        # shellcheck disable=SC2086 # flag is words or nothing
         if ! "$build/$s/rss" --keys="$n" --gets=$gets --order=random --cache=$budget $flag \
             --db="$db" >"$out/$name-$n.txt" 2>&1; then
             cat "$out/$name-$n.txt" >&2
@@ -86,7 +89,8 @@ function target(st, label,    r, g) {
     printf "| %s at %s keys: a get'"'"'s time against 08-vlog'"'"'s (reads, not a target here) | %.2f / %.2f us = %.2fx | |\n", label, group(big), us[st, big], us["08-vlog", big], us["08-vlog", big] ? us[st, big] / us["08-vlog", big] : 0
 }
 {
-    st = $1 ($9 == "positioned" ? ", positioned reads" : ""); k = $2
+    st = $1 ($9 == "positioned" ? ", positioned reads" :
+             $9 == "positioned/partitions" ? ", positioned reads, partitions" : ""); k = $2
     rss[st, k] = $5; anon[st, k] = $6; file[st, k] = $7; us[st, k] = $10
     row[++n] = sprintf("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |", $1, group(k), $9, $4, $5, $6, $7, $8, $10)
     if (!(k in seen)) { seen[k] = 1; ks[++nk] = k }
@@ -94,7 +98,7 @@ function target(st, label,    r, g) {
 END {
     print "### Memory"
     print ""
-    print "VmRSS of the process that reopened the database and made the gets, in MiB, and what it is made of after the gets: anonymous memory (the heap: caches, memtables, every open table'"'"'s index and filter) and pages of the table files it maps.  Tables are read through mappings (mapped, the default), or with positioned reads into the cache (positioned: kv_options.map_tables = KV_NO_MAP).  The last column is a get'"'"'s mean time in the same run, in microseconds."
+    print "VmRSS of the process that reopened the database and made the gets, in MiB, and what it is made of after the gets: anonymous memory (the heap: caches, memtables, every open table'"'"'s index and filter) and pages of the table files it maps.  Tables are read through mappings (mapped, the default), or with positioned reads into the cache (positioned: kv_options.map_tables = KV_NO_MAP); /partitions: tables of partitions (kv_options.table_partitions = KV_PARTITIONS), an open table keeping only their top level.  The last column is a get'"'"'s mean time in the same run, in microseconds."
     print ""
     print "| stage | keys | tables read | after kv_open | after the gets | of which heap | of which mapped files | peak | us per get |"
     print "|---|---:|---|---:|---:|---:|---:|---:|---:|"
@@ -107,6 +111,7 @@ END {
     big = ks[nk]; small = ks[1]
     target("09-cache", "09-cache")
     target("09-cache, positioned reads", "09-cache with positioned reads")
+    target("09-cache, positioned reads, partitions", "09-cache with positioned reads and tables of partitions")
 }' "$rows" >>"$res"
 cat "$res"
 if [ "$publish" = 1 ]; then

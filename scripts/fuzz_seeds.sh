@@ -237,20 +237,25 @@ compact"
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
     if [ "$target" = table ] && [ "$stage" = 09-cache ]; then
-        # Stage 09 writes tables of partitions (format v2, version 2) and
-        # reads stage 05's (version 1): a table of many partitions (blocks
-        # of 64 bytes), one without filters, and one stage 05 wrote.
+        # Stage 09 writes tables of partitions (format v2, version 2, with
+        # --partitions yes) and stage 05's (version 1, the default): tables
+        # of a few keys and of many partitions (blocks of 64 bytes), one
+        # without filters, and one stage 05 wrote.
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
-        for v in parts:"--block-bytes 64" parts-nofilter:"--block-bytes 64 --bloom-bits none" \
-                 version1:"--block-bytes 64"; do
+        printf 'put a 1\nput b 2\nput a 3\ndel b\ncompact\n' >"$tmp/few"
+        for v in parts:"--partitions yes --block-bytes 64" \
+                 parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
+                 parts-few:"--partitions yes" version1:"--block-bytes 64"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
+            in=$tmp/puts
+            [ "$name" = parts-few ] && in=$tmp/few
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
-            "$k" $opts "$tmp/db" <"$tmp/puts" >/dev/null
+            "$k" $opts "$tmp/db" <"$in" >/dev/null
             f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
             [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/$name"
         done

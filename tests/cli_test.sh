@@ -963,7 +963,8 @@ knobs_shape_the_files() {
         [ ! -e "$DB.rl" ] || fail "a refused knob created $DB.rl"
     fi
     # Tables of partitions (stage 09 on): kv dump says which version the
-    # new table is, by default and with --partitions no; refused before.
+    # new table is, with --partitions yes and no (the default); refused
+    # before.
     if [ "$sn" -ge 9 ]; then
         for p in yes no; do
             printf 'put a 1\nput b 2\nflush\n' >"$DB.pput"

@@ -252,6 +252,14 @@ queue_flavour() {
         else
             missing_binary "$dir/$stage/kvtest"
         fi
+        # Tables of partitions (stage 09's kv_options.table_partitions): the
+        # suites and the crash test again, every table written that way.
+        if [ "$flavour" = release ] && [ "$stage" = 09-cache ] && [ -x "$dir/$stage/kvtest" ]; then
+            add_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/kvtest" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/kvtest" $filter
+            if [ -x "$dir/$stage/crashtest" ]; then
+                add_job "$flavour" "KV_TEST_TABLE_PARTITIONS=1 $dir/$stage/crashtest --quick" env KV_TEST_TABLE_PARTITIONS=1 "$dir/$stage/crashtest" --quick
+            fi
+        fi
         # Every value in the value log: the suites and the crash test again.
         if [ "$flavour" = release ] && is_vlog_stage "$stage" && [ -x "$dir/$stage/kvtest" ]; then
             add_job "$flavour" "KV_TEST_VALUE_THRESHOLD=1 $dir/$stage/kvtest" env KV_TEST_VALUE_THRESHOLD=1 "$dir/$stage/kvtest" $filter

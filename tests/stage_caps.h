@@ -42,12 +42,15 @@ typedef struct stage_caps {
                              (kv_options.background_bytes_per_sec,
                              kv_set_background_rate: stage 09 on; before,
                              any rate but 0 is KV_ERR_INVALID) */
-    int parted_index;     /* a table keeps only the top level of an index and
-                             filter cut into partitions, read through the
-                             block cache: a get that finds nothing cached
-                             reads a filter partition, an index partition
-                             and a data block (tests/latency.c: stage 09
-                             on; before, one read, the data block) */
+    int parted_index;     /* kv_options.table_partitions = KV_PARTITIONS
+                             makes tables keep only the top level of an
+                             index and filter cut into partitions, read
+                             through the block cache: a get that finds
+                             nothing cached reads a filter partition, an
+                             index partition and a data block (stage 09
+                             on; tests/latency.c, when the test binaries
+                             ask for it: KV_TEST_TABLE_PARTITIONS=1,
+                             tests/wrap/value_threshold.c) */
 } stage_caps;
 
 /* The row of the stage this binary is linked with (kv_stage()), or NULL if

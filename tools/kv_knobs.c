@@ -70,7 +70,7 @@ static const knob knobs[] = {
     {"--background-bytes-per-sec", KNOB_SIZE, 9, 99, "does not pace its background writes",
      "flushes and compactions write at most N bytes a second (09 on)"},
     {"--partitions", KNOB_YES_NO, 9, 99, "has no tables of partitions",
-     "yes (default): new tables' index and filter in partitions (09 on)"},
+     "yes: new tables' index and filter in partitions; no (default) (09 on)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
      "the I/O backend: auto (io_uring if it works), posix or uring"},
 };
@@ -165,13 +165,14 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
                              value);
         return EXIT_OK;
     case KNOB_YES_NO: {
-        /* --map-tables or --partitions: 0 for yes, the option's -1 for no. */
-        int *field = strcmp(k->name, "--map-tables") == 0 ? &o->map_tables
-                                                          : &o->table_partitions;
+        /* --map-tables (yes: 0, no: KV_NO_MAP) or --partitions (yes:
+         * KV_PARTITIONS, no: 0). */
+        int maps = strcmp(k->name, "--map-tables") == 0;
+        int *field = maps ? &o->map_tables : &o->table_partitions;
         if (strcmp(value, "yes") == 0)
-            *field = 0;
+            *field = maps ? 0 : KV_PARTITIONS;
         else if (strcmp(value, "no") == 0)
-            *field = k->name[2] == 'm' ? KV_NO_MAP : KV_NO_PARTITIONS;
+            *field = maps ? KV_NO_MAP : 0;
         else
             return tool_fail("%s '%s': want yes or no", k->name, value);
         return EXIT_OK;

@@ -54,6 +54,8 @@ typedef struct table_pending {
     void *held;             /* the format's: the file held open (TB2) */
     uint64_t at;            /* the format's: where the block starts */
     uint32_t size;          /* the format's: its stored size */
+    unsigned first_reads;   /* the format's: reads the first step made */
+    int filter_asked;       /* the format's: the first step asked a filter */
 } table_pending;
 
 /* The first step of a lookup of lk in t.  KV_OK with *pending = 0 and *r

@@ -31,7 +31,8 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
             *p = (table_pending){
                 .read = {.f = file_cache_file(fh), .off = h.offset,
                          .len = (size_t)h.size + TABLE_V2_TRAILER},
-                .t = t, .held = fh, .at = h.offset, .size = h.size};
+                .t = t, .held = fh, .at = h.offset, .size = h.size,
+                .first_reads = r->reads, .filter_asked = r->filter_asked};
             *pending = 1;
             return KV_OK; /* counted when it ends */
         }
@@ -51,8 +52,8 @@ int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lo
                         table_get_result *r)
 {
     table *t = p->t;
-    *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1, .in_range = 1,
-                            .filter_asked = t->filter != NULL, .blocks_read = 1};
+    *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1 + p->first_reads, .in_range = 1,
+                            .filter_asked = p->filter_asked, .blocks_read = 1};
     table_v2_count(&t->ctx->reads, 1);
     table_v2_handle h = {.offset = p->at, .size = p->size};
     int rc = io_read_req_error(done);

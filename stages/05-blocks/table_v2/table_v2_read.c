@@ -133,7 +133,7 @@ void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
 {
     if (found == TABLE_V2_RULED_OUT)
         return;
-    if (rc == KV_OK && r->state == IKEY_ABSENT && t->filter != NULL)
+    if (rc == KV_OK && r->state == IKEY_ABSENT && r->filter_asked)
         table_v2_count(&t->ctx->filter_misses, 1);
     table_v2_count(&t->ctx->get_reads, r->reads);
 }

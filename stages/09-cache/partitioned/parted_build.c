@@ -10,9 +10,9 @@
  * about block_bytes, each after a data block's entry; each partition's
  * filter is built from the hashes of its data blocks; the partitions are
  * stored from D, then the top level (at P), the properties, the
- * metaindex and the footer.  With kv_options.table_partitions =
- * KV_NO_PARTITIONS it writes version 1 instead: format v2's builder does
- * it all.
+ * metaindex and the footer.  Unless kv_options.table_partitions is
+ * KV_PARTITIONS it writes version 1 instead: format v2's builder does it
+ * all.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -98,10 +98,10 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 /* Version 2's ops (table_v2_format.h): the three above. */
 extern const table_v2_version_ops parted_version_2;
 
-/* The builder of this stage's tables: table.h's builder.  Of version 2,
- * over format v2's builder of data blocks (table_v2_builder_new_data); of
- * version 1 (kv_options.table_partitions = KV_NO_PARTITIONS), format v2's
- * builder as stage 05 has it. */
+/* The builder of this stage's tables: table.h's builder.  Of version 2
+ * (kv_options.table_partitions = KV_PARTITIONS), over format v2's builder
+ * of data blocks (table_v2_builder_new_data); of version 1 (the default),
+ * format v2's builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
 int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);

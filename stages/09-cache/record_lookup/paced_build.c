@@ -1,7 +1,8 @@
 /*
- * paced_build.c: table.h's builder in this stage, a builder of tables of
- * partitions (format v2's version 2, parted_format.h) with the context's
- * rate limiter (record_ctx.h) asked for the bytes a new table writes.
+ * paced_build.c: table.h's builder in this stage, format v2's (version 1,
+ * or with kv_options.table_partitions version 2, tables of partitions:
+ * parted_format.h) with the context's rate limiter (record_ctx.h) asked
+ * for the bytes a new table writes.
  *
  * Every table is written by a flush or a compaction on the background
  * thread (stage 04's lsm_bg.c; the tools' rebuild and repair too, with a
@@ -46,7 +47,7 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     table_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
-    uint32_t version = record_ctx_of(ctx)->whole_tables ? TABLE_V2_VERSION : PARTED_VERSION;
+    uint32_t version = record_ctx_of(ctx)->parted_tables ? PARTED_VERSION : TABLE_V2_VERSION;
     int rc = parted_builder_new(ctx, path, version, &b->v2);
     if (rc != KV_OK) {
         free(b);

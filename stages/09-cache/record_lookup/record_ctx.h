@@ -31,8 +31,8 @@ typedef struct record_ctx {
     block_admit *admit;      /* which records a full cache takes in */
     record_sampling sampling; /* whether a lookup asks the record cache */
     rate_limiter limiter;    /* new tables' writes (paced_build.c) */
-    int whole_tables;        /* kv_options.table_partitions is
-                                KV_NO_PARTITIONS: new tables are version 1 */
+    int parted_tables;       /* kv_options.table_partitions is
+                                KV_PARTITIONS: new tables are version 2 */
 } record_ctx;
 
 static inline record_ctx *record_ctx_of(table_ctx *ctx)

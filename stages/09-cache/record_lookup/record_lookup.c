@@ -58,10 +58,10 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
                         "%d; 0 for the default, %d; KV_NO_RECORD_CACHE for none)",
                         o.record_cache_percent, RECORD_LOOKUP_MAX_PERCENT,
                         RECORD_LOOKUP_DEFAULT_PERCENT);
-    if (o.table_partitions != 0 && o.table_partitions != KV_NO_PARTITIONS)
-        return kv_error(KV_ERR_INVALID, "option table_partitions = %d is not 0 (tables of "
-                        "partitions, the default) or KV_NO_PARTITIONS (%d: whole index and "
-                        "filter)", o.table_partitions, KV_NO_PARTITIONS);
+    if (o.table_partitions != 0 && o.table_partitions != KV_PARTITIONS)
+        return kv_error(KV_ERR_INVALID, "option table_partitions = %d is not 0 (whole index "
+                        "and filter, the default) or KV_PARTITIONS (%d: tables of partitions)",
+                        o.table_partitions, KV_PARTITIONS);
     size_t total = o.cache_bytes ? o.cache_bytes : BLOCK_CACHE_DEFAULT_BYTES;
     size_t for_records = total / 100 * (size_t)percent + total % 100 * (size_t)percent / 100;
     o.cache_bytes = total - for_records;
@@ -71,7 +71,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
     record_sampling_init(&x->sampling);
-    x->whole_tables = o.table_partitions == KV_NO_PARTITIONS;
+    x->parted_tables = o.table_partitions == KV_PARTITIONS;
     int rc = table_v2_ctx_init(&x->v2, &o);
     if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
                                          NULL) != KV_OK) {

@@ -1,14 +1,15 @@
 /*
  * parted_table_test.c: tables of partitions (format v2's version 2,
- * parted_format.h) against a memtable: lookups at every sequence and
+ * parted_format.h; kv_options.table_partitions = KV_PARTITIONS) against a
+ * memtable: lookups at every sequence and
  * iteration with every setting (blocks small enough for many partitions,
  * with filters and without, lz4 and raw); version-1 tables, written by
  * stage 05's builder, still read; a cold lookup's reads and what an open
  * table keeps; every byte from D to the end damaged in turn, each found
  * (and by kv check), never a wrong answer; kv repair's salvage of a
  * whole table losing nothing; and kv_options.table_partitions: a database
- * written with whole tables (version 1) read, then compacted into tables
- * of partitions.
+ * written with whole tables (version 1, the default) read with
+ * KV_PARTITIONS, then compacted into tables of partitions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,21 @@
 #include "table_salvage.h"
 #include "../../05-blocks/tests/table_v2_test_util.h"
 
+/* A context whose new tables are tables of partitions (tv_ctx's options
+ * with table_partitions = KV_PARTITIONS). */
+static table_ctx *pt_ctx(size_t block_bytes, int compression, int bloom_bits_per_key)
+{
+    kv_options o;
+    kv_options_init(&o);
+    o.block_bytes = block_bytes;
+    o.compression = compression;
+    o.bloom_bits_per_key = bloom_bits_per_key;
+    o.table_partitions = KV_PARTITIONS;
+    table_ctx *ctx;
+    CHECK_KV(table_ctx_new(&o, &ctx), KV_OK);
+    return ctx;
+}
+
 static void pt_no_line(void *ctx, const char *line)
 {
     (void)ctx;
@@ -35,7 +51,7 @@ static void lookups_and_iteration_match_with_every_setting(void)
     memtable *m = tt_random_memtable(17, 1500, 4, 199);
     for (int v = 0; v < 4; v++) {
         harness_context("variant %d", v);
-        table_ctx *ctx = tv_ctx(v < 3 ? 64 : 0, v % 2 ? KV_COMPRESSION_NONE : 0,
+        table_ctx *ctx = pt_ctx(v < 3 ? 64 : 0, v % 2 ? KV_COMPRESSION_NONE : 0,
                                 v == 2 ? KV_NO_BLOOM : 0);
         table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
         CHECK_EQ(t->version, PARTED_VERSION);
@@ -72,7 +88,7 @@ static void a_key_across_partitions_is_found_at_every_sequence(void)
             CHECK_KV(memtable_add(m, seq++, IKEY_PUT, key, klen, val, (size_t)n), KV_OK);
         }
     }
-    table_ctx *ctx = tv_ctx(64, 0, 0);
+    table_ctx *ctx = pt_ctx(64, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
     CHECK(t->index.nrestarts >= 20);
     tt_expect_same_lookups(m, t, 45);
@@ -141,7 +157,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
 {
     const char *dir = harness_tmpdir();
     memtable *m = tt_sequential_memtable(20000, 20);
-    table_ctx *ctx = tv_ctx(0, 0, 0);
+    table_ctx *ctx = pt_ctx(0, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
     double kept = pt_stat(ctx, "table.meta_bytes");
     table_unref(t);
@@ -198,7 +214,7 @@ static void every_flip_of_the_partitions_and_kept_blocks_is_found(void)
 {
     const char *dir = harness_tmpdir();
     memtable *m = tt_random_memtable(29, 60, 2, 40);
-    table_ctx *ctx = tv_ctx(64, 0, 0);
+    table_ctx *ctx = pt_ctx(64, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
     uint64_t d = t->data_end;
     CHECK(t->index.nrestarts >= 3);
@@ -247,7 +263,7 @@ static void repair_salvages_a_whole_table_without_loss(void)
 {
     const char *dir = harness_tmpdir();
     memtable *m = tt_random_memtable(31, 700, 3, 199);
-    table_ctx *ctx = tv_ctx(128, 0, 0);
+    table_ctx *ctx = pt_ctx(128, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
     table_unref(t);
     table_ctx_free(ctx);
@@ -259,10 +275,10 @@ static void repair_salvages_a_whole_table_without_loss(void)
     memtable_unref(m);
 }
 
-/* The option's range; a database of whole tables (KV_NO_PARTITIONS)
- * keeps their indexes and filters open, and is read as it is once opened
- * with the default, whose compaction writes tables of partitions. */
-static void whole_tables_by_option_then_partitions_by_compaction(void)
+/* The option's range; a database of whole tables (the default) keeps
+ * their indexes and filters open, and is read as it is once opened with
+ * KV_PARTITIONS, whose compaction writes tables of partitions. */
+static void whole_tables_then_partitions_by_compaction(void)
 {
     const char *dir = NULL;
     kv_db *db = testdb_fresh(&dir);
@@ -270,12 +286,12 @@ static void whole_tables_by_option_then_partitions_by_compaction(void)
     kv_options opt;
     kv_options_init(&opt);
     kv_db *bad = NULL;
-    opt.table_partitions = 1;
+    opt.table_partitions = 2;
     CHECK_KV(kv_open(dir, &opt, &bad), KV_ERR_INVALID);
     CHECK(strstr(kv_errmsg(), "table_partitions") != NULL);
-    opt.table_partitions = -2;
+    opt.table_partitions = -1;
     CHECK_KV(kv_open(dir, &opt, &bad), KV_ERR_INVALID);
-    opt.table_partitions = KV_NO_PARTITIONS;
+    opt.table_partitions = 0;
     db = OPEN(dir, &opt);
     char key[32], val[64];
     for (int i = 0; i < 5000; i++) {
@@ -286,7 +302,8 @@ static void whole_tables_by_option_then_partitions_by_compaction(void)
     CHECK_KV(kv_flush(db), KV_OK);
     double whole = testdb_stat(db, "table.meta_bytes");
     CLOSE(db);
-    db = OPEN(dir, NULL);
+    opt.table_partitions = KV_PARTITIONS;
+    db = OPEN(dir, &opt);
     CHECK_EQ(testdb_stat(db, "table.meta_bytes"), whole);
     EXPECT(db, S("key01234"), S("value 1234"));
     ABSENT(db, S("key01234x"));
@@ -311,7 +328,7 @@ static void whole_tables_by_option_then_partitions_by_compaction(void)
 }
 
 static const harness_test tests[] = {
-    HARNESS_TEST(whole_tables_by_option_then_partitions_by_compaction),
+    HARNESS_TEST(whole_tables_then_partitions_by_compaction),
     HARNESS_TEST(lookups_and_iteration_match_with_every_setting),
     HARNESS_TEST(a_key_across_partitions_is_found_at_every_sequence),
     HARNESS_TEST(version_one_tables_are_still_read),
