@@ -11,17 +11,22 @@
 # bench/results/cache-rss-results.md and updates docs/09-cache.md
 # (scripts/docs_figures.sh).
 #
-#   sh scripts/bench_cache_rss.sh BUILD_DIR [--publish] [--keys="10000000 20000000"]
+#   sh scripts/bench_cache_rss.sh BUILD_DIR [--publish] [--keys="10000000 20000000"] [--report]
+#
+# --report runs nothing: it writes the results again from the last run's
+# rows (build/bench/cache-rss/rows.txt) and description.
 #
 # The databases go to /var/tmp (a disk, as a user's would be).
 set -u
 build=${1:?usage: sh scripts/bench_cache_rss.sh BUILD_DIR [--publish] [--keys=LIST]}
 shift
 publish=0
+report=0
 sizes="10000000 20000000"
 for a in "$@"; do
     case $a in
     --publish) publish=1 ;;
+    --report) report=1 ;;
     --keys=*) sizes=${a#--keys=} ;;
     *) echo "bench_cache_rss.sh: unknown argument $a" >&2; exit 2 ;;
     esac
@@ -32,7 +37,12 @@ out=build/bench/cache-rss
 mkdir -p "$out"
 res=$out/results.md
 rows=$out/rows.txt
-: >"$rows"
+if [ "$report" = 1 ]; then
+    sizes=
+    sed -n '1,/each run:/p' "$res" >"$res.head" && echo >>"$res.head"
+else
+    : >"$rows"
+fi
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD -- common include bench stages 2>/dev/null; then
     commit="$commit (with changes not committed)"
@@ -50,6 +60,7 @@ fi
     echo "    each run: build/S/rss --keys=N --gets=$gets --order=random --cache=$budget [--no-map] [--partitions]"
     echo
 } >"$res"
+[ "$report" = 1 ] && mv "$res.head" "$res"
 for n in $sizes; do
     for run in 08-vlog 09-cache 09-cache:--no-map 09-cache:--no-map,--partitions; do
         s=${run%%:*}
@@ -89,8 +100,9 @@ function target(st, label,    r, g) {
     printf "| %s at %s keys: a get'"'"'s time against 08-vlog'"'"'s (reads, not a target here) | %.2f / %.2f us = %.2fx | |\n", label, group(big), us[st, big], us["08-vlog", big], us["08-vlog", big] ? us[st, big] / us["08-vlog", big] : 0
 }
 {
-    st = $1 ($9 == "positioned" ? ", positioned reads" :
-             $9 == "positioned/partitions" ? ", positioned reads, partitions" : ""); k = $2
+    how = $9 == "positioned" ? ", positioned reads" : ""
+    if ($9 == "positioned/partitions") how = ", positioned reads, partitions"
+    st = $1 how; k = $2
     rss[st, k] = $5; anon[st, k] = $6; file[st, k] = $7; us[st, k] = $10
     row[++n] = sprintf("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |", $1, group(k), $9, $4, $5, $6, $7, $8, $10)
     if (!(k in seen)) { seen[k] = 1; ks[++nk] = k }

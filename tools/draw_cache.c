@@ -10,9 +10,9 @@
  *   blocks   (yellow)  the block cache: uncompressed data blocks;
  *   free     (pale)    what each part has not filled yet.
  * Under it, on the same scale, a bar for what is pinned: what every open
- * table keeps in memory outside the budget, the top level of its index
- * and filter partitions and its properties (cut at the width, with an
- * arrow, when it is larger than the budget), and a line
+ * table keeps in memory outside the budget, its index and filter (only
+ * their top level for a table of partitions) and its properties (cut at
+ * the width, with an arrow, when it is larger than the budget), and a line
  * for the table files mapped (stage 05's file cache; none when
  * map_tables is KV_NO_MAP).  Each part says its hits and misses this
  * session.
@@ -107,7 +107,7 @@ void draw_cache(const draw_parts *ps, svg *s, draw_summary *sum)
     int cut = pw > CA_X1 - CA_X0;
     if (cut)
         pw = CA_X1 - CA_X0;
-    snprintf(tip, sizeof tip, "pinned: what %llu open tables keep (their top levels), %s",
+    snprintf(tip, sizeof tip, "pinned: the indexes and filters of %llu open tables, %s",
              (unsigned long long)tables, draw_bytes(pinned, b1, sizeof b1));
     svg_group_begin(s, "pinned", tip);
     svg_rect(s, CA_X0, y, pw > 1 || pinned == 0 ? pw : 1, CA_BAR / 2, CA_PINNED, "none", NULL,
@@ -117,7 +117,7 @@ void draw_cache(const draw_parts *ps, svg *s, draw_summary *sum)
     svg_group_end(s);
     y += CA_BAR / 2 + 16;
     svg_textf(s, SVG_MARGIN, y, 11, "start", "#333333",
-              "pinned outside the budget: the top levels of %llu open table%s, %s%s",
+              "pinned outside the budget: the indexes and filters of %llu open table%s, %s%s",
               (unsigned long long)tables, tables == 1 ? "" : "s", draw_bytes(pinned, b1, sizeof b1),
               cut ? " (more than the budget: the bar is cut)" : "");
     uint64_t mapped = draw_u64(c, "mapped_bytes");
@@ -131,7 +131,7 @@ void draw_cache(const draw_parts *ps, svg *s, draw_summary *sum)
     double x = svg_legend(s, SVG_MARGIN, y, CA_RECORDS, "records");
     x = svg_legend(s, x, y, CA_BLOCKS, "blocks");
     x = svg_legend(s, x, y, CA_FREE, "free");
-    svg_legend(s, x, y, CA_PINNED, "pinned top levels");
+    svg_legend(s, x, y, CA_PINNED, "pinned indexes and filters");
     svg_extend(s, y + 8);
     size_t len = strlen(sum->text);
     snprintf(sum->text + len, sizeof sum->text - len,

@@ -447,7 +447,7 @@ try {
     check(`${stage}: the get's note says the record cache answered`, /from the record cache: no filter, index or block/.test(await text(stage, "text.getnote")),
       await text(stage, "text.getnote"));
     const d2 = await drawn(stage);
-    check(`${stage}: the cache is drawn as kv_stats counts it (records, blocks, pinned top levels)`,
+    check(`${stage}: the cache is drawn as kv_stats counts it (records, blocks, pinned indexes and filters)`,
       d2.cache === 1 && (await count(stage, "g.cache.records rect.used")) === 1 && (await count(stage, "g.cache.blocks")) === 1 &&
       d2.cacheRecords === st2["session.record_cache.entries"] && d2.cacheRecordBytes === st2["session.record_cache.usage"] &&
       d2.cacheBlocks === st2["block_cache.entries"] && d2.cacheBlockBytes === st2["block_cache.usage"] &&
