@@ -266,25 +266,31 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     return rc;
 }
 
-/* The meta blocks and the footer, then the sync and close. */
-static int table_v2_builder_meta(table_v2_builder *b)
+/* The meta blocks, the footer's contents in *f. */
+static int table_v2_builder_meta(table_v2_builder *b, table_v2_footer *f)
 {
-    table_v2_footer f = {.version = TABLE_V2_VERSION, .data_end = table_writer_pos(&b->w)};
+    *f = (table_v2_footer){.version = TABLE_V2_VERSION, .data_end = table_writer_pos(&b->w)};
     table_v2_handle filter = {0}, props = {0};
     const uint8_t *contents;
     size_t len;
     if (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
-        table_v2_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK)
+        table_v2_builder_metaindex(b, filter, props, &f->metaindex) != KV_OK)
         return b->w.failed;
     if (block_builder_finish(&b->index, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_v2_builder_put(b, contents, len, 0, &f.index) != KV_OK)
-        return b->w.failed;
-    uint8_t footer[TABLE_V2_FOOTER];
-    table_v2_footer_encode(footer, &f);
-    if (table_writer_write(&b->w, footer, sizeof footer) != KV_OK)
-        return b->w.failed;
-    return table_writer_finish(&b->w);
+    return table_v2_builder_put(b, contents, len, 0, &f->index);
+}
+
+/* Stores the last data block (a table has at least one entry). */
+static int table_v2_builder_end_last(table_v2_builder *b)
+{
+    int rc = table_writer_check(&b->w);
+    if (rc == KV_OK && b->w.entries == 0)
+        rc = table_writer_fail(&b->w, kv_error(KV_ERR_INVALID, "%s: a table needs at least "
+                                               "one entry", b->w.path));
+    if (rc == KV_OK && table_v2_builder_end_block(b, NULL, 0) != KV_OK)
+        rc = b->w.failed;
+    return rc;
 }
 
 static void table_v2_builder_free(table_v2_builder *b)
@@ -300,24 +306,15 @@ static void table_v2_builder_free(table_v2_builder *b)
 
 int table_v2_builder_finish(table_v2_builder *b, table_meta *meta)
 {
-    int rc = table_writer_check(&b->w);
-    if (rc == KV_OK && b->w.entries == 0)
-        rc = kv_error(KV_ERR_INVALID, "%s: a table needs at least one entry", b->w.path);
-    if (rc == KV_OK && table_v2_builder_end_block(b, NULL, 0) != KV_OK)
-        rc = b->w.failed;
+    table_v2_footer f;
+    int rc = table_v2_builder_end_last(b);
     if (rc == KV_OK)
-        rc = table_v2_builder_meta(b);
-    if (rc != KV_OK) {
+        rc = table_v2_builder_meta(b, &f);
+    if (rc == KV_OK)
+        rc = table_v2_builder_close(b, &f, meta); /* frees b */
+    if (rc != KV_OK)
         table_v2_builder_abandon(b);
-        return rc;
-    }
-    if (meta != NULL) {
-        meta->file_bytes = b->w.written;
-        meta->entries = b->w.entries;
-        meta->deletes = b->w.deletes;
-    }
-    table_v2_builder_free(b);
-    return KV_OK;
+    return rc;
 }
 
 void table_v2_builder_abandon(table_v2_builder *b)
@@ -340,12 +337,7 @@ uint64_t table_v2_builder_blocks(const table_v2_builder *b) { return b->blocks; 
 
 int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
 {
-    int rc = table_writer_check(&b->w);
-    if (rc == KV_OK && b->w.entries == 0)
-        rc = table_writer_fail(&b->w, kv_error(KV_ERR_INVALID, "%s: a table needs at least "
-                                               "one entry", b->w.path));
-    if (rc == KV_OK && table_v2_builder_end_block(b, NULL, 0) != KV_OK)
-        rc = b->w.failed;
+    int rc = table_v2_builder_end_last(b);
     if (rc == KV_OK && block_builder_finish(&b->index, index, len) != KV_OK)
         rc = table_writer_fail(&b->w, KV_ERR_NOMEM);
     return rc;

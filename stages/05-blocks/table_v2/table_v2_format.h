@@ -260,6 +260,9 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
                        table_v2_footer *f);
 int table_v2_open_meta(table *t, const table_v2_footer *f);
 void table_v2_open_done(table *t);
+/* The properties block of an open table (t->props_h), checked and
+ * decoded into t's counts and keys.  KV_OK or KV_ERR_CORRUPT. */
+int table_v2_open_props(table *t);
 /* The contents of the meta block h of an open table: inside the region it
  * keeps ([meta_at, size - 48)), its trailer checked, not compressed; name
  * says which block for an error.  KV_OK or KV_ERR_CORRUPT. */

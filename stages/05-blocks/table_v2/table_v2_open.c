@@ -139,6 +139,31 @@ int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uin
     return KV_OK;
 }
 
+int table_v2_open_props(table *t)
+{
+    const uint8_t *p;
+    int rc = table_v2_meta_block(t, t->props_h, "properties", &p);
+    if (rc != KV_OK)
+        return rc;
+    table_v2_props pr;
+    const char *why = table_v2_props_decode(p, t->props_h.size, &pr);
+    if (why != NULL)
+        return table_v2_corrupt(t, t->props_h.offset, "properties block", why);
+    t->entries = pr.entries;
+    t->deletes = pr.deletes;
+    t->data_blocks = pr.data_blocks;
+    t->raw_bytes = pr.raw_bytes;
+    t->smallest = pr.smallest;
+    t->smallest_len = pr.smallest_len;
+    t->largest = pr.largest;
+    t->largest_len = pr.largest_len;
+    if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
+        return table_v2_corrupt(t, t->props_h.offset, "properties block",
+                                "they count more data blocks than the data blocks' bytes can "
+                                "hold");
+    return KV_OK;
+}
+
 /* Reads and checks the meta region [D, size - 48). */
 int table_v2_open_meta(table *t, const table_v2_footer *f)
 {
@@ -170,23 +195,8 @@ int table_v2_open_meta(table *t, const table_v2_footer *f)
                                 t->path, t->filter_h.offset, kv_errmsg());
         }
     }
-    if (rc == KV_OK && (rc = table_v2_meta_block(t, t->props_h, "properties", &p)) == KV_OK) {
-        table_v2_props pr;
-        if ((why = table_v2_props_decode(p, t->props_h.size, &pr)) != NULL)
-            return table_v2_corrupt(t, t->props_h.offset, "properties block", why);
-        t->entries = pr.entries;
-        t->deletes = pr.deletes;
-        t->data_blocks = pr.data_blocks;
-        t->raw_bytes = pr.raw_bytes;
-        t->smallest = pr.smallest;
-        t->smallest_len = pr.smallest_len;
-        t->largest = pr.largest;
-        t->largest_len = pr.largest_len;
-        if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
-            return table_v2_corrupt(t, t->props_h.offset, "properties block",
-                                    "they count more data blocks than the data blocks' bytes "
-                                    "can hold");
-    }
+    if (rc == KV_OK)
+        rc = table_v2_open_props(t);
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "index", &p)) == KV_OK) {
         if ((why = block_init(&t->index, p, f->index.size)) != NULL)
             return table_v2_corrupt(t, f->index.offset, "index block", why);

@@ -93,22 +93,8 @@ int parted_open_meta(table *t, const table_v2_footer *f)
         if (why != NULL)
             return parted_corrupt(t, f->metaindex.offset, why);
     }
-    if (rc == KV_OK && (rc = table_v2_meta_block(t, t->props_h, "properties", &p)) == KV_OK) {
-        table_v2_props pr;
-        if ((why = table_v2_props_decode(p, t->props_h.size, &pr)) != NULL)
-            return parted_corrupt(t, t->props_h.offset, why);
-        t->entries = pr.entries;
-        t->deletes = pr.deletes;
-        t->data_blocks = pr.data_blocks;
-        t->raw_bytes = pr.raw_bytes;
-        t->smallest = pr.smallest;
-        t->smallest_len = pr.smallest_len;
-        t->largest = pr.largest;
-        t->largest_len = pr.largest_len;
-        if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
-            return parted_corrupt(t, t->props_h.offset, "the properties count more data "
-                                  "blocks than the data blocks' bytes can hold");
-    }
+    if (rc == KV_OK)
+        rc = table_v2_open_props(t);
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "top-level index", &p)) == KV_OK) {
         if ((why = block_init(&t->index, p, f->index.size)) != NULL)
             return parted_corrupt(t, f->index.offset, why);
