@@ -69,11 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     table_v2_footer f;
     unsigned at;
     /* As it is, then with its checksum right. */
-    if (table_v2_footer_decode(foot, file_bytes, &f, &at) == NULL)
+    if (table_v2_footer_decode(foot, file_bytes, TABLE_V2_VERSION, &f, &at) == NULL)
         footer_fuzz_check(crc32c_value(foot, 44) == coding_get_u32(foot + 44),
                           "a footer is accepted only with its checksum");
     coding_put_u32(foot + 44, crc32c_value(foot, 44));
-    const char *why = table_v2_footer_decode(foot, file_bytes, &f, &at);
+    const char *why = table_v2_footer_decode(foot, file_bytes, TABLE_V2_VERSION, &f, &at);
     footer_fuzz_check(why != NULL || at <= 44, "a failure names a field of the footer");
     if (why != NULL || f.data_end != d) {
         free(tail);
