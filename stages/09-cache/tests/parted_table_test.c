@@ -6,7 +6,8 @@
  * with filters and without, lz4 and raw); version-1 tables, written by
  * stage 05's builder, still read; a cold lookup's reads and what an open
  * table keeps; every byte from D to the end damaged in turn, each found
- * (and by kv check), never a wrong answer; kv repair's salvage of a
+ * (and by kv check), never a wrong answer; kv dump's, kv check's and
+ * kv_inspect's lines for the partitions; kv repair's salvage of a
  * whole table losing nothing; and kv_options.table_partitions: a database
  * written with whole tables (version 1, the default) read with
  * KV_PARTITIONS, then compacted into tables of partitions.
@@ -21,6 +22,7 @@
 #include "kv.h"
 #include "memtable.h"
 #include "parted_format.h"
+#include "table_inspect.h"
 #include "table_salvage.h"
 #include "../../05-blocks/tests/table_v2_test_util.h"
 
@@ -235,6 +237,59 @@ static void every_flip_of_the_partitions_and_kept_blocks_is_found(void)
     memtable_unref(m);
 }
 
+/* kv dump prints a line per partition, kv_inspect's parts one filter
+ * line for the table, and a damaged filter partition is named by kv check
+ * and kv dump. */
+static void dump_inspect_and_check_name_the_partitions(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(37, 300, 2, 40);
+    table_ctx *ctx = pt_ctx(64, 0, 0);
+    table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+    uint32_t parts = t->index.nrestarts;
+    CHECK(parts >= 5);
+    const char *path = harness_join(dir, "t.tbl");
+    tt_lines l = {0};
+    CHECK_KV(table_dump(path, "t.tbl", tt_collect, &l), KV_OK);
+    CHECK_MSG(strstr(l.text, "t.tbl: version 2: partitions [") != NULL, "%s", l.text);
+    unsigned lines = 0;
+    for (const char *q = l.text; (q = strstr(q, "# partition ")) != NULL; q++)
+        lines++;
+    CHECK_EQ(lines, parts);
+    tt_lines_clear(&l);
+    CHECK_KV(table_inspect_parts(t, "t.tbl", tt_collect, &l), KV_OK);
+    CHECK_MSG(strstr(l.text, "filter table=t.tbl off=") != NULL, "%s", l.text);
+    CHECK_MSG(strstr(l.text, " k=7 ") != NULL, "%s", l.text);
+    tt_lines_clear(&l);
+    /* The first filter partition, damaged past its first bytes. */
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_seek_first(&top);
+    table_v2_handle ih, fh;
+    int has_filter = 0;
+    CHECK(top.valid);
+    CHECK_KV(parted_top_entry(t, &top, &ih, &fh, &has_filter), KV_OK);
+    CHECK(has_filter);
+    block_iter_free(&top);
+    table_unref(t);
+    table_ctx_free(ctx);
+    uint8_t *bytes;
+    size_t n = tt_read_file(path, &bytes);
+    bytes[fh.offset + fh.size / 2] ^= 0x5a;
+    const char *bad = harness_join(dir, "bad.tbl");
+    tt_write_file(bad, bytes, n);
+    free(bytes);
+    CHECK_KV(table_check(bad, "bad.tbl", tt_collect, &l), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(l.text, "bad.tbl: partition 0: the filter partition at") != NULL, "%s",
+              l.text);
+    tt_lines_clear(&l);
+    CHECK_KV(table_dump(bad, "bad.tbl", tt_collect, &l), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(l.text, "# bad.tbl: partition 0: the filter partition at") != NULL, "%s",
+              l.text);
+    tt_lines_clear(&l);
+    memtable_unref(m);
+}
+
 typedef struct pt_salvaged {
     uint64_t entries;
     int losses;
@@ -333,6 +388,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_cold_lookup_reads_three_blocks_and_the_table_keeps_little),
     HARNESS_TEST(every_flip_of_the_partitions_and_kept_blocks_is_found),
     HARNESS_TEST(repair_salvages_a_whole_table_without_loss),
+    HARNESS_TEST(dump_inspect_and_check_name_the_partitions),
 };
 
 const harness_suite parted_table_suite = HARNESS_SUITE("parted_table", tests);
