@@ -260,6 +260,18 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
                        table_v2_footer *f);
 int table_v2_open_meta(table *t, const table_v2_footer *f);
 void table_v2_open_done(table *t);
+/* The first part of _meta, for every version: the region an open table
+ * keeps, [at, size - 48), read into t->meta, and the footer's metaindex
+ * decoded (t->props_h, and t->filter_h with *has_filter).  KV_OK,
+ * KV_ERR_CORRUPT, KV_ERR_IO, KV_ERR_NOMEM. */
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has_filter);
+/* Whether user key [ukey, ukey + ulen) lies in t's [smallest, largest]
+ * (step 1 of a lookup). */
+static inline int table_v2_holds_user_key(const table *t, const uint8_t *ukey, size_t ulen)
+{
+    return ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
+           ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) <= 0;
+}
 /* The properties block of an open table (t->props_h), checked and
  * decoded into t's counts and keys.  KV_OK or KV_ERR_CORRUPT. */
 int table_v2_open_props(table *t);

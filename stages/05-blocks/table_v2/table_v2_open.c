@@ -164,29 +164,40 @@ int table_v2_open_props(table *t)
     return KV_OK;
 }
 
-/* Reads and checks the meta region [D, size - 48). */
-int table_v2_open_meta(table *t, const table_v2_footer *f)
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has_filter)
 {
-    t->ops = &table_v2_version_1;
+    *has_filter = 0;
     t->data_end = f->data_end;
-    t->meta_at = f->data_end;
+    t->meta_at = at;
     t->index_h = f->index;
     t->metaindex_h = f->metaindex;
-    t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - f->data_end);
+    t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - at);
     t->meta = malloc(t->meta_len);
     if (t->meta == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the meta blocks",
                         t->path, t->meta_len);
-    int rc = table_v2_read(t, NULL, f->data_end, t->meta, t->meta_len, NULL);
+    int rc = table_v2_read(t, NULL, at, t->meta, t->meta_len, NULL);
     const uint8_t *p = NULL;
-    const char *why = NULL;
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->metaindex, "metaindex", &p)) == KV_OK) {
         block mb;
-        int has_filter = 0;
-        if ((why = block_init(&mb, p, f->metaindex.size)) == NULL)
-            why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
+        const char *why = block_init(&mb, p, f->metaindex.size);
+        if (why == NULL)
+            why = table_v2_metaindex_decode(&mb, &t->filter_h, has_filter, &t->props_h);
         if (why != NULL)
             return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
+    }
+    return rc;
+}
+
+/* Reads and checks the meta region [D, size - 48). */
+int table_v2_open_meta(table *t, const table_v2_footer *f)
+{
+    t->ops = &table_v2_version_1;
+    int has_filter;
+    int rc = table_v2_open_kept(t, f, f->data_end, &has_filter);
+    const uint8_t *p = NULL;
+    const char *why = NULL;
+    if (rc == KV_OK) {
         if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
             t->filter = p;
             t->filter_len = t->filter_h.size;

@@ -78,8 +78,7 @@ int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result 
     *found = TABLE_V2_RULED_OUT;
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
-        ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
+    if (!table_v2_holds_user_key(t, ukey, ulen))
         return KV_OK;
     r->in_range = 1;
     r->filter_asked = t->filter != NULL;

@@ -75,20 +75,6 @@ static unsigned tv_get_reads(table *t, int k, ikey_lookup_state want)
     return r.reads;
 }
 
-/* The value of "name: value" among the context's stats lines. */
-static double tv_stat(table_ctx *ctx, const char *name)
-{
-    tt_lines l = {0};
-    table_ctx_stats(ctx, tt_collect, &l);
-    char want[64];
-    snprintf(want, sizeof want, "%s: ", name);
-    const char *p = strstr(l.text, want);
-    CHECK_MSG(p != NULL, "no stat %s", name);
-    double v = strtod(p + strlen(want), NULL);
-    tt_lines_clear(&l);
-    return v;
-}
-
 static void a_lookup_reads_one_block_or_none(void)
 {
     const char *dir = harness_tmpdir();

@@ -4,6 +4,7 @@
 #include "table_v2_test_util.h"
 
 #include <lz4.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,4 +80,18 @@ uint8_t *tv_block_contents(const tv_file *f, size_t i)
     else
         memcpy(out, src, b->raw);
     return out;
+}
+
+/* The value of "name: value" among the context's stats lines. */
+double tv_stat(table_ctx *ctx, const char *name)
+{
+    tt_lines l = {0};
+    table_ctx_stats(ctx, tt_collect, &l);
+    char want[64];
+    snprintf(want, sizeof want, "%s: ", name);
+    const char *p = strstr(l.text, want);
+    CHECK_MSG(p != NULL, "no stat %s", name);
+    double v = strtod(p + strlen(want), NULL);
+    tt_lines_clear(&l);
+    return v;
 }

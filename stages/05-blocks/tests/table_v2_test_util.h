@@ -14,6 +14,8 @@
 
 /* A context with these options (0 = default, as in kv_options). */
 table_ctx *tv_ctx(size_t block_bytes, int compression, int bloom_bits_per_key);
+/* The value of "name: value" among the context's stats lines. */
+double tv_stat(table_ctx *ctx, const char *name);
 
 /* One data block as the file holds it. */
 typedef struct tv_block {

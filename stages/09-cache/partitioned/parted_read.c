@@ -71,28 +71,14 @@ static int parted_walk_top(table *t)
 int parted_open_meta(table *t, const table_v2_footer *f)
 {
     t->ops = &parted_version_2;
-    t->data_end = f->data_end;
-    t->meta_at = f->index.offset; /* P: the kept region begins with the top level */
-    t->index_h = f->index;
-    t->metaindex_h = f->metaindex;
-    t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - t->meta_at);
-    t->meta = malloc(t->meta_len);
-    if (t->meta == NULL)
-        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the kept blocks",
-                        t->path, t->meta_len);
-    int rc = table_v2_read(t, NULL, t->meta_at, t->meta, t->meta_len, NULL);
+    /* P, where the kept region begins, is the top level's offset. */
+    int has_filter;
+    int rc = table_v2_open_kept(t, f, f->index.offset, &has_filter);
     const uint8_t *p = NULL;
     const char *why = NULL;
-    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->metaindex, "metaindex", &p)) == KV_OK) {
-        block mb;
-        int has_filter = 0;
-        if ((why = block_init(&mb, p, f->metaindex.size)) == NULL)
-            why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
-        if (why == NULL && has_filter)
-            why = "it names a whole filter, which a table of partitions has not";
-        if (why != NULL)
-            return parted_corrupt(t, f->metaindex.offset, why);
-    }
+    if (rc == KV_OK && has_filter)
+        return parted_corrupt(t, f->metaindex.offset, "the metaindex names a whole filter, "
+                              "which a table of partitions has not");
     if (rc == KV_OK)
         rc = table_v2_open_props(t);
     if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "top-level index", &p)) == KV_OK) {
@@ -141,8 +127,7 @@ int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, tabl
     *found = TABLE_V2_RULED_OUT;
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) < 0 ||
-        ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
+    if (!table_v2_holds_user_key(t, ukey, ulen))
         return KV_OK;
     r->in_range = 1;
     table_ctx *ctx = t->ctx;

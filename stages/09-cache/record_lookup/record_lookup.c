@@ -198,8 +198,7 @@ void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 /* Whether user key K lies in t's keys (step 1). */
 static int record_in_range(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return ikey_user_compare(ukey, ulen, t->smallest, t->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
-           ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) <= 0;
+    return table_v2_holds_user_key(t, ukey, ulen);
 }
 
 /* Step 2: *hit = 1 and *r the answer if the record cache has it. */

@@ -138,20 +138,6 @@ static void version_one_tables_are_still_read(void)
     memtable_unref(m);
 }
 
-/* The value of "name: value" among the context's stats lines. */
-static double pt_stat(table_ctx *ctx, const char *name)
-{
-    tt_lines l = {0};
-    table_ctx_stats(ctx, tt_collect, &l);
-    char want[64];
-    snprintf(want, sizeof want, "%s: ", name);
-    const char *p = strstr(l.text, want);
-    CHECK_MSG(p != NULL, "no stat %s", name);
-    double v = strtod(p + strlen(want), NULL);
-    tt_lines_clear(&l);
-    return v;
-}
-
 /* A cold lookup reads its filter partition, its index partition and its
  * data block; what the table keeps open is its top level, far less than
  * version 1's whole index and filter (P4). */
@@ -161,7 +147,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
     memtable *m = tt_sequential_memtable(20000, 20);
     table_ctx *ctx = pt_ctx(0, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-    double kept = pt_stat(ctx, "table.meta_bytes");
+    double kept = tv_stat(ctx, "table.meta_bytes");
     table_unref(t);
     table_ctx_free(ctx);
     /* The same entries in version 1. */
@@ -177,7 +163,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
     iter_free(it);
     CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
     CHECK_KV(table_open(ctx, v1, &t), KV_OK);
-    double whole = pt_stat(ctx, "table.meta_bytes");
+    double whole = tv_stat(ctx, "table.meta_bytes");
     table_unref(t);
     CHECK_MSG(kept * 10 < whole, "version 2 keeps %.0f bytes, version 1 %.0f", kept, whole);
     printf("    note: 20,000 keys: an open table keeps %.0f bytes (version 2), %.0f (version "
