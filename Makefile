@@ -190,7 +190,7 @@ $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
 $(B)/$(1)/rss $(B)/$(1)/readcost $(B)/$(1)/multiget: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
-$(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/bench_sys.c bench/bench_hist.c) $(B)/$(1)/libkv.a
+$(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model_disk.c bench/bench_sys.c bench/bench_hist.c) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
@@ -225,10 +225,11 @@ $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 # tools/serve/metrics_engine.c: kv_stats' text as Prometheus metrics, the
 # same for every stage.
 $(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c \
-                    tools/serve/metrics_engine.c) \
+                    tools/serve/metrics_engine.c bench/model_disk.c) \
                   $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/common/metrics_engine_test.o: EXTRA_CFLAGS += -Itools/serve
+$(B)/obj/tests/common/model_disk_test.o: EXTRA_CFLAGS += -Ibench
 
 STAGES_WITH_TESTS := $(foreach s,$(STAGES),$(if $(TESTS_$(s)),$(s)))
 TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/kv) \
@@ -433,10 +434,12 @@ $(B)/08-vlog/vlog_space: $(call obj_common,bench/vlog_space.c) $(B)/08-vlog/libk
 
 # `make bench-limiter`: stage 09's readers' p99 and p99.9 get latency while
 # a writer fills at full speed, the background rate limiter off and on, at
-# half the disk's measured write rate and at half the background rate the
-# engine reaches with none (bench/limiter_latency.c,
-# scripts/bench_limiter.sh; LIMITER_ARGS=--publish: to bench/results/ and
-# docs/09-cache.md).  About six minutes; the databases go to /var/tmp.
+# half the disk's measured write rate, at half the background rate the
+# engine reaches with none, and at half the rate of a modeled disk slower
+# than the engine's background writes (MODEL_DISK_MBPS, default 20:
+# bench/model_disk.h) (bench/limiter_latency.c, scripts/bench_limiter.sh;
+# LIMITER_ARGS=--publish: to bench/results/ and docs/09-cache.md).  About
+# ten minutes; the databases go to /var/tmp.
 .PHONY: bench-limiter
 bench-limiter: $(B)/09-cache/limiter_latency
 	@sh scripts/bench_limiter.sh $(B) $(LIMITER_ARGS)

@@ -6,6 +6,7 @@
  *   limiter_latency [--keys=N] [--seconds=S] [--readers=R] [--rounds=K]
  *                   [--fraction=F] [--limit-from=disk|background | --rate=B]
  *                   [--memtable=BYTES] [--db=DIR] [--csv=FILE]
+ *                   [--disk-mbps=M [--disk-access-us=A] [--wal-apart]]
  *
  * First the disk's write rate where the databases go: DISK_PROBE_MB MiB
  * written in 1 MiB writes and one fsync, timed (the best of three).  The
@@ -14,6 +15,16 @@
  * that holds background work back even where the disk is faster than it
  * ever writes; or B bytes per second.  --memtable sets kv_options'
  * memtable_bytes (default: the engine's).
+ *
+ * --disk-mbps=M runs everything on a modeled disk of M MB/s (model_disk.h:
+ * one queue, no page cache in front of reads, write-back in pieces), each
+ * request A µs more (default 100); --wal-apart leaves the write-ahead log
+ * (*.log) on this machine's own disk, as a log on a device of its own.
+ * It is for a machine whose disk is far faster than the engine's
+ * background writes, where a limit below the disk's rate is never
+ * reached.  The disk's rate is then measured on the model, the same way;
+ * each run's fill is on this machine's disk, and the database is then
+ * closed and opened again on the model for the S seconds.
  *
  * Then K rounds (default 3), each of two runs in alternating order (off
  * then on, on then off, ...), each run on a fresh database:
@@ -47,11 +58,14 @@
 
 #include "bench_hist.h"
 #include "bench_sys.h"
+#include "io.h"
 #include "kv.h"
+#include "model_disk.h"
 
 #define KEY_BYTES 16
 #define VALUE_BYTES 100
 #define DISK_PROBE_MB 256
+#define MODEL_PROBE_MB 32 /* a modeled disk is slow, and exact */
 #define MAX_ROUNDS 15
 
 static uint64_t keys = 1000000;
@@ -61,6 +75,8 @@ static uint64_t rate_given;
 static size_t memtable_bytes;
 static int limit_from_background;
 static const char *base, *csv_path;
+static double disk_mbps, disk_access_us = 100;
+static int wal_apart;
 static char made_base[4096];
 
 static _Noreturn void lat_fail(const char *what, int rc)
@@ -88,29 +104,34 @@ static void lat_value(char *v, uint64_t i)
 
 /* ---- the disk's write rate ----------------------------------------------------- */
 
+static _Noreturn void lat_io_fail(const char *what, int rc)
+{
+    fprintf(stderr, "limiter_latency: %s: %s\n", what, kv_errmsg());
+    (void)rc;
+    exit(2);
+}
+
+/* Through common/io.h, so that a modeled disk is measured as the engine
+ * meets it. */
 static double lat_disk_once(const char *path)
 {
     static char chunk[1 << 20];
     memset(chunk, 'd', sizeof chunk);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        fprintf(stderr, "limiter_latency: %s: %s\n", path, strerror(errno));
-        exit(2);
-    }
+    io_file *f = NULL;
+    int rc = io_open(path, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
+    if (rc != 0)
+        lat_io_fail("opening the probe file", rc);
     double start = bench_now();
-    for (int i = 0; i < DISK_PROBE_MB; i++)
-        if (write(fd, chunk, sizeof chunk) != (ssize_t)sizeof chunk) {
-            fprintf(stderr, "limiter_latency: writing %s: %s\n", path, strerror(errno));
-            exit(2);
-        }
-    if (fsync(fd) != 0) {
-        fprintf(stderr, "limiter_latency: fsync %s: %s\n", path, strerror(errno));
-        exit(2);
-    }
+    int mb = disk_mbps > 0 ? MODEL_PROBE_MB : DISK_PROBE_MB;
+    for (int i = 0; i < mb; i++)
+        if ((rc = io_append_bytes(f, chunk, sizeof chunk)) != 0)
+            lat_io_fail("writing the probe file", rc);
+    if ((rc = io_sync(f)) != 0)
+        lat_io_fail("syncing the probe file", rc);
     double took = bench_now() - start;
-    close(fd);
-    unlink(path);
-    return (double)DISK_PROBE_MB * (1 << 20) / took;
+    io_close(f);
+    io_unlink(path);
+    return (double)mb * (1 << 20) / took;
 }
 
 static double lat_disk_rate(void)
@@ -133,6 +154,7 @@ typedef struct lat_run {
     uint64_t limit;
     double gets_per_sec, p50_us, p99_us, p999_us;
     double puts_per_sec, background_bytes_per_sec;
+    double disk_busy, disk_read_bytes_per_sec, disk_write_bytes_per_sec; /* modeled */
 } lat_run;
 
 typedef struct lat_shared {
@@ -254,10 +276,22 @@ static void lat_one(lat_run *run, int round)
     if (rc != KV_OK)
         lat_fail("kv_open", rc);
     lat_fill(db);
+    if (disk_mbps > 0) {
+        /* The fill was on this machine's disk; the run is on the modeled
+         * one, every file opened again through it. */
+        if ((rc = kv_close(db)) != KV_OK)
+            lat_fail("kv_close", rc);
+        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL);
+        db = NULL;
+        if ((rc = kv_open(dir, &opt, &db)) != KV_OK)
+            lat_fail("kv_open", rc);
+    }
     rc = kv_set_background_rate(db, run->limited ? (size_t)run->limit : 0);
     if (rc != KV_OK)
         lat_fail("kv_set_background_rate", rc);
     uint64_t granted0 = lat_stat(db, "session.rate_limiter.granted_bytes");
+    model_disk_counts disk0, disk1;
+    model_disk_get_counts(&disk0);
     lat_shared sh = {.db = db};
     lat_reader *rd = calloc((size_t)readers, sizeof *rd);
     if (rd == NULL)
@@ -284,9 +318,12 @@ static void lat_one(lat_run *run, int round)
     }
     pthread_join(writer, NULL);
     double took = bench_now() - start;
+    model_disk_get_counts(&disk1);
     uint64_t granted = lat_stat(db, "session.rate_limiter.granted_bytes") - granted0;
-    /* The limiter off again, so that closing is not paced. */
+    /* The limiter off again, so that closing is not paced, and the files
+     * it writes on this machine's disk. */
     kv_set_background_rate(db, 0);
+    model_disk_uninstall();
     rc = kv_close(db);
     if (rc != KV_OK)
         lat_fail("kv_close", rc);
@@ -298,6 +335,9 @@ static void lat_one(lat_run *run, int round)
     run->p999_us = bench_hist_percentile(&all, 0.999) / 1000;
     run->puts_per_sec = (double)sh.puts / took;
     run->background_bytes_per_sec = (double)granted / took;
+    run->disk_busy = (double)(disk1.busy_ns - disk0.busy_ns) / 1e9 / took;
+    run->disk_read_bytes_per_sec = (double)(disk1.read_bytes - disk0.read_bytes) / took;
+    run->disk_write_bytes_per_sec = (double)(disk1.write_bytes - disk0.write_bytes) / took;
 }
 
 /* ---- the summary -------------------------------------------------------------- */
@@ -321,9 +361,13 @@ static double lat_median(const lat_run *runs, int n, int limited, size_t field)
 
 static void lat_print_run(const lat_run *r, int round)
 {
-    printf("| %d | %s | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f |\n", round,
+    printf("| %d | %s | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f |", round,
            r->limited ? "on" : "off", r->gets_per_sec, r->p50_us, r->p99_us, r->p999_us,
            r->puts_per_sec, r->background_bytes_per_sec / 1e6);
+    if (disk_mbps > 0)
+        printf(" %.0f%% | %.1f | %.1f |", 100 * r->disk_busy, r->disk_read_bytes_per_sec / 1e6,
+               r->disk_write_bytes_per_sec / 1e6);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -331,7 +375,8 @@ static void lat_usage_to(FILE *f)
 {
     fprintf(f, "usage: limiter_latency [--keys=N] [--seconds=S] [--readers=R] "
             "[--rounds=K] [--fraction=F] [--limit-from=disk|background | --rate=B] "
-            "[--memtable=BYTES] [--db=DIR] [--csv=FILE]\n");
+            "[--memtable=BYTES] [--db=DIR] [--csv=FILE] "
+            "[--disk-mbps=M [--disk-access-us=A] [--wal-apart]]\n");
     exit(f == stdout ? 0 : 2);
 }
 
@@ -363,13 +408,20 @@ int main(int argc, char **argv)
             base = a + 5;
         else if (strncmp(a, "--csv=", 6) == 0)
             csv_path = a + 6;
+        else if (strncmp(a, "--disk-mbps=", 12) == 0)
+            disk_mbps = strtod(a + 12, NULL);
+        else if (strncmp(a, "--disk-access-us=", 17) == 0)
+            disk_access_us = strtod(a + 17, NULL);
+        else if (strcmp(a, "--wal-apart") == 0)
+            wal_apart = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             lat_usage_to(stdout);
         else
             lat_usage();
     }
     if (keys < 1000 || keys > UINT32_MAX || seconds <= 0 || readers < 1 || readers > 64 ||
-        rounds < 1 || rounds > MAX_ROUNDS || fraction <= 0 || fraction > 1)
+        rounds < 1 || rounds > MAX_ROUNDS || fraction <= 0 || fraction > 1 || disk_mbps < 0 ||
+        disk_access_us < 0 || (wal_apart && disk_mbps == 0))
         lat_usage();
     if (base == NULL) {
         snprintf(made_base, sizeof made_base, "%s/limiter-latency-XXXXXX",
@@ -383,18 +435,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "limiter_latency: cannot make %s: %s\n", base, strerror(errno));
         return 2;
     }
+    if (disk_mbps > 0)
+        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL);
     double disk = lat_disk_rate();
+    model_disk_uninstall();
     uint64_t limit = rate_given ? rate_given : (uint64_t)(disk * fraction);
     const char *why = rate_given ? "--rate"
                       : limit_from_background ? "the first run's background rate times --fraction"
                                               : "the disk's rate times --fraction";
     printf("stage %s; disk write rate %.0f MB/s (%d MiB, one fsync, best of 3) in %s\n",
-           kv_stage(), disk / 1e6, DISK_PROBE_MB, base);
+           kv_stage(), disk / 1e6, disk_mbps > 0 ? MODEL_PROBE_MB : DISK_PROBE_MB, base);
+    if (disk_mbps > 0)
+        printf("a modeled disk (bench/model_disk.h): %.0f MB/s, %.0f µs a request, one queue, "
+               "reads not cached, write-back in %u KiB pieces; the write-ahead log %s\n",
+               disk_mbps, disk_access_us, MODEL_DISK_WRITEBACK >> 10,
+               wal_apart ? "on this machine's own disk" : "on it too");
     printf("%" PRIu64 " keys settled, %d readers, one writer filling, %.0f s a run, %d rounds, "
            "memtable_bytes %zu (0: the engine's)\n\n", keys, readers, seconds, rounds,
            memtable_bytes);
     printf("| round | limiter | gets/s | p50 µs | p99 µs | p99.9 µs | puts/s | "
-           "background MB/s |\n|---|---|---|---|---|---|---|---|\n");
+           "background MB/s |%s\n|---|---|---|---|---|---|---|---|%s\n",
+           disk_mbps > 0 ? " disk busy | disk reads MB/s | disk writes MB/s |" : "",
+           disk_mbps > 0 ? "---|---|---|" : "");
     lat_run runs[2 * MAX_ROUNDS];
     int n = 0;
     for (int r = 0; r < rounds; r++) {

@@ -1,9 +1,11 @@
 #!/bin/sh
 # bench_limiter.sh: `make bench-limiter`: stage 09's readers' get latency
 # while a writer fills at full speed, with the background rate limiter off
-# and on (build/09-cache/limiter_latency, bench/limiter_latency.c), at two
-# limits: half the disk's measured write rate, and half the background
-# write rate the engine reaches with no limit.  The run's description
+# and on (build/09-cache/limiter_latency, bench/limiter_latency.c), at three
+# limits: half the disk's measured write rate, half the background write
+# rate the engine reaches with no limit, and half the rate of a modeled
+# disk of MODEL_DISK_MBPS MB/s (default 20; bench/model_disk.h), slower
+# than the engine's background writes, with the write-ahead log apart.  The run's description
 # (date, commit, filesystem) and both tables go to
 # build/bench/limiter/results.md; --publish also copies it to
 # bench/results/limiter-results.md and updates docs/09-cache.md
@@ -47,17 +49,25 @@ common="--keys=1000000 --seconds=20 --rounds=3 --readers=4 --memtable=4194304"
 } >"$res"
 db=$(mktemp -d /var/tmp/limiter_latency.XXXXXX)
 status=0
-for from in disk background; do
+model_mbps=${MODEL_DISK_MBPS:-20}
+for from in disk background model; do
+    extra="--limit-from=$from"
     case $from in
     disk) title="Limit at half the disk's write rate" ;;
     background) title="Limit at half the background rate with no limit" ;;
+    model)
+        title="Limit at half a modeled disk's write rate"
+        extra="--limit-from=disk --disk-mbps=$model_mbps --wal-apart"
+        ;;
     esac
     {
         echo "### $title"
         echo
+        echo "    $build/09-cache/limiter_latency $common $extra$args"
+        echo
     } >>"$res"
     # shellcheck disable=SC2086 # the arguments are words
-    if ! "$build/09-cache/limiter_latency" $common --limit-from=$from --db="$db/$from" $args >>"$res"; then
+    if ! "$build/09-cache/limiter_latency" $common $extra --db="$db/$from" $args >>"$res"; then
         echo "bench_limiter.sh: the run with the limit from the $from failed" >&2
         status=1
         break

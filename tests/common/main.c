@@ -3,7 +3,8 @@
  * I/O layer, its batched reads on both backends, the choice of backend and
  * its fallback, its fault-injecting backend, the export stream, the latency
  * histogram and its way to Prometheus through kv_stats, tools/serve's
- * metrics_engine.c),
+ * metrics_engine.c, and bench/model_disk.c, the slow disk limiter_latency
+ * runs on),
  * build/common_test.
  * Usage: common_test [NAME-FILTER]
  */
@@ -23,6 +24,7 @@ extern const harness_suite identity_suite;
 extern const harness_suite export_format_suite;
 extern const harness_suite histogram_suite;
 extern const harness_suite metrics_engine_suite;
+extern const harness_suite model_disk_suite;
 
 int main(int argc, char **argv)
 {
@@ -31,7 +33,7 @@ int main(int argc, char **argv)
         &io_batch_suite, &io_mount_suite,
         &identity_suite,
         &export_format_suite,
-        &histogram_suite, &metrics_engine_suite,
+        &histogram_suite, &metrics_engine_suite, &model_disk_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

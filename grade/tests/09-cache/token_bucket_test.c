@@ -78,19 +78,37 @@ static void token_bucket_grants_at_the_rate(void)
     rate_limiter_destroy(&rl);
 }
 
-static void token_bucket_carries_over_at_most_one_period(void)
+static void token_bucket_carries_over_at_most_the_burst(void)
 {
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
     c.now += 1000 * TB_PERIOD; /* a second of idleness */
-    harness_context("idle for a second, then a request of 5,000 bytes");
-    rate_limiter_request(&rl, 5000, RL_LOW);
+    harness_context("idle for a second, then a request of 105,000 bytes");
+    rate_limiter_request(&rl, 105000, RL_LOW);
     uint64_t took = c.now - 1005 * TB_PERIOD;
-    EX_CHECK(took >= 3 * TB_PERIOD, "after a second of idleness the bucket holds one period's "
-             "worth (1,000 bytes), not a second's: 5,000 bytes still take four more periods "
-             "(took %.2f ms); a bucket that keeps what idle time would have granted lets a "
-             "compaction burst at many times the rate", (double)took / 1e6);
+    EX_CHECK(took >= 4 * TB_PERIOD, "after a second of idleness the bucket holds the burst, "
+             "100 ms' worth (100,000 bytes), not a second's: 105,000 bytes still take five "
+             "more periods (took %.2f ms); a bucket that keeps what idle time would have "
+             "granted lets a compaction burst at many times the rate", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_keeps_the_time_between_requests(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    rate_limiter_request(&rl, 10000, RL_LOW);
+    c.now += 5 * TB_PERIOD; /* 5 ms spent merging the next blocks */
+    harness_context("a request of 10,000 bytes, 5 ms of other work, then 5,000 bytes");
+    uint64_t sleeps = c.sleeps;
+    rate_limiter_request(&rl, 5000, RL_LOW);
+    EX_CHECK(c.sleeps == sleeps, "5 ms nobody waited in add their 5,000 bytes to the bucket "
+             "(up to the burst), so the next 5,000 bytes are there at once (it slept %llu "
+             "times): the time between requests is a writer's too, and a bucket that keeps "
+             "only one period of it makes a compaction that works between its writes write "
+             "below the rate", (unsigned long long)(c.sleeps - sleeps));
     rate_limiter_destroy(&rl);
 }
 
@@ -139,7 +157,8 @@ static void token_bucket_a_new_rate_is_seen(void)
 static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
-    HARNESS_TEST(token_bucket_carries_over_at_most_one_period),
+    HARNESS_TEST(token_bucket_carries_over_at_most_the_burst),
+    HARNESS_TEST(token_bucket_keeps_the_time_between_requests),
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
     HARNESS_TEST(token_bucket_a_new_rate_is_seen),
 };

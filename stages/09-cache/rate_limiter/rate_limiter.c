@@ -33,6 +33,7 @@ int rate_limiter_init(rate_limiter *rl, uint64_t rate, uint64_t period_ns,
     rl->now_ns = now_ns ? now_ns : mono_ns;
     rl->sleep_ns = sleep_ns ? sleep_ns : nap_ns;
     rl->clock_arg = clock_arg;
+    rl->burst_ns = RL_BURST_NS > rl->period_ns ? RL_BURST_NS : rl->period_ns;
     rl->tokens = 0;
     rl->last_refill_ns = rl->now_ns(clock_arg);
     rl->high_waiting = 0;
@@ -65,8 +66,9 @@ static uint64_t per_period(const rate_limiter *rl)
  * moves by those periods, so what is left of a period counts towards the
  * next.  Periods a sleeping request waited through are all its own (a
  * sleep that ends late brings two periods' worth, which the request
- * takes); otherwise, after time nobody waited in, the bucket keeps at most
- * one period's worth, the burst rate_limiter.h allows. */
+ * takes); otherwise the bucket keeps what it gains up to burst_ns' worth:
+ * a builder that spends a few milliseconds of CPU between two requests
+ * finds those milliseconds' tokens there, not only the last period's. */
 static void refill(rate_limiter *rl, uint64_t now)
 {
     uint64_t periods = (now - rl->last_refill_ns) / rl->period_ns;
@@ -75,7 +77,11 @@ static void refill(rate_limiter *rl, uint64_t now)
     rl->last_refill_ns += periods * rl->period_ns;
     uint64_t per = per_period(rl);
     if (rl->sleeping == 0) {
-        rl->tokens = per; /* idle periods, or the first: one period's worth */
+        /* idle periods, or the first: saved up to the burst */
+        uint64_t burst = rl->burst_ns / rl->period_ns;
+        uint64_t cap = burst * per;
+        uint64_t add = periods < burst ? periods * per : cap;
+        rl->tokens = rl->tokens + add < cap ? rl->tokens + add : cap;
         return;
     }
     uint64_t add = periods > UINT64_MAX / per ? UINT64_MAX : periods * per;

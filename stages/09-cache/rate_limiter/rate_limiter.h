@@ -2,15 +2,17 @@
  * rate_limiter.h: a token bucket for background writes.  Tokens are bytes;
  * every period (1 ms by default) the bucket gains rate * period bytes: a
  * request that sleeps gets every period it slept through (a sleep ends
- * late as often as not), while time nobody waited in leaves at most one
- * period's worth.  A write asks for its bytes first and waits until they
- * are there.  Flushes (RL_HIGH) are served before
+ * late as often as not), while time nobody waited in fills the bucket up
+ * to a burst of RL_BURST_NS' worth (100 ms), so a writer that spends time
+ * between its requests doing other work (a compaction merging and
+ * compressing the next blocks) still writes at the rate, not below it.
+ * A write asks for its bytes first and waits until they are there.  Flushes (RL_HIGH) are served before
  * compactions (RL_LOW): a low request waits while a high one waits.
  *
  * Invariants:
- *   - Over any stretch of time t, granted bytes <= rate * (t + period) + the
- *     largest single request (a request above a period's worth is granted
- *     in pieces as tokens come).
+ *   - Over any stretch of time t, granted bytes <= rate * (t + burst) + the
+ *     largest single request (a request above what the bucket holds is
+ *     granted in pieces as tokens come).
  *   - rate 0 means unlimited: requests return at once and wait nothing.
  *   - The rate may change at any time (rate_limiter_set_rate); waiters see
  *     the new rate at the next refill.
@@ -28,10 +30,16 @@
 
 enum { RL_HIGH = 0, RL_LOW = 1 };
 
+/* How much time nobody waited in the bucket saves up (at least a period).
+ * RocksDB's GenericRateLimiter refills every 100 ms by default, and its
+ * bucket holds what one refill brings. */
+#define RL_BURST_NS 100000000u
+
 typedef struct rate_limiter {
     pthread_mutex_t mu;
     uint64_t rate;      /* bytes per second; 0 = unlimited */
     uint64_t period_ns;
+    uint64_t burst_ns;  /* the most tokens saved up while nobody waits */
     uint64_t tokens;
     uint64_t last_refill_ns;
     int high_waiting;

@@ -1,7 +1,8 @@
 /*
  * rate_limiter_test.c: the token bucket (rate_limiter.c) on a clock the
  * test moves: unlimited waits nothing; a request takes as long as its bytes
- * at the rate (to a period); a new rate applies to the next request; the
+ * at the rate (to a period); time spent between requests is saved up to a
+ * burst of 100 ms' worth, no more; a new rate applies to the next request; the
  * waited time is counted.  And on the real clock, with two threads: a
  * flush's request goes before a compaction's.
  */
@@ -41,12 +42,20 @@ static void a_request_takes_its_bytes_at_the_rate(void)
     rate_limiter_request(&rl, 100000, RL_LOW);
     CHECK(fake_now == 150000000u);
     CHECK(rl.waited_ns[RL_LOW] == 50000000u);
-    /* Idle for a second: at most one period's worth is saved up. */
+    /* Idle for a second: at most the burst, 100 ms' worth (200,000 bytes),
+     * is saved up; then the bytes come at the rate again. */
     fake_now += 1000000000u;
-    rate_limiter_request(&rl, 2000, RL_LOW);
+    rate_limiter_request(&rl, 200000, RL_LOW);
     CHECK(fake_now == 1150000000u);
     rate_limiter_request(&rl, 2000, RL_LOW);
     CHECK(fake_now == 1151000000u);
+    /* 5 ms spent elsewhere between two requests: their 10,000 bytes are
+     * there, not only the last millisecond's 2,000. */
+    fake_now += 5000000u;
+    rate_limiter_request(&rl, 10000, RL_LOW);
+    CHECK(fake_now == 1156000000u);
+    rate_limiter_request(&rl, 2000, RL_LOW);
+    CHECK(fake_now == 1157000000u);
     rate_limiter_destroy(&rl);
 }
 
