@@ -6,7 +6,8 @@
  *   limiter_latency [--keys=N] [--seconds=S] [--readers=R] [--rounds=K]
  *                   [--fraction=F] [--limit-from=disk|background | --rate=B]
  *                   [--memtable=BYTES] [--db=DIR] [--csv=FILE]
- *                   [--disk-mbps=M [--disk-access-us=A] [--wal-apart]]
+ *                   [--disk-mbps=M [--disk-access-us=A] [--wal-apart]
+ *                    [--disk-reads-first]]
  *
  * First the disk's write rate where the databases go: DISK_PROBE_MB MiB
  * written in 1 MiB writes and one fsync, timed (the best of three).  The
@@ -19,7 +20,8 @@
  * --disk-mbps=M runs everything on a modeled disk of M MB/s (model_disk.h:
  * one queue, no page cache in front of reads, write-back in pieces), each
  * request A µs more (default 100); --wal-apart leaves the write-ahead log
- * (*.log) on this machine's own disk, as a log on a device of its own.
+ * (*.log) on this machine's own disk, as a log on a device of its own;
+ * --disk-reads-first serves reads before the write-back queued.
  * It is for a machine whose disk is far faster than the engine's
  * background writes, where a limit below the disk's rate is never
  * reached.  The disk's rate is then measured on the model, the same way;
@@ -76,7 +78,7 @@ static size_t memtable_bytes;
 static int limit_from_background;
 static const char *base, *csv_path;
 static double disk_mbps, disk_access_us = 100;
-static int wal_apart;
+static int wal_apart, reads_first;
 static char made_base[4096];
 
 static _Noreturn void lat_fail(const char *what, int rc)
@@ -281,7 +283,8 @@ static void lat_one(lat_run *run, int round)
          * one, every file opened again through it. */
         if ((rc = kv_close(db)) != KV_OK)
             lat_fail("kv_close", rc);
-        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL);
+        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL,
+                           reads_first ? MODEL_DISK_READS_FIRST : MODEL_DISK_ONE_QUEUE);
         db = NULL;
         if ((rc = kv_open(dir, &opt, &db)) != KV_OK)
             lat_fail("kv_open", rc);
@@ -376,7 +379,7 @@ static void lat_usage_to(FILE *f)
     fprintf(f, "usage: limiter_latency [--keys=N] [--seconds=S] [--readers=R] "
             "[--rounds=K] [--fraction=F] [--limit-from=disk|background | --rate=B] "
             "[--memtable=BYTES] [--db=DIR] [--csv=FILE] "
-            "[--disk-mbps=M [--disk-access-us=A] [--wal-apart]]\n");
+            "[--disk-mbps=M [--disk-access-us=A] [--wal-apart] [--disk-reads-first]]\n");
     exit(f == stdout ? 0 : 2);
 }
 
@@ -414,6 +417,8 @@ int main(int argc, char **argv)
             disk_access_us = strtod(a + 17, NULL);
         else if (strcmp(a, "--wal-apart") == 0)
             wal_apart = 1;
+        else if (strcmp(a, "--disk-reads-first") == 0)
+            reads_first = 1;
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             lat_usage_to(stdout);
         else
@@ -421,7 +426,7 @@ int main(int argc, char **argv)
     }
     if (keys < 1000 || keys > UINT32_MAX || seconds <= 0 || readers < 1 || readers > 64 ||
         rounds < 1 || rounds > MAX_ROUNDS || fraction <= 0 || fraction > 1 || disk_mbps < 0 ||
-        disk_access_us < 0 || (wal_apart && disk_mbps == 0))
+        disk_access_us < 0 || ((wal_apart || reads_first) && disk_mbps == 0))
         lat_usage();
     if (base == NULL) {
         snprintf(made_base, sizeof made_base, "%s/limiter-latency-XXXXXX",
@@ -436,7 +441,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (disk_mbps > 0)
-        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL);
+        model_disk_install(disk_mbps * 1e6, disk_access_us, wal_apart ? ".log" : NULL,
+                           reads_first ? MODEL_DISK_READS_FIRST : MODEL_DISK_ONE_QUEUE);
     double disk = lat_disk_rate();
     model_disk_uninstall();
     uint64_t limit = rate_given ? rate_given : (uint64_t)(disk * fraction);
@@ -446,9 +452,10 @@ int main(int argc, char **argv)
     printf("stage %s; disk write rate %.0f MB/s (%d MiB, one fsync, best of 3) in %s\n",
            kv_stage(), disk / 1e6, disk_mbps > 0 ? MODEL_PROBE_MB : DISK_PROBE_MB, base);
     if (disk_mbps > 0)
-        printf("a modeled disk (bench/model_disk.h): %.0f MB/s, %.0f µs a request, one queue, "
+        printf("a modeled disk (bench/model_disk.h): %.0f MB/s, %.0f µs a request, %s, "
                "reads not cached, write-back in %u KiB pieces; the write-ahead log %s\n",
-               disk_mbps, disk_access_us, MODEL_DISK_WRITEBACK >> 10,
+               disk_mbps, disk_access_us, reads_first ? "reads first" : "one queue",
+               MODEL_DISK_WRITEBACK >> 10,
                wal_apart ? "on this machine's own disk" : "on it too");
     printf("%" PRIu64 " keys settled, %d readers, one writer filling, %.0f s a run, %d rounds, "
            "memtable_bytes %zu (0: the engine's)\n\n", keys, readers, seconds, rounds,

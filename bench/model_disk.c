@@ -22,6 +22,7 @@ typedef struct model_file {
     io_file *inner;
     uint64_t unwritten;  /* appended bytes not yet queued for the device */
     uint64_t written_at; /* when its last queued piece ends (ns) */
+    uint64_t pushed_at;  /* reads first: pushed_back when it was queued */
 } model_file;
 
 static const io_ops *inner_ops, *saved_ops;
@@ -30,11 +31,15 @@ static const char *skip;
 static double ns_per_byte;
 static uint64_t access_ns;
 
+static int reads_first;
+
 static pthread_mutex_t device_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t busy_until;
+static uint64_t busy_until;  /* every request queued is done */
+static uint64_t reads_until; /* reads first: every read queued is done */
+static uint64_t pushed_back; /* reads first: read time put before writes */
 static model_disk_counts counts;
 
-static uint64_t model_now(void)
+uint64_t model_disk_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -52,14 +57,32 @@ static void model_sleep_until(uint64_t t)
 /* Queues a request of n bytes; when it ends.  REQUIRES: device_lock. */
 static uint64_t device_queue(uint64_t n, int is_read)
 {
-    uint64_t now = model_now();
+    uint64_t now = model_disk_now();
     uint64_t start = busy_until > now ? busy_until : now;
     uint64_t took = access_ns + (uint64_t)((double)n * ns_per_byte);
+    if (is_read && reads_first) {
+        /* Past the write-back queued: after the reads ahead and the piece
+         * being written, and the pieces not started move back by took. */
+        uint64_t piece = access_ns + (uint64_t)((double)MODEL_DISK_WRITEBACK * ns_per_byte);
+        uint64_t after = busy_until > now ? (busy_until < now + piece ? busy_until : now + piece)
+                                          : now;
+        if (reads_until > after)
+            after = reads_until;
+        reads_until = after + took;
+        busy_until = start + took > reads_until ? start + took : reads_until;
+        pushed_back += took;
+        counts.busy_ns += took;
+        counts.reads++;
+        counts.read_bytes += n;
+        counts.last_read_end_ns = reads_until;
+        return reads_until;
+    }
     busy_until = start + took;
     counts.busy_ns += took;
     if (is_read) {
         counts.reads++;
         counts.read_bytes += n;
+        counts.last_read_end_ns = busy_until;
     } else {
         counts.writes++;
         counts.write_bytes += n;
@@ -74,10 +97,12 @@ static void model_write_back(model_file *f, int all)
     pthread_mutex_lock(&device_lock);
     while (f->unwritten >= MODEL_DISK_WRITEBACK) {
         f->written_at = device_queue(MODEL_DISK_WRITEBACK, 0);
+        f->pushed_at = pushed_back;
         f->unwritten -= MODEL_DISK_WRITEBACK;
     }
     if (all && f->unwritten > 0) {
         f->written_at = device_queue(f->unwritten, 0);
+        f->pushed_at = pushed_back;
         f->unwritten = 0;
     }
     pthread_mutex_unlock(&device_lock);
@@ -124,7 +149,7 @@ static long model_append(io_file *file, const struct iovec *iov, int iovcnt)
     model_write_back(f, 0);
     /* The dirty limit: wait while the queue holds too much work. */
     pthread_mutex_lock(&device_lock);
-    uint64_t now = model_now(), until = busy_until;
+    uint64_t now = model_disk_now(), until = busy_until;
     pthread_mutex_unlock(&device_lock);
     if (until > now + MODEL_DISK_DIRTY_NS)
         model_sleep_until(until - MODEL_DISK_DIRTY_NS);
@@ -146,7 +171,9 @@ static int model_sync(io_file *file)
     model_file *f = (model_file *)file;
     model_write_back(f, 1);
     pthread_mutex_lock(&device_lock);
-    uint64_t until = f->written_at;
+    /* Reads put first since its last piece was queued moved it back (all
+     * of them: an upper bound, where some came after it was written). */
+    uint64_t until = f->written_at + (pushed_back >= f->pushed_at ? pushed_back - f->pushed_at : 0);
     pthread_mutex_unlock(&device_lock);
     model_sleep_until(until);
     return f->inner->ops->sync(f->inner);
@@ -232,12 +259,16 @@ static const io_ops model_ops = {
     .space = model_space,
 };
 
-void model_disk_install(double bytes_per_sec, double access_us, const char *skip_suffix)
+void model_disk_install(double bytes_per_sec, double access_us, const char *skip_suffix,
+                        int order)
 {
     pthread_mutex_lock(&device_lock);
+    reads_first = order == MODEL_DISK_READS_FIRST;
+    reads_until = 0;
     ns_per_byte = 1e9 / bytes_per_sec;
     access_ns = (uint64_t)(access_us * 1000);
     busy_until = 0;
+    pushed_back = 0;
     memset(&counts, 0, sizeof counts);
     pthread_mutex_unlock(&device_lock);
     skip = skip_suffix;
@@ -258,5 +289,6 @@ void model_disk_get_counts(model_disk_counts *out)
 {
     pthread_mutex_lock(&device_lock);
     *out = counts;
+    out->queued_until_ns = busy_until;
     pthread_mutex_unlock(&device_lock);
 }

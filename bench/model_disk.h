@@ -8,6 +8,11 @@
  *   - One queue, served in arrival order, one request at a time, as a
  *     disk with no scheduler that prefers reads.  A request of n bytes
  *     holds the device for access_us + n / bytes_per_sec.
+ *   - Or, with MODEL_DISK_READS_FIRST, reads go before the write-back
+ *     queued: a read waits for the reads ahead of it and for the piece
+ *     being written (at most one piece: a write is not cut short), and
+ *     pushes the queued pieces back by its own time, as a scheduler that
+ *     puts reads first (Linux's mq-deadline and BFQ lean that way).
  *   - A read (io_read_at) waits for everything queued before it, then for
  *     its own time: there is no page cache in front, as with a database
  *     much larger than memory.  The engine's own block cache still serves
@@ -37,9 +42,13 @@
 #define MODEL_DISK_WRITEBACK (256u << 10)
 #define MODEL_DISK_DIRTY_NS 1000000000ull
 
+enum { MODEL_DISK_ONE_QUEUE = 0, MODEL_DISK_READS_FIRST = 1 };
+
 /* Installs the model over the current backend.  skip_suffix: files whose
- * names end in it go straight to the backend beneath (NULL: none). */
-void model_disk_install(double bytes_per_sec, double access_us, const char *skip_suffix);
+ * names end in it go straight to the backend beneath (NULL: none);
+ * order: MODEL_DISK_ONE_QUEUE or MODEL_DISK_READS_FIRST. */
+void model_disk_install(double bytes_per_sec, double access_us, const char *skip_suffix,
+                        int order);
 /* Puts back the backend that was in place (files opened meanwhile keep
  * the model until they close). */
 void model_disk_uninstall(void);
@@ -48,7 +57,11 @@ typedef struct model_disk_counts {
     uint64_t reads, read_bytes;   /* read requests and their bytes */
     uint64_t writes, write_bytes; /* write-back pieces and their bytes */
     uint64_t busy_ns;             /* device time of every request queued */
+    uint64_t queued_until_ns;     /* when every request queued is done */
+    uint64_t last_read_end_ns;    /* when the last read queued is done */
 } model_disk_counts;
 void model_disk_get_counts(model_disk_counts *out);
+/* The model's clock: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t model_disk_now(void);
 
 #endif

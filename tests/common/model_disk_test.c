@@ -36,7 +36,7 @@ static io_file *model_create(const char *name)
 
 static void a_read_waits_behind_the_write_back(void)
 {
-    model_disk_install(RATE, 0, NULL);
+    model_disk_install(RATE, 0, NULL, MODEL_DISK_ONE_QUEUE);
     io_file *f = model_create("table");
     char *mib = calloc(1, 1 << 20);
     CHECK(mib != NULL);
@@ -65,7 +65,7 @@ static void a_read_waits_behind_the_write_back(void)
 
 static void a_sync_waits_for_its_pieces(void)
 {
-    model_disk_install(RATE, 0, NULL);
+    model_disk_install(RATE, 0, NULL, MODEL_DISK_ONE_QUEUE);
     io_file *f = model_create("table");
     static char part[100 << 10];
     double start = now_s();
@@ -86,7 +86,7 @@ static void a_sync_waits_for_its_pieces(void)
 
 static void a_skipped_file_goes_by_and_nothing_maps(void)
 {
-    model_disk_install(RATE, 0, ".log");
+    model_disk_install(RATE, 0, ".log", MODEL_DISK_ONE_QUEUE);
     io_file *log = model_create("000001.log");
     static char part[300 << 10];
     CHECK_KV(io_append_bytes(log, part, sizeof part), KV_OK);
@@ -108,7 +108,43 @@ static void a_skipped_file_goes_by_and_nothing_maps(void)
     model_disk_uninstall();
 }
 
+/* Behind 1 MiB of write-back (about 105 ms at 10 MB/s), a read ends at
+ * most a piece and its own time from when it came (reads first), or
+ * after all of it (one queue).  Checked on the model's own times, which
+ * do not depend on how long the sleeps took. */
+static void reads_first_wait_for_one_piece_at_most(void)
+{
+    char *mib = calloc(1, 1 << 20);
+    CHECK(mib != NULL);
+    char buf[4096];
+    size_t got = 0;
+    double piece_ns = MODEL_DISK_WRITEBACK / RATE * 1e9, read_ns = sizeof buf / RATE * 1e9;
+    for (int order = MODEL_DISK_ONE_QUEUE; order <= MODEL_DISK_READS_FIRST; order++) {
+        model_disk_install(RATE, 0, NULL, order);
+        io_file *f = model_create(order ? "reads-first" : "one-queue");
+        CHECK_KV(io_append_bytes(f, mib, 1 << 20), KV_OK);
+        model_disk_counts c;
+        model_disk_get_counts(&c);
+        uint64_t queued = c.queued_until_ns;
+        CHECK_KV(io_read_at(f, 0, buf, sizeof buf, &got), KV_OK);
+        uint64_t back = model_disk_now();
+        model_disk_get_counts(&c);
+        if (order == MODEL_DISK_READS_FIRST) {
+            CHECK_MSG((double)c.last_read_end_ns <= (double)back + piece_ns + read_ns + 1000,
+                      "a read put first ended %.1f ms after it came back, more than a piece",
+                      ((double)c.last_read_end_ns - (double)back) / 1e6);
+            CHECK(c.queued_until_ns >= queued + (uint64_t)read_ns);
+        } else {
+            CHECK(c.last_read_end_ns >= queued + (uint64_t)read_ns);
+        }
+        CHECK_KV(io_close(f), KV_OK);
+        model_disk_uninstall();
+    }
+    free(mib);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(reads_first_wait_for_one_piece_at_most),
     HARNESS_TEST(a_read_waits_behind_the_write_back),
     HARNESS_TEST(a_sync_waits_for_its_pieces),
     HARNESS_TEST(a_skipped_file_goes_by_and_nothing_maps),
