@@ -21,9 +21,7 @@
 #                      the block cache, found through a top-level index,
 #                      all an open table keeps (parted_format.h); it
 #                      stands in for 05-blocks/table_v2/file_entry, and
-#                      reads version-1 tables as stage 05 does.  Also
-#                      filter_parts, a partitioned filter on its own (the
-#                      grade track's exercise)
+#                      reads version-1 tables as stage 05 does
 # and stage 08's parts but 05-blocks/table_v2/entry and
 # 05-blocks/table_v2/file_entry.
 PARTS_09-cache := 09-cache/record_lookup 09-cache/record_cache 09-cache/rate_limiter \
