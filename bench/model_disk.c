@@ -18,8 +18,7 @@
 #include "io.h"
 
 typedef struct model_file {
-    io_file base;
-    io_file *inner;
+    io_wrapped w;        /* first: the file io.c sees, and the one beneath */
     uint64_t unwritten;  /* appended bytes not yet queued for the device */
     uint64_t written_at; /* when its last queued piece ends (ns) */
     uint64_t pushed_at;  /* reads first: pushed_back when it was queued */
@@ -118,29 +117,13 @@ static int model_open(const char *path, int flags, io_file **out)
 {
     if (model_skips(path))
         return inner_ops->open(path, flags, out);
-    model_file *f = calloc(1, sizeof *f);
-    char *copy = strdup(path);
-    if (f == NULL || copy == NULL) {
-        free(f);
-        free(copy);
-        return -ENOMEM;
-    }
-    int rc = inner_ops->open(path, flags, &f->inner);
-    if (rc < 0) {
-        free(f);
-        free(copy);
-        return rc;
-    }
-    f->base.ops = &model_ops;
-    f->base.path = copy;
-    *out = &f->base;
-    return 0;
+    return io_wrapped_open(&model_ops, inner_ops, path, flags, sizeof(model_file), out);
 }
 
 static long model_append(io_file *file, const struct iovec *iov, int iovcnt)
 {
     model_file *f = (model_file *)file;
-    long n = f->inner->ops->append(f->inner, iov, iovcnt);
+    long n = f->w.inner->ops->append(f->w.inner, iov, iovcnt);
     if (n <= 0)
         return n;
     pthread_mutex_lock(&device_lock);
@@ -163,7 +146,7 @@ static long model_read_at(io_file *file, uint64_t off, void *buf, size_t n)
     uint64_t done = device_queue(n, 1);
     pthread_mutex_unlock(&device_lock);
     model_sleep_until(done);
-    return f->inner->ops->read_at(f->inner, off, buf, n);
+    return f->w.inner->ops->read_at(f->w.inner, off, buf, n);
 }
 
 static int model_sync(io_file *file)
@@ -173,38 +156,36 @@ static int model_sync(io_file *file)
     pthread_mutex_lock(&device_lock);
     /* Reads put first since its last piece was queued moved it back (all
      * of them: an upper bound, where some came after it was written). */
-    uint64_t until = f->written_at + (pushed_back >= f->pushed_at ? pushed_back - f->pushed_at : 0);
+    uint64_t pushed = pushed_back >= f->pushed_at ? pushed_back - f->pushed_at : 0;
+    uint64_t until = f->written_at + pushed;
     pthread_mutex_unlock(&device_lock);
     model_sleep_until(until);
-    return f->inner->ops->sync(f->inner);
+    return f->w.inner->ops->sync(f->w.inner);
 }
 
 static int model_truncate(io_file *file, uint64_t size)
 {
     model_file *f = (model_file *)file;
-    return f->inner->ops->truncate(f->inner, size);
+    return f->w.inner->ops->truncate(f->w.inner, size);
 }
 
 static int model_size(io_file *file, uint64_t *size)
 {
     model_file *f = (model_file *)file;
-    return f->inner->ops->size(f->inner, size);
+    return f->w.inner->ops->size(f->w.inner, size);
 }
 
 static uint64_t model_data_after(io_file *file, uint64_t off)
 {
-    model_file *f = (model_file *)file;
-    return f->inner->ops->data_after != NULL ? f->inner->ops->data_after(f->inner, off) : off;
+    io_file *inner = ((model_file *)file)->w.inner;
+    return inner->ops->data_after != NULL ? inner->ops->data_after(inner, off) : off;
 }
 
 static int model_close(io_file *file)
 {
     model_file *f = (model_file *)file;
     model_write_back(f, 1); /* written back later; nobody waits */
-    int rc = f->inner->ops->close(f->inner);
-    free(f->base.path);
-    free(f);
-    return rc;
+    return io_wrapped_close(file);
 }
 
 static int model_sync_dir(const char *dir, int *opened)

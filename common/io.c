@@ -165,6 +165,37 @@ void io_read_batch_ops(io_read_req *r, size_t n)
     }
 }
 
+int io_wrapped_open(const io_ops *ops, const io_ops *inner, const char *path, int flags,
+                    size_t size, io_file **out)
+{
+    io_wrapped *w = calloc(1, size);
+    char *copy = strdup(path);
+    if (w == NULL || copy == NULL) {
+        free(w);
+        free(copy);
+        return -ENOMEM;
+    }
+    int rc = inner->open(path, flags, &w->inner);
+    if (rc < 0) {
+        free(w);
+        free(copy);
+        return rc;
+    }
+    w->base.ops = ops;
+    w->base.path = copy;
+    *out = &w->base;
+    return 0;
+}
+
+int io_wrapped_close(io_file *f)
+{
+    io_wrapped *w = (io_wrapped *)f;
+    int rc = w->inner->ops->close(w->inner);
+    free(w->base.path);
+    free(w);
+    return rc;
+}
+
 void io_read_batch_inner(io_read_req *r, size_t n, io_file *(*inner)(io_file *f))
 {
     size_t pending = 0;

@@ -219,6 +219,20 @@ int  io_read_req_error(const io_read_req *r);
  * those get -ENOMEM. */
 void io_read_batch_ops(io_read_req *r, size_t n);
 void io_read_batch_inner(io_read_req *r, size_t n, io_file *(*inner)(io_file *f));
+/* For backends that wrap another (io_fault, bench/model_disk.c): a file
+ * of theirs begins with an io_wrapped, the file as io.c sees it and the
+ * wrapped backend's file beneath.  io_wrapped_open allocates `size` bytes
+ * (zeroed; size >= sizeof(io_wrapped)), opens path with inner and fills
+ * in ops, a copy of path and the inner file: 0, or -errno with nothing
+ * left open.  io_wrapped_close closes the inner file and frees the whole
+ * `size` bytes, returning the inner close's result. */
+typedef struct io_wrapped {
+    io_file base;
+    io_file *inner;
+} io_wrapped;
+int io_wrapped_open(const io_ops *ops, const io_ops *inner, const char *path, int flags,
+                    size_t size, io_file **out);
+int io_wrapped_close(io_file *f);
 int  io_sync(io_file *f);
 int  io_truncate(io_file *f, uint64_t size);
 int  io_size(io_file *f, uint64_t *size);

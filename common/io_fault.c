@@ -14,10 +14,8 @@
 
 #include "io.h"
 
-typedef struct fault_file {
-    io_file base;
-    io_file *inner;
-} fault_file;
+/* A file of this backend: the file io.c sees, and the wrapped one. */
+typedef io_wrapped fault_file;
 
 static const io_ops *inner_ops;
 static const io_ops *saved_ops;
@@ -183,24 +181,11 @@ static int fault_open(const char *path, int flags, io_file **out)
 {
     if (io_fault_should_fail(IO_FAULT_OPEN))
         return -fault_errno();
-    fault_file *f = calloc(1, sizeof *f);
-    char *copy = strdup(path);
-    if (f == NULL || copy == NULL) {
-        free(f);
-        free(copy);
-        return -ENOMEM;
-    }
-    int rc = inner_ops->open(path, flags, &f->inner);
-    if (rc < 0) {
-        free(f);
-        free(copy);
+    int rc = io_wrapped_open(&fault_ops, inner_ops, path, flags, sizeof(fault_file), out);
+    if (rc < 0)
         return rc;
-    }
     if (flags & IO_TRUNC)
         disk_forget(path, 0);
-    f->base.ops = &fault_ops;
-    f->base.path = copy;
-    *out = &f->base;
     return 0;
 }
 
@@ -306,14 +291,6 @@ static int fault_size(io_file *file, uint64_t *size)
     return f->inner->ops->size(f->inner, size);
 }
 
-static int fault_close(io_file *file)
-{
-    fault_file *f = (fault_file *)file;
-    int rc = f->inner->ops->close(f->inner);
-    free(f->base.path);
-    free(f);
-    return rc;
-}
 
 static int fault_sync_dir(const char *dir, int *opened)
 {
@@ -381,7 +358,7 @@ static const io_ops fault_ops = {
     .sync = fault_sync,
     .truncate = fault_truncate,
     .size = fault_size,
-    .close = fault_close,
+    .close = io_wrapped_close,
     .sync_dir = fault_sync_dir,
     .rename = fault_rename,
     .unlink = fault_unlink,
