@@ -11,7 +11,9 @@
  *     would stumble on is found even where no key's lookup reads it;
  *   - kv_inspect's parts: one "filter" line for the table, its
  *     partitions' bits, hashes and bits set added up, as a version-1
- *     table's one filter gives them (kv draw and the lab draw it).
+ *     table's one filter gives them (the lab draws it), and a
+ *     "partition" line for each partition: where its index and filter
+ *     partitions lie, and its last separator (kv draw draws them).
  * A first reading skips this file.
  */
 #include <stdio.h>
@@ -158,10 +160,45 @@ static void parted_inspect_filters(table *t, const char *label, kv_line_fn line,
     inspect_emit(&l, line, ctx);
 }
 
+/* A "partition" line for each entry of the top level, in order: n, its
+ * index partition's offset and size (index_off, index_size), its filter
+ * partition's (filter_off, filter_size; none in a table without
+ * filters), sizes with their trailers, and last, its last separator.  A
+ * top level that cannot be read is kv check's to report. */
+static void parted_inspect_partitions(table *t, const char *label, kv_line_fn line, void *ctx)
+{
+    block_iter top = {0};
+    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    inspect_cap cap = {0};
+    uint64_t n = 0;
+    for (block_iter_seek_first(&top); top.valid; block_iter_next(&top), n++) {
+        table_v2_handle ih, fh;
+        int has_filter;
+        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK ||
+            top.key_len < IKEY_TRAILER_SIZE || !inspect_cap_take(&cap, "table", label, line, ctx))
+            break;
+        inspect_line l;
+        inspect_begin(&l, "partition");
+        inspect_word(&l, "table", label);
+        inspect_u64(&l, "n", n);
+        inspect_u64(&l, "index_off", ih.offset);
+        inspect_u64(&l, "index_size", (uint64_t)ih.size + TABLE_V2_TRAILER);
+        if (has_filter) {
+            inspect_u64(&l, "filter_off", fh.offset);
+            inspect_u64(&l, "filter_size", (uint64_t)fh.size + TABLE_V2_TRAILER);
+        }
+        inspect_key(&l, "last", top.key, top.key_len - IKEY_TRAILER_SIZE);
+        inspect_emit(&l, line, ctx);
+    }
+    block_iter_free(&top);
+}
+
 int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     int rc = table_v2_inspect_parts(t, label, line, ctx);
-    if (rc == KV_OK && t->version == PARTED_VERSION)
+    if (rc == KV_OK && t->version == PARTED_VERSION) {
         parted_inspect_filters(t, label, line, ctx);
+        parted_inspect_partitions(t, label, line, ctx);
+    }
     return rc;
 }

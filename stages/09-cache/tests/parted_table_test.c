@@ -246,6 +246,21 @@ static void dump_inspect_and_check_name_the_partitions(void)
     CHECK_KV(table_inspect_parts(t, "t.tbl", tt_collect, &l), KV_OK);
     CHECK_MSG(strstr(l.text, "filter table=t.tbl off=") != NULL, "%s", l.text);
     CHECK_MSG(strstr(l.text, " k=7 ") != NULL, "%s", l.text);
+    /* A "partition" line each, in order, its index partition then its
+     * filter partition, tiling [D, P) (P1). */
+    lines = 0;
+    uint64_t at = t->data_end;
+    for (const char *q = l.text; (q = strstr(q, "partition table=t.tbl n=")) != NULL; q++) {
+        unsigned long long n, io, is, fo, fs;
+        CHECK_EQ(sscanf(q, "partition table=t.tbl n=%llu index_off=%llu index_size=%llu "
+                        "filter_off=%llu filter_size=%llu last=", &n, &io, &is, &fo, &fs), 5);
+        CHECK_EQ(n, lines);
+        CHECK(io == at && fo == io + is);
+        at = fo + fs;
+        lines++;
+    }
+    CHECK_EQ(lines, parts);
+    CHECK(at == t->meta_at);
     tt_lines_clear(&l);
     /* The first filter partition, damaged past its first bytes. */
     block_iter top = {0};
