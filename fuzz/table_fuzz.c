@@ -4,8 +4,8 @@
  *
  * The input is written as a file and read the ways the engine reads a
  * table: table_open, a scan forward and one backward (table_iter_new), a
- * lookup of every key the scan returned (table_get), then table_check and
- * table_dump.  Every decoder is bounded by the file's size, so none of
+ * lookup of every key the scan returned (table_get), the parts kv_inspect
+ * shows (table_inspect_parts), then table_check and table_dump.  Every decoder is bounded by the file's size, so none of
  * this may crash, leak or hang, and the answers must agree:
  *   - open, scans, lookups fail only with KV_ERR_CORRUPT (a regular file
  *     that can be read);
@@ -36,6 +36,7 @@
 #include "internal_key.h"
 #include "kv.h"
 #include "table.h"
+#include "table_inspect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -179,6 +180,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(e);
         free(keys);
+        rc = table_inspect_parts(t, "t.tbl", table_fuzz_ignore_line, NULL);
+        table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                         "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
     }
     rc = table_check(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
