@@ -49,7 +49,6 @@
  * p99.9 in µs, puts/s, background bytes/s).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -106,10 +105,9 @@ static void lat_value(char *v, uint64_t i)
 
 /* ---- the disk's write rate ----------------------------------------------------- */
 
-static _Noreturn void lat_io_fail(const char *what, int rc)
+static _Noreturn void lat_io_fail(const char *what)
 {
     fprintf(stderr, "limiter_latency: %s: %s\n", what, kv_errmsg());
-    (void)rc;
     exit(2);
 }
 
@@ -122,14 +120,14 @@ static double lat_disk_once(const char *path)
     io_file *f = NULL;
     int rc = io_open(path, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
     if (rc != 0)
-        lat_io_fail("opening the probe file", rc);
+        lat_io_fail("opening the probe file");
     double start = bench_now();
     int mb = disk_mbps > 0 ? MODEL_PROBE_MB : DISK_PROBE_MB;
     for (int i = 0; i < mb; i++)
         if ((rc = io_append_bytes(f, chunk, sizeof chunk)) != 0)
-            lat_io_fail("writing the probe file", rc);
+            lat_io_fail("writing the probe file");
     if ((rc = io_sync(f)) != 0)
-        lat_io_fail("syncing the probe file", rc);
+        lat_io_fail("syncing the probe file");
     double took = bench_now() - start;
     io_close(f);
     io_unlink(path);

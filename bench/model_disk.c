@@ -5,7 +5,10 @@
  * of n bytes moves it to max(now, busy_until) + access + n / rate and
  * says when that request ends; a read sleeps until then, an append does
  * not (its bytes are written back later), a sync sleeps until its file's
- * last piece ends.
+ * last piece ends.  Reads first add a second number, reads_until, the
+ * end of the reads queued: a read goes after those and the piece being
+ * written, and busy_until moves on by its time (pushed_back adds it up,
+ * for the syncs of pieces queued before it).
  */
 #include "model_disk.h"
 

@@ -31,8 +31,10 @@
  *     own, as RocksDB's wal_dir allows.
  *
  * Invariants: the device's work over any stretch of time t is at most t
- * (busy_until never runs ahead of the work queued); a read never returns
- * before the device time of every request queued before it has passed.
+ * (busy_until never runs ahead of the work queued); in one queue a read
+ * never returns before the device time of every request queued before it
+ * has passed, and with reads first before that of the reads queued before
+ * it and its own.
  */
 #ifndef BENCH_MODEL_DISK_H
 #define BENCH_MODEL_DISK_H

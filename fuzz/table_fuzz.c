@@ -5,8 +5,9 @@
  * The input is written as a file and read the ways the engine reads a
  * table: table_open, a scan forward and one backward (table_iter_new), a
  * lookup of every key the scan returned (table_get), the parts kv_inspect
- * shows (table_inspect_parts), then table_check and table_dump.  Every decoder is bounded by the file's size, so none of
- * this may crash, leak or hang, and the answers must agree:
+ * shows (table_inspect_parts), then table_check and table_dump.  Every
+ * decoder is bounded by the file's size, so none of this may crash, leak
+ * or hang, and the answers must agree:
  *   - open, scans, lookups fail only with KV_ERR_CORRUPT (a regular file
  *     that can be read);
  *   - a scan yields well-formed internal keys, never more than the footer

@@ -6,8 +6,9 @@
  * to a burst of RL_BURST_NS' worth (100 ms), so a writer that spends time
  * between its requests doing other work (a compaction merging and
  * compressing the next blocks) still writes at the rate, not below it.
- * A write asks for its bytes first and waits until they are there.  Flushes (RL_HIGH) are served before
- * compactions (RL_LOW): a low request waits while a high one waits.
+ * A write asks for its bytes first and waits until they are there.
+ * Flushes (RL_HIGH) are served before compactions (RL_LOW): a low request
+ * waits while a high one waits.
  *
  * Invariants:
  *   - Over any stretch of time t, granted bytes <= rate * (t + burst) + the
