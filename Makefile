@@ -140,7 +140,7 @@ COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c))
 # liburing's objects, from Debian's liburing.a (scripts/deps.sh installs
 # liburing-dev), taken out once per build flavour to go into every libkv.a.
 LIBURING_DIR := $(B)/liburing
-$(LIBURING_DIR)/.extracted: | $(DEPS_STAMP)
+$(LIBURING_DIR)/.extracted: | build/.deps-ok
 	@rm -rf $(LIBURING_DIR) && mkdir -p $(LIBURING_DIR)
 	cd $(LIBURING_DIR) && ar x "$$($(CC) -print-file-name=liburing.a)"
 	@touch $@
