@@ -918,8 +918,12 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
                 break;
             }
             run_kill(&r);
-            char cmd[64];
-            snprintf(cmd, sizeof cmd, "image %llu", st->n);
+            char cmd[96];
+            if (st->tear != 0)
+                snprintf(cmd, sizeof cmd, "image %llu %s %llu", st->n,
+                         st->tear == 'p' ? "prefix" : "zero", st->tear_off);
+            else
+                snprintf(cmd, sizeof cmd, "image %llu", st->n);
             if (kvg_fs_cmd(cfg->fs, cmd) != 0)
                 run_fail(&r, (long)i, "kvgrade-fs: %s", cfg->fs->line);
             r.fs_draining = 0;

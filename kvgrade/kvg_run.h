@@ -22,6 +22,10 @@
  *                    after a kill; the writes after the first A of the
  *                    history count as never acknowledged (they were not,
  *                    when that state was the durable one)
+ *   image N A prefix OFF, image N A zero OFF
+ *                    the same with the writes the next sync made durable
+ *                    torn (kvfs.h, kvfs_tear): kept before byte OFF of
+ *                    their file, or all but the sector at OFF
  *   verify           read everything back (RANGE page by page, then a GET
  *                    of every key ever written) and check it: against the
  *                    model, or after a crash against the crash rules
@@ -58,6 +62,8 @@ typedef struct kvg_step {
     long long allow;            /* flip, truncate: writes a torn tail may keep, or -1;
                                    image: the writes acknowledged then */
     char *file;                 /* flip, truncate */
+    char tear;                  /* image: 0, 'p' (a prefix) or 'z' (a lost sector) */
+    unsigned long long tear_off; /* image: where */
     /* What happened when it ran: */
     int ran;                    /* 1 ran, 2 skipped (the engine was frozen and killed) */
     int has_reply;

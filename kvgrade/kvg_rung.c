@@ -106,6 +106,8 @@ void kvg_rung_fail(kvg_ctx *ctx, kvg_rung_result *rr, const char *rung, const kv
         t->n = f->n;
         t->allow = f->allow;
         t->file = f->file != NULL ? kvg_strdup(f->file) : NULL;
+        t->tear = f->tear;
+        t->tear_off = f->tear_off;
         t->ran = f->ran;
         if (f->has_reply) {
             t->has_reply = 1;

@@ -83,6 +83,8 @@ void kvg_steps_copy(kvg_steps *to, const kvg_steps *from)
         t->n = f->n;
         t->allow = f->allow;
         t->file = f->file != NULL ? kvg_strdup(f->file) : NULL;
+        t->tear = f->tear;
+        t->tear_off = f->tear_off;
     }
 }
 
@@ -121,6 +123,8 @@ static void step_print(FILE *out, const kvg_step *st, size_t max)
         break;
     case KVG_ST_IMAGE:
         fprintf(out, " %llu %lld", st->n, st->allow);
+        if (st->tear != 0)
+            fprintf(out, " %s %llu", st->tear == 'p' ? "prefix" : "zero", st->tear_off);
         break;
     default:
         break;
@@ -284,7 +288,17 @@ int kvg_steps_load(const char *path, kvg_replay_head *h, kvg_steps *l, char **wh
         } else if (kind == KVG_ST_IMAGE) {
             char *e;
             st->n = strtoull(rest, &e, 10);
-            st->allow = strtoll(e, NULL, 10);
+            st->allow = strtoll(e, &e, 10);
+            while (*e == ' ')
+                e++;
+            if (strncmp(e, "prefix ", 7) == 0 || strncmp(e, "zero ", 5) == 0) {
+                st->tear = e[0] == 'p' ? 'p' : 'z';
+                st->tear_off = strtoull(e + (e[0] == 'p' ? 7 : 5), NULL, 10);
+            } else if (*e != '\0') {
+                *why = kvg_printf("%s:%ld: image N A, then nothing or prefix OFF or zero OFF",
+                                  path, lineno);
+                goto bad;
+            }
         } else if (kind == KVG_ST_FLIP || kind == KVG_ST_TRUNCATE) {
             kvg_buf name;
             const char *e;

@@ -21,15 +21,21 @@ def apply(body, db):
         if op == b'S': db[k] = v
         else: db.pop(k, None)
 
+def whole(data, pos):                                    # a good record starts at pos?
+    if pos + 12 > len(data): return False
+    hcrc, n, bcrc = struct.unpack_from('<III', data, pos)
+    return (zlib.crc32(data[pos + 4:pos + 12]) == hcrc and pos + 12 + n <= len(data)
+            and zlib.crc32(data[pos + 12:pos + 12 + n]) == bcrc)
+
 def replay(data, db):                                    # the length of the good part
     pos = 0
-    while pos + 12 <= len(data):
-        hcrc, n, bcrc = struct.unpack_from('<III', data, pos)
-        if zlib.crc32(data[pos + 4:pos + 12]) != hcrc: sys.exit('data.log: bad header at byte %d' % pos)
-        if pos + 12 + n > len(data): break                 # a write cut short: never acknowledged
-        body, pos = data[pos + 12:pos + 12 + n], pos + 12 + n
-        if zlib.crc32(body) != bcrc: sys.exit('data.log: bad record ending at byte %d' % pos)
-        apply(body, db)
+    while pos < len(data):
+        if not whole(data, pos):                         # torn if nothing good follows it
+            if any(whole(data, q) for q in range(pos + 1, len(data) - 11)):
+                sys.exit('data.log: a bad record at byte %d, good ones after it' % pos)
+            break                                        # a write the power cut tore: never acknowledged
+        n = struct.unpack_from('<I', data, pos + 4)[0]
+        apply(data[pos + 12:pos + 12 + n], db); pos += 12 + n
     return pos
 
 def commit(fd, ops, reply, out):                         # on stable storage first, then the answer

@@ -79,6 +79,11 @@ typedef struct kvfs_event {
     mode_t mode;
     size_t len, lo;              /* 'f': its new durable length; the bytes at lo */
     kvfs_bytes bytes;            /* 'f': durable bytes [lo, lo + bytes.len) */
+    size_t old_len;              /* 'f': its durable length before this sync */
+    size_t torn_lo, torn_hi;     /* 'f': the bytes this sync changed, [torn_lo, torn_hi):
+                                    the first and the last that differ from what was
+                                    durable (zeros past old_len) */
+    char *path;                  /* 'f': its durable name then ("dir/file"), NULL if none */
     kvfs_entries ents;           /* 'd': its durable entries */
     mode_t *modes;               /* 'd': the mode of each entry's inode */
 } kvfs_event;
@@ -95,6 +100,27 @@ typedef struct kvfs_record {
     size_t nbase, base_cap, nev, ev_cap;
     unsigned long long creates, renames, unlinks, file_syncs, dir_syncs; /* seen, while on */
 } kvfs_record;
+
+/* A torn write: of the writes one file's sync made durable (the sync
+ * that made image i + 1), only part was on the disk when the power went,
+ * as LazyFS's torn writes and ALICE's prefix and zero-fill states have
+ * it.  The bytes in flight are [lo, hi) of the event; a disk writes them
+ * in 512-byte sectors, in any order.  Of the bytes the sync copied, those
+ * in flight are the ones it changed, [torn_lo, torn_hi) of the event (a
+ * mapped log's sync copies whole pages, most of them as they were).
+ *   'p' (a prefix, torn_lo < off < torn_hi): the bytes before off kept,
+ *       those from off on lost; the file's length is off where the write
+ *       made it longer;
+ *   'z' (a lost sector, off a multiple of 512): the bytes of sector
+ *       [off, off + 512) in flight lost, every other kept (a later sector
+ *       on the disk, an earlier one not: not the sector of torn_hi - 1); a
+ *       lost byte past the old length reads as zero, one before it as the
+ *       old byte.
+ * Synced bytes are never touched. */
+typedef struct kvfs_tear {
+    char kind;                   /* 0 (none), 'p' or 'z' */
+    size_t off;
+} kvfs_tear;
 
 typedef struct kvfs {
     kvfs_node **nodes;           /* by inode number; NULL once freed */
@@ -132,14 +158,21 @@ int  kvfs_cut(kvfs *fs);
 /* The recording (kvfs_record.c).  start: a new one, its image 0 the
  * durable tree now (0 or -ENOMEM); stop: nothing more recorded (the
  * images stay); load: image i made the whole tree, current and durable,
- * as a cut would (0, -EINVAL if there is no image i, or -ENOMEM); the
- * tree's calls report what they change (kvfs_record_*: no-ops unless
- * recording). */
+ * as a cut would, with the writes the next sync made durable torn as
+ * `tear` says (NULL or kind 0: not at all) (0, -EINVAL if there is no
+ * image i or no such tear, or -ENOMEM); torn: the event whose writes a
+ * cut at image i can tear (a sync of a file with a durable name that made
+ * it no shorter, bytes in flight), or NULL; the tree's calls report what
+ * they change (kvfs_record_*: no-ops unless recording; old_len is the
+ * file's durable length before the sync, [torn_lo, torn_hi) the bytes it
+ * changed). */
 int  kvfs_record_start(kvfs *fs);
 void kvfs_record_stop(kvfs *fs);
 size_t kvfs_record_images(const kvfs *fs);
-int  kvfs_record_load(kvfs *fs, size_t image);
-int  kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi);
+int  kvfs_record_load(kvfs *fs, size_t image, const kvfs_tear *tear);
+const kvfs_event *kvfs_record_torn(const kvfs *fs, size_t image);
+int  kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
+                      size_t torn_lo, size_t torn_hi);
 int  kvfs_record_dir(kvfs *fs, const kvfs_node *dir);
 void kvfs_record_free(kvfs *fs);
 /* Internal to the tree, for kvfs_record.c. */

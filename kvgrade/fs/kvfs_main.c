@@ -26,6 +26,14 @@
  *   image N       the power cut to image N: the recording stops, and the
  *                 whole tree becomes that durable state (then run
  *                 normally, "ok GENERATION")
+ *   image N prefix OFF, image N zero OFF
+ *                 the same, with the writes the sync after image N made
+ *                 durable torn (kvfs.h, kvfs_tear): kept before byte OFF
+ *                 of the file, or all but the sector at OFF
+ *   torn N        "ok INO LO HI OLDLEN PATH": the writes a cut at image N
+ *                 can tear (bytes [LO, HI) of the file PATH, the ones the
+ *                 next sync changed; its durable length was OLDLEN), or
+ *                 "ok none"
  * and, unasked, "frozen OP" when a freeze-at stops an operation OP.
  * kvfs_server.h says what counts and what a freeze does.  At the end of
  * its input (kvgrade gone, killed or not) it unmounts and exits.
@@ -59,9 +67,9 @@ static void main_say(const char *fmt, const char *a, unsigned long long n)
 /* Runs one command line. */
 static void main_command(kvfs_server *s, char *line)
 {
-    char word[32];
-    unsigned long long n = 0;
-    int got = sscanf(line, "%31s %llu", word, &n);
+    char word[32], how[16];
+    unsigned long long n = 0, off = 0;
+    int got = sscanf(line, "%31s %llu %15s %llu", word, &n, how, &off);
     if (got < 1)
         return;
     if (strcmp(word, "freeze-at") == 0 && got == 2 && n >= 1) {
@@ -121,9 +129,24 @@ static void main_command(kvfs_server *s, char *line)
                "dir-syncs %llu\n", r->nev, r->creates, r->renames, r->unlinks, r->file_syncs,
                r->dir_syncs);
         fflush(stdout);
-    } else if (strcmp(word, "image") == 0 && got == 2) {
+    } else if (strcmp(word, "torn") == 0 && got == 2) {
+        const kvfs_event *e = kvfs_record_torn(&s->fs, (size_t)n);
+        if (e == NULL)
+            printf("ok none\n");
+        else
+            printf("ok %llu %zu %zu %zu %s\n", (unsigned long long)e->ino, e->torn_lo,
+                   e->torn_hi, e->old_len, e->path);
+        fflush(stdout);
+    } else if (strcmp(word, "image") == 0 && (got == 2 || got == 4)) {
+        kvfs_tear tear = {0, (size_t)off};
+        if (got == 4 && strcmp(how, "prefix") != 0 && strcmp(how, "zero") != 0) {
+            main_say("error %s%llu\n", "a tear is prefix or zero, not ", 0);
+            return;
+        }
+        if (got == 4)
+            tear.kind = how[0] == 'p' ? 'p' : 'z';
         kvfs_drop_held(s);
-        int rc = kvfs_record_load(&s->fs, (size_t)n);
+        int rc = kvfs_record_load(&s->fs, (size_t)n, &tear);
         if (rc != 0) {
             main_say("error %s%llu\n", rc == -EINVAL ? "no image " : "out of memory ", n);
             return;

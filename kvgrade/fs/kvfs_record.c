@@ -14,7 +14,10 @@
  * Loading image i replays the base and the first i changes into a shadow
  * of the tree (by inode number: numbers are never reused, kvfs.h), makes
  * the shadow the durable state of every inode (bringing back inodes freed
- * since, under their old numbers), and cuts.
+ * since, under their old numbers), and cuts.  Loading it torn
+ * (kvfs_tear) applies the next event, a file's sync, only in part: the
+ * state a power cut leaves when the writes that sync was to make durable
+ * reached the disk partly (a prefix of them, or all but one sector).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 static void event_free(kvfs_event *e)
 {
     free(e->bytes.p);
+    free(e->path);
     kvfs_entries_free(&e->ents);
     free(e->modes);
     memset(e, 0, sizeof *e);
@@ -66,13 +70,42 @@ static kvfs_event *record_push(kvfs_event **list, size_t *n, size_t *cap)
     return e;
 }
 
+/* The durable path of inode ino below directory dir ("a/b"), into
+ * path[0..cap); 1 if found. */
+static int record_path_below(kvfs *fs, const kvfs_node *dir, uint64_t ino, char *path,
+                             size_t at, size_t cap, int depth)
+{
+    for (size_t i = 0; i < dir->dur_ents.n && depth < 32; i++) {
+        const kvfs_entry *en = &dir->dur_ents.e[i];
+        size_t len = strlen(en->name);
+        if (at + len + 2 > cap)
+            continue;
+        memcpy(path + at, en->name, len + 1);
+        if (en->ino == ino)
+            return 1;
+        const kvfs_node *c = kvfs_get(fs, en->ino);
+        if (c != NULL && S_ISDIR(c->mode)) {
+            path[at + len] = '/';
+            if (record_path_below(fs, c, ino, path, at + len + 1, cap, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 /* A file's durable bytes [lo, hi) and length, as event e. */
-static int record_file_event(kvfs_event *e, const kvfs_node *n, size_t lo, size_t hi)
+static int record_file_event(kvfs *fs, kvfs_event *e, const kvfs_node *n, size_t lo, size_t hi)
 {
     e->kind = 'f';
     e->ino = n->ino;
     e->mode = n->mode;
     e->len = n->dur.len;
+    e->old_len = n->dur.len;
+    char path[4096];
+    const kvfs_node *root = kvfs_get(fs, 1);
+    if (n->dur_links > 0 && root != NULL && record_path_below(fs, root, n->ino, path, 0, sizeof path, 0) &&
+        (e->path = strdup(path)) == NULL)
+        return -ENOMEM;
     if (hi > n->dur.len)
         hi = n->dur.len;
     e->lo = lo < hi ? lo : 0;
@@ -117,7 +150,7 @@ int kvfs_record_start(kvfs *fs)
         if (e == NULL)
             return -ENOMEM;
         int rc = S_ISDIR(n->mode) ? record_dir_event(fs, e, n)
-                                  : record_file_event(e, n, 0, n->dur.len);
+                                  : record_file_event(fs, e, n, 0, n->dur.len);
         if (rc != 0)
             return rc;
     }
@@ -136,14 +169,33 @@ size_t kvfs_record_images(const kvfs *fs)
     return fs->rec != NULL ? fs->rec->nev : 0;
 }
 
-int kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi)
+int kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
+                     size_t torn_lo, size_t torn_hi)
 {
     kvfs_record *r = fs->rec;
     if (r == NULL || !r->on)
         return 0;
     r->file_syncs++;
     kvfs_event *e = record_push(&r->ev, &r->nev, &r->ev_cap);
-    return e != NULL ? record_file_event(e, n, lo, hi) : -ENOMEM;
+    if (e == NULL)
+        return -ENOMEM;
+    int rc = record_file_event(fs, e, n, lo, hi);
+    e->old_len = old_len;
+    e->torn_lo = torn_lo;
+    e->torn_hi = torn_hi;
+    return rc;
+}
+
+const kvfs_event *kvfs_record_torn(const kvfs *fs, size_t image)
+{
+    const kvfs_record *r = fs->rec;
+    if (r == NULL || image >= r->nev)
+        return NULL;
+    const kvfs_event *e = &r->ev[image];
+    if (e->kind != 'f' || e->path == NULL || e->torn_hi <= e->torn_lo + 1 || e->len < e->old_len ||
+        e->torn_lo < e->lo || e->torn_hi > e->lo + e->bytes.len)
+        return NULL;
+    return e;
 }
 
 int kvfs_record_dir(kvfs *fs, const kvfs_node *dir)
@@ -194,6 +246,37 @@ static int shadow_apply(shadow_node *sh, uint64_t nnodes, const kvfs_event *e)
     return 0;
 }
 
+/* Event e (a file's sync) applied in part, as tear says (kvfs_tear). */
+static int shadow_tear(shadow_node *sh, uint64_t nnodes, const kvfs_event *e, const kvfs_tear *tear)
+{
+    if (e->ino >= nnodes)
+        return -EINVAL;
+    shadow_node *s = &sh[e->ino];
+    size_t lo = e->torn_lo, hi = e->torn_hi, old = s->bytes.len;
+    if (tear->kind == 'p') {
+        if (tear->off <= lo || tear->off >= hi)
+            return -EINVAL;
+        size_t len = tear->off > old ? tear->off : old;
+        if (len > e->len)
+            len = e->len;
+        if (kvfs_bytes_resize(&s->bytes, len) != 0)
+            return -ENOMEM;
+        memcpy(s->bytes.p + e->lo, e->bytes.p, tear->off - e->lo);
+        s->present = 1;
+        return 0;
+    }
+    size_t zlo = tear->off > lo ? tear->off : lo, zhi = tear->off + 512 < hi ? tear->off + 512 : hi;
+    if (tear->kind != 'z' || tear->off % 512 != 0 || zlo >= zhi || zhi >= hi)
+        return -EINVAL; /* a sector of the write, not its last */
+    unsigned char kept[512];
+    for (size_t i = zlo; i < zhi; i++)
+        kept[i - zlo] = i < old ? s->bytes.p[i] : 0;
+    int rc = shadow_apply(sh, nnodes, e);
+    if (rc == 0)
+        memcpy(s->bytes.p + zlo, kept, zhi - zlo);
+    return rc;
+}
+
 /* Makes the shadow the durable state of every inode (those it names and
  * the tree freed come back under their numbers; those it does not name
  * lose their durable bytes and entries), marking everything changed so
@@ -235,10 +318,12 @@ static int shadow_install(kvfs *fs, shadow_node *sh)
     return 0;
 }
 
-int kvfs_record_load(kvfs *fs, size_t image)
+int kvfs_record_load(kvfs *fs, size_t image, const kvfs_tear *tear)
 {
     kvfs_record *r = fs->rec;
-    if (r == NULL || image > r->nev)
+    if (tear != NULL && tear->kind == 0)
+        tear = NULL;
+    if (r == NULL || image > r->nev || (tear != NULL && kvfs_record_torn(fs, image) == NULL))
         return -EINVAL;
     r->on = 0;
     shadow_node *sh = calloc(fs->nnodes, sizeof *sh);
@@ -249,6 +334,8 @@ int kvfs_record_load(kvfs *fs, size_t image)
         rc = shadow_apply(sh, fs->nnodes, &r->base[i]);
     for (size_t i = 0; i < image && rc == 0; i++)
         rc = shadow_apply(sh, fs->nnodes, &r->ev[i]);
+    if (rc == 0 && tear != NULL)
+        rc = shadow_tear(sh, fs->nnodes, &r->ev[image], tear);
     if (rc == 0)
         rc = shadow_install(fs, sh);
     for (uint64_t i = 0; i < fs->nnodes; i++) {

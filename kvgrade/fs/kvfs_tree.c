@@ -471,8 +471,14 @@ int kvfs_sync_file(kvfs *fs, kvfs_node *n)
     if (n->dirty_lo == SIZE_MAX && n->cur.len == n->dur.len)
         return 0;
     size_t lo = n->dirty_lo, hi = n->dirty_hi < n->cur.len ? n->dirty_hi : n->cur.len;
+    /* The bytes the sync changes: what a power cut during it can tear. */
+    size_t old_len = n->dur.len, tlo = lo < hi ? lo : 0, thi = lo < hi ? hi : 0;
+    while (tlo < thi && tlo < old_len && n->cur.p[tlo] == n->dur.p[tlo])
+        tlo++;
+    while (thi > tlo && n->cur.p[thi - 1] == (thi - 1 < old_len ? n->dur.p[thi - 1] : 0))
+        thi--;
     int rc = tree_copy_dirty(n, &n->dur, &n->cur);
-    return rc == 0 ? kvfs_record_file(fs, n, lo, hi) : rc;
+    return rc == 0 ? kvfs_record_file(fs, n, lo, hi, old_len, tlo, thi) : rc;
 }
 
 /* Copies one entry list over another, moving the link counts (dur_links

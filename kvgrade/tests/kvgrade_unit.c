@@ -337,7 +337,7 @@ static void fs_images_are_every_durable_state(void)
     const char *want[] = {NULL, "", "one", "onetwo", "", "SNAP"};
     char buf[16];
     for (size_t i = 0; i <= 5; i++) {
-        CHECK(kvfs_record_load(&fs, i) == 0);
+        CHECK(kvfs_record_load(&fs, i, NULL) == 0);
         if (i == 0) {
             CHECK(kvfs_lookup(&fs, 1, "log", &x) == -ENOENT);
             continue;
@@ -346,9 +346,74 @@ static void fs_images_are_every_durable_state(void)
         CHECK(n == (long)strlen(want[i]) && memcmp(buf, want[i], (size_t)n) == 0);
         CHECK(kvfs_lookup(&fs, 1, "tmp", &x) == -ENOENT);
     }
-    CHECK(kvfs_record_load(&fs, 3) == 0); /* back, after a later one */
+    CHECK(kvfs_record_load(&fs, 3, NULL) == 0); /* back, after a later one */
     CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 6);
-    CHECK(kvfs_record_load(&fs, 6) == -EINVAL);
+    CHECK(kvfs_record_load(&fs, 6, NULL) == -EINVAL);
+    kvfs_free(&fs);
+}
+
+/* A torn write: the writes a sync made durable kept in part, a prefix
+ * of them or all but one sector; only a named file's, never the synced
+ * bytes before them, never the sector holding their last byte. */
+static void fs_torn_images_keep_part_of_the_next_sync(void)
+{
+    kvfs fs;
+    CHECK(kvfs_init(&fs) == 0);
+    kvfs_node *root = kvfs_get(&fs, 1), *log, *tmp, *x;
+    CHECK(kvfs_record_start(&fs) == 0);
+    CHECK(kvfs_create(&fs, 1, "log", S_IFREG | 0644, &log) == 0);
+    CHECK(kvfs_sync_dir(&fs, root) == 0);                                   /* image 1 */
+    char a[100], b[1200], buf[1400];
+    memset(a, 'A', sizeof a);
+    memset(b, 'B', sizeof b);
+    CHECK(kvfs_write(&fs, log, a, sizeof a, 0) == 0 && kvfs_sync_file(&fs, log) == 0); /* 2 */
+    CHECK(kvfs_write(&fs, log, b, sizeof b, 100) == 0 && kvfs_sync_file(&fs, log) == 0); /* 3 */
+    CHECK(kvfs_create(&fs, 1, "tmp", S_IFREG | 0644, &tmp) == 0);
+    CHECK(kvfs_write(&fs, tmp, a, sizeof a, 0) == 0 && kvfs_sync_file(&fs, tmp) == 0); /* 4 */
+    CHECK(kvfs_record_torn(&fs, 0) == NULL);  /* a directory's sync tears nothing */
+    const kvfs_event *e = kvfs_record_torn(&fs, 2);
+    CHECK(e != NULL && e->torn_lo == 100 && e->torn_hi == 1300 && e->old_len == 100 &&
+          strcmp(e->path, "log") == 0);
+    CHECK(kvfs_record_torn(&fs, 3) == NULL);  /* tmp has no durable name */
+    kvfs_tear prefix = {'p', 512};
+    CHECK(kvfs_record_load(&fs, 2, &prefix) == 0);
+    CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 512);
+    CHECK(memcmp(buf, a, 100) == 0 && memcmp(buf + 100, b, 412) == 0);
+    kvfs_tear zero = {'z', 512};
+    CHECK(kvfs_record_load(&fs, 2, &zero) == 0);
+    CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 1300);
+    CHECK(memcmp(buf, a, 100) == 0 && memcmp(buf + 100, b, 412) == 0);
+    for (size_t i = 512; i < 1024; i++)
+        CHECK(buf[i] == 0);
+    CHECK(memcmp(buf + 1024, b, 276) == 0);
+    kvfs_tear first = {'z', 0};
+    CHECK(kvfs_record_load(&fs, 2, &first) == 0); /* the synced 100 bytes stay */
+    CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 1300);
+    CHECK(memcmp(buf, a, 100) == 0 && buf[100] == 0 && buf[511] == 0 && buf[512] == 'B');
+    kvfs_tear last = {'z', 1024}, at_lo = {'p', 100}, at_hi = {'p', 1300}, odd = {'z', 700};
+    CHECK(kvfs_record_load(&fs, 2, &last) == -EINVAL);
+    CHECK(kvfs_record_load(&fs, 2, &at_lo) == -EINVAL);
+    CHECK(kvfs_record_load(&fs, 2, &at_hi) == -EINVAL);
+    CHECK(kvfs_record_load(&fs, 2, &odd) == -EINVAL);
+    CHECK(kvfs_record_load(&fs, 3, &prefix) == -EINVAL);
+    kvfs_tear one = {'p', 1};
+    CHECK(kvfs_record_load(&fs, 1, &one) == 0);  /* the first write, one byte of it */
+    CHECK(kvfs_lookup(&fs, 1, "log", &x) == 0 && fs_read_all(x, buf, sizeof buf) == 1);
+    kvfs_free(&fs);
+    /* A sync that copies a whole page back (a mapped log's) tears only the
+     * bytes it changed; zeros past the old end change nothing. */
+    CHECK(kvfs_init(&fs) == 0);
+    root = kvfs_get(&fs, 1);
+    CHECK(kvfs_record_start(&fs) == 0);
+    CHECK(kvfs_create(&fs, 1, "log", S_IFREG | 0644, &log) == 0);
+    CHECK(kvfs_sync_dir(&fs, root) == 0);                                   /* image 1 */
+    CHECK(kvfs_write(&fs, log, a, sizeof a, 0) == 0 && kvfs_sync_file(&fs, log) == 0); /* 2 */
+    char page[4096] = {0};
+    memcpy(page, a, sizeof a);
+    memcpy(page + 100, b, 50);
+    CHECK(kvfs_write(&fs, log, page, sizeof page, 0) == 0 && kvfs_sync_file(&fs, log) == 0); /* 3 */
+    e = kvfs_record_torn(&fs, 2);
+    CHECK(e != NULL && e->lo == 0 && e->torn_lo == 100 && e->torn_hi == 150 && e->len == 4096);
     kvfs_free(&fs);
 }
 
@@ -373,6 +438,7 @@ int main(void)
         {"fs_cut_keeps_synced_data_only", fs_cut_keeps_synced_data_only},
         {"fs_cut_reverts_names_not_synced", fs_cut_reverts_names_not_synced},
         {"fs_images_are_every_durable_state", fs_images_are_every_durable_state},
+    {"fs_torn_images_keep_part_of_the_next_sync", fs_torn_images_keep_part_of_the_next_sync},
     };
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
