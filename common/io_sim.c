@@ -677,6 +677,52 @@ static uint64_t sim_torn_keep(const sim_entry *t, int torn)
     return keep < t->len ? keep : 0;
 }
 
+/* The file of the last unsynced append before `at` and its unsynced
+ * region; -1 if there is none. */
+static long sim_torn_file(size_t at, uint64_t *lo, uint64_t *hi)
+{
+    long last = -1, synced = -1;
+    for (size_t j = at; j-- > 0 && last < 0;)
+        if (sim.e[j].kind == IO_SIM_APPEND)
+            last = (long)j;
+    if (last < 0)
+        return -1;
+    uint32_t ino = sim.e[last].ino;
+    for (size_t j = 0; j < at; j++)
+        if (sim.e[j].kind == IO_SIM_SYNC && sim.e[j].ino == ino)
+            synced = (long)j;
+    if (synced > last)
+        return -1;
+    *lo = UINT64_MAX;
+    *hi = 0;
+    for (size_t j = (size_t)(synced + 1); j < at; j++) {
+        const sim_entry *x = &sim.e[j];
+        if (x->kind != IO_SIM_APPEND || x->ino != ino || x->len == 0)
+            continue;
+        if (x->off < *lo)
+            *lo = x->off;
+        if (x->off + x->len > *hi)
+            *hi = x->off + x->len;
+    }
+    return *hi > *lo ? (long)ino : -1;
+}
+
+int io_sim_torn_region(size_t at, uint64_t *lo, uint64_t *hi, char *path, size_t n)
+{
+    at = at < sim.n ? at : sim.n;
+    long ino = sim_torn_file(at, lo, hi);
+    if (ino < 0)
+        return 0;
+    const char *name = "?";
+    for (size_t j = 0; j < sim.n; j++)
+        if (sim.e[j].kind == IO_SIM_CREATE && sim.e[j].ino == (uint32_t)ino) {
+            name = sim.e[j].path;
+            break;
+        }
+    snprintf(path, n, "%s", name);
+    return 1;
+}
+
 int io_sim_materialize(const io_sim_crash *c, const char *out, io_sim_state *st)
 {
     size_t at = c->at < sim.n ? c->at : sim.n;
@@ -710,9 +756,19 @@ int io_sim_materialize(const io_sim_crash *c, const char *out, io_sim_state *st)
         else if (sim.e[j].kind == IO_SIM_SYNC_DIR)
             last_sync_dir[sim.e[j].dir] = (long)j;
     }
-    long torn_j = -1;
-    uint64_t torn_keep = 0;
-    if (c->torn != IO_SIM_TORN_NONE) {
+    long torn_j = -1, torn_ino = -1;
+    uint64_t torn_keep = 0, torn_lo = 0, torn_hi = 0;
+    if (c->torn == IO_SIM_TORN_PREFIX || c->torn == IO_SIM_TORN_SECTOR) {
+        torn_ino = sim_torn_file(at, &torn_lo, &torn_hi);
+        uint64_t last = torn_hi > 0 ? (torn_hi - 1) / 512 * 512 : 0;
+        int fits = c->torn == IO_SIM_TORN_PREFIX
+                       ? c->torn_off > torn_lo && c->torn_off < torn_hi
+                       : c->torn_off % 512 == 0 && c->torn_off < last && c->torn_off + 512 > torn_lo;
+        if (torn_ino < 0 || !fits) {
+            rc = IO_SIM_NO_STATE;
+            goto done;
+        }
+    } else if (c->torn != IO_SIM_TORN_NONE) {
         torn_j = sim_last_unsynced_append(at, last_sync);
         if (torn_j < 0 || (torn_keep = sim_torn_keep(&sim.e[torn_j], c->torn)) == 0) {
             rc = IO_SIM_NO_STATE;
@@ -790,12 +846,24 @@ int io_sim_materialize(const io_sim_crash *c, const char *out, io_sim_state *st)
         sim_bytes *b = &content[x->ino];
         if (fate == 1)
             continue;
+        uint64_t keep = (long)j == torn_j ? torn_keep : x->len;
+        if (!synced && (long)x->ino == torn_ino && c->torn == IO_SIM_TORN_PREFIX &&
+            x->kind == IO_SIM_APPEND)
+            keep = x->off >= c->torn_off ? 0 : x->off + x->len > c->torn_off ? c->torn_off - x->off
+                                                                             : x->len;
         if (x->kind == IO_SIM_TRUNCATE)
             rc = sim_bytes_resize(b, x->off);
-        else
-            rc = sim_bytes_write(b, x->off, x->data,
-                                 (long)j == torn_j ? (size_t)torn_keep : (size_t)x->len,
-                                 fate == 2 ? &rng : NULL);
+        else if (keep > 0 || keep == x->len)
+            rc = sim_bytes_write(b, x->off, x->data, (size_t)keep, fate == 2 ? &rng : NULL);
+    }
+    if (rc == 0 && c->torn == IO_SIM_TORN_SECTOR) {
+        /* The lost sector of the region reads as zeros. */
+        sim_bytes *b = &content[torn_ino];
+        uint64_t zlo = c->torn_off > torn_lo ? c->torn_off : torn_lo, zhi = c->torn_off + 512;
+        if (zhi > b->len)
+            zhi = b->len;
+        if (zlo < zhi)
+            memset(b->p + zlo, 0, (size_t)(zhi - zlo));
     }
     if (rc < 0)
         goto done;

@@ -127,12 +127,20 @@ enum {
                           (rule 3) */
 };
 
-/* How the torn variants cut the last unsynced append (with data = KEEP). */
+/* How the torn variants cut the last unsynced append (with data = KEEP),
+ * or the torn file's whole unsynced region (io_sim_torn_region): the
+ * writes in flight when the power went reached the disk in part, a prefix
+ * of them or all but one 512-byte sector (a later sector written, an
+ * earlier one not), as LazyFS's torn writes and ALICE's prefix and
+ * zero-fill states have it. */
 enum {
     IO_SIM_TORN_NONE = 0,
     IO_SIM_TORN_1B,     /* only its first byte survives */
     IO_SIM_TORN_THIRD,  /* its first third (at least one byte) */
-    IO_SIM_TORN_4K      /* up to its last 4 KiB boundary in the file */
+    IO_SIM_TORN_4K,     /* up to its last 4 KiB boundary in the file */
+    IO_SIM_TORN_PREFIX, /* the region's bytes before torn_off kept, the rest lost */
+    IO_SIM_TORN_SECTOR  /* the region kept but its sector [torn_off, torn_off + 512),
+                           which reads as zeros; not the sector of its last byte */
 };
 
 typedef struct io_sim_crash {
@@ -140,8 +148,15 @@ typedef struct io_sim_crash {
     int data;        /* IO_SIM_LOSE, _KEEP or _RANDOM: unsynced appends, truncates */
     int names;       /* IO_SIM_LOSE, _KEEP or _RANDOM: unsynced names */
     int torn;        /* IO_SIM_TORN_*: applies to the last unsynced append */
+    uint64_t torn_off; /* IO_SIM_TORN_PREFIX and _SECTOR: where, in the file */
     uint64_t seed;   /* for the random choices and the garbage bytes */
 } io_sim_crash;
+
+/* The torn file at a crash after the first `at` journal entries: the file
+ * of the last unsynced append, and its unsynced region [*lo, *hi) (its
+ * appends since its last sync); its name ("the file created as PATH")
+ * into path[0..n).  1 if there is one, 0 if nothing is unsynced. */
+int io_sim_torn_region(size_t at, uint64_t *lo, uint64_t *hi, char *path, size_t n);
 
 /* What a crash state holds, compared with the journal. */
 typedef struct io_sim_state {

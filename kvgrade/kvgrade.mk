@@ -45,7 +45,9 @@ endif
 # Every stage through every rung, in full: stages 01 and 02 promise
 # nothing across a crash (durability none), 03 on keep every acknowledged
 # write (sync, with kv --sync).  Then stages 04 on again with a 4 KiB
-# memtable and 8 KiB tables, so that flushes and compactions happen
+# memtable (and from 06 on, whose compactions write tables of a size,
+# 8 KiB tables; kv refuses a knob a stage would ignore), so that flushes
+# and compactions happen
 # inside every rung (the sweep then damages tables and manifests too).
 # KVGRADE_ARGS adds options (--seed N ...).
 .PHONY: kvgrade-stages kvgrade-examples
@@ -54,7 +56,8 @@ kvgrade-stages: all
 	@status=0; for s in $(STAGES) $(foreach s,$(filter-out 01-% 02-% 03-%,$(STAGES)),$(s):small); do \
 	  case $$s in 01-log|02-hash) d=none ;; *) d=sync ;; esac; \
 	  flag=; [ $$d = sync ] && flag=--sync; \
-	  knobs=; case $$s in *:small) knobs="--memtable-bytes 4096 --table-bytes 8192" ;; esac; \
+	  knobs=; case $$s in 04-*:small|05-*:small) knobs="--memtable-bytes 4096" ;; \
+	    *:small) knobs="--memtable-bytes 4096 --table-bytes 8192" ;; esac; \
 	  st=$${s%:small}; \
 	  echo "== kvgrade-stages: $$st $$knobs, durability $$d"; \
 	  TMPDIR=$${TMPDIR:-/dev/shm} $(B)/kvgrade/kvgrade --engine "$(B)/$$st/kv $$flag {dir} serve --stdio $$knobs" \

@@ -59,6 +59,8 @@ typedef struct crash_config {
 
 extern long crash_passed, crash_failed;
 extern long crash_only_at; /* --at N, or -1 */
+extern char crash_only_torn[16]; /* --torn KIND:OFF: "prefix" or "sector", or "" */
+extern unsigned long long crash_only_torn_off;
 
 /* Prints one failure (with how to reproduce it) and counts it. */
 void crash_fail(const char *repro, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -328,7 +330,7 @@ int crash_power_record(const crash_config *cfg, const crash_workload *w, int fir
                        crash_power_ref *ref, crash_power_run_fn run, void *ctx);
 
 /* The rows of the table, one per crash model (powerloss.c's top). */
-#define CRASH_POWER_MODELS 6
+#define CRASH_POWER_MODELS 8
 typedef struct crash_power_row {
     long states, opened, no_open, losing, lost, durable_lost, holes, torn, foreign, bad_reads,
         broken;

@@ -32,6 +32,8 @@
  *   --ops N           operations in the power-loss workload (default 1000;
  *                     300 with --quick); the I/O-error workload is a third
  *   --at N            power: only crash point N; ioerr: only fail call N
+ *   --torn KIND:OFF   power, with --at: only the torn state KIND (prefix
+ *                     or sector) at byte OFF of the torn file
  *   --ioerr-every K   ioerr: of the three ways a call fails, call n fails
  *                     the v-th way only when (n + v) % K == 0: with K = 3,
  *                     every call fails once, one way, in a third of the
@@ -61,6 +63,8 @@
 
 long crash_passed, crash_failed;
 long crash_only_at = -1; /* --at */
+char crash_only_torn[16];  /* --torn KIND:OFF: its kind (prefix or sector) */
+unsigned long long crash_only_torn_off;
 static const crash_config *crash_cfg;
 
 #define CRASH_MAX_SHOWN 25
@@ -141,7 +145,7 @@ static void crash_usage(FILE *f, const char *argv0)
 {
     fprintf(f,
             "usage: %s [--quick] [--sim] [--kill] [--power] [--ioerr] [--runs N] [--seed S]\n"
-            "          [--ops N] [--at N] [--ioerr-every K] [--sync0|--sync1] [--expect-durable] [--keep]\n"
+            "          [--ops N] [--at N] [--torn prefix|sector:OFF] [--ioerr-every K] [--sync0|--sync1] [--expect-durable] [--keep]\n"
             "          [--workload=crash|bank] [-v]\n"
             "Crashes stage %s (process kills, power loss at every sync, failed I/O calls)\n"
             "and checks what each reopen recovers against the acknowledged writes; with no\n"
@@ -188,6 +192,9 @@ int main(int argc, char **argv)
             ops = atol(argv[++i]);
         else if (strcmp(a, "--at") == 0 && next)
             crash_only_at = atol(argv[++i]);
+        else if (strcmp(a, "--torn") == 0 && next &&
+                 sscanf(argv[i + 1], "%15[a-z]:%llu", crash_only_torn, &crash_only_torn_off) == 2)
+            i++;
         else if (strcmp(a, "--ioerr-every") == 0 && next)
             cfg.ioerr_every = atol(argv[++i]);
         else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)

@@ -19,6 +19,16 @@
  *                (several variants)
  *   torn-1B, torn-third, torn-4K
  *                everything kept but the last unsynced append, cut short
+ *   torn-prefix  everything kept but the unsynced region of the file last
+ *                written (its appends since its sync), of which a prefix
+ *                survives: cut at each 512-byte sector boundary inside it
+ *                and at its first, middle and last byte
+ *   torn-sector  everything kept, but one sector of that region lost (it
+ *                reads as zeros): a later sector reached the disk, an
+ *                earlier one did not (never the sector of its last byte)
+ * (The last two as LazyFS's torn writes and ALICE's prefix and zero-fill
+ * states; every state up to TORN_PER_POINT a point, then an even sample
+ * that keeps the prefix losing the region's last sector.)
  *
  * Each state is reopened and checked (model.c), with "acknowledged"
  * meaning returned before the crash point.  The workload closes and
@@ -36,7 +46,12 @@
  * is synced and a batch is one write() a power loss can tear, so those
  * rules are reported in a table rather than failed; the rules every stage
  * keeps (nothing foreign, iteration consistent, recovery writable) are
- * failed always.
+ * failed always, and so is a refusal to open a torn-prefix state: a
+ * power cut that keeps part of an unsynced write is ordinary, and
+ * recovery must drop a torn last record (as LevelDB's and RocksDB's do),
+ * not refuse the database.  (A lost sector with good records after it is
+ * what damage looks like too: a stage that never syncs cannot tell them
+ * apart, and before stage 03 it may refuse it, as it may a random state.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +62,13 @@
 
 typedef struct power_model {
     const char *name;
-    int data, names, torn, variants;
+    int data, names, torn, variants; /* variants 0: one per place in the torn region */
 } power_model;
+
+/* Torn states checked at one crash point, at most: prefixes, lost sectors. */
+#define TORN_PREFIXES 8
+#define TORN_SECTORS 4
+#define SECTOR 512u
 
 /* The crash models: the rows of the table (see the top of this file). */
 static const power_model power_models[CRASH_POWER_MODELS] = {
@@ -58,6 +78,8 @@ static const power_model power_models[CRASH_POWER_MODELS] = {
     {"torn-1B", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_1B, 1},
     {"torn-third", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_THIRD, 1},
     {"torn-4K", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_4K, 1},
+    {"torn-prefix", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_PREFIX, 0},
+    {"torn-sector", IO_SIM_KEEP, IO_SIM_KEEP, IO_SIM_TORN_SECTOR, 0},
 };
 
 int crash_power_record(const crash_config *cfg, const crash_workload *w, int first_sync,
@@ -171,6 +193,12 @@ static int power_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int power_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Does append entry j cross a 4 KiB boundary of its file?  (Only there can
  * a torn-4K state differ from the others.) */
 static int power_crosses_page(size_t j)
@@ -259,14 +287,14 @@ static void power_status_at(const crash_config *cfg, crash_power_ref *ref, size_
 }
 
 /* Checks one crash state; returns 0 if it broke a rule for this stage. */
-static int power_judge(const crash_config *cfg, const crash_verdict *v, int opened,
+static int power_judge(const crash_config *cfg, const crash_verdict *v, int opened, int torn,
                        crash_power_row *row)
 {
     row->states++;
     row->opened += opened;
     row->no_open += !opened;
     if (!opened)
-        return !cfg->expect_durable;
+        return !cfg->expect_durable && torn != IO_SIM_TORN_PREFIX;
     row->losing += v->lost > 0;
     row->lost += v->lost;
     row->durable_lost += v->lost_durable;
@@ -309,6 +337,76 @@ static void power_when(const crash_power_ref *ref, size_t at, char *buf, size_t 
     snprintf(buf, n, "after %d clean close(s) of %d", closed, CRASH_POWER_PHASES);
 }
 
+/* Why a refused torn state fails, in words: the file, its torn region,
+ * what survived of it, and the rule. */
+static const char *power_torn_words(const io_sim_crash *c, const char *what, char *buf, size_t n)
+{
+    uint64_t lo = 0, hi = 0;
+    char file[256] = "?", kept[160];
+    io_sim_torn_region(c->at, &lo, &hi, file, sizeof file);
+    if (c->torn == IO_SIM_TORN_PREFIX)
+        snprintf(kept, sizeof kept, "kept bytes [%llu, %llu) and lost the rest",
+                 (unsigned long long)lo, (unsigned long long)c->torn_off);
+    else if (c->torn == IO_SIM_TORN_SECTOR)
+        snprintf(kept, sizeof kept, "kept all of it but the sector [%llu, %llu), zeros",
+                 (unsigned long long)(c->torn_off > lo ? c->torn_off : lo),
+                 (unsigned long long)(c->torn_off + SECTOR));
+    else
+        snprintf(kept, sizeof kept, "kept its last append cut short");
+    snprintf(buf, n, "kv_open refused a torn write: the file created as %s, whose unsynced "
+             "bytes are [%llu, %llu), %s (%s); a power cut keeps part of an unsynced write; "
+             "LevelDB and RocksDB drop a torn last record: recovery must open, keep every "
+             "acknowledged write and drop the torn one", file, (unsigned long long)lo,
+             (unsigned long long)hi, kept, what[0] ? what : "no reason given");
+    return buf;
+}
+
+/* The places a torn model cuts at a crash point (variants 0): prefixes at
+ * each sector boundary inside the torn region and at its first, middle and
+ * last byte, or the sectors that may be lost (all but the last); at most
+ * max, evenly, keeping the last (for prefixes, the one that loses just the
+ * last sector).  Returns how many into off[]. */
+static size_t power_torn_places(int torn, size_t at, uint64_t *off, size_t max)
+{
+    uint64_t lo, hi, all[4096];
+    char file[8];
+    size_t n = 0;
+    if (!io_sim_torn_region(at, &lo, &hi, file, sizeof file) || hi <= lo + 1)
+        return 0;
+    uint64_t last = (hi - 1) / SECTOR * SECTOR;
+    if (torn == IO_SIM_TORN_PREFIX) {
+        uint64_t odd[3] = {lo + 1, lo + (hi - lo) / 2, hi - 1};
+        for (int j = 0; j < 3; j++)
+            if (odd[j] % SECTOR != 0 && odd[j] > lo && odd[j] < hi && (j == 0 || odd[j] != odd[j - 1]))
+                all[n++] = odd[j];
+        for (uint64_t b = (lo / SECTOR + 1) * SECTOR; b < hi && n < 4096; b += SECTOR)
+            all[n++] = b;
+        qsort(all, n, sizeof *all, power_cmp_u64);
+    } else {
+        for (uint64_t s = lo / SECTOR * SECTOR; s < last && n < 4096; s += SECTOR)
+            all[n++] = s;
+    }
+    if (n <= max) {
+        memcpy(off, all, n * sizeof *off);
+        return n;
+    }
+    /* Evenly, the last of them always: all[(i + 1) * n / max - 1]. */
+    size_t keep = 0;
+    if (torn == IO_SIM_TORN_PREFIX && last > lo) { /* the one that loses the last sector */
+        for (size_t i = 0; i < max - 1; i++)
+            off[keep++] = all[(i + 1) * n / max - 1];
+        size_t dup = 0;
+        for (size_t i = 0; i < keep; i++)
+            dup |= off[i] == last;
+        if (!dup)
+            off[keep++] = last;
+        return keep;
+    }
+    for (size_t i = 0; i < max; i++)
+        off[keep++] = all[(i + 1) * n / max - 1];
+    return keep;
+}
+
 /* Builds crash state c in a fresh directory, reopens and checks it, and
  * records the outcome in row (model mi, variant var). */
 static void power_check_state(const crash_config *cfg, crash_power_ref *ref,
@@ -328,15 +426,22 @@ static void power_check_state(const crash_config *cfg, crash_power_ref *ref,
         opened = ref->check(ref->ctx, dir,
                             CRASH_CHECK_PROBE | CRASH_CHECK_PREFIX | CRASH_CHECK_LOSSY, &v);
     }
-    if (power_judge(cfg, &v, opened, row)) {
+    if (power_judge(cfg, &v, opened, c->torn, row)) {
         crash_passed++;
     } else {
-        char last[160], repro[160];
+        char last[160], repro[200], torn[1200] = "";
         io_sim_describe(c->at ? c->at - 1 : 0, last, sizeof last);
         const char *why = !cfg->expect_durable && v.broken[0] ? v.broken
                           : v.what[0] || !v.torn                ? v.what
                                                                  : v.torn_what;
-        snprintf(repro, sizeof repro, "%s --at %zu", ref->repro, c->at);
+        if (!opened && c->torn != IO_SIM_TORN_NONE)
+            why = power_torn_words(c, v.what, torn, sizeof torn);
+        if (c->torn == IO_SIM_TORN_PREFIX || c->torn == IO_SIM_TORN_SECTOR)
+            snprintf(repro, sizeof repro, "%s --at %zu --torn %s:%llu", ref->repro, c->at,
+                     c->torn == IO_SIM_TORN_PREFIX ? "prefix" : "sector",
+                     (unsigned long long)c->torn_off);
+        else
+            snprintf(repro, sizeof repro, "%s --at %zu", ref->repro, c->at);
         char when[120];
         power_when(ref, c->at, when, sizeof when);
         crash_fail(repro,
@@ -363,14 +468,30 @@ static void power_check_point(const crash_config *cfg, crash_power_ref *ref, siz
 {
     power_status_at(cfg, ref, at);
     for (int mi = 0; mi < CRASH_POWER_MODELS; mi++) {
+        if (crash_only_torn[0] != '\0' &&
+            strcmp(power_models[mi].name + 5, crash_only_torn) != 0) /* "torn-" KIND */
+            continue;
         uint64_t seen[16]; /* states already checked for this model and point */
         int nseen = 0;
         int variants = power_models[mi].variants;
+        uint64_t places[TORN_PREFIXES];
         if (cfg->quick && variants > 2)
             variants = 2;
+        if (variants == 0) {
+            int prefix = power_models[mi].torn == IO_SIM_TORN_PREFIX;
+            size_t max = prefix ? TORN_PREFIXES : TORN_SECTORS;
+            if (cfg->quick)
+                max /= 2;
+            variants = (int)power_torn_places(power_models[mi].torn, at, places, max);
+            if (crash_only_torn[0] != '\0') { /* --torn: that place only */
+                places[0] = crash_only_torn_off;
+                variants = 1;
+            }
+        }
         for (int var = 0; var < variants; var++) {
             io_sim_crash c = {.at = at, .data = power_models[mi].data,
                               .names = power_models[mi].names, .torn = power_models[mi].torn,
+                              .torn_off = power_models[mi].variants == 0 ? places[var] : 0,
                               .seed = cfg->seed * 1000003u + at * 31u + (uint64_t)var};
             io_sim_state st;
             if (io_sim_materialize(&c, NULL, &st) != KV_OK)
