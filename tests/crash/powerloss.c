@@ -46,8 +46,9 @@
  * is synced and a batch is one write() a power loss can tear, so those
  * rules are reported in a table rather than failed; the rules every stage
  * keeps (nothing foreign, iteration consistent, recovery writable) are
- * failed always, and so is a refusal to open a torn-prefix state: a
- * power cut that keeps part of an unsynced write is ordinary, and
+ * failed always, and so is a refusal to open a torn state (but
+ * torn-sector's, below): a power cut that keeps part of an unsynced write
+ * is ordinary, and
  * recovery must drop a torn last record (as LevelDB's and RocksDB's do),
  * not refuse the database.  (A lost sector with good records after it is
  * what damage looks like too: a stage that never syncs cannot tell them
@@ -294,7 +295,7 @@ static int power_judge(const crash_config *cfg, const crash_verdict *v, int open
     row->opened += opened;
     row->no_open += !opened;
     if (!opened)
-        return !cfg->expect_durable && torn != IO_SIM_TORN_PREFIX;
+        return !cfg->expect_durable && (torn == IO_SIM_TORN_NONE || torn == IO_SIM_TORN_SECTOR);
     row->losing += v->lost > 0;
     row->lost += v->lost;
     row->durable_lost += v->lost_durable;
