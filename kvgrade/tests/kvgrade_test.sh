@@ -9,7 +9,9 @@
 #       kills); nodirsync.py fails power; ackfirst.py fails kills;
 #       nochecksum.py fails the sweep; compacting.py passes power and
 #       skipfsync.py, fsyncfirst.py, renamefirst.py, norenamesync.py
-#       (compacting.py with one mistake each) fail it; each failure leaves a replay file,
+#       (compacting.py with one mistake each) fail it; refusetorn.py
+#       (correct.py refusing a torn last record) fails power at a torn
+#       state, naming it, and passes kills; each failure leaves a replay file,
 #       and `kvgrade --replay` shows it failing again (--full: every rung
 #       of every example, at full size: make kvgrade-examples)
 #   sh kvgrade/tests/kvgrade_test.sh BUILD skip
@@ -167,6 +169,25 @@ examples)
         fi
     done
     replays renamefirst power
+    # Refusing a torn last record: the exact images pass (a cut leaves
+    # only what was synced), a torn state does not.
+    rungs=kills,power
+    [ -z "$full" ] && rungs=$all
+    if grade refusetorn 1 "$rungs" $full; then
+        expect refusetorn kills pass
+        expect refusetorn power FAIL
+        grep -A2 "^Rung power failed" "$work/refusetorn.log" |
+            grep -q "a torn write: .*data.log.*a power cut keeps part of an unsynced write; LevelDB and RocksDB drop a torn last record" &&
+            ok "refusetorn: the failure names the file, the torn region and the rule" ||
+            fail "refusetorn: power" "the failure says: $(grep -A1 "^Rung power failed" "$work/refusetorn.log" | cut -c 1-300)"
+        grep "^image [0-9]* [0-9]* \(prefix\|zero\) [0-9]*$" "$work/refusetorn.out/kvgrade-power.replay" >/dev/null &&
+            ok "refusetorn: the counterexample loads a torn image" ||
+            fail "refusetorn: power" "no 'image N A prefix|zero OFF' step in its replay file"
+        replays refusetorn power
+    fi
+    grep "^  rung power" "$work/correct.log" | grep -q "torn states checked ([1-9]" &&
+        ok "correct: the scorecard counts the torn states it opened" ||
+        fail "correct: power" "the scorecard does not count torn states: $(grep "^  rung power" "$work/correct.log" | cut -c 1-300)"
     rungs=conformance,sweep
     [ -z "$full" ] && rungs=$all
     if grade nochecksum 1 "$rungs" $full; then
