@@ -438,7 +438,7 @@ $(B)/08-vlog/vlog_space: $(call obj_common,bench/vlog_space.c) $(B)/08-vlog/libk
 # engine reaches with none, and at half the rate of a modeled disk slower
 # than the engine's background writes (MODEL_DISK_MBPS, default 20:
 # bench/model_disk.h) (bench/limiter_latency.c, scripts/bench_limiter.sh;
-# LIMITER_ARGS=--publish: to bench/results/ and docs/09-cache.md).  About
+# LIMITER_ARGS=--publish: to bench/results/ and docs/perf-09-cache.md).  About
 # ten minutes; the databases go to /var/tmp.
 .PHONY: bench-limiter
 bench-limiter: $(B)/09-cache/limiter_latency
@@ -447,7 +447,7 @@ bench-limiter: $(B)/09-cache/limiter_latency
 # `make bench-cache-rss`: resident memory of stages 08 and 09 holding 10
 # and 20 million keys with a 64 MiB cache budget, reopened and read with
 # a million gets (bench/rss.c, scripts/bench_cache_rss.sh;
-# CACHE_RSS_ARGS=--publish: to bench/results/ and docs/09-cache.md).
+# CACHE_RSS_ARGS=--publish: to bench/results/ and docs/perf-09-cache.md).
 # About ten minutes; 2.5 GB of databases at a time in /var/tmp.
 .PHONY: bench-cache-rss
 bench-cache-rss: $(B)/08-vlog/rss $(B)/09-cache/rss
@@ -538,7 +538,7 @@ bench-txn:
 # order (runs of three on the same code moved the gets' ratios by a
 # quarter), published beside the main run as
 # bench/results/cache-results.md with stage 09's targets
-# (docs/09-cache.md).  About six minutes.
+# (docs/perf-09-cache.md).  About six minutes.
 # A run published beside the main one (--publish-as: bench-cache,
 # bench-cache-10m, bench-settled) already publishes itself; --publish in
 # BENCH_ARGS would also copy it over the main run's bench/results/ and

@@ -8,7 +8,7 @@
 # kv_options.table_partitions = KV_PARTITIONS), with the run's description,
 # to
 # build/bench/cache-rss/results.md.  --publish also copies it to
-# bench/results/cache-rss-results.md and updates docs/09-cache.md
+# bench/results/cache-rss-results.md and updates docs/perf-09-cache.md
 # (scripts/docs_figures.sh).
 #
 #   sh scripts/bench_cache_rss.sh BUILD_DIR [--publish] [--keys="10000000 20000000"] [--report]
@@ -128,6 +128,6 @@ END {
 cat "$res"
 if [ "$publish" = 1 ]; then
     cp "$res" bench/results/cache-rss-results.md
-    sh scripts/docs_figures.sh docs/09-cache.md
-    echo "bench-cache-rss: published bench/results/cache-rss-results.md and docs/09-cache.md"
+    sh scripts/docs_figures.sh docs/perf-09-cache.md
+    echo "bench-cache-rss: published bench/results/cache-rss-results.md and docs/perf-09-cache.md"
 fi

@@ -8,7 +8,7 @@
 # than the engine's background writes, with the write-ahead log apart.  The run's description
 # (date, commit, filesystem) and both tables go to
 # build/bench/limiter/results.md; --publish also copies it to
-# bench/results/limiter-results.md and updates docs/09-cache.md
+# bench/results/limiter-results.md and updates docs/perf-09-cache.md
 # (scripts/docs_figures.sh).
 #
 #   sh scripts/bench_limiter.sh BUILD_DIR [--publish] [LIMITER_LATENCY_ARGS...]
@@ -79,6 +79,6 @@ cat "$res"
 [ "$status" = 0 ] || exit 1
 if [ "$publish" = 1 ]; then
     cp "$res" bench/results/limiter-results.md
-    sh scripts/docs_figures.sh docs/09-cache.md
-    echo "bench-limiter: published bench/results/limiter-results.md and docs/09-cache.md"
+    sh scripts/docs_figures.sh docs/perf-09-cache.md
+    echo "bench-limiter: published bench/results/limiter-results.md and docs/perf-09-cache.md"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """structure_test.py: the rules of how a stage builds on the one before,
-checked on the sources (../shared/STYLE.md has them; README.md, "Layout").
+checked on the sources (../shared/STYLE.md has them; docs/building.md,
+"Layout"), and the front door that names the stages (README.md, ROADMAP.md).
 
   python3 tests/structure_test.py
 
@@ -25,6 +26,15 @@ For every stage that `make` builds:
     every file of the stage's own directory, whose line counts are what
     the files hold, and whose first reading is at most FIRST_READING_MAX
     lines (scripts/reading_plan.py; --fix brings the counts up to date).
+For README.md and ROADMAP.md (check_front_door below):
+  - each names every stage directory under stages/, and neither calls a
+    stage that `make` builds "being built" (in the same paragraph, table
+    row or list item, or under a heading that says it), nor counts the
+    stages wrong in its title ("nine stages", "nine engines");
+  - README.md shows `make demo` and `make test` within its first
+    README_COMMANDS_BY lines;
+  - no cell of ROADMAP.md's tables is longer than ROADMAP_CELL_WORDS words
+    (a line or two: the figures belong on the stage pages).
 Prints RUN/ok/FAIL lines and "N passed, N failed" as the C suites do
 (tests/run.sh counts them).  Needs make and ctags (Debian's
 universal-ctags: `make deps DEPS=check`).
@@ -39,6 +49,13 @@ from reading_plan import own_files, reading_plan  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 passed = failed = 0
+# The front door: README's two commands come within its first this many
+# lines, and a cell of ROADMAP's tables says what it says in this many
+# words at most.
+README_COMMANDS_BY = 25
+ROADMAP_CELL_WORDS = 70
+NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"]
 
 
 def result(name, problems):
@@ -324,7 +341,104 @@ def check_reading_plans(stages):
                reading_plan(s, own))
 
 
+def front_door_blocks(text):
+    """The paragraphs, list items and table rows of a Markdown text, each
+    with the heading it sits under (fenced code left out)."""
+    blocks, heading, current, fenced = [], "", [], False
+
+    def close():
+        if current:
+            blocks.append((heading, " ".join(current)))
+            del current[:]
+
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+            close()
+            continue
+        if fenced:
+            continue
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            close()
+            heading = stripped
+        elif not stripped:
+            close()
+        elif stripped.startswith("|") or re.match(r"([-*+]|\d+\.) ", stripped):
+            close()
+            current.append(stripped)
+            if stripped.startswith("|"):
+                close()
+        else:
+            current.append(stripped)
+    close()
+    return blocks
+
+
+def table_cells(text):
+    """(line number, cell) for every cell of the Markdown tables of text,
+    the separator rows left out."""
+    cells = []
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line.startswith("|") or re.match(r"^\|[\s:|-]*$", line):
+            continue
+        # A | inside backticks is the cell's, not a border.
+        parts = re.split(r"\|(?=(?:[^`]*`[^`]*`)*[^`]*$)", line.strip("|"))
+        cells += [(n, c.strip()) for c in parts]
+    return cells
+
+
+def check_front_door(stages):
+    """README.md and ROADMAP.md against the stages: named, none that make
+    builds called "being built", the title's count right, README's two
+    commands near its top, ROADMAP's cells short."""
+    dirs = sorted(d for d in os.listdir("stages")
+                  if re.match(r"^\d\d-", d) and os.path.isdir(os.path.join("stages", d)))
+    pages = {}
+    for page in ("README.md", "ROADMAP.md"):
+        path = os.path.join(ROOT, page)
+        pages[page] = open(path).read() if os.path.exists(path) else ""
+
+    named = []
+    for page, text in sorted(pages.items()):
+        shown = re.sub(r"\]\([^)]*\)", "]", text)  # a link's target names nothing
+        named += ["%s does not name stages/%s" % (page, d) for d in dirs
+                  if not re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(d), shown)]
+    result("readme_and_roadmap_name_every_stage", named)
+
+    unbuilt = []
+    for page, text in sorted(pages.items()):
+        for heading, block in front_door_blocks(text):
+            if not re.search(r"being\s+built", heading + " " + block, flags=re.I):
+                continue
+            words = block if re.search(r"being\s+built", block, flags=re.I) else heading + " " + block
+            for s in stages:
+                if re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(s), words):
+                    unbuilt.append("%s calls %s \"being built\", but make builds it: %s" % (
+                        page, s, block[:120]))
+        title = text.splitlines()[0] if text else ""
+        for m in re.finditer(r"\b(%s)\s+(stages|engines)\b" % "|".join(NUMBER_WORDS), title,
+                             flags=re.I):
+            if NUMBER_WORDS.index(m.group(1).lower()) != len(dirs):
+                unbuilt.append("%s's title says \"%s\"; stages/ holds %d" % (
+                    page, m.group(0), len(dirs)))
+    result("no_built_stage_is_called_being_built", unbuilt)
+
+    top = "\n".join(pages["README.md"].splitlines()[:README_COMMANDS_BY])
+    result("readme_gives_the_two_commands_first",
+           ["README.md does not show `%s` within its first %d lines" % (c, README_COMMANDS_BY)
+            for c in ("make demo", "make test") if not re.search(r"\b%s\b" % c, top)])
+
+    long_cells = ["ROADMAP.md:%d: a cell of %d words (at most %d): %s..." % (
+        n, len(c.split()), ROADMAP_CELL_WORDS, c[:60])
+        for n, c in table_cells(pages["ROADMAP.md"]) if len(c.split()) > ROADMAP_CELL_WORDS]
+    result("roadmap_cells_are_short", long_cells)
+
+
 if __name__ == "__main__":
-    check_reading_plans(main())
+    stages = main()
+    check_front_door(stages)
+    check_reading_plans(stages)
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)
