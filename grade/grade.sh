@@ -539,8 +539,13 @@ power_sim() {
         rung_fail power "${what:-crashtest exited with status $status (see $log)}"
         return
     fi
-    power_detail="crashtest: $sum"
-    say "power: crashtest: ok ($sum)"
+    # The torn states among them (tests/crash/powerloss.c's tables).
+    torn=$(awk '$1 == "torn-prefix" || $1 == "torn-sector" { n[$1] += $2 }
+                END { if (n["torn-prefix"] + n["torn-sector"] > 0)
+                          printf "%d torn states: %d a prefix of the unsynced bytes, %d with a sector lost",
+                              n["torn-prefix"] + n["torn-sector"], n["torn-prefix"], n["torn-sector"] }' "$log")
+    power_detail="crashtest: $sum${torn:+ ($torn)}"
+    say "power: crashtest: ok ($sum${torn:+; $torn})"
 }
 # power_fs: kvgrade's power cuts on the engine's kv serve --stdio.
 power_fs() {
@@ -560,7 +565,8 @@ power_fs() {
     if echo "$verdict" | grep -q skipped; then
         rung_skip power "kvgrade could not cut the power ($(echo "$verdict" | sed 's/.*skipped *//'))"
     elif [ $status -eq 0 ] && echo "$verdict" | grep -q pass; then
-        power_detail="${power_detail:+$power_detail; }kvgrade's power cuts ($dur): pass"
+        torn=$(sed -n 's/.* \([0-9][0-9]*\) torn states checked (\([0-9][0-9]*\) a prefix.*; \([0-9][0-9]*\) with one sector.*/\1 torn states: \2 prefixes, \3 with a sector lost/p' "$log" | head -n 1)
+        power_detail="${power_detail:+$power_detail; }kvgrade's power cuts ($dur): pass${torn:+ ($torn)}"
         say "power: kvgrade: ok"
     else
         # kvgrade's own words: the shortest counterexample's failure, its
