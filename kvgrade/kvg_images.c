@@ -522,17 +522,19 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
             : kvg_printf("it created %llu files and never renamed or removed one, so a "
                          "compaction (if it has one) was not reached: --power-bytes N writes "
                          "more (now %zu)", creates, bytes);
-        char *tw = ntpick == torn.n
-            ? kvg_printf("every one")
-            : kvg_printf("an even sample of %zu, half of it prefixes that lose a write's last "
-                         "sector", torn.n);
+        char *tw = torn.n == 0
+            ? kvg_printf("no torn states (no sync of a named file's bytes, which a cut could "
+                         "tear, in the run)")
+            : kvg_printf("%zu torn states checked (%zu a prefix of the writes in flight, cut at "
+                         "a sector boundary or an odd byte; %zu with one sector of them lost; "
+                         "%s), the engine opened every one", tchecked, tprefix, tzero,
+                         ntpick == torn.n ? "every one"
+                                          : "an even sample, half of it prefixes that lose a "
+                                            "write's last sector");
         *line = kvg_printf("%zu writes sent one at a time, %zu acknowledgements cut after; %llu "
                            "durable states (%llu file syncs, %llu directory syncs), %zu checked "
-                           "(%s); %zu torn states checked (%zu a prefix of the writes in flight, "
-                           "cut at a sector boundary or an odd byte; %zu with one sector of them "
-                           "lost; %s), the engine opened every one; %s", nsends, acks_covered,
-                           nimages + 1, fsyncs, dsyncs, checked, how, tchecked, tprefix, tzero,
-                           tw, files);
+                           "(%s); %s; %s", nsends, acks_covered, nimages + 1, fsyncs, dsyncs,
+                           checked, how, tw, files);
         free(tw);
         free(files);
     }
