@@ -11,6 +11,10 @@
 #   files           the files that hold exercises, one a line
 #   wrongs          one line per planted wrong solution, tab-separated:
 #                   name, exercise, rung, expected text, file, what it breaks
+#   equivalents     one line per equivalent mutant (grade/mutants.sh),
+#                   tab-separated: function, the line it changes, the line
+#                   the mutant has instead (both trimmed), why no test can
+#                   tell it from the reference
 #   rung-section    -v name=RUNG: the page section of a rung ("" if none)
 #   get             -v kind=exercise|wrong|rung -v name=N -v key=K: a field
 #   stub            -v target=PATH -v ref=FILE: FILE (the reference of
@@ -24,7 +28,8 @@
 #   wrong           -v name=W -v ref=FILE: FILE with wrong solution W's
 #                   edit made in its function
 #   check           every exercise function is found in its file, every
-#                   wrong solution's text occurs exactly once in its own
+#                   wrong solution's text occurs exactly once in its own,
+#                   every equivalent mutant's line once in its function
 #   rungs-in-order  the rungs the list names, one a line
 #   sections        every page section the list names (exercises and
 #                   rungs), once each, one a line
@@ -33,8 +38,9 @@
 # The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
 # each followed by "key: value" lines; a line that starts with white space
 # continues the value above it; "#" starts a comment line.  Kinds:
-# exercise, wrong, rung.  Code in a wrong solution's `replace` and `with`
-# is one line, with "\n" for a line break.
+# exercise, wrong, rung, equivalent.  Code in a wrong solution's `replace`
+# and `with` is one line, with "\n" for a line break; an equivalent
+# mutant's `replace` and `with` are the one line it changes, trimmed.
 #
 # A function is found where a line that starts in column 0 names it with
 # "(" after it, and its body is the lines from a line "{" to the next line
@@ -55,7 +61,7 @@ function trim(s) {
 # ---- the list ---------------------------------------------------------------
 
 function read_list(file,   line, kind, name, key, n, pos) {
-    nex = nwrong = nrung = 0
+    nex = nwrong = nrung = neqv = 0
     kind = ""
     while ((n = (getline line < file)) > 0) {
         if (line ~ /^#/ || line ~ /^[ \t]*$/)
@@ -73,6 +79,8 @@ function read_list(file,   line, kind, name, key, n, pos) {
                 wr[++nwrong] = name
             } else if (kind == "rung") {
                 rg[++nrung] = name
+            } else if (kind == "equivalent") {
+                eqv[++neqv] = name
             } else {
                 fail(file ": unknown kind of entry: " kind)
             }
@@ -491,7 +499,7 @@ function mode_wrong(   w, text, i) {
         print L[i]
 }
 
-function mode_check(   i, n, parts, k, file, w) {
+function mode_check(   i, n, parts, k, file, w, ref) {
     for (i = 1; i <= nex; i++) {
         file = need("exercise", ex[i], "file")
         need("exercise", ex[i], "title")
@@ -512,6 +520,21 @@ function mode_check(   i, n, parts, k, file, w) {
         ref = need("exercise", need("wrong", w, "exercise"), "file")
         read_c(ref)
         apply_wrong(w)
+    }
+    for (i = 1; i <= neqv; i++) {
+        w = eqv[i]
+        if (!(("exercise", need("equivalent", w, "exercise")) in seen))
+            fail(list ": equivalent mutant " w " names no exercise of the list")
+        need("equivalent", w, "with")
+        need("equivalent", w, "why")
+        read_c(need("exercise", need("equivalent", w, "exercise"), "file"))
+        if (!find_fn(need("equivalent", w, "function")))
+            fail(list ": equivalent mutant " w ": no function " field("equivalent", w, "function"))
+        k = 0
+        for (n = fopen; n <= fclose; n++)
+            k += trim(L[n]) == need("equivalent", w, "replace")
+        if (k != 1)
+            fail(list ": equivalent mutant " w ": its replace line is in " field("equivalent", w, "function") " " k " times, not once")
     }
 }
 
@@ -556,6 +579,11 @@ BEGIN {
                 print v
             done_sec[v] = 1
         }
+    } else if (mode == "equivalents") {
+        for (i = 1; i <= neqv; i++)
+            printf "%s\t%s\t%s\t%s\n", need("equivalent", eqv[i], "function"),
+                   need("equivalent", eqv[i], "replace"), need("equivalent", eqv[i], "with"),
+                   need("equivalent", eqv[i], "why")
     } else if (mode == "rung-section") {
         print field("rung", name, "section")
     } else if (mode == "get") {

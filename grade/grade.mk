@@ -148,7 +148,7 @@ grade_build_words = $(subst @, ,$(1))
 $(foreach g,$(GRADE_BUILDS),$(eval $(call GRADE_BUILD_RULES,$(word 1,$(call grade_build_words,$(g))),$(word 2,$(call grade_build_words,$(g))),$(word 3,$(call grade_build_words,$(g))),$(word 4,$(call grade_build_words,$(g))))))
 
 # ---- the commands ------------------------------------------------------------------
-.PHONY: learn grade grade-selfcheck
+.PHONY: learn grade grade-selfcheck grade-mutants
 GRADE_PICKED = $(if $(STAGE),$(filter $(STAGE)%,$(GRADE_STAGES)))
 GRADE_ONE = @$(if $(filter 1,$(words $(GRADE_PICKED))),,echo "$@: name one stage that has \
   exercises: STAGE=S, one of $(GRADE_STAGES)" >&2; exit 2)
@@ -166,6 +166,13 @@ grade:
 # make test runs the cheap share, --quick).
 grade-selfcheck:
 	@MAKE="$(MAKE)" sh grade/check.sh --full $(GRADE_PICKED)
+# The grade graded by mutants of the reference (grade/mutants.sh): every
+# mutant of each exercise's functions, or MUTANTS=N of each (SEED=K),
+# graded rung by rung (RUNGS=... to climb fewer); EXERCISE=E for one.
+grade-mutants: all
+	$(GRADE_ONE)
+	@MAKE="$(MAKE)" MUTANTS="$(MUTANTS)" SEED="$(SEED)" RUNGS="$(RUNGS)" \
+	  sh grade/mutants.sh $(GRADE_PICKED) $(EXERCISE)
 
 # The stages whose exercises grade/check.sh checks when none is named.
 .PHONY: grade-stages
@@ -178,3 +185,4 @@ grade-info:
 	@echo "stagetest=$(if $(TESTS_$(GRADE_STAGE)),yes,no)"
 	@echo "fuzz=$(FUZZ_$(GRADE_STAGE))"
 	@echo "sources=$(SRCS_$(GRADE_STAGE)) $(COMMON_SRCS)"
+	@echo "cflags=$(CFLAGS_ALL) -Istages/$(GRADE_STAGE) $(INC_$(GRADE_STAGE)) -DKV_STAGE_NAME='\"$(GRADE_STAGE)\"'"
