@@ -268,7 +268,30 @@ function stub_code(name, fname,   v, n, parts, k, p) {
     return ""
 }
 
-function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i) {
+# The exercise whose `function` names fname ("" if none): a helper the
+# list's `uses` names may itself be another function to write.
+function exercise_of(fname,   i, n, parts, k) {
+    for (i = 1; i <= nex; i++) {
+        n = split(field("exercise", ex[i], "function"), parts, /[ ,]+/)
+        for (k = 1; k <= n; k++)
+            if (parts[k] == fname)
+                return ex[i]
+    }
+    return ""
+}
+
+# What exercise `name` uses and is really kept: its `uses` less the
+# functions that are stubs too (of this exercise or another).
+function kept_for(name,   n, parts, k, v) {
+    v = ""
+    n = split(field("exercise", name, "uses"), parts, /[ ,]+/)
+    for (k = 1; k <= n; k++)
+        if (parts[k] != "" && exercise_of(parts[k]) == "")
+            v = v (v == "" ? "" : " ") parts[k]
+    return v
+}
+
+function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i, owner) {
     msg = "exercise " name " (" fname ") is not written yet: " (wsdir == "" ? "learn/" stage : wsdir) "/" target
     out[++nout] = "{"
     out[++nout] = "    /* Not written yet: exercise " name " (see above). */"
@@ -279,9 +302,15 @@ function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i
     # the file, after which they are all declared.
     uses = fname == last_fn[name] ? field("exercise", name, "uses") : ""
     n = split(uses, parts, /[ ,]+/)
-    for (k = 1; k <= n; k++)
-        if (parts[k] != "")
+    for (k = 1; k <= n; k++) {
+        if (parts[k] == "")
+            continue
+        owner = exercise_of(parts[k])
+        if (owner == "")
             out[++nout] = "    (void)" parts[k] "; /* kept for you: call it if it helps */"
+        else
+            out[++nout] = "    (void)" parts[k] "; /* yours to write too (exercise " owner "): call it if it helps */"
+    }
     if ((custom = stub_code(name, fname)) != "") {
         out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
         n = split(custom, parts, "\n")
@@ -337,7 +366,7 @@ function stub_comment(name, fname, first,   fns, tests, v) {
         out[++nout] = " *"
         wrap("Hint:", v)
     }
-    if ((v = field("exercise", name, "uses")) != "") {
+    if ((v = kept_for(name)) != "") {
         out[++nout] = " *"
         wrap("Kept for you:", v " (reference code above or below; you may call it).")
     }

@@ -56,7 +56,8 @@
 # failing check in plain words, the page section to reread, and what was
 # not checked.  Exit status: 0 only if every rung ran and passed; 1 if one
 # failed; 3 if none failed but a check was skipped (the grade is then
-# incomplete, and says which of the stage's promises went unchecked).
+# incomplete, and says which of the stage's promises went unchecked); 2 if
+# it was called wrongly.  (Through make grade, any status but 0 is make's 2.)
 # Logs are kept in the build directory (OUT/logs/).
 set -u
 here=$(dirname "$0")
@@ -151,17 +152,10 @@ rung_section() { s=$(ex -v mode=rung-section -v name="$1"); echo "${s:-}"; }
 # in a key, say) written as "?".
 printable() { LC_ALL=C tr -c '[:print:]\n\t' '?'; }
 # first_check LOG: the first failing check of a harness log (every line
-# its test printed, joined: the whole message), or of crashtest's ("FAIL:"
-# and the lines under it), in one line.
+# its test printed, joined: the whole message), or of crashtest's (its
+# first "FAIL:" and the lines under it), in one line (grade/first_check.awk).
 first_check() {
-    printable <"$1" | awk '
-         /^RUN /{ msg = ""; next }
-         /^FAIL /{ if (!done) { print $2 ": " msg; done = 1 } next }
-         /^    /{ line = $0; sub(/^ +/, "", line); msg = msg (msg == "" ? "" : " ") line; next }
-         /^FAIL: /{ if (!done) { sub(/^FAIL: /, ""); crash = $0; incrash = 1 } next }
-         incrash && /^      /{ line = $0; sub(/^ +/, "", line); crash = crash " (" line ")"; next }
-         incrash { print crash; done = 1; incrash = 0; exit }
-         END { if (incrash && !done) print crash }' | head -n 1
+    printable <"$1" | awk -f "$here/first_check.awk" | head -n 1
 }
 # crashed LOG STATUS: for a harness killed by a signal (status 128 + N, as
 # timeout passes it on), which test it was running and the signal, in
@@ -393,7 +387,15 @@ if want suites; then
         fi
     fi
     if [ -z "$failed_rung" ]; then
-        detail="$npass suites$( [ "$has_stagetest" = yes ] && [ "$engine" = - ] && echo " and stagetest")"
+        # What ran: --filter names one suite, or stagetest alone.
+        ran_stagetest=0
+        [ "$has_stagetest" = yes ] && [ "$engine" = - ] &&
+            { [ -z "$filter" ] || [ "$filter" = stagetest ]; } && ran_stagetest=1
+        if [ "$npass" -eq 0 ] && [ $ran_stagetest = 1 ]; then
+            detail="stagetest"
+        else
+            detail="$npass suite$( [ "$npass" -eq 1 ] || echo s)$( [ -n "$filter" ] && echo " ($filter)")$( [ $ran_stagetest = 1 ] && echo " and stagetest")"
+        fi
         grep -q '^suites: fault	' "$unchecked" && detail="$detail; fault skipped (own I/O)"
         row rung suites pass "$detail" ""
     fi
