@@ -11,7 +11,9 @@
 #   files           the files that hold exercises, one a line
 #   wrongs          one line per planted wrong solution, tab-separated:
 #                   name, exercise, rung, expected text, file, what it breaks
-#   rung-section    -v name=RUNG: the page section of a rung ("" if none)
+#   rung-section    -v name=RUNG [-v test=SUITE/TEST]: the page section to
+#                   reread when the rung fails ("" if none): the one its
+#                   `tests` gives that test, else the rung's
 #   get             -v kind=exercise|wrong|rung -v name=N -v key=K: a field
 #   stub            -v target=PATH -v ref=FILE: FILE (the reference of
 #                   PATH) with the body of every exercise function in it
@@ -375,6 +377,37 @@ function stub_comment(name, fname, first,   fns, tests, v) {
     out[++nout] = " */"
 }
 
+# A rung's `tests`: "PREFIX = SECTION | ...", the section to reread when
+# the failing test's name (suite/test) starts with PREFIX.  Fills
+# rt_pre[], rt_sec[]; returns how many.
+function rung_tests(rung,   v, n, parts, k, m, eq) {
+    v = field("rung", rung, "tests")
+    n = split(v, parts, / \| /)
+    m = 0
+    for (k = 1; k <= n; k++) {
+        if ((eq = index(parts[k], " = ")) == 0)
+            continue
+        m++
+        rt_pre[m] = trim(substr(parts[k], 1, eq - 1))
+        rt_sec[m] = trim(substr(parts[k], eq + 3))
+    }
+    return m
+}
+
+# The section to reread when `test` (suite/test, or "") fails the rung:
+# its longest PREFIX's in the rung's `tests`, else the rung's section.
+function rung_section(rung, test,   n, k, best, len) {
+    best = field("rung", rung, "section")
+    len = 0
+    n = test == "" ? 0 : rung_tests(rung)
+    for (k = 1; k <= n; k++)
+        if (substr(test, 1, length(rt_pre[k])) == rt_pre[k] && length(rt_pre[k]) > len) {
+            best = rt_sec[k]
+            len = length(rt_pre[k])
+        }
+    return best
+}
+
 # Every exercise function in target: fn_ex[f] = its exercise, fn_list[] in
 # list order.
 function target_functions(   i, n, parts, k, nf) {
@@ -584,9 +617,16 @@ BEGIN {
             if (v != "" && !(v in done_sec))
                 print v
             done_sec[v] = 1
+            n = rung_tests(rg[i])
+            for (k = 1; k <= n; k++) {
+                v = rt_sec[k]
+                if (!(v in done_sec))
+                    print v
+                done_sec[v] = 1
+            }
         }
     } else if (mode == "rung-section") {
-        print field("rung", name, "section")
+        print rung_section(name, test)
     } else if (mode == "get") {
         print field(kind, name, key)
     } else if (mode == "stub") {

@@ -146,7 +146,14 @@ row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$card"; }
 not_checked() { printf '%s\t%s\n' "$1" "$2" >>"$unchecked"; }
 first_fail=""   # "what<TAB>section" of the first failure
 note_fail() { [ -n "$first_fail" ] || first_fail=$(printf '%s\t%s' "$1" "$2"); }
-rung_section() { s=$(ex -v mode=rung-section -v name="$1"); echo "${s:-}"; }
+# rung_section RUNG [TEST]: the section to reread when TEST (suite/test)
+# fails the rung: the list's `tests` of the rung name one for some tests
+# (exercises.awk), else the rung's own.
+rung_section() { s=$(ex -v mode=rung-section -v name="$1" -v test="${2:-}"); echo "${s:-}"; }
+# test_of WHAT: the first test name (suite/test) in a failure's words.
+test_of() {
+    printf '%s\n' "$1" | grep -o -m1 '[A-Za-z0-9_][A-Za-z0-9_]*/[A-Za-z0-9_][A-Za-z0-9_]*' | head -n 1
+}
 
 # printable: standard input with bytes a terminal would not show (a NUL
 # in a key, say) written as "?".
@@ -324,9 +331,10 @@ elif want exercises; then
     fi
 fi
 
-# rung_fail RUNG WHAT: the rung failed.
+# rung_fail RUNG WHAT: the rung failed; the section to reread is the
+# failing test's, when the list names one for it.
 rung_fail() {
-    sec=$(rung_section "$1")
+    sec=$(rung_section "$1" "$(test_of "$2")")
     row rung "$1" FAIL "$2" "$sec"
     note_fail "$1: $2" "$sec"
     failed_rung=$1
