@@ -406,6 +406,34 @@ static const char *mend_fill(int tables)
     return dir;
 }
 
+/* The file to damage: the largest whose name ends in `suffix` (this
+ * project's logs and tables); for an engine that names its files
+ * otherwise (kv.h names none), its largest data file: not IDENTITY, LOCK
+ * or a file that says which files make up the database. */
+static const char *mend_victim(const char *dir, const char *suffix)
+{
+    const char *named = repair_file(dir, suffix, 0);
+    if (named != NULL)
+        return named;
+    DIR *d = opendir(dir);
+    CHECK_MSG(d != NULL, "the database's directory %s can be listed", dir);
+    static char best[256];
+    off_t best_size = -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct stat st;
+        if (strcmp(e->d_name, "IDENTITY") == 0 || strcmp(e->d_name, "LOCK") == 0 ||
+            stage_caps_is_meta_file(e->d_name))
+            continue;
+        if (stat(harness_join(dir, e->d_name), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size > best_size) {
+            best_size = st.st_size;
+            snprintf(best, sizeof best, "%s", e->d_name);
+        }
+    }
+    closedir(d);
+    return best_size > 0 ? harness_join(dir, best) : NULL;
+}
+
 /* What `damage` did to `victim`, then kv_repair: KV_OK, a database
  * kv_check calls intact and kv_open opens strictly, every key its own
  * value or nothing, the first and last kept, at most max_lost lost. */
@@ -474,9 +502,8 @@ static void repair_mends_a_log_damaged_in_the_middle(void)
         CHECK_KV(kv_repair(dir, NULL, NULL), KV_ERR_INVALID);
         return;
     }
-    const char *log = repair_file(dir, ".log", 0);
-    CHECK_MSG(log != NULL, "stage %s keeps writes not yet flushed in a log (a file *.log)",
-              kv_stage());
+    const char *log = mend_victim(dir, ".log");
+    CHECK_MSG(log != NULL, "stage %s keeps writes not yet flushed in a log", kv_stage());
     repair_flip(log);
     mend_judge(dir, "a byte flipped in the middle of a log",
                "a damaged log is rewritten with every intact record it had, in order", 8);
@@ -489,8 +516,8 @@ static void repair_mends_a_table_with_a_damaged_block(void)
     if (!caps->has_repair || !caps->has_memtable)
         return; /* no tables before stage 04 */
     const char *dir = mend_fill(1);
-    const char *tbl = repair_file(dir, ".tbl", 0);
-    CHECK_MSG(tbl != NULL, "stage %s: kv_flush writes a table (a file *.tbl)", kv_stage());
+    const char *tbl = mend_victim(dir, ".tbl");
+    CHECK_MSG(tbl != NULL, "stage %s: kv_flush writes a table", kv_stage());
     repair_flip(tbl);
     mend_judge(dir, caps->table_blocks ? "a byte flipped in a data block of a table"
                                        : "a byte flipped in a record of a table",
