@@ -15,7 +15,9 @@
 #                   tab-separated: function, the line it changes, the line
 #                   the mutant has instead (both trimmed), why no test can
 #                   tell it from the reference
-#   rung-section    -v name=RUNG: the page section of a rung ("" if none)
+#   rung-section    -v name=RUNG [-v test=SUITE/TEST]: the page section to
+#                   reread when the rung fails ("" if none): the one its
+#                   `tests` gives that test, else the rung's
 #   get             -v kind=exercise|wrong|rung -v name=N -v key=K: a field
 #   stub            -v target=PATH -v ref=FILE: FILE (the reference of
 #                   PATH) with the body of every exercise function in it
@@ -276,7 +278,30 @@ function stub_code(name, fname,   v, n, parts, k, p) {
     return ""
 }
 
-function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i) {
+# The exercise whose `function` names fname ("" if none): a helper the
+# list's `uses` names may itself be another function to write.
+function exercise_of(fname,   i, n, parts, k) {
+    for (i = 1; i <= nex; i++) {
+        n = split(field("exercise", ex[i], "function"), parts, /[ ,]+/)
+        for (k = 1; k <= n; k++)
+            if (parts[k] == fname)
+                return ex[i]
+    }
+    return ""
+}
+
+# What exercise `name` uses and is really kept: its `uses` less the
+# functions that are stubs too (of this exercise or another).
+function kept_for(name,   n, parts, k, v) {
+    v = ""
+    n = split(field("exercise", name, "uses"), parts, /[ ,]+/)
+    for (k = 1; k <= n; k++)
+        if (parts[k] != "" && exercise_of(parts[k]) == "")
+            v = v (v == "" ? "" : " ") parts[k]
+    return v
+}
+
+function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i, owner) {
     msg = "exercise " name " (" fname ") is not written yet: " (wsdir == "" ? "learn/" stage : wsdir) "/" target
     out[++nout] = "{"
     out[++nout] = "    /* Not written yet: exercise " name " (see above). */"
@@ -287,9 +312,15 @@ function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i
     # the file, after which they are all declared.
     uses = fname == last_fn[name] ? field("exercise", name, "uses") : ""
     n = split(uses, parts, /[ ,]+/)
-    for (k = 1; k <= n; k++)
-        if (parts[k] != "")
+    for (k = 1; k <= n; k++) {
+        if (parts[k] == "")
+            continue
+        owner = exercise_of(parts[k])
+        if (owner == "")
             out[++nout] = "    (void)" parts[k] "; /* kept for you: call it if it helps */"
+        else
+            out[++nout] = "    (void)" parts[k] "; /* yours to write too (exercise " owner "): call it if it helps */"
+    }
     if ((custom = stub_code(name, fname)) != "") {
         out[++nout] = "    kv_error(KV_ERR_INVALID, \"" msg "\");"
         n = split(custom, parts, "\n")
@@ -345,13 +376,44 @@ function stub_comment(name, fname, first,   fns, tests, v) {
         out[++nout] = " *"
         wrap("Hint:", v)
     }
-    if ((v = field("exercise", name, "uses")) != "") {
+    if ((v = kept_for(name)) != "") {
         out[++nout] = " *"
         wrap("Kept for you:", v " (reference code above or below; you may call it).")
     }
     out[++nout] = " *"
     wrap("Read:", page ", \"" need("exercise", name, "section") "\".")
     out[++nout] = " */"
+}
+
+# A rung's `tests`: "PREFIX = SECTION | ...", the section to reread when
+# the failing test's name (suite/test) starts with PREFIX.  Fills
+# rt_pre[], rt_sec[]; returns how many.
+function rung_tests(rung,   v, n, parts, k, m, eq) {
+    v = field("rung", rung, "tests")
+    n = split(v, parts, / \| /)
+    m = 0
+    for (k = 1; k <= n; k++) {
+        if ((eq = index(parts[k], " = ")) == 0)
+            continue
+        m++
+        rt_pre[m] = trim(substr(parts[k], 1, eq - 1))
+        rt_sec[m] = trim(substr(parts[k], eq + 3))
+    }
+    return m
+}
+
+# The section to reread when `test` (suite/test, or "") fails the rung:
+# its longest PREFIX's in the rung's `tests`, else the rung's section.
+function rung_section(rung, test,   n, k, best, len) {
+    best = field("rung", rung, "section")
+    len = 0
+    n = test == "" ? 0 : rung_tests(rung)
+    for (k = 1; k <= n; k++)
+        if (substr(test, 1, length(rt_pre[k])) == rt_pre[k] && length(rt_pre[k]) > len) {
+            best = rt_sec[k]
+            len = length(rt_pre[k])
+        }
+    return best
 }
 
 # Every exercise function in target: fn_ex[f] = its exercise, fn_list[] in
@@ -578,6 +640,13 @@ BEGIN {
             if (v != "" && !(v in done_sec))
                 print v
             done_sec[v] = 1
+            n = rung_tests(rg[i])
+            for (k = 1; k <= n; k++) {
+                v = rt_sec[k]
+                if (!(v in done_sec))
+                    print v
+                done_sec[v] = 1
+            }
         }
     } else if (mode == "equivalents") {
         for (i = 1; i <= neqv; i++)
@@ -585,7 +654,7 @@ BEGIN {
                    need("equivalent", eqv[i], "replace"), need("equivalent", eqv[i], "with"),
                    need("equivalent", eqv[i], "why")
     } else if (mode == "rung-section") {
-        print field("rung", name, "section")
+        print rung_section(name, test)
     } else if (mode == "get") {
         print field(kind, name, key)
     } else if (mode == "stub") {

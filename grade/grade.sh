@@ -56,7 +56,8 @@
 # failing check in plain words, the page section to reread, and what was
 # not checked.  Exit status: 0 only if every rung ran and passed; 1 if one
 # failed; 3 if none failed but a check was skipped (the grade is then
-# incomplete, and says which of the stage's promises went unchecked).
+# incomplete, and says which of the stage's promises went unchecked); 2 if
+# it was called wrongly.  (Through make grade, any status but 0 is make's 2.)
 # Logs are kept in the build directory (OUT/logs/).
 set -u
 here=$(dirname "$0")
@@ -145,23 +146,23 @@ row() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$card"; }
 not_checked() { printf '%s\t%s\n' "$1" "$2" >>"$unchecked"; }
 first_fail=""   # "what<TAB>section" of the first failure
 note_fail() { [ -n "$first_fail" ] || first_fail=$(printf '%s\t%s' "$1" "$2"); }
-rung_section() { s=$(ex -v mode=rung-section -v name="$1"); echo "${s:-}"; }
+# rung_section RUNG [TEST]: the section to reread when TEST (suite/test)
+# fails the rung: the list's `tests` of the rung name one for some tests
+# (exercises.awk), else the rung's own.
+rung_section() { s=$(ex -v mode=rung-section -v name="$1" -v test="${2:-}"); echo "${s:-}"; }
+# test_of WHAT: the first test name (suite/test) in a failure's words.
+test_of() {
+    printf '%s\n' "$1" | grep -o -m1 '[A-Za-z0-9_][A-Za-z0-9_]*/[A-Za-z0-9_][A-Za-z0-9_]*' | head -n 1
+}
 
 # printable: standard input with bytes a terminal would not show (a NUL
 # in a key, say) written as "?".
 printable() { LC_ALL=C tr -c '[:print:]\n\t' '?'; }
 # first_check LOG: the first failing check of a harness log (every line
-# its test printed, joined: the whole message), or of crashtest's ("FAIL:"
-# and the lines under it), in one line.
+# its test printed, joined: the whole message), or of crashtest's (its
+# first "FAIL:" and the lines under it), in one line (grade/first_check.awk).
 first_check() {
-    printable <"$1" | awk '
-         /^RUN /{ msg = ""; next }
-         /^FAIL /{ if (!done) { print $2 ": " msg; done = 1 } next }
-         /^    /{ line = $0; sub(/^ +/, "", line); msg = msg (msg == "" ? "" : " ") line; next }
-         /^FAIL: /{ if (!done) { sub(/^FAIL: /, ""); crash = $0; incrash = 1 } next }
-         incrash && /^      /{ line = $0; sub(/^ +/, "", line); crash = crash " (" line ")"; next }
-         incrash { print crash; done = 1; incrash = 0; exit }
-         END { if (incrash && !done) print crash }' | head -n 1
+    printable <"$1" | awk -f "$here/first_check.awk" | head -n 1
 }
 # crashed LOG STATUS: for a harness killed by a signal (status 128 + N, as
 # timeout passes it on), which test it was running and the signal, in
@@ -330,9 +331,10 @@ elif want exercises; then
     fi
 fi
 
-# rung_fail RUNG WHAT: the rung failed.
+# rung_fail RUNG WHAT: the rung failed; the section to reread is the
+# failing test's, when the list names one for it.
 rung_fail() {
-    sec=$(rung_section "$1")
+    sec=$(rung_section "$1" "$(test_of "$2")")
     row rung "$1" FAIL "$2" "$sec"
     note_fail "$1: $2" "$sec"
     failed_rung=$1
@@ -393,7 +395,15 @@ if want suites; then
         fi
     fi
     if [ -z "$failed_rung" ]; then
-        detail="$npass suites$( [ "$has_stagetest" = yes ] && [ "$engine" = - ] && echo " and stagetest")"
+        # What ran: --filter names one suite, or stagetest alone.
+        ran_stagetest=0
+        [ "$has_stagetest" = yes ] && [ "$engine" = - ] &&
+            { [ -z "$filter" ] || [ "$filter" = stagetest ]; } && ran_stagetest=1
+        if [ "$npass" -eq 0 ] && [ $ran_stagetest = 1 ]; then
+            detail="stagetest"
+        else
+            detail="$npass suite$( [ "$npass" -eq 1 ] || echo s)$( [ -n "$filter" ] && echo " ($filter)")$( [ $ran_stagetest = 1 ] && echo " and stagetest")"
+        fi
         grep -q '^suites: fault	' "$unchecked" && detail="$detail; fault skipped (own I/O)"
         row rung suites pass "$detail" ""
     fi

@@ -20,6 +20,11 @@
 #   crash-is-named   a suite whose process dies of a signal is reported with
 #                    the test it was running and the signal, not a bare
 #                    exit status
+#   first-failure    the scorecard's "First failing check" is the first
+#                    failure of a log: of crashtest's 26 failures and its
+#                    "(more failures; ...)" line, the first, with its
+#                    reproduce line; of a harness log, the first failed
+#                    test and the lines it printed (grade/first_check.awk)
 #   learn-example    docs/learn.md's minimal example (stage 01 packed as an
 #                    engine of its own, then make grade ENGINE=...) runs as
 #                    written there, and every rung passes, none skipped
@@ -37,6 +42,44 @@ bad() { echo "FAIL grade track: $*"; failed=$((failed + 1)); }
 unset GRADE_PREBUILT
 export GRADE_FUZZ_RUNS=${GRADE_FUZZ_RUNS:-2000}
 ex() { awk -f "$here/exercises.awk" -v list="$here/$1.exercises" "$@"; }
+
+# ---- first-failure ----------------------------------------------------------------
+# Logs in the form tests/harness.c and tests/crash/main.c print them; the
+# check is grade.sh's first_check, which reads them with first_check.awk.
+{
+    echo "crashtest: power loss at every sync"
+    i=1
+    while [ $i -le 25 ]; do
+        echo "FAIL: power: crash point $i: a write acknowledged with sync = 1 is lost (key k$i)"
+        echo "      reproduce: crashtest --power --at $i --quick"
+        i=$((i + 1))
+    done
+    echo "FAIL: (more failures; only the first 25 are shown, -v shows all)"
+    echo "0 passed, 33 failed"
+} >"$root/first-crash.log"
+{
+    echo "RUN  conformance/put_then_get"
+    echo "ok   conformance/put_then_get (0.01s)"
+    echo "RUN  conformance/delete_hides"
+    echo "    tests/conformance.c:10: a deleted key is not found"
+    echo "      returned 0 (ok), expected 1 (not found)"
+    echo "FAIL conformance/delete_hides (0.01s)"
+    echo "RUN  conformance/later"
+    echo "    tests/conformance.c:20: a later failure"
+    echo "FAIL conformance/later (0.01s)"
+    echo "1 passed, 2 failed"
+} >"$root/first-harness.log"
+first_crash=$(awk -f "$here/first_check.awk" "$root/first-crash.log")
+first_harness=$(awk -f "$here/first_check.awk" "$root/first-harness.log")
+want_crash="power: crash point 1: a write acknowledged with sync = 1 is lost (key k1) (reproduce: crashtest --power --at 1 --quick)"
+want_harness="conformance/delete_hides: tests/conformance.c:10: a deleted key is not found returned 0 (ok), expected 1 (not found)"
+if [ "$first_crash" != "$want_crash" ]; then
+    bad "first-failure: of crashtest's failures, first_check reported \"$first_crash\", not the first: \"$want_crash\""
+elif [ "$first_harness" != "$want_harness" ]; then
+    bad "first-failure: of a harness log, first_check reported \"$first_harness\", not the first failed test: \"$want_harness\""
+else
+    ok "first-failure: the first failure of a log is the one reported, with its lines (crashtest's and the harness's)"
+fi
 
 # ---- stale-workspace ------------------------------------------------------------
 ws=$root/ws

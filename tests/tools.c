@@ -4,7 +4,10 @@
  * wrong state.  Stage-neutral: the tests look at return codes, at whether
  * lines name files, and at files by the ends of their names (tables
  * ".tbl", logs ".log", stage 06's "MANIFEST-" and "CURRENT"): a damage
- * meant for a file a stage does not have is skipped.
+ * meant for a file a stage does not have is skipped.  A damage kv.h says
+ * kv_repair mends (a log with a damaged record, a table with a damaged
+ * block, by the stage's row of tests/stage_caps.c) must be mended, and
+ * what the repair kept is checked against what was written.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 #include "harness.h"
 #include "io_fault.h"
 #include "kv.h"
+#include "stage_caps.h"
 #include "testdb.h"
 
 typedef struct tools_lines {
@@ -347,6 +351,180 @@ static void repair_mends_every_damage_or_refuses(void)
     }
 }
 
+/* ---- a repairable damage is repaired ------------------------------------------ */
+/* kv.h's promise, beyond "mends or refuses": a damaged log is rewritten
+ * with every intact record it had (stage 03 on), a damaged table with
+ * every entry that can still be read (stage 04 on).  So a byte flipped in
+ * the middle of a log, or in one block of a table, is damage kv_repair
+ * mends: KV_OK, not a refusal; and what it keeps is judged against what
+ * was written: each key put once, with a value of its own, reads that
+ * value or, if its record or block was the damaged one, nothing; the
+ * first and the last key survive (a repair that cuts at the damage, as if
+ * it were a torn tail, loses every record after it); and the keys lost
+ * are few (one record, one block), not the file. */
+#define MEND_KEYS 1200
+#define MEND_VALUE 100
+
+static void mend_key(char *k, int i)
+{
+    snprintf(k, 16, "mend%05d", i);
+}
+
+/* Key i's value: MEND_VALUE bytes that name it, and do not compress to
+ * nothing (a table of them has many blocks). */
+static size_t mend_value(char *v, int i)
+{
+    uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull + 1;
+    for (int j = 0; j < MEND_VALUE; j++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        v[j] = (char)('a' + x % 26);
+    }
+    snprintf(v, MEND_VALUE, "value-of-%05d", i);
+    v[15] = '-'; /* (over snprintf's NUL) */
+    return MEND_VALUE;
+}
+
+/* A fresh database holding MEND_KEYS keys, each put once, in key order;
+ * with a memtable, flushed into tables when `tables`, else left in the
+ * log (the memtable holds them all). */
+static const char *mend_fill(int tables)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.create_if_missing = 1;
+    opt.memtable_bytes = 64 << 20;
+    kv_db *db = OPEN(dir, &opt);
+    char k[16], v[MEND_VALUE];
+    for (int i = 0; i < MEND_KEYS; i++) {
+        mend_key(k, i);
+        PUT(db, k, strlen(k), v, mend_value(v, i));
+    }
+    if (tables)
+        CHECK_KV(kv_flush(db), KV_OK);
+    CLOSE(db);
+    return dir;
+}
+
+/* The file to damage: the largest whose name ends in `suffix` (this
+ * project's logs and tables); for an engine that names its files
+ * otherwise (kv.h names none), its largest data file: not IDENTITY, LOCK
+ * or a file that says which files make up the database. */
+static const char *mend_victim(const char *dir, const char *suffix)
+{
+    const char *named = repair_file(dir, suffix, 0);
+    if (named != NULL)
+        return named;
+    DIR *d = opendir(dir);
+    CHECK_MSG(d != NULL, "the database's directory %s can be listed", dir);
+    static char best[256];
+    off_t best_size = -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        struct stat st;
+        if (strcmp(e->d_name, "IDENTITY") == 0 || strcmp(e->d_name, "LOCK") == 0 ||
+            stage_caps_is_meta_file(e->d_name))
+            continue;
+        if (stat(harness_join(dir, e->d_name), &st) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size > best_size) {
+            best_size = st.st_size;
+            snprintf(best, sizeof best, "%s", e->d_name);
+        }
+    }
+    closedir(d);
+    return best_size > 0 ? harness_join(dir, best) : NULL;
+}
+
+/* What `damage` did to `victim`, then kv_repair: KV_OK, a database
+ * kv_check calls intact and kv_open opens strictly, every key its own
+ * value or nothing, the first and last kept, at most max_lost lost. */
+static void mend_judge(const char *dir, const char *damage, const char *rule, int max_lost)
+{
+    testdb_lines lines = {0};
+    int checked = kv_check(dir, testdb_lines_add, &lines);
+    CHECK_MSG(checked != KV_OK, "kv_check finds %s (it said:\n%s)", damage, lines.text);
+    testdb_lines_free(&lines);
+    int st = kv_repair(dir, testdb_lines_add, &lines);
+    CHECK_MSG(st == KV_OK, "%s is damage kv_repair must mend, not refuse: %s (kv.h, "
+              "kv_repair); it returned %s: %s", damage, rule, kv_strerror(st), kv_errmsg());
+    testdb_lines after = {0};
+    CHECK_MSG(kv_check(dir, testdb_lines_add, &after) == KV_OK,
+              "after kv_repair mended %s, kv_check finds the database intact (kv.h, "
+              "kv_repair); it said:\n%s\nrepair said:\n%s", damage, after.text, lines.text);
+    testdb_lines_free(&after);
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.strict_recovery = 1;
+    opt.memtable_bytes = 64 << 20;
+    kv_db *db = NULL;
+    st = kv_open(dir, &opt, &db);
+    CHECK_MSG(st == KV_OK, "after kv_repair mended %s, kv_open with strict_recovery opens the "
+              "database (kv.h, kv_repair): %s: %s", damage, kv_strerror(st), kv_errmsg());
+    int lost = 0, first_lost = -1;
+    char k[16], want[MEND_VALUE];
+    for (int i = 0; i < MEND_KEYS; i++) {
+        mend_key(k, i);
+        void *got = NULL;
+        size_t glen = 0;
+        st = kv_get(db, k, strlen(k), &got, &glen);
+        CHECK_MSG(st == KV_OK || st == KV_NOT_FOUND, "after kv_repair mended %s, kv_get(%s) "
+                  "answers found or not found: %s: %s", damage, k, kv_strerror(st),
+                  kv_errmsg());
+        if (st == KV_OK) {
+            size_t wl = mend_value(want, i);
+            CHECK_MSG(glen == wl && memcmp(got, want, wl) == 0, "after kv_repair mended %s, "
+                      "%s reads a value never written to it: what a repair keeps is what was "
+                      "written (%zu bytes, \"%.*s...\")", damage, k, glen,
+                      (int)(glen < 20 ? glen : 20), (const char *)got);
+        } else {
+            lost++;
+            if (first_lost < 0)
+                first_lost = i;
+        }
+        kv_free(got);
+    }
+    CLOSE(db);
+    CHECK_MSG(lost == 0 || strstr(lines.text, "lost") != NULL, "kv_repair lost %d keys (the "
+              "first mend%05d) without a line saying what was lost; it said:\n%s", lost,
+              first_lost, lines.text);
+    CHECK_MSG(lost <= max_lost, "after kv_repair mended %s, %d of %d keys are gone (the first "
+              "mend%05d); %s, so it costs the record or block it falls in (at most %d keys "
+              "here), not the rest of the file; repair said:\n%s", damage, lost, MEND_KEYS,
+              first_lost, rule, max_lost, lines.text);
+    testdb_lines_free(&lines);
+}
+
+static void repair_mends_a_log_damaged_in_the_middle(void)
+{
+    const stage_caps *caps = stage_caps_find();
+    CHECK_MSG(caps != NULL, "tests/stage_caps.c has no row for stage %s", kv_stage());
+    const char *dir = mend_fill(0);
+    if (!caps->has_repair) { /* a stage before 03 */
+        CHECK_KV(kv_repair(dir, NULL, NULL), KV_ERR_INVALID);
+        return;
+    }
+    const char *log = mend_victim(dir, ".log");
+    CHECK_MSG(log != NULL, "stage %s keeps writes not yet flushed in a log", kv_stage());
+    repair_flip(log);
+    mend_judge(dir, "a byte flipped in the middle of a log",
+               "a damaged log is rewritten with every intact record it had, in order", 8);
+}
+
+static void repair_mends_a_table_with_a_damaged_block(void)
+{
+    const stage_caps *caps = stage_caps_find();
+    CHECK_MSG(caps != NULL, "tests/stage_caps.c has no row for stage %s", kv_stage());
+    if (!caps->has_repair || !caps->has_memtable)
+        return; /* no tables before stage 04 */
+    const char *dir = mend_fill(1);
+    const char *tbl = mend_victim(dir, ".tbl");
+    CHECK_MSG(tbl != NULL, "stage %s: kv_flush writes a table", kv_stage());
+    repair_flip(tbl);
+    mend_judge(dir, caps->table_blocks ? "a byte flipped in a data block of a table"
+                                       : "a byte flipped in a record of a table",
+               "a damaged table is rewritten with every entry that can still be read",
+               MEND_KEYS / 10);
+}
+
 /* Nothing to repair: kv_repair says so and changes no file. */
 static void repair_of_an_intact_database_changes_nothing(void)
 {
@@ -397,6 +575,8 @@ static const harness_test tests[] = {
     HARNESS_TEST(iterator_calls_in_the_wrong_state_are_harmless),
     HARNESS_TEST(repair_of_an_intact_database_changes_nothing),
     HARNESS_TEST(repair_mends_every_damage_or_refuses),
+    HARNESS_TEST(repair_mends_a_log_damaged_in_the_middle),
+    HARNESS_TEST(repair_mends_a_table_with_a_damaged_block),
     HARNESS_TEST(check_without_a_manifest_counts_the_directory),
 };
 const harness_suite tools_suite = HARNESS_SUITE("tools", tests);

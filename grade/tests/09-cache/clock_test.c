@@ -5,6 +5,9 @@
  * pairs of the same size, so that each put past the budget evicts exactly
  * one entry, and the tests ask which one went.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -129,6 +132,33 @@ static void clock_every_bit_set_takes_a_whole_turn(void)
     clock_close(c);
 }
 
+static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
+{
+    static const char *const keys[] = {"k0", "k1", "k2", "kb"};
+    clock_cache *c = clock_of(3);
+    clock_put_key(c, "k0");
+    clock_put_key(c, "k1");
+    clock_put_key(c, "k2");
+    /* Two holes: slots 0 and 1 are empty, k2 alone in slot 2 of the ring. */
+    clock_erase(c, "k0", 2);
+    clock_erase(c, "k1", 2);
+    /* A pair of nearly three charges: k2 must go to make room. */
+    char val[1024];
+    size_t vlen = 2 * clock_charge(2, 8) + 60 - clock_charge(2, 0);
+    EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
+    memset(val, 'b', vlen);
+    int rc = clock_put(c, "kb", 2, val, vlen);
+    EX_CHECK(rc == KV_OK, "clock_put(kb) returned %s: a put that has to make room evicts an "
+             "entry and keeps the pair", kv_strerror(rc));
+    const char *held = clock_held(c, keys, 4);
+    EX_CHECK(strcmp(held, "kb") == 0, "the ring has three slots, two of them empty (k0 and k1 "
+             "erased) and k2 in the last: the hand goes round every slot of the ring "
+             "(s->ring_len), passing the empty ones, and evicts k2 to keep the new pair; a "
+             "hand that wraps at the number of entries (1) never reaches slot 2, finds no "
+             "victim, and the new pair is refused (held: \"%s\", want \"kb\")", held);
+    clock_close(c);
+}
+
 static void clock_the_budget_holds(void)
 {
     clock_cache *c = NULL;
@@ -154,11 +184,88 @@ static void clock_the_budget_holds(void)
     clock_close(c);
 }
 
+/* ---- readers and writers on other threads --------------------------------- */
+/* The cache is shared by every thread that reads the engine: two writers
+ * put, erase and get, two readers get, over four shards too small for the
+ * keys, so that puts evict all the time.  Every hit must be the value put
+ * under its key; under ThreadSanitizer (the race rung) anything the hand
+ * touches outside its shard's lock is a data race. */
+enum { CLOCK_RACE_OPS = 20000, CLOCK_RACE_KEYS = 300 };
+static struct {
+    clock_cache *c;
+    atomic_int wrong; /* 1 + a key whose hit was another's value */
+    atomic_int failed; /* a put that returned an error */
+} clock_race;
+
+static void clock_race_pair(int k, char *key, char *val)
+{
+    snprintf(key, 16, "rk%04d", k);
+    snprintf(val, 32, "value-of-rk%04d-----", k); /* 20 bytes */
+}
+
+static void *clock_race_thread(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    int writer = id < 2;
+    uint64_t r = id * 7919u + 1;
+    char key[16], val[32], want[32];
+    for (int i = 0; i < CLOCK_RACE_OPS; i++) {
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        int k = (int)((r >> 33) % CLOCK_RACE_KEYS);
+        clock_race_pair(k, key, want);
+        if (writer && i % 3 == 0) {
+            memcpy(val, want, sizeof val);
+            if (clock_put(clock_race.c, key, strlen(key), val, 20) != KV_OK)
+                atomic_store(&clock_race.failed, 1);
+        } else if (writer && i % 17 == 0) {
+            clock_erase(clock_race.c, key, strlen(key));
+        } else {
+            void *v = NULL;
+            size_t n = 0;
+            if (clock_get(clock_race.c, key, strlen(key), &v, &n) == KV_OK &&
+                (n != 20 || memcmp(v, want, 20) != 0))
+                atomic_store(&clock_race.wrong, 1 + k);
+            kv_free(v);
+        }
+    }
+    return NULL;
+}
+
+static void clock_race_readers_and_writers(void)
+{
+    int rc = clock_open(4 * 40 * clock_charge(6, 20), 4, &clock_race.c);
+    EX_CHECK(rc == KV_OK, "clock_open of four shards: %s", kv_strerror(rc));
+    atomic_store(&clock_race.wrong, 0);
+    atomic_store(&clock_race.failed, 0);
+    pthread_t t[4];
+    for (unsigned i = 0; i < 4; i++)
+        EX_CHECK(pthread_create(&t[i], NULL, clock_race_thread, (void *)(uintptr_t)i) == 0,
+                 "test setup: pthread_create");
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    int wrong = atomic_load(&clock_race.wrong);
+    EX_CHECK(wrong == 0, "with two writers and two readers on other threads, a get of rk%04d "
+             "found another key's value: a shard's ring, hand and entries are changed only "
+             "under its lock (clock_cache.h: every call takes only its shard's mutex)",
+             wrong - 1);
+    EX_CHECK(atomic_load(&clock_race.failed) == 0, "a put failed while other threads read and "
+             "wrote: a put that has to make room evicts and keeps the pair");
+    clock_counts k;
+    clock_counts_get(clock_race.c, &k);
+    EX_CHECK(k.bytes <= 4 * 40 * clock_charge(6, 20) && k.evictions > 0,
+             "after the threads, the shards hold at most their budget (%llu bytes held) and "
+             "evicted to stay there (%llu evictions)", (unsigned long long)k.bytes,
+             (unsigned long long)k.evictions);
+    clock_close(clock_race.c);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(clock_unread_entries_leave_in_the_order_they_came),
     HARNESS_TEST(clock_a_read_entry_gets_a_second_chance),
     HARNESS_TEST(clock_the_hand_goes_on_from_where_it_stopped),
     HARNESS_TEST(clock_every_bit_set_takes_a_whole_turn),
+    HARNESS_TEST(clock_the_hand_goes_round_every_slot_of_the_ring),
     HARNESS_TEST(clock_the_budget_holds),
+    HARNESS_TEST(clock_race_readers_and_writers),
 };
 const harness_suite clock_suite = HARNESS_SUITE("clock", tests);

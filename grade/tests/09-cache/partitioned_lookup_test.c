@@ -9,11 +9,17 @@
  * then every key put is found, the keys between them and around them are
  * not, and kv_cost says what each get asked and read.
  */
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
+#include "coding.h"
+#include "crc32c.h"
 #include "exercise.h"
 #include "kv.h"
+#include "table_v2_format.h"
 
 #define PL_KEYS 4000
 
@@ -35,11 +41,12 @@ static kv_options pl_options(void)
 }
 
 /* Even keys k00000 .. k07998 with their values, compacted, closed: the
- * next open starts with empty caches. */
-static const char *pl_build(void)
+ * next open starts with empty caches.  compression: kv_options's. */
+static const char *pl_build_with(int compression)
 {
     const char *dir = harness_tmpdir();
     kv_options opt = pl_options();
+    opt.compression = compression;
     kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
     char k[32], v[64];
     for (int i = 0; i < PL_KEYS; i++) {
@@ -53,6 +60,8 @@ static const char *pl_build(void)
     EX_CHECK(rc == KV_OK, "kv_close: %s (%s)", kv_strerror(rc), kv_errmsg());
     return dir;
 }
+
+static const char *pl_build(void) { return pl_build_with(KV_COMPRESSION_DEFAULT); }
 
 static kv_db *pl_reopen(const char *dir)
 {
@@ -109,7 +118,8 @@ static void partitioned_lookup_asks_the_filter_partition(void)
     kv_db *db = pl_reopen(dir);
     char k[32];
     int found;
-    unsigned long long asked = 0, ruled_out = 0, searched = 0;
+    unsigned long long asked = 0, ruled_out = 0, searched = 0, passed = 0;
+    uint64_t fp_before = ex_stat(db, "session.table.filter_false_positives");
     for (int i = 0; i < 400; i++) {
         pl_key(k, sizeof k, 20 * i + 1);
         kv_cost c = pl_get(db, k, &found);
@@ -117,13 +127,21 @@ static void partitioned_lookup_asks_the_filter_partition(void)
         asked += c.bloom_checks;
         ruled_out += c.bloom_skips;
         searched += c.tables_searched;
+        passed += c.bloom_false_positives;
     }
+    uint64_t fp = ex_stat(db, "session.table.filter_false_positives") - fp_before;
     harness_context("400 absent keys inside the table's range");
     EX_CHECK(asked == 400, "each absent key in range asks its filter partition once, before "
              "any index partition: 400 keys asked it %llu times", asked);
     EX_CHECK(ruled_out >= 360 && searched <= 40, "the filter partition of an absent key rules "
              "most out (10 bits a key: about 1%% pass), so their index partitions are not "
              "searched: %llu of 400 ruled out, %llu searched", ruled_out, searched);
+    EX_CHECK(fp == passed, "a key its filter partition rules out is ruled out "
+             "(TABLE_V2_RULED_OUT), not \"no block\" (TABLE_V2_NO_BLOCK, a search that found "
+             "nothing): the table counts a filter's false positive for each absent key the "
+             "filter let through, so its kv_stats line session.table.filter_false_positives "
+             "grew by %llu over the 400 gets, where the filter let %llu through (kv_cost's "
+             "bloom_false_positives)", (unsigned long long)fp, passed);
     kv_close(db);
 }
 
@@ -161,9 +179,139 @@ static void partitioned_lookup_cold_reads(void)
     EX_CHECK(seen, "of 20 absent keys, one at least is ruled out by its filter partition");
 }
 
+/* ---- a data block's handle outside the data blocks --------------------------- */
+/* Damage a table's checksums cannot see (a writer's bug, or a file made to
+ * deceive): an entry of an index partition whose handle names a block
+ * that is not a data block, but whose checksum holds (an index
+ * partition, in [D, P), or the top level at P).  The index partition is rewritten with
+ * that handle in place of its own, of the same length, and its trailer's
+ * CRC-32C made to match again (table_v2_format.h: a stored block's
+ * trailer).  Found in dir's tables: *key, a key put that the changed
+ * entry's data block holds, and *at, where the handle now points. */
+static int pl_misdirect(const char *dir, char *key, size_t cap, uint64_t *at)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory can be listed");
+    int done = 0;
+    for (struct dirent *e; !done && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".tbl") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t size;
+        uint8_t *f = ex_read_file(path, &size);
+        EX_CHECK(size > TABLE_V2_FILE_MIN, "test setup: %s is a table", path);
+        const uint8_t *foot = f + size - TABLE_V2_FOOTER;
+        uint64_t data_end = coding_get_u64(foot);
+        table_v2_handle top_h = {.offset = coding_get_u64(foot + 8),
+                                 .size = coding_get_u32(foot + 16)};
+        EX_CHECK(coding_get_u32(foot + 40) == 2 && top_h.offset + top_h.size < size,
+                 "test setup: %s is a table of partitions (format v2, version 2)", path);
+        /* Blocks whose checksum holds, which are not data blocks, but
+         * whose entries are internal keys as a data block's are (so that
+         * only the handle's check can tell): the index partitions and
+         * the top level. */
+        table_v2_handle not_data[2049], index_parts[2048];
+        size_t nnot = 0, nix = 0;
+        not_data[nnot++] = top_h;
+        block top;
+        EX_CHECK(block_init(&top, f + top_h.offset, top_h.size) == NULL,
+                 "test setup: %s's top level is a block", path);
+        block_iter it = {0};
+        block_iter_init(&it, &top, TABLE_V2_IKEY_MIN);
+        for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
+            table_v2_handle h;
+            EX_CHECK(table_v2_handle_decode(it.value, it.value + it.value_len, &h) != NULL,
+                     "test setup: %s's top level names index partitions", path);
+            if (nix < 2048) {
+                index_parts[nix++] = h;
+                not_data[nnot++] = h;
+            }
+        }
+        block_iter_free(&it);
+        /* From the last index partition back: an entry whose handle has
+         * the encoded length of one of not_data's. */
+        for (size_t j = nix; !done && j-- > 0;) {
+            table_v2_handle ih = index_parts[j];
+            block part;
+            EX_CHECK(block_init(&part, f + ih.offset, ih.size) == NULL,
+                     "test setup: %s's index partition at %llu is a block", path,
+                     (unsigned long long)ih.offset);
+            block_iter ix = {0};
+            block_iter_init(&ix, &part, TABLE_V2_IKEY_MIN);
+            for (block_iter_seek_first(&ix); !done && ix.valid; block_iter_next(&ix)) {
+                for (size_t c = 0; c < nnot && !done; c++) {
+                    uint8_t enc[32];
+                    size_t len = (size_t)(table_v2_handle_encode(enc, not_data[c]) - enc);
+                    if (len != ix.value_len || not_data[c].offset < data_end)
+                        continue;
+                    /* The entry's data block holds the largest key put
+                     * at or below its separator's user key. */
+                    size_t slen = ix.key_len - 8;
+                    int best = -1;
+                    for (int i = 0; i < PL_KEYS; i++) {
+                        char k[32];
+                        pl_key(k, sizeof k, 2 * i);
+                        size_t kl = strlen(k), m = kl < slen ? kl : slen;
+                        int cmp = memcmp(k, ix.key, m);
+                        if (cmp < 0 || (cmp == 0 && kl <= slen))
+                            best = 2 * i;
+                    }
+                    if (best < 0)
+                        continue;
+                    pl_key(key, cap, best);
+                    memcpy((uint8_t *)ix.value, enc, len);
+                    uint8_t *trailer = f + ih.offset + ih.size;
+                    coding_put_u32(trailer + 5, crc32c_value(f + ih.offset, ih.size + 5));
+                    *at = not_data[c].offset;
+                    done = 1;
+                }
+            }
+            block_iter_free(&ix);
+        }
+        if (done) {
+            FILE *out = fopen(path, "r+b");
+            EX_CHECK(out != NULL && fwrite(f, 1, size, out) == size && fclose(out) == 0,
+                     "test setup: %s rewritten", path);
+        }
+        free(f);
+    }
+    closedir(d);
+    return done;
+}
+
+static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
+{
+    /* Uncompressed, so that data blocks and index partitions are about
+     * the same size, and a handle of one has the length of the other's. */
+    const char *dir = pl_build_with(KV_COMPRESSION_NONE);
+    char key[32];
+    uint64_t at = 0;
+    EX_CHECK(pl_misdirect(dir, key, sizeof key, &at), "test setup: an entry of an index "
+             "partition whose handle can be swapped for an index partition's, of the same length");
+    kv_db *db = pl_reopen(dir);
+    void *v = NULL;
+    size_t vlen = 0;
+    harness_context("kv_get(\"%s\") in a table whose index partition sends it to offset %llu, "
+                    "past the data blocks, where an index partition or the top level lies", key,
+                    (unsigned long long)at);
+    int rc = kv_get(db, key, strlen(key), &v, &vlen);
+    kv_free(v);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "an index partition's entry must name a data block: a "
+             "handle outside [TABLE_V2_DATA_AT, t->data_end) (here offset %llu, an index partition or "
+             "the top level, whose checksum holds) is damage, KV_ERR_CORRUPT "
+             "(parted_corrupt; table_v2_format.h's T2: every offset read from the file is "
+             "checked against what holds it); read as a data block, it gives a key the "
+             "table holds a wrong answer (kv_get returned %s)", (unsigned long long)at,
+             kv_strerror(rc));
+    kv_close(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
+    HARNESS_TEST(partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks),
 };
 const harness_suite partitioned_lookup_suite = HARNESS_SUITE("partitioned_lookup", tests);

@@ -5,6 +5,10 @@
  * and the user key, holds the newest version of that key in that table,
  * and answers a lookup only at or above its version's sequence number.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +60,12 @@ static void record_rule_a_record_answers_at_and_above_its_version(void)
     free(r.value);
     EX_CHECK(rule_get(rc, 7, "apple", 5000, &r), "a lookup at a later sequence number (5000) "
              "is answered: nothing newer is in that table");
+    EX_CHECK(r.seq == 100, "a hit at sequence number 5000 reports the record's own version, "
+             "100, not the lookup's sequence number (got %llu): a record is the version "
+             "found, and the lookup passes its seq on as table.h's table_get_result.seq, \"the "
+             "sequence number of the version found\"", (unsigned long long)r.seq);
+    EX_CHECK(r.value_len == 3 && r.value != NULL && memcmp(r.value, "red", 3) == 0,
+             "a hit at a later sequence number comes back as it was put: the value \"red\"");
     free(r.value);
     EX_CHECK(!rule_get(rc, 7, "pear", 5000, &r), "a key never put is a miss");
     record_cache_close(rc);
@@ -154,6 +164,90 @@ static void record_rule_long_keys_are_kept_whole(void)
     record_cache_close(rc);
 }
 
+/* ---- readers and writers on other threads --------------------------------- */
+/* The record cache is shared by every thread that reads the engine: two
+ * writers put records of two tables, two readers ask for them, over four
+ * shards too small for them all, some keys long enough to be keyed on the
+ * heap.  Each (table, key) has one record, so every hit must be that
+ * record; under ThreadSanitizer (the race rung) a key or record built in
+ * memory another thread shares is a data race. */
+enum { RECORD_RACE_OPS = 12000, RECORD_RACE_KEYS = 200 };
+static struct {
+    record_cache *rc;
+    atomic_int wrong; /* 1 + the key of a hit that was not its record */
+    atomic_int failed;
+} record_race;
+
+/* Key k of table t: short, or (k % 10 == 0) 300 bytes; its value and
+ * sequence number. */
+static void record_race_pair(int t, int k, char *key, size_t *klen, char *val, uint64_t *seq)
+{
+    int n = snprintf(key, 400, "t%d-key-%04d", t, k);
+    if (k % 10 == 0) {
+        memset(key + n, 'x', (size_t)(300 - n));
+        n = 300;
+    }
+    *klen = (size_t)n;
+    snprintf(val, 32, "v%d-%04d-----------", t, k);
+    *seq = 1000 + (uint64_t)(t * RECORD_RACE_KEYS + k);
+}
+
+static void *record_race_thread(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg;
+    int writer = id < 2;
+    uint64_t r = id * 104729u + 7;
+    char key[400], val[32];
+    size_t klen;
+    uint64_t seq;
+    for (int i = 0; i < RECORD_RACE_OPS; i++) {
+        r = r * 6364136223846793005u + 1442695040888963407u;
+        int k = (int)((r >> 33) % RECORD_RACE_KEYS), t = 7 + (int)((r >> 20) & 1);
+        record_race_pair(t, k, key, &klen, val, &seq);
+        if (writer && i % 2 == 0) {
+            record rec = {.seq = seq, .value = val, .value_len = 16};
+            if (record_cache_put(record_race.rc, (uint64_t)t, key, klen, &rec) != KV_OK)
+                atomic_store(&record_race.failed, 1);
+        } else {
+            record out;
+            memset(&out, 0, sizeof out);
+            int hit = 0;
+            if (record_cache_get(record_race.rc, (uint64_t)t, key, klen, UINT64_MAX >> 8, &out,
+                                 &hit) != KV_OK)
+                atomic_store(&record_race.failed, 1);
+            else if (hit && (out.seq != seq || out.value_len != 16 ||
+                             memcmp(out.value, val, 16) != 0 || out.deleted || out.elsewhere))
+                atomic_store(&record_race.wrong, 1 + t * RECORD_RACE_KEYS + k);
+            if (hit)
+                free(out.value);
+        }
+    }
+    return NULL;
+}
+
+static void record_rule_race_readers_and_writers(void)
+{
+    int s = record_cache_open(64 << 10, 4, &record_race.rc);
+    EX_CHECK(s == KV_OK, "record_cache_open: %s", kv_strerror(s));
+    atomic_store(&record_race.wrong, 0);
+    atomic_store(&record_race.failed, 0);
+    pthread_t t[4];
+    for (unsigned i = 0; i < 4; i++)
+        EX_CHECK(pthread_create(&t[i], NULL, record_race_thread, (void *)(uintptr_t)i) == 0,
+                 "test setup: pthread_create");
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    int wrong = atomic_load(&record_race.wrong) - 1;
+    EX_CHECK(wrong < 0, "with two writers and two readers on other threads, a lookup of key "
+             "%d of table %d found another record than the one put for it: the key (table, "
+             "user key) and the record are built in memory of the call's own (its stack, or "
+             "an allocation), never in memory threads share", wrong % RECORD_RACE_KEYS,
+             wrong / RECORD_RACE_KEYS);
+    EX_CHECK(atomic_load(&record_race.failed) == 0, "a put or a get failed while other "
+             "threads read and wrote (memory does not run out here)");
+    record_cache_close(record_race.rc);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(record_rule_a_record_answers_at_and_above_its_version),
     HARNESS_TEST(record_rule_an_older_snapshot_is_not_answered),
@@ -161,5 +255,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(record_rule_tombstones_and_values_elsewhere_keep_their_flags),
     HARNESS_TEST(record_rule_a_put_replaces_the_record),
     HARNESS_TEST(record_rule_long_keys_are_kept_whole),
+    HARNESS_TEST(record_rule_race_readers_and_writers),
 };
 const harness_suite record_rule_suite = HARNESS_SUITE("record_rule", tests);

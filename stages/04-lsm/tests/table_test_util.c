@@ -118,9 +118,14 @@ void tt_expect_same(memtable *m, table *t, const void *key, size_t klen, uint64_
     ikey_lookup_state want = memtable_get(m, &lk, &v, &vlen);
     table_get_result r;
     CHECK_KV(table_get(t, &lk, &r), KV_OK);
-    CHECK_EQ(r.state, want);
+    CHECK_MSG(r.state == want, "table_get of a key at sequence %llu answers as the memtable "
+              "holding the same entries does: state %d, want %d", (unsigned long long)seq,
+              (int)r.state, (int)want);
     /* and the version it found */
-    CHECK_EQ(r.seq, want == IKEY_ABSENT ? 0 : tt_found_seq(m, &lk));
+    uint64_t want_seq = want == IKEY_ABSENT ? 0 : tt_found_seq(m, &lk);
+    CHECK_MSG(r.seq == want_seq, "table_get reports the sequence number of the version it "
+              "found (table.h's table_get_result.seq), %llu, not the lookup's, %llu (got %llu)",
+              (unsigned long long)want_seq, (unsigned long long)seq, (unsigned long long)r.seq);
     if (want == IKEY_FOUND) {
         CHECK(r.value != NULL);
         CHECK_MEM(r.value, r.value_len, v, vlen);

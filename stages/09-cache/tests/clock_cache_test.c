@@ -37,14 +37,19 @@ static void get_returns_what_was_put(void)
     void *v = NULL;
     size_t n = 0;
     CHECK_KV(clock_get(c, "apple", 5, &v, &n), KV_OK);
-    CHECK(n == 5 && memcmp(v, "green", 5) == 0);
+    CHECK_MSG(n == 5 && memcmp(v, "green", 5) == 0, "a second put of a held key replaces its "
+              "value: apple reads \"green\" (got %zu bytes)", n);
     free(v);
     CHECK_KV(clock_get(c, "pear", 4, &v, &n), KV_NOT_FOUND);
     clock_erase(c, "apple", 5);
-    CHECK(!has(c, "apple"));
+    CHECK_MSG(!has(c, "apple"), "an erased key is a miss");
     clock_counts k;
     clock_counts_get(c, &k);
-    CHECK(k.hits == 1 && k.misses == 2 && k.entries == 0 && k.bytes == 0);
+    CHECK_MSG(k.hits == 1 && k.misses == 2 && k.entries == 0 && k.bytes == 0,
+              "one hit, two misses, nothing held once apple is erased (got %llu hits, %llu "
+              "misses, %llu entries, %llu bytes)", (unsigned long long)k.hits,
+              (unsigned long long)k.misses, (unsigned long long)k.entries,
+              (unsigned long long)k.bytes);
     clock_close(c);
 }
 
@@ -59,14 +64,20 @@ static void a_read_entry_gets_a_second_chance(void)
     put(c, "k1", "vvvvvvvv");
     put(c, "k2", "vvvvvvvv");
     put(c, "k3", "vvvvvvvv");
-    CHECK(has(c, "k0"));
+    CHECK_MSG(has(c, "k0"), "k0 is held before the cache is full");
     put(c, "k4", "vvvvvvvv");
-    CHECK(has(c, "k0"));
-    CHECK(!has(c, "k1"));
-    CHECK(has(c, "k2") && has(c, "k3") && has(c, "k4"));
+    CHECK_MSG(has(c, "k0"), "k0 was read since it came in: the hand clears its bit and passes "
+              "it over (its second chance) instead of evicting it");
+    CHECK_MSG(!has(c, "k1"), "the fifth put evicts k1, the first entry the hand meets with its "
+              "bit clear");
+    CHECK_MSG(has(c, "k2") && has(c, "k3") && has(c, "k4"), "one eviction makes room for k4: "
+              "k2, k3 and k4 stay");
     clock_counts k;
     clock_counts_get(c, &k);
-    CHECK(k.evictions == 1 && k.bytes == 4 * clock_charge(2, 8) && k.entries == 4);
+    CHECK_MSG(k.evictions == 1 && k.bytes == 4 * clock_charge(2, 8) && k.entries == 4,
+              "one eviction, four entries of one charge each (got %llu evictions, %llu entries, "
+              "%llu bytes)", (unsigned long long)k.evictions, (unsigned long long)k.entries,
+              (unsigned long long)k.bytes);
     clock_close(c);
 }
 
@@ -79,10 +90,11 @@ static void unread_entries_leave_in_order(void)
     put(c, "b", "123456789");
     put(c, "c", "123456789");
     put(c, "d", "123456789");
-    CHECK(!has(c, "a"));
+    CHECK_MSG(!has(c, "a"), "nothing read: the fourth put evicts a, the oldest entry (FIFO)");
     put(c, "e", "123456789");
-    CHECK(!has(c, "b"));
-    CHECK(has(c, "c") && has(c, "d") && has(c, "e"));
+    CHECK_MSG(!has(c, "b"), "nothing read: the hand goes on from where it stopped and "
+              "evicts b, the next oldest");
+    CHECK_MSG(has(c, "c") && has(c, "d") && has(c, "e"), "c, d and e stay: one eviction a put");
     clock_close(c);
 }
 
@@ -99,13 +111,17 @@ static void the_budget_holds_and_large_pairs_are_not_kept(void)
             (void)has(c, "key3");
         clock_counts k;
         clock_counts_get(c, &k);
-        CHECK(k.bytes <= 4096);
+        CHECK_MSG(k.bytes <= 4096, "after put %d the cache holds %llu bytes, more than its "
+                  "budget of 4096: a put evicts until the new pair fits", i,
+                  (unsigned long long)k.bytes);
     }
     char big[2000];
     memset(big, 'y', sizeof big);
     put(c, "small", "v");
     CHECK_KV(clock_put(c, "small", 5, big, sizeof big), KV_OK);
-    CHECK(!has(c, "small")); /* 2005 bytes and more above a shard's 1024 */
+    /* 2005 bytes and more above a shard's 1024 */
+    CHECK_MSG(!has(c, "small"), "a pair larger than a shard's budget is not kept, and the old "
+              "pair of its key is gone all the same");
     clock_close(c);
     CHECK_KV(clock_open(10, 0, &c), KV_ERR_INVALID);
 }
@@ -161,7 +177,10 @@ static void concurrent_readers_and_writers(void)
     }
     clock_counts k;
     clock_counts_get(shared, &k);
-    CHECK(k.bytes <= 2048 && k.evictions > 0 && k.hits > 0);
+    CHECK_MSG(k.bytes <= 2048 && k.evictions > 0 && k.hits > 0, "after four threads' puts "
+              "and gets the shards hold at most their budget, having evicted and hit (got %llu "
+              "bytes, %llu evictions, %llu hits)", (unsigned long long)k.bytes,
+              (unsigned long long)k.evictions, (unsigned long long)k.hits);
     clock_close(shared);
 }
 

@@ -37,16 +37,26 @@ static void an_entry_answers_lookups_at_or_above_its_sequence(void)
         record got = {0};
         int hit = -1;
         CHECK_KV(record_cache_get(rc, 7, "apple", 5, seqs[i], &got, &hit), KV_OK);
-        CHECK_EQ(hit, seqs[i] >= 100);
+        CHECK_MSG(hit == (seqs[i] >= 100), "R2: the record of version 100 answers a lookup at "
+                  "sequence %llu %s (hit %d)", (unsigned long long)seqs[i],
+                  seqs[i] >= 100 ? "(at or above its version)" : "never (an older snapshot: "
+                  "the table may hold another version for it)", hit);
         if (hit) {
-            CHECK(got.seq == 100 && !got.deleted && !got.elsewhere);
-            CHECK(got.value_len == 3 && memcmp(got.value, "red", 3) == 0);
+            CHECK_MSG(got.seq == 100 && !got.deleted && !got.elsewhere, "a hit is the record as "
+                      "put: its own version 100, not the lookup's (got %llu), neither deleted "
+                      "nor elsewhere", (unsigned long long)got.seq);
+            CHECK_MSG(got.value_len == 3 && memcmp(got.value, "red", 3) == 0, "a hit's value is "
+                      "the record's, \"red\" (got %zu bytes)", got.value_len);
             free(got.value);
         }
     }
     record_counts n;
     record_cache_counts(rc, &n);
-    CHECK(n.hits == 4 && n.bypassed == 3 && n.misses == 0 && n.entries == 1);
+    CHECK_MSG(n.hits == 4 && n.bypassed == 3 && n.misses == 0 && n.entries == 1,
+              "four lookups at or above version 100 hit, three below it are bypassed, none "
+              "missed (got %llu hits, %llu bypassed, %llu misses, %llu entries)",
+              (unsigned long long)n.hits, (unsigned long long)n.bypassed,
+              (unsigned long long)n.misses, (unsigned long long)n.entries);
     record_cache_close(rc);
 }
 
@@ -61,24 +71,28 @@ static void tables_and_keys_are_apart_and_tombstones_kept(void)
     record got = {0};
     int hit;
     CHECK_KV(record_cache_get(rc, 1, "k", 1, 50, &got, &hit), KV_OK);
-    CHECK(hit && got.deleted && got.value_len == 0 && got.value != NULL);
+    CHECK_MSG(hit && got.deleted && got.value_len == 0 && got.value != NULL, "a tombstone "
+              "comes back deleted, with an empty value that is not NULL (record_cache.h)");
     free(got.value);
     CHECK_KV(record_cache_get(rc, 2, "k", 1, 50, &got, &hit), KV_OK);
-    CHECK(hit && !got.deleted && got.elsewhere && got.value_len == 5);
+    CHECK_MSG(hit && !got.deleted && got.elsewhere && got.value_len == 5, "a value kept "
+              "elsewhere comes back flagged elsewhere, with its 5 bytes (where it is)");
     free(got.value);
     /* Another table, another key, a prefix of the key: misses. */
     CHECK_KV(record_cache_get(rc, 3, "k", 1, 50, &got, &hit), KV_OK);
-    CHECK(!hit);
+    CHECK_MSG(!hit, "table 3 holds no record of k: an entry is keyed by its table's id and "
+              "the user key, so tables 1's and 2's records do not answer it");
     CHECK_KV(record_cache_get(rc, 1, "kk", 2, 50, &got, &hit), KV_OK);
-    CHECK(!hit);
+    CHECK_MSG(!hit, "kk is not k: the whole user key is the entry's key");
     CHECK_KV(record_cache_get(rc, 1, "", 0, 50, &got, &hit), KV_OK);
-    CHECK(!hit);
+    CHECK_MSG(!hit, "the empty key is not k: the whole user key is the entry's key");
     /* A key longer than the stack's buffer. */
     char big[1000];
     memset(big, 'b', sizeof big);
     CHECK_KV(record_cache_put(rc, 1, big, sizeof big, &far), KV_OK);
     CHECK_KV(record_cache_get(rc, 1, big, sizeof big, 8, &got, &hit), KV_OK);
-    CHECK(hit && got.value_len == 5);
+    CHECK_MSG(hit && got.value_len == 5, "a 1000-byte key, longer than the stack's buffer, is "
+              "kept whole and found");
     free(got.value);
     record_cache_close(rc);
 }
@@ -98,7 +112,10 @@ static void the_budget_holds(void)
     }
     record_counts c;
     record_cache_counts(rc, &c);
-    CHECK(c.bytes <= 64 * 1024 && c.evictions > 0 && c.entries > 0);
+    CHECK_MSG(c.bytes <= 64 * 1024 && c.evictions > 0 && c.entries > 0, "R3: 5000 records "
+              "in a cache of 64 KiB: at most the budget held, by evicting (got %llu bytes, %llu "
+              "evictions, %llu entries)", (unsigned long long)c.bytes,
+              (unsigned long long)c.evictions, (unsigned long long)c.entries);
     record_cache_close(rc);
 }
 
@@ -150,10 +167,13 @@ static void threads_read_only_what_was_put(void)
     long hits = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
-        CHECK_EQ(rs[i].wrong, 0);
+        CHECK_MSG(rs[i].wrong == 0, "thread %d read %ld records that were not the ones put for "
+                  "their keys, while other threads put and read: a key and a record are "
+                  "built in the call's own memory, the shards changed under their locks", i,
+                  (long)rs[i].wrong);
         hits += rs[i].hits;
     }
-    CHECK(hits > 0);
+    CHECK_MSG(hits > 0, "the threads' lookups of records put found some");
     record_cache_close(rc);
 }
 
