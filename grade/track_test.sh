@@ -28,6 +28,11 @@
 #   learn-example    docs/learn.md's minimal example (stage 01 packed as an
 #                    engine of its own, then make grade ENGINE=...) runs as
 #                    written there, and every rung passes, none skipped
+#   mutants          make grade-mutants' machinery (grade/mutants.sh) on a
+#                    seeded sample of stage 01's record_lengths, climbing
+#                    the exercises rung: each mutant is graded, most are
+#                    caught there with a message, a survivor is shown as
+#                    a diff, and the report ends with the exercise's line
 #
 #   sh grade/track_test.sh ROOT      (ROOT: a work directory, kept)
 # Prints "ok   ..." or "FAIL ..." per check; exit 0 only if all passed.
@@ -242,6 +247,21 @@ else
     else
         bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
     fi
+fi
+
+# ---- mutants --------------------------------------------------------------------------------
+MUTANTS=4 SEED=1 RUNGS=exercises JOBS=1 MAKE=$MAKE sh "$here/mutants.sh" 01-log record_lengths \
+    >"$root/mutants.log" 2>&1
+status=$?
+line=$(grep -m1 '^exercise record_lengths: ' "$root/mutants.log")
+caught=$(echo "$line" | sed -n 's/.* \([0-9][0-9]*\) caught (.*/\1/p')
+graded=$(echo "$line" | sed -n 's/^exercise record_lengths: \([0-9][0-9]*\) mutants.*/\1/p')
+if [ $status -eq 0 ] && [ -n "$line" ] && [ "${caught:-0}" -ge 2 ] &&
+    grep -q '^caught at exercises ' "$root/mutants.log" &&
+    [ "$(grep -c '^caught at \|^SURVIVED ' "$root/mutants.log")" -eq "${graded:-x}" ]; then
+    ok "mutants: a sample of stage 01's record_lengths graded, each mutant caught or shown as a survivor: $line"
+else
+    bad "mutants: status $status: ${line:-no line for the exercise} (see $root/mutants.log)"
 fi
 
 echo "$passed passed, $failed failed"
