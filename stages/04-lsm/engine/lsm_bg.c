@@ -111,7 +111,7 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
     if (worked == 2)
         db->bg.compact_done = 1; /* its inputs removed (or the failure kept) */
     pthread_cond_broadcast(&db->bg.done);
-    lsm_totals_tick(&db->stats, &db->write_lock);
+    lsm_totals_tick(&db->totals, &db->write_lock);
     return 1;
 }
 

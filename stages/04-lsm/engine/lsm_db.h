@@ -80,6 +80,7 @@
 #include "lsm_failure.h"
 #include "lsm_snapshot.h"
 #include "lsm_stats.h"
+#include "lsm_totals.h"
 #include "lsm_wal.h"
 #include "lsm_write.h"
 #include "memtable.h"
@@ -148,7 +149,8 @@ struct kv_db {
     lsm_seqs seq;               /* the sequence numbers */
     lsm_views view;             /* the readers' view */
     lsm_snapshots snaps;        /* live snapshots (lsm_snapshot.h) */
-    lsm_stats stats;            /* counters and totals (lsm_stats.h) */
+    lsm_stats stats;            /* counters (lsm_stats.h) */
+    lsm_totals totals;          /* those kept in STATS (lsm_totals.h) */
     pthread_mutex_t write_lock; /* the lock order is above; bg.work and
                                    bg.done are its conditions */
 };

@@ -1,7 +1,8 @@
 /*
  * lsm_describe.c: kv_stats for the LSM stages: what the tree holds
- * (memtables, tables, logs), then the counters' lines (lsm_stats.c: the
- * totals, what kv_open found, this session's counts), then the engine's
+ * (memtables, tables, logs), then where the totals count from
+ * (lsm_totals.c) and the counters' lines (lsm_stats.c: the totals, what
+ * kv_open found, this session's counts), then the engine's
  * own state (a failure, live snapshots, the log's group commit), the
  * disk's reserve, the caches, how long each call, flush, compaction and
  * stall took (the latency histograms), and the value store's lines.  The
@@ -77,6 +78,7 @@ int kv_stats(kv_db *db, char **text)
     stats_text_add(&s, "dir: %s", db->dir.path);
     db_dir_stats(&db->dir, &s);
     stats_tree(db, &s);
+    lsm_totals_stats(&db->totals, &s);
     lsm_stats_lines(&db->stats, &s);
     stats_text_add(&s, "write.failed: %d", __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE));
     stats_text_add(&s, "snapshots.live: %" PRIu64, atomic_load(&db->snaps.live));

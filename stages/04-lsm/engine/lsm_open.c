@@ -52,10 +52,8 @@ static void lsm_db_free(kv_db *db)
     pthread_mutex_destroy(&db->view.lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->bg.compact_lock);
-    pthread_mutex_destroy(&db->stats.lock);
-    free(db->stats.bound);
-    free(db->stats.at_open);
-    free(db->stats.saved);
+    pthread_mutex_destroy(&db->totals.lock);
+    lsm_totals_free(&db->totals);
     free(db);
 }
 
@@ -125,7 +123,7 @@ static int lsm_recover(kv_db *db, int *has_jobs)
             lsm_replayed_free(&replayed);
     }
     if (rc == KV_OK)
-        rc = lsm_totals_open(&db->stats, db->dir.path, db->opt.read_only,
+        rc = lsm_totals_open(&db->totals, &db->stats, db->dir.path, db->opt.read_only,
                              atomic_load(&db->seq.last), &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
@@ -146,7 +144,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view.lock, NULL);
     pthread_mutex_init(&db->snaps.lock, NULL);
-    pthread_mutex_init(&db->stats.lock, NULL);
+    pthread_mutex_init(&db->totals.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
@@ -229,11 +227,11 @@ int kv_close(kv_db *db)
     db->values.store = NULL;
     if (rc == KV_OK)
         rc = set_rc;
-    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->stats);
+    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->totals);
     if (rc == KV_OK && totals_rc != KV_OK)
         rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
                       "but its totals were not saved: %s (the next open goes on from the "
-                      "last save)", db->dir.path, db->stats.save_error);
+                      "last save)", db->dir.path, db->totals.save_error);
     if (db->fail.bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", db->fail.bg_message);
