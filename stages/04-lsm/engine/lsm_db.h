@@ -150,8 +150,7 @@ struct kv_db {
     lsm_seqs seq;               /* the sequence numbers */
     lsm_views view;             /* the readers' view */
     lsm_snapshots snaps;        /* live snapshots (lsm_snapshot.h) */
-    lsm_stats stats;            /* counters (lsm_stats.h) */
-    lsm_totals totals;          /* those kept in STATS (lsm_totals.h) */
+    lsm_counting count;         /* counters and totals (lsm_totals.h) */
     pthread_mutex_t write_lock; /* the lock order is above; bg.work and
                                    bg.done are its conditions */
 };

@@ -34,6 +34,12 @@ typedef struct lsm_totals {
     char save_error[512];
 } lsm_totals;
 
+/* What an engine counts: the counters, and the totals kept of them. */
+typedef struct lsm_counting {
+    lsm_stats stats;            /* lsm_stats.h */
+    lsm_totals totals;
+} lsm_counting;
+
 /* At kv_open, once the table set is open (every write up to `flushed` is
  * in its tables, st->levels set) and the logs replayed (every write up to
  * last_seq is back): binds st's totals and loads DIR/STATS into them if
