@@ -146,6 +146,7 @@ typedef struct kv_options {
                                below the write rate, that is most of their
                                time (kv_stats: session.write.stalls and
                                stall_ms; the flushes' own wait,
+                               rate_limiter.flushes_waiting now and
                                session.rate_limiter.flush_waited_us) */
     int table_partitions;   /* 0 = default: each new table's whole index
                                and filter, kept in memory while it is open

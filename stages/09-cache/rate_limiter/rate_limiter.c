@@ -168,5 +168,6 @@ void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out)
     out->waited_ns = rl->waited_ns[RL_HIGH] + rl->waited_ns[RL_LOW];
     out->granted_high = rl->granted[RL_HIGH];
     out->waited_high_ns = rl->waited_ns[RL_HIGH];
+    out->high_waiting = (uint64_t)rl->high_waiting;
     pthread_mutex_unlock(&rl->mu);
 }

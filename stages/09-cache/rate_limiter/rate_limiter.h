@@ -80,6 +80,7 @@ typedef struct rate_limiter_counts {
     uint64_t granted;    /* bytes granted since init */
     uint64_t waited_ns;  /* time requests spent in rate_limiter_request */
     uint64_t granted_high, waited_high_ns;  /* of those, RL_HIGH's (flushes') */
+    uint64_t high_waiting;  /* RL_HIGH requests in rate_limiter_request now */
 } rate_limiter_counts;
 void rate_limiter_get_counts(rate_limiter *rl, rate_limiter_counts *out);
 

@@ -145,15 +145,17 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.rate_limiter.waited_us", 0},
         {"session.rate_limiter.flush_granted_bytes", 0},
         {"session.rate_limiter.flush_waited_us", 0},
+        {"rate_limiter.flushes_waiting", 0},
     };
     rate_limiter_counts l;
     rate_limiter_get_counts(&x->limiter, &l);
     size_t n = sizeof rows / sizeof rows[0];
-    rows[n - 5].n = l.rate;
-    rows[n - 4].n = l.granted;
-    rows[n - 3].n = l.waited_ns / 1000;
-    rows[n - 2].n = l.granted_high; /* flushes' tables (paced_build.c) */
-    rows[n - 1].n = l.waited_high_ns / 1000;
+    rows[n - 6].n = l.rate;
+    rows[n - 5].n = l.granted;
+    rows[n - 4].n = l.waited_ns / 1000;
+    rows[n - 3].n = l.granted_high; /* flushes' tables (paced_build.c) */
+    rows[n - 2].n = l.waited_high_ns / 1000;
+    rows[n - 1].n = l.high_waiting;
     char text[96];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(text, sizeof text, "%s: %llu", rows[i].name, (unsigned long long)rows[i].n);

@@ -201,9 +201,10 @@ static void a_rate_set_while_open_paces_what_follows(void)
  * At 4 KiB a second the first 64 KiB memtable's flush takes some 16 s;
  * a writer that fills the next one meanwhile waits for that flush at the
  * memtable switch, with no table in level 0 yet.  kv_stats counts the
- * wait (session.write.stalls, stall_ms) and the flush's own waits for the
- * limiter (session.rate_limiter.flush_waited_us); setting the rate to 0
- * lets it go. */
+ * wait (session.write.stalls, stall_ms), shows the flush waiting
+ * (rate_limiter.flushes_waiting) and counts its waits for the limiter
+ * (session.rate_limiter.flush_waited_us); setting the rate to 0 lets it
+ * go. */
 typedef struct pb_writer {
     kv_db *db;
     int n, done;
@@ -234,14 +235,18 @@ static void a_switch_behind_a_paced_flush_holds_writers(void)
     pb_writer w = {db, 2000, 0};
     pthread_t th;
     CHECK(pthread_create(&th, NULL, pb_write_all, &w) == 0);
-    double stalls = 0;
-    for (int i = 0; i < 500 && stalls < 1; i++) { /* up to 5 s */
+    /* The first flush waits for the limiter (its bytes take some 16 s),
+     * and a writer waits for the flush at the next switch. */
+    double stalls = 0, waiting = 0;
+    for (int i = 0; i < 1000 && (stalls < 1 || waiting < 1); i++) { /* up to 10 s */
         struct timespec ms = {0, 10 * 1000 * 1000};
         nanosleep(&ms, NULL);
         stalls = testdb_stat(db, "session.write.stalls");
+        waiting = testdb_stat(db, "rate_limiter.flushes_waiting");
     }
-    CHECK_MSG(stalls >= 1 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE),
-              "2,000 puts at 4 KiB a second: %.0f stalls, done %d", stalls, w.done);
+    CHECK_MSG(stalls >= 1 && waiting == 1 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE),
+              "2,000 puts at 4 KiB a second: %.0f stalls, %.0f flushes waiting for the limiter, "
+              "done %d", stalls, waiting, w.done);
     CHECK_MSG(testdb_stat(db, "flush.count") == 0, "a flush finished: %.0f",
               testdb_stat(db, "flush.count"));
     CHECK_KV(kv_set_background_rate(db, 0), KV_OK);
