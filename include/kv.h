@@ -131,11 +131,23 @@ typedef struct kv_options {
                                every byte to blocks */
     size_t background_bytes_per_sec; /* bytes per second that flushes and
                                compactions may write to new tables, asked
-                               of a token bucket before each write; 0 =
+                               of a token bucket before each write, kept
+                               exactly from 1 up to SIZE_MAX (a burst of
+                               100 ms' worth saved while idle); 0 =
                                default (no limit); kv_set_background_rate
-                               changes it while open.  Writes that outrun the
-                               compactions it holds back meet stage 06's
-                               slowdowns and stops (l0_slowdown, l0_stop) */
+                               changes it while open.  Flushes ask first:
+                               a compaction takes nothing while a flush
+                               waits.  Writes that outrun the compactions
+                               it holds back meet stage 06's slowdowns and
+                               stops (l0_slowdown, l0_stop); and writes
+                               that fill a memtable while the last one's
+                               flush is still paced wait for that flush at
+                               the switch, level 0 empty or not: at a rate
+                               below the write rate, that is most of their
+                               time (kv_stats: session.write.stalls and
+                               stall_ms; the flushes' own wait,
+                               rate_limiter.flushes_waiting now and
+                               session.rate_limiter.flush_waited_us) */
     int table_partitions;   /* 0 = default: each new table's whole index
                                and filter, kept in memory while it is open
                                (stage 05's tables: nothing to look up to

@@ -42,9 +42,10 @@ $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 FUZZ_09-cache := table
 
 # Unit tests (build/09-cache/stagetest): the CLOCK cache, the record cache
-# and its rule, the rate limiter, the partitioned filter, and the record
-# cache inside the engine (snapshots older than a kept version, a seeded
-# model of writes, transactions, snapshots, flushes and compactions).
+# and its rule, the rate limiter and the paced builder, tables of
+# partitions, and the record cache inside the engine (snapshots older than
+# a kept version, a seeded model of writes, transactions, snapshots,
+# flushes and compactions).
 TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
 TEST_HELPERS_09-cache := $(TEST_HELPERS_05-blocks)
 

@@ -18,6 +18,7 @@ typedef struct tb_clock {
     uint64_t now;
     uint64_t sleeps;
     uint64_t stretch; /* a sleep of ns moves the clock ns * stretch / 2 */
+    uint64_t max_sleeps; /* more than this fails the test (0: no bound) */
 } tb_clock;
 
 static uint64_t tb_now(void *arg)
@@ -30,6 +31,9 @@ static void tb_sleep(void *arg, uint64_t ns)
     tb_clock *c = arg;
     c->now += ns * c->stretch / 2;
     c->sleeps++;
+    EX_CHECK(c->max_sleeps == 0 || c->sleeps <= c->max_sleeps, "rate 0 means no limit: a "
+             "request returns at once, without sleeping (it slept %llu times and still waits)",
+             (unsigned long long)c->sleeps);
 }
 
 static void tb_init(rate_limiter *rl, tb_clock *c, uint64_t rate)
@@ -44,6 +48,7 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 0);
+    c.max_sleeps = 1000;
     harness_context("rate 0, a request of 100000 bytes");
     rate_limiter_request(&rl, 100000, RL_LOW);
     rate_limiter_counts k;
@@ -143,6 +148,7 @@ static void token_bucket_a_new_rate_is_seen(void)
     EX_CHECK(took >= 9 * TB_PERIOD && took <= 11 * TB_PERIOD, "at the new rate of 4,000,000 "
              "bytes a second, 40,000 bytes take ten periods (took %.2f ms)", (double)took / 1e6);
     rate_limiter_set_rate(&rl, 0);
+    c.max_sleeps = c.sleeps + 1000;
     before = c.now;
     rate_limiter_request(&rl, 1u << 20, RL_LOW);
     EX_CHECK(c.now == before, "once the rate is set to 0, a request of a MiB returns at once");

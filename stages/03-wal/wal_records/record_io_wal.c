@@ -2,7 +2,7 @@
  * record_io_wal.c: stage 02's record interface (stages/02-hash/segments/record_io.h)
  * over the write-ahead log: a segment is a log of 32 KiB blocks
  * (wal_format.h) whose records are batches (wal_batch.h).  With this file
- * and the write path (wal_write.c), stage 02's index, recovery, merge,
+ * and the write path (hash_write_wal.c), stage 02's index, recovery, merge,
  * iterator and tools run unchanged on the new format.
  *
  * A segment starts with the file header "KVS03WAL" (common/file_header.h);

@@ -33,9 +33,9 @@ int lsm_admit(kv_db *db, const char *call)
     uint64_t t0 = lsm_now_us(), ns0 = latency_start();
     if (a == TABLE_ADMIT_SLOW) {
         nanosleep(&ms, NULL);
-        lsm_count(&db->stats, LSM_SLOWDOWNS, 1);
-        lsm_count(&db->stats, LSM_SLOWDOWN_US, lsm_now_us() - t0);
-        latency_record(&db->stats.lat, LATENCY_STALL_SLOWDOWN, ns0);
+        lsm_count(&db->count.stats, LSM_SLOWDOWNS, 1);
+        lsm_count(&db->count.stats, LSM_SLOWDOWN_US, lsm_now_us() - t0);
+        latency_record(&db->count.stats.lat, LATENCY_STALL_SLOWDOWN, ns0);
         return KV_OK;
     }
     /* Without a background thread (KV_BG_INLINE, or a failure) no job
@@ -46,8 +46,8 @@ int lsm_admit(kv_db *db, const char *call)
         pthread_cond_wait(&db->bg.done, &db->write_lock);
     int rc = lsm_refuse_if_failed(db, call);
     pthread_mutex_unlock(&db->write_lock);
-    lsm_count(&db->stats, LSM_STOPS, 1);
-    lsm_count(&db->stats, LSM_STOP_US, lsm_now_us() - t0);
-    latency_record(&db->stats.lat, LATENCY_STALL_STOP, ns0);
+    lsm_count(&db->count.stats, LSM_STOPS, 1);
+    lsm_count(&db->count.stats, LSM_STOP_US, lsm_now_us() - t0);
+    latency_record(&db->count.stats.lat, LATENCY_STALL_STOP, ns0);
     return rc;
 }

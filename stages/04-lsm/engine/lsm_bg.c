@@ -41,7 +41,7 @@
  * tried again later.  REQUIRES: write_lock held. */
 static void lsm_bg_failed(kv_db *db, int rc)
 {
-    lsm_count(&db->stats, LSM_COMPACT_FAILURES, 1);
+    lsm_count(&db->count.stats, LSM_COMPACT_FAILURES, 1);
     if (db->bg.backoff_us == 0)
         db->bg.backoff_us = BG_RETRY_FIRST_US;
     db->bg.retry_us = lsm_now_us() + db->bg.backoff_us;
@@ -77,7 +77,7 @@ static int lsm_bg_set_job(kv_db *db, uint64_t *wake_us)
     if (rc == KV_OK)
         rc = lsm_compact_run(db, job);
     if (rc == KV_OK) {
-        lsm_count(&db->stats, LSM_GARBAGE_MERGES, (uint64_t)garbage);
+        lsm_count(&db->count.stats, LSM_GARBAGE_MERGES, (uint64_t)garbage);
         db->bg.backoff_us = 0;
         db->bg.retry_us = 0;
     } else if (!db->fail.failed) {
@@ -111,7 +111,7 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
     if (worked == 2)
         db->bg.compact_done = 1; /* its inputs removed (or the failure kept) */
     pthread_cond_broadcast(&db->bg.done);
-    lsm_totals_tick(&db->stats, &db->write_lock);
+    lsm_totals_tick(&db->count.totals, &db->write_lock);
     return 1;
 }
 

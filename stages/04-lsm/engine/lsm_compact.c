@@ -130,13 +130,13 @@ static int merge_inputs(const table_job *job, iter **out)
 static void merge_flush_meanwhile(merge_state *m)
 {
     kv_db *db = m->db;
-    uint64_t switches = lsm_counted(&db->stats, LSM_SWITCHES);
+    uint64_t switches = lsm_counted(&db->count.stats, LSM_SWITCHES);
     if (switches == m->switches)
         return;
     m->switches = switches;
     pthread_mutex_lock(&db->write_lock);
     if (db->mt.imm != NULL && !db->fail.flush_failed && !db->fail.failed && lsm_flush_imm(db, 1) == KV_OK)
-        lsm_count(&db->stats, LSM_FLUSHES_IN_MERGE, 1);
+        lsm_count(&db->count.stats, LSM_FLUSHES_IN_MERGE, 1);
     pthread_mutex_unlock(&db->write_lock);
 }
 
@@ -184,7 +184,7 @@ int lsm_compact_run(kv_db *db, table_job *job)
     int move = job->kind == TABLE_JOB_MOVE, level = job->level;
     uint64_t read = move ? 0 : job->bytes_read;
     merge_state m = {.db = db, .job = job,
-                     .switches = lsm_counted(&db->stats, LSM_SWITCHES)};
+                     .switches = lsm_counted(&db->count.stats, LSM_SWITCHES)};
     lsm_view *spare = NULL;
     int rc = lsm_view_reserve(db, &spare);
     pthread_mutex_unlock(&db->write_lock);
@@ -205,16 +205,16 @@ int lsm_compact_run(kv_db *db, table_job *job)
     }
     lsm_view_install(db, spare, v, 0);
     uint64_t us = lsm_now_us() - t0;
-    lsm_count_level(&db->stats, level, move ? TABLE_LEVEL_MOVES : TABLE_LEVEL_COMPACTIONS, 1);
-    lsm_count_level(&db->stats, level, TABLE_LEVEL_BYTES_READ, read);
-    lsm_count_level(&db->stats, level, TABLE_LEVEL_BYTES_WRITTEN, m.written);
-    lsm_count_level(&db->stats, level, TABLE_LEVEL_US, us);
-    lsm_count(&db->stats, LSM_COMPACT_COUNT, 1);
-    lsm_count(&db->stats, LSM_COMPACT_BYTES_READ, read);
-    lsm_count(&db->stats, LSM_COMPACT_BYTES_WRITTEN, m.written);
-    lsm_count(&db->stats, LSM_COMPACT_DROPPED, m.dropped);
-    lsm_count(&db->stats, LSM_COMPACT_US, us);
-    latency_record(&db->stats.lat, LATENCY_COMPACT, ns0);
+    lsm_count_level(&db->count.stats, level, move ? TABLE_LEVEL_MOVES : TABLE_LEVEL_COMPACTIONS, 1);
+    lsm_count_level(&db->count.stats, level, TABLE_LEVEL_BYTES_READ, read);
+    lsm_count_level(&db->count.stats, level, TABLE_LEVEL_BYTES_WRITTEN, m.written);
+    lsm_count_level(&db->count.stats, level, TABLE_LEVEL_US, us);
+    lsm_count(&db->count.stats, LSM_COMPACT_COUNT, 1);
+    lsm_count(&db->count.stats, LSM_COMPACT_BYTES_READ, read);
+    lsm_count(&db->count.stats, LSM_COMPACT_BYTES_WRITTEN, m.written);
+    lsm_count(&db->count.stats, LSM_COMPACT_DROPPED, m.dropped);
+    lsm_count(&db->count.stats, LSM_COMPACT_US, us);
+    latency_record(&db->count.stats.lat, LATENCY_COMPACT, ns0);
     return KV_OK;
 }
 
@@ -239,7 +239,7 @@ void lsm_collect(kv_db *db)
     pthread_mutex_unlock(&db->write_lock);
     int rc = table_set_collect(db->tables.set, &removed);
     pthread_mutex_lock(&db->write_lock);
-    lsm_count(&db->stats, LSM_FILES_DELETED, removed);
+    lsm_count(&db->count.stats, LSM_FILES_DELETED, removed);
     if (rc != KV_OK)
         lsm_set_bg_error(db, rc); /* harmless (kv_open removes them), but said once */
 }

@@ -2,8 +2,9 @@
  * lsm_db.h: the engine of the LSM stages: the newest writes in a memtable
  * (memtable.h) protected by a write-ahead log (lsm_wal.h), older ones in
  * tables (table_set.h), read through merging iterators.  Stage 04 wrote
- * it; stages 05 and 06 link it unchanged, 05 with another table format
- * (table.h), 06 with another table set (levels and a manifest).  The
+ * it; every later stage (05 to 09) links it unchanged, 05 with another
+ * table format (table.h), 06 with another table set (levels and a
+ * manifest), 07 to 09 with what they add around it.  The
  * engine does all the work: it writes every table (lsm_flush.c), runs
  * every merge (lsm_compact.c) and every wait (lsm_admit.c), counts
  * (lsm_stats.h) and keeps its failures; the table set only answers what
@@ -80,6 +81,7 @@
 #include "lsm_failure.h"
 #include "lsm_snapshot.h"
 #include "lsm_stats.h"
+#include "lsm_totals.h"
 #include "lsm_wal.h"
 #include "lsm_write.h"
 #include "memtable.h"
@@ -148,7 +150,7 @@ struct kv_db {
     lsm_seqs seq;               /* the sequence numbers */
     lsm_views view;             /* the readers' view */
     lsm_snapshots snaps;        /* live snapshots (lsm_snapshot.h) */
-    lsm_stats stats;            /* counters and totals (lsm_stats.h) */
+    lsm_counting count;         /* counters and totals (lsm_totals.h) */
     pthread_mutex_t write_lock; /* the lock order is above; bg.work and
                                    bg.done are its conditions */
 };

@@ -1,7 +1,8 @@
 /*
  * lsm_describe.c: kv_stats for the LSM stages: what the tree holds
- * (memtables, tables, logs), then the counters' lines (lsm_stats.c: the
- * totals, what kv_open found, this session's counts), then the engine's
+ * (memtables, tables, logs), then where the totals count from
+ * (lsm_totals.c) and the counters' lines (lsm_stats.c: the totals, what
+ * kv_open found, this session's counts), then the engine's
  * own state (a failure, live snapshots, the log's group commit), the
  * disk's reserve, the caches, how long each call, flush, compaction and
  * stall took (the latency histograms), and the value store's lines.  The
@@ -30,7 +31,7 @@ static void stats_tree(kv_db *db, stats_text *s)
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
-    table_describe d = {.levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
+    table_describe d = {.levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->count.stats.level,
                         .lock = &db->write_lock};
     int rc = table_set_describe(db->tables.set, v->tables, &d, stats_text_line, s);
     if (rc != KV_OK)
@@ -77,7 +78,8 @@ int kv_stats(kv_db *db, char **text)
     stats_text_add(&s, "dir: %s", db->dir.path);
     db_dir_stats(&db->dir, &s);
     stats_tree(db, &s);
-    lsm_stats_lines(&db->stats, &s);
+    lsm_totals_stats(&db->count.totals, &s);
+    lsm_stats_lines(&db->count.stats, &s);
     stats_text_add(&s, "write.failed: %d", __atomic_load_n(&db->fail.failed, __ATOMIC_ACQUIRE));
     stats_text_add(&s, "snapshots.live: %" PRIu64, atomic_load(&db->snaps.live));
     stats_wal(db, &s);
@@ -86,9 +88,9 @@ int kv_stats(kv_db *db, char **text)
     table_ctx_stats(db->tables.ctx, stats_text_line, &s);
     unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
                      LATENCY_MASK(LATENCY_STALL_MEMTABLE);
-    if (db->stats.levels > 0) /* a brake on writers (lsm_admit.c) */
+    if (db->count.stats.levels > 0) /* a brake on writers (lsm_admit.c) */
         timed |= LATENCY_MASK(LATENCY_STALL_SLOWDOWN) | LATENCY_MASK(LATENCY_STALL_STOP);
-    rc = latency_stats(&db->stats.lat, timed, stats_text_line, &s);
+    rc = latency_stats(&db->count.stats.lat, timed, stats_text_line, &s);
     if (rc == KV_OK)
         rc = value_store_describe(db->values.store, 0, stats_text_line, &s);
     if (rc != KV_OK) {

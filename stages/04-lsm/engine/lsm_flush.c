@@ -52,7 +52,7 @@ static void lsm_flush_drop_logs(kv_db *db, uint64_t hi)
         if (rc == KV_OK && !kept) /* (else the store's now) */
             rc = lsm_wal_remove(db->dir.path, start);
         if (rc == KV_OK && !kept)
-            lsm_count(&db->stats, LSM_LOGS_REMOVED, 1);
+            lsm_count(&db->count.stats, LSM_LOGS_REMOVED, 1);
         else if (rc != KV_OK)
             lsm_set_bg_error(db, rc); /* harmless (F3), but said */
     }
@@ -118,14 +118,14 @@ int lsm_flush_imm(kv_db *db, int during_merge)
             lsm_view_install(db, spare, v, 1);
             spare = NULL;
             lsm_flush_drop_logs(db, hi);                                /* 4 */
-            lsm_count(&db->stats, LSM_FLUSH_COUNT, 1);
-            lsm_count(&db->stats, LSM_FLUSH_BYTES, bytes);
-            lsm_count(&db->stats, LSM_FLUSH_ENTRIES, entries);
-            lsm_count(&db->stats, LSM_FLUSH_US, lsm_now_us() - t0);
-            latency_record(&db->stats.lat, LATENCY_FLUSH, ns0);
+            lsm_count(&db->count.stats, LSM_FLUSH_COUNT, 1);
+            lsm_count(&db->count.stats, LSM_FLUSH_BYTES, bytes);
+            lsm_count(&db->count.stats, LSM_FLUSH_ENTRIES, entries);
+            lsm_count(&db->count.stats, LSM_FLUSH_US, lsm_now_us() - t0);
+            latency_record(&db->count.stats.lat, LATENCY_FLUSH, ns0);
             /* (Level 0's count is the bytes flushed, whatever level took
              * the table: kv_stats's write amplification divides by it.) */
-            lsm_count_level(&db->stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
+            lsm_count_level(&db->count.stats, 0, TABLE_LEVEL_BYTES_WRITTEN, bytes);
             db->bg.retry_us = 0; /* a job that failed is tried again */
             db->seq.flushed = hi; /* (the value store's jobs look at it) */
         } else if (final) {
@@ -137,7 +137,7 @@ int lsm_flush_imm(kv_db *db, int during_merge)
     if (rc != KV_OK) {
         db->fail.flush_failed = 1;
         lsm_set_bg_error(db, rc);
-        lsm_count(&db->stats, LSM_FLUSH_FAILURES, 1);
+        lsm_count(&db->count.stats, LSM_FLUSH_FAILURES, 1);
     }
     pthread_cond_broadcast(&db->bg.done);                               /* 5 */
     return rc;

@@ -82,7 +82,7 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
     if (rc == KV_OK && v->imm != NULL)
         rc = lsm_inspect_memtable(v->imm, "frozen", flags, line, ctx);
     table_describe d = {.inspect = 1, .flags = flags,
-                        .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
+                        .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->count.stats.level,
                         .lock = &db->write_lock};
     if (rc == KV_OK)
         rc = table_set_describe(db->tables.set, v->tables, &d, line, ctx);

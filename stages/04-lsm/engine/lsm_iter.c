@@ -86,7 +86,7 @@ void kv_iter_seek_first(kv_iter *it)
         uint64_t t0 = latency_call_start(LATENCY_ITER_SEEK);
         lsm_ahead_close(&it->ahead, it->u, 0);
         iter_seek_first(it->u);
-        latency_call_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
+        latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_SEEK, t0);
     }
 }
 
@@ -96,7 +96,7 @@ void kv_iter_seek_last(kv_iter *it)
         uint64_t t0 = latency_call_start(LATENCY_ITER_SEEK);
         lsm_ahead_close(&it->ahead, it->u, 0);
         iter_seek_last(it->u);
-        latency_call_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
+        latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_SEEK, t0);
     }
 }
 
@@ -114,7 +114,7 @@ void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
         iter_seek_first(it->u); /* every key is >= the empty key */
     else
         iter_seek(it->u, key, klen);
-    latency_call_record(&it->db->stats.lat, LATENCY_ITER_SEEK, t0);
+    latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_SEEK, t0);
 }
 
 int kv_iter_valid(const kv_iter *it)
@@ -142,7 +142,7 @@ void kv_iter_next(kv_iter *it)
     }
     if (rc != KV_OK)
         it->status = rc;
-    latency_call_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+    latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_NEXT, t0);
 }
 
 void kv_iter_prev(kv_iter *it)
@@ -151,7 +151,7 @@ void kv_iter_prev(kv_iter *it)
         uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
         lsm_ahead_close(&it->ahead, it->u, 1);
         iter_prev(it->u);
-        latency_call_record(&it->db->stats.lat, LATENCY_ITER_NEXT, t0);
+        latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_NEXT, t0);
     }
 }
 

@@ -133,8 +133,8 @@ static void mg_walk(mg_call *c, const lsm_view *v, mg_key *k)
                            &k->cost);
     if (k->waiting)
         return;
-    lsm_count(&c->db->stats, LSM_GET_TABLE_READS, k->cost.reads);
-    lsm_count(&c->db->stats, LSM_GET_TABLES_SEARCHED, k->cost.searched);
+    lsm_count(&c->db->count.stats, LSM_GET_TABLE_READS, k->cost.reads);
+    lsm_count(&c->db->count.stats, LSM_GET_TABLES_SEARCHED, k->cost.searched);
     mg_answer(c, k->i, rc, val, vlen);
 }
 
@@ -351,7 +351,7 @@ int kv_multi_get(kv_db *db, size_t n, const void *const keys[], const size_t kle
         return kv_error(KV_ERR_NOMEM, "kv_multi_get: out of memory for %zu keys", n);
     }
     mg_call c = {.db = db, .vals = vals, .vlens = vlens, .rcs = rcs, .first = SIZE_MAX};
-    lsm_count(&db->stats, LSM_GETS, n);
+    lsm_count(&db->count.stats, LSM_GETS, n);
     for (size_t from = 0; from < n; from += room)
         mg_group(&c, keys, klens, from, n - from < room ? n - from : room, k, live);
     free(k);

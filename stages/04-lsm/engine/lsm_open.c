@@ -52,10 +52,8 @@ static void lsm_db_free(kv_db *db)
     pthread_mutex_destroy(&db->view.lock);
     pthread_mutex_destroy(&db->write_lock);
     pthread_mutex_destroy(&db->bg.compact_lock);
-    pthread_mutex_destroy(&db->stats.lock);
-    free(db->stats.bound);
-    free(db->stats.at_open);
-    free(db->stats.saved);
+    pthread_mutex_destroy(&db->count.totals.lock);
+    lsm_totals_free(&db->count.totals);
     free(db);
 }
 
@@ -73,14 +71,14 @@ static int lsm_apply_replayed(kv_db *db, lsm_replayed *r)
     db->mt.mem = r->mem;
     db->mt.mem_lo = r->mem_lo;
     db->logs = r->logs;
-    db->stats.open_records += r->records;
-    db->stats.open_records_skipped += r->records_skipped;
-    db->stats.open_wal_bytes += r->wal_bytes;
-    db->stats.open_torn_found += r->torn_found;
-    db->stats.open_torn_cut = r->torn_cut;
-    db->stats.open_tail_records_dropped = r->tail_records_dropped;
-    db->stats.open_wals_removed += r->wals_removed;
-    db->stats.open_wal_created = r->wal_created;
+    db->count.stats.open_records += r->records;
+    db->count.stats.open_records_skipped += r->records_skipped;
+    db->count.stats.open_wal_bytes += r->wal_bytes;
+    db->count.stats.open_torn_found += r->torn_found;
+    db->count.stats.open_torn_cut = r->torn_cut;
+    db->count.stats.open_tail_records_dropped = r->tail_records_dropped;
+    db->count.stats.open_wals_removed += r->wals_removed;
+    db->count.stats.open_wal_created = r->wal_created;
     db->seq.next = r->last_seq + 1;
     atomic_store_explicit(&db->seq.last, r->last_seq, memory_order_release);
     memset(r, 0, sizeof *r); /* the engine holds it all now */
@@ -102,11 +100,11 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     table_set_found found = {0};
     rc = table_set_open(&env, &l, &db->tables.set, &found);
     db->tables.current = found.current;
-    db->stats.levels = found.levels;
-    db->stats.open_tables_removed = found.tables_removed;
-    db->stats.open_tmps_removed = found.tmps_removed;
-    db->stats.open_others_removed = found.others_removed;
-    db->stats.open_torn_found = found.torn_bytes;
+    db->count.stats.levels = found.levels;
+    db->count.stats.open_tables_removed = found.tables_removed;
+    db->count.stats.open_tmps_removed = found.tmps_removed;
+    db->count.stats.open_others_removed = found.others_removed;
+    db->count.stats.open_torn_found = found.torn_bytes;
     db->seq.flushed = found.flushed;
     value_store_env venv = {.dir = &db->dir, .opt = &db->opt,
                             .memtable_limit = &db->mt.limit};
@@ -125,7 +123,7 @@ static int lsm_recover(kv_db *db, int *has_jobs)
             lsm_replayed_free(&replayed);
     }
     if (rc == KV_OK)
-        rc = lsm_totals_open(&db->stats, db->dir.path, db->opt.read_only,
+        rc = lsm_totals_open(&db->count.totals, &db->count.stats, db->dir.path, db->opt.read_only,
                              atomic_load(&db->seq.last), &l, found.flushed);
     lsm_listing_free(&l);
     return rc;
@@ -146,7 +144,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view.lock, NULL);
     pthread_mutex_init(&db->snaps.lock, NULL);
-    pthread_mutex_init(&db->stats.lock, NULL);
+    pthread_mutex_init(&db->count.totals.lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* lsm_bg.c's timed waits */
@@ -166,10 +164,12 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_room_new(db->dir.path, &db->room);
     if (rc == KV_OK && !opt.read_only)
-        rc = lsm_write_open(db, db->stats.open_tmps_removed || db->stats.open_tables_removed ||
-                                    db->stats.open_wals_removed || db->stats.open_torn_cut ||
-                                    db->stats.open_wal_created);
-    db->stats.open_us = lsm_now_us() - t0;
+        rc = lsm_write_open(db, db->count.stats.open_tmps_removed ||
+                                    db->count.stats.open_tables_removed ||
+                                    db->count.stats.open_wals_removed ||
+                                    db->count.stats.open_torn_cut ||
+                                    db->count.stats.open_wal_created);
+    db->count.stats.open_us = lsm_now_us() - t0;
     if (rc == KV_OK && !opt.read_only)
         rc = lsm_bg_start(db);
     if (rc == KV_OK && !opt.read_only)
@@ -211,7 +211,7 @@ int kv_close(kv_db *db)
     if (!db->opt.read_only) {
         uint64_t removed = 0;
         int collect_rc = table_set_collect(db->tables.set, &removed);
-        lsm_count(&db->stats, LSM_FILES_DELETED, removed);
+        lsm_count(&db->count.stats, LSM_FILES_DELETED, removed);
         if (collect_rc != KV_OK)
             lsm_set_bg_error(db, collect_rc);
     }
@@ -229,11 +229,11 @@ int kv_close(kv_db *db)
     db->values.store = NULL;
     if (rc == KV_OK)
         rc = set_rc;
-    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->stats);
+    int totals_rc = failed ? KV_OK : lsm_totals_save(&db->count.totals);
     if (rc == KV_OK && totals_rc != KV_OK)
         rc = kv_error(totals_rc, "kv_close %s: the database is closed and its data is safe, "
                       "but its totals were not saved: %s (the next open goes on from the "
-                      "last save)", db->dir.path, db->stats.save_error);
+                      "last save)", db->dir.path, db->count.totals.save_error);
     if (db->fail.bg_error != KV_OK && rc == KV_OK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s", db->fail.bg_message);

@@ -18,7 +18,10 @@ int lsm_out_begin(table_set *ts, table_ctx *tctx, table_job *job, lsm_out *w)
         return rc;
     w->job = job;
     w->at = (size_t)(o - job->outputs);
-    return table_builder_new(tctx, o->path, &w->b);
+    rc = table_builder_new(tctx, o->path, &w->b);
+    if (rc == KV_OK && job->kind == TABLE_JOB_FLUSH)
+        table_builder_mark_flush(w->b); /* writers wait for it (table.h) */
+    return rc;
 }
 
 static int lsm_out_keep(uint8_t **dst, size_t *cap, const uint8_t *p, size_t n)

@@ -48,8 +48,8 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
     }
     int elsewhere = 0;
     int rc = table_set_get(v->tables, lk, NULL, NULL, val, vlen, &elsewhere, cost);
-    lsm_count(&db->stats, LSM_GET_TABLE_READS, cost->reads);
-    lsm_count(&db->stats, LSM_GET_TABLES_SEARCHED, cost->searched);
+    lsm_count(&db->count.stats, LSM_GET_TABLE_READS, cost->reads);
+    lsm_count(&db->count.stats, LSM_GET_TABLES_SEARCHED, cost->searched);
     if (rc == KV_OK && elsewhere)
         rc = lsm_value_load(db, val, vlen); /* kept elsewhere */
     return rc;
@@ -59,7 +59,7 @@ static int lsm_get_in(kv_db *db, const lsm_view *v, const ikey_lookup *lk, void 
 static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t klen,
                    void **val, size_t *vlen)
 {
-    lsm_count(&db->stats, LSM_GETS, 1);
+    lsm_count(&db->count.stats, LSM_GETS, 1);
     uint64_t seq = 0, t0 = cost_start(); /* (or 0: not timed, cost.h) */
     table_get_cost cost = {.kv.gets = 1};
     uint64_t pin = value_store_pin(db->values.store); /* before the view (value_store.h) */
@@ -74,7 +74,7 @@ static int lsm_get(kv_db *db, const kv_snapshot *snap, const void *key, size_t k
     lsm_view_unref(v);
     value_store_unpin(db->values.store, pin);
     cost.kv.nanos = latency_call_ns(LATENCY_GET, t0);
-    latency_record_ns(&db->stats.lat, LATENCY_GET, cost.kv.nanos);
+    latency_record_ns(&db->count.stats.lat, LATENCY_GET, cost.kv.nanos);
     cost_add(&cost.kv); /* the thread's kv_cost */
     return rc;
 }

@@ -68,10 +68,10 @@ static int lsm_wait_for_flush(kv_db *db, const char *call)
             continue;
         }
         uint64_t t0 = lsm_now_us(), ns0 = latency_start();
-        lsm_count(&db->stats, LSM_STALLS, 1);
+        lsm_count(&db->count.stats, LSM_STALLS, 1);
         pthread_cond_wait(&db->bg.done, &db->write_lock);
-        lsm_count(&db->stats, LSM_STALL_US, lsm_now_us() - t0);
-        latency_record(&db->stats.lat, LATENCY_STALL_MEMTABLE, ns0);
+        lsm_count(&db->count.stats, LSM_STALL_US, lsm_now_us() - t0);
+        latency_record(&db->count.stats.lat, LATENCY_STALL_MEMTABLE, ns0);
     }
     return lsm_refuse_if_failed(db, call);
 }
@@ -131,7 +131,7 @@ static int lsm_switch(kv_db *db, const char *call)
     if (rc == KV_OK && (cur->sealed || cur->records > 0)) {
         uint64_t t0 = lsm_now_us(); /* the writer waits for its syncs */
         rc = lsm_new_log(db);
-        lsm_count(&db->stats, LSM_NEW_LOG_US, lsm_now_us() - t0);
+        lsm_count(&db->count.stats, LSM_NEW_LOG_US, lsm_now_us() - t0);
     }
     if (rc != KV_OK) {
         lsm_view_unref(v);
@@ -145,7 +145,7 @@ static int lsm_switch(kv_db *db, const char *call)
         db->mt.mem = fresh; /* the reference memtable_new gave; the view took its own */
         db->mt.mem_lo = 0;
         lsm_view_publish(db, v);
-        lsm_count(&db->stats, LSM_SWITCHES, 1);
+        lsm_count(&db->count.stats, LSM_SWITCHES, 1);
         lsm_bg_wake(db);
     }
     return KV_OK;
@@ -247,9 +247,9 @@ static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
         lsm_wal_write_behind(log);
     lsm_writer *last = g->last->ctx;
     atomic_store_explicit(&db->seq.last, last->seq + last->n - 1, memory_order_release);
-    lsm_count(&db->stats, LSM_PUTS, ops - deletes);
-    lsm_count(&db->stats, LSM_DELETES, deletes);
-    lsm_count(&db->stats, LSM_BATCHES, batches);
+    lsm_count(&db->count.stats, LSM_PUTS, ops - deletes);
+    lsm_count(&db->count.stats, LSM_DELETES, deletes);
+    lsm_count(&db->count.stats, LSM_BATCHES, batches);
 }
 
 /* Steps 3 to 6, the leader's, for the group g (its own record first);
@@ -320,7 +320,7 @@ static int lsm_write(kv_db *db, const char *call, latency_op op, const batch_op 
         rc = lsm_admit(db, call);
     if (rc == KV_OK)
         rc = lsm_write_queued(db, call, ops, n, check, check_ctx);
-    latency_call_record(&db->stats.lat, op, t0);
+    latency_call_record(&db->count.stats.lat, op, t0);
     return rc;
 }
 
@@ -451,7 +451,7 @@ int lsm_write_close(kv_db *db)
     lsm_wal *cur = db->logs.n ? db->logs.v[db->logs.n - 1] : NULL;
     int usable = cur != NULL && !cur->sealed && !db->fail.failed;
     wal_target t = usable ? lsm_target(cur) : (wal_target){0};
-    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->stats.open_torn_cut > 0);
+    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->count.stats.open_torn_cut > 0);
     db->q = NULL;
     if (rc != KV_OK)
         kv_error_append(" (kv_close %s: the database is closed, but what it wrote may not "

@@ -1,7 +1,8 @@
 /*
  * lsm_stats.c: kv_stats's lines of the engine's counters (lsm_stats.h):
  * the totals, what flushes and compactions did since the database was
- * created (kept in STATS: lsm_totals.c); the work of a table set with
+ * created (the totals above keep them in STATS and print where they
+ * count from); the work of a table set with
  * levels; what kv_open found; and, named session.*, what the write path and
  * the reads did since this open.  Read costs are the lesson of stage 04:
  * session.get.table_reads_per_get is the positioned reads a lookup made,
@@ -28,7 +29,8 @@ static void stats_levels(const lsm_stats *st, stats_text *s)
                    (double)lsm_counted(st, LSM_STOP_US) / 1000.0);
     uint64_t moves = 0;
     for (int l = 0; l < st->levels && l < TABLE_LEVELS_MAX; l++)
-        moves += lsm_totals_session(st, &st->level[l][TABLE_LEVEL_MOVES]);
+        moves += __atomic_load_n(&st->level[l][TABLE_LEVEL_MOVES], __ATOMIC_RELAXED) -
+                 st->opened_level[l][TABLE_LEVEL_MOVES];
     stats_text_add(s, "session.compact.moves: %" PRIu64, moves);
     stats_text_add(s, "session.compact.files_deleted: %" PRIu64,
                    lsm_counted(st, LSM_FILES_DELETED));
@@ -39,11 +41,10 @@ static void stats_levels(const lsm_stats *st, stats_text *s)
     stats_text_add(s, "session.compact.garbage: %" PRIu64, lsm_counted(st, LSM_GARBAGE_MERGES));
 }
 
-/* Kept in STATS from one session to the next (lsm_totals.c). */
+/* Kept in STATS from one session to the next (S1). */
 static void stats_totals(lsm_stats *st, stats_text *s)
 {
     uint64_t flushes = lsm_counted(st, LSM_FLUSH_COUNT);
-    lsm_totals_stats(st, s);
     stats_text_add(s, "flush.count: %" PRIu64, flushes);
     stats_text_add(s, "flush.bytes: %" PRIu64, lsm_counted(st, LSM_FLUSH_BYTES));
     stats_text_add(s, "flush.entries: %" PRIu64, lsm_counted(st, LSM_FLUSH_ENTRIES));
@@ -93,11 +94,11 @@ static void stats_session(const lsm_stats *st, stats_text *s)
     stats_text_add(s, "session.write.stall_ms: %.3f",
                    (double)lsm_counted(st, LSM_STALL_US) / 1000.0);
     stats_text_add(s, "session.flush.count: %" PRIu64,
-                   lsm_totals_session(st, &st->c[LSM_FLUSH_COUNT]));
+                   lsm_counted_session(st, LSM_FLUSH_COUNT));
     stats_text_add(s, "session.flush.failures: %" PRIu64, lsm_counted(st, LSM_FLUSH_FAILURES));
     stats_text_add(s, "session.flush.logs_removed: %" PRIu64, lsm_counted(st, LSM_LOGS_REMOVED));
     stats_text_add(s, "session.compact.count: %" PRIu64,
-                   lsm_totals_session(st, &st->c[LSM_COMPACT_COUNT]));
+                   lsm_counted_session(st, LSM_COMPACT_COUNT));
 }
 
 void lsm_stats_lines(lsm_stats *st, stats_text *s)

@@ -1,13 +1,13 @@
 /*
  * lsm_stats.h: the engine's counters, one block per database (LevelDB
  * keeps its per-level stats_ in DBImpl the same way): a table of named
- * counters, the work per level the table set's jobs did, what kv_open
- * found, and the bookkeeping of the totals kept across sessions.  The
- * engine counts (lsm_count, no lock: relaxed atomics) and times
- * (latency_record into `lat`, common/latency.h: the calls of kv.h that
- * read or write, each flush and compaction, each stall; a job of the
+ * counters, the work per level the table set's jobs did, and what kv_open
+ * found.  The engine counts (lsm_count, no lock: relaxed atomics) and
+ * times (latency_record into `lat`, common/latency.h: the calls of kv.h
+ * that read or write, each flush and compaction, each stall; a job of the
  * value store may record LATENCY_VALUE_GC the same way); kv_stats prints
- * (lsm_stats.c); DIR/STATS keeps the totals (lsm_totals.c).
+ * (lsm_stats.c).  The totals above them (lsm_totals.h) keep some of them
+ * in DIR/STATS from one session to the next; nothing here calls them.
  *
  * Invariants:
  *   S1. The counters below LSM_TOTALS, and every per-level counter of a
@@ -20,18 +20,15 @@
 #ifndef KV_LSM_STATS_H
 #define KV_LSM_STATS_H
 
-#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "latency.h"
-#include "lsm_files.h"
 #include "stats_text.h"
-#include "stats_file.h"
 #include "level_counters.h"
 
 typedef enum lsm_counter {
-    /* Totals (S1), in STATS under these names (lsm_total_name). */
+    /* Totals (S1), in STATS under these names (lsm_totals.h). */
     LSM_FLUSH_COUNT,            /* flush.count */
     LSM_FLUSH_BYTES,            /* flush.bytes */
     LSM_FLUSH_ENTRIES,          /* flush.entries */
@@ -77,21 +74,10 @@ typedef struct lsm_stats {
     uint64_t open_tables_removed, open_wals_removed, open_tmps_removed, open_others_removed;
     int open_wal_created;
 
-    /* The totals (lsm_totals.c). */
-    const char *dir;            /* where STATS is (the engine's path) */
-    int read_only;              /* STATS is never written */
-    uint64_t since_seq;         /* they count the work after this write (0: all) */
-    char since[640];            /* and why from there, for kv_stats */
-    stats_counters *bound;      /* the counters STATS keeps, bound to c[] and level[] */
-    uint64_t *at_open;          /* their values when this open began counting */
-    uint64_t *saved;            /* their values in STATS, as loaded or last saved */
-    int rewrite;                /* STATS is damaged: the next save replaces it
-                                   even if no total changed */
-    pthread_mutex_t lock;       /* one save at a time; guards the four below */
-    uint64_t saved_us;          /* lsm_now_us of the last save */
-    uint64_t period_us;         /* while working, at most this long between saves */
-    uint64_t save_failures;
-    char save_error[512];
+    /* The totals' values when this session began counting (what kv_open
+     * loaded): a total's growth in this session is its value less this. */
+    uint64_t opened[LSM_TOTALS];
+    uint64_t opened_level[TABLE_LEVELS_MAX][TABLE_LEVEL_COUNTERS];
 
     latency_set lat;            /* how long each operation took (this session) */
 } lsm_stats;
@@ -104,37 +90,12 @@ static inline uint64_t lsm_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* STATS's name of a total (S1); NULL for a counter of the session. */
-const char *lsm_total_name(lsm_counter c);
-
 /* ---- what kv_stats prints of them (lsm_stats.c) ---------------------------------- */
 
 /* kv_stats's lines of the counters: the levels' work (if the table set has
  * levels), the totals, what kv_open found, this session's counts.  The
  * engine prints its own state around them (lsm_describe.c). */
 void lsm_stats_lines(lsm_stats *st, stats_text *s);
-
-/* ---- the totals (lsm_totals.c) ---------------------------------------------- */
-
-/* At kv_open, once the table set is open (every write up to `flushed` is
- * in its tables) and the logs replayed (every write up to last_seq is
- * back): binds the totals and loads DIR/STATS if the listing l has it (a
- * missing or damaged one is not an error: the totals then count from
- * here, and totals_since says why).  dir must outlive st.  KV_OK or an
- * error that is not about STATS (memory, I/O). */
-int  lsm_totals_open(lsm_stats *st, const char *dir, int read_only, uint64_t last_seq,
-                     const lsm_listing *l, uint64_t flushed);
-/* After a background job: saves STATS if totals_period_us has passed since
- * the last save.  A failed save is counted, not fatal.  REQUIRES: held
- * locked by the caller (released while saving). */
-void lsm_totals_tick(lsm_stats *st, pthread_mutex_t *held);
-/* At kv_close, after the last job: saves STATS if the totals changed since
- * the last save (or STATS must be written again).  KV_OK or the error. */
-int  lsm_totals_save(lsm_stats *st);
-/* kv_stats's lines about them. */
-void lsm_totals_stats(lsm_stats *st, stats_text *s);
-/* How much a total (its counter's address in st) grew in this session. */
-uint64_t lsm_totals_session(const lsm_stats *st, const uint64_t *counter);
 
 static inline void lsm_count(lsm_stats *s, lsm_counter c, uint64_t n)
 {
@@ -144,6 +105,12 @@ static inline void lsm_count(lsm_stats *s, lsm_counter c, uint64_t n)
 static inline uint64_t lsm_counted(const lsm_stats *s, lsm_counter c)
 {
     return __atomic_load_n(&s->c[c], __ATOMIC_RELAXED);
+}
+
+/* How much a total (c < LSM_TOTALS) grew in this session. */
+static inline uint64_t lsm_counted_session(const lsm_stats *s, lsm_counter c)
+{
+    return lsm_counted(s, c) - s->opened[c];
 }
 
 static inline void lsm_count_level(lsm_stats *s, int level, int which, uint64_t n)

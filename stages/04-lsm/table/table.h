@@ -88,6 +88,13 @@ typedef struct table_meta {
  * KV_OK, KV_ERR_IO (the file is removed), KV_ERR_NOMEM. */
 int table_builder_new(table_ctx *ctx, const char *path, table_builder **out);
 
+/* Says that writers wait for this table: it is a flush's, and a memtable
+ * switch waits for the flush (a merge's or a tool's table is not marked).
+ * A context that paces its writes (table_ctx_set_write_rate) serves the
+ * bytes of a marked table before the others'; the formats here write
+ * every table alike and ignore the mark.  REQUIRES: no entry added yet. */
+void table_builder_mark_flush(table_builder *b);
+
 /* Appends an entry.  For a tombstone (the key's type is IKEY_DELETE) the
  * value is not stored.  KV_ERR_INVALID if the key is not a well-formed
  * internal key (user key 1..KV_MAX_KEY bytes), the value is longer than

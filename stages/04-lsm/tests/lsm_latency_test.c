@@ -67,7 +67,7 @@ static void value_store_jobs_are_printed_once_timed(void)
     double max_us = 0;
     CHECK(!hist_of(db, "session.values.gc.time", &count, &max_us));
     /* As lsm_values.c would time a job of 5 us. */
-    latency_record(&db->stats.lat, LATENCY_VALUE_GC, latency_start() - 5000);
+    latency_record(&db->count.stats.lat, LATENCY_VALUE_GC, latency_start() - 5000);
     CHECK(hist_of(db, "session.values.gc.time", &count, &max_us));
     CHECK_EQ(count, 1ull);
     CHECK(max_us >= 5.0);

@@ -182,9 +182,9 @@ static void working_database_saves_its_totals(void)
 {
     const char *dir = lt_dir();
     kv_db *db = lt_open(dir, 64 * 1024, 0);
-    pthread_mutex_lock(&db->stats.lock);
-    db->stats.period_us = 0; /* save after every job */
-    pthread_mutex_unlock(&db->stats.lock);
+    pthread_mutex_lock(&db->count.totals.lock);
+    db->count.totals.period_us = 0; /* save after every job */
+    pthread_mutex_unlock(&db->count.totals.lock);
     put_and_flush(db, 0, 100);
     /* The save follows the flush kv_flush waited for, on the same thread. */
     for (int i = 0; i < 2000 && saved_flushes(dir) < 1; i++)

@@ -94,7 +94,7 @@ static race_names race_names_of(kv_db *db, const table_set_version *v)
 {
     race_names r = {0};
     table_describe d = {.inspect = 1,
-                        .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->stats.level,
+                        .levels = (const uint64_t (*)[TABLE_LEVEL_COUNTERS])db->count.stats.level,
                         .lock = &db->write_lock};
     CHECK_KV(table_set_describe(db->tables.set, v, &d, race_collect, &r), KV_OK);
     return r;
@@ -244,7 +244,7 @@ static void race_step(kv_db *db, int *i)
         CHECK_KV(kv_compact(db), KV_OK);
 }
 
-static uint64_t race_counted(kv_db *db, lsm_counter c) { return lsm_counted(&db->stats, c); }
+static uint64_t race_counted(kv_db *db, lsm_counter c) { return lsm_counted(&db->count.stats, c); }
 
 static void tables_stay_on_disk_while_any_version_holds_them(void)
 {

@@ -1,6 +1,7 @@
 /*
  * lsm_repair.h: kv_repair's work on one file (include/kv.h), which the
- * stage's kv_repair (lsm_repair.c) runs over the directory:
+ * table set's kv_repair runs over the directory (stage 04's
+ * flat_set_repair.c, stage 06's level_repair.c):
  *   - a damaged log is rewritten with every intact record whose sequence
  *     numbers follow the ones before it (lsm_repair_log.c);
  *   - a damaged table is rewritten, under its own name, with every entry

@@ -1,7 +1,8 @@
 /*
  * lsm_wal_tools.c: kv check and kv dump of one write-ahead log (lsm_wal.h),
- * for the kv_check and kv_dump of the database (lsm_tools.c), which say
- * which logs there are and which of them kv_open removes unread.
+ * for the kv_check and kv_dump of the database (the table set's:
+ * flat_set_tools.c, level_tools.c), which say which logs there are and
+ * which of them kv_open removes unread.
  *
  * check reads the log the way kv_open does (lsm_wal_scan_file) and reports
  * the very verdict kv_open acts on (lsm_wal_judge): keep it, cut its torn

@@ -3,8 +3,9 @@
  * table_v2/file_entry: where a table is opened, walked, checked and
  * mended, the file's version decides.  Version 2 (partitioned index and
  * filters, parted_format.h) is this stage's; version 1 is handed to
- * format v2 as stage 05 reads it.  New tables are written as version 2
- * (paced_build.c).  The open sets the table's ops (table_v2_format.h),
+ * format v2 as stage 05 reads it.  New tables are written as version 1
+ * by default, as version 2 with kv_options.table_partitions =
+ * KV_PARTITIONS (paced_build.c).  The open sets the table's ops (table_v2_format.h),
  * which say how its lookups, iterators and tools read it:
  * parted_version_2, or version 1's.  table_check, table_dump and
  * table_inspect_parts are in parted_tools.c.

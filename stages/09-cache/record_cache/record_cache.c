@@ -98,6 +98,11 @@ int record_cache_get(record_cache *rc, uint64_t table_id, const void *ukey, size
     return KV_OK;
 }
 
+size_t record_cache_charge(size_t ulen, const record *newest)
+{
+    return clock_charge(8 + ulen, RECORD_HEAD + (newest->deleted ? 0 : newest->value_len));
+}
+
 int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size_t ulen,
                      const record *newest)
 {

@@ -66,6 +66,11 @@ int record_cache_get(record_cache *rc, uint64_t table_id, const void *ukey, size
 int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size_t ulen,
                      const record *newest);
 
+/* What record_cache_put(rc, id, ukey, ulen, newest) charges the cache for
+ * the entry it makes (clock_charge of its key and value): the size of the
+ * entry, wherever it is counted outside the cache. */
+size_t record_cache_charge(size_t ulen, const record *newest);
+
 void record_cache_counts(record_cache *rc, record_counts *out);
 
 #endif

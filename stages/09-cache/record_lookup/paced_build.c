@@ -13,12 +13,17 @@
  * rest: the partitions, the kept blocks and the footer.  The builder thus
  * never runs more than one buffer ahead of the rate, and over a
  * compaction writes at most
- * rate * (time + one period) + one buffer (rate_limiter.h).
+ * rate * (time + burst) + one buffer (rate_limiter.h).
  *
- * One priority, RL_LOW: one thread writes every table, a flush before
- * any merge (lsm_bg.c), so a flush never waits behind a merge's request;
- * the limiter's RL_HIGH is there for a second writer, which this engine
- * does not have.
+ * Priorities: a flush's table (table_builder_mark_flush: writers wait for
+ * it) asks at RL_HIGH, every other table (a merge's, a tool's) at RL_LOW,
+ * so a flush's bytes are never paced behind a merge's: while a flush's
+ * request waits, a merge's takes nothing.  In this engine one thread
+ * writes every table, and a merge stops between two entries to flush a
+ * memtable frozen meanwhile (lsm_compact.c), so the two requests meet
+ * only when something else shares the context (a second writer); what
+ * the priority cannot shorten is a merge's request already waiting when
+ * the memtable is frozen: at most one buffer at the rate.
  */
 #include <stdlib.h>
 
@@ -30,13 +35,14 @@ struct table_builder {
     parted_builder *v2;
     rate_limiter *limiter;
     uint64_t asked;          /* bytes the limiter has granted for this table */
+    int prio;                /* RL_HIGH for a flush's table, else RL_LOW */
 };
 
 /* Asks the limiter for what the file gained since the last ask. */
 static void paced_ask(table_builder *b, uint64_t written)
 {
     if (written > b->asked) {
-        rate_limiter_request(b->limiter, written - b->asked, RL_LOW);
+        rate_limiter_request(b->limiter, written - b->asked, b->prio);
         b->asked = written;
     }
 }
@@ -54,6 +60,7 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
         return rc;
     }
     b->limiter = &record_ctx_of(ctx)->limiter;
+    b->prio = RL_LOW;
     *out = b;
     return KV_OK;
 }
@@ -65,6 +72,11 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
     if (rc == KV_OK)
         paced_ask(b, parted_builder_written(b->v2));
     return rc;
+}
+
+void table_builder_mark_flush(table_builder *b)
+{
+    b->prio = RL_HIGH;
 }
 
 uint64_t table_builder_entries(const table_builder *b)

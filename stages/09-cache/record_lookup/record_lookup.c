@@ -143,13 +143,19 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"rate_limiter.bytes_per_second", 0},
         {"session.rate_limiter.granted_bytes", 0},
         {"session.rate_limiter.waited_us", 0},
+        {"session.rate_limiter.flush_granted_bytes", 0},
+        {"session.rate_limiter.flush_waited_us", 0},
+        {"rate_limiter.flushes_waiting", 0},
     };
     rate_limiter_counts l;
     rate_limiter_get_counts(&x->limiter, &l);
     size_t n = sizeof rows / sizeof rows[0];
-    rows[n - 3].n = l.rate;
-    rows[n - 2].n = l.granted;
-    rows[n - 1].n = l.waited_ns / 1000;
+    rows[n - 6].n = l.rate;
+    rows[n - 5].n = l.granted;
+    rows[n - 4].n = l.waited_ns / 1000;
+    rows[n - 3].n = l.granted_high; /* flushes' tables (paced_build.c) */
+    rows[n - 2].n = l.waited_high_ns / 1000;
+    rows[n - 1].n = l.high_waiting;
     char text[96];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(text, sizeof text, "%s: %llu", rows[i].name, (unsigned long long)rows[i].n);
@@ -234,8 +240,8 @@ static void record_lookup_add_costs(table_get_result *r, const table_get_result 
     r->blocks_cached += first->blocks_cached;
 }
 
-/* Step 3. */
-static int record_lookup_newest(record_ctx *x, table *t, const ikey_lookup *lk,
+/* Step 3.  h: bloom_hash of the user key. */
+static int record_lookup_newest(record_ctx *x, table *t, const ikey_lookup *lk, uint64_t h,
                                 table_get_result *r)
 {
     size_t ulen, tlen;
@@ -254,9 +260,9 @@ static int record_lookup_newest(record_ctx *x, table *t, const ikey_lookup *lk,
     /* Once the cache is full, a record goes in on its second miss only
      * (block_admit.h's doorkeeper); out of memory for the entry, the
      * answer stands and nothing is kept. */
-    if (block_admit_ask(x->admit, t->id, bloom_hash(ukey, ulen)) &&
+    if (block_admit_ask(x->admit, t->id, h) &&
         record_cache_put(x->records, t->id, ukey, ulen, &rec) == KV_OK)
-        block_admit_charged(x->admit, (8 + ulen + 9 + rec.value_len) * RECORD_ADMIT_SCALE);
+        block_admit_charged(x->admit, record_cache_charge(ulen, &rec) * RECORD_ADMIT_SCALE);
     if (r->seq <= seq)
         return KV_OK;
     /* Newer than the lookup: what t holds at seq is another version. */
@@ -272,13 +278,15 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     record_ctx *x = record_ctx_of(t->ctx);
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (x->records == NULL || !record_in_range(t, ukey, ulen) ||
-        !record_sampling_asks(&x->sampling, bloom_hash(ukey, ulen)))
+    if (x->records == NULL || !record_in_range(t, ukey, ulen))
+        return table_v2_get(t, lk, r);
+    uint64_t h = bloom_hash(ukey, ulen); /* the sampling's and the doorkeeper's */
+    if (!record_sampling_asks(&x->sampling, h))
         return table_v2_get(t, lk, r);
     int hit;
     int rc = record_lookup_cached(x, t, lk, r, &hit);
     if (rc == KV_OK && !hit)
-        rc = record_lookup_newest(x, t, lk, r);
+        rc = record_lookup_newest(x, t, lk, h, r);
     if (rc == KV_OK && (hit || r->state != IKEY_ABSENT))
         record_sampling_held(&x->sampling, hit);
     return rc;

@@ -5,18 +5,26 @@
  * one written without; with no limit nothing waits and the bytes are
  * still counted; kv_close lets the limit go, so a low rate does not hold
  * it for as long as the work it waits for; a rate set while open
- * (kv_set_background_rate) paces what follows.
+ * (kv_set_background_rate) paces what follows.  A flush's table asks
+ * at the high priority, every other at the low one (table.h's
+ * table_builder_mark_flush), in the engine and through table.h.  And at
+ * a low rate a writer waits at a memtable switch for the paced flush,
+ * counted in kv_stats.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
 #include "kv.h"
 #include "rate_limiter.h"
+#include "record_ctx.h"
+#include "table.h"
 
 #define PB_KEYS 6000
 #define PB_VALUE 100
@@ -70,6 +78,7 @@ static void pb_run(size_t rate, double *granted, double *waited_us, double *wait
     double start = pb_seconds();
     kv_db *db = OPEN(dir, &opt);
     double before = pb_table_bytes(db);
+    double before_flushed = testdb_stat(db, "flush.bytes");
     char key[16], v[PB_VALUE];
     for (int i = 0; i < PB_KEYS; i++) {
         snprintf(key, sizeof key, "k%05d", (i * 7919) % PB_KEYS);
@@ -86,6 +95,12 @@ static void pb_run(size_t rate, double *granted, double *waited_us, double *wait
     double written = pb_table_bytes(db) - before;
     CHECK_MSG(written > PB_KEYS * PB_VALUE && *granted == written,
               "the limiter granted %.0f bytes; the tables written hold %.0f", *granted, written);
+    /* The flushes' tables asked at RL_HIGH, the compaction's at RL_LOW. */
+    double flushed = testdb_stat(db, "flush.bytes") - before_flushed;
+    double high = testdb_stat(db, "session.rate_limiter.flush_granted_bytes");
+    CHECK_MSG(flushed > 0 && high == flushed && *granted - high > 0,
+              "flushes wrote %.0f bytes; %.0f were granted at the high priority, of %.0f",
+              flushed, high, *granted);
     for (int i = 0; i < PB_KEYS; i++) {
         snprintf(key, sizeof key, "k%05d", i);
         pb_value(i, v);
@@ -182,10 +197,128 @@ static void a_rate_set_while_open_paces_what_follows(void)
     CLOSE(db);
 }
 
+/* What a writer waits on at a low rate: not only stage 06's slowdowns.
+ * At 4 KiB a second the first 64 KiB memtable's flush takes some 16 s;
+ * a writer that fills the next one meanwhile waits for that flush at the
+ * memtable switch, with no table in level 0 yet.  kv_stats counts the
+ * wait (session.write.stalls, stall_ms), shows the flush waiting
+ * (rate_limiter.flushes_waiting) and counts its waits for the limiter
+ * (session.rate_limiter.flush_waited_us); setting the rate to 0 lets it
+ * go. */
+typedef struct pb_writer {
+    kv_db *db;
+    int n, done;
+} pb_writer;
+
+static void *pb_write_all(void *arg)
+{
+    pb_writer *w = arg;
+    char key[16], v[PB_VALUE];
+    for (int i = 0; i < w->n; i++) {
+        snprintf(key, sizeof key, "k%05d", i);
+        pb_value(i, v);
+        if (kv_put(w->db, key, strlen(key), v, PB_VALUE) != KV_OK)
+            return NULL;
+    }
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void a_switch_behind_a_paced_flush_holds_writers(void)
+{
+    const char *dir = testdb_dir();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 64 * 1024;
+    opt.background_bytes_per_sec = 4096;
+    kv_db *db = OPEN(dir, &opt);
+    pb_writer w = {db, 2000, 0};
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, pb_write_all, &w) == 0);
+    /* The first flush waits for the limiter (its bytes take some 16 s),
+     * and a writer waits for the flush at the next switch. */
+    double stalls = 0, waiting = 0;
+    for (int i = 0; i < 1000 && (stalls < 1 || waiting < 1); i++) { /* up to 10 s */
+        struct timespec ms = {0, 10 * 1000 * 1000};
+        nanosleep(&ms, NULL);
+        stalls = testdb_stat(db, "session.write.stalls");
+        waiting = testdb_stat(db, "rate_limiter.flushes_waiting");
+    }
+    CHECK_MSG(stalls >= 1 && waiting == 1 && !__atomic_load_n(&w.done, __ATOMIC_ACQUIRE),
+              "2,000 puts at 4 KiB a second: %.0f stalls, %.0f flushes waiting for the limiter, "
+              "done %d", stalls, waiting, w.done);
+    CHECK_MSG(testdb_stat(db, "flush.count") == 0, "a flush finished: %.0f",
+              testdb_stat(db, "flush.count"));
+    CHECK_KV(kv_set_background_rate(db, 0), KV_OK);
+    pthread_join(th, NULL);
+    CHECK(w.done);
+    /* The flush the writer waited for has ended: its wait for the
+     * limiter is counted, and the writer's at the switch. */
+    double flush_waited = testdb_stat(db, "session.rate_limiter.flush_waited_us");
+    double stall_ms = testdb_stat(db, "session.write.stall_ms");
+    CHECK_MSG(flush_waited > 0 && stall_ms > 0, "the flush waited %.0f us for the limiter, "
+              "the writers %.3f ms for the flush", flush_waited, stall_ms);
+    for (int i = 0; i < w.n; i++) {
+        char key[16], v[PB_VALUE];
+        snprintf(key, sizeof key, "k%05d", i);
+        pb_value(i, v);
+        EXPECT(db, key, strlen(key), v, PB_VALUE);
+    }
+    CLOSE(db);
+}
+
+/* Builds a table of n entries through table.h, marked as a flush's or
+ * not; its file's bytes. */
+static uint64_t pb_build(table_ctx *ctx, const char *path, int flush, int n)
+{
+    table_builder *b = NULL;
+    CHECK_KV(table_builder_new(ctx, path, &b), KV_OK);
+    if (flush)
+        table_builder_mark_flush(b);
+    uint8_t ikey[32];
+    char v[PB_VALUE];
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%05d", i);
+        ikey_encode(ikey, key, strlen(key), 1, IKEY_PUT);
+        pb_value(i, v);
+        CHECK_KV(table_builder_add(b, ikey, strlen(key) + 8, (const uint8_t *)v, PB_VALUE), KV_OK);
+    }
+    table_meta m;
+    CHECK_KV(table_builder_finish(b, &m), KV_OK);
+    return m.file_bytes;
+}
+
+/* Through table.h: a table marked as a flush's asks the limiter at
+ * RL_HIGH, one not marked (a merge's, a tool's) at RL_LOW; every byte of
+ * each is asked. */
+static void a_flushs_table_asks_first_a_merges_after(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    table_ctx *ctx = NULL;
+    CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
+    const char *dir = testdb_dir();
+    CHECK(mkdir(dir, 0755) == 0);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/flush.tbl", dir);
+    uint64_t flushed = pb_build(ctx, path, 1, 3000);
+    snprintf(path, sizeof path, "%s/merge.tbl", dir);
+    uint64_t merged = pb_build(ctx, path, 0, 2000);
+    rate_limiter *rl = &record_ctx_of(ctx)->limiter;
+    CHECK_MSG(rl->granted[RL_HIGH] == flushed && rl->granted[RL_LOW] == merged,
+              "high %llu (the flush's table: %llu bytes), low %llu (the merge's: %llu)",
+              (unsigned long long)rl->granted[RL_HIGH], (unsigned long long)flushed,
+              (unsigned long long)rl->granted[RL_LOW], (unsigned long long)merged);
+    table_ctx_free(ctx);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(every_table_byte_is_asked_no_faster_than_the_rate),
     HARNESS_TEST(no_limit_waits_nothing_and_still_counts),
     HARNESS_TEST(a_close_does_not_wait_at_the_rate),
     HARNESS_TEST(a_rate_set_while_open_paces_what_follows),
+    HARNESS_TEST(a_flushs_table_asks_first_a_merges_after),
+    HARNESS_TEST(a_switch_behind_a_paced_flush_holds_writers),
 };
 const harness_suite paced_build_suite = HARNESS_SUITE("paced_build", tests);
