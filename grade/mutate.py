@@ -25,7 +25,8 @@ mull name them):
     force      an if's condition forced true, or false
     drop       a statement dropped (an assignment, a call, a return,
                a break, a continue)
-    field      a field (->f or .f) swapped for another the function uses
+    field      a field (p->f or s.f) swapped for another the function
+               reaches through the same name
     arg        two neighbouring arguments of a call swapped
 
 What does not compile is left to the compiler (grade/mutants.sh counts it
@@ -147,8 +148,10 @@ def line_mutants(raw, masked, fields):
                 if nv >= 0:
                     at('const', pos, t, str(nv) + suffix)
         elif t in ('->', '.') and k + 1 < len(toks) and re.fullmatch(r'[A-Za-z_]\w*', toks[k + 1][1]):
+            # Another field the function reaches through the same name (the
+            # same struct, so as a rule a field of the same kind).
             name_pos, name = toks[k + 1]
-            for other in sorted(fields):
+            for other in sorted(fields.get((prev, t), ())):
                 if other != name:
                     at('field', name_pos, name, other)
     # Conditions: negated, forced.
@@ -221,11 +224,10 @@ def main(argv):
         masked_lines, in_comment = {}, False
         for i in body:
             masked_lines[i], in_comment = mask(lines[i], in_comment)
-        fields = set()
+        fields = {}  # (base name, -> or .): the fields used through it
         for i in body:
-            for m in re.finditer(r'(?:->|\.)\s*([A-Za-z_]\w*)', masked_lines[i]):
-                if not re.match(r'\d', m.group(1)):
-                    fields.add(m.group(1))
+            for m in re.finditer(r'\b([A-Za-z_]\w*)\s*(->|\.)\s*([A-Za-z_]\w*)', masked_lines[i]):
+                fields.setdefault((m.group(1), m.group(2)), set()).add(m.group(3))
         for i in body:
             raw, masked = lines[i], masked_lines[i]
             if raw.lstrip().startswith('#') or not masked.strip() or '\t' in raw:
