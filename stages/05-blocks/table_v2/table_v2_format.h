@@ -287,6 +287,12 @@ int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *li
                   table_v2_open_fn open);
 int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
                      table_salvage_info *info);
+/* The same with the data blocks named by the caller, in order (an index it
+ * read itself; NULL: the index block's), instead of the index block's:
+ * each is read and checked, and what they leave out is scanned. */
+int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_t n,
+                           table_entry_fn entry, table_loss_fn loss, void *ctx,
+                           table_salvage_info *info);
 int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx);
 int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen);
 

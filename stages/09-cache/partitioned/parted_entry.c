@@ -8,7 +8,8 @@
  * KV_PARTITIONS (paced_build.c).  The open sets the table's ops (table_v2_format.h),
  * which say how its lookups, iterators and tools read it:
  * parted_version_2, or version 1's.  table_check, table_dump and
- * table_inspect_parts are in parted_tools.c.
+ * table_inspect_parts are in parted_tools.c, table_salvage's walk of the
+ * partitions in parted_salvage.c.
  */
 #include "parted_format.h"
 #include "table_inspect.h"
@@ -42,7 +43,7 @@ int table_iter_new(table *t, iter **out)
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
                   table_salvage_info *info)
 {
-    return table_v2_salvage(path, entry, loss, ctx, info);
+    return parted_salvage(path, entry, loss, ctx, info);
 }
 
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)

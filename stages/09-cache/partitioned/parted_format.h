@@ -74,6 +74,12 @@
 int parted_top_entry(table *t, const block_iter *top, table_v2_handle *index,
                      table_v2_handle *filter, int *has_filter);
 
+/* table.h's table_salvage for both versions: a version-2 table's data
+ * blocks found through its index partitions (parted_salvage.c), then
+ * read by format v2's salvage; a version-1 table's through its index. */
+int parted_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
+                   table_salvage_info *info);
+
 /* Version 2's meta: [P, size - 48) read and checked, and the top level
  * walked (P1).  After table_v2_open_ends (f its footer). */
 int parted_open_meta(table *t, const table_v2_footer *f);

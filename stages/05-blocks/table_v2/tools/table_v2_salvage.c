@@ -6,7 +6,9 @@
  * data block is believed or not on its own.  Two ways to find the blocks:
  *   - through the index, when the footer and the index block check: each
  *     data block the index names is read and checked; one that does not
- *     check is lost, and the index's separators bound what it held;
+ *     check is lost, and the index's separators bound what it held (a
+ *     caller that read the index some other way names the blocks itself:
+ *     table_v2_salvage_named; a gap between two named blocks is scanned);
  *   - without it (the footer or the index is damaged, or the file was cut
  *     short), from offset 16 on: a stored block has no length in front,
  *     so its end is found by its trailer, the first place after its start
@@ -173,10 +175,9 @@ static int salvage_scan(salvage *s, uint64_t at, uint64_t end, int to_eof)
 }
 
 /* The index block, if the footer and it check; *f gets the footer.  The
- * footer must say the version the header says.  A version whose footer
- * names not the data blocks' index but a top level over partitions of it
- * (stage 09's) gets no further than its first entry, and the scan of
- * [16, D) takes over. */
+ * footer must say the version the header says.  An index whose entries do
+ * not name the data blocks from offset 16 on names none here, and the
+ * scan of [16, D) takes over, unless the caller named them. */
 static int salvage_index(salvage *s, uint64_t size, table_v2_footer *f, block *ix)
 {
     unsigned why_at;
@@ -212,36 +213,70 @@ static uint64_t salvage_expected(const salvage *s, uint64_t size, const table_v2
     return pr.entries;
 }
 
-/* Through the index: each data block it names.  Returns where the blocks
- * it could name end (the scan goes on from there if the index fails). */
-static int salvage_through_index(salvage *s, const table_v2_footer *f, const block *ix,
-                                 uint64_t *named_to)
+/* The data blocks named by `named` (in order), each read and checked: one
+ * that does not check is lost, and where the next named one starts is
+ * known.  A gap before a named block (one an index that could not be read
+ * named) is scanned for blocks.  Stops at a handle that goes back or lies
+ * outside [16, data_end); *named_to is where the named blocks end. */
+static int salvage_named(salvage *s, const table_v2_handle *named, size_t n, uint64_t data_end,
+                         uint64_t *named_to)
 {
-    block_iter it = {0};
-    block_iter_init(&it, ix, TABLE_V2_IKEY_MIN);
     int rc = KV_OK;
     *named_to = TABLE_V2_DATA_AT;
-    for (block_iter_seek_first(&it); rc == KV_OK && it.valid; block_iter_next(&it)) {
-        table_v2_handle h;
-        const uint8_t *end = it.value + it.value_len;
-        if (table_v2_handle_decode(it.value, end, &h) != end || h.offset != *named_to ||
-            !table_v2_handle_within(h, TABLE_V2_DATA_AT, f->data_end))
+    for (size_t i = 0; rc == KV_OK && i < n; i++) {
+        table_v2_handle h = named[i];
+        if (h.offset < *named_to || !table_v2_handle_within(h, TABLE_V2_DATA_AT, data_end))
             break; /* the scan takes over from *named_to */
-        uint64_t stop = h.offset + h.size + TABLE_V2_TRAILER;
+        if (h.offset > *named_to && (rc = salvage_scan(s, *named_to, h.offset, 0)) != KV_OK)
+            break;
         block b;
         const char *why = salvage_block_open(s, h.offset, h.size, &b);
         if (why != NULL)
             salvage_sink_damage(&s->sink, h.offset, why);
         else
             rc = salvage_entries(s, &b, h.offset);
-        *named_to = stop;
+        *named_to = h.offset + h.size + TABLE_V2_TRAILER;
+    }
+    return rc;
+}
+
+/* The data blocks the index names, while its entries name blocks back to
+ * back from offset 16 (else the scan takes over where they stop):
+ * malloc'd into *named, KV_OK or KV_ERR_NOMEM. */
+static int salvage_index_names(salvage *s, const block *ix, uint64_t data_end,
+                               table_v2_handle **named, size_t *n)
+{
+    block_iter it = {0};
+    block_iter_init(&it, ix, TABLE_V2_IKEY_MIN);
+    size_t cap = 0;
+    uint64_t next = TABLE_V2_DATA_AT;
+    int rc = KV_OK;
+    *named = NULL;
+    *n = 0;
+    for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
+        table_v2_handle h;
+        const uint8_t *end = it.value + it.value_len;
+        if (table_v2_handle_decode(it.value, end, &h) != end || h.offset != next ||
+            !table_v2_handle_within(h, TABLE_V2_DATA_AT, data_end))
+            break;
+        if (*n == cap) {
+            table_v2_handle *grown = realloc(*named, (cap = cap ? 2 * cap : 64) * sizeof *grown);
+            if (grown == NULL) {
+                rc = kv_error(KV_ERR_NOMEM, "%s: out of memory reading the index", s->sink.path);
+                break;
+            }
+            *named = grown;
+        }
+        (*named)[(*n)++] = h;
+        next = h.offset + h.size + TABLE_V2_TRAILER;
     }
     block_iter_free(&it);
     return rc;
 }
 
-int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
-                     table_salvage_info *info)
+int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_t n,
+                           table_entry_fn entry, table_loss_fn loss, void *ctx,
+                           table_salvage_info *info)
 {
     memset(info, 0, sizeof *info);
     file_bytes fb;
@@ -251,13 +286,17 @@ int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss,
     info->file_bytes = fb.n;
     table_v2_footer f;
     block ix;
+    table_v2_handle *from_index = NULL;
     uint64_t from = TABLE_V2_DATA_AT, end = fb.n;
     int to_eof = 1;
     if (rc == KV_OK && salvage_index(&s, fb.n, &f, &ix)) {
         info->expected = salvage_expected(&s, fb.n, &f);
         end = f.data_end;
         to_eof = 0;
-        rc = salvage_through_index(&s, &f, &ix, &from);
+        if (named == NULL && (rc = salvage_index_names(&s, &ix, end, &from_index, &n)) == KV_OK)
+            named = from_index;
+        if (rc == KV_OK)
+            rc = salvage_named(&s, named, n, end, &from);
     }
     if (rc == KV_OK && from < end)
         rc = salvage_scan(&s, from, end, to_eof);
@@ -265,6 +304,13 @@ int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss,
         salvage_sink_end(&s.sink, end);
     salvage_sink_free(&s.sink);
     file_bytes_close(&fb);
+    free(from_index);
     free(s.raw);
     return rc;
+}
+
+int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
+                     table_salvage_info *info)
+{
+    return table_v2_salvage_named(path, NULL, 0, entry, loss, ctx, info);
 }
