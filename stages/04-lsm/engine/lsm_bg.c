@@ -93,7 +93,7 @@ static int lsm_bg_step(kv_db *db, uint64_t *wake_us)
 {
     *wake_us = 0;
     int worked = 0;
-    if (db->mt.imm != NULL && !db->fail.flush_failed && !db->fail.failed) {          /* 1 */
+    if (db->memtables.imm != NULL && !db->fail.flush_failed && !db->fail.failed) {          /* 1 */
         lsm_flush_imm(db, 0);
         worked = 1;
     } else if (db->bg.compact_asked && !db->bg.compact_done && !db->fail.failed) { /* 2 */

@@ -135,7 +135,7 @@ static void merge_flush_meanwhile(merge_state *m)
         return;
     m->switches = switches;
     pthread_mutex_lock(&db->write_lock);
-    if (db->mt.imm != NULL && !db->fail.flush_failed && !db->fail.failed && lsm_flush_imm(db, 1) == KV_OK)
+    if (db->memtables.imm != NULL && !db->fail.flush_failed && !db->fail.failed && lsm_flush_imm(db, 1) == KV_OK)
         lsm_count(&db->count.stats, LSM_FLUSHES_IN_MERGE, 1);
     pthread_mutex_unlock(&db->write_lock);
 }

@@ -14,11 +14,15 @@
  *
  * The parts, and who owns what (struct kv_db below is their table of
  * contents; each part's own struct is declared beside its code):
- *   mt.mem   the memtable that takes writes.  Only the group-commit leader
+ *   memtables.mem
+ *            the memtable that takes writes.  Only the group-commit leader
  *            adds to it (under write_lock); readers read it without a lock.
- *   mt.imm   the frozen memtable being written to tables by the background
+ *   memtables.imm
+ *            the frozen memtable being written to tables by the background
  *            thread, or NULL.  At most one: a writer that fills `mem` while
  *            `imm` is still being flushed waits (kv_stats: session.write.stalls).
+ *   commit_queue
+ *            the group commit (wal_queue.h) the writers join.
  *   tables   the table set (tables.set, table_set.h), and tables.current,
  *            the version of its tables it applied last: the tables a new
  *            view reads.
@@ -136,9 +140,9 @@ typedef struct lsm_value_parts {
 struct kv_db {
     db_dir dir;                 /* what it was opened with */
     kv_options opt;
-    lsm_memtables mt;           /* write_lock: mem and imm (lsm_write.h) */
+    lsm_memtables memtables;    /* write_lock: mem and imm (lsm_write.h) */
     lsm_logs logs;              /* write_lock: the logs not yet in tables (lsm_wal.h) */
-    wal_queue *q;               /* the group-commit queue; NULL if read-only */
+    wal_queue *commit_queue;    /* the group commit (wal_queue.h); NULL if read-only */
     lsm_tables tables;          /* the table set and what it shares */
     lsm_value_parts values;     /* the value store and its jobs */
     struct lsm_room *room;      /* writes refused before the disk is full

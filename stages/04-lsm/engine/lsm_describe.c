@@ -27,7 +27,7 @@ static void stats_tree(kv_db *db, stats_text *s)
     uint64_t seq = 0;
     lsm_view *v = lsm_view_get(db, &seq);
     stats_text_add(s, "seq.last: %" PRIu64, seq);
-    stats_text_add(s, "memtable.limit_bytes: %zu", db->mt.limit);
+    stats_text_add(s, "memtable.limit_bytes: %zu", db->memtables.limit);
     stats_text_add(s, "memtable.bytes: %zu", memtable_memory_usage(v->mem));
     stats_text_add(s, "memtable.entries: %" PRIu64, memtable_entries(v->mem));
     stats_text_add(s, "memtable.frozen_bytes: %zu", v->imm ? memtable_memory_usage(v->imm) : 0);
@@ -50,8 +50,8 @@ static void stats_tree(kv_db *db, stats_text *s)
 static void stats_wal(kv_db *db, stats_text *s)
 {
     wal_queue_stats q = {0};
-    if (db->q != NULL)
-        wal_queue_stats_get(db->q, &q);
+    if (db->commit_queue != NULL)
+        wal_queue_stats_get(db->commit_queue, &q);
     uint64_t all_syncs = q.syncs + q.dir_syncs;
     stats_text_add(s, "session.wal.records: %" PRIu64, q.records);
     stats_text_add(s, "session.wal.groups: %" PRIu64, q.groups);

@@ -88,8 +88,8 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
 
 int lsm_flush_imm(kv_db *db, int during_merge)
 {
-    memtable *m = db->mt.imm;
-    uint64_t lo = db->mt.imm_lo, hi = db->mt.imm_hi, t0 = lsm_now_us(), ns0 = latency_start();
+    memtable *m = db->memtables.imm;
+    uint64_t lo = db->memtables.imm_lo, hi = db->memtables.imm_hi, t0 = lsm_now_us(), ns0 = latency_start();
     table_ask ask = {.kind = TABLE_ASK_FLUSH, .lo = lo, .hi = hi, .during_merge = during_merge};
     table_job *job = NULL;
     lsm_view *spare = NULL;

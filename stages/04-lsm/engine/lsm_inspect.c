@@ -76,7 +76,7 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
     inspect_begin(&l, "db");
     inspect_word(&l, "stage", kv_stage());
     inspect_u64(&l, "seq", seq);
-    inspect_u64(&l, "memtable_limit", db->mt.limit);
+    inspect_u64(&l, "memtable_limit", db->memtables.limit);
     inspect_emit(&l, line, ctx);
     rc = lsm_inspect_memtable(v->mem, "active", flags, line, ctx);
     if (rc == KV_OK && v->imm != NULL)

@@ -35,8 +35,8 @@ static void lsm_db_free(kv_db *db)
 {
     lsm_view_unref(db->view.current);
     db->view.current = NULL;
-    memtable_unref(db->mt.mem);
-    memtable_unref(db->mt.imm);
+    memtable_unref(db->memtables.mem);
+    memtable_unref(db->memtables.imm);
     table_set_version_unref(db->tables.current);
     table_set_close(db->tables.set, 0);
     value_store_close(db->values.store, 0);
@@ -68,8 +68,8 @@ static int lsm_open_adopt_log(void *ctx, uint64_t start, int *kept)
  * installed. */
 static int lsm_apply_replayed(kv_db *db, lsm_replayed *r)
 {
-    db->mt.mem = r->mem;
-    db->mt.mem_lo = r->mem_lo;
+    db->memtables.mem = r->mem;
+    db->memtables.mem_lo = r->mem_lo;
     db->logs = r->logs;
     db->count.stats.open_records += r->records;
     db->count.stats.open_records_skipped += r->records_skipped;
@@ -107,13 +107,13 @@ static int lsm_recover(kv_db *db, int *has_jobs)
     db->count.stats.open_torn_found = found.torn_bytes;
     db->seq.flushed = found.flushed;
     value_store_env venv = {.dir = &db->dir, .opt = &db->opt,
-                            .memtable_limit = &db->mt.limit};
+                            .memtable_limit = &db->memtables.limit};
     if (rc == KV_OK)
         rc = value_store_open(&venv, &l, found.flushed, &db->values.store, has_jobs);
     if (rc == KV_OK) {
         lsm_replay_env renv = {.dir = &db->dir, .read_only = db->opt.read_only,
                                .strict_recovery = db->opt.strict_recovery,
-                               .memtable_limit = db->mt.limit,
+                               .memtable_limit = db->memtables.limit,
                                .adopt_log = lsm_open_adopt_log, .adopt_ctx = db->values.store};
         lsm_replayed replayed;
         rc = lsm_replay_logs(&renv, l.wals, l.nwals, found.flushed, &replayed);
@@ -139,7 +139,7 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     if (db == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_open %s: out of memory", dir ? dir : "(null)");
     db->opt = opt;
-    db->mt.limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
+    db->memtables.limit = opt.memtable_bytes ? opt.memtable_bytes : LSM_DEFAULT_MEMTABLE_BYTES;
     pthread_mutex_init(&db->bg.compact_lock, NULL);
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->view.lock, NULL);

@@ -19,7 +19,7 @@ void lsm_sources_get(kv_db *db, lsm_sources *s)
     s->mem = v->mem;
     s->imm = v->imm;
     s->tables = v->tables;
-    s->memory_from = db->mt.imm != NULL ? db->mt.imm_lo : db->mt.mem_lo;
+    s->memory_from = db->memtables.imm != NULL ? db->memtables.imm_lo : db->memtables.mem_lo;
     s->last = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
     s->view = v;
     s->db = db;

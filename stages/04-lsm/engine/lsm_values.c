@@ -123,7 +123,7 @@ static int lsm_values_still_there(void *ctx)
 {
     move_check *c = ctx;
     kv_db *db = c->db;
-    lsm_view now = {.mem = db->mt.mem, .imm = db->mt.imm, .tables = db->tables.current};
+    lsm_view now = {.mem = db->memtables.mem, .imm = db->memtables.imm, .tables = db->tables.current};
     uint64_t seq = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
     int there = lsm_values_there(&now, seq, c->m);
     if (there < 0)

@@ -81,10 +81,10 @@ void lsm_view_install(kv_db *db, lsm_view *spare, table_set_version *tables,
         db->tables.current = tables;
     }
     if (imm_flushed) {
-        memtable_unref(db->mt.imm);
-        db->mt.imm = NULL;
+        memtable_unref(db->memtables.imm);
+        db->memtables.imm = NULL;
     }
-    lsm_view_fill(db, spare, db->mt.mem, db->mt.imm);
+    lsm_view_fill(db, spare, db->memtables.mem, db->memtables.imm);
     lsm_view_publish(db, spare);
 }
 

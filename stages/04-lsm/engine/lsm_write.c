@@ -56,7 +56,7 @@ typedef struct lsm_writer {
  * else retried and waited for.  REQUIRES: write_lock held. */
 static int lsm_wait_for_flush(kv_db *db, const char *call)
 {
-    while (db->mt.imm != NULL) {
+    while (db->memtables.imm != NULL) {
         int rc = lsm_refuse_if_failed(db, call);
         if (rc != KV_OK)
             return rc;
@@ -107,16 +107,16 @@ static int lsm_new_log(kv_db *db)
  * REQUIRES: write_lock held. */
 static int lsm_switch(kv_db *db, const char *call)
 {
-    int rc = memtable_entries(db->mt.mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
+    int rc = memtable_entries(db->memtables.mem) > 0 ? lsm_wait_for_flush(db, call) : KV_OK;
     /* Read again after the wait, which released write_lock: kv_compact may
      * have switched meanwhile, leaving an empty mem and a fresh log. */
-    int freeze = memtable_entries(db->mt.mem) > 0;
+    int freeze = memtable_entries(db->memtables.mem) > 0;
     if (rc == KV_OK && !freeze && !db->logs.v[db->logs.n - 1]->sealed)
         return KV_OK;
     memtable *fresh = NULL;
     lsm_view *v = NULL;
-    if (rc == KV_OK && freeze && (rc = memtable_new(db->mt.limit, &fresh)) == KV_OK)
-        rc = lsm_view_new(db, fresh, db->mt.mem, &v);
+    if (rc == KV_OK && freeze && (rc = memtable_new(db->memtables.limit, &fresh)) == KV_OK)
+        rc = lsm_view_new(db, fresh, db->memtables.mem, &v);
     if (rc == KV_OK && db->logs.n == db->logs.cap) {
         size_t cap = 2 * db->logs.cap + 2;
         lsm_wal **grown = realloc(db->logs.v, cap * sizeof *grown);
@@ -139,11 +139,11 @@ static int lsm_switch(kv_db *db, const char *call)
         return rc;
     }
     if (freeze) {
-        db->mt.imm = db->mt.mem;
-        db->mt.imm_lo = db->mt.mem_lo;
-        db->mt.imm_hi = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
-        db->mt.mem = fresh; /* the reference memtable_new gave; the view took its own */
-        db->mt.mem_lo = 0;
+        db->memtables.imm = db->memtables.mem;
+        db->memtables.imm_lo = db->memtables.mem_lo;
+        db->memtables.imm_hi = atomic_load_explicit(&db->seq.last, memory_order_relaxed);
+        db->memtables.mem = fresh; /* the reference memtable_new gave; the view took its own */
+        db->memtables.mem_lo = 0;
         lsm_view_publish(db, v);
         lsm_count(&db->count.stats, LSM_SWITCHES, 1);
         lsm_bg_wake(db);
@@ -155,7 +155,7 @@ int lsm_write_flush_all(kv_db *db, const char *call)
 {
     pthread_mutex_lock(&db->write_lock);
     int rc = lsm_refuse_if_failed(db, call);
-    if (rc == KV_OK && memtable_entries(db->mt.mem) > 0)
+    if (rc == KV_OK && memtable_entries(db->memtables.mem) > 0)
         rc = lsm_switch(db, call);
     if (rc == KV_OK)
         rc = lsm_wait_for_flush(db, call);
@@ -197,12 +197,12 @@ static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
      * group's room is not in the arena's current block and a new block
      * would take the memtable past its size. */
     lsm_wal *cur = db->logs.v[db->logs.n - 1];
-    size_t usage = memtable_memory_usage(db->mt.mem), limit = db->mt.limit;
-    int full = usage > limit || memtable_reserve_growth(db->mt.mem, (size_t)g->room) > limit - usage ||
+    size_t usage = memtable_memory_usage(db->memtables.mem), limit = db->memtables.limit;
+    int full = usage > limit || memtable_reserve_growth(db->memtables.mem, (size_t)g->room) > limit - usage ||
                cur->size > lsm_room_log_cap(db->room); /* a nearly full disk */
-    if (cur->sealed || (memtable_entries(db->mt.mem) > 0 && full))
+    if (cur->sealed || (memtable_entries(db->memtables.mem) > 0 && full))
         rc = lsm_switch(db, call);
-    if (rc == KV_OK && (rc = memtable_reserve(db->mt.mem, (size_t)g->room)) != KV_OK)
+    if (rc == KV_OK && (rc = memtable_reserve(db->memtables.mem, (size_t)g->room)) != KV_OK)
         kv_error_append(" (%s: nothing was written)", call);
     if (rc == KV_OK)
         *t = lsm_target(db->logs.v[db->logs.n - 1]);
@@ -233,11 +233,11 @@ static void lsm_apply(kv_db *db, const wal_group *g, lsm_wal *log)
             const batch_op *op = &w->ops[i];
             deletes += (uint64_t)op->is_delete;
             /* Cannot fail: the room was reserved (arena.h, invariant 5). */
-            (void)memtable_add(db->mt.mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
+            (void)memtable_add(db->memtables.mem, w->seq + i, op->is_delete ? IKEY_DELETE : IKEY_PUT,
                                op->key, op->klen, op->val, op->vlen);
         }
-        if (db->mt.mem_lo == 0)
-            db->mt.mem_lo = w->seq;
+        if (db->memtables.mem_lo == 0)
+            db->memtables.mem_lo = w->seq;
         ops += w->n;
         batches += w->n > 1;
         log->size = e->end;
@@ -264,11 +264,11 @@ static int lsm_lead(kv_db *db, wal_group *g, txn_check_fn check, void *check_ctx
         rc = lsm_make_room(db, g, &t);
     if (rc == KV_OK) {
         lsm_number(db, g);
-        rc = wal_queue_append(db->q, g, &t);  /* the commit point */
+        rc = wal_queue_append(db->commit_queue, g, &t);  /* the commit point */
     }
     if (rc == KV_OK)
         lsm_apply(db, g, t.log);
-    else if (wal_queue_failed(db->q))
+    else if (wal_queue_failed(db->commit_queue))
         lsm_set_failed(db, kv_errmsg());
     pthread_mutex_unlock(&db->write_lock);
     return rc;
@@ -295,9 +295,9 @@ static int lsm_write_queued(kv_db *db, const char *call, const batch_op *ops, si
     w.e = (wal_entry){.call = call, .payload = rec, .len = (size_t)len, .room = room,
                       .alone = check != NULL, .ctx = &w};
     wal_group g;
-    if (wal_queue_join(db->q, &w.e, &g)) {
+    if (wal_queue_join(db->commit_queue, &w.e, &g)) {
         rc = lsm_lead(db, &g, check, check_ctx);                /* 3 to 6 */
-        wal_queue_finish(db->q, &g, rc);                        /* 7 */
+        wal_queue_finish(db->commit_queue, &g, rc);                        /* 7 */
     }
     rc = w.e.status;
     if (rec != stack)
@@ -398,8 +398,8 @@ int lsm_write_sync_log(kv_db *db, uint64_t *durable)
     /* The logs before the last were sealed, synced, when it was made. */
     if (rc == KV_OK && !cur->sealed) {
         wal_target t = lsm_target(cur);
-        if ((rc = wal_queue_sync(db->q, &t, "value store")) != KV_OK &&
-            wal_queue_failed(db->q))
+        if ((rc = wal_queue_sync(db->commit_queue, &t, "value store")) != KV_OK &&
+            wal_queue_failed(db->commit_queue))
             lsm_set_failed(db, kv_errmsg());
     }
     pthread_mutex_unlock(&db->write_lock);
@@ -415,7 +415,7 @@ int lsm_write_flush_soon(kv_db *db, uint64_t min_log_bytes)
     lsm_wal *cur = db->logs.v[db->logs.n - 1];
     /* Nothing to do, or a failure the users have not heard of yet: theirs
      * to hear, not this call's to take. */
-    if (!db->fail.failed && db->fail.bg_error == KV_OK && memtable_entries(db->mt.mem) > 0 &&
+    if (!db->fail.failed && db->fail.bg_error == KV_OK && memtable_entries(db->memtables.mem) > 0 &&
         cur->size >= min_log_bytes)
         asked = lsm_switch(db, "value store") == KV_OK;
     pthread_mutex_unlock(&db->write_lock);
@@ -426,33 +426,33 @@ int lsm_write_flush_soon(kv_db *db, uint64_t min_log_bytes)
 
 int lsm_write_open(kv_db *db, int sync_dir)
 {
-    int rc = wal_queue_new(db->dir.path, db->opt.sync, &db->q);
+    int rc = wal_queue_new(db->dir.path, db->opt.sync, &db->commit_queue);
     /* The log as recovered is synced, so that what recovery cut off stays
      * cut off, and the first group's sync marker can vouch for all of it. */
     lsm_wal *cur = db->logs.v[db->logs.n - 1];
     if (rc == KV_OK && cur->size > LSM_WAL_START && (rc = io_sync(cur->file)) == KV_OK) {
         wal_target t = lsm_target(cur);
-        wal_queue_log_synced(db->q, &t);
+        wal_queue_log_synced(db->commit_queue, &t);
     }
     /* Files recovery removed, cut or made stay so. */
     if (rc == KV_OK && sync_dir)
-        rc = wal_queue_sync_dir(db->q, "kv_open");
-    if (rc != KV_OK && db->q != NULL && wal_queue_failed(db->q))
+        rc = wal_queue_sync_dir(db->commit_queue, "kv_open");
+    if (rc != KV_OK && db->commit_queue != NULL && wal_queue_failed(db->commit_queue))
         lsm_set_failed(db, kv_errmsg());
     return rc;
 }
 
 int lsm_write_close(kv_db *db)
 {
-    if (db->q == NULL)
+    if (db->commit_queue == NULL)
         return KV_OK;
     /* A sealed log takes nothing more, not even a marker; after a final
      * failure no marker may claim that anything was synced. */
     lsm_wal *cur = db->logs.n ? db->logs.v[db->logs.n - 1] : NULL;
     int usable = cur != NULL && !cur->sealed && !db->fail.failed;
     wal_target t = usable ? lsm_target(cur) : (wal_target){0};
-    int rc = wal_queue_close(db->q, usable ? &t : NULL, db->count.stats.open_torn_cut > 0);
-    db->q = NULL;
+    int rc = wal_queue_close(db->commit_queue, usable ? &t : NULL, db->count.stats.open_torn_cut > 0);
+    db->commit_queue = NULL;
     if (rc != KV_OK)
         kv_error_append(" (kv_close %s: the database is closed, but what it wrote may not "
                         "be on stable storage)", db->dir.path);

@@ -1,7 +1,7 @@
 /*
  * lsm_write.h: the engine's write path (lsm_write.c: its steps are at the
  * top of that file): what it keeps of the memtables (struct lsm_memtables,
- * the engine's `mt`), and the calls kv_open, kv_close and kv_compact make
+ * the engine's `memtables`), and the calls kv_open, kv_close and kv_compact make
  * of it.
  *
  * Two memtables at most (lsm_db.h, "The parts"): mem takes writes; imm,
