@@ -126,11 +126,37 @@ static void get_verifies_the_record_it_answers_with(void)
     kv_close(db);
 }
 
+static void get_counts_gets_and_bytes_scanned(void)
+{
+    kv_db *db = get_open(NULL);
+    get_absent(db, "k", 1, "a get on an empty database");
+    EX_CHECK(ex_stat(db, "session.gets") == 1 && ex_stat(db, "session.get_bytes_scanned") == 0,
+             "a get on an empty log is counted (session.gets 1) and scans no bytes "
+             "(session.get_bytes_scanned 0; got %llu and %llu)",
+             (unsigned long long)ex_stat(db, "session.gets"),
+             (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
+    kv_put(db, "k", 1, "one", 3);
+    kv_put(db, "z", 1, "two", 3);
+    get_expect(db, "k", 1, "one", 3, "a stored key");
+    get_absent(db, "q", 1, "an absent key");
+    uint64_t records = ex_stat(db, "log.bytes") - FILE_HEADER_SIZE;
+    EX_CHECK(ex_stat(db, "session.gets") == 3,
+             "every kv_get is counted in session.gets: 3 here (got %llu)",
+             (unsigned long long)ex_stat(db, "session.gets"));
+    EX_CHECK(ex_stat(db, "session.get_bytes_scanned") == 2 * records,
+             "each get scans every record of the log, and session.get_bytes_scanned counts "
+             "them: 2 gets of a log of %llu bytes of records is %llu (got %llu)",
+             (unsigned long long)records, (unsigned long long)(2 * records),
+             (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
+    kv_close(db);
+}
+
 static const harness_test get_tests[] = {
     HARNESS_TEST(get_the_last_record_wins),
     HARNESS_TEST(get_a_delete_hides_the_key),
     HARNESS_TEST(get_keys_match_exactly),
     HARNESS_TEST(get_empty_and_binary_values),
     HARNESS_TEST(get_verifies_the_record_it_answers_with),
+    HARNESS_TEST(get_counts_gets_and_bytes_scanned),
 };
 const harness_suite get_suite = HARNESS_SUITE("get", get_tests);
