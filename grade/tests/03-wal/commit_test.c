@@ -134,11 +134,43 @@ static void commit_failed_fsync_is_final(void)
     ex_owner_close(&o);
 }
 
+static void commit_without_sync_writes_no_marker(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    for (uint32_t i = 1; i <= 3; i++)
+        EX_CHECK(write_one(&o, i) == KV_OK, "a write without sync");
+    wal_queue_stats st;
+    wal_queue_stats_get(o.q, &st);
+    EX_CHECK(st.records == 3 && st.groups == 3 && st.largest_group == 1,
+             "one writer at a time: 3 groups of one record, so the largest group is 1 (got "
+             "%llu records, %llu groups, largest %llu)", (unsigned long long)st.records,
+             (unsigned long long)st.groups, (unsigned long long)st.largest_group);
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    for (uint32_t i = 1; i <= 3; i++) {
+        uint64_t synced_to = 0;
+        int rc = wal_reader_next(&r);
+        EX_CHECK(rc == WAL_READ_RECORD && !wal_marker_decode(r.rec, r.rec + r.rec_len,
+                                                              &synced_to) &&
+                     r.rec_len == 5 && coding_get_u32(r.rec + 1) == i,
+                 "without sync nothing is ever synced, so no group starts with a sync marker: "
+                 "the log holds records 1, 2, 3 and nothing else (record %u)", i);
+    }
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "and nothing after record 3");
+    wal_reader_free(&r);
+    free(b);
+    ex_owner_close(&o);
+}
+
 static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_appends_syncs_then_applies),
     HARNESS_TEST(commit_without_sync_never_syncs),
     HARNESS_TEST(commit_marker_ahead_of_the_group_after_a_sync),
     HARNESS_TEST(commit_failed_append_is_undone),
     HARNESS_TEST(commit_failed_fsync_is_final),
+    HARNESS_TEST(commit_without_sync_writes_no_marker),
 };
 const harness_suite commit_suite = HARNESS_SUITE("commit", commit_tests);
