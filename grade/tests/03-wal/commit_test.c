@@ -165,6 +165,41 @@ static void commit_without_sync_writes_no_marker(void)
     ex_owner_close(&o);
 }
 
+static void commit_huge_record_then_more(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    size_t big = 3u << 20; /* over twice WAL_QUEUE_GROUP_MAX: its buffer is not kept */
+    uint8_t *payload = malloc(big);
+    EX_CHECK(payload != NULL, "out of memory");
+    memset(payload, 'x', big);
+    payload[0] = 'R';
+    coding_put_u32(payload + 1, 1);
+    ex_write w;
+    ex_write_init(&w, &o, 1);
+    w.e.payload = payload;
+    w.e.len = big;
+    harness_context("a 3 MiB record, then two small ones");
+    EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
+    EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK,
+             "after a record too large to keep its buffer for (it is freed), the next groups "
+             "are written into a buffer made anew: %s", kv_errmsg());
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == big,
+             "the log holds the 3 MiB record whole");
+    for (uint32_t i = 2; i <= 3; i++)
+        EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == 5 &&
+                     coding_get_u32(r.rec + 1) == i,
+                 "then record %u", i);
+    wal_reader_free(&r);
+    free(b);
+    free(payload);
+    ex_owner_close(&o);
+}
+
 static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_appends_syncs_then_applies),
     HARNESS_TEST(commit_without_sync_never_syncs),
@@ -172,5 +207,6 @@ static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_failed_append_is_undone),
     HARNESS_TEST(commit_failed_fsync_is_final),
     HARNESS_TEST(commit_without_sync_writes_no_marker),
+    HARNESS_TEST(commit_huge_record_then_more),
 };
 const harness_suite commit_suite = HARNESS_SUITE("commit", commit_tests);
