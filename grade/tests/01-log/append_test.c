@@ -4,6 +4,7 @@
  * failed write undone.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,10 @@ static void append_failed_write_is_cut_off(void)
     io_fault_install(&half);
     int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
     EX_CHECK(rc == KV_ERR_IO, "a failed append is reported: KV_ERR_IO (got %d)", rc);
+    EX_CHECK(strncmp(kv_errmsg(), "kv_put: ", 8) == 0,
+             "the message of a failed append starts with the call that failed (\"kv_put: "
+             "...\", then what the I/O layer said), as the library's messages do (got \"%s\")",
+             kv_errmsg());
     EX_CHECK(append_log_size(dir) == size,
              "a failed append is undone: the half record it left is cut off (io_truncate back "
              "to the end before it), so the next record does not land after garbage (size %llu, "
@@ -255,6 +260,22 @@ static void append_counts_puts_and_deletes(void)
     kv_close(db);
 }
 
+static void append_keeps_no_memory(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    EX_CHECK(kv_put(db, "w", 1, "0", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 2000; i++)
+        EX_CHECK(kv_put(db, "k", 1, "v", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after < before + 16384,
+             "a put keeps no memory once it returns: whatever it allocates for its records "
+             "(headers, iovecs) it frees, whether it writes one record or a batch (2000 puts "
+             "left %zu more bytes in use)", after > before ? after - before : 0);
+    kv_close(db);
+}
+
 static const harness_test append_tests[] = {
     HARNESS_TEST(append_one_write_per_call),
     HARNESS_TEST(append_failed_write_is_cut_off),
@@ -263,5 +284,6 @@ static const harness_test append_tests[] = {
     HARNESS_TEST(append_check_alone_holds_the_write_lock),
     HARNESS_TEST(append_commit_writes_after_its_check),
     HARNESS_TEST(append_counts_puts_and_deletes),
+    HARNESS_TEST(append_keeps_no_memory),
 };
 const harness_suite append_suite = HARNESS_SUITE("append", append_tests);

@@ -3,6 +3,7 @@
  * stages/01-log/log/log_db.c, which kv_get calls):
  * the whole log scanned, the last record of the key answering.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,13 @@ static void get_verifies_the_record_it_answers_with(void)
                                                                      : "");
     if (rc == KV_OK)
         kv_free(got);
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 1000 && rc == KV_ERR_CORRUPT; i++)
+        rc = kv_get(db, "k", 1, &got, &gl);
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after < before + 16384,
+             "a get that fails frees what it allocated to read the record back: 1000 gets of "
+             "a damaged record left %zu more bytes in use", after > before ? after - before : 0);
     kv_close(db);
 }
 
