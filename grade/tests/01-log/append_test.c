@@ -109,6 +109,10 @@ static void append_failed_write_is_cut_off(void)
              "the message of a failed append starts with the call that failed (\"kv_put: "
              "...\", then what the I/O layer said), as the library's messages do (got \"%s\")",
              kv_errmsg());
+    EX_CHECK(strstr(kv_errmsg(), "append to ") != NULL,
+             "the message of a failed append keeps what the I/O layer said (\"append to "
+             "PATH: ...\"), which undoing the append (io_truncate) must not lose (got \"%s\")",
+             kv_errmsg());
     EX_CHECK(append_log_size(dir) == size,
              "a failed append is undone: the half record it left is cut off (io_truncate back "
              "to the end before it), so the next record does not land after garbage (size %llu, "
