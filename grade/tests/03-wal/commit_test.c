@@ -200,6 +200,40 @@ static void commit_huge_record_then_more(void)
     ex_owner_close(&o);
 }
 
+static void commit_one_marker_per_sync(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    EX_CHECK(write_one(&o, 1) == KV_OK, "a write without sync");
+    wal_target t = {.file = o.log, .id = 1, .at = o.size};
+    EX_CHECK(wal_queue_sync(o.q, &t, "test_sync") == KV_OK, "wal_queue_sync: %s", kv_errmsg());
+    uint64_t end1 = o.size;
+    EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK, "two more writes");
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    uint64_t synced_to = 0;
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 1,
+             "the log starts with record 1");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD &&
+                 wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) == 1 &&
+                 synced_to == end1,
+             "after an explicit sync, the next group starts with a marker naming it (%llu)",
+             (unsigned long long)end1);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 2,
+             "then record 2");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && !wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) &&
+                 coding_get_u32(r.rec + 1) == 3,
+             "then record 3, with no marker before it: a marker says a sync happened, once; "
+             "with no sync since the last marker there is nothing new to say (marked_to "
+             "keeps what the last marker named)");
+    wal_reader_free(&r);
+    free(b);
+    ex_owner_close(&o);
+}
+
 static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_appends_syncs_then_applies),
     HARNESS_TEST(commit_without_sync_never_syncs),
@@ -208,5 +242,6 @@ static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_failed_fsync_is_final),
     HARNESS_TEST(commit_without_sync_writes_no_marker),
     HARNESS_TEST(commit_huge_record_then_more),
+    HARNESS_TEST(commit_one_marker_per_sync),
 };
 const harness_suite commit_suite = HARNESS_SUITE("commit", commit_tests);
