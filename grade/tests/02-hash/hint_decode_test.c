@@ -184,6 +184,17 @@ static void hint_decode_smallest_and_largest_record_sizes(void)
              s.n, rc == KV_OK ? "-" : kv_errmsg());
 }
 
+static void hint_decode_refuses_a_wrong_entry_count(void)
+{
+    hint_bytes h;
+    hb_start(&h, 1, SEGMENT_START + 20 + 30);
+    hb_entry(&h, "a", 1, 20);
+    hb_entry(&h, "b", 1, 30);
+    h.entries = 3; /* the trailer says 3 entries; there are 2 */
+    hint_refused(&h, SEGMENT_START + 50, "the trailer's entry count must be the number of "
+                 "entries: counted one by one as they are checked, 2, not 3");
+}
+
 static const harness_test hint_decode_tests[] = {
     HARNESS_TEST(hint_decode_entries_and_their_offsets),
     HARNESS_TEST(hint_decode_refuses_key_lengths_out_of_range),
@@ -192,5 +203,6 @@ static const harness_test hint_decode_tests[] = {
     HARNESS_TEST(hint_decode_refuses_impossible_record_sizes),
     HARNESS_TEST(hint_decode_refuses_records_that_do_not_fit_the_segment),
     HARNESS_TEST(hint_decode_smallest_and_largest_record_sizes),
+    HARNESS_TEST(hint_decode_refuses_a_wrong_entry_count),
 };
 const harness_suite hint_decode_suite = HARNESS_SUITE("hint_decode", hint_decode_tests);
