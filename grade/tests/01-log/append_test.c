@@ -3,6 +3,9 @@
  * the records of a put, a delete or a batch written with one write, and a
  * failed write undone.
  */
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +15,8 @@
 #include "file_header.h"
 #include "io_fault.h"
 #include "kv.h"
+#include "log_db.h"
+#include "txn.h"
 
 static kv_db *append_open(const char *dir, int strict)
 {
@@ -100,6 +105,14 @@ static void append_failed_write_is_cut_off(void)
     io_fault_install(&half);
     int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
     EX_CHECK(rc == KV_ERR_IO, "a failed append is reported: KV_ERR_IO (got %d)", rc);
+    EX_CHECK(strncmp(kv_errmsg(), "kv_put: ", 8) == 0,
+             "the message of a failed append starts with the call that failed (\"kv_put: "
+             "...\", then what the I/O layer said), as the library's messages do (got \"%s\")",
+             kv_errmsg());
+    EX_CHECK(strstr(kv_errmsg(), "append to ") != NULL,
+             "the message of a failed append keeps what the I/O layer said (\"append to "
+             "PATH: ...\"), which undoing the append (io_truncate) must not lose (got \"%s\")",
+             kv_errmsg());
     EX_CHECK(append_log_size(dir) == size,
              "a failed append is undone: the half record it left is cut off (io_truncate back "
              "to the end before it), so the next record does not land after garbage (size %llu, "
@@ -168,10 +181,113 @@ static void append_read_only_is_refused(void)
     kv_close(db);
 }
 
+/* A check that looks whether write_lock is held while it runs. */
+typedef struct append_check_seen {
+    kv_db *db;
+    int calls, lock_was_free;
+} append_check_seen;
+
+static int append_check(void *ctx)
+{
+    append_check_seen *c = ctx;
+    c->calls++;
+    if (pthread_mutex_trylock(&c->db->write_lock) != EBUSY) {
+        c->lock_was_free = 1;
+        pthread_mutex_unlock(&c->db->write_lock);
+    }
+    return KV_OK;
+}
+
+static void append_check_alone_holds_the_write_lock(void)
+{
+    const char *dir = append_db();
+    for (int ro = 0; ro <= 1; ro++) {
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.read_only = ro;
+        kv_db *db = NULL;
+        EX_CHECK(kv_open(dir, &opt, &db) == KV_OK, "kv_open: %s", kv_errmsg());
+        append_check_seen c = {.db = db};
+        harness_context("txn_stage_write_checked(db, NULL, 0, check, ctx): kv_txn_check's "
+                        "check alone, on a %s database", ro ? "read-only" : "writable");
+        int rc = txn_stage_write_checked(db, NULL, 0, append_check, &c);
+        EX_CHECK(rc == KV_OK && c.calls == 1,
+                 "with no records (kv_txn_check) the check alone is called, once, and its "
+                 "answer returned, on a read-only database too (got %d, %d calls)", rc, c.calls);
+        EX_CHECK(!c.lock_was_free,
+                 "the check alone runs holding write_lock, as a commit's does: no write may "
+                 "come between the check and what the caller does with its answer");
+        kv_close(db);
+    }
+}
+
+static void append_commit_writes_after_its_check(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    append_check_seen c = {.db = db};
+    batch_op op = {.key = "t", .klen = 1, .val = "txn", .vlen = 3};
+    harness_context("txn_stage_write_checked(db, 1 op, check, ctx): a transaction's commit");
+    int rc = txn_stage_write_checked(db, &op, 1, append_check, &c);
+    EX_CHECK(rc == KV_OK && c.calls == 1,
+             "a commit calls its check once and, when it passes, writes its records (got %d, "
+             "%d calls)", rc, c.calls);
+    EX_CHECK(!c.lock_was_free, "a commit's check runs holding write_lock, so that no write "
+             "comes between it and the commit's records");
+    void *v = NULL;
+    size_t vl = 0;
+    EX_CHECK(kv_get(db, "t", 1, &v, &vl) == KV_OK && vl == 3 && memcmp(v, "txn", 3) == 0,
+             "a commit whose check passed is written: its records are in the log, not only "
+             "checked");
+    kv_free(v);
+    harness_context("kv_write of an empty batch");
+    kv_batch *b = NULL;
+    EX_CHECK(kv_batch_new(&b) == KV_OK, "kv_batch_new");
+    EX_CHECK(kv_write(db, b) == KV_OK, "an empty batch, with no check, writes nothing and is "
+             "KV_OK");
+    kv_batch_free(b);
+    kv_close(db);
+}
+
+static void append_counts_puts_and_deletes(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    EX_CHECK(kv_put(db, "b", 1, "2", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    EX_CHECK(kv_delete(db, "a", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
+    EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
+    EX_CHECK(ex_stat(db, "session.puts") == 1 && ex_stat(db, "session.deletes") == 2,
+             "each record appended is counted, puts and deletes apart (kv_stats' session.puts "
+             "and session.deletes): 1 put and 2 deletes here (got %llu and %llu)",
+             (unsigned long long)ex_stat(db, "session.puts"),
+             (unsigned long long)ex_stat(db, "session.deletes"));
+    kv_close(db);
+}
+
+static void append_keeps_no_memory(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    EX_CHECK(kv_put(db, "w", 1, "0", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 2000; i++)
+        EX_CHECK(kv_put(db, "k", 1, "v", 1) == KV_OK, "kv_put: %s", kv_errmsg());
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after < before + 16384,
+             "a put keeps no memory once it returns: whatever it allocates for its records "
+             "(headers, iovecs) it frees, whether it writes one record or a batch (2000 puts "
+             "left %zu more bytes in use)", after > before ? after - before : 0);
+    kv_close(db);
+}
+
 static const harness_test append_tests[] = {
     HARNESS_TEST(append_one_write_per_call),
     HARNESS_TEST(append_failed_write_is_cut_off),
     HARNESS_TEST(append_refuses_writes_when_it_cannot_undo),
     HARNESS_TEST(append_read_only_is_refused),
+    HARNESS_TEST(append_check_alone_holds_the_write_lock),
+    HARNESS_TEST(append_commit_writes_after_its_check),
+    HARNESS_TEST(append_counts_puts_and_deletes),
+    HARNESS_TEST(append_keeps_no_memory),
 };
 const harness_suite append_suite = HARNESS_SUITE("append", append_tests);

@@ -3,6 +3,7 @@
  * stages/01-log/log/log_db.c, which kv_get calls):
  * the whole log scanned, the last record of the key answering.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,38 @@ static void get_verifies_the_record_it_answers_with(void)
                                                                      : "");
     if (rc == KV_OK)
         kv_free(got);
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 1000 && rc == KV_ERR_CORRUPT; i++)
+        rc = kv_get(db, "k", 1, &got, &gl);
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after < before + 16384,
+             "a get that fails frees what it allocated to read the record back: 1000 gets of "
+             "a damaged record left %zu more bytes in use", after > before ? after - before : 0);
+    kv_close(db);
+}
+
+static void get_counts_gets_and_bytes_scanned(void)
+{
+    kv_db *db = get_open(NULL);
+    get_absent(db, "k", 1, "a get on an empty database");
+    EX_CHECK(ex_stat(db, "session.gets") == 1 && ex_stat(db, "session.get_bytes_scanned") == 0,
+             "a get on an empty log is counted (session.gets 1) and scans no bytes "
+             "(session.get_bytes_scanned 0; got %llu and %llu)",
+             (unsigned long long)ex_stat(db, "session.gets"),
+             (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
+    kv_put(db, "k", 1, "one", 3);
+    kv_put(db, "z", 1, "two", 3);
+    get_expect(db, "k", 1, "one", 3, "a stored key");
+    get_absent(db, "q", 1, "an absent key");
+    uint64_t records = ex_stat(db, "log.bytes") - FILE_HEADER_SIZE;
+    EX_CHECK(ex_stat(db, "session.gets") == 3,
+             "every kv_get is counted in session.gets: 3 here (got %llu)",
+             (unsigned long long)ex_stat(db, "session.gets"));
+    EX_CHECK(ex_stat(db, "session.get_bytes_scanned") == 2 * records,
+             "each get scans every record of the log, and session.get_bytes_scanned counts "
+             "them: 2 gets of a log of %llu bytes of records is %llu (got %llu)",
+             (unsigned long long)records, (unsigned long long)(2 * records),
+             (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
     kv_close(db);
 }
 
@@ -132,5 +165,6 @@ static const harness_test get_tests[] = {
     HARNESS_TEST(get_keys_match_exactly),
     HARNESS_TEST(get_empty_and_binary_values),
     HARNESS_TEST(get_verifies_the_record_it_answers_with),
+    HARNESS_TEST(get_counts_gets_and_bytes_scanned),
 };
 const harness_suite get_suite = HARNESS_SUITE("get", get_tests);

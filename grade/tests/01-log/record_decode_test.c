@@ -31,6 +31,9 @@ static void record_decode_put(void)
     EX_CHECK(rec.vlen == 3 && rec.value == p + 12 && memcmp(rec.value, "xyz", 3) == 0,
              "rec.value points at the value inside [p, limit), rec.vlen is its length");
     EX_CHECK(!rec.is_delete && !rec.is_seal, "a put is neither a delete nor a seal");
+    EX_CHECK(rec.seal_at == 0,
+             "a put's seal_at is 0: every field of *rec is set, so that nothing of what the "
+             "struct held before (a seal decoded into it, say) is left in it");
     EX_CHECK(rec.crc == coding_get_u32(p), "rec.crc is the checksum as stored");
 }
 

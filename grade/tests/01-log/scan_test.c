@@ -143,6 +143,33 @@ static void scan_stops_at_a_cut_record(void)
     io_close(f);
 }
 
+static void scan_stops_at_a_damaged_record(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *bytes = ex_read_file(path, &n);
+    bytes[off[2] + 11] ^= 0x40; /* record 2's key: its checksum no longer matches */
+    path = ex_write_file("data.log", bytes, n);
+    free(bytes);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
+    for (int i = 0; i < 2; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the damage, is "
+                 "returned", i);
+    int rc = log_scan_next(&s);
+    EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 0 && s.pos == off[2],
+             "a record whose checksum does not match is LOG_SCAN_BAD, damaged where it lies "
+             "(short_record 0), the scan staying at it (got %d, short_record %d)", rc,
+             s.short_record);
+    EX_CHECK(s.why != NULL && s.why[0] != '\0',
+             "LOG_SCAN_BAD sets why, what the decoder said (here, a checksum mismatch): it is "
+             "what kv_check and kv_open report");
+    log_scan_free(&s);
+    io_close(f);
+}
+
 static void scan_stops_at_damage(void)
 {
     uint64_t off[6];
@@ -180,5 +207,6 @@ static const harness_test scan_tests[] = {
     HARNESS_TEST(scan_stops_at_the_limit),
     HARNESS_TEST(scan_stops_at_a_cut_record),
     HARNESS_TEST(scan_stops_at_damage),
+    HARNESS_TEST(scan_stops_at_a_damaged_record),
 };
 const harness_suite scan_suite = HARNESS_SUITE("scan", scan_tests);

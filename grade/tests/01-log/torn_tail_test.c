@@ -137,11 +137,61 @@ static void torn_tail_not_when_only_a_length_is_wrong(void)
     free(b);
 }
 
+static void torn_tail_search_starts_at_the_next_byte(void)
+{
+    /* One damaged byte, then a valid record: the header read at the
+     * damaged byte takes its lengths from the record's checksum and key
+     * length, and runs past the end of the file. */
+    uint8_t extra[64];
+    extra[0] = 0x01;
+    size_t m = 1 + ex_log_record(extra + 1, "later", 5, "still-here", 10);
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, extra, m);
+    size_t n;
+    uint8_t *b = ex_read_file(path, &n);
+    uint64_t bad = off[5];
+    log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 0 && d.has_next == 1 && d.next == bad + 1,
+             "rule 3: the search for a valid record starts at the byte right after the "
+             "damage, bad + 1; here a valid record starts there, so it is no torn tail "
+             "(got torn %d, has_next %d, next %llu; want next %llu)", d.torn, d.has_next,
+             (unsigned long long)d.next, (unsigned long long)(bad + 1));
+    free(b);
+}
+
+static void torn_tail_read_error_is_returned(void)
+{
+    /* A torn record, then a header whose lengths ask for bytes past the
+     * end of the file; the caller's limit says the file is longer than it
+     * is (it was cut since), so checking that header fails to read. */
+    uint8_t after[LOG_RECORD_HEADER] = {0};
+    coding_put_u16(after + 4, 1);
+    coding_put_u32(after + 6, 100);
+    size_t n;
+    uint64_t bad;
+    uint8_t *b = torn_log(1000, 400, after, sizeof after, &n, &bad);
+    const char *path = ex_write_file("data.log", b, n);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
+    log_damage d;
+    memset(&d, 0x5a, sizeof d);
+    harness_context("log_damage_classify with a limit 4096 bytes past the file's end");
+    int rc = log_damage_classify(f, bad, "what the scan said", 1, n + 4096, &d);
+    EX_CHECK(rc < 0,
+             "an error reading the file during the search (rule 3) is returned, never taken "
+             "for an answer: a verdict on bytes nobody read could call damage a torn tail and "
+             "cut it (got %d, torn %d)", rc, d.torn);
+    io_close(f);
+    free(b);
+}
+
 static const harness_test torn_tail_tests[] = {
     HARNESS_TEST(torn_tail_last_record_cut_short),
     HARNESS_TEST(torn_tail_header_cut_short),
     HARNESS_TEST(torn_tail_not_when_damaged_where_it_lies),
     HARNESS_TEST(torn_tail_not_when_a_record_follows),
     HARNESS_TEST(torn_tail_not_when_only_a_length_is_wrong),
+    HARNESS_TEST(torn_tail_search_starts_at_the_next_byte),
+    HARNESS_TEST(torn_tail_read_error_is_returned),
 };
 const harness_suite torn_tail_suite = HARNESS_SUITE("torn_tail", torn_tail_tests);

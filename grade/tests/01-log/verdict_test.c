@@ -103,11 +103,28 @@ static void verdict_cuts_a_torn_header(void)
     free(b);
 }
 
+static void verdict_read_error_is_returned(void)
+{
+    const char *path = ex_write_file("data.log", "abc", 3);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
+    log_verdict v;
+    memset(&v, 0x5a, sizeof v);
+    harness_context("log_verdict_judge of a 3-byte file said to be 16 bytes long");
+    int rc = log_verdict_judge(f, 16, 0, &v);
+    EX_CHECK(rc < 0,
+             "an error reading data.log (here, the file is shorter than the size given) is "
+             "returned, not judged: a verdict on bytes nobody read could keep or cut anything "
+             "(got %d)", rc);
+    io_close(f);
+}
+
 static const harness_test verdict_tests[] = {
     HARNESS_TEST(verdict_keeps_an_intact_log),
     HARNESS_TEST(verdict_keeps_an_empty_file),
     HARNESS_TEST(verdict_cuts_a_torn_tail),
     HARNESS_TEST(verdict_refuses_damage),
     HARNESS_TEST(verdict_cuts_a_torn_header),
+    HARNESS_TEST(verdict_read_error_is_returned),
 };
 const harness_suite verdict_suite = HARNESS_SUITE("verdict", verdict_tests);

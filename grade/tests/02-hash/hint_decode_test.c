@@ -12,6 +12,7 @@
 #include "exercise.h"
 #include "hint.h"
 #include "kv.h"
+#include "log_record.h"
 #include "segment.h"
 
 typedef struct hint_bytes {
@@ -165,6 +166,35 @@ static void hint_decode_refuses_records_that_do_not_fit_the_segment(void)
                  "is not a hint of it");
 }
 
+static void hint_decode_smallest_and_largest_record_sizes(void)
+{
+    hint_bytes h;
+    /* A record of header and key only (an empty value, or a delete):
+     * 10 + 5 = 15 bytes; then the largest a 1-byte key allows. */
+    uint32_t largest = LOG_RECORD_HEADER + 1 + KV_MAX_VALUE;
+    hb_start(&h, 1, SEGMENT_START + 15 + (uint64_t)largest);
+    hb_entry(&h, "abcde", 5, 15);
+    hb_entry(&h, "z", 1, largest);
+    const char *path = hb_finish(&h);
+    seen s = {0};
+    int rc = hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest, hint_collect, &s, NULL);
+    EX_CHECK(rc == KV_OK && s.n == 2,
+             "a record of exactly 10 + key_len bytes (an empty value, or a delete) and one of "
+             "10 + key_len + 64 MiB are possible: the hint loads (got %d, %d entries: %s)", rc,
+             s.n, rc == KV_OK ? "-" : kv_errmsg());
+}
+
+static void hint_decode_refuses_a_wrong_entry_count(void)
+{
+    hint_bytes h;
+    hb_start(&h, 1, SEGMENT_START + 20 + 30);
+    hb_entry(&h, "a", 1, 20);
+    hb_entry(&h, "b", 1, 30);
+    h.entries = 3; /* the trailer says 3 entries; there are 2 */
+    hint_refused(&h, SEGMENT_START + 50, "the trailer's entry count must be the number of "
+                 "entries: counted one by one as they are checked, 2, not 3");
+}
+
 static const harness_test hint_decode_tests[] = {
     HARNESS_TEST(hint_decode_entries_and_their_offsets),
     HARNESS_TEST(hint_decode_refuses_key_lengths_out_of_range),
@@ -172,5 +202,7 @@ static const harness_test hint_decode_tests[] = {
     HARNESS_TEST(hint_decode_refuses_a_lengths_varint_cut_short),
     HARNESS_TEST(hint_decode_refuses_impossible_record_sizes),
     HARNESS_TEST(hint_decode_refuses_records_that_do_not_fit_the_segment),
+    HARNESS_TEST(hint_decode_smallest_and_largest_record_sizes),
+    HARNESS_TEST(hint_decode_refuses_a_wrong_entry_count),
 };
 const harness_suite hint_decode_suite = HARNESS_SUITE("hint_decode", hint_decode_tests);

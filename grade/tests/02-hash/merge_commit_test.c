@@ -109,8 +109,40 @@ static void merge_commit_moves_every_other_key(void)
     kv_close(db);
 }
 
+static void merge_commit_installs_every_output(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 1024;
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, &opt, "open");
+    char k[16], v[64];
+    /* 120 live keys of some 50-byte records: a merge writes 6 or more
+     * output segments of 1 KiB. */
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 120; i++) {
+            snprintf(k, sizeof k, "key%03d", i);
+            snprintf(v, sizeof v, "value-%d-of-round-%d-padding", i, round);
+            ex_put(db, k, v, "fill");
+        }
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 120; i++) {
+            snprintf(k, sizeof k, "key%03d", i);
+            snprintf(v, sizeof v, "value-%d-of-round-1-padding", i);
+            ex_expect(db, k, v, pass == 0 ? "after a merge into several output segments, "
+                      "every output is installed and every key moved into it reads its value"
+                      : "after a merge into several outputs and a reopen");
+        }
+        kv_close(db);
+        if (pass == 0)
+            db = ex_open(dir, &opt, "reopen after kv_compact");
+    }
+}
+
 static const harness_test merge_commit_tests[] = {
     HARNESS_TEST(merge_commit_keeps_writes_made_during_the_merge),
     HARNESS_TEST(merge_commit_moves_every_other_key),
+    HARNESS_TEST(merge_commit_installs_every_output),
 };
 const harness_suite merge_commit_suite = HARNESS_SUITE("merge_commit", merge_commit_tests);

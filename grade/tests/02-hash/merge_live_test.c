@@ -87,6 +87,12 @@ static void merge_live_reclaims_dead_bytes(void)
              "a merge keeps one record per live key: 200 puts and 10 deletes of 30 live keys "
              "shrink to about a fifth (%llu -> %llu bytes)", (unsigned long long)before,
              (unsigned long long)after);
+    uint64_t read = ex_stat(db, "session.merge_bytes_read");
+    EX_CHECK(read > after && read <= before,
+             "a merge counts the bytes of every record it reads from its inputs, live or "
+             "dead (session.merge_bytes_read): more than the %llu bytes it kept, at most the "
+             "%llu there were (got %llu)", (unsigned long long)after,
+             (unsigned long long)before, (unsigned long long)read);
     kv_close(db);
 }
 

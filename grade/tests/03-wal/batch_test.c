@@ -122,9 +122,31 @@ static void batch_refuses_what_is_not_a_batch(void)
     refused(cut, sizeof cut, "a key length whose varint runs past the end");
 }
 
+static int stop_at_one(void *ctx, size_t i, const batch_op *op)
+{
+    (void)op;
+    int *calls = ctx;
+    (*calls)++;
+    return i == 1 ? 7 : 0;
+}
+
+static void batch_callback_answer_stops_the_walk(void)
+{
+    uint8_t buf[64];
+    uint8_t *end = wal_batch_encode(buf, sample, 3);
+    int calls = 0;
+    const char *why = NULL;
+    int rc = wal_batch_decode(buf, end, stop_at_one, &calls, NULL, &why);
+    EX_CHECK(rc == 7 && calls == 2,
+             "when fn returns non-zero (7, at op 1) the walk stops there and wal_batch_decode "
+             "returns fn's answer: replay must not apply ops after a failed one, nor call the "
+             "batch applied (got %d after %d calls)", rc, calls);
+}
+
 static const harness_test batch_tests[] = {
     HARNESS_TEST(batch_encodes_the_byte_table),
     HARNESS_TEST(batch_round_trip),
     HARNESS_TEST(batch_refuses_what_is_not_a_batch),
+    HARNESS_TEST(batch_callback_answer_stops_the_walk),
 };
 const harness_suite batch_suite = HARNESS_SUITE("batch", batch_tests);

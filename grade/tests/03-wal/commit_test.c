@@ -134,11 +134,114 @@ static void commit_failed_fsync_is_final(void)
     ex_owner_close(&o);
 }
 
+static void commit_without_sync_writes_no_marker(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    for (uint32_t i = 1; i <= 3; i++)
+        EX_CHECK(write_one(&o, i) == KV_OK, "a write without sync");
+    wal_queue_stats st;
+    wal_queue_stats_get(o.q, &st);
+    EX_CHECK(st.records == 3 && st.groups == 3 && st.largest_group == 1,
+             "one writer at a time: 3 groups of one record, so the largest group is 1 (got "
+             "%llu records, %llu groups, largest %llu)", (unsigned long long)st.records,
+             (unsigned long long)st.groups, (unsigned long long)st.largest_group);
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    for (uint32_t i = 1; i <= 3; i++) {
+        uint64_t synced_to = 0;
+        int rc = wal_reader_next(&r);
+        EX_CHECK(rc == WAL_READ_RECORD && !wal_marker_decode(r.rec, r.rec + r.rec_len,
+                                                              &synced_to) &&
+                     r.rec_len == 5 && coding_get_u32(r.rec + 1) == i,
+                 "without sync nothing is ever synced, so no group starts with a sync marker: "
+                 "the log holds records 1, 2, 3 and nothing else (record %u)", i);
+    }
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "and nothing after record 3");
+    wal_reader_free(&r);
+    free(b);
+    ex_owner_close(&o);
+}
+
+static void commit_huge_record_then_more(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    size_t big = 3u << 20; /* over twice WAL_QUEUE_GROUP_MAX: its buffer is not kept */
+    uint8_t *payload = malloc(big);
+    EX_CHECK(payload != NULL, "out of memory");
+    memset(payload, 'x', big);
+    payload[0] = 'R';
+    coding_put_u32(payload + 1, 1);
+    ex_write w;
+    ex_write_init(&w, &o, 1);
+    w.e.payload = payload;
+    w.e.len = big;
+    harness_context("a 3 MiB record, then two small ones");
+    EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
+    EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK,
+             "after a record too large to keep its buffer for (it is freed), the next groups "
+             "are written into a buffer made anew: %s", kv_errmsg());
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == big,
+             "the log holds the 3 MiB record whole");
+    for (uint32_t i = 2; i <= 3; i++)
+        EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == 5 &&
+                     coding_get_u32(r.rec + 1) == i,
+                 "then record %u", i);
+    wal_reader_free(&r);
+    free(b);
+    free(payload);
+    ex_owner_close(&o);
+}
+
+static void commit_one_marker_per_sync(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    EX_CHECK(write_one(&o, 1) == KV_OK, "a write without sync");
+    wal_target t = {.file = o.log, .id = 1, .at = o.size};
+    EX_CHECK(wal_queue_sync(o.q, &t, "test_sync") == KV_OK, "wal_queue_sync: %s", kv_errmsg());
+    uint64_t end1 = o.size;
+    EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK, "two more writes");
+    size_t n;
+    uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, n);
+    uint64_t synced_to = 0;
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 1,
+             "the log starts with record 1");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD &&
+                 wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) == 1 &&
+                 synced_to == end1,
+             "after an explicit sync, the next group starts with a marker naming it (%llu)",
+             (unsigned long long)end1);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 2,
+             "then record 2");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && !wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) &&
+                 coding_get_u32(r.rec + 1) == 3,
+             "then record 3, with no marker before it: a marker says a sync happened, once; "
+             "with no sync since the last marker there is nothing new to say (marked_to "
+             "keeps what the last marker named)");
+    wal_reader_free(&r);
+    free(b);
+    ex_owner_close(&o);
+}
+
 static const harness_test commit_tests[] = {
     HARNESS_TEST(commit_appends_syncs_then_applies),
     HARNESS_TEST(commit_without_sync_never_syncs),
     HARNESS_TEST(commit_marker_ahead_of_the_group_after_a_sync),
     HARNESS_TEST(commit_failed_append_is_undone),
     HARNESS_TEST(commit_failed_fsync_is_final),
+    HARNESS_TEST(commit_without_sync_writes_no_marker),
+    HARNESS_TEST(commit_huge_record_then_more),
+    HARNESS_TEST(commit_one_marker_per_sync),
 };
 const harness_suite commit_suite = HARNESS_SUITE("commit", commit_tests);

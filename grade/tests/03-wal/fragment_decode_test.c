@@ -86,6 +86,7 @@ static void fragment_decode_length_past_the_block(void)
     EX_CHECK(decode(b, 17, 16, &f, &why) == WAL_FRAGMENT_BAD,
              "invariant 1: a fragment whose length runs past the end of its block (block_left) "
              "is BAD, even if the bytes are there");
+    EX_CHECK(why != NULL && why[0] != '\0', "BAD sets *why: here, a length past the block");
     EX_CHECK(decode(b, 17, 17, &f, &why) == WAL_FRAGMENT_OK,
              "a fragment that ends exactly at the end of its block is OK");
 }

@@ -13,6 +13,9 @@
 #include "ex_wal.h"
 #include "exercise.h"
 #include "kv.h"
+#include "wal_marker.h"
+#include "wal_queue.h"
+#include "wal_writer.h"
 #include "wal_reader.h"
 
 static void group_commit_a_lone_writer(void)
@@ -162,9 +165,43 @@ static void group_commit_a_failed_group_fails_every_member(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
+static void group_commit_a_lone_leader_fixes_its_group(void)
+{
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    static const uint8_t payload[40] = {1};
+    wal_entry e;
+    memset(&e, 0x5a, sizeof e); /* a writer's entry on its stack: its fields are garbage */
+    e.call = "test";
+    e.payload = payload;
+    e.len = sizeof payload;
+    e.room = 1000;
+    e.alone = 0;
+    e.ctx = NULL;
+    wal_group g;
+    memset(&g, 0x5a, sizeof g);
+    harness_context("wal_queue_join of one entry (40 bytes, room 1000) on an idle queue");
+    int lead = wal_queue_join(o.q, &e, &g);
+    EX_CHECK(lead == 1, "the only writer is at the head of the queue: it leads (join returns 1)");
+    EX_CHECK(g.first == &e && g.last == &e && g.n == 1,
+             "its group is itself alone: first = last = its entry, n = 1 (got n %zu); join "
+             "sets everything of the entry the queue uses (next) itself", g.n);
+    EX_CHECK(g.bytes == wal_framed_max(WAL_MARKER_SIZE) + wal_framed_max(sizeof payload),
+             "g.bytes is the most log bytes the group may take, a marker and each record "
+             "framed (wal_framed_max): %llu (got %llu)",
+             (unsigned long long)(wal_framed_max(WAL_MARKER_SIZE) +
+                                  wal_framed_max(sizeof payload)),
+             (unsigned long long)g.bytes);
+    EX_CHECK(g.room == 1000, "g.room is the sum of its entries' room: 1000 (got %llu)",
+             (unsigned long long)g.room);
+    wal_queue_finish(o.q, &g, KV_OK);
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
 static const harness_test group_commit_tests[] = {
     HARNESS_TEST(group_commit_a_lone_writer),
     HARNESS_TEST(group_commit_many_writers_share_syncs),
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
+    HARNESS_TEST(group_commit_a_lone_leader_fixes_its_group),
 };
 const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

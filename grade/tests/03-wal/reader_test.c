@@ -149,6 +149,10 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
     expect_record(&r, &l, 2, "after a damaged FIRST fragment, its MIDDLE and LAST fragments "
                   "(valid, but orphans) are skipped without another report, and the next "
                   "record is read");
+    EX_CHECK(r.rec_offset == l.end[1],
+             "rec_offset is where the search for a record began: after skipped orphans, the "
+             "end of the last one skipped, a file offset (%llu, got %llu)",
+             (unsigned long long)l.end[1], (unsigned long long)r.rec_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
 }
@@ -213,6 +217,27 @@ static void reader_zero_tail(void)
     free(b);
 }
 
+static void reader_orphan_after_a_record_is_damage(void)
+{
+    uint8_t b[256];
+    ex_wal_fragment(b, "first", 5, WAL_FULL);
+    ex_wal_fragment(b + 12, "tail-part", 9, WAL_LAST);
+    ex_wal_fragment(b + 28, "whole", 5, WAL_FULL);
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, 40);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "a FULL record is read (got %d)", rc);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 12,
+             "a LAST fragment right after a whole record has lost its start, and is reported: "
+             "WAL_READ_DAMAGE at 12; orphans are skipped silently only after damage already "
+             "reported, and a valid fragment ends that (got %d at %llu)", rc,
+             (unsigned long long)r.bad_offset);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "then the next record is read");
+    wal_reader_free(&r);
+}
+
 static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_reads_every_record),
     HARNESS_TEST(reader_starts_at_a_record),
@@ -222,5 +247,6 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_record_without_its_last_fragment),
     HARNESS_TEST(reader_orphan_fragment_is_damage),
     HARNESS_TEST(reader_zero_tail),
+    HARNESS_TEST(reader_orphan_after_a_record_is_damage),
 };
 const harness_suite reader_suite = HARNESS_SUITE("reader", reader_tests);

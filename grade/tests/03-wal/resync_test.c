@@ -114,11 +114,39 @@ static void resync_random_blocks(void)
     free(b);
 }
 
+static void resync_unknown_types_are_no_fragments(void)
+{
+    /* A header of type 0 whose checksum matches its length, type and data:
+     * type 0 is what a zeroed region holds, never a fragment's. */
+    uint8_t b[512];
+    memset(b, 0x33, sizeof b);
+    ex_wal_fragment(b + 20, "zero-type", 9, 0);
+    ex_wal_fragment(b + 100, "real", 4, WAL_FULL);
+    resync_check(b, sizeof b, 0, "a type-0 header with a matching checksum at 20, a FULL "
+                 "fragment at 100: only types 1 to 4 are fragments");
+    memset(b, 0, sizeof b);
+    ex_wal_fragment(b + 40, "", 0, 0);
+    ex_wal_fragment(b + 200, "real", 4, WAL_FIRST);
+    resync_check(b, sizeof b, 0, "zeros holding an empty type-0 header with a matching "
+                 "checksum at 40, a FIRST fragment at 200");
+    int bad[] = {5, 255};
+    for (int i = 0; i < 2; i++) {
+        memset(b, 0x33, sizeof b);
+        ex_wal_fragment(b + 30, "past-last", 9, bad[i]);
+        ex_wal_fragment(b + 120, "real", 4, WAL_MIDDLE);
+        resync_check(b, sizeof b, 0, bad[i] == 5 ? "a type-5 header with a matching checksum "
+                     "at 30, a MIDDLE fragment at 120: types past WAL_LAST are no fragments"
+                     : "a type-255 header with a matching checksum at 30, a MIDDLE fragment "
+                     "at 120: types past WAL_LAST are no fragments");
+    }
+}
+
 static const harness_test resync_tests[] = {
     HARNESS_TEST(resync_finds_a_fragment_after_garbage),
     HARNESS_TEST(resync_none_in_zeros),
     HARNESS_TEST(resync_respects_the_block_and_the_bytes_given),
     HARNESS_TEST(resync_many_candidates),
     HARNESS_TEST(resync_random_blocks),
+    HARNESS_TEST(resync_unknown_types_are_no_fragments),
 };
 const harness_suite resync_suite = HARNESS_SUITE("resync", resync_tests);

@@ -158,6 +158,15 @@ static void memtable_get_newest_visible_version(void)
     char v[16];
     EX_CHECK(mt_get(m, "j", 20, v) == IKEY_FOUND && strcmp(v, "jj") == 0, "j is jj");
     EX_CHECK(mt_get(m, "l", 20, v) == IKEY_FOUND && strcmp(v, "ll") == 0, "l is ll");
+    /* A lookup key's type is the largest (IKEY_TYPE_FOR_SEEK): an entry of
+     * that type at the lookup's own sequence is equal to it, and found. */
+    harness_context("memtable_add(seq 13, IKEY_PUT_ELSEWHERE, \"m\")");
+    EX_CHECK(memtable_add(m, 13, IKEY_PUT_ELSEWHERE, "m", 1, "ptr", 3) == KV_OK,
+             "memtable_add of a value kept elsewhere returns KV_OK");
+    EX_CHECK(mt_get(m, "m", 13, v) == IKEY_FOUND && strcmp(v, "ptr") == 0,
+             "a lookup of m at sequence 13 finds the entry of m at 13 whose type is the "
+             "lookup key's own (IKEY_PUT_ELSEWHERE): equal internal keys compare 0, and an "
+             "entry equal to the lookup key is at or after it");
     memtable_unref(m);
 }
 
@@ -224,9 +233,42 @@ static void memtable_add_entries_read_back(void)
     memtable_unref(m);
 }
 
+static void memtable_order_any_insertion_order(void)
+{
+    memtable *m = mt_new();
+    /* 300 keys, most starting with a digit (a byte below any length byte
+     * of the fast path), a quarter of them 47 bytes long and alike for
+     * 44, added in a scrambled order: two keys differ in a byte, one
+     * greater than the other, as often one way as the other. */
+    enum { N = 300 };
+    char keys[N][64];
+    for (int i = 0; i < N; i++)
+        snprintf(keys[i], sizeof keys[i], i % 4 == 0 ? "%d" : i % 4 == 1 ? "%dz" : i % 4 == 2 ?
+                 "A%d" : "00000000000000000000000000000000000000000000%03d", i / 4);
+    unsigned x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        int k = (int)((x >> 8) % N);
+        mt_add(m, (uint64_t)(1 + i), IKEY_PUT, keys[k], strlen(keys[k]), keys[k]);
+    }
+    int n = mt_check_order(m, "300 keys added in a scrambled order");
+    EX_CHECK(n == N, "every entry added is there (%d of %d)", n, N);
+    x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        int k = (int)((x >> 8) % N);
+        char v[64];
+        EX_CHECK(mt_get(m, keys[k], (uint64_t)N, v) == IKEY_FOUND && strcmp(v, keys[k]) == 0,
+                 "the comparison orders any two keys, whichever is greater and whatever "
+                 "their bytes: each key added is found (\"%s\")", keys[k]);
+    }
+    memtable_unref(m);
+}
+
 static const harness_test memtable_tests[] = {
     HARNESS_TEST(memtable_order_newest_version_first),
     HARNESS_TEST(memtable_order_bytewise_prefix_first),
+    HARNESS_TEST(memtable_order_any_insertion_order),
     HARNESS_TEST(memtable_get_newest_visible_version),
     HARNESS_TEST(memtable_get_another_key_is_absent),
     HARNESS_TEST(memtable_add_entries_read_back),

@@ -40,7 +40,8 @@ static int mm_cmp(const void *a, const void *b)
 
 /* nchild sources; entry i goes to source pick(i); keys "k%03d" of user
  * key (i * 7) % nkeys, sequence i + 1 (or the same sequence in two
- * sources when dup). */
+ * sources when dup; dup 2: the same internal key, user key (i / 2 * 7) %
+ * nkeys, in the first and the last source). */
 static void mm_build(int nchild, int n, int nkeys, int dup)
 {
     nmodel = 0;
@@ -51,7 +52,7 @@ static void mm_build(int nchild, int n, int nkeys, int dup)
     for (int i = 0; i < n; i++) {
         mm_entry *m = &model[nmodel++];
         char uk[16];
-        int ul = snprintf(uk, sizeof uk, "k%03d", (i * 7) % nkeys);
+        int ul = snprintf(uk, sizeof uk, "k%03d", ((dup == 2 ? i / 2 : i) * 7) % nkeys);
         uint64_t seq = dup ? (uint64_t)(i / 2 + 1) : (uint64_t)(i + 1);
         ikey_encode(m->key, uk, (size_t)ul, seq, IKEY_PUT);
         m->klen = (size_t)ul + IKEY_TRAILER_SIZE;
@@ -120,9 +121,8 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
         iter_seek(m, model[i].key, model[i].klen);
         /* A seek lands on the first of equal keys: move to entry i. */
         int at = i;
-        while (at > 0 && mm_cmp(&model[at - 1], &model[i]) >= 0 &&
-               ikey_compare(model[at - 1].key, model[at - 1].klen, model[i].key,
-                            model[i].klen) == 0)
+        while (at > 0 && ikey_compare(model[at - 1].key, model[at - 1].klen, model[i].key,
+                                      model[i].klen) == 0)
             at--;
         for (; at < i; at++)
             iter_next(m);
@@ -160,6 +160,7 @@ static void merge_two_sources(void) { mm_walks(2, 200, 50, 0); }
 static void merge_five_sources(void) { mm_walks(5, 500, 120, 0); }
 static void merge_one_key_many_versions(void) { mm_walks(4, 100, 1, 0); }
 static void merge_equal_keys_lower_source_first(void) { mm_walks(3, 200, 40, 1); }
+static void merge_equal_internal_keys_lower_source_first(void) { mm_walks(3, 200, 40, 2); }
 
 static void merge_a_failing_source_fails_the_merge(void)
 {
@@ -185,6 +186,7 @@ static const harness_test merge_tests[] = {
     HARNESS_TEST(merge_five_sources),
     HARNESS_TEST(merge_one_key_many_versions),
     HARNESS_TEST(merge_equal_keys_lower_source_first),
+    HARNESS_TEST(merge_equal_internal_keys_lower_source_first),
     HARNESS_TEST(merge_a_failing_source_fails_the_merge),
 };
 const harness_suite merge_suite = HARNESS_SUITE("merge", merge_tests);

@@ -11,6 +11,7 @@
 #include "coding.h"
 #include "ex_table.h"
 #include "exercise.h"
+#include "io_fault.h"
 #include "kv.h"
 #include "table.h"
 #include "table_test_util.h" /* TT_WORKED_EXAMPLE_HEX */
@@ -172,10 +173,65 @@ static void table_build_refuses_bad_entries(void)
     table_ctx_free(ctx);
 }
 
+/* Builds a table of n entries with append fail_at of its file failing (0:
+ * none); the first error of add or finish, and in *calls the appends. */
+static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
+{
+    char name[32];
+    snprintf(name, sizeof name, "t%ld.tbl", fail_at);
+    const char *path = harness_join(harness_tmpdir(), name);
+    io_fault_plan plan = {.kinds = IO_FAULT_APPEND, .fail_at = fail_at, .persistent = 1};
+    io_fault_install(&plan);
+    table_builder *b = NULL;
+    EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new");
+    int rc = KV_OK;
+    for (int i = 0; i < n && rc == KV_OK; i++) {
+        ex_entry e = {NULL, 0, 5, IKEY_PUT, "v", 0};
+        char key[16];
+        snprintf(key, sizeof key, "k%06d", i);
+        e.key = key;
+        uint8_t ikey[64];
+        size_t kl = ex_entry_ikey(&e, ikey);
+        rc = table_builder_add(b, ikey, kl, (const uint8_t *)"v", 1);
+    }
+    table_meta meta;
+    if (rc == KV_OK) {
+        harness_context("table_builder_finish of %d entries with append %ld of the table "
+                        "failing", n, fail_at);
+        rc = table_builder_finish(b, &meta);
+    } else {
+        table_builder_abandon(b);
+    }
+    *calls = io_fault_calls();
+    io_fault_uninstall();
+    return rc;
+}
+
+static void table_build_failed_write_is_an_error(void)
+{
+    /* A table whose offset array alone is larger than the writer's
+     * buffer, so that the array and the tail are written by appends of
+     * their own; each of the last appends fails in turn. */
+    table_ctx *ctx = tb_ctx();
+    enum { N = 40000 };
+    long total = 0;
+    EX_CHECK(tb_build_failing(ctx, N, 0, &total) == KV_OK && total > 2,
+             "test setup: a table of %d entries", N);
+    for (long k = total; k > total - 4 && k > 0; k--) {
+        long calls = 0;
+        int rc = tb_build_failing(ctx, N, k, &calls);
+        EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld: the offset array, "
+                 "the keys or the tail) makes table_builder_finish return that error, a "
+                 "negative KV_ERR_*, never KV_OK or a count: the table is not whole (got %d)",
+                 k, total, rc);
+    }
+}
+
 static const harness_test table_build_tests[] = {
     HARNESS_TEST(table_build_matches_the_format),
     HARNESS_TEST(table_build_worked_example),
     HARNESS_TEST(table_build_long_keys_and_large_values),
     HARNESS_TEST(table_build_refuses_bad_entries),
+    HARNESS_TEST(table_build_failed_write_is_an_error),
 };
 const harness_suite table_build_suite = HARNESS_SUITE("table_build", table_build_tests);

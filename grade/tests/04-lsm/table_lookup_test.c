@@ -222,6 +222,39 @@ static void table_lookup_damage_is_reported(void)
     ex_entries_free(e, 64);
 }
 
+/* The lines of table_ctx_stats, joined. */
+static void tl_line(void *ctx, const char *line)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    snprintf(out + n, 1024 - n, "%s\n", line);
+}
+
+static void table_lookup_counts_gets_and_reads(void)
+{
+    ex_entry e[] = {{"b", 0, 5, IKEY_PUT, "1", 0}, {"d", 0, 6, IKEY_PUT, "2", 0},
+                    {"f", 0, 7, IKEY_PUT, "3", 0}};
+    table *t = tl_open(ex_table_file(e, 3, "t.tbl"));
+    const char *keys[] = {"b", "c", "f"};
+    unsigned reads = 0;
+    for (size_t i = 0; i < 3; i++) {
+        table_get_result r;
+        EX_CHECK(tl_get(t, keys[i], 100, &r) == KV_OK, "table_get: %s", kv_errmsg());
+        reads += r.reads;
+        free(r.value);
+    }
+    char text[1024] = "";
+    table_ctx_stats(tl_ctx, tl_line, text);
+    char want[128];
+    snprintf(want, sizeof want, "session.table.gets: 3\nsession.table.reads_per_get: %.2f\n",
+             reads / 3.0);
+    EX_CHECK(strstr(text, want) != NULL,
+             "each table_get is counted once, with the reads it made (r->reads), so that "
+             "kv_stats' reads per get is what the lookups cost: 3 gets, %u reads, want\n%s"
+             "got\n%s", reads, want, text);
+    table_unref(t);
+}
+
 static const harness_test table_lookup_tests[] = {
     HARNESS_TEST(table_lookup_every_version),
     HARNESS_TEST(table_lookup_stops_on_an_equal_key),
@@ -229,5 +262,6 @@ static const harness_test table_lookup_tests[] = {
     HARNESS_TEST(table_lookup_binary_search),
     HARNESS_TEST(table_lookup_long_keys),
     HARNESS_TEST(table_lookup_damage_is_reported),
+    HARNESS_TEST(table_lookup_counts_gets_and_reads),
 };
 const harness_suite table_lookup_suite = HARNESS_SUITE("table_lookup", table_lookup_tests);
