@@ -23,6 +23,8 @@
 #               exercises suites race crash power sweep fuzz speed); a
 #               mutant that passes these is reported as surviving them
 #   JOBS=N      mutants graded at once (default 2)
+#   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60):
+#               a loop that never ends fails then, as not finishing
 #
 # Writes build/grade-mutants/STAGE/report.txt (and prints it): per
 # exercise, each mutant caught with its rung and the grade's message, each
@@ -43,6 +45,11 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     export TMPDIR
 fi
 mutants=${MUTANTS:-} seed=${SEED:-1} jobs=${JOBS:-2}
+# A mutant's loop that never ends is caught by the time limit: each run of
+# a test binary is cut at GRADE_RUN_CAP seconds (the reference's slowest
+# suite takes a few), and the exercises rung stops at its first failure.
+GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
+export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
 rungs=$(echo "$rungs" | tr ',' ' ')
 root=build/grade-mutants/$stage
