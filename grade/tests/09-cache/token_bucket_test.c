@@ -139,6 +139,23 @@ static void token_bucket_keeps_the_time_between_requests(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_idle_time_brings_only_its_worth(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    rate_limiter_request(&rl, 10000, RL_LOW);
+    c.now += 5 * TB_PERIOD; /* 5 ms idle: 5,000 bytes */
+    harness_context("a request of 10,000 bytes, 5 ms idle, then 20,000 bytes");
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 20000, RL_LOW);
+    uint64_t took = c.now - before;
+    EX_CHECK(took >= 14 * TB_PERIOD && took <= 16 * TB_PERIOD, "5 ms of idle time bring 5,000 "
+             "bytes, no more: the cap of a burst only lowers what the bucket holds, so "
+             "20,000 bytes wait 15 periods for the rest (took %.2f ms)", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
 static void token_bucket_keeps_what_is_left_of_a_period(void)
 {
     rate_limiter rl;
@@ -240,6 +257,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_grants_at_the_rate),
     HARNESS_TEST(token_bucket_carries_over_at_most_the_burst),
     HARNESS_TEST(token_bucket_keeps_the_time_between_requests),
+    HARNESS_TEST(token_bucket_idle_time_brings_only_its_worth),
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
     HARNESS_TEST(token_bucket_a_new_rate_is_seen),
     HARNESS_TEST(token_bucket_the_burst_is_exact_below_a_byte_a_period),
