@@ -151,12 +151,49 @@ static void block_seek_damaged_restart_key(void)
     block_iter_free(&it);
 }
 
+static void block_seek_again_over_keys_of_every_length(void)
+{
+    /* User keys "b", "bb", ..., 40 b's (ascending), a restart point at
+     * each; one iterator seeks to the longest key, then back to each of
+     * the shorter ones. */
+    enum { M = 40 };
+    static uint8_t vk[M][EX_KEY_MAX];
+    static size_t vl[M];
+    static uint8_t vc[64 * M + 16];
+    char u[M + 1];
+    for (int i = 0; i < M; i++) {
+        memset(u, 'b', (size_t)i + 1);
+        ikey_encode(vk[i], u, (size_t)i + 1, 1, IKEY_PUT);
+        vl[i] = (size_t)i + 1 + IKEY_TRAILER_SIZE;
+    }
+    size_t size = ex_block(vc, vk, vl, M, 1, NULL);
+    block b;
+    const char *why = block_init(&b, vc, size);
+    EX_CHECK(why == NULL, "test setup: block_init: %s", why);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    for (int k = M - 1; k >= 0; k--) {
+        harness_context("block_iter_seek to the user key of %d b's, the iterator last on the "
+                        "key of %d", k + 1, k == M - 1 ? 0 : k + 2);
+        block_iter_seek(&it, vk[k], vl[k]);
+        EX_CHECK(it.valid && it.status == KV_OK && it.key_len == vl[k] &&
+                     memcmp(it.key, vk[k], vl[k]) == 0,
+                 "a seek to the key of %d b's lands on it, whatever key the iterator showed "
+                 "before (status %d): a restart point's key is damage only if shorter than "
+                 "min_key, and each entry's key is compared at its own length (it->key_len)",
+                 k + 1, it.status);
+    }
+    block_iter_free(&it);
+}
+
 static const harness_test block_seek_tests[] = {
     HARNESS_TEST(block_seek_every_key_interval_16),
     HARNESS_TEST(block_seek_every_key_interval_1),
     HARNESS_TEST(block_seek_every_key_interval_3),
     HARNESS_TEST(block_seek_every_key_one_restart),
     HARNESS_TEST(block_seek_then_next),
+    HARNESS_TEST(block_seek_again_over_keys_of_every_length),
     HARNESS_TEST(block_seek_uses_the_restart_points),
     HARNESS_TEST(block_seek_damaged_restart_key),
 };

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compaction_pick.h"
 #include "ex_level.h"
@@ -25,7 +26,11 @@ static compaction *ce_pick(version *v, const char *what)
     o.l1_bytes = 100;
     o.table_bytes = 50;
     compaction *c = NULL;
+    harness_context("test setup: compaction_pick (%s); an alarm ends the test if it has not "
+                    "returned in 10 s", what);
+    alarm(10);
     int rc = compaction_pick(v, &o, NULL, &c);
+    alarm(0);
     EX_CHECK(rc == KV_OK && c != NULL, "test setup: compaction_pick (%s) picks a compaction "
              "(%d: %s)", what, rc, kv_errmsg());
     return c;
@@ -127,23 +132,43 @@ static void compaction_edit_pointer_is_the_largest_input(void)
     version_edit_free(&e);
     compaction_free(c);
     version_unref(v);
+    /* The same set, but the newest input (first of inputs[0], L0 being
+     * newest first) is not the one with the largest key. */
+    const ex_file g[] = {{0, 1, 10, "a", "c"}, {0, 2, 10, "x", "y"}, {0, 3, 10, "p", "r"},
+                         {0, 5, 10, "c", "q"}};
+    v = ex_version(g, 4);
+    c = ce_pick(v, "4 L0 files, the newest input not the largest");
+    p = compaction_next_pointer(c, &len);
+    EX_CHECK(p != NULL && len == wl && memcmp(p, want, wl) == 0, "compaction_next_pointer "
+             "looks at every file of inputs[0] (1 [a, c], 5 [c, q], 3 [p, r], newest first): "
+             "the largest is r@1, in the last of them (got %zu bytes \"%.*s\")", len,
+             (int)(p != NULL && len > IKEY_TRAILER_SIZE ? len - IKEY_TRAILER_SIZE : 0),
+             p != NULL ? (const char *)p : "");
+    compaction_free(c);
+    version_unref(v);
 }
 
 static void compaction_edit_trivial_move_keeps_the_file(void)
 {
-    /* L1 = 10 [c, f], nothing at L2 overlapping it: a trivial move. */
-    const ex_file f[] = {{1, 10, 300, "c", "f"}, {2, 22, 50, "x", "z"}};
+    /* L1 = 14 [c, fz], nothing at L2 overlapping it: a trivial move.  (Its
+     * number is not its entry count, 10, and its keys are not as long as
+     * each other.) */
+    const ex_file f[] = {{1, 14, 300, "c", "fz"}, {2, 22, 50, "x", "z"}};
     version *v = ex_version(f, 2);
     compaction *c = ce_pick(v, "L1 over its target, nothing below it");
     EX_CHECK(compaction_is_trivial_move(c), "test setup: a trivial move");
+    /* 3 of its 10 entries hidden by newer versions in the file, droppable
+     * once the oldest snapshot is at 40 (version_edit.h, tag 7). */
+    ex_find_file(v, 14)->dead = 3;
+    ex_find_file(v, 14)->dead_from = 40;
     version_edit e;
-    ce_edit(c, &e, "a trivial move of 10 from L1 to L2");
-    EX_CHECK(ce_removed(&e, 1, 10), "a trivial move removes the file from L1");
+    ce_edit(c, &e, "a trivial move of 14 from L1 to L2");
+    EX_CHECK(ce_removed(&e, 1, 14), "a trivial move removes the file from L1");
     int added = -1;
     for (size_t i = 0; i < e.nadded; i++)
-        if (e.added[i].number == 10)
+        if (e.added[i].number == 14)
             added = (int)i;
-    EX_CHECK(added >= 0, "a trivial move adds file 10 again at L2 (no byte of it is "
+    EX_CHECK(added >= 0, "a trivial move adds file 14 again at L2 (no byte of it is "
              "rewritten: the manifest alone moves it); without that, the edit loses every key "
              "it holds");
     const edit_file *a = &e.added[added];
@@ -154,12 +179,17 @@ static void compaction_edit_trivial_move_keeps_the_file(void)
              memcmp(a->smallest, in->smallest, in->smallest_len) == 0 &&
              memcmp(a->largest, in->largest, in->largest_len) == 0,
              "the moved file keeps its size, entry count, smallest and largest keys");
-    ce_expect_pointer(&e, 1, "f", "file 10's largest key, after a move too");
+    EX_CHECK(a->dead == 3 && a->dead_from == 40, "the moved file keeps what the version "
+             "knew of its dead entries (version_edit_file_dead after the add: 3 dead from "
+             "snapshot 40; got %llu from %llu): a file the manifest moves is the same file, "
+             "and a later compaction that is told of none keeps entries it could drop",
+             (unsigned long long)a->dead, (unsigned long long)a->dead_from);
+    ce_expect_pointer(&e, 1, "fz", "file 14's largest key, after a move too");
     version *nv = vt_apply(v, &e);
     char got[128];
     vt_level(nv, 2, got, sizeof got);
-    EX_CHECK(nv->nfiles[1] == 0 && strcmp(got, "10 22") == 0, "after the edit, L1 is empty and "
-             "L2 holds 10 and 22 (got L2 \"%s\", %zu files at L1)", got, nv->nfiles[1]);
+    EX_CHECK(nv->nfiles[1] == 0 && strcmp(got, "14 22") == 0, "after the edit, L1 is empty and "
+             "L2 holds 14 and 22 (got L2 \"%s\", %zu files at L1)", got, nv->nfiles[1]);
     version_unref(nv);
     compaction_free(c);
     version_unref(v);

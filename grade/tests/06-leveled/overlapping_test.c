@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ex_level.h"
 #include "exercise.h"
@@ -21,10 +22,15 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
                            char *buf, size_t cap)
 {
     vfile_list out = {(vfile **)1, 99};
-    harness_context("version_overlapping(level %d, [%s, %s])", level, b ? b : "NULL (unbounded)",
+    harness_context("version_overlapping(level %d, [%s, %s]); an alarm ends the test if it "
+                    "has not returned in 10 s: at L0 the range grows only when a file "
+                    "reaches strictly past one of its bounds, so that the scan starts again "
+                    "a bounded number of times", level, b ? b : "NULL (unbounded)",
                     e ? e : "NULL (unbounded)");
+    alarm(10);
     int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
                                  (const uint8_t *)e, e ? strlen(e) : 0, &out);
+    alarm(0);
     EX_CHECK(rc == KV_OK, "version_overlapping(level %d, [%s, %s]) returns KV_OK (got %d: %s)",
              level, b ? b : "NULL", e ? e : "NULL", rc, kv_errmsg());
     EX_CHECK(out.n <= v->nfiles[level], "version_overlapping returns files of the level asked "
@@ -65,6 +71,16 @@ static void overlapping_l0_closes_transitively(void)
     ov_call(v, 0, "n", "n", got, sizeof got);
     EX_CHECK(strcmp(got, "1 2 3 4 5") == 0, "the chain g-j, j-m, m-p, p-s, s-u is one closed set "
              "from [n, n] (file 1 = [m, p]): want \"1 2 3 4 5\", got \"%s\"", got);
+    version_unref(v);
+    /* Keys of different lengths: 1 = [b, dz] reaches past [c, d] by its
+     * second byte, and so meets 2 = [dy, f]. */
+    const ex_file h[] = {{0, 1, 10, "b", "dz"}, {0, 2, 10, "dy", "f"}};
+    v = ex_version(h, 2);
+    ov_call(v, 0, "c", "d", got, sizeof got);
+    EX_CHECK(strcmp(got, "1 2") == 0, "[c, d] meets 1 = [b, dz], whose largest key dz is past "
+             "d, so the range grows to [b, dz] and meets 2 = [dy, f]: a file's largest key is "
+             "compared whole (f->largest_len bytes, less the trailer), want \"1 2\", got "
+             "\"%s\"", got);
     version_unref(v);
 }
 
@@ -109,8 +125,10 @@ static unsigned ov_rand(unsigned n)
 
 static void overlapping_matches_a_brute_force_closure(void)
 {
-    static const char *keys[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l",
-                                 "m", "n", "o", "p", "q", "r", "s", "t"};
+    /* Ascending, of different lengths (a file's smallest and largest keys
+     * are compared whole, each with its own length). */
+    static const char *keys[] = {"a", "aa", "ab", "b", "ba", "bbb", "c", "ca", "cb", "cbb",
+                                 "d", "da", "e", "ea", "eab", "f", "fa", "g", "ga", "gab"};
     const unsigned nk = 20;
     for (int round = 0; round < 400; round++) {
         ex_file f[10];

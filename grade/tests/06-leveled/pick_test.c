@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compaction_pick.h"
 #include "ex_level.h"
@@ -31,8 +32,13 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
 {
     compaction_options o = pk_options();
     compaction *c = (compaction *)1;
-    harness_context("compaction_pick: %s", what);
+    harness_context("compaction_pick: %s; an alarm ends the test if it has not returned in "
+                    "10 s: a pick looks at each level once and each file of it at most "
+                    "once, and L0's overlapping set grows only while a file reaches past it",
+                    what);
+    alarm(10);
     int rc = compaction_pick(v, &o, p, &c);
+    alarm(0);
     EX_CHECK(rc == KV_OK, "compaction_pick (%s) returns KV_OK (got %d: %s)", what, rc,
              kv_errmsg());
     return c;
@@ -150,10 +156,53 @@ static void pick_highest_score_first(void)
     version_unref(v);
 }
 
+static void pick_a_seed_whose_next_level_is_busy_is_passed_over(void)
+{
+    /* L1 at 200 of 100 bytes; file 10's overlap at L2 (20) is being
+     * compacted, file 11's is free. */
+    const ex_file f[] = {{1, 10, 100, "a", "b"}, {1, 11, 100, "c", "d"},
+                         {2, 20, 10, "a", "b"}};
+    version *v = ex_version(f, 3);
+    ex_find_file(v, 20)->being_compacted = 1;
+    compaction *c = pk_pick(v, NULL, "L1 = 10 [a, b], 11 [c, d]; L2's 20 [a, b] busy");
+    pk_expect(c, 1, "11", "L1 = 10, 11 (score 2), L2 = 20 [a, b] being compacted, no pointer",
+              "the first seed (10) cannot be compacted while 20, the file it overlaps one "
+              "level down, is: the round robin goes on to the next seed (11), it does not "
+              "give up on the level after one seed");
+    compaction_free(c);
+    version_unref(v);
+}
+
+static void pick_every_level_that_has_one_below(void)
+{
+    /* Every level from L0 to L5 has a score >= 1; L5's, 1.5, is the
+     * lowest, and the others' files are all being compacted: L5 is what
+     * is left to pick, into L6. */
+    const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "a", "b"}, {0, 3, 10, "a", "b"},
+                         {0, 4, 10, "a", "b"}, {0, 5, 10, "a", "b"}, {0, 6, 10, "a", "b"},
+                         {0, 7, 10, "a", "b"}, {0, 8, 10, "a", "b"},
+                         {1, 11, 300, "c", "d"}, {2, 21, 3000, "e", "f"},
+                         {3, 31, 30000, "g", "h"}, {4, 41, 300000, "i", "j"},
+                         {5, 51, 1500000, "k", "m"}, {6, 61, 100, "n", "z"}};
+    version *v = ex_version(f, sizeof f / sizeof f[0]);
+    static const uint64_t busy[] = {1, 2, 3, 4, 5, 6, 7, 8, 11, 21, 31, 41};
+    for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+        ex_find_file(v, busy[i])->being_compacted = 1;
+    compaction *c = pk_pick(v, NULL, "scores L0 2, L1 to L4 3, L5 1.5; L0 to L4 busy");
+    pk_expect(c, 5, "51", "scores L0 2 (8 files), L1 to L4 3, L5 1.5 (1,500,000 of "
+              "1,000,000 bytes), every file of L0 to L4 being compacted",
+              "every level from L0 to L5 (the VERSION_LEVELS - 1 levels with a level below "
+              "them) is tried in order of score, down to the lowest score >= 1");
+    compaction_free(c);
+    version_unref(v);
+}
+
 static const harness_test pick_tests[] = {
     HARNESS_TEST(pick_nothing_below_a_score_of_one),
     HARNESS_TEST(pick_l0_takes_the_oldest_file),
     HARNESS_TEST(pick_round_robin_after_the_pointer),
     HARNESS_TEST(pick_highest_score_first),
+    HARNESS_TEST(pick_a_seed_whose_next_level_is_busy_is_passed_over),
+    HARNESS_TEST(pick_every_level_that_has_one_below),
 };
 const harness_suite pick_suite = HARNESS_SUITE("pick", pick_tests);

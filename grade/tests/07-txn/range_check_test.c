@@ -65,6 +65,13 @@ static void range_check_writes_outside_are_not_conflicts(void)
             "positioned");
     rc_case("c", "f", "fa", 0, KV_OK, "the transaction scanned c..f, and stopped at f; fa is "
             "after f");
+    rc_case(NULL, "d", "e", 0, KV_OK, "the transaction scanned from the first key to d; e "
+            "is past the last key it saw: a range with no lower bound still has its upper one "
+            "(r->has_hi)");
+    rc_case("ca", NULL, "c", 0, KV_OK, "the transaction scanned from ca to the end; c is "
+            "before where it was positioned: the check seeks the whole of lo (r->lo, "
+            "r->lo_len bytes) whenever the range has one (r->has_lo), with or without an upper "
+            "bound");
 }
 
 static void range_check_after_a_flush(void)

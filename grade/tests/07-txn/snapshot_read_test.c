@@ -72,6 +72,9 @@ static void snapshot_read_own_writes_first(void)
     sr_expect(t, "b", NULL, "the transaction's own delete answers: b is gone for it");
     ex_txn_put(t, "c", "");
     sr_expect(t, "c", "", "its own put of an empty value answers with an empty value");
+    ex_txn_put(t, "d", "1");
+    sr_expect(t, "d", "1", "its own put of a one-byte value answers with that byte: the copy "
+              "handed out holds every byte of the write's value (w->vlen of them)");
     ex_expect(db, "a", "old", "no one else sees the transaction's writes before it commits");
     kv_txn_abort(t);
     kv_close(db);

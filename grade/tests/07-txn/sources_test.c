@@ -111,9 +111,29 @@ static void sources_a_write_in_the_frozen_memtable(void)
     kv_close(db);
 }
 
+/* The one write since the snapshot, flushed to a table: the memtables hold
+ * nothing newer than the snapshot, yet a table does. */
+static void sources_the_only_write_since_in_a_table(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, the only write after the snapshot");
+    harness_context("kv_flush: k's new version goes to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    ex_txn_put(t, "k", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot (write snapshot + 1, the "
+              "only one, now in a table, the memtables empty): memory alone holds every newer "
+              "version only if the memtables' oldest write (src.memory_from, 0 when they hold "
+              "none) is at or before snapshot + 1, not whenever the newest write is");
+    ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
+    kv_close(db);
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),
+    HARNESS_TEST(sources_the_only_write_since_in_a_table),
     HARNESS_TEST(sources_after_many_flushes),
     HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
 };

@@ -48,11 +48,13 @@ static vlog_file *pk_count(value_store *vs, uint64_t start, unsigned percent)
  * *move, what for. */
 static uint64_t pk_pick(value_store *vs, int *move, const char *what)
 {
-    value_job *job = NULL;
+    value_job *job = (value_job *)&job; /* not NULL: value_store_pick sets it */
     harness_context("value_store_pick: %s", what);
     int rc = value_store_pick(vs, 0, &job);
     EX_CHECK(rc == KV_OK, "%s: value_store_pick returns KV_OK (got %d: %s)", what, rc,
              kv_errmsg());
+    EX_CHECK(job != (value_job *)&job, "%s: value_store_pick sets *out, to NULL when it "
+             "finds nothing to do (it left *out as it was)", what);
     if (job == NULL)
         return 0;
     uint64_t busy = 0;
@@ -122,6 +124,17 @@ static void gc_pick_takes_the_most_garbage(void)
              (unsigned long long)(ex_store_file(vs, 5)->value_bytes - ex_store_file(vs, 5)->live_bytes),
              (unsigned long long)ex_store_file(vs, 5)->value_bytes, (unsigned long long)f, move);
     value_store_close(vs, 0);
+    /* The most garbage in a file that is not the last worth emptying. */
+    vs = pk_store(harness_tmpdir(), 10);
+    pk_count(vs, 1, 0);
+    pk_count(vs, 3, 90);
+    pk_count(vs, 5, 10);
+    f = pk_pick(vs, &move, "gc_percent 10: files of 0%, 90% and 10% garbage");
+    EX_CHECK(f == 3 && move == 1, "gc_percent 10: files 3 (90%% of about 10 KB) and 5 (10%% of "
+             "about 40 KB) are both worth emptying; file 3 holds the most garbage in bytes and "
+             "is emptied first, whatever the order of the files (got a job on file %llu, "
+             "move %d)", (unsigned long long)f, move);
+    value_store_close(vs, 0);
     /* The largest file under the threshold is passed over. */
     vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 90);
@@ -182,6 +195,17 @@ static void gc_pick_passes_over_files_it_must_not_take(void)
     f = pk_pick(vs, &move, "files 1 (95% garbage) and 3 (not counted) not handed over");
     EX_CHECK(f == 0, "a log the engine has not handed over (adopted 0) may still take writes: "
              "no job measures or empties it (got a job on file %llu)", (unsigned long long)f);
+    value_store_close(vs, 0);
+    /* Files not counted yet are measured only if they may be taken. */
+    vs = pk_store(harness_tmpdir(), 0);
+    ex_store_file(vs, 1)->damaged = 1;
+    ex_store_file(vs, 3)->state = VLOG_BUSY;
+    pk_count(vs, 5, 20);
+    f = pk_pick(vs, &move, "files 1 (damaged) and 3 (busy), neither counted; 5 at 20%");
+    EX_CHECK(f == 0, "a file not counted yet is measured only if it is live and undamaged: a "
+             "damaged one is left for kv check and kv repair, a busy one is another job's (got "
+             "a job on file %llu)", (unsigned long long)f);
+    ex_store_file(vs, 3)->state = VLOG_LIVE;
     value_store_close(vs, 0);
 }
 

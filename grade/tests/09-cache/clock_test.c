@@ -159,6 +159,32 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
     clock_close(c);
 }
 
+static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(void)
+{
+    static const char *const keys[] = {"k0", "k1", "k2", "kb"};
+    clock_cache *c = clock_of(3);
+    clock_put_key(c, "k0");
+    clock_put_key(c, "k1");
+    clock_put_key(c, "k2");
+    clock_erase(c, "k0", 2);
+    clock_erase(c, "k1", 2);
+    EX_CHECK(clock_has(c, "k2"), "k2 is held before the big pair comes");
+    /* k2, read, alone in the last of three slots; the hand at slot 0. */
+    char val[1024];
+    size_t vlen = 2 * clock_charge(2, 8) + 60 - clock_charge(2, 0);
+    EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
+    memset(val, 'b', vlen);
+    int rc = clock_put(c, "kb", 2, val, vlen);
+    EX_CHECK(rc == KV_OK, "clock_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
+             "1, 2) clears its bit, and the second turn must reach slot 2 again to evict it: "
+             "two whole turns of the ring, 2 * s->ring_len slots looked at, not one fewer",
+             kv_strerror(rc));
+    const char *held = clock_held(c, keys, 4);
+    EX_CHECK(strcmp(held, "kb") == 0, "k2, read and alone behind two empty slots, goes on the "
+             "hand's second turn to keep the new pair (held: \"%s\", want \"kb\")", held);
+    clock_close(c);
+}
+
 static void clock_the_budget_holds(void)
 {
     clock_cache *c = NULL;
@@ -265,6 +291,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(clock_the_hand_goes_on_from_where_it_stopped),
     HARNESS_TEST(clock_every_bit_set_takes_a_whole_turn),
     HARNESS_TEST(clock_the_hand_goes_round_every_slot_of_the_ring),
+    HARNESS_TEST(clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn),
     HARNESS_TEST(clock_the_budget_holds),
     HARNESS_TEST(clock_race_readers_and_writers),
 };

@@ -160,6 +160,13 @@ static void partitioned_lookup_cold_reads(void)
     harness_context("a get of k04002 after k04000: its neighbour");
     EX_CHECK(found && c.reads == 0, "its neighbour's partitions and block are in the block "
              "cache: no read (%llu reads)", c.reads);
+    EX_CHECK(c.tables_in_range == 1, "a key inside the table's range is asked of it, and "
+             "the lookup says so (table_get_result's in_range, kv_cost's tables_in_range): "
+             "%llu tables in range", c.tables_in_range);
+    c = pl_get(db, "z", &found);
+    EX_CHECK(!found && c.tables_in_range == 0 && c.reads == 0, "a key past the table's range "
+             "is ruled out before any partition is asked: %llu tables in range, %llu reads",
+             c.tables_in_range, c.reads);
     kv_close(db);
     /* A cold get of an absent key its filter rules out: one read. */
     char k[32];
@@ -173,10 +180,62 @@ static void partitioned_lookup_cold_reads(void)
             harness_context("a get of %s, never put, right after the database opened", k);
             EX_CHECK(c.reads == 1, "a cold get of an absent key that its filter partition "
                      "rules out reads that partition and nothing else: %llu reads", c.reads);
+            EX_CHECK(c.tables_in_range == 1, "a key its filter partition rules out was "
+                     "still inside the table's range, and asked of it: the lookup says so "
+                     "(in_range) before it asks the top level (%llu tables in range)",
+                     c.tables_in_range);
         }
         kv_close(db);
     }
     EX_CHECK(seen, "of 20 absent keys, one at least is ruled out by its filter partition");
+}
+
+static void partitioned_lookup_past_every_partition_is_no_block(void)
+{
+    /* The top level's last separator is the table's last internal key,
+     * (k07998, its sequence number).  A lookup of k07998 at a snapshot
+     * older than that write is past it: past every partition.  No record
+     * cache, so that the lookup is the table's alone (a record cache would
+     * look the key up at its newest version too). */
+    const char *dir = harness_tmpdir();
+    kv_options opt = pl_options();
+    opt.record_cache_percent = KV_NO_RECORD_CACHE;
+    kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
+    const kv_snapshot *snap = NULL;
+    int rc = kv_snapshot_new(db, &snap);
+    EX_CHECK(rc == KV_OK, "kv_snapshot_new: %s (%s)", kv_strerror(rc), kv_errmsg());
+    char k[32], v[64];
+    for (int i = 0; i < PL_KEYS; i++) {
+        pl_key(k, sizeof k, 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        ex_put(db, k, v, "a put is taken");
+    }
+    rc = kv_compact(db);
+    EX_CHECK(rc == KV_OK, "kv_compact: %s (%s)", kv_strerror(rc), kv_errmsg());
+    pl_key(k, sizeof k, 2 * (PL_KEYS - 1));
+    uint64_t gets = ex_stat(db, "session.table.gets");
+    void *val = NULL;
+    size_t vlen = 0;
+    kv_cost_reset();
+    harness_context("kv_get_at(\"%s\") at a snapshot taken before any write, the table's "
+                    "last key: past the top level's last separator", k);
+    rc = kv_get_at(db, snap, k, strlen(k), &val, &vlen);
+    kv_free(val);
+    kv_cost c;
+    kv_cost_get(&c);
+    EX_CHECK(rc == KV_NOT_FOUND, "a lookup past the top level's last separator (the table's "
+             "last key, at a snapshot older than its write) is past every partition: "
+             "TABLE_V2_NO_BLOCK with KV_OK, the table holds no version the snapshot sees, and "
+             "the get says not found (kv_get_at returned %s: %s); an iterator that found no "
+             "entry failed only if its status says so", kv_strerror(rc), kv_errmsg());
+    uint64_t more = ex_stat(db, "session.table.gets") - gets;
+    EX_CHECK(more == 1 && c.tables_in_range == 1, "that lookup is one get of the table "
+             "(session.table.gets grew by %llu, want 1: a lookup past every partition counts "
+             "one search, ctx->searches by 1) of a key in its range (%llu tables in range)",
+             (unsigned long long)more, c.tables_in_range);
+    kv_snapshot_free(db, snap);
+    ex_expect(db, k, v, "the table's last key is found now");
+    kv_close(db);
 }
 
 /* ---- a data block's handle outside the data blocks --------------------------- */
@@ -312,6 +371,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
+    HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
     HARNESS_TEST(partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks),
 };
 const harness_suite partitioned_lookup_suite = HARNESS_SUITE("partitioned_lookup", tests);

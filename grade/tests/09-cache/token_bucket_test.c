@@ -6,7 +6,9 @@
  * period and a half, to see that a refill keeps what is left of a
  * period), so every wait is exact and no test waits for real.
  */
+#include <pthread.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "exercise.h"
 #include "kv.h"
@@ -18,7 +20,10 @@ typedef struct tb_clock {
     uint64_t now;
     uint64_t sleeps;
     uint64_t stretch; /* a sleep of ns moves the clock ns * stretch / 2 */
-    uint64_t max_sleeps; /* more than this fails the test (0: no bound) */
+    uint64_t max_sleeps; /* more than this fails the test with `bound` */
+    const char *bound;
+    rate_limiter *rl; /* the limiter whose requests sleep here */
+    int high; /* whether the request sleeping now is a high one */
 } tb_clock;
 
 static uint64_t tb_now(void *arg)
@@ -31,16 +36,37 @@ static void tb_sleep(void *arg, uint64_t ns)
     tb_clock *c = arg;
     c->now += ns * c->stretch / 2;
     c->sleeps++;
-    EX_CHECK(c->max_sleeps == 0 || c->sleeps <= c->max_sleeps, "rate 0 means no limit: a "
-             "request returns at once, without sleeping (it slept %llu times and still waits)",
-             (unsigned long long)c->sleeps);
+    if (c->rl != NULL) {
+        EX_CHECK(pthread_mutex_trylock(&c->rl->mu) == 0, "a request sleeps with rl->mu "
+                 "released: other requests (a high one that must go first, a refill of the "
+                 "rate) take the lock while it sleeps");
+        pthread_mutex_unlock(&c->rl->mu);
+        rate_limiter_counts k;
+        rate_limiter_get_counts(c->rl, &k);
+        EX_CHECK(k.high_waiting == (uint64_t)c->high, "while a %s request sleeps, %llu high "
+                 "requests are counted waiting, want %d: rl->high_waiting counts a high "
+                 "request from its start to its end (the low ones wait while it is not 0), "
+                 "and nothing else", c->high ? "high" : "low",
+                 (unsigned long long)k.high_waiting, c->high);
+    }
+    EX_CHECK(c->sleeps <= c->max_sleeps, "%s (it slept %llu times and still waits)",
+             c->bound, (unsigned long long)c->sleeps);
 }
 
 static void tb_init(rate_limiter *rl, tb_clock *c, uint64_t rate)
 {
-    *c = (tb_clock){.now = 5 * TB_PERIOD, .stretch = 2};
+    /* No test here asks for more than a few hundred periods' worth. */
+    *c = (tb_clock){.now = 5 * TB_PERIOD, .stretch = 2, .max_sleeps = 100000,
+                    .bound = "a request waits only until the rate has brought its bytes: "
+                             "each refill adds the whole periods gone, and a request takes "
+                             "what the bucket holds (a low one once no high one waits)"};
     int s = rate_limiter_init(rl, rate, TB_PERIOD, tb_now, tb_sleep, c);
     EX_CHECK(s == KV_OK, "rate_limiter_init: %s", kv_strerror(s));
+    c->rl = rl;
+    /* Every test here ends in well under a second: a request that loops
+     * without end (without sleeping, so the bound on sleeps cannot see it)
+     * is ended by an alarm after 30 s, not by the grade's timeout. */
+    alarm(30);
 }
 
 static void token_bucket_rate_zero_waits_for_nothing(void)
@@ -49,6 +75,7 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
     tb_clock c;
     tb_init(&rl, &c, 0);
     c.max_sleeps = 1000;
+    c.bound = "rate 0 means no limit: a request returns at once, without sleeping";
     harness_context("rate 0, a request of 100000 bytes");
     rate_limiter_request(&rl, 100000, RL_LOW);
     rate_limiter_counts k;
@@ -117,6 +144,23 @@ static void token_bucket_keeps_the_time_between_requests(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_idle_time_brings_only_its_worth(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    rate_limiter_request(&rl, 10000, RL_LOW);
+    c.now += 5 * TB_PERIOD; /* 5 ms idle: 5,000 bytes */
+    harness_context("a request of 10,000 bytes, 5 ms idle, then 20,000 bytes");
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 20000, RL_LOW);
+    uint64_t took = c.now - before;
+    EX_CHECK(took >= 14 * TB_PERIOD && took <= 16 * TB_PERIOD, "5 ms of idle time bring 5,000 "
+             "bytes, no more: the cap of a burst only lowers what the bucket holds, so "
+             "20,000 bytes wait 15 periods for the rest (took %.2f ms)", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
 static void token_bucket_keeps_what_is_left_of_a_period(void)
 {
     rate_limiter rl;
@@ -139,6 +183,7 @@ static void token_bucket_a_new_rate_is_seen(void)
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
+    c.high = 1;
     rate_limiter_request(&rl, 10000, RL_HIGH);
     rate_limiter_set_rate(&rl, 4000000);
     uint64_t before = c.now;
@@ -148,7 +193,9 @@ static void token_bucket_a_new_rate_is_seen(void)
     EX_CHECK(took >= 9 * TB_PERIOD && took <= 11 * TB_PERIOD, "at the new rate of 4,000,000 "
              "bytes a second, 40,000 bytes take ten periods (took %.2f ms)", (double)took / 1e6);
     rate_limiter_set_rate(&rl, 0);
+    c.high = 0;
     c.max_sleeps = c.sleeps + 1000;
+    c.bound = "rate 0 means no limit: a request returns at once, without sleeping";
     before = c.now;
     rate_limiter_request(&rl, 1u << 20, RL_LOW);
     EX_CHECK(c.now == before, "once the rate is set to 0, a request of a MiB returns at once");
@@ -160,12 +207,65 @@ static void token_bucket_a_new_rate_is_seen(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 500); /* half a byte a period */
+    c.now += 101 * TB_PERIOD; /* 101 idle periods: 50.5 bytes */
+    harness_context("500 bytes a second, 101 idle periods, then a request of 51 bytes");
+    rate_limiter_request(&rl, 51, RL_LOW);
+    uint64_t took = c.now - 106 * TB_PERIOD;
+    EX_CHECK(took == 2 * TB_PERIOD, "at 500 bytes a second (half a byte a 1 ms period), 101 "
+             "idle periods bring 50.5 bytes, and the bucket keeps the burst's worth, 100 "
+             "periods: 50 bytes exactly, the half byte past it dropped with the rest (whole "
+             "bytes and the fraction both capped); so 51 bytes wait two periods for their last "
+             "byte (took %.2f ms)", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_counts_each_priority(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.high = 1;
+    harness_context("1,000,000 bytes a second, a high request of 5,000 bytes, then a low one "
+                    "of 3,000");
+    rate_limiter_request(&rl, 5000, RL_HIGH);
+    uint64_t took_high = c.now - 5 * TB_PERIOD;
+    c.high = 0;
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 3000, RL_LOW);
+    uint64_t took_low = c.now - before;
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(took_high >= 4 * TB_PERIOD && took_low >= 2 * TB_PERIOD,
+             "from an empty bucket 5,000 bytes take five periods and 3,000 three (took %.2f "
+             "and %.2f ms)", (double)took_high / 1e6, (double)took_low / 1e6);
+    EX_CHECK(k.granted == 8000 && k.granted_high == 5000, "granted counts the bytes of both "
+             "priorities (8,000; got %llu), granted_high the high request's alone (5,000; got "
+             "%llu)", (unsigned long long)k.granted, (unsigned long long)k.granted_high);
+    EX_CHECK(k.waited_ns == took_high + took_low && k.waited_high_ns == took_high,
+             "waited_ns counts each request's time from its start to its end (%llu ns; got "
+             "%llu), waited_high_ns the high one's (%llu ns; got %llu)",
+             (unsigned long long)(took_high + took_low), (unsigned long long)k.waited_ns,
+             (unsigned long long)took_high, (unsigned long long)k.waited_high_ns);
+    EX_CHECK(k.high_waiting == 0, "once the high request has its bytes it is no longer "
+             "counted waiting (high_waiting %llu): a low request after it must not wait for "
+             "it", (unsigned long long)k.high_waiting);
+    rate_limiter_destroy(&rl);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
     HARNESS_TEST(token_bucket_carries_over_at_most_the_burst),
     HARNESS_TEST(token_bucket_keeps_the_time_between_requests),
+    HARNESS_TEST(token_bucket_idle_time_brings_only_its_worth),
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
     HARNESS_TEST(token_bucket_a_new_rate_is_seen),
+    HARNESS_TEST(token_bucket_the_burst_is_exact_below_a_byte_a_period),
+    HARNESS_TEST(token_bucket_counts_each_priority),
 };
 const harness_suite token_bucket_suite = HARNESS_SUITE("token_bucket", tests);
