@@ -26,7 +26,7 @@
 #   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60):
 #               a loop that never ends fails then, as not finishing
 #
-# Writes build/grade-mutants/STAGE/report.txt (and prints it): per
+# Writes build/grade-mutants/STAGE[-EXERCISE]/report.txt (and prints it): per
 # exercise, each mutant caught with its rung and the grade's message, each
 # survivor as a diff; then one line per exercise,
 #   exercise NAME: M mutants, E equivalent, C caught (P%), R at the exercises or suites rung with a message that names its rule
@@ -52,7 +52,7 @@ GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
 export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
 rungs=$(echo "$rungs" | tr ',' ' ')
-root=build/grade-mutants/$stage
+root=build/grade-mutants/$stage${only_ex:+-$only_ex}
 rm -rf "$root"
 mkdir -p "$root"
 started=$(date +%s)
