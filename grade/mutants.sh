@@ -23,6 +23,7 @@
 #               exercises suites race crash power sweep fuzz speed); a
 #               mutant that passes these is reported as surviving them
 #   JOBS=N      mutants graded at once (default 2)
+#   REPORT_ONLY=1  the last run's report made again
 #   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60):
 #               a loop that never ends fails then, as not finishing
 #
@@ -53,7 +54,9 @@ export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
 rungs=$(echo "$rungs" | tr ',' ' ')
 root=build/grade-mutants/$stage${only_ex:+-$only_ex}
-rm -rf "$root"
+# REPORT_ONLY=1: the report of the last run again (with the same
+# MUTANTS, SEED and RUNGS), from what it left in build/grade-mutants.
+[ -n "${REPORT_ONLY:-}" ] || rm -rf "$root"
 mkdir -p "$root"
 started=$(date +%s)
 tab=$(printf '\t')
@@ -79,6 +82,7 @@ mutant_file() {
         awk 'NR == ENVIRON["MUTANT_LINE"] + 0 { print ENVIRON["MUTANT_AFTER"]; next } { print }' "$ref"
 }
 
+if [ -z "${REPORT_ONLY:-}" ]; then
 # ---- 1. the mutants: all, or a seeded sample of each exercise ----------------
 # A mutant the compiler refuses is stillborn: each is tried with the
 # stage's flags (-fsyntax-only) in the sample's order, until MUTANTS of
@@ -176,6 +180,9 @@ while [ $lane -lt "$jobs" ]; do
     lane=$((lane + 1))
 done
 wait
+else
+    total=$(grep -c . "$root/mutants")
+fi
 
 # ---- 3. the report -------------------------------------------------------------------
 report=$root/report.txt
@@ -207,7 +214,7 @@ report=$root/report.txt
     # One line per exercise, then the stage's.
     awk -F '\t' '
         function bare(m) {  # a catch whose message names no rule
-            return m ~ /^(CHECK|EX_CHECK)[A-Z_]*\(/ || m ~ /killed by (SIG|signal)|ThreadSanitizer|AddressSanitizer|runtime error|exit status|^$/ ||
+            return m ~ /^(CHECK|EX_CHECK)[A-Z_]*\(/ || m ~ /did not finish|killed by (SIG|signal)|ThreadSanitizer|AddressSanitizer|runtime error|exit status|^$/ ||
                    m ~ /^[a-z_0-9]+: [^ ]+ != [^ ]+$/ || m ~ /: [0-9]+ != [0-9]+$/
         }
         { ex = $1; if (!(ex in order)) { order[ex] = ++n; name[n] = ex }
