@@ -26,6 +26,8 @@ For every stage that `make` builds:
     every file of the stage's own directory, whose line counts are what
     the files hold, and whose first reading is at most FIRST_READING_MAX
     lines (scripts/reading_plan.py; --fix brings the counts up to date).
+For `kv serve` (tools/serve/): its files call each other without a
+circle, as a stage's do.
 For README.md and ROADMAP.md (check_front_door below):
   - each names every stage directory under stages/, and neither calls a
     stage that `make` builds "being built" (in the same paragraph, table
@@ -199,6 +201,19 @@ def main():
         circle = find_circle(graph)
         result("stage_%s_has_no_circle" % s.replace("-", "_"),
                ["a circle: " + " -> ".join(circle)] if circle else [])
+
+    # The server (tools/serve/) in floors, the same way: output, parsing and
+    # counting at the bottom, the commands, the batch and the transactions
+    # above, the loop and main on top (tools/serve/server.h says which).
+    serve = sorted(os.path.join("tools", "serve", f) for f in os.listdir(os.path.join("tools", "serve"))
+                   if f.endswith(".c"))
+    defs = {f: defined_functions(f) for f in serve}
+    graph = {}
+    for a in serve:
+        words = set(re.findall(r"[A-Za-z_]\w*", without_comments(open(a).read())))
+        graph[a] = {b for b in serve if b != a and words & defs[b]}
+    circle = find_circle(graph)
+    result("server_files_have_no_circle", ["a circle: " + " -> ".join(circle)] if circle else [])
 
     # Stage 04's lower floors: keys/ includes nothing of any stage, and the
     # parts every table format and iterator builds on (keys, memtable,

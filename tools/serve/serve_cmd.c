@@ -29,14 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server.h"
-
-/* 1 if argument i of r, any case, is `name`. */
-int serve_cmd_is(const serve_req *r, size_t i, const char *name)
-{
-    size_t n = strlen(name);
-    return req_len(r, i) == n && strncasecmp(req_ptr(r, i), name, n) == 0;
-}
+#include "serve_queue.h"
 
 static int cmd_key_ok(size_t klen)
 {

@@ -69,8 +69,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve_commit.h"
-#include "serve_multi.h"
+#include "serve_batch.h"
+#include "serve_queue.h"
 
 int serve_commit_init(server *s)
 {

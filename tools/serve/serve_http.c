@@ -207,7 +207,9 @@ static void http_answer(server *s, struct serve_http *h, http_conn *k, size_t le
         break;
     case HTTP_METRICS: {
         serve_out body = {0};
-        serve_metrics_text(s, &body);
+        const struct serve_http *h = s->http;
+        serve_http_counts counts = {h->nconns, h->requests, h->evicted, h->timed_out};
+        serve_metrics_text(s, &counts, &body);
         if (body.failed) {
             k->closing = 1;
             http_error(k, "500 Internal Server Error", NULL);
@@ -358,14 +360,4 @@ int serve_http_expire(server *s)
             next = due - now;
     }
     return (int)next;
-}
-
-void serve_http_counts(const server *s, size_t *conns, unsigned long long *requests,
-                       unsigned long long *evicted, unsigned long long *timed_out)
-{
-    const struct serve_http *h = s->http;
-    *conns = h != NULL ? h->nconns : 0;
-    *requests = h != NULL ? h->requests : 0;
-    *evicted = h != NULL ? h->evicted : 0;
-    *timed_out = h != NULL ? h->timed_out : 0;
 }

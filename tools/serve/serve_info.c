@@ -210,9 +210,8 @@ static void command_entry(serve_client *c, const serve_cmd *cmd)
  * (an empty answer: redis-cli then uses its own help text). */
 void serve_command_cmd(server *s, serve_client *c, const serve_req *r)
 {
-    (void)s;
-    size_t n;
-    const serve_cmd *cmds = serve_cmd_table(&n);
+    size_t n = s->ncmds;
+    const serve_cmd *cmds = s->cmds;
     if (r->argc == 1) {
         out_array(&c->out, n);
         for (size_t i = 0; i < n; i++)

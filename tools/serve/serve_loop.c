@@ -62,34 +62,6 @@
 
 static char loop_tag_listen, loop_tag_signal, loop_tag_commit, loop_tag_http;
 
-/* Adds c to a list of clients (ready or touched) once. */
-static void loop_list_add(serve_client ***list, size_t *n, size_t *cap, int *flag,
-                          serve_client *c)
-{
-    if (*flag)
-        return;
-    if (*n == *cap) {
-        size_t ncap = *cap == 0 ? 64 : *cap * 2;
-        serve_client **grown = realloc(*list, ncap * sizeof *grown);
-        if (grown == NULL)
-            return; /* not listed now: the next event or pass lists it */
-        *list = grown;
-        *cap = ncap;
-    }
-    (*list)[(*n)++] = c;
-    *flag = 1;
-}
-
-void serve_client_ready(server *s, serve_client *c)
-{
-    loop_list_add(&s->ready, &s->nready, &s->ready_cap, &c->on_ready, c);
-}
-
-void serve_client_dirty(server *s, serve_client *c)
-{
-    loop_list_add(&s->dirty, &s->ndirty, &s->dirty_cap, &c->on_dirty, c);
-}
-
 /* The socket failed or the peer is gone: stop using the socket now. */
 static void loop_client_dead(server *s, serve_client *c, const char *why, int err)
 {
@@ -106,19 +78,6 @@ static void loop_client_dead(server *s, serve_client *c, const char *why, int er
     serve_client_dirty(s, c);
 }
 
-/* Takes c off a list of clients, if it is there. */
-static void loop_list_remove(serve_client **list, size_t *n, int *flag, serve_client *c)
-{
-    if (!*flag)
-        return;
-    for (size_t i = 0; i < *n; i++)
-        if (list[i] == c) {
-            list[i] = list[--*n];
-            break;
-        }
-    *flag = 0;
-}
-
 /* Frees the client and takes it off every list (server.h, invariant 3):
  * loop_settle frees a client whose last send failed, and that failure
  * (loop_client_dead) has just put it back on the dirty list. */
@@ -133,8 +92,7 @@ static void loop_client_free(server *s, serve_client *c)
         if (!s->cfg.stdio)
             close(c->fd);
     }
-    loop_list_remove(s->ready, &s->nready, &c->on_ready, c);
-    loop_list_remove(s->dirty, &s->ndirty, &c->on_dirty, c);
+    serve_client_unlist(s, c);
     serve_keys_free(c);
     serve_multi_free(s, c); /* its queue and its watches: no EXEC is in flight */
     if (c->prev != NULL)
@@ -150,20 +108,6 @@ static void loop_client_free(server *s, serve_client *c)
     free(c);
     if (s->cfg.stdio)
         loop_begin_stop(s); /* the one client is done */
-}
-
-long long serve_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-long long serve_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* accept failed for want of a descriptor or memory: the pending connection

@@ -392,6 +392,7 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
             goto out;
         }
     }
+    s.cmds = serve_cmd_table(&s.ncmds);
     if (serve_stats_init(&s) != KV_OK) {
         fprintf(stderr, "kv serve: out of memory\n");
         goto out;

@@ -107,7 +107,7 @@ static void m_commands(server *s, serve_out *o)
     serve_stats_walk w;
     for (size_t f = 0; f < sizeof counts / sizeof counts[0]; f++) {
         m_family(o, counts[f].name, "counter", counts[f].help);
-        serve_stats_walk_start(&w);
+        serve_stats_walk_start(s, &w);
         for (serve_cmdstat *st; (st = serve_stats_walk_next(s, &w, name, sizeof name)) != NULL;)
             if (st->calls > 0 || st->rejected > 0)
                 m_printf(o, "%s{cmd=\"%s\"} %llu\n", counts[f].name, name,
@@ -120,7 +120,7 @@ static void m_commands(server *s, serve_out *o)
         o->failed = 1;
         return;
     }
-    serve_stats_walk_start(&w);
+    serve_stats_walk_start(s, &w);
     for (serve_cmdstat *st; (st = serve_stats_walk_next(s, &w, name, sizeof name)) != NULL;) {
         if (st->lat == NULL)
             continue;
@@ -133,7 +133,7 @@ static void m_commands(server *s, serve_out *o)
 }
 
 /* The server's own counters and gauges (INFO's Clients and Stats). */
-static void m_server(server *s, serve_out *o)
+static void m_server(server *s, const serve_http_counts *http, serve_out *o)
 {
     const serve_stats *st = &s->stats;
     m_one(o, "kv_server_connected_clients", "gauge", "Clients connected now.",
@@ -172,21 +172,18 @@ static void m_server(server *s, serve_out *o)
           (double)s->obs.slow_n);
     m_one(o, "kv_server_slowlog_logged_total", "counter",
           "Commands put in the slow log since the start.", (double)s->obs.slow_next_id);
-    size_t conns;
-    unsigned long long requests, evicted, timed_out;
-    serve_http_counts(s, &conns, &requests, &evicted, &timed_out);
     m_one(o, "kv_server_metrics_connections", "gauge",
-          "HTTP connections to --metrics-port open now.", (double)conns);
+          "HTTP connections to --metrics-port open now.", (double)http->conns);
     m_one(o, "kv_server_metrics_requests_total", "counter", "HTTP requests answered.",
-          (double)requests);
+          (double)http->requests);
     m_one(o, "kv_server_metrics_closed_total", "counter",
           "HTTP connections closed for taking too long or to make room.",
-          (double)(evicted + timed_out));
+          (double)(http->evicted + http->timed_out));
 }
 
-void serve_metrics_text(server *s, serve_out *o)
+void serve_metrics_text(server *s, const serve_http_counts *http, serve_out *o)
 {
-    m_server(s, o);
+    m_server(s, http, o);
     m_commands(s, o);
     m_process(s, o);
     char *text;

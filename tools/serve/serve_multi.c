@@ -3,7 +3,7 @@
  * as Redis clients use it (docs/server.md, "Transactions").
  *
  *   MULTI          starts queuing: later commands answer +QUEUED and are
- *                  kept (serve_multi.h), not run; a command refused while
+ *                  kept (serve_queue.h), not run; a command refused while
  *                  queuing (unknown, wrong arity, not allowed in a
  *                  transaction, past the queue's limits) is answered with
  *                  its error and makes EXEC answer -EXECABORT.
@@ -22,7 +22,7 @@
  * How EXEC runs the queue.  The EXEC joins the batch as one op
  * (serve_commit_exec), which applies it after the writes gathered before
  * it and before those gathered after it (server.h, invariant 5), and
- * answers it once committed (serve_multi_answer).  Without WATCH it runs
+ * answers it once committed (serve_multi_answer, serve_queue.c).  Without WATCH it runs
  * in a kv_txn begun then, with the EXECs next to it (serve_txn.c); after
  * WATCH it runs in the kv_txn the WATCH began, which it takes over from
  * the client.  Until EXEC nothing is held for a client but memory and
@@ -32,39 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve_multi.h"
-
-int serve_multi_queuing(const serve_client *c)
-{
-    return c->multi != NULL && c->multi->active;
-}
-
-/* Empties the queue, releasing its memory and any kv_txn it holds (M2
- * holds after it). */
-static void multi_clear(struct serve_multi *m)
-{
-    kv_txn_abort(m->txn); /* NULL is a no-op */
-    m->txn = NULL;
-    serve_keylist_free(m->watched);
-    m->watched = NULL;
-    free(m->cmds);
-    free(m->args);
-    free(m->bytes);
-    out_free(&m->reply);
-    serve_errtally_free(&m->errs);
-    m->cmds = NULL;
-    m->args = NULL;
-    m->bytes = NULL;
-    m->ncmds = m->cmds_cap = m->nargs = m->args_cap = m->blen = m->bcap = 0;
-    m->status = KV_OK;
-    m->err[0] = '\0';
-}
+#include "serve_queue.h"
 
 /* Leaves MULTI, if in it, and drops the watches. */
 static void multi_end(server *s, serve_client *c)
 {
     if (c->multi != NULL) {
-        multi_clear(c->multi);
+        serve_multi_clear(c->multi);
         c->multi->active = 0;
         c->multi->refused = 0;
     }
@@ -74,7 +48,7 @@ static void multi_end(server *s, serve_client *c)
 void serve_multi_free(server *s, serve_client *c)
 {
     if (c->multi != NULL) {
-        multi_clear(c->multi);
+        serve_multi_clear(c->multi);
         free(c->multi);
         c->multi = NULL;
     }
@@ -100,7 +74,7 @@ void serve_multi_refuse(serve_client *c)
 {
     if (!serve_multi_queuing(c))
         return;
-    multi_clear(c->multi);
+    serve_multi_clear(c->multi);
     c->multi->refused = 1;
 }
 
@@ -185,55 +159,16 @@ void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
     m->active = 0;
     if (m->ncmds == 0 && m->txn == NULL) { /* nothing to run, nothing watched */
         out_array(&c->out, 0);
-        multi_clear(m);
+        serve_multi_clear(m);
         return;
     }
     m->status = KV_OK;
     if (serve_commit_exec(s, c, m) != 0) {
         serve_log("client %s: out of memory gathering an EXEC; closing", c->addr);
-        multi_clear(m);
+        serve_multi_clear(m);
         c->closing = 1;
         c->eof = 1;
     }
-}
-
-/* Counts the queued commands of an EXEC that ran (serve_stats.h). */
-static void multi_count(server *s, serve_client *c, struct serve_multi *m)
-{
-    serve_errtally_merge(&s->obs.errs, &m->errs);
-    for (size_t i = 0; i < m->ncmds; i++) {
-        serve_req r = multi_req(m, i);
-        const serve_cmd *cmd = m->cmds[i].cmd;
-        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd, &r), m->cmds[i].ns,
-                            m->cmds[i].failed, &r);
-    }
-}
-
-int serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err)
-{
-    struct serve_multi *m = c->multi;
-    int failed = 0;
-    if (group_status == KV_OK && m->status == KV_OK)
-        multi_count(s, c, m);
-    if (!c->dead) {
-        if (group_status != KV_OK) {
-            out_error(&c->out, "ERR %s", group_err);
-            failed = 1;
-        } else if (m->status == KV_ERR_CONFLICT) {
-            out_null_array(&c->out); /* a watched key changed: Redis's answer */
-            s->stats.exec_watch_nulls++;
-        } else if (m->status != KV_OK) {
-            out_error(&c->out, "ERR %s", m->err);
-            failed = 1;
-        } else {
-            out_array(&c->out, m->ncmds);
-            out_bytes(&c->out, m->reply.buf, m->reply.len);
-            s->stats.execs++;
-        }
-        serve_client_dirty(s, c);
-    }
-    multi_clear(m);
-    return failed;
 }
 
 void serve_exec_arity(server *s, serve_client *c)

@@ -2,7 +2,7 @@
  * serve_out.c: the reply buffer and the RESP2 encoders (serve_out.h).
  */
 #include "serve_out.h"
-#include "serve_stats.h"
+#include "serve_errtally.h"
 
 #include <stdarg.h>
 #include <stdio.h>

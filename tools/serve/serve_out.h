@@ -11,7 +11,7 @@
  * closes the client: a reply half written must never reach it.
  * Error texts are cleaned so that they cannot break the framing: CR and LF
  * become spaces.  Every error reply is counted in `errors`, and in the
- * tally `tally` points at, if any (serve_stats.h: INFO errorstats); both
+ * tally `tally` points at, if any (serve_errtally.h); both
  * outlive out_free, which empties the buffer.
  */
 #ifndef KV_SERVE_OUT_H

@@ -34,8 +34,8 @@ static size_t stats_subs(const serve_cmd *cmd)
 int serve_stats_init(server *s)
 {
     serve_obs *o = &s->obs;
-    size_t n;
-    const serve_cmd *cmds = serve_cmd_table(&n);
+    size_t n = s->ncmds;
+    const serve_cmd *cmds = s->cmds;
     o->nstat = 0;
     for (size_t i = 0; i < n; i++)
         o->nstat += 1 + stats_subs(&cmds[i]);
@@ -68,10 +68,11 @@ void serve_stats_reset(server *s)
     memset(&s->stats, 0, sizeof s->stats);
 }
 
-void serve_stats_walk_start(serve_stats_walk *w)
+void serve_stats_walk_start(const server *s, serve_stats_walk *w)
 {
     memset(w, 0, sizeof *w);
-    w->cmds = serve_cmd_table(&w->ncmds);
+    w->cmds = s->cmds;
+    w->ncmds = s->ncmds;
 }
 
 serve_cmdstat *serve_stats_walk_next(server *s, serve_stats_walk *w, char *name, size_t cap)
@@ -100,8 +101,8 @@ serve_cmdstat *serve_stats_walk_next(server *s, serve_stats_walk *w, char *name,
 
 serve_cmdstat *serve_stats_of(server *s, const serve_cmd *cmd, const serve_req *r)
 {
-    size_t n;
-    const serve_cmd *cmds = serve_cmd_table(&n);
+    size_t n = s->ncmds;
+    const serve_cmd *cmds = s->cmds;
     size_t at = 0, i = 0;
     for (; i < n && &cmds[i] != cmd; i++)
         at += 1 + stats_subs(&cmds[i]);
@@ -163,62 +164,6 @@ void serve_stats_ran_req(server *s, const serve_client *c, const serve_cmd *cmd,
     serve_stats_ran(s, c, cmd, st, ns, failed, args, n, r->argc);
 }
 
-/* ---- error codes ---- */
-
-static serve_errcode *errtally_find(serve_errtally *t, const char *code, size_t len)
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (strlen(t->e[i].code) == len && memcmp(t->e[i].code, code, len) == 0)
-            return &t->e[i];
-    if (t->n >= SERVE_ERRCODES_MAX)
-        return NULL;
-    if (t->n == t->cap) {
-        size_t cap = t->cap == 0 ? 4 : t->cap * 2;
-        serve_errcode *grown = realloc(t->e, cap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        t->e = grown;
-        t->cap = cap;
-    }
-    serve_errcode *e = &t->e[t->n++];
-    memcpy(e->code, code, len);
-    e->code[len] = '\0';
-    e->count = 0;
-    return e;
-}
-
-static void errtally_count(serve_errtally *t, const char *code, size_t len,
-                           unsigned long long n)
-{
-    if (len >= sizeof t->e[0].code)
-        len = sizeof t->e[0].code - 1;
-    serve_errcode *e = errtally_find(t, code, len);
-    t->total += n;
-    if (e != NULL)
-        e->count += n;
-    else
-        t->untracked += n;
-}
-
-void serve_errtally_add(serve_errtally *t, const char *msg)
-{
-    errtally_count(t, msg, strcspn(msg, " \r\n"), 1);
-}
-
-void serve_errtally_merge(serve_errtally *into, const serve_errtally *from)
-{
-    for (size_t i = 0; i < from->n; i++)
-        errtally_count(into, from->e[i].code, strlen(from->e[i].code), from->e[i].count);
-    into->total += from->untracked;
-    into->untracked += from->untracked;
-}
-
-void serve_errtally_free(serve_errtally *t)
-{
-    free(t->e);
-    memset(t, 0, sizeof *t);
-}
-
 /* ---- INFO ---- */
 
 static void stats_add(serve_out *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -237,7 +182,7 @@ void serve_info_commandstats(server *s, serve_out *t)
 {
     stats_add(t, "# Commandstats\r\n");
     serve_stats_walk w;
-    serve_stats_walk_start(&w);
+    serve_stats_walk_start(s, &w);
     char name[64];
     for (serve_cmdstat *st; (st = serve_stats_walk_next(s, &w, name, sizeof name)) != NULL;) {
         if (st->calls == 0 && st->rejected == 0)
@@ -274,7 +219,7 @@ void serve_info_latencystats(server *s, serve_out *t)
 {
     stats_add(t, "# Latencystats\r\n");
     serve_stats_walk w;
-    serve_stats_walk_start(&w);
+    serve_stats_walk_start(s, &w);
     char name[64];
     histogram_counts *hc = malloc(sizeof *hc);
     for (serve_cmdstat *st; hc != NULL && (st = serve_stats_walk_next(s, &w, name, sizeof name)) != NULL;) {

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "histogram.h"
+#include "serve_errtally.h"
 
 struct server;
 struct serve_client;
@@ -48,7 +49,6 @@ struct serve_cmd;
 struct serve_req;
 struct serve_out;
 
-#define SERVE_ERRCODES_MAX      128     /* distinct error codes counted (Redis's limit) */
 #define SERVE_SLOWLOG_SLOWER_US 10000   /* default slowlog-log-slower-than (Redis's) */
 #define SERVE_SLOWLOG_MAX_LEN   128     /* default slowlog-max-len (Redis's) */
 #define SERVE_SLOWLOG_MAX_ARGS  32      /* words kept per entry (Redis's) */
@@ -61,17 +61,6 @@ typedef struct serve_cmdstat {
     unsigned long long ns;   /* time the calls took, added up */
     histogram *lat;          /* allocated at the first call (NULL: none yet, or no memory) */
 } serve_cmdstat;
-
-typedef struct serve_errcode {
-    char code[32];
-    unsigned long long count;
-} serve_errcode;
-
-typedef struct serve_errtally {
-    serve_errcode *e;        /* in the order first seen */
-    size_t n, cap;
-    unsigned long long total, untracked;
-} serve_errtally;
 
 /* A word of a command, for the slow log. */
 typedef struct serve_arg {
@@ -121,19 +110,13 @@ void serve_stats_ran_req(struct server *s, const struct serve_client *c,
  * gathering). */
 int  serve_slowlog_wants(const struct server *s, long long ns);
 
-/* Error replies: out_error (serve_out.c) adds each to the tally its
- * buffer points at; msg starts with the code. */
-void serve_errtally_add(serve_errtally *t, const char *msg);
-void serve_errtally_merge(serve_errtally *into, const serve_errtally *from);
-void serve_errtally_free(serve_errtally *t);
-
 /* Every command's and subcommand's counts, in the command table's order:
  * start, then next until NULL, *name getting "cmd" or "cmd|sub". */
 typedef struct serve_stats_walk {
     size_t cmd, sub, at, ncmds;
     const struct serve_cmd *cmds;
 } serve_stats_walk;
-void serve_stats_walk_start(serve_stats_walk *w);
+void serve_stats_walk_start(const struct server *s, serve_stats_walk *w);
 serve_cmdstat *serve_stats_walk_next(struct server *s, serve_stats_walk *w, char *name,
                                      size_t cap);
 

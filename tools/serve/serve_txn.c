@@ -3,7 +3,7 @@
  * chunk of their own): every queued command of every EXEC, in order, in
  * one kv_txn, then one kv_txn_commit.  Runs on the loop thread (a small
  * batch without --sync) or on a writer thread; it touches only the kv_txn,
- * the EXECs' serve_multi (serve_multi.h says when that is allowed) and the
+ * the EXECs' serve_multi (serve_queue.h says when that is allowed) and the
  * chunk.
  *
  * Inside the transaction a read (GET, MGET, EXISTS, TYPE, STRLEN) sees
@@ -37,8 +37,8 @@
  */
 #include <stdio.h>
 
-#include "serve_commit.h"
-#include "serve_multi.h"
+#include "serve_batch.h"
+#include "serve_queue.h"
 
 /* Runs m's queue in t, its replies to m->reply.  KV_OK, or why this EXEC
  * must fail (m->err says it). */

@@ -64,16 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
-
-void serve_keylist_free(serve_keylist *l)
-{
-    if (l == NULL)
-        return;
-    free(l->bytes);
-    free(l->keys);
-    free(l);
-}
+#include "serve_queue.h"
 
 /* Appends key to the client's list; 0, or -1 when out of memory. */
 static int watch_note_key(serve_client *c, const char *key, size_t klen)

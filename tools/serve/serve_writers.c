@@ -20,7 +20,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "serve_commit.h"
+#include "serve_batch.h"
 
 /* commit_count_existing's sort: by key, then by position in the batch. */
 static int commit_cmp_ops(const void *a, const void *b, void *arg)

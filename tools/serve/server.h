@@ -2,24 +2,45 @@
  * server.h: what the files of `kv serve` share: the server, its clients,
  * the limits, and the functions each file offers the others.
  *
- *   serve_main.c    options, the listening socket, signals, open and close
- *   serve_loop.c    the epoll loop: accept, read, run, write, shut down
- *   serve_cmd.c     the command table and the simple commands
- *   serve_commit.c  writes gathered per loop pass, cut into chunks of about
- *                   64 ops, answered once applied (serve_commit.h)
- *   serve_writers.c one kv_write per chunk: inline, or by writer threads
- *                   (with --sync, and for large batches)
- *   serve_scan.c    SCAN and its cursors; the walk SCAN and KEYS share
- *   serve_keys.c    KEYS, answered over several loop passes
- *   serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's queue, and its
- *                   EXEC handed to the batch (serve_multi.h)
- *   serve_txn.c     running EXECs: their queues in one kv_txn, committed
- *   serve_watch.c   WATCH, UNWATCH: a kv_txn per watching client, and how
- *                   long it may live (--watch-max-age)
- *   serve_info.c    INFO, DBSIZE, CONFIG GET, COMMAND
- *   serve_glob.c    Redis-style glob patterns, compiled, matched in steps
- *                   (SCAN MATCH, KEYS, CONFIG GET; serve_glob.h)
- *   serve_out.c     reply encoding; resp.c request parsing
+ * Its files in floors, each calling only files on the floors below it
+ * (tests/structure_test.py checks there is no circle):
+ *
+ *   top         serve_main.c    options, the listening socket, signals,
+ *                               open and close
+ *               serve_loop.c    the epoll loop: accept, read, run, write,
+ *                               shut down
+ *   commands    serve_cmd.c     the command table and the simple commands
+ *               serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's
+ *                               queue, its EXEC handed to the batch
+ *               serve_watch.c   WATCH, UNWATCH: a kv_txn per watching
+ *                               client, and how long it may live
+ *               serve_scan.c    SCAN and its cursors; the walk SCAN and
+ *                               KEYS share
+ *               serve_keys.c    KEYS, answered over several loop passes
+ *               serve_info.c    INFO, DBSIZE, COMMAND
+ *               serve_config.c  CONFIG GET, SET, RESETSTAT
+ *               serve_slowlog.c SLOWLOG
+ *               serve_http.c, serve_metrics.c  GET /metrics (--metrics-port)
+ *   the batch   serve_commit.c  writes gathered per loop pass, cut into
+ *                               chunks of about 64 ops, answered once
+ *                               applied (serve_batch.h)
+ *               serve_writers.c one kv_write per chunk: inline, or by
+ *                               writer threads (with --sync, and for
+ *                               large batches)
+ *               serve_txn.c     running EXECs: their queues in one kv_txn,
+ *                               committed
+ *               serve_queue.c   an EXEC answered, a queue emptied
+ *                               (serve_queue.h)
+ *   ground      serve_clients.c the loop's lists of clients to run and
+ *                               to send to
+ *               serve_stats.c   counts per command (serve_stats.h);
+ *                               serve_errtally.c per error code
+ *               serve_out.c     reply encoding; resp.c request parsing
+ *               serve_glob.c    Redis-style glob patterns (serve_glob.h)
+ *               serve_log.c, http_request.c, metrics_engine.c
+ *
+ * The command table (serve_cmd_table) is read through server.cmds, so the
+ * files below it need not call up to it.
  *
  * Threads: one loop thread does everything except applying batches when
  * --sync is given; then SERVE_WRITERS writer threads call kv_write (which
@@ -52,6 +73,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "kv.h"
@@ -145,7 +168,7 @@ struct serve_client {
     int on_ready, on_dirty;         /* in s->ready / s->dirty */
     unsigned long long batch_kick;  /* serve_commit.c: the batch being cut */
     size_t batch_chunk;             /* ... and this client's chunk in it */
-    struct serve_multi *multi;      /* MULTI's queue, EXEC's replies (serve_multi.h), or NULL */
+    struct serve_multi *multi;      /* MULTI's queue, EXEC's replies (serve_queue.h), or NULL */
     kv_txn *watch_txn;              /* begun by WATCH, or NULL */
     long long watch_since_ms;       /* ... when (CLOCK_MONOTONIC) */
     int watch_expired;              /* --watch-max-age ended the WATCH: EXEC answers *-1 */
@@ -191,6 +214,8 @@ typedef struct server {
     serve_stats stats;
     serve_obs obs;                   /* per command and error code; the slow log */
     struct serve_http *http;         /* --metrics-port (serve_http.c), or NULL */
+    const struct serve_cmd *cmds;    /* the command table (serve_cmd_table), set */
+    size_t ncmds;                    /* ... before anything else runs */
 } server;
 
 /* A complete request: argument i is base + arg[i].off, arg[i].len bytes. */
@@ -202,6 +227,26 @@ typedef struct serve_req {
 
 static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
 static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
+/* 1 if argument i of r, any case, is `name`. */
+static inline int serve_cmd_is(const serve_req *r, size_t i, const char *name)
+{
+    size_t n = strlen(name);
+    return req_len(r, i) == n && strncasecmp(req_ptr(r, i), name, n) == 0;
+}
+
+/* CLOCK_MONOTONIC, in ms and in ns. */
+static inline long long serve_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+static inline long long serve_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 
 /* serve_loop.c */
@@ -209,10 +254,11 @@ int  serve_loop_run(server *s);
 /* --stdio: the one client, reading standard input and writing standard
  * output; the server stops once it is done.  0, or -1 (message logged). */
 int  serve_loop_add_stdio(server *s);
-long long serve_now_ms(void);                          /* CLOCK_MONOTONIC, in ms */
-long long serve_now_ns(void);                          /* ... in ns */
+
+/* serve_clients.c: the loop's lists of clients. */
 void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
+void serve_client_unlist(server *s, serve_client *c);  /* off both lists (it is freed) */
 
 /* Where a read looks: the database as it is (db), or a transaction's view
  * (txn: an EXEC's, serve_txn.c).  Exactly one is set.  A read of several
@@ -244,6 +290,8 @@ typedef struct serve_cmd {
      * commandstats as Redis counts them ("config|get"); NULL if none. */
     const char *subs;
 } serve_cmd;
+/* The table, which serve_main.c puts in server.cmds before anything runs:
+ * the files below serve_cmd.c read it there. */
 const serve_cmd *serve_cmd_table(size_t *n);
 
 /* Runs one request.  SERVE_CMD_WAIT: the client must first
@@ -252,8 +300,6 @@ const serve_cmd *serve_cmd_table(size_t *n);
  * the request and runs it again in the next pass. */
 enum { SERVE_CMD_DONE = 0, SERVE_CMD_WAIT = 1 };
 int serve_cmd_run(server *s, serve_client *c, const serve_req *r);
-/* 1 if the bytes name the command (any case). */
-int serve_cmd_is(const serve_req *r, size_t i, const char *name);
 
 /* serve_commit.c */
 int  serve_commit_init(server *s);          /* KV_OK or KV_ERR_NOMEM / thread failure */
@@ -317,7 +363,6 @@ void serve_multi_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_exec_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_discard_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_reset_cmd(server *s, serve_client *c, const serve_req *r);
-int  serve_multi_queuing(const serve_client *c);   /* after MULTI, before EXEC/DISCARD */
 /* Queues the request (+QUEUED), or refuses it past the limits. */
 void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* A command was refused while queuing: EXEC will answer EXECABORT. */
@@ -345,7 +390,7 @@ typedef struct serve_keylist {
     resp_span *keys;
     size_t n, blen, bcap, kcap;
 } serve_keylist;
-void serve_keylist_free(serve_keylist *l);  /* NULL is a no-op */
+void serve_keylist_free(serve_keylist *l);  /* NULL is a no-op (serve_queue.c) */
 
 /* serve_http.c: GET /metrics on --metrics-port (docs/metrics.md), on the
  * loop thread: its sockets are in an epoll set of their own, whose fd the
@@ -357,11 +402,15 @@ void serve_http_ready(server *s);
 /* Closes connections past their time; the ms until the next is due, or -1. */
 int  serve_http_expire(server *s);
 void serve_http_stop(server *s);
-void serve_http_counts(const server *s, size_t *conns, unsigned long long *requests,
-                       unsigned long long *evicted, unsigned long long *timed_out);
 
-/* serve_metrics.c: the body of GET /metrics, appended to o. */
-void serve_metrics_text(server *s, serve_out *o);
+/* serve_metrics.c: the body of GET /metrics, appended to o; http holds
+ * the endpoint's own counts (serve_http.c). */
+typedef struct serve_http_counts {
+    size_t conns;                    /* connections open now */
+    unsigned long long requests;     /* requests answered */
+    unsigned long long evicted, timed_out;  /* closed to make room, or for taking too long */
+} serve_http_counts;
+void serve_metrics_text(server *s, const serve_http_counts *http, serve_out *o);
 
 /* serve_info.c */
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r);

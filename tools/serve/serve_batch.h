@@ -1,15 +1,15 @@
 /*
- * serve_commit.h: what serve_commit.c (gathering writes, cutting them into
- * chunks, answering them) and serve_writers.c (applying chunks, the writer
- * threads) share.  The design is in serve_commit.c's opening comment.
+ * serve_batch.h: the batch of writes, as serve_commit.c (gathering
+ * writes, cutting them into chunks, answering them) and serve_writers.c
+ * (applying chunks, the writer threads) share it.  The design is in serve_commit.c's opening comment.
  *
  * Ownership: the loop thread owns `gathering` and, outside the window
  * between the hand-off (work = b) and `applied = b`, the flying batch; in
  * that window the writers own the flying batch's chunks and ops' `existed`
  * fields.  Fields marked "under mu" are read and written with mu held.
  */
-#ifndef KV_SERVE_COMMIT_H
-#define KV_SERVE_COMMIT_H
+#ifndef KV_SERVE_BATCH_H
+#define KV_SERVE_BATCH_H
 
 #include <pthread.h>
 

@@ -1,7 +1,8 @@
 /*
- * serve_multi.h: a client's transaction, as serve_multi.c (MULTI, the
- * queue, EXEC handed to the batch), serve_commit.c (EXEC in the batch)
- * and serve_txn.c (EXEC applied) share it.  The design is in
+ * serve_queue.h: a client's transaction, its MULTI queue and its EXEC's
+ * state, as serve_multi.c (MULTI, the queue, EXEC handed to the batch),
+ * serve_commit.c (EXEC in the batch), serve_txn.c (EXEC applied) and
+ * serve_queue.c (EXEC answered, the queue emptied) share it.  The design is in
  * serve_multi.c's opening comment; docs/server.md, "Transactions".
  *
  * Ownership: the loop thread owns a serve_multi, except while its EXEC is
@@ -18,8 +19,8 @@
  *   M2. refused == 1: EXEC answers EXECABORT; the queue is empty (a
  *       transaction that cannot run keeps nothing).
  */
-#ifndef KV_SERVE_MULTI_H
-#define KV_SERVE_MULTI_H
+#ifndef KV_SERVE_QUEUE_H
+#define KV_SERVE_QUEUE_H
 
 #include "server.h"
 
@@ -58,7 +59,16 @@ static inline serve_req multi_req(const struct serve_multi *m, size_t i)
     return r;
 }
 
-/* serve_multi.c: the EXEC's batch was applied: answers the client (the
+/* After MULTI, before EXEC or DISCARD. */
+static inline int serve_multi_queuing(const serve_client *c)
+{
+    return c->multi != NULL && c->multi->active;
+}
+
+/* serve_queue.c: empties the queue, releasing its memory and any kv_txn it
+ * holds (M2 holds after it). */
+void serve_multi_clear(struct serve_multi *m);
+/* serve_queue.c: the EXEC's batch was applied: answers the client (the
  * replies, or the error of `group_status`/`group_err` or of m), counts
  * the queued commands that ran (serve_stats.h) and empties the queue.
  * 1 if the answer was an error. */

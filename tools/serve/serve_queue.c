@@ -1,0 +1,77 @@
+/*
+ * serve_queue.c: what becomes of a client's transaction (serve_queue.h)
+ * once its EXEC has been applied: the answer, the queued commands
+ * counted, the queue emptied.  The batch (serve_commit.c) calls it when
+ * it answers the ops it applied; the MULTI commands (serve_multi.c) empty
+ * a queue the same way when they drop one.
+ */
+#include <stdlib.h>
+
+#include "serve_queue.h"
+
+void serve_keylist_free(serve_keylist *l)
+{
+    if (l == NULL)
+        return;
+    free(l->bytes);
+    free(l->keys);
+    free(l);
+}
+
+void serve_multi_clear(struct serve_multi *m)
+{
+    kv_txn_abort(m->txn); /* NULL is a no-op */
+    m->txn = NULL;
+    serve_keylist_free(m->watched);
+    m->watched = NULL;
+    free(m->cmds);
+    free(m->args);
+    free(m->bytes);
+    out_free(&m->reply);
+    serve_errtally_free(&m->errs);
+    m->cmds = NULL;
+    m->args = NULL;
+    m->bytes = NULL;
+    m->ncmds = m->cmds_cap = m->nargs = m->args_cap = m->blen = m->bcap = 0;
+    m->status = KV_OK;
+    m->err[0] = '\0';
+}
+
+/* Counts the queued commands of an EXEC that ran (serve_stats.h). */
+static void multi_count(server *s, serve_client *c, struct serve_multi *m)
+{
+    serve_errtally_merge(&s->obs.errs, &m->errs);
+    for (size_t i = 0; i < m->ncmds; i++) {
+        serve_req r = multi_req(m, i);
+        const serve_cmd *cmd = m->cmds[i].cmd;
+        serve_stats_ran_req(s, c, cmd, serve_stats_of(s, cmd, &r), m->cmds[i].ns,
+                            m->cmds[i].failed, &r);
+    }
+}
+
+int serve_multi_answer(server *s, serve_client *c, int group_status, const char *group_err)
+{
+    struct serve_multi *m = c->multi;
+    int failed = 0;
+    if (group_status == KV_OK && m->status == KV_OK)
+        multi_count(s, c, m);
+    if (!c->dead) {
+        if (group_status != KV_OK) {
+            out_error(&c->out, "ERR %s", group_err);
+            failed = 1;
+        } else if (m->status == KV_ERR_CONFLICT) {
+            out_null_array(&c->out); /* a watched key changed: Redis's answer */
+            s->stats.exec_watch_nulls++;
+        } else if (m->status != KV_OK) {
+            out_error(&c->out, "ERR %s", m->err);
+            failed = 1;
+        } else {
+            out_array(&c->out, m->ncmds);
+            out_bytes(&c->out, m->reply.buf, m->reply.len);
+            s->stats.execs++;
+        }
+        serve_client_dirty(s, c);
+    }
+    serve_multi_clear(m);
+    return failed;
+}
