@@ -23,14 +23,14 @@
 struct lsm_room {
     char *dir;
     pthread_mutex_t lock;       /* one look at a time */
-    _Atomic int64_t left;       /* what admitted writes may take before the
+    _Atomic int64_t left;       /* what checked writes may take before the
                                    next look */
     _Atomic uint64_t log_cap;   /* lsm_room_log_cap */
     _Atomic uint64_t avail, reserve; /* at the last look */
     _Atomic uint64_t refused;   /* writes refused this session */
 };
 
-/* Looks at the file system: the reserve, what admitted writes may take
+/* Looks at the file system: the reserve, what checked writes may take
  * until the next look, the log's cap.  REQUIRES: r->lock held. */
 static void lsm_room_look(lsm_room *r)
 {
@@ -78,7 +78,7 @@ void lsm_room_free(lsm_room *r)
     free(r);
 }
 
-int lsm_room_admit(lsm_room *r, const batch_op *ops, size_t n, uint64_t bytes,
+int lsm_room_check(lsm_room *r, const batch_op *ops, size_t n, uint64_t bytes,
                    const char *call)
 {
     int puts = 0;

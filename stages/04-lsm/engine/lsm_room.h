@@ -21,14 +21,14 @@
  * of the space free beyond the reserve, so that on a small disk no
  * single flush or file is too large for the reserve to clean up after.
  *
- * Cost: the space is looked at (statvfs) when the writes admitted since
+ * Cost: the space is looked at (statvfs) when the writes checked since
  * the last look have taken a mebibyte, or the room it found: one system
  * call a mebibyte; between looks an admission is one atomic subtraction.
  * Other writers (a compaction, another program) are seen at the next look.
  *
- * Invariant: R1. A write that puts a value is admitted only if, at the
+ * Invariant: R1. A write that puts a value is let through only if, at the
  * last look, the file system had more than the reserve free and the
- * writes admitted since fit in what was above it.
+ * writes let through since fit in what was above it.
  */
 #ifndef KV_LSM_ROOM_H
 #define KV_LSM_ROOM_H
@@ -48,7 +48,7 @@ void lsm_room_free(lsm_room *r);
 /* A write of ops[0..n), bytes long in the log, for `call`: KV_OK, or
  * KV_ERR_IO if it puts a value and the disk is down to its reserve (R1).
  * Any thread, no lock held. */
-int  lsm_room_admit(lsm_room *r, const batch_op *ops, size_t n, uint64_t bytes,
+int  lsm_room_check(lsm_room *r, const batch_op *ops, size_t n, uint64_t bytes,
                     const char *call);
 /* The size past which the memtable's log is frozen early (UINT64_MAX:
  * there is room). */

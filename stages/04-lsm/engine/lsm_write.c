@@ -315,7 +315,7 @@ static int lsm_write(kv_db *db, const char *call, latency_op op, const batch_op 
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
         bytes += ops[i].klen + ops[i].vlen;
-    int rc = lsm_room_admit(db->room, ops, n, bytes, call);    /* 1 */
+    int rc = lsm_room_check(db->room, ops, n, bytes, call);    /* 1 */
     if (rc == KV_OK)
         rc = lsm_admit(db, call);
     if (rc == KV_OK)
