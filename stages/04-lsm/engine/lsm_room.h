@@ -23,7 +23,7 @@
  *
  * Cost: the space is looked at (statvfs) when the writes checked since
  * the last look have taken a mebibyte, or the room it found: one system
- * call a mebibyte; between looks an admission is one atomic subtraction.
+ * call a mebibyte; between looks a check is one atomic subtraction.
  * Other writers (a compaction, another program) are seen at the next look.
  *
  * Invariant: R1. A write that puts a value is let through only if, at the
