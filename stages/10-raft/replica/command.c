@@ -1,0 +1,212 @@
+/*
+ * command.c: commands encoded and checked (command.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "command.h"
+#include "error.h"
+
+struct command {
+    uint8_t *buf;
+    size_t len, cap;
+    uint32_t conditions, writes;
+    uint64_t write_bytes;
+};
+
+int command_new(command **out)
+{
+    command *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->buf = malloc(64)) == NULL) {
+        free(c);
+        *out = NULL;
+        return kv_error(KV_ERR_NOMEM, "command_new: out of memory");
+    }
+    c->cap = 64;
+    c->len = COMMAND_HEADER;
+    memset(c->buf, 0, COMMAND_HEADER);
+    c->buf[0] = COMMAND_VERSION;
+    *out = c;
+    return KV_OK;
+}
+
+void command_free(command *c)
+{
+    if (c != NULL)
+        free(c->buf);
+    free(c);
+}
+
+static int has_value(int kind)
+{
+    return kind == COMMAND_IF_VALUE || kind == COMMAND_PUT;
+}
+
+static int is_reserved(const void *key, size_t klen)
+{
+    return klen >= COMMAND_RESERVED_LEN && memcmp(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN) == 0;
+}
+
+static int command_add(command *c, int kind, const void *key, size_t klen, const void *val,
+                       size_t vlen)
+{
+    int write = kind == COMMAND_PUT || kind == COMMAND_DELETE;
+    if (klen == 0 || klen > KV_MAX_KEY || vlen > KV_MAX_VALUE)
+        return kv_error(KV_ERR_INVALID, "command: a key of %zu bytes, a value of %zu "
+                        "(keys are 1..%u bytes, values at most %u)", klen, vlen, KV_MAX_KEY,
+                        KV_MAX_VALUE);
+    if (is_reserved(key, klen))
+        return kv_error(KV_ERR_INVALID, "command: keys starting with \"\\xff\\xffkv.replica:\" "
+                        "are the replica's own");
+    if (!write && c->writes > 0)
+        return kv_error(KV_ERR_INVALID, "command: a condition after a write (conditions come "
+                        "first)");
+    if (write && (c->writes + 1u >= KV_MAX_BATCH_OPS ||
+                  c->write_bytes + klen + vlen > COMMAND_MAX_WRITE_BYTES))
+        return kv_error(KV_ERR_INVALID, "command: more than one kv_write holds (%u writes, "
+                        "%llu bytes of keys and values at most)", KV_MAX_BATCH_OPS - 1u,
+                        (unsigned long long)COMMAND_MAX_WRITE_BYTES);
+    size_t need = 1 + 4 + (has_value(kind) ? 4 : 0) + klen + vlen;
+    if (c->len + need > c->cap) {
+        size_t cap = c->cap;
+        while (cap < c->len + need)
+            cap *= 2;
+        uint8_t *grown = realloc(c->buf, cap);
+        if (grown == NULL)
+            return kv_error(KV_ERR_NOMEM, "command: out of memory");
+        c->buf = grown;
+        c->cap = cap;
+    }
+    uint8_t *p = c->buf + c->len;
+    *p++ = (uint8_t)kind;
+    coding_put_u32(p, (uint32_t)klen);
+    p += 4;
+    if (has_value(kind)) {
+        coding_put_u32(p, (uint32_t)vlen);
+        p += 4;
+    }
+    memcpy(p, key, klen);
+    if (vlen > 0)
+        memcpy(p + klen, val, vlen);
+    c->len += need;
+    if (write) {
+        c->writes++;
+        c->write_bytes += klen + vlen;
+    } else {
+        c->conditions++;
+    }
+    coding_put_u32(c->buf + 2, c->conditions);
+    coding_put_u32(c->buf + 6, c->writes);
+    return KV_OK;
+}
+
+int command_if_value(command *c, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return command_add(c, COMMAND_IF_VALUE, key, klen, val, vlen);
+}
+
+int command_if_absent(command *c, const void *key, size_t klen)
+{
+    return command_add(c, COMMAND_IF_ABSENT, key, klen, NULL, 0);
+}
+
+int command_put(command *c, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return command_add(c, COMMAND_PUT, key, klen, val, vlen);
+}
+
+int command_delete(command *c, const void *key, size_t klen)
+{
+    return command_add(c, COMMAND_DELETE, key, klen, NULL, 0);
+}
+
+const uint8_t *command_bytes(const command *c, size_t *len)
+{
+    *len = c->len;
+    return c->buf;
+}
+
+/* Reads the op at r->p (the bytes before it already checked), advancing
+ * r->p; KV_OK, or KV_ERR_CORRUPT naming its offset from base. */
+static int op_read(command_reader *r, const uint8_t *base, command_op *op)
+{
+    size_t at = (size_t)(r->p - base);
+    size_t left = (size_t)(r->end - r->p);
+    if (left < 5)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: %zu bytes left, an op's "
+                        "kind and key length take 5", at, left);
+    op->kind = r->p[0];
+    if (op->kind > COMMAND_DELETE)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: kind %d (0..3)", at,
+                        op->kind);
+    size_t head = has_value(op->kind) ? 9 : 5;
+    if (left < head)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: %zu bytes left, its "
+                        "lengths take %zu", at, left, head);
+    op->klen = coding_get_u32(r->p + 1);
+    op->vlen = has_value(op->kind) ? coding_get_u32(r->p + 5) : 0;
+    if (op->klen == 0 || op->klen > KV_MAX_KEY || op->vlen > KV_MAX_VALUE)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: a key of %zu bytes, a "
+                        "value of %zu (keys are 1..%u, values at most %u)", at, op->klen,
+                        op->vlen, KV_MAX_KEY, KV_MAX_VALUE);
+    if (left - head < op->klen + op->vlen)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: its key and value take "
+                        "%zu bytes, %zu are left", at, op->klen + op->vlen, left - head);
+    op->key = r->p + head;
+    op->val = has_value(op->kind) ? op->key + op->klen : NULL;
+    r->p += head + op->klen + op->vlen;
+    return KV_OK;
+}
+
+int command_parse(const void *buf, size_t len, command_reader *r)
+{
+    const uint8_t *base = buf;
+    if (len < COMMAND_HEADER)
+        return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %u-byte header",
+                        len, COMMAND_HEADER);
+    if (base[0] != COMMAND_VERSION || base[1] != 0)
+        return kv_error(KV_ERR_CORRUPT, "command: offset 0: version %u, reserved byte %u "
+                        "(version %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
+    r->conditions = coding_get_u32(base + 2);
+    r->writes = coding_get_u32(base + 6);
+    if (r->writes >= KV_MAX_BATCH_OPS)
+        return kv_error(KV_ERR_CORRUPT, "command: offset 6: %u writes (at most %u)", r->writes,
+                        KV_MAX_BATCH_OPS - 1u);
+    r->end = base + len;
+    r->p = base + COMMAND_HEADER;
+    uint64_t write_bytes = 0;
+    uint64_t ops = (uint64_t)r->conditions + r->writes;
+    for (uint64_t i = 0; i < ops; i++) {
+        size_t at = (size_t)(r->p - base);
+        command_op op;
+        int rc = op_read(r, base, &op);
+        if (rc != KV_OK)
+            return rc;
+        int write = op.kind == COMMAND_PUT || op.kind == COMMAND_DELETE;
+        if (write != (i >= r->conditions))
+            return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu is a %s, but the "
+                            "header says %u conditions come first", (unsigned long long)i, at,
+                            write ? "write" : "condition", r->conditions);
+        if (is_reserved(op.key, op.klen))
+            return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu names a key of "
+                            "the replica's own", (unsigned long long)i, at);
+        if (write && (write_bytes += op.klen + op.vlen) > COMMAND_MAX_WRITE_BYTES)
+            return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu: the writes' "
+                            "keys and values pass %llu bytes", (unsigned long long)i, at,
+                            (unsigned long long)COMMAND_MAX_WRITE_BYTES);
+    }
+    if (r->p != r->end)
+        return kv_error(KV_ERR_CORRUPT, "command: %zu bytes after the last op, at offset %zu",
+                        (size_t)(r->end - r->p), (size_t)(r->p - base));
+    r->p = base + COMMAND_HEADER;
+    return KV_OK;
+}
+
+int command_next(command_reader *r, command_op *op)
+{
+    if (r->p >= r->end)
+        return 0;
+    const uint8_t *base = r->p; /* checked by command_parse: cannot fail */
+    return op_read(r, base, op) == KV_OK;
+}

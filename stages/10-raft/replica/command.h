@@ -1,0 +1,99 @@
+/*
+ * command.h: what a replica's Raft log carries: one command per entry, the
+ * writes of a client's request (a put, a delete, a batch, a transaction's
+ * commit) and the conditions they are applied under.  The leader encodes
+ * a command; every member decodes it and applies it to its engine in log
+ * order (replica.h), so the bytes are the whole of what the members agree
+ * on.  docs/10-raft.md, "The command", has the byte table.
+ *
+ * All integers little-endian:
+ *
+ *   offset  size  field
+ *   0       1     version, 1
+ *   1       1     0 (reserved)
+ *   2       4     C, the number of conditions
+ *   6       4     W, the number of writes
+ *   10      ...   C conditions, then W writes, each:
+ *                   1     kind: 0 the key holds this value, 1 the key is
+ *                         absent (conditions); 2 put, 3 delete (writes)
+ *                   4     key length K, 1..KV_MAX_KEY
+ *                   4     value length V, at most KV_MAX_VALUE (kinds 0
+ *                         and 2 only)
+ *                   K     key
+ *                   V     value
+ *
+ * A command applies as a whole or not at all: its writes go in one
+ * kv_write, and only if every condition holds when it is applied (a
+ * transaction's WATCH: the values it read).
+ *
+ * Invariants (command_parse refuses a command that breaks one, naming the
+ * offset):
+ *   C1. The conditions come first, then the writes; the kinds say which.
+ *   C2. The ops tile the bytes after the header exactly.
+ *   C3. No key starts with COMMAND_RESERVED: those keys are the
+ *       replica's own (its applied index).
+ *   C4. The writes fit one kv_write beside the replica's own key: at most
+ *       KV_MAX_BATCH_OPS - 1 of them, and their keys and values at most
+ *       COMMAND_MAX_WRITE_BYTES bytes.
+ */
+#ifndef KV_RAFT_COMMAND_H
+#define KV_RAFT_COMMAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv.h"
+
+#define COMMAND_VERSION 1u
+#define COMMAND_HEADER 10u
+/* Keys a client may not write: the replica keeps its own under them. */
+#define COMMAND_RESERVED "\xff\xffkv.replica:"
+#define COMMAND_RESERVED_LEN 13u
+/* The writes' bytes, keys and values, that one command may hold (C4): a
+ * batch's bound less what the replica's applied index takes. */
+#define COMMAND_MAX_WRITE_BYTES (KV_MAX_BATCH_BYTES - 64u)
+
+enum {
+    COMMAND_IF_VALUE = 0,   /* condition: the key holds exactly this value */
+    COMMAND_IF_ABSENT = 1,  /* condition: the key is absent */
+    COMMAND_PUT = 2,
+    COMMAND_DELETE = 3,
+};
+
+/* ---- building (the leader) ---- */
+
+typedef struct command command;
+int  command_new(command **out);  /* KV_OK or KV_ERR_NOMEM */
+void command_free(command *c);    /* NULL is a no-op */
+/* Each adds one op: KV_OK, KV_ERR_INVALID (a bad length, a reserved key,
+ * a condition after a write, past C4's bounds) or KV_ERR_NOMEM; on an
+ * error the command is as it was. */
+int  command_if_value(command *c, const void *key, size_t klen, const void *val, size_t vlen);
+int  command_if_absent(command *c, const void *key, size_t klen);
+int  command_put(command *c, const void *key, size_t klen, const void *val, size_t vlen);
+int  command_delete(command *c, const void *key, size_t klen);
+/* The encoded command, valid until c changes or is freed. */
+const uint8_t *command_bytes(const command *c, size_t *len);
+
+/* ---- reading (every member) ---- */
+
+typedef struct command_op {
+    int kind;                    /* COMMAND_* */
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;          /* kinds COMMAND_IF_VALUE and COMMAND_PUT */
+    size_t vlen;
+} command_op;
+
+typedef struct command_reader {
+    const uint8_t *p, *end;
+    uint32_t conditions, writes; /* the header's C and W */
+} command_reader;
+
+/* Checks the whole command (C1-C4) and sets r to its first op.  KV_OK, or
+ * KV_ERR_CORRUPT with kv_errmsg() naming the offset and what is wrong. */
+int command_parse(const void *buf, size_t len, command_reader *r);
+/* The next op of a parsed command: 1 and *op, or 0 after the last. */
+int command_next(command_reader *r, command_op *op);
+
+#endif

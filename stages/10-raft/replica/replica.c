@@ -1,0 +1,145 @@
+/*
+ * replica.c: a replica opened and closed, and its commands applied
+ * (replica.h).  Snapshots and restores are in replica_snapshot.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "error.h"
+#include "io.h"
+#include "replica.h"
+#include "replica_dir.h"
+
+int replica_applied_read(kv_db *db, const kv_snapshot *snap, uint64_t *index)
+{
+    void *v = NULL;
+    size_t n = 0;
+    int rc = snap != NULL ? kv_get_at(db, snap, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, &v, &n)
+                          : kv_get(db, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, &v, &n);
+    *index = 0;
+    if (rc == KV_NOT_FOUND)
+        return KV_OK;
+    if (rc != KV_OK)
+        return rc;
+    if (n != 8)
+        rc = kv_error(KV_ERR_CORRUPT, "replica: the applied index's key holds %zu bytes, not 8",
+                      n);
+    else
+        *index = coding_get_u64(v);
+    kv_free(v);
+    return rc;
+}
+
+int replica_open(const char *dir, const kv_options *opt, replica **out)
+{
+    *out = NULL;
+    replica *r = calloc(1, sizeof *r);
+    if (r == NULL || (r->dir = strdup(dir)) == NULL) {
+        free(r);
+        return kv_error(KV_ERR_NOMEM, "replica_open: out of memory");
+    }
+    if (opt != NULL)
+        r->opt = *opt;
+    else
+        kv_options_init(&r->opt);
+    int rc = io_mkdir(dir);
+    if (rc == KV_OK)
+        rc = replica_dir_read(dir, &r->gen);
+    if (rc == KV_OK && r->gen < 0) { /* a new replica: data-a, named before it is used */
+        r->gen = 0;
+        rc = replica_dir_write(dir, 0);
+    }
+    char *path = rc == KV_OK ? replica_dir_engine(dir, r->gen) : NULL;
+    if (rc == KV_OK && path == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "replica_open: out of memory");
+    if (rc == KV_OK)
+        rc = kv_open(path, &r->opt, &r->db);
+    free(path);
+    if (rc == KV_OK)
+        rc = replica_applied_read(r->db, NULL, &r->applied);
+    if (rc != KV_OK) {
+        replica_close(r);
+        return rc;
+    }
+    *out = r;
+    return KV_OK;
+}
+
+int replica_close(replica *r)
+{
+    if (r == NULL)
+        return KV_OK;
+    int rc = kv_close(r->db);
+    free(r->dir);
+    free(r);
+    return rc;
+}
+
+kv_db *replica_db(replica *r)
+{
+    return r->db;
+}
+
+uint64_t replica_applied(const replica *r)
+{
+    return r->applied;
+}
+
+/* 1 if every condition of the command holds in the engine now, 0 if one
+ * does not, or an error (< 0). */
+static int conditions_hold(replica *r, command_reader *rd)
+{
+    command_reader at = *rd;
+    command_op op;
+    for (uint32_t i = 0; i < rd->conditions && command_next(&at, &op); i++) {
+        void *v = NULL;
+        size_t n = 0;
+        int rc = kv_get(r->db, op.key, op.klen, &v, &n);
+        int holds = op.kind == COMMAND_IF_ABSENT
+                        ? rc == KV_NOT_FOUND
+                        : rc == KV_OK && n == op.vlen && memcmp(v, op.val, n) == 0;
+        kv_free(v);
+        if (rc != KV_OK && rc != KV_NOT_FOUND)
+            return rc;
+        if (!holds)
+            return 0;
+    }
+    return 1;
+}
+
+int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome)
+{
+    if (index <= r->applied) {
+        *outcome = REPLICA_SKIPPED;
+        return KV_OK;
+    }
+    command_reader rd;
+    int holds = 0;
+    if (command_parse(cmd, len, &rd) != KV_OK) {
+        *outcome = REPLICA_INVALID;
+    } else if ((holds = conditions_hold(r, &rd)) < 0) {
+        return holds;
+    } else {
+        *outcome = holds ? REPLICA_APPLIED : REPLICA_REFUSED;
+    }
+    kv_batch *b = NULL;
+    int rc = kv_batch_new(&b);
+    command_op op;
+    for (uint32_t i = 0; rc == KV_OK && holds && command_next(&rd, &op); i++) {
+        if (i < rd.conditions)
+            continue;
+        rc = op.kind == COMMAND_PUT ? kv_batch_put(b, op.key, op.klen, op.val, op.vlen)
+                                    : kv_batch_delete(b, op.key, op.klen);
+    }
+    uint8_t applied[8];
+    coding_put_u64(applied, index);
+    if (rc == KV_OK)
+        rc = kv_batch_put(b, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, applied, 8);
+    if (rc == KV_OK)
+        rc = kv_write(r->db, b);
+    kv_batch_free(b);
+    if (rc == KV_OK)
+        r->applied = index;
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*
+ * replica.h: one member's engine as the state machine of a Raft group.
+ * The log (libraft's) is what the members agree on; each member applies
+ * its committed commands (command.h), in log order, to an engine of its
+ * own, stage 09's, through kv.h alone.  What changes in the engine when a
+ * log feeds it instead of a client is what this file is about:
+ *
+ *   - Applied at most once.  The index of the last command applied is
+ *     kept in the engine under a key of the replica's own
+ *     (REPLICA_APPLIED_KEY), written in the same kv_write as the
+ *     command's writes, so the two are durable together or not at all.
+ *     After a restart the library applies its log again from its last
+ *     snapshot; replica_apply skips every index at or below the one kept,
+ *     so no command applies twice (a conditional one, applied twice,
+ *     could answer differently the second time).
+ *   - Deterministic.  A command's conditions are read from the engine at
+ *     the moment it applies, so every member finds the same answer; a
+ *     command that cannot be decoded applies as nothing, on every member.
+ *   - No fsync of its own.  A write the engine lost in a power cut is
+ *     still in the Raft log (durable on a majority before it was
+ *     committed), or behind a snapshot the library kept: the next start
+ *     applies it again, or restores the snapshot (replica_restore keeps
+ *     the engine's state when it is as new as the snapshot's).
+ *   - Snapshots are the engine's contents at an applied index
+ *     (replica_snapshot), and a restore builds a second engine from one
+ *     and switches to it in one rename (replica_dir.c), so a crash during
+ *     a restore leaves the old engine, whole.
+ *
+ * The directory: DIR/REPLICA names the live engine, DIR/data-a or
+ * DIR/data-b; the other is empty or a restore's leftovers.
+ *
+ * Invariants:
+ *   R1. replica_applied(r) is the index the live engine holds under
+ *       REPLICA_APPLIED_KEY (0 if none), and the engine holds exactly the
+ *       effects of the commands at or below it.
+ *   R2. Indexes passed to replica_apply that are above replica_applied
+ *       come in increasing order (the library's log order); a gap is
+ *       allowed (barriers and membership changes carry no command).
+ * Threads: one thread applies, snapshots and restores (the library's);
+ * any thread may read through replica_db between those calls.
+ */
+#ifndef KV_RAFT_REPLICA_H
+#define KV_RAFT_REPLICA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "command.h"
+#include "kv.h"
+
+#define REPLICA_APPLIED_KEY COMMAND_RESERVED "applied"
+#define REPLICA_APPLIED_KEY_LEN (COMMAND_RESERVED_LEN + 7u)
+
+/* What became of a command (replica_apply's *outcome). */
+enum {
+    REPLICA_APPLIED = 0,  /* its writes are in the engine */
+    REPLICA_REFUSED = 1,  /* a condition did not hold: nothing written */
+    REPLICA_INVALID = 2,  /* it could not be decoded: nothing written */
+    REPLICA_SKIPPED = 3,  /* applied before (its index is at or below R1's) */
+};
+
+typedef struct replica replica;
+
+/* Opens (creating it if needed) the replica in dir; opt is the engine's
+ * (NULL: defaults).  KV_OK, or kv_open's error, or KV_ERR_CORRUPT naming
+ * DIR/REPLICA or the applied key when they hold what no replica wrote. */
+int replica_open(const char *dir, const kv_options *opt, replica **out);
+int replica_close(replica *r);  /* NULL is a no-op */
+
+/* The live engine, for reads.  A restore replaces it. */
+kv_db *replica_db(replica *r);
+uint64_t replica_applied(const replica *r);
+
+/* Applies the command cmd[0..len) at log index `index` (R2), *outcome
+ * saying what became of it.  KV_OK, or the engine's error (then nothing
+ * of it is applied: the caller must not go on to later indexes). */
+int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome);
+
+/* The engine's contents at the applied index, encoded (docs/10-raft.md,
+ * "The snapshot") in one buffer from alloc (the library frees it; release
+ * frees it if the snapshot fails half way): the
+ * whole database in memory, which is what the library's snapshot
+ * interface asks.  *index is the applied index it holds.  KV_OK, or an
+ * error (engine, KV_ERR_NOMEM). */
+int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *), void **buf,
+                     size_t *len, uint64_t *index);
+/* Installs a snapshot: if its index is above replica_applied, a new
+ * engine is built from it and made the live one (the old one's files
+ * removed); else nothing changes (the engine is already as new).  KV_OK,
+ * KV_ERR_CORRUPT (naming the offset) if buf is not a snapshot, or the
+ * engine's error (then the old engine is still the live one). */
+int replica_restore(replica *r, const void *buf, size_t len);
+
+#endif

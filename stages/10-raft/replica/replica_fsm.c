@@ -1,0 +1,69 @@
+/*
+ * replica_fsm.c: the replica under libraft (replica_fsm.h).
+ */
+#include <stdint.h>
+
+#include "replica_fsm.h"
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    replica_fsm *f = fsm->data;
+    int outcome = REPLICA_INVALID;
+    int rc = replica_apply(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
+                           &outcome);
+    if (rc != KV_OK) {
+        f->failed = rc;
+        return RAFT_IOERR;
+    }
+    f->counts[outcome]++;
+    *result = (void *)(intptr_t)outcome;
+    return 0;
+}
+
+static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    replica_fsm *f = fsm->data;
+    struct raft_buffer *b = raft_malloc(sizeof *b);
+    if (b == NULL)
+        return RAFT_NOMEM;
+    uint64_t index;
+    int rc = replica_snapshot(f->r, raft_malloc, raft_free, &b->base, &b->len, &index);
+    if (rc != KV_OK) {
+        raft_free(b);
+        return rc == KV_ERR_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
+    }
+    *bufs = b;
+    *n_bufs = 1;
+    return 0;
+}
+
+static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
+{
+    replica_fsm *f = fsm->data;
+    int rc = replica_restore(f->r, buf->base, buf->len);
+    raft_free(buf->base); /* the library hands the buffer over */
+    if (rc == KV_ERR_CORRUPT)
+        return RAFT_CORRUPT;
+    return rc == KV_OK ? 0 : RAFT_IOERR;
+}
+
+void replica_fsm_init(replica_fsm *f, replica *r)
+{
+    *f = (replica_fsm){0};
+    f->r = r;
+    f->fsm.version = 1;
+    f->fsm.data = f;
+    f->fsm.apply = fsm_apply;
+    f->fsm.snapshot = fsm_snapshot;
+    f->fsm.restore = fsm_restore;
+}
+
+void replica_fsm_attach(replica_fsm *f, struct raft *raft)
+{
+    f->raft = raft;
+}
+
+int replica_fsm_outcome(void *result)
+{
+    return (int)(intptr_t)result;
+}

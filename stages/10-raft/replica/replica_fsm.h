@@ -1,0 +1,38 @@
+/*
+ * replica_fsm.h: a replica (replica.h) as libraft's state machine, struct
+ * raft_fsm: the library calls apply for each committed command, snapshot
+ * when its log has grown past its threshold, restore for a snapshot it
+ * received (a member that fell behind) or loaded (a start).
+ *
+ * The library does not pass apply the entry's index.  It applies entries
+ * in order and sets raft.last_applied after each, so the entry being
+ * applied is last_applied + 1: the glue reads it from the struct raft it
+ * is attached to (replica_fsm_attach, before the member starts).
+ *
+ * An apply the engine fails (an I/O error) returns RAFT_IOERR: the
+ * library stops applying at that entry, and the member serves no more
+ * writes (its state machine cannot move on without it).
+ */
+#ifndef KV_RAFT_REPLICA_FSM_H
+#define KV_RAFT_REPLICA_FSM_H
+
+#include <raft.h>
+
+#include "replica.h"
+
+typedef struct replica_fsm {
+    struct raft_fsm fsm;   /* what the library is given; fsm.data is this */
+    replica *r;
+    struct raft *raft;     /* the member applying (replica_fsm_attach) */
+    int failed;            /* the engine's error that stopped it, or KV_OK */
+    uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
+} replica_fsm;
+
+/* Sets f up over r (version 1 of the library's interface). */
+void replica_fsm_init(replica_fsm *f, replica *r);
+void replica_fsm_attach(replica_fsm *f, struct raft *raft);
+/* What apply passes back for a command (raft_apply's callback's result):
+ * its outcome, REPLICA_*. */
+int replica_fsm_outcome(void *result);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * replica_snapshot.c: a replica's snapshot taken and restored
+ * (replica.h).  The snapshot (docs/10-raft.md, "The snapshot"), all
+ * integers little-endian:
+ *
+ *   offset  size  field
+ *   0       8     "KVRSNAP1"
+ *   8       8     the applied index the contents are at
+ *   16      8     N, the number of records
+ *   24      ...   N records in key order: klen (4), vlen (4), key, value
+ *   end-4   4     CRC-32C of every byte before it
+ *
+ * The replica's own key is not among the records: the header carries it.
+ * The records are the engine's contents at one kv_snapshot, read twice
+ * (once to size the buffer, once to fill it), so the buffer is the only
+ * copy in memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "error.h"
+#include "replica.h"
+#include "replica_dir.h"
+
+#define SNAPSHOT_MAGIC "KVRSNAP1"
+#define SNAPSHOT_HEADER 24u
+/* Records per kv_write of a restore, and their bytes, about. */
+#define RESTORE_BATCH_OPS 4096u
+#define RESTORE_BATCH_BYTES (8u << 20)
+
+static int is_reserved(const void *key, size_t klen)
+{
+    return klen >= COMMAND_RESERVED_LEN && memcmp(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN) == 0;
+}
+
+/* One pass over the engine at snap: with out NULL, counts the records and
+ * their bytes; else writes them at out. */
+static int snapshot_walk(kv_db *db, const kv_snapshot *snap, uint8_t *out, uint64_t *count,
+                         uint64_t *bytes)
+{
+    kv_iter *it = NULL;
+    int rc = kv_iter_new_at(db, snap, &it);
+    *count = *bytes = 0;
+    for (kv_iter_seek_first(it); rc == KV_OK && kv_iter_valid(it); kv_iter_next(it)) {
+        size_t klen, vlen;
+        const void *k = kv_iter_key(it, &klen);
+        const void *v = kv_iter_value(it, &vlen);
+        if (is_reserved(k, klen))
+            continue;
+        if (out != NULL) {
+            uint8_t *p = out + *bytes;
+            coding_put_u32(p, (uint32_t)klen);
+            coding_put_u32(p + 4, (uint32_t)vlen);
+            memcpy(p + 8, k, klen);
+            if (vlen > 0)
+                memcpy(p + 8 + klen, v, vlen);
+        }
+        *count += 1;
+        *bytes += 8 + klen + vlen;
+    }
+    if (rc == KV_OK)
+        rc = kv_iter_status(it);
+    kv_iter_free(it);
+    return rc;
+}
+
+int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *), void **buf,
+                     size_t *len, uint64_t *index)
+{
+    *buf = NULL;
+    *len = 0;
+    const kv_snapshot *snap = NULL;
+    uint64_t count = 0, bytes = 0, again = 0;
+    int rc = kv_snapshot_new(r->db, &snap);
+    if (rc == KV_OK)
+        rc = replica_applied_read(r->db, snap, index);
+    if (rc == KV_OK)
+        rc = snapshot_walk(r->db, snap, NULL, &count, &bytes);
+    uint8_t *out = NULL;
+    size_t total = SNAPSHOT_HEADER + (size_t)bytes + 4;
+    if (rc == KV_OK && (out = alloc(total)) == NULL)
+        rc = kv_error(KV_ERR_NOMEM, "replica_snapshot: %zu bytes", total);
+    if (rc == KV_OK)
+        rc = snapshot_walk(r->db, snap, out + SNAPSHOT_HEADER, &count, &again);
+    kv_snapshot_free(r->db, snap);
+    if (rc != KV_OK) {
+        if (out != NULL)
+            release(out);
+        return rc;
+    }
+    memcpy(out, SNAPSHOT_MAGIC, 8);
+    coding_put_u64(out + 8, *index);
+    coding_put_u64(out + 16, count);
+    coding_put_u32(out + total - 4, crc32c_value(out, total - 4));
+    *buf = out;
+    *len = total;
+    return KV_OK;
+}
+
+/* Checks a snapshot whole before anything is changed: KV_OK with its
+ * index and record count, or KV_ERR_CORRUPT naming the offset. */
+static int snapshot_check(const uint8_t *p, size_t len, uint64_t *index, uint64_t *count)
+{
+    *index = *count = 0;
+    if (len < SNAPSHOT_HEADER + 4 || memcmp(p, SNAPSHOT_MAGIC, 8) != 0)
+        return kv_error(KV_ERR_CORRUPT, "replica snapshot: offset 0: %zu bytes without the "
+                        "header \"" SNAPSHOT_MAGIC "\"", len);
+    uint32_t want = coding_get_u32(p + len - 4), got = crc32c_value(p, len - 4);
+    if (want != got)
+        return kv_error(KV_ERR_CORRUPT, "replica snapshot: offset %zu: checksum %08x, the "
+                        "bytes before it give %08x", len - 4, want, got);
+    *index = coding_get_u64(p + 8);
+    *count = coding_get_u64(p + 16);
+    size_t at = SNAPSHOT_HEADER, end = len - 4;
+    const uint8_t *prev = NULL;
+    size_t prev_len = 0;
+    for (uint64_t i = 0; i < *count; i++) {
+        if (end - at < 8)
+            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: "
+                            "%zu bytes left, its lengths take 8", (unsigned long long)i, at,
+                            end - at);
+        size_t klen = coding_get_u32(p + at), vlen = coding_get_u32(p + at + 4);
+        if (klen == 0 || klen > KV_MAX_KEY || vlen > KV_MAX_VALUE || end - at - 8 < klen + vlen)
+            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: a "
+                            "key of %zu bytes and a value of %zu do not fit", (unsigned long long)i,
+                            at, klen, vlen);
+        const uint8_t *key = p + at + 8;
+        int order = prev == NULL ? -1 : memcmp(prev, key, prev_len < klen ? prev_len : klen);
+        if (prev != NULL && (order > 0 || (order == 0 && prev_len >= klen)))
+            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: its "
+                            "key does not follow the one before", (unsigned long long)i, at);
+        if (is_reserved(key, klen))
+            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu "
+                            "names a key of the replica's own", (unsigned long long)i, at);
+        prev = key;
+        prev_len = klen;
+        at += 8 + klen + vlen;
+    }
+    if (at != end)
+        return kv_error(KV_ERR_CORRUPT, "replica snapshot: %zu bytes after record %llu, at "
+                        "offset %zu", end - at, (unsigned long long)*count, at);
+    return KV_OK;
+}
+
+/* Loads a checked snapshot into the empty engine db, the applied index
+ * last (each kv_write synced: db was opened with sync). */
+static int snapshot_load(kv_db *db, const uint8_t *p, uint64_t count, uint64_t index)
+{
+    kv_batch *b = NULL;
+    int rc = kv_batch_new(&b);
+    size_t at = SNAPSHOT_HEADER, ops = 0, bytes = 0;
+    for (uint64_t i = 0; rc == KV_OK && i < count; i++) {
+        size_t klen = coding_get_u32(p + at), vlen = coding_get_u32(p + at + 4);
+        if (ops > 0 && (ops >= RESTORE_BATCH_OPS || bytes + klen + vlen > RESTORE_BATCH_BYTES)) {
+            rc = kv_write(db, b);
+            kv_batch_clear(b);
+            ops = bytes = 0;
+        }
+        if (rc == KV_OK)
+            rc = kv_batch_put(b, p + at + 8, klen, p + at + 8 + klen, vlen);
+        ops++;
+        bytes += klen + vlen;
+        at += 8 + klen + vlen;
+    }
+    if (rc == KV_OK && ops > 0)
+        rc = kv_write(db, b);
+    kv_batch_clear(b);
+    uint8_t applied[8];
+    coding_put_u64(applied, index);
+    if (rc == KV_OK)
+        rc = kv_batch_put(b, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, applied, 8);
+    if (rc == KV_OK)
+        rc = kv_write(db, b);
+    kv_batch_free(b);
+    return rc;
+}
+
+int replica_restore(replica *r, const void *buf, size_t len)
+{
+    uint64_t index = 0, count = 0;
+    int rc = snapshot_check(buf, len, &index, &count);
+    if (rc != KV_OK || index <= r->applied)
+        return rc; /* corrupt, or the engine is already as new (replica.h) */
+    int other = !r->gen;
+    char *path = replica_dir_engine(r->dir, other);
+    if (path == NULL)
+        return kv_error(KV_ERR_NOMEM, "replica_restore: out of memory");
+    kv_options opt = r->opt;
+    opt.sync = 1;
+    kv_db *fresh = NULL;
+    if ((rc = replica_dir_clear(path)) == KV_OK && (rc = kv_open(path, &opt, &fresh)) == KV_OK) {
+        rc = snapshot_load(fresh, buf, count, index);
+        int crc = kv_close(fresh);
+        fresh = NULL;
+        if (rc == KV_OK)
+            rc = crc;
+    }
+    /* The new engine is whole and durable: open it with the replica's own
+     * options, then switch (the commit point), then let the old one go. */
+    if (rc == KV_OK)
+        rc = kv_open(path, &r->opt, &fresh);
+    if (rc == KV_OK && (rc = replica_dir_write(r->dir, other)) != KV_OK) {
+        kv_close(fresh);
+        fresh = NULL;
+    }
+    free(path);
+    if (rc != KV_OK)
+        return rc;
+    kv_db *old = r->db;
+    r->db = fresh;
+    r->gen = other;
+    r->applied = index;
+    kv_close(old);
+    char *old_path = replica_dir_engine(r->dir, !other);
+    if (old_path != NULL)
+        replica_dir_clear(old_path); /* leftovers: the next restore clears them anyway */
+    free(old_path);
+    return KV_OK;
+}

@@ -1,0 +1,31 @@
+# Stage 10 (being built): replicated.  Stage 09's engine, unchanged, as
+# the state machine of a Raft group: libraft (Debian's libraft-dev) agrees
+# on a log of commands, and each member applies them to an engine of its
+# own (docs/10-raft.md).  Its parts:
+#   replica/   the commands the log carries (command.h), one member's
+#              engine applying them at most once, its snapshots and their
+#              restore (replica.h), and the glue that makes it libraft's
+#              state machine (replica_fsm.h)
+# The replica is not in libkv.a: build/10-raft/libkv.a is stage 09's
+# engine, and a program that uses kv.h alone links it as any stage's.
+# What links the replica (its tests, and `kv serve` as a member) links
+# libraft and libuv too.
+#
+# Still to come before `make` builds it as an engine: `kv serve` as a
+# member (the Redis protocol, redirects, reads through a read index),
+# membership, the cluster tests under kills, pauses and partitions.
+UNFINISHED_10-raft := 1
+PARTS_10-raft := $(PARTS_09-cache)
+LIBS_10-raft := $(LIBS_09-cache)
+$(B)/10-raft/%: LDLIBS += $(LIBS_10-raft)
+REPLICA_SRCS_10-raft := $(wildcard stages/10-raft/replica/*.c)
+LIBS_REPLICA := -lraft -luv -llz4
+$(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica
+
+# Unit tests (build/10-raft/stagetest): the command format, a replica
+# applying, snapshotting and restoring, and three members in one process
+# on libraft's deterministic fixture (elections, partitions, a member
+# that falls behind and catches up by snapshot).
+TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
+TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft)
+$(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

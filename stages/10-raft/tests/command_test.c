@@ -1,0 +1,150 @@
+/*
+ * command_test.c: the command format (command.h): what is built parses
+ * back op for op; every bound is refused when building and when reading;
+ * no prefix of a command, no byte changed in its header and nothing after
+ * its last op parses.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "command.h"
+
+/* if_value(a, 1), if_absent(b), put(c, 3), delete(d) */
+static command *sample(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_if_value(c, "a", 1, "1", 1), KV_OK);
+    CHECK_KV(command_if_absent(c, "b", 1), KV_OK);
+    CHECK_KV(command_put(c, "c", 1, "3", 1), KV_OK);
+    CHECK_KV(command_delete(c, "d", 1), KV_OK);
+    return c;
+}
+
+static void what_is_built_parses_back(void)
+{
+    command *c = sample();
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    CHECK_MSG(len == COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1),
+              "a command of four ops takes its header and each op's kind, lengths, key and "
+              "value (got %zu bytes)", len);
+    command_reader r;
+    CHECK_KV(command_parse(p, len, &r), KV_OK);
+    CHECK_MSG(r.conditions == 2 && r.writes == 2, "two conditions then two writes (got %u, %u)",
+              r.conditions, r.writes);
+    const int kinds[] = {COMMAND_IF_VALUE, COMMAND_IF_ABSENT, COMMAND_PUT, COMMAND_DELETE};
+    const char *keys = "abcd";
+    command_op op;
+    for (int i = 0; i < 4; i++) {
+        CHECK_MSG(command_next(&r, &op) == 1, "op %d is there", i);
+        CHECK_MSG(op.kind == kinds[i] && op.klen == 1 && op.key[0] == keys[i],
+                  "op %d is kind %d on key %c (got kind %d)", i, kinds[i], keys[i], op.kind);
+        if (kinds[i] == COMMAND_IF_VALUE || kinds[i] == COMMAND_PUT)
+            CHECK_MSG(op.vlen == 1 && op.val[0] == (i == 0 ? '1' : '3'), "op %d's value", i);
+    }
+    CHECK_MSG(command_next(&r, &op) == 0, "nothing after the fourth op");
+    command_free(c);
+}
+
+static void bounds_are_refused_when_building(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_put(c, "", 0, "v", 1), KV_ERR_INVALID);
+    CHECK_KV(command_put(c, COMMAND_RESERVED "applied", COMMAND_RESERVED_LEN + 7, "v", 1),
+             KV_ERR_INVALID);
+    CHECK_KV(command_put(c, "k", 1, "v", 1), KV_OK);
+    CHECK_KV(command_if_absent(c, "k", 1), KV_ERR_INVALID); /* after a write */
+    size_t len;
+    command_bytes(c, &len);
+    CHECK_MSG(len == COMMAND_HEADER + 9 + 2, "a refused op leaves the command as it was "
+              "(got %zu bytes)", len);
+    command_free(c);
+}
+
+static void no_prefix_parses(void)
+{
+    command *c = sample();
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    for (size_t n = 0; n < len; n++) {
+        uint8_t *copy = malloc(n + 1); /* exactly n bytes are the command's */
+        memcpy(copy, p, n);
+        command_reader r;
+        CHECK_MSG(command_parse(copy, n, &r) == KV_ERR_CORRUPT,
+                  "a command cut to %zu of its %zu bytes is refused as corrupt", n, len);
+        free(copy);
+    }
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, p, len);
+    longer[len] = 0;
+    command_reader r;
+    CHECK_MSG(command_parse(longer, len + 1, &r) == KV_ERR_CORRUPT,
+              "a byte after the last op is refused");
+    CHECK_MSG(strstr(kv_errmsg(), "offset") != NULL, "the message names the offset (got %s)",
+              kv_errmsg());
+    free(longer);
+    command_free(c);
+}
+
+/* Each change breaks one rule of command.h: parse must say corrupt. */
+static void a_changed_header_or_op_is_refused(void)
+{
+    command *c = sample();
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    struct {
+        size_t at;
+        uint8_t to;
+        const char *rule;
+    } changes[] = {
+        {0, 2, "version 2 is not this format's"},
+        {1, 1, "the reserved byte is 0"},
+        {2, 3, "three conditions, but op 2 is a write (C1)"},
+        {2, 1, "one condition, but op 1 is a condition (C1)"},
+        {6, 3, "three writes where two are (C2: the ops tile the bytes)"},
+        {COMMAND_HEADER, 7, "kind 7 is none"},
+        {COMMAND_HEADER + 1, 0, "a key of 0 bytes"},
+        {COMMAND_HEADER + 5, 9, "a value longer than the bytes left"},
+    };
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        uint8_t *copy = malloc(len);
+        memcpy(copy, p, len);
+        copy[changes[i].at] = changes[i].to;
+        command_reader r;
+        CHECK_MSG(command_parse(copy, len, &r) == KV_ERR_CORRUPT,
+                  "byte %zu set to %u is refused: %s", changes[i].at, changes[i].to,
+                  changes[i].rule);
+        free(copy);
+    }
+    command_free(c);
+}
+
+static void a_reserved_key_is_refused_when_read(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_put(c, "\xfe\xffkv.replica:applied", COMMAND_RESERVED_LEN + 7, "v", 1),
+             KV_OK);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, p, len);
+    copy[COMMAND_HEADER + 9] = 0xff; /* the key now starts with the reserved prefix */
+    command_reader r;
+    CHECK_MSG(command_parse(copy, len, &r) == KV_ERR_CORRUPT,
+              "a write of a key of the replica's own is refused (C3)");
+    free(copy);
+    command_free(c);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(what_is_built_parses_back),
+    HARNESS_TEST(bounds_are_refused_when_building),
+    HARNESS_TEST(no_prefix_parses),
+    HARNESS_TEST(a_changed_header_or_op_is_refused),
+    HARNESS_TEST(a_reserved_key_is_refused_when_read),
+};
+const harness_suite command_suite = HARNESS_SUITE("command", tests);

@@ -1,0 +1,237 @@
+/*
+ * replica_test.c: one member's engine fed by a log (replica.h): commands
+ * apply in order, their conditions decide, an index at or below the one
+ * kept is skipped (after a reopen too), and a snapshot restores another
+ * replica to the same contents, never rolling a newer one back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "replica.h"
+
+static char *dir_of(const char *name)
+{
+    char *p = malloc(strlen(harness_tmpdir()) + strlen(name) + 2);
+    sprintf(p, "%s/%s", harness_tmpdir(), name);
+    return p;
+}
+
+/* Applies one command of writes "key=value" ("key=" deletes) under the
+ * conditions "key?value" (holds value) and "key!" (absent). */
+static int apply(replica *r, uint64_t index, const char *ops)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    char *copy = strdup(ops), *save = NULL;
+    for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        char *q = strchr(w, '?'), *e = strchr(w, '='), *x = strchr(w, '!');
+        if (q != NULL)
+            CHECK_KV(command_if_value(c, w, (size_t)(q - w), q + 1, strlen(q + 1)), KV_OK);
+        else if (x != NULL)
+            CHECK_KV(command_if_absent(c, w, (size_t)(x - w)), KV_OK);
+        else if (e[1] == '\0')
+            CHECK_KV(command_delete(c, w, (size_t)(e - w)), KV_OK);
+        else
+            CHECK_KV(command_put(c, w, (size_t)(e - w), e + 1, strlen(e + 1)), KV_OK);
+    }
+    free(copy);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    int outcome = -1;
+    CHECK_KV(replica_apply(r, index, p, len, &outcome), KV_OK);
+    command_free(c);
+    return outcome;
+}
+
+/* The value of key, or "-" if absent (a static buffer). */
+static const char *value(replica *r, const char *key)
+{
+    static char buf[256];
+    void *v = NULL;
+    size_t n = 0;
+    int rc = kv_get(replica_db(r), key, strlen(key), &v, &n);
+    if (rc == KV_NOT_FOUND)
+        return "-";
+    CHECK_KV(rc, KV_OK);
+    snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
+    kv_free(v);
+    return buf;
+}
+
+static void commands_apply_in_order_under_their_conditions(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    CHECK_EQ(replica_applied(r), 0);
+    CHECK_MSG(apply(r, 1, "x=1 y=2") == REPLICA_APPLIED, "a command of two puts applies");
+    CHECK_MSG(apply(r, 2, "x?1 x=10 y=") == REPLICA_APPLIED,
+              "x holds 1: the command's writes apply");
+    CHECK_MSG(apply(r, 4, "x?1 x=99") == REPLICA_REFUSED,
+              "x holds 10, not 1: the command is refused and writes nothing");
+    CHECK_MSG(apply(r, 5, "z! z=new") == REPLICA_APPLIED, "z is absent: the command applies");
+    CHECK_MSG(strcmp(value(r, "x"), "10") == 0 && strcmp(value(r, "y"), "-") == 0 &&
+                  strcmp(value(r, "z"), "new") == 0,
+              "x=10, y deleted, z=new after the four commands (got x=%s)", value(r, "x"));
+    CHECK_MSG(replica_applied(r) == 5, "the applied index is the last command's, 5, refused "
+              "ones included (index 3 was no command: a gap is allowed); got %llu",
+              (unsigned long long)replica_applied(r));
+    int outcome = -1;
+    CHECK_KV(replica_apply(r, 6, "junk", 4, &outcome), KV_OK);
+    CHECK_MSG(outcome == REPLICA_INVALID && replica_applied(r) == 6,
+              "a command that does not decode applies as nothing, on every member alike");
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
+static void an_index_applied_before_is_skipped_after_a_reopen(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    apply(r, 1, "n=1");
+    apply(r, 2, "n?1 n=2");
+    apply(r, 3, "n?2 n=3 log=three");
+    CHECK_KV(replica_close(r), KV_OK);
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    CHECK_MSG(replica_applied(r) == 3, "the applied index survives a reopen: it was written "
+              "with the data (got %llu)", (unsigned long long)replica_applied(r));
+    /* The library applies its log again from its snapshot (none): 1, 2, 3. */
+    CHECK_MSG(apply(r, 1, "n=1") == REPLICA_SKIPPED && apply(r, 2, "n?1 n=2") == REPLICA_SKIPPED &&
+                  apply(r, 3, "n?2 n=3 log=three") == REPLICA_SKIPPED,
+              "indexes 1 to 3, applied before the reopen, are skipped, not applied twice");
+    CHECK_MSG(strcmp(value(r, "n"), "3") == 0, "n is 3, as before the reopen (got %s): applied "
+              "again, index 1 would have set it back to 1", value(r, "n"));
+    CHECK_MSG(apply(r, 4, "n?3 n=4") == REPLICA_APPLIED, "index 4 applies");
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
+static void *alloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void a_snapshot_restores_another_replica_and_never_rolls_back(void)
+{
+    char *da = dir_of("a"), *db = dir_of("b");
+    replica *a = NULL, *b = NULL;
+    CHECK_KV(replica_open(da, NULL, &a), KV_OK);
+    CHECK_KV(replica_open(db, NULL, &b), KV_OK);
+    char ops[64];
+    for (int i = 1; i <= 200; i++) {
+        snprintf(ops, sizeof ops, "k%03d=v%d", i % 50, i);
+        apply(a, (uint64_t)i, ops);
+    }
+    apply(a, 201, "gone=1");
+    apply(a, 202, "gone=");
+    void *snap = NULL;
+    size_t len = 0;
+    uint64_t index = 0;
+    CHECK_KV(replica_snapshot(a, alloc, free, &snap, &len, &index), KV_OK);
+    CHECK_MSG(index == 202, "the snapshot is at the applied index, 202 (got %llu)",
+              (unsigned long long)index);
+    apply(b, 1, "stale=1");
+    CHECK_KV(replica_restore(b, snap, len), KV_OK);
+    CHECK_MSG(replica_applied(b) == 202, "b restored is at index 202 (got %llu)",
+              (unsigned long long)replica_applied(b));
+    kv_iter *ia = NULL, *ib = NULL;
+    CHECK_KV(kv_iter_new(replica_db(a), &ia), KV_OK);
+    CHECK_KV(kv_iter_new(replica_db(b), &ib), KV_OK);
+    size_t n = 0;
+    for (kv_iter_seek_first(ia), kv_iter_seek_first(ib); kv_iter_valid(ia);
+         kv_iter_next(ia), kv_iter_next(ib), n++) {
+        size_t kl1, kl2, vl1, vl2;
+        CHECK_MSG(kv_iter_valid(ib), "b holds as many keys as a (b ends after %zu)", n);
+        const void *k1 = kv_iter_key(ia, &kl1), *k2 = kv_iter_key(ib, &kl2);
+        const void *v1 = kv_iter_value(ia, &vl1), *v2 = kv_iter_value(ib, &vl2);
+        CHECK_MSG(kl1 == kl2 && memcmp(k1, k2, kl1) == 0 && vl1 == vl2 && memcmp(v1, v2, vl1) == 0,
+                  "key %zu of b is a's, with a's value", n);
+    }
+    CHECK_MSG(!kv_iter_valid(ib), "b holds no key a does not (\"stale\" went with its engine)");
+    CHECK_MSG(n == 51, "50 keys and the applied index (got %zu)", n);
+    kv_iter_free(ia);
+    kv_iter_free(ib);
+    /* An older snapshot never rolls a newer engine back. */
+    apply(b, 203, "newer=1");
+    CHECK_KV(replica_restore(b, snap, len), KV_OK);
+    CHECK_MSG(replica_applied(b) == 203 && strcmp(value(b, "newer"), "1") == 0,
+              "a snapshot at 202 leaves an engine at 203 as it is");
+    /* The restored engine is the one a reopen finds. */
+    CHECK_KV(replica_close(b), KV_OK);
+    CHECK_KV(replica_open(db, NULL, &b), KV_OK);
+    CHECK_MSG(replica_applied(b) == 203 && strcmp(value(b, "k007"), "v157") == 0,
+              "after a reopen b is the restored engine and what came after (got %llu)",
+              (unsigned long long)replica_applied(b));
+    free(snap);
+    CHECK_KV(replica_close(a), KV_OK);
+    CHECK_KV(replica_close(b), KV_OK);
+    free(da);
+    free(db);
+}
+
+static void a_damaged_snapshot_is_refused_and_changes_nothing(void)
+{
+    char *da = dir_of("a"), *db = dir_of("b");
+    replica *a = NULL, *b = NULL;
+    CHECK_KV(replica_open(da, NULL, &a), KV_OK);
+    CHECK_KV(replica_open(db, NULL, &b), KV_OK);
+    apply(a, 1, "x=1 y=2");
+    apply(b, 1, "mine=1");
+    uint8_t *snap = NULL;
+    size_t len = 0;
+    uint64_t index = 0;
+    CHECK_KV(replica_snapshot(a, alloc, free, (void **)&snap, &len, &index), KV_OK);
+    apply(a, 2, "z=3");
+    uint8_t *newer = NULL;
+    size_t nlen = 0;
+    CHECK_KV(replica_snapshot(a, alloc, free, (void **)&newer, &nlen, &index), KV_OK);
+    for (size_t at = 0; at < nlen; at += 7) {
+        newer[at] ^= 0x10;
+        CHECK_MSG(replica_restore(b, newer, nlen) == KV_ERR_CORRUPT,
+                  "a snapshot with byte %zu changed is refused as corrupt", at);
+        newer[at] ^= 0x10;
+    }
+    CHECK_MSG(replica_restore(b, newer, nlen - 1) == KV_ERR_CORRUPT,
+              "a snapshot cut short is refused");
+    CHECK_MSG(strstr(kv_errmsg(), "offset") != NULL, "the message names an offset (got %s)",
+              kv_errmsg());
+    CHECK_MSG(replica_applied(b) == 1 && strcmp(value(b, "mine"), "1") == 0,
+              "a refused snapshot changes nothing");
+    free(snap);
+    free(newer);
+    CHECK_KV(replica_close(a), KV_OK);
+    CHECK_KV(replica_close(b), KV_OK);
+    free(da);
+    free(db);
+}
+
+static void a_damaged_replica_file_is_named(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    CHECK_KV(replica_close(r), KV_OK);
+    char *path = malloc(strlen(dir) + 16);
+    sprintf(path, "%s/REPLICA", dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs("data-c\n", f);
+    fclose(f);
+    CHECK_KV(replica_open(dir, NULL, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "REPLICA") != NULL && strstr(kv_errmsg(), "offset 0") != NULL,
+              "the message names the file and the offset (got %s)", kv_errmsg());
+    free(path);
+    free(dir);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(commands_apply_in_order_under_their_conditions),
+    HARNESS_TEST(an_index_applied_before_is_skipped_after_a_reopen),
+    HARNESS_TEST(a_snapshot_restores_another_replica_and_never_rolls_back),
+    HARNESS_TEST(a_damaged_snapshot_is_refused_and_changes_nothing),
+    HARNESS_TEST(a_damaged_replica_file_is_named),
+};
+const harness_suite replica_suite = HARNESS_SUITE("replica", tests);
