@@ -27,6 +27,8 @@
 # done), then exactly one line "N passed, N failed" (the sums), and exits non-zero
 # if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
+# KV_UNFINISHED_STAGES (stages still being built, whose stagetest alone
+# runs, in each build that has it),
 # KV_ASAN_TOOL_STAGES (the stages whose kv serve the server tests run
 # under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
 # KV_ASAN_CLI_STAGES (the same for kv's cli_test.sh, default "06-leveled"),
@@ -240,6 +242,14 @@ queue_flavour() {
     else
         missing_binary "$dir/common_test"
     fi
+    # Stages still being built (KV_UNFINISHED_STAGES): their unit tests only.
+    for stage in ${KV_UNFINISHED_STAGES:-}; do
+        if [ -x "$dir/$stage/stagetest" ]; then
+            add_job "$flavour" "$dir/$stage/stagetest" "$dir/$stage/stagetest" $filter
+        else
+            missing_binary "$dir/$stage/stagetest"
+        fi
+    done
     for stage in $stages; do
         stage_filter=$filter
         if [ "$flavour" = asan ] && is_diff_stage "$stage"; then

@@ -32,7 +32,8 @@ For README.md and ROADMAP.md (check_front_door below):
   - each names every stage directory under stages/, and neither calls a
     stage that `make` builds "being built" (in the same paragraph, table
     row or list item, or under a heading that says it), nor counts the
-    stages wrong in its title ("nine stages", "nine engines");
+    stages that `make` builds wrong in its title ("nine stages", "nine
+    engines"; a stage being built is not counted);
   - README.md shows `make demo` and `make test` within its first
     README_COMMANDS_BY lines;
   - no cell of ROADMAP.md's tables is longer than ROADMAP_CELL_WORDS words
@@ -435,9 +436,9 @@ def check_front_door(stages):
         title = text.splitlines()[0] if text else ""
         for m in re.finditer(r"\b(%s)\s+(stages|engines)\b" % "|".join(NUMBER_WORDS), title,
                              flags=re.I):
-            if NUMBER_WORDS.index(m.group(1).lower()) != len(dirs):
-                unbuilt.append("%s's title says \"%s\"; stages/ holds %d" % (
-                    page, m.group(0), len(dirs)))
+            if NUMBER_WORDS.index(m.group(1).lower()) != len(stages):
+                unbuilt.append("%s's title says \"%s\"; make builds %d" % (
+                    page, m.group(0), len(stages)))
     result("no_built_stage_is_called_being_built", unbuilt)
 
     top = "\n".join(pages["README.md"].splitlines()[:README_COMMANDS_BY])

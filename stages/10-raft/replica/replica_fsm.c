@@ -34,6 +34,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     }
     *bufs = b;
     *n_bufs = 1;
+    f->snapshots++;
     return 0;
 }
 
@@ -42,6 +43,7 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     replica_fsm *f = fsm->data;
     int rc = replica_restore(f->r, buf->base, buf->len);
     raft_free(buf->base); /* the library hands the buffer over */
+    f->restores += rc == KV_OK;
     if (rc == KV_ERR_CORRUPT)
         return RAFT_CORRUPT;
     return rc == KV_OK ? 0 : RAFT_IOERR;

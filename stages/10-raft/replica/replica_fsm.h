@@ -26,6 +26,7 @@ typedef struct replica_fsm {
     struct raft *raft;     /* the member applying (replica_fsm_attach) */
     int failed;            /* the engine's error that stopped it, or KV_OK */
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
+    uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
 } replica_fsm;
 
 /* Sets f up over r (version 1 of the library's interface). */

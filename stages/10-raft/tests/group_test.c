@@ -1,0 +1,256 @@
+/*
+ * group_test.c: three replicas in one process as a Raft group, on
+ * libraft's fixture (raft/fixture.h: an in-memory network and disk, and
+ * a clock the test moves): every member applies the same commands to the
+ * same contents; a leader cut off from the others commits nothing, and
+ * the majority goes on without it; a member that was down catches up,
+ * by a snapshot once the others' logs have been truncated past it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <raft.h>
+#include <raft/fixture.h>
+
+#include "../../../tests/harness.h"
+#include "replica_fsm.h"
+
+#define MEMBERS 3
+
+typedef struct group {
+    struct raft_fixture f;
+    replica *r[MEMBERS];
+    replica_fsm fsm[MEMBERS];
+} group;
+
+static void group_start(group *g, unsigned snapshot_threshold)
+{
+    memset(g, 0, sizeof *g);
+    CHECK_EQ(raft_fixture_initialize(&g->f), 0);
+    for (int i = 0; i < MEMBERS; i++) {
+        char *dir = malloc(strlen(harness_tmpdir()) + 1);
+        strcpy(dir, harness_tmpdir());
+        CHECK_KV(replica_open(dir, NULL, &g->r[i]), KV_OK);
+        free(dir);
+        replica_fsm_init(&g->fsm[i], g->r[i]);
+        CHECK_EQ(raft_fixture_grow(&g->f, &g->fsm[i].fsm), 0);
+        struct raft *raft = raft_fixture_get(&g->f, (unsigned)i);
+        replica_fsm_attach(&g->fsm[i], raft);
+        if (snapshot_threshold > 0) {
+            raft_set_snapshot_threshold(raft, snapshot_threshold);
+            raft_set_snapshot_trailing(raft, 2);
+        }
+    }
+    struct raft_configuration conf;
+    CHECK_EQ(raft_fixture_configuration(&g->f, MEMBERS, &conf), 0);
+    CHECK_EQ(raft_fixture_bootstrap(&g->f, &conf), 0);
+    raft_configuration_close(&conf);
+    CHECK_EQ(raft_fixture_start(&g->f), 0);
+    CHECK_MSG(raft_fixture_step_until_has_leader(&g->f, 10000), "a leader within 10 s");
+}
+
+static void group_stop(group *g)
+{
+    raft_fixture_close(&g->f);
+    for (int i = 0; i < MEMBERS; i++)
+        CHECK_KV(replica_close(g->r[i]), KV_OK);
+}
+
+typedef struct proposal {
+    struct raft_apply req;
+    int done, status, outcome;
+    uint8_t *bytes;
+} proposal;
+
+static void proposal_done(struct raft_apply *req, int status, void *result)
+{
+    proposal *p = req->data;
+    p->done = 1;
+    p->status = status;
+    p->outcome = status == 0 ? replica_fsm_outcome(result) : -1;
+}
+
+/* Proposes "key=value" on member i (a put); returns the proposal, whose
+ * fields the fixture fills as it steps. */
+static proposal *propose(group *g, unsigned i, const char *key, const char *val)
+{
+    proposal *p = calloc(1, sizeof *p);
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_put(c, key, strlen(key), val, strlen(val)), KV_OK);
+    size_t len;
+    const uint8_t *bytes = command_bytes(c, &len);
+    struct raft_buffer buf = {raft_malloc(len), len};
+    memcpy(buf.base, bytes, len);
+    command_free(c);
+    p->req.data = p;
+    int rv = raft_apply(raft_fixture_get(&g->f, i), &p->req, &buf, 1, proposal_done);
+    if (rv != 0) {
+        raft_free(buf.base);
+        p->done = 1;
+        p->status = rv;
+    }
+    return p;
+}
+
+/* 1 if members a and b hold the same keys and values. */
+static int same_contents(replica *a, replica *b)
+{
+    kv_iter *ia = NULL, *ib = NULL;
+    CHECK_KV(kv_iter_new(replica_db(a), &ia), KV_OK);
+    CHECK_KV(kv_iter_new(replica_db(b), &ib), KV_OK);
+    int same = 1;
+    for (kv_iter_seek_first(ia), kv_iter_seek_first(ib); same && kv_iter_valid(ia);
+         kv_iter_next(ia), kv_iter_next(ib)) {
+        size_t kl1, kl2, vl1, vl2;
+        if (!kv_iter_valid(ib))
+            same = 0;
+        else {
+            const void *k1 = kv_iter_key(ia, &kl1), *k2 = kv_iter_key(ib, &kl2);
+            const void *v1 = kv_iter_value(ia, &vl1), *v2 = kv_iter_value(ib, &vl2);
+            same = kl1 == kl2 && memcmp(k1, k2, kl1) == 0 && vl1 == vl2 &&
+                   memcmp(v1, v2, vl1) == 0;
+        }
+    }
+    same = same && !kv_iter_valid(ib);
+    kv_iter_free(ia);
+    kv_iter_free(ib);
+    return same;
+}
+
+static const char *get(replica *r, const char *key)
+{
+    static char buf[64];
+    void *v = NULL;
+    size_t n = 0;
+    if (kv_get(replica_db(r), key, strlen(key), &v, &n) != KV_OK)
+        return "-";
+    snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
+    kv_free(v);
+    return buf;
+}
+
+static void every_member_applies_the_same_commands(void)
+{
+    group g;
+    group_start(&g, 0);
+    unsigned leader = raft_fixture_leader_index(&g.f);
+    proposal *p[20];
+    char key[16], val[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof key, "k%d", i % 7);
+        snprintf(val, sizeof val, "v%d", i);
+        p[i] = propose(&g, leader, key, val);
+    }
+    raft_index last = raft_last_index(raft_fixture_get(&g.f, leader));
+    CHECK_MSG(raft_fixture_step_until_applied(&g.f, MEMBERS, last, 10000),
+              "every member applies the log up to index %llu within 10 s",
+              (unsigned long long)last);
+    for (int i = 0; i < 20; i++) {
+        CHECK_MSG(p[i]->done && p[i]->status == 0 && p[i]->outcome == REPLICA_APPLIED,
+                  "proposal %d is answered as applied (status %d)", i, p[i]->status);
+        free(p[i]);
+    }
+    for (int i = 1; i < MEMBERS; i++)
+        CHECK_MSG(same_contents(g.r[0], g.r[i]), "member %d holds what member 0 holds", i);
+    CHECK_MSG(strcmp(get(g.r[2], "k5"), "v19") == 0, "k5 is v19, its last put (got %s)",
+              get(g.r[2], "k5"));
+    CHECK_MSG(replica_applied(g.r[1]) == replica_applied(g.r[0]),
+              "the members are at the same applied index");
+    group_stop(&g);
+}
+
+static void a_cut_off_leader_commits_nothing_and_the_majority_goes_on(void)
+{
+    group g;
+    group_start(&g, 0);
+    unsigned old = raft_fixture_leader_index(&g.f);
+    for (unsigned i = 0; i < MEMBERS; i++)
+        if (i != old) {
+            raft_fixture_disconnect(&g.f, old, i);
+            raft_fixture_disconnect(&g.f, i, old);
+        }
+    proposal *lost = propose(&g, old, "x", "from-the-old-leader");
+    /* The old leader steps down once it hears from no majority; the two
+     * others elect one of them. */
+    raft_fixture_step_until_elapsed(&g.f, 5000);
+    unsigned fresh = MEMBERS;
+    for (unsigned i = 0; i < MEMBERS; i++)
+        if (i != old && raft_state(raft_fixture_get(&g.f, i)) == RAFT_LEADER)
+            fresh = i;
+    CHECK_MSG(fresh < MEMBERS, "the majority elects a leader of its own");
+    proposal *won = propose(&g, fresh, "x", "from-the-majority");
+    raft_index last = raft_last_index(raft_fixture_get(&g.f, fresh));
+    for (unsigned i = 0; i < MEMBERS; i++)
+        if (i != old)
+            CHECK_MSG(raft_fixture_step_until_applied(&g.f, i, last, 10000),
+                      "member %u applies index %llu", i, (unsigned long long)last);
+    CHECK_MSG(won->done && won->status == 0, "the majority's write is acknowledged");
+    CHECK_MSG(strcmp(get(g.r[old], "x"), "-") == 0,
+              "the cut-off leader applied nothing: its write was never committed (x is %s)",
+              get(g.r[old], "x"));
+    for (unsigned i = 0; i < MEMBERS; i++)
+        if (i != old) {
+            raft_fixture_reconnect(&g.f, old, i);
+            raft_fixture_reconnect(&g.f, i, old);
+        }
+    CHECK_MSG(raft_fixture_step_until_applied(&g.f, MEMBERS, last, 10000),
+              "once reconnected, the old leader applies the majority's log");
+    CHECK_MSG(lost->done && lost->status != 0,
+              "the old leader's proposal fails (status %d): it was never acknowledged",
+              lost->status);
+    for (unsigned i = 0; i < MEMBERS; i++)
+        CHECK_MSG(strcmp(get(g.r[i], "x"), "from-the-majority") == 0,
+                  "member %u holds the majority's x (got %s)", i, get(g.r[i], "x"));
+    free(lost);
+    free(won);
+    group_stop(&g);
+}
+
+static void a_member_that_was_down_catches_up_by_snapshot(void)
+{
+    group g;
+    group_start(&g, 8);
+    unsigned leader = raft_fixture_leader_index(&g.f);
+    unsigned down = (leader + 1) % MEMBERS;
+    raft_fixture_kill(&g.f, down);
+    proposal *p[60];
+    char key[16], val[16];
+    for (int i = 0; i < 60; i++) {
+        snprintf(key, sizeof key, "k%02d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        p[i] = propose(&g, leader, key, val);
+        raft_fixture_step_n(&g.f, 4);
+    }
+    raft_index last = raft_last_index(raft_fixture_get(&g.f, leader));
+    CHECK_MSG(raft_fixture_step_until_applied(&g.f, leader, last, 10000),
+              "the leader applies all 60 with one follower");
+    raft_fixture_step_until_elapsed(&g.f, 1000);
+    struct raft *lr = raft_fixture_get(&g.f, leader);
+    CHECK_MSG(lr->log.offset > 0,
+              "the leader's log was truncated behind a snapshot (threshold 8): offset %llu, "
+              "snapshot at %llu, last index %llu", (unsigned long long)lr->log.offset,
+              (unsigned long long)lr->log.snapshot.last_index, (unsigned long long)last);
+    raft_fixture_revive(&g.f, down);
+    CHECK_MSG(raft_fixture_step_until_applied(&g.f, down, last, 20000),
+              "the revived member catches up to index %llu", (unsigned long long)last);
+    CHECK_MSG(g.fsm[down].restores == 1 && g.fsm[leader].snapshots > 0,
+              "the revived member installed the leader's snapshot (%llu restores)",
+              (unsigned long long)g.fsm[down].restores);
+    CHECK_MSG(same_contents(g.r[leader], g.r[down]),
+              "the revived member holds what the leader holds");
+    CHECK_MSG(strcmp(get(g.r[down], "k00"), "v0") == 0,
+              "its first key, written while it was down and truncated from the log since, "
+              "came by snapshot (got %s)", get(g.r[down], "k00"));
+    for (int i = 0; i < 60; i++)
+        free(p[i]);
+    group_stop(&g);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(every_member_applies_the_same_commands),
+    HARNESS_TEST(a_cut_off_leader_commits_nothing_and_the_majority_goes_on),
+    HARNESS_TEST(a_member_that_was_down_catches_up_by_snapshot),
+};
+const harness_suite group_suite = HARNESS_SUITE("group", tests);
