@@ -369,6 +369,10 @@ queue_flavour "$build" release
 if [ -f "$here/structure_test.py" ]; then
     add_job release "structure_test.py" python3 "$here/structure_test.py"
 fi
+# The linearizability checker the cluster tests use (docs/10-raft.md).
+if [ -f "$here/cluster/lincheck_test.py" ]; then
+    add_job release "cluster/lincheck_test.py" python3 "$here/cluster/lincheck_test.py"
+fi
 # What `kv serve` tells about itself (docs/metrics.md): a real Prometheus
 # scraping every stage's --metrics-port, promtool, INFO and SLOWLOG against
 # redis-server, hostile HTTP clients; once, over every stage's kv (and
