@@ -843,6 +843,33 @@ $(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SR
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-http-replay
+# Stage 10's command and snapshot formats (stages/10-raft/replica/) need
+# no engine either: fuzz/command_fuzz.c and fuzz/snapshot_fuzz.c, built
+# once under the name "replica" (build/fuzz/replica/command, `make fuzz
+# STAGE=replica TARGET=snapshot`, and the replay drivers `make test`
+# runs); seeds in fuzz/seeds/command/ and fuzz/seeds/snapshot/.
+REPLICA_FORMAT_SRCS := stages/10-raft/replica/command.c common/error.c
+REPLICA_FUZZ_SRCS_command := fuzz/command_fuzz.c $(REPLICA_FORMAT_SRCS)
+REPLICA_FUZZ_SRCS_snapshot := fuzz/snapshot_fuzz.c stages/10-raft/replica/snapshot_format.c \
+                              $(REPLICA_FORMAT_SRCS) common/crc32c.c common/crc32c_hw.c
+define REPLICA_FUZZ_RULES
+FUZZ_PAIRS += replica:$(1)
+build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Istages/10-raft/replica -o $$@ $$^
+build/afl/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Istages/10-raft/replica -o $$@ $$^
+$(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1)))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+TEST_BINS += $(B)/replica/fuzz-$(1)-replay
+endef
+$(foreach t,command snapshot,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
+$(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/stages/10-raft/replica/%.o: \
+  EXTRA_CFLAGS += -Istages/10-raft/replica
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)

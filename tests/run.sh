@@ -229,8 +229,9 @@ diff_filter() {
 # queue_flavour DIR FLAVOUR: every binary of one build directory.
 queue_flavour() {
     dir=$1 flavour=$2
-    # Harnesses that need no stage (kv serve's RESP parser), on their seeds.
-    for replay in "$dir"/serve/fuzz-*-replay; do
+    # Harnesses that need no stage (kv serve's RESP parser, stage 10's
+    # command and snapshot formats), on their seeds.
+    for replay in "$dir"/serve/fuzz-*-replay "$dir"/replica/fuzz-*-replay; do
         [ -x "$replay" ] || continue
         target=${replay##*/fuzz-}
         target=${target%-replay}

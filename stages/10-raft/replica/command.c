@@ -43,7 +43,7 @@ static int has_value(int kind)
     return kind == COMMAND_IF_VALUE || kind == COMMAND_PUT;
 }
 
-static int is_reserved(const void *key, size_t klen)
+int command_key_reserved(const void *key, size_t klen)
 {
     return klen >= COMMAND_RESERVED_LEN && memcmp(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN) == 0;
 }
@@ -56,7 +56,7 @@ static int command_add(command *c, int kind, const void *key, size_t klen, const
         return kv_error(KV_ERR_INVALID, "command: a key of %zu bytes, a value of %zu "
                         "(keys are 1..%u bytes, values at most %u)", klen, vlen, KV_MAX_KEY,
                         KV_MAX_VALUE);
-    if (is_reserved(key, klen))
+    if (command_key_reserved(key, klen))
         return kv_error(KV_ERR_INVALID, "command: keys starting with \"\\xff\\xffkv.replica:\" "
                         "are the replica's own");
     if (!write && c->writes > 0)
@@ -188,7 +188,7 @@ int command_parse(const void *buf, size_t len, command_reader *r)
             return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu is a %s, but the "
                             "header says %u conditions come first", (unsigned long long)i, at,
                             write ? "write" : "condition", r->conditions);
-        if (is_reserved(op.key, op.klen))
+        if (command_key_reserved(op.key, op.klen))
             return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu names a key of "
                             "the replica's own", (unsigned long long)i, at);
         if (write && (write_bytes += op.klen + op.vlen) > COMMAND_MAX_WRITE_BYTES)

@@ -60,6 +60,9 @@ enum {
     COMMAND_DELETE = 3,
 };
 
+/* 1 if the key starts with COMMAND_RESERVED (C3). */
+int command_key_reserved(const void *key, size_t klen);
+
 /* ---- building (the leader) ---- */
 
 typedef struct command command;

@@ -1,19 +1,8 @@
 /*
  * replica_snapshot.c: a replica's snapshot taken and restored
- * (replica.h).  The snapshot (docs/10-raft.md, "The snapshot"), all
- * integers little-endian:
- *
- *   offset  size  field
- *   0       8     "KVRSNAP1"
- *   8       8     the applied index the contents are at
- *   16      8     N, the number of records
- *   24      ...   N records in key order: klen (4), vlen (4), key, value
- *   end-4   4     CRC-32C of every byte before it
- *
- * The replica's own key is not among the records: the header carries it.
- * The records are the engine's contents at one kv_snapshot, read twice
- * (once to size the buffer, once to fill it), so the buffer is the only
- * copy in memory.
+ * (replica.h), in the format of snapshot_format.h.  The records are the
+ * engine's contents at one kv_snapshot, read twice (once to size the
+ * buffer, once to fill it), so the buffer is the only copy in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +12,11 @@
 #include "error.h"
 #include "replica.h"
 #include "replica_dir.h"
+#include "snapshot_format.h"
 
-#define SNAPSHOT_MAGIC "KVRSNAP1"
-#define SNAPSHOT_HEADER 24u
 /* Records per kv_write of a restore, and their bytes, about. */
 #define RESTORE_BATCH_OPS 4096u
 #define RESTORE_BATCH_BYTES (8u << 20)
-
-static int is_reserved(const void *key, size_t klen)
-{
-    return klen >= COMMAND_RESERVED_LEN && memcmp(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN) == 0;
-}
 
 /* One pass over the engine at snap: with out NULL, counts the records and
  * their bytes; else writes them at out. */
@@ -47,7 +30,7 @@ static int snapshot_walk(kv_db *db, const kv_snapshot *snap, uint8_t *out, uint6
         size_t klen, vlen;
         const void *k = kv_iter_key(it, &klen);
         const void *v = kv_iter_value(it, &vlen);
-        if (is_reserved(k, klen))
+        if (command_key_reserved(k, klen))
             continue;
         if (out != NULL) {
             uint8_t *p = out + *bytes;
@@ -96,51 +79,6 @@ int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *)
     coding_put_u32(out + total - 4, crc32c_value(out, total - 4));
     *buf = out;
     *len = total;
-    return KV_OK;
-}
-
-/* Checks a snapshot whole before anything is changed: KV_OK with its
- * index and record count, or KV_ERR_CORRUPT naming the offset. */
-static int snapshot_check(const uint8_t *p, size_t len, uint64_t *index, uint64_t *count)
-{
-    *index = *count = 0;
-    if (len < SNAPSHOT_HEADER + 4 || memcmp(p, SNAPSHOT_MAGIC, 8) != 0)
-        return kv_error(KV_ERR_CORRUPT, "replica snapshot: offset 0: %zu bytes without the "
-                        "header \"" SNAPSHOT_MAGIC "\"", len);
-    uint32_t want = coding_get_u32(p + len - 4), got = crc32c_value(p, len - 4);
-    if (want != got)
-        return kv_error(KV_ERR_CORRUPT, "replica snapshot: offset %zu: checksum %08x, the "
-                        "bytes before it give %08x", len - 4, want, got);
-    *index = coding_get_u64(p + 8);
-    *count = coding_get_u64(p + 16);
-    size_t at = SNAPSHOT_HEADER, end = len - 4;
-    const uint8_t *prev = NULL;
-    size_t prev_len = 0;
-    for (uint64_t i = 0; i < *count; i++) {
-        if (end - at < 8)
-            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: "
-                            "%zu bytes left, its lengths take 8", (unsigned long long)i, at,
-                            end - at);
-        size_t klen = coding_get_u32(p + at), vlen = coding_get_u32(p + at + 4);
-        if (klen == 0 || klen > KV_MAX_KEY || vlen > KV_MAX_VALUE || end - at - 8 < klen + vlen)
-            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: a "
-                            "key of %zu bytes and a value of %zu do not fit", (unsigned long long)i,
-                            at, klen, vlen);
-        const uint8_t *key = p + at + 8;
-        int order = prev == NULL ? -1 : memcmp(prev, key, prev_len < klen ? prev_len : klen);
-        if (prev != NULL && (order > 0 || (order == 0 && prev_len >= klen)))
-            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: its "
-                            "key does not follow the one before", (unsigned long long)i, at);
-        if (is_reserved(key, klen))
-            return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu "
-                            "names a key of the replica's own", (unsigned long long)i, at);
-        prev = key;
-        prev_len = klen;
-        at += 8 + klen + vlen;
-    }
-    if (at != end)
-        return kv_error(KV_ERR_CORRUPT, "replica snapshot: %zu bytes after record %llu, at "
-                        "offset %zu", end - at, (unsigned long long)*count, at);
     return KV_OK;
 }
 

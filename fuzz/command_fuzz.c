@@ -1,0 +1,65 @@
+/*
+ * command_fuzz.c: fuzz harness for stage 10's command format
+ * (stages/10-raft/replica/command.h), which every member of a Raft group
+ * decodes from its log.  It needs no engine: the Makefile builds it once,
+ * under the name "replica".
+ *
+ * The input is a command's bytes.  command_parse either refuses them
+ * (KV_ERR_CORRUPT, a message naming an offset or a length) or accepts
+ * them; then the harness aborts unless command_next walks exactly the
+ * header's C conditions and W writes, every key and value inside the
+ * input, conditions first, and the same ops built again with command.h's
+ * builder give back the input byte for byte.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int inside(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
+{
+    return p >= data && (size_t)(p - data) <= size && n <= size - (size_t)(p - data);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    command_reader r;
+    if (command_parse(data, size, &r) != KV_OK) {
+        const char *msg = kv_errmsg();
+        if (msg == NULL || (strstr(msg, "offset") == NULL && strstr(msg, "bytes") == NULL))
+            abort(); /* a refusal must say where */
+        return 0;
+    }
+    command *c = NULL;
+    if (command_new(&c) != KV_OK)
+        return 0;
+    command_op op;
+    uint64_t n = 0;
+    while (command_next(&r, &op)) {
+        int write = op.kind == COMMAND_PUT || op.kind == COMMAND_DELETE;
+        if (!inside(op.key, op.klen, data, size) || op.klen == 0 ||
+            (op.val != NULL && !inside(op.val, op.vlen, data, size)) ||
+            write != (n >= r.conditions))
+            abort();
+        int rc = op.kind == COMMAND_IF_VALUE  ? command_if_value(c, op.key, op.klen, op.val, op.vlen)
+                 : op.kind == COMMAND_IF_ABSENT ? command_if_absent(c, op.key, op.klen)
+                 : op.kind == COMMAND_PUT      ? command_put(c, op.key, op.klen, op.val, op.vlen)
+                                               : command_delete(c, op.key, op.klen);
+        if (rc == KV_ERR_NOMEM)
+            break;
+        if (rc != KV_OK)
+            abort(); /* what parses is what the builder accepts */
+        n++;
+    }
+    if (n == (uint64_t)r.conditions + r.writes) {
+        size_t len;
+        const uint8_t *again = command_bytes(c, &len);
+        if (len != size || memcmp(again, data, size) != 0)
+            abort(); /* built again, the ops are the input */
+    }
+    command_free(c);
+    return 0;
+}
