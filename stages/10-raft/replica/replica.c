@@ -108,7 +108,61 @@ static int conditions_hold(replica *r, command_reader *rd)
     return 1;
 }
 
-int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome)
+/* existed_of's sort: by key, then by position in the command. */
+typedef struct write_ref {
+    const uint8_t *key;
+    size_t klen, at;
+    int kind;
+} write_ref;
+
+static int write_ref_cmp(const void *a, const void *b)
+{
+    const write_ref *x = a, *y = b;
+    int c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+    if (c != 0)
+        return c;
+    if (x->klen != y->klen)
+        return x->klen < y->klen ? -1 : 1;
+    return x->at < y->at ? -1 : 1;
+}
+
+/* Sets existed[w] for each write w of the command at rd: whether its key
+ * held a value just before it.  Sorted by key, a write finds the write
+ * before it on its key next to it, and only the first on a key asks the
+ * engine, so a command of n writes costs n log n and at most n gets. */
+static int existed_of(replica *r, command_reader rd, uint8_t *existed)
+{
+    write_ref *w = malloc((rd.writes ? rd.writes : 1) * sizeof *w);
+    if (w == NULL)
+        return kv_error(KV_ERR_NOMEM, "replica_apply: out of memory");
+    command_op op;
+    size_t n = 0;
+    for (uint32_t i = 0; command_next(&rd, &op); i++)
+        if (i >= rd.conditions) {
+            w[n] = (write_ref){op.key, op.klen, n, op.kind};
+            n++;
+        }
+    qsort(w, n, sizeof *w, write_ref_cmp);
+    int rc = KV_OK;
+    for (size_t k = 0; k < n && rc == KV_OK; k++) {
+        if (k > 0 && w[k - 1].klen == w[k].klen && memcmp(w[k - 1].key, w[k].key, w[k].klen) == 0) {
+            existed[w[k].at] = w[k - 1].kind == COMMAND_PUT;
+            continue;
+        }
+        void *v = NULL;
+        size_t vlen;
+        rc = kv_get(r->db, w[k].key, w[k].klen, &v, &vlen);
+        kv_free(v);
+        existed[w[k].at] = rc == KV_OK;
+        if (rc == KV_NOT_FOUND)
+            rc = KV_OK;
+    }
+    free(w);
+    return rc;
+}
+
+int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
+                  uint8_t *existed)
 {
     if (index <= r->applied) {
         *outcome = REPLICA_SKIPPED;
@@ -122,6 +176,11 @@ int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *
         return holds;
     } else {
         *outcome = holds ? REPLICA_APPLIED : REPLICA_REFUSED;
+    }
+    if (holds && existed != NULL) {
+        int rc = existed_of(r, rd, existed);
+        if (rc != KV_OK)
+            return rc;
     }
     kv_batch *b = NULL;
     int rc = kv_batch_new(&b);

@@ -72,9 +72,13 @@ kv_db *replica_db(replica *r);
 uint64_t replica_applied(const replica *r);
 
 /* Applies the command cmd[0..len) at log index `index` (R2), *outcome
- * saying what became of it.  KV_OK, or the engine's error (then nothing
- * of it is applied: the caller must not go on to later indexes). */
-int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome);
+ * saying what became of it.  existed (NULL: not wanted) gets one byte per
+ * write of the command: 1 if its key held a value just before that write
+ * (what a DEL answers), for a command that applied.  KV_OK, or the
+ * engine's error (then nothing of it is applied: the caller must not go
+ * on to later indexes). */
+int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
+                  uint8_t *existed);
 
 /* The engine's contents at the applied index, encoded (docs/10-raft.md,
  * "The snapshot") in one buffer from alloc (the library frees it; release

@@ -2,6 +2,7 @@
  * replica_fsm.c: the replica under libraft (replica_fsm.h).
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "replica_fsm.h"
 
@@ -9,13 +10,26 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 {
     replica_fsm *f = fsm->data;
     int outcome = REPLICA_INVALID;
+    /* The writes' existence, for the leader's answer to a DEL: read by
+     * the proposal's callback, which the library calls right after. */
+    command_reader rd;
+    f->nexisted = 0;
+    if (command_parse(buf->base, buf->len, &rd) == KV_OK && rd.writes > f->existed_cap) {
+        uint8_t *grown = realloc(f->existed, rd.writes);
+        if (grown == NULL)
+            return RAFT_NOMEM;
+        f->existed = grown;
+        f->existed_cap = rd.writes;
+    }
     int rc = replica_apply(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
-                           &outcome);
+                           &outcome, f->existed);
     if (rc != KV_OK) {
         f->failed = rc;
         return RAFT_IOERR;
     }
     f->counts[outcome]++;
+    if (outcome == REPLICA_APPLIED)
+        f->nexisted = rd.writes;
     *result = (void *)(intptr_t)outcome;
     return 0;
 }
@@ -63,6 +77,13 @@ void replica_fsm_init(replica_fsm *f, replica *r)
 void replica_fsm_attach(replica_fsm *f, struct raft *raft)
 {
     f->raft = raft;
+}
+
+void replica_fsm_free(replica_fsm *f)
+{
+    free(f->existed);
+    f->existed = NULL;
+    f->nexisted = f->existed_cap = 0;
 }
 
 int replica_fsm_outcome(void *result)

@@ -27,11 +27,16 @@ typedef struct replica_fsm {
     int failed;            /* the engine's error that stopped it, or KV_OK */
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
+    /* The last command applied: one byte per write, 1 if its key held a
+     * value just before it (nexisted of them; 0 if it did not apply). */
+    uint8_t *existed;
+    size_t nexisted, existed_cap;
 } replica_fsm;
 
 /* Sets f up over r (version 1 of the library's interface). */
 void replica_fsm_init(replica_fsm *f, replica *r);
 void replica_fsm_attach(replica_fsm *f, struct raft *raft);
+void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):
  * its outcome, REPLICA_*. */
 int replica_fsm_outcome(void *result);

@@ -53,8 +53,10 @@ static void group_start(group *g, unsigned snapshot_threshold)
 static void group_stop(group *g)
 {
     raft_fixture_close(&g->f);
-    for (int i = 0; i < MEMBERS; i++)
+    for (int i = 0; i < MEMBERS; i++) {
+        replica_fsm_free(&g->fsm[i]);
         CHECK_KV(replica_close(g->r[i]), KV_OK);
+    }
 }
 
 typedef struct proposal {

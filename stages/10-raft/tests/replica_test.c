@@ -40,7 +40,7 @@ static int apply(replica *r, uint64_t index, const char *ops)
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
     int outcome = -1;
-    CHECK_KV(replica_apply(r, index, p, len, &outcome), KV_OK);
+    CHECK_KV(replica_apply(r, index, p, len, &outcome, NULL), KV_OK);
     command_free(c);
     return outcome;
 }
@@ -79,9 +79,37 @@ static void commands_apply_in_order_under_their_conditions(void)
               "ones included (index 3 was no command: a gap is allowed); got %llu",
               (unsigned long long)replica_applied(r));
     int outcome = -1;
-    CHECK_KV(replica_apply(r, 6, "junk", 4, &outcome), KV_OK);
+    CHECK_KV(replica_apply(r, 6, "junk", 4, &outcome, NULL), KV_OK);
     CHECK_MSG(outcome == REPLICA_INVALID && replica_applied(r) == 6,
               "a command that does not decode applies as nothing, on every member alike");
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
+static void a_command_says_which_keys_its_writes_found(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    apply(r, 1, "a=1");
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_delete(c, "a", 1), KV_OK);
+    CHECK_KV(command_delete(c, "b", 1), KV_OK);
+    CHECK_KV(command_put(c, "a", 1, "2", 1), KV_OK);
+    CHECK_KV(command_delete(c, "a", 1), KV_OK);
+    CHECK_KV(command_delete(c, "b", 1), KV_OK);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    uint8_t existed[5] = {9, 9, 9, 9, 9};
+    int outcome = -1;
+    CHECK_KV(replica_apply(r, 2, p, len, &outcome, existed), KV_OK);
+    const uint8_t want[5] = {1, 0, 0, 1, 0};
+    CHECK_MSG(memcmp(existed, want, 5) == 0, "each write says whether its key held a value "
+              "just before it, the command's earlier writes counted (what DEL answers): got "
+              "%u %u %u %u %u, want 1 0 0 1 0", existed[0], existed[1], existed[2], existed[3],
+              existed[4]);
+    command_free(c);
     CHECK_KV(replica_close(r), KV_OK);
     free(dir);
 }
@@ -229,6 +257,7 @@ static void a_damaged_replica_file_is_named(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(commands_apply_in_order_under_their_conditions),
+    HARNESS_TEST(a_command_says_which_keys_its_writes_found),
     HARNESS_TEST(an_index_applied_before_is_skipped_after_a_reopen),
     HARNESS_TEST(a_snapshot_restores_another_replica_and_never_rolls_back),
     HARNESS_TEST(a_damaged_snapshot_is_refused_and_changes_nothing),
