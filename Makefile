@@ -241,7 +241,7 @@ TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/k
 # The allocation-failure test runs under the sanitizers (and for coverage).
 ifneq ($(filter asan cov,$(FLAVOUR)),)
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/alloctest)
-TEST_BINS += $(foreach s,$(UNFINISHED_TESTED),$(B)/$(s)/stagetest)
+TEST_BINS += $(foreach s,$(UNFINISHED_TESTED),$(B)/$(s)/stagetest $(B)/$(s)/kv)
 endif
 
 # ---- crash tester (tests/crash/, docs in tests/crash/main.c) ---------------

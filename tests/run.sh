@@ -28,7 +28,8 @@
 # if anything failed.  Environment: KV_TEST_TIMEOUT (seconds per
 # binary, default 1200), KV_TEST_FILTER (passed to the C test binaries),
 # KV_UNFINISHED_STAGES (stages still being built, whose stagetest alone
-# runs, in each build that has it),
+# runs, in each build that has it, and for those of KV_CLUSTER_STAGES the
+# cluster test of their kv serve),
 # KV_ASAN_TOOL_STAGES (the stages whose kv serve the server tests run
 # under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
 # KV_ASAN_CLI_STAGES (the same for kv's cli_test.sh, default "06-leveled"),
@@ -250,6 +251,15 @@ queue_flavour() {
         else
             missing_binary "$dir/$stage/stagetest"
         fi
+        # Its kv serve as members of a Raft group, in the release build
+        # (KV_CLUSTER_STAGES, default "10-raft": tests/cluster/).
+        case " ${KV_CLUSTER_STAGES:-10-raft} " in
+        *" $stage "*)
+            if [ "$flavour" = release ] && [ -x "$dir/$stage/kv" ]; then
+                add_job "$flavour" "cluster/cluster_test.py $dir/$stage/kv" \
+                    python3 "$here/cluster/cluster_test.py" "$dir/$stage/kv"
+            fi ;;
+        esac
     done
     for stage in $stages; do
         stage_filter=$filter

@@ -20,7 +20,13 @@ LIBS_10-raft := $(LIBS_09-cache)
 $(B)/10-raft/%: LDLIBS += $(LIBS_10-raft)
 REPLICA_SRCS_10-raft := $(wildcard stages/10-raft/replica/*.c)
 LIBS_REPLICA := -lraft -luv -llz4
-$(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica
+$(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica -Itools/serve
+# `kv serve` as a member (member/, serve_member.h): stage 10's kv links
+# the member and the replica, whose definitions replace the weak ones of
+# tools/serve/serve_member_none.c, and libraft and libuv.
+MEMBER_SRCS_10-raft := $(wildcard stages/10-raft/member/*.c)
+$(B)/10-raft/kv: $(patsubst %.c,$(B)/10-raft/obj/%.o,$(MEMBER_SRCS_10-raft) $(REPLICA_SRCS_10-raft))
+$(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 
 # Unit tests (build/10-raft/stagetest): the command format, a replica
 # applying, snapshotting and restoring, and three members in one process

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "serve_member.h"
 #include "serve_queue.h"
 
 static int cmd_key_ok(size_t klen)
@@ -559,6 +560,14 @@ static const serve_cmd serve_cmds[] = {
      NULL},
     {"unwatch", 1, 0, "noscript loading stale fast", MULTI_QUEUE, serve_unwatch_cmd, NULL,
      cmd_unwatch_queued, NULL, NULL},
+    /* A member of a Raft group (stage 10 on, serve_member.h); elsewhere
+     * what Redis answers without cluster support. */
+    {"cluster", -2, 0, "loading stale", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
+     NULL, "slots shards info myid"},
+    {"readonly", 1, 0, "loading stale fast", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
+     NULL, NULL},
+    {"readwrite", 1, 0, "loading stale fast", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
+     NULL, NULL},
     {"reset", 1, 0, "noscript loading stale fast no_auth", MULTI_NOW, serve_reset_cmd, NULL,
      NULL, NULL, NULL},
 };
@@ -625,6 +634,10 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     if (c->pending_ops > 0 && (queuing || !(arity_ok && cmd->write && cmd->check(r) &&
                                             cmd_has_room(c, r))))
         return SERVE_CMD_WAIT;
+    int gate = SERVE_MEMBER_GO; /* a member of a Raft group (stage 10 on): leader, read index */
+    if (s->member != NULL && arity_ok && !queuing && (s->cfg.password == NULL || c->authed) &&
+        (gate = serve_member_gate(s, c, cmd, r)) == SERVE_MEMBER_WAIT)
+        return SERVE_CMD_WAIT;
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;
     long long started = serve_now_ns();
@@ -636,6 +649,8 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
                           cmd->run == serve_reset_cmd))) {
         out_error(&c->out, "NOAUTH Authentication required.");
         outcome = CMD_REJECTED;
+    } else if (gate == SERVE_MEMBER_ANSWERED) {
+        outcome = CMD_REJECTED; /* redirected to the leader, or refused */
     } else if (cmd == NULL) {
         cmd_unknown(c, r);
         serve_multi_refuse(c);

@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include "serve_batch.h"
+#include "serve_member.h"
 #include "serve_queue.h"
 
 int serve_commit_init(server *s)
@@ -382,6 +383,11 @@ void serve_commit_kick(server *s)
         return;
     }
     s->stats.chunks += b->nchunks;
+    if (s->member != NULL) { /* a member: the batch is one command of the group's log */
+        b->threaded = 0;
+        serve_member_propose(s, b);
+        return;
+    }
     /* With --sync, a batch of one chunk is one kv_write and one fsync
      * either way: the loop waits for it itself, as Redis's loop does with
      * appendfsync always, rather than hand it to a writer and back (two

@@ -152,6 +152,8 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
                  st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries,
                  s->nwatching, st->watch_expired);
     }
+    if (info_wants(r, "cluster")) /* 1 for a member of a Raft group (serve_member.h) */
+        info_add(&t, "# Cluster\r\ncluster_enabled:%d\r\n\r\n", s->member != NULL);
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
     if (info_wants(r, "engine")) {
@@ -187,7 +189,13 @@ static void command_entry(serve_client *c, const serve_cmd *cmd)
     int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write ||
                strcmp(cmd->name, "watch") == 0;
     int first = keys && strcmp(cmd->name, "scan") != 0 && strcmp(cmd->name, "keys") != 0 ? 1 : 0;
-    int last = !first ? 0 : cmd->arity == 2 ? 1 : -1;
+    /* Every word after the name a key (DEL, EXISTS, MGET, MSET's every
+     * other, WATCH), or the first only (GET, SET, TYPE, ...), as Redis's
+     * COMMAND says it: a cluster client finds a command's keys this way. */
+    int many = strcmp(cmd->name, "del") == 0 || strcmp(cmd->name, "exists") == 0 ||
+               strcmp(cmd->name, "mget") == 0 || strcmp(cmd->name, "mset") == 0 ||
+               strcmp(cmd->name, "watch") == 0;
+    int last = !first ? 0 : many ? -1 : 1;
     int step = !first ? 0 : strcmp(cmd->name, "mset") == 0 ? 2 : 1;
     out_array(&c->out, 6);
     out_bulk_str(&c->out, cmd->name);

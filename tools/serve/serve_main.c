@@ -73,7 +73,7 @@
 
 #include "../kv_tool.h"
 #include "serve.h"
-#include "server.h"
+#include "serve_member.h"
 
 static void serve_print_usage(FILE *to)
 {
@@ -81,6 +81,7 @@ static void serve_print_usage(FILE *to)
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--watch-max-age S]\n"
             "                    [--stdio] [--verbose] [--metrics-port N]\n"
+            "                    [--raft-id N --raft-peers ID@HOST:PORT[/CLIENTPORT],...]\n"
             "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
             "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
@@ -88,6 +89,9 @@ static void serve_print_usage(FILE *to)
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
             "--stdio: one client, requests on standard input, replies on standard output,\n"
             "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n"
+            "--raft-id, --raft-peers (stage 10 on): a member of a Raft group, its Raft traffic\n"
+            "on its own HOST:PORT from the list, and redirects to the leader's CLIENTPORT\n"
+            "(docs/10-raft.md).\n"
             "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
             "for), may come after serve or before DIR:\n");
     tool_knobs_usage(to);
@@ -164,11 +168,22 @@ static int serve_options(server *s, int nargs, char **args)
             cfg->bind = args[++i];
         } else if (strcmp(a, "--requirepass") == 0 && has_value) {
             cfg->passfile = args[++i];
+        } else if (strcmp(a, "--raft-id") == 0 && has_value &&
+                   serve_number(args[i + 1], 1, 1000000, &v)) {
+            cfg->raft_id = (unsigned long long)v;
+            i++;
+        } else if (strcmp(a, "--raft-peers") == 0 && has_value) {
+            cfg->raft_peers = args[++i];
         } else {
             fprintf(stderr, "kv serve: bad option '%s'%s\n", a,
                     has_value || a[0] != '-' ? "" : " (it needs a value)");
             return serve_usage();
         }
+    }
+    if ((cfg->raft_id != 0) != (cfg->raft_peers != NULL) || (cfg->raft_id != 0 && cfg->stdio)) {
+        fprintf(stderr, "kv serve: --raft-id and --raft-peers come together, and not with "
+                "--stdio\n");
+        return serve_usage();
     }
     return 0;
 }
@@ -370,8 +385,14 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
     opt.sync = s.cfg.sync;
     opt.max_open_files = s.cfg.max_open_files;
 
-    int rc = kv_open(dir, &opt, &s.db);
-    if (rc != KV_OK) {
+    int rc = KV_OK;
+    if (s.cfg.raft_id != 0) { /* a member: its engine is the group's (serve_member.h) */
+        s.cfg.knobs = opt;
+        if (serve_member_start(&s) != 0) {
+            free(s.cfg.password);
+            return 2;
+        }
+    } else if ((rc = kv_open(dir, &opt, &s.db)) != KV_OK) {
         fprintf(stderr, "kv serve: %s: %s\n", kv_strerror(rc), kv_errmsg());
         free(s.cfg.password);
         return 2;
@@ -448,6 +469,7 @@ out:
         close(s.signal_fd);
     if (s.epfd >= 0)
         close(s.epfd);
+    serve_member_stop(&s); /* a member: the group left, its engine closed (s.db NULL) */
     rc = kv_close(s.db);
     if (rc != KV_OK) {
         fprintf(stderr, "kv serve: closing the database: %s: %s\n", kv_strerror(rc), kv_errmsg());

@@ -143,6 +143,9 @@ typedef struct serve_config {
     unsigned long long nofile; /* the open-file limit (RLIMIT_NOFILE) */
     size_t engine_files;       /* descriptors kept for the engine */
     int maxclients_lowered, max_open_files_lowered;
+    /* Stage 10 on (serve_member.h): a member of a Raft group. */
+    unsigned long long raft_id;  /* --raft-id; 0 = not a member */
+    const char *raft_peers;      /* --raft-peers: ID@HOST:PORT[/CLIENTPORT],... */
 } serve_config;
 
 typedef struct serve_client serve_client;
@@ -174,6 +177,11 @@ struct serve_client {
     int watch_expired;              /* --watch-max-age ended the WATCH: EXEC answers *-1 */
     struct serve_keylist *watched;  /* the keys WATCH named, read at EXEC (serve_watch.c) */
     size_t nwatch, watch_bytes;     /* watched keys and their bytes (the limits) */
+    /* A member of a Raft group (serve_member.h): the read index its reads
+     * wait for (0: none asked since its last bytes came), whether it
+     * waits for one, and READONLY (reads served by a follower). */
+    unsigned long long read_epoch;
+    int member_wait, readonly;
     serve_client *prev, *next;      /* every client */
 };
 
@@ -214,6 +222,7 @@ typedef struct server {
     serve_stats stats;
     serve_obs obs;                   /* per command and error code; the slow log */
     struct serve_http *http;         /* --metrics-port (serve_http.c), or NULL */
+    struct serve_member *member;     /* stage 10 on: the Raft group (serve_member.h), or NULL */
     const struct serve_cmd *cmds;    /* the command table (serve_cmd_table), set */
     size_t ncmds;                    /* ... before anything else runs */
 } server;

@@ -68,9 +68,9 @@ static int command_add(command *c, int kind, const void *key, size_t klen, const
                         "%llu bytes of keys and values at most)", KV_MAX_BATCH_OPS - 1u,
                         (unsigned long long)COMMAND_MAX_WRITE_BYTES);
     size_t need = 1 + 4 + (has_value(kind) ? 4 : 0) + klen + vlen;
-    if (c->len + need > c->cap) {
+    if (c->len + need + 8 > c->cap) { /* (room for the padding, command_bytes's) */
         size_t cap = c->cap;
-        while (cap < c->len + need)
+        while (cap < c->len + need + 8)
             cap *= 2;
         uint8_t *grown = realloc(c->buf, cap);
         if (grown == NULL)
@@ -123,7 +123,9 @@ int command_delete(command *c, const void *key, size_t klen)
 
 const uint8_t *command_bytes(const command *c, size_t *len)
 {
-    *len = c->len;
+    size_t padded = (c->len + 7) & ~(size_t)7;
+    memset(c->buf + c->len, 0, padded - c->len); /* within cap: command_add keeps 8 spare */
+    *len = padded;
     return c->buf;
 }
 
@@ -196,9 +198,15 @@ int command_parse(const void *buf, size_t len, command_reader *r)
                             "keys and values pass %llu bytes", (unsigned long long)i, at,
                             (unsigned long long)COMMAND_MAX_WRITE_BYTES);
     }
-    if (r->p != r->end)
-        return kv_error(KV_ERR_CORRUPT, "command: %zu bytes after the last op, at offset %zu",
-                        (size_t)(r->end - r->p), (size_t)(r->p - base));
+    size_t tail = (size_t)(r->end - r->p);
+    int zeros = 1;
+    for (const uint8_t *q = r->p; q < r->end; q++)
+        zeros &= *q == 0;
+    if (len % 8 != 0 || tail >= 8 || !zeros)
+        return kv_error(KV_ERR_CORRUPT, "command: %zu bytes after the last op, at offset %zu, "
+                        "in a command of %zu bytes (at most 7 zeros, to a multiple of 8)", tail,
+                        (size_t)(r->p - base), len);
+    r->end = r->p; /* the padding is no op */
     r->p = base + COMMAND_HEADER;
     return KV_OK;
 }

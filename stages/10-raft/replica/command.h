@@ -21,6 +21,10 @@
  *                         and 2 only)
  *                   K     key
  *                   V     value
+ *   ...     0-7   zeros, to a multiple of 8 bytes: libraft's log keeps an
+ *                 entry's bytes in multiples of 8 (version 0.16 refuses
+ *                 any other length; 0.15, Debian 12's, writes a segment it
+ *                 cannot read back)
  *
  * A command applies as a whole or not at all: its writes go in one
  * kv_write, and only if every condition holds when it is applied (a
@@ -29,7 +33,8 @@
  * Invariants (command_parse refuses a command that breaks one, naming the
  * offset):
  *   C1. The conditions come first, then the writes; the kinds say which.
- *   C2. The ops tile the bytes after the header exactly.
+ *   C2. The ops tile the bytes after the header, but for fewer than 8
+ *       zero bytes that make the length a multiple of 8.
  *   C3. No key starts with COMMAND_RESERVED: those keys are the
  *       replica's own (its applied index).
  *   C4. The writes fit one kv_write beside the replica's own key: at most
@@ -75,7 +80,8 @@ int  command_if_value(command *c, const void *key, size_t klen, const void *val,
 int  command_if_absent(command *c, const void *key, size_t klen);
 int  command_put(command *c, const void *key, size_t klen, const void *val, size_t vlen);
 int  command_delete(command *c, const void *key, size_t klen);
-/* The encoded command, valid until c changes or is freed. */
+/* The encoded command, its length a multiple of 8 (the padding C2
+ * allows), valid until c changes or is freed. */
 const uint8_t *command_bytes(const command *c, size_t *len);
 
 /* ---- reading (every member) ---- */

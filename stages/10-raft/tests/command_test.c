@@ -27,9 +27,9 @@ static void what_is_built_parses_back(void)
     command *c = sample();
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
-    CHECK_MSG(len == COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1),
+    CHECK_MSG(len == 48 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 44,
               "a command of four ops takes its header and each op's kind, lengths, key and "
-              "value (got %zu bytes)", len);
+              "value, 44 bytes, padded to 48, a multiple of 8 (got %zu bytes)", len);
     command_reader r;
     CHECK_KV(command_parse(p, len, &r), KV_OK);
     CHECK_MSG(r.conditions == 2 && r.writes == 2, "two conditions then two writes (got %u, %u)",
@@ -59,8 +59,8 @@ static void bounds_are_refused_when_building(void)
     CHECK_KV(command_if_absent(c, "k", 1), KV_ERR_INVALID); /* after a write */
     size_t len;
     command_bytes(c, &len);
-    CHECK_MSG(len == COMMAND_HEADER + 9 + 2, "a refused op leaves the command as it was "
-              "(got %zu bytes)", len);
+    CHECK_MSG(len == 24, "a refused op leaves the command as it was: 10 + 11 bytes, padded to "
+              "24 (got %zu bytes)", len);
     command_free(c);
 }
 
@@ -82,7 +82,15 @@ static void no_prefix_parses(void)
     longer[len] = 0;
     command_reader r;
     CHECK_MSG(command_parse(longer, len + 1, &r) == KV_ERR_CORRUPT,
-              "a byte after the last op is refused");
+              "a byte after the padding is refused");
+    CHECK_MSG(command_parse(p, len - 4, &r) == KV_ERR_CORRUPT,
+              "the command without its padding is refused: libraft keeps multiples of 8");
+    uint8_t *dirty = malloc(len);
+    memcpy(dirty, p, len);
+    dirty[len - 1] = 1;
+    CHECK_MSG(command_parse(dirty, len, &r) == KV_ERR_CORRUPT, "padding that is not zeros is "
+              "refused");
+    free(dirty);
     CHECK_MSG(strstr(kv_errmsg(), "offset") != NULL, "the message names the offset (got %s)",
               kv_errmsg());
     free(longer);
