@@ -31,6 +31,13 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
         EX_CHECK(rc == KV_OK, "%s: block_builder_add returns KV_OK (entry %d: %d)", what, i, rc);
         EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
+        size_t end = i + 1 < n ? offsets[i + 1] : entries_len;
+        EX_CHECK(b.len == end, "%s: after entry %d, b->len is the bytes the entries take so "
+                 "far, where the next one starts: %zu (got %zu)", what, i, end, b.len);
+        EX_CHECK(b.nrestarts <= b.restarts_cap, "%s: after entry %d, restarts[] has room for "
+                 "its %zu restart points: restarts_cap (%zu) is what was allocated, and grows "
+                 "before a restart point is added past it", what, i, b.nrestarts,
+                 b.restarts_cap);
     }
     EX_CHECK(b.nrestarts == (size_t)nr,
              "%s: a restart point every %u entries, the first entry one (BB1): %d restart points "
