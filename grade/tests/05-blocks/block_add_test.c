@@ -77,6 +77,9 @@ static void block_add_restart_intervals(void)
     add_and_compare(keys, lens, 33, 2, "interval 2");
     add_and_compare(keys, lens, 33, 33, "interval 33: one restart point");
     add_and_compare(keys, lens, 1, 16, "a single entry");
+    size_t none[33] = {0};
+    add_and_compare(keys, none, 33, 1, "33 empty keys, interval 1: the restart points outgrow "
+                    "restarts[] twice, though the previous key is empty");
 }
 
 static void block_add_keys_of_any_length(void)
@@ -92,6 +95,16 @@ static void block_add_keys_of_any_length(void)
         memcpy(keys[i], k[i], lens[i]);
     }
     add_and_compare(keys, lens, 8, 3, "keys of different lengths, interval 3");
+    /* After abcd, abd leaves "abdd" in the builder's copy of the last key,
+     * of which only 3 bytes are abd's: abdd shares 3 with abd, not 4. */
+    static const char *m[] = {"abcd", "abd", "abdd"};
+    for (int i = 0; i < 3; i++) {
+        lens[i] = strlen(m[i]);
+        memcpy(keys[i], m[i], lens[i]);
+    }
+    add_and_compare(keys, lens, 3, 16, "abcd, abd, abdd: a key shares bytes with the previous "
+                    "key only within that key's length (abd), not with bytes left of a longer "
+                    "key before it");
 }
 
 static void block_add_reset_reuses_the_builder(void)
