@@ -32,6 +32,15 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         EX_CHECK(rc == KV_OK, "%s: block_builder_add returns KV_OK (entry %d: %d)", what, i, rc);
         EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
         size_t end = i + 1 < n ? offsets[i + 1] : entries_len;
+        /* The entry's bytes as far as both have them, before its length:
+         * an entry that shares what it should not is shorter, and its
+         * first byte (shared) says why. */
+        size_t upto = b.len < end ? b.len : end;
+        EX_CHECK(upto <= offsets[i] ||
+                     memcmp(b.buf + offsets[i], want + offsets[i], upto - offsets[i]) == 0,
+                 "%s: entry %d is shared, unshared, value_len (varints), the key's unshared "
+                 "bytes, the value; shared = 0 at a restart point, else every byte the key "
+                 "has in common with the previous one (BB2)", what, i);
         EX_CHECK(b.len == end, "%s: after entry %d, b->len is the bytes the entries take so "
                  "far, where the next one starts: %zu (got %zu)", what, i, end, b.len);
         EX_CHECK(b.nrestarts <= b.restarts_cap, "%s: after entry %d, restarts[] has room for "
