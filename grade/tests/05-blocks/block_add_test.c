@@ -31,6 +31,22 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
         EX_CHECK(rc == KV_OK, "%s: block_builder_add returns KV_OK (entry %d: %d)", what, i, rc);
         EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
+        size_t end = i + 1 < n ? offsets[i + 1] : entries_len;
+        /* The entry's bytes as far as both have them, before its length:
+         * an entry that shares what it should not is shorter, and its
+         * first byte (shared) says why. */
+        size_t upto = b.len < end ? b.len : end;
+        EX_CHECK(upto <= offsets[i] ||
+                     memcmp(b.buf + offsets[i], want + offsets[i], upto - offsets[i]) == 0,
+                 "%s: entry %d is shared, unshared, value_len (varints), the key's unshared "
+                 "bytes, the value; shared = 0 at a restart point, else every byte the key "
+                 "has in common with the previous one (BB2)", what, i);
+        EX_CHECK(b.len == end, "%s: after entry %d, b->len is the bytes the entries take so "
+                 "far, where the next one starts: %zu (got %zu)", what, i, end, b.len);
+        EX_CHECK(b.nrestarts <= b.restarts_cap, "%s: after entry %d, restarts[] has room for "
+                 "its %zu restart points: restarts_cap (%zu) is what was allocated, and grows "
+                 "before a restart point is added past it", what, i, b.nrestarts,
+                 b.restarts_cap);
     }
     EX_CHECK(b.nrestarts == (size_t)nr,
              "%s: a restart point every %u entries, the first entry one (BB1): %d restart points "
@@ -70,6 +86,9 @@ static void block_add_restart_intervals(void)
     add_and_compare(keys, lens, 33, 2, "interval 2");
     add_and_compare(keys, lens, 33, 33, "interval 33: one restart point");
     add_and_compare(keys, lens, 1, 16, "a single entry");
+    size_t none[33] = {0};
+    add_and_compare(keys, none, 33, 1, "33 empty keys, interval 1: the restart points outgrow "
+                    "restarts[] twice, though the previous key is empty");
 }
 
 static void block_add_keys_of_any_length(void)
@@ -85,6 +104,16 @@ static void block_add_keys_of_any_length(void)
         memcpy(keys[i], k[i], lens[i]);
     }
     add_and_compare(keys, lens, 8, 3, "keys of different lengths, interval 3");
+    /* After abcd, abd leaves "abdd" in the builder's copy of the last key,
+     * of which only 3 bytes are abd's: abdd shares 3 with abd, not 4. */
+    static const char *m[] = {"abcd", "abd", "abdd"};
+    for (int i = 0; i < 3; i++) {
+        lens[i] = strlen(m[i]);
+        memcpy(keys[i], m[i], lens[i]);
+    }
+    add_and_compare(keys, lens, 3, 16, "abcd, abd, abdd: a key shares bytes with the previous "
+                    "key only within that key's length (abd), not with bytes left of a longer "
+                    "key before it");
 }
 
 static void block_add_reset_reuses_the_builder(void)

@@ -43,6 +43,34 @@ static void block_entry_varint_lengths(void)
              "(got %u, %u, %u)", s, u, v);
 }
 
+static void block_entry_one_long_length(void)
+{
+    /* One of the three lengths takes two varint bytes (200 = 0xc8 0x01),
+     * the other two one: the one-byte shortcut must look at all three
+     * first bytes, since any of them may have its high bit set. */
+    static const char *const names[3] = {"shared", "unshared", "value_len"};
+    for (int i = 0; i < 3; i++) {
+        uint32_t want[3] = {5, 6, 7};
+        want[i] = 200;
+        uint8_t e[600];
+        uint8_t *p = e;
+        for (int j = 0; j < 3; j++)
+            p = coding_put_varint32(p, want[j]);
+        size_t head = (size_t)(p - e);
+        memset(p, 'k', want[1] + want[2]);
+        uint32_t s, u, v;
+        harness_context("block_entry_decode of an entry whose %s is 200 (two varint bytes) and "
+                        "the other lengths one byte each", names[i]);
+        const uint8_t *k = decode(e, head + want[1] + want[2], &s, &u, &v);
+        EX_CHECK(k == e + head && s == want[0] && u == want[1] && v == want[2],
+                 "a %s of 200 takes two varint bytes (0xc8 0x01) though the other lengths "
+                 "take one: shared %u, unshared %u, value_len %u, the key delta after %zu "
+                 "bytes (got %u, %u, %u after %td): a first byte of 128 or more continues "
+                 "its varint, whichever of the three it is",
+                 names[i], want[0], want[1], want[2], head, s, u, v, k == NULL ? -1 : k - e);
+    }
+}
+
 static void block_entry_must_fit(void)
 {
     uint8_t e[] = {0, 5, 6, 'a', 'b', 'c', 'd', 'e', '1', '2', '3', '4', '5', '6'};
@@ -64,6 +92,7 @@ static void block_entry_must_fit(void)
 static const harness_test block_entry_tests[] = {
     HARNESS_TEST(block_entry_small_lengths),
     HARNESS_TEST(block_entry_varint_lengths),
+    HARNESS_TEST(block_entry_one_long_length),
     HARNESS_TEST(block_entry_must_fit),
 };
 const harness_suite block_entry_suite = HARNESS_SUITE("block_entry", block_entry_tests);

@@ -67,8 +67,41 @@ static void block_finish_grows_the_buffer(void)
     block_builder_free(&b);
 }
 
+static void block_finish_array_longer_than_the_buffer(void)
+{
+    /* Four entries of 3 bytes (empty keys and values), each a restart
+     * point, in a buffer they fill: the array to come (4 offsets and the
+     * count, 20 bytes) is longer than the whole buffer (12). */
+    block_builder b;
+    block_builder_init(&b, 1);
+    b.cap = 12;
+    b.buf = calloc(1, b.cap);
+    b.len = 12;
+    b.restarts_cap = 4;
+    b.restarts = malloc(4 * sizeof *b.restarts);
+    for (int i = 0; i < 4; i++)
+        b.restarts[i] = (uint32_t)(3 * i);
+    b.nrestarts = 4;
+    b.entries = 4;
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    harness_context("block_builder_finish of 12 bytes of entries in a 12-byte buffer, 4 restart "
+                    "points");
+    int rc = block_builder_finish(&b, &c, &len);
+    EX_CHECK(rc == KV_OK && len == 32, "block_builder_finish returns KV_OK and 12 + 4 * 4 + 4 = "
+             "32 bytes (got %d, %zu)", rc, len);
+    EX_CHECK(b.cap >= len, "finish makes room for len + 4 * nrestarts + 4 bytes before writing "
+             "them, even when the array alone is longer than the buffer: b->cap, the room "
+             "allocated, is at least the 32 bytes of the contents (got %zu)", b.cap);
+    EX_CHECK(c == b.buf && coding_get_u32(c + 12) == 0 && coding_get_u32(c + 24) == 9 &&
+                 coding_get_u32(c + 28) == 4,
+             "entries, restart offsets 0, 3, 6, 9, count 4");
+    block_builder_free(&b);
+}
+
 static const harness_test block_finish_tests[] = {
     HARNESS_TEST(block_finish_appends_the_restart_array),
     HARNESS_TEST(block_finish_grows_the_buffer),
+    HARNESS_TEST(block_finish_array_longer_than_the_buffer),
 };
 const harness_suite block_finish_suite = HARNESS_SUITE("block_finish", block_finish_tests);

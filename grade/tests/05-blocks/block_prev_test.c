@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "block.h"
 #include "ex_block.h"
@@ -26,6 +27,10 @@ static void prev_walk(int interval)
     block_iter it;
     memset(&it, 0, sizeof it);
     block_iter_init(&it, &b, 8);
+    /* A step back that loops without end fails this test alone (an alarm
+     * after 10 s), not the whole suite, so that a test before it names
+     * the rule. */
+    alarm(10);
     block_iter_seek_last(&it);
     for (int i = N - 1; i >= 0; i--) {
         harness_context("walking back with block_iter_prev, restart point every %d: at entry "
@@ -44,6 +49,39 @@ static void prev_walk(int interval)
     block_iter_free(&it);
 }
 
+static void block_prev_steps_back_to_a_restart_point(void)
+{
+    /* Three entries, each a restart point: a step back from entry 2
+     * decodes from restart point 1, at the offset the restart array
+     * holds (block_restart), not at the index 1. */
+    for (int i = 0; i < 3; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    uint32_t offsets[3];
+    size_t size = ex_block(contents, keys, lens, 3, 1, offsets);
+    block b;
+    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    alarm(10);
+    block_iter_seek_last(&it);
+    EX_CHECK(it.valid && it.at == offsets[2], "test setup: block_iter_seek_last");
+    for (int i = 1; i >= 0; i--) {
+        harness_context("3 entries, each a restart point (offsets %u, %u, %u): "
+                        "block_iter_prev to entry %d; an alarm ends the test after 10 s",
+                        offsets[0], offsets[1], offsets[2], i);
+        block_iter_prev(&it);
+        EX_CHECK(it.valid && it.status == KV_OK && it.at == offsets[i] &&
+                     it.key_len == lens[i] && memcmp(it.key, keys[i], lens[i]) == 0,
+                 "a step back from entry %d, every entry a restart point, lands on entry %d, "
+                 "at offset %u: restart point %d starts at block_restart(b, %d), an offset "
+                 "into the block, not at %d (got %s at offset %zu, status %d)",
+                 i + 1, i, offsets[i], i, i, i, it.valid ? "an entry" : "no entry", it.at,
+                 it.status);
+    }
+    block_iter_free(&it);
+}
+
 static void block_prev_walks_back_interval_16(void) { prev_walk(16); }
 static void block_prev_walks_back_interval_1(void) { prev_walk(1); }
 static void block_prev_walks_back_interval_4(void) { prev_walk(4); }
@@ -59,6 +97,7 @@ static void block_prev_and_next_mix(void)
     block_iter it;
     memset(&it, 0, sizeof it);
     block_iter_init(&it, &b, 8);
+    alarm(10);
     block_iter_seek_first(&it);
     int at = 0;
     static const int moves[] = {1, 1, 1, 1, 1, 1, -1, 1, -1, -1, -1, 1, 1, 1, 1, 1, -1, -1};
@@ -74,11 +113,53 @@ static void block_prev_and_next_mix(void)
     block_iter_free(&it);
 }
 
+static void block_prev_finds_an_overlap(void)
+{
+    /* A block that decodes forward from each restart point cannot hold an
+     * overlap the iterator would reach: it got to its entry the same way.
+     * So the bytes change under it (as damaged memory would): entry 4's
+     * value grows by one byte while the iterator is at entry 5, and the
+     * step back, decoding from restart point 0, finds an entry that ends
+     * one byte past where entry 5 starts. */
+    for (int i = 0; i < N; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    uint32_t offsets[N];
+    size_t size = ex_block(contents, keys, lens, N, 16, offsets);
+    block b;
+    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    alarm(10);
+    block_iter_seek_first(&it);
+    for (int i = 0; i < 5; i++)
+        block_iter_next(&it);
+    EX_CHECK(it.valid && it.at == offsets[5], "test setup: at entry 5");
+    EX_CHECK(contents[offsets[4]] < 128 && contents[offsets[4] + 1] < 128 &&
+                 contents[offsets[4] + 2] < 127, "test setup: entry 4's lengths are one byte each");
+    contents[offsets[4] + 2]++; /* entry 4's value_len */
+    harness_context("entry 4 (offset %u) made to end one byte past entry 5 (offset %u), then "
+                    "block_iter_prev from entry 5; an alarm ends the test after 10 s",
+                    offsets[4], offsets[5]);
+    block_iter_prev(&it);
+    EX_CHECK(!it.valid && it.status == KV_ERR_CORRUPT && it.why != NULL,
+             "no entry ends where the current one starts (entry 4 now runs one byte into entry "
+             "5): the entries overlap, and the iterator stops, not valid, with KV_ERR_CORRUPT "
+             "and a reason in it->why (got valid %d, status %d)", it.valid, it.status);
+    EX_CHECK(it.why_at == offsets[4] || it.why_at == offsets[5],
+             "the damage is reported where it is: why_at is the offset of the entry that "
+             "overlaps (%u) or of the one it overlaps (%u), got %zu", offsets[4], offsets[5],
+             it.why_at);
+    block_iter_free(&it);
+}
+
 static const harness_test block_prev_tests[] = {
+    HARNESS_TEST(block_prev_steps_back_to_a_restart_point),
     HARNESS_TEST(block_prev_walks_back_interval_16),
     HARNESS_TEST(block_prev_walks_back_interval_1),
     HARNESS_TEST(block_prev_walks_back_interval_4),
     HARNESS_TEST(block_prev_walks_back_one_restart),
     HARNESS_TEST(block_prev_and_next_mix),
+    HARNESS_TEST(block_prev_finds_an_overlap),
 };
 const harness_suite block_prev_suite = HARNESS_SUITE("block_prev", block_prev_tests);

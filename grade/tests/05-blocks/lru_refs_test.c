@@ -20,9 +20,14 @@ static void lru_refs_hits_and_misses(void)
     int v;
     memcpy(&v, lru_entry_payload(e), sizeof v);
     EX_CHECK(v == 1, "the hit is the entry inserted under that key");
+    lru_cache_stats st;
+    lru_cache_stats_get(c, &st);
+    EX_CHECK(st.hits == 1 && st.misses == 0, "the lookup that found key 1 counts a hit, not a "
+             "miss (got %llu hits, %llu misses)", (unsigned long long)st.hits,
+             (unsigned long long)st.misses);
+    harness_context("lookups of (3, 0), never inserted, and of (1, 1): misses");
     EX_CHECK(lru_cache_lookup(c, 3, 0) == NULL, "a lookup of a key never inserted: NULL");
     EX_CHECK(lru_cache_lookup(c, 1, 1) == NULL, "keys are two numbers: (1, 1) is not (1, 0)");
-    lru_cache_stats st;
     lru_cache_stats_get(c, &st);
     EX_CHECK(st.hits == 1 && st.misses == 2, "a lookup counts a hit or a miss (got %llu hits, "
              "%llu misses)", (unsigned long long)st.hits, (unsigned long long)st.misses);

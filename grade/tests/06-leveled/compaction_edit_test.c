@@ -195,9 +195,46 @@ static void compaction_edit_trivial_move_keeps_the_file(void)
     version_unref(v);
 }
 
+static void compaction_edit_garbage_compaction_moves_no_pointer(void)
+{
+    /* L2 = 22 [x, z], 3 of its entries dead from snapshot 40; nothing
+     * over its target.  compaction_pick_dead rewrites 22 alone: a
+     * compaction at level 1 with no input there (inputs[0] empty), 22 in
+     * inputs[1]. */
+    const ex_file f[] = {{1, 10, 50, "c", "f"}, {2, 22, 50, "x", "z"}};
+    version *v = ex_version(f, 2);
+    ex_find_file(v, 22)->dead = 3;
+    ex_find_file(v, 22)->dead_from = 40;
+    compaction_options o;
+    compaction_options_from(NULL, &o);
+    compaction *c = NULL;
+    int rc = compaction_pick_dead(v, &o, 100, &c);
+    EX_CHECK(rc == KV_OK && c != NULL && c->level == 1 && c->inputs[0].n == 0 &&
+                 c->inputs[1].n == 1, "test setup: compaction_pick_dead picks a garbage "
+             "compaction of 22 (%d: %s)", rc, kv_errmsg());
+    size_t len = 7;
+    harness_context("compaction_next_pointer of a garbage compaction (no input at its level)");
+    const uint8_t *p = compaction_next_pointer(c, &len);
+    EX_CHECK(p == NULL && len == 0, "a garbage compaction has no input at its level, so no "
+             "largest key: compaction_next_pointer is NULL with *len 0 (got %s, *len %zu)",
+             p == NULL ? "NULL" : "a key", len);
+    version_edit e;
+    ce_edit(c, &e, "a garbage compaction of L2's 22");
+    EX_CHECK(ce_removed(&e, 2, 22) && e.nremoved == 1 && e.nadded == 0, "the edit of a "
+             "garbage compaction removes its one input, 22 from L2, and adds nothing (got %zu "
+             "removed, %zu added)", e.nremoved, e.nadded);
+    EX_CHECK(ce_pointer(&e, 1) == NULL && e.npointers == 0, "a garbage compaction moves no "
+             "compact pointer: it took nothing at its level, so where that level's round robin "
+             "stands is unchanged (got %zu pointers)", e.npointers);
+    version_edit_free(&e);
+    compaction_free(c);
+    version_unref(v);
+}
+
 static const harness_test compaction_edit_tests[] = {
     HARNESS_TEST(compaction_edit_removes_every_input),
     HARNESS_TEST(compaction_edit_pointer_is_the_largest_input),
     HARNESS_TEST(compaction_edit_trivial_move_keeps_the_file),
+    HARNESS_TEST(compaction_edit_garbage_compaction_moves_no_pointer),
 };
 const harness_suite compaction_edit_suite = HARNESS_SUITE("compaction_edit", compaction_edit_tests);

@@ -84,6 +84,28 @@ static void overlapping_l0_closes_transitively(void)
     version_unref(v);
 }
 
+/* Each level is its own: the files of the level asked, and only they,
+ * whatever the levels above and below hold. */
+static void overlapping_looks_at_the_level_asked(void)
+{
+    const ex_file f[] = {{0, 1, 100, "a", "z"}, {0, 2, 100, "a", "z"}, {0, 3, 100, "a", "z"},
+                         {1, 10, 100, "b", "d"}, {1, 11, 100, "f", "h"},
+                         {2, 20, 100, "c", "g"}};
+    version *v = ex_version(f, 6);
+    char got[256];
+    ov_call(v, 1, "c", "c", got, sizeof got);
+    EX_CHECK(strcmp(got, "10") == 0, "L0 holds 1, 2, 3 = [a, z], L1 10 = [b, d], 11 = [f, h]: "
+             "version_overlapping(level 1, [c, c]) looks at L1's files alone, sorted and "
+             "disjoint (level >= 1): want \"10\", got \"%s\"", got);
+    ov_call(v, 2, "a", "b", got, sizeof got);
+    EX_CHECK(strcmp(got, "(none)") == 0, "L2 holds only 20 = [c, g]: [a, b] meets none of "
+             "L2's files, whatever L0 and L1 hold: got \"%s\"", got);
+    ov_call(v, 0, "c", "c", got, sizeof got);
+    EX_CHECK(strcmp(got, "1 2 3") == 0, "[c, c] at L0 meets its three files, not L1's: want "
+             "\"1 2 3\", got \"%s\"", got);
+    version_unref(v);
+}
+
 /* L1..L6: sorted and disjoint; the files that meet the range, in order. */
 static void overlapping_sorted_level_is_one_run(void)
 {
@@ -197,6 +219,7 @@ static void overlapping_matches_a_brute_force_closure(void)
 
 static const harness_test overlapping_tests[] = {
     HARNESS_TEST(overlapping_l0_closes_transitively),
+    HARNESS_TEST(overlapping_looks_at_the_level_asked),
     HARNESS_TEST(overlapping_sorted_level_is_one_run),
     HARNESS_TEST(overlapping_matches_a_brute_force_closure),
 };

@@ -120,6 +120,8 @@ static void partitioned_lookup_asks_the_filter_partition(void)
     int found;
     unsigned long long asked = 0, ruled_out = 0, searched = 0, passed = 0;
     uint64_t fp_before = ex_stat(db, "session.table.filter_false_positives");
+    uint64_t useful_before = ex_stat(db, "session.table.filter_useful");
+    uint64_t gets_before = ex_stat(db, "session.table.gets");
     for (int i = 0; i < 400; i++) {
         pl_key(k, sizeof k, 20 * i + 1);
         kv_cost c = pl_get(db, k, &found);
@@ -130,6 +132,8 @@ static void partitioned_lookup_asks_the_filter_partition(void)
         passed += c.bloom_false_positives;
     }
     uint64_t fp = ex_stat(db, "session.table.filter_false_positives") - fp_before;
+    uint64_t useful = ex_stat(db, "session.table.filter_useful") - useful_before;
+    uint64_t gets = ex_stat(db, "session.table.gets") - gets_before;
     harness_context("400 absent keys inside the table's range");
     EX_CHECK(asked == 400, "each absent key in range asks its filter partition once, before "
              "any index partition: 400 keys asked it %llu times", asked);
@@ -142,6 +146,12 @@ static void partitioned_lookup_asks_the_filter_partition(void)
              "filter let through, so its kv_stats line session.table.filter_false_positives "
              "grew by %llu over the 400 gets, where the filter let %llu through (kv_cost's "
              "bloom_false_positives)", (unsigned long long)fp, passed);
+    EX_CHECK(useful == ruled_out && gets == asked, "a key its filter partition rules out "
+             "counts once in ctx->filter_negatives, and not in ctx->searches (a get of the "
+             "table is one or the other): over the 400 gets, kv_stats' "
+             "session.table.filter_useful grew by %llu, want %llu (the keys ruled out), and "
+             "session.table.gets by %llu, want %llu (the gets of the table)",
+             (unsigned long long)useful, ruled_out, (unsigned long long)gets, asked);
     kv_close(db);
 }
 

@@ -229,6 +229,31 @@ static void record_rule_puts_and_gets_keep_no_memory(void)
     record_cache_close(rc);
 }
 
+static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
+{
+    /* A 300-byte key, built on the heap, and a record whose value is too
+     * large to allocate (2^62 bytes): the put fails with KV_ERR_NOMEM, and
+     * frees the key it built before it returns. */
+    record_cache *rc = rule_cache();
+    char key[300];
+    memset(key, 'k', sizeof key);
+    char val[8] = "v";
+    record r = {.seq = 7, .value = val, .value_len = (size_t)1 << 62};
+    harness_context("record_cache_put of a 300-byte key and a record of 2^62 bytes");
+    int s = record_cache_put(rc, 3, key, sizeof key, &r);
+    EX_CHECK(s == KV_ERR_NOMEM, "a record too large to allocate is KV_ERR_NOMEM (got %s)",
+             kv_strerror(s));
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < 20000; i++)
+        record_cache_put(rc, 3, key, sizeof key, &r);
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after <= before + (1 << 20), "20,000 puts that failed with KV_ERR_NOMEM left %zu "
+             "more bytes of the heap in use: a put that cannot allocate its record frees the "
+             "key it built on the heap (a key longer than RECORD_STACK_KEY) before it returns",
+             after > before ? after - before : 0);
+    record_cache_close(rc);
+}
+
 /* ---- readers and writers on other threads --------------------------------- */
 /* The record cache is shared by every thread that reads the engine: two
  * writers put records of two tables, two readers ask for them, over four
@@ -322,6 +347,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(record_rule_long_keys_are_kept_whole),
     HARNESS_TEST(record_rule_keys_of_every_length_are_kept_whole),
     HARNESS_TEST(record_rule_puts_and_gets_keep_no_memory),
+    HARNESS_TEST(record_rule_a_put_that_cannot_allocate_keeps_no_memory),
     HARNESS_TEST(record_rule_race_readers_and_writers),
 };
 const harness_suite record_rule_suite = HARNESS_SUITE("record_rule", tests);

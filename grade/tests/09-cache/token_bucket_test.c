@@ -257,6 +257,24 @@ static void token_bucket_counts_each_priority(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_one_byte_a_second_is_a_limit(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1); /* a millionth of a byte a 1 ms period */
+    harness_context("1 byte a second, a request of 3 bytes from an empty bucket");
+    rate_limiter_request(&rl, 3, RL_LOW);
+    uint64_t took = c.now - 5 * TB_PERIOD;
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(took == 3000 * TB_PERIOD, "only rate 0 means no limit: at 1 byte a second, the "
+             "smallest rate there is, 3 bytes from an empty bucket take 3 seconds, 3,000 "
+             "periods (took %.2f ms)", (double)took / 1e6);
+    EX_CHECK(k.granted == 3, "the 3 bytes are counted as granted (got %llu)",
+             (unsigned long long)k.granted);
+    rate_limiter_destroy(&rl);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
@@ -266,6 +284,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
     HARNESS_TEST(token_bucket_a_new_rate_is_seen),
     HARNESS_TEST(token_bucket_the_burst_is_exact_below_a_byte_a_period),
+    HARNESS_TEST(token_bucket_one_byte_a_second_is_a_limit),
     HARNESS_TEST(token_bucket_counts_each_priority),
 };
 const harness_suite token_bucket_suite = HARNESS_SUITE("token_bucket", tests);
