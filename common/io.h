@@ -267,6 +267,14 @@ int  io_sync_dir(const char *dir);
  * opened (EMFILE, say: nothing was lost, and it may be retried). */
 int  io_sync_dir_status(const char *dir, int *fsync_failed);
 int  io_rename(const char *from, const char *to);
+/* Replaces DIR/NAME with len bytes, whole (io_replace.c): written to
+ * DIR/NAME.tmp and synced, renamed to DIR/NAME, DIR synced (the commit
+ * point: after it the new bytes are durable; a crash before it may leave
+ * the old ones, never a mix).  A failure before the rename removes the
+ * .tmp.  *renamed (may be NULL) says whether the rename happened: after
+ * it, a failed directory sync leaves the new name in place, not yet
+ * durable.  KV_OK or the error, kv_errmsg() set. */
+int  io_replace(const char *dir, const char *name, const void *bytes, size_t len, int *renamed);
 int  io_unlink(const char *path);
 int  io_mkdir(const char *path);             /* KV_OK if it already exists */
 int  io_exists(const char *path, int *exists);

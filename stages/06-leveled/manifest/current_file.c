@@ -107,41 +107,16 @@ int current_line_decode(const uint8_t *p, size_t n, const char *path, uint64_t *
     return KV_OK;
 }
 
-/* Step 1: CURRENT.tmp holds the line and is synced. */
-static int current_tmp_write(const char *tmp, uint64_t number)
+int current_file_write(const char *dir, uint64_t number, int *renamed)
 {
     char line[CURRENT_MAX_BYTES];
     size_t n = current_line_encode(line, number);
-    io_file *f = NULL;
-    int rc = io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
-    if (rc == KV_OK && (rc = io_append_bytes(f, line, n)) == KV_OK)
-        rc = io_sync(f);
-    int crc = io_close(f);
-    return rc != KV_OK ? rc : crc;
-}
-
-int current_file_write(const char *dir, uint64_t number, int *renamed)
-{
-    *renamed = 0;
-    char *tmp = io_join(dir, CURRENT_FILE_TMP);
-    char *path = io_join(dir, CURRENT_FILE_NAME);
-    int rc = tmp && path ? KV_OK : KV_ERR_NOMEM;
-    if (rc == KV_OK)
-        rc = current_tmp_write(tmp, number);
-    if (rc == KV_OK && (rc = io_rename(tmp, path)) == KV_OK) {
-        *renamed = 1;
-        rc = io_sync_dir(dir); /* the commit point */
-    }
-    if (rc != KV_OK && !*renamed && tmp != NULL) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", kv_errmsg());
-        io_unlink(tmp); /* best effort: a leftover is garbage at the next open */
-        kv_error(rc, "%s", msg);
-    }
-    if (rc != KV_OK && tmp != NULL && path != NULL)
-        kv_error_append(" (switching %s to MANIFEST-%06" PRIu64 ")", path, number);
-    free(tmp);
-    free(path);
+    /* Steps 1 to 3: CURRENT.tmp written and synced, renamed, the
+     * directory synced (the commit point). */
+    int rc = io_replace(dir, CURRENT_FILE_NAME, line, n, renamed);
+    if (rc != KV_OK)
+        kv_error_append(" (switching %s/%s to MANIFEST-%06" PRIu64 ")", dir, CURRENT_FILE_NAME,
+                        number);
     return rc;
 }
 

@@ -200,30 +200,8 @@ int vlog_counts_save(const char *dir, uint64_t flushed, const vlog_count *counts
     uint8_t *p = NULL;
     size_t len = 0;
     int rc = vlog_counts_encode(flushed, counts, n, &p, &len);
-    char *path = io_join(dir, VLOG_COUNTS_NAME);
-    char *tmp = io_join(dir, VLOG_COUNTS_NAME ".tmp");
-    if (rc == KV_OK && (path == NULL || tmp == NULL))
-        rc = kv_error(KV_ERR_NOMEM, "%s: out of memory", VLOG_COUNTS_NAME);
-    io_file *f = NULL;
     if (rc == KV_OK)
-        rc = io_open(tmp, IO_WRITE | IO_CREATE, &f);
-    if (rc == KV_OK)
-        rc = io_truncate(f, 0);
-    if (rc == KV_OK)
-        rc = io_append_bytes(f, p, len);
-    if (rc == KV_OK)
-        rc = io_sync(f);
-    int crc = io_close(f);
-    if (rc == KV_OK)
-        rc = crc;
-    if (rc == KV_OK)
-        rc = io_rename(tmp, path);
-    if (rc == KV_OK)
-        rc = io_sync_dir(dir);
-    else if (tmp != NULL)
-        io_unlink(tmp);
+        rc = io_replace(dir, VLOG_COUNTS_NAME, p, len, NULL);
     free(p);
-    free(path);
-    free(tmp);
     return rc;
 }

@@ -12,26 +12,17 @@
 
 static const char *const engine_names[2] = {"data-a", "data-b"};
 
-static char *path_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + 1 + strlen(name) + 1;
-    char *p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 char *replica_dir_engine(const char *dir, int gen)
 {
-    return path_join(dir, engine_names[gen != 0]);
+    return io_join(dir, engine_names[gen != 0]);
 }
 
 int replica_dir_read(const char *dir, int *gen)
 {
     *gen = -1;
-    char *path = path_join(dir, REPLICA_FILE);
+    char *path = io_join(dir, REPLICA_FILE);
     if (path == NULL)
-        return kv_error(KV_ERR_NOMEM, "replica: out of memory");
+        return KV_ERR_NOMEM;
     int exists = 0;
     int rc = io_exists(path, &exists);
     if (rc != KV_OK || !exists) {
@@ -59,29 +50,9 @@ int replica_dir_read(const char *dir, int *gen)
 
 int replica_dir_write(const char *dir, int gen)
 {
-    char *path = path_join(dir, REPLICA_FILE);
-    char *tmp = path_join(dir, REPLICA_FILE ".tmp");
-    int rc = path != NULL && tmp != NULL ? KV_OK
-                                         : kv_error(KV_ERR_NOMEM, "replica: out of memory");
-    io_file *f = NULL;
     char line[16];
     int n = snprintf(line, sizeof line, "%s\n", engine_names[gen != 0]);
-    if (rc == KV_OK)
-        rc = io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
-    if (rc == KV_OK)
-        rc = io_append_bytes(f, line, (size_t)n);
-    if (rc == KV_OK)
-        rc = io_sync(f);
-    int crc = io_close(f);
-    if (rc == KV_OK)
-        rc = crc;
-    if (rc == KV_OK)
-        rc = io_rename(tmp, path);
-    if (rc == KV_OK)
-        rc = io_sync_dir(dir);
-    free(path);
-    free(tmp);
-    return rc;
+    return io_replace(dir, REPLICA_FILE, line, (size_t)n, NULL);
 }
 
 int replica_dir_clear(const char *path)
@@ -95,8 +66,8 @@ int replica_dir_clear(const char *path)
     if ((rc = io_list(path, &names, &n)) != KV_OK)
         return rc;
     for (size_t i = 0; i < n && rc == KV_OK; i++) {
-        char *file = path_join(path, names[i]);
-        rc = file != NULL ? io_unlink(file) : kv_error(KV_ERR_NOMEM, "replica: out of memory");
+        char *file = io_join(path, names[i]);
+        rc = file != NULL ? io_unlink(file) : KV_ERR_NOMEM;
         free(file);
     }
     io_list_free(names, n);
