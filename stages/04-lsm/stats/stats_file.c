@@ -263,32 +263,12 @@ int stats_file_load(const char *dir, const stats_counters *s, int writable, int 
 
 int stats_file_save(const char *dir, const stats_counters *s)
 {
-    char *path = io_join(dir, STATS_FILE_NAME);
-    char *tmp = io_join(dir, STATS_FILE_TMP);
     uint8_t *bytes = NULL;
     size_t n = 0;
-    int rc = path && tmp ? KV_OK : kv_error(KV_ERR_NOMEM, "%s: out of memory", dir);
-    if (rc == KV_OK)
-        rc = stats_file_encode(s, &bytes, &n);
-    io_file *f = NULL;
-    if (rc == KV_OK)
-        rc = io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
-    if (rc == KV_OK && (rc = io_append_bytes(f, bytes, n)) == KV_OK)
-        rc = io_sync(f);
-    int crc = io_close(f);
-    if (rc == KV_OK)
-        rc = crc;
-    if (rc == KV_OK)
-        rc = io_rename(tmp, path);
-    if (rc != KV_OK && tmp != NULL) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", kv_errmsg());
-        io_unlink(tmp); /* best effort: the next writable open removes it */
-        kv_error(rc, "%s (saving %s/%s)", msg, dir, STATS_FILE_NAME);
-    }
+    int rc = stats_file_encode(s, &bytes, &n);
+    if (rc == KV_OK && (rc = io_replace(dir, STATS_FILE_NAME, bytes, n, NULL)) != KV_OK)
+        kv_error_append(" (saving %s/%s)", dir, STATS_FILE_NAME);
     free(bytes);
-    free(tmp);
-    free(path);
     return rc;
 }
 

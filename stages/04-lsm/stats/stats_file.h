@@ -22,8 +22,9 @@
  *   SF0. It is written only when a total changed (lsm_totals.c): a database
  *        that has never flushed has none.
  *   SF1. STATS is always whole: it is written as STATS.tmp, synced, and
- *        renamed over STATS, so a crash leaves the old file or the new one
- *        (and maybe a STATS.tmp, which a writable kv_open removes).
+ *        renamed over STATS (io.h's io_replace), so a crash leaves the old
+ *        file or the new one (and maybe a STATS.tmp, which a writable
+ *        kv_open removes).
  *   SF2. The counters are a record of the past, not data: a missing or
  *        damaged STATS never stops kv_open.  The totals then count from that
  *        open, and kv_stats says so and why (lsm_totals.c).  kv check reports
