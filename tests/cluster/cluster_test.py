@@ -6,11 +6,14 @@ follower redirects a write to the leader (-MOVED); the leader killed with
 SIGKILL, the two others elect a new one, and no acknowledged write is
 lost; the killed member restarted catches up; clients writing and
 reading three hot keys across a leader's death leave a history that
-lincheck.py finds linearizable.  Prints RUN/ok/FAIL lines and "N passed,
+lincheck.py finds linearizable.  And the same clients against members
+with a planted mistake (writes acknowledged before they are committed)
+leave one it does not, within three kills of the leader.  Prints RUN/ok/FAIL lines and "N passed,
 N failed".
 
   python3 tests/cluster/cluster_test.py build/10-raft/kv
 """
+import json
 import os
 import random
 import shutil
@@ -101,6 +104,12 @@ class Cluster:
         self.procs[i].send_signal(signal.SIGKILL)
         self.procs[i].wait()
         self.procs[i] = None
+
+    def pause(self, i):
+        self.procs[i].send_signal(signal.SIGSTOP)
+
+    def resume(self, i):
+        self.procs[i].send_signal(signal.SIGCONT)
 
     def info(self, i):
         """CLUSTER INFO of member i as a dict, or None if it does not answer."""
@@ -259,11 +268,24 @@ def the_leader_killed_loses_no_acknowledged_write(c):
         old + 1, want, time.time() - restarted))
 
 
-def a_history_across_a_leaders_death_is_linearizable(c):
+def history_across_a_leaders_death(c, seconds=12):
+    """Six clients writing three keys, four of them reading too, for
+    `seconds`.  After 2 s
+    the two followers are paused (SIGSTOP) for 1.5 s, so that the leader
+    can commit nothing while clients still write to it; then the leader is
+    killed with SIGKILL, the followers resumed, and the leader restarted at
+    the end.  The history, with the operations completed before and after
+    the kill."""
     keys = ["x", "y", "z"]
     history, lock = [], threading.Lock()
-    stop = time.time() + 12  # the kill at 2 s, an election, then clients find the new leader
+    stop = time.time() + seconds
     clock = time.monotonic_ns
+    # From the leader's kill until every key has been read from the new
+    # leader (10 s at most), clients only read: what they find then is what
+    # the group kept of the writes it acknowledged, before anyone writes
+    # over it.
+    reads_only = [0.0]
+    read_after = set()
 
     def log(event):
         with lock:
@@ -273,9 +295,14 @@ def a_history_across_a_leaders_death_is_linearizable(c):
         rng = random.Random(first)
         rc = retrying(c.client)
         p, n = first, 0
+        writer = first < 2  # two clients only write: a read waiting for a barrier holds none of them
         while time.time() < stop:
             k = rng.choice(keys)
-            if rng.random() < 0.5:
+            quiet = time.time() < reads_only[0]
+            if quiet and writer:
+                time.sleep(0.01)
+                continue
+            if not quiet and (writer or rng.random() < 0.5):
                 v = "%d-%d" % (p, n)
                 n += 1
                 log({"process": p, "type": "invoke", "f": "write", "key": k, "value": v,
@@ -300,6 +327,11 @@ def a_history_across_a_leaders_death_is_linearizable(c):
                     got = rc.get(k)
                     log({"process": p, "type": "ok", "f": "read", "key": k,
                          "value": got.decode() if got is not None else None, "time": clock()})
+                    if quiet:
+                        with lock:
+                            read_after.add(k)
+                            if len(read_after) == len(keys):
+                                reads_only[0] = 0.0
                 except Exception:  # a read that did not answer changed nothing
                     log({"process": p, "type": "fail", "f": "read", "key": k, "time": clock()})
                     rc = c.client() if rng.random() < 0.5 else rc
@@ -309,22 +341,73 @@ def a_history_across_a_leaders_death_is_linearizable(c):
         t.start()
     time.sleep(2)
     lead = c.leader()
+    followers = [i for i in range(c.n) if i != lead]
+    for i in followers:
+        c.kill(i)
+    paused_at = clock()
+    time.sleep(1.0)
     killed_at = clock()
+    reads_only[0] = time.time() + 60
     c.kill(lead)
+    for i in followers:
+        c.start(i)
+    reads_only[0] = time.time() + 10
     for t in threads:
         t.join()
     c.start(lead)
-    ops = lincheck.parse(__import__("json").dumps(e) for e in history)
     oks = sum(1 for e in history if e["type"] == "ok")
     before = sum(1 for e in history if e["type"] == "ok" and e["time"] < killed_at)
-    print("    %d operations completed (%d before member %d was killed), %d events, over "
-          "3 keys" % (oks, before, lead + 1, len(history)))
+    paused = sum(1 for e in history if e["type"] == "ok" and e["f"] == "write"
+                 and paused_at < e["time"] < killed_at)
+    print("    %d writes acknowledged while the followers were down" % paused)
+    return history, lead, before, oks
+
+
+def linearizable(history):
+    """(True, None), or (False, what no order could place)."""
+    ops = lincheck.parse(json.dumps(e) for e in history)
+    for k, kops in sorted(ops.items()):
+        ok, op = lincheck.check_key(kops)
+        if not ok:
+            return False, "key %s: %s" % (k, lincheck.describe(op))
+    return True, None
+
+
+def a_history_across_a_leaders_death_is_linearizable(c):
+    history, lead, before, oks = history_across_a_leaders_death(c)
+    print("    %d operations completed (%d before member %d was killed, its followers killed "
+          "1 s before), %d events, over 3 keys" % (oks, before, lead + 1, len(history)))
     check(before > 50 and oks - before > 10,
           "clients completed operations before the leader's death and after it (%d, %d)" % (
               before, oks - before))
-    for k, kops in ops.items():
-        ok, op = lincheck.check_key(kops)
-        check(ok, "key %s: not linearizable: %s" % (k, op and lincheck.describe(op)))
+    ok, what = linearizable(history)
+    check(ok, "not linearizable: %s" % what)
+
+
+def the_checker_catches_writes_acknowledged_before_commit(kv):
+    """A cluster whose members answer a write as soon as it is proposed
+    (KV_RAFT_PLANTED=ack-before-commit, member.h): a leader whose
+    followers are down goes on acknowledging writes no one else holds,
+    killed it loses them, and the history says so (four tries)."""
+    os.environ["KV_RAFT_PLANTED"] = "ack-before-commit"
+    try:
+        c = Cluster(kv)
+    finally:
+        del os.environ["KV_RAFT_PLANTED"]
+    try:
+        c.leader()
+        for round in range(1, 5):
+            history, lead, before, oks = history_across_a_leaders_death(c, seconds=8)
+            ok, what = linearizable(history)
+            if not ok:
+                print("    kill %d of member %d: not linearizable, %s" % (round, lead + 1, what))
+                return
+            print("    kill %d of member %d: %d operations, linearizable" % (round, lead + 1, oks))
+            c.leader()
+        raise Fail("four kills of a leader that acknowledges before commit, and every "
+                   "history passed: the checker missed a planted mistake")
+    finally:
+        c.stop()
 
 
 def main():
@@ -352,16 +435,24 @@ def main():
                           a_history_across_a_leaders_death_is_linearizable)]:
             run(name, fn, c)
     finally:
-        if failed:
-            for i in range(c.n):
-                path = os.path.join(c.root, "member%d.log" % (i + 1))
-                if os.path.exists(path):
-                    print("    member %d's log:" % (i + 1))
-                    for line in open(path, errors="replace").read().splitlines()[-5:]:
-                        print("      " + line)
+        logs_of(c)
         c.stop()
+    run("the_checker_catches_writes_acknowledged_before_commit",
+        the_checker_catches_writes_acknowledged_before_commit, sys.argv[1])
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
+
+
+def logs_of(c):
+    """The last lines of each member's log, after a failure."""
+    if not failed:
+        return
+    for i in range(c.n):
+        path = os.path.join(c.root, "member%d.log" % (i + 1))
+        if os.path.exists(path):
+            print("    member %d's log:" % (i + 1))
+            for line in open(path, errors="replace").read().splitlines()[-5:]:
+                print("      " + line)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,14 @@ int serve_member_start(server *s)
     }
     m->s = s;
     s->member = m;
+    const char *planted = getenv("KV_RAFT_PLANTED");
+    m->planted_ack_early = planted != NULL && strcmp(planted, "ack-before-commit") == 0;
+    if (planted != NULL && !m->planted_ack_early) {
+        fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
+                "(ack-before-commit)\n", planted);
+        serve_member_stop(s);
+        return -1;
+    }
     if (member_open(m) != 0) {
         serve_member_stop(s);
         return -1;

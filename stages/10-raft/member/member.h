@@ -44,13 +44,15 @@ struct serve_member {
     int npeers;
     const member_peer *self;
     int started, closed;
-    /* The batch proposed and not yet answered (one at a time). */
-    struct raft_apply apply_req;
-    struct commit_batch *proposed;
     /* Read indexes: barriers started and done; one in flight at a time. */
     struct raft_barrier barrier_req;
     unsigned long long epoch_started, epoch_done;
     int barrier_busy, barrier_wanted;
+    /* A planted mistake, for the cluster tests to show their checker
+     * catches it (never set otherwise): KV_RAFT_PLANTED=ack-before-commit
+     * answers a batch as soon as it is proposed, before a majority holds
+     * it, so a leader killed right after loses writes it acknowledged. */
+    int planted_ack_early;
 };
 
 /* member_cluster.c */

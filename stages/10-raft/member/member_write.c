@@ -42,11 +42,21 @@ static void batch_fail(commit_batch *b, int status, const char *msg)
     }
 }
 
+/* A batch proposed: libraft holds req until it calls member_applied. */
+typedef struct member_proposal {
+    struct raft_apply req;
+    struct serve_member *m;
+    commit_batch *b;         /* NULL once answered (the planted mistake's) */
+} member_proposal;
+
 static void member_applied(struct raft_apply *req, int status, void *result)
 {
-    struct serve_member *m = MEMBER_OF(apply_req, req);
-    commit_batch *b = m->proposed;
-    m->proposed = NULL;
+    member_proposal *pr = req->data;
+    struct serve_member *m = pr->m;
+    commit_batch *b = pr->b;
+    free(pr);
+    if (b == NULL) /* the planted mistake answered it at the proposal */
+        return;
     int outcome = status == 0 ? replica_fsm_outcome(result) : -1;
     if (status == 0 && outcome == REPLICA_APPLIED) {
         size_t w = 0;
@@ -89,16 +99,25 @@ void serve_member_propose(server *s, commit_batch *b)
     size_t len;
     const uint8_t *bytes = command_bytes(cmd, &len);
     struct raft_buffer buf = {raft_malloc(len), len};
-    int rv = buf.base != NULL ? 0 : RAFT_NOMEM;
+    member_proposal *pr = malloc(sizeof *pr);
+    int rv = buf.base != NULL && pr != NULL ? 0 : RAFT_NOMEM;
     if (rv == 0) {
         memcpy(buf.base, bytes, len);
-        m->proposed = b;
-        rv = raft_apply(&m->raft, &m->apply_req, &buf, 1, member_applied);
+        *pr = (member_proposal){.m = m, .b = b};
+        pr->req.data = pr;
+        rv = raft_apply(&m->raft, &pr->req, &buf, 1, member_applied);
     }
     command_free(cmd);
+    if (rv == 0 && m->planted_ack_early) { /* the planted mistake (member.h) */
+        for (size_t k = 0; k < b->nchunks; k++)
+            b->chunks[k].status = KV_OK;
+        pr->b = NULL;
+        serve_commit_done(s);
+        return;
+    }
     if (rv != 0) { /* never appended: nothing of it can be applied */
         raft_free(buf.base);
-        m->proposed = NULL;
+        free(pr);
         char msg[160];
         snprintf(msg, sizeof msg, "not applied: this member cannot propose now (%s)",
                  raft_strerror(rv));
