@@ -12,6 +12,7 @@
 
 static void index_grow_from_nothing(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 slots and sets cap to them, and then 1 key fits in 3/4 of cap");
     hash_index ix;
     hash_index_init(&ix);
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) on an empty table");
@@ -26,6 +27,7 @@ static void index_grow_from_nothing(void)
 
 static void index_grow_doubles_and_moves_every_entry(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -52,6 +54,7 @@ static void index_grow_doubles_and_moves_every_entry(void)
 
 static void index_grow_as_often_as_needed(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: count stays the number of keys) until 1010 keys fit in 3/4 of it");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -72,6 +75,7 @@ static void index_grow_as_often_as_needed(void)
 
 static void index_grow_keeps_colliding_runs_reachable(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(8) of a table holding a wrapped run returns: each growth doubles cap, and every entry finds an empty slot probing (i + 1) & (cap - 1), which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char keys[10][32];
