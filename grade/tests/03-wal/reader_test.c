@@ -67,6 +67,7 @@ static void expect_record(wal_reader *r, const log_mem *l, int i, const char *wh
 
 static void reader_reads_every_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {5, 0, 40000, 100, 32761, 1, 70000, 3};
     log_mem l;
     log_make(&l, lens, 8);
@@ -84,6 +85,7 @@ static void reader_reads_every_record(void)
 
 static void reader_starts_at_a_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 50000, 20, 30};
     log_mem l;
     log_make(&l, lens, 4);
@@ -97,6 +99,7 @@ static void reader_starts_at_a_record(void)
 
 static void reader_cut_record_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20, 50000};
     log_mem l;
     log_make(&l, lens, 3);
@@ -117,6 +120,7 @@ static void reader_cut_record_is_damage(void)
 
 static void reader_resyncs_after_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20, 30, 40, 50};
     log_mem l;
     log_make(&l, lens, 5);
@@ -138,6 +142,7 @@ static void reader_resyncs_after_damage(void)
 
 static void reader_skips_the_rest_of_a_damaged_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 80000, 30};
     log_mem l;
     log_make(&l, lens, 3);
@@ -160,6 +165,7 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
 
 static void reader_record_without_its_last_fragment(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     /* A FIRST fragment, then a FULL record: the LAST was lost. */
     uint8_t b[256];
     size_t n = 0;
@@ -182,6 +188,7 @@ static void reader_record_without_its_last_fragment(void)
 
 static void reader_orphan_fragment_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "tail-part", 9, WAL_LAST);
     ex_wal_fragment(b + 16, "whole", 5, WAL_FULL);
@@ -198,6 +205,7 @@ static void reader_orphan_fragment_is_damage(void)
 
 static void reader_zero_tail(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20};
     log_mem l;
     log_make(&l, lens, 2);
@@ -220,6 +228,7 @@ static void reader_zero_tail(void)
 
 static void reader_orphan_after_a_record_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "first", 5, WAL_FULL);
     ex_wal_fragment(b + 12, "tail-part", 9, WAL_LAST);
@@ -241,6 +250,7 @@ static void reader_orphan_after_a_record_is_damage(void)
 
 static void reader_resyncs_after_damage_at_the_log_start(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20, 30};
     log_mem l;
     log_make(&l, lens, 3);
@@ -263,6 +273,7 @@ static void reader_resyncs_after_damage_at_the_log_start(void)
 
 static void reader_reads_a_file_through_a_small_window(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {5, 5, 5, 5, 5, 100, 0, 300, 40000, 7, 90, 33000, 12};
     log_mem l;
     log_make(&l, lens, 13);
@@ -290,6 +301,7 @@ static void reader_reads_a_file_through_a_small_window(void)
  * B: C's first byte is A's last, so C starts one byte before B. */
 static void reader_resync_searches_after_the_damage_only(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     uint8_t c[32], b[128];
     memset(b, 0, sizeof b);
     ex_wal_fragment(c, "hidden", 6, WAL_FULL); /* 13 bytes */
