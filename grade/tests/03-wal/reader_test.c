@@ -331,6 +331,32 @@ static void reader_resync_searches_after_the_damage_only(void)
     wal_reader_free(&r);
 }
 
+static void reader_trailer_after_the_first_block(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
+    /* Record 0 spans blocks 0 and 1 and ends at 40014; record 1 ends at
+     * 65533, 3 bytes before the end of block 1: a trailer, then record 2
+     * in block 2. */
+    size_t lens[] = {40000, 25512, 10, 20};
+    log_mem l;
+    log_make(&l, lens, 4);
+    EX_CHECK(l.end[1] == 2 * WAL_BLOCK_SIZE - 3, "test setup: record 1 ends 3 bytes before "
+             "block 1 ends (at %llu)", (unsigned long long)l.end[1]);
+    uint8_t *p = ex_guarded_copy(l.b, l.n);
+    wal_reader r;
+    wal_reader_init_mem(&r, p, 0, l.n);
+    for (int i = 0; i < 4; i++)
+        expect_record(&r, &l, i, "a log whose second block ends in a 3-byte trailer: the bytes "
+                      "left in the block are block_len - pos (pos is the offset inside the "
+                      "block), fewer than a header, so they are skipped and the next "
+                      "fragment starts the next block");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
+    wal_reader_free(&r);
+}
+
 static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_reads_every_record),
     HARNESS_TEST(reader_starts_at_a_record),
@@ -339,6 +365,7 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),
     HARNESS_TEST(reader_reads_a_file_through_a_small_window),
+    HARNESS_TEST(reader_trailer_after_the_first_block),
     HARNESS_TEST(reader_skips_the_rest_of_a_damaged_record),
     HARNESS_TEST(reader_record_without_its_last_fragment),
     HARNESS_TEST(reader_orphan_fragment_is_damage),
