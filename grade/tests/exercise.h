@@ -36,6 +36,15 @@
 _Noreturn void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* EX_DEADLINE fails the running test with the rule `fmt` states if the
+ * test has not ended `seconds` from now: a call that never returns (a loop that never
+ * ends, a writer left waiting) then fails with its rule instead of the
+ * whole run being cut at its time limit.  A test sets one deadline, at
+ * most, for its whole run (each test runs in a process of its own). */
+#define EX_DEADLINE(seconds, ...) ex_deadline(__FILE__, __LINE__, seconds, __VA_ARGS__)
+void ex_deadline(const char *file, int line, unsigned seconds, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* n bytes whose last byte is followed by a page that cannot be read: a
  * decoder that looks past them crashes the test (and the harness names the
  * context the test set).  Valid until the test ends. */

@@ -134,6 +134,29 @@ static void get_verifies_the_record_it_answers_with(void)
     kv_close(db);
 }
 
+static void get_scan_that_meets_damage_is_corrupt(void)
+{
+    const char *dir;
+    kv_db *db = get_open(&dir);
+    kv_put(db, "a", 1, "1", 1);
+    kv_put(db, "k", 1, "v", 1);
+    /* The file changes under the open database: the key length of record
+     * 0 ("a", at the end of the file header) becomes 0, which no record
+     * has: the scan stops there. */
+    const char *path = harness_join(dir, "data.log");
+    ex_poke_file(path, FILE_HEADER_SIZE + 4, 0);
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, "k", 1, &got, &gl);
+    EX_CHECK(rc == KV_ERR_CORRUPT,
+             "a get whose scan meets bytes below the log's end that are not a record (the "
+             "file changed since it was opened) fails with KV_ERR_CORRUPT: it cannot know the "
+             "key's last record, so it answers neither KV_NOT_FOUND nor a value (got %d)", rc);
+    if (rc == KV_OK)
+        kv_free(got);
+    kv_close(db);
+}
+
 static void get_counts_gets_and_bytes_scanned(void)
 {
     kv_db *db = get_open(NULL);
@@ -165,6 +188,7 @@ static const harness_test get_tests[] = {
     HARNESS_TEST(get_keys_match_exactly),
     HARNESS_TEST(get_empty_and_binary_values),
     HARNESS_TEST(get_verifies_the_record_it_answers_with),
+    HARNESS_TEST(get_scan_that_meets_damage_is_corrupt),
     HARNESS_TEST(get_counts_gets_and_bytes_scanned),
 };
 const harness_suite get_suite = HARNESS_SUITE("get", get_tests);

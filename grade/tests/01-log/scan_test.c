@@ -201,11 +201,43 @@ static void scan_stops_at_damage(void)
     io_close(f);
 }
 
+static void scan_knows_a_cut_record_without_reading_again(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *bytes = ex_read_file(path, &n);
+    path = ex_write_file("data.log", bytes, (size_t)off[5] - 3); /* the last record cut */
+    free(bytes);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5] - 3);
+    uint64_t reads0 = 0, bytes0 = 0, reads1 = 0, bytes1 = 0;
+    io_thread_reads(&reads0, &bytes0);
+    for (int i = 0; i < 4; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the cut, is returned",
+                 i);
+    int rc = log_scan_next(&s);
+    io_thread_reads(&reads1, &bytes1);
+    EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 1 && s.pos == off[4],
+             "a record cut short by the limit is LOG_SCAN_BAD with short_record = 1 (got %d, "
+             "short_record %d)", rc, s.short_record);
+    EX_CHECK(reads1 - reads0 == 1,
+             "a region of %llu bytes (less than LOG_SCAN_CHUNK) is read in one read, and a "
+             "record that runs past limit is known from its header alone: its size says so "
+             "(pos + size > limit), so the scan does not fill again to find out (got %llu "
+             "reads)", (unsigned long long)(off[5] - 3 - FILE_HEADER_SIZE),
+             (unsigned long long)(reads1 - reads0));
+    log_scan_free(&s);
+    io_close(f);
+}
+
 static const harness_test scan_tests[] = {
     HARNESS_TEST(scan_every_record_in_order),
     HARNESS_TEST(scan_record_larger_than_the_buffer),
     HARNESS_TEST(scan_stops_at_the_limit),
     HARNESS_TEST(scan_stops_at_a_cut_record),
+    HARNESS_TEST(scan_knows_a_cut_record_without_reading_again),
     HARNESS_TEST(scan_stops_at_damage),
     HARNESS_TEST(scan_stops_at_a_damaged_record),
 };

@@ -12,6 +12,7 @@
 
 static void index_find_keys_in_their_home_slots(void)
 {
+    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 64);
     char k[16];
@@ -38,6 +39,7 @@ static void index_find_keys_in_their_home_slots(void)
 
 static void index_find_walks_a_run_of_collisions(void)
 {
+    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 32);
     char keys[8][32];
@@ -59,6 +61,7 @@ static void index_find_walks_a_run_of_collisions(void)
 
 static void index_find_wraps_around_the_end(void)
 {
+    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char keys[4][32];
@@ -76,6 +79,7 @@ static void index_find_wraps_around_the_end(void)
 
 static void index_find_compares_whole_keys(void)
 {
+    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
     ex_hash_place(&ix, "ab", 1);
@@ -90,6 +94,7 @@ static void index_find_compares_whole_keys(void)
 
 static void index_find_in_an_empty_table(void)
 {
+    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     hash_index_init(&ix);
     harness_context("hash_index_find in a table of 0 slots");

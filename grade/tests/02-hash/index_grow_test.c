@@ -12,6 +12,7 @@
 
 static void index_grow_from_nothing(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 slots and sets cap to them, and then 1 key fits in 3/4 of cap");
     hash_index ix;
     hash_index_init(&ix);
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) on an empty table");
@@ -26,6 +27,7 @@ static void index_grow_from_nothing(void)
 
 static void index_grow_doubles_and_moves_every_entry(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -52,6 +54,7 @@ static void index_grow_doubles_and_moves_every_entry(void)
 
 static void index_grow_as_often_as_needed(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: count stays the number of keys) until 1010 keys fit in 3/4 of it");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -72,6 +75,7 @@ static void index_grow_as_often_as_needed(void)
 
 static void index_grow_keeps_colliding_runs_reachable(void)
 {
+    EX_DEADLINE(5, "hash_index_reserve(8) of a table holding a wrapped run returns: each growth doubles cap, and every entry finds an empty slot probing (i + 1) & (cap - 1), which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char keys[10][32];
@@ -86,10 +90,26 @@ static void index_grow_keeps_colliding_runs_reachable(void)
     hash_index_free(&ix);
 }
 
+static void index_grow_an_emptied_table(void)
+{
+    EX_DEADLINE(5, "hash_index_reserve(20) on a table of 16 empty slots returns: a growth "
+                "doubles the capacity the table has (cap, not count: its keys may all have "
+                "been removed)");
+    hash_index ix;
+    ex_hash_table(&ix, 16); /* 16 slots, no key: what removing every key leaves */
+    EX_CHECK(hash_index_reserve(&ix, 20) == KV_OK, "hash_index_reserve(20)");
+    EX_CHECK(ix.cap == 32, "room for 20 keys at 3/4 full in a table of 16 slots, all empty: "
+             "it doubles to 32 (a growth doubles cap; only a table of no slots starts at 16) "
+             "(got %zu)", ix.cap);
+    ex_hash_check(&ix, "after growing an empty table of 16 slots");
+    hash_index_free(&ix);
+}
+
 static const harness_test index_grow_tests[] = {
     HARNESS_TEST(index_grow_from_nothing),
     HARNESS_TEST(index_grow_doubles_and_moves_every_entry),
     HARNESS_TEST(index_grow_as_often_as_needed),
     HARNESS_TEST(index_grow_keeps_colliding_runs_reachable),
+    HARNESS_TEST(index_grow_an_emptied_table),
 };
 const harness_suite index_grow_suite = HARNESS_SUITE("index_grow", index_grow_tests);

@@ -39,6 +39,27 @@ static void index_put_new_keys(void)
     hash_index_free(&ix);
 }
 
+static void index_put_grows_only_when_full(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    char k[16];
+    for (int i = 0; i < 13; i++) {
+        int kl = snprintf(k, sizeof k, "q%d", i);
+        hash_loc loc = {.offset = (uint64_t)i, .seg = 1, .size = 1}, old;
+        int replaced = -1;
+        EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
+                 "hash_index_put of a new key (key %d)", i);
+        size_t want = i < 12 ? 16 : 32;
+        EX_CHECK(ix.cap == want,
+                 "a put makes room for the one key it adds (hash_index_reserve(ix, 1)): %d "
+                 "keys fit in 3/4 of 16 slots up to 12, so the table is %zu slots after key "
+                 "%d (got %zu)", i + 1, want, i, ix.cap);
+    }
+    ex_hash_check(&ix, "after 13 new keys");
+    hash_index_free(&ix);
+}
+
 static void index_put_replaces_a_present_key(void)
 {
     hash_index ix;
@@ -134,6 +155,7 @@ static void index_put_many_against_a_model(void)
 
 static const harness_test index_put_tests[] = {
     HARNESS_TEST(index_put_new_keys),
+    HARNESS_TEST(index_put_grows_only_when_full),
     HARNESS_TEST(index_put_replaces_a_present_key),
     HARNESS_TEST(index_put_copies_the_key),
     HARNESS_TEST(index_put_adopt_takes_the_copy),

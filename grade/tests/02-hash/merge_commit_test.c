@@ -8,6 +8,9 @@
  * step M4, when no lock is held) first writes and deletes a few keys.
  */
 #include <stdio.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "exercise.h"
@@ -140,9 +143,91 @@ static void merge_commit_installs_every_output(void)
     }
 }
 
+/* The moves are [0, nmoves) of an array with room for more: memory never
+ * written.  glibc's M_PERTURB fills fresh memory with a pattern (not the
+ * zeros a fresh page would give, which make a move past the last one look
+ * like an empty key no index holds), so a commit that walks one move too
+ * far follows a garbage output index. */
+static void merge_commit_walks_only_the_moves_made(void)
+{
+#if defined(__GLIBC__) && defined(M_PERTURB)
+    mallopt(M_PERTURB, 0x5a);
+#endif
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 2048;
+    const char *dir;
+    kv_db *db = commit_db(&dir, &opt);
+    harness_context("kv_compact with fresh memory filled with a pattern: merge_commit walks "
+                    "m->moves[0, nmoves), the moves the merge made, and no further (a move "
+                    "past the last was never written)");
+    int rc = kv_compact(db);
+    harness_context("%s", "");
+    EX_CHECK(rc == KV_OK, "kv_compact: %s", kv_errmsg());
+    char k[16], v[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(k, sizeof k, "k%02d", i);
+        snprintf(v, sizeof v, "v%d-3", i);
+        ex_expect(db, k, v, "after a merge, every key reads its value");
+    }
+    kv_close(db);
+}
+
+/* More outputs than inputs: segments written with a large limit, merged
+ * after a reopen with a small one.  The outputs go into the segment table
+ * before the inputs leave it, so the room made first is for the outputs. */
+static void merge_commit_more_outputs_than_inputs(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.segment_bytes = 1 << 20;
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, &opt, "open");
+    char k[16], v[64];
+    for (int round = 0; round < 2; round++) /* half the bytes dead: a merge pays */
+        for (int i = 0; i < 400; i++) {
+            snprintf(k, sizeof k, "key%03d", i);
+            snprintf(v, sizeof v, "value-%d-padding-padding-padding", i);
+            ex_put(db, k, v, "fill");
+        }
+    kv_close(db);
+    opt.segment_bytes = 1024;
+    db = ex_open(dir, &opt, "reopen with 1 KiB segments");
+    /* The segment of some 20 KiB is over the limit now: the next write goes
+     * to a new one, and it is closed, what a merge takes. */
+    ex_put(db, "later", "a-later-value", "a put after the reopen");
+    uint64_t before = ex_stat(db, "segments.count");
+    harness_context("kv_compact of %llu segments of up to 1 MiB into 1 KiB outputs (some 20 "
+                    "of them): merge_commit makes room in the segment table for every output "
+                    "(m->nouts) before it inserts them", (unsigned long long)before);
+    EX_CHECK(kv_compact(db) == KV_OK, "a merge into more outputs than it has inputs "
+             "succeeds: the segment table has room for every output, made before any is "
+             "inserted (kv_compact: %s)", kv_errmsg());
+    uint64_t after = ex_stat(db, "segments.count");
+    EX_CHECK(after > before + 8,
+             "test setup: the merge wrote more outputs than it had inputs (%llu segments "
+             "before, %llu after)", (unsigned long long)before, (unsigned long long)after);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < 400; i++) {
+            snprintf(k, sizeof k, "key%03d", i);
+            snprintf(v, sizeof v, "value-%d-padding-padding-padding", i);
+            ex_expect(db, k, v, pass == 0 ? "after a merge into more outputs than inputs, "
+                      "every output is in the segment table and every key reads its value"
+                      : "after that merge and a reopen");
+        }
+        ex_expect(db, "later", "a-later-value", "the active segment is not merged");
+        kv_close(db);
+        if (pass == 0)
+            db = ex_open(dir, &opt, "reopen after kv_compact");
+    }
+    harness_context("%s", "");
+}
+
 static const harness_test merge_commit_tests[] = {
     HARNESS_TEST(merge_commit_keeps_writes_made_during_the_merge),
     HARNESS_TEST(merge_commit_moves_every_other_key),
     HARNESS_TEST(merge_commit_installs_every_output),
+    HARNESS_TEST(merge_commit_walks_only_the_moves_made),
+    HARNESS_TEST(merge_commit_more_outputs_than_inputs),
 };
 const harness_suite merge_commit_suite = HARNESS_SUITE("merge_commit", merge_commit_tests);

@@ -114,6 +114,18 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
              "open.torn_tail_bytes_found counts the %zu bytes cut (got %llu)", sizeof torn,
              (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
     EX_CHECK(file_size(last) == size, "the segment is cut back to its valid records (io_truncate)");
+    EX_CHECK(ex_stat(db, "open.segments_scanned") + ex_stat(db, "open.segments_from_hint") ==
+                 ex_stat(db, "segments.count"),
+             "every segment is read once at open, replayed or from its hint, and counted so, "
+             "the one whose torn tail was cut too: open.segments_scanned %llu + "
+             "open.segments_from_hint %llu = segments.count %llu",
+             (unsigned long long)ex_stat(db, "open.segments_scanned"),
+             (unsigned long long)ex_stat(db, "open.segments_from_hint"),
+             (unsigned long long)ex_stat(db, "segments.count"));
+    EX_CHECK(ex_stat(db, "open.tail_cut_hid_valid_records") == 0,
+             "a torn tail has no valid record after it (else it is damage): "
+             "open.tail_cut_hid_valid_records is 0 (got %llu)",
+             (unsigned long long)ex_stat(db, "open.tail_cut_hid_valid_records"));
     replay_check(db, "after cutting a torn tail, every acknowledged write is there");
     ex_put(db, "new", "after-the-cut", "writes go on after a cut");
     kv_close(db);

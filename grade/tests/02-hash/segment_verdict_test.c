@@ -91,11 +91,29 @@ static void segment_verdict_refuses_damage(void)
              "(offset 420)");
 }
 
+static void segment_verdict_strict_refusal_says_how_much_is_torn(void)
+{
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.offset = 700;
+    d.why = "record runs past the end of the file";
+    d.torn = 1;
+    d.records_after = 2;
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 1, 1);
+    EX_CHECK(v.action == RECOVER_REFUSE, "with strict_recovery a torn tail is REFUSEd (got %d)",
+             v.action);
+    EX_CHECK(strstr(v.text, "offset 700") != NULL && strstr(v.text, "300") != NULL,
+             "a strict refusal of a torn tail says where it starts (offset 700) and how many "
+             "bytes it is: the segment's size minus that offset, 300, what a non-strict open "
+             "would cut (got \"%s\")", v.text);
+}
+
 static const harness_test segment_verdict_tests[] = {
     HARNESS_TEST(segment_verdict_keeps_intact_segments),
     HARNESS_TEST(segment_verdict_refuses_a_closed_segment_without_its_seal),
     HARNESS_TEST(segment_verdict_cuts_a_torn_tail_of_the_last_segment),
     HARNESS_TEST(segment_verdict_refuses_a_torn_tail_elsewhere),
+    HARNESS_TEST(segment_verdict_strict_refusal_says_how_much_is_torn),
     HARNESS_TEST(segment_verdict_refuses_damage),
 };
 const harness_suite segment_verdict_suite = HARNESS_SUITE("segment_verdict", segment_verdict_tests);

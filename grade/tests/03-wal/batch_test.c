@@ -130,6 +130,33 @@ static int stop_at_one(void *ctx, size_t i, const batch_op *op)
     return i == 1 ? 7 : 0;
 }
 
+static const char *refused_why(const uint8_t *bytes, size_t n)
+{
+    uint8_t *p = ex_guarded_copy(bytes, n);
+    const char *why = NULL;
+    EX_CHECK(wal_batch_decode(p, p + n, NULL, NULL, NULL, &why) == -1 && why != NULL,
+             "test setup: the batch is refused, with *why");
+    return why;
+}
+
+static void batch_why_says_what_is_wrong(void)
+{
+    uint8_t buf[64];
+    uint8_t *end = wal_batch_encode(buf, sample, 3);
+    size_t n = (size_t)(end - buf);
+    uint8_t more[64];
+    memcpy(more, buf, n);
+    more[0] = 4;
+    const char *fewer = refused_why(more, n);
+    memcpy(more, buf, n);
+    more[1] = 3;
+    const char *unknown = refused_why(more, n);
+    EX_CHECK(strcmp(fewer, unknown) != 0,
+             "*why says what is wrong: a batch that ends before the ops its count announces "
+             "(fewer ops than the count) is told apart from an op of an unknown type (both "
+             "got \"%s\")", fewer);
+}
+
 static void batch_callback_answer_stops_the_walk(void)
 {
     uint8_t buf[64];
@@ -147,6 +174,7 @@ static const harness_test batch_tests[] = {
     HARNESS_TEST(batch_encodes_the_byte_table),
     HARNESS_TEST(batch_round_trip),
     HARNESS_TEST(batch_refuses_what_is_not_a_batch),
+    HARNESS_TEST(batch_why_says_what_is_wrong),
     HARNESS_TEST(batch_callback_answer_stops_the_walk),
 };
 const harness_suite batch_suite = HARNESS_SUITE("batch", batch_tests);

@@ -60,6 +60,15 @@ static void fragment_decode_zeros_are_no_fragment(void)
     EX_CHECK(decode(z, 32, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
              "seven zero bytes are never a fragment (what a lost write leaves): BAD");
     EX_CHECK(why != NULL, "BAD sets *why");
+    const char *zeros_why = why;
+    uint8_t b[32] = {0};
+    b[0] = 0x11; /* not zeros: a header whose type (0) is unknown */
+    EX_CHECK(decode(b, 32, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD && why != NULL,
+             "a header of type 0 (its other bytes not all zero) is BAD, and sets *why");
+    EX_CHECK(strcmp(zeros_why, why) != 0,
+             "*why tells seven zero bytes (a write a crash lost) apart from a header of an "
+             "unknown type (bytes that are damaged): they get different reasons (both got "
+             "\"%s\")", why);
 }
 
 static void fragment_decode_bad_types(void)

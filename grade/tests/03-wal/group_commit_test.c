@@ -20,6 +20,9 @@
 
 static void group_commit_a_lone_writer(void)
 {
+    EX_DEADLINE(5, "5 writes one after the other, no contention: each returns, since "
+                "wal_queue_finish takes its group's n entries off the queue (the next "
+                "writer then finds it empty and leads) and marks each done");
     ex_owner o;
     ex_owner_init(&o, 1);
     for (uint32_t i = 0; i < 5; i++) {
@@ -61,6 +64,9 @@ static void *writer(void *p)
 
 static void group_commit_many_writers_share_syncs(void)
 {
+    EX_DEADLINE(8, "8 threads of 25 writes each return: each group counts its entries "
+                "(n), wal_queue_finish takes exactly those off the queue and wakes the next "
+                "leader, so no writer is left waiting");
     ex_trace_install(3); /* each fsync takes 3 ms: writers pile up behind the leader */
     ex_owner o;
     ex_owner_init(&o, 1);
@@ -122,6 +128,8 @@ static void *failing_writer(void *p)
 
 static void group_commit_a_failed_group_fails_every_member(void)
 {
+    EX_DEADLINE(8, "4 writers, a group refused: every writer returns, each member of the "
+                "failed group marked done by wal_queue_finish");
     ex_owner o;
     ex_owner_init(&o, 0);
     /* Hold the write lock so that writers pile up: the first leads a group
@@ -167,6 +175,8 @@ static void group_commit_a_failed_group_fails_every_member(void)
 
 static void group_commit_a_lone_leader_fixes_its_group(void)
 {
+    EX_DEADLINE(5, "wal_queue_join on an idle queue returns at once: its writer is the "
+                "head, and leads");
     ex_owner o;
     ex_owner_init(&o, 0);
     static const uint8_t payload[40] = {1};
@@ -195,13 +205,40 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     EX_CHECK(g.room == 1000, "g.room is the sum of its entries' room: 1000 (got %llu)",
              (unsigned long long)g.room);
     wal_queue_finish(o.q, &g, KV_OK);
+    EX_CHECK(e.done == 1 && e.status == KV_OK,
+             "wal_queue_finish marks each entry of the group done, with the group's status");
+
+    /* A record larger than a group may hold still makes a group: itself. */
+    wal_entry big;
+    memset(&big, 0x5a, sizeof big);
+    big.call = "test";
+    big.payload = payload; /* never read by join or finish */
+    big.len = (size_t)WAL_QUEUE_GROUP_MAX + 1;
+    big.room = 7;
+    big.alone = 0;
+    big.ctx = NULL;
+    memset(&g, 0x5a, sizeof g);
+    harness_context("wal_queue_join of one entry of WAL_QUEUE_GROUP_MAX + 1 bytes on an idle "
+                    "queue, after a group of one finished");
+    lead = wal_queue_join(o.q, &big, &g);
+    EX_CHECK(lead == 1, "once a group is finished the queue is empty: the next writer leads at "
+             "once (join returns 1)");
+    EX_CHECK(g.first == &big && g.last == &big && g.n == 1,
+             "a record larger than WAL_QUEUE_GROUP_MAX is a group of one: a group always "
+             "takes its leader, whatever its size (got n %zu)", g.n);
+    EX_CHECK(g.bytes == wal_framed_max(WAL_MARKER_SIZE) + wal_framed_max(big.len),
+             "g.bytes is a marker and the record framed (wal_framed_max), even for a record "
+             "over the group limit: %llu (got %llu)",
+             (unsigned long long)(wal_framed_max(WAL_MARKER_SIZE) + wal_framed_max(big.len)),
+             (unsigned long long)g.bytes);
+    wal_queue_finish(o.q, &g, KV_OK);
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
 static const harness_test group_commit_tests[] = {
+    HARNESS_TEST(group_commit_a_lone_leader_fixes_its_group),
     HARNESS_TEST(group_commit_a_lone_writer),
     HARNESS_TEST(group_commit_many_writers_share_syncs),
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
-    HARNESS_TEST(group_commit_a_lone_leader_fixes_its_group),
 };
 const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

@@ -8,6 +8,7 @@
 
 #include "ex_wal.h"
 #include "exercise.h"
+#include "io.h"
 #include "kv.h"
 #include "wal_format.h"
 #include "wal_reader.h"
@@ -66,6 +67,7 @@ static void expect_record(wal_reader *r, const log_mem *l, int i, const char *wh
 
 static void reader_reads_every_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {5, 0, 40000, 100, 32761, 1, 70000, 3};
     log_mem l;
     log_make(&l, lens, 8);
@@ -83,6 +85,7 @@ static void reader_reads_every_record(void)
 
 static void reader_starts_at_a_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 50000, 20, 30};
     log_mem l;
     log_make(&l, lens, 4);
@@ -96,6 +99,7 @@ static void reader_starts_at_a_record(void)
 
 static void reader_cut_record_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20, 50000};
     log_mem l;
     log_make(&l, lens, 3);
@@ -116,6 +120,7 @@ static void reader_cut_record_is_damage(void)
 
 static void reader_resyncs_after_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20, 30, 40, 50};
     log_mem l;
     log_make(&l, lens, 5);
@@ -137,6 +142,7 @@ static void reader_resyncs_after_damage(void)
 
 static void reader_skips_the_rest_of_a_damaged_record(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 80000, 30};
     log_mem l;
     log_make(&l, lens, 3);
@@ -159,6 +165,7 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
 
 static void reader_record_without_its_last_fragment(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     /* A FIRST fragment, then a FULL record: the LAST was lost. */
     uint8_t b[256];
     size_t n = 0;
@@ -181,6 +188,7 @@ static void reader_record_without_its_last_fragment(void)
 
 static void reader_orphan_fragment_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "tail-part", 9, WAL_LAST);
     ex_wal_fragment(b + 16, "whole", 5, WAL_FULL);
@@ -197,6 +205,7 @@ static void reader_orphan_fragment_is_damage(void)
 
 static void reader_zero_tail(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {10, 20};
     log_mem l;
     log_make(&l, lens, 2);
@@ -219,6 +228,7 @@ static void reader_zero_tail(void)
 
 static void reader_orphan_after_a_record_is_damage(void)
 {
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "first", 5, WAL_FULL);
     ex_wal_fragment(b + 12, "tail-part", 9, WAL_LAST);
@@ -238,11 +248,124 @@ static void reader_orphan_after_a_record_is_damage(void)
     wal_reader_free(&r);
 }
 
+static void reader_resyncs_after_damage_at_the_log_start(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    size_t lens[] = {10, 20, 30};
+    log_mem l;
+    log_make(&l, lens, 3);
+    l.b[5] ^= 0x10; /* record 0's length: its checksum fails */
+    uint8_t *p = ex_guarded_copy(l.b, l.n);
+    wal_reader r;
+    wal_reader_init_mem(&r, p, 0, l.n);
+    harness_context("a log whose first fragment, at offset 0, is damaged: after the damage the "
+                    "search for the next valid fragment moves forward, from offset 1");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
+             "a bad fragment at offset 0 is WAL_READ_DAMAGE at 0 (got %d at %llu)", rc,
+             (unsigned long long)r.bad_offset);
+    expect_record(&r, &l, 1, "after damage at the log's first byte, the search for the next "
+                  "valid fragment starts one byte after the bad one (never before it)");
+    expect_record(&r, &l, 2, "after resynchronising");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
+    wal_reader_free(&r);
+}
+
+static void reader_reads_a_file_through_a_small_window(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    size_t lens[] = {5, 5, 5, 5, 5, 100, 0, 300, 40000, 7, 90, 33000, 12};
+    log_mem l;
+    log_make(&l, lens, 13);
+    const char *path = ex_write_file("wal.log", l.b, l.n);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
+             kv_errmsg());
+    wal_reader r;
+    wal_reader_init_file(&r, f, 0, l.n);
+    r.window = 64;
+    harness_context("reading a log file with window = 64: the block's bytes [base, loaded) "
+                    "are at r->block[0, loaded - base)");
+    for (int i = 0; i < 13; i++)
+        expect_record(&r, &l, i, "a file read 64 bytes at a time (r->window): the bytes "
+                      "loaded are [base, loaded) of the block, so a fragment is decoded up to "
+                      "r->block + (loaded - base), and one that runs past the window is read "
+                      "whole before it is judged");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
+    wal_reader_free(&r);
+    io_close(f);
+}
+
+/* A valid fragment C hidden across the end of record A and a bad fragment
+ * B: C's first byte is A's last, so C starts one byte before B. */
+static void reader_resync_searches_after_the_damage_only(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    uint8_t c[32], b[128];
+    memset(b, 0, sizeof b);
+    ex_wal_fragment(c, "hidden", 6, WAL_FULL); /* 13 bytes */
+    uint8_t a[10];
+    memset(a, 'a', sizeof a);
+    a[9] = c[0];
+    ex_wal_fragment(b, a, 10, WAL_FULL);       /* A: [0, 17) */
+    memcpy(b + 17, c + 1, 12);                 /* C: [16, 29); B at 17 is not a fragment */
+    ex_wal_fragment(b + 29, "after", 5, WAL_FULL); /* D: [29, 41) */
+    wal_reader r;
+    wal_reader_init_mem(&r, b, 0, 41);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 10 && r.rec_end == 17,
+             "a FULL record at 0 is read (got %d)", rc);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 17,
+             "bytes at 17 that are not a fragment: WAL_READ_DAMAGE at 17 (got %d at %llu)", rc,
+             (unsigned long long)r.bad_offset);
+    rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5 && memcmp(r.rec, "after", 5) == 0 &&
+                 r.rec_start == 29,
+             "after damage at offset X the search for the next valid fragment starts at X + 1 "
+             "and goes forward: the record at 29 is next, not bytes from before the damage "
+             "(a valid-looking fragment at 16, which overlaps the record already read) (got "
+             "%d, a record of %zu bytes at %llu)", rc, r.rec_len,
+             (unsigned long long)r.rec_start);
+    wal_reader_free(&r);
+}
+
+static void reader_trailer_after_the_first_block(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
+    /* Record 0 spans blocks 0 and 1 and ends at 40014; record 1 ends at
+     * 65533, 3 bytes before the end of block 1: a trailer, then record 2
+     * in block 2. */
+    size_t lens[] = {40000, 25512, 10, 20};
+    log_mem l;
+    log_make(&l, lens, 4);
+    EX_CHECK(l.end[1] == 2 * WAL_BLOCK_SIZE - 3, "test setup: record 1 ends 3 bytes before "
+             "block 1 ends (at %llu)", (unsigned long long)l.end[1]);
+    uint8_t *p = ex_guarded_copy(l.b, l.n);
+    wal_reader r;
+    wal_reader_init_mem(&r, p, 0, l.n);
+    for (int i = 0; i < 4; i++)
+        expect_record(&r, &l, i, "a log whose second block ends in a 3-byte trailer: the bytes "
+                      "left in the block are block_len - pos (pos is the offset inside the "
+                      "block), fewer than a header, so they are skipped and the next "
+                      "fragment starts the next block");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
+    wal_reader_free(&r);
+}
+
 static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_reads_every_record),
     HARNESS_TEST(reader_starts_at_a_record),
     HARNESS_TEST(reader_cut_record_is_damage),
     HARNESS_TEST(reader_resyncs_after_damage),
+    HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
+    HARNESS_TEST(reader_resync_searches_after_the_damage_only),
+    HARNESS_TEST(reader_reads_a_file_through_a_small_window),
+    HARNESS_TEST(reader_trailer_after_the_first_block),
     HARNESS_TEST(reader_skips_the_rest_of_a_damaged_record),
     HARNESS_TEST(reader_record_without_its_last_fragment),
     HARNESS_TEST(reader_orphan_fragment_is_damage),

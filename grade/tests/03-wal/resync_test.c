@@ -47,6 +47,7 @@ static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *wh
 
 static void resync_finds_a_fragment_after_garbage(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     uint8_t b[4096];
     uint64_t r = 12345;
     for (size_t i = 0; i < sizeof b; i++) {
@@ -61,6 +62,7 @@ static void resync_finds_a_fragment_after_garbage(void)
 
 static void resync_none_in_zeros(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     uint8_t *b = calloc(1, WAL_BLOCK_SIZE);
     resync_check(b, WAL_BLOCK_SIZE, 0, "a block of zeros: no fragment, the answer is n");
     ex_wal_fragment(b + 30000, "late", 4, WAL_LAST);
@@ -70,6 +72,7 @@ static void resync_none_in_zeros(void)
 
 static void resync_respects_the_block_and_the_bytes_given(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     uint8_t b[600];
     memset(b, 0x55, sizeof b);
     /* A valid fragment of 100 data bytes at 400: it needs 107 bytes. */
@@ -81,6 +84,7 @@ static void resync_respects_the_block_and_the_bytes_given(void)
 
 static void resync_many_candidates(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     /* Bytes 0x01: every offset has a possible type and length (257). */
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
     memset(b, 0x01, WAL_BLOCK_SIZE);
@@ -93,6 +97,7 @@ static void resync_many_candidates(void)
 
 static void resync_random_blocks(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
     uint64_t r = 99;
     for (int round = 0; round < 40; round++) {
@@ -116,6 +121,7 @@ static void resync_random_blocks(void)
 
 static void resync_unknown_types_are_no_fragments(void)
 {
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
     /* A header of type 0 whose checksum matches its length, type and data:
      * type 0 is what a zeroed region holds, never a fragment's. */
     uint8_t b[512];

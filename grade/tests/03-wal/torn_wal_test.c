@@ -14,6 +14,7 @@
 #include "io.h"
 #include "kv.h"
 #include "record_io.h"
+#include "wal_format.h"
 
 static int ignore_op(void *ctx, const record_op *op)
 {
@@ -121,10 +122,41 @@ static void torn_wal_marker_before_the_damage_proves_nothing(void)
              (unsigned long long)at[5]);
 }
 
+static void torn_wal_a_damaged_record_after_the_damage_proves_nothing(void)
+{
+    ex_seg s;
+    uint64_t at[4];
+    puts_seg(&s, 4, at);
+    /* After the records: a sync marker's payload in a FIRST fragment whose
+     * LAST was lost (a put follows it), so it is damage, not a marker. */
+    uint8_t m[16];
+    size_t mlen = ex_wal_marker(m, s.n + 1000);
+    uint64_t x = ex_seg_add(&s, m, mlen);
+    ex_wal_fragment(s.b + x, m, (uint32_t)mlen, WAL_FIRST);
+    uint8_t p[64];
+    ex_seg_add(&s, p, ex_wal_put(p, "later", "x"));
+    s.b[at[1] + 10] ^= 0x04; /* record 1's data */
+    int ops;
+    record_damage d = replay(&s, s.n, &ops);
+    EX_CHECK(d.has_next == 1 && d.next == at[2],
+             "valid records follow the damage: has_next = 1, next = %llu (got %d, %llu)",
+             (unsigned long long)at[2], d.has_next, (unsigned long long)d.next);
+    EX_CHECK(d.records_after == 3,
+             "records_after counts the valid records after the damage, 3 (records 2, 3 and the "
+             "last put): a record that is itself damaged (a FIRST fragment without its LAST) "
+             "is not counted, whatever its bytes hold (got %llu)",
+             (unsigned long long)d.records_after);
+    EX_CHECK(d.unsynced == 1 && d.torn == 1,
+             "only a valid sync marker says the damaged bytes were synced: a marker's bytes in "
+             "a damaged record (its LAST fragment lost) prove nothing, so the damage is still "
+             "unsynced, torn (got unsynced %d, torn %d)", d.unsynced, d.torn);
+}
+
 static const harness_test torn_wal_tests[] = {
     HARNESS_TEST(torn_wal_a_cut_last_record),
     HARNESS_TEST(torn_wal_unsynced_records_after_damage),
     HARNESS_TEST(torn_wal_synced_damage_is_corruption),
     HARNESS_TEST(torn_wal_marker_before_the_damage_proves_nothing),
+    HARNESS_TEST(torn_wal_a_damaged_record_after_the_damage_proves_nothing),
 };
 const harness_suite torn_wal_suite = HARNESS_SUITE("torn_wal", torn_wal_tests);
