@@ -45,6 +45,39 @@ static void sources_the_write_right_after_the_snapshot(void)
     kv_close(db);
 }
 
+/* The tables' read counters, summed: a commit that searches a table
+ * opens it through the table cache and reads a block of it. */
+static uint64_t sources_table_reads(kv_db *db)
+{
+    return ex_stat(db, "session.table_cache.hits") + ex_stat(db, "session.table_cache.misses") +
+           ex_stat(db, "session.block_cache.hits") + ex_stat(db, "session.block_cache.misses") +
+           ex_stat(db, "session.table.reads");
+}
+
+/* The usual case: the write right after the snapshot is the memtable's
+ * oldest (a flush emptied it just before), so the memtables hold every
+ * newer version and the check reads memory alone, though a table holds
+ * older versions of the key. */
+static void sources_memory_alone_from_snapshot_plus_one(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    harness_context("kv_flush: k's old version goes to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot "
+           "and the memtable's oldest");
+    ex_txn_put(t, "k", "mine");
+    uint64_t before = sources_table_reads(db);
+    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot, in the memtable");
+    uint64_t after = sources_table_reads(db);
+    EX_CHECK(after == before, "the memtables' oldest write is snapshot + 1, so they hold every "
+             "version newer than the snapshot: the commit checks memory alone (oldest <= "
+             "snapshot + 1), yet it read the tables (%llu table and block cache lookups and "
+             "reads)", (unsigned long long)(after - before));
+    kv_close(db);
+}
+
 /* Many flushes while the transaction was open; the conflict is somewhere
  * in the tables. */
 static void sources_after_many_flushes(void)
@@ -134,6 +167,7 @@ static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),
     HARNESS_TEST(sources_the_only_write_since_in_a_table),
+    HARNESS_TEST(sources_memory_alone_from_snapshot_plus_one),
     HARNESS_TEST(sources_after_many_flushes),
     HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
 };
