@@ -113,6 +113,12 @@ static void gc_collect_a_measure_counts_the_file(void)
              "the dead values of at least the threshold (45,000) (got state %d, counted %d, "
              "live bytes %llu, value bytes %llu)", (int)f->state, f->counted,
              (unsigned long long)f->live_bytes, (unsigned long long)f->value_bytes);
+    EX_CHECK(f->undropped == 45000 && f->counted_at == 50, "a measure of a file not counted "
+             "before (after a crash nothing is known of the drops) puts all its dead value "
+             "bytes in undropped (value bytes less live bytes, 45,000), so that a merge's drop "
+             "of those entries later does not take them off the live bytes, and counted_at is "
+             "the job's seq (50): got undropped %llu, counted_at %llu",
+             (unsigned long long)f->undropped, (unsigned long long)f->counted_at);
     EX_CHECK(vs->measured == 1 && vs->emptied == 0, "a measure is counted as one "
              "(vs->measured, kv_stats' session.values.gc_files_measured), not as a file "
              "emptied (got measured %llu, emptied %llu)", (unsigned long long)vs->measured,
@@ -135,6 +141,13 @@ static void gc_collect_waits_for_the_moves_to_be_durable(void)
              "one (vs->emptied, kv_stats' session.values.gc_files_emptied), not as a measure "
              "(got emptied %llu, measured %llu)", (unsigned long long)vs->emptied,
              (unsigned long long)vs->measured);
+    EX_CHECK(f->value_bytes == 0 && f->live_bytes == 0 && f->undropped == 0 &&
+                 f->counted_at == 100,
+             "an emptied file holds no value a table points at: value, live and undropped "
+             "bytes 0, counted_at the job's seq (100): got value bytes %llu, live bytes %llu, "
+             "undropped %llu, counted_at %llu", (unsigned long long)f->value_bytes,
+             (unsigned long long)f->live_bytes, (unsigned long long)f->undropped,
+             (unsigned long long)f->counted_at);
     uint64_t bytes = f->bytes;
     cl_kept(vs, dir, cl_collect(vs, 1000, 99), "only the writes up to 99 are on stable "
             "storage, and a value moved by write 100 may be only in the page cache: a power "
