@@ -6,6 +6,7 @@
  * above the snapshot anywhere in that range (a new key, a changed one, a
  * tombstone) is a conflict (no phantom); a write outside it is not.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,9 +88,58 @@ static void range_check_after_a_flush(void)
     kv_close(db);
 }
 
+/* The .tbl files in dir. */
+static int rc_table_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A commit's check holds the sources it reads (memtables, the tables'
+ * version) only while it runs: once it is over, a compaction that merged
+ * every table leaves only the tables it wrote in the directory. */
+static void range_check_lets_its_sources_go(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 4096;
+    kv_db *db = ex_open(dir, &opt, "open the test's database, memtables of 4 KiB");
+    ex_put(db, "a", "1", "put a");
+    ex_put(db, "n", "1", "put n");
+    for (int i = 0; i < 3; i++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+        ex_txn_scan(t, NULL, "m"); /* a, then n: the range ends at n */
+        ex_fill_others(db, 300);   /* after n, and flushed: the check reads the tables */
+        ex_txn_put(t, "out", "mine");
+        ex_commit(t, KV_OK, "the transaction scanned from the first key to n, and the only "
+                  "writes since were after n");
+    }
+    ex_fill_others(db, 300);
+    harness_context("kv_compact after the commits");
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    int files = rc_table_files(dir);
+    uint64_t tables = ex_stat(db, "tables.count");
+    EX_CHECK((uint64_t)files == tables, "a commit's check reads the sources through one "
+             "iterator, made once (by the first key checked, or by a range that needs it) and "
+             "freed when the check ends; an iterator made again, over the one already there, "
+             "is never freed and keeps the tables it read: after kv_compact the directory "
+             "holds %d .tbl files, the database %llu tables", files,
+             (unsigned long long)tables);
+    kv_close(db);
+}
+
 static const harness_test range_check_tests[] = {
     HARNESS_TEST(range_check_a_phantom_anywhere_in_the_range),
     HARNESS_TEST(range_check_writes_outside_are_not_conflicts),
     HARNESS_TEST(range_check_after_a_flush),
+    HARNESS_TEST(range_check_lets_its_sources_go),
 };
 const harness_suite range_check_suite = HARNESS_SUITE("range_check", range_check_tests);

@@ -163,8 +163,33 @@ static void sources_the_only_write_since_in_a_table(void)
     kv_close(db);
 }
 
+/* A check that worked adds nothing to kv_errmsg(): the note "checking for
+ * conflicts" belongs to a failure of the sources only. */
+static void sources_a_success_leaves_no_note(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    for (int i = 0; i < 2; i++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        if (i == 1) { /* the second time, the check reads the tables too */
+            ex_fill_others(db, 300);
+            harness_context("kv_flush");
+            EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+        }
+        ex_txn_put(t, "k", "mine");
+        ex_commit(t, KV_OK, "nothing was written to k since the transaction began");
+        EX_CHECK(strstr(kv_errmsg(), "checking for conflicts") == NULL,
+                 "the sources' note \"(kv_txn_commit: checking for conflicts; nothing was "
+                 "written)\" is appended to kv_errmsg() only when finding the sources failed "
+                 "(rc != KV_OK); after a commit that succeeded (%s) kv_errmsg() is \"%s\"",
+                 i == 0 ? "memory alone" : "memory and tables", kv_errmsg());
+    }
+    kv_close(db);
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
+    HARNESS_TEST(sources_a_success_leaves_no_note),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),
     HARNESS_TEST(sources_the_only_write_since_in_a_table),
     HARNESS_TEST(sources_memory_alone_from_snapshot_plus_one),
