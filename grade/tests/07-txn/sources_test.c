@@ -75,6 +75,19 @@ static void sources_memory_alone_from_snapshot_plus_one(void)
              "version newer than the snapshot: the commit checks memory alone (oldest <= "
              "snapshot + 1), yet it read the tables (%llu table and block cache lookups and "
              "reads)", (unsigned long long)(after - before));
+    /* Nothing written since the snapshot, the memtables empty (a flush
+     * took everything): nothing newer can be anywhere. */
+    harness_context("kv_flush: the memtables are empty");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_txn_put(t, "k", "mine again");
+    before = sources_table_reads(db);
+    ex_commit(t, KV_OK, "nothing was written since the transaction began");
+    after = sources_table_reads(db);
+    EX_CHECK(after == before, "nothing was written since the snapshot (the newest write, "
+             "src.last, is at or before it), so no version is newer and the commit checks "
+             "memory alone, even with the memtables empty; it read the tables (%llu table and "
+             "block cache lookups and reads)", (unsigned long long)(after - before));
     kv_close(db);
 }
 
