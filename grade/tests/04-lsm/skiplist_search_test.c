@@ -134,9 +134,65 @@ static void skiplist_search_takes_log_n_steps(void)
     arena_destroy(&a);
 }
 
+/* Two levels: every 64th node also on level 1.  A search that starts on
+ * level 1 makes at most 64 comparisons there and 64 on level 0; one that
+ * starts below the top walks level 0 from the head.  (It comes first: a
+ * search that starts below a list of one level reads a link no node has.) */
+static void skiplist_search_starts_on_the_top_level(void)
+{
+    enum { N = 4096 };
+    static int h[N];
+    for (int i = 0; i < N; i++)
+        h[i] = i % 64 == 63 ? 2 : 1;
+    arena a;
+    arena_init(&a, 1 << 16);
+    skiplist sl;
+    uint8_t **nodes = calloc(N, sizeof *nodes);
+    ex_sl_build(&sl, &a, N, h, nodes);
+    skiplist_iter it;
+    skiplist_iter_init(&it, &sl);
+    for (int k = 1; k < 2 * N; k += 101) {
+        char key[EX_SL_KEY];
+        ex_sl_key(key, k);
+        harness_context("skiplist_iter_seek to %s in a list of %d keys, every 64th of height 2",
+                        key, N);
+        ex_sl_compares = 0;
+        skiplist_iter_seek(&it, (const uint8_t *)key);
+        long seek = ex_sl_compares;
+        EX_CHECK(seek <= 140, "a search starts on the list's top level (its height - 1, here "
+                 "level 1) and drops a level when the next node would overshoot: O(log n) "
+                 "comparisons; a seek to %s in %d keys, every 64th of height 2, made %ld (at "
+                 "most 64 on level 1 and 64 on level 0)", key, N, seek);
+        int want = (k + 1) / 2;
+        EX_CHECK(want < N ? skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[want]
+                          : !skiplist_iter_valid(&it),
+                 "a seek to %s lands on the first node whose key is >= it (%d keys, every "
+                 "64th of height 2)", key, N);
+        if (!skiplist_iter_valid(&it))
+            continue;
+        harness_context("skiplist_iter_prev from k%05d in a list of %d keys, every 64th of "
+                        "height 2", 2 * want, N);
+        ex_sl_compares = 0;
+        skiplist_iter_prev(&it);
+        long prev = ex_sl_compares;
+        EX_CHECK(want == 0 ? !skiplist_iter_valid(&it)
+                           : skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[want - 1],
+                 "prev from k%05d lands on the last node whose key is < it (%d keys, every "
+                 "64th of height 2): skiplist_find_lt goes down to level 0 before it answers",
+                 2 * want, N);
+        EX_CHECK(prev <= 140, "prev searches for the last node before the current one from "
+                 "the list's top level (its height - 1, here level 1): O(log n) comparisons; "
+                 "prev from k%05d in %d keys, every 64th of height 2, made %ld", 2 * want, N,
+                 prev);
+    }
+    free(nodes);
+    arena_destroy(&a);
+}
+
 static const harness_test skiplist_search_tests[] = {
-    HARNESS_TEST(skiplist_search_empty_list),
+    HARNESS_TEST(skiplist_search_starts_on_the_top_level),
     HARNESS_TEST(skiplist_search_level_zero_only),
+    HARNESS_TEST(skiplist_search_empty_list),
     HARNESS_TEST(skiplist_search_random_heights),
     HARNESS_TEST(skiplist_search_tall_nodes),
     HARNESS_TEST(skiplist_search_takes_log_n_steps),

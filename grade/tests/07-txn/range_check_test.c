@@ -6,8 +6,12 @@
  * above the snapshot anywhere in that range (a new key, a changed one, a
  * tombstone) is a conflict (no phantom); a write outside it is not.
  */
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ex_txn.h"
 #include "exercise.h"
@@ -87,9 +91,127 @@ static void range_check_after_a_flush(void)
     kv_close(db);
 }
 
+/* The .tbl files in dir. */
+static int rc_table_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* A commit's check holds the sources it reads (memtables, the tables'
+ * version) only while it runs: once it is over, a compaction that merged
+ * every table leaves only the tables it wrote in the directory. */
+static void range_check_lets_its_sources_go(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 4096;
+    kv_db *db = ex_open(dir, &opt, "open the test's database, memtables of 4 KiB");
+    ex_put(db, "a", "1", "put a");
+    ex_put(db, "n", "1", "put n");
+    for (int i = 0; i < 3; i++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+        ex_txn_scan(t, NULL, "m"); /* a, then n: the range ends at n */
+        ex_fill_others(db, 300);   /* after n, and flushed: the check reads the tables */
+        ex_txn_put(t, "out", "mine");
+        ex_commit(t, KV_OK, "the transaction scanned from the first key to n, and the only "
+                  "writes since were after n");
+    }
+    ex_fill_others(db, 300);
+    harness_context("kv_compact after the commits");
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    /* Files no version holds any more are removed as the compaction ends;
+     * up to 2 s are given for it. */
+    int files = rc_table_files(dir);
+    uint64_t tables = ex_stat(db, "tables.count");
+    for (int i = 0; i < 40 && (uint64_t)files != tables; i++) {
+        usleep(50 * 1000);
+        files = rc_table_files(dir);
+        tables = ex_stat(db, "tables.count");
+    }
+    EX_CHECK((uint64_t)files == tables, "a commit's check reads the sources through one "
+             "iterator, made once (by the first key checked, or by a range that needs it) and "
+             "freed when the check ends; an iterator made again, over the one already there, "
+             "is never freed and keeps the tables it read: after kv_compact the directory "
+             "holds %d .tbl files, the database %llu tables", files,
+             (unsigned long long)tables);
+    kv_close(db);
+}
+
+/* A scan of the range that fails fails the commit: the range's versions
+ * are in a table (kv_compact's, whose blocks no read has cached) damaged
+ * past its first block, so the check's scan stops with an error before
+ * it reaches the write into the range at its end. */
+static void range_check_a_failed_scan_fails_the_commit(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    kv_db *db = ex_open(dir, &opt, "open the test's database");
+    char k[16], v[128];
+    uint64_t x = 1;
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "b%03d", i);
+        for (int j = 0; j < 100; j++) { /* letters that do not compress */
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            v[j] = (char)('a' + (x >> 59) % 26);
+        }
+        v[100] = '\0';
+        ex_put(db, k, v, "put b000..b299, 100-byte values");
+    }
+    harness_context("kv_flush");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
+    ex_txn_scan(t, "b", NULL);
+    ex_put(db, "b999", "theirs", "another writer's put of b999, in the range scanned");
+    harness_context("kv_compact: old versions kept for the transaction's snapshot");
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    /* The largest table holds b000..b299. */
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    char largest[512] = "";
+    size_t largest_n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        if (l <= 4 || strcmp(e->d_name + l - 4, ".tbl") != 0)
+            continue;
+        const char *path = harness_join(dir, e->d_name);
+        size_t n = 0;
+        free(ex_read_file(path, &n));
+        if (n > largest_n) {
+            largest_n = n;
+            snprintf(largest, sizeof largest, "%s", path);
+        }
+    }
+    closedir(d);
+    EX_CHECK(largest_n > 16384, "test setup: a table of b000..b299 after kv_compact (the "
+             "largest has %zu bytes)", largest_n);
+    for (uint64_t at = largest_n / 3; at < largest_n / 3 + 64; at++)
+        ex_poke_file(largest, at, 0xa5);
+    ex_txn_put(t, "a0", "mine");
+    harness_context("kv_txn_commit: the range's versions are in a damaged table");
+    int rc = kv_txn_commit(t);
+    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, "when the scan of the range fails part way "
+             "(its table is damaged), txn_version_range_changed returns the iterator's error "
+             "and the commit fails with it: it cannot know whether the rest of the range was "
+             "written since (got %d%s%s)", rc, rc == KV_OK ? ", committed" : ": ",
+             rc == KV_OK ? "" : kv_errmsg());
+    kv_close(db);
+}
+
 static const harness_test range_check_tests[] = {
     HARNESS_TEST(range_check_a_phantom_anywhere_in_the_range),
     HARNESS_TEST(range_check_writes_outside_are_not_conflicts),
     HARNESS_TEST(range_check_after_a_flush),
+    HARNESS_TEST(range_check_lets_its_sources_go),
+    HARNESS_TEST(range_check_a_failed_scan_fails_the_commit),
 };
 const harness_suite range_check_suite = HARNESS_SUITE("range_check", range_check_tests);

@@ -45,6 +45,52 @@ static void sources_the_write_right_after_the_snapshot(void)
     kv_close(db);
 }
 
+/* The tables' read counters, summed: a commit that searches a table
+ * opens it through the table cache and reads a block of it. */
+static uint64_t sources_table_reads(kv_db *db)
+{
+    return ex_stat(db, "session.table_cache.hits") + ex_stat(db, "session.table_cache.misses") +
+           ex_stat(db, "session.block_cache.hits") + ex_stat(db, "session.block_cache.misses") +
+           ex_stat(db, "session.table.reads");
+}
+
+/* The usual case: the write right after the snapshot is the memtable's
+ * oldest (a flush emptied it just before), so the memtables hold every
+ * newer version and the check reads memory alone, though a table holds
+ * older versions of the key. */
+static void sources_memory_alone_from_snapshot_plus_one(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    harness_context("kv_flush: k's old version goes to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot "
+           "and the memtable's oldest");
+    ex_txn_put(t, "k", "mine");
+    uint64_t before = sources_table_reads(db);
+    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot, in the memtable");
+    uint64_t after = sources_table_reads(db);
+    EX_CHECK(after == before, "the memtables' oldest write is snapshot + 1, so they hold every "
+             "version newer than the snapshot: the commit checks memory alone (oldest <= "
+             "snapshot + 1), yet it read the tables (%llu table and block cache lookups and "
+             "reads)", (unsigned long long)(after - before));
+    /* Nothing written since the snapshot, the memtables empty (a flush
+     * took everything): nothing newer can be anywhere. */
+    harness_context("kv_flush: the memtables are empty");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_txn_put(t, "k", "mine again");
+    before = sources_table_reads(db);
+    ex_commit(t, KV_OK, "nothing was written since the transaction began");
+    after = sources_table_reads(db);
+    EX_CHECK(after == before, "nothing was written since the snapshot (the newest write, "
+             "src.last, is at or before it), so no version is newer and the commit checks "
+             "memory alone, even with the memtables empty; it read the tables (%llu table and "
+             "block cache lookups and reads)", (unsigned long long)(after - before));
+    kv_close(db);
+}
+
 /* Many flushes while the transaction was open; the conflict is somewhere
  * in the tables. */
 static void sources_after_many_flushes(void)
@@ -130,10 +176,36 @@ static void sources_the_only_write_since_in_a_table(void)
     kv_close(db);
 }
 
+/* A check that worked adds nothing to kv_errmsg(): the note "checking for
+ * conflicts" belongs to a failure of the sources only. */
+static void sources_a_success_leaves_no_note(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    for (int i = 0; i < 2; i++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        if (i == 1) { /* the second time, the check reads the tables too */
+            ex_fill_others(db, 300);
+            harness_context("kv_flush");
+            EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+        }
+        ex_txn_put(t, "k", "mine");
+        ex_commit(t, KV_OK, "nothing was written to k since the transaction began");
+        EX_CHECK(strstr(kv_errmsg(), "checking for conflicts") == NULL,
+                 "the sources' note \"(kv_txn_commit: checking for conflicts; nothing was "
+                 "written)\" is appended to kv_errmsg() only when finding the sources failed "
+                 "(rc != KV_OK); after a commit that succeeded (%s) kv_errmsg() is \"%s\"",
+                 i == 0 ? "memory alone" : "memory and tables", kv_errmsg());
+    }
+    kv_close(db);
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
+    HARNESS_TEST(sources_a_success_leaves_no_note),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),
     HARNESS_TEST(sources_the_only_write_since_in_a_table),
+    HARNESS_TEST(sources_memory_alone_from_snapshot_plus_one),
     HARNESS_TEST(sources_after_many_flushes),
     HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
 };

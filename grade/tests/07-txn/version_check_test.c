@@ -6,6 +6,8 @@
  * written back, the same value again, a tombstone; a version at or below
  * the snapshot, or a newer version of another key, does not.
  */
+#include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -113,11 +115,53 @@ static void version_check_a_write_later_than_the_next(void)
     kv_close(db);
 }
 
+/* A check that cannot read the versions fails the commit: the first key's
+ * newest version is in a table whose data is damaged, so the seek fails
+ * (KV_ERR_CORRUPT), and without it the commit cannot say there was no
+ * conflict. */
+static void version_check_a_failed_read_fails_the_commit(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 4096;
+    kv_db *db = ex_open(dir, &opt, "open the test's database, memtables of 4 KiB");
+    ex_put(db, "k", "0", "put k before the transaction");
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, right after the snapshot");
+    harness_context("kv_flush: k's versions go to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    ex_put(db, "other", "x", "a write to another key: the memtable starts at snapshot + 2");
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    int damaged = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        if (l <= 4 || strcmp(e->d_name + l - 4, ".tbl") != 0)
+            continue;
+        const char *path = harness_join(dir, e->d_name);
+        for (uint64_t at = 0; at < 24; at++)
+            ex_poke_file(path, at, 0xa5);
+        damaged++;
+    }
+    closedir(d);
+    EX_CHECK(damaged == 1, "test setup: one table, damaged (found %d)", damaged);
+    ex_txn_put(t, "k", "mine");
+    harness_context("kv_txn_commit: k's versions are in a damaged table");
+    int rc = kv_txn_commit(t);
+    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, "when the seek to k's newest version fails "
+             "(its table is damaged), txn_version_key_changed returns that error and the "
+             "commit fails with it: it cannot know whether k was written since (got %d%s%s)",
+             rc, rc == KV_OK ? ", committed" : ": ", rc == KV_OK ? "" : kv_errmsg());
+    kv_close(db);
+}
+
 static const harness_test version_check_tests[] = {
     HARNESS_TEST(version_check_any_write_since_counts),
     HARNESS_TEST(version_check_older_versions_are_not_conflicts),
     HARNESS_TEST(version_check_other_keys_are_not_conflicts),
     HARNESS_TEST(version_check_reads_under_serializable),
     HARNESS_TEST(version_check_a_write_later_than_the_next),
+    HARNESS_TEST(version_check_a_failed_read_fails_the_commit),
 };
 const harness_suite version_check_suite = HARNESS_SUITE("version_check", version_check_tests);

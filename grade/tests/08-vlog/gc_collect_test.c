@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ex_vlog.h"
 #include "exercise.h"
@@ -112,6 +113,16 @@ static void gc_collect_a_measure_counts_the_file(void)
              "the dead values of at least the threshold (45,000) (got state %d, counted %d, "
              "live bytes %llu, value bytes %llu)", (int)f->state, f->counted,
              (unsigned long long)f->live_bytes, (unsigned long long)f->value_bytes);
+    EX_CHECK(f->undropped == 45000 && f->counted_at == 50, "a measure of a file not counted "
+             "before (after a crash nothing is known of the drops) puts all its dead value "
+             "bytes in undropped (value bytes less live bytes, 45,000), so that a merge's drop "
+             "of those entries later does not take them off the live bytes, and counted_at is "
+             "the job's seq (50): got undropped %llu, counted_at %llu",
+             (unsigned long long)f->undropped, (unsigned long long)f->counted_at);
+    EX_CHECK(vs->measured == 1 && vs->emptied == 0, "a measure is counted as one "
+             "(vs->measured, kv_stats' session.values.gc_files_measured), not as a file "
+             "emptied (got measured %llu, emptied %llu)", (unsigned long long)vs->measured,
+             (unsigned long long)vs->emptied);
     cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a measured file is not emptied");
     value_store_close(vs, 0);
 }
@@ -126,12 +137,29 @@ static void gc_collect_waits_for_the_moves_to_be_durable(void)
              "a job that emptied a file (status KV_OK) leaves it VLOG_EMPTIED, remembering the "
              "write its moves came before (seq 100): got state %d, moved_seq %llu",
              (int)f->state, (unsigned long long)f->moved_seq);
+    EX_CHECK(vs->emptied == 1 && vs->measured == 0, "a job that emptied a file is counted as "
+             "one (vs->emptied, kv_stats' session.values.gc_files_emptied), not as a measure "
+             "(got emptied %llu, measured %llu)", (unsigned long long)vs->emptied,
+             (unsigned long long)vs->measured);
+    EX_CHECK(f->value_bytes == 0 && f->live_bytes == 0 && f->undropped == 0 &&
+                 f->counted_at == 100,
+             "an emptied file holds no value a table points at: value, live and undropped "
+             "bytes 0, counted_at the job's seq (100): got value bytes %llu, live bytes %llu, "
+             "undropped %llu, counted_at %llu", (unsigned long long)f->value_bytes,
+             (unsigned long long)f->live_bytes, (unsigned long long)f->undropped,
+             (unsigned long long)f->counted_at);
+    uint64_t bytes = f->bytes;
     cl_kept(vs, dir, cl_collect(vs, 1000, 99), "only the writes up to 99 are on stable "
             "storage, and a value moved by write 100 may be only in the page cache: a power "
             "cut would lose it, and the old copy in this file is the only one in tables (not "
             "yet durable)");
     cl_gone(vs, dir, cl_collect(vs, 1000, 100), "once every write before 100 is on stable "
             "storage (durable 100), no snapshot is older and no pin is held");
+    EX_CHECK(vs->removed == 1 && vs->removed_bytes == bytes, "a file removed is counted: "
+             "one file (vs->removed, kv_stats' session.values.gc_files_removed) of its %llu "
+             "bytes (vs->removed_bytes, session.values.gc_bytes_removed); got %llu files, %llu "
+             "bytes", (unsigned long long)bytes, (unsigned long long)vs->removed,
+             (unsigned long long)vs->removed_bytes);
     value_store_close(vs, 0);
 }
 
@@ -216,8 +244,12 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         ex_put_big(db, key, 2000 + (size_t)i * 10, 2);
     }
     EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
-    harness_context("kv_compact with a snapshot older than the overwrites");
+    harness_context("kv_compact with a snapshot older than the overwrites; an alarm ends the "
+                    "test if it has not returned in 30 s: a job ends with its file counted "
+                    "or emptied, so that the pick does not take the same file again forever");
+    alarm(30);
     int rc = kv_compact(db);
+    alarm(0);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(ex_vlog_exists(dir, 1), "a snapshot older than the overwrites still reads the "
              "values of file 1: it stays");
@@ -232,8 +264,12 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         kv_free(v);
     }
     kv_snapshot_free(db, snap);
-    harness_context("kv_compact once the snapshot is freed");
+    harness_context("kv_compact once the snapshot is freed; an alarm ends the test if it has "
+                    "not returned in 30 s: a job ends with its file counted or emptied, so "
+                    "that the pick does not take the same file again forever");
+    alarm(30);
     rc = kv_compact(db);
+    alarm(0);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(!ex_vlog_exists(dir, 1), "every value of file 1 was overwritten and no snapshot "
              "reads it: kv_compact drops the old versions, the job empties the file, the "

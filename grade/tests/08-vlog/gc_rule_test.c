@@ -89,12 +89,26 @@ static void gc_rule_a_dead_file_is_always_worth_it(void)
              "bytes and writes nothing");
 }
 
+static void gc_rule_one_live_byte_is_not_dead(void)
+{
+    /* Half garbage: a file with something live in it answers by gc_percent
+     * alone, however little is live. */
+    vlog_file f = rule_file(100, 2, 1);
+    EX_CHECK(!vlog_worth_collecting(&f, 60), "a file of 2 value bytes, 1 of them live, is half "
+             "garbage: not worth emptying at gc_percent 60; only a file nothing is live in "
+             "(live bytes 0) is worth it whatever gc_percent says");
+    uint64_t g = vlog_garbage(&f);
+    EX_CHECK(g == 1, "a file of 2 value bytes, 1 of them live, has 1 byte of garbage: it is "
+             "garbage whole only when nothing in it is live (got %llu)", (unsigned long long)g);
+}
+
 static const harness_test gc_rule_tests[] = {
     HARNESS_TEST(gc_rule_garbage_is_value_bytes_not_live),
     HARNESS_TEST(gc_rule_a_dead_file_is_garbage_whole),
     HARNESS_TEST(gc_rule_worth_from_gc_percent),
     HARNESS_TEST(gc_rule_no_overflow_on_large_files),
     HARNESS_TEST(gc_rule_a_dead_file_is_always_worth_it),
+    HARNESS_TEST(gc_rule_one_live_byte_is_not_dead),
 };
 
 const harness_suite gc_rule_suite = HARNESS_SUITE("gc_rule", gc_rule_tests);

@@ -44,6 +44,16 @@ static void where_encodes_the_format_bytes(void)
 {
     /* docs/formats.md's example: 40,000 bytes at offset 61 of log 1. */
     static const uint8_t page[] = {0x01, 0x3d, 0xc0, 0xb8, 0x02, 0xe0, 0x72, 0xe5, 0x0a};
+    /* First with room to spare, so that wrong bytes are named before a
+     * write past the end is caught below. */
+    uint8_t roomy[64];
+    harness_context("vlog_where_encode of file 1, offset 61, length 40000, crc 0x0ae572e0 into "
+                    "a buffer of 64 bytes");
+    size_t rn = vlog_where_encode(roomy, &wh_cases[0]);
+    EX_CHECK(rn == sizeof page && memcmp(roomy, page, sizeof page) == 0,
+             "file 1, offset 61, length 40000, crc32c 0x0ae572e0 is 01 3d c0 b8 02 e0 72 e5 0a "
+             "(varint 1, varint 61, varint 40000 = c0 b8 02, the crc little-endian): got %zu "
+             "bytes %s", rn, harness_hex((char[HARNESS_HEX_BUF]){0}, roomy, rn < 9 ? rn : 9));
     uint8_t *out = ex_guarded(sizeof page);
     harness_context("vlog_where_encode of file 1, offset 61, length 40000, crc 0x0ae572e0 into "
                     "exactly 9 bytes");
