@@ -62,8 +62,10 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     return table_v2_get_start_at(t, lk, rc, found, h, r, p, pending);
 }
 
-int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                        table_get_result *r)
+/* table.h's second step, the same for every version of the file and
+ * whatever layer started the lookup. */
+int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
+                     table_get_result *r)
 {
     table *t = p->t;
     *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1 + p->first_reads, .in_range = 1,

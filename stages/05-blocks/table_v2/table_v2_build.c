@@ -140,11 +140,11 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
     return KV_OK;
 }
 
-/* A builder of a file of version, with a filter or not. */
-static int table_v2_builder_new_as(table_ctx *ctx, const char *path, uint32_t version,
-                                   int filter, table_v2_builder **out)
+int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
+                         table_v2_builder **out)
 {
     *out = NULL;
+    filter = filter && ctx->bloom_bits > 0;
     table_v2_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
@@ -161,11 +161,6 @@ static int table_v2_builder_new_as(table_ctx *ctx, const char *path, uint32_t ve
     }
     *out = b;
     return KV_OK;
-}
-
-int table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out)
-{
-    return table_v2_builder_new_as(ctx, path, TABLE_V2_VERSION, ctx->bloom_bits > 0, out);
 }
 
 int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
@@ -332,12 +327,6 @@ void table_v2_builder_abandon(table_v2_builder *b)
 }
 
 /* ---- the data blocks alone (table_v2_parts.h) --------------------------------- */
-
-int table_v2_builder_new_data(table_ctx *ctx, const char *path, uint32_t version,
-                              table_v2_builder **out)
-{
-    return table_v2_builder_new_as(ctx, path, version, 0, out);
-}
 
 
 int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)

@@ -139,7 +139,7 @@ int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uin
     return KV_OK;
 }
 
-int table_v2_open_props(table *t)
+static int table_v2_open_props(table *t)
 {
     const uint8_t *p;
     int rc = table_v2_meta_block(t, t->props_h, "properties", &p);
@@ -164,7 +164,21 @@ int table_v2_open_props(table *t)
     return KV_OK;
 }
 
-int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has_filter)
+static int table_v2_open_index(table *t, const char *name)
+{
+    const uint8_t *p = NULL;
+    int rc = table_v2_meta_block(t, t->kept.index_h, name, &p);
+    const char *why;
+    if (rc == KV_OK && (why = block_init(&t->kept.index, p, t->kept.index_h.size)) != NULL) {
+        char part[64];
+        snprintf(part, sizeof part, "%s block", name);
+        return table_v2_corrupt(t, t->kept.index_h.offset, part, why);
+    }
+    return rc;
+}
+
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
+                       int *has_filter)
 {
     *has_filter = 0;
     t->kept.data_end = f->data_end;
@@ -186,6 +200,16 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has
         if (why != NULL)
             return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
     }
+    if (rc == KV_OK)
+        rc = table_v2_open_props(t);
+    if (rc == KV_OK)
+        rc = table_v2_open_index(t, index_name);
+    if (rc == KV_OK) {
+        /* Counted from here on; table_unref takes it off again. */
+        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
+        t->counted = 1;
+    }
     return rc;
 }
 
@@ -203,18 +227,6 @@ static int table_v2_open_filter(table *t, int has_filter)
     return rc;
 }
 
-int table_v2_open_index(table *t, const char *name)
-{
-    const uint8_t *p = NULL;
-    int rc = table_v2_meta_block(t, t->kept.index_h, name, &p);
-    const char *why;
-    if (rc == KV_OK && (why = block_init(&t->kept.index, p, t->kept.index_h.size)) != NULL) {
-        char part[64];
-        snprintf(part, sizeof part, "%s block", name);
-        return table_v2_corrupt(t, t->kept.index_h.offset, part, why);
-    }
-    return rc;
-}
 
 int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
                        table_v2_footer *f)
@@ -267,25 +279,14 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
     return KV_OK;
 }
 
-void table_v2_open_done(table *t)
-{
-    atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
-    t->counted = 1;
-}
-
 /* Version 1's meta region is [D, size - 48): the filter (if any), the
  * properties, the metaindex and the index. */
 int table_v2_open_meta(table *t, const table_v2_footer *f)
 {
     int has_filter;
-    int rc = table_v2_open_kept(t, f, f->data_end, &has_filter);
+    int rc = table_v2_open_kept(t, f, f->data_end, "index", &has_filter);
     if (rc == KV_OK)
         rc = table_v2_open_filter(t, has_filter);
-    if (rc == KV_OK)
-        rc = table_v2_open_props(t);
-    if (rc == KV_OK)
-        rc = table_v2_open_index(t, "index");
     /* A restart point at every entry: one per data block. */
     if (rc == KV_OK && t->kept.index.nrestarts != t->kept.data_blocks)
         rc = table_v2_corrupt(t, f->index.offset, "index block",
@@ -301,8 +302,6 @@ int table_v2_open(table_ctx *ctx, const char *path, table **out)
         table_unref(*out);
         *out = NULL;
     }
-    if (rc == KV_OK)
-        table_v2_open_done(*out);
     return rc;
 }
 

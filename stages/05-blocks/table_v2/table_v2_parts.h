@@ -179,9 +179,8 @@ int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2
  * the cache and the answer, or the read to make (*pending). */
 int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
                           table_get_result *r, table_pending *p, int *pending);
-/* table.h's table_get_finish (table_batch.h), for any version. */
-int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                        table_get_result *r);
+/* (table_batch.h's second step, table_get_finish, is format v2's own,
+ * for every version: table_v2_batch.c.) */
 
 /* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
 
@@ -227,28 +226,26 @@ const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t fi
 
 /* ---- opening, in steps (table_v2_open.c) --------------------------------------- */
 
-/* table_v2_open is _ends, _meta, _done; _meta is _kept, the filter,
- * _props, _index:
+/* table_v2_open is _ends, then _meta; _meta is _kept, then version 1's
+ * filter and its index's count checked:
  *   _ends   a table of path with its header and footer read and checked,
  *           its version, from 1 to max_version, the header's (and the
  *           footer's, *f); nothing of its meta blocks read yet;
  *   _meta   version 1's meta region [D, size - 48), read and checked;
  *   _kept   the region an open table keeps, [at, size - 48) (version 1:
- *           at = D), read, and the footer's metaindex decoded (the
- *           properties' handle; *has_filter: whether it names a filter);
- *   _props  the properties block, checked and decoded (the kept keys and
- *           counts, table_v2_kept);
- *   _index  the index block the footer names, as a block in the kept
- *           region (table_v2_kept's index); name says which for an error;
- *   _done   the open table counted in the context.
- * On failure _ends holds nothing; after it, table_unref frees the table. */
+ *           at = D), read; the footer's metaindex decoded (*has_filter:
+ *           whether it names a filter), the properties block checked and
+ *           decoded (the kept keys and counts, table_v2_kept), and the
+ *           block the footer names as the index (index_name, for an
+ *           error) made table_v2_kept's index; the table is then counted
+ *           in the context (kv_stats: table.open, table.meta_bytes).
+ * On failure _ends holds nothing; after it, table_unref frees the table
+ * (and takes it off the context's counts). */
 int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
                        table_v2_footer *f);
 int table_v2_open_meta(table *t, const table_v2_footer *f);
-int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has_filter);
-int table_v2_open_props(table *t);
-int table_v2_open_index(table *t, const char *name);
-void table_v2_open_done(table *t);
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
+                       int *has_filter);
 
 /* ---- walking and the tools (table_v2_iter.c, tools/) ---------------------------- */
 
@@ -257,14 +254,12 @@ void table_v2_open_done(table *t);
  * where rc (the caller's getting of that index) is not KV_OK, an iterator
  * failed with rc (table.h: only KV_ERR_NOMEM is returned). */
 int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out);
-/* kv check and kv dump of the table at path as table.h says them: t, the
- * table the caller opened (NULL where its open failed with rc); index its
- * data blocks' index (NULL where it could not be had, rc saying why).
- * The filter is asked through table_inspect.h's
+/* kv check (dump 0) and kv dump (dump 1) of a table as table.h says
+ * them: t, the table the caller opened (NULL where its open failed with
+ * rc); index its data blocks' index (NULL where it could not be had, rc
+ * saying why).  The filter is asked through table_inspect.h's
  * table_inspect_filter_says_absent. */
-int table_v2_check(const char *label, kv_line_fn line, void *line_ctx, table *t,
-                   const block *index, int rc);
-int table_v2_dump(const char *label, kv_line_fn line, void *line_ctx, table *t,
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
                   const block *index, int rc);
 /* table_inspect_parts over the data blocks index names (NULL: the lines
  * of the table's kept blocks only). */
@@ -283,9 +278,11 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
 /* ---- the builder, in steps (table_v2_build.c) ---------------------------------- */
 
 /* table_builder_new, _add, _entries, _file_bytes, _finish, _abandon, as
- * table.h says them.  table_v2_builder_new_data is _new for a file whose
- * header says version and that keeps no filter of the whole table; such a
- * builder ends with the steps below, which _finish is made of:
+ * table.h says them, _new for a file whose header says version (format
+ * v2's own: TABLE_V2_VERSION), keeping a filter of the whole table if
+ * filter is 1 and the context has filters.  _finish is made of the steps
+ * below; a builder that keeps no filter may end with them instead,
+ * writing meta blocks of its own between _end_data and _close:
  *   _end_data   stores the last data block: the data blocks end at
  *               _written (D); *index is the index block's contents (one
  *               entry per data block), valid until close;
@@ -297,9 +294,8 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
  * Any failure is sticky and returned by every step after it; the caller
  * then abandons the builder. */
 typedef struct table_v2_builder table_v2_builder;
-int  table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out);
-int  table_v2_builder_new_data(table_ctx *ctx, const char *path, uint32_t version,
-                               table_v2_builder **out);
+int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
+                          table_v2_builder **out);
 int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
                           const uint8_t *value, size_t value_len);
 /* How far a builder is: entries added, data blocks stored, bytes

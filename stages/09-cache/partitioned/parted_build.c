@@ -2,7 +2,8 @@
  * parted_build.c: writing a version-2 table (parted_format.h).
  *
  * Format v2's builder writes the data blocks and keeps their index, as
- * for version 1, but no filter (table_v2_builder_new_data).  Beside it,
+ * for version 1, but no filter of the whole table (table_v2_builder_new
+ * with filter 0).  Beside it,
  * this builder keeps each user key's hash, in order, and where each data
  * block's hashes end: a key is hashed again in each block that holds a
  * version of it, so that a key whose versions straddle two partitions is
@@ -71,8 +72,7 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
     b->ctx = ctx;
     b->whole = version != PARTED_VERSION;
     b->filters = !b->whole && ctx->bloom_bits > 0;
-    int rc = b->whole ? table_v2_builder_new(ctx, path, &b->v2)
-                      : table_v2_builder_new_data(ctx, path, PARTED_VERSION, &b->v2);
+    int rc = table_v2_builder_new(ctx, path, version, b->whole, &b->v2);
     if (rc != KV_OK) {
         free(b);
         return rc;

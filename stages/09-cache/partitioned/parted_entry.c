@@ -26,10 +26,8 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     if (rc != KV_OK) {
         table_unref(*out);
         *out = NULL;
-        return rc;
     }
-    table_v2_open_done(*out);
-    return KV_OK;
+    return rc;
 }
 
 /* A version-2 table's iterator walks its index partitions joined into one
@@ -47,4 +45,11 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
                   table_salvage_info *info)
 {
     return parted_salvage(path, entry, loss, ctx, info);
+}
+
+int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
+{
+    return table_v2_kept_of(t)->version == PARTED_VERSION
+               ? parted_filter_says_absent((table *)t, ukey, ulen)
+               : table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }

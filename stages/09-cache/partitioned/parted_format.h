@@ -118,7 +118,7 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 
 /* The builder of this stage's tables (under table.h's, paced_build/).
  * Of version 2 (kv_options.table_partitions = KV_PARTITIONS), over format
- * v2's builder of data blocks (table_v2_builder_new_data); of version 1
+ * v2's builder keeping no filter, ended in steps (table_v2_parts.h); of version 1
  * (the default), format v2's builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
 int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,

@@ -73,14 +73,10 @@ int parted_open_meta(table *t, const table_v2_footer *f)
 {
     /* P, where the kept region begins, is the top level's offset. */
     int has_filter;
-    int rc = table_v2_open_kept(t, f, f->index.offset, &has_filter);
+    int rc = table_v2_open_kept(t, f, f->index.offset, "top-level index", &has_filter);
     if (rc == KV_OK && has_filter)
         return parted_corrupt(t, f->metaindex.offset, "the metaindex names a whole filter, "
                               "which a table of partitions has not");
-    if (rc == KV_OK)
-        rc = table_v2_open_props(t);
-    if (rc == KV_OK)
-        rc = table_v2_open_index(t, "top-level index");
     if (rc == KV_OK)
         rc = parted_walk_top(t);
     return rc;

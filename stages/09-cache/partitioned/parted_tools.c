@@ -3,8 +3,9 @@
  * the table opened (table_open: either version), then format v2's walk
  * of its data blocks, handed the index partitions joined
  * (parted_join_index; a version-1 table's index as it is), which asks
- * each key's filter through table_inspect_filter_says_absent (here: the
- * filter partition, parted_filter_says_absent, or version 1's filter).
+ * each key's filter through table_inspect_filter_says_absent (in
+ * parted_entry.c: the filter partition, parted_filter_says_absent, or
+ * version 1's filter).
  * What they add for a version-2 table (parted_format.h):
  *   - every partition, one line each in the dump: where its index and
  *     filter partitions lie, their entries, the filter's bits, hashes
@@ -112,8 +113,7 @@ static int parted_tool(const char *path, const char *label, kv_line_fn line, voi
     if (rc == KV_OK)
         rc = parted_join_index(t, &index);
     const block *b = t != NULL && rc == KV_OK ? &index.b : NULL;
-    rc = dump ? table_v2_dump(label, line, line_ctx, t, b, rc)
-              : table_v2_check(label, line, line_ctx, t, b, rc);
+    rc = table_v2_tool(label, line, line_ctx, dump, t, b, rc);
     if (b != NULL)
         table_v2_block_release(t, &index);
     if (parted && dump)
@@ -131,13 +131,6 @@ int table_check(const char *path, const char *label, kv_line_fn line, void *line
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
     return parted_tool(path, label, line, line_ctx, 1);
-}
-
-int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
-{
-    return table_v2_kept_of(t)->version == PARTED_VERSION
-               ? parted_filter_says_absent((table *)t, ukey, ulen)
-               : table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }
 
 /* The "filter" line of a version-2 table: off the first filter

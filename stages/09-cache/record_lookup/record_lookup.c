@@ -28,7 +28,8 @@
  * kv_multi_get's two-step lookups (table_batch.h) take step 2's answers
  * and otherwise go to the format as they are, keeping nothing: their reads
  * are made together by the caller, and what they find is for one
- * sequence, not the greatest.
+ * sequence, not the greatest.  Their second step, table_get_finish, is
+ * format v2's own (table_v2_batch.c).
  */
 #include <stdlib.h>
 
@@ -159,10 +160,4 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
     return table_v2_get_start_at(t, lk, rc, found, block, r, p, pending);
-}
-
-int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                     table_get_result *r)
-{
-    return table_v2_get_finish(p, done, lk, r);
 }

@@ -114,7 +114,7 @@ static void version_one_tables_are_still_read(void)
     table_ctx *ctx = tv_ctx(256, 0, 0);
     const char *path = harness_join(dir, "v1.tbl");
     table_v2_builder *b;
-    CHECK_KV(table_v2_builder_new(ctx, path, &b), KV_OK);
+    CHECK_KV(table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b), KV_OK);
     iter *it;
     CHECK_KV(memtable_iter_new(m, &it), KV_OK);
     for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -155,7 +155,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
     ctx = tv_ctx(0, 0, 0);
     table_v2_builder *b;
     const char *v1 = harness_join(dir, "v1.tbl");
-    CHECK_KV(table_v2_builder_new(ctx, v1, &b), KV_OK);
+    CHECK_KV(table_v2_builder_new(ctx, v1, TABLE_V2_VERSION, 1, &b), KV_OK);
     iter *it;
     CHECK_KV(memtable_iter_new(m, &it), KV_OK);
     for (iter_seek_first(it); iter_valid(it); iter_next(it))

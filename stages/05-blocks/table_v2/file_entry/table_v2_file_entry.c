@@ -38,8 +38,7 @@ static int table_v2_file_tool(const char *path, const char *label, kv_line_fn li
     if (rc == KV_OK)
         rc = table_v2_open(ctx, path, &t);
     const block *index = t != NULL ? &table_v2_kept_of(t)->index : NULL;
-    rc = dump ? table_v2_dump(label, line, line_ctx, t, index, rc)
-              : table_v2_check(label, line, line_ctx, t, index, rc);
+    rc = table_v2_tool(label, line, line_ctx, dump, t, index, rc);
     table_unref(t);
     table_ctx_free(ctx);
     return rc;
@@ -64,9 +63,4 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
 int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     return table_v2_inspect_parts(t, &table_v2_kept_of(t)->index, label, line, ctx);
-}
-
-int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
-{
-    return table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }

@@ -259,8 +259,8 @@ static void table_v2_dump_meta(table_v2_walk *w)
 
 /* Walks the table the caller opened (t: NULL where rc says why not)
  * through index (NULL where rc says why not). */
-static int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
-                         const block *index, int rc)
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
+                  const block *index, int rc)
 {
     table_v2_walk w = {.t = t, .label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
     if (t != NULL && dump)
@@ -285,16 +285,4 @@ static int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int
     if (rc == KV_OK && w.problems > 0)
         rc = kv_error(KV_ERR_CORRUPT, "%s: %d problems", t->path, w.problems);
     return rc;
-}
-
-int table_v2_check(const char *label, kv_line_fn line, void *line_ctx, table *t,
-                   const block *index, int rc)
-{
-    return table_v2_tool(label, line, line_ctx, 0, t, index, rc);
-}
-
-int table_v2_dump(const char *label, kv_line_fn line, void *line_ctx, table *t,
-                  const block *index, int rc)
-{
-    return table_v2_tool(label, line, line_ctx, 1, t, index, rc);
 }
