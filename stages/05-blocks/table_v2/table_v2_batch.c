@@ -11,7 +11,6 @@
  */
 #include "table_batch.h"
 
-#include "bloom.h"
 #include "error.h"
 #include "table_v2_format.h"
 
@@ -49,16 +48,9 @@ int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, ta
 int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
                        int *pending)
 {
-    *r = (table_get_result){.state = IKEY_ABSENT};
-    *pending = 0;
-    size_t ulen;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (!table_v2_kept_holds(&t->kept, ukey, ulen))
-        return KV_OK;
     table_v2_handle h = {0};
     int found;
-    uint64_t hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
-    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    int rc = table_v2_find(t, lk, r, &h, &found);
     return table_v2_get_start_at(t, lk, rc, found, h, r, p, pending);
 }
 

@@ -208,6 +208,12 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
 
 /* ---- reading (table_v2_read.c) ------------------------------------------------ */
 
+/* Steps 1 to 3 of a lookup of lk in t, as format v2's own table_get and
+ * table_get_start take them: *r reset, the range checked, the key hashed
+ * if t has a filter, then table_v2_find_block. */
+int table_v2_find(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                  int *found);
+
 /* The counters a lookup ends with, however far it got (found) and
  * however it ended (rc, *r). */
 void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);

@@ -137,16 +137,23 @@ int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2
     return rc;
 }
 
-int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
+int table_v2_find(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                  int *found)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};
+    *found = TABLE_V2_RULED_OUT;
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (!table_v2_kept_holds(&t->kept, ukey, ulen))
         return KV_OK;
+    uint64_t hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
+    return table_v2_find_block(t, lk, hash, r, h, found);
+}
+
+int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
     table_v2_handle h = {0};
     int found;
-    uint64_t hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
-    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    int rc = table_v2_find(t, lk, r, &h, &found);
     return table_v2_get_at(t, lk, rc, found, h, r);
 }
