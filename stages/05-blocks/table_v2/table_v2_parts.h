@@ -12,14 +12,14 @@
  * an open table shows of itself is table_v2_kept.
  *
  * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
- *   V1. Nothing here calls back: no function of format v2 calls through a
+ *   S1. Nothing here calls back: no function of format v2 calls through a
  *       pointer a caller set.  Where a step depends on the file's version
  *       (its index, its filter), the caller hands in the data (an index
  *       block, a block's handle, a key's hash) or calls the step itself.
- *   V2. A block a caller reads through table_v2_block_get is checked
+ *   S2. A block a caller reads through table_v2_block_get is checked
  *       (T1) before it is returned, and enters the block cache only then
  *       (T3); the caller releases it with table_v2_block_release.
- *   V3. A lookup's key lies in the table's keys (table_v2_kept_holds)
+ *   S3. A lookup's key lies in the table's keys (table_v2_kept_holds)
  *       before any of its steps 2 to 5 runs: the range is checked once,
  *       by whoever starts the lookup.
  */
@@ -136,7 +136,7 @@ typedef struct table_v2_kept {
 const table_v2_kept *table_v2_kept_of(const table *t);
 
 /* Step 1 of a lookup: whether user key [ukey, ukey + ulen) lies in the
- * table's [smallest, largest] (V3). */
+ * table's [smallest, largest] (S3). */
 static inline int table_v2_kept_holds(const table_v2_kept *k, const uint8_t *ukey, size_t ulen)
 {
     return ikey_user_compare(ukey, ulen, k->smallest, k->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
@@ -164,7 +164,7 @@ enum {
  * with hash the user key's bloom_hash; the index): *found says how far,
  * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
  * filter_said_no are set.  REQUIRES: *r zeroed but its state
- * IKEY_ABSENT, the key in the table's range (V3).  KV_OK, or
+ * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
  * KV_ERR_CORRUPT from the index. */
 int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
                         table_v2_handle *h, int *found);
@@ -184,7 +184,7 @@ int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, ta
 
 /* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
 
-/* The data block at h, decoded and checked (V2): from the cache, or read
+/* The data block at h, decoded and checked (S2): from the cache, or read
  * (one read of the mapped file or one positioned read, through pin as
  * table_v2_read says) and then put in the cache.  *from_cache says which.
  * once (NULL for none) is a buffer of once_cap bytes of the caller's: a
