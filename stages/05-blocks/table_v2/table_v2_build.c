@@ -203,8 +203,7 @@ uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p)
 {
     *p = (table_v2_progress){.entries = b->w.entries, .blocks = b->blocks,
-                             .written = b->w.written,
-                             .file_bytes = table_v2_builder_file_bytes(b)};
+                             .written = b->w.written};
 }
 
 /* The properties, built in the lz4 buffer (meta blocks are never

@@ -131,9 +131,8 @@ int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uin
 int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
                      table_salvage_info *info);
 
-/* The builder's counts (table_v2_builder_progress). */
+/* table_builder_entries (table_v2_builder_progress's entries). */
 uint64_t table_v2_builder_entries(const table_v2_builder *b);
-uint64_t table_v2_builder_file_bytes(const table_v2_builder *b);
 
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
 

@@ -299,12 +299,15 @@ int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, in
 int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
                           const uint8_t *value, size_t value_len);
 /* How far a builder is: entries added, data blocks stored, bytes
- * appended to the file (the rest of file_bytes' estimate is still in
- * memory), and table_builder_file_bytes' estimate. */
+ * appended to the file (the rest is still in memory); a few loads, cheap
+ * enough to ask after every add. */
 typedef struct table_v2_progress {
-    uint64_t entries, blocks, written, file_bytes;
+    uint64_t entries, blocks, written;
 } table_v2_progress;
 void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p);
+/* table_builder_file_bytes: the file's size if it were finished now,
+ * estimated from above. */
+uint64_t table_v2_builder_file_bytes(const table_v2_builder *b);
 int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
 void table_v2_builder_abandon(table_v2_builder *b);
 int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);

@@ -91,9 +91,7 @@ uint64_t table_builder_entries(const table_builder *b)
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
-    table_v2_progress p;
-    parted_builder_progress(b->v2, &p);
-    return p.file_bytes;
+    return parted_builder_file_bytes(b->v2);
 }
 
 int table_builder_finish(table_builder *b, table_meta *meta)

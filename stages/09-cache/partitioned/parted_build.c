@@ -106,16 +106,23 @@ int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
 
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p)
 {
+    table_v2_builder_progress(b->v2, p);
+}
+
+uint64_t parted_builder_file_bytes(const parted_builder *b)
+{
     /* Format v2's estimate, with the index counted once, plus the filters
      * and a top-level entry and two trailers per partition of about a
      * block. */
-    table_v2_builder_progress(b->v2, p);
+    uint64_t size = table_v2_builder_file_bytes(b->v2);
     if (b->whole)
-        return;
+        return size;
     if (b->filters)
-        p->file_bytes += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
-    uint64_t parts = p->blocks * 32 / b->ctx->block_bytes + 1;
-    p->file_bytes += parts * (2 * TABLE_V2_TRAILER + 64);
+        size += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
+    table_v2_progress p;
+    table_v2_builder_progress(b->v2, &p);
+    uint64_t parts = p.blocks * 32 / b->ctx->block_bytes + 1;
+    return size + parts * (2 * TABLE_V2_TRAILER + 64);
 }
 
 /* Writing the partitions at finish. */

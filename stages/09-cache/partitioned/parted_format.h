@@ -125,9 +125,10 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
-/* How far it is (table_v2_parts.h's table_v2_progress), its file_bytes
- * the estimate of the whole file, partitions included. */
+/* How far it is (table_v2_parts.h's table_v2_progress), and the
+ * estimate of the whole file, partitions included. */
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
+uint64_t parted_builder_file_bytes(const parted_builder *b);
 /* Writes the partitions, the kept blocks and the footer, syncs; frees b
  * whatever happens. */
 int parted_builder_finish(parted_builder *b, table_meta *meta);
