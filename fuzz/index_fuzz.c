@@ -45,18 +45,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     table t;
     memset(&t, 0, sizeof t);
     t.path = "index";
-    t.data_end = coding_get_u64(data);
+    t.kept.data_end = coding_get_u64(data);
     size_t n = size - 8;
     uint8_t *copy = malloc(n ? n : 1); /* exactly the contents: ASan sees overreads */
     index_fuzz_check(copy != NULL, "allocate");
     memcpy(copy, data + 8, n);
-    if (block_init(&t.index, copy, n) != NULL) {
+    if (block_init(&t.kept.index, copy, n) != NULL) {
         free(copy);
         return 0;
     }
     block_iter ix = {0}, probe = {0};
-    block_iter_init(&ix, &t.index, TABLE_V2_IKEY_MIN);
-    block_iter_init(&probe, &t.index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &t.kept.index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&probe, &t.kept.index, TABLE_V2_IKEY_MIN);
     uint64_t entries = 0;
     int ascending = 1;
     uint8_t *prev = NULL;
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = table_v2_index_handle(&t, &ix, &h);
         index_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "only KV_ERR_CORRUPT");
         if (rc == KV_OK)
-            index_fuzz_check(h.offset >= TABLE_V2_DATA_AT && h.offset < t.data_end &&
-                             h.offset + h.size + TABLE_V2_TRAILER <= t.data_end,
+            index_fuzz_check(h.offset >= TABLE_V2_DATA_AT && h.offset < t.kept.data_end &&
+                             h.offset + h.size + TABLE_V2_TRAILER <= t.kept.data_end,
                              "a handle accepted lies inside the data blocks");
         if (prev != NULL && ikey_compare(prev, prev_len, ix.key, ix.key_len) >= 0)
             ascending = 0;

@@ -123,7 +123,7 @@ typedef struct kv_options {
                                written again, the file removed) once at
                                least this percent of it is garbage, 1..99;
                                0 = default (50) */
-    /* Stage 09+ (ignored before): the record cache, the rate limiter. */
+    /* From stage 09 on (ignored before): the record cache, the rate limiter. */
     int record_cache_percent; /* the part of cache_bytes that keeps records
                                (the newest version of a key in a table, as
                                a get found it) rather than blocks, 1..90;
@@ -222,11 +222,12 @@ int  kv_compact(kv_db *db);
  * kv_options.sync, or kv_close).  A read-only database: KV_ERR_INVALID. */
 int  kv_flush(kv_db *db);
 
-/* Sets kv_options.background_bytes_per_sec of an open database (stage 09
- * on): the flushes and compactions then write new tables at most this
- * many bytes a second, a write under way from its next request on; 0 =
- * no limit.  Before stage 09 nothing paces them: 0 is KV_OK (that is how
- * they write), any other rate KV_ERR_INVALID, saying so.  Any thread. */
+/* Sets kv_options.background_bytes_per_sec of an open database (from
+ * stage 09 on): the flushes and compactions then write new tables at most
+ * this many bytes a second, a write under way from its next request on;
+ * 0 = no limit.  In the stages before, nothing paces them: 0 is KV_OK
+ * (that is how they write), any other rate KV_ERR_INVALID, saying so.
+ * Any thread. */
 int  kv_set_background_rate(kv_db *db, size_t bytes_per_sec);
 
 /* Atomic batches: puts and deletes applied together, in order (a later op

@@ -57,6 +57,11 @@ passed = failed = 0
 # words at most.
 README_COMMANDS_BY = 25
 ROADMAP_CELL_WORDS = 70
+# Stage 09 calls at most this many functions of stage 05's format v2
+# (check_seam_05_09; docs/09-cache.md, "What it takes of stage 05", lists
+# them by what they are for).  The aim is 15; the builder's steps (eleven)
+# and the salvage's and open's are most of what is left above it.
+SEAM_09_CALLS_MAX = 34
 NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                 "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen"]
 
@@ -322,6 +327,9 @@ def main():
                         reaches.append("%s names kv_db's field %s" % (path, field))
     result("later_stages_reach_the_engine_through_interfaces", reaches)
 
+    check_seam_05_09()
+    check_no_later_stage_named()
+
     for s in stages:
         # What `make stage-files STAGE=s` runs.
         dirs = " ".join(["stages/" + s] + incs.get(s, []))
@@ -348,6 +356,100 @@ def main():
             problems.append("make stage-files STAGE=%s failed: %s" % (s, out.stderr.strip()))
         result("stage_%s_names_the_files_to_open_first" % s.replace("-", "_"), problems)
     return stages
+
+
+def source_files(top, tests=False):
+    """The .c and .h files under top, its tests/ folders left out unless tests."""
+    out = []
+    for root, sub, files in os.walk(top):
+        sub[:] = sorted(x for x in sub if tests or x != "tests")
+        out += [os.path.join(root, f) for f in sorted(files) if f.endswith((".c", ".h"))]
+    return out
+
+
+def check_seam_05_09():
+    """Stage 09 over stage 05, as stage 05 over stage 04: one header
+    (stages/05-blocks/table_v2/table_v2_parts.h), a few calls through it,
+    nothing called back."""
+    seam = os.path.join("stages", "05-blocks", "table_v2")
+    cache = os.path.join("stages", "09-cache")
+    if not os.path.isdir(seam) or not os.path.isdir(cache):
+        return
+    headers = {os.path.basename(f) for f in source_files(seam, tests=False) if f.endswith(".h")}
+    # Format v2's functions: every function its files define, static
+    # inline ones of its headers included (table.h's own functions, which
+    # it implements, are table.h's interface: not counted).
+    format_fns = set()
+    for f in source_files(seam):
+        out = subprocess.run(["ctags", "-x", "--c-kinds=f", f], capture_output=True,
+                             text=True).stdout
+        for line in out.splitlines():
+            parts = line.split(None, 4)
+            if len(parts) == 5 and parts[0].startswith("table_v2_") and (
+                    f.endswith(".h") or not re.search(r"\bstatic\b", parts[4])):
+                format_fns.add(parts[0])
+    used, includes = {}, []
+    for f in source_files(cache):
+        raw = open(f).read()
+        for inc in re.findall(r'#\s*include\s+"([^"]+)"', raw):
+            if os.path.basename(inc) in headers and os.path.basename(inc) != "table_v2_parts.h":
+                includes.append("%s includes %s: stage 09 sees format v2 through "
+                                "table_v2_parts.h only" % (f, inc))
+        for name in re.findall(r"\b(table_v2_\w+)\s*\(", without_comments(raw)):
+            if name in format_fns:
+                used.setdefault(name, f)
+    problems = includes
+    if len(used) > SEAM_09_CALLS_MAX:
+        problems.append("stage 09's sources call %d functions of format v2 (at most %d): %s" % (
+            len(used), SEAM_09_CALLS_MAX, ", ".join(sorted(used))))
+    result("stage_09_calls_format_v2_through_one_narrow_header", problems)
+
+    # Nothing of format v2 calls back: no struct of function pointers
+    # declared there (an ops table a later stage would fill), no function
+    # pointer type, and no function of stage 09 handed to a call of format
+    # v2 (named there other than to call it).
+    problems = []
+    for f in source_files(seam):
+        text = without_comments(open(f).read())
+        for body in re.findall(r"struct\s*\w*\s*\{([^{}]*)\}", text):
+            if re.search(r"\(\s*\*\s*\w+\s*\)\s*\(", body):
+                problems.append("%s declares a struct of function pointers" % f)
+        for m in re.finditer(r"typedef[^;]*\(\s*\*\s*(\w+)\s*\)\s*\(", text):
+            problems.append("%s declares a function pointer type %s" % (f, m.group(1)))
+    own = set()
+    for f in source_files(cache):
+        own |= defined_functions(f)
+        out = subprocess.run(["ctags", "-x", "--c-kinds=f", f], capture_output=True,
+                             text=True).stdout
+        own |= {line.split(None, 1)[0] for line in out.splitlines() if line.strip()}
+    for f in source_files(cache):
+        text = without_comments(open(f).read())
+        for call in re.finditer(r"\btable_v2_\w+\s*\(([^;]*)", text):
+            for name in sorted(own):
+                if re.search(r"\b%s\b(?!\s*\()" % re.escape(name), call.group(1)):
+                    problems.append("%s hands its function %s to format v2" % (f, name))
+    result("format_v2_calls_nothing_of_stage_09_back", problems)
+
+
+def check_no_later_stage_named():
+    """An earlier stage reads as if no later stage existed: no file of
+    stages 01 to 08, nor include/kv.h, names stage 09, but to say an
+    option takes effect "from stage 09 on"."""
+    files = ["include/kv.h"]
+    for d in sorted(os.listdir("stages")):
+        if re.match(r"0[1-8]-", d):
+            for root, sub, names in os.walk(os.path.join("stages", d)):
+                sub.sort()
+                files += [os.path.join(root, n) for n in sorted(names)
+                          if n.endswith((".c", ".h", ".mk", ".md", ".py", ".sh"))]
+    problems = []
+    for f in files:
+        for n, line in enumerate(open(f, errors="replace"), 1):
+            low = line.lower()
+            if ("stage 09" in low or "09-cache" in low) and not (
+                    "stage 09 on" in low or "from stage 09" in low):
+                problems.append("%s:%d: %s" % (f, n, line.strip()))
+    result("no_earlier_stage_names_stage_09", problems)
 
 
 def check_reading_plans(stages):

@@ -11,8 +11,10 @@
 #                    kv_inspect parts and salvage; table_v2/entry/ table.h's
 #                    context, lookup and builder functions, and
 #                    table_v2/file_entry/ its functions that take a table
-#                    file whole (open, iterate, the tools'), each one call
-#                    into it
+#                    file whole (open, iterate, the tools'), each a call or
+#                    two into it; what both are made of, the format's
+#                    parts, is declared in table_v2/table_v2_parts.h, the
+#                    one header a later format built on this one includes
 # and everything else of stage 04 unchanged (its engine, memtables,
 # iterators, logs, stats, tools and flat set; through it, stage 03's WAL
 # module).

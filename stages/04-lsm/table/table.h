@@ -68,11 +68,12 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
 /* The most bytes a second new tables may be written at (kv.h's
  * kv_set_background_rate), 0 for no limit.  Every format takes 0: that is
  * how the formats here write; they refuse any other rate, KV_ERR_INVALID
- * (a context that paces its writes, stage 09's, takes it).  Any thread. */
+ * (a context that paces its writes takes it).  Any thread. */
 int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec);
 /* kv_inspect's lines about what the tables share in memory (docs/lab.md,
  * "kv_inspect lines"): none from the formats here, whose caches kv_stats
- * counts; stage 09's context says what its budget holds ("cache"). */
+ * counts; a context that splits one budget among caches of its own says
+ * what each holds ("cache"). */
 void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx);
 
 /* ---- building ------------------------------------------------------------ */

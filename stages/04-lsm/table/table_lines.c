@@ -74,7 +74,7 @@ int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line
         r->value = NULL;
         inspect_word(&l, "result", table_lines_result(r->state));
         inspect_u64(&l, "reads", r->reads);
-        if (r->record_cached) /* a layer over the tables answered (stage 09) */
+        if (r->record_cached) /* a layer over the tables answered */
             inspect_word(&l, "from", "record_cache");
         if (r->state == IKEY_FOUND)
             inspect_u64(&l, "vlen", r->value_len);

@@ -14,20 +14,17 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                       int *pending)
+int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                          table_get_result *r, table_pending *p, int *pending)
 {
-    *r = (table_get_result){.state = IKEY_ABSENT};
     *pending = 0;
-    table_v2_handle h;
-    int found, hit = 0;
+    int hit = 0;
     table_v2_blockref ref;
-    int rc = t->ops->find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK)
         rc = table_v2_block_cached(t, h, &ref, &hit);
     if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {
         file_cache_handle *fh = NULL;
-        if ((rc = file_cache_get(t->ctx->files, t->id, t->path, &fh)) == KV_OK) {
+        if ((rc = file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &fh)) == KV_OK) {
             *p = (table_pending){
                 .read = {.f = file_cache_file(fh), .off = h.offset,
                          .len = (size_t)h.size + TABLE_V2_TRAILER},
@@ -39,7 +36,7 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     } else if (rc == KV_OK && hit) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
-        table_v2_count(&t->ctx->get_blocks_cached, 1);
+        table_v2_count(&t->kept.ctx->get_blocks_cached, 1);
         r->blocks_cached = 1;
         rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
         table_v2_block_release(t, &ref);
@@ -48,17 +45,28 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     return rc;
 }
 
-int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                        table_get_result *r)
+int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
+                       int *pending)
+{
+    table_v2_handle h = {0};
+    int found;
+    int rc = table_v2_find(t, lk, r, &h, &found);
+    return table_v2_get_start_at(t, lk, rc, found, h, r, p, pending);
+}
+
+/* table.h's second step, the same for every version of the file and
+ * whatever layer started the lookup. */
+int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
+                     table_get_result *r)
 {
     table *t = p->t;
     *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1 + p->first_reads, .in_range = 1,
                             .filter_asked = p->filter_asked, .blocks_read = 1};
-    table_v2_count(&t->ctx->reads, 1);
+    table_v2_count(&t->kept.ctx->reads, 1);
     table_v2_handle h = {.offset = p->at, .size = p->size};
     int rc = io_read_req_error(done);
     if (rc == KV_OK) {
-        table_v2_count(&t->ctx->read_bytes, done->got);
+        table_v2_count(&t->kept.ctx->read_bytes, done->got);
         r->bytes_read = done->got;
         if (done->got < done->len)
             rc = table_v2_read_short(t, done->off, done->got, done->len);
@@ -67,7 +75,7 @@ int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lo
     if (rc == KV_OK && (rc = table_v2_block_keep(t, h, done->buf, NULL, NULL, 0, &ref)) == KV_OK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
-        table_v2_count(&t->ctx->get_blocks_read, 1);
+        table_v2_count(&t->kept.ctx->get_blocks_read, 1);
         rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
         table_v2_block_release(t, &ref);
     }
@@ -79,6 +87,6 @@ int table_v2_get_finish(table_pending *p, const io_read_req *done, const ikey_lo
 void table_pending_release(table_pending *p)
 {
     if (p->held != NULL)
-        file_cache_release(p->t->ctx->files, p->held);
+        file_cache_release(p->t->kept.ctx->files, p->held);
     p->held = NULL;
 }

@@ -23,7 +23,7 @@ int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, si
                   unsigned *reads)
 {
     file_cache_handle *fh = pin != NULL ? *pin : NULL;
-    int rc = fh != NULL ? KV_OK : file_cache_get(t->ctx->files, t->id, t->path, &fh);
+    int rc = fh != NULL ? KV_OK : file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &fh);
     if (rc != KV_OK)
         return rc;
     size_t got = 0;
@@ -31,13 +31,13 @@ int table_v2_read(table *t, file_cache_handle **pin, uint64_t off, void *buf, si
     if (pin != NULL)
         *pin = fh;
     else
-        file_cache_release(t->ctx->files, fh);
-    table_v2_count(&t->ctx->reads, 1);
+        file_cache_release(t->kept.ctx->files, fh);
+    table_v2_count(&t->kept.ctx->reads, 1);
     if (reads != NULL)
         (*reads)++;
     if (rc != KV_OK)
         return rc;
-    table_v2_count(&t->ctx->read_bytes, got);
+    table_v2_count(&t->kept.ctx->read_bytes, got);
     return got < n ? table_v2_read_short(t, off, got, n) : KV_OK;
 }
 
@@ -52,7 +52,7 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
                        const uint8_t **p, unsigned *reads)
 {
     if (*pin == NULL) {
-        int rc = file_cache_get(t->ctx->files, t->id, t->path, pin);
+        int rc = file_cache_get(t->kept.ctx->files, t->kept.id, t->path, pin);
         if (rc != KV_OK)
             return rc;
     }
@@ -65,8 +65,8 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
         return table_v2_read(t, pin, off, buf, n, reads);
     }
     *p = map + off;
-    table_v2_count(&t->ctx->reads, 1);
-    table_v2_count(&t->ctx->read_bytes, n);
+    table_v2_count(&t->kept.ctx->reads, 1);
+    table_v2_count(&t->kept.ctx->read_bytes, n);
     if (reads != NULL)
         (*reads)++;
     return KV_OK;
@@ -189,8 +189,8 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
     const char *why = table_v2_stored_check(stored, h.size, &type, &raw);
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
-    block_cache *c = t->ctx->cache;
-    if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->id, h.offset)) {
+    block_cache *c = t->kept.ctx->cache;
+    if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->kept.id, h.offset)) {
         if (in_map != NULL)
             return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
         why = table_v2_block_fill(stored, h.size, type, once, raw, &ref->b);
@@ -211,7 +211,7 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
         return rc;
     }
     if (bh != NULL) {
-        block_cache_insert(c, bh, t->id, h.offset);
+        block_cache_insert(c, bh, t->kept.id, h.offset);
         ref->cached = bh;
     }
     return KV_OK;
@@ -220,8 +220,8 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit)
 {
     *ref = (table_v2_blockref){.cached = NULL};
-    block_cache *c = t->ctx->cache;
-    block_cache_handle *bh = block_cache_lookup(c, t->id, h.offset);
+    block_cache *c = t->kept.ctx->cache;
+    block_cache_handle *bh = block_cache_lookup(c, t->kept.id, h.offset);
     *hit = bh != NULL;
     if (bh == NULL)
         return KV_OK;
@@ -262,7 +262,7 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
         stays = &none;
     if (rc == KV_OK)
         rc = table_v2_block_keep(t, h, stored, stays, once, once_cap, ref);
-    file_cache_release(t->ctx->files, held);
+    file_cache_release(t->kept.ctx->files, held);
     if (buf != own)
         free(buf);
     return rc;
@@ -270,8 +270,8 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
 
 void table_v2_block_release(table *t, table_v2_blockref *ref)
 {
-    block_cache_release(t->ctx->cache, ref->cached);
+    block_cache_release(t->kept.ctx->cache, ref->cached);
     free(ref->owned);
-    file_cache_release(t->ctx->files, ref->held);
+    file_cache_release(t->kept.ctx->files, ref->held);
     *ref = (table_v2_blockref){.cached = NULL};
 }

@@ -140,11 +140,11 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
     return KV_OK;
 }
 
-/* A builder of a file of version, with a filter or not. */
-static int table_v2_builder_new_as(table_ctx *ctx, const char *path, uint32_t version,
-                                   int filter, table_v2_builder **out)
+int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
+                         table_v2_builder **out)
 {
     *out = NULL;
+    filter = filter && ctx->bloom_bits > 0;
     table_v2_builder *b = calloc(1, sizeof *b);
     if (b == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
@@ -161,11 +161,6 @@ static int table_v2_builder_new_as(table_ctx *ctx, const char *path, uint32_t ve
     }
     *out = b;
     return KV_OK;
-}
-
-int table_v2_builder_new(table_ctx *ctx, const char *path, table_v2_builder **out)
-{
-    return table_v2_builder_new_as(ctx, path, TABLE_V2_VERSION, ctx->bloom_bits > 0, out);
 }
 
 int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
@@ -190,7 +185,6 @@ int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_l
 
 uint64_t table_v2_builder_entries(const table_v2_builder *b) { return b->w.entries; }
 
-uint64_t table_v2_builder_written(const table_v2_builder *b) { return b->w.written; }
 
 uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 {
@@ -204,6 +198,12 @@ uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
     if (b->filter)
         size += bloom_builder_bytes(&b->bloom);
     return size;
+}
+
+void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p)
+{
+    *p = (table_v2_progress){.entries = b->w.entries, .blocks = b->blocks,
+                             .written = b->w.written};
 }
 
 /* The properties, built in the lz4 buffer (meta blocks are never
@@ -266,19 +266,17 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     return rc;
 }
 
-/* The meta blocks, the footer's contents in *f. */
-static int table_v2_builder_meta(table_v2_builder *b, table_v2_footer *f)
+/* The meta blocks after the data blocks and their index (index, len:
+ * table_v2_builder_end_data's), the footer's contents in *f. */
+static int table_v2_builder_meta(table_v2_builder *b, const uint8_t *index, size_t len,
+                                 table_v2_footer *f)
 {
     *f = (table_v2_footer){.version = TABLE_V2_VERSION, .data_end = table_writer_pos(&b->w)};
     table_v2_handle filter = {0}, props = {0};
-    const uint8_t *contents;
-    size_t len;
     if (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
         table_v2_builder_metaindex(b, filter, props, &f->metaindex) != KV_OK)
         return b->w.failed;
-    if (block_builder_finish(&b->index, &contents, &len) != KV_OK)
-        return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    return table_v2_builder_put(b, contents, len, 0, &f->index);
+    return table_v2_builder_store(b, index, len, &f->index);
 }
 
 /* Stores the last data block (a table has at least one entry). */
@@ -307,9 +305,11 @@ static void table_v2_builder_free(table_v2_builder *b)
 int table_v2_builder_finish(table_v2_builder *b, table_meta *meta)
 {
     table_v2_footer f;
-    int rc = table_v2_builder_end_last(b);
+    const uint8_t *index;
+    size_t len;
+    int rc = table_v2_builder_end_data(b, &index, &len);
     if (rc == KV_OK)
-        rc = table_v2_builder_meta(b, &f);
+        rc = table_v2_builder_meta(b, index, len, &f);
     if (rc == KV_OK)
         rc = table_v2_builder_close(b, &f, meta); /* frees b */
     if (rc != KV_OK)
@@ -325,15 +325,8 @@ void table_v2_builder_abandon(table_v2_builder *b)
     table_v2_builder_free(b);
 }
 
-/* ---- the data blocks alone (table_v2_format.h) --------------------------------- */
+/* ---- the data blocks alone (table_v2_parts.h) --------------------------------- */
 
-int table_v2_builder_new_data(table_ctx *ctx, const char *path, uint32_t version,
-                              table_v2_builder **out)
-{
-    return table_v2_builder_new_as(ctx, path, version, 0, out);
-}
-
-uint64_t table_v2_builder_blocks(const table_v2_builder *b) { return b->blocks; }
 
 int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
 {

@@ -41,7 +41,7 @@ typedef struct table_v2_iter {
     iter base;
     table *t;
     block_iter index;        /* over index_ref.b */
-    table_v2_blockref index_ref;   /* t->ops->index_whole's, held */
+    table_v2_blockref index_ref;   /* the index it was made over, held */
     block_iter entries;      /* over the block shown */
     int loaded;              /* entries is on a block */
     table_v2_handle h;       /* that block's handle */
@@ -58,7 +58,7 @@ typedef struct table_v2_iter {
 
 static void table_v2_iter_drop_block(table_v2_iter *it)
 {
-    block_cache_release(it->t->ctx->cache, it->cached);
+    block_cache_release(it->t->kept.ctx->cache, it->cached);
     it->cached = NULL;
     table_v2_block_release(it->t, &it->ref);
     it->loaded = 0;
@@ -77,8 +77,8 @@ static int table_v2_iter_window(table_v2_iter *it, table_v2_handle h, int backwa
     uint64_t start = h.offset;
     if (backward)
         start = end - TABLE_V2_DATA_AT > want ? end - want : TABLE_V2_DATA_AT;
-    else if (it->t->data_end - start < want)
-        want = (size_t)(it->t->data_end - start);
+    else if (it->t->kept.data_end - start < want)
+        want = (size_t)(it->t->kept.data_end - start);
     if (backward)
         want = (size_t)(end - start);
     if (want > it->win_cap) {
@@ -108,7 +108,7 @@ static int table_v2_iter_stored(table_v2_iter *it, table_v2_handle h, int backwa
                                 const uint8_t **stored)
 {
     if (it->pin == NULL) {
-        int rc = file_cache_get(it->t->ctx->files, it->t->id, it->t->path, &it->pin);
+        int rc = file_cache_get(it->t->kept.ctx->files, it->t->kept.id, it->t->path, &it->pin);
         if (rc != KV_OK)
             return rc;
     }
@@ -137,7 +137,7 @@ static int table_v2_iter_load(table_v2_iter *it, int backward, int seek)
                                       NULL)) != KV_OK)
             return rc;
         b = it->ref.b;
-    } else if ((it->cached = block_cache_lookup(t->ctx->cache, t->id, it->h.offset)) != NULL) {
+    } else if ((it->cached = block_cache_lookup(t->kept.ctx->cache, t->kept.id, it->h.offset)) != NULL) {
         const char *why = block_init(&b, block_cache_data(it->cached),
                                      block_cache_size(it->cached));
         if (why != NULL)
@@ -181,7 +181,7 @@ static void table_v2_iter_enter(table_v2_iter *it, int backward)
         table_v2_iter_drop_block(it);
         if (it->index.status != KV_OK)
             iter_fail(&it->base, table_v2_block_iter_error(it->t, &it->index, "index",
-                                                           it->t->index_h.offset));
+                                                           it->t->kept.index_h.offset));
         else
             it->base.valid = 0;
         return;
@@ -269,7 +269,7 @@ static void table_v2_iter_free(iter *base)
     table_v2_iter_drop_block(it);
     block_iter_free(&it->index);
     block_iter_free(&it->entries);
-    file_cache_release(it->t->ctx->files, it->pin);
+    file_cache_release(it->t->kept.ctx->files, it->pin);
     table_v2_block_release(it->t, &it->index_ref);
     table_unref(it->t);
     free(it->win);
@@ -302,28 +302,32 @@ static int table_v2_iter_new_over(table *t, table_v2_blockref *ref, iter **out)
     block_iter_init(&it->index, &it->index_ref.b, TABLE_V2_IKEY_MIN);
     /* Opened now if it can be (if not, the first read tries again, and
      * reports what fails). */
-    if (file_cache_get(t->ctx->files, t->id, t->path, &it->pin) != KV_OK)
+    if (file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &it->pin) != KV_OK)
         it->pin = NULL;
     *out = &it->base;
     return KV_OK;
 }
 
-/* The index is the one the table's version gives (t->ops->index_whole:
- * version 1's is t->index).  One that cannot be read leaves the iterator
- * failed with that error: table.h makes only KV_ERR_NOMEM an error of
- * table_iter_new. */
-int table_v2_iter_new(table *t, iter **out)
+/* An index that could not be had leaves the iterator failed with that
+ * error (over the kept index block, which it never reads): table.h
+ * makes only KV_ERR_NOMEM an error of table_iter_new. */
+int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out)
 {
-    table_v2_blockref ref;
     *out = NULL;
-    int rc = t->ops->index_whole(t, &ref);
     if (rc == KV_OK)
-        return table_v2_iter_new_over(t, &ref, out);
+        return table_v2_iter_new_over(t, index, out);
     if (rc == KV_ERR_NOMEM)
         return rc;
     int failed = rc;
-    ref = (table_v2_blockref){.b = t->index};
-    if ((rc = table_v2_iter_new_over(t, &ref, out)) == KV_OK)
+    table_v2_blockref kept = {.b = t->kept.index};
+    if ((rc = table_v2_iter_new_over(t, &kept, out)) == KV_OK)
         iter_fail(*out, failed);
     return rc;
+}
+
+/* Version 1's index is the kept one, whole: nothing to release. */
+int table_v2_iter_new(table *t, iter **out)
+{
+    table_v2_blockref index = {.b = t->kept.index};
+    return table_v2_iter_over(t, KV_OK, &index, out);
 }

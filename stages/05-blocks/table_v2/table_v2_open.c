@@ -124,10 +124,10 @@ static int table_v2_corrupt(table *t, uint64_t at, const char *part, const char 
  * trailer, not compressed). */
 int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uint8_t **p)
 {
-    if (!table_v2_handle_within(h, t->meta_at, t->file_bytes - TABLE_V2_FOOTER))
+    if (!table_v2_handle_within(h, t->kept.meta_at, t->file_bytes - TABLE_V2_FOOTER))
         return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block's handle "
                         "points outside the meta blocks", t->path, h.offset, name);
-    *p = t->meta + (h.offset - t->meta_at);
+    *p = t->meta + (h.offset - t->kept.meta_at);
     int type;
     uint32_t raw;
     const char *why = table_v2_stored_check(*p, h.size, &type, &raw);
@@ -139,7 +139,7 @@ int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uin
     return KV_OK;
 }
 
-int table_v2_open_props(table *t)
+static int table_v2_open_props(table *t)
 {
     const uint8_t *p;
     int rc = table_v2_meta_block(t, t->props_h, "properties", &p);
@@ -151,25 +151,39 @@ int table_v2_open_props(table *t)
         return table_v2_corrupt(t, t->props_h.offset, "properties block", why);
     t->entries = pr.entries;
     t->deletes = pr.deletes;
-    t->data_blocks = pr.data_blocks;
+    t->kept.data_blocks = pr.data_blocks;
     t->raw_bytes = pr.raw_bytes;
-    t->smallest = pr.smallest;
-    t->smallest_len = pr.smallest_len;
-    t->largest = pr.largest;
-    t->largest_len = pr.largest_len;
-    if (t->data_blocks > (t->data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
+    t->kept.smallest = pr.smallest;
+    t->kept.smallest_len = pr.smallest_len;
+    t->kept.largest = pr.largest;
+    t->kept.largest_len = pr.largest_len;
+    if (t->kept.data_blocks > (t->kept.data_end - TABLE_V2_DATA_AT) / TABLE_V2_TRAILER)
         return table_v2_corrupt(t, t->props_h.offset, "properties block",
                                 "they count more data blocks than the data blocks' bytes can "
                                 "hold");
     return KV_OK;
 }
 
-int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has_filter)
+static int table_v2_open_index(table *t, const char *name)
+{
+    const uint8_t *p = NULL;
+    int rc = table_v2_meta_block(t, t->kept.index_h, name, &p);
+    const char *why;
+    if (rc == KV_OK && (why = block_init(&t->kept.index, p, t->kept.index_h.size)) != NULL) {
+        char part[64];
+        snprintf(part, sizeof part, "%s block", name);
+        return table_v2_corrupt(t, t->kept.index_h.offset, part, why);
+    }
+    return rc;
+}
+
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
+                       int *has_filter)
 {
     *has_filter = 0;
-    t->data_end = f->data_end;
-    t->meta_at = at;
-    t->index_h = f->index;
+    t->kept.data_end = f->data_end;
+    t->kept.meta_at = at;
+    t->kept.index_h = f->index;
     t->metaindex_h = f->metaindex;
     t->meta_len = (size_t)(t->file_bytes - TABLE_V2_FOOTER - at);
     t->meta = malloc(t->meta_len);
@@ -186,38 +200,33 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, int *has
         if (why != NULL)
             return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
     }
+    if (rc == KV_OK)
+        rc = table_v2_open_props(t);
+    if (rc == KV_OK)
+        rc = table_v2_open_index(t, index_name);
+    if (rc == KV_OK) {
+        /* Counted from here on; table_unref takes it off again. */
+        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
+        t->counted = 1;
+    }
     return rc;
 }
 
-/* Reads and checks the meta region [D, size - 48). */
-int table_v2_open_meta(table *t, const table_v2_footer *f)
+static int table_v2_open_filter(table *t, int has_filter)
 {
-    t->ops = &table_v2_version_1;
-    int has_filter;
-    int rc = table_v2_open_kept(t, f, f->data_end, &has_filter);
     const uint8_t *p = NULL;
-    const char *why = NULL;
-    if (rc == KV_OK) {
-        if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
-            t->filter = p;
-            t->filter_len = t->filter_h.size;
-            if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
-                return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
-                                t->path, t->filter_h.offset, kv_errmsg());
-        }
-    }
-    if (rc == KV_OK)
-        rc = table_v2_open_props(t);
-    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "index", &p)) == KV_OK) {
-        if ((why = block_init(&t->index, p, f->index.size)) != NULL)
-            return table_v2_corrupt(t, f->index.offset, "index block", why);
-        /* A restart point at every entry: one per data block. */
-        if (t->index.nrestarts != t->data_blocks)
-            return table_v2_corrupt(t, f->index.offset, "index block",
-                                    "it has not one entry per data block the properties count");
+    int rc = KV_OK;
+    if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
+        t->filter = p;
+        t->filter_len = t->filter_h.size;
+        if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
+            return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
+                            t->path, t->filter_h.offset, kv_errmsg());
     }
     return rc;
 }
+
 
 int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
                        table_v2_footer *f)
@@ -230,12 +239,12 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
         free(copy);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table", path);
     }
-    t->ctx = ctx;
+    t->kept.ctx = ctx;
     t->path = copy;
-    t->id = block_cache_new_id(ctx->cache);
+    t->kept.id = block_cache_new_id(ctx->cache);
     atomic_init(&t->refs, 1);
     file_cache_handle *fh = NULL;
-    int rc = file_cache_get(ctx->files, t->id, path, &fh);
+    int rc = file_cache_get(ctx->files, t->kept.id, path, &fh);
     if (rc == KV_OK)
         rc = io_size(file_cache_file(fh), &t->file_bytes);
     file_cache_release(ctx->files, fh);
@@ -244,10 +253,10 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
     if (rc == KV_OK && (rc = table_v2_read(t, NULL, 0, head, head_len, NULL)) == KV_OK) {
         /* Any version this reader knows; another is refused as the
          * newest it knows would be. */
-        t->version = head_len == sizeof head ? coding_get_u32(head + 8) : 0;
-        if (t->version < 1 || t->version > max_version)
-            t->version = max_version;
-        rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, t->version);
+        t->kept.version = head_len == sizeof head ? coding_get_u32(head + 8) : 0;
+        if (t->kept.version < 1 || t->kept.version > max_version)
+            t->kept.version = max_version;
+        rc = file_header_check(path, head, head_len, FILE_MAGIC_TBL05, t->kept.version);
     }
     if (rc == KV_OK && t->file_bytes < TABLE_V2_FILE_MIN)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the file ends: %" PRIu64
@@ -258,7 +267,7 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
         rc = table_v2_read(t, NULL, foot_at, foot, sizeof foot, NULL);
     if (rc == KV_OK) {
         unsigned at;
-        const char *why = table_v2_footer_decode(foot, t->file_bytes, t->version, f, &at);
+        const char *why = table_v2_footer_decode(foot, t->file_bytes, t->kept.version, f, &at);
         if (why != NULL)
             rc = table_v2_corrupt(t, foot_at + at, "footer", why);
     }
@@ -270,11 +279,19 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
     return KV_OK;
 }
 
-void table_v2_open_done(table *t)
+/* Version 1's meta region is [D, size - 48): the filter (if any), the
+ * properties, the metaindex and the index. */
+int table_v2_open_meta(table *t, const table_v2_footer *f)
 {
-    atomic_fetch_add_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
-    atomic_fetch_add_explicit(&t->ctx->tables_open, 1, memory_order_relaxed);
-    t->counted = 1;
+    int has_filter;
+    int rc = table_v2_open_kept(t, f, f->data_end, "index", &has_filter);
+    if (rc == KV_OK)
+        rc = table_v2_open_filter(t, has_filter);
+    /* A restart point at every entry: one per data block. */
+    if (rc == KV_OK && t->kept.index.nrestarts != t->kept.data_blocks)
+        rc = table_v2_corrupt(t, f->index.offset, "index block",
+                              "it has not one entry per data block the properties count");
+    return rc;
 }
 
 int table_v2_open(table_ctx *ctx, const char *path, table **out)
@@ -285,8 +302,6 @@ int table_v2_open(table_ctx *ctx, const char *path, table **out)
         table_unref(*out);
         *out = NULL;
     }
-    if (rc == KV_OK)
-        table_v2_open_done(*out);
     return rc;
 }
 
@@ -300,11 +315,11 @@ void table_unref(table *t)
     if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (t->retired != NULL)
-        file_cache_release(t->ctx->files, t->retired);
-    file_cache_evict(t->ctx->files, t->id);
+        file_cache_release(t->kept.ctx->files, t->retired);
+    file_cache_evict(t->kept.ctx->files, t->kept.id);
     if (t->counted) {
-        atomic_fetch_sub_explicit(&t->ctx->meta_bytes, t->meta_len, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&t->ctx->tables_open, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
     }
     free(t->meta);
     free(t->path);
@@ -317,19 +332,19 @@ int table_retire(table *t)
 {
     if (t->retired != NULL)
         return KV_OK;
-    return file_cache_get(t->ctx->files, t->id, t->path, &t->retired);
+    return file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &t->retired);
 }
 
 const uint8_t *table_smallest(const table *t, size_t *len)
 {
-    *len = t->smallest_len;
-    return t->smallest;
+    *len = t->kept.smallest_len;
+    return t->kept.smallest;
 }
 
 const uint8_t *table_largest(const table *t, size_t *len)
 {
-    *len = t->largest_len;
-    return t->largest;
+    *len = t->kept.largest_len;
+    return t->kept.largest;
 }
 
 uint64_t table_entries(const table *t) { return t->entries; }

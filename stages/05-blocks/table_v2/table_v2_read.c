@@ -3,7 +3,8 @@
  * which table_v2_entry.c hands to table_v2_get here).
  *
  * A lookup of user key K at sequence s, in one table:
- *   1. K outside the table's [smallest, largest] user keys: no work.
+ *   1. K outside the table's [smallest, largest] user keys: no work
+ *      (table_v2_kept_holds; whoever starts a lookup checks it, once).
  *   2. The filter (in memory): if it rules K out, done, no read.
  *   3. The index (in memory): binary search over its restart points (one
  *      per entry) for the first separator >= the lookup key (K, s): the
@@ -37,11 +38,11 @@ int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
 {
     const uint8_t *end = ix->value + ix->value_len;
     if (table_v2_handle_decode(ix->value, end, h) == end &&
-        table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->data_end))
+        table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->kept.data_end))
         return KV_OK;
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
                     "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
-                    t->index_h.offset + ix->at, t->data_end);
+                    t->kept.index_h.offset + ix->at, t->kept.data_end);
 }
 
 /* Steps 4 and 5 for the block at h. */
@@ -60,7 +61,7 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
                                 &from_cache, &r->reads);
     if (rc != KV_OK)
         return rc;
-    table_v2_count(from_cache ? &t->ctx->get_blocks_cached : &t->ctx->get_blocks_read, 1);
+    table_v2_count(from_cache ? &t->kept.ctx->get_blocks_cached : &t->kept.ctx->get_blocks_read, 1);
     r->blocks_cached = (unsigned)from_cache;
     r->blocks_read = (unsigned)!from_cache;
     r->bytes_read = from_cache ? 0 : (uint64_t)h.size + TABLE_V2_TRAILER;
@@ -72,36 +73,35 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     return rc;
 }
 
-int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result *r,
-                              table_v2_handle *h, int *found)
+const table_v2_kept *table_v2_kept_of(const table *t)
+{
+    return &t->kept;
+}
+
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
+                        table_v2_handle *h, int *found)
 {
     *found = TABLE_V2_RULED_OUT;
-    size_t ulen, tlen;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (!table_v2_holds_user_key(t, ukey, ulen))
-        return KV_OK;
     r->in_range = 1;
     r->filter_asked = t->filter != NULL;
     /* A lookup the filter answers touches one counter, no more. */
-    table_ctx *ctx = t->ctx;
-    if (t->filter != NULL && !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen)) {
-        table_v2_count(&ctx->filter_negatives, 1);
+    if (t->filter != NULL && !bloom_may_contain_hash(t->filter, t->filter + t->filter_len, hash)) {
         r->filter_said_no = 1;
         return KV_OK;
     }
-    table_v2_count(&ctx->searches, 1);
     *found = TABLE_V2_NO_BLOCK;
+    size_t tlen;
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;
-    block_iter_init(&ix, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, &t->kept.index, TABLE_V2_IKEY_MIN);
     block_iter_seek(&ix, target, tlen);
     int rc = KV_OK;
     if (!ix.valid) {
         /* Every separator is below the lookup key: so is every entry. */
         if (ix.status != KV_OK)
-            rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
+            rc = table_v2_block_iter_error(t, &ix, "index", t->kept.index_h.offset);
     } else if ((rc = table_v2_index_handle(t, &ix, h)) == KV_OK) {
         *found = TABLE_V2_BLOCK;
     }
@@ -109,40 +109,25 @@ int table_v2_find_block_whole(table *t, const ikey_lookup *lk, table_get_result 
     return rc;
 }
 
-/* Version 1's index is t->index, whole: nothing to release. */
-static int table_v2_index_kept(table *t, table_v2_blockref *ref)
-{
-    *ref = (table_v2_blockref){.b = t->index};
-    return KV_OK;
-}
-
-static int table_v2_filter_kept_says_absent(table *t, const uint8_t *ukey, size_t ulen)
-{
-    return t->filter != NULL &&
-           !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);
-}
-
-const table_v2_version_ops table_v2_version_1 = {
-    .find_block = table_v2_find_block_whole,
-    .index_whole = table_v2_index_kept,
-    .filter_says_absent = table_v2_filter_kept_says_absent,
-};
-
+/* The filter's "absent" (found RULED_OUT in the table's range) and the
+ * index's searches are counted here, for every version alike. */
 void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
 {
-    if (found == TABLE_V2_RULED_OUT)
+    table_ctx *ctx = t->kept.ctx;
+    if (found == TABLE_V2_RULED_OUT) {
+        if (r->filter_said_no)
+            table_v2_count(&ctx->filter_negatives, 1);
         return;
+    }
+    table_v2_count(&ctx->searches, 1);
     if (rc == KV_OK && r->state == IKEY_ABSENT && r->filter_asked)
-        table_v2_count(&t->ctx->filter_misses, 1);
-    table_v2_count(&t->ctx->get_reads, r->reads);
+        table_v2_count(&ctx->filter_misses, 1);
+    table_v2_count(&ctx->get_reads, r->reads);
 }
 
-int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
+int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                    table_get_result *r)
 {
-    *r = (table_get_result){.state = IKEY_ABSENT};
-    table_v2_handle h;
-    int found;
-    int rc = t->ops->find_block(t, lk, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
@@ -150,4 +135,25 @@ int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
     }
     table_v2_get_done(t, found, rc, r);
     return rc;
+}
+
+int table_v2_find(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
+                  int *found)
+{
+    *r = (table_get_result){.state = IKEY_ABSENT};
+    *found = TABLE_V2_RULED_OUT;
+    size_t ulen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    if (!table_v2_kept_holds(&t->kept, ukey, ulen))
+        return KV_OK;
+    uint64_t hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
+    return table_v2_find_block(t, lk, hash, r, h, found);
+}
+
+int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    table_v2_handle h = {0};
+    int found;
+    int rc = table_v2_find(t, lk, r, &h, &found);
+    return table_v2_get_at(t, lk, rc, found, h, r);
 }

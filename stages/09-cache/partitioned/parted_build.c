@@ -2,7 +2,8 @@
  * parted_build.c: writing a version-2 table (parted_format.h).
  *
  * Format v2's builder writes the data blocks and keeps their index, as
- * for version 1, but no filter (table_v2_builder_new_data).  Beside it,
+ * for version 1, but no filter of the whole table (table_v2_builder_new
+ * with filter 0).  Beside it,
  * this builder keeps each user key's hash, in order, and where each data
  * block's hashes end: a key is hashed again in each block that holds a
  * version of it, so that a key whose versions straddle two partitions is
@@ -71,8 +72,7 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
     b->ctx = ctx;
     b->whole = version != PARTED_VERSION;
     b->filters = !b->whole && ctx->bloom_bits > 0;
-    int rc = b->whole ? table_v2_builder_new(ctx, path, &b->v2)
-                      : table_v2_builder_new_data(ctx, path, PARTED_VERSION, &b->v2);
+    int rc = table_v2_builder_new(ctx, path, version, b->whole, &b->v2);
     if (rc != KV_OK) {
         free(b);
         return rc;
@@ -84,12 +84,14 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len)
 {
-    uint64_t before = table_v2_builder_blocks(b->v2);
+    table_v2_progress before, after;
+    table_v2_builder_progress(b->v2, &before);
     int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
     if (rc != KV_OK || !b->filters)
         return rc;
     /* A block ended before this entry went in (at most one). */
-    if (table_v2_builder_blocks(b->v2) != before && (rc = parted_end_block(b)) != KV_OK)
+    table_v2_builder_progress(b->v2, &after);
+    if (after.blocks != before.blocks && (rc = parted_end_block(b)) != KV_OK)
         return rc;
     uint64_t h = bloom_hash(ikey, ikey_len - IKEY_TRAILER_SIZE);
     if (b->block_has_hash && b->hashes[b->nhash - 1] == h)
@@ -102,14 +104,9 @@ int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
     return KV_OK;
 }
 
-uint64_t parted_builder_entries(const parted_builder *b)
+void parted_builder_progress(const parted_builder *b, table_v2_progress *p)
 {
-    return table_v2_builder_entries(b->v2);
-}
-
-uint64_t parted_builder_written(const parted_builder *b)
-{
-    return table_v2_builder_written(b->v2);
+    table_v2_builder_progress(b->v2, p);
 }
 
 uint64_t parted_builder_file_bytes(const parted_builder *b)
@@ -122,7 +119,9 @@ uint64_t parted_builder_file_bytes(const parted_builder *b)
         return size;
     if (b->filters)
         size += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
-    uint64_t parts = table_v2_builder_blocks(b->v2) * 32 / b->ctx->block_bytes + 1;
+    table_v2_progress p;
+    table_v2_builder_progress(b->v2, &p);
+    uint64_t parts = p.blocks * 32 / b->ctx->block_bytes + 1;
     return size + parts * (2 * TABLE_V2_TRAILER + 64);
 }
 
@@ -272,9 +271,11 @@ int parted_builder_finish(parted_builder *b, table_meta *meta)
     int rc = table_v2_builder_end_data(b->v2, &index, &index_len);
     if (rc == KV_OK && b->filters)
         rc = parted_end_block(b);
-    if (rc == KV_OK && b->filters && b->nblock != table_v2_builder_blocks(b->v2))
+    table_v2_progress done;
+    table_v2_builder_progress(b->v2, &done);
+    if (rc == KV_OK && b->filters && b->nblock != done.blocks)
         rc = kv_error(KV_ERR_CORRUPT, "the builder counted %zu data blocks, format v2 %llu",
-                      b->nblock, (unsigned long long)table_v2_builder_blocks(b->v2));
+                      b->nblock, (unsigned long long)done.blocks);
     if (rc == KV_OK)
         rc = parted_write_partitions(&w, index, index_len);
     if (rc == KV_OK)

@@ -3,13 +3,13 @@
  * table_v2/file_entry: where a table is opened, walked, checked and
  * mended, the file's version decides.  Version 2 (partitioned index and
  * filters, parted_format.h) is this stage's; version 1 is handed to
- * format v2 as stage 05 reads it.  New tables are written as version 1
- * by default, as version 2 with kv_options.table_partitions =
- * KV_PARTITIONS (paced_build.c).  The open sets the table's ops (table_v2_format.h),
- * which say how its lookups, iterators and tools read it:
- * parted_version_2, or version 1's.  table_check, table_dump and
- * table_inspect_parts are in parted_tools.c, table_salvage's walk of the
- * partitions in parted_salvage.c.
+ * format v2's own steps (table_v2_parts.h), as stage 05 reads it.  New
+ * tables are written as version 1 by default, as version 2 with
+ * kv_options.table_partitions = KV_PARTITIONS (paced_build/).  Each
+ * function here asks the open table its version (table_v2_kept) and calls
+ * that version's code: nothing of format v2 calls back into this stage.
+ * table_check, table_dump and table_inspect_parts are in parted_tools.c,
+ * table_salvage's walk of the partitions in parted_salvage.c.
  */
 #include "parted_format.h"
 #include "table_inspect.h"
@@ -21,23 +21,24 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     int rc = table_v2_open_ends(ctx, path, PARTED_VERSION, out, &f);
     if (rc != KV_OK)
         return rc;
-    rc = (*out)->version == PARTED_VERSION ? parted_open_meta(*out, &f)
-                                           : table_v2_open_meta(*out, &f);
+    rc = table_v2_kept_of(*out)->version == PARTED_VERSION ? parted_open_meta(*out, &f)
+                                                           : table_v2_open_meta(*out, &f);
     if (rc != KV_OK) {
         table_unref(*out);
         *out = NULL;
-        return rc;
     }
-    table_v2_open_done(*out);
-    return KV_OK;
+    return rc;
 }
 
 /* A version-2 table's iterator walks its index partitions joined into one
  * block (parted_join_index), made when the iterator is: an iterator reads
- * every block it passes anyway, and the index is about 1% of a table. */
+ * every block it passes anyway, and the index is about 1% of a table.  A
+ * version-1 table's walks the index it keeps. */
 int table_iter_new(table *t, iter **out)
 {
-    return table_v2_iter_new(t, out);
+    table_v2_blockref index;
+    int rc = parted_join_index(t, &index);
+    return table_v2_iter_over(t, rc, &index, out);
 }
 
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
@@ -48,5 +49,7 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
 
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return table_v2_inspect_filter_says_absent(t, ukey, ulen);
+    return table_v2_kept_of(t)->version == PARTED_VERSION
+               ? parted_filter_says_absent((table *)t, ukey, ulen)
+               : table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }

@@ -9,7 +9,9 @@
  * and one filter kept whole) is still read, as stage 05 reads it.
  *
  * All integers are little-endian; stored blocks, handles and the footer
- * as version 1's (table_v2_format.h).
+ * as version 1's (stage 05's table_v2_format.h).  This stage's code reads
+ * and writes them through format v2's parts (table_v2_parts.h), and
+ * calls on version 1's own steps for version-1 files.
  *
  *   offset      size   field
  *   0           16     file header: "KVS05TBL", version 2, crc32c
@@ -43,7 +45,7 @@
  * (in memory): the first partition whose key is >= (K, s); none: absent.
  * Its filter partition (block cache, or one read): rules K out, done.
  * Its index partition (block cache, or one read): the data block, then
- * steps 4 and 5 as version 1's (table_v2_read.c).
+ * steps 4 and 5 as version 1's (table_v2_get_at).
  *
  * Invariants:
  *   P1. The partitions tile [D, P) exactly, in the top level's order
@@ -62,17 +64,18 @@
 #ifndef KV_CACHE_PARTED_FORMAT_H
 #define KV_CACHE_PARTED_FORMAT_H
 
-#include "table_v2_format.h"
+#include "table_v2_parts.h"
 
 #define PARTED_VERSION 2u
 /* The key of a filter partition's one entry. */
 #define PARTED_FILTER_KEY "f"
 
-/* The partition the top-level entry *top shows: its index partition's
- * handle, and its filter partition's (*has_filter 0 if it has none),
- * each inside [D, P).  KV_OK or KV_ERR_CORRUPT naming the entry. */
-int parted_top_entry(table *t, const block_iter *top, table_v2_handle *index,
-                     table_v2_handle *filter, int *has_filter);
+/* The partition the top-level entry *top of t (k its kept) shows: its
+ * index partition's handle, and its filter partition's (*has_filter 0 if
+ * it has none), each inside [D, P).  KV_OK or KV_ERR_CORRUPT naming the
+ * entry. */
+int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
+                     table_v2_handle *index, table_v2_handle *filter, int *has_filter);
 
 /* table.h's table_salvage for both versions: a version-2 table's data
  * blocks found through its index partitions (parted_salvage.c), then
@@ -84,38 +87,48 @@ int parted_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, v
  * walked (P1).  After table_v2_open_ends (f its footer). */
 int parted_open_meta(table *t, const table_v2_footer *f);
 
-/* Steps 1 to 3 of a lookup in a version-2 table, as
- * table_v2_find_block_whole's for version 1. */
-int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                      int *found);
+/* Steps 2 and 3 of a lookup in a version-2 table (the top level, a filter
+ * partition, an index partition), as table_v2_find_block's for version
+ * 1, and with its contract: k is t's kept, hash the user key's
+ * bloom_hash, the key in t's range. */
+int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
+                      table_get_result *r, table_v2_handle *h, int *found);
+
+/* Steps 2 and 3 of a lookup as the file's version has them. */
+static inline int parted_find(table *t, const table_v2_kept *k, const ikey_lookup *lk,
+                              uint64_t hash, table_get_result *r, table_v2_handle *h,
+                              int *found)
+{
+    return k->version == PARTED_VERSION ? parted_find_block(t, k, lk, hash, r, h, found)
+                                        : table_v2_find_block(t, lk, hash, r, h, found);
+}
 
 /* Every index partition of t joined into one block, ref->b (released by
  * table_v2_block_release): what an iterator and the tools walk.  Each
  * partition is read and checked; together they must hold one entry per
  * data block.  The joined block is kept in the block cache under the
  * offset P, so iterators after the first find it there.  KV_OK,
- * KV_ERR_CORRUPT, KV_ERR_IO, KV_ERR_NOMEM. */
+ * KV_ERR_CORRUPT, KV_ERR_IO, KV_ERR_NOMEM.  For a version-1 table, its
+ * kept index (nothing to release). */
 int parted_join_index(table *t, table_v2_blockref *ref);
 
 /* Whether the filter partition a lookup of (K, newest) reads rules K out
  * (0 where it cannot be read, or the table has no filters). */
 int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 
-/* Version 2's ops (table_v2_format.h): the three above. */
-extern const table_v2_version_ops parted_version_2;
-
-/* The builder of this stage's tables: table.h's builder.  Of version 2
- * (kv_options.table_partitions = KV_PARTITIONS), over format v2's builder
- * of data blocks (table_v2_builder_new_data); of version 1 (the default),
- * format v2's builder as stage 05 has it. */
+/* The builder of this stage's tables (under table.h's, paced_build/).
+ * Of version 2 (kv_options.table_partitions = KV_PARTITIONS), over format
+ * v2's builder keeping no filter, ended in steps (table_v2_parts.h); of version 1
+ * (the default), format v2's builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
 int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
-uint64_t parted_builder_entries(const parted_builder *b);
+/* How far it is (table_v2_parts.h's table_v2_progress), and the
+ * estimate of the whole file, partitions included. */
+void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
 uint64_t parted_builder_file_bytes(const parted_builder *b);
-uint64_t parted_builder_written(const parted_builder *b);
 /* Writes the partitions, the kept blocks and the footer, syncs; frees b
  * whatever happens. */
 int parted_builder_finish(parted_builder *b, table_meta *meta);

@@ -14,44 +14,45 @@
 
 static int parted_corrupt(table *t, uint64_t at, const char *what)
 {
-    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s", t->path, at, what);
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s", table_path(t), at, what);
 }
 
-int parted_top_entry(table *t, const block_iter *top, table_v2_handle *index,
-                     table_v2_handle *filter, int *has_filter)
+int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
+                     table_v2_handle *index, table_v2_handle *filter, int *has_filter)
 {
     const uint8_t *p = top->value, *end = top->value + top->value_len;
     p = table_v2_handle_decode(p, end, index);
     *has_filter = p != NULL && p != end;
     if (*has_filter)
         p = table_v2_handle_decode(p, end, filter);
-    if (p == end && table_v2_handle_within(*index, t->data_end, t->meta_at) &&
-        (!*has_filter || table_v2_handle_within(*filter, t->data_end, t->meta_at)))
+    if (p == end && table_v2_handle_within(*index, k->data_end, k->meta_at) &&
+        (!*has_filter || table_v2_handle_within(*filter, k->data_end, k->meta_at)))
         return KV_OK;
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the top-level index entry there "
                     "holds no handles of partitions (they lie in [%" PRIu64 ", %" PRIu64 "))",
-                    t->path, t->index_h.offset + top->at, t->data_end, t->meta_at);
+                    table_path(t), k->index_h.offset + top->at, k->data_end, k->meta_at);
 }
 
 /* P1: the top level's handles tile [D, P), all with a filter or none. */
 static int parted_walk_top(table *t)
 {
+    const table_v2_kept *k = table_v2_kept_of(t);
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
-    uint64_t expect = t->data_end;
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
+    uint64_t expect = k->data_end;
     int rc = KV_OK, filters = -1;
     for (block_iter_seek_first(&top); top.valid && rc == KV_OK; block_iter_next(&top)) {
         table_v2_handle ih, fh;
         int has_filter;
-        if ((rc = parted_top_entry(t, &top, &ih, &fh, &has_filter)) != KV_OK)
+        if ((rc = parted_top_entry(t, k, &top, &ih, &fh, &has_filter)) != KV_OK)
             break;
         if (filters >= 0 && has_filter != filters)
-            rc = parted_corrupt(t, t->index_h.offset + top.at,
+            rc = parted_corrupt(t, k->index_h.offset + top.at,
                                 "the top-level index entry there names a filter partition "
                                 "where the one before it names none, or the other way round");
         else if (ih.offset != expect || (has_filter && fh.offset !=
                                          ih.offset + ih.size + TABLE_V2_TRAILER))
-            rc = parted_corrupt(t, t->index_h.offset + top.at,
+            rc = parted_corrupt(t, k->index_h.offset + top.at,
                                 "the top-level index entry there names a partition that does "
                                 "not follow the one before it");
         filters = has_filter;
@@ -59,33 +60,25 @@ static int parted_walk_top(table *t)
                             : ih.offset + ih.size + TABLE_V2_TRAILER;
     }
     if (rc == KV_OK && top.status != KV_OK)
-        rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
-    if (rc == KV_OK && expect != t->meta_at)
+        rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
+    if (rc == KV_OK && expect != k->meta_at)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the partitions the top-level "
                       "index names end at %" PRIu64 ", not where the kept blocks begin",
-                      t->path, t->index_h.offset, expect);
+                      table_path(t), k->index_h.offset, expect);
     block_iter_free(&top);
     return rc;
 }
 
 int parted_open_meta(table *t, const table_v2_footer *f)
 {
-    t->ops = &parted_version_2;
     /* P, where the kept region begins, is the top level's offset. */
     int has_filter;
-    int rc = table_v2_open_kept(t, f, f->index.offset, &has_filter);
-    const uint8_t *p = NULL;
-    const char *why = NULL;
+    int rc = table_v2_open_kept(t, f, f->index.offset, "top-level index", &has_filter);
     if (rc == KV_OK && has_filter)
         return parted_corrupt(t, f->metaindex.offset, "the metaindex names a whole filter, "
                               "which a table of partitions has not");
     if (rc == KV_OK)
-        rc = table_v2_open_props(t);
-    if (rc == KV_OK && (rc = table_v2_meta_block(t, f->index, "top-level index", &p)) == KV_OK) {
-        if ((why = block_init(&t->index, p, f->index.size)) != NULL)
-            return parted_corrupt(t, f->index.offset, why);
         rc = parted_walk_top(t);
-    }
     return rc;
 }
 
@@ -100,8 +93,8 @@ static int parted_partition(table *t, table_v2_handle h, table_v2_blockref *ref,
 
 /* Whether the filter partition at h rules ukey out; *rc KV_OK or its
  * failure. */
-static int parted_filter_rules_out(table *t, table_v2_handle h, const uint8_t *ukey,
-                                   size_t ulen, unsigned *reads, int *rc)
+static int parted_filter_rules_out(table *t, table_v2_handle h, uint64_t hash, unsigned *reads,
+                                   int *rc)
 {
     table_v2_blockref ref;
     *rc = parted_partition(t, h, &ref, reads);
@@ -113,53 +106,46 @@ static int parted_filter_rules_out(table *t, table_v2_handle h, const uint8_t *u
     int out = 0;
     if (!it.valid || it.key_len != 1 || it.key[0] != PARTED_FILTER_KEY[0])
         *rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter partition there "
-                       "holds no filter entry", t->path, h.offset);
+                       "holds no filter entry", table_path(t), h.offset);
     else
-        out = !bloom_may_contain(it.value, it.value + it.value_len, ukey, ulen);
+        out = !bloom_may_contain_hash(it.value, it.value + it.value_len, hash);
     block_iter_free(&it);
     table_v2_block_release(t, &ref);
     return out;
 }
 
-int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                      int *found)
+int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
+                      table_get_result *r, table_v2_handle *h, int *found)
 {
     *found = TABLE_V2_RULED_OUT;
-    size_t ulen, tlen;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (!table_v2_holds_user_key(t, ukey, ulen))
-        return KV_OK;
     r->in_range = 1;
-    table_ctx *ctx = t->ctx;
+    size_t tlen;
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
     block_iter top;
     top.key = NULL;
     top.key_cap = 0;
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
     block_iter_seek(&top, target, tlen);
     table_v2_handle ih, fh;
     int has_filter = 0, rc = KV_OK;
     if (!top.valid) {
         /* Past every partition's last separator: past every entry. */
         if (top.status != KV_OK)
-            rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
-        table_v2_count(&ctx->searches, 1);
+            rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
         *found = TABLE_V2_NO_BLOCK;
     } else {
-        rc = parted_top_entry(t, &top, &ih, &fh, &has_filter);
+        rc = parted_top_entry(t, k, &top, &ih, &fh, &has_filter);
     }
     block_iter_free(&top);
     if (rc != KV_OK || *found == TABLE_V2_NO_BLOCK)
         return rc;
     r->filter_asked = has_filter;
-    if (has_filter && parted_filter_rules_out(t, fh, ukey, ulen, &r->reads, &rc)) {
-        table_v2_count(&ctx->filter_negatives, 1);
+    if (has_filter && parted_filter_rules_out(t, fh, hash, &r->reads, &rc)) {
         r->filter_said_no = 1;
         return KV_OK;
     }
     if (rc != KV_OK)
         return rc;
-    table_v2_count(&ctx->searches, 1);
     *found = TABLE_V2_NO_BLOCK;
     table_v2_blockref ref;
     if ((rc = parted_partition(t, ih, &ref, &r->reads)) != KV_OK)
@@ -178,7 +164,7 @@ int parted_find_block(table *t, const ikey_lookup *lk, table_get_result *r, tabl
     } else {
         const uint8_t *end = ix.value + ix.value_len;
         if (table_v2_handle_decode(ix.value, end, h) == end &&
-            table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->data_end))
+            table_v2_handle_within(*h, TABLE_V2_DATA_AT, k->data_end))
             *found = TABLE_V2_BLOCK;
         else
             rc = parted_corrupt(t, ih.offset, "an entry of the index partition there holds "
@@ -194,15 +180,16 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen)
     ikey_lookup lk;
     if (ikey_lookup_init(&lk, ukey, ulen, IKEY_MAX_SEQ) != KV_OK)
         return 0;
+    const table_v2_kept *k = table_v2_kept_of(t);
     size_t tlen;
     const uint8_t *target = ikey_lookup_ikey(&lk, &tlen);
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
     block_iter_seek(&top, target, tlen);
     table_v2_handle ih, fh;
     int has_filter = 0, rc = KV_OK, out = 0;
-    if (top.valid && parted_top_entry(t, &top, &ih, &fh, &has_filter) == KV_OK && has_filter)
-        out = parted_filter_rules_out(t, fh, ukey, ulen, NULL, &rc);
+    if (top.valid && parted_top_entry(t, k, &top, &ih, &fh, &has_filter) == KV_OK && has_filter)
+        out = parted_filter_rules_out(t, fh, bloom_hash(ukey, ulen), NULL, &rc);
     block_iter_free(&top);
     ikey_lookup_free(&lk);
     return rc == KV_OK && out;
@@ -215,8 +202,9 @@ static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
 {
     /* First the sizes: every partition's entries, and a restart word per
      * data block; then the bytes. */
+    const table_v2_kept *k = table_v2_kept_of(t);
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
     size_t entries_len = 0, len = 0;
     uint64_t restarts = 0;
     uint8_t *out = NULL;
@@ -228,7 +216,7 @@ static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
             table_v2_handle ih, fh;
             int has_filter;
             table_v2_blockref ref;
-            if ((rc = parted_top_entry(t, &top, &ih, &fh, &has_filter)) != KV_OK ||
+            if ((rc = parted_top_entry(t, k, &top, &ih, &fh, &has_filter)) != KV_OK ||
                 (rc = parted_partition(t, ih, &ref, NULL)) != KV_OK)
                 break;
             const block *b = &ref.b;
@@ -248,19 +236,19 @@ static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
             table_v2_block_release(t, &ref);
         }
         if (rc == KV_OK && top.status != KV_OK)
-            rc = table_v2_block_iter_error(t, &top, "top-level index", t->index_h.offset);
+            rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
         if (rc != KV_OK || pass == 1)
             break;
-        if (restarts != t->data_blocks)
-            rc = parted_corrupt(t, t->index_h.offset, "the index partitions do not hold one "
+        if (restarts != k->data_blocks)
+            rc = parted_corrupt(t, k->index_h.offset, "the index partitions do not hold one "
                                 "entry per data block the properties count");
         else if (entries_len > UINT32_MAX - 4 * restarts - 4)
-            rc = parted_corrupt(t, t->index_h.offset, "the index partitions are too large to "
+            rc = parted_corrupt(t, k->index_h.offset, "the index partitions are too large to "
                                 "join");
         len = entries_len + 4 * (size_t)restarts + 4;
         if (rc == KV_OK && (out = malloc(len)) == NULL)
             rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the index",
-                          t->path, len);
+                          table_path(t), len);
         if (rc == KV_OK)
             coding_put_u32(out + len - 4, (uint32_t)restarts);
     }
@@ -279,15 +267,21 @@ static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
  * after the first find it there, charged to the budget. */
 int parted_join_index(table *t, table_v2_blockref *ref)
 {
+    const table_v2_kept *k = table_v2_kept_of(t);
+    if (k->version != PARTED_VERSION) {
+        /* Version 1's index is the one it keeps, whole. */
+        *ref = (table_v2_blockref){.b = k->index};
+        return KV_OK;
+    }
     *ref = (table_v2_blockref){.cached = NULL};
-    block_cache *c = t->ctx->cache;
+    block_cache *c = k->ctx->cache;
     const char *why;
-    block_cache_handle *bh = block_cache_lookup(c, t->id, t->meta_at);
+    block_cache_handle *bh = block_cache_lookup(c, k->id, k->meta_at);
     if (bh != NULL) {
         /* Checked before it went in: its restart array is found again. */
         if ((why = block_init(&ref->b, block_cache_data(bh), block_cache_size(bh))) != NULL) {
             block_cache_release(c, bh);
-            return parted_corrupt(t, t->meta_at, why);
+            return parted_corrupt(t, k->meta_at, why);
         }
         ref->cached = bh;
         return KV_OK;
@@ -299,7 +293,7 @@ int parted_join_index(table *t, table_v2_blockref *ref)
         return rc;
     if ((why = block_init(&ref->b, out, len)) != NULL) {
         free(out);
-        return parted_corrupt(t, t->index_h.offset, why);
+        return parted_corrupt(t, k->index_h.offset, why);
     }
     if ((bh = block_cache_prepare(c, len)) == NULL) {
         ref->owned = out;
@@ -308,13 +302,7 @@ int parted_join_index(table *t, table_v2_blockref *ref)
     memcpy(block_cache_data(bh), out, len);
     free(out);
     block_init(&ref->b, block_cache_data(bh), len);
-    block_cache_insert(c, bh, t->id, t->meta_at);
+    block_cache_insert(c, bh, k->id, k->meta_at);
     ref->cached = bh;
     return KV_OK;
 }
-
-const table_v2_version_ops parted_version_2 = {
-    .find_block = parted_find_block,
-    .index_whole = parted_join_index,
-    .filter_says_absent = parted_filter_says_absent,
-};

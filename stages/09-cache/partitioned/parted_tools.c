@@ -1,8 +1,12 @@
 /*
- * parted_tools.c: what kv check and kv dump add for a version-2 table
- * (parted_format.h) to format v2's walk of its data blocks, which sees
- * the index partitions joined (parted_join_index) and asks each key's
- * filter partition (parted_filter_says_absent):
+ * parted_tools.c: kv check, kv dump and kv_inspect of this stage's tables:
+ * the table opened (table_open: either version), then format v2's walk
+ * of its data blocks, handed the index partitions joined
+ * (parted_join_index; a version-1 table's index as it is), which asks
+ * each key's filter through table_inspect_filter_says_absent (in
+ * parted_entry.c: the filter partition, parted_filter_says_absent, or
+ * version 1's filter).
+ * What they add for a version-2 table (parted_format.h):
  *   - every partition, one line each in the dump: where its index and
  *     filter partitions lie, their entries, the filter's bits, hashes
  *     and fill;
@@ -47,38 +51,25 @@ static const char *parted_filter_info(table *t, table_v2_handle h, bloom_info *i
     return why;
 }
 
-/* Walks the partitions of the version-2 table at path: dump prints each,
- * check reports each damaged filter.  *version gets the file's version
- * (nothing is walked for 1).  KV_OK, or KV_ERR_CORRUPT with the count of
- * damaged filters. */
-static int parted_walk(const char *path, const char *label, kv_line_fn line, void *line_ctx,
-                       int dump, uint32_t *version)
+/* Walks the partitions of t, a version-2 table: dump prints each, check
+ * reports each damaged filter.  KV_OK, or KV_ERR_CORRUPT with the count
+ * of damaged filters. */
+static int parted_walk(table *t, const char *label, kv_line_fn line, void *line_ctx, int dump)
 {
-    *version = 0;
-    table_ctx *ctx = NULL;
-    table *t = NULL;
-    int rc = table_ctx_new(NULL, &ctx);
-    if (rc == KV_OK)
-        rc = table_open(ctx, path, &t);
-    if (rc != KV_OK) {
-        table_ctx_free(ctx);
-        return KV_OK; /* format v2's walk says why it cannot open it */
-    }
-    *version = t->version;
+    const table_v2_kept *k = table_v2_kept_of(t);
     int problems = 0;
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
     ull j = 0;
-    if (t->version == PARTED_VERSION && dump)
+    if (dump)
         log_report_line(line, line_ctx, "# %s: version 2: partitions [%llu, %llu), the top "
                         "level at %llu (%u entries), kept with the properties and the "
-                        "metaindex (see docs/09-cache.md)", label, (ull)t->data_end,
-                        (ull)t->meta_at, (ull)t->meta_at, (unsigned)t->index.nrestarts);
-    for (block_iter_seek_first(&top); t->version == PARTED_VERSION && top.valid;
-         block_iter_next(&top), j++) {
+                        "metaindex (see docs/09-cache.md)", label, (ull)k->data_end,
+                        (ull)k->meta_at, (ull)k->meta_at, (unsigned)k->index.nrestarts);
+    for (block_iter_seek_first(&top); top.valid; block_iter_next(&top), j++) {
         table_v2_handle ih, fh;
         int has_filter;
-        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK)
+        if (parted_top_entry(t, k, &top, &ih, &fh, &has_filter) != KV_OK)
             break; /* checked at open */
         bloom_info info = {0};
         const char *why = has_filter ? parted_filter_info(t, fh, &info) : NULL;
@@ -98,27 +89,48 @@ static int parted_walk(const char *path, const char *label, kv_line_fn line, voi
         }
     }
     block_iter_free(&top);
+    return problems ? kv_error(KV_ERR_CORRUPT, "%s: %d damaged filter partitions",
+                               table_path(t), problems)
+                    : KV_OK;
+}
+
+/* kv check (dump 0) and kv dump of the table at path: check walks a
+ * version-2 table's filter partitions first, dump after format v2's
+ * walk. */
+static int parted_tool(const char *path, const char *label, kv_line_fn line, void *line_ctx,
+                       int dump)
+{
+    table_ctx *ctx = NULL;
+    table *t = NULL;
+    int rc = table_ctx_new(NULL, &ctx);
+    if (rc == KV_OK)
+        rc = table_open(ctx, path, &t);
+    int parted = t != NULL && table_v2_kept_of(t)->version == PARTED_VERSION;
+    int filters = KV_OK;
+    if (parted && !dump)
+        filters = parted_walk(t, label, line, line_ctx, 0);
+    table_v2_blockref index = {.cached = NULL};
+    if (rc == KV_OK)
+        rc = parted_join_index(t, &index);
+    const block *b = t != NULL && rc == KV_OK ? &index.b : NULL;
+    rc = table_v2_tool(label, line, line_ctx, dump, t, b, rc);
+    if (b != NULL)
+        table_v2_block_release(t, &index);
+    if (parted && dump)
+        filters = parted_walk(t, label, line, line_ctx, 1);
     table_unref(t);
     table_ctx_free(ctx);
-    return problems ? kv_error(KV_ERR_CORRUPT, "%s: %d damaged filter partitions", path,
-                               problems)
-                    : KV_OK;
+    return rc != KV_OK ? rc : filters;
 }
 
 int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    uint32_t version;
-    int filters = parted_walk(path, label, line, line_ctx, 0, &version);
-    int rc = table_v2_check(path, label, line, line_ctx, table_open);
-    return rc != KV_OK ? rc : filters;
+    return parted_tool(path, label, line, line_ctx, 0);
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    int rc = table_v2_dump(path, label, line, line_ctx, table_open);
-    uint32_t version;
-    int parts = parted_walk(path, label, line, line_ctx, 1, &version);
-    return rc != KV_OK ? rc : parts;
+    return parted_tool(path, label, line, line_ctx, 1);
 }
 
 /* The "filter" line of a version-2 table: off the first filter
@@ -127,15 +139,16 @@ int table_dump(const char *path, const char *label, kv_line_fn line, void *line_
  * left out (kv check says which). */
 static void parted_inspect_filters(table *t, const char *label, kv_line_fn line, void *ctx)
 {
+    const table_v2_kept *kept = table_v2_kept_of(t);
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &kept->index, TABLE_V2_IKEY_MIN);
     uint64_t off = 0, size = 0, bits = 0, set = 0;
     int k = 0, any = 0;
     for (block_iter_seek_first(&top); top.valid; block_iter_next(&top)) {
         table_v2_handle ih, fh;
         int has_filter;
         bloom_info info;
-        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK || !has_filter)
+        if (parted_top_entry(t, kept, &top, &ih, &fh, &has_filter) != KV_OK || !has_filter)
             break;
         if (parted_filter_info(t, fh, &info) != NULL)
             continue;
@@ -167,14 +180,15 @@ static void parted_inspect_filters(table *t, const char *label, kv_line_fn line,
  * top level that cannot be read is kv check's to report. */
 static void parted_inspect_partitions(table *t, const char *label, kv_line_fn line, void *ctx)
 {
+    const table_v2_kept *k = table_v2_kept_of(t);
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &k->index, TABLE_V2_IKEY_MIN);
     inspect_cap cap = {0};
     uint64_t n = 0;
     for (block_iter_seek_first(&top); top.valid; block_iter_next(&top), n++) {
         table_v2_handle ih, fh;
         int has_filter;
-        if (parted_top_entry(t, &top, &ih, &fh, &has_filter) != KV_OK ||
+        if (parted_top_entry(t, k, &top, &ih, &fh, &has_filter) != KV_OK ||
             top.key_len < IKEY_TRAILER_SIZE || !inspect_cap_take(&cap, "table", label, line, ctx))
             break;
         inspect_line l;
@@ -195,8 +209,13 @@ static void parted_inspect_partitions(table *t, const char *label, kv_line_fn li
 
 int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
-    int rc = table_v2_inspect_parts(t, label, line, ctx);
-    if (rc == KV_OK && t->version == PARTED_VERSION) {
+    table_v2_blockref index;
+    int joined = parted_join_index(t, &index);
+    int rc = table_v2_inspect_parts(t, joined == KV_OK ? &index.b : NULL, label, line, ctx);
+    if (joined != KV_OK)
+        return joined;
+    table_v2_block_release(t, &index);
+    if (rc == KV_OK && table_v2_kept_of(t)->version == PARTED_VERSION) {
         parted_inspect_filters(t, label, line, ctx);
         parted_inspect_partitions(t, label, line, ctx);
     }

@@ -24,6 +24,7 @@
 #include "parted_format.h"
 #include "table_inspect.h"
 #include "table_salvage.h"
+#include "table_v2_format.h" /* a test looks inside: whether a table keeps a filter */
 #include "../../05-blocks/tests/table_v2_test_util.h"
 
 /* A context whose new tables are tables of partitions (tv_ctx's options
@@ -56,9 +57,9 @@ static void lookups_and_iteration_match_with_every_setting(void)
         table_ctx *ctx = pt_ctx(v < 3 ? 64 : 0, v % 2 ? KV_COMPRESSION_NONE : 0,
                                 v == 2 ? KV_NO_BLOOM : 0);
         table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-        CHECK_EQ(t->version, PARTED_VERSION);
+        CHECK_EQ(table_v2_kept_of(t)->version, PARTED_VERSION);
         /* Blocks of 64 bytes: index partitions of a few entries each. */
-        CHECK(v == 3 || t->index.nrestarts >= 20);
+        CHECK(v == 3 || table_v2_kept_of(t)->index.nrestarts >= 20);
         tt_expect_same_lookups(m, t, 3000);
         iter *a, *b;
         CHECK_KV(memtable_iter_new(m, &a), KV_OK);
@@ -92,7 +93,7 @@ static void a_key_across_partitions_is_found_at_every_sequence(void)
     }
     table_ctx *ctx = pt_ctx(64, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-    CHECK(t->index.nrestarts >= 20);
+    CHECK(table_v2_kept_of(t)->index.nrestarts >= 20);
     tt_expect_same_lookups(m, t, 45);
     for (uint64_t s = 1; s < seq; s++) {
         harness_context("sequence %llu", (unsigned long long)s);
@@ -113,7 +114,7 @@ static void version_one_tables_are_still_read(void)
     table_ctx *ctx = tv_ctx(256, 0, 0);
     const char *path = harness_join(dir, "v1.tbl");
     table_v2_builder *b;
-    CHECK_KV(table_v2_builder_new(ctx, path, &b), KV_OK);
+    CHECK_KV(table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b), KV_OK);
     iter *it;
     CHECK_KV(memtable_iter_new(m, &it), KV_OK);
     for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -123,7 +124,7 @@ static void version_one_tables_are_still_read(void)
     CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
     table *t;
     CHECK_KV(table_open(ctx, path, &t), KV_OK);
-    CHECK_EQ(t->version, 1u);
+    CHECK_EQ(table_v2_kept_of(t)->version, 1u);
     CHECK(t->filter != NULL);
     tt_expect_same_lookups(m, t, 1700);
     iter *a;
@@ -154,7 +155,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
     ctx = tv_ctx(0, 0, 0);
     table_v2_builder *b;
     const char *v1 = harness_join(dir, "v1.tbl");
-    CHECK_KV(table_v2_builder_new(ctx, v1, &b), KV_OK);
+    CHECK_KV(table_v2_builder_new(ctx, v1, TABLE_V2_VERSION, 1, &b), KV_OK);
     iter *it;
     CHECK_KV(memtable_iter_new(m, &it), KV_OK);
     for (iter_seek_first(it); iter_valid(it); iter_next(it))
@@ -202,8 +203,8 @@ static void every_flip_of_the_partitions_and_kept_blocks_is_found(void)
     memtable *m = tt_random_memtable(29, 60, 2, 40);
     table_ctx *ctx = pt_ctx(64, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-    uint64_t d = t->data_end;
-    CHECK(t->index.nrestarts >= 3);
+    uint64_t d = table_v2_kept_of(t)->data_end;
+    CHECK(table_v2_kept_of(t)->index.nrestarts >= 3);
     table_unref(t);
     table_ctx_free(ctx);
     uint8_t *bytes;
@@ -232,7 +233,7 @@ static void dump_inspect_and_check_name_the_partitions(void)
     memtable *m = tt_random_memtable(37, 300, 2, 40);
     table_ctx *ctx = pt_ctx(64, 0, 0);
     table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
-    uint32_t parts = t->index.nrestarts;
+    uint32_t parts = table_v2_kept_of(t)->index.nrestarts;
     CHECK(parts >= 5);
     const char *path = harness_join(dir, "t.tbl");
     tt_lines l = {0};
@@ -249,7 +250,7 @@ static void dump_inspect_and_check_name_the_partitions(void)
     /* A "partition" line each, in order, its index partition then its
      * filter partition, tiling [D, P) (P1). */
     lines = 0;
-    uint64_t at = t->data_end;
+    uint64_t at = table_v2_kept_of(t)->data_end;
     for (const char *q = l.text; (q = strstr(q, "partition table=t.tbl n=")) != NULL; q++) {
         unsigned long long n, io, is, fo, fs;
         CHECK_EQ(sscanf(q, "partition table=t.tbl n=%llu index_off=%llu index_size=%llu "
@@ -260,16 +261,16 @@ static void dump_inspect_and_check_name_the_partitions(void)
         lines++;
     }
     CHECK_EQ(lines, parts);
-    CHECK(at == t->meta_at);
+    CHECK(at == table_v2_kept_of(t)->meta_at);
     tt_lines_clear(&l);
     /* The first filter partition, damaged past its first bytes. */
     block_iter top = {0};
-    block_iter_init(&top, &t->index, TABLE_V2_IKEY_MIN);
+    block_iter_init(&top, &table_v2_kept_of(t)->index, TABLE_V2_IKEY_MIN);
     block_iter_seek_first(&top);
     table_v2_handle ih, fh;
     int has_filter = 0;
     CHECK(top.valid);
-    CHECK_KV(parted_top_entry(t, &top, &ih, &fh, &has_filter), KV_OK);
+    CHECK_KV(parted_top_entry(t, table_v2_kept_of(t), &top, &ih, &fh, &has_filter), KV_OK);
     CHECK(has_filter);
     block_iter_free(&top);
     table_unref(t);

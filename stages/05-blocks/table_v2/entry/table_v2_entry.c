@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "table_inspect.h"
 #include "table_v2_format.h"
 
 int table_ctx_new(const kv_options *opt, table_ctx **out)
@@ -71,16 +72,17 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     return table_v2_get_start(t, lk, r, p, pending);
 }
 
-int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,
-                     table_get_result *r)
+/* kv_inspect_get's question (table_inspect.h): step 2 of a lookup asked
+ * alone, which kv check's walk asks of every key too. */
+int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return table_v2_get_finish(p, done, lk, r);
+    return table_v2_inspect_filter_says_absent(t, ukey, ulen);
 }
 
 int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
 {
     table_v2_builder *b = NULL;
-    int rc = table_v2_builder_new(ctx, path, &b);
+    int rc = table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b);
     *out = (table_builder *)b;
     return rc;
 }

@@ -9,8 +9,9 @@
  * from entry/, because they are what a later format of table would answer
  * for its own files while reading this one's as they are: where a table
  * is opened, walked, checked and mended, the file's format decides.  This
- * stage has one format, so each is one call.  A first reading skips this
- * file.
+ * stage has one format, so each is one call (check and dump a few: they
+ * open the table, then walk it through the index it keeps).  A first
+ * reading skips this file.
  */
 #include "table_inspect.h"
 #include "table_salvage.h"
@@ -26,14 +27,31 @@ int table_iter_new(table *t, iter **out)
     return table_v2_iter_new(t, out);
 }
 
+/* kv check and kv dump: the table opened with a context of its own, and
+ * walked through the index it keeps. */
+static int table_v2_file_tool(const char *path, const char *label, kv_line_fn line,
+                              void *line_ctx, int dump)
+{
+    table_ctx *ctx = NULL;
+    table *t = NULL;
+    int rc = table_ctx_new(NULL, &ctx);
+    if (rc == KV_OK)
+        rc = table_v2_open(ctx, path, &t);
+    const block *index = t != NULL ? &table_v2_kept_of(t)->index : NULL;
+    rc = table_v2_tool(label, line, line_ctx, dump, t, index, rc);
+    table_unref(t);
+    table_ctx_free(ctx);
+    return rc;
+}
+
 int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_check(path, label, line, line_ctx, table_v2_open);
+    return table_v2_file_tool(path, label, line, line_ctx, 0);
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_dump(path, label, line, line_ctx, table_v2_open);
+    return table_v2_file_tool(path, label, line, line_ctx, 1);
 }
 
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
@@ -44,10 +62,5 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
 
 int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
-    return table_v2_inspect_parts(t, label, line, ctx);
-}
-
-int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
-{
-    return table_v2_inspect_filter_says_absent(t, ukey, ulen);
+    return table_v2_inspect_parts(t, &table_v2_kept_of(t)->index, label, line, ctx);
 }

@@ -1,7 +1,8 @@
 /*
  * table_v2_inspect.c: table_inspect.h for table format v2
  * (table_v2_format.h), from what an open table keeps in memory (its
- * index and its filter; nothing is read from the file):
+ * index, or the one the caller hands in, and its filter; nothing is read
+ * from the file):
  *
  *   index table=F off=O size=S blocks=N
  *   filter table=F off=O size=S bits=M k=K bits_set=B    (if it has one)
@@ -22,9 +23,9 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
     inspect_line l;
     inspect_begin(&l, "index");
     inspect_word(&l, "table", label);
-    inspect_u64(&l, "off", t->index_h.offset);
-    inspect_u64(&l, "size", t->index_h.size + TABLE_V2_TRAILER);
-    inspect_u64(&l, "blocks", t->data_blocks);
+    inspect_u64(&l, "off", t->kept.index_h.offset);
+    inspect_u64(&l, "size", t->kept.index_h.size + TABLE_V2_TRAILER);
+    inspect_u64(&l, "blocks", t->kept.data_blocks);
     inspect_emit(&l, line, ctx);
     bloom_info info;
     if (t->filter == NULL || bloom_check(t->filter, t->filter + t->filter_len, &info) != KV_OK)
@@ -39,17 +40,17 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
     inspect_emit(&l, line, ctx);
 }
 
-int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
+int table_v2_inspect_parts(table *t, const block *index, const char *label, kv_line_fn line,
+                           void *ctx)
 {
     table_v2_inspect_meta(t, label, line, ctx);
-    table_v2_blockref index;
-    int rc = t->ops->index_whole(t, &index);
-    if (rc != KV_OK)
+    int rc = KV_OK;
+    if (index == NULL)
         return rc;
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;
-    block_iter_init(&ix, &index.b, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, index, TABLE_V2_IKEY_MIN);
     inspect_cap cap = {0};
     uint64_t n = 0;
     for (block_iter_seek_first(&ix); ix.valid; block_iter_next(&ix), n++) {
@@ -68,13 +69,13 @@ int table_v2_inspect_parts(table *t, const char *label, kv_line_fn line, void *c
         inspect_emit(&l, line, ctx);
     }
     if (rc == KV_OK && ix.status != KV_OK)
-        rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
+        rc = table_v2_block_iter_error(t, &ix, "index", t->kept.index_h.offset);
     block_iter_free(&ix);
-    table_v2_block_release(t, &index);
     return rc;
 }
 
 int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return t->ops->filter_says_absent((table *)t, ukey, ulen);
+    return t->filter != NULL &&
+           !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);
 }

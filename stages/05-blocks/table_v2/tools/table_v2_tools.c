@@ -1,8 +1,10 @@
 /*
  * table_v2_tools.c: kv check and kv dump of one v2 table (table.h).
  *
- * Both open the table as the engine does (header, footer, every meta
- * block checked), then walk the index entry by entry and read each data
+ * Both take the table opened as the engine opens it (header, footer,
+ * every meta block checked: table.h's table_open, by the caller) and the
+ * index of its data blocks, one entry per block (version 1's is the one
+ * it keeps), then walk that index entry by entry and read each data
  * block whole: its checksum, its decompression, its entries.  check adds
  * what no lookup looks at:
  *   - the index's handles tile the data blocks exactly, from offset 16 to
@@ -10,7 +12,8 @@
  *   - every key ascends across the whole table, lies at or below its
  *     block's separator and above the previous block's;
  *   - the filter answers "may contain" for every user key (a filter that
- *     missed one would make a lookup miss a key);
+ *     missed one would make a lookup miss a key), as table_inspect.h's
+ *     table_inspect_filter_says_absent asks it;
  *   - the properties' counts and keys match the blocks.
  * dump prints the meta blocks (the filter's bits, hashes and measured
  * fill; the file's compression ratio), then each block (offset, stored
@@ -24,6 +27,7 @@
 #include "error.h"
 #include "escape.h"
 #include "log_report.h"
+#include "table_inspect.h"
 #include "table_v2_format.h"
 
 #define TABLE_V2_SHOW 64u
@@ -111,11 +115,11 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
             (low != NULL && ikey_compare(e.key, e.key_len, low, low_len) <= 0))
             PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu lies outside the key range "
                     "the index gives the block", w->label, (ull)i, (ull)h.offset, e.at);
-        if (t->ops->filter_says_absent(t, k.user_key, k.user_len))
+        if (table_inspect_filter_says_absent(t, k.user_key, k.user_len))
             PROBLEM(w, "%s: block %llu at %llu: the filter rules out the key of the entry at "
                     "+%zu, which the table holds", w->label, (ull)i, (ull)h.offset, e.at);
-        if (w->entries == 0 && (e.key_len != t->smallest_len ||
-                                memcmp(e.key, t->smallest, e.key_len) != 0))
+        if (w->entries == 0 && (e.key_len != t->kept.smallest_len ||
+                                memcmp(e.key, t->kept.smallest, e.key_len) != 0))
             PROBLEM(w, "%s: the first key is not the properties' smallest key", w->label);
         w->entries++;
         w->deletes += k.type == IKEY_DELETE;
@@ -128,15 +132,12 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
 }
 
 /* Every data block through the index, in order. */
-static int table_v2_walk_blocks(table_v2_walk *w)
+static int table_v2_walk_blocks(table_v2_walk *w, const block *index)
 {
     table *t = w->t;
-    table_v2_blockref index;
-    int rc = t->ops->index_whole(t, &index);
-    if (rc != KV_OK)
-        return rc;
+    int rc = KV_OK;
     block_iter ix = {0};
-    block_iter_init(&ix, &index.b, TABLE_V2_IKEY_MIN);
+    block_iter_init(&ix, index, TABLE_V2_IKEY_MIN);
     uint64_t expect = TABLE_V2_DATA_AT, i = 0;
     uint8_t *low = NULL;   /* the previous separator */
     size_t low_len = 0;
@@ -199,12 +200,11 @@ static int table_v2_walk_blocks(table_v2_walk *w)
         }
     }
     if (rc == KV_OK && ix.status != KV_OK)
-        rc = table_v2_block_iter_error(t, &ix, "index", t->index_h.offset);
-    if (rc == KV_OK && expect != t->data_end)
+        rc = table_v2_block_iter_error(t, &ix, "index", t->kept.index_h.offset);
+    if (rc == KV_OK && expect != t->kept.data_end)
         PROBLEM(w, "%s: the index's blocks end at %llu; the data blocks end at %llu", w->label,
-                (ull)expect, (ull)t->data_end);
+                (ull)expect, (ull)t->kept.data_end);
     free(low);
-    table_v2_block_release(t, &index);
     block_iter_free(&ix);
     return rc;
 }
@@ -213,14 +213,14 @@ static int table_v2_walk_blocks(table_v2_walk *w)
 static void table_v2_walk_totals(table_v2_walk *w)
 {
     table *t = w->t;
-    if (w->entries != t->entries || w->deletes != t->deletes || w->blocks != t->data_blocks ||
+    if (w->entries != t->entries || w->deletes != t->deletes || w->blocks != t->kept.data_blocks ||
         w->raw_bytes != t->raw_bytes)
         PROBLEM(w, "%s: the properties count %llu entries (%llu tombstones) in %llu blocks of "
                 "%llu raw bytes; there are %llu (%llu) in %llu of %llu", w->label,
-                (ull)t->entries, (ull)t->deletes, (ull)t->data_blocks, (ull)t->raw_bytes,
+                (ull)t->entries, (ull)t->deletes, (ull)t->kept.data_blocks, (ull)t->raw_bytes,
                 (ull)w->entries, (ull)w->deletes, (ull)w->blocks, (ull)w->raw_bytes);
     if (w->entries > 0 &&
-        (w->prev_len != t->largest_len || memcmp(w->prev, t->largest, w->prev_len) != 0))
+        (w->prev_len != t->kept.largest_len || memcmp(w->prev, t->kept.largest, w->prev_len) != 0))
         PROBLEM(w, "%s: the last key is not the properties' largest key", w->label);
 }
 
@@ -230,17 +230,17 @@ static void table_v2_dump_meta(table_v2_walk *w)
     table *t = w->t;
     char key[4 * TABLE_V2_SHOW + 64];
     char version[32] = "";
-    if (t->version != TABLE_V2_VERSION)
-        snprintf(version, sizeof version, " version %u", (unsigned)t->version);
+    if (t->kept.version != TABLE_V2_VERSION)
+        snprintf(version, sizeof version, " version %u", (unsigned)t->kept.version);
     log_report_line(w->line, w->line_ctx, "# %s: table v2%s, %llu bytes: %llu entries (%llu "
                     "tombstones) in %llu data blocks, [16, %llu); meta blocks up to %llu, then "
                     "the footer (see docs/05-blocks.md)", w->label, version, (ull)t->file_bytes,
-                    (ull)t->entries, (ull)t->deletes, (ull)t->data_blocks, (ull)t->data_end,
+                    (ull)t->entries, (ull)t->deletes, (ull)t->kept.data_blocks, (ull)t->kept.data_end,
                     (ull)(t->file_bytes - TABLE_V2_FOOTER));
     log_report_line(w->line, w->line_ctx, "# smallest key: %s",
-                    table_v2_show_key(key, sizeof key, t->smallest, t->smallest_len));
+                    table_v2_show_key(key, sizeof key, t->kept.smallest, t->kept.smallest_len));
     log_report_line(w->line, w->line_ctx, "# largest key: %s",
-                    table_v2_show_key(key, sizeof key, t->largest, t->largest_len));
+                    table_v2_show_key(key, sizeof key, t->kept.largest, t->kept.largest_len));
     bloom_info bi;
     if (t->filter != NULL && bloom_check(t->filter, t->filter + t->filter_len, &bi) == KV_OK)
         log_report_line(w->line, w->line_ctx, "# filter at %llu: %u bytes, %llu bits, %d "
@@ -248,27 +248,24 @@ static void table_v2_dump_meta(table_v2_walk *w)
                         (ull)t->filter_h.offset, (unsigned)t->filter_h.size, (ull)bi.bits, bi.k,
                         (ull)bi.bits_set, 100.0 * (double)bi.bits_set / (double)bi.bits,
                         (double)bi.bits / (double)t->entries);
-    else if (t->version == TABLE_V2_VERSION)
+    else if (t->kept.version == TABLE_V2_VERSION)
         log_report_line(w->line, w->line_ctx, "# filter: none");
     log_report_line(w->line, w->line_ctx, "# properties at %llu (%u bytes), metaindex at %llu "
                     "(%u bytes), index at %llu (%u bytes, %u entries)", (ull)t->props_h.offset,
                     (unsigned)t->props_h.size, (ull)t->metaindex_h.offset,
-                    (unsigned)t->metaindex_h.size, (ull)t->index_h.offset,
-                    (unsigned)t->index_h.size, (unsigned)t->index.nrestarts);
+                    (unsigned)t->metaindex_h.size, (ull)t->kept.index_h.offset,
+                    (unsigned)t->kept.index_h.size, (unsigned)t->kept.index.nrestarts);
 }
 
-/* Opens the table with a context of its own and walks it. */
-static int table_v2_tool(const char *path, const char *label, kv_line_fn line, void *line_ctx,
-                         int dump, table_v2_open_fn open)
+/* Walks the table the caller opened (t: NULL where rc says why not)
+ * through index (NULL where rc says why not). */
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
+                  const block *index, int rc)
 {
-    table_ctx *ctx = NULL;
-    table_v2_walk w = {.label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
-    int rc = table_ctx_new(NULL, &ctx);
-    if (rc == KV_OK)
-        rc = open(ctx, path, &w.t);
-    if (rc == KV_OK && dump)
+    table_v2_walk w = {.t = t, .label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
+    if (t != NULL && dump)
         table_v2_dump_meta(&w);
-    if (rc == KV_OK && (rc = table_v2_walk_blocks(&w)) == KV_OK)
+    if (rc == KV_OK && (rc = table_v2_walk_blocks(&w, index)) == KV_OK)
         table_v2_walk_totals(&w);
     if (rc != KV_OK)
         log_report_line(line, line_ctx, "%s%s: %s: %s", dump ? "# " : "", label,
@@ -282,24 +279,10 @@ static int table_v2_tool(const char *path, const char *label, kv_line_fn line, v
                         "tombstones) in %llu blocks: %s", label, (ull)w.t->file_bytes,
                         (ull)w.entries, (ull)w.deletes, (ull)w.blocks,
                         w.problems ? "CORRUPT" : "ok");
-    table_unref(w.t);
-    table_ctx_free(ctx);
     free(w.buf);
     free(w.raw);
     free(w.prev);
     if (rc == KV_OK && w.problems > 0)
-        rc = kv_error(KV_ERR_CORRUPT, "%s: %d problems", path, w.problems);
+        rc = kv_error(KV_ERR_CORRUPT, "%s: %d problems", t->path, w.problems);
     return rc;
-}
-
-int table_v2_check(const char *path, const char *label, kv_line_fn line, void *line_ctx,
-                   table_v2_open_fn open)
-{
-    return table_v2_tool(path, label, line, line_ctx, 0, open);
-}
-
-int table_v2_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx,
-                  table_v2_open_fn open)
-{
-    return table_v2_tool(path, label, line, line_ctx, 1, open);
 }

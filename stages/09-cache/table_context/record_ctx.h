@@ -1,10 +1,12 @@
 /*
  * record_ctx.h: stage 09's table context, what table.h's table_ctx is in
- * this stage: format v2's context (struct table_ctx, table_v2_format.h)
+ * this stage: format v2's context (struct table_ctx, table_v2_parts.h)
  * as the first member of a larger one that adds what the tables share
- * per database on top of it.  record_lookup.c makes and frees it and
- * answers lookups with its record cache; paced_build.c asks its limiter
- * for the bytes of each new table.
+ * per database on top of it: one budget split between the record cache
+ * and the block cache, the rate limiter, and whether new tables are cut
+ * into partitions.  table_context.c makes, frees and reports it;
+ * record_lookup/ answers lookups with its record cache; paced_build/
+ * asks its limiter for the bytes of each new table.
  *
  * Invariants:
  *   - v2 is the first member, so a table's t->ctx (and any table_ctx of
@@ -22,7 +24,13 @@
 #include "rate_limiter.h"
 #include "record_cache.h"
 #include "record_sampling.h"
-#include "table_v2_format.h"
+#include "table_v2_parts.h"
+
+/* The doorkeeper (block_admit.h) sizes its table at one slot per 4 KiB of
+ * what it guards; it is told of 32 times the record cache's bytes, one
+ * slot per 128 bytes: about two per record the cache holds (a small
+ * record is charged some 250 bytes, clock_charge). */
+#define RECORD_ADMIT_SCALE 32
 
 typedef struct record_ctx {
     table_ctx v2;            /* first: a table's t->ctx points here */
@@ -30,7 +38,7 @@ typedef struct record_ctx {
     size_t records_budget;
     block_admit *admit;      /* which records a full cache takes in */
     record_sampling sampling; /* whether a lookup asks the record cache */
-    rate_limiter limiter;    /* new tables' writes (paced_build.c) */
+    rate_limiter limiter;    /* new tables' writes (paced_build/) */
     int parted_tables;       /* kv_options.table_partitions is
                                 KV_PARTITIONS: new tables are version 2 */
 } record_ctx;

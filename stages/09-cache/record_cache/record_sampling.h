@@ -43,7 +43,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "table_v2_format.h"
 
 #define RECORD_SAMPLE_KEYS 8u
 #define RECORD_SAMPLE_WINDOW 1024u
@@ -52,9 +51,11 @@
 
 typedef struct record_sampling {
     atomic_int on;                    /* 1: the sample's keys only */
-    table_v2_counter left_out;        /* lookups that did not ask the cache
-                                         (counted as format v2 counts: one
-                                         plain add, no locked instruction) */
+    atomic_uint_least64_t left_out;   /* lookups that did not ask the cache
+                                         (counted as format v2 counts its
+                                         lookups: a relaxed load and store,
+                                         no locked instruction, so two
+                                         threads at once may lose one) */
     atomic_uint_least64_t changes;    /* times `on` changed */
 } record_sampling;
 
@@ -70,7 +71,9 @@ static inline int record_sampling_asks(record_sampling *s, uint32_t hash)
     if (!atomic_load_explicit(&s->on, memory_order_relaxed) ||
         ((uint64_t)hash * RECORD_SAMPLE_KEYS) >> 32 == 0)
         return 1;
-    table_v2_count(&s->left_out, 1);
+    atomic_store_explicit(&s->left_out,
+                          atomic_load_explicit(&s->left_out, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
     return 0;
 }
 

@@ -1,8 +1,8 @@
 /*
  * paced_build.c: table.h's builder in this stage, format v2's (version 1,
  * or with kv_options.table_partitions version 2, tables of partitions:
- * parted_format.h) with the context's rate limiter (record_ctx.h) asked
- * for the bytes a new table writes.
+ * parted_format.h's builder) with the context's rate limiter
+ * (record_ctx.h) asked for the bytes a new table writes.
  *
  * Every table is written by a flush or a compaction on the background
  * thread (stage 04's lsm_bg.c; the tools' rebuild and repair too, with a
@@ -69,8 +69,11 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len)
 {
     int rc = parted_builder_add(b->v2, ikey, ikey_len, value, value_len);
-    if (rc == KV_OK)
-        paced_ask(b, parted_builder_written(b->v2));
+    if (rc == KV_OK) {
+        table_v2_progress p;
+        parted_builder_progress(b->v2, &p);
+        paced_ask(b, p.written);
+    }
     return rc;
 }
 
@@ -81,7 +84,9 @@ void table_builder_mark_flush(table_builder *b)
 
 uint64_t table_builder_entries(const table_builder *b)
 {
-    return parted_builder_entries(b->v2);
+    table_v2_progress p;
+    parted_builder_progress(b->v2, &p);
+    return p.entries;
 }
 
 uint64_t table_builder_file_bytes(const table_builder *b)

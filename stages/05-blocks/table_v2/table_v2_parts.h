@@ -1,0 +1,319 @@
+/*
+ * table_v2_parts.h: the parts of table format v2 that code beside it may
+ * build on (the byte format is in table_v2_format.h): the tables' shared
+ * context, stored blocks read and checked through the block cache, block
+ * handles and the footer, a lookup's steps, the iterator over data blocks
+ * some index names, the tools' walks, the salvage, the open in steps and
+ * the builder in steps.  Format v2's own table.h functions are made of
+ * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
+ * here exists for another caller alone.  A format of tables built on this
+ * one (a later version of the file, with an index of its own) includes
+ * this header only: struct table stays private to table_v2_*.c, and what
+ * an open table shows of itself is table_v2_kept.
+ *
+ * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
+ *   S1. Nothing here calls back: no function of format v2 calls through a
+ *       pointer a caller set.  Where a step depends on the file's version
+ *       (its index, its filter), the caller hands in the data (an index
+ *       block, a block's handle, a key's hash) or calls the step itself.
+ *   S2. A block a caller reads through table_v2_block_get is checked
+ *       (T1) before it is returned, and enters the block cache only then
+ *       (T3); the caller releases it with table_v2_block_release.
+ *   S3. A lookup's key lies in the table's keys (table_v2_kept_holds)
+ *       before any of its steps 2 to 5 runs: the range is checked once,
+ *       by whoever starts the lookup.
+ */
+#ifndef KV_BLOCKS_TABLE_V2_PARTS_H
+#define KV_BLOCKS_TABLE_V2_PARTS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "block_cache.h"
+#include "coding.h"
+#include "file_cache.h"
+#include "file_header.h"
+#include "table.h"
+#include "table_batch.h"
+
+#define TABLE_V2_VERSION 1u
+#define TABLE_V2_DATA_AT FILE_HEADER_SIZE   /* the first data block */
+#define TABLE_V2_TRAILER 9u
+#define TABLE_V2_FOOTER 48u
+#define TABLE_V2_HANDLE_MAX (CODING_MAX_VARINT64 + CODING_MAX_VARINT32)
+#define TABLE_V2_IKEY_MIN (IKEY_TRAILER_SIZE + 1)
+/* A lower bound on a file: the header, four stored blocks (a data block,
+ * the properties, the metaindex, the index), the footer. */
+#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
+
+/* Compression types (the trailer's first byte). */
+enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
+
+/* The properties' name in the metaindex. */
+#define TABLE_V2_META_PROPS "properties"
+
+/*
+ * A counter of the context: statistics, added to with a relaxed load and
+ * store rather than a locked add.  A lookup may search a hundred tables,
+ * and a locked instruction per table would cost more than the search of
+ * most of them; the price is that two threads counting at the same
+ * instant can lose an increment.  One thread's counts are exact.
+ */
+typedef atomic_uint_least64_t table_v2_counter;
+static inline void table_v2_count(table_v2_counter *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+static inline uint64_t table_v2_counted(table_v2_counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* What the tables of one database share (table.h): options, caches,
+ * counters.  A context of a later layer may hold it as its first member. */
+struct table_ctx {
+    size_t block_bytes;
+    int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
+    int bloom_bits;              /* bits per key; 0: no filters */
+    block_cache *cache;
+    file_cache *files;
+    table_v2_counter reads, read_bytes;   /* positioned reads, every table */
+    table_v2_counter filter_negatives;    /* lookups in a table's range that
+                                             its filter answered */
+    table_v2_counter searches;            /* the others: its index searched */
+    table_v2_counter get_reads;           /* positioned reads those made */
+    table_v2_counter filter_misses;       /* passed the filter, key absent */
+    table_v2_counter get_blocks_read;     /* data blocks a lookup read */
+    table_v2_counter get_blocks_cached;   /* data blocks a lookup found cached */
+    atomic_uint_least64_t meta_bytes;     /* meta regions open tables keep */
+    atomic_uint_least64_t tables_open;
+};
+
+typedef struct table_v2_handle {
+    uint64_t offset;
+    uint32_t size;           /* stored size, the trailer not counted */
+} table_v2_handle;
+
+typedef struct table_v2_footer {
+    uint32_t version;        /* the file's format version */
+    uint64_t data_end;
+    table_v2_handle index, metaindex;
+} table_v2_footer;
+
+/* A data block in memory: in the block cache, or in a buffer of its own;
+ * or, for a lookup's block the full cache turned away, still in the file's
+ * mapping, held: its contents in place if stored raw (b points there),
+ * else its checked lz4 bytes (lz4 not NULL), which table_v2_scan.c
+ * decodes only as far as the lookup's answer. */
+typedef struct table_v2_blockref {
+    block b;
+    block_cache_handle *cached;
+    uint8_t *owned;          /* malloc'd, or NULL */
+    file_cache_handle *held; /* the mapped file the block lies in, or NULL */
+    const uint8_t *lz4;      /* the stored lz4 bytes in the mapping, or NULL */
+    uint32_t lz4_size, raw;  /* their size, and the contents' */
+} table_v2_blockref;
+
+/* What an open table shows of itself, set by its open and fixed after it
+ * (read it through table_v2_kept_of). */
+typedef struct table_v2_kept {
+    table_ctx *ctx;
+    uint64_t id;             /* its key in the block and file caches */
+    uint32_t version;        /* its header's format version */
+    uint64_t data_end;       /* D: the data blocks are [16, D) */
+    uint64_t meta_at;        /* where the region it keeps begins (version
+                                1: D), which ends at size - 48 */
+    table_v2_handle index_h; /* the footer's index handle */
+    block index;             /* that block, inside the kept region */
+    uint64_t data_blocks;    /* the properties' count */
+    const uint8_t *smallest, *largest;   /* internal keys, in the region */
+    size_t smallest_len, largest_len;
+} table_v2_kept;
+
+const table_v2_kept *table_v2_kept_of(const table *t);
+
+/* Step 1 of a lookup: whether user key [ukey, ukey + ulen) lies in the
+ * table's [smallest, largest] (S3). */
+static inline int table_v2_kept_holds(const table_v2_kept *k, const uint8_t *ukey, size_t ulen)
+{
+    return ikey_user_compare(ukey, ulen, k->smallest, k->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
+           ikey_user_compare(ukey, ulen, k->largest, k->largest_len - IKEY_TRAILER_SIZE) <= 0;
+}
+
+/* ---- the context (table_v2_open.c) ------------------------------------------ */
+
+/* Fills a zeroed context: the options, the block cache, the file cache.
+ * KV_OK, or as table_ctx_new fails (then nothing is held). */
+int  table_v2_ctx_init(table_ctx *ctx, const kv_options *opt);
+/* Frees what init made, not ctx itself. */
+void table_v2_ctx_release(table_ctx *ctx);
+void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
+
+/* ---- a lookup's steps (table_v2_read.c, table_v2_batch.c) -------------------- */
+
+/* How far steps 1 to 3 of a lookup got. */
+enum {
+    TABLE_V2_RULED_OUT,     /* outside the table's keys, or the filter said no */
+    TABLE_V2_NO_BLOCK,      /* the index searched: every entry is below the key */
+    TABLE_V2_BLOCK          /* the one data block that may hold it */
+};
+/* Steps 2 and 3 of a lookup of lk in a table of version 1 (the filter,
+ * with hash the user key's bloom_hash; the index): *found says how far,
+ * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
+ * filter_said_no are set.  REQUIRES: *r zeroed but its state
+ * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
+ * KV_ERR_CORRUPT from the index. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
+                        table_v2_handle *h, int *found);
+/* Steps 4 and 5 (the data block h, read and searched) where found is
+ * TABLE_V2_BLOCK, then the context's counters of the lookup, however far
+ * it got (found) and however it ended.  rc: steps 1 to 3's; returns the
+ * lookup's. */
+int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                    table_get_result *r);
+/* The first step of table_get_start for a lookup whose steps 1 to 3 got
+ * as far as found (h, rc as table_v2_get_at takes them): the block from
+ * the cache and the answer, or the read to make (*pending). */
+int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                          table_get_result *r, table_pending *p, int *pending);
+/* (table_batch.h's second step, table_get_finish, is format v2's own,
+ * for every version: table_v2_batch.c.) */
+
+/* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
+
+/* The data block at h, decoded and checked (S2): from the cache, or read
+ * (one read of the mapped file or one positioned read, through pin as
+ * table_v2_read says) and then put in the cache.  *from_cache says which.
+ * once (NULL for none) is a buffer of once_cap bytes of the caller's: a
+ * block the full cache turns away (block_cache_admit) that fits in it is
+ * decompressed there and kept nowhere, valid while once is; or, where pin
+ * is NULL (a lookup), left where it was read: in the file's mapping, held
+ * by ref (table_v2_blockref), or, where the file is not mapped, in
+ * read_buf (NULL for none: TABLE_V2_STACK_READ bytes of the caller's,
+ * valid while it uses ref).  ref->lz4 says whether it still needs
+ * decoding (table_v2_scan).  reads (NULL for none) counts the reads.
+ * KV_OK, KV_ERR_IO, KV_ERR_CORRUPT (naming the file and the block's
+ * offset), KV_ERR_NOMEM. */
+int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uint8_t *once,
+                       size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
+                       int *from_cache, unsigned *reads);
+void table_v2_block_release(table *t, table_v2_blockref *ref);
+/* Checks the stored block whose contents are [p, p + size) and trailer
+ * follows: checksum, type, raw size.  NULL or why. */
+const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+/* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
+ * block at block_at ("index" or "data") of t. */
+int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
+                              uint64_t block_at);
+
+/* ---- handles and the footer (table_v2_meta.c) ------------------------------- */
+
+uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
+/* Decodes a handle from [p, limit); NULL if it is not one. */
+const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
+                                      table_v2_handle *h);
+/* Whether the block h lies inside [lo, hi) of the file, trailer included. */
+int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi);
+/* Decodes the footer that ends a file of file_bytes bytes: magic, version
+ * (version, the header's), checksum, D inside the file, both handles
+ * inside [D, size - 48).  Returns NULL, or what is wrong (with *why_at its
+ * offset in the footer). */
+const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
+                                   uint32_t version, table_v2_footer *f, unsigned *why_at);
+
+/* ---- opening, in steps (table_v2_open.c) --------------------------------------- */
+
+/* table_v2_open is _ends, then _meta; _meta is _kept, then version 1's
+ * filter and its index's count checked:
+ *   _ends   a table of path with its header and footer read and checked,
+ *           its version, from 1 to max_version, the header's (and the
+ *           footer's, *f); nothing of its meta blocks read yet;
+ *   _meta   version 1's meta region [D, size - 48), read and checked;
+ *   _kept   the region an open table keeps, [at, size - 48) (version 1:
+ *           at = D), read; the footer's metaindex decoded (*has_filter:
+ *           whether it names a filter), the properties block checked and
+ *           decoded (the kept keys and counts, table_v2_kept), and the
+ *           block the footer names as the index (index_name, for an
+ *           error) made table_v2_kept's index; the table is then counted
+ *           in the context (kv_stats: table.open, table.meta_bytes).
+ * On failure _ends holds nothing; after it, table_unref frees the table
+ * (and takes it off the context's counts). */
+int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
+                       table_v2_footer *f);
+int table_v2_open_meta(table *t, const table_v2_footer *f);
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
+                       int *has_filter);
+
+/* ---- walking and the tools (table_v2_iter.c, tools/) ---------------------------- */
+
+/* An iterator over the data blocks the block index->b names (one entry
+ * per data block, as version 1's index: released with the iterator); or,
+ * where rc (the caller's getting of that index) is not KV_OK, an iterator
+ * failed with rc (table.h: only KV_ERR_NOMEM is returned). */
+int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out);
+/* kv check (dump 0) and kv dump (dump 1) of a table as table.h says
+ * them: t, the table the caller opened (NULL where its open failed with
+ * rc); index its data blocks' index (NULL where it could not be had, rc
+ * saying why).  The filter is asked through table_inspect.h's
+ * table_inspect_filter_says_absent. */
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
+                  const block *index, int rc);
+/* table_inspect_parts over the data blocks index names (NULL: the lines
+ * of the table's kept blocks only). */
+int table_v2_inspect_parts(table *t, const block *index, const char *label, kv_line_fn line,
+                           void *ctx);
+/* table_inspect_filter_says_absent for a table of version 1: whether the
+ * filter it keeps rules the user key out. */
+int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen);
+/* table_salvage with the data blocks named by the caller, in order (an
+ * index it read itself; NULL: the index block's), instead of the index
+ * block's: each is read and checked, and what they leave out is scanned. */
+int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_t n,
+                           table_entry_fn entry, table_loss_fn loss, void *ctx,
+                           table_salvage_info *info);
+
+/* ---- the builder, in steps (table_v2_build.c) ---------------------------------- */
+
+/* table_builder_new, _add, _entries, _file_bytes, _finish, _abandon, as
+ * table.h says them, _new for a file whose header says version (format
+ * v2's own: TABLE_V2_VERSION), keeping a filter of the whole table if
+ * filter is 1 and the context has filters.  _finish is made of the steps
+ * below; a builder that keeps no filter may end with them instead,
+ * writing meta blocks of its own between _end_data and _close:
+ *   _end_data   stores the last data block: the data blocks end at
+ *               _written (D); *index is the index block's contents (one
+ *               entry per data block), valid until close;
+ *   _store      stores contents as one block, not compressed, at the end
+ *               of the file (*h says where);
+ *   _props      stores the properties block;
+ *   _close      writes the footer, syncs and closes the file, fills meta
+ *               (NULL for none) and frees the builder.
+ * Any failure is sticky and returned by every step after it; the caller
+ * then abandons the builder. */
+typedef struct table_v2_builder table_v2_builder;
+int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
+                          table_v2_builder **out);
+int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
+                          const uint8_t *value, size_t value_len);
+/* How far a builder is: entries added, data blocks stored, bytes
+ * appended to the file (the rest is still in memory); a few loads, cheap
+ * enough to ask after every add. */
+typedef struct table_v2_progress {
+    uint64_t entries, blocks, written;
+} table_v2_progress;
+void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p);
+/* table_builder_file_bytes: the file's size if it were finished now,
+ * estimated from above. */
+uint64_t table_v2_builder_file_bytes(const table_v2_builder *b);
+int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
+void table_v2_builder_abandon(table_v2_builder *b);
+int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
+int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
+                            table_v2_handle *h);
+int  table_v2_builder_props(table_v2_builder *b, table_v2_handle *h);
+int  table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_meta *meta);
+
+#endif
