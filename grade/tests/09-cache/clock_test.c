@@ -21,15 +21,15 @@
 static clock_cache *clock_of(size_t n)
 {
     clock_cache *c = NULL;
-    int rc = clock_open(n * clock_charge(2, 8), 1, &c);
-    EX_CHECK(rc == KV_OK, "clock_open of one shard: %s", kv_strerror(rc));
+    int rc = clock_cache_new(n * clock_cache_charge(2, 8), 1, &c);
+    EX_CHECK(rc == KV_OK, "clock_cache_new of one shard: %s", kv_strerror(rc));
     return c;
 }
 
 static void clock_put_key(clock_cache *c, const char *k)
 {
-    int rc = clock_put(c, k, strlen(k), CLOCK_VALUE, 8);
-    EX_CHECK(rc == KV_OK, "clock_put(%s) returned %s: a put that has to make room evicts an "
+    int rc = clock_cache_put(c, k, strlen(k), CLOCK_VALUE, 8);
+    EX_CHECK(rc == KV_OK, "clock_cache_put(%s) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", k, kv_strerror(rc));
 }
 
@@ -38,7 +38,7 @@ static int clock_has(clock_cache *c, const char *k)
 {
     void *v = NULL;
     size_t n = 0;
-    int rc = clock_get(c, k, strlen(k), &v, &n);
+    int rc = clock_cache_get(c, k, strlen(k), &v, &n);
     kv_free(v);
     return rc == KV_OK;
 }
@@ -70,13 +70,13 @@ static void clock_unread_entries_leave_in_the_order_they_came(void)
     EX_CHECK(strcmp(held, "k2 k3 k4") == 0, "room for three, five puts, nothing read: the hand "
              "meets the oldest entries first and none has its bit set, so k0 and then k1 go "
              "(held: \"%s\", want \"k2 k3 k4\")", held);
-    clock_counts k;
-    clock_counts_get(c, &k);
-    EX_CHECK(k.evictions == 2 && k.entries == 3 && k.bytes == 3 * clock_charge(2, 8),
+    clock_cache_stats k;
+    clock_cache_stats_get(c, &k);
+    EX_CHECK(k.evictions == 2 && k.entries == 3 && k.bytes == 3 * clock_cache_charge(2, 8),
              "two evictions, three entries of one charge each (got %llu evictions, %llu "
              "entries, %llu bytes)", (unsigned long long)k.evictions,
              (unsigned long long)k.entries, (unsigned long long)k.bytes);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_a_read_entry_gets_a_second_chance(void)
@@ -93,7 +93,7 @@ static void clock_a_read_entry_gets_a_second_chance(void)
     EX_CHECK(strcmp(held, "k0 k2 k3 k4") == 0, "k0 was read since it came in: the hand clears "
              "its bit and passes it over (its second chance), and evicts k1, the first entry "
              "with its bit clear (held: \"%s\", want \"k0 k2 k3 k4\")", held);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_the_hand_goes_on_from_where_it_stopped(void)
@@ -111,7 +111,7 @@ static void clock_the_hand_goes_on_from_where_it_stopped(void)
              "stopped: the next put evicts k2, the entry after k1, not k0 (whose bit was "
              "cleared on the last turn, but which the hand does not meet again before k2) "
              "(held: \"%s\", want \"k0 k3 k4\")", held);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_every_bit_set_takes_a_whole_turn(void)
@@ -129,7 +129,7 @@ static void clock_every_bit_set_takes_a_whole_turn(void)
              "first turn and evicts the first entry it meets on the second, k0; a hand that "
              "never clears a bit finds no victim and keeps nothing new (held: \"%s\", want "
              "\"k1 k2 k3\")", held);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
@@ -140,15 +140,15 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
     clock_put_key(c, "k1");
     clock_put_key(c, "k2");
     /* Two holes: slots 0 and 1 are empty, k2 alone in slot 2 of the ring. */
-    clock_erase(c, "k0", 2);
-    clock_erase(c, "k1", 2);
+    clock_cache_erase(c, "k0", 2);
+    clock_cache_erase(c, "k1", 2);
     /* A pair of nearly three charges: k2 must go to make room. */
     char val[1024];
-    size_t vlen = 2 * clock_charge(2, 8) + 60 - clock_charge(2, 0);
+    size_t vlen = 2 * clock_cache_charge(2, 8) + 60 - clock_cache_charge(2, 0);
     EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
     memset(val, 'b', vlen);
-    int rc = clock_put(c, "kb", 2, val, vlen);
-    EX_CHECK(rc == KV_OK, "clock_put(kb) returned %s: a put that has to make room evicts an "
+    int rc = clock_cache_put(c, "kb", 2, val, vlen);
+    EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", kv_strerror(rc));
     const char *held = clock_held(c, keys, 4);
     EX_CHECK(strcmp(held, "kb") == 0, "the ring has three slots, two of them empty (k0 and k1 "
@@ -156,7 +156,7 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
              "(s->ring_len), passing the empty ones, and evicts k2 to keep the new pair; a "
              "hand that wraps at the number of entries (1) never reaches slot 2, finds no "
              "victim, and the new pair is refused (held: \"%s\", want \"kb\")", held);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(void)
@@ -166,48 +166,48 @@ static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(
     clock_put_key(c, "k0");
     clock_put_key(c, "k1");
     clock_put_key(c, "k2");
-    clock_erase(c, "k0", 2);
-    clock_erase(c, "k1", 2);
+    clock_cache_erase(c, "k0", 2);
+    clock_cache_erase(c, "k1", 2);
     EX_CHECK(clock_has(c, "k2"), "k2 is held before the big pair comes");
     /* k2, read, alone in the last of three slots; the hand at slot 0. */
     char val[1024];
-    size_t vlen = 2 * clock_charge(2, 8) + 60 - clock_charge(2, 0);
+    size_t vlen = 2 * clock_cache_charge(2, 8) + 60 - clock_cache_charge(2, 0);
     EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
     memset(val, 'b', vlen);
-    int rc = clock_put(c, "kb", 2, val, vlen);
-    EX_CHECK(rc == KV_OK, "clock_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
+    int rc = clock_cache_put(c, "kb", 2, val, vlen);
+    EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
              "1, 2) clears its bit, and the second turn must reach slot 2 again to evict it: "
              "two whole turns of the ring, 2 * s->ring_len slots looked at, not one fewer",
              kv_strerror(rc));
     const char *held = clock_held(c, keys, 4);
     EX_CHECK(strcmp(held, "kb") == 0, "k2, read and alone behind two empty slots, goes on the "
              "hand's second turn to keep the new pair (held: \"%s\", want \"kb\")", held);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void clock_the_budget_holds(void)
 {
     clock_cache *c = NULL;
-    size_t budget = 20 * clock_charge(6, 40);
-    int rc = clock_open(budget, 1, &c);
-    EX_CHECK(rc == KV_OK, "clock_open: %s", kv_strerror(rc));
+    size_t budget = 20 * clock_cache_charge(6, 40);
+    int rc = clock_cache_new(budget, 1, &c);
+    EX_CHECK(rc == KV_OK, "clock_cache_new: %s", kv_strerror(rc));
     char key[16], val[64];
     memset(val, 'x', sizeof val);
     for (int i = 0; i < 500; i++) {
         snprintf(key, sizeof key, "k%05d", i % 97);
-        rc = clock_put(c, key, strlen(key), val, (size_t)(i % 60));
-        EX_CHECK(rc == KV_OK, "clock_put of a pair that fits: %s", kv_strerror(rc));
+        rc = clock_cache_put(c, key, strlen(key), val, (size_t)(i % 60));
+        EX_CHECK(rc == KV_OK, "clock_cache_put of a pair that fits: %s", kv_strerror(rc));
         if (i % 3 == 0)
             (void)clock_has(c, "k00001");
-        clock_counts k;
-        clock_counts_get(c, &k);
+        clock_cache_stats k;
+        clock_cache_stats_get(c, &k);
         EX_CHECK(k.bytes <= budget, "after put %d the shard is charged %llu bytes, more than "
                  "its budget of %zu: a put evicts until the new pair fits", i,
                  (unsigned long long)k.bytes, budget);
         EX_CHECK(k.entries >= 1, "after put %d the shard holds nothing: the pair just put "
                  "fits, and a put keeps it once it has made room", i);
     }
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 /* ---- readers and writers on other threads --------------------------------- */
@@ -241,14 +241,14 @@ static void *clock_race_thread(void *arg)
         clock_race_pair(k, key, want);
         if (writer && i % 3 == 0) {
             memcpy(val, want, sizeof val);
-            if (clock_put(clock_race.c, key, strlen(key), val, 20) != KV_OK)
+            if (clock_cache_put(clock_race.c, key, strlen(key), val, 20) != KV_OK)
                 atomic_store(&clock_race.failed, 1);
         } else if (writer && i % 17 == 0) {
-            clock_erase(clock_race.c, key, strlen(key));
+            clock_cache_erase(clock_race.c, key, strlen(key));
         } else {
             void *v = NULL;
             size_t n = 0;
-            if (clock_get(clock_race.c, key, strlen(key), &v, &n) == KV_OK &&
+            if (clock_cache_get(clock_race.c, key, strlen(key), &v, &n) == KV_OK &&
                 (n != 20 || memcmp(v, want, 20) != 0))
                 atomic_store(&clock_race.wrong, 1 + k);
             kv_free(v);
@@ -259,8 +259,8 @@ static void *clock_race_thread(void *arg)
 
 static void clock_race_readers_and_writers(void)
 {
-    int rc = clock_open(4 * 40 * clock_charge(6, 20), 4, &clock_race.c);
-    EX_CHECK(rc == KV_OK, "clock_open of four shards: %s", kv_strerror(rc));
+    int rc = clock_cache_new(4 * 40 * clock_cache_charge(6, 20), 4, &clock_race.c);
+    EX_CHECK(rc == KV_OK, "clock_cache_new of four shards: %s", kv_strerror(rc));
     atomic_store(&clock_race.wrong, 0);
     atomic_store(&clock_race.failed, 0);
     pthread_t t[4];
@@ -276,13 +276,13 @@ static void clock_race_readers_and_writers(void)
              wrong - 1);
     EX_CHECK(atomic_load(&clock_race.failed) == 0, "a put failed while other threads read and "
              "wrote: a put that has to make room evicts and keeps the pair");
-    clock_counts k;
-    clock_counts_get(clock_race.c, &k);
-    EX_CHECK(k.bytes <= 4 * 40 * clock_charge(6, 20) && k.evictions > 0,
+    clock_cache_stats k;
+    clock_cache_stats_get(clock_race.c, &k);
+    EX_CHECK(k.bytes <= 4 * 40 * clock_cache_charge(6, 20) && k.evictions > 0,
              "after the threads, the shards hold at most their budget (%llu bytes held) and "
              "evicted to stay there (%llu evictions)", (unsigned long long)k.bytes,
              (unsigned long long)k.evictions);
-    clock_close(clock_race.c);
+    clock_cache_free(clock_race.c);
 }
 
 static const harness_test tests[] = {

@@ -223,8 +223,8 @@ static void record_rule_puts_and_gets_keep_no_memory(void)
     size_t after = mallinfo2().uordblks;
     EX_CHECK(after <= before + (1 << 20), "30,000 puts of one (table, key) and 60,000 gets "
              "(half of them bypassed) left %zu more bytes of the heap in use: the cache holds "
-             "one entry, so a put frees the record it built once clock_put has copied it, and "
-             "a get frees the copy clock_get handed out when it does not answer",
+             "one entry, so a put frees the record it built once clock_cache_put has copied it, and "
+             "a get frees the copy clock_cache_get handed out when it does not answer",
              after > before ? after - before : 0);
     record_cache_close(rc);
 }

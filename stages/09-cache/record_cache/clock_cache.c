@@ -59,7 +59,7 @@ static uint64_t hash_bytes(const void *p, size_t n)
     return h ^ (h >> 33);
 }
 
-int clock_open(size_t budget, unsigned nshards, clock_cache **out)
+int clock_cache_new(size_t budget, unsigned nshards, clock_cache **out)
 {
     *out = NULL;
     if (nshards == 0)
@@ -76,7 +76,7 @@ int clock_open(size_t budget, unsigned nshards, clock_cache **out)
         if (!s->buckets || pthread_mutex_init(&s->mu, NULL) != 0) {
             free(s->buckets);
             c->nshards = i;
-            clock_close(c);
+            clock_cache_free(c);
             return KV_ERR_NOMEM;
         }
     }
@@ -84,7 +84,7 @@ int clock_open(size_t budget, unsigned nshards, clock_cache **out)
     return KV_OK;
 }
 
-void clock_close(clock_cache *c)
+void clock_cache_free(clock_cache *c)
 {
     if (!c)
         return;
@@ -120,7 +120,7 @@ static void unlink_entry(shard *s, entry **link)
     *link = e->next;
     s->ring[e->slot] = NULL;
     s->free_slots[s->nfree++] = e->slot;
-    s->bytes -= clock_charge(e->klen, e->vlen);
+    s->bytes -= clock_cache_charge(e->klen, e->vlen);
     s->entries--;
     free(e);
 }
@@ -166,7 +166,7 @@ static int grow_buckets(shard *s)
     return KV_OK;
 }
 
-int clock_get(clock_cache *c, const void *key, size_t klen, void **val,
+int clock_cache_get(clock_cache *c, const void *key, size_t klen, void **val,
               size_t *vlen)
 {
     uint64_t h = hash_bytes(key, klen);
@@ -192,12 +192,12 @@ int clock_get(clock_cache *c, const void *key, size_t klen, void **val,
     return KV_OK;
 }
 
-int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
+int clock_cache_put(clock_cache *c, const void *key, size_t klen, const void *val,
               size_t vlen)
 {
     uint64_t h = hash_bytes(key, klen);
     shard *s = shard_of(c, h);
-    size_t charge = clock_charge(klen, vlen);
+    size_t charge = clock_cache_charge(klen, vlen);
     entry *e = malloc(sizeof *e + klen + vlen);
     if (!e)
         return KV_ERR_NOMEM;
@@ -250,7 +250,7 @@ out:
     return rc;
 }
 
-void clock_erase(clock_cache *c, const void *key, size_t klen)
+void clock_cache_erase(clock_cache *c, const void *key, size_t klen)
 {
     uint64_t h = hash_bytes(key, klen);
     shard *s = shard_of(c, h);
@@ -261,7 +261,7 @@ void clock_erase(clock_cache *c, const void *key, size_t klen)
     pthread_mutex_unlock(&s->mu);
 }
 
-void clock_counts_get(clock_cache *c, clock_counts *out)
+void clock_cache_stats_get(clock_cache *c, clock_cache_stats *out)
 {
     memset(out, 0, sizeof *out);
     for (unsigned i = 0; i < c->nshards; i++) {

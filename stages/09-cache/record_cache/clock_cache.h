@@ -9,13 +9,13 @@
  * the hand last passed it survives one more sweep.
  *
  * Invariants:
- *   - In each shard, bytes (the sum of its entries' charges, clock_charge:
+ *   - In each shard, bytes (the sum of its entries' charges, clock_cache_charge:
  *     key, value and what holding them costs) never exceeds the shard's
- *     budget (budget / shards) once clock_put returns; a pair whose charge
+ *     budget (budget / shards) once clock_cache_put returns; a pair whose charge
  *     is larger than a shard's budget is not kept.
- *   - A key is held at most once: clock_put of a held key replaces it.
+ *   - A key is held at most once: clock_cache_put of a held key replaces it.
  *   - Every call takes only its shard's mutex; counts are per shard and
- *     summed by clock_counts.
+ *     summed by clock_cache_stats.
  *
  * This module knows nothing of versions or snapshots: the caller chooses
  * keys so that a held value is never stale for the read that finds it.
@@ -28,9 +28,9 @@
 
 typedef struct clock_cache clock_cache;
 
-typedef struct clock_counts {
+typedef struct clock_cache_stats {
     uint64_t hits, misses, evictions, bytes, entries;
-} clock_counts;
+} clock_cache_stats;
 
 /* What an entry of a klen-byte key and a vlen-byte value is charged: its
  * bytes, and CLOCK_ENTRY_OVERHEAD for what holding them costs besides (the
@@ -39,26 +39,26 @@ typedef struct clock_counts {
  * not only the bytes: a record of a 16-byte key and a 100-byte value costs
  * nearly twice its bytes. */
 #define CLOCK_ENTRY_OVERHEAD 112u
-static inline size_t clock_charge(size_t klen, size_t vlen)
+static inline size_t clock_cache_charge(size_t klen, size_t vlen)
 {
     return klen + vlen + CLOCK_ENTRY_OVERHEAD;
 }
 
 /* A cache of at most budget bytes over nshards shards (at least 1).
  * KV_OK, or KV_ERR_NOMEM; KV_ERR_INVALID for nshards 0. */
-int clock_open(size_t budget, unsigned nshards, clock_cache **out);
-void clock_close(clock_cache *c);
+int clock_cache_new(size_t budget, unsigned nshards, clock_cache **out);
+void clock_cache_free(clock_cache *c);
 
 /* KV_OK with *val a fresh allocation of *vlen bytes (the caller frees it),
  * KV_NOT_FOUND (a miss), or KV_ERR_NOMEM. */
-int clock_get(clock_cache *c, const void *key, size_t klen, void **val,
+int clock_cache_get(clock_cache *c, const void *key, size_t klen, void **val,
               size_t *vlen);
 /* Keeps a copy of key and value, evicting as needed.  KV_OK (kept, or too
  * large to keep) or KV_ERR_NOMEM (nothing changed). */
-int clock_put(clock_cache *c, const void *key, size_t klen, const void *val,
+int clock_cache_put(clock_cache *c, const void *key, size_t klen, const void *val,
               size_t vlen);
 /* Drops key if held. */
-void clock_erase(clock_cache *c, const void *key, size_t klen);
-void clock_counts_get(clock_cache *c, clock_counts *out);
+void clock_cache_erase(clock_cache *c, const void *key, size_t klen);
+void clock_cache_stats_get(clock_cache *c, clock_cache_stats *out);
 
 #endif

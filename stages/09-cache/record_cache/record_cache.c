@@ -31,7 +31,7 @@ int record_cache_open(size_t budget, unsigned nshards, record_cache **out)
     record_cache *rc = malloc(sizeof *rc);
     if (rc == NULL)
         return kv_error(KV_ERR_NOMEM, "record cache: cannot allocate");
-    int err = clock_open(budget, nshards, &rc->clock);
+    int err = clock_cache_new(budget, nshards, &rc->clock);
     if (err != KV_OK) {
         free(rc);
         return err == KV_ERR_NOMEM ? kv_error(err, "record cache: cannot allocate its %u shards",
@@ -47,7 +47,7 @@ void record_cache_close(record_cache *rc)
 {
     if (rc == NULL)
         return;
-    clock_close(rc->clock);
+    clock_cache_free(rc->clock);
     free(rc);
 }
 
@@ -74,7 +74,7 @@ int record_cache_get(record_cache *rc, uint64_t table_id, const void *ukey, size
         return kv_error(KV_ERR_NOMEM, "record cache: cannot allocate a key of %zu bytes", ulen);
     void *v = NULL;
     size_t vlen = 0;
-    int err = clock_get(rc->clock, k, 8 + ulen, &v, &vlen);
+    int err = clock_cache_get(rc->clock, k, 8 + ulen, &v, &vlen);
     if (k != buf)
         free(k);
     if (err == KV_NOT_FOUND)
@@ -100,7 +100,7 @@ int record_cache_get(record_cache *rc, uint64_t table_id, const void *ukey, size
 
 size_t record_cache_charge(size_t ulen, const record *newest)
 {
-    return clock_charge(8 + ulen, RECORD_HEAD + (newest->deleted ? 0 : newest->value_len));
+    return clock_cache_charge(8 + ulen, RECORD_HEAD + (newest->deleted ? 0 : newest->value_len));
 }
 
 int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size_t ulen,
@@ -122,7 +122,7 @@ int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size
     coding_put_u64(v + 1, newest->seq);
     if (vlen > 0)
         memcpy(v + RECORD_HEAD, newest->value, vlen);
-    int err = clock_put(rc->clock, k, 8 + ulen, v, RECORD_HEAD + vlen);
+    int err = clock_cache_put(rc->clock, k, 8 + ulen, v, RECORD_HEAD + vlen);
     if (k != buf)
         free(k);
     free(v);
@@ -133,10 +133,10 @@ int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size
 
 void record_cache_counts(record_cache *rc, record_counts *out)
 {
-    clock_counts c;
-    clock_counts_get(rc->clock, &c);
+    clock_cache_stats c;
+    clock_cache_stats_get(rc->clock, &c);
     uint64_t bypassed = atomic_load_explicit(&rc->bypassed, memory_order_relaxed);
-    /* clock_get counted a bypassed entry as a hit (read apart from the
+    /* clock_cache_get counted a bypassed entry as a hit (read apart from the
      * shards' counts, so a get racing this call may be in one only). */
     out->hits = c.hits > bypassed ? c.hits - bypassed : 0;
     out->misses = c.misses;

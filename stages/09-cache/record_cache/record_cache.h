@@ -23,7 +23,7 @@
  *       (a snapshot older than the version), the entry says nothing about
  *       s, and the lookup goes to the table (counted as bypassed).
  *   R3. Memory: what the entries held are charged (their keys and values
- *       and what holding them costs, clock_charge) never exceeds the
+ *       and what holding them costs, clock_cache_charge) never exceeds the
  *       budget (clock_cache.h), evicted by CLOCK, sharded.
  */
 #ifndef KV_RECORD_CACHE_H
@@ -67,7 +67,7 @@ int record_cache_put(record_cache *rc, uint64_t table_id, const void *ukey, size
                      const record *newest);
 
 /* What record_cache_put(rc, id, ukey, ulen, newest) charges the cache for
- * the entry it makes (clock_charge of its key and value): the size of the
+ * the entry it makes (clock_cache_charge of its key and value): the size of the
  * entry, wherever it is counted outside the cache. */
 size_t record_cache_charge(size_t ulen, const record *newest);
 

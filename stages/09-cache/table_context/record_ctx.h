@@ -29,7 +29,7 @@
 /* The doorkeeper (block_admit.h) sizes its table at one slot per 4 KiB of
  * what it guards; it is told of 32 times the record cache's bytes, one
  * slot per 128 bytes: about two per record the cache holds (a small
- * record is charged some 250 bytes, clock_charge). */
+ * record is charged some 250 bytes, clock_cache_charge). */
 #define RECORD_ADMIT_SCALE 32
 
 typedef struct record_ctx {

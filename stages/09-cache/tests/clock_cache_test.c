@@ -18,39 +18,39 @@ static int has(clock_cache *c, const char *k)
 {
     void *v = NULL;
     size_t n = 0;
-    int rc = clock_get(c, k, strlen(k), &v, &n);
+    int rc = clock_cache_get(c, k, strlen(k), &v, &n);
     free(v);
     return rc == KV_OK;
 }
 
 static void put(clock_cache *c, const char *k, const char *v)
 {
-    CHECK_KV(clock_put(c, k, strlen(k), v, strlen(v)), KV_OK);
+    CHECK_KV(clock_cache_put(c, k, strlen(k), v, strlen(v)), KV_OK);
 }
 
 static void get_returns_what_was_put(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(1 << 20, 4, &c), KV_OK);
+    CHECK_KV(clock_cache_new(1 << 20, 4, &c), KV_OK);
     put(c, "apple", "red");
     put(c, "apple", "green");
     void *v = NULL;
     size_t n = 0;
-    CHECK_KV(clock_get(c, "apple", 5, &v, &n), KV_OK);
+    CHECK_KV(clock_cache_get(c, "apple", 5, &v, &n), KV_OK);
     CHECK_MSG(n == 5 && memcmp(v, "green", 5) == 0, "a second put of a held key replaces its "
               "value: apple reads \"green\" (got %zu bytes)", n);
     free(v);
-    CHECK_KV(clock_get(c, "pear", 4, &v, &n), KV_NOT_FOUND);
-    clock_erase(c, "apple", 5);
+    CHECK_KV(clock_cache_get(c, "pear", 4, &v, &n), KV_NOT_FOUND);
+    clock_cache_erase(c, "apple", 5);
     CHECK_MSG(!has(c, "apple"), "an erased key is a miss");
-    clock_counts k;
-    clock_counts_get(c, &k);
+    clock_cache_stats k;
+    clock_cache_stats_get(c, &k);
     CHECK_MSG(k.hits == 1 && k.misses == 2 && k.entries == 0 && k.bytes == 0,
               "one hit, two misses, nothing held once apple is erased (got %llu hits, %llu "
               "misses, %llu entries, %llu bytes)", (unsigned long long)k.hits,
               (unsigned long long)k.misses, (unsigned long long)k.entries,
               (unsigned long long)k.bytes);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 /* One shard with room for four 10-byte pairs.  Reading "k0" gives it a
@@ -59,7 +59,7 @@ static void get_returns_what_was_put(void)
 static void a_read_entry_gets_a_second_chance(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(4 * clock_charge(2, 8), 1, &c), KV_OK);
+    CHECK_KV(clock_cache_new(4 * clock_cache_charge(2, 8), 1, &c), KV_OK);
     put(c, "k0", "vvvvvvvv");
     put(c, "k1", "vvvvvvvv");
     put(c, "k2", "vvvvvvvv");
@@ -72,20 +72,20 @@ static void a_read_entry_gets_a_second_chance(void)
               "bit clear");
     CHECK_MSG(has(c, "k2") && has(c, "k3") && has(c, "k4"), "one eviction makes room for k4: "
               "k2, k3 and k4 stay");
-    clock_counts k;
-    clock_counts_get(c, &k);
-    CHECK_MSG(k.evictions == 1 && k.bytes == 4 * clock_charge(2, 8) && k.entries == 4,
+    clock_cache_stats k;
+    clock_cache_stats_get(c, &k);
+    CHECK_MSG(k.evictions == 1 && k.bytes == 4 * clock_cache_charge(2, 8) && k.entries == 4,
               "one eviction, four entries of one charge each (got %llu evictions, %llu entries, "
               "%llu bytes)", (unsigned long long)k.evictions, (unsigned long long)k.entries,
               (unsigned long long)k.bytes);
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 /* With nothing read, CLOCK evicts in insertion order (FIFO). */
 static void unread_entries_leave_in_order(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(3 * clock_charge(1, 9), 1, &c), KV_OK);
+    CHECK_KV(clock_cache_new(3 * clock_cache_charge(1, 9), 1, &c), KV_OK);
     put(c, "a", "123456789");
     put(c, "b", "123456789");
     put(c, "c", "123456789");
@@ -95,22 +95,22 @@ static void unread_entries_leave_in_order(void)
     CHECK_MSG(!has(c, "b"), "nothing read: the hand goes on from where it stopped and "
               "evicts b, the next oldest");
     CHECK_MSG(has(c, "c") && has(c, "d") && has(c, "e"), "c, d and e stay: one eviction a put");
-    clock_close(c);
+    clock_cache_free(c);
 }
 
 static void the_budget_holds_and_large_pairs_are_not_kept(void)
 {
     clock_cache *c = NULL;
-    CHECK_KV(clock_open(4096, 4, &c), KV_OK);
+    CHECK_KV(clock_cache_new(4096, 4, &c), KV_OK);
     char key[32], val[100];
     memset(val, 'x', sizeof val);
     for (int i = 0; i < 5000; i++) {
         snprintf(key, sizeof key, "key%d", i);
-        CHECK_KV(clock_put(c, key, strlen(key), val, (size_t)(i % 100)), KV_OK);
+        CHECK_KV(clock_cache_put(c, key, strlen(key), val, (size_t)(i % 100)), KV_OK);
         if (i % 7 == 0)
             (void)has(c, "key3");
-        clock_counts k;
-        clock_counts_get(c, &k);
+        clock_cache_stats k;
+        clock_cache_stats_get(c, &k);
         CHECK_MSG(k.bytes <= 4096, "after put %d the cache holds %llu bytes, more than its "
                   "budget of 4096: a put evicts until the new pair fits", i,
                   (unsigned long long)k.bytes);
@@ -118,12 +118,12 @@ static void the_budget_holds_and_large_pairs_are_not_kept(void)
     char big[2000];
     memset(big, 'y', sizeof big);
     put(c, "small", "v");
-    CHECK_KV(clock_put(c, "small", 5, big, sizeof big), KV_OK);
+    CHECK_KV(clock_cache_put(c, "small", 5, big, sizeof big), KV_OK);
     /* 2005 bytes and more above a shard's 1024 */
     CHECK_MSG(!has(c, "small"), "a pair larger than a shard's budget is not kept, and the old "
               "pair of its key is gone all the same");
-    clock_close(c);
-    CHECK_KV(clock_open(10, 0, &c), KV_ERR_INVALID);
+    clock_cache_free(c);
+    CHECK_KV(clock_cache_new(10, 0, &c), KV_ERR_INVALID);
 }
 
 /* Four threads put, get and erase over the same keys; every value a get
@@ -142,16 +142,16 @@ static void *churn(void *arg)
         int n = snprintf(val, sizeof val, "k%d=%u", k, seed % 1000);
         switch ((seed >> 20) % 4) {
         case 0:
-            if (clock_put(shared, key, strlen(key), val, (size_t)n) != KV_OK)
+            if (clock_cache_put(shared, key, strlen(key), val, (size_t)n) != KV_OK)
                 return (void *)1;
             break;
         case 1:
-            clock_erase(shared, key, strlen(key));
+            clock_cache_erase(shared, key, strlen(key));
             break;
         default: {
             void *v = NULL;
             size_t vlen = 0;
-            int rc = clock_get(shared, key, strlen(key), &v, &vlen);
+            int rc = clock_cache_get(shared, key, strlen(key), &v, &vlen);
             int bad = rc == KV_OK && (vlen <= strlen(key) ||
                                       memcmp(v, key, strlen(key)) != 0 ||
                                       ((char *)v)[strlen(key)] != '=');
@@ -166,7 +166,7 @@ static void *churn(void *arg)
 
 static void concurrent_readers_and_writers(void)
 {
-    CHECK_KV(clock_open(2048, 4, &shared), KV_OK);
+    CHECK_KV(clock_cache_new(2048, 4, &shared), KV_OK);
     pthread_t t[4];
     for (size_t i = 0; i < 4; i++)
         CHECK(pthread_create(&t[i], NULL, churn, (void *)(i + 1)) == 0);
@@ -175,13 +175,13 @@ static void concurrent_readers_and_writers(void)
         pthread_join(t[i], &r);
         CHECK(r == NULL);
     }
-    clock_counts k;
-    clock_counts_get(shared, &k);
+    clock_cache_stats k;
+    clock_cache_stats_get(shared, &k);
     CHECK_MSG(k.bytes <= 2048 && k.evictions > 0 && k.hits > 0, "after four threads' puts "
               "and gets the shards hold at most their budget, having evicted and hit (got %llu "
               "bytes, %llu evictions, %llu hits)", (unsigned long long)k.bytes,
               (unsigned long long)k.evictions, (unsigned long long)k.hits);
-    clock_close(shared);
+    clock_cache_free(shared);
 }
 
 static const harness_test tests[] = {
