@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "block_admit.h"
+#include "doorkeeper.h"
 #include "error.h"
 
 struct block_cache {
     lru_cache *lru;
-    block_admit *admit;
+    doorkeeper *admit;
     atomic_uint_fast64_t last_id;
 };
 
@@ -31,7 +31,7 @@ int block_cache_new_sharded(size_t capacity_bytes, unsigned shards, block_cache 
         free(c);
         return rc;
     }
-    c->admit = block_admit_new(capacity_bytes);
+    c->admit = doorkeeper_new(capacity_bytes);
     if (c->admit == NULL) {
         lru_cache_free(c->lru);
         free(c);
@@ -52,7 +52,7 @@ void block_cache_free(block_cache *c)
     if (c == NULL)
         return;
     lru_cache_free(c->lru);
-    block_admit_free(c->admit);
+    doorkeeper_free(c->admit);
     free(c);
 }
 
@@ -91,13 +91,13 @@ void block_cache_insert(block_cache *c, block_cache_handle *h, uint64_t id, uint
     /* What the allocation really costs: set_size gives no memory back, so
      * the charge is the size prepared, not the size in use. */
     size_t charge = lru_entry_overhead() + lru_entry_allocated(h);
-    block_admit_charged(c->admit, charge);
+    doorkeeper_charged(c->admit, charge);
     lru_cache_insert(c->lru, h, id, offset, charge);
 }
 
 int block_cache_admit(block_cache *c, uint64_t id, uint64_t offset)
 {
-    return block_admit_ask(c->admit, id, offset);
+    return doorkeeper_ask(c->admit, id, offset);
 }
 
 void block_cache_release(block_cache *c, block_cache_handle *h)
@@ -115,6 +115,6 @@ void block_cache_report(block_cache *c, kv_line_fn line, void *line_ctx)
     lru_cache_report(c->lru, "block_cache", line, line_ctx);
     char text[96];
     snprintf(text, sizeof text, "session.block_cache.declined: %" PRIu64,
-             block_admit_declined(c->admit));
+             doorkeeper_declined(c->admit));
     line(line_ctx, text);
 }

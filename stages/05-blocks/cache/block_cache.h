@@ -26,7 +26,7 @@
  *                                                      h while on the block)
  *
  * Once the cache is full, a lookup's block goes in only if
- * block_cache_admit says so (block_admit.h: on its second miss); one
+ * block_cache_admit says so (doorkeeper.h: on its second miss); one
  * turned away is read into the reader's own buffer, as when memory runs
  * out.  Iterators and batches of gets keep every block they read.
  *
@@ -88,7 +88,7 @@ void block_cache_insert(block_cache *c, block_cache_handle *h, uint64_t id, uint
 
 /* 1 if the block (id, offset), which a lookup just missed, should be put
  * in the cache; 0 if the lookup reads it once and keeps nothing
- * (block_admit.h: always 1 until the cache has been filled). */
+ * (doorkeeper.h: always 1 until the cache has been filled). */
 int block_cache_admit(block_cache *c, uint64_t id, uint64_t offset);
 
 /* Drops the caller's reference.  NULL is a no-op. */

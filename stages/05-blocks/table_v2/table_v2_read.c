@@ -52,7 +52,7 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     table_v2_blockref ref;
     int from_cache;
     /* Where a block the full cache turns away is decompressed
-     * (block_admit.h; the slack is table_v2_scan's). */
+     * (doorkeeper.h; the slack is table_v2_scan's). */
     uint8_t once[TABLE_V2_GET_ONCE + LZ4_STEPS_SLACK];
     /* Where a block read with a positioned read (an unmapped file) lies
      * while it is decoded as far as the key (table_v2_scan). */

@@ -1,6 +1,6 @@
 /*
  * table_v2_scan.c: step 5 of a lookup (table_v2_read.c) in an lz4 block
- * the full block cache turned away (block_admit.h), decoding it only as
+ * the full block cache turned away (doorkeeper.h), decoding it only as
  * far as the entry that answers (table_v2_scan in table_v2_format.h).  An
  * optimisation: a first reading skips this file; table_v2_block_search
  * over the whole block gives the same answers.

@@ -196,7 +196,7 @@ static int make_block_cache(void **out)
     return block_cache_new(1 << 20, (block_cache **)out);
 }
 
-/* block_admit.h: A1 until the cache is full, then a block gets in on its
+/* doorkeeper.h: A1 until the cache is full, then a block gets in on its
  * second miss. */
 static void a_full_cache_takes_a_block_on_its_second_miss(void)
 {

@@ -109,7 +109,7 @@ static void a_lookup_reads_one_block_or_none(void)
     memtable_unref(m);
 }
 
-/* block_admit.h: a cache much smaller than the table takes a block on its
+/* doorkeeper.h: a cache much smaller than the table takes a block on its
  * second miss; the blocks it turns away answer lookups just the same. */
 static void a_small_cache_turns_blocks_away_and_lookups_stay_right(void)
 {

@@ -101,11 +101,11 @@ static int record_lookup_newest(record_ctx *x, table *t, const table_v2_kept *k,
     record rec = {.deleted = r->state == IKEY_DELETED, .elsewhere = r->elsewhere,
                   .seq = r->seq, .value = r->value, .value_len = r->value_len};
     /* Once the cache is full, a record goes in on its second miss only
-     * (block_admit.h's doorkeeper); out of memory for the entry, the
+     * (doorkeeper.h's doorkeeper); out of memory for the entry, the
      * answer stands and nothing is kept. */
-    if (block_admit_ask(x->admit, k->id, h) &&
+    if (doorkeeper_ask(x->admit, k->id, h) &&
         record_cache_put(x->records, k->id, ukey, ulen, &rec) == KV_OK)
-        block_admit_charged(x->admit, record_cache_charge(ulen, &rec) * RECORD_ADMIT_SCALE);
+        doorkeeper_charged(x->admit, record_cache_charge(ulen, &rec) * RECORD_ADMIT_SCALE);
     if (r->seq <= seq)
         return KV_OK;
     /* Newer than the lookup: what t holds at seq is another version. */

@@ -20,13 +20,13 @@
 
 #include <stddef.h>
 
-#include "block_admit.h"
+#include "doorkeeper.h"
 #include "rate_limiter.h"
 #include "record_cache.h"
 #include "record_sampling.h"
 #include "table_v2_parts.h"
 
-/* The doorkeeper (block_admit.h) sizes its table at one slot per 4 KiB of
+/* The doorkeeper (doorkeeper.h) sizes its table at one slot per 4 KiB of
  * what it guards; it is told of 32 times the record cache's bytes, one
  * slot per 128 bytes: about two per record the cache holds (a small
  * record is charged some 250 bytes, clock_cache_charge). */
@@ -36,7 +36,7 @@ typedef struct record_ctx {
     table_ctx v2;            /* first: a table's t->ctx points here */
     record_cache *records;
     size_t records_budget;
-    block_admit *admit;      /* which records a full cache takes in */
+    doorkeeper *admit;      /* which records a full cache takes in */
     record_sampling sampling; /* whether a lookup asks the record cache */
     rate_limiter limiter;    /* new tables' writes (paced_build/) */
     int parted_tables;       /* kv_options.table_partitions is

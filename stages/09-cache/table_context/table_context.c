@@ -54,7 +54,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     if (rc == KV_OK && for_records > 0) {
         x->records_budget = for_records;
         rc = record_cache_open(for_records, RECORD_LOOKUP_SHARDS, &x->records);
-        if (rc == KV_OK && (x->admit = block_admit_new(for_records * RECORD_ADMIT_SCALE)) == NULL)
+        if (rc == KV_OK && (x->admit = doorkeeper_new(for_records * RECORD_ADMIT_SCALE)) == NULL)
             rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate the record cache's doorkeeper");
         if (rc != KV_OK) {
             record_cache_close(x->records);
@@ -76,7 +76,7 @@ void table_ctx_free(table_ctx *ctx)
         return;
     record_ctx *x = record_ctx_of(ctx);
     record_cache_close(x->records);
-    block_admit_free(x->admit);
+    doorkeeper_free(x->admit);
     rate_limiter_destroy(&x->limiter);
     table_v2_ctx_release(&x->v2);
     free(x);
@@ -106,7 +106,7 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"session.record_cache.misses", c.misses},
         {"session.record_cache.bypassed", c.bypassed},
         {"session.record_cache.evictions", c.evictions},
-        {"session.record_cache.declined", x->admit ? block_admit_declined(x->admit) : 0},
+        {"session.record_cache.declined", x->admit ? doorkeeper_declined(x->admit) : 0},
         {"session.record_cache.entries", c.entries},
         {"session.record_cache.usage", c.bytes},
         {"session.record_cache.capacity", x->records_budget},

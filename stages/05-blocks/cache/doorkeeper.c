@@ -1,7 +1,7 @@
 /*
- * block_admit.c: the doorkeeper of block_admit.h.
+ * doorkeeper.c: the doorkeeper of doorkeeper.h.
  */
-#include "block_admit.h"
+#include "doorkeeper.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #define BLOCK_ADMIT_MIN_SLOTS 64u
 #define BLOCK_ADMIT_MAX_SLOTS (1u << 22)
 
-struct block_admit {
+struct doorkeeper {
     uint64_t capacity;
     atomic_uint_fast64_t charged; /* up to capacity, then no longer counted */
     atomic_int full;              /* charged reached capacity (A1) */
@@ -19,12 +19,12 @@ struct block_admit {
     _Atomic uint32_t slot[];      /* a fingerprint (never 0), or 0 */
 };
 
-block_admit *block_admit_new(size_t capacity_bytes)
+doorkeeper *doorkeeper_new(size_t capacity_bytes)
 {
     uint32_t slots = BLOCK_ADMIT_MIN_SLOTS;
     while (slots < BLOCK_ADMIT_MAX_SLOTS && (uint64_t)slots * BLOCK_ADMIT_SLOT_BYTES < capacity_bytes)
         slots *= 2;
-    block_admit *a = calloc(1, sizeof *a + slots * sizeof a->slot[0]);
+    doorkeeper *a = calloc(1, sizeof *a + slots * sizeof a->slot[0]);
     if (a == NULL)
         return NULL;
     a->capacity = capacity_bytes;
@@ -37,12 +37,12 @@ block_admit *block_admit_new(size_t capacity_bytes)
     return a;
 }
 
-void block_admit_free(block_admit *a)
+void doorkeeper_free(doorkeeper *a)
 {
     free(a);
 }
 
-void block_admit_charged(block_admit *a, size_t charge)
+void doorkeeper_charged(doorkeeper *a, size_t charge)
 {
     if (atomic_load_explicit(&a->full, memory_order_relaxed))
         return;
@@ -51,7 +51,7 @@ void block_admit_charged(block_admit *a, size_t charge)
         atomic_store_explicit(&a->full, 1, memory_order_relaxed);
 }
 
-int block_admit_ask(block_admit *a, uint64_t id, uint64_t offset)
+int doorkeeper_ask(doorkeeper *a, uint64_t id, uint64_t offset)
 {
     if (!atomic_load_explicit(&a->full, memory_order_relaxed))
         return 1;
@@ -74,7 +74,7 @@ int block_admit_ask(block_admit *a, uint64_t id, uint64_t offset)
     return 0;
 }
 
-uint64_t block_admit_declined(block_admit *a)
+uint64_t doorkeeper_declined(doorkeeper *a)
 {
     return atomic_load_explicit(&a->declined, memory_order_relaxed);
 }

@@ -1,5 +1,5 @@
 /*
- * block_admit.h: which blocks a full block cache takes in, the doorkeeper.
+ * doorkeeper.h: which blocks a full block cache takes in, the doorkeeper.
  * An optimisation of block_cache.h: a first reading skips this file.
  *
  * Once the block cache is full, every block put in it pushes another out.
@@ -29,28 +29,28 @@
  *       racing on a slot can at worst admit a block once too often or once
  *       too rarely, never hand out a wrong block (it holds no blocks).
  */
-#ifndef KV_BLOCKS_BLOCK_ADMIT_H
-#define KV_BLOCKS_BLOCK_ADMIT_H
+#ifndef KV_BLOCKS_DOORKEEPER_H
+#define KV_BLOCKS_DOORKEEPER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct block_admit block_admit;
+typedef struct doorkeeper doorkeeper;
 
 /* A doorkeeper for a cache of capacity_bytes, about one slot per 4 KiB of
  * it (4 bytes a slot).  NULL if memory runs out. */
-block_admit *block_admit_new(size_t capacity_bytes);
-void block_admit_free(block_admit *a);
+doorkeeper *doorkeeper_new(size_t capacity_bytes);
+void doorkeeper_free(doorkeeper *a);
 
 /* Counts `charge` more bytes put in the cache (A1). */
-void block_admit_charged(block_admit *a, size_t charge);
+void doorkeeper_charged(doorkeeper *a, size_t charge);
 
 /* 1 if the block (id, offset), just missed, should go in the cache; 0 if
  * it is read once and not kept (counted as declined). */
-int block_admit_ask(block_admit *a, uint64_t id, uint64_t offset);
+int doorkeeper_ask(doorkeeper *a, uint64_t id, uint64_t offset);
 
 /* Blocks declined since the cache was made (readers declining at the
  * same moment may be counted once). */
-uint64_t block_admit_declined(block_admit *a);
+uint64_t doorkeeper_declined(doorkeeper *a);
 
 #endif
