@@ -155,6 +155,8 @@ typedef struct lat_run {
     double gets_per_sec, p50_us, p99_us, p999_us;
     double puts_per_sec, background_bytes_per_sec;
     double disk_busy, disk_read_bytes_per_sec, disk_write_bytes_per_sec; /* modeled */
+    double stall_ms;         /* the writer's waits (kv_stats: session.write.stall_ms) */
+    double flush_wait_ms;    /* flushes' waits for tokens (session.rate_limiter.flush_waited_us) */
 } lat_run;
 
 typedef struct lat_shared {
@@ -291,6 +293,8 @@ static void lat_one(lat_run *run, int round)
     if (rc != KV_OK)
         lat_fail("kv_set_background_rate", rc);
     uint64_t granted0 = lat_stat(db, "session.rate_limiter.granted_bytes");
+    uint64_t stall0 = lat_stat(db, "session.write.stall_ms");
+    uint64_t flush_wait0 = lat_stat(db, "session.rate_limiter.flush_waited_us");
     model_disk_counts disk0, disk1;
     model_disk_get_counts(&disk0);
     lat_shared sh = {.db = db};
@@ -321,6 +325,9 @@ static void lat_one(lat_run *run, int round)
     double took = bench_now() - start;
     model_disk_get_counts(&disk1);
     uint64_t granted = lat_stat(db, "session.rate_limiter.granted_bytes") - granted0;
+    run->stall_ms = (double)(lat_stat(db, "session.write.stall_ms") - stall0);
+    run->flush_wait_ms =
+        (double)(lat_stat(db, "session.rate_limiter.flush_waited_us") - flush_wait0) / 1e3;
     /* The limiter off again, so that closing is not paced, and the files
      * it writes on this machine's disk. */
     kv_set_background_rate(db, 0);
@@ -502,6 +509,17 @@ int main(int argc, char **argv)
            limit ? bg_on / (double)limit : 0, (double)limit / 1e6,
            limit && bg_on >= 0.9 * (double)limit && bg_on <= 1.1 * (double)limit ? "met"
                                                                                    : "not met");
+    /* What a writer waits for: its stalls (a memtable switch behind a
+     * paced flush, level 0's slowdowns and stops), and the flushes' own
+     * waits for tokens, which the priorities shorten (docs/09-cache.md). */
+    printf("writer stalls: off %.0f ms, on %.0f ms; flushes waited for tokens: on %.0f ms "
+           "(medians a run of %.0f s%s)\n",
+           lat_median(runs, n, 0, offsetof(lat_run, stall_ms)),
+           lat_median(runs, n, 1, offsetof(lat_run, stall_ms)),
+           lat_median(runs, n, 1, offsetof(lat_run, flush_wait_ms)), seconds,
+           getenv("KV_LIMITER_PRIORITIES") != NULL ? "; KV_LIMITER_PRIORITIES=off: flushes at "
+                                                     "a compaction's priority"
+                                                   : "");
     if (base == made_base)
         bench_rmtree(base);
     return 0;

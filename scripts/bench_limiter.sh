@@ -5,7 +5,10 @@
 # limits: half the disk's measured write rate, half the background write
 # rate the engine reaches with no limit, and half the rate of a modeled
 # disk of MODEL_DISK_MBPS MB/s (default 20; bench/model_disk.h), slower
-# than the engine's background writes, with the write-ahead log apart.  The run's description
+# than the engine's background writes, with the write-ahead log apart;
+# and the first again with flushes at a compaction's priority
+# (KV_LIMITER_PRIORITIES=off), whose writer stalls say what the priority
+# buys writers.  The run's description
 # (date, commit, filesystem) and both tables go to
 # build/bench/limiter/results.md; --publish also copies it to
 # bench/results/limiter-results.md and updates docs/perf-09-cache.md
@@ -50,8 +53,9 @@ common="--keys=1000000 --seconds=20 --rounds=3 --readers=4 --memtable=4194304"
 db=$(mktemp -d /var/tmp/limiter_latency.XXXXXX)
 status=0
 model_mbps=${MODEL_DISK_MBPS:-20}
-for from in disk background model; do
+for from in disk background model priorities; do
     extra="--limit-from=$from"
+    envs=
     case $from in
     disk) title="Limit at half the disk's write rate" ;;
     background) title="Limit at half the background rate with no limit" ;;
@@ -59,15 +63,24 @@ for from in disk background model; do
         title="Limit at half a modeled disk's write rate"
         extra="--limit-from=disk --disk-mbps=$model_mbps --wal-apart"
         ;;
+    priorities)
+        # The first section again, flushes asking at a compaction's
+        # priority (a switch for this measurement only, record_ctx.h): its
+        # writer stalls against the first section's say what the priority
+        # buys writers.
+        title="Limit at half the disk's write rate, flushes at a compaction's priority"
+        extra="--limit-from=disk"
+        envs="KV_LIMITER_PRIORITIES=off"
+        ;;
     esac
     {
         echo "### $title"
         echo
-        echo "    $build/09-cache/limiter_latency $common $extra$args"
+        echo "    ${envs:+$envs }$build/09-cache/limiter_latency $common $extra$args"
         echo
     } >>"$res"
     # shellcheck disable=SC2086 # the arguments are words
-    if ! "$build/09-cache/limiter_latency" $common $extra --db="$db/$from" $args >>"$res"; then
+    if ! env $envs "$build/09-cache/limiter_latency" $common $extra --db="$db/$from" $args >>"$res"; then
         echo "bench_limiter.sh: the run with the limit from the $from failed" >&2
         status=1
         break

@@ -36,6 +36,7 @@ struct table_builder {
     rate_limiter *limiter;
     uint64_t asked;          /* bytes the limiter has granted for this table */
     int prio;                /* RL_HIGH for a flush's table, else RL_LOW */
+    int flush_priority;      /* the context's: RL_HIGH (record_ctx.h) */
 };
 
 /* Asks the limiter for what the file gained since the last ask. */
@@ -61,6 +62,7 @@ int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
     }
     b->limiter = &record_ctx_of(ctx)->limiter;
     b->prio = RL_LOW;
+    b->flush_priority = record_ctx_of(ctx)->flush_priority;
     *out = b;
     return KV_OK;
 }
@@ -79,7 +81,7 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
 
 void table_builder_mark_flush(table_builder *b)
 {
-    b->prio = RL_HIGH;
+    b->prio = b->flush_priority;
 }
 
 uint64_t table_builder_entries(const table_builder *b)

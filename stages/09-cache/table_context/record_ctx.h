@@ -41,6 +41,9 @@ typedef struct record_ctx {
     rate_limiter limiter;    /* new tables' writes (paced_build/) */
     int parted_tables;       /* kv_options.table_partitions is
                                 KV_PARTITIONS: new tables are version 2 */
+    int flush_priority;      /* RL_HIGH; RL_LOW with KV_LIMITER_PRIORITIES=off,
+                                a switch for measuring what the priority
+                                buys (make bench-limiter), never set else */
 } record_ctx;
 
 static inline record_ctx *record_ctx_of(table_ctx *ctx)

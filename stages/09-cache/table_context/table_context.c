@@ -8,6 +8,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "inspect_line.h"
@@ -45,6 +46,10 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
     record_sampling_init(&x->sampling);
     x->parted_tables = o.table_partitions == KV_PARTITIONS;
+    /* A switch for measurement only (record_ctx.h): flushes at a
+     * compaction's priority, to see what the priority changes. */
+    const char *prio = getenv("KV_LIMITER_PRIORITIES");
+    x->flush_priority = prio != NULL && strcmp(prio, "off") == 0 ? RL_LOW : RL_HIGH;
     int rc = table_v2_ctx_init(&x->v2, &o);
     if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
                                          NULL) != KV_OK) {
