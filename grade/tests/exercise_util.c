@@ -129,7 +129,8 @@ int ex_memory_cap(size_t more)
         return 0;
     struct rlimit cap = ex_memory_saved;
     cap.rlim_cur = (rlim_t)(kb * 1024 + more + (8u << 20));
-    if (ex_memory_saved.rlim_max != RLIM_INFINITY && cap.rlim_cur > ex_memory_saved.rlim_max)
+    if (ex_memory_saved.rlim_max != RLIM_INFINITY &&
+        cap.rlim_cur > ex_memory_saved.rlim_max)
         return 0;
     return setrlimit(RLIMIT_AS, &cap) == 0;
 #endif
