@@ -108,7 +108,9 @@ int ex_names_number(const char *msg, unsigned long long n)
 #endif
 #endif
 
+#ifndef EX_SANITIZED
 static struct rlimit ex_memory_saved;
+#endif
 
 int ex_memory_cap(size_t more)
 {
