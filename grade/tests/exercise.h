@@ -52,6 +52,19 @@ uint8_t *ex_guarded(size_t n);
 /* A copy of p[0, n) in ex_guarded memory. */
 uint8_t *ex_guarded_copy(const void *p, size_t n);
 
+/* Caps the address space of the test's process at what it maps now plus
+ * `more` bytes (and 8 MiB for the small allocations of a check that
+ * fails), so that an allocation past that fails: for a test of a
+ * KV_ERR_NOMEM path.  Returns 1, or 0 where no cap can be set (a
+ * sanitizer's build, whose shadow memory a cap would starve): the test
+ * then leaves that path unchecked.  ex_memory_uncap lifts the cap. */
+int ex_memory_cap(size_t more);
+void ex_memory_uncap(void);
+
+/* 1 if the decimal number n stands in msg as a number of its own (not
+ * part of a longer one): a message names the count or offset it should. */
+int ex_names_number(const char *msg, unsigned long long n);
+
 /* Writes p[0, n) as the file `name` in a fresh temporary directory and
  * returns its path (valid until the test ends). */
 const char *ex_write_file(const char *name, const void *p, size_t n);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,62 @@ uint8_t *ex_guarded_copy(const void *p, size_t n)
     if (n > 0)
         memcpy(g, p, n);
     return g;
+}
+
+int ex_names_number(const char *msg, unsigned long long n)
+{
+    for (const char *p = msg; p != NULL && *p != '\0'; p++) {
+        if (*p < '0' || *p > '9' || (p > msg && p[-1] >= '0' && p[-1] <= '9'))
+            continue;
+        if (strtoull(p, NULL, 10) == n)
+            return 1;
+    }
+    return 0;
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define EX_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define EX_SANITIZED 1
+#endif
+#endif
+
+#ifndef EX_SANITIZED
+static struct rlimit ex_memory_saved;
+#endif
+
+int ex_memory_cap(size_t more)
+{
+#ifdef EX_SANITIZED
+    (void)more;
+    return 0;
+#else
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmSize: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    if (kb == 0 || getrlimit(RLIMIT_AS, &ex_memory_saved) != 0)
+        return 0;
+    struct rlimit cap = ex_memory_saved;
+    cap.rlim_cur = (rlim_t)(kb * 1024 + more + (8u << 20));
+    if (ex_memory_saved.rlim_max != RLIM_INFINITY &&
+        cap.rlim_cur > ex_memory_saved.rlim_max)
+        return 0;
+    return setrlimit(RLIMIT_AS, &cap) == 0;
+#endif
+}
+
+void ex_memory_uncap(void)
+{
+#ifndef EX_SANITIZED
+    setrlimit(RLIMIT_AS, &ex_memory_saved);
+#endif
 }
 
 const char *ex_write_file(const char *name, const void *p, size_t n)

@@ -4,6 +4,7 @@
  * the whole log scanned, the last record of the key answering.
  */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,34 @@ static void get_scan_that_meets_damage_is_corrupt(void)
     kv_close(db);
 }
 
+static void get_scan_damage_names_its_offset(void)
+{
+    const char *dir;
+    kv_db *db = get_open(&dir);
+    kv_put(db, "a", 1, "1", 1);
+    kv_put(db, "k", 1, "v", 1);
+    kv_put(db, "z", 1, "w", 1);
+    /* The file changes under the open database: the key length of record
+     * 1 ("k", after the 12 bytes of record 0) becomes 0. */
+    uint64_t at = FILE_HEADER_SIZE + 12;
+    const char *path = harness_join(dir, "data.log");
+    ex_poke_file(path, at + 4, 0);
+    void *got = NULL;
+    size_t gl = 0;
+    int rc = kv_get(db, "z", 1, &got, &gl);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a get whose scan meets bytes that are not a record is "
+             "KV_ERR_CORRUPT (got %d)", rc);
+    char want[32];
+    snprintf(want, sizeof want, "offset %llu:", (unsigned long long)at);
+    EX_CHECK(strstr(kv_errmsg(), "data.log") != NULL && strstr(kv_errmsg(), want) != NULL,
+             "kv_errmsg() names the file and the offset where the bytes that are no record "
+             "start, where the scan stopped (\"%s\": record 1), not the record before it "
+             "(got \"%s\")", want, kv_errmsg());
+    if (rc == KV_OK)
+        kv_free(got);
+    kv_close(db);
+}
+
 static void get_counts_gets_and_bytes_scanned(void)
 {
     kv_db *db = get_open(NULL);
@@ -189,6 +218,7 @@ static const harness_test get_tests[] = {
     HARNESS_TEST(get_empty_and_binary_values),
     HARNESS_TEST(get_verifies_the_record_it_answers_with),
     HARNESS_TEST(get_scan_that_meets_damage_is_corrupt),
+    HARNESS_TEST(get_scan_damage_names_its_offset),
     HARNESS_TEST(get_counts_gets_and_bytes_scanned),
 };
 const harness_suite get_suite = HARNESS_SUITE("get", get_tests);

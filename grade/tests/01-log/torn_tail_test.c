@@ -159,6 +159,44 @@ static void torn_tail_search_starts_at_the_next_byte(void)
     free(b);
 }
 
+static void torn_tail_search_finds_nothing_before_the_damage(void)
+{
+    /* The last whole record P ends at bad, where a header whose lengths
+     * run past the end of the file starts.  The bytes from bad - 1 (P's
+     * last byte on) would read as a valid record R: its checksum's first
+     * byte is P's last, the rest of R runs to the end of the file.  R
+     * starts inside P, before the damage, so it is no record after it. */
+    uint8_t r[32];
+    static const uint8_t rkey[3] = {0x00, 'r', 'k'}; /* read at bad: value length 0 */
+    size_t rn = ex_log_record(r, rkey, sizeof rkey, "vvvvv", 5);
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t len;
+    uint8_t *base = ex_read_file(path, &len);
+    uint8_t *b = malloc(len + 64);
+    EX_CHECK(b != NULL, "out of memory");
+    memcpy(b, base, len);
+    char pval[8] = "pppppp";
+    pval[5] = (char)r[0];
+    size_t pn = ex_log_record(b + len, "last", 4, pval, 6);
+    uint64_t bad = len + pn;
+    memcpy(b + bad - 1, r, rn);
+    size_t n = (size_t)bad - 1 + rn;
+    /* The header at bad: key length 5 << 8 (R's value length), value
+     * length 0: 1290 bytes, past the end of the file. */
+    uint32_t klen = coding_get_u16(b + bad + 4), vfield = coding_get_u32(b + bad + 6);
+    EX_CHECK(klen == 5 << 8 && vfield == 0 && LOG_RECORD_HEADER + klen > n - bad, "test setup");
+    log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 1 && d.has_next == 0,
+             "rule 3: only a valid record starting after the damage (from bad + 1 on) counts; "
+             "bytes from bad - 1 that read as a record start inside the last valid record, "
+             "before the damage, and are none: this is a torn tail (got torn %d, has_next %d, "
+             "next %llu; bad is %llu)", d.torn, d.has_next,
+             (unsigned long long)(d.has_next ? d.next : 0), (unsigned long long)bad);
+    free(base);
+    free(b);
+}
+
 static void torn_tail_read_error_is_returned(void)
 {
     /* A torn record, then a header whose lengths ask for bytes past the
@@ -192,6 +230,7 @@ static const harness_test torn_tail_tests[] = {
     HARNESS_TEST(torn_tail_not_when_a_record_follows),
     HARNESS_TEST(torn_tail_not_when_only_a_length_is_wrong),
     HARNESS_TEST(torn_tail_search_starts_at_the_next_byte),
+    HARNESS_TEST(torn_tail_search_finds_nothing_before_the_damage),
     HARNESS_TEST(torn_tail_read_error_is_returned),
 };
 const harness_suite torn_tail_suite = HARNESS_SUITE("torn_tail", torn_tail_tests);

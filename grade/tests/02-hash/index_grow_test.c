@@ -105,11 +105,47 @@ static void index_grow_an_emptied_table(void)
     hash_index_free(&ix);
 }
 
+static void index_grow_without_memory_changes_nothing(void)
+{
+    EX_DEADLINE(10, "hash_index_reserve(2^20) on a table of 2^20 slots returns when the memory "
+                "for 2^21 slots cannot be had");
+    hash_index ix;
+    ex_hash_table(&ix, (size_t)1 << 20);
+    char k[16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(k, sizeof k, "m%d", i);
+        ex_hash_place(&ix, k, (uint64_t)(100 + i));
+    }
+    hash_slot *slots = ix.slots;
+    /* 2^21 slots are 64 MiB: more than the process may map from here. */
+    if (!ex_memory_cap((size_t)16 << 20)) {
+        hash_index_free(&ix);
+        return; /* a sanitizer's build: no cap, no failing allocation */
+    }
+    harness_context("hash_index_reserve(2^20) with 5 keys in 2^20 slots, the process's memory "
+                    "capped 16 MiB above what it maps");
+    int rc = hash_index_reserve(&ix, (size_t)1 << 20);
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, "a growth whose new slot array cannot be allocated returns "
+             "KV_ERR_NOMEM (got %d)", rc);
+    EX_CHECK(ix.slots == slots && ix.cap == (size_t)1 << 20 && ix.count == 5,
+             "a growth that fails leaves the table as it was: the same slots, cap 1048576, "
+             "count 5 (got cap %zu, count %zu%s)", ix.cap, ix.count,
+             ix.slots == slots ? "" : ", other slots");
+    ex_hash_check(&ix, "after a growth that failed");
+    const char *msg = kv_errmsg();
+    EX_CHECK(ex_names_number(msg, (unsigned long long)1 << 21) && ex_names_number(msg, 5),
+             "kv_errmsg() says what could not be had: the slots the growth wanted (2097152) "
+             "and the keys the table holds (count, 5; not cap) (got \"%s\")", msg);
+    hash_index_free(&ix);
+}
+
 static const harness_test index_grow_tests[] = {
     HARNESS_TEST(index_grow_from_nothing),
     HARNESS_TEST(index_grow_doubles_and_moves_every_entry),
     HARNESS_TEST(index_grow_as_often_as_needed),
     HARNESS_TEST(index_grow_keeps_colliding_runs_reachable),
     HARNESS_TEST(index_grow_an_emptied_table),
+    HARNESS_TEST(index_grow_without_memory_changes_nothing),
 };
 const harness_suite index_grow_suite = HARNESS_SUITE("index_grow", index_grow_tests);

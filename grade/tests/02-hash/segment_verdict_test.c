@@ -108,10 +108,32 @@ static void segment_verdict_strict_refusal_says_how_much_is_torn(void)
              "would cut (got \"%s\")", v.text);
 }
 
+static void segment_verdict_cut_counts_the_records_lost(void)
+{
+    /* Stage 03 counts the valid records after a tear (in writes never
+     * synced); the verdict reports them, in records_lost and its text. */
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.offset = 700;
+    d.why = "record runs past the end of the file";
+    d.torn = 1;
+    d.records_after = 3;
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_CUT && v.records_lost == 3,
+             "a CUT loses the valid records after the tear: records_lost = d->records_after, "
+             "3 (got action %d, records_lost %llu)", v.action,
+             (unsigned long long)v.records_lost);
+    EX_CHECK(strstr(v.text, "offset 700") != NULL && ex_names_number(v.text, 300) &&
+                 ex_names_number(v.text, 3),
+             "the text of a CUT says where (offset 700), how many bytes are cut (300) and how "
+             "many valid records among them are lost (3, records_lost) (got \"%s\")", v.text);
+}
+
 static const harness_test segment_verdict_tests[] = {
     HARNESS_TEST(segment_verdict_keeps_intact_segments),
     HARNESS_TEST(segment_verdict_refuses_a_closed_segment_without_its_seal),
     HARNESS_TEST(segment_verdict_cuts_a_torn_tail_of_the_last_segment),
+    HARNESS_TEST(segment_verdict_cut_counts_the_records_lost),
     HARNESS_TEST(segment_verdict_refuses_a_torn_tail_elsewhere),
     HARNESS_TEST(segment_verdict_strict_refusal_says_how_much_is_torn),
     HARNESS_TEST(segment_verdict_refuses_damage),

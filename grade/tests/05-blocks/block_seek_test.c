@@ -148,6 +148,44 @@ static void block_seek_damaged_restart_key(void)
              "a restart point's key must be whole (shared = 0): a seek whose search meets one "
              "that is not stops with KV_ERR_CORRUPT, never compares a partial key (got %d)",
              it.status);
+    EX_CHECK(it.why != NULL &&
+                 (strstr(it.why, "whole") != NULL || strstr(it.why, "shared") != NULL) &&
+                 it.why_at == offs[48],
+             "it->why says what is wrong, and it->why_at where: a restart point's key that is "
+             "not whole (its shared count is not 0; the reason names \"whole\" or \"shared\"), "
+             "at offset %u, the restart point's entry (got \"%s\" at %zu)", offs[48],
+             it.why ? it.why : "(null)", it.why_at);
+    block_iter_free(&it);
+}
+
+static void block_seek_restart_entry_past_the_end(void)
+{
+    size_t size;
+    block b = seek_block(16, &size);
+    uint32_t offs[N];
+    ex_block(contents, keys, lens, N, 16, offs);
+    /* The last restart point's entry (key 96 of 100) claims a value of
+     * 127 bytes: it runs past the end of the entries. */
+    contents[offs[96] + 2] = 127;
+    block_init(&b, contents, size);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    uint8_t t[EX_KEY_MAX];
+    harness_context("block_iter_seek to user key 199 in a block whose last restart point's "
+                    "entry runs past the end of the entries");
+    block_iter_seek(&it, t, target(t, 199));
+    EX_CHECK(it.status == KV_ERR_CORRUPT && !it.valid,
+             "a restart point's entry that does not decode (it runs past the end of the "
+             "entries) stops a seek whose search meets it with KV_ERR_CORRUPT (got %d)",
+             it.status);
+    EX_CHECK(it.why != NULL &&
+                 (strstr(it.why, "past") != NULL || strstr(it.why, "end") != NULL) &&
+                 it.why_at == offs[96],
+             "it->why says what is wrong, and it->why_at where: an entry that runs past the end "
+             "of the entries (the reason names \"past\" or \"end\"; its key may be whole), at "
+             "offset %u, the restart point's entry (got \"%s\" at %zu)", offs[96],
+             it.why ? it.why : "(null)", it.why_at);
     block_iter_free(&it);
 }
 
@@ -196,5 +234,6 @@ static const harness_test block_seek_tests[] = {
     HARNESS_TEST(block_seek_again_over_keys_of_every_length),
     HARNESS_TEST(block_seek_uses_the_restart_points),
     HARNESS_TEST(block_seek_damaged_restart_key),
+    HARNESS_TEST(block_seek_restart_entry_past_the_end),
 };
 const harness_suite block_seek_suite = HARNESS_SUITE("block_seek", block_seek_tests);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "exercise.h"
 #include "kv.h"
@@ -243,6 +244,10 @@ static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
     int s = record_cache_put(rc, 3, key, sizeof key, &r);
     EX_CHECK(s == KV_ERR_NOMEM, "a record too large to allocate is KV_ERR_NOMEM (got %s)",
              kv_strerror(s));
+    EX_CHECK(ex_names_number(kv_errmsg(), 300 + ((unsigned long long)1 << 62)),
+             "kv_errmsg() names the size of the record that could not be had: its key's and "
+             "its value's bytes, 300 + 2^62 = %llu (got \"%s\")",
+             300 + ((unsigned long long)1 << 62), kv_errmsg());
     size_t before = mallinfo2().uordblks;
     for (int i = 0; i < 20000; i++)
         record_cache_put(rc, 3, key, sizeof key, &r);
@@ -252,6 +257,38 @@ static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
              "key it built on the heap (a key longer than RECORD_STACK_KEY) before it returns",
              after > before ? after - before : 0);
     record_cache_close(rc);
+}
+
+static void record_rule_a_put_the_cache_cannot_keep_names_its_size(void)
+{
+    /* A record of 64 MiB (the value's bytes: pages of zeros, mapped by
+     * the test), the process's memory capped so that record_cache_put's
+     * own copy of it fits but clock_put's copy does not: the put fails
+     * with KV_ERR_NOMEM, and its message names the record's size. */
+    size_t vlen = (size_t)64 << 20;
+    void *val = mmap(NULL, vlen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    EX_CHECK(val != MAP_FAILED, "test setup: cannot map 64 MiB");
+    record_cache *rc = rule_cache();
+    record r = {.seq = 7, .value = val, .value_len = vlen};
+    if (!ex_memory_cap(vlen + vlen / 2)) {
+        record_cache_close(rc);
+        munmap(val, vlen);
+        return; /* a sanitizer's build: no cap, no failing allocation */
+    }
+    harness_context("record_cache_put of a 5-byte key and a 64 MiB value, the process's memory "
+                    "capped 104 MiB above what it maps");
+    int s = record_cache_put(rc, 3, "big-1", 5, &r);
+    ex_memory_uncap();
+    EX_CHECK(s == KV_ERR_NOMEM, "a record whose copy the cache cannot allocate is KV_ERR_NOMEM "
+             "(got %s)", kv_strerror(s));
+    EX_CHECK(ex_names_number(kv_errmsg(), 5 + (unsigned long long)vlen),
+             "kv_errmsg() names the size of the record the cache could not keep: its key's and "
+             "its value's bytes, 5 + 67108864 = 67108869 (got \"%s\")", kv_errmsg());
+    record got;
+    EX_CHECK(rule_get(rc, 3, "big-1", 7, &got) == 0,
+             "a put that failed leaves no entry: a lookup of its key is a miss");
+    record_cache_close(rc);
+    munmap(val, vlen);
 }
 
 /* ---- readers and writers on other threads --------------------------------- */
@@ -348,6 +385,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(record_rule_keys_of_every_length_are_kept_whole),
     HARNESS_TEST(record_rule_puts_and_gets_keep_no_memory),
     HARNESS_TEST(record_rule_a_put_that_cannot_allocate_keeps_no_memory),
+    HARNESS_TEST(record_rule_a_put_the_cache_cannot_keep_names_its_size),
     HARNESS_TEST(record_rule_race_readers_and_writers),
 };
 const harness_suite record_rule_suite = HARNESS_SUITE("record_rule", tests);
