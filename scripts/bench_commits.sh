@@ -12,7 +12,7 @@
 # it).  LevelDB
 # with a 10-bit bloom filter (BUILD/bench/kvbench-leveldb) runs beside
 # them.  Each of REPS rounds runs every engine once on a fresh database in
-# $TMPDIR (default /dev/shm): fillrandom, overwrite, readrandom and
+# $TMPDIR (default /dev/shm): fillrandom, overwrite, readrandom, readzipf and
 # seekrandom at N keys, the order reversed every other round.  Printed:
 # each engine's throughput / LevelDB's, round by round and the median, and
 # the median of each round's ratio to the first COMMIT's.  The rounds
@@ -26,8 +26,8 @@ set -eu
 # iterator per seek, and one iterator for all: seekonce).
 state=${BENCH_STATE:-fresh}
 case $state in
-fresh) workloads=fillrandom,overwrite,readrandom,seekrandom ;;
-settled) workloads=fillrandom,overwrite,settle,readrandom,seekrandom,seekonce ;;
+fresh) workloads=fillrandom,overwrite,readrandom,readzipf,seekrandom ;;
+settled) workloads=fillrandom,overwrite,settle,readrandom,readzipf,seekrandom,seekonce ;;
 *) echo "bench_commits: BENCH_STATE is fresh or settled, not $state" >&2; exit 2 ;;
 esac
 build=$1 stage=$2 num=$3 reps=$4
