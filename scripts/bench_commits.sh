@@ -95,7 +95,7 @@ ops = collections.defaultdict(dict)
 for r, e, w, v in rows:
     ops[(int(r), w)][e] = float(v)
 measured = {w for (_, w) in ops}
-for w in ("fillrandom", "overwrite", "readrandom", "seekrandom", "seekonce"):
+for w in ("fillrandom", "overwrite", "readrandom", "readzipf", "seekrandom", "seekonce"):
     if w not in measured:
         continue  # not in this state's workloads
     print("%s: throughput / LevelDB's, round by round; median; median of the ratio to %s's"
