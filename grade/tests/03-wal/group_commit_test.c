@@ -235,10 +235,86 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
+/* A follower of group_commit_group_max_is_inclusive: joins with an entry
+ * of half WAL_QUEUE_GROUP_MAX bytes; if it leads, keeps its group's n and
+ * finishes the group. */
+typedef struct half_arg {
+    wal_queue *q;
+    wal_entry e;
+    size_t led; /* n of the group it led, 0 if it followed */
+} half_arg;
+
+static void *half_writer(void *p)
+{
+    half_arg *a = p;
+    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+    wal_group g;
+    memset(&g, 0x5a, sizeof g);
+    if (wal_queue_join(a->q, &a->e, &g) == 1) {
+        a->led = g.n;
+        wal_queue_finish(a->q, &g, KV_OK);
+    }
+    return NULL;
+}
+
+static void group_commit_group_max_is_inclusive(void)
+{
+    EX_DEADLINE(8, "a leader and two writers queued behind it: every wal_queue_join returns, "
+                "each group finished by its leader");
+    ex_owner o;
+    ex_owner_init(&o, 0);
+    static const uint8_t payload[40] = {1};
+    wal_entry lead;
+    memset(&lead, 0x5a, sizeof lead);
+    lead.call = "test";
+    lead.payload = payload;
+    lead.len = sizeof payload;
+    lead.room = 1;
+    lead.alone = 0;
+    lead.ctx = NULL;
+    wal_group g;
+    memset(&g, 0x5a, sizeof g);
+    EX_CHECK(wal_queue_join(o.q, &lead, &g) == 1, "the only writer leads (join returns 1)");
+    /* Two writers of WAL_QUEUE_GROUP_MAX / 2 bytes each queue up behind
+     * the leader (their payload is never read by join or finish). */
+    __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
+    enum { THREADS = 2 };
+    pthread_t t[THREADS];
+    half_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        memset(&a[i].e, 0x5a, sizeof a[i].e);
+        a[i].q = o.q;
+        a[i].e.call = "test";
+        a[i].e.payload = payload;
+        a[i].e.len = WAL_QUEUE_GROUP_MAX / 2;
+        a[i].e.room = 1;
+        a[i].e.alone = 0;
+        a[i].e.ctx = NULL;
+        pthread_create(&t[i], NULL, half_writer, &a[i]);
+    }
+    struct timespec ts = {0, 10 * 1000000L};
+    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < THREADS && waited < 1000;
+         waited++)
+        nanosleep(&ts, NULL);
+    ts.tv_nsec = 100 * 1000000L;
+    nanosleep(&ts, NULL);
+    wal_queue_finish(o.q, &g, KV_OK); /* the next at the head leads */
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    harness_context("two entries of WAL_QUEUE_GROUP_MAX / 2 bytes queued behind a leader");
+    EX_CHECK((a[0].led == 2 && a[1].led == 0) || (a[0].led == 0 && a[1].led == 2),
+             "a group takes the writers behind its leader while their payload is at most "
+             "WAL_QUEUE_GROUP_MAX bytes, that many included: two records of half of it each "
+             "make one group of 2 (got groups of %zu and %zu)", a[0].led, a[1].led);
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
 static const harness_test group_commit_tests[] = {
     HARNESS_TEST(group_commit_a_lone_leader_fixes_its_group),
     HARNESS_TEST(group_commit_a_lone_writer),
     HARNESS_TEST(group_commit_many_writers_share_syncs),
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
+    HARNESS_TEST(group_commit_group_max_is_inclusive),
 };
 const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

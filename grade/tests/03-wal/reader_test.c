@@ -76,8 +76,15 @@ static void reader_reads_every_record(void)
     wal_reader_init_mem(&r, p, 0, l.n);
     harness_context("reading a log of 8 records (one empty, three over a block) that ends at "
                     "limit");
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 8; i++) {
         expect_record(&r, &l, i, "a log of whole records");
+        uint64_t want = i == 0 ? 0 : l.end[i - 1];
+        EX_CHECK(r.rec_offset == want,
+                 "rec_offset is where the search for a record began (each call starts at "
+                 "next_start, where the last one stopped): for record %d of a log of whole "
+                 "records, the end of the record before, %llu (got %llu)", i,
+                 (unsigned long long)want, (unsigned long long)r.rec_offset);
+    }
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);

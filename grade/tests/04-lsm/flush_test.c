@@ -10,6 +10,7 @@
 
 #include "exercise.h"
 #include "io.h"
+#include "io_fault.h"
 #include "io_sim.h"
 #include "kv.h"
 
@@ -114,8 +115,47 @@ static void flush_keeps_tombstones(void)
     kv_close(db);
 }
 
+static void flush_failed_leaves_no_partial_table(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = fl_open(dir);
+    char v[1001];
+    memset(v, 'v', 1000);
+    v[1000] = '\0';
+    enum { N = 600 }; /* 600 KB: the builder appends while entries are added */
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "key%04d", i);
+        EX_CHECK(kv_put(db, k, strlen(k), v, 1000) == KV_OK, "put %s: %s", k, kv_errmsg());
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    /* Reopened on a disk with 64 KB left (io_fault is installed while no
+     * database is open): the writes come back from the log into the
+     * memtable, and the table's first append runs out of space while
+     * lsm_flush_write adds entries (lsm_out_add fails). */
+    io_fault_plan full = {.kinds = IO_FAULT_APPEND, .disk_bytes = 64 * 1024};
+    io_fault_install(&full);
+    db = fl_open(dir);
+    harness_context("kv_flush of 600 KB on a disk with 64 KB left: the table's append fails "
+                    "with ENOSPC while its entries are added");
+    int rc = kv_flush(db);
+    EX_CHECK(rc != KV_OK, "a flush that ran out of disk space is reported (got %d)", rc);
+    int tmps = fl_count(dir, ".tmp", NULL, 0), tbls = fl_count(dir, ".tbl", NULL, 0);
+    EX_CHECK(tmps == 0 && tbls == 0,
+             "a flush that fails leaves nothing behind: the unfinished table is abandoned "
+             "(lsm_out_abandon removes its file and frees its builder) whatever step failed "
+             "(%d .tmp and %d .tbl files left)", tmps, tbls);
+    kv_close(db);
+    io_fault_uninstall();
+    db = fl_open(dir);
+    ex_expect(db, "key0599", v, "after a failed flush and a reopen, the writes are still "
+              "there (the failed flush kept imm and its log)");
+    kv_close(db);
+}
+
 static const harness_test flush_tests[] = {
     HARNESS_TEST(flush_writes_one_table_named_by_its_writes),
     HARNESS_TEST(flush_keeps_tombstones),
+    HARNESS_TEST(flush_failed_leaves_no_partial_table),
 };
 const harness_suite flush_suite = HARNESS_SUITE("flush", flush_tests);

@@ -15,6 +15,17 @@
 #include "kv.h"
 #include "skiplist.h"
 
+/* Each test of this file searches lists of at most 20000 keys, in well
+ * under a second: a search that never ends fails it with its rule. */
+static void search_deadline(void)
+{
+    EX_DEADLINE(5, "every search ends: along a level it moves to the next node (x = next) "
+                "and reads that node's link on the level (link = skiplist_link_of(x, level)), "
+                "and drops a level at a node whose next is NULL or not before the key, down to "
+                "level 0 (skiplist_find_last: while a next node is there); a search that "
+                "reads the same link again, or stays on the same node, never ends");
+}
+
 /* Every seek (to each key and between each two), contains, prev and
  * seek_last on a list of n keys with the given heights. */
 static void search_list(int n, const int *heights, const char *shape)
@@ -73,12 +84,21 @@ static void search_list(int n, const int *heights, const char *shape)
     arena_destroy(&a);
 }
 
-static void skiplist_search_empty_list(void) { search_list(0, NULL, "empty"); }
+static void skiplist_search_empty_list(void)
+{
+    search_deadline();
+    search_list(0, NULL, "empty");
+}
 
-static void skiplist_search_level_zero_only(void) { search_list(50, NULL, "every node of height 1"); }
+static void skiplist_search_level_zero_only(void)
+{
+    search_deadline();
+    search_list(50, NULL, "every node of height 1");
+}
 
 static void skiplist_search_random_heights(void)
 {
+    search_deadline();
     int h[300];
     for (uint64_t seed = 1; seed <= 4; seed++) {
         ex_sl_heights(h, 300, seed);
@@ -88,6 +108,7 @@ static void skiplist_search_random_heights(void)
 
 static void skiplist_search_tall_nodes(void)
 {
+    search_deadline();
     /* Heights that rise and fall, with the tallest at both ends. */
     int h[64];
     for (int i = 0; i < 64; i++)
@@ -98,6 +119,7 @@ static void skiplist_search_tall_nodes(void)
 
 static void skiplist_search_takes_log_n_steps(void)
 {
+    search_deadline();
     enum { N = 20000 };
     static int h[N];
     ex_sl_heights(h, N, 7);
@@ -140,6 +162,7 @@ static void skiplist_search_takes_log_n_steps(void)
  * search that starts below a list of one level reads a link no node has.) */
 static void skiplist_search_starts_on_the_top_level(void)
 {
+    search_deadline();
     enum { N = 4096 };
     static int h[N];
     for (int i = 0; i < N; i++)
