@@ -6,7 +6,7 @@
 # rate the engine reaches with no limit, and half the rate of a modeled
 # disk of MODEL_DISK_MBPS MB/s (default 20; bench/model_disk.h), slower
 # than the engine's background writes, with the write-ahead log apart;
-# and the first again with flushes at a compaction's priority
+# and the second again with flushes at a compaction's priority
 # (KV_LIMITER_PRIORITIES=off), whose writer stalls say what the priority
 # buys writers.  The run's description
 # (date, commit, filesystem) and both tables go to
@@ -64,12 +64,12 @@ for from in disk background model priorities; do
         extra="--limit-from=disk --disk-mbps=$model_mbps --wal-apart"
         ;;
     priorities)
-        # The first section again, flushes asking at a compaction's
+        # The second section again, flushes asking at a compaction's
         # priority (a switch for this measurement only, record_ctx.h): its
-        # writer stalls against the first section's say what the priority
-        # buys writers.
-        title="Limit at half the disk's write rate, flushes at a compaction's priority"
-        extra="--limit-from=disk"
+        # writer stalls against the second section's say what the priority
+        # buys writers (the second's limit binds; a disk's rarely does).
+        title="Limit at half the background rate with no limit, flushes at a compaction's priority"
+        extra="--limit-from=background"
         envs="KV_LIMITER_PRIORITIES=off"
         ;;
     esac
