@@ -68,8 +68,9 @@ for from in disk background model priorities; do
         # priority (a switch for this measurement only, record_ctx.h): its
         # writer stalls against the second section's say what the priority
         # buys writers (the second's limit binds; a disk's rarely does).
-        title="Limit at half the background rate with no limit, flushes at a compaction's priority"
-        extra="--limit-from=background"
+        title="The same limit as the second section, flushes at a compaction's priority"
+        rate=$(grep '^limit ' "$res" | sed -n 2p | awk '{ printf "%.0f", $2 * 1e6 }')
+        extra="--rate=${rate:-0}"
         envs="KV_LIMITER_PRIORITIES=off"
         ;;
     esac
