@@ -241,8 +241,9 @@ TEST_BINS := $(B)/common_test $(foreach s,$(STAGES),$(B)/$(s)/kvtest $(B)/$(s)/k
 # The allocation-failure test runs under the sanitizers (and for coverage).
 ifneq ($(filter asan cov,$(FLAVOUR)),)
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/alloctest)
-TEST_BINS += $(foreach s,$(UNFINISHED_TESTED),$(B)/$(s)/stagetest $(B)/$(s)/kv)
 endif
+# A stage still being built: its unit tests and its kv (tests/run.sh).
+TEST_BINS += $(foreach s,$(UNFINISHED_TESTED),$(B)/$(s)/stagetest $(B)/$(s)/kv)
 
 # ---- crash tester (tests/crash/, docs in tests/crash/main.c) ---------------
 # build/S/crashtest kills, power-fails and I/O-fails stage S and checks what
