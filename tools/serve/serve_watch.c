@@ -128,9 +128,20 @@ static int watch_count(serve_client *c, const serve_req *r)
 
 void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
-    (void)s;
     if (watch_count(c, r) != 0)
         return;
+    /* Its keys are noted as the WATCH's are: a member of a Raft group
+     * makes them the transaction's conditions (serve_member.h).  RANGE's
+     * words are bounds, not keys. */
+    for (size_t i = 1; i < r->argc && strcmp(cmd->name, "range") != 0; i++) {
+        size_t klen = req_len(r, i);
+        if (klen >= 1 && klen <= KV_MAX_KEY && watch_note_key(c, req_ptr(r, i), klen) != 0) {
+            serve_watch_drop(s, c);
+            out_error(&c->out, "ERR %s: noting a key read after WATCH; the watches are "
+                      "dropped", kv_strerror(KV_ERR_NOMEM));
+            return;
+        }
+    }
     serve_view v = {NULL, c->watch_txn};
     cmd->read(&v, &c->out, r);
 }

@@ -146,6 +146,7 @@ typedef struct serve_config {
     /* Stage 10 on (serve_member.h): a member of a Raft group. */
     unsigned long long raft_id;  /* --raft-id; 0 = not a member */
     const char *raft_peers;      /* --raft-peers: ID@HOST:PORT[/CLIENTPORT],... */
+    unsigned raft_snapshot_every; /* --raft-snapshot-every; 0: libraft's default */
 } serve_config;
 
 typedef struct serve_client serve_client;

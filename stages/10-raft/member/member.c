@@ -80,6 +80,8 @@ static int member_open(struct serve_member *m)
     if ((rv = raft_init(&m->raft, &m->io, &m->fsm.fsm, m->self->id, m->self->raft_addr)) != 0)
         return member_fail(m, "raft_init", raft_errmsg(&m->raft));
     replica_fsm_attach(&m->fsm, &m->raft);
+    if (s->cfg.raft_snapshot_every != 0)
+        raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     for (int i = 0; i < m->npeers && rv == 0; i++)
@@ -104,17 +106,24 @@ int serve_member_start(server *s)
     m->s = s;
     s->member = m;
     const char *planted = getenv("KV_RAFT_PLANTED");
-    m->planted_ack_early = planted != NULL && strcmp(planted, "ack-before-commit") == 0;
-    if (planted != NULL && !m->planted_ack_early) {
-        fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
-                "(ack-before-commit)\n", planted);
-        serve_member_stop(s);
-        return -1;
+    int reapply = 0;
+    if (planted != NULL) {
+        m->planted_ack_early = strcmp(planted, "ack-before-commit") == 0;
+        m->planted_follower_reads = strcmp(planted, "follower-reads") == 0;
+        reapply = strcmp(planted, "applied-apart") == 0;
+        if (!m->planted_ack_early && !m->planted_follower_reads && !reapply) {
+            fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
+                    "(ack-before-commit, follower-reads, applied-apart)\n", planted);
+            serve_member_stop(s);
+            return -1;
+        }
     }
     if (member_open(m) != 0) {
         serve_member_stop(s);
         return -1;
     }
+    if (reapply)
+        replica_plant_reapply(m->r);
     s->db = replica_db(m->r);
     return 0;
 }

@@ -4,8 +4,9 @@
  *
  *   member.c          start and stop: the replica, libraft and its libuv
  *                     loop run on the server's loop thread
- *   member_write.c    a batch of writes proposed as one command, answered
+ *   member_write.c    a batch of writes proposed as commands, answered
  *                     when applied; reads behind a read index
+ *   member_exec.c     a transaction (WATCH, MULTI, EXEC) as one command
  *   member_cluster.c  the peers (--raft-peers), key slots, MOVED, CLUSTER
  *
  * Threads: everything here runs on the server's loop thread, libraft's
@@ -48,11 +49,23 @@ struct serve_member {
     struct raft_barrier barrier_req;
     unsigned long long epoch_started, epoch_done;
     int barrier_busy, barrier_wanted;
-    /* A planted mistake, for the cluster tests to show their checker
-     * catches it (never set otherwise): KV_RAFT_PLANTED=ack-before-commit
-     * answers a batch as soon as it is proposed, before a majority holds
-     * it, so a leader killed right after loses writes it acknowledged. */
-    int planted_ack_early;
+    /* The flying batch's commands not answered yet (member_write.c). */
+    unsigned proposals;
+    /* Planted mistakes, for the cluster tests to show their checker
+     * catches each (never set otherwise; KV_RAFT_PLANTED names one):
+     *   ack-before-commit  a batch's writes are answered as soon as they
+     *                      are proposed, before a majority holds them: a
+     *                      leader killed right after loses writes it
+     *                      acknowledged
+     *   follower-reads     a follower answers reads from its own engine,
+     *                      as if the client had said READONLY: it may be
+     *                      behind, and a read after a write misses it
+     *   applied-apart      the applied index is not kept with the data
+     *                      (replica_plant_applied_apart): after a restart
+     *                      the log applies again over the engine from the
+     *                      last snapshot, and a transaction that found its
+     *                      condition false finds it true the second time */
+    int planted_ack_early, planted_follower_reads;
 };
 
 /* member_cluster.c */
@@ -67,5 +80,16 @@ void member_redirect(struct serve_member *m, serve_client *c, const serve_req *r
 
 /* member_write.c */
 void member_barrier_kick(struct serve_member *m);
+
+/* member_exec.c */
+struct serve_multi;
+/* Adds to cmd the conditions of EXEC mu's WATCH and the writes of its
+ * queue.  KV_OK, or an error with mu->status and mu->err set (EXEC answers
+ * it; nothing is proposed). */
+int  member_exec_command(struct serve_multi *mu, command *cmd);
+/* EXEC mu's answer once its command applied with `outcome` (REPLICA_*):
+ * its replies in mu->reply, or mu->status KV_ERR_CONFLICT (*-1). */
+void member_exec_answer(struct serve_multi *mu, int outcome, const uint8_t *existed,
+                        size_t nexisted);
 
 #endif

@@ -81,6 +81,11 @@ kv_db *replica_db(replica *r)
     return r->db;
 }
 
+void replica_plant_reapply(replica *r)
+{
+    r->planted_reapply = 1;
+}
+
 uint64_t replica_applied(const replica *r)
 {
     return r->applied;
@@ -164,7 +169,7 @@ static int existed_of(replica *r, command_reader rd, uint8_t *existed)
 int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
                   uint8_t *existed)
 {
-    if (index <= r->applied) {
+    if (index <= r->applied && !r->planted_reapply) {
         *outcome = REPLICA_SKIPPED;
         return KV_OK;
     }

@@ -80,6 +80,13 @@ uint64_t replica_applied(const replica *r);
 int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
                   uint8_t *existed);
 
+/* A planted mistake, for the cluster tests to show their checker catches
+ * it (never called otherwise): from now on replica_apply applies every
+ * index it is given, as a replica would that trusted the library to hand
+ * it each command once.  After a restart the library applies its log
+ * again from its last snapshot, over an engine that already holds it. */
+void replica_plant_reapply(replica *r);
+
 /* The engine's contents at the applied index, encoded (docs/10-raft.md,
  * "The snapshot") in one buffer from alloc (the library frees it; release
  * frees it if the snapshot fails half way): the

@@ -22,6 +22,7 @@ struct replica {
     int gen;               /* the live engine: 0 = data-a, 1 = data-b */
     kv_db *db;             /* ... open */
     uint64_t applied;      /* R1 */
+    int planted_reapply;   /* replica_plant_reapply: never set otherwise */
 };
 
 /* The applied index engine db holds at snap (NULL: now): *index 0 if

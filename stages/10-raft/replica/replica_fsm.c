@@ -49,6 +49,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     *bufs = b;
     *n_bufs = 1;
     f->snapshots++;
+    f->snapshot_index = index;
     return 0;
 }
 

@@ -27,6 +27,7 @@ typedef struct replica_fsm {
     int failed;            /* the engine's error that stopped it, or KV_OK */
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
+    uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
     /* The last command applied: one byte per write, 1 if its key held a
      * value just before it (nexisted of them; 0 if it did not apply). */
     uint8_t *existed;
