@@ -229,6 +229,26 @@ def writes_reach_every_member(c):
         check(got in ("$4",), "member %d holds w199 (its reply began %r)" % (i + 1, got))
 
 
+def a_members_own_key_is_not_the_clients(c):
+    """The applied index a member keeps in its engine (replica.h) is not
+    one of the clients' keys: KEYS, SCAN and DBSIZE leave it out, at the
+    leader and at a follower (READONLY)."""
+    lead = c.leader()
+    for i in (lead, (lead + 1) % c.n):
+        r = redis.Redis(port=c.client_ports[i], socket_timeout=2)
+        if i != lead:
+            r.execute_command("READONLY")
+        keys = r.keys("*")
+        scanned = list(r.scan_iter(count=50))
+        size = r.dbsize()
+        own = [k for k in keys + scanned if k.startswith(b"\xff\xff")]
+        check(not own, "member %d's KEYS and SCAN leave out its applied index (got %r)" % (
+            i + 1, own[:2]))
+        check(size == len(keys) == len(set(scanned)),
+              "member %d's DBSIZE counts the clients' keys, as KEYS and SCAN list them "
+              "(%d, %d, %d)" % (i + 1, size, len(keys), len(set(scanned))))
+
+
 def a_follower_redirects_a_write(c):
     lead = c.leader()
     f = (lead + 1) % c.n
@@ -738,6 +758,8 @@ def main():
         for name, fn in [("a_leader_is_elected", a_leader_is_elected),
                          ("writes_reach_every_member", writes_reach_every_member),
                          ("a_follower_redirects_a_write", a_follower_redirects_a_write),
+                         ("a_members_own_key_is_not_the_clients",
+                          a_members_own_key_is_not_the_clients),
                          ("the_leader_killed_loses_no_acknowledged_write",
                           the_leader_killed_loses_no_acknowledged_write),
                          ("a_history_across_a_leaders_death_is_linearizable",

@@ -33,7 +33,7 @@
 #include "server.h"
 
 /* Number of keys: kv_stats' live.keys, or an iteration.  Status. */
-static int info_count_keys(server *s, unsigned long long *n)
+static int info_count_all_keys(server *s, unsigned long long *n)
 {
     char *text;
     int rc = kv_stats(s->db, &text);
@@ -55,6 +55,42 @@ static int info_count_keys(server *s, unsigned long long *n)
     rc = kv_iter_status(it);
     kv_iter_free(it);
     *n = count;
+    return rc;
+}
+
+/* How many of the server's own keys (server.h) the engine holds. */
+static int info_own_keys(server *s, unsigned long long *n)
+{
+    *n = 0;
+    if (s->own_prefix == NULL)
+        return KV_OK;
+    kv_iter *it;
+    int rc = kv_iter_new(s->db, &it);
+    if (rc != KV_OK)
+        return rc;
+    for (kv_iter_seek(it, s->own_prefix, s->own_prefix_len); kv_iter_valid(it);
+         kv_iter_next(it)) {
+        size_t klen;
+        const void *key = kv_iter_key(it, &klen);
+        if (klen < s->own_prefix_len || memcmp(key, s->own_prefix, s->own_prefix_len) != 0)
+            break;
+        ++*n;
+    }
+    rc = kv_iter_status(it);
+    kv_iter_free(it);
+    return rc;
+}
+
+/* Number of keys: kv_stats' live.keys, or an iteration, less the
+ * server's own.  Status. */
+static int info_count_keys(server *s, unsigned long long *n)
+{
+    unsigned long long own;
+    int rc = info_own_keys(s, &own);
+    if (rc != KV_OK)
+        return rc;
+    rc = info_count_all_keys(s, n);
+    *n = *n >= own ? *n - own : 0;
     return rc;
 }
 

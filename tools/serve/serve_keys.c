@@ -70,7 +70,7 @@ void serve_keys_cmd(server *s, serve_client *c, const serve_req *r)
     if (c->keys == NULL && keys_start(s, c, r) != 0)
         return;
     struct serve_keys *k = c->keys;
-    int rc = serve_scan_step(k->it, k->g, &k->st, &k->mid, SERVE_WALK_KEYS,
+    int rc = serve_scan_step(s, k->it, k->g, &k->st, &k->mid, SERVE_WALK_KEYS,
                              (size_t)SERVE_MAX_REPLY + 1, SERVE_WALK_WORK, &k->reply, &k->nkeys);
     if (rc != KV_OK) {
         out_error(&c->out, "ERR %s: %s", kv_strerror(rc), kv_errmsg());

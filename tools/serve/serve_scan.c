@@ -164,8 +164,8 @@ static uint64_t scan_pattern_hash(const char *p, size_t n)
     return h;
 }
 
-int serve_scan_step(kv_iter *it, const glob_pattern *g, glob_state *st, int *mid,
-                    size_t max_keys, size_t max_bytes, uint64_t work,
+int serve_scan_step(const server *s, kv_iter *it, const glob_pattern *g, glob_state *st,
+                    int *mid, size_t max_keys, size_t max_bytes, uint64_t work,
                     serve_out *keys, size_t *nkeys)
 {
     for (size_t n = 0; n < max_keys && kv_iter_valid(it); ) {
@@ -174,6 +174,11 @@ int serve_scan_step(kv_iter *it, const glob_pattern *g, glob_state *st, int *mid
         size_t klen;
         const void *key = kv_iter_key(it, &klen);
         work = work > SCAN_KEY_COST ? work - SCAN_KEY_COST : 0;
+        if (s->own_prefix != NULL && klen >= s->own_prefix_len &&
+            memcmp(key, s->own_prefix, s->own_prefix_len) == 0) {
+            kv_iter_next(it); /* the server's own (server.h) */
+            continue;
+        }
         int rc = GLOB_MATCH;
         if (g != NULL) {
             if (!*mid)
@@ -271,7 +276,7 @@ void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
 
     serve_out keys = {0};
     size_t nkeys = 0;
-    rc = serve_scan_step(sl->it, g, &sl->st, &sl->mid, (size_t)count,
+    rc = serve_scan_step(s, sl->it, g, &sl->st, &sl->mid, (size_t)count,
                          SCAN_REPLY_BYTES, SERVE_WALK_WORK, &keys, &nkeys);
     glob_free(g);
     if (!type_ok) {

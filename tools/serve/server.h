@@ -224,6 +224,11 @@ typedef struct server {
     serve_obs obs;                   /* per command and error code; the slow log */
     struct serve_http *http;         /* --metrics-port (serve_http.c), or NULL */
     struct serve_member *member;     /* stage 10 on: the Raft group (serve_member.h), or NULL */
+    /* Keys that start with own_prefix are kept by the server, not by its
+     * clients (a member's applied index): SCAN, KEYS and DBSIZE leave
+     * them out.  NULL: none. */
+    const char *own_prefix;
+    size_t own_prefix_len;
     const struct serve_cmd *cmds;    /* the command table (serve_cmd_table), set */
     size_t ncmds;                    /* ... before anything else runs */
 } server;
@@ -357,7 +362,7 @@ void serve_scan_free(server *s);
  * counted in *nkeys.  If the work ran out in the middle of a key, *mid is
  * 1 and *st holds the match, the key stays current, and the next call
  * (with *mid still 1) goes on with it.  Returns kv_iter_status(it). */
-int  serve_scan_step(kv_iter *it, const glob_pattern *g, glob_state *st, int *mid,
+int  serve_scan_step(const server *s, kv_iter *it, const glob_pattern *g, glob_state *st, int *mid,
                      size_t max_keys, size_t max_bytes, uint64_t work,
                      serve_out *keys, size_t *nkeys);
 /* Compiles a SCAN or KEYS pattern; *g is NULL for "*".  0, or -1 after

@@ -124,6 +124,8 @@ int serve_member_start(server *s)
     }
     if (reapply)
         replica_plant_reapply(m->r);
+    s->own_prefix = COMMAND_RESERVED; /* the applied index: not the clients' */
+    s->own_prefix_len = COMMAND_RESERVED_LEN;
     s->db = replica_db(m->r);
     return 0;
 }
