@@ -7,8 +7,11 @@ SIGKILL, the two others elect a new one, and no acknowledged write is
 lost; the killed member restarted catches up; clients writing and
 reading three hot keys, reading them at any member, and checking and
 setting a fourth (WATCH, MULTI, EXEC) across a leader's death leave a
-history that lincheck.py finds linearizable; a transaction refused just
-after a snapshot is not applied again when every member restarts.  And
+history that lincheck.py finds linearizable, and across a pause of the
+leader longer than the election timeout, and across partitions (the
+leader cut off, then a bridge) made by a proxy between the members
+(linkproxy.py); a transaction refused just after a snapshot is not
+applied again when every member restarts.  And
 each of three planted mistakes (member.h: writes acknowledged before
 they are committed, followers answering reads, the log applied again
 over the engine after a restart) leaves a history it does not, the
@@ -32,6 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lincheck  # noqa: E402
+import linkproxy  # noqa: E402
 
 try:
     import redis
@@ -86,17 +90,20 @@ def command(port, *words, timeout=2.0):
 
 
 class Cluster:
-    def __init__(self, kv, n=3, planted=None, extra=()):
+    def __init__(self, kv, n=3, planted=None, extra=(), proxied=False):
         # planted: a planted mistake every member runs with, restarted
         # ones too (KV_RAFT_PLANTED, member.h); extra: more options of
-        # kv serve
+        # kv serve; proxied: the members reach each other through a
+        # LinkProxy (self.net), which cuts and heals links
         self.kv, self.n, self.extra = kv, n, list(extra)
         self.env = dict(os.environ)
         if planted is not None:
             self.env["KV_RAFT_PLANTED"] = planted
         self.root = tempfile.mkdtemp(prefix="kv-cluster-")
-        ports = free_ports(2 * n)
-        self.client_ports, self.raft_ports = ports[:n], ports[n:]
+        ports = free_ports(3 * n)
+        self.client_ports, self.raft_ports = ports[:n], ports[n:2 * n]
+        self.bind_ports = ports[2 * n:] if proxied else None
+        self.net = linkproxy.LinkProxy(self.raft_ports, self.bind_ports) if proxied else None
         self.peers = ",".join("%d@127.0.0.1:%d/%d" % (i + 1, self.raft_ports[i],
                                                        self.client_ports[i]) for i in range(n))
         self.procs = [None] * n
@@ -108,7 +115,8 @@ class Cluster:
         self.procs[i] = subprocess.Popen(
             [self.kv, os.path.join(self.root, "m%d" % (i + 1)), "serve", "--port",
              str(self.client_ports[i]), "--raft-id", str(i + 1), "--raft-peers", self.peers]
-            + self.extra,
+            + self.extra
+            + (["--raft-bind", "127.0.0.1:%d" % self.bind_ports[i]] if self.net else []),
             stdout=log, stderr=log, env=self.env)
 
     def kill(self, i):
@@ -164,6 +172,8 @@ class Cluster:
                             socket_timeout=2)
 
     def stop(self):
+        if self.net is not None:
+            self.net.heal()
         for i in range(self.n):
             if self.procs[i] is not None:
                 self.procs[i].send_signal(signal.SIGTERM)
@@ -173,6 +183,8 @@ class Cluster:
                     self.procs[i].wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     self.procs[i].kill()
+        if self.net is not None:
+            self.net.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -587,6 +599,89 @@ def a_history_across_a_leaders_death_is_linearizable(c):
     check(ok, "not linearizable: %s" % what)
 
 
+def a_history_across_partitions_is_linearizable(kv):
+    """Three members whose links run through a LinkProxy, and the clients
+    of run_clients for 14 s.  At 2 s the leader is cut off from both
+    others for 3 s (longer than the election timeout: the two elect a new
+    leader, and the old one, alone, can commit nothing); healed for 2 s;
+    then a bridge for 3 s: the new leader and one follower cannot reach
+    each other, and both reach the third; healed again.  The history
+    must be linearizable; a new leader must be elected on the majority's
+    side."""
+    c = Cluster(kv, proxied=True)
+    marks = {}
+
+    def fault(c, ctl):
+        time.sleep(2)
+        lead = c.leader()
+        others = [i for i in range(c.n) if i != lead]
+        cut_at = time.time()
+        c.net.partition([lead + 1], [i + 1 for i in others])
+        try:
+            fresh = c.leader(timeout=10, among=others)
+            marks["elected"] = (fresh, time.time() - cut_at)
+        except Fail:
+            marks["elected"] = None
+        time.sleep(max(0.0, 3 - (time.time() - cut_at)))
+        c.net.heal()
+        time.sleep(2)
+        lead = c.leader()
+        a, b = lead, (lead + 1) % c.n
+        c.net.cut_links([(a + 1, b + 1)])
+        marks["bridge"] = (a, b)
+        time.sleep(3)
+        c.net.heal()
+        time.sleep(1)
+
+    try:
+        c.leader()
+        history = run_clients(c, 14, fault)
+        check(marks.get("elected") is not None,
+              "with the leader cut off, the two others elect a leader within 10 s")
+        print("    leader cut off: member %d elected %.2f s later; then a bridge, members %d "
+              "and %d apart" % (marks["elected"][0] + 1, marks["elected"][1],
+                                marks["bridge"][0] + 1, marks["bridge"][1] + 1))
+        oks = sum(1 for e in history if e["type"] == "ok")
+        check(oks > 100, "clients completed operations (%d)" % oks)
+        ok, what = linearizable(history)
+        print("    %d operations completed, %d events" % (oks, len(history)))
+        check(ok, "not linearizable: %s" % what)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def a_history_across_a_pause_is_linearizable(c):
+    """The clients of run_clients for 10 s; at 2 s the leader is paused
+    (SIGSTOP) for 3 s, longer than the election timeout, then resumed: it
+    wakes up believing it leads, with clients' requests waiting in its
+    sockets, while the others have elected a leader and taken writes.
+    The history must be linearizable."""
+    marks = {}
+
+    def fault(c, ctl):
+        time.sleep(2)
+        lead = c.leader()
+        c.pause(lead)
+        paused = time.time()
+        try:
+            fresh = c.leader(timeout=10, among=[i for i in range(c.n) if i != lead])
+            marks["elected"] = (lead, fresh, time.time() - paused)
+        except Fail:
+            marks["elected"] = (lead, None, None)
+        time.sleep(max(0.0, 3 - (time.time() - paused)))
+        c.resume(lead)
+
+    history = run_clients(c, 10, fault)
+    lead, fresh, took = marks["elected"]
+    check(fresh is not None, "with member %d paused, the others elect a leader" % (lead + 1))
+    print("    member %d paused: member %d elected %.2f s later" % (lead + 1, fresh + 1, took))
+    oks = sum(1 for e in history if e["type"] == "ok")
+    ok, what = linearizable(history)
+    print("    %d operations completed, %d events" % (oks, len(history)))
+    check(ok, "not linearizable: %s" % what)
+
+
 def transactions_after_a_snapshot(c):
     """A transaction that found its condition false, just after a
     snapshot, then every member killed and restarted: each applies its log
@@ -763,12 +858,16 @@ def main():
                          ("the_leader_killed_loses_no_acknowledged_write",
                           the_leader_killed_loses_no_acknowledged_write),
                          ("a_history_across_a_leaders_death_is_linearizable",
-                          a_history_across_a_leaders_death_is_linearizable)]:
+                          a_history_across_a_leaders_death_is_linearizable),
+                         ("a_history_across_a_pause_is_linearizable",
+                          a_history_across_a_pause_is_linearizable)]:
             run(name, fn, c)
     finally:
         logs_of(c)
         c.stop()
-    for name, fn in [("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
+    for name, fn in [("a_history_across_partitions_is_linearizable",
+                      a_history_across_partitions_is_linearizable),
+                     ("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),

@@ -82,7 +82,7 @@ static void serve_print_usage(FILE *to)
             "                    [--maxclients N] [--max-open-files N] [--watch-max-age S]\n"
             "                    [--stdio] [--verbose] [--metrics-port N]\n"
             "                    [--raft-id N --raft-peers ID@HOST:PORT[/CLIENTPORT],...]\n"
-            "                    [--raft-snapshot-every N]\n"
+            "                    [--raft-snapshot-every N] [--raft-bind HOST:PORT]\n"
             "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
             "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
@@ -93,7 +93,8 @@ static void serve_print_usage(FILE *to)
             "--raft-id, --raft-peers (stage 10 on): a member of a Raft group, its Raft traffic\n"
             "on its own HOST:PORT from the list, and redirects to the leader's CLIENTPORT\n"
             "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied\n"
-            "(default 1024, libraft's).\n"
+            "(default 1024, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
+            "at its address in the list (which then reaches it through a proxy).\n"
             "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
             "for), may come after serve or before DIR:\n");
     tool_knobs_usage(to);
@@ -176,6 +177,8 @@ static int serve_options(server *s, int nargs, char **args)
             i++;
         } else if (strcmp(a, "--raft-peers") == 0 && has_value) {
             cfg->raft_peers = args[++i];
+        } else if (strcmp(a, "--raft-bind") == 0 && has_value) {
+            cfg->raft_bind = args[++i];
         } else if (strcmp(a, "--raft-snapshot-every") == 0 && has_value &&
                    serve_number(args[i + 1], 2, 1000000000, &v)) {
             cfg->raft_snapshot_every = (unsigned)v;
@@ -187,9 +190,9 @@ static int serve_options(server *s, int nargs, char **args)
         }
     }
     if ((cfg->raft_id != 0) != (cfg->raft_peers != NULL) || (cfg->raft_id != 0 && cfg->stdio) ||
-        (cfg->raft_snapshot_every != 0 && cfg->raft_id == 0)) {
+        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL) && cfg->raft_id == 0)) {
         fprintf(stderr, "kv serve: --raft-id and --raft-peers come together, and not with "
-                "--stdio; --raft-snapshot-every needs them\n");
+                "--stdio; --raft-snapshot-every and --raft-bind need them\n");
         return serve_usage();
     }
     return 0;

@@ -68,6 +68,8 @@ static int member_open(struct serve_member *m)
         return member_fail(m, "uv_loop_init", uv_strerror(rv));
     }
     if ((rv = raft_uv_tcp_init(&m->transport, &m->loop)) != 0 ||
+        (s->cfg.raft_bind != NULL &&
+         (rv = raft_uv_tcp_set_bind_address(&m->transport, s->cfg.raft_bind)) != 0) ||
         (rv = raft_uv_init(&m->io, &m->loop, ldir, &m->transport)) != 0) {
         free(ldir);
         return member_fail(m, "raft_uv_init", raft_strerror(rv));

@@ -1,0 +1,138 @@
+"""linkproxy.py: the network between the members of a Raft group, as a
+test cuts and heals it (tests/cluster/cluster_test.py).
+
+Each member listens for Raft traffic at a port of its own (kv serve
+--raft-bind) and the others reach it at another, the address the peer
+list gives, where this proxy listens and forwards.  libraft opens one
+connection for each direction of each pair of members, and starts it with
+a handshake that names who connects (canonical/raft, src/uv_tcp_connect.c:
+8 bytes of protocol version, 8 of the server's id, 8 of the address's
+length, then the address, little-endian).  So the proxy knows each
+connection's link, src -> dst, and a link can be cut: its connections are
+closed, and any new one is closed right after its handshake, until the
+link is healed.  A cut is what a partition looks like to libraft: the
+peer's messages stop, and each reconnection attempt fails.
+"""
+import socket
+import struct
+import threading
+
+HANDSHAKE = 24
+
+
+def recv_exactly(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            raise OSError("closed during the handshake")
+        data += chunk
+    return data
+
+
+class LinkProxy:
+    def __init__(self, listen_ports, target_ports, host="127.0.0.1"):
+        """Member i (id i + 1) is reached at listen_ports[i] and listens
+        at target_ports[i]."""
+        self.host = host
+        self.targets = list(target_ports)
+        self.cut = set()        # (src id, dst id)
+        self.live = []          # [src id, dst id, socket, socket]
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.listeners = []
+        for i, port in enumerate(listen_ports):
+            ls = socket.socket()
+            ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            ls.bind((host, port))
+            ls.listen(16)
+            self.listeners.append(ls)
+            threading.Thread(target=self._accept, args=(ls, i + 1), daemon=True).start()
+
+    def _accept(self, ls, dst):
+        while not self.stopping:
+            try:
+                s, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._link, args=(s, dst), daemon=True).start()
+
+    def _link(self, s, dst):
+        try:
+            head = recv_exactly(s, HANDSHAKE)
+            _, src, alen = struct.unpack("<QQQ", head)
+            if alen > 4096:
+                raise OSError("not a handshake")
+            head += recv_exactly(s, alen)
+            with self.lock:
+                if (src, dst) in self.cut or self.stopping:
+                    raise OSError("cut")
+            t = socket.create_connection((self.host, self.targets[dst - 1]), timeout=2)
+            t.settimeout(None)
+            t.sendall(head)
+        except OSError:
+            self._close(s)
+            return
+        entry = [src, dst, s, t]
+        with self.lock:
+            if (src, dst) in self.cut or self.stopping:
+                self._close(s)
+                self._close(t)
+                return
+            self.live.append(entry)
+        threading.Thread(target=self._pump, args=(t, s, entry), daemon=True).start()
+        self._pump(s, t, entry)
+
+    def _pump(self, a, b, entry):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        self._close(a)
+        self._close(b)
+        with self.lock:
+            if entry in self.live:
+                self.live.remove(entry)
+
+    @staticmethod
+    def _close(s):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    def cut_links(self, pairs):
+        """Cuts each link (src id, dst id) of pairs, both directions."""
+        with self.lock:
+            for a, b in pairs:
+                self.cut.add((a, b))
+                self.cut.add((b, a))
+            doomed = [e for e in self.live if (e[0], e[1]) in self.cut]
+        for e in doomed:
+            self._close(e[2])
+            self._close(e[3])
+
+    def partition(self, *groups):
+        """Cuts every link between two of the groups (lists of member ids)."""
+        pairs = [(a, b) for i, g in enumerate(groups) for h in groups[i + 1:]
+                 for a in g for b in h]
+        self.cut_links(pairs)
+
+    def heal(self):
+        with self.lock:
+            self.cut = set()
+
+    def stop(self):
+        self.stopping = True
+        for ls in self.listeners:
+            self._close(ls)
+        with self.lock:
+            doomed = list(self.live)
+        for e in doomed:
+            self._close(e[2])
+            self._close(e[3])
