@@ -294,6 +294,19 @@ crash-test-txn: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 	  echo "crash-test-txn: stage $$s ($$n of $(words $(STAGE_PICKED))): $(TXN_RUNS) process kills, then power loss at every sync of $(TXN_OPS) operations"; \
 	  $(B)/$$s/crashtest --workload=bank --runs $(TXN_RUNS) --ops $(TXN_OPS) || exit 1; done
 
+# `make test-cluster CLUSTER_RUNS=N`: stage 10's Raft group under its fault
+# schedules (a leader's death, a pause, partitions through a proxy, a
+# restart after a snapshot), each N times on 3 members and on 5, every
+# history checked for linearizability; each planted mistake N times, each
+# to be caught; N kills of a leader timed (tests/cluster/cluster_test.py
+# --campaign).  About 25 minutes per member count at N = 20.
+CLUSTER_RUNS ?= 20
+.PHONY: test-cluster
+test-cluster: $(B)/10-raft/kv
+	@for n in 3 5; do echo "test-cluster: $(CLUSTER_RUNS) runs of each schedule, $$n members"; \
+	  python3 tests/cluster/cluster_test.py $(B)/10-raft/kv --campaign $(CLUSTER_RUNS) --members $$n \
+	  || exit 1; done
+
 # ---- set-up ---------------------------------------------------------------
 # (`make` checks the build's own packages before its first compile:
 # DEPS_STAMP, above.)

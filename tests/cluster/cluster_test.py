@@ -19,6 +19,12 @@ first time.  Prints RUN/ok/FAIL lines and "N passed,
 N failed".
 
   python3 tests/cluster/cluster_test.py build/10-raft/kv
+  python3 tests/cluster/cluster_test.py build/10-raft/kv --campaign 20 --members 5
+
+--campaign RUNS (make test-cluster): each fault schedule RUNS times, each
+planted mistake RUNS times, and RUNS kills of a leader timed, on N
+members (default 3); prints one line per schedule and "campaign: N
+failed".
 """
 import json
 import os
@@ -409,7 +415,8 @@ def run_clients(c, seconds, fault=None):
     fault(c, ctl) runs meanwhile on this thread; ctl.quiet(seconds) makes
     the clients only read until every key has been read once (at most that
     long): what they find then is what the group kept, before anyone
-    writes over it.  The history.  Each call's keys are new ones (x.N,
+    writes over it; the clients go on past `seconds` until then.  The
+    history.  Each call's keys are new ones (x.N,
     y.N, z.N, c.N): the checker takes every key to start absent."""
     run_clients.calls += 1
     keys = ["%s.%d" % (k, run_clients.calls) for k in "xyz"]
@@ -447,7 +454,7 @@ def run_clients(c, seconds, fault=None):
         rc = retrying(c.client)
         p, n = first, 0
         writer = first < 2  # two clients only write: a read waiting for a barrier holds none of them
-        while time.time() < stop:
+        while time.time() < stop or is_quiet():
             k = rng.choice(keys)
             quiet = is_quiet()
             if quiet and writer:
@@ -487,7 +494,7 @@ def run_clients(c, seconds, fault=None):
     def member_reader(first):
         rng = random.Random(first)
         mc = MemberClient(c, rng)
-        while time.time() < stop:
+        while time.time() < stop or is_quiet():
             k = rng.choice(keys)
             mc.at = rng.randrange(c.n)  # any member: a follower must redirect
             mc.r = None
@@ -504,7 +511,7 @@ def run_clients(c, seconds, fault=None):
         rng = random.Random(first)
         mc = MemberClient(c, rng)
         p, n = first, 0
-        while time.time() < stop:
+        while time.time() < stop or is_quiet():
             if is_quiet():
                 time.sleep(0.01)
                 continue
@@ -599,16 +606,15 @@ def a_history_across_a_leaders_death_is_linearizable(c):
     check(ok, "not linearizable: %s" % what)
 
 
-def a_history_across_partitions_is_linearizable(kv):
-    """Three members whose links run through a LinkProxy, and the clients
-    of run_clients for 14 s.  At 2 s the leader is cut off from both
-    others for 3 s (longer than the election timeout: the two elect a new
-    leader, and the old one, alone, can commit nothing); healed for 2 s;
-    then a bridge for 3 s: the new leader and one follower cannot reach
-    each other, and both reach the third; healed again.  The history
-    must be linearizable; a new leader must be elected on the majority's
-    side."""
-    c = Cluster(kv, proxied=True)
+def partition_history(c):
+    """For three members or more whose links run through a LinkProxy: the
+    clients of run_clients for 14 s.  At 2 s the leader is cut off from
+    all others for 3 s (longer than the election timeout: they elect a
+    new leader, and the old one, alone, can commit nothing); healed for
+    2 s; then a bridge for 3 s: the new leader and one follower cannot
+    reach each other, and both reach the rest; healed again.  (history,
+    marks): marks["elected"] is (the new leader, seconds) or None,
+    marks["bridge"] the two members cut apart."""
     marks = {}
 
     def fault(c, ctl):
@@ -633,9 +639,16 @@ def a_history_across_partitions_is_linearizable(kv):
         c.net.heal()
         time.sleep(1)
 
+    return run_clients(c, 14, fault), marks
+
+
+def a_history_across_partitions_is_linearizable(kv):
+    """partition_history on three members: a new leader on the majority's
+    side, and a linearizable history."""
+    c = Cluster(kv, proxied=True)
     try:
         c.leader()
-        history = run_clients(c, 14, fault)
+        history, marks = partition_history(c)
         check(marks.get("elected") is not None,
               "with the leader cut off, the two others elect a leader within 10 s")
         print("    leader cut off: member %d elected %.2f s later; then a bridge, members %d "
@@ -651,13 +664,14 @@ def a_history_across_partitions_is_linearizable(kv):
         c.stop()
 
 
-def a_history_across_a_pause_is_linearizable(c):
+def pause_history(c, marks=None):
     """The clients of run_clients for 10 s; at 2 s the leader is paused
     (SIGSTOP) for 3 s, longer than the election timeout, then resumed: it
     wakes up believing it leads, with clients' requests waiting in its
     sockets, while the others have elected a leader and taken writes.
-    The history must be linearizable."""
-    marks = {}
+    The history; marks["elected"] = (paused member, new leader or None,
+    seconds)."""
+    marks = {} if marks is None else marks
 
     def fault(c, ctl):
         time.sleep(2)
@@ -672,7 +686,13 @@ def a_history_across_a_pause_is_linearizable(c):
         time.sleep(max(0.0, 3 - (time.time() - paused)))
         c.resume(lead)
 
-    history = run_clients(c, 10, fault)
+    return run_clients(c, 10, fault)
+
+
+def a_history_across_a_pause_is_linearizable(c):
+    """pause_history: it must be linearizable."""
+    marks = {}
+    history = pause_history(c, marks)
     lead, fresh, took = marks["elected"]
     check(fresh is not None, "with member %d paused, the others elect a leader" % (lead + 1))
     print("    member %d paused: member %d elected %.2f s later" % (lead + 1, fresh + 1, took))
@@ -834,6 +854,86 @@ def the_checker_catches_a_command_applied_twice(kv):
         c.stop()
 
 
+def new_leader_after_a_kill(c):
+    """Seconds from the leader's SIGKILL to a leader the others agree on;
+    the killed member restarted after."""
+    lead = c.leader()
+    time.sleep(0.5)
+    killed = time.time()
+    c.kill(lead)
+    c.leader(timeout=20, among=[i for i in range(c.n) if i != lead])
+    took = time.time() - killed
+    c.start(lead)
+    return took
+
+
+def campaign(kv, runs, members):
+    """make test-cluster: each fault schedule `runs` times on `members`
+    members, each history checked; each planted mistake `runs` times, each
+    to be caught; the time to a new leader after a kill, `runs` times.
+    Returns the number of failures."""
+    bad = 0
+
+    def schedule(name, fn):
+        nonlocal bad
+        began, violations = time.time(), 0
+        for r in range(runs):
+            ok, what = fn()
+            if not ok:
+                violations += 1
+                print("    %s, run %d: not linearizable: %s" % (name, r + 1, what), flush=True)
+        bad += violations
+        print("%s, %d members: %d runs, %d not linearizable (%.0f s)" % (
+            name, members, runs, violations, time.time() - began), flush=True)
+
+    def planted(name, mistake, fn, extra=()):
+        nonlocal bad
+        began, caught = time.time(), 0
+        for r in range(runs):
+            c = Cluster(kv, n=members, planted=mistake, extra=extra)
+            try:
+                c.leader()
+                ok, _ = linearizable(fn(c))
+                caught += not ok
+            except Fail as err:
+                print("    %s, run %d: %s" % (name, r + 1, err), flush=True)
+            finally:
+                c.stop()
+        bad += runs - caught
+        print("planted %s, %d members: caught in %d of %d runs (%.0f s)" % (
+            mistake, members, caught, runs, time.time() - began), flush=True)
+
+    def with_cluster(fn, **kw):
+        def one():
+            c = Cluster(kv, n=members, **kw)
+            try:
+                c.leader()
+                return linearizable(fn(c))
+            finally:
+                c.stop()
+        return one
+
+    c = Cluster(kv, n=members)
+    try:
+        took = sorted(new_leader_after_a_kill(c) for _ in range(runs))
+    finally:
+        c.stop()
+    print("new leader after the leader's SIGKILL, %d members: median %.2f s (min %.2f, max "
+          "%.2f; %d kills; the election timeout is libraft's default, 1 s)" % (
+              members, took[len(took) // 2], took[0], took[-1], runs), flush=True)
+    schedule("a leader's death", with_cluster(lambda c: history_across_a_leaders_death(c)[0]))
+    schedule("a pause", with_cluster(lambda c: pause_history(c)))
+    schedule("partitions", with_cluster(lambda c: partition_history(c)[0], proxied=True))
+    schedule("a restart after a snapshot", with_cluster(
+        transactions_after_a_snapshot, extra=["--raft-snapshot-every", "16"]))
+    planted("writes acknowledged before commit", "ack-before-commit",
+            lambda c: history_across_a_leaders_death(c, seconds=8)[0])
+    planted("reads at followers", "follower-reads", lambda c: run_clients(c, 4))
+    planted("a command applied twice", "applied-apart", transactions_after_a_snapshot,
+            extra=["--raft-snapshot-every", "16"])
+    return bad
+
+
 def main():
     # redis-py 4.3 prints the tracebacks of the connection errors it
     # recovers from (a member killed): not this test's output.
@@ -842,12 +942,24 @@ def main():
     # (a member down): Python prints that for nothing; the test says what
     # matters.
     sys.unraisablehook = lambda unraisable: None
-    if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
-        print("usage: cluster_test.py build/10-raft/kv")
+    args = sys.argv[1:]
+    runs = members = None
+    while len(args) > 2 and args[-2] in ("--campaign", "--members"):
+        if args[-2] == "--campaign":
+            runs = int(args[-1])
+        else:
+            members = int(args[-1])
+        args = args[:-2]
+    if len(args) != 1 or not os.access(args[0], os.X_OK):
+        print("usage: cluster_test.py build/10-raft/kv [--campaign RUNS] [--members N]")
         return 2
     if redis is None:
         print("cluster_test.py: redis-py is missing: make deps DEPS=server (python3-redis)")
         return 2
+    if runs is not None:
+        bad = campaign(args[0], runs, members or 3)
+        print("campaign: %d failed" % bad)
+        return 1 if bad else 0
     c = Cluster(sys.argv[1])
     try:
         for name, fn in [("a_leader_is_elected", a_leader_is_elected),
