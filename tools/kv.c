@@ -32,7 +32,7 @@ static int tool_is_command(const char *word)
         for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
             if (strcmp(word, c->name) == 0)
                 return 1;
-    return strcmp(word, "serve") == 0;
+    return strcmp(word, "serve") == 0 || strcmp(word, "cluster") == 0;
 }
 
 /* Runs one command given as words; returns its exit code. */
@@ -153,6 +153,8 @@ int main(int argc, char **argv)
     t.dir_is_command = tool_is_command(t.dir);
     if (i < argc && strcmp(argv[i], "serve") == 0) /* (its options: docs/server.md) */
         return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1);
+    if (i < argc && strcmp(argv[i], "cluster") == 0) /* (docs/10-raft.md) */
+        return serve_cluster_main(t.dir, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

@@ -95,6 +95,27 @@ def command(port, *words, timeout=2.0):
         return data.split(b"\r\n")[0].decode()
 
 
+def free_run(n, avoid=()):
+    """The first of n consecutive TCP ports nothing listens on now."""
+    rng = random.Random()
+    while True:
+        base = rng.randrange(20000, 60000)
+        if any(p in avoid for p in range(base, base + n)):
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+
+
 class Cluster:
     def __init__(self, kv, n=3, planted=None, extra=(), proxied=False):
         # planted: a planted mistake every member runs with, restarted
@@ -867,6 +888,38 @@ def new_leader_after_a_kill(c):
     return took
 
 
+def kv_cluster_starts_a_group_and_stops_it(kv):
+    """`kv DIR cluster --members 3 --port P` (serve_cluster.c) starts three
+    members, says which leads once one does, and they take writes through
+    redis-py's RedisCluster; SIGINT stops all of them and the command,
+    with status 0."""
+    root = tempfile.mkdtemp(prefix="kv-cluster-cmd-")
+    port = free_run(3)
+    raft_port = free_run(3, avoid=range(port, port + 3))
+    proc = subprocess.Popen([kv, os.path.join(root, "g"), "cluster", "--members", "3",
+                             "--port", str(port), "--raft-port", str(raft_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        line = proc.stdout.readline().decode()
+        check("leads" in line, "kv cluster says which member leads (it said %r)" % line)
+        nodes = [ClusterNode("127.0.0.1", port + i) for i in range(3)]
+        rc = RedisCluster(startup_nodes=nodes, cluster_error_retry_attempts=10, socket_timeout=2)
+        retrying(lambda: rc.set("through", "the group"))
+        check(rc.get("through") == b"the group", "a write through the group reads back")
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=30)
+        check(status == 0, "after SIGINT kv cluster exits with 0 (got %d)" % status)
+        left = subprocess.run(["pgrep", "-f", os.path.join(root, "g", "m")],
+                              stdout=subprocess.PIPE).stdout.decode().split()
+        check(not left, "no member is left running (%s)" % " ".join(left))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        subprocess.run(["pkill", "-9", "-f", os.path.join(root, "g", "m")])
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def campaign(kv, runs, members):
     """make test-cluster: each fault schedule `runs` times on `members`
     members, each history checked; each planted mistake `runs` times, each
@@ -977,7 +1030,9 @@ def main():
     finally:
         logs_of(c)
         c.stop()
-    for name, fn in [("a_history_across_partitions_is_linearizable",
+    for name, fn in [("kv_cluster_starts_a_group_and_stops_it",
+                      kv_cluster_starts_a_group_and_stops_it),
+                     ("a_history_across_partitions_is_linearizable",
                       a_history_across_partitions_is_linearizable),
                      ("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
                      ("the_checker_catches_writes_acknowledged_before_commit",

@@ -17,4 +17,11 @@
  * (message on stderr). */
 int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, char **args);
 
+/* `kv DIR cluster`: starts a Raft group of `kv serve` members in DIR/m1,
+ * DIR/m2, ... on this host, waits for a leader, then for SIGINT or SIGTERM
+ * (serve_cluster.c; stage 10 on).  `args` are the words after "cluster".
+ * Returns the exit status: 0 after stopping them on a signal, 1 if a
+ * member exited on its own, 2 on a usage or start-up error. */
+int serve_cluster_main(const char *dir, int nargs, char **args);
+
 #endif

@@ -22,6 +22,8 @@
 
 struct commit_batch;
 
+/* 1 if this kv's serve can be a member (stage 10 on), else 0. */
+int  serve_member_supported(void);
 /* Opens the member's engine and starts its part of the group (after the
  * options, in place of kv_open): sets s->db and s->member.  0, or -1
  * after a message on stderr. */

@@ -8,6 +8,11 @@
 
 #include "serve_member.h"
 
+__attribute__((weak)) int serve_member_supported(void)
+{
+    return 0;
+}
+
 __attribute__((weak)) int serve_member_start(server *s)
 {
     fprintf(stderr, "kv serve: --raft-id: stage %s's kv is no member of a Raft group "

@@ -98,6 +98,11 @@ static int member_open(struct serve_member *m)
     return 0;
 }
 
+int serve_member_supported(void)
+{
+    return 1;
+}
+
 int serve_member_start(server *s)
 {
     struct serve_member *m = calloc(1, sizeof *m);
