@@ -288,6 +288,47 @@ def a_members_own_key_is_not_the_clients(c):
               "(%d, %d, %d)" % (i + 1, size, len(keys), len(set(scanned))))
 
 
+def a_transaction_is_one_command(c):
+    """EXEC on the leader (member_exec.c): its queue's SET, MSET and DEL
+    applied as one command, with their replies; a WATCH whose key changed
+    makes EXEC answer *-1, and nothing of it is applied; a read queued
+    inside MULTI fails the EXEC, with what to do instead; WATCH at a
+    follower redirects to the leader."""
+    lead = c.leader()
+    r = redis.Redis(port=c.client_ports[lead], socket_timeout=5)
+    r.set("t:a", "0")
+    p = r.pipeline(transaction=True)
+    p.set("t:a", "1").mset({"t:b": "2", "t:c": "3"}).delete("t:a", "t:none")
+    got = p.execute()
+    check(got == [True, True, 1], "EXEC of SET, MSET, DEL answers [OK, OK, 1] (got %r)" % got)
+    check(r.mget("t:a", "t:b", "t:c") == [None, b"2", b"3"], "the three applied together")
+    p = r.pipeline(transaction=True)
+    p.watch("t:b")
+    p.get("t:b")
+    redis.Redis(port=c.client_ports[lead]).set("t:b", "changed")
+    p.multi()
+    p.set("t:b", "mine").set("t:d", "mine")
+    try:
+        p.execute()
+        check(False, "EXEC after the watched key changed answers *-1")
+    except redis.exceptions.WatchError:
+        pass
+    check(r.get("t:b") == b"changed" and r.get("t:d") is None,
+          "an EXEC answered *-1 applied nothing")
+    p = r.pipeline(transaction=True)
+    p.set("t:e", "1").get("t:e")
+    try:
+        p.execute()
+        check(False, "a read queued inside MULTI fails the EXEC")
+    except redis.exceptions.ResponseError as err:
+        check("read after WATCH, before MULTI" in str(err),
+              "the EXEC's error says to read after WATCH, before MULTI (got %s)" % err)
+    check(r.get("t:e") is None, "an EXEC refused applied nothing")
+    f = (lead + 1) % c.n
+    reply = command(c.client_ports[f], "WATCH", "foo")
+    check(reply.startswith("-MOVED 12182 "), "WATCH at a follower redirects (got %r)" % reply)
+
+
 def a_follower_redirects_a_write(c):
     lead = c.leader()
     f = (lead + 1) % c.n
@@ -1020,6 +1061,7 @@ def main():
                          ("a_follower_redirects_a_write", a_follower_redirects_a_write),
                          ("a_members_own_key_is_not_the_clients",
                           a_members_own_key_is_not_the_clients),
+                         ("a_transaction_is_one_command", a_transaction_is_one_command),
                          ("the_leader_killed_loses_no_acknowledged_write",
                           the_leader_killed_loses_no_acknowledged_write),
                          ("a_history_across_a_leaders_death_is_linearizable",
