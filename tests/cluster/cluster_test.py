@@ -854,6 +854,57 @@ def transactions_try(c):
     return history
 
 
+def a_snapshot_installed_ends_the_old_engines_handles(kv):
+    """A follower paused (longer than an election timeout, after which the
+    leader only probes it) while the leader takes 200 writes (and, with
+    --raft-snapshot-every 16, truncates its log behind a snapshot) catches
+    up by installing a snapshot, which replaces its engine: a READONLY
+    client's WATCH there is ended (its EXEC answers *-1, as after
+    --watch-max-age), a SCAN cursor goes on over the new engine, and the
+    follower reads what the leader wrote (serve_release.c)."""
+    c = Cluster(kv, extra=["--raft-snapshot-every", "16"])
+    try:
+        lead = c.leader()
+        rc = retrying(c.client)
+        for i in range(30):
+            rc.set("s:%03d" % i, "before")
+        f = (lead + 1) % c.n
+        r = redis.Redis(port=c.client_ports[f], socket_timeout=5)
+        r.execute_command("READONLY")
+        r.execute_command("WATCH", "s:000")
+        cursor, first = r.scan(0, count=5)
+        check(cursor != 0, "a SCAN of 5 of 30 keys returns a cursor")
+        c.pause(f)
+        time.sleep(1.5)  # the leader stops sending it entries past an election timeout
+        for i in range(200):
+            rc.set("s:%03d" % (i % 30), "after%d" % i)
+        c.resume(f)
+        deadline = time.time() + 15
+        while int((c.info(f) or {}).get("raft_snapshots_installed", 0)) < 1:
+            check(time.time() < deadline, "the paused follower installs a snapshot within 15 s "
+                  "(%r)" % (c.info(f),))
+            time.sleep(0.1)
+        r.execute_command("MULTI")
+        r.execute_command("SET", "s:000", "mine")
+        got = r.execute_command("EXEC")
+        check(got is None, "the EXEC of a WATCH on the replaced engine answers *-1 (got %r)" % (
+            got,))
+        seen = set(first)
+        while cursor != 0:
+            cursor, keys = r.scan(cursor, count=5)
+            seen.update(keys)
+        check(len(seen) >= 30, "the SCAN goes on over the new engine to the end (%d keys)" % (
+            len(seen),))
+        deadline = time.time() + 10
+        while r.get("s:019") != b"after199":
+            check(time.time() < deadline, "the follower reads the last write (%r)" % (
+                r.get("s:019"),))
+            time.sleep(0.1)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_restart_applies_no_command_twice(kv):
     c = Cluster(kv, extra=["--raft-snapshot-every", "16"])
     try:
@@ -1076,6 +1127,8 @@ def main():
                       kv_cluster_starts_a_group_and_stops_it),
                      ("a_history_across_partitions_is_linearizable",
                       a_history_across_partitions_is_linearizable),
+                     ("a_snapshot_installed_ends_the_old_engines_handles",
+                      a_snapshot_installed_ends_the_old_engines_handles),
                      ("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),

@@ -92,8 +92,8 @@ static void serve_print_usage(FILE *to)
             "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n"
             "--raft-id, --raft-peers (stage 10 on): a member of a Raft group, its Raft traffic\n"
             "on its own HOST:PORT from the list, and redirects to the leader's CLIENTPORT\n"
-            "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied\n"
-            "(default 1024, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
+            "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied,\n"
+            "the log kept N commands behind it (default 1024 and 2048, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
             "at its address in the list (which then reaches it through a proxy).\n"
             "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
             "for), may come after serve or before DIR:\n");

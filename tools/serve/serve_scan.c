@@ -80,6 +80,14 @@ static void scan_slot_clear(struct serve_scan *sc, scan_slot *sl)
     memset(sl, 0, sizeof *sl);
 }
 
+void serve_scan_close_iters(server *s)
+{
+    if (s->scan == NULL)
+        return;
+    for (size_t i = 0; i < SCAN_SLOTS; i++)
+        scan_slot_close_iter(s->scan, &s->scan->slot[i]);
+}
+
 void serve_scan_free(server *s)
 {
     if (s->scan == NULL)

@@ -190,6 +190,25 @@ void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r)
     out_simple(&c->out, "OK");
 }
 
+/* Ends c's WATCH: its EXEC will answer *-1. */
+static void watch_end(server *s, serve_client *c)
+{
+    kv_txn_abort(c->watch_txn); /* its snapshot goes now */
+    c->watch_txn = NULL;
+    c->watch_expired = 1;
+    serve_keylist_free(c->watched);
+    c->watched = NULL;
+    s->nwatching--;
+    s->stats.watch_expired++;
+}
+
+void serve_watch_end_all(server *s)
+{
+    for (serve_client *c = s->clients; c != NULL; c = c->next)
+        if (c->watch_txn != NULL)
+            watch_end(s, c);
+}
+
 int serve_watch_expire(server *s)
 {
     if (s->nwatching == 0 || s->cfg.watch_max_age <= 0)
@@ -200,13 +219,7 @@ int serve_watch_expire(server *s)
         for (serve_client *c = s->clients; c != NULL; c = c->next) {
             if (c->watch_txn == NULL || now - c->watch_since_ms < max_ms)
                 continue;
-            kv_txn_abort(c->watch_txn); /* its snapshot goes now */
-            c->watch_txn = NULL;
-            c->watch_expired = 1;
-            serve_keylist_free(c->watched);
-            c->watched = NULL;
-            s->nwatching--;
-            s->stats.watch_expired++;
+            watch_end(s, c);
         }
         s->watch_check_ms = now + SERVE_WATCH_CHECK_MS;
     }

@@ -373,6 +373,12 @@ int  serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_patt
 /* serve_keys.c: KEYS pattern, over as many loop passes as it takes. */
 void serve_keys_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_keys_free(serve_client *c);  /* a KEYS in progress, if any */
+/* serve_release.c: every handle the server keeps on s->db between
+ * commands ended (WATCHes, KEYS and SCAN under way), so that the engine
+ * may be closed and replaced (a member installing a snapshot). */
+void serve_engine_release(server *s);
+/* SCAN's saved iterators closed; the cursors stay valid (serve_scan.c). */
+void serve_scan_close_iters(server *s);
 
 /* serve_multi.c: MULTI, EXEC, DISCARD, RESET, and queuing. */
 void serve_multi_cmd(server *s, serve_client *c, const serve_req *r);
@@ -400,6 +406,8 @@ void serve_watch_drop(server *s, serve_client *c);
  * next EXEC of each answers *-1).  Returns the epoll_wait timeout the
  * next check needs, in ms, or -1 if no WATCH is live. */
 int  serve_watch_expire(server *s);
+/* Ends every live WATCH now, as --watch-max-age would (serve_release.c). */
+void serve_watch_end_all(server *s);
 /* The keys a client's WATCH named, in the order named. */
 typedef struct serve_keylist {
     char *bytes;

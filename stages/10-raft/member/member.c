@@ -41,6 +41,12 @@ static int member_fail(struct serve_member *m, const char *what, const char *why
     return -1;
 }
 
+static void member_release_engine(void *arg)
+{
+    struct serve_member *m = arg;
+    serve_engine_release(m->s);
+}
+
 /* Starts the replica and libraft; 0, or -1 after a message. */
 static int member_open(struct serve_member *m)
 {
@@ -62,6 +68,10 @@ static int member_open(struct serve_member *m)
         return member_fail(m, "opening its engine", kv_errmsg());
     }
     replica_fsm_init(&m->fsm, m->r);
+    /* A snapshot installed replaces the engine: the server's handles on
+     * the old one end first (serve_release.c). */
+    m->fsm.before_restore = member_release_engine;
+    m->fsm.before_restore_arg = m;
     int rv = uv_loop_init(&m->loop);
     if (rv != 0) {
         free(ldir);
@@ -82,8 +92,10 @@ static int member_open(struct serve_member *m)
     if ((rv = raft_init(&m->raft, &m->io, &m->fsm.fsm, m->self->id, m->self->raft_addr)) != 0)
         return member_fail(m, "raft_init", raft_errmsg(&m->raft));
     replica_fsm_attach(&m->fsm, &m->raft);
-    if (s->cfg.raft_snapshot_every != 0)
+    if (s->cfg.raft_snapshot_every != 0) {
         raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
+        raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
+    }
     struct raft_configuration conf;
     raft_configuration_init(&conf);
     for (int i = 0; i < m->npeers && rv == 0; i++)

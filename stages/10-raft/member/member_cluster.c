@@ -157,20 +157,22 @@ static const char *state_name(int state)
 static void cluster_info(struct serve_member *m, serve_client *c)
 {
     const member_peer *l = member_leader(m);
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof text,
              "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
              "cluster_slots_ok:%d\r\ncluster_known_nodes:%d\r\ncluster_size:1\r\n"
              "raft_id:%llu\r\nraft_state:%s\r\nraft_leader:%llu\r\nraft_term:%llu\r\n"
              "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
-             "raft_snapshot_index:%llu\r\nraft_snapshots_taken:%llu\r\n",
+             "raft_snapshot_index:%llu\r\nraft_snapshots_taken:%llu\r\n"
+             "raft_snapshots_installed:%llu\r\n",
              l != NULL ? "ok" : "fail", l != NULL ? 16384 : 0, m->npeers,
              (unsigned long long)m->self->id, state_name(raft_state(&m->raft)),
              l != NULL ? (unsigned long long)l->id : 0ULL,
              (unsigned long long)m->raft.current_term,
              (unsigned long long)m->raft.commit_index,
              (unsigned long long)replica_applied(m->r),
-             (unsigned long long)m->fsm.snapshot_index, (unsigned long long)m->fsm.snapshots);
+             (unsigned long long)m->fsm.snapshot_index, (unsigned long long)m->fsm.snapshots,
+             (unsigned long long)m->fsm.restores);
     out_bulk_str(&c->out, text);
 }
 

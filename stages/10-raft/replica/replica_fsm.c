@@ -56,6 +56,8 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
 static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     replica_fsm *f = fsm->data;
+    if (f->before_restore != NULL)
+        f->before_restore(f->before_restore_arg);
     int rc = replica_restore(f->r, buf->base, buf->len);
     raft_free(buf->base); /* the library hands the buffer over */
     f->restores += rc == KV_OK;

@@ -28,6 +28,11 @@ typedef struct replica_fsm {
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
     uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
+    /* Called (if set) before a restore may replace the engine: whoever
+     * holds iterators or transactions on replica_db ends them, or the old
+     * engine cannot be closed (include/kv.h, kv_close). */
+    void (*before_restore)(void *arg);
+    void *before_restore_arg;
     /* The last command applied: one byte per write, 1 if its key held a
      * value just before it (nexisted of them; 0 if it did not apply). */
     uint8_t *existed;
