@@ -288,6 +288,38 @@ def a_members_own_key_is_not_the_clients(c):
               "(%d, %d, %d)" % (i + 1, size, len(keys), len(set(scanned))))
 
 
+def an_engine_lost_is_rebuilt_from_the_log(c):
+    """A member's engine syncs nothing of its own (docs/10-raft.md, "No
+    fsync of its own"): what a power cut takes from it, the group's log
+    (synced by libraft) still holds, or a snapshot libraft kept.  The
+    harshest case of that: a follower killed and its engine's directory
+    deleted whole, its Raft log kept.  Restarted, it must hold every
+    acknowledged write again (read at it with READONLY)."""
+    rc = retrying(c.client)
+    acked = {}
+    for i in range(300):
+        k, v = "e:%03d" % (i % 100), "v%d" % i
+        retrying(lambda: rc.set(k, v))
+        acked[k] = v
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    want = int(c.info(lead)["raft_applied_index"])
+    c.kill(f)
+    shutil.rmtree(os.path.join(c.root, "m%d" % (f + 1), "replica"))
+    c.start(f)
+    deadline = time.time() + 20
+    while int((c.info(f) or {}).get("raft_applied_index", 0)) < want:
+        check(time.time() < deadline, "member %d, its engine deleted, applies the log again "
+              "to index %d within 20 s (%r)" % (f + 1, want, c.info(f)))
+        time.sleep(0.1)
+    r = redis.Redis(port=c.client_ports[f], socket_timeout=5)
+    r.execute_command("READONLY")
+    for k, v in acked.items():
+        got = r.get(k)
+        check(got == v.encode(), "member %d, its engine rebuilt from the log, reads %s = %r "
+              "(got %r)" % (f + 1, k, v, got))
+
+
 def a_transaction_is_one_command(c):
     """EXEC on the leader (member_exec.c): its queue's SET, MSET and DEL
     applied as one command, with their replies; a WATCH whose key changed
@@ -1113,6 +1145,8 @@ def main():
                          ("a_members_own_key_is_not_the_clients",
                           a_members_own_key_is_not_the_clients),
                          ("a_transaction_is_one_command", a_transaction_is_one_command),
+                         ("an_engine_lost_is_rebuilt_from_the_log",
+                          an_engine_lost_is_rebuilt_from_the_log),
                          ("the_leader_killed_loses_no_acknowledged_write",
                           the_leader_killed_loses_no_acknowledged_write),
                          ("a_history_across_a_leaders_death_is_linearizable",
