@@ -625,6 +625,16 @@ bench-server: $(B)/03-wal/kv
 	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
 	@sh scripts/bench_server.sh $(B) 03-wal
 
+# ---- stage 10's group against one server (docs/10-raft.md) ----------------
+# redis-benchmark -t set, 50 clients, with and without -P 16, at the leader
+# of three stage 10 members, at one stage 09 `kv serve --sync`, and at
+# redis-server (appendfsync always) with two replicas; all on this host.
+# BENCH_RAFT_N sets the requests per run (200000).
+.PHONY: bench-raft
+bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@sh scripts/bench_raft.sh $(B)
+
 # ---- watching kv serve (docs/metrics.md) ------------------------------------------
 # `make metrics-graph`: stage 06's kv serve under redis-benchmark, scraped by
 # a real Prometheus every second, with a burst of writes in the middle that
