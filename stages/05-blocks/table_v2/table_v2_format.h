@@ -87,6 +87,11 @@
 
 /* The filter's name in the metaindex. */
 #define TABLE_V2_META_FILTER ("filter." BLOOM_FORMAT_NAME)
+/* The properties' name in the metaindex. */
+#define TABLE_V2_META_PROPS "properties"
+/* A lower bound on a file: the header, four stored blocks (a data block,
+ * the properties, the metaindex, the index), the footer. */
+#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
 
 /* kv_options ranges (table_ctx_new refuses others with KV_ERR_INVALID). */
 #define TABLE_V2_BLOCK_BYTES_DEFAULT 4096u

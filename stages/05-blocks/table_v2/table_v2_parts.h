@@ -1,15 +1,16 @@
 /*
  * table_v2_parts.h: the parts of table format v2 that code beside it may
  * build on (the byte format is in table_v2_format.h): the tables' shared
- * context, stored blocks read and checked through the block cache, block
- * handles and the footer, a lookup's steps, the iterator over data blocks
- * some index names, the tools' walks, the salvage, the open in steps and
- * the builder in steps.  Format v2's own table.h functions are made of
- * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
- * here exists for another caller alone.  A format of tables built on this
- * one (a later version of the file, with an index of its own) includes
- * this header only: struct table stays private to table_v2_*.c, and what
- * an open table shows of itself is table_v2_kept.
+ * context, a lookup's steps, stored blocks read and checked through the
+ * block cache, block handles, the open in two steps, the iterator, the
+ * tools and the salvage over the data blocks the caller names, and the
+ * builder, whose end may take blocks of the caller's.  Format v2's own
+ * table.h functions are made of these same calls (table_v2/entry/ and
+ * table_v2/file_entry/), so nothing here exists for another caller alone.
+ * A format of tables built on this one (a later version of the file,
+ * with an index of its own) includes this header only: struct table
+ * stays private to table_v2_*.c, and what an open table shows of itself
+ * is table_v2_kept.
  *
  * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
  *   S1. Nothing here calls back: no function of format v2 calls through a
@@ -44,15 +45,9 @@
 #define TABLE_V2_FOOTER 48u
 #define TABLE_V2_HANDLE_MAX (CODING_MAX_VARINT64 + CODING_MAX_VARINT32)
 #define TABLE_V2_IKEY_MIN (IKEY_TRAILER_SIZE + 1)
-/* A lower bound on a file: the header, four stored blocks (a data block,
- * the properties, the metaindex, the index), the footer. */
-#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
 
 /* Compression types (the trailer's first byte). */
 enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
-
-/* The properties' name in the metaindex. */
-#define TABLE_V2_META_PROPS "properties"
 
 /*
  * A counter of the context: statistics, added to with a relaxed load and

@@ -114,15 +114,17 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 
 /* The builder of this stage's tables (under table.h's, paced_build/).
  * Of version 2 (kv_options.table_partitions = KV_PARTITIONS), over format
- * v2's builder keeping no filter, ended in steps (table_v2_parts.h); of version 1
- * (the default), format v2's builder as stage 05 has it. */
+ * v2's builder keeping no filter, whose finish names the top level this
+ * builder stored as the index (table_v2_parts.h); of version 1 (the
+ * default), format v2's builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
 int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
-/* How far it is (table_v2_parts.h's table_v2_progress), and the
- * estimate of the whole file, partitions included. */
+/* How far it is (table_v2_parts.h's table_v2_progress: its file_bytes
+ * format v2's alone), and the estimate of the whole file, partitions
+ * included. */
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
 uint64_t parted_builder_file_bytes(const parted_builder *b);
 /* Writes the partitions, the kept blocks and the footer, syncs; frees b
