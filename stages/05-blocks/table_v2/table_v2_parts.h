@@ -264,21 +264,21 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
 /* table_builder_new, _add, _finish, _abandon, as table.h says them, _new
  * for a file whose header (and footer) says version (format v2's own:
  * TABLE_V2_VERSION), keeping a filter of the whole table if filter is 1
- * and the context has filters.  _finish stores the last data block, then
- * the kept blocks: the filter (if kept), the properties, a metaindex
- * naming them, and the index: with index NULL, the data blocks' own, one
- * entry per data block (version 1); else the block the caller stored at
- * *index.  A builder may store blocks of its own between the two steps
- * below and _finish:
+ * and the context has filters.  Between the last _add and _finish, a
+ * builder may store blocks of its own:
  *   _end_data   stores the last data block: the data blocks end here (D,
  *               the footer's); *index is their index's contents (one
  *               entry per data block), valid until the builder is freed;
  *   _store      stores contents as one block, not compressed, at the end
  *               of the file (*h says where).
- * _finish then writes the footer, syncs and closes the file, fills meta
- * (NULL for none) and frees the builder, whatever happens (a file it did
- * not finish is removed).  Any failure is sticky and returned by every
- * step after it; the caller then abandons the builder. */
+ * _finish ends the data blocks (if _end_data has not), then stores the
+ * kept blocks: the filter (if kept), the properties, a metaindex naming
+ * them, and the index: with index NULL the data blocks' own (version 1),
+ * else none, the footer naming the block the caller stored at *index;
+ * then it writes the footer, syncs and closes the file, fills meta (NULL
+ * for none) and frees the builder, whatever happens (a file it did not
+ * finish is removed).  A failure of any step is sticky: every step after
+ * it returns it, and the caller abandons (or finishes) the builder. */
 typedef struct table_v2_builder table_v2_builder;
 int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
                           table_v2_builder **out);
