@@ -27,6 +27,7 @@
 struct parted_builder {
     table_ctx *ctx;
     table_v2_builder *v2;
+    table_v2_progress last;    /* v2's progress after the last add, asked once */
     int whole;                 /* version 1: v2 does it all */
     int filters;               /* ctx->bloom_bits > 0 */
     uint64_t *hashes;          /* user keys' hashes, no repeat inside a block */
@@ -78,6 +79,7 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
         free(b);
         return rc;
     }
+    table_v2_builder_progress(b->v2, &b->last);
     *out = b;
     return KV_OK;
 }
@@ -86,13 +88,12 @@ int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len)
 {
     int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
+    table_v2_builder_progress(b->v2, &b->last);
     if (rc != KV_OK || !b->filters)
         return rc;
     /* A block ended before this entry went in (at most one): format v2
      * has stored one more than this builder has ended. */
-    table_v2_progress p;
-    table_v2_builder_progress(b->v2, &p);
-    if (p.blocks != b->nblock && (rc = parted_end_block(b)) != KV_OK)
+    if (b->last.blocks != b->nblock && (rc = parted_end_block(b)) != KV_OK)
         return rc;
     uint64_t h = bloom_hash(ikey, ikey_len - IKEY_TRAILER_SIZE);
     if (b->block_has_hash && b->hashes[b->nhash - 1] == h)
@@ -107,7 +108,7 @@ int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
 
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p)
 {
-    table_v2_builder_progress(b->v2, p);
+    *p = b->last;
 }
 
 uint64_t parted_builder_file_bytes(const parted_builder *b)
@@ -115,14 +116,12 @@ uint64_t parted_builder_file_bytes(const parted_builder *b)
     /* Format v2's estimate, with the index counted once, plus the filters
      * and a top-level entry and two trailers per partition of about a
      * block. */
-    table_v2_progress p;
-    table_v2_builder_progress(b->v2, &p);
-    uint64_t size = p.file_bytes;
+    uint64_t size = b->last.file_bytes;
     if (b->whole)
         return size;
     if (b->filters)
         size += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
-    uint64_t parts = p.blocks * 32 / b->ctx->block_bytes + 1;
+    uint64_t parts = b->last.blocks * 32 / b->ctx->block_bytes + 1;
     return size + parts * (2 * TABLE_V2_TRAILER + 64);
 }
 

@@ -122,7 +122,8 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
-/* How far it is (table_v2_parts.h's table_v2_progress: its file_bytes
+/* How far it is as of its last add (table_v2_parts.h's
+ * table_v2_progress, asked of format v2 once an add: its file_bytes
  * format v2's alone), and the estimate of the whole file, partitions
  * included. */
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
