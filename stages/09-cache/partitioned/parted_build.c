@@ -166,7 +166,7 @@ static int parted_write_partition(parted_writer *w, size_t last, const uint8_t *
 {
     const uint8_t *contents;
     size_t len;
-    table_v2_handle ih, fh;
+    table_v2_handle ih = {0}, fh = {0};
     int rc = block_builder_finish(&w->part, &contents, &len);
     if (rc == KV_OK)
         rc = table_v2_builder_store(w->b->v2, contents, len, &ih);
