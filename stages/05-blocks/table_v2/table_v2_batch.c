@@ -14,12 +14,15 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
-                          table_get_result *r, table_pending *p, int *pending)
+int table_v2_get_start_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
+                          table_v2_handle h, table_get_result *r, table_pending *p,
+                          int *pending)
 {
     *pending = 0;
     int hit = 0;
     table_v2_blockref ref;
+    if (found == TABLE_V2_UNSEARCHED)
+        rc = table_v2_find_block(t, lk, hash, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK)
         rc = table_v2_block_cached(t, h, &ref, &hit);
     if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {
@@ -48,10 +51,12 @@ int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, ta
 int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
                        int *pending)
 {
-    table_v2_handle h = {0};
-    int found;
-    int rc = table_v2_find(t, lk, r, &h, &found);
-    return table_v2_get_start_at(t, lk, rc, found, h, r, p, pending);
+    uint64_t hash;
+    *pending = 0;
+    if (!table_v2_in_range(t, lk, r, &hash))
+        return KV_OK;
+    return table_v2_get_start_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0},
+                                 r, p, pending);
 }
 
 /* table.h's second step, the same for every version of the file and

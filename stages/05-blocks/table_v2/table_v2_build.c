@@ -9,7 +9,9 @@
  * the block's last key and the next block's first, as short as can be,
  * and the block's handle.  Every user key's hash goes to the bloom
  * builder (4 bytes a key while building).  finish writes the filter, the
- * properties, the metaindex, the index and the footer, then syncs.
+ * properties, the metaindex, the index and the footer, then syncs; a
+ * builder that keeps no filter may store blocks of its own between
+ * end_data and finish, and name one of them the index (table_v2_parts.h).
  *
  * Stored blocks go to the file through stage 04's table_writer (a 256 KiB
  * buffer; a larger block is appended from its own memory).
@@ -38,6 +40,11 @@ struct table_v2_builder {
     size_t sep_cap;
     uint64_t blocks, raw_bytes;
     int filter;                /* a filter is built (ctx->bloom_bits > 0) */
+    uint32_t version;          /* the header's, and the footer's */
+    int ended;                 /* end_data done: the data blocks end at data_end, */
+    uint64_t data_end;         /* and the index's contents are [index_at, +index_len) */
+    const uint8_t *index_at;
+    size_t index_len;
 };
 
 /* Grows a buffer of the builder to n bytes; a failure is sticky. */
@@ -150,6 +157,7 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
     b->ctx = ctx;
     b->filter = filter;
+    b->version = version;
     block_builder_init(&b->data, TABLE_V2_RESTART_INTERVAL);
     block_builder_init(&b->index, 1);
     if (filter)
@@ -183,10 +191,8 @@ int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_l
     return table_writer_added(&b->w, ikey, ikey_len, k.type);
 }
 
-uint64_t table_v2_builder_entries(const table_v2_builder *b) { return b->w.entries; }
-
-
-uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
+/* The file's size if it were finished now, estimated from above. */
+static uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 {
     /* From above: the block as if not compressed, the index with the
      * block's entry (its separator at most the last key), the metaindex at
@@ -203,12 +209,13 @@ uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
 void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p)
 {
     *p = (table_v2_progress){.entries = b->w.entries, .blocks = b->blocks,
-                             .written = b->w.written};
+                             .written = b->w.written,
+                             .file_bytes = table_v2_builder_file_bytes(b)};
 }
 
 /* The properties, built in the lz4 buffer (meta blocks are never
  * compressed). */
-int table_v2_builder_props(table_v2_builder *b, table_v2_handle *h)
+static int table_v2_builder_props(table_v2_builder *b, table_v2_handle *h)
 {
     const table_writer *w = &b->w;
     if (w->failed != KV_OK)
@@ -266,19 +273,6 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     return rc;
 }
 
-/* The meta blocks after the data blocks and their index (index, len:
- * table_v2_builder_end_data's), the footer's contents in *f. */
-static int table_v2_builder_meta(table_v2_builder *b, const uint8_t *index, size_t len,
-                                 table_v2_footer *f)
-{
-    *f = (table_v2_footer){.version = TABLE_V2_VERSION, .data_end = table_writer_pos(&b->w)};
-    table_v2_handle filter = {0}, props = {0};
-    if (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
-        table_v2_builder_metaindex(b, filter, props, &f->metaindex) != KV_OK)
-        return b->w.failed;
-    return table_v2_builder_store(b, index, len, &f->index);
-}
-
 /* Stores the last data block (a table has at least one entry). */
 static int table_v2_builder_end_last(table_v2_builder *b)
 {
@@ -302,49 +296,10 @@ static void table_v2_builder_free(table_v2_builder *b)
     free(b);
 }
 
-int table_v2_builder_finish(table_v2_builder *b, table_meta *meta)
-{
-    table_v2_footer f;
-    const uint8_t *index;
-    size_t len;
-    int rc = table_v2_builder_end_data(b, &index, &len);
-    if (rc == KV_OK)
-        rc = table_v2_builder_meta(b, index, len, &f);
-    if (rc == KV_OK)
-        rc = table_v2_builder_close(b, &f, meta); /* frees b */
-    if (rc != KV_OK)
-        table_v2_builder_abandon(b);
-    return rc;
-}
-
-void table_v2_builder_abandon(table_v2_builder *b)
-{
-    if (b == NULL)
-        return;
-    table_writer_abandon(&b->w);
-    table_v2_builder_free(b);
-}
-
-/* ---- the data blocks alone (table_v2_parts.h) --------------------------------- */
-
-
-int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
-{
-    int rc = table_v2_builder_end_last(b);
-    if (rc == KV_OK && block_builder_finish(&b->index, index, len) != KV_OK)
-        rc = table_writer_fail(&b->w, KV_ERR_NOMEM);
-    return rc;
-}
-
-int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
-                           table_v2_handle *h)
-{
-    if (b->w.failed != KV_OK)
-        return b->w.failed;
-    return table_v2_builder_put(b, contents, len, 0, h);
-}
-
-int table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_meta *meta)
+/* Writes the footer, syncs and closes the file, fills meta (NULL for
+ * none) and frees b; on failure b is left to the caller. */
+static int table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f,
+                                  table_meta *meta)
 {
     uint8_t footer[TABLE_V2_FOOTER];
     table_v2_footer_encode(footer, f);
@@ -362,4 +317,60 @@ int table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_
     }
     table_v2_builder_free(b);
     return KV_OK;
+}
+
+int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
+{
+    int rc = KV_OK;
+    if (!b->ended) {
+        rc = table_v2_builder_end_last(b);
+        if (rc == KV_OK && block_builder_finish(&b->index, &b->index_at, &b->index_len) != KV_OK)
+            rc = table_writer_fail(&b->w, KV_ERR_NOMEM);
+        b->data_end = table_writer_pos(&b->w);
+        b->ended = rc == KV_OK;
+    }
+    *index = b->index_at;
+    *len = b->index_len;
+    return rc;
+}
+
+int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
+                           table_v2_handle *h)
+{
+    if (b->w.failed != KV_OK)
+        return b->w.failed;
+    return table_v2_builder_put(b, contents, len, 0, h);
+}
+
+/* The kept blocks after the data blocks (and whatever the caller stored
+ * after them): the filter and the properties, the metaindex, then the
+ * index (index NULL: the data blocks' own, stored last; else the block the
+ * caller stored there), and the footer. */
+int table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index, table_meta *meta)
+{
+    const uint8_t *ix;
+    size_t len;
+    int rc = table_v2_builder_end_data(b, &ix, &len);
+    table_v2_footer f = {.version = b->version, .data_end = b->data_end};
+    table_v2_handle filter = {0}, props = {0};
+    if (rc == KV_OK && (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
+                        table_v2_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK))
+        rc = b->w.failed;
+    if (rc == KV_OK && index != NULL)
+        f.index = *index;
+    else if (rc == KV_OK)
+        rc = table_v2_builder_store(b, ix, len, &f.index);
+    if (rc == KV_OK)
+        rc = table_v2_builder_close(b, &f, meta); /* frees b */
+    if (rc != KV_OK)
+        table_v2_builder_abandon(b);
+    return rc;
+}
+
+void table_v2_builder_abandon(table_v2_builder *b)
+{
+    if (b == NULL)
+        return;
+    table_writer_abandon(&b->w);
+    table_v2_builder_free(b);
 }

@@ -87,6 +87,11 @@
 
 /* The filter's name in the metaindex. */
 #define TABLE_V2_META_FILTER ("filter." BLOOM_FORMAT_NAME)
+/* The properties' name in the metaindex. */
+#define TABLE_V2_META_PROPS "properties"
+/* A lower bound on a file: the header, four stored blocks (a data block,
+ * the properties, the metaindex, the index), the footer. */
+#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
 
 /* kv_options ranges (table_ctx_new refuses others with KV_ERR_INVALID). */
 #define TABLE_V2_BLOCK_BYTES_DEFAULT 4096u
@@ -115,8 +120,9 @@ struct table {
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
  * table_v2_iter.c), which table_v2_file_entry.c calls; table_get and
  * table_get_start (table_v2_read.c, table_v2_batch.c), which
- * table_v2_entry.c calls: step 1, then table_v2_find_block, then
- * table_v2_get_at or table_v2_get_start_at. */
+ * table_v2_entry.c calls: step 1 (table_v2_in_range), then
+ * table_v2_get_at or table_v2_get_start_at with steps 2 and 3 left to
+ * them (TABLE_V2_UNSEARCHED). */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
 int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r);
@@ -127,14 +133,28 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r,
  * says which block for an error.  KV_OK or KV_ERR_CORRUPT. */
 int table_v2_meta_block(table *t, table_v2_handle h, const char *name, const uint8_t **p);
 
+/* table_inspect_parts over the data blocks index names (NULL: the lines
+ * of the table's kept blocks only): table_v2_tool's TABLE_V2_PARTS. */
+int table_v2_inspect_parts(table *t, const block *index, const char *label, kv_line_fn line,
+                           void *ctx);
+
 /* The tools' salvage (table_salvage.h) for a table of version 1. */
 int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
                      table_salvage_info *info);
 
-/* table_builder_entries (table_v2_builder_progress's entries). */
-uint64_t table_v2_builder_entries(const table_v2_builder *b);
-
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
+
+/* Decodes a handle from [p, limit); NULL if it is not one. */
+const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
+                                      table_v2_handle *h);
+/* Whether the block h lies inside [lo, hi) of the file, trailer included. */
+int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi);
+/* Decodes the footer that ends a file of file_bytes bytes: magic, version
+ * (version, the header's), checksum, D inside the file, both handles
+ * inside [D, size - 48).  Returns NULL, or what is wrong (with *why_at its
+ * offset in the footer). */
+const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
+                                   uint32_t version, table_v2_footer *f, unsigned *why_at);
 
 void table_v2_footer_encode(uint8_t out[TABLE_V2_FOOTER], const table_v2_footer *f);
 typedef struct table_v2_props {
@@ -157,6 +177,14 @@ const char *table_v2_metaindex_decode(const block *b, table_v2_handle *filter,
                                       int *has_filter, table_v2_handle *props);
 
 /* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
+
+/* Checks the stored block whose contents are [p, p + size) and trailer
+ * follows: checksum, type, raw size.  NULL or why. */
+const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+/* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
+ * block at block_at ("index" or "data") of t. */
+int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
+                              uint64_t block_at);
 
 /* Decompresses lz4 contents [p, p + size) into exactly raw bytes at dst.
  * NULL or why. */
@@ -207,11 +235,19 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
 
 /* ---- reading (table_v2_read.c) ------------------------------------------------ */
 
-/* Steps 1 to 3 of a lookup of lk in t, as format v2's own table_get and
- * table_get_start take them: *r reset, the range checked, the key hashed
- * if t has a filter, then table_v2_find_block. */
-int table_v2_find(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                  int *found);
+/* Step 1 of a lookup of lk in t, as format v2's own table_get and
+ * table_get_start take it: *r reset, the range checked (S3); 1 if the key
+ * is in it, and then *hash its bloom_hash if t has a filter (else 0). */
+int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint64_t *hash);
+/* Steps 2 and 3 of a lookup of lk in a table of version 1 (the filter,
+ * with hash the user key's bloom_hash; the index): *found says how far,
+ * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
+ * filter_said_no are set.  REQUIRES: *r zeroed but its state
+ * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
+ * KV_ERR_CORRUPT from the index.  table_v2_get_at and _get_start_at take
+ * them where the caller's found is TABLE_V2_UNSEARCHED. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
+                        table_v2_handle *h, int *found);
 
 /* The counters a lookup ends with, however far it got (found) and
  * however it ended (rc, *r). */

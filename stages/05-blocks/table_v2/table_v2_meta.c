@@ -29,6 +29,13 @@ int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi)
            hi - h.offset - TABLE_V2_TRAILER >= h.size;
 }
 
+const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint64_t lo,
+                                    uint64_t hi, table_v2_handle *h)
+{
+    p = table_v2_handle_decode(p, limit, h);
+    return p != NULL && table_v2_handle_within(*h, lo, hi) ? p : NULL;
+}
+
 /* ---- the footer ------------------------------------------------------------------ */
 
 void table_v2_footer_encode(uint8_t out[TABLE_V2_FOOTER], const table_v2_footer *f)

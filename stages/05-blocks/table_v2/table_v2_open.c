@@ -177,6 +177,20 @@ static int table_v2_open_index(table *t, const char *name)
     return rc;
 }
 
+static int table_v2_open_filter(table *t, int has_filter)
+{
+    const uint8_t *p = NULL;
+    int rc = KV_OK;
+    if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
+        t->filter = p;
+        t->filter_len = t->filter_h.size;
+        if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
+            return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
+                            t->path, t->filter_h.offset, kv_errmsg());
+    }
+    return rc;
+}
+
 int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
                        int *has_filter)
 {
@@ -204,6 +218,14 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const ch
         rc = table_v2_open_props(t);
     if (rc == KV_OK)
         rc = table_v2_open_index(t, index_name);
+    /* Version 1 (at = D): the filter, and a restart point at every entry
+     * of the index: one per data block. */
+    if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION)
+        rc = table_v2_open_filter(t, *has_filter);
+    if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION &&
+        t->kept.index.nrestarts != t->kept.data_blocks)
+        rc = table_v2_corrupt(t, f->index.offset, "index block",
+                              "it has not one entry per data block the properties count");
     if (rc == KV_OK) {
         /* Counted from here on; table_unref takes it off again. */
         atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
@@ -212,21 +234,6 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const ch
     }
     return rc;
 }
-
-static int table_v2_open_filter(table *t, int has_filter)
-{
-    const uint8_t *p = NULL;
-    int rc = KV_OK;
-    if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
-        t->filter = p;
-        t->filter_len = t->filter_h.size;
-        if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
-            return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
-                            t->path, t->filter_h.offset, kv_errmsg());
-    }
-    return rc;
-}
-
 
 int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
                        table_v2_footer *f)
@@ -279,26 +286,15 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
     return KV_OK;
 }
 
-/* Version 1's meta region is [D, size - 48): the filter (if any), the
- * properties, the metaindex and the index. */
-int table_v2_open_meta(table *t, const table_v2_footer *f)
-{
-    int has_filter;
-    int rc = table_v2_open_kept(t, f, f->data_end, "index", &has_filter);
-    if (rc == KV_OK)
-        rc = table_v2_open_filter(t, has_filter);
-    /* A restart point at every entry: one per data block. */
-    if (rc == KV_OK && t->kept.index.nrestarts != t->kept.data_blocks)
-        rc = table_v2_corrupt(t, f->index.offset, "index block",
-                              "it has not one entry per data block the properties count");
-    return rc;
-}
-
 int table_v2_open(table_ctx *ctx, const char *path, table **out)
 {
     table_v2_footer f;
+    int has_filter;
     int rc = table_v2_open_ends(ctx, path, TABLE_V2_VERSION, out, &f);
-    if (rc == KV_OK && (rc = table_v2_open_meta(*out, &f)) != KV_OK) {
+    /* Version 1's meta region is [D, size - 48): the filter (if any), the
+     * properties, the metaindex and the index. */
+    if (rc == KV_OK &&
+        (rc = table_v2_open_kept(*out, &f, f.data_end, "index", &has_filter)) != KV_OK) {
         table_unref(*out);
         *out = NULL;
     }

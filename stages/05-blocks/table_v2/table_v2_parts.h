@@ -1,15 +1,16 @@
 /*
  * table_v2_parts.h: the parts of table format v2 that code beside it may
  * build on (the byte format is in table_v2_format.h): the tables' shared
- * context, stored blocks read and checked through the block cache, block
- * handles and the footer, a lookup's steps, the iterator over data blocks
- * some index names, the tools' walks, the salvage, the open in steps and
- * the builder in steps.  Format v2's own table.h functions are made of
- * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
- * here exists for another caller alone.  A format of tables built on this
- * one (a later version of the file, with an index of its own) includes
- * this header only: struct table stays private to table_v2_*.c, and what
- * an open table shows of itself is table_v2_kept.
+ * context, a lookup's steps, stored blocks read and checked through the
+ * block cache, block handles, the open in two steps, the iterator, the
+ * tools and the salvage over the data blocks the caller names, and the
+ * builder, whose end may take blocks of the caller's.  Format v2's own
+ * table.h functions are made of these same calls (table_v2/entry/ and
+ * table_v2/file_entry/), so nothing here exists for another caller alone.
+ * A format of tables built on this one (a later version of the file,
+ * with an index of its own) includes this header only: struct table
+ * stays private to table_v2_*.c, and what an open table shows of itself
+ * is table_v2_kept.
  *
  * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
  *   S1. Nothing here calls back: no function of format v2 calls through a
@@ -44,15 +45,9 @@
 #define TABLE_V2_FOOTER 48u
 #define TABLE_V2_HANDLE_MAX (CODING_MAX_VARINT64 + CODING_MAX_VARINT32)
 #define TABLE_V2_IKEY_MIN (IKEY_TRAILER_SIZE + 1)
-/* A lower bound on a file: the header, four stored blocks (a data block,
- * the properties, the metaindex, the index), the footer. */
-#define TABLE_V2_FILE_MIN (FILE_HEADER_SIZE + 4 * TABLE_V2_TRAILER + TABLE_V2_FOOTER)
 
 /* Compression types (the trailer's first byte). */
 enum { TABLE_V2_RAW = 0, TABLE_V2_LZ4 = 1 };
-
-/* The properties' name in the metaindex. */
-#define TABLE_V2_META_PROPS "properties"
 
 /*
  * A counter of the context: statistics, added to with a relaxed load and
@@ -158,27 +153,28 @@ void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
 enum {
     TABLE_V2_RULED_OUT,     /* outside the table's keys, or the filter said no */
     TABLE_V2_NO_BLOCK,      /* the index searched: every entry is below the key */
-    TABLE_V2_BLOCK          /* the one data block that may hold it */
+    TABLE_V2_BLOCK,         /* the one data block that may hold it */
+    TABLE_V2_UNSEARCHED     /* steps 2 and 3 not taken: version 1's, taken by
+                               table_v2_get_at and _get_start_at themselves */
 };
-/* Steps 2 and 3 of a lookup of lk in a table of version 1 (the filter,
- * with hash the user key's bloom_hash; the index): *found says how far,
- * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
- * filter_said_no are set.  REQUIRES: *r zeroed but its state
- * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
- * KV_ERR_CORRUPT from the index. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
-                        table_v2_handle *h, int *found);
-/* Steps 4 and 5 (the data block h, read and searched) where found is
- * TABLE_V2_BLOCK, then the context's counters of the lookup, however far
- * it got (found) and however it ended.  rc: steps 1 to 3's; returns the
- * lookup's. */
-int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
-                    table_get_result *r);
-/* The first step of table_get_start for a lookup whose steps 1 to 3 got
- * as far as found (h, rc as table_v2_get_at takes them): the block from
- * the cache and the answer, or the read to make (*pending). */
-int table_v2_get_start_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
-                          table_get_result *r, table_pending *p, int *pending);
+/* Steps 2 to 5 of a lookup of lk, then the context's counters of the
+ * lookup, however far it got and however it ended; returns the lookup's
+ * rc.  Steps 2 and 3 are version 1's own (the filter and the index the
+ * table keeps, hash the user key's bloom_hash) where found is
+ * TABLE_V2_UNSEARCHED (rc then KV_OK); else the caller took them (a later
+ * version's index), rc and found saying how they ended and h the data
+ * block for TABLE_V2_BLOCK, with *r's in_range, filter_asked and
+ * filter_said_no set.  Steps 4 and 5: the data block h read and searched.
+ * REQUIRES: *r zeroed but its state IKEY_ABSENT, the key in the table's
+ * range (S3). */
+int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
+                    table_v2_handle h, table_get_result *r);
+/* The first step of table_get_start for the same lookup (its arguments as
+ * table_v2_get_at takes them): the block from the cache and the answer,
+ * or the read to make (*pending). */
+int table_v2_get_start_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
+                          table_v2_handle h, table_get_result *r, table_pending *p,
+                          int *pending);
 /* (table_batch.h's second step, table_get_finish, is format v2's own,
  * for every version: table_v2_batch.c.) */
 
@@ -201,49 +197,36 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
                        size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
                        int *from_cache, unsigned *reads);
 void table_v2_block_release(table *t, table_v2_blockref *ref);
-/* Checks the stored block whose contents are [p, p + size) and trailer
- * follows: checksum, type, raw size.  NULL or why. */
-const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
-/* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
- * block at block_at ("index" or "data") of t. */
-int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
-                              uint64_t block_at);
 
-/* ---- handles and the footer (table_v2_meta.c) ------------------------------- */
+/* ---- handles (table_v2_meta.c) ------------------------------------------------ */
 
+/* Writes h at p (at most TABLE_V2_HANDLE_MAX bytes); returns the end. */
 uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
-/* Decodes a handle from [p, limit); NULL if it is not one. */
-const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
-                                      table_v2_handle *h);
-/* Whether the block h lies inside [lo, hi) of the file, trailer included. */
-int table_v2_handle_within(table_v2_handle h, uint64_t lo, uint64_t hi);
-/* Decodes the footer that ends a file of file_bytes bytes: magic, version
- * (version, the header's), checksum, D inside the file, both handles
- * inside [D, size - 48).  Returns NULL, or what is wrong (with *why_at its
- * offset in the footer). */
-const char *table_v2_footer_decode(const uint8_t p[TABLE_V2_FOOTER], uint64_t file_bytes,
-                                   uint32_t version, table_v2_footer *f, unsigned *why_at);
+/* Reads the handle at p, in [p, limit), of a block that lies inside
+ * [lo, hi) of the file, trailer included: the byte after it, or NULL if
+ * it is not one or the block lies elsewhere (T2). */
+const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint64_t lo,
+                                    uint64_t hi, table_v2_handle *h);
 
 /* ---- opening, in steps (table_v2_open.c) --------------------------------------- */
 
-/* table_v2_open is _ends, then _meta; _meta is _kept, then version 1's
- * filter and its index's count checked:
+/* table_v2_open is _ends, then _kept:
  *   _ends   a table of path with its header and footer read and checked,
  *           its version, from 1 to max_version, the header's (and the
  *           footer's, *f); nothing of its meta blocks read yet;
- *   _meta   version 1's meta region [D, size - 48), read and checked;
  *   _kept   the region an open table keeps, [at, size - 48) (version 1:
  *           at = D), read; the footer's metaindex decoded (*has_filter:
  *           whether it names a filter), the properties block checked and
  *           decoded (the kept keys and counts, table_v2_kept), and the
  *           block the footer names as the index (index_name, for an
- *           error) made table_v2_kept's index; the table is then counted
- *           in the context (kv_stats: table.open, table.meta_bytes).
+ *           error) made table_v2_kept's index; for version 1, the filter
+ *           read and checked and the index's one entry per data block;
+ *           the table is then counted in the context (kv_stats:
+ *           table.open, table.meta_bytes).
  * On failure _ends holds nothing; after it, table_unref frees the table
  * (and takes it off the context's counts). */
 int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
                        table_v2_footer *f);
-int table_v2_open_meta(table *t, const table_v2_footer *f);
 int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
                        int *has_filter);
 
@@ -254,17 +237,18 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const ch
  * where rc (the caller's getting of that index) is not KV_OK, an iterator
  * failed with rc (table.h: only KV_ERR_NOMEM is returned). */
 int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out);
-/* kv check (dump 0) and kv dump (dump 1) of a table as table.h says
- * them: t, the table the caller opened (NULL where its open failed with
- * rc); index its data blocks' index (NULL where it could not be had, rc
- * saying why).  The filter is asked through table_inspect.h's
+/* What table_v2_tool does: kv check, kv dump (table.h) or kv_inspect's
+ * parts (table_inspect.h's table_inspect_parts). */
+enum { TABLE_V2_CHECK, TABLE_V2_DUMP, TABLE_V2_PARTS };
+/* The tool `what` of a table over the data blocks' index the caller
+ * hands in (one entry per data block): t, the table the caller opened
+ * (NULL where its open failed with rc; never for TABLE_V2_PARTS); index
+ * that index (NULL where it could not be had, rc saying why: the parts
+ * are then those of the table's kept blocks only, and rc is returned).
+ * The filter is asked through table_inspect.h's
  * table_inspect_filter_says_absent. */
-int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int what, table *t,
                   const block *index, int rc);
-/* table_inspect_parts over the data blocks index names (NULL: the lines
- * of the table's kept blocks only). */
-int table_v2_inspect_parts(table *t, const block *index, const char *label, kv_line_fn line,
-                           void *ctx);
 /* table_inspect_filter_says_absent for a table of version 1: whether the
  * filter it keeps rules the user key out. */
 int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen);
@@ -275,45 +259,45 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
                            table_entry_fn entry, table_loss_fn loss, void *ctx,
                            table_salvage_info *info);
 
-/* ---- the builder, in steps (table_v2_build.c) ---------------------------------- */
+/* ---- the builder (table_v2_build.c) ------------------------------------------- */
 
-/* table_builder_new, _add, _entries, _file_bytes, _finish, _abandon, as
- * table.h says them, _new for a file whose header says version (format
- * v2's own: TABLE_V2_VERSION), keeping a filter of the whole table if
- * filter is 1 and the context has filters.  _finish is made of the steps
- * below; a builder that keeps no filter may end with them instead,
- * writing meta blocks of its own between _end_data and _close:
- *   _end_data   stores the last data block: the data blocks end at
- *               _written (D); *index is the index block's contents (one
- *               entry per data block), valid until close;
+/* table_builder_new, _add, _finish, _abandon, as table.h says them, _new
+ * for a file whose header (and footer) says version (format v2's own:
+ * TABLE_V2_VERSION), keeping a filter of the whole table if filter is 1
+ * and the context has filters.  Between the last _add and _finish, a
+ * builder may store blocks of its own:
+ *   _end_data   stores the last data block: the data blocks end here (D,
+ *               the footer's); *index is their index's contents (one
+ *               entry per data block), valid until the builder is freed;
  *   _store      stores contents as one block, not compressed, at the end
- *               of the file (*h says where);
- *   _props      stores the properties block;
- *   _close      writes the footer, syncs and closes the file, fills meta
- *               (NULL for none) and frees the builder.
- * Any failure is sticky and returned by every step after it; the caller
- * then abandons the builder. */
+ *               of the file (*h says where).
+ * _finish ends the data blocks (if _end_data has not), then stores the
+ * kept blocks: the filter (if kept), the properties, a metaindex naming
+ * them, and the index: with index NULL the data blocks' own (version 1),
+ * else none, the footer naming the block the caller stored at *index;
+ * then it writes the footer, syncs and closes the file, fills meta (NULL
+ * for none) and frees the builder, whatever happens (a file it did not
+ * finish is removed).  A failure of any step is sticky: every step after
+ * it returns it, and the caller abandons (or finishes) the builder. */
 typedef struct table_v2_builder table_v2_builder;
 int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
                           table_v2_builder **out);
 int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
                           const uint8_t *value, size_t value_len);
 /* How far a builder is: entries added, data blocks stored, bytes
- * appended to the file (the rest is still in memory); a few loads, cheap
- * enough to ask after every add. */
+ * appended to the file (the rest is still in memory), and
+ * table_builder_file_bytes: the file's size if it were finished now,
+ * estimated from above.  A few loads, cheap enough to ask after every
+ * add. */
 typedef struct table_v2_progress {
-    uint64_t entries, blocks, written;
+    uint64_t entries, blocks, written, file_bytes;
 } table_v2_progress;
 void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p);
-/* table_builder_file_bytes: the file's size if it were finished now,
- * estimated from above. */
-uint64_t table_v2_builder_file_bytes(const table_v2_builder *b);
-int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
-void table_v2_builder_abandon(table_v2_builder *b);
 int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
 int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
                             table_v2_handle *h);
-int  table_v2_builder_props(table_v2_builder *b, table_v2_handle *h);
-int  table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f, table_meta *meta);
+int  table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index,
+                             table_meta *meta);
+void table_v2_builder_abandon(table_v2_builder *b);
 
 #endif

@@ -37,8 +37,7 @@
 int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
 {
     const uint8_t *end = ix->value + ix->value_len;
-    if (table_v2_handle_decode(ix->value, end, h) == end &&
-        table_v2_handle_within(*h, TABLE_V2_DATA_AT, t->kept.data_end))
+    if (table_v2_handle_read(ix->value, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end)
         return KV_OK;
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
                     "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
@@ -125,9 +124,11 @@ void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
     table_v2_count(&ctx->get_reads, r->reads);
 }
 
-int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
-                    table_get_result *r)
+int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
+                    table_v2_handle h, table_get_result *r)
 {
+    if (found == TABLE_V2_UNSEARCHED)
+        rc = table_v2_find_block(t, lk, hash, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
@@ -137,23 +138,21 @@ int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2
     return rc;
 }
 
-int table_v2_find(table *t, const ikey_lookup *lk, table_get_result *r, table_v2_handle *h,
-                  int *found)
+int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint64_t *hash)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};
-    *found = TABLE_V2_RULED_OUT;
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     if (!table_v2_kept_holds(&t->kept, ukey, ulen))
-        return KV_OK;
-    uint64_t hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
-    return table_v2_find_block(t, lk, hash, r, h, found);
+        return 0;
+    *hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
+    return 1;
 }
 
 int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
-    table_v2_handle h = {0};
-    int found;
-    int rc = table_v2_find(t, lk, r, &h, &found);
-    return table_v2_get_at(t, lk, rc, found, h, r);
+    uint64_t hash;
+    if (!table_v2_in_range(t, lk, r, &hash))
+        return KV_OK;
+    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r);
 }

@@ -10,8 +10,9 @@
  * in both filters (P3).  At finish the index is cut into partitions of
  * about block_bytes, each after a data block's entry; each partition's
  * filter is built from the hashes of its data blocks; the partitions are
- * stored from D, then the top level (at P), the properties, the
- * metaindex and the footer.  Unless kv_options.table_partitions is
+ * stored from D, then the top level (at P); format v2's builder ends the
+ * file with the properties, the metaindex and the footer, naming the top
+ * level as the index.  Unless kv_options.table_partitions is
  * KV_PARTITIONS it writes version 1 instead: format v2's builder does it
  * all.
  */
@@ -26,6 +27,7 @@
 struct parted_builder {
     table_ctx *ctx;
     table_v2_builder *v2;
+    table_v2_progress last;    /* v2's progress after the last add, asked once */
     int whole;                 /* version 1: v2 does it all */
     int filters;               /* ctx->bloom_bits > 0 */
     uint64_t *hashes;          /* user keys' hashes, no repeat inside a block */
@@ -77,6 +79,7 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
         free(b);
         return rc;
     }
+    table_v2_builder_progress(b->v2, &b->last);
     *out = b;
     return KV_OK;
 }
@@ -84,14 +87,13 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len)
 {
-    table_v2_progress before, after;
-    table_v2_builder_progress(b->v2, &before);
     int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
+    table_v2_builder_progress(b->v2, &b->last);
     if (rc != KV_OK || !b->filters)
         return rc;
-    /* A block ended before this entry went in (at most one). */
-    table_v2_builder_progress(b->v2, &after);
-    if (after.blocks != before.blocks && (rc = parted_end_block(b)) != KV_OK)
+    /* A block ended before this entry went in (at most one): format v2
+     * has stored one more than this builder has ended. */
+    if (b->last.blocks != b->nblock && (rc = parted_end_block(b)) != KV_OK)
         return rc;
     uint64_t h = bloom_hash(ikey, ikey_len - IKEY_TRAILER_SIZE);
     if (b->block_has_hash && b->hashes[b->nhash - 1] == h)
@@ -106,7 +108,7 @@ int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
 
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p)
 {
-    table_v2_builder_progress(b->v2, p);
+    *p = b->last;
 }
 
 uint64_t parted_builder_file_bytes(const parted_builder *b)
@@ -114,14 +116,12 @@ uint64_t parted_builder_file_bytes(const parted_builder *b)
     /* Format v2's estimate, with the index counted once, plus the filters
      * and a top-level entry and two trailers per partition of about a
      * block. */
-    uint64_t size = table_v2_builder_file_bytes(b->v2);
+    uint64_t size = b->last.file_bytes;
     if (b->whole)
         return size;
     if (b->filters)
         size += (b->nhash * (uint64_t)b->ctx->bloom_bits + 7) / 8;
-    table_v2_progress p;
-    table_v2_builder_progress(b->v2, &p);
-    uint64_t parts = p.blocks * 32 / b->ctx->block_bytes + 1;
+    uint64_t parts = b->last.blocks * 32 / b->ctx->block_bytes + 1;
     return size + parts * (2 * TABLE_V2_TRAILER + 64);
 }
 
@@ -132,7 +132,6 @@ typedef struct parted_writer {
     bloom_builder bloom;
     uint8_t *buf;              /* a filter's bytes */
     size_t buf_cap;
-    uint64_t data_end;         /* D, the first partition's offset */
     size_t first_block;        /* the partition's first data block */
 } parted_writer;
 
@@ -167,12 +166,10 @@ static int parted_write_partition(parted_writer *w, size_t last, const uint8_t *
 {
     const uint8_t *contents;
     size_t len;
-    table_v2_handle ih, fh;
+    table_v2_handle ih = {0}, fh = {0};
     int rc = block_builder_finish(&w->part, &contents, &len);
     if (rc == KV_OK)
         rc = table_v2_builder_store(w->b->v2, contents, len, &ih);
-    if (rc == KV_OK && w->first_block == 0)
-        w->data_end = ih.offset;
     if (rc == KV_OK && w->b->filters)
         rc = parted_write_filter(w, last, &fh);
     uint8_t hv[2 * TABLE_V2_HANDLE_MAX], *p = table_v2_handle_encode(hv, ih);
@@ -217,33 +214,14 @@ static int parted_write_partitions(parted_writer *w, const uint8_t *index, size_
     return rc;
 }
 
-/* The top level, the properties, the metaindex and the footer. */
-static int parted_write_kept(parted_writer *w, table_meta *meta)
+/* The top level, stored at P; *h says where. */
+static int parted_write_top(parted_writer *w, table_v2_handle *h)
 {
-    table_v2_builder *v2 = w->b->v2;
-    table_v2_footer f = {.version = PARTED_VERSION, .data_end = w->data_end};
-    table_v2_handle props;
     const uint8_t *contents;
     size_t len;
-    uint8_t hv[TABLE_V2_HANDLE_MAX];
     int rc = block_builder_finish(&w->top, &contents, &len);
     if (rc == KV_OK)
-        rc = table_v2_builder_store(v2, contents, len, &f.index);
-    if (rc == KV_OK)
-        rc = table_v2_builder_props(v2, &props);
-    block_builder meta_block;
-    block_builder_init(&meta_block, 1);
-    if (rc == KV_OK)
-        rc = block_builder_add(&meta_block, (const uint8_t *)TABLE_V2_META_PROPS,
-                               strlen(TABLE_V2_META_PROPS), hv,
-                               (size_t)(table_v2_handle_encode(hv, props) - hv));
-    if (rc == KV_OK)
-        rc = block_builder_finish(&meta_block, &contents, &len);
-    if (rc == KV_OK)
-        rc = table_v2_builder_store(v2, contents, len, &f.metaindex);
-    block_builder_free(&meta_block);
-    if (rc == KV_OK)
-        rc = table_v2_builder_close(v2, &f, meta);
+        rc = table_v2_builder_store(w->b->v2, contents, len, h);
     return rc;
 }
 
@@ -257,7 +235,7 @@ static void parted_builder_free(parted_builder *b)
 int parted_builder_finish(parted_builder *b, table_meta *meta)
 {
     if (b->whole) {
-        int rc = table_v2_builder_finish(b->v2, meta); /* frees b->v2 */
+        int rc = table_v2_builder_finish(b->v2, NULL, meta); /* frees b->v2 */
         parted_builder_free(b);
         return rc;
     }
@@ -278,14 +256,17 @@ int parted_builder_finish(parted_builder *b, table_meta *meta)
                       b->nblock, (unsigned long long)done.blocks);
     if (rc == KV_OK)
         rc = parted_write_partitions(&w, index, index_len);
+    table_v2_handle top;
     if (rc == KV_OK)
-        rc = parted_write_kept(&w, meta); /* frees b->v2 when it succeeds */
+        rc = parted_write_top(&w, &top);
     block_builder_free(&w.part);
     block_builder_free(&w.top);
     if (b->filters)
         bloom_builder_destroy(&w.bloom);
     free(w.buf);
-    if (rc != KV_OK)
+    if (rc == KV_OK)
+        rc = table_v2_builder_finish(b->v2, &top, meta); /* frees b->v2 */
+    else
         table_v2_builder_abandon(b->v2);
     parted_builder_free(b);
     return rc;

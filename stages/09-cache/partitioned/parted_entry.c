@@ -9,11 +9,10 @@
  * function here asks the open table its version (table_v2_kept) and calls
  * that version's code: nothing of format v2 calls back into this stage.
  * table_check, table_dump and table_inspect_parts are in parted_tools.c,
- * table_salvage's walk of the partitions in parted_salvage.c.
+ * table_salvage in parted_salvage.c.
  */
 #include "parted_format.h"
 #include "table_inspect.h"
-#include "table_salvage.h"
 
 int table_open(table_ctx *ctx, const char *path, table **out)
 {
@@ -21,8 +20,10 @@ int table_open(table_ctx *ctx, const char *path, table **out)
     int rc = table_v2_open_ends(ctx, path, PARTED_VERSION, out, &f);
     if (rc != KV_OK)
         return rc;
-    rc = table_v2_kept_of(*out)->version == PARTED_VERSION ? parted_open_meta(*out, &f)
-                                                           : table_v2_open_meta(*out, &f);
+    int has_filter;
+    rc = table_v2_kept_of(*out)->version == PARTED_VERSION
+             ? parted_open_meta(*out, &f)
+             : table_v2_open_kept(*out, &f, f.data_end, "index", &has_filter);
     if (rc != KV_OK) {
         table_unref(*out);
         *out = NULL;
@@ -39,12 +40,6 @@ int table_iter_new(table *t, iter **out)
     table_v2_blockref index;
     int rc = parted_join_index(t, &index);
     return table_v2_iter_over(t, rc, &index, out);
-}
-
-int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
-                  table_salvage_info *info)
-{
-    return parted_salvage(path, entry, loss, ctx, info);
 }
 
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)

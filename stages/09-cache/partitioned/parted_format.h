@@ -77,30 +77,26 @@
 int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
                      table_v2_handle *index, table_v2_handle *filter, int *has_filter);
 
-/* table.h's table_salvage for both versions: a version-2 table's data
- * blocks found through its index partitions (parted_salvage.c), then
- * read by format v2's salvage; a version-1 table's through its index. */
-int parted_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
-                   table_salvage_info *info);
-
 /* Version 2's meta: [P, size - 48) read and checked, and the top level
  * walked (P1).  After table_v2_open_ends (f its footer). */
 int parted_open_meta(table *t, const table_v2_footer *f);
 
 /* Steps 2 and 3 of a lookup in a version-2 table (the top level, a filter
- * partition, an index partition), as table_v2_find_block's for version
- * 1, and with its contract: k is t's kept, hash the user key's
- * bloom_hash, the key in t's range. */
+ * partition, an index partition), as format v2 takes them for version 1
+ * (table_v2_get_at), and with table_v2_get_at's contract: k is t's kept,
+ * hash the user key's bloom_hash, the key in t's range. */
 int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
                       table_get_result *r, table_v2_handle *h, int *found);
 
-/* Steps 2 and 3 of a lookup as the file's version has them. */
+/* Steps 2 and 3 of a lookup as the file's version has them: version 2's
+ * here; version 1's left to format v2 (*found TABLE_V2_UNSEARCHED, which
+ * table_v2_get_at and _get_start_at take). */
 static inline int parted_find(table *t, const table_v2_kept *k, const ikey_lookup *lk,
                               uint64_t hash, table_get_result *r, table_v2_handle *h,
                               int *found)
 {
-    return k->version == PARTED_VERSION ? parted_find_block(t, k, lk, hash, r, h, found)
-                                        : table_v2_find_block(t, lk, hash, r, h, found);
+    *found = TABLE_V2_UNSEARCHED;
+    return k->version == PARTED_VERSION ? parted_find_block(t, k, lk, hash, r, h, found) : KV_OK;
 }
 
 /* Every index partition of t joined into one block, ref->b (released by
@@ -118,15 +114,18 @@ int parted_filter_says_absent(table *t, const uint8_t *ukey, size_t ulen);
 
 /* The builder of this stage's tables (under table.h's, paced_build/).
  * Of version 2 (kv_options.table_partitions = KV_PARTITIONS), over format
- * v2's builder keeping no filter, ended in steps (table_v2_parts.h); of version 1
- * (the default), format v2's builder as stage 05 has it. */
+ * v2's builder keeping no filter, whose finish names the top level this
+ * builder stored as the index (table_v2_parts.h); of version 1 (the
+ * default), format v2's builder as stage 05 has it. */
 typedef struct parted_builder parted_builder;
 int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
                        parted_builder **out);
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
-/* How far it is (table_v2_parts.h's table_v2_progress), and the
- * estimate of the whole file, partitions included. */
+/* How far it is as of its last add (table_v2_parts.h's
+ * table_v2_progress, asked of format v2 once an add: its file_bytes
+ * format v2's alone), and the estimate of the whole file, partitions
+ * included. */
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
 uint64_t parted_builder_file_bytes(const parted_builder *b);
 /* Writes the partitions, the kept blocks and the footer, syncs; frees b

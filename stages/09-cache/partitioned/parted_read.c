@@ -17,16 +17,26 @@ static int parted_corrupt(table *t, uint64_t at, const char *what)
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": %s", table_path(t), at, what);
 }
 
+/* A block iterator that stopped failing (block.h: KV_ERR_CORRUPT, with
+ * why and why_at, or KV_ERR_NOMEM) in the block `what` at `at` of t. */
+static int parted_iter_failed(table *t, const block_iter *it, const char *what, uint64_t at)
+{
+    if (it->status == KV_ERR_NOMEM)
+        return kv_error(KV_ERR_NOMEM, "%s: out of memory reading the %s block at offset %"
+                        PRIu64, table_path(t), what, at);
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the %s block there: %s (byte %zu)",
+                    table_path(t), at, what, it->why, it->why_at);
+}
+
 int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
                      table_v2_handle *index, table_v2_handle *filter, int *has_filter)
 {
-    const uint8_t *p = top->value, *end = top->value + top->value_len;
-    p = table_v2_handle_decode(p, end, index);
+    const uint8_t *end = top->value + top->value_len;
+    const uint8_t *p = table_v2_handle_read(top->value, end, k->data_end, k->meta_at, index);
     *has_filter = p != NULL && p != end;
     if (*has_filter)
-        p = table_v2_handle_decode(p, end, filter);
-    if (p == end && table_v2_handle_within(*index, k->data_end, k->meta_at) &&
-        (!*has_filter || table_v2_handle_within(*filter, k->data_end, k->meta_at)))
+        p = table_v2_handle_read(p, end, k->data_end, k->meta_at, filter);
+    if (p == end)
         return KV_OK;
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the top-level index entry there "
                     "holds no handles of partitions (they lie in [%" PRIu64 ", %" PRIu64 "))",
@@ -60,7 +70,7 @@ static int parted_walk_top(table *t)
                             : ih.offset + ih.size + TABLE_V2_TRAILER;
     }
     if (rc == KV_OK && top.status != KV_OK)
-        rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
+        rc = parted_iter_failed(t, &top, "top-level index", k->index_h.offset);
     if (rc == KV_OK && expect != k->meta_at)
         rc = kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the partitions the top-level "
                       "index names end at %" PRIu64 ", not where the kept blocks begin",
@@ -131,7 +141,7 @@ int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, u
     if (!top.valid) {
         /* Past every partition's last separator: past every entry. */
         if (top.status != KV_OK)
-            rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
+            rc = parted_iter_failed(t, &top, "top-level index", k->index_h.offset);
         *found = TABLE_V2_NO_BLOCK;
     } else {
         rc = parted_top_entry(t, k, &top, &ih, &fh, &has_filter);
@@ -158,13 +168,12 @@ int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, u
     if (!ix.valid) {
         /* P2 says the partition's last separator is >= the key. */
         rc = ix.status != KV_OK
-                 ? table_v2_block_iter_error(t, &ix, "index partition", ih.offset)
+                 ? parted_iter_failed(t, &ix, "index partition", ih.offset)
                  : parted_corrupt(t, ih.offset, "the index partition there ends below the "
                                   "key the top level gives it");
     } else {
         const uint8_t *end = ix.value + ix.value_len;
-        if (table_v2_handle_decode(ix.value, end, h) == end &&
-            table_v2_handle_within(*h, TABLE_V2_DATA_AT, k->data_end))
+        if (table_v2_handle_read(ix.value, end, TABLE_V2_DATA_AT, k->data_end, h) == end)
             *found = TABLE_V2_BLOCK;
         else
             rc = parted_corrupt(t, ih.offset, "an entry of the index partition there holds "
@@ -236,7 +245,7 @@ static int parted_join(table *t, uint8_t **out_p, size_t *len_p)
             table_v2_block_release(t, &ref);
         }
         if (rc == KV_OK && top.status != KV_OK)
-            rc = table_v2_block_iter_error(t, &top, "top-level index", k->index_h.offset);
+            rc = parted_iter_failed(t, &top, "top-level index", k->index_h.offset);
         if (rc != KV_OK || pass == 1)
             break;
         if (restarts != k->data_blocks)

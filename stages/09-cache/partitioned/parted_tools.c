@@ -113,7 +113,7 @@ static int parted_tool(const char *path, const char *label, kv_line_fn line, voi
     if (rc == KV_OK)
         rc = parted_join_index(t, &index);
     const block *b = t != NULL && rc == KV_OK ? &index.b : NULL;
-    rc = table_v2_tool(label, line, line_ctx, dump, t, b, rc);
+    rc = table_v2_tool(label, line, line_ctx, dump ? TABLE_V2_DUMP : TABLE_V2_CHECK, t, b, rc);
     if (b != NULL)
         table_v2_block_release(t, &index);
     if (parted && dump)
@@ -211,9 +211,9 @@ int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
     table_v2_blockref index;
     int joined = parted_join_index(t, &index);
-    int rc = table_v2_inspect_parts(t, joined == KV_OK ? &index.b : NULL, label, line, ctx);
+    int rc = table_v2_tool(label, line, ctx, TABLE_V2_PARTS, t, &index.b, joined);
     if (joined != KV_OK)
-        return joined;
+        return rc;
     table_v2_block_release(t, &index);
     if (rc == KV_OK && table_v2_kept_of(t)->version == PARTED_VERSION) {
         parted_inspect_filters(t, label, line, ctx);

@@ -20,10 +20,10 @@
  * A key t does not hold is not kept: a get that reaches t and misses asks
  * the format every time (its filter answers most of them from memory).
  *
- * The format's lookup: steps 2 and 3 of the file's version (version 1:
- * table_v2_find_block, the filter and the index it keeps; version 2:
- * parted_find_block, through its partitions), then the data block
- * (table_v2_get_at).
+ * The format's lookup: steps 2 and 3 of the file's version (version 2:
+ * parted_find_block, through its partitions; version 1: format v2's own,
+ * the filter and the index it keeps, taken inside table_v2_get_at), then
+ * the data block (table_v2_get_at).
  *
  * kv_multi_get's two-step lookups (table_batch.h) take step 2's answers
  * and otherwise go to the format as they are, keeping nothing: their reads
@@ -71,7 +71,7 @@ static int record_format_get(table *t, const table_v2_kept *k, const ikey_lookup
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_at(t, lk, rc, found, block, r);
+    return table_v2_get_at(t, lk, h, rc, found, block, r);
 }
 
 /* Adds what a second lookup cost to the first's. */
@@ -159,5 +159,5 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_start_at(t, lk, rc, found, block, r, p, pending);
+    return table_v2_get_start_at(t, lk, h, rc, found, block, r, p, pending);
 }

@@ -121,7 +121,7 @@ static void version_one_tables_are_still_read(void)
         CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
                  KV_OK);
     iter_free(it);
-    CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
+    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
     table *t;
     CHECK_KV(table_open(ctx, path, &t), KV_OK);
     CHECK_EQ(table_v2_kept_of(t)->version, 1u);
@@ -162,7 +162,7 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
         CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
                  KV_OK);
     iter_free(it);
-    CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
+    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
     CHECK_KV(table_open(ctx, v1, &t), KV_OK);
     double whole = tv_stat(ctx, "table.meta_bytes");
     table_unref(t);

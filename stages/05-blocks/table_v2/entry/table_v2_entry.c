@@ -101,17 +101,21 @@ void table_builder_mark_flush(table_builder *b)
 
 uint64_t table_builder_entries(const table_builder *b)
 {
-    return table_v2_builder_entries((const table_v2_builder *)b);
+    table_v2_progress p;
+    table_v2_builder_progress((const table_v2_builder *)b, &p);
+    return p.entries;
 }
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
-    return table_v2_builder_file_bytes((const table_v2_builder *)b);
+    table_v2_progress p;
+    table_v2_builder_progress((const table_v2_builder *)b, &p);
+    return p.file_bytes;
 }
 
 int table_builder_finish(table_builder *b, table_meta *meta)
 {
-    return table_v2_builder_finish((table_v2_builder *)b, meta);
+    return table_v2_builder_finish((table_v2_builder *)b, NULL, meta);
 }
 
 void table_builder_abandon(table_builder *b)

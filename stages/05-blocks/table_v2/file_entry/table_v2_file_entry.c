@@ -30,7 +30,7 @@ int table_iter_new(table *t, iter **out)
 /* kv check and kv dump: the table opened with a context of its own, and
  * walked through the index it keeps. */
 static int table_v2_file_tool(const char *path, const char *label, kv_line_fn line,
-                              void *line_ctx, int dump)
+                              void *line_ctx, int what)
 {
     table_ctx *ctx = NULL;
     table *t = NULL;
@@ -38,7 +38,7 @@ static int table_v2_file_tool(const char *path, const char *label, kv_line_fn li
     if (rc == KV_OK)
         rc = table_v2_open(ctx, path, &t);
     const block *index = t != NULL ? &table_v2_kept_of(t)->index : NULL;
-    rc = table_v2_tool(label, line, line_ctx, dump, t, index, rc);
+    rc = table_v2_tool(label, line, line_ctx, what, t, index, rc);
     table_unref(t);
     table_ctx_free(ctx);
     return rc;
@@ -46,12 +46,12 @@ static int table_v2_file_tool(const char *path, const char *label, kv_line_fn li
 
 int table_check(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_file_tool(path, label, line, line_ctx, 0);
+    return table_v2_file_tool(path, label, line, line_ctx, TABLE_V2_CHECK);
 }
 
 int table_dump(const char *path, const char *label, kv_line_fn line, void *line_ctx)
 {
-    return table_v2_file_tool(path, label, line, line_ctx, 1);
+    return table_v2_file_tool(path, label, line, line_ctx, TABLE_V2_DUMP);
 }
 
 int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, void *ctx,
@@ -62,5 +62,6 @@ int table_salvage(const char *path, table_entry_fn entry, table_loss_fn loss, vo
 
 int table_inspect_parts(table *t, const char *label, kv_line_fn line, void *ctx)
 {
-    return table_v2_inspect_parts(t, &table_v2_kept_of(t)->index, label, line, ctx);
+    return table_v2_tool(label, line, ctx, TABLE_V2_PARTS, t, &table_v2_kept_of(t)->index,
+                         KV_OK);
 }

@@ -256,8 +256,8 @@ static int salvage_index_names(salvage *s, const block *ix, uint64_t data_end,
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
         table_v2_handle h;
         const uint8_t *end = it.value + it.value_len;
-        if (table_v2_handle_decode(it.value, end, &h) != end || h.offset != next ||
-            !table_v2_handle_within(h, TABLE_V2_DATA_AT, data_end))
+        if (table_v2_handle_read(it.value, end, TABLE_V2_DATA_AT, data_end, &h) != end ||
+            h.offset != next)
             break;
         if (*n == cap) {
             table_v2_handle *grown = realloc(*named, (cap = cap ? 2 * cap : 64) * sizeof *grown);

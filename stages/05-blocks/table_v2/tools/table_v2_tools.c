@@ -258,10 +258,17 @@ static void table_v2_dump_meta(table_v2_walk *w)
 }
 
 /* Walks the table the caller opened (t: NULL where rc says why not)
- * through index (NULL where rc says why not). */
-int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int dump, table *t,
+ * through index (NULL where rc says why not); kv_inspect's parts are
+ * table_v2_inspect.c's. */
+int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int what, table *t,
                   const block *index, int rc)
 {
+    if (what == TABLE_V2_PARTS) {
+        int parts = table_v2_inspect_parts(t, rc == KV_OK ? index : NULL, label, line,
+                                           line_ctx);
+        return rc != KV_OK ? rc : parts;
+    }
+    int dump = what == TABLE_V2_DUMP;
     table_v2_walk w = {.t = t, .label = label, .line = line, .line_ctx = line_ctx, .dump = dump};
     if (t != NULL && dump)
         table_v2_dump_meta(&w);
