@@ -128,7 +128,8 @@ static void apply_once_commands_apply_under_their_conditions(void)
     expect_value(r, "x", "10", "the writes of an applied command are in the engine");
     expect_value(r, "y", "-", "a delete of an applied command removes its key");
     apply_expect(r, 3, "x?1 x=99", REPLICA_REFUSED, "a condition is read from the engine as "
-                 "the command applies: x holds 10 now, not 1, so the command is refused");
+                 "the command applies, and a value condition holds when the key holds exactly "
+                 "that value: x holds 10 now, not 1, so the command is refused");
     expect_value(r, "x", "10", "a refused command writes nothing");
     apply_expect(r, 4, "z! z=new", REPLICA_APPLIED, "z is absent, so the command whose "
                  "condition is that z is absent applies");
