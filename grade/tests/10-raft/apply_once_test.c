@@ -149,7 +149,13 @@ static void apply_once_commands_apply_under_their_conditions(void)
     apply_expect(r, 10, "x?10 y! z?new x=11", REPLICA_APPLIED, "every condition holds (x = "
                  "10, y absent, z = new), so the command applies");
     expect_value(r, "x", "11", "the writes of an applied command are in the engine");
-    EX_CHECK(replica_applied(r) == 10, "the applied index is the last command's, 10 (got "
+    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 10 "
+                 "only reads (its third condition), still holds \"new\"");
+    apply_expect(r, 11, "z?new w=1", REPLICA_APPLIED, "z holds \"new\": the command applies");
+    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 11 "
+                 "only reads (its one condition), still holds \"new\"");
+    expect_value(r, "w", "1", "the writes of an applied command are in the engine");
+    EX_CHECK(replica_applied(r) == 11, "the applied index is the last command's, 11 (got "
              "%llu)", (unsigned long long)replica_applied(r));
     apply_close(r);
 }

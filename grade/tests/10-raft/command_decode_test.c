@@ -403,6 +403,21 @@ static void command_decode_the_writes_fit_one_kv_write(void)
              "one of KV_MAX_BATCH_OPS writes, with the replica's applied index, is more than "
              "a kv_write takes, and every member would fail to apply it (got %s)",
              kv_strerror(rc));
+    /* The largest value, and the largest key, each within C4. */
+    raw_head(&w, 0, 1);
+    raw_op_lens(&w, COMMAND_PUT, 1, KV_MAX_VALUE, (size_t)1 + KV_MAX_VALUE);
+    raw_pad(&w);
+    rc = parse_guarded(w.p, w.len, &r);
+    EX_CHECK(rc == KV_OK, "a put of a 1-byte key and a value of KV_MAX_VALUE bytes, the "
+             "largest value, parses: values are at most KV_MAX_VALUE bytes, that many "
+             "included (got %s: %s)", kv_strerror(rc), kv_errmsg());
+    raw_head(&w, 0, 1);
+    raw_op_lens(&w, COMMAND_DELETE, KV_MAX_KEY, 0, KV_MAX_KEY);
+    raw_pad(&w);
+    rc = parse_guarded(w.p, w.len, &r);
+    EX_CHECK(rc == KV_OK, "a delete of a key of KV_MAX_KEY bytes, the largest key, parses: "
+             "keys are 1..KV_MAX_KEY bytes, that many included (got %s: %s)", kv_strerror(rc),
+             kv_errmsg());
     /* One put of the largest key and the largest value: past
      * COMMAND_MAX_WRITE_BYTES. */
     raw_head(&w, 0, 1);
