@@ -204,6 +204,10 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
         EX_CHECK(ex_names_number(kv_errmsg(), at), "an op whose key and value run past the end "
                  "of the command is refused naming its own offset, %zu (got \"%s\")", at,
                  kv_errmsg());
+        EX_CHECK(ex_names_number(kv_errmsg(), have + 5) && ex_names_number(kv_errmsg(), have),
+                 "an op whose key and value run past the end of the command is refused saying "
+                 "what is wrong: the %zu bytes its key and value claim, and the %zu left after "
+                 "its head (got \"%s\")", have + 5, have, kv_errmsg());
     }
     /* A length whose sum with the pointer would wrap. */
     raw_head(&w, 0, 1);
@@ -335,11 +339,20 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command of version 2 is refused: version 1 is the one "
              "this member can read (got %s)", kv_strerror(rc));
+    EX_CHECK(ex_names_number(kv_errmsg(), 0), "a command of version 2 is refused naming its "
+             "offset, 0 (got \"%s\")", kv_errmsg());
+    w.p[0] = 7;
+    rc = parse_guarded(w.p, w.len, &r);
+    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), 7), "a command of version 7 "
+             "is refused saying what is wrong: the version it holds, 7 (got %s: \"%s\")",
+             kv_strerror(rc), kv_errmsg());
     w.p[0] = 1;
-    w.p[1] = 1;
+    w.p[1] = 9;
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose reserved byte (offset 1) is not 0 is "
              "refused (got %s)", kv_strerror(rc));
+    EX_CHECK(ex_names_number(kv_errmsg(), 9), "a command whose reserved byte is 9 is refused "
+             "saying what is wrong: the byte it holds, 9 (got \"%s\")", kv_errmsg());
     /* The ops. */
     struct {
         int kind;

@@ -282,9 +282,10 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
 {
     const char *dir = snap_dir("r");
     replica *r = replica_at(dir, 1, "x=1");
-    /* 5,000 records and three values of 3 MiB: past a batch's records
-     * (RESTORE_BATCH_OPS) and its bytes (RESTORE_BATCH_BYTES). */
-    enum { N = 5000, BIG = 3 << 20 };
+    /* 5,000 records and three values of 22 MiB: past a batch's records
+     * (RESTORE_BATCH_OPS) and its bytes (RESTORE_BATCH_BYTES), and more
+     * than one kv_write can hold (KV_MAX_BATCH_BYTES). */
+    enum { N = 5000, BIG = 22 << 20 };
     size_t cap = SNAPSHOT_HEADER + (size_t)N * 32 + 3 * (size_t)BIG + 4, at = SNAPSHOT_HEADER;
     uint8_t *p = malloc(cap);
     EX_CHECK(p != NULL, "test setup: out of memory");
@@ -302,11 +303,20 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
     coding_put_u64(p + 8, 77);
     coding_put_u64(p + 16, N);
     coding_put_u32(p + at, crc32c_value(p, at));
+    EX_CHECK(at > KV_MAX_BATCH_BYTES, "test setup: the records take more than a kv_write "
+             "holds (%zu bytes)", at);
     int rc = restore(r, p, at + 4);
-    EX_CHECK(rc == KV_OK, "a snapshot of %d records installs (got %s: %s)", N, kv_strerror(rc),
-             kv_errmsg());
+    EX_CHECK(rc == KV_OK, "a snapshot of %d records and %zu bytes, more than one kv_write "
+             "holds (KV_MAX_BATCH_BYTES), installs: its records are written in kv_writes of at "
+             "most RESTORE_BATCH_OPS records and about RESTORE_BATCH_BYTES bytes (got %s: %s)",
+             N, at, kv_strerror(rc), kv_errmsg());
     EX_CHECK(replica_applied(r) == 77, "the replica takes the snapshot's index, 77 (got %llu)",
              (unsigned long long)replica_applied(r));
+    uint64_t seq = ex_stat(replica_db(r), "seq.last");
+    EX_CHECK(seq == N + 1, "each record of the snapshot is written once, then the applied "
+             "index: %d writes in the new engine (its seq.last; got %llu): a batch is emptied "
+             "(kv_batch_clear) after each kv_write, else its records are written again with "
+             "the next", N + 1, (unsigned long long)seq);
     size_t n = client_keys(r);
     EX_CHECK(n == N, "the restored engine holds every record of the snapshot: %d, in kv_writes "
              "of at most RESTORE_BATCH_OPS records (got %zu)", N, n);
