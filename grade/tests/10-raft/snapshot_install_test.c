@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "coding.h"
 #include "crc32c.h"
 #include "exercise.h"
+#include "io_sim.h"
 #include "kv.h"
 #include "replica.h"
 #include "snapshot_format.h"
@@ -193,10 +195,31 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
              (unsigned long long)replica_applied(r));
     expect_value(r, "d", "4", "the restored engine holds every record of the snapshot");
     expect_value(r, "a", "-", "the restored engine holds the snapshot's records and no other");
+    /* A third, with no reopen between: the second built data-a, so the
+     * third builds data-b. */
+    free(snap);
+    snap = snap_make(30, "e=5", &len);
+    rc = restore(r, snap, len);
+    EX_CHECK(rc == KV_OK && replica_applied(r) == 30, "a third snapshot (index 30) installs "
+             "too (got %s, index %llu)", kv_strerror(rc), (unsigned long long)replica_applied(r));
+    size_t got = 0;
+    uint8_t *line = ex_read_file(harness_join(dir, "REPLICA"), &got);
+    EX_CHECK(got == 7 && memcmp(line, "data-b\n", 7) == 0 &&
+                 files_in(harness_join(dir, "data-a")) == 0,
+             "each restore builds the new engine in the directory that is not the live one, "
+             "and the live one becomes the other (r->gen): the second restore built data-a, "
+             "so the third, with no reopen between, builds data-b (REPLICA names it) and "
+             "clears data-a (REPLICA holds \"%.*s\", data-a %zu files); building in the "
+             "live directory clears the files of the engine still open there",
+             (int)(got > 0 ? got - 1 : 0), (const char *)line,
+             files_in(harness_join(dir, "data-a")));
+    free(line);
+    expect_value(r, "e", "5", "the restored engine holds every record of the snapshot");
+    expect_value(r, "d", "-", "the restored engine holds the snapshot's records and no other");
     snap_close(r);
     r = snap_open(dir);
-    EX_CHECK(replica_applied(r) == 20 && strcmp(value(r, "d"), "4") == 0, "after a reopen "
-             "the replica is the second restore's engine, at index 20 (got %llu)",
+    EX_CHECK(replica_applied(r) == 30 && strcmp(value(r, "e"), "5") == 0, "after a reopen "
+             "the replica is the third restore's engine, at index 30 (got %llu)",
              (unsigned long long)replica_applied(r));
     snap_close(r);
     free(snap);
@@ -336,10 +359,56 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
     free(p);
 }
 
+static void snapshot_install_records_are_written_in_batches(void)
+{
+    /* 5,000 small records: two batches of RESTORE_BATCH_OPS records at
+     * most, each kv_write synced, counted in the power-loss simulator's
+     * journal. */
+    const char *root = snap_dir("sim");
+    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
+    int rc = io_sim_install(root);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    replica *r = replica_at(harness_join(root, "r"), 1, "x=1");
+    enum { N = 5000 };
+    size_t cap = SNAPSHOT_HEADER + (size_t)N * 32 + 4, at = SNAPSHOT_HEADER;
+    uint8_t *p = malloc(cap);
+    EX_CHECK(p != NULL, "test setup: out of memory");
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        int klen = snprintf(k, sizeof k, "k%05d", i);
+        coding_put_u32(p + at, (uint32_t)klen);
+        coding_put_u32(p + at + 4, 8);
+        memcpy(p + at + 8, k, (size_t)klen);
+        memset(p + at + 8 + klen, 'v', 8);
+        at += 8 + (size_t)klen + 8;
+    }
+    memcpy(p, SNAPSHOT_MAGIC, 8);
+    coding_put_u64(p + 8, 9);
+    coding_put_u64(p + 16, N);
+    coding_put_u32(p + at, crc32c_value(p, at));
+    size_t from = io_sim_position();
+    rc = restore(r, p, at + 4);
+    size_t to = io_sim_position();
+    snap_close(r);
+    io_sim_uninstall();
+    EX_CHECK(rc == KV_OK, "a snapshot of %d records installs (got %s: %s)", N, kv_strerror(rc),
+             kv_errmsg());
+    size_t syncs = 0;
+    for (size_t j = from; j < to; j++)
+        syncs += io_sim_kind(j) == IO_SIM_SYNC;
+    io_sim_reset();
+    EX_CHECK(syncs < 200, "the snapshot's records are written in kv_writes of at most "
+             "RESTORE_BATCH_OPS records, not one kv_write each: a restore of %d records made "
+             "%zu file syncs (the new engine is opened with sync = 1, so each kv_write is one)",
+             N, syncs);
+    free(p);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_a_newer_snapshot_replaces_the_engine),
     HARNESS_TEST(snapshot_install_an_older_snapshot_changes_nothing),
     HARNESS_TEST(snapshot_install_a_damaged_snapshot_is_refused),
     HARNESS_TEST(snapshot_install_every_record_of_a_large_snapshot),
+    HARNESS_TEST(snapshot_install_records_are_written_in_batches),
 };
 const harness_suite snapshot_install_suite = HARNESS_SUITE("snapshot_install", tests);
