@@ -17,6 +17,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "exercise.h"
+#include "io_fault.h"
 #include "io_sim.h"
 #include "kv.h"
 #include "replica.h"
@@ -404,11 +405,76 @@ static void snapshot_install_records_are_written_in_batches(void)
     free(p);
 }
 
+static void snapshot_install_an_io_error_leaves_the_old_engine(void)
+{
+    /* 5,000 small records, two batches; every write call of the restore
+     * (append, sync, truncate) failed in turn, once. */
+    const char *dir = snap_dir("r");
+    replica *r = replica_at(dir, 3, "mine=1");
+    enum { N = 5000 };
+    size_t cap = SNAPSHOT_HEADER + (size_t)N * 32 + 4, at = SNAPSHOT_HEADER;
+    uint8_t *p = malloc(cap);
+    EX_CHECK(p != NULL, "test setup: out of memory");
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        int klen = snprintf(k, sizeof k, "k%05d", i);
+        coding_put_u32(p + at, (uint32_t)klen);
+        coding_put_u32(p + at + 4, 8);
+        memcpy(p + at + 8, k, (size_t)klen);
+        memset(p + at + 8 + klen, 'v', 8);
+        at += 8 + (size_t)klen + 8;
+    }
+    memcpy(p, SNAPSHOT_MAGIC, 8);
+    coding_put_u64(p + 8, 9);
+    coding_put_u64(p + 16, N);
+    coding_put_u32(p + at, crc32c_value(p, at));
+    int installed = 0;
+    for (long fail = 1; fail < 400 && !installed; fail++) {
+        io_fault_plan plan = {.kinds = IO_FAULT_WRITES, .fail_at = fail};
+        io_fault_install(&plan);
+        harness_context("a restore of %d records whose write call number %ld (an append, a "
+                        "sync or a truncate) fails", N, fail);
+        int rc = replica_restore(r, p, at + 4);
+        long failures = io_fault_failures();
+        io_fault_uninstall();
+        if (failures == 0) {
+            EX_CHECK(rc == KV_OK, "a restore that met no I/O error installs (got %s: %s)",
+                     kv_strerror(rc), kv_errmsg());
+            installed = 1;
+            break;
+        }
+        if (rc == KV_OK) {
+            /* The failed call did not stop the restore (a sync of the old
+             * engine's leftovers, say): the snapshot is installed. */
+            EX_CHECK(replica_applied(r) == 9 && client_keys(r) == N, "a restore that "
+                     "answered KV_OK after write call %ld failed holds the snapshot: index 9, "
+                     "%d keys (got %llu, %zu): an error a kv_write returns is never lost",
+                     fail, N, (unsigned long long)replica_applied(r), client_keys(r));
+            installed = 1;
+            break;
+        }
+        EX_CHECK(replica_applied(r) == 3 && strcmp(value(r, "mine"), "1") == 0 &&
+                     strcmp(value(r, "k00000"), "-") == 0,
+                 "a restore that fails (write call %ld failed: %s) leaves the old engine the "
+                 "live one, as it was: index 3, mine = 1, none of the snapshot's keys (got "
+                 "index %llu)", fail, kv_strerror(rc), (unsigned long long)replica_applied(r));
+    }
+    EX_CHECK(installed, "test setup: the restore ends within 400 write calls");
+    snap_close(r);
+    r = snap_open(dir);
+    EX_CHECK(replica_applied(r) == 9 && client_keys(r) == N, "after the failed restores and the "
+             "one that succeeded, a reopen finds the snapshot's engine, at 9, with its %d keys "
+             "(got %llu, %zu)", N, (unsigned long long)replica_applied(r), client_keys(r));
+    snap_close(r);
+    free(p);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_a_newer_snapshot_replaces_the_engine),
     HARNESS_TEST(snapshot_install_an_older_snapshot_changes_nothing),
     HARNESS_TEST(snapshot_install_a_damaged_snapshot_is_refused),
     HARNESS_TEST(snapshot_install_every_record_of_a_large_snapshot),
     HARNESS_TEST(snapshot_install_records_are_written_in_batches),
+    HARNESS_TEST(snapshot_install_an_io_error_leaves_the_old_engine),
 };
 const harness_suite snapshot_install_suite = HARNESS_SUITE("snapshot_install", tests);
