@@ -265,6 +265,10 @@ static void apply_once_a_command_says_which_keys_its_writes_found(void)
              "just before it (existed_of, read before the kv_write; what DEL answers): got %u "
              "%u %u %u %u, want 1 0 0 1 0", existed[0], existed[1], existed[2], existed[3],
              existed[4]);
+    EX_CHECK(replica_applied(r) == 2, "a command applied with existed asked for takes its "
+             "index as any other: 2 (got %llu)", (unsigned long long)replica_applied(r));
+    expect_value(r, "a", "-", "a command applied with existed asked for is written as any "
+                 "other: its last write deletes a");
     command_free(c);
     apply_close(r);
 }

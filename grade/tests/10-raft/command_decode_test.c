@@ -255,6 +255,17 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "8 zero bytes more after the padding are refused: padding "
              "is fewer than 8 bytes, only zeros (C2; got %s)", kv_strerror(rc));
+    /* Ops that end at a multiple of 8 take no padding. */
+    raw_head(&w, 0, 1);
+    raw_op(&w, COMMAND_PUT, "ab", "abc"); /* ends at 10 + 9 + 5 = 24 */
+    rc = parse_guarded(w.p, w.len, &r);
+    EX_CHECK(rc == KV_OK, "a command whose ops end at 24 bytes, a multiple of 8, parses with no "
+             "padding (got %s: %s)", kv_strerror(rc), kv_errmsg());
+    raw_bytes(&w, zeros, 8);
+    rc = parse_guarded(w.p, w.len, &r);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose ops end at 24 bytes, a multiple of 8, "
+             "followed by 8 zero bytes is refused: padding is fewer than 8 bytes (C2), and "
+             "8 zeros would be no padding at all (got %s)", kv_strerror(rc));
     free(w.p);
 }
 

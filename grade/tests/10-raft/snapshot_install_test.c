@@ -9,6 +9,7 @@
  * kv.h, so that no other exercise is needed.
  */
 #include <dirent.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,46 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
     free(p);
 }
 
+static void snapshot_install_keeps_no_memory(void)
+{
+    /* Snapshots of 1 MiB (16 values of 64 KiB): what a restore allocates
+     * for its records (the batch) is freed when it returns, so the heap
+     * in use stays about where it was. */
+    replica *r = replica_at(snap_dir("r"), 1, "x=1");
+    enum { N = 16, V = 64 << 10 };
+    size_t cap = SNAPSHOT_HEADER + (size_t)N * (16 + V) + 4;
+    uint8_t *p = malloc(cap);
+    EX_CHECK(p != NULL, "test setup: out of memory");
+    size_t before = 0;
+    for (uint64_t index = 2; index < 16; index++) {
+        size_t at = SNAPSHOT_HEADER;
+        for (int i = 0; i < N; i++) {
+            char k[16];
+            int klen = snprintf(k, sizeof k, "k%02d", i);
+            coding_put_u32(p + at, (uint32_t)klen);
+            coding_put_u32(p + at + 4, V);
+            memcpy(p + at + 8, k, (size_t)klen);
+            memset(p + at + 8 + klen, (int)('a' + index), V);
+            at += 8 + (size_t)klen + V;
+        }
+        memcpy(p, SNAPSHOT_MAGIC, 8);
+        coding_put_u64(p + 8, index);
+        coding_put_u64(p + 16, N);
+        coding_put_u32(p + at, crc32c_value(p, at));
+        int rc = restore(r, p, at + 4);
+        EX_CHECK(rc == KV_OK, "a snapshot of 1 MiB at index %llu installs (got %s: %s)",
+                 (unsigned long long)index, kv_strerror(rc), kv_errmsg());
+        if (index == 5)
+            before = mallinfo2().uordblks;
+    }
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after <= before + (4u << 20), "10 restores of 1 MiB snapshots left %zu more bytes "
+             "of the heap in use: a restore frees what it allocated (its batch, kv_batch_free) "
+             "when it returns", after > before ? after - before : 0);
+    snap_close(r);
+    free(p);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_a_newer_snapshot_replaces_the_engine),
     HARNESS_TEST(snapshot_install_an_older_snapshot_changes_nothing),
@@ -476,5 +517,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(snapshot_install_every_record_of_a_large_snapshot),
     HARNESS_TEST(snapshot_install_records_are_written_in_batches),
     HARNESS_TEST(snapshot_install_an_io_error_leaves_the_old_engine),
+    HARNESS_TEST(snapshot_install_keeps_no_memory),
 };
 const harness_suite snapshot_install_suite = HARNESS_SUITE("snapshot_install", tests);
