@@ -152,6 +152,13 @@ static size_t files_in(const char *dir)
     return n;
 }
 
+/* The process's open file descriptors. */
+static size_t open_fds(void)
+{
+    size_t n = files_in("/proc/self/fd");
+    return n > 0 ? n - 1 : 0; /* less opendir's own */
+}
+
 static int restore(replica *r, const uint8_t *p, size_t len)
 {
     harness_context("replica_restore of a snapshot of %zu bytes", len);
@@ -429,6 +436,7 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
     coding_put_u64(p + 8, 9);
     coding_put_u64(p + 16, N);
     coding_put_u32(p + at, crc32c_value(p, at));
+    size_t fds = open_fds();
     int installed = 0;
     for (long fail = 1; fail < 400 && !installed; fail++) {
         io_fault_plan plan = {.kinds = IO_FAULT_WRITES, .fail_at = fail};
@@ -461,6 +469,10 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
                  "index %llu)", fail, kv_strerror(rc), (unsigned long long)replica_applied(r));
     }
     EX_CHECK(installed, "test setup: the restore ends within 400 write calls");
+    EX_CHECK(open_fds() == fds, "a restore that fails closes the engine it was building, "
+             "whatever step failed (switching to it too): after the failed restores and the "
+             "one that succeeded the process holds %zu open file descriptors, %zu before "
+             "them, with one engine open either way", open_fds(), fds);
     snap_close(r);
     r = snap_open(dir);
     EX_CHECK(replica_applied(r) == 9 && client_keys(r) == N, "after the failed restores and the "
