@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "exercise.h"
+#include "io_fault.h"
 #include "io_sim.h"
 #include "kv.h"
 #include "replica.h"
@@ -319,6 +320,106 @@ static void apply_once_the_index_is_written_in_the_same_kv_write(void)
     io_sim_reset();
 }
 
+static void apply_once_an_engine_error_leaves_the_index(void)
+{
+    /* The engine takes its I/O backend when it opens, so the faults are
+     * installed first: a run that fails nothing counts the write calls
+     * (appends, syncs, truncates) of opening and applying index 1; then,
+     * in fresh directories, every call from one of the next ones on fails,
+     * until index 1 applies and index 2 meets the failure. */
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = 1;
+    io_fault_plan count = {.kinds = IO_FAULT_WRITES};
+    io_fault_install(&count);
+    replica *r = apply_open(apply_dir("count"), &opt);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    long calls = io_fault_calls();
+    apply_close(r);
+    io_fault_uninstall();
+    int met = 0;
+    for (long fail = calls + 1; fail <= calls + 20 && !met; fail++) {
+        char name[32];
+        snprintf(name, sizeof name, "r%ld", fail);
+        io_fault_plan plan = {.kinds = IO_FAULT_WRITES, .fail_at = fail, .persistent = 1};
+        io_fault_install(&plan);
+        r = NULL;
+        if (replica_open(apply_dir(name), &opt, &r) != KV_OK) {
+            io_fault_uninstall();
+            continue;
+        }
+        command *c = apply_command("a=1");
+        size_t len;
+        const uint8_t *p = command_bytes(c, &len);
+        int outcome = -1;
+        int rc1 = replica_apply(r, 1, p, len, &outcome, NULL);
+        command_free(c);
+        if (rc1 == KV_OK && io_fault_failures() == 0) {
+            c = apply_command("a=2 b=2");
+            p = command_bytes(c, &len);
+            harness_context("replica_apply at index 2 while every write call of the engine "
+                            "(append, sync, truncate) from number %ld on fails", fail);
+            int rc = replica_apply(r, 2, p, len, &outcome, NULL);
+            if (io_fault_failures() > 0) {
+                met = 1;
+                EX_CHECK(rc != KV_OK, "an engine error (the kv_write failed: its log could not "
+                         "be written or synced) is returned by replica_apply (got KV_OK)");
+                EX_CHECK(replica_applied(r) == 1, "an apply whose kv_write failed leaves the "
+                         "applied index as it was, 1 (got %llu): the library must not go on "
+                         "to later indexes, and the command is applied again once the member "
+                         "restarts", (unsigned long long)replica_applied(r));
+            }
+            command_free(c);
+        }
+        replica_close(r);
+        io_fault_uninstall();
+    }
+    EX_CHECK(met, "test setup: a write call of index 2's kv_write was made to fail");
+}
+
+static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
+{
+    /* A put of 48 MiB, and the process's memory capped below what its
+     * batch needs: kv_batch_put fails with KV_ERR_NOMEM, and nothing of
+     * the command, its index neither, may reach the engine. */
+    replica *r = apply_open(apply_dir("r"), NULL);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    size_t big = 48u << 20;
+    char *v = malloc(big);
+    EX_CHECK(v != NULL, "test setup: out of memory");
+    memset(v, 'v', big);
+    command *c = NULL;
+    EX_CHECK(command_new(&c) == KV_OK && command_put(c, "small", 5, "s", 1) == KV_OK &&
+                 command_put(c, "big", 3, v, big) == KV_OK,
+             "test setup: the command's builder");
+    free(v);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    if (!ex_memory_cap(16u << 20)) {
+        command_free(c);
+        apply_close(r);
+        return; /* a sanitizer's build: the path is left unchecked */
+    }
+    int outcome = -1;
+    harness_context("replica_apply at index 2 of a put of 48 MiB, the process's memory capped "
+                    "16 MiB above what it holds");
+    int rc = replica_apply(r, 2, p, len, &outcome, NULL);
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, "a command whose batch cannot be built (memory runs out for "
+             "its 48 MiB value) is KV_ERR_NOMEM, the engine's error passed on (got %s)",
+             kv_strerror(rc));
+    EX_CHECK(replica_applied(r) == 1, "a command whose batch cannot be built is not applied: "
+             "the applied index stays 1 (got %llu)", (unsigned long long)replica_applied(r));
+    expect_value(r, "small", "-", "a command whose batch cannot be built writes nothing, the "
+                 "writes its batch did take neither (one kv_write, and only of a whole batch)");
+    command_free(c);
+    apply_close(r);
+    r = apply_open(apply_dir("r"), NULL);
+    EX_CHECK(replica_applied(r) == 1, "after a reopen the applied index is still 1 (got %llu)",
+             (unsigned long long)replica_applied(r));
+    apply_close(r);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(apply_once_commands_apply_under_their_conditions),
     HARNESS_TEST(apply_once_an_index_at_or_below_the_applied_one_is_skipped),
@@ -326,5 +427,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(apply_once_a_command_that_does_not_decode_takes_its_index),
     HARNESS_TEST(apply_once_a_command_says_which_keys_its_writes_found),
     HARNESS_TEST(apply_once_the_index_is_written_in_the_same_kv_write),
+    HARNESS_TEST(apply_once_an_engine_error_leaves_the_index),
+    HARNESS_TEST(apply_once_a_batch_that_cannot_be_built_writes_nothing),
 };
 const harness_suite apply_once_suite = HARNESS_SUITE("apply_once", tests);
