@@ -314,17 +314,18 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
 {
     const char *dir = snap_dir("r");
     replica *r = replica_at(dir, 1, "x=1");
-    /* 5,000 records and three values of 22 MiB: past a batch's records
-     * (RESTORE_BATCH_OPS) and its bytes (RESTORE_BATCH_BYTES), and more
-     * than one kv_write can hold (KV_MAX_BATCH_BYTES). */
-    enum { N = 5000, BIG = 22 << 20 };
-    size_t cap = SNAPSHOT_HEADER + (size_t)N * 32 + 3 * (size_t)BIG + 4, at = SNAPSHOT_HEADER;
+    /* 5,000 records, twenty of them values of 4 MiB: past a batch's
+     * records (RESTORE_BATCH_OPS) and its bytes (RESTORE_BATCH_BYTES), and
+     * the first 4,096 records more than one kv_write can hold
+     * (KV_MAX_BATCH_BYTES). */
+    enum { N = 5000, BIG = 4 << 20 };
+    size_t cap = SNAPSHOT_HEADER + (size_t)N * 32 + 20 * (size_t)BIG + 4, at = SNAPSHOT_HEADER;
     uint8_t *p = malloc(cap);
     EX_CHECK(p != NULL, "test setup: out of memory");
     for (int i = 0; i < N; i++) {
         char k[16];
         int klen = snprintf(k, sizeof k, "k%05d", i);
-        size_t vlen = i % 2000 == 7 ? (size_t)BIG : 8;
+        size_t vlen = i % 250 == 7 ? (size_t)BIG : 8;
         coding_put_u32(p + at, (uint32_t)klen);
         coding_put_u32(p + at + 4, (uint32_t)vlen);
         memcpy(p + at + 8, k, (size_t)klen);
@@ -358,7 +359,7 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
         void *v = NULL;
         size_t vlen = 0;
         rc = kv_get(replica_db(r), k, (size_t)klen, &v, &vlen);
-        size_t want = i % 2000 == 7 ? (size_t)BIG : 8;
+        size_t want = i % 250 == 7 ? (size_t)BIG : 8;
         EX_CHECK(rc == KV_OK && vlen == want && ((uint8_t *)v)[vlen - 1] == 'a' + i % 26,
                  "the restored engine holds every record of the snapshot, with its value: %s "
                  "(%zu bytes; got %s, %zu bytes)", k, want, kv_strerror(rc), vlen);
