@@ -46,6 +46,14 @@ GRADE_STAGE_INC_04-lsm := -Istages/04-lsm/tests
 GRADE_STAGE_HELPERS_06-leveled := stages/06-leveled/tests/version_test_util.c
 GRADE_STAGE_INC_06-leveled := -Istages/06-leveled/tests -Istages/04-lsm/tests
 GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
+# GRADE_STAGE_SRCS_S: sources of the stage outside its libkv.a that
+# exercises live in (stage 10's replica, which its tests and its kv link
+# beside the engine), linked into exercisetest; in a grade build, into
+# exercisetest and stagetest, each from the workspace when it holds it.
+# GRADE_STAGE_LIBS_S: the libraries they need.
+GRADE_STAGE_SRCS_10-raft := $(REPLICA_SRCS_10-raft)
+GRADE_STAGE_LIBS_10-raft := $(LIBS_REPLICA)
+GRADE_STAGE_INC_10-raft := -Istages/10-raft/replica
 
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
@@ -60,8 +68,9 @@ $(B)/$(1)/obj/grade/tests/exercise_main.o: $(B)/$(1)/exercise.suites
 $(B)/$(1)/exercise.suites: FORCE
 	@mkdir -p $$(dir $$@)
 	@echo '$$(GRADE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(GRADE_SUITES_$(1))' >$$@
-$(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+GRADE_OWN_OBJS_$(1) := $$(call obj_stage,$(1),$(GRADE_STAGE_SRCS_$(1)))
+$(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $$(GRADE_OWN_OBJS_$(1)) $(B)/$(1)/libkv.a
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $(GRADE_STAGE_LIBS_$(1)) $$(LDLIBS)
 endef
 $(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
@@ -81,13 +90,18 @@ $(B)/grade/common.a: $(COMMON_OBJS)
 # ---- a grade build: OUT@S@WS@ENGINE ---------------------------------------------
 # grade_objs OUT,S,WS,OBJDIR,FILES: the object of each file, OUT's own
 # when WS holds the file, else the reference's under OBJDIR.
-grade_over = $(if $(filter -,$(3)),,$(foreach f,$(SRCS_$(2)) $(COMMON_SRCS),$(if $(wildcard $(3)/$(f)),$(f))))
+grade_over = $(if $(filter -,$(3)),,$(foreach f,$(SRCS_$(2)) $(GRADE_STAGE_SRCS_$(2)) $(COMMON_SRCS),$(if $(wildcard $(3)/$(f)),$(f))))
 define GRADE_BUILD_RULES
 GV_OVER_$(1) := $(call grade_over,$(1),$(2),$(3))
 GV_DEP_$(1) := $(if $(filter -,$(4)),$(1)/libkv.a,$(4) $(B)/grade/common.a)
 GV_LINK_$(1) := $$(GV_DEP_$(1)) $(LIBS_$(2)) $(ENGINE_LIBS)
 GV_OBJS_$(1) := $$(foreach f,$(SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/obj/$$(f:.c=.o),$(B)/$$(call obj_owner,$(2),$$(f))/obj/$$(f:.c=.o))) \
                 $$(foreach f,$(COMMON_SRCS),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/obj/$$(f:.c=.o),$(B)/obj/$$(f:.c=.o)))
+# The stage's sources outside libkv.a (GRADE_STAGE_SRCS_S), OUT's own
+# when WS holds them, and the stagetest's objects with them in place.
+GV_OWN_$(1) := $$(foreach f,$(GRADE_STAGE_SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/obj/$$(f:.c=.o),$(B)/$(2)/obj/$$(f:.c=.o)))
+GV_STAGETEST_$(1) := $(call obj_stage,$(2),$(TESTS_$(2)) $(filter-out $(GRADE_STAGE_SRCS_$(2)),$(TEST_HELPERS_$(2))) tests/stagetest/main.c) \
+                     $$(GV_OWN_$(1))
 GV_FUZZ_OBJS_$(1) := $$(foreach f,$(SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/$$(call obj_owner,$(2),$$(f))/obj/$$(f:.c=.o))) \
                      $$(foreach f,$(COMMON_SRCS),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/obj/$$(f:.c=.o)))
 
@@ -103,12 +117,12 @@ $(1)/libkv.a: $$(GV_OBJS_$(1))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
 endif
-$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
 $(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
-$(1)/stagetest: $(call obj_stage,$(2),$(TESTS_$(2)) $(TEST_HELPERS_$(2)) tests/stagetest/main.c) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
+$(1)/stagetest: $$(GV_STAGETEST_$(1)) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))
+	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
 $(1)/crashtest: $(CRASH_OBJS) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(CRASH_OBJS) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The threaded suites (tests/race/), for the race rung, built by
@@ -184,5 +198,5 @@ grade-stages:
 grade-info:
 	@echo "stagetest=$(if $(TESTS_$(GRADE_STAGE)),yes,no)"
 	@echo "fuzz=$(FUZZ_$(GRADE_STAGE))"
-	@echo "sources=$(SRCS_$(GRADE_STAGE)) $(COMMON_SRCS)"
+	@echo "sources=$(SRCS_$(GRADE_STAGE)) $(GRADE_STAGE_SRCS_$(GRADE_STAGE)) $(COMMON_SRCS)"
 	@echo "cflags=$(CFLAGS_ALL) -Istages/$(GRADE_STAGE) $(INC_$(GRADE_STAGE)) -DKV_STAGE_NAME='\"$(GRADE_STAGE)\"'"

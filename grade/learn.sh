@@ -24,6 +24,14 @@ list=grade/$stage.exercises
 [ -f "$list" ] || { echo "learn: stage $stage has no exercises ($list)" >&2; exit 2; }
 ex() { awk -f grade/exercises.awk -v list="$list" "$@"; }
 ex -v mode=check
+# How to grade it: make grade, or, for a stage still being built
+# (UNFINISHED_<stage> in its stage.mk), which make grade leaves out, the
+# script under it.
+if grep -q "^UNFINISHED_$stage *:= *1" "stages/$stage/stage.mk" 2>/dev/null; then
+    grade_cmd="sh grade/grade.sh $stage $dir"
+else
+    grade_cmd="make grade STAGE=$stage$( [ "$dir" = "learn/$stage" ] || echo " LEARN=$dir")"
+fi
 
 mkdir -p "$dir"
 made=0 kept=0
@@ -58,7 +66,7 @@ done
         echo "| $n | $name | \`$fns\` | \`$dir/$file\` | grade/tests/$stage/${name}_test.c |"
     done
     echo
-    echo "Grade them with \`make grade STAGE=$stage$( [ "$dir" = "learn/$stage" ] || echo " LEARN=$dir")\`: it builds"
+    echo "Grade them with \`$grade_cmd\`: it builds"
     echo "the stage with your files in place of the reference's, then runs, stopping"
     echo "at the first rung that fails: each exercise's unit tests, the stage's"
     echo "suites, crash and restart (kills, power loss), the corruption sweep, a short"
@@ -67,4 +75,4 @@ done
 } >"$dir/README.md"
 
 n=$(ex -v mode=names | wc -l)
-echo "learn: $dir holds stage $stage's $n exercises ($made files written, $kept kept); read $dir/README.md, then: make grade STAGE=$stage$( [ "$dir" = "learn/$stage" ] || echo " LEARN=$dir")"
+echo "learn: $dir holds stage $stage's $n exercises ($made files written, $kept kept); read $dir/README.md, then: $grade_cmd"

@@ -1,0 +1,433 @@
+/*
+ * apply_once_test.c: exercise apply_once, conditions_hold and
+ * replica_apply (stages/10-raft/replica/replica.c): a command applied at
+ * a log index at most once, its conditions read from the engine as it
+ * applies, and the applied index written in the same kv_write as the
+ * command's writes (replica.h, R1 and R2).  Replicas in the test's
+ * directory, through replica.h and kv.h; the commands built by the
+ * reference's builder; power cuts by the power-loss simulator
+ * (common/io_sim.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "command.h"
+#include "exercise.h"
+#include "io_fault.h"
+#include "io_sim.h"
+#include "kv.h"
+#include "replica.h"
+
+static const char *apply_dir(const char *name)
+{
+    static const char *tmp;
+    if (tmp == NULL)
+        tmp = harness_tmpdir();
+    return harness_join(tmp, name);
+}
+
+static replica *apply_open(const char *dir, const kv_options *opt)
+{
+    replica *r = NULL;
+    int rc = replica_open(dir, opt, &r);
+    EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
+    return r;
+}
+
+static void apply_close(replica *r)
+{
+    int rc = replica_close(r);
+    EX_CHECK(rc == KV_OK, "replica_close: %s", kv_errmsg());
+}
+
+/* The command of `ops`: writes "key=value" ("key=" deletes) under the
+ * conditions "key?value" (holds value) and "key!" (absent). */
+static command *apply_command(const char *ops)
+{
+    command *c = NULL;
+    EX_CHECK(command_new(&c) == KV_OK, "test setup: command_new");
+    char *copy = strdup(ops), *save = NULL;
+    for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
+        char *q = strchr(w, '?'), *e = strchr(w, '='), *x = strchr(w, '!');
+        int rc;
+        if (q != NULL)
+            rc = command_if_value(c, w, (size_t)(q - w), q + 1, strlen(q + 1));
+        else if (x != NULL)
+            rc = command_if_absent(c, w, (size_t)(x - w));
+        else if (e[1] == '\0')
+            rc = command_delete(c, w, (size_t)(e - w));
+        else
+            rc = command_put(c, w, (size_t)(e - w), e + 1, strlen(e + 1));
+        EX_CHECK(rc == KV_OK, "test setup: the command's builder on %s", w);
+    }
+    free(copy);
+    return c;
+}
+
+static const char *outcome_name(int o)
+{
+    return o == REPLICA_APPLIED ? "REPLICA_APPLIED"
+           : o == REPLICA_REFUSED ? "REPLICA_REFUSED"
+           : o == REPLICA_INVALID ? "REPLICA_INVALID"
+           : o == REPLICA_SKIPPED ? "REPLICA_SKIPPED"
+                                  : "no outcome";
+}
+
+/* Applies `ops` at index; the outcome. */
+static int apply(replica *r, uint64_t index, const char *ops)
+{
+    command *c = apply_command(ops);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    int outcome = -1;
+    int rc = replica_apply(r, index, p, len, &outcome, NULL);
+    EX_CHECK(rc == KV_OK, "replica_apply at index %llu of \"%s\" returns KV_OK (got %s: %s)",
+             (unsigned long long)index, ops, kv_strerror(rc), kv_errmsg());
+    command_free(c);
+    return outcome;
+}
+
+static void apply_expect(replica *r, uint64_t index, const char *ops, int want, const char *rule)
+{
+    int got = apply(r, index, ops);
+    EX_CHECK(got == want, "%s: the command \"%s\" at index %llu is %s (got %s)", rule, ops,
+             (unsigned long long)index, outcome_name(want), outcome_name(got));
+}
+
+/* The value of key, or "-" if absent (a static buffer). */
+static const char *value(replica *r, const char *key)
+{
+    static char buf[256];
+    void *v = NULL;
+    size_t n = 0;
+    int rc = kv_get(replica_db(r), key, strlen(key), &v, &n);
+    if (rc == KV_NOT_FOUND)
+        return "-";
+    EX_CHECK(rc == KV_OK, "kv_get(%s): %s", key, kv_errmsg());
+    snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
+    kv_free(v);
+    return buf;
+}
+
+static void expect_value(replica *r, const char *key, const char *want, const char *rule)
+{
+    const char *got = value(r, key);
+    EX_CHECK(strcmp(got, want) == 0, "%s: %s is %s (got %s)", rule, key,
+             strcmp(want, "-") == 0 ? "absent" : want, strcmp(got, "-") == 0 ? "absent" : got);
+}
+
+static void apply_once_commands_apply_under_their_conditions(void)
+{
+    replica *r = apply_open(apply_dir("r"), NULL);
+    apply_expect(r, 1, "x=1 y=2", REPLICA_APPLIED, "a command of two puts and no condition "
+                 "applies");
+    expect_value(r, "x", "1", "a command's puts are in the engine once it applied");
+    apply_expect(r, 2, "x?1 x=10 y=", REPLICA_APPLIED, "x holds 1, so the command whose "
+                 "condition is x = 1 applies");
+    expect_value(r, "x", "10", "the writes of an applied command are in the engine");
+    expect_value(r, "y", "-", "a delete of an applied command removes its key");
+    apply_expect(r, 3, "x?1 x=99", REPLICA_REFUSED, "a condition is read from the engine as "
+                 "the command applies, and a value condition holds when the key holds exactly "
+                 "that value: x holds 10 now, not 1, so the command is refused");
+    expect_value(r, "x", "10", "a refused command writes nothing");
+    apply_expect(r, 4, "z! z=new", REPLICA_APPLIED, "z is absent, so the command whose "
+                 "condition is that z is absent applies");
+    apply_expect(r, 5, "z! z=again", REPLICA_REFUSED, "z holds a value now (index 4 wrote "
+                 "it), so a condition that it is absent does not hold");
+    expect_value(r, "z", "new", "a refused command writes nothing");
+    apply_expect(r, 6, "x?1 x=bad", REPLICA_REFUSED, "a value condition holds when the key "
+                 "holds exactly that value: x holds \"10\", and \"1\", a prefix of it, is "
+                 "another value");
+    apply_expect(r, 7, "x?100 x=bad", REPLICA_REFUSED, "a value condition holds when the key "
+                 "holds exactly that value: x holds \"10\", and \"100\" is another value");
+    apply_expect(r, 8, "y?2 x=bad", REPLICA_REFUSED, "a value condition holds when the key "
+                 "holds exactly that value: y is absent (index 2 deleted it)");
+    expect_value(r, "x", "10", "a refused command writes nothing");
+    apply_expect(r, 9, "x?10 z?wrong x=bad", REPLICA_REFUSED, "every condition must hold: "
+                 "x holds 10, but z holds \"new\", not \"wrong\"");
+    apply_expect(r, 10, "x?10 y! z?new x=11", REPLICA_APPLIED, "every condition holds (x = "
+                 "10, y absent, z = new), so the command applies");
+    expect_value(r, "x", "11", "the writes of an applied command are in the engine");
+    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 10 "
+                 "only reads (its third condition), still holds \"new\"");
+    apply_expect(r, 11, "z?new w=1", REPLICA_APPLIED, "z holds \"new\": the command applies");
+    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 11 "
+                 "only reads (its one condition), still holds \"new\"");
+    expect_value(r, "w", "1", "the writes of an applied command are in the engine");
+    EX_CHECK(replica_applied(r) == 11, "the applied index is the last command's, 11 (got "
+             "%llu)", (unsigned long long)replica_applied(r));
+    apply_close(r);
+}
+
+static void apply_once_an_index_at_or_below_the_applied_one_is_skipped(void)
+{
+    const char *dir = apply_dir("r");
+    replica *r = apply_open(dir, NULL);
+    apply_expect(r, 1, "n=1", REPLICA_APPLIED, "index 1 applies");
+    apply_expect(r, 2, "n?1 n=2", REPLICA_APPLIED, "index 2 applies");
+    apply_expect(r, 3, "n?2 n=3 log=three", REPLICA_APPLIED, "index 3 applies");
+    apply_expect(r, 3, "n?2 n=3 log=three", REPLICA_SKIPPED, "an index at or below the "
+                 "applied one was applied before and is skipped: at the applied index itself "
+                 "too (3), which a restart replays first");
+    apply_expect(r, 3, "n=again", REPLICA_SKIPPED, "an index at or below the applied one is "
+                 "skipped, whatever the command: at the applied index itself too (3)");
+    expect_value(r, "n", "3", "a skipped command writes nothing");
+    apply_expect(r, 1, "n=1", REPLICA_SKIPPED, "index 1, below the applied index 3, is "
+                 "skipped: applied again, it would set n back to 1");
+    expect_value(r, "n", "3", "a skipped command writes nothing");
+    EX_CHECK(replica_applied(r) == 3, "a skipped command leaves the applied index as it was, "
+             "3 (got %llu)", (unsigned long long)replica_applied(r));
+    apply_close(r);
+
+    r = apply_open(dir, NULL);
+    EX_CHECK(replica_applied(r) == 3, "the applied index survives a reopen: it is kept in the "
+             "engine, under REPLICA_APPLIED_KEY (got %llu)",
+             (unsigned long long)replica_applied(r));
+    apply_expect(r, 1, "n=1", REPLICA_SKIPPED, "after a reopen the library replays its log: "
+                 "index 1 is skipped");
+    apply_expect(r, 3, "n?2 n=3 log=three", REPLICA_SKIPPED, "after a reopen the library "
+                 "replays its log: at the applied index itself (3) the command is skipped");
+    expect_value(r, "n", "3", "the replayed commands changed nothing");
+    apply_expect(r, 7, "n?3 n=7", REPLICA_APPLIED, "index 7 applies: a gap (4 to 6 carried "
+                 "no command) is allowed");
+    apply_expect(r, 5, "n=5", REPLICA_SKIPPED, "index 5, below the applied index 7, is "
+                 "skipped");
+    EX_CHECK(replica_applied(r) == 7, "the applied index is 7 (got %llu)",
+             (unsigned long long)replica_applied(r));
+    apply_close(r);
+}
+
+static void apply_once_a_refused_command_takes_its_index(void)
+{
+    const char *dir = apply_dir("r");
+    replica *r = apply_open(dir, NULL);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    apply_expect(r, 2, "a?2 a=3", REPLICA_REFUSED, "a holds 1, not 2: the command is refused");
+    EX_CHECK(replica_applied(r) == 2, "a refused command takes its index all the same: the "
+             "applied index is 2 (got %llu), as on every member, which all refused it",
+             (unsigned long long)replica_applied(r));
+    apply_close(r);
+    r = apply_open(dir, NULL);
+    EX_CHECK(replica_applied(r) == 2, "a refused command's index is written to the engine, "
+             "so a reopen finds 2 (got %llu) and the library does not hand the command over "
+             "again", (unsigned long long)replica_applied(r));
+    expect_value(r, "a", "1", "a refused command writes nothing");
+    apply_close(r);
+}
+
+static void apply_once_a_command_that_does_not_decode_takes_its_index(void)
+{
+    const char *dir = apply_dir("r");
+    replica *r = apply_open(dir, NULL);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    static const uint8_t junk[16] = {9, 9, 9, 9, 9, 9, 9, 9};
+    int outcome = -1;
+    int rc = replica_apply(r, 2, junk, sizeof junk, &outcome, NULL);
+    EX_CHECK(rc == KV_OK && outcome == REPLICA_INVALID, "a command that does not decode is "
+             "REPLICA_INVALID with KV_OK: it applies as nothing, on every member alike (got "
+             "%s, %s)", kv_strerror(rc), outcome_name(outcome));
+    EX_CHECK(replica_applied(r) == 2, "a command that does not decode takes its index all the "
+             "same: the applied index is 2 (got %llu)", (unsigned long long)replica_applied(r));
+    apply_close(r);
+    r = apply_open(dir, NULL);
+    EX_CHECK(replica_applied(r) == 2, "a command that does not decode has its index written to "
+             "the engine: a reopen finds 2 (got %llu)", (unsigned long long)replica_applied(r));
+    kv_iter *it = NULL;
+    EX_CHECK(kv_iter_new(replica_db(r), &it) == KV_OK, "kv_iter_new: %s", kv_errmsg());
+    size_t keys = 0;
+    for (kv_iter_seek_first(it); kv_iter_valid(it); kv_iter_next(it)) {
+        size_t klen;
+        const void *k = kv_iter_key(it, &klen);
+        keys += !command_key_reserved(k, klen);
+    }
+    kv_iter_free(it);
+    EX_CHECK(keys == 1, "a command that does not decode writes nothing: the engine holds one "
+             "key of a client's, a (got %zu)", keys);
+    apply_close(r);
+}
+
+static void apply_once_a_command_says_which_keys_its_writes_found(void)
+{
+    replica *r = apply_open(apply_dir("r"), NULL);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    command *c = apply_command("a= b= a=2 a= b=");
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    uint8_t existed[5] = {9, 9, 9, 9, 9};
+    int outcome = -1;
+    int rc = replica_apply(r, 2, p, len, &outcome, existed);
+    EX_CHECK(rc == KV_OK && outcome == REPLICA_APPLIED, "index 2 applies (got %s, %s)",
+             kv_strerror(rc), outcome_name(outcome));
+    EX_CHECK(existed[0] == 1 && existed[1] == 0 && existed[2] == 0 && existed[3] == 1 &&
+                 existed[4] == 0,
+             "existed gets, for each write of an applied command, whether its key held a value "
+             "just before it (existed_of, read before the kv_write; what DEL answers): got %u "
+             "%u %u %u %u, want 1 0 0 1 0", existed[0], existed[1], existed[2], existed[3],
+             existed[4]);
+    EX_CHECK(replica_applied(r) == 2, "a command applied with existed asked for takes its "
+             "index as any other: 2 (got %llu)", (unsigned long long)replica_applied(r));
+    expect_value(r, "a", "-", "a command applied with existed asked for is written as any "
+                 "other: its last write deletes a");
+    command_free(c);
+    apply_close(r);
+}
+
+static void apply_once_the_index_is_written_in_the_same_kv_write(void)
+{
+    const char *root = apply_dir("sim");
+    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
+    int rc = io_sim_install(root);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = 1;
+    const char *dir = harness_join(root, "r");
+    replica *r = apply_open(dir, &opt);
+    apply_expect(r, 1, "x=old keep=1", REPLICA_APPLIED, "index 1 applies");
+    size_t from = io_sim_position();
+    apply_expect(r, 2, "x?old x=new y=new", REPLICA_APPLIED, "index 2 applies");
+    size_t to = io_sim_position();
+    apply_close(r);
+    io_sim_uninstall();
+    EX_CHECK(io_sim_untracked() == 0, "test setup: the power-loss simulator followed every "
+             "file operation (%ld it could not)", io_sim_untracked());
+    for (size_t at = from; at <= to; at++) {
+        char name[32];
+        snprintf(name, sizeof name, "cut-%zu", at);
+        const char *state = apply_dir(name);
+        EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
+        io_sim_crash c = {.at = at, .data = IO_SIM_LOSE, .names = IO_SIM_KEEP};
+        rc = io_sim_materialize(&c, state, NULL);
+        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+        replica *s = apply_open(harness_join(state, "r"), NULL);
+        uint64_t applied = replica_applied(s);
+        char x[64], y[64];
+        snprintf(x, sizeof x, "%s", value(s, "x"));
+        snprintf(y, sizeof y, "%s", value(s, "y"));
+        int before = applied == 1 && strcmp(x, "old") == 0 && strcmp(y, "-") == 0;
+        int after = applied == 2 && strcmp(x, "new") == 0 && strcmp(y, "new") == 0;
+        EX_CHECK(before || after, "the applied index is written in the same kv_write as the "
+                 "command's writes, so that a power cut keeps both or neither: cut after %zu of "
+                 "the %zu file operations of applying index 2 (x=new y=new), the engine says "
+                 "index %llu with x=%s and y=%s, where index 1 goes with x=old and y absent, "
+                 "index 2 with x=new and y=new; the log replays from the index the engine "
+                 "holds, so the command would be lost or applied twice", at - from, to - from,
+                 (unsigned long long)applied, x, strcmp(y, "-") == 0 ? "absent" : y);
+        apply_close(s);
+    }
+    io_sim_reset();
+}
+
+static void apply_once_an_engine_error_leaves_the_index(void)
+{
+    /* The engine takes its I/O backend when it opens, so the faults are
+     * installed first: a run that fails nothing counts the write calls
+     * (appends, syncs, truncates) of opening and applying index 1; then,
+     * in fresh directories, every call from one of the next ones on fails,
+     * until index 1 applies and index 2 meets the failure. */
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = 1;
+    io_fault_plan count = {.kinds = IO_FAULT_WRITES};
+    io_fault_install(&count);
+    replica *r = apply_open(apply_dir("count"), &opt);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    long calls = io_fault_calls();
+    apply_close(r);
+    io_fault_uninstall();
+    int met = 0;
+    for (long fail = calls + 1; fail <= calls + 20 && !met; fail++) {
+        char name[32];
+        snprintf(name, sizeof name, "r%ld", fail);
+        io_fault_plan plan = {.kinds = IO_FAULT_WRITES, .fail_at = fail, .persistent = 1};
+        io_fault_install(&plan);
+        r = NULL;
+        if (replica_open(apply_dir(name), &opt, &r) != KV_OK) {
+            io_fault_uninstall();
+            continue;
+        }
+        command *c = apply_command("a=1");
+        size_t len;
+        const uint8_t *p = command_bytes(c, &len);
+        int outcome = -1;
+        int rc1 = replica_apply(r, 1, p, len, &outcome, NULL);
+        command_free(c);
+        if (rc1 == KV_OK && io_fault_failures() == 0) {
+            c = apply_command("a=2 b=2");
+            p = command_bytes(c, &len);
+            harness_context("replica_apply at index 2 while every write call of the engine "
+                            "(append, sync, truncate) from number %ld on fails", fail);
+            int rc = replica_apply(r, 2, p, len, &outcome, NULL);
+            if (io_fault_failures() > 0) {
+                met = 1;
+                EX_CHECK(rc != KV_OK, "an engine error (the kv_write failed: its log could not "
+                         "be written or synced) is returned by replica_apply (got KV_OK)");
+                EX_CHECK(replica_applied(r) == 1, "an apply whose kv_write failed leaves the "
+                         "applied index as it was, 1 (got %llu): the library must not go on "
+                         "to later indexes, and the command is applied again once the member "
+                         "restarts", (unsigned long long)replica_applied(r));
+            }
+            command_free(c);
+        }
+        replica_close(r);
+        io_fault_uninstall();
+    }
+    EX_CHECK(met, "test setup: a write call of index 2's kv_write was made to fail");
+}
+
+static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
+{
+    /* A put of 48 MiB, and the process's memory capped below what its
+     * batch needs: kv_batch_put fails with KV_ERR_NOMEM, and nothing of
+     * the command, its index neither, may reach the engine. */
+    replica *r = apply_open(apply_dir("r"), NULL);
+    apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
+    size_t big = 48u << 20;
+    char *v = malloc(big);
+    EX_CHECK(v != NULL, "test setup: out of memory");
+    memset(v, 'v', big);
+    command *c = NULL;
+    EX_CHECK(command_new(&c) == KV_OK && command_put(c, "small", 5, "s", 1) == KV_OK &&
+                 command_put(c, "big", 3, v, big) == KV_OK,
+             "test setup: the command's builder");
+    free(v);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    if (!ex_memory_cap(16u << 20)) {
+        command_free(c);
+        apply_close(r);
+        return; /* a sanitizer's build: the path is left unchecked */
+    }
+    int outcome = -1;
+    harness_context("replica_apply at index 2 of a put of 48 MiB, the process's memory capped "
+                    "16 MiB above what it holds");
+    int rc = replica_apply(r, 2, p, len, &outcome, NULL);
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, "a command whose batch cannot be built (memory runs out for "
+             "its 48 MiB value) is KV_ERR_NOMEM, the engine's error passed on (got %s)",
+             kv_strerror(rc));
+    EX_CHECK(replica_applied(r) == 1, "a command whose batch cannot be built is not applied: "
+             "the applied index stays 1 (got %llu)", (unsigned long long)replica_applied(r));
+    expect_value(r, "small", "-", "a command whose batch cannot be built writes nothing, the "
+                 "writes its batch did take neither (one kv_write, and only of a whole batch)");
+    command_free(c);
+    apply_close(r);
+    r = apply_open(apply_dir("r"), NULL);
+    EX_CHECK(replica_applied(r) == 1, "after a reopen the applied index is still 1 (got %llu)",
+             (unsigned long long)replica_applied(r));
+    apply_close(r);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(apply_once_commands_apply_under_their_conditions),
+    HARNESS_TEST(apply_once_an_index_at_or_below_the_applied_one_is_skipped),
+    HARNESS_TEST(apply_once_a_refused_command_takes_its_index),
+    HARNESS_TEST(apply_once_a_command_that_does_not_decode_takes_its_index),
+    HARNESS_TEST(apply_once_a_command_says_which_keys_its_writes_found),
+    HARNESS_TEST(apply_once_the_index_is_written_in_the_same_kv_write),
+    HARNESS_TEST(apply_once_an_engine_error_leaves_the_index),
+    HARNESS_TEST(apply_once_a_batch_that_cannot_be_built_writes_nothing),
+};
+const harness_suite apply_once_suite = HARNESS_SUITE("apply_once", tests);
