@@ -51,9 +51,9 @@ GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
 # beside the engine), linked into exercisetest; in a grade build, into
 # exercisetest and stagetest, each from the workspace when it holds it.
 # GRADE_STAGE_LIBS_S: the libraries they need.
-GRADE_STAGE_SRCS_10-raft := $(REPLICA_SRCS_10-raft)
+GRADE_STAGE_SRCS_10-raft := $(REPLICA_SRCS_10-raft) stages/10-raft/member/key_slot.c
 GRADE_STAGE_LIBS_10-raft := $(LIBS_REPLICA)
-GRADE_STAGE_INC_10-raft := -Istages/10-raft/replica
+GRADE_STAGE_INC_10-raft := -Istages/10-raft/replica -Istages/10-raft/member
 
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))

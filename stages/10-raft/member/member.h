@@ -7,6 +7,7 @@
  *   member_write.c    a batch of writes proposed as commands, answered
  *                     when applied; reads behind a read index
  *   member_exec.c     a transaction (WATCH, MULTI, EXEC) as one command
+ *   key_slot.c        a key's slot, as Redis Cluster clients compute it
  *   member_cluster.c  the peers (--raft-peers), key slots, MOVED, CLUSTER
  *
  * Threads: everything here runs on the server's loop thread, libraft's

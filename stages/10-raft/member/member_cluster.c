@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "key_slot.h"
 #include "member.h"
 
 int member_peers_parse(struct serve_member *m, const char *list, raft_id self)
@@ -79,31 +80,6 @@ const member_peer *member_leader(struct serve_member *m)
         if (m->peers[i].id == id)
             return &m->peers[i];
     return NULL;
-}
-
-/* Redis Cluster's CRC16 (XMODEM: polynomial 0x1021, initial value 0). */
-static unsigned crc16(const unsigned char *p, size_t n)
-{
-    unsigned crc = 0;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= (unsigned)p[i] << 8;
-        for (int b = 0; b < 8; b++)
-            crc = crc & 0x8000 ? (crc << 1) ^ 0x1021 : crc << 1;
-        crc &= 0xffff;
-    }
-    return crc;
-}
-
-/* The slot of a key: of its {hash tag}, if it has a non-empty one. */
-static unsigned key_slot(const char *k, size_t n)
-{
-    const char *open = memchr(k, '{', n);
-    if (open != NULL) {
-        const char *close = memchr(open + 1, '}', n - (size_t)(open + 1 - k));
-        if (close != NULL && close > open + 1)
-            return crc16((const unsigned char *)open + 1, (size_t)(close - open - 1)) & 16383;
-    }
-    return crc16((const unsigned char *)k, n) & 16383;
 }
 
 void member_redirect(struct serve_member *m, serve_client *c, const serve_req *r, size_t key)
