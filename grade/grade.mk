@@ -47,10 +47,16 @@ GRADE_STAGE_HELPERS_06-leveled := stages/06-leveled/tests/version_test_util.c
 GRADE_STAGE_INC_06-leveled := -Istages/06-leveled/tests -Istages/04-lsm/tests
 GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
 
+# The exercises' tests run on the allocator of grade/tests/exercise_alloc.c,
+# through these wrappers of the C library's calls (in every flavour; under
+# the sanitizers they pass each call on).
+EX_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
+           -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf
+
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
 GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c \
-                      $(GRADE_STAGE_HELPERS_$(1))
+                      grade/tests/exercise_alloc.c $(GRADE_STAGE_HELPERS_$(1))
 GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
 GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
                           grade/tests/exercise_main.c) $$(call obj_common,tests/harness.c)
@@ -61,7 +67,7 @@ $(B)/$(1)/exercise.suites: FORCE
 	@mkdir -p $$(dir $$@)
 	@echo '$$(GRADE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(GRADE_SUITES_$(1))' >$$@
 $(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
@@ -104,7 +110,7 @@ $(1)/libkv.a: $$(GV_OBJS_$(1))
 	rm -f $$@ && ar rcs $$@ $$^
 endif
 $(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/stagetest: $(call obj_stage,$(2),$(TESTS_$(2)) $(TEST_HELPERS_$(2)) tests/stagetest/main.c) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))
