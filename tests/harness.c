@@ -177,7 +177,7 @@ static int harness_remove_one(const char *path, const struct stat *st, int flag,
 
 static void harness_cleanup(void)
 {
-    io_fault_uninstall();
+    io_fault_reset();
     if (harness_root[0] != '\0') {
         for (unsigned i = 0; i < harness_next_dir; i++) {
             char path[4200];
