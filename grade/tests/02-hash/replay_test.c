@@ -103,6 +103,8 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     FILE *f = fopen(last, "ab");
     EX_CHECK(f && fwrite(torn, 1, sizeof torn, f) == sizeof torn && fclose(f) == 0, "append");
 
+    uint64_t all = ex_dir_bytes(dir);
+
     kv_options strict = opt;
     strict.strict_recovery = 1;
     kv_db *db = NULL;
@@ -110,6 +112,14 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     EX_CHECK(rc == KV_ERR_CORRUPT, "with strict_recovery a torn tail is refused: "
              "KV_ERR_CORRUPT (got %d)", rc);
     db = ex_open(dir, &opt, "a torn tail in the last segment is cut off at open");
+    uint64_t read = ex_stat(db, "open.bytes_read");
+    EX_CHECK(read >= size + sizeof torn && read <= all,
+             "open.bytes_read counts the bytes kv_open read to rebuild the index, the open that "
+             "cut a torn tail too: each segment replayed (the last one's %llu bytes, its torn "
+             "tail included) and each hint used: between %llu and the directory's %llu bytes "
+             "(got %llu)", (unsigned long long)(size + sizeof torn),
+             (unsigned long long)(size + sizeof torn), (unsigned long long)all,
+             (unsigned long long)read);
     EX_CHECK(ex_stat(db, "open.torn_tail_bytes_found") == sizeof torn,
              "open.torn_tail_bytes_found counts the %zu bytes cut (got %llu)", sizeof torn,
              (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
