@@ -112,6 +112,29 @@ static void partitioned_lookup_every_key_is_found(void)
     kv_close(db);
 }
 
+/* Through a block cache of 4 KiB, whose shards are too small to keep a
+ * partition, each partition a lookup reads is the lookup's alone, freed
+ * by table_v2_block_release: a lookup that does not release the index
+ * partition it searched leaves it allocated, and the test ends holding it
+ * (exercise.h). */
+static void partitioned_lookup_releases_each_partition_it_reads(void)
+{
+    const char *dir = pl_build();
+    kv_options opt = pl_options();
+    opt.cache_bytes = 4096;
+    opt.record_cache_percent = KV_NO_RECORD_CACHE;
+    kv_db *db = ex_open(dir, &opt, "the database opens again, with a block cache of 4 KiB");
+    char k[32], v[64];
+    for (int i = 0; i < PL_KEYS; i += 7) {
+        pl_key(k, sizeof k, 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        harness_context("kv_get(\"%s\") through a block cache of 4 KiB: each partition it "
+                        "reads is its own, released when its search is done", k);
+        ex_expect(db, k, v, "every key put is found, with its value, through a small cache");
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 static void partitioned_lookup_asks_the_filter_partition(void)
 {
     const char *dir = pl_build();
@@ -379,6 +402,7 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
+    HARNESS_TEST(partitioned_lookup_releases_each_partition_it_reads),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
