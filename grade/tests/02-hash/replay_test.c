@@ -26,7 +26,7 @@ static const char *segment_path(const char *dir, int first)
 {
     DIR *d = opendir(dir);
     EX_CHECK(d != NULL, "cannot list %s", dir);
-    char best[64] = "";
+    char best[sizeof ((struct dirent *)0)->d_name] = "";
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         size_t n = strlen(e->d_name);
         if (n != 14 || strcmp(e->d_name + 10, ".log") != 0)
