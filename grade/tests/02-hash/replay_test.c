@@ -12,6 +12,7 @@
 
 #include "exercise.h"
 #include "kv.h"
+#include "segment.h"
 
 static kv_options small_segments(void)
 {
@@ -194,10 +195,41 @@ static void replay_counts_live_bytes(void)
     kv_close(db);
 }
 
+/* What a crash right after a roll-over leaves: the segment before sealed,
+ * the new one holding its header only.  The test makes it by putting, in
+ * place of the last segment, that segment's first SEGMENT_START bytes. */
+static void replay_keeps_the_segment_a_roll_over_began(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    const char *last = segment_path(dir, 0);
+    size_t n = 0;
+    uint8_t *bytes = ex_read_file(last, &n);
+    EX_CHECK(n > SEGMENT_START, "test setup: the last segment holds records");
+    FILE *f = fopen(last, "wb");
+    EX_CHECK(f && fwrite(bytes, 1, SEGMENT_START, f) == SEGMENT_START &&
+                 fclose(f) == 0,
+             "test setup: the last segment cut to its header");
+    free(bytes);
+    kv_db *db = ex_open(dir, &opt, "a database whose last segment is a header after a "
+                        "sealed one opens");
+    EX_CHECK(access(last, F_OK) == 0, "a segment that ends with its seal is marked sealed "
+             "when it is replayed (seg->sealed), so the empty segment after it, which a "
+             "roll-over began, is kept as the active one: only an empty segment after an "
+             "unsealed one is removed (%s is gone)", last);
+    ex_put(db, "after", "the-roll-over", "a put after the reopen");
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen");
+    ex_expect(db, "after", "the-roll-over", "the put after the reopen survives another: it "
+              "went to the segment the roll-over began, not after a seal");
+    kv_close(db);
+}
+
 static const harness_test replay_tests[] = {
     HARNESS_TEST(replay_rebuilds_the_index_from_every_segment),
     HARNESS_TEST(replay_cuts_a_torn_tail_of_the_last_segment),
     HARNESS_TEST(replay_refuses_damage_in_a_closed_segment),
     HARNESS_TEST(replay_counts_live_bytes),
+    HARNESS_TEST(replay_keeps_the_segment_a_roll_over_began),
 };
 const harness_suite replay_suite = HARNESS_SUITE("replay", replay_tests);
