@@ -44,7 +44,7 @@ static void puts_seg(ex_seg *s, int n, uint64_t *at)
     ex_seg_init(s);
     uint8_t p[64];
     for (int i = 0; i < n; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", i);
         at[i] = ex_seg_add(s, p, ex_wal_put(p, k, "value-value-value"));
     }
