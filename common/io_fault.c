@@ -371,17 +371,28 @@ static const io_ops fault_ops = {
     .space = fault_space,
 };
 
-void io_fault_install(const io_fault_plan *p)
+/* The disk's files forgotten (free_all: and the array that lists them). */
+static void disk_clear(int free_all)
 {
-    pthread_mutex_lock(&plan_lock);
-    installed_plan = *p;
-    pthread_mutex_unlock(&plan_lock);
     pthread_mutex_lock(&disk_lock);
     for (size_t i = 0; i < disk_n; i++)
         free(disk_files[i].path);
     disk_n = 0;
     disk_used = 0;
+    if (free_all) {
+        free(disk_files);
+        disk_files = NULL;
+        disk_cap = 0;
+    }
     pthread_mutex_unlock(&disk_lock);
+}
+
+void io_fault_install(const io_fault_plan *p)
+{
+    pthread_mutex_lock(&plan_lock);
+    installed_plan = *p;
+    pthread_mutex_unlock(&plan_lock);
+    disk_clear(0);
     __atomic_store_n(&calls, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&failures, 0, __ATOMIC_SEQ_CST);
     if (io_get_ops() != &fault_ops) {
@@ -395,6 +406,12 @@ void io_fault_uninstall(void)
 {
     if (io_get_ops() == &fault_ops)
         io_set_ops(saved_ops);
+}
+
+void io_fault_reset(void)
+{
+    io_fault_uninstall();
+    disk_clear(1);
 }
 
 long io_fault_calls(void) { return __atomic_load_n(&calls, __ATOMIC_SEQ_CST); }

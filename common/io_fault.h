@@ -53,6 +53,10 @@ typedef struct io_fault_plan {
 void io_fault_install(const io_fault_plan *plan);
 /* Puts back the backend that was current before io_fault_install. */
 void io_fault_uninstall(void);
+/* Uninstalls it and forgets the files of plan.disk_bytes's disk (as the
+ * next io_fault_install would), freeing what it held for them: the end
+ * of a test (tests/harness.c), when no file of it is open any more. */
+void io_fault_reset(void);
 /* Counted calls so far, and how many of them were failed. */
 long io_fault_calls(void);
 long io_fault_failures(void);

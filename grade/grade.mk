@@ -55,10 +55,16 @@ GRADE_STAGE_SRCS_10-raft := $(REPLICA_SRCS_10-raft) stages/10-raft/member/key_sl
 GRADE_STAGE_LIBS_10-raft := $(LIBS_REPLICA)
 GRADE_STAGE_INC_10-raft := -Istages/10-raft/replica -Istages/10-raft/member
 
+# The exercises' tests run on the allocator of grade/tests/exercise_alloc.c,
+# through these wrappers of the C library's calls (in every flavour; under
+# the sanitizers they pass each call on).
+EX_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
+           -Wl,--wrap=strndup,--wrap=asprintf,--wrap=vasprintf
+
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
 GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c \
-                      $(GRADE_STAGE_HELPERS_$(1))
+                      grade/tests/exercise_alloc.c $(GRADE_STAGE_HELPERS_$(1))
 GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
 GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
                           grade/tests/exercise_main.c) $$(call obj_common,tests/harness.c)
@@ -70,7 +76,7 @@ $(B)/$(1)/exercise.suites: FORCE
 	@echo '$$(GRADE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(GRADE_SUITES_$(1))' >$$@
 GRADE_OWN_OBJS_$(1) := $$(call obj_stage,$(1),$(GRADE_STAGE_SRCS_$(1)))
 $(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $$(GRADE_OWN_OBJS_$(1)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $(GRADE_STAGE_LIBS_$(1)) $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$^ $(GRADE_STAGE_LIBS_$(1)) $$(LDLIBS)
 endef
 $(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
@@ -118,7 +124,7 @@ $(1)/libkv.a: $$(GV_OBJS_$(1))
 	rm -f $$@ && ar rcs $$@ $$^
 endif
 $(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
+	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
 $(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $$(GV_DEP_$(1))
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/stagetest: $$(GV_STAGETEST_$(1)) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))

@@ -177,7 +177,7 @@ static int harness_remove_one(const char *path, const struct stat *st, int flag,
 
 static void harness_cleanup(void)
 {
-    io_fault_uninstall();
+    io_fault_reset();
     if (harness_root[0] != '\0') {
         for (unsigned i = 0; i < harness_next_dir; i++) {
             char path[4200];
@@ -188,7 +188,9 @@ static void harness_cleanup(void)
     harness_next_dir = 0;
     for (size_t i = 0; i < harness_nstrings; i++)
         free(harness_strings[i]);
-    harness_nstrings = 0;
+    free(harness_strings);
+    harness_strings = NULL;
+    harness_nstrings = harness_cap = 0;
 }
 
 static double harness_now(void)
@@ -198,13 +200,28 @@ static double harness_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void (*harness_begin_hook)(void);
+static void (*harness_end_hook)(const char *full_name);
+
+void harness_test_hooks(void (*begin)(void), void (*end)(const char *full_name))
+{
+    harness_begin_hook = begin;
+    harness_end_hook = end;
+}
+
 /* Runs fn in this process; returns 1 if it passed. */
-static int harness_run_here(void (*fn)(void))
+static int harness_run_here(const char *full_name, void (*fn)(void))
 {
     volatile int passed = 0;
     harness_in_test = 1;
     if (setjmp(harness_jump) == 0) {
+        if (harness_begin_hook != NULL)
+            harness_begin_hook();
         fn();
+        if (harness_end_hook != NULL) {
+            harness_cleanup();
+            harness_end_hook(full_name);
+        }
         passed = 1;
     }
     harness_in_test = 0;
@@ -218,7 +235,7 @@ static int harness_forking; /* harness_fork_each_test() */
 void harness_fork_each_test(void) { harness_forking = 1; }
 
 /* Runs fn in a child process (see harness.h); returns 1 if it passed. */
-static int harness_run_forked(void (*fn)(void))
+static int harness_run_forked(const char *full_name, void (*fn)(void))
 {
     harness_make_root(); /* here, so that this process can empty it */
     fflush(stdout);
@@ -234,7 +251,7 @@ static int harness_run_forked(void (*fn)(void))
     if (pid < 0)
         harness_die("fork");
     if (pid == 0) {
-        int passed = harness_run_here(fn);
+        int passed = harness_run_here(full_name, fn);
         fflush(stdout);
         /* exit, not _exit: a leak checker runs at exit, and exits with a
          * status of its own (as a sanitizer that stops the test does). */
@@ -267,7 +284,8 @@ static int harness_run_one(const char *full_name, void (*fn)(void))
     printf("RUN  %s\n", full_name);
     fflush(stdout);
     double start = harness_now();
-    int passed = harness_forking ? harness_run_forked(fn) : harness_run_here(fn);
+    int passed = harness_forking ? harness_run_forked(full_name, fn)
+                                 : harness_run_here(full_name, fn);
     printf("%s %s (%.2fs)\n", passed ? "ok  " : "FAIL", full_name, harness_now() - start);
     fflush(stdout);
     return passed;

@@ -61,6 +61,18 @@ uint8_t *ex_guarded_copy(const void *p, size_t n);
 int ex_memory_cap(size_t more);
 void ex_memory_uncap(void);
 
+/* Every block a test allocates (through malloc, calloc, realloc, strdup,
+ * strndup, asprintf, vasprintf: the engine's code and the test's own)
+ * must be freed by the time it ends: a test that passes its checks but
+ * ends holding a block fails, with the number of blocks and bytes it
+ * held.  And realloc always moves the block, poisoning the old one (as
+ * free poisons what it frees), so that a pointer kept from before a
+ * realloc is wrong every time.  exercise_alloc.c; exercise_main.c calls
+ * ex_alloc_begin as each test starts and ex_alloc_end once it has passed
+ * (harness_test_hooks).  Off under the sanitizers, which have their own. */
+void ex_alloc_begin(void);
+void ex_alloc_end(const char *test);
+
 /* 1 if the decimal number n stands in msg as a number of its own (not
  * part of a longer one): a message names the count or offset it should. */
 int ex_names_number(const char *msg, unsigned long long n);

@@ -4,9 +4,12 @@
  * Makefile passes the names as KV_EXERCISE_SUITES, "X(name) X(name) ...",
  * in the order of the files' names).  `make grade` runs it once per
  * exercise with the filter "NAME/".  Each test runs in a process of its
- * own, so a stub or a crash fails one test only.
+ * own, so a stub or a crash fails one test only, and on the allocator of
+ * exercise_alloc.c, which fails a test that ends holding a block it
+ * allocated.
  * Usage: exercisetest [NAME-FILTER]
  */
+#include "exercise.h"
 #include "harness.h"
 
 #ifndef KV_EXERCISE_SUITES
@@ -25,5 +28,6 @@ int main(int argc, char **argv)
 #undef X
     };
     harness_fork_each_test();
+    harness_test_hooks(ex_alloc_begin, ex_alloc_end);
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

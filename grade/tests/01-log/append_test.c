@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -280,6 +281,43 @@ static void append_keeps_no_memory(void)
     kv_close(db);
 }
 
+/* A batch of 100,000 deletes written with the process's memory capped 8
+ * MiB above what it maps: the batch's ops (4 MB) and its records' headers
+ * (1 MB) fit, their iovecs (4.8 MB) do not.  kv_write fails with
+ * KV_ERR_NOMEM (or, for an append that needs less at once, succeeds), and
+ * either way frees what it took: the test ends holding no block
+ * (exercise.h). */
+static void append_out_of_memory_frees_what_it_took(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    kv_batch *b = NULL;
+    EX_CHECK(kv_batch_new(&b) == KV_OK, "kv_batch_new: %s", kv_errmsg());
+    enum { N = 100000 };
+    for (int i = 0; i < N; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%06d", i);
+        EX_CHECK(kv_batch_delete(b, k, 7) == KV_OK, "kv_batch_delete: %s", kv_errmsg());
+    }
+    uint64_t size = append_log_size(dir);
+    if (!ex_memory_cap(0)) {
+        kv_batch_free(b);
+        kv_close(db);
+        return; /* a sanitizer's build: no cap, no failing allocation */
+    }
+    harness_context("kv_write of a batch of %d deletes, the process's memory capped 8 MiB above "
+                    "what it maps", N);
+    int rc = kv_write(db, b);
+    ex_memory_uncap();
+    kv_batch_free(b);
+    EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, "a batch written with too little memory left "
+             "fails with KV_ERR_NOMEM (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK || append_log_size(dir) == size, "a batch that failed for memory "
+             "writes nothing (data.log is %llu bytes, was %llu)",
+             (unsigned long long)append_log_size(dir), (unsigned long long)size);
+    kv_close(db);
+}
+
 static const harness_test append_tests[] = {
     HARNESS_TEST(append_one_write_per_call),
     HARNESS_TEST(append_failed_write_is_cut_off),
@@ -289,5 +327,6 @@ static const harness_test append_tests[] = {
     HARNESS_TEST(append_commit_writes_after_its_check),
     HARNESS_TEST(append_counts_puts_and_deletes),
     HARNESS_TEST(append_keeps_no_memory),
+    HARNESS_TEST(append_out_of_memory_frees_what_it_took),
 };
 const harness_suite append_suite = HARNESS_SUITE("append", append_tests);

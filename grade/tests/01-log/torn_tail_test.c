@@ -47,7 +47,8 @@ static uint8_t *torn_log(size_t vlen, size_t have, const uint8_t *after, size_t 
     size_t rec = ex_log_record(buf + len, "torn-key", 8, val, vlen);
     size_t cut = 10 + 8 + have;
     EX_CHECK(cut <= rec, "test setup");
-    memcpy(buf + len + cut, after, m);
+    if (m > 0) /* (after is NULL when nothing follows) */
+        memcpy(buf + len + cut, after, m);
     *bad = len;
     *n = len + cut + m;
     free(base);

@@ -164,6 +164,12 @@ static void hint_decode_refuses_records_that_do_not_fit_the_segment(void)
     hb_entry(&h, "b", 1, 30);
     hint_refused(&h, SEGMENT_START + 60, "records must cover the whole segment: 50 of 60 bytes "
                  "is not a hint of it");
+    const char *after_path = strstr(kv_errmsg(), ".hint"); /* (its name has digits) */
+    EX_CHECK(after_path != NULL && ex_names_number(after_path, h.n - HINT_TRAILER),
+             "records that do not cover the whole segment are found where the entries end: "
+             "kv_errmsg names that offset in the hint file, %zu (hint_validate's *at, from the "
+             "entries' start, plus the %d-byte header; got \"%s\")", h.n - HINT_TRAILER,
+             (int)HINT_HEADER, kv_errmsg());
 }
 
 static void hint_decode_smallest_and_largest_record_sizes(void)

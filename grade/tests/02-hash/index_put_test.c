@@ -153,6 +153,40 @@ static void index_put_many_against_a_model(void)
     hash_index_free(&ix);
 }
 
+/* A new key into a table 3/4 full, which must grow first, when the
+ * memory for the growth cannot be had: the put fails with the growth's
+ * error and changes nothing (invariant 1: never past 3/4 full). */
+static void index_put_fails_when_the_table_cannot_grow(void)
+{
+    enum { CAP = 1 << 18 };
+    hash_index ix;
+    ex_hash_table(&ix, CAP);
+    char k[16];
+    for (int i = 0; i < CAP / 4 * 3; i++) {
+        snprintf(k, sizeof k, "f%d", i);
+        ex_hash_place(&ix, k, (uint64_t)i);
+    }
+    size_t count = ix.count;
+    /* 2^19 slots are 16 MiB: more than the process may map from here. */
+    if (!ex_memory_cap(0)) {
+        hash_index_free(&ix);
+        return; /* a sanitizer's build: no cap, no failing allocation */
+    }
+    harness_context("hash_index_put of a new key into %d slots holding %zu keys, the process's "
+                    "memory capped 8 MiB above what it maps", (int)CAP, count);
+    hash_loc loc = {.offset = 1, .seg = 0, .size = 1}, old = {0};
+    int replaced = -1;
+    int rc = hash_index_put(&ix, "new-key", 7, &loc, &old, &replaced);
+    ex_memory_uncap();
+    EX_CHECK(rc == KV_ERR_NOMEM, "a new key into a table 3/4 full (%zu keys in %d slots) makes "
+             "it grow first; when the growth cannot have its memory, hash_index_put returns "
+             "its KV_ERR_NOMEM (got %d)", count, (int)CAP, rc);
+    EX_CHECK(ix.count == count && ex_hash_slot(&ix, "new-key", 7) == NULL,
+             "a put that fails changes nothing: the key is not added, the table is never past "
+             "3/4 full (count %zu, want %zu)", ix.count, count);
+    hash_index_free(&ix);
+}
+
 static const harness_test index_put_tests[] = {
     HARNESS_TEST(index_put_new_keys),
     HARNESS_TEST(index_put_grows_only_when_full),
@@ -160,5 +194,6 @@ static const harness_test index_put_tests[] = {
     HARNESS_TEST(index_put_copies_the_key),
     HARNESS_TEST(index_put_adopt_takes_the_copy),
     HARNESS_TEST(index_put_many_against_a_model),
+    HARNESS_TEST(index_put_fails_when_the_table_cannot_grow),
 };
 const harness_suite index_put_suite = HARNESS_SUITE("index_put", index_put_tests);

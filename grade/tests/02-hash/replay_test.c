@@ -12,6 +12,7 @@
 
 #include "exercise.h"
 #include "kv.h"
+#include "segment.h"
 
 static kv_options small_segments(void)
 {
@@ -26,7 +27,7 @@ static const char *segment_path(const char *dir, int first)
 {
     DIR *d = opendir(dir);
     EX_CHECK(d != NULL, "cannot list %s", dir);
-    char best[64] = "";
+    char best[sizeof ((struct dirent *)0)->d_name] = "";
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         size_t n = strlen(e->d_name);
         if (n != 14 || strcmp(e->d_name + 10, ".log") != 0)
@@ -103,6 +104,8 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     FILE *f = fopen(last, "ab");
     EX_CHECK(f && fwrite(torn, 1, sizeof torn, f) == sizeof torn && fclose(f) == 0, "append");
 
+    uint64_t all = ex_dir_bytes(dir);
+
     kv_options strict = opt;
     strict.strict_recovery = 1;
     kv_db *db = NULL;
@@ -110,6 +113,14 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     EX_CHECK(rc == KV_ERR_CORRUPT, "with strict_recovery a torn tail is refused: "
              "KV_ERR_CORRUPT (got %d)", rc);
     db = ex_open(dir, &opt, "a torn tail in the last segment is cut off at open");
+    uint64_t read = ex_stat(db, "open.bytes_read");
+    EX_CHECK(read >= size + sizeof torn && read <= all,
+             "open.bytes_read counts the bytes kv_open read to rebuild the index, the open that "
+             "cut a torn tail too: each segment replayed (the last one's %llu bytes, its torn "
+             "tail included) and each hint used: between %llu and the directory's %llu bytes "
+             "(got %llu)", (unsigned long long)(size + sizeof torn),
+             (unsigned long long)(size + sizeof torn), (unsigned long long)all,
+             (unsigned long long)read);
     EX_CHECK(ex_stat(db, "open.torn_tail_bytes_found") == sizeof torn,
              "open.torn_tail_bytes_found counts the %zu bytes cut (got %llu)", sizeof torn,
              (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
@@ -184,10 +195,41 @@ static void replay_counts_live_bytes(void)
     kv_close(db);
 }
 
+/* What a crash right after a roll-over leaves: the segment before sealed,
+ * the new one holding its header only.  The test makes it by putting, in
+ * place of the last segment, that segment's first SEGMENT_START bytes. */
+static void replay_keeps_the_segment_a_roll_over_began(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    const char *last = segment_path(dir, 0);
+    size_t n = 0;
+    uint8_t *bytes = ex_read_file(last, &n);
+    EX_CHECK(n > SEGMENT_START, "test setup: the last segment holds records");
+    FILE *f = fopen(last, "wb");
+    EX_CHECK(f && fwrite(bytes, 1, SEGMENT_START, f) == SEGMENT_START &&
+                 fclose(f) == 0,
+             "test setup: the last segment cut to its header");
+    free(bytes);
+    kv_db *db = ex_open(dir, &opt, "a database whose last segment is a header after a "
+                        "sealed one opens");
+    EX_CHECK(access(last, F_OK) == 0, "a segment that ends with its seal is marked sealed "
+             "when it is replayed (seg->sealed), so the empty segment after it, which a "
+             "roll-over began, is kept as the active one: only an empty segment after an "
+             "unsealed one is removed (%s is gone)", last);
+    ex_put(db, "after", "the-roll-over", "a put after the reopen");
+    kv_close(db);
+    db = ex_open(dir, &opt, "reopen");
+    ex_expect(db, "after", "the-roll-over", "the put after the reopen survives another: it "
+              "went to the segment the roll-over began, not after a seal");
+    kv_close(db);
+}
+
 static const harness_test replay_tests[] = {
     HARNESS_TEST(replay_rebuilds_the_index_from_every_segment),
     HARNESS_TEST(replay_cuts_a_torn_tail_of_the_last_segment),
     HARNESS_TEST(replay_refuses_damage_in_a_closed_segment),
     HARNESS_TEST(replay_counts_live_bytes),
+    HARNESS_TEST(replay_keeps_the_segment_a_roll_over_began),
 };
 const harness_suite replay_suite = HARNESS_SUITE("replay", replay_tests);

@@ -82,6 +82,13 @@ void ex_seg_init(ex_seg *s)
     s->n = FILE_HEADER_SIZE;
 }
 
+void ex_seg_free(ex_seg *s)
+{
+    free(s->b);
+    s->b = NULL;
+    s->n = s->cap = 0;
+}
+
 uint64_t ex_seg_add(ex_seg *s, const void *payload, size_t len)
 {
     size_t need = s->n + len + 64 + 7 * (len / 32000 + 2);

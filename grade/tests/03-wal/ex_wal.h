@@ -29,6 +29,8 @@ typedef struct ex_seg {
     size_t n, cap;
 } ex_seg;
 void ex_seg_init(ex_seg *s);
+/* Frees its bytes (a test frees what it allocated: exercise.h). */
+void ex_seg_free(ex_seg *s);
 /* Appends a record (a payload); returns the offset where the writer stood
  * before it (the record's start, or its trailer's). */
 uint64_t ex_seg_add(ex_seg *s, const void *payload, size_t len);

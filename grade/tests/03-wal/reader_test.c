@@ -88,6 +88,7 @@ static void reader_reads_every_record(void)
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_starts_at_a_record(void)
@@ -102,6 +103,7 @@ static void reader_starts_at_a_record(void)
     expect_record(&r, &l, 3, "a reader started at record 2's offset");
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_cut_record_is_damage(void)
@@ -123,6 +125,7 @@ static void reader_cut_record_is_damage(void)
              (unsigned long long)r.bad_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_resyncs_after_damage(void)
@@ -145,6 +148,7 @@ static void reader_resyncs_after_damage(void)
     expect_record(&r, &l, 4, "after resynchronising");
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_skips_the_rest_of_a_damaged_record(void)
@@ -168,6 +172,7 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
              (unsigned long long)l.end[1], (unsigned long long)r.rec_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_record_without_its_last_fragment(void)
@@ -231,6 +236,7 @@ static void reader_zero_tail(void)
              "then WAL_READ_END: no valid fragment in the zeros");
     wal_reader_free(&r);
     free(b);
+    free(l.b);
 }
 
 static void reader_orphan_after_a_record_is_damage(void)
@@ -276,6 +282,7 @@ static void reader_resyncs_after_damage_at_the_log_start(void)
     expect_record(&r, &l, 2, "after resynchronising");
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static void reader_reads_a_file_through_a_small_window(void)
@@ -302,6 +309,7 @@ static void reader_reads_a_file_through_a_small_window(void)
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
     io_close(f);
+    free(l.b);
 }
 
 /* A valid fragment C hidden across the end of record A and a bad fragment
@@ -362,6 +370,7 @@ static void reader_trailer_after_the_first_block(void)
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
+    free(l.b);
 }
 
 static const harness_test reader_tests[] = {

@@ -44,7 +44,7 @@ static void puts_seg(ex_seg *s, int n, uint64_t *at)
     ex_seg_init(s);
     uint8_t p[64];
     for (int i = 0; i < n; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", i);
         at[i] = ex_seg_add(s, p, ex_wal_put(p, k, "value-value-value"));
     }
@@ -61,6 +61,7 @@ static void torn_wal_a_cut_last_record(void)
     EX_CHECK(d.has_next == 0 && d.records_after == 0,
              "nothing valid after a record cut short by the end of the file: has_next = 0");
     EX_CHECK(d.torn == 1, "a last record cut short, nothing after it: torn, what a crash leaves");
+    ex_seg_free(&s);
 }
 
 static void torn_wal_unsynced_records_after_damage(void)
@@ -81,6 +82,7 @@ static void torn_wal_unsynced_records_after_damage(void)
              "no sync marker after the damage says it had been synced: it may lie in writes a "
              "power loss lost out of order, so it is torn (unsynced = 1): the writes after it "
              "were never acknowledged as durable");
+    ex_seg_free(&s);
 }
 
 static void torn_wal_synced_damage_is_corruption(void)
@@ -103,6 +105,7 @@ static void torn_wal_synced_damage_is_corruption(void)
              "bytes were on stable storage, which a crash never damages: corruption, not a "
              "torn tail (got unsynced %d, torn %d)", (unsigned long long)synced_to,
              (unsigned long long)at[3], d.unsynced, d.torn);
+    ex_seg_free(&s);
 }
 
 static void torn_wal_marker_before_the_damage_proves_nothing(void)
@@ -120,6 +123,7 @@ static void torn_wal_marker_before_the_damage_proves_nothing(void)
              "a marker whose synced_to (%llu) is not past the damage (%llu) says nothing about "
              "it: still unsynced, so torn", (unsigned long long)at[2],
              (unsigned long long)at[5]);
+    ex_seg_free(&s);
 }
 
 static void torn_wal_a_damaged_record_after_the_damage_proves_nothing(void)
@@ -150,6 +154,7 @@ static void torn_wal_a_damaged_record_after_the_damage_proves_nothing(void)
              "only a valid sync marker says the damaged bytes were synced: a marker's bytes in "
              "a damaged record (its LAST fragment lost) prove nothing, so the damage is still "
              "unsynced, torn (got unsynced %d, torn %d)", d.unsynced, d.torn);
+    ex_seg_free(&s);
 }
 
 static const harness_test torn_wal_tests[] = {

@@ -42,13 +42,18 @@ static int mm_cmp(const void *a, const void *b)
  * key (i * 7) % nkeys, sequence i + 1 (or the same sequence in two
  * sources when dup; dup 2: the same internal key, user key (i / 2 * 7) %
  * nkeys, in the first and the last source). */
-static void mm_build(int nchild, int n, int nkeys, int dup)
+static void mm_free_sources(void)
 {
-    nmodel = 0;
     for (int c = 0; c < MAXC; c++) {
         vec_free(&sources[c]);
         memset(&sources[c], 0, sizeof sources[c]);
     }
+}
+
+static void mm_build(int nchild, int n, int nkeys, int dup)
+{
+    nmodel = 0;
+    mm_free_sources();
     for (int i = 0; i < n; i++) {
         mm_entry *m = &model[nmodel++];
         char uk[16];
@@ -154,6 +159,7 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
         mm_expect(m, i - 1, how);
     }
     iter_free(m);
+    mm_free_sources();
 }
 
 static void merge_two_sources(void) { mm_walks(2, 200, 50, 0); }
@@ -179,6 +185,7 @@ static void merge_a_failing_source_fails_the_merge(void)
              "rule 5 of iterator.h (status %d after %d steps)", iter_status(m), steps);
     EX_CHECK(steps < nmodel, "the merge stops at the failure, not after every entry");
     iter_free(m);
+    mm_free_sources();
 }
 
 static const harness_test merge_tests[] = {

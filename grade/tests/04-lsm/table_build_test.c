@@ -225,6 +225,7 @@ static void table_build_failed_write_is_an_error(void)
                  "negative KV_ERR_*, never KV_OK or a count: the table is not whole (got %d)",
                  k, total, rc);
     }
+    table_ctx_free(ctx);
 }
 
 static const harness_test table_build_tests[] = {

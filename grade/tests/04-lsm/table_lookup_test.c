@@ -27,6 +27,14 @@ static table *tl_open(const char *path)
     return t;
 }
 
+/* The end of a test: the context tl_open made goes (a test frees what
+ * it allocated: exercise.h). */
+static void tl_done(void)
+{
+    table_ctx_free(tl_ctx);
+    tl_ctx = NULL;
+}
+
 static int tl_get(table *t, const char *key, uint64_t seq, table_get_result *r)
 {
     ikey_lookup lk;
@@ -83,6 +91,7 @@ static void table_lookup_every_version(void)
     }
     table_unref(t);
     ex_entries_free(e, NK * NV);
+    tl_done();
 }
 
 /* A lookup key (k, s, the largest type) sorts before every version of k at
@@ -104,6 +113,7 @@ static void table_lookup_stops_on_an_equal_key(void)
     EX_CHECK(r.elsewhere, "that version says its value is kept elsewhere (r.elsewhere)");
     free(r.value);
     table_unref(t);
+    tl_done();
 }
 
 static void table_lookup_outside_costs_no_read(void)
@@ -124,6 +134,7 @@ static void table_lookup_outside_costs_no_read(void)
     EX_CHECK(tl_get(t, "c", 100, &r) == KV_OK && r.state == IKEY_ABSENT && r.reads > 0,
              "c, between b and d: absent, after a search");
     table_unref(t);
+    tl_done();
 }
 
 static void table_lookup_binary_search(void)
@@ -146,6 +157,7 @@ static void table_lookup_binary_search(void)
              "head), and one for the value; the worst took %u reads", NK, worst);
     table_unref(t);
     ex_entries_free(e, NK);
+    tl_done();
 }
 
 static void table_lookup_long_keys(void)
@@ -174,6 +186,7 @@ static void table_lookup_long_keys(void)
         free(r.value);
     }
     table_unref(t);
+    tl_done();
 }
 
 static void table_lookup_damage_is_reported(void)
@@ -220,6 +233,7 @@ static void table_lookup_damage_is_reported(void)
     free(b);
     free(offs);
     ex_entries_free(e, 64);
+    tl_done();
 }
 
 /* The lines of table_ctx_stats, joined. */
@@ -253,6 +267,7 @@ static void table_lookup_counts_gets_and_reads(void)
              "kv_stats' reads per get is what the lookups cost: 3 gets, %u reads, want\n%s"
              "got\n%s", reads, want, text);
     table_unref(t);
+    tl_done();
 }
 
 static const harness_test table_lookup_tests[] = {

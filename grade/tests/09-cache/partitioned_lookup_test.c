@@ -41,12 +41,14 @@ static kv_options pl_options(void)
 }
 
 /* Even keys k00000 .. k07998 with their values, compacted, closed: the
- * next open starts with empty caches.  compression: kv_options's. */
-static const char *pl_build_with(int compression)
+ * next open starts with empty caches.  compression and bloom_bits_per_key:
+ * kv_options's. */
+static const char *pl_build_opts(int compression, int bloom_bits_per_key)
 {
     const char *dir = harness_tmpdir();
     kv_options opt = pl_options();
     opt.compression = compression;
+    opt.bloom_bits_per_key = bloom_bits_per_key;
     kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
     char k[32], v[64];
     for (int i = 0; i < PL_KEYS; i++) {
@@ -60,6 +62,8 @@ static const char *pl_build_with(int compression)
     EX_CHECK(rc == KV_OK, "kv_close: %s (%s)", kv_strerror(rc), kv_errmsg());
     return dir;
 }
+
+static const char *pl_build_with(int compression) { return pl_build_opts(compression, 0); }
 
 static const char *pl_build(void) { return pl_build_with(KV_COMPRESSION_DEFAULT); }
 
@@ -110,6 +114,29 @@ static void partitioned_lookup_every_key_is_found(void)
         ex_absent(db, around[i], "a key before the first or past the last key put is not found");
     }
     kv_close(db);
+}
+
+/* Through a block cache of 4 KiB, whose shards are too small to keep a
+ * partition, each partition a lookup reads is the lookup's alone, freed
+ * by table_v2_block_release: a lookup that does not release the index
+ * partition it searched leaves it allocated, and the test ends holding it
+ * (exercise.h). */
+static void partitioned_lookup_releases_each_partition_it_reads(void)
+{
+    const char *dir = pl_build();
+    kv_options opt = pl_options();
+    opt.cache_bytes = 4096;
+    opt.record_cache_percent = KV_NO_RECORD_CACHE;
+    kv_db *db = ex_open(dir, &opt, "the database opens again, with a block cache of 4 KiB");
+    char k[32], v[64];
+    for (int i = 0; i < PL_KEYS; i += 7) {
+        pl_key(k, sizeof k, 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        harness_context("kv_get(\"%s\") through a block cache of 4 KiB: each partition it "
+                        "reads is its own, released when its search is done", k);
+        ex_expect(db, k, v, "every key put is found, with its value, through a small cache");
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
 static void partitioned_lookup_asks_the_filter_partition(void)
@@ -350,6 +377,139 @@ static int pl_misdirect(const char *dir, char *key, size_t cap, uint64_t *at)
     return done;
 }
 
+/* ---- an index partition that ends below the key the top level sends -------- */
+/* Damage a table's checksums cannot see: a separator of the top level
+ * (not the last) raised past every key of the partition it names, but
+ * kept below the next separator (a byte of its user key not shared with
+ * the next one, raised), the top level's trailer CRC-32C made to match
+ * again.  A key between the partition's last key and the raised
+ * separator is sent there by the top level, and the partition has no
+ * entry at or above it: P2 broken.  Found in dir's tables (built without
+ * filters, so that no filter partition answers first): *probe (*plen
+ * bytes), such a key, and *at, the partition's offset. */
+static int pl_raise_separator(const char *dir, uint8_t *probe, size_t cap, size_t *plen,
+                              uint64_t *at)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory can be listed");
+    int done = 0;
+    for (struct dirent *e; !done && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".tbl") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t size;
+        uint8_t *f = ex_read_file(path, &size);
+        EX_CHECK(size > TABLE_V2_FILE_MIN, "test setup: %s is a table", path);
+        const uint8_t *foot = f + size - TABLE_V2_FOOTER;
+        table_v2_handle top_h = {.offset = coding_get_u64(foot + 8),
+                                 .size = coding_get_u32(foot + 16)};
+        EX_CHECK(coding_get_u32(foot + 40) == 2 && top_h.offset + top_h.size < size,
+                 "test setup: %s is a table of partitions (format v2, version 2)", path);
+        uint8_t *contents = f + top_h.offset;
+        block top;
+        EX_CHECK(block_init(&top, contents, top_h.size) == NULL,
+                 "test setup: %s's top level is a block", path);
+        /* The entries' offsets, and the keys of the one looked at and the
+         * next. */
+        size_t offs[2048], nent = 0;
+        block_iter it = {0};
+        block_iter_init(&it, &top, TABLE_V2_IKEY_MIN);
+        for (block_iter_seek_first(&it); it.valid && nent < 2048; block_iter_next(&it))
+            offs[nent++] = it.at;
+        /* From the middle on: an entry whose last user-key byte is in its
+         * own bytes (not shared with the one before) and not shared with
+         * the next entry's key either. */
+        for (size_t j = nent / 2; !done && j + 1 < nent; j++) {
+            uint32_t shared, unshared, vlen, next_shared;
+            const uint8_t *limit = contents + top.entries_end;
+            const uint8_t *q = coding_get_varint32(contents + offs[j], limit, &shared);
+            q = q ? coding_get_varint32(q, limit, &unshared) : NULL;
+            q = q ? coding_get_varint32(q, limit, &vlen) : NULL;
+            EX_CHECK(q != NULL && coding_get_varint32(contents + offs[j + 1], limit,
+                                                      &next_shared) != NULL,
+                     "test setup: %s's top-level entries decode", path);
+            uint8_t *delta = (uint8_t *)q;
+            /* The entry's key and value, and the next key. */
+            block_iter_seek_first(&it);
+            for (size_t i = 0; i < j; i++)
+                block_iter_next(&it);
+            size_t klen = it.key_len;
+            uint8_t key[256], next[256];
+            if (klen > sizeof key || klen <= 8 + 1)
+                continue;
+            memcpy(key, it.key, klen);
+            table_v2_handle ih;
+            EX_CHECK(table_v2_handle_decode(it.value, it.value + it.value_len, &ih) != NULL,
+                     "test setup: %s's top level names index partitions", path);
+            block_iter_next(&it);
+            if (!it.valid || it.key_len > sizeof next)
+                continue;
+            memcpy(next, it.key, it.key_len);
+            size_t last = klen - 8 - 1; /* the last byte of the user key */
+            uint8_t raised;
+            if (last < shared || last < next_shared)
+                continue;
+            if (last > next_shared)
+                raised = 0xff;
+            else if (next[last] > key[last] + 1)
+                raised = (uint8_t)(next[last] - 1);
+            else
+                continue;
+            if (raised <= key[last] || klen - 8 + 1 > cap)
+                continue;
+            delta[last - shared] = raised;
+            uint8_t *trailer = contents + top_h.size;
+            coding_put_u32(trailer + 5, crc32c_value(contents, top_h.size + 5));
+            /* The user key, and a byte more: above the partition's keys,
+             * below the raised separator. */
+            memcpy(probe, key, klen - 8);
+            probe[klen - 8] = 1;
+            *plen = klen - 8 + 1;
+            *at = ih.offset;
+            done = 1;
+        }
+        block_iter_free(&it);
+        if (done) {
+            FILE *out = fopen(path, "r+b");
+            EX_CHECK(out != NULL && fwrite(f, 1, size, out) == size && fclose(out) == 0,
+                     "test setup: %s rewritten", path);
+        }
+        free(f);
+    }
+    closedir(d);
+    return done;
+}
+
+static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
+{
+    const char *dir = pl_build_opts(KV_COMPRESSION_NONE, KV_NO_BLOOM);
+    uint8_t probe[64];
+    size_t plen = 0;
+    uint64_t at = 0;
+    EX_CHECK(pl_raise_separator(dir, probe, sizeof probe, &plen, &at),
+             "test setup: a separator of the top level that can be raised past its "
+             "partition's keys");
+    kv_db *db = pl_reopen(dir);
+    void *v = NULL;
+    size_t vlen = 0;
+    harness_context("kv_get(\"%.*s\\x01\") in a table whose top level sends it to the index "
+                    "partition at offset %llu, whose keys all lie below it", (int)plen - 1,
+                    (const char *)probe, (unsigned long long)at);
+    int rc = kv_get(db, probe, plen, &v, &vlen);
+    kv_free(v);
+    const char *msg = kv_errmsg();
+    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(msg, at) && strstr(msg, "(null)") == NULL,
+             "a partition the top level sends a key to, but whose last entry lies below that "
+             "key (its search ends with no entry and no damage in the block: ix.status "
+             "KV_OK), breaks P2: KV_ERR_CORRUPT naming the partition's offset %llu and what is "
+             "wrong (parted_corrupt); table_v2_block_iter_error reports an iterator that met "
+             "damage, and here has no reason to give (kv_get returned %s: \"%s\")",
+             (unsigned long long)at, kv_strerror(rc), msg);
+    kv_close(db);
+}
+
 static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 {
     /* Uncompressed, so that data blocks and index partitions are about
@@ -379,9 +539,11 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
+    HARNESS_TEST(partitioned_lookup_releases_each_partition_it_reads),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
     HARNESS_TEST(partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks),
+    HARNESS_TEST(partitioned_lookup_a_partition_below_its_key_is_damage),
 };
 const harness_suite partitioned_lookup_suite = HARNESS_SUITE("partitioned_lookup", tests);

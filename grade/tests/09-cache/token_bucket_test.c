@@ -224,6 +224,23 @@ static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_the_burst_caps_the_fraction_of_a_byte(void)
+{
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 15); /* 0.015 bytes a period: a burst of 1.5 bytes */
+    c.now += 126 * TB_PERIOD; /* 126 idle periods: 1.89 bytes */
+    harness_context("15 bytes a second, 126 idle periods, then a request of 2 bytes");
+    rate_limiter_request(&rl, 2, RL_LOW);
+    uint64_t took = c.now - 131 * TB_PERIOD;
+    EX_CHECK(took == 34 * TB_PERIOD, "at 15 bytes a second (0.015 bytes a 1 ms period), 126 "
+             "idle periods bring 1.89 bytes, and the bucket keeps the burst's worth, 100 "
+             "periods: 1.5 bytes; its whole byte is the cap's, so its fraction (0.89) is "
+             "capped by the cap's fraction (0.5), billionths with billionths: 2 bytes then wait "
+             "34 periods for the half byte missing (took %.2f ms)", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
 static void token_bucket_counts_each_priority(void)
 {
     rate_limiter rl;
@@ -284,6 +301,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_keeps_what_is_left_of_a_period),
     HARNESS_TEST(token_bucket_a_new_rate_is_seen),
     HARNESS_TEST(token_bucket_the_burst_is_exact_below_a_byte_a_period),
+    HARNESS_TEST(token_bucket_the_burst_caps_the_fraction_of_a_byte),
     HARNESS_TEST(token_bucket_one_byte_a_second_is_a_limit),
     HARNESS_TEST(token_bucket_counts_each_priority),
 };
