@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "command.h"
+#include "ex_replica.h"
 #include "exercise.h"
 #include "io_fault.h"
 #include "io_sim.h"
@@ -96,47 +97,25 @@ static void apply_expect(replica *r, uint64_t index, const char *ops, int want, 
              (unsigned long long)index, outcome_name(want), outcome_name(got));
 }
 
-/* The value of key, or "-" if absent (a static buffer). */
-static const char *value(replica *r, const char *key)
-{
-    static char buf[256];
-    void *v = NULL;
-    size_t n = 0;
-    int rc = kv_get(replica_db(r), key, strlen(key), &v, &n);
-    if (rc == KV_NOT_FOUND)
-        return "-";
-    EX_CHECK(rc == KV_OK, "kv_get(%s): %s", key, kv_errmsg());
-    snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
-    kv_free(v);
-    return buf;
-}
-
-static void expect_value(replica *r, const char *key, const char *want, const char *rule)
-{
-    const char *got = value(r, key);
-    EX_CHECK(strcmp(got, want) == 0, "%s: %s is %s (got %s)", rule, key,
-             strcmp(want, "-") == 0 ? "absent" : want, strcmp(got, "-") == 0 ? "absent" : got);
-}
-
 static void apply_once_commands_apply_under_their_conditions(void)
 {
     replica *r = apply_open(apply_dir("r"), NULL);
     apply_expect(r, 1, "x=1 y=2", REPLICA_APPLIED, "a command of two puts and no condition "
                  "applies");
-    expect_value(r, "x", "1", "a command's puts are in the engine once it applied");
+    ex_replica_expect(r, "x", "1", "a command's puts are in the engine once it applied");
     apply_expect(r, 2, "x?1 x=10 y=", REPLICA_APPLIED, "x holds 1, so the command whose "
                  "condition is x = 1 applies");
-    expect_value(r, "x", "10", "the writes of an applied command are in the engine");
-    expect_value(r, "y", "-", "a delete of an applied command removes its key");
+    ex_replica_expect(r, "x", "10", "the writes of an applied command are in the engine");
+    ex_replica_expect(r, "y", "-", "a delete of an applied command removes its key");
     apply_expect(r, 3, "x?1 x=99", REPLICA_REFUSED, "a condition is read from the engine as "
                  "the command applies, and a value condition holds when the key holds exactly "
                  "that value: x holds 10 now, not 1, so the command is refused");
-    expect_value(r, "x", "10", "a refused command writes nothing");
+    ex_replica_expect(r, "x", "10", "a refused command writes nothing");
     apply_expect(r, 4, "z! z=new", REPLICA_APPLIED, "z is absent, so the command whose "
                  "condition is that z is absent applies");
     apply_expect(r, 5, "z! z=again", REPLICA_REFUSED, "z holds a value now (index 4 wrote "
                  "it), so a condition that it is absent does not hold");
-    expect_value(r, "z", "new", "a refused command writes nothing");
+    ex_replica_expect(r, "z", "new", "a refused command writes nothing");
     apply_expect(r, 6, "x?1 x=bad", REPLICA_REFUSED, "a value condition holds when the key "
                  "holds exactly that value: x holds \"10\", and \"1\", a prefix of it, is "
                  "another value");
@@ -144,18 +123,18 @@ static void apply_once_commands_apply_under_their_conditions(void)
                  "holds exactly that value: x holds \"10\", and \"100\" is another value");
     apply_expect(r, 8, "y?2 x=bad", REPLICA_REFUSED, "a value condition holds when the key "
                  "holds exactly that value: y is absent (index 2 deleted it)");
-    expect_value(r, "x", "10", "a refused command writes nothing");
+    ex_replica_expect(r, "x", "10", "a refused command writes nothing");
     apply_expect(r, 9, "x?10 z?wrong x=bad", REPLICA_REFUSED, "every condition must hold: "
                  "x holds 10, but z holds \"new\", not \"wrong\"");
     apply_expect(r, 10, "x?10 y! z?new x=11", REPLICA_APPLIED, "every condition holds (x = "
                  "10, y absent, z = new), so the command applies");
-    expect_value(r, "x", "11", "the writes of an applied command are in the engine");
-    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 10 "
+    ex_replica_expect(r, "x", "11", "the writes of an applied command are in the engine");
+    ex_replica_expect(r, "z", "new", "a condition is no write: z, which the command at index 10 "
                  "only reads (its third condition), still holds \"new\"");
     apply_expect(r, 11, "z?new w=1", REPLICA_APPLIED, "z holds \"new\": the command applies");
-    expect_value(r, "z", "new", "a condition is no write: z, which the command at index 11 "
+    ex_replica_expect(r, "z", "new", "a condition is no write: z, which the command at index 11 "
                  "only reads (its one condition), still holds \"new\"");
-    expect_value(r, "w", "1", "the writes of an applied command are in the engine");
+    ex_replica_expect(r, "w", "1", "the writes of an applied command are in the engine");
     EX_CHECK(replica_applied(r) == 11, "the applied index is the last command's, 11 (got "
              "%llu)", (unsigned long long)replica_applied(r));
     apply_close(r);
@@ -173,10 +152,10 @@ static void apply_once_an_index_at_or_below_the_applied_one_is_skipped(void)
                  "too (3), which a restart replays first");
     apply_expect(r, 3, "n=again", REPLICA_SKIPPED, "an index at or below the applied one is "
                  "skipped, whatever the command: at the applied index itself too (3)");
-    expect_value(r, "n", "3", "a skipped command writes nothing");
+    ex_replica_expect(r, "n", "3", "a skipped command writes nothing");
     apply_expect(r, 1, "n=1", REPLICA_SKIPPED, "index 1, below the applied index 3, is "
                  "skipped: applied again, it would set n back to 1");
-    expect_value(r, "n", "3", "a skipped command writes nothing");
+    ex_replica_expect(r, "n", "3", "a skipped command writes nothing");
     EX_CHECK(replica_applied(r) == 3, "a skipped command leaves the applied index as it was, "
              "3 (got %llu)", (unsigned long long)replica_applied(r));
     apply_close(r);
@@ -189,7 +168,7 @@ static void apply_once_an_index_at_or_below_the_applied_one_is_skipped(void)
                  "index 1 is skipped");
     apply_expect(r, 3, "n?2 n=3 log=three", REPLICA_SKIPPED, "after a reopen the library "
                  "replays its log: at the applied index itself (3) the command is skipped");
-    expect_value(r, "n", "3", "the replayed commands changed nothing");
+    ex_replica_expect(r, "n", "3", "the replayed commands changed nothing");
     apply_expect(r, 7, "n?3 n=7", REPLICA_APPLIED, "index 7 applies: a gap (4 to 6 carried "
                  "no command) is allowed");
     apply_expect(r, 5, "n=5", REPLICA_SKIPPED, "index 5, below the applied index 7, is "
@@ -213,7 +192,7 @@ static void apply_once_a_refused_command_takes_its_index(void)
     EX_CHECK(replica_applied(r) == 2, "a refused command's index is written to the engine, "
              "so a reopen finds 2 (got %llu) and the library does not hand the command over "
              "again", (unsigned long long)replica_applied(r));
-    expect_value(r, "a", "1", "a refused command writes nothing");
+    ex_replica_expect(r, "a", "1", "a refused command writes nothing");
     apply_close(r);
 }
 
@@ -268,7 +247,7 @@ static void apply_once_a_command_says_which_keys_its_writes_found(void)
              existed[4]);
     EX_CHECK(replica_applied(r) == 2, "a command applied with existed asked for takes its "
              "index as any other: 2 (got %llu)", (unsigned long long)replica_applied(r));
-    expect_value(r, "a", "-", "a command applied with existed asked for is written as any "
+    ex_replica_expect(r, "a", "-", "a command applied with existed asked for is written as any "
                  "other: its last write deletes a");
     command_free(c);
     apply_close(r);
@@ -304,8 +283,8 @@ static void apply_once_the_index_is_written_in_the_same_kv_write(void)
         replica *s = apply_open(harness_join(state, "r"), NULL);
         uint64_t applied = replica_applied(s);
         char x[64], y[64];
-        snprintf(x, sizeof x, "%s", value(s, "x"));
-        snprintf(y, sizeof y, "%s", value(s, "y"));
+        snprintf(x, sizeof x, "%s", ex_replica_value(s, "x"));
+        snprintf(y, sizeof y, "%s", ex_replica_value(s, "y"));
         int before = applied == 1 && strcmp(x, "old") == 0 && strcmp(y, "-") == 0;
         int after = applied == 2 && strcmp(x, "new") == 0 && strcmp(y, "new") == 0;
         EX_CHECK(before || after, "the applied index is written in the same kv_write as the "
@@ -410,7 +389,7 @@ static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
              kv_strerror(rc));
     EX_CHECK(replica_applied(r) == 1, "a command whose batch cannot be built is not applied: "
              "the applied index stays 1 (got %llu)", (unsigned long long)replica_applied(r));
-    expect_value(r, "small", "-", "a command whose batch cannot be built writes nothing, the "
+    ex_replica_expect(r, "small", "-", "a command whose batch cannot be built writes nothing, the "
                  "writes its batch did take neither (one kv_write, and only of a whole batch)");
     command_free(c);
     apply_close(r);

@@ -17,6 +17,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "ex_replica.h"
 #include "exercise.h"
 #include "io_fault.h"
 #include "io_sim.h"
@@ -101,27 +102,6 @@ static uint8_t *snap_make(uint64_t index, const char *pairs, size_t *len)
     return p;
 }
 
-static const char *value(replica *r, const char *key)
-{
-    static char buf[256];
-    void *v = NULL;
-    size_t n = 0;
-    int rc = kv_get(replica_db(r), key, strlen(key), &v, &n);
-    if (rc == KV_NOT_FOUND)
-        return "-";
-    EX_CHECK(rc == KV_OK, "kv_get(%s): %s", key, kv_errmsg());
-    snprintf(buf, sizeof buf, "%.*s", (int)n, (const char *)v);
-    kv_free(v);
-    return buf;
-}
-
-static void expect_value(replica *r, const char *key, const char *want, const char *rule)
-{
-    const char *got = value(r, key);
-    EX_CHECK(strcmp(got, want) == 0, "%s: %s is %s (got %s)", rule, key,
-             strcmp(want, "-") == 0 ? "absent" : want, strcmp(got, "-") == 0 ? "absent" : got);
-}
-
 /* The client keys of the live engine (not the replica's own). */
 static size_t client_keys(replica *r)
 {
@@ -178,10 +158,10 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
              "replica_applied is 10 after the restore (got %llu), so the commands the snapshot "
              "holds are skipped when the library hands them over",
              (unsigned long long)replica_applied(r));
-    expect_value(r, "a", "1", "the restored engine holds every record of the snapshot");
-    expect_value(r, "b", "2", "the restored engine holds every record of the snapshot");
-    expect_value(r, "c", "three", "the restored engine holds every record of the snapshot");
-    expect_value(r, "stale", "-", "the restored engine holds the snapshot's records and no "
+    ex_replica_expect(r, "a", "1", "the restored engine holds every record of the snapshot");
+    ex_replica_expect(r, "b", "2", "the restored engine holds every record of the snapshot");
+    ex_replica_expect(r, "c", "three", "the restored engine holds every record of the snapshot");
+    ex_replica_expect(r, "stale", "-", "the restored engine holds the snapshot's records and no "
                  "other: the old engine's keys went with it");
     EX_CHECK(client_keys(r) == 3, "the restored engine holds the snapshot's 3 records and no "
              "other key (got %zu)", client_keys(r));
@@ -193,8 +173,8 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
     EX_CHECK(replica_applied(r) == 10, "after a reopen the replica is at the snapshot's index, "
              "10 (got %llu): the index is written into the new engine with its records, "
              "the last of them", (unsigned long long)replica_applied(r));
-    expect_value(r, "a", "1", "after a reopen the live engine is the restored one");
-    expect_value(r, "stale", "-", "after a reopen the live engine is the restored one");
+    ex_replica_expect(r, "a", "1", "after a reopen the live engine is the restored one");
+    ex_replica_expect(r, "stale", "-", "after a reopen the live engine is the restored one");
     /* And a second restore switches back to the first directory. */
     free(snap);
     snap = snap_make(20, "d=4", &len);
@@ -202,8 +182,8 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
     EX_CHECK(rc == KV_OK && replica_applied(r) == 20, "a second, newer snapshot (index 20) "
              "installs too (got %s, index %llu)", kv_strerror(rc),
              (unsigned long long)replica_applied(r));
-    expect_value(r, "d", "4", "the restored engine holds every record of the snapshot");
-    expect_value(r, "a", "-", "the restored engine holds the snapshot's records and no other");
+    ex_replica_expect(r, "d", "4", "the restored engine holds every record of the snapshot");
+    ex_replica_expect(r, "a", "-", "the restored engine holds the snapshot's records and no other");
     /* A third, with no reopen between: the second built data-a, so the
      * third builds data-b. */
     free(snap);
@@ -223,11 +203,11 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
              (int)(got > 0 ? got - 1 : 0), (const char *)line,
              files_in(harness_join(dir, "data-a")));
     free(line);
-    expect_value(r, "e", "5", "the restored engine holds every record of the snapshot");
-    expect_value(r, "d", "-", "the restored engine holds the snapshot's records and no other");
+    ex_replica_expect(r, "e", "5", "the restored engine holds every record of the snapshot");
+    ex_replica_expect(r, "d", "-", "the restored engine holds the snapshot's records and no other");
     snap_close(r);
     r = snap_open(dir);
-    EX_CHECK(replica_applied(r) == 30 && strcmp(value(r, "e"), "5") == 0, "after a reopen "
+    EX_CHECK(replica_applied(r) == 30 && strcmp(ex_replica_value(r, "e"), "5") == 0, "after a reopen "
              "the replica is the third restore's engine, at index 30 (got %llu)",
              (unsigned long long)replica_applied(r));
     snap_close(r);
@@ -246,19 +226,19 @@ static void snapshot_install_an_older_snapshot_changes_nothing(void)
     EX_CHECK(replica_applied(r) == 10, "a restore never rolls a newer engine back: a "
              "snapshot at 5 leaves a replica at 10 at 10 (got %llu)",
              (unsigned long long)replica_applied(r));
-    expect_value(r, "a", "mine", "a restore never rolls a newer engine back: a snapshot at 5 "
+    ex_replica_expect(r, "a", "mine", "a restore never rolls a newer engine back: a snapshot at 5 "
                  "changes nothing in an engine at 10");
     free(snap);
     snap = snap_make(10, "a=other", &len);
     rc = restore(r, snap, len);
     EX_CHECK(rc == KV_OK, "a snapshot at the engine's own index is no error (got %s: %s)",
              kv_strerror(rc), kv_errmsg());
-    expect_value(r, "a", "mine", "a snapshot at the engine's own index changes nothing: the "
+    ex_replica_expect(r, "a", "mine", "a snapshot at the engine's own index changes nothing: the "
                  "engine is already as new");
-    expect_value(r, "n", "10", "a snapshot at the engine's own index changes nothing");
+    ex_replica_expect(r, "n", "10", "a snapshot at the engine's own index changes nothing");
     snap_close(r);
     r = snap_open(dir);
-    EX_CHECK(replica_applied(r) == 10 && strcmp(value(r, "a"), "mine") == 0, "after a reopen "
+    EX_CHECK(replica_applied(r) == 10 && strcmp(ex_replica_value(r, "a"), "mine") == 0, "after a reopen "
              "the replica is as it was before the two snapshots, at 10 (got %llu)",
              (unsigned long long)replica_applied(r));
     snap_close(r);
@@ -299,11 +279,11 @@ static void snapshot_install_a_damaged_snapshot_is_refused(void)
     }
     EX_CHECK(replica_applied(r) == 3, "a refused snapshot changes nothing: the replica is at "
              "3 (got %llu)", (unsigned long long)replica_applied(r));
-    expect_value(r, "mine", "1", "a refused snapshot changes nothing");
-    expect_value(r, "a", "-", "a refused snapshot changes nothing");
+    ex_replica_expect(r, "mine", "1", "a refused snapshot changes nothing");
+    ex_replica_expect(r, "a", "-", "a refused snapshot changes nothing");
     snap_close(r);
     r = snap_open(dir);
-    EX_CHECK(replica_applied(r) == 3 && strcmp(value(r, "mine"), "1") == 0, "after refused "
+    EX_CHECK(replica_applied(r) == 3 && strcmp(ex_replica_value(r, "mine"), "1") == 0, "after refused "
              "snapshots a reopen finds the replica as it was, at 3 (got %llu)",
              (unsigned long long)replica_applied(r));
     snap_close(r);
@@ -463,8 +443,8 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
             installed = 1;
             break;
         }
-        EX_CHECK(replica_applied(r) == 3 && strcmp(value(r, "mine"), "1") == 0 &&
-                     strcmp(value(r, "k00000"), "-") == 0,
+        EX_CHECK(replica_applied(r) == 3 && strcmp(ex_replica_value(r, "mine"), "1") == 0 &&
+                     strcmp(ex_replica_value(r, "k00000"), "-") == 0,
                  "a restore that fails (write call %ld failed: %s) leaves the old engine the "
                  "live one, as it was: index 3, mine = 1, none of the snapshot's keys (got "
                  "index %llu)", fail, kv_strerror(rc), (unsigned long long)replica_applied(r));
