@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exercise.h"
 #include "io.h"
@@ -90,6 +92,35 @@ static void flush_protocol_tmp_sync_rename_sync_dir(void)
     kv_close(db);
 }
 
+static void flat_apply_failure_names_the_table(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = fl_open(dir);
+    for (int i = 0; i < 4; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        ex_put(db, k, "v", "a put before the flush");
+    }
+    /* A directory where the table is to be renamed to: the rename fails
+     * (EISDIR), a failure that leaves the database as it was. */
+    const char *final = harness_join(dir, "000000000001-000000000004.tbl");
+    EX_CHECK(mkdir(final, 0755) == 0, "test setup: make the directory %s", final);
+    harness_context("kv_flush of writes 1 to 4 with a directory standing at the table's name");
+    int rc = kv_flush(db);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", kv_errmsg());
+    EX_CHECK(rc != KV_OK, "a flush whose table cannot be renamed into place fails (got %d)", rc);
+    EX_CHECK(strstr(msg, "(writing table ") != NULL &&
+             strstr(msg, "000000000001-000000000004.tbl") != NULL,
+             "a table that cannot be applied says which it was: flat_apply_output adds "
+             "\" (writing table PATH)\" to the failure, PATH its final name (got \"%s\")", msg);
+    EX_CHECK(rmdir(final) == 0, "test setup: remove the directory %s", final);
+    harness_context("kv_flush again, the directory gone");
+    fl_flush(db, "after the failed one, the directory gone");
+    ex_expect(db, "k3", "v", "after the second flush, k3 is read from the table");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 /* The bytes malloc has handed out and not had back, every thread's. */
 static size_t fl_heap_in_use(void)
 {
@@ -130,6 +161,7 @@ static void flat_apply_keeps_no_memory_per_table(void)
 
 static const harness_test flat_apply_tests[] = {
     HARNESS_TEST(flush_protocol_tmp_sync_rename_sync_dir),
+    HARNESS_TEST(flat_apply_failure_names_the_table),
     HARNESS_TEST(flat_apply_keeps_no_memory_per_table),
 };
 const harness_suite flat_apply_suite = HARNESS_SUITE("flat_apply", flat_apply_tests);
