@@ -13,7 +13,9 @@
 #                   name, exercise, rung, expected text, file, what it breaks
 #   equivalents     one line per equivalent mutant (grade/mutants.sh),
 #                   tab-separated: function, the line it changes, the line
-#                   the mutant has instead (both trimmed), why no test can
+#                   the mutant has instead (both trimmed), which of the
+#                   function's lines with that text it is (its
+#                   `occurrence`, or 0: each of them), why no test can
 #                   tell it from the reference
 #   rung-section    -v name=RUNG [-v test=SUITE/TEST]: the page section to
 #                   reread when the rung fails ("" if none): the one its
@@ -33,7 +35,8 @@
 #                   wrong solution's text occurs exactly once in its own,
 #                   every equivalent mutant's line in its function (where
 #                   the line is there more than once, the entry covers
-#                   the same change made to each)
+#                   the same change made to each, unless its `occurrence`
+#                   names one: that one must be there)
 #   rungs-in-order  the rungs the list names, one a line
 #   sections        every page section the list names (exercises and
 #                   rungs), once each, one a line
@@ -44,7 +47,10 @@
 # continues the value above it; "#" starts a comment line.  Kinds:
 # exercise, wrong, rung, equivalent.  Code in a wrong solution's `replace`
 # and `with` is one line, with "\n" for a line break; an equivalent
-# mutant's `replace` and `with` are the one line it changes, trimmed.
+# mutant's `replace` and `with` are the one line it changes, trimmed;
+# its optional `occurrence: N` narrows it to the Nth line of the function
+# (counted from its "{") whose trimmed text is `replace`, for a line the
+# function holds more than once where only one change is equivalent.
 #
 # A function is found where a line that starts in column 0 names it with
 # "(" after it, and its body is the lines from a line "{" to the next line
@@ -599,6 +605,13 @@ function mode_check(   i, n, parts, k, file, w, ref) {
             k += trim(L[n]) == need("equivalent", w, "replace")
         if (k == 0)
             fail(list ": equivalent mutant " w ": its replace line is not in " field("equivalent", w, "function"))
+        n = field("equivalent", w, "occurrence")
+        if (n != "" && n !~ /^[1-9][0-9]*$/)
+            fail(list ": equivalent mutant " w ": occurrence \"" n "\" is not a number from 1 (the Nth line of " \
+                 field("equivalent", w, "function") " with its replace text)")
+        if (n != "" && n + 0 > k)
+            fail(list ": equivalent mutant " w ": occurrence " n " of its replace line, but " \
+                 field("equivalent", w, "function") " holds " k " line" (k == 1 ? "" : "s") " with that text")
     }
 }
 
@@ -652,9 +665,9 @@ BEGIN {
         }
     } else if (mode == "equivalents") {
         for (i = 1; i <= neqv; i++)
-            printf "%s\t%s\t%s\t%s\n", need("equivalent", eqv[i], "function"),
+            printf "%s\t%s\t%s\t%d\t%s\n", need("equivalent", eqv[i], "function"),
                    need("equivalent", eqv[i], "replace"), need("equivalent", eqv[i], "with"),
-                   need("equivalent", eqv[i], "why")
+                   field("equivalent", eqv[i], "occurrence") + 0, need("equivalent", eqv[i], "why")
     } else if (mode == "rung-section") {
         print rung_section(name, test)
     } else if (mode == "get") {

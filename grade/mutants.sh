@@ -70,7 +70,8 @@ if [ -n "$only_ex" ] && ! cut -f 2 "$root/table" | grep -qx "$only_ex"; then
     echo "mutants: stage $stage has no exercise $only_ex (it has: $(cut -f 2 "$root/table" | tr '\n' ' '))" >&2
     exit 2
 fi
-# The equivalent mutants the list names: function, before, after.
+# The equivalent mutants the list names: function, before, after,
+# occurrence (0: every line of the function with that text), why.
 ex -v mode=equivalents >"$root/equivalents"
 
 # mutant_file LINE: the reference file with the mutant's line in place
@@ -97,13 +98,21 @@ while IFS=$tab read -r n name file fns section; do
         echo "mutants: $(cat "$root/mutate.err")" >&2
         exit 1
     }
-    # Equivalent ones marked E (the list's), the rest M; then a seeded
-    # shuffle (the same for the same seed and reference).
+    # Equivalent ones marked E (the list's: an entry with an occurrence N
+    # matches only the Nth line of the function, counted from its "{",
+    # with the mutant's text; one without, every such line), the rest M;
+    # then a seeded shuffle (the same for the same seed and reference).
     awk -F '\t' -v OFS='\t' -v eq="$root/equivalents" -v name="$name" -v file="$file" -v seed="$seed" '
-        BEGIN { while ((getline l < eq) > 0) { split(l, f, "\t"); e[f[1] "\t" f[2] "\t" f[3]] = 1 }
+        function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
+        BEGIN { while ((getline l < eq) > 0) { split(l, f, "\t"); e[f[1] "\t" f[2] "\t" f[3] "\t" f[4]] = 1 }
+                while ((getline l < file) > 0) src[++nsrc] = l
                 srand(seed) }
         { b = $4; a = $5; sub(/^ +/, "", b); sub(/^ +/, "", a)
-          line[NR] = name OFS file OFS ((($1 "\t" b "\t" a) in e) ? "E" : "M") OFS $0 }
+          occ = 0
+          for (j = $2 + 0; j >= 1 && src[j] != "{"; j--)
+              occ += trim(src[j]) == b
+          k = $1 "\t" b "\t" a
+          line[NR] = name OFS file OFS (((k "\t0") in e || (k "\t" occ) in e) ? "E" : "M") OFS $0 }
         END { for (i = NR; i > 1; i--) { j = int(rand() * i) + 1; t = line[i]; line[i] = line[j]; line[j] = t }
               for (i = 1; i <= NR; i++) print line[i] }' "$root/ex-$name.all" >"$root/ex-$name.shuffled"
     taken=0

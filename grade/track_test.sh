@@ -28,6 +28,12 @@
 #   learn-example    docs/learn.md's minimal example (stage 01 packed as an
 #                    engine of its own, then make grade ENGINE=...) runs as
 #                    written there, and every rung passes, none skipped
+#   equivalent-occurrence  an [equivalent] entry's `occurrence` names one
+#                    of the lines its function holds with that text: a
+#                    list naming one that is there passes grade/
+#                    exercises.awk's check, one naming a line past the
+#                    last, or not a number, fails it, with a message that
+#                    names the entry and the count
 #   mutants          make grade-mutants' machinery (grade/mutants.sh) on a
 #                    seeded sample of stage 01's record_lengths, climbing
 #                    the exercises rung: each mutant is graded, most are
@@ -247,6 +253,40 @@ else
     else
         bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
     fi
+fi
+
+# ---- equivalent-occurrence ----------------------------------------------------------------
+# A list of its own, on stage 04's flush, whose `if (rc == KV_OK)` is there
+# three times.
+occ_list() {
+    printf '%s\n' "[exercise flush]" "title: a flush" "file: stages/04-lsm/engine/lsm_flush.c" \
+        "function: lsm_flush_write" "does: writes a table" "section: Flush" "" \
+        "[equivalent status_never_asked]" "exercise: flush" "function: lsm_flush_write" \
+        "replace: if (rc == KV_OK)" "with: if (0)" "occurrence: $1" "why: the track's test"
+}
+mkdir -p "$root/occurrence"
+occ_ok=1 occ_why=""
+for n in 1 3; do
+    occ_list $n >"$root/occurrence/04-lsm.exercises"
+    awk -f "$here/exercises.awk" -v list="$root/occurrence/04-lsm.exercises" -v mode=check \
+        >/dev/null 2>"$root/occurrence/$n.err" || { occ_ok=0; occ_why="occurrence $n refused: $(cat "$root/occurrence/$n.err")"; }
+    line=$(awk -f "$here/exercises.awk" -v list="$root/occurrence/04-lsm.exercises" -v mode=equivalents | cut -f 4)
+    [ "$line" = "$n" ] || { occ_ok=0; occ_why="occurrence $n listed as \"$line\""; }
+done
+for n in 4 x; do
+    occ_list $n >"$root/occurrence/04-lsm.exercises"
+    if awk -f "$here/exercises.awk" -v list="$root/occurrence/04-lsm.exercises" -v mode=check \
+        >/dev/null 2>"$root/occurrence/$n.err"; then
+        occ_ok=0; occ_why="occurrence $n passed the check"
+    elif ! grep -q "equivalent mutant status_never_asked: occurrence.*$n" "$root/occurrence/$n.err" ||
+        { [ $n = 4 ] && ! grep -q "holds 3 lines" "$root/occurrence/$n.err"; }; then
+        occ_ok=0; occ_why="occurrence $n refused without naming it: $(cat "$root/occurrence/$n.err")"
+    fi
+done
+if [ $occ_ok -eq 1 ]; then
+    ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err")"
+else
+    bad "equivalent-occurrence: $occ_why"
 fi
 
 # ---- mutants --------------------------------------------------------------------------------

@@ -3,14 +3,20 @@
  * flat_apply_output (stages/04-lsm/flat_set/flat_set.c), through kv.h: a flushed
  * table made part of the database by the protocol of flat_set.h (a
  * temporary name, synced, renamed, the directory synced, then installed),
- * as the power-loss simulator's journal of the I/O calls shows.
+ * as the power-loss simulator's journal of the I/O calls shows; and a
+ * table applied again and again leaves no memory behind (the heap measured
+ * over hundreds of flushes and compactions).
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "exercise.h"
 #include "io.h"
+#include "io_fault.h"
 #include "io_sim.h"
 #include "kv.h"
 
@@ -87,7 +93,152 @@ static void flush_protocol_tmp_sync_rename_sync_dir(void)
     kv_close(db);
 }
 
+static void flat_apply_failure_names_the_table(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = fl_open(dir);
+    for (int i = 0; i < 4; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        ex_put(db, k, "v", "a put before the flush");
+    }
+    /* A directory where the table is to be renamed to: the rename fails
+     * (EISDIR), a failure that leaves the database as it was. */
+    const char *final = harness_join(dir, "000000000001-000000000004.tbl");
+    EX_CHECK(mkdir(final, 0755) == 0, "test setup: make the directory %s", final);
+    harness_context("kv_flush of writes 1 to 4 with a directory standing at the table's name");
+    int rc = kv_flush(db);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", kv_errmsg());
+    EX_CHECK(rc != KV_OK, "a flush whose table cannot be renamed into place fails (got %d)", rc);
+    EX_CHECK(strstr(msg, "(writing table ") != NULL &&
+             strstr(msg, "000000000001-000000000004.tbl") != NULL,
+             "a table that cannot be applied says which it was: flat_apply_output adds "
+             "\" (writing table PATH)\" to the failure, PATH its final name (got \"%s\")", msg);
+    EX_CHECK(rmdir(final) == 0, "test setup: remove the directory %s", final);
+    harness_context("kv_flush again, the directory gone");
+    fl_flush(db, "after the failed one, the directory gone");
+    ex_expect(db, "k3", "v", "after the second flush, k3 is read from the table");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
+/* A database at root/name holding writes 1 to 4, closed. */
+static const char *fl_four(const char *name)
+{
+    const char *dir = harness_join(harness_tmpdir(), name);
+    kv_db *db = fl_open(dir);
+    for (int i = 0; i < 4; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%d", i);
+        ex_put(db, k, "v", "a put before the flush");
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    return dir;
+}
+
+/* How often `needle` stands in `hay`. */
+static int fl_times(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void flat_apply_directory_fsync_failure_is_final(void)
+{
+    /* The syncs a flush of writes 1 to 4 makes, counted on a copy; the
+     * last is the directory's, after the rename (flat_set.h, step 3). */
+    const char *a = fl_four("a"), *b = fl_four("b"), *c = fl_four("c");
+    io_fault_plan count = {.kinds = IO_FAULT_SYNC};
+    io_fault_install(&count);
+    kv_db *db = fl_open(a);
+    fl_flush(db, "of writes 1 to 4, its syncs counted");
+    long syncs = io_fault_calls();
+    kv_close(db);
+    io_fault_uninstall();
+
+    io_fault_plan fsync = {.kinds = IO_FAULT_SYNC, .fail_at = syncs};
+    io_fault_install(&fsync);
+    db = fl_open(b);
+    harness_context("kv_flush of writes 1 to 4 with the directory's fsync after the rename "
+                    "failing (sync %ld)", syncs);
+    int rc = kv_flush(db);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", kv_errmsg());
+    int put = kv_put(db, "x", 1, "y", 1);
+    kv_close(db);
+    io_fault_uninstall();
+    EX_CHECK(rc != KV_OK && put != KV_OK && strstr(msg, "until the database is reopened") != NULL,
+             "a directory fsync that fails after the rename is final: whether the table's name "
+             "is on the disk is unknown, so flat_apply_output sets *final (fsync_failed: the "
+             "fsync itself failed), says \"writes are refused until the database is "
+             "reopened\", and the next write is refused (flush %d, put %d: \"%s\")",
+             rc, put, msg);
+    EX_CHECK(fl_times(msg, "(writing table ") == 1, "a final failure names its table once, in "
+             "its own words (\"(writing table PATH; writes are refused ...)\"), not again in "
+             "the words of a failure that is not final (got \"%s\")", msg);
+    db = fl_open(b);
+    ex_expect(db, "k3", "v", "after the final failure and a reopen, the writes are there");
+    kv_close(db);
+
+    io_fault_plan dir_open = {.kinds = IO_FAULT_DIR_OPEN, .fail_at = 1};
+    io_fault_install(&dir_open);
+    db = fl_open(c);
+    harness_context("kv_flush of writes 1 to 4 with the directory failing to open for its fsync");
+    rc = kv_flush(db);
+    snprintf(msg, sizeof msg, "%s", kv_errmsg());
+    put = kv_put(db, "x", 1, "y", 1);
+    kv_close(db);
+    io_fault_uninstall();
+    EX_CHECK(rc != KV_OK && put == KV_OK && strstr(msg, "until the database is reopened") == NULL,
+             "a directory that cannot be opened to fsync it is no failed fsync (nothing was "
+             "lost): the flush fails and is tried again, but writes go on (fsync_failed stays "
+             "0, *final is not set; flush %d, put %d: \"%s\")", rc, put, msg);
+}
+
+/* The bytes malloc has handed out and not had back, every thread's. */
+static size_t fl_heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+static void flat_apply_keeps_no_memory_per_table(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = fl_open(dir);
+    size_t before = 0;
+    enum { WARM = 100, MORE = 200 };
+    for (int i = 0; i < WARM + MORE; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%04d", i);
+        ex_put(db, k, "v", "a put before a flush");
+        harness_context("round %d: a put, kv_flush (a table applied) and kv_compact (the two "
+                        "tables merged into one, applied)", i);
+        int rc = kv_flush(db);
+        EX_CHECK(rc == KV_OK, "kv_flush returns KV_OK (got %d: %s)", rc, kv_errmsg());
+        rc = kv_compact(db);
+        EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
+        if (i == WARM - 1)
+            before = fl_heap_in_use();
+    }
+    size_t after = fl_heap_in_use();
+    harness_context("the heap measured (mallinfo2) after round %d and after round %d",
+                    WARM - 1, WARM + MORE - 1);
+    EX_CHECK(after < before + 8192,
+             "after %d more flushes and compactions, each applying a table, the database holds "
+             "as much memory as before (one table, one memtable): flat_apply_output frees the "
+             "path it made for the table's final name (db_dir_file allocates it) whatever "
+             "happens; the heap grew by %zu bytes, %zu a round", MORE,
+             after > before ? after - before : 0, after > before ? (after - before) / MORE : 0);
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 static const harness_test flat_apply_tests[] = {
     HARNESS_TEST(flush_protocol_tmp_sync_rename_sync_dir),
+    HARNESS_TEST(flat_apply_failure_names_the_table),
+    HARNESS_TEST(flat_apply_directory_fsync_failure_is_final),
+    HARNESS_TEST(flat_apply_keeps_no_memory_per_table),
 };
 const harness_suite flat_apply_suite = HARNESS_SUITE("flat_apply", flat_apply_tests);

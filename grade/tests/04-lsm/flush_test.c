@@ -1,9 +1,15 @@
 /*
  * flush_test.c: exercise flush, lsm_flush_write (stages/04-lsm/engine/lsm_flush.c),
  * through kv.h: a frozen memtable written, tombstones and all, to a table
- * named by the writes it holds, installed, and read back after a reopen.
+ * named by the writes it holds, installed, and read back after a reopen;
+ * a failed flush leaves no table behind; and a flush, whether it ends well
+ * or cannot begin its table, lets go of the memtable it read (many flushes
+ * under a cap on the process's memory, where one kept alive each time
+ * runs out).
  */
 #include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,9 +159,122 @@ static void flush_failed_leaves_no_partial_table(void)
     kv_close(db);
 }
 
+/* Writes round r's 1 MiB (1024 values of 1000 bytes) and flushes it; the
+ * failure, if any, with the cap lifted first (the harness needs memory to
+ * say it). */
+static void fl_round(kv_db *db, int r, int capped, const char *v)
+{
+    int rc = KV_OK;
+    const char *what = "a put";
+    for (int i = 0; i < 1024 && rc == KV_OK; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "r%03d-%04d", r, i);
+        rc = kv_put(db, k, strlen(k), v, 1000);
+    }
+    if (rc == KV_OK) {
+        what = "kv_flush";
+        rc = kv_flush(db);
+    }
+    if (rc != KV_OK && capped)
+        ex_memory_uncap();
+    EX_CHECK(rc == KV_OK, "round %d (1 MiB written, then kv_flush), the process's memory capped "
+             "24 MiB above what it mapped after two rounds: %s fails (%d: %s), but a flush "
+             "lets go of the memtable it wrote (lsm_flush_write frees its iterator, which "
+             "holds a reference to the memtable: one kept alive is 1 MiB a flush, never "
+             "given back)", r, what, rc, kv_errmsg());
+}
+
+static void flush_frees_the_memtable_it_wrote(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = (size_t)64 << 20; /* no flush but kv_flush's */
+    kv_db *db = ex_open(dir, &opt, "open the test's database (64 MiB memtables)");
+    char v[1001];
+    memset(v, 'v', 1000);
+    v[1000] = '\0';
+    fl_round(db, 0, 0, v);
+    fl_round(db, 1, 0, v);
+    if (!ex_memory_cap((size_t)16 << 20)) {
+        kv_close(db);
+        return; /* a sanitizer's build: no cap, and this rule unchecked */
+    }
+    enum { ROUNDS = 48 }; /* 48 MiB through memtables of 1 MiB: twice the cap */
+    for (int r = 2; r < 2 + ROUNDS; r++)
+        fl_round(db, r, 1, v);
+    ex_memory_uncap();
+    ex_expect(db, "r002-0000", v, "after 48 flushes under the cap, the first round's key reads "
+              "back from its table");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
+/* One round of flush_failed_to_begin_lets_go: the database reopened (its
+ * 1 MiB of writes come back from the log into a memtable), a directory put
+ * where the flush's table file is to be created (lo-hi.tbl.tmp, lo = 1,
+ * hi = 1024), so that lsm_out_begin fails, a kv_flush, and a close.  The
+ * failure, if any, with the cap lifted first. */
+static void fl_begin_fails(const char *dir, const kv_options *opt, int r, int capped)
+{
+    const char *tmp = harness_join(dir, "000000000001-000000001024.tbl.tmp");
+    kv_db *db = NULL;
+    int rc = kv_open(dir, opt, &db), frc = KV_OK;
+    if (rc == KV_OK) {
+        EX_CHECK(mkdir(tmp, 0755) == 0, "make the directory %s", tmp);
+        frc = kv_flush(db);
+        kv_close(db);
+        EX_CHECK(rmdir(tmp) == 0, "remove the directory %s", tmp);
+    }
+    if ((rc != KV_OK || frc == KV_OK || frc == KV_ERR_NOMEM) && capped)
+        ex_memory_uncap();
+    EX_CHECK(rc == KV_OK && frc != KV_ERR_NOMEM,
+             "round %d (the database reopened, its 1 MiB back from the log, and a flush that "
+             "cannot create its table's file), the process's memory capped 24 MiB above what "
+             "it mapped after two rounds: %s fails for want of memory (%d: %s), but a flush "
+             "that cannot begin its table lets go of the memtable (lsm_flush_write frees its "
+             "iterator, which holds a reference to the memtable, before it returns the "
+             "failure: one kept alive is 1 MiB a failed flush, never given back)",
+             r, rc != KV_OK ? "kv_open" : "kv_flush", rc != KV_OK ? rc : frc, kv_errmsg());
+    EX_CHECK(frc != KV_OK, "round %d: kv_flush fails when the table's file cannot be created "
+             "(a directory stands at its name)", r);
+}
+
+static void flush_failed_to_begin_lets_go(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = (size_t)64 << 20; /* no flush but kv_flush's */
+    kv_db *db = ex_open(dir, &opt, "open the test's database (64 MiB memtables)");
+    char v[1001];
+    memset(v, 'v', 1000);
+    v[1000] = '\0';
+    for (int i = 0; i < 1024; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "k%04d", i);
+        EX_CHECK(kv_put(db, k, strlen(k), v, 1000) == KV_OK, "put %s: %s", k, kv_errmsg());
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    fl_begin_fails(dir, &opt, 0, 0);
+    fl_begin_fails(dir, &opt, 1, 0);
+    if (!ex_memory_cap((size_t)16 << 20))
+        return; /* a sanitizer's build: no cap, and this rule unchecked */
+    enum { ROUNDS = 48 }; /* 48 failed flushes of 1 MiB: twice the cap */
+    for (int r = 2; r < 2 + ROUNDS; r++)
+        fl_begin_fails(dir, &opt, r, 1);
+    ex_memory_uncap();
+    db = ex_open(dir, &opt, "open the test's database after the failed flushes");
+    fl_flush(db, "after 48 that failed");
+    ex_expect(db, "k1023", v, "after 48 failed flushes and one that ran, the last key reads "
+              "back from the table");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 static const harness_test flush_tests[] = {
     HARNESS_TEST(flush_writes_one_table_named_by_its_writes),
     HARNESS_TEST(flush_keeps_tombstones),
     HARNESS_TEST(flush_failed_leaves_no_partial_table),
+    HARNESS_TEST(flush_frees_the_memtable_it_wrote),
+    HARNESS_TEST(flush_failed_to_begin_lets_go),
 };
 const harness_suite flush_suite = HARNESS_SUITE("flush", flush_tests);

@@ -68,6 +68,12 @@ static void check_levels(const skiplist *sl, int n, const int *number, uint8_t *
 
 static void insert_keys(int n, const int *order, const char *what)
 {
+    /* 3000 inserts take milliseconds: one that never returns fails with
+     * its rule, not the run's time limit. */
+    EX_DEADLINE(10, "every insert ends: the levels above the list's height get the head as "
+                "their prev, counting up from the list's height to the node's (i++), and the "
+                "node is linked in counting up from level 0 to its height; a loop that counts "
+                "the other way never reaches its bound (%d inserts, %s)", n, what);
     arena a;
     arena_init(&a, 1 << 14);
     skiplist sl;
@@ -273,6 +279,14 @@ static const char *step_check(void *ctx, int piece, long instr)
 
 static void skiplist_insert_every_instant_keeps_the_list_whole(void)
 {
+    /* Stepped one instruction at a time, the inserts take under a second:
+     * one whose loop runs away (counting the wrong way through the stack)
+     * would be stepped for minutes. */
+    EX_DEADLINE(20, "every insert ends: the levels above the list's height get the head as "
+                "their prev, counting up from the list's height to the node's (i++), and the "
+                "node is linked in counting up from level 0 to its height; a loop that counts "
+                "the other way never reaches its bound (%d inserts, stepped one instruction "
+                "at a time)", STEP_N);
     /* First one insert in this process, so that a stub says so. */
     arena a;
     arena_init(&a, 1 << 12);

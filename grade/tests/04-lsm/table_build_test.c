@@ -174,8 +174,9 @@ static void table_build_refuses_bad_entries(void)
 }
 
 /* Builds a table of n entries with append fail_at of its file failing (0:
- * none); the first error of add or finish, and in *calls the appends. */
-static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
+ * none); the first error of add or finish, and in *calls the appends.
+ * With long_ends, the first and the last keys are of 65000 bytes. */
+static int tb_build_failing_keys(table_ctx *ctx, int n, int long_ends, long fail_at, long *calls)
 {
     char name[32];
     snprintf(name, sizeof name, "t%ld.tbl", fail_at);
@@ -185,12 +186,18 @@ static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
     table_builder *b = NULL;
     EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new");
     int rc = KV_OK;
+    static char end_key[65000];
+    static uint8_t ikey[sizeof end_key + 64];
     for (int i = 0; i < n && rc == KV_OK; i++) {
         ex_entry e = {NULL, 0, 5, IKEY_PUT, "v", 0};
         char key[16];
         snprintf(key, sizeof key, "k%06d", i);
         e.key = key;
-        uint8_t ikey[64];
+        if (long_ends && (i == 0 || i == n - 1)) {
+            memset(end_key, i == 0 ? 'a' : 'z', sizeof end_key);
+            e.key = end_key;
+            e.klen = sizeof end_key;
+        }
         size_t kl = ex_entry_ikey(&e, ikey);
         rc = table_builder_add(b, ikey, kl, (const uint8_t *)"v", 1);
     }
@@ -207,23 +214,52 @@ static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
     return rc;
 }
 
+static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
+{
+    return tb_build_failing_keys(ctx, n, 0, fail_at, calls);
+}
+
 static void table_build_failed_write_is_an_error(void)
 {
     /* A table whose offset array alone is larger than the writer's
      * buffer, so that the array and the tail are written by appends of
-     * their own; each of the last appends fails in turn. */
+     * their own; each append fails in turn, from the last to the first
+     * (the records', the offset array's, the keys' and the tail's). */
     table_ctx *ctx = tb_ctx();
     enum { N = 40000 };
     long total = 0;
     EX_CHECK(tb_build_failing(ctx, N, 0, &total) == KV_OK && total > 2,
              "test setup: a table of %d entries", N);
-    for (long k = total; k > total - 4 && k > 0; k--) {
+    for (long k = total; k > 0; k--) {
         long calls = 0;
         int rc = tb_build_failing(ctx, N, k, &calls);
-        EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld: the offset array, "
-                 "the keys or the tail) makes table_builder_finish return that error, a "
-                 "negative KV_ERR_*, never KV_OK or a count: the table is not whole (got %d)",
-                 k, total, rc);
+        EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld: the records, the "
+                 "offset array, the keys or the tail) makes table_builder_add or "
+                 "table_builder_finish return that error, a negative KV_ERR_*, never KV_OK or "
+                 "a count: the table is not whole (got %d)", k, total, rc);
+    }
+}
+
+static void table_build_failed_key_write_is_an_error(void)
+{
+    /* First and last keys of 65000 bytes, written after the offset array:
+     * with the writer's buffer that full, one of them, or the tail, is
+     * written by an append of its own.  Tables of several sizes, each
+     * append failing in turn. */
+    table_ctx *ctx = tb_ctx();
+    for (int n = 2000; n <= 16000; n += 2000) {
+        long total = 0;
+        EX_CHECK(tb_build_failing_keys(ctx, n, 1, 0, &total) == KV_OK && total > 1,
+                 "test setup: a table of %d entries, the first and last keys of 65000 bytes", n);
+        for (long k = total; k > 0; k--) {
+            long calls = 0;
+            int rc = tb_build_failing_keys(ctx, n, 1, k, &calls);
+            EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld of a table of "
+                     "%d entries whose first and last keys are of 65000 bytes: the offset "
+                     "array, the two keys or the tail) makes table_builder_finish return that "
+                     "error, a negative KV_ERR_*, never KV_OK or a count: the table is not "
+                     "whole (got %d)", k, total, n, rc);
+        }
     }
     table_ctx_free(ctx);
 }
@@ -234,5 +270,6 @@ static const harness_test table_build_tests[] = {
     HARNESS_TEST(table_build_long_keys_and_large_values),
     HARNESS_TEST(table_build_refuses_bad_entries),
     HARNESS_TEST(table_build_failed_write_is_an_error),
+    HARNESS_TEST(table_build_failed_key_write_is_an_error),
 };
 const harness_suite table_build_suite = HARNESS_SUITE("table_build", table_build_tests);

@@ -4,8 +4,9 @@
  * at or below a sequence, by binary search over a table's on-disk offset
  * array (the tables are encoded by the test: ex_table.c), in about log2(N)
  * probes; no read for a key outside the table; damage reported, never
- * answered.
+ * answered; a lookup of a long key gives back the memory it took.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,48 @@ static void table_lookup_long_keys(void)
     tl_done();
 }
 
+/* The bytes malloc has handed out and not had back, every thread's. */
+static size_t tl_heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+static void table_lookup_long_keys_keep_no_memory(void)
+{
+    /* Keys longer than a probe's 256-byte buffer: a lookup allocates the
+     * heads it reads, and must give them back. */
+    static char keys[40][600];
+    ex_entry e[40];
+    for (int i = 0; i < 40; i++) {
+        memset(keys[i], 'a', 500);
+        snprintf(keys[i] + 500, 100, "%05d", i);
+        e[i] = (ex_entry){keys[i], 0, (uint64_t)(i + 1), IKEY_PUT, "v", 0};
+    }
+    table *t = tl_open(ex_table_file(e, 40, "long.tbl"));
+    size_t before = 0;
+    enum { PASSES = 30 };
+    for (int pass = 0; pass < PASSES; pass++) {
+        if (pass == 5)
+            before = tl_heap_in_use();
+        for (int i = 0; i < 40; i++) {
+            table_get_result r;
+            EX_CHECK(tl_get(t, e[i].key, 100, &r) == KV_OK && r.state == IKEY_FOUND,
+                     "a key of 505 bytes is found: %s", kv_errmsg());
+            free(r.value);
+        }
+    }
+    size_t after = tl_heap_in_use();
+    harness_context("the heap measured (mallinfo2) after 5 passes over the 40 keys and "
+                    "after %d", PASSES);
+    EX_CHECK(after < before + 8192,
+             "%d lookups of keys of 505 bytes (longer than a probe's 256-byte buffer) leave the "
+             "heap as it was: table_get frees the heads its search read into memory of their "
+             "own (table_v1_probe_free) once it has its answer; the heap grew by %zu bytes",
+             40 * (PASSES - 5), after > before ? after - before : 0);
+    table_unref(t);
+}
+
 static void table_lookup_damage_is_reported(void)
 {
     ex_entry *e = ex_entries(64, 1);
@@ -276,6 +319,7 @@ static const harness_test table_lookup_tests[] = {
     HARNESS_TEST(table_lookup_outside_costs_no_read),
     HARNESS_TEST(table_lookup_binary_search),
     HARNESS_TEST(table_lookup_long_keys),
+    HARNESS_TEST(table_lookup_long_keys_keep_no_memory),
     HARNESS_TEST(table_lookup_damage_is_reported),
     HARNESS_TEST(table_lookup_counts_gets_and_reads),
 };
