@@ -238,6 +238,7 @@ static void table_build_failed_write_is_an_error(void)
                  "table_builder_finish return that error, a negative KV_ERR_*, never KV_OK or "
                  "a count: the table is not whole (got %d)", k, total, rc);
     }
+    table_ctx_free(ctx);
 }
 
 static void table_build_failed_key_write_is_an_error(void)
