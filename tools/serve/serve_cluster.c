@@ -159,7 +159,7 @@ int serve_cluster_main(const char *dir, int nargs, char **args)
     sigprocmask(SIG_BLOCK, &stop, NULL);
     pid_t pids[CLUSTER_MAX] = {0};
     for (long i = 0; i < members; i++) {
-        char mdir[4096], log[4096], p[16], id[16];
+        char mdir[4096], log[4096], p[24], id[24];
         snprintf(mdir, sizeof mdir, "%s/m%ld", dir, i + 1);
         snprintf(log, sizeof log, "%s/m%ld.log", dir, i + 1);
         snprintf(p, sizeof p, "%ld", port + i);
