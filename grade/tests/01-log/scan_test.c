@@ -170,6 +170,43 @@ static void scan_stops_at_a_damaged_record(void)
     io_close(f);
 }
 
+/* A caller that finds where records resume after damage (kv_check's
+ * report, log_damage_resync) moves pos there and scans on, with the same
+ * scan: LOG_SCAN_BAD leaves the scan's buffer describing what it holds. */
+static void scan_goes_on_where_the_caller_resumes_it(void)
+{
+    uint64_t off[6];
+    const char *path = ex_log_file(5, off, NULL, 0);
+    size_t n;
+    uint8_t *bytes = ex_read_file(path, &n);
+    bytes[off[2] + 11] ^= 0x40; /* record 2's key: its checksum no longer matches */
+    path = ex_write_file("data.log", bytes, n);
+    free(bytes);
+    io_file *f = scan_open(path);
+    log_scan s;
+    log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
+    for (int i = 0; i < 2; i++)
+        EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the damage, is "
+                 "returned", i);
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_BAD, "record 2, damaged, is LOG_SCAN_BAD");
+    s.pos = off[3]; /* where records resume, as log_damage_resync finds it */
+    for (int i = 3; i < 5; i++) {
+        int rc = log_scan_next(&s);
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        EX_CHECK(rc == LOG_SCAN_RECORD && s.rec.klen == (uint32_t)kl &&
+                     memcmp(s.rec.key, k, (size_t)kl) == 0 && s.rec_offset == off[i],
+                 "moved past the damage to offset %llu, the scan goes on from there: record "
+                 "%d, key %s, at offset %llu (got %d): after LOG_SCAN_BAD the buffer still "
+                 "says which bytes of the file it holds (buf_off), so the bytes read are "
+                 "the file's at pos", (unsigned long long)off[3], i, k,
+                 (unsigned long long)off[i], rc);
+    }
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
+    log_scan_free(&s);
+    io_close(f);
+}
+
 static void scan_stops_at_damage(void)
 {
     uint64_t off[6];
@@ -240,5 +277,6 @@ static const harness_test scan_tests[] = {
     HARNESS_TEST(scan_knows_a_cut_record_without_reading_again),
     HARNESS_TEST(scan_stops_at_damage),
     HARNESS_TEST(scan_stops_at_a_damaged_record),
+    HARNESS_TEST(scan_goes_on_where_the_caller_resumes_it),
 };
 const harness_suite scan_suite = HARNESS_SUITE("scan", scan_tests);
