@@ -150,6 +150,13 @@ static void hint_decode_refuses_impossible_record_sizes(void)
     hb_entry(&h, "a", 1, 0xFFFFFFF0u);
     hint_refused(&h, SEGMENT_START + 20, "a record larger than a 64 MiB value allows is "
                  "impossible");
+    /* The same in a segment long enough to hold it: only the value's bound
+     * refuses it (10-byte header, 1-byte key, KV_MAX_VALUE + 1 value bytes). */
+    uint32_t over = 10u + 1u + (uint32_t)KV_MAX_VALUE + 1u;
+    hb_start(&h, 1, SEGMENT_START + (uint64_t)over);
+    hb_entry(&h, "a", 1, over);
+    hint_refused(&h, SEGMENT_START + (uint64_t)over, "a record whose value would be one byte "
+                 "over KV_MAX_VALUE is impossible, even in a segment long enough to hold it");
 }
 
 static void hint_decode_refuses_records_that_do_not_fit_the_segment(void)

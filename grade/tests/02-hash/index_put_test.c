@@ -187,10 +187,39 @@ static void index_put_fails_when_the_table_cannot_grow(void)
     hash_index_free(&ix);
 }
 
+static void index_put_of_a_present_key_takes_no_room(void)
+{
+    hash_index ix;
+    hash_index_init(&ix);
+    char k[16];
+    hash_loc loc = {.offset = 1, .seg = 1, .size = 7}, old;
+    int replaced;
+    for (int i = 0; i < 300; i++) {
+        int kl = snprintf(k, sizeof k, "r%d", i);
+        EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
+                 "hash_index_put of new key %s", k);
+        /* At every fill, the table at or just below its growth point:
+         * replacing a present key's place takes no slot, so it never
+         * grows the table, whatever the fill. */
+        size_t cap = ix.cap;
+        int rl = snprintf(k, sizeof k, "r%d", i / 2);
+        hash_loc newer = {.offset = (uint64_t)i + 100, .seg = 2, .size = 7};
+        int rc = hash_index_put(&ix, k, (size_t)rl, &newer, &old, &replaced);
+        EX_CHECK(rc == KV_OK && replaced == 1, "a put of present key %s replaces its place "
+                 "(got %d, replaced %d)", k, rc, replaced);
+        EX_CHECK(ix.cap == cap, "a put of a present key takes no room: the table grows for "
+                 "new keys only (invariant 1 counts keys, and a replaced key is not a new "
+                 "one): with %zu keys in %zu slots, replacing %s grew it to %zu slots",
+                 ix.count, cap, k, ix.cap);
+    }
+    hash_index_free(&ix);
+}
+
 static const harness_test index_put_tests[] = {
     HARNESS_TEST(index_put_new_keys),
     HARNESS_TEST(index_put_grows_only_when_full),
     HARNESS_TEST(index_put_replaces_a_present_key),
+    HARNESS_TEST(index_put_of_a_present_key_takes_no_room),
     HARNESS_TEST(index_put_copies_the_key),
     HARNESS_TEST(index_put_adopt_takes_the_copy),
     HARNESS_TEST(index_put_many_against_a_model),

@@ -139,6 +139,12 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
              (unsigned long long)ex_stat(db, "open.tail_cut_hid_valid_records"));
     replay_check(db, "after cutting a torn tail, every acknowledged write is there");
     ex_put(db, "new", "after-the-cut", "writes go on after a cut");
+    ex_expect(db, "new", "after-the-cut", "a put after the cut reads back at once, before any "
+              "reopen: the segment's size is the cut one (seg->size = the verdict's keep), so "
+              "the index points where the record went");
+    EX_CHECK(file_size(last) > size && file_size(last) < size + 64, "the put after the cut "
+             "is appended at the cut, where the torn tail was (the segment is %llu bytes, was "
+             "%llu cut)", (unsigned long long)file_size(last), (unsigned long long)size);
     kv_close(db);
     db = ex_open(dir, &strict, "after the cut, even a strict open succeeds");
     ex_expect(db, "new", "after-the-cut", "the put after the cut survives a reopen");
