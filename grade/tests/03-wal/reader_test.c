@@ -128,6 +128,38 @@ static void reader_cut_record_is_damage(void)
     free(l.b);
 }
 
+/* The log ends where a block ends, after the whole first fragment of a
+ * record that starts a block, the block before it ending in a trailer.
+ * Record 1 (32,741 bytes) ends 3 bytes before block 0's end, too few for a
+ * header: those 3 are the trailer, and record 2's first fragment fills
+ * block 1.  The log cut at block 1's end. */
+static void reader_record_cut_at_a_block_end(void)
+{
+    size_t lens[] = {10, 32741, 50000};
+    log_mem l;
+    log_make(&l, lens, 3);
+    uint64_t first = l.end[1];
+    if (WAL_BLOCK_SIZE - first % WAL_BLOCK_SIZE < WAL_HEADER_SIZE)
+        first += WAL_BLOCK_SIZE - first % WAL_BLOCK_SIZE;
+    EX_CHECK(first == WAL_BLOCK_SIZE && l.end[1] < first, "test setup: record 2 starts at "
+             "block 1, after a trailer (record 1 ends at %llu)", (unsigned long long)l.end[1]);
+    uint64_t edge = 2 * (uint64_t)WAL_BLOCK_SIZE;
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, edge);
+    expect_record(&r, &l, 0, "before a cut at a block's end");
+    expect_record(&r, &l, 1, "before a cut at a block's end");
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == first,
+             "a record whose first fragment is whole but whose next fragment the log ends "
+             "before (the log cut at block 1's end, offset %llu) is WAL_READ_DAMAGE reported "
+             "where the record starts, its first fragment at offset %llu (after block 0's "
+             "trailer), not where the record before it ended, %llu (got %d at %llu)",
+             (unsigned long long)edge, (unsigned long long)first,
+             (unsigned long long)l.end[1], rc, (unsigned long long)r.bad_offset);
+    wal_reader_free(&r);
+    free(l.b);
+}
+
 static void reader_resyncs_after_damage(void)
 {
     EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
@@ -377,6 +409,7 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_reads_every_record),
     HARNESS_TEST(reader_starts_at_a_record),
     HARNESS_TEST(reader_cut_record_is_damage),
+    HARNESS_TEST(reader_record_cut_at_a_block_end),
     HARNESS_TEST(reader_resyncs_after_damage),
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),
