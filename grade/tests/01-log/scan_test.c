@@ -143,15 +143,23 @@ static void scan_stops_at_a_cut_record(void)
     io_close(f);
 }
 
-static void scan_stops_at_a_damaged_record(void)
+/* A log of five records whose record 2's key is damaged (its checksum no
+ * longer matches); off[0..5] get the records' offsets. */
+static const char *scan_damaged_log(uint64_t off[6])
 {
-    uint64_t off[6];
     const char *path = ex_log_file(5, off, NULL, 0);
     size_t n;
     uint8_t *bytes = ex_read_file(path, &n);
-    bytes[off[2] + 11] ^= 0x40; /* record 2's key: its checksum no longer matches */
+    bytes[off[2] + 11] ^= 0x40;
     path = ex_write_file("data.log", bytes, n);
     free(bytes);
+    return path;
+}
+
+static void scan_stops_at_a_damaged_record(void)
+{
+    uint64_t off[6];
+    const char *path = scan_damaged_log(off);
     io_file *f = scan_open(path);
     log_scan s;
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
@@ -176,12 +184,7 @@ static void scan_stops_at_a_damaged_record(void)
 static void scan_goes_on_where_the_caller_resumes_it(void)
 {
     uint64_t off[6];
-    const char *path = ex_log_file(5, off, NULL, 0);
-    size_t n;
-    uint8_t *bytes = ex_read_file(path, &n);
-    bytes[off[2] + 11] ^= 0x40; /* record 2's key: its checksum no longer matches */
-    path = ex_write_file("data.log", bytes, n);
-    free(bytes);
+    const char *path = scan_damaged_log(off);
     io_file *f = scan_open(path);
     log_scan s;
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
