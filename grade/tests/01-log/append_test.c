@@ -35,6 +35,8 @@ static const char *append_db(void)
 {
     const char *dir = harness_join(harness_tmpdir(), "db");
     kv_db *db = append_open(dir, 0);
+    harness_context("kv_put(a = 1) on a fresh database (log_db_append): one record, written with "
+                    "one append, end moved past it");
     EX_CHECK(kv_put(db, "a", 1, "1", 1) == KV_OK, "kv_put a: %s", kv_errmsg());
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
     return dir;
@@ -54,6 +56,8 @@ static void append_one_write_per_call(void)
     io_fault_install(&count);
     kv_db *db = append_open(dir, 0);
     long before = io_fault_calls();
+    harness_context("kv_put(b = 22) (log_db_append): a put is one append, one writev of header, "
+                    "key and value, laid out as log_record.h says");
     EX_CHECK(kv_put(db, "b", 1, "22", 2) == KV_OK, "kv_put: %s", kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, "a put is one append (one writev of header, key "
              "and value), so that a kill never leaves half of it before a later record "
@@ -64,11 +68,14 @@ static void append_one_write_per_call(void)
     kv_batch_delete(b, "a", 1);
     kv_batch_put(b, "d", 1, "", 0);
     before = io_fault_calls();
+    harness_context("kv_write of a batch of 3 ops (put c, delete a, put d = \"\"): all its records "
+                    "are written together with one append");
     EX_CHECK(kv_write(db, b) == KV_OK, "kv_write: %s", kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, "a batch of 3 ops is written with one append, "
              "all its records together (got %ld appends)", io_fault_calls() - before);
     kv_batch_free(b);
     before = io_fault_calls();
+    harness_context("kv_delete(b) (log_db_append): a delete is one append of one record");
     EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
     EX_CHECK(io_fault_calls() == before + 1, "a delete is one append");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
@@ -104,6 +111,8 @@ static void append_failed_write_is_cut_off(void)
     io_fault_install(&none);
     kv_db *db = append_open(dir, 0); /* its files go through the fault backend */
     io_fault_install(&half);
+    harness_context("kv_put(big) whose append writes half its bytes, then fails (ENOSPC): "
+                    "KV_ERR_IO, and the half record is cut off (io_truncate back to db->end)");
     int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
     EX_CHECK(rc == KV_ERR_IO, "a failed append is reported: KV_ERR_IO (got %d)", rc);
     EX_CHECK(strncmp(kv_errmsg(), "kv_put: ", 8) == 0,
@@ -119,6 +128,7 @@ static void append_failed_write_is_cut_off(void)
              "to the end before it), so the next record does not land after garbage (size %llu, "
              "want %llu)", (unsigned long long)append_log_size(dir), (unsigned long long)size);
     io_fault_install(&none);
+    harness_context("kv_put(e = 5) after a failed append that was undone: writes go on");
     EX_CHECK(kv_put(db, "e", 1, "5", 1) == KV_OK,
              "after a failed append that was undone, writes go on: %s", kv_errmsg());
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
@@ -146,9 +156,13 @@ static void append_refuses_writes_when_it_cannot_undo(void)
     io_fault_install(&none);
     kv_db *db = append_open(dir, 0);
     io_fault_install(&stuck);
+    harness_context("kv_put(big) whose append fails half-way and whose io_truncate fails too: "
+                    "KV_ERR_IO, and db->failed set");
     EX_CHECK(kv_put(db, "big", 3, "0123456789abcdef", 16) == KV_ERR_IO,
              "the failed append is reported");
     io_fault_install(&none);
+    harness_context("kv_put(e = 5) after a partial record could not be cut off: every later write "
+                    "is refused (KV_ERR_IO) until a reopen (invariant 3 of log_db.h)");
     int rc = kv_put(db, "e", 1, "5", 1);
     EX_CHECK(rc == KV_ERR_IO,
              "invariant 3 of log_db.h: once a partial record could not be cut off, every "
@@ -158,6 +172,7 @@ static void append_refuses_writes_when_it_cannot_undo(void)
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
     io_fault_uninstall();
     db = append_open(dir, 0);
+    harness_context("kv_put(e = 5) after a reopen that cut the partial record off: writes work");
     EX_CHECK(kv_put(db, "e", 1, "5", 1) == KV_OK,
              "after a reopen (which cuts the partial record off as a torn tail), writes work");
     void *v = NULL;
@@ -176,6 +191,8 @@ static void append_read_only_is_refused(void)
     kv_db *db = NULL;
     EX_CHECK(kv_open(dir, &opt, &db) == KV_OK, "a read-only open: %s", kv_errmsg());
     uint64_t size = append_log_size(dir);
+    harness_context("kv_put(b = 2) on a read-only database: refused, KV_ERR_INVALID, writing "
+                    "nothing");
     EX_CHECK(kv_put(db, "b", 1, "2", 1) == KV_ERR_INVALID,
              "a put on a read-only database is KV_ERR_INVALID");
     EX_CHECK(append_log_size(dir) == size, "and writes nothing");
@@ -228,7 +245,8 @@ static void append_commit_writes_after_its_check(void)
     kv_db *db = append_open(dir, 0);
     append_check_seen c = {.db = db};
     batch_op op = {.key = "t", .klen = 1, .val = "txn", .vlen = 3};
-    harness_context("txn_stage_write_checked(db, 1 op, check, ctx): a transaction's commit");
+    harness_context("txn_stage_write_checked(db, 1 op put t = txn, check, ctx): a commit calls "
+                    "its check once, holding write_lock, then writes its records");
     int rc = txn_stage_write_checked(db, &op, 1, append_check, &c);
     EX_CHECK(rc == KV_OK && c.calls == 1,
              "a commit calls its check once and, when it passes, writes its records (got %d, "
@@ -241,7 +259,7 @@ static void append_commit_writes_after_its_check(void)
              "a commit whose check passed is written: its records are in the log, not only "
              "checked");
     kv_free(v);
-    harness_context("kv_write of an empty batch");
+    harness_context("kv_write of an empty batch: with no check, it writes nothing and is KV_OK");
     kv_batch *b = NULL;
     EX_CHECK(kv_batch_new(&b) == KV_OK, "kv_batch_new");
     EX_CHECK(kv_write(db, b) == KV_OK, "an empty batch, with no check, writes nothing and is "
@@ -254,6 +272,8 @@ static void append_counts_puts_and_deletes(void)
 {
     const char *dir = append_db();
     kv_db *db = append_open(dir, 0);
+    harness_context("kv_put(b), kv_delete(a), kv_delete(b): each record appended is counted, puts "
+                    "and deletes apart (session.puts, session.deletes)");
     EX_CHECK(kv_put(db, "b", 1, "2", 1) == KV_OK, "kv_put: %s", kv_errmsg());
     EX_CHECK(kv_delete(db, "a", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
     EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
@@ -269,6 +289,8 @@ static void append_keeps_no_memory(void)
 {
     const char *dir = append_db();
     kv_db *db = append_open(dir, 0);
+    harness_context("2000 kv_put(k = v): a put keeps no memory once it returns, freeing what it "
+                    "allocates for its records (headers, iovecs)");
     EX_CHECK(kv_put(db, "w", 1, "0", 1) == KV_OK, "kv_put: %s", kv_errmsg());
     size_t before = mallinfo2().uordblks;
     for (int i = 0; i < 2000; i++)
@@ -306,7 +328,8 @@ static void append_out_of_memory_frees_what_it_took(void)
         return; /* a sanitizer's build: no cap, no failing allocation */
     }
     harness_context("kv_write of a batch of %d deletes, the process's memory capped 8 MiB above "
-                    "what it maps", N);
+                    "what it maps: KV_ERR_NOMEM (or KV_OK), writing nothing and freeing all it "
+                    "took", N);
     int rc = kv_write(db, b);
     ex_memory_uncap();
     kv_batch_free(b);

@@ -26,6 +26,7 @@ static void get_expect(kv_db *db, const char *k, size_t kl, const char *v, size_
                        const char *rule)
 {
     void *got = NULL;
+    harness_context("kv_get(%.*s): %s", (int)kl, k, rule);
     size_t gl = 12345;
     int rc = kv_get(db, k, kl, &got, &gl);
     EX_CHECK(rc == KV_OK, "%s: kv_get returned %d (%s), not KV_OK", rule, rc, kv_errmsg());
@@ -38,6 +39,7 @@ static void get_absent(kv_db *db, const char *k, size_t kl, const char *rule)
 {
     void *got = NULL;
     size_t gl = 0;
+    harness_context("kv_get(%.*s): %s", (int)kl, k, rule);
     int rc = kv_get(db, k, kl, &got, &gl);
     EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_get must be KV_NOT_FOUND (got %d)", rule, rc);
 }
@@ -117,6 +119,9 @@ static void get_verifies_the_record_it_answers_with(void)
     ex_poke_file(path, at, 'X');
     void *got = NULL;
     size_t gl = 0;
+    harness_context("kv_get(k) whose answering record's value was damaged under the open database: "
+                    "the record that answers is verified before its value is handed back, so "
+                    "KV_ERR_CORRUPT");
     int rc = kv_get(db, "k", 1, &got, &gl);
     EX_CHECK(rc == KV_ERR_CORRUPT,
              "the record that answers a get is verified (its checksum) before its value is "
@@ -126,6 +131,8 @@ static void get_verifies_the_record_it_answers_with(void)
     if (rc == KV_OK)
         kv_free(got);
     size_t before = mallinfo2().uordblks;
+    harness_context("kv_get(k) of a damaged record, 1000 times: a get that fails frees what it "
+                    "allocated to read the record back");
     for (int i = 0; i < 1000 && rc == KV_ERR_CORRUPT; i++)
         rc = kv_get(db, "k", 1, &got, &gl);
     size_t after = mallinfo2().uordblks;
@@ -167,6 +174,9 @@ static void get_scan_that_meets_damage_is_corrupt(void)
     ex_poke_file(path, FILE_HEADER_SIZE + 4, 0);
     void *got = NULL;
     size_t gl = 0;
+    harness_context("kv_get(k) whose scan meets record 0 with key_len 0 (changed under the open "
+                    "database): KV_ERR_CORRUPT, neither KV_NOT_FOUND nor a value; never read past "
+                    "the log's end");
     int rc = kv_get(db, "k", 1, &got, &gl);
     EX_CHECK(rc == KV_ERR_CORRUPT,
              "a get whose scan meets bytes below the log's end that are not a record (the "
@@ -191,6 +201,9 @@ static void get_scan_damage_names_its_offset(void)
     ex_poke_file(path, at + 4, 0);
     void *got = NULL;
     size_t gl = 0;
+    harness_context("kv_get(z) whose scan meets record 1, at offset %llu, with key_len 0: "
+                    "KV_ERR_CORRUPT, kv_errmsg naming data.log and that offset",
+                    (unsigned long long)at);
     int rc = kv_get(db, "z", 1, &got, &gl);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a get whose scan meets bytes that are not a record is "
              "KV_ERR_CORRUPT (got %d)", rc);

@@ -20,7 +20,9 @@ static void record_decode_put(void)
     memset(&rec, 0x55, sizeof rec);
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a 15-byte record that ends exactly at limit");
+    harness_context("log_record_decode of put \"ab\" = \"xyz\", 15 bytes ending exactly at limit: "
+                    "LOG_DECODE_OK, key and value pointing inside [p, limit), nothing read past "
+                    "limit");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_OK, "a whole, valid record decodes: LOG_DECODE_OK (got %d, why: %s)",
              d, why ? why : "-");
@@ -45,7 +47,8 @@ static void record_decode_delete(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a 12-byte delete that ends exactly at limit");
+    harness_context("log_record_decode of a 12-byte delete that ends exactly at limit: "
+                    "LOG_DECODE_OK, is_delete = 1, no value to read; nothing read past limit");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
              "a delete decodes: LOG_DECODE_OK");
     EX_CHECK(size == 12, "a delete of a 2-byte key takes 12 bytes (no value)");
@@ -61,6 +64,9 @@ static void record_decode_seal(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
+    harness_context("log_record_decode of an 18-byte seal (key_len 0, value_len 0xFFFFFFFE, offset "
+                    "4242) ending exactly at limit: it decodes, is_seal = 1, seal_at = 4242; a "
+                    "seal has no key or value to read");
     EX_CHECK(log_record_decode(p, p + sizeof buf, &rec, &size, &why) == LOG_DECODE_OK,
              "a seal (key_len 0, value_len 0xFFFFFFFE, its 8-byte offset) decodes");
     EX_CHECK(rec.is_seal && rec.seal_at == 4242 && size == LOG_RECORD_SEAL_SIZE,
@@ -125,6 +131,9 @@ static void record_decode_checksum_mismatch(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
+        harness_context("log_record_decode of a 15-byte record with byte %zu flipped, ending at "
+                        "limit: its checksum catches it, LOG_DECODE_BAD with *why set; never read "
+                        "past limit", i);
         int d = log_record_decode(p, p + n, &rec, &size, &why);
         EX_CHECK(d == LOG_DECODE_BAD,
                  "one bit flipped in byte %zu of a record is caught by its checksum: "
@@ -144,6 +153,8 @@ static void record_decode_damaged_length(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
+    harness_context("log_record_decode of a 15-byte record whose value_len says 2, not 3: it still "
+                    "fits, and the checksum, which covers the lengths, makes it LOG_DECODE_BAD");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD,
              "a damaged value_len that still fits is caught by the checksum, which covers "
@@ -159,7 +170,9 @@ static void record_decode_impossible_length_is_bad(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a header announcing a 64 MiB + 1 value");
+    harness_context("log_record_decode of a 15-byte record whose header announces a 64 MiB + 1 "
+                    "value: an impossible length is LOG_DECODE_BAD, checked before it is "
+                    "believed; never read past limit");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD,
              "an impossible value_len is LOG_DECODE_BAD, not SHORT: no record has it, "
@@ -167,6 +180,8 @@ static void record_decode_impossible_length_is_bad(void)
     buf[6] = 3, buf[7] = buf[8] = buf[9] = 0;
     coding_put_u16(buf + 4, 0);
     p = ex_guarded_copy(buf, n);
+    harness_context("log_record_decode of a header with key_len 0 (not a seal): no record has it, "
+                    "LOG_DECODE_BAD, whatever bytes follow; never read past limit");
     d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD, "key_len 0 (not a seal) is LOG_DECODE_BAD (got %d)", d);
 }
@@ -180,11 +195,15 @@ static void record_decode_parse_checks_lengths_only(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
+    harness_context("log_record_parse of a whole 15-byte record whose checksum no longer matches: "
+                    "parse checks the lengths only, so it parses; never read past limit");
     EX_CHECK(log_record_parse(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
              "log_record_parse checks the lengths only, not the checksum (for bytes "
              "verified once already): a record with a bad checksum parses");
     EX_CHECK(size == 15 && rec.klen == 2 && rec.vlen == 3,
              "log_record_parse fills *size and the record as decode does");
+    harness_context("log_record_decode of the same record: parse plus the checksum, so "
+                    "LOG_DECODE_BAD");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_BAD,
              "log_record_decode is log_record_parse plus the checksum: BAD here");
 }
@@ -205,6 +224,9 @@ static void record_decode_records_end_to_end(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
+        harness_context("log_record_decode of record %d of 4 laid end to end, %td bytes before "
+                        "limit: each record starts at p + *size of the one before, and none is "
+                        "read past limit", i + 1, end - p);
         EX_CHECK(log_record_decode(p, end, &rec, &size, &why) == LOG_DECODE_OK,
                  "record %d of 4 decodes", i + 1);
         EX_CHECK(i < 4 && rec.klen == strlen(keys[i]) && memcmp(rec.key, keys[i], rec.klen) == 0,

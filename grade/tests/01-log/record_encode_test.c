@@ -18,6 +18,9 @@ static void record_encode_worked_example(void)
                                                     0x00, 0x03, 0x00, 0x00, 0x00};
     uint8_t h[LOG_RECORD_HEADER];
     memset(h, 0xAA, sizeof h);
+    harness_context("log_record_header(put \"ab\" = \"xyz\") into a 10-byte header: key_len at 4, "
+                    "value_len at 6, little-endian, then the CRC-32C of bytes 4..9, key and value "
+                    "at 0; it writes the 10 header bytes only");
     log_record_header(h, "ab", 2, "xyz", 3, 0);
     EX_CHECK(coding_get_u16(h + 4) == 2,
              "bytes 4-5 are key_len, little-endian: 02 00 for a 2-byte key");
@@ -33,6 +36,9 @@ static void record_encode_delete(void)
 {
     uint8_t h[LOG_RECORD_HEADER];
     /* A delete's value pointer may be anything: it is not written. */
+    harness_context("log_record_header(delete \"ab\", vlen 7 given): a delete's value_len is "
+                    "0xFFFFFFFF and its CRC covers the lengths and the key only; its value pointer "
+                    "is never read");
     log_record_header(h, "ab", 2, "ignored", 7, 1);
     EX_CHECK(coding_get_u32(h + 6) == LOG_RECORD_TOMBSTONE,
              "a delete's value_len is 0xFFFFFFFF (LOG_RECORD_TOMBSTONE), whatever vlen says");
@@ -44,6 +50,8 @@ static void record_encode_delete(void)
 static void record_encode_empty_value_is_a_put(void)
 {
     uint8_t h[LOG_RECORD_HEADER];
+    harness_context("log_record_header(put \"k\" = \"\", an empty value): value_len 0, a put, not "
+                    "a delete; the CRC covers the lengths and the key");
     log_record_header(h, "k", 1, "", 0, 0);
     EX_CHECK(coding_get_u32(h + 6) == 0,
              "a put of an empty value has value_len 0, not the tombstone: it is not a delete");
@@ -57,6 +65,8 @@ static void record_encode_largest_key(void)
     EX_CHECK(key != NULL, "out of memory");
     memset(key, 'k', KV_MAX_KEY);
     uint8_t h[LOG_RECORD_HEADER];
+    harness_context("log_record_header(put of a 65,535-byte key = \"v\"): key_len ff ff, and the "
+                    "CRC covers every byte of the key (read only its 65,535 bytes)");
     log_record_header(h, key, KV_MAX_KEY, "v", 1, 0);
     EX_CHECK(h[4] == 0xff && h[5] == 0xff,
              "the largest key, 65,535 bytes, fits key_len's two bytes exactly: ff ff");
@@ -70,6 +80,8 @@ static void record_encode_crc_covers_the_lengths(void)
     /* The same 3 bytes "abc", split differently between key and value:
      * only the lengths tell the two records apart. */
     uint8_t a[LOG_RECORD_HEADER], b[LOG_RECORD_HEADER];
+    harness_context("log_record_header(put \"ab\" = \"c\", then put \"a\" = \"bc\"): the CRC "
+                    "covers key_len and value_len too, so the two records get different checksums");
     log_record_header(a, "ab", 2, "c", 1, 0);
     log_record_header(b, "a", 1, "bc", 2, 0);
     EX_CHECK(coding_get_u32(a) != coding_get_u32(b),

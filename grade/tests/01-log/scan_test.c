@@ -29,6 +29,9 @@ static void scan_every_record_in_order(void)
     log_scan s;
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[40]);
     for (int i = 0; i < 40; i++) {
+        harness_context("log_scan_next for record %d of 40 in [16, %llu): records come whole, in "
+                        "file order, with rec_offset and rec_size set", i,
+                        (unsigned long long)off[40]);
         int rc = log_scan_next(&s);
         EX_CHECK(rc == LOG_SCAN_RECORD, "record %d of 40 is returned: LOG_SCAN_RECORD (got %d)",
                  i, rc);
@@ -42,6 +45,9 @@ static void scan_every_record_in_order(void)
                  (unsigned long long)(off[i + 1] - off[i]), (unsigned long long)s.rec_offset,
                  (unsigned long long)s.rec_size);
     }
+    harness_context("log_scan_next at limit %llu, after the last of 40 records: LOG_SCAN_END, "
+                    "again and again; nothing at or after limit is read",
+                    (unsigned long long)off[40]);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "after the last record: LOG_SCAN_END");
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "LOG_SCAN_END again if called again");
     log_scan_free(&s);
@@ -66,6 +72,9 @@ static void scan_record_larger_than_the_buffer(void)
     io_file *f = scan_open(path);
     log_scan s;
     log_scan_init(&s, f, FILE_HEADER_SIZE, n);
+    harness_context("log_scan_next over a log whose record 2 is %zu bytes, larger than the %u-byte "
+                    "buffer: a record larger than the buffer is read whole (grow the buffer to "
+                    "the size its header announces)", big + 13, LOG_SCAN_CHUNK);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "the first record is returned");
     int rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_RECORD,
@@ -74,6 +83,8 @@ static void scan_record_larger_than_the_buffer(void)
              LOG_SCAN_CHUNK, rc, s.why ? s.why : "-");
     EX_CHECK(s.rec_offset == at_big && s.rec.vlen == big && memcmp(s.rec.value, val, big) == 0,
              "the large record's value comes back byte for byte");
+    harness_context("log_scan_next after the %zu-byte record: the next record, then LOG_SCAN_END "
+                    "at limit %zu", big + 13, n);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD && s.rec.klen == 1 && s.rec.key[0] == 'z',
              "the record after the large one is returned");
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
@@ -91,6 +102,9 @@ static void scan_stops_at_the_limit(void)
     log_scan s;
     /* The file holds 10 records; the scan is told that only 4 are valid
      * (what a reader sees while a writer appends the rest). */
+    harness_context("log_scan_next of [16, %llu), records 0..3 of a 10-record file: a scan ends "
+                    "at limit, LOG_SCAN_END, though the file goes on; nothing at or after limit "
+                    "is read", (unsigned long long)off[4]);
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[4]);
     for (int i = 0; i < 4; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, below the limit, is returned",
@@ -103,6 +117,10 @@ static void scan_stops_at_the_limit(void)
     log_scan_free(&s);
 
     /* A limit inside record 6: that record runs past it. */
+    harness_context("log_scan_next of [%llu, %llu), records 3..5 then 5 bytes of record 6: a "
+                    "record running past limit is LOG_SCAN_BAD, short_record = 1, pos at it; "
+                    "nothing past limit is read", (unsigned long long)off[3],
+                    (unsigned long long)(off[6] + 5));
     log_scan_init(&s, f, off[3], off[6] + 5);
     for (int i = 3; i < 6; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "a scan may start at any record: record "
@@ -127,6 +145,9 @@ static void scan_stops_at_a_cut_record(void)
     free(bytes);
     io_file *f = scan_open(path);
     log_scan s;
+    harness_context("log_scan_next of a 5-record log whose last record is cut 3 bytes short by the "
+                    "end of the file (limit %llu): 4 records, then LOG_SCAN_BAD, short_record = 1, "
+                    "pos at it, why set", (unsigned long long)(off[5] - 3));
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5] - 3);
     for (int i = 0; i < 4; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the cut, is returned",
@@ -162,6 +183,9 @@ static void scan_stops_at_a_damaged_record(void)
     const char *path = scan_damaged_log(off);
     io_file *f = scan_open(path);
     log_scan s;
+    harness_context("log_scan_next of 5 records whose record 2 has a damaged key byte: records 0, "
+                    "1, then LOG_SCAN_BAD with short_record = 0 (damaged where it lies), pos at "
+                    "record 2, why set");
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
     for (int i = 0; i < 2; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the damage, is "
@@ -187,11 +211,16 @@ static void scan_goes_on_where_the_caller_resumes_it(void)
     const char *path = scan_damaged_log(off);
     io_file *f = scan_open(path);
     log_scan s;
+    harness_context("log_scan_next of 5 records whose record 2 has a damaged key byte: records 0, "
+                    "1, then LOG_SCAN_BAD at record 2");
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
     for (int i = 0; i < 2; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the damage, is "
                  "returned", i);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_BAD, "record 2, damaged, is LOG_SCAN_BAD");
+    harness_context("log_scan_next after LOG_SCAN_BAD, pos moved by the caller to %llu: the scan "
+                    "goes on from there, reading the file's bytes at pos (the buffer still says "
+                    "which bytes it holds)", (unsigned long long)off[3]);
     s.pos = off[3]; /* where records resume, as log_damage_resync finds it */
     for (int i = 3; i < 5; i++) {
         int rc = log_scan_next(&s);
@@ -217,6 +246,9 @@ static void scan_stops_at_damage(void)
     ex_poke_file(path, off[2] + 11, 'X'); /* a key byte of record 2 */
     io_file *f = scan_open(path);
     log_scan s;
+    harness_context("log_scan_next of 5 records, a key byte of record 2 poked: records 0, 1, then "
+                    "LOG_SCAN_BAD, short_record = 0, pos at %llu, and again if called again",
+                    (unsigned long long)off[2]);
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD && log_scan_next(&s) == LOG_SCAN_RECORD,
              "the records before the damage are returned");
@@ -230,6 +262,9 @@ static void scan_stops_at_damage(void)
              "called again, the scan stays at the damage");
     log_scan_free(&s);
 
+    harness_context("log_scan_next with verify_checksums = 0 over 5 records, record 2 damaged: "
+                    "only the lengths are checked (log_record_parse), so all 5 come back, then "
+                    "LOG_SCAN_END");
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5]);
     s.verify_checksums = 0;
     for (int i = 0; i < 5; i++)
@@ -251,6 +286,9 @@ static void scan_knows_a_cut_record_without_reading_again(void)
     free(bytes);
     io_file *f = scan_open(path);
     log_scan s;
+    harness_context("log_scan_next of a 5-record log whose last record is cut 3 bytes short (limit "
+                    "%llu): LOG_SCAN_BAD, short_record = 1, known from its header alone, in one "
+                    "read", (unsigned long long)(off[5] - 3));
     log_scan_init(&s, f, FILE_HEADER_SIZE, off[5] - 3);
     uint64_t reads0 = 0, bytes0 = 0, reads1 = 0, bytes1 = 0;
     io_thread_reads(&reads0, &bytes0);

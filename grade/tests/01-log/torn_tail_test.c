@@ -22,6 +22,10 @@ static log_damage torn_classify(const uint8_t *bytes, size_t n, uint64_t bad, in
     EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
     log_damage d;
     memset(&d, 0x5a, sizeof d);
+    harness_context("log_damage_classify of the damage at %llu of a %zu-byte file (short_record "
+                    "%d): torn only if it runs past the end, no one-byte length change makes it "
+                    "whole, and no valid record starts after it", (unsigned long long)bad, n,
+                    short_record);
     int rc = log_damage_classify(f, bad, "what the scan said", short_record, n, &d);
     EX_CHECK(rc == KV_OK, "log_damage_classify returns KV_OK on a readable file (got %d)", rc);
     EX_CHECK(d.offset == bad, "d.offset is the damage's offset, %llu (got %llu)",
@@ -214,7 +218,9 @@ static void torn_tail_read_error_is_returned(void)
     EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
     log_damage d;
     memset(&d, 0x5a, sizeof d);
-    harness_context("log_damage_classify with a limit 4096 bytes past the file's end");
+    harness_context("log_damage_classify at %llu with a limit 4096 bytes past the file's "
+                    "end: a read error during the search is returned, never taken for an "
+                    "answer", (unsigned long long)bad);
     int rc = log_damage_classify(f, bad, "what the scan said", 1, n + 4096, &d);
     EX_CHECK(rc < 0,
              "an error reading the file during the search (rule 3) is returned, never taken "

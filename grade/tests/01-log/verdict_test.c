@@ -19,6 +19,9 @@ static log_verdict verdict_of(const uint8_t *bytes, size_t n, int strict)
     EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file");
     log_verdict v;
     memset(&v, 0x5a, sizeof v);
+    harness_context("log_verdict_judge of a %zu-byte data.log%s: KEEP when nothing is damaged, CUT "
+                    "a torn tail (REFUSE it with strict_recovery), REFUSE any other damage", n,
+                    strict ? " (strict_recovery)" : "");
     int rc = log_verdict_judge(f, n, strict, &v);
     EX_CHECK(rc == KV_OK, "log_verdict_judge returns KV_OK on a readable file (got %d)", rc);
     io_close(f);

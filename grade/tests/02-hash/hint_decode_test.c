@@ -79,6 +79,9 @@ static void hint_decode_entries_and_their_offsets(void)
     hb_entry(&h, "c", 1, 13);
     const char *path = hb_finish(&h);
     seen s = {0};
+    harness_context("hint_load of a valid %zu-byte hint of 3 entries (alpha 20, beta 30, c 13 "
+                    "bytes) for a 79-byte segment: each entry handed out in order, offsets from 16 "
+                    "on, nothing read past the hint's bytes", h.n);
     int rc = hint_load(path, 1, SEGMENT_START + 63, hint_collect, &s, NULL);
     EX_CHECK(rc == KV_OK, "a valid hint loads: KV_OK (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(s.n == 3, "the callback gets each of the 3 entries (got %d)", s.n);
@@ -100,7 +103,9 @@ static void hint_refused(hint_bytes *h, uint64_t seg_bytes, const char *rule)
 {
     const char *path = hb_finish(h);
     seen s = {0};
-    harness_context("hint_load of a hint that breaks the rule: %s", rule);
+    harness_context("hint_load of a %zu-byte hint for a %llu-byte segment: %s; refused "
+                    "(KV_ERR_CORRUPT) before any entry is used", h->n,
+                    (unsigned long long)seg_bytes, rule);
     int rc = hint_load(path, 1, seg_bytes, hint_collect, &s, NULL);
     EX_CHECK(rc == KV_ERR_CORRUPT, "%s: KV_ERR_CORRUPT (got %d)", rule, rc);
     EX_CHECK(s.n == 0, "%s: no entry is handed out before the whole hint checked out (%d were)",
@@ -190,6 +195,9 @@ static void hint_decode_smallest_and_largest_record_sizes(void)
     hb_entry(&h, "z", 1, largest);
     const char *path = hb_finish(&h);
     seen s = {0};
+    harness_context("hint_load of a hint whose records are 15 bytes (10 + 5-byte key) and 10 + 1 + "
+                    "64 MiB: the smallest and largest sizes a record can have are possible, and "
+                    "the hint loads");
     int rc = hint_load(path, 1, SEGMENT_START + 15 + (uint64_t)largest, hint_collect, &s, NULL);
     EX_CHECK(rc == KV_OK && s.n == 2,
              "a record of exactly 10 + key_len bytes (an empty value, or a delete) and one of "

@@ -22,7 +22,9 @@ static void index_find_keys_in_their_home_slots(void)
     }
     for (int i = 0; i < 40; i++) {
         snprintf(k, sizeof k, "key%d", i);
-        harness_context("hash_index_find(\"%s\") in a table of 64 slots holding 40 keys", k);
+        harness_context("hash_index_find(\"%s\") in a table of 64 slots holding 40 keys: walk from "
+                        "the home slot to the key (found, its slot's place) or to an empty slot",
+                        k);
         hash_loc *loc = hash_index_find(&ix, k, strlen(k));
         EX_CHECK(loc != NULL, "a stored key is found: \"%s\"", k);
         EX_CHECK(loc == &ex_hash_slot(&ix, k, strlen(k))->loc,
@@ -31,7 +33,8 @@ static void index_find_keys_in_their_home_slots(void)
     }
     for (int i = 40; i < 200; i++) {
         snprintf(k, sizeof k, "key%d", i);
-        harness_context("hash_index_find(\"%s\"), a key that is absent", k);
+        harness_context("hash_index_find(\"%s\"), a key that is absent from 40 in 64 slots: the "
+                        "walk stops at an empty slot, NULL", k);
         EX_CHECK(hash_index_find(&ix, k, strlen(k)) == NULL, "an absent key is NULL: \"%s\"", k);
     }
     hash_index_free(&ix);
@@ -47,13 +50,15 @@ static void index_find_walks_a_run_of_collisions(void)
     for (int i = 0; i < 6; i++)
         ex_hash_place(&ix, keys[i], (uint64_t)i); /* slots 5..10 */
     for (int i = 0; i < 6; i++) {
-        harness_context("6 keys share home slot 5; looking up the one in slot %d", 5 + i);
+        harness_context("hash_index_find of the key in slot %d, 6 keys sharing home slot 5 of 32: "
+                         "linear probing walks 5, 6, ... to the key", 5 + i);
         hash_loc *loc = hash_index_find(&ix, keys[i], strlen(keys[i]));
         EX_CHECK(loc != NULL && loc->offset == (uint64_t)i,
                  "a key whose home slot holds another key is found further along the run "
                  "(linear probing: slot 5, 6, ... until the key or an empty slot)");
     }
-    harness_context("an absent key with the same home slot as a run of 6");
+    harness_context("hash_index_find of an absent key with home slot 5, where a run of 6 "
+                    "starts: NULL once the walk meets an empty slot (slot 11)");
     EX_CHECK(hash_index_find(&ix, keys[6], strlen(keys[6])) == NULL,
              "an absent key whose home starts a run is NULL once the walk meets an empty slot");
     hash_index_free(&ix);
@@ -69,7 +74,8 @@ static void index_find_wraps_around_the_end(void)
     for (int i = 0; i < 4; i++)
         ex_hash_place(&ix, keys[i], (uint64_t)i); /* slots 14, 15, 0, 1 */
     for (int i = 0; i < 4; i++) {
-        harness_context("4 keys with home slot 14 of 16: they wrap to slots 0 and 1");
+        harness_context("hash_index_find of key %d of 4 with home slot 14 of 16, in slots 14, 15, "
+                        "0, 1: the walk wraps, i = (i + 1) & (cap - 1)", i);
         hash_loc *loc = hash_index_find(&ix, keys[i], strlen(keys[i]));
         EX_CHECK(loc != NULL && loc->offset == (uint64_t)i,
                  "the walk wraps from the last slot to slot 0: (i + 1) & (cap - 1)");
@@ -84,6 +90,8 @@ static void index_find_compares_whole_keys(void)
     ex_hash_table(&ix, 16);
     ex_hash_place(&ix, "ab", 1);
     ex_hash_place(&ix, "abc", 2);
+    harness_context("hash_index_find(\"a\"), then \"abc\" and \"ab\", in 16 slots holding \"ab\" "
+                    "and \"abc\": a key matches only a key of the same length and bytes");
     EX_CHECK(hash_index_find(&ix, "a", 1) == NULL, "\"a\" is not \"ab\": lengths must match");
     hash_loc *loc = hash_index_find(&ix, "abc", 3);
     EX_CHECK(loc != NULL && loc->offset == 2, "\"abc\" is found, not \"ab\"");
@@ -97,7 +105,8 @@ static void index_find_in_an_empty_table(void)
     EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     hash_index_init(&ix);
-    harness_context("hash_index_find in a table of 0 slots");
+    harness_context("hash_index_find(k) in a table of 0 slots (capacity 0): NULL, without "
+                    "touching slots, which is NULL");
     EX_CHECK(hash_index_find(&ix, "k", 1) == NULL,
              "a table with no slots (capacity 0) holds nothing: NULL, without touching slots");
 }

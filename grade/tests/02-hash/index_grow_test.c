@@ -15,6 +15,8 @@ static void index_grow_from_nothing(void)
     EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 slots and sets cap to them, and then 1 key fits in 3/4 of cap");
     hash_index ix;
     hash_index_init(&ix);
+    harness_context("hash_index_reserve(1) on an empty table (cap 0): the first growth makes 16 "
+                    "empty slots and sets cap");
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) on an empty table");
     EX_CHECK(ix.cap == 16, "the first growth makes the smallest table, 16 slots (got %zu)",
              ix.cap);
@@ -37,6 +39,8 @@ static void index_grow_doubles_and_moves_every_entry(void)
         ex_hash_place(&ix, k, (uint64_t)(100 + i));
         ptrs[i] = ex_hash_slot(&ix, k, strlen(k))->key;
     }
+    harness_context("hash_index_reserve(1) with 12 keys in 16 slots: the table doubles to 32, "
+                    "every entry moved whole (its key copy kept) to its home in the new slots");
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) with 12 keys in 16");
     EX_CHECK(ix.cap == 32, "13 keys do not fit in 3/4 of 16 slots: the table doubles to 32 "
              "(got %zu)", ix.cap);
@@ -62,6 +66,8 @@ static void index_grow_as_often_as_needed(void)
         snprintf(k, sizeof k, "m%d", i);
         ex_hash_place(&ix, k, (uint64_t)i);
     }
+    harness_context("hash_index_reserve(1000) with 10 keys in 16 slots: double cap until 1010 keys "
+                    "fit in 3/4 of it (2048), every entry moved each time");
     EX_CHECK(hash_index_reserve(&ix, 1000) == KV_OK, "hash_index_reserve(1000)");
     EX_CHECK(ix.cap == 2048, "room for 1010 keys at 3/4 full takes 2048 slots (got %zu)",
              ix.cap);
@@ -82,6 +88,8 @@ static void index_grow_keeps_colliding_runs_reachable(void)
     ex_hash_colliding(keys, 10, "r", 16, 15); /* a run wrapping around the end */
     for (int i = 0; i < 10; i++)
         ex_hash_place(&ix, keys[i], (uint64_t)i);
+    harness_context("hash_index_reserve(8) with a run of 10 keys from home slot 15 of 16 wrapping "
+                    "around the end: each key reachable from its home slot in the new table");
     EX_CHECK(hash_index_reserve(&ix, 8) == KV_OK, "hash_index_reserve(8)");
     ex_hash_check(&ix, "after growing a table holding a run that wrapped around");
     for (int i = 0; i < 10; i++)
@@ -97,6 +105,8 @@ static void index_grow_an_emptied_table(void)
                 "been removed)");
     hash_index ix;
     ex_hash_table(&ix, 16); /* 16 slots, no key: what removing every key leaves */
+    harness_context("hash_index_reserve(20) on 16 empty slots (count 0): a growth doubles cap, to "
+                    "32; only a table of no slots starts at 16");
     EX_CHECK(hash_index_reserve(&ix, 20) == KV_OK, "hash_index_reserve(20)");
     EX_CHECK(ix.cap == 32, "room for 20 keys at 3/4 full in a table of 16 slots, all empty: "
              "it doubles to 32 (a growth doubles cap; only a table of no slots starts at 16) "
@@ -123,7 +133,7 @@ static void index_grow_without_memory_changes_nothing(void)
         return; /* a sanitizer's build: no cap, no failing allocation */
     }
     harness_context("hash_index_reserve(2^20) with 5 keys in 2^20 slots, the process's memory "
-                    "capped 16 MiB above what it maps");
+                    "capped 16 MiB above what it maps: KV_ERR_NOMEM, the table left as it was");
     int rc = hash_index_reserve(&ix, (size_t)1 << 20);
     ex_memory_uncap();
     EX_CHECK(rc == KV_ERR_NOMEM, "a growth whose new slot array cannot be allocated returns "

@@ -20,6 +20,9 @@ static void index_put_new_keys(void)
         int kl = snprintf(k, sizeof k, "p%d", i);
         hash_loc loc = {.offset = (uint64_t)i * 10, .seg = 3, .size = 7}, old;
         int replaced = -1;
+        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: grow "
+                        "first if it would pass 3/4 full, copy the key in, *replaced = 0", k, i,
+                        ix.count, ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced);
         EX_CHECK(rc == KV_OK, "hash_index_put of a new key returns KV_OK (key %d: %d)", i, rc);
         EX_CHECK(replaced == 0, "a new key: *replaced = 0 (key %d)", i);
@@ -48,6 +51,9 @@ static void index_put_grows_only_when_full(void)
         int kl = snprintf(k, sizeof k, "q%d", i);
         hash_loc loc = {.offset = (uint64_t)i, .seg = 1, .size = 1}, old;
         int replaced = -1;
+        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: a put "
+                        "makes room for the one key it adds (grow only past 3/4 full: 16 slots up "
+                        "to 12 keys)", k, i, ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
                  "hash_index_put of a new key (key %d)", i);
         size_t want = i < 12 ? 16 : 32;
@@ -67,6 +73,9 @@ static void index_put_replaces_a_present_key(void)
     hash_loc a = {.offset = 16, .seg = 1, .size = 20}, b = {.offset = 99, .seg = 2, .size = 30};
     hash_loc old = {0};
     int replaced = -1;
+    harness_context("hash_index_put(\"key\") twice (places 16, then 99): the second replaces the "
+                    "place, *replaced = 1, *old the previous place, the key stored once with its "
+                    "first copy");
     EX_CHECK(hash_index_put(&ix, "key", 3, &a, &old, &replaced) == KV_OK, "the first put");
     uint8_t *copy = ex_hash_slot(&ix, "key", 3)->key;
     EX_CHECK(hash_index_put(&ix, "key", 3, &b, &old, &replaced) == KV_OK, "the second put");
@@ -90,6 +99,8 @@ static void index_put_copies_the_key(void)
     char buf[8] = "mine";
     hash_loc loc = {.offset = 1}, old;
     int replaced;
+    harness_context("hash_index_put(\"mine\") from the caller's buffer: the index keeps its own "
+                    "malloc'd copy of a new key, never the caller's pointer");
     EX_CHECK(hash_index_put(&ix, buf, 4, &loc, &old, &replaced) == KV_OK, "put");
     memcpy(buf, "XXXX", 4);
     EX_CHECK(ex_hash_slot(&ix, "mine", 4) != NULL,
@@ -104,6 +115,9 @@ static void index_put_adopt_takes_the_copy(void)
 {
     hash_index ix;
     hash_index_init(&ix);
+    harness_context("hash_index_reserve(2), then hash_index_adopt of two malloc'd copies of "
+                    "\"abc\": adopt stores the caller's copy itself; for a present key it keeps "
+                    "the first copy, frees the second, *old the previous place");
     EX_CHECK(hash_index_reserve(&ix, 2) == KV_OK, "reserve");
     uint8_t *c1 = malloc(3), *c2 = malloc(3);
     memcpy(c1, "abc", 3);
@@ -138,6 +152,9 @@ static void index_put_many_against_a_model(void)
         int kl = snprintf(k, sizeof k, "%d", i);
         hash_loc loc = {.offset = (uint64_t)step}, old = {0};
         int replaced = -1;
+        harness_context("step %d of 20000 random puts: hash_index_put(\"%s\") into %zu keys in %zu "
+                        "slots; *replaced and *old agree with what was put before", step, k,
+                        ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK, "put");
         EX_CHECK(replaced == (model[i] != 0) && (!replaced || old.offset == model[i]),
                  "step %d: *replaced and *old agree with what was put before", step);
@@ -173,7 +190,8 @@ static void index_put_fails_when_the_table_cannot_grow(void)
         return; /* a sanitizer's build: no cap, no failing allocation */
     }
     harness_context("hash_index_put of a new key into %d slots holding %zu keys, the process's "
-                    "memory capped 8 MiB above what it maps", (int)CAP, count);
+                    "memory capped 8 MiB above what it maps: the growth fails, so the put returns "
+                    "KV_ERR_NOMEM and changes nothing", (int)CAP, count);
     hash_loc loc = {.offset = 1, .seg = 0, .size = 1}, old = {0};
     int replaced = -1;
     int rc = hash_index_put(&ix, "new-key", 7, &loc, &old, &replaced);
@@ -196,6 +214,8 @@ static void index_put_of_a_present_key_takes_no_room(void)
     int replaced;
     for (int i = 0; i < 300; i++) {
         int kl = snprintf(k, sizeof k, "r%d", i);
+        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots", k, i,
+                        ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
                  "hash_index_put of new key %s", k);
         /* At every fill, the table at or just below its growth point:
@@ -204,6 +224,9 @@ static void index_put_of_a_present_key_takes_no_room(void)
         size_t cap = ix.cap;
         int rl = snprintf(k, sizeof k, "r%d", i / 2);
         hash_loc newer = {.offset = (uint64_t)i + 100, .seg = 2, .size = 7};
+        harness_context("hash_index_put(\"%s\"), a present key, with %zu keys in %zu slots: "
+                        "replacing a place takes no room, so the table does not grow", k, ix.count,
+                        ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)rl, &newer, &old, &replaced);
         EX_CHECK(rc == KV_OK && replaced == 1, "a put of present key %s replaces its place "
                  "(got %d, replaced %d)", k, rc, replaced);

@@ -17,6 +17,9 @@ static void index_remove_a_lone_key(void)
     ex_hash_table(&ix, 16);
     ex_hash_place(&ix, "alone", 7);
     hash_loc old = {0};
+    harness_context("hash_index_remove(\"alone\"), the one key in 16 slots, then again when absent "
+                    "(old NULL): 1 with *old its place, its slot empty again (no tombstone); then "
+                    "0, not touching old");
     int rc = hash_index_remove(&ix, "alone", 5, &old);
     EX_CHECK(rc == 1, "removing a present key returns 1 (got %d)", rc);
     EX_CHECK(old.offset == 7, "*old gets the removed key's place");
@@ -37,6 +40,9 @@ static void index_remove_shifts_the_run_back(void)
     ex_hash_colliding(keys, 6, "s", 32, 4);
     for (int i = 0; i < 6; i++)
         ex_hash_place(&ix, keys[i], (uint64_t)i); /* slots 4..9 */
+    harness_context("hash_index_remove of the 2nd of 6 keys in slots 4..9, all with home 4, of 32: "
+                    "the keys after the hole move back into it (backward-shift), each staying "
+                    "reachable");
     EX_CHECK(hash_index_remove(&ix, keys[1], strlen(keys[1]), NULL) == 1, "remove the 2nd");
     ex_hash_check(&ix, "after removing the second of 6 keys sharing home slot 4");
     for (int i = 0; i < 6; i++) {
@@ -64,6 +70,8 @@ static void index_remove_leaves_keys_at_home_in_place(void)
         ex_hash_place(&ix, b[i], (uint64_t)(10 + i));
     /* Remove a[0] (slot 10): a[1] and a[2] move back; b[0], whose home is
      * 12, may move to 12 but never before its home. */
+    harness_context("hash_index_remove of the key in slot 10 of a run 10..14 (homes 10 and 12) of "
+                    "32: keys shift back, but a key never moves before its home slot");
     EX_CHECK(hash_index_remove(&ix, a[0], strlen(a[0]), NULL) == 1, "remove");
     ex_hash_check(&ix, "after removing the head of a run that holds keys of two homes");
     for (int i = 0; i < 2; i++) {
@@ -86,8 +94,12 @@ static void index_remove_across_the_end(void)
     for (int i = 0; i < 5; i++)
         ex_hash_place(&ix, keys[i], (uint64_t)i);
     ex_hash_place(&ix, other[0], 99);
+    harness_context("hash_index_remove of the key in slot 14 of a run 14, 15, 0, 1, 2, 3 of 16 "
+                    "(home 14, and home 1 in slot 3): the shift wraps, j = (j + 1) & (cap - 1)");
     EX_CHECK(hash_index_remove(&ix, keys[0], strlen(keys[0]), NULL) == 1, "remove");
     ex_hash_check(&ix, "after removing the head of a run that wraps past the last slot");
+    harness_context("hash_index_remove of a key in the wrapped part of the run (slots 0..3 of 16): "
+                    "a key whose home lies after the hole stays reachable");
     EX_CHECK(hash_index_remove(&ix, keys[2], strlen(keys[2]), NULL) == 1, "remove");
     ex_hash_check(&ix, "after removing a key from the wrapped part of the run");
     EX_CHECK(ex_hash_slot(&ix, other[0], strlen(other[0])) != NULL,
@@ -110,6 +122,9 @@ static void index_remove_against_a_model(void)
         int i = (int)(r % KEYS), del = (int)((r >> 20) % 3) == 0;
         int kl = snprintf(k, sizeof k, "x%d", i);
         if (del) {
+            harness_context("step %d of 30000: hash_index_remove(\"%s\") from %zu keys in %zu "
+                            "slots: 1 exactly when the key is there, every other key still "
+                            "reachable", step, k, ix.count, ix.cap);
             int rc = hash_index_remove(&ix, k, (size_t)kl, NULL);
             EX_CHECK(rc == present[i], "step %d: remove returns 1 exactly when the key is there",
                      step);
@@ -117,6 +132,8 @@ static void index_remove_against_a_model(void)
         } else {
             hash_loc loc = {.offset = (uint64_t)step}, old;
             int replaced;
+            harness_context("step %d of 30000: hash_index_put(\"%s\") into %zu keys in %zu slots",
+                            step, k, ix.count, ix.cap);
             EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK, "put");
             present[i] = 1;
         }

@@ -98,17 +98,23 @@ static void merge_commit_keeps_writes_made_during_the_merge(void)
     hook_db = db;
     hook_done = 0;
     io_set_ops(&hooked);
+    harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments, k05 put, k06 deleted and "
+                    "\"new\" put while it runs: merge_commit moves only keys whose entry is still "
+                    "their input place (mv->from); the others keep their newer state");
     int rc = kv_compact(db);
     io_set_ops(inner);
     hook_db = NULL;
     EX_CHECK(rc == KV_OK, "kv_compact: %s", kv_errmsg());
     EX_CHECK(hook_done, "test setup: the merge renamed its outputs");
+    harness_context("kv_get of k00..k19 and \"new\" after that merge: a key written or deleted "
+                    "while the merge ran keeps its newer state");
     commit_check(db, "right after a merge during which k05 was written again, k06 deleted and "
                  "\"new\" added: a key whose index entry no longer points at the record the "
                  "merge copied keeps its newer place (the copy is dead from the start), and a "
                  "key deleted meanwhile is not brought back");
     kv_close(db);
     db = ex_open(dir, &opt, "reopen");
+    harness_context("kv_get of k00..k19 and \"new\" after the merge and a reopen");
     commit_check(db, "after the merge and a reopen");
     kv_close(db);
 }
@@ -120,12 +126,16 @@ static void merge_commit_moves_every_other_key(void)
     opt.segment_bytes = 2048;
     const char *dir;
     kv_db *db = commit_db(&dir, &opt);
+    harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments, then a second one: "
+                    "merge_commit points every key at its output place and takes the inputs out "
+                    "of the table");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
         snprintf(v, sizeof v, "v%d-3", i);
+        harness_context("kv_get(%s) after two merges: every key points into an output segment", k);
         ex_expect(db, k, v, "after a merge, every key points into an output segment (its "
                   "inputs are gone from the table and from the disk)");
     }
@@ -148,11 +158,16 @@ static void merge_commit_installs_every_output(void)
             snprintf(v, sizeof v, "value-%d-of-round-%d-padding", i, round);
             ex_put(db, k, v, "fill");
         }
+    harness_context("kv_compact of 2 rounds of 120 keys in 1 KiB segments, into 6 or more "
+                    "outputs: merge_commit installs every output and moves every key into it");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < 120; i++) {
             snprintf(k, sizeof k, "key%03d", i);
             snprintf(v, sizeof v, "value-%d-of-round-1-padding", i);
+            harness_context("kv_get(%s) after a merge into several outputs%s: every output is "
+                            "installed and every key moved into it", k,
+                            pass ? " and a reopen" : "");
             ex_expect(db, k, v, pass == 0 ? "after a merge into several output segments, "
                       "every output is installed and every key moved into it reads its value"
                       : "after a merge into several outputs and a reopen");
@@ -188,6 +203,8 @@ static void merge_commit_walks_only_the_moves_made(void)
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
         snprintf(v, sizeof v, "v%d-3", i);
+        harness_context("kv_get(%s) after a merge whose moves array had fresh memory after nmoves: "
+                        "every key reads its value", k);
         ex_expect(db, k, v, "after a merge, every key reads its value");
     }
     kv_close(db);
@@ -231,10 +248,13 @@ static void merge_commit_more_outputs_than_inputs(void)
         for (int i = 0; i < 400; i++) {
             snprintf(k, sizeof k, "key%03d", i);
             snprintf(v, sizeof v, "value-%d-padding-padding-padding", i);
+            harness_context("kv_get(%s) after a merge into more outputs than inputs%s: every "
+                            "output is in the segment table", k, pass ? " and a reopen" : "");
             ex_expect(db, k, v, pass == 0 ? "after a merge into more outputs than inputs, "
                       "every output is in the segment table and every key reads its value"
                       : "after that merge and a reopen");
         }
+        harness_context("kv_get(later), in the active segment, which a merge does not take");
         ex_expect(db, "later", "a-later-value", "the active segment is not merged");
         kv_close(db);
         if (pass == 0)
@@ -256,12 +276,15 @@ static void merge_commit_settles_its_outputs(void)
     io_set_ops(&counting);
     const char *dir;
     kv_db *db = commit_db(&dir, &opt);
+    harness_context("kv_compact of 4 rounds of 20 keys in 2 KiB segments: merge_commit settles "
+                    "each output it installs (segment_settle), so that gets map it");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     __atomic_store_n(&count_maps, 0, __ATOMIC_SEQ_CST);
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
         snprintf(v, sizeof v, "v%d-3", i);
+        harness_context("kv_get(%s) after a merge: it reads its value from a settled output", k);
         ex_expect(db, k, v, "after a merge, every key reads its value from an output");
     }
     long maps = __atomic_load_n(&count_maps, __ATOMIC_SEQ_CST);

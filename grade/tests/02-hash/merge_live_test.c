@@ -55,7 +55,12 @@ static void merge_live_keeps_the_latest_values(void)
     kv_options opt = merge_options();
     kv_db *db;
     merge_db(&db, &opt);
+    harness_context("kv_compact of 40 keys written 5 times in 4 KiB segments, every 4th deleted: a "
+                    "merge copies a put only if the index points at exactly that record, and "
+                    "drops every delete");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    harness_context("kv_get of m00..m39 right after kv_compact: every key reads its latest value, "
+                    "every 4th is absent");
     merge_check(db, "right after kv_compact, every key reads its latest value");
     kv_close(db);
 }
@@ -65,9 +70,13 @@ static void merge_live_deleted_keys_stay_deleted(void)
     kv_options opt = merge_options();
     kv_db *db;
     const char *dir = merge_db(&db, &opt);
+    harness_context("kv_compact of 40 keys written 5 times, every 4th deleted: only the puts the "
+                    "index points at are copied, so a deleted key's old put is not");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     kv_close(db);
     db = ex_open(dir, &opt, "reopen after kv_compact");
+    harness_context("kv_get of m00..m39 after kv_compact and a reopen: deleted keys stay deleted, "
+                    "since no dead put was copied");
     merge_check(db, "after kv_compact and a reopen (which replays the merge's outputs): a merge "
                 "copies only the records the index points at; a copied old put of a deleted "
                 "key would bring it back, since its delete is not copied");
@@ -80,6 +89,8 @@ static void merge_live_reclaims_dead_bytes(void)
     kv_db *db;
     const char *dir = merge_db(&db, &opt);
     uint64_t before = ex_dir_bytes(dir);
+    harness_context("kv_compact of 200 puts and 10 deletes of 40 keys: one record kept per live "
+                    "key, every record read counted in session.merge_bytes_read");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     uint64_t after = ex_dir_bytes(dir);
     /* 30 live keys of about 60-byte records: a few KB with headers. */
@@ -101,12 +112,17 @@ static void merge_live_keeps_values_written_since(void)
     kv_options opt = merge_options();
     kv_db *db;
     const char *dir = merge_db(&db, &opt);
+    harness_context("kv_compact of 40 keys written 5 times, every 4th deleted");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    harness_context("kv_put(m01), kv_delete(m02), then a second kv_compact: it copies the newest "
+                    "put and drops the deleted key");
     ex_put(db, "m01", "after-the-first-merge", "put after a merge");
     EX_CHECK(kv_delete(db, "m02", 3) == KV_OK, "delete after a merge");
     EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
     kv_close(db);
     db = ex_open(dir, &opt, "reopen");
+    harness_context("kv_get of m01, m02, m03 after two merges and a reopen: the newest put, a "
+                    "deleted key absent, a key copied twice");
     ex_expect(db, "m01", "after-the-first-merge", "a second merge copies the newest put");
     ex_absent(db, "m02", "a key deleted between two merges stays deleted");
     ex_expect(db, "m03", "round-4-of-key-3-padding-padding-padding",

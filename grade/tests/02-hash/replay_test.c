@@ -84,7 +84,12 @@ static void replay_rebuilds_the_index_from_every_segment(void)
 {
     kv_options opt = small_segments();
     const char *dir = replay_db(&opt);
+    harness_context("kv_open of 60 keys written 3 times, every 3rd deleted, in 512-byte segments: "
+                    "replay every record of every segment, oldest first; the last record of a key "
+                    "wins, a delete removes it");
     kv_db *db = ex_open(dir, &opt, "reopen");
+    harness_context("kv_get of key00..key59 after the replay: the last record of a key wins, a "
+                    "delete in a later segment removes a key put in an earlier one");
     replay_check(db, "after a reopen, segments replayed oldest first: the last record of a key "
                  "wins, and a delete in a later segment removes a key put in an earlier one");
     EX_CHECK(ex_stat(db, "open.records") == 3 * 60 + 20,
@@ -109,9 +114,13 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     kv_options strict = opt;
     strict.strict_recovery = 1;
     kv_db *db = NULL;
+    harness_context("kv_open with strict_recovery of a database whose last segment ends in a "
+                    "15-byte torn write: a torn tail is refused, KV_ERR_CORRUPT");
     int rc = kv_open(dir, &strict, &db);
     EX_CHECK(rc == KV_ERR_CORRUPT, "with strict_recovery a torn tail is refused: "
              "KV_ERR_CORRUPT (got %d)", rc);
+    harness_context("kv_open of a database whose last segment ends in a 15-byte torn write: the "
+                    "tail is cut (io_truncate) and the segment's size set to the verdict's keep");
     db = ex_open(dir, &opt, "a torn tail in the last segment is cut off at open");
     uint64_t read = ex_stat(db, "open.bytes_read");
     EX_CHECK(read >= size + sizeof torn && read <= all,
@@ -137,6 +146,8 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
              "a torn tail has no valid record after it (else it is damage): "
              "open.tail_cut_hid_valid_records is 0 (got %llu)",
              (unsigned long long)ex_stat(db, "open.tail_cut_hid_valid_records"));
+    harness_context("kv_get of key00..key59, then kv_put(new), after cutting a torn tail: every "
+                    "acknowledged write is there, and the next record goes at the cut");
     replay_check(db, "after cutting a torn tail, every acknowledged write is there");
     ex_put(db, "new", "after-the-cut", "writes go on after a cut");
     ex_expect(db, "new", "after-the-cut", "a put after the cut reads back at once, before any "
@@ -146,6 +157,7 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
              "is appended at the cut, where the torn tail was (the segment is %llu bytes, was "
              "%llu cut)", (unsigned long long)file_size(last), (unsigned long long)size);
     kv_close(db);
+    harness_context("kv_open with strict_recovery after the cut: nothing torn is left, it opens");
     db = ex_open(dir, &strict, "after the cut, even a strict open succeeds");
     ex_expect(db, "new", "after-the-cut", "the put after the cut survives a reopen");
     kv_close(db);
@@ -158,6 +170,8 @@ static void replay_refuses_damage_in_a_closed_segment(void)
     const char *first = segment_path(dir, 1);
     ex_poke_file(first, 40, 0xee);
     kv_db *db = NULL;
+    harness_context("kv_open of a database whose first (closed) segment has byte 40 damaged: "
+                    "refuse it, KV_ERR_CORRUPT, naming the file");
     int rc = kv_open(dir, &opt, &db);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a damaged byte in a closed segment: kv_open refuses it, "
              "KV_ERR_CORRUPT (got %d)", rc);
@@ -177,6 +191,8 @@ static void replay_counts_live_bytes(void)
         ex_put(db, k, "written-once", "fill");
     }
     kv_close(db);
+    harness_context("kv_open of 50 keys written once, then kv_compact: replay counts every record, "
+                    "header and seal as live, so there is no dead byte to merge");
     db = ex_open(dir, &opt, "reopen");
     uint64_t before = ex_dir_bytes(dir);
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
@@ -191,6 +207,8 @@ static void replay_counts_live_bytes(void)
         ex_put(db, k, "written-twice", "overwrite");
     }
     kv_close(db);
+    harness_context("kv_open of 50 keys written twice, then kv_compact: replay counts overwritten "
+                    "records as dead bytes, which the merge reclaims");
     db = ex_open(dir, &opt, "reopen");
     before = ex_dir_bytes(dir);
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
@@ -217,6 +235,9 @@ static void replay_keeps_the_segment_a_roll_over_began(void)
                  fclose(f) == 0,
              "test setup: the last segment cut to its header");
     free(bytes);
+    harness_context("kv_open of a database whose last segment holds its header only, after a "
+                    "sealed one: a segment ending with its seal is marked sealed, and the empty "
+                    "one after it is kept as the active one");
     kv_db *db = ex_open(dir, &opt, "a database whose last segment is a header after a "
                         "sealed one opens");
     EX_CHECK(access(last, F_OK) == 0, "a segment that ends with its seal is marked sealed "
@@ -225,6 +246,8 @@ static void replay_keeps_the_segment_a_roll_over_began(void)
              "unsealed one is removed (%s is gone)", last);
     ex_put(db, "after", "the-roll-over", "a put after the reopen");
     kv_close(db);
+    harness_context("kv_open again, then kv_get(after): the put went to the segment the roll-over "
+                    "began");
     db = ex_open(dir, &opt, "reopen");
     ex_expect(db, "after", "the-roll-over", "the put after the reopen survives another: it "
               "went to the segment the roll-over began, not after a seal");

@@ -13,6 +13,11 @@ static recover_verdict judge(uint64_t size, int rc, const record_damage *d, int 
 {
     recover_verdict v;
     memset(&v, 0x5a, sizeof v);
+    harness_context("recover_judge of a %llu-byte %s segment, replay rc %d, damage at %llu (torn "
+                    "%d)%s: KEEP a whole one (a closed one must end with its seal), CUT a torn "
+                    "tail of the last only, REFUSE the rest", (unsigned long long)size,
+                    last ? "last" : "closed", rc, (unsigned long long)d->offset, d->torn,
+                    strict ? ", strict_recovery" : "");
     recover_judge(size, rc, d, last, strict, &v);
     return v;
 }

@@ -39,6 +39,9 @@ static void batch_encodes_the_byte_table(void)
 {
     uint8_t buf[64];
     memset(buf, 0xAA, sizeof buf);
+    harness_context("wal_batch_encode of 3 ops (put alpha = one, delete beta, put g = \"\") into "
+                    "64 bytes: count, then type, key_len, value_len (puts), key, value; exactly "
+                    "wal_batch_size bytes");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     static const uint8_t want[] = {3, 1, 5, 3, 'a', 'l', 'p', 'h', 'a', 'o', 'n', 'e',
                                    2, 4, 'b', 'e', 't', 'a', 1, 1, 0, 'g'};
@@ -55,12 +58,15 @@ static void batch_encodes_the_byte_table(void)
 static void batch_round_trip(void)
 {
     uint8_t buf[64];
+    harness_context("wal_batch_encode of 3 ops (put alpha = one, delete beta, put g = \"\") into "
+                    "64 bytes");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     uint8_t *p = ex_guarded_copy(buf, (size_t)(end - buf));
     got_ops g = {0};
     size_t count = 0;
     const char *why = NULL;
-    harness_context("wal_batch_decode of a 3-op batch that ends exactly at limit");
+    harness_context("wal_batch_decode of a 3-op batch (put alpha, delete beta, put g) ending "
+                    "exactly at limit: fn once per op, in order; nothing read past limit");
     int rc = wal_batch_decode(p, p + (end - buf), collect, &g, &count, &why);
     EX_CHECK(rc == 0, "a batch decodes: 0 (got %d, why %s)", rc, why ? why : "-");
     EX_CHECK(count == 3 && g.n == 3, "*count is 3 and fn is called once per op, in order");
@@ -82,7 +88,8 @@ static void refused(const uint8_t *bytes, size_t n, const char *rule)
     uint8_t *p = ex_guarded_copy(bytes, n);
     got_ops g = {0};
     const char *why = NULL;
-    harness_context("wal_batch_decode of %zu bytes that break the rule: %s", n, rule);
+    harness_context("wal_batch_decode of %zu bytes that break the rule: %s; refuse them (-1, "
+                    "*why) before fn is called, reading nothing past limit", n, rule);
     int rc = wal_batch_decode(p, p + n, collect, &g, NULL, &why);
     EX_CHECK(rc == -1, "%s: -1 (got %d)", rule, rc);
     EX_CHECK(why != NULL, "%s: *why says what is wrong", rule);
@@ -93,6 +100,8 @@ static void refused(const uint8_t *bytes, size_t n, const char *rule)
 static void batch_refuses_what_is_not_a_batch(void)
 {
     uint8_t buf[64];
+    harness_context("wal_batch_encode of 3 ops into 64 bytes, the batch then damaged for each "
+                    "rule");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     size_t n = (size_t)(end - buf);
     refused(buf, 0, "an empty payload has no op count");
@@ -134,6 +143,8 @@ static const char *refused_why(const uint8_t *bytes, size_t n)
 {
     uint8_t *p = ex_guarded_copy(bytes, n);
     const char *why = NULL;
+    harness_context("wal_batch_decode of %zu bytes that are no batch, fn NULL: -1 with *why, fn "
+                    "never called; nothing read past limit", n);
     EX_CHECK(wal_batch_decode(p, p + n, NULL, NULL, NULL, &why) == -1 && why != NULL,
              "test setup: the batch is refused, with *why");
     return why;
@@ -142,6 +153,8 @@ static const char *refused_why(const uint8_t *bytes, size_t n)
 static void batch_why_says_what_is_wrong(void)
 {
     uint8_t buf[64];
+    harness_context("wal_batch_encode of 3 ops into 64 bytes, then fewer ops than the count and an "
+                    "unknown op type, each refused with its own *why");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     size_t n = (size_t)(end - buf);
     uint8_t more[64];
@@ -160,6 +173,8 @@ static void batch_why_says_what_is_wrong(void)
 static void batch_callback_answer_stops_the_walk(void)
 {
     uint8_t buf[64];
+    harness_context("wal_batch_encode of 3 ops, then wal_batch_decode with an fn that answers 7 at "
+                    "op 1: the walk stops there and returns fn's answer");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     int calls = 0;
     const char *why = NULL;

@@ -21,6 +21,10 @@
 static int write_one(ex_owner *o, uint32_t id)
 {
     ex_write w;
+    harness_context("wal_queue_append of record %u (5 bytes) at log size %llu, %d applied: one "
+                    "append per group, one fsync if synced, before the owner applies it; a failed "
+                    "append is cut off, a failed fsync is final", id, (unsigned long long)o->size,
+                    o->napplied);
     ex_write_init(&w, o, id);
     return ex_write_run(&w);
 }
@@ -69,6 +73,8 @@ static void commit_marker_ahead_of_the_group_after_a_sync(void)
     uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, n);
+    harness_context("reading back 1.log (%zu bytes) after two synced writes: record 1, then a sync "
+                    "marker naming where record 1 ended, then record 2", n);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == 5 &&
                  coding_get_u32(r.rec + 1) == 1,
              "the log starts with record 1: no marker before the first sync");
@@ -153,6 +159,8 @@ static void commit_without_sync_writes_no_marker(void)
     wal_reader_init_mem(&r, b, 0, n);
     for (uint32_t i = 1; i <= 3; i++) {
         uint64_t synced_to = 0;
+        harness_context("reading back 1.log (%zu bytes) after 3 writes without sync: records 1, 2, "
+                        "3, no sync marker", n);
         int rc = wal_reader_next(&r);
         EX_CHECK(rc == WAL_READ_RECORD && !wal_marker_decode(r.rec, r.rec + r.rec_len,
                                                               &synced_to) &&
@@ -180,7 +188,8 @@ static void commit_huge_record_then_more(void)
     ex_write_init(&w, &o, 1);
     w.e.payload = payload;
     w.e.len = big;
-    harness_context("a 3 MiB record, then two small ones");
+    harness_context("wal_queue_append of a 3 MiB record, then two small ones: a buffer too large "
+                    "to keep is freed, and the next groups get a buffer made anew");
     EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
     EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK,
              "after a record too large to keep its buffer for (it is freed), the next groups "
@@ -189,6 +198,8 @@ static void commit_huge_record_then_more(void)
     uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, n);
+    harness_context("reading back 1.log (%zu bytes): the 3 MiB record whole, then records 2 and 3",
+                    n);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && r.rec_len == big,
              "the log holds the 3 MiB record whole");
     for (uint32_t i = 2; i <= 3; i++)
@@ -228,7 +239,8 @@ static void commit_huge_buffer_is_given_back(void)
     ex_write_init(&w, &o, 2);
     w.e.payload = payload;
     w.e.len = big;
-    harness_context("a 3 MiB record written through the queue, the heap measured around it");
+    harness_context("wal_queue_append of a 3 MiB record, the heap measured around it: a buffer "
+                    "grown past 2 * WAL_QUEUE_GROUP_MAX is freed once the group is appended");
     size_t before = heap_in_use();
     EX_CHECK(ex_write_run(&w) == KV_OK, "a 3 MiB record is written: %s", kv_errmsg());
     size_t after = heap_in_use();
@@ -247,6 +259,8 @@ static void commit_one_marker_per_sync(void)
     ex_owner_init(&o, 0);
     EX_CHECK(write_one(&o, 1) == KV_OK, "a write without sync");
     wal_target t = {.file = o.log, .id = 1, .at = o.size};
+    harness_context("wal_queue_sync after record 1, then records 2 and 3: one marker ahead of the "
+                    "first group after a sync, none before the next");
     EX_CHECK(wal_queue_sync(o.q, &t, "test_sync") == KV_OK, "wal_queue_sync: %s", kv_errmsg());
     uint64_t end1 = o.size;
     EX_CHECK(write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK, "two more writes");
@@ -255,6 +269,8 @@ static void commit_one_marker_per_sync(void)
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, n);
     uint64_t synced_to = 0;
+    harness_context("reading back 1.log (%zu bytes): record 1, a marker naming %llu, record 2, "
+                    "then record 3 with no marker", n, (unsigned long long)end1);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 1,
              "the log starts with record 1");
     EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD &&

@@ -27,7 +27,9 @@ static void fragment_decode_each_type(void)
         ex_wal_fragment(b, "payload", 7, type);
         wal_fragment f;
         const char *why;
-        harness_context("a fragment of type %d that ends exactly at limit", type);
+        harness_context("wal_fragment_decode of a 14-byte fragment of type %d ending exactly at "
+                        "limit: WAL_FRAGMENT_OK, f.data after the 7-byte header; nothing read "
+                        "past limit", type);
         int d = decode(b, 14, WAL_BLOCK_SIZE, &f, &why);
         EX_CHECK(d == WAL_FRAGMENT_OK, "a valid fragment of type %d decodes: WAL_FRAGMENT_OK "
                  "(got %d, why: %s)", type, d, why ? why : "-");
@@ -43,8 +45,8 @@ static void fragment_decode_short(void)
     for (size_t have = 0; have < 14; have++) {
         wal_fragment f;
         const char *why;
-        harness_context("a fragment of 14 bytes, given %zu: nothing past limit may be read",
-                        have);
+        harness_context("wal_fragment_decode of the first %zu of a fragment's 14 bytes: "
+                        "WAL_FRAGMENT_SHORT, and nothing past limit may be read", have);
         int d = decode(b, have, WAL_BLOCK_SIZE, &f, &why);
         EX_CHECK(d == WAL_FRAGMENT_SHORT,
                  "%zu of a fragment's 14 bytes: WAL_FRAGMENT_SHORT, the header or the data "
@@ -57,6 +59,8 @@ static void fragment_decode_zeros_are_no_fragment(void)
     uint8_t z[32] = {0};
     wal_fragment f;
     const char *why;
+    harness_context("wal_fragment_decode of 32 zero bytes, then of a header of type 0 whose CRC "
+                    "byte is 0x11: never a fragment, BAD, with different *why for each");
     EX_CHECK(decode(z, 32, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
              "seven zero bytes are never a fragment (what a lost write leaves): BAD");
     EX_CHECK(why != NULL, "BAD sets *why");
@@ -79,6 +83,8 @@ static void fragment_decode_bad_types(void)
         ex_wal_fragment(b, "x", 1, bad[i]);
         wal_fragment f;
         const char *why;
+        harness_context("wal_fragment_decode of an 8-byte fragment of type %d with a matching "
+                        "checksum: a type outside 1..4 is BAD", bad[i]);
         EX_CHECK(decode(b, 8, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
                  "type %d is no fragment type (1..4), even with a matching checksum: BAD",
                  bad[i]);
@@ -91,11 +97,14 @@ static void fragment_decode_length_past_the_block(void)
     ex_wal_fragment(b, "0123456789", 10, WAL_FULL);
     wal_fragment f;
     const char *why;
-    harness_context("a 17-byte fragment with 16 bytes left in its block");
+    harness_context("wal_fragment_decode of a 17-byte fragment with 16 bytes left in its block: "
+                    "a length past the block is BAD, even if the bytes are there");
     EX_CHECK(decode(b, 17, 16, &f, &why) == WAL_FRAGMENT_BAD,
              "invariant 1: a fragment whose length runs past the end of its block (block_left) "
              "is BAD, even if the bytes are there");
     EX_CHECK(why != NULL && why[0] != '\0', "BAD sets *why: here, a length past the block");
+    harness_context("wal_fragment_decode of a 17-byte fragment with 17 bytes left in its block: "
+                    "ending exactly at the block's end is OK");
     EX_CHECK(decode(b, 17, 17, &f, &why) == WAL_FRAGMENT_OK,
              "a fragment that ends exactly at the end of its block is OK");
 }
@@ -112,7 +121,9 @@ static void fragment_decode_checksum(void)
         c[i] ^= (i == 4 || i == 5) ? 0x01 : 0x40;
         wal_fragment f;
         const char *why;
-        harness_context("a fragment with byte %zu changed", i);
+        harness_context("wal_fragment_decode of a 14-byte fragment with byte %zu changed: the "
+                        "checksum covers length, type and data, so BAD (or SHORT for a longer "
+                        "length); nothing read past limit", i);
         int d = decode(c, 14, WAL_BLOCK_SIZE, &f, &why);
         EX_CHECK(d == WAL_FRAGMENT_BAD || (d == WAL_FRAGMENT_SHORT && (i == 4 || i == 5)),
                  "a changed byte %zu (%s) is caught by the checksum, which covers the length, "
@@ -125,6 +136,8 @@ static void fragment_decode_checksum(void)
     t[6] = WAL_LAST; /* another valid type: only the checksum can tell */
     wal_fragment f;
     const char *why;
+    harness_context("wal_fragment_decode of a 14-byte MIDDLE fragment whose type byte became LAST: "
+                    "only the checksum can tell, so BAD");
     EX_CHECK(decode(t, 14, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
              "a fragment whose type changed to another valid type is caught by the checksum");
 }

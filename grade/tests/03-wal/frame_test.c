@@ -68,7 +68,8 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     for (size_t i = 0; i < len; i++)
         payload[i] = (uint8_t)(i * 31 + 7);
     memset(buf, 0xAA, wal_framed_max(len) + 64);
-    harness_context("wal_frame of a %zu-byte record at file offset %llu (%s)", len,
+    harness_context("wal_frame of a %zu-byte record at file offset %llu (%s): no fragment "
+                    "crosses a 32 KiB block; at most wal_framed_max(len) bytes", len,
                     (unsigned long long)at, what);
     size_t n = wal_frame(buf, at, payload, len);
     EX_CHECK(n <= wal_framed_max(len), "%s: wal_frame writes at most wal_framed_max(len) bytes "
@@ -88,6 +89,8 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
 static void frame_small_record_is_one_full_fragment(void)
 {
     uint8_t buf[64];
+    harness_context("wal_frame of the 5-byte record \"hello\" at file offset 0: one FULL fragment "
+                    "of 12 bytes, CRC-32C of length, type and data at 0");
     size_t n = wal_frame(buf, 0, (const uint8_t *)"hello", 5);
     EX_CHECK(n == 12, "a 5-byte record at offset 0 is one fragment: 7 + 5 = 12 bytes (got %zu)",
              n);
@@ -103,6 +106,8 @@ static void frame_small_record_is_one_full_fragment(void)
 static void frame_empty_record(void)
 {
     uint8_t buf[16];
+    harness_context("wal_frame of an empty record at file offset 0, into 16 bytes: one FULL "
+                    "fragment of length 0, 7 bytes");
     EX_CHECK(wal_frame(buf, 0, (const uint8_t *)"", 0) == 7 && buf[6] == WAL_FULL &&
                  coding_get_u16(buf + 4) == 0,
              "an empty record is one FULL fragment of length 0: 7 bytes");

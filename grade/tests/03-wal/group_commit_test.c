@@ -28,7 +28,9 @@ static void group_commit_a_lone_writer(void)
     for (uint32_t i = 0; i < 5; i++) {
         ex_write w;
         ex_write_init(&w, &o, i);
-        harness_context("one writer, no contention: write %u", i);
+        harness_context("wal_queue_join/finish, one writer, no contention, write %u: it leads a "
+                        "group of one, applied under the write lock, and returns only once "
+                        "its group is finished", i);
         int rc = ex_write_run(&w);
         EX_CHECK(rc == KV_OK, "a lone writer's write returns KV_OK (got %d: %s)", rc, kv_errmsg());
         EX_CHECK(w.applied, "a writer's wal_queue_join returns only after its group was applied and finished");
@@ -67,6 +69,9 @@ static void group_commit_many_writers_share_syncs(void)
     EX_DEADLINE(8, "8 threads of 25 writes each return: each group counts its entries "
                 "(n), wal_queue_finish takes exactly those off the queue and wakes the next "
                 "leader, so no writer is left waiting");
+    harness_context("8 threads of 25 synced writes each (wal_queue_join, wal_queue_finish), fsync "
+                    "3 ms: a leader takes the writers queued behind it; each record applied once, "
+                    "in log order, before its writer returns");
     ex_trace_install(3); /* each fsync takes 3 ms: writers pile up behind the leader */
     ex_owner o;
     ex_owner_init(&o, 1);
@@ -135,6 +140,9 @@ static void group_commit_a_failed_group_fails_every_member(void)
     /* Hold the write lock so that writers pile up: the first leads a group
      * of one, the rest queue behind it and form the second group, which
      * the owner refuses. */
+    harness_context("4 writers queued while the write lock is held, the second group refused by "
+                    "the owner: wal_queue_finish marks every member done with the group's error, "
+                    "none of its records applied");
     pthread_mutex_lock(&o.lock);
     o.fail_prepare = 2;
     __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
@@ -168,6 +176,8 @@ static void group_commit_a_failed_group_fails_every_member(void)
              o.napplied);
     ex_write after;
     ex_write_init(&after, &o, 99);
+    harness_context("a write after a refused group (wal_queue_join, wal_queue_finish): a refused "
+                    "group fails that group only");
     EX_CHECK(ex_write_run(&after) == KV_OK,
              "a refused group fails that group only: the next write succeeds");
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
@@ -190,7 +200,9 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     e.ctx = NULL;
     wal_group g;
     memset(&g, 0x5a, sizeof g);
-    harness_context("wal_queue_join of one entry (40 bytes, room 1000) on an idle queue");
+    harness_context("wal_queue_join of one entry (40 bytes, room 1000) on an idle queue: it "
+                    "leads a group of itself (first = last, n 1), g.bytes a marker and it "
+                    "framed, g.room 1000; join sets the entry's next itself");
     int lead = wal_queue_join(o.q, &e, &g);
     EX_CHECK(lead == 1, "the only writer is at the head of the queue: it leads (join returns 1)");
     EX_CHECK(g.first == &e && g.last == &e && g.n == 1,
@@ -204,6 +216,8 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
              (unsigned long long)g.bytes);
     EX_CHECK(g.room == 1000, "g.room is the sum of its entries' room: 1000 (got %llu)",
              (unsigned long long)g.room);
+    harness_context("wal_queue_finish of the lone leader's group (n 1), KV_OK: it takes the entry "
+                    "off the queue and marks it done with the group's status");
     wal_queue_finish(o.q, &g, KV_OK);
     EX_CHECK(e.done == 1 && e.status == KV_OK,
              "wal_queue_finish marks each entry of the group done, with the group's status");
@@ -219,7 +233,8 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     big.ctx = NULL;
     memset(&g, 0x5a, sizeof g);
     harness_context("wal_queue_join of one entry of WAL_QUEUE_GROUP_MAX + 1 bytes on an idle "
-                    "queue, after a group of one finished");
+                    "queue, after a group of one finished: it leads at once, a group of one "
+                    "whatever its size; its payload is never read");
     lead = wal_queue_join(o.q, &big, &g);
     EX_CHECK(lead == 1, "once a group is finished the queue is empty: the next writer leads at "
              "once (join returns 1)");
@@ -274,6 +289,7 @@ static void group_commit_group_max_is_inclusive(void)
     lead.ctx = NULL;
     wal_group g;
     memset(&g, 0x5a, sizeof g);
+    harness_context("wal_queue_join of a 40-byte entry on an idle queue: the only writer leads");
     EX_CHECK(wal_queue_join(o.q, &lead, &g) == 1, "the only writer leads (join returns 1)");
     /* Two writers of WAL_QUEUE_GROUP_MAX / 2 bytes each queue up behind
      * the leader (their payload is never read by join or finish). */
@@ -299,10 +315,14 @@ static void group_commit_group_max_is_inclusive(void)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 100 * 1000000L;
     nanosleep(&ts, NULL);
+    harness_context("wal_queue_finish of the leader's group of one, with two writers of "
+                    "WAL_QUEUE_GROUP_MAX / 2 bytes queued behind it: the next at the head leads, "
+                    "taking both (the limit is inclusive)");
     wal_queue_finish(o.q, &g, KV_OK); /* the next at the head leads */
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
-    harness_context("two entries of WAL_QUEUE_GROUP_MAX / 2 bytes queued behind a leader");
+    harness_context("(after) two entries of WAL_QUEUE_GROUP_MAX / 2 bytes queued behind a "
+                    "leader: the group limit is inclusive, so they make one group of 2");
     EX_CHECK((a[0].led == 2 && a[1].led == 0) || (a[0].led == 0 && a[1].led == 2),
              "a group takes the writers behind its leader while their payload is at most "
              "WAL_QUEUE_GROUP_MAX bytes, that many included: two records of half of it each "

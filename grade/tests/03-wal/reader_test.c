@@ -50,6 +50,8 @@ static void log_make(log_mem *l, const size_t *lens, int count)
 
 static void expect_record(wal_reader *r, const log_mem *l, int i, const char *when)
 {
+    harness_context("wal_reader_next, record %d (%zu bytes, ends at %llu): %s", i, l->len[i],
+                    (unsigned long long)l->end[i], when);
     int rc = wal_reader_next(r);
     EX_CHECK(rc == WAL_READ_RECORD, "%s: record %d (%zu bytes) is read: WAL_READ_RECORD (got %d%s%s)",
              when, i, l->len[i], rc, rc == WAL_READ_DAMAGE ? ", damage: " : "",
@@ -85,6 +87,8 @@ static void reader_reads_every_record(void)
                  "records, the end of the record before, %llu (got %llu)", i,
                  (unsigned long long)want, (unsigned long long)r.rec_offset);
     }
+    harness_context("wal_reader_next after the last of 8 records, at limit %zu: WAL_READ_END; "
+                    "nothing at or past limit is read", l.n);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
@@ -101,6 +105,7 @@ static void reader_starts_at_a_record(void)
     wal_reader_init_mem(&r, l.b, l.start[2], l.n);
     expect_record(&r, &l, 2, "a reader started at record 2's offset");
     expect_record(&r, &l, 3, "a reader started at record 2's offset");
+    harness_context("wal_reader_next after records 2 and 3, at limit %zu: WAL_READ_END", l.n);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
     wal_reader_free(&r);
     free(l.b);
@@ -117,6 +122,10 @@ static void reader_cut_record_is_damage(void)
     wal_reader_init_mem(&r, l.b, 0, cut);
     expect_record(&r, &l, 0, "before a cut");
     expect_record(&r, &l, 1, "before a cut");
+    harness_context("wal_reader_next of record 2 (50000 bytes at %llu), the log cut at %llu: a "
+                    "record cut short is WAL_READ_DAMAGE at its start, never handed out, and "
+                    "nothing past limit is read", (unsigned long long)l.start[2],
+                    (unsigned long long)cut);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE, "a record cut short by the end of the log is "
              "WAL_READ_DAMAGE, never a short record handed out (got %d)", rc);
@@ -148,6 +157,9 @@ static void reader_record_cut_at_a_block_end(void)
     wal_reader_init_mem(&r, l.b, 0, edge);
     expect_record(&r, &l, 0, "before a cut at a block's end");
     expect_record(&r, &l, 1, "before a cut at a block's end");
+    harness_context("wal_reader_next of record 2, whose first fragment fills block 1 and the log "
+                    "ends at %llu: WAL_READ_DAMAGE at %llu, where the record starts (after block "
+                    "0's trailer)", (unsigned long long)edge, (unsigned long long)first);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == first,
              "a record whose first fragment is whole but whose next fragment the log ends "
@@ -171,6 +183,9 @@ static void reader_resyncs_after_damage(void)
     wal_reader_init_mem(&r, l.b, 0, l.n);
     expect_record(&r, &l, 0, "before damage");
     expect_record(&r, &l, 1, "before damage");
+    harness_context("wal_reader_next of record 2 (at %llu), its data damaged: WAL_READ_DAMAGE at "
+                    "its offset, then resynchronise at the next valid fragment, record 3",
+                    (unsigned long long)l.start[2]);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.start[2],
              "a fragment whose checksum fails is WAL_READ_DAMAGE at its offset %llu (got %d at "
@@ -193,6 +208,9 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
     wal_reader r;
     wal_reader_init_mem(&r, l.b, 0, l.n);
     expect_record(&r, &l, 0, "before damage");
+    harness_context("wal_reader_next of record 1 (80000 bytes at %llu), its FIRST fragment "
+                    "damaged: WAL_READ_DAMAGE at its start; its MIDDLE and LAST orphans are then "
+                    "skipped without another report", (unsigned long long)l.start[1]);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_DAMAGE && r.bad_offset == l.start[1],
              "a damaged FIRST fragment: WAL_READ_DAMAGE at the record's start");
     expect_record(&r, &l, 2, "after a damaged FIRST fragment, its MIDDLE and LAST fragments "
@@ -219,6 +237,8 @@ static void reader_record_without_its_last_fragment(void)
     n += 12;
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, n);
+    harness_context("wal_reader_next of a 29-byte log: a FIRST fragment, then a FULL record where "
+                    "its LAST should be: WAL_READ_DAMAGE at 0, then the FULL record \"whole\"");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
              "a FIRST fragment followed by the start of another record: the first record lost "
@@ -238,6 +258,8 @@ static void reader_orphan_fragment_is_damage(void)
     ex_wal_fragment(b + 16, "whole", 5, WAL_FULL);
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, 28);
+    harness_context("wal_reader_next of a 28-byte log: a LAST fragment with no FIRST, then a FULL "
+                    "record: WAL_READ_DAMAGE at 0, then the FULL record");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
              "a LAST fragment with no FIRST before it (and no damage before it) is reported: "
@@ -260,6 +282,8 @@ static void reader_zero_tail(void)
     wal_reader_init_mem(&r, b, 0, n);
     expect_record(&r, &l, 0, "before a zero tail");
     expect_record(&r, &l, 1, "before a zero tail");
+    harness_context("wal_reader_next at %zu, where 5000 zero bytes follow 2 records: zeros are "
+                    "damage at their offset, then WAL_READ_END; nothing past limit is read", l.n);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.n,
              "zeros where a fragment should start are damage at their offset %zu (got %d at "
@@ -280,6 +304,9 @@ static void reader_orphan_after_a_record_is_damage(void)
     ex_wal_fragment(b + 28, "whole", 5, WAL_FULL);
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, 40);
+    harness_context("wal_reader_next of a 40-byte log: FULL at 0, an orphan LAST at 12, FULL at "
+                    "28: the record, then WAL_READ_DAMAGE at 12 (an orphan right after a record is "
+                    "reported), then the record at 28");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "a FULL record is read (got %d)", rc);
     rc = wal_reader_next(&r);
@@ -337,6 +364,8 @@ static void reader_reads_a_file_through_a_small_window(void)
                       "loaded are [base, loaded) of the block, so a fragment is decoded up to "
                       "r->block + (loaded - base), and one that runs past the window is read "
                       "whole before it is judged");
+    harness_context("wal_reader_next after the last of 13 records, read through a 64-byte window: "
+                    "WAL_READ_END at limit %zu", l.n);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
@@ -360,6 +389,9 @@ static void reader_resync_searches_after_the_damage_only(void)
     ex_wal_fragment(b + 29, "after", 5, WAL_FULL); /* D: [29, 41) */
     wal_reader r;
     wal_reader_init_mem(&r, b, 0, 41);
+    harness_context("wal_reader_next of a 41-byte log: FULL at 0 to 17, bytes at 17 that are no "
+                    "fragment, FULL at 29: after damage at X the search starts at X + 1, never "
+                    "before it");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 10 && r.rec_end == 17,
              "a FULL record at 0 is read (got %d)", rc);
@@ -399,6 +431,7 @@ static void reader_trailer_after_the_first_block(void)
                       "left in the block are block_len - pos (pos is the offset inside the "
                       "block), fewer than a header, so they are skipped and the next "
                       "fragment starts the next block");
+    harness_context("wal_reader_next after the last of 4 records, at limit %zu: WAL_READ_END", l.n);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);

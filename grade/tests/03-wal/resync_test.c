@@ -34,8 +34,8 @@ static size_t slow_search(const uint8_t *p, size_t n, uint32_t at)
 static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *what)
 {
     uint8_t *g = ex_guarded_copy(p, n);
-    harness_context("wal_resync_block over %zu bytes at block offset %u (%s): nothing past "
-                    "the bytes given may be read", n, at, what);
+    harness_context("wal_resync_block over %zu bytes at block offset %u (%s): the first valid "
+                    "fragment's offset; nothing past the bytes given is read", n, at, what);
     size_t got = wal_resync_block(g, n, at);
     size_t want = slow_search(p, n, at);
     EX_CHECK(got == want, "%s: the first valid fragment starts at %zu (a byte-by-byte search "

@@ -31,6 +31,9 @@ static record_damage replay(const ex_seg *s, size_t n, int *ops)
     record_damage d;
     memset(&d, 0, sizeof d);
     *ops = 0;
+    harness_context("record_replay of a damaged %zu-byte segment (replay_find_next after the "
+                    "damage): count the valid records after it and where they start; torn unless "
+                    "a valid sync marker names an offset past the damage", n);
     int rc = record_replay(f, n, ignore_op, ops, &d);
     EX_CHECK(rc == RECORD_DAMAGED, "test setup: the segment is damaged (record_replay returned "
              "%d)", rc);

@@ -27,7 +27,9 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
     for (int i = 0; i < n; i++) {
         char v[16];
         int vl = snprintf(v, sizeof v, "v%d", i);
-        harness_context("%s: block_builder_add of entry %d", what, i);
+        harness_context("block_builder_add of entry %d (%zu-byte key), %s: shared 0 at a "
+                        "restart point (BB1), else the bytes shared with the previous key (BB2)",
+                        i, lens[i], what);
         int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
         EX_CHECK(rc == KV_OK, "%s: block_builder_add returns KV_OK (entry %d: %d)", what, i, rc);
         EX_CHECK(b.entries == (uint64_t)i + 1, "%s: b->entries counts the entries", what);
@@ -123,6 +125,9 @@ static void block_add_reset_reuses_the_builder(void)
     for (int i = 0; i < 10; i++)
         lens[i] = ex_ikey(keys[i], i);
     block_builder b;
+    harness_context("block_builder_add of 10 internal keys at interval 4, block_builder_reset, "
+                    "then one more: after a reset the next entry starts a new block, a restart "
+                    "point at offset 0, shared = 0");
     block_builder_init(&b, 4);
     for (int i = 0; i < 10; i++)
         block_builder_add(&b, keys[i], lens[i], (const uint8_t *)"x", 1);

@@ -20,14 +20,17 @@ static void build_and_compare(size_t n, int bits_per_key)
     char k[32];
     for (size_t i = 0; i < n; i++) {
         int kl = snprintf(k, sizeof k, "user-key-%zu", i);
+        harness_context("bloom_builder_add of key %zu of %zu (\"%s\") at %d bits per key", i, n, k,
+                        bits_per_key);
         EX_CHECK(bloom_builder_add(&b, k, (size_t)kl) == KV_OK, "bloom_builder_add");
         hashes[i] = bloom_hash(k, (size_t)kl);
     }
     size_t size = bloom_builder_bytes(&b);
     uint8_t *got = malloc(size + 16), *want = malloc(size + 16);
     memset(got, 0xAA, size + 16);
-    harness_context("bloom_builder_finish of %zu keys at %d bits per key: %zu bytes", n,
-                    bits_per_key, size);
+    harness_context("bloom_builder_finish of %zu keys at %d bits per key into %zu bytes: the k "
+                    "bits of every key set in m bits, then k in the last byte; exactly "
+                    "bloom_builder_bytes bytes written", n, bits_per_key, size);
     bloom_builder_finish(&b, got);
     uint32_t m = (uint32_t)(size - 1) * 8;
     ex_bloom_build(want, hashes, n, m, bloom_k_for(bits_per_key));
@@ -62,6 +65,8 @@ static void bloom_build_matches_the_format(void)
 static void bloom_build_empty_filter(void)
 {
     bloom_builder b;
+    harness_context("bloom_builder_finish of a filter of no key at 10 bits per key into 64 bytes: "
+                    "every bit clear (zeroed first), k in the last byte");
     bloom_builder_init(&b, 10);
     size_t size = bloom_builder_bytes(&b);
     uint8_t out[64];
@@ -77,6 +82,8 @@ static void bloom_build_empty_filter(void)
 static void bloom_build_false_positives_are_rare(void)
 {
     bloom_builder b;
+    harness_context("bloom_builder_add of 20000 keys at 10 bits per key, then "
+                    "bloom_builder_finish: about 0.8%% of absent keys may pass, never 2%%");
     bloom_builder_init(&b, 10);
     char k[32];
     for (int i = 0; i < 20000; i++) {

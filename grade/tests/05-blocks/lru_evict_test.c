@@ -12,6 +12,8 @@
 static void lru_evict_the_least_recently_used(void)
 {
     lru_cache *c = ex_lru_new(3);
+    harness_context("keys 1, 2, 3 into capacity 3, key 1 looked up, then key 4: over capacity, the "
+                    "least recently used entry nobody holds (2) is evicted and freed at once");
     ex_lru_insert(c, 1, 1);
     ex_lru_insert(c, 2, 1);
     ex_lru_insert(c, 3, 1);
@@ -35,6 +37,8 @@ static void lru_evict_the_least_recently_used(void)
 static void lru_evict_in_order_of_use(void)
 {
     lru_cache *c = ex_lru_new(4);
+    harness_context("keys 0..3 into capacity 4, 0 and 2 used, then keys 10 and 11: evictions in "
+                    "order of use, oldest first (1, then 0)");
     for (int i = 0; i < 4; i++)
         ex_lru_insert(c, i, 1);
     ex_lru_has(c, 0);
@@ -51,6 +55,8 @@ static void lru_evict_in_order_of_use(void)
 static void lru_evict_nothing_within_capacity(void)
 {
     lru_cache *c = ex_lru_new(8);
+    harness_context("keys 0..7 into capacity 8: a shard at capacity, not over it, evicts nothing "
+                    "(LRU2)");
     for (int i = 0; i < 8; i++)
         ex_lru_insert(c, i, 1);
     for (int i = 0; i < 8; i++)
@@ -62,6 +68,8 @@ static void lru_evict_nothing_within_capacity(void)
 static void lru_evict_skips_held_entries(void)
 {
     lru_cache *c = ex_lru_new(2);
+    harness_context("keys 1, 2 into capacity 2, 1 held by a lookup, then key 3: eviction skips the "
+                    "held oldest entry and takes the oldest one nobody holds (2)");
     ex_lru_insert(c, 1, 1);
     ex_lru_insert(c, 2, 1);
     lru_entry *h = lru_cache_lookup(c, 1, 0); /* the oldest, held */

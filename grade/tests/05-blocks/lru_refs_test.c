@@ -13,6 +13,8 @@
 static void lru_refs_hits_and_misses(void)
 {
     lru_cache *c = ex_lru_new(10);
+    harness_context("lru_cache_insert of keys 1 and 2 (released) into a cache of capacity 10, then "
+                    "lru_cache_lookup(1, 0): a hit takes a reference and counts a hit");
     ex_lru_insert(c, 1, 1);
     ex_lru_insert(c, 2, 1);
     lru_entry *e = lru_cache_lookup(c, 1, 0);
@@ -25,12 +27,15 @@ static void lru_refs_hits_and_misses(void)
     EX_CHECK(st.hits == 1 && st.misses == 0, "the lookup that found key 1 counts a hit, not a "
              "miss (got %llu hits, %llu misses)", (unsigned long long)st.hits,
              (unsigned long long)st.misses);
-    harness_context("lookups of (3, 0), never inserted, and of (1, 1): misses");
+    harness_context("lru_cache_lookup of (3, 0), never inserted, and of (1, 1), while (1, 0) is "
+                    "held: misses, NULL, each counted as a miss");
     EX_CHECK(lru_cache_lookup(c, 3, 0) == NULL, "a lookup of a key never inserted: NULL");
     EX_CHECK(lru_cache_lookup(c, 1, 1) == NULL, "keys are two numbers: (1, 1) is not (1, 0)");
     lru_cache_stats_get(c, &st);
     EX_CHECK(st.hits == 1 && st.misses == 2, "a lookup counts a hit or a miss (got %llu hits, "
              "%llu misses)", (unsigned long long)st.hits, (unsigned long long)st.misses);
+    harness_context("lru_cache_release of the hit on key 1, then lru_cache_free: a release drops "
+                    "the reference the lookup took");
     lru_cache_release(c, e);
     lru_cache_free(c);
 }
@@ -38,6 +43,8 @@ static void lru_refs_hits_and_misses(void)
 static void lru_refs_a_held_entry_is_never_freed(void)
 {
     lru_cache *c = ex_lru_new(2);
+    harness_context("key 1 inserted into a cache of capacity 2 and held by a lookup, then keys "
+                    "2..9 inserted: an entry a caller holds is never evicted nor freed (LRU1)");
     ex_lru_insert(c, 1, 1);
     lru_entry *held = lru_cache_lookup(c, 1, 0);
     EX_CHECK(held != NULL, "key 1 is cached");
@@ -51,6 +58,8 @@ static void lru_refs_a_held_entry_is_never_freed(void)
     int v;
     memcpy(&v, lru_entry_payload(held), sizeof v);
     EX_CHECK(v == 1, "its payload is intact");
+    harness_context("lru_cache_release of held key 1, then keys 10..13 inserted into capacity 2: "
+                    "once released it is evictable, and freed once when pushed out");
     lru_cache_release(c, held);
     for (int i = 10; i < 14; i++)
         ex_lru_insert(c, i, 1);
@@ -62,6 +71,9 @@ static void lru_refs_a_held_entry_is_never_freed(void)
 static void lru_refs_freed_when_the_last_holder_lets_go(void)
 {
     lru_cache *c = ex_lru_new(10);
+    harness_context("key 5 held by its inserter and by a lookup, then lru_cache_erase(5): an "
+                    "erased entry is not found, and is freed only when the last reference goes, "
+                    "once");
     lru_entry *mine = ex_lru_insert(c, 5, 0); /* the inserter's reference */
     lru_entry *again = lru_cache_lookup(c, 5, 0);
     EX_CHECK(again == mine, "a hit returns the entry itself, with a reference more");
@@ -80,12 +92,16 @@ static void lru_refs_only_unheld_entries_are_evictable(void)
 {
     lru_cache *c = ex_lru_new(3);
     lru_entry *h[3];
+    harness_context("lru_cache_insert of keys 0..2 into capacity 3, each held by its inserter, "
+                    "then key 3 released: held entries stay cached even over capacity (LRU1)");
     for (int i = 0; i < 3; i++)
         h[i] = ex_lru_insert(c, i, 0); /* all three held by their inserter */
     ex_lru_insert(c, 3, 1);            /* over capacity, and nothing evictable but 3 */
     for (int i = 0; i < 3; i++)
         EX_CHECK(ex_lru_freed[i] == 0 && ex_lru_has(c, i),
                  "LRU1: held entries stay cached even when the cache is over capacity (%d)", i);
+    harness_context("lru_cache_release of held keys 0..2: an entry no caller holds goes on the "
+                    "list eviction takes from, and usage comes back within capacity (LRU2)");
     for (int i = 0; i < 3; i++)
         lru_cache_release(c, h[i]);
     lru_cache_stats st;
@@ -98,6 +114,9 @@ static void lru_refs_only_unheld_entries_are_evictable(void)
 static void lru_refs_erased_while_held_stays_off_the_list(void)
 {
     lru_cache *c = ex_lru_new(2);
+    harness_context("key 1 held by its inserter, lru_cache_erase(1), then keys 2..7 inserted into "
+                    "capacity 2: an entry erased while held never joins the eviction list, so no "
+                    "eviction frees it");
     lru_entry *held = ex_lru_insert(c, 1, 0); /* cached, and held by its inserter */
     lru_cache_erase(c, 1, 0);
     EX_CHECK(!ex_lru_has(c, 1), "an erased key is no longer found");
@@ -112,6 +131,7 @@ static void lru_refs_erased_while_held_stays_off_the_list(void)
     lru_cache_stats_get(c, &st);
     EX_CHECK(st.usage <= 2, "LRU2: usage counts the cached entries, within capacity (%llu)",
              (unsigned long long)st.usage);
+    harness_context("lru_cache_release of erased key 1 by its last holder: it is freed, once");
     lru_cache_release(c, held);
     EX_CHECK(ex_lru_freed[1] == 1, "it is freed when its holder lets go, once (freed %d times)",
              ex_lru_freed[1]);

@@ -49,7 +49,9 @@ static vlog_file *pk_count(value_store *vs, uint64_t start, unsigned percent)
 static uint64_t pk_pick(value_store *vs, int *move, const char *what)
 {
     value_job *job = (value_job *)&job; /* not NULL: value_store_pick sets it */
-    harness_context("value_store_pick: %s", what);
+    harness_context("value_store_pick (%s): measure an uncounted file first, else empty the one "
+                    "with most garbage if >= gc_percent; never a busy, emptied, damaged or "
+                    "unadopted file", what);
     int rc = value_store_pick(vs, 0, &job);
     EX_CHECK(rc == KV_OK, "%s: value_store_pick returns KV_OK (got %d: %s)", what, rc,
              kv_errmsg());
@@ -67,6 +69,8 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
     EX_CHECK(nbusy == 1, "%s: the job's file, and no other, is VLOG_BUSY while the job runs "
              "(%d files are)", what, nbusy);
     value_move m;
+    harness_context("value_store_job_next of the job on file %llu (%s): it offers the values "
+                    "of the file it took", (unsigned long long)busy, what);
     int more = value_store_job_next(job, &m);
     EX_CHECK(more == 1, "%s: the job offers the values of the file it took (file %llu holds "
              "two puts; value_store_job_next returned %d: %s)", what,
@@ -75,6 +79,8 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
     /* The job ends, abandoned (each case makes a store of its own):
      * value_store_job_end frees it whatever the status, and a test frees
      * what it allocated (exercise.h). */
+    harness_context("value_store_job_end of the job on file %llu, abandoned (KV_ERR_IO): it "
+                    "frees the job whatever the status", (unsigned long long)busy);
     value_store_job_end(vs, job, 0, KV_ERR_IO);
     EX_CHECK(strstr(kv_errmsg(), "not written yet") == NULL,
              "%s: the test ends the job with value_store_job_end (exercise gc_collect), "

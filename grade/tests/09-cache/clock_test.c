@@ -28,6 +28,9 @@ static clock_cache *clock_of(size_t n)
 
 static void clock_put_key(clock_cache *c, const char *k)
 {
+    harness_context("clock_cache_put(%s, 8-byte value): past the budget, clock_victim evicts: the "
+                    "hand goes on from where it stopped, passes empty slots, clears a set bit (a "
+                    "second chance), takes the first clear one; two turns at most", k);
     int rc = clock_cache_put(c, k, strlen(k), CLOCK_VALUE, 8);
     EX_CHECK(rc == KV_OK, "clock_cache_put(%s) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", k, kv_strerror(rc));
@@ -38,6 +41,8 @@ static int clock_has(clock_cache *c, const char *k)
 {
     void *v = NULL;
     size_t n = 0;
+    harness_context("clock_cache_get(%s): a hit sets its referenced bit, so the hand passes it "
+                    "over once", k);
     int rc = clock_cache_get(c, k, strlen(k), &v, &n);
     kv_free(v);
     return rc == KV_OK;
@@ -147,6 +152,9 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
     size_t vlen = 2 * clock_cache_charge(2, 8) + 60 - clock_cache_charge(2, 0);
     EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
     memset(val, 'b', vlen);
+    harness_context("clock_cache_put(kb, %zu bytes) into a ring of 3 slots, slots 0 and 1 empty "
+                    "(k0, k1 erased), k2 in slot 2: the hand goes round every slot (s->ring_len), "
+                    "passing empty ones, and evicts k2", vlen);
     int rc = clock_cache_put(c, "kb", 2, val, vlen);
     EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", kv_strerror(rc));
@@ -174,6 +182,9 @@ static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(
     size_t vlen = 2 * clock_cache_charge(2, 8) + 60 - clock_cache_charge(2, 0);
     EX_CHECK(vlen <= sizeof val, "test setup: the value fits its buffer");
     memset(val, 'b', vlen);
+    harness_context("clock_cache_put(kb, %zu bytes), k2 read and alone in slot 2 of 3 behind two "
+                    "empty slots: the first turn clears its bit, the second reaches it again and "
+                    "evicts it (2 * s->ring_len slots)", vlen);
     int rc = clock_cache_put(c, "kb", 2, val, vlen);
     EX_CHECK(rc == KV_OK, "clock_cache_put(kb) returned %s: k2 was read, so the first turn (slots 0, "
              "1, 2) clears its bit, and the second turn must reach slot 2 again to evict it: "
@@ -195,6 +206,9 @@ static void clock_the_budget_holds(void)
     memset(val, 'x', sizeof val);
     for (int i = 0; i < 500; i++) {
         snprintf(key, sizeof key, "k%05d", i % 97);
+        harness_context("put %d of 500: clock_cache_put(%s, %d-byte value) into a shard of budget "
+                        "%zu: a put evicts until the new pair fits, and keeps it", i, key, i % 60,
+                        budget);
         rc = clock_cache_put(c, key, strlen(key), val, (size_t)(i % 60));
         EX_CHECK(rc == KV_OK, "clock_cache_put of a pair that fits: %s", kv_strerror(rc));
         if (i % 3 == 0)
@@ -261,6 +275,9 @@ static void clock_race_readers_and_writers(void)
 {
     int rc = clock_cache_new(4 * 40 * clock_cache_charge(6, 20), 4, &clock_race.c);
     EX_CHECK(rc == KV_OK, "clock_cache_new of four shards: %s", kv_strerror(rc));
+    harness_context("2 writers (put, erase, get) and 2 readers on 4 shards too small for 300 keys: "
+                    "a shard's ring, hand and entries change only under its lock; every hit is "
+                    "its key's value");
     atomic_store(&clock_race.wrong, 0);
     atomic_store(&clock_race.failed, 0);
     pthread_t t[4];

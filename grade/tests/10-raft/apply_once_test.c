@@ -32,6 +32,8 @@ static const char *apply_dir(const char *name)
 static replica *apply_open(const char *dir, const kv_options *opt)
 {
     replica *r = NULL;
+    harness_context("replica_open(%s): the engine opened and the applied index read back from "
+                    "REPLICA_APPLIED_KEY", dir);
     int rc = replica_open(dir, opt, &r);
     EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
     return r;
@@ -92,6 +94,8 @@ static int apply(replica *r, uint64_t index, const char *ops)
 
 static void apply_expect(replica *r, uint64_t index, const char *ops, int want, const char *rule)
 {
+    harness_context("replica_apply at index %llu of \"%s\": %s", (unsigned long long)index, ops,
+                    rule);
     int got = apply(r, index, ops);
     EX_CHECK(got == want, "%s: the command \"%s\" at index %llu is %s (got %s)", rule, ops,
              (unsigned long long)index, outcome_name(want), outcome_name(got));
@@ -203,6 +207,8 @@ static void apply_once_a_command_that_does_not_decode_takes_its_index(void)
     apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
     static const uint8_t junk[16] = {9, 9, 9, 9, 9, 9, 9, 9};
     int outcome = -1;
+    harness_context("replica_apply at index 2 of 16 bytes that are no command: REPLICA_INVALID "
+                    "with KV_OK, nothing written but the index, which it takes all the same");
     int rc = replica_apply(r, 2, junk, sizeof junk, &outcome, NULL);
     EX_CHECK(rc == KV_OK && outcome == REPLICA_INVALID, "a command that does not decode is "
              "REPLICA_INVALID with KV_OK: it applies as nothing, on every member alike (got "
@@ -236,6 +242,9 @@ static void apply_once_a_command_says_which_keys_its_writes_found(void)
     const uint8_t *p = command_bytes(c, &len);
     uint8_t existed[5] = {9, 9, 9, 9, 9};
     int outcome = -1;
+    harness_context("replica_apply at index 2 of \"a= b= a=2 a= b=\" with existed[5]: for each "
+                    "write, whether its key held a value just before it (read before the "
+                    "kv_write)");
     int rc = replica_apply(r, 2, p, len, &outcome, existed);
     EX_CHECK(rc == KV_OK && outcome == REPLICA_APPLIED, "index 2 applies (got %s, %s)",
              kv_strerror(rc), outcome_name(outcome));
@@ -331,13 +340,16 @@ static void apply_once_an_engine_error_leaves_the_index(void)
         size_t len;
         const uint8_t *p = command_bytes(c, &len);
         int outcome = -1;
+        harness_context("replica_apply at index 1 of \"a=1\", every engine write call from number "
+                        "%ld on set to fail", fail);
         int rc1 = replica_apply(r, 1, p, len, &outcome, NULL);
         command_free(c);
         if (rc1 == KV_OK && io_fault_failures() == 0) {
             c = apply_command("a=2 b=2");
             p = command_bytes(c, &len);
             harness_context("replica_apply at index 2 while every write call of the engine "
-                            "(append, sync, truncate) from number %ld on fails", fail);
+                            "(append, sync, truncate) from number %ld on fails: the error is "
+                            "returned and the applied index stays 1", fail);
             int rc = replica_apply(r, 2, p, len, &outcome, NULL);
             if (io_fault_failures() > 0) {
                 met = 1;
@@ -381,7 +393,8 @@ static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
     }
     int outcome = -1;
     harness_context("replica_apply at index 2 of a put of 48 MiB, the process's memory capped "
-                    "16 MiB above what it holds");
+                    "16 MiB above what it holds: KV_ERR_NOMEM, nothing written, the applied "
+                    "index still 1");
     int rc = replica_apply(r, 2, p, len, &outcome, NULL);
     ex_memory_uncap();
     EX_CHECK(rc == KV_ERR_NOMEM, "a command whose batch cannot be built (memory runs out for "

@@ -117,6 +117,9 @@ static void expect_op(command_reader *r, int i, int kind, const char *key, const
 {
     command_op op;
     memset(&op, 0, sizeof op);
+    harness_context("command_next for op %d (kind %d, key \"%s\") of a command of 2 conditions and "
+                    "3 writes: the ops handed out in order, key and value pointing at their bytes",
+                    i, kind, key);
     EX_CHECK(command_next(r, &op) == 1, "command_next hands out op %d of the command (it has "
              "2 conditions and 3 writes): it answered 0 before the last op", i);
     EX_CHECK(op.kind == kind, "op %d is of kind %d, as encoded (got %d)", i, kind, op.kind);
@@ -133,6 +136,9 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
     size_t len = 0;
     const uint8_t *p = sample(&c, &len);
     command_reader r;
+    harness_context("command_parse of the builder's %zu-byte command (2 conditions, 3 writes) in "
+                    "memory that ends there: it parses, the header's counts in the reader; nothing "
+                    "past the bytes given is read", len);
     int rc = parse_guarded(p, len, &r);
     EX_CHECK(rc == KV_OK, "a command the builder made parses (got %s: %s)", kv_strerror(rc),
              kv_errmsg());
@@ -144,6 +150,8 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
     expect_op(&r, 3, COMMAND_DELETE, "pear", NULL);
     expect_op(&r, 4, COMMAND_PUT, "empty", "");
     command_op op;
+    harness_context("command_next after the last of 5 ops: 0, again and again; the padding after "
+                    "it is no op");
     EX_CHECK(command_next(&r, &op) == 0, "after the last op command_next answers 0: the "
              "padding after it is no op");
     EX_CHECK(command_next(&r, &op) == 0, "after the last op command_next keeps answering 0");
@@ -151,6 +159,8 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
 
     EX_CHECK(command_new(&c) == KV_OK, "test setup: command_new");
     p = command_bytes(c, &len);
+    harness_context("command_parse of a command of no op (%zu bytes: header and 6 zeros), then "
+                    "command_next: it parses and hands out none", len);
     rc = parse_guarded(p, len, &r);
     EX_CHECK(rc == KV_OK && r.conditions == 0 && r.writes == 0, "a command of no op (its "
              "header and 6 zeros) parses (got %s: %s)", kv_strerror(rc), kv_errmsg());
@@ -213,8 +223,10 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_PUT, KV_MAX_KEY, KV_MAX_VALUE, 20);
     raw_pad(&w);
-    harness_context("a command of %zu bytes whose op claims a key of %u bytes and a value "
-                    "of %u", w.len, KV_MAX_KEY, KV_MAX_VALUE);
+    harness_context("command_parse of a command of %zu bytes whose op claims a key of %u "
+                    "bytes and a value of %u: check the lengths against the bytes left "
+                    "without a sum that wraps; refused naming offset 10", w.len, KV_MAX_KEY,
+                    KV_MAX_VALUE);
     command_reader r;
     int rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
@@ -232,11 +244,16 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
     size_t end = w.len;
     raw_pad(&w);
     command_reader r;
+    harness_context("command_parse of a put padded to %zu bytes (its op ends at %zu): it parses",
+                    w.len, end);
     int rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "test setup: a put padded to %zu bytes parses (got %s: %s)", w.len,
              kv_strerror(rc), kv_errmsg());
     for (size_t at = end; at < w.len; at++) {
         w.p[at] = 0x5a;
+        harness_context("command_parse of %zu bytes whose padding holds 0x5a at offset %zu: "
+                        "padding is fewer than 8 zeros (C2), refused naming offset %zu", w.len, at,
+                        end);
         rc = parse_guarded(w.p, w.len, &r);
         EX_CHECK(rc == KV_ERR_CORRUPT, "the bytes after the last op are padding, fewer than 8 "
                  "and only zeros (C2): a tail holding 0x5a at offset %zu is refused (got %s)",
@@ -246,22 +263,29 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
                  end, kv_errmsg());
         w.p[at] = 0;
     }
+    harness_context("command_parse of %zu bytes, not a multiple of 8: refused (C2)", end);
     rc = parse_guarded(w.p, end, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command of %zu bytes, not a multiple of 8, is refused "
              "(C2: libraft keeps an entry's bytes in multiples of 8; got %s)", end,
              kv_strerror(rc));
     static const uint8_t zeros[8];
     raw_bytes(&w, zeros, 8);
+    harness_context("command_parse of %zu bytes, 8 zeros more after the padding: padding is fewer "
+                    "than 8 bytes (C2), refused", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "8 zero bytes more after the padding are refused: padding "
              "is fewer than 8 bytes, only zeros (C2; got %s)", kv_strerror(rc));
     /* Ops that end at a multiple of 8 take no padding. */
     raw_head(&w, 0, 1);
     raw_op(&w, COMMAND_PUT, "ab", "abc"); /* ends at 10 + 9 + 5 = 24 */
+    harness_context("command_parse of a put whose op ends at 24 bytes, a multiple of 8: it parses "
+                    "with no padding");
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "a command whose ops end at 24 bytes, a multiple of 8, parses with no "
              "padding (got %s: %s)", kv_strerror(rc), kv_errmsg());
     raw_bytes(&w, zeros, 8);
+    harness_context("command_parse of a put ending at 24 bytes followed by 8 zeros: refused, 8 "
+                    "zeros are no padding (C2)");
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose ops end at 24 bytes, a multiple of 8, "
              "followed by 8 zero bytes is refused: padding is fewer than 8 bytes (C2), and "
@@ -278,6 +302,8 @@ static void command_decode_conditions_come_first(void)
     raw_op(&w, COMMAND_IF_ABSENT, "b", NULL);
     raw_pad(&w);
     command_reader r;
+    harness_context("command_parse of %zu bytes whose header says 1 condition and whose op 0 is a "
+                    "write: conditions come first (C1), refused naming offset 10", w.len);
     int rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
              "the header's C conditions come first, then the writes (C1): a write as op 0 of "
@@ -289,6 +315,8 @@ static void command_decode_conditions_come_first(void)
     size_t at = w.len;
     raw_op(&w, COMMAND_IF_VALUE, "b", "2");
     raw_pad(&w);
+    harness_context("command_parse of %zu bytes, 1 condition and 1 write by the header, op 1 (at "
+                    "%zu) a condition: refused naming its offset (C1)", w.len, at);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), at),
              "the conditions come first, then the writes, as many of each as the header says "
@@ -299,6 +327,8 @@ static void command_decode_conditions_come_first(void)
     raw_head(&w, 0, 1);
     raw_op(&w, COMMAND_IF_ABSENT, "a", NULL);
     raw_pad(&w);
+    harness_context("command_parse of %zu bytes, 0 conditions and 1 write by the header, op 0 a "
+                    "condition: refused (C1)", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "the conditions come first, as many as the header says "
              "(C1): a condition in a command whose header says 0 conditions, 1 write, is "
@@ -318,6 +348,9 @@ static void command_decode_reserved_keys_are_refused(void)
         raw_op(&w, kind, key, "x");
         raw_pad(&w);
         command_reader r;
+        harness_context("command_parse of an op of kind %d naming the key COMMAND_RESERVED "
+                        "\"applied\": no key of a command starts with COMMAND_RESERVED (C3), "
+                        "refused", kind);
         int rc = parse_guarded(w.p, w.len, &r);
         EX_CHECK(rc == KV_ERR_CORRUPT, "no key of a command starts with COMMAND_RESERVED "
                  "(C3): those are the replica's own (its applied index), and an op of kind %d "
@@ -330,6 +363,8 @@ static void command_decode_reserved_keys_are_refused(void)
     raw_op(&w, COMMAND_PUT, key, "x");
     raw_pad(&w);
     command_reader r;
+    harness_context("command_parse of a put of a key that is COMMAND_RESERVED less its last byte: "
+                    "a client's own key, it parses");
     int rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "a key shorter than COMMAND_RESERVED that begins as it does is a "
              "client's own and parses (got %s: %s)", kv_strerror(rc), kv_errmsg());
@@ -344,6 +379,9 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     /* The header. */
     raw_head(&w, 0, 0);
     raw_pad(&w);
+    harness_context("command_parse of an empty command (%zu bytes), then of it with version 2, "
+                    "version 7, reserved byte 9: version 1 only, reserved byte 0, else refused "
+                    "naming offset and byte", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "test setup: an empty command parses (got %s)", kv_strerror(rc));
     w.p[0] = 2;
@@ -381,7 +419,9 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
         raw_head(&w, write ? 0 : 1, write ? 1 : 0);
         raw_op_lens(&w, bad[i].kind, bad[i].klen, bad[i].vlen, 40);
         raw_pad(&w);
-        harness_context("an op %s, with 40 bytes after its head", bad[i].what);
+        harness_context("command_parse of an op %s, with 40 bytes after its head: refused "
+                        "naming its offset, 10; nothing past the bytes given is read",
+                        bad[i].what);
         rc = parse_guarded(w.p, w.len, &r);
         EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
                  "an op %s is refused naming its offset, 10 (got %s: \"%s\")", bad[i].what,
@@ -391,6 +431,8 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     raw_head(&w, 0, 2);
     raw_op(&w, COMMAND_DELETE, "abcdefghijklm", NULL);
     raw_pad(&w);
+    harness_context("command_parse of %zu bytes whose header says 2 writes and that holds one "
+                    "delete: refused; its padding is no op", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command whose header says 2 writes and that holds one "
              "(its padding is no op) is refused (got %s)", kv_strerror(rc));
@@ -417,11 +459,15 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     raw w = {0};
     command_reader r;
     deletes(&w, KV_MAX_BATCH_OPS - 1u);
+    harness_context("command_parse of KV_MAX_BATCH_OPS - 1 deletes (%zu bytes): it parses; with "
+                    "the applied index they fill one kv_write (C4)", w.len);
     int rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "a command of KV_MAX_BATCH_OPS - 1 writes parses: with the "
              "replica's applied index, they fill one kv_write (got %s: %s)", kv_strerror(rc),
              kv_errmsg());
     deletes(&w, KV_MAX_BATCH_OPS);
+    harness_context("command_parse of KV_MAX_BATCH_OPS deletes (%zu bytes): more than one kv_write "
+                    "takes with the applied index (C4), refused", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "a command holds at most KV_MAX_BATCH_OPS - 1 writes (C4): "
              "one of KV_MAX_BATCH_OPS writes, with the replica's applied index, is more than "
@@ -431,6 +477,8 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_PUT, 1, KV_MAX_VALUE, (size_t)1 + KV_MAX_VALUE);
     raw_pad(&w);
+    harness_context("command_parse of a put of a 1-byte key and a KV_MAX_VALUE-byte value (%zu "
+                    "bytes): the largest value parses", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "a put of a 1-byte key and a value of KV_MAX_VALUE bytes, the "
              "largest value, parses: values are at most KV_MAX_VALUE bytes, that many "
@@ -438,6 +486,8 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_DELETE, KV_MAX_KEY, 0, KV_MAX_KEY);
     raw_pad(&w);
+    harness_context("command_parse of a delete of a KV_MAX_KEY-byte key (%zu bytes): the largest "
+                    "key parses", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_OK, "a delete of a key of KV_MAX_KEY bytes, the largest key, parses: "
              "keys are 1..KV_MAX_KEY bytes, that many included (got %s: %s)", kv_strerror(rc),
@@ -447,6 +497,8 @@ static void command_decode_the_writes_fit_one_kv_write(void)
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_PUT, KV_MAX_KEY, KV_MAX_VALUE, (size_t)KV_MAX_KEY + KV_MAX_VALUE);
     raw_pad(&w);
+    harness_context("command_parse of a put of a KV_MAX_KEY-byte key and a KV_MAX_VALUE-byte value "
+                    "(%zu bytes): past COMMAND_MAX_WRITE_BYTES (C4), refused", w.len);
     rc = parse_guarded(w.p, w.len, &r);
     EX_CHECK(rc == KV_ERR_CORRUPT, "the writes' keys and values are at most "
              "COMMAND_MAX_WRITE_BYTES (C4): a put of a %u-byte key and a %u-byte value, "

@@ -12,11 +12,16 @@
 
 static unsigned slot_of(const char *k)
 {
+    harness_context("key_slot(\"%s\", %zu bytes): CRC16 (XMODEM) of the key, or of its hash tag, "
+                    "modulo 16384; only k[0..n) is read", k, strlen(k));
     return key_slot(k, strlen(k));
 }
 
 static void key_slot_crc16_is_xmodem(void)
 {
+    harness_context("key_slot_crc16 of \"123456789\", of no bytes, then of ff 00 80: XMODEM "
+                    "(polynomial 0x1021, initial 0, no reflection, no final xor), each byte "
+                    "unsigned");
     unsigned got = key_slot_crc16((const unsigned char *)"123456789", 9);
     EX_CHECK(got == 0x31c3, "CRC16 of \"123456789\" is 0x31c3, XMODEM's check value "
              "(polynomial 0x1021, initial value 0, no reflection, no final xor) (got 0x%04x)",
@@ -41,6 +46,8 @@ static void key_slot_of_plain_keys(void)
                  "%u, as redis-server's CLUSTER KEYSLOT answers (got %u)", cases[i].key,
                  cases[i].slot, got);
     }
+    harness_context("key_slot of the 3-byte key ff 00 80: over all its bytes, a zero byte among "
+                    "them");
     unsigned got = key_slot("\xff\x00\x80", 3);
     EX_CHECK(got == 7915, "a key's slot is over all its bytes, a zero byte among them: the "
              "3-byte key ff 00 80 is in slot 7915 (got %u)", got);
@@ -73,6 +80,8 @@ static void key_slot_reads_the_key_only(void)
 {
     /* The key is "a{b", 3 bytes; the byte after it in memory is a '}'. */
     const char buf[] = "a{b}";
+    harness_context("key_slot(\"a{b\", 3) with a '}' after it in memory: k[0..n) only is read, so "
+                    "no tag");
     unsigned got = key_slot(buf, 3);
     EX_CHECK(got == 13340, "key_slot(k, n) reads k[0..n) only: the 3-byte key \"a{b\" has no "
              "tag, though a '}' follows it in memory, and is in slot 13340 (got %u; slot "
@@ -86,6 +95,7 @@ static void key_slot_is_in_range(void)
         size_t n = (size_t)(i % 7) + 1;
         for (size_t j = 0; j < n; j++)
             key[j] = (char)((i >> (3 * j)) * 31 + j);
+        harness_context("key_slot of key %u of the sweep, %zu bytes: a slot is 0..16383", i, n);
         unsigned got = key_slot(key, n);
         EX_CHECK(got < KEY_SLOTS, "a slot is 0..16383 (key %u of the sweep got %u)", i, got);
     }

@@ -36,6 +36,8 @@ static const char *snap_dir(const char *name)
 static replica *snap_open(const char *dir)
 {
     replica *r = NULL;
+    harness_context("replica_open(%s): the live engine is the one REPLICA names, at the applied "
+                    "index written with it", dir);
     int rc = replica_open(dir, NULL, &r);
     EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
     return r;
@@ -141,7 +143,10 @@ static size_t open_fds(void)
 
 static int restore(replica *r, const uint8_t *p, size_t len)
 {
-    harness_context("replica_restore of a snapshot of %zu bytes", len);
+    harness_context("replica_restore of a %zu-byte snapshot at index %llu: a newer one "
+                    "replaces the engine (built in the other directory), one not newer than "
+                    "the replica changes nothing, a damaged one is refused first", len,
+                    (unsigned long long)(len >= 16 ? coding_get_u64(p + 8) : 0));
     return replica_restore(r, p, len);
 }
 
@@ -253,7 +258,9 @@ static void snapshot_install_a_damaged_snapshot_is_refused(void)
     uint8_t *snap = snap_make(10, "a=1 b=2", &len);
     for (size_t at = 0; at < len; at++) {
         snap[at] ^= 0x20;
-        harness_context("a snapshot at index 10 with byte %zu of %zu flipped", at, len);
+        harness_context("replica_restore of a snapshot at index 10 with byte %zu of %zu "
+                        "flipped: refused as KV_ERR_CORRUPT before anything changes; nothing "
+                        "past its bytes is read", at, len);
         int rc = replica_restore(r, snap, len);
         EX_CHECK(rc == KV_ERR_CORRUPT, "a damaged snapshot (byte %zu of %zu flipped) is "
                  "refused as KV_ERR_CORRUPT before anything changes (got %s)", at, len,
@@ -261,7 +268,9 @@ static void snapshot_install_a_damaged_snapshot_is_refused(void)
         snap[at] ^= 0x20;
     }
     for (size_t cut = 0; cut < len; cut++) {
-        harness_context("a snapshot at index 10 cut to %zu of its %zu bytes", cut, len);
+        harness_context("replica_restore of a snapshot at index 10 cut to %zu of its %zu "
+                        "bytes: refused as KV_ERR_CORRUPT; nothing past the bytes given is "
+                        "read", cut, len);
         int rc = replica_restore(r, snap, cut);
         EX_CHECK(rc == KV_ERR_CORRUPT, "a snapshot cut to %zu of its %zu bytes is refused as "
                  "KV_ERR_CORRUPT (got %s)", cut, len, kv_strerror(rc));
@@ -338,6 +347,8 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
         int klen = snprintf(k, sizeof k, "k%05d", i);
         void *v = NULL;
         size_t vlen = 0;
+        harness_context("kv_get(%s) from the engine restored from 5000 records: every record of "
+                        "the snapshot, with its value", k);
         rc = kv_get(replica_db(r), k, (size_t)klen, &v, &vlen);
         size_t want = i % 250 == 7 ? (size_t)BIG : 8;
         EX_CHECK(rc == KV_OK && vlen == want && ((uint8_t *)v)[vlen - 1] == 'a' + i % 26,
@@ -422,8 +433,9 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
     for (long fail = 1; fail < 400 && !installed; fail++) {
         io_fault_plan plan = {.kinds = IO_FAULT_WRITES, .fail_at = fail};
         io_fault_install(&plan);
-        harness_context("a restore of %d records whose write call number %ld (an append, a "
-                        "sync or a truncate) fails", N, fail);
+        harness_context("replica_restore of %d records whose write call number %ld (an append, "
+                        "a sync or a truncate) fails: the old engine stays the live one, as it "
+                        "was, and the one being built is closed", N, fail);
         int rc = replica_restore(r, p, at + 4);
         long failures = io_fault_failures();
         io_fault_uninstall();
