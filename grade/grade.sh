@@ -93,6 +93,11 @@ case " $RUNGS " in
 esac
 list=$here/$stage.exercises
 page=docs/$stage.md
+# Absolute paths of the workspace and the project, to say a crash's
+# source file as the learner sees it (crash_site).
+rootabs=$(cd "$here/.." && pwd)
+wsabs=""
+[ "$ws" = - ] || wsabs=$(cd "$ws" 2>/dev/null && pwd)
 [ -f "$list" ] || { echo "grade: stage $stage has no exercises ($list)" >&2; exit 2; }
 if [ "$engine" = - ] && [ ! -d "$ws" ]; then
     echo "grade: no workspace $ws: make one with  make learn STAGE=$stage" >&2
@@ -163,6 +168,43 @@ printable() { LC_ALL=C tr -c '[:print:]\n\t' '?'; }
 # first "FAIL:" and the lines under it), in one line (grade/first_check.awk).
 first_check() {
     printable <"$1" | awk -f "$here/first_check.awk" | head -n 1
+}
+# crash_site BINARY: standard input (one failure's words) with a test's
+# "crash frames: 0x... 0x..." (grade/tests/exercise_crash.c) put in words:
+# the function and line that crashed and its callers up to the test,
+# named by addr2line from BINARY's debugging information.  The first
+# frame is the instruction that faulted; the others are return addresses,
+# each looked up one byte back (inside its call).
+# Without addr2line, or frames it cannot place, the words stay as they are
+# without the addresses.
+crash_site() {
+    _msg=$(cat)
+    case $_msg in *"crash frames: 0x"*) ;; *) printf '%s\n' "$_msg"; return ;; esac
+    _frames=$(printf '%s\n' "$_msg" | sed 's/.*crash frames: \(\(0x[0-9a-f]* *\)*\).*/\1/')
+    _rest=$(printf '%s\n' "$_msg" | sed 's/crash frames: \(0x[0-9a-f]* *\)*//')
+    _where=""
+    if command -v addr2line >/dev/null 2>&1; then
+        _back=0
+        _where=$(for a in $_frames; do printf '0x%x\n' $((a - _back)); _back=1; done |
+            addr2line -f -i -e "$1" 2>/dev/null |
+            awk -v ws="$wsabs/" -v root="$rootabs/" '
+                NR % 2 == 1 { fn = $0; next }
+                { file = $0; sub(/ \(discriminator [0-9]+\)$/, "", file)
+                  if (fn == "??" || file ~ /^\?\?/) next
+                  if (file ~ /\/grade\/tests\/|\/tests\/harness\.c/) { done = 1 }
+                  if (done) next
+                  if (index(file, ws) == 1) file = substr(file, length(ws) + 1)
+                  else if (index(file, root) == 1) file = substr(file, length(root) + 1)
+                  n++; s = s (n == 1 ? " in " : ", called from ") fn " (" file ")"
+                  if (n == 4) done = 1 }
+                END { printf "%s", s }')
+    fi
+    printf '%s\n' "$_rest" | awk -v w="$_where" '{
+        if (match($0, /killed by signal 4 \([^)]*\)/))
+            w = w " (an index past the end of an array, or NULL handed to a call such as memcpy: the grade builds your files to trap both)"
+        if (w != "" && match($0, /killed by signal [0-9]+ \([^)]*\)/))
+            $0 = substr($0, 1, RSTART + RLENGTH - 1) w substr($0, RSTART + RLENGTH)
+        print }'
 }
 # crashed LOG STATUS: for a harness killed by a signal (status 128 + N, as
 # timeout passes it on), which test it was running and the signal, in
@@ -316,7 +358,7 @@ elif want exercises; then
         elif [ -n "$stub" ]; then
             what="blocked: it needs another one first: $stub"
         else
-            what=$(first_check "$log")
+            what=$(first_check "$log" | crash_site "$out/exercisetest")
             [ -n "$what" ] || what="see $log"
         fi
         row exercise "$n $name" FAIL "$what" "$section"
@@ -475,8 +517,6 @@ if want race; then
                     # the previous write, is often the learner's code: a store
                     # that publishes without release order shows as the key's
                     # bytes written there and read elsewhere).
-                    wsabs=""
-                    [ "$ws" = - ] || wsabs=$(cd "$ws" 2>/dev/null && pwd)
                     where=$(awk -v ws="$ws" -v wsabs="$wsabs" '
                                  /WARNING: ThreadSanitizer/ { on = 1; next }
                                  on && /^SUMMARY: ThreadSanitizer/ { exit }

@@ -73,6 +73,26 @@ void ex_memory_uncap(void);
 void ex_alloc_begin(void);
 void ex_alloc_end(const char *test);
 
+/* The nth allocation from now (1: the next; malloc, calloc, realloc,
+ * strdup, asprintf and the others above, on any thread) fails, as when
+ * memory runs out, and the ones after it succeed; 0 turns it off.  A test
+ * of an error path makes each allocation of a call fail in turn (n = 1,
+ * 2, ... until ex_alloc_failed says the call made fewer): every one must
+ * end in KV_ERR_NOMEM, with nothing leaked.  Returns 1, or 0 under the
+ * sanitizers, where nothing is made to fail (the test then leaves its
+ * error paths unchecked). */
+int ex_alloc_fail_at(long n);
+/* 1 if the failure ex_alloc_fail_at chose has happened since it was set. */
+int ex_alloc_failed(void);
+
+/* Catches the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT)
+ * of each test's process: before it dies of the signal it writes the
+ * line "crash frames: 0x... 0x..." (return addresses as offsets in the
+ * test binary), which grade.sh turns into the function and line that
+ * crashed.  exercise_crash.c; exercise_main.c calls it once.  Off under
+ * the sanitizers, which print their own stack. */
+void ex_crash_install(void);
+
 /* 1 if the decimal number n stands in msg as a number of its own (not
  * part of a longer one): a message names the count or offset it should. */
 int ex_names_number(const char *msg, unsigned long long n);

@@ -77,6 +77,13 @@ static int ex_vasprintf_from(char **out, const char *fmt, va_list ap, const void
 }
 void ex_alloc_begin(void) {}
 void ex_alloc_end(const char *test) { (void)test; }
+int ex_alloc_fail_at(long n)
+{
+    (void)n;
+    return 0;
+}
+int ex_alloc_failed(void) { return 0; }
+
 void *__wrap_malloc(size_t n) { return __real_malloc(n); }
 void *__wrap_calloc(size_t n, size_t size) { return __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t n) { return __real_realloc(p, n); }
@@ -173,14 +180,46 @@ static void ex_forget(ex_block *b)
     b->from = NULL;
 }
 
+/* ex_alloc_fail_at: allocations left before the one that fails (0: none
+ * fails), and whether it has failed (ex_lock held for both). */
+static long ex_fail_countdown;
+static int ex_fail_done;
+
+int ex_alloc_fail_at(long n)
+{
+    pthread_mutex_lock(&ex_lock);
+    ex_fail_countdown = n > 0 ? n : 0;
+    ex_fail_done = 0;
+    pthread_mutex_unlock(&ex_lock);
+    return 1;
+}
+
+int ex_alloc_failed(void)
+{
+    pthread_mutex_lock(&ex_lock);
+    int done = ex_fail_done;
+    pthread_mutex_unlock(&ex_lock);
+    return done;
+}
+
+/* Whether this allocation is the one ex_alloc_fail_at chose (ex_lock held). */
+static int ex_fails_now(void)
+{
+    if (!ex_counting || ex_fail_countdown == 0 || --ex_fail_countdown > 0)
+        return 0;
+    ex_fail_done = 1;
+    return 1;
+}
+
 /* p, recorded as a block of n bytes if a test is running; NULL (and p
- * freed) if there is no memory left to record it. */
+ * freed) if there is no memory left to record it, or if it is the
+ * allocation ex_alloc_fail_at chose to fail. */
 static void *ex_took(void *p, size_t n, const void *from)
 {
     if (p == NULL)
         return NULL;
     pthread_mutex_lock(&ex_lock);
-    int ok = !ex_counting || ex_record(p, n, from);
+    int ok = !ex_fails_now() && (!ex_counting || ex_record(p, n, from));
     pthread_mutex_unlock(&ex_lock);
     if (!ok) {
         __real_free(p);
@@ -243,7 +282,16 @@ void ex_alloc_end(const char *test)
 
 static void *ex_malloc_from(size_t n, const void *from) { return ex_took(__real_malloc(n), n, from); }
 
-void *__wrap_malloc(size_t n) { return ex_malloc_from(n, __builtin_return_address(0)); }
+/* malloc(0) may return NULL (C11 7.22.3): here it does, every time, so
+ * that code which asks for 0 bytes and takes NULL for "out of memory" (a
+ * copy of an empty value, say) fails here as it would on such a C
+ * library, instead of passing on glibc's. */
+void *__wrap_malloc(size_t n)
+{
+    if (n == 0)
+        return NULL;
+    return ex_malloc_from(n, __builtin_return_address(0));
+}
 
 void *__wrap_calloc(size_t n, size_t size)
 {
@@ -277,6 +325,12 @@ void *__wrap_realloc(void *p, size_t n)
         return NULL; /* p is untouched, as when realloc fails */
     size_t old = malloc_usable_size(p);
     pthread_mutex_lock(&ex_lock);
+    if (ex_fails_now()) {
+        pthread_mutex_unlock(&ex_lock);
+        __real_free(q);
+        errno = ENOMEM;
+        return NULL; /* p is untouched, as when realloc fails */
+    }
     /* The new block is the test's if the old one was. */
     if (ex_find(p) != NULL) {
         if (!ex_record(q, n, __builtin_return_address(0))) {

@@ -6,7 +6,7 @@
  * exercise with the filter "NAME/".  Each test runs in a process of its
  * own, so a stub or a crash fails one test only, and on the allocator of
  * exercise_alloc.c, which fails a test that ends holding a block it
- * allocated.
+ * allocated; a test that crashes says where (exercise_crash.c).
  * Usage: exercisetest [NAME-FILTER]
  */
 #include "exercise.h"
@@ -28,6 +28,7 @@ int main(int argc, char **argv)
 #undef X
     };
     harness_fork_each_test();
+    ex_crash_install();
     harness_test_hooks(ex_alloc_begin, ex_alloc_end);
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

@@ -99,9 +99,45 @@ static void block_finish_array_longer_than_the_buffer(void)
     block_builder_free(&b);
 }
 
+static void block_finish_grows_only_by_the_array(void)
+{
+    /* 4000 bytes of entries in a 4096-byte buffer, 10 restart points: the
+     * array (44 bytes) fits in the room left, so finish allocates nothing;
+     * a block's buffer is reused for the next block, and a finish that
+     * asks for room in proportion to the entries would hold four times
+     * the block for each block a table builds. */
+    block_builder b;
+    block_builder_init(&b, 16);
+    b.cap = 4096;
+    b.buf = malloc(b.cap);
+    memset(b.buf, 'y', b.cap);
+    b.len = 4000;
+    b.restarts_cap = 16;
+    b.restarts = malloc(16 * sizeof *b.restarts);
+    for (int i = 0; i < 10; i++)
+        b.restarts[i] = (uint32_t)(400 * i);
+    b.nrestarts = 10;
+    b.entries = 160;
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    harness_context("block_builder_finish of 4000 bytes of entries in a 4096-byte buffer, 10 "
+                    "restart points: it makes room for 4 * nrestarts + 4 bytes after b->len");
+    int rc = block_builder_finish(&b, &c, &len);
+    EX_CHECK(rc == KV_OK && len == 4044, "block_builder_finish returns KV_OK and 4000 + 10 * 4 "
+             "+ 4 = 4044 bytes (got %d, %zu)", rc, len);
+    EX_CHECK(b.cap == 4096, "finish asks for the restart array's room only, 4 * nrestarts + 4 "
+             "= 44 bytes past the entries, which the 4096-byte buffer has: it allocates "
+             "nothing (b->cap is now %zu)", b.cap);
+    EX_CHECK(coding_get_u32(c + 4000) == 0 && coding_get_u32(c + 4036) == 3600 &&
+                 coding_get_u32(c + 4040) == 10,
+             "entries, restart offsets 0, 400, ..., 3600, count 10");
+    block_builder_free(&b);
+}
+
 static const harness_test block_finish_tests[] = {
     HARNESS_TEST(block_finish_appends_the_restart_array),
     HARNESS_TEST(block_finish_grows_the_buffer),
     HARNESS_TEST(block_finish_array_longer_than_the_buffer),
+    HARNESS_TEST(block_finish_grows_only_by_the_array),
 };
 const harness_suite block_finish_suite = HARNESS_SUITE("block_finish", block_finish_tests);

@@ -200,6 +200,60 @@ static void sources_a_success_leaves_no_note(void)
     kv_close(db);
 }
 
+/* Out of memory while the sources are gathered: a commit that checks the
+ * tables (a flush took the write after the snapshot away) made to fail
+ * at each of its allocations in turn.  Each failure ends the commit with
+ * KV_ERR_NOMEM and writes nothing; what the sources had made so far (the
+ * tables' iterators, a memtable's) is freed, every one of them, so the
+ * test ends holding no block (exercise_alloc.c counts them). */
+static void sources_out_of_memory_frees_what_it_made(void)
+{
+    int failures = 0;
+    /* A database of its own for each n, so that every commit meets the
+     * same tables and the nth allocation is a different one each time. */
+    for (long n = 1; n < 400; n++) {
+        char name[32];
+        snprintf(name, sizeof name, "db%ld", n);
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.memtable_bytes = 4096;
+        kv_db *db = ex_open(harness_join(harness_tmpdir(), name), &opt, "open a database");
+        ex_put(db, "k", "0", "put k before the transaction");
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        ex_put(db, "other", "x", "another writer's put, the first write after the snapshot");
+        harness_context("kv_flush: the write after the snapshot goes to a table");
+        EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+        ex_put(db, "later", "y", "a later write: the memtable now starts at snapshot + 2");
+        ex_txn_put(t, "k", "mine");
+        if (!ex_alloc_fail_at(n)) { /* a sanitizer's build: no allocation can be made to fail */
+            kv_txn_abort(t);
+            kv_close(db);
+            break;
+        }
+        harness_context("kv_txn_commit with allocation %ld of the commit failing: the "
+                        "sources (memtables and tables) made so far are freed, every one, "
+                        "and the commit returns KV_ERR_NOMEM", n);
+        int rc = kv_txn_commit(t);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (failed) {
+            failures++;
+            EX_CHECK(rc == KV_OK || rc == KV_ERR_NOMEM, "a commit whose allocation %ld fails "
+                     "returns KV_ERR_NOMEM (or KV_OK, if it could do without that block), got "
+                     "%d (%s)", n, rc, kv_errmsg());
+        } else {
+            EX_CHECK(rc == KV_OK, "with every allocation granted the commit succeeds (got %d: "
+                     "%s)", rc, kv_errmsg());
+        }
+        harness_context("kv_close after a commit whose allocation %ld failed", n);
+        EX_CHECK(kv_close(db) == KV_OK, "kv_close returns KV_OK (%s)", kv_errmsg());
+        if (!failed)
+            break;
+    }
+    EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: a commit that checks the "
+             "tables allocates");
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_a_success_leaves_no_note),
@@ -208,5 +262,6 @@ static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_memory_alone_from_snapshot_plus_one),
     HARNESS_TEST(sources_after_many_flushes),
     HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
+    HARNESS_TEST(sources_out_of_memory_frees_what_it_made),
 };
 const harness_suite sources_suite = HARNESS_SUITE("sources", sources_tests);

@@ -67,6 +67,12 @@ static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t durable)
                     (unsigned long long)oldest, (unsigned long long)durable);
     int rc = value_store_collect(vs, oldest, durable, &removed);
     EX_CHECK(rc == KV_OK, "value_store_collect returns KV_OK (got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(vs->seen_oldest == oldest && vs->seen_durable == durable,
+             "value_store_collect keeps what it was told, oldest in vs->seen_oldest and "
+             "durable in vs->seen_durable (kv_stats says from them why emptied files wait: "
+             "for a snapshot, for a sync): got %llu and %llu, want %llu and %llu",
+             (unsigned long long)vs->seen_oldest, (unsigned long long)vs->seen_durable,
+             (unsigned long long)oldest, (unsigned long long)durable);
     return removed;
 }
 
