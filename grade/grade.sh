@@ -200,6 +200,8 @@ crash_site() {
                 END { printf "%s", s }')
     fi
     printf '%s\n' "$_rest" | awk -v w="$_where" '{
+        if (match($0, /killed by signal 14 \([^)]*\)/))
+            w = w " (the test had not ended in its time: a loop that never ends?)"
         if (match($0, /killed by signal 4 \([^)]*\)/))
             w = w " (an index past the end of an array, or NULL handed to a call such as memcpy: the grade builds your files to trap both)"
         if (w != "" && match($0, /killed by signal [0-9]+ \([^)]*\)/))

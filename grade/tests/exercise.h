@@ -92,6 +92,10 @@ int ex_alloc_failed(void);
  * crashed.  exercise_crash.c; exercise_main.c calls it once.  Off under
  * the sanitizers, which print their own stack. */
 void ex_crash_install(void);
+/* Stops the running test, placed as a crash (SIGALRM), if it has not
+ * ended EX_TEST_SECONDS from now; each test's start calls it. */
+#define EX_TEST_SECONDS 30
+void ex_crash_arm(void);
 
 /* 1 if the decimal number n stands in msg as a number of its own (not
  * part of a longer one): a message names the count or offset it should. */

@@ -20,6 +20,14 @@
 KV_EXERCISE_SUITES
 #undef X
 
+/* As each test starts (in its own process): its allocations counted, its
+ * time limit set. */
+static void exercise_test_begin(void)
+{
+    ex_crash_arm();
+    ex_alloc_begin();
+}
+
 int main(int argc, char **argv)
 {
     static const harness_suite *const suites[] = {
@@ -29,6 +37,6 @@ int main(int argc, char **argv)
     };
     harness_fork_each_test();
     ex_crash_install();
-    harness_test_hooks(ex_alloc_begin, ex_alloc_end);
+    harness_test_hooks(exercise_test_begin, ex_alloc_end);
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }
