@@ -11,7 +11,12 @@ history that lincheck.py finds linearizable, and across a pause of the
 leader longer than the election timeout, and across partitions (the
 leader cut off, then a bridge) made by a proxy between the members
 (linkproxy.py); a transaction refused just after a snapshot is not
-applied again when every member restarts.  And
+applied again when every member restarts.  Membership, on a group of
+its own: a fourth member added (kv HOST:PORT member add) receives every
+key and serves READONLY reads; leadership moves to a named member; a
+member removed leaves the rest writing; a follower wiped (SIGKILL, its
+directory deleted), removed, and replaced by a fresh member under the
+clients leaves a linearizable history.  And
 each of three planted mistakes (member.h: writes acknowledged before
 they are committed, followers answering reads, the log applied again
 over the engine after a restart) leaves a history it does not, the
