@@ -58,8 +58,8 @@ int member_note_parse(const void *buf, size_t len, member_note *note)
     const uint8_t *p = buf;
     note->n = 0;
     if (len < MEMBER_NOTE_HEADER)
-        return kv_error(KV_ERR_CORRUPT, "member note: %zu bytes, shorter than its %u-byte "
-                        "header", len, MEMBER_NOTE_HEADER);
+        return kv_error(KV_ERR_CORRUPT, "member note: offset 0: %zu bytes, shorter than its "
+                        "%u-byte header", len, MEMBER_NOTE_HEADER);
     unsigned n = (unsigned)p[2] | (unsigned)p[3] << 8;
     if (p[0] != MEMBER_NOTE_KIND || p[1] != 0 || n == 0 || n > MEMBER_NOTE_MAX)
         return kv_error(KV_ERR_CORRUPT, "member note: offset 0: kind %u, reserved byte %u, %u "
