@@ -475,6 +475,7 @@ out:
         free(c->in);
         free(c);
     }
+    s.clients = NULL; /* a member's callbacks, cancelled as it stops, find no client */
     free(s.ready);
     free(s.dirty);
     serve_stats_free(&s);

@@ -56,7 +56,7 @@ static void change_end(struct serve_member *m, const char *err)
     ch->done = 1;
     snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "");
     for (serve_client *c = m->s->clients; c != NULL; c = c->next)
-        if (c->id == ch->client) {
+        if (c->id == ch->client && !c->dead) {
             c->waiting = 0;
             serve_client_ready(m->s, c);
             return;
@@ -299,11 +299,23 @@ static int change_transfer(struct serve_member *m, serve_client *c, const serve_
     return 1;
 }
 
+/* 1 if the client that asked for the change is still here to read its
+ * answer. */
+static int change_owner_here(struct serve_member *m)
+{
+    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
+        if (c->id == m->change.client)
+            return !c->dead;
+    return 0;
+}
+
 int member_change_gate(struct serve_member *m, serve_client *c, const serve_req *r)
 {
     member_change *ch = &m->change;
     if (ch->kind != MEMBER_CHANGE_NONE && ch->client == c->id)
         return ch->done ? SERVE_MEMBER_GO : SERVE_MEMBER_WAIT;
+    if (ch->kind != MEMBER_CHANGE_NONE && ch->done && !change_owner_here(m))
+        ch->kind = MEMBER_CHANGE_NONE; /* ended, and no one is left to answer */
     if (raft_state(&m->raft) != RAFT_LEADER) {
         member_redirect(m, c, r, 0);
         return SERVE_MEMBER_ANSWERED;
