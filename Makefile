@@ -871,7 +871,8 @@ TEST_BINS += $(B)/serve/fuzz-http-replay
 # no engine either: fuzz/command_fuzz.c and fuzz/snapshot_fuzz.c, built
 # once under the name "replica" (build/fuzz/replica/command, `make fuzz
 # STAGE=replica TARGET=snapshot`, and the replay drivers `make test`
-# runs); seeds in fuzz/seeds/command/ and fuzz/seeds/snapshot/.
+# runs); seeds in fuzz/seeds/command/, fuzz/seeds/snapshot/ and
+# fuzz/seeds/member_note/ (the members' client addresses).
 REPLICA_FORMAT_SRCS := stages/10-raft/replica/command.c common/error.c
 REPLICA_FUZZ_SRCS_command := fuzz/command_fuzz.c $(REPLICA_FORMAT_SRCS)
 REPLICA_FUZZ_SRCS_snapshot := fuzz/snapshot_fuzz.c stages/10-raft/replica/snapshot_format.c \
@@ -891,8 +892,11 @@ $(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 TEST_BINS += $(B)/replica/fuzz-$(1)-replay
 endef
-$(foreach t,command snapshot,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
-$(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/stages/10-raft/replica/%.o: \
+REPLICA_FUZZ_SRCS_member_note := fuzz/member_note_fuzz.c stages/10-raft/replica/member_note.c \
+                                 common/coding.c common/error.c
+$(foreach t,command snapshot member_note,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
+$(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
+  $(B)/obj/stages/10-raft/replica/%.o: \
   EXTRA_CFLAGS += -Istages/10-raft/replica
 
 fuzz-seeds: all

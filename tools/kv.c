@@ -32,7 +32,8 @@ static int tool_is_command(const char *word)
         for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
             if (strcmp(word, c->name) == 0)
                 return 1;
-    return strcmp(word, "serve") == 0 || strcmp(word, "cluster") == 0;
+    return strcmp(word, "serve") == 0 || strcmp(word, "cluster") == 0 ||
+           strcmp(word, "member") == 0;
 }
 
 /* Runs one command given as words; returns its exit code. */
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
         return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1);
     if (i < argc && strcmp(argv[i], "cluster") == 0) /* (docs/10-raft.md) */
         return serve_cluster_main(t.dir, argc - i - 1, argv + i + 1);
+    if (i < argc && strcmp(argv[i], "member") == 0) /* (t.dir is HOST:PORT: docs/10-raft.md) */
+        return serve_member_cli_main(t.dir, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

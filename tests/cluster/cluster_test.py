@@ -11,7 +11,12 @@ history that lincheck.py finds linearizable, and across a pause of the
 leader longer than the election timeout, and across partitions (the
 leader cut off, then a bridge) made by a proxy between the members
 (linkproxy.py); a transaction refused just after a snapshot is not
-applied again when every member restarts.  And
+applied again when every member restarts.  Membership, on a group of
+its own: a fourth member added (kv HOST:PORT member add) receives every
+key and serves READONLY reads; leadership moves to a named member; a
+member removed leaves the rest writing; a follower wiped (SIGKILL, its
+directory deleted), removed, and replaced by a fresh member under the
+clients leaves a linearizable history.  And
 each of three planted mistakes (member.h: writes acknowledged before
 they are committed, followers answering reads, the log applied again
 over the engine after a restart) leaves a history it does not, the
@@ -134,17 +139,44 @@ class Cluster:
         self.peers = ",".join("%d@127.0.0.1:%d/%d" % (i + 1, self.raft_ports[i],
                                                        self.client_ports[i]) for i in range(n))
         self.procs = [None] * n
+        self.joined = set()  # members added by CLUSTER ADDMEMBER (add_member)
+        self.outside = set()  # members not in the configuration: leader() asks them nothing
         for i in range(n):
             self.start(i)
 
     def start(self, i):
         log = open(os.path.join(self.root, "member%d.log" % (i + 1)), "ab")
+        # A member added later knows only itself: the others' client
+        # addresses reach it through the log (member_note.h).
+        peers = self.peers if i not in self.joined else "%d@127.0.0.1:%d/%d" % (
+            i + 1, self.raft_ports[i], self.client_ports[i])
         self.procs[i] = subprocess.Popen(
             [self.kv, os.path.join(self.root, "m%d" % (i + 1)), "serve", "--port",
-             str(self.client_ports[i]), "--raft-id", str(i + 1), "--raft-peers", self.peers]
+             str(self.client_ports[i]), "--raft-id", str(i + 1), "--raft-peers", peers]
+            + (["--raft-join"] if i in self.joined else [])
             + self.extra
             + (["--raft-bind", "127.0.0.1:%d" % self.bind_ports[i]] if self.net else []),
             stdout=log, stderr=log, env=self.env)
+
+    def add_member(self):
+        """Starts member n + 1 with an empty directory and --raft-join (it
+        waits to be added): its index."""
+        i = self.n
+        client, raft = free_ports(2)
+        self.client_ports.append(client)
+        self.raft_ports.append(raft)
+        self.procs.append(None)
+        self.joined.add(i)
+        self.outside.add(i)  # until the leader has added it (CLUSTER ADDMEMBER)
+        self.n += 1
+        self.start(i)
+        return i
+
+    def raft_addr(self, i):
+        return "127.0.0.1:%d" % self.raft_ports[i]
+
+    def client_addr(self, i):
+        return "127.0.0.1:%d" % self.client_ports[i]
 
     def kill(self, i):
         self.procs[i].send_signal(signal.SIGKILL)
@@ -182,7 +214,7 @@ class Cluster:
         deadline = time.time() + timeout
         while time.time() < deadline:
             live = [i for i in range(self.n) if self.procs[i] is not None
-                    and (among is None or i in among)]
+                    and (among is None or i in among) and i not in self.outside]
             infos = {i: self.info(i) for i in live}
             leaders = {v.get("raft_leader") for v in infos.values() if v}
             if len(leaders) == 1 and all(infos.values()):
@@ -229,6 +261,9 @@ def retrying(fn, seconds=20):
 
 def run(name, fn, cluster):
     global passed, failed
+    only = os.environ.get("KV_CLUSTER_ONLY")
+    if only and not any(o in name for o in only.split(",")):  # a developer's shortcut:
+        return  # parts of the names of the tests to run, comma-separated
     print("RUN  cluster/%s" % name, flush=True)
     began = time.time()
     try:
@@ -999,6 +1034,166 @@ def the_checker_catches_a_command_applied_twice(kv):
         c.stop()
 
 
+# ---- membership (member_change.c): a member added, leadership moved, a
+# member removed, and a member wiped and replaced under clients ----------
+
+def change(c, *words, timeout=30):
+    """A membership change asked of the leader (CLUSTER ...): its answer."""
+    return command(c.client_ports[c.leader()], "CLUSTER", *words, timeout=timeout)
+
+
+def readonly_get(c, i, keys):
+    """The values of keys at member i, read from its own engine (READONLY)."""
+    r = redis.Redis(port=c.client_ports[i], socket_timeout=2)
+    r.execute_command("READONLY")
+    return [v.decode() if v is not None else None for v in r.mget(keys)]
+
+
+def caught_up(c, i, timeout=15):
+    """Waits until member i has applied what the leader has."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        lead = c.leader()
+        want = int(c.info(lead)["raft_applied_index"])
+        got = int((c.info(i) or {}).get("raft_applied_index", 0))
+        if got >= want:
+            return
+        time.sleep(0.05)
+    raise Fail("member %d did not catch up with the leader within %d s" % (i + 1, timeout))
+
+
+def members_of(c, i):
+    """CLUSTER INFO's raft_members at member i: {id: role}."""
+    text = (c.info(i) or {}).get("raft_members", "")
+    return {int(k): v for k, v in (w.split("=") for w in text.split(",") if "=" in w)}
+
+
+def slot_ports(c, i):
+    """The client ports CLUSTER SLOTS at member i names, leader first."""
+    r = redis.Redis(port=c.client_ports[i], socket_timeout=2)
+    return [node[1] for node in r.execute_command("CLUSTER SLOTS")[0][2:]]
+
+
+def a_member_added_receives_all_data_and_serves_readonly_reads(c):
+    """A fourth member, started empty with --raft-join, added with `kv
+    HOST:PORT member add` asked of a follower (the tool follows its MOVED
+    to the leader): it receives every key written before, serves them to
+    READONLY reads, and every member's CLUSTER SLOTS names it."""
+    rc = retrying(c.client)
+    keys = ["add.%03d" % k for k in range(100)]
+    for k in keys:
+        retrying(lambda: rc.set(k, "v-" + k))
+    new = c.add_member()
+    follower = [i for i in range(c.n - 1) if i != c.leader()][0]
+    began = time.time()
+    out = subprocess.run([c.kv, c.client_addr(follower), "member", "add", str(new + 1),
+                          c.raft_addr(new), c.client_addr(new)], capture_output=True,
+                         text=True, timeout=60)
+    check(out.returncode == 0 and out.stdout.strip() == "OK",
+          "kv member add answers OK once member %d is a voter (exit %d, %r %r)" % (
+              new + 1, out.returncode, out.stdout, out.stderr))
+    c.outside.discard(new)
+    print("    member %d added, a voter, %.2f s after kv member add" % (new + 1,
+                                                                       time.time() - began))
+    check(members_of(c, c.leader()).get(new + 1) == "voter",
+          "CLUSTER INFO's raft_members counts member %d a voter (%r)" % (
+              new + 1, members_of(c, c.leader())))
+    caught_up(c, new)
+    got = readonly_get(c, new, keys)
+    check(got == ["v-" + k for k in keys], "member %d holds the %d keys written before it "
+          "joined (%d missing or different)" % (
+              new + 1, len(keys), sum(1 for k, v in zip(keys, got) if v != "v-" + k)))
+    for i in range(c.n):
+        check(c.client_ports[new] in slot_ports(c, i),
+              "member %d's CLUSTER SLOTS names member %d" % (i + 1, new + 1))
+    again = change(c, "ADDMEMBER", str(new + 1), c.raft_addr(new), c.client_addr(new))
+    check(again.startswith("-ERR member %d is already" % (new + 1)),
+          "adding it again is refused, naming it (%r)" % again)
+
+
+def leadership_moves_to_a_named_member(c):
+    """CLUSTER FAILOVER TO ID at the leader answers +OK once ID leads;
+    asked of a follower, it is redirected (MOVED); writes go on."""
+    lead = c.leader()
+    to = c.n - 1 if lead != c.n - 1 else 0
+    follower = [i for i in range(c.n) if i not in (lead, to)][0]
+    moved = command(c.client_ports[follower], "CLUSTER", "FAILOVER", "TO", str(to + 1))
+    check(moved.startswith("-MOVED 0 127.0.0.1:%d" % c.client_ports[lead]),
+          "a follower redirects the change to the leader (%r)" % moved)
+    got = command(c.client_ports[lead], "CLUSTER", "FAILOVER", "TO", str(to + 1), timeout=10)
+    check(got == "+OK", "the transfer to member %d answers +OK (%r)" % (to + 1, got))
+    check(c.leader() == to, "member %d leads" % (to + 1))
+    rc = retrying(c.client)
+    retrying(lambda: rc.set("after-transfer", "1"))
+    check(rc.get("after-transfer") == b"1", "a write after the transfer reads back")
+    bad = command(c.client_ports[to], "CLUSTER", "FAILOVER", "TO", str(to + 1))
+    check(bad.startswith("-ERR member %d is not a voter" % (to + 1)),
+          "a transfer to the leader itself is refused (%r)" % bad)
+
+
+def a_member_removed_leaves_the_rest_writing(c):
+    """CLUSTER REMOVEMEMBER of a follower: +OK once committed; it leaves
+    CLUSTER INFO and CLUSTER SLOTS; the others go on taking writes (the
+    removed one, stopped, counts for nothing)."""
+    lead = c.leader()
+    gone = [i for i in range(c.n) if i != lead and c.procs[i] is not None][0]
+    got = change(c, "REMOVEMEMBER", str(gone + 1))
+    check(got == "+OK", "removing member %d answers +OK (%r)" % (gone + 1, got))
+    c.kill(gone)
+    c.outside.add(gone)
+    check(gone + 1 not in members_of(c, c.leader()),
+          "member %d has left the configuration (%r)" % (gone + 1, members_of(c, c.leader())))
+    check(c.client_ports[gone] not in slot_ports(c, c.leader()),
+          "CLUSTER SLOTS no longer names member %d" % (gone + 1))
+    rc = retrying(c.client)
+    for k in range(50):
+        retrying(lambda: rc.set("after-remove.%d" % k, str(k)))
+    check(rc.get("after-remove.49") == b"49", "writes go on without it")
+    self_rm = change(c, "REMOVEMEMBER", str(c.leader() + 1))
+    check(self_rm.startswith("-ERR member %d leads" % (c.leader() + 1)),
+          "the leader's removal of itself is refused, saying to transfer first (%r)" % self_rm)
+
+
+def a_member_wiped_and_replaced_loses_no_acknowledged_write(c):
+    """Under the ten clients of run_clients: a follower killed with
+    SIGKILL and its directory deleted, removed from the configuration, and
+    a fresh member (a new id, an empty directory) added in its place.  The
+    history must be linearizable (no acknowledged write lost), and the new
+    member, caught up, must hold what the leader holds."""
+    marks = {}
+
+    def fault(c, ctl):
+        time.sleep(1.5)
+        lead = c.leader()
+        wiped = [i for i in range(c.n) if i != lead and c.procs[i] is not None][0]
+        c.kill(wiped)
+        shutil.rmtree(os.path.join(c.root, "m%d" % (wiped + 1)))
+        marks["removed"] = change(c, "REMOVEMEMBER", str(wiped + 1))
+        c.outside.add(wiped)
+        new = c.add_member()
+        began = time.time()
+        marks["added"] = change(c, "ADDMEMBER", str(new + 1), c.raft_addr(new),
+                                c.client_addr(new), timeout=60)
+        marks["took"] = time.time() - began
+        c.outside.discard(new)
+        marks["wiped"], marks["new"] = wiped, new
+
+    history = run_clients(c, 8, fault)
+    check(marks.get("removed") == "+OK" and marks.get("added") == "+OK",
+          "the wiped member removed and its replacement added (%r, %r)" % (
+              marks.get("removed"), marks.get("added")))
+    oks = sum(1 for e in history if e["type"] == "ok")
+    print("    member %d wiped, member %d added in %.2f s; %d operations completed" % (
+        marks["wiped"] + 1, marks["new"] + 1, marks["took"], oks))
+    ok, what = linearizable(history)
+    check(ok, "not linearizable: %s" % what)
+    caught_up(c, marks["new"])
+    keys = sorted({e["key"] for e in history})
+    lead = c.leader()
+    check(readonly_get(c, marks["new"], keys) == readonly_get(c, lead, keys),
+          "the new member holds what the leader holds for %r" % keys)
+
+
 def new_leader_after_a_kill(c):
     """Seconds from the leader's SIGKILL to a leader the others agree on;
     the killed member restarted after."""
@@ -1157,6 +1352,20 @@ def main():
     finally:
         logs_of(c)
         c.stop()
+    m = Cluster(sys.argv[1])
+    try:
+        for name, fn in [("a_member_added_receives_all_data_and_serves_readonly_reads",
+                          a_member_added_receives_all_data_and_serves_readonly_reads),
+                         ("leadership_moves_to_a_named_member",
+                          leadership_moves_to_a_named_member),
+                         ("a_member_removed_leaves_the_rest_writing",
+                          a_member_removed_leaves_the_rest_writing),
+                         ("a_member_wiped_and_replaced_loses_no_acknowledged_write",
+                          a_member_wiped_and_replaced_loses_no_acknowledged_write)]:
+            run(name, fn, m)
+    finally:
+        logs_of(m)
+        m.stop()
     for name, fn in [("kv_cluster_starts_a_group_and_stops_it",
                       kv_cluster_starts_a_group_and_stops_it),
                      ("a_history_across_partitions_is_linearizable",

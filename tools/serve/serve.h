@@ -24,4 +24,10 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
  * member exited on its own, 2 on a usage or start-up error. */
 int serve_cluster_main(const char *dir, int nargs, char **args);
 
+/* `kv HOST:PORT member add|remove|transfer ...`: a membership change asked
+ * of a running group's member at HOST:PORT (serve_member_cli.c).  Returns
+ * the exit status: 0 on +OK, 1 on the member's error, 2 on a usage or
+ * connection error. */
+int serve_member_cli_main(const char *addr, int nargs, char **args);
+
 #endif

@@ -83,6 +83,7 @@ static void serve_print_usage(FILE *to)
             "                    [--stdio] [--verbose] [--metrics-port N]\n"
             "                    [--raft-id N --raft-peers ID@HOST:PORT[/CLIENTPORT],...]\n"
             "                    [--raft-snapshot-every N] [--raft-bind HOST:PORT]\n"
+            "                    [--raft-join]\n"
             "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
             "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
@@ -94,7 +95,8 @@ static void serve_print_usage(FILE *to)
             "on its own HOST:PORT from the list, and redirects to the leader's CLIENTPORT\n"
             "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied,\n"
             "the log kept N commands behind it (default 1024 and 2048, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
-            "at its address in the list (which then reaches it through a proxy).\n"
+            "at its address in the list (which then reaches it through a proxy); --raft-join:\n"
+            "start empty and wait to be added (CLUSTER ADDMEMBER), not a group of its own.\n"
             "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
             "for), may come after serve or before DIR:\n");
     tool_knobs_usage(to);
@@ -177,6 +179,8 @@ static int serve_options(server *s, int nargs, char **args)
             i++;
         } else if (strcmp(a, "--raft-peers") == 0 && has_value) {
             cfg->raft_peers = args[++i];
+        } else if (strcmp(a, "--raft-join") == 0) {
+            cfg->raft_join = 1;
         } else if (strcmp(a, "--raft-bind") == 0 && has_value) {
             cfg->raft_bind = args[++i];
         } else if (strcmp(a, "--raft-snapshot-every") == 0 && has_value &&
@@ -190,9 +194,10 @@ static int serve_options(server *s, int nargs, char **args)
         }
     }
     if ((cfg->raft_id != 0) != (cfg->raft_peers != NULL) || (cfg->raft_id != 0 && cfg->stdio) ||
-        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL) && cfg->raft_id == 0)) {
+        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL || cfg->raft_join) &&
+         cfg->raft_id == 0)) {
         fprintf(stderr, "kv serve: --raft-id and --raft-peers come together, and not with "
-                "--stdio; --raft-snapshot-every and --raft-bind need them\n");
+                "--stdio; --raft-snapshot-every, --raft-bind and --raft-join need them\n");
         return serve_usage();
     }
     return 0;
@@ -470,6 +475,7 @@ out:
         free(c->in);
         free(c);
     }
+    s.clients = NULL; /* a member's callbacks, cancelled as it stops, find no client */
     free(s.ready);
     free(s.dirty);
     serve_stats_free(&s);

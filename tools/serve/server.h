@@ -148,6 +148,7 @@ typedef struct serve_config {
     const char *raft_peers;      /* --raft-peers: ID@HOST:PORT[/CLIENTPORT],... */
     unsigned raft_snapshot_every; /* --raft-snapshot-every; 0: libraft's default */
     const char *raft_bind;       /* --raft-bind HOST:PORT, or NULL: its own address */
+    int raft_join;               /* --raft-join: no bootstrap; wait to be added */
 } serve_config;
 
 typedef struct serve_client serve_client;

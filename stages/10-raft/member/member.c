@@ -6,7 +6,10 @@
  * libraft's log, snapshots and metadata.  At the first start every member
  * bootstraps the same configuration, the peers of --raft-peers, all
  * voters; libraft refuses a second bootstrap (RAFT_CANTBOOTSTRAP), which
- * is how a restart goes on from what it has.
+ * is how a restart goes on from what it has.  A member started with
+ * --raft-join bootstraps nothing: it starts with no configuration and
+ * waits for a leader that added it (CLUSTER ADDMEMBER, member_change.c)
+ * to send it the log or a snapshot.
  *
  * libraft runs on libuv; the server runs on its own epoll loop.  One
  * thread runs both: libuv's backend descriptor is in the server's epoll
@@ -96,15 +99,18 @@ static int member_open(struct serve_member *m)
         raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
         raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
     }
-    struct raft_configuration conf;
-    raft_configuration_init(&conf);
-    for (int i = 0; i < m->npeers && rv == 0; i++)
-        rv = raft_configuration_add(&conf, m->peers[i].id, m->peers[i].raft_addr, RAFT_VOTER);
-    if (rv == 0)
-        rv = raft_bootstrap(&m->raft, &conf);
-    raft_configuration_close(&conf);
-    if (rv != 0 && rv != RAFT_CANTBOOTSTRAP)
-        return member_fail(m, "raft_bootstrap", raft_errmsg(&m->raft));
+    if (!s->cfg.raft_join) { /* a member that joins waits for the leader's log instead */
+        struct raft_configuration conf;
+        raft_configuration_init(&conf);
+        for (int i = 0; i < m->npeers && rv == 0; i++)
+            rv = raft_configuration_add(&conf, m->peers[i].id, m->peers[i].raft_addr,
+                                        RAFT_VOTER);
+        if (rv == 0)
+            rv = raft_bootstrap(&m->raft, &conf);
+        raft_configuration_close(&conf);
+        if (rv != 0 && rv != RAFT_CANTBOOTSTRAP)
+            return member_fail(m, "raft_bootstrap", raft_errmsg(&m->raft));
+    }
     if ((rv = raft_start(&m->raft)) != 0)
         return member_fail(m, "raft_start", raft_errmsg(&m->raft));
     return 0;

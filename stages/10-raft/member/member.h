@@ -8,7 +8,10 @@
  *                     when applied; reads behind a read index
  *   member_exec.c     a transaction (WATCH, MULTI, EXEC) as one command
  *   key_slot.c        a key's slot, as Redis Cluster clients compute it
- *   member_cluster.c  the peers (--raft-peers), key slots, MOVED, CLUSTER
+ *   member_cluster.c  the peers (the configuration, their addresses), key
+ *                     slots, MOVED, CLUSTER SLOTS, SHARDS, INFO
+ *   member_change.c   membership: CLUSTER ADDMEMBER, REMOVEMEMBER,
+ *                     FAILOVER TO, each answered once committed
  *
  * Threads: everything here runs on the server's loop thread, libraft's
  * callbacks included (its libuv loop is run from the server's loop:
@@ -30,9 +33,25 @@
 typedef struct member_peer {
     raft_id id;
     char raft_addr[64];    /* HOST:PORT, libraft's address */
-    char host[48];
-    int client_port;       /* its Redis port, or 0 if not given */
+    char host[64];
+    int client_port;       /* its Redis port, or 0 if not known */
+    int role;              /* RAFT_VOTER, RAFT_STANDBY, RAFT_SPARE (-1: not configured) */
 } member_peer;
+
+/* A membership change under way (member_change.c): one at a time, for
+ * one client (by id: it may have gone when the change ends). */
+enum { MEMBER_CHANGE_NONE, MEMBER_CHANGE_ADD, MEMBER_CHANGE_REMOVE, MEMBER_CHANGE_TRANSFER };
+typedef struct member_change {
+    int kind;                   /* MEMBER_CHANGE_* */
+    unsigned long long client;  /* the client that asked */
+    int done;                   /* ended: err says how ("" = +OK) */
+    char err[256];
+    raft_id id;
+    char raft_addr[64], client_addr[64];
+    struct raft_apply apply_req;       /* the new member's address, through the log */
+    struct raft_change change_req;     /* raft_add, raft_assign, raft_remove */
+    struct raft_transfer transfer_req; /* raft_transfer */
+} member_change;
 
 struct serve_member {
     server *s;
@@ -42,9 +61,12 @@ struct serve_member {
     struct raft raft;
     replica *r;
     replica_fsm fsm;
+    /* --raft-peers: the first configuration, and the client addresses of
+     * its members until the log gives them (member_note.h). */
     member_peer peers[MEMBER_MAX_PEERS];
     int npeers;
     const member_peer *self;
+    member_change change;
     int started, closed;
     /* Read indexes: barriers started and done; one in flight at a time. */
     struct raft_barrier barrier_req;
@@ -71,13 +93,28 @@ struct serve_member {
 
 /* member_cluster.c */
 int  member_peers_parse(struct serve_member *m, const char *list, raft_id self);
-/* The leader as a peer, or NULL if none is known (or it is this one and
- * the caller asked for another). */
-const member_peer *member_leader(struct serve_member *m);
+/* Member id as *out: its role and Raft address from the current
+ * configuration, its client address from the log's notes (the replica),
+ * else from --raft-peers.  1 if the configuration or --raft-peers knows
+ * it, else 0. */
+int  member_peer_of(struct serve_member *m, raft_id id, member_peer *out);
+/* The leader as *out: 1, or 0 if none is known. */
+int  member_leader(struct serve_member *m, member_peer *out);
 /* Answers c with -MOVED to the leader for the key r's argument `key`
  * (0: a command with no key) names, or -CLUSTERDOWN if no leader is
  * known. */
 void member_redirect(struct serve_member *m, serve_client *c, const serve_req *r, size_t key);
+
+/* member_change.c */
+/* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
+ * FAILOVER TO). */
+int  member_change_is(const serve_req *r);
+/* serve_member_gate for a membership change: starts it (WAIT), waits for
+ * it (WAIT), lets the ended one's answer run (GO), or answers a redirect
+ * or a refusal (ANSWERED). */
+int  member_change_gate(struct serve_member *m, serve_client *c, const serve_req *r);
+/* Writes the ended change's answer to c if it is c's: 1, else 0. */
+int  member_change_answer(struct serve_member *m, serve_client *c);
 
 /* member_write.c */
 void member_barrier_kick(struct serve_member *m);

@@ -11,6 +11,12 @@
  * own slot table agrees with ours.  CLUSTER SLOTS and CLUSTER SHARDS
  * describe the one shard; READONLY lets a client read from a follower
  * (reads that may be stale: no read index there).
+ *
+ * The members are the current configuration's (libraft's, which
+ * membership changes move: member_change.c); a member's client address
+ * is the one the log carried (member_note.h, kept by the replica), or
+ * for a member of the first configuration the CLIENTPORT --raft-peers
+ * gave it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +24,7 @@
 
 #include "key_slot.h"
 #include "member.h"
+#include "member_note.h"
 
 int member_peers_parse(struct serve_member *m, const char *list, raft_id self)
 {
@@ -71,27 +78,59 @@ int member_peers_parse(struct serve_member *m, const char *list, raft_id self)
     return 0;
 }
 
-const member_peer *member_leader(struct serve_member *m)
+/* Splits "HOST:PORT" into out's host and client port. */
+static void peer_client_addr(member_peer *out, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t n = colon != NULL ? (size_t)(colon - addr) : 0;
+    if (colon == NULL || n >= sizeof out->host)
+        return;
+    memcpy(out->host, addr, n);
+    out->host[n] = '\0';
+    out->client_port = atoi(colon + 1);
+}
+
+int member_peer_of(struct serve_member *m, raft_id id, member_peer *out)
+{
+    *out = (member_peer){.id = id, .role = -1};
+    int known = 0;
+    for (int i = 0; i < m->npeers; i++)
+        if (m->peers[i].id == id) {
+            *out = m->peers[i];
+            out->role = -1;
+            known = 1;
+        }
+    const struct raft_configuration *conf = &m->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id) {
+            snprintf(out->raft_addr, sizeof out->raft_addr, "%s", conf->servers[i].address);
+            out->role = conf->servers[i].role;
+            known = 1;
+        }
+    char addr[MEMBER_ADDR_MAX + 1];
+    if (replica_member_address(m->r, id, addr, sizeof addr) == 1)
+        peer_client_addr(out, addr);
+    return known;
+}
+
+int member_leader(struct serve_member *m, member_peer *out)
 {
     raft_id id = 0;
     const char *addr = NULL;
     raft_leader(&m->raft, &id, &addr);
-    for (int i = 0; i < m->npeers && id != 0; i++)
-        if (m->peers[i].id == id)
-            return &m->peers[i];
-    return NULL;
+    return id != 0 && member_peer_of(m, id, out);
 }
 
 void member_redirect(struct serve_member *m, serve_client *c, const serve_req *r, size_t key)
 {
-    const member_peer *l = member_leader(m);
-    if (l == NULL || l->client_port == 0) {
+    member_peer l;
+    if (!member_leader(m, &l) || l.client_port == 0) {
         out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
                   (unsigned long long)m->self->id);
         return;
     }
     unsigned slot = key > 0 && key < r->argc ? key_slot(req_ptr(r, key), req_len(r, key)) : 0;
-    out_error(&c->out, "MOVED %u %s:%d", slot, l->host, l->client_port);
+    out_error(&c->out, "MOVED %u %s:%d", slot, l.host, l.client_port);
 }
 
 /* A node of CLUSTER SLOTS: host, port, id (40 hex digits, as Redis's). */
@@ -105,22 +144,87 @@ static void node_entry(serve_out *o, const member_peer *p)
     out_bulk_str(o, id);
 }
 
+/* The members a client may be sent to: the leader first, then every
+ * other member of the configuration that holds the log (voters and
+ * standbys; a spare holds nothing yet) and whose client address is
+ * known.  Returns how many, at most cap. */
+static size_t shard_nodes(struct serve_member *m, const member_peer *l, member_peer *out,
+                          size_t cap)
+{
+    size_t n = 0;
+    out[n++] = *l;
+    const struct raft_configuration *conf = &m->raft.configuration;
+    for (unsigned i = 0; i < conf->n && n < cap; i++) {
+        if (conf->servers[i].id == l->id || conf->servers[i].role == RAFT_SPARE)
+            continue;
+        if (member_peer_of(m, conf->servers[i].id, &out[n]) && out[n].client_port != 0)
+            n++;
+    }
+    return n;
+}
+
+#define SHARD_MAX 32
+
 static void cluster_slots(struct serve_member *m, serve_client *c)
 {
-    const member_peer *l = member_leader(m);
-    if (l == NULL) {
+    member_peer l, nodes[SHARD_MAX];
+    if (!member_leader(m, &l) || l.client_port == 0) {
         out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
                   (unsigned long long)m->self->id);
         return;
     }
+    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
     out_array(&c->out, 1);
-    out_array(&c->out, 2 + (size_t)m->npeers);
+    out_array(&c->out, 2 + n);
     out_int(&c->out, 0);
     out_int(&c->out, 16383);
-    node_entry(&c->out, l);
-    for (int i = 0; i < m->npeers; i++)
-        if (&m->peers[i] != l)
-            node_entry(&c->out, &m->peers[i]);
+    for (size_t i = 0; i < n; i++)
+        node_entry(&c->out, &nodes[i]);
+}
+
+/* CLUSTER SHARDS, as Redis 7 answers it (maps as flat arrays in RESP2):
+ * one shard, its slots, its nodes. */
+static void cluster_shards(struct serve_member *m, serve_client *c)
+{
+    member_peer l, nodes[SHARD_MAX];
+    if (!member_leader(m, &l) || l.client_port == 0) {
+        out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
+                  (unsigned long long)m->self->id);
+        return;
+    }
+    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
+    out_array(&c->out, 1);
+    out_array(&c->out, 4);
+    out_bulk_str(&c->out, "slots");
+    out_array(&c->out, 2);
+    out_int(&c->out, 0);
+    out_int(&c->out, 16383);
+    out_bulk_str(&c->out, "nodes");
+    out_array(&c->out, n);
+    for (size_t i = 0; i < n; i++) {
+        char id[48];
+        snprintf(id, sizeof id, "%040llx", (unsigned long long)nodes[i].id);
+        out_array(&c->out, 14);
+        out_bulk_str(&c->out, "id");
+        out_bulk_str(&c->out, id);
+        out_bulk_str(&c->out, "port");
+        out_int(&c->out, nodes[i].client_port);
+        out_bulk_str(&c->out, "ip");
+        out_bulk_str(&c->out, nodes[i].host);
+        out_bulk_str(&c->out, "endpoint");
+        out_bulk_str(&c->out, nodes[i].host);
+        out_bulk_str(&c->out, "role");
+        out_bulk_str(&c->out, i == 0 ? "master" : "replica");
+        out_bulk_str(&c->out, "replication-offset");
+        out_int(&c->out, 0);
+        out_bulk_str(&c->out, "health");
+        out_bulk_str(&c->out, "online");
+    }
+}
+
+static const char *role_name(int role)
+{
+    return role == RAFT_VOTER ? "voter" : role == RAFT_STANDBY ? "standby" : "spare";
 }
 
 static const char *state_name(int state)
@@ -132,23 +236,31 @@ static const char *state_name(int state)
 
 static void cluster_info(struct serve_member *m, serve_client *c)
 {
-    const member_peer *l = member_leader(m);
-    char text[1024];
+    member_peer l;
+    int leader = member_leader(m, &l);
+    const struct raft_configuration *conf = &m->raft.configuration;
+    char members[512] = "";
+    size_t at = 0;
+    for (unsigned i = 0; i < conf->n && at < sizeof members; i++)
+        at += (size_t)snprintf(members + at, sizeof members - at, "%s%llu=%s",
+                               i > 0 ? "," : "", (unsigned long long)conf->servers[i].id,
+                               role_name(conf->servers[i].role));
+    char text[1536];
     snprintf(text, sizeof text,
              "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
-             "cluster_slots_ok:%d\r\ncluster_known_nodes:%d\r\ncluster_size:1\r\n"
+             "cluster_slots_ok:%d\r\ncluster_known_nodes:%u\r\ncluster_size:1\r\n"
              "raft_id:%llu\r\nraft_state:%s\r\nraft_leader:%llu\r\nraft_term:%llu\r\n"
              "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
              "raft_snapshot_index:%llu\r\nraft_snapshots_taken:%llu\r\n"
-             "raft_snapshots_installed:%llu\r\n",
-             l != NULL ? "ok" : "fail", l != NULL ? 16384 : 0, m->npeers,
+             "raft_snapshots_installed:%llu\r\nraft_members:%s\r\n",
+             leader ? "ok" : "fail", leader ? 16384 : 0, conf->n,
              (unsigned long long)m->self->id, state_name(raft_state(&m->raft)),
-             l != NULL ? (unsigned long long)l->id : 0ULL,
+             leader ? (unsigned long long)l.id : 0ULL,
              (unsigned long long)m->raft.current_term,
              (unsigned long long)m->raft.commit_index,
              (unsigned long long)replica_applied(m->r),
              (unsigned long long)m->fsm.snapshot_index, (unsigned long long)m->fsm.snapshots,
-             (unsigned long long)m->fsm.restores);
+             (unsigned long long)m->fsm.restores, members);
     out_bulk_str(&c->out, text);
 }
 
@@ -159,11 +271,15 @@ void serve_member_cluster_cmd(server *s, serve_client *c, const serve_req *r)
         out_error(&c->out, "ERR This instance has cluster support disabled");
         return;
     }
+    if (member_change_answer(m, c))
+        return; /* a membership change of this client's, ended (member_change.c) */
     if (serve_cmd_is(r, 0, "readonly") || serve_cmd_is(r, 0, "readwrite")) {
         c->readonly = serve_cmd_is(r, 0, "readonly");
         out_simple(&c->out, "OK");
     } else if (serve_cmd_is(r, 1, "slots") && r->argc == 2) {
         cluster_slots(m, c);
+    } else if (serve_cmd_is(r, 1, "shards") && r->argc == 2) {
+        cluster_shards(m, c);
     } else if (serve_cmd_is(r, 1, "info") && r->argc == 2) {
         cluster_info(m, c);
     } else if (serve_cmd_is(r, 1, "myid") && r->argc == 2) {
@@ -172,6 +288,7 @@ void serve_member_cluster_cmd(server *s, serve_client *c, const serve_req *r)
         out_bulk_str(&c->out, id);
     } else {
         out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for 'CLUSTER'"
-                           " (this member knows SLOTS, INFO, MYID)");
+                           " (this member knows SLOTS, SHARDS, INFO, MYID, ADDMEMBER, REMOVEMEMBER,"
+                           " FAILOVER TO)");
     }
 }

@@ -250,6 +250,8 @@ static size_t cmd_key(const serve_cmd *cmd, const serve_req *r)
 int serve_member_gate(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
     struct serve_member *m = s->member;
+    if (member_change_is(r)) /* CLUSTER ADDMEMBER, REMOVEMEMBER, FAILOVER TO */
+        return member_change_gate(m, c, r);
     /* WATCH reads: its values are the transaction's conditions
      * (member_exec.c), so it waits for a read index as a read does. */
     int write = cmd->write,

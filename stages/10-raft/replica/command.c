@@ -48,6 +48,12 @@ int command_key_reserved(const void *key, size_t klen)
     return klen >= COMMAND_RESERVED_LEN && memcmp(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN) == 0;
 }
 
+int command_key_member(const void *key, size_t klen)
+{
+    return klen == COMMAND_MEMBER_KEY_LEN + 8u &&
+           memcmp(key, COMMAND_MEMBER_KEY, COMMAND_MEMBER_KEY_LEN) == 0;
+}
+
 static int command_add(command *c, int kind, const void *key, size_t klen, const void *val,
                        size_t vlen)
 {

@@ -51,9 +51,15 @@
 
 #define COMMAND_VERSION 1u
 #define COMMAND_HEADER 10u
-/* Keys a client may not write: the replica keeps its own under them. */
+/* Keys a client may not write: the replica keeps its own under them (its
+ * applied index; the members' client addresses, member_note.h). */
 #define COMMAND_RESERVED "\xff\xffkv.replica:"
 #define COMMAND_RESERVED_LEN 13u
+/* A member's client address: this prefix, then its Raft id (8 bytes, big
+ * endian, so the keys sort by id).  The one kind of the replica's own
+ * keys a snapshot carries as records (snapshot_format.h). */
+#define COMMAND_MEMBER_KEY COMMAND_RESERVED "member:"
+#define COMMAND_MEMBER_KEY_LEN (COMMAND_RESERVED_LEN + 7u)
 /* The writes' bytes, keys and values, that one command may hold (C4): a
  * batch's bound less what the replica's applied index takes. */
 #define COMMAND_MAX_WRITE_BYTES (KV_MAX_BATCH_BYTES - 64u)
@@ -67,6 +73,8 @@ enum {
 
 /* 1 if the key starts with COMMAND_RESERVED (C3). */
 int command_key_reserved(const void *key, size_t klen);
+/* 1 if the key is a member's address: COMMAND_MEMBER_KEY and 8 bytes. */
+int command_key_member(const void *key, size_t klen);
 
 /* ---- building (the leader) ---- */
 

@@ -80,6 +80,17 @@ uint64_t replica_applied(const replica *r);
 int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
                   uint8_t *existed);
 
+/* Applies the member note note[0..len) (member_note.h) at log index
+ * `index`, as replica_apply applies a command: skipped at or below the
+ * applied index (*outcome REPLICA_SKIPPED), else each member's address
+ * stored under COMMAND_MEMBER_KEY + its id and the index, in one
+ * kv_write (REPLICA_APPLIED); a note that does not decode stores the
+ * index alone (REPLICA_INVALID).  KV_OK, or the engine's error. */
+int replica_note(replica *r, uint64_t index, const void *note, size_t len, int *outcome);
+/* The client address stored for member id, into out[0..cap) as a C
+ * string: 1, 0 if none is stored, or the engine's error (< 0). */
+int replica_member_address(replica *r, uint64_t id, char *out, size_t cap);
+
 /* A planted mistake, for the cluster tests to show their checker catches
  * it (never called otherwise): from now on replica_apply applies every
  * index it is given, as a replica would that trusted the library to hand

@@ -4,12 +4,26 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "member_note.h"
 #include "replica_fsm.h"
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
     replica_fsm *f = fsm->data;
     int outcome = REPLICA_INVALID;
+    f->nexisted = 0;
+    if (buf->len > 0 && *(const uint8_t *)buf->base == MEMBER_NOTE_KIND) {
+        /* Members' client addresses (member_note.h), not a client's writes. */
+        int rc = replica_note(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
+                              &outcome);
+        if (rc != KV_OK) {
+            f->failed = rc;
+            return RAFT_IOERR;
+        }
+        f->counts[outcome]++;
+        *result = (void *)(intptr_t)outcome;
+        return 0;
+    }
     /* The writes' existence, for the leader's answer to a DEL: read by
      * the proposal's callback, which the library calls right after. */
     command_reader rd;

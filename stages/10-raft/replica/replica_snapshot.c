@@ -30,8 +30,8 @@ static int snapshot_walk(kv_db *db, const kv_snapshot *snap, uint8_t *out, uint6
         size_t klen, vlen;
         const void *k = kv_iter_key(it, &klen);
         const void *v = kv_iter_value(it, &vlen);
-        if (command_key_reserved(k, klen))
-            continue;
+        if (command_key_reserved(k, klen) && !command_key_member(k, klen))
+            continue; /* the applied index: the header carries it */
         if (out != NULL) {
             uint8_t *p = out + *bytes;
             coding_put_u32(p, (uint32_t)klen);

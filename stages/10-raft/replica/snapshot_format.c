@@ -39,9 +39,10 @@ int snapshot_check(const uint8_t *p, size_t len, uint64_t *index, uint64_t *coun
         if (prev != NULL && (order > 0 || (order == 0 && prev_len >= klen)))
             return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu: its "
                             "key does not follow the one before", (unsigned long long)i, at);
-        if (command_key_reserved(key, klen))
+        if (command_key_reserved(key, klen) && !command_key_member(key, klen))
             return kv_error(KV_ERR_CORRUPT, "replica snapshot: record %llu at offset %zu "
-                            "names a key of the replica's own", (unsigned long long)i, at);
+                            "names a key of the replica's own (not a member's address)",
+                            (unsigned long long)i, at);
         prev = key;
         prev_len = klen;
         at += 8 + klen + vlen;

@@ -9,7 +9,9 @@
  *   24      ...   N records in key order: klen (4), vlen (4), key, value
  *   end-4   4     CRC-32C of every byte before it
  *
- * The replica's own key is not among the records: the header carries it.
+ * The replica's applied index is not among the records: the header
+ * carries it.  Its other keys, the members' client addresses
+ * (COMMAND_MEMBER_KEY, member_note.h), are records as a client's keys are.
  *
  * Invariants (snapshot_check refuses a snapshot that breaks one, naming
  * the offset):
@@ -17,7 +19,7 @@
  *   S2. The records tile [24, end - 4) exactly; each key is 1..KV_MAX_KEY
  *       bytes, each value at most KV_MAX_VALUE.
  *   S3. The keys increase strictly, and none is the replica's own
- *       (command.h, C3).
+ *       (command.h, C3) but a member's address (command_key_member).
  */
 #ifndef KV_RAFT_SNAPSHOT_FORMAT_H
 #define KV_RAFT_SNAPSHOT_FORMAT_H

@@ -1,0 +1,354 @@
+/*
+ * member_change.c: membership changes of a running group (member.h),
+ * asked of the leader over the Redis protocol and answered once libraft
+ * has committed them:
+ *
+ *   CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT
+ *       1. the client addresses, through the log: a member note
+ *          (member_note.h) naming the new member, and every member of the
+ *          configuration whose address the log has not carried yet (those
+ *          of the first configuration, from --raft-peers), so that every
+ *          member, the new one too, can name them in MOVED and CLUSTER
+ *          SLOTS;
+ *       2. raft_add: the new member in the configuration as a spare (it
+ *          counts for nothing yet);
+ *       3. raft_assign to voter: the leader first catches it up (libraft
+ *          sends it the log, or a snapshot, in rounds), then commits the
+ *          configuration that counts it.
+ *       A member already configured as a spare or standby at the same
+ *       Raft address skips step 2: ADDMEMBER again finishes an addition
+ *       whose catch-up failed.
+ *   CLUSTER REMOVEMEMBER ID
+ *       raft_remove; the leader itself is refused (transfer first).
+ *   CLUSTER FAILOVER TO ID
+ *       raft_transfer; +OK once ID leads (libraft gives up after an
+ *       election timeout).
+ *
+ * One change at a time (libraft allows one uncommitted configuration).
+ * The client's request waits (serve_member_gate's WAIT) while its change
+ * is under way; when it ends, the request runs again and gets its answer
+ * (member_change_answer).  A follower redirects the request as it does a
+ * write (MOVED to the leader).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "member.h"
+#include "member_note.h"
+
+#define CHANGE_OF(field, ptr) \
+    ((struct serve_member *)((char *)(ptr) - offsetof(struct serve_member, change.field)))
+
+int member_change_is(const serve_req *r)
+{
+    return serve_cmd_is(r, 0, "cluster") && r->argc >= 2 &&
+           (serve_cmd_is(r, 1, "addmember") || serve_cmd_is(r, 1, "removemember") ||
+            serve_cmd_is(r, 1, "failover"));
+}
+
+/* The change ended (err NULL: +OK): its client, if still here, runs its
+ * request again and reads the answer; if it left, the change is over. */
+static void change_end(struct serve_member *m, const char *err)
+{
+    member_change *ch = &m->change;
+    ch->done = 1;
+    snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "");
+    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
+        if (c->id == ch->client && !c->dead) {
+            c->waiting = 0;
+            serve_client_ready(m->s, c);
+            return;
+        }
+    ch->kind = MEMBER_CHANGE_NONE;
+}
+
+static void change_fail(struct serve_member *m, const char *what, int rv)
+{
+    char err[256];
+    snprintf(err, sizeof err, "ERR %s: %s", what, raft_strerror(rv));
+    change_end(m, err);
+}
+
+static void change_promoted(struct raft_change *req, int status)
+{
+    struct serve_member *m = CHANGE_OF(change_req, req);
+    if (status != 0) {
+        char err[256];
+        snprintf(err, sizeof err, "ERR member %llu is in the configuration as a spare, but was "
+                 "not made a voter (%s): CLUSTER ADDMEMBER again, or CLUSTER REMOVEMEMBER",
+                 (unsigned long long)m->change.id, raft_strerror(status));
+        change_end(m, err);
+        return;
+    }
+    change_end(m, NULL);
+}
+
+static void change_promote(struct serve_member *m)
+{
+    int rv = raft_assign(&m->raft, &m->change.change_req, m->change.id, RAFT_VOTER,
+                         change_promoted);
+    if (rv != 0)
+        change_fail(m, "raft_assign (making the new member a voter)", rv);
+}
+
+static void change_added(struct raft_change *req, int status)
+{
+    struct serve_member *m = CHANGE_OF(change_req, req);
+    if (status != 0)
+        change_fail(m, "raft_add (the new member as a spare) not committed", status);
+    else
+        change_promote(m);
+}
+
+static void change_noted(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    struct serve_member *m = CHANGE_OF(apply_req, req);
+    member_change *ch = &m->change;
+    if (status != 0) {
+        change_fail(m, "the new member's address was not committed", status);
+        return;
+    }
+    member_peer p;
+    if (member_peer_of(m, ch->id, &p) && p.role != -1) { /* configured: promote it */
+        change_promote(m);
+        return;
+    }
+    int rv = raft_add(&m->raft, &ch->change_req, ch->id, ch->raft_addr, change_added);
+    if (rv != 0)
+        change_fail(m, "raft_add (the new member as a spare)", rv);
+}
+
+static void change_removed(struct raft_change *req, int status)
+{
+    struct serve_member *m = CHANGE_OF(change_req, req);
+    if (status != 0)
+        change_fail(m, "raft_remove not committed", status);
+    else
+        change_end(m, NULL);
+}
+
+static void change_transferred(struct raft_transfer *req)
+{
+    struct serve_member *m = CHANGE_OF(transfer_req, req);
+    raft_id id = 0;
+    const char *addr = NULL;
+    raft_leader(&m->raft, &id, &addr);
+    if (id == m->change.id) {
+        change_end(m, NULL);
+        return;
+    }
+    char err[256];
+    snprintf(err, sizeof err, "ERR leadership did not move to member %llu within an election "
+             "timeout (the leader now: %llu, 0 if none)", (unsigned long long)m->change.id,
+             (unsigned long long)id);
+    change_end(m, err);
+}
+
+/* The id argument: 1 and *id, or 0 after an error to c. */
+static int change_id(serve_client *c, const serve_req *r, size_t i, raft_id *id)
+{
+    char text[24];
+    size_t n = req_len(r, i);
+    char *end = NULL;
+    if (n > 0 && n < sizeof text) {
+        memcpy(text, req_ptr(r, i), n);
+        text[n] = '\0';
+        errno = 0;
+        unsigned long long v = strtoull(text, &end, 10);
+        if (errno == 0 && *end == '\0' && v > 0 && text[0] != '-') {
+            *id = v;
+            return 1;
+        }
+    }
+    out_error(&c->out, "ERR a member's id is a number from 1 (got argument %zu)", i);
+    return 0;
+}
+
+/* Copies argument i into out as an address: 1, or 0 after an error. */
+static int change_addr(serve_client *c, const serve_req *r, size_t i, char *out, size_t cap,
+                       const char *what)
+{
+    size_t n = req_len(r, i);
+    if (n >= cap || !member_addr_valid(req_ptr(r, i), n)) {
+        out_error(&c->out, "ERR the %s address is HOST:PORT, at most %u bytes", what,
+                  MEMBER_ADDR_MAX);
+        return 0;
+    }
+    memcpy(out, req_ptr(r, i), n);
+    out[n] = '\0';
+    return 1;
+}
+
+/* Starts ADDMEMBER: 1 (under way), or 0 after an answer to c. */
+static int change_add(struct serve_member *m, serve_client *c, const serve_req *r)
+{
+    member_change *ch = &m->change;
+    if (r->argc != 5) {
+        out_error(&c->out, "ERR CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT");
+        return 0;
+    }
+    if (!change_id(c, r, 2, &ch->id) ||
+        !change_addr(c, r, 3, ch->raft_addr, sizeof ch->raft_addr, "Raft") ||
+        !change_addr(c, r, 4, ch->client_addr, sizeof ch->client_addr, "client"))
+        return 0;
+    const struct raft_configuration *conf = &m->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++) {
+        const struct raft_server *sv = &conf->servers[i];
+        int same_addr = strcmp(sv->address, ch->raft_addr) == 0;
+        if (sv->id == ch->id && (sv->role == RAFT_VOTER || !same_addr)) {
+            out_error(&c->out, "ERR member %llu is already in the configuration (a %s at %s)",
+                      (unsigned long long)sv->id, sv->role == RAFT_VOTER ? "voter" : "non-voter",
+                      sv->address);
+            return 0;
+        }
+        if (sv->id != ch->id && same_addr) {
+            out_error(&c->out, "ERR the Raft address %s is member %llu's", sv->address,
+                      (unsigned long long)sv->id);
+            return 0;
+        }
+    }
+    /* The note: the new member, and every configured one the log has not
+     * named yet but --raft-peers does. */
+    member_note note = {.n = 1, .id = {ch->id}};
+    snprintf(note.addr[0], sizeof note.addr[0], "%s", ch->client_addr);
+    for (unsigned i = 0; i < conf->n && note.n < MEMBER_NOTE_MAX; i++) {
+        char addr[MEMBER_ADDR_MAX + 1];
+        raft_id id = conf->servers[i].id;
+        if (id == ch->id || replica_member_address(m->r, id, addr, sizeof addr) != 0)
+            continue;
+        for (int k = 0; k < m->npeers; k++)
+            if (m->peers[k].id == id && m->peers[k].client_port != 0) {
+                note.id[note.n] = id;
+                snprintf(note.addr[note.n], sizeof note.addr[0], "%s:%d", m->peers[k].host,
+                         m->peers[k].client_port);
+                note.n += member_addr_valid(note.addr[note.n], strlen(note.addr[note.n]));
+            }
+    }
+    uint8_t bytes[MEMBER_NOTE_HEADER + MEMBER_NOTE_MAX * (9 + MEMBER_ADDR_MAX) + 8];
+    size_t len = member_note_encode(&note, bytes, sizeof bytes);
+    struct raft_buffer buf = {len > 0 ? raft_malloc(len) : NULL, len};
+    if (buf.base == NULL) {
+        out_error(&c->out, "ERR out of memory (or an address that does not encode)");
+        return 0;
+    }
+    memcpy(buf.base, bytes, len);
+    int rv = raft_apply(&m->raft, &ch->apply_req, &buf, 1, change_noted);
+    if (rv != 0) {
+        raft_free(buf.base);
+        out_error(&c->out, "ERR the new member's address could not be proposed: %s",
+                  raft_strerror(rv));
+        return 0;
+    }
+    return 1;
+}
+
+/* Starts REMOVEMEMBER: 1, or 0 after an answer to c. */
+static int change_remove(struct serve_member *m, serve_client *c, const serve_req *r)
+{
+    member_change *ch = &m->change;
+    if (r->argc != 3) {
+        out_error(&c->out, "ERR CLUSTER REMOVEMEMBER ID");
+        return 0;
+    }
+    member_peer p;
+    if (!change_id(c, r, 2, &ch->id))
+        return 0;
+    if (!member_peer_of(m, ch->id, &p) || p.role == -1) {
+        out_error(&c->out, "ERR member %llu is not in the configuration",
+                  (unsigned long long)ch->id);
+        return 0;
+    }
+    if (ch->id == m->raft.id) {
+        out_error(&c->out, "ERR member %llu leads: CLUSTER FAILOVER TO another member first, "
+                  "then remove it there", (unsigned long long)ch->id);
+        return 0;
+    }
+    int rv = raft_remove(&m->raft, &ch->change_req, ch->id, change_removed);
+    if (rv != 0) {
+        out_error(&c->out, "ERR raft_remove: %s", raft_strerror(rv));
+        return 0;
+    }
+    return 1;
+}
+
+/* Starts FAILOVER TO: 1, or 0 after an answer to c. */
+static int change_transfer(struct serve_member *m, serve_client *c, const serve_req *r)
+{
+    member_change *ch = &m->change;
+    if (r->argc != 4 || !serve_cmd_is(r, 2, "to")) {
+        out_error(&c->out, "ERR CLUSTER FAILOVER TO ID (a member's leadership moved to "
+                  "another; Redis's own FAILOVER options are not taken)");
+        return 0;
+    }
+    member_peer p;
+    if (!change_id(c, r, 3, &ch->id))
+        return 0;
+    if (!member_peer_of(m, ch->id, &p) || p.role != RAFT_VOTER || ch->id == m->raft.id) {
+        out_error(&c->out, "ERR member %llu is not a voter of the configuration other than "
+                  "the leader", (unsigned long long)ch->id);
+        return 0;
+    }
+    int rv = raft_transfer(&m->raft, &ch->transfer_req, ch->id, change_transferred);
+    if (rv != 0) {
+        out_error(&c->out, "ERR raft_transfer: %s", raft_strerror(rv));
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 if the client that asked for the change is still here to read its
+ * answer. */
+static int change_owner_here(struct serve_member *m)
+{
+    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
+        if (c->id == m->change.client)
+            return !c->dead;
+    return 0;
+}
+
+int member_change_gate(struct serve_member *m, serve_client *c, const serve_req *r)
+{
+    member_change *ch = &m->change;
+    if (ch->kind != MEMBER_CHANGE_NONE && ch->client == c->id)
+        return ch->done ? SERVE_MEMBER_GO : SERVE_MEMBER_WAIT;
+    if (ch->kind != MEMBER_CHANGE_NONE && ch->done && !change_owner_here(m))
+        ch->kind = MEMBER_CHANGE_NONE; /* ended, and no one is left to answer */
+    if (raft_state(&m->raft) != RAFT_LEADER) {
+        member_redirect(m, c, r, 0);
+        return SERVE_MEMBER_ANSWERED;
+    }
+    if (ch->kind != MEMBER_CHANGE_NONE) {
+        out_error(&c->out, "ERR a membership change is under way (asked by client %llu): one "
+                  "at a time", ch->client);
+        return SERVE_MEMBER_ANSWERED;
+    }
+    int kind = serve_cmd_is(r, 1, "addmember")      ? MEMBER_CHANGE_ADD
+               : serve_cmd_is(r, 1, "removemember") ? MEMBER_CHANGE_REMOVE
+                                                    : MEMBER_CHANGE_TRANSFER;
+    int started = kind == MEMBER_CHANGE_ADD      ? change_add(m, c, r)
+                  : kind == MEMBER_CHANGE_REMOVE ? change_remove(m, c, r)
+                                                 : change_transfer(m, c, r);
+    if (!started)
+        return SERVE_MEMBER_ANSWERED;
+    ch->kind = kind;
+    ch->client = c->id;
+    ch->done = 0;
+    ch->err[0] = '\0';
+    return SERVE_MEMBER_WAIT;
+}
+
+int member_change_answer(struct serve_member *m, serve_client *c)
+{
+    member_change *ch = &m->change;
+    if (ch->kind == MEMBER_CHANGE_NONE || ch->client != c->id || !ch->done)
+        return 0;
+    if (ch->err[0] == '\0')
+        out_simple(&c->out, "OK");
+    else
+        out_error(&c->out, "%s", ch->err);
+    ch->kind = MEMBER_CHANGE_NONE;
+    return 1;
+}
