@@ -5,9 +5,9 @@
  * block cache, block handles, the open (whose kept region may begin at an
  * index of the caller's), the iterator, the tools and the salvage over
  * the data blocks the caller names, and the builder, whose end may take
- * blocks of the caller's.  Format v2's own
- * table.h functions are made of these same calls (table_v2/entry/ and
- * table_v2/file_entry/), so nothing here exists for another caller alone.
+ * blocks of the caller's.  Format v2's own table.h functions are made of
+ * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
+ * here exists for another caller alone.
  * A format of tables built on this one (a later version of the file,
  * with an index of its own) includes this header only: struct table
  * stays private to table_v2_*.c, and what an open table shows of itself
