@@ -114,6 +114,17 @@ static inline int ikey_user_compare(const uint8_t *a, size_t alen, const uint8_t
     return alen < blen ? -1 : alen > blen;
 }
 
+/* Whether user key [ukey, ukey + ulen) lies in [smallest, largest]'s
+ * user keys, two internal keys: a table's range (table.h's
+ * table_smallest, table_largest).
+ * REQUIRES: slen, llen >= IKEY_TRAILER_SIZE. */
+static inline int ikey_user_in_range(const uint8_t *ukey, size_t ulen, const uint8_t *smallest,
+                                     size_t slen, const uint8_t *largest, size_t llen)
+{
+    return ikey_user_compare(ukey, ulen, smallest, slen - IKEY_TRAILER_SIZE) >= 0 &&
+           ikey_user_compare(ukey, ulen, largest, llen - IKEY_TRAILER_SIZE) <= 0;
+}
+
 /* THE ORDER of internal keys (above): <0, 0, >0.
  * REQUIRES: alen, blen >= IKEY_TRAILER_SIZE. */
 static inline int ikey_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

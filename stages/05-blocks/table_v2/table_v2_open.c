@@ -164,16 +164,13 @@ static int table_v2_open_props(table *t)
     return KV_OK;
 }
 
-static int table_v2_open_index(table *t, const char *name)
+static int table_v2_open_index(table *t)
 {
     const uint8_t *p = NULL;
-    int rc = table_v2_meta_block(t, t->kept.index_h, name, &p);
+    int rc = table_v2_meta_block(t, t->kept.index_h, "index", &p);
     const char *why;
-    if (rc == KV_OK && (why = block_init(&t->kept.index, p, t->kept.index_h.size)) != NULL) {
-        char part[64];
-        snprintf(part, sizeof part, "%s block", name);
-        return table_v2_corrupt(t, t->kept.index_h.offset, part, why);
-    }
+    if (rc == KV_OK && (why = block_init(&t->kept.index, p, t->kept.index_h.size)) != NULL)
+        return table_v2_corrupt(t, t->kept.index_h.offset, "index block", why);
     return rc;
 }
 
@@ -191,8 +188,14 @@ static int table_v2_open_filter(table *t, int has_filter)
     return rc;
 }
 
-int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
-                       int *has_filter)
+/* The region an open table keeps, [at, size - 48), read: the metaindex
+ * decoded (*has_filter: whether it names a filter), the properties
+ * checked and decoded (table_v2_kept), the footer's index made the kept
+ * index; for version 1, the filter and one index entry per data block;
+ * then the table counted in the context (kv_stats: table.open,
+ * table.meta_bytes). */
+static int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at,
+                              int *has_filter)
 {
     *has_filter = 0;
     t->kept.data_end = f->data_end;
@@ -217,7 +220,7 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const ch
     if (rc == KV_OK)
         rc = table_v2_open_props(t);
     if (rc == KV_OK)
-        rc = table_v2_open_index(t, index_name);
+        rc = table_v2_open_index(t);
     /* Version 1 (at = D): the filter, and a restart point at every entry
      * of the index: one per data block. */
     if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION)
@@ -235,8 +238,11 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const ch
     return rc;
 }
 
-int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
-                       table_v2_footer *f)
+/* A table of path with its header and footer read and checked, its
+ * version from 1 to max_version; nothing of its meta blocks read yet.  On
+ * failure nothing is held. */
+static int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version,
+                              table **out, table_v2_footer *f)
 {
     *out = NULL;
     table *t = calloc(1, sizeof *t);
@@ -286,19 +292,30 @@ int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, t
     return KV_OK;
 }
 
-int table_v2_open(table_ctx *ctx, const char *path, table **out)
+int table_v2_open_as(table_ctx *ctx, const char *path, uint32_t max_version,
+                     uint32_t index_first, table **out, table_v2_footer *f, int *has_filter)
 {
-    table_v2_footer f;
-    int has_filter;
-    int rc = table_v2_open_ends(ctx, path, TABLE_V2_VERSION, out, &f);
+    *has_filter = 0;
+    int rc = table_v2_open_ends(ctx, path, max_version, out, f);
+    if (rc != KV_OK)
+        return rc;
     /* Version 1's meta region is [D, size - 48): the filter (if any), the
-     * properties, the metaindex and the index. */
-    if (rc == KV_OK &&
-        (rc = table_v2_open_kept(*out, &f, f.data_end, "index", &has_filter)) != KV_OK) {
+     * properties, the metaindex and the index.  A version whose builder
+     * was handed its index keeps from that index on. */
+    uint32_t v = (*out)->kept.version;
+    uint64_t at = v < 32 && (index_first >> v & 1u) ? f->index.offset : f->data_end;
+    if ((rc = table_v2_open_kept(*out, f, at, has_filter)) != KV_OK) {
         table_unref(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int table_v2_open(table_ctx *ctx, const char *path, table **out)
+{
+    table_v2_footer f;
+    int has_filter;
+    return table_v2_open_as(ctx, path, TABLE_V2_VERSION, 0, out, &f, &has_filter);
 }
 
 void table_ref(table *t)

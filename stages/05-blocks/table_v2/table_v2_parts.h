@@ -2,11 +2,12 @@
  * table_v2_parts.h: the parts of table format v2 that code beside it may
  * build on (the byte format is in table_v2_format.h): the tables' shared
  * context, a lookup's steps, stored blocks read and checked through the
- * block cache, block handles, the open in two steps, the iterator, the
- * tools and the salvage over the data blocks the caller names, and the
- * builder, whose end may take blocks of the caller's.  Format v2's own
- * table.h functions are made of these same calls (table_v2/entry/ and
- * table_v2/file_entry/), so nothing here exists for another caller alone.
+ * block cache, block handles, the open (whose kept region may begin at an
+ * index of the caller's), the iterator, the tools and the salvage over
+ * the data blocks the caller names, and the builder, whose end may take
+ * blocks of the caller's.  Format v2's own table.h functions are made of
+ * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
+ * here exists for another caller alone.
  * A format of tables built on this one (a later version of the file,
  * with an index of its own) includes this header only: struct table
  * stays private to table_v2_*.c, and what an open table shows of itself
@@ -20,9 +21,10 @@
  *   S2. A block a caller reads through table_v2_block_get is checked
  *       (T1) before it is returned, and enters the block cache only then
  *       (T3); the caller releases it with table_v2_block_release.
- *   S3. A lookup's key lies in the table's keys (table_v2_kept_holds)
- *       before any of its steps 2 to 5 runs: the range is checked once,
- *       by whoever starts the lookup.
+ *   S3. A lookup's key lies in the table's keys (ikey_user_in_range over
+ *       table_v2_kept's smallest and largest) before any of its steps 2
+ *       to 5 runs: the range is checked once, by whoever starts the
+ *       lookup.
  */
 #ifndef KV_BLOCKS_TABLE_V2_PARTS_H
 #define KV_BLOCKS_TABLE_V2_PARTS_H
@@ -130,14 +132,6 @@ typedef struct table_v2_kept {
 
 const table_v2_kept *table_v2_kept_of(const table *t);
 
-/* Step 1 of a lookup: whether user key [ukey, ukey + ulen) lies in the
- * table's [smallest, largest] (S3). */
-static inline int table_v2_kept_holds(const table_v2_kept *k, const uint8_t *ukey, size_t ulen)
-{
-    return ikey_user_compare(ukey, ulen, k->smallest, k->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
-           ikey_user_compare(ukey, ulen, k->largest, k->largest_len - IKEY_TRAILER_SIZE) <= 0;
-}
-
 /* ---- the context (table_v2_open.c) ------------------------------------------ */
 
 /* Fills a zeroed context: the options, the block cache, the file cache.
@@ -210,25 +204,23 @@ const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint
 
 /* ---- opening, in steps (table_v2_open.c) --------------------------------------- */
 
-/* table_v2_open is _ends, then _kept:
- *   _ends   a table of path with its header and footer read and checked,
- *           its version, from 1 to max_version, the header's (and the
- *           footer's, *f); nothing of its meta blocks read yet;
- *   _kept   the region an open table keeps, [at, size - 48) (version 1:
- *           at = D), read; the footer's metaindex decoded (*has_filter:
- *           whether it names a filter), the properties block checked and
- *           decoded (the kept keys and counts, table_v2_kept), and the
- *           block the footer names as the index (index_name, for an
- *           error) made table_v2_kept's index; for version 1, the filter
- *           read and checked and the index's one entry per data block;
- *           the table is then counted in the context (kv_stats:
- *           table.open, table.meta_bytes).
- * On failure _ends holds nothing; after it, table_unref frees the table
- * (and takes it off the context's counts). */
-int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
-                       table_v2_footer *f);
-int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at, const char *index_name,
-                       int *has_filter);
+/* A table of path opened: its header and footer read and checked (*f the
+ * footer), its version from 1 to max_version the header's (another is
+ * refused as max_version would be); then the region an open table keeps,
+ * [at, size - 48), read in one piece and each block in it checked: the
+ * metaindex decoded (*has_filter: whether it names a filter), the
+ * properties (the kept keys and counts, table_v2_kept), and the block the
+ * footer names as the index made table_v2_kept's index; for version 1,
+ * the filter read and checked and the index's one entry per data block.
+ * at is D for version 1, whose index is the data blocks' own, stored
+ * last; for a version v in the mask index_first (bit v), a file whose
+ * builder was handed its index at finish (table_v2_builder_finish), at
+ * is that index's offset: it was stored just before the kept blocks.
+ * The table is then counted in the context (kv_stats: table.open,
+ * table.meta_bytes); table_unref frees it (and takes it off the counts).
+ * On failure nothing is held and *out is NULL. */
+int table_v2_open_as(table_ctx *ctx, const char *path, uint32_t max_version,
+                     uint32_t index_first, table **out, table_v2_footer *f, int *has_filter);
 
 /* ---- walking and the tools (table_v2_iter.c, tools/) ---------------------------- */
 

@@ -4,7 +4,7 @@
  *
  * A lookup of user key K at sequence s, in one table:
  *   1. K outside the table's [smallest, largest] user keys: no work
- *      (table_v2_kept_holds; whoever starts a lookup checks it, once).
+ *      (ikey_user_in_range; whoever starts a lookup checks it, once).
  *   2. The filter (in memory): if it rules K out, done, no read.
  *   3. The index (in memory): binary search over its restart points (one
  *      per entry) for the first separator >= the lookup key (K, s): the
@@ -143,7 +143,8 @@ int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint
     *r = (table_get_result){.state = IKEY_ABSENT};
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (!table_v2_kept_holds(&t->kept, ukey, ulen))
+    if (!ikey_user_in_range(ukey, ulen, t->kept.smallest, t->kept.smallest_len, t->kept.largest,
+                            t->kept.largest_len))
         return 0;
     *hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
     return 1;

@@ -16,15 +16,14 @@
 
 int table_open(table_ctx *ctx, const char *path, table **out)
 {
+    /* Version 2's kept region begins at its top level (P), the index its
+     * builder stored and named at finish. */
     table_v2_footer f;
-    int rc = table_v2_open_ends(ctx, path, PARTED_VERSION, out, &f);
-    if (rc != KV_OK)
-        return rc;
     int has_filter;
-    rc = table_v2_kept_of(*out)->version == PARTED_VERSION
-             ? parted_open_meta(*out, &f)
-             : table_v2_open_kept(*out, &f, f.data_end, "index", &has_filter);
-    if (rc != KV_OK) {
+    int rc = table_v2_open_as(ctx, path, PARTED_VERSION, 1u << PARTED_VERSION, out, &f,
+                              &has_filter);
+    if (rc == KV_OK && table_v2_kept_of(*out)->version == PARTED_VERSION &&
+        (rc = parted_open_meta(*out, &f, has_filter)) != KV_OK) {
         table_unref(*out);
         *out = NULL;
     }

@@ -77,9 +77,10 @@
 int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
                      table_v2_handle *index, table_v2_handle *filter, int *has_filter);
 
-/* Version 2's meta: [P, size - 48) read and checked, and the top level
- * walked (P1).  After table_v2_open_ends (f its footer). */
-int parted_open_meta(table *t, const table_v2_footer *f);
+/* Version 2's meta, after table_v2_open_as has read and checked [P,
+ * size - 48) (f the footer, has_filter whether the metaindex names a
+ * whole filter, which it must not): the top level walked (P1). */
+int parted_open_meta(table *t, const table_v2_footer *f, int has_filter);
 
 /* Steps 2 and 3 of a lookup in a version-2 table (the top level, a filter
  * partition, an index partition), as format v2 takes them for version 1

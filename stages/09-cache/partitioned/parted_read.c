@@ -79,17 +79,12 @@ static int parted_walk_top(table *t)
     return rc;
 }
 
-int parted_open_meta(table *t, const table_v2_footer *f)
+int parted_open_meta(table *t, const table_v2_footer *f, int has_filter)
 {
-    /* P, where the kept region begins, is the top level's offset. */
-    int has_filter;
-    int rc = table_v2_open_kept(t, f, f->index.offset, "top-level index", &has_filter);
-    if (rc == KV_OK && has_filter)
+    if (has_filter)
         return parted_corrupt(t, f->metaindex.offset, "the metaindex names a whole filter, "
                               "which a table of partitions has not");
-    if (rc == KV_OK)
-        rc = parted_walk_top(t);
-    return rc;
+    return parted_walk_top(t);
 }
 
 /* The partition block at h, through the block cache (a partition always

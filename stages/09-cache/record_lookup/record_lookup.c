@@ -121,7 +121,8 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     const table_v2_kept *k = table_v2_kept_of(t);
     size_t ulen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    if (!table_v2_kept_holds(k, ukey, ulen)) {
+    if (!ikey_user_in_range(ukey, ulen, k->smallest, k->smallest_len, k->largest,
+                            k->largest_len)) {
         *r = (table_get_result){.state = IKEY_ABSENT};
         return KV_OK;
     }
@@ -146,7 +147,8 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
     *pending = 0;
     *r = (table_get_result){.state = IKEY_ABSENT};
-    if (!table_v2_kept_holds(k, ukey, ulen))
+    if (!ikey_user_in_range(ukey, ulen, k->smallest, k->smallest_len, k->largest,
+                            k->largest_len))
         return KV_OK;
     record_ctx *x = record_ctx_of(k->ctx);
     uint64_t h = bloom_hash(ukey, ulen);
