@@ -628,12 +628,19 @@ bench-server: $(B)/03-wal/kv
 # ---- stage 10's group against one server (docs/10-raft.md) ----------------
 # redis-benchmark -t set, 50 clients, with and without -P 16, at the leader
 # of three stage 10 members, at one stage 09 `kv serve --sync`, and at
-# redis-server (appendfsync always) with two replicas; all on this host.
+# redis-server (appendfsync always) with two replicas; then, with the same
+# 50 closed-loop connections from build/bench/raft_load (bench/raft_load.c),
+# the group again, redis-server with WAIT 1 after each SET, and three etcd
+# 3.4 members (skipped if etcd is not installed); all on this host.
 # BENCH_RAFT_N sets the requests per run (200000).
 .PHONY: bench-raft
-bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv
+bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
 	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@$(MAKE) --no-print-directory deps DEPS=etcd || echo "bench-raft: no etcd: its row is skipped"
 	@sh scripts/bench_raft.sh $(B)
+$(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ -pthread
 
 # ---- watching kv serve (docs/metrics.md) ------------------------------------------
 # `make metrics-graph`: stage 06's kv serve under redis-benchmark, scraped by

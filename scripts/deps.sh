@@ -19,7 +19,8 @@
 # --metrics-port` with a real Prometheus), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
-# redis-tools, for `make bench-server`),
+# redis-tools, for `make bench-server`), etcd (etcd-server and etcd-client,
+# etcd 3.4: `make bench-raft` runs three members beside stage 10's group),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
 # kvgrade (fuse3, for fusermount3, and python3, for kvgrade's example
 # engines and its tests),
@@ -50,11 +51,12 @@ for group in "$@"; do
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
+    etcd) packages="$packages etcd-server etcd-client" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server etcd kvgrade wasm)" >&2
         exit 2
         ;;
     esac

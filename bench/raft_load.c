@@ -1,0 +1,475 @@
+/*
+ * raft_load.c: build/bench/raft_load, SET-shaped load of the same shape as
+ * `redis-benchmark -t set -c C -n N -r N -d D`, for the servers and the
+ * promises redis-benchmark cannot drive (`make bench-raft`,
+ * scripts/bench_raft.sh, docs/10-raft.md).
+ *
+ *   raft_load --proto resp|resp-wait|etcd [--host 127.0.0.1] --port P
+ *             [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]
+ *
+ * C connections (50), each a thread running a closed loop: send one
+ * request, read its whole answer, send the next.  N requests (100,000) in
+ * all, shared out evenly; each writes a random key of [0, KEYS) (KEYS = N
+ * by default), named "key:%012lu" like redis-benchmark's, with a value of
+ * D bytes of 'x' (3).  Each request's latency, from its write to the end
+ * of its answer, is kept (CLOCK_MONOTONIC); at the end every latency is
+ * sorted and one line printed:
+ *
+ *   rps,p50_ms,p99_ms
+ *
+ * the columns of build/bench-raft/results.csv (rps: answered requests over
+ * the wall time from the moment every connection is open to the last
+ * answer).  Failed requests are counted and named on stderr; the program
+ * then exits 3 (the line is printed all the same).  A connection that
+ * cannot be opened, is closed by the server or stays silent for 10 s ends
+ * the run: a message on stderr, exit 1.
+ *
+ * The protocols:
+ *   resp       SET key value; the answer must be +OK.
+ *   resp-wait  SET key value and WAIT 1 1000, written together (one write,
+ *              pipelined), both answers read: +OK, then an integer >= 1,
+ *              the number of replicas that acknowledged the write.  A write
+ *              answered once a replica holds it: Redis's nearest promise to
+ *              a Raft commit (a replica that holds it in memory, not on
+ *              disk, and no election to say which copy wins).
+ *   etcd       etcd v3's JSON gateway over HTTP/1.1 with keep-alive:
+ *              POST /v3/kv/put {"key":"<base64>","value":"<base64>"};
+ *              any status but 200 fails.  The gateway translates to etcd's
+ *              gRPC in the server, which costs etcd something that its
+ *              native clients do not pay; it is the client one can build
+ *              from Debian's packages without Go.
+ *
+ * A thread per connection keeps each loop plain to read; on a two-core
+ * machine the 50 threads share the cores with the servers, as
+ * redis-benchmark's one thread does.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD_BUF 65536
+#define LOAD_SILENCE_S 10
+#define LOAD_MAX_VALUE 4096
+
+enum load_proto { PROTO_NONE, PROTO_RESP, PROTO_RESP_WAIT, PROTO_ETCD };
+
+typedef struct load_conf {
+    enum load_proto proto;
+    const char *host;
+    int port;
+    long clients;
+    long requests;
+    long keys;
+    long value_bytes;
+} load_conf;
+
+/* One connection: its socket, a read buffer [buf + pos, buf + len), its
+ * share of the requests and what it measured. */
+typedef struct load_conn {
+    const load_conf *conf;
+    int id;
+    int fd;
+    char buf[LOAD_BUF];
+    size_t pos, len;
+    long todo;
+    uint64_t *lat_ns; /* todo entries, one per request */
+    long done, failed;
+    uint64_t rng;
+    char last_error[160];
+} load_conn;
+
+static pthread_barrier_t load_start;
+
+static uint64_t load_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void load_die(const char *fmt, const char *arg) {
+    fprintf(stderr, "raft_load: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+/* xorshift64*: a per-connection generator, so threads share no state. */
+static uint64_t load_random(load_conn *c) {
+    c->rng ^= c->rng >> 12;
+    c->rng ^= c->rng << 25;
+    c->rng ^= c->rng >> 27;
+    return c->rng * 2685821657736338717ull;
+}
+
+/* ---- the socket --------------------------------------------------------- */
+
+static int load_connect(const load_conf *conf) {
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)conf->port)};
+    if (inet_pton(AF_INET, conf->host, &sa.sin_addr) != 1)
+        load_die("--host %s is not an IPv4 address", conf->host);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        load_die("socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        char where[64];
+        snprintf(where, sizeof where, "%s:%d", conf->host, conf->port);
+        fprintf(stderr, "raft_load: cannot connect to %s: %s\n", where, strerror(errno));
+        exit(1);
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tv = {.tv_sec = LOAD_SILENCE_S};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static void load_conn_die(load_conn *c, const char *what) {
+    fprintf(stderr, "raft_load: connection %d to %s:%d: %s\n", c->id, c->conf->host,
+            c->conf->port, what);
+    exit(1);
+}
+
+static void load_send(load_conn *c, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            load_conn_die(c, strerror(errno));
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Reads more bytes into the buffer, first moving what is unread to its
+ * start.  Ends the run if the server closes or stays silent. */
+static void load_fill(load_conn *c) {
+    if (c->pos > 0) {
+        memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+        c->len -= c->pos;
+        c->pos = 0;
+    }
+    if (c->len == sizeof c->buf)
+        load_conn_die(c, "an answer larger than the read buffer");
+    for (;;) {
+        ssize_t r = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (r > 0) {
+            c->len += (size_t)r;
+            return;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            load_conn_die(c, "closed by the server");
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            load_conn_die(c, "no answer in 10 s");
+        load_conn_die(c, strerror(errno));
+    }
+}
+
+/* The next line, without its CRLF, as a NUL-terminated string that stays
+ * valid until the next read from the connection. */
+static char *load_line(load_conn *c) {
+    for (;;) {
+        char *start = c->buf + c->pos;
+        char *nl = memchr(start, '\n', c->len - c->pos);
+        if (nl != NULL) {
+            c->pos = (size_t)(nl + 1 - c->buf);
+            if (nl > start && nl[-1] == '\r')
+                nl--;
+            *nl = '\0';
+            return start;
+        }
+        load_fill(c);
+    }
+}
+
+/* Skips n bytes of the answer. */
+static void load_skip(load_conn *c, size_t n) {
+    while (n > 0) {
+        if (c->pos == c->len)
+            load_fill(c);
+        size_t have = c->len - c->pos;
+        size_t take = have < n ? have : n;
+        c->pos += take;
+        n -= take;
+    }
+}
+
+/* Notes why a request failed; returns 0, the answer's verdict. */
+static int load_fail(load_conn *c, const char *what, const char *got) {
+    snprintf(c->last_error, sizeof c->last_error, "%s: %.100s", what, got);
+    return 0;
+}
+
+/* ---- RESP ----------------------------------------------------------------- */
+
+/* Reads one RESP reply and returns its line (type byte first) for a
+ * simple string, an error or an integer; a bulk string or an array (which
+ * SET and WAIT never answer) is read whole and named by its type alone. */
+static const char *resp_reply(load_conn *c) {
+    char *line = load_line(c);
+    long n = strtol(line + 1, NULL, 10);
+    if (line[0] == '$') {
+        if (n >= 0)
+            load_skip(c, (size_t)n + 2);
+        return "a bulk string";
+    }
+    if (line[0] == '*') {
+        for (long i = 0; i < n; i++)
+            resp_reply(c);
+        return "an array";
+    }
+    return line;
+}
+
+static size_t resp_request(const load_conn *c, char *out, size_t cap, const char *key,
+                           const char *value) {
+    size_t klen = strlen(key), vlen = strlen(value);
+    int n = snprintf(out, cap, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", klen, key, vlen,
+                     value);
+    if (c->conf->proto == PROTO_RESP_WAIT)
+        n += snprintf(out + n, cap - (size_t)n,
+                      "*3\r\n$4\r\nWAIT\r\n$1\r\n1\r\n$4\r\n1000\r\n");
+    return (size_t)n;
+}
+
+/* Reads the answers to one request; returns 1 if the write succeeded. */
+static int resp_answer(load_conn *c) {
+    const char *set = resp_reply(c);
+    int ok = strcmp(set, "+OK") == 0 || load_fail(c, "SET answered", set);
+    if (c->conf->proto != PROTO_RESP_WAIT)
+        return ok;
+    const char *wait = resp_reply(c); /* set is not valid from here */
+    if (!ok)
+        return 0;
+    if (wait[0] != ':')
+        return load_fail(c, "WAIT answered", wait);
+    if (strtol(wait + 1, NULL, 10) < 1)
+        return load_fail(c, "WAIT 1 1000: no replica acknowledged in 1 s", wait);
+    return 1;
+}
+
+/* ---- etcd's JSON gateway -------------------------------------------------- */
+
+static void base64_encode(const char *in, size_t n, char *out) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8 |
+                     (unsigned char)in[i + 2];
+        *out++ = tab[v >> 18];
+        *out++ = tab[(v >> 12) & 63];
+        *out++ = tab[(v >> 6) & 63];
+        *out++ = tab[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        *out++ = tab[v >> 18];
+        *out++ = tab[(v >> 12) & 63];
+        *out++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        *out++ = '=';
+    }
+    *out = '\0';
+}
+
+static size_t etcd_request(const load_conn *c, char *out, size_t cap, const char *key,
+                           const char *value) {
+    char k64[64], v64[LOAD_MAX_VALUE * 4 / 3 + 8], body[sizeof k64 + sizeof v64 + 32];
+    base64_encode(key, strlen(key), k64);
+    base64_encode(value, strlen(value), v64);
+    int blen = snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
+    int n = snprintf(out, cap,
+                     "POST /v3/kv/put HTTP/1.1\r\nHost: %s:%d\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+                     c->conf->host, c->conf->port, blen, body);
+    return (size_t)n;
+}
+
+/* Reads one HTTP/1.1 response whole: the status line, the headers, and a
+ * body of Content-Length bytes or in chunks.  Returns 1 for a 200. */
+static int etcd_answer(load_conn *c) {
+    char *status = load_line(c);
+    int code = 0;
+    if (sscanf(status, "HTTP/1.%*d %d", &code) != 1)
+        load_conn_die(c, "an answer that is not HTTP/1.x");
+    int ok = code == 200 || load_fail(c, "HTTP status", status);
+    long length = -1;
+    int chunked = 0, closes = 0;
+    for (;;) {
+        char *h = load_line(c);
+        if (h[0] == '\0')
+            break;
+        if (strncasecmp(h, "Content-Length:", 15) == 0)
+            length = strtol(h + 15, NULL, 10);
+        else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strstr(h + 18, "chunked"))
+            chunked = 1;
+        else if (strncasecmp(h, "Connection:", 11) == 0 && strstr(h + 11, "close"))
+            closes = 1;
+    }
+    if (chunked) {
+        for (;;) {
+            long n = strtol(load_line(c), NULL, 16);
+            if (n == 0)
+                break;
+            load_skip(c, (size_t)n + 2);
+        }
+        while (load_line(c)[0] != '\0') /* trailers, then the empty line */
+            ;
+    } else if (length >= 0) {
+        load_skip(c, (size_t)length);
+    } else {
+        load_conn_die(c, "an answer with neither Content-Length nor chunks");
+    }
+    if (closes)
+        load_conn_die(c, "the server closes the connection (no keep-alive)");
+    return ok;
+}
+
+/* ---- the loop ------------------------------------------------------------- */
+
+static void *load_run(void *arg) {
+    load_conn *c = arg;
+    const load_conf *conf = c->conf;
+    char value[LOAD_MAX_VALUE + 1];
+    memset(value, 'x', (size_t)conf->value_bytes);
+    value[conf->value_bytes] = '\0';
+    char req[2 * LOAD_MAX_VALUE + 512];
+    pthread_barrier_wait(&load_start);
+    for (long i = 0; i < c->todo; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "key:%012lu",
+                 (unsigned long)(load_random(c) % (uint64_t)conf->keys));
+        size_t n = conf->proto == PROTO_ETCD ? etcd_request(c, req, sizeof req, key, value)
+                                             : resp_request(c, req, sizeof req, key, value);
+        uint64_t t0 = load_now_ns();
+        load_send(c, req, n);
+        int ok = conf->proto == PROTO_ETCD ? etcd_answer(c) : resp_answer(c);
+        c->failed += !ok;
+        c->lat_ns[c->done++] = load_now_ns() - t0;
+    }
+    return NULL;
+}
+
+static int load_cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank percentile p (0..1) of n sorted values, in ms. */
+static double load_percentile_ms(const uint64_t *sorted, long n, double p) {
+    long rank = (long)(p * (double)n + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    return (double)sorted[rank - 1] / 1e6;
+}
+
+static void load_usage(void) {
+    fprintf(stderr, "usage: raft_load --proto resp|resp-wait|etcd [--host 127.0.0.1] --port P\n"
+                    "                 [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]\n");
+    exit(2);
+}
+
+static long load_number(const char *s, long min, long max, const char *name) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min || v > max)
+        load_die("%s: a number out of range", name);
+    return v;
+}
+
+int main(int argc, char **argv) {
+    load_conf conf = {.host = "127.0.0.1", .clients = 50, .requests = 100000,
+                      .value_bytes = 3};
+    static const struct option opts[] = {
+        {"proto", required_argument, NULL, 'P'}, {"host", required_argument, NULL, 'h'},
+        {"port", required_argument, NULL, 'p'},  {"clients", required_argument, NULL, 'c'},
+        {"requests", required_argument, NULL, 'n'}, {"keys", required_argument, NULL, 'r'},
+        {"value-bytes", required_argument, NULL, 'd'}, {NULL, 0, NULL, 0}};
+    int o;
+    while ((o = getopt_long(argc, argv, "P:h:p:c:n:r:d:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'P':
+            if (strcmp(optarg, "resp") == 0)
+                conf.proto = PROTO_RESP;
+            else if (strcmp(optarg, "resp-wait") == 0)
+                conf.proto = PROTO_RESP_WAIT;
+            else if (strcmp(optarg, "etcd") == 0)
+                conf.proto = PROTO_ETCD;
+            else
+                load_usage();
+            break;
+        case 'h': conf.host = optarg; break;
+        case 'p': conf.port = (int)load_number(optarg, 1, 65535, "--port"); break;
+        case 'c': conf.clients = load_number(optarg, 1, 10000, "-c"); break;
+        case 'n': conf.requests = load_number(optarg, 1, 1000000000, "-n"); break;
+        case 'r': conf.keys = load_number(optarg, 1, 1000000000000, "-r"); break;
+        case 'd': conf.value_bytes = load_number(optarg, 1, LOAD_MAX_VALUE, "-d"); break;
+        default: load_usage();
+        }
+    }
+    if (conf.proto == PROTO_NONE || conf.port == 0 || optind != argc)
+        load_usage();
+    if (conf.keys == 0)
+        conf.keys = conf.requests;
+    if (conf.clients > conf.requests)
+        conf.clients = conf.requests;
+
+    /* Every connection is opened before the clock starts. */
+    load_conn *conns = calloc((size_t)conf.clients, sizeof *conns);
+    uint64_t *lat = malloc((size_t)conf.requests * sizeof *lat);
+    pthread_t *threads = calloc((size_t)conf.clients, sizeof *threads);
+    if (conns == NULL || lat == NULL || threads == NULL)
+        load_die("%s", "out of memory");
+    long given = 0;
+    for (long i = 0; i < conf.clients; i++) {
+        load_conn *c = &conns[i];
+        c->conf = &conf;
+        c->id = (int)i;
+        c->fd = load_connect(&conf);
+        c->todo = conf.requests / conf.clients + (i < conf.requests % conf.clients);
+        c->lat_ns = lat + given;
+        given += c->todo;
+        c->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+    }
+    pthread_barrier_init(&load_start, NULL, (unsigned)conf.clients + 1);
+    for (long i = 0; i < conf.clients; i++) {
+        int err = pthread_create(&threads[i], NULL, load_run, &conns[i]);
+        if (err != 0)
+            load_die("pthread_create: %s", strerror(err));
+    }
+    pthread_barrier_wait(&load_start);
+    uint64_t t0 = load_now_ns();
+    for (long i = 0; i < conf.clients; i++)
+        pthread_join(threads[i], NULL);
+    double secs = (double)(load_now_ns() - t0) / 1e9;
+
+    long failed = 0;
+    for (long i = 0; i < conf.clients; i++) {
+        if (conns[i].failed > 0 && failed == 0)
+            fprintf(stderr, "raft_load: %s\n", conns[i].last_error);
+        failed += conns[i].failed;
+        close(conns[i].fd);
+    }
+    qsort(lat, (size_t)conf.requests, sizeof *lat, load_cmp_u64);
+    printf("%.2f,%.3f,%.3f\n", (double)(conf.requests - failed) / secs,
+           load_percentile_ms(lat, conf.requests, 0.50), load_percentile_ms(lat, conf.requests, 0.99));
+    if (failed > 0) {
+        fprintf(stderr, "raft_load: %ld of %ld requests failed\n", failed, conf.requests);
+        return 3;
+    }
+    return 0;
+}
