@@ -467,6 +467,9 @@ int main(int argc, char **argv) {
     qsort(lat, (size_t)conf.requests, sizeof *lat, load_cmp_u64);
     printf("%.2f,%.3f,%.3f\n", (double)(conf.requests - failed) / secs,
            load_percentile_ms(lat, conf.requests, 0.50), load_percentile_ms(lat, conf.requests, 0.99));
+    free(threads);
+    free(lat);
+    free(conns);
     if (failed > 0) {
         fprintf(stderr, "raft_load: %ld of %ld requests failed\n", failed, conf.requests);
         return 3;

@@ -235,6 +235,7 @@ etcd_stop() {
     echo "redis: $(redis-server --version)"
     echo "etcd: $(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null)"
     echo "requests per run: $n, 50 connections"
+    echo "file system of $out: $(df -T "$out" | awk 'NR == 2 { print $1, $2 }')"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
 echo "bench-raft: $n SETs a run, 50 clients; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
