@@ -630,8 +630,9 @@ bench-server: $(B)/03-wal/kv
 # of three stage 10 members, at one stage 09 `kv serve --sync`, and at
 # redis-server (appendfsync always) with two replicas; then, with the same
 # 50 closed-loop connections from build/bench/raft_load (bench/raft_load.c),
-# the group again, redis-server with WAIT 1 after each SET, and three etcd
-# 3.4 members (skipped if etcd is not installed); all on this host.
+# the group and stage 09 again, redis-server with WAIT 1 after each SET, and
+# three etcd 3.4 members (skipped if etcd is not installed); all on this
+# host.
 # BENCH_RAFT_N sets the requests per run (200000).
 .PHONY: bench-raft
 bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
