@@ -61,9 +61,11 @@ static int table_v2_builder_room(table_v2_builder *b, uint8_t **p, size_t *cap, 
     return KV_OK;
 }
 
-/* Stores contents as one block (lz4 if allowed and worth it), fills *h. */
+/* Stores contents as one block (lz4 if allowed and worth it): fills *h
+ * (NULL for none) and, put not NULL, writes the handle at *put and moves
+ * it past (the value of the entry that names the block). */
 static int table_v2_builder_put(table_v2_builder *b, const uint8_t *contents, size_t len,
-                                int may_compress, table_v2_handle *h)
+                                int may_compress, table_v2_handle *h, uint8_t **put)
 {
     const uint8_t *payload = contents;
     size_t stored = len;
@@ -86,11 +88,15 @@ static int table_v2_builder_put(table_v2_builder *b, const uint8_t *contents, si
     coding_put_u32(trailer + 1, (uint32_t)len);
     uint32_t crc = crc32c_extend(crc32c_value(payload, stored), trailer, 5);
     coding_put_u32(trailer + 5, crc);
-    h->offset = table_writer_pos(&b->w);
-    h->size = (uint32_t)stored;
+    table_v2_handle at = {table_writer_pos(&b->w), (uint32_t)stored};
+    if (h != NULL)
+        *h = at;
     if (table_writer_write(&b->w, payload, stored) != KV_OK)
         return b->w.failed;
-    return table_writer_write(&b->w, trailer, sizeof trailer);
+    int rc = table_writer_write(&b->w, trailer, sizeof trailer);
+    if (rc == KV_OK && put != NULL)
+        *put = table_v2_handle_encode(*put, at);
+    return rc;
 }
 
 /* Writes into b->sep a short internal key S with a <= S < next (a <
@@ -124,10 +130,10 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
 {
     const uint8_t *contents;
     size_t len;
-    table_v2_handle h;
+    uint8_t hv[TABLE_V2_HANDLE_MAX], *hend = hv;
     if (block_builder_finish(&b->data, &contents, &len) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
-    if (table_v2_builder_put(b, contents, len, 1, &h) != KV_OK)
+    if (table_v2_builder_put(b, contents, len, 1, NULL, &hend) != KV_OK)
         return b->w.failed;
     b->blocks++;
     b->raw_bytes += len;
@@ -140,9 +146,7 @@ static int table_v2_builder_end_block(table_v2_builder *b, const uint8_t *next, 
         slen = table_v2_builder_separator(b, w->last, w->last_len, next, nlen);
     else
         memcpy(b->sep, w->last, w->last_len);
-    uint8_t hv[TABLE_V2_HANDLE_MAX];
-    size_t hlen = (size_t)(table_v2_handle_encode(hv, h) - hv);
-    if (block_builder_add(&b->index, b->sep, slen, hv, hlen) != KV_OK)
+    if (block_builder_add(&b->index, b->sep, slen, hv, (size_t)(hend - hv)) != KV_OK)
         return table_writer_fail(&b->w, KV_ERR_NOMEM);
     return KV_OK;
 }
@@ -226,7 +230,7 @@ static int table_v2_builder_props(table_v2_builder *b, table_v2_handle *h)
     if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
         return b->w.failed;
     table_v2_props_encode(b->packed, &p);
-    return table_v2_builder_put(b, b->packed, n, 0, h);
+    return table_v2_builder_put(b, b->packed, n, 0, h, NULL);
 }
 
 /* The filter and the properties, built in the lz4 buffer (meta blocks
@@ -239,7 +243,7 @@ static int table_v2_builder_filter_props(table_v2_builder *b, table_v2_handle *f
         if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
             return b->w.failed;
         bloom_builder_finish(&b->bloom, b->packed);
-        if (table_v2_builder_put(b, b->packed, n, 0, filter) != KV_OK)
+        if (table_v2_builder_put(b, b->packed, n, 0, filter, NULL) != KV_OK)
             return b->w.failed;
     }
     return table_v2_builder_props(b, props);
@@ -268,7 +272,7 @@ static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filte
     if (rc != KV_OK)
         table_writer_fail(&b->w, rc);
     else
-        rc = table_v2_builder_put(b, contents, len, 0, out);
+        rc = table_v2_builder_put(b, contents, len, 0, out, NULL);
     block_builder_free(&meta);
     return rc;
 }
@@ -335,11 +339,11 @@ int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t
 }
 
 int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
-                           table_v2_handle *h)
+                           table_v2_handle *h, uint8_t **put)
 {
     if (b->w.failed != KV_OK)
         return b->w.failed;
-    return table_v2_builder_put(b, contents, len, 0, h);
+    return table_v2_builder_put(b, contents, len, 0, h, put);
 }
 
 /* The kept blocks after the data blocks (and whatever the caller stored
@@ -359,7 +363,7 @@ int table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index, t
     if (rc == KV_OK && index != NULL)
         f.index = *index;
     else if (rc == KV_OK)
-        rc = table_v2_builder_store(b, ix, len, &f.index);
+        rc = table_v2_builder_store(b, ix, len, &f.index, NULL);
     if (rc == KV_OK)
         rc = table_v2_builder_close(b, &f, meta); /* frees b */
     if (rc != KV_OK)

@@ -144,6 +144,8 @@ int table_v2_salvage(const char *path, table_entry_fn entry, table_loss_fn loss,
 
 /* ---- handles, footer, properties (table_v2_meta.c) --------------------------- */
 
+/* Writes h at p (at most TABLE_V2_HANDLE_MAX bytes); returns the end. */
+uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
 /* Decodes a handle from [p, limit); NULL if it is not one. */
 const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
                                       table_v2_handle *h);

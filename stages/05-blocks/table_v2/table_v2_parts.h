@@ -194,11 +194,10 @@ void table_v2_block_release(table *t, table_v2_blockref *ref);
 
 /* ---- handles (table_v2_meta.c) ------------------------------------------------ */
 
-/* Writes h at p (at most TABLE_V2_HANDLE_MAX bytes); returns the end. */
-uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h);
 /* Reads the handle at p, in [p, limit), of a block that lies inside
  * [lo, hi) of the file, trailer included: the byte after it, or NULL if
- * it is not one or the block lies elsewhere (T2). */
+ * it is not one or the block lies elsewhere (T2).  (A handle is written
+ * by the builder that stores its block: table_v2_builder_store.) */
 const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint64_t lo,
                                     uint64_t hi, table_v2_handle *h);
 
@@ -262,7 +261,11 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
  *               the footer's); *index is their index's contents (one
  *               entry per data block), valid until the builder is freed;
  *   _store      stores contents as one block, not compressed, at the end
- *               of the file (*h says where).
+ *               of the file: *h (NULL for none) says where, and, put
+ *               not NULL, the handle is written at *put (room for
+ *               TABLE_V2_HANDLE_MAX bytes) and *put moved past it: the
+ *               value of an entry that names the block, as the builder
+ *               writes its own index's.
  * _finish ends the data blocks (if _end_data has not), then stores the
  * kept blocks: the filter (if kept), the properties, a metaindex naming
  * them, and the index: with index NULL the data blocks' own (version 1),
@@ -287,7 +290,7 @@ typedef struct table_v2_progress {
 void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p);
 int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
 int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
-                            table_v2_handle *h);
+                            table_v2_handle *h, uint8_t **put);
 int  table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index,
                              table_meta *meta);
 void table_v2_builder_abandon(table_v2_builder *b);

@@ -135,8 +135,9 @@ typedef struct parted_writer {
     size_t first_block;        /* the partition's first data block */
 } parted_writer;
 
-/* The filter partition of data blocks [w->first_block, last]. */
-static int parted_write_filter(parted_writer *w, size_t last, table_v2_handle *h)
+/* The filter partition of data blocks [w->first_block, last]; its handle
+ * written at *put, which moves past it. */
+static int parted_write_filter(parted_writer *w, size_t last, uint8_t **put)
 {
     parted_builder *b = w->b;
     bloom_builder_reset(&w->bloom);
@@ -155,7 +156,7 @@ static int parted_write_filter(parted_writer *w, size_t last, table_v2_handle *h
     if (rc == KV_OK)
         rc = block_builder_finish(&w->part, &contents, &len);
     if (rc == KV_OK)
-        rc = table_v2_builder_store(b->v2, contents, len, h);
+        rc = table_v2_builder_store(b->v2, contents, len, NULL, put);
     return rc;
 }
 
@@ -166,15 +167,12 @@ static int parted_write_partition(parted_writer *w, size_t last, const uint8_t *
 {
     const uint8_t *contents;
     size_t len;
-    table_v2_handle ih = {0}, fh = {0};
+    uint8_t hv[2 * TABLE_V2_HANDLE_MAX], *p = hv;  /* the top-level entry's value */
     int rc = block_builder_finish(&w->part, &contents, &len);
     if (rc == KV_OK)
-        rc = table_v2_builder_store(w->b->v2, contents, len, &ih);
+        rc = table_v2_builder_store(w->b->v2, contents, len, NULL, &p);
     if (rc == KV_OK && w->b->filters)
-        rc = parted_write_filter(w, last, &fh);
-    uint8_t hv[2 * TABLE_V2_HANDLE_MAX], *p = table_v2_handle_encode(hv, ih);
-    if (w->b->filters)
-        p = table_v2_handle_encode(p, fh);
+        rc = parted_write_filter(w, last, &p);
     if (rc == KV_OK)
         rc = block_builder_add(&w->top, key, klen, hv, (size_t)(p - hv));
     block_builder_reset(&w->part);
@@ -221,7 +219,7 @@ static int parted_write_top(parted_writer *w, table_v2_handle *h)
     size_t len;
     int rc = block_builder_finish(&w->top, &contents, &len);
     if (rc == KV_OK)
-        rc = table_v2_builder_store(w->b->v2, contents, len, h);
+        rc = table_v2_builder_store(w->b->v2, contents, len, h, NULL);
     return rc;
 }
 
