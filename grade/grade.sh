@@ -190,11 +190,17 @@ crash_site() {
             awk -v ws="$wsabs/" -v root="$rootabs/" '
                 NR % 2 == 1 { fn = $0; next }
                 { file = $0; sub(/ \(discriminator [0-9]+\)$/, "", file)
-                  if (fn == "??" || file ~ /^\?\?/) next
-                  if (file ~ /\/grade\/tests\/|\/tests\/harness\.c/) { done = 1 }
-                  if (done) next
+                  if (fn == "??" || file ~ /^\?\?/ || file ~ /\/tests\/harness\.c/) next
                   if (index(file, ws) == 1) file = substr(file, length(ws) + 1)
                   else if (index(file, root) == 1) file = substr(file, length(root) + 1)
+                  if (file ~ /^grade\/tests\//) {
+                      # The test itself: it crashed reading what the
+                      # code under test gave back (a NULL, say), unless
+                      # that code is already named below it.
+                      if (n == 0 && !done)
+                          s = " in " fn " (" file "), the test reading what the code under test gave back"
+                      done = 1; next }
+                  if (done) next
                   n++; s = s (n == 1 ? " in " : ", called from ") fn " (" file ")"
                   if (n == 4) done = 1 }
                 END { printf "%s", s }')
@@ -353,7 +359,10 @@ elif want exercises; then
         stub=$(grep -o "exercise $name ([A-Za-z0-9_]*) is not written yet" "$log" | head -n 1)
         [ -n "$stub" ] ||
             stub=$(grep -o 'exercise [A-Za-z0-9_]* ([A-Za-z0-9_]*) is not written yet' "$log" | head -n 1)
-        if [ $status -eq 124 ]; then
+        # A run cut at its time limit may have failed tests before the
+        # cut (a test that ran out of its own time is placed like a
+        # crash: grade/tests/exercise_crash.c): the first is reported.
+        if [ $status -eq 124 ] && [ -z "$(first_check "$log")" ]; then
             what="its tests did not finish in $limit s (a loop that never ends?)"
         elif [ -n "$stub" ] && echo "$stub" | grep -q "^exercise $name "; then
             what="not written yet (its stub is still in $ws/$file)"

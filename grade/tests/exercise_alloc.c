@@ -211,6 +211,36 @@ static int ex_fails_now(void)
     return 1;
 }
 
+/* A write past the end of a block: the bytes glibc gives beyond the n
+ * asked for (malloc_usable_size) are filled with EX_SLACK when a test's
+ * block is made, and checked when it is freed; the first block found
+ * written past its end is reported as the test ends (ex_lock held for
+ * the three). */
+#define EX_SLACK 0xfd
+static int ex_overflow_seen;
+static size_t ex_overflow_n;
+static const void *ex_overflow_from;
+
+static void ex_fill_slack(void *p, size_t n)
+{
+    size_t u = malloc_usable_size(p);
+    if (u > n)
+        memset((uint8_t *)p + n, EX_SLACK, u - n);
+}
+
+/* Notes block b if it was written past its end (ex_lock held). */
+static void ex_check_slack(const ex_block *b)
+{
+    const uint8_t *p = (const uint8_t *)b->p;
+    size_t u = malloc_usable_size((void *)b->p);
+    for (size_t i = b->n; i < u && !ex_overflow_seen; i++)
+        if (p[i] != EX_SLACK) {
+            ex_overflow_seen = 1;
+            ex_overflow_n = b->n;
+            ex_overflow_from = b->from;
+        }
+}
+
 /* p, recorded as a block of n bytes if a test is running; NULL (and p
  * freed) if there is no memory left to record it, or if it is the
  * allocation ex_alloc_fail_at chose to fail. */
@@ -220,6 +250,8 @@ static void *ex_took(void *p, size_t n, const void *from)
         return NULL;
     pthread_mutex_lock(&ex_lock);
     int ok = !ex_fails_now() && (!ex_counting || ex_record(p, n, from));
+    if (ok && ex_counting)
+        ex_fill_slack(p, n);
     pthread_mutex_unlock(&ex_lock);
     if (!ok) {
         __real_free(p);
@@ -235,6 +267,7 @@ void ex_alloc_begin(void)
     if (ex_tab != NULL)
         memset(ex_tab, 0, ex_cap * sizeof *ex_tab);
     ex_used = ex_live = ex_live_bytes = 0;
+    ex_overflow_seen = 0;
     if (ex_tab == NULL && !ex_rehash(1u << 16)) {
         pthread_mutex_unlock(&ex_lock);
         harness_fail(__FILE__, __LINE__, "ex_alloc_begin: no memory for the table of blocks");
@@ -247,6 +280,20 @@ void ex_alloc_end(const char *test)
 {
     pthread_mutex_lock(&ex_lock);
     ex_counting = 0;
+    if (ex_overflow_seen) {
+        size_t n = ex_overflow_n;
+        uintptr_t off = (uintptr_t)ex_overflow_from;
+        Dl_info info;
+        if (dladdr(ex_overflow_from, &info) != 0 && info.dli_fbase != NULL)
+            off -= (uintptr_t)info.dli_fbase;
+        pthread_mutex_unlock(&ex_lock);
+        harness_fail(__FILE__, __LINE__,
+                     "%s wrote past the end of a block of %zu bytes (found when it was freed): "
+                     "a block holds the bytes asked for and no more: copy at most that many "
+                     "(a length in place of another?)\n"
+                     "      (allocated at 0x%lx: `addr2line -f -e exercisetest ADDRESS` names "
+                     "where)", test, n, (unsigned long)off);
+    }
     size_t live = ex_live, bytes = ex_live_bytes;
     if (live == 0) {
         pthread_mutex_unlock(&ex_lock);
@@ -305,8 +352,10 @@ void __wrap_free(void *p)
         return;
     pthread_mutex_lock(&ex_lock);
     ex_block *b = ex_find(p);
-    if (b != NULL)
+    if (b != NULL) {
+        ex_check_slack(b);
         ex_forget(b);
+    }
     pthread_mutex_unlock(&ex_lock);
     memset(p, EX_POISON, malloc_usable_size(p));
     __real_free(p);
@@ -339,8 +388,10 @@ void *__wrap_realloc(void *p, size_t n)
             errno = ENOMEM;
             return NULL;
         }
+        ex_fill_slack(q, n);
         ex_block *b = ex_find(p); /* (after ex_record, which may move the table) */
         old = b->n;
+        ex_check_slack(b);
         ex_forget(b);
     }
     pthread_mutex_unlock(&ex_lock);

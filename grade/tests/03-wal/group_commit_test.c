@@ -272,10 +272,14 @@ static void *half_writer(void *p)
     return NULL;
 }
 
-static void group_commit_group_max_is_inclusive(void)
+/* A leader alone, then `threads` writers of WAL_QUEUE_GROUP_MAX / 2
+ * bytes each queued behind it; once the leader finishes, the groups they
+ * make, as their sizes sorted (led[i] is 0 for a writer that did not
+ * lead). */
+static void group_commit_halves(int threads, size_t *led)
 {
-    EX_DEADLINE(8, "a leader and two writers queued behind it: every wal_queue_join returns, "
-                "each group finished by its leader");
+    EX_DEADLINE(8, "a leader and %d writers queued behind it: every wal_queue_join returns, "
+                "each group finished by its leader", threads);
     ex_owner o;
     ex_owner_init(&o, 0);
     static const uint8_t payload[40] = {1};
@@ -291,13 +295,13 @@ static void group_commit_group_max_is_inclusive(void)
     memset(&g, 0x5a, sizeof g);
     harness_context("wal_queue_join of a 40-byte entry on an idle queue: the only writer leads");
     EX_CHECK(wal_queue_join(o.q, &lead, &g) == 1, "the only writer leads (join returns 1)");
-    /* Two writers of WAL_QUEUE_GROUP_MAX / 2 bytes each queue up behind
-     * the leader (their payload is never read by join or finish). */
+    /* Writers of WAL_QUEUE_GROUP_MAX / 2 bytes each queue up behind the
+     * leader (their payload is never read by join or finish). */
     __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
-    enum { THREADS = 2 };
-    pthread_t t[THREADS];
-    half_arg a[THREADS];
-    for (int i = 0; i < THREADS; i++) {
+    enum { THREADS_MAX = 3 };
+    pthread_t t[THREADS_MAX];
+    half_arg a[THREADS_MAX];
+    for (int i = 0; i < threads; i++) {
         memset(&a[i], 0, sizeof a[i]);
         memset(&a[i].e, 0x5a, sizeof a[i].e);
         a[i].q = o.q;
@@ -310,24 +314,52 @@ static void group_commit_group_max_is_inclusive(void)
         pthread_create(&t[i], NULL, half_writer, &a[i]);
     }
     struct timespec ts = {0, 10 * 1000000L};
-    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < THREADS && waited < 1000;
+    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < threads && waited < 1000;
          waited++)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 100 * 1000000L;
     nanosleep(&ts, NULL);
-    harness_context("wal_queue_finish of the leader's group of one, with two writers of "
+    harness_context("wal_queue_finish of the leader's group of one, with %d writers of "
                     "WAL_QUEUE_GROUP_MAX / 2 bytes queued behind it: the next at the head leads, "
-                    "taking both (the limit is inclusive)");
+                    "taking writers while their payload adds up to at most "
+                    "WAL_QUEUE_GROUP_MAX", threads);
     wal_queue_finish(o.q, &g, KV_OK); /* the next at the head leads */
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
+    for (int i = 0; i < threads; i++)
+        led[i] = a[i].led;
+    for (int i = 1; i < threads; i++) /* sorted, smallest first */
+        for (int j = i; j > 0 && led[j - 1] > led[j]; j--) {
+            size_t x = led[j];
+            led[j] = led[j - 1];
+            led[j - 1] = x;
+        }
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+static void group_commit_group_max_is_inclusive(void)
+{
+    size_t led[2];
+    group_commit_halves(2, led);
     harness_context("(after) two entries of WAL_QUEUE_GROUP_MAX / 2 bytes queued behind a "
                     "leader: the group limit is inclusive, so they make one group of 2");
-    EX_CHECK((a[0].led == 2 && a[1].led == 0) || (a[0].led == 0 && a[1].led == 2),
+    EX_CHECK(led[0] == 0 && led[1] == 2,
              "a group takes the writers behind its leader while their payload is at most "
              "WAL_QUEUE_GROUP_MAX bytes, that many included: two records of half of it each "
-             "make one group of 2 (got groups of %zu and %zu)", a[0].led, a[1].led);
-    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+             "make one group of 2 (got groups of %zu and %zu)", led[0], led[1]);
+}
+
+static void group_commit_group_max_bounds_a_group(void)
+{
+    size_t led[3];
+    group_commit_halves(3, led);
+    harness_context("(after) three entries of WAL_QUEUE_GROUP_MAX / 2 bytes queued behind a "
+                    "leader: two fill a group, the third leads the next");
+    EX_CHECK(led[0] == 0 && led[1] == 1 && led[2] == 2,
+             "a group's payload, the sum of its records' lengths, is at most "
+             "WAL_QUEUE_GROUP_MAX bytes: of three records of half of it each, two make a "
+             "group and the third a group of its own (got groups of %zu, %zu and %zu)",
+             led[0], led[1], led[2]);
 }
 
 static const harness_test group_commit_tests[] = {
@@ -336,5 +368,6 @@ static const harness_test group_commit_tests[] = {
     HARNESS_TEST(group_commit_many_writers_share_syncs),
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
     HARNESS_TEST(group_commit_group_max_is_inclusive),
+    HARNESS_TEST(group_commit_group_max_bounds_a_group),
 };
 const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

@@ -188,6 +188,42 @@ static void merge_a_failing_source_fails_the_merge(void)
     mm_free_sources();
 }
 
+/* A source that fails while the merge turns round (merge_prev after
+ * merge_next: every other source is sought again): the merge fails and
+ * stays failed, never valid with an error (rule 5 of iterator.h).  The
+ * source fails at each of its first 40 moves in turn. */
+static void merge_a_source_failing_as_it_turns(void)
+{
+    mm_build(3, 90, 30, 0);
+    int turned_failed = 0;
+    for (int k = 1; k <= 40; k++) {
+        iter *children[3];
+        children[0] = vec_iter_new(&sources[0], 1, -1);
+        children[1] = vec_iter_new(&sources[1], 1, k); /* fails after k moves */
+        children[2] = vec_iter_new(&sources[2], 1, -1);
+        iter *m = NULL;
+        EX_CHECK(merge_iter_new(children, 3, &m) == KV_OK, "test setup");
+        iter_seek_first(m);
+        for (int i = 0; i < 5 && iter_valid(m); i++)
+            iter_next(m);
+        if (iter_valid(m)) {
+            harness_context("iter_prev of a merge of 3 sources after 5 iter_next, source 1 "
+                            "failing at its move %d: a source that fails while the others are "
+                            "sought again fails the merge, which is then not valid", k);
+            iter_prev(m);
+            turned_failed += iter_status(m) != KV_OK;
+        }
+        EX_CHECK(iter_status(m) == KV_OK || !iter_valid(m),
+                 "a source that fails (KV_ERR_IO, at its move %d) fails the merge: once its "
+                 "status is an error the merge is not valid (rule 5 of iterator.h), even when "
+                 "the failure comes as merge_prev seeks the other sources again (status %d, "
+                 "valid %d)", k, iter_status(m), iter_valid(m));
+        iter_free(m);
+    }
+    EX_CHECK(turned_failed > 0, "test setup: some source fails as the merge turns");
+    mm_free_sources();
+}
+
 static const harness_test merge_tests[] = {
     HARNESS_TEST(merge_two_sources),
     HARNESS_TEST(merge_five_sources),
@@ -195,5 +231,6 @@ static const harness_test merge_tests[] = {
     HARNESS_TEST(merge_equal_keys_lower_source_first),
     HARNESS_TEST(merge_equal_internal_keys_lower_source_first),
     HARNESS_TEST(merge_a_failing_source_fails_the_merge),
+    HARNESS_TEST(merge_a_source_failing_as_it_turns),
 };
 const harness_suite merge_suite = HARNESS_SUITE("merge", merge_tests);

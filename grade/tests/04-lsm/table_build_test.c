@@ -219,6 +219,66 @@ static int tb_build_failing(table_ctx *ctx, int n, long fail_at, long *calls)
     return tb_build_failing_keys(ctx, n, 0, fail_at, calls);
 }
 
+/* Out of memory while a table is built: each allocation of the builder
+ * (its buffer, the offset array as it grows, the keys it keeps) made to
+ * fail in turn.  Each failure makes table_builder_add or
+ * table_builder_finish return KV_ERR_NOMEM (but for a block the build can
+ * do without), and table_builder_abandon then frees what the builder
+ * holds (the test ends holding no block). */
+static void table_build_out_of_memory_is_an_error(void)
+{
+    table_ctx *ctx = tb_ctx();
+    enum { N = 3000 }; /* the offset array grows past its first 1024 slots twice */
+    static uint8_t ikey[64];
+    int failures = 0;
+    for (long k = 1; k < 200; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "m%ld.tbl", k);
+        const char *path = harness_join(harness_tmpdir(), name);
+        table_builder *b = NULL;
+        EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new");
+        if (!ex_alloc_fail_at(k)) { /* a sanitizer's build: nothing can be made to fail */
+            table_builder_abandon(b);
+            break;
+        }
+        int rc = KV_OK, i = 0;
+        for (; i < N && rc == KV_OK; i++) {
+            ex_entry e = {NULL, 0, 5, IKEY_PUT, "v", 0};
+            char key[16];
+            snprintf(key, sizeof key, "k%06d", i);
+            e.key = key;
+            size_t kl = ex_entry_ikey(&e, ikey);
+            harness_context("table_builder_add of entry %d of %d, allocation %ld of the build "
+                            "failing: a failed allocation (the offset array's realloc among "
+                            "them) is KV_ERR_NOMEM, never a write through NULL", i, N, k);
+            rc = table_builder_add(b, ikey, kl, (const uint8_t *)"v", 1);
+        }
+        table_meta meta;
+        if (rc == KV_OK) {
+            harness_context("table_builder_finish of %d entries, allocation %ld of the build "
+                            "failing", N, k);
+            rc = table_builder_finish(b, &meta);
+        } else {
+            harness_context("table_builder_abandon after allocation %ld failed", k);
+            table_builder_abandon(b);
+        }
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (!failed) {
+            EX_CHECK(rc == KV_OK, "with every allocation granted the table is built (got %d: "
+                     "%s)", rc, kv_errmsg());
+            break;
+        }
+        failures++;
+        EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, "a build whose allocation %ld fails "
+                 "returns KV_ERR_NOMEM from table_builder_add or table_builder_finish (or KV_OK, "
+                 "if it could do without that block: a copy of a path for a message) (got %d "
+                 "after %d entries: %s)", k, rc, i, kv_errmsg());
+    }
+    EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: building a table allocates");
+    table_ctx_free(ctx);
+}
+
 static void table_build_failed_write_is_an_error(void)
 {
     /* A table whose offset array alone is larger than the writer's
@@ -271,6 +331,7 @@ static const harness_test table_build_tests[] = {
     HARNESS_TEST(table_build_long_keys_and_large_values),
     HARNESS_TEST(table_build_refuses_bad_entries),
     HARNESS_TEST(table_build_failed_write_is_an_error),
+    HARNESS_TEST(table_build_out_of_memory_is_an_error),
     HARNESS_TEST(table_build_failed_key_write_is_an_error),
 };
 const harness_suite table_build_suite = HARNESS_SUITE("table_build", table_build_tests);

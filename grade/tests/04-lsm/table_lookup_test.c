@@ -131,6 +131,26 @@ static void table_lookup_outside_costs_no_read(void)
                  "costs no read: compare it with the two keys the open table keeps (%u reads)",
                  outside[i], r.reads);
     }
+    /* "f" and a zero byte: past f, the largest user key, by one byte that
+     * is smaller than any trailer's first byte: compared with the user
+     * key alone it is outside; compared with the user key and its trailer
+     * (largest_len, not largest_len - IKEY_TRAILER_SIZE) it would seem
+     * inside. */
+    {
+        table_get_result r;
+        ikey_lookup lk;
+        EX_CHECK(ikey_lookup_init(&lk, "f\0", 2, 100) == KV_OK, "test setup");
+        harness_context("table_get(\"f\\0\" at sequence 100), one byte past f, the table's "
+                        "largest user key: outside the table, compared with the largest key's "
+                        "user part (largest_len - IKEY_TRAILER_SIZE bytes)");
+        int rc = table_get(t, &lk, &r);
+        ikey_lookup_free(&lk);
+        EX_CHECK(rc == KV_OK && r.state == IKEY_ABSENT && r.reads == 0 && !r.in_range,
+                 "\"f\\0\" (f and a zero byte) sorts after f, the table's largest user key, so "
+                 "it is outside the table: no read, in_range 0; the range is checked on user "
+                 "keys, the largest's without its 8-byte trailer (got state %d, %u reads, "
+                 "in_range %d)", (int)r.state, r.reads, r.in_range);
+    }
     table_get_result r;
     EX_CHECK(tl_get(t, "c", 100, &r) == KV_OK && r.state == IKEY_ABSENT && r.reads > 0,
              "c, between b and d: absent, after a search");

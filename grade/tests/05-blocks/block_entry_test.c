@@ -3,6 +3,7 @@
  * (stages/05-blocks/blocks/block.c): an entry's three lengths read inside
  * [p, limit), and checked to fit.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "block.h"
@@ -71,6 +72,30 @@ static void block_entry_one_long_length(void)
     }
 }
 
+static void block_entry_first_bytes_exactly_128(void)
+{
+    /* shared 0, unshared 0, value_len 128 (0x80 0x01): the three first
+     * bytes are 0x00 0x00 0x80, whose OR is exactly 128: a byte of 128
+     * has its high bit set (a varint that goes on), so the one-byte
+     * shortcut is for bytes below 128 only. */
+    uint8_t e[4 + 128];
+    uint8_t *p = coding_put_varint32(e, 0);
+    p = coding_put_varint32(p, 0);
+    p = coding_put_varint32(p, 128);
+    size_t head = (size_t)(p - e);
+    memset(p, 'v', 128);
+    uint32_t s = 99, u = 99, v = 99;
+    harness_context("block_entry_decode of an entry with shared 0, unshared 0, value_len 128 "
+                    "(first bytes 00 00 80): a byte >= 128 is a varint that goes on");
+    const uint8_t *k = decode(e, head + 128, &s, &u, &v);
+    EX_CHECK(k == e + head && s == 0 && u == 0 && v == 128,
+             "shared 0, unshared 0, value_len 128 (its varint 0x80 0x01 is two bytes: a first "
+             "byte of 128 has the high bit set, so the one-byte shortcut, which reads each "
+             "length as one byte, holds only while all three are below 128), the key delta "
+             "after 4 bytes (got %u, %u, %u, after %td bytes)", s, u, v,
+             k == NULL ? (ptrdiff_t)-1 : k - e);
+}
+
 static void block_entry_must_fit(void)
 {
     uint8_t e[] = {0, 5, 6, 'a', 'b', 'c', 'd', 'e', '1', '2', '3', '4', '5', '6'};
@@ -93,6 +118,7 @@ static const harness_test block_entry_tests[] = {
     HARNESS_TEST(block_entry_small_lengths),
     HARNESS_TEST(block_entry_varint_lengths),
     HARNESS_TEST(block_entry_one_long_length),
+    HARNESS_TEST(block_entry_first_bytes_exactly_128),
     HARNESS_TEST(block_entry_must_fit),
 };
 const harness_suite block_entry_suite = HARNESS_SUITE("block_entry", block_entry_tests);

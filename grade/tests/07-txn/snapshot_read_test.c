@@ -75,6 +75,12 @@ static void snapshot_read_own_writes_first(void)
     ex_txn_put(t, "d", "1");
     sr_expect(t, "d", "1", "its own put of a one-byte value answers with that byte: the copy "
               "handed out holds every byte of the write's value (w->vlen of them)");
+    static char longer[301];
+    memset(longer, 'L', 300);
+    ex_txn_put(t, "e", longer);
+    sr_expect(t, "e", longer, "its own put of a 300-byte value answers with all 300 bytes, in a "
+              "block of its own of that size (w->vlen bytes: a block holds no more than was "
+              "asked for)");
     ex_expect(db, "a", "old", "no one else sees the transaction's writes before it commits");
     kv_txn_abort(t);
     kv_close(db);

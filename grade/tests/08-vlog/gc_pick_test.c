@@ -11,8 +11,11 @@
  * (its state turns VLOG_BUSY) and what for (value_store_job_next: move 1
  * to empty it, 0 to measure it).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ex_vlog.h"
 #include "exercise.h"
@@ -221,11 +224,57 @@ static void gc_pick_passes_over_files_it_must_not_take(void)
     value_store_close(vs, 0);
 }
 
+/* The store's files, their states and counts, are shared with the
+ * engine's writers and readers, under vs->lock: a pick reads and marks
+ * them holding it.  Here the test holds the lock while a thread picks:
+ * the pick must wait for it. */
+typedef struct pk_locked {
+    value_store *vs;
+    value_job *job;
+    int rc;
+    _Atomic int done;
+} pk_locked;
+
+static void *pk_pick_thread(void *arg)
+{
+    pk_locked *l = arg;
+    l->rc = value_store_pick(l->vs, 0, &l->job);
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static void gc_pick_holds_the_store_lock(void)
+{
+    const char *dir = harness_tmpdir();
+    value_store *vs = pk_store(dir, 50);
+    pk_count(vs, 3, 60);
+    pk_locked l = {.vs = vs};
+    pthread_mutex_lock(&vs->lock);
+    pthread_t t;
+    harness_context("value_store_pick on another thread while the test holds vs->lock: a pick "
+                    "reads and marks the store's files under vs->lock, so it waits for it");
+    EX_CHECK(pthread_create(&t, NULL, pk_pick_thread, &l) == 0, "test setup: pthread_create");
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    int early = atomic_load(&l.done);
+    pthread_mutex_unlock(&vs->lock);
+    pthread_join(t, NULL);
+    EX_CHECK(!early, "value_store_pick returned while another thread held vs->lock: the "
+             "store's files (their states and counts) are shared with the engine's writers "
+             "and readers, so a pick reads and marks them holding vs->lock (value_log.h: "
+             "\"lock: the fields below, and each file's\")");
+    EX_CHECK(l.rc == KV_OK && l.job != NULL, "once the lock is free, the pick takes file 3 "
+             "(got %d, job %s)", l.rc, l.job ? "made" : "none");
+    value_store_job_end(vs, l.job, 0, KV_ERR_IO);
+    value_store_close(vs, 0);
+}
+
 static const harness_test gc_pick_tests[] = {
     HARNESS_TEST(gc_pick_nothing_below_gc_percent),
     HARNESS_TEST(gc_pick_measures_before_it_empties),
     HARNESS_TEST(gc_pick_takes_the_most_garbage),
     HARNESS_TEST(gc_pick_respects_gc_percent),
     HARNESS_TEST(gc_pick_passes_over_files_it_must_not_take),
+    HARNESS_TEST(gc_pick_holds_the_store_lock),
 };
 const harness_suite gc_pick_suite = HARNESS_SUITE("gc_pick", gc_pick_tests);
