@@ -1,5 +1,5 @@
 // build.mjs: makes the lab page in OUTDIR (make wasm calls it):
-//   node web/build.mjs OUTDIR STAGE...
+//   node web/build.mjs OUTDIR STAGE... [group-10-raft.js]
 // bundles web/src/lab.js and its libraries (d3, from node_modules) into
 // one classic script, OUTDIR/lab.js (a page opened from disk may not load
 // modules), copies the style sheet and lz4's licence (the engines of
@@ -29,7 +29,9 @@ await build({
 copyFileSync(join(here, "src/lab.css"), join(outdir, "lab.css"));
 const lz4Licence = join(here, "node_modules/lz4/deps/lz4/lib/LICENSE");
 if (existsSync(lz4Licence)) copyFileSync(lz4Licence, join(outdir, "LICENSE.lz4"));
-const tags = stages.map((s) => `<script src="kv-${s}.js"></script>`).join("\n");
+// A name ending in .js is a script of its own (group-10-raft.js: stage
+// 10's group, web/lab_raft.c), named as it is.
+const tags = stages.map((s) => `<script src="${s.endsWith(".js") ? s : `kv-${s}.js`}"></script>`).join("\n");
 const html = readFileSync(join(here, "index.html"), "utf8").replace("<!-- ENGINES -->", tags);
 writeFileSync(join(outdir, "index.html"), html);
 console.log(`lab: ${join(outdir, "index.html")} (${stages.length} engines)`);
