@@ -8,7 +8,9 @@
 # for each of VALUE_LOG_STAGES (stage 08) once more with
 # KV_TEST_VALUE_THRESHOLD=1, every value in the value log, as natively
 # (tests/wrap/value_threshold.c); then
-# the lab page in headless Chromium (web/test/lab_test.mjs), which saves
+# with WASM_RAFT=1 in the environment, stage 10's group under node
+# (web/test/lab_raft_test.mjs); the lab page in headless Chromium
+# (web/test/lab_test.mjs), which saves
 # its screenshots in WASM_BUILD_DIR/shots/.  Lines other than "RUN ..." and
 # "ok ..." are shown; a run that prints no "N passed, N failed" line or
 # exits non-zero counts as one more failure.  Ends with one line
@@ -66,6 +68,11 @@ for s in $stages; do
         fi ;;
     esac
 done
+# Stage 10's group, when the lab was built with it (WASM_RAFT=1: its
+# script, web/lab_raft.c's, runs under node as in the page).
+if [ "${WASM_RAFT:-0}" = 1 ]; then
+    run_one "lab stage 10's group (node)" node web/test/lab_raft_test.mjs "$wb/lab"
+fi
 run_one "lab page (chromium)" node web/test/lab_test.mjs "$wb/lab" "$wb/shots"
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -213,7 +213,7 @@ wasm:
 test-wasm:
 	@$(MAKE) --no-print-directory deps DEPS=wasm
 	@$(MAKE) --no-print-directory $(TEST_J) wasm-build wasm-tests
-	@sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)" "$(WASM_VALUE_LOG_STAGES)"
+	@WASM_RAFT=$(WASM_RAFT) sh scripts/test_wasm.sh $(WB) "$(WASM_STAGES)" "$(WASM_VALUE_LOG_STAGES)"
 
 # The screenshots docs/lab.md shows are ones the browser test saves: this
 # runs it and copies each one the page names (lab/NAME.png) to docs/lab/.

@@ -21,6 +21,7 @@ import { drawHash } from "./draw_hash.js";
 import { drawLog } from "./draw_log.js";
 import { drawLsm } from "./draw_lsm.js";
 import { drawSessions } from "./draw_txn.js";
+import { startGroup } from "./group.js";
 
 const STAGES = [
   { id: "01-log", kind: "log", title: "01 · the append-only log", what: "every write appended to one file; a read scans all of it", draw: drawLog },
@@ -58,6 +59,7 @@ let applied = new Map(OPTIONS.map(([n, v]) => [n, String(v)]));
 const history = [];
 let historyAt = 0;
 let busy = 0;
+let group = null;             // stage 10's group (group.js), if built
 
 const optionsText = (map = applied) => [...map].map(([n, v]) => `${n}=${v}`).join(" ");
 
@@ -397,6 +399,9 @@ async function start() {
   }
   log(`${built.length} engines loaded: ${built.map((s) => s.id).join(", ")}.  Type help, or click an example.`);
   layoutPanels();
+  // Stage 10's group, when the page was built with it (WASM_RAFT=1):
+  // a panel of its own, driven by its buttons (group.js).
+  group = await startGroup(log);
   let pending = null;
   window.addEventListener("resize", () => {
     clearTimeout(pending);
@@ -429,5 +434,7 @@ window.lab = {
   trap: (id) => { engines.get(id).wild = true; },
   // The stage's next file sync fails with an I/O error, as a disk's can.
   failSync: (id) => { engines.get(id).durable.failNext = true; },
+  // Stage 10's group: null unless the page was built with it.
+  group: () => group,
   help: HELP,
 };
