@@ -26,7 +26,8 @@
 # engines and its tests),
 # wasm (emscripten and node, for `make wasm` and the suites of `make
 # test-wasm`; npm, for the lab page's libraries; chromium, for its browser
-# test: docs/lab.md).
+# test; curl, for libraft's source when the lab is built with stage 10's
+# group, WASM_RAFT=1: docs/lab.md).
 #
 # The Makefile runs it with no GROUP before its first compile (and records
 # success in build/.deps-ok), and `make deps DEPS=GROUP` for the others.
@@ -54,7 +55,7 @@ for group in "$@"; do
     etcd) packages="$packages etcd-server etcd-client" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
-    wasm) packages="$packages emscripten nodejs chromium" ;;
+    wasm) packages="$packages emscripten nodejs chromium curl" ;;
     *)
         echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server etcd kvgrade wasm)" >&2
         exit 2
