@@ -85,10 +85,10 @@ $(WASM_LZ4_OBJ): $(WASM_NPM_STAMP)
 # `git archive --format=tar --prefix=raft-0.15.0/ v0.15.0 | gzip -n`,
 # makes them, byte for byte).  Debian's patches are not applied: its
 # raft_0.15.0-1.debian.tar.xz was not served either when this was
-# written, so whether 0.15.0-1 patches the library's sources is unchecked
-# (docs/lab.md).  Not our code, so not with the project's warnings; its LICENSE
-# (LGPL-3.0 with a static-linking exception) is copied beside the page as
-# LICENSE.raft.
+# written, so whether 0.15.0-1 patches the library's sources is
+# unchecked (docs/lab.md).  Not our code, so not with the project's
+# warnings; its LICENSE (LGPL-3.0 with a static-linking exception) is
+# copied beside the page as LICENSE.raft.
 #
 # Off unless asked (WASM_RAFT=1): stage 10 is unfinished (stage.mk), and
 # its libraft comes from the network at build time.
@@ -124,11 +124,11 @@ $(WB)/obj/raft/%.o: $(WASM_RAFT_DIR)/.extracted
 $(WB)/raft/libraft.a: $(WASM_RAFT_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(EMAR) rcs $@ $^
-# The group's page script (group-10-raft.js: kv-10-raft.js would be
-# stage 10's engine alone, by WASM_STAGE_RULES): web/lab_raft.c, stage 10's replica and stage
-# 09's engine (build/wasm/10-raft/libkv.a is stage 09's, as natively) and
-# libraft.  For the web and for node (web/test/lab_raft_test.mjs runs the
-# same script).
+# The group's page script, group-10-raft.js (kv-10-raft.js is stage
+# 10's engine alone, by WASM_STAGE_RULES): web/lab_raft.c, stage 10's
+# replica, stage 09's engine (build/wasm/10-raft/libkv.a is stage 09's,
+# as natively) and libraft.  For the web and for node
+# (web/test/lab_raft_test.mjs runs the same script).
 WASM_RAFT_REPLICA_OBJS := $(patsubst %.c,$(WB)/10-raft/obj/%.o,$(REPLICA_SRCS_10-raft))
 WASM_RAFT_EXPORTS := _lab_group_open,_lab_group_close,_lab_group_step,_lab_group_elect,_lab_group_put, \
                      _lab_group_get,_lab_group_del,_lab_group_partition,_lab_group_heal, \
