@@ -99,6 +99,7 @@ void __wrap_free(void *p) { __real_free(p); }
 typedef struct ex_block {
     uintptr_t p;
     size_t n;
+    size_t room;      /* malloc_usable_size when it was made (n and the slack) */
     const void *from; /* the return address of the call that allocated it */
 } ex_block;
 #define EX_GONE ((uintptr_t)1)
@@ -152,6 +153,7 @@ static int ex_record(void *p, size_t n, const void *from)
         ex_used++;
     ex_tab[j].p = (uintptr_t)p;
     ex_tab[j].n = n;
+    ex_tab[j].room = malloc_usable_size(p);
     ex_tab[j].from = from;
     ex_live++;
     ex_live_bytes += n;
@@ -228,12 +230,13 @@ static void ex_fill_slack(void *p, size_t n)
         memset((uint8_t *)p + n, EX_SLACK, u - n);
 }
 
-/* Notes block b if it was written past its end (ex_lock held). */
+/* Notes block b if it was written past its end (ex_lock held).  The
+ * room is the one recorded when it was made: a write past it may have
+ * changed what malloc_usable_size reads now (the next chunk's header). */
 static void ex_check_slack(const ex_block *b)
 {
     const uint8_t *p = (const uint8_t *)b->p;
-    size_t u = malloc_usable_size((void *)b->p);
-    for (size_t i = b->n; i < u && !ex_overflow_seen; i++)
+    for (size_t i = b->n; i < b->room && !ex_overflow_seen; i++)
         if (p[i] != EX_SLACK) {
             ex_overflow_seen = 1;
             ex_overflow_n = b->n;
@@ -352,12 +355,14 @@ void __wrap_free(void *p)
         return;
     pthread_mutex_lock(&ex_lock);
     ex_block *b = ex_find(p);
+    size_t room = 0;
     if (b != NULL) {
+        room = b->room;
         ex_check_slack(b);
         ex_forget(b);
     }
     pthread_mutex_unlock(&ex_lock);
-    memset(p, EX_POISON, malloc_usable_size(p));
+    memset(p, EX_POISON, b != NULL ? room : malloc_usable_size(p));
     __real_free(p);
 }
 

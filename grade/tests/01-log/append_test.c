@@ -33,7 +33,9 @@ static kv_db *append_open(const char *dir, int strict)
 /* A database with "a" = "1", closed. */
 static const char *append_db(void)
 {
-    const char *dir = harness_join(harness_tmpdir(), "db");
+    /* A name with "%%" in it: a message that takes text it was given (a
+     * path, kv_errmsg()) as a format would print one "%" for the two. */
+    const char *dir = harness_join(harness_tmpdir(), "db%%");
     kv_db *db = append_open(dir, 0);
     harness_context("kv_put(a = 1) on a fresh database (log_db_append): one record, written with "
                     "one append, end moved past it");
@@ -123,6 +125,11 @@ static void append_failed_write_is_cut_off(void)
              "the message of a failed append keeps what the I/O layer said (\"append to "
              "PATH: ...\"), which undoing the append (io_truncate) must not lose (got \"%s\")",
              kv_errmsg());
+    const char *log = harness_join(dir, "data.log");
+    EX_CHECK(strstr(kv_errmsg(), log) != NULL,
+             "the message of a failed append names the log as it is (\"%s\"), kept as text "
+             "through the undo: what kv_errmsg() said is copied with \"%%s\", never used as a "
+             "format itself (got \"%s\")", log, kv_errmsg());
     EX_CHECK(append_log_size(dir) == size,
              "a failed append is undone: the half record it left is cut off (io_truncate back "
              "to the end before it), so the next record does not land after garbage (size %llu, "

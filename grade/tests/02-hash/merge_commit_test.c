@@ -7,11 +7,14 @@
  * puts an I/O backend in front of the usual one whose rename (the merge's
  * step M4, when no lock is held) first writes and deletes a few keys.
  */
-#include <stdio.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "exercise.h"
 #include "io.h"
@@ -263,6 +266,105 @@ static void merge_commit_more_outputs_than_inputs(void)
     harness_context("%s", "");
 }
 
+/* The merge of merge_commit_more_outputs_than_inputs, each of its
+ * allocations made to fail in turn (the segment table's room for the
+ * outputs among them): a failure is KV_ERR_NOMEM, or nothing if the merge
+ * could do without the block, and either way every key still reads its
+ * value: a merge that fails changes nothing a reader sees, and gives back
+ * the index's lock. */
+/* A kv_get on a thread of its own; done is set once it returns. */
+typedef struct commit_reader {
+    kv_db *db;
+    _Atomic int done;
+} commit_reader;
+
+static void *commit_read(void *arg)
+{
+    commit_reader *r = arg;
+    void *v = NULL;
+    size_t vl = 0;
+    if (kv_get(r->db, "key001", 6, &v, &vl) == KV_OK)
+        kv_free(v);
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+/* 1 if a kv_get on another thread returns within 5 s (the index's lock
+ * is free); the thread is left behind if not (the test then fails). */
+static int commit_read_elsewhere(kv_db *db)
+{
+    static commit_reader r;
+    r.db = db;
+    atomic_store(&r.done, 0);
+    pthread_t t;
+    EX_CHECK(pthread_create(&t, NULL, commit_read, &r) == 0, "test setup: pthread_create");
+    struct timespec ts = {0, 10 * 1000000L};
+    for (int i = 0; i < 500 && !atomic_load(&r.done); i++)
+        nanosleep(&ts, NULL);
+    if (!atomic_load(&r.done))
+        return 0;
+    pthread_join(t, NULL);
+    return 1;
+}
+
+static void merge_commit_out_of_memory_changes_nothing(void)
+{
+    int failures = 0;
+    char k[16], v[64];
+    for (long n = 1; n < 2000; n++) {
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.segment_bytes = 1 << 20;
+        char name[32];
+        snprintf(name, sizeof name, "db%ld", n);
+        const char *dir = harness_join(harness_tmpdir(), name);
+        kv_db *db = ex_open(dir, &opt, "open");
+        for (int round = 0; round < 2; round++)
+            for (int i = 0; i < 400; i++) {
+                snprintf(k, sizeof k, "key%03d", i);
+                snprintf(v, sizeof v, "value-%d-%d-padding-padding", i, round);
+                ex_put(db, k, v, "fill");
+            }
+        kv_close(db);
+        opt.segment_bytes = 1024;
+        db = ex_open(dir, &opt, "reopen with 1 KiB segments");
+        ex_put(db, "later", "a-later-value", "a put after the reopen");
+        if (!ex_alloc_fail_at(n)) { /* a sanitizer's build: nothing can be made to fail */
+            kv_close(db);
+            break;
+        }
+        harness_context("kv_compact into 1 KiB outputs (more outputs than inputs) with its "
+                        "allocation %ld failing: KV_ERR_NOMEM and nothing changed, the index's "
+                        "lock given back", n);
+        int rc = kv_compact(db);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        EX_CHECK(rc == KV_OK || (failed && rc == KV_ERR_NOMEM), "a merge whose allocation %ld "
+                 "fails returns KV_ERR_NOMEM (or KV_OK, if it could do without that block) "
+                 "(got %d: %s)", n, rc, kv_errmsg());
+        failures += failed;
+        harness_context("kv_get on another thread after a merge whose allocation %ld failed: "
+                        "the merge gave back the index's lock on its way out", n);
+        EX_CHECK(commit_read_elsewhere(db), "a merge that fails (allocation %ld) gives back "
+                 "the index's lock (pthread_rwlock_unlock on every way out of merge_commit): "
+                 "a kv_get on another thread was still waiting for it after 5 s", n);
+        for (int i = 0; i < 400; i++) {
+            snprintf(k, sizeof k, "key%03d", i);
+            snprintf(v, sizeof v, "value-%d-1-padding-padding", i);
+            harness_context("kv_get(%s) after a merge whose allocation %ld failed: every key "
+                            "reads its value, the index's lock was given back", k, n);
+            ex_expect(db, k, v, "a merge that fails for want of memory changes nothing a "
+                      "reader sees: every key reads its newest value");
+        }
+        ex_expect(db, "later", "a-later-value", "the active segment is not merged");
+        harness_context("kv_close after a merge whose allocation %ld failed", n);
+        EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+        if (!failed)
+            break;
+    }
+    EX_CHECK(failures > 0 || !ex_alloc_fail_at(0), "test setup: a merge allocates");
+}
+
 static void merge_commit_settles_its_outputs(void)
 {
     kv_options opt;
@@ -303,5 +405,6 @@ static const harness_test merge_commit_tests[] = {
     HARNESS_TEST(merge_commit_walks_only_the_moves_made),
     HARNESS_TEST(merge_commit_more_outputs_than_inputs),
     HARNESS_TEST(merge_commit_settles_its_outputs),
+    HARNESS_TEST(merge_commit_out_of_memory_changes_nothing),
 };
 const harness_suite merge_commit_suite = HARNESS_SUITE("merge_commit", merge_commit_tests);

@@ -254,11 +254,39 @@ static void replay_keeps_the_segment_a_roll_over_began(void)
     kv_close(db);
 }
 
+/* A database whose one segment is its header alone (its only record cut
+ * away, as a torn first write is): the header is live, never garbage. */
+static void replay_counts_a_lone_header_as_live(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_db *db = ex_open(dir, &opt, "open a new database");
+    ex_put(db, "one", "record", "the segment's one record");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close");
+    const char *seg = segment_path(dir, 0);
+    EX_CHECK(truncate(seg, SEGMENT_START) == 0, "test setup: the segment cut to its header");
+    harness_context("kv_open of a database whose only segment is its %d-byte header: replay "
+                    "keeps it (keep == SEGMENT_START) and counts the header as live bytes",
+                    (int)SEGMENT_START);
+    db = ex_open(dir, &opt, "a segment of its header alone opens");
+    EX_CHECK(ex_stat(db, "segments.bytes") == SEGMENT_START &&
+                 ex_stat(db, "live.bytes") == SEGMENT_START && ex_stat(db, "dead.bytes") == 0,
+             "a segment's header is never garbage: replay counts it as live bytes whenever the "
+             "segment keeps it, a segment of its header alone too (keep >= SEGMENT_START): "
+             "segments.bytes %llu, live.bytes %llu, dead.bytes %llu, want %d, %d, 0",
+             (unsigned long long)ex_stat(db, "segments.bytes"),
+             (unsigned long long)ex_stat(db, "live.bytes"),
+             (unsigned long long)ex_stat(db, "dead.bytes"), (int)SEGMENT_START,
+             (int)SEGMENT_START);
+    kv_close(db);
+}
+
 static const harness_test replay_tests[] = {
     HARNESS_TEST(replay_rebuilds_the_index_from_every_segment),
     HARNESS_TEST(replay_cuts_a_torn_tail_of_the_last_segment),
     HARNESS_TEST(replay_refuses_damage_in_a_closed_segment),
     HARNESS_TEST(replay_counts_live_bytes),
+    HARNESS_TEST(replay_counts_a_lone_header_as_live),
     HARNESS_TEST(replay_keeps_the_segment_a_roll_over_began),
 };
 const harness_suite replay_suite = HARNESS_SUITE("replay", replay_tests);

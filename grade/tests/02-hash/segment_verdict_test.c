@@ -90,6 +90,7 @@ static void segment_verdict_refuses_damage(void)
              "damage that is not torn, even in the last segment: REFUSE (got %d)", v.action);
     d.has_next = 1;
     d.next = 420;
+    d.records_after = 3; /* as replay leaves it: the records from 420 on */
     v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
     EX_CHECK(v.action == RECOVER_REFUSE && strstr(v.text, "420") != NULL,
              "damage with valid records after it: REFUSE, and v.text says where they resume "

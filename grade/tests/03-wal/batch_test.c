@@ -168,6 +168,19 @@ static void batch_why_says_what_is_wrong(void)
              "*why says what is wrong: a batch that ends before the ops its count announces "
              "(fewer ops than the count) is told apart from an op of an unknown type (both "
              "got \"%s\")", fewer);
+    /* A key length of 0 (then a value length and a byte), and a whole
+     * batch with a byte after its last op: the first is refused at its
+     * key length, where wal_batch_op stops (-1), not later for what is
+     * left behind it. */
+    uint8_t zk[] = {1, 1, 0, 1, 'v'};
+    const char *zero_key = refused_why(zk, sizeof zk);
+    memcpy(more, buf, n);
+    more[n] = 7;
+    const char *after = refused_why(more, n + 1);
+    EX_CHECK(strcmp(zero_key, after) != 0,
+             "*why says what is wrong: an op whose key length is 0 is refused for its key "
+             "length (wal_batch_op returns -1 there), told apart from bytes after the last op "
+             "(both got \"%s\")", after);
 }
 
 static void batch_callback_answer_stops_the_walk(void)

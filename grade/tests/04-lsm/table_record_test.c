@@ -86,6 +86,25 @@ static void table_record_short_head(void)
         EX_CHECK(r.head_len == n - 4, "TABLE_V1_REC_SHORT says how long the head is: head_len "
                  "%zu (got %zu)", n - 4, r.head_len);
     }
+    /* A key of 100 bytes (108 with the trailer): both lengths are one
+     * byte each, so the 8 bytes of checksums and the 2 of lengths, 10 in
+     * all, are enough to know the head's length. */
+    static char midkey[101];
+    memset(midkey, 'm', sizeof midkey - 1);
+    ex_entry m = {midkey, 0, 78, IKEY_PUT, "mid", 0};
+    n = ex_record(&m, rec, 1);
+    for (size_t got = 10; got < 14; got++) {
+        table_v1_record r;
+        const char *why = NULL;
+        int rc = tr_decode(rec, got, n, 1, &r, &why, "the first bytes of a record with a "
+                           "108-byte key (one-byte lengths)");
+        EX_CHECK(rc == TABLE_V1_REC_SHORT && r.head_len == n - 3,
+                 "given %zu bytes of a head whose two lengths take one byte each, the decoder "
+                 "has the 8 bytes of checksums and the 2 of lengths (8 + 2), enough to say "
+                 "TABLE_V1_REC_SHORT with head_len %zu (got %d, head_len %zu%s%s)", got, n - 3,
+                 rc, rc == TABLE_V1_REC_SHORT ? r.head_len : 0, why ? ": " : "",
+                 why ? why : "");
+    }
 }
 
 /* rec with its head crc made right again after a change. */
