@@ -133,6 +133,13 @@ static void merge_commit_moves_every_other_key(void)
                     "merge_commit points every key at its output place and takes the inputs out "
                     "of the table");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(ex_stat(db, "dead.bytes") == 0,
+             "a merge counts each record it moved as live in its output (the output's "
+             "live_bytes grows by the record's size there, mv->to.size): with no write during "
+             "the merge, nothing is dead after it (dead.bytes %llu, live.bytes %llu, "
+             "segments.bytes %llu)", (unsigned long long)ex_stat(db, "dead.bytes"),
+             (unsigned long long)ex_stat(db, "live.bytes"),
+             (unsigned long long)ex_stat(db, "segments.bytes"));
     EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {

@@ -131,6 +131,12 @@ static void frame_trailer_when_no_header_fits(void)
                 "exactly 7 bytes left: a FIRST fragment with no data, then LAST");
     frame_check(2 * WAL_BLOCK_SIZE - WAL_HEADER_SIZE - 20, 20, 1,
                 "a record that fills its block to the last byte");
+    /* After the trailer, the next block is whole again (left is a block's
+     * size): a record longer than a block, framed there, is FIRST then
+     * LAST, the first fragment filling that block exactly. */
+    frame_check(3 * WAL_BLOCK_SIZE - 3, WAL_BLOCK_SIZE + 100, 2,
+                "a record longer than a block after a 3-byte trailer: the next block is whole "
+                "(left = WAL_BLOCK_SIZE), so its FIRST fragment fills it and LAST takes the rest");
 }
 
 static void frame_every_offset_of_a_block_edge(void)
