@@ -134,10 +134,42 @@ static void block_finish_grows_only_by_the_array(void)
     block_builder_free(&b);
 }
 
+static void block_finish_grows_for_the_last_byte(void)
+{
+    /* 100 bytes of entries and 3 restart points in a buffer of 115 bytes:
+     * the array and its count need 16, one byte more than is left, so
+     * finish must grow the buffer (by 4 * nrestarts + 4 past b->len). */
+    block_builder b;
+    block_builder_init(&b, 16);
+    b.cap = 115;
+    b.buf = malloc(b.cap);
+    memset(b.buf, 'e', b.cap);
+    b.len = 100;
+    b.restarts_cap = 4;
+    b.restarts = malloc(4 * sizeof *b.restarts);
+    b.restarts[0] = 0, b.restarts[1] = 40, b.restarts[2] = 77;
+    b.nrestarts = 3;
+    b.entries = 20;
+    const uint8_t *c = NULL;
+    size_t len = 0;
+    harness_context("block_builder_finish of 100 bytes of entries and 3 restart points in a "
+                    "115-byte buffer: the array and the count take 4 * 3 + 4 = 16 bytes, one "
+                    "more than is left");
+    int rc = block_builder_finish(&b, &c, &len);
+    EX_CHECK(rc == KV_OK && len == 116, "block_builder_finish returns KV_OK and 116 bytes "
+             "(got %d, %zu)", rc, len);
+    EX_CHECK(b.cap >= 116, "finish makes room for all 4 * nrestarts + 4 bytes after b->len, the "
+             "count's last byte too: 15 bytes left are one too few, so the buffer grows "
+             "(b->cap is %zu, the contents 116 bytes)", b.cap);
+    EX_CHECK(coding_get_u32(c + 112) == 3, "then the number of restart points, 3");
+    block_builder_free(&b);
+}
+
 static const harness_test block_finish_tests[] = {
     HARNESS_TEST(block_finish_appends_the_restart_array),
     HARNESS_TEST(block_finish_grows_the_buffer),
     HARNESS_TEST(block_finish_array_longer_than_the_buffer),
     HARNESS_TEST(block_finish_grows_only_by_the_array),
+    HARNESS_TEST(block_finish_grows_for_the_last_byte),
 };
 const harness_suite block_finish_suite = HARNESS_SUITE("block_finish", block_finish_tests);

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "block.h"
@@ -153,6 +154,46 @@ static void block_prev_finds_an_overlap(void)
     block_iter_free(&it);
 }
 
+/* A step back decodes from the last restart point before the entry, never
+ * from the block's first entry: with the block's first page made
+ * unreadable once the walk has started at its end, steps back through the
+ * last restart intervals read nothing there. */
+static void block_prev_reads_from_the_restart_before(void)
+{
+    enum { BIG = 800 };
+    static uint8_t bkeys[BIG][EX_KEY_MAX];
+    static size_t blens[BIG];
+    static uint8_t built[64 * BIG + 16];
+    for (int i = 0; i < BIG; i++)
+        blens[i] = ex_ikey(bkeys[i], i);
+    size_t size = ex_block(built, bkeys, blens, BIG, 16, NULL);
+    long page = sysconf(_SC_PAGESIZE);
+    size_t span = (size + (size_t)page - 1) / (size_t)page * (size_t)page;
+    uint8_t *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EX_CHECK(m != MAP_FAILED && size > 2 * (size_t)page, "test setup: a block of %zu bytes, "
+             "more than two pages", size);
+    memcpy(m, built, size);
+    block b;
+    EX_CHECK(block_init(&b, m, size) == NULL, "test setup");
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    block_iter_seek_last(&it);
+    EX_CHECK(mprotect(m, (size_t)page, PROT_NONE) == 0, "test setup: mprotect");
+    for (int i = BIG - 1; i >= BIG - 40; i--) {
+        harness_context("block_iter_prev from entry %d of %d (a restart point every 16), the "
+                        "block's first page unreadable: a step back decodes from the last "
+                        "restart point before the entry (found in the restart array), never "
+                        "from the block's first entry", i, BIG);
+        EX_CHECK(it.valid && it.key_len == blens[i] && memcmp(it.key, bkeys[i], blens[i]) == 0,
+                 "a backward walk shows every entry in reverse: entry %d", i);
+        block_iter_prev(&it);
+    }
+    mprotect(m, (size_t)page, PROT_READ | PROT_WRITE);
+    block_iter_free(&it);
+    munmap(m, span);
+}
+
 static const harness_test block_prev_tests[] = {
     HARNESS_TEST(block_prev_steps_back_to_a_restart_point),
     HARNESS_TEST(block_prev_walks_back_interval_16),
@@ -161,5 +202,6 @@ static const harness_test block_prev_tests[] = {
     HARNESS_TEST(block_prev_walks_back_one_restart),
     HARNESS_TEST(block_prev_and_next_mix),
     HARNESS_TEST(block_prev_finds_an_overlap),
+    HARNESS_TEST(block_prev_reads_from_the_restart_before),
 };
 const harness_suite block_prev_suite = HARNESS_SUITE("block_prev", block_prev_tests);
