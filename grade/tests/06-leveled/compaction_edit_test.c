@@ -151,16 +151,18 @@ static void compaction_edit_pointer_is_the_largest_input(void)
 static void compaction_edit_trivial_move_keeps_the_file(void)
 {
     /* L1 = 14 [c, fz], nothing at L2 overlapping it: a trivial move.  (Its
-     * number is not its entry count, 10, and its keys are not as long as
-     * each other.) */
+     * number is not its entry count, set to 37 below, and its keys are
+     * not as long as each other.) */
     const ex_file f[] = {{1, 14, 300, "c", "fz"}, {2, 22, 50, "x", "z"}};
     version *v = ex_version(f, 2);
     compaction *c = ce_pick(v, "L1 over its target, nothing below it");
     EX_CHECK(compaction_is_trivial_move(c), "test setup: a trivial move");
-    /* 3 of its 10 entries hidden by newer versions in the file, droppable
+    /* 3 of its 37 entries hidden by newer versions in the file, droppable
      * once the oldest snapshot is at 40 (version_edit.h, tag 7). */
     ex_find_file(v, 14)->dead = 3;
     ex_find_file(v, 14)->dead_from = 40;
+    /* An entry count of its own, like no other length of the file. */
+    ex_find_file(v, 14)->entries = 37;
     version_edit e;
     ce_edit(c, &e, "a trivial move of 14 from L1 to L2");
     EX_CHECK(ce_removed(&e, 1, 14), "a trivial move removes the file from L1");
@@ -178,7 +180,8 @@ static void compaction_edit_trivial_move_keeps_the_file(void)
              a->smallest_len == in->smallest_len && a->largest_len == in->largest_len &&
              memcmp(a->smallest, in->smallest, in->smallest_len) == 0 &&
              memcmp(a->largest, in->largest, in->largest_len) == 0,
-             "the moved file keeps its size, entry count, smallest and largest keys");
+             "the moved file keeps its size, entry count (37: f->entries), smallest and "
+             "largest keys (got %llu entries)", (unsigned long long)a->entries);
     EX_CHECK(a->dead == 3 && a->dead_from == 40, "the moved file keeps what the version "
              "knew of its dead entries (version_edit_file_dead after the add: 3 dead from "
              "snapshot 40; got %llu from %llu): a file the manifest moves is the same file, "

@@ -68,6 +68,33 @@ static void pick_nothing_below_a_score_of_one(void)
     version_unref(v);
 }
 
+static void pick_l0_waits_while_its_oldest_is_busy(void)
+{
+    /* Four disjoint L0 files, the oldest (1) being compacted already: L0
+     * waits for it (its next seed is the oldest file, and that one is
+     * taken), whatever the newer files' state. */
+    const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "e", "f"}, {0, 3, 10, "i", "j"},
+                         {0, 4, 10, "m", "n"}};
+    version *v = ex_version(f, 4);
+    v->files[0][3]->being_compacted = 1; /* file 1, the last of v->files[0] */
+    EX_CHECK(v->files[0][3]->number == 1, "test setup: the oldest L0 file is the last");
+    compaction *c = pk_pick(v, NULL, "4 disjoint L0 files, the oldest (1) being compacted");
+    EX_CHECK(c == NULL, "L0's seed is its oldest file, the last of v->files[0] "
+             "(v->files[0][n - 1]): while that one is being compacted, L0 has nothing to "
+             "give, so nothing is picked (got a compaction of L%d)", c ? c->level : -1);
+    version_unref(v);
+    /* The second oldest (2) busy, the oldest free: the oldest goes. */
+    v = ex_version(f, 4);
+    v->files[0][2]->being_compacted = 1;
+    EX_CHECK(v->files[0][2]->number == 2, "test setup: the second oldest L0 file");
+    c = pk_pick(v, NULL, "4 disjoint L0 files, the second oldest (2) being compacted");
+    pk_expect(c, 0, "1", "4 disjoint L0 files, file 2 being compacted",
+              "L0's seed is its oldest file, v->files[0][n - 1], which is free: whether a "
+              "newer one is busy does not matter (it does not overlap the oldest)");
+    compaction_free(c);
+    version_unref(v);
+}
+
 static void pick_l0_takes_the_oldest_file(void)
 {
     /* Four disjoint L0 files: a score of 1.  File 1 is the oldest. */
@@ -200,6 +227,7 @@ static void pick_every_level_that_has_one_below(void)
 static const harness_test pick_tests[] = {
     HARNESS_TEST(pick_nothing_below_a_score_of_one),
     HARNESS_TEST(pick_l0_takes_the_oldest_file),
+    HARNESS_TEST(pick_l0_waits_while_its_oldest_is_busy),
     HARNESS_TEST(pick_round_robin_after_the_pointer),
     HARNESS_TEST(pick_highest_score_first),
     HARNESS_TEST(pick_a_seed_whose_next_level_is_busy_is_passed_over),
