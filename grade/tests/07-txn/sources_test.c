@@ -254,6 +254,52 @@ static void sources_out_of_memory_frees_what_it_made(void)
              "tables allocates");
 }
 
+/* Tables at every level: level 1 small and each level only twice the one
+ * above, so a few thousand writes fill levels 1 to 5 and more.  The
+ * sources then hold the two memtables' iterators, one per level-0 table
+ * and one per level, as many as the array table_set_iters makes room for
+ * (and the memtables' two slots close the gap before the tables': n - 2
+ * of them moved, no more). */
+static void sources_every_level_holding_tables(void)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 4096;
+    opt.l1_bytes = 4096;
+    opt.level_ratio = 2;
+    kv_db *db = ex_open(harness_join(harness_tmpdir(), "db"), &opt,
+                        "open a database whose levels are small");
+    ex_put(db, "k", "0", "put k before the transaction");
+    int levels = 0;
+    for (int round = 0; round < 8 && levels < 5; round++) {
+        ex_fill_others(db, 4000);
+        levels = 0;
+        for (int l = 1; l <= 6; l++) {
+            char name[16];
+            snprintf(name, sizeof name, "level.%d", l);
+            levels += ex_stat(db, name) > 0;
+        }
+    }
+    levels = 0;
+    for (int l = 1; l <= 6; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "level.%d", l);
+        levels += ex_stat(db, name) > 0;
+    }
+    EX_CHECK(levels >= 5, "test setup: tables at 5 levels or more (got %d)", levels);
+    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+    ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot");
+    harness_context("kv_flush: k's new version goes to a table");
+    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
+    ex_put(db, "other", "x", "a write to another key: the memtable now starts at snapshot + 2");
+    ex_txn_put(t, "k", "mine");
+    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot, in a table: the sources "
+              "are the memtables and every table, at every level (children + 2 moved down "
+              "by n - 2, the tables' count)");
+    ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_a_success_leaves_no_note),
@@ -263,5 +309,6 @@ static const harness_test sources_tests[] = {
     HARNESS_TEST(sources_after_many_flushes),
     HARNESS_TEST(sources_a_write_in_the_frozen_memtable),
     HARNESS_TEST(sources_out_of_memory_frees_what_it_made),
+    HARNESS_TEST(sources_every_level_holding_tables),
 };
 const harness_suite sources_suite = HARNESS_SUITE("sources", sources_tests);

@@ -55,9 +55,18 @@ static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, 
     }
     EX_CHECK(more == 0 && values == 3, "the job offers the file's three values (got %d, then "
              "%d: %s)", values, more, kv_errmsg());
+    uint64_t dead = vs->dead, moved = vs->moved;
     harness_context("value_store_job_end(seq %llu, status %d)", (unsigned long long)seq,
                     status);
     value_store_job_end(vs, job, seq, status);
+    uint64_t want_dead = dead + (fate == VALUE_DEAD ? 3 : 0);
+    uint64_t want_moved = moved + (fate == VALUE_MOVED ? 3 : 0);
+    EX_CHECK(vs->dead == want_dead && vs->moved == want_moved,
+             "value_store_job_end adds the job's counts to the store's, whatever its status: "
+             "vs->dead by the values found dead, vs->moved by those moved (kv_stats counts "
+             "the collector's work from them): got %llu and %llu, want %llu and %llu",
+             (unsigned long long)vs->dead, (unsigned long long)vs->moved,
+             (unsigned long long)want_dead, (unsigned long long)want_moved);
 }
 
 static uint64_t cl_collect(value_store *vs, uint64_t oldest, uint64_t durable)

@@ -139,6 +139,40 @@ static void partitioned_lookup_releases_each_partition_it_reads(void)
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
+/* Keys of 300 bytes that differ only at their end: every separator of
+ * the top level and of the index partitions is as long, past the 128
+ * bytes a block iterator keeps inline, so each iterator a lookup makes
+ * holds a key buffer of its own, freed by block_iter_free: a lookup that
+ * does not free one leaves it allocated, and the test ends holding it. */
+static void partitioned_lookup_long_keys_keep_no_memory(void)
+{
+    const char *dir = harness_tmpdir();
+    kv_options opt = pl_options();
+    kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
+    enum { LONG_KEYS = 200 };
+    static char k[320];
+    char v[64];
+    memset(k, 'p', 295);
+    for (int i = 0; i < LONG_KEYS; i++) {
+        snprintf(k + 295, sizeof k - 295, "%05d", 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        ex_put(db, k, v, "a put is taken");
+    }
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+    db = pl_reopen(dir);
+    for (int i = 0; i < LONG_KEYS; i += 9) {
+        snprintf(k + 295, sizeof k - 295, "%05d", 2 * i);
+        pl_value(v, sizeof v, 2 * i);
+        harness_context("kv_get of a 300-byte key (number %d of %d): the top level's and the "
+                        "partition's iterators hold separators longer than their 128 inline "
+                        "bytes, each freed (block_iter_free) once its search is done",
+                        2 * i, LONG_KEYS);
+        ex_expect(db, k, v, "every 300-byte key put is found, with its value");
+    }
+    EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
+}
+
 static void partitioned_lookup_asks_the_filter_partition(void)
 {
     const char *dir = pl_build();
@@ -540,6 +574,7 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
     HARNESS_TEST(partitioned_lookup_releases_each_partition_it_reads),
+    HARNESS_TEST(partitioned_lookup_long_keys_keep_no_memory),
     HARNESS_TEST(partitioned_lookup_asks_the_filter_partition),
     HARNESS_TEST(partitioned_lookup_cold_reads),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
