@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "member.h"
@@ -195,12 +196,32 @@ int serve_member_timeout(const server *s)
     return s->member != NULL ? uv_backend_timeout(&s->member->loop) : -1;
 }
 
+/* The engine failed to apply a committed entry (replica_fsm.h): a full
+ * disk, an I/O error.  libraft 0.15 would try the entry again at every
+ * commit and, on a leader, go on leading while it answers no write and no
+ * read, the whole group waiting for it.  So the member stops at once, as
+ * a SIGKILL would stop it, which it is built to survive: its engine holds
+ * every entry before this one (nothing of this one: a kv_write is all or
+ * nothing) and libraft's log the rest.  The others elect a leader without
+ * it; restarted once the cause is gone, it applies the entry again. */
+static void member_stop_failed(struct serve_member *m)
+{
+    fprintf(stderr, "kv serve: raft member %llu: applying entry %llu: %s: %s; stopping (its "
+            "engine holds every entry before it: restart it once the cause is gone)\n",
+            (unsigned long long)m->self->id, (unsigned long long)m->fsm.failed_index,
+            kv_strerror(m->fsm.failed), m->fsm.why);
+    fflush(stderr);
+    _exit(1);
+}
+
 void serve_member_run(server *s)
 {
     struct serve_member *m = s->member;
     if (m == NULL)
         return;
     uv_run(&m->loop, UV_RUN_NOWAIT);
+    if (m->fsm.failed != KV_OK)
+        member_stop_failed(m);
     member_barrier_kick(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */
