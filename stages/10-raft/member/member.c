@@ -96,6 +96,8 @@ static int member_open(struct serve_member *m)
     if ((rv = raft_init(&m->raft, &m->io, &m->fsm.fsm, m->self->id, m->self->raft_addr)) != 0)
         return member_fail(m, "raft_init", raft_errmsg(&m->raft));
     replica_fsm_attach(&m->fsm, &m->raft);
+    if (s->cfg.raft_election_ms != 0)
+        raft_set_election_timeout(&m->raft, s->cfg.raft_election_ms);
     if (s->cfg.raft_snapshot_every != 0) {
         raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
         raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
@@ -136,10 +138,13 @@ int serve_member_start(server *s)
     if (planted != NULL) {
         m->planted_ack_early = strcmp(planted, "ack-before-commit") == 0;
         m->planted_follower_reads = strcmp(planted, "follower-reads") == 0;
+        m->planted_leader_reads = strcmp(planted, "leader-reads") == 0;
         reapply = strcmp(planted, "applied-apart") == 0;
-        if (!m->planted_ack_early && !m->planted_follower_reads && !reapply) {
+        if (!m->planted_ack_early && !m->planted_follower_reads && !m->planted_leader_reads &&
+            !reapply) {
             fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
-                    "(ack-before-commit, follower-reads, applied-apart)\n", planted);
+                    "(ack-before-commit, follower-reads, leader-reads, applied-apart)\n",
+                    planted);
             serve_member_stop(s);
             return -1;
         }
