@@ -16,12 +16,16 @@ its own: a fourth member added (kv HOST:PORT member add) receives every
 key and serves READONLY reads; leadership moves to a named member; a
 member removed leaves the rest writing; a follower wiped (SIGKILL, its
 directory deleted), removed, and replaced by a fresh member under the
-clients leaves a linearizable history.  And
-each of three planted mistakes (member.h: writes acknowledged before
-they are committed, followers answering reads, the log applied again
-over the engine after a restart) leaves a history it does not, the
-first time.  Prints RUN/ok/FAIL lines and "N passed,
-N failed".
+clients leaves a linearizable history.  A member's directory on a
+tmpfs filled with junk, as a follower and then as the leader: the member
+stops by itself, the others go on acknowledging writes, the history is
+linearizable, and restarted it holds what the leader holds (skipped,
+and said so, where a tmpfs cannot be mounted).  And each of four
+planted mistakes (member.h: writes acknowledged before they are
+committed, followers answering reads, a leader answering reads without
+a read index, the log applied again over the engine after a restart)
+leaves a history it does not, the first time.  Prints RUN/ok/FAIL/skip
+lines and "N passed, N failed" (", N skipped" if any).
 
   python3 tests/cluster/cluster_test.py build/10-raft/kv
   python3 tests/cluster/cluster_test.py build/10-raft/kv --campaign 20 --members 5
@@ -1183,6 +1187,29 @@ def the_checker_catches_follower_reads(kv):
         c.stop()
 
 
+DEPOSED = {"proxied": True, "extra_of": {0: ["--raft-election-timeout", "8000"]}}
+
+
+def the_checker_catches_a_deposed_leaders_reads(kv):
+    """Members whose leader answers reads from its own engine at once,
+    without a read index (KV_RAFT_PLANTED=leader-reads): a leader cut off
+    from the others goes on answering while they elect a leader of their
+    own and commit writes, and its reads miss them
+    (deposed_leader_history; member 1's election timeout is 8 s, so that
+    it keeps believing it leads for 8 s at least, longer than the others
+    take to elect another)."""
+    c = Cluster(kv, planted="leader-reads", **DEPOSED)
+    try:
+        history = deposed_leader_history(c)
+        ok, what = linearizable(history)
+        check(not ok, "a deposed leader answering reads at once, and the history of k "
+              "(it read %r) passed: the checker missed a planted mistake" % (
+                  history[-1]["value"],))
+        print("    not linearizable: %s" % what)
+    finally:
+        c.stop()
+
+
 def the_checker_catches_a_command_applied_twice(kv):
     """Members that apply every index the library hands them, also those
     their engine holds already (KV_RAFT_PLANTED=applied-apart): restarted
@@ -1198,6 +1225,64 @@ def the_checker_catches_a_command_applied_twice(kv):
         print("    not linearizable: %s" % what)
     finally:
         c.stop()
+
+
+def deposed_leader_history(c, old=0):
+    """For three members or more whose links run through a LinkProxy,
+    member `old` started with a long election timeout (it steps down only
+    after one passes without hearing from a majority).  It is made the
+    leader (CLUSTER FAILOVER TO) and a new key k is written "1" there;
+    then it is cut off from all others; once they agree on a leader of
+    their own, k is written "2" there, acknowledged; then k is read at the
+    old leader, which still believes it leads (checked: Fail if it stepped
+    down first).  A read behind a read index waits for a barrier a
+    majority never commits, and fails; one answered from the engine at
+    once reads "1", after "2" was acknowledged.  The history of k."""
+    history, clock = [], time.monotonic_ns
+    lead = c.leader()
+    if lead != old:
+        got = command(c.client_ports[lead], "CLUSTER", "FAILOVER", "TO", str(old + 1),
+                      timeout=10)
+        check(got == "+OK", "leadership moves to member %d (%r)" % (old + 1, got))
+        check(c.leader() == old, "member %d leads" % (old + 1))
+    k = "r.%d" % random.randrange(1 << 30)
+    procs = iter(range(1, 100))
+
+    def op(i, f, value=None):
+        p = next(procs)
+        history.append({"process": p, "type": "invoke", "f": f, "key": k, "value": value,
+                        "time": clock()})
+        r = redis.Redis(port=c.client_ports[i], socket_timeout=2)
+        try:
+            got = r.set(k, value) and value if f == "write" else r.get(k)
+            kind = "ok"
+        except redis.exceptions.ResponseError as err:
+            kind = "fail" if f == "read" or "not applied" in str(err) else "info"
+        except Exception:  # a timeout: a read changed nothing, a write may be applied
+            kind = "fail" if f == "read" else "info"
+        if kind == "ok" and f == "read":
+            got = got.decode() if got is not None else None
+        history.append({"process": p, "type": kind, "f": f, "key": k,
+                        "value": got if kind == "ok" else value, "time": clock()})
+        return kind == "ok"
+
+    check(op(old, "write", "1"), "k written at member %d, the leader" % (old + 1))
+    others = [i for i in range(c.n) if i != old]
+    c.net.partition([old + 1], [i + 1 for i in others])
+    try:
+        fresh = c.leader(timeout=10, among=others)
+        deadline = time.time() + 5
+        while not op(fresh, "write", "2"):
+            check(time.time() < deadline, "the new leader, member %d, takes a write within 5 s"
+                  % (fresh + 1))
+            time.sleep(0.1)
+        still = (c.info(old) or {}).get("raft_state")
+        op(old, "read")
+        check(still == "leader", "member %d, cut off, still believed it led when read (it was "
+              "%r): the schedule missed its window" % (old + 1, still))
+    finally:
+        c.net.heal()
+    return history
 
 
 # ---- membership (member_change.c): a member added, leadership moved, a
@@ -1424,11 +1509,11 @@ def campaign(kv, runs, members):
         print("%s, %d members: %d runs, %d not linearizable (%.0f s)" % (
             name, members, runs, violations, time.time() - began), flush=True)
 
-    def planted(name, mistake, fn, extra=()):
+    def planted(name, mistake, fn, extra=(), **kw):
         nonlocal bad
         began, caught = time.time(), 0
         for r in range(runs):
-            c = Cluster(kv, n=members, planted=mistake, extra=extra)
+            c = Cluster(kv, n=members, planted=mistake, extra=extra, **kw)
             try:
                 c.leader()
                 ok, _ = linearizable(fn(c))
@@ -1467,6 +1552,7 @@ def campaign(kv, runs, members):
     planted("writes acknowledged before commit", "ack-before-commit",
             lambda c: history_across_a_leaders_death(c, seconds=8)[0])
     planted("reads at followers", "follower-reads", lambda c: run_clients(c, 4))
+    planted("a deposed leader's reads", "leader-reads", deposed_leader_history, **DEPOSED)
     planted("a command applied twice", "applied-apart", transactions_after_a_snapshot,
             extra=["--raft-snapshot-every", "16"])
     return bad
@@ -1544,6 +1630,8 @@ def main():
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),
+                     ("the_checker_catches_a_deposed_leaders_reads",
+                      the_checker_catches_a_deposed_leaders_reads),
                      ("the_checker_catches_a_command_applied_twice",
                       the_checker_catches_a_command_applied_twice)]:
         run(name, fn, sys.argv[1])
