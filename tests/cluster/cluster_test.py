@@ -1087,9 +1087,12 @@ def a_full_disk_stops_its_member_not_the_group(kv):
     linearizable: no acknowledged write lost, no wrong value read."""
     full = 1
     # No snapshots: the restarted member catches up from the log.  With
-    # them (it falls 2,048 entries behind in a second) it installs the
-    # leader's snapshot, and in 5 runs of 9 then stopped taking entries
-    # (docs/10-raft.md, "A full disk": still owed).
+    # them, libraft 0.15 can keep it waiting 30 s (docs/10-raft.md, "A
+    # full disk"): restarted, it applies the entries its log took while
+    # its engine was failing, passes the snapshot threshold and takes a
+    # snapshot, and the leader's InstallSnapshot arriving meanwhile is
+    # dropped (RAFT_BUSY, unanswered); the leader waits for its answer
+    # until install_snapshot_timeout, 30 s.
     c = Cluster(kv, tmpfs={full: "48m"}, extra=["--raft-snapshot-every", "1000000"])
     junk = os.path.join(c.root, "m%d" % (full + 1), "junk")
     marks = {}
