@@ -83,7 +83,7 @@ static void serve_print_usage(FILE *to)
             "                    [--stdio] [--verbose] [--metrics-port N]\n"
             "                    [--raft-id N --raft-peers ID@HOST:PORT[/CLIENTPORT],...]\n"
             "                    [--raft-snapshot-every N] [--raft-bind HOST:PORT]\n"
-            "                    [--raft-join]\n"
+            "                    [--raft-join] [--raft-election-timeout MS]\n"
             "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
             "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
@@ -96,7 +96,8 @@ static void serve_print_usage(FILE *to)
             "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied,\n"
             "the log kept N commands behind it (default 1024 and 2048, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
             "at its address in the list (which then reaches it through a proxy); --raft-join:\n"
-            "start empty and wait to be added (CLUSTER ADDMEMBER), not a group of its own.\n"
+            "start empty and wait to be added (CLUSTER ADDMEMBER), not a group of its own;\n"
+            "--raft-election-timeout: this member's, in milliseconds (default 1000, libraft's).\n"
             "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
             "for), may come after serve or before DIR:\n");
     tool_knobs_usage(to);
@@ -187,6 +188,10 @@ static int serve_options(server *s, int nargs, char **args)
                    serve_number(args[i + 1], 2, 1000000000, &v)) {
             cfg->raft_snapshot_every = (unsigned)v;
             i++;
+        } else if (strcmp(a, "--raft-election-timeout") == 0 && has_value &&
+                   serve_number(args[i + 1], 100, 600000, &v)) {
+            cfg->raft_election_ms = (unsigned)v;
+            i++;
         } else {
             fprintf(stderr, "kv serve: bad option '%s'%s\n", a,
                     has_value || a[0] != '-' ? "" : " (it needs a value)");
@@ -194,10 +199,11 @@ static int serve_options(server *s, int nargs, char **args)
         }
     }
     if ((cfg->raft_id != 0) != (cfg->raft_peers != NULL) || (cfg->raft_id != 0 && cfg->stdio) ||
-        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL || cfg->raft_join) &&
+        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL || cfg->raft_join ||
+          cfg->raft_election_ms != 0) &&
          cfg->raft_id == 0)) {
         fprintf(stderr, "kv serve: --raft-id and --raft-peers come together, and not with "
-                "--stdio; --raft-snapshot-every, --raft-bind and --raft-join need them\n");
+                "--stdio; the other --raft- options need them\n");
         return serve_usage();
     }
     return 0;

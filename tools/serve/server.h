@@ -147,6 +147,7 @@ typedef struct serve_config {
     unsigned long long raft_id;  /* --raft-id; 0 = not a member */
     const char *raft_peers;      /* --raft-peers: ID@HOST:PORT[/CLIENTPORT],... */
     unsigned raft_snapshot_every; /* --raft-snapshot-every; 0: libraft's default */
+    unsigned raft_election_ms;    /* --raft-election-timeout; 0: libraft's default, 1000 */
     const char *raft_bind;       /* --raft-bind HOST:PORT, or NULL: its own address */
     int raft_join;               /* --raft-join: no bootstrap; wait to be added */
 } serve_config;

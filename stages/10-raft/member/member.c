@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "member.h"
@@ -95,6 +96,8 @@ static int member_open(struct serve_member *m)
     if ((rv = raft_init(&m->raft, &m->io, &m->fsm.fsm, m->self->id, m->self->raft_addr)) != 0)
         return member_fail(m, "raft_init", raft_errmsg(&m->raft));
     replica_fsm_attach(&m->fsm, &m->raft);
+    if (s->cfg.raft_election_ms != 0)
+        raft_set_election_timeout(&m->raft, s->cfg.raft_election_ms);
     if (s->cfg.raft_snapshot_every != 0) {
         raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
         raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
@@ -135,10 +138,13 @@ int serve_member_start(server *s)
     if (planted != NULL) {
         m->planted_ack_early = strcmp(planted, "ack-before-commit") == 0;
         m->planted_follower_reads = strcmp(planted, "follower-reads") == 0;
+        m->planted_leader_reads = strcmp(planted, "leader-reads") == 0;
         reapply = strcmp(planted, "applied-apart") == 0;
-        if (!m->planted_ack_early && !m->planted_follower_reads && !reapply) {
+        if (!m->planted_ack_early && !m->planted_follower_reads && !m->planted_leader_reads &&
+            !reapply) {
             fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
-                    "(ack-before-commit, follower-reads, applied-apart)\n", planted);
+                    "(ack-before-commit, follower-reads, leader-reads, applied-apart)\n",
+                    planted);
             serve_member_stop(s);
             return -1;
         }
@@ -195,12 +201,32 @@ int serve_member_timeout(const server *s)
     return s->member != NULL ? uv_backend_timeout(&s->member->loop) : -1;
 }
 
+/* The engine failed to apply a committed entry (replica_fsm.h): a full
+ * disk, an I/O error.  libraft 0.15 would try the entry again at every
+ * commit and, on a leader, go on leading while it answers no write and no
+ * read, the whole group waiting for it.  So the member stops at once, as
+ * a SIGKILL would stop it, which it is built to survive: its engine holds
+ * every entry before this one (nothing of this one: a kv_write is all or
+ * nothing) and libraft's log the rest.  The others elect a leader without
+ * it; restarted once the cause is gone, it applies the entry again. */
+static void member_stop_failed(struct serve_member *m)
+{
+    fprintf(stderr, "kv serve: raft member %llu: applying entry %llu: %s: %s; stopping (its "
+            "engine holds every entry before it: restart it once the cause is gone)\n",
+            (unsigned long long)m->self->id, (unsigned long long)m->fsm.failed_index,
+            kv_strerror(m->fsm.failed), m->fsm.why);
+    fflush(stderr);
+    _exit(1);
+}
+
 void serve_member_run(server *s)
 {
     struct serve_member *m = s->member;
     if (m == NULL)
         return;
     uv_run(&m->loop, UV_RUN_NOWAIT);
+    if (m->fsm.failed != KV_OK)
+        member_stop_failed(m);
     member_barrier_kick(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */

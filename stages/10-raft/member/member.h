@@ -83,12 +83,17 @@ struct serve_member {
      *   follower-reads     a follower answers reads from its own engine,
      *                      as if the client had said READONLY: it may be
      *                      behind, and a read after a write misses it
+     *   leader-reads       a leader answers reads from its own engine at
+     *                      once, without a read index: a leader cut off
+     *                      from the others still answers while they elect
+     *                      another and commit writes, and its reads miss
+     *                      them
      *   applied-apart      the applied index is not kept with the data
      *                      (replica_plant_applied_apart): after a restart
      *                      the log applies again over the engine from the
      *                      last snapshot, and a transaction that found its
      *                      condition false finds it true the second time */
-    int planted_ack_early, planted_follower_reads;
+    int planted_ack_early, planted_follower_reads, planted_leader_reads;
 };
 
 /* member_cluster.c */

@@ -263,7 +263,7 @@ int serve_member_gate(server *s, serve_client *c, const serve_cmd *cmd, const se
         member_redirect(m, c, r, cmd_key(cmd, r));
         return SERVE_MEMBER_ANSWERED;
     }
-    if (!read || !leader)
+    if (!read || !leader || m->planted_leader_reads) /* the planted mistake (member.h) */
         return SERVE_MEMBER_GO; /* a write, to the batch; or READONLY's follower read */
     if (c->read_epoch != 0 && c->read_epoch <= m->epoch_done)
         return SERVE_MEMBER_GO;

@@ -2,10 +2,22 @@
  * replica_fsm.c: the replica under libraft (replica_fsm.h).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "member_note.h"
 #include "replica_fsm.h"
+
+/* The first failure is kept: what the member says when it stops. */
+static int fsm_failed(replica_fsm *f, int rc)
+{
+    if (f->failed == KV_OK) {
+        f->failed = rc;
+        f->failed_index = (uint64_t)f->raft->last_applied + 1;
+        snprintf(f->why, sizeof f->why, "%s", kv_errmsg());
+    }
+    return RAFT_IOERR;
+}
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
@@ -16,10 +28,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
         /* Members' client addresses (member_note.h), not a client's writes. */
         int rc = replica_note(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
                               &outcome);
-        if (rc != KV_OK) {
-            f->failed = rc;
-            return RAFT_IOERR;
-        }
+        if (rc != KV_OK)
+            return fsm_failed(f, rc);
         f->counts[outcome]++;
         *result = (void *)(intptr_t)outcome;
         return 0;
@@ -37,10 +47,8 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     }
     int rc = replica_apply(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
                            &outcome, f->existed);
-    if (rc != KV_OK) {
-        f->failed = rc;
-        return RAFT_IOERR;
-    }
+    if (rc != KV_OK)
+        return fsm_failed(f, rc);
     f->counts[outcome]++;
     if (outcome == REPLICA_APPLIED)
         f->nexisted = rd.writes;

@@ -9,9 +9,13 @@
  * applied is last_applied + 1: the glue reads it from the struct raft it
  * is attached to (replica_fsm_attach, before the member starts).
  *
- * An apply the engine fails (an I/O error) returns RAFT_IOERR: the
- * library stops applying at that entry, and the member serves no more
- * writes (its state machine cannot move on without it).
+ * An apply the engine fails (an I/O error, a full disk) returns
+ * RAFT_IOERR, with the entry and the engine's message kept in `failed`,
+ * `failed_index` and `why`.  The engine applied nothing of it (a
+ * kv_write is all or nothing) and the applied index is the entry's
+ * before it.  libraft 0.15 does not stop there: it tries the entry again
+ * at its next commit, and a leader goes on leading while it answers
+ * nothing.  So the member stops (member.c, serve_member_run).
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
@@ -25,6 +29,8 @@ typedef struct replica_fsm {
     replica *r;
     struct raft *raft;     /* the member applying (replica_fsm_attach) */
     int failed;            /* the engine's error that stopped it, or KV_OK */
+    uint64_t failed_index; /* the entry it failed at */
+    char why[256];         /* the engine's message then */
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
     uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
