@@ -922,6 +922,14 @@ fuzz: fuzz-seeds
 	@sh scripts/afl_run.sh $(STAGE) $(TARGET) $(or $(SECONDS),600)
 
 # ---- coverage --------------------------------------------------------------
+# Stage 10's own code under its unit tests and the cluster test
+# (scripts/coverage_raft.sh): the figure docs/10-raft.md quotes.
+.PHONY: coverage-raft
+coverage-raft:
+	@$(MAKE) --no-print-directory deps DEPS=lcov
+	@$(MAKE) --no-print-directory FLAVOUR=cov build/cov/10-raft/kv build/cov/10-raft/stagetest
+	@sh scripts/coverage_raft.sh build/cov
+
 coverage:
 	@$(MAKE) --no-print-directory deps DEPS=lcov
 	@echo "coverage: building the test binaries with --coverage (build/cov/)"

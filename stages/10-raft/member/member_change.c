@@ -222,9 +222,12 @@ static int change_add(struct serve_member *m, serve_client *c, const serve_req *
         for (int k = 0; k < m->npeers; k++)
             if (m->peers[k].id == id && m->peers[k].client_port != 0) {
                 note.id[note.n] = id;
-                snprintf(note.addr[note.n], sizeof note.addr[0], "%s:%d", m->peers[k].host,
-                         m->peers[k].client_port);
-                note.n += member_addr_valid(note.addr[note.n], strlen(note.addr[note.n]));
+                int w = snprintf(note.addr[note.n], sizeof note.addr[0], "%s:%d",
+                                 m->peers[k].host, m->peers[k].client_port);
+                /* An address too long for the note is left out, as an
+                 * invalid one is: the member then has none to redirect to. */
+                if (w > 0 && (size_t)w < sizeof note.addr[0])
+                    note.n += member_addr_valid(note.addr[note.n], (size_t)w);
             }
     }
     uint8_t bytes[MEMBER_NOTE_HEADER + MEMBER_NOTE_MAX * (9 + MEMBER_ADDR_MAX) + 8];
