@@ -12,6 +12,7 @@
  * whole pass through kv.h: overwrites, a flush, kv_compact, and the old
  * value-log file is gone while every key reads its newest value.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -218,6 +219,42 @@ static void gc_collect_waits_for_pins(void)
     value_store_close(vs, 0);
 }
 
+/* The same, with the reader's pin in the other parity of the epoch: a
+ * first pin holds the epoch at 1 while the reader pins (its pin counts in
+ * pins[1]), then goes.  The collection must look at the parity before the
+ * current epoch, pins[(e + 1) & 1], at each step. */
+static void gc_collect_waits_for_a_pin_of_either_parity(void)
+{
+    const char *dir = harness_tmpdir();
+    ex_place place[3];
+    value_store *vs = cl_store(dir, 1, place);
+    uint64_t first = value_store_pin(vs);
+    cl_collect(vs, 1000, 1000); /* nothing to remove; the epoch moves to 1 and stops */
+    uint64_t reader = value_store_pin(vs);
+    value_store_unpin(vs, first);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    harness_context("value_store_collect with a reader pinned at epoch %llu (pins[%d]) and the "
+                    "file emptied after it pinned: each step of the epoch looks at the pins of "
+                    "the parity before it, pins[(e + 1) & 1]",
+                    (unsigned long long)atomic_load(&vs->epoch),
+                    (int)(atomic_load(&vs->epoch) & 1));
+    cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a reader pinned (in the epoch's other parity) "
+            "before the job ended: its view may point into the file, and the pin keeps it");
+    uint8_t where[VLOG_WHERE_MAX];
+    size_t wn = ex_where(where, 7, place[1].offset, place[1].len, place[1].crc);
+    value_buf buf = {0};
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
+    EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
+             "emptied file (got %d: %s)", rc, kv_errmsg());
+    value_buf_free(&buf);
+    value_store_unpin(vs, reader);
+    cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "the pin is released: no reader can need "
+            "the file any more");
+    value_store_close(vs, 0);
+}
+
 static void gc_collect_a_failed_job_keeps_the_file(void)
 {
     const char *dir = harness_tmpdir();
@@ -310,6 +347,7 @@ static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_waits_for_the_moves_to_be_durable),
     HARNESS_TEST(gc_collect_waits_for_snapshots),
     HARNESS_TEST(gc_collect_waits_for_pins),
+    HARNESS_TEST(gc_collect_waits_for_a_pin_of_either_parity),
     HARNESS_TEST(gc_collect_a_failed_job_keeps_the_file),
     HARNESS_TEST(gc_collect_kv_compact_frees_an_overwritten_file),
 };
