@@ -1728,23 +1728,31 @@ def refused_changes_and_commands_say_why(kv):
         out = kv_run(kv, nobody, "member", "remove", "2")
         expect((out.returncode, out.stderr), (2, "kv member: cannot connect to %s\n" % nobody),
                "kv member at an address nothing listens on")
-        rude = socket.socket()
-        rude.bind(("127.0.0.1", 0))
-        rude.listen(1)
-        rude_addr = "127.0.0.1:%d" % rude.getsockname()[1]
+        def fake_member(reply):
+            """`kv ADDR member remove 2` at a listener that reads the request,
+            answers reply and hangs up: the tool's exit status and stderr."""
+            lst = socket.socket()
+            lst.bind(("127.0.0.1", 0))
+            lst.listen(1)
+            addr = "127.0.0.1:%d" % lst.getsockname()[1]
 
-        def hang_up():
-            conn, _ = rude.accept()
-            conn.recv(4096)
-            conn.sendall(b"+O")
-            conn.close()
-        t = threading.Thread(target=hang_up)
-        t.start()
-        out = kv_run(kv, rude_addr, "member", "remove", "2")
-        t.join()
-        rude.close()
-        expect((out.returncode, out.stderr), (2, "kv member: %s closed without a whole "
-               "answer\n" % rude_addr), "kv member at a peer that hangs up mid-answer")
+            def serve():
+                conn, _ = lst.accept()
+                conn.recv(4096)
+                conn.sendall(reply)
+                conn.close()
+            t = threading.Thread(target=serve)
+            t.start()
+            out = kv_run(kv, addr, "member", "remove", "2")
+            t.join()
+            lst.close()
+            return addr, out.returncode, out.stderr
+        addr, status, err = fake_member(b"+O")
+        expect((status, err), (2, "kv member: %s closed without a whole answer\n" % addr),
+               "kv member at a peer that hangs up mid-answer")
+        _, status, err = fake_member(b"-MOVED 0 %s\r\n" % nobody.encode())
+        expect((status, err), (2, "kv member: cannot connect to %s\n" % nobody),
+               "kv member redirected to a leader nothing listens at")
         out = kv_run(kv, c.client_addr(f), "member", "remove", "42")
         expect((out.returncode, out.stderr), (1, "kv member: ERR member 42 is not in the "
                "configuration\n"), "kv member remove 42 at a follower: the leader's answer")
