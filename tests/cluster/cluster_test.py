@@ -16,7 +16,13 @@ its own: a fourth member added (kv HOST:PORT member add) receives every
 key and serves READONLY reads; leadership moves to a named member; a
 member removed leaves the rest writing; a follower wiped (SIGKILL, its
 directory deleted), removed, and replaced by a fresh member under the
-clients leaves a linearizable history.  A member's directory on a
+clients leaves a linearizable history.  On a group of its own, what a
+rude client or a user's typo is told: the membership commands with
+wrong arguments, ids or addresses, at a follower, or while a change is
+under way; a member that never answers left a spare; other CLUSTER
+subcommands; hash tags in MOVED; MULTI queues a member cannot
+replicate; `kv HOST:PORT member`, `kv DIR cluster` and a member's `kv
+serve` with bad arguments, each exact error checked.  A member's directory on a
 tmpfs filled with junk, as a follower and then as the leader: the member
 stops by itself, the others go on acknowledging writes, the history is
 linearizable, and restarted it holds what the leader holds (skipped,
