@@ -16,7 +16,13 @@ its own: a fourth member added (kv HOST:PORT member add) receives every
 key and serves READONLY reads; leadership moves to a named member; a
 member removed leaves the rest writing; a follower wiped (SIGKILL, its
 directory deleted), removed, and replaced by a fresh member under the
-clients leaves a linearizable history.  A member's directory on a
+clients leaves a linearizable history.  On a group of its own, what a
+rude client or a user's typo is told: the membership commands with
+wrong arguments, ids or addresses, at a follower, or while a change is
+under way; a member that never answers left a spare; other CLUSTER
+subcommands; hash tags in MOVED; MULTI queues a member cannot
+replicate; `kv HOST:PORT member`, `kv DIR cluster` and a member's `kv
+serve` with bad arguments, each exact error checked.  A member's directory on a
 tmpfs filled with junk, as a follower and then as the leader: the member
 stops by itself, the others go on acknowledging writes, the history is
 linearizable, and restarted it holds what the leader holds (skipped,
@@ -39,6 +45,7 @@ import errno
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -1509,6 +1516,348 @@ def kv_cluster_starts_a_group_and_stops_it(kv):
         shutil.rmtree(root, ignore_errors=True)
 
 
+# ---- what a rude client, or a user's typo, is told (member_change.c,
+# member_cluster.c, member_exec.c, serve_member_cli.c, serve_cluster.c) --
+
+def slot_of(key):
+    """Redis Cluster's slot of key: CRC16 (XMODEM) of its hash tag, the
+    bytes between its first '{' and the first '}' after it if there are
+    any, else of the whole key, modulo 16384."""
+    import binascii
+    k = key.encode()
+    o = k.find(b"{")
+    if o >= 0:
+        e = k.find(b"}", o + 1)
+        if e > o + 1:
+            k = k[o + 1:e]
+    return binascii.crc_hqx(k, 0) % 16384
+
+
+def expect(reply, want, what):
+    check(reply == want, "%s: got %r, want %r" % (what, reply, want))
+
+
+def kv_run(kv, *args, timeout=20, env=None):
+    return subprocess.run([kv] + [str(a) for a in args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def refused_changes_and_commands_say_why(kv):
+    """On a group of its own, which every member leaves by SIGTERM (so a
+    coverage build keeps their counts): CLUSTER ADDMEMBER, REMOVEMEMBER
+    and FAILOVER TO with wrong argument counts, ids that are not numbers
+    from 1, addresses that are not HOST:PORT or too long, an id or a Raft
+    address already a member's, an unknown id, the leader itself; asked
+    at a follower (MOVED, before any argument is looked at); a second
+    change while one is under way; a member that never answers added (a
+    spare, not made a voter: the error says so, ADDMEMBER again tries
+    again, REMOVEMEMBER takes it away); a change whose client left still
+    ends and frees the next; other CLUSTER subcommands, unknown or with
+    extra arguments; MYID and SHARDS; hash tags in MOVED's slot; MULTI's
+    queue refused whole; and `kv HOST:PORT member` with bad arguments,
+    an address that is not HOST:PORT, nothing listening, a peer that
+    closes, and a follower's MOVED followed to the leader's answer."""
+    c = Cluster(kv)
+    try:
+        lead = c.leader()
+        L, lid = c.client_ports[lead], lead + 1
+        f = [i for i in range(c.n) if i != lead][0]
+        F = c.client_ports[f]
+
+        def ask(*words, port=L, timeout=5):
+            return command(port, "CLUSTER", *words, timeout=timeout)
+
+        nobody_raft, nobody_client = ["127.0.0.1:%d" % p for p in free_ports(2)]
+        usage = "-ERR CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT"
+        for words in (["ADDMEMBER"], ["ADDMEMBER", "9", nobody_raft],
+                      ["addmember", "9", nobody_raft, nobody_client, "extra"]):
+            expect(ask(*words), usage, "CLUSTER %s" % " ".join(words))
+        for bad in ("0", "abc", "-1", "7x", "", "99999999999999999999", "1" * 30):
+            expect(ask("ADDMEMBER", bad, nobody_raft, nobody_client),
+                   "-ERR a member's id is a number from 1 (got argument 2)", "id %r" % bad)
+        for which, arg in (("Raft", 3), ("client", 4)):
+            for bad in ("nohost", "host:", ":6379", "host:123456", "host:12a", "ho st:1",
+                        "h" * 62 + ":1", "h" * 300 + ":1"):
+                words = ["ADDMEMBER", "9", nobody_raft, nobody_client]
+                words[arg - 1] = bad
+                expect(ask(*words), "-ERR the %s address is HOST:PORT, at most 63 bytes" % which,
+                       "the %s address %r" % (which, bad[:20]))
+        other = (lead + 1) % c.n
+        expect(ask("ADDMEMBER", str(lid), nobody_raft, nobody_client),
+               "-ERR member %d is already in the configuration (a voter at %s)" % (
+                   lid, c.raft_addr(lead)), "adding a voter's id again")
+        expect(ask("ADDMEMBER", "9", c.raft_addr(other), nobody_client),
+               "-ERR the Raft address %s is member %d's" % (c.raft_addr(other), other + 1),
+               "a new id at a member's Raft address")
+        for words in (["REMOVEMEMBER"], ["REMOVEMEMBER", "2", "3"]):
+            expect(ask(*words), "-ERR CLUSTER REMOVEMEMBER ID", "CLUSTER %s" % " ".join(words))
+        expect(ask("REMOVEMEMBER", "two"),
+               "-ERR a member's id is a number from 1 (got argument 2)", "REMOVEMEMBER two")
+        expect(ask("REMOVEMEMBER", "42"), "-ERR member 42 is not in the configuration",
+               "removing an unknown id")
+        expect(ask("REMOVEMEMBER", str(lid)),
+               "-ERR member %d leads: CLUSTER FAILOVER TO another member first, then remove it "
+               "there" % lid, "removing the leader")
+        usage = ("-ERR CLUSTER FAILOVER TO ID (a member's leadership moved to another; "
+                 "Redis's own FAILOVER options are not taken)")
+        for words in (["FAILOVER"], ["FAILOVER", "FORCE"], ["FAILOVER", "TO"],
+                      ["FAILOVER", "FROM", "2"], ["FAILOVER", "TO", "2", "3"]):
+            expect(ask(*words), usage, "CLUSTER %s" % " ".join(words))
+        expect(ask("FAILOVER", "TO", "x"),
+               "-ERR a member's id is a number from 1 (got argument 3)", "FAILOVER TO x")
+        for to in (42, lid):
+            expect(ask("FAILOVER", "TO", str(to)), "-ERR member %d is not a voter of the "
+                   "configuration other than the leader" % to, "FAILOVER TO %d" % to)
+        moved = "-MOVED 0 127.0.0.1:%d" % L
+        for words in (["REMOVEMEMBER", str(lid)], ["ADDMEMBER"], ["FAILOVER", "TO", "x"]):
+            expect(ask(*words, port=F), moved, "CLUSTER %s at a follower" % " ".join(words))
+        check(c.leader() == lead and sorted(members_of(c, lead).items()) == [
+            (i + 1, "voter") for i in range(c.n)], "the refused changes changed nothing (%r)" %
+              members_of(c, lead))
+
+        # A member that never answers, added with `kv HOST:PORT member add`
+        # at a follower (the tool follows MOVED): it is added as a spare,
+        # never made a voter (libraft gives up its catch-up).
+        began = time.time()
+        tool = subprocess.Popen([kv, c.client_addr(f), "member", "add", "9", nobody_raft,
+                                 nobody_client], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline, busy = time.time() + 5, None
+        while time.time() < deadline:
+            busy = ask("REMOVEMEMBER", "42")  # (refused anyway: no change if it wins)
+            if busy.startswith("-ERR a membership change is under way"):
+                break
+            time.sleep(0.05)
+        check(re.fullmatch(r"-ERR a membership change is under way \(asked by client \d+\): "
+                           r"one at a time", busy or ""), "a second change while the first is "
+              "under way is refused (%r)" % busy)
+        _, err = tool.communicate(timeout=60)
+        check(tool.returncode == 1 and err.startswith(
+            "kv member: ERR member 9 is in the configuration as a spare, but was not made a "
+            "voter (") and err.endswith("): CLUSTER ADDMEMBER again, or CLUSTER REMOVEMEMBER\n"),
+            "adding a member that never answers fails, saying what to do, exit 1 (exit %d, %r)"
+            % (tool.returncode, err))
+        print("    a member that never answers: refused after %.1f s" % (time.time() - began))
+        check(members_of(c, lead).get(9) == "spare", "member 9 is left a spare (%r)" %
+              members_of(c, lead))
+        check(int(nobody_client.split(":")[1]) not in slot_ports(c, lead),
+              "CLUSTER SLOTS names no spare")
+        expect(ask("FAILOVER", "TO", "9"), "-ERR member 9 is not a voter of the configuration "
+               "other than the leader", "FAILOVER TO a spare")
+        elsewhere = "127.0.0.1:%d" % free_ports(1)[0]
+        expect(ask("ADDMEMBER", "9", elsewhere, nobody_client),
+               "-ERR member 9 is already in the configuration (a non-voter at %s)" % nobody_raft,
+               "the spare's id at another Raft address")
+        # REMOVEMEMBER of the spare by a client that leaves before the answer.
+        s = socket.create_connection(("127.0.0.1", L), timeout=5)
+        s.sendall(b"*3\r\n$7\r\nCLUSTER\r\n$12\r\nREMOVEMEMBER\r\n$1\r\n9\r\n")
+        s.close()
+        deadline, got = time.time() + 10, None
+        while time.time() < deadline:
+            got = ask("REMOVEMEMBER", "9")
+            if got == "-ERR member 9 is not in the configuration":
+                break
+            time.sleep(0.1)
+        expect(got, "-ERR member 9 is not in the configuration",
+               "the removal asked by a client that left ends, and the next change is taken")
+        check(9 not in members_of(c, lead), "member 9 is gone (%r)" % members_of(c, lead))
+
+        # Other CLUSTER subcommands.
+        for words in (["NODES"], ["SLOTS", "x"], ["INFO", "x"], ["MYID", "x"], ["SHARDS", "x"],
+                      ["RESET"]):
+            expect(ask(*words), "-ERR unknown subcommand or wrong number of arguments for "
+                   "'CLUSTER' (this member knows SLOTS, SHARDS, INFO, MYID, ADDMEMBER, "
+                   "REMOVEMEMBER, FAILOVER TO)", "CLUSTER %s" % " ".join(words))
+        r = redis.Redis(port=F, socket_timeout=2)
+        check(r.execute_command("CLUSTER MYID") == b"%040x" % (f + 1),
+              "CLUSTER MYID is the member's id in 40 hex digits")
+        check(r.execute_command("READWRITE") in (b"OK", True), "READWRITE answers OK")
+        shards = r.execute_command("CLUSTER SHARDS")
+        check(len(shards) == 1 and shards[0][0] == b"slots" and shards[0][1] == [0, 16383],
+              "CLUSTER SHARDS: one shard of every slot (%r)" % shards)
+        nodes = [dict(zip(n[::2], n[1::2])) for n in shards[0][3]]
+        check([(n[b"port"], n[b"role"]) for n in nodes] ==
+              [(L, b"master")] + [(c.client_ports[i], b"replica") for i in range(c.n)
+                                  if i != lead], "CLUSTER SHARDS's nodes: the leader the "
+              "master, the others replicas (%r)" % nodes)
+        check(nodes[0][b"id"] == b"%040x" % lid and nodes[0][b"ip"] == b"127.0.0.1",
+              "the leader's node names its id and address (%r)" % nodes[0])
+
+        # Hash tags: MOVED names Redis Cluster's slot of the key's tag.
+        for key in ("{user1000}.following", "{user1000}.followers", "foo{}{bar}",
+                    "foo{{bar}}zap", "foo{bar}{zap}", "{abc", "abc}{", "{}", "x{y}"):
+            expect(command(F, "SET", key, "v"), "-MOVED %d 127.0.0.1:%d" % (slot_of(key), L),
+                   "SET %r at a follower" % key)
+        check(slot_of("{user1000}.following") == slot_of("user1000") != slot_of("{abc"),
+              "the slot arithmetic of this test (tags) is Redis's")
+
+        # MULTI's queue: what a member cannot replicate fails the EXEC whole.
+        rl = redis.Redis(port=L, socket_timeout=5)
+        for queued, name in (([("SET", "q:a", "1"), ("SET", "q:b", "2", "EX", "100")], "set"),
+                             ([("MSET", "q:a", "1"), ("EXISTS", "q:n")], "exists")):
+            p = rl.pipeline(transaction=True)
+            for cmd in queued:
+                p.execute_command(*cmd)
+            try:
+                p.execute()
+                check(False, "EXEC of %r fails" % queued)
+            except redis.exceptions.ResponseError as err:
+                check("'%s' (command 2) inside MULTI: a member of a Raft group replicates a "
+                      "transaction of SET, MSET and DEL only" % name in str(err) and
+                      "nothing of it was applied" in str(err),
+                      "the EXEC's error names command 2, '%s' (%s)" % (name, err))
+            check(rl.mget("q:a", "q:b", "q:n") == [None, None, None],
+                  "an EXEC refused applied nothing")
+        p = rl.pipeline(transaction=True)
+        p.mset({"q:a": "1", "q:b": "2", "q:c": "3"}).delete("q:a", "q:b", "q:x").delete("q:x")
+        got = p.execute()
+        check(got == [True, 2, 0], "EXEC of MSET, DEL of three (two exist), DEL of none "
+              "answers [OK, 2, 0] (got %r)" % got)
+
+        # kv HOST:PORT member: the tool's own errors, then the leader's answers.
+        usage = "usage: kv HOST:PORT member add ID RAFT-HOST:PORT CLIENT-HOST:PORT\n"
+        for args in ([], ["add", "9"], ["remove"], ["remove", "2", "3"], ["transfer"],
+                     ["drop", "2"]):
+            out = kv_run(kv, c.client_addr(lead), "member", *args)
+            check(out.returncode == 2 and out.stderr.startswith(usage),
+                  "kv member %s: usage, exit 2 (exit %d, %r)" % (" ".join(args), out.returncode,
+                                                                  out.stderr))
+        for addr in ("nocolon", ":%d" % L):
+            out = kv_run(kv, addr, "member", "remove", "2")
+            expect((out.returncode, out.stderr), (2, "kv member: '%s' is not HOST:PORT (a "
+                   "member's client address)\n" % addr), "kv %s member" % addr)
+        out = kv_run(kv, "127.0.0.1:noport", "member", "remove", "2")
+        check(out.returncode == 2 and out.stderr.startswith("kv member: 127.0.0.1:noport: "),
+              "a port that is no number: getaddrinfo's error (exit %d, %r)" % (
+                  out.returncode, out.stderr))
+        nobody = "127.0.0.1:%d" % free_ports(1)[0]
+        out = kv_run(kv, nobody, "member", "remove", "2")
+        expect((out.returncode, out.stderr), (2, "kv member: cannot connect to %s\n" % nobody),
+               "kv member at an address nothing listens on")
+        def fake_member(reply):
+            """`kv ADDR member remove 2` at a listener that reads the request,
+            answers reply and hangs up: the tool's exit status and stderr."""
+            lst = socket.socket()
+            lst.bind(("127.0.0.1", 0))
+            lst.listen(1)
+            addr = "127.0.0.1:%d" % lst.getsockname()[1]
+
+            def serve():
+                conn, _ = lst.accept()
+                conn.recv(4096)
+                conn.sendall(reply)
+                conn.close()
+            t = threading.Thread(target=serve)
+            t.start()
+            out = kv_run(kv, addr, "member", "remove", "2")
+            t.join()
+            lst.close()
+            return addr, out.returncode, out.stderr
+        addr, status, err = fake_member(b"+O")
+        expect((status, err), (2, "kv member: %s closed without a whole answer\n" % addr),
+               "kv member at a peer that hangs up mid-answer")
+        _, status, err = fake_member(b"-MOVED 0 %s\r\n" % nobody.encode())
+        expect((status, err), (2, "kv member: cannot connect to %s\n" % nobody),
+               "kv member redirected to a leader nothing listens at")
+        out = kv_run(kv, c.client_addr(f), "member", "remove", "42")
+        expect((out.returncode, out.stderr), (1, "kv member: ERR member 42 is not in the "
+               "configuration\n"), "kv member remove 42 at a follower: the leader's answer")
+        out = kv_run(kv, c.client_addr(lead), "member", "transfer", lid)
+        expect((out.returncode, out.stderr), (1, "kv member: ERR member %d is not a voter of "
+               "the configuration other than the leader\n" % lid), "kv member transfer to "
+               "the leader")
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
+    """`kv DIR cluster` with an option's value out of range, ports past
+    65535, a DIR it cannot make, and an option every member's kv serve
+    refuses (the member exits: said, exit 2); a member that exits once
+    the group runs (the others stopped, exit 1).  `kv DIR serve` as a
+    member with --raft-peers malformed, too long, with too many peers,
+    an id twice, or without its own id; KV_RAFT_PLANTED naming no
+    planted mistake; an engine it cannot open: each exits 2 saying what
+    is wrong."""
+    root = tempfile.mkdtemp(prefix="kv-cluster-bad-")
+    try:
+        d = os.path.join(root, "g")
+        for args, why in (
+                (["--members", "0"], "--members takes a number from 1 to 9 (got '0')"),
+                (["--members", "10"], "--members takes a number from 1 to 9 (got '10')"),
+                (["--port", "http"], "--port takes a number from 1 to 65535 (got 'http')"),
+                (["--port", "6391", "--raft-port", "0"],
+                 "--raft-port takes a number from 1 to 65535 (got '0')"),
+                (["--members"], "--members takes a number from 1 to 9 (got nothing)"),
+                (["--port", "65534", "--members", "3"], "ports past 65535"),
+                (["--port", "6391", "--raft-port", "65535", "--members", "2"],
+                 "ports past 65535")):
+            out = kv_run(kv, d, "cluster", *args)
+            expect((out.returncode, out.stderr), (2, "kv cluster: %s\n" % why),
+                   "kv DIR cluster %s" % " ".join(args))
+        check(not os.path.exists(d), "a refused kv cluster made no directory")
+        afile = os.path.join(root, "file")
+        open(afile, "w").close()
+        out = kv_run(kv, os.path.join(afile, "g"), "cluster", "--members", "1")
+        expect((out.returncode, out.stderr), (2, "kv cluster: %s/g: Not a directory\n" % afile),
+               "kv cluster under a file")
+        port = free_run(2)
+        out = kv_run(kv, d, "cluster", "--members", "1", "--port", port, "--raft-port", port + 1,
+                     "--no-such-option", "1")
+        expect((out.returncode, out.stderr), (2, "kv cluster: member 1 exited; its output is "
+               "in %s/m1.log\n" % d), "kv cluster with an option kv serve refuses")
+        log = open(os.path.join(d, "m1.log")).read()
+        check("bad option '--no-such-option'" in log, "the member's log says why (%r)" % log)
+        proc = subprocess.Popen([kv, os.path.join(root, "one"), "cluster", "--members", "1",
+                                 "--port", str(port), "--raft-port", str(port + 1)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            check("member 1 leads" in line, "a group of one leads at once (%r)" % line)
+            with open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)) as ch:
+                member = int(ch.read().split()[0])
+            os.kill(member, signal.SIGTERM)  # the member ends, not the command
+            status = proc.wait(timeout=30)
+            err = proc.stderr.read()
+            expect((status, err), (1, "kv cluster: member 1 exited; stopping the others (its "
+                   "output is in %s/one/m1.log)\n" % root), "a member that exits while the "
+                   "group runs")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        m = os.path.join(root, "m")
+        for peers, why in (
+                ("1@127.0.0.1", "'1@127.0.0.1' is not ID@HOST:PORT[/CLIENTPORT]"),
+                ("x@h:1", "'x@h:1' is not ID@HOST:PORT[/CLIENTPORT]"),
+                ("0@h:1", "'0@h:1' is not ID@HOST:PORT[/CLIENTPORT]"),
+                ("1@:5", "'1@:5' is not ID@HOST:PORT[/CLIENTPORT]"),
+                ("1@" + "h" * 200 + ":1", "at most 9 peers, each ID@HOST:PORT[/CLIENTPORT]"),
+                (",".join("%d@h:%d" % (i, i) for i in range(1, 11)),
+                 "at most 9 peers, each ID@HOST:PORT[/CLIENTPORT]"),
+                ("1@h:1,2@h:2,1@h:3", "id 1 twice"),
+                ("2@h:1,3@h:2", "names no member 1 (--raft-id)")):
+            out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers)
+            what = "kv serve: --raft-peers%s %s\n" % (":" if "names" not in why else "", why)
+            expect((out.returncode, out.stderr), (2, what), "--raft-peers %s" % peers[:30])
+        peers = "1@127.0.0.1:%d/%d" % (port + 1, port)
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                     env=dict(os.environ, KV_RAFT_PLANTED="reads-anywhere"))
+        expect((out.returncode, out.stderr), (2, "kv serve: KV_RAFT_PLANTED=reads-anywhere: no "
+               "such planted mistake (ack-before-commit, follower-reads, leader-reads, "
+               "applied-apart)\n"), "a planted mistake that does not exist")
+        os.makedirs(m)
+        open(os.path.join(m, "replica"), "w").close()
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers)
+        check(out.returncode == 2 and out.stderr.startswith(
+            "kv serve: raft member 1: opening its engine: "), "an engine that cannot be opened "
+            "(DIR/replica a file) stops the start, saying so (exit %d, %r)" % (out.returncode,
+                                                                              out.stderr))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def campaign(kv, runs, members):
     """make test-cluster: each fault schedule `runs` times on `members`
     members, each history checked; each planted mistake `runs` times, each
@@ -1639,6 +1988,10 @@ def main():
         m.stop()
     for name, fn in [("kv_cluster_starts_a_group_and_stops_it",
                       kv_cluster_starts_a_group_and_stops_it),
+                     ("refused_changes_and_commands_say_why",
+                      refused_changes_and_commands_say_why),
+                     ("kv_cluster_and_a_members_options_refuse_what_is_wrong",
+                      kv_cluster_and_a_members_options_refuse_what_is_wrong),
                      ("a_history_across_partitions_is_linearizable",
                       a_history_across_partitions_is_linearizable),
                      ("a_snapshot_installed_ends_the_old_engines_handles",

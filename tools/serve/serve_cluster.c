@@ -113,22 +113,28 @@ static int cluster_exited(pid_t *pids, int n)
 
 int serve_cluster_main(const char *dir, int nargs, char **args)
 {
-    long members = 3, port = 6391, raft_port = 0, v;
+    long members = 3, port = 6391, raft_port = 0;
     int first_extra = nargs;
     for (int i = 0; i < nargs; i++) {
         const char *a = args[i];
-        int has_value = i + 1 < nargs;
-        if (strcmp(a, "--members") == 0 && has_value && cluster_number(args[i + 1], 1, CLUSTER_MAX, &v))
-            members = v, i++;
-        else if (strcmp(a, "--port") == 0 && has_value && cluster_number(args[i + 1], 1, 65535, &v))
-            port = v, i++;
-        else if (strcmp(a, "--raft-port") == 0 && has_value &&
-                 cluster_number(args[i + 1], 1, 65535, &v))
-            raft_port = v, i++;
-        else {
+        long *v = strcmp(a, "--members") == 0 ? &members
+                  : strcmp(a, "--port") == 0 ? &port
+                  : strcmp(a, "--raft-port") == 0 ? &raft_port
+                                                  : NULL;
+        if (v == NULL) {
             first_extra = i; /* the members' own options from here */
             break;
         }
+        /* A value out of range is refused here: passed on, it would only
+         * make every member's kv serve refuse "--members". */
+        long hi = v == &members ? CLUSTER_MAX : 65535;
+        if (i + 1 == nargs || !cluster_number(args[i + 1], 1, hi, v)) {
+            fprintf(stderr, "kv cluster: %s takes a number from 1 to %ld (got %s%s%s)\n", a, hi,
+                    i + 1 == nargs ? "nothing" : "'", i + 1 == nargs ? "" : args[i + 1],
+                    i + 1 == nargs ? "" : "'");
+            return 2;
+        }
+        i++;
     }
     if (raft_port == 0)
         raft_port = port + 1000;

@@ -4,6 +4,7 @@
  * no prefix of a command, no byte changed in its header and nothing after
  * its last op parses.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,7 @@ static void a_changed_header_or_op_is_refused(void)
         {2, 3, "three conditions, but op 2 is a write (C1)"},
         {2, 1, "one condition, but op 1 is a condition (C1)"},
         {6, 3, "three writes where two are (C2: the ops tile the bytes)"},
+        {8, 0x10, "2 + 2^20 writes, more than one kv_write holds"},
         {COMMAND_HEADER, 7, "kind 7 is none"},
         {COMMAND_HEADER + 1, 0, "a key of 0 bytes"},
         {COMMAND_HEADER + 5, 9, "a value longer than the bytes left"},
@@ -148,11 +150,45 @@ static void a_reserved_key_is_refused_when_read(void)
     command_free(c);
 }
 
+/* More writes than one kv_write holds: refused when built, and in a
+ * header when read, naming the limit. */
+static void more_writes_than_a_kv_write_holds_are_refused(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    char k[16];
+    unsigned i = 0;
+    int rc = KV_OK;
+    for (; rc == KV_OK && i < KV_MAX_BATCH_OPS; i++) {
+        int n = snprintf(k, sizeof k, "%u", i);
+        rc = command_delete(c, k, (size_t)n);
+    }
+    CHECK_MSG(rc == KV_ERR_INVALID && i - 1 == KV_MAX_BATCH_OPS - 1,
+              "%u writes go in, the next is refused (refused: write %u)", KV_MAX_BATCH_OPS - 1,
+              i);
+    CHECK_MSG(strstr(kv_errmsg(), "more than one kv_write holds") != NULL, "saying why (%s)",
+              kv_errmsg());
+    command_free(c);
+    c = sample();
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, p, len);
+    copy[8] = 0x10; /* writes: 2 + 2^20 */
+    command_reader r;
+    CHECK_KV(command_parse(copy, len, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "offset 6: 1048578 writes (at most 1048575)") != NULL,
+              "the message names the header's count and the limit (got %s)", kv_errmsg());
+    free(copy);
+    command_free(c);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(what_is_built_parses_back),
     HARNESS_TEST(bounds_are_refused_when_building),
     HARNESS_TEST(no_prefix_parses),
     HARNESS_TEST(a_changed_header_or_op_is_refused),
     HARNESS_TEST(a_reserved_key_is_refused_when_read),
+    HARNESS_TEST(more_writes_than_a_kv_write_holds_are_refused),
 };
 const harness_suite command_suite = HARNESS_SUITE("command", tests);

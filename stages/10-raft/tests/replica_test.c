@@ -255,6 +255,70 @@ static void a_damaged_replica_file_is_named(void)
     free(dir);
 }
 
+/* The replica's own keys, written with junk behind its back (a damaged
+ * engine, a tool run on it), are refused as corrupt, not read as an
+ * index or an address. */
+static void the_replicas_own_keys_holding_junk_are_refused(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    uint8_t key[COMMAND_MEMBER_KEY_LEN + 8];
+    memcpy(key, COMMAND_MEMBER_KEY, COMMAND_MEMBER_KEY_LEN);
+    memset(key + COMMAND_MEMBER_KEY_LEN, 0, 8);
+    key[sizeof key - 1] = 2; /* member 2 (the id big-endian) */
+    CHECK_KV(kv_put(replica_db(r), key, sizeof key, "no address", 10), KV_OK);
+    char addr[64];
+    CHECK_KV(replica_member_address(r, 2, addr, sizeof addr), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "member 2's address key holds 10 bytes that are not "
+                                  "HOST:PORT") != NULL, "the message names the member (got %s)",
+              kv_errmsg());
+    CHECK_MSG(replica_member_address(r, 3, addr, sizeof addr) == 0, "member 3: no address");
+    CHECK_KV(kv_put(replica_db(r), REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, "abc", 3), KV_OK);
+    CHECK_KV(replica_close(r), KV_OK);
+    CHECK_KV(replica_open(dir, NULL, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "the applied index's key holds 3 bytes, not 8") != NULL,
+              "reopened, an applied index of 3 bytes is refused (got %s)", kv_errmsg());
+    free(dir);
+}
+
+/* A snapshot of more records than one restore batch holds (4096) is
+ * restored whole. */
+static void a_snapshot_larger_than_a_batch_restores_whole(void)
+{
+    char *da = dir_of("a"), *db = dir_of("b");
+    replica *a = NULL, *b = NULL;
+    CHECK_KV(replica_open(da, NULL, &a), KV_OK);
+    CHECK_KV(replica_open(db, NULL, &b), KV_OK);
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    char k[16];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(k, sizeof k, "k%05d", i);
+        CHECK_KV(command_put(c, k, strlen(k), k, strlen(k)), KV_OK);
+    }
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    int outcome = -1;
+    CHECK_KV(replica_apply(a, 1, p, len, &outcome, NULL), KV_OK);
+    CHECK(outcome == REPLICA_APPLIED);
+    command_free(c);
+    void *snap = NULL;
+    size_t slen = 0;
+    uint64_t index = 0;
+    CHECK_KV(replica_snapshot(a, alloc, free, &snap, &slen, &index), KV_OK);
+    CHECK_KV(replica_restore(b, snap, slen), KV_OK);
+    CHECK_MSG(replica_applied(b) == 1 && strcmp(value(b, "k00000"), "k00000") == 0 &&
+                  strcmp(value(b, "k04096"), "k04096") == 0 &&
+                  strcmp(value(b, "k09999"), "k09999") == 0,
+              "b holds the first key, the first of the second batch, and the last");
+    free(snap);
+    CHECK_KV(replica_close(a), KV_OK);
+    CHECK_KV(replica_close(b), KV_OK);
+    free(da);
+    free(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(commands_apply_in_order_under_their_conditions),
     HARNESS_TEST(a_command_says_which_keys_its_writes_found),
@@ -262,5 +326,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_snapshot_restores_another_replica_and_never_rolls_back),
     HARNESS_TEST(a_damaged_snapshot_is_refused_and_changes_nothing),
     HARNESS_TEST(a_damaged_replica_file_is_named),
+    HARNESS_TEST(the_replicas_own_keys_holding_junk_are_refused),
+    HARNESS_TEST(a_snapshot_larger_than_a_batch_restores_whole),
 };
 const harness_suite replica_suite = HARNESS_SUITE("replica", tests);

@@ -1,0 +1,148 @@
+/*
+ * replica_fsm_test.c: the replica as libraft's state machine
+ * (replica_fsm.h), called as the library calls it: an apply whose write
+ * the engine fails (a full disk) returns RAFT_IOERR and keeps the first
+ * failure (the error, the entry's index, the engine's message), which
+ * the member stops on; a snapshot handed to restore that is damaged is refused as
+ * RAFT_CORRUPT, the engine as it was, and a whole one is installed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "io_fault.h"
+#include "replica_fsm.h"
+
+static char *dir_of(const char *name)
+{
+    char *p = malloc(strlen(harness_tmpdir()) + strlen(name) + 2);
+    sprintf(p, "%s/%s", harness_tmpdir(), name);
+    return p;
+}
+
+/* A command putting key=val, in a buffer of raft_malloc's (as the
+ * library hands them over). */
+static struct raft_buffer put_cmd(const char *key, const char *val)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_put(c, key, strlen(key), val, strlen(val)), KV_OK);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    struct raft_buffer b = {raft_malloc(len), len};
+    memcpy(b.base, p, len);
+    command_free(c);
+    return b;
+}
+
+static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    /* The replica on a disk of 2 MiB, which a value of 1 MiB fills (the
+     * engine keeps 1 MiB free for its own work). */
+    io_fault_plan plan = {.disk_bytes = 2 << 20};
+    io_fault_install(&plan);
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    replica_fsm f;
+    replica_fsm_init(&f, r);
+    struct raft raft;
+    memset(&raft, 0, sizeof raft);
+    replica_fsm_attach(&f, &raft);
+    struct raft_buffer b = put_cmd("x", "1");
+    void *result = NULL;
+    raft.last_applied = 4;
+    CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 &&
+                  replica_fsm_outcome(result) == REPLICA_APPLIED,
+              "entry 5, a put, applies");
+    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1 && f.nexisted == 1 &&
+                  f.existed[0] == 0, "no failure; one applied; its key held nothing before");
+    raft.last_applied = 5;
+    char *big = malloc((1 << 20) + 1);
+    memset(big, 'v', 1 << 20);
+    big[1 << 20] = '\0';
+    struct raft_buffer b2 = put_cmd("y", big);
+    free(big);
+    CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR,
+              "entry 6, whose write the engine fails, returns RAFT_IOERR");
+    CHECK_MSG(f.failed == KV_ERR_IO && f.failed_index == 6 &&
+                  strstr(f.why, "free on its file system") != NULL,
+              "the failure is kept: the engine's error, entry 6, its message (got %d, %llu, %s)",
+              f.failed, (unsigned long long)f.failed_index, f.why);
+    int first = f.failed;
+    char why[sizeof f.why];
+    memcpy(why, f.why, sizeof why);
+    /* A second failure (libraft tries the entry again) does not replace
+     * the first. */
+    raft.last_applied = 6;
+    CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR, "entry 7 fails too");
+    CHECK_MSG(f.failed == first && f.failed_index == 6 && strcmp(f.why, why) == 0,
+              "the first failure is the one kept (got entry %llu)",
+              (unsigned long long)f.failed_index);
+    CHECK_MSG(replica_applied(r) == 5, "the applied index is the last entry applied, 5 (got "
+              "%llu)", (unsigned long long)replica_applied(r));
+    raft_free(b.base);
+    raft_free(b2.base);
+    replica_fsm_free(&f);
+    replica_close(r); /* (the engine may report the failed write again) */
+    io_fault_uninstall();
+    free(dir);
+}
+
+static int restore_calls;
+static void count_restore(void *arg)
+{
+    (void)arg;
+    restore_calls++;
+}
+
+static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
+{
+    char *da = dir_of("a"), *db = dir_of("b");
+    replica *a = NULL, *b = NULL;
+    CHECK_KV(replica_open(da, NULL, &a), KV_OK);
+    CHECK_KV(replica_open(db, NULL, &b), KV_OK);
+    replica_fsm fa, fb;
+    replica_fsm_init(&fa, a);
+    replica_fsm_init(&fb, b);
+    struct raft raft;
+    memset(&raft, 0, sizeof raft);
+    replica_fsm_attach(&fa, &raft);
+    replica_fsm_attach(&fb, &raft);
+    fb.before_restore = count_restore;
+    struct raft_buffer cmd = put_cmd("k", "v");
+    void *result = NULL;
+    CHECK(fa.fsm.apply(&fa.fsm, &cmd, &result) == 0);
+    raft_free(cmd.base);
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
+    CHECK_MSG(fa.fsm.snapshot(&fa.fsm, &bufs, &n) == 0 && n == 1,
+              "a snapshot is one buffer");
+    CHECK_MSG(fa.snapshots == 1 && fa.snapshot_index == 1, "counted, at index 1 (got %llu)",
+              (unsigned long long)fa.snapshot_index);
+    struct raft_buffer bad = {raft_malloc(bufs[0].len), bufs[0].len};
+    memcpy(bad.base, bufs[0].base, bad.len);
+    ((uint8_t *)bad.base)[bad.len / 2] ^= 0x01;
+    restore_calls = 0;
+    CHECK_MSG(fb.fsm.restore(&fb.fsm, &bad) == RAFT_CORRUPT,
+              "a snapshot with a byte changed is refused as RAFT_CORRUPT");
+    CHECK_MSG(fb.restores == 0 && restore_calls == 1 && replica_applied(b) == 0,
+              "not counted as installed; the engine as it was");
+    CHECK_MSG(fb.fsm.restore(&fb.fsm, &bufs[0]) == 0, "the whole one is installed");
+    CHECK_MSG(fb.restores == 1 && replica_applied(b) == 1, "counted; b at index 1 (got %llu)",
+              (unsigned long long)replica_applied(b));
+    raft_free(bufs);
+    replica_fsm_free(&fa);
+    replica_fsm_free(&fb);
+    CHECK_KV(replica_close(a), KV_OK);
+    CHECK_KV(replica_close(b), KV_OK);
+    free(da);
+    free(db);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(an_apply_the_engine_fails_is_kept_with_its_entry),
+    HARNESS_TEST(a_damaged_snapshot_restored_is_refused_as_corrupt),
+};
+const harness_suite replica_fsm_suite = HARNESS_SUITE("replica_fsm", tests);
