@@ -165,11 +165,11 @@ for pair in "$@"; do
     # Not a database file: kv serve's parser (requests), glob matcher
     # (patterns) and HTTP request reader (the metrics endpoint's), stage
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
-    # line, then a manifest's bytes), stage 10's command and snapshot
-    # formats: their seeds are committed in fuzz/seeds/.
+    # line, then a manifest's bytes), stage 10's command, snapshot and
+    # member note formats: their seeds are committed in fuzz/seeds/.
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
        [ "$target" = filter ] || [ "$target" = manifest ] ||
-       [ "$target" = command ] || [ "$target" = snapshot ]; then
+       [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ]; then
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue
