@@ -99,6 +99,24 @@ static void block_finish_array_longer_than_the_buffer(void)
     block_builder_free(&b);
 }
 
+/* A builder's state set by hand: len bytes of entries (byte fill) in a
+ * buffer of cap, and nr restart points, the ith at offset step * i. */
+static void bf_state(block_builder *b, size_t cap, size_t len, int fill, size_t nr,
+                     uint32_t step)
+{
+    block_builder_init(b, 16);
+    b->cap = cap;
+    b->buf = malloc(cap);
+    memset(b->buf, fill, cap);
+    b->len = len;
+    b->restarts_cap = nr + 1;
+    b->restarts = malloc((nr + 1) * sizeof *b->restarts);
+    for (size_t i = 0; i < nr; i++)
+        b->restarts[i] = (uint32_t)(step * i);
+    b->nrestarts = nr;
+    b->entries = 4 * nr;
+}
+
 static void block_finish_grows_only_by_the_array(void)
 {
     /* 4000 bytes of entries in a 4096-byte buffer, 10 restart points: the
@@ -107,17 +125,7 @@ static void block_finish_grows_only_by_the_array(void)
      * asks for room in proportion to the entries would hold four times
      * the block for each block a table builds. */
     block_builder b;
-    block_builder_init(&b, 16);
-    b.cap = 4096;
-    b.buf = malloc(b.cap);
-    memset(b.buf, 'y', b.cap);
-    b.len = 4000;
-    b.restarts_cap = 16;
-    b.restarts = malloc(16 * sizeof *b.restarts);
-    for (int i = 0; i < 10; i++)
-        b.restarts[i] = (uint32_t)(400 * i);
-    b.nrestarts = 10;
-    b.entries = 160;
+    bf_state(&b, 4096, 4000, 'y', 10, 400);
     const uint8_t *c = NULL;
     size_t len = 0;
     harness_context("block_builder_finish of 4000 bytes of entries in a 4096-byte buffer, 10 "
@@ -140,16 +148,7 @@ static void block_finish_grows_for_the_last_byte(void)
      * the array and its count need 16, one byte more than is left, so
      * finish must grow the buffer (by 4 * nrestarts + 4 past b->len). */
     block_builder b;
-    block_builder_init(&b, 16);
-    b.cap = 115;
-    b.buf = malloc(b.cap);
-    memset(b.buf, 'e', b.cap);
-    b.len = 100;
-    b.restarts_cap = 4;
-    b.restarts = malloc(4 * sizeof *b.restarts);
-    b.restarts[0] = 0, b.restarts[1] = 40, b.restarts[2] = 77;
-    b.nrestarts = 3;
-    b.entries = 20;
+    bf_state(&b, 115, 100, 'e', 3, 40); /* restart points at 0, 40, 80 */
     const uint8_t *c = NULL;
     size_t len = 0;
     harness_context("block_builder_finish of 100 bytes of entries and 3 restart points in a "

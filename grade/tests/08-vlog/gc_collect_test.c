@@ -192,6 +192,21 @@ static void gc_collect_waits_for_snapshots(void)
     value_store_close(vs, 0);
 }
 
+/* The pinned reader loads its value, the file's second, from the emptied
+ * file 7. */
+static void cl_load_pinned(value_store *vs, const ex_place *place)
+{
+    uint8_t where[VLOG_WHERE_MAX];
+    size_t wn = ex_where(where, 7, place[1].offset, place[1].len, place[1].crc);
+    value_buf buf = {0};
+    const uint8_t *val = NULL;
+    size_t vlen = 0;
+    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
+    EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
+             "emptied file (got %d: %s)", rc, kv_errmsg());
+    value_buf_free(&buf);
+}
+
 static void gc_collect_waits_for_pins(void)
 {
     const char *dir = harness_tmpdir();
@@ -203,15 +218,7 @@ static void gc_collect_waits_for_pins(void)
     cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
     cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a reader pinned the store before the job "
             "ended: its view may point into the file, and the pin keeps the file");
-    uint8_t where[VLOG_WHERE_MAX];
-    size_t wn = ex_where(where, 7, place[1].offset, place[1].len, place[1].crc);
-    value_buf buf = {0};
-    const uint8_t *val = NULL;
-    size_t vlen = 0;
-    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
-    EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
-             "emptied file (got %d: %s)", rc, kv_errmsg());
-    value_buf_free(&buf);
+    cl_load_pinned(vs, place);
     cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "still pinned: the file stays");
     value_store_unpin(vs, pin);
     cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "the pin is released: no reader can need "
@@ -240,15 +247,7 @@ static void gc_collect_waits_for_a_pin_of_either_parity(void)
                     (int)(atomic_load(&vs->epoch) & 1));
     cl_kept(vs, dir, cl_collect(vs, 1000, 1000), "a reader pinned (in the epoch's other parity) "
             "before the job ended: its view may point into the file, and the pin keeps it");
-    uint8_t where[VLOG_WHERE_MAX];
-    size_t wn = ex_where(where, 7, place[1].offset, place[1].len, place[1].crc);
-    value_buf buf = {0};
-    const uint8_t *val = NULL;
-    size_t vlen = 0;
-    int rc = value_store_load(vs, where, wn, &buf, &val, &vlen);
-    EX_CHECK(rc == KV_OK && vlen == 45000, "the pinned reader still loads its value from the "
-             "emptied file (got %d: %s)", rc, kv_errmsg());
-    value_buf_free(&buf);
+    cl_load_pinned(vs, place);
     value_store_unpin(vs, reader);
     cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "the pin is released: no reader can need "
             "the file any more");
