@@ -982,14 +982,15 @@ def transactions_try(c):
 
 
 def a_snapshot_installed_ends_the_old_engines_handles(kv):
-    """A follower paused (longer than an election timeout, after which the
-    leader only probes it) while the leader takes 200 writes (and, with
+    """A follower cut off from the others (its links closed, so nothing
+    sent to it waits in a socket's buffer, as it would for a member
+    paused) while the leader takes 200 writes (and, with
     --raft-snapshot-every 16, truncates its log behind a snapshot) catches
-    up by installing a snapshot, which replaces its engine: a READONLY
+    up once healed by installing a snapshot, which replaces its engine: a READONLY
     client's WATCH there is ended (its EXEC answers *-1, as after
     --watch-max-age), a SCAN cursor goes on over the new engine, and the
     follower reads what the leader wrote (serve_release.c)."""
-    c = Cluster(kv, extra=["--raft-snapshot-every", "16"])
+    c = Cluster(kv, extra=["--raft-snapshot-every", "16"], proxied=True)
     try:
         lead = c.leader()
         rc = retrying(c.client)
@@ -1001,11 +1002,10 @@ def a_snapshot_installed_ends_the_old_engines_handles(kv):
         r.execute_command("WATCH", "s:000")
         cursor, first = r.scan(0, count=5)
         check(cursor != 0, "a SCAN of 5 of 30 keys returns a cursor")
-        c.pause(f)
-        time.sleep(1.5)  # the leader stops sending it entries past an election timeout
+        c.net.partition([f + 1], [i + 1 for i in range(c.n) if i != f])
         for i in range(200):
             rc.set("s:%03d" % (i % 30), "after%d" % i)
-        c.resume(f)
+        c.net.heal()
         deadline = time.time() + 15
         while int((c.info(f) or {}).get("raft_snapshots_installed", 0)) < 1:
             check(time.time() < deadline, "the paused follower installs a snapshot within 15 s "

@@ -98,6 +98,14 @@ static int member_open(struct serve_member *m)
     replica_fsm_attach(&m->fsm, &m->raft);
     if (s->cfg.raft_election_ms != 0)
         raft_set_election_timeout(&m->raft, s->cfg.raft_election_ms);
+    /* Pre-vote (the Raft thesis, section 9.6): a member whose timer fires
+     * asks first whether it would win, and bumps its term only if a
+     * majority says yes.  libraft's follower refuses every vote while it
+     * still has a leader, so without it the first member to time out after
+     * a leader's death is refused, and its term makes the second one's
+     * candidacy a split vote: a new leader took three election timeouts.
+     * With it, the second member to time out wins, the first granting. */
+    raft_set_pre_vote(&m->raft, true);
     if (s->cfg.raft_snapshot_every != 0) {
         raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
         raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
@@ -198,7 +206,14 @@ int serve_member_fd(const server *s)
 
 int serve_member_timeout(const server *s)
 {
-    return s->member != NULL ? uv_backend_timeout(&s->member->loop) : -1;
+    if (s->member == NULL)
+        return -1;
+    /* Reads of the pass just run wait for a barrier not started yet
+     * (member_write.c): the next pass starts it at once, not at libraft's
+     * next timer (a heartbeat, up to 100 ms away). */
+    if (s->member->barrier_wanted && !s->member->barrier_busy)
+        return 0;
+    return uv_backend_timeout(&s->member->loop);
 }
 
 /* The engine failed to apply a committed entry (replica_fsm.h): a full
