@@ -631,7 +631,10 @@ bench-server: $(B)/03-wal/kv
 # redis-server (appendfsync always) with two replicas; then, with the same
 # 50 closed-loop connections from build/bench/raft_load (bench/raft_load.c),
 # the group and stage 09 again, redis-server with WAIT 1 after each SET, and
-# three etcd 3.4 members (skipped if etcd is not installed); all on this
+# three etcd 3.4 members (skipped if etcd is not installed); then GETs of
+# keys all written: at the group's leader (redis-benchmark -t get, -P 1 and
+# -P 16, and raft_load; read-index reads), at a follower (raft_load after
+# READONLY) and at stage 09 (the same three as the leader); all on this
 # host.
 # BENCH_RAFT_N sets the requests per run (200000).
 .PHONY: bench-raft

@@ -1,19 +1,21 @@
 /*
- * raft_load.c: build/bench/raft_load, SET-shaped load of the same shape as
- * `redis-benchmark -t set -c C -n N -r N -d D`, for the servers and the
- * promises redis-benchmark cannot drive (`make bench-raft`,
- * scripts/bench_raft.sh, docs/10-raft.md).
+ * raft_load.c: build/bench/raft_load, SET- or GET-shaped load of the same
+ * shape as `redis-benchmark -t set|get -c C -n N -r N -d D`, for the
+ * servers, promises and read paths redis-benchmark cannot drive (`make
+ * bench-raft`, scripts/bench_raft.sh, docs/10-raft.md).
  *
- *   raft_load --proto resp|resp-wait|etcd [--host 127.0.0.1] --port P
+ *   raft_load --proto resp|resp-wait|resp-get|resp-readonly-get|etcd
+ *             [--host 127.0.0.1] --port P
  *             [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]
  *
  * C connections (50), each a thread running a closed loop: send one
  * request, read its whole answer, send the next.  N requests (100,000) in
- * all, shared out evenly; each writes a random key of [0, KEYS) (KEYS = N
- * by default), named "key:%012lu" like redis-benchmark's, with a value of
- * D bytes of 'x' (3).  Each request's latency, from its write to the end
- * of its answer, is kept (CLOCK_MONOTONIC); at the end every latency is
- * sorted and one line printed:
+ * all, shared out evenly; each writes (or, for the GET protocols, reads) a
+ * random key of [0, KEYS) (KEYS = N by default), named "key:%012lu" like
+ * redis-benchmark's; a write's value is D bytes of 'x' (3).  Each
+ * request's latency, from its write to the end of its answer, is kept
+ * (CLOCK_MONOTONIC); at the end every latency is sorted and one line
+ * printed:
  *
  *   rps,p50_ms,p99_ms
  *
@@ -21,8 +23,9 @@
  * the wall time from the moment every connection is open to the last
  * answer).  Failed requests are counted and named on stderr; the program
  * then exits 3 (the line is printed all the same).  A connection that
- * cannot be opened, is closed by the server or stays silent for 10 s ends
- * the run: a message on stderr, exit 1.
+ * cannot be opened (or, for resp-readonly-get, is not answered +OK to its
+ * READONLY), is closed by the server or stays silent for 10 s ends the
+ * run: a message on stderr, exit 1.
  *
  * The protocols:
  *   resp       SET key value; the answer must be +OK.
@@ -32,6 +35,16 @@
  *              answered once a replica holds it: Redis's nearest promise to
  *              a Raft commit (a replica that holds it in memory, not on
  *              disk, and no election to say which copy wins).
+ *   resp-get   GET key; the answer must be a bulk string or a nil bulk
+ *              string ($-1, a key never written); anything else, such as
+ *              -MOVED from a follower or -ERR, fails.  On a stage 10
+ *              leader this is a linearizable read: it waits for a read
+ *              index (a barrier committed by a majority).
+ *   resp-readonly-get
+ *              each connection sends READONLY once, before the clock
+ *              starts, and needs +OK; then GETs as resp-get.  Sent to a
+ *              stage 10 follower, each GET reads that follower's own
+ *              engine, possibly stale, with no barrier.
  *   etcd       etcd v3's JSON gateway over HTTP/1.1 with keep-alive:
  *              POST /v3/kv/put {"key":"<base64>","value":"<base64>"};
  *              any status but 200 fails.  The gateway translates to etcd's
@@ -62,7 +75,14 @@
 #define LOAD_SILENCE_S 10
 #define LOAD_MAX_VALUE 4096
 
-enum load_proto { PROTO_NONE, PROTO_RESP, PROTO_RESP_WAIT, PROTO_ETCD };
+enum load_proto {
+    PROTO_NONE,
+    PROTO_RESP,
+    PROTO_RESP_WAIT,
+    PROTO_RESP_GET,
+    PROTO_RESP_READONLY_GET,
+    PROTO_ETCD
+};
 
 typedef struct load_conf {
     enum load_proto proto;
@@ -215,16 +235,21 @@ static int load_fail(load_conn *c, const char *what, const char *got) {
 
 /* ---- RESP ----------------------------------------------------------------- */
 
+static const char resp_bulk[] = "a bulk string";
+static const char resp_nil[] = "a nil bulk string";
+
 /* Reads one RESP reply and returns its line (type byte first) for a
- * simple string, an error or an integer; a bulk string or an array (which
- * SET and WAIT never answer) is read whole and named by its type alone. */
+ * simple string, an error or an integer; a bulk string is read whole and
+ * named by resp_bulk or resp_nil (compared by address), an array (which
+ * SET, GET and WAIT never answer) read whole and named by its type. */
 static const char *resp_reply(load_conn *c) {
     char *line = load_line(c);
     long n = strtol(line + 1, NULL, 10);
     if (line[0] == '$') {
-        if (n >= 0)
-            load_skip(c, (size_t)n + 2);
-        return "a bulk string";
+        if (n < 0)
+            return resp_nil;
+        load_skip(c, (size_t)n + 2);
+        return resp_bulk;
     }
     if (line[0] == '*') {
         for (long i = 0; i < n; i++)
@@ -234,9 +259,15 @@ static const char *resp_reply(load_conn *c) {
     return line;
 }
 
+static int resp_is_get(const load_conf *conf) {
+    return conf->proto == PROTO_RESP_GET || conf->proto == PROTO_RESP_READONLY_GET;
+}
+
 static size_t resp_request(const load_conn *c, char *out, size_t cap, const char *key,
                            const char *value) {
     size_t klen = strlen(key), vlen = strlen(value);
+    if (resp_is_get(c->conf))
+        return (size_t)snprintf(out, cap, "*2\r\n$3\r\nGET\r\n$%zu\r\n%s\r\n", klen, key);
     int n = snprintf(out, cap, "*3\r\n$3\r\nSET\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n", klen, key, vlen,
                      value);
     if (c->conf->proto == PROTO_RESP_WAIT)
@@ -245,8 +276,13 @@ static size_t resp_request(const load_conn *c, char *out, size_t cap, const char
     return (size_t)n;
 }
 
-/* Reads the answers to one request; returns 1 if the write succeeded. */
+/* Reads the answers to one request; returns 1 if the write (or the read)
+ * succeeded. */
 static int resp_answer(load_conn *c) {
+    if (resp_is_get(c->conf)) {
+        const char *got = resp_reply(c);
+        return got == resp_bulk || got == resp_nil || load_fail(c, "GET answered", got);
+    }
     const char *set = resp_reply(c);
     int ok = strcmp(set, "+OK") == 0 || load_fail(c, "SET answered", set);
     if (c->conf->proto != PROTO_RESP_WAIT)
@@ -259,6 +295,19 @@ static int resp_answer(load_conn *c) {
     if (strtol(wait + 1, NULL, 10) < 1)
         return load_fail(c, "WAIT 1 1000: no replica acknowledged in 1 s", wait);
     return 1;
+}
+
+/* READONLY, once on a new connection, before the clock starts: from here
+ * a follower answers this connection's reads from its own engine. */
+static void resp_readonly(load_conn *c) {
+    static const char req[] = "*1\r\n$8\r\nREADONLY\r\n";
+    load_send(c, req, sizeof req - 1);
+    const char *got = resp_reply(c);
+    if (strcmp(got, "+OK") != 0) {
+        char what[160];
+        snprintf(what, sizeof what, "READONLY answered %.100s", got);
+        load_conn_die(c, what);
+    }
 }
 
 /* ---- etcd's JSON gateway -------------------------------------------------- */
@@ -378,7 +427,8 @@ static double load_percentile_ms(const uint64_t *sorted, long n, double p) {
 }
 
 static void load_usage(void) {
-    fprintf(stderr, "usage: raft_load --proto resp|resp-wait|etcd [--host 127.0.0.1] --port P\n"
+    fprintf(stderr, "usage: raft_load --proto resp|resp-wait|resp-get|resp-readonly-get|etcd\n"
+                    "                 [--host 127.0.0.1] --port P\n"
                     "                 [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]\n");
     exit(2);
 }
@@ -407,6 +457,10 @@ int main(int argc, char **argv) {
                 conf.proto = PROTO_RESP;
             else if (strcmp(optarg, "resp-wait") == 0)
                 conf.proto = PROTO_RESP_WAIT;
+            else if (strcmp(optarg, "resp-get") == 0)
+                conf.proto = PROTO_RESP_GET;
+            else if (strcmp(optarg, "resp-readonly-get") == 0)
+                conf.proto = PROTO_RESP_READONLY_GET;
             else if (strcmp(optarg, "etcd") == 0)
                 conf.proto = PROTO_ETCD;
             else
@@ -428,7 +482,8 @@ int main(int argc, char **argv) {
     if (conf.clients > conf.requests)
         conf.clients = conf.requests;
 
-    /* Every connection is opened before the clock starts. */
+    /* Every connection is opened (and its READONLY answered) before the
+     * clock starts. */
     load_conn *conns = calloc((size_t)conf.clients, sizeof *conns);
     uint64_t *lat = malloc((size_t)conf.requests * sizeof *lat);
     pthread_t *threads = calloc((size_t)conf.clients, sizeof *threads);
@@ -440,6 +495,8 @@ int main(int argc, char **argv) {
         c->conf = &conf;
         c->id = (int)i;
         c->fd = load_connect(&conf);
+        if (conf.proto == PROTO_RESP_READONLY_GET)
+            resp_readonly(c);
         c->todo = conf.requests / conf.clients + (i < conf.requests % conf.clients);
         c->lat_ns = lat + given;
         given += c->todo;

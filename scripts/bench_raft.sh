@@ -1,6 +1,7 @@
 #!/bin/sh
-# bench_raft.sh: SET through a Raft group of stage 10 against one stage 09
-# server, Redis with replicas and etcd, on this host.  `make bench-raft`.
+# bench_raft.sh: SET and GET through a Raft group of stage 10 against one
+# stage 09 server, and SET against Redis with replicas and etcd, on this
+# host.  `make bench-raft`.
 #
 #   sh scripts/bench_raft.sh [BUILD_DIR]
 #
@@ -33,11 +34,26 @@
 #     each, no pipelining: raft-3 and kv-09-sync (--proto resp, plain
 #     SET), redis-wait1 (--proto resp-wait) and etcd-3 (--proto etcd),
 #     so that the group and etcd are driven by the same client
+# Reads (op GET), on raft-3 and kv-09-sync only, each after that server's
+# SET run and after a fill that writes every key of [0, N) once (3 bytes,
+# redis-cli --pipe, in key order), so that every GET finds a value, as on
+# a server that holds its data set (a GET of a missing key would cost the
+# group the same barrier, but might cost a lone engine less):
+#   raft-3           redis-benchmark -t get, -P 1 and -P 16, and raft_load
+#                    --proto resp-get, at the leader: linearizable reads,
+#                    each waiting for a read index (a barrier committed by
+#                    a majority; the reads of one server pass share one)
+#   raft-3-follower  raft_load --proto resp-readonly-get at a follower, once
+#                    it has applied the fill: READONLY reads of its own
+#                    engine, possibly stale, no barrier
+#   kv-09-sync       the same three as raft-3: a lone server's reads
+# There is no leader lease in this stage: a leader's read always waits for
+# a read index, never for a clock.
 # Each server is started afresh for each client.  All members share this
 # host's cores and disk: the figures say what a group costs here, not what
 # three machines would do.  Writes build/bench-raft/results.csv
-# (server,client,pipeline,rps,p50_ms,p99_ms), results.md, notes.txt and
-# machine.txt, and prints the table.
+# (server,client,op,pipeline,rps,p50_ms,p99_ms; op SET or GET), results.md,
+# notes.txt and machine.txt, and prints the table.
 set -u
 build=${1:-build}
 n=${BENCH_RAFT_N:-200000}
@@ -55,8 +71,17 @@ rm -rf "$out"
 mkdir -p "$out"
 csv=$out/results.csv
 notes=$out/notes.txt
-echo "server,client,pipeline,rps,p50_ms,p99_ms" >"$csv"
+echo "server,client,op,pipeline,rps,p50_ms,p99_ms" >"$csv"
 : >"$notes"
+# The fill: SET of every key of [0, N), in key order, as RESP for
+# redis-cli --pipe.
+fill=$out/fill.resp
+awk -v n="$n" 'BEGIN {
+    for (i = 0; i < n; i++) {
+        k = sprintf("key:%012d", i)
+        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n", length(k), k
+    }
+}' >"$fill"
 
 note() {
     echo "bench-raft: $*" >&2
@@ -91,35 +116,52 @@ wait_ping() {
     return 1
 }
 
-run_bench() { # NAME PORT: redis-benchmark, without and with -P 16
+# One row, to the CSV and to the screen (which names raft_load's protocol).
+row() { # SERVER CLIENT OP PIPELINE RPS P50 P99 [CLIENT_SHOWN]
+    echo "$1,$2,$3,$4,$5,$6,$7" >>"$csv"
+    printf '%-15s %-27s %-3s -P %-2s %10s req/s  p50 %s ms  p99 %s ms\n' "$1" "${8:-$2}" "$3" \
+        "$4" "$5" "$6" "$7"
+}
+
+run_bench() { # NAME PORT OP: redis-benchmark -t OP (set, get), without and with -P 16
+    op=$(echo "$3" | tr '[:lower:]' '[:upper:]')
     for pipe in 1 16; do
-        redis-benchmark -p "$2" -t set -c 50 -n "$n" -r "$n" -P $pipe --csv 2>/dev/null |
-            tr -d '"\r' | grep -E '^SET,' |
+        raw=$out/$1-$3-P$pipe.txt
+        redis-benchmark -p "$2" -t "$3" -c 50 -n "$n" -r "$n" -P $pipe --csv >"$raw" 2>&1
+        # redis-benchmark counts no failures; it prints an error answer
+        # (at most one a second) and may then stop without a result.
+        grep -q 'Error' "$raw" && note "$1 (redis-benchmark -t $3 -P $pipe): $(grep -m 1 'Error' "$raw")"
+        tr -d '"\r' <"$raw" | grep -E "^$op," |
             while IFS=, read -r _ rps _ _ p50 _ p99 _; do
-                echo "$1,redis-benchmark,$pipe,$rps,$p50,$p99" >>"$csv"
-                printf '%-13s %-19s -P %-2s SET %10s req/s  p50 %s ms  p99 %s ms\n' "$1" \
-                    redis-benchmark $pipe "$rps" "$p50" "$p99"
+                row "$1" redis-benchmark "$op" $pipe "$rps" "$p50" "$p99"
             done
     done
 }
 
-run_load() { # NAME PROTO PORT: raft_load, 50 closed loops
-    line=$("$load" --proto "$2" --port "$3" -c 50 -n "$n" -r "$n" 2>"$out/$1.err")
+run_load() { # NAME PROTO PORT OP: raft_load, 50 closed loops
+    line=$("$load" --proto "$2" --port "$3" -c 50 -n "$n" -r "$n" 2>"$out/$1-$2.err")
     rc=$?
     if [ -n "$line" ]; then
-        echo "$1,raft_load,1,$line" >>"$csv"
         echo "$line" | while IFS=, read -r rps p50 p99; do
-            printf '%-13s %-19s -P %-2s SET %10s req/s  p50 %s ms  p99 %s ms\n' "$1" \
-                "raft_load:$2" 1 "$rps" "$p50" "$p99"
+            row "$1" raft_load "$4" 1 "$rps" "$p50" "$p99" "raft_load:$2"
         done
     fi
-    [ $rc -eq 0 ] || note "$1 (raft_load --proto $2): exit $rc: $(tr '\n' ' ' <"$out/$1.err")"
+    [ $rc -eq 0 ] || note "$1 (raft_load --proto $2): exit $rc: $(tr '\n' ' ' <"$out/$1-$2.err")"
 }
 
-# The group: three stage 10 members in one process; sets gpid, and lead to
-# the leader's client port (empty if none was elected in 30 s).
+# Every key of [0, N) written once through the server at PORT (a group's
+# leader), each answer checked.
+run_fill() { # NAME PORT
+    got=$(redis-cli -p "$2" --pipe <"$fill" 2>&1 | tail -n 1)
+    [ "$got" = "errors: 0, replies: $n" ] || note "$1: the fill of $n keys ended with: $got"
+}
+
+# The group: three stage 10 members in one process; sets gpid, gport (the
+# first member's client port), and lead to the leader's client port (empty
+# if none was elected in 30 s).
 group_start() { # DIR
     port=$(free_run 6)
+    gport=$port
     "$build/10-raft/kv" "$1" cluster --members 3 --port "$port" --raft-port $((port + 3)) \
         >"$1.txt" 2>&1 &
     gpid=$!
@@ -133,6 +175,26 @@ group_start() { # DIR
         i=$((i + 1))
     done
     [ -n "$lead" ] || note "the group in $1 elected no leader (see $1.txt)"
+}
+# Sets follow to a follower's client port, found as group_start finds the
+# leader, once it has applied the fill (its READONLY GET of the fill's last
+# key answers the value); empty after 30 s.
+group_follower() {
+    follow=""
+    i=0
+    while [ -z "$follow" ] && [ $i -lt 300 ]; do
+        for p in $gport $((gport + 1)) $((gport + 2)); do
+            redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'raft_state:follower' && follow=$p
+        done
+        if [ -n "$follow" ]; then
+            last=$(printf 'READONLY\nGET key:%012d\n' $((n - 1)) | redis-cli -p "$follow" 2>/dev/null |
+                sed -n 2p)
+            [ "$last" = xxx ] || follow=""
+        fi
+        [ -n "$follow" ] || sleep 0.1
+        i=$((i + 1))
+    done
+    [ -n "$follow" ] || note "no follower of the group at $gport had applied the fill in 30 s"
 }
 group_stop() {
     kill -INT $gpid
@@ -238,37 +300,52 @@ etcd_stop() {
     echo "file system of $out: $(df -T "$out" | awk 'NR == 2 { print $1, $2 }')"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine.txt"
-echo "bench-raft: $n SETs a run, 50 clients; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench-raft: $n requests a run, 50 clients; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# raft-3: the group, each client at its leader.
+# raft-3: the group, each client at its leader; after the SETs and the
+# fill, GETs at the leader, then (raft_load) READONLY GETs at a follower.
 group_start "$out/raft"
-[ -n "$lead" ] && run_bench raft-3 "$lead"
+if [ -n "$lead" ]; then
+    run_bench raft-3 "$lead" set
+    run_fill raft-3 "$lead"
+    run_bench raft-3 "$lead" get
+fi
 group_stop
 group_start "$out/raft-load"
-[ -n "$lead" ] && run_load raft-3 resp "$lead"
+if [ -n "$lead" ]; then
+    run_load raft-3 resp "$lead" SET
+    run_fill raft-3 "$lead"
+    run_load raft-3 resp-get "$lead" GET
+    group_follower
+    [ -n "$follow" ] && run_load raft-3-follower resp-readonly-get "$follow" GET
+fi
 group_stop
 
-# kv-09-sync: one server, every write fsynced.
+# kv-09-sync: one server, every write fsynced; its GETs after the fill.
 kv09_start "$out/kv09"
-run_bench kv-09-sync "$kport"
+run_bench kv-09-sync "$kport" set
+run_fill kv-09-sync "$kport"
+run_bench kv-09-sync "$kport" get
 kv09_stop
 kv09_start "$out/kv09-load"
-run_load kv-09-sync resp "$kport"
+run_load kv-09-sync resp "$kport" SET
+run_fill kv-09-sync "$kport"
+run_load kv-09-sync resp-get "$kport" GET
 kv09_stop
 
 # redis-always, then redis-wait1: a primary that fsyncs each write, two
 # replicas; WAIT 1 after each write for the second.
 redis_start "$out/redis"
-run_bench redis-always "$rport"
+run_bench redis-always "$rport" set
 redis_stop
 redis_start "$out/redis-wait"
-run_load redis-wait1 resp-wait "$rport"
+run_load redis-wait1 resp-wait "$rport" SET
 redis_stop
 
 # etcd-3: three etcd members, at the leader, through the JSON gateway.
 if [ $have_etcd = 1 ]; then
     etcd_start "$out/etcd"
-    [ -n "$elead" ] && run_load etcd-3 etcd "$elead"
+    [ -n "$elead" ] && run_load etcd-3 etcd "$elead" SET
     etcd_stop
     note "etcd-3 is driven through etcd's HTTP/JSON gateway (POST /v3/kv/put), which costs etcd a translation to gRPC in the server that its native Go clients do not pay"
 else
@@ -279,11 +356,12 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 python3 - "$csv" >"$out/results.md" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-print("| server | client | -P | SET req/s | p50 ms | p99 ms |")
-print("|---|---|---:|---:|---:|---:|")
+print("| server | client | op | -P | req/s | p50 ms | p99 ms |")
+print("|---|---|---|---:|---:|---:|---:|")
 for r in rows:
-    print("| %s | %s | %s | %s | %s | %s |" % (r["server"], r["client"], r["pipeline"],
-                                              f'{float(r["rps"]):,.0f}', r["p50_ms"], r["p99_ms"]))
+    print("| %s | %s | %s | %s | %s | %s | %s |" % (
+        r["server"], r["client"], r["op"], r["pipeline"], f'{float(r["rps"]):,.0f}',
+        r["p50_ms"], r["p99_ms"]))
 PY
 cat "$out/results.md"
 [ -s "$notes" ] && { echo; sed 's/^/note: /' "$notes"; }
