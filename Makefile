@@ -315,6 +315,7 @@ deps:
 
 # ---- the tour --------------------------------------------------------------
 demo: deps all
+	@$(MAKE) --no-print-directory deps DEPS=demo
 	@sh scripts/demo.sh $(STAGES)
 
 # ---- tests -----------------------------------------------------------------
@@ -351,7 +352,8 @@ test-race-build: $(foreach s,$(STAGES),$(B)/$(s)/racetest)
 # ---- what a stage is made of: its own files, and what it reuses ------------
 stage-files:
 	@$(if $(STAGE_PICKED),,echo "stage-files: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
-	@$(foreach s,$(STAGE_PICKED),sh scripts/stage_files.sh $(s) "$(SRCS_$(s))" \
+	@$(foreach s,$(STAGE_PICKED),sh scripts/stage_files.sh $(s) \
+	  "$(SRCS_$(s)) $(REPLICA_SRCS_$(s)) $(MEMBER_SRCS_$(s))" \
 	  "stages/$(s) $(patsubst -I%,%,$(INC_$(s)))" || exit 1;)
 
 # ---- instructions per get at 10K and 1M keys (callgrind; not for stage 01,

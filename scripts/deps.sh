@@ -19,7 +19,8 @@
 # --metrics-port` with a real Prometheus), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
-# redis-tools, for `make bench-server`), etcd (etcd-server and etcd-client,
+# redis-tools, for `make bench-server`), demo (redis-tools: `make demo`'s
+# tour of stage 10 talks to its members with redis-cli), etcd (etcd-server and etcd-client,
 # etcd 3.4: `make bench-raft` runs three members beside stage 10's group),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
 # kvgrade (fuse3, for fusermount3, and python3, for kvgrade's example
@@ -52,6 +53,7 @@ for group in "$@"; do
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
+    demo) packages="$packages redis-tools" ;;
     etcd) packages="$packages etcd-server etcd-client" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;

@@ -34,11 +34,14 @@
 # under ASan+UBSan, default "03-wal 06-leveled"; every stage's in release),
 # KV_ASAN_CLI_STAGES (the same for kv's cli_test.sh, default "06-leveled"),
 # KV_TSAN_SKIP_STAGES (stages whose racetest ThreadSanitizer leaves out,
-# default "05-blocks": its threaded parts, stage 04's engine and its
-# flat table set, stage 05's caches, run under TSan in 04's and 06's),
+# default "05-blocks 10-raft": 05's threaded parts, stage 04's engine and
+# its flat table set, stage 05's caches, run under TSan in 04's and 06's;
+# 10's engine is 09's, unchanged, and its own code runs one thread),
 # KV_SANITIZE_DIFF_STAGES (stages that are the stage before with a part or
 # two changed, each as STAGE:FILTER, default "07-txn:txn
-# 09-cache:snapshot,model,latency,record_race": under ASan+UBSan and
+# 09-cache:snapshot,model,latency,record_race 10-raft:model" (stage 10's
+# engine is stage 09's, unchanged: its shared suites check that it links
+# and runs as one): under ASan+UBSan and
 # ThreadSanitizer their shared suites run only the tests whose names hold
 # FILTER or one of its comma-separated parts (a STAGE without one takes
 # KV_SANITIZE_DIFF_FILTER, default "txn"), their own stagetest and
@@ -204,7 +207,7 @@ vlog_env() {
     fi
 }
 
-KV_SANITIZE_DIFF_STAGES=${KV_SANITIZE_DIFF_STAGES-07-txn:txn 09-cache:snapshot,model,latency,record_race}
+KV_SANITIZE_DIFF_STAGES=${KV_SANITIZE_DIFF_STAGES-07-txn:txn 09-cache:snapshot,model,latency,record_race 10-raft:model}
 
 # is_diff_stage STAGE: one of KV_SANITIZE_DIFF_STAGES.
 is_diff_stage() {
@@ -225,6 +228,19 @@ diff_filter() {
             return
         fi
     done
+}
+
+# queue_cluster DIR FLAVOUR STAGE: the stage's kv serve as members of a
+# Raft group, in the release build, for the stages of KV_CLUSTER_STAGES
+# (default "10-raft": tests/cluster/).
+queue_cluster() {
+    case " ${KV_CLUSTER_STAGES:-10-raft} " in
+    *" $3 "*)
+        if [ "$2" = release ] && [ -x "$1/$3/kv" ]; then
+            add_job "$2" "cluster/cluster_test.py $1/$3/kv" \
+                python3 "$here/cluster/cluster_test.py" "$1/$3/kv"
+        fi ;;
+    esac
 }
 
 # queue_flavour DIR FLAVOUR: every binary of one build directory.
@@ -251,15 +267,7 @@ queue_flavour() {
         else
             missing_binary "$dir/$stage/stagetest"
         fi
-        # Its kv serve as members of a Raft group, in the release build
-        # (KV_CLUSTER_STAGES, default "10-raft": tests/cluster/).
-        case " ${KV_CLUSTER_STAGES:-10-raft} " in
-        *" $stage "*)
-            if [ "$flavour" = release ] && [ -x "$dir/$stage/kv" ]; then
-                add_job "$flavour" "cluster/cluster_test.py $dir/$stage/kv" \
-                    python3 "$here/cluster/cluster_test.py" "$dir/$stage/kv"
-            fi ;;
-        esac
+        queue_cluster "$dir" "$flavour" "$stage"
     done
     for stage in $stages; do
         stage_filter=$filter
@@ -267,6 +275,7 @@ queue_flavour() {
             stage_filter=$(diff_filter "$stage")
         fi
         venv=$(vlog_env "$stage" "$flavour")
+        queue_cluster "$dir" "$flavour" "$stage"
         if [ -x "$dir/$stage/kvtest" ]; then
             # shellcheck disable=SC2086 # venv is words or nothing
             add_job "$flavour" "${venv#env }${venv:+ }$dir/$stage/kvtest" $venv "$dir/$stage/kvtest" $stage_filter
@@ -441,7 +450,7 @@ if [ -n "${KV_GRADE_CHECK:-}" ]; then
 fi
 if [ -n "$tsan_build" ]; then
     for stage in $stages; do
-        case " ${KV_TSAN_SKIP_STAGES-05-blocks} " in
+        case " ${KV_TSAN_SKIP_STAGES-05-blocks 10-raft} " in
         *" $stage "*) continue ;;
         esac
         stage_filter=$filter

@@ -1,21 +1,17 @@
-# Stage 10 (being built): replicated.  Stage 09's engine, unchanged, as
-# the state machine of a Raft group: libraft (Debian's libraft-dev) agrees
-# on a log of commands, and each member applies them to an engine of its
-# own (docs/10-raft.md).  Its parts:
+# Stage 10: replicated.  Stage 09's engine, unchanged, as the state
+# machine of a Raft group: libraft (Debian's libraft-dev) agrees on a log
+# of commands, and each member applies them to an engine of its own
+# (docs/10-raft.md).  Its parts:
 #   replica/   the commands the log carries (command.h) and the members'
 #              client addresses (member_note.h), one member's
 #              engine applying them at most once, its snapshots and their
 #              restore (replica.h), and the glue that makes it libraft's
 #              state machine (replica_fsm.h)
+#   member/    `kv serve` as a member of the group (serve_member.h)
 # The replica is not in libkv.a: build/10-raft/libkv.a is stage 09's
 # engine, and a program that uses kv.h alone links it as any stage's.
 # What links the replica (its tests, and `kv serve` as a member) links
 # libraft and libuv too.
-#
-# Still to come before `make` builds it as an engine: the cluster tests
-# with 5 members in `make test`, a full disk, the benchmarks and the lab
-# (docs/10-raft.md, "What comes next").
-UNFINISHED_10-raft := 1
 PARTS_10-raft := $(PARTS_09-cache)
 LIBS_10-raft := $(LIBS_09-cache)
 $(B)/10-raft/%: LDLIBS += $(LIBS_10-raft)

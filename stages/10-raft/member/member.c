@@ -122,8 +122,18 @@ static int member_open(struct serve_member *m)
         if (rv != 0 && rv != RAFT_CANTBOOTSTRAP)
             return member_fail(m, "raft_bootstrap", raft_errmsg(&m->raft));
     }
-    if ((rv = raft_start(&m->raft)) != 0)
-        return member_fail(m, "raft_start", raft_errmsg(&m->raft));
+    if ((rv = raft_start(&m->raft)) != 0) {
+        /* libraft 0.15 leaves its message empty where the transport's
+         * listen fails (the Raft port taken): its code says that much. */
+        const char *why = raft_errmsg(&m->raft);
+        char said[160];
+        if (why[0] == '\0') {
+            snprintf(said, sizeof said, "%s (is the Raft port %s free?)", raft_strerror(rv),
+                     m->self->raft_addr);
+            why = said;
+        }
+        return member_fail(m, "raft_start", why);
+    }
     return 0;
 }
 
