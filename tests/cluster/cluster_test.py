@@ -545,6 +545,23 @@ class MemberClient:
                     raise
         raise redis.exceptions.ConnectionError("redirected three times")
 
+    def set(self, key, value):
+        """SET key value at the leader, following redirects (within 3).  A
+        redirect changed nothing, so it is followed; anything else (a
+        timeout, a connection lost or refused) is raised and never sent
+        again: the write may have been applied, and one sent again could
+        be applied twice, once before the writes of others and once after,
+        which no history of one write can hold.  (RedisCluster sends a
+        command again after a timeout, so the histories' writes do not go
+        through it.)"""
+        for _ in range(3):
+            try:
+                return self.conn().set(key, value)
+            except redis.exceptions.ResponseError as err:
+                if not self.moved(err):
+                    raise
+        raise redis.exceptions.ConnectionError("redirected three times")
+
     def cas(self, key, choose):
         """WATCH key, GET it (expected), then MULTI, SET key choose(expected)
         (DEL if that is None), EXEC.  (expected, new, swapped): swapped is
@@ -593,8 +610,10 @@ class MemberClient:
 
 def run_clients(c, seconds, fault=None):
     """Clients for `seconds`, logging a history: two that only write x, y
-    and z and four that read and write them (through RedisCluster, so at
-    the leader); two that read them at any member (MemberClient: a
+    and z and four that read and write them (reads through RedisCluster,
+    so at the leader; writes through MemberClient.set, which follows
+    redirects to the leader but never sends a write again); two that
+    read them at any member (MemberClient: a
     follower must redirect them); two that check-and-set c (WATCH, MULTI,
     EXEC), creating it when absent and deleting what they read otherwise.
     fault(c, ctl) runs meanwhile on this thread; ctl.quiet(seconds) makes
@@ -636,7 +655,8 @@ def run_clients(c, seconds, fault=None):
 
     def worker(first):
         rng = random.Random(first)
-        rc = retrying(c.client)
+        rc = retrying(c.client)  # reads: one sent again is still one read
+        wc = MemberClient(c, rng)  # writes: never sent again (MemberClient.set)
         p, n = first, 0
         writer = first < 2  # two clients only write: a read waiting for a barrier holds none of them
         while time.time() < stop or is_quiet():
@@ -651,11 +671,11 @@ def run_clients(c, seconds, fault=None):
                 log({"process": p, "type": "invoke", "f": "write", "key": k, "value": v,
                      "time": clock()})
                 try:
-                    rc.set(k, v)
+                    wc.set(k, v)
                     kind = "ok"
                 except redis.exceptions.ResponseError as err:
                     kind = "fail" if "not applied" in str(err) else "info"
-                except Exception:  # a lost connection, a refresh of the slots that failed
+                except Exception:  # a timeout, a lost or refused connection
                     kind = "info"
                 log({"process": p, "type": kind, "f": "write", "key": k, "value": v,
                      "time": clock()})
@@ -663,7 +683,7 @@ def run_clients(c, seconds, fault=None):
                     # Its outcome unknown, the process may invoke no more (it
                     # has an operation outstanding forever): a new one goes on.
                     p += 1000
-                    rc = retrying(c.client)
+                    wc.lost()
             else:
                 log({"process": p, "type": "invoke", "f": "read", "key": k, "time": clock()})
                 try:
