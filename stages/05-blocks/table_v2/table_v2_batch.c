@@ -2,10 +2,11 @@
  * table_v2_batch.c: a v2 table's lookup in two steps (table_batch.h), so
  * that the lookups of many keys read their blocks together
  * (kv_multi_get).  Steps 1 to 3 of a lookup (the key range, the filter,
- * the index: table_v2_read.c) need no read, so the first step knows the
+ * the index: table_v2_read.c) need no read, so the first step, table_get's
+ * steps told where to leave a read (table_v2_get_at with p), knows the
  * one data block the lookup needs: in the block cache, it answers at once;
  * else the block's stored bytes and trailer are the range to read.  The
- * second step checks what was read, caches it and searches it as
+ * second step, here, checks what was read, caches it and searches it as
  * table_get does, with the same counters and the same errors.  A first
  * reading skips this file.
  */
@@ -14,40 +15,6 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-int table_v2_get_start_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                          table_v2_handle h, table_get_result *r, table_pending *p,
-                          int *pending)
-{
-    *pending = 0;
-    int hit = 0;
-    table_v2_blockref ref;
-    if (found == TABLE_V2_UNSEARCHED)
-        rc = table_v2_find_block(t, lk, hash, r, &h, &found);
-    if (rc == KV_OK && found == TABLE_V2_BLOCK)
-        rc = table_v2_block_cached(t, h, &ref, &hit);
-    if (rc == KV_OK && found == TABLE_V2_BLOCK && !hit) {
-        file_cache_handle *fh = NULL;
-        if ((rc = file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &fh)) == KV_OK) {
-            *p = (table_pending){
-                .read = {.f = file_cache_file(fh), .off = h.offset,
-                         .len = (size_t)h.size + TABLE_V2_TRAILER},
-                .t = t, .held = fh, .at = h.offset, .size = h.size,
-                .first_reads = r->reads, .filter_asked = r->filter_asked};
-            *pending = 1;
-            return KV_OK; /* counted when it ends */
-        }
-    } else if (rc == KV_OK && hit) {
-        size_t tlen;
-        const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
-        table_v2_count(&t->kept.ctx->get_blocks_cached, 1);
-        r->blocks_cached = 1;
-        rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
-        table_v2_block_release(t, &ref);
-    }
-    table_v2_get_done(t, found, rc, r);
-    return rc;
-}
-
 int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
                        int *pending)
 {
@@ -55,8 +22,8 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     *pending = 0;
     if (!table_v2_in_range(t, lk, r, &hash))
         return KV_OK;
-    return table_v2_get_start_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0},
-                                 r, p, pending);
+    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r, p,
+                           pending);
 }
 
 /* table.h's second step, the same for every version of the file and

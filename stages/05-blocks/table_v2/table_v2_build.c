@@ -175,8 +175,10 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     return KV_OK;
 }
 
-int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
-                      const uint8_t *value, size_t value_len)
+/* Adds an entry to the data block, storing the block first if the entry
+ * would take it past block_bytes. */
+static int table_v2_builder_append(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
+                                   const uint8_t *value, size_t value_len)
 {
     ikey_parsed k;
     int rc = table_writer_check_entry(&b->w, ikey, ikey_len, value_len, &k);
@@ -210,11 +212,14 @@ static uint64_t table_v2_builder_file_bytes(const table_v2_builder *b)
     return size;
 }
 
-void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p)
+int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
+                         const uint8_t *value, size_t value_len, table_v2_progress *p)
 {
+    int rc = table_v2_builder_append(b, ikey, ikey_len, value, value_len);
     *p = (table_v2_progress){.entries = b->w.entries, .blocks = b->blocks,
                              .written = b->w.written,
                              .file_bytes = table_v2_builder_file_bytes(b)};
+    return rc;
 }
 
 /* The properties, built in the lz4 buffer (meta blocks are never

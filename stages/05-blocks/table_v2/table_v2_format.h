@@ -110,8 +110,6 @@ struct table {
     uint8_t *meta;           /* file bytes [kept.meta_at, size - 48) */
     size_t meta_len;
     table_v2_handle metaindex_h, props_h, filter_h;
-    const uint8_t *filter;   /* inside meta; NULL if none */
-    size_t filter_len;
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
@@ -121,8 +119,7 @@ struct table {
  * table_v2_iter.c), which table_v2_file_entry.c calls; table_get and
  * table_get_start (table_v2_read.c, table_v2_batch.c), which
  * table_v2_entry.c calls: step 1 (table_v2_in_range), then
- * table_v2_get_at or table_v2_get_start_at with steps 2 and 3 left to
- * them (TABLE_V2_UNSEARCHED). */
+ * table_v2_get_at with steps 2 and 3 left to it (TABLE_V2_UNSEARCHED). */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
 int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r);
@@ -246,8 +243,8 @@ int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint
  * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
  * filter_said_no are set.  REQUIRES: *r zeroed but its state
  * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
- * KV_ERR_CORRUPT from the index.  table_v2_get_at and _get_start_at take
- * them where the caller's found is TABLE_V2_UNSEARCHED. */
+ * KV_ERR_CORRUPT from the index.  table_v2_get_at takes them where the
+ * caller's found is TABLE_V2_UNSEARCHED. */
 int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
                         table_v2_handle *h, int *found);
 

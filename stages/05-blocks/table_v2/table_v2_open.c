@@ -179,9 +179,9 @@ static int table_v2_open_filter(table *t, int has_filter)
     const uint8_t *p = NULL;
     int rc = KV_OK;
     if (has_filter && (rc = table_v2_meta_block(t, t->filter_h, "filter", &p)) == KV_OK) {
-        t->filter = p;
-        t->filter_len = t->filter_h.size;
-        if (bloom_check(p, p + t->filter_len, NULL) != KV_OK)
+        t->kept.filter = p;
+        t->kept.filter_len = t->filter_h.size;
+        if (bloom_check(p, p + t->kept.filter_len, NULL) != KV_OK)
             return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the filter: %s",
                             t->path, t->filter_h.offset, kv_errmsg());
     }

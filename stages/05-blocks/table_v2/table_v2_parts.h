@@ -128,6 +128,10 @@ typedef struct table_v2_kept {
     uint64_t data_blocks;    /* the properties' count */
     const uint8_t *smallest, *largest;   /* internal keys, in the region */
     size_t smallest_len, largest_len;
+    const uint8_t *filter;   /* version 1's filter (bloom.h's bytes over
+                                its user keys), in the region; NULL if it
+                                has none */
+    size_t filter_len;
 } table_v2_kept;
 
 const table_v2_kept *table_v2_kept_of(const table *t);
@@ -149,7 +153,7 @@ enum {
     TABLE_V2_NO_BLOCK,      /* the index searched: every entry is below the key */
     TABLE_V2_BLOCK,         /* the one data block that may hold it */
     TABLE_V2_UNSEARCHED     /* steps 2 and 3 not taken: version 1's, taken by
-                               table_v2_get_at and _get_start_at themselves */
+                               table_v2_get_at itself */
 };
 /* Steps 2 to 5 of a lookup of lk, then the context's counters of the
  * lookup, however far it got and however it ended; returns the lookup's
@@ -158,19 +162,17 @@ enum {
  * TABLE_V2_UNSEARCHED (rc then KV_OK); else the caller took them (a later
  * version's index), rc and found saying how they ended and h the data
  * block for TABLE_V2_BLOCK, with *r's in_range, filter_asked and
- * filter_said_no set.  Steps 4 and 5: the data block h read and searched.
+ * filter_said_no set.  Steps 4 and 5: the data block h read and searched
+ * (table_get), or, with p not NULL, the first step of table_batch.h's
+ * lookup (table_get_start): searched if it is in the block cache, else
+ * left for the caller to read (*pending = 1, *p the read, the lookup
+ * counted when table_get_finish ends it).  pending is NULL where p is.
+ * (table_get_finish, the second step, is format v2's own for every
+ * version: table_v2_batch.c.)
  * REQUIRES: *r zeroed but its state IKEY_ABSENT, the key in the table's
  * range (S3). */
 int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                    table_v2_handle h, table_get_result *r);
-/* The first step of table_get_start for the same lookup (its arguments as
- * table_v2_get_at takes them): the block from the cache and the answer,
- * or the read to make (*pending). */
-int table_v2_get_start_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                          table_v2_handle h, table_get_result *r, table_pending *p,
-                          int *pending);
-/* (table_batch.h's second step, table_get_finish, is format v2's own,
- * for every version: table_v2_batch.c.) */
+                    table_v2_handle h, table_get_result *r, table_pending *p, int *pending);
 
 /* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
 
@@ -210,7 +212,8 @@ const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint
  * metaindex decoded (*has_filter: whether it names a filter), the
  * properties (the kept keys and counts, table_v2_kept), and the block the
  * footer names as the index made table_v2_kept's index; for version 1,
- * the filter read and checked and the index's one entry per data block.
+ * the filter read and checked (table_v2_kept's filter) and the index's
+ * one entry per data block.
  * at is D for version 1, whose index is the data blocks' own, stored
  * last; for a version v in the mask index_first (bit v), a file whose
  * builder was handed its index at finish (table_v2_builder_finish), at
@@ -240,9 +243,6 @@ enum { TABLE_V2_CHECK, TABLE_V2_DUMP, TABLE_V2_PARTS };
  * table_inspect_filter_says_absent. */
 int table_v2_tool(const char *label, kv_line_fn line, void *line_ctx, int what, table *t,
                   const block *index, int rc);
-/* table_inspect_filter_says_absent for a table of version 1: whether the
- * filter it keeps rules the user key out. */
-int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen);
 /* table_salvage with the data blocks named by the caller, in order (an
  * index it read itself; NULL: the index block's), instead of the index
  * block's: each is read and checked, and what they leave out is scanned. */
@@ -255,7 +255,8 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
 /* table_builder_new, _add, _finish, _abandon, as table.h says them, _new
  * for a file whose header (and footer) says version (format v2's own:
  * TABLE_V2_VERSION), keeping a filter of the whole table if filter is 1
- * and the context has filters.  Between the last _add and _finish, a
+ * and the context has filters, _add saying how far the builder is after
+ * it (*p, table_v2_progress).  Between the last _add and _finish, a
  * builder may store blocks of its own:
  *   _end_data   stores the last data block: the data blocks end here (D,
  *               the footer's); *index is their index's contents (one
@@ -277,17 +278,16 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
 typedef struct table_v2_builder table_v2_builder;
 int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
                           table_v2_builder **out);
-int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
-                          const uint8_t *value, size_t value_len);
 /* How far a builder is: entries added, data blocks stored, bytes
  * appended to the file (the rest is still in memory), and
  * table_builder_file_bytes: the file's size if it were finished now,
- * estimated from above.  A few loads, cheap enough to ask after every
- * add. */
+ * estimated from above.  _add fills it, whether the entry went in or not
+ * (a few loads). */
 typedef struct table_v2_progress {
     uint64_t entries, blocks, written, file_bytes;
 } table_v2_progress;
-void table_v2_builder_progress(const table_v2_builder *b, table_v2_progress *p);
+int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
+                          const uint8_t *value, size_t value_len, table_v2_progress *p);
 int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
 int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
                             table_v2_handle *h, uint8_t **put);

@@ -19,6 +19,10 @@
  * Nothing is allocated but the value returned, unless a key is longer
  * than a block iterator's inline buffer or a stored block than the stack
  * buffer of table_v2_block.c.
+ *
+ * kv_multi_get's first step (table_batch.h's table_get_start) is the same
+ * lookup, handed where to leave the read of step 4 when the block is not
+ * cached; its second step is table_v2_batch.c's.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -72,6 +76,37 @@ static int table_v2_get_in_block(table *t, table_v2_handle h, const uint8_t *tar
     return rc;
 }
 
+/* Steps 4 and 5 for table_get_start (table_batch.h): the block at h
+ * searched if the block cache has it, else its read left to the caller
+ * in *p (table_v2_batch.c's table_get_finish ends the lookup). */
+static int table_v2_start_in_block(table *t, table_v2_handle h, const uint8_t *target,
+                                   size_t tlen, table_get_result *r, table_pending *p,
+                                   int *pending)
+{
+    int hit;
+    table_v2_blockref ref;
+    int rc = table_v2_block_cached(t, h, &ref, &hit);
+    if (rc != KV_OK)
+        return rc;
+    if (hit) {
+        table_v2_count(&t->kept.ctx->get_blocks_cached, 1);
+        r->blocks_cached = 1;
+        rc = table_v2_block_search(t, &ref.b, h.offset, target, tlen, r);
+        table_v2_block_release(t, &ref);
+        return rc;
+    }
+    file_cache_handle *fh = NULL;
+    if ((rc = file_cache_get(t->kept.ctx->files, t->kept.id, t->path, &fh)) != KV_OK)
+        return rc;
+    *p = (table_pending){
+        .read = {.f = file_cache_file(fh), .off = h.offset,
+                 .len = (size_t)h.size + TABLE_V2_TRAILER},
+        .t = t, .held = fh, .at = h.offset, .size = h.size,
+        .first_reads = r->reads, .filter_asked = r->filter_asked};
+    *pending = 1;
+    return KV_OK;
+}
+
 const table_v2_kept *table_v2_kept_of(const table *t)
 {
     return &t->kept;
@@ -82,9 +117,10 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_ge
 {
     *found = TABLE_V2_RULED_OUT;
     r->in_range = 1;
-    r->filter_asked = t->filter != NULL;
+    const uint8_t *f = t->kept.filter;
+    r->filter_asked = f != NULL;
     /* A lookup the filter answers touches one counter, no more. */
-    if (t->filter != NULL && !bloom_may_contain_hash(t->filter, t->filter + t->filter_len, hash)) {
+    if (f != NULL && !bloom_may_contain_hash(f, f + t->kept.filter_len, hash)) {
         r->filter_said_no = 1;
         return KV_OK;
     }
@@ -125,14 +161,20 @@ void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
 }
 
 int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                    table_v2_handle h, table_get_result *r)
+                    table_v2_handle h, table_get_result *r, table_pending *p, int *pending)
 {
+    if (p != NULL)
+        *pending = 0;
     if (found == TABLE_V2_UNSEARCHED)
         rc = table_v2_find_block(t, lk, hash, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
-        rc = table_v2_get_in_block(t, h, target, tlen, r);
+        if (p == NULL)
+            rc = table_v2_get_in_block(t, h, target, tlen, r);
+        else if ((rc = table_v2_start_in_block(t, h, target, tlen, r, p, pending)) == KV_OK &&
+                 *pending)
+            return KV_OK; /* counted when it ends (table_get_finish) */
     }
     table_v2_get_done(t, found, rc, r);
     return rc;
@@ -146,7 +188,7 @@ int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint
     if (!ikey_user_in_range(ukey, ulen, t->kept.smallest, t->kept.smallest_len, t->kept.largest,
                             t->kept.largest_len))
         return 0;
-    *hash = t->filter != NULL ? bloom_hash(ukey, ulen) : 0;
+    *hash = t->kept.filter != NULL ? bloom_hash(ukey, ulen) : 0;
     return 1;
 }
 
@@ -155,5 +197,6 @@ int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
     uint64_t hash;
     if (!table_v2_in_range(t, lk, r, &hash))
         return KV_OK;
-    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r);
+    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r,
+                           NULL, NULL);
 }

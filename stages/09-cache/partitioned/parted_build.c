@@ -27,7 +27,7 @@
 struct parted_builder {
     table_ctx *ctx;
     table_v2_builder *v2;
-    table_v2_progress last;    /* v2's progress after the last add, asked once */
+    table_v2_progress last;    /* how far v2 is, as its last add said */
     int whole;                 /* version 1: v2 does it all */
     int filters;               /* ctx->bloom_bits > 0 */
     uint64_t *hashes;          /* user keys' hashes, no repeat inside a block */
@@ -79,7 +79,6 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
         free(b);
         return rc;
     }
-    table_v2_builder_progress(b->v2, &b->last);
     *out = b;
     return KV_OK;
 }
@@ -87,8 +86,7 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len)
 {
-    int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len);
-    table_v2_builder_progress(b->v2, &b->last);
+    int rc = table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len, &b->last);
     if (rc != KV_OK || !b->filters)
         return rc;
     /* A block ended before this entry went in (at most one): format v2
@@ -180,13 +178,18 @@ static int parted_write_partition(parted_writer *w, size_t last, const uint8_t *
     return rc;
 }
 
-/* The partitions, from the index of the data blocks. */
+/* The partitions, from the index of the data blocks (one entry, and one
+ * restart point, per data block: as many as this builder ended, where it
+ * keeps filters). */
 static int parted_write_partitions(parted_writer *w, const uint8_t *index, size_t index_len)
 {
     block flat;
     const char *why = block_init(&flat, index, index_len);
     if (why != NULL)
         return kv_error(KV_ERR_CORRUPT, "the index built for the partitions: %s", why);
+    if (w->b->filters && flat.nrestarts != w->b->nblock)
+        return kv_error(KV_ERR_CORRUPT, "the builder counted %zu data blocks, format v2's "
+                        "index %u", w->b->nblock, (unsigned)flat.nrestarts);
     block_iter it = {0};
     block_iter_init(&it, &flat, TABLE_V2_IKEY_MIN);
     size_t i = 0;
@@ -247,11 +250,6 @@ int parted_builder_finish(parted_builder *b, table_meta *meta)
     int rc = table_v2_builder_end_data(b->v2, &index, &index_len);
     if (rc == KV_OK && b->filters)
         rc = parted_end_block(b);
-    table_v2_progress done;
-    table_v2_builder_progress(b->v2, &done);
-    if (rc == KV_OK && b->filters && b->nblock != done.blocks)
-        rc = kv_error(KV_ERR_CORRUPT, "the builder counted %zu data blocks, format v2 %llu",
-                      b->nblock, (unsigned long long)done.blocks);
     if (rc == KV_OK)
         rc = parted_write_partitions(&w, index, index_len);
     table_v2_handle top;

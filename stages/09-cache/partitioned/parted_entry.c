@@ -11,6 +11,7 @@
  * table_check, table_dump and table_inspect_parts are in parted_tools.c,
  * table_salvage in parted_salvage.c.
  */
+#include "bloom.h"
 #include "parted_format.h"
 #include "table_inspect.h"
 
@@ -41,9 +42,12 @@ int table_iter_new(table *t, iter **out)
     return table_v2_iter_over(t, rc, &index, out);
 }
 
+/* Version 1's filter is the one its table keeps (table_v2_kept). */
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return table_v2_kept_of(t)->version == PARTED_VERSION
-               ? parted_filter_says_absent((table *)t, ukey, ulen)
-               : table_v2_inspect_filter_says_absent(t, ukey, ulen);
+    const table_v2_kept *k = table_v2_kept_of(t);
+    if (k->version == PARTED_VERSION)
+        return parted_filter_says_absent((table *)t, ukey, ulen);
+    return k->filter != NULL && !bloom_may_contain(k->filter, k->filter + k->filter_len, ukey,
+                                                   ulen);
 }

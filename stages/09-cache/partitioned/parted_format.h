@@ -91,7 +91,7 @@ int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, u
 
 /* Steps 2 and 3 of a lookup as the file's version has them: version 2's
  * here; version 1's left to format v2 (*found TABLE_V2_UNSEARCHED, which
- * table_v2_get_at and _get_start_at take). */
+ * table_v2_get_at takes). */
 static inline int parted_find(table *t, const table_v2_kept *k, const ikey_lookup *lk,
                               uint64_t hash, table_get_result *r, table_v2_handle *h,
                               int *found)
@@ -124,9 +124,9 @@ int parted_builder_new(table_ctx *ctx, const char *path, uint32_t version,
 int parted_builder_add(parted_builder *b, const uint8_t *ikey, size_t ikey_len,
                        const uint8_t *value, size_t value_len);
 /* How far it is as of its last add (table_v2_parts.h's
- * table_v2_progress, asked of format v2 once an add: its file_bytes
- * format v2's alone), and the estimate of the whole file, partitions
- * included. */
+ * table_v2_progress, as format v2's add said it: its file_bytes format
+ * v2's alone; nothing before the first add), and the estimate of the
+ * whole file, partitions included. */
 void parted_builder_progress(const parted_builder *b, table_v2_progress *p);
 uint64_t parted_builder_file_bytes(const parted_builder *b);
 /* Writes the partitions, the kept blocks and the footer, syncs; frees b

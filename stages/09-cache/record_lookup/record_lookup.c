@@ -26,7 +26,8 @@
  * the data block (table_v2_get_at).
  *
  * kv_multi_get's two-step lookups (table_batch.h) take step 2's answers
- * and otherwise go to the format as they are, keeping nothing: their reads
+ * and otherwise go to the format as they are (table_v2_get_at, handed
+ * where to leave the read it still needs), keeping nothing: their reads
  * are made together by the caller, and what they find is for one
  * sequence, not the greatest.  Their second step, table_get_finish, is
  * format v2's own (table_v2_batch.c).
@@ -71,7 +72,7 @@ static int record_format_get(table *t, const table_v2_kept *k, const ikey_lookup
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_at(t, lk, h, rc, found, block, r);
+    return table_v2_get_at(t, lk, h, rc, found, block, r, NULL, NULL);
 }
 
 /* Adds what a second lookup cost to the first's. */
@@ -161,5 +162,5 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_start_at(t, lk, h, rc, found, block, r, p, pending);
+    return table_v2_get_at(t, lk, h, rc, found, block, r, p, pending);
 }

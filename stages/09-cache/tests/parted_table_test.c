@@ -105,6 +105,21 @@ static void a_key_across_partitions_is_found_at_every_sequence(void)
     memtable_unref(m);
 }
 
+/* m's entries written at path as stage 05 writes them: version 1. */
+static void pt_build_v1(table_ctx *ctx, memtable *m, const char *path)
+{
+    table_v2_builder *b;
+    CHECK_KV(table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b), KV_OK);
+    iter *it;
+    table_v2_progress p;
+    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
+    for (iter_seek_first(it); iter_valid(it); iter_next(it))
+        CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len, &p),
+                 KV_OK);
+    iter_free(it);
+    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
+}
+
 /* Stage 05's builder writes version 1; this stage reads it as stage 05
  * does. */
 static void version_one_tables_are_still_read(void)
@@ -113,19 +128,12 @@ static void version_one_tables_are_still_read(void)
     memtable *m = tt_random_memtable(23, 800, 3, 199);
     table_ctx *ctx = tv_ctx(256, 0, 0);
     const char *path = harness_join(dir, "v1.tbl");
-    table_v2_builder *b;
-    CHECK_KV(table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b), KV_OK);
+    pt_build_v1(ctx, m, path);
     iter *it;
-    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
-    for (iter_seek_first(it); iter_valid(it); iter_next(it))
-        CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
-                 KV_OK);
-    iter_free(it);
-    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
     table *t;
     CHECK_KV(table_open(ctx, path, &t), KV_OK);
     CHECK_EQ(table_v2_kept_of(t)->version, 1u);
-    CHECK(t->filter != NULL);
+    CHECK(table_v2_kept_of(t)->filter != NULL);
     tt_expect_same_lookups(m, t, 1700);
     iter *a;
     CHECK_KV(memtable_iter_new(m, &a), KV_OK);
@@ -153,16 +161,8 @@ static void a_cold_lookup_reads_three_blocks_and_the_table_keeps_little(void)
     table_ctx_free(ctx);
     /* The same entries in version 1. */
     ctx = tv_ctx(0, 0, 0);
-    table_v2_builder *b;
     const char *v1 = harness_join(dir, "v1.tbl");
-    CHECK_KV(table_v2_builder_new(ctx, v1, TABLE_V2_VERSION, 1, &b), KV_OK);
-    iter *it;
-    CHECK_KV(memtable_iter_new(m, &it), KV_OK);
-    for (iter_seek_first(it); iter_valid(it); iter_next(it))
-        CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len),
-                 KV_OK);
-    iter_free(it);
-    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
+    pt_build_v1(ctx, m, v1);
     CHECK_KV(table_open(ctx, v1, &t), KV_OK);
     double whole = tv_stat(ctx, "table.meta_bytes");
     table_unref(t);

@@ -8,10 +8,12 @@
  * stand in front of: the context it lives in, the lookups it answers
  * before a table is asked, and the writes of new tables it paces.  This
  * stage has no such layer, so each is one call (a table_builder is format
- * v2's builder under table.h's name).  A first reading skips this file.
+ * v2's builder, with how far its last add said it was).  A first reading
+ * skips this file.
  */
 #include <stdlib.h>
 
+#include "bloom.h"
 #include "error.h"
 #include "table_inspect.h"
 #include "table_v2_format.h"
@@ -73,24 +75,42 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
 }
 
 /* kv_inspect_get's question (table_inspect.h): step 2 of a lookup asked
- * alone, which kv check's walk asks of every key too. */
+ * alone, which kv check's walk asks of every key too: the filter the
+ * table keeps. */
 int table_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
 {
-    return table_v2_inspect_filter_says_absent(t, ukey, ulen);
+    const table_v2_kept *k = table_v2_kept_of(t);
+    return k->filter != NULL && !bloom_may_contain(k->filter, k->filter + k->filter_len, ukey,
+                                                   ulen);
 }
+
+/* table.h's builder: format v2's, and how far it is as of its last add
+ * (table_builder_entries, table_builder_file_bytes: nothing before the
+ * first). */
+struct table_builder {
+    table_v2_builder *v2;
+    table_v2_progress now;
+};
 
 int table_builder_new(table_ctx *ctx, const char *path, table_builder **out)
 {
-    table_v2_builder *b = NULL;
-    int rc = table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b);
-    *out = (table_builder *)b;
-    return rc;
+    *out = NULL;
+    table_builder *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate a table builder", path);
+    int rc = table_v2_builder_new(ctx, path, TABLE_V2_VERSION, 1, &b->v2);
+    if (rc != KV_OK) {
+        free(b);
+        return rc;
+    }
+    *out = b;
+    return KV_OK;
 }
 
 int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
                       const uint8_t *value, size_t value_len)
 {
-    return table_v2_builder_add((table_v2_builder *)b, ikey, ikey_len, value, value_len);
+    return table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len, &b->now);
 }
 
 /* Format v2 writes every table alike (table.h). */
@@ -101,24 +121,25 @@ void table_builder_mark_flush(table_builder *b)
 
 uint64_t table_builder_entries(const table_builder *b)
 {
-    table_v2_progress p;
-    table_v2_builder_progress((const table_v2_builder *)b, &p);
-    return p.entries;
+    return b->now.entries;
 }
 
 uint64_t table_builder_file_bytes(const table_builder *b)
 {
-    table_v2_progress p;
-    table_v2_builder_progress((const table_v2_builder *)b, &p);
-    return p.file_bytes;
+    return b->now.file_bytes;
 }
 
 int table_builder_finish(table_builder *b, table_meta *meta)
 {
-    return table_v2_builder_finish((table_v2_builder *)b, NULL, meta);
+    int rc = table_v2_builder_finish(b->v2, NULL, meta); /* frees b->v2 */
+    free(b);
+    return rc;
 }
 
 void table_builder_abandon(table_builder *b)
 {
-    table_v2_builder_abandon((table_v2_builder *)b);
+    if (b == NULL)
+        return;
+    table_v2_builder_abandon(b->v2);
+    free(b);
 }

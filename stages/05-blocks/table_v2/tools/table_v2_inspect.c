@@ -28,7 +28,8 @@ static void table_v2_inspect_meta(table *t, const char *label, kv_line_fn line, 
     inspect_u64(&l, "blocks", t->kept.data_blocks);
     inspect_emit(&l, line, ctx);
     bloom_info info;
-    if (t->filter == NULL || bloom_check(t->filter, t->filter + t->filter_len, &info) != KV_OK)
+    const uint8_t *f = t->kept.filter;
+    if (f == NULL || bloom_check(f, f + t->kept.filter_len, &info) != KV_OK)
         return;
     inspect_begin(&l, "filter");
     inspect_word(&l, "table", label);
@@ -72,10 +73,4 @@ int table_v2_inspect_parts(table *t, const block *index, const char *label, kv_l
         rc = table_v2_block_iter_error(t, &ix, "index", t->kept.index_h.offset);
     block_iter_free(&ix);
     return rc;
-}
-
-int table_v2_inspect_filter_says_absent(const table *t, const uint8_t *ukey, size_t ulen)
-{
-    return t->filter != NULL &&
-           !bloom_may_contain(t->filter, t->filter + t->filter_len, ukey, ulen);
 }

@@ -242,7 +242,8 @@ static void table_v2_dump_meta(table_v2_walk *w)
     log_report_line(w->line, w->line_ctx, "# largest key: %s",
                     table_v2_show_key(key, sizeof key, t->kept.largest, t->kept.largest_len));
     bloom_info bi;
-    if (t->filter != NULL && bloom_check(t->filter, t->filter + t->filter_len, &bi) == KV_OK)
+    const uint8_t *f = t->kept.filter;
+    if (f != NULL && bloom_check(f, f + t->kept.filter_len, &bi) == KV_OK)
         log_report_line(w->line, w->line_ctx, "# filter at %llu: %u bytes, %llu bits, %d "
                         "hashes, %llu bits set (fill %.1f%%), %.1f bits per entry",
                         (ull)t->filter_h.offset, (unsigned)t->filter_h.size, (ull)bi.bits, bi.k,
