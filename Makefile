@@ -299,13 +299,18 @@ crash-test-txn: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 # restart after a snapshot), each N times on 3 members and on 5, every
 # history checked for linearizability; each planted mistake N times, each
 # to be caught; N kills of a leader timed (tests/cluster/cluster_test.py
-# --campaign).  About 25 minutes per member count at N = 20.
+# --campaign).  About 25 minutes per member count at N = 20.  Then two
+# groups sharded by nutcracker in front (tests/cluster/shard_test.py,
+# under a minute; `make deps DEPS=shard` installs nutcracker).
 CLUSTER_RUNS ?= 20
 .PHONY: test-cluster
 test-cluster: $(B)/10-raft/kv
 	@for n in 3 5; do echo "test-cluster: $(CLUSTER_RUNS) runs of each schedule, $$n members"; \
 	  python3 tests/cluster/cluster_test.py $(B)/10-raft/kv --campaign $(CLUSTER_RUNS) --members $$n \
 	  || exit 1; done
+	@$(MAKE) --no-print-directory deps DEPS=shard
+	@echo "test-cluster: two groups behind nutcracker"
+	@python3 tests/cluster/shard_test.py $(B)/10-raft/kv
 
 # ---- set-up ---------------------------------------------------------------
 # (`make` checks the build's own packages before its first compile:

@@ -22,6 +22,9 @@
 # redis-tools, for `make bench-server`), demo (redis-tools: `make demo`'s
 # tour of stage 10 talks to its members with redis-cli), etcd (etcd-server and etcd-client,
 # etcd 3.4: `make bench-raft` runs three members beside stage 10's group),
+# shard (nutcracker, twemproxy 0.5.0, with redis-tools, python3 and
+# python3-redis: tests/cluster/shard_test.py, in `make test-cluster`, shards
+# keys over two stage 10 groups through it),
 # peers (the engines bench/ compares with: LevelDB, RocksDB, LMDB, SQLite),
 # kvgrade (fuse3, for fusermount3, and python3, for kvgrade's example
 # engines and its tests),
@@ -55,11 +58,12 @@ for group in "$@"; do
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     demo) packages="$packages redis-tools" ;;
     etcd) packages="$packages etcd-server etcd-client" ;;
+    shard) packages="$packages nutcracker redis-tools python3 python3-redis" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium curl" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server etcd kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm)" >&2
         exit 2
         ;;
     esac
