@@ -296,10 +296,11 @@ crash-test-txn: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 
 # `make test-cluster CLUSTER_RUNS=N`: stage 10's Raft group under its fault
 # schedules (a leader's death, a pause, partitions through a proxy, a
-# restart after a snapshot), each N times on 3 members and on 5, every
-# history checked for linearizability; each planted mistake N times, each
-# to be caught; N kills of a leader timed (tests/cluster/cluster_test.py
-# --campaign).  About 25 minutes per member count at N = 20.  Then two
+# restart after a snapshot, a member wiped and replaced, a full disk),
+# each N times on 3 members and on 5, every history checked for
+# linearizability; each planted mistake N times, each to be caught; N
+# kills of a leader timed (tests/cluster/cluster_test.py --campaign).
+# About 35 minutes per member count at N = 20.  Then two
 # groups sharded by nutcracker in front (tests/cluster/shard_test.py,
 # under a minute; `make deps DEPS=shard` installs nutcracker).
 CLUSTER_RUNS ?= 20
