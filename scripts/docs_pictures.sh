@@ -11,7 +11,8 @@
 # so every run writes the same keys in the same order), then a few deletes:
 # 60 puts of 30 keys and 5 deletes for stages 01 to 03, whose pictures draw
 # every record; 600 puts of 400 keys and 40 deletes from stage 04 on, enough
-# for tables and levels.  Stage 09's picture shows its cache, which a
+# for tables and levels.  Stage 10's is of a group of three members,
+# one of them paused (scripts/draw_group.py).  Stage 09's picture shows its cache, which a
 # database reopened has not filled yet: after the workload, a second
 # session reads every key twice, 40 of them ten times more, and draws.  The
 # databases go under /tmp/kvpic-STAGE (removed first and after).
@@ -19,7 +20,7 @@ set -eu
 
 build=${1:-build}
 [ $# -gt 0 ] && shift
-stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn 08-vlog 09-cache"}
+stages=${*:-"01-log 02-hash 03-wal 04-lsm 05-blocks 06-leveled 07-txn 08-vlog 09-cache 10-raft"}
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/docs/pictures
 mkdir -p "$out"
@@ -42,6 +43,11 @@ reads() {
 for stage in $stages; do
     kv=$build/$stage/kv
     [ -x "$kv" ] || { echo "docs_pictures: no $kv (make first)" >&2; exit 2; }
+    if [ "$stage" = 10-raft ]; then
+        # Its engine is stage 09's: its picture is of a group instead.
+        python3 "$here/scripts/draw_group.py" "$kv" "$out/$stage.svg" || exit 1
+        continue
+    fi
     size="600 400 40"
     case $stage in
     01-log) knobs= size="60 30 5" ;;

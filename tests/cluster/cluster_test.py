@@ -78,6 +78,10 @@ class Fail(Exception):
     pass
 
 
+class NotSent(Exception):
+    """A request no member received: it certainly changed nothing."""
+
+
 class Skip(Exception):
     """A test that could not run here (its reason): never counted as passed."""
 
@@ -546,21 +550,34 @@ class MemberClient:
         raise redis.exceptions.ConnectionError("redirected three times")
 
     def set(self, key, value):
-        """SET key value at the leader, following redirects (within 3).  A
-        redirect changed nothing, so it is followed; anything else (a
-        timeout, a connection lost or refused) is raised and never sent
-        again: the write may have been applied, and one sent again could
-        be applied twice, once before the writes of others and once after,
-        which no history of one write can hold.  (RedisCluster sends a
-        command again after a timeout, so the histories' writes do not go
-        through it.)"""
-        for _ in range(3):
+        """SET key value at the leader.  What certainly sent nothing is
+        tried again elsewhere: a connection that could not be opened (the
+        next member), a redirect (the leader it names), a member that knows
+        no leader (CLUSTERDOWN: the next member, a little later).  Once the request
+        may have gone out, a failure (a timeout, a connection lost) is
+        raised and the write never sent again: it may have been applied,
+        and one sent again could be applied twice, once before the writes
+        of others and once after, which no history of one write can hold.
+        (RedisCluster sends a command again after a timeout, so the
+        histories' writes do not go through it.)  NotSent if no member took
+        the request at all."""
+        for _ in range(3 + self.c.n):
+            r = self.conn()
+            try:  # opened now if it was not: a failure here sent nothing
+                r.connection_pool.release(r.connection_pool.get_connection("SET"))
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+                self.lost()
+                continue
             try:
-                return self.conn().set(key, value)
+                return r.set(key, value)
             except redis.exceptions.ResponseError as err:
-                if not self.moved(err):
+                if str(err).startswith("CLUSTERDOWN"):  # no leader known: not proposed
+                    self.lost()
+                    time.sleep(0.05)
+                elif not self.moved(err):
                     raise
-        raise redis.exceptions.ConnectionError("redirected three times")
+        raise NotSent("no member took the write (refused, redirected or without a leader "
+                      "each time)")
 
     def cas(self, key, choose):
         """WATCH key, GET it (expected), then MULTI, SET key choose(expected)
@@ -673,6 +690,8 @@ def run_clients(c, seconds, fault=None):
                 try:
                     wc.set(k, v)
                     kind = "ok"
+                except NotSent:
+                    kind = "fail"
                 except redis.exceptions.ResponseError as err:
                     kind = "fail" if "not applied" in str(err) else "info"
                 except Exception:  # a timeout, a lost or refused connection

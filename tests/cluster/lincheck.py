@@ -100,7 +100,27 @@ def parse(lines):
         else:
             raise ValueError("line %d: unknown type %r" % (n, kind))
     # Operations still outstanding at the end are unknown, as info is.
-    return {k: [o for o in ops if o.ret is not None] for k, ops in keys.items()}
+    return {k: without_silent_unknowns([o for o in ops if o.ret is not None])
+            for k, ops in keys.items()}
+
+
+def without_silent_unknowns(ops):
+    """ops without the unknown ones that cannot change the answer, each
+    of which would double the search: an unknown read (any state allows
+    it), and, on a key no cas touches, an unknown write whose value no
+    read returned.  Had such a write taken effect, another write came
+    before any read (else a read would have returned its value), so
+    leaving it out changes no read's answer; and leaving it out is what
+    "it never took effect" means, which an unknown operation allows.  (A
+    cas that answered false can depend on a write no read saw, so a key
+    with a cas keeps them.)  The ids are numbered again."""
+    read = {json.dumps(o.output) for o in ops if o.f == "read" and o.ret != INF}
+    has_cas = any(o.f == "cas" for o in ops)
+    kept = [o for o in ops if o.ret != INF or not (
+        o.f == "read" or (o.f == "write" and not has_cas and json.dumps(o.value) not in read))]
+    for i, o in enumerate(kept):
+        o.id = i
+    return kept
 
 
 def step(state, op):

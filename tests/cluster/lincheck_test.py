@@ -101,6 +101,19 @@ def main():
     expect("a_swap_that_could_not_have_seen_its_value_is_not",
            history(W(1, "1", 1, 2), CAS(2, "1", "2", True, 3, 4),
                    CAS(3, "1", "3", True, 5, 6)), False)
+    # Unknown writes no read saw are left out of the search (each would
+    # double it): thirty of them, overlapping everything, change neither
+    # verdict; and on a key with a cas they are kept, since a cas that
+    # answered false can need one.
+    silent = [W(10 + i, "lost%d" % i, 1.5 + i * 0.01, None, "info") for i in range(30)]
+    expect("unknown_writes_no_read_saw_change_nothing",
+           history(W(1, "1", 1, 2), *silent, R(2, "1", 50, 51), W(1, "2", 52, 53),
+                   R(2, "2", 54, 55)), True)
+    expect("nor_hide_a_stale_read",
+           history(W(1, "1", 1, 2), *silent, W(1, "2", 52, 53), R(2, "1", 54, 55)), False)
+    expect("a_cas_answered_false_may_need_an_unknown_write_no_read_saw",
+           history(W(1, "e", 1, 2), W(3, "w", 3, None, "info"), CAS(2, "e", "n", False, 4, 5)),
+           True)
 
     # Keys are checked apart; the exit status and the line name the bad one.
     print("RUN  lincheck/the_command_names_the_key_that_is_not")

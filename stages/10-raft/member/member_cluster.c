@@ -245,11 +245,24 @@ static void cluster_info(struct serve_member *m, serve_client *c)
         at += (size_t)snprintf(members + at, sizeof members - at, "%s%llu=%s",
                                i > 0 ? "," : "", (unsigned long long)conf->servers[i].id,
                                role_name(conf->servers[i].role));
-    char text[1536];
+    /* The leader's view of how far each member's log matches its own
+     * (libraft's progress: a follower's match index, the leader's own last
+     * stored entry); a follower leaves it empty, not knowing. */
+    char matched[512] = "";
+    at = 0;
+    if (raft_state(&m->raft) == RAFT_LEADER && m->raft.leader_state.progress != NULL)
+        for (unsigned i = 0; i < conf->n && at < sizeof matched; i++)
+            at += (size_t)snprintf(matched + at, sizeof matched - at, "%s%llu=%llu",
+                                   i > 0 ? "," : "",
+                                   (unsigned long long)conf->servers[i].id,
+                                   (unsigned long long)m->raft.leader_state.progress[i]
+                                       .match_index);
+    char text[2048];
     snprintf(text, sizeof text,
              "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
              "cluster_slots_ok:%d\r\ncluster_known_nodes:%u\r\ncluster_size:1\r\n"
              "raft_id:%llu\r\nraft_state:%s\r\nraft_leader:%llu\r\nraft_term:%llu\r\n"
+             "raft_last_index:%llu\r\nraft_match_indexes:%s\r\n"
              "raft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
              "raft_snapshot_index:%llu\r\nraft_snapshots_taken:%llu\r\n"
              "raft_snapshots_installed:%llu\r\nraft_members:%s\r\n",
@@ -257,6 +270,7 @@ static void cluster_info(struct serve_member *m, serve_client *c)
              (unsigned long long)m->self->id, state_name(raft_state(&m->raft)),
              leader ? (unsigned long long)l.id : 0ULL,
              (unsigned long long)m->raft.current_term,
+             (unsigned long long)raft_last_index(&m->raft), matched,
              (unsigned long long)m->raft.commit_index,
              (unsigned long long)replica_applied(m->r),
              (unsigned long long)m->fsm.snapshot_index, (unsigned long long)m->fsm.snapshots,
