@@ -159,6 +159,13 @@ run_fill() { # NAME PORT
 # The group: three stage 10 members in one process; sets gpid, gport (the
 # first member's client port), and lead to the leader's client port (empty
 # if none was elected in 30 s).
+# member_in STATE: the client port of the group's first member (of gport,
+# gport + 1, gport + 2) whose CLUSTER INFO says raft_state:STATE, or nothing.
+member_in() {
+    for p in $gport $((gport + 1)) $((gport + 2)); do
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q "raft_state:$1" && echo "$p" && return
+    done
+}
 group_start() { # DIR
     port=$(free_run 6)
     gport=$port
@@ -168,9 +175,7 @@ group_start() { # DIR
     lead=""
     i=0
     while [ -z "$lead" ] && [ $i -lt 300 ]; do
-        for p in $port $((port + 1)) $((port + 2)); do
-            redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'raft_state:leader' && lead=$p
-        done
+        lead=$(member_in leader)
         sleep 0.1
         i=$((i + 1))
     done
@@ -183,9 +188,7 @@ group_follower() {
     follow=""
     i=0
     while [ -z "$follow" ] && [ $i -lt 300 ]; do
-        for p in $gport $((gport + 1)) $((gport + 2)); do
-            redis-cli -p "$p" cluster info 2>/dev/null | grep -q 'raft_state:follower' && follow=$p
-        done
+        follow=$(member_in follower)
         if [ -n "$follow" ]; then
             last=$(printf 'READONLY\nGET key:%012d\n' $((n - 1)) | redis-cli -p "$follow" 2>/dev/null |
                 sed -n 2p)

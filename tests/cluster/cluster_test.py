@@ -316,24 +316,26 @@ def retrying(fn, seconds=20):
             time.sleep(0.1)
 
 
-def run(name, fn, cluster):
+def run(name, fn, cluster, suite="cluster"):
+    """fn(cluster) as the test suite/name, counted in this module's passed,
+    failed and skipped (shard_test.py runs its tests through it too)."""
     global passed, failed, skipped
     only = os.environ.get("KV_CLUSTER_ONLY")
     if only and not any(o in name for o in only.split(",")):  # a developer's shortcut:
         return  # parts of the names of the tests to run, comma-separated
-    print("RUN  cluster/%s" % name, flush=True)
+    print("RUN  %s/%s" % (suite, name), flush=True)
     began = time.time()
     try:
         fn(cluster)
         passed += 1
-        print("ok   cluster/%s (%.1f s)" % (name, time.time() - began), flush=True)
+        print("ok   %s/%s (%.1f s)" % (suite, name, time.time() - began), flush=True)
     except Skip as err:
         skipped += 1
-        print("skip cluster/%s: %s" % (name, err), flush=True)
+        print("skip %s/%s: %s" % (suite, name, err), flush=True)
     except Exception as err:  # a Fail, or anything unexpected: the test fails
         failed += 1
         print("    %s: %s" % (type(err).__name__, err))
-        print("FAIL cluster/%s" % name, flush=True)
+        print("FAIL %s/%s" % (suite, name), flush=True)
 
 
 def a_leader_is_elected(c):

@@ -37,7 +37,6 @@ from cluster_test import Fail, Skip, check  # noqa: E402
 KEYS = ["shard:%d" % i for i in range(1000)]
 NAMES = ["group1", "group2"]  # the servers' names: ketama hashes these, not addresses
 
-passed = failed = skipped = 0
 
 
 class Group:
@@ -283,23 +282,6 @@ def a_config_naming_the_new_leader_writes_again(s):
     check(not bad, "%d keys read back wrong after the change, first %r" % (len(bad), bad[:1]))
 
 
-def run(name, fn, s):
-    global passed, failed, skipped
-    print("RUN  shard/%s" % name, flush=True)
-    began = time.time()
-    try:
-        fn(s)
-        passed += 1
-        print("ok   shard/%s (%.1f s)" % (name, time.time() - began), flush=True)
-    except Skip as err:
-        skipped += 1
-        print("skip shard/%s: %s" % (name, err), flush=True)
-    except Exception as err:  # a Fail, or anything unexpected: the test fails
-        failed += 1
-        print("    %s: %s" % (type(err).__name__, err))
-        print("FAIL shard/%s" % name, flush=True)
-
-
 def main():
     if len(sys.argv) != 2 or not os.access(sys.argv[1], os.X_OK):
         print("usage: shard_test.py build/10-raft/kv")
@@ -321,13 +303,13 @@ def main():
                           a_leader_change_is_moved_through_nutcracker),
                          ("a_config_naming_the_new_leader_writes_again",
                           a_config_naming_the_new_leader_writes_again)]:
-            run(name, fn, s)
+            ct.run(name, fn, s, suite="shard")
     finally:
         s.stop()
-    if skipped:  # a line of its own: the last line is read as it is
-        print("%d skipped (neither passed nor failed)" % skipped)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    if ct.skipped:  # a line of its own: the last line is read as it is
+        print("%d skipped (neither passed nor failed)" % ct.skipped)
+    print("%d passed, %d failed" % (ct.passed, ct.failed))
+    return 1 if ct.failed else 0
 
 
 if __name__ == "__main__":
