@@ -26,22 +26,44 @@ static void sources_nothing_written_since(void)
     kv_close(db);
 }
 
-/* The conflicting write is the very next one after the snapshot, and a
- * flush took it to a table; the memtable then holds only later writes. */
-static void sources_the_write_right_after_the_snapshot(void)
+/* A transaction on db (k put before it) whose snapshot another writer's
+ * put of k follows, flushed to a table, then a write to another key, so
+ * that the memtable starts at snapshot + 2: its commit must find k's new
+ * version in a table and fail with KV_ERR_CONFLICT (why: the rule). */
+static void sources_conflict_in_a_table(kv_db *db, const char *why)
 {
-    kv_db *db = ex_txn_open();
-    ex_put(db, "k", "0", "put k before the transaction");
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot");
     harness_context("kv_flush: k's new version goes to a table");
     EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
     ex_put(db, "other", "x", "a write to another key: the memtable now starts at snapshot + 2");
     ex_txn_put(t, "k", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot (write snapshot + 1, now "
-              "in a table: the memtable's oldest write is snapshot + 2, so memory alone does "
-              "not hold every newer version; the tables must be searched too)");
+    ex_commit(t, KV_ERR_CONFLICT, why);
     ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
+}
+
+/* How many of levels 1 to 6 hold a table (kv_stats's level.N). */
+static int sources_levels_with_tables(kv_db *db)
+{
+    int levels = 0;
+    for (int l = 1; l <= 6; l++) {
+        char name[16];
+        snprintf(name, sizeof name, "level.%d", l);
+        levels += ex_stat(db, name) > 0;
+    }
+    return levels;
+}
+
+/* The conflicting write is the very next one after the snapshot, and a
+ * flush took it to a table; the memtable then holds only later writes. */
+static void sources_the_write_right_after_the_snapshot(void)
+{
+    kv_db *db = ex_txn_open();
+    ex_put(db, "k", "0", "put k before the transaction");
+    sources_conflict_in_a_table(db, "k was written since the snapshot (write snapshot + 1, now "
+                                "in a table: the memtable's oldest write is snapshot + 2, so "
+                                "memory alone does not hold every newer version; the tables "
+                                "must be searched too)");
     kv_close(db);
 }
 
@@ -273,30 +295,12 @@ static void sources_every_level_holding_tables(void)
     int levels = 0;
     for (int round = 0; round < 8 && levels < 5; round++) {
         ex_fill_others(db, 4000);
-        levels = 0;
-        for (int l = 1; l <= 6; l++) {
-            char name[16];
-            snprintf(name, sizeof name, "level.%d", l);
-            levels += ex_stat(db, name) > 0;
-        }
-    }
-    levels = 0;
-    for (int l = 1; l <= 6; l++) {
-        char name[16];
-        snprintf(name, sizeof name, "level.%d", l);
-        levels += ex_stat(db, name) > 0;
+        levels = sources_levels_with_tables(db);
     }
     EX_CHECK(levels >= 5, "test setup: tables at 5 levels or more (got %d)", levels);
-    kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
-    ex_put(db, "k", "theirs", "another writer's put of k, the first write after the snapshot");
-    harness_context("kv_flush: k's new version goes to a table");
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
-    ex_put(db, "other", "x", "a write to another key: the memtable now starts at snapshot + 2");
-    ex_txn_put(t, "k", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot, in a table: the sources "
-              "are the memtables and every table, at every level (children + 2 moved down "
-              "by n - 2, the tables' count)");
-    ex_expect(db, "k", "theirs", "the other writer's value stays (no lost update)");
+    sources_conflict_in_a_table(db, "k was written since the snapshot, in a table: the sources "
+                                    "are the memtables and every table, at every level "
+                                    "(children + 2 moved down by n - 2, the tables' count)");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
