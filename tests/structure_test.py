@@ -434,8 +434,9 @@ def check_seam_05_09():
 
 def check_no_later_stage_named():
     """An earlier stage reads as if no later stage existed: no file of
-    stages 01 to 08, nor include/kv.h, names stage 09, but to say an
-    option takes effect "from stage 09 on"."""
+    stages 01 to 08, nor include/kv.h, names stage 09 or 10 ("stage 09",
+    "05 to 09", "10-raft"), but to say an option takes effect "from stage
+    09 on"."""
     files = ["include/kv.h"]
     for d in sorted(os.listdir("stages")):
         if re.match(r"0[1-8]-", d):
@@ -447,8 +448,9 @@ def check_no_later_stage_named():
     for f in files:
         for n, line in enumerate(open(f, errors="replace"), 1):
             low = line.lower()
-            if ("stage 09" in low or "09-cache" in low) and not (
-                    "stage 09 on" in low or "from stage 09" in low):
+            names_later = ("stage 09" in low or "09-cache" in low or "10-raft" in low or
+                           re.search(r"\b(stages?|to|and)\s+(09|10)\b", low))
+            if names_later and not ("stage 09 on" in low or "from stage 09" in low):
                 problems.append("%s:%d: %s" % (f, n, line.strip()))
     result("no_earlier_stage_names_stage_09", problems)
 

@@ -2,9 +2,9 @@
  * lsm_db.h: the engine of the LSM stages: the newest writes in a memtable
  * (memtable.h) protected by a write-ahead log (lsm_wal.h), older ones in
  * tables (table_set.h), read through merging iterators.  Stage 04 wrote
- * it; every later stage (05 to 09) links it unchanged, 05 with another
- * table format (table.h), 06 with another table set (levels and a
- * manifest), 07 to 09 with what they add around it.  The
+ * it; every later stage links it unchanged, 05 with another table
+ * format (table.h), 06 with another table set (levels and a manifest),
+ * 07 and the stages after it with what they add around it.  The
  * engine does all the work: it writes every table (lsm_flush.c), runs
  * every merge (lsm_compact.c) and every wait (lsm_admit.c), counts
  * (lsm_stats.h) and keeps its failures; the table set only answers what
