@@ -47,7 +47,7 @@
  *   bg.compact_lock -> write_lock -> view.lock,  snaps.lock (alone)
  *   bg.compact_lock  one kv_compact at a time.
  *   write_lock    the leader of a group (wal_queue.h) holds it from making
- *                 room to the last insert.  Guards mt, logs, seq.next,
+ *                 room to the last insert.  Guards memtables, logs, seq.next,
  *                 tables.current, fail, bg (the background thread's state
  *                 and kv_compact's request); the table set is picked from
  *                 and applied to under it (table_set_apply releases it
