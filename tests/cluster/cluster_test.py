@@ -469,6 +469,112 @@ def a_follower_redirects_a_write(c):
           "the leader takes the write")
 
 
+def cluster_nodes_describes_the_group(c):
+    """CLUSTER NODES, as Redis answers it, from a follower: one line per
+    member, the leader the master of 0-16383, the others its replicas
+    ("slave"), the member asked flagged "myself", each bus port its Raft
+    port; and CLUSTER KEYSLOT, Redis Cluster's slot of a key."""
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    r = redis.Redis(port=c.client_ports[f], socket_timeout=2)
+    # (redis-py parses the reply into a dict: read the bulk string itself.)
+    with socket.create_connection(("127.0.0.1", c.client_ports[f]), timeout=5) as sock:
+        sock.sendall(b"*2\r\n$7\r\nCLUSTER\r\n$5\r\nNODES\r\n")
+        data = b""
+        while b"\r\n" not in data or len(data) < data.index(b"\r\n") + 2 + int(
+                data[1:data.index(b"\r\n")]) + 2:
+            chunk = sock.recv(65536)
+            check(chunk and data[:1] in (b"", b"$"), "CLUSTER NODES: a bulk string (%r)" % data)
+            data += chunk
+    text = data[data.index(b"\r\n") + 2:-2].decode()
+    lines = [line.split(" ") for line in text.strip("\n").split("\n")]
+    check(len(lines) == c.n, "one line per member (%r)" % text)
+    lid = "%040x" % (lead + 1)
+    by_port = {int(w[1].split("@")[0].split(":")[1]): w for w in lines if len(w) >= 8}
+    check(sorted(by_port) == sorted(c.client_ports), "each member's client port (%r)" % text)
+    for i in range(c.n):
+        w = by_port.get(c.client_ports[i], [])
+        flags = w[2].split(",") if len(w) > 2 else []
+        check(w[0] == "%040x" % (i + 1), "member %d's id (%r)" % (i + 1, w))
+        check(w[1] == "127.0.0.1:%d@%d" % (c.client_ports[i], c.raft_ports[i]),
+              "member %d's address, its Raft port as the bus port (%r)" % (i + 1, w))
+        check(("myself" in flags) == (i == f), "only the member asked is myself (%r)" % w)
+        if i == lead:
+            check("master" in flags and w[3] == "-" and w[8:] == ["0-16383"],
+                  "the leader is the master of every slot (%r)" % w)
+        else:
+            check("slave" in flags and w[3] == lid and len(w) == 8,
+                  "a follower is the leader's replica, holding no slot (%r)" % w)
+        check(w[7] == "connected", "member %d's link is connected (%r)" % (i + 1, w))
+    for key in ("foo", "{user1000}.following", "a%03d" % random.randrange(1000)):
+        got = r.execute_command("CLUSTER KEYSLOT", key)
+        check(got == slot_of(key), "CLUSTER KEYSLOT %s: %r, want %d" % (key, got, slot_of(key)))
+
+
+RUBY_WRITER = r"""
+require "redis"
+r = Redis.new(cluster: ARGV.map { |p| "redis://127.0.0.1:#{p}" }, timeout: 2)
+acked, failed, n = {}, 0, 0
+t0 = Time.now
+while Time.now - t0 < 10
+  n += 1
+  begin
+    r.set("rb#{n}", n.to_s)
+    acked["rb#{n}"] = [n.to_s, failed]
+  rescue StandardError
+    failed += 1
+    sleep 0.2
+  end
+end
+after = acked.count { |_, (_, f)| f > 0 }
+wrong = 0
+acked.each do |k, (v, _)|
+  tries = 0
+  begin
+    wrong += 1 if r.get(k) != v
+  rescue StandardError
+    tries += 1
+    sleep 0.2
+    retry if tries < 50
+    wrong += 1
+  end
+end
+puts "acked #{acked.size} after_error #{after} errors #{failed} wrong #{wrong}"
+"""
+
+
+def the_ruby_cluster_client_follows_a_leader_change(c):
+    """redis-rb's cluster client (Debian's ruby-redis), which learns the
+    group from CLUSTER NODES and CLUSTER SLOTS: writes for 10 s while the
+    leader is killed; it finds the new leader, and every write it was told
+    succeeded reads back."""
+    ruby = shutil.which("ruby")
+    if ruby is None or subprocess.run([ruby, "-e", "require 'redis'"],
+                                      capture_output=True).returncode != 0:
+        raise Skip("no ruby with the redis gem (make deps DEPS=server installs ruby-redis)")
+    writer = subprocess.Popen([ruby, "-e", RUBY_WRITER] + [str(p) for p in c.client_ports],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    old = c.leader()
+    c.kill(old)
+    try:
+        out, err = writer.communicate(timeout=120)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+        c.start(old)
+    words = out.split()
+    check(len(words) == 8 and words[0] == "acked",
+          "the writer's summary (stdout %r, stderr %r)" % (out, err[-400:]))
+    got = dict(zip(words[::2], (int(w) for w in words[1::2])))
+    print("    redis-rb: %(acked)d writes acknowledged, %(after_error)d of them after the "
+          "leader's death, %(errors)d failed tries" % got)
+    check(got["acked"] > got["after_error"] > 0,
+          "writes acknowledged before and after the leader's death (%r)" % got)
+    check(got["wrong"] == 0, "every acknowledged write reads back (%r)" % got)
+    c.leader()
+
+
 def the_leader_killed_loses_no_acknowledged_write(c):
     rc = c.client()
     acked = {}
@@ -1717,11 +1823,11 @@ def refused_changes_and_commands_say_why(kv):
         check(9 not in members_of(c, lead), "member 9 is gone (%r)" % members_of(c, lead))
 
         # Other CLUSTER subcommands.
-        for words in (["NODES"], ["SLOTS", "x"], ["INFO", "x"], ["MYID", "x"], ["SHARDS", "x"],
-                      ["RESET"]):
+        for words in (["NODES", "x"], ["SLOTS", "x"], ["INFO", "x"], ["MYID", "x"],
+                      ["SHARDS", "x"], ["KEYSLOT"], ["KEYSLOT", "a", "b"], ["RESET"]):
             expect(ask(*words), "-ERR unknown subcommand or wrong number of arguments for "
-                   "'CLUSTER' (this member knows SLOTS, SHARDS, INFO, MYID, ADDMEMBER, "
-                   "REMOVEMEMBER, FAILOVER TO)", "CLUSTER %s" % " ".join(words))
+                   "'CLUSTER' (this member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, "
+                   "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)", "CLUSTER %s" % " ".join(words))
         r = redis.Redis(port=F, socket_timeout=2)
         check(r.execute_command("CLUSTER MYID") == b"%040x" % (f + 1),
               "CLUSTER MYID is the member's id in 40 hex digits")
@@ -2038,6 +2144,9 @@ def main():
         for name, fn in [("a_leader_is_elected", a_leader_is_elected),
                          ("writes_reach_every_member", writes_reach_every_member),
                          ("a_follower_redirects_a_write", a_follower_redirects_a_write),
+                         ("cluster_nodes_describes_the_group", cluster_nodes_describes_the_group),
+                         ("the_ruby_cluster_client_follows_a_leader_change",
+                          the_ruby_cluster_client_follows_a_leader_change),
                          ("a_members_own_key_is_not_the_clients",
                           a_members_own_key_is_not_the_clients),
                          ("a_transaction_is_one_command", a_transaction_is_one_command),

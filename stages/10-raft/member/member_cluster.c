@@ -8,8 +8,8 @@
  * HOST:PORT", the leader's client address, which `redis-cli -c` and
  * redis-py's RedisCluster follow; the slot is Redis Cluster's, CRC16 of
  * the key (of its {hash tag} if it has one) modulo 16384, so a client's
- * own slot table agrees with ours.  CLUSTER SLOTS and CLUSTER SHARDS
- * describe the one shard; READONLY lets a client read from a follower
+ * own slot table agrees with ours (CLUSTER KEYSLOT says it).  CLUSTER
+ * SLOTS, SHARDS and NODES describe the one shard; READONLY lets a client read from a follower
  * (reads that may be stale: no read index there).
  *
  * The members are the current configuration's (libraft's, which
@@ -222,6 +222,47 @@ static void cluster_shards(struct serve_member *m, serve_client *c)
     }
 }
 
+/* The port of HOST:PORT (libraft's address), or 0. */
+static int addr_port(const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    return colon != NULL ? atoi(colon + 1) : 0;
+}
+
+/* CLUSTER NODES, as Redis answers it: a line per node, "ID HOST:PORT@BUS
+ * FLAGS MASTER PING PONG EPOCH LINK SLOTS...", the bus port here the
+ * member's Raft port, the epoch the current term, the leader the master
+ * holding 0-16383 and the other members its replicas ("slave", Redis's
+ * word in this line); "myself" marks the member asked.  Clients that
+ * learn a cluster from it (redis-rb's, Lettuce) then find the leader as
+ * they find a master. */
+static void cluster_nodes(struct serve_member *m, serve_client *c)
+{
+    member_peer l, nodes[SHARD_MAX];
+    if (!member_leader(m, &l) || l.client_port == 0) {
+        out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
+                  (unsigned long long)m->self->id);
+        return;
+    }
+    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
+    char text[SHARD_MAX * 256];
+    size_t at = 0;
+    for (size_t i = 0; i < n && at < sizeof text; i++) {
+        const member_peer *p = &nodes[i];
+        char master[48] = "-";
+        if (i > 0)
+            snprintf(master, sizeof master, "%040llx", (unsigned long long)l.id);
+        at += (size_t)snprintf(text + at, sizeof text - at,
+                               "%040llx %s:%d@%d %s%s %s 0 0 %llu connected%s\n",
+                               (unsigned long long)p->id, p->host, p->client_port,
+                               addr_port(p->raft_addr), p->id == m->self->id ? "myself," : "",
+                               i == 0 ? "master" : "slave", master,
+                               (unsigned long long)m->raft.current_term,
+                               i == 0 ? " 0-16383" : "");
+    }
+    out_bulk(&c->out, text, at < sizeof text ? at : sizeof text - 1);
+}
+
 static const char *role_name(int role)
 {
     return role == RAFT_VOTER ? "voter" : role == RAFT_STANDBY ? "standby" : "spare";
@@ -294,6 +335,10 @@ void serve_member_cluster_cmd(server *s, serve_client *c, const serve_req *r)
         cluster_slots(m, c);
     } else if (serve_cmd_is(r, 1, "shards") && r->argc == 2) {
         cluster_shards(m, c);
+    } else if (serve_cmd_is(r, 1, "nodes") && r->argc == 2) {
+        cluster_nodes(m, c);
+    } else if (serve_cmd_is(r, 1, "keyslot") && r->argc == 3) {
+        out_int(&c->out, key_slot(req_ptr(r, 2), req_len(r, 2)));
     } else if (serve_cmd_is(r, 1, "info") && r->argc == 2) {
         cluster_info(m, c);
     } else if (serve_cmd_is(r, 1, "myid") && r->argc == 2) {
@@ -302,7 +347,7 @@ void serve_member_cluster_cmd(server *s, serve_client *c, const serve_req *r)
         out_bulk_str(&c->out, id);
     } else {
         out_error(&c->out, "ERR unknown subcommand or wrong number of arguments for 'CLUSTER'"
-                           " (this member knows SLOTS, SHARDS, INFO, MYID, ADDMEMBER, REMOVEMEMBER,"
-                           " FAILOVER TO)");
+                           " (this member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, ADDMEMBER,"
+                           " REMOVEMEMBER, FAILOVER TO)");
     }
 }
