@@ -135,6 +135,28 @@ static void segment_verdict_cut_counts_the_records_lost(void)
              "many valid records among them are lost (3, records_lost) (got \"%s\")", v.text);
 }
 
+static void segment_verdict_names_the_part_that_is_torn(void)
+{
+    /* A tear before SEGMENT_START is in the segment's header (its making
+     * was cut short); one at or after it, in its last records. */
+    record_damage d;
+    memset(&d, 0, sizeof d);
+    d.why = "record runs past the end of the file";
+    d.torn = 1;
+    d.offset = 700;
+    recover_verdict v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_CUT && strstr(v.text, "torn tail") != NULL,
+             "a tear at offset 700, past the header (SEGMENT_START is %d): the text of the CUT "
+             "says \"torn tail\", from where the tear is (d->offset) (got \"%s\")",
+             (int)SEGMENT_START, v.text);
+    d.offset = SEGMENT_START - 1;
+    v = judge(1000, RECORD_DAMAGED, &d, 1, 0);
+    EX_CHECK(v.action == RECOVER_CUT && strstr(v.text, "torn header") != NULL,
+             "a tear at offset %d, inside the header (before SEGMENT_START, %d): the text says "
+             "\"torn header\" (got \"%s\")", (int)SEGMENT_START - 1, (int)SEGMENT_START,
+             v.text);
+}
+
 static const harness_test segment_verdict_tests[] = {
     HARNESS_TEST(segment_verdict_keeps_intact_segments),
     HARNESS_TEST(segment_verdict_refuses_a_closed_segment_without_its_seal),
@@ -143,5 +165,6 @@ static const harness_test segment_verdict_tests[] = {
     HARNESS_TEST(segment_verdict_refuses_a_torn_tail_elsewhere),
     HARNESS_TEST(segment_verdict_strict_refusal_says_how_much_is_torn),
     HARNESS_TEST(segment_verdict_refuses_damage),
+    HARNESS_TEST(segment_verdict_names_the_part_that_is_torn),
 };
 const harness_suite segment_verdict_suite = HARNESS_SUITE("segment_verdict", segment_verdict_tests);
