@@ -181,6 +181,13 @@ static void batch_why_says_what_is_wrong(void)
              "*why says what is wrong: an op whose key length is 0 is refused for its key "
              "length (wal_batch_op returns -1 there), told apart from bytes after the last op "
              "(both got \"%s\")", after);
+    /* The last op cut short: refused where its key and value run past
+     * the end, not later as if bytes were left over. */
+    const char *cut_short = refused_why(buf, n - 1);
+    EX_CHECK(strcmp(cut_short, after) != 0,
+             "*why says what is wrong: an op whose key and value run past the end of its batch "
+             "is refused there (wal_batch_op returns -1 before it moves past them), told apart "
+             "from bytes after the last op (both got \"%s\")", after);
 }
 
 static void batch_callback_answer_stops_the_walk(void)

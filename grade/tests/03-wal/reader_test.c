@@ -373,6 +373,43 @@ static void reader_reads_a_file_through_a_small_window(void)
     free(l.b);
 }
 
+/* A block read from a file is read once, not again for each record in it:
+ * a log of 16 small records, one block, takes one read (window 0: whole
+ * blocks), where a reader that loads the block again at every call (its
+ * bytes [base, loaded) forgotten) reads once a record. */
+static void reader_reads_a_block_once(void)
+{
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    size_t lens[16];
+    for (int i = 0; i < 16; i++)
+        lens[i] = 10;
+    log_mem l;
+    log_make(&l, lens, 16);
+    const char *path = ex_write_file("wal.log", l.b, l.n);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
+             kv_errmsg());
+    wal_reader r;
+    wal_reader_init_file(&r, f, 0, l.n);
+    uint64_t reads0, bytes0, reads1, bytes1;
+    io_thread_reads(&reads0, &bytes0);
+    for (int i = 0; i < 16; i++)
+        expect_record(&r, &l, i, "16 records of 10 bytes in one block of a file, window 0");
+    harness_context("wal_reader_next after the last of 16 records: WAL_READ_END at limit %zu",
+                    l.n);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "after the last record: WAL_READ_END");
+    io_thread_reads(&reads1, &bytes1);
+    EX_CHECK(reads1 - reads0 <= 2 && bytes1 - bytes0 <= l.n,
+             "a block is read from the file once, and the records in it are taken from the "
+             "bytes already read ([base, loaded)): 16 records of a %zu-byte log in one block "
+             "took %llu reads of %llu bytes (want at most 2 reads, %zu bytes): load the block "
+             "only when the reader has none (block_len 0) or moves to the next", l.n,
+             (unsigned long long)(reads1 - reads0), (unsigned long long)(bytes1 - bytes0), l.n);
+    wal_reader_free(&r);
+    io_close(f);
+    free(l.b);
+}
+
 /* A valid fragment C hidden across the end of record A and a bad fragment
  * B: C's first byte is A's last, so C starts one byte before B. */
 static void reader_resync_searches_after_the_damage_only(void)
@@ -447,6 +484,7 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),
     HARNESS_TEST(reader_reads_a_file_through_a_small_window),
+    HARNESS_TEST(reader_reads_a_block_once),
     HARNESS_TEST(reader_trailer_after_the_first_block),
     HARNESS_TEST(reader_skips_the_rest_of_a_damaged_record),
     HARNESS_TEST(reader_record_without_its_last_fragment),
