@@ -93,6 +93,20 @@ static void block_add_restart_intervals(void)
                     "restarts[] twice, though the previous key is empty");
 }
 
+/* Restart points counted apart from entries: at interval 3 the 17th
+ * restart point comes with entry 48, and restarts[] must have grown for
+ * it whatever the count of entries then. */
+static void block_add_restart_points_outgrow_their_room(void)
+{
+    static uint8_t keys[100][EX_KEY_MAX];
+    size_t lens[100];
+    for (int i = 0; i < 100; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    add_and_compare(keys, lens, 100, 3, "100 entries, interval 3: 34 restart points, so "
+                    "restarts[] grows when the restart points fill it (nrestarts == "
+                    "restarts_cap), not when the entries reach its size");
+}
+
 static void block_add_keys_of_any_length(void)
 {
     /* A key that is a prefix of the next, a shorter next key, empty
@@ -143,6 +157,7 @@ static void block_add_reset_reuses_the_builder(void)
 static const harness_test block_add_tests[] = {
     HARNESS_TEST(block_add_shares_prefixes),
     HARNESS_TEST(block_add_restart_intervals),
+    HARNESS_TEST(block_add_restart_points_outgrow_their_room),
     HARNESS_TEST(block_add_keys_of_any_length),
     HARNESS_TEST(block_add_reset_reuses_the_builder),
 };

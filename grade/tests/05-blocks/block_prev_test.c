@@ -114,6 +114,33 @@ static void block_prev_and_next_mix(void)
     block_iter_free(&it);
 }
 
+/* An iterator that is not positioned stays so: block_iter_next past the
+ * last entry leaves it not valid, and a step back then is no step at all
+ * (it does not come back to the entry before the one it left). */
+static void block_prev_of_an_iterator_not_valid_does_nothing(void)
+{
+    for (int i = 0; i < N; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    size_t size = ex_block(contents, keys, lens, N, 5, NULL);
+    block b;
+    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    block_iter_init(&it, &b, 8);
+    alarm(10);
+    block_iter_seek_last(&it);
+    block_iter_next(&it);
+    harness_context("block_iter_prev of an iterator that block_iter_next took past the last of "
+                    "%d entries (not valid)", N);
+    EX_CHECK(!it.valid, "test setup: past the last entry, the iterator is not valid");
+    block_iter_prev(&it);
+    EX_CHECK(!it.valid && it.status == KV_OK,
+             "block_iter_prev of an iterator that is not valid does nothing: it stays not valid "
+             "(got valid %d, at entry %zu), status KV_OK: only a positioned iterator steps "
+             "back", it.valid, it.at);
+    block_iter_free(&it);
+}
+
 static void block_prev_finds_an_overlap(void)
 {
     /* A block that decodes forward from each restart point cannot hold an
@@ -198,6 +225,7 @@ static const harness_test block_prev_tests[] = {
     HARNESS_TEST(block_prev_steps_back_to_a_restart_point),
     HARNESS_TEST(block_prev_walks_back_interval_16),
     HARNESS_TEST(block_prev_walks_back_interval_1),
+    HARNESS_TEST(block_prev_of_an_iterator_not_valid_does_nothing),
     HARNESS_TEST(block_prev_walks_back_interval_4),
     HARNESS_TEST(block_prev_walks_back_one_restart),
     HARNESS_TEST(block_prev_and_next_mix),

@@ -143,10 +143,129 @@ static void gc_collect_a_measure_counts_the_file(void)
     value_store_close(vs, 0);
 }
 
+/* A recount of file 7, counted before with live and undropped bytes, whose
+ * three values the job finds live, dead and live; ended at seq 60. */
+static vlog_file *cl_recount(const char *dir, uint64_t live, uint64_t undropped,
+                             value_store **out)
+{
+    value_store *vs = cl_store(dir, 0, NULL);
+    vlog_file *f = ex_store_file(vs, 7);
+    f->counted = 1;
+    f->counted_at = 0;
+    f->value_bytes = 3000 + 45000 + 700;
+    f->live_bytes = live;
+    f->undropped = undropped;
+    value_job *job = NULL;
+    int rc = value_store_pick_recount(vs, 10, 0, &job);
+    EX_CHECK(rc == KV_OK && job != NULL, "test setup: a recount of file 7, counted before write "
+             "10 (got %d: %s)", rc, kv_errmsg());
+    value_move m;
+    value_fate fates[] = {VALUE_LIVE, VALUE_DEAD, VALUE_LIVE};
+    for (int i = 0; i < 3; i++) {
+        EX_CHECK(value_store_job_next(job, &m) == 1 && m.move == 0, "a recount offers each "
+                 "value, move 0 (%s)", kv_errmsg());
+        value_store_job_result(job, fates[i]);
+    }
+    EX_CHECK(value_store_job_next(job, &m) == 0, "three values, then no more");
+    harness_context("value_store_job_end(seq 60, KV_OK) of a recount of a file counted before "
+                    "(counted 1, counted_at 0: by its flush), live %llu of 48,700, undropped "
+                    "%llu, which finds 3,700 bytes live", (unsigned long long)live,
+                    (unsigned long long)undropped);
+    value_store_job_end(vs, job, 60, KV_OK);
+    *out = vs;
+    return ex_store_file(vs, 7);
+}
+
+static void gc_collect_a_recount_keeps_what_the_drops_took(void)
+{
+    /* File 7, counted by the flush that wrote it (48,700 bytes live,
+     * counted_at 0).  A recount that finds 3,700 bytes live puts in
+     * undropped what was live or undropped before and is dead now, and
+     * only that: the dead bytes a merge may still drop.  A file never
+     * counted (after a crash) puts all its dead bytes there instead,
+     * knowing nothing of the drops. */
+    value_store *vs;
+    vlog_file *f = cl_recount(harness_tmpdir(), 48700, 0, &vs);
+    EX_CHECK(f->live_bytes == 3000 + 700 && f->undropped == 45000 && f->counted &&
+                 f->counted_at == 60,
+             "no merge has dropped the dead value's entry yet (live 48,700 before): a recount "
+             "puts it in undropped, live + undropped before less live now (48,700 - 3,700 = "
+             "45,000), so that the drop takes it from there (got live %llu, undropped %llu, "
+             "counted %d, counted_at %llu)", (unsigned long long)f->live_bytes,
+             (unsigned long long)f->undropped, f->counted, (unsigned long long)f->counted_at);
+    value_store_close(vs, 0);
+    /* A merge dropped its entry since the flush: live 3,700, and the drop
+     * took nothing undropped. */
+    f = cl_recount(harness_tmpdir(), 3000 + 700, 0, &vs);
+    EX_CHECK(f->live_bytes == 3000 + 700 && f->undropped == 0,
+             "the dead value's entry already dropped (live 3,700 before): the drop took it off "
+             "the live bytes, and a recount counts it nowhere again: undropped 3,700 + 0 - "
+             "3,700 = 0, whatever counted_at was (0: counted by its flush); a file never "
+             "counted (f->counted 0) would put all its dead bytes there (got live %llu, "
+             "undropped %llu)", (unsigned long long)f->live_bytes,
+             (unsigned long long)f->undropped);
+    value_store_close(vs, 0);
+}
+
+static void gc_collect_an_emptied_damaged_file_is_counted(void)
+{
+    /* File 7, never counted, found damaged (a measure could not read it
+     * whole): its recount is a job from the keys that point into it, which
+     * moves every value it can read.  All three read and moved, the file
+     * is emptied: no longer damaged, and counted, every count 0 (what
+     * kv_inspect's line of the file shows), like any file emptied. */
+    const char *dir = harness_tmpdir();
+    ex_place place[3];
+    value_store *vs = cl_store(dir, 0, place);
+    vlog_file *f = ex_store_file(vs, 7);
+    f->damaged = 1;
+    value_job *job = NULL;
+    int rc = value_store_pick_recount(vs, 10, 1, &job);
+    EX_CHECK(rc == KV_OK && job != NULL && value_store_job_wants_keys(job),
+             "test setup: a recount of damaged file 7 from its keys (got %d: %s)", rc,
+             kv_errmsg());
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        int klen = snprintf(key, sizeof key, "k7-%d", i);
+        uint8_t where[VLOG_WHERE_MAX];
+        size_t wlen = ex_where(where, place[i].file, place[i].offset, place[i].len,
+                               place[i].crc);
+        EX_CHECK(value_store_job_offer(job, (const uint8_t *)key, (size_t)klen, where, wlen) ==
+                     KV_OK,
+                 "test setup: key %s offered (%s)", key, kv_errmsg());
+    }
+    value_move m;
+    int values = 0, more;
+    while ((more = value_store_job_next(job, &m)) == 1) {
+        value_store_job_result(job, VALUE_MOVED);
+        values++;
+    }
+    EX_CHECK(more == 0 && values == 3, "test setup: the job offers the three values (got %d, "
+             "then %d: %s)", values, more, kv_errmsg());
+    harness_context("value_store_job_end(seq 80, KV_OK) of a job from the keys of damaged file "
+                    "7, never counted, that moved all three of its values");
+    value_store_job_end(vs, job, 80, KV_OK);
+    f = ex_store_file(vs, 7);
+    EX_CHECK(f->state == VLOG_EMPTIED && !f->damaged && f->counted && f->value_bytes == 0 &&
+                 f->live_bytes == 0 && f->undropped == 0 && f->counted_at == 80,
+             "a file emptied is counted, whatever it was before (here damaged and never "
+             "counted): state VLOG_EMPTIED, not damaged, counted 1 with value, live and "
+             "undropped bytes 0, counted_at 80 (got state %d, damaged %d, counted %d, value "
+             "bytes %llu, live %llu, undropped %llu, counted_at %llu)", (int)f->state,
+             f->damaged, f->counted, (unsigned long long)f->value_bytes,
+             (unsigned long long)f->live_bytes, (unsigned long long)f->undropped,
+             (unsigned long long)f->counted_at);
+    value_store_close(vs, 0);
+}
+
 static void gc_collect_waits_for_the_moves_to_be_durable(void)
 {
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
+    /* Counted with some bytes live and some undropped (still far past
+     * gc_percent): emptied, the file holds none of either. */
+    ex_store_file(vs, 7)->live_bytes = 700;
+    ex_store_file(vs, 7)->undropped = 3000;
     cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
     vlog_file *f = ex_store_file(vs, 7);
     EX_CHECK(f->state == VLOG_EMPTIED && f->moved_seq == 100,
@@ -160,7 +279,9 @@ static void gc_collect_waits_for_the_moves_to_be_durable(void)
     EX_CHECK(f->value_bytes == 0 && f->live_bytes == 0 && f->undropped == 0 &&
                  f->counted_at == 100,
              "an emptied file holds no value a table points at: value, live and undropped "
-             "bytes 0, counted_at the job's seq (100): got value bytes %llu, live bytes %llu, "
+             "bytes 0 (they were 48,700, 700 and 3,000 before the job; kv_inspect's line of "
+             "the file shows them), counted_at the job's seq (100): got value bytes %llu, "
+             "live bytes %llu, "
              "undropped %llu, counted_at %llu", (unsigned long long)f->value_bytes,
              (unsigned long long)f->live_bytes, (unsigned long long)f->undropped,
              (unsigned long long)f->counted_at);
@@ -343,6 +464,8 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
 
 static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_a_measure_counts_the_file),
+    HARNESS_TEST(gc_collect_a_recount_keeps_what_the_drops_took),
+    HARNESS_TEST(gc_collect_an_emptied_damaged_file_is_counted),
     HARNESS_TEST(gc_collect_waits_for_the_moves_to_be_durable),
     HARNESS_TEST(gc_collect_waits_for_snapshots),
     HARNESS_TEST(gc_collect_waits_for_pins),

@@ -259,6 +259,35 @@ static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
     record_cache_close(rc);
 }
 
+static void record_rule_a_get_that_cannot_copy_out_fails(void)
+{
+    /* The record is held, but copying it out for the caller needs memory
+     * (clock_cache_get's copy): when that allocation fails, the lookup
+     * fails with KV_ERR_NOMEM; it is no miss (a miss would send the get
+     * on to the tables as if nothing were wrong, and count a bypass). */
+    record_cache *rc = rule_cache();
+    rule_put(rc, 7, "apple", 100, "red", 0, 0);
+    record r;
+    memset(&r, 0, sizeof r);
+    int hit = -1;
+    harness_context("record_cache_get of a record the cache holds, its first allocation "
+                    "failing (the copy of the record for the caller)");
+    ex_alloc_fail_at(1);
+    int s = record_cache_get(rc, 7, "apple", 5, 100, &r, &hit);
+    int failed = ex_alloc_failed();
+    ex_alloc_fail_at(0);
+    EX_CHECK(failed, "test setup: record_cache_get of a held record allocates its copy");
+    EX_CHECK(s == KV_ERR_NOMEM && hit == 0,
+             "a record that cannot be copied out (out of memory) is KV_ERR_NOMEM with *hit 0, "
+             "not a miss answered KV_OK: the failure reaches the get (got %s, hit %d)",
+             kv_strerror(s), hit);
+    record_counts c;
+    record_cache_counts(rc, &c);
+    EX_CHECK(c.bypassed == 0, "a lookup that failed bypassed nothing: bypassed counts records "
+             "newer than the lookup (got %llu)", (unsigned long long)c.bypassed);
+    record_cache_close(rc);
+}
+
 static void record_rule_a_put_the_cache_cannot_keep_names_its_size(void)
 {
     /* A record of 64 MiB (the value's bytes: pages of zeros, mapped by
@@ -385,6 +414,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(record_rule_keys_of_every_length_are_kept_whole),
     HARNESS_TEST(record_rule_puts_and_gets_keep_no_memory),
     HARNESS_TEST(record_rule_a_put_that_cannot_allocate_keeps_no_memory),
+    HARNESS_TEST(record_rule_a_get_that_cannot_copy_out_fails),
     HARNESS_TEST(record_rule_a_put_the_cache_cannot_keep_names_its_size),
     HARNESS_TEST(record_rule_race_readers_and_writers),
 };

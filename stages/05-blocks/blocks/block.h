@@ -79,7 +79,8 @@ void block_iter_seek_last(block_iter *it);
 /* The first entry whose key is >= target (ikey_compare); invalid if none.
  * REQUIRES: min_key >= 8 and tlen >= 8. */
 void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen);
-/* REQUIRES: valid. */
+/* The next entry, or the one before; an iterator that is not valid stays
+ * so (either call does nothing). */
 void block_iter_next(block_iter *it);
 void block_iter_prev(block_iter *it);
 
