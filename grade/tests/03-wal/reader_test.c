@@ -344,18 +344,26 @@ static void reader_resyncs_after_damage_at_the_log_start(void)
     free(l.b);
 }
 
+/* l written to a file, opened, and r a reader over all of it (window 0);
+ * the file, for the caller to close. */
+static io_file *log_file_reader(const log_mem *l, wal_reader *r)
+{
+    const char *path = ex_write_file("wal.log", l->b, l->n);
+    io_file *f = NULL;
+    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
+             kv_errmsg());
+    wal_reader_init_file(r, f, 0, l->n);
+    return f;
+}
+
 static void reader_reads_a_file_through_a_small_window(void)
 {
     EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
     size_t lens[] = {5, 5, 5, 5, 5, 100, 0, 300, 40000, 7, 90, 33000, 12};
     log_mem l;
     log_make(&l, lens, 13);
-    const char *path = ex_write_file("wal.log", l.b, l.n);
-    io_file *f = NULL;
-    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
-             kv_errmsg());
     wal_reader r;
-    wal_reader_init_file(&r, f, 0, l.n);
+    io_file *f = log_file_reader(&l, &r);
     r.window = 64;
     harness_context("reading a log file with window = 64: the block's bytes [base, loaded) "
                     "are at r->block[0, loaded - base)");
@@ -385,12 +393,8 @@ static void reader_reads_a_block_once(void)
         lens[i] = 10;
     log_mem l;
     log_make(&l, lens, 16);
-    const char *path = ex_write_file("wal.log", l.b, l.n);
-    io_file *f = NULL;
-    EX_CHECK(io_open(path, IO_READ, &f) == KV_OK, "cannot open the test's file %s: %s", path,
-             kv_errmsg());
     wal_reader r;
-    wal_reader_init_file(&r, f, 0, l.n);
+    io_file *f = log_file_reader(&l, &r);
     uint64_t reads0, bytes0, reads1, bytes1;
     io_thread_reads(&reads0, &bytes0);
     for (int i = 0; i < 16; i++)

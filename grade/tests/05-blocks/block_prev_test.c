@@ -18,16 +18,24 @@ static uint8_t keys[N][EX_KEY_MAX];
 static size_t lens[N];
 static uint8_t contents[64 * N + 16];
 
-static void prev_walk(int interval)
+/* The block of the N test keys, a restart point every `interval` entries
+ * (offsets[i], if not NULL, where entry i starts), and an iterator over
+ * it, not positioned. */
+static void prev_block(int interval, uint32_t *offsets, block *b, block_iter *it)
 {
     for (int i = 0; i < N; i++)
         lens[i] = ex_ikey(keys[i], i);
-    size_t size = ex_block(contents, keys, lens, N, interval, NULL);
+    size_t size = ex_block(contents, keys, lens, N, interval, offsets);
+    EX_CHECK(block_init(b, contents, size) == NULL, "test setup");
+    memset(it, 0, sizeof *it);
+    block_iter_init(it, b, 8);
+}
+
+static void prev_walk(int interval)
+{
     block b;
-    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
     block_iter it;
-    memset(&it, 0, sizeof it);
-    block_iter_init(&it, &b, 8);
+    prev_block(interval, NULL, &b, &it);
     /* A step back that loops without end fails this test alone (an alarm
      * after 10 s), not the whole suite, so that a test before it names
      * the rule. */
@@ -90,14 +98,9 @@ static void block_prev_walks_back_one_restart(void) { prev_walk(N); }
 
 static void block_prev_and_next_mix(void)
 {
-    for (int i = 0; i < N; i++)
-        lens[i] = ex_ikey(keys[i], i);
-    size_t size = ex_block(contents, keys, lens, N, 5, NULL);
     block b;
-    block_init(&b, contents, size);
     block_iter it;
-    memset(&it, 0, sizeof it);
-    block_iter_init(&it, &b, 8);
+    prev_block(5, NULL, &b, &it);
     alarm(10);
     block_iter_seek_first(&it);
     int at = 0;
@@ -119,14 +122,9 @@ static void block_prev_and_next_mix(void)
  * (it does not come back to the entry before the one it left). */
 static void block_prev_of_an_iterator_not_valid_does_nothing(void)
 {
-    for (int i = 0; i < N; i++)
-        lens[i] = ex_ikey(keys[i], i);
-    size_t size = ex_block(contents, keys, lens, N, 5, NULL);
     block b;
-    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
     block_iter it;
-    memset(&it, 0, sizeof it);
-    block_iter_init(&it, &b, 8);
+    prev_block(5, NULL, &b, &it);
     alarm(10);
     block_iter_seek_last(&it);
     block_iter_next(&it);
@@ -149,15 +147,10 @@ static void block_prev_finds_an_overlap(void)
      * value grows by one byte while the iterator is at entry 5, and the
      * step back, decoding from restart point 0, finds an entry that ends
      * one byte past where entry 5 starts. */
-    for (int i = 0; i < N; i++)
-        lens[i] = ex_ikey(keys[i], i);
     uint32_t offsets[N];
-    size_t size = ex_block(contents, keys, lens, N, 16, offsets);
     block b;
-    EX_CHECK(block_init(&b, contents, size) == NULL, "test setup");
     block_iter it;
-    memset(&it, 0, sizeof it);
-    block_iter_init(&it, &b, 8);
+    prev_block(16, offsets, &b, &it);
     alarm(10);
     block_iter_seek_first(&it);
     for (int i = 0; i < 5; i++)

@@ -165,15 +165,25 @@ static size_t shard_nodes(struct serve_member *m, const member_peer *l, member_p
 
 #define SHARD_MAX 32
 
-static void cluster_slots(struct serve_member *m, serve_client *c)
+/* The shard's nodes, as shard_nodes, for an answer that describes them;
+ * 0 once the client is told CLUSTERDOWN, no leader being known. */
+static size_t shard_or_down(struct serve_member *m, serve_client *c, member_peer *nodes)
 {
-    member_peer l, nodes[SHARD_MAX];
+    member_peer l;
     if (!member_leader(m, &l) || l.client_port == 0) {
         out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
                   (unsigned long long)m->self->id);
-        return;
+        return 0;
     }
-    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
+    return shard_nodes(m, &l, nodes, SHARD_MAX);
+}
+
+static void cluster_slots(struct serve_member *m, serve_client *c)
+{
+    member_peer nodes[SHARD_MAX];
+    size_t n = shard_or_down(m, c, nodes);
+    if (n == 0)
+        return;
     out_array(&c->out, 1);
     out_array(&c->out, 2 + n);
     out_int(&c->out, 0);
@@ -186,13 +196,10 @@ static void cluster_slots(struct serve_member *m, serve_client *c)
  * one shard, its slots, its nodes. */
 static void cluster_shards(struct serve_member *m, serve_client *c)
 {
-    member_peer l, nodes[SHARD_MAX];
-    if (!member_leader(m, &l) || l.client_port == 0) {
-        out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
-                  (unsigned long long)m->self->id);
+    member_peer nodes[SHARD_MAX];
+    size_t n = shard_or_down(m, c, nodes);
+    if (n == 0)
         return;
-    }
-    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
     out_array(&c->out, 1);
     out_array(&c->out, 4);
     out_bulk_str(&c->out, "slots");
@@ -234,24 +241,21 @@ static int addr_port(const char *addr)
  * member's Raft port, the epoch the current term, the leader the master
  * holding 0-16383 and the other members its replicas ("slave", Redis's
  * word in this line); "myself" marks the member asked.  Clients that
- * learn a cluster from it (redis-rb's, Lettuce) then find the leader as
+ * learn a cluster from it (redis-rb's) then find the leader as
  * they find a master. */
 static void cluster_nodes(struct serve_member *m, serve_client *c)
 {
-    member_peer l, nodes[SHARD_MAX];
-    if (!member_leader(m, &l) || l.client_port == 0) {
-        out_error(&c->out, "CLUSTERDOWN no leader is known to member %llu now",
-                  (unsigned long long)m->self->id);
+    member_peer nodes[SHARD_MAX];
+    size_t n = shard_or_down(m, c, nodes);
+    if (n == 0)
         return;
-    }
-    size_t n = shard_nodes(m, &l, nodes, SHARD_MAX);
     char text[SHARD_MAX * 256];
     size_t at = 0;
     for (size_t i = 0; i < n && at < sizeof text; i++) {
         const member_peer *p = &nodes[i];
         char master[48] = "-";
         if (i > 0)
-            snprintf(master, sizeof master, "%040llx", (unsigned long long)l.id);
+            snprintf(master, sizeof master, "%040llx", (unsigned long long)nodes[0].id);
         at += (size_t)snprintf(text + at, sizeof text - at,
                                "%040llx %s:%d@%d %s%s %s 0 0 %llu connected%s\n",
                                (unsigned long long)p->id, p->host, p->client_port,
