@@ -9,8 +9,8 @@
  * redis-py's RedisCluster follow; the slot is Redis Cluster's, CRC16 of
  * the key (of its {hash tag} if it has one) modulo 16384, so a client's
  * own slot table agrees with ours (CLUSTER KEYSLOT says it).  CLUSTER
- * SLOTS, SHARDS and NODES describe the one shard; READONLY lets a client read from a follower
- * (reads that may be stale: no read index there).
+ * SLOTS, SHARDS and NODES describe the one shard; READONLY lets a client
+ * read from a follower (reads that may be stale: no read index there).
  *
  * The members are the current configuration's (libraft's, which
  * membership changes move: member_change.c); a member's client address
@@ -241,8 +241,8 @@ static int addr_port(const char *addr)
  * member's Raft port, the epoch the current term, the leader the master
  * holding 0-16383 and the other members its replicas ("slave", Redis's
  * word in this line); "myself" marks the member asked.  Clients that
- * learn a cluster from it (redis-rb's) then find the leader as
- * they find a master. */
+ * learn a cluster from it (redis-rb's) then find the leader as they find
+ * a master. */
 static void cluster_nodes(struct serve_member *m, serve_client *c)
 {
     member_peer nodes[SHARD_MAX];
