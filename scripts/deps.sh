@@ -8,7 +8,8 @@
 # (liburing-dev: the io_uring backend of the I/O layer, common/io_ring.c),
 # libfuse3's headers (libfuse3-dev: kvgrade-fs, the power-cut file system),
 # libraft and libuv (libraft-dev, libuv1-dev: stage 10's replicas, whose
-# tests `make test` runs), and the
+# tests `make test` runs), OpenSSL (libssl-dev: the TLS between stage
+# 10's members, and their certificates), and the
 # AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
@@ -44,7 +45,7 @@
 # shellcheck disable=SC2086
 set -u
 
-packages="gcc make libc6-dev liblz4-dev liburing-dev libfuse3-dev libraft-dev libuv1-dev"
+packages="gcc make libc6-dev liblz4-dev liburing-dev libfuse3-dev libraft-dev libuv1-dev libssl-dev"
 for group in "$@"; do
     case $group in
     lcov) packages="$packages lcov" ;;
