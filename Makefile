@@ -89,7 +89,7 @@ $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
 # the fuzzing builds, which link without LDLIBS).
 $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
-TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
+TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
                tools/kv_export.c tools/kv_knobs.c \
                tools/kv_cmd_draw.c tools/draw_parse.c svg/svg.c tools/draw_log.c \
@@ -178,7 +178,7 @@ $(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS) $(LIBURING_DIR)/.ex
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^) $(LIBURING_DIR)/*.o*
 
-$(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
+$(B)/$(1)/kv: $(call obj_common,$(filter-out $(KV_MAIN_REPLACED_$(1)),$(TOOL_SRCS))) $(B)/$(1)/libkv.a
 	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/kvtest: $(call obj_common,$(TEST_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a

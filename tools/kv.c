@@ -19,11 +19,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kv_ext.h"
 #include "kv_tool.h"
 #include "serve/serve.h"
 
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
                                               tool_cmds_export, tool_cmds_draw};
+
+/* The stage's additions (kv_ext.h), or NULL. */
+static const kv_ext *tool_ext;
+
+/* The stage's own command called `word`, or NULL. */
+static const kv_ext_cmd *tool_ext_cmd(const char *word)
+{
+    for (const kv_ext_cmd *c = tool_ext != NULL ? tool_ext->cmds : NULL; c != NULL && c->name;
+         c++)
+        if (strcmp(word, c->name) == 0)
+            return c;
+    return NULL;
+}
 
 /* 1 if `word` is the name of a command. */
 static int tool_is_command(const char *word)
@@ -32,8 +46,7 @@ static int tool_is_command(const char *word)
         for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
             if (strcmp(word, c->name) == 0)
                 return 1;
-    return strcmp(word, "serve") == 0 || strcmp(word, "cluster") == 0 ||
-           strcmp(word, "member") == 0;
+    return strcmp(word, "serve") == 0 || tool_ext_cmd(word) != NULL;
 }
 
 /* Runs one command given as words; returns its exit code. */
@@ -114,8 +127,9 @@ static int tool_repl(tool *t)
     return rc;
 }
 
-int main(int argc, char **argv)
+int kv_main(int argc, char **argv, const kv_ext *ext)
 {
+    tool_ext = ext;
     tool t = {0};
     kv_options_init(&t.knobs);
     int i = 1;
@@ -136,6 +150,8 @@ int main(int argc, char **argv)
             t.sync = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             tool_usage(stdout);
+            if (ext != NULL && ext->usage != NULL)
+                fputs(ext->usage, stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
@@ -153,11 +169,11 @@ int main(int argc, char **argv)
     t.dir = argv[i++];
     t.dir_is_command = tool_is_command(t.dir);
     if (i < argc && strcmp(argv[i], "serve") == 0) /* (its options: docs/server.md) */
-        return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1);
-    if (i < argc && strcmp(argv[i], "cluster") == 0) /* (docs/10-raft.md) */
-        return serve_cluster_main(t.dir, argc - i - 1, argv + i + 1);
-    if (i < argc && strcmp(argv[i], "member") == 0) /* (t.dir is HOST:PORT: docs/10-raft.md) */
-        return serve_member_cli_main(t.dir, argc - i - 1, argv + i + 1);
+        return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1,
+                          ext != NULL ? ext->serve : NULL);
+    const kv_ext_cmd *own = i < argc ? tool_ext_cmd(argv[i]) : NULL;
+    if (own != NULL) /* the stage's own (kv_ext.h; stage 10's: docs/10-raft.md) */
+        return own->run(t.dir, argc - i - 1, argv + i + 1);
     int rc;
     if (i == argc) {
         t.interactive = 1;

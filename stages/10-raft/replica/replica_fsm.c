@@ -13,7 +13,7 @@ static int fsm_failed(replica_fsm *f, int rc)
 {
     if (f->failed == KV_OK) {
         f->failed = rc;
-        f->failed_index = (uint64_t)f->raft->last_applied + 1;
+        f->failed_index = (uint64_t)raft_last_applied(f->raft) + 1;
         snprintf(f->why, sizeof f->why, "%s", kv_errmsg());
     }
     return RAFT_IOERR;
@@ -23,35 +23,37 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
 {
     replica_fsm *f = fsm->data;
     int outcome = REPLICA_INVALID;
-    f->nexisted = 0;
+    uint64_t index = (uint64_t)raft_last_applied(f->raft) + 1;
     if (buf->len > 0 && *(const uint8_t *)buf->base == MEMBER_NOTE_KIND) {
         /* Members' client addresses (member_note.h), not a client's writes. */
-        int rc = replica_note(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
-                              &outcome);
+        int rc = replica_note(f->r, index, buf->base, buf->len, &outcome);
         if (rc != KV_OK)
             return fsm_failed(f, rc);
         f->counts[outcome]++;
+        if (f->applied != NULL)
+            f->applied(f->applied_arg, index, outcome, NULL, 0);
         *result = (void *)(intptr_t)outcome;
         return 0;
     }
-    /* The writes' existence, for the leader's answer to a DEL: read by
-     * the proposal's callback, which the library calls right after. */
+    /* The writes' existence, for the proposer's answer to a DEL. */
     command_reader rd;
-    f->nexisted = 0;
-    if (command_parse(buf->base, buf->len, &rd) == KV_OK && rd.writes > f->existed_cap) {
-        uint8_t *grown = realloc(f->existed, rd.writes);
+    size_t writes = 0;
+    if (command_parse(buf->base, buf->len, &rd) == KV_OK)
+        writes = rd.writes;
+    if (writes > f->existed_cap) {
+        uint8_t *grown = realloc(f->existed, writes);
         if (grown == NULL)
             return RAFT_NOMEM;
         f->existed = grown;
-        f->existed_cap = rd.writes;
+        f->existed_cap = writes;
     }
-    int rc = replica_apply(f->r, (uint64_t)f->raft->last_applied + 1, buf->base, buf->len,
-                           &outcome, f->existed);
+    int rc = replica_apply(f->r, index, buf->base, buf->len, &outcome, f->existed);
     if (rc != KV_OK)
         return fsm_failed(f, rc);
     f->counts[outcome]++;
-    if (outcome == REPLICA_APPLIED)
-        f->nexisted = rd.writes;
+    if (f->applied != NULL)
+        f->applied(f->applied_arg, index, outcome, f->existed,
+                   outcome == REPLICA_APPLIED ? writes : 0);
     *result = (void *)(intptr_t)outcome;
     return 0;
 }
@@ -108,7 +110,7 @@ void replica_fsm_free(replica_fsm *f)
 {
     free(f->existed);
     f->existed = NULL;
-    f->nexisted = f->existed_cap = 0;
+    f->existed_cap = 0;
 }
 
 int replica_fsm_outcome(void *result)

@@ -5,9 +5,15 @@
  * received (a member that fell behind) or loaded (a start).
  *
  * The library does not pass apply the entry's index.  It applies entries
- * in order and sets raft.last_applied after each, so the entry being
- * applied is last_applied + 1: the glue reads it from the struct raft it
+ * in order and raises its last applied index after each, so the entry
+ * being applied is raft_last_applied() + 1 of the struct raft the glue
  * is attached to (replica_fsm_attach, before the member starts).
+ *
+ * What a command found is handed back by index, not through libraft:
+ * after each, `applied` (if set) is told its index, outcome and, for its
+ * writes, which keys held a value just before it (a DEL's count).  The
+ * member keeps the answer of a command it proposed, by that index, and
+ * drops the others (member_write.c).
  *
  * An apply the engine fails (an I/O error, a full disk) returns
  * RAFT_IOERR, with the entry and the engine's message kept in `failed`,
@@ -39,10 +45,13 @@ typedef struct replica_fsm {
      * engine cannot be closed (include/kv.h, kv_close). */
     void (*before_restore)(void *arg);
     void *before_restore_arg;
-    /* The last command applied: one byte per write, 1 if its key held a
-     * value just before it (nexisted of them; 0 if it did not apply). */
+    /* Told after each command: its index, outcome (REPLICA_*) and, if it
+     * applied, one byte per write, 1 if its key held a value just before
+     * it (n of them; the bytes are the fsm's, valid during the call). */
+    void (*applied)(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+    void *applied_arg;
     uint8_t *existed;
-    size_t nexisted, existed_cap;
+    size_t existed_cap;
 } replica_fsm;
 
 /* Sets f up over r (version 1 of the library's interface). */

@@ -36,6 +36,24 @@ static struct raft_buffer put_cmd(const char *key, const char *val)
     return b;
 }
 
+/* What the fsm said after its last command (replica_fsm.applied). */
+static struct {
+    int calls, outcome;
+    uint64_t index;
+    size_t n;
+    uint8_t existed0;
+} told;
+
+static void note_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
+{
+    (void)arg;
+    told.calls++;
+    told.index = index;
+    told.outcome = outcome;
+    told.n = n;
+    told.existed0 = n > 0 ? existed[0] : 2;
+}
+
 static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
 {
     char *dir = dir_of("r");
@@ -50,14 +68,21 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     struct raft raft;
     memset(&raft, 0, sizeof raft);
     replica_fsm_attach(&f, &raft);
+    f.applied = note_applied;
+    memset(&told, 0, sizeof told);
     struct raft_buffer b = put_cmd("x", "1");
     void *result = NULL;
     raft.last_applied = 4;
     CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 &&
                   replica_fsm_outcome(result) == REPLICA_APPLIED,
               "entry 5, a put, applies");
-    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1 && f.nexisted == 1 &&
-                  f.existed[0] == 0, "no failure; one applied; its key held nothing before");
+    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1,
+              "no failure; one applied");
+    CHECK_MSG(told.calls == 1 && told.index == 5 && told.outcome == REPLICA_APPLIED &&
+                  told.n == 1 && told.existed0 == 0,
+              "the member is told: entry 5 applied, one write, its key held nothing before "
+              "(%d calls, index %llu, %zu writes)", told.calls, (unsigned long long)told.index,
+              told.n);
     raft.last_applied = 5;
     char *big = malloc((1 << 20) + 1);
     memset(big, 'v', 1 << 20);
@@ -66,6 +91,7 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     free(big);
     CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR,
               "entry 6, whose write the engine fails, returns RAFT_IOERR");
+    CHECK_MSG(told.calls == 1, "and the member is told nothing of it (the entry did not apply)");
     CHECK_MSG(f.failed == KV_ERR_IO && f.failed_index == 6 &&
                   strstr(f.why, "free on its file system") != NULL,
               "the failure is kept: the engine's error, entry 6, its message (got %d, %llu, %s)",
