@@ -59,6 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lincheck  # noqa: E402
 import linkproxy  # noqa: E402
+import outsider  # noqa: E402
 
 try:
     import redis
@@ -1358,6 +1359,124 @@ def a_full_disk_refuses_writes_not_the_group(kv, n=3, under=""):
         c.stop()
 
 
+def outsider_attacks(c, hows, names, certs=None):
+    """Sends each message of names, each way of hows (outsider.py), to
+    every member's Raft port: (attempts, [what the member did not close])."""
+    term = int(c.info(c.leader())["raft_term"])
+    voters = [(i + 1, c.raft_ports[i]) for i in range(c.n)]
+    msgs = outsider.messages(term, voters)
+    attempts, kept = 0, []
+    for i in range(c.n):
+        for how in hows:
+            for name in names:
+                attempts += 1
+                if outsider.send(c.raft_ports[i], how, msgs[name], certs=certs.get(how)
+                                 if certs else None):
+                    kept.append("%s %s to member %d" % (how, name, i + 1))
+    return attempts, kept
+
+
+def group_unharmed(c, before_members):
+    """Every member runs, the configuration is as it was, no term was
+    raised to anything an election would not give, and no forged write
+    holds."""
+    for i in range(c.n):
+        check(c.procs[i].poll() is None, "member %d is running (it exited with %s)" % (
+            i + 1, c.procs[i].poll()))
+    lead = c.leader(timeout=10)
+    info = c.info(lead)
+    check(info["raft_members"] == before_members, "the configuration is as it was (%s, not "
+          "%s)" % (before_members, info["raft_members"]))
+    check(int(info["raft_term"]) < 1000, "no term raised far (%s)" % info["raft_term"])
+    expect(command(c.client_ports[lead], "GET", "injected"), "$-1", "no forged write holds")
+
+
+def an_outsider_changes_nothing(kv):
+    """While the clients of run_clients write and read, an outsider sends
+    every member's Raft port each message of outsider.py (garbage, an
+    AppendEntries libraft cannot decode, a vote of the largest term,
+    forged entries setting a key and adding a voter, forged answers, a
+    TimeoutNow, a 512 MiB entry announced), each way it can claim to be a
+    member: libraft's own handshake, the members' opening without TLS,
+    TLS without a certificate, with another group's certificate, and
+    with this group's member 3's certificate claiming to be member 1.
+    Every connection must be closed by the member, and counted refused;
+    every member still runs, the configuration is as it was, no term was
+    raised, no forged write holds, and the history is linearizable."""
+    c = Cluster(kv)
+    try:
+        c.leader()
+        before = c.info(c.leader())["raft_members"]
+        other = os.path.join(c.root, "other")
+        out = kv_run(kv, other, "certs", "--ids", "1")
+        check(out.returncode == 0, "another group's credentials: %s" % out.stderr)
+        certs = {"otherca": (os.path.join(other, "member-1.crt"),
+                             os.path.join(other, "member-1.key")),
+                 "otherid": (os.path.join(c.certs, "member-3.crt"),
+                             os.path.join(c.certs, "member-3.key"))}
+        hows = ("libraft", "plain", "notls", "otherca", "otherid")
+        names = ("malformed-count", "unknown-type", "huge-term-vote", "forged-set",
+                 "forged-voter", "forged-results", "timeout-now", "oversized-entry")
+        result = {}
+
+        def fault(c, ctl):
+            junk = os.urandom(4096)
+            for i in range(c.n):  # garbage first, in the clear
+                with socket.create_connection(("127.0.0.1", c.raft_ports[i])) as s:
+                    s.sendall(junk)
+            result["attempts"], result["kept"] = outsider_attacks(c, hows, names, certs)
+
+        history = run_clients(c, None, fault)
+        check(result["kept"] == [], "every member closes every outsider's connection (kept "
+              "open: %s)" % result["kept"][:5])
+        refused = [int(c.info(i)["raft_peer_refused"]) for i in range(c.n)]
+        print("    %d outsiders' connections (and garbage), every one closed; refused by "
+              "the members: %s" % (result["attempts"], refused))
+        check(all(r >= len(hows) * len(names) for r in refused), "each member counts every "
+              "attempt refused (%s)" % refused)
+        group_unharmed(c, before)
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def an_outsider_on_loopback_reaches_only_the_checker(kv):
+    """A group run with --raft-insecure (loopback only) takes the
+    opening's word for who connects, so an outsider on the host reaches
+    the message checker (stages/10-raft/peer/peer_frame.h): every
+    message it cannot let through (an entry count larger than the
+    header, an entry of an unknown type, a vote of the largest term, a
+    512 MiB entry announced) must end the connection, counted as a
+    refused message; every member still runs, no term was raised, and
+    the clients' history is linearizable."""
+    c = Cluster(kv, insecure=True)
+    try:
+        c.leader()
+        before = c.info(c.leader())["raft_members"]
+        names = ("malformed-count", "unknown-type", "huge-term-vote", "oversized-entry")
+        result = {}
+
+        def fault(c, ctl):
+            result["attempts"], result["kept"] = outsider_attacks(c, ("plain",), names)
+
+        history = run_clients(c, None, fault)
+        check(result["kept"] == [], "every member closes each such connection (kept: %s)"
+              % result["kept"])
+        refused = [int(c.info(i)["raft_peer_messages_refused"]) for i in range(c.n)]
+        print("    %d outsiders' connections, every one closed; messages refused by the "
+              "members: %s" % (result["attempts"], refused))
+        check(all(r >= len(names) for r in refused), "each member's checker refused every "
+              "message (%s)" % refused)
+        group_unharmed(c, before)
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_lone_member_short_of_room_refuses_writes_and_serves_reads(kv):
     """A group of one member, whose directory is on a 64 MiB tmpfs with a
     reserve of 24 MiB: filled with junk, it cannot hand its leadership to
@@ -1705,6 +1824,94 @@ def a_member_wiped_and_replaced_loses_no_acknowledged_write(c):
     lead = c.leader()
     check(readonly_get(c, marks["new"], keys) == readonly_get(c, lead, keys),
           "the new member holds what the leader holds for %r" % keys)
+
+
+def a_member_wiped_and_restarted_as_before_loses_nothing(c, which="follower"):
+    """Under the ten clients of run_clients: a member (a follower, or the
+    leader) killed with SIGKILL, its directory deleted, and started again
+    with its original command line (--raft-bootstrap among it).  It must
+    refuse to start, saying its state was lost and what to do (with TLS:
+    from the record its credentials keep; without: because the others
+    hold a history), and the group goes on without it.  Then what the
+    refusal says is done: removed at the leader, its record deleted,
+    started with --raft-join, added back.  The history must be
+    linearizable (no acknowledged write lost), and the member, caught up,
+    must hold what the leader holds."""
+    marks = {}
+
+    def fault(c, ctl):
+        time.sleep(1.5)
+        lead = c.leader()
+        w = lead if which == "leader" else [i for i in range(c.n) if i != lead][0]
+        c.kill(w)
+        shutil.rmtree(os.path.join(c.root, "m%d" % (w + 1)))
+        began = time.time()
+        c.start(w)  # as before
+        try:
+            status = c.procs[w].wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = None
+        c.procs[w] = None
+        marks["status"], marks["refused"] = status, time.time() - began
+        log = open(os.path.join(c.root, "member%d.log" % (w + 1)), errors="replace").read()
+        marks["said"] = [line for line in log.splitlines() if "refusing" in line]
+        c.leader(timeout=10, among=[i for i in range(c.n) if i != w])
+        marks["removed"] = change(c, "REMOVEMEMBER", str(w + 1))
+        marker = os.path.join(c.certs, "member-%d.started" % (w + 1))
+        if os.path.exists(marker):
+            os.unlink(marker)
+        c.joined.add(w)
+        c.outside.add(w)
+        shutil.rmtree(os.path.join(c.root, "m%d" % (w + 1)), ignore_errors=True)
+        c.start(w)
+        marks["added"] = change(c, "ADDMEMBER", str(w + 1), c.raft_addr(w), c.client_addr(w),
+                                timeout=60)
+        c.outside.discard(w)
+        marks["w"] = w
+
+    history = run_clients(c, 10, fault)
+    w = marks["w"]
+    print("    member %d (the %s) wiped and started as before: exited %s after %.2f s: %s" % (
+        w + 1, which, marks["status"], marks["refused"],
+        (marks["said"][0][:150] + "...") if marks["said"] else "(nothing said)"))
+    check(marks["status"] == 2 and marks["said"] and "member remove" in marks["said"][0] and
+          "--raft-join" in marks["said"][0], "member %d, wiped, refuses to start again as "
+          "before and says what to do (status %s, %r)" % (w + 1, marks["status"],
+                                                          marks["said"]))
+    check(marks.get("removed") == "+OK" and marks.get("added") == "+OK",
+          "then removed and added back (%r, %r)" % (marks.get("removed"), marks.get("added")))
+    ok, what = linearizable(history)
+    check(ok, "not linearizable: %s" % what)
+    caught_up(c, w)
+    keys = sorted({e["key"] for e in history})
+    lead = c.leader()
+    check(readonly_get(c, w, keys) == readonly_get(c, lead, keys),
+          "member %d, added back, holds what the leader holds for %r" % (w + 1, keys))
+
+
+def wiped_as_before(kv, which, n=3, insecure=False):
+    """a_member_wiped_and_restarted_as_before_loses_nothing on a group of
+    its own."""
+    c = Cluster(kv, n=n, insecure=insecure)
+    try:
+        c.leader()
+        a_member_wiped_and_restarted_as_before_loses_nothing(c, which)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def a_wiped_follower_restarted_as_before_loses_nothing(kv):
+    """A follower wiped and started with its original command line (the
+    group's credentials remember it ran: wiped_as_before)."""
+    wiped_as_before(kv, "follower")
+
+
+def a_wiped_leader_restarted_as_before_loses_nothing_without_tls(kv):
+    """The leader wiped and started with its original command line, in a
+    group without credentials (--raft-insecure): the other members, asked,
+    say they hold a history (wiped_as_before)."""
+    wiped_as_before(kv, "leader", insecure=True)
 
 
 def new_leader_after_a_kill(c):
@@ -2222,6 +2429,9 @@ def campaign(kv, runs, members):
     schedule("a restart after a snapshot", with_cluster(
         transactions_after_a_snapshot, extra=["--raft-snapshot-every", "16"]))
     schedule("a member wiped and replaced", with_checks(wiped_and_replaced))
+    for which in ("follower", "leader"):
+        schedule("a %s wiped and restarted as before" % which, with_checks(
+            lambda which=which: wiped_as_before(kv, which, n=members)))
     schedule("a full disk", with_checks(
         lambda: a_full_disk_refuses_writes_not_the_group(kv, n=members)))
     schedule("a full Raft log", with_checks(
@@ -2315,6 +2525,13 @@ def main():
                       a_full_raft_log_refuses_writes_not_the_group),
                      ("a_lone_member_short_of_room_refuses_writes_and_serves_reads",
                       a_lone_member_short_of_room_refuses_writes_and_serves_reads),
+                     ("a_wiped_follower_restarted_as_before_loses_nothing",
+                      a_wiped_follower_restarted_as_before_loses_nothing),
+                     ("a_wiped_leader_restarted_as_before_loses_nothing_without_tls",
+                      a_wiped_leader_restarted_as_before_loses_nothing_without_tls),
+                     ("an_outsider_changes_nothing", an_outsider_changes_nothing),
+                     ("an_outsider_on_loopback_reaches_only_the_checker",
+                      an_outsider_on_loopback_reaches_only_the_checker),
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),
