@@ -39,6 +39,7 @@ trap 'rm -f "$status"' EXIT
         fflush()
         next
     }
+    /^make(\[[0-9]+\])?: Nothing to be done/ { next }
     { clear(); print; fflush() }
     END { clear(); fflush() }'
 st=$(cat "$status")
