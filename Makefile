@@ -105,7 +105,7 @@ $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
 TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
-               tools/kv_export.c tools/kv_knobs.c \
+               tools/kv_export.c tools/kv_knobs.c tools/kv_member.c \
                tools/kv_cmd_draw.c tools/draw_parse.c svg/svg.c tools/draw_log.c \
                tools/draw_hash.c tools/draw_lsm.c tools/draw_levels.c tools/draw_vlog.c \
                tools/draw_cache.c \

@@ -308,6 +308,46 @@ stats_leaves_out_zeros_unless_all() {
     expect_err_has "the one option is --all"
 }
 
+# A Raft member's directory (stage 10: M/raft, M/replica/REPLICA naming
+# the live engine, M/replica/data-a or data-b): get, scan, stats, export,
+# inspect and draw given M (or M/replica) read the live engine and say
+# which; a write, check and standard-input mode are refused, naming it; a
+# REPLICA that names no engine is refused.  Built here by hand, so that
+# every stage's kv runs it.
+member_dir_reads_the_live_engine() {
+    m=$DB.member
+    mkdir -p "$m/raft" "$m/replica"
+    kv "$m/replica/data-b" put a 1
+    expect_status 0
+    printf 'data-b\n' >"$m/replica/REPLICA"
+    kv "$m" get a
+    expect_status 0
+    expect_out 1
+    expect_err_has "reading its engine, $m/replica/data-b (the live one"
+    kv "$m/replica" scan
+    expect_status 0
+    expect_out "$(printf 'a\t1')"
+    kv "$m" draw "$DB.m.svg"
+    expect_status 0
+    [ -s "$DB.m.svg" ] || fail "draw of a member's directory drew nothing"
+    for cmd in "put a 2" "check"; do
+        # shellcheck disable=SC2086 # the command's words
+        kv "$m" $cmd
+        expect_status 2
+        expect_err_has "member of a Raft group: its engine, $m/replica/data-b"
+    done
+    IN=/dev/null
+    kv "$m"
+    IN=
+    expect_status 2
+    kv "$m/replica/data-b" get a
+    expect_out 1
+    printf 'data-c\n' >"$m/replica/REPLICA"
+    kv "$m" get a
+    expect_status 2
+    expect_err_has "not the one line \"data-a\" or \"data-b\""
+}
+
 stats_check_dump_ok_on_healthy_db() {
     load_abcde
     kv "$DB" stats
@@ -1365,6 +1405,7 @@ run stdin_mode_error_exits_2_and_goes_on
 run stdin_mode_check_and_dump
 run stats_check_dump_ok_on_healthy_db
 run stats_leaves_out_zeros_unless_all
+run member_dir_reads_the_live_engine
 run compact_keeps_data
 run check_exits_2_on_corrupt_byte
 run repair_salvages_intact_records_or_needs_stage_03
