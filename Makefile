@@ -456,6 +456,19 @@ docs-example-tools:
 docs-pictures: all
 	@sh scripts/docs_pictures.sh $(B)
 
+# Stage 10's picture in docs/lab/ (docs/lab.md, "Stage 10: a group").  The
+# lab's own panel of a group needs libraft's source (WASM_RAFT=1), so this
+# one is drawn from a running group of build/10-raft/kv instead: three
+# members, one paused behind, by scripts/draw_group.py, its SVG rendered
+# to PNG by rsvg-convert (librsvg2-bin: make deps DEPS=pictures).
+.PHONY: lab-group-picture
+lab-group-picture: $(B)/10-raft/kv
+	@$(MAKE) --no-print-directory deps DEPS=pictures
+	@mkdir -p build/lab
+	@python3 scripts/draw_group.py $(B)/10-raft/kv build/lab/10-raft-group.svg
+	@rsvg-convert --format=png -o docs/lab/10-raft-group.png build/lab/10-raft-group.svg && \
+	  echo "lab-group-picture: docs/lab/10-raft-group.png"
+
 # Stage 04's measured costs (docs/04-lsm.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
