@@ -297,12 +297,9 @@ stats_leaves_out_zeros_unless_all() {
     [ ! -s "$TMP/missing" ] || fail "stats printed lines stats --all lacks: $(head -n 2 "$TMP/missing")"
     [ "$(($(wc -l <"$TMP/plain") - 1 + ${left:-0}))" = "$(wc -l <"$TMP/out")" ] ||
         fail "stats: $(wc -l <"$TMP/plain") lines and $left left out; stats --all: $(wc -l <"$TMP/out")"
-    IN=$TMP/in
-    printf 'get c\nstats\n' >"$IN"
-    kv "$DB"
-    IN=
-    grep -q '^session\.get\.latency_us: count=1,' "$TMP/out" ||
-        fail "a get, then stats: $(grep 'get.latency' "$TMP/out")"
+    printf 'get c\nstats\n' >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    grep -q '^session\.get\.latency_us: count=1,' "$TMP/out" || fail "a get, then stats: no get counted"
     kv "$DB" stats --zeros
     expect_status 2
     expect_err_has "the one option is --all"
