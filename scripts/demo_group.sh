@@ -96,13 +96,15 @@ demo_group() {
     echo "$got"
 
     demo_step "3. Each member's applied index (CLUSTER INFO): how much of the log its engine holds"
-    for p in $ports; do echo "   $(raft_info "$p")"; done
+    first=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
+    printf '%s\n' "$first"
     group_wait 5 group_applied_all || demo_fail "the members did not apply the write in 5 s"
-    if [ "$waited" -gt 0 ]; then
-        echo "   and $(tenths "$waited") later, once the followers heard of the commit:"
-        for p in $ports; do echo "   $(raft_info "$p")"; done
+    later=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
+    if [ "$later" != "$first" ]; then
+        echo "   and within $(tenths $((waited + 1))), once the followers heard of the commit:"
+        printf '%s\n' "$later"
     else
-        echo "   (The followers had heard of the commit already: each applied it.)"
+        echo "   (Each had applied it already.)"
     fi
     before=$(applied "$lead")
 
