@@ -26,7 +26,7 @@ set -u
 
 N=1000
 here=$(dirname "$0")
-tmp= server= cluster= frozen=
+tmp='' server='' cluster='' frozen=''
 . "$here/demo_lsm.sh"
 . "$here/demo_group.sh"
 

@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154,SC2086 # kv, tmp: scripts/demo.sh's; $ports, $live: words
 # demo_group.sh: the tour of stage 10, sourced by scripts/demo.sh (whose
 # helpers and variables it uses).  Stage 10's engine is stage 09's,
 # unchanged; what it adds is the group: three members started by
@@ -47,6 +47,7 @@ group_applied_all() {
     want=$(applied "$lead")
     for p in $ports; do [ "$(applied "$p")" = "$want" ] || return 1; done
 }
+group_new_leader() { lead=$(leader_among $live) && [ -n "$lead" ]; }
 group_caught_up() { [ "$(applied "$old")" = "$(applied "$lead")" ]; }
 
 # tenths N: N tenths of a second, as "1.5 s".
@@ -125,7 +126,7 @@ demo_group() {
     kill -STOP "$frozen" || demo_fail "kill -STOP $frozen"
     live=""
     for p in $ports; do [ "$p" = "$old" ] || live="$live $p"; done
-    group_wait 20 eval 'lead=$(leader_among $live) && [ -n "$lead" ]' ||
+    group_wait 20 group_new_leader ||
         demo_fail "no new leader in 20 s"
     echo "   After $(tenths "$waited") (an election timeout of about 1 s) the two others elect a leader:"
     for p in $live; do echo "   $(raft_info "$p")"; done

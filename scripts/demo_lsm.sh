@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=sh disable=SC2154 # kv, tmp, stage: scripts/demo.sh's
 # demo_lsm.sh: the tour of stages 04 to 09, sourced by scripts/demo.sh,
 # whose helpers (demo_step, demo_fail, demo_expect, demo_skipped, stat_of)
 # and variables (kv, tmp, stage, N) it uses.  Each stage's function shows
