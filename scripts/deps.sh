@@ -33,7 +33,9 @@
 # wasm (emscripten and node, for `make wasm` and the suites of `make
 # test-wasm`; npm, for the lab page's libraries; chromium, for its browser
 # test; curl, for libraft's source when the lab is built with stage 10's
-# group, WASM_RAFT=1: docs/lab.md).
+# group, WASM_RAFT=1: docs/lab.md), pictures (librsvg2-bin, for its
+# rsvg-convert, and python3: `make lab-group-picture` draws stage 10's
+# group and renders it to PNG).
 #
 # The Makefile runs it with no GROUP before its first compile (and records
 # success in build/.deps-ok), and `make deps DEPS=GROUP` for the others.
@@ -64,8 +66,9 @@ for group in "$@"; do
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium curl" ;;
+    pictures) packages="$packages librsvg2-bin python3" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm pictures)" >&2
         exit 2
         ;;
     esac
