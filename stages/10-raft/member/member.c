@@ -86,6 +86,16 @@ static int member_raft(struct member *m, int bootstrap)
         return -1;
     }
     member_disk_wrap(m);
+    /* Snapshots read the engine on libuv's thread pool, not on the loop
+     * thread (replica_fsm_async): a large engine read in a loop pass
+     * would hold up the heartbeats past an election timeout, and a leader
+     * that hears no majority for that long steps down.  libraft 0.15's uv
+     * I/O implements async_work but still says version 1, which
+     * raft_init takes to mean it does not. */
+    if (m->guarded.async_work != NULL) {
+        m->guarded.version = 2;
+        replica_fsm_async(&m->fsm);
+    }
     /* A damaged segment of the log stops the start: libraft would move
      * it aside and go on without its entries, committed ones among them. */
     raft_uv_set_auto_recovery(&m->io, false);

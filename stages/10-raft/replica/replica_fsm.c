@@ -58,22 +58,60 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     return 0;
 }
 
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                              unsigned *n_bufs);
+
+/* A snapshot, in libraft's steps: here, on the loop thread between
+ * applies, the engine's kv_snapshot and its applied index; then the
+ * contents read and encoded, at once (version 2) or on a thread of
+ * libuv's pool (version 3, fsm_snapshot_async), so that a large engine
+ * holds up no loop pass; fsm_snapshot_finalize frees both once libraft
+ * has written it. */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    replica_fsm *f = fsm->data;
+    *bufs = NULL;
+    *n_bufs = 0;
+    uint64_t index;
+    int rc = replica_snapshot_begin(f->r, &f->taking, &index);
+    if (rc != KV_OK)
+        return rc == KV_ERR_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
+    f->taking_index = index;
+    return fsm->version >= 3 ? 0 : fsm_snapshot_async(fsm, bufs, n_bufs);
+}
+
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                              unsigned *n_bufs)
 {
     replica_fsm *f = fsm->data;
     struct raft_buffer *b = raft_malloc(sizeof *b);
     if (b == NULL)
         return RAFT_NOMEM;
-    uint64_t index;
-    int rc = replica_snapshot(f->r, raft_malloc, raft_free, &b->base, &b->len, &index);
+    int rc = replica_snapshot_encode(f->taking, raft_malloc, raft_free, &b->base, &b->len);
     if (rc != KV_OK) {
         raft_free(b);
         return rc == KV_ERR_NOMEM ? RAFT_NOMEM : RAFT_IOERR;
     }
     *bufs = b;
     *n_bufs = 1;
-    f->snapshots++;
-    f->snapshot_index = index;
+    return 0;
+}
+
+static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[],
+                                 unsigned *n_bufs)
+{
+    replica_fsm *f = fsm->data;
+    if (*bufs != NULL) {
+        for (unsigned i = 0; i < *n_bufs; i++)
+            raft_free((*bufs)[i].base);
+        raft_free(*bufs);
+        f->snapshots++;
+        f->snapshot_index = f->taking_index;
+    }
+    *bufs = NULL;
+    *n_bufs = 0;
+    replica_snapshot_end(f->taking);
+    f->taking = NULL;
     return 0;
 }
 
@@ -94,11 +132,18 @@ void replica_fsm_init(replica_fsm *f, replica *r)
 {
     *f = (replica_fsm){0};
     f->r = r;
-    f->fsm.version = 1;
+    f->fsm.version = 2;
     f->fsm.data = f;
     f->fsm.apply = fsm_apply;
     f->fsm.snapshot = fsm_snapshot;
+    f->fsm.snapshot_finalize = fsm_snapshot_finalize;
     f->fsm.restore = fsm_restore;
+}
+
+void replica_fsm_async(replica_fsm *f)
+{
+    f->fsm.version = 3;
+    f->fsm.snapshot_async = fsm_snapshot_async;
 }
 
 void replica_fsm_attach(replica_fsm *f, struct raft *raft)
@@ -111,6 +156,8 @@ void replica_fsm_free(replica_fsm *f)
     free(f->existed);
     f->existed = NULL;
     f->existed_cap = 0;
+    replica_snapshot_end(f->taking);
+    f->taking = NULL;
 }
 
 int replica_fsm_outcome(void *result)

@@ -1,8 +1,12 @@
 /*
  * replica_fsm.h: a replica (replica.h) as libraft's state machine, struct
- * raft_fsm: the library calls apply for each committed command, snapshot
- * when its log has grown past its threshold, restore for a snapshot it
- * received (a member that fell behind) or loaded (a start).
+ * raft_fsm (version 2): the library calls apply for each committed
+ * command, snapshot (then snapshot_finalize, once written) when its log
+ * has grown past its threshold, restore for a snapshot it received (a
+ * member that fell behind) or loaded (a start).  Made version 3
+ * (replica_fsm_async), the snapshot's contents are read on a thread of
+ * the library's pool, not in the apply loop: a member's I/O supports
+ * that, libraft's fixture does not.
  *
  * The library does not pass apply the entry's index.  It applies entries
  * in order and raises its last applied index after each, so the entry
@@ -40,6 +44,8 @@ typedef struct replica_fsm {
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
     uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
+    replica_snap *taking;          /* the one being taken (begun, not finalized), or NULL */
+    uint64_t taking_index;
     /* Called (if set) before a restore may replace the engine: whoever
      * holds iterators or transactions on replica_db ends them, or the old
      * engine cannot be closed (include/kv.h, kv_close). */
@@ -54,8 +60,11 @@ typedef struct replica_fsm {
     size_t existed_cap;
 } replica_fsm;
 
-/* Sets f up over r (version 1 of the library's interface). */
+/* Sets f up over r (version 2 of the library's interface). */
 void replica_fsm_init(replica_fsm *f, replica *r);
+/* Version 3: snapshots encoded on the library's thread pool
+ * (REQUIRES: the raft_io's version is 2 or more, with async_work). */
+void replica_fsm_async(replica_fsm *f);
 void replica_fsm_attach(replica_fsm *f, struct raft *raft);
 void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):

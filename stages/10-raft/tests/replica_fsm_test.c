@@ -145,20 +145,24 @@ static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
     unsigned n = 0;
     CHECK_MSG(fa.fsm.snapshot(&fa.fsm, &bufs, &n) == 0 && n == 1,
               "a snapshot is one buffer");
-    CHECK_MSG(fa.snapshots == 1 && fa.snapshot_index == 1, "counted, at index 1 (got %llu)",
+    struct raft_buffer good = {raft_malloc(bufs[0].len), bufs[0].len};
+    memcpy(good.base, bufs[0].base, good.len);
+    CHECK_MSG(fa.snapshots == 0, "not counted before the library has written it");
+    CHECK(fa.fsm.snapshot_finalize(&fa.fsm, &bufs, &n) == 0);
+    CHECK_MSG(fa.snapshots == 1 && fa.snapshot_index == 1 && bufs == NULL && n == 0,
+              "counted once finalized, at index 1 (got %llu), its buffers freed",
               (unsigned long long)fa.snapshot_index);
-    struct raft_buffer bad = {raft_malloc(bufs[0].len), bufs[0].len};
-    memcpy(bad.base, bufs[0].base, bad.len);
+    struct raft_buffer bad = {raft_malloc(good.len), good.len};
+    memcpy(bad.base, good.base, bad.len);
     ((uint8_t *)bad.base)[bad.len / 2] ^= 0x01;
     restore_calls = 0;
     CHECK_MSG(fb.fsm.restore(&fb.fsm, &bad) == RAFT_CORRUPT,
               "a snapshot with a byte changed is refused as RAFT_CORRUPT");
     CHECK_MSG(fb.restores == 0 && restore_calls == 1 && replica_applied(b) == 0,
               "not counted as installed; the engine as it was");
-    CHECK_MSG(fb.fsm.restore(&fb.fsm, &bufs[0]) == 0, "the whole one is installed");
+    CHECK_MSG(fb.fsm.restore(&fb.fsm, &good) == 0, "the whole one is installed");
     CHECK_MSG(fb.restores == 1 && replica_applied(b) == 1, "counted; b at index 1 (got %llu)",
               (unsigned long long)replica_applied(b));
-    raft_free(bufs);
     replica_fsm_free(&fa);
     replica_fsm_free(&fb);
     CHECK_KV(replica_close(a), KV_OK);
