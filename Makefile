@@ -976,12 +976,12 @@ build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/10-raft/replica -o $$@ $$^
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
 build/afl/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Istages/10-raft/replica -o $$@ $$^
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
 $(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
@@ -990,10 +990,18 @@ TEST_BINS += $(B)/replica/fuzz-$(1)-replay
 endef
 REPLICA_FUZZ_SRCS_member_note := fuzz/member_note_fuzz.c stages/10-raft/replica/member_note.c \
                                  common/coding.c common/error.c
-$(foreach t,command snapshot member_note,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
+# The members' connections (stages/10-raft/peer/): the message checker
+# every peer's bytes pass, and a connection's opening, hello and probe
+# answer; seeds in fuzz/seeds/peer_frame/ and fuzz/seeds/peer_hello/.
+REPLICA_FUZZ_SRCS_peer_frame := fuzz/peer_frame_fuzz.c stages/10-raft/peer/peer_frame.c \
+                                common/coding.c common/error.c
+REPLICA_FUZZ_SRCS_peer_hello := fuzz/peer_hello_fuzz.c stages/10-raft/peer/peer_hello.c \
+                                common/coding.c common/error.c
+$(foreach t,command snapshot member_note peer_frame peer_hello,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
 $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
-  $(B)/obj/stages/10-raft/replica/%.o: \
-  EXTRA_CFLAGS += -Istages/10-raft/replica
+  $(B)/obj/fuzz/peer_frame_fuzz.o $(B)/obj/fuzz/peer_hello_fuzz.o \
+  $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
+  EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
