@@ -29,7 +29,7 @@
 # at most 100 times that: 3000, 10000, 50000, 100000), then
 # stopped and its data removed; that for every client count is a round,
 # $BENCH_RAFT_ROUNDS of them (3).  Every run's figures, and the CPU time
-# its servers used, go to rounds.csv; results.csv and results.md hold the
+# its servers and its client used, go to rounds.csv; results.csv and results.md hold the
 # median of the rounds for each row, and ratios.txt the ratios of medians
 # (and of each round's pair): raft-tls against etcd-tls, raft-tls against
 # raft-insecure.
@@ -90,7 +90,6 @@ note() {
     echo "bench-raft: $*" >&2
     echo "$*" >>"$notes"
 }
-# shellcheck source=scripts/bench_raft_servers.sh
 . scripts/bench_raft_servers.sh
 
 {
@@ -112,8 +111,18 @@ echo "bench-raft: $rounds rounds of clients $client_counts; load before: $(cut -
 # ---- part 1: the rounds ------------------------------------------------------
 
 rounds_csv=$out/rounds.csv
-echo "round,server,client,op,pipeline,clients,rps,p50_ms,p99_ms,requests,server_cpu_s" >"$rounds_csv"
+echo "round,server,client,op,pipeline,clients,rps,p50_ms,p99_ms,requests,server_cpu_s,client_cpu_s" \
+    >"$rounds_csv"
 ticks=$(getconf CLK_TCK)
+# children_cpu: sets children_s to the CPU time (user + system, seconds)
+# of this shell's children so far, from the shell's own `times` (run here,
+# not in a subshell, which would start from nothing).
+children_cpu() {
+    times >"$out/.times"
+    children_s=$(awk 'NR == 2 {
+        for (i = 1; i <= 2; i++) { split($i, t, "m"); sub("s", "", t[2]); s += t[1] * 60 + t[2] }
+        print s + 0 }' "$out/.times")
+}
 
 # round_run ROUND SERVER CLIENTS: start SERVER afresh, settle it, write,
 # stop it; one line of rounds.csv.
@@ -136,16 +145,20 @@ round_run() {
     if [ -n "$port" ]; then
         # shellcheck disable=SC2086
         cpu0=$(server_cpu $pids)
+        children_cpu
+        client0=$children_s
         if [ "$client" = etcd_load ]; then
             line=$("$etcd_load" --endpoint "127.0.0.1:$port" -c "$c" -n $requests -r "$n" 2>"$dir.err")
         else
             line=$("$load" --proto resp --port "$port" -c "$c" -n $requests -r "$n" 2>"$dir.err")
         fi
         rc=$?
+        children_cpu
         # shellcheck disable=SC2086
         cpu=$(( $(server_cpu $pids) - cpu0 ))
         [ $rc -eq 0 ] || note "$server, round $r, clients $c: $client exit $rc: $(tr '\n' ' ' <"$dir.err")"
-        [ -n "$line" ] && echo "$r,$server,$client,SET,1,$c,$line,$requests,$(echo "$cpu $ticks" | awk '{ printf "%.2f", $1 / $2 }')" >>"$rounds_csv"
+        cpus=$(echo "$cpu $ticks $children_s $client0" | awk '{ printf "%.2f,%.2f", $1 / $2, $3 - $4 }')
+        [ -n "$line" ] && echo "$r,$server,$client,SET,1,$c,$line,$requests,$cpus" >>"$rounds_csv"
         printf '%-13s round %d, clients %3d: %s\n' "$server" "$r" "$c" "${line:-none}"
         if [ "$server" = raft-tls ] && ! group_speaks_tls; then
             note "raft-tls, round $r, clients $c: the group's Raft port answered no TLS handshake: this row ran without peer TLS"

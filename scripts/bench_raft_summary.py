@@ -6,7 +6,7 @@
 
 Reads OUT/rounds.csv (one line per run of the alternating rounds:
 round,server,client,op,pipeline,clients,rps,p50_ms,p99_ms,requests,
-server_cpu_s) and OUT/one-run.csv (the rows run once), and writes:
+server_cpu_s,client_cpu_s) and OUT/one-run.csv (the rows run once), and writes:
   OUT/results.csv  server,client,op,pipeline,clients,rounds,rps,p50_ms,p99_ms:
                    for the rounds, the median of the rounds of each column
                    for each server and client count (rounds: how many
@@ -52,6 +52,8 @@ def medians(runs):
             "rps": med("rps"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
             "cpu_us": statistics.median(float(r["server_cpu_s"]) * 1e6 / float(r["requests"])
                                         for r in rs),
+            "client_cpu_us": statistics.median(float(r["client_cpu_s"]) * 1e6 / float(r["requests"])
+                                               for r in rs),
         }
     return rows
 
@@ -118,15 +120,16 @@ def main():
     lines = ratios(runs, rows)
     with open(os.path.join(out, "ratios.txt"), "w") as f:
         f.write("".join(x + "\n" for x in lines))
-    md = ["Alternating rounds (%s asked), medians; server CPU: the servers' user + system"
-          " time over the requests of a run:" % rounds, "",
-          "| server | client | clients | rounds | req/s | p50 ms | p99 ms | server CPU µs/request |",
-          "|---|---|---:|---:|---:|---:|---:|---:|"]
+    md = ["Alternating rounds (%s asked), medians; CPU: the user + system time of the"
+          " servers and of the client over the requests of a run:" % rounds, "",
+          "| server | client | clients | rounds | req/s | p50 ms | p99 ms | server CPU µs/request"
+          " | client CPU µs/request |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for key in sorted(rows, key=lambda k: (k[1], k[0])):
         r = rows[key]
-        md.append("| %s | %s | %d | %d | %s | %.3f | %.3f | %.0f |" % (
+        md.append("| %s | %s | %d | %d | %s | %.3f | %.3f | %.0f | %.0f |" % (
             r["server"], r["client"], r["clients"], r["rounds"], f'{r["rps"]:,.0f}',
-            r["p50_ms"], r["p99_ms"], r["cpu_us"]))
+            r["p50_ms"], r["p99_ms"], r["cpu_us"], r["client_cpu_us"]))
     md += [""] + ["- " + x for x in lines]
     if one:
         md += ["", "One run each, 50 connections:", "",
