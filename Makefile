@@ -18,6 +18,20 @@
 # parts it reuses), linked with TEST_HELPERS_<stage> into
 # build/<stage>/stagetest.
 
+# Quiet by default, as Linux's kbuild and CMake's makefiles are: a short
+# line for each file made ("  CC  build/obj/common/io.o", "  LD  build/04-lsm/kv",
+# "  AR  build/04-lsm/libkv.a"); `make V=1` prints every command in full, and
+# `make -s` nothing.  A recipe says it with $(call brief,WHAT,FILE) and
+# runs its command as $(Q)COMMAND.
+V ?= 0
+ifeq ($(V),1)
+  Q :=
+  brief =
+else
+  Q := @
+  brief = @$(if $(findstring s,$(firstword -$(MAKEFLAGS))),:,printf '  %-3s %s\n' '$(1)' '$(2)')
+endif
+
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror
@@ -89,9 +103,9 @@ $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
 # the fuzzing builds, which link without LDLIBS).
 $(foreach s,$(STAGE_DIRS),$(eval LIBS_$(s) += -luring))
-TOOL_SRCS   := tools/kv.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
+TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/kv_usage.c \
                tools/kv_cmd_data.c tools/kv_cmd_admin.c tools/kv_cmd_export.c \
-               tools/kv_export.c tools/kv_knobs.c \
+               tools/kv_export.c tools/kv_knobs.c tools/kv_member.c \
                tools/kv_cmd_draw.c tools/draw_parse.c svg/svg.c tools/draw_log.c \
                tools/draw_hash.c tools/draw_lsm.c tools/draw_levels.c tools/draw_vlog.c \
                tools/draw_cache.c \
@@ -145,7 +159,8 @@ COMMON_OVER_KV_OBJS := $(call obj_common,$(wildcard common/txn*.c))
 LIBURING_DIR := $(B)/liburing
 $(LIBURING_DIR)/.extracted: | build/.deps-ok
 	@rm -rf $(LIBURING_DIR) && mkdir -p $(LIBURING_DIR)
-	cd $(LIBURING_DIR) && ar x "$$($(CC) -print-file-name=liburing.a)"
+	$(call brief,AR,$(LIBURING_DIR))
+	$(Q)cd $(LIBURING_DIR) && ar x "$$($(CC) -print-file-name=liburing.a)"
 	@touch $@
 
 
@@ -167,46 +182,58 @@ $(DEPS_STAMP): scripts/deps.sh
 
 $(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(call brief,CC,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 define STAGE_RULES
 $(B)/$(1)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
+	$$(call brief,CC,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' $$(STAGE_DEFS) -MMD -MP -c $$< -o $$@
 
 $(B)/$(1)/libkv.a: $(call lib_objs,$(B),$(1)) $(COMMON_OBJS) $(LIBURING_DIR)/.extracted
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^) $(LIBURING_DIR)/*.o*
+	$$(call brief,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$(filter %.o,$$^) $(LIBURING_DIR)/*.o*
 
-$(B)/$(1)/kv: $(call obj_common,$(TOOL_SRCS)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+$(B)/$(1)/kv: $(call obj_common,$(filter-out $(KV_MAIN_REPLACED_$(1)),$(TOOL_SRCS))) $(B)/$(1)/libkv.a
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/kvtest: $(call obj_common,$(TEST_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/costs: $(call obj_common,bench/costs.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/fillsync: $(call obj_common,bench/fillsync.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/rss $(B)/$(1)/readcost $(B)/$(1)/multiget: $(B)/$(1)/%: $(call obj_common,bench/%.c bench/bench_sys.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 $(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model_disk.c bench/bench_sys.c bench/bench_hist.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # The unit tests of every file the stage links (TESTS_<stage> in stage.mk):
 # NAME_test.c defines NAME_suite, and tests/stagetest/main.c lists them.
 $(B)/$(1)/stagetest: $(call obj_stage,$(1),$(TESTS_$(1)) $(TEST_HELPERS_$(1)) tests/stagetest/main.c) $(call obj_common,tests/harness.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 STAGE_SUITES_$(1) := $(foreach t,$(TESTS_$(1)),X($(patsubst %_test.c,%,$(notdir $(t)))))
 $(B)/$(1)/obj/tests/stagetest/main.o: STAGE_DEFS = -DKV_STAGE_SUITES='$$(STAGE_SUITES_$(1))'
 $(B)/$(1)/obj/tests/stagetest/main.o: $(B)/$(1)/stagetest.suites
@@ -217,10 +244,12 @@ $(B)/$(1)/stagetest.suites: FORCE
 
 # (The library goes last: a stage.mk may add its own suite's object.)
 $(B)/$(1)/racetest: $(call obj_common,$(RACE_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
 $(B)/$(1)/alloctest: $(call obj_common,$(ALLOC_SRCS) $(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(ALLOC_WRAP) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 
@@ -230,7 +259,8 @@ $(foreach s,$(STAGE_DIRS),$(eval $(call STAGE_RULES,$(s))))
 $(B)/common_test: $(call obj_common,$(COMMON_TEST_SRCS) tools/kv_export.c \
                     tools/serve/metrics_engine.c bench/model_disk.c) \
                   $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/common/metrics_engine_test.o: EXTRA_CFLAGS += -Itools/serve
 $(B)/obj/tests/common/model_disk_test.o: EXTRA_CFLAGS += -Ibench
 
@@ -253,7 +283,8 @@ TEST_BINS += $(foreach s,$(UNFINISHED_TESTED),$(B)/$(s)/stagetest $(B)/$(s)/kv)
 CRASH_OBJS := $(call obj_common,$(wildcard tests/crash/*.c) tests/stage_caps.c)
 define CRASH_RULES
 $(B)/$(1)/crashtest: $(CRASH_OBJS) $(call obj_common,$(TEST_WRAP_SRCS_$(1))) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $(TEST_WRAP_$(1)) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call CRASH_RULES,$(s))))
 TEST_BINS += $(foreach s,$(STAGES),$(B)/$(s)/crashtest)
@@ -266,11 +297,13 @@ RUNS ?= 10000
 # fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
 define EXPORT_FUZZ_RULES
 $(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 build/fuzz/$(1)/export: fuzz/export_fuzz.c tools/kv_export.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
 $(foreach s,$(STAGES),$(eval $(call EXPORT_FUZZ_RULES,$(s))))
@@ -320,9 +353,16 @@ deps:
 	@CC="$(CC)" sh scripts/deps.sh $(DEPS)
 
 # ---- the tour --------------------------------------------------------------
-demo: deps all
-	@$(MAKE) --no-print-directory deps DEPS=demo
-	@sh scripts/demo.sh $(STAGES)
+# Every stage built, as many compiles at once as the machine has cores
+# (unless make was given its own -j), told in a line a stage
+# (scripts/demo_build.sh), then the tour of each (scripts/demo.sh), which
+# ends with the time it all took.
+DEMO_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+demo:
+	@start=$$(date +%s.%N); \
+	  $(MAKE) --no-print-directory deps DEPS=demo && \
+	  sh scripts/demo_build.sh $(MAKE) --no-print-directory $(DEMO_J) all && \
+	  KV_DEMO_START=$$start KV_DEMO_BUILT=$$(date +%s.%N) sh scripts/demo.sh $(STAGES)
 
 # ---- tests -----------------------------------------------------------------
 # `make test` builds every test binary in the release and the ASan+UBSan
@@ -416,6 +456,19 @@ docs-example-tools:
 docs-pictures: all
 	@sh scripts/docs_pictures.sh $(B)
 
+# Stage 10's picture in docs/lab/ (docs/lab.md, "Stage 10: a group").  The
+# lab's own panel of a group needs libraft's source (WASM_RAFT=1), so this
+# one is drawn from a running group of build/10-raft/kv instead: three
+# members, one paused behind, by scripts/draw_group.py, its SVG rendered
+# to PNG by rsvg-convert (librsvg2-bin: make deps DEPS=pictures).
+.PHONY: lab-group-picture
+lab-group-picture: $(B)/10-raft/kv
+	@$(MAKE) --no-print-directory deps DEPS=pictures
+	@mkdir -p build/lab
+	@python3 scripts/draw_group.py $(B)/10-raft/kv build/lab/10-raft-group.svg
+	@rsvg-convert --format=png -o docs/lab/10-raft-group.png build/lab/10-raft-group.svg && \
+	  echo "lab-group-picture: docs/lab/10-raft-group.png"
+
 # Stage 04's measured costs (docs/04-lsm.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
@@ -456,7 +509,8 @@ bench-vlog: bench-deps $(B)/07-txn/kvbench $(B)/08-vlog/kvbench
 bench-vlog-space: $(B)/08-vlog/vlog_space
 	@sh scripts/bench_vlog_space.sh $(B) $(VLOG_SPACE_ARGS)
 $(B)/08-vlog/vlog_space: $(call obj_common,bench/vlog_space.c) $(B)/08-vlog/libkv.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 # `make bench-limiter`: stage 09's readers' p99 and p99.9 get latency while
 # a writer fills at full speed, the background rate limiter off and on, at
@@ -485,7 +539,8 @@ bench-multiget: $(foreach s,$(MULTIGET_STAGES),$(B)/$(s)/multiget) $(B)/ring_rea
 	@sh scripts/bench_multiget.sh $(B) "$(MULTIGET_STAGES)" $(MULTIGET_ARGS)
 $(B)/ring_read: $(call obj_common,bench/ring_read.c bench/bench_sys.c) \
                 $(filter-out $(COMMON_OVER_KV_OBJS),$(COMMON_OBJS))
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 # ---- benchmarks: every stage and the peer engines (docs/benchmarks.md) -------
 # build/S/kvbench drives stage S; build/bench/kvbench-P drives peer engine P
@@ -508,13 +563,15 @@ BENCH_LIB_sqlite := -lsqlite3
 
 define BENCH_STAGE_RULES
 $(B)/$(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call BENCH_STAGE_RULES,$(s))))
 
 $(B)/bench/kvbench-%: $(BENCH_OBJS) $(B)/obj/bench/engine_%.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_$*) $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_$*) $(LDLIBS)
 .SECONDARY: $(foreach p,$(BENCH_PEERS_ALL),$(B)/obj/bench/engine_$(p).o)
 
 # ---- transactions under load (bench/txnbench.c, docs/benchmarks.md) ----------
@@ -528,13 +585,15 @@ TXNBENCH_OBJS := $(call obj_common,bench/txnbench.c bench/bench_sys.c bench/benc
 BENCH_TXN_STAGES := 06-leveled 07-txn
 define TXNBENCH_STAGE_RULES
 $(B)/$(1)/txnbench: $(TXNBENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(STAGES),$(eval $(call TXNBENCH_STAGE_RULES,$(s))))
 
 $(B)/bench/txnbench-rocksdb: $(TXNBENCH_OBJS) $(B)/obj/bench/engine_rocksdb.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_rocksdb) $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(BENCH_LIB_rocksdb) $(LDLIBS)
 
 .PHONY: bench-txn
 bench-txn:
@@ -656,7 +715,8 @@ bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
 	@sh scripts/bench_raft.sh $(B)
 $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ -pthread
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ -pthread
 # etcd's Go client library (clientv3) and what it imports are the sources
 # Debian's golang-etcd-server-dev and its dependencies put in
 # /usr/share/gocode: built offline in GOPATH mode, never from a module
@@ -664,7 +724,8 @@ $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 ETCD_GOPATH := /usr/share/gocode
 $(B)/bench/etcd_load: bench/etcd_load/main.go
 	@mkdir -p $(dir $@)
-	GO111MODULE=off GOPATH=$(ETCD_GOPATH) GOPROXY=off GOFLAGS= GOCACHE=$(abspath $(B))/go-cache \
+	$(call brief,GO,$@)
+	$(Q)GO111MODULE=off GOPATH=$(ETCD_GOPATH) GOPROXY=off GOFLAGS= GOCACHE=$(abspath $(B))/go-cache \
 	  go build -o $@ ./bench/etcd_load
 
 # ---- watching kv serve (docs/metrics.md) ------------------------------------------
@@ -697,7 +758,8 @@ metrics-graph: $(B)/06-leveled/kv
 METRICS_OVERHEAD_ROUNDS ?= 15
 METRICS_OVERHEAD_N ?= 500000
 $(B)/histogram_cost: $(call obj_common,bench/histogram_cost.c common/histogram.c)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 .PHONY: bench-metrics-overhead
 bench-metrics-overhead: $(B)/06-leveled/kv $(B)/histogram_cost
@@ -819,22 +881,26 @@ fuzz_obj_stage  = $(patsubst %.c,build/fuzz/$(1)/obj/%.o,$(2))
 
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
+	$(call brief,CC,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -MMD -MP -c $< -o $@
 
 define FUZZ_RULES
 build/fuzz/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) \
+	$$(call brief,CC,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
     $(call fuzz_obj_stage,$(1),fuzz/fuzz_dbfile.c) $(call lib_objs,build/fuzz,$(1)) \
     $(call fuzz_obj_common,$(COMMON_SRCS))
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
 
 build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	$$(call brief,LD,$$@)
+	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -o $$@ $$^ $$(LIBS_$(1))
 endef
 # (For every stage directory, an unfinished one's too, so that its
@@ -854,15 +920,18 @@ FUZZ_PAIRS += serve:resp
 RESP_FUZZ_SRCS := fuzz/resp_fuzz.c tools/serve/resp.c
 build/fuzz/serve/resp: $(RESP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Itools/serve -o $@ $^
 build/afl/serve/resp: $(RESP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	$(call brief,LD,$@)
+	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -o $@ $^
 $(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-resp-replay
 # Its glob matcher (tools/serve/serve_glob.c) the same way: fuzz/glob_fuzz.c,
@@ -871,15 +940,18 @@ FUZZ_PAIRS += serve:glob
 GLOB_FUZZ_SRCS := fuzz/glob_fuzz.c tools/serve/serve_glob.c
 build/fuzz/serve/glob: $(GLOB_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Itools/serve -o $@ $^
 build/afl/serve/glob: $(GLOB_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	$(call brief,LD,$@)
+	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -o $@ $^
 $(B)/serve/fuzz-glob-replay: $(call obj_common,fuzz/replay_main.c $(GLOB_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/glob_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-glob-replay
 # Its HTTP request reader (tools/serve/http_request.c, the metrics
@@ -888,15 +960,18 @@ FUZZ_PAIRS += serve:http
 HTTP_FUZZ_SRCS := fuzz/http_fuzz.c tools/serve/http_request.c
 build/fuzz/serve/http: $(HTTP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -Itools/serve -o $@ $^
 build/afl/serve/http: $(HTTP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	$(call brief,LD,$@)
+	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -o $@ $^
 $(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 $(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-http-replay
 # Stage 10's command and snapshot formats (stages/10-raft/replica/) need
@@ -913,23 +988,34 @@ define REPLICA_FUZZ_RULES
 FUZZ_PAIRS += replica:$(1)
 build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/10-raft/replica -o $$@ $$^
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
 build/afl/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
-	AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Istages/10-raft/replica -o $$@ $$^
+	$$(call brief,LD,$$@)
+	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
 $(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 TEST_BINS += $(B)/replica/fuzz-$(1)-replay
 endef
 REPLICA_FUZZ_SRCS_member_note := fuzz/member_note_fuzz.c stages/10-raft/replica/member_note.c \
                                  common/coding.c common/error.c
-$(foreach t,command snapshot member_note,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
+# The members' connections (stages/10-raft/peer/): the message checker
+# every peer's bytes pass, and a connection's opening, hello and probe
+# answer; seeds in fuzz/seeds/peer_frame/ and fuzz/seeds/peer_hello/.
+REPLICA_FUZZ_SRCS_peer_frame := fuzz/peer_frame_fuzz.c stages/10-raft/peer/peer_frame.c \
+                                common/coding.c common/error.c
+REPLICA_FUZZ_SRCS_peer_hello := fuzz/peer_hello_fuzz.c stages/10-raft/peer/peer_hello.c \
+                                common/coding.c common/error.c
+$(foreach t,command snapshot member_note peer_frame peer_hello,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
 $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
-  $(B)/obj/stages/10-raft/replica/%.o: \
-  EXTRA_CFLAGS += -Istages/10-raft/replica
+  $(B)/obj/fuzz/peer_frame_fuzz.o $(B)/obj/fuzz/peer_hello_fuzz.o \
+  $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
+  EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
 
 fuzz-seeds: all
 	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)

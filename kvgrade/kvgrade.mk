@@ -26,15 +26,18 @@ $(B)/obj/kvgrade/fs/%.o: EXTRA_CFLAGS += $(FUSE_CFLAGS)
 
 $(B)/kvgrade/kvgrade: $(call obj_common,$(KVGRADE_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 $(B)/kvgrade/kvgrade-fs: $(call obj_common,$(KVGRADE_FS_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(FUSE_LIBS) $(LDLIBS)
 
 $(B)/kvgrade/kvgrade_unit: $(call obj_common,$(KVGRADE_UNIT_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 
 all: $(B)/kvgrade/kvgrade $(B)/kvgrade/kvgrade-fs
 # make test runs them from the release build only (tests/run.sh).

@@ -8,7 +8,8 @@
 # (liburing-dev: the io_uring backend of the I/O layer, common/io_ring.c),
 # libfuse3's headers (libfuse3-dev: kvgrade-fs, the power-cut file system),
 # libraft and libuv (libraft-dev, libuv1-dev: stage 10's replicas, whose
-# tests `make test` runs), and the
+# tests `make test` runs), OpenSSL (libssl-dev: the TLS between stage
+# 10's members, and their certificates), and the
 # AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
@@ -35,7 +36,9 @@
 # wasm (emscripten and node, for `make wasm` and the suites of `make
 # test-wasm`; npm, for the lab page's libraries; chromium, for its browser
 # test; curl, for libraft's source when the lab is built with stage 10's
-# group, WASM_RAFT=1: docs/lab.md).
+# group, WASM_RAFT=1: docs/lab.md), pictures (librsvg2-bin, for its
+# rsvg-convert, and python3: `make lab-group-picture` draws stage 10's
+# group and renders it to PNG).
 #
 # The Makefile runs it with no GROUP before its first compile (and records
 # success in build/.deps-ok), and `make deps DEPS=GROUP` for the others.
@@ -47,7 +50,7 @@
 # shellcheck disable=SC2086
 set -u
 
-packages="gcc make libc6-dev liblz4-dev liburing-dev libfuse3-dev libraft-dev libuv1-dev"
+packages="gcc make libc6-dev liblz4-dev liburing-dev libfuse3-dev libraft-dev libuv1-dev libssl-dev"
 for group in "$@"; do
     case $group in
     lcov) packages="$packages lcov" ;;
@@ -66,8 +69,9 @@ for group in "$@"; do
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
     wasm) packages="$packages emscripten nodejs chromium curl" ;;
+    pictures) packages="$packages librsvg2-bin python3" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm pictures)" >&2
         exit 2
         ;;
     esac

@@ -166,10 +166,12 @@ for pair in "$@"; do
     # (patterns) and HTTP request reader (the metrics endpoint's), stage
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
     # line, then a manifest's bytes), stage 10's command, snapshot and
-    # member note formats: their seeds are committed in fuzz/seeds/.
+    # member note formats, and its peers' messages and connection start:
+    # their seeds are committed in fuzz/seeds/.
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
        [ "$target" = filter ] || [ "$target" = manifest ] ||
-       [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ]; then
+       [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ] ||
+       [ "$target" = peer_frame ] || [ "$target" = peer_hello ]; then
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue

@@ -271,6 +271,80 @@ stdin_mode_check_and_dump() {
     tail -n 1 "$TMP/out" | grep -qx 1 || fail "get after check/dump: $(tail -n 1 "$TMP/out")"
 }
 
+# kv stats: what the database holds and the counters that moved: no line
+# at zero, no histogram of nothing, no level without a table or a
+# compaction, and a last line saying how many it left out; stats --all:
+# every line of kv_stats, those too.  A get in the same process moves the
+# get counters, which the plain stats then shows.  Another option is refused.
+stats_leaves_out_zeros_unless_all() {
+    load_abcde
+    kv "$DB" stats
+    expect_status 0
+    cp "$TMP/out" "$TMP/plain"
+    grep -q '^stage: ' "$TMP/plain" || fail "stats: no stage line: $(head -n 2 "$TMP/plain")"
+    zeros=$(grep -E '^[a-z0-9_.]+: (0+(\.0+)?|count=0,.*)$|\.buckets: none$' "$TMP/plain" | head -n 3)
+    [ -z "$zeros" ] || fail "stats printed lines at zero: $zeros"
+    ! grep -Eq '^level\.[0-9]: 0 0 [0-9]+ [0-9.]+ \| 0 0 0\.0 0\.0 0\.00$' "$TMP/plain" ||
+        fail "stats printed an empty level: $(grep '^level' "$TMP/plain" | head -n 2)"
+    left=$(sed -n 's/^(\([0-9]*\) more lines* at zero.*stats --all shows them)$/\1/p' "$TMP/plain")
+    [ -n "$left" ] && [ "$left" -gt 0 ] || fail "stats: no last line saying what it left out: $(tail -n 1 "$TMP/plain")"
+    kv "$DB" stats --all
+    expect_status 0
+    grep -q '^session\.get\.latency_us: count=0,' "$TMP/out" || fail "stats --all: no empty get histogram"
+    # (Names, not lines: a time such as open.ms differs from one process to the next.)
+    sed 's/: .*//' "$TMP/out" >"$TMP/all.names"
+    sed '$d; s/: .*//' "$TMP/plain" | grep -vxFf "$TMP/all.names" >"$TMP/missing"
+    [ ! -s "$TMP/missing" ] || fail "stats printed lines stats --all lacks: $(head -n 2 "$TMP/missing")"
+    [ "$(($(wc -l <"$TMP/plain") - 1 + ${left:-0}))" = "$(wc -l <"$TMP/out")" ] ||
+        fail "stats: $(wc -l <"$TMP/plain") lines and $left left out; stats --all: $(wc -l <"$TMP/out")"
+    printf 'get c\nstats\n' >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    grep -q '^session\.get\.latency_us: count=1,' "$TMP/out" || fail "a get, then stats: no get counted"
+    kv "$DB" stats --zeros
+    expect_status 2
+    expect_err_has "the one option is --all"
+}
+
+# A Raft member's directory (stage 10: M/raft, M/replica/REPLICA naming
+# the live engine, M/replica/data-a or data-b): get, scan, stats, export,
+# inspect and draw given M (or M/replica) read the live engine and say
+# which; a write, check and standard-input mode are refused, naming it; a
+# REPLICA that names no engine is refused.  Built here by hand, so that
+# every stage's kv runs it.
+member_dir_reads_the_live_engine() {
+    m=$DB.member
+    mkdir -p "$m/raft" "$m/replica"
+    kv "$m/replica/data-b" put a 1
+    expect_status 0
+    printf 'data-b\n' >"$m/replica/REPLICA"
+    kv "$m" get a
+    expect_status 0
+    expect_out 1
+    expect_err_has "reading its engine, $m/replica/data-b (the live one"
+    kv "$m/replica" scan
+    expect_status 0
+    expect_out "$(printf 'a\t1')"
+    kv "$m" draw "$DB.m.svg"
+    expect_status 0
+    [ -s "$DB.m.svg" ] || fail "draw of a member's directory drew nothing"
+    for cmd in "put a 2" "check"; do
+        # shellcheck disable=SC2086 # the command's words
+        kv "$m" $cmd
+        expect_status 2
+        expect_err_has "member of a Raft group: its engine, $m/replica/data-b"
+    done
+    IN=/dev/null
+    kv "$m"
+    IN=
+    expect_status 2
+    kv "$m/replica/data-b" get a
+    expect_out 1
+    printf 'data-c\n' >"$m/replica/REPLICA"
+    kv "$m" get a
+    expect_status 2
+    expect_err_has "not the one line \"data-a\" or \"data-b\""
+}
+
 stats_check_dump_ok_on_healthy_db() {
     load_abcde
     kv "$DB" stats
@@ -450,7 +524,7 @@ batch_with_a_bad_op_writes_nothing() {
 # With --sync a stage that reports fsyncs (a "session.wal.syncs" statistic) must
 # have made at least one for the put; without it, none.
 sync_option_syncs_writes() {
-    printf '%s\n' "put a 1" "stats" >"$TMP/in"
+    printf '%s\n' "put a 1" "stats --all" >"$TMP/in"
     kv_stdin "$TMP/in" "$DB"
     expect_status 0
     without=$(sed -n 's/^session\.wal\.syncs: //p' "$TMP/out")
@@ -634,7 +708,7 @@ crashtest_names_only_the_stage_work() {
     [ -x "$ct" ] || return 0 # not built here
     "$ct" --power --sync0 --ops 40 --at 1 >"$TMP/ct" 2>&1 || fail "crashtest failed: $(tail -3 "$TMP/ct")"
     kv "$DB" put a 1
-    kv "$DB" stats
+    kv "$DB" stats --all
     for pair in "session.manifest.rolls:manifest roll-over" "flush.count:flush" \
         "session.compact.files_deleted:obsolete table" \
         "session.values.gc_jobs:value-log collection"; do
@@ -861,9 +935,9 @@ make_puts() {
         printf "put key%04d value-%d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", (i * 37) % n, i }' >"$DB.puts"
 }
 
-# The number on `kv DB stats`'s line "NAME: N" (empty if there is none).
+# The number on `kv DB stats --all`'s line "NAME: N" (empty if there is none).
 stat_of() {
-    "$KV" "$DB" stats 2>/dev/null | sed -n "s/^$1: \([0-9]*\).*/\1/p" | head -n 1
+    "$KV" "$DB" stats --all 2>/dev/null | sed -n "s/^$1: \([0-9]*\).*/\1/p" | head -n 1
 }
 
 # A knob a stage has changes what it writes: small memtables make several
@@ -928,7 +1002,7 @@ knobs_shape_the_files() {
         expect_status 0
         # --map-tables no (kv_options.map_tables = KV_NO_MAP): a get reads
         # its table without mapping it; by default the file is mapped.
-        printf 'get key0005\nstats\n' >"$DB.mapget"
+        printf 'get key0005\nstats --all\n' >"$DB.mapget"
         kv_stdin "$DB.mapget" --map-tables no "$DB"
         expect_status 0
         grep -q '^table_cache.mapped_bytes: 0$' "$TMP/out" ||
@@ -1225,7 +1299,7 @@ draw_shows_the_cache() {
         done
         echo "draw $DB.c.svg"
         echo "inspect"
-        echo "stats"
+        echo "stats --all"
     } >"$DB.cmds"
     kv_stdin "$DB.cmds" "$DB"
     expect_status 0
@@ -1274,7 +1348,7 @@ draw_failures_leave_nothing() {
 # get --cost: the value, then one "cost.NAME: N" line per count of kv_cost
 # (kv.h); after "not found" too (exit 1); every stage reads something for
 # a key it holds in its files; an option other than --cost is refused.  And kv stats
-# ends with the latency histograms, the get among them.
+# --all ends with the latency histograms, the get among them.
 get_cost_prints_what_the_lookup_did() {
     load_abcde
     kv "$DB" flush # (from stage 04 on, a table to read)
@@ -1295,13 +1369,13 @@ get_cost_prints_what_the_lookup_did() {
     kv "$DB" get --costs c
     expect_status 2
     expect_err_has "the one option is --cost"
-    kv "$DB" stats
+    kv "$DB" stats --all
     grep -q '^session\.get\.latency_us: count=0,' "$TMP/out" ||
         fail "kv stats: no empty get histogram: $(grep latency "$TMP/out" | head -n 2)"
     grep -q '^session\.get\.latency_us\.buckets: none$' "$TMP/out" ||
         fail "kv stats: no empty get buckets line"
     IN=$TMP/in
-    printf 'get c\nget a\nstats\n' >"$IN"
+    printf 'get c\nget a\nstats --all\n' >"$IN"
     kv "$DB"
     IN=
     grep -q '^session\.get\.latency_us: count=2,' "$TMP/out" ||
@@ -1327,6 +1401,8 @@ run stdin_mode_hex_on_off
 run stdin_mode_error_exits_2_and_goes_on
 run stdin_mode_check_and_dump
 run stats_check_dump_ok_on_healthy_db
+run stats_leaves_out_zeros_unless_all
+run member_dir_reads_the_live_engine
 run compact_keeps_data
 run check_exits_2_on_corrupt_byte
 run repair_salvages_intact_records_or_needs_stage_03

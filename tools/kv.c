@@ -19,11 +19,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kv_ext.h"
 #include "kv_tool.h"
 #include "serve/serve.h"
 
 static const tool_cmd *const tool_tables[] = {tool_cmds_data, tool_cmds_admin,
                                               tool_cmds_export, tool_cmds_draw};
+
+/* The stage's additions (kv_ext.h), or NULL. */
+static const kv_ext *tool_ext;
+
+/* The stage's own command called `word`, or NULL. */
+static const kv_ext_cmd *tool_ext_cmd(const char *word)
+{
+    for (const kv_ext_cmd *c = tool_ext != NULL ? tool_ext->cmds : NULL; c != NULL && c->name;
+         c++)
+        if (strcmp(word, c->name) == 0)
+            return c;
+    return NULL;
+}
 
 /* 1 if `word` is the name of a command. */
 static int tool_is_command(const char *word)
@@ -32,29 +46,66 @@ static int tool_is_command(const char *word)
         for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
             if (strcmp(word, c->name) == 0)
                 return 1;
-    return strcmp(word, "serve") == 0 || strcmp(word, "cluster") == 0 ||
-           strcmp(word, "member") == 0;
+    return strcmp(word, "serve") == 0 || tool_ext_cmd(word) != NULL;
+}
+
+/* The command named `word`, or NULL. */
+static const tool_cmd *tool_find(text_word word)
+{
+    for (size_t i = 0; i < sizeof tool_tables / sizeof tool_tables[0]; i++)
+        for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++)
+            if (text_word_is(word, c->name))
+                return c;
+    return NULL;
 }
 
 /* Runs one command given as words; returns its exit code. */
 static int tool_run(tool *t, const text_word *words, int nwords)
 {
-    for (size_t i = 0; i < sizeof tool_tables / sizeof tool_tables[0]; i++) {
-        for (const tool_cmd *c = tool_tables[i]; c->name != NULL; c++) {
-            if (!text_word_is(words[0], c->name))
-                continue;
-            int nargs = nwords - 1;
-            if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args))
-                return tool_fail("%s: wrong number of arguments (see kv --help)", c->name);
-            int rc = tool_prepare(t, c->need);
-            return rc != EXIT_OK ? rc : c->run(t, words + 1, nargs);
-        }
+    const tool_cmd *c = tool_find(words[0]);
+    if (c != NULL) {
+        int nargs = nwords - 1;
+        if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args))
+            return tool_fail("%s: wrong number of arguments (see kv --help)", c->name);
+        int rc = tool_prepare(t, c->need);
+        return rc != EXIT_OK ? rc : c->run(t, words + 1, nargs);
     }
     char shown[80];
     tool_fail("unknown command '%s' (see kv --help)",
               text_show(words[0].p, words[0].n, shown, sizeof shown));
     tool_note_order(t);
     return EXIT_ERROR;
+}
+
+/* A Raft member's directory (kv_member.c): a command that only reads
+ * (word, NULL for standard-input mode) reads its live engine, t->dir
+ * becoming *engine, which the caller frees; any other is refused.
+ * EXIT_OK or EXIT_ERROR. */
+static int tool_member(tool *t, const char *word, char **engine)
+{
+    char *named_by;
+    int m = tool_member_engine(t->dir, engine, &named_by);
+    if (m == TOOL_NOT_A_MEMBER)
+        return EXIT_OK;
+    if (m != TOOL_MEMBER)
+        return EXIT_ERROR;
+    const tool_cmd *c = word != NULL ? tool_find(text_word_of(word)) : NULL;
+    int rc = EXIT_OK;
+    if (word == NULL || (c != NULL && c->need != NEED_READ)) {
+        rc = tool_fail("%s is a member of a Raft group: its engine, %s (named by %s), "
+                       "changes only through the group's log; get, scan, stats, export, "
+                       "inspect and draw read it from here, and check, dump and repair "
+                       "take the engine's directory, the member stopped", t->dir, *engine,
+                       named_by);
+        free(*engine);
+        *engine = NULL;
+    } else if (c != NULL) {
+        tool_note("%s is a member of a Raft group: reading its engine, %s (the live one, "
+                  "named by %s)", t->dir, *engine, named_by);
+        t->dir = *engine;
+    }
+    free(named_by);
+    return rc;
 }
 
 /* 1 if the line is blank or a comment (its first non-blank byte is #). */
@@ -114,8 +165,9 @@ static int tool_repl(tool *t)
     return rc;
 }
 
-int main(int argc, char **argv)
+int kv_main(int argc, char **argv, const kv_ext *ext)
 {
+    tool_ext = ext;
     tool t = {0};
     kv_options_init(&t.knobs);
     int i = 1;
@@ -136,6 +188,8 @@ int main(int argc, char **argv)
             t.sync = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             tool_usage(stdout);
+            if (ext != NULL && ext->usage != NULL)
+                fputs(ext->usage, stdout);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
@@ -153,11 +207,14 @@ int main(int argc, char **argv)
     t.dir = argv[i++];
     t.dir_is_command = tool_is_command(t.dir);
     if (i < argc && strcmp(argv[i], "serve") == 0) /* (its options: docs/server.md) */
-        return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1);
-    if (i < argc && strcmp(argv[i], "cluster") == 0) /* (docs/10-raft.md) */
-        return serve_cluster_main(t.dir, argc - i - 1, argv + i + 1);
-    if (i < argc && strcmp(argv[i], "member") == 0) /* (t.dir is HOST:PORT: docs/10-raft.md) */
-        return serve_member_cli_main(t.dir, argc - i - 1, argv + i + 1);
+        return serve_main(t.dir, t.sync, &t.knobs, argc - i - 1, argv + i + 1,
+                          ext != NULL ? ext->serve : NULL);
+    const kv_ext_cmd *own = i < argc ? tool_ext_cmd(argv[i]) : NULL;
+    if (own != NULL) /* the stage's own (kv_ext.h; stage 10's: docs/10-raft.md) */
+        return own->run(t.dir, argc - i - 1, argv + i + 1);
+    char *engine = NULL;
+    if (tool_member(&t, i < argc ? argv[i] : NULL, &engine) != EXIT_OK)
+        return EXIT_ERROR;
     int rc;
     if (i == argc) {
         t.interactive = 1;
@@ -174,6 +231,7 @@ int main(int argc, char **argv)
     }
     if (tool_close(&t) != EXIT_OK)
         rc = EXIT_ERROR;
+    free(engine);
     if (fflush(stdout) != 0 || ferror(stdout))
         rc = tool_fail("error writing standard output");
     return rc;

@@ -4,9 +4,12 @@
  * directory, through kv.h's offline tools), and the standard-input
  * commands hex and help.
  *
- * compact says what it did in bytes of the directory's files, measured
- * before and after: every stage has files, not every stage has the same
- * statistics.
+ * stats prints kv_stats's lines that say something: what the database
+ * holds and the counters that moved (a fresh process has counted nothing
+ * yet, and half of kv_stats's lines are then zeros); stats --all prints
+ * every line.  compact says what it did in bytes of the directory's
+ * files, measured before and after: every stage has files, not every
+ * stage has the same statistics.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,17 +19,110 @@
 
 #include "kv_tool.h"
 
+/* Whether s[0..n) is a number that reads zero: "0", "0.00". */
+static int stats_is_zero(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    while (i < n && s[i] == '0')
+        i++, digits++;
+    if (i < n && s[i] == '.' && digits > 0)
+        for (i++; i < n && s[i] == '0'; i++)
+            ;
+    return digits > 0 && i == n;
+}
+
+/* Whether the words of s[0..n) after the one `skip` leaves out (and the
+ * "|" between them) all read zero: a level's line, "level.N: TABLES BYTES
+ * TARGET SCORE | COMPACTIONS MOVES READ_MB WRITTEN_MB SECONDS", with
+ * TARGET and SCORE skipped (words 2 and 3). */
+static int stats_level_is_empty(const char *s, size_t n)
+{
+    int word = 0;
+    for (size_t i = 0; i < n;) {
+        while (i < n && s[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < n && s[i] != ' ')
+            i++;
+        if (i == start)
+            break;
+        int skipped = word == 2 || word == 3 || (i - start == 1 && s[start] == '|');
+        if (!skipped && !stats_is_zero(s + start, i - start))
+            return 0;
+        word++;
+    }
+    return 1;
+}
+
+/* Whether stats without --all leaves out the line s[0..n) ("NAME: VALUE"):
+ * a value of zero, a histogram that counted nothing ("count=0,..." and its
+ * ".buckets: none"), or a level that holds no table and never compacted. */
+static int stats_line_is_idle(const char *s, size_t n)
+{
+    const char *colon = memchr(s, ':', n);
+    if (colon == NULL || colon + 1 >= s + n || colon[1] != ' ')
+        return 0;
+    size_t name_len = (size_t)(colon - s);
+    const char *v = colon + 2;
+    size_t vn = n - name_len - 2;
+    if (stats_is_zero(v, vn))
+        return 1;
+    if (vn >= 8 && memcmp(v, "count=0,", 8) == 0)
+        return 1;
+    if (name_len > 8 && memcmp(s + name_len - 8, ".buckets", 8) == 0 && vn == 4 &&
+        memcmp(v, "none", 4) == 0)
+        return 1;
+    if (name_len > 6 && memcmp(s, "level.", 6) == 0)
+        return stats_level_is_empty(v, vn);
+    return 0;
+}
+
+/* stats [--all]: kv_stats's lines.  Without --all, what the database holds
+ * and the counters that moved: the lines stats_line_is_idle names are left
+ * out (the "levels:" heading too when every level is), and a last line
+ * says how many. */
 static int cmd_stats(tool *t, const text_word *args, int nargs)
 {
-    (void)args, (void)nargs;
+    int all = 0;
+    if (nargs == 1) {
+        if (!text_word_is(args[0], "--all"))
+            return tool_fail("stats: unknown option (the one option is --all)");
+        all = 1;
+    }
     char *text;
     int st = kv_stats(t->db, &text);
     if (st != KV_OK)
         return tool_fail_status(st);
     size_t n = strlen(text);
-    fputs(text, stdout);
-    if (n == 0 || text[n - 1] != '\n')
-        putchar('\n');
+    if (all) {
+        fputs(text, stdout);
+        if (n == 0 || text[n - 1] != '\n')
+            putchar('\n');
+        kv_free(text);
+        return EXIT_OK;
+    }
+    /* Two passes: whether any level is shown decides the heading's line. */
+    int levels_shown = 0;
+    unsigned long left_out = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *p = text, *end = text + n; p < end;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            int idle = stats_line_is_idle(p, len);
+            if (pass == 0 && !idle && len > 6 && memcmp(p, "level.", 6) == 0)
+                levels_shown = 1;
+            if (len >= 7 && memcmp(p, "levels:", 7) == 0)
+                idle = !levels_shown;
+            if (pass == 1 && idle)
+                left_out++;
+            if (pass == 1 && !idle)
+                printf("%.*s\n", (int)len, p);
+            p += len + 1;
+        }
+    }
+    if (left_out > 0)
+        printf("(%lu more line%s at zero, or histograms of nothing yet: stats --all shows them)\n",
+               left_out, tool_plural(left_out));
     kv_free(text);
     return EXIT_OK;
 }
@@ -155,7 +251,7 @@ static int cmd_help(tool *t, const text_word *args, int nargs)
 }
 
 const tool_cmd tool_cmds_admin[] = {
-    {"stats", 0, 0, NEED_READ, cmd_stats},
+    {"stats", 0, 1, NEED_READ, cmd_stats},
     {"check", 0, 0, NEED_CLOSED, cmd_check},
     {"dump", 0, 1, NEED_CLOSED, cmd_dump},
     {"repair", 0, 0, NEED_CLOSED, cmd_repair},

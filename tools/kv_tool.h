@@ -7,7 +7,7 @@
  * del, batch, scan), kv_cmd_admin.c (stats, check, dump, repair, compact,
  * flush), kv_cmd_export.c (export, import), kv_cmd_draw.c (draw, inspect).  kv.c holds main, the command table and
  * standard-input mode; kv_usage.c the usage text, which is the reference
- * for commands and exit codes.
+ * for commands and exit codes; kv_member.c finds a Raft member's engine.
  *
  * Messages: every failure prints one line on stderr, "kv: WHAT", or
  * "kv: line N: WHAT" when the command came from line N of standard input,
@@ -119,6 +119,15 @@ void tool_note_order(const tool *t);
 /* The number on kv_stats's line "name: N": 1 (in *value), or 0 if the
  * stage has no such line or kv_stats failed. */
 int tool_stat(kv_db *db, const char *name, unsigned long long *value);
+
+/* kv_member.c: if dir is a Raft member's directory (dir/replica/REPLICA,
+ * stage 10) or a replica's (dir/REPLICA), TOOL_MEMBER, with *engine the
+ * path of its live engine and *named_by the REPLICA file's (both
+ * malloc'd); TOOL_NOT_A_MEMBER if it is neither; EXIT_ERROR after a
+ * message if the REPLICA file cannot be read or names no engine. */
+#define TOOL_MEMBER (-3)
+#define TOOL_NOT_A_MEMBER (-2)
+int tool_member_engine(const char *dir, char **engine, char **named_by);
 
 /* Closes the database if it is open; EXIT_OK or EXIT_ERROR. */
 int tool_close(tool *t);

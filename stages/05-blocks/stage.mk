@@ -54,10 +54,12 @@ FUZZ_05-blocks += filter
 # builds whatever state the rest of the stage is in.
 $(B)/05-blocks/bloom_fp: $(B)/05-blocks/obj/bench/bloom_fp.o \
                          $(B)/05-blocks/obj/stages/05-blocks/bloom/bloom.o $(B)/obj/common/error.o
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
 # bench/tableratio.c: the tables' bytes with lz4 against the same tables
 # uncompressed, on kvbench's half-compressible values (docs/05-blocks.md,
 # "Compression").
 $(B)/05-blocks/tableratio: $(B)/obj/bench/tableratio.o $(B)/obj/bench/bench_sys.o \
                            $(B)/05-blocks/libkv.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)

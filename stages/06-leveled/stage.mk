@@ -90,4 +90,5 @@ LEVELED_SIM_OBJS := $(patsubst %.c,$(B)/06-leveled/obj/%.o,tools/compaction_sim/
                       stages/04-lsm/keys/internal_key.c) \
                     $(patsubst %.c,$(B)/obj/%.o,$(COMMON_PLAIN_SRCS))
 $(B)/06-leveled/compaction_sim: $(LEVELED_SIM_OBJS)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS) -lm

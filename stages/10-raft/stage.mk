@@ -7,7 +7,14 @@
 #              engine applying them at most once, its snapshots and their
 #              restore (replica.h), and the glue that makes it libraft's
 #              state machine (replica_fsm.h)
-#   member/    `kv serve` as a member of the group (serve_member.h)
+#   peer/      the members' connections: libraft's transport, with
+#              mutual TLS and every message checked before libraft reads
+#              it, and the group's credentials (peer_transport.h)
+#   member/    `kv serve` as a member of the group: the extension stage
+#              10's kv installs in the server (tools/serve/serve_ext.h)
+#   tools/     stage 10's kv: its main (the kv tool with the member and
+#              three commands of its own: kv_ext.h), kv DIR cluster,
+#              kv DIR certs, kv HOST:PORT member
 # The replica is not in libkv.a: build/10-raft/libkv.a is stage 09's
 # engine, and a program that uses kv.h alone links it as any stage's.
 # What links the replica (its tests, and `kv serve` as a member) links
@@ -16,13 +23,16 @@ PARTS_10-raft := $(PARTS_09-cache)
 LIBS_10-raft := $(LIBS_09-cache)
 $(B)/10-raft/%: LDLIBS += $(LIBS_10-raft)
 REPLICA_SRCS_10-raft := $(wildcard stages/10-raft/replica/*.c)
-LIBS_REPLICA := -lraft -luv -llz4
-$(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica -Itools/serve
-# `kv serve` as a member (member/, serve_member.h): stage 10's kv links
-# the member and the replica, whose definitions replace the weak ones of
-# tools/serve/serve_member_none.c, and libraft and libuv.
-MEMBER_SRCS_10-raft := $(wildcard stages/10-raft/member/*.c)
-$(B)/10-raft/kv: $(patsubst %.c,$(B)/10-raft/obj/%.o,$(MEMBER_SRCS_10-raft) $(REPLICA_SRCS_10-raft))
+PEER_SRCS_10-raft := $(wildcard stages/10-raft/peer/*.c)
+LIBS_REPLICA := -lraft -luv -llz4 -lssl -lcrypto
+$(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer \
+  -Istages/10-raft/member -Istages/10-raft/tools -Itools/serve -Itools
+# Stage 10's kv: its own main (tools/raft_kv_main.c) in place of
+# tools/kv_main.c, the member, its tools, the replica and the transport,
+# and libraft, libuv and OpenSSL.
+MEMBER_SRCS_10-raft := $(wildcard stages/10-raft/member/*.c) $(wildcard stages/10-raft/tools/*.c)
+KV_MAIN_REPLACED_10-raft := tools/kv_main.c
+$(B)/10-raft/kv: $(patsubst %.c,$(B)/10-raft/obj/%.o,$(MEMBER_SRCS_10-raft) $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft))
 $(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 
 # Unit tests (build/10-raft/stagetest): the command format, a replica
@@ -30,5 +40,5 @@ $(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 # on libraft's deterministic fixture (elections, partitions, a member
 # that falls behind and catches up by snapshot).
 TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
-TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft)
+TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) stages/10-raft/member/member_raft.c
 $(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

@@ -59,6 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import lincheck  # noqa: E402
 import linkproxy  # noqa: E402
+import outsider  # noqa: E402
 
 try:
     import redis
@@ -143,15 +144,19 @@ def free_run(n, avoid=()):
 
 class Cluster:
     def __init__(self, kv, n=3, planted=None, extra=(), proxied=False, extra_of=None,
-                 tmpfs=None):
+                 tmpfs=None, insecure=False):
+        # insecure: --raft-insecure (no TLS) rather than the group's
+        # credentials (kv DIR certs, made in ROOT/certs);
         # planted: a planted mistake every member runs with, restarted
         # ones too (KV_RAFT_PLANTED, member.h); extra: more options of
         # kv serve; extra_of: {member index: options of its own};
         # proxied: the members reach each other through a LinkProxy
         # (self.net), which cuts and heals links; tmpfs: {member index:
-        # size}, its directory on a tmpfs of that size, mounted here and
-        # unmounted by stop() (Skip if it cannot be mounted)
+        # size, or (size, "raft")}, its directory (or only its Raft log,
+        # DIR/raft) on a tmpfs of that size, mounted here and unmounted
+        # by stop() (Skip if it cannot be mounted)
         self.kv, self.n, self.extra = kv, n, list(extra)
+        self.insecure = insecure
         self.extra_of = dict(extra_of or {})
         self.env = dict(os.environ)
         if planted is not None:
@@ -159,7 +164,8 @@ class Cluster:
         self.root = tempfile.mkdtemp(prefix="kv-cluster-")
         self.mounts = []
         for i, size in sorted((tmpfs or {}).items()):
-            self.mount_tmpfs(os.path.join(self.root, "m%d" % (i + 1)), size)
+            size, under = size if isinstance(size, tuple) else (size, "")
+            self.mount_tmpfs(os.path.join(self.root, "m%d" % (i + 1), under), size)
         try:
             self.begin(n, proxied)
         except BaseException:
@@ -174,6 +180,9 @@ class Cluster:
         self.peers = ",".join("%d@127.0.0.1:%d/%d" % (i + 1, self.raft_ports[i],
                                                        self.client_ports[i]) for i in range(n))
         self.procs = [None] * n
+        self.certs = os.path.join(self.root, "certs")  # the group's credentials
+        if not self.insecure:
+            self.make_certs(range(1, n + 1))
         self.joined = set()  # members added by CLUSTER ADDMEMBER (add_member)
         self.outside = set()  # members not in the configuration: leader() asks them nothing
         for i in range(n):
@@ -200,19 +209,31 @@ class Cluster:
             subprocess.run(["umount", path])
         self.mounts = []
 
+    def make_certs(self, ids):
+        """Credentials for members `ids` (`kv DIR certs`, the group's own
+        authority made the first time)."""
+        out = subprocess.run([self.kv, self.certs, "certs", "--ids",
+                              ",".join(str(i) for i in ids)], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        if out.returncode != 0:
+            raise Fail("kv certs: %s" % out.stdout.decode())
+
+    def command(self, i):
+        """Member i's command line (the same at every start)."""
+        peers = self.peers if i not in self.joined else "%d@127.0.0.1:%d/%d" % (
+            i + 1, self.raft_ports[i], self.client_ports[i])
+        return ([self.kv, os.path.join(self.root, "m%d" % (i + 1)), "serve", "--port",
+                 str(self.client_ports[i]), "--raft-id", str(i + 1), "--raft-peers", peers]
+                + (["--raft-join"] if i in self.joined else ["--raft-bootstrap"])
+                + (["--raft-insecure"] if self.insecure else ["--raft-tls", self.certs])
+                + self.extra + self.extra_of.get(i, [])
+                + (["--raft-bind", "127.0.0.1:%d" % self.bind_ports[i]] if self.net else []))
+
     def start(self, i):
         log = open(os.path.join(self.root, "member%d.log" % (i + 1)), "ab")
         # A member added later knows only itself: the others' client
         # addresses reach it through the log (member_note.h).
-        peers = self.peers if i not in self.joined else "%d@127.0.0.1:%d/%d" % (
-            i + 1, self.raft_ports[i], self.client_ports[i])
-        self.procs[i] = subprocess.Popen(
-            [self.kv, os.path.join(self.root, "m%d" % (i + 1)), "serve", "--port",
-             str(self.client_ports[i]), "--raft-id", str(i + 1), "--raft-peers", peers]
-            + (["--raft-join"] if i in self.joined else [])
-            + self.extra + self.extra_of.get(i, [])
-            + (["--raft-bind", "127.0.0.1:%d" % self.bind_ports[i]] if self.net else []),
-            stdout=log, stderr=log, env=self.env)
+        self.procs[i] = subprocess.Popen(self.command(i), stdout=log, stderr=log, env=self.env)
 
     def add_member(self):
         """Starts member n + 1 with an empty directory and --raft-join (it
@@ -225,6 +246,8 @@ class Cluster:
         self.joined.add(i)
         self.outside.add(i)  # until the leader has added it (CLUSTER ADDMEMBER)
         self.n += 1
+        if not self.insecure:
+            self.make_certs([i + 1])
         self.start(i)
         return i
 
@@ -1218,46 +1241,43 @@ def fill(path):
     return n
 
 
-def stopped_by_itself(c, i, timeout=5):
-    """Waits for member i to exit on its own, writing 64 KiB values to a
-    key of no history meanwhile (the engine's log grows 1 MiB at a time,
-    io.h's IO_GROW_STEP: small writes may still fit the last step): its
-    exit status, or None."""
+def refuses_for_room(c, i, timeout=10):
+    """Waits for member i to say it is short of room on disk (CLUSTER
+    INFO's raft_disk_short), writing 64 KiB values through the group
+    meanwhile: True, or False after timeout seconds."""
     deadline = time.time() + timeout
     rc = retrying(c.client)
-    while c.procs[i].poll() is None and time.time() < deadline:
+    while time.time() < deadline:
+        check(c.procs[i].poll() is None, "member %d, on a full disk, is still running (it "
+              "exited with %s)" % (i + 1, c.procs[i].poll()))
+        if (c.info(i) or {}).get("raft_disk_short") == "1":
+            return True
         try:
             rc.set("pad", "x" * 65536)
-        except Exception:  # the member was the leader: the group elects another
+        except Exception:  # the full member led: the group moves on
             time.sleep(0.05)
-    status = c.procs[i].poll()
-    if status is not None:
-        c.procs[i] = None
-    return status
+    return False
 
 
-def a_full_disk_stops_its_member_not_the_group(kv, n=3):
-    """One member's directory (its Raft log and its engine) on a tmpfs of
-    48 MiB, filled with junk until ENOSPC while the clients of
-    run_clients write through the group: first with that member a
-    follower, then, restarted and caught up, made the leader (CLUSTER
-    FAILOVER TO) and filled again.  Each time the member must stop by
-    itself, saying why (the engine's kv_write fails, its state machine
-    cannot go on: member.c), and not hang the group: the two others go
-    on acknowledging writes, electing a leader of their own when it was
-    the leader.  The junk deleted, the member restarted catches up with
-    the leader and holds what the leader holds.  The history must be
-    linearizable: no acknowledged write lost, no wrong value read."""
+def a_full_disk_refuses_writes_not_the_group(kv, n=3, under=""):
+    """One member's directory, or only its Raft log (under="raft"), on a
+    tmpfs of 64 MiB with a reserve of 24 MiB (--raft-disk-reserve),
+    filled with junk until ENOSPC while the clients of run_clients write
+    through the group: first with that member a follower, then made the
+    leader (CLUSTER FAILOVER TO) and filled again.  Each time the member
+    must go on running (no crash, no freeze: it answers CLUSTER INFO),
+    say it is short of room, refuse a write sent to it with an error
+    naming the full disk (or redirect it, a follower or a leader that
+    handed over its leadership), serve a READONLY read, and not hold up
+    the group: the two others go on acknowledging writes, a leader of
+    their own elected when the full member led.  The junk deleted, the
+    member must catch up with the leader within 10 s, without a restart,
+    and hold what the leader holds.  The history must be linearizable:
+    no acknowledged write lost, no wrong value read."""
     full = 1
-    # No snapshots: the restarted member catches up from the log.  With
-    # them, libraft 0.15 can keep it waiting 30 s (docs/10-raft.md, "A
-    # full disk"): restarted, it applies the entries its log took while
-    # its engine was failing, passes the snapshot threshold and takes a
-    # snapshot, and the leader's InstallSnapshot arriving meanwhile is
-    # dropped (RAFT_BUSY, unanswered); the leader waits for its answer
-    # until install_snapshot_timeout, 30 s.
-    c = Cluster(kv, n=n, tmpfs={full: "48m"}, extra=["--raft-snapshot-every", "1000000"])
-    junk = os.path.join(c.root, "m%d" % (full + 1), "junk")
+    c = Cluster(kv, n=n, tmpfs={full: ("64m", under)},
+                extra=["--raft-snapshot-every", "1000000", "--raft-disk-reserve", "24m"])
+    junk = os.path.join(c.root, "m%d" % (full + 1), under, "junk")
     marks = {}
     try:
         lead = c.leader()
@@ -1272,55 +1292,59 @@ def a_full_disk_stops_its_member_not_the_group(kv, n=3):
                 if phase == "leader":
                     got = move_leadership(c, full)
                     check(got == "+OK", "member %d made the leader (%r)" % (full + 1, got))
+                rc = retrying(c.client)
+                retrying(lambda: rc.set("pre:" + phase, "1"))  # a value it will read back full
+                ro = redis.Redis(port=c.client_ports[full], socket_timeout=5)
+                ro.execute_command("READONLY")
+                until = time.time() + 10
+                while ro.get("pre:" + phase) != b"1":
+                    check(time.time() < until, "member %d applies pre:%s" % (full + 1, phase))
+                    time.sleep(0.05)
                 filled = time.time()
                 fill(junk)
-                status = stopped_by_itself(c, full)
-                check(status is not None, "member %d, a %s on a full disk, stops by itself "
-                      "within 5 s (it is %r)" % (full + 1, phase, c.info(full)))
-                stopped = time.monotonic_ns()
-                marks[phase] = {"status": status, "took": time.time() - filled}
-                if phase == "leader":
-                    c.leader(timeout=10, among=[i for i in range(c.n) if i != full])
-                    marks[phase]["elected"] = time.time() - filled
+                check(refuses_for_room(c, full), "member %d, a %s on a full disk, says within "
+                      "10 s that it is short of room (it is %r)" % (full + 1, phase,
+                                                                    c.info(full)))
+                began = time.monotonic_ns()
+                m = marks[phase] = {"took": time.time() - filled}
+                got = command(c.client_ports[full], "SET", "full:%s" % phase, "1")
+                check(got.startswith("-ERR disk full") or got.startswith("-MOVED"),
+                      "a write sent to member %d, full, is refused naming the full disk or "
+                      "redirected (%r)" % (full + 1, got))
+                m["said"] = got[:60]
+                check(ro.get("pre:" + phase) == b"1", "member %d, full, serves a READONLY read"
+                      % (full + 1))
+                ro.close()
+                lead = c.leader(timeout=10, among=[i for i in range(c.n) if i != full])
+                m["leader"] = time.time() - filled
                 rc = retrying(c.client)
                 retrying(lambda: rc.set("pad", "without member %d" % (full + 1)))
                 time.sleep(1)  # the two others take the clients' writes
-                marks[phase]["span"] = (stopped, time.monotonic_ns())
+                m["span"] = (began, time.monotonic_ns())
                 os.unlink(junk)
-                want = int(c.info(c.leader())["raft_applied_index"])
-                c.start(full)
-                began = time.time()
-                # The leader moves on meanwhile: caught up is at what it
-                # had applied when the member restarted.
+                freed = time.time()
+                want = int(c.info(lead)["raft_applied_index"])
                 while int((c.info(full) or {}).get("raft_applied_index", 0)) < want:
-                    check(time.time() < began + 15, "member %d, restarted, applies index %d "
-                          "within 15 s (%s; %r)" % (
-                              full + 1, want, "running" if c.procs[full].poll() is None
-                              else "it exited with %d" % c.procs[full].poll(), c.info(full)))
+                    check(time.time() < freed + 10, "member %d applies index %d within 10 s "
+                          "of its disk freed, without a restart (%r)" % (full + 1, want,
+                                                                         c.info(full)))
+                    check(c.procs[full].poll() is None, "member %d still runs" % (full + 1))
                     time.sleep(0.05)
-                marks[phase]["back"] = time.time() - began
+                m["back"] = time.time() - freed
 
         history = run_clients(c, None, fault)
-        log = open(os.path.join(c.root, "member%d.log" % (full + 1)), errors="replace").read()
         for phase in ("follower", "leader"):
             m = marks[phase]
             acked = sum(1 for e in history if e["type"] == "ok" and e["f"] == "write"
                         and m["span"][0] < e["time"] < m["span"][1])
-            print("    member %d, the %s, full: stopped (status %d) %.2f s after the fill%s; "
-                  "%d writes acknowledged without it; restarted, at the leader's index %.2f s "
-                  "later" % (full + 1, phase, m["status"], m["took"],
-                             ", a leader elected %.2f s after it" % m["elected"] if "elected" in m
-                             else "", acked, m["back"]))
-            check(m["status"] == 1, "member %d stopped with status 1 (%d)" % (
-                full + 1, m["status"]))
+            print("    member %d, the %s, %s full: short of room %.2f s after the fill, a "
+                  "write there answered %r, a leader among the others %.2f s after the fill; "
+                  "%d writes acknowledged meanwhile; caught up %.2f s after the disk was freed"
+                  % (full + 1, phase, "its Raft log" if under else "its directory", m["took"],
+                     m["said"], m["leader"], acked, m["back"]))
             check(acked > 0, "the two others acknowledge writes while member %d, the %s, is "
-                  "stopped" % (full + 1, phase))
-        said = [line for line in log.splitlines() if "stopping" in line]
-        for line in said:
-            print("    " + line[:160] + ("..." if len(line) > 160 else ""))
-        check(len(said) == 2 and all("No space left" in line or "free on its file system" in line
-                                     for line in said),
-              "member %d's log says twice it stops, for a full disk (%r)" % (full + 1, said))
+                  "full" % (full + 1, phase))
+        check(c.procs[full].poll() is None, "member %d never stopped" % (full + 1))
         ok, what = linearizable(history)
         oks = sum(1 for e in history if e["type"] == "ok")
         print("    %d operations completed, %d events" % (oks, len(history)))
@@ -1329,10 +1353,172 @@ def a_full_disk_stops_its_member_not_the_group(kv, n=3):
         keys = sorted({e["key"] for e in history})
         lead = c.leader()
         check(readonly_get(c, full, keys) == readonly_get(c, lead, keys),
-              "member %d, restarted, holds what the leader holds for %r" % (full + 1, keys))
+              "member %d holds what the leader holds for %r" % (full + 1, keys))
     finally:
         logs_of(c)
         c.stop()
+
+
+def outsider_attacks(c, hows, names, certs=None):
+    """Sends each message of names, each way of hows (outsider.py), to
+    every member's Raft port: (attempts, [what the member did not close])."""
+    term = int(c.info(c.leader())["raft_term"])
+    voters = [(i + 1, c.raft_ports[i]) for i in range(c.n)]
+    msgs = outsider.messages(term, voters)
+    attempts, kept = 0, []
+    for i in range(c.n):
+        for how in hows:
+            for name in names:
+                attempts += 1
+                if outsider.send(c.raft_ports[i], how, msgs[name], certs=certs.get(how)
+                                 if certs else None):
+                    kept.append("%s %s to member %d" % (how, name, i + 1))
+    return attempts, kept
+
+
+def group_unharmed(c, before_members):
+    """Every member runs, the configuration is as it was, no term was
+    raised to anything an election would not give, and no forged write
+    holds."""
+    for i in range(c.n):
+        check(c.procs[i].poll() is None, "member %d is running (it exited with %s)" % (
+            i + 1, c.procs[i].poll()))
+    lead = c.leader(timeout=10)
+    info = c.info(lead)
+    check(info["raft_members"] == before_members, "the configuration is as it was (%s, not "
+          "%s)" % (before_members, info["raft_members"]))
+    check(int(info["raft_term"]) < 1000, "no term raised far (%s)" % info["raft_term"])
+    expect(command(c.client_ports[lead], "GET", "injected"), "$-1", "no forged write holds")
+
+
+def an_outsider_changes_nothing(kv):
+    """While the clients of run_clients write and read, an outsider sends
+    every member's Raft port each message of outsider.py (garbage, an
+    AppendEntries libraft cannot decode, a vote of the largest term,
+    forged entries setting a key and adding a voter, forged answers, a
+    TimeoutNow, a 512 MiB entry announced), each way it can claim to be a
+    member: libraft's own handshake, the members' opening without TLS,
+    TLS without a certificate, with another group's certificate, and
+    with this group's member 3's certificate claiming to be member 1.
+    Every connection must be closed by the member, and counted refused;
+    every member still runs, the configuration is as it was, no term was
+    raised, no forged write holds, and the history is linearizable."""
+    c = Cluster(kv)
+    try:
+        c.leader()
+        before = c.info(c.leader())["raft_members"]
+        other = os.path.join(c.root, "other")
+        out = kv_run(kv, other, "certs", "--ids", "1")
+        check(out.returncode == 0, "another group's credentials: %s" % out.stderr)
+        certs = {"otherca": (os.path.join(other, "member-1.crt"),
+                             os.path.join(other, "member-1.key")),
+                 "otherid": (os.path.join(c.certs, "member-3.crt"),
+                             os.path.join(c.certs, "member-3.key"))}
+        hows = ("libraft", "plain", "notls", "otherca", "otherid")
+        names = ("malformed-count", "unknown-type", "huge-term-vote", "forged-set",
+                 "forged-voter", "forged-results", "timeout-now", "oversized-entry")
+        result = {}
+
+        def fault(c, ctl):
+            junk = os.urandom(4096)
+            for i in range(c.n):  # garbage first, in the clear
+                with socket.create_connection(("127.0.0.1", c.raft_ports[i])) as s:
+                    s.sendall(junk)
+            result["attempts"], result["kept"] = outsider_attacks(c, hows, names, certs)
+
+        history = run_clients(c, None, fault)
+        check(result["kept"] == [], "every member closes every outsider's connection (kept "
+              "open: %s)" % result["kept"][:5])
+        refused = [int(c.info(i)["raft_peer_refused"]) for i in range(c.n)]
+        print("    %d outsiders' connections (and garbage), every one closed; refused by "
+              "the members: %s" % (result["attempts"], refused))
+        check(all(r >= len(hows) * len(names) for r in refused), "each member counts every "
+              "attempt refused (%s)" % refused)
+        group_unharmed(c, before)
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def an_outsider_on_loopback_reaches_only_the_checker(kv):
+    """A group run with --raft-insecure (loopback only) takes the
+    opening's word for who connects, so an outsider on the host reaches
+    the message checker (stages/10-raft/peer/peer_frame.h): every
+    message it cannot let through (an entry count larger than the
+    header, an entry of an unknown type, a vote of the largest term, a
+    512 MiB entry announced) must end the connection, counted as a
+    refused message; every member still runs, no term was raised, and
+    the clients' history is linearizable."""
+    c = Cluster(kv, insecure=True)
+    try:
+        c.leader()
+        before = c.info(c.leader())["raft_members"]
+        names = ("malformed-count", "unknown-type", "huge-term-vote", "oversized-entry")
+        result = {}
+
+        def fault(c, ctl):
+            result["attempts"], result["kept"] = outsider_attacks(c, ("plain",), names)
+
+        history = run_clients(c, None, fault)
+        check(result["kept"] == [], "every member closes each such connection (kept: %s)"
+              % result["kept"])
+        refused = [int(c.info(i)["raft_peer_messages_refused"]) for i in range(c.n)]
+        print("    %d outsiders' connections, every one closed; messages refused by the "
+              "members: %s" % (result["attempts"], refused))
+        check(all(r >= len(names) for r in refused), "each member's checker refused every "
+              "message (%s)" % refused)
+        group_unharmed(c, before)
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def a_lone_member_short_of_room_refuses_writes_and_serves_reads(kv):
+    """A group of one member, whose directory is on a 64 MiB tmpfs with a
+    reserve of 24 MiB: filled with junk, it cannot hand its leadership to
+    anyone, so a SET is answered -ERR naming the full disk, the directory
+    and the room left, while a GET is served; the junk deleted, a SET
+    applies again, and the member never stopped."""
+    c = Cluster(kv, n=1, tmpfs={0: "64m"}, extra=["--raft-disk-reserve", "24m"])
+    junk = os.path.join(c.root, "m1", "junk")
+    try:
+        c.leader()
+        p = c.client_ports[0]
+        expect(command(p, "SET", "k", "before"), "+OK", "a SET with room")
+        fill(junk)
+        deadline = time.time() + 5
+        while (c.info(0) or {}).get("raft_disk_short") != "1":
+            check(time.time() < deadline, "member 1 says it is short of room within 5 s (%r)"
+                  % c.info(0))
+            time.sleep(0.02)
+        got = command(p, "SET", "k", "full")
+        check(got.startswith("-ERR disk full: member 1 has ") and "/m1/" in got and
+              "--raft-disk-reserve" in got, "a SET on the full disk is refused, naming it "
+              "(%r)" % got)
+        print("    %s" % got[:150])
+        expect(command(p, "GET", "k"), "$6", "a GET is served while the disk is full")
+        os.unlink(junk)
+        deadline = time.time() + 10
+        while command(p, "SET", "k", "after") != "+OK":
+            check(time.time() < deadline, "a SET applies within 10 s of the disk freed")
+            time.sleep(0.05)
+        check(c.procs[0].poll() is None, "member 1 never stopped")
+        check(int(c.info(0)["raft_writes_refused_disk"]) >= 1, "CLUSTER INFO counts the "
+              "refused write")
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def a_full_raft_log_refuses_writes_not_the_group(kv, n=3):
+    """a_full_disk_refuses_writes_not_the_group with only the member's
+    Raft log (DIR/raft) on the small tmpfs: libraft's log, not the
+    engine, is what runs out of room."""
+    a_full_disk_refuses_writes_not_the_group(kv, n, under="raft")
 
 
 def the_checker_catches_writes_acknowledged_before_commit(kv):
@@ -1640,6 +1826,94 @@ def a_member_wiped_and_replaced_loses_no_acknowledged_write(c):
           "the new member holds what the leader holds for %r" % keys)
 
 
+def a_member_wiped_and_restarted_as_before_loses_nothing(c, which="follower"):
+    """Under the ten clients of run_clients: a member (a follower, or the
+    leader) killed with SIGKILL, its directory deleted, and started again
+    with its original command line (--raft-bootstrap among it).  It must
+    refuse to start, saying its state was lost and what to do (with TLS:
+    from the record its credentials keep; without: because the others
+    hold a history), and the group goes on without it.  Then what the
+    refusal says is done: removed at the leader, its record deleted,
+    started with --raft-join, added back.  The history must be
+    linearizable (no acknowledged write lost), and the member, caught up,
+    must hold what the leader holds."""
+    marks = {}
+
+    def fault(c, ctl):
+        time.sleep(1.5)
+        lead = c.leader()
+        w = lead if which == "leader" else [i for i in range(c.n) if i != lead][0]
+        c.kill(w)
+        shutil.rmtree(os.path.join(c.root, "m%d" % (w + 1)))
+        began = time.time()
+        c.start(w)  # as before
+        try:
+            status = c.procs[w].wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = None
+        c.procs[w] = None
+        marks["status"], marks["refused"] = status, time.time() - began
+        log = open(os.path.join(c.root, "member%d.log" % (w + 1)), errors="replace").read()
+        marks["said"] = [line for line in log.splitlines() if "refusing" in line]
+        c.leader(timeout=10, among=[i for i in range(c.n) if i != w])
+        marks["removed"] = change(c, "REMOVEMEMBER", str(w + 1))
+        marker = os.path.join(c.certs, "member-%d.started" % (w + 1))
+        if os.path.exists(marker):
+            os.unlink(marker)
+        c.joined.add(w)
+        c.outside.add(w)
+        shutil.rmtree(os.path.join(c.root, "m%d" % (w + 1)), ignore_errors=True)
+        c.start(w)
+        marks["added"] = change(c, "ADDMEMBER", str(w + 1), c.raft_addr(w), c.client_addr(w),
+                                timeout=60)
+        c.outside.discard(w)
+        marks["w"] = w
+
+    history = run_clients(c, 10, fault)
+    w = marks["w"]
+    print("    member %d (the %s) wiped and started as before: exited %s after %.2f s: %s" % (
+        w + 1, which, marks["status"], marks["refused"],
+        (marks["said"][0][:150] + "...") if marks["said"] else "(nothing said)"))
+    check(marks["status"] == 2 and marks["said"] and "member remove" in marks["said"][0] and
+          "--raft-join" in marks["said"][0], "member %d, wiped, refuses to start again as "
+          "before and says what to do (status %s, %r)" % (w + 1, marks["status"],
+                                                          marks["said"]))
+    check(marks.get("removed") == "+OK" and marks.get("added") == "+OK",
+          "then removed and added back (%r, %r)" % (marks.get("removed"), marks.get("added")))
+    ok, what = linearizable(history)
+    check(ok, "not linearizable: %s" % what)
+    caught_up(c, w)
+    keys = sorted({e["key"] for e in history})
+    lead = c.leader()
+    check(readonly_get(c, w, keys) == readonly_get(c, lead, keys),
+          "member %d, added back, holds what the leader holds for %r" % (w + 1, keys))
+
+
+def wiped_as_before(kv, which, n=3, insecure=False):
+    """a_member_wiped_and_restarted_as_before_loses_nothing on a group of
+    its own."""
+    c = Cluster(kv, n=n, insecure=insecure)
+    try:
+        c.leader()
+        a_member_wiped_and_restarted_as_before_loses_nothing(c, which)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
+def a_wiped_follower_restarted_as_before_loses_nothing(kv):
+    """A follower wiped and started with its original command line (the
+    group's credentials remember it ran: wiped_as_before)."""
+    wiped_as_before(kv, "follower")
+
+
+def a_wiped_leader_restarted_as_before_loses_nothing_without_tls(kv):
+    """The leader wiped and started with its original command line, in a
+    group without credentials (--raft-insecure): the other members, asked,
+    say they hold a history (wiped_as_before)."""
+    wiped_as_before(kv, "leader", insecure=True)
+
+
 def new_leader_after_a_kill(c):
     """Seconds from the leader's SIGKILL to a leader the others agree on;
     the killed member restarted after."""
@@ -1871,8 +2145,8 @@ def refused_changes_and_commands_say_why(kv):
                 p.execute()
                 check(False, "EXEC of %r fails" % queued)
             except redis.exceptions.ResponseError as err:
-                check("'%s' (command 2) inside MULTI: a member of a Raft group replicates a "
-                      "transaction of SET, MSET and DEL only" % name in str(err) and
+                check("'%s' (command 2) inside MULTI" % name in str(err) and
+                      "SET, MSET and DEL only" in str(err) and
                       "nothing of it was applied" in str(err),
                       "the EXEC's error names command 2, '%s' (%s)" % (name, err))
             check(rl.mget("q:a", "q:b", "q:n") == [None, None, None],
@@ -1945,10 +2219,13 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
     65535, a DIR it cannot make, and an option every member's kv serve
     refuses (the member exits: said, exit 2); a member that exits once
     the group runs (the others stopped, exit 1).  `kv DIR serve` as a
-    member with --raft-peers malformed, too long, with too many peers,
-    an id twice, or without its own id; KV_RAFT_PLANTED naming no
-    planted mistake; an engine it cannot open: each exits 2 saying what
-    is wrong."""
+    member with --raft-peers malformed (a peer without its client port,
+    or a host name for an IPv4 address, among them), too long, with too
+    many peers, an id twice, or without its own id; without credentials
+    or --raft-insecure, with both, with --raft-insecure off loopback,
+    with --raft-join and --raft-bootstrap, an empty directory with
+    neither; KV_RAFT_PLANTED naming no planted mistake; an engine it
+    cannot open: each exits 2 saying what is wrong."""
     root = tempfile.mkdtemp(prefix="kv-cluster-bad-")
     try:
         d = os.path.join(root, "g")
@@ -1997,28 +2274,69 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                 proc.kill()
                 proc.wait()
         m = os.path.join(root, "m")
+        form = ("is not ID@HOST:PORT/CLIENTPORT (an id from 1, an IPv4 address, the Raft port, "
+                "then the client port: 1@10.0.0.1:7101/6391)")
         for peers, why in (
-                ("1@127.0.0.1", "'1@127.0.0.1' is not ID@HOST:PORT[/CLIENTPORT]"),
-                ("x@h:1", "'x@h:1' is not ID@HOST:PORT[/CLIENTPORT]"),
-                ("0@h:1", "'0@h:1' is not ID@HOST:PORT[/CLIENTPORT]"),
-                ("1@:5", "'1@:5' is not ID@HOST:PORT[/CLIENTPORT]"),
-                ("1@" + "h" * 200 + ":1", "at most 9 peers, each ID@HOST:PORT[/CLIENTPORT]"),
-                (",".join("%d@h:%d" % (i, i) for i in range(1, 11)),
-                 "at most 9 peers, each ID@HOST:PORT[/CLIENTPORT]"),
-                ("1@h:1,2@h:2,1@h:3", "id 1 twice"),
-                ("2@h:1,3@h:2", "names no member 1 (--raft-id)")):
+                ("1@127.0.0.1", "'1@127.0.0.1' " + form),
+                ("x@h:1", "'x@h:1' " + form),
+                ("0@127.0.0.1:1/2", "'0@127.0.0.1:1/2' " + form),
+                ("1@:5/6", "'1@:5/6' " + form),
+                ("1@127.0.0.1:7101", "'1@127.0.0.1:7101' " + form),  # no client port
+                ("1@localhost:7101/6391", "'1@localhost:7101/6391' " + form),
+                ("1@127.0.0.1:70000/6391", "'1@127.0.0.1:70000/6391' " + form),
+                ("1@" + "h" * 200 + ":1/2", "at most 9 peers, each ID@HOST:PORT/CLIENTPORT"),
+                (",".join("%d@127.0.0.1:%d/%d" % (i, i, i + 100) for i in range(1, 11)),
+                 "at most 9 peers, each ID@HOST:PORT/CLIENTPORT"),
+                ("1@127.0.0.1:1/2,2@127.0.0.1:2/3,1@127.0.0.1:3/4", "an id twice"),
+                ("2@127.0.0.1:1/2,3@127.0.0.1:2/3", "names no member 1 (--raft-id)")):
             out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers)
-            what = "kv serve: --raft-peers%s %s\n" % (":" if "names" not in why else "", why)
-            expect((out.returncode, out.stderr), (2, what), "--raft-peers %s" % peers[:30])
+            what = "kv serve: raft member 1: --raft-peers%s %s\n" % (
+                ":" if "names" not in why else "", why)
+            expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
+                   (2, what), "--raft-peers %s" % peers[:30])
         peers = "1@127.0.0.1:%d/%d" % (port + 1, port)
+        far = "1@10.1.2.3:%d/%d" % (port + 1, port)
+        for args, why in (
+                ([], "the Raft port needs the group's credentials: --raft-tls DIR (`kv DIR "
+                     "certs --ids 1,2,3` makes them), or --raft-insecure for a group whose Raft "
+                     "addresses are all on 127.0.0.0/8 (docs/10-raft.md, \"Who may talk to a "
+                     "member\")"),
+                (["--raft-tls", root, "--raft-insecure"],
+                 "--raft-tls and --raft-insecure exclude each other"),
+                (["--raft-insecure", "--raft-join", "--raft-bootstrap"],
+                 "--raft-join (wait to be added) and --raft-bootstrap (start the group) exclude "
+                 "each other"),
+                (["--raft-insecure", "--raft-bind", "0.0.0.0:%d" % (port + 1)],
+                 "--raft-insecure: --raft-bind 0.0.0.0:%d is not on 127.0.0.0/8; a Raft port "
+                 "reachable from elsewhere needs --raft-tls" % (port + 1))):
+            out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                         *args)
+            expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
+                   (2, "kv serve: raft member 1: %s\n" % why), "kv serve %s" % " ".join(args))
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", far,
+                     "--raft-insecure")
+        expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
+               (2, "kv serve: raft member 1: --raft-insecure: member 1's Raft address "
+                "10.1.2.3:%d is not on 127.0.0.0/8; a Raft port reachable from elsewhere needs "
+                "--raft-tls\n" % (port + 1)), "--raft-insecure with a Raft address off loopback")
         out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                     "--raft-insecure")
+        check(out.returncode == 2 and "holds no Raft log: start a new group with "
+              "--raft-bootstrap" in out.stderr, "an empty directory without --raft-bootstrap or "
+              "--raft-join is refused, saying which to give (%r)" % out.stderr)
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                     "--raft-insecure", "--raft-bootstrap",
                      env=dict(os.environ, KV_RAFT_PLANTED="reads-anywhere"))
-        expect((out.returncode, out.stderr), (2, "kv serve: KV_RAFT_PLANTED=reads-anywhere: no "
-               "such planted mistake (ack-before-commit, follower-reads, leader-reads, "
-               "applied-apart)\n"), "a planted mistake that does not exist")
+        expect((out.returncode, out.stderr), (2, "kv serve: raft member 1: "
+               "KV_RAFT_PLANTED=reads-anywhere: no such planted mistake (ack-before-commit, "
+               "follower-reads, leader-reads, applied-apart)\n"), "a planted mistake that does "
+               "not exist")
+        os.makedirs(m, exist_ok=True)
+        shutil.rmtree(m)
         os.makedirs(m)
         open(os.path.join(m, "replica"), "w").close()
-        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers)
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                     "--raft-insecure", "--raft-bootstrap")
         check(out.returncode == 2 and out.stderr.startswith(
             "kv serve: raft member 1: opening its engine: "), "an engine that cannot be opened "
             "(DIR/replica a file) stops the start, saying so (exit %d, %r)" % (out.returncode,
@@ -2111,8 +2429,13 @@ def campaign(kv, runs, members):
     schedule("a restart after a snapshot", with_cluster(
         transactions_after_a_snapshot, extra=["--raft-snapshot-every", "16"]))
     schedule("a member wiped and replaced", with_checks(wiped_and_replaced))
+    for which in ("follower", "leader"):
+        schedule("a %s wiped and restarted as before" % which, with_checks(
+            lambda which=which: wiped_as_before(kv, which, n=members)))
     schedule("a full disk", with_checks(
-        lambda: a_full_disk_stops_its_member_not_the_group(kv, n=members)))
+        lambda: a_full_disk_refuses_writes_not_the_group(kv, n=members)))
+    schedule("a full Raft log", with_checks(
+        lambda: a_full_raft_log_refuses_writes_not_the_group(kv, n=members)))
     planted("writes acknowledged before commit", "ack-before-commit",
             lambda c: history_across_a_leaders_death(c, seconds=8)[0])
     planted("reads at followers", "follower-reads", lambda c: run_clients(c, 4))
@@ -2196,8 +2519,19 @@ def main():
                      ("a_snapshot_installed_ends_the_old_engines_handles",
                       a_snapshot_installed_ends_the_old_engines_handles),
                      ("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
-                     ("a_full_disk_stops_its_member_not_the_group",
-                      a_full_disk_stops_its_member_not_the_group),
+                     ("a_full_disk_refuses_writes_not_the_group",
+                      a_full_disk_refuses_writes_not_the_group),
+                     ("a_full_raft_log_refuses_writes_not_the_group",
+                      a_full_raft_log_refuses_writes_not_the_group),
+                     ("a_lone_member_short_of_room_refuses_writes_and_serves_reads",
+                      a_lone_member_short_of_room_refuses_writes_and_serves_reads),
+                     ("a_wiped_follower_restarted_as_before_loses_nothing",
+                      a_wiped_follower_restarted_as_before_loses_nothing),
+                     ("a_wiped_leader_restarted_as_before_loses_nothing_without_tls",
+                      a_wiped_leader_restarted_as_before_loses_nothing_without_tls),
+                     ("an_outsider_changes_nothing", an_outsider_changes_nothing),
+                     ("an_outsider_on_loopback_reaches_only_the_checker",
+                      an_outsider_on_loopback_reaches_only_the_checker),
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),

@@ -4,20 +4,21 @@ test cuts and heals it (tests/cluster/cluster_test.py).
 Each member listens for Raft traffic at a port of its own (kv serve
 --raft-bind) and the others reach it at another, the address the peer
 list gives, where this proxy listens and forwards.  libraft opens one
-connection for each direction of each pair of members, and starts it with
-a handshake that names who connects (canonical/raft, src/uv_tcp_connect.c:
-8 bytes of protocol version, 8 of the server's id, 8 of the address's
-length, then the address, little-endian).  So the proxy knows each
-connection's link, src -> dst, and a link can be cut: its connections are
-closed, and any new one is closed right after its handshake, until the
-link is healed.  A cut is what a partition looks like to libraft: the
-peer's messages stop, and each reconnection attempt fails.
+connection for each direction of each pair of members, and the members'
+transport starts it with an opening in the clear that names who connects
+(stages/10-raft/peer/peer_hello.h: "kvpeer", a version byte, a mode byte,
+8 bytes of the member's id, little-endian), before TLS.  So the proxy
+knows each connection's link, src -> dst, without reading the encrypted
+rest, and a link can be cut: its connections are closed, and any new one
+is closed right after its opening, until the link is healed.  A cut is
+what a partition looks like to libraft: the peer's messages stop, and
+each reconnection attempt fails.
 """
 import socket
 import struct
 import threading
 
-HANDSHAKE = 24
+OPENING = 16
 
 
 def recv_exactly(s, n):
@@ -25,7 +26,7 @@ def recv_exactly(s, n):
     while len(data) < n:
         chunk = s.recv(n - len(data))
         if not chunk:
-            raise OSError("closed during the handshake")
+            raise OSError("closed during the opening")
         data += chunk
     return data
 
@@ -59,11 +60,10 @@ class LinkProxy:
 
     def _link(self, s, dst):
         try:
-            head = recv_exactly(s, HANDSHAKE)
-            _, src, alen = struct.unpack("<QQQ", head)
-            if alen > 4096:
-                raise OSError("not a handshake")
-            head += recv_exactly(s, alen)
+            head = recv_exactly(s, OPENING)
+            if head[:6] != b"kvpeer":
+                raise OSError("not a member's opening")
+            src, = struct.unpack("<Q", head[8:16])
             with self.lock:
                 if (src, dst) in self.cut or self.stopping:
                     raise OSError("cut")

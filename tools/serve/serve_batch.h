@@ -99,5 +99,8 @@ void serve_txn_apply(kv_db *db, commit_batch *b, commit_chunk *ch);
 int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */
 void commit_writers_stop(struct serve_commit *cm);
+/* serve_handoff.c: the batch handed to the server's extension as writes
+ * (serve_ext.h); answered by serve_commit_done once each is settled. */
+void serve_handoff_batch(server *s, commit_batch *b);
 
 #endif

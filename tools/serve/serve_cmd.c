@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "serve_member.h"
 #include "serve_queue.h"
 
 static int cmd_key_ok(size_t klen)
@@ -55,6 +54,8 @@ static void cmd_nomem(serve_client *c)
 static int view_get(const serve_view *v, const kv_snapshot *snap, const void *k, size_t kl,
                     void **val, size_t *vl)
 {
+    if (serve_key_hidden(v->hidden, v->hidden_len, k, kl))
+        return KV_NOT_FOUND; /* the extension's own key: not there for clients */
     if (v->txn != NULL)
         return kv_txn_get(v->txn, k, kl, val, vl);
     return snap != NULL ? kv_get_at(v->db, snap, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
@@ -257,6 +258,10 @@ static void cmd_range(const serve_view *v, serve_out *o, const serve_req *r)
             int c = memcmp(k, bound, kl < blen ? kl : blen);
             if (c > 0 || (c == 0 && kl >= blen))
                 break;
+        }
+        if (serve_key_hidden(v->hidden, v->hidden_len, k, kl)) {
+            it.txn != NULL ? kv_txn_iter_next(it.txn) : kv_iter_next(it.db);
+            continue; /* the extension's own key: not there for clients */
         }
         const void *val = it.txn != NULL ? kv_txn_iter_value(it.txn, &vl) : kv_iter_value(it.db, &vl);
         if (val == NULL)
@@ -523,59 +528,110 @@ static void cmd_auth(server *s, serve_client *c, const serve_req *r)
     }
 }
 
-/* The table: {name, arity, write, COMMAND's flags, after MULTI, run, check,
- * read, txn_write, subcommands}.  After MULTI a command is queued (its `read` or
- * `txn_write` runs it inside EXEC), run at once, or refused. */
+/* CLUSTER, READONLY and READWRITE without an extension: what Redis
+ * answers without cluster support; with one, READONLY and READWRITE set
+ * the client's flag (a replica may answer its reads, possibly stale) and
+ * CLUSTER is the extension's (serve_ext.h). */
+static void cmd_cluster(server *s, serve_client *c, const serve_req *r)
+{
+    if (s->ext == NULL) {
+        out_error(&c->out, "ERR This instance has cluster support disabled");
+    } else if (serve_cmd_is(r, 0, "readonly") || serve_cmd_is(r, 0, "readwrite")) {
+        c->readonly = serve_cmd_is(r, 0, "readonly");
+        out_simple(&c->out, "OK");
+    } else {
+        s->ext->cluster(s->ext_state, c->id, r, &c->out);
+    }
+}
+
+#define R SERVE_CMD_READONLY
+#define W SERVE_CMD_WRITE
+#define F SERVE_CMD_FAST
+#define A SERVE_CMD_ADMIN
+#define L SERVE_CMD_LOADING
+#define S SERVE_CMD_STALE
+#define N SERVE_CMD_NOSCRIPT
+#define U SERVE_CMD_NO_AUTH
+#define D SERVE_CMD_DENYOOM
+/* The table: {name, arity, flags, first key, last key, key step, after
+ * MULTI, run, check, read, txn_write, subcommands}.  The flags and the key
+ * positions are Redis's COMMAND's (a cluster client finds a command's keys
+ * from them, and so do the gate and the hidden keys, serve_ext.h; RANGE's
+ * words are bounds, not keys).  After
+ * MULTI a command is queued (its `read` or `txn_write` runs it inside
+ * EXEC), run at once, or refused. */
 static const serve_cmd serve_cmds[] = {
-    {"ping", -1, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_ping, NULL, NULL},
-    {"echo", 2, 0, "fast", MULTI_QUEUE, NULL, NULL, cmd_echo, NULL, NULL},
-    {"get", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_get, NULL, NULL},
-    {"set", -3, 1, "write denyoom", MULTI_QUEUE, cmd_set, check_set, NULL, txn_set, NULL},
-    {"del", -2, 1, "write", MULTI_QUEUE, cmd_del, check_del, NULL, txn_del, NULL},
-    {"exists", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_exists, NULL, NULL},
-    {"mget", -2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_mget, NULL, NULL},
-    {"mset", -3, 1, "write denyoom", MULTI_QUEUE, cmd_mset, check_mset, NULL, txn_mset, NULL},
-    {"type", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_type, NULL, NULL},
-    {"strlen", 2, 0, "readonly fast", MULTI_QUEUE, NULL, NULL, cmd_strlen, NULL, NULL},
-    {"range", 4, 0, "readonly", MULTI_QUEUE, NULL, NULL, cmd_range, NULL, NULL},
-    {"scan", -2, 0, "readonly", MULTI_REFUSE, serve_scan_cmd, NULL, NULL, NULL, NULL},
-    {"keys", 2, 0, "readonly", MULTI_REFUSE, serve_keys_cmd, NULL, NULL, NULL, NULL},
-    {"info", -1, 0, "loading stale", MULTI_REFUSE, serve_info_cmd, NULL, NULL, NULL, NULL},
-    {"dbsize", 1, 0, "readonly fast", MULTI_REFUSE, serve_dbsize_cmd, NULL, NULL, NULL, NULL},
-    {"quit", -1, 0, "fast", MULTI_NOW, cmd_quit, NULL, NULL, NULL, NULL},
-    {"command", -1, 0, "loading stale", MULTI_REFUSE, serve_command_cmd, NULL, NULL, NULL,
+    {"ping", -1, F, 0, 0, 0, MULTI_QUEUE, NULL, NULL, cmd_ping, NULL, NULL},
+    {"echo", 2, F, 0, 0, 0, MULTI_QUEUE, NULL, NULL, cmd_echo, NULL, NULL},
+    {"get", 2, R | F, 1, 1, 1, MULTI_QUEUE, NULL, NULL, cmd_get, NULL, NULL},
+    {"set", -3, W | D, 1, 1, 1, MULTI_QUEUE, cmd_set, check_set, NULL, txn_set, NULL},
+    {"del", -2, W, 1, -1, 1, MULTI_QUEUE, cmd_del, check_del, NULL, txn_del, NULL},
+    {"exists", -2, R | F, 1, -1, 1, MULTI_QUEUE, NULL, NULL, cmd_exists, NULL, NULL},
+    {"mget", -2, R | F, 1, -1, 1, MULTI_QUEUE, NULL, NULL, cmd_mget, NULL, NULL},
+    {"mset", -3, W | D, 1, -1, 2, MULTI_QUEUE, cmd_mset, check_mset, NULL, txn_mset, NULL},
+    {"type", 2, R | F, 1, 1, 1, MULTI_QUEUE, NULL, NULL, cmd_type, NULL, NULL},
+    {"strlen", 2, R | F, 1, 1, 1, MULTI_QUEUE, NULL, NULL, cmd_strlen, NULL, NULL},
+    {"range", 4, R, 0, 0, 0, MULTI_QUEUE, NULL, NULL, cmd_range, NULL, NULL},
+    {"scan", -2, R, 0, 0, 0, MULTI_REFUSE, serve_scan_cmd, NULL, NULL, NULL, NULL},
+    {"keys", 2, R, 0, 0, 0, MULTI_REFUSE, serve_keys_cmd, NULL, NULL, NULL, NULL},
+    {"info", -1, L | S, 0, 0, 0, MULTI_REFUSE, serve_info_cmd, NULL, NULL, NULL, NULL},
+    {"dbsize", 1, R | F, 0, 0, 0, MULTI_REFUSE, serve_dbsize_cmd, NULL, NULL, NULL, NULL},
+    {"quit", -1, F, 0, 0, 0, MULTI_NOW, cmd_quit, NULL, NULL, NULL, NULL},
+    {"command", -1, L | S, 0, 0, 0, MULTI_REFUSE, serve_command_cmd, NULL, NULL, NULL,
      "count docs info list"},
-    {"config", -2, 0, "admin loading stale", MULTI_REFUSE, serve_config_cmd, NULL, NULL, NULL,
+    {"config", -2, A | L | S, 0, 0, 0, MULTI_REFUSE, serve_config_cmd, NULL, NULL, NULL,
      "get set resetstat"},
-    {"slowlog", -2, 0, "admin loading stale", MULTI_REFUSE, serve_slowlog_cmd, NULL, NULL, NULL,
+    {"slowlog", -2, A | L | S, 0, 0, 0, MULTI_REFUSE, serve_slowlog_cmd, NULL, NULL, NULL,
      "get len reset help"},
-    {"auth", -2, 0, "noscript loading stale fast no_auth", MULTI_REFUSE, cmd_auth, NULL, NULL,
-     NULL, NULL},
-    {"multi", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_multi_cmd, NULL, NULL, NULL,
+    {"auth", -2, N | L | S | F | U, 0, 0, 0, MULTI_REFUSE, cmd_auth, NULL, NULL, NULL, NULL},
+    {"multi", 1, N | L | S | F, 0, 0, 0, MULTI_NOW, serve_multi_cmd, NULL, NULL, NULL, NULL},
+    {"exec", 1, N | L | S, 0, 0, 0, MULTI_NOW, serve_exec_cmd, NULL, NULL, NULL, NULL},
+    {"discard", 1, N | L | S | F, 0, 0, 0, MULTI_NOW, serve_discard_cmd, NULL, NULL, NULL,
      NULL},
-    {"exec", 1, 0, "noscript loading stale", MULTI_NOW, serve_exec_cmd, NULL, NULL, NULL, NULL},
-    {"discard", 1, 0, "noscript loading stale fast", MULTI_NOW, serve_discard_cmd, NULL, NULL,
-     NULL, NULL},
-    {"watch", -2, 0, "noscript loading stale fast", MULTI_NOW, serve_watch_cmd, NULL, NULL, NULL,
-     NULL},
-    {"unwatch", 1, 0, "noscript loading stale fast", MULTI_QUEUE, serve_unwatch_cmd, NULL,
+    {"watch", -2, N | L | S | F | SERVE_CMD_WATCHES, 1, -1, 1, MULTI_NOW, serve_watch_cmd,
+     NULL, NULL, NULL, NULL},
+    {"unwatch", 1, N | L | S | F, 0, 0, 0, MULTI_QUEUE, serve_unwatch_cmd, NULL,
      cmd_unwatch_queued, NULL, NULL},
-    /* A member of a Raft group (stage 10 on, serve_member.h); elsewhere
-     * what Redis answers without cluster support. */
-    {"cluster", -2, 0, "loading stale", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
-     NULL, "slots shards info myid"},
-    {"readonly", 1, 0, "loading stale fast", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
-     NULL, NULL},
-    {"readwrite", 1, 0, "loading stale fast", MULTI_REFUSE, serve_member_cluster_cmd, NULL, NULL,
-     NULL, NULL},
-    {"reset", 1, 0, "noscript loading stale fast no_auth", MULTI_NOW, serve_reset_cmd, NULL,
-     NULL, NULL, NULL},
+    {"cluster", -2, L | S, 0, 0, 0, MULTI_REFUSE, cmd_cluster, NULL, NULL, NULL,
+     "slots shards nodes info myid keyslot"},
+    {"readonly", 1, L | S | F, 0, 0, 0, MULTI_REFUSE, cmd_cluster, NULL, NULL, NULL, NULL},
+    {"readwrite", 1, L | S | F, 0, 0, 0, MULTI_REFUSE, cmd_cluster, NULL, NULL, NULL, NULL},
+    {"reset", 1, N | L | S | F | U, 0, 0, 0, MULTI_NOW, serve_reset_cmd, NULL, NULL, NULL,
+     NULL},
 };
+#undef R
+#undef W
+#undef F
+#undef A
+#undef L
+#undef S
+#undef N
+#undef U
+#undef D
+
+serve_cmd_info serve_cmd_info_of(const serve_cmd *cmd)
+{
+    serve_cmd_info i = {cmd->name, cmd->flags, cmd->first_key, cmd->last_key, cmd->key_step};
+    return i;
+}
 
 const serve_cmd *serve_cmd_table(size_t *n)
 {
     *n = sizeof serve_cmds / sizeof serve_cmds[0];
     return serve_cmds;
+}
+
+/* The number of the first of the command's keys (its word index) that is
+ * one of the extension's own (serve_ext.h, E3), or 0. */
+static size_t cmd_hidden_key(const server *s, const serve_cmd *cmd, const serve_req *r)
+{
+    if (s->hidden_prefix == NULL || cmd->first_key == 0)
+        return 0;
+    size_t last = cmd->last_key < 0 ? r->argc - 1 : (size_t)cmd->last_key;
+    for (size_t i = (size_t)cmd->first_key; i <= last && i < r->argc; i += (size_t)cmd->key_step)
+        if (serve_key_hidden(s->hidden_prefix, s->hidden_len, req_ptr(r, i), req_len(r, i)))
+            return i;
+    return 0;
 }
 
 /* 1 if the client may add this write to the batch now. */
@@ -631,13 +687,21 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     int arity_ok = cmd != NULL && (cmd->arity > 0 ? r->argc == (size_t)cmd->arity
                                                   : r->argc >= (size_t)-cmd->arity);
     int queuing = serve_multi_queuing(c);
-    if (c->pending_ops > 0 && (queuing || !(arity_ok && cmd->write && cmd->check(r) &&
+    int write = cmd != NULL && (cmd->flags & SERVE_CMD_WRITE);
+    if (c->pending_ops > 0 && (queuing || !(arity_ok && write && cmd->check(r) &&
                                             cmd_has_room(c, r))))
         return SERVE_CMD_WAIT;
-    int gate = SERVE_MEMBER_GO; /* a member of a Raft group (stage 10 on): leader, read index */
-    if (s->member != NULL && arity_ok && !queuing && (s->cfg.password == NULL || c->authed) &&
-        (gate = serve_member_gate(s, c, cmd, r)) == SERVE_MEMBER_WAIT)
-        return SERVE_CMD_WAIT;
+    /* An extension's gate (serve_ext.h): a member of a Raft group
+     * redirects to its leader, or makes a read wait for a read index. */
+    int gate = SERVE_GATE_GO;
+    if (s->ext != NULL && arity_ok && !queuing && (s->cfg.password == NULL || c->authed)) {
+        serve_cmd_info info = serve_cmd_info_of(cmd);
+        serve_gate g = {c->id, c->readonly, c->input_pass, &info, r, &c->out};
+        if ((gate = s->ext->gate(s->ext_state, &g)) == SERVE_GATE_WAIT) {
+            c->ext_waiting = 1;
+            return SERVE_CMD_WAIT;
+        }
+    }
     if (c->keys == NULL) /* not a KEYS going on */
         s->stats.commands++;
     long long started = serve_now_ns();
@@ -649,7 +713,7 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
                           cmd->run == serve_reset_cmd))) {
         out_error(&c->out, "NOAUTH Authentication required.");
         outcome = CMD_REJECTED;
-    } else if (gate == SERVE_MEMBER_ANSWERED) {
+    } else if (gate == SERVE_GATE_ANSWERED) {
         outcome = CMD_REJECTED; /* redirected to the leader, or refused */
     } else if (cmd == NULL) {
         cmd_unknown(c, r);
@@ -662,6 +726,11 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
         out_error(&c->out, "ERR wrong number of arguments for '%s' command", cmd->name);
         serve_multi_refuse(c);
         outcome = CMD_REJECTED;
+    } else if (write && cmd_hidden_key(s, cmd, r) > 0) {
+        out_error(&c->out, "ERR key %zu of '%s' starts with this server's own prefix: no "
+                  "client writes it", cmd_hidden_key(s, cmd, r), cmd->name);
+        serve_multi_refuse(c);
+        outcome = CMD_REJECTED;
     } else if (queuing && cmd->in_multi == MULTI_QUEUE) {
         serve_multi_queue(c, cmd, r);
         outcome = CMD_NOT_COUNTED; /* counted when EXEC runs it */
@@ -671,10 +740,10 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
         outcome = CMD_REJECTED;
     } else if (cmd->run != NULL) {
         cmd->run(s, c, r);
-    } else if (c->watch_txn != NULL && strstr(cmd->flags, "readonly") != NULL) {
+    } else if (c->watch_txn != NULL && (cmd->flags & SERVE_CMD_READONLY)) {
         serve_watch_read(s, c, cmd, r); /* a read after WATCH: in its kv_txn */
     } else {
-        serve_view v = {s->db, NULL};
+        serve_view v = {s->db, NULL, s->hidden_prefix, s->hidden_len};
         cmd->read(&v, &c->out, r);
     }
     if (outcome == CMD_NOT_COUNTED)

@@ -70,7 +70,6 @@
 #include <unistd.h>
 
 #include "serve_batch.h"
-#include "serve_member.h"
 #include "serve_queue.h"
 
 int serve_commit_init(server *s)
@@ -383,9 +382,9 @@ void serve_commit_kick(server *s)
         return;
     }
     s->stats.chunks += b->nchunks;
-    if (s->member != NULL) { /* a member: the batch is one command of the group's log */
+    if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
         b->threaded = 0;
-        serve_member_propose(s, b);
+        serve_handoff_batch(s, b);
         return;
     }
     /* With --sync, a batch of one chunk is one kv_write and one fsync

@@ -62,17 +62,17 @@ static int info_count_all_keys(server *s, unsigned long long *n)
 static int info_own_keys(server *s, unsigned long long *n)
 {
     *n = 0;
-    if (s->own_prefix == NULL)
+    if (s->hidden_prefix == NULL)
         return KV_OK;
     kv_iter *it;
     int rc = kv_iter_new(s->db, &it);
     if (rc != KV_OK)
         return rc;
-    for (kv_iter_seek(it, s->own_prefix, s->own_prefix_len); kv_iter_valid(it);
+    for (kv_iter_seek(it, s->hidden_prefix, s->hidden_len); kv_iter_valid(it);
          kv_iter_next(it)) {
         size_t klen;
         const void *key = kv_iter_key(it, &klen);
-        if (klen < s->own_prefix_len || memcmp(key, s->own_prefix, s->own_prefix_len) != 0)
+        if (klen < s->hidden_len || memcmp(key, s->hidden_prefix, s->hidden_len) != 0)
             break;
         ++*n;
     }
@@ -188,8 +188,8 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
                  st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries,
                  s->nwatching, st->watch_expired);
     }
-    if (info_wants(r, "cluster")) /* 1 for a member of a Raft group (serve_member.h) */
-        info_add(&t, "# Cluster\r\ncluster_enabled:%d\r\n\r\n", s->member != NULL);
+    if (info_wants(r, "cluster")) /* 1 with an extension: a member of a Raft group */
+        info_add(&t, "# Cluster\r\ncluster_enabled:%d\r\n\r\n", s->ext != NULL);
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
     if (info_wants(r, "engine")) {
@@ -219,35 +219,32 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
     out_free(&t);
 }
 
-/* One COMMAND entry: name, arity, flags, first key, last key, key step. */
+/* One COMMAND entry: name, arity, flags, first key, last key, key step,
+ * as the command table says them (a cluster client finds a command's
+ * keys this way). */
 static void command_entry(serve_client *c, const serve_cmd *cmd)
 {
-    int keys = strstr(cmd->flags, "readonly") != NULL || cmd->write ||
-               strcmp(cmd->name, "watch") == 0;
-    int first = keys && strcmp(cmd->name, "scan") != 0 && strcmp(cmd->name, "keys") != 0 ? 1 : 0;
-    /* Every word after the name a key (DEL, EXISTS, MGET, MSET's every
-     * other, WATCH), or the first only (GET, SET, TYPE, ...), as Redis's
-     * COMMAND says it: a cluster client finds a command's keys this way. */
-    int many = strcmp(cmd->name, "del") == 0 || strcmp(cmd->name, "exists") == 0 ||
-               strcmp(cmd->name, "mget") == 0 || strcmp(cmd->name, "mset") == 0 ||
-               strcmp(cmd->name, "watch") == 0;
-    int last = !first ? 0 : many ? -1 : 1;
-    int step = !first ? 0 : strcmp(cmd->name, "mset") == 0 ? 2 : 1;
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{SERVE_CMD_WRITE, "write"},     {SERVE_CMD_READONLY, "readonly"},
+                 {SERVE_CMD_DENYOOM, "denyoom"}, {SERVE_CMD_ADMIN, "admin"},
+                 {SERVE_CMD_NOSCRIPT, "noscript"}, {SERVE_CMD_LOADING, "loading"},
+                 {SERVE_CMD_STALE, "stale"},     {SERVE_CMD_FAST, "fast"},
+                 {SERVE_CMD_NO_AUTH, "no_auth"}};
     out_array(&c->out, 6);
     out_bulk_str(&c->out, cmd->name);
     out_int(&c->out, cmd->arity);
-    char flags[128];
-    snprintf(flags, sizeof flags, "%s", cmd->flags);
     size_t nflags = 0;
-    for (char *p = flags; *p != '\0'; p++)
-        nflags += *p != ' ' && (p == flags || p[-1] == ' ');
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        nflags += (cmd->flags & names[i].bit) != 0;
     out_array(&c->out, nflags);
-    char *save = NULL;
-    for (char *f = strtok_r(flags, " ", &save); f != NULL; f = strtok_r(NULL, " ", &save))
-        out_simple(&c->out, f);
-    out_int(&c->out, first);
-    out_int(&c->out, last);
-    out_int(&c->out, step);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (cmd->flags & names[i].bit)
+            out_simple(&c->out, names[i].name);
+    out_int(&c->out, cmd->first_key);
+    out_int(&c->out, cmd->last_key);
+    out_int(&c->out, cmd->key_step);
 }
 
 /* COMMAND, COMMAND COUNT, COMMAND INFO name..., COMMAND LIST, COMMAND DOCS

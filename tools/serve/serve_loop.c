@@ -56,11 +56,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve_member.h"
 
 #define LOOP_READ_CHUNK (16u * 1024u)
 
-static char loop_tag_listen, loop_tag_signal, loop_tag_commit, loop_tag_http, loop_tag_member;
+#include "server.h"
+
+static char loop_tag_listen, loop_tag_signal, loop_tag_commit, loop_tag_http, loop_tag_ext;
 
 /* The socket failed or the peer is gone: stop using the socket now. */
 static void loop_client_dead(server *s, serve_client *c, const char *why, int err)
@@ -269,7 +270,7 @@ static void loop_read(server *s, serve_client *c)
     ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
     if (n > 0) {
         c->in_len += (size_t)n;
-        c->read_epoch = 0; /* a member's reads of these bytes need a read index taken after them */
+        c->input_pass = s->passes; /* an extension's read index must come after these bytes */
     } else if (n == 0) {
         c->eof = 1;
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -449,8 +450,8 @@ static void loop_event(server *s, const struct epoll_event *ev)
         serve_commit_done(s);
     } else if (ev->data.ptr == &loop_tag_http) {
         serve_http_ready(s);
-    } else if (ev->data.ptr == &loop_tag_member) {
-        /* serve_member_run, after the events, does what is ready */
+    } else if (ev->data.ptr == &loop_tag_ext) {
+        /* the extension's run, after the events, does what is ready */
     } else {
         serve_client *c = ev->data.ptr;
         if (c->fd < 0)
@@ -489,7 +490,8 @@ int serve_loop_run(server *s)
         loop_watch(s, s->signal_fd, &loop_tag_signal) != 0 ||
         (serve_commit_event_fd(s) >= 0 && loop_watch(s, serve_commit_event_fd(s), &loop_tag_commit) != 0) ||
         (serve_http_fd(s) >= 0 && loop_watch(s, serve_http_fd(s), &loop_tag_http) != 0) ||
-        (serve_member_fd(s) >= 0 && loop_watch(s, serve_member_fd(s), &loop_tag_member) != 0)) {
+        (s->ext != NULL && s->ext->fd(s->ext_state) >= 0 &&
+         loop_watch(s, s->ext->fd(s->ext_state), &loop_tag_ext) != 0)) {
         serve_log("epoll: %s", strerror(errno));
         return -1;
     }
@@ -506,18 +508,20 @@ int serve_loop_run(server *s)
         int http_ms = serve_http_expire(s); /* metrics connections past their time close */
         if (http_ms >= 0 && (timeout < 0 || http_ms < timeout))
             timeout = http_ms;
-        int member_ms = serve_member_timeout(s); /* the Raft group's next timer */
-        if (member_ms >= 0 && (timeout < 0 || member_ms < timeout))
-            timeout = member_ms;
+        int ext_ms = s->ext != NULL ? s->ext->timeout(s->ext_state) : -1; /* its next timer */
+        if (ext_ms >= 0 && (timeout < 0 || ext_ms < timeout))
+            timeout = ext_ms;
         int n = epoll_wait(s->epfd, evs, 128, timeout);
         if (n < 0 && errno != EINTR) {
             serve_log("epoll_wait: %s", strerror(errno));
             free(batch);
             return -1;
         }
+        s->passes++;
         for (int i = 0; i < n; i++)
             loop_event(s, &evs[i]);
-        serve_member_run(s); /* its traffic, timers and applied commands, if a member */
+        if (s->ext != NULL)
+            s->ext->run(s->ext_state, s->passes); /* a member: its traffic, timers and applied commands */
         if (s->stopping && time(NULL) >= s->stop_at)
             loop_force_stop(s);
         /* Step 2: the clients ready now; those that become ready while they

@@ -73,39 +73,31 @@
 
 #include "../kv_tool.h"
 #include "serve.h"
-#include "serve_member.h"
+#include "server.h"
 
-static void serve_print_usage(FILE *to)
+static void serve_print_usage(FILE *to, const serve_ext_ops *ext)
 {
     fprintf(to,
             "usage: kv DIR serve [--port N] [--bind ADDR] [--sync] [--requirepass FILE]\n"
             "                    [--maxclients N] [--max-open-files N] [--watch-max-age S]\n"
             "                    [--stdio] [--verbose] [--metrics-port N]\n"
-            "                    [--raft-id N --raft-peers ID@HOST:PORT[/CLIENTPORT],...]\n"
-            "                    [--raft-snapshot-every N] [--raft-bind HOST:PORT]\n"
-            "                    [--raft-join] [--raft-election-timeout MS]\n"
             "                    [--slowlog-log-slower-than US] [--slowlog-max-len N]\n"
             "                    [--latency-tracking yes|no]\n"
             "                    [--latency-tracking-info-percentiles \"50 99 99.9\"]\n"
             "                    [the kv command's knobs: --memtable-bytes 256k, ...]\n"
             "Serves the database in DIR over the Redis protocol (RESP2); see docs/server.md.\n"
             "--stdio: one client, requests on standard input, replies on standard output,\n"
-            "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n"
-            "--raft-id, --raft-peers (stage 10 on): a member of a Raft group, its Raft traffic\n"
-            "on its own HOST:PORT from the list, and redirects to the leader's CLIENTPORT\n"
-            "(docs/10-raft.md); --raft-snapshot-every: a snapshot every N commands applied,\n"
-            "the log kept N commands behind it (default 1024 and 2048, libraft's); --raft-bind: listen for the Raft traffic there, not\n"
-            "at its address in the list (which then reaches it through a proxy); --raft-join:\n"
-            "start empty and wait to be added (CLUSTER ADDMEMBER), not a group of its own;\n"
-            "--raft-election-timeout: this member's, in milliseconds (default 1000, libraft's).\n"
-            "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
-            "for), may come after serve or before DIR:\n");
+            "until the end of the input (kvgrade's protocol: docs/kvgrade.md).\n");
+    if (ext != NULL)
+        ext->usage(to);
+    fprintf(to, "The knobs, as kv --help lists them (this stage takes those it has an idea\n"
+                "for), may come after serve or before DIR:\n");
     tool_knobs_usage(to);
 }
 
-static int serve_usage(void)
+static int serve_usage(const server *s)
 {
-    serve_print_usage(stderr);
+    serve_print_usage(stderr, s->ext);
     return 2;
 }
 
@@ -137,9 +129,9 @@ static int serve_options(server *s, int nargs, char **args)
         int bad = 0, knob;
         if (serve_config_option(s, args, nargs, &i, &bad)) {
             if (bad)
-                return serve_usage();
+                return serve_usage(s);
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            serve_print_usage(stdout);
+            serve_print_usage(stdout, s->ext);
             return -1; /* asked for: nothing to serve, and no error */
         } else if (strcmp(a, "--sync") == 0) {
             cfg->sync = 1;
@@ -165,7 +157,7 @@ static int serve_options(server *s, int nargs, char **args)
         } else if ((knob = tool_knob_parse_into(&cfg->knobs, args, nargs, &i)) !=
                    TOOL_NOT_A_KNOB) {
             if (knob != EXIT_OK)
-                return serve_usage(); /* (tool_fail said what is wrong) */
+                return serve_usage(s); /* (tool_fail said what is wrong) */
         } else if (strcmp(a, "--watch-max-age") == 0 && has_value &&
                    serve_number(args[i + 1], 0, 1000000000, &v)) {
             cfg->watch_max_age = v;
@@ -174,37 +166,27 @@ static int serve_options(server *s, int nargs, char **args)
             cfg->bind = args[++i];
         } else if (strcmp(a, "--requirepass") == 0 && has_value) {
             cfg->passfile = args[++i];
-        } else if (strcmp(a, "--raft-id") == 0 && has_value &&
-                   serve_number(args[i + 1], 1, 1000000, &v)) {
-            cfg->raft_id = (unsigned long long)v;
-            i++;
-        } else if (strcmp(a, "--raft-peers") == 0 && has_value) {
-            cfg->raft_peers = args[++i];
-        } else if (strcmp(a, "--raft-join") == 0) {
-            cfg->raft_join = 1;
-        } else if (strcmp(a, "--raft-bind") == 0 && has_value) {
-            cfg->raft_bind = args[++i];
-        } else if (strcmp(a, "--raft-snapshot-every") == 0 && has_value &&
-                   serve_number(args[i + 1], 2, 1000000000, &v)) {
-            cfg->raft_snapshot_every = (unsigned)v;
-            i++;
-        } else if (strcmp(a, "--raft-election-timeout") == 0 && has_value &&
-                   serve_number(args[i + 1], 100, 600000, &v)) {
-            cfg->raft_election_ms = (unsigned)v;
-            i++;
+        } else if (s->ext != NULL && s->ext->option(s->ext_state, args, nargs, &i, &bad)) {
+            if (bad)
+                return serve_usage(s);
         } else {
-            fprintf(stderr, "kv serve: bad option '%s'%s\n", a,
-                    has_value || a[0] != '-' ? "" : " (it needs a value)");
-            return serve_usage();
+            fprintf(stderr, "kv serve: bad option '%s'%s%s\n", a,
+                    has_value || a[0] != '-' ? "" : " (it needs a value)",
+                    strncmp(a, "--raft-", 7) == 0 && s->ext == NULL
+                        ? " (a member of a Raft group is stage 10's kv serve: build/10-raft/kv)"
+                        : "");
+            return serve_usage(s);
         }
     }
-    if ((cfg->raft_id != 0) != (cfg->raft_peers != NULL) || (cfg->raft_id != 0 && cfg->stdio) ||
-        ((cfg->raft_snapshot_every != 0 || cfg->raft_bind != NULL || cfg->raft_join ||
-          cfg->raft_election_ms != 0) &&
-         cfg->raft_id == 0)) {
-        fprintf(stderr, "kv serve: --raft-id and --raft-peers come together, and not with "
-                "--stdio; the other --raft- options need them\n");
-        return serve_usage();
+    if (s->ext != NULL) { /* does the extension's own options ask for it? */
+        int wanted = s->ext->wanted(s->ext_state, cfg->stdio);
+        if (wanted < 0)
+            return serve_usage(s);
+        if (wanted == 0) {
+            s->ext->destroy(s->ext_state);
+            s->ext = NULL;
+            s->ext_state = NULL;
+        }
     }
     return 0;
 }
@@ -373,7 +355,17 @@ static int serve_fit_clients(serve_config *cfg, size_t engine_open)
     return 0;
 }
 
-int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, char **args)
+/* The extension's state, gone (after its options, or at the end). */
+static void serve_drop_ext(server *s)
+{
+    if (s->ext != NULL)
+        s->ext->destroy(s->ext_state);
+    s->ext = NULL;
+    s->ext_state = NULL;
+}
+
+int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, char **args,
+               const serve_ext_ops *ext)
 {
     server s;
     memset(&s, 0, sizeof s);
@@ -381,18 +373,27 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
     s.cfg.dir = dir;
     s.cfg.sync = sync;
     s.cfg.knobs = *knobs;
+    if (ext != NULL && (s.ext_state = ext->create()) == NULL) {
+        fprintf(stderr, "kv serve: out of memory\n");
+        return 2;
+    }
+    s.ext = ext;
     int status = serve_options(&s, nargs, args);
-    if (status < 0)
+    if (status < 0) {
+        serve_drop_ext(&s);
         return 0; /* --help */
+    }
     if (status == 0 && s.cfg.passfile != NULL)
         status = serve_read_password(&s.cfg);
     if (status != 0) {
         free(s.cfg.password);
+        serve_drop_ext(&s);
         return status;
     }
     size_t fds_before = serve_open_fds();
     if ((status = serve_fit_files(&s.cfg, fds_before)) != 0) {
         free(s.cfg.password);
+        serve_drop_ext(&s);
         return status;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -407,9 +408,10 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
     opt.max_open_files = s.cfg.max_open_files;
 
     int rc = KV_OK;
-    if (s.cfg.raft_id != 0) { /* a member: its engine is the group's (serve_member.h) */
-        s.cfg.knobs = opt;
-        if (serve_member_start(&s) != 0) {
+    if (s.ext != NULL) { /* its engine is the extension's (a member's: the group's) */
+        serve_ext_env env = {dir, opt};
+        if (s.ext->start(s.ext_state, (serve_host *)&s, &env) != 0) {
+            serve_drop_ext(&s);
             free(s.cfg.password);
             return 2;
         }
@@ -481,7 +483,7 @@ out:
         free(c->in);
         free(c);
     }
-    s.clients = NULL; /* a member's callbacks, cancelled as it stops, find no client */
+    s.clients = NULL; /* an extension's callbacks, cancelled as it stops, find no client */
     free(s.ready);
     free(s.dirty);
     serve_stats_free(&s);
@@ -491,7 +493,10 @@ out:
         close(s.signal_fd);
     if (s.epfd >= 0)
         close(s.epfd);
-    serve_member_stop(&s); /* a member: the group left, its engine closed (s.db NULL) */
+    serve_handoff_free(&s); /* what the extension settles from here on has no one to answer */
+    if (s.ext != NULL)
+        s.ext->stop(s.ext_state); /* a member: the group left, its engine closed (s.db NULL) */
+    serve_drop_ext(&s);
     rc = kv_close(s.db);
     if (rc != KV_OK) {
         fprintf(stderr, "kv serve: closing the database: %s: %s\n", kv_strerror(rc), kv_errmsg());

@@ -182,8 +182,8 @@ int serve_scan_step(const server *s, kv_iter *it, const glob_pattern *g, glob_st
         size_t klen;
         const void *key = kv_iter_key(it, &klen);
         work = work > SCAN_KEY_COST ? work - SCAN_KEY_COST : 0;
-        if (s->own_prefix != NULL && klen >= s->own_prefix_len &&
-            memcmp(key, s->own_prefix, s->own_prefix_len) == 0) {
+        if (s->hidden_prefix != NULL && klen >= s->hidden_len &&
+            memcmp(key, s->hidden_prefix, s->hidden_len) == 0) {
             kv_iter_next(it); /* the server's own (server.h) */
             continue;
         }

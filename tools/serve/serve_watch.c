@@ -130,10 +130,12 @@ void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const se
 {
     if (watch_count(c, r) != 0)
         return;
-    /* Its keys are noted as the WATCH's are: a member of a Raft group
-     * makes them the transaction's conditions (serve_member.h).  RANGE's
-     * words are bounds, not keys. */
-    for (size_t i = 1; i < r->argc && strcmp(cmd->name, "range") != 0; i++) {
+    /* Its keys (the command table's key positions) are noted as the
+     * WATCH's are: an extension that applies an EXEC elsewhere takes them
+     * as the transaction's conditions (serve_handoff.c). */
+    size_t last = cmd->last_key < 0 ? r->argc - 1 : (size_t)cmd->last_key;
+    for (size_t i = (size_t)cmd->first_key; cmd->first_key > 0 && i <= last && i < r->argc;
+         i += (size_t)cmd->key_step) {
         size_t klen = req_len(r, i);
         if (klen >= 1 && klen <= KV_MAX_KEY && watch_note_key(c, req_ptr(r, i), klen) != 0) {
             serve_watch_drop(s, c);
@@ -142,7 +144,7 @@ void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const se
             return;
         }
     }
-    serve_view v = {NULL, c->watch_txn};
+    serve_view v = {NULL, c->watch_txn, s->hidden_prefix, s->hidden_len};
     cmd->read(&v, &c->out, r);
 }
 

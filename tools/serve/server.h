@@ -79,6 +79,7 @@
 
 #include "kv.h"
 #include "resp.h"
+#include "serve_ext.h"
 #include "serve_glob.h"
 #include "serve_log.h"
 #include "serve_out.h"
@@ -143,13 +144,6 @@ typedef struct serve_config {
     unsigned long long nofile; /* the open-file limit (RLIMIT_NOFILE) */
     size_t engine_files;       /* descriptors kept for the engine */
     int maxclients_lowered, max_open_files_lowered;
-    /* Stage 10 on (serve_member.h): a member of a Raft group. */
-    unsigned long long raft_id;  /* --raft-id; 0 = not a member */
-    const char *raft_peers;      /* --raft-peers: ID@HOST:PORT[/CLIENTPORT],... */
-    unsigned raft_snapshot_every; /* --raft-snapshot-every; 0: libraft's default */
-    unsigned raft_election_ms;    /* --raft-election-timeout; 0: libraft's default, 1000 */
-    const char *raft_bind;       /* --raft-bind HOST:PORT, or NULL: its own address */
-    int raft_join;               /* --raft-join: no bootstrap; wait to be added */
 } serve_config;
 
 typedef struct serve_client serve_client;
@@ -181,11 +175,11 @@ struct serve_client {
     int watch_expired;              /* --watch-max-age ended the WATCH: EXEC answers *-1 */
     struct serve_keylist *watched;  /* the keys WATCH named, read at EXEC (serve_watch.c) */
     size_t nwatch, watch_bytes;     /* watched keys and their bytes (the limits) */
-    /* A member of a Raft group (serve_member.h): the read index its reads
-     * wait for (0: none asked since its last bytes came), whether it
-     * waits for one, and READONLY (reads served by a follower). */
-    unsigned long long read_epoch;
-    int member_wait, readonly;
+    /* With an extension (serve_ext.h): the loop pass in which its last
+     * bytes arrived, whether the gate made it wait (until
+     * serve_host_wake), and READONLY (a replica may answer its reads). */
+    unsigned long long input_pass;
+    int ext_waiting, readonly;
     serve_client *prev, *next;      /* every client */
 };
 
@@ -226,31 +220,19 @@ typedef struct server {
     serve_stats stats;
     serve_obs obs;                   /* per command and error code; the slow log */
     struct serve_http *http;         /* --metrics-port (serve_http.c), or NULL */
-    struct serve_member *member;     /* stage 10 on: the Raft group (serve_member.h), or NULL */
-    /* Keys that start with own_prefix are kept by the server, not by its
-     * clients (a member's applied index): SCAN, KEYS and DBSIZE leave
-     * them out.  NULL: none. */
-    const char *own_prefix;
-    size_t own_prefix_len;
+    /* A later stage's extension, installed by its kv (serve_ext.h), and
+     * its state; NULL: the server serves its engine as it is. */
+    const serve_ext_ops *ext;
+    void *ext_state;
+    struct serve_handoff *handoff;   /* the batch's writes handed to it (serve_handoff.c) */
+    unsigned long long passes;       /* the loop's passes so far */
+    /* Keys that start with hidden_prefix are the extension's own, not
+     * the clients' (E3 of serve_ext.h).  NULL: none. */
+    const char *hidden_prefix;
+    size_t hidden_len;
     const struct serve_cmd *cmds;    /* the command table (serve_cmd_table), set */
     size_t ncmds;                    /* ... before anything else runs */
 } server;
-
-/* A complete request: argument i is base + arg[i].off, arg[i].len bytes. */
-typedef struct serve_req {
-    const char *base;
-    const resp_span *arg;
-    size_t argc;
-} serve_req;
-
-static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
-static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
-/* 1 if argument i of r, any case, is `name`. */
-static inline int serve_cmd_is(const serve_req *r, size_t i, const char *name)
-{
-    size_t n = strlen(name);
-    return req_len(r, i) == n && strncasecmp(req_ptr(r, i), name, n) == 0;
-}
 
 /* CLOCK_MONOTONIC, in ms and in ns. */
 static inline long long serve_now_ms(void)
@@ -284,6 +266,8 @@ void serve_client_unlist(server *s, serve_client *c);  /* off both lists (it is 
 typedef struct serve_view {
     kv_db *db;
     kv_txn *txn;
+    const char *hidden;   /* keys with this prefix are not there (serve_ext.h, E3), or NULL */
+    size_t hidden_len;
 } serve_view;
 
 /* serve_cmd.c: the command table (COMMAND lists it). */
@@ -291,8 +275,9 @@ enum { MULTI_QUEUE = 0, MULTI_NOW = 1, MULTI_REFUSE = 2 };  /* serve_cmd.in_mult
 typedef struct serve_cmd {
     const char *name;   /* lower case */
     int arity;          /* Redis's convention: n = exactly n words, -n = n or more */
-    int write;          /* a write: answered when its batch is applied */
-    const char *flags;  /* COMMAND's flags, space-separated */
+    unsigned flags;     /* SERVE_CMD_* (serve_ext.h); a write is answered when its
+                           batch is applied */
+    int first_key, last_key, key_step;  /* where its keys are (serve_cmd_info) */
     int in_multi;       /* after MULTI: queued, run at once, or refused */
     /* Runs it; NULL for a command that only reads (then `read` runs it). */
     void (*run)(server *s, serve_client *c, const serve_req *r);
@@ -311,6 +296,13 @@ typedef struct serve_cmd {
 /* The table, which serve_main.c puts in server.cmds before anything runs:
  * the files below serve_cmd.c read it there. */
 const serve_cmd *serve_cmd_table(size_t *n);
+/* The command as data, as an extension sees it. */
+serve_cmd_info serve_cmd_info_of(const serve_cmd *cmd);
+/* 1 if key k (klen bytes) is one of the extension's own (E3 of serve_ext.h). */
+static inline int serve_key_hidden(const char *hidden, size_t hlen, const void *k, size_t klen)
+{
+    return hidden != NULL && klen >= hlen && memcmp(k, hidden, hlen) == 0;
+}
 
 /* Runs one request.  SERVE_CMD_WAIT: the client must first
  * wait for its writes to be applied, and the request was not run.  A KEYS
@@ -375,6 +367,8 @@ int  serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_patt
 /* serve_keys.c: KEYS pattern, over as many loop passes as it takes. */
 void serve_keys_cmd(server *s, serve_client *c, const serve_req *r);
 void serve_keys_free(serve_client *c);  /* a KEYS in progress, if any */
+/* serve_handoff.c: what handing batches to the extension kept, freed. */
+void serve_handoff_free(server *s);
 /* serve_release.c: every handle the server keeps on s->db between
  * commands ended (WATCHes, KEYS and SCAN under way), so that the engine
  * may be closed and replaced (a member installing a snapshot). */

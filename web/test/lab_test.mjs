@@ -383,7 +383,7 @@ try {
       `${d2.vlogCollect} to collect, ${await count(stage, "g.vlogs g.vlog.collect")} outlined`);
     await agree(stage, "after overwrites");
     await run("get v010");
-    await shot("08-vlog", stage);
+    if (stage.startsWith("08")) await shot("08-vlog", stage);
     // A snapshot keeps the emptied files.
     const snap = await run("snapshot");
     await run("fill 200 300 v overwrite");
@@ -406,7 +406,7 @@ try {
       (await drawn(stage)).vlogRemoved === removed, `${await count(stage, "g.vlog-ghosts g.vlog.removed")} drawn, ${removed} removed`);
     check(`${stage}: no file is left at value_gc_percent`, (await drawn(stage)).vlogCollect === 0);
     await agree(stage, "after the collection");
-    await shot("08-vlog-compact", stage);
+    if (stage.startsWith("08")) await shot("08-vlog-compact", stage);
     const back = await run("get v010");
     check(`${stage}: after the collection a get answers as before it`, back[0].text === current[0].text && /300 bytes/.test(back[0].text), `${current[0].text} / ${back[0].text}`);
     await run("reopen");

@@ -1,25 +1,30 @@
 /*
- * member.c: `kv serve` as a member of a Raft group, started and stopped
- * (serve_member.h, member.h).
+ * member.c: `kv serve` as a member of a Raft group: the extension stage
+ * 10's kv installs (serve_ext.h), started and stopped (member.h).
  *
  * The directory: DIR/replica is the member's engine (replica.h), DIR/raft
- * libraft's log, snapshots and metadata.  At the first start every member
- * bootstraps the same configuration, the peers of --raft-peers, all
- * voters; libraft refuses a second bootstrap (RAFT_CANTBOOTSTRAP), which
- * is how a restart goes on from what it has.  A member started with
- * --raft-join bootstraps nothing: it starts with no configuration and
+ * libraft's log, snapshots and metadata.  Whether an empty directory may
+ * start the group is member_boot.c's question; a directory with a log
+ * goes on from it (libraft refuses a second bootstrap).  A member started
+ * with --raft-join bootstraps nothing: it starts with no configuration and
  * waits for a leader that added it (CLUSTER ADDMEMBER, member_change.c)
  * to send it the log or a snapshot.
+ *
+ * Its peers reach it only through peer_transport.h: mutual TLS with the
+ * group's credentials (--raft-tls), every message checked before libraft
+ * reads it.  libraft's disk writes go through member_disk.c, which holds
+ * them back while the disk is short of room.
  *
  * libraft runs on libuv; the server runs on its own epoll loop.  One
  * thread runs both: libuv's backend descriptor is in the server's epoll
  * set, its next timer bounds the server's wait, and each pass of the
- * server's loop runs libuv once without waiting (serve_member_run).  So
+ * server's loop runs libuv once without waiting (member_run).  So
  * libraft's callbacks (apply, the proposals' and barriers' answers) run
  * on the loop thread, between the server's passes, as the server's own
  * code does: nothing is shared with another thread.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,75 +34,81 @@
 #include "io.h"
 #include "member.h"
 
-static char *member_path(const char *dir, const char *name)
+void member_say(const struct member *m, const char *fmt, ...)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p != NULL)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
+    char line[1536];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "kv serve: raft member %llu: %s\n", (unsigned long long)m->opt.id, line);
+    fflush(stderr);
 }
 
-static int member_fail(struct serve_member *m, const char *what, const char *why)
+static void member_log_line(void *arg, const char *line)
 {
-    fprintf(stderr, "kv serve: raft member %llu: %s: %s\n", (unsigned long long)m->s->cfg.raft_id,
-            what, why);
-    return -1;
+    member_say(arg, "%s", line);
 }
 
 static void member_release_engine(void *arg)
 {
-    struct serve_member *m = arg;
-    serve_engine_release(m->s);
+    struct member *m = arg;
+    serve_host_release_engine(m->host);
 }
 
-/* Starts the replica and libraft; 0, or -1 after a message. */
-static int member_open(struct serve_member *m)
+/* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
+static int member_transport(struct member *m)
 {
-    server *s = m->s;
-    if (member_peers_parse(m, s->cfg.raft_peers, (raft_id)s->cfg.raft_id) != 0)
+    if (m->opt.tls != NULL && peer_tls_ctx_open(m->opt.tls, m->self->id, &m->tls) != KV_OK) {
+        member_say(m, "--raft-tls: %s", kv_errmsg());
         return -1;
-    char *rdir = member_path(s->cfg.dir, "replica"), *ldir = member_path(s->cfg.dir, "raft");
-    int rc = rdir != NULL && ldir != NULL ? io_mkdir(s->cfg.dir) : KV_ERR_NOMEM;
-    if (rc == KV_OK)
-        rc = io_mkdir(ldir);
-    kv_options opt = s->cfg.knobs;
-    opt.sync = 0; /* what the engine loses, the group's log has (docs/10-raft.md) */
-    opt.max_open_files = s->cfg.max_open_files;
-    if (rc == KV_OK)
-        rc = replica_open(rdir, &opt, &m->r);
-    free(rdir);
-    if (rc != KV_OK) {
-        free(ldir);
-        return member_fail(m, "opening its engine", kv_errmsg());
     }
-    replica_fsm_init(&m->fsm, m->r);
-    /* A snapshot installed replaces the engine: the server's handles on
-     * the old one end first (serve_release.c). */
-    m->fsm.before_restore = member_release_engine;
-    m->fsm.before_restore_arg = m;
-    int rv = uv_loop_init(&m->loop);
+    peer_config cfg = {.id = m->self->id, .address = m->self->raft_addr, .bind = m->opt.bind,
+                       .tls = m->tls,
+                       .limits = {.max_entry = m->opt.max_entry,
+                                  .max_message = m->opt.max_message},
+                       .answer = member_boot_answer, .log = member_log_line, .arg = m};
+    int rv = peer_transport_init(&m->transport, &m->loop, &cfg);
+    m->transport_made = 1;
     if (rv != 0) {
-        free(ldir);
-        return member_fail(m, "uv_loop_init", uv_strerror(rv));
+        member_say(m, "the Raft port: %s", m->transport.errmsg);
+        return -1;
     }
-    if ((rv = raft_uv_tcp_init(&m->transport, &m->loop)) != 0 ||
-        (s->cfg.raft_bind != NULL &&
-         (rv = raft_uv_tcp_set_bind_address(&m->transport, s->cfg.raft_bind)) != 0) ||
-        (rv = raft_uv_init(&m->io, &m->loop, ldir, &m->transport)) != 0) {
-        free(ldir);
-        return member_fail(m, "raft_uv_init", raft_strerror(rv));
+    return 0;
+}
+
+/* libraft, over the transport and the guarded I/O: 0, or -1. */
+static int member_raft(struct member *m, int bootstrap)
+{
+    int rv = raft_uv_init(&m->io, &m->loop, m->disk.raft_dir, &m->transport);
+    if (rv != 0) {
+        member_say(m, "raft_uv_init: %s", raft_strerror(rv));
+        return -1;
     }
-    free(ldir);
+    member_disk_wrap(m);
+    /* Snapshots read the engine on libuv's thread pool, not on the loop
+     * thread (replica_fsm_async): a large engine read in a loop pass
+     * would hold up the heartbeats past an election timeout, and a leader
+     * that hears no majority for that long steps down.  libraft 0.15's uv
+     * I/O implements async_work but still says version 1, which
+     * raft_init takes to mean it does not. */
+    if (m->guarded.async_work != NULL) {
+        m->guarded.version = 2;
+        replica_fsm_async(&m->fsm);
+    }
     /* A damaged segment of the log stops the start: libraft would move
      * it aside and go on without its entries, committed ones among them. */
     raft_uv_set_auto_recovery(&m->io, false);
     m->started = 1; /* from here on, stopping goes through raft_close */
-    if ((rv = raft_init(&m->raft, &m->io, &m->fsm.fsm, m->self->id, m->self->raft_addr)) != 0)
-        return member_fail(m, "raft_init", raft_errmsg(&m->raft));
+    if ((rv = raft_init(&m->raft, &m->guarded, &m->fsm.fsm, m->self->id, m->self->raft_addr)) !=
+        0) {
+        member_say(m, "raft_init: %s", raft_errmsg(&m->raft));
+        return -1;
+    }
+    m->io.data = m->guarded.data; /* libuv's callbacks find libraft through either */
     replica_fsm_attach(&m->fsm, &m->raft);
-    if (s->cfg.raft_election_ms != 0)
-        raft_set_election_timeout(&m->raft, s->cfg.raft_election_ms);
+    if (m->opt.election_ms != 0)
+        raft_set_election_timeout(&m->raft, m->opt.election_ms);
     /* Pre-vote (the Raft thesis, section 9.6): a member whose timer fires
      * asks first whether it would win, and bumps its term only if a
      * majority says yes.  libraft's follower refuses every vote while it
@@ -106,11 +117,11 @@ static int member_open(struct serve_member *m)
      * candidacy a split vote: a new leader took three election timeouts.
      * With it, the second member to time out wins, the first granting. */
     raft_set_pre_vote(&m->raft, true);
-    if (s->cfg.raft_snapshot_every != 0) {
-        raft_set_snapshot_threshold(&m->raft, s->cfg.raft_snapshot_every);
-        raft_set_snapshot_trailing(&m->raft, s->cfg.raft_snapshot_every);
+    if (m->opt.snapshot_every != 0) {
+        raft_set_snapshot_threshold(&m->raft, m->opt.snapshot_every);
+        raft_set_snapshot_trailing(&m->raft, m->opt.snapshot_every);
     }
-    if (!s->cfg.raft_join) { /* a member that joins waits for the leader's log instead */
+    if (bootstrap) {
         struct raft_configuration conf;
         raft_configuration_init(&conf);
         for (int i = 0; i < m->npeers && rv == 0; i++)
@@ -119,38 +130,118 @@ static int member_open(struct serve_member *m)
         if (rv == 0)
             rv = raft_bootstrap(&m->raft, &conf);
         raft_configuration_close(&conf);
-        if (rv != 0 && rv != RAFT_CANTBOOTSTRAP)
-            return member_fail(m, "raft_bootstrap", raft_errmsg(&m->raft));
+        if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+            member_say(m, "raft_bootstrap: %s", raft_errmsg(&m->raft));
+            return -1;
+        }
     }
     if ((rv = raft_start(&m->raft)) != 0) {
-        /* libraft 0.15 leaves its message empty where the transport's
-         * listen fails (the Raft port taken): its code says that much. */
-        const char *why = raft_errmsg(&m->raft);
-        char said[160];
-        if (why[0] == '\0') {
-            snprintf(said, sizeof said, "%s (is the Raft port %s free?)", raft_strerror(rv),
-                     m->self->raft_addr);
-            why = said;
-        }
-        return member_fail(m, "raft_start", why);
+        member_say(m, "raft_start: %s", raft_errmsg(&m->raft));
+        return -1;
     }
     return 0;
 }
 
-int serve_member_supported(void)
+/* Starts the replica, the transport and libraft; 0, or -1 after a message. */
+static int member_open(struct member *m)
 {
-    return 1;
-}
-
-int serve_member_start(server *s)
-{
-    struct serve_member *m = calloc(1, sizeof *m);
-    if (m == NULL) {
-        fprintf(stderr, "kv serve: out of memory\n");
+    if (member_disk_init(m) != 0)
+        return -1;
+    int rc = io_mkdir(m->env.dir);
+    if (rc == KV_OK)
+        rc = io_mkdir(m->disk.raft_dir);
+    kv_options opt = m->env.opt;
+    opt.sync = 0; /* what the engine loses, the group's log has (docs/10-raft.md) */
+    if (rc == KV_OK)
+        rc = replica_open(m->disk.engine_dir, &opt, &m->r);
+    if (rc != KV_OK) {
+        member_say(m, "opening its engine: %s", kv_errmsg());
         return -1;
     }
-    m->s = s;
-    s->member = m;
+    replica_fsm_init(&m->fsm, m->r);
+    /* A snapshot installed replaces the engine: the server's handles on
+     * the old one end first (serve_host_release_engine). */
+    m->fsm.before_restore = member_release_engine;
+    m->fsm.before_restore_arg = m;
+    m->fsm.applied = member_applied;
+    m->fsm.applied_arg = m;
+    int rv = uv_loop_init(&m->loop);
+    if (rv != 0) {
+        member_say(m, "uv_loop_init: %s", uv_strerror(rv));
+        return -1;
+    }
+    m->loop_made = 1;
+    int bootstrap = 0;
+    if (member_transport(m) != 0 || member_boot(m, &bootstrap) != 0)
+        return -1;
+    return member_raft(m, bootstrap);
+}
+
+static void *member_create(void)
+{
+    struct member *m = calloc(1, sizeof *m);
+    if (m != NULL)
+        m->opt.reserve = MEMBER_RESERVE_UNSET;
+    return m;
+}
+
+static void member_transport_closed(struct raft_uv_transport *t)
+{
+    struct member *m = (struct member *)((char *)t - offsetof(struct member, transport));
+    m->transport_closed = 1;
+}
+
+static void member_closed(struct raft *raft)
+{
+    struct member *m = (struct member *)((char *)raft - offsetof(struct member, raft));
+    raft_uv_close(&m->io);
+    m->closed = 1;
+}
+
+static void member_stop(void *x)
+{
+    struct member *m = x;
+    member_write_abandon(m);
+    if (m->started) { /* libraft closes the transport too */
+        raft_close(&m->raft, member_closed);
+        while (!m->closed)
+            uv_run(&m->loop, UV_RUN_ONCE);
+    } else if (m->transport_made) {
+        peer_transport_close(&m->transport, member_transport_closed);
+        while (!m->transport_closed)
+            uv_run(&m->loop, UV_RUN_ONCE);
+    }
+    if (m->loop_made) {
+        uv_run(&m->loop, UV_RUN_DEFAULT); /* the handles' close callbacks */
+        uv_loop_close(&m->loop);
+    }
+    if (m->transport_made)
+        peer_transport_free(&m->transport);
+    peer_tls_ctx_free(m->tls);
+    member_disk_free(m);
+    replica_fsm_free(&m->fsm);
+    int rc = replica_close(m->r);
+    if (rc != KV_OK)
+        member_say(m, "closing its engine: %s: %s", kv_strerror(rc), kv_errmsg());
+    if (m->host != NULL)
+        serve_host_set_db(m->host, NULL);
+    free(m->marker);
+    m->marker = NULL;
+    m->started = m->transport_made = m->loop_made = 0;
+    m->r = NULL;
+    m->tls = NULL;
+}
+
+static void member_destroy(void *x)
+{
+    free(x);
+}
+
+static int member_start(void *x, serve_host *h, const serve_ext_env *env)
+{
+    struct member *m = x;
+    m->host = h;
+    m->env = *env;
     const char *planted = getenv("KV_RAFT_PLANTED");
     int reapply = 0;
     if (planted != NULL) {
@@ -160,100 +251,88 @@ int serve_member_start(server *s)
         reapply = strcmp(planted, "applied-apart") == 0;
         if (!m->planted_ack_early && !m->planted_follower_reads && !m->planted_leader_reads &&
             !reapply) {
-            fprintf(stderr, "kv serve: KV_RAFT_PLANTED=%s: no such planted mistake "
-                    "(ack-before-commit, follower-reads, leader-reads, applied-apart)\n",
-                    planted);
-            serve_member_stop(s);
+            member_say(m, "KV_RAFT_PLANTED=%s: no such planted mistake (ack-before-commit, "
+                       "follower-reads, leader-reads, applied-apart)", planted);
             return -1;
         }
     }
     if (member_open(m) != 0) {
-        serve_member_stop(s);
+        member_stop(m);
         return -1;
     }
     if (reapply)
         replica_plant_reapply(m->r);
-    s->own_prefix = COMMAND_RESERVED; /* the applied index: not the clients' */
-    s->own_prefix_len = COMMAND_RESERVED_LEN;
-    s->db = replica_db(m->r);
+    serve_host_hide_prefix(h, COMMAND_RESERVED, COMMAND_RESERVED_LEN); /* the applied index */
+    serve_host_set_db(h, replica_db(m->r));
     return 0;
 }
 
-static void member_closed(struct raft *raft)
+static int member_fd(void *x)
 {
-    struct serve_member *m = (struct serve_member *)((char *)raft - offsetof(struct serve_member, raft));
-    raft_uv_close(&m->io);
-    raft_uv_tcp_close(&m->transport);
-    m->closed = 1;
+    struct member *m = x;
+    return uv_backend_fd(&m->loop);
 }
 
-void serve_member_stop(server *s)
+static int member_timeout(void *x)
 {
-    struct serve_member *m = s->member;
-    if (m == NULL)
-        return;
-    if (m->started) {
-        raft_close(&m->raft, member_closed);
-        while (!m->closed)
-            uv_run(&m->loop, UV_RUN_ONCE);
-        uv_run(&m->loop, UV_RUN_DEFAULT); /* the handles' close callbacks */
-        uv_loop_close(&m->loop);
-    }
-    replica_fsm_free(&m->fsm);
-    int rc = replica_close(m->r);
-    if (rc != KV_OK)
-        fprintf(stderr, "kv serve: closing the member's engine: %s: %s\n", kv_strerror(rc),
-                kv_errmsg());
-    s->db = NULL;
-    s->member = NULL;
-    free(m);
-}
-
-int serve_member_fd(const server *s)
-{
-    return s->member != NULL ? uv_backend_fd(&s->member->loop) : -1;
-}
-
-int serve_member_timeout(const server *s)
-{
-    if (s->member == NULL)
-        return -1;
+    struct member *m = x;
     /* Reads of the pass just run wait for a barrier not started yet
      * (member_write.c): the next pass starts it at once, not at libraft's
-     * next timer (a heartbeat, up to 100 ms away). */
-    if (s->member->barrier_wanted && !s->member->barrier_busy)
+     * next timer (a heartbeat, up to 100 ms away).  A disk short of room
+     * is looked at again soon. */
+    if (m->barrier_wanted && !m->barrier_busy)
         return 0;
-    return uv_backend_timeout(&s->member->loop);
+    int t = uv_backend_timeout(&m->loop);
+    if (m->disk.short_of_room || m->disk.held != NULL)
+        return t < 0 || t > 100 ? 100 : t;
+    return t;
 }
 
-/* The engine failed to apply a committed entry (replica_fsm.h): a full
- * disk, an I/O error.  libraft 0.15 would try the entry again at every
- * commit and, on a leader, go on leading while it answers no write and no
- * read, the whole group waiting for it.  So the member stops at once, as
- * a SIGKILL would stop it, which it is built to survive: its engine holds
- * every entry before this one (nothing of this one: a kv_write is all or
- * nothing) and libraft's log the rest.  The others elect a leader without
- * it; restarted once the cause is gone, it applies the entry again. */
-static void member_stop_failed(struct serve_member *m)
+/* The engine failed to apply a committed entry (replica_fsm.h): an I/O
+ * error the disk guard (member_disk.c) did not see coming.  libraft 0.15
+ * would try the entry again at every commit and, on a leader, go on
+ * leading while it answers no write and no read, the whole group waiting
+ * for it.  So the member stops at once, as a SIGKILL would stop it, which
+ * it is built to survive: its engine holds every entry before this one
+ * (nothing of this one: a kv_write is all or nothing) and libraft's log
+ * the rest.  The others elect a leader without it; restarted once the
+ * cause is gone, it applies the entry again. */
+static void member_stop_failed(struct member *m)
 {
-    fprintf(stderr, "kv serve: raft member %llu: applying entry %llu: %s: %s; stopping (its "
-            "engine holds every entry before it: restart it once the cause is gone)\n",
-            (unsigned long long)m->self->id, (unsigned long long)m->fsm.failed_index,
-            kv_strerror(m->fsm.failed), m->fsm.why);
-    fflush(stderr);
+    member_say(m, "applying entry %llu: %s: %s; stopping (its engine holds every entry before "
+               "it: restart it once the cause is gone)", (unsigned long long)m->fsm.failed_index,
+               kv_strerror(m->fsm.failed), m->fsm.why);
     _exit(1);
 }
 
-void serve_member_run(server *s)
+static void member_run(void *x, unsigned long long pass)
 {
-    struct serve_member *m = s->member;
-    if (m == NULL)
-        return;
+    struct member *m = x;
+    m->pass = pass;
+    member_disk_check(m);
     uv_run(&m->loop, UV_RUN_NOWAIT);
     if (m->fsm.failed != KV_OK)
         member_stop_failed(m);
     member_barrier_kick(m);
+    member_boot_mark(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */
-    s->db = replica_db(m->r);
+    serve_host_set_db(m->host, replica_db(m->r));
 }
+
+const serve_ext_ops member_ext = {
+    .name = "a member of a Raft group",
+    .create = member_create,
+    .destroy = member_destroy,
+    .usage = member_usage,
+    .option = member_option,
+    .wanted = member_wanted,
+    .start = member_start,
+    .stop = member_stop,
+    .fd = member_fd,
+    .timeout = member_timeout,
+    .run = member_run,
+    .gate = member_gate,
+    .cluster = member_cluster_cmd,
+    .propose = member_propose,
+};

@@ -1,22 +1,34 @@
 /*
- * member.h: what the files of a member (serve_member.h's stage-10 side)
- * share: the group as this process sees it.
+ * member.h: what the files of a member share: `kv serve` as a member of
+ * a Raft group (serve_ext.h's extension, as stage 10's kv installs it),
+ * the group as this process sees it.
  *
- *   member.c          start and stop: the replica, libraft and its libuv
- *                     loop run on the server's loop thread
- *   member_write.c    a batch of writes proposed as commands, answered
+ *   member.c          the extension: start and stop, the loop's share
+ *                     (libraft and its libuv loop run on the server's loop
+ *                     thread), and its operations for the server
+ *   member_options.c  the --raft-* options, checked before anything starts
+ *   member_boot.c     whether an empty directory may start a new group,
+ *                     asked of the peers (a wiped member cannot rewrite
+ *                     history)
+ *   member_disk.c     room on disk: writes refused, and libraft's log
+ *                     kept from running out of space, while it is short
+ *   member_write.c    the server's writes proposed as commands, settled
  *                     when applied; reads behind a read index
- *   member_exec.c     a transaction (WATCH, MULTI, EXEC) as one command
- *   key_slot.c        a key's slot, as Redis Cluster clients compute it
- *   member_cluster.c  the peers (the configuration, their addresses), key
- *                     slots, MOVED, CLUSTER SLOTS, SHARDS, INFO
+ *   member_peers.c    the peers: --raft-peers, the configuration, the
+ *                     leader, and where each is reached
+ *   member_cluster.c  CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT,
+ *                     and MOVED
  *   member_change.c   membership: CLUSTER ADDMEMBER, REMOVEMEMBER,
  *                     FAILOVER TO, each answered once committed
+ *   member_raft.c     what is read of libraft's struct raft that its API
+ *                     does not give (version 0.15.0), in one place
+ *   key_slot.c        a key's slot, as Redis Cluster clients compute it
  *
  * Threads: everything here runs on the server's loop thread, libraft's
  * callbacks included (its libuv loop is run from the server's loop:
  * uv_backend_fd in the epoll set, uv_run without waiting).  Only libuv's
- * own thread pool touches the disk, for libraft's log.
+ * own thread pool touches the disk, for libraft's log.  The member talks
+ * to the server through serve_ext.h alone.
  */
 #ifndef KV_RAFT_MEMBER_H
 #define KV_RAFT_MEMBER_H
@@ -25,8 +37,9 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "peer_transport.h"
 #include "replica_fsm.h"
-#include "serve_member.h"
+#include "serve_ext.h"
 
 #define MEMBER_MAX_PEERS 9
 
@@ -37,6 +50,23 @@ typedef struct member_peer {
     int client_port;       /* its Redis port, or 0 if not known */
     int role;              /* RAFT_VOTER, RAFT_STANDBY, RAFT_SPARE (-1: not configured) */
 } member_peer;
+
+/* The --raft-* options (member_options.c). */
+typedef struct member_options {
+    unsigned long long id;        /* --raft-id; 0 = not a member */
+    const char *peers;            /* --raft-peers: ID@HOST:PORT/CLIENTPORT,... */
+    unsigned snapshot_every;      /* --raft-snapshot-every; 0: libraft's default */
+    unsigned election_ms;         /* --raft-election-timeout; 0: libraft's, 1000 */
+    const char *bind;             /* --raft-bind HOST:PORT, or NULL: its own address */
+    int join;                     /* --raft-join: no bootstrap; wait to be added */
+    int bootstrap;                /* --raft-bootstrap: an empty directory may start the group */
+    const char *tls;              /* --raft-tls DIR: the group's credentials */
+    int insecure;                 /* --raft-insecure: no TLS, loopback addresses only */
+    unsigned long long max_entry, max_message;  /* --raft-max-entry, --raft-max-message */
+    unsigned long long reserve;   /* --raft-disk-reserve: bytes kept free (member_disk.c);
+                                     MEMBER_RESERVE_UNSET until given or defaulted */
+} member_options;
+#define MEMBER_RESERVE_UNSET (~0ull)
 
 /* A membership change under way (member_change.c): one at a time, for
  * one client (by id: it may have gone when the change ends). */
@@ -53,27 +83,48 @@ typedef struct member_change {
     struct raft_transfer transfer_req; /* raft_transfer */
 } member_change;
 
-struct serve_member {
-    server *s;
+/* Room on disk (member_disk.c). */
+typedef struct member_disk {
+    char *raft_dir, *engine_dir;
+    uint64_t raft_free, engine_free;   /* bytes, at the last look */
+    long long looked_ms;               /* when (the loop's clock) */
+    int short_of_room;                 /* under the reserve: writes refused */
+    unsigned long long refused;        /* writes refused for want of room */
+    struct raft_io *inner;             /* libraft's own I/O, which member_disk wraps */
+    struct member_held *held;          /* log writes held back while short */
+    unsigned long long held_total;     /* ... how many, over time */
+} member_disk;
+
+struct member {
+    serve_host *host;
+    member_options opt;
+    serve_ext_env env;
     uv_loop_t loop;
     struct raft_uv_transport transport;
-    struct raft_io io;
+    peer_tls_ctx *tls;
+    struct raft_io io;             /* libraft's uv I/O (wrapped: member_disk.c) */
+    struct raft_io guarded;        /* what libraft is given */
     struct raft raft;
     replica *r;
     replica_fsm fsm;
     /* --raft-peers: the first configuration, and the client addresses of
-     * its members until the log gives them (member_note.h). */
+     * its members until the log gives them (member_peers.c). */
     member_peer peers[MEMBER_MAX_PEERS];
     int npeers;
     const member_peer *self;
     member_change change;
-    int started, closed;
-    /* Read indexes: barriers started and done; one in flight at a time. */
+    member_disk disk;
+    int loop_made, transport_made, started, closed, transport_closed;
+    int raft_had_log;             /* its Raft directory held a log at the start */
+    char *marker;                 /* the credentials' record that this member ran, or NULL */
+    /* Read indexes (member_write.c): barriers started after a client's
+     * bytes, one in flight at a time. */
     struct raft_barrier barrier_req;
-    unsigned long long epoch_started, epoch_done;
+    unsigned long long pass;       /* the server's loop pass, as run() was told */
+    unsigned long long barrier_pass, done_pass;  /* the flying barrier's, the last done's */
     int barrier_busy, barrier_wanted;
-    /* The flying batch's commands not answered yet (member_write.c). */
-    unsigned proposals;
+    /* The writes proposed and not settled yet (member_write.c). */
+    struct member_proposal *proposals;
     /* Planted mistakes, for the cluster tests to show their checker
      * catches each (never set otherwise; KV_RAFT_PLANTED names one):
      *   ack-before-commit  a batch's writes are answered as soon as they
@@ -96,43 +147,85 @@ struct serve_member {
     int planted_ack_early, planted_follower_reads, planted_leader_reads;
 };
 
-/* member_cluster.c */
-int  member_peers_parse(struct serve_member *m, const char *list, raft_id self);
+/* The extension stage 10's kv gives `kv serve` (stages/10-raft/tools/raft_kv_main.c). */
+extern const serve_ext_ops member_ext;
+
+/* A line on stderr, "kv serve: raft member N: ...". */
+void member_say(const struct member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* member_options.c */
+void member_usage(FILE *to);
+int  member_option(void *x, char **args, int nargs, int *i, int *bad);
+int  member_wanted(void *x, int stdio);
+
+/* member_peers.c */
+/* Parses --raft-peers into m->peers (every entry ID@HOST:PORT/CLIENTPORT,
+ * HOST:PORT an IPv4 address): 0, or -1 after a message. */
+int  member_peers_parse(struct member *m, const char *list, raft_id self);
 /* Member id as *out: its role and Raft address from the current
  * configuration, its client address from the log's notes (the replica),
  * else from --raft-peers.  1 if the configuration or --raft-peers knows
  * it, else 0. */
-int  member_peer_of(struct serve_member *m, raft_id id, member_peer *out);
+int  member_peer_of(struct member *m, raft_id id, member_peer *out);
 /* The leader as *out: 1, or 0 if none is known. */
-int  member_leader(struct serve_member *m, member_peer *out);
-/* Answers c with -MOVED to the leader for the key r's argument `key`
- * (0: a command with no key) names, or -CLUSTERDOWN if no leader is
- * known. */
-void member_redirect(struct serve_member *m, serve_client *c, const serve_req *r, size_t key);
+int  member_leader(struct member *m, member_peer *out);
+/* Writes to out the answer for a client that must go to the leader:
+ * -MOVED to it for the command's key (0: none), -TRYAGAIN while the
+ * leader's client address is not known yet, or -CLUSTERDOWN if no leader
+ * is known. */
+void member_redirect(struct member *m, serve_out *out, const serve_req *r, size_t key);
+
+/* member_boot.c */
+/* Decides how the member starts on its Raft directory: 0 to go on (and
+ * *bootstrap: 1 if it starts the group now), -1 after a message (it must
+ * not start: its state was lost, or the group has a history it lacks). */
+int  member_boot(struct member *m, int *bootstrap);
+/* Records, beside the credentials, that this member holds a log (once
+ * it does): a later start with an empty directory is then refused. */
+void member_boot_mark(struct member *m);
+/* The probe's answer for a peer asking (peer_transport.h). */
+void member_boot_answer(void *arg, uint64_t asker, peer_answer *out);
+
+/* member_disk.c */
+/* Wraps libraft's I/O (m->io) into m->guarded; disk->raft_dir and
+ * engine_dir set.  0, or -1 after a message. */
+int  member_disk_init(struct member *m);
+void member_disk_wrap(struct member *m);   /* after raft_uv_init: m->guarded made */
+void member_disk_free(struct member *m);
+/* Looks at the room left (now and then) and lets held log writes go once
+ * there is room again. */
+void member_disk_check(struct member *m);
+/* 1 if writes are refused for want of room; then out gets the refusal. */
+int  member_disk_refuses(struct member *m, serve_out *out);
+
+/* member_write.c */
+int  member_gate(void *x, const serve_gate *g);
+void member_propose(void *x, const serve_write *w, size_t n);
+void member_barrier_kick(struct member *m);
+/* The fsm's word after each command applied (replica_fsm.h). */
+void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+/* Settles every proposal still waiting (at stop): outcome unknown. */
+void member_write_abandon(struct member *m);
+
+/* member_cluster.c */
+void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
 
 /* member_change.c */
 /* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
  * FAILOVER TO). */
 int  member_change_is(const serve_req *r);
-/* serve_member_gate for a membership change: starts it (WAIT), waits for
- * it (WAIT), lets the ended one's answer run (GO), or answers a redirect
- * or a refusal (ANSWERED). */
-int  member_change_gate(struct serve_member *m, serve_client *c, const serve_req *r);
-/* Writes the ended change's answer to c if it is c's: 1, else 0. */
-int  member_change_answer(struct serve_member *m, serve_client *c);
+/* The gate for a membership change: starts it (WAIT), waits for it
+ * (WAIT), writes the ended change's answer (ANSWERED), or a redirect or
+ * a refusal (ANSWERED). */
+int  member_change_gate(struct member *m, const serve_gate *g);
 
-/* member_write.c */
-void member_barrier_kick(struct serve_member *m);
-
-/* member_exec.c */
-struct serve_multi;
-/* Adds to cmd the conditions of EXEC mu's WATCH and the writes of its
- * queue.  KV_OK, or an error with mu->status and mu->err set (EXEC answers
- * it; nothing is proposed). */
-int  member_exec_command(struct serve_multi *mu, command *cmd);
-/* EXEC mu's answer once its command applied with `outcome` (REPLICA_*):
- * its replies in mu->reply, or mu->status KV_ERR_CONFLICT (*-1). */
-void member_exec_answer(struct serve_multi *mu, int outcome, const uint8_t *existed,
-                        size_t nexisted);
+/* member_raft.c: libraft 0.15.0's struct raft, read where its API has no
+ * call for it. */
+raft_term member_raft_term(const struct raft *r);
+raft_index member_raft_commit_index(const struct raft *r);
+const struct raft_configuration *member_raft_configuration(const struct raft *r);
+/* The leader's match index for configuration entry i, or 0 if this
+ * member does not lead. */
+raft_index member_raft_match_index(const struct raft *r, unsigned i);
 
 #endif

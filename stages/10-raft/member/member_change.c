@@ -25,12 +25,13 @@
  *       election timeout).
  *
  * One change at a time (libraft allows one uncommitted configuration).
- * The client's request waits (serve_member_gate's WAIT) while its change
- * is under way; when it ends, the request runs again and gets its answer
- * (member_change_answer).  A follower redirects the request as it does a
- * write (MOVED to the leader).
+ * The client's request waits (the gate's WAIT, serve_ext.h) while its
+ * change is under way; when it ends, the client is woken, the request
+ * comes to the gate again and gets its answer there.  A follower
+ * redirects the request as it does a write (MOVED to the leader).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 #include "member_note.h"
 
 #define CHANGE_OF(field, ptr) \
-    ((struct serve_member *)((char *)(ptr) - offsetof(struct serve_member, change.field)))
+    ((struct member *)((char *)(ptr) - offsetof(struct member, change.field)))
 
 int member_change_is(const serve_req *r)
 {
@@ -50,21 +51,18 @@ int member_change_is(const serve_req *r)
 
 /* The change ended (err NULL: +OK): its client, if still here, runs its
  * request again and reads the answer; if it left, the change is over. */
-static void change_end(struct serve_member *m, const char *err)
+static void change_end(struct member *m, const char *err)
 {
     member_change *ch = &m->change;
     ch->done = 1;
     snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "");
-    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
-        if (c->id == ch->client && !c->dead) {
-            c->waiting = 0;
-            serve_client_ready(m->s, c);
-            return;
-        }
-    ch->kind = MEMBER_CHANGE_NONE;
+    if (serve_host_client_here(m->host, ch->client))
+        serve_host_wake(m->host, ch->client);
+    else
+        ch->kind = MEMBER_CHANGE_NONE;
 }
 
-static void change_fail(struct serve_member *m, const char *what, int rv)
+static void change_fail(struct member *m, const char *what, int rv)
 {
     char err[256];
     snprintf(err, sizeof err, "ERR %s: %s", what, raft_strerror(rv));
@@ -73,7 +71,7 @@ static void change_fail(struct serve_member *m, const char *what, int rv)
 
 static void change_promoted(struct raft_change *req, int status)
 {
-    struct serve_member *m = CHANGE_OF(change_req, req);
+    struct member *m = CHANGE_OF(change_req, req);
     if (status != 0) {
         char err[256];
         snprintf(err, sizeof err, "ERR member %llu is in the configuration as a spare, but was "
@@ -85,7 +83,7 @@ static void change_promoted(struct raft_change *req, int status)
     change_end(m, NULL);
 }
 
-static void change_promote(struct serve_member *m)
+static void change_promote(struct member *m)
 {
     int rv = raft_assign(&m->raft, &m->change.change_req, m->change.id, RAFT_VOTER,
                          change_promoted);
@@ -95,7 +93,7 @@ static void change_promote(struct serve_member *m)
 
 static void change_added(struct raft_change *req, int status)
 {
-    struct serve_member *m = CHANGE_OF(change_req, req);
+    struct member *m = CHANGE_OF(change_req, req);
     if (status != 0)
         change_fail(m, "raft_add (the new member as a spare) not committed", status);
     else
@@ -105,7 +103,7 @@ static void change_added(struct raft_change *req, int status)
 static void change_noted(struct raft_apply *req, int status, void *result)
 {
     (void)result;
-    struct serve_member *m = CHANGE_OF(apply_req, req);
+    struct member *m = CHANGE_OF(apply_req, req);
     member_change *ch = &m->change;
     if (status != 0) {
         change_fail(m, "the new member's address was not committed", status);
@@ -123,7 +121,7 @@ static void change_noted(struct raft_apply *req, int status, void *result)
 
 static void change_removed(struct raft_change *req, int status)
 {
-    struct serve_member *m = CHANGE_OF(change_req, req);
+    struct member *m = CHANGE_OF(change_req, req);
     if (status != 0)
         change_fail(m, "raft_remove not committed", status);
     else
@@ -132,7 +130,7 @@ static void change_removed(struct raft_change *req, int status)
 
 static void change_transferred(struct raft_transfer *req)
 {
-    struct serve_member *m = CHANGE_OF(transfer_req, req);
+    struct member *m = CHANGE_OF(transfer_req, req);
     raft_id id = 0;
     const char *addr = NULL;
     raft_leader(&m->raft, &id, &addr);
@@ -148,7 +146,7 @@ static void change_transferred(struct raft_transfer *req)
 }
 
 /* The id argument: 1 and *id, or 0 after an error to c. */
-static int change_id(serve_client *c, const serve_req *r, size_t i, raft_id *id)
+static int change_id(serve_out *o, const serve_req *r, size_t i, raft_id *id)
 {
     char text[24];
     size_t n = req_len(r, i);
@@ -163,17 +161,17 @@ static int change_id(serve_client *c, const serve_req *r, size_t i, raft_id *id)
             return 1;
         }
     }
-    out_error(&c->out, "ERR a member's id is a number from 1 (got argument %zu)", i);
+    out_error(o, "ERR a member's id is a number from 1 (got argument %zu)", i);
     return 0;
 }
 
 /* Copies argument i into out as an address: 1, or 0 after an error. */
-static int change_addr(serve_client *c, const serve_req *r, size_t i, char *out, size_t cap,
+static int change_addr(serve_out *o, const serve_req *r, size_t i, char *out, size_t cap,
                        const char *what)
 {
     size_t n = req_len(r, i);
     if (n >= cap || !member_addr_valid(req_ptr(r, i), n)) {
-        out_error(&c->out, "ERR the %s address is HOST:PORT, at most %u bytes", what,
+        out_error(o, "ERR the %s address is HOST:PORT, at most %u bytes", what,
                   MEMBER_ADDR_MAX);
         return 0;
     }
@@ -183,29 +181,29 @@ static int change_addr(serve_client *c, const serve_req *r, size_t i, char *out,
 }
 
 /* Starts ADDMEMBER: 1 (under way), or 0 after an answer to c. */
-static int change_add(struct serve_member *m, serve_client *c, const serve_req *r)
+static int change_add(struct member *m, serve_out *o, const serve_req *r)
 {
     member_change *ch = &m->change;
     if (r->argc != 5) {
-        out_error(&c->out, "ERR CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT");
+        out_error(o, "ERR CLUSTER ADDMEMBER ID RAFT-HOST:PORT CLIENT-HOST:PORT");
         return 0;
     }
-    if (!change_id(c, r, 2, &ch->id) ||
-        !change_addr(c, r, 3, ch->raft_addr, sizeof ch->raft_addr, "Raft") ||
-        !change_addr(c, r, 4, ch->client_addr, sizeof ch->client_addr, "client"))
+    if (!change_id(o, r, 2, &ch->id) ||
+        !change_addr(o, r, 3, ch->raft_addr, sizeof ch->raft_addr, "Raft") ||
+        !change_addr(o, r, 4, ch->client_addr, sizeof ch->client_addr, "client"))
         return 0;
-    const struct raft_configuration *conf = &m->raft.configuration;
+    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++) {
         const struct raft_server *sv = &conf->servers[i];
         int same_addr = strcmp(sv->address, ch->raft_addr) == 0;
         if (sv->id == ch->id && (sv->role == RAFT_VOTER || !same_addr)) {
-            out_error(&c->out, "ERR member %llu is already in the configuration (a %s at %s)",
+            out_error(o, "ERR member %llu is already in the configuration (a %s at %s)",
                       (unsigned long long)sv->id, sv->role == RAFT_VOTER ? "voter" : "non-voter",
                       sv->address);
             return 0;
         }
         if (sv->id != ch->id && same_addr) {
-            out_error(&c->out, "ERR the Raft address %s is member %llu's", sv->address,
+            out_error(o, "ERR the Raft address %s is member %llu's", sv->address,
                       (unsigned long long)sv->id);
             return 0;
         }
@@ -234,14 +232,14 @@ static int change_add(struct serve_member *m, serve_client *c, const serve_req *
     size_t len = member_note_encode(&note, bytes, sizeof bytes);
     struct raft_buffer buf = {len > 0 ? raft_malloc(len) : NULL, len};
     if (buf.base == NULL) {
-        out_error(&c->out, "ERR out of memory (or an address that does not encode)");
+        out_error(o, "ERR out of memory (or an address that does not encode)");
         return 0;
     }
     memcpy(buf.base, bytes, len);
     int rv = raft_apply(&m->raft, &ch->apply_req, &buf, 1, change_noted);
     if (rv != 0) {
         raft_free(buf.base);
-        out_error(&c->out, "ERR the new member's address could not be proposed: %s",
+        out_error(o, "ERR the new member's address could not be proposed: %s",
                   raft_strerror(rv));
         return 0;
     }
@@ -249,109 +247,96 @@ static int change_add(struct serve_member *m, serve_client *c, const serve_req *
 }
 
 /* Starts REMOVEMEMBER: 1, or 0 after an answer to c. */
-static int change_remove(struct serve_member *m, serve_client *c, const serve_req *r)
+static int change_remove(struct member *m, serve_out *o, const serve_req *r)
 {
     member_change *ch = &m->change;
     if (r->argc != 3) {
-        out_error(&c->out, "ERR CLUSTER REMOVEMEMBER ID");
+        out_error(o, "ERR CLUSTER REMOVEMEMBER ID");
         return 0;
     }
     member_peer p;
-    if (!change_id(c, r, 2, &ch->id))
+    if (!change_id(o, r, 2, &ch->id))
         return 0;
     if (!member_peer_of(m, ch->id, &p) || p.role == -1) {
-        out_error(&c->out, "ERR member %llu is not in the configuration",
+        out_error(o, "ERR member %llu is not in the configuration",
                   (unsigned long long)ch->id);
         return 0;
     }
-    if (ch->id == m->raft.id) {
-        out_error(&c->out, "ERR member %llu leads: CLUSTER FAILOVER TO another member first, "
+    if (ch->id == m->self->id) {
+        out_error(o, "ERR member %llu leads: CLUSTER FAILOVER TO another member first, "
                   "then remove it there", (unsigned long long)ch->id);
         return 0;
     }
     int rv = raft_remove(&m->raft, &ch->change_req, ch->id, change_removed);
     if (rv != 0) {
-        out_error(&c->out, "ERR raft_remove: %s", raft_strerror(rv));
+        out_error(o, "ERR raft_remove: %s", raft_strerror(rv));
         return 0;
     }
     return 1;
 }
 
 /* Starts FAILOVER TO: 1, or 0 after an answer to c. */
-static int change_transfer(struct serve_member *m, serve_client *c, const serve_req *r)
+static int change_transfer(struct member *m, serve_out *o, const serve_req *r)
 {
     member_change *ch = &m->change;
     if (r->argc != 4 || !serve_cmd_is(r, 2, "to")) {
-        out_error(&c->out, "ERR CLUSTER FAILOVER TO ID (a member's leadership moved to "
+        out_error(o, "ERR CLUSTER FAILOVER TO ID (a member's leadership moved to "
                   "another; Redis's own FAILOVER options are not taken)");
         return 0;
     }
     member_peer p;
-    if (!change_id(c, r, 3, &ch->id))
+    if (!change_id(o, r, 3, &ch->id))
         return 0;
-    if (!member_peer_of(m, ch->id, &p) || p.role != RAFT_VOTER || ch->id == m->raft.id) {
-        out_error(&c->out, "ERR member %llu is not a voter of the configuration other than "
+    if (!member_peer_of(m, ch->id, &p) || p.role != RAFT_VOTER || ch->id == m->self->id) {
+        out_error(o, "ERR member %llu is not a voter of the configuration other than "
                   "the leader", (unsigned long long)ch->id);
         return 0;
     }
     int rv = raft_transfer(&m->raft, &ch->transfer_req, ch->id, change_transferred);
     if (rv != 0) {
-        out_error(&c->out, "ERR raft_transfer: %s", raft_strerror(rv));
+        out_error(o, "ERR raft_transfer: %s", raft_strerror(rv));
         return 0;
     }
     return 1;
 }
 
-/* 1 if the client that asked for the change is still here to read its
- * answer. */
-static int change_owner_here(struct serve_member *m)
-{
-    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
-        if (c->id == m->change.client)
-            return !c->dead;
-    return 0;
-}
-
-int member_change_gate(struct serve_member *m, serve_client *c, const serve_req *r)
+int member_change_gate(struct member *m, const serve_gate *g)
 {
     member_change *ch = &m->change;
-    if (ch->kind != MEMBER_CHANGE_NONE && ch->client == c->id)
-        return ch->done ? SERVE_MEMBER_GO : SERVE_MEMBER_WAIT;
-    if (ch->kind != MEMBER_CHANGE_NONE && ch->done && !change_owner_here(m))
+    const serve_req *r = g->req;
+    serve_out *o = g->out;
+    if (ch->kind != MEMBER_CHANGE_NONE && ch->client == g->client) {
+        if (!ch->done)
+            return SERVE_GATE_WAIT;
+        if (ch->err[0] == '\0')
+            out_simple(o, "OK");
+        else
+            out_error(o, "%s", ch->err);
+        ch->kind = MEMBER_CHANGE_NONE;
+        return SERVE_GATE_ANSWERED;
+    }
+    if (ch->kind != MEMBER_CHANGE_NONE && ch->done && !serve_host_client_here(m->host, ch->client))
         ch->kind = MEMBER_CHANGE_NONE; /* ended, and no one is left to answer */
     if (raft_state(&m->raft) != RAFT_LEADER) {
-        member_redirect(m, c, r, 0);
-        return SERVE_MEMBER_ANSWERED;
+        member_redirect(m, o, r, 0);
+        return SERVE_GATE_ANSWERED;
     }
     if (ch->kind != MEMBER_CHANGE_NONE) {
-        out_error(&c->out, "ERR a membership change is under way (asked by client %llu): one "
-                  "at a time", ch->client);
-        return SERVE_MEMBER_ANSWERED;
+        out_error(o, "ERR a membership change is under way (asked by client %llu): one at a "
+                  "time", ch->client);
+        return SERVE_GATE_ANSWERED;
     }
     int kind = serve_cmd_is(r, 1, "addmember")      ? MEMBER_CHANGE_ADD
                : serve_cmd_is(r, 1, "removemember") ? MEMBER_CHANGE_REMOVE
                                                     : MEMBER_CHANGE_TRANSFER;
-    int started = kind == MEMBER_CHANGE_ADD      ? change_add(m, c, r)
-                  : kind == MEMBER_CHANGE_REMOVE ? change_remove(m, c, r)
-                                                 : change_transfer(m, c, r);
+    int started = kind == MEMBER_CHANGE_ADD      ? change_add(m, o, r)
+                  : kind == MEMBER_CHANGE_REMOVE ? change_remove(m, o, r)
+                                                 : change_transfer(m, o, r);
     if (!started)
-        return SERVE_MEMBER_ANSWERED;
+        return SERVE_GATE_ANSWERED;
     ch->kind = kind;
-    ch->client = c->id;
+    ch->client = g->client;
     ch->done = 0;
     ch->err[0] = '\0';
-    return SERVE_MEMBER_WAIT;
-}
-
-int member_change_answer(struct serve_member *m, serve_client *c)
-{
-    member_change *ch = &m->change;
-    if (ch->kind == MEMBER_CHANGE_NONE || ch->client != c->id || !ch->done)
-        return 0;
-    if (ch->err[0] == '\0')
-        out_simple(&c->out, "OK");
-    else
-        out_error(&c->out, "%s", ch->err);
-    ch->kind = MEMBER_CHANGE_NONE;
-    return 1;
+    return SERVE_GATE_WAIT;
 }

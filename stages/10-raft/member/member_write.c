@@ -1,27 +1,37 @@
 /*
  * member_write.c: writes and reads of a member (member.h).
  *
- * Writes.  The server gathers a pass's writes into a batch (serve_commit.c);
- * a member proposes the batch's plain writes as one command of the
- * group's log, and each EXEC in it as one of its own (member_exec.c), and
- * answers each from the callback libraft calls right after the command is
- * applied here, with what applying it found (a DEL's count of the keys
- * that existed then).  One batch is in flight at a time, as without Raft.
- * Only the leader takes writes: a follower redirects them (MOVED).  A
- * proposal that libraft refuses at once was never appended: its writes
- * fail.  One whose leader lost its place before the command was committed
- * may still be committed by the next leader: the client is told it may or
- * may not have been applied.
+ * Writes.  The server hands the member a batch's writes (serve_ext.h):
+ * plain puts and deletes in a row as one write, each EXEC as one with its
+ * conditions.  The member proposes each as one command of the group's
+ * log, in order, and settles it by its id once libraft says what became
+ * of it: applied here (with what applying found, a DEL's count of the
+ * keys that existed then), refused (a condition did not hold), never
+ * appended (libraft refused the proposal at once: certainly not
+ * applied), or its leader lost its place before it was committed (the
+ * next leader may still commit it: unknown).  After a write that could
+ * not be proposed, the rest of the batch fail too: they may not be
+ * applied out of order.  Only the leader takes writes: a follower
+ * redirects them (MOVED), and no member takes them while it is short of
+ * room on disk (member_disk.c).
+ *
+ * What applying found comes by index, not through libraft: the fsm tells
+ * member_applied each command's index and outcome (replica_fsm.h), and
+ * the member keeps it for the proposal at that index (raft_apply sets
+ * req.index when it appends), which libraft's callback then settles.
  *
  * Reads.  A leader's engine may be behind the group: a leader cut off
  * from the others does not know yet that another was elected and took
  * writes.  So a read on the leader waits for a read index: a barrier
  * (raft_barrier, an empty entry) started after the read's bytes arrived
- * and committed by a majority, which a deposed leader cannot get.  Reads
- * whose bytes came before the same barrier share it: a client's
- * read_epoch names the barrier its reads wait for, and new bytes clear it
- * (serve_loop.c).  A follower redirects reads to the leader, unless the
- * client said READONLY: then it reads its own engine, possibly stale.
+ * and committed by a majority, which a deposed leader cannot get.  The
+ * server numbers its loop passes, reads a pass's bytes before it runs
+ * the member, and says in which pass each client's last bytes arrived
+ * (serve_gate.input_pass); a barrier started in that pass or later
+ * serves the read, and reads of one pass share one barrier (a member
+ * that is its configuration's only voter needs none).  A follower
+ * redirects reads to the leader, unless the client said READONLY: then
+ * it reads its own engine, possibly stale.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -29,247 +39,228 @@
 #include <string.h>
 
 #include "member.h"
-#include "serve_batch.h"
-#include "serve_queue.h"
 
-#define MEMBER_OF(field, ptr) \
-    ((struct serve_member *)((char *)(ptr) - offsetof(struct serve_member, field)))
+#define MEMBER_OF(field, ptr) ((struct member *)((char *)(ptr) - offsetof(struct member, field)))
 
-/* One command of a batch, proposed: libraft holds req until it calls
- * member_applied.  A plain command holds the puts and deletes of chunks
- * [k0, k1); an EXEC's, the transaction of op `exec` (member_exec.c). */
+/* One write proposed: libraft holds req until member_proposed. */
 typedef struct member_proposal {
     struct raft_apply req;
-    struct serve_member *m;
-    commit_batch *b;         /* NULL once answered (the planted mistake's) */
-    size_t k0, k1;
-    commit_op *exec;
+    struct member *m;
+    unsigned long long id;        /* the server's write id */
+    int told, outcome;            /* member_applied's word, for req.index */
+    uint8_t *existed;
+    size_t nexisted;
+    struct member_proposal *prev, *next;
 } member_proposal;
 
-/* The batch is answered once its last command is (m->proposals of them
- * are outstanding). */
-static void member_proposal_settled(struct serve_member *m)
+static void proposal_unlink(struct member *m, member_proposal *p)
 {
-    if (--m->proposals == 0)
-        serve_commit_done(m->s);
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        m->proposals = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    free(p->existed);
+    free(p);
 }
 
-static void member_applied(struct raft_apply *req, int status, void *result)
+void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
 {
-    member_proposal *pr = req->data;
-    struct serve_member *m = pr->m;
-    commit_batch *b = pr->b;
-    size_t k0 = pr->k0, k1 = pr->k1;
-    commit_op *exec = pr->exec;
-    free(pr);
-    if (b == NULL) /* the planted mistake answered it at the proposal */
-        return;
-    int outcome = status == 0 ? replica_fsm_outcome(result) : -1;
-    char msg[160];
-    if (status != 0)
-        snprintf(msg, sizeof msg, "leadership lost before the write was committed (%s): it "
-                 "may or may not be applied", raft_strerror(status));
-    if (exec != NULL) {
-        if (status == 0) {
-            member_exec_answer(exec->multi, outcome, m->fsm.existed, m->fsm.nexisted);
-        } else {
-            exec->multi->status = KV_ERR_IO;
-            snprintf(exec->multi->err, sizeof exec->multi->err, "%s", msg);
+    struct member *m = arg;
+    for (member_proposal *p = m->proposals; p != NULL; p = p->next) {
+        if (p->req.index != index)
+            continue;
+        p->told = 1;
+        p->outcome = outcome;
+        if (n > 0 && (p->existed = malloc(n)) != NULL) {
+            memcpy(p->existed, existed, n);
+            p->nexisted = n;
         }
-    } else if (status == 0 && outcome == REPLICA_APPLIED) {
-        size_t w = 0;
-        for (size_t k = k0; k < k1; k++)
-            for (size_t j = 0; j < b->chunks[k].n; j++, w++) {
-                b->chunks[k].status = KV_OK;
-                b->ops[b->order[b->chunks[k].start + j]].existed =
-                    w < m->fsm.nexisted && m->fsm.existed[w];
-            }
+        return;
+    }
+}
+
+static void member_proposed(struct raft_apply *req, int status, void *result)
+{
+    member_proposal *p = req->data;
+    struct member *m = p->m;
+    (void)result;
+    char msg[200];
+    if (status != 0) {
+        snprintf(msg, sizeof msg, "leadership lost before the write was committed (%s): it may "
+                 "or may not be applied", raft_strerror(status));
+        serve_host_settle(m->host, p->id, SERVE_WRITE_UNKNOWN, NULL, 0, msg);
+    } else if (!p->told) {
+        serve_host_settle(m->host, p->id, SERVE_WRITE_UNKNOWN, NULL, 0,
+                          "committed, but its outcome here is not known");
+    } else if (p->outcome == REPLICA_APPLIED) {
+        serve_host_settle(m->host, p->id, SERVE_WRITE_APPLIED, p->existed, p->nexisted, NULL);
+    } else if (p->outcome == REPLICA_REFUSED) {
+        serve_host_settle(m->host, p->id, SERVE_WRITE_REFUSED, NULL, 0, NULL);
     } else {
-        for (size_t k = k0; k < k1; k++) {
-            b->chunks[k].status = status != 0 ? KV_ERR_IO : KV_ERR_INVALID;
-            snprintf(b->chunks[k].err, sizeof b->chunks[k].err, "%s",
-                     status != 0 ? msg : "the group applied the write as nothing");
-        }
+        serve_host_settle(m->host, p->id, SERVE_WRITE_FAILED, NULL, 0,
+                          "the group applied the write as nothing");
     }
-    member_proposal_settled(m);
+    proposal_unlink(m, p);
 }
 
-/* Fails what pr would have answered: never proposed. */
-static void member_unproposed(commit_batch *b, size_t k0, size_t k1, commit_op *exec, int rc,
-                              const char *msg)
+/* The command of write w. */
+static int write_command(const serve_write *w, command *cmd)
 {
-    if (exec != NULL) {
-        if (exec->multi->status == KV_OK) {
-            exec->multi->status = rc;
-            snprintf(exec->multi->err, sizeof exec->multi->err, "%s", msg);
-        }
-        return;
+    int rc = KV_OK;
+    for (size_t i = 0; i < w->nconds && rc == KV_OK; i++) {
+        const serve_write_cond *c = &w->conds[i];
+        rc = c->absent ? command_if_absent(cmd, c->key, c->klen)
+                       : command_if_value(cmd, c->key, c->klen, c->val, c->vlen);
     }
-    for (size_t k = k0; k < k1; k++) {
-        b->chunks[k].status = rc;
-        snprintf(b->chunks[k].err, sizeof b->chunks[k].err, "%s", msg);
+    for (size_t i = 0; i < w->nops && rc == KV_OK; i++) {
+        const serve_write_op *op = &w->ops[i];
+        rc = op->del ? command_delete(cmd, op->key, op->klen)
+                     : command_put(cmd, op->key, op->klen, op->val, op->vlen);
     }
+    return rc;
 }
 
-/* Builds and proposes the command of chunks [k0, k1), or of EXEC op
- * `exec`.  0, or -1 if it was not proposed (what it held has failed). */
-static int member_propose_one(struct serve_member *m, commit_batch *b, size_t k0, size_t k1,
-                              commit_op *exec)
+/* Proposes write w: 0, or -1 once it is settled as never proposed. */
+static int propose_one(struct member *m, const serve_write *w)
 {
     command *cmd = NULL;
     int rc = command_new(&cmd);
-    if (rc == KV_OK && exec != NULL) {
-        rc = member_exec_command(exec->multi, cmd);
-        if (rc != KV_OK) { /* the EXEC's own failure, answered as its error */
-            command_free(cmd);
-            return 0;
-        }
-    }
-    for (size_t k = k0; k < k1 && rc == KV_OK; k++)
-        for (size_t j = 0; j < b->chunks[k].n && rc == KV_OK; j++) {
-            const commit_op *op = &b->ops[b->order[b->chunks[k].start + j]];
-            const unsigned char *key = b->bytes + op->koff;
-            rc = op->kind == OP_DEL ? command_delete(cmd, key, op->klen)
-                                    : command_put(cmd, key, op->klen, b->bytes + op->voff,
-                                                  op->vlen);
-        }
+    if (rc == KV_OK)
+        rc = write_command(w, cmd);
     if (rc != KV_OK) {
-        member_unproposed(b, k0, k1, exec, rc, kv_errmsg());
+        char msg[200];
+        snprintf(msg, sizeof msg, "%s: %s; nothing of it was applied", kv_strerror(rc),
+                 kv_errmsg());
         command_free(cmd);
+        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
         return -1;
     }
     size_t len;
     const uint8_t *bytes = command_bytes(cmd, &len);
     struct raft_buffer buf = {raft_malloc(len), len};
-    member_proposal *pr = malloc(sizeof *pr);
-    int rv = buf.base != NULL && pr != NULL ? 0 : RAFT_NOMEM;
+    member_proposal *p = calloc(1, sizeof *p);
+    int rv = buf.base != NULL && p != NULL ? 0 : RAFT_NOMEM;
     if (rv == 0) {
         memcpy(buf.base, bytes, len);
-        *pr = (member_proposal){.m = m, .b = b, .k0 = k0, .k1 = k1, .exec = exec};
-        pr->req.data = pr;
-        m->proposals++;
-        rv = raft_apply(&m->raft, &pr->req, &buf, 1, member_applied);
-        if (rv != 0)
-            m->proposals--;
+        p->m = m;
+        p->id = w->id;
+        p->req.data = p;
+        rv = raft_apply(&m->raft, &p->req, &buf, 1, member_proposed);
     }
     command_free(cmd);
-    if (rv == 0 && m->planted_ack_early) { /* the planted mistake (member.h) */
-        for (size_t k = k0; k < k1; k++)
-            b->chunks[k].status = KV_OK;
-        if (exec != NULL) /* as if its conditions held */
-            member_exec_answer(exec->multi, REPLICA_APPLIED, NULL, 0);
-        pr->b = NULL;
-        m->proposals--;
-        return 0;
-    }
     if (rv != 0) { /* never appended: nothing of it can be applied */
         raft_free(buf.base);
-        free(pr);
-        char msg[160];
-        snprintf(msg, sizeof msg, "not applied: this member cannot propose now (%s)",
-                 raft_strerror(rv));
-        member_unproposed(b, k0, k1, exec, KV_ERR_IO, msg);
+        free(p);
+        char msg[200];
+        snprintf(msg, sizeof msg, "not applied: member %llu could not propose it (%s)",
+                 (unsigned long long)m->self->id, raft_strerror(rv));
+        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
         return -1;
     }
+    p->next = m->proposals;
+    if (m->proposals != NULL)
+        m->proposals->prev = p;
+    m->proposals = p;
+    if (m->planted_ack_early) /* the planted mistake (member.h): answered now */
+        serve_host_settle(m->host, w->id, SERVE_WRITE_APPLIED, NULL, 0, NULL);
     return 0;
 }
 
-void serve_member_propose(server *s, commit_batch *b)
+void member_propose(void *x, const serve_write *w, size_t n)
 {
-    struct serve_member *m = s->member;
-    /* Plain chunks in a row are one command; each EXEC is one of its own
-     * (its conditions decide for it alone).  After a command that could
-     * not be proposed, the rest fail too: they may not be applied out of
-     * order. */
-    m->proposals = 1; /* the loop's own hold: the batch is not answered inside it */
+    struct member *m = x;
     int failed = 0;
-    size_t k = 0;
-    while (k < b->nchunks) {
-        size_t k1 = k;
-        while (k1 < b->nchunks && !b->chunks[k1].exec)
-            k1++;
-        if (k1 > k) {
-            if (failed)
-                member_unproposed(b, k, k1, NULL, KV_ERR_IO, "not applied: a command "
-                                  "before it in the batch could not be proposed");
-            else
-                failed = member_propose_one(m, b, k, k1, NULL) != 0;
-            k = k1;
-            continue;
-        }
-        for (size_t j = 0; j < b->chunks[k].n; j++) {
-            commit_op *op = &b->ops[b->order[b->chunks[k].start + j]];
-            if (failed)
-                member_unproposed(b, 0, 0, op, KV_ERR_IO, "not applied: a command before it "
-                                  "in the batch could not be proposed");
-            else
-                failed = member_propose_one(m, b, 0, 0, op) != 0;
-        }
-        b->chunks[k].status = KV_OK; /* each EXEC answers for itself (its multi's status) */
-        k++;
+    for (size_t i = 0; i < n; i++) {
+        if (failed)
+            serve_host_settle(m->host, w[i].id, SERVE_WRITE_FAILED, NULL, 0, "not applied: a "
+                              "write before it in the batch could not be proposed");
+        else
+            failed = propose_one(m, &w[i]) != 0;
     }
-    member_proposal_settled(m);
+}
+
+void member_write_abandon(struct member *m)
+{
+    while (m->proposals != NULL) {
+        serve_host_settle(m->host, m->proposals->id, SERVE_WRITE_UNKNOWN, NULL, 0,
+                          "the member stopped before the write was committed: it may or may "
+                          "not be applied");
+        proposal_unlink(m, m->proposals);
+    }
 }
 
 static void member_barrier_done(struct raft_barrier *req, int status)
 {
-    struct serve_member *m = MEMBER_OF(barrier_req, req);
+    struct member *m = MEMBER_OF(barrier_req, req);
     m->barrier_busy = 0;
     if (status == 0)
-        m->epoch_done = m->epoch_started;
+        m->done_pass = m->barrier_pass;
     /* Every waiting read runs again: now, or redirected if this member is
      * no longer the leader. */
-    for (serve_client *c = m->s->clients; c != NULL; c = c->next)
-        if (c->member_wait) {
-            c->member_wait = 0;
-            c->waiting = 0;
-            serve_client_ready(m->s, c);
-        }
+    serve_host_wake_all(m->host);
 }
 
-void member_barrier_kick(struct serve_member *m)
+void member_barrier_kick(struct member *m)
 {
     if (!m->barrier_wanted || m->barrier_busy)
         return;
     m->barrier_wanted = 0;
     m->barrier_busy = 1;
-    m->epoch_started++;
+    m->barrier_pass = m->pass; /* after this pass's bytes were read (serve_ext.h) */
     if (raft_barrier(&m->raft, &m->barrier_req, member_barrier_done) != 0)
         member_barrier_done(&m->barrier_req, RAFT_NOTLEADER);
 }
 
-/* The argument a command's key is, 0 if it has none. */
-static size_t cmd_key(const serve_cmd *cmd, const serve_req *r)
+/* 1 if this member is the configuration's only voter: then no other
+ * member can be elected, every committed write was applied here before
+ * it was acknowledged, and a read needs no read index (a group of one,
+ * or a disk short of room holding back the barrier's append). */
+static int member_sole_voter(struct member *m)
 {
-    return r->argc > 1 && strcmp(cmd->name, "scan") != 0 && strcmp(cmd->name, "keys") != 0 &&
-                   strcmp(cmd->name, "dbsize") != 0
-               ? 1
-               : 0;
+    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    unsigned voters = 0, self = 0;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].role == RAFT_VOTER) {
+            voters++;
+            self |= conf->servers[i].id == m->self->id;
+        }
+    return voters == 1 && self;
 }
 
-int serve_member_gate(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
+/* The word of the command's key, 0 if it names none (its table entry). */
+static size_t gate_key(const serve_gate *g)
 {
-    struct serve_member *m = s->member;
-    if (member_change_is(r)) /* CLUSTER ADDMEMBER, REMOVEMEMBER, FAILOVER TO */
-        return member_change_gate(m, c, r);
+    int k = g->cmd->first_key;
+    return k > 0 && (size_t)k < g->req->argc ? (size_t)k : 0;
+}
+
+int member_gate(void *x, const serve_gate *g)
+{
+    struct member *m = x;
+    if (member_change_is(g->req)) /* CLUSTER ADDMEMBER, REMOVEMEMBER, FAILOVER TO */
+        return member_change_gate(m, g);
     /* WATCH reads: its values are the transaction's conditions
-     * (member_exec.c), so it waits for a read index as a read does. */
-    int write = cmd->write,
-        read = strstr(cmd->flags, "readonly") != NULL || strcmp(cmd->name, "watch") == 0;
+     * (serve_ext.h), so it waits for a read index as a read does. */
+    unsigned flags = g->cmd->flags;
+    int write = (flags & SERVE_CMD_WRITE) != 0,
+        read = (flags & (SERVE_CMD_READONLY | SERVE_CMD_WATCHES)) != 0;
     if (!write && !read)
-        return SERVE_MEMBER_GO;
+        return SERVE_GATE_GO;
     int leader = raft_state(&m->raft) == RAFT_LEADER;
-    if (!leader && !(read && (c->readonly || m->planted_follower_reads))) {
-        member_redirect(m, c, r, cmd_key(cmd, r));
-        return SERVE_MEMBER_ANSWERED;
+    if (!leader && !(read && (g->readonly || m->planted_follower_reads))) {
+        member_redirect(m, g->out, g->req, gate_key(g));
+        return SERVE_GATE_ANSWERED;
     }
+    if (write && member_disk_refuses(m, g->out))
+        return SERVE_GATE_ANSWERED;
     if (!read || !leader || m->planted_leader_reads) /* the planted mistake (member.h) */
-        return SERVE_MEMBER_GO; /* a write, to the batch; or READONLY's follower read */
-    if (c->read_epoch != 0 && c->read_epoch <= m->epoch_done)
-        return SERVE_MEMBER_GO;
-    if (c->read_epoch == 0)
-        c->read_epoch = m->epoch_started + 1; /* a barrier that starts after now */
-    c->member_wait = 1;
+        return SERVE_GATE_GO; /* a write, to the batch; or READONLY's follower read */
+    if (m->done_pass >= g->input_pass) /* a barrier started after its bytes: done */
+        return SERVE_GATE_GO;
+    if (member_sole_voter(m)) /* no other member can lead: nothing to be behind */
+        return SERVE_GATE_GO;
     m->barrier_wanted = 1;
-    return SERVE_MEMBER_WAIT;
+    return SERVE_GATE_WAIT;
 }

@@ -106,6 +106,17 @@ void replica_plant_reapply(replica *r);
  * error (engine, KV_ERR_NOMEM). */
 int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *), void **buf,
                      size_t *len, uint64_t *index);
+/* The same in three steps, so that the engine's contents are read off
+ * the thread that applies commands: begin takes a kv_snapshot of the
+ * engine and the applied index it holds (O(1), on the applying thread,
+ * between applies); encode reads the contents at it, on any thread, as
+ * replica_snapshot does; end lets the kv_snapshot go.  REQUIRES: no
+ * restore replaces the engine between begin and end. */
+typedef struct replica_snap replica_snap;
+int  replica_snapshot_begin(replica *r, replica_snap **out, uint64_t *index);
+int  replica_snapshot_encode(replica_snap *s, void *(*alloc)(size_t), void (*release)(void *),
+                             void **buf, size_t *len);
+void replica_snapshot_end(replica_snap *s);  /* NULL is a no-op */
 /* Installs a snapshot: if its index is above replica_applied, a new
  * engine is built from it and made the live one (the old one's files
  * removed); else nothing changes (the engine is already as new).  KV_OK,

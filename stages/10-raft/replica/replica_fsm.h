@@ -1,13 +1,23 @@
 /*
  * replica_fsm.h: a replica (replica.h) as libraft's state machine, struct
- * raft_fsm: the library calls apply for each committed command, snapshot
- * when its log has grown past its threshold, restore for a snapshot it
- * received (a member that fell behind) or loaded (a start).
+ * raft_fsm (version 2): the library calls apply for each committed
+ * command, snapshot (then snapshot_finalize, once written) when its log
+ * has grown past its threshold, restore for a snapshot it received (a
+ * member that fell behind) or loaded (a start).  Made version 3
+ * (replica_fsm_async), the snapshot's contents are read on a thread of
+ * the library's pool, not in the apply loop: a member's I/O supports
+ * that, libraft's fixture does not.
  *
  * The library does not pass apply the entry's index.  It applies entries
- * in order and sets raft.last_applied after each, so the entry being
- * applied is last_applied + 1: the glue reads it from the struct raft it
+ * in order and raises its last applied index after each, so the entry
+ * being applied is raft_last_applied() + 1 of the struct raft the glue
  * is attached to (replica_fsm_attach, before the member starts).
+ *
+ * What a command found is handed back by index, not through libraft:
+ * after each, `applied` (if set) is told its index, outcome and, for its
+ * writes, which keys held a value just before it (a DEL's count).  The
+ * member keeps the answer of a command it proposed, by that index, and
+ * drops the others (member_write.c).
  *
  * An apply the engine fails (an I/O error, a full disk) returns
  * RAFT_IOERR, with the entry and the engine's message kept in `failed`,
@@ -34,19 +44,27 @@ typedef struct replica_fsm {
     uint64_t counts[4];    /* commands by outcome (REPLICA_*) */
     uint64_t snapshots, restores;  /* taken, and installed (a newer engine kept counts too) */
     uint64_t snapshot_index;       /* the applied index of the last one taken, 0 if none */
+    replica_snap *taking;          /* the one being taken (begun, not finalized), or NULL */
+    uint64_t taking_index;
     /* Called (if set) before a restore may replace the engine: whoever
      * holds iterators or transactions on replica_db ends them, or the old
      * engine cannot be closed (include/kv.h, kv_close). */
     void (*before_restore)(void *arg);
     void *before_restore_arg;
-    /* The last command applied: one byte per write, 1 if its key held a
-     * value just before it (nexisted of them; 0 if it did not apply). */
+    /* Told after each command: its index, outcome (REPLICA_*) and, if it
+     * applied, one byte per write, 1 if its key held a value just before
+     * it (n of them; the bytes are the fsm's, valid during the call). */
+    void (*applied)(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+    void *applied_arg;
     uint8_t *existed;
-    size_t nexisted, existed_cap;
+    size_t existed_cap;
 } replica_fsm;
 
-/* Sets f up over r (version 1 of the library's interface). */
+/* Sets f up over r (version 2 of the library's interface). */
 void replica_fsm_init(replica_fsm *f, replica *r);
+/* Version 3: snapshots encoded on the library's thread pool
+ * (REQUIRES: the raft_io's version is 2 or more, with async_work). */
+void replica_fsm_async(replica_fsm *f);
 void replica_fsm_attach(replica_fsm *f, struct raft *raft);
 void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):

@@ -49,37 +49,77 @@ static int snapshot_walk(kv_db *db, const kv_snapshot *snap, uint8_t *out, uint6
     return rc;
 }
 
-int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *), void **buf,
-                     size_t *len, uint64_t *index)
+struct replica_snap {
+    kv_db *db;
+    const kv_snapshot *snap;
+    uint64_t index;
+};
+
+int replica_snapshot_begin(replica *r, replica_snap **out, uint64_t *index)
+{
+    replica_snap *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return kv_error(KV_ERR_NOMEM, "replica_snapshot_begin: out of memory");
+    s->db = r->db;
+    int rc = kv_snapshot_new(r->db, &s->snap);
+    if (rc == KV_OK)
+        rc = replica_applied_read(r->db, s->snap, &s->index);
+    if (rc != KV_OK) {
+        replica_snapshot_end(s);
+        return rc;
+    }
+    *index = s->index;
+    *out = s;
+    return KV_OK;
+}
+
+int replica_snapshot_encode(replica_snap *s, void *(*alloc)(size_t), void (*release)(void *),
+                            void **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
-    const kv_snapshot *snap = NULL;
     uint64_t count = 0, bytes = 0, again = 0;
-    int rc = kv_snapshot_new(r->db, &snap);
-    if (rc == KV_OK)
-        rc = replica_applied_read(r->db, snap, index);
-    if (rc == KV_OK)
-        rc = snapshot_walk(r->db, snap, NULL, &count, &bytes);
+    int rc = snapshot_walk(s->db, s->snap, NULL, &count, &bytes);
     uint8_t *out = NULL;
     size_t total = SNAPSHOT_HEADER + (size_t)bytes + 4;
     if (rc == KV_OK && (out = alloc(total)) == NULL)
         rc = kv_error(KV_ERR_NOMEM, "replica_snapshot: %zu bytes", total);
     if (rc == KV_OK)
-        rc = snapshot_walk(r->db, snap, out + SNAPSHOT_HEADER, &count, &again);
-    kv_snapshot_free(r->db, snap);
+        rc = snapshot_walk(s->db, s->snap, out + SNAPSHOT_HEADER, &count, &again);
     if (rc != KV_OK) {
         if (out != NULL)
             release(out);
         return rc;
     }
     memcpy(out, SNAPSHOT_MAGIC, 8);
-    coding_put_u64(out + 8, *index);
+    coding_put_u64(out + 8, s->index);
     coding_put_u64(out + 16, count);
     coding_put_u32(out + total - 4, crc32c_value(out, total - 4));
     *buf = out;
     *len = total;
     return KV_OK;
+}
+
+void replica_snapshot_end(replica_snap *s)
+{
+    if (s == NULL)
+        return;
+    if (s->snap != NULL)
+        kv_snapshot_free(s->db, s->snap);
+    free(s);
+}
+
+int replica_snapshot(replica *r, void *(*alloc)(size_t), void (*release)(void *), void **buf,
+                     size_t *len, uint64_t *index)
+{
+    replica_snap *s = NULL;
+    *buf = NULL;
+    *len = 0;
+    int rc = replica_snapshot_begin(r, &s, index);
+    if (rc == KV_OK)
+        rc = replica_snapshot_encode(s, alloc, release, buf, len);
+    replica_snapshot_end(s);
+    return rc;
 }
 
 /* Loads a checked snapshot into the empty engine db, the applied index

@@ -14,6 +14,7 @@
 #include <raft/fixture.h>
 
 #include "../../../tests/harness.h"
+#include "member.h"
 #include "replica_fsm.h"
 
 #define MEMBERS 3
@@ -163,6 +164,56 @@ static void every_member_applies_the_same_commands(void)
     group_stop(&g);
 }
 
+/* member_raft.c reads struct raft's fields where libraft 0.15's API has
+ * no call: the term, the commit index, the configuration and the
+ * leader's match indexes.  What they say must agree with the library's
+ * own view through its API and the fixture's, on a group that has
+ * elected a leader and committed commands; a libraft whose layout moved
+ * fails here. */
+static void raft_internals_match_the_api(void)
+{
+    group g;
+    group_start(&g, 0);
+    unsigned leader = raft_fixture_leader_index(&g.f);
+    struct raft *lr = raft_fixture_get(&g.f, leader);
+    proposal *p[5];
+    for (int i = 0; i < 5; i++)
+        p[i] = propose(&g, leader, "k", "v");
+    raft_index last = raft_last_index(lr);
+    CHECK(raft_fixture_step_until_applied(&g.f, MEMBERS, last, 10000));
+    raft_fixture_step_until_elapsed(&g.f, 500); /* the followers' answers counted */
+    for (int i = 0; i < 5; i++)
+        free(p[i]);
+    CHECK_MSG(member_raft_commit_index(lr) == last && raft_last_applied(lr) == last,
+              "the commit index read is the last index the API gives, %llu (read %llu)",
+              (unsigned long long)last, (unsigned long long)member_raft_commit_index(lr));
+    const struct raft_configuration *conf = member_raft_configuration(lr);
+    CHECK_MSG(conf->n == MEMBERS, "the configuration read holds the %d members (%u)", MEMBERS,
+              conf->n);
+    raft_id lid = 0;
+    const char *laddr = NULL;
+    raft_leader(lr, &lid, &laddr);
+    for (unsigned i = 0; i < conf->n; i++)
+        CHECK_MSG(conf->servers[i].id == (raft_id)i + 1 && conf->servers[i].role == RAFT_VOTER,
+                  "member %u of the configuration read is voter %u", i, i + 1);
+    CHECK_MSG(lid == lr->id, "the API names this member the leader");
+    raft_term term = member_raft_term(lr);
+    CHECK_MSG(term >= 2 && term < 100, "the term read is one an election gives (%llu)",
+              (unsigned long long)term);
+    for (unsigned i = 0; i < MEMBERS; i++)
+        CHECK_MSG(member_raft_term(raft_fixture_get(&g.f, i)) == term,
+                  "member %u's term read is the leader's", i);
+    for (unsigned i = 0; i < conf->n; i++)
+        CHECK_MSG(member_raft_match_index(lr, i) == last,
+                  "the leader's match index read for member %u is %llu (read %llu)", i,
+                  (unsigned long long)last,
+                  (unsigned long long)member_raft_match_index(lr, i));
+    unsigned follower = (leader + 1) % MEMBERS;
+    CHECK_MSG(member_raft_match_index(raft_fixture_get(&g.f, follower), 0) == 0,
+              "a follower reads no match index");
+    group_stop(&g);
+}
+
 static void a_cut_off_leader_commits_nothing_and_the_majority_goes_on(void)
 {
     group g;
@@ -252,6 +303,7 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(every_member_applies_the_same_commands),
+    HARNESS_TEST(raft_internals_match_the_api),
     HARNESS_TEST(a_cut_off_leader_commits_nothing_and_the_majority_goes_on),
     HARNESS_TEST(a_member_that_was_down_catches_up_by_snapshot),
 };

@@ -36,6 +36,24 @@ static struct raft_buffer put_cmd(const char *key, const char *val)
     return b;
 }
 
+/* What the fsm said after its last command (replica_fsm.applied). */
+static struct {
+    int calls, outcome;
+    uint64_t index;
+    size_t n;
+    uint8_t existed0;
+} told;
+
+static void note_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
+{
+    (void)arg;
+    told.calls++;
+    told.index = index;
+    told.outcome = outcome;
+    told.n = n;
+    told.existed0 = n > 0 ? existed[0] : 2;
+}
+
 static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
 {
     char *dir = dir_of("r");
@@ -50,14 +68,21 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     struct raft raft;
     memset(&raft, 0, sizeof raft);
     replica_fsm_attach(&f, &raft);
+    f.applied = note_applied;
+    memset(&told, 0, sizeof told);
     struct raft_buffer b = put_cmd("x", "1");
     void *result = NULL;
     raft.last_applied = 4;
     CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 &&
                   replica_fsm_outcome(result) == REPLICA_APPLIED,
               "entry 5, a put, applies");
-    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1 && f.nexisted == 1 &&
-                  f.existed[0] == 0, "no failure; one applied; its key held nothing before");
+    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1,
+              "no failure; one applied");
+    CHECK_MSG(told.calls == 1 && told.index == 5 && told.outcome == REPLICA_APPLIED &&
+                  told.n == 1 && told.existed0 == 0,
+              "the member is told: entry 5 applied, one write, its key held nothing before "
+              "(%d calls, index %llu, %zu writes)", told.calls, (unsigned long long)told.index,
+              told.n);
     raft.last_applied = 5;
     char *big = malloc((1 << 20) + 1);
     memset(big, 'v', 1 << 20);
@@ -66,6 +91,7 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     free(big);
     CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR,
               "entry 6, whose write the engine fails, returns RAFT_IOERR");
+    CHECK_MSG(told.calls == 1, "and the member is told nothing of it (the entry did not apply)");
     CHECK_MSG(f.failed == KV_ERR_IO && f.failed_index == 6 &&
                   strstr(f.why, "free on its file system") != NULL,
               "the failure is kept: the engine's error, entry 6, its message (got %d, %llu, %s)",
@@ -119,20 +145,24 @@ static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
     unsigned n = 0;
     CHECK_MSG(fa.fsm.snapshot(&fa.fsm, &bufs, &n) == 0 && n == 1,
               "a snapshot is one buffer");
-    CHECK_MSG(fa.snapshots == 1 && fa.snapshot_index == 1, "counted, at index 1 (got %llu)",
+    struct raft_buffer good = {raft_malloc(bufs[0].len), bufs[0].len};
+    memcpy(good.base, bufs[0].base, good.len);
+    CHECK_MSG(fa.snapshots == 0, "not counted before the library has written it");
+    CHECK(fa.fsm.snapshot_finalize(&fa.fsm, &bufs, &n) == 0);
+    CHECK_MSG(fa.snapshots == 1 && fa.snapshot_index == 1 && bufs == NULL && n == 0,
+              "counted once finalized, at index 1 (got %llu), its buffers freed",
               (unsigned long long)fa.snapshot_index);
-    struct raft_buffer bad = {raft_malloc(bufs[0].len), bufs[0].len};
-    memcpy(bad.base, bufs[0].base, bad.len);
+    struct raft_buffer bad = {raft_malloc(good.len), good.len};
+    memcpy(bad.base, good.base, bad.len);
     ((uint8_t *)bad.base)[bad.len / 2] ^= 0x01;
     restore_calls = 0;
     CHECK_MSG(fb.fsm.restore(&fb.fsm, &bad) == RAFT_CORRUPT,
               "a snapshot with a byte changed is refused as RAFT_CORRUPT");
     CHECK_MSG(fb.restores == 0 && restore_calls == 1 && replica_applied(b) == 0,
               "not counted as installed; the engine as it was");
-    CHECK_MSG(fb.fsm.restore(&fb.fsm, &bufs[0]) == 0, "the whole one is installed");
+    CHECK_MSG(fb.fsm.restore(&fb.fsm, &good) == 0, "the whole one is installed");
     CHECK_MSG(fb.restores == 1 && replica_applied(b) == 1, "counted; b at index 1 (got %llu)",
               (unsigned long long)replica_applied(b));
-    raft_free(bufs);
     replica_fsm_free(&fa);
     replica_fsm_free(&fb);
     CHECK_KV(replica_close(a), KV_OK);

@@ -1,18 +1,23 @@
 /*
- * serve_cluster.c: `kv DIR cluster`, a convenience that starts a Raft
+ * group_cluster.c: `kv DIR cluster`, a convenience that starts a Raft
  * group of `kv serve` members on this host and waits for a leader
  * (docs/10-raft.md).
  *
  *   kv DIR cluster [--members N] [--port P] [--raft-port R] [serve options]
  *
  * Member i (1..N) is `kv DIR/mI serve --port P+i-1 --raft-id I
- * --raft-peers ...`, its Raft traffic on 127.0.0.1:R+i-1 (R is P+1000 by
- * default), its output in DIR/mI.log; the options after these go to every
- * member.  Each member is a process of its own, as it would be on a host
- * of its own: this only spares typing N command lines.  Once a leader is
- * elected it says which, then waits; SIGINT or SIGTERM stops every member
- * (SIGTERM, then SIGKILL after 20 s) and the command.  A member that
- * exits on its own stops the others too, and the command fails.
+ * --raft-peers ... --raft-tls DIR/certs --raft-bootstrap`, its Raft
+ * traffic on 127.0.0.1:R+i-1 (R is P+1000 by default), its output in
+ * DIR/mI.log; the options after these go to every member.  The group's
+ * credentials are DIR/certs: made now (group_certs.c) when no member's
+ * directory holds a log yet (a new group: a new authority, any older
+ * credentials there replaced), kept otherwise.  With --raft-insecure
+ * among the options there are none.  Each member is a process of its
+ * own, as it would be on a host of its own: this only spares typing N
+ * command lines.  Once a leader is elected it says which, then waits;
+ * SIGINT or SIGTERM stops every member (SIGTERM, then SIGKILL after 20 s)
+ * and the command.  A member that exits on its own stops the others too,
+ * and the command fails.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "serve.h"
-#include "serve_member.h"
+#include "group_tools.h"
+#include "io.h"
+#include "kv.h"
+#include "peer_certs.h"
 
 #define CLUSTER_MAX 9
 
@@ -111,7 +118,54 @@ static int cluster_exited(pid_t *pids, int n)
     return -1;
 }
 
-int serve_cluster_main(const char *dir, int nargs, char **args)
+/* 1 if member i's directory holds a Raft log. */
+static int cluster_member_ran(const char *dir, long i)
+{
+    char raft[4096];
+    snprintf(raft, sizeof raft, "%s/m%ld/raft", dir, i + 1);
+    char **names = NULL;
+    size_t n = 0;
+    if (io_list(raft, &names, &n) != KV_OK)
+        return 0;
+    io_list_free(names, n);
+    return n > 0;
+}
+
+/* DIR/certs for the group: new ones for a new group.  0, or -1. */
+static int cluster_certs(const char *dir, long members, const char *certs)
+{
+    int ran = 0;
+    for (long i = 0; i < members; i++)
+        ran |= cluster_member_ran(dir, i);
+    int exists = 0;
+    io_exists(certs, &exists);
+    if (ran && exists)
+        return 0; /* the group's own, kept */
+    if (exists) { /* an older group's: this one is new */
+        char **names = NULL;
+        size_t n = 0;
+        if (io_list(certs, &names, &n) == KV_OK) {
+            for (size_t k = 0; k < n; k++) {
+                char *path = io_join(certs, names[k]);
+                if (path != NULL)
+                    io_unlink(path);
+                free(path);
+            }
+            io_list_free(names, n);
+        }
+    }
+    uint64_t ids[CLUSTER_MAX];
+    for (long i = 0; i < members; i++)
+        ids[i] = (uint64_t)i + 1;
+    int made = 0;
+    if (peer_certs_make(certs, ids, (size_t)members, PEER_CERT_DAYS, &made) != KV_OK) {
+        fprintf(stderr, "kv cluster: the group's credentials: %s\n", kv_errmsg());
+        return -1;
+    }
+    return 0;
+}
+
+int group_cluster_main(const char *dir, int nargs, char **args)
 {
     long members = 3, port = 6391, raft_port = 0;
     int first_extra = nargs;
@@ -142,15 +196,17 @@ int serve_cluster_main(const char *dir, int nargs, char **args)
         fprintf(stderr, "kv cluster: ports past 65535\n");
         return 2;
     }
-    if (!serve_member_supported()) {
-        fprintf(stderr, "kv cluster: this stage's kv serve is not a member of a Raft group "
-                "(stage 10 on: build/10-raft/kv)\n");
-        return 2;
-    }
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "kv cluster: %s: %s\n", dir, strerror(errno));
         return 2;
     }
+    int insecure = 0;
+    for (int k = first_extra; k < nargs; k++)
+        insecure |= strcmp(args[k], "--raft-insecure") == 0;
+    char certs[4096];
+    snprintf(certs, sizeof certs, "%s/certs", dir);
+    if (!insecure && cluster_certs(dir, members, certs) != 0)
+        return 2;
     char peers[CLUSTER_MAX * 48];
     size_t at = 0;
     for (long i = 0; i < members; i++)
@@ -181,6 +237,11 @@ int serve_cluster_main(const char *dir, int nargs, char **args)
         argv[n++] = id;
         argv[n++] = "--raft-peers";
         argv[n++] = peers;
+        argv[n++] = "--raft-bootstrap";
+        if (!insecure) {
+            argv[n++] = "--raft-tls";
+            argv[n++] = certs;
+        }
         for (int k = first_extra; k < nargs && n < 64 + 15; k++)
             argv[n++] = args[k];
         argv[n] = NULL;
@@ -225,9 +286,10 @@ int serve_cluster_main(const char *dir, int nargs, char **args)
         cluster_stop(pids, (int)members);
         return 2;
     }
-    printf("cluster: %ld members in %s (output in %s/m*.log), ports %ld-%ld, Raft ports "
-           "%ld-%ld; member %d leads.\n  redis-cli -c -p %ld\nCtrl-C stops them.\n",
+    printf("cluster: %ld members in %s (output in %s/m*.log), client ports %ld-%ld, Raft ports "
+           "%ld-%ld (%s); member %d leads.\n  redis-cli -c -p %ld\nCtrl-C stops them.\n",
            members, dir, dir, port, port + members - 1, raft_port, raft_port + members - 1,
+           insecure ? "no TLS: --raft-insecure" : "mutual TLS, credentials in certs/",
            leader + 1, port);
     fflush(stdout);
     int rc = 0;

@@ -1,5 +1,5 @@
 /*
- * serve_member_cli.c: `kv HOST:PORT member ...`, membership changes of a
+ * group_member_cli.c: `kv HOST:PORT member ...`, membership changes of a
  * running Raft group asked over the Redis protocol (docs/10-raft.md,
  * "Membership"; the member's side is stages/10-raft/member/member_change.c):
  *
@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "serve.h"
+#include "group_tools.h"
 
 /* Connects to "HOST:PORT": a descriptor, or -1 after a message. */
 static int cli_connect(const char *addr)
@@ -99,7 +99,7 @@ static int cli_usage(void)
     return 2;
 }
 
-int serve_member_cli_main(const char *addr, int nargs, char **args)
+int group_member_cli_main(const char *addr, int nargs, char **args)
 {
     const char *words[6] = {"CLUSTER"};
     int n;

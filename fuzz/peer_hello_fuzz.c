@@ -1,0 +1,60 @@
+/*
+ * peer_hello_fuzz.c: fuzz harness for the start of a connection between
+ * members (stages/10-raft/peer/peer_hello.h): the opening, the hello and
+ * a probe's answer.  It needs no engine: the Makefile builds it once,
+ * under the name "replica".
+ *
+ * The input's first byte says which of the three the rest is.  Each
+ * decoder either refuses it (KV_ERR_CORRUPT, naming an offset or the
+ * length) or accepts it, and then the encoder must give back the input
+ * byte for byte: what decodes is exactly what a member writes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+#include "peer_hello.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    unsigned which = data[0] % 3;
+    data++;
+    size--;
+    uint8_t again[PEER_HELLO_HEAD + PEER_ADDR_MAX + PEER_OPENING + PEER_ANSWER];
+    int rc;
+    if (which == 0) {
+        peer_opening o;
+        if (size != PEER_OPENING)
+            return 0;
+        if ((rc = peer_opening_decode(data, &o)) == KV_OK) {
+            peer_opening_encode(&o, again);
+            if (memcmp(again, data, PEER_OPENING) != 0)
+                abort();
+        }
+    } else if (which == 1) {
+        peer_hello h;
+        if ((rc = peer_hello_decode(data, size, &h)) == KV_OK) {
+            size_t n = peer_hello_encode(&h, again, sizeof again);
+            if (n != size || memcmp(again, data, size) != 0 ||
+                peer_hello_length(data) != size)
+                abort();
+        }
+    } else {
+        peer_answer a;
+        if (size != PEER_ANSWER)
+            return 0;
+        if ((rc = peer_answer_decode(data, &a)) == KV_OK) {
+            peer_answer_encode(&a, again);
+            if (memcmp(again, data, PEER_ANSWER) != 0)
+                abort();
+        }
+    }
+    if (rc != KV_OK && rc != KV_ERR_CORRUPT)
+        abort();
+    return 0;
+}

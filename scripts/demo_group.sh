@@ -1,0 +1,159 @@
+# shellcheck shell=sh disable=SC2154,SC2086 # kv, tmp: scripts/demo.sh's; $ports, $live: words
+# demo_group.sh: the tour of stage 10, sourced by scripts/demo.sh (whose
+# helpers and variables it uses).  Stage 10's engine is stage 09's,
+# unchanged; what it adds is the group: three members started by
+# `kv DIR cluster`, each a kv serve process with an engine of its own,
+# agreeing through Raft on the order of the writes.  It talks to them
+# with redis-cli (make deps DEPS=demo).
+
+# raft_info PORT: the member at PORT in one line, from CLUSTER INFO.
+raft_info() {
+    redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | awk -F: '
+        /^raft_id:/ { id = $2 } /^raft_state:/ { st = $2 } /^raft_leader:/ { ld = $2 }
+        /^raft_term:/ { t = $2 } /^raft_commit_index:/ { c = $2 } /^raft_applied_index:/ { a = $2 }
+        END { if (id != "") printf "member %s: %-8s term %s, leader %s, commit index %s, applied index %s\n", id, st, t, ld, c, a }'
+}
+
+# applied PORT: the member's raft_applied_index.
+applied() {
+    redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^raft_applied_index://p'
+}
+
+# leader_among PORT...: the port of the member that says it leads, or nothing.
+leader_among() {
+    for p in "$@"; do
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^raft_state:leader' && echo "$p" && return
+    done
+}
+
+# group_wait SECONDS TEST...: runs TEST every 0.1 s until it succeeds;
+# $waited is then the tenths of a second it took.  Fails after SECONDS.
+group_wait() {
+    limit=$(($1 * 10))
+    shift
+    waited=0
+    until "$@"; do
+        [ $waited -lt $limit ] || return 1
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+group_elected() {
+    kill -0 "$cluster" 2>/dev/null || demo_fail "kv cluster exited: $(cat "$tmp/cluster.out")"
+    lead=$(leader_among $ports) && [ -n "$lead" ] && [ -s "$tmp/cluster.out" ]
+}
+group_applied_all() {
+    want=$(applied "$lead")
+    for p in $ports; do [ "$(applied "$p")" = "$want" ] || return 1; done
+}
+group_new_leader() { lead=$(leader_among $live) && [ -n "$lead" ]; }
+group_caught_up() { [ "$(applied "$old")" = "$(applied "$lead")" ]; }
+
+# tenths N: N tenths of a second, as "1.5 s".
+tenths() { echo "$(($1 / 10)).$(($1 % 10)) s"; }
+
+# demo_group_stop: the group stopped (kv cluster stops its members), the
+# frozen member resumed first so that it can stop.
+demo_group_stop() {
+    [ -z "$frozen" ] || kill -CONT "$frozen" 2>/dev/null
+    frozen=
+    if [ -n "$cluster" ]; then
+        kill -TERM "$cluster" 2>/dev/null
+        wait "$cluster" 2>/dev/null
+    fi
+    cluster=
+}
+
+demo_group() {
+    echo "(Not shown again: stage 09's tour, which holds for each member's engine, stage 09's unchanged.)"
+    if ! command -v redis-cli >/dev/null 2>&1; then
+        echo "   skipped: redis-cli is missing (make deps DEPS=demo installs it)"
+        return
+    fi
+    # Ports below Linux's ephemeral range (32768 on), which outgoing
+    # connections take: client ports P..P+2, Raft ports (kv cluster's
+    # default) P+1000..P+1002.
+    port=$((20000 + ($$ % 1000) * 4))
+    ports="$port $((port + 1)) $((port + 2))"
+
+    demo_step "1. Three members, each a kv serve process of its own: kv GROUP cluster starts them"
+    echo "\$ kv GROUP cluster --members 3 --port $port &"
+    "$kv" "$tmp/group" cluster --members 3 --port "$port" >"$tmp/cluster.out" 2>&1 &
+    cluster=$!
+    group_wait 30 group_elected || demo_fail "no leader in 30 s: $(cat "$tmp/cluster.out")"
+    sed 's/^/   /' "$tmp/cluster.out"
+    echo "   Each member listens on two ports (CLUSTER NODES: client port @ Raft port):"
+    redis-cli -p "$port" cluster nodes | tr -d '\r' | awk '{ split($2, a, "[:@]"); id = $1 + 0
+        printf "   member %d: client port %s (redis-cli talks here), Raft port %s (the members talk here)%s\n",
+            id, a[2], a[3], ($3 ~ /master/ ? ": leads" : "") }' | sort
+    follower=
+    for p in $ports; do [ "$p" = "$lead" ] || { follower=$p; break; }; done
+
+    demo_step "2. A write through the group: redis-cli -c follows a follower's MOVED to the leader"
+    echo "\$ redis-cli -c -p $follower set greeting \"hello, group\"   (a follower's port)"
+    got=$(redis-cli -c -p "$follower" set greeting "hello, group" | tr -d '\r')
+    demo_expect "SET through the group" OK "$got"
+    echo "$got"
+
+    demo_step "3. Each member's applied index (CLUSTER INFO): how much of the log its engine holds"
+    first=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
+    printf '%s\n' "$first"
+    group_wait 5 group_applied_all || demo_fail "the members did not apply the write in 5 s"
+    later=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
+    if [ "$later" != "$first" ]; then
+        echo "   and within $(tenths $((waited + 1))), once the followers heard of the commit:"
+        printf '%s\n' "$later"
+    else
+        echo "   (Each had applied it already.)"
+    fi
+    before=$(applied "$lead")
+
+    demo_step "4. A read at a follower: READONLY, then GET, answered from its own engine"
+    echo "\$ redis-cli -p $follower   < READONLY, GET greeting"
+    got=$(printf 'READONLY\nGET greeting\n' | redis-cli -p "$follower" | tr -d '\r')
+    demo_expect "a follower's read" "$(printf 'OK\nhello, group')" "$got"
+    printf '%s\n' "$got"
+    echo "   A follower answers as far as it has applied the log, which may be behind"
+    echo "   the leader; a read at the leader waits until it knows it still leads."
+
+    demo_step "5. The leader frozen (kill -STOP): to the others it is as silent as a dead one"
+    old=$lead
+    frozen=$(redis-cli -p "$lead" info server | tr -d '\r' | sed -n 's/^process_id:\([0-9]*\)$/\1/p')
+    [ -n "$frozen" ] || demo_fail "the leader did not say its process id"
+    echo "\$ kill -STOP $frozen   (the leader's process; kv cluster stops the whole group when a"
+    echo "   member's process exits, so the tour freezes the leader rather than kill it)"
+    kill -STOP "$frozen" || demo_fail "kill -STOP $frozen"
+    live=""
+    for p in $ports; do [ "$p" = "$old" ] || live="$live $p"; done
+    group_wait 20 group_new_leader ||
+        demo_fail "no new leader in 20 s"
+    echo "   After $(tenths "$waited") (an election timeout of about 1 s) the two others elect a leader:"
+    for p in $live; do echo "   $(raft_info "$p")"; done
+
+    demo_step "6. The write read back, and 50 more written, while the old leader is frozen"
+    set -- $live
+    echo "\$ redis-cli -c -p $1 get greeting"
+    got=$(redis-cli -c -p "$1" get greeting | tr -d '\r')
+    demo_expect "GET after the leader froze" "hello, group" "$got"
+    echo "$got"
+    awk 'BEGIN { for (i = 1; i <= 50; i++) printf "SET k%02d v%02d\n", i, i }' |
+        redis-cli -c -p "$1" | tr -d '\r' >"$tmp/sets.out"
+    demo_expect "50 SETs at the new leader" 50 "$(grep -c '^OK$' "$tmp/sets.out")"
+    echo "\$ redis-cli -c -p $1 < (SET k01 v01 ... SET k50 v50): 50 OK"
+    echo "   Acknowledged once two of the three held each in their logs: the two running."
+
+    demo_step "7. The old leader resumed (kill -CONT): it follows the new one and catches up"
+    echo "\$ kill -CONT $frozen"
+    kill -CONT "$frozen" || demo_fail "kill -CONT $frozen"
+    frozen=
+    group_wait 10 group_caught_up || demo_fail "the old leader did not catch up in 10 s"
+    echo "   $(raft_info "$old")"
+    echo "   Its applied index went from $before to $(applied "$old") within $(tenths $((waited + 1))) of its resuming:"
+    echo "   the new leader sent it the entries it missed, and its engine applied them."
+    got=$(printf 'READONLY\nGET k50\n' | redis-cli -p "$old" | tr -d '\r' | tail -n 1)
+    demo_expect "the old leader's read of k50" v50 "$got"
+    echo "\$ redis-cli -p $old < READONLY, GET k50: $got"
+    demo_group_stop
+    echo "   docs/10-raft.md says how, and what a group still gets wrong."
+}

@@ -1,0 +1,221 @@
+/*
+ * member_disk.c: a member short of room on disk (member.h; docs/10-raft.md,
+ * "A full disk").
+ *
+ * libraft 0.15 does not survive its log running out of space: a segment
+ * it cannot create fails every append waiting for it, after which a
+ * leader crashes and a follower stops applying for good, even once the
+ * space is back.  Its engine's failure is no better handled (an apply
+ * that fails stops the member: replica_fsm.h).  So a member keeps both
+ * from ever reaching the end of the disk:
+ *
+ *   - it looks at the room left on the file systems of its Raft log and
+ *     of its engine at every pass of the loop (at most every
+ *     DISK_LOOK_MS), and is "short" while either has less than the
+ *     reserve (--raft-disk-reserve, 64 MiB by default: libraft keeps two
+ *     8 MiB segments prepared ahead, and a snapshot being written needs
+ *     room too);
+ *   - while short, the gate refuses every write with an error naming the
+ *     directory and the room left, and a leader hands its leadership to
+ *     another member, whose disk may have room (the group goes on);
+ *   - while short, libraft's writes to its log (appends, truncations,
+ *     snapshots) are held back, in their order, instead of reaching the
+ *     disk: to libraft the disk is slow, not full.  A follower then
+ *     acknowledges nothing new, and the leader waits for it as for a slow
+ *     member;
+ *   - once both have the reserve and a quarter more again, the held
+ *     writes go to the disk in order, the gate lets writes through, and
+ *     the member catches up without a restart.
+ * What it cannot prevent: a disk filled in the few milliseconds between
+ * two looks, just as libraft creates a segment.  The cluster test fills
+ * disks while clients write, and looks for that.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+#include "member.h"
+
+#define DISK_LOOK_MS 10
+#define GUARDED(io) ((struct member *)((char *)(io) - offsetof(struct member, guarded)))
+
+enum { HELD_APPEND, HELD_TRUNCATE, HELD_SNAPSHOT };
+
+typedef struct member_held {
+    int kind;
+    struct raft_io_append *append;
+    const struct raft_entry *entries;
+    unsigned n;
+    raft_io_append_cb append_cb;
+    raft_index index;                       /* a truncation's */
+    unsigned trailing;                      /* a snapshot's */
+    struct raft_io_snapshot_put *put;
+    const struct raft_snapshot *snapshot;
+    raft_io_snapshot_put_cb put_cb;
+    struct member_held *next;
+} member_held;
+
+static int disk_hold(struct member *m, const member_held *h)
+{
+    member_held *copy = malloc(sizeof *copy);
+    if (copy == NULL)
+        return RAFT_NOMEM;
+    *copy = *h;
+    copy->next = NULL;
+    member_held **tail = &m->disk.held;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = copy;
+    m->disk.held_total++;
+    return 0;
+}
+
+static int guarded_append(struct raft_io *io, struct raft_io_append *req,
+                          const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
+{
+    struct member *m = GUARDED(io);
+    if (m->disk.short_of_room || m->disk.held != NULL)
+        return disk_hold(m, &(member_held){.kind = HELD_APPEND, .append = req,
+                                           .entries = entries, .n = n, .append_cb = cb});
+    return m->disk.inner->append(io, req, entries, n, cb);
+}
+
+static int guarded_truncate(struct raft_io *io, raft_index index)
+{
+    struct member *m = GUARDED(io);
+    if (m->disk.short_of_room || m->disk.held != NULL)
+        return disk_hold(m, &(member_held){.kind = HELD_TRUNCATE, .index = index});
+    return m->disk.inner->truncate(io, index);
+}
+
+static int guarded_snapshot_put(struct raft_io *io, unsigned trailing,
+                                struct raft_io_snapshot_put *req,
+                                const struct raft_snapshot *snapshot, raft_io_snapshot_put_cb cb)
+{
+    struct member *m = GUARDED(io);
+    if (m->disk.short_of_room || m->disk.held != NULL)
+        return disk_hold(m, &(member_held){.kind = HELD_SNAPSHOT, .trailing = trailing,
+                                           .put = req, .snapshot = snapshot, .put_cb = cb});
+    return m->disk.inner->snapshot_put(io, trailing, req, snapshot, cb);
+}
+
+/* The held writes, in order, to the disk (there is room again). */
+static void disk_release(struct member *m)
+{
+    struct raft_io *io = &m->guarded;
+    while (m->disk.held != NULL && !m->disk.short_of_room) {
+        member_held *h = m->disk.held;
+        m->disk.held = h->next;
+        int rv;
+        if (h->kind == HELD_APPEND) {
+            rv = m->disk.inner->append(io, h->append, h->entries, h->n, h->append_cb);
+            if (rv != 0)
+                h->append_cb(h->append, rv);
+        } else if (h->kind == HELD_TRUNCATE) {
+            rv = m->disk.inner->truncate(io, h->index);
+            if (rv != 0)
+                member_say(m, "truncating the Raft log at %llu, held while the disk was "
+                           "short: %s", (unsigned long long)h->index, raft_strerror(rv));
+        } else {
+            rv = m->disk.inner->snapshot_put(io, h->trailing, h->put, h->snapshot, h->put_cb);
+            if (rv != 0)
+                h->put_cb(h->put, rv);
+        }
+        free(h);
+    }
+}
+
+int member_disk_init(struct member *m)
+{
+    m->disk.raft_dir = io_join(m->env.dir, "raft");
+    m->disk.engine_dir = io_join(m->env.dir, "replica");
+    if (m->disk.raft_dir == NULL || m->disk.engine_dir == NULL) {
+        member_say(m, "out of memory");
+        return -1;
+    }
+    m->disk.raft_free = m->disk.engine_free = UINT64_MAX;
+    return 0;
+}
+
+/* After raft_uv_init: libraft is given m->guarded, a copy of its own I/O
+ * but for the three writes above.  Both share the uv implementation, so
+ * both carry libraft's pointer back (data, set by raft_init). */
+void member_disk_wrap(struct member *m)
+{
+    m->disk.inner = &m->io;
+    m->guarded = m->io;
+    m->guarded.append = guarded_append;
+    m->guarded.truncate = guarded_truncate;
+    m->guarded.snapshot_put = guarded_snapshot_put;
+}
+
+void member_disk_free(struct member *m)
+{
+    while (m->disk.held != NULL) { /* libraft is closed: its requests ended with it */
+        member_held *h = m->disk.held;
+        m->disk.held = h->next;
+        free(h);
+    }
+    free(m->disk.raft_dir);
+    free(m->disk.engine_dir);
+    m->disk.raft_dir = m->disk.engine_dir = NULL;
+}
+
+static void disk_transferred(struct raft_transfer *req)
+{
+    free(req);
+}
+
+void member_disk_check(struct member *m)
+{
+    member_disk *d = &m->disk;
+    long long now = (long long)uv_now(&m->loop);
+    if (d->looked_ms != 0 && now - d->looked_ms < DISK_LOOK_MS)
+        return;
+    d->looked_ms = now;
+    uint64_t total;
+    if (io_space(d->raft_dir, &d->raft_free, &total) != KV_OK)
+        d->raft_free = UINT64_MAX;
+    if (io_space(d->engine_dir, &d->engine_free, &total) != KV_OK)
+        d->engine_free = UINT64_MAX;
+    uint64_t least = d->raft_free < d->engine_free ? d->raft_free : d->engine_free;
+    uint64_t reserve = m->opt.reserve, again = reserve + reserve / 4;
+    if (!d->short_of_room && least < reserve) {
+        d->short_of_room = 1;
+        member_say(m, "short of room on disk (%llu bytes free under %s, under the reserve of "
+                   "%llu): writes are refused and the Raft log's writes held until there is "
+                   "room again", (unsigned long long)least,
+                   d->raft_free < d->engine_free ? d->raft_dir : d->engine_dir,
+                   (unsigned long long)reserve);
+    } else if (d->short_of_room && least >= again) {
+        d->short_of_room = 0;
+        member_say(m, "room on disk again (%llu bytes free): writes are taken, and the Raft "
+                   "log's held writes go on", (unsigned long long)least);
+    }
+    if (!d->short_of_room) {
+        disk_release(m);
+        return;
+    }
+    if (raft_state(&m->raft) == RAFT_LEADER) { /* another member may have room: let it lead */
+        struct raft_transfer *req = calloc(1, sizeof *req);
+        if (req != NULL && raft_transfer(&m->raft, req, 0, disk_transferred) != 0)
+            free(req);
+    }
+}
+
+int member_disk_refuses(struct member *m, serve_out *out)
+{
+    member_disk *d = &m->disk;
+    if (!d->short_of_room)
+        return 0;
+    d->refused++;
+    int raft = d->raft_free < d->engine_free;
+    out_error(out, "ERR disk full: member %llu has %llu bytes free under %s, under its reserve "
+              "of %llu (--raft-disk-reserve); writes are refused until there is room, reads "
+              "go on", (unsigned long long)m->self->id,
+              (unsigned long long)(raft ? d->raft_free : d->engine_free),
+              raft ? d->raft_dir : d->engine_dir, (unsigned long long)m->opt.reserve);
+    return 1;
+}

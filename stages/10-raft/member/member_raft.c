@@ -1,0 +1,35 @@
+/*
+ * member_raft.c: what a member reads of libraft's struct raft that the
+ * library's API gives no call for (member.h).  Checked against libraft
+ * 0.15.0 (Debian 12's libraft-dev): its raft.h declares these fields in
+ * struct raft, where a later version may move or drop them, so they are
+ * read here and nowhere else, and the unit test
+ * raft_internals_match_the_api (tests/group_test.c) fails if what they
+ * say stops agreeing with the library's own view of a group.
+ *
+ * What the API does give is used instead everywhere: raft_state,
+ * raft_leader, raft_last_index, raft_last_applied.
+ */
+#include "member.h"
+
+raft_term member_raft_term(const struct raft *r)
+{
+    return r->current_term;
+}
+
+raft_index member_raft_commit_index(const struct raft *r)
+{
+    return r->commit_index;
+}
+
+const struct raft_configuration *member_raft_configuration(const struct raft *r)
+{
+    return &r->configuration;
+}
+
+raft_index member_raft_match_index(const struct raft *r, unsigned i)
+{
+    if (r->state != RAFT_LEADER || r->leader_state.progress == NULL || i >= r->configuration.n)
+        return 0;
+    return r->leader_state.progress[i].match_index;
+}

@@ -1,0 +1,96 @@
+/*
+ * peer_conn.h: what peer_transport.c and peer_conn.c share: the
+ * transport's state and one connection's (peer_transport.h says what
+ * they promise).
+ *
+ * A connection goes through these states, and is closed from any of
+ * them (on a refusal, an error, the peer closing, the transport closing):
+ *
+ *   accepted:   OPENING -> [TLS] -> HELLO -> OPEN (pumping), or -> a
+ *               probe answered, then closed
+ *   outgoing:   DIALING -> [TLS] -> OPEN (handed to libraft)
+ *   probe:      DIALING -> [TLS] -> ANSWER (waiting for it), then closed
+ *
+ * Invariants:
+ *   C1. libraft's callback for an outgoing connection, and a probe's,
+ *       is called exactly once: with the stream once OPEN, else with an
+ *       error when the connection closes.
+ *   C2. A connection is freed only once each of its libuv handles has
+ *       been closed (handles counts them); the transport's own close
+ *       callback waits for every connection to be freed.
+ *   C3. A stream never has more than PEER_QUEUE_HIGH bytes queued to
+ *       write: reading from the other side stops until its queue is
+ *       below PEER_QUEUE_LOW again.
+ */
+#ifndef KV_RAFT_PEER_CONN_H
+#define KV_RAFT_PEER_CONN_H
+
+#include "peer_transport.h"
+
+#define PEER_QUEUE_HIGH (8u * 1024u * 1024u)
+#define PEER_QUEUE_LOW (1u * 1024u * 1024u)
+#define PEER_BUF (64u * 1024u)
+
+typedef struct peer_conn peer_conn;
+
+typedef struct peer_transport {
+    struct raft_uv_transport *t;
+    uv_loop_t *loop;
+    peer_config cfg;
+    uv_tcp_t listener;
+    int listener_open;
+    raft_uv_accept_cb accept_cb;     /* set once libraft listens */
+    peer_conn *conns;                /* every connection not freed yet */
+    size_t opening;                  /* accepted ones not open yet (P3) */
+    int closing;
+    raft_uv_transport_close_cb close_cb;
+    peer_counts counts;
+    long long log_ms;                /* the last log line (ms, the loop's clock) */
+    unsigned long long log_quiet;    /* lines not written since */
+    uint8_t rbuf[PEER_BUF];          /* what a read brought (one read at a time) */
+    uint8_t plain[PEER_BUF];         /* ... decrypted */
+} peer_transport;
+
+enum { CONN_ACCEPTED, CONN_OUTGOING, CONN_PROBE };
+enum { ST_DIALING, ST_OPENING, ST_TLS, ST_HELLO, ST_ANSWER, ST_OPEN, ST_CLOSED };
+
+struct peer_conn {
+    peer_transport *pt;
+    int kind, state;
+    uv_tcp_t tcp;
+    uv_connect_t dial;
+    uv_timer_t timer;                /* the time it has to open (P3) */
+    uv_pipe_t pipe;                  /* our end of the pair, once OPEN */
+    int pipe_made, handles;          /* C2: handles open */
+    int tcp_reading, pipe_reading, answered_probe;
+    peer_tls *tls;                   /* TLS mode, or NULL */
+    uint64_t id;                     /* the peer's: claimed (accepted) or wanted */
+    char addr[PEER_ADDR_MAX + 1];    /* the peer's Raft address */
+    char remote[64];                 /* the socket's far end, for log lines */
+    uint8_t in[PEER_HELLO_HEAD + PEER_ADDR_MAX + 1];  /* opening, hello or answer */
+    size_t in_len;
+    peer_frame frame;                /* accepted and OPEN: the messages checked */
+    int frame_made;
+    struct raft_uv_connect *raft_req;   /* outgoing: libraft's request (C1) */
+    peer_probe_req *probe;              /* probe: its request (C1) */
+    uint8_t *staged;                 /* bytes checked, for one write to the pipe */
+    size_t staged_len, staged_cap;
+    int stage_failed;                /* ... but memory ran out */
+    peer_conn *prev, *next;
+};
+
+/* peer_transport.c */
+/* A log line, limited to about one a second (the others counted). */
+void peer_log(peer_transport *pt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void peer_conn_unlink(peer_transport *pt, peer_conn *c);  /* the connection is freed */
+
+/* peer_conn.c */
+/* A new connection: accepted from the listener, or dialled (kind
+ * CONN_OUTGOING, CONN_PROBE) to id at address.  0 or a RAFT_* error. */
+int  peer_conn_accept(peer_transport *pt);
+int  peer_conn_dial(peer_transport *pt, int kind, uint64_t id, const char *address,
+                    struct raft_uv_connect *raft_req, peer_probe_req *probe);
+/* Closes c (a refusal or an error: why is logged if not NULL). */
+void peer_conn_close(peer_conn *c, const char *why);
+
+#endif

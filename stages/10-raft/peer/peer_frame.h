@@ -1,0 +1,95 @@
+/*
+ * peer_frame.h: libraft's messages checked before libraft reads them.
+ *
+ * libraft 0.15 decodes what arrives on its Raft port without checking it
+ * (its src/uv_encoding.c: a header's fields are read at fixed offsets
+ * whatever the header's length, an entry count is trusted, a
+ * configuration is read until a NUL byte), and it allocates a message's
+ * payload at the size the message announces before a byte of it has
+ * come.  So every byte a peer sends passes through this checker first
+ * (peer_conn.c), which hands on only what it has checked: a message's
+ * preamble and header once the whole header is here and holds together,
+ * then its payload as it arrives, but a configuration entry only once it
+ * is whole and decodes.  The first thing wrong ends the connection.
+ *
+ * The stream, as libraft writes it (src/uv_encoding.c, all integers
+ * little-endian): each message is a preamble, 8 bytes of type (1..6) and
+ * 8 of header length H, then H bytes of header, then a payload (the
+ * entries' bytes for AppendEntries, the snapshot's for InstallSnapshot).
+ *
+ *   type 1 AppendEntries   H = 48 + 16 n: term, previous index, previous
+ *                          term, commit index, n, then n entry headers
+ *                          (term 8, type 1 (1 command, 2 barrier,
+ *                          3 configuration) and 3 unused, length 4), then
+ *                          8 unused; the payload, the n entries in order,
+ *                          each a multiple of 8 bytes
+ *   type 2 its result      H = 24: term, rejected, last index
+ *   type 3 RequestVote     H = 40: term, candidate id, last index, last
+ *                          term, flags (bit 0 disrupt leader, 1 pre-vote)
+ *   type 4 its result      H = 24: term, granted (0, 1), flags (bit 0)
+ *   type 5 InstallSnapshot H = 56 + C: term, last index, last term,
+ *                          configuration index, C, C bytes of
+ *                          configuration, snapshot length S, 8 unused;
+ *                          the payload, S bytes
+ *   type 6 TimeoutNow      H = 24: term, last index, last term
+ *
+ * A configuration (src/configuration.c): version 1 (1 byte), N servers
+ * (8), then each: id (8, not 0), its address and a NUL, its role (1: 0
+ * standby, 1 voter, 2 spare); padded to a multiple of 8.
+ *
+ * What the checker refuses besides a break of that layout:
+ *   F1. A term above PEER_MAX_TERM: no group gets there by elections, and
+ *       one such vote would leave every member unable to raise its term.
+ *   F2. A RequestVote whose candidate is not the member the connection
+ *       proved to be.
+ *   F3. An entry over limits.max_entry bytes, a message (header and
+ *       payload) over limits.max_message: refused from its header,
+ *       before its payload is waited for.
+ *   F4. An entry whose term is above its message's.
+ */
+#ifndef KV_RAFT_PEER_FRAME_H
+#define KV_RAFT_PEER_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PEER_MAX_TERM (1ull << 48)
+#define PEER_FRAME_PREAMBLE 16u
+#define PEER_MAX_CONF (64u * 1024u)   /* a configuration's bytes */
+
+typedef struct peer_frame_limits {
+    uint64_t max_entry;      /* one entry's bytes */
+    uint64_t max_message;    /* a message's header and payload */
+} peer_frame_limits;
+
+/* Hands on n bytes at p, in order, to whatever reads after the checker. */
+typedef void (*peer_frame_emit)(void *arg, const uint8_t *p, size_t n);
+
+typedef struct peer_frame {
+    peer_frame_limits lim;
+    uint64_t sender;           /* the member the connection proved to be */
+    int in_payload;            /* 0: gathering a preamble and header */
+    uint8_t *held;             /* the preamble and header, or a configuration entry */
+    size_t held_len, held_cap, held_want;
+    uint64_t type;
+    /* the payload: the entries left of an AppendEntries (lengths and
+     * types kept from its header), or a snapshot's bytes */
+    uint32_t *entry_len;
+    uint8_t *entry_type;
+    uint64_t n_entries, entry_at, entry_left, snapshot_left;
+    uint64_t messages;         /* messages handed on whole */
+} peer_frame;
+
+void peer_frame_init(peer_frame *f, const peer_frame_limits *lim, uint64_t sender);
+void peer_frame_free(peer_frame *f);
+/* Checks the next n bytes of the stream, calling emit for every byte it
+ * hands on.  KV_OK, or KV_ERR_CORRUPT (kv_errmsg: the message's number
+ * on the connection, its offset, and what is wrong; nothing more may be
+ * fed) or KV_ERR_NOMEM. */
+int  peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit, void *arg);
+
+/* Checks a configuration's bytes (the layout above).  KV_OK, or
+ * KV_ERR_CORRUPT naming the offset. */
+int  peer_conf_check(const uint8_t *p, size_t len);
+
+#endif

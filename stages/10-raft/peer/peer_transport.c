@@ -1,0 +1,188 @@
+/*
+ * peer_transport.c: libraft's transport for a member: the listener, the
+ * methods libraft calls (struct raft_uv_transport), probes, and the
+ * bookkeeping of connections (peer_transport.h; each connection's life
+ * is peer_conn.c's).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer_conn.h"
+
+#define PT(t) ((peer_transport *)(t)->impl)
+
+void peer_log(peer_transport *pt, const char *fmt, ...)
+{
+    long long now = (long long)uv_now(pt->loop);
+    if (pt->log_ms != 0 && now - pt->log_ms < 1000) {
+        pt->log_quiet++;
+        return;
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (pt->log_quiet > 0 && n > 0 && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, " (and %llu more since the last line)",
+                 pt->log_quiet);
+    pt->log_ms = now;
+    pt->log_quiet = 0;
+    if (pt->cfg.log != NULL)
+        pt->cfg.log(pt->cfg.arg, line);
+}
+
+/* The transport is closed once its listener and every connection are:
+ * then libraft (or whoever closed it) is told. */
+static void transport_maybe_closed(peer_transport *pt)
+{
+    if (!pt->closing || pt->listener_open || pt->conns != NULL || pt->close_cb == NULL)
+        return;
+    raft_uv_transport_close_cb cb = pt->close_cb;
+    pt->close_cb = NULL;
+    cb(pt->t);
+}
+
+void peer_conn_unlink(peer_transport *pt, peer_conn *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        pt->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    free(c);
+    transport_maybe_closed(pt);
+}
+
+static void transport_accepted(uv_stream_t *listener, int status)
+{
+    peer_transport *pt = listener->data;
+    if (status == 0)
+        peer_conn_accept(pt);
+}
+
+/* libraft's init: the id and address it gives must be the ones the
+ * transport listens for. */
+static int transport_init(struct raft_uv_transport *t, raft_id id, const char *address)
+{
+    peer_transport *pt = PT(t);
+    if (id != pt->cfg.id || strcmp(address, pt->cfg.address) != 0) {
+        snprintf(t->errmsg, sizeof t->errmsg, "the transport is member %llu's at %s",
+                 (unsigned long long)pt->cfg.id, pt->cfg.address);
+        return RAFT_INVALID;
+    }
+    return 0;
+}
+
+static int transport_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
+{
+    PT(t)->accept_cb = cb;
+    return 0;
+}
+
+static int transport_connect(struct raft_uv_transport *t, struct raft_uv_connect *req,
+                             raft_id id, const char *address, raft_uv_connect_cb cb)
+{
+    req->cb = cb;
+    int rv = peer_conn_dial(PT(t), CONN_OUTGOING, id, address, req, NULL);
+    if (rv != 0)
+        snprintf(t->errmsg, sizeof t->errmsg, "cannot connect to member %llu at %s",
+                 (unsigned long long)id, address);
+    return rv;
+}
+
+static void transport_listener_closed(uv_handle_t *h)
+{
+    peer_transport *pt = h->data;
+    pt->listener_open = 0;
+    transport_maybe_closed(pt);
+}
+
+void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
+{
+    peer_transport *pt = PT(t);
+    if (pt->closing)
+        return;
+    pt->closing = 1;
+    pt->close_cb = cb;
+    pt->accept_cb = NULL;
+    if (pt->listener_open)
+        uv_close((uv_handle_t *)&pt->listener, transport_listener_closed);
+    /* Each connection closes: libraft's pending ones are told
+     * RAFT_CANCELED, and its open ones see their pair end. */
+    for (peer_conn *c = pt->conns; c != NULL; c = c->next)
+        peer_conn_close(c, NULL);
+    transport_maybe_closed(pt);
+}
+
+/* Parses HOST:PORT (an IPv4 address, as libraft's own transport takes). */
+static int transport_addr(const char *address, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL || colon == address || (size_t)(colon - address) >= sizeof host)
+        return UV_EINVAL;
+    memcpy(host, address, (size_t)(colon - address));
+    host[colon - address] = '\0';
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port <= 0 || port > 65535)
+        return UV_EINVAL;
+    return uv_ip4_addr(host, (int)port, sa);
+}
+
+int peer_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, const peer_config *cfg)
+{
+    memset(t, 0, sizeof *t);
+    peer_transport *pt = calloc(1, sizeof *pt);
+    if (pt == NULL) {
+        snprintf(t->errmsg, sizeof t->errmsg, "out of memory");
+        return UV_ENOMEM;
+    }
+    pt->t = t;
+    pt->loop = loop;
+    pt->cfg = *cfg;
+    t->impl = pt;
+    t->init = transport_init;
+    t->listen = transport_listen;
+    t->connect = transport_connect;
+    t->close = peer_transport_close;
+    struct sockaddr_in sa;
+    const char *at = cfg->bind != NULL ? cfg->bind : cfg->address;
+    int rv = transport_addr(at, &sa);
+    if (rv != 0) {
+        snprintf(t->errmsg, sizeof t->errmsg, "'%s' is not IPV4-ADDRESS:PORT", at);
+        return rv;
+    }
+    uv_tcp_init(loop, &pt->listener);
+    pt->listener.data = pt;
+    pt->listener_open = 1;
+    if ((rv = uv_tcp_bind(&pt->listener, (struct sockaddr *)&sa, 0)) != 0 ||
+        (rv = uv_listen((uv_stream_t *)&pt->listener, 128, transport_accepted)) != 0) {
+        snprintf(t->errmsg, sizeof t->errmsg, "listening at %s: %s (is the Raft port free?)",
+                 at, uv_strerror(rv));
+        return rv;
+    }
+    return 0;
+}
+
+void peer_transport_free(struct raft_uv_transport *t)
+{
+    free(t->impl);
+    t->impl = NULL;
+}
+
+void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
+{
+    *out = PT(t)->counts;
+}
+
+int peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
+               const char *address, peer_probe_cb cb)
+{
+    req->cb = cb;
+    return peer_conn_dial(PT(t), CONN_PROBE, id, address, NULL, req);
+}

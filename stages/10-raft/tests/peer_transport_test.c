@@ -1,0 +1,389 @@
+/*
+ * peer_transport_test.c: the members' transport (peer_transport.h), two
+ * or three of them on one libuv loop, driven as libraft drives a
+ * transport (init, listen, connect; the streams it is handed read and
+ * written).  With the group's credentials (peer_certs.h): a message
+ * crosses byte for byte; a malformed one ends the connection before
+ * libraft would read it; a peer of another group, one whose certificate
+ * names another member than it claims, one dialled as the wrong member,
+ * and bytes that are no opening at all are refused and never reach
+ * libraft (P1, P2); a probe is answered; plain mode and TLS do not mix.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../../tests/harness.h"
+#include "coding.h"
+#include "kv.h"
+#include "peer_certs.h"
+#include "peer_transport.h"
+
+/* One transport and what reached "libraft" through it. */
+typedef struct side {
+    struct raft_uv_transport t;
+    peer_config cfg;
+    char addr[32];
+    int accepted;             /* connections accept_cb was given */
+    uint64_t accepted_id;
+    uv_stream_t *in;          /* the last one accepted */
+    uint8_t got[4096];        /* ... and what was read from it */
+    size_t got_len;
+    int in_eof;
+    int closed;
+} side;
+
+static uv_loop_t loop;
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void answer(void *arg, uint64_t asker, peer_answer *out)
+{
+    (void)arg;
+    *out = (peer_answer){.has_log = 1, .role = asker == 1 ? 1 : PEER_ROLE_NONE,
+                         .last_index = 42, .term = 7};
+}
+
+static void quiet(void *arg, const char *line)
+{
+    (void)arg, (void)line;
+}
+
+static void in_alloc(uv_handle_t *h, size_t n, uv_buf_t *buf)
+{
+    side *s = h->data;
+    (void)n;
+    *buf = uv_buf_init((char *)s->got + s->got_len, (unsigned)(sizeof s->got - s->got_len));
+}
+
+static void in_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    side *s = stream->data;
+    (void)buf;
+    if (n > 0)
+        s->got_len += (size_t)n;
+    else if (n < 0)
+        s->in_eof = 1;
+}
+
+static void accepted(struct raft_uv_transport *t, raft_id id, const char *address,
+                     uv_stream_t *stream)
+{
+    side *s = (side *)((char *)t - offsetof(side, t));
+    (void)address;
+    s->accepted++;
+    s->accepted_id = id;
+    s->in = stream;
+    s->got_len = 0;
+    s->in_eof = 0;
+    stream->data = s;
+    uv_read_start(stream, in_alloc, in_read);
+}
+
+/* Starts member id's transport with the credentials in dir (NULL: plain). */
+static void side_start(side *s, uint64_t id, const char *dir, uint64_t cert_id)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", free_port());
+    s->cfg = (peer_config){.id = id, .address = s->addr, .answer = answer, .log = quiet,
+                           .limits = {.max_entry = 4096, .max_message = 1 << 20}};
+    if (dir != NULL)
+        CHECK_KV(peer_tls_ctx_open(dir, cert_id, &s->cfg.tls), KV_OK);
+    CHECK_MSG(peer_transport_init(&s->t, &loop, &s->cfg) == 0, "listening at %s: %s", s->addr,
+              s->t.errmsg);
+    CHECK_MSG(s->t.init(&s->t, id, s->addr) == 0, "init with its own id and address");
+    CHECK_MSG(s->t.init(&s->t, id + 1, s->addr) != 0, "init with another id is refused");
+    s->t.listen(&s->t, accepted);
+}
+
+static void side_closed(struct raft_uv_transport *t)
+{
+    side *s = (side *)((char *)t - offsetof(side, t));
+    s->closed = 1;
+}
+
+static void stream_freed(uv_handle_t *h)
+{
+    raft_free(h);
+}
+
+static void side_stop(side *s)
+{
+    if (s->in != NULL && !uv_is_closing((uv_handle_t *)s->in))
+        uv_close((uv_handle_t *)s->in, stream_freed);
+    s->t.close(&s->t, side_closed);
+    for (int i = 0; i < 1000 && !s->closed; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(s->closed, "the transport closes");
+    peer_transport_free(&s->t);
+    peer_tls_ctx_free(s->cfg.tls);
+}
+
+/* Runs the loop until *flag is set, or 5 s. */
+static int run_until(const int *flag)
+{
+    uint64_t end = uv_now(&loop) + 5000;
+    while (!*flag && uv_now(&loop) < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    return *flag;
+}
+
+typedef struct dial {
+    struct raft_uv_connect req;
+    int done, status;
+    uv_stream_t *stream;
+} dial;
+
+static void dialled(struct raft_uv_connect *req, uv_stream_t *stream, int status)
+{
+    dial *d = req->data;
+    d->done = 1;
+    d->status = status;
+    d->stream = stream;
+}
+
+static void dial_to(side *from, side *to, uint64_t as_id, dial *d)
+{
+    memset(d, 0, sizeof *d);
+    d->req.data = d;
+    CHECK(from->t.connect(&from->t, &d->req, as_id, to->addr, dialled) == 0);
+    CHECK_MSG(run_until(&d->done), "the connection ends one way or the other");
+}
+
+static void written(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static void send_bytes(uv_stream_t *s, const uint8_t *p, size_t n)
+{
+    uv_write_t *w = malloc(sizeof *w);
+    uv_buf_t buf = uv_buf_init((char *)p, (unsigned)n);
+    CHECK(uv_write(w, s, &buf, 1, written) == 0);
+}
+
+/* A RequestVote from member `candidate`, as libraft encodes it. */
+static size_t vote(uint8_t *b, uint64_t candidate, uint64_t type)
+{
+    coding_put_u64(b, type);
+    coding_put_u64(b + 8, 40);
+    coding_put_u64(b + 16, 3);
+    coding_put_u64(b + 24, candidate);
+    coding_put_u64(b + 32, 10);
+    coding_put_u64(b + 40, 2);
+    coding_put_u64(b + 48, 0);
+    return 56;
+}
+
+static void close_stream(uv_stream_t *s)
+{
+    uv_close((uv_handle_t *)s, stream_freed);
+}
+
+static char *make_certs(const char *name, uint64_t n)
+{
+    char *dir = malloc(strlen(harness_tmpdir()) + strlen(name) + 2);
+    sprintf(dir, "%s/%s", harness_tmpdir(), name);
+    uint64_t ids[4] = {1, 2, 3, 4};
+    int made = 0;
+    CHECK_KV(peer_certs_make(dir, ids, n, 30, &made), KV_OK);
+    CHECK_MSG(made, "a new directory gets a new authority");
+    return dir;
+}
+
+static void members_of_a_group_talk_and_malformed_messages_end_the_connection(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3);
+    side a, b;
+    side_start(&a, 1, dir, 1);
+    side_start(&b, 2, dir, 2);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK_MSG(d.status == 0 && d.stream != NULL, "member 1 reaches member 2 (status %d)",
+              d.status);
+    uint8_t msg[64];
+    size_t n = vote(msg, 1, 3);
+    send_bytes(d.stream, msg, n);
+    for (int i = 0; i < 500 && b.got_len < n; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(b.accepted == 1 && b.accepted_id == 1, "member 2's libraft is given one "
+              "connection, from member 1 (%d, from %llu)", b.accepted,
+              (unsigned long long)b.accepted_id);
+    CHECK_MSG(b.got_len == n && memcmp(b.got, msg, n) == 0, "the vote crosses byte for byte");
+    n = vote(msg, 3, 3); /* a vote asked for member 3, over member 1's connection (F2) */
+    send_bytes(d.stream, msg, n);
+    CHECK_MSG(run_until(&b.in_eof), "a vote for another member ends the connection");
+    CHECK_MSG(b.got_len == 56, "nothing of it reached libraft");
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.frames_refused == 1 && c.accepted == 1, "counted as a refused frame");
+    close_stream(d.stream);
+    /* A type that does not exist, on a new connection. */
+    dial_to(&a, &b, 2, &d);
+    CHECK(d.status == 0);
+    n = vote(msg, 1, 9);
+    send_bytes(d.stream, msg, n);
+    for (int i = 0; i < 500 && !(b.accepted == 2 && b.in_eof); i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(b.accepted == 2 && b.in_eof && b.got_len == 0,
+              "a message of type 9 ends its connection, unread by libraft");
+    close_stream(d.stream);
+    side_stop(&a);
+    side_stop(&b);
+    uv_loop_close(&loop);
+    free(dir);
+}
+
+static void strangers_are_refused_before_libraft(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3), *other = make_certs("other", 2);
+    side b, a;
+    side_start(&b, 2, dir, 2);
+    /* Member 1 of another group (another authority). */
+    side_start(&a, 1, other, 1);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK_MSG(d.status != 0, "a member of another group cannot connect");
+    side_stop(&a);
+    /* Member 3's certificate, claiming to be member 1. */
+    side_start(&a, 1, dir, 3);
+    dial_to(&a, &b, 2, &d);
+    for (int i = 0; i < 100; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    if (d.status == 0)
+        close_stream(d.stream); /* its side may finish first: member 2 then closes it */
+    /* Dialled as member 3 at member 2's address: the answer proves 2 (P2). */
+    side_stop(&a);
+    side_start(&a, 1, dir, 1);
+    dial_to(&a, &b, 3, &d);
+    CHECK_MSG(d.status == RAFT_NOCONNECTION, "member 2 dialled as member 3 is refused by the "
+              "one that dials (status %d)", d.status);
+    /* Bytes that are no opening. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_port = htons((uint16_t)atoi(strchr(b.addr, ':') + 1));
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(write(fd, junk, sizeof junk - 1) == (ssize_t)(sizeof junk - 1));
+    for (int i = 0; i < 200; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    close(fd);
+    CHECK_MSG(b.accepted == 0, "no connection of the four reached member 2's libraft (%d did)",
+              b.accepted);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.refused >= 3, "member 2 refused them (%llu counted)", c.refused);
+    side_stop(&a);
+    side_stop(&b);
+    uv_loop_close(&loop);
+    free(dir);
+    free(other);
+}
+
+typedef struct probe {
+    peer_probe_req req;
+    int done, status;
+    peer_answer a;
+} probe;
+
+static void probed(peer_probe_req *req, int status, const peer_answer *a)
+{
+    probe *p = req->data;
+    p->done = 1;
+    p->status = status;
+    if (a != NULL)
+        p->a = *a;
+}
+
+static void a_probe_is_answered_and_plain_does_not_mix_with_tls(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3);
+    side a, b, plain;
+    side_start(&a, 1, dir, 1);
+    side_start(&b, 2, dir, 2);
+    probe p = {.req.data = &p};
+    CHECK(peer_probe(&a.t, &p.req, 2, b.addr, probed) == 0);
+    CHECK_MSG(run_until(&p.done) && p.status == 0, "member 1's probe of member 2 is answered");
+    CHECK_MSG(p.a.has_log && p.a.role == 1 && p.a.last_index == 42 && p.a.term == 7,
+              "with what member 2's answer callback said");
+    CHECK_MSG(b.accepted == 0, "a probe never reaches libraft");
+    side_start(&plain, 3, NULL, 0);
+    dial d;
+    dial_to(&plain, &b, 2, &d);
+    for (int i = 0; i < 100; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_MSG(b.accepted == 0, "a member without TLS cannot reach one with it");
+    if (d.status == 0)
+        close_stream(d.stream);
+    side plain2;
+    side_start(&plain2, 4, NULL, 0);
+    dial_to(&plain, &plain2, 4, &d);
+    CHECK_MSG(d.status == 0, "two members without TLS talk (--raft-insecure)");
+    uint8_t msg[64];
+    size_t n = vote(msg, 3, 3);
+    send_bytes(d.stream, msg, n);
+    for (int i = 0; i < 500 && plain2.got_len < n; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(plain2.got_len == n && memcmp(plain2.got, msg, n) == 0,
+              "and their messages cross byte for byte");
+    close_stream(d.stream);
+    side_stop(&plain);
+    side_stop(&plain2);
+    side_stop(&a);
+    side_stop(&b);
+    uv_loop_close(&loop);
+    free(dir);
+}
+
+static void credentials_are_checked_when_opened(void)
+{
+    char *dir = make_certs("group", 2), *other = make_certs("other", 2);
+    peer_tls_ctx *ctx = NULL;
+    CHECK_MSG(peer_tls_ctx_open(dir, 3, &ctx) != KV_OK && strstr(kv_errmsg(), "member-3.crt"),
+              "no credentials for member 3: the file is named (%s)", kv_errmsg());
+    char from[512], to[512];
+    snprintf(from, sizeof from, "%s/ca.crt", other);
+    snprintf(to, sizeof to, "%s/ca.crt", dir);
+    CHECK(rename(from, to) == 0); /* member 1's certificate, and another group's authority */
+    CHECK_MSG(peer_tls_ctx_open(dir, 1, &ctx) == KV_ERR_INVALID &&
+                  strstr(kv_errmsg(), "not signed") != NULL,
+              "a certificate its ca.crt did not sign is refused (%s)", kv_errmsg());
+    uint64_t again[1] = {2};
+    int made = 0;
+    CHECK_MSG(peer_certs_make(other, again, 1, 30, &made) == KV_ERR_INVALID,
+              "a member's credentials are never replaced (K2)");
+    CHECK_MSG(peer_tls_id_of_cn("kv-raft-member-12") == 12 &&
+                  peer_tls_id_of_cn("kv-raft-member-012") == 0 &&
+                  peer_tls_id_of_cn("kv-raft-member-") == 0 &&
+                  peer_tls_id_of_cn("kv-raft-member-1x") == 0 &&
+                  peer_tls_id_of_cn("kv-raft-group-1") == 0 &&
+                  peer_tls_id_of_cn("kv-raft-member-99999999999999999999") == 0,
+              "a common name gives an id only as kv-raft-member-ID, ID from 1");
+    free(dir);
+    free(other);
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
+    HARNESS_TEST(strangers_are_refused_before_libraft),
+    HARNESS_TEST(a_probe_is_answered_and_plain_does_not_mix_with_tls),
+    HARNESS_TEST(credentials_are_checked_when_opened),
+};
+const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);
