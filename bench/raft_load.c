@@ -4,7 +4,7 @@
  * servers, promises and read paths redis-benchmark cannot drive (`make
  * bench-raft`, scripts/bench_raft.sh, docs/10-raft.md).
  *
- *   raft_load --proto resp|resp-wait|resp-get|resp-readonly-get|etcd
+ *   raft_load --proto resp|resp-wait|resp-get|resp-readonly-get
  *             [--host 127.0.0.1] --port P
  *             [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]
  *
@@ -19,7 +19,7 @@
  *
  *   rps,p50_ms,p99_ms
  *
- * the columns of build/bench-raft/results.csv (rps: answered requests over
+ * three columns of build/bench-raft/results.csv (rps: answered requests over
  * the wall time from the moment every connection is open to the last
  * answer).  Failed requests are counted and named on stderr; the program
  * then exits 3 (the line is printed all the same).  A connection that
@@ -45,12 +45,10 @@
  *              starts, and needs +OK; then GETs as resp-get.  Sent to a
  *              stage 10 follower, each GET reads that follower's own
  *              engine, possibly stale, with no barrier.
- *   etcd       etcd v3's JSON gateway over HTTP/1.1 with keep-alive:
- *              POST /v3/kv/put {"key":"<base64>","value":"<base64>"};
- *              any status but 200 fails.  The gateway translates to etcd's
- *              gRPC in the server, which costs etcd something that its
- *              native clients do not pay; it is the client one can build
- *              from Debian's packages without Go.
+ *
+ * etcd is driven by build/bench/etcd_load (bench/etcd_load/main.go), on
+ * etcd's own client library, with the same loops, keys, values and
+ * output line.
  *
  * A thread per connection keeps each loop plain to read; on a two-core
  * machine the 50 threads share the cores with the servers, as
@@ -80,8 +78,7 @@ enum load_proto {
     PROTO_RESP,
     PROTO_RESP_WAIT,
     PROTO_RESP_GET,
-    PROTO_RESP_READONLY_GET,
-    PROTO_ETCD
+    PROTO_RESP_READONLY_GET
 };
 
 typedef struct load_conf {
@@ -310,84 +307,6 @@ static void resp_readonly(load_conn *c) {
     }
 }
 
-/* ---- etcd's JSON gateway -------------------------------------------------- */
-
-static void base64_encode(const char *in, size_t n, char *out) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8 |
-                     (unsigned char)in[i + 2];
-        *out++ = tab[v >> 18];
-        *out++ = tab[(v >> 12) & 63];
-        *out++ = tab[(v >> 6) & 63];
-        *out++ = tab[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)(unsigned char)in[i + 1] << 8;
-        *out++ = tab[v >> 18];
-        *out++ = tab[(v >> 12) & 63];
-        *out++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-        *out++ = '=';
-    }
-    *out = '\0';
-}
-
-static size_t etcd_request(const load_conn *c, char *out, size_t cap, const char *key,
-                           const char *value) {
-    char k64[64], v64[LOAD_MAX_VALUE * 4 / 3 + 8], body[sizeof k64 + sizeof v64 + 32];
-    base64_encode(key, strlen(key), k64);
-    base64_encode(value, strlen(value), v64);
-    int blen = snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", k64, v64);
-    int n = snprintf(out, cap,
-                     "POST /v3/kv/put HTTP/1.1\r\nHost: %s:%d\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                     c->conf->host, c->conf->port, blen, body);
-    return (size_t)n;
-}
-
-/* Reads one HTTP/1.1 response whole: the status line, the headers, and a
- * body of Content-Length bytes or in chunks.  Returns 1 for a 200. */
-static int etcd_answer(load_conn *c) {
-    char *status = load_line(c);
-    int code = 0;
-    if (sscanf(status, "HTTP/1.%*d %d", &code) != 1)
-        load_conn_die(c, "an answer that is not HTTP/1.x");
-    int ok = code == 200 || load_fail(c, "HTTP status", status);
-    long length = -1;
-    int chunked = 0, closes = 0;
-    for (;;) {
-        char *h = load_line(c);
-        if (h[0] == '\0')
-            break;
-        if (strncasecmp(h, "Content-Length:", 15) == 0)
-            length = strtol(h + 15, NULL, 10);
-        else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0 && strstr(h + 18, "chunked"))
-            chunked = 1;
-        else if (strncasecmp(h, "Connection:", 11) == 0 && strstr(h + 11, "close"))
-            closes = 1;
-    }
-    if (chunked) {
-        for (;;) {
-            long n = strtol(load_line(c), NULL, 16);
-            if (n == 0)
-                break;
-            load_skip(c, (size_t)n + 2);
-        }
-        while (load_line(c)[0] != '\0') /* trailers, then the empty line */
-            ;
-    } else if (length >= 0) {
-        load_skip(c, (size_t)length);
-    } else {
-        load_conn_die(c, "an answer with neither Content-Length nor chunks");
-    }
-    if (closes)
-        load_conn_die(c, "the server closes the connection (no keep-alive)");
-    return ok;
-}
-
 /* ---- the loop ------------------------------------------------------------- */
 
 static void *load_run(void *arg) {
@@ -402,11 +321,10 @@ static void *load_run(void *arg) {
         char key[32];
         snprintf(key, sizeof key, "key:%012lu",
                  (unsigned long)(load_random(c) % (uint64_t)conf->keys));
-        size_t n = conf->proto == PROTO_ETCD ? etcd_request(c, req, sizeof req, key, value)
-                                             : resp_request(c, req, sizeof req, key, value);
+        size_t n = resp_request(c, req, sizeof req, key, value);
         uint64_t t0 = load_now_ns();
         load_send(c, req, n);
-        int ok = conf->proto == PROTO_ETCD ? etcd_answer(c) : resp_answer(c);
+        int ok = resp_answer(c);
         c->failed += !ok;
         c->lat_ns[c->done++] = load_now_ns() - t0;
     }
@@ -429,7 +347,7 @@ static double load_percentile_ms(const uint64_t *sorted, long n, double p) {
 /* The usage, on standard output with status 0 when asked (--help), else on
  * standard error with status 2. */
 static void load_usage_to(FILE *out, int status) {
-    fprintf(out, "usage: raft_load --proto resp|resp-wait|resp-get|resp-readonly-get|etcd\n"
+    fprintf(out, "usage: raft_load --proto resp|resp-wait|resp-get|resp-readonly-get\n"
                  "                 [--host 127.0.0.1] --port P\n"
                  "                 [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]\n"
                  "Prints rps,p50_ms,p99_ms (the header of this file, bench/raft_load.c,\n"
@@ -469,8 +387,6 @@ int main(int argc, char **argv) {
                 conf.proto = PROTO_RESP_GET;
             else if (strcmp(optarg, "resp-readonly-get") == 0)
                 conf.proto = PROTO_RESP_READONLY_GET;
-            else if (strcmp(optarg, "etcd") == 0)
-                conf.proto = PROTO_ETCD;
             else
                 load_usage();
             break;

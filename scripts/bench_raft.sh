@@ -1,126 +1,190 @@
 #!/bin/sh
-# bench_raft.sh: SET and GET through a Raft group of stage 10 against one
-# stage 09 server, and SET against Redis with replicas and etcd, on this
-# host.  `make bench-raft`.
+# bench_raft.sh: SET through a Raft group of stage 10, with its peer TLS on
+# and off, against etcd with its peer TLS on, in alternating rounds; then,
+# one run each, SET and GET through the group against one stage 09 server,
+# and SET against Redis with replicas, on this host.  `make bench-raft`.
 #
 #   sh scripts/bench_raft.sh [BUILD_DIR]
 #
-# The servers, each on free ports with fresh directories under
-# build/bench-raft/, one after the other, and what a write's answer
-# promises on each:
-#   raft-3         three stage 10 members (`kv DIR cluster --members 3`),
-#                  driven at the leader: a write answered once a majority
-#                  holds it in its synced log, and it is applied
+# Part 1, the rounds.  Three servers that make the same promise (a write
+# answered once a majority holds it in its synced log, and it is applied),
+# every peer connection of the first two authenticated and encrypted:
+#   etcd-tls       three etcd 3.4 members (Debian's etcd-server), default
+#                  fsync behaviour, peer TLS with client certificates
+#                  (--peer-client-cert-auth, a CA and member certificates
+#                  made with the openssl command: bench_raft_servers.sh),
+#                  driven at the leader over gRPC by build/bench/etcd_load
+#                  (bench/etcd_load/main.go, etcd's Go client library)
+#   raft-tls       three stage 10 members, `kv DIR cluster --members 3`
+#                  (which makes the group's CA and certificates: mutual TLS
+#                  on the Raft port), driven at the leader by
+#                  build/bench/raft_load --proto resp (bench/raft_load.c)
+#   raft-insecure  the same with --raft-insecure (given to every member):
+#                  plain TCP between the members
+# Each client count of $BENCH_RAFT_CLIENTS (1 10 50 200: connections, each
+# a closed loop of one write) runs against the three servers in turn, each
+# started afresh on empty directories and settled (bench_raft_servers.sh),
+# written random keys of [0, N) (N = $BENCH_RAFT_N, 200000) with 3-byte
+# values, $BENCH_RAFT_PER_CLIENT requests a client (1000; at least 3 and
+# at most 100 times that: 3000, 10000, 50000, 100000), then
+# stopped and its data removed; that for every client count is a round,
+# $BENCH_RAFT_ROUNDS of them (3).  Every run's figures, and the CPU time
+# its servers and its client used, go to rounds.csv; results.csv and results.md hold the
+# median of the rounds for each row, and ratios.txt the ratios of medians
+# (and of each round's pair): raft-tls against etcd-tls, raft-tls against
+# raft-insecure.
+#
+# Part 2, one run each (BENCH_RAFT_ONE_RUN=0 leaves it out), 50 connections
+# and N requests a client, each server started afresh:
+#   raft-tls       the group as above: redis-benchmark -t set -c 50 -n N
+#                  -r N, -P 1 and -P 16; then reads (below)
 #   kv-09-sync     one stage 09 `kv serve --sync`: a write answered once
-#                  it is fsynced, no replica
+#                  fsynced, no replica; redis-benchmark as raft-tls, and
+#                  raft_load --proto resp
 #   redis-always   Debian's redis-server, appendonly yes, appendfsync
-#                  always, with two replicas (asynchronous: a write is
-#                  answered once the primary has fsynced it, before any
-#                  replica has it, so this is not the same promise)
-#   redis-wait1    the same three, each SET followed by WAIT 1 1000 in the
-#                  same write: answered once the primary has fsynced it and
-#                  one replica holds it (in memory: the replicas keep no
-#                  log of their own here)
-#   etcd-3         three etcd 3.4 members (Debian's etcd-server), default
-#                  fsync behaviour, driven at the leader through etcd's
-#                  JSON gateway (HTTP/1.1): a write answered once a
-#                  majority holds it in its synced log, and it is applied;
-#                  skipped if etcd is not installed (make deps DEPS=etcd)
-# Two clients, 50 connections and N requests each (N = $BENCH_RAFT_N,
-# default 200000) over random keys of [0, N) and values of 3 bytes:
-#   redis-benchmark -t set -c 50 -n N -r N [-P 16] --csv, first without
-#     pipelining, then with -P 16: raft-3, kv-09-sync, redis-always
-#   build/bench/raft_load (bench/raft_load.c), closed loops of one request
-#     each, no pipelining: raft-3 and kv-09-sync (--proto resp, plain
-#     SET), redis-wait1 (--proto resp-wait) and etcd-3 (--proto etcd),
-#     so that the group and etcd are driven by the same client
-# Reads (op GET), on raft-3 and kv-09-sync only, each after that server's
-# SET run and after a fill that writes every key of [0, N) once (3 bytes,
-# redis-cli --pipe, in key order), so that every GET finds a value, as on
-# a server that holds its data set (a GET of a missing key would cost the
-# group the same barrier, but might cost a lone engine less):
-#   raft-3           redis-benchmark -t get, -P 1 and -P 16, and raft_load
-#                    --proto resp-get, at the leader: linearizable reads,
-#                    each waiting for a read index (a barrier committed by
-#                    a majority; the reads of one server pass share one)
-#   raft-3-follower  raft_load --proto resp-readonly-get at a follower, once
-#                    it has applied the fill: READONLY reads of its own
-#                    engine, possibly stale, no barrier
-#   kv-09-sync       the same three as raft-3: a lone server's reads
-# There is no leader lease in this stage: a leader's read always waits for
-# a read index, never for a clock.
-# Each server is started afresh for each client.  All members share this
-# host's cores and disk: the figures say what a group costs here, not what
-# three machines would do.  Writes build/bench-raft/results.csv
-# (server,client,op,pipeline,rps,p50_ms,p99_ms; op SET or GET), results.md,
-# notes.txt and machine.txt, and prints the table.
+#                  always, two replicas (asynchronous: answered once the
+#                  primary has fsynced it); redis-benchmark -t set
+#   redis-wait1    the same three, raft_load --proto resp-wait: each SET
+#                  with WAIT 1 1000, answered once one replica holds it (in
+#                  memory)
+# Reads (op GET), on raft-tls and kv-09-sync, after a fill that writes
+# every key of [0, N) once (3 bytes, redis-cli --pipe, in key order), so
+# that every GET finds a value:
+#   raft-tls          redis-benchmark -t get, -P 1 and -P 16, and raft_load
+#                     --proto resp-get, at the leader: linearizable reads,
+#                     each waiting for a read index (a barrier committed by
+#                     a majority; the reads of one server pass share one)
+#   raft-tls-follower raft_load --proto resp-readonly-get at a follower,
+#                     once it has applied the fill: READONLY reads of its
+#                     own engine, possibly stale, no barrier
+#   kv-09-sync        the same three as raft-tls: a lone server's reads
+# All servers and clients share this host's cores and disk: the figures
+# say what each costs here, not what three machines would do.  Writes
+# build/bench-raft/results.csv (server,client,op,pipeline,clients,rounds,
+# rps,p50_ms,p99_ms), rounds.csv, ratios.txt, results.md, notes.txt and
+# machine.txt, and prints results.md and the notes.
 set -u
 build=${1:-build}
 n=${BENCH_RAFT_N:-200000}
+rounds=${BENCH_RAFT_ROUNDS:-3}
+client_counts=${BENCH_RAFT_CLIENTS:-1 10 50 200}
+per_client=${BENCH_RAFT_PER_CLIENT:-1000}
+one_run=${BENCH_RAFT_ONE_RUN:-1}
 out=build/bench-raft
 load=$build/bench/raft_load
+etcd_load=$build/bench/etcd_load
 for tool in redis-benchmark redis-cli redis-server; do
     command -v $tool >/dev/null 2>&1 || { echo "bench-raft: $tool is missing (make deps DEPS=server)" >&2; exit 1; }
 done
-for s in 10-raft/kv 09-cache/kv bench/raft_load; do
+for tool in etcd etcdctl openssl; do
+    command -v $tool >/dev/null 2>&1 || { echo "bench-raft: $tool is missing (make deps DEPS=etcd)" >&2; exit 1; }
+done
+for s in 10-raft/kv 09-cache/kv bench/raft_load bench/etcd_load; do
     [ -x "$build/$s" ] || { echo "bench-raft: $build/$s is not built" >&2; exit 1; }
 done
-have_etcd=1
-command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1 || have_etcd=0
 rm -rf "$out"
 mkdir -p "$out"
-csv=$out/results.csv
 notes=$out/notes.txt
-echo "server,client,op,pipeline,rps,p50_ms,p99_ms" >"$csv"
 : >"$notes"
-# The fill: SET of every key of [0, N), in key order, as RESP for
-# redis-cli --pipe.
-fill=$out/fill.resp
-awk -v n="$n" 'BEGIN {
-    for (i = 0; i < n; i++) {
-        k = sprintf("key:%012d", i)
-        printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n", length(k), k
-    }
-}' >"$fill"
-
 note() {
     echo "bench-raft: $*" >&2
     echo "$*" >>"$notes"
 }
+. scripts/bench_raft_servers.sh
 
-free_run() { # the first of $1 consecutive free ports
-    python3 - "$1" <<'PY'
-import random, socket, sys
-n = int(sys.argv[1])
-while True:
-    base = random.randrange(20000, 60000)
-    socks = []
-    try:
-        for p in range(base, base + n):
-            s = socket.socket(); socks.append(s); s.bind(("127.0.0.1", p))
-        print(base); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-PY
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit: $(git rev-parse --short HEAD 2>/dev/null)"
+    echo "cpus: $(nproc)"
+    echo "libraft: $(dpkg-query -W -f '${Version}' libraft-dev 2>/dev/null)"
+    echo "openssl: $(openssl version)"
+    echo "redis: $(redis-server --version)"
+    echo "etcd: $(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null)," \
+        "client library $(dpkg-query -W -f '${Version}' golang-etcd-server-dev 2>/dev/null)," \
+        "$(go version 2>/dev/null | cut -d' ' -f3)"
+    echo "keys [0, $n); rounds: $rounds of clients $client_counts, $per_client requests a client; one-run part: $one_run"
+    echo "file system of $out: $(df -T "$out" | awk 'NR == 2 { print $1, $2 }')"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$out/machine.txt"
+echo "bench-raft: $rounds rounds of clients $client_counts; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- part 1: the rounds ------------------------------------------------------
+
+rounds_csv=$out/rounds.csv
+echo "round,server,client,op,pipeline,clients,rps,p50_ms,p99_ms,requests,server_cpu_s,client_cpu_s" \
+    >"$rounds_csv"
+ticks=$(getconf CLK_TCK)
+# children_cpu: sets children_s to the CPU time (user + system, seconds)
+# of this shell's children so far, from the shell's own `times` (run here,
+# not in a subshell, which would start from nothing).
+children_cpu() {
+    times >"$out/.times"
+    children_s=$(awk 'NR == 2 {
+        for (i = 1; i <= 2; i++) { split($i, t, "m"); sub("s", "", t[2]); s += t[1] * 60 + t[2] }
+        print s + 0 }' "$out/.times")
 }
 
-wait_ping() {
-    i=0
-    while [ $i -lt 150 ]; do
-        [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
-        sleep 0.1
-        i=$((i + 1))
+# round_run ROUND SERVER CLIENTS: start SERVER afresh, settle it, write,
+# stop it; one line of rounds.csv.
+round_run() {
+    r=$1 server=$2 c=$3
+    requests=$((per_client * c))
+    [ $requests -ge $((3 * per_client)) ] || requests=$((3 * per_client))
+    [ $requests -le $((100 * per_client)) ] || requests=$((100 * per_client))
+    dir=$out/r$r-c$c-$server
+    case $server in
+    etcd-tls)
+        etcd_start "$dir"
+        port=$elead pids=$epids client=etcd_load
+        ;;
+    raft-tls | raft-insecure)
+        if [ "$server" = raft-tls ]; then group_start "$dir"; else group_start "$dir" --raft-insecure; fi
+        port=$lead pids=$(group_pids) client=raft_load
+        ;;
+    esac
+    if [ -n "$port" ]; then
+        # shellcheck disable=SC2086
+        cpu0=$(server_cpu $pids)
+        children_cpu
+        client0=$children_s
+        if [ "$client" = etcd_load ]; then
+            line=$("$etcd_load" --endpoint "127.0.0.1:$port" -c "$c" -n $requests -r "$n" 2>"$dir.err")
+        else
+            line=$("$load" --proto resp --port "$port" -c "$c" -n $requests -r "$n" 2>"$dir.err")
+        fi
+        rc=$?
+        children_cpu
+        # shellcheck disable=SC2086
+        cpu=$(( $(server_cpu $pids) - cpu0 ))
+        [ $rc -eq 0 ] || note "$server, round $r, clients $c: $client exit $rc: $(tr '\n' ' ' <"$dir.err")"
+        cpus=$(echo "$cpu $ticks $children_s $client0" | awk '{ printf "%.2f,%.2f", $1 / $2, $3 - $4 }')
+        [ -n "$line" ] && echo "$r,$server,$client,SET,1,$c,$line,$requests,$cpus" >>"$rounds_csv"
+        printf '%-13s round %d, clients %3d: %s\n' "$server" "$r" "$c" "${line:-none}"
+        if [ "$server" = raft-tls ] && ! group_speaks_tls; then
+            note "raft-tls, round $r, clients $c: the group's Raft port answered no TLS handshake: this row ran without peer TLS"
+        fi
+    fi
+    if [ "$server" = etcd-tls ]; then etcd_stop; else group_stop; fi
+    drop_data "$dir"
+}
+
+r=1
+while [ $r -le "$rounds" ]; do
+    for c in $client_counts; do
+        for server in etcd-tls raft-tls raft-insecure; do
+            round_run "$r" "$server" "$c"
+        done
     done
-    return 1
-}
+    r=$((r + 1))
+done
 
-# One row, to the CSV and to the screen (which names raft_load's protocol).
-row() { # SERVER CLIENT OP PIPELINE RPS P50 P99 [CLIENT_SHOWN]
-    echo "$1,$2,$3,$4,$5,$6,$7" >>"$csv"
-    printf '%-15s %-27s %-3s -P %-2s %10s req/s  p50 %s ms  p99 %s ms\n' "$1" "${8:-$2}" "$3" \
-        "$4" "$5" "$6" "$7"
+# ---- part 2: one run each --------------------------------------------------------
+
+one_csv=$out/one-run.csv
+echo "server,client,op,pipeline,clients,rounds,rps,p50_ms,p99_ms" >"$one_csv"
+row() { # SERVER CLIENT OP PIPELINE RPS P50 P99
+    echo "$1,$2,$3,$4,50,1,$5,$6,$7" >>"$one_csv"
+    printf '%-17s %-15s %-3s -P %-2s %10s req/s  p50 %s ms  p99 %s ms\n' "$@"
 }
 
 run_bench() { # NAME PORT OP: redis-benchmark -t OP (set, get), without and with -P 16
@@ -143,7 +207,7 @@ run_load() { # NAME PROTO PORT OP: raft_load, 50 closed loops
     rc=$?
     if [ -n "$line" ]; then
         echo "$line" | while IFS=, read -r rps p50 p99; do
-            row "$1" raft_load "$4" 1 "$rps" "$p50" "$p99" "raft_load:$2"
+            row "$1" "raft_load" "$4" 1 "$rps" "$p50" "$p99"
         done
     fi
     [ $rc -eq 0 ] || note "$1 (raft_load --proto $2): exit $rc: $(tr '\n' ' ' <"$out/$1-$2.err")"
@@ -151,221 +215,59 @@ run_load() { # NAME PROTO PORT OP: raft_load, 50 closed loops
 
 # Every key of [0, N) written once through the server at PORT (a group's
 # leader), each answer checked.
+fill=$out/fill.resp
 run_fill() { # NAME PORT
+    [ -f "$fill" ] || awk -v n="$n" 'BEGIN {
+        for (i = 0; i < n; i++) {
+            k = sprintf("key:%012d", i)
+            printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n", length(k), k
+        }
+    }' >"$fill"
     got=$(redis-cli -p "$2" --pipe <"$fill" 2>&1 | tail -n 1)
     [ "$got" = "errors: 0, replies: $n" ] || note "$1: the fill of $n keys ended with: $got"
 }
 
-# The group: three stage 10 members in one process; sets gpid, gport (the
-# first member's client port), and lead to the leader's client port (empty
-# if none was elected in 30 s).
-# member_in STATE: the client port of the group's first member (of gport,
-# gport + 1, gport + 2) whose CLUSTER INFO says raft_state:STATE, or nothing.
-member_in() {
-    for p in $gport $((gport + 1)) $((gport + 2)); do
-        redis-cli -p "$p" cluster info 2>/dev/null | grep -q "raft_state:$1" && echo "$p" && return
-    done
-}
-group_start() { # DIR
-    port=$(free_run 6)
-    gport=$port
-    "$build/10-raft/kv" "$1" cluster --members 3 --port "$port" --raft-port $((port + 3)) \
-        >"$1.txt" 2>&1 &
-    gpid=$!
-    lead=""
-    i=0
-    while [ -z "$lead" ] && [ $i -lt 300 ]; do
-        lead=$(member_in leader)
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -n "$lead" ] || note "the group in $1 elected no leader (see $1.txt)"
-}
-# Sets follow to a follower's client port, found as group_start finds the
-# leader, once it has applied the fill (its READONLY GET of the fill's last
-# key answers the value); empty after 30 s.
-group_follower() {
-    follow=""
-    i=0
-    while [ -z "$follow" ] && [ $i -lt 300 ]; do
-        follow=$(member_in follower)
-        if [ -n "$follow" ]; then
-            last=$(printf 'READONLY\nGET key:%012d\n' $((n - 1)) | redis-cli -p "$follow" 2>/dev/null |
-                sed -n 2p)
-            [ "$last" = xxx ] || follow=""
-        fi
-        [ -n "$follow" ] || sleep 0.1
-        i=$((i + 1))
-    done
-    [ -n "$follow" ] || note "no follower of the group at $gport had applied the fill in 30 s"
-}
-group_stop() {
-    kill -INT $gpid
-    wait $gpid
-}
-
-kv09_start() { # DIR: sets kpid, kport
-    kport=$(free_run 1)
-    "$build/09-cache/kv" "$1" serve --port "$kport" --sync 2>>"$out/server.log" &
-    kpid=$!
-    wait_ping "$kport" || note "stage 09's server on $kport did not answer"
-}
-kv09_stop() {
-    kill -TERM $kpid
-    wait $kpid
-}
-
-# A primary that fsyncs each write and two replicas; sets rport and rpids,
-# and waits until both replicas are online (synced), 30 s at most.
-redis_start() { # DIR
-    rport=$(free_run 3)
-    rpids=""
-    for k in 0 1 2; do
-        dir=$1-$k
-        mkdir -p "$dir"
-        extra=""
-        [ $k -gt 0 ] && extra="--replicaof 127.0.0.1 $rport"
-        # shellcheck disable=SC2086
-        redis-server --port $((rport + k)) --bind 127.0.0.1 --dir "$dir" --save '' --appendonly yes \
-            --appendfsync always --daemonize no $extra >"$dir/log" 2>&1 &
-        rpids="$rpids $!"
-    done
-    if ! { wait_ping "$rport" && wait_ping $((rport + 1)) && wait_ping $((rport + 2)); }; then
-        note "redis-server in $1-* did not answer"
-        return
+if [ "$one_run" != 0 ]; then
+    # raft-tls: SETs, the fill, GETs at the leader and at a follower.
+    group_start "$out/raft"
+    if [ -n "$lead" ]; then
+        run_bench raft-tls "$lead" set
+        run_fill raft-tls "$lead"
+        run_bench raft-tls "$lead" get
+        run_load raft-tls resp-get "$lead" GET
+        group_follower
+        [ -n "$follow" ] && run_load raft-tls-follower resp-readonly-get "$follow" GET
+        group_speaks_tls ||
+            note "raft-tls, one run: the group's Raft port answered no TLS handshake: these rows ran without peer TLS"
     fi
-    i=0
-    while [ "$(redis-cli -p "$rport" info replication | grep -c 'state=online')" != 2 ]; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || { note "redis in $1-*: the replicas did not come online"; return; }
-        sleep 0.1
-    done
-}
-redis_stop() {
-    for k in 0 1 2; do
-        redis-cli -p $((rport + k)) shutdown nosave >/dev/null 2>&1
-    done
-    for p in $rpids; do
-        wait "$p"
-    done
-}
+    group_stop
+    drop_data "$out/raft"
 
-# Three etcd members: client ports eport..eport+2, peer ports eport+3..;
-# sets epids, and elead to the leader's client port (empty if the members
-# were not healthy with a leader in 30 s).
-etcd_start() { # DIR
-    eport=$(free_run 6)
-    cluster=""
-    eps=""
-    for k in 0 1 2; do
-        cluster="$cluster${cluster:+,}m$k=http://127.0.0.1:$((eport + 3 + k))"
-        eps="$eps${eps:+,}http://127.0.0.1:$((eport + k))"
-    done
-    epids=""
-    for k in 0 1 2; do
-        c=http://127.0.0.1:$((eport + k))
-        p=http://127.0.0.1:$((eport + 3 + k))
-        mkdir -p "$1-$k"
-        etcd --name m$k --data-dir "$1-$k/data" --listen-client-urls $c --advertise-client-urls $c \
-            --listen-peer-urls $p --initial-advertise-peer-urls $p --initial-cluster "$cluster" \
-            --initial-cluster-token bench-raft --initial-cluster-state new >"$1-$k/log" 2>&1 &
-        epids="$epids $!"
-    done
-    elead=""
-    i=0
-    while [ -z "$elead" ] && [ $i -lt 300 ]; do
-        if ETCDCTL_API=3 etcdctl --endpoints="$eps" endpoint health >/dev/null 2>&1; then
-            elead=$(ETCDCTL_API=3 etcdctl --endpoints="$eps" endpoint status 2>/dev/null |
-                awk -F', ' '$5 == "true" { sub(/.*:/, "", $1); print $1 }')
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    [ -n "$elead" ] || note "etcd in $1-*: no healthy group with a leader in 30 s (see $1-*/log)"
-}
-etcd_stop() {
-    for p in $epids; do
-        kill -TERM "$p"
-    done
-    for p in $epids; do
-        wait "$p" 2>/dev/null # etcd ends by the signal it was sent: the shell says so
-    done
-}
+    # kv-09-sync: one server, every write fsynced; its GETs after the fill.
+    kv09_start "$out/kv09"
+    run_bench kv-09-sync "$kport" set
+    run_fill kv-09-sync "$kport"
+    run_bench kv-09-sync "$kport" get
+    kv09_stop
+    kv09_start "$out/kv09-load"
+    run_load kv-09-sync resp "$kport" SET
+    run_fill kv-09-sync "$kport"
+    run_load kv-09-sync resp-get "$kport" GET
+    kv09_stop
+    rm -rf "$out/kv09" "$out/kv09-load"
 
-{
-    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "commit: $(git rev-parse --short HEAD 2>/dev/null)"
-    echo "cpus: $(nproc)"
-    echo "libraft: $(dpkg-query -W -f '${Version}' libraft-dev 2>/dev/null)"
-    echo "redis: $(redis-server --version)"
-    echo "etcd: $(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null)"
-    echo "requests per run: $n, 50 connections"
-    echo "file system of $out: $(df -T "$out" | awk 'NR == 2 { print $1, $2 }')"
-    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-} >"$out/machine.txt"
-echo "bench-raft: $n requests a run, 50 clients; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-
-# raft-3: the group, each client at its leader; after the SETs and the
-# fill, GETs at the leader, then (raft_load) READONLY GETs at a follower.
-group_start "$out/raft"
-if [ -n "$lead" ]; then
-    run_bench raft-3 "$lead" set
-    run_fill raft-3 "$lead"
-    run_bench raft-3 "$lead" get
-fi
-group_stop
-group_start "$out/raft-load"
-if [ -n "$lead" ]; then
-    run_load raft-3 resp "$lead" SET
-    run_fill raft-3 "$lead"
-    run_load raft-3 resp-get "$lead" GET
-    group_follower
-    [ -n "$follow" ] && run_load raft-3-follower resp-readonly-get "$follow" GET
-fi
-group_stop
-
-# kv-09-sync: one server, every write fsynced; its GETs after the fill.
-kv09_start "$out/kv09"
-run_bench kv-09-sync "$kport" set
-run_fill kv-09-sync "$kport"
-run_bench kv-09-sync "$kport" get
-kv09_stop
-kv09_start "$out/kv09-load"
-run_load kv-09-sync resp "$kport" SET
-run_fill kv-09-sync "$kport"
-run_load kv-09-sync resp-get "$kport" GET
-kv09_stop
-
-# redis-always, then redis-wait1: a primary that fsyncs each write, two
-# replicas; WAIT 1 after each write for the second.
-redis_start "$out/redis"
-run_bench redis-always "$rport" set
-redis_stop
-redis_start "$out/redis-wait"
-run_load redis-wait1 resp-wait "$rport" SET
-redis_stop
-
-# etcd-3: three etcd members, at the leader, through the JSON gateway.
-if [ $have_etcd = 1 ]; then
-    etcd_start "$out/etcd"
-    [ -n "$elead" ] && run_load etcd-3 etcd "$elead" SET
-    etcd_stop
-    note "etcd-3 is driven through etcd's HTTP/JSON gateway (POST /v3/kv/put), which costs etcd a translation to gRPC in the server that its native Go clients do not pay"
-else
-    note "etcd-3 skipped: etcd and etcdctl are not installed (make deps DEPS=etcd)"
+    # redis-always, then redis-wait1: a primary that fsyncs each write, two
+    # replicas; WAIT 1 after each write for the second.
+    redis_start "$out/redis"
+    run_bench redis-always "$rport" set
+    redis_stop
+    redis_start "$out/redis-wait"
+    run_load redis-wait1 resp-wait "$rport" SET
+    redis_stop
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-python3 - "$csv" >"$out/results.md" <<'PY'
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-print("| server | client | op | -P | req/s | p50 ms | p99 ms |")
-print("|---|---|---|---:|---:|---:|---:|")
-for r in rows:
-    print("| %s | %s | %s | %s | %s | %s | %s |" % (
-        r["server"], r["client"], r["op"], r["pipeline"], f'{float(r["rps"]):,.0f}',
-        r["p50_ms"], r["p99_ms"]))
-PY
+python3 scripts/bench_raft_summary.py "$out" "$rounds"
 cat "$out/results.md"
 [ -s "$notes" ] && { echo; sed 's/^/note: /' "$notes"; }
 cat "$out/machine.txt"

@@ -23,7 +23,10 @@
 # pages' worked examples, scripts/docs_examples.py), bench-server (redis-server and
 # redis-tools, for `make bench-server`), demo (redis-tools: `make demo`'s
 # tour of stage 10 talks to its members with redis-cli), etcd (etcd-server and etcd-client,
-# etcd 3.4: `make bench-raft` runs three members beside stage 10's group),
+# etcd 3.4: `make bench-raft` runs three members beside stage 10's group,
+# with peer certificates made by the openssl command (openssl), and drives
+# them with build/bench/etcd_load, built with golang-go from the sources of
+# etcd's Go client library, golang-etcd-server-dev),
 # shard (nutcracker, twemproxy 0.5.0, with redis-tools, python3 and
 # python3-redis: tests/cluster/shard_test.py, in `make test-cluster`, shards
 # keys over two stage 10 groups through it),
@@ -61,7 +64,7 @@ for group in "$@"; do
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
     demo) packages="$packages redis-tools" ;;
-    etcd) packages="$packages etcd-server etcd-client" ;;
+    etcd) packages="$packages etcd-server etcd-client openssl golang-go golang-etcd-server-dev" ;;
     shard) packages="$packages nutcracker redis-tools python3 python3-redis" ;;
     peers) packages="$packages libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev" ;;
     kvgrade) packages="$packages fuse3 python3" ;;
