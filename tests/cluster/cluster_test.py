@@ -441,7 +441,7 @@ def an_engine_lost_is_rebuilt_from_the_log(c):
 
 
 def a_transaction_is_one_command(c):
-    """EXEC on the leader (member_exec.c): its queue's SET, MSET and DEL
+    """EXEC on the leader (serve_handoff.c, member_write.c): its queue's SET, MSET and DEL
     applied as one command, with their replies; a WATCH whose key changed
     makes EXEC answer *-1, and nothing of it is applied; a read queued
     inside MULTI fails the EXEC, with what to do instead; WATCH at a
@@ -1477,6 +1477,43 @@ def an_outsider_on_loopback_reaches_only_the_checker(kv):
         c.stop()
 
 
+def without_tls_an_outsider_on_the_host_can_forge_a_write(kv):
+    """Why TLS is the default: in a group run with --raft-insecure, an
+    outsider on the host that claims to be the leader (the opening's id
+    is taken on its word) and sends a follower an AppendEntries that fits
+    its log (the term and last index any client can read from CLUSTER
+    INFO) gets its entry applied there: a READONLY read at that follower
+    finds a key no client wrote.  The same message to a group with TLS is
+    refused at the opening (an_outsider_changes_nothing)."""
+    c = Cluster(kv, insecure=True)
+    try:
+        lead = c.leader()
+        for i in range(5):
+            expect(command(c.client_ports[lead], "SET", "k%d" % i, "v"), "+OK", "a write")
+        f = (lead + 1) % c.n
+        caught_up(c, f)
+        info = c.info(f)
+        term, last = int(info["raft_term"]), int(info["raft_last_index"])
+        forged = outsider.append_entries(term, [(term, outsider.RAFT_COMMAND,
+                                                 outsider.command_set(b"forged", b"by outsider"))],
+                                         prev=(last, term), commit=last + 1)
+        s = socket.create_connection(("127.0.0.1", c.raft_ports[f]))
+        s.sendall(outsider.opening(0, lead + 1) + outsider.hello(c.raft_addr(lead)) + forged)
+        time.sleep(0.5)
+        s.close()
+        ro = redis.Redis(port=c.client_ports[f], socket_timeout=5)
+        ro.execute_command("READONLY")
+        got = ro.get("forged")
+        ro.close()
+        print("    follower %d, sent a forged AppendEntries as member %d: GET forged -> %r" % (
+            f + 1, lead + 1, got))
+        check(got == b"by outsider", "without TLS, the follower applied the forged write (it "
+              "read %r): the danger --raft-insecure keeps to loopback" % got)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_lone_member_short_of_room_refuses_writes_and_serves_reads(kv):
     """A group of one member, whose directory is on a 64 MiB tmpfs with a
     reserve of 24 MiB: filled with junk, it cannot hand its leadership to
@@ -1928,7 +1965,7 @@ def new_leader_after_a_kill(c):
 
 
 def kv_cluster_starts_a_group_and_stops_it(kv):
-    """`kv DIR cluster --members 3 --port P` (serve_cluster.c) starts three
+    """`kv DIR cluster --members 3 --port P` (group_cluster.c) starts three
     members, says which leads once one does, and they take writes through
     redis-py's RedisCluster; SIGINT stops all of them and the command,
     with status 0."""
@@ -1960,7 +1997,7 @@ def kv_cluster_starts_a_group_and_stops_it(kv):
 
 
 # ---- what a rude client, or a user's typo, is told (member_change.c,
-# member_cluster.c, member_exec.c, serve_member_cli.c, serve_cluster.c) --
+# member_cluster.c, serve_handoff.c, group_member_cli.c, group_cluster.c) --
 
 def slot_of(key):
     """Redis Cluster's slot of key: CRC16 (XMODEM) of its hash tag, the
@@ -2532,6 +2569,8 @@ def main():
                      ("an_outsider_changes_nothing", an_outsider_changes_nothing),
                      ("an_outsider_on_loopback_reaches_only_the_checker",
                       an_outsider_on_loopback_reaches_only_the_checker),
+                     ("without_tls_an_outsider_on_the_host_can_forge_a_write",
+                      without_tls_an_outsider_on_the_host_can_forge_a_write),
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),

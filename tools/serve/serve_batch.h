@@ -100,7 +100,8 @@ int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */
 void commit_writers_stop(struct serve_commit *cm);
 /* serve_handoff.c: the batch handed to the server's extension as writes
- * (serve_ext.h); answered by serve_commit_done once each is settled. */
-void serve_handoff_batch(server *s, commit_batch *b);
+ * (serve_ext.h); settled(s) is called once every one is (serve_commit.c
+ * passes serve_commit_done, which answers the batch). */
+void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s));
 
 #endif

@@ -384,7 +384,7 @@ void serve_commit_kick(server *s)
     s->stats.chunks += b->nchunks;
     if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
         b->threaded = 0;
-        serve_handoff_batch(s, b);
+        serve_handoff_batch(s, b, serve_commit_done);
         return;
     }
     /* With --sync, a batch of one chunk is one kv_write and one fsync

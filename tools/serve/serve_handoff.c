@@ -16,7 +16,8 @@
  * no client can write it, so to a client it stays absent.
  *
  * When every write is settled, the batch is answered as one the server
- * applied itself (serve_commit_done): a plain write's chunks get its
+ * applied itself (the `settled` it was handed with: serve_commit.c's
+ * serve_commit_done): a plain write's chunks get its
  * status, a DEL its count of the keys that existed; an EXEC its replies,
  * *-1 when a condition did not hold, or its error.
  */
@@ -47,6 +48,7 @@ struct serve_handoff {
     size_t nvals, vals_cap;
     unsigned long long first_id, next_id;
     size_t unsettled;
+    void (*settled)(server *s);    /* told once every write of the batch is */
 };
 
 /* Grows *p (of *cap elements of size el) to hold need; 0, or -1. */
@@ -185,14 +187,15 @@ static void handoff_fail_all(commit_batch *b, const char *why)
         }
 }
 
-void serve_handoff_batch(server *s, commit_batch *b)
+void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
 {
     struct serve_handoff *h = s->handoff;
     if (h == NULL && (h = s->handoff = calloc(1, sizeof *h)) == NULL) {
         handoff_fail_all(b, "out of memory handing the batch over");
-        serve_commit_done(s);
+        settled(s);
         return;
     }
+    h->settled = settled;
     h->b = b;
     h->first_id = h->next_id + 1;
     int rc = 0;
@@ -213,13 +216,13 @@ void serve_handoff_batch(server *s, commit_batch *b)
     if (rc != 0) {
         handoff_fail_all(b, "out of memory handing the batch over");
         handoff_clear(h);
-        serve_commit_done(s);
+        h->settled(s);
         return;
     }
     if (handoff_grow((void **)&h->w, &h->w_cap, h->n, sizeof *h->w) != 0) {
         handoff_fail_all(b, "out of memory handing the batch over");
         handoff_clear(h);
-        serve_commit_done(s);
+        h->settled(s);
         return;
     }
     for (size_t i = 0; i < h->n; i++) { /* now that the arrays no longer move */
@@ -235,7 +238,7 @@ void serve_handoff_batch(server *s, commit_batch *b)
     h->nvals = 0;
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        serve_commit_done(s);
+        h->settled(s);
     }
 }
 
@@ -302,7 +305,7 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
     }
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        serve_commit_done(s);
+        h->settled(s);
     }
 }
 

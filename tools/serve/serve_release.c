@@ -2,7 +2,7 @@
  * serve_release.c: every handle the server keeps on its engine between
  * commands, ended, so that the engine can be closed and replaced while
  * the server runs.  A member of a Raft group does that when it installs a
- * snapshot from the leader (serve_member.h): kv_close refuses an engine
+ * snapshot from the leader (serve_ext.h): kv_close refuses an engine
  * with a live iterator or transaction (include/kv.h), and the new engine
  * is another kv_db.
  *

@@ -9,6 +9,8 @@
  *                               open and close
  *               serve_loop.c    the epoll loop: accept, read, run, write,
  *                               shut down
+ *               serve_host.c    the calls a later stage's extension makes
+ *                               back into the server (serve_ext.h)
  *   commands    serve_cmd.c     the command table and the simple commands
  *               serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's
  *                               queue, its EXEC handed to the batch
@@ -27,6 +29,8 @@
  *               serve_writers.c one kv_write per chunk: inline, or by
  *                               writer threads (with --sync, and for
  *                               large batches)
+ *               serve_handoff.c a batch handed to the extension as writes
+ *                               with ids, answered from their outcomes
  *               serve_txn.c     running EXECs: their queues in one kv_txn,
  *                               committed
  *               serve_queue.c   an EXEC answered, a queue emptied

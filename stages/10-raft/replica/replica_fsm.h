@@ -25,7 +25,7 @@
  * kv_write is all or nothing) and the applied index is the entry's
  * before it.  libraft 0.15 does not stop there: it tries the entry again
  * at its next commit, and a leader goes on leading while it answers
- * nothing.  So the member stops (member.c, serve_member_run).
+ * nothing.  So the member stops (member.c, member_run).
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
