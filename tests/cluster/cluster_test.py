@@ -2350,6 +2350,47 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                          *args)
             expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
                    (2, "kv serve: raft member 1: %s\n" % why), "kv serve %s" % " ".join(args))
+        for args, why in (
+                (["--raft-max-entry", "12"],
+                 "--raft-max-entry takes a number from 4096 to 4294967296"),
+                (["--raft-max-message", "8k", "--raft-max-entry", "16k", "--raft-insecure"],
+                 "--raft-max-message 8192 is below --raft-max-entry 16384"),
+                (["--raft-disk-reserve", "lots"],
+                 "--raft-disk-reserve takes a number from 0 to 1099511627776"),
+                (["--raft-tls"], "--raft-tls needs a value"),
+                (["--stdio", "--raft-insecure"], "--raft-id and --raft-peers come together, "
+                 "and not with --stdio; the other --raft- options need them")):
+            out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                         *args)
+            expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
+                   (2, "kv serve: raft member 1: %s\n" % why), "kv serve %s" % " ".join(args))
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-bind", "127.0.0.1:1")
+        expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),
+               (2, "kv serve: raft member 0: --raft-id and --raft-peers come together, and not "
+                "with --stdio; the other --raft- options need them\n"), "--raft-bind alone")
+        certs = os.path.join(root, "certs")
+        for args in ([], ["--members", "0"], ["--ids", "1,x"], ["--ids", "1", "--days", "0"],
+                     ["--color", "blue"]):
+            out = kv_run(kv, certs, "certs", *args)
+            check(out.returncode == 2 and out.stderr.startswith("usage: kv DIR certs"),
+                  "kv DIR certs %s: exit 2 and its usage (%d, %r)" % (
+                      " ".join(args), out.returncode, out.stderr[:60]))
+        out = kv_run(kv, certs, "certs", "--ids", "1")
+        check(out.returncode == 0 and "a new authority" in out.stdout, "kv DIR certs --ids 1 "
+              "makes an authority and member 1's credentials (%r)" % out.stdout)
+        out = kv_run(kv, certs, "certs", "--ids", "2,3", "--days", "30")
+        check(out.returncode == 0 and "a new authority" not in out.stdout and
+              "member-3.crt" in out.stdout, "members added later get credentials of the same "
+              "authority (%r)" % out.stdout)
+        out = kv_run(kv, certs, "certs", "--ids", "1")
+        expect((out.returncode, out.stderr), (1, "kv certs: %s/member-1.crt is there already: a "
+               "member's credentials are never replaced (remove them first to make new ones)\n"
+               % certs), "kv DIR certs for a member that has credentials")
+        out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
+                     "--raft-tls", os.path.join(root, "nowhere"), "--raft-bootstrap")
+        check(out.returncode == 2 and "--raft-tls: the group's credentials:" in out.stderr and
+              "ca.crt" in out.stderr, "credentials that are not there are named (%r)"
+              % out.stderr)
         out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", far,
                      "--raft-insecure")
         expect((out.returncode, out.stderr.splitlines()[0] + "\n" if out.stderr else ""),

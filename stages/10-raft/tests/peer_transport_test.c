@@ -364,6 +364,46 @@ static void a_probe_is_answered_and_plain_does_not_mix_with_tls(void)
     free(dir);
 }
 
+/* P3: at most PEER_MAX_PENDING connections being opened at once; the
+ * others are closed at once, and the member still takes a member's. */
+static void connections_that_never_open_are_bounded(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side a, b;
+    side_start(&b, 2, dir, 2);
+    int fds[PEER_MAX_PENDING + 8];
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_port = htons((uint16_t)atoi(strchr(b.addr, ':') + 1));
+    int n = (int)(sizeof fds / sizeof fds[0]);
+    for (int i = 0; i < n; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    for (int i = 0; i < 200; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.refused >= (unsigned long long)(n - PEER_MAX_PENDING),
+              "past %d connections being opened, the others are refused at once (%llu of %d)",
+              PEER_MAX_PENDING, c.refused, n);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    for (int i = 0; i < 200; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    side_start(&a, 1, dir, 1);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK_MSG(d.status == 0, "a member still connects once they are gone");
+    close_stream(d.stream);
+    side_stop(&a);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 static void credentials_are_checked_when_opened(void)
 {
     char *dir = make_certs("group", 2), *other = make_certs("other", 2);
@@ -396,6 +436,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
     HARNESS_TEST(strangers_are_refused_before_libraft),
     HARNESS_TEST(a_probe_is_answered_and_plain_does_not_mix_with_tls),
+    HARNESS_TEST(connections_that_never_open_are_bounded),
     HARNESS_TEST(credentials_are_checked_when_opened),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);
