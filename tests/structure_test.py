@@ -455,6 +455,44 @@ def check_no_later_stage_named():
     result("no_earlier_stage_names_stage_09", problems)
 
 
+def check_server_seam():
+    """The server and a later stage's extension meet in tools/serve/serve_ext.h
+    alone (docs/server.md, "An extension, chosen at run time"): no file
+    of stage 10 includes another header of the server's; no struct of
+    server.h has a Raft or member field; nothing in tools/ is replaced at
+    link time (a weak definition); no rule reads a command's flags as a
+    string."""
+    serve_headers = {f for f in os.listdir("tools/serve") if f.endswith(".h")}
+    included = []
+    for path in source_files("stages/10-raft", tests=True):
+        for n, line in enumerate(open(path, errors="replace"), 1):
+            m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
+            if m and os.path.basename(m.group(1)) in serve_headers and \
+                    os.path.basename(m.group(1)) != "serve_ext.h":
+                included.append("%s:%d includes %s, not serve_ext.h" % (path, n, m.group(1)))
+    result("stage_10_meets_the_server_through_serve_ext_h_alone", included)
+
+    text = without_comments(open("tools/serve/server.h").read())
+    fields = []
+    for m in re.finditer(r"(?:typedef\s+)?struct\s+(\w*)\s*\{(.*?)\}", text, flags=re.S):
+        for decl in m.group(2).split(";"):
+            words = re.findall(r"\w+", decl)
+            if words and re.search(r"raft|member", words[-1], flags=re.I):
+                fields.append("server.h: struct %s has a field %s" % (m.group(1) or "(unnamed)",
+                                                                     words[-1]))
+    result("the_servers_structs_carry_no_raft_field", fields)
+
+    weak, flags = [], []
+    for path in source_files("tools", tests=True) + source_files("stages/10-raft", tests=True):
+        code = without_comments(open(path, errors="replace").read())
+        if "weak" in code and re.search(r"__attribute__\s*\(\(\s*weak", code):
+            weak.append("%s has a weak definition" % path)
+        for m in re.finditer(r"strstr\s*\([^;]*flags", code):
+            flags.append("%s: %s" % (path, m.group(0)[:60]))
+    result("nothing_in_the_tools_is_replaced_at_link_time", weak)
+    result("no_rule_reads_a_commands_flags_as_a_string", flags)
+
+
 def check_reading_plans(stages):
     for s in stages:
         own = own_files(s)
@@ -559,6 +597,7 @@ def check_front_door(stages):
 
 if __name__ == "__main__":
     stages = main()
+    check_server_seam()
     check_front_door(stages)
     check_reading_plans(stages)
     print("%d passed, %d failed" % (passed, failed))
