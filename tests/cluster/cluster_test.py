@@ -144,7 +144,10 @@ def free_run(n, avoid=()):
 
 class Cluster:
     def __init__(self, kv, n=3, planted=None, extra=(), proxied=False, extra_of=None,
-                 tmpfs=None, insecure=False):
+                 tmpfs=None, insecure=False, tmpfs_all=None):
+        # tmpfs_all: a size: every member's directory (and the group's
+        # credentials and logs) on one tmpfs of that size, as members
+        # sharing one disk;
         # insecure: --raft-insecure (no TLS) rather than the group's
         # credentials (kv DIR certs, made in ROOT/certs);
         # planted: a planted mistake every member runs with, restarted
@@ -163,6 +166,8 @@ class Cluster:
             self.env["KV_RAFT_PLANTED"] = planted
         self.root = tempfile.mkdtemp(prefix="kv-cluster-")
         self.mounts = []
+        if tmpfs_all is not None:
+            self.mount_tmpfs(self.root, tmpfs_all)
         for i, size in sorted((tmpfs or {}).items()):
             size, under = size if isinstance(size, tuple) else (size, "")
             self.mount_tmpfs(os.path.join(self.root, "m%d" % (i + 1), under), size)
@@ -189,7 +194,7 @@ class Cluster:
             self.start(i)
 
     def mount_tmpfs(self, path, size):
-        os.makedirs(path)
+        os.makedirs(path, exist_ok=True)
         why = None
         if os.geteuid() != 0:
             why = "mounting a tmpfs needs root"
@@ -1551,6 +1556,55 @@ def a_lone_member_short_of_room_refuses_writes_and_serves_reads(kv):
         c.stop()
 
 
+def every_member_short_of_room_refuses_writes_and_serves_reads(kv):
+    """Three members sharing one disk (their directories on one tmpfs of
+    160 MiB, a reserve of 24 MiB), filled with junk: every member is
+    short at once.  None may stop; the leader hands its leadership away
+    at most once and then keeps it; a write is refused naming the full
+    disk (or redirected to the leader, which refuses it); a read at the
+    leader is served (its barrier, a few bytes, still goes to the disk);
+    the junk deleted, writes are taken again within 10 s."""
+    c = Cluster(kv, tmpfs_all="160m", extra=["--raft-disk-reserve", "24m"])
+    junk = os.path.join(c.root, "junk")
+    try:
+        lead = c.leader()
+        expect(command(c.client_ports[lead], "SET", "k", "before"), "+OK", "a write with room")
+        fill(junk)
+        deadline = time.time() + 10
+        while not all((c.info(i) or {}).get("raft_disk_short") == "1" for i in range(c.n)):
+            check(time.time() < deadline, "every member says it is short within 10 s")
+            time.sleep(0.05)
+        time.sleep(2)  # a leadership handed away settles
+        terms = set()
+        for _ in range(20):
+            lead = c.leader(timeout=10)
+            terms.add(c.info(lead)["raft_term"])
+            got = command(c.client_ports[lead], "SET", "k", "full")
+            check(got.startswith("-ERR disk full") or got.startswith("-MOVED") or
+                  got.startswith("-CLUSTERDOWN") or got.startswith("-TRYAGAIN"),
+                  "a write on a full group is refused or redirected (%r)" % got)
+            time.sleep(0.1)
+        got = command(c.client_ports[lead], "GET", "k", timeout=5)
+        check(got == "$6", "the leader serves a read while every disk is full (%r)" % got)
+        check(len(terms) <= 2, "leadership does not go round while every member is short "
+              "(terms %s)" % sorted(terms))
+        for i in range(c.n):
+            check(c.procs[i].poll() is None, "member %d still runs" % (i + 1))
+        os.unlink(junk)
+        deadline = time.time() + 10
+        while True:
+            lead = c.leader(timeout=10)
+            if command(c.client_ports[lead], "SET", "k", "after") == "+OK":
+                break
+            check(time.time() < deadline, "a write is taken within 10 s of the disk freed")
+            time.sleep(0.1)
+        print("    every member short: writes refused, reads served, terms %s; writes taken "
+              "again once freed" % sorted(terms))
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_full_raft_log_refuses_writes_not_the_group(kv, n=3):
     """a_full_disk_refuses_writes_not_the_group with only the member's
     Raft log (DIR/raft) on the small tmpfs: libraft's log, not the
@@ -2603,6 +2657,8 @@ def main():
                       a_full_raft_log_refuses_writes_not_the_group),
                      ("a_lone_member_short_of_room_refuses_writes_and_serves_reads",
                       a_lone_member_short_of_room_refuses_writes_and_serves_reads),
+                     ("every_member_short_of_room_refuses_writes_and_serves_reads",
+                      every_member_short_of_room_refuses_writes_and_serves_reads),
                      ("a_wiped_follower_restarted_as_before_loses_nothing",
                       a_wiped_follower_restarted_as_before_loses_nothing),
                      ("a_wiped_leader_restarted_as_before_loses_nothing_without_tls",

@@ -89,6 +89,7 @@ typedef struct member_disk {
     uint64_t raft_free, engine_free;   /* bytes, at the last look */
     long long looked_ms;               /* when (the loop's clock) */
     int short_of_room;                 /* under the reserve: writes refused */
+    int handed_over;                   /* ... and leadership handed away once */
     unsigned long long refused;        /* writes refused for want of room */
     struct raft_io *inner;             /* libraft's own I/O, which member_disk wraps */
     struct member_held *held;          /* log writes held back while short */

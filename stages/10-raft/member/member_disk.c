@@ -17,12 +17,18 @@
  *     room too);
  *   - while short, the gate refuses every write with an error naming the
  *     directory and the room left, and a leader hands its leadership to
- *     another member, whose disk may have room (the group goes on);
+ *     another member, whose disk may have room (the group goes on), once
+ *     each time it runs short: led again while still short (the others'
+ *     disks full too), it keeps leading rather than pass the leadership
+ *     round;
  *   - while short, libraft's writes to its log (appends, truncations,
  *     snapshots) are held back, in their order, instead of reaching the
  *     disk: to libraft the disk is slow, not full.  A follower then
  *     acknowledges nothing new, and the leader waits for it as for a slow
- *     member;
+ *     member.  Barriers alone still go to the disk (a few bytes each, in
+ *     the segments libraft keeps prepared, which ask the disk for nothing
+ *     more): the read index of a leader whose group is short everywhere
+ *     (members sharing one disk) is still committed, and reads go on;
  *   - once both have the reserve and a quarter more again, the held
  *     writes go to the disk in order, the gate lets writes through, and
  *     the member catches up without a restart.
@@ -72,11 +78,21 @@ static int disk_hold(struct member *m, const member_held *h)
     return 0;
 }
 
+/* 1 if every entry is a barrier: a few bytes each, which the segments
+ * libraft keeps prepared hold without asking the disk for more. */
+static int only_barriers(const struct raft_entry entries[], unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (entries[i].type != RAFT_BARRIER)
+            return 0;
+    return 1;
+}
+
 static int guarded_append(struct raft_io *io, struct raft_io_append *req,
                           const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     struct member *m = GUARDED(io);
-    if (m->disk.short_of_room || m->disk.held != NULL)
+    if ((m->disk.short_of_room && !only_barriers(entries, n)) || m->disk.held != NULL)
         return disk_hold(m, &(member_held){.kind = HELD_APPEND, .append = req,
                                            .entries = entries, .n = n, .append_cb = cb});
     return m->disk.inner->append(io, req, entries, n, cb);
@@ -184,6 +200,7 @@ void member_disk_check(struct member *m)
     uint64_t reserve = m->opt.reserve, again = reserve + reserve / 4;
     if (!d->short_of_room && least < reserve) {
         d->short_of_room = 1;
+        d->handed_over = 0;
         member_say(m, "short of room on disk (%llu bytes free under %s, under the reserve of "
                    "%llu): writes are refused and the Raft log's writes held until there is "
                    "room again", (unsigned long long)least,
@@ -198,9 +215,12 @@ void member_disk_check(struct member *m)
         disk_release(m);
         return;
     }
-    if (raft_state(&m->raft) == RAFT_LEADER) { /* another member may have room: let it lead */
+    if (raft_state(&m->raft) == RAFT_LEADER && !d->handed_over) {
+        /* Another member may have room: let it lead (once, this time). */
         struct raft_transfer *req = calloc(1, sizeof *req);
-        if (req != NULL && raft_transfer(&m->raft, req, 0, disk_transferred) != 0)
+        if (req != NULL && raft_transfer(&m->raft, req, 0, disk_transferred) == 0)
+            d->handed_over = 1;
+        else
             free(req);
     }
 }
