@@ -1605,6 +1605,73 @@ def every_member_short_of_room_refuses_writes_and_serves_reads(kv):
         c.stop()
 
 
+def an_engine_that_cannot_write_keeps_its_commands_until_there_is_room(kv):
+    """Member 2's directory on a 48 MiB tmpfs with a reserve of 1 MiB,
+    filled with junk and 4.5 MiB given back, so that its engine, which
+    keeps 3 MiB for itself, fails to apply a 2 MiB value while the guard
+    sees room enough (the clients of run_clients write meanwhile).
+    Member 2 (a follower) must not stop: its engine
+    keeps the commands it cannot apply (replica_fsm.h, W1) and the member
+    says so; the junk deleted, it applies them and catches up without a
+    restart.  The history must be linearizable, and member 2 must hold
+    what the leader holds."""
+    full = 1
+    c = Cluster(kv, tmpfs={full: "48m"},
+                extra=["--raft-snapshot-every", "1000000", "--raft-disk-reserve", "1m"])
+    junk = os.path.join(c.root, "m%d" % (full + 1), "junk")
+    log = os.path.join(c.root, "member%d.log" % (full + 1))
+    marks = {}
+    try:
+        lead = c.leader()
+        if lead == full:
+            check(move_leadership(c, (full + 1) % c.n) == "+OK", "leadership moves away")
+
+        def fault(c, ctl):
+            time.sleep(0.5)
+            # Full, then 4.5 MiB given back: above the reserve, so the
+            # guard lets writes through, but too little for a 2 MiB value
+            # beside the 3 MiB the engine keeps.
+            size = fill(junk)
+            os.truncate(junk, size - (9 << 19))
+            rc = retrying(c.client)
+            deadline = time.time() + 10
+            while "could not apply a command" not in open(log, errors="replace").read():
+                check(time.time() < deadline, "member %d's engine runs out of room within "
+                      "10 s, and it says so" % (full + 1))
+                check(c.procs[full].poll() is None, "member %d still runs" % (full + 1))
+                try:
+                    rc.set("pad", "x" * (2 << 20))
+                except Exception:
+                    time.sleep(0.05)
+            time.sleep(1)
+            check(c.procs[full].poll() is None, "member %d, its engine full, still runs"
+                  % (full + 1))
+            os.unlink(junk)
+            freed = time.time()
+            want = int(c.info(c.leader())["raft_applied_index"])
+            while int((c.info(full) or {}).get("raft_applied_index", 0)) < want:
+                check(time.time() < freed + 10, "member %d applies index %d within 10 s of "
+                      "the disk freed (%r)" % (full + 1, want, c.info(full)))
+                time.sleep(0.05)
+            marks["back"] = time.time() - freed
+
+        history = run_clients(c, None, fault)
+        said = open(log, errors="replace").read()
+        check("applied the commands it had kept" in said, "member %d says it applied what it "
+              "kept" % (full + 1))
+        print("    member %d kept the commands its full engine could not apply, and applied "
+              "them %.2f s after the disk was freed" % (full + 1, marks["back"]))
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+        caught_up(c, full)
+        keys = sorted({e["key"] for e in history})
+        check(readonly_get(c, full, keys) == readonly_get(c, c.leader(), keys),
+              "member %d holds what the leader holds for %r" % (full + 1, keys))
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_full_raft_log_refuses_writes_not_the_group(kv, n=3):
     """a_full_disk_refuses_writes_not_the_group with only the member's
     Raft log (DIR/raft) on the small tmpfs: libraft's log, not the
@@ -2659,6 +2726,8 @@ def main():
                       a_lone_member_short_of_room_refuses_writes_and_serves_reads),
                      ("every_member_short_of_room_refuses_writes_and_serves_reads",
                       every_member_short_of_room_refuses_writes_and_serves_reads),
+                     ("an_engine_that_cannot_write_keeps_its_commands_until_there_is_room",
+                      an_engine_that_cannot_write_keeps_its_commands_until_there_is_room),
                      ("a_wiped_follower_restarted_as_before_loses_nothing",
                       a_wiped_follower_restarted_as_before_loses_nothing),
                      ("a_wiped_leader_restarted_as_before_loses_nothing_without_tls",

@@ -165,6 +165,8 @@ static int member_open(struct member *m)
     m->fsm.before_restore_arg = m;
     m->fsm.applied = member_applied;
     m->fsm.applied_arg = m;
+    m->fsm.may_wait = member_disk_may_wait;
+    m->fsm.may_wait_arg = m;
     int rv = uv_loop_init(&m->loop);
     if (rv != 0) {
         member_say(m, "uv_loop_init: %s", uv_strerror(rv));
@@ -288,8 +290,9 @@ static int member_timeout(void *x)
     return t;
 }
 
-/* The engine failed to apply a committed entry (replica_fsm.h): an I/O
- * error the disk guard (member_disk.c) did not see coming.  libraft 0.15
+/* The engine failed to apply a committed entry (replica_fsm.h, W2): an
+ * I/O error, not a disk short of room (which is waited out: W1), or more
+ * entries waiting than the bounds allow.  libraft 0.15
  * would try the entry again at every commit and, on a leader, go on
  * leading while it answers no write and no read, the whole group waiting
  * for it.  So the member stops at once, as a SIGKILL would stop it, which
@@ -311,6 +314,11 @@ static void member_run(void *x, unsigned long long pass)
     m->pass = pass;
     member_disk_check(m);
     uv_run(&m->loop, UV_RUN_NOWAIT);
+    /* Commands the engine could not apply on a disk short of room
+     * (replica_fsm.h, W1): applied once there is room, and the reads
+     * that waited for them run again. */
+    if (member_disk_retry(m))
+        serve_host_wake_all(m->host);
     if (m->fsm.failed != KV_OK)
         member_stop_failed(m);
     member_barrier_kick(m);

@@ -90,6 +90,8 @@ typedef struct member_disk {
     long long looked_ms;               /* when (the loop's clock) */
     int short_of_room;                 /* under the reserve: writes refused */
     int handed_over;                   /* ... and leadership handed away once */
+    int engine_stuck;                  /* its engine keeps commands for want of room */
+    long long retried_ms;              /* ... tried again then */
     unsigned long long refused;        /* writes refused for want of room */
     struct raft_io *inner;             /* libraft's own I/O, which member_disk wraps */
     struct member_held *held;          /* log writes held back while short */
@@ -196,6 +198,12 @@ void member_disk_free(struct member *m);
 /* Looks at the room left (now and then) and lets held log writes go once
  * there is room again. */
 void member_disk_check(struct member *m);
+/* The state machine's question when the engine fails an apply
+ * (replica_fsm.h, W1): looks at the disk now; 1 if it is short of room. */
+int  member_disk_may_wait(void *arg);
+/* Applies the commands the engine kept for want of room, at most every
+ * 100 ms: 1 once none is left (the reads that waited may run). */
+int  member_disk_retry(struct member *m);
 /* 1 if writes are refused for want of room; then out gets the refusal. */
 int  member_disk_refuses(struct member *m, serve_out *out);
 

@@ -33,8 +33,12 @@
  *     writes go to the disk in order, the gate lets writes through, and
  *     the member catches up without a restart.
  * What it cannot prevent: a disk filled in the few milliseconds between
- * two looks, just as libraft creates a segment.  The cluster test fills
- * disks while clients write, and looks for that.
+ * two looks.  If the engine then fails to apply a committed command, the
+ * state machine asks (member_disk_may_wait), the disk is looked at at
+ * once, and a disk short of room has the command kept and applied once
+ * there is room (replica_fsm.h, W1), rather than the member stopped.
+ * libraft creating a segment just then is what is left; the cluster test
+ * fills disks while clients write, and looks for that.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -45,6 +49,10 @@
 #include "member.h"
 
 #define DISK_LOOK_MS 10
+#define DISK_RETRY_MS 100
+/* Less room than this when the engine fails an apply is a full disk: the
+ * largest write there is, and the margin the engine keeps for itself. */
+#define DISK_ROOM_FOR_A_WRITE ((uint64_t)KV_MAX_BATCH_BYTES + (8u << 20))
 #define GUARDED(io) ((struct member *)((char *)(io) - offsetof(struct member, guarded)))
 
 enum { HELD_APPEND, HELD_TRUNCATE, HELD_SNAPSHOT };
@@ -206,7 +214,7 @@ void member_disk_check(struct member *m)
                    "room again", (unsigned long long)least,
                    d->raft_free < d->engine_free ? d->raft_dir : d->engine_dir,
                    (unsigned long long)reserve);
-    } else if (d->short_of_room && least >= again) {
+    } else if (d->short_of_room && least >= again && !d->engine_stuck) {
         d->short_of_room = 0;
         member_say(m, "room on disk again (%llu bytes free): writes are taken, and the Raft "
                    "log's held writes go on", (unsigned long long)least);
@@ -223,6 +231,37 @@ void member_disk_check(struct member *m)
         else
             free(req);
     }
+}
+
+int member_disk_may_wait(void *arg)
+{
+    struct member *m = arg;
+    member_disk *d = &m->disk;
+    d->looked_ms = 0; /* look now, not at the next pass */
+    member_disk_check(m);
+    uint64_t least = d->raft_free < d->engine_free ? d->raft_free : d->engine_free;
+    if (!d->short_of_room && least >= DISK_ROOM_FOR_A_WRITE)
+        return 0; /* room enough: not the disk, an I/O error */
+    if (!d->short_of_room)
+        member_say(m, "short of room on disk (%llu bytes free under %s): its engine could not "
+                   "apply a command; writes are refused until it can", (unsigned long long)least,
+                   d->engine_dir);
+    d->short_of_room = d->engine_stuck = 1;
+    return 1;
+}
+
+int member_disk_retry(struct member *m)
+{
+    member_disk *d = &m->disk;
+    long long now = (long long)uv_now(&m->loop);
+    if (!replica_fsm_behind(&m->fsm) || now - d->retried_ms < DISK_RETRY_MS)
+        return 0;
+    d->retried_ms = now;
+    if (replica_fsm_retry(&m->fsm) != KV_OK)
+        return 0;
+    d->engine_stuck = 0;
+    member_say(m, "its engine applied the commands it had kept for want of room");
+    return 1;
 }
 
 int member_disk_refuses(struct member *m, serve_out *out)

@@ -18,7 +18,9 @@
  * What applying found comes by index, not through libraft: the fsm tells
  * member_applied each command's index and outcome (replica_fsm.h), and
  * the member keeps it for the proposal at that index (raft_apply sets
- * req.index when it appends), which libraft's callback then settles.
+ * req.index when it appends), which libraft's callback then settles.  A
+ * command the engine keeps for later (a disk short of room: replica_fsm.h,
+ * W1) is settled when the engine applies it, after libraft's callback.
  *
  * Reads.  A leader's engine may be behind the group: a leader cut off
  * from the others does not know yet that another was elected and took
@@ -48,6 +50,7 @@ typedef struct member_proposal {
     struct member *m;
     unsigned long long id;        /* the server's write id */
     int told, outcome;            /* member_applied's word, for req.index */
+    int committed;                /* libraft called back, the engine still to apply it */
     uint8_t *existed;
     size_t nexisted;
     struct member_proposal *prev, *next;
@@ -65,6 +68,8 @@ static void proposal_unlink(struct member *m, member_proposal *p)
     free(p);
 }
 
+static void proposal_settle(struct member *m, member_proposal *p);
+
 void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
 {
     struct member *m = arg;
@@ -77,8 +82,23 @@ void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *exist
             memcpy(p->existed, existed, n);
             p->nexisted = n;
         }
+        if (p->committed) /* libraft called back long ago: the engine applied it only now */
+            proposal_settle(m, p);
         return;
     }
+}
+
+/* The proposal's outcome, as member_applied told it, to the server. */
+static void proposal_settle(struct member *m, member_proposal *p)
+{
+    if (p->outcome == REPLICA_APPLIED)
+        serve_host_settle(m->host, p->id, SERVE_WRITE_APPLIED, p->existed, p->nexisted, NULL);
+    else if (p->outcome == REPLICA_REFUSED)
+        serve_host_settle(m->host, p->id, SERVE_WRITE_REFUSED, NULL, 0, NULL);
+    else
+        serve_host_settle(m->host, p->id, SERVE_WRITE_FAILED, NULL, 0,
+                          "the group applied the write as nothing");
+    proposal_unlink(m, p);
 }
 
 static void member_proposed(struct raft_apply *req, int status, void *result)
@@ -87,6 +107,10 @@ static void member_proposed(struct raft_apply *req, int status, void *result)
     struct member *m = p->m;
     (void)result;
     char msg[200];
+    if (status == 0 && !p->told && replica_fsm_behind(&m->fsm)) {
+        p->committed = 1; /* kept by the engine for later (replica_fsm.h, W1) */
+        return;
+    }
     if (status != 0) {
         snprintf(msg, sizeof msg, "leadership lost before the write was committed (%s): it may "
                  "or may not be applied", raft_strerror(status));
@@ -94,13 +118,9 @@ static void member_proposed(struct raft_apply *req, int status, void *result)
     } else if (!p->told) {
         serve_host_settle(m->host, p->id, SERVE_WRITE_UNKNOWN, NULL, 0,
                           "committed, but its outcome here is not known");
-    } else if (p->outcome == REPLICA_APPLIED) {
-        serve_host_settle(m->host, p->id, SERVE_WRITE_APPLIED, p->existed, p->nexisted, NULL);
-    } else if (p->outcome == REPLICA_REFUSED) {
-        serve_host_settle(m->host, p->id, SERVE_WRITE_REFUSED, NULL, 0, NULL);
     } else {
-        serve_host_settle(m->host, p->id, SERVE_WRITE_FAILED, NULL, 0,
-                          "the group applied the write as nothing");
+        proposal_settle(m, p);
+        return;
     }
     proposal_unlink(m, p);
 }
@@ -257,8 +277,8 @@ int member_gate(void *x, const serve_gate *g)
         return SERVE_GATE_ANSWERED;
     if (!read || !leader || m->planted_leader_reads) /* the planted mistake (member.h) */
         return SERVE_GATE_GO; /* a write, to the batch; or READONLY's follower read */
-    if (m->done_pass >= g->input_pass) /* a barrier started after its bytes: done */
-        return SERVE_GATE_GO;
+    if (m->done_pass >= g->input_pass && !replica_fsm_behind(&m->fsm))
+        return SERVE_GATE_GO; /* a barrier started after its bytes, done, and applied */
     if (member_sole_voter(m)) /* no other member can lead: nothing to be behind */
         return SERVE_GATE_GO;
     m->barrier_wanted = 1;

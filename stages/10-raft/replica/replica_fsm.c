@@ -4,58 +4,143 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "error.h"
 #include "member_note.h"
 #include "replica_fsm.h"
 
 /* The first failure is kept: what the member says when it stops. */
-static int fsm_failed(replica_fsm *f, int rc)
+static int fsm_failed(replica_fsm *f, uint64_t index, int rc)
 {
     if (f->failed == KV_OK) {
         f->failed = rc;
-        f->failed_index = (uint64_t)raft_last_applied(f->raft) + 1;
+        f->failed_index = index;
         snprintf(f->why, sizeof f->why, "%s", kv_errmsg());
     }
     return RAFT_IOERR;
 }
 
-static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+/* Applies entry `index` (a command or a member note): KV_OK and its
+ * outcome in *outcome, told to `applied`; or the engine's error, with
+ * nothing of it applied. */
+static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t len,
+                         int *outcome)
 {
-    replica_fsm *f = fsm->data;
-    int outcome = REPLICA_INVALID;
-    uint64_t index = (uint64_t)raft_last_applied(f->raft) + 1;
-    if (buf->len > 0 && *(const uint8_t *)buf->base == MEMBER_NOTE_KIND) {
+    *outcome = REPLICA_INVALID;
+    if (len > 0 && *(const uint8_t *)buf == MEMBER_NOTE_KIND) {
         /* Members' client addresses (member_note.h), not a client's writes. */
-        int rc = replica_note(f->r, index, buf->base, buf->len, &outcome);
+        int rc = replica_note(f->r, index, buf, len, outcome);
         if (rc != KV_OK)
-            return fsm_failed(f, rc);
-        f->counts[outcome]++;
+            return rc;
+        f->counts[*outcome]++;
         if (f->applied != NULL)
-            f->applied(f->applied_arg, index, outcome, NULL, 0);
-        *result = (void *)(intptr_t)outcome;
-        return 0;
+            f->applied(f->applied_arg, index, *outcome, NULL, 0);
+        return KV_OK;
     }
     /* The writes' existence, for the proposer's answer to a DEL. */
     command_reader rd;
     size_t writes = 0;
-    if (command_parse(buf->base, buf->len, &rd) == KV_OK)
+    if (command_parse(buf, len, &rd) == KV_OK)
         writes = rd.writes;
     if (writes > f->existed_cap) {
         uint8_t *grown = realloc(f->existed, writes);
         if (grown == NULL)
-            return RAFT_NOMEM;
+            return kv_error(KV_ERR_NOMEM, "out of memory for %zu writes' answers", writes);
         f->existed = grown;
         f->existed_cap = writes;
     }
-    int rc = replica_apply(f->r, index, buf->base, buf->len, &outcome, f->existed);
+    int rc = replica_apply(f->r, index, buf, len, outcome, f->existed);
     if (rc != KV_OK)
-        return fsm_failed(f, rc);
-    f->counts[outcome]++;
+        return rc;
+    f->counts[*outcome]++;
     if (f->applied != NULL)
-        f->applied(f->applied_arg, index, outcome, f->existed,
-                   outcome == REPLICA_APPLIED ? writes : 0);
-    *result = (void *)(intptr_t)outcome;
+        f->applied(f->applied_arg, index, *outcome, f->existed,
+                   *outcome == REPLICA_APPLIED ? writes : 0);
+    return KV_OK;
+}
+
+/* Keeps entry `index` to apply later (W1-W3 of replica_fsm.h): 0, or -1
+ * when the bounds are reached or memory runs out. */
+static int fsm_wait(replica_fsm *f, uint64_t index, const void *buf, size_t len)
+{
+    if (f->nwaiting >= REPLICA_FSM_WAIT_MAX || f->waiting_bytes + len > REPLICA_FSM_WAIT_BYTES)
+        return -1;
+    if (f->nwaiting == f->waiting_cap) {
+        size_t cap = f->waiting_cap != 0 ? 2 * f->waiting_cap : 64;
+        replica_waiting *grown = realloc(f->waiting, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        f->waiting = grown;
+        f->waiting_cap = cap;
+    }
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, buf, len);
+    f->waiting[f->nwaiting++] = (replica_waiting){index, copy, len};
+    f->waiting_bytes += len;
     return 0;
+}
+
+static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
+{
+    replica_fsm *f = fsm->data;
+    uint64_t index = (uint64_t)raft_last_applied(f->raft) + 1;
+    int outcome = REPLICA_INVALID;
+    *result = (void *)(intptr_t)REPLICA_INVALID;
+    if (f->nwaiting > 0) /* W1: behind an entry still waiting, in order */
+        return fsm_wait(f, index, buf->base, buf->len) == 0 ? 0
+                                                             : fsm_failed(f, index, KV_ERR_NOMEM);
+    int rc = fsm_apply_one(f, index, buf->base, buf->len, &outcome);
+    if (rc == KV_OK) {
+        *result = (void *)(intptr_t)outcome;
+        return 0;
+    }
+    /* The engine could not apply it.  A disk short of room is waited out
+     * (W2); any other failure stops the member (fsm_failed). */
+    if (f->may_wait != NULL && f->may_wait(f->may_wait_arg) &&
+        fsm_wait(f, index, buf->base, buf->len) == 0)
+        return 0;
+    return fsm_failed(f, index, rc);
+}
+
+int replica_fsm_retry(replica_fsm *f)
+{
+    while (f->nwaiting > 0) {
+        replica_waiting *w = &f->waiting[0];
+        int outcome, rc = fsm_apply_one(f, w->index, w->bytes, w->len, &outcome);
+        if (rc != KV_OK) {
+            if (f->may_wait == NULL || !f->may_wait(f->may_wait_arg))
+                fsm_failed(f, w->index, rc);
+            return rc;
+        }
+        f->waiting_bytes -= w->len;
+        free(w->bytes);
+        memmove(&f->waiting[0], &f->waiting[1], (f->nwaiting - 1) * sizeof *f->waiting);
+        f->nwaiting--;
+    }
+    return KV_OK;
+}
+
+int replica_fsm_behind(const replica_fsm *f)
+{
+    return f->nwaiting > 0;
+}
+
+/* Drops the entries waiting at or below index (a restore took them). */
+static void fsm_drop_waiting(replica_fsm *f, uint64_t index)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < f->nwaiting; i++) {
+        if (f->waiting[i].index <= index) {
+            f->waiting_bytes -= f->waiting[i].len;
+            free(f->waiting[i].bytes);
+        } else {
+            f->waiting[keep++] = f->waiting[i];
+        }
+    }
+    f->nwaiting = keep;
 }
 
 static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[],
@@ -72,6 +157,8 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
     replica_fsm *f = fsm->data;
     *bufs = NULL;
     *n_bufs = 0;
+    if (f->nwaiting > 0) /* W3: the engine is behind libraft's count: later */
+        return RAFT_BUSY;
     uint64_t index;
     int rc = replica_snapshot_begin(f->r, &f->taking, &index);
     if (rc != KV_OK)
@@ -123,6 +210,8 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
     int rc = replica_restore(f->r, buf->base, buf->len);
     raft_free(buf->base); /* the library hands the buffer over */
     f->restores += rc == KV_OK;
+    if (rc == KV_OK)
+        fsm_drop_waiting(f, replica_applied(f->r));
     if (rc == KV_ERR_CORRUPT)
         return RAFT_CORRUPT;
     return rc == KV_OK ? 0 : RAFT_IOERR;
@@ -158,6 +247,10 @@ void replica_fsm_free(replica_fsm *f)
     f->existed_cap = 0;
     replica_snapshot_end(f->taking);
     f->taking = NULL;
+    fsm_drop_waiting(f, UINT64_MAX);
+    free(f->waiting);
+    f->waiting = NULL;
+    f->waiting_cap = 0;
 }
 
 int replica_fsm_outcome(void *result)

@@ -19,13 +19,23 @@
  * member keeps the answer of a command it proposed, by that index, and
  * drops the others (member_write.c).
  *
- * An apply the engine fails (an I/O error, a full disk) returns
- * RAFT_IOERR, with the entry and the engine's message kept in `failed`,
- * `failed_index` and `why`.  The engine applied nothing of it (a
- * kv_write is all or nothing) and the applied index is the entry's
- * before it.  libraft 0.15 does not stop there: it tries the entry again
- * at its next commit, and a leader goes on leading while it answers
- * nothing.  So the member stops (member.c, member_run).
+ * An apply the engine fails (a full disk, an I/O error) applied nothing
+ * of it (a kv_write is all or nothing; the applied index is the entry's
+ * before it).  libraft 0.15 handles the error badly: it tries the entry
+ * again at each commit, and a leader goes on leading while it answers
+ * nothing, or a follower stops for good.  So:
+ *   W1. if `may_wait` (set by the member) says the failure can be waited
+ *       out (its disk is short of room), the entry is kept, libraft is
+ *       told it applied, and every later entry is kept behind it, in
+ *       order, until replica_fsm_retry applies them (once there is room);
+ *   W2. at most REPLICA_FSM_WAIT_MAX entries and REPLICA_FSM_WAIT_BYTES
+ *       bytes wait; past that, or for any other failure, the apply
+ *       returns RAFT_IOERR with the entry and the engine's message kept
+ *       in `failed`, `failed_index` and `why`, and the member stops;
+ *   W3. while entries wait, the engine is behind libraft's count: no
+ *       snapshot is taken (it would claim entries it lacks), a restore
+ *       drops the ones it covers, and the member answers no read that
+ *       needs the engine to be current (replica_fsm_behind).
  */
 #ifndef KV_RAFT_REPLICA_FSM_H
 #define KV_RAFT_REPLICA_FSM_H
@@ -33,6 +43,15 @@
 #include <raft.h>
 
 #include "replica.h"
+
+#define REPLICA_FSM_WAIT_MAX 65536u
+#define REPLICA_FSM_WAIT_BYTES (256ull << 20)
+
+typedef struct replica_waiting {
+    uint64_t index;
+    uint8_t *bytes;
+    size_t len;
+} replica_waiting;
 
 typedef struct replica_fsm {
     struct raft_fsm fsm;   /* what the library is given; fsm.data is this */
@@ -56,6 +75,13 @@ typedef struct replica_fsm {
      * it (n of them; the bytes are the fsm's, valid during the call). */
     void (*applied)(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
     void *applied_arg;
+    /* Asked when the engine fails an apply: 1 if the failure may be
+     * waited out (W1), else 0; NULL: never. */
+    int (*may_wait)(void *arg);
+    void *may_wait_arg;
+    replica_waiting *waiting;      /* the entries kept, in index order (W1) */
+    size_t nwaiting, waiting_cap;
+    uint64_t waiting_bytes;
     uint8_t *existed;
     size_t existed_cap;
 } replica_fsm;
@@ -68,7 +94,13 @@ void replica_fsm_async(replica_fsm *f);
 void replica_fsm_attach(replica_fsm *f, struct raft *raft);
 void replica_fsm_free(replica_fsm *f);  /* what init and apply allocated */
 /* What apply passes back for a command (raft_apply's callback's result):
- * its outcome, REPLICA_*. */
+ * its outcome, REPLICA_* (REPLICA_INVALID for one kept waiting: W1). */
 int replica_fsm_outcome(void *result);
+/* Applies the entries kept waiting, in order (W1).  KV_OK once none is
+ * left, or the engine's error (they stay; `failed` is set if may_wait
+ * says the failure cannot be waited out). */
+int replica_fsm_retry(replica_fsm *f);
+/* 1 while entries wait (W3). */
+int replica_fsm_behind(const replica_fsm *f);
 
 #endif

@@ -116,6 +116,71 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     free(dir);
 }
 
+static int wait_answer;
+static int answer_wait(void *arg)
+{
+    (void)arg;
+    return wait_answer;
+}
+
+/* W1-W3: on a disk short of room, a command the engine cannot apply is
+ * kept, libraft told it applied, and every later command kept behind it
+ * in order; no snapshot meanwhile; once there is room, retry applies
+ * them in order and tells the member each. */
+static void a_command_the_full_disk_refuses_waits_and_applies_in_order(void)
+{
+    char *dir = dir_of("w");
+    replica *r = NULL;
+    io_fault_plan plan = {.disk_bytes = 2 << 20};
+    io_fault_install(&plan);
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    replica_fsm f;
+    replica_fsm_init(&f, r);
+    struct raft raft;
+    memset(&raft, 0, sizeof raft);
+    replica_fsm_attach(&f, &raft);
+    f.applied = note_applied;
+    f.may_wait = answer_wait;
+    wait_answer = 1;
+    memset(&told, 0, sizeof told);
+    void *result = NULL;
+    struct raft_buffer a = put_cmd("x", "1");
+    raft.last_applied = 4;
+    CHECK(f.fsm.apply(&f.fsm, &a, &result) == 0 && told.calls == 1);
+    char *big = malloc((1 << 20) + 1);
+    memset(big, 'v', 1 << 20);
+    big[1 << 20] = '\0';
+    struct raft_buffer b = put_cmd("y", big), c = put_cmd("z", "3");
+    free(big);
+    raft.last_applied = 5;
+    CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 && replica_fsm_behind(&f) &&
+                  f.failed == KV_OK && told.calls == 1,
+              "entry 6, which the full disk refuses, is kept: libraft told 0, the member "
+              "told nothing yet, no failure (W1)");
+    raft.last_applied = 6;
+    CHECK_MSG(f.fsm.apply(&f.fsm, &c, &result) == 0 && f.nwaiting == 2 && told.calls == 1,
+              "entry 7, a small put the engine could take, waits behind it, in order");
+    struct raft_buffer *bufs = NULL;
+    unsigned n = 0;
+    CHECK_MSG(f.fsm.snapshot(&f.fsm, &bufs, &n) == RAFT_BUSY,
+              "no snapshot while entries wait: it would claim them (W3)");
+    CHECK_MSG(replica_applied(r) == 5, "the engine holds up to entry 5");
+    CHECK_MSG(replica_fsm_retry(&f) != KV_OK && replica_fsm_behind(&f) && f.failed == KV_OK,
+              "a retry on the full disk fails, and they go on waiting");
+    io_fault_uninstall(); /* room again */
+    CHECK_KV(replica_fsm_retry(&f), KV_OK);
+    CHECK_MSG(!replica_fsm_behind(&f) && told.calls == 3 && told.index == 7 &&
+                  replica_applied(r) == 7, "once there is room, entries 6 and 7 apply, in "
+              "order, each told (the last: %llu)", (unsigned long long)told.index);
+    wait_answer = 0;
+    raft_free(a.base);
+    raft_free(b.base);
+    raft_free(c.base);
+    replica_fsm_free(&f);
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
 static int restore_calls;
 static void count_restore(void *arg)
 {
@@ -173,6 +238,7 @@ static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(an_apply_the_engine_fails_is_kept_with_its_entry),
+    HARNESS_TEST(a_command_the_full_disk_refuses_waits_and_applies_in_order),
     HARNESS_TEST(a_damaged_snapshot_restored_is_refused_as_corrupt),
 };
 const harness_suite replica_fsm_suite = HARNESS_SUITE("replica_fsm", tests);
