@@ -121,6 +121,17 @@ void tool_print_line(void *ctx, const char *line)
     fputc('\n', f);
 }
 
+int tool_number(const char *s, long lo, long hi, long *v)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < lo || n > hi)
+        return 0;
+    *v = n;
+    return 1;
+}
+
 const char *tool_plural(unsigned long long n)
 {
     return n == 1 ? "" : "s";

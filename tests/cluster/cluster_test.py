@@ -1396,6 +1396,37 @@ def group_unharmed(c, before_members):
     expect(command(c.client_ports[lead], "GET", "injected"), "$-1", "no forged write holds")
 
 
+def outsiders_while_clients_run(c, hows, names, certs, garbage, counter):
+    """While the clients of run_clients write and read, an outsider sends
+    every member's Raft port each message of names (outsider.py) each way
+    of hows (with certs for those that need them; first 4 KiB of garbage
+    in the clear if garbage).  Every connection must be closed by the
+    member, each member's INFO counter must count at least one refusal an
+    attempt, the group must be unharmed, and the history linearizable."""
+    before = c.info(c.leader())["raft_members"]
+    result = {}
+
+    def fault(c, ctl):
+        if garbage:
+            junk = os.urandom(4096)
+            for i in range(c.n):
+                with socket.create_connection(("127.0.0.1", c.raft_ports[i])) as s:
+                    s.sendall(junk)
+        result["attempts"], result["kept"] = outsider_attacks(c, hows, names, certs)
+
+    history = run_clients(c, None, fault)
+    check(result["kept"] == [], "every member closes every outsider's connection (kept "
+          "open: %s)" % result["kept"][:5])
+    refused = [int(c.info(i)[counter]) for i in range(c.n)]
+    print("    %d outsiders' connections%s, every one closed; %s: %s"
+          % (result["attempts"], " (and garbage)" if garbage else "", counter, refused))
+    check(all(r >= len(hows) * len(names) for r in refused), "each member counts every "
+          "attempt refused (%s: %s)" % (counter, refused))
+    group_unharmed(c, before)
+    ok, what = linearizable(history)
+    check(ok, "not linearizable: %s" % what)
+
+
 def an_outsider_changes_nothing(kv):
     """While the clients of run_clients write and read, an outsider sends
     every member's Raft port each message of outsider.py (garbage, an
@@ -1411,7 +1442,6 @@ def an_outsider_changes_nothing(kv):
     c = Cluster(kv)
     try:
         c.leader()
-        before = c.info(c.leader())["raft_members"]
         other = os.path.join(c.root, "other")
         out = kv_run(kv, other, "certs", "--ids", "1")
         check(out.returncode == 0, "another group's credentials: %s" % out.stderr)
@@ -1422,26 +1452,8 @@ def an_outsider_changes_nothing(kv):
         hows = ("libraft", "plain", "notls", "otherca", "otherid")
         names = ("malformed-count", "unknown-type", "huge-term-vote", "forged-set",
                  "forged-voter", "forged-results", "timeout-now", "oversized-entry")
-        result = {}
-
-        def fault(c, ctl):
-            junk = os.urandom(4096)
-            for i in range(c.n):  # garbage first, in the clear
-                with socket.create_connection(("127.0.0.1", c.raft_ports[i])) as s:
-                    s.sendall(junk)
-            result["attempts"], result["kept"] = outsider_attacks(c, hows, names, certs)
-
-        history = run_clients(c, None, fault)
-        check(result["kept"] == [], "every member closes every outsider's connection (kept "
-              "open: %s)" % result["kept"][:5])
-        refused = [int(c.info(i)["raft_peer_refused"]) for i in range(c.n)]
-        print("    %d outsiders' connections (and garbage), every one closed; refused by "
-              "the members: %s" % (result["attempts"], refused))
-        check(all(r >= len(hows) * len(names) for r in refused), "each member counts every "
-              "attempt refused (%s)" % refused)
-        group_unharmed(c, before)
-        ok, what = linearizable(history)
-        check(ok, "not linearizable: %s" % what)
+        outsiders_while_clients_run(c, hows, names, certs, garbage=True,
+                                    counter="raft_peer_refused")
     finally:
         logs_of(c)
         c.stop()
@@ -1459,24 +1471,9 @@ def an_outsider_on_loopback_reaches_only_the_checker(kv):
     c = Cluster(kv, insecure=True)
     try:
         c.leader()
-        before = c.info(c.leader())["raft_members"]
         names = ("malformed-count", "unknown-type", "huge-term-vote", "oversized-entry")
-        result = {}
-
-        def fault(c, ctl):
-            result["attempts"], result["kept"] = outsider_attacks(c, ("plain",), names)
-
-        history = run_clients(c, None, fault)
-        check(result["kept"] == [], "every member closes each such connection (kept: %s)"
-              % result["kept"])
-        refused = [int(c.info(i)["raft_peer_messages_refused"]) for i in range(c.n)]
-        print("    %d outsiders' connections, every one closed; messages refused by the "
-              "members: %s" % (result["attempts"], refused))
-        check(all(r >= len(names) for r in refused), "each member's checker refused every "
-              "message (%s)" % refused)
-        group_unharmed(c, before)
-        ok, what = linearizable(history)
-        check(ok, "not linearizable: %s" % what)
+        outsiders_while_clients_run(c, ("plain",), names, None, garbage=False,
+                                    counter="raft_peer_messages_refused")
     finally:
         logs_of(c)
         c.stop()

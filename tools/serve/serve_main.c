@@ -101,18 +101,6 @@ static int serve_usage(const server *s)
     return 2;
 }
 
-/* Parses a decimal number in [lo, hi]; 0 if it is not one. */
-static int serve_number(const char *s, long lo, long hi, long *v)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || n < lo || n > hi)
-        return 0;
-    *v = n;
-    return 1;
-}
-
 static int serve_options(server *s, int nargs, char **args)
 {
     serve_config *cfg = &s->cfg;
@@ -139,19 +127,19 @@ static int serve_options(server *s, int nargs, char **args)
             cfg->stdio = 1;
         } else if (strcmp(a, "--verbose") == 0) {
             cfg->verbose = 1;
-        } else if (strcmp(a, "--port") == 0 && has_value && serve_number(args[i + 1], 0, 65535, &v)) {
+        } else if (strcmp(a, "--port") == 0 && has_value && tool_number(args[i + 1], 0, 65535, &v)) {
             cfg->port = (int)v;
             i++;
         } else if (strcmp(a, "--metrics-port") == 0 && has_value &&
-                   serve_number(args[i + 1], 0, 65535, &v)) {
+                   tool_number(args[i + 1], 0, 65535, &v)) {
             cfg->metrics_port = (int)v;
             i++;
         } else if (strcmp(a, "--maxclients") == 0 && has_value &&
-                   serve_number(args[i + 1], 1, 1000000, &v)) {
+                   tool_number(args[i + 1], 1, 1000000, &v)) {
             cfg->maxclients = (size_t)v;
             i++;
         } else if (strcmp(a, "--max-open-files") == 0 && has_value &&
-                   serve_number(args[i + 1], 1, 1000000, &v)) {
+                   tool_number(args[i + 1], 1, 1000000, &v)) {
             cfg->max_open_files = (int)v;
             i++;
         } else if ((knob = tool_knob_parse_into(&cfg->knobs, args, nargs, &i)) !=
@@ -159,7 +147,7 @@ static int serve_options(server *s, int nargs, char **args)
             if (knob != EXIT_OK)
                 return serve_usage(s); /* (tool_fail said what is wrong) */
         } else if (strcmp(a, "--watch-max-age") == 0 && has_value &&
-                   serve_number(args[i + 1], 0, 1000000000, &v)) {
+                   tool_number(args[i + 1], 0, 1000000000, &v)) {
             cfg->watch_max_age = v;
             i++;
         } else if (strcmp(a, "--bind") == 0 && has_value) {

@@ -304,6 +304,22 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
     }
 }
 
+/* A dialled connection's hello (what it is for, where this member
+ * listens), sent once the other side is proved (or, without TLS, at
+ * once); then a probe waits for its answer and a Raft stream opens. */
+static void conn_send_hello(peer_conn *c)
+{
+    peer_hello h = {.kind = c->kind == CONN_PROBE ? PEER_KIND_PROBE : PEER_KIND_RAFT};
+    uint8_t out[PEER_HELLO_HEAD + PEER_ADDR_MAX];
+    snprintf(h.addr, sizeof h.addr, "%s", c->pt->cfg.address);
+    if (conn_send(c, out, peer_hello_encode(&h, out, sizeof out)) != 0)
+        return;
+    if (c->kind == CONN_PROBE)
+        c->state = ST_ANSWER;
+    else
+        conn_open(c);
+}
+
 /* The TLS handshake is done: the ids compared (P1, P2), then the hello. */
 static void conn_proved(peer_conn *c)
 {
@@ -317,19 +333,10 @@ static void conn_proved(peer_conn *c)
         peer_conn_close(c, why);
         return;
     }
-    if (c->kind == CONN_ACCEPTED) {
+    if (c->kind == CONN_ACCEPTED)
         c->state = ST_HELLO;
-        return;
-    }
-    peer_hello h = {.kind = c->kind == CONN_PROBE ? PEER_KIND_PROBE : PEER_KIND_RAFT};
-    uint8_t out[PEER_HELLO_HEAD + PEER_ADDR_MAX];
-    snprintf(h.addr, sizeof h.addr, "%s", c->pt->cfg.address);
-    if (conn_send(c, out, peer_hello_encode(&h, out, sizeof out)) != 0)
-        return;
-    if (c->kind == CONN_PROBE)
-        c->state = ST_ANSWER;
     else
-        conn_open(c);
+        conn_send_hello(c);
 }
 
 /* Network bytes in TLS mode: the handshake, then the plain bytes. */
@@ -557,15 +564,7 @@ static void conn_dialled(uv_connect_t *req, int status)
         return;
     conn_flow(c);
     if (!tls) { /* the hello at once: nothing to prove */
-        peer_hello h = {.kind = c->kind == CONN_PROBE ? PEER_KIND_PROBE : PEER_KIND_RAFT};
-        uint8_t hello[PEER_HELLO_HEAD + PEER_ADDR_MAX];
-        snprintf(h.addr, sizeof h.addr, "%s", c->pt->cfg.address);
-        if (conn_send(c, hello, peer_hello_encode(&h, hello, sizeof hello)) != 0)
-            return;
-        if (c->kind == CONN_PROBE)
-            c->state = ST_ANSWER;
-        else
-            conn_open(c);
+        conn_send_hello(c);
         return;
     }
     if (peer_tls_new(c->pt->cfg.tls, 0, &c->tls) != KV_OK) {

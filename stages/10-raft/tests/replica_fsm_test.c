@@ -54,66 +54,88 @@ static void note_applied(void *arg, uint64_t index, int outcome, const uint8_t *
     told.existed0 = n > 0 ? existed[0] : 2;
 }
 
-static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
+/* A replica on a disk of 2 MiB, which a value of 1 MiB fills (the
+ * engine keeps 1 MiB free for its own work), as libraft's state machine,
+ * telling note_applied what it applies. */
+typedef struct {
+    char *dir;
+    replica *r;
+    replica_fsm f;
+    struct raft raft;
+} small_disk;
+
+static void small_disk_open(small_disk *d, const char *name)
 {
-    char *dir = dir_of("r");
-    replica *r = NULL;
-    /* The replica on a disk of 2 MiB, which a value of 1 MiB fills (the
-     * engine keeps 1 MiB free for its own work). */
+    d->dir = dir_of(name);
+    d->r = NULL;
     io_fault_plan plan = {.disk_bytes = 2 << 20};
     io_fault_install(&plan);
-    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
-    replica_fsm f;
-    replica_fsm_init(&f, r);
-    struct raft raft;
-    memset(&raft, 0, sizeof raft);
-    replica_fsm_attach(&f, &raft);
-    f.applied = note_applied;
+    CHECK_KV(replica_open(d->dir, NULL, &d->r), KV_OK);
+    replica_fsm_init(&d->f, d->r);
+    memset(&d->raft, 0, sizeof d->raft);
+    replica_fsm_attach(&d->f, &d->raft);
+    d->f.applied = note_applied;
     memset(&told, 0, sizeof told);
+}
+
+/* A put of key = 1 MiB of 'v', more than the small disk can take. */
+static struct raft_buffer put_big(const char *key)
+{
+    char *big = malloc((1 << 20) + 1);
+    memset(big, 'v', 1 << 20);
+    big[1 << 20] = '\0';
+    struct raft_buffer b = put_cmd(key, big);
+    free(big);
+    return b;
+}
+
+static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
+{
+    small_disk d;
+    small_disk_open(&d, "r");
+    replica_fsm *f = &d.f;
+    struct raft *raft = &d.raft;
+    replica *r = d.r;
     struct raft_buffer b = put_cmd("x", "1");
     void *result = NULL;
-    raft.last_applied = 4;
-    CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 &&
+    raft->last_applied = 4;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &b, &result) == 0 &&
                   replica_fsm_outcome(result) == REPLICA_APPLIED,
               "entry 5, a put, applies");
-    CHECK_MSG(f.failed == KV_OK && f.counts[REPLICA_APPLIED] == 1,
+    CHECK_MSG(f->failed == KV_OK && f->counts[REPLICA_APPLIED] == 1,
               "no failure; one applied");
     CHECK_MSG(told.calls == 1 && told.index == 5 && told.outcome == REPLICA_APPLIED &&
                   told.n == 1 && told.existed0 == 0,
               "the member is told: entry 5 applied, one write, its key held nothing before "
               "(%d calls, index %llu, %zu writes)", told.calls, (unsigned long long)told.index,
               told.n);
-    raft.last_applied = 5;
-    char *big = malloc((1 << 20) + 1);
-    memset(big, 'v', 1 << 20);
-    big[1 << 20] = '\0';
-    struct raft_buffer b2 = put_cmd("y", big);
-    free(big);
-    CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR,
+    raft->last_applied = 5;
+    struct raft_buffer b2 = put_big("y");
+    CHECK_MSG(f->fsm.apply(&f->fsm, &b2, &result) == RAFT_IOERR,
               "entry 6, whose write the engine fails, returns RAFT_IOERR");
     CHECK_MSG(told.calls == 1, "and the member is told nothing of it (the entry did not apply)");
-    CHECK_MSG(f.failed == KV_ERR_IO && f.failed_index == 6 &&
-                  strstr(f.why, "free on its file system") != NULL,
+    CHECK_MSG(f->failed == KV_ERR_IO && f->failed_index == 6 &&
+                  strstr(f->why, "free on its file system") != NULL,
               "the failure is kept: the engine's error, entry 6, its message (got %d, %llu, %s)",
-              f.failed, (unsigned long long)f.failed_index, f.why);
-    int first = f.failed;
-    char why[sizeof f.why];
-    memcpy(why, f.why, sizeof why);
+              f->failed, (unsigned long long)f->failed_index, f->why);
+    int first = f->failed;
+    char why[sizeof f->why];
+    memcpy(why, f->why, sizeof why);
     /* A second failure (libraft tries the entry again) does not replace
      * the first. */
-    raft.last_applied = 6;
-    CHECK_MSG(f.fsm.apply(&f.fsm, &b2, &result) == RAFT_IOERR, "entry 7 fails too");
-    CHECK_MSG(f.failed == first && f.failed_index == 6 && strcmp(f.why, why) == 0,
+    raft->last_applied = 6;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &b2, &result) == RAFT_IOERR, "entry 7 fails too");
+    CHECK_MSG(f->failed == first && f->failed_index == 6 && strcmp(f->why, why) == 0,
               "the first failure is the one kept (got entry %llu)",
-              (unsigned long long)f.failed_index);
+              (unsigned long long)f->failed_index);
     CHECK_MSG(replica_applied(r) == 5, "the applied index is the last entry applied, 5 (got "
               "%llu)", (unsigned long long)replica_applied(r));
     raft_free(b.base);
     raft_free(b2.base);
-    replica_fsm_free(&f);
+    replica_fsm_free(f);
     replica_close(r); /* (the engine may report the failed write again) */
     io_fault_uninstall();
-    free(dir);
+    free(d.dir);
 }
 
 static int wait_answer;
@@ -129,56 +151,45 @@ static int answer_wait(void *arg)
  * them in order and tells the member each. */
 static void a_command_the_full_disk_refuses_waits_and_applies_in_order(void)
 {
-    char *dir = dir_of("w");
-    replica *r = NULL;
-    io_fault_plan plan = {.disk_bytes = 2 << 20};
-    io_fault_install(&plan);
-    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
-    replica_fsm f;
-    replica_fsm_init(&f, r);
-    struct raft raft;
-    memset(&raft, 0, sizeof raft);
-    replica_fsm_attach(&f, &raft);
-    f.applied = note_applied;
-    f.may_wait = answer_wait;
+    small_disk d;
+    small_disk_open(&d, "w");
+    replica_fsm *f = &d.f;
+    struct raft *raft = &d.raft;
+    replica *r = d.r;
+    f->may_wait = answer_wait;
     wait_answer = 1;
-    memset(&told, 0, sizeof told);
     void *result = NULL;
     struct raft_buffer a = put_cmd("x", "1");
-    raft.last_applied = 4;
-    CHECK(f.fsm.apply(&f.fsm, &a, &result) == 0 && told.calls == 1);
-    char *big = malloc((1 << 20) + 1);
-    memset(big, 'v', 1 << 20);
-    big[1 << 20] = '\0';
-    struct raft_buffer b = put_cmd("y", big), c = put_cmd("z", "3");
-    free(big);
-    raft.last_applied = 5;
-    CHECK_MSG(f.fsm.apply(&f.fsm, &b, &result) == 0 && replica_fsm_behind(&f) &&
-                  f.failed == KV_OK && told.calls == 1,
+    raft->last_applied = 4;
+    CHECK(f->fsm.apply(&f->fsm, &a, &result) == 0 && told.calls == 1);
+    struct raft_buffer b = put_big("y"), c = put_cmd("z", "3");
+    raft->last_applied = 5;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &b, &result) == 0 && replica_fsm_behind(f) &&
+                  f->failed == KV_OK && told.calls == 1,
               "entry 6, which the full disk refuses, is kept: libraft told 0, the member "
               "told nothing yet, no failure (W1)");
-    raft.last_applied = 6;
-    CHECK_MSG(f.fsm.apply(&f.fsm, &c, &result) == 0 && f.nwaiting == 2 && told.calls == 1,
+    raft->last_applied = 6;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &c, &result) == 0 && f->nwaiting == 2 && told.calls == 1,
               "entry 7, a small put the engine could take, waits behind it, in order");
     struct raft_buffer *bufs = NULL;
     unsigned n = 0;
-    CHECK_MSG(f.fsm.snapshot(&f.fsm, &bufs, &n) == RAFT_BUSY,
+    CHECK_MSG(f->fsm.snapshot(&f->fsm, &bufs, &n) == RAFT_BUSY,
               "no snapshot while entries wait: it would claim them (W3)");
     CHECK_MSG(replica_applied(r) == 5, "the engine holds up to entry 5");
-    CHECK_MSG(replica_fsm_retry(&f) != KV_OK && replica_fsm_behind(&f) && f.failed == KV_OK,
+    CHECK_MSG(replica_fsm_retry(f) != KV_OK && replica_fsm_behind(f) && f->failed == KV_OK,
               "a retry on the full disk fails, and they go on waiting");
     io_fault_uninstall(); /* room again */
-    CHECK_KV(replica_fsm_retry(&f), KV_OK);
-    CHECK_MSG(!replica_fsm_behind(&f) && told.calls == 3 && told.index == 7 &&
+    CHECK_KV(replica_fsm_retry(f), KV_OK);
+    CHECK_MSG(!replica_fsm_behind(f) && told.calls == 3 && told.index == 7 &&
                   replica_applied(r) == 7, "once there is room, entries 6 and 7 apply, in "
               "order, each told (the last: %llu)", (unsigned long long)told.index);
     wait_answer = 0;
     raft_free(a.base);
     raft_free(b.base);
     raft_free(c.base);
-    replica_fsm_free(&f);
+    replica_fsm_free(f);
     CHECK_KV(replica_close(r), KV_OK);
-    free(dir);
+    free(d.dir);
 }
 
 static int restore_calls;

@@ -36,20 +36,10 @@
 #include "group_tools.h"
 #include "io.h"
 #include "kv.h"
+#include "kv_tool.h"
 #include "peer_certs.h"
 
 #define CLUSTER_MAX 9
-
-static int cluster_number(const char *s, long lo, long hi, long *v)
-{
-    char *end;
-    errno = 0;
-    long n = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || n < lo || n > hi)
-        return 0;
-    *v = n;
-    return 1;
-}
 
 /* The member at port's raft_state is "leader": 1, else 0. */
 static int cluster_leads(int port)
@@ -182,7 +172,7 @@ int group_cluster_main(const char *dir, int nargs, char **args)
         /* A value out of range is refused here: passed on, it would only
          * make every member's kv serve refuse "--members". */
         long hi = v == &members ? CLUSTER_MAX : 65535;
-        if (i + 1 == nargs || !cluster_number(args[i + 1], 1, hi, v)) {
+        if (i + 1 == nargs || !tool_number(args[i + 1], 1, hi, v)) {
             fprintf(stderr, "kv cluster: %s takes a number from 1 to %ld (got %s%s%s)\n", a, hi,
                     i + 1 == nargs ? "nothing" : "'", i + 1 == nargs ? "" : args[i + 1],
                     i + 1 == nargs ? "" : "'");
