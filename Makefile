@@ -63,6 +63,9 @@ else ifeq ($(FLAVOUR),cov)
   B := build/cov
   EXTRA_CFLAGS += --coverage
   LDLIBS += --coverage
+  # A thread that writes the counts every 200 ms, so that a process
+  # killed by a test still counts (tests/cov_flush.c).
+  COV_FLUSH := tests/cov_flush.c
   OPT := -O0 -g
 else ifeq ($(FLAVOUR),nohist)
   B := build/nohist
@@ -111,7 +114,7 @@ TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/
                tools/draw_cache.c \
                tools/draw_axis.c
 # `kv DIR serve`: the Redis-protocol server (docs/server.md).
-TOOL_SRCS   += $(wildcard tools/serve/*.c)
+TOOL_SRCS   += $(wildcard tools/serve/*.c) $(COV_FLUSH)
 # kv draw writes its pictures with svg/ (which kvgrade draws with too).
 $(B)/obj/tools/%.o: EXTRA_CFLAGS += -Isvg
 TEST_SRCS   := $(wildcard tests/*.c)

@@ -396,11 +396,13 @@ def writes_reach_every_member(c):
 def a_members_own_key_is_not_the_clients(c):
     """The applied index a member keeps in its engine (replica.h) is not
     one of the clients' keys: KEYS, SCAN and DBSIZE leave it out, at the
-    leader and at a follower (READONLY)."""
+    leader and at a follower (READONLY), once the follower has applied
+    what the leader has (the test before this one writes)."""
     lead = c.leader()
     for i in (lead, (lead + 1) % c.n):
         r = redis.Redis(port=c.client_ports[i], socket_timeout=2)
         if i != lead:
+            caught_up(c, i)
             r.execute_command("READONLY")
         keys = r.keys("*")
         scanned = list(r.scan_iter(count=50))
