@@ -436,11 +436,16 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_flow(c);
 }
 
+static unsigned conn_open_ms(const peer_transport *pt)
+{
+    return pt->cfg.open_ms != 0 ? pt->cfg.open_ms : PEER_OPEN_MS;
+}
+
 static void conn_timeout(uv_timer_t *timer)
 {
     peer_conn *c = timer->data;
     char why[80];
-    snprintf(why, sizeof why, "not open within %d ms", PEER_OPEN_MS);
+    snprintf(why, sizeof why, "not open within %u ms", conn_open_ms(c->pt));
     peer_conn_close(c, c->kind == CONN_ACCEPTED ? why : NULL);
 }
 
@@ -505,7 +510,7 @@ static peer_conn *conn_new(peer_transport *pt, int kind)
     if (pt->conns != NULL)
         pt->conns->prev = c;
     pt->conns = c;
-    uv_timer_start(&c->timer, conn_timeout, PEER_OPEN_MS, 0);
+    uv_timer_start(&c->timer, conn_timeout, conn_open_ms(pt), 0);
     return c;
 }
 

@@ -48,9 +48,12 @@ uint64_t peer_tls_id_of_cn(const char *cn)
         return 0;
     uint64_t id = 0;
     for (; *d != '\0'; d++) {
-        if (*d < '0' || *d > '9' || id > (UINT64_MAX - 9) / 10)
+        if (*d < '0' || *d > '9')
             return 0;
-        id = id * 10 + (uint64_t)(*d - '0');
+        uint64_t digit = (uint64_t)(*d - '0');
+        if (id > (UINT64_MAX - digit) / 10)
+            return 0; /* past 64 bits */
+        id = id * 10 + digit;
     }
     return id;
 }

@@ -30,7 +30,7 @@
  *   P2. An outgoing connection is handed to libraft only once the member
  *       that accepted it proved to be the id libraft asked for.
  *   P3. At most PEER_MAX_PENDING connections are being opened at once;
- *       one not open within PEER_OPEN_MS is closed.
+ *       one not open within PEER_OPEN_MS (or cfg.open_ms) is closed.
  *   P4. Everything runs on the loop given; nothing blocks.
  */
 #ifndef KV_RAFT_PEER_TRANSPORT_H
@@ -55,6 +55,8 @@ typedef struct peer_config {
     const char *bind;          /* where it listens, or NULL: address */
     peer_tls_ctx *tls;         /* its credentials, or NULL: plain mode */
     peer_frame_limits limits;  /* what a peer's message may hold */
+    unsigned open_ms;          /* how long a connection may take to open
+                                * (P3); 0: PEER_OPEN_MS */
     /* What a probe is answered (the asker's id given). */
     void (*answer)(void *arg, uint64_t asker, peer_answer *out);
     /* A line for the member's log (a refused connection, say); the

@@ -97,12 +97,17 @@ static void accepted(struct raft_uv_transport *t, raft_id id, const char *addres
 }
 
 /* Starts member id's transport with the credentials in dir (NULL: plain). */
+/* How long the next side started lets a connection take to open (0:
+ * PEER_OPEN_MS). */
+static unsigned next_open_ms;
+
 static void side_start(side *s, uint64_t id, const char *dir, uint64_t cert_id)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", free_port());
     s->cfg = (peer_config){.id = id, .address = s->addr, .answer = answer, .log = quiet,
-                           .limits = {.max_entry = 4096, .max_message = 1 << 20}};
+                           .limits = {.max_entry = 4096, .max_message = 1 << 20},
+                           .open_ms = next_open_ms};
     if (dir != NULL)
         CHECK_KV(peer_tls_ctx_open(dir, cert_id, &s->cfg.tls), KV_OK);
     CHECK_MSG(peer_transport_init(&s->t, &loop, &s->cfg) == 0, "listening at %s: %s", s->addr,
@@ -404,6 +409,63 @@ static void connections_that_never_open_are_bounded(void)
     free(dir);
 }
 
+/* P3's other half: a connection that stops part way through opening
+ * (half an opening; a whole one, then nothing of the TLS handshake) is
+ * closed once open_ms have passed, counted refused, and takes nothing
+ * from the member's own. */
+static void a_connection_that_stalls_while_opening_is_closed(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side a, b;
+    next_open_ms = 200;
+    side_start(&b, 2, dir, 2);
+    next_open_ms = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_port = htons((uint16_t)atoi(strchr(b.addr, ':') + 1));
+    uint8_t opening[PEER_OPENING];
+    peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, opening);
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+        size_t n = i == 0 ? PEER_OPENING / 2 : PEER_OPENING;
+        CHECK(write(fds[i], opening, n) == (ssize_t)n);
+    }
+    uint64_t start = uv_now(&loop);
+    for (int i = 0; i < 50; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.refused == 0, "not closed before its time (%llu refused)", c.refused);
+    while (uv_now(&loop) - start < 600) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+        uv_update_time(&loop);
+    }
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.refused == 2, "both closed after 200 ms, counted refused (%llu)", c.refused);
+    for (int i = 0; i < 2; i++) {
+        char byte;
+        ssize_t got;
+        do
+            got = read(fds[i], &byte, 1);
+        while (got > 0); /* (the second may have been sent the TLS alert) */
+        CHECK_MSG(got == 0, "connection %d was closed by the member", i + 1);
+        close(fds[i]);
+    }
+    side_start(&a, 1, dir, 1);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK_MSG(d.status == 0, "a member still connects");
+    close_stream(d.stream);
+    side_stop(&a);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 static void credentials_are_checked_when_opened(void)
 {
     char *dir = make_certs("group", 2), *other = make_certs("other", 2);
@@ -437,6 +499,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(strangers_are_refused_before_libraft),
     HARNESS_TEST(a_probe_is_answered_and_plain_does_not_mix_with_tls),
     HARNESS_TEST(connections_that_never_open_are_bounded),
+    HARNESS_TEST(a_connection_that_stalls_while_opening_is_closed),
     HARNESS_TEST(credentials_are_checked_when_opened),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);

@@ -1,0 +1,239 @@
+/*
+ * peer_tls_test.c: a member's TLS (peer_tls.h) on its own, bytes carried
+ * by the test from one session to the other.  A group's credentials
+ * load; each way they can be wrong (a file missing, one that is not PEM,
+ * one too large, a certificate of another group, one naming another
+ * member, a key that is not the certificate's) is refused with the file
+ * named and what is wrong with it; two members' sessions prove each
+ * other's ids and carry bytes both ways; a member of another group is
+ * refused by the handshake (T1); and a common name gives an id only in
+ * its one spelling.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../tests/harness.h"
+#include "io.h"
+#include "kv.h"
+#include "peer_certs.h"
+#include "peer_tls.h"
+
+/* A group's credentials for members 1 and 2 in harness_tmpdir()/name. */
+static char *group_of(const char *name)
+{
+    char *dir = io_join(harness_tmpdir(), name);
+    uint64_t ids[] = {1, 2};
+    int made = 0;
+    CHECK_KV(peer_certs_make(dir, ids, 2, 30, &made), KV_OK);
+    CHECK(made == 1);
+    return dir;
+}
+
+/* Replaces dir/to with the bytes of from_dir/from. */
+static void copy_file(const char *from_dir, const char *from, const char *dir, const char *to)
+{
+    char *src = io_join(from_dir, from), *dst = io_join(dir, to);
+    FILE *in = fopen(src, "rb");
+    CHECK(in != NULL);
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    fclose(in);
+    FILE *out = fopen(dst, "wb");
+    CHECK(out != NULL && fwrite(buf, 1, n, out) == n);
+    fclose(out);
+    free(src);
+    free(dst);
+}
+
+static void write_file(const char *dir, const char *name, const char *bytes, size_t n)
+{
+    char *path = io_join(dir, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL && fwrite(bytes, 1, n, f) == n);
+    fclose(f);
+    free(path);
+}
+
+/* peer_tls_ctx_open(dir, id) fails with want, its message holding
+ * each of the two parts given (NULL: not checked). */
+static void refused(const char *dir, uint64_t id, int want, const char *part1, const char *part2,
+                    const char *why)
+{
+    peer_tls_ctx *ctx = NULL;
+    int rc = peer_tls_ctx_open(dir, id, &ctx);
+    CHECK_MSG(rc == want && ctx == NULL, "%s: refused as %s (got %s)", why, kv_strerror(want),
+              kv_strerror(rc));
+    const char *msg = kv_errmsg();
+    CHECK_MSG((part1 == NULL || strstr(msg, part1) != NULL) &&
+                  (part2 == NULL || strstr(msg, part2) != NULL),
+              "%s: the message names %s and says %s (got: %s)", why, part1 ? part1 : "-",
+              part2 ? part2 : "-", msg);
+}
+
+static void wrong_credentials_are_refused_naming_the_file(void)
+{
+    char *dir = group_of("g"), *other = group_of("other");
+    peer_tls_ctx *ctx = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &ctx), KV_OK);
+    peer_tls_ctx_free(ctx);
+    refused(dir, 5, KV_ERR_IO, "member-5.crt", "kv DIR certs", "a member without files");
+
+    copy_file(other, "member-1.crt", dir, "member-1.crt");
+    refused(dir, 1, KV_ERR_INVALID, "member-1.crt", "not signed by the group's",
+            "another group's certificate");
+    copy_file(dir, "member-2.crt", dir, "member-1.crt");
+    refused(dir, 1, KV_ERR_INVALID, "member-1.crt", "names member 2, not 1",
+            "member 2's certificate as member 1's");
+    write_file(dir, "member-1.crt", "not a certificate\n", 18);
+    refused(dir, 1, KV_ERR_CORRUPT, "member-1.crt", "not a PEM certificate",
+            "a certificate file that is not PEM");
+    char *big = malloc((1 << 20) + 2);
+    memset(big, 'A', (1 << 20) + 1);
+    write_file(dir, "member-1.crt", big, (1 << 20) + 1);
+    free(big);
+    refused(dir, 1, KV_ERR_INVALID, "member-1.crt", "too large",
+            "a certificate file over 1 MiB");
+
+    char *g2 = group_of("g2");
+    copy_file(g2, "member-2.key", g2, "member-1.key");
+    refused(g2, 1, KV_ERR_INVALID, "member-1.key", "do not make a TLS context",
+            "member 2's key beside member 1's certificate");
+    write_file(g2, "member-1.key", "-----BEGIN PRIVATE KEY-----\nAAAA\n", 33);
+    refused(g2, 1, KV_ERR_CORRUPT, "member-1.key", "not a PEM private key",
+            "a damaged key file");
+    free(g2);
+    free(dir);
+    free(other);
+}
+
+/* Carries what each session has for the network to the other, and goes
+ * on with both handshakes, until neither moves: their results. */
+static void pump(peer_tls *a, peer_tls *b, int *ra, int *rb)
+{
+    uint8_t buf[16384];
+    for (int round = 0; round < 20; round++) {
+        *ra = peer_tls_handshake(a);
+        *rb = peer_tls_handshake(b);
+        size_t moved = 0, n;
+        while ((n = peer_tls_take(a, buf, sizeof buf)) > 0) {
+            CHECK_KV(peer_tls_put(b, buf, n), KV_OK);
+            moved += n;
+        }
+        while ((n = peer_tls_take(b, buf, sizeof buf)) > 0) {
+            CHECK_KV(peer_tls_put(a, buf, n), KV_OK);
+            moved += n;
+        }
+        if (moved == 0 && *ra != 0 && *rb != 0)
+            return;
+    }
+}
+
+static void two_members_prove_their_ids_and_carry_bytes(void)
+{
+    char *dir = group_of("g");
+    peer_tls_ctx *c1 = NULL, *c2 = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &c1), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(dir, 2, &c2), KV_OK);
+    peer_tls *server = NULL, *client = NULL;
+    CHECK_KV(peer_tls_new(c1, 1, &server), KV_OK);
+    CHECK_KV(peer_tls_new(c2, 0, &client), KV_OK);
+    CHECK_MSG(peer_tls_peer_id(server) == 0 && peer_tls_peer_id(client) == 0,
+              "no id before the handshake (T2)");
+    int rs = 0, rc = 0;
+    pump(server, client, &rs, &rc);
+    CHECK_MSG(rs == 1 && rc == 1, "both handshakes done (%d, %d): %s", rs, rc, kv_errmsg());
+    CHECK_MSG(peer_tls_peer_id(server) == 2 && peer_tls_peer_id(client) == 1,
+              "each side proved the other's id (got %llu, %llu)",
+              (unsigned long long)peer_tls_peer_id(server),
+              (unsigned long long)peer_tls_peer_id(client));
+    uint8_t buf[4096], got[4096];
+    long n;
+    CHECK_MSG(peer_tls_read(server, got, sizeof got) == 0, "nothing to read yet");
+    const char *hello = "a message for member 1";
+    CHECK_KV(peer_tls_write(client, hello, strlen(hello)), KV_OK);
+    size_t m = peer_tls_take(client, buf, sizeof buf);
+    CHECK_MSG(m > strlen(hello) && memmem(buf, m, hello, strlen(hello)) == NULL,
+              "what crosses the network is longer, and not the plain bytes");
+    CHECK_KV(peer_tls_put(server, buf, m), KV_OK);
+    n = peer_tls_read(server, got, sizeof got);
+    CHECK_MSG(n == (long)strlen(hello) && memcmp(got, hello, (size_t)n) == 0,
+              "member 1 reads the plain bytes (got %ld)", n);
+    CHECK_KV(peer_tls_write(server, "ok", 2), KV_OK);
+    m = peer_tls_take(server, buf, sizeof buf);
+    CHECK_KV(peer_tls_put(client, buf, m), KV_OK);
+    n = peer_tls_read(client, got, sizeof got);
+    CHECK_MSG(n == 2 && memcmp(got, "ok", 2) == 0, "and answers back");
+    /* A byte changed on the way: the record fails its check. */
+    CHECK_KV(peer_tls_write(client, hello, strlen(hello)), KV_OK);
+    m = peer_tls_take(client, buf, sizeof buf);
+    buf[m - 3] ^= 0x40;
+    CHECK_KV(peer_tls_put(server, buf, m), KV_OK);
+    CHECK_MSG(peer_tls_read(server, got, sizeof got) == -1 &&
+                  strstr(kv_errmsg(), "TLS read") != NULL,
+              "a record changed on the way fails the session (got: %s)", kv_errmsg());
+    peer_tls_free(server);
+    peer_tls_free(client);
+    peer_tls_ctx_free(c1);
+    peer_tls_ctx_free(c2);
+    free(dir);
+}
+
+static void a_member_of_another_group_fails_the_handshake(void)
+{
+    char *dir = group_of("g"), *other = group_of("other");
+    peer_tls_ctx *mine = NULL, *theirs = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &mine), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(other, 2, &theirs), KV_OK);
+    for (int side = 0; side < 2; side++) { /* the outsider connects, then accepts */
+        peer_tls *server = NULL, *client = NULL;
+        CHECK_KV(peer_tls_new(side == 0 ? mine : theirs, 1, &server), KV_OK);
+        CHECK_KV(peer_tls_new(side == 0 ? theirs : mine, 0, &client), KV_OK);
+        int rs = 0, rc = 0;
+        pump(server, client, &rs, &rc);
+        peer_tls *member = side == 0 ? server : client;
+        int rm = side == 0 ? rs : rc;
+        CHECK_MSG(rm == -1 && peer_tls_peer_id(member) == 0,
+                  "the member %s refuses the outsider's certificate (T1; got %d)",
+                  side == 0 ? "accepting" : "connecting", rm);
+        peer_tls_free(server);
+        peer_tls_free(client);
+    }
+    peer_tls_ctx_free(mine);
+    peer_tls_ctx_free(theirs);
+    free(dir);
+    free(other);
+}
+
+static void a_common_name_gives_an_id_in_one_spelling(void)
+{
+    static const struct {
+        const char *cn;
+        uint64_t id;
+    } cases[] = {
+        {"kv-raft-member-1", 1},
+        {"kv-raft-member-42", 42},
+        {"kv-raft-member-18446744073709551615", UINT64_MAX},
+        {"kv-raft-member-18446744073709551616", 0}, /* past 64 bits */
+        {"kv-raft-member-0", 0},
+        {"kv-raft-member-07", 0},
+        {"kv-raft-member-", 0},
+        {"kv-raft-member-1x", 0},
+        {"kv-raft-member-+1", 0},
+        {"kv-raft-member-123456789012345678901", 0},
+        {"kv-raft-membe-1", 0},
+        {"KV-RAFT-MEMBER-1", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK_MSG(peer_tls_id_of_cn(cases[i].cn) == cases[i].id, "%s gives %llu (got %llu)",
+                  cases[i].cn, (unsigned long long)cases[i].id,
+                  (unsigned long long)peer_tls_id_of_cn(cases[i].cn));
+}
+
+static const harness_test tests[] = {
+    HARNESS_TEST(wrong_credentials_are_refused_naming_the_file),
+    HARNESS_TEST(two_members_prove_their_ids_and_carry_bytes),
+    HARNESS_TEST(a_member_of_another_group_fails_the_handshake),
+    HARNESS_TEST(a_common_name_gives_an_id_in_one_spelling),
+};
+const harness_suite peer_tls_suite = HARNESS_SUITE("peer_tls", tests);
