@@ -46,6 +46,8 @@ typedef struct run {
     double start_time;
     int restart_pending;        /* the first reply after a start is a restart time */
     size_t unanswered;          /* requests the last killed engine never answered */
+    unsigned char *batch;       /* a batch step's requests, gathered to be sent in one write */
+    size_t batch_len, batch_cap, batch_left;
 } run;
 
 static void run_fail(run *r, long step, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -208,7 +210,7 @@ static void run_process_reply(run *r, const kvg_reply *got)
                 r->m.acked = p->first + p->count;
             r->res->writes_acked++;
             if (r->cfg->after_write != NULL)
-                r->cfg->after_write(r->cfg->ctx, r->m.n);
+                r->cfg->after_write(r->cfg->ctx, r->m.acked);
         }
         break;
     }
@@ -231,6 +233,8 @@ static void run_engine_gone(run *r, long step, const char *doing)
         r->res->damage = KVG_DAMAGE_REFUSED;
     } else {
         char *how = run_exit_text(r);
+        if (!r->res->failed)
+            r->res->refused = WIFEXITED(status) && WEXITSTATUS(status) != 0;
         run_fail(r, step, "the engine stopped %s: %s", doing, how);
         free(how);
     }
@@ -291,7 +295,50 @@ static int run_wait(run *r, size_t left)
     return 0;
 }
 
-/* Sends a request of step i: 0, or -1 as run_wait. */
+/* Step i's request is outstanding now: what it must be answered. */
+static int run_expect(run *r, size_t i)
+{
+    kvg_step *st = &r->steps->s[i];
+    if (r->nq == r->qcap) {
+        r->qcap = r->qcap ? r->qcap * 2 : 64;
+        r->q = kvg_realloc(r->q, r->qcap * sizeof *r->q);
+    }
+    run_pending *p = &r->q[r->nq];
+    p->step = i;
+    p->cls = kvg_model_expect(&r->m, &st->req, &p->want, &p->first, &p->count, (long)i);
+    r->nq++;
+    r->res->requests++;
+    st->ran = 1;
+    return p->cls;
+}
+
+/* Sends the gathered batch (step i its last) in one write: 0, or -1 as
+ * run_wait. */
+static int run_flush(run *r, size_t i, size_t window)
+{
+    size_t len = r->batch_len;
+    r->batch_len = r->batch_left = 0;
+    if (r->dead || !r->running || len == 0)
+        return 0;
+    int rc = kvg_engine_send_bytes(&r->e, r->batch, len, run_watch_fd(r));
+    if (rc == KVG_WATCHED) {
+        kvg_fs_poll(r->cfg->fs);
+        if (r->cfg->fs->frozen) {
+            run_kill(r);
+            r->dead = 1;
+            return -1;
+        }
+    } else if (rc != KVG_OK) {
+        if (run_wait(r, 0) != 0)
+            return -1;
+        run_engine_gone(r, (long)i, "reading its input");
+        return -1;
+    }
+    return run_wait(r, window);
+}
+
+/* Sends a request of step i: 0, or -1 as run_wait.  Inside a batch it is
+ * only gathered, and the batch's last sends them all. */
 static int run_send(run *r, size_t i, size_t window)
 {
     kvg_step *st = &r->steps->s[i];
@@ -299,9 +346,18 @@ static int run_send(run *r, size_t i, size_t window)
         st->ran = 2;
         return 0;
     }
-    if (r->nq == r->qcap) {
-        r->qcap = r->qcap ? r->qcap * 2 : 64;
-        r->q = kvg_realloc(r->q, r->qcap * sizeof *r->q);
+    if (r->batch_left > 0) {
+        size_t len;
+        unsigned char *bytes = kvg_req_encode(&st->req, &len);
+        if (r->batch_len + len > r->batch_cap) {
+            r->batch_cap = 2 * (r->batch_len + len);
+            r->batch = kvg_realloc(r->batch, r->batch_cap);
+        }
+        memcpy(r->batch + r->batch_len, bytes, len);
+        r->batch_len += len;
+        free(bytes);
+        run_expect(r, i); /* REQUIRES: no empty-key write inside a batch */
+        return --r->batch_left > 0 ? 0 : run_flush(r, i, window);
     }
     int rc = kvg_engine_send(&r->e, &st->req, run_watch_fd(r));
     if (rc == KVG_WATCHED) {
@@ -319,14 +375,9 @@ static int run_send(run *r, size_t i, size_t window)
         run_engine_gone(r, (long)i, "reading its input");
         return -1;
     }
-    run_pending *p = &r->q[r->nq];
-    p->step = i;
-    p->cls = kvg_model_expect(&r->m, &st->req, &p->want, &p->first, &p->count, (long)i);
-    r->nq++;
-    r->res->requests++;
-    st->ran = 1;
+    int cls = run_expect(r, i);
     /* The empty key's fate is learnt from this reply: wait for it. */
-    return run_wait(r, p->cls == KVG_Q_EMPTYKEY ? 0 : window);
+    return run_wait(r, cls == KVG_Q_EMPTYKEY ? 0 : window);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -618,6 +669,21 @@ static void run_verify_damaged(run *r, long step, const kvg_map *R, const kvg_ma
     kvg_map_free(&S);
 }
 
+/* The oldest acknowledged write the state R lacks, kept in the result
+ * (for saying why it was lost). */
+static void run_note_lost(run *r, const kvg_map *R)
+{
+    size_t lo = r->m.acked > r->m.durable ? r->m.acked : r->m.durable, w, pair;
+    if (!kvg_model_lost_write(&r->m, R, lo, &w, &pair))
+        return;
+    const kvg_pair *p = &r->m.w[w].pairs[pair];
+    r->res->lost = (long)w;
+    r->res->lost_step = r->m.w[w].step;
+    r->res->lost_key = kvg_buf_dup(p->key);
+    r->res->lost_val = kvg_buf_dup(p->val);
+    r->res->lost_del = p->del;
+}
+
 static void run_verify(run *r, size_t i)
 {
     kvg_step *st = &r->steps->s[i];
@@ -690,6 +756,8 @@ static void run_verify(run *r, size_t i)
     }
     r->res->crashes = kvg_realloc(r->res->crashes, (r->res->ncrashes + 1) * sizeof *r->res->crashes);
     r->res->crashes[r->res->ncrashes++] = cp;
+    if (!ok && r->cfg->sync && !r->res->failed)
+        run_note_lost(r, &R);
     if (!ok) {
         run_fail(r, (long)i, "after the %s (%s): %s", r->crash == 2 ? "power cut" : "kill", rule, why);
     } else {
@@ -744,6 +812,40 @@ static void run_damage(run *r, size_t i)
 }
 
 /* ---- the loop ------------------------------------------------------------- */
+
+/* An image step whose state this run did not make: said as it is (the
+ * engine's syncs fell otherwise this time), not as the engine's failure. */
+static void run_image_missing(run *r, size_t i)
+{
+    const kvg_step *st = &r->steps->s[i];
+    kvg_fs *fs = r->cfg->fs;
+    if (strncmp(fs->line, "error no image", 14) != 0) {
+        run_fail(r, (long)i, "kvgrade-fs: %s", fs->line);
+        return;
+    }
+    char *made;
+    char cmd[48];
+    snprintf(cmd, sizeof cmd, "torn %llu", st->n);
+    if (kvg_fs_cmd(fs, "mark") != 0)
+        made = kvg_strdup("it recorded nothing");
+    else if (strtoull(fs->line + 3, NULL, 10) < st->n)
+        made = kvg_printf("it made %llu durable states (images 0 to %llu), not image %llu",
+                          strtoull(fs->line + 3, NULL, 10) + 1, strtoull(fs->line + 3, NULL, 10),
+                          st->n);
+    else if (kvg_fs_cmd(fs, cmd) == 0 && strncmp(fs->line, "ok none", 7) != 0)
+        made = kvg_printf("the sync after image %llu changed other bytes this time (kvgrade-fs: "
+                          "%s), which a %s at %llu does not fit", st->n, fs->line + 3,
+                          st->tear == 'p' ? "prefix cut" : "lost sector", st->tear_off);
+    else
+        made = kvg_printf("the sync after image %llu was not a named file's this time, so "
+                          "nothing of it can be torn", st->n);
+    r->res->unreproduced = 1;
+    run_fail(r, (long)i, "these steps cannot be checked as saved: this run did not make the state "
+             "step %zu loads (%s); the engine's syncs fell otherwise than when the steps were "
+             "found (which requests it gathered into one sync is up to timing): run them again",
+             i + 1, made);
+    free(made);
+}
 
 static void run_start(run *r, size_t i)
 {
@@ -827,6 +929,7 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
 {
     memset(res, 0, sizeof *res);
     res->step = -1;
+    res->lost = res->lost_step = -1;
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
@@ -858,7 +961,14 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
             }
             continue;
         }
+        if (r.batch_left > 0 && st->kind != KVG_ST_PIPE)
+            run_flush(&r, i, window); /* a batch cut short: what it has */
         switch (st->kind) {
+        case KVG_ST_BATCH:
+            st->ran = 1;
+            r.batch_len = 0;
+            r.batch_left = (size_t)st->n;
+            break;
         case KVG_ST_START:
             run_start(&r, i);
             break;
@@ -925,7 +1035,7 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
             else
                 snprintf(cmd, sizeof cmd, "image %llu", st->n);
             if (kvg_fs_cmd(cfg->fs, cmd) != 0)
-                run_fail(&r, (long)i, "kvgrade-fs: %s", cfg->fs->line);
+                run_image_missing(&r, i);
             r.fs_draining = 0;
             r.crash = 2;
             if (st->allow >= 0 && (size_t)st->allow < r.m.acked)
@@ -958,6 +1068,7 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
     for (size_t i = r.qhead; i < r.nq; i++)
         kvg_reply_free(&r.q[i].want);
     free(r.q);
+    free(r.batch);
     kvg_model_free(&r.m);
     return res->failed;
 }
@@ -967,5 +1078,7 @@ void kvg_result_free(kvg_result *res)
     free(res->what);
     free(res->crashes);
     free(res->restarts);
+    kvg_buf_free(&res->lost_key);
+    kvg_buf_free(&res->lost_val);
     memset(res, 0, sizeof *res);
 }

@@ -17,7 +17,7 @@
 KVGRADE_SRCS := $(wildcard kvgrade/kvg_*.c) svg/svg.c
 KVGRADE_FS_SRCS := $(wildcard kvgrade/fs/*.c)
 KVGRADE_UNIT_SRCS := kvgrade/tests/kvgrade_unit.c $(filter-out kvgrade/kvg_main.c,$(KVGRADE_SRCS)) \
-                     kvgrade/fs/kvfs_tree.c kvgrade/fs/kvfs_record.c
+                     kvgrade/fs/kvfs_tree.c kvgrade/fs/kvfs_record.c kvgrade/fs/kvfs_journal.c
 FUSE_CFLAGS := -I/usr/include/fuse3
 FUSE_LIBS := -lfuse3
 
