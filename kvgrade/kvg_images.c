@@ -94,7 +94,8 @@ static void images_after_write(void *arg, size_t acked)
 typedef struct images_plan {
     size_t *send_at;             /* the step that sends request k */
     size_t *sent_by;             /* steps [0, sent_by[k]) send every request that may
-                                    have reached the engine before answer k */
+                                    have reached the engine before answer k (a batch's,
+                                    and its wait) */
     size_t n, cap;
     size_t batches, batched;     /* pipelined batches, and the requests in them */
 } images_plan;
@@ -170,9 +171,12 @@ static void images_steps(kvg_ctx *ctx, size_t bytes, kvg_steps *l, images_plan *
             images_plan_add(p, l->n);
             written += images_write(ctx, &rng, &serial, l, KVG_ST_PIPE);
         }
-        for (size_t k = first; k < p->n; k++)
-            p->sent_by[k] = l->n; /* the whole batch went in one write */
         kvg_steps_add(l, KVG_ST_WAIT)->n = 0;
+        /* The whole batch went in one write; a counterexample waits for
+         * its answers too, so that the engine makes the syncs a state it
+         * loads needs (the answers count as the image step says). */
+        for (size_t k = first; k < p->n; k++)
+            p->sent_by[k] = l->n;
         p->batches++;
         p->batched += batch;
     }
@@ -381,7 +385,7 @@ static void images_fail(const images_run *ir, kvg_rung_result *rr, const kvg_tor
     kvg_steps_free(&cex);
     if (st->tear != 0)
         *line = kvg_printf("failed at a torn write after image %llu of %llu (%s's unsynced bytes "
-                           "[%zu, %zu), %zu write calls, %s %zu; %zu writes acknowledged by then)",
+                           "[%zu, %zu), %zu writes, %s %zu; %zu writes acknowledged by then)",
                            st->image, nimages, st->file, st->lo, st->hi, st->writes,
                            st->tear == 'p' ? "kept up to" : "kept but the sector at", st->off,
                            acked);

@@ -114,8 +114,8 @@ size_t kvg_torn_pick(const kvg_torn_states *l, size_t limit, char *pick)
 char *kvg_torn_words(const kvg_torn_state *st)
 {
     char *window = st->writes >= 2
-        ? kvg_printf("%s's unsynced writes [%zu, %zu) (%zu write calls since its last completed "
-                     "fsync: several requests, one sync)", st->file, st->lo, st->hi, st->writes)
+        ? kvg_printf("%s's unsynced writes [%zu, %zu) (%zu writes since its last completed "
+                     "fsync)", st->file, st->lo, st->hi, st->writes)
         : kvg_printf("%s's unsynced write [%zu, %zu)", st->file, st->lo, st->hi);
     const char *rule = "a power cut keeps part of the writes since a file's last completed "
                        "fsync, in any order of their sectors; damage confined to them is a write "
@@ -128,16 +128,20 @@ char *kvg_torn_words(const kvg_torn_state *st)
                        "and lost the rest (a prefix, cut %s); %s", st->image, st->lo, st->off,
                        window, st->off % KVG_SECTOR == 0 ? "at a sector boundary" : "at an odd byte",
                        rule);
-    else
+    else {
+        size_t zlo = st->off > st->lo ? st->off : st->lo;
+        size_t zhi = st->off + KVG_SECTOR < st->hi ? st->off + KVG_SECTOR : st->hi;
         s = kvg_printf("a torn write: the power cut at image %llu kept %s but its sector [%zu, "
                        "%zu), which reads as %s (a later sector reached the disk, an earlier one "
-                       "did not%s); %s", st->image, window, st->off > st->lo ? st->off : st->lo,
-                       st->off + KVG_SECTOR < st->hi ? st->off + KVG_SECTOR : st->hi,
-                       st->off >= st->old_len ? "zeros" : "its old bytes",
+                       "did not%s); %s", st->image, window, zlo, zhi,
+                       zlo >= st->old_len   ? "zeros"
+                       : zhi <= st->old_len ? "its old bytes"
+                                            : "its old bytes, then zeros",
                        st->kind == KVG_TORN_HOLE ? ": damage with good bytes after it, all of "
                                                    "them in flight"
                                                  : "",
                        rule);
+    }
     free(window);
     return s;
 }

@@ -86,6 +86,9 @@ size_t   kvg_rand_below(uint64_t *state, size_t n);   /* in [0, n) */
 /* A new, empty directory under parent (made durable in parent, so that a
  * cut keeps it); malloc'd path. */
 char *kvg_fresh_dir(kvg_ctx *ctx, const char *parent, const char *tag);
+/* Makes a directory and every missing one above it (mkdir -p): 0 or -1
+ * (errno says why). */
+int   kvg_make_dirs(const char *path);
 /* Removes a directory tree. */
 void  kvg_remove_tree(const char *path);
 
