@@ -58,8 +58,8 @@
 #define IMAGES_WINDOW 16 /* replies outstanding at most (the protocol's bound) */
 #define IMAGES_AFTER 3   /* writes after a torn state, before the engine opens again */
 #define IMAGES_TRIES 3   /* runs of a counterexample from scratch */
-#define TORN_FULL 480
-#define TORN_QUICK 120
+#define TORN_FULL 320
+#define TORN_QUICK 100
 
 typedef struct images_marks {
     kvg_fs *fs;

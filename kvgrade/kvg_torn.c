@@ -117,11 +117,11 @@ char *kvg_torn_words(const kvg_torn_state *st)
         ? kvg_printf("%s's unsynced writes [%zu, %zu) (%zu writes since its last completed "
                      "fsync)", st->file, st->lo, st->hi, st->writes)
         : kvg_printf("%s's unsynced write [%zu, %zu)", st->file, st->lo, st->hi);
-    const char *rule = "a power cut keeps part of the writes since a file's last completed "
-                       "fsync, in any order of their sectors; damage confined to them is a write "
-                       "never acknowledged: the engine must open, drop the damaged writes and "
-                       "every later one (whole ones before them may stay), keep every "
-                       "acknowledged write and serve nothing invented";
+    const char *rule = "a power cut keeps part of an unsynced write (of every write since "
+                       "the file's last completed fsync), its sectors in any order; damage "
+                       "confined to those writes is a write never acknowledged: the engine must "
+                       "open, drop the damaged writes and every later one (whole ones before "
+                       "them may stay), keep every acknowledged write and serve nothing invented";
     char *s;
     if (st->tear == 'p')
         s = kvg_printf("a torn write: the power cut at image %llu kept bytes [%zu, %zu) of %s "

@@ -10,11 +10,14 @@
  *   kvg_shrink.c   shrinking a failing list of steps (delta debugging)
  *   kvg_conform.c  rung 1, conformance: named checks of each command
  *   kvg_random.c   rung 2, the model: random sequences, shrunk on failure
- *   kvg_crash.c    rungs 3 and 4, kills and power cuts
+ *   kvg_crash.c    rungs 3 and 4, kills and power cuts; the power rung's
+ *                  exact part in kvg_images.c (its torn states kvg_torn.c,
+ *                  the cause of a lost write kvg_cause.c: kvg_images.h)
  *   kvg_sweep.c    rung 5, the corruption sweep
  *   kvg_speed.c    rung 6, speed, with our stages beside the engine
  *   kvg_report.c   the scorecard and the HTML report
- * and below them kvg_run.h (steps and the checks), kvg_model.h (what the
+ * and below them kvg_run.h (steps and the checks: kvg_run.c runs them,
+ * kvg_verify.c reads everything back), kvg_model.h (what the
  * engine must answer), kvg_engine.h (the process), kvg_fs.h (kvgrade-fs),
  * kvg_resp.h (RESP2).
  */

@@ -204,7 +204,7 @@ examples)
     if grade refusetorn 1 power $full; then
         expect refusetorn power FAIL
         grep -A2 "^Rung power failed" "$work/refusetorn.log" |
-            grep -q "refused to open .*a torn write: .*data.log.*a power cut keeps part of the writes since a file's last completed fsync" &&
+            grep -q "refused to open .*a torn write: .*data.log.*a power cut keeps part of an unsynced write (of every write since the file's last completed fsync)" &&
             ok "refusetorn: the failure names the file, the torn region and the rule" ||
             fail "refusetorn: power" "the failure says: $(grep -A1 "^Rung power failed" "$work/refusetorn.log" | cut -c 1-300)"
         grep "^image [0-9]* [0-9]* \(prefix\|zero\) [0-9]*$" "$work/refusetorn.out/kvgrade-power.replay" >/dev/null &&
