@@ -86,7 +86,7 @@ char *kvg_cause(kvg_fs *fs, const char *dir, size_t ack_op, unsigned long long i
 {
     if (res->lost < 0 || res->lost_del || res->lost_val.n < 4)
         return NULL; /* nothing of it to look for in the writes */
-    size_t n = res->lost_val.n < 48 ? res->lost_val.n : 48;
+    size_t n = res->lost_val.n < 32 ? res->lost_val.n : 32; /* its first bytes find it */
     char *cmd = kvg_alloc(64 + 2 * n), *o = cmd;
     o += sprintf(o, "why %zu %llu ", ack_op, image);
     for (size_t i = 0; i < n; i++)

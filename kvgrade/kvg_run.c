@@ -634,6 +634,7 @@ int kvg_run(const kvg_session *cfg, kvg_steps *steps, kvg_result *res)
         kvg_reply_free(&r.q[i].want);
     free(r.q);
     free(r.batch);
+    free(r.refusal);
     kvg_model_free(&r.m);
     return res->failed;
 }

@@ -34,6 +34,7 @@ typedef struct run {
     double start_time;
     int restart_pending;        /* the first reply after a start is a restart time */
     size_t unanswered;          /* requests the last killed engine never answered */
+    char *refusal;              /* the first error a read was answered with (text) */
     unsigned char *batch;       /* a batch step's requests, gathered to be sent in one write */
     size_t batch_len, batch_cap, batch_left;
 } run;

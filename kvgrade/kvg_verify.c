@@ -31,6 +31,8 @@ static int run_read(run *r, long step, const kvg_req *q, kvg_reply *got)
                                                (r->res->nrestarts + 1) * sizeof(double));
                 r->res->restarts[r->res->nrestarts++] = r->e.first_reply;
             }
+            if (got->type == KVG_ERROR && r->refusal == NULL)
+                r->refusal = run_text_reply(got);
             return got->type == KVG_ERROR ? 1 : 0;
         }
         if (rc == KVG_BADREPLY) {
@@ -347,7 +349,9 @@ void run_verify(run *r, size_t i)
         goto out;
     }
     if (rc == 1) {
-        run_fail(r, (long)i, "a read was answered with an error");
+        r->res->refused = !r->res->failed; /* it refuses to serve what it holds */
+        run_fail(r, (long)i, "a read was answered with an error: %s",
+                 r->refusal != NULL ? r->refusal : "?");
         goto out;
     }
     if (!run_reads_agree(r, (long)i, &R, &G, &G_nil))

@@ -252,6 +252,22 @@ static int journal_unsynced_name(const kvfs_journal *j, uint64_t ino, size_t at,
     return 0;
 }
 
+/* 1 if the needle spans the end of write a and the start of write b,
+ * the same file's bytes one after the other (the kernel hands a write(2)
+ * to a FUSE file system in pieces that end at page boundaries). */
+static int journal_spans(const kvfs_journal *j, const kvfs_op *a, const kvfs_op *b,
+                         const unsigned char *needle, size_t nlen)
+{
+    if (a->kind != 'w' || a->data == SIZE_MAX || a->ino != b->ino || a->off + a->len != b->off ||
+        nlen < 2 || nlen > 256)
+        return 0;
+    unsigned char seam[512];
+    size_t ta = a->len < nlen - 1 ? a->len : nlen - 1, hb = b->len < nlen - 1 ? b->len : nlen - 1;
+    memcpy(seam, j->data + a->data + a->len - ta, ta);
+    memcpy(seam + ta, j->data + b->data, hb);
+    return memmem(seam, ta + hb, needle, nlen) != NULL;
+}
+
 /* The last write before op `before` whose bytes hold the needle (of
  * inode ino, or any if ino is 0), or SIZE_MAX. */
 static size_t journal_needle(const kvfs_journal *j, const unsigned char *needle, size_t nlen,
@@ -261,7 +277,8 @@ static size_t journal_needle(const kvfs_journal *j, const unsigned char *needle,
         const kvfs_op *op = &j->ops[i];
         if (op->kind != 'w' || op->data == SIZE_MAX || (ino != 0 && op->ino != ino))
             continue;
-        if (memmem(j->data + op->data, op->len, needle, nlen) != NULL)
+        if (memmem(j->data + op->data, op->len, needle, nlen) != NULL ||
+            (i > 0 && journal_spans(j, &j->ops[i - 1], op, needle, nlen)))
             return i;
     }
     return SIZE_MAX;

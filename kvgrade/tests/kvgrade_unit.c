@@ -488,6 +488,11 @@ static void fs_journal_names_the_missing_sync(void)
     CHECK(kvfs_journal_why(&fs, ack, cut, v1, 9, &w) == 0 && w.code == KVFS_WHY_RENAMED);
     CHECK(strcmp(w.entry, "db/data.log") == 0 && strcmp(w.from, "db/data.tmp") == 0);
     CHECK(kvfs_journal_writes_in_window(&fs, tmp->ino, cut) == 1);
+    /* A value the kernel handed over in two pieces is found across them. */
+    CHECK(kvfs_write(&fs, other, "xxv4-st", 7, 9) == 0 && kvfs_write(&fs, other, "uvwx", 4, 16) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, (const unsigned char *)"v4-stuvwx", 9, &w) == 0 &&
+          w.code == KVFS_WHY_NEVER_SYNCED && strcmp(w.file, "db/other") == 0);
     kvfs_free(&fs);
 }
 
