@@ -523,12 +523,12 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
                          "tear, in the run)")
             : kvg_printf("%zu torn states checked (%zu a prefix of the writes in flight, cut at "
                          "a sector boundary or an odd byte; %zu with one sector of them lost, "
-                         "%zu of these the first of several writes' sectors; %s), the engine "
+                         "%zu of these a wide window's first, good bytes after it; %s), the engine "
                          "opened every one, took %d more writes, stopped and opened again with "
                          "them", tchecked, tprefix, tzero, thole,
                          ntpick == torn.n ? "every one"
-                                          : "a sample, a quarter of it lost first sectors of "
-                                            "several writes, half prefixes that lose a "
+                                          : "a sample, a quarter of it wide windows' lost "
+                                            "first sectors, half prefixes that lose a "
                                             "window's last sector", IMAGES_AFTER);
         *line = kvg_printf("%zu writes sent (%zu of them in %zu pipelined batches of 2 to %d, "
                            "the rest one at a time), %zu acknowledgements cut after; %llu "

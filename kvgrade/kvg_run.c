@@ -456,16 +456,23 @@ static void run_start(run *r, size_t i)
     r->restart_pending = 1;
 }
 
-static void run_close(run *r, size_t i)
+int run_step_ready(run *r, size_t i)
 {
     kvg_step *st = &r->steps->s[i];
     if (!r->running || r->dead) {
         st->ran = 2;
-        return;
+        return -1;
     }
     if (run_wait(r, 0) != 0)
-        return;
+        return -1;
     st->ran = 1;
+    return 0;
+}
+
+static void run_close(run *r, size_t i)
+{
+    if (run_step_ready(r, i) != 0)
+        return;
     if (kvg_engine_stop(&r->e) != KVG_OK) {
         run_fail(r, (long)i, "the engine did not exit within %.0f s of the end of its input",
                  r->cfg->engine->timeout);

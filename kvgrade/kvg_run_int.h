@@ -54,6 +54,10 @@ void  run_engine_gone(run *r, long step, const char *doing);
 /* Reads replies until at most `left` are outstanding: 0, or -1 if the
  * engine is gone (killed by a freeze, ended, or failed a check). */
 int   run_wait(run *r, size_t left);
+/* 0 if step i (a verify, a close) may run now: the engine runs and has
+ * answered everything; else -1 (the step marked skipped, or the engine
+ * gone while waiting). */
+int   run_step_ready(run *r, size_t i);
 /* A verify step (kvg_verify.c). */
 void  run_verify(run *r, size_t i);
 

@@ -322,13 +322,8 @@ static void run_note_lost(run *r, const kvg_map *R)
 void run_verify(run *r, size_t i)
 {
     kvg_step *st = &r->steps->s[i];
-    if (!r->running || r->dead) {
-        st->ran = 2;
+    if (run_step_ready(r, i) != 0)
         return;
-    }
-    if (run_wait(r, 0) != 0)
-        return;
-    st->ran = 1;
     kvg_map R = {0}, G = {0}, G_nil = {0};
     int rc = run_read_all(r, (long)i, &R, &G, &G_nil);
     if (rc < 0) {
