@@ -11,7 +11,9 @@
 #       skipfsync.py, fsyncfirst.py, renamefirst.py, norenamesync.py
 #       (compacting.py with one mistake each) fail it; refusetorn.py
 #       (correct.py refusing a torn last record) fails power at a torn
-#       state, naming it; each failure leaves a replay file,
+#       state, naming it; the power failures name the file or directory
+#       and the sync it lacked; each failure's scorecard line is the
+#       failure shown; each failure leaves a replay file,
 #       and `kvgrade --replay` shows it failing again (--full: every rung
 #       of every example, at full size: make kvgrade-examples)
 #   sh kvgrade/tests/kvgrade_test.sh BUILD engines [--seeds LIST] [--full]
@@ -98,6 +100,18 @@ expect() {
     fi
 }
 
+# same_run NAME RUNG: the scorecard's line for the failed rung and the
+# failure text below it describe the same run (the one shown, shrunk).
+same_run() {
+    said=$(grep "^Rung $2 failed: " "$work/$1.log" | head -n 1 | cut -c $((${#2} + 15))-)
+    head=$(echo "$said" | cut -c 1-100)
+    if [ -n "$head" ] && grep "^  rung $2 " "$work/$1.log" | grep -qF "$head"; then
+        ok "$1: the scorecard's $2 line is the failure shown"
+    else
+        fail "$1: $2 scorecard" "its line does not begin as the failure: '$head'"
+    fi
+}
+
 # replays NAME RUNG: a counterexample was saved, printed, and fails again
 # when replayed (a timed kill may need a try or two).
 replays() {
@@ -146,6 +160,7 @@ examples)
         grep "^  rung power" "$work/nofsync.log" | grep -q "after the power cut" &&
             ok "nofsync: the scorecard names what the power cut lost" ||
             fail "nofsync: power" "the scorecard says: $(grep "^  rung power" "$work/nofsync.log" | cut -c 1-200)"
+        same_run nofsync power
         replays nofsync power
     fi
     rungs=power
@@ -164,6 +179,7 @@ examples)
         grep -A2 "^Rung kills failed" "$work/ackfirst.log" | grep -q "acknowledged" &&
             ok "ackfirst: the failure names an acknowledged write" ||
             fail "ackfirst: kills" "the failure does not name an acknowledged write"
+        same_run ackfirst kills
         replays ackfirst kills
     fi
     # A compaction, as a learner writes one, passes; each durability
@@ -210,6 +226,7 @@ examples)
         grep "^image [0-9]* [0-9]* \(prefix\|zero\) [0-9]*$" "$work/refusetorn.out/kvgrade-power.replay" >/dev/null &&
             ok "refusetorn: the counterexample loads a torn image" ||
             fail "refusetorn: power" "no 'image N A prefix|zero OFF' step in its replay file"
+        same_run refusetorn power
         replays refusetorn power
     fi
     grep "^  rung power" "$work/correct.log" | grep -q "torn states checked ([1-9]" &&
@@ -223,6 +240,7 @@ examples)
         grep -A2 "^Rung sweep failed" "$work/nochecksum.log" | grep -q "a wrong value" &&
             ok "nochecksum: the failure is a wrong value" ||
             fail "nochecksum: sweep" "the failure is not a wrong value"
+        same_run nochecksum sweep
         replays nochecksum sweep
     fi
     ;;
