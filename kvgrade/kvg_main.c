@@ -52,7 +52,8 @@ static void usage(FILE *to)
             "  --no-fuse          act as if FUSE were unavailable (the power rung is skipped)\n"
             "  --scale LIST|none  our stages run beside the engine in the speed rung\n"
             "                     (default 03-wal,06-leveled with sync; 02-hash,06-leveled with none)\n"
-            "Exit status: 0 every requested rung passed, 1 a rung failed, 3 a rung was skipped.\n");
+            "Exit status: 0 every requested rung passed, 1 a rung failed, 3 a rung was skipped;\n"
+            "with --replay: 1 it fails again, 0 it passed this time, 3 it could not be checked.\n");
 }
 
 /* 'word' quoted for a shell. */
