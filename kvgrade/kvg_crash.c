@@ -376,7 +376,7 @@ static void crash_rung(kvg_ctx *ctx, kvg_rung_result *rr, int power)
                              "runs", rr->detail, before, l.n, runs);
         free(rr->detail);
         rr->detail = d;
-        rr->summary = kvg_printf("%s", first);
+        rr->summary = kvg_printf("%s", rr->reason); /* the run shown, not the one first found */
         free(first);
     }
     kvg_result_free(&res);

@@ -263,6 +263,15 @@ int kvg_engine_send(kvg_engine *e, const kvg_req *r, int watch_fd)
         return KVG_EOF;
     size_t len;
     unsigned char *bytes = kvg_req_encode(r, &len);
+    int rc = kvg_engine_send_bytes(e, bytes, len, watch_fd);
+    free(bytes);
+    return rc;
+}
+
+int kvg_engine_send_bytes(kvg_engine *e, const unsigned char *bytes, size_t len, int watch_fd)
+{
+    if (e->pid == 0 || e->to < 0)
+        return KVG_EOF;
     size_t done = 0;
     double until = kvg_now() + e->cfg->timeout;
     int rc = KVG_OK;
@@ -302,7 +311,6 @@ int kvg_engine_send(kvg_engine *e, const kvg_req *r, int watch_fd)
             }
         }
     }
-    free(bytes);
     return rc;
 }
 

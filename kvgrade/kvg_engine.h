@@ -64,6 +64,8 @@ int  kvg_engine_start(kvg_engine *e, const kvg_engine_cfg *cfg, const char *dir,
  * KVG_WATCHED (watch_fd became readable first: the request may be half
  * sent). */
 int  kvg_engine_send(kvg_engine *e, const kvg_req *r, int watch_fd);
+/* The same for bytes already encoded (several requests sent together). */
+int  kvg_engine_send_bytes(kvg_engine *e, const unsigned char *bytes, size_t len, int watch_fd);
 /* The next reply: KVG_OK (*out set), KVG_EOF, KVG_TIMEOUT, KVG_WATCHED
  * (watch_fd readable; -1 = none) or KVG_BADREPLY (*why says how). */
 int  kvg_engine_recv(kvg_engine *e, kvg_reply *out, int watch_fd, const char **why);

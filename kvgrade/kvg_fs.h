@@ -17,7 +17,7 @@ typedef struct kvg_fs {
     pid_t pid;
     int to, from;          /* its standard input and output */
     char *mount;           /* the mount point */
-    char line[256];        /* the last line it answered */
+    char line[2048];       /* the last line it answered */
     char buf[4096];        /* bytes read, not yet a whole line */
     size_t len;
     int frozen;            /* it said "frozen" */

@@ -8,64 +8,69 @@
  * crash states as it has syncs that changed something, and kvgrade-fs
  * records each of them (its "images", kvfs_record.c).  The run:
  *
- *   1. One session of writes, each sent alone and answered before the
- *      next (so the engine does nothing between an answer and the next
- *      request), with a clean stop and a restart half way and at the end;
- *      long enough (--power-bytes) that an engine that compacts its files
- *      renames, removes or creates some.  After each answer kvgrade asks
- *      kvgrade-fs how many images there are: c_k after write k.
+ *   1. One session of writes, with a clean stop and a restart half way
+ *      and at the end, long enough (--power-bytes) that an engine that
+ *      compacts its files renames, removes or creates some.  Most writes
+ *      are sent alone, each answered before the next (so the engine does
+ *      nothing between an answer and the next request); every third
+ *      group is a pipelined batch of 2 to IMAGES_BATCH writes sent in one
+ *      write, as a client's pipeline comes (an engine may write them as
+ *      several records and sync once).  After each answer kvgrade asks
+ *      kvgrade-fs how many images there are: c_k after answer k.
  *   2. For each image i: the writes whose answers came while image i was
  *      the durable state or before (c_k <= i) were acknowledged when a
  *      cut could leave exactly image i, so they must be there; the next
- *      write was in flight (it may be there or not).  kvgrade-fs makes
- *      image i the file system, the engine starts on it, and kvgrade
- *      reads everything back and applies the crash rule (kvg_run.h).
- *
- *   3. Torn states: a power cut at image i while the writes that the
- *      next sync was making durable (a file's, with a durable name) were
- *      reaching the disk keeps part of them (kvfs.h, kvfs_tear): a prefix
- *      cut at every 512-byte sector boundary inside them and at a few odd
- *      bytes (the first, the middle, the last), or all of them but one
- *      sector, a later one kept (LazyFS's torn writes, ALICE's prefix and
- *      zero-fill states).  The same acknowledgements as image i; and
- *      here the engine must open: a power cut that keeps part of an
- *      unsynced write is ordinary, and LevelDB and RocksDB drop a torn
- *      last record.
+ *      request (with its batch, every request of it) was in flight (a
+ *      prefix of them may be there).  kvgrade-fs makes image i the file
+ *      system, the engine starts on it, and kvgrade reads everything
+ *      back and applies the crash rule (kvg_run.h).
+ *   3. Torn states (kvg_torn.c): image i with the writes the next sync
+ *      was making durable (a file's, with a durable name: every write of
+ *      that file since its last completed fsync, a whole batch's) kept in
+ *      part.  The same acknowledgements as image i; and here the engine
+ *      must open, drop the damage, and then take a few more writes, stop
+ *      cleanly and open again with every one of them: an engine that drops
+ *      a torn tail in memory but leaves it in its file is caught at the
+ *      second open.
  *
  * Every image is checked when there are at most IMAGES_ALL of them (so
  * with --quick, always); beyond that, every image made by a directory's
  * sync and an even sample of the rest, IMAGES_FULL in all.  Every torn
  * state is checked when there are at most TORN_FULL (TORN_QUICK with
- * --quick); beyond that the prefix that loses the last sector of each
- * torn write (the commonest torn tail), and an even sample of the rest.
- * A failure is narrowed to the fewest answers that still fail and run
- * again from scratch as a counterexample (the writes up to the one in
- * flight, then "image N A" or "image N A prefix OFF", start, verify),
- * which `kvgrade --replay` runs the same way.
+ * --quick); beyond that a sample (kvg_torn_pick).  A failure is narrowed
+ * to the fewest answers that still fail, its cause looked up in
+ * kvgrade-fs's journal (kvg_cause.c), and run again from scratch as a
+ * counterexample (the writes up to the one in flight, then "image N A"
+ * or "image N A prefix OFF", start, verify), which `kvgrade --replay`
+ * runs the same way.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "kvgrade.h"
+#include "kvg_images.h"
 
 #define IMAGES_POOL 48
 #define IMAGES_ALL 700
 #define IMAGES_FULL 700
 #define IMAGES_BYTES_QUICK (80u << 10)
 #define IMAGES_BYTES_FULL (256u << 10)
-#define TORN_FULL 480
-#define TORN_QUICK 120
-#define SECTOR 512u
+#define IMAGES_BATCH 8   /* a batch's writes at most */
+#define IMAGES_WINDOW 16 /* replies outstanding at most (the protocol's bound) */
+#define IMAGES_AFTER 3   /* writes after a torn state, before the engine opens again */
+#define IMAGES_TRIES 3   /* runs of a counterexample from scratch */
+#define TORN_FULL 320
+#define TORN_QUICK 100
 
 typedef struct images_marks {
     kvg_fs *fs;
     size_t n, cap;
     unsigned long long *images;  /* c_k: images recorded when answer k was read */
-    size_t *model_n;             /* the model's writes then */
+    size_t *acked;               /* the model's writes acknowledged then */
+    size_t *ops;                 /* the operations kvgrade-fs had journaled then */
     int failed;
 } images_marks;
 
-static void images_after_write(void *arg, size_t writes)
+static void images_after_write(void *arg, size_t acked)
 {
     images_marks *m = arg;
     if (kvg_fs_cmd(m->fs, "mark") != 0) {
@@ -75,22 +80,76 @@ static void images_after_write(void *arg, size_t writes)
     if (m->n == m->cap) {
         m->cap = m->cap == 0 ? 256 : 2 * m->cap;
         m->images = kvg_realloc(m->images, m->cap * sizeof *m->images);
-        m->model_n = kvg_realloc(m->model_n, m->cap * sizeof *m->model_n);
+        m->acked = kvg_realloc(m->acked, m->cap * sizeof *m->acked);
+        m->ops = kvg_realloc(m->ops, m->cap * sizeof *m->ops);
     }
-    m->images[m->n] = strtoull(m->fs->line + 3, NULL, 10);
-    m->model_n[m->n] = writes;
+    char *end;
+    m->images[m->n] = strtoull(m->fs->line + 3, &end, 10);
+    m->ops[m->n] = (size_t)strtoull(end, NULL, 10);
+    m->acked[m->n] = acked;
     m->n++;
 }
 
-/* The run's writes: SET (most), DEL, MSET, values of 200 to 1,200 bytes
- * over 48 keys, until `bytes` were written; a clean stop half way. */
-static void images_steps(kvg_ctx *ctx, size_t bytes, kvg_steps *l, size_t **send_at, size_t *nsends)
+/* The run's requests, and where each stands in its steps. */
+typedef struct images_plan {
+    size_t *send_at;             /* the step that sends request k */
+    size_t *sent_by;             /* steps [0, sent_by[k]) send every request that may
+                                    have reached the engine before answer k (a batch's,
+                                    and its wait) */
+    size_t n, cap;
+    size_t batches, batched;     /* pipelined batches, and the requests in them */
+} images_plan;
+
+static void images_plan_add(images_plan *p, size_t send_at)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap == 0 ? 64 : 2 * p->cap;
+        p->send_at = kvg_realloc(p->send_at, p->cap * sizeof *p->send_at);
+        p->sent_by = kvg_realloc(p->sent_by, p->cap * sizeof *p->sent_by);
+    }
+    p->send_at[p->n] = send_at;
+    p->sent_by[p->n] = send_at + 1;
+    p->n++;
+}
+
+/* One random write (SET most, DEL, MSET; values of 200 to 1,200 bytes
+ * over IMAGES_POOL keys) as a step of `kind`; returns its bytes. */
+static size_t images_write(kvg_ctx *ctx, uint64_t *rng, unsigned long long *serial, kvg_steps *l,
+                           int kind)
+{
+    size_t r = kvg_rand_below(rng, 100), pairs = r < 15 && ctx->has_mset ? 2 : 1, written = 0;
+    int del = r >= 15 && r < 30;
+    kvg_buf argv[5];
+    size_t argc = 0;
+    argv[argc++] = kvg_buf_str(del ? "DEL" : pairs > 1 ? "MSET" : "SET");
+    for (size_t j = 0; j < pairs; j++) {
+        char k[32];
+        snprintf(k, sizeof k, "key-%02zu", kvg_rand_below(rng, IMAGES_POOL));
+        argv[argc++] = kvg_buf_str(k);
+        if (del)
+            break;
+        size_t extra = 200 + kvg_rand_below(rng, 1000);
+        char head[40];
+        int hn = snprintf(head, sizeof head, "v%llu-", ++*serial);
+        kvg_buf v = {kvg_alloc((size_t)hn + extra + 1), (size_t)hn + extra};
+        memcpy(v.p, head, (size_t)hn);
+        for (size_t i = 0; i < extra; i++)
+            v.p[hn + i] = (unsigned char)('a' + kvg_rand_below(rng, 26));
+        argv[argc++] = v;
+        written += v.n + 16;
+    }
+    kvg_steps_add_req(l, kind, argc, argv);
+    for (size_t j = 0; j < argc; j++)
+        kvg_buf_free(&argv[j]);
+    return del ? 16 : written;
+}
+
+/* The run: writes until `bytes` were written, a clean stop half way. */
+static void images_steps(kvg_ctx *ctx, size_t bytes, kvg_steps *l, images_plan *p)
 {
     uint64_t rng = ctx->seed ^ 0x696d61676573ull;
     unsigned long long serial = 0;
-    size_t written = 0, cap = 64, restarted = 0;
-    *send_at = kvg_alloc(cap * sizeof **send_at);
-    *nsends = 0;
+    size_t written = 0, restarted = 0, group = 0;
     kvg_steps_add(l, KVG_ST_START);
     kvg_steps_add(l, KVG_ST_VERIFY);
     while (written < bytes) {
@@ -100,37 +159,26 @@ static void images_steps(kvg_ctx *ctx, size_t bytes, kvg_steps *l, size_t **send
             kvg_steps_add(l, KVG_ST_VERIFY);
             restarted = 1;
         }
-        size_t r = kvg_rand_below(&rng, 100), pairs = r < 15 && ctx->has_mset ? 2 : 1;
-        int del = r >= 15 && r < 30;
-        kvg_buf argv[5];
-        size_t argc = 0;
-        argv[argc++] = kvg_buf_str(del ? "DEL" : pairs > 1 ? "MSET" : "SET");
-        for (size_t j = 0; j < pairs; j++) {
-            char k[32];
-            snprintf(k, sizeof k, "key-%02zu", kvg_rand_below(&rng, IMAGES_POOL));
-            argv[argc++] = kvg_buf_str(k);
-            if (del)
-                break;
-            size_t extra = 200 + kvg_rand_below(&rng, 1000);
-            char head[40];
-            int hn = snprintf(head, sizeof head, "v%llu-", ++serial);
-            kvg_buf v = {kvg_alloc((size_t)hn + extra + 1), (size_t)hn + extra};
-            memcpy(v.p, head, (size_t)hn);
-            for (size_t i = 0; i < extra; i++)
-                v.p[hn + i] = (unsigned char)('a' + kvg_rand_below(&rng, 26));
-            argv[argc++] = v;
-            written += v.n + 16;
+        size_t batch = group++ % 3 == 2 ? 2 + kvg_rand_below(&rng, IMAGES_BATCH - 1) : 1;
+        if (batch == 1) {
+            images_plan_add(p, l->n);
+            written += images_write(ctx, &rng, &serial, l, KVG_ST_SEND);
+            continue;
         }
-        if (del)
-            written += 16;
-        if (*nsends == cap) {
-            cap *= 2;
-            *send_at = kvg_realloc(*send_at, cap * sizeof **send_at);
+        kvg_steps_add(l, KVG_ST_BATCH)->n = batch;
+        size_t first = p->n;
+        for (size_t b = 0; b < batch; b++) {
+            images_plan_add(p, l->n);
+            written += images_write(ctx, &rng, &serial, l, KVG_ST_PIPE);
         }
-        (*send_at)[(*nsends)++] = l->n;
-        kvg_steps_add_req(l, KVG_ST_SEND, argc, argv);
-        for (size_t j = 0; j < argc; j++)
-            kvg_buf_free(&argv[j]);
+        kvg_steps_add(l, KVG_ST_WAIT)->n = 0;
+        /* The whole batch went in one write; a counterexample waits for
+         * its answers too, so that the engine makes the syncs a state it
+         * loads needs (the answers count as the image step says). */
+        for (size_t k = first; k < p->n; k++)
+            p->sent_by[k] = l->n;
+        p->batches++;
+        p->batched += batch;
     }
     kvg_steps_add(l, KVG_ST_CLOSE);
 }
@@ -154,19 +202,8 @@ typedef struct images_run {
     const char *dir;
     const kvg_steps *run;
     const images_marks *marks;
-    const size_t *send_at;
+    const images_plan *plan;
 } images_run;
-
-/* A state a power cut can leave: image i, its next sync's writes torn as
- * tear says (0: not torn), and what they were (for the words). */
-typedef struct images_state {
-    unsigned long long image;
-    char tear;                  /* 0, 'p' or 'z' (kvfs.h, kvfs_tear) */
-    size_t off;
-    size_t lo, hi, old_len;     /* the writes torn: bytes [lo, hi) of file */
-    char *file;
-    int primary;                /* the prefix that loses the last sector */
-} images_state;
 
 /* The answers read while image i was the durable state, or before. */
 static size_t images_acked(const images_marks *m, unsigned long long i)
@@ -177,76 +214,116 @@ static size_t images_acked(const images_marks *m, unsigned long long i)
     return k;
 }
 
-/* The steps of state st checked with the first k answers counted (the
- * writes after them: the next in flight, the rest not sent): the run's up
- * to the write in flight, then the image, a start and a read of
- * everything. */
-static void images_state_steps(const images_run *ir, const images_state *st, size_t k,
+/* Steps [0, upto) of the run: every request sent before answer k. */
+static size_t images_upto(const images_run *ir, size_t k)
+{
+    return k < ir->marks->n ? ir->plan->sent_by[k] : ir->run->n;
+}
+
+/* The writes after a torn state: SETs no other step makes. */
+static void images_after_torn(const kvg_torn_state *st, kvg_steps *steps)
+{
+    for (int j = 0; j < IMAGES_AFTER; j++) {
+        char k[32], v[96];
+        snprintf(k, sizeof k, "key-%02zu", (size_t)(st->image * 7 + st->off + (size_t)j * 13) %
+                                               IMAGES_POOL);
+        snprintf(v, sizeof v, "torn%llu-%c%zu-%d-after-the-tear-written-and-read-back", st->image,
+                 st->tear, st->off, j);
+        kvg_buf argv[3] = {kvg_buf_str("SET"), kvg_buf_str(k), kvg_buf_str(v)};
+        kvg_steps_add_req(steps, KVG_ST_SEND, 3, argv);
+        for (int a = 0; a < 3; a++)
+            kvg_buf_free(&argv[a]);
+    }
+}
+
+/* The steps of state st (tear 0: image st->image whole) checked with the
+ * first k answers counted (the requests after them: the next with its
+ * batch in flight, the rest not sent): the run's up to those in flight,
+ * then the image, a start and a read of everything; after a torn state,
+ * a few writes, a clean stop, a start and a read of everything again. */
+static void images_state_steps(const images_run *ir, const kvg_torn_state *st, size_t k,
                                kvg_steps *steps)
 {
-    size_t upto = k < ir->marks->n ? ir->send_at[k] + 1 : ir->run->n;
-    images_copy_prefix(steps, ir->run, upto);
+    images_copy_prefix(steps, ir->run, images_upto(ir, k));
     kvg_step *im = kvg_steps_add(steps, KVG_ST_IMAGE);
     im->n = st->image;
-    im->allow = (long long)(k > 0 ? ir->marks->model_n[k - 1] : 0);
+    im->allow = (long long)(k > 0 ? ir->marks->acked[k - 1] : 0);
     im->tear = st->tear;
     im->tear_off = st->off;
+    kvg_steps_add(steps, KVG_ST_START);
+    kvg_steps_add(steps, KVG_ST_VERIFY);
+    if (st->tear == 0)
+        return;
+    images_after_torn(st, steps);
+    kvg_steps_add(steps, KVG_ST_CLOSE);
     kvg_steps_add(steps, KVG_ST_START);
     kvg_steps_add(steps, KVG_ST_VERIFY);
 }
 
 /* State st checked with the first k answers counted, told to the model
  * only (the engine starts on the image).  1 if it failed (*res says why). */
-static int images_check_one(const images_run *ir, const images_state *st, size_t k,
+static int images_check_one(const images_run *ir, const kvg_torn_state *st, size_t k,
                             kvg_steps *check, kvg_result *res)
 {
     images_state_steps(ir, st, k, check);
     kvg_steps_add(check, KVG_ST_KILL);
-    size_t upto = k < ir->marks->n ? ir->send_at[k] + 1 : ir->run->n;
-    kvg_session cs = {&ir->ctx->engine, ir->dir, ir->fs, ir->ctx->sync, 1, NULL, NULL, upto, 0};
+    kvg_session cs = {&ir->ctx->engine, ir->dir, ir->fs, ir->ctx->sync, IMAGES_WINDOW, NULL, NULL,
+                      images_upto(ir, k), 0};
     return kvg_run(&cs, check, res);
 }
 
-/* A torn state in words, and the rule it checks. */
-static char *images_torn_words(const images_state *st)
+/* The failure of check steps `steps` in words: the cause first (what
+ * kvgrade-fs saw), then the torn state (and, if the engine would not
+ * open it, that it refused; if it failed only at the start after the
+ * writes that followed, that), then what the check found. */
+static void images_say(const kvg_torn_state *st, const kvg_steps *steps, const char *cause,
+                       const char *extra, kvg_result *res)
 {
-    if (st->tear == 'p')
-        return kvg_printf("a torn write: the power cut at image %llu kept bytes [%zu, %zu) of %s's "
-                          "unsynced write [%zu, %zu) and lost the rest (a prefix, cut %s); a power "
-                          "cut keeps part of an unsynced write; LevelDB and RocksDB drop a torn "
-                          "last record: the engine must open, keep every acknowledged write and "
-                          "serve nothing invented (an unacknowledged write whole or absent, never "
-                          "in part)", st->image, st->lo, st->off, st->file, st->lo, st->hi,
-                          st->off % SECTOR == 0 ? "at a sector boundary" : "at an odd byte");
-    return kvg_printf("a torn write: the power cut at image %llu kept %s's unsynced write [%zu, "
-                      "%zu) but its sector [%zu, %zu), which reads as %s (a later sector reached "
-                      "the disk, an earlier one did not); a power cut keeps part of an unsynced "
-                      "write; LevelDB and RocksDB drop a torn last record: the engine must open, "
-                      "keep every acknowledged write and serve nothing invented (an "
-                      "unacknowledged write whole or absent, never in part)", st->image, st->file,
-                      st->lo, st->hi, st->off > st->lo ? st->off : st->lo,
-                      st->off + SECTOR < st->hi ? st->off + SECTOR : st->hi,
-                      st->off >= st->old_len ? "zeros" : "its old bytes");
-}
-
-/* Puts the torn state's words before a failure's. */
-static void images_say_torn(const images_state *st, kvg_result *res)
-{
-    if (st->tear == 0 || !res->failed)
+    if (!res->failed)
         return;
-    char *torn = images_torn_words(st);
-    char *what = kvg_printf("%s: %s", torn, res->what != NULL ? res->what : "it failed");
+    long reopen = -1; /* the start after the writes that follow a torn state */
+    for (size_t i = 0; st->tear != 0 && i < steps->n; i++)
+        if (steps->s[i].kind == KVG_ST_START)
+            reopen = (long)i;
+    char *torn = st->tear != 0 ? kvg_torn_words(st) : NULL;
+    const char *lead = "";
+    if (torn != NULL && res->step >= reopen)
+        lead = "the engine opened a state a power cut leaves, took more writes and stopped "
+               "cleanly, and then failed at its next start (a torn tail dropped in memory must "
+               "also be cut off the file, or written over, before anything is written after "
+               "it), ";
+    else if (torn != NULL && res->refused)
+        lead = "the engine refused to open a state a power cut leaves, ";
+    char *what = kvg_printf("%s%s%s%s%s%s%s", cause != NULL ? cause : "", cause != NULL ? "; " : "",
+                            lead, torn != NULL ? torn : "", torn != NULL ? ": " : "",
+                            res->what != NULL ? res->what : "it failed", extra != NULL ? extra : "");
     free(torn);
     free(res->what);
     res->what = what;
 }
 
+/* Why the write a failed check lost was lost (kvg_cause.c), or NULL. */
+static char *images_cause(const images_run *ir, const kvg_torn_state *st, size_t k,
+                          const kvg_result *res)
+{
+    const images_marks *m = ir->marks;
+    if (!ir->ctx->sync || res->lost < 0 || res->lost_step < 0 ||
+        (size_t)res->lost_step >= images_upto(ir, k))
+        return NULL;
+    size_t a = 0;
+    while (a < m->n && m->acked[a] <= (size_t)res->lost)
+        a++;
+    if (a == m->n)
+        return NULL;
+    return kvg_cause(ir->fs, ir->dir, m->ops[a], st->image, &ir->run->s[res->lost_step].req, res);
+}
+
 /* State st failed with k answers counted: the fewest answers counted that
  * still fail (bisected: a state that loses answer j loses every later one
- * too, as a rule), from those read before image i was made, then the
- * counterexample: those writes for real (a run that makes image i
- * again), then the state.  Sets rr's failure and *line. */
-static void images_fail(const images_run *ir, kvg_rung_result *rr, const images_state *st,
+ * too, as a rule), from those read before image i was made, then its
+ * cause, then the counterexample: those writes for real (a run that makes
+ * image i again), then the state.  Sets rr's failure and *line. */
+static void images_fail(const images_run *ir, kvg_rung_result *rr, const kvg_torn_state *st,
                         size_t k, kvg_steps *check, kvg_result *res, unsigned long long nimages,
                         char **line)
 {
@@ -271,27 +348,45 @@ static void images_fail(const images_run *ir, kvg_rung_result *rr, const images_
         }
     }
     k = hi;
-    size_t acked = k > 0 ? m->model_n[k - 1] : 0;
+    size_t acked = k > 0 ? m->acked[k - 1] : 0;
+    char *cause = images_cause(ir, st, k, res); /* before a new run's recording */
     kvg_steps cex = {0};
     images_state_steps(ir, st, k, &cex);
     kvg_result again;
-    if (kvg_try(ir->ctx, &cex, ir->fs, ir->fs->mount, 1, &again)) {
-        images_say_torn(st, &again);
-        kvg_rung_fail(ir->ctx, rr, "power", &cex, &again, 1, 1);
+    int tries = 0, failed_again = 0;
+    char *unmade = NULL;
+    do {
+        if (tries > 0)
+            kvg_result_free(&again);
+        failed_again = kvg_try(ir->ctx, &cex, ir->fs, ir->fs->mount, IMAGES_WINDOW, &again);
+        if (again.unreproduced) {
+            free(unmade);
+            unmade = kvg_strdup(again.what);
+        }
+    } while (++tries < IMAGES_TRIES && failed_again && again.unreproduced);
+    if (failed_again && !again.unreproduced) {
+        images_say(st, &cex, cause, NULL, &again);
+        kvg_rung_fail(ir->ctx, rr, "power", &cex, &again, IMAGES_WINDOW, 1);
     } else {
-        images_say_torn(st, res);
-        char *what = kvg_printf("%s (found once, at image %llu of a recorded run; run "
-                                "again from the start it did not fail)", res->what, st->image);
-        free(res->what);
-        res->what = what;
-        kvg_rung_fail(ir->ctx, rr, "power", check, res, 1, 1);
+        char *extra = unmade != NULL
+            ? kvg_printf(" (found at image %llu of the recorded run; run again from the start "
+                         "%d times, the engine's syncs never made that state again: %s; the "
+                         "steps shown are the recorded run's check, which a replay may not "
+                         "make again either)", st->image, tries, unmade)
+            : kvg_printf(" (found once, at image %llu of a recorded run; run again from the "
+                         "start it did not fail)", st->image);
+        images_say(st, check, cause, extra, res);
+        free(extra);
+        kvg_rung_fail(ir->ctx, rr, "power", check, res, IMAGES_WINDOW, 1);
     }
+    free(unmade);
+    free(cause);
     kvg_result_free(&again);
     kvg_steps_free(&cex);
     if (st->tear != 0)
         *line = kvg_printf("failed at a torn write after image %llu of %llu (%s's unsynced bytes "
-                           "[%zu, %zu) %s %zu; %zu writes acknowledged by then)", st->image,
-                           nimages, st->file, st->lo, st->hi,
+                           "[%zu, %zu), %zu writes, %s %zu; %zu writes acknowledged by then)",
+                           st->image, nimages, st->file, st->lo, st->hi, st->writes,
                            st->tear == 'p' ? "kept up to" : "kept but the sector at", st->off,
                            acked);
     else
@@ -306,164 +401,28 @@ static unsigned long long images_seen(kvg_fs *fs, const char *what)
     return p != NULL ? strtoull(p + strlen(what), NULL, 10) : 0;
 }
 
-typedef struct images_states {
-    images_state *s;
-    size_t n, cap;
-} images_states;
-
-static void images_states_add(images_states *l, const images_state *st)
+/* Which images to check: all, or every directory sync's and an even
+ * sample of the rest.  Sets pick[0..nimages]; returns how many. */
+static size_t images_pick(kvg_fs *fs, unsigned long long nimages, char *pick, int *all)
 {
-    if (l->n == l->cap) {
-        l->cap = l->cap == 0 ? 256 : 2 * l->cap;
-        l->s = kvg_realloc(l->s, l->cap * sizeof *l->s);
-    }
-    l->s[l->n] = *st;
-    l->s[l->n].file = kvg_strdup(st->file);
-    l->n++;
-}
-
-/* The torn states of image i: the writes the next sync made durable, kept
- * in part (a prefix cut at each sector boundary inside them and at their
- * first, middle and last byte; or all but one sector, not their last). */
-static void images_torn_states(kvg_fs *fs, const char *dir, unsigned long long i,
-                               images_states *out)
-{
-    char cmd[48];
-    snprintf(cmd, sizeof cmd, "torn %llu", i);
-    if (kvg_fs_cmd(fs, cmd) != 0 || strncmp(fs->line, "ok none", 7) == 0)
-        return;
-    unsigned long long ino;
-    images_state st = {i, 0, 0, 0, 0, 0, NULL, 0};
-    int at = 0;
-    if (sscanf(fs->line, "ok %llu %zu %zu %zu %n", &ino, &st.lo, &st.hi, &st.old_len, &at) < 4 ||
-        at == 0 || st.hi <= st.lo + 1)
-        return;
-    st.file = fs->line + at;
-    const char *base = strrchr(dir, '/') != NULL ? strrchr(dir, '/') + 1 : dir;
-    if (strncmp(st.file, base, strlen(base)) == 0 && st.file[strlen(base)] == '/')
-        st.file += strlen(base) + 1; /* named in the engine's directory */
-    /* Prefixes: every sector boundary inside, and three odd bytes. */
-    size_t last = (st.hi - 1) / SECTOR * SECTOR; /* the last sector's start */
-    size_t odd[3] = {st.lo + 1, st.lo + (st.hi - st.lo) / 2, st.hi - 1};
-    size_t primary = last > st.lo ? last : odd[1];
-    st.tear = 'p';
-    for (size_t b = (st.lo / SECTOR + 1) * SECTOR; b < st.hi; b += SECTOR) {
-        st.off = b;
-        st.primary = b == primary;
-        images_states_add(out, &st);
-    }
-    for (int j = 0; j < 3; j++) {
-        int dup = odd[j] % SECTOR == 0 || (j > 0 && odd[j] == odd[j - 1]);
-        if (dup || odd[j] <= st.lo || odd[j] >= st.hi)
-            continue;
-        st.off = odd[j];
-        st.primary = odd[j] == primary;
-        images_states_add(out, &st);
-    }
-    /* Lost sectors: each but the one holding the last byte. */
-    st.tear = 'z';
-    st.primary = 0;
-    for (size_t s = st.lo / SECTOR * SECTOR; s < last; s += SECTOR) {
-        st.off = s;
-        images_states_add(out, &st);
-    }
-}
-
-/* 0: a prefix that loses the last sector; 1: a lost sector; 2: another prefix. */
-static int images_kind(const images_state *st)
-{
-    return st->primary ? 0 : st->tear == 'z' ? 1 : 2;
-}
-
-/* Which of the states to check, at most `limit`: all, or a share of each
- * kind: the prefixes that lose a write's last sector (half of the limit,
- * the commonest torn tail), the lost sectors (a quarter) and the other
- * prefixes (the rest), a share a kind leaves unused going to the others,
- * each kind sampled evenly.  Sets pick[]; returns how many. */
-static size_t images_pick(const images_states *l, size_t limit, char *pick)
-{
-    if (l->n <= limit) {
-        memset(pick, 1, l->n);
-        return l->n;
-    }
-    memset(pick, 0, l->n);
-    size_t have[3] = {0, 0, 0}, want[3], seen[3] = {0, 0, 0}, n = 0;
-    for (size_t i = 0; i < l->n; i++)
-        have[images_kind(&l->s[i])]++;
-    want[0] = have[0] < limit / 2 ? have[0] : limit / 2;
-    want[1] = have[1] < limit / 4 ? have[1] : limit / 4;
-    want[2] = have[2] < limit - want[0] - want[1] ? have[2] : limit - want[0] - want[1];
-    for (int k = 0; k < 2; k++) { /* what the others leave */
-        size_t left = limit - want[0] - want[1] - want[2];
-        size_t more = have[k] - want[k] < left ? have[k] - want[k] : left;
-        want[k] += more;
-    }
-    for (size_t i = 0; i < l->n; i++) {
-        /* Evenly: the seen-th of its kind is taken when the count of takes
-         * so far falls behind the share. */
-        int k = images_kind(&l->s[i]);
-        if ((seen[k] * want[k]) / have[k] != ((seen[k] + 1) * want[k]) / have[k]) {
-            pick[i] = 1;
-            n++;
-        }
-        seen[k]++;
-    }
-    return n;
-}
-
-int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
-{
-    size_t bytes = ctx->power_bytes > 0 ? ctx->power_bytes
-                   : ctx->quick        ? IMAGES_BYTES_QUICK
-                                       : IMAGES_BYTES_FULL;
-    kvg_steps run = {0};
-    size_t *send_at = NULL, nsends = 0;
-    images_steps(ctx, bytes, &run, &send_at, &nsends);
-    images_marks marks = {fs, 0, 0, NULL, NULL, 0};
-    char *dir = kvg_fresh_dir(ctx, fs->mount, "images");
-    kvg_session s = {&ctx->engine, dir, fs, ctx->sync, 1, images_after_write, &marks, 0, 1};
-    images_run ir = {ctx, fs, dir, &run, &marks, NULL};
-    images_states torn = {0};
-    char *pick = NULL, *tpick = NULL;
-    kvg_result res;
-    int failed = kvg_run(&s, &run, &res);
-    ir.send_at = send_at;
-    if (failed || marks.failed || marks.n != nsends) {
-        if (!failed) {
-            res.failed = 1;
-            free(res.what);
-            res.what = kvg_printf("kvgrade-fs did not count the images (%s)", fs->line);
-        }
-        kvg_rung_fail(ctx, rr, "power", &run, &res, 1, 1);
-        *line = kvg_printf("the run of %zu writes failed before any cut", nsends);
-        goto out;
-    }
-    kvg_fs_cmd(fs, "seen");
-    unsigned long long nimages = images_seen(fs, "images "), creates = images_seen(fs, "creates "),
-                       renames = images_seen(fs, "renames "), unlinks = images_seen(fs, "unlinks "),
-                       fsyncs = images_seen(fs, "file-syncs "), dsyncs = images_seen(fs, "dir-syncs ");
-    /* Which images: all, or every directory's and a sample of the rest. */
-    pick = kvg_alloc(nimages + 1);
-    size_t npick = 0;
-    int all = nimages + 1 <= IMAGES_ALL;
+    *all = nimages + 1 <= IMAGES_ALL;
     for (unsigned long long i = 0; i <= nimages; i++) {
         int dirsync = 0;
-        if (i > 0) {
+        if (i > 0 && !*all) {
             char cmd[48];
             snprintf(cmd, sizeof cmd, "kind %llu", i);
             dirsync = kvg_fs_cmd(fs, cmd) == 0 && fs->line[3] == 'd';
         }
-        pick[i] = (char)(all || dirsync || i == 0);
+        pick[i] = (char)(*all || dirsync || i == 0);
     }
-    if (!all) {
-        size_t others = 0;
-        for (unsigned long long i = 0; i <= nimages; i++)
+    size_t npick = 0;
+    if (!*all) {
+        size_t others = 0, have = 0, seen = 0;
+        for (unsigned long long i = 0; i <= nimages; i++) {
             others += !pick[i];
-        size_t have = 0;
-        for (unsigned long long i = 0; i <= nimages; i++)
             have += (size_t)pick[i];
+        }
         size_t want = IMAGES_FULL > have ? IMAGES_FULL - have : 0;
-        size_t seen = 0;
         for (unsigned long long i = 0; i <= nimages && want > 0; i++)
             if (!pick[i]) {
                 if ((seen * want) / others != ((seen + 1) * want) / others)
@@ -473,18 +432,54 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
     }
     for (unsigned long long i = 0; i <= nimages; i++)
         npick += (size_t)pick[i];
+    return npick;
+}
+
+int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
+{
+    size_t bytes = ctx->power_bytes > 0 ? ctx->power_bytes
+                   : ctx->quick        ? IMAGES_BYTES_QUICK
+                                       : IMAGES_BYTES_FULL;
+    kvg_steps run = {0};
+    images_plan plan = {0};
+    images_steps(ctx, bytes, &run, &plan);
+    images_marks marks = {fs, 0, 0, NULL, NULL, NULL, 0};
+    char *dir = kvg_fresh_dir(ctx, fs->mount, "images");
+    kvg_session s = {&ctx->engine, dir, fs, ctx->sync, IMAGES_WINDOW, images_after_write, &marks,
+                     0, 1};
+    images_run ir = {ctx, fs, dir, &run, &marks, &plan};
+    kvg_torn_states torn = {0};
+    char *pick = NULL, *tpick = NULL;
+    kvg_result res;
+    int failed = kvg_run(&s, &run, &res);
+    if (failed || marks.failed || marks.n != plan.n) {
+        if (!failed) {
+            res.failed = 1;
+            free(res.what);
+            res.what = kvg_printf("kvgrade-fs did not count the images (%s)", fs->line);
+        }
+        kvg_rung_fail(ctx, rr, "power", &run, &res, IMAGES_WINDOW, 1);
+        *line = kvg_printf("the run of %zu writes failed before any cut", plan.n);
+        goto out;
+    }
+    kvg_fs_cmd(fs, "seen");
+    unsigned long long nimages = images_seen(fs, "images "), creates = images_seen(fs, "creates "),
+                       renames = images_seen(fs, "renames "), unlinks = images_seen(fs, "unlinks "),
+                       fsyncs = images_seen(fs, "file-syncs "), dsyncs = images_seen(fs, "dir-syncs ");
+    pick = kvg_alloc(nimages + 1);
+    int all;
+    images_pick(fs, nimages, pick, &all);
     /* The torn states, and which of them to check. */
     for (unsigned long long i = 0; i < nimages; i++)
-        images_torn_states(fs, dir, i, &torn);
+        kvg_torn_collect(fs, dir, i, &torn);
     tpick = kvg_alloc(torn.n + 1);
-    size_t torn_limit = ctx->quick ? TORN_QUICK : TORN_FULL;
-    size_t ntpick = images_pick(&torn, torn_limit, tpick);
+    size_t ntpick = kvg_torn_pick(&torn, ctx->quick ? TORN_QUICK : TORN_FULL, tpick);
     kvg_result_free(&res);
-    size_t checked = 0, acks_covered = 0, tchecked = 0, tprefix = 0, tzero = 0;
+    size_t checked = 0, acks_covered = 0, tchecked = 0, tprefix = 0, tzero = 0, thole = 0;
     for (unsigned long long i = 0; i <= nimages && !failed; i++) {
         if (!pick[i])
             continue;
-        images_state st = {i, 0, 0, 0, 0, 0, NULL, 0};
+        kvg_torn_state st = {i, 0, 0, 0, 0, 0, 0, NULL, 0};
         size_t k = images_acked(&marks, i);
         kvg_steps check = {0};
         failed = images_check_one(&ir, &st, k, &check, &res);
@@ -501,13 +496,14 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
     for (size_t t = 0; t < torn.n && !failed; t++) {
         if (!tpick[t])
             continue;
-        const images_state *st = &torn.s[t];
+        const kvg_torn_state *st = &torn.s[t];
         size_t k = images_acked(&marks, st->image);
         kvg_steps check = {0};
         failed = images_check_one(&ir, st, k, &check, &res);
         tchecked++;
         tprefix += st->tear == 'p';
         tzero += st->tear == 'z';
+        thole += st->kind == KVG_TORN_HOLE;
         if (failed)
             images_fail(&ir, rr, st, k, &check, &res, nimages, line);
         kvg_steps_free(&check);
@@ -526,29 +522,33 @@ int kvg_images_check(kvg_ctx *ctx, kvg_fs *fs, kvg_rung_result *rr, char **line)
             ? kvg_printf("no torn states (no sync of a named file's bytes, which a cut could "
                          "tear, in the run)")
             : kvg_printf("%zu torn states checked (%zu a prefix of the writes in flight, cut at "
-                         "a sector boundary or an odd byte; %zu with one sector of them lost; "
-                         "%s), the engine opened every one", tchecked, tprefix, tzero,
+                         "a sector boundary or an odd byte; %zu with one sector of them lost, "
+                         "%zu of these a wide window's first, good bytes after it; %s), the engine "
+                         "opened every one, took %d more writes, stopped and opened again with "
+                         "them", tchecked, tprefix, tzero, thole,
                          ntpick == torn.n ? "every one"
-                                          : "an even sample, half of it prefixes that lose a "
-                                            "write's last sector");
-        *line = kvg_printf("%zu writes sent one at a time, %zu acknowledgements cut after; %llu "
+                                          : "a sample, a quarter of it wide windows' lost "
+                                            "first sectors, half prefixes that lose a "
+                                            "window's last sector", IMAGES_AFTER);
+        *line = kvg_printf("%zu writes sent (%zu of them in %zu pipelined batches of 2 to %d, "
+                           "the rest one at a time), %zu acknowledgements cut after; %llu "
                            "durable states (%llu file syncs, %llu directory syncs), %zu checked "
-                           "(%s); %s; %s", nsends, acks_covered, nimages + 1, fsyncs, dsyncs,
-                           checked, how, tw, files);
+                           "(%s); %s; %s", plan.n, plan.batched, plan.batches, IMAGES_BATCH,
+                           acks_covered, nimages + 1, fsyncs, dsyncs, checked, how, tw, files);
         free(tw);
         free(files);
     }
 out:
-    for (size_t t = 0; t < torn.n; t++)
-        free(torn.s[t].file);
-    free(torn.s);
+    kvg_torn_states_free(&torn);
     free(tpick);
     free(pick);
     kvg_result_free(&res);
     kvg_steps_free(&run);
-    free(send_at);
+    free(plan.send_at);
+    free(plan.sent_by);
     free(marks.images);
-    free(marks.model_n);
+    free(marks.acked);
+    free(marks.ops);
     free(dir);
     return failed;
 }

@@ -11,7 +11,9 @@
  * prints a line as each starts and ends, then the scorecard.  Exit
  * status: 0 when every requested rung passed; 1 when one failed; 3 when
  * none failed but one was skipped (a skipped rung is never passed); 2 on
- * a usage error.  Its files (databases, the mount of kvgrade-fs, the
+ * a usage error.  --replay: 1 when it fails again, 0 when it passed this
+ * time, 3 when it could not be checked (no FUSE here, or the run did not
+ * make the power-cut state a step loads).  Its files (databases, the mount of kvgrade-fs, the
  * engine's standard error) live in $TMPDIR/kvgrade-UID/run-PID-SEED and
  * are removed at the end; mounts a killed run left there are detached at
  * the start of the next.
@@ -50,7 +52,8 @@ static void usage(FILE *to)
             "  --no-fuse          act as if FUSE were unavailable (the power rung is skipped)\n"
             "  --scale LIST|none  our stages run beside the engine in the speed rung\n"
             "                     (default 03-wal,06-leveled with sync; 02-hash,06-leveled with none)\n"
-            "Exit status: 0 every requested rung passed, 1 a rung failed, 3 a rung was skipped.\n");
+            "Exit status: 0 every requested rung passed, 1 a rung failed, 3 a rung was skipped;\n"
+            "with --replay: 1 it fails again, 0 it passed this time, 3 it could not be checked.\n");
 }
 
 /* 'word' quoted for a shell. */
@@ -168,18 +171,23 @@ static int replay(kvg_ctx *ctx, const char *file, int durability_given)
     kvg_result res;
     int failed = kvg_try(ctx, &l, fsp, fsp != NULL ? fsp->mount : ctx->work, h.window, &res);
     kvg_steps_print(stdout, &l, res.step, 200);
-    if (failed)
+    int status = failed ? 1 : 0;
+    if (failed && res.unreproduced) {
+        printf("\nThe counterexample was not checked: %s\n", res.what);
+        status = 3;
+    } else if (failed) {
         printf("\nThe counterexample fails again: %s\n", res.what);
-    else
+    } else {
         printf("\nThe steps ran and every check passed: the counterexample did not fail this "
                "time.\n");
+    }
     kvg_result_free(&res);
     if (fsp != NULL)
         kvg_fs_stop(fsp);
     free(mount);
     kvg_steps_free(&l);
     kvg_replay_head_free(&h);
-    return failed ? 1 : 0;
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -275,6 +283,12 @@ int main(int argc, char **argv)
     char *log = kvg_printf("%s/engine-stderr.log", ctx.work);
     ctx.engine.log_path = log;
     ctx.out = kvg_strdup(report != NULL ? report : "kvgrade-out");
+    if (replay_file == NULL && kvg_make_dirs(ctx.out) != 0) {
+        fprintf(stderr, "kvgrade: cannot make the folder %s for the report and the replay files: "
+                        "%s\n", ctx.out, strerror(errno));
+        kvg_remove_tree(ctx.work);
+        return 2;
+    }
     ctx.fuse_missing = kvg_fs_unavailable(ctx.pretend_no_fuse);
     ctx.self = kvg_strdup(argv[0]);
     ctx.replay_engine_arg = shell_quote(ctx.engine.template);
@@ -290,7 +304,6 @@ int main(int argc, char **argv)
             printf("kvgrade: !!! the power-cut file system cannot be used: %s; the power rung will "
                    "be SKIPPED and the durability claim not checked against power cuts\n",
                    ctx.fuse_missing);
-        mkdir(ctx.out, 0755);
         kvg_probe_mset(&ctx);
         printf("kvgrade: MSET: %s\n", ctx.has_mset ? "answered (graded as an atomic batch)"
                                                    : "not a command of this engine (not graded)");

@@ -353,6 +353,42 @@ static int same_at(const kvg_map *a, const kvg_map *b, kvg_buf key)
     return kvg_buf_eq(a->vals[i], b->vals[j]);
 }
 
+int kvg_model_lost_write(const kvg_model *m, const kvg_map *R, size_t lo, size_t *w, size_t *pair)
+{
+    kvg_map E = {0}, seen = {0};
+    kvg_model_state_at(m, lo, &E);
+    long best = -1, best_set = -1;
+    size_t best_pair = 0, best_set_pair = 0;
+    for (size_t j = lo < m->n ? lo : m->n; j-- > 0;) {
+        const kvg_write *wr = &m->w[j];
+        for (size_t q = wr->n; q-- > 0;) {
+            kvg_buf key = wr->pairs[q].key;
+            if (kvg_map_find(&seen, key, NULL) >= 0)
+                continue; /* a later write of the key decides it */
+            kvg_map_put(&seen, key, (kvg_buf){NULL, 0});
+            if (same_at(&E, R, key))
+                continue;
+            best = (long)j;
+            best_pair = q;
+            if (!wr->pairs[q].del) {
+                best_set = (long)j;
+                best_set_pair = q;
+            }
+        }
+    }
+    kvg_map_free(&E);
+    kvg_map_free(&seen);
+    if (best_set >= 0) {
+        best = best_set;
+        best_pair = best_set_pair;
+    }
+    if (best < 0)
+        return 0;
+    *w = (size_t)best;
+    *pair = best_pair;
+    return 1;
+}
+
 static size_t count_differences(const kvg_map *a, const kvg_map *b)
 {
     size_t i = 0, j = 0, d = 0;

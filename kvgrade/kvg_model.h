@@ -91,6 +91,11 @@ void kvg_model_state_at(const kvg_model *m, size_t p, kvg_map *out);
  * *why, the closest prefix's differences, malloc'd. */
 int  kvg_model_match_prefix(const kvg_model *m, const kvg_map *R, size_t lo, size_t *p,
                             char **why);
+/* The acknowledged write R lacks, for saying why: of w[0..lo), each key's
+ * last write whose pair R does not hold; the oldest such SET (its value's
+ * bytes can be looked for), else the oldest such DEL.  1 and *w, *pair
+ * (the pair of w[*w]); 0 if R holds every one. */
+int  kvg_model_lost_write(const kvg_model *m, const kvg_map *R, size_t lo, size_t *w, size_t *pair);
 /* 1 if every key of R holds a value once written to it; else 0 and *why. */
 int  kvg_model_check_invented(const kvg_model *m, const kvg_map *R, char **why);
 /* The history starts again from R (acked and durable: all of it). */

@@ -9,6 +9,9 @@
  *   send REQ         send a request and wait for its reply
  *   pipe REQ         send a request; wait only while more than `window`
  *                    replies are outstanding
+ *   batch N          the next N pipe steps go to the engine in one write,
+ *                    as a client's pipeline does (so an engine that
+ *                    gathers what it has read into one sync sees them all)
  *   wait N           wait until at most N replies are outstanding
  *   close            end its input; it must exit with status 0 (a clean
  *                    stop: everything acknowledged must survive it)
@@ -52,13 +55,14 @@
 #include "kvg_resp.h"
 
 enum { KVG_ST_START, KVG_ST_SEND, KVG_ST_PIPE, KVG_ST_WAIT, KVG_ST_CLOSE, KVG_ST_KILL,
-       KVG_ST_ARM, KVG_ST_CUT, KVG_ST_VERIFY, KVG_ST_FLIP, KVG_ST_TRUNCATE, KVG_ST_IMAGE };
+       KVG_ST_ARM, KVG_ST_CUT, KVG_ST_VERIFY, KVG_ST_FLIP, KVG_ST_TRUNCATE, KVG_ST_IMAGE,
+       KVG_ST_BATCH };
 
 typedef struct kvg_step {
     int kind;
     kvg_req req;                /* send, pipe */
-    unsigned long long n;       /* wait, arm: the count; flip: offset; truncate: length;
-                                   image: the image */
+    unsigned long long n;       /* wait, arm, batch: the count; flip: offset; truncate:
+                                   length; image: the image */
     long long allow;            /* flip, truncate: writes a torn tail may keep, or -1;
                                    image: the writes acknowledged then */
     char *file;                 /* flip, truncate */
@@ -96,8 +100,10 @@ typedef struct kvg_session {
     kvg_fs *fs;                 /* NULL: no power-cut file system */
     int sync;                   /* durability sync (else none) */
     int window;                 /* pipelined replies outstanding at most */
-    /* Called after each acknowledged write (the sweep lists the files). */
-    void (*after_write)(void *ctx, size_t writes);
+    /* Called after each acknowledged write, with the model's writes
+     * acknowledged so far (the sweep lists the files; the power rung
+     * notes the images). */
+    void (*after_write)(void *ctx, size_t acked);
     void *ctx;
     /* Steps before this one only tell the model what was written (the
      * sweep starts each case from a copy of the database they made). */
@@ -120,6 +126,15 @@ typedef struct kvg_result {
     int damage;                 /* after damage: KVG_DAMAGE_* */
     size_t requests;
     size_t writes_acked;
+    int refused;                /* the failure: the engine exited with a non-zero status */
+    int unreproduced;           /* the failure: an image step's state was not made by this
+                                   run (the steps cannot be checked as saved) */
+    /* After a crash, the oldest acknowledged write the engine's state
+     * lacks (-1: none found): the model's write, its step, the pair. */
+    long lost;
+    long lost_step;
+    kvg_buf lost_key, lost_val;
+    int lost_del;
 } kvg_result;
 
 /* Runs the steps from a fresh start (dir must be empty or hold what the

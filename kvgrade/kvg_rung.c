@@ -44,6 +44,28 @@ char *kvg_fresh_dir(kvg_ctx *ctx, const char *parent, const char *tag)
     return path;
 }
 
+int kvg_make_dirs(const char *path)
+{
+    char *p = kvg_strdup(path);
+    int rc = 0;
+    for (char *s = p + 1; rc == 0; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char c = *s;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST)
+            rc = -1;
+        *s = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat st;
+    if (rc == 0 && (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = -1;
+    free(p);
+    return rc;
+}
+
 void kvg_remove_tree(const char *path)
 {
     DIR *d = opendir(path);

@@ -96,8 +96,8 @@ void kvg_replay_head_free(kvg_replay_head *h)
     memset(h, 0, sizeof *h);
 }
 
-static const char *step_names[] = {"start", "send", "pipe", "wait", "close", "kill",
-                                   "arm", "cut", "verify", "flip", "truncate", "image"};
+static const char *step_names[] = {"start", "send", "pipe", "wait",  "close", "kill", "arm",
+                                   "cut",   "verify", "flip", "truncate", "image", "batch"};
 
 /* One step, as its line (no newline). */
 static void step_print(FILE *out, const kvg_step *st, size_t max)
@@ -111,6 +111,7 @@ static void step_print(FILE *out, const kvg_step *st, size_t max)
         break;
     case KVG_ST_WAIT:
     case KVG_ST_ARM:
+    case KVG_ST_BATCH:
         fprintf(out, " %llu", st->n);
         break;
     case KVG_ST_FLIP:
@@ -283,7 +284,7 @@ int kvg_steps_load(const char *path, kvg_replay_head *h, kvg_steps *l, char **wh
                 *why = kvg_printf("%s:%ld: a request is a command name and quoted arguments", path, lineno);
                 goto bad;
             }
-        } else if (kind == KVG_ST_WAIT || kind == KVG_ST_ARM) {
+        } else if (kind == KVG_ST_WAIT || kind == KVG_ST_ARM || kind == KVG_ST_BATCH) {
             st->n = strtoull(rest, NULL, 10);
         } else if (kind == KVG_ST_IMAGE) {
             char *e;

@@ -10,11 +10,14 @@
  *   kvg_shrink.c   shrinking a failing list of steps (delta debugging)
  *   kvg_conform.c  rung 1, conformance: named checks of each command
  *   kvg_random.c   rung 2, the model: random sequences, shrunk on failure
- *   kvg_crash.c    rungs 3 and 4, kills and power cuts
+ *   kvg_crash.c    rungs 3 and 4, kills and power cuts; the power rung's
+ *                  exact part in kvg_images.c (its torn states kvg_torn.c,
+ *                  the cause of a lost write kvg_cause.c: kvg_images.h)
  *   kvg_sweep.c    rung 5, the corruption sweep
  *   kvg_speed.c    rung 6, speed, with our stages beside the engine
  *   kvg_report.c   the scorecard and the HTML report
- * and below them kvg_run.h (steps and the checks), kvg_model.h (what the
+ * and below them kvg_run.h (steps and the checks: kvg_run.c runs them,
+ * kvg_verify.c reads everything back), kvg_model.h (what the
  * engine must answer), kvg_engine.h (the process), kvg_fs.h (kvgrade-fs),
  * kvg_resp.h (RESP2).
  */
@@ -86,6 +89,9 @@ size_t   kvg_rand_below(uint64_t *state, size_t n);   /* in [0, n) */
 /* A new, empty directory under parent (made durable in parent, so that a
  * cut keeps it); malloc'd path. */
 char *kvg_fresh_dir(kvg_ctx *ctx, const char *parent, const char *tag);
+/* Makes a directory and every missing one above it (mkdir -p): 0 or -1
+ * (errno says why). */
+int   kvg_make_dirs(const char *path);
 /* Removes a directory tree. */
 void  kvg_remove_tree(const char *path);
 

@@ -411,7 +411,8 @@ if [ -f "$here/server_metrics_test.py" ]; then
     fi
 fi
 # kvgrade (docs/kvgrade.md), in the first build only: its unit tests; the
-# example engines get their verdicts; the power rung skipped without FUSE,
+# example engines get their verdicts, those that batch their fsyncs too
+# (Python, C, Rust; one seed, --quick); the power rung skipped without FUSE,
 # and said so; the page's engine is the example's; kvgrade-fs answers its
 # commands when a request it polled is withdrawn; stages 01 (durability
 # none), 03, 07 and 09 (sync) pass every rung (--quick).
@@ -421,6 +422,7 @@ fi
 if [ -f "$here/../kvgrade/tests/kvgrade_test.sh" ] && [ -x "$build/kvgrade/kvgrade" ]; then
     kt=$here/../kvgrade/tests/kvgrade_test.sh
     add_job release "kvgrade_test.sh examples" sh "$kt" "$build" examples
+    add_job release "kvgrade_test.sh engines" sh "$kt" "$build" engines
     add_job release "kvgrade_test.sh skip" sh "$kt" "$build" skip
     add_job release "kvgrade_test.sh docs" sh "$kt" "$build" docs
     add_job release "kvgrade_test.sh fs" sh "$kt" "$build" fs

@@ -38,30 +38,38 @@ def replay(data, db):                                    # the length of the goo
         apply(data[pos + 12:pos + 12 + n], db); pos += 12 + n
     return pos
 
+def answer(args, db):                                    # a request: the writes it makes, its reply
+    cmd, ops, reply = args[0].upper(), [], b'-ERR unknown command\r\n'
+    if cmd == b'GET' and len(args) == 2:
+        v = db.get(args[1]); reply = b'$-1\r\n' if v is None else b'$%d\r\n%s\r\n' % (len(v), v)
+    elif cmd == b'SET' and len(args) == 3: ops, reply = [(b'S', args[1], args[2])], b'+OK\r\n'
+    elif cmd == b'MSET' and len(args) % 2 == 1 and len(args) > 1:
+        ops, reply = [(b'S', k, v) for k, v in zip(args[1::2], args[2::2])], b'+OK\r\n'
+    elif cmd == b'DEL' and len(args) == 2:
+        reply = b':%d\r\n' % (args[1] in db); ops = [(b'D', args[1], b'')] if args[1] in db else []
+    elif cmd == b'RANGE' and len(args) == 4:
+        keys = sorted(k for k in db if k >= args[1] and (not args[2] or k < args[2]))[:int(args[3])]
+        reply = b'*%d\r\n' % (2 * len(keys)) + b''.join(b'$%d\r\n%s\r\n' % (len(x), x) for k in keys for x in (k, db[k]))
+    return ops, reply
+
 def commit(fd, ops, reply, out):                         # on stable storage first, then the answer
     if ops: os.write(fd, record(ops)); sync_file(fd)
     out.write(reply); out.flush()
 
-def main(d):
-    path, db = os.path.join(d, 'data.log'), {}
+def open_log(d, db):                                     # the log, replayed, its torn tail cut off
+    path = os.path.join(d, 'data.log')
     if not os.path.exists(path):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)); sync_dir(d)
     fd = os.open(path, os.O_RDWR | os.O_APPEND)
     os.ftruncate(fd, replay(open(path, 'rb').read(), db)); sync_file(fd)
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    return fd
+
+def main(d):
+    db = {}
+    fd, inp, out = open_log(d, db), sys.stdin.buffer, sys.stdout.buffer
     while line := inp.readline():                        # *N, then N times $len and the bytes
         args = [inp.read(int(inp.readline()[1:]) + 2)[:-2] for _ in range(int(line[1:]))]
-        cmd, ops, reply = args[0].upper(), [], b'-ERR unknown command\r\n'
-        if cmd == b'GET' and len(args) == 2:
-            v = db.get(args[1]); reply = b'$-1\r\n' if v is None else b'$%d\r\n%s\r\n' % (len(v), v)
-        elif cmd == b'SET' and len(args) == 3: ops, reply = [(b'S', args[1], args[2])], b'+OK\r\n'
-        elif cmd == b'MSET' and len(args) % 2 == 1 and len(args) > 1:
-            ops, reply = [(b'S', k, v) for k, v in zip(args[1::2], args[2::2])], b'+OK\r\n'
-        elif cmd == b'DEL' and len(args) == 2:
-            reply = b':%d\r\n' % (args[1] in db); ops = [(b'D', args[1], b'')] if args[1] in db else []
-        elif cmd == b'RANGE' and len(args) == 4:
-            keys = sorted(k for k in db if k >= args[1] and (not args[2] or k < args[2]))[:int(args[3])]
-            reply = b'*%d\r\n' % (2 * len(keys)) + b''.join(b'$%d\r\n%s\r\n' % (len(x), x) for k in keys for x in (k, db[k]))
+        ops, reply = answer(args, db)
         commit(fd, ops, reply, out)
         apply(b''.join(struct.pack('<cII', op, len(k), len(v)) + k + v for op, k, v in ops), db)
     os.close(fd)

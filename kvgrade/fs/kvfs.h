@@ -86,7 +86,33 @@ typedef struct kvfs_event {
     char *path;                  /* 'f': its durable name then ("dir/file"), NULL if none */
     kvfs_entries ents;           /* 'd': its durable entries */
     mode_t *modes;               /* 'd': the mode of each entry's inode */
+    size_t op;                   /* the sync's place in the journal (kvfs_op) */
 } kvfs_event;
+
+/* One operation of the journal (kvfs_journal.c): while a recording is on,
+ * every change of a file or a name and every sync, in order, so that
+ * kvgrade can ask afterwards why a write was not durable when it was
+ * acknowledged (kvfs_journal_why). */
+typedef struct kvfs_op {
+    char kind;                   /* 'w' write, 't' truncate, 'c' create, 'm' mkdir, 'l' link,
+                                    'r' rename, 'u' unlink or rmdir, 'f' a file's fsync,
+                                    'd' a directory's fsync */
+    uint64_t ino;                /* the inode written, named, moved, removed or synced */
+    uint64_t dir, newdir;        /* c m l u: the directory of name; r: from dir to newdir */
+    char *name, *newname;
+    size_t off, len;             /* w: the bytes written; t: the new length */
+    size_t data;                 /* w: where its bytes are in the journal's data; SIZE_MAX
+                                    once the journal holds KVFS_JOURNAL_DATA bytes */
+} kvfs_op;
+
+#define KVFS_JOURNAL_DATA (256u << 20)
+
+typedef struct kvfs_journal {
+    kvfs_op *ops;
+    size_t n, cap;
+    unsigned char *data;
+    size_t ndata, data_cap;
+} kvfs_journal;
 
 /* The recording: every durable state since it began, so that each can be
  * made the file system again later (kvfs_record_load).  Image 0 is the
@@ -99,6 +125,7 @@ typedef struct kvfs_record {
     kvfs_event *base, *ev;
     size_t nbase, base_cap, nev, ev_cap;
     unsigned long long creates, renames, unlinks, file_syncs, dir_syncs; /* seen, while on */
+    kvfs_journal journal;        /* every operation while on (kvfs_journal.c) */
 } kvfs_record;
 
 /* A torn write: of the writes one file's sync made durable (the sync
@@ -180,6 +207,51 @@ int  kvfs_bytes_resize(kvfs_bytes *b, size_t len);
 int  kvfs_entries_copy(kvfs_entries *to, const kvfs_entries *from);
 void kvfs_entries_free(kvfs_entries *es);
 kvfs_node *kvfs_node_at(kvfs *fs, uint64_t ino, mode_t mode);
+
+/* The journal (kvfs_journal.c): the tree's calls report each operation
+ * (no-ops unless recording); ops is how many it holds (the place of the
+ * next).  writes_in_window: the writes of inode ino from its last fsync
+ * before op `at` up to `at` (the writes a sync at `at` made durable). */
+void   kvfs_journal_op(kvfs *fs, char kind, uint64_t ino, uint64_t dir, const char *name,
+                       uint64_t newdir, const char *newname);
+void   kvfs_journal_write(kvfs *fs, uint64_t ino, const void *buf, size_t len, size_t off);
+void   kvfs_journal_truncate(kvfs *fs, uint64_t ino, size_t len);
+size_t kvfs_journal_ops(const kvfs *fs);
+size_t kvfs_journal_writes_in_window(const kvfs *fs, uint64_t ino, size_t at);
+void   kvfs_journal_free(kvfs_journal *j);
+
+/* Why a write's bytes were not in a durable state (kvfs_journal_why),
+ * from the journal: the write holding `needle` last before op ack (the
+ * acknowledgement), and what became of it up to op cut (where the power
+ * cut fell, at the latest).  Paths are below the root ("db/data.log").
+ *   KVFS_WHY_UNWRITTEN     no write before ack holds the needle
+ *   KVFS_WHY_NO_SYNC_AT_ALL nothing (no file, no directory) was fsynced before ack
+ *   KVFS_WHY_NEVER_SYNCED  file was never fsynced before ack (others were)
+ *   KVFS_WHY_SYNC_BEFORE   file's last fsync before ack came before the write
+ *   KVFS_WHY_ENTRY         file's bytes were synced; entry (a name in dir, made
+ *                          by `how`, from `from` for a rename) was not, before ack
+ *   KVFS_WHY_RENAMED       durable at ack, then entry was made to name the file
+ *                          written as `from`, and that name made durable (a
+ *                          directory sync) before from's bytes were fsynced
+ *   KVFS_WHY_DURABLE       bytes and names were durable at ack (lost otherwise)
+ * name_synced: (NEVER_SYNCED, SYNC_BEFORE) the file's entry was durable
+ * at ack; dir_synced_before: (ENTRY) the directory was fsynced before
+ * the entry was made, not after. */
+enum { KVFS_WHY_UNWRITTEN, KVFS_WHY_NO_SYNC_AT_ALL, KVFS_WHY_NEVER_SYNCED, KVFS_WHY_SYNC_BEFORE,
+       KVFS_WHY_ENTRY, KVFS_WHY_RENAMED, KVFS_WHY_DURABLE };
+
+typedef struct kvfs_why {
+    int code;
+    char file[1024];             /* the file that held the write */
+    char entry[1024];            /* the name that was not durable */
+    char from[1024];             /* a rename's old name */
+    char dir[1024];              /* the directory whose sync was missing */
+    char how;                    /* 'c' 'm' 'l' 'r': what made entry */
+    int name_synced, dir_synced_before;
+} kvfs_why;
+
+int kvfs_journal_why(const kvfs *fs, size_t ack, size_t cut, const unsigned char *needle,
+                     size_t nlen, kvfs_why *out);
 
 /* The kernel's references and open handles (they keep an inode alive). */
 void kvfs_forget(kvfs *fs, uint64_t ino, uint64_t nlookup);

@@ -18,7 +18,8 @@
  *   record        begin a recording of every durable state (kvfs.h):
  *                 image 0 is the durable tree now, and each sync that
  *                 changes it adds the next
- *   mark          "ok N": the images recorded so far
+ *   mark          "ok N OPS": the images recorded so far, and the operations
+ *                 the journal holds (kvfs_journal.c)
  *   kind N        "ok f INO" or "ok d INO": what made image N (a file's
  *                 sync, or a directory's)
  *   seen          "ok images N creates N renames N unlinks N file-syncs N
@@ -30,10 +31,17 @@
  *                 the same, with the writes the sync after image N made
  *                 durable torn (kvfs.h, kvfs_tear): kept before byte OFF
  *                 of the file, or all but the sector at OFF
- *   torn N        "ok INO LO HI OLDLEN PATH": the writes a cut at image N
- *                 can tear (bytes [LO, HI) of the file PATH, the ones the
- *                 next sync changed; its durable length was OLDLEN), or
- *                 "ok none"
+ *   torn N        "ok INO LO HI OLDLEN WRITES PATH": the writes a cut at
+ *                 image N can tear (bytes [LO, HI) of the file PATH, the
+ *                 ones the next sync changed, made by WRITES write calls
+ *                 since the file's last fsync; its durable length was
+ *                 OLDLEN), or "ok none"
+ *   why ACK N HEX "ok CAUSE NAME-SYNCED DIR-SYNCED-BEFORE HOW FILE ENTRY
+ *                 FROM DIR": why the write whose bytes hold HEX (a needle,
+ *                 in hex), acknowledged when the journal held ACK
+ *                 operations, was not in image N (kvfs.h, kvfs_why; the
+ *                 paths below the root, with %XX for a space or a %, "-"
+ *                 when there is none)
  * and, unasked, "frozen OP" when a freeze-at stops an operation OP.
  * kvfs_server.h says what counts and what a freeze does.  At the end of
  * its input (kvgrade gone, killed or not) it unmounts and exits.
@@ -61,6 +69,59 @@ static const char *main_state_name(int state)
 static void main_say(const char *fmt, const char *a, unsigned long long n)
 {
     printf(fmt, a, n);
+    fflush(stdout);
+}
+
+/* A path as one word: %XX for a space, a % or a byte below 0x21; "-"
+ * for none. */
+static void main_word(const char *path)
+{
+    if (path[0] == '\0') {
+        fputs(" -", stdout);
+        return;
+    }
+    putchar(' ');
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p <= ' ' || *p == '%')
+            printf("%%%02X", *p);
+        else
+            putchar(*p);
+    }
+}
+
+/* why ACK N HEX (kvfs_journal_why). */
+static void main_why(kvfs_server *s, const char *line)
+{
+    static const char *const causes[] = {"unwritten", "no-sync-at-all", "never-synced",
+                                         "sync-before", "entry", "renamed", "durable"};
+    unsigned long long ack, image;
+    char hex[160];
+    unsigned char needle[80];
+    const kvfs_record *r = s->fs.rec;
+    size_t n = 0;
+    if (sscanf(line, "why %llu %llu %159s", &ack, &image, hex) != 3 || r == NULL) {
+        main_say("error %s%llu\n", "why ACK IMAGE HEX, after a recording ", 0);
+        return;
+    }
+    for (; hex[2 * n] && hex[2 * n + 1] && n < sizeof needle; n++) {
+        unsigned v;
+        if (sscanf(hex + 2 * n, "%2x", &v) != 1)
+            break;
+        needle[n] = (unsigned char)v;
+    }
+    size_t cut = image < r->nev ? r->ev[image].op : kvfs_journal_ops(&s->fs);
+    kvfs_why w;
+    if (kvfs_journal_why(&s->fs, (size_t)ack, cut, needle, n, &w) != 0) {
+        main_say("error %s%llu\n", "no needle or no recording ", 0);
+        return;
+    }
+    printf("ok %s %d %d %c", causes[w.code], w.name_synced, w.dir_synced_before,
+           w.how ? w.how : '-');
+    main_word(w.file);
+    main_word(w.entry);
+    main_word(w.from);
+    main_word(w.dir);
+    putchar('\n');
     fflush(stdout);
 }
 
@@ -111,7 +172,10 @@ static void main_command(kvfs_server *s, char *line)
         }
         main_say("ok %s%llu\n", "", 0);
     } else if (strcmp(word, "mark") == 0) {
-        main_say("ok %s%llu\n", "", (unsigned long long)kvfs_record_images(&s->fs));
+        printf("ok %zu %zu\n", kvfs_record_images(&s->fs), kvfs_journal_ops(&s->fs));
+        fflush(stdout);
+    } else if (strcmp(word, "why") == 0) {
+        main_why(s, line);
     } else if (strcmp(word, "kind") == 0 && got == 2) {
         const kvfs_record *r = s->fs.rec;
         if (r == NULL || n < 1 || n > r->nev) {
@@ -134,8 +198,9 @@ static void main_command(kvfs_server *s, char *line)
         if (e == NULL)
             printf("ok none\n");
         else
-            printf("ok %llu %zu %zu %zu %s\n", (unsigned long long)e->ino, e->torn_lo,
-                   e->torn_hi, e->old_len, e->path);
+            printf("ok %llu %zu %zu %zu %zu %s\n", (unsigned long long)e->ino, e->torn_lo,
+                   e->torn_hi, e->old_len, kvfs_journal_writes_in_window(&s->fs, e->ino, e->op),
+                   e->path);
         fflush(stdout);
     } else if (strcmp(word, "image") == 0 && (got == 2 || got == 4)) {
         kvfs_tear tear = {0, (size_t)off};

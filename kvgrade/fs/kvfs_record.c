@@ -42,6 +42,7 @@ static void record_clear(kvfs_record *r)
         event_free(&r->ev[i]);
     free(r->base);
     free(r->ev);
+    kvfs_journal_free(&r->journal);
     memset(r, 0, sizeof *r);
 }
 
@@ -180,6 +181,7 @@ int kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t 
     if (e == NULL)
         return -ENOMEM;
     int rc = record_file_event(fs, e, n, lo, hi);
+    e->op = kvfs_journal_ops(fs) - 1; /* the fsync, journaled as it began */
     e->old_len = old_len;
     e->torn_lo = torn_lo;
     e->torn_hi = torn_hi;
@@ -205,7 +207,10 @@ int kvfs_record_dir(kvfs *fs, const kvfs_node *dir)
         return 0;
     r->dir_syncs++;
     kvfs_event *e = record_push(&r->ev, &r->nev, &r->ev_cap);
-    return e != NULL ? record_dir_event(fs, e, dir) : -ENOMEM;
+    if (e == NULL)
+        return -ENOMEM;
+    e->op = kvfs_journal_ops(fs) - 1;
+    return record_dir_event(fs, e, dir);
 }
 
 /* ---- loading an image ---------------------------------------------------- */

@@ -302,6 +302,7 @@ int kvfs_create(kvfs *fs, uint64_t dir, const char *name, mode_t mode, kvfs_node
     tree_touch(d);
     if (fs->rec != NULL && fs->rec->on)
         fs->rec->creates++;
+    kvfs_journal_op(fs, S_ISDIR(mode) ? 'm' : 'c', n->ino, dir, name, 0, NULL);
     *out = n;
     return 0;
 }
@@ -329,6 +330,7 @@ int kvfs_unlink(kvfs *fs, uint64_t dir, const char *name)
     if (S_ISDIR(n->mode))
         return -EISDIR;
     tree_dir(fs, dir, &d);
+    kvfs_journal_op(fs, 'u', n->ino, dir, name, 0, NULL);
     tree_drop_entry(fs, d, (size_t)entries_find(&d->cur_ents, name));
     if (fs->rec != NULL && fs->rec->on)
         fs->rec->unlinks++;
@@ -346,6 +348,7 @@ int kvfs_rmdir(kvfs *fs, uint64_t dir, const char *name)
     if (n->cur_ents.n > 0)
         return -ENOTEMPTY;
     tree_dir(fs, dir, &d);
+    kvfs_journal_op(fs, 'u', n->ino, dir, name, 0, NULL);
     tree_drop_entry(fs, d, (size_t)entries_find(&d->cur_ents, name));
     return 0;
 }
@@ -368,6 +371,7 @@ int kvfs_link(kvfs *fs, uint64_t ino, uint64_t dir, const char *name)
     d->dir_dirty = 1;
     tree_touch(d);
     n->ctime = d->mtime;
+    kvfs_journal_op(fs, 'l', ino, dir, name, 0, NULL);
     return 0;
 }
 
@@ -413,6 +417,7 @@ int kvfs_rename(kvfs *fs, uint64_t dir, const char *name, uint64_t newdir, const
     src->ctime = nd->mtime;
     if (fs->rec != NULL && fs->rec->on)
         fs->rec->renames++;
+    kvfs_journal_op(fs, 'r', src->ino, dir, name, newdir, newname);
     return 0;
 }
 
@@ -442,6 +447,7 @@ int kvfs_write(kvfs *fs, kvfs_node *n, const void *buf, size_t size, uint64_t of
     memcpy(n->cur.p + off, buf, size);
     tree_mark_dirty(n, (size_t)off < old ? (size_t)off : old, end);
     tree_touch(n);
+    kvfs_journal_write(fs, n->ino, buf, size, (size_t)off);
     return 0;
 }
 
@@ -461,6 +467,7 @@ int kvfs_truncate(kvfs *fs, kvfs_node *n, uint64_t size)
     if (size > old)
         fs->bytes += (size_t)size - old;
     tree_touch(n);
+    kvfs_journal_truncate(fs, n->ino, (size_t)size);
     return 0;
 }
 
@@ -468,6 +475,7 @@ int kvfs_sync_file(kvfs *fs, kvfs_node *n)
 {
     if (S_ISDIR(n->mode))
         return kvfs_sync_dir(fs, n);
+    kvfs_journal_op(fs, 'f', n->ino, 0, NULL, 0, NULL);
     if (n->dirty_lo == SIZE_MAX && n->cur.len == n->dur.len)
         return 0;
     size_t lo = n->dirty_lo, hi = n->dirty_hi < n->cur.len ? n->dirty_hi : n->cur.len;
@@ -518,6 +526,7 @@ int kvfs_sync_dir(kvfs *fs, kvfs_node *dir)
 {
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
+    kvfs_journal_op(fs, 'd', dir->ino, 0, NULL, 0, NULL);
     if (!dir->dir_dirty)
         return 0;
     int rc = tree_copy_entries(fs, &dir->dur_ents, &dir->cur_ents, 1);

@@ -11,9 +11,25 @@
 #       skipfsync.py, fsyncfirst.py, renamefirst.py, norenamesync.py
 #       (compacting.py with one mistake each) fail it; refusetorn.py
 #       (correct.py refusing a torn last record) fails power at a torn
-#       state, naming it; each failure leaves a replay file,
+#       state, naming it; the power failures name the file or directory
+#       and the sync it lacked; each failure's scorecard line is the
+#       failure shown; each failure leaves a replay file,
 #       and `kvgrade --replay` shows it failing again (--full: every rung
 #       of every example, at full size: make kvgrade-examples)
+#   sh kvgrade/tests/kvgrade_test.sh BUILD engines [--seeds LIST] [--full]
+#       engines that answer a pipelined batch with one fsync, in Python
+#       (kvgrade/examples/batching.py, batchlog.py), C (BUILD/kvgrade/
+#       engines/batching) and Rust (kvgrade/tests/engines/batching.rs,
+#       built here with rustc if there is one, else SKIP, said) pass every
+#       rung; the mistakes pass none of the power rung, on every seed of
+#       LIST (default 7), each failure saying what was wrong: refusing a
+#       torn batch (refusebatch.py, batchlog_mistakes refusebatch) says it
+#       refused a torn write; never cutting a torn tail (nocut.py,
+#       batchlog_mistakes nocut) fails at the start after the writes that
+#       follow it; each missing sync (nofsync, fsyncfirst, nodirsync,
+#       nologsync) names data.log and the sync it lacked.  --quick unless
+#       --full; with --full the mistakes are judged in both, and one
+#       counterexample of each kind replays
 #   sh kvgrade/tests/kvgrade_test.sh BUILD skip
 #       without FUSE (KVGRADE_NO_FUSE, --no-fuse) the power rung is
 #       skipped, said so, the exit status is 3, never 0
@@ -84,6 +100,18 @@ expect() {
     fi
 }
 
+# same_run NAME RUNG: the scorecard's line for the failed rung and the
+# failure text below it describe the same run (the one shown, shrunk).
+same_run() {
+    said=$(grep "^Rung $2 failed: " "$work/$1.log" | head -n 1 | cut -c $((${#2} + 15))-)
+    head=$(echo "$said" | cut -c 1-100)
+    if [ -n "$head" ] && grep "^  rung $2 " "$work/$1.log" | grep -qF "$head"; then
+        ok "$1: the scorecard's $2 line is the failure shown"
+    else
+        fail "$1: $2 scorecard" "its line does not begin as the failure: '$head'"
+    fi
+}
+
 # replays NAME RUNG: a counterexample was saved, printed, and fails again
 # when replayed (a timed kill may need a try or two).
 replays() {
@@ -132,6 +160,7 @@ examples)
         grep "^  rung power" "$work/nofsync.log" | grep -q "after the power cut" &&
             ok "nofsync: the scorecard names what the power cut lost" ||
             fail "nofsync: power" "the scorecard says: $(grep "^  rung power" "$work/nofsync.log" | cut -c 1-200)"
+        same_run nofsync power
         replays nofsync power
     fi
     rungs=power
@@ -150,6 +179,7 @@ examples)
         grep -A2 "^Rung kills failed" "$work/ackfirst.log" | grep -q "acknowledged" &&
             ok "ackfirst: the failure names an acknowledged write" ||
             fail "ackfirst: kills" "the failure does not name an acknowledged write"
+        same_run ackfirst kills
         replays ackfirst kills
     fi
     # A compaction, as a learner writes one, passes; each durability
@@ -168,18 +198,35 @@ examples)
                 fail "$planted: power" "the scorecard says: $(grep "^  rung power" "$work/$planted.log" | cut -c 1-200)"
         fi
     done
+    # Each names the file or directory and the sync it lacked, from what
+    # kvgrade-fs saw, on the scorecard and in the failure alike.
+    for named in "nofsync|no fsync at all" "nodirsync|data.log's directory entry was never synced" \
+        "fsyncfirst|data.log had no fsync between the write of" \
+        "skipfsync|data.log had no fsync between the write of" \
+        "renamefirst|data.tmp was renamed over data.log and the rename made durable" \
+        "norenamesync|the rename of data.tmp to data.log was never synced"; do
+        e=${named%%|*} words=${named#*|}
+        [ -f "$work/$e.log" ] || continue
+        if grep "^  rung power" "$work/$e.log" | grep -qF "$words" &&
+            grep "^Rung power failed" "$work/$e.log" | grep -qF "$words"; then
+            ok "$e: the power failure names its cause ($words)"
+        else
+            fail "$e: power" "no '$words' in: $(grep "^Rung power failed" "$work/$e.log" | cut -c 1-300)"
+        fi
+    done
     replays renamefirst power
     # Refusing a torn last record: the exact images pass (a cut leaves
     # only what was synced), a torn state does not.
     if grade refusetorn 1 power $full; then
         expect refusetorn power FAIL
         grep -A2 "^Rung power failed" "$work/refusetorn.log" |
-            grep -q "a torn write: .*data.log.*a power cut keeps part of an unsynced write; LevelDB and RocksDB drop a torn last record" &&
+            grep -q "refused to open .*a torn write: .*data.log.*a power cut keeps part of an unsynced write (of every write since the file's last completed fsync)" &&
             ok "refusetorn: the failure names the file, the torn region and the rule" ||
             fail "refusetorn: power" "the failure says: $(grep -A1 "^Rung power failed" "$work/refusetorn.log" | cut -c 1-300)"
         grep "^image [0-9]* [0-9]* \(prefix\|zero\) [0-9]*$" "$work/refusetorn.out/kvgrade-power.replay" >/dev/null &&
             ok "refusetorn: the counterexample loads a torn image" ||
             fail "refusetorn: power" "no 'image N A prefix|zero OFF' step in its replay file"
+        same_run refusetorn power
         replays refusetorn power
     fi
     grep "^  rung power" "$work/correct.log" | grep -q "torn states checked ([1-9]" &&
@@ -193,8 +240,108 @@ examples)
         grep -A2 "^Rung sweep failed" "$work/nochecksum.log" | grep -q "a wrong value" &&
             ok "nochecksum: the failure is a wrong value" ||
             fail "nochecksum: sweep" "the failure is not a wrong value"
+        same_run nochecksum sweep
         replays nochecksum sweep
     fi
+    ;;
+engines)
+    seeds=7 modes=--quick
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --seeds) seeds=$(echo "$2" | tr ',' ' ') && shift 2 ;;
+        --full) modes="full --quick" && shift ;;
+        *) echo "kvgrade_test.sh engines: [--seeds LIST] [--full], not $1" >&2 && exit 2 ;;
+        esac
+    done
+    py="$PYTHON $root/kvgrade/examples"
+    c=$build/kvgrade/engines
+    rs=""
+    if ! command -v rustc >/dev/null 2>&1; then
+        echo "SKIP batching.rs: no rustc here: the Rust engine was not checked"
+    elif rustc --edition 2021 -O -o "$work/batching-rs" "$root/kvgrade/tests/engines/batching.rs" \
+        >"$work/rustc.log" 2>&1; then
+        rs=$work/batching-rs
+    else
+        fail "batching.rs" "rustc could not build it: $(head -c 300 "$work/rustc.log")"
+    fi
+    # judge NAME SEED MODE RUNGS CMD: kvgrade on an engine ($log, $status).
+    judge() {
+        log=$work/$1-$2-$3.log
+        "$kvgrade" --engine "$5" --durability sync --rungs "$4" --report "$work/$1-$2-$3.out" \
+            --seed "$2" --scale none $( [ "$3" = quick ] && echo --quick) >"$log" 2>&1
+        status=$?
+    }
+    for seed in $seeds; do
+        mode=${modes%% *}
+        [ "$mode" = --quick ] && mode=quick
+        for right in "py-batching|$py/batching.py {dir}" "py-batchlog|$py/batchlog.py {dir}" \
+            "c-batching|$c/batching {dir}" ${rs:+"rs-batching|$rs {dir}"}; do
+            name=${right%%|*}
+            judge "$name" "$seed" "$mode" conformance,model,kills,power,sweep,speed "${right#*|}"
+            bad=""
+            for r in conformance model kills power sweep speed; do
+                [ "$(row "$log" $r)" = pass ] || bad="$bad $r"
+            done
+            if [ $status -eq 0 ] && [ -z "$bad" ]; then
+                ok "$name (seed $seed, $mode): every rung passes"
+            else
+                fail "$name (seed $seed, $mode)" "exit status $status; not passed:$bad"
+                grep -A3 "^Rung .* failed" "$log" | cut -c 1-300 | sed 's/^/    /'
+            fi
+        done
+        for mode in $modes; do
+            [ "$mode" = --quick ] && mode=quick
+            for wrong in \
+                "py-refusebatch|$py/refusebatch.py {dir}|the engine refused to open a state a power cut leaves, a torn write|data.log" \
+                "c-refusebatch|$c/batchlog_mistakes {dir} refusebatch|the engine refused to open a state a power cut leaves, a torn write|data.log" \
+                "py-nocut|$py/nocut.py {dir}|took more writes and stopped cleanly, and then failed at its next start|data.log" \
+                "c-nocut|$c/batchlog_mistakes {dir} nocut|took more writes and stopped cleanly, and then failed at its next start|data.log" \
+                "py-nologsync|$py/nologsync.py {dir}|data.log was never fsynced before|no fsync after creating it" \
+                "c-nologsync|$c/batchlog_mistakes {dir} nologsync|data.log was never fsynced before|no fsync after creating it" \
+                "c-nofsync|$c/batchlog_mistakes {dir} nofsync|nothing was fsynced before|no fsync at all" \
+                "c-fsyncfirst|$c/batchlog_mistakes {dir} fsyncfirst|data.log had no fsync between the write of|an fsync before the write" \
+                "c-nodirsync|$c/batchlog_mistakes {dir} nodirsync|data.log's directory entry was never synced before|its directory was not fsynced after"; do
+                name=${wrong%%|*} rest=${wrong#*|}
+                cmd=${rest%%|*} rest=${rest#*|}
+                judge "$name" "$seed" "$mode" power "$cmd"
+                said=$(grep "^Rung power failed" "$log")
+                missing=""
+                while [ -n "$rest" ]; do
+                    words=${rest%%|*}
+                    echo "$said" | grep -qF "$words" || missing="$missing '$words'"
+                    [ "$rest" = "$words" ] && rest="" || rest=${rest#*|}
+                done
+                if [ $status -eq 1 ] && [ "$(row "$log" power)" = FAIL ] && [ -z "$missing" ] &&
+                    grep "^  rung power" "$log" | grep -qF "$(echo "$said" | cut -c 20-120)"; then
+                    ok "$name (seed $seed, $mode): power fails, saying why"
+                else
+                    fail "$name (seed $seed, $mode)" "exit status $status, power '$(row "$log" power)'; not said:$missing; it said: $(echo "$said" | cut -c 1-300)"
+                fi
+            done
+        done
+    done
+    # The counterexamples replay (a batch's too), and --report makes the
+    # folders it names.
+    first=${seeds%% *}
+    mode=${modes%% *}
+    [ "$mode" = --quick ] && mode=quick
+    for kind in py-refusebatch c-nocut c-nodirsync; do
+        file=$work/$kind-$first-$mode.out/kvgrade-power.replay
+        case $kind in
+        py-*) cmd="$py/${kind#py-}.py {dir}" ;;
+        *) cmd="$c/batchlog_mistakes {dir} ${kind#c-}" ;;
+        esac
+        "$kvgrade" --replay "$file" --engine "$cmd" >"$work/$kind.replay.log" 2>&1
+        st=$?
+        [ $st -eq 1 ] && grep -q "fails again" "$work/$kind.replay.log" &&
+            ok "$kind: its counterexample fails again when replayed" ||
+            fail "$kind: replay" "exit status $st: $(tail -n 1 "$work/$kind.replay.log" | cut -c 1-300)"
+    done
+    "$kvgrade" --engine "$c/batchlog_mistakes {dir} nodirsync" --durability sync --rungs power --quick \
+        --scale none --seed "$first" --report "$work/not/made/yet" >"$work/report.log" 2>&1
+    [ -f "$work/not/made/yet/kvgrade-power.replay" ] && [ -f "$work/not/made/yet/index.html" ] &&
+        ok "--report a/b/c: the folders are made, the report and the replay written there" ||
+        fail "--report" "no report in a folder whose parents were missing: $(tail -n 2 "$work/report.log")"
     ;;
 skip)
     for how in env option; do

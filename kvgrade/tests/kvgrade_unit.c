@@ -2,7 +2,7 @@
  * kvgrade_unit.c: unit tests of kvgrade's parts that need no engine: the
  * RESP2 codec, the model and its crash rules, the replay file, the
  * command template, the shrinker, and the tree of kvgrade-fs (what a cut
- * keeps and reverts, without FUSE).  Prints "RUN name" / "ok name" or
+ * keeps and reverts, and why a write was not durable, without FUSE).  Prints "RUN name" / "ok name" or
  * "FAIL name: why", then "N passed, N failed" (tests/run.sh reads it).
  */
 #include <stdio.h>
@@ -121,6 +121,30 @@ static void model_prefix_rule_finds_the_state_or_says_what_was_lost(void)
     why = NULL;
     CHECK(!kvg_model_match_prefix(&m, &R, 0, &p, &why));
     free(why);
+    kvg_map_free(&R);
+    kvg_model_free(&m);
+}
+
+/* The write a crashed state lacks: of the acknowledged ones, each key's
+ * last, the oldest SET among those the state does not hold. */
+static void model_lost_write_is_the_oldest_missing_set(void)
+{
+    kvg_model m;
+    model_fixture(&m, 4);
+    kvg_map R = {0};
+    size_t w, pair;
+    kvg_model_state_at(&m, 4, &R); /* {b: 3}: nothing lost */
+    CHECK(!kvg_model_lost_write(&m, &R, 4, &w, &pair));
+    kvg_map_free(&R);
+    kvg_model_state_at(&m, 2, &R); /* {a: 1, b: 2}: DEL a and SET b 3 lost */
+    CHECK(kvg_model_lost_write(&m, &R, 4, &w, &pair) && w == 3 && pair == 0);
+    kvg_map_free(&R);
+    kvg_map_put(&R, B("a"), B("1")); /* {a: 1}: the DEL lost, b lost: the SET named */
+    CHECK(kvg_model_lost_write(&m, &R, 4, &w, &pair) && w == 3);
+    kvg_map_free(&R);
+    kvg_map_put(&R, B("a"), B("1"));
+    kvg_map_put(&R, B("b"), B("3")); /* only the DEL lost: named, though no SET */
+    CHECK(kvg_model_lost_write(&m, &R, 4, &w, &pair) && w == 2);
     kvg_map_free(&R);
     kvg_model_free(&m);
 }
@@ -417,6 +441,61 @@ static void fs_torn_images_keep_part_of_the_next_sync(void)
     kvfs_free(&fs);
 }
 
+/* The journal says which sync a write lacked before its acknowledgement:
+ * none at all; its directory's after the create; its file's after the
+ * write (one before it, or none ever); the rename made durable before the
+ * renamed file's bytes; and a write never made. */
+static void fs_journal_names_the_missing_sync(void)
+{
+    kvfs fs;
+    kvfs_why w;
+    const unsigned char *v1 = (const unsigned char *)"v1-abcdef", *v2 = (const unsigned char *)"v2-ghijkl";
+    CHECK(kvfs_init(&fs) == 0);
+    kvfs_node *root = kvfs_get(&fs, 1), *d, *log, *tmp, *other;
+    CHECK(kvfs_create(&fs, 1, "db", S_IFDIR | 0755, &d) == 0 && kvfs_sync_dir(&fs, root) == 0);
+    CHECK(kvfs_record_start(&fs) == 0);
+    CHECK(kvfs_create(&fs, d->ino, "data.log", S_IFREG | 0644, &log) == 0);
+    CHECK(kvfs_write(&fs, log, "v1-abcdef", 9, 0) == 0);
+    size_t ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, v1, 9, &w) == 0 && w.code == KVFS_WHY_NO_SYNC_AT_ALL);
+    CHECK(strcmp(w.file, "db/data.log") == 0 && !w.name_synced);
+    CHECK(kvfs_sync_file(&fs, log) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, v1, 9, &w) == 0 && w.code == KVFS_WHY_ENTRY);
+    CHECK(w.how == 'c' && strcmp(w.entry, "db/data.log") == 0 && strcmp(w.dir, "db") == 0 &&
+          !w.dir_synced_before);
+    CHECK(kvfs_sync_dir(&fs, d) == 0 && kvfs_write(&fs, log, "v2-ghijkl", 9, 9) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, v2, 9, &w) == 0 && w.code == KVFS_WHY_SYNC_BEFORE);
+    CHECK(w.name_synced);
+    CHECK(kvfs_journal_why(&fs, ack, ack, (const unsigned char *)"v9-", 3, &w) == 0 &&
+          w.code == KVFS_WHY_UNWRITTEN);
+    CHECK(kvfs_create(&fs, d->ino, "other", S_IFREG | 0644, &other) == 0 &&
+          kvfs_sync_dir(&fs, d) == 0 && kvfs_write(&fs, other, "v3-mnopqr", 9, 0) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, (const unsigned char *)"v3-mnopqr", 9, &w) == 0 &&
+          w.code == KVFS_WHY_NEVER_SYNCED && w.name_synced);
+    /* Durable, then a compaction renames a file over it before its bytes
+     * are synced, and makes the rename durable. */
+    CHECK(kvfs_sync_file(&fs, log) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, v1, 9, &w) == 0 && w.code == KVFS_WHY_DURABLE);
+    CHECK(kvfs_create(&fs, d->ino, "data.tmp", S_IFREG | 0644, &tmp) == 0 &&
+          kvfs_write(&fs, tmp, "v1-abcdefv2-ghijkl", 18, 0) == 0 &&
+          kvfs_rename(&fs, d->ino, "data.tmp", d->ino, "data.log", 0) == 0 &&
+          kvfs_sync_dir(&fs, d) == 0);
+    size_t cut = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, cut, v1, 9, &w) == 0 && w.code == KVFS_WHY_RENAMED);
+    CHECK(strcmp(w.entry, "db/data.log") == 0 && strcmp(w.from, "db/data.tmp") == 0);
+    CHECK(kvfs_journal_writes_in_window(&fs, tmp->ino, cut) == 1);
+    /* A value the kernel handed over in two pieces is found across them. */
+    CHECK(kvfs_write(&fs, other, "xxv4-st", 7, 9) == 0 && kvfs_write(&fs, other, "uvwx", 4, 16) == 0);
+    ack = kvfs_journal_ops(&fs);
+    CHECK(kvfs_journal_why(&fs, ack, ack, (const unsigned char *)"v4-stuvwx", 9, &w) == 0 &&
+          w.code == KVFS_WHY_NEVER_SYNCED && strcmp(w.file, "db/other") == 0);
+    kvfs_free(&fs);
+}
+
 typedef struct unit_test {
     const char *name;
     void (*fn)(void);
@@ -430,6 +509,7 @@ int main(void)
         {"bytes_print_and_parse_round_trip", bytes_print_and_parse_round_trip},
         {"model_prefix_rule_finds_the_state_or_says_what_was_lost",
          model_prefix_rule_finds_the_state_or_says_what_was_lost},
+        {"model_lost_write_is_the_oldest_missing_set", model_lost_write_is_the_oldest_missing_set},
         {"model_invented_rule_accepts_old_values_only", model_invented_rule_accepts_old_values_only},
         {"model_range_bounds_and_order", model_range_bounds_and_order},
         {"engine_template_is_split_like_a_shell", engine_template_is_split_like_a_shell},
@@ -438,7 +518,8 @@ int main(void)
         {"fs_cut_keeps_synced_data_only", fs_cut_keeps_synced_data_only},
         {"fs_cut_reverts_names_not_synced", fs_cut_reverts_names_not_synced},
         {"fs_images_are_every_durable_state", fs_images_are_every_durable_state},
-    {"fs_torn_images_keep_part_of_the_next_sync", fs_torn_images_keep_part_of_the_next_sync},
+        {"fs_torn_images_keep_part_of_the_next_sync", fs_torn_images_keep_part_of_the_next_sync},
+        {"fs_journal_names_the_missing_sync", fs_journal_names_the_missing_sync},
     };
     int passed = 0, failed = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
