@@ -58,7 +58,10 @@ rung_targets() {
     exercises) echo "$1/exercisetest" ;;
     suites) echo "$1/kvtest$(echo "$info" | grep -q '^stagetest=yes' && echo " $1/stagetest")" ;;
     race) echo "$1/kvtest" ;;
-    crash | power) echo "$1/crashtest" ;;
+    crash | power) case $4 in
+                   "" | -*) echo "$1/crashtest $1/exercisetest" ;;
+                   *) echo "$1/exercisetest" ;; # an exercise's procedures alone
+                   esac ;;
     sweep) echo "$1/kvtest" ;;
     speed) echo "$1/kvbench" ;;
     fuzz) echo "$1/kvtest $1/fuzz/$4" ;;
@@ -119,6 +122,15 @@ for stage in $stages; do
             bad "$stage: grade/$stage.exercises names sections docs/$stage.md has no heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
     else
         echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
+    fi
+    # Every rule of the list (`rule N`) has a test that names it and a
+    # section of the page that says it; every rule a test names is one of
+    # the list's (grade/rules_check.sh).
+    nrules=$(ex -v mode=rules | wc -l)
+    if ! sh "$here/rules_check.sh" "$stage" >"$base/rules.out" 2>&1; then
+        bad "$stage: the rules of grade/$stage.exercises: $(head -n 3 "$base/rules.out" | sed "s/^$stage: //" | tr '\n' ';')"
+    elif [ "$nrules" -gt 0 ]; then
+        ok "$stage: each of the list's $nrules rules has a test that names it, and its section of docs/$stage.md says it"
     fi
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"

@@ -155,6 +155,15 @@ note_fail() { [ -n "$first_fail" ] || first_fail=$(printf '%s\t%s' "$1" "$2"); }
 # fails the rung: the list's `tests` of the rung name one for some tests
 # (exercises.awk), else the rung's own.
 rung_section() { s=$(ex -v mode=rung-section -v name="$1" -v test="${2:-}"); echo "${s:-}"; }
+# rule_section WHAT: the section of the rule a failure's words name ("rule
+# N of EXERCISE", which EX_RULE writes: grade/tests/exercise.h), the one
+# its `rule N reread` gives; nothing if they name no rule of the list.
+rule_section() {
+    _r=$(printf '%s\n' "$1" | grep -o -m1 'rule [0-9][0-9]* of [a-z0-9_][a-z0-9_]*' | head -n 1)
+    [ -n "$_r" ] || return 0
+    set -- $_r
+    ex -v mode=rule-section -v name="$4" -v n="$2"
+}
 # test_of WHAT: the first test name (suite/test) in a failure's words.
 test_of() {
     printf '%s\n' "$1" | grep -o -m1 '[A-Za-z0-9_][A-Za-z0-9_]*/[A-Za-z0-9_][A-Za-z0-9_]*' | head -n 1
@@ -304,8 +313,8 @@ case $only in
 exercises) targets="$out/exercisetest" ;;
 suites) targets="$out/kvtest$( [ "$engine" = - ] && [ "$has_stagetest" = yes ] && echo " $out/stagetest")" ;;
 race) targets="$out/kvtest" ;; # the rung builds its own, with ThreadSanitizer
-crash) targets="$out/crashtest" ;;
-power) targets="$out/crashtest$( [ "$engine" != - ] && echo " $out/kv")" ;;
+crash) targets="$out/crashtest$( [ "$engine" = - ] && echo " $out/exercisetest")" ;;
+power) targets="$out/crashtest$( [ "$engine" != - ] && echo " $out/kv" || echo " $out/exercisetest")" ;;
 sweep) targets="$out/kvtest" ;;
 speed) targets="$out/kvbench" ;;
 fuzz) targets="$out/kvtest" ;; # the harnesses are built by the rung
@@ -353,7 +362,9 @@ elif want exercises; then
         [ -z "$filter" ] || [ "$filter" = "$name" ] || continue
         total=$((total + 1))
         log=$logs/exercise-$name.log
-        run_log "$log" 300 "$out/exercisetest" --suite "$name"
+        # The tests named *_kill_* and *_power_* cut a multi-step
+        # procedure at each of its steps: the crash and power rungs run them.
+        run_log "$log" 300 "$out/exercisetest" --suite "$name" '!_kill_,!_power_'
         status=$?
         sum=$(summary "$log")
         if [ $status -eq 0 ] && [ -n "$sum" ]; then
@@ -378,8 +389,10 @@ elif want exercises; then
             what=$(first_check "$log" | crash_site "$out/exercisetest")
             [ -n "$what" ] || what="see $log"
         fi
-        row exercise "$n $name" FAIL "$what" "$section"
-        note_fail "exercise $name: $what" "$section"
+        # The rule the failing check names has a section of its own.
+        sec=$(rule_section "$what")
+        row exercise "$n $name" FAIL "$what" "${sec:-$section}"
+        note_fail "exercise $name: $what" "${sec:-$section}"
         say "exercise $n $name: FAILED: $what"
         # GRADE_STOP_AT_FIRST=1 (grade/mutants.sh): the first failing
         # exercise is all that is asked.
@@ -399,7 +412,8 @@ fi
 # rung_fail RUNG WHAT: the rung failed; the section to reread is the
 # failing test's, when the list names one for it.
 rung_fail() {
-    sec=$(rung_section "$1" "$(test_of "$2")")
+    sec=$(rule_section "$2")
+    [ -n "$sec" ] || sec=$(rung_section "$1" "$(test_of "$2")")
     row rung "$1" FAIL "$2" "$sec"
     note_fail "$1: $2" "$sec"
     failed_rung=$1
@@ -571,19 +585,57 @@ if want race; then
 fi
 
 # ---- rung: crash --------------------------------------------------------------------------
-if want crash; then
-    say "crash: process kills at random moments (crashtest --quick --kill)"
-    log=$logs/crashtest-kill.log
-    run_log "$log" 900 "$out/crashtest" --quick --kill $filter
+# procedure_cuts RUNG KIND: the exercises' tests named *_KIND_* (kill,
+# power), which record a multi-step procedure (a restore, a collection, a
+# flush) in the power-loss simulator's journal and reopen the state a kill
+# or a power cut after each of its file operations leaves, through the
+# workspace's files.  With --filter F (not crashtest's options, which
+# start with "-"), only those of exercise F.  Sets procedure_detail; a
+# failure fails the rung.
+procedure_detail=""
+procedure_cuts() {
+    procedure_detail=""
+    [ "$engine" = - ] || return 0
+    case $filter in -*) return 0 ;; esac
+    log=$logs/procedure-$2.log
+    if [ -n "$filter" ]; then
+        run_log "$log" 900 "$out/exercisetest" --suite "$filter" "_$2_"
+    else
+        run_log "$log" 900 "$out/exercisetest" "_$2_"
+    fi
     status=$?
     sum=$(summary "$log")
     if [ $status -ne 0 ] || [ -z "$sum" ]; then
-        what=$(first_check "$log")
-        [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
-        rung_fail crash "${what:-crashtest exited with status $status (see $log)}"
+        what=$(first_check "$log" | crash_site "$out/exercisetest")
+        [ $status -eq 124 ] && [ -z "$what" ] && what="the exercises' $2 tests did not finish in 900 s"
+        rung_fail "$1" "${what:-exercisetest _$2_ exited with status $status (see $log)}"
+        return 1
+    fi
+    if [ "$sum" != "0 passed, 0 failed" ]; then
+        procedure_detail="procedures cut at each step (the exercises' *_$2_* tests): $sum; "
+        say "$1: procedures cut at each step: ok ($sum)"
+    fi
+}
+if want crash; then
+    say "crash: procedures killed at each step, then process kills at random moments (crashtest --quick --kill)"
+    procedure_cuts crash kill
+    if [ -n "$failed_rung" ]; then
+        :
+    elif [ -n "$filter" ] && [ -n "${filter%%-*}" ]; then
+        row rung crash pass "${procedure_detail:-no procedure of $filter is cut}" ""
     else
-        row rung crash pass "$sum" ""
-        say "crash: ok ($sum)"
+        log=$logs/crashtest-kill.log
+        run_log "$log" 900 "$out/crashtest" --quick --kill $filter
+        status=$?
+        sum=$(summary "$log")
+        if [ $status -ne 0 ] || [ -z "$sum" ]; then
+            what=$(first_check "$log")
+            [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
+            rung_fail crash "${what:-crashtest exited with status $status (see $log)}"
+        else
+            row rung crash pass "${procedure_detail}crashtest: $sum" ""
+            say "crash: ok ($sum)"
+        fi
     fi
 fi
 
@@ -651,7 +703,13 @@ power_fs() {
     fi
 }
 if want power; then
-    if [ "$own_io" = 1 ]; then
+    procedure_cuts power power
+    power_procedures=$procedure_detail
+    if [ -n "$failed_rung" ]; then
+        :
+    elif [ -n "$filter" ] && [ -n "${filter%%-*}" ]; then
+        : # --filter of an exercise: its procedures alone
+    elif [ "$own_io" = 1 ]; then
         not_checked "power: I/O errors" "failing I/O calls are injected through common/io.h, and the engine does file I/O of its own"
     else
         power_sim
@@ -660,7 +718,7 @@ if want power; then
         power_fs
     fi
     if [ -z "$failed_rung" ] && ! grep -q '^rung	power	' "$card"; then
-        row rung power pass "$power_detail" ""
+        row rung power pass "$power_procedures${power_detail:-no procedure of $filter is cut}" ""
     fi
 fi
 

@@ -36,6 +36,20 @@
 _Noreturn void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* EX_RULE(n, "what") says that the checks after it (until the next
+ * EX_RULE, or the test's end) check rule n of the exercise the test file
+ * is named for (grade/tests/S/NAME_test.c: exercise NAME), the rule the
+ * list numbers and the stub states (grade/S.exercises, `rule N`): a
+ * check that fails then begins "rule n of NAME (what): ", and so does a
+ * crash's context.  The grade sends the learner to that rule's section
+ * of the page (`rule N reread`), and grade/check.sh checks that every
+ * rule a test names is one of the list's, and every rule has a test. */
+#define EX_RULE(n, what) ex_rule(__FILE__, n, what)
+void ex_rule(const char *file, int n, const char *what);
+/* The rule EX_RULE set, as ex_fail writes it ("rule 3 of NAME (what)"),
+ * or "" if none. */
+const char *ex_rule_now(void);
+
 /* EX_DEADLINE fails the running test with the rule `fmt` states if the
  * test has not ended `seconds` from now: a call that never returns (a loop that never
  * ends, a writer left waiting) then fails with its rule instead of the
@@ -92,6 +106,9 @@ int ex_alloc_failed(void);
  * crashed.  exercise_crash.c; exercise_main.c calls it once.  Off under
  * the sanitizers, which print their own stack. */
 void ex_crash_install(void);
+/* The rule a crash's report names (EX_RULE's words; the handler writes
+ * "    crash rule: WORDS" before its frames). */
+void ex_crash_rule(const char *words);
 /* Stops the running test, placed as a crash (SIGALRM), if it has not
  * ended EX_TEST_SECONDS from now; each test's start calls it. */
 #define EX_TEST_SECONDS 30

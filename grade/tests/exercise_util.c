@@ -18,12 +18,33 @@
 
 #include "kv.h"
 
+static char ex_rule_text[256];
+
+void ex_rule(const char *file, int n, const char *what)
+{
+    /* The exercise is the test file's name: .../NAME_test.c. */
+    const char *base = strrchr(file, '/');
+    base = base != NULL ? base + 1 : file;
+    const char *end = strstr(base, "_test.c");
+    int len = end != NULL ? (int)(end - base) : (int)strlen(base);
+    snprintf(ex_rule_text, sizeof ex_rule_text, "rule %d of %.*s (%s)", n, len, base, what);
+    ex_crash_rule(ex_rule_text);
+}
+
+const char *ex_rule_now(void)
+{
+    return ex_rule_text;
+}
+
 void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     char rule[1024];
     va_list ap;
+    size_t at = 0;
+    if (ex_rule_text[0] != '\0')
+        at = (size_t)snprintf(rule, sizeof rule, "%s: ", ex_rule_text);
     va_start(ap, fmt);
-    vsnprintf(rule, sizeof rule, fmt, ap);
+    vsnprintf(rule + at, sizeof rule - at, fmt, ap);
     va_end(ap);
     const char *msg = kv_errmsg();
     if (strstr(msg, "not written yet") != NULL)
