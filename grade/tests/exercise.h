@@ -118,6 +118,20 @@ void ex_crash_arm(void);
  * part of a longer one): a message names the count or offset it should. */
 int ex_names_number(const char *msg, unsigned long long n);
 
+/* Keeps p[0, n) as an input for the fuzz rung's harness `harness` (fuzz/
+ * HARNESS_fuzz.c): when the environment's EX_SEEDS names a directory (the
+ * grade sets it as the exercises rung runs), the bytes are written to
+ * EX_SEEDS/HARNESS/ under a name made of their hash, so that the fuzzer
+ * starts from the inputs the tests built (a command cut, a damaged
+ * snapshot, a where); else nothing.  Inputs over 64 KiB are left out (a
+ * fuzzer's inputs are small).  Uses the C library's file calls, never
+ * common/io.h (whose backend a test may have swapped). */
+void ex_seed(const char *harness, const void *p, size_t n);
+/* The same, with one byte `mode` before the bytes (vlog_fuzz.c's mode). */
+void ex_seed_mode(const char *harness, uint8_t mode, const void *p, size_t n);
+/* Every file of dir whose name ends with suffix, as ex_seed. */
+void ex_seed_files(const char *harness, const char *dir, const char *suffix);
+
 /* Writes p[0, n) as the file `name` in a fresh temporary directory and
  * returns its path (valid until the test ends). */
 const char *ex_write_file(const char *name, const void *p, size_t n);

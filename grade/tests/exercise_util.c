@@ -275,3 +275,81 @@ uint64_t ex_dir_bytes(const char *dir)
     closedir(d);
     return total;
 }
+
+enum { EX_SEED_MAX = 64 << 10 };
+
+void ex_seed_mode(const char *harness, uint8_t mode, const void *p, size_t n)
+{
+    const char *dir = getenv("EX_SEEDS");
+    if (dir == NULL || dir[0] == '\0' || n + 1 > EX_SEED_MAX)
+        return;
+    static uint8_t buf[EX_SEED_MAX];
+    buf[0] = mode;
+    if (n > 0)
+        memcpy(buf + 1, p, n);
+    ex_seed(harness, buf, n + 1);
+}
+
+void ex_seed(const char *harness, const void *p, size_t n)
+{
+    const char *dir = getenv("EX_SEEDS");
+    if (dir == NULL || dir[0] == '\0' || n > EX_SEED_MAX)
+        return;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
+    char path[4096];
+    char *q = path;
+    /* EX_SEEDS and EX_SEEDS/HARNESS, made as needed. */
+    snprintf(path, sizeof path, "%s", dir);
+    for (q = path + 1; *q != '\0'; q++)
+        if (*q == '/') {
+            *q = '\0';
+            mkdir(path, 0755);
+            *q = '/';
+        }
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s", dir, harness);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/test-%016llx", dir, harness, (unsigned long long)h);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return; /* there already, or no room: a seed less */
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0)
+            break;
+        b += w;
+        n -= (size_t)w;
+    }
+    close(fd);
+}
+
+void ex_seed_files(const char *harness, const char *dir, const char *suffix)
+{
+    const char *seeds = getenv("EX_SEEDS");
+    if (seeds == NULL || seeds[0] == '\0')
+        return;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    static uint8_t buf[EX_SEED_MAX];
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), sl = strlen(suffix);
+        if (len < sl || strcmp(e->d_name + len - sl, suffix) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t got = read(fd, buf, sizeof buf);
+        char more;
+        if (got > 0 && read(fd, &more, 1) == 0)
+            ex_seed(harness, buf, (size_t)got);
+        close(fd);
+    }
+    closedir(d);
+}

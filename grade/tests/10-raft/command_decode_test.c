@@ -95,6 +95,7 @@ static void raw_pad(raw *w)
 /* command_parse of a copy of p[0, n) in memory that ends where it does. */
 static int parse_guarded(const void *p, size_t n, command_reader *r)
 {
+    ex_seed("command", p, n);
     uint8_t *g = ex_guarded_copy(p, n);
     memset(r, 0, sizeof *r);
     return command_parse(g, n, r);

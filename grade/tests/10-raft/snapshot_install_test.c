@@ -47,6 +47,7 @@ static int restore(replica *r, const uint8_t *p, size_t len)
                     "replaces the engine (built in the other directory), one not newer than "
                     "the replica changes nothing, a damaged one is refused first", len,
                     (unsigned long long)(len >= 16 ? coding_get_u64(p + 8) : 0));
+    ex_seed("snapshot", p, len);
     return replica_restore(r, p, len);
 }
 
@@ -165,6 +166,7 @@ static void snapshot_install_a_damaged_snapshot_is_refused(void)
     EX_RULE(1, "snapshot_check first: a damaged snapshot refused, nothing changed");
     for (size_t at = 0; at < len; at++) {
         snap[at] ^= 0x20;
+        ex_seed("snapshot", snap, len);
         harness_context("replica_restore of a snapshot at index 10 with byte %zu of %zu "
                         "flipped: refused as KV_ERR_CORRUPT before anything changes; nothing "
                         "past its bytes is read", at, len);
