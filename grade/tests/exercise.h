@@ -47,8 +47,10 @@ _Noreturn void ex_fail(const char *file, int line, const char *expr, const char 
 #define EX_RULE(n, what) ex_rule(__FILE__, n, what)
 void ex_rule(const char *file, int n, const char *what);
 /* The rule EX_RULE set, as ex_fail writes it ("rule 3 of NAME (what)"),
- * or "" if none. */
+ * or "" if none; ex_rule_put(text) sets it back to such a text (a helper
+ * that checks a rule of its own puts back the test's). */
 const char *ex_rule_now(void);
+void ex_rule_put(const char *text);
 
 /* EX_DEADLINE fails the running test with the rule `fmt` states if the
  * test has not ended `seconds` from now: a call that never returns (a loop that never

@@ -36,6 +36,12 @@ const char *ex_rule_now(void)
     return ex_rule_text;
 }
 
+void ex_rule_put(const char *text)
+{
+    snprintf(ex_rule_text, sizeof ex_rule_text, "%s", text);
+    ex_crash_rule(ex_rule_text);
+}
+
 void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     char rule[1024];
