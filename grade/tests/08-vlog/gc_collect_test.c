@@ -312,6 +312,24 @@ static void gc_collect_waits_for_the_moves_to_be_durable(void)
     value_store_close(vs, 0);
 }
 
+static void gc_collect_with_no_reader_an_emptied_file_goes_at_once(void)
+{
+    EX_RULE(5, "the epoch moves on twice with no pin held: a file emptied now can go now");
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    vlog_file *f = ex_store_file(vs, 7);
+    uint64_t retired = f->retired;
+    cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "a file emptied, its moves durable, no "
+            "snapshot older and no pin held: one collection moves the epoch on twice (from "
+            "its retirement, it needs retired + 2), each time only while the epoch before it "
+            "holds no pin, and removes the file now, not at a later collection");
+    EX_CHECK(atomic_load(&vs->epoch) == retired + 2, "with no pin held, one collection moves "
+             "the epoch on twice, not more (it was %llu at the emptying, %llu now)",
+             (unsigned long long)retired, (unsigned long long)atomic_load(&vs->epoch));
+    value_store_close(vs, 0);
+}
+
 static void gc_collect_waits_for_snapshots(void)
 {
     EX_RULE(5, "removed only once moved_seq <= oldest");
@@ -689,6 +707,7 @@ static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_power_cut_at_each_step),
     HARNESS_TEST(gc_collect_kill_at_each_step),
     HARNESS_TEST(gc_collect_waits_for_the_moves_to_be_durable),
+    HARNESS_TEST(gc_collect_with_no_reader_an_emptied_file_goes_at_once),
     HARNESS_TEST(gc_collect_waits_for_snapshots),
     HARNESS_TEST(gc_collect_waits_for_pins),
     HARNESS_TEST(gc_collect_waits_for_a_pin_of_either_parity),
