@@ -44,7 +44,12 @@ _Noreturn void ex_fail(const char *file, int line, const char *expr, const char 
  * crash's context.  The grade sends the learner to that rule's section
  * of the page (`rule N reread`), and grade/check.sh checks that every
  * rule a test names is one of the list's, and every rule has a test. */
-#define EX_RULE(n, what) ex_rule(__FILE__, n, what)
+#ifndef EX_EXERCISE_FILE
+/* A helper file holding tests of one exercise defines it as that
+ * exercise's test file's name ("gc_collect_test.c") before this header. */
+#define EX_EXERCISE_FILE __FILE__
+#endif
+#define EX_RULE(n, what) ex_rule(EX_EXERCISE_FILE, n, what)
 void ex_rule(const char *file, int n, const char *what);
 /* The rule EX_RULE set, as ex_fail writes it ("rule 3 of NAME (what)"),
  * or "" if none; ex_rule_put(text) sets it back to such a text (a helper

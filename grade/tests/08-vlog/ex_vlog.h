@@ -62,4 +62,9 @@ void ex_expect_big(kv_db *db, const char *k, size_t vlen, uint8_t seed, const ch
 /* The numbers of dir's value-log files, ascending, at most cap; how many. */
 size_t ex_vlog_files(const char *dir, uint64_t *out, size_t cap);
 
+/* gc_collect's tests that cut kv_compact's collection at each of its file
+ * operations (gc_collect_cuts.c). */
+void gc_collect_power_cut_at_each_step(void);
+void gc_collect_kill_at_each_step(void);
+
 #endif
