@@ -57,7 +57,7 @@ static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, 
     }
     EX_CHECK(more == 0 && values == 3, "the job offers the file's three values (got %d, then "
              "%d: %s)", values, more, kv_errmsg());
-    uint64_t dead = vs->dead, moved = vs->moved;
+    uint64_t dead = vs->dead, moved = vs->moved, moved_bytes = vs->moved_bytes;
     harness_context("value_store_job_end(seq %llu, status %d)", (unsigned long long)seq,
                     status);
     value_store_job_end(vs, job, seq, status);
@@ -72,6 +72,11 @@ static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, 
              "the collector's work from them): got %llu and %llu, want %llu and %llu",
              (unsigned long long)vs->dead, (unsigned long long)vs->moved,
              (unsigned long long)want_dead, (unsigned long long)want_moved);
+    uint64_t want_bytes = moved_bytes + (fate == VALUE_MOVED ? 3000 + 45000 + 700 : 0);
+    EX_CHECK(vs->moved_bytes == want_bytes, "value_store_job_end adds the bytes the job moved "
+             "to vs->moved_bytes (kv_stats' session.values.gc_bytes_moved): the three values "
+             "moved hold 48,700 bytes; got %llu, want %llu",
+             (unsigned long long)vs->moved_bytes, (unsigned long long)want_bytes);
     ex_rule_put(test_rule);
 }
 
@@ -314,7 +319,7 @@ static void gc_collect_with_no_reader_an_emptied_file_goes_at_once(void)
     EX_RULE(5, "the epoch moves on twice with no pin held: a file emptied now can go now");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
-    cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
+    cl_pass(vs, VALUE_MOVED, 100, KV_OK, 1);
     vlog_file *f = ex_store_file(vs, 7);
     uint64_t retired = f->retired;
     cl_gone(vs, dir, cl_collect(vs, 1000, 1000), "a file emptied, its moves durable, no "

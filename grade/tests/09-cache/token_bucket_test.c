@@ -99,6 +99,20 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
     EX_CHECK(k.granted == 100000 && k.waited_ns == 0, "with no limit the bytes are still "
              "counted as granted (100000; got %llu) and nothing waited (got %llu ns)",
              (unsigned long long)k.granted, (unsigned long long)k.waited_ns);
+    /* And while another request sleeps (the rate was 0 only since it fell
+     * asleep): every byte granted is counted, whoever else waits. */
+    EX_RULE(6, "rl->granted counts every byte once, with no limit too");
+    pthread_mutex_lock(&rl.mu);
+    rl.sleeping++;
+    pthread_mutex_unlock(&rl.mu);
+    rate_limiter_request(&rl, 5000, RL_LOW);
+    pthread_mutex_lock(&rl.mu);
+    rl.sleeping--;
+    pthread_mutex_unlock(&rl.mu);
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(k.granted == 105000, "with no limit every byte is counted as granted, whatever "
+             "another request is doing (one is asleep in the bucket here): 105,000 (got %llu)",
+             (unsigned long long)k.granted);
     rate_limiter_destroy(&rl);
 }
 
