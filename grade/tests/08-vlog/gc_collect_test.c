@@ -12,10 +12,12 @@
  * whole pass through kv.h: overwrites, a flush, kv_compact, and the old
  * value-log file is gone while every key reads its newest value.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ex_vlog.h"
@@ -604,6 +606,48 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
     kv_close(db);
 }
 
+typedef struct cl_locked {
+    value_store *vs;
+    value_job *job;
+    _Atomic int done;
+} cl_locked;
+
+static void *cl_end_thread(void *arg)
+{
+    cl_locked *l = arg;
+    value_store_job_end(l->vs, l->job, 100, KV_OK);
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static void gc_collect_a_job_ends_under_the_store_lock(void)
+{
+    EX_RULE(1, "the job's file and the store's counts changed under vs->lock");
+    const char *dir = harness_tmpdir();
+    value_store *vs = cl_store(dir, 1, NULL);
+    cl_locked l = {.vs = vs};
+    EX_CHECK(value_store_pick(vs, 0, &l.job) == KV_OK && l.job != NULL,
+             "test setup: value_store_pick takes file 7 (%s)", kv_errmsg());
+    value_move m;
+    while (value_store_job_next(l.job, &m) == 1)
+        value_store_job_result(l.job, VALUE_DEAD);
+    pthread_mutex_lock(&vs->lock);
+    pthread_t t;
+    harness_context("value_store_job_end on another thread while the test holds vs->lock: the "
+                    "job's file and the store's counts are changed under vs->lock, so it waits");
+    EX_CHECK(pthread_create(&t, NULL, cl_end_thread, &l) == 0, "test setup: pthread_create");
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    int early = atomic_load(&l.done);
+    pthread_mutex_unlock(&vs->lock);
+    pthread_join(t, NULL);
+    EX_CHECK(!early, "value_store_job_end returned while another thread held vs->lock: the "
+             "file's state and counts and the store's are shared with the engine's writers "
+             "and readers, so a job ends holding vs->lock (value_log.h: \"lock: the fields "
+             "below, and each file's\")");
+    value_store_close(vs, 0);
+}
+
 static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_a_measure_counts_the_file),
     HARNESS_TEST(gc_collect_a_recount_keeps_what_the_drops_took),
@@ -620,6 +664,7 @@ static const harness_test gc_collect_tests[] = {
     HARNESS_TEST(gc_collect_waits_for_pins),
     HARNESS_TEST(gc_collect_waits_for_a_pin_of_either_parity),
     HARNESS_TEST(gc_collect_a_failed_job_keeps_the_file),
+    HARNESS_TEST(gc_collect_a_job_ends_under_the_store_lock),
     HARNESS_TEST(gc_collect_kv_compact_frees_an_overwritten_file),
 };
 const harness_suite gc_collect_suite = HARNESS_SUITE("gc_collect", gc_collect_tests);

@@ -173,6 +173,32 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
                         2 * i, LONG_KEYS);
         ex_expect(db, k, v, "every 300-byte key put is found, with its value");
     }
+    /* Memory that runs out during a lookup (an iterator's key buffer, a
+     * partition read): the lookup fails with KV_ERR_NOMEM, or goes on
+     * without what it could not have (an uncached block) and finds the
+     * key; a key put is never answered "absent". */
+    EX_RULE(1, "a top-level iterator that failed is that failure, never past every partition");
+    snprintf(k + 295, sizeof k - 295, "%05d", 2 * 101);
+    pl_value(v, sizeof v, 2 * 101);
+    for (long n = 1; n < 200; n++) {
+        if (!ex_alloc_fail_at(n))
+            break; /* a sanitizer's build: nothing is made to fail */
+        void *got = NULL;
+        size_t gl = 0;
+        harness_context("kv_get of a 300-byte key put before, its allocation number %ld from "
+                        "now failing", n);
+        int rc = kv_get(db, k, strlen(k), &got, &gl);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        kv_free(got);
+        EX_CHECK(rc != KV_NOT_FOUND, "a lookup whose allocation number %ld failed (an "
+                 "iterator's key buffer, a block read) fails with KV_ERR_NOMEM or finds the "
+                 "key all the same, never answers that a key put is absent: a top-level "
+                 "iterator that stopped for memory is that failure (parted_iter_failed), "
+                 "not a key past every partition (got KV_NOT_FOUND)", n);
+        if (!failed)
+            break;
+    }
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
