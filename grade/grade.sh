@@ -624,7 +624,7 @@ procedure_cuts() {
         return 1
     fi
     if [ "$sum" != "0 passed, 0 failed" ]; then
-        procedure_detail="procedures cut at each step (the exercises' *_$2_* tests): $sum; "
+        procedure_detail="procedures cut at each step (the exercises' *_$2_* tests): $sum"
         say "$1: procedures cut at each step: ok ($sum)"
     fi
 }
@@ -645,7 +645,7 @@ if want crash; then
             [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
             rung_fail crash "${what:-crashtest exited with status $status (see $log)}"
         else
-            row rung crash pass "${procedure_detail}crashtest: $sum" ""
+            row rung crash pass "${procedure_detail:+$procedure_detail; }crashtest: $sum" ""
             say "crash: ok ($sum)"
         fi
     fi
@@ -730,7 +730,8 @@ if want power; then
         power_fs
     fi
     if [ -z "$failed_rung" ] && ! grep -q '^rung	power	' "$card"; then
-        row rung power pass "$power_procedures${power_detail:-no procedure of $filter is cut}" ""
+        detail="$power_procedures${power_procedures:+${power_detail:+; }}$power_detail"
+        row rung power pass "${detail:-no procedure of $filter is cut}" ""
     fi
 fi
 
