@@ -270,21 +270,8 @@ function param_names(params,   n, parts, i, p, depth, c, cur, names, k) {
 
 # Appends to out[] (count nout) the lines of a C comment holding text,
 # wrapped at 78 columns, after the label.
-function wrap(label, text,   words, n, i, line, lead) {
-    n = split(text, words, /[ \t]+/)
-    lead = " * "
-    line = lead label
-    for (i = 1; i <= n; i++) {
-        if (words[i] == "")
-            continue
-        if (length(line) + 1 + length(words[i]) > 78 && line != lead) {
-            out[++nout] = line
-            line = lead "  " words[i]
-        } else {
-            line = line (line ~ /[^ ]$/ ? " " : "") words[i]
-        }
-    }
-    out[++nout] = line
+function wrap(label, text) {
+    wrap_at(label, text, 2)
 }
 
 # As wrap, with continuation lines indented to `indent` columns after

@@ -328,6 +328,11 @@ sweep) targets="$out/kvtest" ;;
 speed) targets="$out/kvbench" ;;
 fuzz) targets="$out/kvtest" ;; # the harnesses are built by the rung
 esac
+# --only crash or power with --filter of an exercise (not crashtest's
+# options): its procedures alone.
+case $only in
+crash | power) if [ -n "$filter" ] && [ -n "${filter%%-*}" ]; then targets="$out/exercisetest"; fi ;;
+esac
 # The reference's objects are built (or found up to date) first, two at a
 # time; then the rest.
 # GRADE_PREBUILT=1 (grade/check.sh, which builds many at once): the
@@ -628,6 +633,22 @@ procedure_cuts() {
         say "$1: procedures cut at each step: ok ($sum)"
     fi
 }
+# crashtest_run RUNG LOG ARGS...: crashtest --quick ARGS, its output in
+# LOG; the rung fails with crashtest's first failure, or crashtest_sum is
+# its summary line.
+crashtest_run() {
+    _rung=$1 log=$2
+    shift 2
+    run_log "$log" 900 "$out/crashtest" --quick "$@"
+    status=$?
+    crashtest_sum=$(summary "$log")
+    if [ $status -ne 0 ] || [ -z "$crashtest_sum" ]; then
+        what=$(first_check "$log")
+        [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
+        rung_fail "$_rung" "${what:-crashtest exited with status $status (see $log)}"
+        return 1
+    fi
+}
 if want crash; then
     say "crash: procedures killed at each step, then process kills at random moments (crashtest --quick --kill)"
     procedure_cuts crash kill
@@ -635,19 +656,9 @@ if want crash; then
         :
     elif [ -n "$filter" ] && [ -n "${filter%%-*}" ]; then
         row rung crash pass "${procedure_detail:-no procedure of $filter is cut}" ""
-    else
-        log=$logs/crashtest-kill.log
-        run_log "$log" 900 "$out/crashtest" --quick --kill $filter
-        status=$?
-        sum=$(summary "$log")
-        if [ $status -ne 0 ] || [ -z "$sum" ]; then
-            what=$(first_check "$log")
-            [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
-            rung_fail crash "${what:-crashtest exited with status $status (see $log)}"
-        else
-            row rung crash pass "${procedure_detail:+$procedure_detail; }crashtest: $sum" ""
-            say "crash: ok ($sum)"
-        fi
+    elif crashtest_run crash "$logs/crashtest-kill.log" --kill $filter; then
+        row rung crash pass "${procedure_detail:+$procedure_detail; }crashtest: $crashtest_sum" ""
+        say "crash: ok ($crashtest_sum)"
     fi
 fi
 
@@ -667,15 +678,8 @@ power_sim() {
     case " $filter " in *" --power "* | *" --ioerr "*) modes="" ;; esac
     say "power: power loss at every sync, failing I/O calls (crashtest --quick $modes)"
     log=$logs/crashtest-power.log
-    run_log "$log" 900 "$out/crashtest" --quick $modes $filter
-    status=$?
-    sum=$(summary "$log")
-    if [ $status -ne 0 ] || [ -z "$sum" ]; then
-        what=$(first_check "$log")
-        [ $status -eq 124 ] && what="crashtest did not finish in 900 s"
-        rung_fail power "${what:-crashtest exited with status $status (see $log)}"
-        return
-    fi
+    crashtest_run power "$log" $modes $filter || return
+    sum=$crashtest_sum
     # The torn states among them (tests/crash/powerloss.c's tables).
     torn=$(awk '$1 == "torn-prefix" || $1 == "torn-sector" { n[$1] += $2 }
                 END { if (n["torn-prefix"] + n["torn-sector"] > 0)

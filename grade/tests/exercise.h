@@ -139,6 +139,18 @@ void ex_seed_mode(const char *harness, uint8_t mode, const void *p, size_t n);
 /* Every file of dir whose name ends with suffix, as ex_seed. */
 void ex_seed_files(const char *harness, const char *dir, const char *suffix);
 
+/* A procedure cut at each of its steps (the tests named *_kill_* and
+ * *_power_*): ex_sim_root installs the power-loss simulator (io_sim.h)
+ * over a fresh directory under the test's and returns it; after the
+ * procedure ran between journal positions from and to (io_sim_position),
+ * and the simulator was uninstalled, ex_sim_cut(at, from, power, what, n)
+ * writes the state a power cut (power: what was not synced is lost, names
+ * too) or a kill (every write kept) after the first `at` entries leaves,
+ * in a fresh directory standing for the root, and returns it; *what gets
+ * the last file operation before the cut in words ("none yet" at from). */
+const char *ex_sim_root(void);
+const char *ex_sim_cut(size_t at, size_t from, int power, char *what, size_t n);
+
 /* Writes p[0, n) as the file `name` in a fresh temporary directory and
  * returns its path (valid until the test ends). */
 const char *ex_write_file(const char *name, const void *p, size_t n);

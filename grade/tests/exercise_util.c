@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io_sim.h"
 #include "kv.h"
 
 static char ex_rule_text[256];
@@ -358,4 +359,30 @@ void ex_seed_files(const char *harness, const char *dir, const char *suffix)
         close(fd);
     }
     closedir(d);
+}
+
+const char *ex_sim_root(void)
+{
+    const char *root = harness_join(harness_tmpdir(), "sim");
+    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
+    int rc = io_sim_install(root);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    return root;
+}
+
+const char *ex_sim_cut(size_t at, size_t from, int power, char *what, size_t n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "cut-%zu", at);
+    const char *state = harness_join(harness_tmpdir(), name);
+    EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
+    io_sim_crash c = {.at = at, .data = power ? IO_SIM_LOSE : IO_SIM_KEEP,
+                      .names = power ? IO_SIM_LOSE : IO_SIM_KEEP};
+    int rc = io_sim_materialize(&c, state, NULL);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+    if (at > from)
+        io_sim_describe(at - 1, what, n);
+    else
+        snprintf(what, n, "none yet");
+    return state;
 }

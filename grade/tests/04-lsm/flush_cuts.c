@@ -11,7 +11,6 @@
 #define EX_EXERCISE_FILE "flush_test.c"
 
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "exercise.h"
 #include "io.h"
@@ -23,10 +22,7 @@ void flush_kill_at_each_step(void);
 
 static void flush_cut_at_each_step(int power)
 {
-    const char *root = harness_join(harness_tmpdir(), "sim");
-    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    const char *root = ex_sim_root();
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = 1;
@@ -42,7 +38,7 @@ static void flush_cut_at_each_step(int power)
     EX_CHECK(io_sync_dir(root) == KV_OK, "test setup: the root's names synced");
     size_t from = io_sim_position();
     harness_context("kv_flush of 200 synced puts, recorded in the power-loss simulator's journal");
-    rc = kv_flush(db);
+    int rc = kv_flush(db);
     size_t to = io_sim_position();
     kv_close(db);
     io_sim_uninstall();
@@ -53,18 +49,7 @@ static void flush_cut_at_each_step(int power)
     kv_options_init(&reopen);
     char what[256];
     for (size_t at = from; at <= to; at++) {
-        char name[32];
-        snprintf(name, sizeof name, "cut-%zu", at);
-        const char *state = harness_join(harness_tmpdir(), name);
-        EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
-        io_sim_crash c = {.at = at, .data = power ? IO_SIM_LOSE : IO_SIM_KEEP,
-                          .names = power ? IO_SIM_LOSE : IO_SIM_KEEP};
-        rc = io_sim_materialize(&c, state, NULL);
-        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
-        if (at > from)
-            io_sim_describe(at - 1, what, sizeof what);
-        else
-            snprintf(what, sizeof what, "none yet");
+        const char *state = ex_sim_cut(at, from, power, what, sizeof what);
         harness_context("%s after %zu of the flush's %zu file operations (the last: %s)",
                         power ? "a power cut" : "a kill", at - from, to - from, what);
         kv_db *s = NULL;

@@ -7,7 +7,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ex_vlog.h"
@@ -26,35 +25,23 @@
  * before kv_compact began). */
 static void gc_collect_cut_at_each_step(int power)
 {
-    const char *root = harness_join(harness_tmpdir(), "sim");
-    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    const char *root = ex_sim_root();
     kv_options opt;
     kv_options_init(&opt);
     opt.memtable_bytes = 64u << 10;
     opt.create_if_missing = 1;
     const char *dir = harness_join(root, "db");
     kv_db *db = ex_open(dir, &opt, "test setup: a database of stage 08 under the simulator");
-    char key[16];
-    for (int i = 0; i < 8; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_put_big(db, key, 3000, (uint8_t)(10 * (i + 1)));
-    }
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
-    for (int i = 0; i < 6; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_put_big(db, key, 2000, 3);
-    }
+    ex_vlog_overwrites(db);
     /* Closed (every write on stable storage) and opened again with sync =
      * 0: the moves the jobs write are synced by the collection's own
      * rule, not by each put. */
-    EX_CHECK(kv_flush(db) == KV_OK && kv_close(db) == KV_OK && io_sync_dir(root) == KV_OK,
+    EX_CHECK(kv_close(db) == KV_OK && io_sync_dir(root) == KV_OK,
              "test setup: kv_flush, kv_close (%s)", kv_errmsg());
     db = ex_open(dir, &opt, "test setup: the database opens again");
     size_t from = io_sim_position();
     alarm(30);
-    rc = kv_compact(db);
+    int rc = kv_compact(db);
     alarm(0);
     size_t to = io_sim_position();
     int gone = !ex_vlog_exists(dir, 1);
@@ -69,31 +56,16 @@ static void gc_collect_cut_at_each_step(int power)
     reopen.memtable_bytes = 64u << 10;
     char what[256];
     for (size_t at = from; at <= to; at++) {
-        char name[32];
-        snprintf(name, sizeof name, "cut-%zu", at);
-        const char *state = harness_join(harness_tmpdir(), name);
-        EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
-        io_sim_crash c = {.at = at, .data = power ? IO_SIM_LOSE : IO_SIM_KEEP,
-                          .names = power ? IO_SIM_LOSE : IO_SIM_KEEP};
-        rc = io_sim_materialize(&c, state, NULL);
-        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
-        if (at > from)
-            io_sim_describe(at - 1, what, sizeof what);
-        else
-            snprintf(what, sizeof what, "none yet");
+        const char *state = ex_sim_cut(at, from, power, what, sizeof what);
         harness_context("%s after %zu of kv_compact's %zu file operations (the last: %s): "
                         "the database opens, and every key reads its value",
                         power ? "a power cut" : "a kill", at - from, to - from, what);
         EX_RULE(5, "a file is removed only once its moved values are durable");
         kv_db *s = ex_open(harness_join(state, "db"), &reopen, "the database opens after a cut "
                            "inside kv_compact");
-        for (int i = 0; i < 8; i++) {
-            snprintf(key, sizeof key, "key%d", i);
-            ex_expect_big(s, key, i < 6 ? 2000 : 3000, (uint8_t)(i < 6 ? 3 : 10 * (i + 1)),
-                          "every value still read survives a cut at any step of the collection: "
-                          "a value-log file is removed only once the values moved out of it are "
-                          "on stable storage");
-        }
+        ex_vlog_expect_overwrites(s, "every value still read survives a cut at any step of "
+                                  "the collection: a value-log file is removed only once the "
+                                  "values moved out of it are on stable storage");
         kv_close(s);
     }
     io_sim_reset();

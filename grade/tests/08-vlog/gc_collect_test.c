@@ -555,17 +555,7 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
 {
     const char *dir = NULL;
     kv_db *db = ex_vlog_db(&dir, 0);
-    char key[16];
-    for (int i = 0; i < 8; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_put_big(db, key, 3000, (uint8_t)(10 * (i + 1)));
-    }
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
-    for (int i = 0; i < 6; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_put_big(db, key, 2000, 3);
-    }
-    EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
+    ex_vlog_overwrites(db);
     /* key0's first value, dead now, damaged in file 1. */
     size_t n = 0;
     uint8_t *bytes = ex_read_file(cl_vlog_path(dir, 1), &n);
@@ -586,23 +576,16 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
     int rc = kv_compact(db);
     alarm(0);
     (void)rc; /* the damage may be reported; what matters is what reads */
-    for (int i = 0; i < 8; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_expect_big(db, key, i < 6 ? 2000 : 3000, (uint8_t)(i < 6 ? 3 : 10 * (i + 1)),
-                      "a file found damaged while it was emptied is marked damaged and stays "
-                      "(the values after the damage were never moved): every key still reads "
-                      "its value");
-    }
+    ex_vlog_expect_overwrites(db, "a file found damaged while it was emptied is marked damaged "
+                              "and stays (the values after the damage were never moved): every "
+                              "key still reads its value");
     kv_close(db); /* it may report the damage */
     kv_options opt;
     kv_options_init(&opt);
     opt.memtable_bytes = 64u << 10;
     db = ex_open(dir, &opt, "the database opens again after the collection met a damaged file");
-    for (int i = 6; i < 8; i++) {
-        snprintf(key, sizeof key, "key%d", i);
-        ex_expect_big(db, key, 3000, (uint8_t)(10 * (i + 1)), "after a reopen, every key "
-                      "still reads its value: no file was removed with values unmoved");
-    }
+    ex_vlog_expect_overwrites(db, "after a reopen, every key still reads its value: no file was "
+                              "removed with values unmoved");
     kv_close(db);
 }
 
@@ -631,17 +614,10 @@ static void gc_collect_a_job_ends_under_the_store_lock(void)
     value_move m;
     while (value_store_job_next(l.job, &m) == 1)
         value_store_job_result(l.job, VALUE_DEAD);
-    pthread_mutex_lock(&vs->lock);
-    pthread_t t;
     harness_context("value_store_job_end on another thread while the test holds vs->lock: the "
                     "job's file and the store's counts are changed under vs->lock, so it waits");
-    EX_CHECK(pthread_create(&t, NULL, cl_end_thread, &l) == 0, "test setup: pthread_create");
-    struct timespec ts = {0, 200 * 1000000L};
-    nanosleep(&ts, NULL);
-    int early = atomic_load(&l.done);
-    pthread_mutex_unlock(&vs->lock);
-    pthread_join(t, NULL);
-    EX_CHECK(!early, "value_store_job_end returned while another thread held vs->lock: the "
+    int waited = ex_waits_for_lock(&vs->lock, cl_end_thread, &l, &l.done);
+    EX_CHECK(waited, "value_store_job_end returned while another thread held vs->lock: the "
              "file's state and counts and the store's are shared with the engine's writers "
              "and readers, so a job ends holding vs->lock (value_log.h: \"lock: the fields "
              "below, and each file's\")");

@@ -302,17 +302,10 @@ static void gc_pick_holds_the_store_lock(void)
     value_store *vs = pk_store(dir, 50);
     pk_count(vs, 3, 60);
     pk_locked l = {.vs = vs};
-    pthread_mutex_lock(&vs->lock);
-    pthread_t t;
     harness_context("value_store_pick on another thread while the test holds vs->lock: a pick "
                     "reads and marks the store's files under vs->lock, so it waits for it");
-    EX_CHECK(pthread_create(&t, NULL, pk_pick_thread, &l) == 0, "test setup: pthread_create");
-    struct timespec ts = {0, 200 * 1000000L};
-    nanosleep(&ts, NULL);
-    int early = atomic_load(&l.done);
-    pthread_mutex_unlock(&vs->lock);
-    pthread_join(t, NULL);
-    EX_CHECK(!early, "value_store_pick returned while another thread held vs->lock: the "
+    int waited = ex_waits_for_lock(&vs->lock, pk_pick_thread, &l, &l.done);
+    EX_CHECK(waited, "value_store_pick returned while another thread held vs->lock: the "
              "store's files (their states and counts) are shared with the engine's writers "
              "and readers, so a pick reads and marks them holding vs->lock (value_log.h: "
              "\"lock: the fields below, and each file's\")");

@@ -31,18 +31,12 @@ static const char *apply_dir(const char *name)
 
 static replica *apply_open(const char *dir, const kv_options *opt)
 {
-    replica *r = NULL;
-    harness_context("replica_open(%s): the engine opened and the applied index read back from "
-                    "REPLICA_APPLIED_KEY", dir);
-    int rc = replica_open(dir, opt, &r);
-    EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
-    return r;
+    return ex_replica_open_opt(dir, opt);
 }
 
 static void apply_close(replica *r)
 {
-    int rc = replica_close(r);
-    EX_CHECK(rc == KV_OK, "replica_close: %s", kv_errmsg());
+    ex_replica_close(r);
 }
 
 /* The command of `ops`: writes "key=value" ("key=" deletes) under the

@@ -35,14 +35,19 @@ void ex_replica_expect(replica *r, const char *key, const char *want, const char
              strcmp(want, "-") == 0 ? "absent" : want, strcmp(got, "-") == 0 ? "absent" : got);
 }
 
-replica *ex_replica_open(const char *dir)
+replica *ex_replica_open_opt(const char *dir, const kv_options *opt)
 {
     replica *r = NULL;
     harness_context("replica_open(%s): the live engine is the one REPLICA names, at the applied "
                     "index written with it", dir);
-    int rc = replica_open(dir, NULL, &r);
+    int rc = replica_open(dir, opt, &r);
     EX_CHECK(rc == KV_OK, "replica_open(%s): %s", dir, kv_errmsg());
     return r;
+}
+
+replica *ex_replica_open(const char *dir)
+{
+    return ex_replica_open_opt(dir, NULL);
 }
 
 void ex_replica_close(replica *r)

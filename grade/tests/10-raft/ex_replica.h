@@ -19,9 +19,10 @@ const char *ex_replica_value(replica *r, const char *key);
 /* Fails the test, saying `rule`, unless key holds want ("-": absent). */
 void ex_replica_expect(replica *r, const char *key, const char *want, const char *rule);
 
-/* replica_open(dir, NULL) and replica_close, failing the test if either
- * fails. */
+/* replica_open(dir, NULL) (ex_replica_open_opt: opt) and replica_close,
+ * failing the test if either fails. */
 replica *ex_replica_open(const char *dir);
+replica *ex_replica_open_opt(const char *dir, const kv_options *opt);
 void ex_replica_close(replica *r);
 /* A replica in dir at `index` holding "k=v ..." (written through kv.h,
  * the applied key with them), reopened so that it reads its index. */

@@ -275,17 +275,14 @@ static void snapshot_install_records_are_written_in_batches(void)
     /* 5,000 small records: two batches of RESTORE_BATCH_OPS records at
      * most, each kv_write synced, counted in the power-loss simulator's
      * journal. */
-    const char *root = snap_dir("sim");
-    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    const char *root = ex_sim_root();
     replica *r = ex_replica_at(harness_join(root, "r"), 1, "x=1");
     EX_RULE(5, "records in kv_writes of at most RESTORE_BATCH_OPS records");
     enum { N = 5000 };
     size_t len;
     uint8_t *p = ex_snapshot_keys(9, N, &len);
     size_t from = io_sim_position();
-    rc = restore(r, p, len);
+    int rc = restore(r, p, len);
     size_t to = io_sim_position();
     ex_replica_close(r);
     io_sim_uninstall();
@@ -501,14 +498,11 @@ static void snapshot_install_the_live_engine_has_the_replica_options(void)
     /* The replica's own options sync nothing (sync = 0, kv_options_init's
      * default): after a restore, a kv_put on the live engine makes no
      * file sync. */
-    const char *root = snap_dir("sim");
-    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    const char *root = ex_sim_root();
     replica *r = ex_replica_at(harness_join(root, "r"), 1, "x=1");
     size_t len;
     uint8_t *snap = ex_snapshot(5, "a=1", &len);
-    rc = restore(r, snap, len);
+    int rc = restore(r, snap, len);
     EX_CHECK(rc == KV_OK, "test setup: a snapshot at 5 installs (got %s: %s)", kv_strerror(rc),
              kv_errmsg());
     EX_RULE(4, "the new engine opened again with the replica's own options");
@@ -538,10 +532,7 @@ static void snapshot_install_the_live_engine_has_the_replica_options(void)
  * other directory). */
 static void snapshot_install_cut_at_each_step(int power)
 {
-    const char *root = snap_dir("sim");
-    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
-    int rc = io_sim_install(root);
-    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    const char *root = ex_sim_root();
     const char *dir = harness_join(root, "r");
     replica *r = ex_replica_at(dir, 3, "mine=1 old=x");
     /* The replica as set up is on stable storage, its directories' names
@@ -556,7 +547,7 @@ static void snapshot_install_cut_at_each_step(int power)
     size_t len;
     uint8_t *p = ex_snapshot_keys(10, N, &len);
     size_t from = io_sim_position();
-    rc = restore(r, p, len);
+    int rc = restore(r, p, len);
     size_t to = io_sim_position();
     ex_replica_close(r);
     io_sim_uninstall();
@@ -577,19 +568,8 @@ static void snapshot_install_cut_at_each_step(int power)
     }
     uint8_t *small = ex_snapshot(12, "s=1", &len);
     for (size_t at = from; at <= to; at++) {
-        char name[32];
-        snprintf(name, sizeof name, "cut-%zu", at);
-        const char *state = snap_dir(name);
-        EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
-        io_sim_crash c = {.at = at, .data = power ? IO_SIM_LOSE : IO_SIM_KEEP,
-                          .names = power ? IO_SIM_LOSE : IO_SIM_KEEP};
-        rc = io_sim_materialize(&c, state, NULL);
-        EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+        const char *state = ex_sim_cut(at, from, power, what, sizeof what);
         const char *sdir = harness_join(state, "r");
-        if (at > from)
-            io_sim_describe(at - 1, what, sizeof what);
-        else
-            snprintf(what, sizeof what, "none yet");
         EX_RULE(7, "a crash at any step leaves an engine that opens, the old or the new");
         replica *s = ex_replica_open(sdir);
         uint64_t applied = replica_applied(s);
