@@ -61,6 +61,8 @@ static struct {
     sim_entry *e;
     size_t n, cap;
     sim_names live;       /* the names as they are now: path -> inode */
+    sim_names locks;      /* the lock files taken (io_ops.lock), which are not
+                             journaled: their unlink is not either */
     char **dirs;          /* directory id -> relative path ("" = root) */
     uint32_t *dir_parent;
     size_t ndirs, capdirs;
@@ -381,7 +383,9 @@ static int sim_unlink(const char *path)
     const char *rel = sim_rel(path);
     if (rc == 0 && rel != NULL) {
         long dir = sim_parent(rel);
-        if (sim_names_find(&sim.live, rel) == NULL || dir < 0) {
+        if (sim_names_find(&sim.live, rel) == NULL && sim_names_find(&sim.locks, rel) != NULL) {
+            sim_names_remove(&sim.locks, rel); /* a lock file: in no crash state */
+        } else if (sim_names_find(&sim.live, rel) == NULL || dir < 0) {
             sim.untracked++;
         } else {
             sim_names_remove(&sim.live, rel);
@@ -438,7 +442,16 @@ static int sim_list(const char *dir, char ***names, size_t *count)
 
 static int sim_lock(const char *path, int exclusive, io_lock **lock)
 {
-    return sim.inner->lock(path, exclusive, lock);
+    int rc = sim.inner->lock(path, exclusive, lock);
+    const char *rel = sim_rel(path);
+    if (rc == 0 && rel != NULL) {
+        pthread_mutex_lock(&sim.mu);
+        if (sim_names_find(&sim.live, rel) == NULL && sim_names_find(&sim.locks, rel) == NULL &&
+            sim_names_set(&sim.locks, rel, 0) < 0)
+            sim.untracked++;
+        pthread_mutex_unlock(&sim.mu);
+    }
+    return rc;
 }
 
 static int sim_unlock(io_lock *lock) { return lock->ops->unlock(lock); }
@@ -474,6 +487,7 @@ void io_sim_reset(void)
     sim.e = NULL;
     sim.n = sim.cap = 0;
     sim_names_free(&sim.live);
+    sim_names_free(&sim.locks);
     for (size_t i = 0; i < sim.ndirs; i++)
         free(sim.dirs[i]);
     free(sim.dirs);

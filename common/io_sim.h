@@ -61,7 +61,8 @@
  * luck the next file system may not share.
  *
  * What the model leaves out: the lock file (io_ops.lock) is not journaled,
- * so a crash state never holds it (kv_open creates it); file timestamps and
+ * so a crash state never holds it (kv_open creates it), nor is its unlink
+ * (a directory of an engine cleared whole); file timestamps and
  * modes; a sync that fails (it is not journaled, so it promises nothing);
  * renames of directories.  A rename between two directories is durable
  * once both are synced, and counts for rule 3 as a change of the one it

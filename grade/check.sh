@@ -14,6 +14,11 @@
 #             exercise (--quick), every rung (--full);
 #   engine    (--full) the reference's build/STAGE/libkv.a graded as an
 #             ENGINE passes every rung;
+#   reworded  the reference with every message its exercise functions build
+#             worded otherwise (grade/reword.py) passes every exercise and
+#             the stage's own unit tests (--quick), every rung (--full): the
+#             grade checks that a reason is there and what it names, never
+#             its words;
 #   wrong     each planted wrong solution of the list (one edit of the
 #             reference, in a workspace of its own) fails the rung the list
 #             names, with a message holding the list's `expect` text; with
@@ -58,7 +63,10 @@ rung_targets() {
     exercises) echo "$1/exercisetest" ;;
     suites) echo "$1/kvtest$(echo "$info" | grep -q '^stagetest=yes' && echo " $1/stagetest")" ;;
     race) echo "$1/kvtest" ;;
-    crash | power) echo "$1/crashtest" ;;
+    crash | power) case $4 in
+                   "" | -*) echo "$1/crashtest $1/exercisetest" ;;
+                   *) echo "$1/exercisetest" ;; # an exercise's procedures alone
+                   esac ;;
     sweep) echo "$1/kvtest" ;;
     speed) echo "$1/kvbench" ;;
     fuzz) echo "$1/kvtest $1/fuzz/$4" ;;
@@ -120,6 +128,15 @@ for stage in $stages; do
     else
         echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
     fi
+    # Every rule of the list (`rule N`) has a test that names it and a
+    # section of the page that says it; every rule a test names is one of
+    # the list's (grade/rules_check.sh).
+    nrules=$(ex -v mode=rules | wc -l)
+    if ! sh "$here/rules_check.sh" "$stage" >"$base/rules.out" 2>&1; then
+        bad "$stage: the rules of grade/$stage.exercises: $(head -n 3 "$base/rules.out" | sed "s/^$stage: //" | tr '\n' ';')"
+    elif [ "$nrules" -gt 0 ]; then
+        ok "$stage: each of the list's $nrules rules has a test that names it, and its section of docs/$stage.md says it"
+    fi
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
         continue
@@ -152,6 +169,14 @@ for stage in $stages; do
         [ $mode = --quick ] && targets="$targets $base/out-$v/exercisetest"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" "$v" "$base/$v" "$base/out-$v" "" >>"$jobs"
     done
+    # The reference, its messages worded otherwise.
+    if python3 "$here/reword.py" "$stage" "$base/reworded" 2>"$base/reworded.err"; then
+        builds="$builds $base/out-reworded@$stage@$base/reworded@-"
+        [ $mode = --quick ] && targets="$targets $base/out-reworded/exercisetest$(echo "$info" | grep -q "^stagetest=yes" && echo " $base/out-reworded/kvtest $base/out-reworded/stagetest")"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$stage" reworded "$base/reworded" "$base/out-reworded" "" >>"$jobs"
+    else
+        bad "$stage: grade/reword.py: $(tail -n 1 "$base/reworded.err")"
+    fi
     if [ $mode = --full ]; then
         builds="$builds $base/out-engine@$stage@-@build/$stage/libkv.a"
         printf '%s\t%s\t%s\t%s\t%s\n' "$stage" engine "build/$stage/libkv.a" "$base/out-engine" "" >>"$jobs"
@@ -262,6 +287,25 @@ grade_job() {
             ok "$stage: the starter with the reference's bodies put back passes$( [ -z "$only" ] && echo " every rung" || echo " every exercise")"
         else
             bad "$stage: the starter with the reference's bodies fails: $(grep -m1 '^First failing check' "$base/filled.log") (see $base/filled.log)"
+        fi
+        ;;
+    reworded)
+        if [ $mode = --quick ]; then
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only exercises >"$base/reworded.log" 2>&1
+            status=$?
+            if [ $status -eq 0 ] && grep -q '^stagetest=yes' "$base/info"; then
+                sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only suites --filter stagetest \
+                    >>"$base/reworded.log" 2>&1
+                status=$?
+            fi
+        else
+            sh "$here/grade.sh" "$stage" "$ws" --out "$out" >"$base/reworded.log" 2>&1
+            status=$?
+        fi
+        if [ $status -eq 0 ]; then
+            ok "$stage: the reference with its exercises' messages worded otherwise passes$( [ $mode = --quick ] && echo " every exercise and the stage's unit tests" || echo " every rung")"
+        else
+            bad "$stage: the reference with its exercises' messages worded otherwise fails (a check of the reference's words?): $(grep -m1 '^First failing check' "$base/reworded.log" | cut -c 1-300) (see $base/reworded.log)"
         fi
         ;;
     clean)

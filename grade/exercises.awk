@@ -20,6 +20,12 @@
 #   rung-section    -v name=RUNG [-v test=SUITE/TEST]: the page section to
 #                   reread when the rung fails ("" if none): the one its
 #                   `tests` gives that test, else the rung's
+#   rules           one line per rule of an exercise (`rule N`),
+#                   tab-separated: exercise, N, the section to reread, the
+#                   words of that section that state it, the rule
+#   rule-section    -v name=EXERCISE -v n=N: the section to reread when a
+#                   check of rule N of that exercise fails ("" if there is
+#                   no such rule)
 #   get             -v kind=exercise|wrong|rung -v name=N -v key=K: a field
 #   stub            -v target=PATH -v ref=FILE: FILE (the reference of
 #                   PATH) with the body of every exercise function in it
@@ -38,14 +44,18 @@
 #                   the same change made to each, unless its `occurrence`
 #                   names one: that one must be there)
 #   rungs-in-order  the rungs the list names, one a line
-#   sections        every page section the list names (exercises and
-#                   rungs), once each, one a line
+#   sections        every page section the list names (exercises, their
+#                   rules and rungs), once each, one a line
 # Errors go to standard error, and the exit status is 1.
 #
 # The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
 # each followed by "key: value" lines; a line that starts with white space
 # continues the value above it; "#" starts a comment line.  Kinds:
-# exercise, wrong, rung, equivalent.  Code in a wrong solution's `replace`
+# exercise, wrong, rung, equivalent.  An exercise's rules are its keys
+# `rule 1`, `rule 2`... (numbered from 1, none left out), each with a key
+# `rule N reread: SECTION | WORDS`: the heading of the stage's page that
+# states the rule, and words of that section that say it; its `advice`,
+# what no test can tell apart, is said to be advice.  Code in a wrong solution's `replace`
 # and `with` is one line, with "\n" for a line break; an equivalent
 # mutant's `replace` and `with` are the one line it changes, trimmed;
 # its optional `occurrence: N` narrows it to the Nth line of the function
@@ -130,6 +140,25 @@ function need(kind, name, key,   v) {
     if (v == "")
         fail(list ": [" kind " " name "] has no \"" key "\"")
     return v
+}
+
+# How many rules exercise `name` has (its keys `rule 1`..`rule N`).
+function nrules(name,   k) {
+    for (k = 1; (("exercise", name, "rule " k) in F); k++)
+        ;
+    return k - 1
+}
+
+# Rule k of exercise name's reread: sets rr_sec and rr_words; 1, or 0 if
+# it has none (or a malformed one).
+function rule_reread(name, k,   v, bar) {
+    v = field("exercise", name, "rule " k " reread")
+    bar = index(v, " | ")
+    if (bar == 0)
+        return 0
+    rr_sec = trim(substr(v, 1, bar - 1))
+    rr_words = trim(substr(v, bar + 3))
+    return rr_sec != "" && rr_words != ""
 }
 
 # "\n" in a code field is a line break.
@@ -241,16 +270,23 @@ function param_names(params,   n, parts, i, p, depth, c, cur, names, k) {
 
 # Appends to out[] (count nout) the lines of a C comment holding text,
 # wrapped at 78 columns, after the label.
-function wrap(label, text,   words, n, i, line, lead) {
+function wrap(label, text) {
+    wrap_at(label, text, 2)
+}
+
+# As wrap, with continuation lines indented to `indent` columns after
+# " * " (a numbered rule's text under its first word).
+function wrap_at(label, text, indent,   words, n, i, line, lead, pad) {
     n = split(text, words, /[ \t]+/)
     lead = " * "
+    pad = sprintf("%" indent "s", "")
     line = lead label
     for (i = 1; i <= n; i++) {
         if (words[i] == "")
             continue
         if (length(line) + 1 + length(words[i]) > 78 && line != lead) {
             out[++nout] = line
-            line = lead "  " words[i]
+            line = lead pad words[i]
         } else {
             line = line (line ~ /[^ ]$/ ? " " : "") words[i]
         }
@@ -359,7 +395,7 @@ function stub_body(name, fname,   msg, names, k, n, parts, uses, custom, line, i
 }
 
 # Appends the comment above the first function of exercise `name`.
-function stub_comment(name, fname, first,   fns, tests, v) {
+function stub_comment(name, fname, first,   fns, tests, v, n, k) {
     fns = field("exercise", name, "function")
     out[++nout] = "/*"
     if (!first) {
@@ -372,6 +408,16 @@ function stub_comment(name, fname, first,   fns, tests, v) {
          " (" fns ")")
     out[++nout] = " *"
     wrap("What it must do:", need("exercise", name, "does"))
+    if ((n = nrules(name)) > 0) {
+        out[++nout] = " *"
+        wrap("Its rules:", "each checked by a test whose failure names it (\"rule N of " name "\").")
+        for (k = 1; k <= n; k++)
+            wrap_at(sprintf("  %d.", k), field("exercise", name, "rule " k), 6)
+    }
+    if ((v = field("exercise", name, "advice")) != "") {
+        out[++nout] = " *"
+        wrap("Advice, not a rule (no test can tell it from another way that is right):", v)
+    }
     if ((v = field("exercise", name, "keeps")) != "") {
         out[++nout] = " *"
         wrap("Invariants it keeps:", v)
@@ -569,12 +615,24 @@ function mode_wrong(   w, text, i) {
         print L[i]
 }
 
-function mode_check(   i, n, parts, k, file, w, ref) {
+function mode_check(   i, n, parts, k, file, w, ref, key) {
     for (i = 1; i <= nex; i++) {
         file = need("exercise", ex[i], "file")
         need("exercise", ex[i], "title")
         need("exercise", ex[i], "does")
         need("exercise", ex[i], "section")
+        for (k = 1; k <= nrules(ex[i]); k++)
+            if (!rule_reread(ex[i], k))
+                fail(list ": [exercise " ex[i] "] rule " k " has no \"rule " k " reread: SECTION | WORDS\"")
+        for (key in F) {
+            split(key, parts, SUBSEP)
+            if (parts[1] == "exercise" && parts[2] == ex[i] && parts[3] ~ /^rule / &&
+                parts[3] !~ /^rule [1-9][0-9]*( reread)?$/)
+                fail(list ": [exercise " ex[i] "] has a key \"" parts[3] "\": rules are \"rule N\" and \"rule N reread\"")
+            if (parts[1] == "exercise" && parts[2] == ex[i] && match(parts[3], /^rule [1-9][0-9]*/) &&
+                substr(parts[3], 6, RLENGTH - 5) + 0 > nrules(ex[i]))
+                fail(list ": [exercise " ex[i] "] has \"" parts[3] "\" but rules 1 to " nrules(ex[i]) " only: they are numbered from 1, none left out")
+        }
         read_c(file)
         n = split(need("exercise", ex[i], "function"), parts, /[ ,]+/)
         for (k = 1; k <= n; k++)
@@ -649,6 +707,12 @@ BEGIN {
             if (!(v in done_sec))
                 print v
             done_sec[v] = 1
+            for (k = 1; k <= nrules(ex[i]); k++) {
+                if (!rule_reread(ex[i], k) || (rr_sec in done_sec))
+                    continue
+                print rr_sec
+                done_sec[rr_sec] = 1
+            }
         }
         for (i = 1; i <= nrung; i++) {
             v = field("rung", rg[i], "section")
@@ -670,6 +734,14 @@ BEGIN {
                    field("equivalent", eqv[i], "occurrence") + 0, need("equivalent", eqv[i], "why")
     } else if (mode == "rung-section") {
         print rung_section(name, test)
+    } else if (mode == "rules") {
+        for (i = 1; i <= nex; i++)
+            for (k = 1; k <= nrules(ex[i]); k++) {
+                rule_reread(ex[i], k)
+                printf "%s\t%d\t%s\t%s\t%s\n", ex[i], k, rr_sec, rr_words, field("exercise", ex[i], "rule " k)
+            }
+    } else if (mode == "rule-section") {
+        print ((("exercise", name, "rule " n) in F) && rule_reread(name, n + 0)) ? rr_sec : ""
     } else if (mode == "get") {
         print field(kind, name, key)
     } else if (mode == "stub") {

@@ -54,6 +54,14 @@ GRADE_STAGE_INC_07-txn := -Istages/04-lsm/tests
 GRADE_STAGE_SRCS_10-raft := $(REPLICA_SRCS_10-raft) stages/10-raft/member/key_slot.c
 GRADE_STAGE_LIBS_10-raft := $(LIBS_REPLICA)
 GRADE_STAGE_INC_10-raft := -Istages/10-raft/replica -Istages/10-raft/member
+# GRADE_FUZZ_S: harnesses of formats the stage's exercises decode that are
+# not in FUZZ_S (which needs a stage's libkv.a): the fuzz rung builds each
+# from fuzz/T_fuzz.c and GRADE_FUZZ_SRCS_S_T, a workspace's files in place
+# of the reference's.  Stage 10's command, snapshot and member note
+# (the Makefile's "replica" harnesses, here over the learner's files).
+GRADE_FUZZ_10-raft := command snapshot member_note
+$(foreach t,$(GRADE_FUZZ_10-raft),$(eval GRADE_FUZZ_SRCS_10-raft_$(t) := $(filter-out fuzz/%,$(REPLICA_FUZZ_SRCS_$(t)))))
+build/fuzz/10-raft/obj/%.o: FUZZ_CFLAGS += -Istages/10-raft/replica
 
 # The exercises' tests run on the allocator of grade/tests/exercise_alloc.c
 # (and name where a crash happened: grade/tests/exercise_crash.c),
@@ -148,11 +156,20 @@ $(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps
 # stage, over its objects built by clang; with an ENGINE, only the API
 # harness (the others reach inside a stage), over the engine as it is.
 $(1)/fuzz/api: $(call fuzz_obj_common,$(FUZZ_API_SRCS))
+$$(foreach t,$(if $(filter -,$(4)),$(GRADE_FUZZ_$(2))),$$(eval $$(call GRADE_FUZZ_OWN_RULE,$(1),$(2),$$(t))))
 $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/%_fuzz.o \
     $(call fuzz_obj_stage,$(2),fuzz/fuzz_dbfile.c) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
 	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread
+endef
+# GRADE_FUZZ_OWN_RULE OUT,S,T: harness T of GRADE_FUZZ_S over OUT's files
+# and the reference's (each source from the workspace when it holds it).
+define GRADE_FUZZ_OWN_RULE
+$(1)/fuzz/$(3): build/fuzz/$(2)/obj/fuzz/$(3)_fuzz.o \
+    $$(foreach f,$$(GRADE_FUZZ_SRCS_$(2)_$(3)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/$(2)/obj/$$(f:.c=.o)))
+	@mkdir -p $$(dir $$@)
+	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ -lpthread
 endef
 # A workspace's file is compiled with its stage's include path and name.
 # A file its stage compiles with defines of its own (RECOMPILED_<stage>
@@ -212,6 +229,6 @@ grade-stages:
 .PHONY: grade-info
 grade-info:
 	@echo "stagetest=$(if $(TESTS_$(GRADE_STAGE)),yes,no)"
-	@echo "fuzz=$(FUZZ_$(GRADE_STAGE))"
+	@echo "fuzz=$(FUZZ_$(GRADE_STAGE)) $(GRADE_FUZZ_$(GRADE_STAGE))"
 	@echo "sources=$(SRCS_$(GRADE_STAGE)) $(GRADE_STAGE_SRCS_$(GRADE_STAGE)) $(COMMON_SRCS)"
 	@echo "cflags=$(CFLAGS_ALL) -Istages/$(GRADE_STAGE) $(INC_$(GRADE_STAGE)) -DKV_STAGE_NAME='\"$(GRADE_STAGE)\"'"

@@ -291,21 +291,29 @@ static int harness_run_one(const char *full_name, void (*fn)(void))
     return passed;
 }
 
-/* Whether full contains one of the filter's comma-separated parts. */
+/* Whether full contains one of the filter's comma-separated parts (any
+ * name, if every part starts with '!'), and none of the parts that start
+ * with '!' (the rest of such a part). */
 static int harness_filter_matches(const char *filter, const char *full)
 {
     char part[256];
+    int want = 0, positive = 0;
     for (const char *p = filter;; p++) {
         size_t n = strcspn(p, ",");
         if (n > 0 && n < sizeof part) {
             memcpy(part, p, n);
             part[n] = '\0';
-            if (strstr(full, part) != NULL)
-                return 1;
+            if (part[0] == '!') {
+                if (part[1] != '\0' && strstr(full, part + 1) != NULL)
+                    return 0;
+            } else {
+                positive = 1;
+                want |= strstr(full, part) != NULL;
+            }
         }
         p += n;
         if (*p == '\0')
-            return 0;
+            return want || !positive;
     }
 }
 
@@ -328,7 +336,8 @@ int harness_main(int argc, char **argv, const harness_suite *const *suites, size
     if (usage || help) {
         printf("usage: %s [--list] [--suite NAME] [NAME-FILTER]\n"
                "Runs the tests whose \"suite/name\" contains NAME-FILTER, or one of its\n"
-               "comma-separated parts (all of them without one), each in a child process,\n"
+               "comma-separated parts (all of them without one), but none of its parts\n"
+               "that start with '!' (\"!_power_\"), each in a child process,\n"
                "and prints a line per test and a summary.\n"
                "--suite NAME runs only the suite called exactly NAME; --list prints the\n"
                "suites' names, one a line, and runs nothing.\n",

@@ -5,7 +5,7 @@
  * exports one table as a harness_suite, and a main.c lists the suites of its
  * binary.  A test's full name is "suite/function", and the binary's optional
  * argument runs only the tests whose full name contains it (or one of its
- * comma-separated parts); `--suite NAME`
+ * comma-separated parts, and none of those written "!PART"); `--suite NAME`
  * runs only the suite called exactly NAME, and `--list` prints the suites'
  * names (what the grade's rungs run by, never by a substring).
  *

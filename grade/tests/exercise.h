@@ -36,6 +36,27 @@
 _Noreturn void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* EX_RULE(n, "what") says that the checks after it (until the next
+ * EX_RULE, or the test's end) check rule n of the exercise the test file
+ * is named for (grade/tests/S/NAME_test.c: exercise NAME), the rule the
+ * list numbers and the stub states (grade/S.exercises, `rule N`): a
+ * check that fails then begins "rule n of NAME (what): ", and so does a
+ * crash's context.  The grade sends the learner to that rule's section
+ * of the page (`rule N reread`), and grade/check.sh checks that every
+ * rule a test names is one of the list's, and every rule has a test. */
+#ifndef EX_EXERCISE_FILE
+/* A helper file holding tests of one exercise defines it as that
+ * exercise's test file's name ("gc_collect_test.c") before this header. */
+#define EX_EXERCISE_FILE __FILE__
+#endif
+#define EX_RULE(n, what) ex_rule(EX_EXERCISE_FILE, n, what)
+void ex_rule(const char *file, int n, const char *what);
+/* The rule EX_RULE set, as ex_fail writes it ("rule 3 of NAME (what)"),
+ * or "" if none; ex_rule_put(text) sets it back to such a text (a helper
+ * that checks a rule of its own puts back the test's). */
+const char *ex_rule_now(void);
+void ex_rule_put(const char *text);
+
 /* EX_DEADLINE fails the running test with the rule `fmt` states if the
  * test has not ended `seconds` from now: a call that never returns (a loop that never
  * ends, a writer left waiting) then fails with its rule instead of the
@@ -92,6 +113,9 @@ int ex_alloc_failed(void);
  * crashed.  exercise_crash.c; exercise_main.c calls it once.  Off under
  * the sanitizers, which print their own stack. */
 void ex_crash_install(void);
+/* The rule a crash's report names (EX_RULE's words; the handler writes
+ * "    crash rule: WORDS" before its frames). */
+void ex_crash_rule(const char *words);
 /* Stops the running test, placed as a crash (SIGALRM), if it has not
  * ended EX_TEST_SECONDS from now; each test's start calls it. */
 #define EX_TEST_SECONDS 30
@@ -100,6 +124,32 @@ void ex_crash_arm(void);
 /* 1 if the decimal number n stands in msg as a number of its own (not
  * part of a longer one): a message names the count or offset it should. */
 int ex_names_number(const char *msg, unsigned long long n);
+
+/* Keeps p[0, n) as an input for the fuzz rung's harness `harness` (fuzz/
+ * HARNESS_fuzz.c): when the environment's EX_SEEDS names a directory (the
+ * grade sets it as the exercises rung runs), the bytes are written to
+ * EX_SEEDS/HARNESS/ under a name made of their hash, so that the fuzzer
+ * starts from the inputs the tests built (a command cut, a damaged
+ * snapshot, a where); else nothing.  Inputs over 64 KiB are left out (a
+ * fuzzer's inputs are small).  Uses the C library's file calls, never
+ * common/io.h (whose backend a test may have swapped). */
+void ex_seed(const char *harness, const void *p, size_t n);
+/* The same, with one byte `mode` before the bytes (vlog_fuzz.c's mode). */
+void ex_seed_mode(const char *harness, uint8_t mode, const void *p, size_t n);
+/* Every file of dir whose name ends with suffix, as ex_seed. */
+void ex_seed_files(const char *harness, const char *dir, const char *suffix);
+
+/* A procedure cut at each of its steps (the tests named *_kill_* and
+ * *_power_*): ex_sim_root installs the power-loss simulator (io_sim.h)
+ * over a fresh directory under the test's and returns it; after the
+ * procedure ran between journal positions from and to (io_sim_position),
+ * and the simulator was uninstalled, ex_sim_cut(at, from, power, what, n)
+ * writes the state a power cut (power: what was not synced is lost, names
+ * too) or a kill (every write kept) after the first `at` entries leaves,
+ * in a fresh directory standing for the root, and returns it; *what gets
+ * the last file operation before the cut in words ("none yet" at from). */
+const char *ex_sim_root(void);
+const char *ex_sim_cut(size_t at, size_t from, int power, char *what, size_t n);
 
 /* Writes p[0, n) as the file `name` in a fresh temporary directory and
  * returns its path (valid until the test ends). */

@@ -322,12 +322,16 @@ void ex_alloc_end(const char *test)
      * that exercise is needed first (as ex_fail does). */
     const char *msg = kv_errmsg();
     int stub = strstr(msg, "not written yet") != NULL;
+    /* The rule the test checked last (EX_RULE), which a test that checks
+     * what is freed sets before its end. */
+    const char *rule = ex_rule_now();
     harness_fail(__FILE__, __LINE__,
-                 "%s ended with %zu block%s (%zu bytes) still allocated: every block the "
+                 "%s%s%s ended with %zu block%s (%zu bytes) still allocated: every block the "
                  "exercise's code allocates must be freed by its owner (a free dropped?)\n"
                  "      (%s%s: `addr2line -f -e exercisetest ADDRESS` names where)%s%s%s",
-                 test, live, live == 1 ? "" : "s", bytes, where, live > shown ? ", ..." : "",
-                 stub ? "\n      kv_errmsg: \"" : "", stub ? msg : "", stub ? "\"" : "");
+                 rule, rule[0] ? ": " : "", test, live, live == 1 ? "" : "s", bytes, where,
+                 live > shown ? ", ..." : "", stub ? "\n      kv_errmsg: \"" : "", stub ? msg : "",
+                 stub ? "\"" : "");
 }
 
 static void *ex_malloc_from(size_t n, const void *from) { return ex_took(__real_malloc(n), n, from); }

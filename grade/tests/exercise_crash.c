@@ -33,6 +33,7 @@
 #include <link.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,8 +74,23 @@ static void ex_crash_hex(char *buf, size_t *at, uintptr_t v)
         buf[(*at)++] = digits[--n];
 }
 
+static char ex_crash_rule_line[300];
+static size_t ex_crash_rule_len;
+
+void ex_crash_rule(const char *words)
+{
+    ex_crash_rule_len = (size_t)snprintf(ex_crash_rule_line, sizeof ex_crash_rule_line,
+                                         "    crash rule: %s\n", words);
+    if (ex_crash_rule_len >= sizeof ex_crash_rule_line)
+        ex_crash_rule_len = sizeof ex_crash_rule_line - 1;
+}
+
 static void ex_crash_handler(int sig)
 {
+    if (ex_crash_rule_len > 0) {
+        ssize_t r = write(STDOUT_FILENO, ex_crash_rule_line, ex_crash_rule_len);
+        (void)r;
+    }
     void *frames[EX_CRASH_FRAMES];
     int n = backtrace(frames, EX_CRASH_FRAMES);
     char line[32 + EX_CRASH_FRAMES * (3 + 2 * sizeof(uintptr_t))];
@@ -125,4 +141,5 @@ void ex_crash_arm(void)
 #else
 void ex_crash_install(void) {}
 void ex_crash_arm(void) {}
+void ex_crash_rule(const char *words) { (void)words; }
 #endif

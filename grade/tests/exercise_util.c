@@ -16,14 +16,42 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io_sim.h"
 #include "kv.h"
+
+static char ex_rule_text[256];
+
+void ex_rule(const char *file, int n, const char *what)
+{
+    /* The exercise is the test file's name: .../NAME_test.c. */
+    const char *base = strrchr(file, '/');
+    base = base != NULL ? base + 1 : file;
+    const char *end = strstr(base, "_test.c");
+    int len = end != NULL ? (int)(end - base) : (int)strlen(base);
+    snprintf(ex_rule_text, sizeof ex_rule_text, "rule %d of %.*s (%s)", n, len, base, what);
+    ex_crash_rule(ex_rule_text);
+}
+
+const char *ex_rule_now(void)
+{
+    return ex_rule_text;
+}
+
+void ex_rule_put(const char *text)
+{
+    snprintf(ex_rule_text, sizeof ex_rule_text, "%s", text);
+    ex_crash_rule(ex_rule_text);
+}
 
 void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
     char rule[1024];
     va_list ap;
+    size_t at = 0;
+    if (ex_rule_text[0] != '\0')
+        at = (size_t)snprintf(rule, sizeof rule, "%s: ", ex_rule_text);
     va_start(ap, fmt);
-    vsnprintf(rule, sizeof rule, fmt, ap);
+    vsnprintf(rule + at, sizeof rule - at, fmt, ap);
     va_end(ap);
     const char *msg = kv_errmsg();
     if (strstr(msg, "not written yet") != NULL)
@@ -253,4 +281,108 @@ uint64_t ex_dir_bytes(const char *dir)
     }
     closedir(d);
     return total;
+}
+
+enum { EX_SEED_MAX = 64 << 10 };
+
+void ex_seed_mode(const char *harness, uint8_t mode, const void *p, size_t n)
+{
+    const char *dir = getenv("EX_SEEDS");
+    if (dir == NULL || dir[0] == '\0' || n + 1 > EX_SEED_MAX)
+        return;
+    static uint8_t buf[EX_SEED_MAX];
+    buf[0] = mode;
+    if (n > 0)
+        memcpy(buf + 1, p, n);
+    ex_seed(harness, buf, n + 1);
+}
+
+void ex_seed(const char *harness, const void *p, size_t n)
+{
+    const char *dir = getenv("EX_SEEDS");
+    if (dir == NULL || dir[0] == '\0' || n > EX_SEED_MAX)
+        return;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const uint8_t *)p)[i]) * 0x100000001b3ull;
+    char path[4096];
+    char *q = path;
+    /* EX_SEEDS and EX_SEEDS/HARNESS, made as needed. */
+    snprintf(path, sizeof path, "%s", dir);
+    for (q = path + 1; *q != '\0'; q++)
+        if (*q == '/') {
+            *q = '\0';
+            mkdir(path, 0755);
+            *q = '/';
+        }
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s", dir, harness);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/test-%016llx", dir, harness, (unsigned long long)h);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return; /* there already, or no room: a seed less */
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
+        if (w <= 0)
+            break;
+        b += w;
+        n -= (size_t)w;
+    }
+    close(fd);
+}
+
+void ex_seed_files(const char *harness, const char *dir, const char *suffix)
+{
+    const char *seeds = getenv("EX_SEEDS");
+    if (seeds == NULL || seeds[0] == '\0')
+        return;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    static uint8_t buf[EX_SEED_MAX];
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name), sl = strlen(suffix);
+        if (len < sl || strcmp(e->d_name + len - sl, suffix) != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t got = read(fd, buf, sizeof buf);
+        char more;
+        if (got > 0 && read(fd, &more, 1) == 0)
+            ex_seed(harness, buf, (size_t)got);
+        close(fd);
+    }
+    closedir(d);
+}
+
+const char *ex_sim_root(void)
+{
+    const char *root = harness_join(harness_tmpdir(), "sim");
+    EX_CHECK(mkdir(root, 0755) == 0, "test setup: mkdir %s", root);
+    int rc = io_sim_install(root);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_install: %s", kv_errmsg());
+    return root;
+}
+
+const char *ex_sim_cut(size_t at, size_t from, int power, char *what, size_t n)
+{
+    char name[32];
+    snprintf(name, sizeof name, "cut-%zu", at);
+    const char *state = harness_join(harness_tmpdir(), name);
+    EX_CHECK(mkdir(state, 0755) == 0, "test setup: mkdir %s", state);
+    io_sim_crash c = {.at = at, .data = power ? IO_SIM_LOSE : IO_SIM_KEEP,
+                      .names = power ? IO_SIM_LOSE : IO_SIM_KEEP};
+    int rc = io_sim_materialize(&c, state, NULL);
+    EX_CHECK(rc == KV_OK, "test setup: io_sim_materialize: %s", kv_errmsg());
+    if (at > from)
+        io_sim_describe(at - 1, what, n);
+    else
+        snprintf(what, n, "none yet");
+    return state;
 }

@@ -7,7 +7,9 @@
 #include "ex_vlog.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -225,4 +227,42 @@ size_t ex_vlog_files(const char *dir, uint64_t *out, size_t cap)
     }
     closedir(d);
     return n;
+}
+
+int ex_waits_for_lock(pthread_mutex_t *lock, void *(*fn)(void *), void *arg,
+                      _Atomic int *done)
+{
+    pthread_mutex_lock(lock);
+    pthread_t t;
+    EX_CHECK(pthread_create(&t, NULL, fn, arg) == 0, "test setup: pthread_create");
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    int early = atomic_load(done);
+    pthread_mutex_unlock(lock);
+    pthread_join(t, NULL);
+    return !early;
+}
+
+void ex_vlog_overwrites(kv_db *db)
+{
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_put_big(db, key, 3000, (uint8_t)(10 * (i + 1)));
+    }
+    EX_CHECK(kv_flush(db) == KV_OK, "test setup: kv_flush (%s)", kv_errmsg());
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_put_big(db, key, 2000, 3);
+    }
+    EX_CHECK(kv_flush(db) == KV_OK, "test setup: kv_flush (%s)", kv_errmsg());
+}
+
+void ex_vlog_expect_overwrites(kv_db *db, const char *rule)
+{
+    char key[16];
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        ex_expect_big(db, key, i < 6 ? 2000 : 3000, (uint8_t)(i < 6 ? 3 : 10 * (i + 1)), rule);
+    }
 }

@@ -10,6 +10,7 @@
 #ifndef KV_GRADE_EX_VLOG_H
 #define KV_GRADE_EX_VLOG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,5 +62,24 @@ void ex_put_big(kv_db *db, const char *k, size_t vlen, uint8_t seed);
 void ex_expect_big(kv_db *db, const char *k, size_t vlen, uint8_t seed, const char *rule);
 /* The numbers of dir's value-log files, ascending, at most cap; how many. */
 size_t ex_vlog_files(const char *dir, uint64_t *out, size_t cap);
+
+/* Eight keys, key0 .. key7, each put with a value of 3,000 bytes (of
+ * pattern 10 * (i + 1)), flushed; then key0 .. key5 put again with 2,000
+ * bytes (pattern 3), flushed: value-log file 1 then holds two live values
+ * and six dead ones.  ex_vlog_expect_overwrites checks that every key reads
+ * its last value, failing the test with `rule`. */
+void ex_vlog_overwrites(kv_db *db);
+void ex_vlog_expect_overwrites(kv_db *db, const char *rule);
+
+/* Whether fn(arg), on a thread of its own started while the test holds
+ * lock, waited for it: *done (which fn sets when it returns) still 0
+ * after 200 ms; then the lock is released and the thread joined. */
+int ex_waits_for_lock(pthread_mutex_t *lock, void *(*fn)(void *), void *arg,
+                      _Atomic int *done);
+
+/* gc_collect's tests that cut kv_compact's collection at each of its file
+ * operations (gc_collect_cuts.c). */
+void gc_collect_power_cut_at_each_step(void);
+void gc_collect_kill_at_each_step(void);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "ex_vlog.h"
 #include "exercise.h"
+#include "io_fault.h"
 #include "value_log.h"
 
 /* Files 1, 2, 3 holding puts of these sizes (about 3, 10 and 40 KB). */
@@ -93,6 +94,7 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
 
 static void gc_pick_nothing_below_gc_percent(void)
 {
+    EX_RULE(2, "no file worth collecting: nothing to do");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 40);
     pk_count(vs, 3, 10);
@@ -110,6 +112,7 @@ static void gc_pick_nothing_below_gc_percent(void)
 
 static void gc_pick_measures_before_it_empties(void)
 {
+    EX_RULE(1, "a file not counted is measured first");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 90);
     pk_count(vs, 5, 95);
@@ -125,6 +128,7 @@ static void gc_pick_measures_before_it_empties(void)
 
 static void gc_pick_takes_the_most_garbage(void)
 {
+    EX_RULE(2, "the file with the most garbage");
     /* File 1: 90% of about 3 KB; file 3: 60% of 10 KB; file 5: 55% of
      * 40 KB, the most garbage in bytes. */
     value_store *vs = pk_store(harness_tmpdir(), 0);
@@ -164,6 +168,7 @@ static void gc_pick_takes_the_most_garbage(void)
 
 static void gc_pick_respects_gc_percent(void)
 {
+    EX_RULE(2, "only files worth collecting at the store's gc_percent");
     for (int pct = 1; pct <= 99; pct += 7) {
         int gcp = pct == 50 ? 0 : pct; /* 0: the default, 50 */
         value_store *vs = pk_store(harness_tmpdir(), gcp);
@@ -193,6 +198,7 @@ static void gc_pick_respects_gc_percent(void)
 
 static void gc_pick_passes_over_files_it_must_not_take(void)
 {
+    EX_RULE(4, "only adopted, live, undamaged files");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 95)->damaged = 1;
     pk_count(vs, 3, 95)->state = VLOG_EMPTIED;
@@ -224,6 +230,52 @@ static void gc_pick_passes_over_files_it_must_not_take(void)
     value_store_close(vs, 0);
 }
 
+static void gc_pick_takes_only_what_fits_in_half_the_free_space(void)
+{
+    EX_RULE(3, "only a file whose live bytes fit in half of what is free");
+    /* File 5 the most garbage (190 MB of 200) but 10 MB live; file 1 less
+     * garbage (3 MB of 4) and 1 MB live; on a disk of 8 MiB (io_fault's,
+     * empty: the files written before it count as nothing), half of what
+     * is free is 4 MiB, and only file 1 fits. */
+    value_store *vs = pk_store(harness_tmpdir(), 0);
+    vlog_file *f1 = ex_store_file(vs, 1), *f3 = ex_store_file(vs, 3), *f5 = ex_store_file(vs, 5);
+    f1->counted = f3->counted = f5->counted = 1;
+    f1->value_bytes = 4u << 20;
+    f1->live_bytes = 1u << 20;
+    f3->value_bytes = f3->live_bytes = 1000;
+    f5->value_bytes = 200u << 20;
+    f5->live_bytes = 10u << 20;
+    io_fault_plan plan = {.disk_bytes = 8u << 20};
+    io_fault_install(&plan);
+    int move = -1;
+    uint64_t f = pk_pick(vs, &move, "file 5 (190 MB of garbage, 10 MB live) and file 1 (3 MB "
+                         "of garbage, 1 MB live), on a disk with 8 MiB free");
+    io_fault_uninstall();
+    EX_CHECK(f == 1 && move == 1, "a file is emptied only if its live bytes, written again, fit "
+             "in half of what the disk has free (io_space: 8 MiB, so 4 MiB): file 5 has the most "
+             "garbage but 10 MB to move, so file 1 (1 MB) is taken; on a full disk the files "
+             "with the least to move go first (got a job on file %llu, move %d)",
+             (unsigned long long)f, move);
+    value_store_close(vs, 0);
+    vs = pk_store(harness_tmpdir(), 0);
+    f1 = ex_store_file(vs, 1);
+    f5 = ex_store_file(vs, 5);
+    ex_store_file(vs, 3)->counted = 1;
+    f1->counted = f5->counted = 1;
+    f1->value_bytes = 4u << 20;
+    f1->live_bytes = 1u << 20;
+    f5->value_bytes = 200u << 20;
+    f5->live_bytes = 10u << 20;
+    plan.disk_bytes = 64u << 20;
+    io_fault_install(&plan);
+    f = pk_pick(vs, &move, "the same files on a disk with 64 MiB free");
+    io_fault_uninstall();
+    EX_CHECK(f == 5 && move == 1, "with 64 MiB free, file 5's 10 MB to move fit in half of it: "
+             "the file with the most garbage is emptied (got a job on file %llu, move %d)",
+             (unsigned long long)f, move);
+    value_store_close(vs, 0);
+}
+
 /* The store's files, their states and counts, are shared with the
  * engine's writers and readers, under vs->lock: a pick reads and marks
  * them holding it.  Here the test holds the lock while a thread picks:
@@ -245,21 +297,15 @@ static void *pk_pick_thread(void *arg)
 
 static void gc_pick_holds_the_store_lock(void)
 {
+    EX_RULE(4, "the pick is made under vs->lock");
     const char *dir = harness_tmpdir();
     value_store *vs = pk_store(dir, 50);
     pk_count(vs, 3, 60);
     pk_locked l = {.vs = vs};
-    pthread_mutex_lock(&vs->lock);
-    pthread_t t;
     harness_context("value_store_pick on another thread while the test holds vs->lock: a pick "
                     "reads and marks the store's files under vs->lock, so it waits for it");
-    EX_CHECK(pthread_create(&t, NULL, pk_pick_thread, &l) == 0, "test setup: pthread_create");
-    struct timespec ts = {0, 200 * 1000000L};
-    nanosleep(&ts, NULL);
-    int early = atomic_load(&l.done);
-    pthread_mutex_unlock(&vs->lock);
-    pthread_join(t, NULL);
-    EX_CHECK(!early, "value_store_pick returned while another thread held vs->lock: the "
+    int waited = ex_waits_for_lock(&vs->lock, pk_pick_thread, &l, &l.done);
+    EX_CHECK(waited, "value_store_pick returned while another thread held vs->lock: the "
              "store's files (their states and counts) are shared with the engine's writers "
              "and readers, so a pick reads and marks them holding vs->lock (value_log.h: "
              "\"lock: the fields below, and each file's\")");
@@ -275,6 +321,7 @@ static const harness_test gc_pick_tests[] = {
     HARNESS_TEST(gc_pick_takes_the_most_garbage),
     HARNESS_TEST(gc_pick_respects_gc_percent),
     HARNESS_TEST(gc_pick_passes_over_files_it_must_not_take),
+    HARNESS_TEST(gc_pick_takes_only_what_fits_in_half_the_free_space),
     HARNESS_TEST(gc_pick_holds_the_store_lock),
 };
 const harness_suite gc_pick_suite = HARNESS_SUITE("gc_pick", gc_pick_tests);

@@ -91,6 +91,7 @@ static kv_cost pl_get(kv_db *db, const char *k, int *found)
 
 static void partitioned_lookup_every_key_is_found(void)
 {
+    EX_RULE(3, "the index partition's first entry >= the key is the data block");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     char k[32], v[64];
@@ -123,6 +124,7 @@ static void partitioned_lookup_every_key_is_found(void)
  * (exercise.h). */
 static void partitioned_lookup_releases_each_partition_it_reads(void)
 {
+    EX_RULE(5, "every partition's block released");
     const char *dir = pl_build();
     kv_options opt = pl_options();
     opt.cache_bytes = 4096;
@@ -146,6 +148,7 @@ static void partitioned_lookup_releases_each_partition_it_reads(void)
  * does not free one leaves it allocated, and the test ends holding it. */
 static void partitioned_lookup_long_keys_keep_no_memory(void)
 {
+    EX_RULE(5, "every iterator freed");
     const char *dir = harness_tmpdir();
     kv_options opt = pl_options();
     kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
@@ -170,11 +173,38 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
                         2 * i, LONG_KEYS);
         ex_expect(db, k, v, "every 300-byte key put is found, with its value");
     }
+    /* Memory that runs out during a lookup (an iterator's key buffer, a
+     * partition read): the lookup fails with KV_ERR_NOMEM, or goes on
+     * without what it could not have (an uncached block) and finds the
+     * key; a key put is never answered "absent". */
+    EX_RULE(1, "a top-level iterator that failed is that failure, never past every partition");
+    snprintf(k + 295, sizeof k - 295, "%05d", 2 * 101);
+    pl_value(v, sizeof v, 2 * 101);
+    for (long n = 1; n < 200; n++) {
+        if (!ex_alloc_fail_at(n))
+            break; /* a sanitizer's build: nothing is made to fail */
+        void *got = NULL;
+        size_t gl = 0;
+        harness_context("kv_get of a 300-byte key put before, its allocation number %ld from "
+                        "now failing", n);
+        int rc = kv_get(db, k, strlen(k), &got, &gl);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        kv_free(got);
+        EX_CHECK(rc != KV_NOT_FOUND, "a lookup whose allocation number %ld failed (an "
+                 "iterator's key buffer, a block read) fails with KV_ERR_NOMEM or finds the "
+                 "key all the same, never answers that a key put is absent: a top-level "
+                 "iterator that stopped for memory is that failure (parted_iter_failed), "
+                 "not a key past every partition (got KV_NOT_FOUND)", n);
+        if (!failed)
+            break;
+    }
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
 static void partitioned_lookup_asks_the_filter_partition(void)
 {
+    EX_RULE(2, "the filter partition asked first");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     char k[32];
@@ -218,6 +248,7 @@ static void partitioned_lookup_asks_the_filter_partition(void)
 
 static void partitioned_lookup_cold_reads(void)
 {
+    EX_RULE(2, "a key the filter rules out costs one read");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     int found;
@@ -263,6 +294,7 @@ static void partitioned_lookup_cold_reads(void)
 
 static void partitioned_lookup_past_every_partition_is_no_block(void)
 {
+    EX_RULE(1, "no top-level entry >= the key: past every partition");
     /* The top level's last separator is the table's last internal key,
      * (k07998, its sequence number).  A lookup of k07998 at a snapshot
      * older than that write is past it: past every partition.  No record
@@ -518,6 +550,7 @@ static int pl_raise_separator(const char *dir, uint8_t *probe, size_t cap, size_
 
 static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
 {
+    EX_RULE(4, "an index partition with no entry >= the key is damage");
     const char *dir = pl_build_opts(KV_COMPRESSION_NONE, KV_NO_BLOOM);
     uint8_t probe[64];
     size_t plen = 0;
@@ -542,10 +575,24 @@ static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
              "damage, and here has no reason to give (kv_get returned %s: \"%s\")",
              (unsigned long long)at, kv_strerror(rc), msg);
     kv_close(db);
+    /* Again, with no block cache and tables read into memory: the
+     * partition read is the lookup's alone, and one not released is a
+     * block still allocated when the test ends. */
+    EX_RULE(5, "the index partition's block released on the path that finds damage too");
+    kv_options opt = pl_options();
+    opt.cache_bytes = 1;
+    opt.map_tables = KV_NO_MAP;
+    db = ex_open(dir, &opt, "the database opens again, with no block cache");
+    rc = kv_get(db, probe, plen, &v, &vlen);
+    kv_free(v);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "the partition below its key is damage with no block "
+             "cache too (kv_get returned %s)", kv_strerror(rc));
+    kv_close(db);
 }
 
 static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 {
+    EX_RULE(4, "a data block's handle within [TABLE_V2_DATA_AT, D)");
     /* Uncompressed, so that data blocks and index partitions are about
      * the same size, and a handle of one has the length of the other's. */
     const char *dir = pl_build_with(KV_COMPRESSION_NONE);
@@ -568,6 +615,17 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
              "checked against what holds it); read as a data block, it gives a key the "
              "table holds a wrong answer (kv_get returned %s)", (unsigned long long)at,
              kv_strerror(rc));
+    kv_close(db);
+    EX_RULE(5, "the index partition's block released on the path that finds damage too");
+    kv_options opt = pl_options();
+    opt.cache_bytes = 1;
+    opt.map_tables = KV_NO_MAP;
+    db = ex_open(dir, &opt, "the database opens again, with no block cache");
+    v = NULL;
+    rc = kv_get(db, key, strlen(key), &v, &vlen);
+    kv_free(v);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "the misdirected handle is damage with no block cache too "
+             "(kv_get returned %s)", kv_strerror(rc));
     kv_close(db);
 }
 

@@ -8,6 +8,7 @@
  */
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "exercise.h"
@@ -24,6 +25,8 @@ typedef struct tb_clock {
     const char *bound;
     rate_limiter *rl; /* the limiter whose requests sleep here */
     int high; /* whether the request sleeping now is a high one */
+    uint64_t high_leaves; /* at this sleep (0: none) the high request the
+                             test counted in rl->high_waiting leaves */
 } tb_clock;
 
 static uint64_t tb_now(void *arg)
@@ -37,10 +40,18 @@ static void tb_sleep(void *arg, uint64_t ns)
     c->now += ns * c->stretch / 2;
     c->sleeps++;
     if (c->rl != NULL) {
+        char test_rule[256];
+        snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
+        EX_RULE(5, "a request sleeps with rl->mu released");
         EX_CHECK(pthread_mutex_trylock(&c->rl->mu) == 0, "a request sleeps with rl->mu "
                  "released: other requests (a high one that must go first, a refill of the "
                  "rate) take the lock while it sleeps");
+        if (c->high_leaves != 0 && c->sleeps == c->high_leaves) {
+            c->rl->high_waiting--; /* the high request the test stands for ends */
+            c->high = 0;
+        }
         pthread_mutex_unlock(&c->rl->mu);
+        EX_RULE(6, "rl->high_waiting counts a high request for all its stay, and nothing else");
         rate_limiter_counts k;
         rate_limiter_get_counts(c->rl, &k);
         EX_CHECK(k.high_waiting == (uint64_t)c->high, "while a %s request sleeps, %llu high "
@@ -48,6 +59,7 @@ static void tb_sleep(void *arg, uint64_t ns)
                  "request from its start to its end (the low ones wait while it is not 0), "
                  "and nothing else", c->high ? "high" : "low",
                  (unsigned long long)k.high_waiting, c->high);
+        ex_rule_put(test_rule);
     }
     EX_CHECK(c->sleeps <= c->max_sleeps, "%s (it slept %llu times and still waits)",
              c->bound, (unsigned long long)c->sleeps);
@@ -71,6 +83,7 @@ static void tb_init(rate_limiter *rl, tb_clock *c, uint64_t rate)
 
 static void token_bucket_rate_zero_waits_for_nothing(void)
 {
+    EX_RULE(1, "rate 0 is no limit");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 0);
@@ -86,11 +99,26 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
     EX_CHECK(k.granted == 100000 && k.waited_ns == 0, "with no limit the bytes are still "
              "counted as granted (100000; got %llu) and nothing waited (got %llu ns)",
              (unsigned long long)k.granted, (unsigned long long)k.waited_ns);
+    /* And while another request sleeps (the rate was 0 only since it fell
+     * asleep): every byte granted is counted, whoever else waits. */
+    EX_RULE(6, "rl->granted counts every byte once, with no limit too");
+    pthread_mutex_lock(&rl.mu);
+    rl.sleeping++;
+    pthread_mutex_unlock(&rl.mu);
+    rate_limiter_request(&rl, 5000, RL_LOW);
+    pthread_mutex_lock(&rl.mu);
+    rl.sleeping--;
+    pthread_mutex_unlock(&rl.mu);
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(k.granted == 105000, "with no limit every byte is counted as granted, whatever "
+             "another request is doing (one is asleep in the bucket here): 105,000 (got %llu)",
+             (unsigned long long)k.granted);
     rate_limiter_destroy(&rl);
 }
 
 static void token_bucket_grants_at_the_rate(void)
 {
+    EX_RULE(3, "each period brings rate x period");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000); /* 1,000 bytes a period */
@@ -112,6 +140,7 @@ static void token_bucket_grants_at_the_rate(void)
 
 static void token_bucket_carries_over_at_most_the_burst(void)
 {
+    EX_RULE(4, "the bucket holds at most a burst's worth");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -128,6 +157,7 @@ static void token_bucket_carries_over_at_most_the_burst(void)
 
 static void token_bucket_keeps_the_time_between_requests(void)
 {
+    EX_RULE(2, "the whole periods since the mark, idle ones too");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -146,6 +176,7 @@ static void token_bucket_keeps_the_time_between_requests(void)
 
 static void token_bucket_idle_time_brings_only_its_worth(void)
 {
+    EX_RULE(4, "the cap only lowers what the bucket holds");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -163,6 +194,7 @@ static void token_bucket_idle_time_brings_only_its_worth(void)
 
 static void token_bucket_keeps_what_is_left_of_a_period(void)
 {
+    EX_RULE(2, "the mark moves by whole periods only");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -180,6 +212,7 @@ static void token_bucket_keeps_what_is_left_of_a_period(void)
 
 static void token_bucket_a_new_rate_is_seen(void)
 {
+    EX_RULE(3, "a new rate is seen at the next refill");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -209,6 +242,7 @@ static void token_bucket_a_new_rate_is_seen(void)
 
 static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
 {
+    EX_RULE(4, "the cap on whole bytes and the fraction both");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 500); /* half a byte a period */
@@ -226,6 +260,7 @@ static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
 
 static void token_bucket_the_burst_caps_the_fraction_of_a_byte(void)
 {
+    EX_RULE(4, "the cap on whole bytes and the fraction both");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 15); /* 0.015 bytes a period: a burst of 1.5 bytes */
@@ -243,6 +278,7 @@ static void token_bucket_the_burst_caps_the_fraction_of_a_byte(void)
 
 static void token_bucket_counts_each_priority(void)
 {
+    EX_RULE(6, "granted and waited per priority");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -276,6 +312,7 @@ static void token_bucket_counts_each_priority(void)
 
 static void token_bucket_one_byte_a_second_is_a_limit(void)
 {
+    EX_RULE(1, "every rate from 1 B/s up is a limit");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1); /* a millionth of a byte a 1 ms period */
@@ -292,6 +329,60 @@ static void token_bucket_one_byte_a_second_is_a_limit(void)
     rate_limiter_destroy(&rl);
 }
 
+static void token_bucket_the_level_never_passes_the_burst(void)
+{
+    EX_RULE(4, "the bucket holds at most a burst's worth, however often it stood idle");
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000); /* 1,000 bytes a period, a burst of 100,000 */
+    harness_context("idle for a second, a request of 1 byte, idle for a second more, then a "
+                    "request of 150,000 bytes");
+    c.now += 1000 * TB_PERIOD;
+    rate_limiter_request(&rl, 1, RL_LOW);
+    c.now += 1000 * TB_PERIOD;
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 150000, RL_LOW);
+    uint64_t took = c.now - before;
+    EX_CHECK(took >= 49 * TB_PERIOD, "while no request sleeps the bucket holds at most a "
+             "burst's worth, 100,000 bytes, however long and however often it stood idle: "
+             "after two idle seconds with a request of 1 byte between them, 150,000 bytes "
+             "still wait about 50 periods for the 50,000 past the burst (took %.2f ms); a "
+             "cap on what one refill adds, with none on what the bucket holds, saves up a "
+             "burst per idle stretch", (double)took / 1e6);
+    rate_limiter_destroy(&rl);
+}
+
+static void token_bucket_a_low_request_waits_while_a_high_one_does(void)
+{
+    EX_RULE(5, "a low request takes nothing while a high one waits");
+    rate_limiter rl;
+    tb_clock c;
+    tb_init(&rl, &c, 1000000);
+    c.now += 1000 * TB_PERIOD; /* the bucket holds a burst, 100,000 bytes */
+    /* A high request waits (as if asleep on another thread) until the
+     * low one's third sleep. */
+    pthread_mutex_lock(&rl.mu);
+    rl.high_waiting++;
+    pthread_mutex_unlock(&rl.mu);
+    c.high = 1;
+    c.high_leaves = 3;
+    harness_context("a low request of 1,000 bytes while a high request waits, the bucket "
+                    "holding 100,000 bytes; the high one ends at the low one's third sleep");
+    uint64_t before = c.now;
+    rate_limiter_request(&rl, 1000, RL_LOW);
+    uint64_t took = c.now - before;
+    EX_CHECK(c.sleeps >= 3 && took >= 3 * TB_PERIOD, "while a high request waits "
+             "(rl->high_waiting > 0) a low one takes no token, however many the bucket "
+             "holds: it sleeps a period at a time until the high one has gone (it slept %llu "
+             "times, %.2f ms; the high one left at its third sleep)",
+             (unsigned long long)c.sleeps, (double)took / 1e6);
+    rate_limiter_counts k;
+    rate_limiter_get_counts(&rl, &k);
+    EX_CHECK(k.granted == 1000 && k.granted_high == 0, "the low request is granted its 1,000 "
+             "bytes once the high one has gone (granted %llu)", (unsigned long long)k.granted);
+    rate_limiter_destroy(&rl);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_rate_zero_waits_for_nothing),
     HARNESS_TEST(token_bucket_grants_at_the_rate),
@@ -304,5 +395,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(token_bucket_the_burst_caps_the_fraction_of_a_byte),
     HARNESS_TEST(token_bucket_one_byte_a_second_is_a_limit),
     HARNESS_TEST(token_bucket_counts_each_priority),
+    HARNESS_TEST(token_bucket_the_level_never_passes_the_burst),
+    HARNESS_TEST(token_bucket_a_low_request_waits_while_a_high_one_does),
 };
 const harness_suite token_bucket_suite = HARNESS_SUITE("token_bucket", tests);

@@ -161,8 +161,9 @@ static void torn_tail_of_a_closed_segment_is_corrupt_naming_it(void)
     stage_truncate(middle, stage_file_size(middle) - 5);
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
+    /* Which file is checked, never the verdict's words (recover_judge is an
+     * exercise's). */
     CHECK_MSG(strstr(kv_errmsg(), "0000000002.log") != NULL, "kv_errmsg: %s", kv_errmsg());
-    CHECK(strstr(kv_errmsg(), "not the last") != NULL);
     CHECK(db == NULL);
 
     testdb_lines lines = {0};
@@ -189,7 +190,7 @@ static void closed_segment_cut_before_its_seal_fails_check_and_open(void)
     testdb_lines_free(&lines);
     kv_db *db = NULL;
     CHECK_KV(kv_open(dir, &opt, &db), KV_ERR_CORRUPT);
-    CHECK(strstr(kv_errmsg(), "does not end with its seal") != NULL);
+    CHECK_MSG(strstr(kv_errmsg(), "0000000002.log") != NULL, "kv_errmsg: %s", kv_errmsg());
 }
 
 static void damage_in_a_closed_segment_is_corrupt_naming_file_and_offset(void)

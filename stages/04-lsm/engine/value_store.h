@@ -196,9 +196,9 @@ int  value_store_job_next(value_job *job, value_move *m);
 int  value_store_job_value(value_job *job, const uint8_t **val, size_t *vlen);
 /* What became of the value job_next gave last. */
 void value_store_job_result(value_job *job, value_fate fate);
-/* The job is over (status KV_OK: every value was answered; every value
- * moved was written before the write numbered `seq`).  Frees the job
- * whatever status says. */
+/* The job is over (KV_OK: every value it gave answered, those moved written before
+ * the write numbered `seq`; a job that found its file damaged failed, whatever
+ * status says: it gave no value past the damage).  Frees the job either way. */
 void value_store_job_end(value_store *vs, value_job *job, uint64_t seq, int status);
 /* Removes the files no reader can need: they were emptied before a write
  * that is now on stable storage (durable: every write up to it is, in

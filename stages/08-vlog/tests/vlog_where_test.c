@@ -39,33 +39,38 @@ static void where_round_trips(void)
             CHECK_MSG(vlog_where_decode(buf, k, &w, &why) != 0, "case %zu: %zu of %zu bytes "
                       "accepted", i, k, n);
         buf[n] = 0;
-        CHECK(vlog_where_decode(buf, n + 1, &w, &why) != 0);
-        CHECK(strstr(why, "follow") != NULL);
+        why = NULL;
+        CHECK_MSG(vlog_where_decode(buf, n + 1, &w, &why) != 0 && why != NULL && why[0] != '\0',
+                  "case %zu: a byte after the crc32c is refused, with a reason", i);
     }
 }
 
 static void where_outside_a_log_is_refused(void)
 {
+    /* Each is refused with a reason; what the reason says is the
+     * decoder's own (the exercise's, in a learner's build): its wording is
+     * not checked. */
     struct {
         vlog_where w;
-        const char *says;
+        const char *what;
     } bad[] = {
         {{0, 100, 5, 0}, "file number 0"},
-        {{7, 100, 0, 0}, "length of 0"},
-        {{7, 100, VLOG_MAX_VALUE + 1, 0}, "past 64 MiB"},
-        {{7, 3, 5, 0}, "inside a header"},                       /* the file header */
-        {{7, LSM_WAL_START + 2, 5, 0}, "inside a header"},       /* the first fragment's */
-        {{7, WAL_BLOCK_SIZE + 3, 5, 0}, "inside a header"},      /* a block's */
-        {{7, UINT64_MAX - 7, 5, 0}, "past any file"},
+        {{7, 100, 0, 0}, "a length of 0"},
+        {{7, 100, VLOG_MAX_VALUE + 1, 0}, "a length past 64 MiB"},
+        {{7, 3, 5, 0}, "an offset in the file header"},
+        {{7, LSM_WAL_START + 2, 5, 0}, "an offset in the first fragment's header"},
+        {{7, WAL_BLOCK_SIZE + 3, 5, 0}, "an offset in a block's header"},
+        {{7, UINT64_MAX - 7, 5, 0}, "an offset past any file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         uint8_t buf[VLOG_WHERE_MAX];
         size_t n = vlog_where_encode(buf, &bad[i].w);
         vlog_where w;
         const char *why = NULL;
-        CHECK_MSG(vlog_where_decode(buf, n, &w, &why) != 0, "case %zu accepted", i);
-        CHECK_MSG(why != NULL && strstr(why, bad[i].says) != NULL, "case %zu: \"%s\", wanted "
-                  "\"%s\"", i, why ? why : "(none)", bad[i].says);
+        CHECK_MSG(vlog_where_decode(buf, n, &w, &why) != 0, "case %zu (%s) accepted", i,
+                  bad[i].what);
+        CHECK_MSG(why != NULL && why[0] != '\0', "case %zu (%s) refused without a reason", i,
+                  bad[i].what);
     }
 }
 

@@ -107,8 +107,8 @@ typedef struct command_reader {
     uint32_t conditions, writes; /* the header's C and W */
 } command_reader;
 
-/* Checks the whole command (C1-C4) and sets r to its first op.  KV_OK, or
- * KV_ERR_CORRUPT with kv_errmsg() naming the offset and what is wrong. */
+/* Checks the whole command (C1-C4) and sets r to its first op.  KV_OK, or KV_ERR_CORRUPT
+ * with kv_errmsg() naming the offset (a bad tail's: the last op's end) and what is wrong. */
 int command_parse(const void *buf, size_t len, command_reader *r);
 /* The next op of a parsed command: 1 and *op, or 0 after the last. */
 int command_next(command_reader *r, command_op *op);

@@ -92,8 +92,8 @@ static void no_prefix_parses(void)
     CHECK_MSG(command_parse(dirty, len, &r) == KV_ERR_CORRUPT, "padding that is not zeros is "
               "refused");
     free(dirty);
-    CHECK_MSG(strstr(kv_errmsg(), "offset") != NULL, "the message names the offset (got %s)",
-              kv_errmsg());
+    CHECK_MSG(strpbrk(kv_errmsg(), "0123456789") != NULL, "the message names the offset, a "
+              "number (in any words: command_parse is an exercise's) (got %s)", kv_errmsg());
     free(longer);
     command_free(c);
 }
@@ -177,8 +177,9 @@ static void more_writes_than_a_kv_write_holds_are_refused(void)
     copy[8] = 0x10; /* writes: 2 + 2^20 */
     command_reader r;
     CHECK_KV(command_parse(copy, len, &r), KV_ERR_CORRUPT);
-    CHECK_MSG(strstr(kv_errmsg(), "offset 6: 1048578 writes (at most 1048575)") != NULL,
-              "the message names the header's count and the limit (got %s)", kv_errmsg());
+    CHECK_MSG(strstr(kv_errmsg(), "1048578") != NULL && strstr(kv_errmsg(), "1048575") != NULL,
+              "the message names the header's count and the limit, in any words (got %s)",
+              kv_errmsg());
     free(copy);
     command_free(c);
 }
