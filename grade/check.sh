@@ -120,6 +120,28 @@ for stage in $stages; do
     else
         echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
     fi
+    # Every rule an exercise's stub numbers ("[N]" in its `does` and
+    # `keeps`) is named by a test of the exercise (EX_RULE(N, ...) in
+    # grade/tests/S/NAME_test.c: grade/tests/ex_rule.h), and the rules are
+    # numbered 1, 2, ... in order.
+    for n in $names; do
+        nums=$( { ex -v mode=get -v kind=exercise -v name="$n" -v key=does
+                  ex -v mode=get -v kind=exercise -v name="$n" -v key=keeps; } |
+                grep -o '\[[0-9][0-9]*\]' | tr -d '[]' | tr '\n' ' ')
+        if [ -z "$nums" ]; then
+            echo "note grade $stage: exercise $n numbers no rule in its stub"
+            continue
+        fi
+        want=$(i=1; for k in $nums; do printf '%s ' $i; i=$((i + 1)); done)
+        [ "$nums" = "$want" ] ||
+            bad "$stage: exercise $n numbers its rules $nums, not 1, 2, ... in order"
+        missing=""
+        for k in $nums; do
+            grep -q "EX_RULE($k," "$here/tests/$stage/${n}_test.c" 2>/dev/null || missing="$missing $k"
+        done
+        [ -z "$missing" ] ||
+            bad "$stage: exercise $n: no test of grade/tests/$stage/${n}_test.c names its rule$(echo $missing | grep -q ' ' && echo s)$missing (EX_RULE(N, ...))"
+    done
     if ! sh "$here/learn.sh" "$stage" "$base/starter" >"$base/learn.log" 2>&1; then
         bad "$stage: make learn failed: $(tail -n 1 "$base/learn.log")"
         continue

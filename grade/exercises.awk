@@ -240,17 +240,28 @@ function param_names(params,   n, parts, i, p, depth, c, cur, names, k) {
 }
 
 # Appends to out[] (count nout) the lines of a C comment holding text,
-# wrapped at 78 columns, after the label.
-function wrap(label, text,   words, n, i, line, lead) {
+# wrapped at 78 columns, after the label.  A word "[N]" (a numbered rule
+# of an exercise: docs/learn.md, "The lists") starts a line of its own,
+# and the lines it wraps onto are indented under its text.
+function wrap(label, text,   words, n, i, line, lead, ind) {
     n = split(text, words, /[ \t]+/)
     lead = " * "
     line = lead label
+    ind = "  "
     for (i = 1; i <= n; i++) {
         if (words[i] == "")
             continue
-        if (length(line) + 1 + length(words[i]) > 78 && line != lead) {
+        if (words[i] ~ /^\[[0-9]+\]$/) {
             out[++nout] = line
             line = lead "  " words[i]
+            ind = "  "
+            while (length(ind) < length(words[i]) + 3)
+                ind = ind " "
+            continue
+        }
+        if (length(line) + 1 + length(words[i]) > 78 && line != lead) {
+            out[++nout] = line
+            line = lead ind words[i]
         } else {
             line = line (line ~ /[^ ]$/ ? " " : "") words[i]
         }
