@@ -19,5 +19,8 @@
 
 /* A string literal, to be followed by the rest of a check's message. */
 #define EX_RULE(n, what) "rule " #n " (" what "): "
+/* The same for a check that several rules share: EX_RULES("1, 2 and 3",
+ * "the walk") is "rules 1, 2 and 3 (the walk): ". */
+#define EX_RULES(list, what) "rules " list " (" what "): "
 
 #endif
