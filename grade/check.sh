@@ -127,7 +127,7 @@ for stage in $stages; do
     for n in $names; do
         nums=$( { ex -v mode=get -v kind=exercise -v name="$n" -v key=does
                   ex -v mode=get -v kind=exercise -v name="$n" -v key=keeps; } |
-                grep -o '\[[0-9][0-9]*\]' | tr -d '[]' | tr '\n' ' ')
+                grep -oE '(^|[[:space:]])\[[0-9]+\]' | tr -d '[] \t' | tr '\n' ' ')
         if [ -z "$nums" ]; then
             echo "note grade $stage: exercise $n numbers no rule in its stub"
             continue

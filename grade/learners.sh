@@ -19,9 +19,10 @@
 # reference with the patch in, as grade/mutants.sh makes a mutant's),
 # graded as a learner's would be (grade/grade.sh), rung by rung in the
 # grade's order, stopping at the first that fails.  A sample that is a bug
-# is "caught" (the rung, the grade's first failing check, and whether that
-# message names the rule: "rule N" for the sample's N, in its exercise's
-# words) or "SURVIVED"; an `expect: pass` sample "passed" or "WRONGLY
+# is "caught" (the rung, the grade's message: at the exercises rung, the
+# scorecard's row of the sample's own exercise when it failed, else the
+# first failing check; and whether that message names the rule: "rule N"
+# for the sample's N, in its exercise's words) or "SURVIVED"; an `expect: pass` sample "passed" or "WRONGLY
 # FAILED" (the rung and the message).  A patch that does not apply, or
 # touches a file no exercise of the stage is in, is "UNUSABLE".
 #
@@ -56,8 +57,12 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
 fi
 command -v patch >/dev/null 2>&1 || { echo "learners: the patch program is needed (apt-get install patch)" >&2; exit 1; }
 jobs=${JOBS:-2}
-GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
-export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
+# Every exercise is run and reported, as in a learner's grade (no
+# GRADE_STOP_AT_FIRST): the scorecard's row of the sample's own exercise
+# is what its learner reads about it.
+GRADE_RUN_CAP=${GRADE_RUN_CAP:-60}
+export GRADE_RUN_CAP
+unset GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
 rungs=$(echo "$rungs" | tr ',' ' ')
 root=build/grade-learners/$stage${only:+-$only}
@@ -126,6 +131,12 @@ grade_sample() {
         if grep -q '^rung	build	FAIL' "$card" 2>/dev/null; then
             r=build
         fi
+        # At the exercises rung, the row of the sample's own exercise, when
+        # it failed too: the scorecard shows every exercise's result.
+        rule_ex=$(header "$p" rule | awk '{ print $1 }')
+        own=$(awk -F '\t' -v ex="$rule_ex" '$1 == "exercise" && $3 == "FAIL" &&
+                                             $2 ~ ("^[0-9]+ " ex "$") { print $4; exit }' "$card" 2>/dev/null)
+        [ "$r" = exercises ] && [ -n "$own" ] && msg="exercise $rule_ex: $own"
         if [ "$expect" = pass ]; then
             result="wrongly-failed${tab}$r${tab}${msg:-exit status $status (see $root/$name/$r.log)}"
         else

@@ -7,6 +7,7 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "ex_rule.h"
 #include "exercise.h"
 #include "kv.h"
 #include "wal_format.h"
@@ -25,7 +26,8 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         size_t left = WAL_BLOCK_SIZE - off % WAL_BLOCK_SIZE;
         if (left < WAL_HEADER_SIZE) {
             for (size_t i = 0; i < left; i++)
-                EX_CHECK(buf[pos + i] == 0, "fewer than 7 bytes left in a block are written as "
+                EX_CHECK(buf[pos + i] == 0, EX_RULE(1, "the trailer") "fewer than 7 bytes left "
+                         "in a block are written as "
                          "zeros, the trailer (file offset %llu)", (unsigned long long)(off + i));
             pos += left;
             continue;
@@ -35,16 +37,19 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         uint32_t flen = coding_get_u16(buf + pos + 4);
         int type = buf[pos + 6];
         EX_CHECK(WAL_HEADER_SIZE + flen <= left,
-                 "invariant 1: a fragment never crosses a block boundary (the fragment at file "
+                 EX_RULE(2, "a fragment within its block") "invariant 1: a fragment never "
+                 "crosses a block boundary (the fragment at file "
                  "offset %llu has %u bytes of data, %zu are left in its block)",
                  (unsigned long long)off, flen, left - WAL_HEADER_SIZE);
         EX_CHECK(pos + WAL_HEADER_SIZE + flen <= n, "a fragment lies within the bytes written");
         uint32_t crc = crc32c_value(buf + pos + 4, 3 + flen);
         EX_CHECK(coding_get_u32(buf + pos) == crc,
-                 "a fragment's checksum is the CRC-32C of its length, type and data (bytes 4 "
+                 EX_RULE(4, "the CRC") "a fragment's checksum is the CRC-32C of its length, "
+                 "type and data (bytes 4 "
                  "to the end of the fragment), at file offset %llu", (unsigned long long)off);
         int first = count == 0;
-        EX_CHECK(type >= WAL_FULL && type <= WAL_LAST, "a fragment's type is 1..4");
+        EX_CHECK(type >= WAL_FULL && type <= WAL_LAST, EX_RULE(3, "the type") "a fragment's "
+                 "type is 1..4");
         EX_CHECK(first ? (type == WAL_FULL || type == WAL_FIRST)
                        : (type == WAL_MIDDLE || type == WAL_LAST),
                  "fragment %d of the record has type %d: a record is one FULL, or FIRST, "
@@ -55,7 +60,8 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         count++;
         done = type == WAL_FULL || type == WAL_LAST;
     }
-    EX_CHECK(pos == n, "wal_frame returns the bytes it wrote: %zu (it said %zu)", pos, n);
+    EX_CHECK(pos == n, EX_RULE(2, "the bytes written") "wal_frame returns the bytes it wrote: "
+             "%zu (it said %zu)", pos, n);
     *len = got;
     *frags = count;
     return rec;
@@ -78,9 +84,11 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     int frags;
     uint8_t *rec = frame_walk(buf, n, at, &got, &frags);
     EX_CHECK(got == len && (len == 0 || memcmp(rec, payload, len) == 0),
-             "%s: the fragments' data, end to end, is the record", what);
+             EX_RULE(2, "the fragments hold the record") "%s: the fragments' data, end to end, "
+             "is the record", what);
     if (want_frags)
-        EX_CHECK(frags == want_frags, "%s: %d fragments (got %d)", what, want_frags, frags);
+        EX_CHECK(frags == want_frags, EX_RULE(2, "as much as fits in each block") "%s: %d "
+                 "fragments (got %d)", what, want_frags, frags);
     free(rec);
     free(payload);
     free(buf);
@@ -92,13 +100,17 @@ static void frame_small_record_is_one_full_fragment(void)
     harness_context("wal_frame of the 5-byte record \"hello\" at file offset 0: one FULL fragment "
                     "of 12 bytes, CRC-32C of length, type and data at 0");
     size_t n = wal_frame(buf, 0, (const uint8_t *)"hello", 5);
-    EX_CHECK(n == 12, "a 5-byte record at offset 0 is one fragment: 7 + 5 = 12 bytes (got %zu)",
+    EX_CHECK(n == 12, EX_RULE(3, "one FULL fragment") "a 5-byte record at offset 0 is one "
+             "fragment: 7 + 5 = 12 bytes (got %zu)",
              n);
     EX_CHECK(coding_get_u16(buf + 4) == 5 && buf[6] == WAL_FULL,
-             "bytes 4-5 are the data's length (little-endian), byte 6 the type, FULL = 1");
-    EX_CHECK(memcmp(buf + 7, "hello", 5) == 0, "the data follows the 7-byte header");
+             EX_RULE(3, "the header") "bytes 4-5 are the data's length (little-endian), byte 6 "
+             "the type, FULL = 1");
+    EX_CHECK(memcmp(buf + 7, "hello", 5) == 0, EX_RULE(3, "the header") "the data follows the "
+             "7-byte header");
     EX_CHECK(coding_get_u32(buf) == crc32c_value(buf + 4, 8),
-             "bytes 0-3 are the CRC-32C of the length, the type and the data: unlike "
+             EX_RULE(4, "the CRC") "bytes 0-3 are the CRC-32C of the length, the type and the "
+             "data: unlike "
              "LevelDB's, the length and type are under the checksum");
     frame_check(100, 5, 1, "a small record");
 }
@@ -110,7 +122,8 @@ static void frame_empty_record(void)
                     "fragment of length 0, 7 bytes");
     EX_CHECK(wal_frame(buf, 0, (const uint8_t *)"", 0) == 7 && buf[6] == WAL_FULL &&
                  coding_get_u16(buf + 4) == 0,
-             "an empty record is one FULL fragment of length 0: 7 bytes");
+             EX_RULE(5, "an empty record") "an empty record is one FULL fragment of length 0: 7 "
+             "bytes");
 }
 
 static void frame_large_record_spans_blocks(void)

@@ -188,7 +188,7 @@ static void length_past_the_block_is_damage_even_with_a_good_crc(void)
     wal_fragment f;
     const char *why = NULL;
     CHECK_EQ(wal_fragment_decode(block, block + 64, 30, &f, &why), WAL_FRAGMENT_BAD);
-    CHECK(strstr(why, "past the end of its block") != NULL);
+    CHECK(why != NULL && why[0] != '\0'); /* a reason, in the decoder's own words */
     CHECK_EQ(wal_fragment_decode(block, block + 64, 64, &f, &why), WAL_FRAGMENT_OK);
     CHECK_EQ(wal_fragment_decode(block, block + 20, 64, &f, &why), WAL_FRAGMENT_SHORT);
     block[6] = 9;
