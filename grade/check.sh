@@ -122,7 +122,8 @@ for stage in $stages; do
     fi
     # Every rule an exercise's stub numbers ("[N]" in its `does` and
     # `keeps`) is named by a test of the exercise (EX_RULE(N, ...) in
-    # grade/tests/S/NAME_test.c: grade/tests/ex_rule.h), and the rules are
+    # grade/tests/S/NAME_test.c, or EX_RULE_OF(NAME, N, ...) in another
+    # test of the stage: grade/tests/ex_rule.h), and the rules are
     # numbered 1, 2, ... in order.
     for n in $names; do
         nums=$( { ex -v mode=get -v kind=exercise -v name="$n" -v key=does
@@ -137,7 +138,9 @@ for stage in $stages; do
             bad "$stage: exercise $n numbers its rules $nums, not 1, 2, ... in order"
         missing=""
         for k in $nums; do
-            grep -q "EX_RULE($k," "$here/tests/$stage/${n}_test.c" 2>/dev/null || missing="$missing $k"
+            grep -q "EX_RULE($k," "$here/tests/$stage/${n}_test.c" 2>/dev/null ||
+                grep -q "EX_RULE_OF($n, $k," "$here/tests/$stage/"*_test.c 2>/dev/null ||
+                missing="$missing $k"
         done
         [ -z "$missing" ] ||
             bad "$stage: exercise $n: no test of grade/tests/$stage/${n}_test.c names its rule$(echo $missing | grep -q ' ' && echo s)$missing (EX_RULE(N, ...))"

@@ -181,10 +181,14 @@ report=$root/report.txt
         rule_ex=$(printf '%s\n' "$rule" | awk '{ print $1 }')
         rule_n=$(printf '%s\n' "$rule" | awk '{ for (i = 2; i <= NF; i++) if (match($i, /^[0-9]+/)) { print substr($i, 1, RLENGTH); exit } }')
         named=no
-        if [ -n "$rule_n" ] && printf '%s\n' "$msg" | grep -qiE "(^|[^a-z])rules? ([0-9]+, |[0-9]+ and )*$rule_n([^0-9]|$)"; then
+        if [ -n "$rule_n" ] && printf '%s\n' "$msg" | grep -qiE "(^|[^a-z_'])rules? ([0-9]+, |[0-9]+ and )*$rule_n([^0-9]|$)"; then
             named=yes
             msg_ex=$(printf '%s\n' "$msg" | sed -n 's/^exercise \([A-Za-z0-9_]*\): .*/\1/p')
             [ -z "$msg_ex" ] || [ "$msg_ex" = "$rule_ex" ] || named=no
+        fi
+        # A later exercise's test that names this one's rule: "NAME's rule N".
+        if [ -n "$rule_n" ] && printf '%s\n' "$msg" | grep -qE "$rule_ex's rules? ([0-9]+, |[0-9]+ and )*$rule_n([^0-9]|$)"; then
+            named=yes
         fi
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$p" .patch)" "$verdict" "$rung" "$named" "$rule" "$msg"
         id=$((id + 1))

@@ -17,10 +17,18 @@
 #ifndef KV_GRADE_EX_RULE_H
 #define KV_GRADE_EX_RULE_H
 
-/* A string literal, to be followed by the rest of a check's message. */
+/* A string literal, to be followed by the rest of a check's message.
+ * grade/check.sh counts a rule as tested when its number appears as
+ * EX_RULE(N, in the exercise's test file, or as EX_RULE_OF(NAME, N, in
+ * any test of the stage. */
 #define EX_RULE(n, what) "rule " #n " (" what "): "
 /* The same for a check that several rules share: EX_RULES("1, 2 and 3",
  * "the walk") is "rules 1, 2 and 3 (the walk): ". */
 #define EX_RULES(list, what) "rules " list " (" what "): "
+/* A rule of another exercise, which a later exercise's test reaches (a
+ * search's prev[] is used only by the insert that follows it):
+ * EX_RULE_OF(skiplist_search, 3, "prev") is
+ * "skiplist_search's rule 3 (prev): ". */
+#define EX_RULE_OF(exercise, n, what) #exercise "'s rule " #n " (" what "): "
 
 #endif
