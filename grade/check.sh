@@ -140,6 +140,8 @@ for stage in $stages; do
         for k in $nums; do
             grep -q "EX_RULE($k," "$here/tests/$stage/${n}_test.c" 2>/dev/null ||
                 grep -q "EX_RULE_OF($n, $k," "$here/tests/$stage/"*_test.c 2>/dev/null ||
+                grep -qE "EX_RULES\\(\"([^\"]*[^0-9])?$k([^0-9][^\"]*)?\"" \
+                    "$here/tests/$stage/${n}_test.c" 2>/dev/null ||
                 missing="$missing $k"
         done
         [ -z "$missing" ] ||
