@@ -32,6 +32,8 @@
 #               sample that passes these is reported as passing them
 #   JOBS=N      samples graded at once (default 2)
 #   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60)
+#   LEARNERS_SAMPLES=DIR  the samples of DIR instead of grade/learners/STAGE
+#               (grade/track_test.sh checks the runner's verdicts so)
 #
 # Writes build/grade-learners/STAGE[-NAME]/report.txt (and prints it): a
 # line per sample, then
@@ -44,7 +46,7 @@ MAKE=${MAKE:-make}
 [ $# -ge 1 ] && [ $# -le 2 ] || { echo "usage: sh grade/learners.sh STAGE [NAME]" >&2; exit 2; }
 stage=$1 only=${2:-}
 list=$here/$stage.exercises
-samples=$here/learners/$stage
+samples=${LEARNERS_SAMPLES:-$here/learners/$stage}
 [ -f "$list" ] || { echo "learners: stage $stage has no exercises ($list)" >&2; exit 2; }
 [ -d "$samples" ] || { echo "learners: stage $stage has no samples ($samples/)" >&2; exit 2; }
 if [ -n "$only" ] && [ ! -f "$samples/$only.patch" ]; then

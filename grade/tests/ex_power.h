@@ -9,7 +9,9 @@
  * fresh directory.  The test notes each write as it is acknowledged
  * (ex_power_acked).  ex_power_check then cuts the power after every step
  * of the journal: it writes the state the disk could hold then, once with
- * every step not yet synced lost and once with every one kept, opens the
+ * every step not yet synced lost (a state that changes only after a sync,
+ * so it is written after each sync and each acknowledgement) and once with
+ * every one kept (as a process killed there leaves it), opens the
  * database there with kv_open, and checks that it opens and that every
  * write acknowledged before the cut reads back (a later value of the same
  * key may have reached the disk first; that is allowed too).  A failure

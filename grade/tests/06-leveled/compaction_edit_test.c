@@ -295,10 +295,10 @@ static void compaction_edit_power_cut_at_every_step(void)
     kv_options_init(&opt);
     opt.sync = 1;
     kv_db *db = ex_open(path, &opt, "open the test's database (sync = 1)");
-    for (int round = 0; round < 3; round++) {
-        for (int i = 0; i < 4; i++) {
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 3; i++) {
             char k[16], v[32];
-            snprintf(k, sizeof k, "k%d", (round * 3 + i) % 7);
+            snprintf(k, sizeof k, "k%d", (round * 2 + i) % 5);
             snprintf(v, sizeof v, "value-%d-%d", round, i);
             ex_put(db, k, v, "a put with sync = 1");
             ex_power_acked(k, v);
