@@ -183,6 +183,40 @@ static void reader_record_cut_at_a_block_end(void)
              "trailer), not where the record before it ended, %llu (got %d at %llu)",
              (unsigned long long)edge, (unsigned long long)first,
              (unsigned long long)l.end[1], rc, (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == edge,
+             EX_RULE(4, "a record cut short by the end of the log") "after a record cut short "
+             "at the log's end, the next search begins there, next_start %llu, a file offset "
+             "(the end of block 1, not of block 0; got %llu)", (unsigned long long)edge,
+             (unsigned long long)r.next_start);
+    wal_reader_free(&r);
+    free(l.b);
+}
+
+/* A log that ends with 3 bytes of a header in block 1: the damage is there,
+ * and the next search begins at the log's end, a file offset. */
+static void reader_header_cut_short_in_a_later_block(void)
+{
+    size_t lens[] = {10, 32741, 20};
+    log_mem l;
+    log_make(&l, lens, 3); /* (it leaves 64 bytes of room after the log) */
+    EX_CHECK(l.end[2] > WAL_BLOCK_SIZE, "test setup: record 2 is in block 1");
+    size_t n = l.n + 3;
+    l.b[l.n] = 0x11, l.b[l.n + 1] = 0x22, l.b[l.n + 2] = 0x33;
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, n);
+    for (int i = 0; i < 3; i++)
+        expect_record(&r, &l, i, "a whole record before the cut header");
+    harness_context("wal_reader_next at %zu, where the log ends 3 bytes into a header: "
+                    "WAL_READ_DAMAGE there", l.n);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.n,
+             EX_RULE(3, "a bad fragment") "3 bytes of a header at the end of the log are damage "
+             "at their offset %zu (got %d at %llu)", l.n, rc, (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == n,
+             EX_RULE(3, "a bad fragment") "after a header cut short by the end of the log, the "
+             "next search begins at the log's end, next_start %zu, a file offset in block 1 "
+             "(got %llu)", n, (unsigned long long)r.next_start);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, EX_RULE(2, "WAL_READ_END") "then WAL_READ_END");
     wal_reader_free(&r);
     free(l.b);
 }
@@ -270,10 +304,18 @@ static void reader_record_without_its_last_fragment(void)
              "by the start of another record: the first record lost "
              "its end: WAL_READ_DAMAGE at its start (got %d at %llu)", rc,
              (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == 17,
+             EX_RULE(5, "the new record then read") "after that damage the next search begins "
+             "where the new record starts, next_start 17, so that it is read next (got %llu)",
+             (unsigned long long)r.next_start);
     rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5 && memcmp(r.rec, "whole", 5) == 0,
              EX_RULE(5, "the new record then read") "then the record that began there is read "
              "(got %d)", rc);
+    EX_CHECK(r.rec_start == 17 && r.rec_offset == 17,
+             EX_RULE(5, "the new record then read") "that record starts at 17, where its search "
+             "began (rec_start %llu, rec_offset %llu)", (unsigned long long)r.rec_start,
+             (unsigned long long)r.rec_offset);
     wal_reader_free(&r);
 }
 
@@ -534,6 +576,7 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_starts_at_a_record),
     HARNESS_TEST(reader_cut_record_is_damage),
     HARNESS_TEST(reader_record_cut_at_a_block_end),
+    HARNESS_TEST(reader_header_cut_short_in_a_later_block),
     HARNESS_TEST(reader_resyncs_after_damage),
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),
