@@ -241,6 +241,13 @@ static void pick_every_level_that_has_one_below(void)
               "VERSION_LEVELS - 1 levels with a level below "
               "them) is tried in order of score, down to the lowest score >= 1");
     compaction_free(c);
+    /* L5's file busy too: every level tried, none yields a compaction.  (L6
+     * has no level below it: it has no score, and is never tried.) */
+    ex_find_file(v, 51)->being_compacted = 1;
+    c = pk_pick(v, NULL, EX_RULE(1, "the levels with a score, L0 to L5, and no other")
+                "scores L0 2, L1 to L4 3, L5 1.5, every file of L0 to L5 busy");
+    EX_CHECK(c == NULL, EX_RULE(1, "the levels with a score, L0 to L5") "every level with a "
+             "score >= 1 tried, and each one's files busy: *out = NULL");
     version_unref(v);
 }
 
