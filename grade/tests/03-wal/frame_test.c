@@ -74,7 +74,7 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     for (size_t i = 0; i < len; i++)
         payload[i] = (uint8_t)(i * 31 + 7);
     memset(buf, 0xAA, wal_framed_max(len) + 64);
-    harness_context("wal_frame of a %zu-byte record at file offset %llu (%s): no fragment "
+    harness_context(EX_RULES("1 to 4", "the fragments, each within its block, with its header") "wal_frame of a %zu-byte record at file offset %llu (%s): no fragment "
                     "crosses a 32 KiB block; at most wal_framed_max(len) bytes", len,
                     (unsigned long long)at, what);
     size_t n = wal_frame(buf, at, payload, len);
@@ -97,7 +97,8 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
 static void frame_small_record_is_one_full_fragment(void)
 {
     uint8_t buf[64];
-    harness_context("wal_frame of the 5-byte record \"hello\" at file offset 0: one FULL fragment "
+    harness_context(EX_RULES("3 and 4", "a FULL fragment's header and data") "wal_frame of the "
+                    "5-byte record \"hello\" at file offset 0: one FULL fragment "
                     "of 12 bytes, CRC-32C of length, type and data at 0");
     size_t n = wal_frame(buf, 0, (const uint8_t *)"hello", 5);
     EX_CHECK(n == 12, EX_RULE(3, "one FULL fragment") "a 5-byte record at offset 0 is one "
@@ -118,7 +119,8 @@ static void frame_small_record_is_one_full_fragment(void)
 static void frame_empty_record(void)
 {
     uint8_t buf[16];
-    harness_context("wal_frame of an empty record at file offset 0, into 16 bytes: one FULL "
+    harness_context(EX_RULE(5, "an empty record") "wal_frame of an empty record at file offset "
+                    "0, into 16 bytes: one FULL "
                     "fragment of length 0, 7 bytes");
     EX_CHECK(wal_frame(buf, 0, (const uint8_t *)"", 0) == 7 && buf[6] == WAL_FULL &&
                  coding_get_u16(buf + 4) == 0,

@@ -219,7 +219,7 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     e.ctx = NULL;
     wal_group g;
     memset(&g, 0x5a, sizeof g);
-    harness_context("wal_queue_join of one entry (40 bytes, room 1000) on an idle queue: it "
+    harness_context(EX_RULES("1 to 3", "the only writer leads, its group itself") "wal_queue_join of one entry (40 bytes, room 1000) on an idle queue: it "
                     "leads a group of itself (first = last, n 1), g.bytes a marker and it "
                     "framed, g.room 1000; join sets the entry's next itself");
     int lead = wal_queue_join(o.q, &e, &g);
@@ -239,7 +239,9 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     EX_CHECK(g.room == 1000, EX_RULE(3, "g->room") "g.room is the sum of its entries' room: "
              "1000 (got %llu)",
              (unsigned long long)g.room);
-    harness_context("wal_queue_finish of the lone leader's group (n 1), KV_OK: it takes the entry "
+    harness_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken if "
+                    "there is one") "wal_queue_finish of the lone leader's group (n 1), KV_OK: "
+                    "it takes the entry "
                     "off the queue and marks it done with the group's status");
     wal_queue_finish(o.q, &g, KV_OK);
     EX_CHECK(e.done == 1 && e.status == KV_OK,
@@ -347,7 +349,7 @@ static void group_commit_halves(int threads, size_t *led)
         nanosleep(&ts, NULL);
     ts.tv_nsec = 100 * 1000000L;
     nanosleep(&ts, NULL);
-    harness_context("wal_queue_finish of the leader's group of one, with %d writers of "
+    harness_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken") "wal_queue_finish of the leader's group of one, with %d writers of "
                     "WAL_QUEUE_GROUP_MAX / 2 bytes queued behind it: the next at the head leads, "
                     "taking writers while their payload adds up to at most "
                     "WAL_QUEUE_GROUP_MAX", threads);

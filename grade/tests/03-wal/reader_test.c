@@ -134,7 +134,8 @@ static void reader_cut_record_is_damage(void)
     wal_reader_init_mem(&r, l.b, 0, cut);
     expect_record(&r, &l, 0, "before a cut");
     expect_record(&r, &l, 1, "before a cut");
-    harness_context("wal_reader_next of record 2 (50000 bytes at %llu), the log cut at %llu: a "
+    harness_context(EX_RULES("4 and 8", "a record cut short: damage, never handed out") "wal_reader_next "
+                    "of record 2 (50000 bytes at %llu), the log cut at %llu: a "
                     "record cut short is WAL_READ_DAMAGE at its start, never handed out, and "
                     "nothing past limit is read", (unsigned long long)l.start[2],
                     (unsigned long long)cut);
