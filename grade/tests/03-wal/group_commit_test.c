@@ -338,7 +338,7 @@ static void group_commit_halves(int threads, size_t *led)
         a[i].e.call = "test";
         a[i].e.payload = payload;
         a[i].e.len = WAL_QUEUE_GROUP_MAX / 2;
-        a[i].e.room = 1;
+        a[i].e.room = WAL_QUEUE_GROUP_MAX; /* what applying needs: not the payload */
         a[i].e.alone = 0;
         a[i].e.ctx = NULL;
         pthread_create(&t[i], NULL, half_writer, &a[i]);

@@ -222,6 +222,38 @@ static void reader_header_cut_short_in_a_later_block(void)
     free(l.b);
 }
 
+/* Record 1 ends 3 bytes before block 0's end (its trailer); record 2's
+ * header, at the start of block 1, is damaged.  The damage is reported
+ * there, and the next search begins there: a file offset in block 1. */
+static void reader_damage_after_a_trailer(void)
+{
+    size_t lens[] = {10, 32741, 20};
+    log_mem l;
+    log_make(&l, lens, 3);
+    EX_CHECK(l.end[1] == WAL_BLOCK_SIZE - 3, "test setup: record 1 ends 3 bytes before block 0's "
+             "end (at %llu)", (unsigned long long)l.end[1]);
+    l.b[WAL_BLOCK_SIZE] ^= 0x40; /* record 2's crc */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, l.n);
+    expect_record(&r, &l, 0, "before the trailer");
+    expect_record(&r, &l, 1, "before the trailer");
+    harness_context("wal_reader_next after record 1, past block 0's trailer, at record 2 whose "
+                    "crc is damaged: WAL_READ_DAMAGE at %d", WAL_BLOCK_SIZE);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == WAL_BLOCK_SIZE,
+             EX_RULE(3, "a bad fragment") "a damaged fragment at the start of block 1, after a "
+             "trailer, is damage there, at %d (got %d at %llu)", WAL_BLOCK_SIZE, rc,
+             (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == WAL_BLOCK_SIZE,
+             EX_RULE(1, "the block's trailer skipped") "the trailer skipped, the next search "
+             "begins at the start of block 1, next_start %d, a file offset (got %llu)",
+             WAL_BLOCK_SIZE, (unsigned long long)r.next_start);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END,
+             EX_RULE(2, "WAL_READ_END") "then WAL_READ_END: nothing valid after the damage");
+    wal_reader_free(&r);
+    free(l.b);
+}
+
 static void reader_resyncs_after_damage(void)
 {
     EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
@@ -578,6 +610,7 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_cut_record_is_damage),
     HARNESS_TEST(reader_record_cut_at_a_block_end),
     HARNESS_TEST(reader_header_cut_short_in_a_later_block),
+    HARNESS_TEST(reader_damage_after_a_trailer),
     HARNESS_TEST(reader_resyncs_after_damage),
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),
