@@ -95,7 +95,8 @@ static void commit_marker_ahead_of_the_group_after_a_sync(void)
 {
     ex_owner o;
     ex_owner_init(&o, 1);
-    EX_CHECK(write_one(&o, 1) == KV_OK && write_one(&o, 2) == KV_OK, "two synced writes");
+    EX_CHECK(write_one(&o, 1) == KV_OK && write_one(&o, 2) == KV_OK && write_one(&o, 3) == KV_OK,
+             "three synced writes");
     uint64_t end1 = o.applied_end[0];
     size_t n;
     uint8_t *b = ex_read_file(harness_join(o.dir, "1.log"), &n);
@@ -122,6 +123,16 @@ static void commit_marker_ahead_of_the_group_after_a_sync(void)
              "bytes are in the log, [%llu, %llu), after the marker (got [%llu, %llu))",
              (unsigned long long)r.rec_start, (unsigned long long)r.rec_end,
              (unsigned long long)o.applied_start[1], (unsigned long long)o.applied_end[1]);
+    uint64_t end2 = r.rec_end;
+    int rc3 = wal_reader_next(&r);
+    EX_CHECK(rc3 == WAL_READ_RECORD &&
+                 wal_marker_decode(r.rec, r.rec + r.rec_len, &synced_to) == 1 && synced_to == end2,
+             EX_RULE(3, "a marker after each sync") "after the second sync, the third group starts "
+             "with a marker too, naming where record 2 ended, %llu: marked_to is how far the "
+             "last marker said the log was synced (got %s)", (unsigned long long)end2,
+             rc3 == WAL_READ_RECORD ? "another record there" : "nothing");
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_RECORD && coding_get_u32(r.rec + 1) == 3,
+             EX_RULE(4, "the records after the marker") "then record 3");
     wal_reader_free(&r);
     free(b);
     ex_owner_close(&o);
@@ -181,6 +192,10 @@ static void commit_failed_fsync_is_final(void)
              "can report success for pages the "
              "kernel already dropped, so every later write fails until a reopen (got %d)", rc);
     EX_CHECK(wal_queue_failed(o.q), EX_RULE(1, "refused after a final failure") "wal_queue_failed still says so");
+    EX_CHECK(strstr(kv_errmsg(), strerror(EIO)) != NULL,
+             EX_RULE(1, "the refusal names the earlier failure") "a write refused after a final "
+             "failure says which failure it was: the failed fsync's message, whose cause is "
+             "\"%s\" (got \"%s\")", strerror(EIO), kv_errmsg());
     io_fault_uninstall();
     ex_owner_close(&o);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "coding.h"
+#include "error.h"
 #include "ex_owner.h"
 #include "ex_wal.h"
 #include "ex_rule.h"
@@ -285,7 +286,8 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
 typedef struct half_arg {
     wal_queue *q;
     wal_entry e;
-    size_t led; /* n of the group it led, 0 if it followed */
+    size_t led;        /* n of the group it led, 0 if it followed */
+    int msg_kept;      /* a follower of a group that succeeded kept its kv_errmsg */
 } half_arg;
 
 static void *half_writer(void *p)
@@ -294,9 +296,13 @@ static void *half_writer(void *p)
     __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     wal_group g;
     memset(&g, 0x5a, sizeof g);
+    kv_error(KV_ERR_INVALID, "this thread's last failure, before its write");
     if (wal_queue_join(a->q, &a->e, &g) == 1) {
         a->led = g.n;
         wal_queue_finish(a->q, &g, KV_OK);
+    } else {
+        a->msg_kept = a->e.status == KV_OK &&
+                      strcmp(kv_errmsg(), "this thread's last failure, before its write") == 0;
     }
     return NULL;
 }
@@ -356,8 +362,13 @@ static void group_commit_halves(int threads, size_t *led)
     wal_queue_finish(o.q, &g, KV_OK); /* the next at the head leads */
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    for (int i = 0; i < threads; i++)
+    for (int i = 0; i < threads; i++) {
         led[i] = a[i].led;
+        EX_CHECK(a[i].led != 0 || a[i].msg_kept,
+                 EX_RULE(4, "the leader's message only if the group failed") "a writer whose "
+                 "group succeeded returns 0 from wal_queue_join with its kv_errmsg() as it was: "
+                 "the message of a failure only when its group failed (writer %d)", i);
+    }
     for (int i = 1; i < threads; i++) /* sorted, smallest first */
         for (int j = i; j > 0 && led[j - 1] > led[j]; j--) {
             size_t x = led[j];
