@@ -54,9 +54,12 @@
 # exercise, wrong, rung, equivalent.  An exercise's rules are its keys
 # `rule 1`, `rule 2`... (numbered from 1, none left out), each with a key
 # `rule N reread: SECTION | WORDS`: the heading of the stage's page that
-# states the rule, and words of that section that say it; its `advice`,
-# what no test can tell apart, is said to be advice.  Code in a wrong solution's `replace`
-# and `with` is one line, with "\n" for a line break; an equivalent
+# states the rule, and words of that section that say it; its `does`
+# says what it must do around them (and may be left out when the rules
+# say it all), its `keeps` the invariants it keeps and advice no test
+# can check ("Advice, not a rule"); its `advice`, what no test can tell
+# apart, is said to be advice.  Code in a wrong solution's `replace` and
+# `with` is one line, with "\n" for a line break; an equivalent
 # mutant's `replace` and `with` are the one line it changes, trimmed;
 # its optional `occurrence: N` narrows it to the Nth line of the function
 # (counted from its "{") whose trimmed text is `replace`, for a line the
@@ -406,9 +409,11 @@ function stub_comment(name, fname, first,   fns, tests, v, n, k) {
     }
     wrap("EXERCISE " exnum[name] " of " nex ", " name ":", need("exercise", name, "title") \
          " (" fns ")")
-    out[++nout] = " *"
-    wrap("What it must do:", need("exercise", name, "does"))
-    if ((n = nrules(name)) > 0) {
+    if ((n = nrules(name)) == 0 || (v = field("exercise", name, "does")) != "") {
+        out[++nout] = " *"
+        wrap("What it must do:", n == 0 ? need("exercise", name, "does") : v)
+    }
+    if (n > 0) {
         out[++nout] = " *"
         wrap("Its rules:", "each checked by a test whose failure names it (\"rule N of " name "\").")
         for (k = 1; k <= n; k++)
@@ -619,7 +624,8 @@ function mode_check(   i, n, parts, k, file, w, ref, key) {
     for (i = 1; i <= nex; i++) {
         file = need("exercise", ex[i], "file")
         need("exercise", ex[i], "title")
-        need("exercise", ex[i], "does")
+        if (nrules(ex[i]) == 0)
+            need("exercise", ex[i], "does")
         need("exercise", ex[i], "section")
         for (k = 1; k <= nrules(ex[i]); k++)
             if (!rule_reread(ex[i], k))

@@ -10,6 +10,8 @@
 #   make grade ... ONLY=RUNG [FILTER=F] one rung alone (grade/grade.sh --only,
 #                                       --filter): a retry in seconds
 #   make grade-selfcheck                the track graded against itself
+#   make grade-learners [STAGE=S]       the grade graded by learners' sample
+#                                       mistakes (grade/learners/S/*.patch)
 #
 # A stage has exercises when grade/S.exercises exists.  Its exercises' unit
 # tests (grade/tests/S/*_test.c) build, with the reference, into
@@ -72,7 +74,7 @@ EX_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=str
 
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
-GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c \
+GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c grade/tests/ex_power.c \
                       grade/tests/exercise_alloc.c grade/tests/exercise_crash.c $(GRADE_STAGE_HELPERS_$(1))
 GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
 GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
@@ -194,7 +196,7 @@ grade_build_words = $(subst @, ,$(1))
 $(foreach g,$(GRADE_BUILDS),$(eval $(call GRADE_BUILD_RULES,$(word 1,$(call grade_build_words,$(g))),$(word 2,$(call grade_build_words,$(g))),$(word 3,$(call grade_build_words,$(g))),$(word 4,$(call grade_build_words,$(g))))))
 
 # ---- the commands ------------------------------------------------------------------
-.PHONY: learn grade grade-selfcheck grade-mutants
+.PHONY: learn grade grade-selfcheck grade-mutants grade-learners
 GRADE_PICKED = $(if $(STAGE),$(filter $(STAGE)%,$(GRADE_STAGES)))
 GRADE_ONE = @$(if $(filter 1,$(words $(GRADE_PICKED))),,echo "$@: name one stage that has \
   exercises: STAGE=S, one of $(GRADE_STAGES)" >&2; exit 2)
@@ -219,6 +221,16 @@ grade-mutants: all
 	$(GRADE_ONE)
 	@MAKE="$(MAKE)" MUTANTS="$(MUTANTS)" SEED="$(SEED)" RUNGS="$(RUNGS)" \
 	  sh grade/mutants.sh $(GRADE_PICKED) $(EXERCISE)
+
+# The grade graded by learners' mistakes (grade/learners.sh): each sample
+# of grade/learners/S/ (a solution written from the stubs alone, as a
+# patch of the reference) graded rung by rung, for stage S or every stage
+# that has samples (RUNGS=... to climb fewer); NAME=N for one sample.
+GRADE_LEARNER_STAGES = $(if $(STAGE),$(GRADE_PICKED),$(filter $(patsubst grade/learners/%/,%,$(wildcard grade/learners/*/)),$(GRADE_STAGES)))
+grade-learners: all
+	@$(if $(GRADE_LEARNER_STAGES),,echo "$@: no stage with samples (grade/learners/S/) matches STAGE=$(STAGE)" >&2; exit 2)
+	@for s in $(GRADE_LEARNER_STAGES); do \
+	  MAKE="$(MAKE)" RUNGS="$(RUNGS)" sh grade/learners.sh $$s $(NAME) || exit $$?; done
 
 # The stages whose exercises grade/check.sh checks when none is named.
 .PHONY: grade-stages

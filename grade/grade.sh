@@ -165,13 +165,17 @@ note_fail() { [ -n "$first_fail" ] || first_fail=$(printf '%s\t%s' "$1" "$2"); }
 # (exercises.awk), else the rung's own.
 rung_section() { s=$(ex -v mode=rung-section -v name="$1" -v test="${2:-}"); echo "${s:-}"; }
 # rule_section WHAT: the section of the rule a failure's words name ("rule
-# N of EXERCISE", which EX_RULE writes: grade/tests/exercise.h), the one
-# its `rule N reread` gives; nothing if they name no rule of the list.
+# N of EXERCISE", or "rules 1, 2 and 3 of EXERCISE": the first, as the
+# tests write them: grade/tests/exercise.h), the one its `rule N reread`
+# gives; nothing if they name no rule of the list.
 rule_section() {
-    _r=$(printf '%s\n' "$1" | grep -o -m1 'rule [0-9][0-9]* of [a-z0-9_][a-z0-9_]*' | head -n 1)
+    _r=$(printf '%s\n' "$1" |
+        grep -oE -m1 'rules? [0-9]+((, | and | to )[0-9]+)* of [a-z0-9_]+' | head -n 1)
     [ -n "$_r" ] || return 0
     set -- $_r
-    ex -v mode=rule-section -v name="$4" -v n="$2"
+    _n=$2
+    shift $(($# - 1))
+    ex -v mode=rule-section -v name="$1" -v n="${_n%,}"
 }
 # test_of WHAT: the first test name (suite/test) in a failure's words.
 test_of() {

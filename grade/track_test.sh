@@ -34,6 +34,13 @@
 #                    exercises.awk's check, one naming a line past the
 #                    last, or not a number, fails it, with a message that
 #                    names the entry and the count
+#   learners         make grade-learners' machinery (grade/learners.sh) on
+#                    five samples of stage 01, climbing the exercises rung: a
+#                    bug it must catch with a message naming its rule, a
+#                    correct solution it must pass, a correct solution
+#                    labelled a bug (reported as surviving), a bug labelled
+#                    correct (reported as wrongly failed), a patch that does
+#                    not apply (unusable, and the exit status 1)
 #   mutants          make grade-mutants' machinery (grade/mutants.sh) on a
 #                    seeded sample of stage 01's record_lengths, climbing
 #                    the exercises rung: each mutant is graded, most are
@@ -287,6 +294,30 @@ if [ $occ_ok -eq 1 ]; then
     ok "equivalent-occurrence: an entry's occurrence 1 or 3 of a line there three times passes the list's check; 4, or x, fails it: $(cat "$root/occurrence/4.err")"
 else
     bad "equivalent-occurrence: $occ_why"
+fi
+
+# ---- learners -------------------------------------------------------------------------------
+ls_dir=$root/learners-samples
+rm -rf "$ls_dir"
+mkdir -p "$ls_dir"
+cp "$here/learners/01-log/lengths_64mib_is_too_long.patch" "$here/learners/01-log/ok_lengths_other_words.patch" "$ls_dir/"
+grep -v '^# expect: pass' "$here/learners/01-log/ok_lengths_other_words.patch" >"$ls_dir/relabelled_correct.patch"
+sed '1a # expect: pass' "$here/learners/01-log/lengths_64mib_is_too_long.patch" \
+    >"$ls_dir/relabelled_bug.patch"
+sed 's/vfield > KV_MAX_VALUE/vfield > KV_MAX_VALUE + 12345/' \
+    "$here/learners/01-log/lengths_64mib_is_too_long.patch" >"$ls_dir/stale.patch"
+LEARNERS_SAMPLES=$ls_dir RUNGS=exercises JOBS=2 MAKE=$MAKE sh "$here/learners.sh" 01-log \
+    >"$root/learners.log" 2>&1
+status=$?
+v() { grep -E "^$1 +$2( |\$)" "$root/learners.log" >/dev/null; }
+if [ $status -eq 1 ] && v caught lengths_64mib_is_too_long &&
+    grep -q '^caught    lengths_64mib_is_too_long .*(names its rule)' "$root/learners.log" &&
+    v passed ok_lengths_other_words && v SURVIVED relabelled_correct &&
+    grep -q '^WRONGLY FAILED relabelled_bug' "$root/learners.log" && v UNUSABLE stale &&
+    grep -q '^learners: stage 01-log: 2 bugs, 1 caught (1 naming their rule), 1 survived; 2 correct solutions, 1 passed, 1 wrongly failed; 1 unusable$' "$root/learners.log"; then
+    ok "learners: five samples of stage 01 graded: caught with its rule named, passed, survived, wrongly failed, unusable ($(grep '^learners: stage .* bug' "$root/learners.log"))"
+else
+    bad "learners: status $status: $(grep '^learners: stage .* bug' "$root/learners.log" || echo 'no summary') (see $root/learners.log)"
 fi
 
 # ---- mutants --------------------------------------------------------------------------------

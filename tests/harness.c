@@ -200,10 +200,11 @@ static double harness_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void (*harness_begin_hook)(void);
+static void (*harness_begin_hook)(const char *full_name);
 static void (*harness_end_hook)(const char *full_name);
 
-void harness_test_hooks(void (*begin)(void), void (*end)(const char *full_name))
+void harness_test_hooks(void (*begin)(const char *full_name),
+                        void (*end)(const char *full_name))
 {
     harness_begin_hook = begin;
     harness_end_hook = end;
@@ -216,7 +217,7 @@ static int harness_run_here(const char *full_name, void (*fn)(void))
     harness_in_test = 1;
     if (setjmp(harness_jump) == 0) {
         if (harness_begin_hook != NULL)
-            harness_begin_hook();
+            harness_begin_hook(full_name);
         fn();
         if (harness_end_hook != NULL) {
             harness_cleanup();

@@ -51,13 +51,14 @@ int harness_main(int argc, char **argv, const harness_suite *const *suites, size
  * status above 1 (a leak checker's verdict at exit), fails its test. */
 void harness_fork_each_test(void);
 
-/* Called before harness_main: begin() runs as each test starts (in the
- * test's own process when each runs in one), and end(name) once the test
+/* Called before harness_main: begin(name) runs as each test starts (in
+ * the test's own process when each runs in one), and end(name) once the test
  * has passed and the harness has removed its directories and freed its
  * strings; end may fail the test (harness_fail), with the test's full
  * name in its message.  Either may be NULL.  (The exercises' tests check
  * there that a test ended holding no block it allocated.) */
-void harness_test_hooks(void (*begin)(void), void (*end)(const char *full_name));
+void harness_test_hooks(void (*begin)(const char *full_name),
+                        void (*end)(const char *full_name));
 
 /* A fresh empty directory for the running test, removed when it ends.  The
  * string stays valid until then. */

@@ -14,8 +14,8 @@
  * Every test runs in a process of its own (exercise_main.c), so a stub
  * that returns nonsense, or a decoder that reads past its limit into the
  * guard page of ex_guarded, fails that test alone; a test sets
- * harness_context() before a call that might crash, so that the crash is
- * reported with the rule it broke.
+ * harness_context() (or ex_context(), which names a rule) before a call
+ * that might crash, so that the crash is reported with the rule it broke.
  */
 #ifndef KV_GRADE_EXERCISE_H
 #define KV_GRADE_EXERCISE_H
@@ -36,26 +36,61 @@
 _Noreturn void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* EX_RULE(n, "what") says that the checks after it (until the next
- * EX_RULE, or the test's end) check rule n of the exercise the test file
- * is named for (grade/tests/S/NAME_test.c: exercise NAME), the rule the
- * list numbers and the stub states (grade/S.exercises, `rule N`): a
- * check that fails then begins "rule n of NAME (what): ", and so does a
- * crash's context.  The grade sends the learner to that rule's section
- * of the page (`rule N reread`), and grade/check.sh checks that every
- * rule a test names is one of the list's, and every rule has a test. */
+/* Naming the rule a check checks.  The comment above an exercise's stub
+ * numbers its rules (`rule N` of grade/S.exercises: docs/learn.md, "The
+ * lists"); each rule has a test that fails when that rule alone is
+ * broken, and the check that fails says which rule, by its number and
+ * what it concerns, before what it saw.  Every failure that names a rule
+ * begins "rule N of NAME (what): " (or "rules 1, 2 and 3 of NAME (what):
+ * "), NAME the exercise: grade.sh finds it there and sends the learner to
+ * the rule's own section of the page (`rule N reread`).  Two ways to say
+ * it:
+ *
+ *   - in the message, a string literal put first:
+ *
+ *         EX_CHECK(rc == LOG_DECODE_SHORT,
+ *                  EX_RULE(3, "a record that runs past limit") "is SHORT (got %d)", rc);
+ *
+ *     fails with "rule 3 of record_decode (a record that runs past limit):
+ *     is SHORT (got 2)", NAME being the exercise whose test is running (its
+ *     suite's name).  EX_RULES("1, 2 and 3", "the walk") names several;
+ *     EX_RULE_OF(skiplist_search, 3, "prev") a rule of another exercise,
+ *     which a later exercise's test reaches (it fails as "rule 3 of
+ *     skiplist_search (prev): ").  The literal may stand anywhere in the
+ *     message (after a "%s: " of what was done, say): ex_fail moves the rule
+ *     to the front.  It names the rule of that one check.
+ *   - for the checks after it: EX_RULE_BEGIN(n, "what"); sets rule n of the
+ *     exercise the test file is named for (grade/tests/S/NAME_test.c), until
+ *     the next EX_RULE_BEGIN or the test's end; a check whose message names
+ *     no rule of its own then begins "rule n of NAME (what): ", and so does
+ *     a crash's report.
+ *
+ * grade/rules_check.sh checks that every rule of the list is named so by
+ * a test (EX_RULE(N, or EX_RULE_BEGIN(N, in the exercise's test files, N
+ * in an EX_RULES list there, or EX_RULE_OF(NAME, N, in any test of the
+ * stage), and that every rule a test names is one of the list's. */
+#define EX_RULE(n, what) "rule " #n " (" what "): "
+#define EX_RULES(list, what) "rules " list " (" what "): "
+#define EX_RULE_OF(exercise, n, what) #exercise "'s rule " #n " (" what "): "
 #ifndef EX_EXERCISE_FILE
 /* A helper file holding tests of one exercise defines it as that
  * exercise's test file's name ("gc_collect_test.c") before this header. */
 #define EX_EXERCISE_FILE __FILE__
 #endif
-#define EX_RULE(n, what) ex_rule(EX_EXERCISE_FILE, n, what)
+#define EX_RULE_BEGIN(n, what) ex_rule(EX_EXERCISE_FILE, n, what)
 void ex_rule(const char *file, int n, const char *what);
-/* The rule EX_RULE set, as ex_fail writes it ("rule 3 of NAME (what)"),
- * or "" if none; ex_rule_put(text) sets it back to such a text (a helper
- * that checks a rule of its own puts back the test's). */
+/* The rule EX_RULE_BEGIN set, as ex_fail writes it ("rule 3 of NAME
+ * (what)"), or "" if none; ex_rule_put(text) sets it back to such a text
+ * (a helper that checks a rule of its own puts back the test's). */
 const char *ex_rule_now(void);
 void ex_rule_put(const char *text);
+/* harness_context, with a rule the text names in EX_RULE's words written
+ * as ex_fail writes it ("rule N of NAME (what): " first), so that a crash
+ * there names its rule as a failed check would. */
+void ex_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called as each test starts, with its name ("suite/test"): the suite is
+ * the exercise EX_RULE's words are of (exercise_main.c). */
+void ex_test_begin(const char *full_name);
 
 /* EX_DEADLINE fails the running test with the rule `fmt` states if the
  * test has not ended `seconds` from now: a call that never returns (a loop that never

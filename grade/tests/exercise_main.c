@@ -20,10 +20,11 @@
 KV_EXERCISE_SUITES
 #undef X
 
-/* As each test starts (in its own process): its allocations counted, its
- * time limit set. */
-static void exercise_test_begin(void)
+/* As each test starts (in its own process): its exercise known (its
+ * suite), its allocations counted, its time limit set. */
+static void exercise_test_begin(const char *full_name)
 {
+    ex_test_begin(full_name);
     ex_crash_arm();
     ex_alloc_begin();
 }

@@ -20,15 +20,31 @@
 #include "kv.h"
 
 static char ex_rule_text[256];
+/* The exercise of the running test: its suite's name (ex_test_begin). */
+static char ex_exercise[64];
 
-void ex_rule(const char *file, int n, const char *what)
+/* The exercise a test file is named for: .../NAME_test.c. */
+static void ex_file_exercise(const char *file, char *out, size_t n)
 {
-    /* The exercise is the test file's name: .../NAME_test.c. */
     const char *base = strrchr(file, '/');
     base = base != NULL ? base + 1 : file;
     const char *end = strstr(base, "_test.c");
     int len = end != NULL ? (int)(end - base) : (int)strlen(base);
-    snprintf(ex_rule_text, sizeof ex_rule_text, "rule %d of %.*s (%s)", n, len, base, what);
+    snprintf(out, n, "%.*s", len, base);
+}
+
+void ex_test_begin(const char *full_name)
+{
+    const char *slash = strchr(full_name, '/');
+    int len = slash != NULL ? (int)(slash - full_name) : (int)strlen(full_name);
+    snprintf(ex_exercise, sizeof ex_exercise, "%.*s", len, full_name);
+}
+
+void ex_rule(const char *file, int n, const char *what)
+{
+    char name[64];
+    ex_file_exercise(file, name, sizeof name);
+    snprintf(ex_rule_text, sizeof ex_rule_text, "rule %d of %s (%s)", n, name, what);
     ex_crash_rule(ex_rule_text);
 }
 
@@ -43,16 +59,151 @@ void ex_rule_put(const char *text)
     ex_crash_rule(ex_rule_text);
 }
 
+static int ex_word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static const char *ex_digits(const char *p)
+{
+    while (*p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
+/* Past the numbers at p: "3", or with plural "1, 2 and 3", "1 to 4". */
+static const char *ex_rule_numbers(const char *p, int plural)
+{
+    p = ex_digits(p);
+    while (plural) {
+        const char *sep = strncmp(p, ", ", 2) == 0       ? p + 2
+                          : strncmp(p, " and ", 5) == 0 ? p + 5
+                          : strncmp(p, " to ", 4) == 0  ? p + 4
+                                                        : NULL;
+        if (sep == NULL || *sep < '0' || *sep > '9')
+            break;
+        p = ex_digits(sep);
+    }
+    return p;
+}
+
+/* A rule named in EX_RULE's, EX_RULES's or EX_RULE_OF's words ("rule 3 (",
+ * "rules 1, 2 and 3 (", "NAME's rule 3 ("), found in a message. */
+typedef struct {
+    const char *start; /* where its words start */
+    int plural;        /* "rules" */
+    const char *nums;  /* its numbers: "3", "1, 2 and 3" */
+    size_t nums_len;
+    const char *ex;    /* EX_RULE_OF's exercise, else NULL */
+    size_t ex_len;
+    const char *what;  /* just after the "(" */
+} ex_named_rule;
+
+/* The first rule msg names so, or 0. */
+static int ex_rule_find(const char *msg, ex_named_rule *r)
+{
+    for (const char *p = msg; *p != '\0'; p++) {
+        if (p > msg && (ex_word_char(p[-1]) || p[-1] == '\''))
+            continue;
+        const char *q = p, *name_end = p;
+        r->ex = NULL;
+        r->ex_len = 0;
+        while (ex_word_char(*name_end))
+            name_end++;
+        if (name_end > p && strncmp(name_end, "'s rule ", 8) == 0) {
+            r->ex = p;
+            r->ex_len = (size_t)(name_end - p);
+            q = name_end + 3;
+        }
+        r->plural = r->ex == NULL && strncmp(q, "rules ", 6) == 0;
+        if (!r->plural && strncmp(q, "rule ", 5) != 0)
+            continue;
+        q += r->plural ? 6 : 5;
+        if (*q < '0' || *q > '9')
+            continue;
+        r->nums = q;
+        q = ex_rule_numbers(q, r->plural);
+        if (strncmp(q, " (", 2) != 0)
+            continue;
+        r->nums_len = (size_t)(q - r->nums);
+        r->what = q + 2;
+        r->start = p;
+        return 1;
+    }
+    return 0;
+}
+
+/* 1 if msg starts with a rule written as ex_fail writes it: "rule N of
+ * NAME (" or "rules ... of NAME (". */
+static int ex_rule_qualified(const char *msg)
+{
+    int plural = strncmp(msg, "rules ", 6) == 0;
+    if (!plural && strncmp(msg, "rule ", 5) != 0)
+        return 0;
+    const char *q = msg + (plural ? 6 : 5);
+    if (*q < '0' || *q > '9')
+        return 0;
+    return strncmp(ex_rule_numbers(q, plural), " of ", 4) == 0;
+}
+
+/* msg with the rule it names in EX_RULE's words written first as "rule N
+ * of NAME (what): ", NAME the running test's exercise (or the one
+ * EX_RULE_OF names; `file`'s if no test runs), into out; 1 if it names
+ * one so (or starts with a rule so written already), else 0 and out is
+ * msg. */
+static int ex_rule_qualify(const char *file, const char *msg, char *out, size_t n)
+{
+    ex_named_rule r;
+    if (ex_rule_qualified(msg) || !ex_rule_find(msg, &r)) {
+        snprintf(out, n, "%s", msg);
+        return ex_rule_qualified(msg);
+    }
+    char name[64];
+    if (r.ex != NULL)
+        snprintf(name, sizeof name, "%.*s", (int)r.ex_len, r.ex);
+    else if (ex_exercise[0] != '\0')
+        snprintf(name, sizeof name, "%s", ex_exercise);
+    else
+        ex_file_exercise(file, name, sizeof name);
+    /* The rule's words end at "): ", and go first; the rest of the
+     * message follows them.  Without that end, the rule is named where
+     * it stands. */
+    const char *close = strstr(r.what, "): ");
+    if (close == NULL)
+        snprintf(out, n, "%.*srule%s %.*s of %s (%s", (int)(r.start - msg), msg,
+                 r.plural ? "s" : "", (int)r.nums_len, r.nums, name, r.what);
+    else
+        snprintf(out, n, "rule%s %.*s of %s (%.*s%.*s%s", r.plural ? "s" : "", (int)r.nums_len,
+                 r.nums, name, (int)(close + 3 - r.what), r.what, (int)(r.start - msg), msg,
+                 close + 3);
+    return 1;
+}
+
+void ex_context(const char *fmt, ...)
+{
+    char text[1024], named[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    ex_rule_qualify(__FILE__, text, named, sizeof named);
+    harness_context("%s", named);
+}
+
 void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
 {
-    char rule[1024];
+    char text[1024], rule[1280];
     va_list ap;
-    size_t at = 0;
-    if (ex_rule_text[0] != '\0')
-        at = (size_t)snprintf(rule, sizeof rule, "%s: ", ex_rule_text);
     va_start(ap, fmt);
-    vsnprintf(rule + at, sizeof rule - at, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    /* A rule the message names itself is the one it breaks; else the one
+     * EX_RULE_BEGIN set, if any. */
+    size_t at = 0;
+    char named[1024];
+    if (!ex_rule_qualify(file, text, named, sizeof named) && ex_rule_text[0] != '\0')
+        at = (size_t)snprintf(rule, sizeof rule, "%s: ", ex_rule_text);
+    snprintf(rule + at, sizeof rule - at, "%s", named);
     const char *msg = kv_errmsg();
     if (strstr(msg, "not written yet") != NULL)
         harness_fail(file, line, "%s\n      (checked: %s)\n      kv_errmsg: \"%s\"", rule, expr,
@@ -88,9 +239,11 @@ void ex_deadline(const char *file, int line, unsigned seconds, const char *fmt, 
     ex_deadline_file = file;
     ex_deadline_line = line;
     va_list ap;
+    char text[sizeof ex_deadline_rule];
     va_start(ap, fmt);
-    vsnprintf(ex_deadline_rule, sizeof ex_deadline_rule, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    ex_rule_qualify(file, text, ex_deadline_rule, sizeof ex_deadline_rule);
     ex_deadline_seconds = seconds;
     pthread_t t;
     if (pthread_create(&t, NULL, ex_deadline_watch, NULL) != 0)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "error.h"
 #include "ex_log.h"
 #include "exercise.h"
 #include "file_header.h"
@@ -61,7 +62,8 @@ static void append_one_write_per_call(void)
     harness_context("kv_put(b = 22) (log_db_append): a put is one append, one writev of header, "
                     "key and value, laid out as log_record.h says");
     EX_CHECK(kv_put(db, "b", 1, "22", 2) == KV_OK, "kv_put: %s", kv_errmsg());
-    EX_CHECK(io_fault_calls() == before + 1, "a put is one append (one writev of header, key "
+    EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a put is one append "
+             "(one writev of header, key "
              "and value), so that a kill never leaves half of it before a later record "
              "(got %ld appends)", io_fault_calls() - before);
     kv_batch *b = NULL;
@@ -73,13 +75,14 @@ static void append_one_write_per_call(void)
     harness_context("kv_write of a batch of 3 ops (put c, delete a, put d = \"\"): all its records "
                     "are written together with one append");
     EX_CHECK(kv_write(db, b) == KV_OK, "kv_write: %s", kv_errmsg());
-    EX_CHECK(io_fault_calls() == before + 1, "a batch of 3 ops is written with one append, "
+    EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a batch of 3 ops is "
+             "written with one append, "
              "all its records together (got %ld appends)", io_fault_calls() - before);
     kv_batch_free(b);
     before = io_fault_calls();
     harness_context("kv_delete(b) (log_db_append): a delete is one append of one record");
     EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
-    EX_CHECK(io_fault_calls() == before + 1, "a delete is one append");
+    EX_CHECK(io_fault_calls() == before + 1, EX_RULE(3, "one io_append") "a delete is one append");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
     io_fault_uninstall();
 
@@ -97,7 +100,8 @@ static void append_one_write_per_call(void)
     size_t got;
     uint8_t *bytes = ex_read_file(harness_join(dir, "data.log"), &got);
     EX_CHECK(got == n && memcmp(bytes, want, n) == 0,
-             "data.log holds exactly the header and one record per op, in order, as "
+             EX_RULE(3, "the records of ops") "data.log holds exactly the header and one record "
+             "per op, in order, as "
              "log_record.h lays them out (%zu bytes expected, %zu found)", n, got);
     free(bytes);
 }
@@ -116,38 +120,46 @@ static void append_failed_write_is_cut_off(void)
     harness_context("kv_put(big) whose append writes half its bytes, then fails (ENOSPC): "
                     "KV_ERR_IO, and the half record is cut off (io_truncate back to db->end)");
     int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
-    EX_CHECK(rc == KV_ERR_IO, "a failed append is reported: KV_ERR_IO (got %d)", rc);
-    EX_CHECK(strncmp(kv_errmsg(), "kv_put: ", 8) == 0,
-             "the message of a failed append starts with the call that failed (\"kv_put: "
-             "...\", then what the I/O layer said), as the library's messages do (got \"%s\")",
-             kv_errmsg());
-    EX_CHECK(strstr(kv_errmsg(), "append to ") != NULL,
-             "the message of a failed append keeps what the I/O layer said (\"append to "
-             "PATH: ...\"), which undoing the append (io_truncate) must not lose (got \"%s\")",
-             kv_errmsg());
+    EX_CHECK(rc == KV_ERR_IO, EX_RULE(6, "a failed append") "is reported: KV_ERR_IO (got %d)", rc);
+    uint64_t end = ex_stat(db, "log.bytes");
+    EX_CHECK(end == size, EX_RULE(5, "end moves only once the append has succeeded")
+             "after a failed append, db->end (kv_stats' log.bytes) is where it was, %llu: a "
+             "record that is not whole in the file is never below end (got %llu)",
+             (unsigned long long)size, (unsigned long long)end);
+    EX_CHECK(strstr(kv_errmsg(), "kv_put") != NULL,
+             EX_RULE(6, "the failed append's message") "it names the call that failed "
+             "(kv_put), as the library's messages do (got \"%s\")", kv_errmsg());
+    EX_CHECK(strstr(kv_errmsg(), strerror(ENOSPC)) != NULL,
+             EX_RULE(6, "the failed append's message") "it keeps what the I/O layer said of "
+             "the append, its cause (\"%s\"), which undoing the append (io_truncate) must "
+             "not lose (got \"%s\")", strerror(ENOSPC), kv_errmsg());
     const char *log = harness_join(dir, "data.log");
     EX_CHECK(strstr(kv_errmsg(), log) != NULL,
-             "the message of a failed append names the log as it is (\"%s\"), kept as text "
-             "through the undo: what kv_errmsg() said is copied with \"%%s\", never used as a "
-             "format itself (got \"%s\")", log, kv_errmsg());
+             EX_RULE(6, "the failed append's message") "it names the log as it is (\"%s\"), "
+             "kept as text through the undo: what kv_errmsg() said is copied with \"%%s\", "
+             "never used as a format itself (got \"%s\")", log, kv_errmsg());
     EX_CHECK(append_log_size(dir) == size,
-             "a failed append is undone: the half record it left is cut off (io_truncate back "
+             EX_RULE(6, "a failed append is cut back") "a failed append is undone: the half "
+             "record it left is cut off (io_truncate back "
              "to the end before it), so the next record does not land after garbage (size %llu, "
              "want %llu)", (unsigned long long)append_log_size(dir), (unsigned long long)size);
     io_fault_install(&none);
     harness_context("kv_put(e = 5) after a failed append that was undone: writes go on");
     EX_CHECK(kv_put(db, "e", 1, "5", 1) == KV_OK,
-             "after a failed append that was undone, writes go on: %s", kv_errmsg());
+             EX_RULE(6, "a failed append is cut back") "after a failed append that was undone, "
+             "writes go on: %s", kv_errmsg());
     EX_CHECK(kv_close(db) == KV_OK, "kv_close");
     io_fault_uninstall();
     db = append_open(dir, 1);
     void *v = NULL;
     size_t vl = 0;
     EX_CHECK(kv_get(db, "e", 1, &v, &vl) == KV_OK && vl == 1 && memcmp(v, "5", 1) == 0,
-             "the put after the failure reads back after a strict reopen: the log holds no "
+             EX_RULE(6, "a failed append is cut back") "the put after the failure reads back "
+             "after a strict reopen: the log holds no "
              "damage");
     kv_free(v);
-    EX_CHECK(kv_get(db, "big", 3, &v, &vl) == KV_NOT_FOUND, "the failed put left nothing");
+    EX_CHECK(kv_get(db, "big", 3, &v, &vl) == KV_NOT_FOUND, EX_RULE(6, "a failed append is cut "
+             "back") "the failed put left nothing");
     kv_close(db);
 }
 
@@ -166,13 +178,14 @@ static void append_refuses_writes_when_it_cannot_undo(void)
     harness_context("kv_put(big) whose append fails half-way and whose io_truncate fails too: "
                     "KV_ERR_IO, and db->failed set");
     EX_CHECK(kv_put(db, "big", 3, "0123456789abcdef", 16) == KV_ERR_IO,
-             "the failed append is reported");
+             EX_RULE(7, "a failure that cannot be undone") "the failed append is reported");
     io_fault_install(&none);
     harness_context("kv_put(e = 5) after a partial record could not be cut off: every later write "
                     "is refused (KV_ERR_IO) until a reopen (invariant 3 of log_db.h)");
     int rc = kv_put(db, "e", 1, "5", 1);
     EX_CHECK(rc == KV_ERR_IO,
-             "invariant 3 of log_db.h: once a partial record could not be cut off, every "
+             EX_RULE(7, "db->failed") "invariant 3 of log_db.h: once a partial record could not "
+             "be cut off, every "
              "later write is refused until a reopen, or it would land after the partial "
              "record, in the middle of the log (got %d)", rc);
     EX_CHECK(append_log_size(dir) > size, "test setup: the partial record is still there");
@@ -181,7 +194,8 @@ static void append_refuses_writes_when_it_cannot_undo(void)
     db = append_open(dir, 0);
     harness_context("kv_put(e = 5) after a reopen that cut the partial record off: writes work");
     EX_CHECK(kv_put(db, "e", 1, "5", 1) == KV_OK,
-             "after a reopen (which cuts the partial record off as a torn tail), writes work");
+             EX_RULE(7, "db->failed") "after a reopen (which cuts the partial record off as a "
+             "torn tail), writes work");
     void *v = NULL;
     size_t vl = 0;
     EX_CHECK(kv_get(db, "a", 1, &v, &vl) == KV_OK && vl == 1, "a = 1 is still there");
@@ -201,8 +215,8 @@ static void append_read_only_is_refused(void)
     harness_context("kv_put(b = 2) on a read-only database: refused, KV_ERR_INVALID, writing "
                     "nothing");
     EX_CHECK(kv_put(db, "b", 1, "2", 1) == KV_ERR_INVALID,
-             "a put on a read-only database is KV_ERR_INVALID");
-    EX_CHECK(append_log_size(dir) == size, "and writes nothing");
+             EX_RULE(2, "a read-only database") "a put on a read-only database is KV_ERR_INVALID");
+    EX_CHECK(append_log_size(dir) == size, EX_RULE(2, "a read-only database") "and writes nothing");
     kv_close(db);
 }
 
@@ -237,10 +251,12 @@ static void append_check_alone_holds_the_write_lock(void)
                         "check alone, on a %s database", ro ? "read-only" : "writable");
         int rc = txn_stage_write_checked(db, NULL, 0, append_check, &c);
         EX_CHECK(rc == KV_OK && c.calls == 1,
-                 "with no records (kv_txn_check) the check alone is called, once, and its "
+                 EX_RULE(1, "the check alone") "with no records (kv_txn_check) the check alone "
+                 "is called, once, and its "
                  "answer returned, on a read-only database too (got %d, %d calls)", rc, c.calls);
         EX_CHECK(!c.lock_was_free,
-                 "the check alone runs holding write_lock, as a commit's does: no write may "
+                 EX_RULE(1, "the check alone") "the check alone runs holding write_lock, as a "
+                 "commit's does: no write may "
                  "come between the check and what the caller does with its answer");
         kv_close(db);
     }
@@ -256,22 +272,58 @@ static void append_commit_writes_after_its_check(void)
                     "its check once, holding write_lock, then writes its records");
     int rc = txn_stage_write_checked(db, &op, 1, append_check, &c);
     EX_CHECK(rc == KV_OK && c.calls == 1,
-             "a commit calls its check once and, when it passes, writes its records (got %d, "
+             EX_RULE(4, "a commit") "a commit calls its check once and, when it passes, writes "
+             "its records (got %d, "
              "%d calls)", rc, c.calls);
-    EX_CHECK(!c.lock_was_free, "a commit's check runs holding write_lock, so that no write "
+    EX_CHECK(!c.lock_was_free, EX_RULE(4, "under write_lock") "a commit's check runs holding "
+             "write_lock, so that no write "
              "comes between it and the commit's records");
     void *v = NULL;
     size_t vl = 0;
     EX_CHECK(kv_get(db, "t", 1, &v, &vl) == KV_OK && vl == 3 && memcmp(v, "txn", 3) == 0,
-             "a commit whose check passed is written: its records are in the log, not only "
+             EX_RULE(4, "a commit") "a commit whose check passed is written: its records are in "
+             "the log, not only "
              "checked");
     kv_free(v);
     harness_context("kv_write of an empty batch: with no check, it writes nothing and is KV_OK");
     kv_batch *b = NULL;
     EX_CHECK(kv_batch_new(&b) == KV_OK, "kv_batch_new");
-    EX_CHECK(kv_write(db, b) == KV_OK, "an empty batch, with no check, writes nothing and is "
+    EX_CHECK(kv_write(db, b) == KV_OK, EX_RULE(2, "no ops and no check") "an empty batch, with "
+             "no check, writes nothing and is "
              "KV_OK");
     kv_batch_free(b);
+    kv_close(db);
+}
+
+static int append_check_refuses(void *ctx)
+{
+    append_check_seen *c = ctx;
+    c->calls++;
+    return kv_error(KV_ERR_CONFLICT, "the test's check refuses");
+}
+
+static void append_refused_commit_writes_nothing(void)
+{
+    const char *dir = append_db();
+    kv_db *db = append_open(dir, 0);
+    uint64_t size = append_log_size(dir);
+    append_check_seen c = {.db = db};
+    batch_op op = {.key = "t", .klen = 1, .val = "txn", .vlen = 3};
+    harness_context("txn_stage_write_checked(db, 1 op put t = txn, a check that refuses): the "
+                    "check's error is returned and nothing is written");
+    int rc = txn_stage_write_checked(db, &op, 1, append_check_refuses, &c);
+    EX_CHECK(rc == KV_ERR_CONFLICT && c.calls == 1,
+             EX_RULE(4, "a check that refuses") "a commit whose check refuses returns the "
+             "check's error, KV_ERR_CONFLICT, having called it once (got %d, %d calls)", rc,
+             c.calls);
+    EX_CHECK(append_log_size(dir) == size,
+             EX_RULE(4, "a check that refuses") "nothing is written: data.log is %llu bytes, "
+             "as before (got %llu)", (unsigned long long)size,
+             (unsigned long long)append_log_size(dir));
+    void *v = NULL;
+    size_t vl = 0;
+    EX_CHECK(kv_get(db, "t", 1, &v, &vl) == KV_NOT_FOUND,
+             EX_RULE(4, "a check that refuses") "the refused commit's put is not there");
     kv_close(db);
 }
 
@@ -285,7 +337,8 @@ static void append_counts_puts_and_deletes(void)
     EX_CHECK(kv_delete(db, "a", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
     EX_CHECK(kv_delete(db, "b", 1) == KV_OK, "kv_delete: %s", kv_errmsg());
     EX_CHECK(ex_stat(db, "session.puts") == 1 && ex_stat(db, "session.deletes") == 2,
-             "each record appended is counted, puts and deletes apart (kv_stats' session.puts "
+             EX_RULE(5, "the writes counted") "each record appended is counted, puts and "
+             "deletes apart (kv_stats' session.puts "
              "and session.deletes): 1 put and 2 deletes here (got %llu and %llu)",
              (unsigned long long)ex_stat(db, "session.puts"),
              (unsigned long long)ex_stat(db, "session.deletes"));
@@ -304,7 +357,8 @@ static void append_keeps_no_memory(void)
         EX_CHECK(kv_put(db, "k", 1, "v", 1) == KV_OK, "kv_put: %s", kv_errmsg());
     size_t after = mallinfo2().uordblks;
     EX_CHECK(after < before + 16384,
-             "a put keeps no memory once it returns: whatever it allocates for its records "
+             EX_RULE(8, "free what it allocates") "a put keeps no memory once it returns: "
+             "whatever it allocates for its records "
              "(headers, iovecs) it frees, whether it writes one record or a batch (2000 puts "
              "left %zu more bytes in use)", after > before ? after - before : 0);
     kv_close(db);
@@ -340,12 +394,15 @@ static void append_out_of_memory_frees_what_it_took(void)
     int rc = kv_write(db, b);
     ex_memory_uncap();
     kv_batch_free(b);
-    EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, "a batch written with too little memory left "
+    EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, EX_RULE(8, "out of memory") "a batch written "
+             "with too little memory left "
              "fails with KV_ERR_NOMEM (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(rc == KV_OK || ex_names_number(kv_errmsg(), N),
-             "kv_errmsg() of a batch refused for memory (KV_ERR_NOMEM says so) says how many "
-             "records it held, %d, in any words (got \"%s\")", N, kv_errmsg());
-    EX_CHECK(rc == KV_OK || append_log_size(dir) == size, "a batch that failed for memory "
+             EX_RULE(8, "out of memory") "kv_errmsg() of a batch refused for memory (KV_ERR_NOMEM "
+             "says so) says how many records it held, %d, in any words (got \"%s\")", N,
+             kv_errmsg());
+    EX_CHECK(rc == KV_OK || append_log_size(dir) == size, EX_RULE(8, "out of memory") "a batch "
+             "that failed for memory "
              "writes nothing (data.log is %llu bytes, was %llu)",
              (unsigned long long)append_log_size(dir), (unsigned long long)size);
     kv_close(db);
@@ -358,6 +415,7 @@ static const harness_test append_tests[] = {
     HARNESS_TEST(append_read_only_is_refused),
     HARNESS_TEST(append_check_alone_holds_the_write_lock),
     HARNESS_TEST(append_commit_writes_after_its_check),
+    HARNESS_TEST(append_refused_commit_writes_nothing),
     HARNESS_TEST(append_counts_puts_and_deletes),
     HARNESS_TEST(append_keeps_no_memory),
     HARNESS_TEST(append_out_of_memory_frees_what_it_took),

@@ -30,7 +30,8 @@ static void get_expect(kv_db *db, const char *k, size_t kl, const char *v, size_
     size_t gl = 12345;
     int rc = kv_get(db, k, kl, &got, &gl);
     EX_CHECK(rc == KV_OK, "%s: kv_get returned %d (%s), not KV_OK", rule, rc, kv_errmsg());
-    EX_CHECK(got != NULL, "%s: on KV_OK *val is never NULL, even for an empty value", rule);
+    EX_CHECK(got != NULL, EX_RULE(5, "a copy of the value") "on KV_OK *val is never NULL, even "
+             "for an empty value (%s)", rule);
     EX_CHECK(gl == vl && memcmp(got, v, vl) == 0, "%s: got %zu bytes, want %zu", rule, gl, vl);
     kv_free(got);
 }
@@ -52,27 +53,64 @@ static void get_the_last_record_wins(void)
     kv_put(db, "other", 5, "x", 1);
     kv_put(db, "k", 1, "two", 3);
     kv_put(db, "k", 1, "three", 5);
-    get_expect(db, "k", 1, "three", 5, "the last put of a key is its value");
+    get_expect(db, "k", 1, "three", 5, EX_RULE(3, "the last record answers") "the last put of a "
+               "key is its value");
     kv_close(db);
     db = NULL;
     EX_CHECK(kv_open(dir, NULL, &db) == KV_OK, "reopen: %s", kv_errmsg());
-    get_expect(db, "k", 1, "three", 5, "after a reopen, the last put still wins");
-    get_expect(db, "other", 5, "x", 1, "other keys keep their values");
+    get_expect(db, "k", 1, "three", 5, EX_RULE(3, "the last record answers") "after a reopen, "
+               "the last put still wins");
+    get_expect(db, "other", 5, "x", 1, EX_RULE(3, "the last record answers") "other keys keep "
+               "their values");
+    kv_close(db);
+}
+
+static void get_at_a_snapshot_sees_nothing_past_its_end(void)
+{
+    kv_db *db = get_open(NULL);
+    kv_put(db, "k", 1, "old", 3);
+    const kv_snapshot *snap = NULL;
+    EX_CHECK(kv_snapshot_new(db, &snap) == KV_OK, "kv_snapshot_new: %s", kv_errmsg());
+    kv_put(db, "k", 1, "new", 3);
+    kv_delete(db, "gone", 4);
+    kv_put(db, "late", 4, "x", 1);
+    void *got = NULL;
+    size_t gl = 0;
+    harness_context("kv_get_at(snapshot, k): log_db_get_below with the end the snapshot noted; "
+                    "k was put again after it");
+    int rc = kv_get_at(db, snap, "k", 1, &got, &gl);
+    EX_CHECK(rc == KV_OK && gl == 3 && memcmp(got, "old", 3) == 0,
+             EX_RULE(1, "a record at or past end is never seen") "a read at a snapshot answers "
+             "with the value the key had when it was taken, \"old\": the later put lies past "
+             "the end the snapshot noted (got %d, \"%.*s\")", rc, rc == KV_OK ? (int)gl : 0,
+             rc == KV_OK ? (const char *)got : "");
+    if (rc == KV_OK)
+        kv_free(got);
+    rc = kv_get_at(db, snap, "late", 4, &got, &gl);
+    EX_CHECK(rc == KV_NOT_FOUND,
+             EX_RULE(1, "a record at or past end is never seen") "a key first written after the "
+             "snapshot is absent at it (got %d)", rc);
+    if (rc == KV_OK)
+        kv_free(got);
+    kv_snapshot_free(db, snap);
     kv_close(db);
 }
 
 static void get_a_delete_hides_the_key(void)
 {
     kv_db *db = get_open(NULL);
-    get_absent(db, "k", 1, "a key never written is absent");
+    get_absent(db, "k", 1, EX_RULE(3, "no record: KV_NOT_FOUND") "a key never written is absent");
     kv_put(db, "k", 1, "v", 1);
     kv_delete(db, "k", 1);
-    get_absent(db, "k", 1, "a delete after a put: the last record of the key is the delete");
+    get_absent(db, "k", 1, EX_RULE(3, "a delete answers KV_NOT_FOUND") "a delete after a put: "
+               "the last record of the key is the delete");
     kv_put(db, "k", 1, "again", 5);
-    get_expect(db, "k", 1, "again", 5, "a put after a delete brings the key back");
+    get_expect(db, "k", 1, "again", 5, EX_RULE(3, "the last record answers") "a put after a "
+               "delete brings the key back");
     kv_delete(db, "k", 1);
     kv_delete(db, "k", 1);
-    get_absent(db, "k", 1, "deleted twice, still absent");
+    get_absent(db, "k", 1, EX_RULE(3, "a delete answers KV_NOT_FOUND") "deleted twice, still "
+               "absent");
     kv_close(db);
 }
 
@@ -83,12 +121,16 @@ static void get_keys_match_exactly(void)
     kv_put(db, "a", 1, "A", 1);
     kv_put(db, "a\0b", 3, "NUL", 3);
     kv_put(db, "abc", 3, "ABC", 3);
-    get_expect(db, "a", 1, "A", 1, "\"a\" is not \"ab\": a key matches only a key of the same "
+    get_expect(db, "a", 1, "A", 1, EX_RULE(3, "keys equal") "\"a\" is not \"ab\": a key matches "
+               "only a key of the same "
                "length and bytes");
-    get_expect(db, "ab", 2, "AB", 2, "\"ab\" is not a prefix match of \"abc\"");
-    get_expect(db, "a\0b", 3, "NUL", 3, "keys are bytes: a NUL inside a key counts");
-    get_absent(db, "b", 1, "an absent key that sorts between written ones");
-    get_absent(db, "a\0", 2, "a prefix of a written key is absent");
+    get_expect(db, "ab", 2, "AB", 2, EX_RULE(3, "keys equal") "\"ab\" is not a prefix match of "
+               "\"abc\"");
+    get_expect(db, "a\0b", 3, "NUL", 3, EX_RULE(3, "keys equal") "keys are bytes: a NUL inside "
+               "a key counts");
+    get_absent(db, "b", 1, EX_RULE(3, "no record: KV_NOT_FOUND") "an absent key that sorts "
+               "between written ones");
+    get_absent(db, "a\0", 2, EX_RULE(3, "keys equal") "a prefix of a written key is absent");
     kv_close(db);
 }
 
@@ -98,9 +140,11 @@ static void get_empty_and_binary_values(void)
     kv_put(db, "empty", 5, "", 0);
     static const char bin[] = {0, 1, 2, 0, (char)0xff, 0};
     kv_put(db, "bin", 3, bin, sizeof bin);
-    get_expect(db, "empty", 5, "", 0, "an empty value is a value: KV_OK with 0 bytes, not "
+    get_expect(db, "empty", 5, "", 0, EX_RULE(5, "a copy of the value") "an empty value is a "
+               "value: KV_OK with 0 bytes, not "
                "KV_NOT_FOUND");
-    get_expect(db, "bin", 3, bin, sizeof bin, "a value holding NUL bytes comes back whole");
+    get_expect(db, "bin", 3, bin, sizeof bin, EX_RULE(5, "a copy of the value") "a value "
+               "holding NUL bytes comes back whole");
     kv_close(db);
 }
 
@@ -124,7 +168,8 @@ static void get_verifies_the_record_it_answers_with(void)
                     "KV_ERR_CORRUPT");
     int rc = kv_get(db, "k", 1, &got, &gl);
     EX_CHECK(rc == KV_ERR_CORRUPT,
-             "the record that answers a get is verified (its checksum) before its value is "
+             EX_RULE(4, "the answering record verified") "the record that answers a get is "
+             "verified (its checksum) before its value is "
              "handed back: a damaged value is KV_ERR_CORRUPT, never returned (got %d%s)", rc,
              rc == KV_OK && gl == 6 && memcmp(got, "seXret", 6) == 0 ? ": the damaged value"
                                                                      : "");
@@ -137,7 +182,8 @@ static void get_verifies_the_record_it_answers_with(void)
         rc = kv_get(db, "k", 1, &got, &gl);
     size_t after = mallinfo2().uordblks;
     EX_CHECK(after < before + 16384,
-             "a get that fails frees what it allocated to read the record back: 1000 gets of "
+             EX_RULE(8, "free what it allocates") "a get that fails frees what it allocated to "
+             "read the record back: 1000 gets of "
              "a damaged record left %zu more bytes in use", after > before ? after - before : 0);
     kv_close(db);
 }
@@ -154,7 +200,8 @@ static void get_scan_checks_lengths_only(void)
     const char *path = harness_join(dir, "data.log");
     ex_poke_file(path, FILE_HEADER_SIZE + 11 + 2, 'X');
     get_expect(db, "k", 1, "v", 1,
-               "a get's scan checks the records' lengths only, not their checksums (kv_open "
+               EX_RULE(2, "lengths only") "a get's scan checks the records' lengths only, not "
+               "their checksums (kv_open "
                "verified every record below the end, and bytes there never change): a damaged "
                "value in another key's record does not fail a get of k, and a get does not "
                "pay a checksum of the whole log");
@@ -179,7 +226,8 @@ static void get_scan_that_meets_damage_is_corrupt(void)
                     "the log's end");
     int rc = kv_get(db, "k", 1, &got, &gl);
     EX_CHECK(rc == KV_ERR_CORRUPT,
-             "a get whose scan meets bytes below the log's end that are not a record (the "
+             EX_RULE(6, "bytes that are not a record") "a get whose scan meets bytes below the "
+             "log's end that are not a record (the "
              "file changed since it was opened) fails with KV_ERR_CORRUPT: it cannot know the "
              "key's last record, so it answers neither KV_NOT_FOUND nor a value (got %d)", rc);
     if (rc == KV_OK)
@@ -205,12 +253,14 @@ static void get_scan_damage_names_its_offset(void)
                     "KV_ERR_CORRUPT, kv_errmsg naming data.log and that offset",
                     (unsigned long long)at);
     int rc = kv_get(db, "z", 1, &got, &gl);
-    EX_CHECK(rc == KV_ERR_CORRUPT, "a get whose scan meets bytes that are not a record is "
+    EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(6, "bytes that are not a record") "a get whose scan "
+             "meets bytes that are not a record is "
              "KV_ERR_CORRUPT (got %d)", rc);
     char want[32];
     snprintf(want, sizeof want, "offset %llu:", (unsigned long long)at);
     EX_CHECK(strstr(kv_errmsg(), "data.log") != NULL && strstr(kv_errmsg(), want) != NULL,
-             "kv_errmsg() names the file and the offset where the bytes that are no record "
+             EX_RULE(6, "the message names data.log and the offset") "kv_errmsg() names the "
+             "file and the offset where the bytes that are no record "
              "start, where the scan stopped (\"%s\": record 1), not the record before it "
              "(got \"%s\")", want, kv_errmsg());
     if (rc == KV_OK)
@@ -223,7 +273,8 @@ static void get_counts_gets_and_bytes_scanned(void)
     kv_db *db = get_open(NULL);
     get_absent(db, "k", 1, "a get on an empty database");
     EX_CHECK(ex_stat(db, "session.gets") == 1 && ex_stat(db, "session.get_bytes_scanned") == 0,
-             "a get on an empty log is counted (session.gets 1) and scans no bytes "
+             EX_RULE(7, "counts") "a get on an empty log is counted (session.gets 1) and scans "
+             "no bytes "
              "(session.get_bytes_scanned 0; got %llu and %llu)",
              (unsigned long long)ex_stat(db, "session.gets"),
              (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
@@ -233,10 +284,11 @@ static void get_counts_gets_and_bytes_scanned(void)
     get_absent(db, "q", 1, "an absent key");
     uint64_t records = ex_stat(db, "log.bytes") - FILE_HEADER_SIZE;
     EX_CHECK(ex_stat(db, "session.gets") == 3,
-             "every kv_get is counted in session.gets: 3 here (got %llu)",
+             EX_RULE(7, "counts") "every kv_get is counted in session.gets: 3 here (got %llu)",
              (unsigned long long)ex_stat(db, "session.gets"));
     EX_CHECK(ex_stat(db, "session.get_bytes_scanned") == 2 * records,
-             "each get scans every record of the log, and session.get_bytes_scanned counts "
+             EX_RULE(7, "counts") "each get scans every record of the log, and "
+             "session.get_bytes_scanned counts "
              "them: 2 gets of a log of %llu bytes of records is %llu (got %llu)",
              (unsigned long long)records, (unsigned long long)(2 * records),
              (unsigned long long)ex_stat(db, "session.get_bytes_scanned"));
@@ -254,7 +306,8 @@ static void get_without_records_scans_nothing(void)
     kv_db *db = ex_open(harness_tmpdir(), &opt, "a read-only open of an empty directory");
     get_absent(db, "k", 1, "a get in a read-only open of an empty directory");
     EX_CHECK(ex_stat(db, "session.gets") == 1 && ex_stat(db, "session.get_bytes_scanned") == 0,
-             "a get where the log holds no record (a read-only open of an empty directory: "
+             EX_RULE(7, "counts") "a get where the log holds no record (a read-only open of an "
+             "empty directory: "
              "no file, end below LOG_DB_START) is counted (session.gets 1), answers "
              "KV_NOT_FOUND before any scan and scans no bytes (session.get_bytes_scanned 0, "
              "not end - LOG_DB_START; got %llu and %llu)",
@@ -265,6 +318,7 @@ static void get_without_records_scans_nothing(void)
 
 static const harness_test get_tests[] = {
     HARNESS_TEST(get_the_last_record_wins),
+    HARNESS_TEST(get_at_a_snapshot_sees_nothing_past_its_end),
     HARNESS_TEST(get_a_delete_hides_the_key),
     HARNESS_TEST(get_keys_match_exactly),
     HARNESS_TEST(get_empty_and_binary_values),

@@ -24,19 +24,26 @@ static void record_decode_put(void)
                     "LOG_DECODE_OK, key and value pointing inside [p, limit), nothing read past "
                     "limit");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
-    EX_CHECK(d == LOG_DECODE_OK, "a whole, valid record decodes: LOG_DECODE_OK (got %d, why: %s)",
+    EX_CHECK(d == LOG_DECODE_OK, EX_RULE(4, "a whole record") "a whole, valid record decodes: "
+             "LOG_DECODE_OK (got %d, why: %s)",
              d, why ? why : "-");
-    EX_CHECK(size == 15, "*size is the record's whole length, 10 + 2 + 3 = 15 (got %llu)",
+    EX_CHECK(size == 15, EX_RULE(4, "*size") "*size is the record's whole length, 10 + 2 + 3 = "
+             "15 (got %llu)",
              (unsigned long long)size);
     EX_CHECK(rec.klen == 2 && rec.key == p + 10 && memcmp(rec.key, "ab", 2) == 0,
-             "rec.key points at the key inside [p, limit), rec.klen is its length");
+             EX_RULE(4, "rec.key") "rec.key points at the key inside [p, limit), rec.klen is "
+             "its length");
     EX_CHECK(rec.vlen == 3 && rec.value == p + 12 && memcmp(rec.value, "xyz", 3) == 0,
-             "rec.value points at the value inside [p, limit), rec.vlen is its length");
-    EX_CHECK(!rec.is_delete && !rec.is_seal, "a put is neither a delete nor a seal");
+             EX_RULE(4, "rec.value") "rec.value points at the value inside [p, limit), rec.vlen "
+             "is its length");
+    EX_CHECK(!rec.is_delete && !rec.is_seal, EX_RULE(4, "is_delete and is_seal") "a put is "
+             "neither a delete nor a seal");
     EX_CHECK(rec.seal_at == 0,
-             "a put's seal_at is 0: every field of *rec is set, so that nothing of what the "
+             EX_RULE(4, "every field of *rec set") "a put's seal_at is 0: every field of *rec "
+             "is set, so that nothing of what the "
              "struct held before (a seal decoded into it, say) is left in it");
-    EX_CHECK(rec.crc == coding_get_u32(p), "rec.crc is the checksum as stored");
+    EX_CHECK(rec.crc == coding_get_u32(p), EX_RULE(4, "rec.crc") "rec.crc is the checksum as "
+             "stored");
 }
 
 static void record_decode_delete(void)
@@ -50,10 +57,11 @@ static void record_decode_delete(void)
     harness_context("log_record_decode of a 12-byte delete that ends exactly at limit: "
                     "LOG_DECODE_OK, is_delete = 1, no value to read; nothing read past limit");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
-             "a delete decodes: LOG_DECODE_OK");
-    EX_CHECK(size == 12, "a delete of a 2-byte key takes 12 bytes (no value)");
+             EX_RULE(4, "a delete") "a delete decodes: LOG_DECODE_OK");
+    EX_CHECK(size == 12, EX_RULE(4, "a delete's *size") "a delete of a 2-byte key takes 12 "
+             "bytes (no value)");
     EX_CHECK(rec.is_delete && rec.value == NULL && rec.vlen == 0,
-             "a delete has is_delete = 1, value NULL and vlen 0");
+             EX_RULE(4, "a delete") "a delete has is_delete = 1, value NULL and vlen 0");
 }
 
 static void record_decode_seal(void)
@@ -68,9 +76,11 @@ static void record_decode_seal(void)
                     "4242) ending exactly at limit: it decodes, is_seal = 1, seal_at = 4242; a "
                     "seal has no key or value to read");
     EX_CHECK(log_record_decode(p, p + sizeof buf, &rec, &size, &why) == LOG_DECODE_OK,
-             "a seal (key_len 0, value_len 0xFFFFFFFE, its 8-byte offset) decodes");
+             EX_RULE(4, "a seal") "a seal (key_len 0, value_len 0xFFFFFFFE, its 8-byte offset) "
+             "decodes");
     EX_CHECK(rec.is_seal && rec.seal_at == 4242 && size == LOG_RECORD_SEAL_SIZE,
-             "a seal has is_seal = 1, seal_at = the offset stored in it, size 18");
+             EX_RULE(4, "a seal") "a seal has is_seal = 1, seal_at = the offset stored in it, "
+             "size 18");
 }
 
 static void record_decode_short_header(void)
@@ -82,14 +92,16 @@ static void record_decode_short_header(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
-        harness_context("log_record_decode of the first %zu bytes of a record: it must not "
-                        "read past limit", have);
+        ex_context(EX_RULE(1, "fewer than 10 bytes: the header not read") "log_record_decode of the first %zu bytes of a record: it must not "
+                   "read past limit", have);
         int d = log_record_decode(p, p + have, &rec, &size, &why);
         EX_CHECK(d == LOG_DECODE_SHORT,
-                 "with %zu bytes, fewer than a header's 10, the record runs past limit: "
+                 EX_RULE(1, "fewer than 10 bytes") "with %zu bytes, fewer than a header's 10, "
+                 "the record runs past limit: "
                  "LOG_DECODE_SHORT (got %d)", have, d);
         EX_CHECK(size == LOG_RECORD_HEADER,
-                 "with fewer than 10 bytes, *size says a header needs 10 (got %llu)",
+                 EX_RULE(1, "fewer than 10 bytes") "with fewer than 10 bytes, *size says a "
+                 "header needs 10 (got %llu)",
                  (unsigned long long)size);
     }
     (void)n;
@@ -104,15 +116,18 @@ static void record_decode_cut_record(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
-        harness_context("log_record_decode of the first %zu of a record's 15 bytes: its "
-                        "lengths ask for more than limit allows, so it must not read past "
-                        "limit", have);
+        ex_context(EX_RULE(7, "never read outside [p, limit)") "log_record_decode of the "
+                   "first %zu of a record's 15 bytes: its "
+                   "lengths ask for more than limit allows, so it must not read past "
+                   "limit", have);
         int d = log_record_decode(p, p + have, &rec, &size, &why);
         EX_CHECK(d == LOG_DECODE_SHORT,
-                 "a record cut short after %zu bytes, with possible lengths, runs past "
+                 EX_RULE(3, "a record that runs past limit") "a record cut short after %zu "
+                 "bytes, with possible lengths, runs past "
                  "limit: LOG_DECODE_SHORT, not BAD: the caller decides whether a crash cut "
                  "it (got %d)", have, d);
-        EX_CHECK(size == n, "when it is short, *size says how many bytes the whole record "
+        EX_CHECK(size == n, EX_RULE(3, "a record that runs past limit") "when it is short, "
+                 "*size says how many bytes the whole record "
                  "needs: 15 (got %llu)", (unsigned long long)size);
     }
 }
@@ -136,9 +151,11 @@ static void record_decode_checksum_mismatch(void)
                         "past limit", i);
         int d = log_record_decode(p, p + n, &rec, &size, &why);
         EX_CHECK(d == LOG_DECODE_BAD,
-                 "one bit flipped in byte %zu of a record is caught by its checksum: "
+                 EX_RULE(6, "the checksum") "one bit flipped in byte %zu of a record is caught "
+                 "by its checksum: "
                  "LOG_DECODE_BAD (got %d)", i, d);
-        EX_CHECK(why != NULL && why[0] != '\0', "LOG_DECODE_BAD comes with *why set");
+        EX_CHECK(why != NULL && why[0] != '\0', EX_RULE(6, "the checksum") "LOG_DECODE_BAD "
+                 "comes with *why set");
     }
 }
 
@@ -157,7 +174,8 @@ static void record_decode_damaged_length(void)
                     "fits, and the checksum, which covers the lengths, makes it LOG_DECODE_BAD");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD,
-             "a damaged value_len that still fits is caught by the checksum, which covers "
+             EX_RULE(6, "the checksum covers the lengths") "a damaged value_len that still fits "
+             "is caught by the checksum, which covers "
              "the lengths: LOG_DECODE_BAD (got %d)", d);
 }
 
@@ -170,12 +188,14 @@ static void record_decode_impossible_length_is_bad(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a 15-byte record whose header announces a 64 MiB + 1 "
-                    "value: an impossible length is LOG_DECODE_BAD, checked before it is "
-                    "believed; never read past limit");
+    ex_context(EX_RULE(7, "a length checked before it is trusted") "log_record_decode of a "
+               "15-byte record whose header announces a 64 MiB + 1 "
+               "value: an impossible length is LOG_DECODE_BAD, checked before it is "
+               "believed; never read past limit");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD,
-             "an impossible value_len is LOG_DECODE_BAD, not SHORT: no record has it, "
+             EX_RULE(2, "impossible lengths") "an impossible value_len is LOG_DECODE_BAD, not "
+             "SHORT: no record has it, "
              "however many bytes follow (got %d)", d);
     buf[6] = 3, buf[7] = buf[8] = buf[9] = 0;
     coding_put_u16(buf + 4, 0);
@@ -183,7 +203,8 @@ static void record_decode_impossible_length_is_bad(void)
     harness_context("log_record_decode of a header with key_len 0 (not a seal): no record has it, "
                     "LOG_DECODE_BAD, whatever bytes follow; never read past limit");
     d = log_record_decode(p, p + n, &rec, &size, &why);
-    EX_CHECK(d == LOG_DECODE_BAD, "key_len 0 (not a seal) is LOG_DECODE_BAD (got %d)", d);
+    EX_CHECK(d == LOG_DECODE_BAD, EX_RULE(2, "impossible lengths") "key_len 0 (not a seal) is "
+             "LOG_DECODE_BAD (got %d)", d);
 }
 
 static void record_decode_parse_checks_lengths_only(void)
@@ -198,14 +219,17 @@ static void record_decode_parse_checks_lengths_only(void)
     harness_context("log_record_parse of a whole 15-byte record whose checksum no longer matches: "
                     "parse checks the lengths only, so it parses; never read past limit");
     EX_CHECK(log_record_parse(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
-             "log_record_parse checks the lengths only, not the checksum (for bytes "
+             EX_RULE(5, "parse does not check the checksum") "log_record_parse checks the "
+             "lengths only, not the checksum (for bytes "
              "verified once already): a record with a bad checksum parses");
     EX_CHECK(size == 15 && rec.klen == 2 && rec.vlen == 3,
-             "log_record_parse fills *size and the record as decode does");
+             EX_RULE(5, "parse fills what decode does") "log_record_parse fills *size and the "
+             "record as decode does");
     harness_context("log_record_decode of the same record: parse plus the checksum, so "
                     "LOG_DECODE_BAD");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_BAD,
-             "log_record_decode is log_record_parse plus the checksum: BAD here");
+             EX_RULE(6, "decode checks the checksum") "log_record_decode is log_record_parse "
+             "plus the checksum: BAD here");
 }
 
 static void record_decode_records_end_to_end(void)
@@ -228,9 +252,10 @@ static void record_decode_records_end_to_end(void)
                         "limit: each record starts at p + *size of the one before, and none is "
                         "read past limit", i + 1, end - p);
         EX_CHECK(log_record_decode(p, end, &rec, &size, &why) == LOG_DECODE_OK,
-                 "record %d of 4 decodes", i + 1);
+                 EX_RULE(4, "a whole record") "record %d of 4 decodes", i + 1);
         EX_CHECK(i < 4 && rec.klen == strlen(keys[i]) && memcmp(rec.key, keys[i], rec.klen) == 0,
-                 "record %d has key \"%s\": each record starts where the one before ends "
+                 EX_RULE(4, "*size") "record %d has key \"%s\": each record starts where the "
+                 "one before ends "
                  "(at p + *size)", i + 1, i < 4 ? keys[i] : "?");
         p += size;
         i++;

@@ -23,11 +23,14 @@ static void record_encode_worked_example(void)
                     "at 0; it writes the 10 header bytes only");
     log_record_header(h, "ab", 2, "xyz", 3, 0);
     EX_CHECK(coding_get_u16(h + 4) == 2,
-             "bytes 4-5 are key_len, little-endian: 02 00 for a 2-byte key");
+             EX_RULE(1, "key_len at bytes 4-5") "bytes 4-5 are key_len, little-endian: 02 00 "
+             "for a 2-byte key");
     EX_CHECK(coding_get_u32(h + 6) == 3,
-             "bytes 6-9 are value_len, little-endian: 03 00 00 00 for a 3-byte value");
+             EX_RULE(2, "value_len at bytes 6-9") "bytes 6-9 are value_len, little-endian: 03 "
+             "00 00 00 for a 3-byte value");
     EX_CHECK(memcmp(h, want, sizeof want) == 0,
-             "bytes 0-3 are the CRC-32C of bytes 4 .. end of the record (the lengths, the "
+             EX_RULE(3, "the CRC at bytes 0-3") "bytes 0-3 are the CRC-32C of bytes 4 .. end of "
+             "the record (the lengths, the "
              "key, the value): e5 30 3a 0a for put \"ab\" = \"xyz\" (docs/01-log.md, worked "
              "example)");
 }
@@ -41,10 +44,12 @@ static void record_encode_delete(void)
                     "is never read");
     log_record_header(h, "ab", 2, "ignored", 7, 1);
     EX_CHECK(coding_get_u32(h + 6) == LOG_RECORD_TOMBSTONE,
-             "a delete's value_len is 0xFFFFFFFF (LOG_RECORD_TOMBSTONE), whatever vlen says");
+             EX_RULE(2, "a delete's value_len") "a delete's value_len is 0xFFFFFFFF "
+             "(LOG_RECORD_TOMBSTONE), whatever vlen says");
     uint32_t crc = crc32c_extend(crc32c_value(h + 4, 6), "ab", 2);
     EX_CHECK(coding_get_u32(h) == crc,
-             "a delete's CRC covers the lengths and the key only: it has no value bytes");
+             EX_RULE(3, "a delete's CRC") "a delete's CRC covers the lengths and the key only: "
+             "it has no value bytes");
 }
 
 static void record_encode_empty_value_is_a_put(void)
@@ -54,9 +59,11 @@ static void record_encode_empty_value_is_a_put(void)
                     "a delete; the CRC covers the lengths and the key");
     log_record_header(h, "k", 1, "", 0, 0);
     EX_CHECK(coding_get_u32(h + 6) == 0,
-             "a put of an empty value has value_len 0, not the tombstone: it is not a delete");
+             EX_RULE(2, "an empty value is a put") "a put of an empty value has value_len 0, "
+             "not the tombstone: it is not a delete");
     EX_CHECK(coding_get_u32(h) == crc32c_extend(crc32c_value(h + 4, 6), "k", 1),
-             "the CRC of a put with an empty value covers the lengths and the key");
+             EX_RULE(3, "the CRC") "the CRC of a put with an empty value covers the lengths and "
+             "the key");
 }
 
 static void record_encode_largest_key(void)
@@ -69,9 +76,11 @@ static void record_encode_largest_key(void)
                     "CRC covers every byte of the key (read only its 65,535 bytes)");
     log_record_header(h, key, KV_MAX_KEY, "v", 1, 0);
     EX_CHECK(h[4] == 0xff && h[5] == 0xff,
-             "the largest key, 65,535 bytes, fits key_len's two bytes exactly: ff ff");
+             EX_RULE(1, "key_len") "the largest key, 65,535 bytes, fits key_len's two bytes "
+             "exactly: ff ff");
     uint32_t crc = crc32c_extend(crc32c_extend(crc32c_value(h + 4, 6), key, KV_MAX_KEY), "v", 1);
-    EX_CHECK(coding_get_u32(h) == crc, "the CRC covers every byte of a 65,535-byte key");
+    EX_CHECK(coding_get_u32(h) == crc, EX_RULE(3, "the CRC covers the key") "the CRC covers "
+             "every byte of a 65,535-byte key");
     free(key);
 }
 
@@ -85,11 +94,12 @@ static void record_encode_crc_covers_the_lengths(void)
     log_record_header(a, "ab", 2, "c", 1, 0);
     log_record_header(b, "a", 1, "bc", 2, 0);
     EX_CHECK(coding_get_u32(a) != coding_get_u32(b),
-             "the CRC must cover key_len and value_len, or a damaged length would go unseen: "
+             EX_RULE(3, "the CRC covers the lengths") "the CRC must cover key_len and "
+             "value_len, or a damaged length would go unseen: "
              "put \"ab\"=\"c\" and put \"a\"=\"bc\" have different checksums");
     EX_CHECK(coding_get_u32(a) == crc32c_extend(crc32c_extend(crc32c_value(a + 4, 6), "ab", 2),
                                                 "c", 1),
-             "the CRC is crc32c(bytes 4..9, then the key, then the value)");
+             EX_RULE(3, "the CRC") "the CRC is crc32c(bytes 4..9, then the key, then the value)");
 }
 
 static const harness_test record_encode_tests[] = {

@@ -33,14 +33,17 @@ static void scan_every_record_in_order(void)
                         "file order, with rec_offset and rec_size set", i,
                         (unsigned long long)off[40]);
         int rc = log_scan_next(&s);
-        EX_CHECK(rc == LOG_SCAN_RECORD, "record %d of 40 is returned: LOG_SCAN_RECORD (got %d)",
+        EX_CHECK(rc == LOG_SCAN_RECORD, EX_RULE(2, "a valid record") "record %d of 40 is "
+                 "returned: LOG_SCAN_RECORD (got %d)",
                  i, rc);
         char k[16];
         int kl = snprintf(k, sizeof k, "k%d", i);
         EX_CHECK(s.rec.klen == (uint32_t)kl && memcmp(s.rec.key, k, (size_t)kl) == 0,
-                 "the records come in file order: record %d has key %s", i, k);
+                 EX_RULE(2, "records in order") "the records come in file order: record %d has "
+                 "key %s", i, k);
         EX_CHECK(s.rec_offset == off[i] && s.rec_size == off[i + 1] - off[i],
-                 "rec_offset and rec_size say where record %d is: offset %llu, %llu bytes "
+                 EX_RULE(2, "rec_offset and rec_size") "rec_offset and rec_size say where "
+                 "record %d is: offset %llu, %llu bytes "
                  "(got %llu, %llu)", i, (unsigned long long)off[i],
                  (unsigned long long)(off[i + 1] - off[i]), (unsigned long long)s.rec_offset,
                  (unsigned long long)s.rec_size);
@@ -48,8 +51,10 @@ static void scan_every_record_in_order(void)
     harness_context("log_scan_next at limit %llu, after the last of 40 records: LOG_SCAN_END, "
                     "again and again; nothing at or after limit is read",
                     (unsigned long long)off[40]);
-    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "after the last record: LOG_SCAN_END");
-    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "LOG_SCAN_END again if called again");
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, EX_RULE(1, "at limit") "after the last record: "
+             "LOG_SCAN_END");
+    EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, EX_RULE(1, "at limit") "LOG_SCAN_END again if "
+             "called again");
     log_scan_free(&s);
     io_close(f);
 }
@@ -78,15 +83,18 @@ static void scan_record_larger_than_the_buffer(void)
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "the first record is returned");
     int rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_RECORD,
-             "a record of %zu bytes, larger than the %u-byte buffer, is returned whole: grow "
+             EX_RULE(7, "a record larger than the buffer") "a record of %zu bytes, larger than "
+             "the %u-byte buffer, is returned whole: grow "
              "the buffer to the size the header announces (got %d, why: %s)", big,
              LOG_SCAN_CHUNK, rc, s.why ? s.why : "-");
     EX_CHECK(s.rec_offset == at_big && s.rec.vlen == big && memcmp(s.rec.value, val, big) == 0,
-             "the large record's value comes back byte for byte");
+             EX_RULE(7, "a record larger than the buffer") "the large record's value comes back "
+             "byte for byte");
     harness_context("log_scan_next after the %zu-byte record: the next record, then LOG_SCAN_END "
                     "at limit %zu", big + 13, n);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD && s.rec.klen == 1 && s.rec.key[0] == 'z',
-             "the record after the large one is returned");
+             EX_RULE(7, "a record larger than the buffer") "the record after the large one is "
+             "returned");
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
     log_scan_free(&s);
     io_close(f);
@@ -111,7 +119,8 @@ static void scan_stops_at_the_limit(void)
                  i);
     int rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_END,
-             "a scan of [start, limit) ends at limit, even though the file goes on: the bytes "
+             EX_RULE(6, "nothing at or after limit") "a scan of [start, limit) ends at limit, "
+             "even though the file goes on: the bytes "
              "after limit are not the scan's to read (got %d, the scan is at offset %llu, "
              "limit %llu)", rc, (unsigned long long)s.pos, (unsigned long long)off[4]);
     log_scan_free(&s);
@@ -127,7 +136,8 @@ static void scan_stops_at_the_limit(void)
                  "%d is returned", i);
     rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 1 && s.pos == off[6],
-             "a record that runs past limit is LOG_SCAN_BAD with short_record = 1, the scan "
+             EX_RULE(6, "nothing at or after limit") "a record that runs past limit is "
+             "LOG_SCAN_BAD with short_record = 1, the scan "
              "staying at its offset %llu, even if the file has the rest of it (got %d, "
              "short_record %d, pos %llu)", (unsigned long long)off[6], rc, s.short_record,
              (unsigned long long)s.pos);
@@ -153,13 +163,16 @@ static void scan_stops_at_a_cut_record(void)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD, "record %d, before the cut, is returned",
                  i);
     int rc = log_scan_next(&s);
-    EX_CHECK(rc == LOG_SCAN_BAD, "a record cut short by the end of the file is LOG_SCAN_BAD "
+    EX_CHECK(rc == LOG_SCAN_BAD, EX_RULE(3, "bytes that are not a record") "a record cut short "
+             "by the end of the file is LOG_SCAN_BAD "
              "(got %d)", rc);
-    EX_CHECK(s.short_record == 1, "a record cut short has short_record = 1: it runs past the "
+    EX_CHECK(s.short_record == 1, EX_RULE(3, "short_record") "a record cut short has "
+             "short_record = 1: it runs past the "
              "limit, which is what a crash leaves (log_damage.h decides)");
-    EX_CHECK(s.pos == off[4], "after LOG_SCAN_BAD the scan stays at the bad record's offset "
+    EX_CHECK(s.pos == off[4], EX_RULE(3, "pos stays at the bad bytes") "after LOG_SCAN_BAD the "
+             "scan stays at the bad record's offset "
              "%llu (got %llu)", (unsigned long long)off[4], (unsigned long long)s.pos);
-    EX_CHECK(s.why != NULL, "LOG_SCAN_BAD sets why");
+    EX_CHECK(s.why != NULL, EX_RULE(3, "why") "LOG_SCAN_BAD sets why");
     log_scan_free(&s);
     io_close(f);
 }
@@ -192,11 +205,13 @@ static void scan_stops_at_a_damaged_record(void)
                  "returned", i);
     int rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 0 && s.pos == off[2],
-             "a record whose checksum does not match is LOG_SCAN_BAD, damaged where it lies "
+             EX_RULE(4, "verify_checksums = 1") "a record whose checksum does not match is "
+             "LOG_SCAN_BAD, damaged where it lies "
              "(short_record 0), the scan staying at it (got %d, short_record %d)", rc,
              s.short_record);
     EX_CHECK(s.why != NULL && s.why[0] != '\0',
-             "LOG_SCAN_BAD sets why, what the decoder said (here, a checksum mismatch): it is "
+             EX_RULE(3, "why") "LOG_SCAN_BAD sets why, what the decoder said (here, a checksum "
+             "mismatch): it is "
              "what kv_check and kv_open report");
     log_scan_free(&s);
     io_close(f);
@@ -228,7 +243,8 @@ static void scan_goes_on_where_the_caller_resumes_it(void)
         int kl = snprintf(k, sizeof k, "k%d", i);
         EX_CHECK(rc == LOG_SCAN_RECORD && s.rec.klen == (uint32_t)kl &&
                      memcmp(s.rec.key, k, (size_t)kl) == 0 && s.rec_offset == off[i],
-                 "moved past the damage to offset %llu, the scan goes on from there: record "
+                 EX_RULE(5, "a scan resumed by its caller") "moved past the damage to offset "
+                 "%llu, the scan goes on from there: record "
                  "%d, key %s, at offset %llu (got %d): after LOG_SCAN_BAD the buffer still "
                  "says which bytes of the file it holds (buf_off), so the bytes read are "
                  "the file's at pos", (unsigned long long)off[3], i, k,
@@ -254,12 +270,13 @@ static void scan_stops_at_damage(void)
              "the records before the damage are returned");
     int rc = log_scan_next(&s);
     EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 0 && s.pos == off[2],
-             "a record whose checksum fails is LOG_SCAN_BAD with short_record = 0 (it fits: "
+             EX_RULE(3, "short_record") "a record whose checksum fails is LOG_SCAN_BAD with "
+             "short_record = 0 (it fits: "
              "damaged where it lies), the scan at its offset %llu (got %d, short_record %d, "
              "pos %llu)", (unsigned long long)off[2], rc, s.short_record,
              (unsigned long long)s.pos);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_BAD && s.pos == off[2],
-             "called again, the scan stays at the damage");
+             EX_RULE(3, "pos stays at the bad bytes") "called again, the scan stays at the damage");
     log_scan_free(&s);
 
     harness_context("log_scan_next with verify_checksums = 0 over 5 records, record 2 damaged: "
@@ -269,7 +286,8 @@ static void scan_stops_at_damage(void)
     s.verify_checksums = 0;
     for (int i = 0; i < 5; i++)
         EX_CHECK(log_scan_next(&s) == LOG_SCAN_RECORD,
-                 "with verify_checksums = 0 only the lengths are checked: record %d is "
+                 EX_RULE(4, "verify_checksums = 0") "with verify_checksums = 0 only the lengths "
+                 "are checked: record %d is "
                  "returned, the damaged one included", i);
     EX_CHECK(log_scan_next(&s) == LOG_SCAN_END, "then LOG_SCAN_END");
     log_scan_free(&s);
@@ -298,10 +316,12 @@ static void scan_knows_a_cut_record_without_reading_again(void)
     int rc = log_scan_next(&s);
     io_thread_reads(&reads1, &bytes1);
     EX_CHECK(rc == LOG_SCAN_BAD && s.short_record == 1 && s.pos == off[4],
-             "a record cut short by the limit is LOG_SCAN_BAD with short_record = 1 (got %d, "
+             EX_RULE(3, "short_record") "a record cut short by the limit is LOG_SCAN_BAD with "
+             "short_record = 1 (got %d, "
              "short_record %d)", rc, s.short_record);
     EX_CHECK(reads1 - reads0 == 1,
-             "a region of %llu bytes (less than LOG_SCAN_CHUNK) is read in one read, and a "
+             EX_RULE(8, "no read again") "a region of %llu bytes (less than LOG_SCAN_CHUNK) is "
+             "read in one read, and a "
              "record that runs past limit is known from its header alone: its size says so "
              "(pos + size > limit), so the scan does not fill again to find out (got %llu "
              "reads)", (unsigned long long)(off[5] - 3 - FILE_HEADER_SIZE),

@@ -28,8 +28,12 @@ static log_damage torn_classify(const uint8_t *bytes, size_t n, uint64_t bad, in
                     short_record);
     int rc = log_damage_classify(f, bad, "what the scan said", short_record, n, &d);
     EX_CHECK(rc == KV_OK, "log_damage_classify returns KV_OK on a readable file (got %d)", rc);
-    EX_CHECK(d.offset == bad, "d.offset is the damage's offset, %llu (got %llu)",
+    EX_CHECK(d.offset == bad, EX_RULE(5, "d->offset") "d.offset is the damage's offset, %llu "
+             "(got %llu)",
              (unsigned long long)bad, (unsigned long long)d.offset);
+    EX_CHECK(d.why != NULL && d.why[0] != '\0',
+             EX_RULE(5, "d->why") "d.why gives a reason for the damage at %llu",
+             (unsigned long long)bad);
     io_close(f);
     return d;
 }
@@ -67,10 +71,12 @@ static void torn_tail_last_record_cut_short(void)
     uint8_t *b = torn_log(1000, 400, NULL, 0, &n, &bad);
     log_damage d = torn_classify(b, n, bad, 1);
     EX_CHECK(d.torn == 1,
-             "a last record cut short by the end of the file, with nothing valid after it, is a "
+             EX_RULE(3, "nothing valid after it") "a last record cut short by the end of the "
+             "file, with nothing valid after it, is a "
              "torn tail (rules 1, 2 and 3 of log_damage.h hold): d.torn = 1");
     EX_CHECK(d.searched == 1 && d.has_next == 0,
-             "a torn tail was searched after (rule 3) and nothing found: searched = 1, "
+             EX_RULE(4, "d->searched, d->has_next") "a torn tail was searched after (rule 3) "
+             "and nothing found: searched = 1, "
              "has_next = 0");
     free(b);
 }
@@ -82,7 +88,8 @@ static void torn_tail_header_cut_short(void)
     uint8_t *b = torn_log(10, 0, NULL, 0, &n, &bad);
     n = (size_t)bad + 4; /* 4 bytes of the header left */
     log_damage d = torn_classify(b, n, bad, 1);
-    EX_CHECK(d.torn == 1, "fewer than 10 bytes at the end of the file (part of a header) are a "
+    EX_CHECK(d.torn == 1, EX_RULE(1, "a record that runs past the end") "fewer than 10 bytes at "
+             "the end of the file (part of a header) are a "
              "torn tail: rule 1 holds, nothing can follow");
     free(b);
 }
@@ -96,10 +103,12 @@ static void torn_tail_not_when_damaged_where_it_lies(void)
     b[off[4] + 12] ^= 0xff; /* the last record, whole, one byte flipped */
     log_damage d = torn_classify(b, n, off[4], 0);
     EX_CHECK(d.torn == 0,
-             "rule 1: bytes that fit in the file but are no record (here a checksum "
+             EX_RULE(1, "a record that runs past the end") "rule 1: bytes that fit in the file "
+             "but are no record (here a checksum "
              "mismatch in the last record) were damaged where they lie: not torn, even at "
              "the end of the file");
-    EX_CHECK(d.searched == 0, "rule 1 failing settles it: no search after the damage "
+    EX_CHECK(d.searched == 0, EX_RULE(1, "no search") "rule 1 failing settles it: no search "
+             "after the damage "
              "(searched = 0)");
     free(b);
 }
@@ -116,10 +125,12 @@ static void torn_tail_not_when_a_record_follows(void)
     uint8_t *b = torn_log(5000, 30, after, m, &n, &bad);
     log_damage d = torn_classify(b, n, bad, 1);
     EX_CHECK(d.torn == 0,
-             "rule 3: a valid record starts after the damage, so it is not a torn tail (a "
+             EX_RULE(3, "a valid record after it") "rule 3: a valid record starts after the "
+             "damage, so it is not a torn tail (a "
              "damaged length with data after it): cutting it would lose that record");
     EX_CHECK(d.searched == 1 && d.has_next == 1 && d.next == bad + 10 + 8 + 30,
-             "has_next = 1 and next = %llu, where the valid record starts (got searched %d, "
+             EX_RULE(4, "d->has_next, d->next") "has_next = 1 and next = %llu, where the valid "
+             "record starts (got searched %d, "
              "has_next %d, next %llu)", (unsigned long long)(bad + 48), d.searched, d.has_next,
              (unsigned long long)d.next);
     free(b);
@@ -136,7 +147,8 @@ static void torn_tail_not_when_only_a_length_is_wrong(void)
     b[off[4] + 6] += 40;
     log_damage d = torn_classify(b, n, off[4], 1);
     EX_CHECK(d.torn == 0,
-             "rule 2: the last record is whole and one changed byte in its lengths makes it a "
+             EX_RULE(2, "a one-byte change to its lengths") "rule 2: the last record is whole "
+             "and one changed byte in its lengths makes it a "
              "valid record ending at the end of the file: its length was damaged; it was not "
              "torn, and cutting it would lose an acknowledged write");
     free(b);
@@ -157,7 +169,8 @@ static void torn_tail_search_starts_at_the_next_byte(void)
     uint64_t bad = off[5];
     log_damage d = torn_classify(b, n, bad, 1);
     EX_CHECK(d.torn == 0 && d.has_next == 1 && d.next == bad + 1,
-             "rule 3: the search for a valid record starts at the byte right after the "
+             EX_RULE(3, "the search from bad + 1") "rule 3: the search for a valid record "
+             "starts at the byte right after the "
              "damage, bad + 1; here a valid record starts there, so it is no torn tail "
              "(got torn %d, has_next %d, next %llu; want next %llu)", d.torn, d.has_next,
              (unsigned long long)d.next, (unsigned long long)(bad + 1));
@@ -193,7 +206,8 @@ static void torn_tail_search_finds_nothing_before_the_damage(void)
     EX_CHECK(klen == 5 << 8 && vfield == 0 && LOG_RECORD_HEADER + klen > n - bad, "test setup");
     log_damage d = torn_classify(b, n, bad, 1);
     EX_CHECK(d.torn == 1 && d.has_next == 0,
-             "rule 3: only a valid record starting after the damage (from bad + 1 on) counts; "
+             EX_RULE(3, "the search from bad + 1") "rule 3: only a valid record starting after "
+             "the damage (from bad + 1 on) counts; "
              "bytes from bad - 1 that read as a record start inside the last valid record, "
              "before the damage, and are none: this is a torn tail (got torn %d, has_next %d, "
              "next %llu; bad is %llu)", d.torn, d.has_next,
@@ -223,7 +237,8 @@ static void torn_tail_read_error_is_returned(void)
                     "answer", (unsigned long long)bad);
     int rc = log_damage_classify(f, bad, "what the scan said", 1, n + 4096, &d);
     EX_CHECK(rc < 0,
-             "an error reading the file during the search (rule 3) is returned, never taken "
+             EX_RULE(6, "an error of the search") "an error reading the file during the search "
+             "(rule 3) is returned, never taken "
              "for an answer: a verdict on bytes nobody read could call damage a torn tail and "
              "cut it (got %d, torn %d)", rc, d.torn);
     io_close(f);

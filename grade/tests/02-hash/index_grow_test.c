@@ -3,7 +3,9 @@
  * (stages/02-hash/index/hash_index.c), reached through hash_index_reserve: the
  * slot array doubled, every entry moved to its home in the new one.
  */
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ex_hash.h"
@@ -12,24 +14,29 @@
 
 static void index_grow_from_nothing(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 slots and sets cap to them, and then 1 key fits in 3/4 of cap");
+    EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 "
+                "slots and sets cap to them, and then 1 key fits in 3/4 of cap");
     hash_index ix;
     hash_index_init(&ix);
     harness_context("hash_index_reserve(1) on an empty table (cap 0): the first growth makes 16 "
                     "empty slots and sets cap");
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) on an empty table");
-    EX_CHECK(ix.cap == 16, "the first growth makes the smallest table, 16 slots (got %zu)",
+    EX_CHECK(ix.cap == 16, EX_RULE(1, "16 slots the first time") "the first growth makes the "
+             "smallest table, 16 slots (got %zu)",
              ix.cap);
     EX_CHECK(ix.slots != NULL, "with its slots allocated");
     for (size_t i = 0; i < ix.cap; i++)
-        EX_CHECK(ix.slots[i].key == NULL, "a new table's slots are empty");
+        EX_CHECK(ix.slots[i].key == NULL, EX_RULE(1, "a new slot array") "a new table's slots "
+                 "are empty");
     ex_hash_check(&ix, "after the first growth");
     hash_index_free(&ix);
 }
 
 static void index_grow_doubles_and_moves_every_entry(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), which visits every slot");
+    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
+                "cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), "
+                "which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -42,23 +49,86 @@ static void index_grow_doubles_and_moves_every_entry(void)
     harness_context("hash_index_reserve(1) with 12 keys in 16 slots: the table doubles to 32, "
                     "every entry moved whole (its key copy kept) to its home in the new slots");
     EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) with 12 keys in 16");
-    EX_CHECK(ix.cap == 32, "13 keys do not fit in 3/4 of 16 slots: the table doubles to 32 "
+    EX_CHECK(ix.cap == 32, EX_RULE(1, "twice as large") "13 keys do not fit in 3/4 of 16 slots: "
+             "the table doubles to 32 "
              "(got %zu)", ix.cap);
-    ex_hash_check(&ix, "after doubling 16 -> 32");
+    ex_hash_check(&ix, EX_RULE(2, "every entry moved to its new home") "after doubling 16 -> 32");
     for (int i = 0; i < 12; i++) {
         snprintf(k, sizeof k, "g%d", i);
         hash_slot *s = ex_hash_slot(&ix, k, strlen(k));
-        EX_CHECK(s != NULL, "every key is still there after growing: %s", k);
-        EX_CHECK(s->loc.offset == (uint64_t)(100 + i), "every key keeps its place: %s", k);
-        EX_CHECK(s->key == ptrs[i], "an entry moves whole: its key copy is not copied again "
+        EX_CHECK(s != NULL, EX_RULE(2, "every entry moved") "every key is still there after "
+                 "growing: %s", k);
+        EX_CHECK(s->loc.offset == (uint64_t)(100 + i), EX_RULE(2, "the entry moves whole") "every key keeps its place: %s", k);
+        EX_CHECK(s->key == ptrs[i], EX_RULE(2, "the entry moves whole") "an entry moves whole: "
+                 "its key copy is not copied again "
                  "(%s)", k);
     }
     hash_index_free(&ix);
 }
 
+/* Entries whose stored hash is not their key's (made by hand): a growth
+ * moves each to the home its stored hash names in the new array, never
+ * hashing its key again. */
+static void index_grow_moves_with_the_stored_hash(void)
+{
+    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
+                "cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), "
+                "which visits every slot");
+    hash_index ix;
+    ex_hash_table(&ix, 16);
+    for (uint32_t i = 0; i < 12; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "s%u", i);
+        uint8_t *copy = malloc((size_t)kl);
+        EX_CHECK(copy != NULL, "out of memory");
+        memcpy(copy, k, (size_t)kl);
+        /* stored hash: home i in 16 slots, home 16 + i in 32 */
+        ix.slots[i] = (hash_slot){.key = copy, .hash = 16 + i, .klen = (uint16_t)kl,
+                                  .loc = {.offset = i}};
+        ix.count++;
+        ix.key_bytes += (size_t)kl;
+    }
+    harness_context("hash_index_reserve(1) with 12 entries in slots 0..11 whose stored hashes "
+                    "are 16..27 (not their keys' hashes): each moves to slot 16 + i of 32, the "
+                    "home its stored hash names");
+    EX_CHECK(hash_index_reserve(&ix, 1) == KV_OK, "hash_index_reserve(1) with 12 keys in 16");
+    EX_CHECK(ix.cap == 32, EX_RULE(1, "twice as large") "the table doubles to 32 (got %zu)",
+             ix.cap);
+    for (uint32_t i = 0; i < 12; i++)
+        EX_CHECK(ix.slots[16 + i].key != NULL && ix.slots[16 + i].hash == 16 + i &&
+                     ix.slots[16 + i].loc.offset == i,
+                 EX_RULE(2, "moved with the hash stored in the slot") "the entry whose stored "
+                 "hash is %u is in slot %u of 32, its home by that hash: an entry moves with "
+                 "the hash it stored, its key never hashed again", 16 + i, 16 + i);
+    hash_index_free(&ix);
+}
+
+/* 200 tables grown from 16 slots to 4096 (nine growths each) and freed:
+ * the arrays a growth leaves behind are freed as it goes. */
+static void index_grow_frees_the_old_array(void)
+{
+    EX_DEADLINE(10, "200 tables grown to 4096 slots: each growth doubles cap");
+    size_t before = mallinfo2().uordblks;
+    for (int t = 0; t < 200; t++) {
+        hash_index ix;
+        ex_hash_table(&ix, 16);
+        ex_hash_place(&ix, "k", 1);
+        harness_context("hash_index_reserve(3000) of table %d of 200 (1 key in 16 slots): nine "
+                        "growths, each freeing the array it leaves", t);
+        EX_CHECK(hash_index_reserve(&ix, 3000) == KV_OK, "hash_index_reserve(3000)");
+        hash_index_free(&ix);
+    }
+    size_t after = mallinfo2().uordblks;
+    EX_CHECK(after < before + 65536,
+             EX_RULE(3, "the old array freed") "a growth frees the slot array it leaves: 200 "
+             "tables grown from 16 to 4096 slots and freed left %zu more bytes in use (the "
+             "arrays of 16 to 2048 slots are 2 MiB a table)", after > before ? after - before : 0);
+}
+
 static void index_grow_as_often_as_needed(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: count stays the number of keys) until 1010 keys fit in 3/4 of it");
+    EX_DEADLINE(5, "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: "
+                "count stays the number of keys) until 1010 keys fit in 3/4 of it");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char k[16];
@@ -69,7 +139,8 @@ static void index_grow_as_often_as_needed(void)
     harness_context("hash_index_reserve(1000) with 10 keys in 16 slots: double cap until 1010 keys "
                     "fit in 3/4 of it (2048), every entry moved each time");
     EX_CHECK(hash_index_reserve(&ix, 1000) == KV_OK, "hash_index_reserve(1000)");
-    EX_CHECK(ix.cap == 2048, "room for 1010 keys at 3/4 full takes 2048 slots (got %zu)",
+    EX_CHECK(ix.cap == 2048, EX_RULE(1, "twice as large, as often as needed") "room for 1010 "
+             "keys at 3/4 full takes 2048 slots (got %zu)",
              ix.cap);
     ex_hash_check(&ix, "after growing 16 -> 2048");
     for (int i = 0; i < 10; i++) {
@@ -81,7 +152,9 @@ static void index_grow_as_often_as_needed(void)
 
 static void index_grow_keeps_colliding_runs_reachable(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(8) of a table holding a wrapped run returns: each growth doubles cap, and every entry finds an empty slot probing (i + 1) & (cap - 1), which visits every slot");
+    EX_DEADLINE(5, "hash_index_reserve(8) of a table holding a wrapped run returns: each growth "
+                "doubles cap, and every entry finds an empty slot probing (i + 1) & (cap - 1), "
+                "which visits every slot");
     hash_index ix;
     ex_hash_table(&ix, 16);
     char keys[10][32];
@@ -94,7 +167,8 @@ static void index_grow_keeps_colliding_runs_reachable(void)
     ex_hash_check(&ix, "after growing a table holding a run that wrapped around");
     for (int i = 0; i < 10; i++)
         EX_CHECK(ex_hash_slot(&ix, keys[i], strlen(keys[i])) != NULL,
-                 "each key of a wrapped run is reachable from its new home slot");
+                 EX_RULE(2, "its home in the new array") "each key of a wrapped run is "
+                 "reachable from its new home slot");
     hash_index_free(&ix);
 }
 
@@ -108,7 +182,8 @@ static void index_grow_an_emptied_table(void)
     harness_context("hash_index_reserve(20) on 16 empty slots (count 0): a growth doubles cap, to "
                     "32; only a table of no slots starts at 16");
     EX_CHECK(hash_index_reserve(&ix, 20) == KV_OK, "hash_index_reserve(20)");
-    EX_CHECK(ix.cap == 32, "room for 20 keys at 3/4 full in a table of 16 slots, all empty: "
+    EX_CHECK(ix.cap == 32, EX_RULE(1, "twice as large") "room for 20 keys at 3/4 full in a "
+             "table of 16 slots, all empty: "
              "it doubles to 32 (a growth doubles cap; only a table of no slots starts at 16) "
              "(got %zu)", ix.cap);
     ex_hash_check(&ix, "after growing an empty table of 16 slots");
@@ -136,16 +211,19 @@ static void index_grow_without_memory_changes_nothing(void)
                     "capped 16 MiB above what it maps: KV_ERR_NOMEM, the table left as it was");
     int rc = hash_index_reserve(&ix, (size_t)1 << 20);
     ex_memory_uncap();
-    EX_CHECK(rc == KV_ERR_NOMEM, "a growth whose new slot array cannot be allocated returns "
+    EX_CHECK(rc == KV_ERR_NOMEM, EX_RULE(4, "out of memory") "a growth whose new slot array "
+             "cannot be allocated returns "
              "KV_ERR_NOMEM (got %d)", rc);
     EX_CHECK(ix.slots == slots && ix.cap == (size_t)1 << 20 && ix.count == 5,
-             "a growth that fails leaves the table as it was: the same slots, cap 1048576, "
+             EX_RULE(4, "out of memory: the table unchanged") "a growth that fails leaves the "
+             "table as it was: the same slots, cap 1048576, "
              "count 5 (got cap %zu, count %zu%s)", ix.cap, ix.count,
              ix.slots == slots ? "" : ", other slots");
     ex_hash_check(&ix, "after a growth that failed");
     const char *msg = kv_errmsg();
     EX_CHECK(ex_names_number(msg, (unsigned long long)1 << 21) && ex_names_number(msg, 5),
-             "kv_errmsg() says what could not be had: the slots the growth wanted (2097152) "
+             EX_RULE(4, "the message names the slots and the keys") "kv_errmsg() says what "
+             "could not be had: the slots the growth wanted (2097152) "
              "and the keys the table holds (count, 5; not cap) (got \"%s\")", msg);
     hash_index_free(&ix);
 }
@@ -153,6 +231,8 @@ static void index_grow_without_memory_changes_nothing(void)
 static const harness_test index_grow_tests[] = {
     HARNESS_TEST(index_grow_from_nothing),
     HARNESS_TEST(index_grow_doubles_and_moves_every_entry),
+    HARNESS_TEST(index_grow_moves_with_the_stored_hash),
+    HARNESS_TEST(index_grow_frees_the_old_array),
     HARNESS_TEST(index_grow_as_often_as_needed),
     HARNESS_TEST(index_grow_keeps_colliding_runs_reachable),
     HARNESS_TEST(index_grow_an_emptied_table),

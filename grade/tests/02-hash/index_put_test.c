@@ -24,20 +24,23 @@ static void index_put_new_keys(void)
                         "first if it would pass 3/4 full, copy the key in, *replaced = 0", k, i,
                         ix.count, ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced);
-        EX_CHECK(rc == KV_OK, "hash_index_put of a new key returns KV_OK (key %d: %d)", i, rc);
-        EX_CHECK(replaced == 0, "a new key: *replaced = 0 (key %d)", i);
-        EX_CHECK(ix.count == (size_t)i + 1, "count grows by one per new key");
+        EX_CHECK(rc == KV_OK, EX_RULE(4, "a new key") "hash_index_put of a new key returns "
+                 "KV_OK (key %d: %d)", i, rc);
+        EX_CHECK(replaced == 0, EX_RULE(2, "a new key") "a new key: *replaced = 0 (key %d)", i);
+        EX_CHECK(ix.count == (size_t)i + 1, EX_RULE(2, "count grows") "count grows by one per "
+                 "new key");
         EX_CHECK(ix.count * 4 <= ix.cap * 3,
-                 "invariant 1: the table grows before it passes 3/4 full (%zu keys in %zu "
+                 EX_RULE(4, "room made first") "invariant 1: the table grows before it passes "
+                 "3/4 full (%zu keys in %zu "
                  "slots)", ix.count, ix.cap);
     }
-    ex_hash_check(&ix, "after 1000 new keys");
+    ex_hash_check(&ix, EX_RULE(4, "a new key") "after 1000 new keys");
     for (int i = 0; i < 1000; i++) {
         int kl = snprintf(k, sizeof k, "p%d", i);
         hash_slot *s = ex_hash_slot(&ix, k, (size_t)kl);
         EX_CHECK(s != NULL && s->loc.offset == (uint64_t)i * 10 && s->loc.seg == 3 &&
                      s->loc.size == 7,
-                 "each key holds the place it was put with: %s", k);
+                 EX_RULE(2, "a new key") "each key holds the place it was put with: %s", k);
     }
     hash_index_free(&ix);
 }
@@ -58,11 +61,12 @@ static void index_put_grows_only_when_full(void)
                  "hash_index_put of a new key (key %d)", i);
         size_t want = i < 12 ? 16 : 32;
         EX_CHECK(ix.cap == want,
-                 "a put makes room for the one key it adds (hash_index_reserve(ix, 1)): %d "
+                 EX_RULE(4, "room made first") "a put makes room for the one key it adds "
+                 "(hash_index_reserve(ix, 1)): %d "
                  "keys fit in 3/4 of 16 slots up to 12, so the table is %zu slots after key "
                  "%d (got %zu)", i + 1, want, i, ix.cap);
     }
-    ex_hash_check(&ix, "after 13 new keys");
+    ex_hash_check(&ix, EX_RULE(4, "room made first") "after 13 new keys");
     hash_index_free(&ix);
 }
 
@@ -79,15 +83,19 @@ static void index_put_replaces_a_present_key(void)
     EX_CHECK(hash_index_put(&ix, "key", 3, &a, &old, &replaced) == KV_OK, "the first put");
     uint8_t *copy = ex_hash_slot(&ix, "key", 3)->key;
     EX_CHECK(hash_index_put(&ix, "key", 3, &b, &old, &replaced) == KV_OK, "the second put");
-    EX_CHECK(replaced == 1, "a put of a present key: *replaced = 1");
+    EX_CHECK(replaced == 1, EX_RULE(3, "a present key") "a put of a present key: *replaced = 1");
     EX_CHECK(old.offset == 16 && old.seg == 1 && old.size == 20,
-             "*old gets the key's previous place (the caller counts its bytes as dead)");
+             EX_RULE(3, "a present key") "*old gets the key's previous place (the caller counts "
+             "its bytes as dead)");
     EX_CHECK(ix.count == 1 && ix.key_bytes == 3,
-             "invariant 3: a key is stored once: count stays 1, key_bytes 3 (got %zu, %llu)",
+             EX_RULE(3, "a present key") "invariant 3: a key is stored once: count stays 1, "
+             "key_bytes 3 (got %zu, %llu)",
              ix.count, (unsigned long long)ix.key_bytes);
     hash_slot *s = ex_hash_slot(&ix, "key", 3);
-    EX_CHECK(s->loc.offset == 99 && s->loc.seg == 2, "the key now holds the new place");
-    EX_CHECK(s->key == copy, "replacing a place keeps the key's copy");
+    EX_CHECK(s->loc.offset == 99 && s->loc.seg == 2, EX_RULE(3, "a present key") "the key now "
+             "holds the new place");
+    EX_CHECK(s->key == copy, EX_RULE(3, "copying nothing") "replacing a place keeps the key's "
+             "copy");
     ex_hash_check(&ix, "after replacing a key's place");
     hash_index_free(&ix);
 }
@@ -104,10 +112,12 @@ static void index_put_copies_the_key(void)
     EX_CHECK(hash_index_put(&ix, buf, 4, &loc, &old, &replaced) == KV_OK, "put");
     memcpy(buf, "XXXX", 4);
     EX_CHECK(ex_hash_slot(&ix, "mine", 4) != NULL,
-             "the index keeps its own copy of a new key: the caller's buffer may change "
+             EX_RULE(4, "the key copied") "the index keeps its own copy of a new key: the "
+             "caller's buffer may change "
              "after the call");
     EX_CHECK(ex_hash_slot(&ix, "mine", 4)->key != (uint8_t *)buf,
-             "the stored key is a malloc'd copy, not the caller's pointer");
+             EX_RULE(4, "the key copied") "the stored key is a malloc'd copy, not the caller's "
+             "pointer");
     hash_index_free(&ix);
 }
 
@@ -125,14 +135,18 @@ static void index_put_adopt_takes_the_copy(void)
     hash_loc a = {.offset = 1}, b = {.offset = 2}, old = {0};
     int replaced = -1;
     hash_index_adopt(&ix, c1, 3, &a, &old, &replaced);
-    EX_CHECK(replaced == 0 && ix.count == 1, "hash_index_adopt of a new key stores it");
+    EX_CHECK(replaced == 0 && ix.count == 1, EX_RULE(2, "adopt of a new key") "hash_index_adopt "
+             "of a new key stores it");
     EX_CHECK(ex_hash_slot(&ix, "abc", 3)->key == c1,
-             "hash_index_adopt stores the caller's copy itself (the index takes ownership)");
+             EX_RULE(2, "adopt of a new key") "hash_index_adopt stores the caller's copy itself "
+             "(the index takes ownership)");
     hash_index_adopt(&ix, c2, 3, &b, &old, &replaced);
     EX_CHECK(replaced == 1 && old.offset == 1 && ix.count == 1,
-             "hash_index_adopt of a present key replaces its place, *old the previous one");
+             EX_RULE(1, "adopt of a present key") "hash_index_adopt of a present key replaces "
+             "its place, *old the previous one");
     EX_CHECK(ex_hash_slot(&ix, "abc", 3)->key == c1 && ex_hash_slot(&ix, "abc", 3)->loc.offset == 2,
-             "the present key keeps its first copy (the second is freed) and the new place");
+             EX_RULE(1, "adopt of a present key") "the present key keeps its first copy (the "
+             "second is freed) and the new place");
     ex_hash_check(&ix, "after adopting");
     hash_index_free(&ix);
 }
@@ -157,7 +171,8 @@ static void index_put_many_against_a_model(void)
                         ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK, "put");
         EX_CHECK(replaced == (model[i] != 0) && (!replaced || old.offset == model[i]),
-                 "step %d: *replaced and *old agree with what was put before", step);
+                 EX_RULE(3, "a present key") "step %d: *replaced and *old agree with what was "
+                 "put before", step);
         model[i] = (uint64_t)step;
     }
     ex_hash_check(&ix, "after 20000 random puts");
@@ -165,7 +180,8 @@ static void index_put_many_against_a_model(void)
         int kl = snprintf(k, sizeof k, "%d", i);
         hash_slot *s = ex_hash_slot(&ix, k, (size_t)kl);
         EX_CHECK(model[i] ? s != NULL && s->loc.offset == model[i] : s == NULL,
-                 "after 20000 random puts key %s holds its last place", k);
+                 EX_RULE(3, "a present key") "after 20000 random puts key %s holds its last "
+                 "place", k);
     }
     hash_index_free(&ix);
 }
@@ -196,11 +212,14 @@ static void index_put_fails_when_the_table_cannot_grow(void)
     int replaced = -1;
     int rc = hash_index_put(&ix, "new-key", 7, &loc, &old, &replaced);
     ex_memory_uncap();
-    EX_CHECK(rc == KV_ERR_NOMEM, "a new key into a table 3/4 full (%zu keys in %d slots) makes "
+    EX_CHECK(rc == KV_ERR_NOMEM, EX_RULE(5, "out of memory") "a new key into a table 3/4 full "
+             "(%zu keys in %d slots) makes "
              "it grow first; when the growth cannot have its memory, hash_index_put returns "
              "its KV_ERR_NOMEM (got %d)", count, (int)CAP, rc);
     EX_CHECK(ix.count == count && ex_hash_slot(&ix, "new-key", 7) == NULL,
-             "a put that fails changes nothing: the key is not added, the table is never past "
+             EX_RULES("4 and 5", "room made before the key goes in: out of memory, the "
+                      "table unchanged") "a put that fails changes "
+             "nothing: the key is not added, the table is never past "
              "3/4 full (count %zu, want %zu)", ix.count, count);
     hash_index_free(&ix);
 }
@@ -228,9 +247,11 @@ static void index_put_of_a_present_key_takes_no_room(void)
                         "replacing a place takes no room, so the table does not grow", k, ix.count,
                         ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)rl, &newer, &old, &replaced);
-        EX_CHECK(rc == KV_OK && replaced == 1, "a put of present key %s replaces its place "
+        EX_CHECK(rc == KV_OK && replaced == 1, EX_RULE(3, "a present key") "a put of present "
+                 "key %s replaces its place "
                  "(got %d, replaced %d)", k, rc, replaced);
-        EX_CHECK(ix.cap == cap, "a put of a present key takes no room: the table grows for "
+        EX_CHECK(ix.cap == cap, EX_RULE(3, "copying nothing") "a put of a present key takes no "
+                 "room: the table grows for "
                  "new keys only (invariant 1 counts keys, and a replaced key is not a new "
                  "one): with %zu keys in %zu slots, replacing %s grew it to %zu slots",
                  ix.count, cap, k, ix.cap);

@@ -10,6 +10,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -111,15 +112,31 @@ static void merge_commit_keeps_writes_made_during_the_merge(void)
     EX_CHECK(hook_done, "test setup: the merge renamed its outputs");
     harness_context("kv_get of k00..k19 and \"new\" after that merge: a key written or deleted "
                     "while the merge ran keeps its newer state");
-    commit_check(db, "right after a merge during which k05 was written again, k06 deleted and "
+    commit_check(db, EX_RULE(3, "a key written during the merge keeps its newer state") "right "
+                 "after a merge during which k05 was written again, k06 deleted and "
                  "\"new\" added: a key whose index entry no longer points at the record the "
                  "merge copied keeps its newer place (the copy is dead from the start), and a "
                  "key deleted meanwhile is not brought back");
     kv_close(db);
     db = ex_open(dir, &opt, "reopen");
     harness_context("kv_get of k00..k19 and \"new\" after the merge and a reopen");
-    commit_check(db, "after the merge and a reopen");
+    commit_check(db, EX_RULE(3, "a key written during the merge keeps its newer state") "after "
+                 "the merge and a reopen");
     kv_close(db);
+}
+
+/* The segment files (*.log) in dir, counted. */
+static uint64_t commit_log_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "cannot list %s", dir);
+    uint64_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".log") == 0;
+    }
+    closedir(d);
+    return n;
 }
 
 static void merge_commit_moves_every_other_key(void)
@@ -134,19 +151,27 @@ static void merge_commit_moves_every_other_key(void)
                     "of the table");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     EX_CHECK(ex_stat(db, "dead.bytes") == 0,
-             "a merge counts each record it moved as live in its output (the output's "
+             EX_RULE(2, "moved bytes counted live") "a merge counts each record it moved as "
+             "live in its output (the output's "
              "live_bytes grows by the record's size there, mv->to.size): with no write during "
              "the merge, nothing is dead after it (dead.bytes %llu, live.bytes %llu, "
              "segments.bytes %llu)", (unsigned long long)ex_stat(db, "dead.bytes"),
              (unsigned long long)ex_stat(db, "live.bytes"),
              (unsigned long long)ex_stat(db, "segments.bytes"));
+    uint64_t segs = ex_stat(db, "segments.count"), files = commit_log_files(dir);
+    EX_CHECK(segs == files,
+             EX_RULE(5, "the inputs taken out of the table") "after a merge the segment table "
+             "holds the outputs and the active segment, one per segment file: kv_stats' "
+             "segments.count is %llu, the directory holds %llu (the inputs, deleted, must not "
+             "stay in the table)", (unsigned long long)segs, (unsigned long long)files);
     EX_CHECK(kv_compact(db) == KV_OK, "a second kv_compact: %s", kv_errmsg());
     char k[16], v[32];
     for (int i = 0; i < 20; i++) {
         snprintf(k, sizeof k, "k%02d", i);
         snprintf(v, sizeof v, "v%d-3", i);
         harness_context("kv_get(%s) after two merges: every key points into an output segment", k);
-        ex_expect(db, k, v, "after a merge, every key points into an output segment (its "
+        ex_expect(db, k, v, EX_RULE(2, "keys pointed at their outputs") "after a merge, every "
+                  "key points into an output segment (its "
                   "inputs are gone from the table and from the disk)");
     }
     kv_close(db);
@@ -178,7 +203,8 @@ static void merge_commit_installs_every_output(void)
             harness_context("kv_get(%s) after a merge into several outputs%s: every output is "
                             "installed and every key moved into it", k,
                             pass ? " and a reopen" : "");
-            ex_expect(db, k, v, pass == 0 ? "after a merge into several output segments, "
+            ex_expect(db, k, v, pass == 0 ? EX_RULE(4, "every output inserted") "after a merge "
+                      "into several output segments, "
                       "every output is installed and every key moved into it reads its value"
                       : "after a merge into several outputs and a reopen");
         }
@@ -215,7 +241,8 @@ static void merge_commit_walks_only_the_moves_made(void)
         snprintf(v, sizeof v, "v%d-3", i);
         harness_context("kv_get(%s) after a merge whose moves array had fresh memory after nmoves: "
                         "every key reads its value", k);
-        ex_expect(db, k, v, "after a merge, every key reads its value");
+        ex_expect(db, k, v, EX_RULE(2, "keys pointed at their outputs") "after a merge, every "
+                  "key reads its value");
     }
     kv_close(db);
 }
@@ -247,7 +274,8 @@ static void merge_commit_more_outputs_than_inputs(void)
     harness_context("kv_compact of %llu segments of up to 1 MiB into 1 KiB outputs (some 20 "
                     "of them): merge_commit makes room in the segment table for every output "
                     "(m->nouts) before it inserts them", (unsigned long long)before);
-    EX_CHECK(kv_compact(db) == KV_OK, "a merge into more outputs than it has inputs "
+    EX_CHECK(kv_compact(db) == KV_OK, EX_RULE(1, "room made before any change") "a merge into "
+             "more outputs than it has inputs "
              "succeeds: the segment table has room for every output, made before any is "
              "inserted (kv_compact: %s)", kv_errmsg());
     uint64_t after = ex_stat(db, "segments.count");
@@ -260,7 +288,8 @@ static void merge_commit_more_outputs_than_inputs(void)
             snprintf(v, sizeof v, "value-%d-padding-padding-padding", i);
             harness_context("kv_get(%s) after a merge into more outputs than inputs%s: every "
                             "output is in the segment table", k, pass ? " and a reopen" : "");
-            ex_expect(db, k, v, pass == 0 ? "after a merge into more outputs than inputs, "
+            ex_expect(db, k, v, pass == 0 ? EX_RULE(4, "every output inserted") "after a merge "
+                      "into more outputs than inputs, "
                       "every output is in the segment table and every key reads its value"
                       : "after that merge and a reopen");
         }
@@ -346,13 +375,15 @@ static void merge_commit_out_of_memory_changes_nothing(void)
         int rc = kv_compact(db);
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
-        EX_CHECK(rc == KV_OK || (failed && rc == KV_ERR_NOMEM), "a merge whose allocation %ld "
+        EX_CHECK(rc == KV_OK || (failed && rc == KV_ERR_NOMEM), EX_RULE(1, "room made before "
+                 "any change") "a merge whose allocation %ld "
                  "fails returns KV_ERR_NOMEM (or KV_OK, if it could do without that block) "
                  "(got %d: %s)", n, rc, kv_errmsg());
         failures += failed;
         harness_context("kv_get on another thread after a merge whose allocation %ld failed: "
                         "the merge gave back the index's lock on its way out", n);
-        EX_CHECK(commit_read_elsewhere(db), "a merge that fails (allocation %ld) gives back "
+        EX_CHECK(commit_read_elsewhere(db), EX_RULE(7, "index_lock given back") "a merge that "
+                 "fails (allocation %ld) gives back "
                  "the index's lock (pthread_rwlock_unlock on every way out of merge_commit): "
                  "a kv_get on another thread was still waiting for it after 5 s", n);
         for (int i = 0; i < 400; i++) {
@@ -360,7 +391,8 @@ static void merge_commit_out_of_memory_changes_nothing(void)
             snprintf(v, sizeof v, "value-%d-1-padding-padding", i);
             harness_context("kv_get(%s) after a merge whose allocation %ld failed: every key "
                             "reads its value, the index's lock was given back", k, n);
-            ex_expect(db, k, v, "a merge that fails for want of memory changes nothing a "
+            ex_expect(db, k, v, EX_RULE(1, "room made before any change") "a merge that fails "
+                      "for want of memory changes nothing a "
                       "reader sees: every key reads its newest value");
         }
         ex_expect(db, "later", "a-later-value", "the active segment is not merged");
@@ -394,12 +426,14 @@ static void merge_commit_settles_its_outputs(void)
         snprintf(k, sizeof k, "k%02d", i);
         snprintf(v, sizeof v, "v%d-3", i);
         harness_context("kv_get(%s) after a merge: it reads its value from a settled output", k);
-        ex_expect(db, k, v, "after a merge, every key reads its value from an output");
+        ex_expect(db, k, v, EX_RULE(2, "keys pointed at their outputs") "after a merge, every "
+                  "key reads its value from an output");
     }
     long maps = __atomic_load_n(&count_maps, __ATOMIC_SEQ_CST);
     kv_close(db);
     io_set_ops(count_inner);
-    EX_CHECK(maps >= 1, "a merge's outputs are never written again: merge_commit settles each "
+    EX_CHECK(maps >= 1, EX_RULE(6, "outputs settled") "a merge's outputs are never written "
+             "again: merge_commit settles each "
              "one it installs (segment_settle), so that the gets after the merge read it "
              "through a mapping (segment_reader maps it once) rather than by a system call "
              "per read (%ld files mapped by 20 gets from the outputs)", maps);

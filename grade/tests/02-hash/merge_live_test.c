@@ -3,11 +3,16 @@
  * (stages/02-hash/engine/merge.c): which records a merge copies: a put the index
  * still points at, and nothing else.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "exercise.h"
+#include "io.h"
 #include "kv.h"
+#include "log_scan.h"
+#include "segment.h"
 
 static kv_options merge_options(void)
 {
@@ -61,7 +66,8 @@ static void merge_live_keeps_the_latest_values(void)
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     harness_context("kv_get of m00..m39 right after kv_compact: every key reads its latest value, "
                     "every 4th is absent");
-    merge_check(db, "right after kv_compact, every key reads its latest value");
+    merge_check(db, EX_RULE(3, "only the record the index points at") "right after kv_compact, "
+                "every key reads its latest value");
     kv_close(db);
 }
 
@@ -77,7 +83,8 @@ static void merge_live_deleted_keys_stay_deleted(void)
     db = ex_open(dir, &opt, "reopen after kv_compact");
     harness_context("kv_get of m00..m39 after kv_compact and a reopen: deleted keys stay deleted, "
                     "since no dead put was copied");
-    merge_check(db, "after kv_compact and a reopen (which replays the merge's outputs): a merge "
+    merge_check(db, EX_RULE(3, "only the record the index points at") "after kv_compact and a "
+                "reopen (which replays the merge's outputs): a merge "
                 "copies only the records the index points at; a copied old put of a deleted "
                 "key would bring it back, since its delete is not copied");
     kv_close(db);
@@ -95,15 +102,68 @@ static void merge_live_reclaims_dead_bytes(void)
     uint64_t after = ex_dir_bytes(dir);
     /* 30 live keys of about 60-byte records: a few KB with headers. */
     EX_CHECK(after < before / 3,
-             "a merge keeps one record per live key: 200 puts and 10 deletes of 30 live keys "
+             EX_RULE(3, "only the record the index points at") "a merge keeps one record per "
+             "live key: 200 puts and 10 deletes of 30 live keys "
              "shrink to about a fifth (%llu -> %llu bytes)", (unsigned long long)before,
              (unsigned long long)after);
     uint64_t read = ex_stat(db, "session.merge_bytes_read");
     EX_CHECK(read > after && read <= before,
-             "a merge counts the bytes of every record it reads from its inputs, live or "
+             EX_RULE(1, "every op counted as read") "a merge counts the bytes of every record "
+             "it reads from its inputs, live or "
              "dead (session.merge_bytes_read): more than the %llu bytes it kept, at most the "
              "%llu there were (got %llu)", (unsigned long long)after,
              (unsigned long long)before, (unsigned long long)read);
+    kv_close(db);
+}
+
+/* The delete records in dir's segments (*.log), counted. */
+static int merge_count_deletes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "cannot list %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        if (l < 4 || strcmp(e->d_name + l - 4, ".log") != 0)
+            continue;
+        const char *path = harness_join(dir, e->d_name);
+        struct stat st;
+        io_file *f = NULL;
+        EX_CHECK(stat(path, &st) == 0 && io_open(path, IO_READ, &f) == KV_OK, "open %s", path);
+        log_scan s;
+        log_scan_init(&s, f, SEGMENT_START, (uint64_t)st.st_size);
+        while (log_scan_next(&s) == LOG_SCAN_RECORD)
+            n += s.rec.is_delete;
+        log_scan_free(&s);
+        io_close(f);
+    }
+    closedir(d);
+    return n;
+}
+
+static void merge_live_drops_deletes(void)
+{
+    kv_options opt = merge_options();
+    kv_db *db;
+    const char *dir = merge_db(&db, &opt);
+    /* More puts of other keys, so that the deletes are in closed segments,
+     * the merge's inputs, and the active one holds puts only. */
+    char k[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(k, sizeof k, "z%03d", i);
+        ex_put(db, k, "a-value-that-fills-the-segment-after-the-deletes", "fill");
+    }
+    EX_CHECK(merge_count_deletes(dir) == 10, "test setup: the 10 deletes are in the segments");
+    harness_context("kv_compact of 40 keys written 5 times, 10 of them deleted, then 100 puts of "
+                    "other keys: a delete read from an input is dropped");
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
+    int left = merge_count_deletes(dir);
+    EX_CHECK(left == 0,
+             EX_RULE(2, "a delete dropped") "a merge's outputs hold no delete: every older record "
+             "a delete hides is in an input too and is dropped with it (%d delete records left "
+             "in the segments)", left);
+    merge_check(db, EX_RULE(2, "a delete dropped") "after a merge that dropped the deletes, the "
+                "deleted keys stay deleted");
     kv_close(db);
 }
 
@@ -123,8 +183,10 @@ static void merge_live_keeps_values_written_since(void)
     db = ex_open(dir, &opt, "reopen");
     harness_context("kv_get of m01, m02, m03 after two merges and a reopen: the newest put, a "
                     "deleted key absent, a key copied twice");
-    ex_expect(db, "m01", "after-the-first-merge", "a second merge copies the newest put");
-    ex_absent(db, "m02", "a key deleted between two merges stays deleted");
+    ex_expect(db, "m01", "after-the-first-merge", EX_RULE(3, "only the record the index points "
+              "at") "a second merge copies the newest put");
+    ex_absent(db, "m02", EX_RULE(2, "a delete dropped") "a key deleted between two merges stays "
+              "deleted");
     ex_expect(db, "m03", "round-4-of-key-3-padding-padding-padding",
               "keys a first merge copied are copied again by the second");
     kv_close(db);
@@ -134,6 +196,7 @@ static const harness_test merge_live_tests[] = {
     HARNESS_TEST(merge_live_keeps_the_latest_values),
     HARNESS_TEST(merge_live_deleted_keys_stay_deleted),
     HARNESS_TEST(merge_live_reclaims_dead_bytes),
+    HARNESS_TEST(merge_live_drops_deletes),
     HARNESS_TEST(merge_live_keeps_values_written_since),
 };
 const harness_suite merge_live_suite = HARNESS_SUITE("merge_live", merge_live_tests);

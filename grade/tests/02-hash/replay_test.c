@@ -73,9 +73,11 @@ static void replay_check(kv_db *db, const char *when)
     for (int i = 0; i < 60; i++) {
         snprintf(k, sizeof k, "key%02d", i);
         snprintf(v, sizeof v, "value-%d-2", i);
-        if (i % 3 == 0)
-            ex_absent(db, k, when);
-        else
+        if (i % 3 == 0) {
+            char rule[512];
+            snprintf(rule, sizeof rule, EX_RULE(1, "a delete removes the key") "%s", when);
+            ex_absent(db, k, rule);
+        } else
             ex_expect(db, k, v, when);
     }
 }
@@ -90,10 +92,12 @@ static void replay_rebuilds_the_index_from_every_segment(void)
     kv_db *db = ex_open(dir, &opt, "reopen");
     harness_context("kv_get of key00..key59 after the replay: the last record of a key wins, a "
                     "delete in a later segment removes a key put in an earlier one");
-    replay_check(db, "after a reopen, segments replayed oldest first: the last record of a key "
+    replay_check(db, EX_RULE(2, "a put points the key at its record") "after a reopen, segments "
+                 "replayed oldest first: the last record of a key "
                  "wins, and a delete in a later segment removes a key put in an earlier one");
     EX_CHECK(ex_stat(db, "open.records") == 3 * 60 + 20,
-             "open.records counts every record replayed: 200 (got %llu)",
+             EX_RULE(3, "the op counted") "open.records counts every record replayed: 200 (got "
+             "%llu)",
              (unsigned long long)ex_stat(db, "open.records"));
     kv_close(db);
 }
@@ -117,49 +121,88 @@ static void replay_cuts_a_torn_tail_of_the_last_segment(void)
     harness_context("kv_open with strict_recovery of a database whose last segment ends in a "
                     "15-byte torn write: a torn tail is refused, KV_ERR_CORRUPT");
     int rc = kv_open(dir, &strict, &db);
-    EX_CHECK(rc == KV_ERR_CORRUPT, "with strict_recovery a torn tail is refused: "
+    EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(5, "refused: KV_ERR_CORRUPT") "with strict_recovery "
+             "a torn tail is refused: "
              "KV_ERR_CORRUPT (got %d)", rc);
     harness_context("kv_open of a database whose last segment ends in a 15-byte torn write: the "
                     "tail is cut (io_truncate) and the segment's size set to the verdict's keep");
     db = ex_open(dir, &opt, "a torn tail in the last segment is cut off at open");
     uint64_t read = ex_stat(db, "open.bytes_read");
     EX_CHECK(read >= size + sizeof torn && read <= all,
-             "open.bytes_read counts the bytes kv_open read to rebuild the index, the open that "
+             EX_RULE(4, "bytes read counted") "open.bytes_read counts the bytes kv_open read to "
+             "rebuild the index, the open that "
              "cut a torn tail too: each segment replayed (the last one's %llu bytes, its torn "
              "tail included) and each hint used: between %llu and the directory's %llu bytes "
              "(got %llu)", (unsigned long long)(size + sizeof torn),
              (unsigned long long)(size + sizeof torn), (unsigned long long)all,
              (unsigned long long)read);
     EX_CHECK(ex_stat(db, "open.torn_tail_bytes_found") == sizeof torn,
-             "open.torn_tail_bytes_found counts the %zu bytes cut (got %llu)", sizeof torn,
+             EX_RULE(7, "what a CUT found") "open.torn_tail_bytes_found counts the %zu bytes "
+             "cut (got %llu)", sizeof torn,
              (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
-    EX_CHECK(file_size(last) == size, "the segment is cut back to its valid records (io_truncate)");
+    EX_CHECK(file_size(last) == size, EX_RULE(7, "the file cut to keep") "the segment is cut "
+             "back to its valid records (io_truncate)");
     EX_CHECK(ex_stat(db, "open.segments_scanned") + ex_stat(db, "open.segments_from_hint") ==
                  ex_stat(db, "segments.count"),
-             "every segment is read once at open, replayed or from its hint, and counted so, "
+             EX_RULE(4, "segments scanned counted") "every segment is read once at open, "
+             "replayed or from its hint, and counted so, "
              "the one whose torn tail was cut too: open.segments_scanned %llu + "
              "open.segments_from_hint %llu = segments.count %llu",
              (unsigned long long)ex_stat(db, "open.segments_scanned"),
              (unsigned long long)ex_stat(db, "open.segments_from_hint"),
              (unsigned long long)ex_stat(db, "segments.count"));
     EX_CHECK(ex_stat(db, "open.tail_cut_hid_valid_records") == 0,
-             "a torn tail has no valid record after it (else it is damage): "
+             EX_RULE(7, "what a CUT found") "a torn tail has no valid record after it (else it "
+             "is damage): "
              "open.tail_cut_hid_valid_records is 0 (got %llu)",
              (unsigned long long)ex_stat(db, "open.tail_cut_hid_valid_records"));
     harness_context("kv_get of key00..key59, then kv_put(new), after cutting a torn tail: every "
                     "acknowledged write is there, and the next record goes at the cut");
-    replay_check(db, "after cutting a torn tail, every acknowledged write is there");
+    replay_check(db, EX_RULE(7, "the file cut to keep") "after cutting a torn tail, every "
+                 "acknowledged write is there");
     ex_put(db, "new", "after-the-cut", "writes go on after a cut");
-    ex_expect(db, "new", "after-the-cut", "a put after the cut reads back at once, before any "
+    ex_expect(db, "new", "after-the-cut", EX_RULE(7, "the file cut to keep") "a put after the "
+              "cut reads back at once, before any "
               "reopen: the segment's size is the cut one (seg->size = the verdict's keep), so "
               "the index points where the record went");
-    EX_CHECK(file_size(last) > size && file_size(last) < size + 64, "the put after the cut "
+    EX_CHECK(file_size(last) > size && file_size(last) < size + 64, EX_RULE(7, "the file cut to "
+             "keep") "the put after the cut "
              "is appended at the cut, where the torn tail was (the segment is %llu bytes, was "
              "%llu cut)", (unsigned long long)file_size(last), (unsigned long long)size);
     kv_close(db);
     harness_context("kv_open with strict_recovery after the cut: nothing torn is left, it opens");
     db = ex_open(dir, &strict, "after the cut, even a strict open succeeds");
-    ex_expect(db, "new", "after-the-cut", "the put after the cut survives a reopen");
+    ex_expect(db, "new", "after-the-cut", EX_RULE(7, "the file cut to keep") "the put after the "
+              "cut survives a reopen");
+    kv_close(db);
+}
+
+static void replay_read_only_leaves_a_torn_tail(void)
+{
+    kv_options opt = small_segments();
+    const char *dir = replay_db(&opt);
+    const char *last = segment_path(dir, 0);
+    static const uint8_t torn[] = {1, 2, 3, 4, 5, 0, 85, 0, 0, 0, 'a', 'b', 'c', 'd', 'e'};
+    FILE *f = fopen(last, "ab");
+    EX_CHECK(f && fwrite(torn, 1, sizeof torn, f) == sizeof torn && fclose(f) == 0, "append");
+    uint64_t size = file_size(last);
+    kv_options ro = opt;
+    ro.read_only = 1;
+    harness_context("kv_open read-only of a database whose last segment ends in a 15-byte torn "
+                    "write: the verdict is CUT, but a read-only open changes no file");
+    kv_db *db = ex_open(dir, &ro, EX_RULE(8, "a read-only open leaves the file as it is")
+                        "a read-only open of a database with a torn tail opens, changing "
+                        "nothing");
+    EX_CHECK(file_size(last) == size,
+             EX_RULE(8, "a read-only open leaves the file as it is") "the last segment keeps its "
+             "%llu bytes, torn tail and all (got %llu): a read-only open never writes",
+             (unsigned long long)size, (unsigned long long)file_size(last));
+    EX_CHECK(ex_stat(db, "open.torn_tail_bytes_found") == sizeof torn,
+             EX_RULE(7, "what a CUT found") "a read-only open still says what it found: "
+             "open.torn_tail_bytes_found is %zu (got %llu)", sizeof torn,
+             (unsigned long long)ex_stat(db, "open.torn_tail_bytes_found"));
+    replay_check(db, EX_RULE(8, "a read-only open leaves the file as it is") "a read-only open "
+                 "of a database with a torn tail reads every acknowledged write");
     kv_close(db);
 }
 
@@ -173,11 +216,13 @@ static void replay_refuses_damage_in_a_closed_segment(void)
     harness_context("kv_open of a database whose first (closed) segment has byte 40 damaged: "
                     "refuse it, KV_ERR_CORRUPT, naming the file");
     int rc = kv_open(dir, &opt, &db);
-    EX_CHECK(rc == KV_ERR_CORRUPT, "a damaged byte in a closed segment: kv_open refuses it, "
+    EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(5, "refused: KV_ERR_CORRUPT") "a damaged byte in a "
+             "closed segment: kv_open refuses it, "
              "KV_ERR_CORRUPT (got %d)", rc);
     const char *name = strrchr(first, '/') + 1;
     EX_CHECK(strstr(kv_errmsg(), name) != NULL,
-             "the message names the damaged file, %s (got \"%s\")", name, kv_errmsg());
+             EX_RULE(5, "the message names the file") "the message names the damaged file, %s "
+             "(got \"%s\")", name, kv_errmsg());
 }
 
 static void replay_counts_live_bytes(void)
@@ -197,7 +242,8 @@ static void replay_counts_live_bytes(void)
     uint64_t before = ex_dir_bytes(dir);
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     EX_CHECK(ex_stat(db, "session.merges") == 0 && ex_dir_bytes(dir) == before,
-             "a reopened database with no overwritten or deleted record has no dead byte: "
+             EX_RULE(6, "header and seal live") "a reopened database with no overwritten or "
+             "deleted record has no dead byte: "
              "replay counts every record, header and seal as live, so kv_compact has nothing "
              "to do (merges %llu, bytes %llu -> %llu)",
              (unsigned long long)ex_stat(db, "session.merges"), (unsigned long long)before,
@@ -213,7 +259,8 @@ static void replay_counts_live_bytes(void)
     before = ex_dir_bytes(dir);
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact: %s", kv_errmsg());
     EX_CHECK(ex_dir_bytes(dir) < before * 2 / 3,
-             "after a reopen, overwritten records are dead bytes: kv_compact reclaims them "
+             EX_RULE(2, "a put points the key at its record") "after a reopen, overwritten "
+             "records are dead bytes: kv_compact reclaims them "
              "(%llu -> %llu bytes)", (unsigned long long)before,
              (unsigned long long)ex_dir_bytes(dir));
     kv_close(db);
@@ -240,7 +287,8 @@ static void replay_keeps_the_segment_a_roll_over_began(void)
                     "one after it is kept as the active one");
     kv_db *db = ex_open(dir, &opt, "a database whose last segment is a header after a "
                         "sealed one opens");
-    EX_CHECK(access(last, F_OK) == 0, "a segment that ends with its seal is marked sealed "
+    EX_CHECK(access(last, F_OK) == 0, EX_RULE(6, "marked sealed") "a segment that ends with its "
+             "seal is marked sealed "
              "when it is replayed (seg->sealed), so the empty segment after it, which a "
              "roll-over began, is kept as the active one: only an empty segment after an "
              "unsealed one is removed (%s is gone)", last);
@@ -249,7 +297,8 @@ static void replay_keeps_the_segment_a_roll_over_began(void)
     harness_context("kv_open again, then kv_get(after): the put went to the segment the roll-over "
                     "began");
     db = ex_open(dir, &opt, "reopen");
-    ex_expect(db, "after", "the-roll-over", "the put after the reopen survives another: it "
+    ex_expect(db, "after", "the-roll-over", EX_RULE(6, "marked sealed") "the put after the "
+              "reopen survives another: it "
               "went to the segment the roll-over began, not after a seal");
     kv_close(db);
 }
@@ -271,7 +320,8 @@ static void replay_counts_a_lone_header_as_live(void)
     db = ex_open(dir, &opt, "a segment of its header alone opens");
     EX_CHECK(ex_stat(db, "segments.bytes") == SEGMENT_START &&
                  ex_stat(db, "live.bytes") == SEGMENT_START && ex_stat(db, "dead.bytes") == 0,
-             "a segment's header is never garbage: replay counts it as live bytes whenever the "
+             EX_RULE(6, "the header is live bytes") "a segment's header is never garbage: "
+             "replay counts it as live bytes whenever the "
              "segment keeps it, a segment of its header alone too (keep >= SEGMENT_START): "
              "segments.bytes %llu, live.bytes %llu, dead.bytes %llu, want %d, %d, 0",
              (unsigned long long)ex_stat(db, "segments.bytes"),
@@ -284,6 +334,7 @@ static void replay_counts_a_lone_header_as_live(void)
 static const harness_test replay_tests[] = {
     HARNESS_TEST(replay_rebuilds_the_index_from_every_segment),
     HARNESS_TEST(replay_cuts_a_torn_tail_of_the_last_segment),
+    HARNESS_TEST(replay_read_only_leaves_a_torn_tail),
     HARNESS_TEST(replay_refuses_damage_in_a_closed_segment),
     HARNESS_TEST(replay_counts_live_bytes),
     HARNESS_TEST(replay_counts_a_lone_header_as_live),

@@ -46,13 +46,15 @@ static void batch_encodes_the_byte_table(void)
     static const uint8_t want[] = {3, 1, 5, 3, 'a', 'l', 'p', 'h', 'a', 'o', 'n', 'e',
                                    2, 4, 'b', 'e', 't', 'a', 1, 1, 0, 'g'};
     EX_CHECK(end - buf == (long)sizeof want,
-             "the payload of these 3 ops takes %zu bytes (wal_batch.h's table; got %ld)",
+             EX_RULE(1, "the encoding") "the payload of these 3 ops takes %zu bytes "
+             "(wal_batch.h's table; got %ld)",
              sizeof want, (long)(end - buf));
     EX_CHECK(memcmp(buf, want, sizeof want) == 0,
-             "count (varint), then per op: type (1 put, 2 delete), key_len, value_len (a put "
+             EX_RULE(1, "the encoding") "count (varint), then per op: type (1 put, 2 delete), "
+             "key_len, value_len (a put "
              "only), key, value (a put only)");
     EX_CHECK((uint64_t)(end - buf) == wal_batch_size(sample, 3),
-             "wal_batch_encode writes exactly wal_batch_size bytes");
+             EX_RULE(1, "the end returned") "wal_batch_encode writes exactly wal_batch_size bytes");
 }
 
 static void batch_round_trip(void)
@@ -68,10 +70,12 @@ static void batch_round_trip(void)
     harness_context("wal_batch_decode of a 3-op batch (put alpha, delete beta, put g) ending "
                     "exactly at limit: fn once per op, in order; nothing read past limit");
     int rc = wal_batch_decode(p, p + (end - buf), collect, &g, &count, &why);
-    EX_CHECK(rc == 0, "a batch decodes: 0 (got %d, why %s)", rc, why ? why : "-");
-    EX_CHECK(count == 3 && g.n == 3, "*count is 3 and fn is called once per op, in order");
+    EX_CHECK(rc == 0, EX_RULE(5, "a batch decoded") "a batch decodes: 0 (got %d, why %s)", rc, why ? why : "-");
+    EX_CHECK(count == 3 && g.n == 3, EX_RULE(5, "fn for each op, in order") "*count is 3 and fn "
+             "is called once per op, in order");
     for (int i = 0; i < 3; i++) {
-        EX_CHECK(g.idx[i] == (size_t)i, "fn gets each op's index");
+        EX_CHECK(g.idx[i] == (size_t)i, EX_RULE(5, "fn for each op, in order") "fn gets each "
+                 "op's index");
         EX_CHECK(g.ops[i].is_delete == sample[i].is_delete && g.ops[i].klen == sample[i].klen &&
                      memcmp(g.ops[i].key, sample[i].key, sample[i].klen) == 0,
                  "op %d comes back with its type and key", i);
@@ -93,7 +97,8 @@ static void refused(const uint8_t *bytes, size_t n, const char *rule)
     int rc = wal_batch_decode(p, p + n, collect, &g, NULL, &why);
     EX_CHECK(rc == -1, "%s: -1 (got %d)", rule, rc);
     EX_CHECK(why != NULL, "%s: *why says what is wrong", rule);
-    EX_CHECK(g.n == 0, "%s: fn is never called before the whole batch checked out (all or "
+    EX_CHECK(g.n == 0, EX_RULE(7, "all or nothing") "%s: fn is never called before the whole "
+             "batch checked out (all or "
              "nothing: %d ops were handed out)", rule, g.n);
 }
 
@@ -104,31 +109,34 @@ static void batch_refuses_what_is_not_a_batch(void)
                     "rule");
     uint8_t *end = wal_batch_encode(buf, sample, 3);
     size_t n = (size_t)(end - buf);
-    refused(buf, 0, "an empty payload has no op count");
+    refused(buf, 0, EX_RULE(2, "a count of at least 1") "an empty payload has no op count");
     uint8_t zero[] = {0};
-    refused(zero, 1, "a count of 0 is no batch (a marker starts with 0)");
-    refused(buf, n - 1, "the last op cut short: an op that runs past the end of its batch");
+    refused(zero, 1, EX_RULE(2, "a count of at least 1") "a count of 0 is no batch (a marker "
+            "starts with 0)");
+    refused(buf, n - 1, EX_RULE(3, "each op within [p, limit)") "the last op cut short: an op "
+            "that runs past the end of its batch");
     uint8_t more[64];
     memcpy(more, buf, n);
     more[n] = 7;
-    refused(more, n + 1, "bytes after the last op");
+    refused(more, n + 1, EX_RULE(4, "nothing after the last op") "bytes after the last op");
     memcpy(more, buf, n);
     more[0] = 4;
-    refused(more, n, "fewer ops than the count says");
+    refused(more, n, EX_RULE(3, "each op within [p, limit)") "fewer ops than the count says");
     memcpy(more, buf, n);
     more[1] = 3;
-    refused(more, n, "an unknown op type (3)");
+    refused(more, n, EX_RULE(3, "a known type") "an unknown op type (3)");
     uint8_t zk[] = {1, 1, 0, 1, 'v'};
-    refused(zk, sizeof zk, "a key length of 0");
+    refused(zk, sizeof zk, EX_RULE(3, "lengths in range") "a key length of 0");
     uint8_t bigk[16] = {1, 2};
     uint8_t *q = coding_put_varint32(bigk + 2, 65536);
-    refused(bigk, (size_t)(q - bigk) + 1, "a key length over 65535");
+    refused(bigk, (size_t)(q - bigk) + 1, EX_RULE(3, "lengths in range") "a key length over 65535");
     uint8_t bigv[16] = {1, 1, 1};
     q = coding_put_varint32(bigv + 3, KV_MAX_VALUE + 1);
     *q++ = 'k';
-    refused(bigv, (size_t)(q - bigv), "a value length over 64 MiB");
+    refused(bigv, (size_t)(q - bigv), EX_RULE(3, "lengths in range") "a value length over 64 MiB");
     uint8_t cut[] = {1, 1, 0x85};
-    refused(cut, sizeof cut, "a key length whose varint runs past the end");
+    refused(cut, sizeof cut, EX_RULE(3, "each op within [p, limit)") "a key length whose varint "
+            "runs past the end");
 }
 
 static int stop_at_one(void *ctx, size_t i, const batch_op *op)
@@ -165,7 +173,8 @@ static void batch_why_says_what_is_wrong(void)
     more[1] = 3;
     const char *unknown = refused_why(more, n);
     EX_CHECK(strcmp(fewer, unknown) != 0,
-             "*why says what is wrong: a batch that ends before the ops its count announces "
+             EX_RULE(6, "*why names what is wrong") "*why says what is wrong: a batch that ends "
+             "before the ops its count announces "
              "(fewer ops than the count) is told apart from an op of an unknown type (both "
              "got \"%s\")", fewer);
     /* A key length of 0 (then a value length and a byte), and a whole
@@ -178,14 +187,16 @@ static void batch_why_says_what_is_wrong(void)
     more[n] = 7;
     const char *after = refused_why(more, n + 1);
     EX_CHECK(strcmp(zero_key, after) != 0,
-             "*why says what is wrong: an op whose key length is 0 is refused for its key "
+             EX_RULE(6, "*why names what is wrong") "*why says what is wrong: an op whose key "
+             "length is 0 is refused for its key "
              "length (wal_batch_op returns -1 there), told apart from bytes after the last op "
              "(both got \"%s\")", after);
     /* The last op cut short: refused where its key and value run past
      * the end, not later as if bytes were left over. */
     const char *cut_short = refused_why(buf, n - 1);
     EX_CHECK(strcmp(cut_short, after) != 0,
-             "*why says what is wrong: an op whose key and value run past the end of its batch "
+             EX_RULE(6, "*why names what is wrong") "*why says what is wrong: an op whose key "
+             "and value run past the end of its batch "
              "is refused there (wal_batch_op returns -1 before it moves past them), told apart "
              "from bytes after the last op (both got \"%s\")", after);
 }

@@ -9,6 +9,8 @@
 #include "error.h"
 #include "exercise.h"
 #include "kv.h"
+#include "wal_marker.h"
+#include "wal_writer.h"
 
 /* The owner's room: refuses its fail_prepare-th group.  REQUIRES: o->lock. */
 static int owner_make_room(ex_owner *o, const wal_group *g, wal_target *t)
@@ -31,6 +33,7 @@ static void owner_apply(ex_owner *o, const wal_group *g)
         }
         if (o->napplied < EX_OWNER_MAX) {
             o->applied[o->napplied] = coding_get_u32(w->payload + 1);
+            o->applied_start[o->napplied] = e->start;
             o->applied_end[o->napplied] = e->end;
         }
         o->napplied++;
@@ -57,6 +60,26 @@ int ex_write_run(ex_write *w)
         wal_queue_finish(o->q, &g, rc);
     }
     return w->e.status;
+}
+
+int ex_owner_append_group(ex_owner *o, ex_write *w, size_t n)
+{
+    wal_group g = {.first = &w[0].e, .last = &w[n - 1].e, .n = n,
+                   .bytes = wal_framed_max(WAL_MARKER_SIZE)};
+    for (size_t i = 0; i < n; i++) {
+        w[i].e.next = i + 1 < n ? &w[i + 1].e : NULL;
+        g.bytes += wal_framed_max(w[i].e.len);
+        g.room += w[i].e.room;
+    }
+    pthread_mutex_lock(&o->lock);
+    wal_target t;
+    int rc = owner_make_room(o, &g, &t);
+    if (rc == KV_OK)
+        rc = wal_queue_append(o->q, &g, &t);
+    if (rc == KV_OK)
+        owner_apply(o, &g);
+    pthread_mutex_unlock(&o->lock);
+    return rc;
 }
 
 void ex_owner_init(ex_owner *o, int sync)

@@ -9,6 +9,7 @@
 #define KV_GRADE_EX_OWNER_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "io.h"
@@ -27,6 +28,7 @@ typedef struct ex_owner {
     uint64_t synced_before_apply_violations;
     int napplied;
     uint32_t applied[EX_OWNER_MAX];
+    uint64_t applied_start[EX_OWNER_MAX]; /* each applied entry's start and end */
     uint64_t applied_end[EX_OWNER_MAX];
     int prepares;
     wal_queue *q;
@@ -46,5 +48,9 @@ void ex_write_init(ex_write *w, ex_owner *o, uint32_t id);
 /* Writes w through the queue: KV_OK once it was applied, or the error. */
 int  ex_write_run(ex_write *w);
 int ex_owner_close(ex_owner *o);
+/* Appends the n writes w[0..n) as one group made by hand (no join, no
+ * finish: the queue is idle), as a leader would: make room, append, apply.
+ * KV_OK or wal_queue_append's error. */
+int ex_owner_append_group(ex_owner *o, ex_write *w, size_t n);
 
 #endif

@@ -25,7 +25,8 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         size_t left = WAL_BLOCK_SIZE - off % WAL_BLOCK_SIZE;
         if (left < WAL_HEADER_SIZE) {
             for (size_t i = 0; i < left; i++)
-                EX_CHECK(buf[pos + i] == 0, "fewer than 7 bytes left in a block are written as "
+                EX_CHECK(buf[pos + i] == 0, EX_RULE(1, "the trailer") "fewer than 7 bytes left "
+                         "in a block are written as "
                          "zeros, the trailer (file offset %llu)", (unsigned long long)(off + i));
             pos += left;
             continue;
@@ -35,16 +36,19 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         uint32_t flen = coding_get_u16(buf + pos + 4);
         int type = buf[pos + 6];
         EX_CHECK(WAL_HEADER_SIZE + flen <= left,
-                 "invariant 1: a fragment never crosses a block boundary (the fragment at file "
+                 EX_RULE(2, "a fragment within its block") "invariant 1: a fragment never "
+                 "crosses a block boundary (the fragment at file "
                  "offset %llu has %u bytes of data, %zu are left in its block)",
                  (unsigned long long)off, flen, left - WAL_HEADER_SIZE);
         EX_CHECK(pos + WAL_HEADER_SIZE + flen <= n, "a fragment lies within the bytes written");
         uint32_t crc = crc32c_value(buf + pos + 4, 3 + flen);
         EX_CHECK(coding_get_u32(buf + pos) == crc,
-                 "a fragment's checksum is the CRC-32C of its length, type and data (bytes 4 "
+                 EX_RULE(4, "the CRC") "a fragment's checksum is the CRC-32C of its length, "
+                 "type and data (bytes 4 "
                  "to the end of the fragment), at file offset %llu", (unsigned long long)off);
         int first = count == 0;
-        EX_CHECK(type >= WAL_FULL && type <= WAL_LAST, "a fragment's type is 1..4");
+        EX_CHECK(type >= WAL_FULL && type <= WAL_LAST, EX_RULE(3, "the type") "a fragment's "
+                 "type is 1..4");
         EX_CHECK(first ? (type == WAL_FULL || type == WAL_FIRST)
                        : (type == WAL_MIDDLE || type == WAL_LAST),
                  "fragment %d of the record has type %d: a record is one FULL, or FIRST, "
@@ -55,7 +59,8 @@ static uint8_t *frame_walk(const uint8_t *buf, size_t n, uint64_t at, size_t *le
         count++;
         done = type == WAL_FULL || type == WAL_LAST;
     }
-    EX_CHECK(pos == n, "wal_frame returns the bytes it wrote: %zu (it said %zu)", pos, n);
+    EX_CHECK(pos == n, EX_RULE(2, "the bytes written") "wal_frame returns the bytes it wrote: "
+             "%zu (it said %zu)", pos, n);
     *len = got;
     *frags = count;
     return rec;
@@ -68,9 +73,9 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     for (size_t i = 0; i < len; i++)
         payload[i] = (uint8_t)(i * 31 + 7);
     memset(buf, 0xAA, wal_framed_max(len) + 64);
-    harness_context("wal_frame of a %zu-byte record at file offset %llu (%s): no fragment "
-                    "crosses a 32 KiB block; at most wal_framed_max(len) bytes", len,
-                    (unsigned long long)at, what);
+    ex_context(EX_RULES("1 to 4", "the fragments, each within its block, with its header") "wal_frame of a %zu-byte record at file offset %llu (%s): no fragment "
+               "crosses a 32 KiB block; at most wal_framed_max(len) bytes", len,
+               (unsigned long long)at, what);
     size_t n = wal_frame(buf, at, payload, len);
     EX_CHECK(n <= wal_framed_max(len), "%s: wal_frame writes at most wal_framed_max(len) bytes "
              "(%zu > %llu)", what, n, (unsigned long long)wal_framed_max(len));
@@ -78,9 +83,11 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     int frags;
     uint8_t *rec = frame_walk(buf, n, at, &got, &frags);
     EX_CHECK(got == len && (len == 0 || memcmp(rec, payload, len) == 0),
-             "%s: the fragments' data, end to end, is the record", what);
+             EX_RULE(2, "the fragments hold the record") "%s: the fragments' data, end to end, "
+             "is the record", what);
     if (want_frags)
-        EX_CHECK(frags == want_frags, "%s: %d fragments (got %d)", what, want_frags, frags);
+        EX_CHECK(frags == want_frags, EX_RULE(2, "as much as fits in each block") "%s: %d "
+                 "fragments (got %d)", what, want_frags, frags);
     free(rec);
     free(payload);
     free(buf);
@@ -89,16 +96,21 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
 static void frame_small_record_is_one_full_fragment(void)
 {
     uint8_t buf[64];
-    harness_context("wal_frame of the 5-byte record \"hello\" at file offset 0: one FULL fragment "
-                    "of 12 bytes, CRC-32C of length, type and data at 0");
+    ex_context(EX_RULES("3 and 4", "a FULL fragment's header and data") "wal_frame of the "
+               "5-byte record \"hello\" at file offset 0: one FULL fragment "
+               "of 12 bytes, CRC-32C of length, type and data at 0");
     size_t n = wal_frame(buf, 0, (const uint8_t *)"hello", 5);
-    EX_CHECK(n == 12, "a 5-byte record at offset 0 is one fragment: 7 + 5 = 12 bytes (got %zu)",
+    EX_CHECK(n == 12, EX_RULE(3, "one FULL fragment") "a 5-byte record at offset 0 is one "
+             "fragment: 7 + 5 = 12 bytes (got %zu)",
              n);
     EX_CHECK(coding_get_u16(buf + 4) == 5 && buf[6] == WAL_FULL,
-             "bytes 4-5 are the data's length (little-endian), byte 6 the type, FULL = 1");
-    EX_CHECK(memcmp(buf + 7, "hello", 5) == 0, "the data follows the 7-byte header");
+             EX_RULE(3, "the header") "bytes 4-5 are the data's length (little-endian), byte 6 "
+             "the type, FULL = 1");
+    EX_CHECK(memcmp(buf + 7, "hello", 5) == 0, EX_RULE(3, "the header") "the data follows the "
+             "7-byte header");
     EX_CHECK(coding_get_u32(buf) == crc32c_value(buf + 4, 8),
-             "bytes 0-3 are the CRC-32C of the length, the type and the data: unlike "
+             EX_RULE(4, "the CRC") "bytes 0-3 are the CRC-32C of the length, the type and the "
+             "data: unlike "
              "LevelDB's, the length and type are under the checksum");
     frame_check(100, 5, 1, "a small record");
 }
@@ -106,11 +118,13 @@ static void frame_small_record_is_one_full_fragment(void)
 static void frame_empty_record(void)
 {
     uint8_t buf[16];
-    harness_context("wal_frame of an empty record at file offset 0, into 16 bytes: one FULL "
-                    "fragment of length 0, 7 bytes");
+    ex_context(EX_RULE(5, "an empty record") "wal_frame of an empty record at file offset "
+               "0, into 16 bytes: one FULL "
+               "fragment of length 0, 7 bytes");
     EX_CHECK(wal_frame(buf, 0, (const uint8_t *)"", 0) == 7 && buf[6] == WAL_FULL &&
                  coding_get_u16(buf + 4) == 0,
-             "an empty record is one FULL fragment of length 0: 7 bytes");
+             EX_RULE(5, "an empty record") "an empty record is one FULL fragment of length 0: 7 "
+             "bytes");
 }
 
 static void frame_large_record_spans_blocks(void)

@@ -53,23 +53,28 @@ static void expect_record(wal_reader *r, const log_mem *l, int i, const char *wh
     harness_context("wal_reader_next, record %d (%zu bytes, ends at %llu): %s", i, l->len[i],
                     (unsigned long long)l->end[i], when);
     int rc = wal_reader_next(r);
-    EX_CHECK(rc == WAL_READ_RECORD, "%s: record %d (%zu bytes) is read: WAL_READ_RECORD (got %d%s%s)",
+    EX_CHECK(rc == WAL_READ_RECORD, EX_RULE(1, "a whole record") "%s: record %d (%zu bytes) is "
+             "read: WAL_READ_RECORD (got %d%s%s)",
              when, i, l->len[i], rc, rc == WAL_READ_DAMAGE ? ", damage: " : "",
              rc == WAL_READ_DAMAGE && r->why ? r->why : "");
     uint8_t *want = malloc(l->len[i] + 1);
     pattern(want, l->len[i], i);
     EX_CHECK(r->rec_len == l->len[i] && (l->len[i] == 0 || memcmp(r->rec, want, l->len[i]) == 0),
-             "%s: record %d comes back whole: its fragments' data in order (%zu bytes, want %zu)",
+             EX_RULE(1, "its fragments put together in order") "%s: record %d comes back whole: "
+             "its fragments' data in order (%zu bytes, want %zu)",
              when, i, r->rec_len, l->len[i]);
     free(want);
-    EX_CHECK(r->rec_end == l->end[i], "%s: rec_end is the byte after record %d's last fragment "
+    EX_CHECK(r->rec_end == l->end[i], EX_RULE(1, "rec_end") "%s: rec_end is the byte after "
+             "record %d's last fragment "
              "(%llu, got %llu)", when, i, (unsigned long long)l->end[i],
              (unsigned long long)r->rec_end);
 }
 
 static void reader_reads_every_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {5, 0, 40000, 100, 32761, 1, 70000, 3};
     log_mem l;
     log_make(&l, lens, 8);
@@ -82,7 +87,8 @@ static void reader_reads_every_record(void)
         expect_record(&r, &l, i, "a log of whole records");
         uint64_t want = i == 0 ? 0 : l.end[i - 1];
         EX_CHECK(r.rec_offset == want,
-                 "rec_offset is where the search for a record began (each call starts at "
+                 EX_RULE(1, "rec_offset") "rec_offset is where the search for a record began "
+                 "(each call starts at "
                  "next_start, where the last one stopped): for record %d of a log of whole "
                  "records, the end of the record before, %llu (got %llu)", i,
                  (unsigned long long)want, (unsigned long long)r.rec_offset);
@@ -90,14 +96,17 @@ static void reader_reads_every_record(void)
     harness_context("wal_reader_next after the last of 8 records, at limit %zu: WAL_READ_END; "
                     "nothing at or past limit is read", l.n);
     int rc = wal_reader_next(&r);
-    EX_CHECK(rc == WAL_READ_END, "after the last record: WAL_READ_END (got %d)", rc);
+    EX_CHECK(rc == WAL_READ_END, EX_RULE(2, "WAL_READ_END") "after the last record: "
+             "WAL_READ_END (got %d)", rc);
     wal_reader_free(&r);
     free(l.b);
 }
 
 static void reader_starts_at_a_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 50000, 20, 30};
     log_mem l;
     log_make(&l, lens, 4);
@@ -113,7 +122,9 @@ static void reader_starts_at_a_record(void)
 
 static void reader_cut_record_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 20, 50000};
     log_mem l;
     log_make(&l, lens, 3);
@@ -122,14 +133,17 @@ static void reader_cut_record_is_damage(void)
     wal_reader_init_mem(&r, l.b, 0, cut);
     expect_record(&r, &l, 0, "before a cut");
     expect_record(&r, &l, 1, "before a cut");
-    harness_context("wal_reader_next of record 2 (50000 bytes at %llu), the log cut at %llu: a "
-                    "record cut short is WAL_READ_DAMAGE at its start, never handed out, and "
-                    "nothing past limit is read", (unsigned long long)l.start[2],
-                    (unsigned long long)cut);
+    ex_context(EX_RULES("4 and 8", "a record cut short: damage, never handed out") "wal_reader_next "
+               "of record 2 (50000 bytes at %llu), the log cut at %llu: a "
+               "record cut short is WAL_READ_DAMAGE at its start, never handed out, and "
+               "nothing past limit is read", (unsigned long long)l.start[2],
+               (unsigned long long)cut);
     int rc = wal_reader_next(&r);
-    EX_CHECK(rc == WAL_READ_DAMAGE, "a record cut short by the end of the log is "
+    EX_CHECK(rc == WAL_READ_DAMAGE, EX_RULE(4, "a record cut short") "a record cut short by the "
+             "end of the log is "
              "WAL_READ_DAMAGE, never a short record handed out (got %d)", rc);
-    EX_CHECK(r.bad_offset == l.start[2], "the damage is reported where the cut record starts, "
+    EX_CHECK(r.bad_offset == l.start[2], EX_RULE(4, "reported at its start") "the damage is "
+             "reported where the cut record starts, "
              "offset %llu (got %llu)", (unsigned long long)l.start[2],
              (unsigned long long)r.bad_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
@@ -162,19 +176,88 @@ static void reader_record_cut_at_a_block_end(void)
                     "0's trailer)", (unsigned long long)edge, (unsigned long long)first);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == first,
-             "a record whose first fragment is whole but whose next fragment the log ends "
+             EX_RULE(4, "reported at its start") "a record whose first fragment is whole but "
+             "whose next fragment the log ends "
              "before (the log cut at block 1's end, offset %llu) is WAL_READ_DAMAGE reported "
              "where the record starts, its first fragment at offset %llu (after block 0's "
              "trailer), not where the record before it ended, %llu (got %d at %llu)",
              (unsigned long long)edge, (unsigned long long)first,
              (unsigned long long)l.end[1], rc, (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == edge,
+             EX_RULE(4, "a record cut short by the end of the log") "after a record cut short "
+             "at the log's end, the next search begins there, next_start %llu, a file offset "
+             "(the end of block 1, not of block 0; got %llu)", (unsigned long long)edge,
+             (unsigned long long)r.next_start);
+    wal_reader_free(&r);
+    free(l.b);
+}
+
+/* A log that ends with 3 bytes of a header in block 1: the damage is there,
+ * and the next search begins at the log's end, a file offset. */
+static void reader_header_cut_short_in_a_later_block(void)
+{
+    size_t lens[] = {10, 32741, 20};
+    log_mem l;
+    log_make(&l, lens, 3); /* (it leaves 64 bytes of room after the log) */
+    EX_CHECK(l.end[2] > WAL_BLOCK_SIZE, "test setup: record 2 is in block 1");
+    size_t n = l.n + 3;
+    l.b[l.n] = 0x11, l.b[l.n + 1] = 0x22, l.b[l.n + 2] = 0x33;
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, n);
+    for (int i = 0; i < 3; i++)
+        expect_record(&r, &l, i, "a whole record before the cut header");
+    harness_context("wal_reader_next at %zu, where the log ends 3 bytes into a header: "
+                    "WAL_READ_DAMAGE there", l.n);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.n,
+             EX_RULE(3, "a bad fragment") "3 bytes of a header at the end of the log are damage "
+             "at their offset %zu (got %d at %llu)", l.n, rc, (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == n,
+             EX_RULE(3, "a bad fragment") "after a header cut short by the end of the log, the "
+             "next search begins at the log's end, next_start %zu, a file offset in block 1 "
+             "(got %llu)", n, (unsigned long long)r.next_start);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END, EX_RULE(2, "WAL_READ_END") "then WAL_READ_END");
+    wal_reader_free(&r);
+    free(l.b);
+}
+
+/* Record 1 ends 3 bytes before block 0's end (its trailer); record 2's
+ * header, at the start of block 1, is damaged.  The damage is reported
+ * there, and the next search begins there: a file offset in block 1. */
+static void reader_damage_after_a_trailer(void)
+{
+    size_t lens[] = {10, 32741, 20};
+    log_mem l;
+    log_make(&l, lens, 3);
+    EX_CHECK(l.end[1] == WAL_BLOCK_SIZE - 3, "test setup: record 1 ends 3 bytes before block 0's "
+             "end (at %llu)", (unsigned long long)l.end[1]);
+    l.b[WAL_BLOCK_SIZE] ^= 0x40; /* record 2's crc */
+    wal_reader r;
+    wal_reader_init_mem(&r, l.b, 0, l.n);
+    expect_record(&r, &l, 0, "before the trailer");
+    expect_record(&r, &l, 1, "before the trailer");
+    harness_context("wal_reader_next after record 1, past block 0's trailer, at record 2 whose "
+                    "crc is damaged: WAL_READ_DAMAGE at %d", WAL_BLOCK_SIZE);
+    int rc = wal_reader_next(&r);
+    EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == WAL_BLOCK_SIZE,
+             EX_RULE(3, "a bad fragment") "a damaged fragment at the start of block 1, after a "
+             "trailer, is damage there, at %d (got %d at %llu)", WAL_BLOCK_SIZE, rc,
+             (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == WAL_BLOCK_SIZE,
+             EX_RULE(1, "the block's trailer skipped") "the trailer skipped, the next search "
+             "begins at the start of block 1, next_start %d, a file offset (got %llu)",
+             WAL_BLOCK_SIZE, (unsigned long long)r.next_start);
+    EX_CHECK(wal_reader_next(&r) == WAL_READ_END,
+             EX_RULE(2, "WAL_READ_END") "then WAL_READ_END: nothing valid after the damage");
     wal_reader_free(&r);
     free(l.b);
 }
 
 static void reader_resyncs_after_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 20, 30, 40, 50};
     log_mem l;
     log_make(&l, lens, 5);
@@ -188,7 +271,8 @@ static void reader_resyncs_after_damage(void)
                     (unsigned long long)l.start[2]);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.start[2],
-             "a fragment whose checksum fails is WAL_READ_DAMAGE at its offset %llu (got %d at "
+             EX_RULE(3, "a bad fragment") "a fragment whose checksum fails is WAL_READ_DAMAGE "
+             "at its offset %llu (got %d at "
              "%llu): a reader never accepts a record whose CRC is wrong",
              (unsigned long long)l.start[2], rc, (unsigned long long)r.bad_offset);
     expect_record(&r, &l, 3, "the call after damage resynchronises at the next valid fragment");
@@ -200,7 +284,9 @@ static void reader_resyncs_after_damage(void)
 
 static void reader_skips_the_rest_of_a_damaged_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 80000, 30};
     log_mem l;
     log_make(&l, lens, 3);
@@ -212,12 +298,15 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
                     "damaged: WAL_READ_DAMAGE at its start; its MIDDLE and LAST orphans are then "
                     "skipped without another report", (unsigned long long)l.start[1]);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_DAMAGE && r.bad_offset == l.start[1],
-             "a damaged FIRST fragment: WAL_READ_DAMAGE at the record's start");
-    expect_record(&r, &l, 2, "after a damaged FIRST fragment, its MIDDLE and LAST fragments "
+             EX_RULE(3, "a bad fragment") "a damaged FIRST fragment: WAL_READ_DAMAGE at the "
+             "record's start");
+    expect_record(&r, &l, 2, EX_RULE(7, "the rest skipped without another report") "after a "
+                  "damaged FIRST fragment, its MIDDLE and LAST fragments "
                   "(valid, but orphans) are skipped without another report, and the next "
                   "record is read");
     EX_CHECK(r.rec_offset == l.end[1],
-             "rec_offset is where the search for a record began: after skipped orphans, the "
+             EX_RULE(7, "the rest skipped") "rec_offset is where the search for a record began: "
+             "after skipped orphans, the "
              "end of the last one skipped, a file offset (%llu, got %llu)",
              (unsigned long long)l.end[1], (unsigned long long)r.rec_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "then WAL_READ_END");
@@ -227,7 +316,9 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
 
 static void reader_record_without_its_last_fragment(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     /* A FIRST fragment, then a FULL record: the LAST was lost. */
     uint8_t b[256];
     size_t n = 0;
@@ -241,18 +332,30 @@ static void reader_record_without_its_last_fragment(void)
                     "its LAST should be: WAL_READ_DAMAGE at 0, then the FULL record \"whole\"");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
-             "a FIRST fragment followed by the start of another record: the first record lost "
+             EX_RULE(5, "a record whose last fragment is missing") "a FIRST fragment followed "
+             "by the start of another record: the first record lost "
              "its end: WAL_READ_DAMAGE at its start (got %d at %llu)", rc,
              (unsigned long long)r.bad_offset);
+    EX_CHECK(r.next_start == 17,
+             EX_RULE(5, "the new record then read") "after that damage the next search begins "
+             "where the new record starts, next_start 17, so that it is read next (got %llu)",
+             (unsigned long long)r.next_start);
     rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5 && memcmp(r.rec, "whole", 5) == 0,
-             "then the record that began there is read (got %d)", rc);
+             EX_RULE(5, "the new record then read") "then the record that began there is read "
+             "(got %d)", rc);
+    EX_CHECK(r.rec_start == 17 && r.rec_offset == 17,
+             EX_RULE(5, "the new record then read") "that record starts at 17, where its search "
+             "began (rec_start %llu, rec_offset %llu)", (unsigned long long)r.rec_start,
+             (unsigned long long)r.rec_offset);
     wal_reader_free(&r);
 }
 
 static void reader_orphan_fragment_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "tail-part", 9, WAL_LAST);
     ex_wal_fragment(b + 16, "whole", 5, WAL_FULL);
@@ -262,16 +365,20 @@ static void reader_orphan_fragment_is_damage(void)
                     "record: WAL_READ_DAMAGE at 0, then the FULL record");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
-             "a LAST fragment with no FIRST before it (and no damage before it) is reported: "
+             EX_RULE(6, "a fragment without its start") "a LAST fragment with no FIRST before "
+             "it (and no damage before it) is reported: "
              "WAL_READ_DAMAGE (got %d)", rc);
     rc = wal_reader_next(&r);
-    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "then the next record is read");
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5,
+             EX_RULE(8, "damage never stops the reader") "then the next record is read");
     wal_reader_free(&r);
 }
 
 static void reader_zero_tail(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 20};
     log_mem l;
     log_make(&l, lens, 2);
@@ -286,10 +393,11 @@ static void reader_zero_tail(void)
                     "damage at their offset, then WAL_READ_END; nothing past limit is read", l.n);
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == l.n,
-             "zeros where a fragment should start are damage at their offset %zu (got %d at "
+             EX_RULE(3, "a bad fragment") "zeros where a fragment should start are damage at "
+             "their offset %zu (got %d at "
              "%llu)", l.n, rc, (unsigned long long)r.bad_offset);
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END,
-             "then WAL_READ_END: no valid fragment in the zeros");
+             EX_RULE(3, "resynchronised") "then WAL_READ_END: no valid fragment in the zeros");
     wal_reader_free(&r);
     free(b);
     free(l.b);
@@ -297,7 +405,9 @@ static void reader_zero_tail(void)
 
 static void reader_orphan_after_a_record_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     uint8_t b[256];
     ex_wal_fragment(b, "first", 5, WAL_FULL);
     ex_wal_fragment(b + 12, "tail-part", 9, WAL_LAST);
@@ -311,18 +421,22 @@ static void reader_orphan_after_a_record_is_damage(void)
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "a FULL record is read (got %d)", rc);
     rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 12,
-             "a LAST fragment right after a whole record has lost its start, and is reported: "
+             EX_RULE(6, "a fragment without its start") "a LAST fragment right after a whole "
+             "record has lost its start, and is reported: "
              "WAL_READ_DAMAGE at 12; orphans are skipped silently only after damage already "
              "reported, and a valid fragment ends that (got %d at %llu)", rc,
              (unsigned long long)r.bad_offset);
     rc = wal_reader_next(&r);
-    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5, "then the next record is read");
+    EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5,
+             EX_RULE(8, "damage never stops the reader") "then the next record is read");
     wal_reader_free(&r);
 }
 
 static void reader_resyncs_after_damage_at_the_log_start(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {10, 20, 30};
     log_mem l;
     log_make(&l, lens, 3);
@@ -334,7 +448,8 @@ static void reader_resyncs_after_damage_at_the_log_start(void)
                     "search for the next valid fragment moves forward, from offset 1");
     int rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 0,
-             "a bad fragment at offset 0 is WAL_READ_DAMAGE at 0 (got %d at %llu)", rc,
+             EX_RULE(3, "a bad fragment") "a bad fragment at offset 0 is WAL_READ_DAMAGE at 0 "
+             "(got %d at %llu)", rc,
              (unsigned long long)r.bad_offset);
     expect_record(&r, &l, 1, "after damage at the log's first byte, the search for the next "
                   "valid fragment starts one byte after the bad one (never before it)");
@@ -358,7 +473,9 @@ static io_file *log_file_reader(const log_mem *l, wal_reader *r)
 
 static void reader_reads_a_file_through_a_small_window(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[] = {5, 5, 5, 5, 5, 100, 0, 300, 40000, 7, 90, 33000, 12};
     log_mem l;
     log_make(&l, lens, 13);
@@ -387,7 +504,9 @@ static void reader_reads_a_file_through_a_small_window(void)
  * bytes [base, loaded) forgotten) reads once a record. */
 static void reader_reads_a_block_once(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     size_t lens[16];
     for (int i = 0; i < 16; i++)
         lens[i] = 10;
@@ -404,7 +523,8 @@ static void reader_reads_a_block_once(void)
     EX_CHECK(wal_reader_next(&r) == WAL_READ_END, "after the last record: WAL_READ_END");
     io_thread_reads(&reads1, &bytes1);
     EX_CHECK(reads1 - reads0 <= 2 && bytes1 - bytes0 <= l.n,
-             "a block is read from the file once, and the records in it are taken from the "
+             EX_RULE(9, "a block read once") "a block is read from the file once, and the "
+             "records in it are taken from the "
              "bytes already read ([base, loaded)): 16 records of a %zu-byte log in one block "
              "took %llu reads of %llu bytes (want at most 2 reads, %zu bytes): load the block "
              "only when the reader has none (block_len 0) or moves to the next", l.n,
@@ -418,7 +538,9 @@ static void reader_reads_a_block_once(void)
  * B: C's first byte is A's last, so C starts one byte before B. */
 static void reader_resync_searches_after_the_damage_only(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward (past a fragment, a block trailer, or one byte past damage) and the reader stops at limit");
+    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+                "(past a fragment, a block trailer, or one byte past damage) and the reader "
+                "stops at limit");
     uint8_t c[32], b[128];
     memset(b, 0, sizeof b);
     ex_wal_fragment(c, "hidden", 6, WAL_FULL); /* 13 bytes */
@@ -438,12 +560,14 @@ static void reader_resync_searches_after_the_damage_only(void)
              "a FULL record at 0 is read (got %d)", rc);
     rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_DAMAGE && r.bad_offset == 17,
-             "bytes at 17 that are not a fragment: WAL_READ_DAMAGE at 17 (got %d at %llu)", rc,
+             EX_RULE(3, "a bad fragment") "bytes at 17 that are not a fragment: WAL_READ_DAMAGE "
+             "at 17 (got %d at %llu)", rc,
              (unsigned long long)r.bad_offset);
     rc = wal_reader_next(&r);
     EX_CHECK(rc == WAL_READ_RECORD && r.rec_len == 5 && memcmp(r.rec, "after", 5) == 0 &&
                  r.rec_start == 29,
-             "after damage at offset X the search for the next valid fragment starts at X + 1 "
+             EX_RULE(3, "resynchronised from X + 1") "after damage at offset X the search for "
+             "the next valid fragment starts at X + 1 "
              "and goes forward: the record at 29 is next, not bytes from before the damage "
              "(a valid-looking fragment at 16, which overlaps the record already read) (got "
              "%d, a record of %zu bytes at %llu)", rc, r.rec_len,
@@ -484,6 +608,8 @@ static const harness_test reader_tests[] = {
     HARNESS_TEST(reader_starts_at_a_record),
     HARNESS_TEST(reader_cut_record_is_damage),
     HARNESS_TEST(reader_record_cut_at_a_block_end),
+    HARNESS_TEST(reader_header_cut_short_in_a_later_block),
+    HARNESS_TEST(reader_damage_after_a_trailer),
     HARNESS_TEST(reader_resyncs_after_damage),
     HARNESS_TEST(reader_resyncs_after_damage_at_the_log_start),
     HARNESS_TEST(reader_resync_searches_after_the_damage_only),

@@ -34,11 +34,13 @@ static size_t slow_search(const uint8_t *p, size_t n, uint32_t at)
 static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *what)
 {
     uint8_t *g = ex_guarded_copy(p, n);
-    harness_context("wal_resync_block over %zu bytes at block offset %u (%s): the first valid "
-                    "fragment's offset; nothing past the bytes given is read", n, at, what);
+    ex_context(EX_RULE(3, "nothing outside p[0, n) read") "wal_resync_block over %zu bytes "
+               "at block offset %u (%s): the first valid "
+               "fragment's offset; nothing past the bytes given is read", n, at, what);
     size_t got = wal_resync_block(g, n, at);
     size_t want = slow_search(p, n, at);
-    EX_CHECK(got == want, "%s: the first valid fragment starts at %zu (a byte-by-byte search "
+    EX_CHECK(got == want, EX_RULE(1, "the first valid fragment") "%s: the first valid fragment "
+             "starts at %zu (a byte-by-byte search "
              "finds it there), got %zu%s", what, want, got,
              got < want ? ": a candidate whose checksum does not match, or that does not fit "
                           "its block or the bytes given, is no fragment"
@@ -47,7 +49,8 @@ static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *wh
 
 static void resync_finds_a_fragment_after_garbage(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     uint8_t b[4096];
     uint64_t r = 12345;
     for (size_t i = 0; i < sizeof b; i++) {
@@ -62,9 +65,12 @@ static void resync_finds_a_fragment_after_garbage(void)
 
 static void resync_none_in_zeros(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     uint8_t *b = calloc(1, WAL_BLOCK_SIZE);
-    resync_check(b, WAL_BLOCK_SIZE, 0, "a block of zeros: no fragment, the answer is n");
+    resync_check(b, WAL_BLOCK_SIZE, 0,
+                 EX_RULE(2, "n when there is none") "a block of zeros: no fragment, the answer "
+                 "is n");
     ex_wal_fragment(b + 30000, "late", 4, WAL_LAST);
     resync_check(b, WAL_BLOCK_SIZE, 0, "zeros, then a fragment at 30000");
     free(b);
@@ -72,7 +78,8 @@ static void resync_none_in_zeros(void)
 
 static void resync_respects_the_block_and_the_bytes_given(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     uint8_t b[600];
     memset(b, 0x55, sizeof b);
     /* A valid fragment of 100 data bytes at 400: it needs 107 bytes. */
@@ -84,11 +91,13 @@ static void resync_respects_the_block_and_the_bytes_given(void)
 
 static void resync_many_candidates(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     /* Bytes 0x01: every offset has a possible type and length (257). */
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
     memset(b, 0x01, WAL_BLOCK_SIZE);
-    resync_check(b, WAL_BLOCK_SIZE, 0, "a block of bytes 0x01: every offset a candidate, none "
+    resync_check(b, WAL_BLOCK_SIZE, 0, EX_RULE(2, "n when there is none") "a block of bytes "
+                 "0x01: every offset a candidate, none "
                  "valid");
     ex_wal_fragment(b + 20000, b, 300, WAL_FULL);
     resync_check(b, WAL_BLOCK_SIZE, 0, "bytes 0x01, then a fragment at 20000");
@@ -97,7 +106,8 @@ static void resync_many_candidates(void)
 
 static void resync_random_blocks(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
     uint64_t r = 99;
     for (int round = 0; round < 40; round++) {
@@ -121,7 +131,8 @@ static void resync_random_blocks(void)
 
 static void resync_unknown_types_are_no_fragments(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving forward");
+    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+                "forward");
     /* A header of type 0 whose checksum matches its length, type and data:
      * type 0 is what a zeroed region holds, never a fragment's. */
     uint8_t b[512];

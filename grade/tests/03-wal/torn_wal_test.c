@@ -60,10 +60,13 @@ static void torn_wal_a_cut_last_record(void)
     puts_seg(&s, 6, at);
     int ops;
     record_damage d = replay(&s, s.n - 5, &ops);
-    EX_CHECK(ops == 5, "the 5 records before the cut are replayed (got %d)", ops);
+    EX_CHECK(ops == 5, EX_RULE(1, "what follows the damage") "the 5 records before the cut are "
+             "replayed (got %d)", ops);
     EX_CHECK(d.has_next == 0 && d.records_after == 0,
-             "nothing valid after a record cut short by the end of the file: has_next = 0");
-    EX_CHECK(d.torn == 1, "a last record cut short, nothing after it: torn, what a crash leaves");
+             EX_RULE(1, "has_next") "nothing valid after a record cut short by the end of the "
+             "file: has_next = 0");
+    EX_CHECK(d.torn == 1, EX_RULE(1, "nothing valid after it: torn") "a last record cut short, "
+             "nothing after it: torn, what a crash leaves");
     ex_seg_free(&s);
 }
 
@@ -76,13 +79,16 @@ static void torn_wal_unsynced_records_after_damage(void)
     int ops;
     record_damage d = replay(&s, s.n, &ops);
     EX_CHECK(d.has_next == 1 && d.next == at[4],
-             "valid records follow the damage: has_next = 1, next = %llu where the first one "
+             EX_RULE(1, "has_next and next") "valid records follow the damage: has_next = 1, "
+             "next = %llu where the first one "
              "starts (got %d, %llu)", (unsigned long long)at[4], d.has_next,
              (unsigned long long)d.next);
-    EX_CHECK(d.records_after == 4, "records_after counts the 4 valid records after the damage "
+    EX_CHECK(d.records_after == 4, EX_RULE(2, "records_after") "records_after counts the 4 "
+             "valid records after the damage "
              "(got %llu)", (unsigned long long)d.records_after);
     EX_CHECK(d.unsynced == 1 && d.torn == 1,
-             "no sync marker after the damage says it had been synced: it may lie in writes a "
+             EX_RULE(3, "unsynced") "no sync marker after the damage says it had been synced: "
+             "it may lie in writes a "
              "power loss lost out of order, so it is torn (unsynced = 1): the writes after it "
              "were never acknowledged as durable");
     ex_seg_free(&s);
@@ -102,9 +108,10 @@ static void torn_wal_synced_damage_is_corruption(void)
     s.b[at[3] + 10] ^= 0x04;
     int ops;
     record_damage d = replay(&s, s.n, &ops);
-    EX_CHECK(d.has_next == 1, "valid records follow the damage");
+    EX_CHECK(d.has_next == 1, EX_RULE(1, "has_next") "valid records follow the damage");
     EX_CHECK(d.unsynced == 0 && d.torn == 0,
-             "a sync marker after the damage names an offset (%llu) past it (%llu): those "
+             EX_RULE(3, "a marker past the damage") "a sync marker after the damage names an "
+             "offset (%llu) past it (%llu): those "
              "bytes were on stable storage, which a crash never damages: corruption, not a "
              "torn tail (got unsynced %d, torn %d)", (unsigned long long)synced_to,
              (unsigned long long)at[3], d.unsynced, d.torn);
@@ -121,11 +128,36 @@ static void torn_wal_marker_before_the_damage_proves_nothing(void)
     s.b[at[5] + 10] ^= 0x04;
     int ops;
     record_damage d = replay(&s, s.n, &ops);
-    EX_CHECK(d.has_next == 1, "valid records (and a marker) follow the damage");
+    EX_CHECK(d.has_next == 1, EX_RULE(1, "has_next") "valid records (and a marker) follow the "
+             "damage");
     EX_CHECK(d.unsynced == 1 && d.torn == 1,
-             "a marker whose synced_to (%llu) is not past the damage (%llu) says nothing about "
+             EX_RULE(3, "a marker before the damage proves nothing") "a marker whose synced_to "
+             "(%llu) is not past the damage (%llu) says nothing about "
              "it: still unsynced, so torn", (unsigned long long)at[2],
              (unsigned long long)at[5]);
+    ex_seg_free(&s);
+}
+
+static void torn_wal_a_record_that_is_no_batch_is_not_counted(void)
+{
+    ex_seg s;
+    uint64_t at[4];
+    puts_seg(&s, 4, at);
+    /* After the records: a whole, valid WAL record whose payload is
+     * neither a batch nor a sync marker (an op count of 1, then an op of
+     * type 9), then one more put. */
+    static const uint8_t junk[] = {1, 9, 1, 1, 'k', 'v'};
+    ex_seg_add(&s, junk, sizeof junk);
+    uint8_t p[64];
+    ex_seg_add(&s, p, ex_wal_put(p, "later", "x"));
+    s.b[at[1] + 10] ^= 0x04; /* record 1's data */
+    int ops;
+    record_damage d = replay(&s, s.n, &ops);
+    EX_CHECK(d.records_after == 3,
+             EX_RULE(2, "a record that is neither a batch nor a marker not counted") "records_after "
+             "counts the valid records after the damage, 3 (records 2 and 3 and the last put): a "
+             "whole WAL record whose payload is neither a batch nor a marker is no valid record "
+             "(got %llu)", (unsigned long long)d.records_after);
     ex_seg_free(&s);
 }
 
@@ -146,15 +178,18 @@ static void torn_wal_a_damaged_record_after_the_damage_proves_nothing(void)
     int ops;
     record_damage d = replay(&s, s.n, &ops);
     EX_CHECK(d.has_next == 1 && d.next == at[2],
-             "valid records follow the damage: has_next = 1, next = %llu (got %d, %llu)",
+             EX_RULE(1, "has_next and next") "valid records follow the damage: has_next = 1, "
+             "next = %llu (got %d, %llu)",
              (unsigned long long)at[2], d.has_next, (unsigned long long)d.next);
     EX_CHECK(d.records_after == 3,
-             "records_after counts the valid records after the damage, 3 (records 2, 3 and the "
+             EX_RULE(2, "a damaged record not counted") "records_after counts the valid records "
+             "after the damage, 3 (records 2, 3 and the "
              "last put): a record that is itself damaged (a FIRST fragment without its LAST) "
              "is not counted, whatever its bytes hold (got %llu)",
              (unsigned long long)d.records_after);
     EX_CHECK(d.unsynced == 1 && d.torn == 1,
-             "only a valid sync marker says the damaged bytes were synced: a marker's bytes in "
+             EX_RULE(3, "only a valid marker") "only a valid sync marker says the damaged bytes "
+             "were synced: a marker's bytes in "
              "a damaged record (its LAST fragment lost) prove nothing, so the damage is still "
              "unsynced, torn (got unsynced %d, torn %d)", d.unsynced, d.torn);
     ex_seg_free(&s);
@@ -166,5 +201,6 @@ static const harness_test torn_wal_tests[] = {
     HARNESS_TEST(torn_wal_synced_damage_is_corruption),
     HARNESS_TEST(torn_wal_marker_before_the_damage_proves_nothing),
     HARNESS_TEST(torn_wal_a_damaged_record_after_the_damage_proves_nothing),
+    HARNESS_TEST(torn_wal_a_record_that_is_no_batch_is_not_counted),
 };
 const harness_suite torn_wal_suite = HARNESS_SUITE("torn_wal", torn_wal_tests);

@@ -7,6 +7,7 @@
  * table applied again and again leaves no memory behind (the heap measured
  * over hundreds of flushes and compactions).
  */
+#include <dirent.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ex_power.h"
 #include "exercise.h"
 #include "io.h"
 #include "io_fault.h"
@@ -29,7 +31,8 @@ static kv_db *fl_open(const char *dir)
 
 static void fl_flush(kv_db *db, const char *what)
 {
-    harness_context("kv_flush (%s): the flush runs on the background thread, and the table set names and places its table", what);
+    harness_context("kv_flush (%s): the flush runs on the background thread, and the table set "
+                    "names and places its table", what);
     int rc = kv_flush(db);
     EX_CHECK(rc == KV_OK, "kv_flush (%s) returns KV_OK: the frozen memtable is written to a "
              "table and installed (got %d: %s)", what, rc, kv_errmsg());
@@ -69,24 +72,28 @@ static void flush_protocol_tmp_sync_rename_sync_dir(void)
     char tmp[64];
     snprintf(tmp, sizeof tmp, "%s.tmp", tbl);
     long created = fl_find(start, IO_SIM_CREATE, tmp, NULL);
-    EX_CHECK(created >= 0, "step 1 of flat_set.h: the table is written under its temporary "
+    EX_CHECK(created >= 0, EX_RULE(1, "the temporary name") "step 1 of flat_set.h: the table is "
+             "written under its temporary "
              "name, %s, never under its final one (a crash while writing would leave half a "
              "table that kv_open must read)", tmp);
     long synced = fl_find((size_t)created, IO_SIM_SYNC, tmp, NULL);
     long renamed = fl_find((size_t)created, IO_SIM_RENAME, tmp, tbl);
-    EX_CHECK(renamed >= 0, "step 2: the temporary file is renamed to %s", tbl);
-    EX_CHECK(synced >= 0 && synced < renamed, "step 1 ends with the table's file synced (the "
+    EX_CHECK(renamed >= 0, EX_RULE(2, "the rename") "step 2: the temporary file is renamed to %s", tbl);
+    EX_CHECK(synced >= 0 && synced < renamed, EX_RULE(2, "renamed once finished and synced") "step 1 ends with the table's file synced (the "
              "builder's table_builder_finish) before step 2 renames it: a name must never "
              "stand for unsynced bytes");
     long dir_synced = fl_find((size_t)renamed, IO_SIM_SYNC_DIR, NULL, NULL);
-    EX_CHECK(dir_synced >= 0, "step 3: after the rename, the directory is synced (the table's "
+    EX_CHECK(dir_synced >= 0, EX_RULE(3, "the directory synced") "step 3: after the rename, the "
+             "directory is synced (the table's "
              "name is durable) before anything relies on it");
     long log_gone = fl_find((size_t)renamed, IO_SIM_UNLINK, ".log", NULL);
-    EX_CHECK(log_gone < 0 || dir_synced < log_gone, "step 3 before step 5: the directory is "
+    EX_CHECK(log_gone < 0 || dir_synced < log_gone, EX_RULE(3, "the directory synced before the "
+             "log goes") "step 3 before step 5: the directory is "
              "synced after the rename and before the flushed log is deleted");
     EX_CHECK(fl_find(start, IO_SIM_APPEND, tbl, NULL) < 0 ||
              fl_find(start, IO_SIM_APPEND, tmp, NULL) >= 0,
-             "every byte of the table is written to the temporary file");
+             EX_RULE(1, "the temporary name") "every byte of the table is written to the "
+             "temporary file");
     io_sim_reset();
     db = fl_open(dir);
     ex_expect(db, "k049", "value", "after the flush and a reopen");
@@ -100,6 +107,48 @@ static int fl_times(const char *hay, const char *needle)
     for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
         n++;
     return n;
+}
+
+/* The temporary tables (*.tbl.tmp) in dir, counted. */
+static int fl_tmps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "cannot list %s", dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 8 && strcmp(e->d_name + l - 8, ".tbl.tmp") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Writes with sync = 1 and two flushes, the power cut after every step
+ * (ex_power.h): each write acknowledged survives, so the table that takes
+ * a log's writes is synced, renamed and its name made durable (the
+ * directory synced) before anything relies on it, such as the log's
+ * deletion. */
+static void flat_apply_power_cut_at_every_step(void)
+{
+    const char *path = ex_power_start();
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.sync = 1;
+    kv_db *db = ex_open(path, &opt, "open the test's database (sync = 1)");
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 6; i++) {
+            char k[16], v[32];
+            snprintf(k, sizeof k, "k%d-%d", round, i);
+            snprintf(v, sizeof v, "value-%d-%d", round, i);
+            ex_put(db, k, v, "a put with sync = 1");
+            ex_power_acked(k, v);
+        }
+        fl_flush(db, "of the round's 6 puts, recorded by the power-loss simulator");
+    }
+    kv_close(db);
+    ex_power_stop();
+    ex_power_check(&opt, EX_RULE(3, "the directory synced after the rename, before the table "
+                                 "is installed and its log goes"));
 }
 
 static void flat_apply_failure_names_the_table(void)
@@ -119,11 +168,17 @@ static void flat_apply_failure_names_the_table(void)
     int rc = kv_flush(db);
     char msg[2048];
     snprintf(msg, sizeof msg, "%s", kv_errmsg());
-    EX_CHECK(rc != KV_OK, "a flush whose table cannot be renamed into place fails (got %d)", rc);
+    EX_CHECK(rc != KV_OK, EX_RULE(5, "a failure returned") "a flush whose table cannot be "
+             "renamed into place fails (got %d)", rc);
     EX_CHECK(fl_times(msg, "000000000001-000000000004.tbl") >= 1,
-             "a table that cannot be applied says which it was: flat_apply_output adds its "
-             "final name to the failure (the reference: \" (writing table PATH)\"; in any "
-             "words) (got \"%s\")", msg);
+             EX_RULE(5, "the message names the table") "a table that cannot be applied says "
+             "which it was: the failure names its final name, 000000000001-000000000004.tbl "
+             "(got \"%s\")", msg);
+    int tmps = fl_tmps(dir);
+    EX_CHECK(tmps == 0,
+             EX_RULE(5, "on failure the temporary file is gone") "a table whose rename failed is "
+             "not left under its temporary name (%d lo-hi.tbl.tmp files left): nothing would "
+             "ever remove it", tmps);
     EX_CHECK(rmdir(final) == 0, "test setup: remove the directory %s", final);
     harness_context("kv_flush again, the directory gone");
     fl_flush(db, "after the failed one, the directory gone");
@@ -170,13 +225,15 @@ static void flat_apply_directory_fsync_failure_is_final(void)
     kv_close(db);
     io_fault_uninstall();
     EX_CHECK(rc != KV_OK && put != KV_OK,
-             "a directory fsync that fails after the rename is final: whether the table's name "
-             "is on the disk is unknown, so flat_apply_output sets *final (fsync_failed: the "
-             "fsync itself failed), and the next write is refused until the database is "
-             "reopened (flush %d, put %d: \"%s\")", rc, put, msg);
-    EX_CHECK(fl_times(msg, "000000000001-000000000004.tbl") == 1, "a final failure names its "
-             "table once (the reference: \"(writing table PATH; writes are refused ...)\"), "
-             "not again in the words of a failure that is not final (got \"%s\")", msg);
+             EX_RULE(3, "a failed fsync of the directory is final") "a directory fsync that "
+             "fails after the rename is final: whether the table's name is on the disk is "
+             "unknown, so flat_apply_output sets *final (fsync_failed: the fsync itself "
+             "failed), and the next write is refused (flush %d, put %d: \"%s\")",
+             rc, put, msg);
+    EX_CHECK(fl_times(msg, "000000000001-000000000004.tbl") == 1,
+             EX_RULE(5, "the message names the table") "a final failure names its table "
+             "(000000000001-000000000004.tbl) once, not again as a failure that is not final "
+             "would (got \"%s\")", msg);
     db = fl_open(b);
     ex_expect(db, "k3", "v", "after the final failure and a reopen, the writes are there");
     kv_close(db);
@@ -191,7 +248,8 @@ static void flat_apply_directory_fsync_failure_is_final(void)
     kv_close(db);
     io_fault_uninstall();
     EX_CHECK(rc != KV_OK && put == KV_OK,
-             "a directory that cannot be opened to fsync it is no failed fsync (nothing was "
+             EX_RULE(3, "only a failed fsync is final") "a directory that cannot be opened to "
+             "fsync it is no failed fsync (nothing was "
              "lost): the flush fails and is tried again, but writes go on (fsync_failed stays "
              "0, *final is not set; flush %d, put %d: \"%s\")", rc, put, msg);
 }
@@ -216,7 +274,8 @@ static void flat_apply_keeps_no_memory_per_table(void)
         harness_context("round %d: a put, kv_flush (a table applied) and kv_compact (the two "
                         "tables merged into one, applied)", i);
         int rc = kv_flush(db);
-        EX_CHECK(rc == KV_OK, "kv_flush returns KV_OK (got %d: %s)", rc, kv_errmsg());
+        EX_CHECK(rc == KV_OK, EX_RULE(4, "opened and installed") "kv_flush returns KV_OK (got "
+                 "%d: %s)", rc, kv_errmsg());
         rc = kv_compact(db);
         EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
         if (i == WARM - 1)
@@ -235,6 +294,7 @@ static void flat_apply_keeps_no_memory_per_table(void)
 }
 
 static const harness_test flat_apply_tests[] = {
+    HARNESS_TEST(flat_apply_power_cut_at_every_step),
     HARNESS_TEST(flush_protocol_tmp_sync_rename_sync_dir),
     HARNESS_TEST(flat_apply_failure_names_the_table),
     HARNESS_TEST(flat_apply_directory_fsync_failure_is_final),

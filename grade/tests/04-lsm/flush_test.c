@@ -65,21 +65,27 @@ static void flush_writes_one_table_named_by_its_writes(void)
     fl_flush(db, "of writes 1 to 4");
     char name[256] = "";
     EX_CHECK(fl_count(dir, ".tbl", name, sizeof name) == 1,
-             "after one flush the directory holds one table (lo-hi.tbl)");
+             EX_RULE(1, "the job's table") "after one flush the directory holds one table "
+             "(lo-hi.tbl)");
     EX_CHECK(strcmp(name, "000000000001-000000000004.tbl") == 0,
-             "the flushed table is named by the writes it holds, lo-hi.tbl with lo = 1 and "
+             EX_RULE(1, "the table where the table set says") "the flushed table is named by "
+             "the writes it holds, lo-hi.tbl with lo = 1 and "
              "hi = 4 (lsm_files.h: the directory listing alone says what the database is): got "
              "%s", name);
-    EX_CHECK(fl_count(dir, ".tmp", NULL, 0) == 0, "no temporary file is left (lo-hi.tbl.tmp is "
+    EX_CHECK(fl_count(dir, ".tmp", NULL, 0) == 0, EX_RULE(1, "the table finished") "no "
+             "temporary file is left (lo-hi.tbl.tmp is "
              "renamed)");
-    EX_CHECK(ex_stat(db, "tables.count") == 1, "kv_stats: tables.count is 1 once the flushed "
+    EX_CHECK(ex_stat(db, "tables.count") == 1, EX_RULE(1, "the table finished") "kv_stats: "
+             "tables.count is 1 once the flushed "
              "table is installed");
-    ex_expect(db, "b", "2", "after the flush, b is read from the table");
-    ex_absent(db, "a", "after the flush, a's tombstone is in the table");
+    ex_expect(db, "b", "2", EX_RULE(1, "every entry written") "after the flush, b is read from "
+              "the table");
+    ex_absent(db, "a", EX_RULE(2, "tombstones included") "after the flush, a's tombstone is in "
+              "the table");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
     db = fl_open(dir);
-    ex_expect(db, "c", "3", "after a reopen, c is in the table");
-    ex_absent(db, "a", "after a reopen, a stays deleted");
+    ex_expect(db, "c", "3", EX_RULE(1, "every entry written") "after a reopen, c is in the table");
+    ex_absent(db, "a", EX_RULE(2, "tombstones included") "after a reopen, a stays deleted");
     kv_close(db);
 }
 
@@ -105,11 +111,13 @@ static void flush_keeps_tombstones(void)
             char k[16];
             snprintf(k, sizeof k, "key%02d", i);
             if (i % 2 == 0)
-                ex_absent(db, k, pass ? "after a reopen: a key deleted after the first flush "
+                ex_absent(db, k, pass ? EX_RULE(2, "tombstones included") "after a reopen: a "
+                          "key deleted after the first flush "
                           "stays deleted: the second table holds its tombstone, which hides "
                           "the older version in the first table (a flush writes every entry, "
                           "tombstones included)"
-                          : "a key deleted after the first flush stays deleted once the "
+                          : EX_RULE(2, "tombstones included") "a key deleted after the first flush "
+                          "stays deleted once the "
                           "memtable holding its tombstone is flushed: the tombstone hides the "
                           "older version in the first table");
             else
@@ -145,10 +153,12 @@ static void flush_failed_leaves_no_partial_table(void)
     harness_context("kv_flush of 600 KB on a disk with 64 KB left: the table's append fails "
                     "with ENOSPC while its entries are added");
     int rc = kv_flush(db);
-    EX_CHECK(rc != KV_OK, "a flush that ran out of disk space is reported (got %d)", rc);
+    EX_CHECK(rc != KV_OK, EX_RULE(3, "a failure returned") "a flush that ran out of disk space "
+             "is reported (got %d)", rc);
     int tmps = fl_count(dir, ".tmp", NULL, 0), tbls = fl_count(dir, ".tbl", NULL, 0);
     EX_CHECK(tmps == 0 && tbls == 0,
-             "a flush that fails leaves nothing behind: the unfinished table is abandoned "
+             EX_RULE(3, "a failed flush leaves no table") "a flush that fails leaves nothing "
+             "behind: the unfinished table is abandoned "
              "(lsm_out_abandon removes its file and frees its builder) whatever step failed "
              "(%d .tmp and %d .tbl files left)", tmps, tbls);
     kv_close(db);
@@ -177,7 +187,8 @@ static void fl_round(kv_db *db, int r, int capped, const char *v)
     }
     if (rc != KV_OK && capped)
         ex_memory_uncap();
-    EX_CHECK(rc == KV_OK, "round %d (1 MiB written, then kv_flush), the process's memory capped "
+    EX_CHECK(rc == KV_OK, EX_RULE(4, "the iterator freed") "round %d (1 MiB written, then "
+             "kv_flush), the process's memory capped "
              "24 MiB above what it mapped after two rounds: %s fails (%d: %s), but a flush "
              "lets go of the memtable it wrote (lsm_flush_write frees its iterator, which "
              "holds a reference to the memtable: one kept alive is 1 MiB a flush, never "
@@ -228,14 +239,16 @@ static void fl_begin_fails(const char *dir, const kv_options *opt, int r, int ca
     if ((rc != KV_OK || frc == KV_OK || frc == KV_ERR_NOMEM) && capped)
         ex_memory_uncap();
     EX_CHECK(rc == KV_OK && frc != KV_ERR_NOMEM,
-             "round %d (the database reopened, its 1 MiB back from the log, and a flush that "
+             EX_RULE(4, "the iterator freed on every path") "round %d (the database reopened, "
+             "its 1 MiB back from the log, and a flush that "
              "cannot create its table's file), the process's memory capped 24 MiB above what "
              "it mapped after two rounds: %s fails for want of memory (%d: %s), but a flush "
              "that cannot begin its table lets go of the memtable (lsm_flush_write frees its "
              "iterator, which holds a reference to the memtable, before it returns the "
              "failure: one kept alive is 1 MiB a failed flush, never given back)",
              r, rc != KV_OK ? "kv_open" : "kv_flush", rc != KV_OK ? rc : frc, kv_errmsg());
-    EX_CHECK(frc != KV_OK, "round %d: kv_flush fails when the table's file cannot be created "
+    EX_CHECK(frc != KV_OK, EX_RULE(3, "a failure returned") "round %d: kv_flush fails when the "
+             "table's file cannot be created "
              "(a directory stands at its name)", r);
 }
 

@@ -87,18 +87,21 @@ static void mm_expect(iter *m, int i, const char *how)
 {
     if (i < 0 || i >= nmodel) {
         EX_CHECK(!iter_valid(m) && iter_status(m) == KV_OK,
-                 "%s: past the %s end, the merge is not valid, status KV_OK (status %d)", how,
+                 EX_RULE(1, "a child no longer valid leaves the heap") "%s: past the %s end, "
+                 "the merge is not valid, status KV_OK (status %d)", how,
                  i < 0 ? "first" : "last", iter_status(m));
         return;
     }
     char v[16];
     int vl = snprintf(v, sizeof v, "%d", model[i].value);
-    EX_CHECK(iter_valid(m), "%s: the merge is at merged entry %d of %d (valid; status %d%s)",
+    EX_CHECK(iter_valid(m), EX_RULE(3, "next and prev") "%s: the merge is at merged entry %d of "
+             "%d (valid; status %d%s)",
              how, i, nmodel, iter_status(m),
              iter_status(m) == KV_ERR_INVALID ? ", as a stub leaves it" : "");
     EX_CHECK(m->key_len == model[i].klen && memcmp(m->key, model[i].key, m->key_len) == 0 &&
              m->value_len == (size_t)vl && memcmp(m->value, v, (size_t)vl) == 0,
-             "%s: the merge shows merged entry %d of %d (source %d's), in (internal key, source) "
+             EX_RULE(3, "the merged order") "%s: the merge shows merged entry %d of %d (source "
+             "%d's), in (internal key, source) "
              "order", how, i, nmodel, model[i].child);
 }
 
@@ -106,7 +109,7 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
 {
     mm_build(nchild, n, nkeys, dup);
     iter *m = mm_iter(nchild);
-    char how[160];
+    char how[320];
     iter_seek_first(m);
     for (int i = 0; i <= nmodel; i++) {
         snprintf(how, sizeof how, "forward over %d sources, step %d", nchild, i);
@@ -136,7 +139,7 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
         harness_context("merge_prev right after moving forward to entry %d (%d sources)", i,
                         nchild);
         iter_prev(m);
-        snprintf(how, sizeof how, "prev after moving forward to entry %d (the merge turns "
+        snprintf(how, sizeof how, EX_RULE(4, "the others moved when the direction changes") "prev after moving forward to entry %d (the merge turns "
                  "around)", i);
         mm_expect(m, i - 1, how);
         if (i == 0)
@@ -144,7 +147,7 @@ static void mm_walks(int nchild, int n, int nkeys, int dup)
         harness_context("merge_next right after merge_prev, at entry %d (%d sources)", i - 1,
                         nchild);
         iter_next(m);
-        snprintf(how, sizeof how, "next right after prev, from entry %d (the merge turns "
+        snprintf(how, sizeof how, EX_RULE(4, "the others moved when the direction changes") "next right after prev, from entry %d (the merge turns "
                  "around: the other sources must first move past the current key)", i - 1);
         mm_expect(m, i, how);
         if (i + 1 >= nmodel)
@@ -181,9 +184,11 @@ static void merge_a_failing_source_fails_the_merge(void)
     for (iter_seek_first(m); iter_valid(m) && steps < 1000; iter_next(m))
         steps++;
     EX_CHECK(iter_status(m) == KV_ERR_IO && !iter_valid(m),
-             "a source that fails (KV_ERR_IO) fails the merge: status KV_ERR_IO, not valid, "
+             EX_RULE(2, "a child's failure") "a source that fails (KV_ERR_IO) fails the merge: "
+             "status KV_ERR_IO, not valid, "
              "rule 5 of iterator.h (status %d after %d steps)", iter_status(m), steps);
-    EX_CHECK(steps < nmodel, "the merge stops at the failure, not after every entry");
+    EX_CHECK(steps < nmodel, EX_RULE(2, "a child's failure") "the merge stops at the failure, "
+             "not after every entry");
     iter_free(m);
     mm_free_sources();
 }
@@ -214,7 +219,8 @@ static void merge_a_source_failing_as_it_turns(void)
             turned_failed += iter_status(m) != KV_OK;
         }
         EX_CHECK(iter_status(m) == KV_OK || !iter_valid(m),
-                 "a source that fails (KV_ERR_IO, at its move %d) fails the merge: once its "
+                 EX_RULE(2, "a child's failure") "a source that fails (KV_ERR_IO, at its move "
+                 "%d) fails the merge: once its "
                  "status is an error the merge is not valid (rule 5 of iterator.h), even when "
                  "the failure comes as merge_prev seeks the other sources again (status %d, "
                  "valid %d)", k, iter_status(m), iter_valid(m));

@@ -39,7 +39,8 @@ static void check_levels(const skiplist *sl, int n, const int *number, uint8_t *
             top = heights[i];
     }
     EX_CHECK(atomic_load(&((skiplist *)(uintptr_t)sl)->height) == top,
-             "after %s: the list's height is the tallest node's, %d (got %d): an insert of a "
+             EX_RULE(2, "the height grows") "after %s: the list's height is the tallest node's, "
+             "%d (got %d): an insert of a "
              "node taller than the list raises it", after, top,
              atomic_load(&((skiplist *)(uintptr_t)sl)->height));
     for (int level = 0; level < SKIPLIST_MAX_HEIGHT; level++) {
@@ -47,20 +48,24 @@ static void check_levels(const skiplist *sl, int n, const int *number, uint8_t *
         for (const uint8_t *x = ex_sl_next(sl->head, level); x != NULL;
              x = ex_sl_next(x, level)) {
             int k = atoi((const char *)x + 1);
-            EX_CHECK(k > prev, "after %s: level %d is sorted: k%05d comes after k%05d", after,
+            EX_CHECK(k > prev, EX_RULE(1, "where the node goes") "after %s: level %d is sorted: "
+                     "k%05d comes after k%05d", after,
                      level, k, prev);
             EX_CHECK(k <= 2 * MAXN && height_of[k] > level && node_of[k] == x,
-                     "after %s: level %d holds only nodes whose height is above %d (k%05d)",
+                     EX_RULE(3, "each level up to height - 1") "after %s: level %d holds only "
+                     "nodes whose height is above %d (k%05d)",
                      after, level, level, k);
             prev = k;
             count++;
-            EX_CHECK(count <= n, "after %s: level %d ends (no cycle)", after, level);
+            EX_CHECK(count <= n, EX_RULE(3, "the node's own link first") "after %s: level %d "
+                     "ends (no cycle)", after, level);
         }
         int want = 0;
         for (int i = 0; i < n; i++)
             want += heights[i] > level;
         EX_CHECK(count == want,
-                 "after %s: a node is linked on every level below its height (S4: the express "
+                 EX_RULE(3, "each level up to height - 1") "after %s: a node is linked on every "
+                 "level below its height (S4: the express "
                  "lanes of a search); level %d holds %d nodes, want %d", after, level, count,
                  want);
     }
@@ -70,7 +75,8 @@ static void insert_keys(int n, const int *order, const char *what)
 {
     /* 3000 inserts take milliseconds: one that never returns fails with
      * its rule, not the run's time limit. */
-    EX_DEADLINE(10, "every insert ends: the levels above the list's height get the head as "
+    EX_DEADLINE(10, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+                "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "
                 "the other way never reaches its bound (%d inserts, %s)", n, what);
@@ -87,8 +93,9 @@ static void insert_keys(int n, const int *order, const char *what)
         heights[i] = h;
         number[i] = 2 * order[i];
         ex_sl_key((char *)nodes[i], number[i]);
-        harness_context("skiplist_insert of k%05d (height %d), insert %d of %d (%s)", number[i],
-                        h, i + 1, n, what);
+        ex_context(EX_RULE_OF(skiplist_search, 3, "prev[i] on each level below the height")
+                   "skiplist_insert of k%05d (height %d), insert %d of %d (%s)", number[i],
+                   h, i + 1, n, what);
         skiplist_insert(&sl, nodes[i], h);
         if (i < 40 || i % 500 == 0 || i == n - 1) {
             char after[160];
@@ -190,11 +197,13 @@ static void skiplist_insert_then_search(void)
         char want[EX_SL_KEY];
         ex_sl_key(want, 2 * k);
         EX_CHECK(k < 1000 && strcmp((const char *)skiplist_iter_key(&it), want) == 0,
-                 "after 1000 inserts in scrambled order, a walk from the first node yields the "
+                 EX_RULE(1, "where the node goes") "after 1000 inserts in scrambled order, a "
+                 "walk from the first node yields the "
                  "keys in order: %s at position %d", want, k);
         k++;
     }
-    EX_CHECK(k == 1000, "every inserted node is in the list: %d of 1000", k);
+    EX_CHECK(k == 1000, EX_RULE(3, "linked on every level") "every inserted node is in the "
+             "list: %d of 1000", k);
     arena_destroy(&a);
 }
 
@@ -267,7 +276,8 @@ static const char *step_check(void *ctx, int piece, long instr)
             int i = step_node(x);
             if ((i < 0 || i > flight) && from == step.nodes[flight]) {
                 snprintf(step.why, sizeof step.why,
-                         "while %s was being inserted (instruction %ld of the inserts), a reader "
+                         EX_RULE(3, "the node's own link before its predecessor's") "while %s "
+                         "was being inserted (instruction %ld of the inserts), a reader "
                          "walking level %d reached it and followed its own link on that level, "
                          "which was not set yet (it pointed at %s): a node is made reachable on a "
                          "level only once its own link there is set (S2), by one release store "
@@ -277,7 +287,8 @@ static const char *step_check(void *ctx, int piece, long instr)
             }
             if (i < 0 || i > flight) {
                 snprintf(step.why, sizeof step.why,
-                         "while %s was being inserted (instruction %ld of the inserts), a link "
+                         EX_RULE(3, "the node's own link before its predecessor's") "while %s "
+                         "was being inserted (instruction %ld of the inserts), a link "
                          "on level %d pointed at %s: only nodes inserted so far, or the one being "
                          "inserted, may be reachable", fly, instr, level,
                          i < 0 ? "memory that is no node" : "a node not inserted yet");
@@ -285,7 +296,8 @@ static const char *step_check(void *ctx, int piece, long instr)
             }
             if (step.heights[i] <= level || step.number[i] <= prev || ++count > STEP_N) {
                 snprintf(step.why, sizeof step.why,
-                         "while %s was being inserted (instruction %ld of the inserts), a reader "
+                         EX_RULE(3, "each level kept sorted") "while %s was being inserted "
+                         "(instruction %ld of the inserts), a reader "
                          "walking level %d found k%05d %s", fly, instr, level, step.number[i],
                          step.heights[i] <= level ? "there, above its height"
                          : count > STEP_N ? "in a cycle" : "out of order (S4: each level sorted)");
@@ -304,7 +316,8 @@ static const char *step_check(void *ctx, int piece, long instr)
                 top_ok = step_search(step.number[i], top) == step.nodes[i];
         if (!on_level0[i] || !top_ok) {
             snprintf(step.why, sizeof step.why,
-                     "while %s was being inserted (instruction %ld of the inserts), a reader %s "
+                     EX_RULE(3, "level 0 first") "while %s was being inserted (instruction %ld "
+                     "of the inserts), a reader %s "
                      "k%05d, inserted before it: at every instant the list must hold every node "
                      "already in it. A node is made reachable on a level only once its own link "
                      "on that level is set (S2), by one release store into its predecessor's "
@@ -322,7 +335,8 @@ static void skiplist_insert_every_instant_keeps_the_list_whole(void)
     /* Stepped one instruction at a time, the inserts take under a second:
      * one whose loop runs away (counting the wrong way through the stack)
      * would be stepped for minutes. */
-    EX_DEADLINE(20, "every insert ends: the levels above the list's height get the head as "
+    EX_DEADLINE(20, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+                "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "
                 "the other way never reaches its bound (%d inserts, stepped one instruction "
@@ -337,7 +351,8 @@ static void skiplist_insert_every_instant_keeps_the_list_whole(void)
     EX_CHECK(node != NULL, "test setup: skiplist_alloc");
     ex_sl_key((char *)node, 2);
     skiplist_insert(&one, node, h);
-    EX_CHECK(ex_sl_next(one.head, 0) == node, "an insert into an empty list links the node "
+    EX_CHECK(ex_sl_next(one.head, 0) == node, EX_RULE(3, "linked on level 0") "an insert into "
+             "an empty list links the node "
              "after the head on level 0");
     arena_destroy(&a);
 
@@ -370,8 +385,9 @@ static void skiplist_insert_every_instant_keeps_the_list_whole(void)
     for (int i = 0; i < STEP_N; i++)
         EX_CHECK(step.nodes[i] > lo && step.nodes[i] < step.a.ptr, "test setup: the nodes "
                  "share one block of the arena");
-    harness_context("skiplist_insert of %d keys in random order, checked between any two "
-                    "instructions", STEP_N);
+    ex_context(EX_RULE(3, "the node's own link before its predecessor's") "skiplist_insert "
+               "of %d keys in random order, checked between any two "
+               "instructions", STEP_N);
     long steps = ex_step_run(step_work, NULL, regions, 2, step_check, NULL);
     EX_CHECK(steps > 0, "the inserts ran (%ld instructions)", steps);
     /* This process now holds the list as the inserts left it. */
@@ -462,10 +478,12 @@ static void skiplist_insert_race_readers_during_inserts(void)
     for (int t = 0; t < 2; t++)
         pthread_join(readers[t], NULL);
     int missing = atomic_load(&race.missing);
-    EX_CHECK(missing == 0, "a reader on another thread, searching while the writer inserted, did "
+    EX_CHECK(missing == 0, EX_RULE(4, "release order") EX_RULE_OF(skiplist_search, 6, "acquire "
+             "loads") "a reader on another thread, searching while the writer inserted, did "
              "not find k%05d, whose insert had returned (S3: a node is published by one release "
              "store, after it is complete)", missing - 1);
-    EX_CHECK(atomic_load(&race.unsorted) == 0, "a reader on another thread walked level 0 out of "
+    EX_CHECK(atomic_load(&race.unsorted) == 0, EX_RULE(4, "release order") "a reader on another "
+             "thread walked level 0 out of "
              "order during inserts (S4)");
     arena_destroy(&a);
 }

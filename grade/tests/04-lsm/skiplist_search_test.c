@@ -19,7 +19,8 @@
  * under a second: a search that never ends fails it with its rule. */
 static void search_deadline(void)
 {
-    EX_DEADLINE(5, "every search ends: along a level it moves to the next node (x = next) "
+    EX_DEADLINE(5, EX_RULE(2, "the walk along a level, then down") "every search ends: along a "
+                "level it moves to the next node (x = next) "
                 "and reads that node's link on the level (link = skiplist_link_of(x, level)), "
                 "and drops a level at a node whose next is NULL or not before the key, down to "
                 "level 0 (skiplist_find_last: while a next node is there); a search that "
@@ -46,40 +47,46 @@ static void search_list(int n, const int *heights, const char *shape)
         skiplist_iter_seek(&it, (const uint8_t *)key);
         int want = k < 0 ? 0 : (k + 1) / 2; /* the first key >= k */
         if (want >= n) {
-            EX_CHECK(!skiplist_iter_valid(&it), "a seek past the last key finds no node "
+            EX_CHECK(!skiplist_iter_valid(&it), EX_RULE(1, "NULL if none") "a seek past the "
+                     "last key finds no node "
                      "(skiplist_find_ge returns NULL): %s in a list of %d keys (%s)", key, n,
                      shape);
         } else {
             EX_CHECK(skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[want],
-                     "a seek to %s lands on the first node whose key is >= it, k%05d "
+                     EX_RULE(1, "the first node >= key") "a seek to %s lands on the first node "
+                     "whose key is >= it, k%05d "
                      "(%d keys, %s)", key, 2 * want, n, shape);
         }
         harness_context("skiplist_contains(%s) in a list of %d keys (%s)", key, n, shape);
         EX_CHECK(skiplist_contains(&sl, (const uint8_t *)key) == (k >= 0 && k % 2 == 0 &&
                                                                   k < 2 * n),
-                 "skiplist_contains(%s) is 1 exactly when the key is in the list (%s)", key,
+                 EX_RULE(1, "the first node >= key") "skiplist_contains(%s) is 1 exactly when "
+                 "the key is in the list (%s)", key,
                  shape);
         if (k >= 0 && k % 2 == 0 && k < 2 * n) {
             skiplist_iter_seek(&it, (const uint8_t *)key);
             harness_context("skiplist_iter_prev from %s (%d keys, %s)", key, n, shape);
             skiplist_iter_prev(&it);
             if (k == 0)
-                EX_CHECK(!skiplist_iter_valid(&it), "prev from the first key leaves the "
+                EX_CHECK(!skiplist_iter_valid(&it), EX_RULE(4, "none before key") "prev from "
+                         "the first key leaves the "
                          "iterator not valid: skiplist_find_lt returns the head (%s)", shape);
             else
                 EX_CHECK(skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[k / 2 - 1],
-                         "prev from %s lands on the last node whose key is < it, k%05d (%s)",
+                         EX_RULE(4, "the last node < key") "prev from %s lands on the last node "
+                         "whose key is < it, k%05d (%s)",
                          key, k - 2, shape);
         }
     }
     harness_context("skiplist_iter_seek_last in a list of %d keys (%s)", n, shape);
     skiplist_iter_seek_last(&it);
     if (n == 0)
-        EX_CHECK(!skiplist_iter_valid(&it), "seek_last in an empty list: not valid "
+        EX_CHECK(!skiplist_iter_valid(&it), EX_RULE(5, "the last node, or none") "seek_last in "
+                 "an empty list: not valid "
                  "(skiplist_find_last returns the head)");
     else
         EX_CHECK(skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[n - 1],
-                 "seek_last lands on the last node (%d keys, %s)", n, shape);
+                 EX_RULE(5, "the last node") "seek_last lands on the last node (%d keys, %s)", n, shape);
     free(nodes);
     arena_destroy(&a);
 }
@@ -147,11 +154,12 @@ static void skiplist_search_takes_log_n_steps(void)
             worst_prev = ex_sl_compares;
     }
     EX_CHECK(worst > 0 && worst <= 200,
-             "a search starts on the top level and drops a level when the next node would "
+             EX_RULE(2, "O(log n) nodes") "a search starts on the top level and drops a level "
+             "when the next node would "
              "overshoot: O(log n) comparisons; in a list of %d keys, one seek made %ld "
              "(a walk along level 0 makes thousands)", N, worst);
     EX_CHECK(worst_prev > 0 && worst_prev <= 200,
-             "prev searches for the last node before the current one from the top level: "
+             EX_RULE(2, "O(log n) nodes") EX_RULE(2, "from the top level: O(log n) nodes") "prev searches for the last node before the current one from the top level: "
              "O(log n) comparisons; in a list of %d keys, one prev made %ld", N, worst_prev);
     arena_destroy(&a);
 }
@@ -182,14 +190,16 @@ static void skiplist_search_starts_on_the_top_level(void)
         ex_sl_compares = 0;
         skiplist_iter_seek(&it, (const uint8_t *)key);
         long seek = ex_sl_compares;
-        EX_CHECK(seek <= 140, "a search starts on the list's top level (its height - 1, here "
+        EX_CHECK(seek <= 140, EX_RULE(2, "from the top level") "a search starts on the list's "
+                 "top level (its height - 1, here "
                  "level 1) and drops a level when the next node would overshoot: O(log n) "
                  "comparisons; a seek to %s in %d keys, every 64th of height 2, made %ld (at "
                  "most 64 on level 1 and 64 on level 0)", key, N, seek);
         int want = (k + 1) / 2;
         EX_CHECK(want < N ? skiplist_iter_valid(&it) && skiplist_iter_key(&it) == nodes[want]
                           : !skiplist_iter_valid(&it),
-                 "a seek to %s lands on the first node whose key is >= it (%d keys, every "
+                 EX_RULE(1, "the first node >= key") "a seek to %s lands on the first node "
+                 "whose key is >= it (%d keys, every "
                  "64th of height 2)", key, N);
         if (!skiplist_iter_valid(&it))
             continue;
@@ -203,7 +213,8 @@ static void skiplist_search_starts_on_the_top_level(void)
                  "prev from k%05d lands on the last node whose key is < it (%d keys, every "
                  "64th of height 2): skiplist_find_lt goes down to level 0 before it answers",
                  2 * want, N);
-        EX_CHECK(prev <= 140, "prev searches for the last node before the current one from "
+        EX_CHECK(prev <= 140, EX_RULE(2, "from the top level: O(log n) nodes") "prev searches "
+                 "for the last node before the current one from "
                  "the list's top level (its height - 1, here level 1): O(log n) comparisons; "
                  "prev from k%05d in %d keys, every 64th of height 2, made %ld", 2 * want, N,
                  prev);

@@ -35,19 +35,24 @@ static const char *tb_build(table_ctx *ctx, const ex_entry *e, size_t n, const c
     static uint8_t ikey[KV_MAX_KEY + 8];
     for (size_t i = 0; i < n; i++) {
         size_t kl = ex_entry_ikey(&e[i], ikey);
-        harness_context("table_builder_add of entry %zu of %zu", i, n);
+        ex_context(EX_RULES("1 and 4", "each entry checked against the last one added, "
+                                 "which table_writer_added keeps") "table_builder_add of entry "
+                   "%zu of %zu", i, n);
         int rc = table_builder_add(b, ikey, kl, (const uint8_t *)(e[i].val ? e[i].val : ""),
                                    ex_entry_vlen(&e[i]));
-        EX_CHECK(rc == KV_OK, "table_builder_add of entry %zu (in order) returns KV_OK (got %d: "
+        EX_CHECK(rc == KV_OK, EX_RULE(3, "an entry written") "table_builder_add of entry %zu "
+                 "(in order) returns KV_OK (got %d: "
                  "%s)", i, rc, kv_errmsg());
-        EX_CHECK(table_builder_entries(b) == i + 1, "table_builder_entries counts the entries "
+        EX_CHECK(table_builder_entries(b) == i + 1, EX_RULE(4, "the entry counted") "table_builder_entries counts the entries "
                  "added (%llu after %zu)", (unsigned long long)table_builder_entries(b), i + 1);
     }
     uint64_t promised = table_builder_file_bytes(b);
     harness_context("table_builder_finish of %zu entries", n);
     int rc = table_builder_finish(b, meta);
-    EX_CHECK(rc == KV_OK, "table_builder_finish returns KV_OK (got %d: %s)", rc, kv_errmsg());
-    EX_CHECK(meta->file_bytes == promised, "the file is as long as table_builder_file_bytes "
+    EX_CHECK(rc == KV_OK, EX_RULE(7, "the file finished") "table_builder_finish returns KV_OK "
+             "(got %d: %s)", rc, kv_errmsg());
+    EX_CHECK(meta->file_bytes == promised, EX_RULE(5, "the footer") "the file is as long as "
+             "table_builder_file_bytes "
              "said before finish (%llu, said %llu): records, 8 bytes per offset, two keys, the "
              "52-byte tail", (unsigned long long)meta->file_bytes,
              (unsigned long long)promised);
@@ -66,18 +71,21 @@ static void tb_expect_bytes(const char *path, const ex_entry *e, size_t n, const
     uint64_t array_at = coding_get_u64(want + want_n - 52 + 32);
     const char *part = "the file header";
     if (at >= 16)
-        part = "a record (crc32c of the head from byte 4, crc32c of the value, varint32 key "
-               "and value lengths, the internal key, the value)";
+        part = EX_RULE(3, "a record's head and value") "a record (crc32c of the head from byte "
+               "4, crc32c of the value, varint32 key and value lengths, the internal key, the "
+               "value)";
     if (at >= array_at)
-        part = "the offset array (each record's offset, u64)";
+        part = EX_RULE(5, "the offset array") "the offset array (each record's offset, u64)";
     if (at >= array_at + 8 * n)
-        part = "the smallest and largest internal keys";
+        part = EX_RULE(5, "the two keys") "the smallest and largest internal keys";
     if (at >= want_n - 52)
-        part = "the tail (magic, version, crc32c of the offset array, N, D, A, S, L, crc32c of "
-               "the keys and the tail's first 48 bytes)";
+        part = EX_RULE(6, "the tail") "the tail (magic, version, crc32c of the offset array, N, "
+               "D, A, S, L, crc32c of the keys and the tail's first 48 bytes)";
+    if (at == got_n && got_n < want_n)
+        part = EX_RULE(7, "the file finished") "the file ends there: the rest was never written";
     EX_CHECK(got_n == want_n && at == want_n,
-             "%s: the file is a v1 table byte for byte (table_v1_format.h): %zu bytes, want "
-             "%zu; the first difference is at offset %zu, in %s", what, got_n, want_n, at, part);
+             "%s: the first difference is at offset %zu, in %s: the file is a v1 table byte "
+             "for byte (table_v1_format.h): %zu bytes, want %zu", what, at, part, got_n, want_n);
     free(want);
     free(got);
 }
@@ -90,7 +98,8 @@ static void table_build_matches_the_format(void)
     const char *path = tb_build(ctx, e, 180, "t1.tbl", &meta);
     tb_expect_bytes(path, e, 180, "60 keys, 3 versions each, a quarter tombstones");
     EX_CHECK(meta.entries == 180 && meta.deletes == 45,
-             "table_meta counts the entries (180) and the tombstones (45): got %llu and %llu",
+             EX_RULE(4, "the entry counted") "table_meta counts the entries (180) and the "
+             "tombstones (45): got %llu and %llu",
              (unsigned long long)meta.entries, (unsigned long long)meta.deletes);
     ex_entries_free(e, 180);
     table_ctx_free(ctx);
@@ -120,7 +129,8 @@ static void table_build_worked_example(void)
     size_t at = 0;
     while (at < n && at < got_n && got[at] == want[at])
         at++;
-    EX_CHECK(got_n == n && at == n, "docs/04-lsm.md's worked example (apple@2 = red, fig@3 "
+    EX_CHECK(got_n == n && at == n, EX_RULE(3, "the records, byte for byte") "docs/04-lsm.md's "
+             "worked example (apple@2 = red, fig@3 "
              "deleted, fig@1 = green) is %zu bytes; the table built is %zu, the first "
              "difference at offset %zu", n, got_n, at);
     free(got);
@@ -152,20 +162,26 @@ static void table_build_refuses_bad_entries(void)
     EX_CHECK(table_builder_new(ctx, path, &b) == KV_OK, "test setup: table_builder_new");
     uint8_t k[32];
     ikey_encode(k, "m", 1, 5, IKEY_PUT);
-    EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"v", 1) == KV_OK, "the first entry");
+    EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"v", 1) == KV_OK, EX_RULE(1, "an entry "
+             "checked") "the first entry");
     ikey_encode(k, "a", 1, 9, IKEY_PUT);
     int rc = table_builder_add(b, k, 9, (const uint8_t *)"v", 1);
-    EX_CHECK(rc == KV_ERR_INVALID, "an entry whose key is below the last one is refused with "
+    EX_CHECK(rc == KV_ERR_INVALID, EX_RULE(1, "an entry checked and refused") "an entry whose "
+             "key is below the last one is refused with "
              "KV_ERR_INVALID (table_writer_check_entry), got %d", rc);
     ikey_encode(k, "m", 1, 5, IKEY_PUT);
     rc = table_builder_add(b, k, 9, (const uint8_t *)"v", 1);
-    EX_CHECK(rc == KV_ERR_INVALID, "an entry equal to the last one is refused (got %d)", rc);
+    EX_CHECK(rc == KV_ERR_INVALID, EX_RULE(1, "an entry checked and refused") "an entry equal "
+             "to the last one is refused (got %d)", rc);
     rc = table_builder_add(b, k, 5, (const uint8_t *)"v", 1);
-    EX_CHECK(rc == KV_ERR_INVALID, "a key of 5 bytes is no internal key: refused (got %d)", rc);
+    EX_CHECK(rc == KV_ERR_INVALID, EX_RULE(1, "an entry checked and refused") "a key of 5 bytes "
+             "is no internal key: refused (got %d)", rc);
     ikey_encode(k, "n", 1, 6, IKEY_PUT);
     EX_CHECK(table_builder_add(b, k, 9, (const uint8_t *)"w", 1) == KV_OK,
-             "after a refused entry the builder goes on: %s", kv_errmsg());
-    EX_CHECK(table_builder_entries(b) == 2, "the refused entries are not counted");
+             EX_RULE(1, "a refused entry writes nothing") "after a refused entry the builder "
+             "goes on: %s", kv_errmsg());
+    EX_CHECK(table_builder_entries(b) == 2, EX_RULE(1, "a refused entry writes nothing") "the "
+             "refused entries are not counted");
     table_meta meta;
     EX_CHECK(table_builder_finish(b, &meta) == KV_OK, "finish: %s", kv_errmsg());
     ex_entry e[] = {{"m", 0, 5, IKEY_PUT, "v", 0}, {"n", 0, 6, IKEY_PUT, "w", 0}};
@@ -265,12 +281,14 @@ static void table_build_out_of_memory_is_an_error(void)
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
         if (!failed) {
-            EX_CHECK(rc == KV_OK, "with every allocation granted the table is built (got %d: "
+            EX_CHECK(rc == KV_OK, EX_RULE(3, "an entry written") "with every allocation granted "
+                     "the table is built (got %d: "
                      "%s)", rc, kv_errmsg());
             break;
         }
         failures++;
-        EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, "a build whose allocation %ld fails "
+        EX_CHECK(rc == KV_ERR_NOMEM || rc == KV_OK, EX_RULE(2, "the offsets remembered") "a "
+                 "build whose allocation %ld fails "
                  "returns KV_ERR_NOMEM from table_builder_add or table_builder_finish (or KV_OK, "
                  "if it could do without that block: a copy of a path for a message) (got %d "
                  "after %d entries: %s)", k, rc, i, kv_errmsg());
@@ -293,7 +311,8 @@ static void table_build_failed_write_is_an_error(void)
     for (long k = total; k > 0; k--) {
         long calls = 0;
         int rc = tb_build_failing(ctx, N, k, &calls);
-        EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld: the records, the "
+        EX_CHECK(rc < 0, EX_RULE(3, "a failed write returned") "a write of the table that fails "
+                 "(append %ld of %ld: the records, the "
                  "offset array, the keys or the tail) makes table_builder_add or "
                  "table_builder_finish return that error, a negative KV_ERR_*, never KV_OK or "
                  "a count: the table is not whole (got %d)", k, total, rc);
@@ -315,7 +334,8 @@ static void table_build_failed_key_write_is_an_error(void)
         for (long k = total; k > 0; k--) {
             long calls = 0;
             int rc = tb_build_failing_keys(ctx, n, 1, k, &calls);
-            EX_CHECK(rc < 0, "a write of the table that fails (append %ld of %ld of a table of "
+            EX_CHECK(rc < 0, EX_RULE(5, "a failed write returned") "a write of the table that "
+                     "fails (append %ld of %ld of a table of "
                      "%d entries whose first and last keys are of 65000 bytes: the offset "
                      "array, the two keys or the tail) makes table_builder_finish return that "
                      "error, a negative KV_ERR_*, never KV_OK or a count: the table is not "

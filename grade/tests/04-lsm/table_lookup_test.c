@@ -68,24 +68,29 @@ static void table_lookup_every_version(void)
                 }
             table_get_result r;
             int rc = tl_get(t, key, s, &r);
-            EX_CHECK(rc == KV_OK, "table_get(%s at %llu) returns KV_OK (got %d: %s)", key,
+            EX_CHECK(rc == KV_OK, EX_RULE(4, "a lookup") "table_get(%s at %llu) returns KV_OK "
+                     "(got %d: %s)", key,
                      (unsigned long long)s, rc, kv_errmsg());
             ikey_lookup_state ws = want == NULL ? IKEY_ABSENT
                                    : want->type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND;
-            EX_CHECK(r.state == ws, "table_get(%s at sequence %llu) finds the newest version at "
+            EX_CHECK(r.state == ws, EX_RULE(1, "the first record >= the target") "table_get(%s "
+                     "at sequence %llu) finds the newest version at "
                      "or below the lookup's sequence (%s%llu): state %d, got %d", key,
                      (unsigned long long)s, want ? "the one of sequence " : "none",
                      (unsigned long long)(want ? want->seq : 0), (int)ws, (int)r.state);
-            EX_CHECK(r.seq == (want ? want->seq : 0), "table_get(%s at %llu) says which version "
+            EX_CHECK(r.seq == (want ? want->seq : 0), EX_RULE(4, "r->seq") "table_get(%s at "
+                     "%llu) says which version "
                      "it found in r->seq: %llu, got %llu", key, (unsigned long long)s,
                      (unsigned long long)(want ? want->seq : 0), (unsigned long long)r.seq);
             if (ws == IKEY_FOUND) {
                 size_t vl = ex_entry_vlen(want);
                 EX_CHECK(r.value != NULL && r.value_len == vl && memcmp(r.value, want->val, vl) == 0,
-                         "table_get(%s at %llu) gives that version's value, a copy (%zu bytes)",
+                         EX_RULE(4, "its value") "table_get(%s at %llu) gives that version's "
+                         "value, a copy (%zu bytes)",
                          key, (unsigned long long)s, vl);
             } else {
-                EX_CHECK(r.value == NULL, "no value unless IKEY_FOUND");
+                EX_CHECK(r.value == NULL, EX_RULE(5, "IKEY_ABSENT: no value") "no value unless "
+                         "IKEY_FOUND");
             }
             free(r.value);
         }
@@ -108,10 +113,12 @@ static void table_lookup_stops_on_an_equal_key(void)
     table_get_result r;
     EX_CHECK(tl_get(t, "k", 5, &r) == KV_OK, "table_get: %s", kv_errmsg());
     EX_CHECK(r.state == IKEY_FOUND && r.value_len == 5 && memcmp(r.value, "where", 5) == 0,
-             "table_get(k at sequence 5) finds the version of sequence 5, whose internal key "
+             EX_RULE(4, "its value") "table_get(k at sequence 5) finds the version of sequence "
+             "5, whose internal key "
              "equals the lookup key (a put kept elsewhere has the largest type): the search "
              "wants the first entry at or above the lookup key, not above it");
-    EX_CHECK(r.elsewhere, "that version says its value is kept elsewhere (r.elsewhere)");
+    EX_CHECK(r.elsewhere, EX_RULE(4, "r->elsewhere") "that version says its value is kept "
+             "elsewhere (r.elsewhere)");
     free(r.value);
     table_unref(t);
     tl_done();
@@ -127,7 +134,8 @@ static void table_lookup_outside_costs_no_read(void)
         table_get_result r;
         EX_CHECK(tl_get(t, outside[i], 100, &r) == KV_OK && r.state == IKEY_ABSENT,
                  "%s, outside the table's keys [b, f]: absent", outside[i]);
-        EX_CHECK(r.reads == 0, "a key outside [smallest, largest] (%s, the table holds b..f) "
+        EX_CHECK(r.reads == 0, EX_RULE(3, "outside the table: no read") "a key outside "
+                 "[smallest, largest] (%s, the table holds b..f) "
                  "costs no read: compare it with the two keys the open table keeps (%u reads)",
                  outside[i], r.reads);
     }
@@ -153,7 +161,7 @@ static void table_lookup_outside_costs_no_read(void)
     }
     table_get_result r;
     EX_CHECK(tl_get(t, "c", 100, &r) == KV_OK && r.state == IKEY_ABSENT && r.reads > 0,
-             "c, between b and d: absent, after a search");
+             EX_RULE(5, "IKEY_ABSENT") "c, between b and d: absent, after a search");
     table_unref(t);
     tl_done();
 }
@@ -173,7 +181,8 @@ static void table_lookup_binary_search(void)
         if (r.reads > worst)
             worst = r.reads;
     }
-    EX_CHECK(worst <= 3 * 13 + 2, "a lookup in a table of %d records binary-searches the "
+    EX_CHECK(worst <= 3 * 13 + 2, EX_RULE(2, "about log2(N) probes") "a lookup in a table of %d "
+             "records binary-searches the "
              "offset array: about log2(N) = 12 probes of two reads each (the two offsets, the "
              "head), and one for the value; the worst took %u reads", NK, worst);
     table_unref(t);
@@ -269,7 +278,7 @@ static void table_lookup_damage_is_reported(void)
         snprintf(key, sizeof key, "key%05d", 2 * k);
         table_get_result r;
         int rc = tl_get(t, key, 1000, &r);
-        EX_CHECK(rc == KV_OK || rc == KV_ERR_CORRUPT, "a damaged offset array gives KV_OK or "
+        EX_CHECK(rc == KV_OK || rc == KV_ERR_CORRUPT, EX_RULE(2, "each probe reads two offsets") "a damaged offset array gives KV_OK or "
                  "KV_ERR_CORRUPT (got %d)", rc);
         if (rc == KV_OK && r.state == IKEY_FOUND)
             EX_CHECK(r.value_len == ex_entry_vlen(&e[k]) &&
@@ -278,7 +287,8 @@ static void table_lookup_damage_is_reported(void)
         corrupt += rc == KV_ERR_CORRUPT;
         free(r.value);
     }
-    EX_CHECK(corrupt > 0, "a probe of the damaged offset reports KV_ERR_CORRUPT: read the span "
+    EX_CHECK(corrupt > 0, EX_RULE(2, "each probe reads two offsets") "a probe of the damaged "
+             "offset reports KV_ERR_CORRUPT: read the span "
              "of a record from two offsets (table_v1_span), which must fit it exactly");
     table_unref(t);
     /* A value whose bytes are damaged: its crc32c says so. */
@@ -291,7 +301,8 @@ static void table_lookup_damage_is_reported(void)
     t = tl_open(ex_write_file("val.tbl", b, n));
     table_get_result r;
     int rc = tl_get(t, e[10].key, 1000, &r);
-    EX_CHECK(rc == KV_ERR_CORRUPT, "a value whose crc32c does not match is KV_ERR_CORRUPT, not "
+    EX_CHECK(rc == KV_ERR_CORRUPT, EX_RULE(4, "the value read and checked") "a value whose "
+             "crc32c does not match is KV_ERR_CORRUPT, not "
              "an answer (table_v1_value checks it): got %d", rc);
     table_unref(t);
     free(b);
@@ -327,7 +338,8 @@ static void table_lookup_counts_gets_and_reads(void)
     snprintf(want, sizeof want, "session.table.gets: 3\nsession.table.reads_per_get: %.2f\n",
              reads / 3.0);
     EX_CHECK(strstr(text, want) != NULL,
-             "each table_get is counted once, with the reads it made (r->reads), so that "
+             EX_RULE(6, "the lookup counted") "each table_get is counted once, with the reads "
+             "it made (r->reads), so that "
              "kv_stats' reads per get is what the lookups cost: 3 gets, %u reads, want\n%s"
              "got\n%s", reads, want, text);
     table_unref(t);

@@ -24,8 +24,10 @@ static void block_entry_small_lengths(void)
     uint32_t s, u, v;
     harness_context("block_entry_decode of a 9-byte entry that ends at limit");
     const uint8_t *k = decode(e, sizeof e, &s, &u, &v);
-    EX_CHECK(k == e + 3, "one-byte varints: the key delta starts after 3 bytes");
-    EX_CHECK(s == 3 && u == 2 && v == 4, "shared 3, unshared 2, value_len 4 (got %u, %u, %u)", s,
+    EX_CHECK(k == e + 3, EX_RULE(1, "where the unshared bytes start") "one-byte varints: the "
+             "key delta starts after 3 bytes");
+    EX_CHECK(s == 3 && u == 2 && v == 4, EX_RULE(1, "the three lengths") "shared 3, unshared 2, "
+             "value_len 4 (got %u, %u, %u)", s,
              u, v);
 }
 
@@ -40,7 +42,8 @@ static void block_entry_varint_lengths(void)
     uint32_t s, u, v;
     const uint8_t *k = decode(e, head + 330, &s, &u, &v);
     EX_CHECK(k == e + head && s == 300 && u == 130 && v == 200,
-             "lengths of more than one varint byte: shared 300, unshared 130, value_len 200 "
+             EX_RULE(1, "the three lengths") "lengths of more than one varint byte: shared 300, "
+             "unshared 130, value_len 200 "
              "(got %u, %u, %u)", s, u, v);
 }
 
@@ -64,7 +67,8 @@ static void block_entry_one_long_length(void)
                         "the other lengths one byte each", names[i]);
         const uint8_t *k = decode(e, head + want[1] + want[2], &s, &u, &v);
         EX_CHECK(k == e + head && s == want[0] && u == want[1] && v == want[2],
-                 "a %s of 200 takes two varint bytes (0xc8 0x01) though the other lengths "
+                 EX_RULE(1, "the three lengths") "a %s of 200 takes two varint bytes (0xc8 "
+                 "0x01) though the other lengths "
                  "take one: shared %u, unshared %u, value_len %u, the key delta after %zu "
                  "bytes (got %u, %u, %u after %td): a first byte of 128 or more continues "
                  "its varint, whichever of the three it is",
@@ -89,7 +93,8 @@ static void block_entry_first_bytes_exactly_128(void)
                     "(first bytes 00 00 80): a byte >= 128 is a varint that goes on");
     const uint8_t *k = decode(e, head + 128, &s, &u, &v);
     EX_CHECK(k == e + head && s == 0 && u == 0 && v == 128,
-             "shared 0, unshared 0, value_len 128 (its varint 0x80 0x01 is two bytes: a first "
+             EX_RULE(1, "the three lengths") "shared 0, unshared 0, value_len 128 (its varint "
+             "0x80 0x01 is two bytes: a first "
              "byte of 128 has the high bit set, so the one-byte shortcut, which reads each "
              "length as one byte, holds only while all three are below 128), the key delta "
              "after 4 bytes (got %u, %u, %u, after %td bytes)", s, u, v,
@@ -100,18 +105,30 @@ static void block_entry_must_fit(void)
 {
     uint8_t e[] = {0, 5, 6, 'a', 'b', 'c', 'd', 'e', '1', '2', '3', '4', '5', '6'};
     uint32_t s, u, v;
-    EX_CHECK(decode(e, sizeof e, &s, &u, &v) == e + 3, "an entry that ends at limit fits");
+    EX_CHECK(decode(e, sizeof e, &s, &u, &v) == e + 3, EX_RULE(3, "an entry that fits") "an "
+             "entry that ends at limit fits");
     for (size_t n = 0; n < sizeof e; n++) {
-        harness_context("block_entry_decode of the first %zu bytes of a 14-byte entry: "
-                        "nothing past limit may be read", n);
+        ex_context(EX_RULE(4, "nothing outside [p, limit) read") "block_entry_decode of "
+                   "the first %zu bytes of a 14-byte entry: "
+                   "nothing past limit may be read", n);
         EX_CHECK(decode(e, n, &s, &u, &v) == NULL,
-                 "an entry whose lengths or whose unshared key bytes and value run past limit "
+                 EX_RULE(2, "a varint or the bytes past limit: NULL") "an entry whose lengths "
+                 "or whose unshared key bytes and value run past limit "
                  "(%zu of 14 bytes) is NULL", n);
     }
     uint8_t big[] = {0, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 'x'};
     harness_context("block_entry_decode of an entry whose unshared length is 2^31");
     EX_CHECK(decode(big, sizeof big, &s, &u, &v) == NULL,
-             "a huge unshared length is checked against what is left, without overflow: NULL");
+             EX_RULE(3, "the unshared bytes and the value fit before limit") "a huge unshared "
+             "length is checked against what is left, without overflow: NULL");
+    /* unshared 2^32 - 1 and a value of 2: their sum wraps to 1 in 32 bits. */
+    uint8_t wrap[] = {0, 0xff, 0xff, 0xff, 0xff, 0x0f, 2, 'x', 'y'};
+    harness_context("block_entry_decode of an entry whose unshared length is 2^32 - 1 and "
+                    "value length 2, 3 bytes left");
+    EX_CHECK(decode(wrap, sizeof wrap, &s, &u, &v) == NULL,
+             EX_RULE(3, "the two lengths added in 64 bits") "an unshared length of 2^32 - 1 and "
+             "a value of 2 bytes do not fit in the 2 bytes left: their sum, added in 32 bits, "
+             "wraps to 1; add them in 64 bits: NULL");
 }
 
 static const harness_test block_entry_tests[] = {

@@ -29,17 +29,25 @@ static void block_finish_appends_the_restart_array(void)
     const uint8_t *c = NULL;
     size_t len = 0;
     int rc = block_builder_finish(&b, &c, &len);
-    EX_CHECK(rc == KV_OK, "block_builder_finish returns KV_OK (got %d)", rc);
-    EX_CHECK(len == 100 + 3 * 4 + 4, "the contents are the entries, 4 bytes per restart point, "
+    EX_CHECK(rc == KV_OK, EX_RULE(3, "the contents returned") "block_builder_finish returns "
+             "KV_OK (got %d)", rc);
+    EX_CHECK(len == 100 + 3 * 4 + 4, EX_RULE(3, "the whole length") "the contents are the "
+             "entries, 4 bytes per restart point, "
              "and the 4-byte count: 116 bytes (got %zu)", len);
     EX_CHECK(c != NULL && memcmp(c, b.buf, 100) == 0 && c[0] == 'e' && c[99] == 'e',
-             "the contents start with the entries, unchanged");
+             EX_RULE(1, "after the entries") "the contents start with the entries, unchanged");
+    EX_CHECK(!(coding_get_u32(c + 100) == 3 && coding_get_u32(c + 104) == 0),
+             EX_RULE(2, "their count after them") "the count of restart points comes after the "
+             "restart offsets, last, where a reader finds it from the block's end: it is at "
+             "byte 100, before them");
     EX_CHECK(coding_get_u32(c + 100) == 0 && coding_get_u32(c + 104) == 40 &&
                  coding_get_u32(c + 108) == 77,
-             "then each restart offset as a 32-bit little-endian number, in order");
-    EX_CHECK(coding_get_u32(c + 112) == 3, "then the number of restart points, 3");
+             EX_RULE(1, "the restart offsets") "then each restart offset as a 32-bit "
+             "little-endian number, in order");
+    EX_CHECK(coding_get_u32(c + 112) == 3, EX_RULE(2, "then their count") "then the number of "
+             "restart points, 3");
     EX_CHECK(block_builder_size(&b) == len || b.len == 100,
-             "finishing does not count as more entries");
+             EX_RULE(3, "the contents returned") "finishing does not count as more entries");
     block_builder_free(&b);
 }
 
@@ -60,7 +68,8 @@ static void block_finish_grows_the_buffer(void)
     size_t len = 0;
     harness_context("block_builder_finish with a buffer that has no room for the array");
     EX_CHECK(block_builder_finish(&b, &c, &len) == KV_OK && len == 18,
-             "finish makes room for the restart array before writing it (18 bytes)");
+             EX_RULE(4, "the buffer grown first") "finish makes room for the restart array "
+             "before writing it (18 bytes)");
     EX_CHECK(memcmp(c, "xxxxxxxxxx", 10) == 0 && coding_get_u32(c + 10) == 0 &&
                  coding_get_u32(c + 14) == 1,
              "entries, restart offset 0, count 1");
@@ -88,9 +97,11 @@ static void block_finish_array_longer_than_the_buffer(void)
     harness_context("block_builder_finish of 12 bytes of entries in a 12-byte buffer, 4 restart "
                     "points");
     int rc = block_builder_finish(&b, &c, &len);
-    EX_CHECK(rc == KV_OK && len == 32, "block_builder_finish returns KV_OK and 12 + 4 * 4 + 4 = "
+    EX_CHECK(rc == KV_OK && len == 32, EX_RULE(3, "the whole length") "block_builder_finish "
+             "returns KV_OK and 12 + 4 * 4 + 4 = "
              "32 bytes (got %d, %zu)", rc, len);
-    EX_CHECK(b.cap >= len, "finish makes room for len + 4 * nrestarts + 4 bytes before writing "
+    EX_CHECK(b.cap >= len, EX_RULE(4, "the buffer grown first") "finish makes room for len + 4 "
+             "* nrestarts + 4 bytes before writing "
              "them, even when the array alone is longer than the buffer: b->cap, the room "
              "allocated, is at least the 32 bytes of the contents (got %zu)", b.cap);
     EX_CHECK(c == b.buf && coding_get_u32(c + 12) == 0 && coding_get_u32(c + 24) == 9 &&
@@ -131,9 +142,11 @@ static void block_finish_grows_only_by_the_array(void)
     harness_context("block_builder_finish of 4000 bytes of entries in a 4096-byte buffer, 10 "
                     "restart points: it makes room for 4 * nrestarts + 4 bytes after b->len");
     int rc = block_builder_finish(&b, &c, &len);
-    EX_CHECK(rc == KV_OK && len == 4044, "block_builder_finish returns KV_OK and 4000 + 10 * 4 "
+    EX_CHECK(rc == KV_OK && len == 4044, EX_RULE(3, "the whole length") "block_builder_finish "
+             "returns KV_OK and 4000 + 10 * 4 "
              "+ 4 = 4044 bytes (got %d, %zu)", rc, len);
-    EX_CHECK(b.cap == 4096, "finish asks for the restart array's room only, 4 * nrestarts + 4 "
+    EX_CHECK(b.cap == 4096, EX_RULE(4, "the buffer grown as needed") "finish asks for the "
+             "restart array's room only, 4 * nrestarts + 4 "
              "= 44 bytes past the entries, which the 4096-byte buffer has: it allocates "
              "nothing (b->cap is now %zu)", b.cap);
     EX_CHECK(coding_get_u32(c + 4000) == 0 && coding_get_u32(c + 4036) == 3600 &&
@@ -155,9 +168,11 @@ static void block_finish_grows_for_the_last_byte(void)
                     "115-byte buffer: the array and the count take 4 * 3 + 4 = 16 bytes, one "
                     "more than is left");
     int rc = block_builder_finish(&b, &c, &len);
-    EX_CHECK(rc == KV_OK && len == 116, "block_builder_finish returns KV_OK and 116 bytes "
+    EX_CHECK(rc == KV_OK && len == 116, EX_RULE(3, "the whole length") "block_builder_finish "
+             "returns KV_OK and 116 bytes "
              "(got %d, %zu)", rc, len);
-    EX_CHECK(b.cap >= 116, "finish makes room for all 4 * nrestarts + 4 bytes after b->len, the "
+    EX_CHECK(b.cap >= 116, EX_RULE(4, "the buffer grown first") "finish makes room for all 4 * "
+             "nrestarts + 4 bytes after b->len, the "
              "count's last byte too: 15 bytes left are one too few, so the buffer grows "
              "(b->cap is %zu, the contents 116 bytes)", b.cap);
     EX_CHECK(coding_get_u32(c + 112) == 3, "then the number of restart points, 3");

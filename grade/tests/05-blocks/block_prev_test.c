@@ -45,7 +45,8 @@ static void prev_walk(int interval)
         harness_context("walking back with block_iter_prev, restart point every %d: at entry "
                         "%d", interval, i);
         EX_CHECK(it.valid && it.key_len == lens[i] && memcmp(it.key, keys[i], lens[i]) == 0,
-                 "a backward walk shows every entry in reverse: entry %d (interval %d)", i,
+                 EX_RULE(1, "the entry before") "a backward walk shows every entry in reverse: "
+                 "entry %d (interval %d)", i,
                  interval);
         char v[16];
         snprintf(v, sizeof v, "v%d", i);
@@ -53,7 +54,8 @@ static void prev_walk(int interval)
                  "with its value");
         block_iter_prev(&it);
     }
-    EX_CHECK(!it.valid && it.status == KV_OK, "prev from the first entry: not valid, status "
+    EX_CHECK(!it.valid && it.status == KV_OK, EX_RULE(2, "not valid at the first") "prev from "
+             "the first entry: not valid, status "
              "KV_OK (interval %d)", interval);
     block_iter_free(&it);
 }
@@ -112,7 +114,8 @@ static void block_prev_and_next_mix(void)
             block_iter_prev(&it);
         at += moves[m];
         EX_CHECK(it.valid && memcmp(it.key, keys[at], lens[at]) == 0,
-                 "next and prev mix freely: after move %zu the iterator is at entry %d", m, at);
+                 EX_RULE(1, "the entry before") "next and prev mix freely: after move %zu the "
+                 "iterator is at entry %d", m, at);
     }
     block_iter_free(&it);
 }
@@ -133,7 +136,8 @@ static void block_prev_of_an_iterator_not_valid_does_nothing(void)
     EX_CHECK(!it.valid, "test setup: past the last entry, the iterator is not valid");
     block_iter_prev(&it);
     EX_CHECK(!it.valid && it.status == KV_OK,
-             "block_iter_prev of an iterator that is not valid does nothing: it stays not valid "
+             EX_RULE(2, "not valid: nothing") "block_iter_prev of an iterator that is not valid "
+             "does nothing: it stays not valid "
              "(got valid %d, at entry %zu), status KV_OK: only a positioned iterator steps "
              "back", it.valid, it.at);
     block_iter_free(&it);
@@ -164,11 +168,13 @@ static void block_prev_finds_an_overlap(void)
                     offsets[4], offsets[5]);
     block_iter_prev(&it);
     EX_CHECK(!it.valid && it.status == KV_ERR_CORRUPT && it.why != NULL,
-             "no entry ends where the current one starts (entry 4 now runs one byte into entry "
+             EX_RULE(4, "overlapping entries: KV_ERR_CORRUPT") "no entry ends where the current "
+             "one starts (entry 4 now runs one byte into entry "
              "5): the entries overlap, and the iterator stops, not valid, with KV_ERR_CORRUPT "
              "and a reason in it->why (got valid %d, status %d)", it.valid, it.status);
     EX_CHECK(it.why_at == offsets[4] || it.why_at == offsets[5],
-             "the damage is reported where it is: why_at is the offset of the entry that "
+             EX_RULE(4, "overlapping entries: KV_ERR_CORRUPT") "the damage is reported where it "
+             "is: why_at is the offset of the entry that "
              "overlaps (%u) or of the one it overlaps (%u), got %zu", offsets[4], offsets[5],
              it.why_at);
     block_iter_free(&it);
@@ -201,12 +207,14 @@ static void block_prev_reads_from_the_restart_before(void)
     block_iter_seek_last(&it);
     EX_CHECK(mprotect(m, (size_t)page, PROT_NONE) == 0, "test setup: mprotect");
     for (int i = BIG - 1; i >= BIG - 40; i--) {
-        harness_context("block_iter_prev from entry %d of %d (a restart point every 16), the "
-                        "block's first page unreadable: a step back decodes from the last "
-                        "restart point before the entry (found in the restart array), never "
-                        "from the block's first entry", i, BIG);
+        ex_context(EX_RULE(3, "from the last restart point before the entry") "block_iter_prev "
+                   "from entry %d of %d (a restart point every 16), the "
+                   "block's first page unreadable: a step back decodes from the last "
+                   "restart point before the entry (found in the restart array), never "
+                   "from the block's first entry", i, BIG);
         EX_CHECK(it.valid && it.key_len == blens[i] && memcmp(it.key, bkeys[i], blens[i]) == 0,
-                 "a backward walk shows every entry in reverse: entry %d", i);
+                 EX_RULE(3, "from the restart point before") "a backward walk shows every entry "
+                 "in reverse: entry %d", i);
         block_iter_prev(&it);
     }
     mprotect(m, (size_t)page, PROT_READ | PROT_WRITE);

@@ -35,18 +35,30 @@ static void build_and_compare(size_t n, int bits_per_key)
     uint32_t m = (uint32_t)(size - 1) * 8;
     ex_bloom_build(want, hashes, n, m, bloom_k_for(bits_per_key));
     EX_CHECK(got[size - 1] == bloom_k_for(bits_per_key),
-             "the filter's last byte is k, the number of hashes: %d (got %d)",
+             EX_RULE(3, "then the byte k") "the filter's last byte is k, the number of hashes: "
+             "%d (got %d)",
              bloom_k_for(bits_per_key), got[size - 1]);
     for (size_t i = 0; i < n; i++)
         EX_CHECK(ex_bloom_query(got, size, hashes[i]),
-                 "BF1, no false negatives: every key added (key %zu of %zu) has its k bits set",
+                 EX_RULE(2, "each hash's k bits set") "BF1, no false negatives: every key added "
+                 "(key %zu of %zu) has its k bits set",
                  i, n);
+    int extra = 0, missing = 0;
+    for (size_t j = 0; j + 1 < size; j++) {
+        extra |= got[j] & ~want[j];
+        missing |= want[j] & ~got[j];
+    }
+    EX_CHECK(missing || !extra,
+             EX_RULE(1, "all clear first") "the filter holds bits no key sets (its bytes were not "
+             "cleared first: the buffer bloom_builder_finish writes into holds anything)");
     EX_CHECK(memcmp(got, want, size) == 0,
-             "BF4: the filter's bytes depend only on the keys, and are the ones bloom.h's format "
+             EX_RULE(2, "the probes, as the format gives them") "BF4: the filter's bytes depend "
+             "only on the keys, and are the ones bloom.h's format "
              "gives: h_i = lo + i * hi (mod 2^32) from bloom_hash's two halves, bit "
              "(h_i * m) >> 32, bit j in byte j / 8 at bit j %% 8 (%zu keys, %d bits per key)",
              n, bits_per_key);
-    EX_CHECK(got[size] == 0xAA, "bloom_builder_finish writes exactly bloom_builder_bytes bytes");
+    EX_CHECK(got[size] == 0xAA, EX_RULE(3, "then the byte k") "bloom_builder_finish writes "
+             "exactly bloom_builder_bytes bytes");
     free(got);
     free(want);
     free(hashes);
@@ -75,7 +87,8 @@ static void bloom_build_empty_filter(void)
     int zero = 1;
     for (size_t i = 0; i + 1 < size; i++)
         zero &= out[i] == 0;
-    EX_CHECK(zero, "a filter of no key has every bit clear (the bits are zeroed first)");
+    EX_CHECK(zero, EX_RULE(1, "all clear first") "a filter of no key has every bit clear (the "
+             "bits are zeroed first)");
     bloom_builder_destroy(&b);
 }
 
@@ -98,7 +111,8 @@ static void bloom_build_false_positives_are_rare(void)
         int kl = snprintf(k, sizeof k, "absent-%d", i);
         fp += ex_bloom_query(f, size, bloom_hash(k, (size_t)kl));
     }
-    EX_CHECK(fp < 400, "at 10 bits per key about 0.8%% of absent keys pass (the theory, "
+    EX_CHECK(fp < 400, EX_RULE(2, "the probes spread over [0, m)") "at 10 bits per key about "
+             "0.8%% of absent keys pass (the theory, "
              "docs/05-blocks.md); 2%% is far too many: %d of 20000", fp);
     free(f);
     bloom_builder_destroy(&b);

@@ -26,9 +26,11 @@ static void bloom_query_agrees_with_the_bits(void)
     size_t size = ex_bloom_build(f, h, N, m, 7);
     uint8_t *g = ex_guarded_copy(f, size);
     for (int i = 0; i < N; i++) {
-        harness_context("bloom_may_contain_hash of key %d in a filter that ends at limit", i);
+        ex_context(EX_RULE(3, "only [p, limit) read") "bloom_may_contain_hash of key %d in a "
+                   "filter that ends at limit", i);
         EX_CHECK(bloom_may_contain_hash(g, g + size, h[i]) == 1,
-                 "BF1: a key whose k bits are all set may be in the table: 1 (key %d)", i);
+                 EX_RULE(1, "1 when every bit is set") "BF1: a key whose k bits are all set may "
+                 "be in the table: 1 (key %d)", i);
     }
     int agree = 1, zeros = 0;
     for (int i = 0; i < 20000; i++) {
@@ -38,9 +40,11 @@ static void bloom_query_agrees_with_the_bits(void)
         agree &= want == got;
         zeros += got == 0;
     }
-    EX_CHECK(agree, "for absent keys the answer is 0 exactly when one of the key's k probes "
+    EX_CHECK(agree, EX_RULE(1, "0 when a bit is clear") "for absent keys the answer is 0 "
+             "exactly when one of the key's k probes "
              "(h_i = lo + i * hi, bit (h_i * m) >> 32) finds a clear bit");
-    EX_CHECK(zeros > 19000, "most absent keys are ruled out (%d of 20000)", zeros);
+    EX_CHECK(zeros > 19000, EX_RULE(1, "0 when a bit is clear") "most absent keys are ruled out "
+             "(%d of 20000)", zeros);
     free(f);
     free(h);
 }
@@ -50,11 +54,12 @@ static void bloom_query_reads_k_from_the_filter(void)
     uint64_t h = bloom_hash("key", 3);
     uint8_t f[65];
     size_t size = ex_bloom_build(f, &h, 1, 512, 3);
-    EX_CHECK(bloom_may_contain_hash(f, f + size, h) == 1, "a key added: 1");
+    EX_CHECK(bloom_may_contain_hash(f, f + size, h) == 1, EX_RULE(1, "1 when every bit is set") "a key added: 1");
     /* Ask with k = 12: more probes than were set, most find a clear bit. */
     f[size - 1] = 12;
     EX_CHECK(bloom_may_contain_hash(f, f + size, h) == ex_bloom_query(f, size, h),
-             "k is the filter's last byte, read from it (here 12), not a constant");
+             EX_RULE(1, "k read from the filter") "k is the filter's last byte, read from it "
+             "(here 12), not a constant");
 }
 
 static void bloom_query_malformed_filter_may_contain(void)
@@ -77,9 +82,11 @@ static void bloom_query_malformed_filter_may_contain(void)
         if (cases[i].size > 0)
             f[cases[i].size - 1] = (uint8_t)cases[i].k;
         uint8_t *g = ex_guarded_copy(f, cases[i].size);
-        harness_context("bloom_may_contain_hash of a malformed filter: %s", cases[i].what);
+        ex_context(EX_RULE(3, "only [p, limit) read") "bloom_may_contain_hash of a malformed "
+                   "filter: %s", cases[i].what);
         EX_CHECK(bloom_may_contain_hash(g, g + cases[i].size, h) == 1,
-                 "BF2: a malformed filter (%s) answers 1, may contain, for every key: damage "
+                 EX_RULE(2, "a malformed filter: 1") "BF2: a malformed filter (%s) answers 1, "
+                 "may contain, for every key: damage "
                  "costs a read, never a wrong answer", cases[i].what);
     }
 }

@@ -21,14 +21,18 @@ static void lru_evict_the_least_recently_used(void)
              "used)");
     ex_lru_insert(c, 4, 1);
     EX_CHECK(!ex_lru_has(c, 2),
-             "over capacity, the least recently used entry goes: 2 (1 was used after it)");
-    EX_CHECK(ex_lru_freed[2] == 1, "an evicted entry nobody holds is freed at once");
+             EX_RULES("1 and 2", "the oldest on the list, out of the table") "over capacity, "
+             "the least recently used entry goes: 2 (1 was used after it)");
+    EX_CHECK(ex_lru_freed[2] == 1, EX_RULE(4, "forgotten") "an evicted entry nobody holds is "
+             "freed at once");
     EX_CHECK(ex_lru_has(c, 1) && ex_lru_has(c, 3) && ex_lru_has(c, 4),
-             "the others stay: only as many entries leave as the capacity needs");
+             EX_RULE(1, "while over capacity") "the others stay: only as many entries leave as "
+             "the capacity needs");
     lru_cache_stats st;
     lru_cache_stats_get(c, &st);
     EX_CHECK(st.evictions == 1 && st.entries == 3 && st.usage == 3,
-             "evictions, entries and usage are counted (got %llu, %llu, %llu)",
+             EX_RULE(3, "an eviction counted") "evictions, entries and usage are counted (got "
+             "%llu, %llu, %llu)",
              (unsigned long long)st.evictions, (unsigned long long)st.entries,
              (unsigned long long)st.usage);
     lru_cache_free(c);
@@ -45,10 +49,12 @@ static void lru_evict_in_order_of_use(void)
     ex_lru_has(c, 2);
     /* Use order, oldest first: 1, 3, 0, 2. */
     ex_lru_insert(c, 10, 1);
-    EX_CHECK(!ex_lru_has(c, 1) && ex_lru_has(c, 3), "the first eviction takes 1");
+    EX_CHECK(!ex_lru_has(c, 1) && ex_lru_has(c, 3), EX_RULE(1, "the oldest on the list") "the "
+             "first eviction takes 1");
     ex_lru_insert(c, 11, 1);
     EX_CHECK(!ex_lru_has(c, 0) && ex_lru_has(c, 2),
-             "the next takes 0 (3 was just used by the check above)");
+             EX_RULE(1, "the oldest on the list") "the next takes 0 (3 was just used by the "
+             "check above)");
     lru_cache_free(c);
 }
 
@@ -61,7 +67,8 @@ static void lru_evict_nothing_within_capacity(void)
         ex_lru_insert(c, i, 1);
     for (int i = 0; i < 8; i++)
         EX_CHECK(ex_lru_has(c, i) && ex_lru_freed[i] == 0,
-                 "LRU2: a shard at capacity, not over it, evicts nothing (%d)", i);
+                 EX_RULE(1, "while over capacity") "LRU2: a shard at capacity, not over it, "
+                 "evicts nothing (%d)", i);
     lru_cache_free(c);
 }
 
@@ -75,7 +82,8 @@ static void lru_evict_skips_held_entries(void)
     lru_entry *h = lru_cache_lookup(c, 1, 0); /* the oldest, held */
     ex_lru_insert(c, 3, 1);
     EX_CHECK(ex_lru_freed[1] == 0 && ex_lru_has(c, 1),
-             "LRU1: the oldest entry is held, so eviction takes the oldest one nobody holds");
+             EX_RULE(1, "the oldest that nobody holds") "LRU1: the oldest entry is held, so "
+             "eviction takes the oldest one nobody holds");
     EX_CHECK(!ex_lru_has(c, 2), "that is 2");
     lru_cache_release(c, h);
     lru_cache_free(c);

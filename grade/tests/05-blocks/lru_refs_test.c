@@ -13,26 +13,33 @@
 static void lru_refs_hits_and_misses(void)
 {
     lru_cache *c = ex_lru_new(10);
-    harness_context("lru_cache_insert of keys 1 and 2 (released) into a cache of capacity 10, then "
-                    "lru_cache_lookup(1, 0): a hit takes a reference and counts a hit");
+    ex_context(EX_RULES("3 and 5", "a released entry only the cache holds is on the "
+                             "list, which a hit takes it off") "lru_cache_insert of keys 1 and 2 "
+               "(released) into a cache of capacity 10, then lru_cache_lookup(1, 0): a hit "
+               "takes a reference and counts a hit");
     ex_lru_insert(c, 1, 1);
     ex_lru_insert(c, 2, 1);
     lru_entry *e = lru_cache_lookup(c, 1, 0);
-    EX_CHECK(e != NULL, "a lookup of a cached key is a hit: the entry");
+    EX_CHECK(e != NULL, EX_RULE(1, "the entry found") "a lookup of a cached key is a hit: the "
+             "entry");
     int v;
     memcpy(&v, lru_entry_payload(e), sizeof v);
-    EX_CHECK(v == 1, "the hit is the entry inserted under that key");
+    EX_CHECK(v == 1, EX_RULE(1, "the entry found") "the hit is the entry inserted under that key");
     lru_cache_stats st;
     lru_cache_stats_get(c, &st);
-    EX_CHECK(st.hits == 1 && st.misses == 0, "the lookup that found key 1 counts a hit, not a "
+    EX_CHECK(st.hits == 1 && st.misses == 0, EX_RULE(2, "a hit counted") "the lookup that found "
+             "key 1 counts a hit, not a "
              "miss (got %llu hits, %llu misses)", (unsigned long long)st.hits,
              (unsigned long long)st.misses);
     harness_context("lru_cache_lookup of (3, 0), never inserted, and of (1, 1), while (1, 0) is "
                     "held: misses, NULL, each counted as a miss");
-    EX_CHECK(lru_cache_lookup(c, 3, 0) == NULL, "a lookup of a key never inserted: NULL");
-    EX_CHECK(lru_cache_lookup(c, 1, 1) == NULL, "keys are two numbers: (1, 1) is not (1, 0)");
+    EX_CHECK(lru_cache_lookup(c, 3, 0) == NULL, EX_RULE(1, "a miss: NULL") "a lookup of a key "
+             "never inserted: NULL");
+    EX_CHECK(lru_cache_lookup(c, 1, 1) == NULL, EX_RULE(1, "the entry under (k1, k2)") "keys "
+             "are two numbers: (1, 1) is not (1, 0)");
     lru_cache_stats_get(c, &st);
-    EX_CHECK(st.hits == 1 && st.misses == 2, "a lookup counts a hit or a miss (got %llu hits, "
+    EX_CHECK(st.hits == 1 && st.misses == 2, EX_RULE(2, "a hit or a miss counted") "a lookup "
+             "counts a hit or a miss (got %llu hits, "
              "%llu misses)", (unsigned long long)st.hits, (unsigned long long)st.misses);
     harness_context("lru_cache_release of the hit on key 1, then lru_cache_free: a release drops "
                     "the reference the lookup took");
@@ -51,9 +58,11 @@ static void lru_refs_a_held_entry_is_never_freed(void)
     for (int i = 2; i < 10; i++)
         ex_lru_insert(c, i, 1);
     EX_CHECK(ex_lru_freed[1] == 0,
-             "LRU1: an entry a caller holds (a lookup not yet released) is never freed, whatever "
+             EX_RULE(3, "a held entry leaves the evictable list") "LRU1: an entry a caller "
+             "holds (a lookup not yet released) is never freed, whatever "
              "is inserted after it");
-    EX_CHECK(ex_lru_has(c, 1), "and it is not evicted: eviction takes only entries whose "
+    EX_CHECK(ex_lru_has(c, 1), EX_RULE(3, "a held entry leaves the evictable list") "and it is "
+             "not evicted: eviction takes only entries whose "
              "only reference is the cache's");
     int v;
     memcpy(&v, lru_entry_payload(held), sizeof v);
@@ -63,7 +72,8 @@ static void lru_refs_a_held_entry_is_never_freed(void)
     lru_cache_release(c, held);
     for (int i = 10; i < 14; i++)
         ex_lru_insert(c, i, 1);
-    EX_CHECK(ex_lru_freed[1] == 1, "once released, it is evictable again, and freed once when "
+    EX_CHECK(ex_lru_freed[1] == 1, EX_RULE(5, "back on the list's young end") "once released, "
+             "it is evictable again, and freed once when "
              "pushed out (freed %d times)", ex_lru_freed[1]);
     lru_cache_free(c);
 }
@@ -76,14 +86,18 @@ static void lru_refs_freed_when_the_last_holder_lets_go(void)
                     "once");
     lru_entry *mine = ex_lru_insert(c, 5, 0); /* the inserter's reference */
     lru_entry *again = lru_cache_lookup(c, 5, 0);
-    EX_CHECK(again == mine, "a hit returns the entry itself, with a reference more");
+    EX_CHECK(again == mine, EX_RULE(3, "a reference for the caller") "a hit returns the entry "
+             "itself, with a reference more");
     lru_cache_erase(c, 5, 0);
     EX_CHECK(!ex_lru_has(c, 5), "an erased key is no longer found");
-    EX_CHECK(ex_lru_freed[5] == 0, "an erased entry that two callers hold is not freed");
+    EX_CHECK(ex_lru_freed[5] == 0, EX_RULE(4, "freed at zero references only") "an erased entry "
+             "that two callers hold is not freed");
     lru_cache_release(c, again);
-    EX_CHECK(ex_lru_freed[5] == 0, "nor when one of them lets go");
+    EX_CHECK(ex_lru_freed[5] == 0, EX_RULE(4, "freed at zero references only") "nor when one of "
+             "them lets go");
     lru_cache_release(c, mine);
-    EX_CHECK(ex_lru_freed[5] == 1, "it is freed when the last reference goes, once (freed %d "
+    EX_CHECK(ex_lru_freed[5] == 1, EX_RULE(4, "freed at zero references") "it is freed when the "
+             "last reference goes, once (freed %d "
              "times)", ex_lru_freed[5]);
     lru_cache_free(c);
 }
@@ -99,14 +113,16 @@ static void lru_refs_only_unheld_entries_are_evictable(void)
     ex_lru_insert(c, 3, 1);            /* over capacity, and nothing evictable but 3 */
     for (int i = 0; i < 3; i++)
         EX_CHECK(ex_lru_freed[i] == 0 && ex_lru_has(c, i),
-                 "LRU1: held entries stay cached even when the cache is over capacity (%d)", i);
+                 EX_RULE(3, "a held entry leaves the evictable list") "LRU1: held entries stay "
+                 "cached even when the cache is over capacity (%d)", i);
     harness_context("lru_cache_release of held keys 0..2: an entry no caller holds goes on the "
                     "list eviction takes from, and usage comes back within capacity (LRU2)");
     for (int i = 0; i < 3; i++)
         lru_cache_release(c, h[i]);
     lru_cache_stats st;
     lru_cache_stats_get(c, &st);
-    EX_CHECK(st.usage <= 3, "LRU2: after the releases, usage is back within capacity (%llu)",
+    EX_CHECK(st.usage <= 3, EX_RULE(5, "back on the list when released") "LRU2: after the "
+             "releases, usage is back within capacity (%llu)",
              (unsigned long long)st.usage);
     lru_cache_free(c);
 }
@@ -123,7 +139,8 @@ static void lru_refs_erased_while_held_stays_off_the_list(void)
     for (int i = 2; i < 8; i++)
         ex_lru_insert(c, i, 1); /* over capacity: evictions */
     EX_CHECK(ex_lru_freed[1] == 0,
-             "LRU1: an entry erased (or replaced) while a caller holds it is out of the cache: "
+             EX_RULE(4, "freed at zero references only") "LRU1: an entry erased (or replaced) "
+             "while a caller holds it is out of the cache: "
              "when a reference to it goes, it does not join the list eviction takes from "
              "(that list holds cached entries only), so no eviction frees it under its holder "
              "(freed %d times)", ex_lru_freed[1]);
@@ -133,7 +150,8 @@ static void lru_refs_erased_while_held_stays_off_the_list(void)
              (unsigned long long)st.usage);
     harness_context("lru_cache_release of erased key 1 by its last holder: it is freed, once");
     lru_cache_release(c, held);
-    EX_CHECK(ex_lru_freed[1] == 1, "it is freed when its holder lets go, once (freed %d times)",
+    EX_CHECK(ex_lru_freed[1] == 1, EX_RULE(4, "freed at zero references") "it is freed when its "
+             "holder lets go, once (freed %d times)",
              ex_lru_freed[1]);
     lru_cache_free(c);
 }

@@ -31,9 +31,10 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
     int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
                                  (const uint8_t *)e, e ? strlen(e) : 0, &out);
     alarm(0);
-    EX_CHECK(rc == KV_OK, "version_overlapping(level %d, [%s, %s]) returns KV_OK (got %d: %s)",
+    EX_CHECK(rc == KV_OK, EX_RULE(1, "the files that meet") "version_overlapping(level %d, [%s, "
+             "%s]) returns KV_OK (got %d: %s)",
              level, b ? b : "NULL", e ? e : "NULL", rc, kv_errmsg());
-    EX_CHECK(out.n <= v->nfiles[level], "version_overlapping returns files of the level asked "
+    EX_CHECK(out.n <= v->nfiles[level], EX_RULE(1, "the files of the level asked") "version_overlapping returns files of the level asked "
              "(%zu of them), not %zu", v->nfiles[level], out.n);
     ex_sorted_numbers(&out, buf, cap);
     free(out.files);
@@ -51,17 +52,20 @@ static void overlapping_l0_closes_transitively(void)
     version *v = ex_version(f, 3);
     char got[256];
     ov_call(v, 0, "d", "d", got, sizeof got);
-    EX_CHECK(strcmp(got, "1 3") == 0, "L0's files overlap one another, so the range grows by "
+    EX_CHECK(strcmp(got, "1 3") == 0, EX_RULE(2, "L0: the range grows") "L0's files overlap one "
+             "another, so the range grows by "
              "each file it meets and the answer is closed transitively: [d, d] meets 1 = [c, e], "
              "which grows the range to [c, e], which meets 3 = [a, c] (earlier in the level): "
              "want files \"1 3\", got \"%s\"", got);
     ov_call(v, 0, "y", "y", got, sizeof got);
-    EX_CHECK(strcmp(got, "2") == 0, "[y, y] meets only 2 = [x, z]: want \"2\", got \"%s\"", got);
+    EX_CHECK(strcmp(got, "2") == 0, EX_RULE(3, "every L0 file meeting the final range") "[y, y] "
+             "meets only 2 = [x, z]: want \"2\", got \"%s\"", got);
     ov_call(v, 0, "f", "w", got, sizeof got);
-    EX_CHECK(strcmp(got, "(none)") == 0, "[f, w] meets no file of L0 (between [a, e] and "
+    EX_CHECK(strcmp(got, "(none)") == 0, EX_RULE(3, "every L0 file meeting the final range") "[f, w] meets no file of L0 (between [a, e] and "
              "[x, z]): want none, got \"%s\"", got);
     ov_call(v, 0, NULL, NULL, got, sizeof got);
-    EX_CHECK(strcmp(got, "1 2 3") == 0, "an unbounded range [NULL, NULL] meets every file: "
+    EX_CHECK(strcmp(got, "1 2 3") == 0, EX_RULE(3, "every L0 file meeting the final range") "an "
+             "unbounded range [NULL, NULL] meets every file: "
              "want \"1 2 3\", got \"%s\"", got);
     version_unref(v);
     /* A longer chain, each link found only after the range grew. */
@@ -69,7 +73,8 @@ static void overlapping_l0_closes_transitively(void)
                          {0, 4, 10, "g", "j"}, {0, 5, 10, "s", "u"}, {0, 6, 10, "a", "b"}};
     v = ex_version(g, 6);
     ov_call(v, 0, "n", "n", got, sizeof got);
-    EX_CHECK(strcmp(got, "1 2 3 4 5") == 0, "the chain g-j, j-m, m-p, p-s, s-u is one closed set "
+    EX_CHECK(strcmp(got, "1 2 3 4 5") == 0, EX_RULE(2, "L0: the scan starts again when the "
+             "range grew") "the chain g-j, j-m, m-p, p-s, s-u is one closed set "
              "from [n, n] (file 1 = [m, p]): want \"1 2 3 4 5\", got \"%s\"", got);
     version_unref(v);
     /* Keys of different lengths: 1 = [b, dz] reaches past [c, d] by its
@@ -77,7 +82,8 @@ static void overlapping_l0_closes_transitively(void)
     const ex_file h[] = {{0, 1, 10, "b", "dz"}, {0, 2, 10, "dy", "f"}};
     v = ex_version(h, 2);
     ov_call(v, 0, "c", "d", got, sizeof got);
-    EX_CHECK(strcmp(got, "1 2") == 0, "[c, d] meets 1 = [b, dz], whose largest key dz is past "
+    EX_CHECK(strcmp(got, "1 2") == 0, EX_RULE(2, "L0: the range grows") "[c, d] meets 1 = [b, "
+             "dz], whose largest key dz is past "
              "d, so the range grows to [b, dz] and meets 2 = [dy, f]: a file's largest key is "
              "compared whole (f->largest_len bytes, less the trailer), want \"1 2\", got "
              "\"%s\"", got);
@@ -94,14 +100,17 @@ static void overlapping_looks_at_the_level_asked(void)
     version *v = ex_version(f, 6);
     char got[256];
     ov_call(v, 1, "c", "c", got, sizeof got);
-    EX_CHECK(strcmp(got, "10") == 0, "L0 holds 1, 2, 3 = [a, z], L1 10 = [b, d], 11 = [f, h]: "
+    EX_CHECK(strcmp(got, "10") == 0, EX_RULE(1, "the files of the level asked") "L0 holds 1, 2, "
+             "3 = [a, z], L1 10 = [b, d], 11 = [f, h]: "
              "version_overlapping(level 1, [c, c]) looks at L1's files alone, sorted and "
              "disjoint (level >= 1): want \"10\", got \"%s\"", got);
     ov_call(v, 2, "a", "b", got, sizeof got);
-    EX_CHECK(strcmp(got, "(none)") == 0, "L2 holds only 20 = [c, g]: [a, b] meets none of "
+    EX_CHECK(strcmp(got, "(none)") == 0, EX_RULE(1, "the files of the level asked") "L2 holds "
+             "only 20 = [c, g]: [a, b] meets none of "
              "L2's files, whatever L0 and L1 hold: got \"%s\"", got);
     ov_call(v, 0, "c", "c", got, sizeof got);
-    EX_CHECK(strcmp(got, "1 2 3") == 0, "[c, c] at L0 meets its three files, not L1's: want "
+    EX_CHECK(strcmp(got, "1 2 3") == 0, EX_RULE(3, "L0's files") "[c, c] at L0 meets its three "
+             "files, not L1's: want "
              "\"1 2 3\", got \"%s\"", got);
     version_unref(v);
 }
@@ -126,11 +135,13 @@ static void overlapping_sorted_level_is_one_run(void)
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         ov_call(v, 1, c[i].b, c[i].e, got, sizeof got);
-        EX_CHECK(strcmp(got, c[i].want) == 0, "L1 holds 10 = [b, d], 11 = [f, h], 12 = [j, l], "
+        EX_CHECK(strcmp(got, c[i].want) == 0, EX_RULE(1, "a level >= 1: one run") "L1 holds 10 "
+                 "= [b, d], 11 = [f, h], 12 = [j, l], "
                  "13 = [n, p]: %s: want \"%s\", got \"%s\"", c[i].why, c[i].want, got);
     }
     ov_call(v, 2, NULL, NULL, got, sizeof got);
-    EX_CHECK(strcmp(got, "(none)") == 0, "an empty level has nothing to overlap: got \"%s\"", got);
+    EX_CHECK(strcmp(got, "(none)") == 0, EX_RULE(1, "an empty level") "an empty level has "
+             "nothing to overlap: got \"%s\"", got);
     version_unref(v);
 }
 
@@ -209,7 +220,8 @@ static void overlapping_matches_a_brute_force_closure(void)
         if (at == 0)
             snprintf(want, sizeof want, "(none)");
         ov_call(v, level, qb < 0 ? NULL : keys[qb], qe < 0 ? NULL : keys[qe], got, sizeof got);
-        EX_CHECK(strcmp(got, want) == 0, "random version %d, L%d holds %s; the range [%s, %s] "
+        EX_CHECK(strcmp(got, want) == 0, EX_RULE(2, "the closure") "random version %d, L%d "
+                 "holds %s; the range [%s, %s] "
                  "%s: want \"%s\", got \"%s\"", round, level, desc, qb < 0 ? "NULL" : keys[qb],
                  qe < 0 ? "NULL" : keys[qe], level == 0 ? "grows by every file it meets, "
                  "transitively" : "meets a run of the sorted files", want, got);
@@ -217,7 +229,30 @@ static void overlapping_matches_a_brute_force_closure(void)
     }
 }
 
+static void overlapping_out_of_memory(void)
+{
+    const ex_file f[] = {{1, 10, 100, "b", "d"}, {1, 11, 100, "f", "h"}};
+    version *v = ex_version(f, 2);
+    vfile_list out = {NULL, 0};
+    if (!ex_alloc_fail_at(1)) {
+        version_unref(v);
+        return; /* a sanitizer's build: no failing allocation */
+    }
+    ex_context(EX_RULE(4, "out of memory: KV_ERR_NOMEM") "version_overlapping(level 1, "
+               "[a, z]) whose allocation of out->files fails");
+    int rc = version_overlapping(v, 1, (const uint8_t *)"a", 1, (const uint8_t *)"z", 1, &out);
+    int failed = ex_alloc_failed();
+    ex_alloc_fail_at(0);
+    if (rc == KV_OK)
+        free(out.files);
+    EX_CHECK(!failed || rc == KV_ERR_NOMEM,
+             EX_RULE(4, "out of memory") "version_overlapping whose out->files cannot be "
+             "allocated returns KV_ERR_NOMEM (got %d)", rc);
+    version_unref(v);
+}
+
 static const harness_test overlapping_tests[] = {
+    HARNESS_TEST(overlapping_out_of_memory),
     HARNESS_TEST(overlapping_l0_closes_transitively),
     HARNESS_TEST(overlapping_looks_at_the_level_asked),
     HARNESS_TEST(overlapping_sorted_level_is_one_run),

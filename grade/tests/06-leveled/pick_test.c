@@ -39,7 +39,8 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
     alarm(10);
     int rc = compaction_pick(v, &o, p, &c);
     alarm(0);
-    EX_CHECK(rc == KV_OK, "compaction_pick (%s) returns KV_OK (got %d: %s)", what, rc,
+    EX_CHECK(rc == KV_OK, EX_RULE(1, "a compaction picked") "compaction_pick (%s) returns KV_OK "
+             "(got %d: %s)", what, rc,
              kv_errmsg());
     return c;
 }
@@ -48,9 +49,9 @@ static void pk_expect(compaction *c, int level, const char *in0, const char *wha
                       const char *rule)
 {
     char got[256];
-    EX_CHECK(c != NULL && c != (compaction *)1, "%s: a level has a score >= 1, so "
-             "compaction_pick returns a compaction (got %s)", what, c == NULL ? "NULL" :
-             "*out left unset");
+    EX_CHECK(c != NULL && c != (compaction *)1, "%s: " EX_RULE(1, "a level whose score is >= 1")
+             "a level has a score >= 1, so compaction_pick returns a compaction, as %s (got %s)",
+             what, rule, c == NULL ? "NULL" : "*out left unset");
     EX_CHECK(c->level == level, "%s: %s: want a compaction of L%d, got L%d", what, rule, level,
              c->level);
     ex_sorted_numbers(&c->inputs[0], got, sizeof got);
@@ -63,7 +64,8 @@ static void pick_nothing_below_a_score_of_one(void)
     const ex_file f[] = {{0, 1, 10, "a", "b"}, {0, 2, 10, "c", "d"}, {1, 3, 99, "a", "z"}};
     version *v = ex_version(f, 3);
     compaction *c = pk_pick(v, NULL, "2 L0 files (trigger 4) and L1 at 99 of 100 bytes");
-    EX_CHECK(c == NULL, "no level has a score >= 1 (L0 2/4, L1 99/100): *out = NULL, nothing "
+    EX_CHECK(c == NULL, EX_RULE(1, "only scores >= 1") "no level has a score >= 1 (L0 2/4, L1 "
+             "99/100): *out = NULL, nothing "
              "to do");
     version_unref(v);
 }
@@ -79,7 +81,8 @@ static void pick_l0_waits_while_its_oldest_is_busy(void)
     v->files[0][3]->being_compacted = 1; /* file 1, the last of v->files[0] */
     EX_CHECK(v->files[0][3]->number == 1, "test setup: the oldest L0 file is the last");
     compaction *c = pk_pick(v, NULL, "4 disjoint L0 files, the oldest (1) being compacted");
-    EX_CHECK(c == NULL, "L0's seed is its oldest file, the last of v->files[0] "
+    EX_CHECK(c == NULL, EX_RULE(2, "L0: its oldest file, unless busy") "L0's seed is its oldest "
+             "file, the last of v->files[0] "
              "(v->files[0][n - 1]): while that one is being compacted, L0 has nothing to "
              "give, so nothing is picked (got a compaction of L%d)", c ? c->level : -1);
     version_unref(v);
@@ -89,7 +92,8 @@ static void pick_l0_waits_while_its_oldest_is_busy(void)
     EX_CHECK(v->files[0][2]->number == 2, "test setup: the second oldest L0 file");
     c = pk_pick(v, NULL, "4 disjoint L0 files, the second oldest (2) being compacted");
     pk_expect(c, 0, "1", "4 disjoint L0 files, file 2 being compacted",
-              "L0's seed is its oldest file, v->files[0][n - 1], which is free: whether a "
+              EX_RULE(2, "L0: its oldest file") "L0's seed is its oldest file, v->files[0][n - "
+              "1], which is free: whether a "
               "newer one is busy does not matter (it does not overlap the oldest)");
     compaction_free(c);
     version_unref(v);
@@ -103,7 +107,8 @@ static void pick_l0_takes_the_oldest_file(void)
     version *v = ex_version(f, 4);
     compaction *c = pk_pick(v, NULL, "4 disjoint L0 files");
     pk_expect(c, 0, "1", "4 disjoint L0 files, numbered 1 (oldest) to 4 (newest)",
-              "L0 compacts its oldest file first (the last of v->files[0], which is newest "
+              EX_RULE(2, "L0: its oldest file") "L0 compacts its oldest file first (the last of "
+              "v->files[0], which is newest "
               "first), so that older versions of a key go down before newer ones");
     compaction_free(c);
     version_unref(v);
@@ -113,12 +118,14 @@ static void pick_l0_takes_the_oldest_file(void)
     v = ex_version(g, 4);
     c = pk_pick(v, NULL, "4 L0 files, the oldest overlapping file 3");
     pk_expect(c, 0, "1 3", "L0 = 1 [a, c], 2 [e, f], 3 [c, d], 4 [m, n]",
-              "the oldest file, 1, and every L0 file overlapping it (version_overlapping)");
+              EX_RULE(2, "L0: its oldest file") "the oldest file, 1, and every L0 file "
+              "overlapping it (version_overlapping)");
     compaction_free(c);
     /* Busy: the oldest is being compacted: nothing from L0. */
     ex_find_file(v, 1)->being_compacted = 1;
     c = pk_pick(v, NULL, "the oldest L0 file already being compacted");
-    EX_CHECK(c == NULL, "L0's oldest file is being compacted: L0 waits for that compaction "
+    EX_CHECK(c == NULL, EX_RULE(2, "L0: nothing while its oldest is busy") "L0's oldest file is "
+             "being compacted: L0 waits for that compaction "
              "(a newer L0 file cannot go below an older one still in L0): *out = NULL");
     version_unref(v);
 }
@@ -132,13 +139,19 @@ static void pick_round_robin_after_the_pointer(void)
     memset(&p, 0, sizeof p);
     uint8_t key[32];
     struct { const char *ptr; const char *want; const char *why; } c[] = {
-        {NULL, "10", "no compact pointer yet: the first file"},
-        {"b", "11", "the pointer is file 10's largest key: the next file, 11"},
-        {"d", "12", "the pointer is file 11's largest key: the next file, 12"},
-        {"f", "10", "the pointer is the last file's largest key: wrap round to the first"},
-        {"cz", "11", "the pointer falls inside file 11 [c, d]: the first file whose largest key "
+        {NULL, "10", EX_RULE(3, "the first file past the compact pointer") "no compact pointer "
+                             "yet: the first file"},
+        {"b", "11", EX_RULE(3, "the first file past the compact pointer") "the pointer is file "
+                            "10's largest key: the next file, 11"},
+        {"d", "12", EX_RULE(3, "the first file past the compact pointer") "the pointer is file "
+                            "11's largest key: the next file, 12"},
+        {"f", "10", EX_RULE(3, "wrapping round") "the pointer is the last file's largest key: "
+                            "wrap round to the first"},
+        {"cz", "11", EX_RULE(3, "the first file past the compact pointer") "the pointer falls "
+                             "inside file 11 [c, d]: the first file whose largest key "
                       "is past it, 11"},
-        {"z", "10", "the pointer is past every file: wrap round to the first"},
+        {"z", "10", EX_RULE(3, "wrapping round") "the pointer is past every file: wrap round to "
+                            "the first"},
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         p.key[1] = c[i].ptr ? key : NULL;
@@ -156,7 +169,8 @@ static void pick_round_robin_after_the_pointer(void)
     p.len[1] = vt_ikey(key, "b", 1);
     compaction *cp = pk_pick(v, &p, "file 11 is being compacted");
     pk_expect(cp, 1, "12", "L1 = 10, 11 (being compacted), 12; compact pointer b@1",
-              "a file being compacted is passed over for the next one after it");
+              EX_RULE(4, "a busy file passed over") "a file being compacted is passed over for "
+              "the next one after it");
     compaction_free(cp);
     version_unref(v);
 }
@@ -170,15 +184,18 @@ static void pick_highest_score_first(void)
     version *v = ex_version(f, 6);
     compaction *c = pk_pick(v, NULL, "scores L0 1, L1 1.5, L2 3");
     pk_expect(c, 2, "6", "scores L0 1 (4 files), L1 1.5, L2 3",
-              "the level with the highest score goes first, whatever its depth");
-    EX_CHECK(c->score == 3, "the compaction records the score its level had (3), not %g",
+              EX_RULE(1, "highest score first") "the level with the highest score goes first, "
+              "whatever its depth");
+    EX_CHECK(c->score == 3, EX_RULE(1, "highest score first") "the compaction records the score "
+             "its level had (3), not %g",
              c->score);
     compaction_free(c);
     /* The best level is busy: the next best. */
     ex_find_file(v, 6)->being_compacted = 1;
     c = pk_pick(v, NULL, "L2's only file being compacted");
     pk_expect(c, 1, "5", "scores L0 1, L1 1.5, L2 3 but L2's file is being compacted",
-              "a level whose inputs are busy is passed over for the next best score (L1)");
+              EX_RULE(1, "the first compaction a level yields") "a level whose inputs are busy "
+              "is passed over for the next best score (L1)");
     compaction_free(c);
     version_unref(v);
 }
@@ -193,7 +210,8 @@ static void pick_a_seed_whose_next_level_is_busy_is_passed_over(void)
     ex_find_file(v, 20)->being_compacted = 1;
     compaction *c = pk_pick(v, NULL, "L1 = 10 [a, b], 11 [c, d]; L2's 20 [a, b] busy");
     pk_expect(c, 1, "11", "L1 = 10, 11 (score 2), L2 = 20 [a, b] being compacted, no pointer",
-              "the first seed (10) cannot be compacted while 20, the file it overlaps one "
+              EX_RULE(4, "round robin until try_seed makes one") "the first seed (10) cannot be "
+              "compacted while 20, the file it overlaps one "
               "level down, is: the round robin goes on to the next seed (11), it does not "
               "give up on the level after one seed");
     compaction_free(c);
@@ -218,13 +236,53 @@ static void pick_every_level_that_has_one_below(void)
     compaction *c = pk_pick(v, NULL, "scores L0 2, L1 to L4 3, L5 1.5; L0 to L4 busy");
     pk_expect(c, 5, "51", "scores L0 2 (8 files), L1 to L4 3, L5 1.5 (1,500,000 of "
               "1,000,000 bytes), every file of L0 to L4 being compacted",
-              "every level from L0 to L5 (the VERSION_LEVELS - 1 levels with a level below "
+              EX_RULE(1, "every level whose score is >= 1") "every level from L0 to L5 (the "
+              "VERSION_LEVELS - 1 levels with a level below "
               "them) is tried in order of score, down to the lowest score >= 1");
     compaction_free(c);
+    /* L5's file busy too: every level tried, none yields a compaction.  (L6
+     * has no level below it: it has no score, and is never tried.) */
+    ex_find_file(v, 51)->being_compacted = 1;
+    c = pk_pick(v, NULL, EX_RULE(1, "the levels with a score, L0 to L5, and no other")
+                "scores L0 2, L1 to L4 3, L5 1.5, every file of L0 to L5 busy");
+    EX_CHECK(c == NULL, EX_RULE(1, "the levels with a score, L0 to L5") "every level with a "
+             "score >= 1 tried, and each one's files busy: *out = NULL");
+    version_unref(v);
+}
+
+/* Every allocation of a pick made to fail in turn: the failure of the
+ * compaction try_seed makes is returned, never taken for "nothing to do". */
+static void pick_out_of_memory_is_returned(void)
+{
+    const ex_file f[] = {{1, 10, 100, "a", "b"}, {1, 11, 100, "c", "d"}, {2, 20, 10, "a", "d"}};
+    version *v = ex_version(f, 3);
+    compaction_options o = pk_options();
+    for (long n = 1;; n++) {
+        compaction *c = (compaction *)1;
+        if (!ex_alloc_fail_at(n))
+            break; /* a sanitizer's build: no failing allocation */
+        harness_context("compaction_pick with allocation %ld failing (L1 over its target)", n);
+        int rc = compaction_pick(v, &o, NULL, &c);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (!failed) {
+            EX_CHECK(rc == KV_OK && c != NULL && c != (compaction *)1,
+                     "with every allocation granted a compaction is picked (%d)", rc);
+            compaction_free(c);
+            break;
+        }
+        EX_CHECK(rc == KV_ERR_NOMEM,
+                 EX_RULE(5, "try_seed's error returned") "a pick whose allocation %ld fails "
+                 "returns try_seed's KV_ERR_NOMEM: a failure is not \"nothing to do\" (got %d, "
+                 "*out %s)", n, rc, c == NULL ? "NULL" : "a compaction");
+        if (rc == KV_OK && c != NULL && c != (compaction *)1)
+            compaction_free(c);
+    }
     version_unref(v);
 }
 
 static const harness_test pick_tests[] = {
+    HARNESS_TEST(pick_out_of_memory_is_returned),
     HARNESS_TEST(pick_nothing_below_a_score_of_one),
     HARNESS_TEST(pick_l0_takes_the_oldest_file),
     HARNESS_TEST(pick_l0_waits_while_its_oldest_is_busy),

@@ -46,33 +46,41 @@ static void rc_case(const char *from, const char *to, const char *k, int del, in
 
 static void range_check_a_phantom_anywhere_in_the_range(void)
 {
-    rc_case("b", "h", "e", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+    rc_case("b", "h", "e", 0, KV_ERR_CONFLICT, EX_RULE(3, "a version above the snapshot in the "
+            "range") "the transaction scanned b..h and another "
             "inserted e, a key it stepped over (a phantom): every version in the range "
             "counts, not only the first entry's");
-    rc_case("b", "h", "g", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+    rc_case("b", "h", "g", 0, KV_ERR_CONFLICT, EX_RULE(3, "a version above the snapshot in the "
+            "range") "the transaction scanned b..h and another "
             "inserted g, just before the last key it saw");
-    rc_case("b", "h", "h", 0, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+    rc_case("b", "h", "h", 0, KV_ERR_CONFLICT, EX_RULE(2, "the walk goes up to the last version "
+            "of hi, hi included") "the transaction scanned b..h and another "
             "rewrote h, the key it stopped on (the range's last key is in it)");
-    rc_case("b", "h", "d", 1, KV_ERR_CONFLICT, "the transaction scanned b..h and another "
+    rc_case("b", "h", "d", 1, KV_ERR_CONFLICT, EX_RULE(3, "a version above the snapshot in the "
+            "range") "the transaction scanned b..h and another "
             "deleted d: a tombstone is a version too");
-    rc_case(NULL, NULL, "zzz", 0, KV_ERR_CONFLICT, "the transaction scanned everything and "
+    rc_case(NULL, NULL, "zzz", 0, KV_ERR_CONFLICT, EX_RULE(1, "no lower bound: from the first "
+            "entry") "the transaction scanned everything and "
             "another inserted zzz after the last key: the range ran to the end");
-    rc_case(NULL, "d", "a", 0, KV_ERR_CONFLICT, "the transaction scanned from the first key "
+    rc_case(NULL, "d", "a", 0, KV_ERR_CONFLICT, EX_RULE(1, "no lower bound: from the first entry") "the transaction scanned from the first key "
             "and another inserted a before it: the range has no lower bound");
 }
 
 static void range_check_writes_outside_are_not_conflicts(void)
 {
-    rc_case("c", "f", "g", 0, KV_OK, "the transaction scanned c..f; g is past the last key it "
+    rc_case("c", "f", "g", 0, KV_OK, EX_RULE(2, "the walk ends at the last version of hi") "the "
+            "transaction scanned c..f; g is past the last key it "
             "saw");
-    rc_case("c", "f", "b", 0, KV_OK, "the transaction scanned c..f; b is before where it was "
+    rc_case("c", "f", "b", 0, KV_OK, EX_RULE(1, "from (lo, the largest sequence)") "the "
+            "transaction scanned c..f; b is before where it was "
             "positioned");
-    rc_case("c", "f", "fa", 0, KV_OK, "the transaction scanned c..f, and stopped at f; fa is "
+    rc_case("c", "f", "fa", 0, KV_OK, EX_RULE(2, "the walk ends at the last version of hi") "the transaction scanned c..f, and stopped at f; fa is "
             "after f");
-    rc_case(NULL, "d", "e", 0, KV_OK, "the transaction scanned from the first key to d; e "
+    rc_case(NULL, "d", "e", 0, KV_OK, EX_RULE(2, "the walk ends at the last version of hi") "the transaction scanned from the first key to d; e "
             "is past the last key it saw: a range with no lower bound still has its upper one "
             "(r->has_hi)");
-    rc_case("ca", NULL, "c", 0, KV_OK, "the transaction scanned from ca to the end; c is "
+    rc_case("ca", NULL, "c", 0, KV_OK, EX_RULE(1, "from (lo, the largest sequence)") "the "
+            "transaction scanned from ca to the end; c is "
             "before where it was positioned: the check seeks the whole of lo (r->lo, "
             "r->lo_len bytes) whenever the range has one (r->has_lo), with or without an upper "
             "bound");
@@ -86,7 +94,8 @@ static void range_check_after_a_flush(void)
     ex_put(db, "e", "theirs", "another writer's insert of e");
     ex_fill_others(db, 300);
     ex_txn_put(t, "out", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "the transaction scanned b..h and another inserted e, which "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(3, "a version above the snapshot in the range") "the "
+              "transaction scanned b..h and another inserted e, which "
               "300 more writes flushed to a table: the range is searched there too");
     kv_close(db);
 }
@@ -122,7 +131,8 @@ static void range_check_lets_its_sources_go(void)
         ex_txn_scan(t, NULL, "m"); /* a, then n: the range ends at n */
         ex_fill_others(db, 300);   /* after n, and flushed: the check reads the tables */
         ex_txn_put(t, "out", "mine");
-        ex_commit(t, KV_OK, "the transaction scanned from the first key to n, and the only "
+        ex_commit(t, KV_OK, EX_RULE(2, "the walk ends at the last version of hi") "the "
+                  "transaction scanned from the first key to n, and the only "
                   "writes since were after n");
     }
     ex_fill_others(db, 300);
@@ -137,7 +147,8 @@ static void range_check_lets_its_sources_go(void)
         files = rc_table_files(dir);
         tables = ex_stat(db, "tables.count");
     }
-    EX_CHECK((uint64_t)files == tables, "a commit's check reads the sources through one "
+    EX_CHECK((uint64_t)files == tables, EX_RULE(1, "the sources positioned, made once") "a "
+             "commit's check reads the sources through one "
              "iterator, made once (by the first key checked, or by a range that needs it) and "
              "freed when the check ends; an iterator made again, over the one already there, "
              "is never freed and keeps the tables it read: after kv_compact the directory "
@@ -199,7 +210,8 @@ static void range_check_a_failed_scan_fails_the_commit(void)
     ex_txn_put(t, "a0", "mine");
     harness_context("kv_txn_commit: the range's versions are in a damaged table");
     int rc = kv_txn_commit(t);
-    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, "when the scan of the range fails part way "
+    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, EX_RULE(4, "the iterator's status returned")
+             "when the scan of the range fails part way "
              "(its table is damaged), txn_version_range_changed returns the iterator's error "
              "and the commit fails with it: it cannot know whether the rest of the range was "
              "written since (got %d%s%s)", rc, rc == KV_OK ? ", committed" : ": ",

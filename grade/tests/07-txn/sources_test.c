@@ -7,8 +7,10 @@
  * tables must be searched too, or a conflict that went to a table is
  * missed and a lost update commits.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ex_txn.h"
 #include "exercise.h"
@@ -21,7 +23,8 @@ static void sources_nothing_written_since(void)
     ex_put(db, "k", "0", "put k before the transaction");
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "k", "mine");
-    ex_commit(t, KV_OK, "nothing was written since the transaction began");
+    ex_commit(t, KV_OK, EX_RULE(1, "nothing newer: memory alone") "nothing was written since "
+              "the transaction began");
     ex_expect(db, "k", "mine", "the commit's write");
     kv_close(db);
 }
@@ -60,7 +63,8 @@ static void sources_the_write_right_after_the_snapshot(void)
 {
     kv_db *db = ex_txn_open();
     ex_put(db, "k", "0", "put k before the transaction");
-    sources_conflict_in_a_table(db, "k was written since the snapshot (write snapshot + 1, now "
+    sources_conflict_in_a_table(db, EX_RULE(2, "a flush took it to a table: the tables too") "k "
+                                "was written since the snapshot (write snapshot + 1, now "
                                 "in a table: the memtable's oldest write is snapshot + 2, so "
                                 "memory alone does not hold every newer version; the tables "
                                 "must be searched too)");
@@ -91,9 +95,11 @@ static void sources_memory_alone_from_snapshot_plus_one(void)
            "and the memtable's oldest");
     ex_txn_put(t, "k", "mine");
     uint64_t before = sources_table_reads(db);
-    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot, in the memtable");
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(1, "the memtables") "k was written since the "
+              "snapshot, in the memtable");
     uint64_t after = sources_table_reads(db);
-    EX_CHECK(after == before, "the memtables' oldest write is snapshot + 1, so they hold every "
+    EX_CHECK(after == before, EX_RULE(1, "memory alone from snapshot + 1") "the memtables' "
+             "oldest write is snapshot + 1, so they hold every "
              "version newer than the snapshot: the commit checks memory alone (oldest <= "
              "snapshot + 1), yet it read the tables (%llu table and block cache lookups and "
              "reads)", (unsigned long long)(after - before));
@@ -104,9 +110,11 @@ static void sources_memory_alone_from_snapshot_plus_one(void)
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "k", "mine again");
     before = sources_table_reads(db);
-    ex_commit(t, KV_OK, "nothing was written since the transaction began");
+    ex_commit(t, KV_OK, EX_RULE(1, "nothing newer: memory alone") "nothing was written since "
+              "the transaction began");
     after = sources_table_reads(db);
-    EX_CHECK(after == before, "nothing was written since the snapshot (the newest write, "
+    EX_CHECK(after == before, EX_RULE(1, "memory alone when nothing is newer") "nothing was "
+             "written since the snapshot (the newest write, "
              "src.last, is at or before it), so no version is newer and the commit checks "
              "memory alone, even with the memtables empty; it read the tables (%llu table and "
              "block cache lookups and reads)", (unsigned long long)(after - before));
@@ -128,8 +136,9 @@ static void sources_after_many_flushes(void)
             EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
         }
         ex_txn_put(t, "k", "mine");
-        char rule[200];
-        snprintf(rule, sizeof rule, "k was written since the snapshot, then 300 other writes "
+        char rule[320];
+        snprintf(rule, sizeof rule, EX_RULE(2, "a flush took it to a table: the tables too") "k "
+                 "was written since the snapshot, then 300 other writes "
                  "flushed it to a table%s", step == 2 ? " and kv_compact merged the tables" : "");
         ex_commit(t, KV_ERR_CONFLICT, rule);
     }
@@ -138,7 +147,8 @@ static void sources_after_many_flushes(void)
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_fill_others(db, 300);
     ex_txn_put(t, "k", "mine");
-    ex_commit(t, KV_OK, "k's versions in the tables are all older than the snapshot");
+    ex_commit(t, KV_OK, EX_RULE(2, "the tables, newest first") "k's versions in the tables are "
+              "all older than the snapshot");
     kv_close(db);
 }
 
@@ -170,8 +180,9 @@ static void sources_a_write_in_the_frozen_memtable(void)
             now = ex_stat(db, "memtable.entries");
         } while (now > before++);
         ex_txn_put(t, "k", "mine");
-        char rule[200];
-        snprintf(rule, sizeof rule, "round %d: k was written since the snapshot, in the memtable "
+        char rule[320];
+        snprintf(rule, sizeof rule, EX_RULE(1, "mem and imm") "round %d: k was written since "
+                 "the snapshot, in the memtable "
                  "frozen since and waiting for its flush (imm): the memtables hold every newer "
                  "version, but in two memtables: read the frozen one too", round);
         ex_commit(t, KV_ERR_CONFLICT, rule);
@@ -190,7 +201,9 @@ static void sources_the_only_write_since_in_a_table(void)
     harness_context("kv_flush: k's new version goes to a table");
     EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
     ex_txn_put(t, "k", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "k was written since the snapshot (write snapshot + 1, the "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(1, "memory alone only when its oldest write is at or "
+              "before snapshot + 1; memory_from 0: it holds none") "k "
+              "was written since the snapshot (write snapshot + 1, the "
               "only one, now in a table, the memtables empty): memory alone holds every newer "
               "version only if the memtables' oldest write (src.memory_from, 0 when they hold "
               "none) is at or before snapshot + 1, not whenever the newest write is");
@@ -212,7 +225,8 @@ static void sources_a_success_leaves_no_note(void)
             EX_CHECK(kv_flush(db) == KV_OK, "kv_flush returns KV_OK (%s)", kv_errmsg());
         }
         ex_txn_put(t, "k", "mine");
-        ex_commit(t, KV_OK, "nothing was written to k since the transaction began");
+        ex_commit(t, KV_OK, EX_RULE(1, "nothing newer: no conflict") "nothing was written to k "
+                  "since the transaction began");
         EX_CHECK(strstr(kv_errmsg(), "checking for conflicts") == NULL,
                  "the sources' note \"(kv_txn_commit: checking for conflicts; nothing was "
                  "written)\" is appended to kv_errmsg() only when finding the sources failed "
@@ -260,7 +274,8 @@ static void sources_out_of_memory_frees_what_it_made(void)
         ex_alloc_fail_at(0);
         if (failed) {
             failures++;
-            EX_CHECK(rc == KV_OK || rc == KV_ERR_NOMEM, "a commit whose allocation %ld fails "
+            EX_CHECK(rc == KV_OK || rc == KV_ERR_NOMEM, EX_RULE(3, "on failure, the error "
+                     "returned, what was made freed") "a commit whose allocation %ld fails "
                      "returns KV_ERR_NOMEM (or KV_OK, if it could do without that block), got "
                      "%d (%s)", n, rc, kv_errmsg());
         } else {
@@ -298,13 +313,65 @@ static void sources_every_level_holding_tables(void)
         levels = sources_levels_with_tables(db);
     }
     EX_CHECK(levels >= 5, "test setup: tables at 5 levels or more (got %d)", levels);
-    sources_conflict_in_a_table(db, "k was written since the snapshot, in a table: the sources "
+    sources_conflict_in_a_table(db, EX_RULE(2, "the tables too, at every level") "k was written "
+                                "since the snapshot, in a table: the sources "
                                     "are the memtables and every table, at every level "
                                     "(children + 2 moved down by n - 2, the tables' count)");
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
+/* The .tbl files in dir. */
+static int sources_table_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Commits whose checks read the tables (a write since the snapshot went
+ * to one), then a compaction that merges every table: the tables a check
+ * read are no longer held by it, so their files go. */
+static void sources_lets_the_tables_go(void)
+{
+    const char *dir = harness_join(harness_tmpdir(), "db");
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.memtable_bytes = 4096;
+    kv_db *db = ex_open(dir, &opt, "open the test's database, memtables of 4 KiB");
+    ex_put(db, "k", "0", "put k");
+    for (int i = 0; i < 3; i++) {
+        kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
+        ex_fill_others(db, 300); /* flushed: the check reads the tables */
+        ex_txn_put(t, "k", "mine");
+        ex_commit(t, KV_OK, EX_RULE(2, "the tables too") "nothing was written to k since the "
+                  "snapshot; 300 other writes went to tables, which the check reads");
+    }
+    ex_fill_others(db, 300);
+    harness_context("kv_compact after the commits");
+    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+    int files = sources_table_files(dir);
+    uint64_t tables = ex_stat(db, "tables.count");
+    for (int i = 0; i < 40 && (uint64_t)files != tables; i++) {
+        usleep(50 * 1000);
+        files = sources_table_files(dir);
+        tables = ex_stat(db, "tables.count");
+    }
+    EX_CHECK((uint64_t)files == tables,
+             EX_RULE(3, "the sources released") "after the commits' checks and a compaction, the "
+             "directory holds the %llu tables the database has, not %d: a check that keeps "
+             "its sources (lsm_sources_get without lsm_sources_release) keeps the tables it "
+             "read, and their files, for ever", (unsigned long long)tables, files);
+    kv_close(db);
+}
+
 static const harness_test sources_tests[] = {
+    HARNESS_TEST(sources_lets_the_tables_go),
     HARNESS_TEST(sources_nothing_written_since),
     HARNESS_TEST(sources_a_success_leaves_no_note),
     HARNESS_TEST(sources_the_write_right_after_the_snapshot),

@@ -23,21 +23,25 @@ static void version_check_any_write_since_counts(void)
     ex_put(db, "x", "B", "another writer's put");
     ex_put(db, "x", "A", "and the old value written back");
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "x was written since the snapshot, even though its value is "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(2, "a version above the snapshot") "x was written "
+              "since the snapshot, even though its value is "
               "the same again (A, B, A): stage 07 compares versions, not values");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "x", "A", "the same value written again");
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "x was rewritten with the value it had: a write is a write");
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(2, "a version above the snapshot") "x was rewritten "
+              "with the value it had: a write is a write");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_delete(db, "x");
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "x was deleted since the snapshot: its newest version is a "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(1, "a put or a tombstone") "x was deleted since the "
+              "snapshot: its newest version is a "
               "tombstone numbered after it");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "new", "theirs", "a key that did not exist at the snapshot, put by another");
     ex_txn_put(t, "new", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "\"new\" was written since the snapshot (it was absent then)");
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(2, "a version above the snapshot") "\"new\" was "
+              "written since the snapshot (it was absent then)");
     ex_expect(db, "new", "theirs", "the first committer's value");
     kv_close(db);
 }
@@ -49,12 +53,14 @@ static void version_check_older_versions_are_not_conflicts(void)
     ex_put(db, "x", "B", "put x again: the newest version at the snapshot");
     kv_txn *t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_OK, "x's newest version is the last write before the snapshot (numbered "
+    ex_commit(t, KV_OK, EX_RULE(3, "a version at the snapshot never counts") "x's newest "
+              "version is the last write before the snapshot (numbered "
               "at the snapshot, not above it): no conflict");
     ex_expect(db, "x", "mine", "the commit's write");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_txn_put(t, "never", "mine");
-    ex_commit(t, KV_OK, "a key no one ever wrote has no version at all: no conflict");
+    ex_commit(t, KV_OK, EX_RULE(3, "no version: 0") "a key no one ever wrote has no version at "
+              "all: no conflict");
     kv_close(db);
 }
 
@@ -66,13 +72,15 @@ static void version_check_other_keys_are_not_conflicts(void)
     ex_put(db, "xa", "theirs", "another writer's put of xa, the key right after x");
     ex_put(db, "w", "theirs", "and of w, the key right before x");
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_OK, "only x's versions count: the seek for (x, the largest sequence) may "
+    ex_commit(t, KV_OK, EX_RULE(3, "another key's version never counts") "only x's versions "
+              "count: the seek for (x, the largest sequence) may "
               "land on another user key (xa), whose newer version is no conflict");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     ex_put(db, "absent0", "theirs", "another writer's put of absent0, the key right after "
            "\"absent\"");
     ex_txn_put(t, "absent", "mine");
-    ex_commit(t, KV_OK, "\"absent\" has no version; the seek for it lands on absent0, whose "
+    ex_commit(t, KV_OK, EX_RULE(3, "another key's version never counts") "\"absent\" has no "
+              "version; the seek for it lands on absent0, whose "
               "newer version is no conflict: only absent's versions count");
     kv_close(db);
 }
@@ -90,7 +98,8 @@ static void version_check_reads_under_serializable(void)
     kv_free(v);
     ex_put(db, "a", "2", "another writer's put of a, which the transaction read");
     ex_txn_put(t, "b", "2");
-    ex_commit(t, KV_ERR_CONFLICT, "under KV_TXN_SERIALIZABLE a key the transaction read (a) "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(2, "a version above the snapshot") "under "
+              "KV_TXN_SERIALIZABLE a key the transaction read (a) "
               "and another wrote since is a conflict, like a key it writes");
     kv_close(db);
 }
@@ -108,7 +117,8 @@ static void version_check_a_write_later_than_the_next(void)
     ex_put(db, "other", "2", "and another: snapshot + 2");
     ex_put(db, "x", "B", "another writer's put of x: snapshot + 3");
     ex_txn_put(t, "x", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, "x's newest version is numbered snapshot + 3, above the "
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(1, "the seek to (key, the largest sequence)") "x's "
+              "newest version is numbered snapshot + 3, above the "
               "snapshot: the check seeks (x, the largest sequence) and looks at the first "
               "entry, whatever its number");
     ex_expect(db, "x", "B", "the first committer's value");
@@ -149,7 +159,8 @@ static void version_check_a_failed_read_fails_the_commit(void)
     ex_txn_put(t, "k", "mine");
     harness_context("kv_txn_commit: k's versions are in a damaged table");
     int rc = kv_txn_commit(t);
-    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, "when the seek to k's newest version fails "
+    EX_CHECK(rc != KV_OK && rc != KV_ERR_CONFLICT, EX_RULE(4, "an error of the seek returned")
+             "when the seek to k's newest version fails "
              "(its table is damaged), txn_version_key_changed returns that error and the "
              "commit fails with it: it cannot know whether k was written since (got %d%s%s)",
              rc, rc == KV_OK ? ", committed" : ": ", rc == KV_OK ? "" : kv_errmsg());

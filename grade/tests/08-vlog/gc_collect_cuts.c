@@ -60,7 +60,7 @@ static void gc_collect_cut_at_each_step(int power)
         harness_context("%s after %zu of kv_compact's %zu file operations (the last: %s): "
                         "the database opens, and every key reads its value",
                         power ? "a power cut" : "a kill", at - from, to - from, what);
-        EX_RULE(5, "a file is removed only once its moved values are durable");
+        EX_RULE_BEGIN(5, "a file is removed only once its moved values are durable");
         kv_db *s = ex_open(harness_join(state, "db"), &reopen, "the database opens after a cut "
                            "inside kv_compact");
         ex_vlog_expect_overwrites(s, "every value still read survives a cut at any step of "

@@ -65,7 +65,7 @@ static void cl_pass(value_store *vs, value_fate fate, uint64_t seq, int status, 
     value_store_job_end(vs, job, seq, status);
     char test_rule[256];
     snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
-    EX_RULE(1, "whatever the outcome, the job's counts are added to the store's");
+    EX_RULE_BEGIN(1, "whatever the outcome, the job's counts are added to the store's");
     uint64_t want_dead = dead + (fate == VALUE_DEAD ? 3 : 0);
     uint64_t want_moved = moved + (fate == VALUE_MOVED ? 3 : 0);
     EX_CHECK(vs->dead == want_dead && vs->moved == want_moved,
@@ -118,7 +118,7 @@ static void cl_gone(value_store *vs, const char *dir, uint64_t removed, const ch
 
 static void gc_collect_a_measure_counts_the_file(void)
 {
-    EX_RULE(3, "a measure counts the file");
+    EX_RULE_BEGIN(3, "a measure counts the file");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 0, NULL);
     value_job *job = NULL;
@@ -191,7 +191,7 @@ static vlog_file *cl_recount(const char *dir, uint64_t live, uint64_t undropped,
 
 static void gc_collect_a_recount_keeps_what_the_drops_took(void)
 {
-    EX_RULE(3, "undropped: what was counted live or undropped before less what is live now");
+    EX_RULE_BEGIN(3, "undropped: what was counted live or undropped before less what is live now");
     /* File 7, counted by the flush that wrote it (48,700 bytes live,
      * counted_at 0).  A recount that finds 3,700 bytes live puts in
      * undropped what was live or undropped before and is dead now, and
@@ -223,7 +223,7 @@ static void gc_collect_a_recount_keeps_what_the_drops_took(void)
 
 static void gc_collect_an_emptied_damaged_file_is_counted(void)
 {
-    EX_RULE(4, "an emptying leaves the file VLOG_EMPTIED, counted, not damaged");
+    EX_RULE_BEGIN(4, "an emptying leaves the file VLOG_EMPTIED, counted, not damaged");
     /* File 7, never counted, found damaged (a measure could not read it
      * whole): its recount is a job from the keys that point into it, which
      * moves every value it can read.  All three read and moved, the file
@@ -275,7 +275,7 @@ static void gc_collect_an_emptied_damaged_file_is_counted(void)
 
 static void gc_collect_waits_for_the_moves_to_be_durable(void)
 {
-    EX_RULE(5, "removed only once moved_seq <= durable");
+    EX_RULE_BEGIN(5, "removed only once moved_seq <= durable");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     /* Counted with some bytes live and some undropped (still far past
@@ -318,7 +318,7 @@ static void gc_collect_waits_for_the_moves_to_be_durable(void)
 
 static void gc_collect_with_no_reader_an_emptied_file_goes_at_once(void)
 {
-    EX_RULE(5, "the epoch moves on twice with no pin held: a file emptied now can go now");
+    EX_RULE_BEGIN(5, "the epoch moves on twice with no pin held: a file emptied now can go now");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     cl_pass(vs, VALUE_MOVED, 100, KV_OK, 1);
@@ -336,7 +336,7 @@ static void gc_collect_with_no_reader_an_emptied_file_goes_at_once(void)
 
 static void gc_collect_waits_for_snapshots(void)
 {
-    EX_RULE(5, "removed only once moved_seq <= oldest");
+    EX_RULE_BEGIN(5, "removed only once moved_seq <= oldest");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     cl_pass(vs, VALUE_DEAD, 100, KV_OK, 1);
@@ -365,7 +365,7 @@ static void cl_load_pinned(value_store *vs, const ex_place *place)
 
 static void gc_collect_waits_for_pins(void)
 {
-    EX_RULE(5, "removed only once retired + 2 <= the epoch");
+    EX_RULE_BEGIN(5, "removed only once retired + 2 <= the epoch");
     const char *dir = harness_tmpdir();
     ex_place place[3];
     value_store *vs = cl_store(dir, 1, place);
@@ -389,7 +389,7 @@ static void gc_collect_waits_for_pins(void)
  * current epoch, pins[(e + 1) & 1], at each step. */
 static void gc_collect_waits_for_a_pin_of_either_parity(void)
 {
-    EX_RULE(5, "the epoch moves on only while no pin is held in the one before");
+    EX_RULE_BEGIN(5, "the epoch moves on only while no pin is held in the one before");
     const char *dir = harness_tmpdir();
     ex_place place[3];
     value_store *vs = cl_store(dir, 1, place);
@@ -414,7 +414,7 @@ static void gc_collect_waits_for_a_pin_of_either_parity(void)
 
 static void gc_collect_a_failed_job_keeps_the_file(void)
 {
-    EX_RULE(2, "a failed job changes nothing more");
+    EX_RULE_BEGIN(2, "a failed job changes nothing more");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     cl_pass(vs, VALUE_DEAD, 100, KV_ERR_IO, 1);
@@ -435,7 +435,7 @@ static void gc_collect_a_failed_job_keeps_the_file(void)
  * the jobs, flushes what they wrote and collects. */
 static void gc_collect_kv_compact_frees_an_overwritten_file(void)
 {
-    EX_RULE(5, "an emptied file no reader needs is removed");
+    EX_RULE_BEGIN(5, "an emptied file no reader needs is removed");
     const char *dir = NULL;
     kv_db *db = ex_vlog_db(&dir, 0);
     char key[16];
@@ -531,7 +531,7 @@ static void gc_collect_an_emptying_that_meets_damage_empties_nothing(void)
         value_store_job_result(job, VALUE_MOVED);
         values++;
     }
-    EX_RULE(2, "a job that found its file damaged failed, whatever status says");
+    EX_RULE_BEGIN(2, "a job that found its file damaged failed, whatever status says");
     harness_context("value_store_job_end(seq 90, KV_OK) of an emptying of file 7 whose scan met "
                     "a damaged record (its first value's checksum fails) and offered %d values",
                     values);
@@ -568,7 +568,8 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
     EX_CHECK(at + sizeof head <= n, "test setup: key0's first value is in value-log file 1");
     ex_poke_file(cl_vlog_path(dir, 1), at + 200, (uint8_t)(bytes[at + 200] ^ 0x40));
     free(bytes);
-    EX_RULE(2, "a file found damaged while it was emptied is not emptied with values unmoved");
+    EX_RULE_BEGIN(2, "a file found damaged while it was emptied is not emptied with values "
+                  "unmoved");
     harness_context("kv_compact over value-log file 1, six of whose eight values are "
                     "overwritten and one of those six damaged: the emptying meets the damage; "
                     "an alarm ends the test after 30 s");
@@ -605,7 +606,7 @@ static void *cl_end_thread(void *arg)
 
 static void gc_collect_a_job_ends_under_the_store_lock(void)
 {
-    EX_RULE(1, "the job's file and the store's counts changed under vs->lock");
+    EX_RULE_BEGIN(1, "the job's file and the store's counts changed under vs->lock");
     const char *dir = harness_tmpdir();
     value_store *vs = cl_store(dir, 1, NULL);
     cl_locked l = {.vs = vs};

@@ -94,7 +94,7 @@ static uint64_t pk_pick(value_store *vs, int *move, const char *what)
 
 static void gc_pick_nothing_below_gc_percent(void)
 {
-    EX_RULE(2, "no file worth collecting: nothing to do");
+    EX_RULE_BEGIN(2, "no file worth collecting: nothing to do");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 40);
     pk_count(vs, 3, 10);
@@ -112,7 +112,7 @@ static void gc_pick_nothing_below_gc_percent(void)
 
 static void gc_pick_measures_before_it_empties(void)
 {
-    EX_RULE(1, "a file not counted is measured first");
+    EX_RULE_BEGIN(1, "a file not counted is measured first");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 90);
     pk_count(vs, 5, 95);
@@ -128,7 +128,7 @@ static void gc_pick_measures_before_it_empties(void)
 
 static void gc_pick_takes_the_most_garbage(void)
 {
-    EX_RULE(2, "the file with the most garbage");
+    EX_RULE_BEGIN(2, "the file with the most garbage");
     /* File 1: 90% of about 3 KB; file 3: 60% of 10 KB; file 5: 55% of
      * 40 KB, the most garbage in bytes. */
     value_store *vs = pk_store(harness_tmpdir(), 0);
@@ -168,7 +168,7 @@ static void gc_pick_takes_the_most_garbage(void)
 
 static void gc_pick_respects_gc_percent(void)
 {
-    EX_RULE(2, "only files worth collecting at the store's gc_percent");
+    EX_RULE_BEGIN(2, "only files worth collecting at the store's gc_percent");
     for (int pct = 1; pct <= 99; pct += 7) {
         int gcp = pct == 50 ? 0 : pct; /* 0: the default, 50 */
         value_store *vs = pk_store(harness_tmpdir(), gcp);
@@ -198,7 +198,7 @@ static void gc_pick_respects_gc_percent(void)
 
 static void gc_pick_passes_over_files_it_must_not_take(void)
 {
-    EX_RULE(4, "only adopted, live, undamaged files");
+    EX_RULE_BEGIN(4, "only adopted, live, undamaged files");
     value_store *vs = pk_store(harness_tmpdir(), 0);
     pk_count(vs, 1, 95)->damaged = 1;
     pk_count(vs, 3, 95)->state = VLOG_EMPTIED;
@@ -232,7 +232,7 @@ static void gc_pick_passes_over_files_it_must_not_take(void)
 
 static void gc_pick_takes_only_what_fits_in_half_the_free_space(void)
 {
-    EX_RULE(3, "only a file whose live bytes fit in half of what is free");
+    EX_RULE_BEGIN(3, "only a file whose live bytes fit in half of what is free");
     /* File 5 the most garbage (190 MB of 200) but 10 MB live; file 1 less
      * garbage (3 MB of 4) and 1 MB live; on a disk of 8 MiB (io_fault's,
      * empty: the files written before it count as nothing), half of what
@@ -297,7 +297,7 @@ static void *pk_pick_thread(void *arg)
 
 static void gc_pick_holds_the_store_lock(void)
 {
-    EX_RULE(4, "the pick is made under vs->lock");
+    EX_RULE_BEGIN(4, "the pick is made under vs->lock");
     const char *dir = harness_tmpdir();
     value_store *vs = pk_store(dir, 50);
     pk_count(vs, 3, 60);

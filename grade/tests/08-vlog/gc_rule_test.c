@@ -26,7 +26,7 @@ static vlog_file rule_file(uint64_t bytes, uint64_t value_bytes, uint64_t live_b
 
 static void gc_rule_garbage_is_value_bytes_not_live(void)
 {
-    EX_RULE(1, "garbage is value bytes less live bytes");
+    EX_RULE_BEGIN(1, "garbage is value bytes less live bytes");
     vlog_file f = rule_file(50000, 40000, 15000);
     harness_context("vlog_garbage of a file of 50000 bytes, 40000 value bytes, 15000 live: garbage "
                     "is value bytes less live bytes; headers and keys are not garbage");
@@ -44,7 +44,7 @@ static void gc_rule_garbage_is_value_bytes_not_live(void)
 
 static void gc_rule_a_dead_file_is_garbage_whole(void)
 {
-    EX_RULE(1, "nothing live: the whole file is garbage");
+    EX_RULE_BEGIN(1, "nothing live: the whole file is garbage");
     vlog_file f = rule_file(50000, 2000, 0);
     harness_context("vlog_garbage of a file of 50000 bytes, 2000 value bytes, nothing live: a dead "
                     "file is garbage whole, the larger of its size and its value bytes");
@@ -64,7 +64,7 @@ static void gc_rule_a_dead_file_is_garbage_whole(void)
 
 static void gc_rule_worth_from_gc_percent(void)
 {
-    EX_RULE(2, "worth it once garbage * 100 >= gc_percent * value bytes");
+    EX_RULE_BEGIN(2, "worth it once garbage * 100 >= gc_percent * value bytes");
     /* 50 of 100 value bytes garbage: exactly gc_percent 50. */
     vlog_file f = rule_file(200, 100, 50);
     harness_context("vlog_worth_collecting of 100 value bytes, 50 live, gc_percent 50: worth it "
@@ -87,7 +87,7 @@ static void gc_rule_worth_from_gc_percent(void)
 
 static void gc_rule_no_overflow_on_large_files(void)
 {
-    EX_RULE(2, "computed in 64 bits without overflow");
+    EX_RULE_BEGIN(2, "computed in 64 bits without overflow");
     /* 40 GiB of value bytes: gc_percent * value bytes is past 2^32, so
      * a product taken in 32 bits wraps. */
     uint64_t vb = 40ull << 30;
@@ -105,7 +105,7 @@ static void gc_rule_no_overflow_on_large_files(void)
 
 static void gc_rule_a_dead_file_is_always_worth_it(void)
 {
-    EX_RULE(2, "a file nothing is live in is always worth it");
+    EX_RULE_BEGIN(2, "a file nothing is live in is always worth it");
     vlog_file f = rule_file(50000, 0, 0);
     harness_context("vlog_worth_collecting of a 50000-byte file, 0 value bytes, 0 live, gc_percent "
                     "100: a file nothing is live in is always worth it (no division by its 0 value "
@@ -117,7 +117,7 @@ static void gc_rule_a_dead_file_is_always_worth_it(void)
 
 static void gc_rule_one_live_byte_is_not_dead(void)
 {
-    EX_RULE(1, "one live byte is not nothing");
+    EX_RULE_BEGIN(1, "one live byte is not nothing");
     /* Half garbage: a file with something live in it answers by gc_percent
      * alone, however little is live. */
     vlog_file f = rule_file(100, 2, 1);

@@ -41,7 +41,7 @@ static uint8_t sp_file_byte(uint64_t o)
 
 static void span_payload_offset_skips_every_header(void)
 {
-    EX_RULE(1, "payload byte i skips the fragment's and every block's header");
+    EX_RULE_BEGIN(1, "payload byte i skips the fragment's and every block's header");
     /* Record starts: the first after the file header, mid-block, near a
      * block's end, with exactly 7 bytes left (an empty first fragment). */
     static const uint64_t starts[] = {16, 100, 32700, 32755, 32761, 32768 + 7000,
@@ -68,7 +68,7 @@ static void span_payload_offset_skips_every_header(void)
 
 static void span_counts_a_header_per_boundary(void)
 {
-    EX_RULE(2, "the length and 7 per block boundary crossed");
+    EX_RULE_BEGIN(2, "the length and 7 per block boundary crossed");
     struct { uint64_t offset, len; const char *what; } c[] = {
         {23, 1, "one byte"},
         {23, 100, "a value inside its block"},
@@ -109,7 +109,7 @@ static void span_counts_a_header_per_boundary(void)
 
 static void span_gather_leaves_the_headers_out(void)
 {
-    EX_RULE(3, "the value gathered without the block headers, in place too");
+    EX_RULE_BEGIN(3, "the value gathered without the block headers, in place too");
     struct { uint64_t offset, len; } c[] = {
         {23, 100}, {32700, 68}, {32767, 2}, {61, 40000}, {100, 70000}, {32775, 32762},
         {40, 200000},
@@ -156,7 +156,7 @@ static void span_gather_leaves_the_headers_out(void)
 /* The flush finds each value where the helper wrote it. */
 static void span_a_flush_finds_each_value(void)
 {
-    EX_RULE(1, "payload byte i skips the fragment's and every block's header");
+    EX_RULE_BEGIN(1, "payload byte i skips the fragment's and every block's header");
     const char *dir = harness_tmpdir();
     size_t vlens[] = {600, 40000, 100, 70000, 32761, 5000, 512, 511};
     size_t n = sizeof vlens / sizeof vlens[0];
@@ -217,7 +217,7 @@ static void span_a_flush_finds_each_value(void)
 /* Loads through the store: the span read, gathered, checked. */
 static void span_loads_read_every_value_back(void)
 {
-    EX_RULE(3, "the value gathered without the block headers, in place too");
+    EX_RULE_BEGIN(3, "the value gathered without the block headers, in place too");
     const char *dir = harness_tmpdir();
     size_t vlens[] = {600, 40000, 100, 70000, 32761, 32762, 1, 131000};
     size_t n = sizeof vlens / sizeof vlens[0];

@@ -42,7 +42,7 @@ static int wh_decode(const uint8_t *p, size_t n, vlog_where *w, const char **why
 
 static void where_encodes_the_format_bytes(void)
 {
-    EX_RULE(1, "the format's bytes: varint64, varint64, varint32, crc32c");
+    EX_RULE_BEGIN(1, "the format's bytes: varint64, varint64, varint32, crc32c");
     /* docs/formats.md's example: 40,000 bytes at offset 61 of log 1. */
     static const uint8_t page[] = {0x01, 0x3d, 0xc0, 0xb8, 0x02, 0xe0, 0x72, 0xe5, 0x0a};
     /* First with room to spare, so that wrong bytes are named before a
@@ -81,7 +81,7 @@ static void where_encodes_the_format_bytes(void)
 
 static void where_decodes_what_it_encodes(void)
 {
-    EX_RULE(2, "what it accepts is what vlog_where_encode wrote");
+    EX_RULE_BEGIN(2, "what it accepts is what vlog_where_encode wrote");
     for (size_t i = 0; i < WH_CASES; i++) {
         uint8_t p[VLOG_WHERE_MAX];
         const vlog_where *w = &wh_cases[i];
@@ -111,7 +111,7 @@ static void wh_refused(const uint8_t *p, size_t n, const char *what, const char 
     EX_CHECK(rc == -1, "%s: %s: vlog_where_decode returns -1 (got %d)", what, rule, rc);
     char test_rule[256];
     snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
-    EX_RULE(4, "a refusal says what is wrong, in any words");
+    EX_RULE_BEGIN(4, "a refusal says what is wrong, in any words");
     EX_CHECK(why != NULL && why[0] != '\0', "%s: vlog_where_decode returns -1 with *why saying "
              "what is wrong (a reason, in any words): got none", what);
     ex_rule_put(test_rule);
@@ -119,7 +119,7 @@ static void wh_refused(const uint8_t *p, size_t n, const char *what, const char 
 
 static void where_refuses_a_cut_or_padded_where(void)
 {
-    EX_RULE(2, "exactly the bytes [p, p + n), nothing cut, nothing after");
+    EX_RULE_BEGIN(2, "exactly the bytes [p, p + n), nothing cut, nothing after");
     for (size_t i = 0; i < WH_CASES; i++) {
         uint8_t p[VLOG_WHERE_MAX + 1];
         const vlog_where *w = &wh_cases[i];
@@ -144,7 +144,7 @@ static void where_refuses_a_cut_or_padded_where(void)
 
 static void where_refuses_a_place_no_log_holds(void)
 {
-    EX_RULE(3, "a where that decodes is a place a log can hold a value");
+    EX_RULE_BEGIN(3, "a where that decodes is a place a log can hold a value");
     uint8_t p[VLOG_WHERE_MAX];
     vlog_where w;
     const char *why;

@@ -64,7 +64,7 @@ static const char *clock_held(clock_cache *c, const char *const *keys, int n)
 
 static void clock_unread_entries_leave_in_the_order_they_came(void)
 {
-    EX_RULE(2, "the first entry whose bit is clear is the victim");
+    EX_RULE_BEGIN(2, "the first entry whose bit is clear is the victim");
     static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4"};
     clock_cache *c = clock_of(3);
     clock_put_key(c, "k0");
@@ -87,7 +87,7 @@ static void clock_unread_entries_leave_in_the_order_they_came(void)
 
 static void clock_a_read_entry_gets_a_second_chance(void)
 {
-    EX_RULE(2, "a set bit is cleared and its entry passed over");
+    EX_RULE_BEGIN(2, "a set bit is cleared and its entry passed over");
     static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4"};
     clock_cache *c = clock_of(4);
     clock_put_key(c, "k0");
@@ -105,7 +105,7 @@ static void clock_a_read_entry_gets_a_second_chance(void)
 
 static void clock_the_hand_goes_on_from_where_it_stopped(void)
 {
-    EX_RULE(1, "the hand goes on from where it stopped");
+    EX_RULE_BEGIN(1, "the hand goes on from where it stopped");
     static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4"};
     clock_cache *c = clock_of(3);
     clock_put_key(c, "k0");
@@ -124,7 +124,7 @@ static void clock_the_hand_goes_on_from_where_it_stopped(void)
 
 static void clock_every_bit_set_takes_a_whole_turn(void)
 {
-    EX_RULE(3, "two turns at most: the first may clear every bit");
+    EX_RULE_BEGIN(3, "two turns at most: the first may clear every bit");
     static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4"};
     clock_cache *c = clock_of(3);
     clock_put_key(c, "k0");
@@ -143,7 +143,7 @@ static void clock_every_bit_set_takes_a_whole_turn(void)
 
 static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
 {
-    EX_RULE(1, "the hand wraps at the ring's slots, s->ring_len");
+    EX_RULE_BEGIN(1, "the hand wraps at the ring's slots, s->ring_len");
     static const char *const keys[] = {"k0", "k1", "k2", "kb"};
     clock_cache *c = clock_of(3);
     clock_put_key(c, "k0");
@@ -174,7 +174,7 @@ static void clock_the_hand_goes_round_every_slot_of_the_ring(void)
 
 static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(void)
 {
-    EX_RULE(3, "empty slots passed, a victim found on the second turn");
+    EX_RULE_BEGIN(3, "empty slots passed, a victim found on the second turn");
     static const char *const keys[] = {"k0", "k1", "k2", "kb"};
     clock_cache *c = clock_of(3);
     clock_put_key(c, "k0");
@@ -204,7 +204,7 @@ static void clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn(
 
 static void clock_the_budget_holds(void)
 {
-    EX_RULE(3, "a victim whenever the ring holds an entry: the budget holds");
+    EX_RULE_BEGIN(3, "a victim whenever the ring holds an entry: the budget holds");
     clock_cache *c = NULL;
     size_t budget = 20 * clock_cache_charge(6, 40);
     int rc = clock_cache_new(budget, 1, &c);
@@ -280,7 +280,7 @@ static void *clock_race_thread(void *arg)
 
 static void clock_race_readers_and_writers(void)
 {
-    EX_RULE(4, "no state shared between shards");
+    EX_RULE_BEGIN(4, "no state shared between shards");
     int rc = clock_cache_new(4 * 40 * clock_cache_charge(6, 20), 4, &clock_race.c);
     EX_CHECK(rc == KV_OK, "clock_cache_new of four shards: %s", kv_strerror(rc));
     harness_context("2 writers (put, erase, get) and 2 readers on 4 shards too small for 300 keys: "

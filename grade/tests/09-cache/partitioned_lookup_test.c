@@ -91,7 +91,7 @@ static kv_cost pl_get(kv_db *db, const char *k, int *found)
 
 static void partitioned_lookup_every_key_is_found(void)
 {
-    EX_RULE(3, "the index partition's first entry >= the key is the data block");
+    EX_RULE_BEGIN(3, "the index partition's first entry >= the key is the data block");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     char k[32], v[64];
@@ -124,7 +124,7 @@ static void partitioned_lookup_every_key_is_found(void)
  * (exercise.h). */
 static void partitioned_lookup_releases_each_partition_it_reads(void)
 {
-    EX_RULE(5, "every partition's block released");
+    EX_RULE_BEGIN(5, "every partition's block released");
     const char *dir = pl_build();
     kv_options opt = pl_options();
     opt.cache_bytes = 4096;
@@ -148,7 +148,7 @@ static void partitioned_lookup_releases_each_partition_it_reads(void)
  * does not free one leaves it allocated, and the test ends holding it. */
 static void partitioned_lookup_long_keys_keep_no_memory(void)
 {
-    EX_RULE(5, "every iterator freed");
+    EX_RULE_BEGIN(5, "every iterator freed");
     const char *dir = harness_tmpdir();
     kv_options opt = pl_options();
     kv_db *db = ex_open(dir, &opt, "a database of tables of partitions opens");
@@ -177,7 +177,8 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
      * partition read): the lookup fails with KV_ERR_NOMEM, or goes on
      * without what it could not have (an uncached block) and finds the
      * key; a key put is never answered "absent". */
-    EX_RULE(1, "a top-level iterator that failed is that failure, never past every partition");
+    EX_RULE_BEGIN(1, "a top-level iterator that failed is that failure, never past every "
+                  "partition");
     snprintf(k + 295, sizeof k - 295, "%05d", 2 * 101);
     pl_value(v, sizeof v, 2 * 101);
     for (long n = 1; n < 200; n++) {
@@ -204,7 +205,7 @@ static void partitioned_lookup_long_keys_keep_no_memory(void)
 
 static void partitioned_lookup_asks_the_filter_partition(void)
 {
-    EX_RULE(2, "the filter partition asked first");
+    EX_RULE_BEGIN(2, "the filter partition asked first");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     char k[32];
@@ -248,7 +249,7 @@ static void partitioned_lookup_asks_the_filter_partition(void)
 
 static void partitioned_lookup_cold_reads(void)
 {
-    EX_RULE(2, "a key the filter rules out costs one read");
+    EX_RULE_BEGIN(2, "a key the filter rules out costs one read");
     const char *dir = pl_build();
     kv_db *db = pl_reopen(dir);
     int found;
@@ -294,7 +295,7 @@ static void partitioned_lookup_cold_reads(void)
 
 static void partitioned_lookup_past_every_partition_is_no_block(void)
 {
-    EX_RULE(1, "no top-level entry >= the key: past every partition");
+    EX_RULE_BEGIN(1, "no top-level entry >= the key: past every partition");
     /* The top level's last separator is the table's last internal key,
      * (k07998, its sequence number).  A lookup of k07998 at a snapshot
      * older than that write is past it: past every partition.  No record
@@ -550,7 +551,7 @@ static int pl_raise_separator(const char *dir, uint8_t *probe, size_t cap, size_
 
 static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
 {
-    EX_RULE(4, "an index partition with no entry >= the key is damage");
+    EX_RULE_BEGIN(4, "an index partition with no entry >= the key is damage");
     const char *dir = pl_build_opts(KV_COMPRESSION_NONE, KV_NO_BLOOM);
     uint8_t probe[64];
     size_t plen = 0;
@@ -578,7 +579,7 @@ static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
     /* Again, with no block cache and tables read into memory: the
      * partition read is the lookup's alone, and one not released is a
      * block still allocated when the test ends. */
-    EX_RULE(5, "the index partition's block released on the path that finds damage too");
+    EX_RULE_BEGIN(5, "the index partition's block released on the path that finds damage too");
     kv_options opt = pl_options();
     opt.cache_bytes = 1;
     opt.map_tables = KV_NO_MAP;
@@ -592,7 +593,7 @@ static void partitioned_lookup_a_partition_below_its_key_is_damage(void)
 
 static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
 {
-    EX_RULE(4, "a data block's handle within [TABLE_V2_DATA_AT, D)");
+    EX_RULE_BEGIN(4, "a data block's handle within [TABLE_V2_DATA_AT, D)");
     /* Uncompressed, so that data blocks and index partitions are about
      * the same size, and a handle of one has the length of the other's. */
     const char *dir = pl_build_with(KV_COMPRESSION_NONE);
@@ -616,7 +617,7 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
              "table holds a wrong answer (kv_get returned %s)", (unsigned long long)at,
              kv_strerror(rc));
     kv_close(db);
-    EX_RULE(5, "the index partition's block released on the path that finds damage too");
+    EX_RULE_BEGIN(5, "the index partition's block released on the path that finds damage too");
     kv_options opt = pl_options();
     opt.cache_bytes = 1;
     opt.map_tables = KV_NO_MAP;

@@ -50,7 +50,7 @@ static int rule_get(record_cache *rc, uint64_t table, const char *key, uint64_t 
 
 static void record_rule_a_record_answers_at_and_above_its_version(void)
 {
-    EX_RULE(3, "a record answers a lookup at or above its version");
+    EX_RULE_BEGIN(3, "a record answers a lookup at or above its version");
     record_cache *rc = rule_cache();
     rule_put(rc, 7, "apple", 100, "red", 0, 0);
     record r;
@@ -76,7 +76,7 @@ static void record_rule_a_record_answers_at_and_above_its_version(void)
 
 static void record_rule_an_older_snapshot_is_not_answered(void)
 {
-    EX_RULE(3, "a record newer than the lookup is bypassed");
+    EX_RULE_BEGIN(3, "a record newer than the lookup is bypassed");
     record_cache *rc = rule_cache();
     rule_put(rc, 7, "apple", 100, "red", 0, 0);
     record r;
@@ -95,7 +95,7 @@ static void record_rule_an_older_snapshot_is_not_answered(void)
 
 static void record_rule_tables_do_not_share_records(void)
 {
-    EX_RULE(1, "the key is the table's id, then the user key");
+    EX_RULE_BEGIN(1, "the key is the table's id, then the user key");
     record_cache *rc = rule_cache();
     rule_put(rc, 7, "apple", 100, "red", 0, 0);
     record r;
@@ -115,7 +115,7 @@ static void record_rule_tables_do_not_share_records(void)
 
 static void record_rule_tombstones_and_values_elsewhere_keep_their_flags(void)
 {
-    EX_RULE(2, "the head's flags: a tombstone, a value elsewhere");
+    EX_RULE_BEGIN(2, "the head's flags: a tombstone, a value elsewhere");
     record_cache *rc = rule_cache();
     rule_put(rc, 3, "gone", 40, NULL, 1, 0);
     rule_put(rc, 3, "big", 41, "\x01\x02where", 0, 1);
@@ -135,7 +135,7 @@ static void record_rule_tombstones_and_values_elsewhere_keep_their_flags(void)
 
 static void record_rule_a_put_replaces_the_record(void)
 {
-    EX_RULE(2, "a later put of the key replaces the record");
+    EX_RULE_BEGIN(2, "a later put of the key replaces the record");
     record_cache *rc = rule_cache();
     rule_put(rc, 7, "apple", 100, "red", 0, 0);
     rule_put(rc, 7, "apple", 100, "ruby", 0, 0);
@@ -153,7 +153,7 @@ static void record_rule_a_put_replaces_the_record(void)
 
 static void record_rule_long_keys_are_kept_whole(void)
 {
-    EX_RULE(1, "a long user key kept whole");
+    EX_RULE_BEGIN(1, "a long user key kept whole");
     record_cache *rc = rule_cache();
     char a[600], b[600];
     memset(a, 'k', sizeof a - 1);
@@ -174,7 +174,7 @@ static void record_rule_long_keys_are_kept_whole(void)
 
 static void record_rule_keys_of_every_length_are_kept_whole(void)
 {
-    EX_RULE(1, "a user key of every length kept whole");
+    EX_RULE_BEGIN(1, "a user key of every length kept whole");
     /* Around the length a key is built on the stack up to (a few hundred
      * bytes) and past it: each length its own key, all in one table. */
     record_cache *rc = rule_cache();
@@ -211,7 +211,7 @@ static void record_rule_keys_of_every_length_are_kept_whole(void)
 
 static void record_rule_puts_and_gets_keep_no_memory(void)
 {
-    EX_RULE(4, "what a get or a put allocates is freed or handed out");
+    EX_RULE_BEGIN(4, "what a get or a put allocates is freed or handed out");
     /* One (table, key), replaced and asked for again and again: the cache
      * holds one entry, so the heap in use stays where it was. */
     record_cache *rc = rule_cache();
@@ -240,7 +240,7 @@ static void record_rule_puts_and_gets_keep_no_memory(void)
 
 static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
 {
-    EX_RULE(4, "memory that runs out: KV_ERR_NOMEM, nothing kept");
+    EX_RULE_BEGIN(4, "memory that runs out: KV_ERR_NOMEM, nothing kept");
     /* A 300-byte key, built on the heap, and a record whose value is too
      * large to allocate (2^62 bytes): the put fails with KV_ERR_NOMEM, and
      * frees the key it built before it returns. */
@@ -270,7 +270,7 @@ static void record_rule_a_put_that_cannot_allocate_keeps_no_memory(void)
 
 static void record_rule_a_get_that_cannot_copy_out_fails(void)
 {
-    EX_RULE(4, "a get that cannot copy out is KV_ERR_NOMEM, never a miss");
+    EX_RULE_BEGIN(4, "a get that cannot copy out is KV_ERR_NOMEM, never a miss");
     /* The record is held, but copying it out for the caller needs memory
      * (clock_cache_get's copy): when that allocation fails, the lookup
      * fails with KV_ERR_NOMEM; it is no miss (a miss would send the get
@@ -300,7 +300,7 @@ static void record_rule_a_get_that_cannot_copy_out_fails(void)
 
 static void record_rule_a_put_the_cache_cannot_keep_names_its_size(void)
 {
-    EX_RULE(4, "a record too large for the cache says its size");
+    EX_RULE_BEGIN(4, "a record too large for the cache says its size");
     /* A record of 64 MiB (the value's bytes: pages of zeros, mapped by
      * the test), the process's memory capped so that record_cache_put's
      * own copy of it fits but clock_put's copy does not: the put fails
@@ -394,7 +394,7 @@ static void *record_race_thread(void *arg)
 
 static void record_rule_race_readers_and_writers(void)
 {
-    EX_RULE(1, "no key buffer shared between calls or threads");
+    EX_RULE_BEGIN(1, "no key buffer shared between calls or threads");
     int s = record_cache_open(64 << 10, 4, &record_race.rc);
     EX_CHECK(s == KV_OK, "record_cache_open: %s", kv_strerror(s));
     atomic_store(&record_race.wrong, 0);

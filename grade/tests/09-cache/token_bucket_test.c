@@ -42,7 +42,7 @@ static void tb_sleep(void *arg, uint64_t ns)
     if (c->rl != NULL) {
         char test_rule[256];
         snprintf(test_rule, sizeof test_rule, "%s", ex_rule_now());
-        EX_RULE(5, "a request sleeps with rl->mu released");
+        EX_RULE_BEGIN(5, "a request sleeps with rl->mu released");
         EX_CHECK(pthread_mutex_trylock(&c->rl->mu) == 0, "a request sleeps with rl->mu "
                  "released: other requests (a high one that must go first, a refill of the "
                  "rate) take the lock while it sleeps");
@@ -51,7 +51,8 @@ static void tb_sleep(void *arg, uint64_t ns)
             c->high = 0;
         }
         pthread_mutex_unlock(&c->rl->mu);
-        EX_RULE(6, "rl->high_waiting counts a high request for all its stay, and nothing else");
+        EX_RULE_BEGIN(6, "rl->high_waiting counts a high request for all its stay, and nothing "
+                      "else");
         rate_limiter_counts k;
         rate_limiter_get_counts(c->rl, &k);
         EX_CHECK(k.high_waiting == (uint64_t)c->high, "while a %s request sleeps, %llu high "
@@ -83,7 +84,7 @@ static void tb_init(rate_limiter *rl, tb_clock *c, uint64_t rate)
 
 static void token_bucket_rate_zero_waits_for_nothing(void)
 {
-    EX_RULE(1, "rate 0 is no limit");
+    EX_RULE_BEGIN(1, "rate 0 is no limit");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 0);
@@ -101,7 +102,7 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
              (unsigned long long)k.granted, (unsigned long long)k.waited_ns);
     /* And while another request sleeps (the rate was 0 only since it fell
      * asleep): every byte granted is counted, whoever else waits. */
-    EX_RULE(6, "rl->granted counts every byte once, with no limit too");
+    EX_RULE_BEGIN(6, "rl->granted counts every byte once, with no limit too");
     pthread_mutex_lock(&rl.mu);
     rl.sleeping++;
     pthread_mutex_unlock(&rl.mu);
@@ -118,7 +119,7 @@ static void token_bucket_rate_zero_waits_for_nothing(void)
 
 static void token_bucket_grants_at_the_rate(void)
 {
-    EX_RULE(3, "each period brings rate x period");
+    EX_RULE_BEGIN(3, "each period brings rate x period");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000); /* 1,000 bytes a period */
@@ -140,7 +141,7 @@ static void token_bucket_grants_at_the_rate(void)
 
 static void token_bucket_carries_over_at_most_the_burst(void)
 {
-    EX_RULE(4, "the bucket holds at most a burst's worth");
+    EX_RULE_BEGIN(4, "the bucket holds at most a burst's worth");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -157,7 +158,7 @@ static void token_bucket_carries_over_at_most_the_burst(void)
 
 static void token_bucket_keeps_the_time_between_requests(void)
 {
-    EX_RULE(2, "the whole periods since the mark, idle ones too");
+    EX_RULE_BEGIN(2, "the whole periods since the mark, idle ones too");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -176,7 +177,7 @@ static void token_bucket_keeps_the_time_between_requests(void)
 
 static void token_bucket_idle_time_brings_only_its_worth(void)
 {
-    EX_RULE(4, "the cap only lowers what the bucket holds");
+    EX_RULE_BEGIN(4, "the cap only lowers what the bucket holds");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -194,7 +195,7 @@ static void token_bucket_idle_time_brings_only_its_worth(void)
 
 static void token_bucket_keeps_what_is_left_of_a_period(void)
 {
-    EX_RULE(2, "the mark moves by whole periods only");
+    EX_RULE_BEGIN(2, "the mark moves by whole periods only");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -212,7 +213,7 @@ static void token_bucket_keeps_what_is_left_of_a_period(void)
 
 static void token_bucket_a_new_rate_is_seen(void)
 {
-    EX_RULE(3, "a new rate is seen at the next refill");
+    EX_RULE_BEGIN(3, "a new rate is seen at the next refill");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -242,7 +243,7 @@ static void token_bucket_a_new_rate_is_seen(void)
 
 static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
 {
-    EX_RULE(4, "the cap on whole bytes and the fraction both");
+    EX_RULE_BEGIN(4, "the cap on whole bytes and the fraction both");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 500); /* half a byte a period */
@@ -260,7 +261,7 @@ static void token_bucket_the_burst_is_exact_below_a_byte_a_period(void)
 
 static void token_bucket_the_burst_caps_the_fraction_of_a_byte(void)
 {
-    EX_RULE(4, "the cap on whole bytes and the fraction both");
+    EX_RULE_BEGIN(4, "the cap on whole bytes and the fraction both");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 15); /* 0.015 bytes a period: a burst of 1.5 bytes */
@@ -278,7 +279,7 @@ static void token_bucket_the_burst_caps_the_fraction_of_a_byte(void)
 
 static void token_bucket_counts_each_priority(void)
 {
-    EX_RULE(6, "granted and waited per priority");
+    EX_RULE_BEGIN(6, "granted and waited per priority");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);
@@ -312,7 +313,7 @@ static void token_bucket_counts_each_priority(void)
 
 static void token_bucket_one_byte_a_second_is_a_limit(void)
 {
-    EX_RULE(1, "every rate from 1 B/s up is a limit");
+    EX_RULE_BEGIN(1, "every rate from 1 B/s up is a limit");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1); /* a millionth of a byte a 1 ms period */
@@ -331,7 +332,7 @@ static void token_bucket_one_byte_a_second_is_a_limit(void)
 
 static void token_bucket_the_level_never_passes_the_burst(void)
 {
-    EX_RULE(4, "the bucket holds at most a burst's worth, however often it stood idle");
+    EX_RULE_BEGIN(4, "the bucket holds at most a burst's worth, however often it stood idle");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000); /* 1,000 bytes a period, a burst of 100,000 */
@@ -354,7 +355,7 @@ static void token_bucket_the_level_never_passes_the_burst(void)
 
 static void token_bucket_a_low_request_waits_while_a_high_one_does(void)
 {
-    EX_RULE(5, "a low request takes nothing while a high one waits");
+    EX_RULE_BEGIN(5, "a low request takes nothing while a high one waits");
     rate_limiter rl;
     tb_clock c;
     tb_init(&rl, &c, 1000000);

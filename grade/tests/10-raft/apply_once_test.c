@@ -98,7 +98,7 @@ static void apply_expect(replica *r, uint64_t index, const char *ops, int want, 
 static void apply_once_commands_apply_under_their_conditions(void)
 {
     replica *r = apply_open(apply_dir("r"), NULL);
-    EX_RULE(3, "conditions read from the engine now, a value exactly, every one");
+    EX_RULE_BEGIN(3, "conditions read from the engine now, a value exactly, every one");
     apply_expect(r, 1, "x=1 y=2", REPLICA_APPLIED, "a command of two puts and no condition "
                  "applies");
     ex_replica_expect(r, "x", "1", "a command's puts are in the engine once it applied");
@@ -163,7 +163,7 @@ static int apply_if_empty(replica *r, uint64_t index)
 static void apply_once_an_absent_key_holds_no_value(void)
 {
     replica *r = apply_open(apply_dir("r"), NULL);
-    EX_RULE(3, "an absent key holds no value, not even the empty one");
+    EX_RULE_BEGIN(3, "an absent key holds no value, not even the empty one");
     int got = apply_if_empty(r, 1);
     EX_CHECK(got == REPLICA_REFUSED, "a value condition holds when the key holds exactly that "
              "value, and an absent key holds none: \"e holds the empty value\" does not hold "
@@ -185,7 +185,7 @@ static void apply_once_an_index_at_or_below_the_applied_one_is_skipped(void)
 {
     const char *dir = apply_dir("r");
     replica *r = apply_open(dir, NULL);
-    EX_RULE(1, "an index at or below the applied one is skipped");
+    EX_RULE_BEGIN(1, "an index at or below the applied one is skipped");
     apply_expect(r, 1, "n=1", REPLICA_APPLIED, "index 1 applies");
     apply_expect(r, 2, "n?1 n=2", REPLICA_APPLIED, "index 2 applies");
     apply_expect(r, 3, "n?2 n=3 log=three", REPLICA_APPLIED, "index 3 applies");
@@ -224,7 +224,7 @@ static void apply_once_a_refused_command_takes_its_index(void)
 {
     const char *dir = apply_dir("r");
     replica *r = apply_open(dir, NULL);
-    EX_RULE(4, "a refused command's index is written, in the one kv_write");
+    EX_RULE_BEGIN(4, "a refused command's index is written, in the one kv_write");
     apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
     apply_expect(r, 2, "a?2 a=3", REPLICA_REFUSED, "a holds 1, not 2: the command is refused");
     EX_CHECK(replica_applied(r) == 2, "a refused command takes its index all the same: the "
@@ -245,7 +245,7 @@ static void apply_once_a_command_that_does_not_decode_takes_its_index(void)
     replica *r = apply_open(dir, NULL);
     apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
     static const uint8_t junk[16] = {9, 9, 9, 9, 9, 9, 9, 9};
-    EX_RULE(2, "a command that does not decode is REPLICA_INVALID and takes its index");
+    EX_RULE_BEGIN(2, "a command that does not decode is REPLICA_INVALID and takes its index");
     int outcome = -1;
     harness_context("replica_apply at index 2 of 16 bytes that are no command: REPLICA_INVALID "
                     "with KV_OK, nothing written but the index, which it takes all the same");
@@ -276,7 +276,7 @@ static void apply_once_a_command_that_does_not_decode_takes_its_index(void)
 static void apply_once_a_command_says_which_keys_its_writes_found(void)
 {
     replica *r = apply_open(apply_dir("r"), NULL);
-    EX_RULE(6, "existed: each write's key held a value just before it");
+    EX_RULE_BEGIN(6, "existed: each write's key held a value just before it");
     apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
     command *c = apply_command("a= b= a=2 a= b=");
     size_t len;
@@ -314,7 +314,7 @@ static void apply_once_the_index_is_written_in_the_same_kv_write(void)
     opt.sync = 1;
     const char *dir = harness_join(root, "r");
     replica *r = apply_open(dir, &opt);
-    EX_RULE(4, "the index in the same kv_write as the command's writes");
+    EX_RULE_BEGIN(4, "the index in the same kv_write as the command's writes");
     apply_expect(r, 1, "x=old keep=1", REPLICA_APPLIED, "index 1 applies");
     size_t from = io_sim_position();
     apply_expect(r, 2, "x?old x=new y=new", REPLICA_APPLIED, "index 2 applies");
@@ -360,7 +360,7 @@ static void apply_once_an_engine_error_leaves_the_index(void)
     kv_options opt;
     kv_options_init(&opt);
     opt.sync = 1;
-    EX_RULE(5, "an engine error is returned, the applied index stays");
+    EX_RULE_BEGIN(5, "an engine error is returned, the applied index stays");
     io_fault_plan count = {.kinds = IO_FAULT_WRITES};
     io_fault_install(&count);
     replica *r = apply_open(apply_dir("count"), &opt);
@@ -417,7 +417,7 @@ static void apply_once_a_batch_that_cannot_be_built_writes_nothing(void)
      * batch needs: kv_batch_put fails with KV_ERR_NOMEM, and nothing of
      * the command, its index neither, may reach the engine. */
     replica *r = apply_open(apply_dir("r"), NULL);
-    EX_RULE(5, "a batch memory runs out for: the error returned, nothing written");
+    EX_RULE_BEGIN(5, "a batch memory runs out for: the error returned, nothing written");
     apply_expect(r, 1, "a=1", REPLICA_APPLIED, "index 1 applies");
     size_t big = 48u << 20;
     char *v = malloc(big);

@@ -137,7 +137,7 @@ static void command_decode_reads_back_what_the_builder_wrote(void)
     size_t len = 0;
     const uint8_t *p = sample(&c, &len);
     command_reader r;
-    EX_RULE(8, "command_next hands out the ops in order, then 0");
+    EX_RULE_BEGIN(8, "command_next hands out the ops in order, then 0");
     harness_context("command_parse of the builder's %zu-byte command (2 conditions, 3 writes) in "
                     "memory that ends there: it parses, the header's counts in the reader; nothing "
                     "past the bytes given is read", len);
@@ -175,7 +175,7 @@ static void command_decode_every_cut_is_refused(void)
     command *c = NULL;
     size_t len = 0;
     const uint8_t *p = sample(&c, &len);
-    EX_RULE(1, "nothing outside the bytes given is read, every length checked first");
+    EX_RULE_BEGIN(1, "nothing outside the bytes given is read, every length checked first");
     for (size_t cut = 0; cut < len; cut++) {
         harness_context("the command cut to its first %zu of %zu bytes, in memory that ends "
                         "there: a decoder that reads past the bytes it is given crashes here",
@@ -191,7 +191,7 @@ static void command_decode_every_cut_is_refused(void)
 static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
 {
     raw w = {0};
-    EX_RULE(1, "a length is checked against the bytes left after the op's head");
+    EX_RULE_BEGIN(1, "a length is checked against the bytes left after the op's head");
     /* One put whose key and value claim 5 bytes more than follow its head:
      * less than the head's 9, so only a check that leaves the head out of
      * the bytes left lets it through. */
@@ -243,7 +243,7 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
 static void command_decode_padding_is_fewer_than_8_zeros(void)
 {
     raw w = {0};
-    EX_RULE(5, "C2: fewer than 8 zeros after the last op, refused where the tail starts");
+    EX_RULE_BEGIN(5, "C2: fewer than 8 zeros after the last op, refused where the tail starts");
     raw_head(&w, 0, 1);
     raw_op(&w, COMMAND_PUT, "abc", "xyz"); /* ends at 10 + 9 + 6 = 25 */
     size_t end = w.len;
@@ -301,7 +301,7 @@ static void command_decode_padding_is_fewer_than_8_zeros(void)
 static void command_decode_conditions_come_first(void)
 {
     raw w = {0};
-    EX_RULE(4, "C1: the header's C conditions first, then its W writes");
+    EX_RULE_BEGIN(4, "C1: the header's C conditions first, then its W writes");
     /* The header says one condition; the first op is a write. */
     raw_head(&w, 1, 1);
     raw_op(&w, COMMAND_PUT, "a", "1");
@@ -348,7 +348,7 @@ static void command_decode_reserved_keys_are_refused(void)
     memcpy(key, COMMAND_RESERVED, COMMAND_RESERVED_LEN);
     strcpy(key + COMMAND_RESERVED_LEN, "applied");
     raw w = {0};
-    EX_RULE(6, "C3: no key starts with COMMAND_RESERVED");
+    EX_RULE_BEGIN(6, "C3: no key starts with COMMAND_RESERVED");
     for (int kind = COMMAND_IF_VALUE; kind <= COMMAND_DELETE; kind++) {
         int write = kind >= COMMAND_PUT;
         raw_head(&w, write ? 0 : 1, write ? 1 : 0);
@@ -384,7 +384,7 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     command_reader r;
     int rc;
     /* The header. */
-    EX_RULE(2, "version 1, reserved byte 0");
+    EX_RULE_BEGIN(2, "version 1, reserved byte 0");
     raw_head(&w, 0, 0);
     raw_pad(&w);
     harness_context("command_parse of an empty command (%zu bytes), then of it with version 2, "
@@ -411,7 +411,7 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
     EX_CHECK(ex_names_number(kv_errmsg(), 9), "a command whose reserved byte is 9 is refused "
              "saying what is wrong: the byte it holds, 9 (got \"%s\")", kv_errmsg());
     /* The ops. */
-    EX_RULE(3, "kinds 0..3, keys 1..KV_MAX_KEY, values at most KV_MAX_VALUE");
+    EX_RULE_BEGIN(3, "kinds 0..3, keys 1..KV_MAX_KEY, values at most KV_MAX_VALUE");
     struct {
         int kind;
         uint32_t klen, vlen;
@@ -437,7 +437,7 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
                  kv_strerror(rc), kv_errmsg());
     }
     /* The header promises more ops than there are. */
-    EX_RULE(5, "C2: the ops the header promises, then padding only");
+    EX_RULE_BEGIN(5, "C2: the ops the header promises, then padding only");
     raw_head(&w, 0, 2);
     raw_op(&w, COMMAND_DELETE, "abcdefghijklm", NULL);
     raw_pad(&w);
@@ -468,7 +468,7 @@ static void command_decode_the_writes_fit_one_kv_write(void)
 {
     raw w = {0};
     command_reader r;
-    EX_RULE(7, "C4: at most KV_MAX_BATCH_OPS - 1 writes");
+    EX_RULE_BEGIN(7, "C4: at most KV_MAX_BATCH_OPS - 1 writes");
     deletes(&w, KV_MAX_BATCH_OPS - 1u);
     harness_context("command_parse of KV_MAX_BATCH_OPS - 1 deletes (%zu bytes): it parses; with "
                     "the applied index they fill one kv_write (C4)", w.len);
@@ -485,7 +485,7 @@ static void command_decode_the_writes_fit_one_kv_write(void)
              "a kv_write takes, and every member would fail to apply it (got %s)",
              kv_strerror(rc));
     /* The largest value, and the largest key, each within C4. */
-    EX_RULE(3, "values at most KV_MAX_VALUE bytes, keys at most KV_MAX_KEY, those included");
+    EX_RULE_BEGIN(3, "values at most KV_MAX_VALUE bytes, keys at most KV_MAX_KEY, those included");
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_PUT, 1, KV_MAX_VALUE, (size_t)1 + KV_MAX_VALUE);
     raw_pad(&w);
@@ -506,7 +506,7 @@ static void command_decode_the_writes_fit_one_kv_write(void)
              kv_errmsg());
     /* One put of the largest key and the largest value: past
      * COMMAND_MAX_WRITE_BYTES. */
-    EX_RULE(7, "C4: the writes' keys and values at most COMMAND_MAX_WRITE_BYTES");
+    EX_RULE_BEGIN(7, "C4: the writes' keys and values at most COMMAND_MAX_WRITE_BYTES");
     raw_head(&w, 0, 1);
     raw_op_lens(&w, COMMAND_PUT, KV_MAX_KEY, KV_MAX_VALUE, (size_t)KV_MAX_KEY + KV_MAX_VALUE);
     raw_pad(&w);

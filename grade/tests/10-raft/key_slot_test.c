@@ -19,7 +19,7 @@ static unsigned slot_of(const char *k)
 
 static void key_slot_crc16_is_xmodem(void)
 {
-    EX_RULE(1, "CRC16 is XMODEM's, polynomial 0x1021");
+    EX_RULE_BEGIN(1, "CRC16 is XMODEM's, polynomial 0x1021");
     harness_context("key_slot_crc16 of \"123456789\", of no bytes, then of ff 00 80: XMODEM "
                     "(polynomial 0x1021, initial 0, no reflection, no final xor), each byte "
                     "unsigned");
@@ -37,7 +37,7 @@ static void key_slot_crc16_is_xmodem(void)
 
 static void key_slot_of_plain_keys(void)
 {
-    EX_RULE(2, "the slot is the CRC16 of the whole key modulo 16384");
+    EX_RULE_BEGIN(2, "the slot is the CRC16 of the whole key modulo 16384");
     static const struct {
         const char *key;
         unsigned slot;
@@ -57,7 +57,7 @@ static void key_slot_of_plain_keys(void)
 
 static void key_slot_hash_tags(void)
 {
-    EX_RULE(2, "a hash tag: the bytes between the first '{' and the first '}' after it");
+    EX_RULE_BEGIN(2, "a hash tag: the bytes between the first '{' and the first '}' after it");
     static const struct {
         const char *key, *why;
         unsigned slot;
@@ -81,7 +81,7 @@ static void key_slot_hash_tags(void)
 
 static void key_slot_reads_the_key_only(void)
 {
-    EX_RULE(2, "the key is its n bytes, not a C string");
+    EX_RULE_BEGIN(2, "the key is its n bytes, not a C string");
     /* The key is "a{b", 3 bytes; the byte after it in memory is a '}'. */
     const char buf[] = "a{b}";
     harness_context("key_slot(\"a{b\", 3) with a '}' after it in memory: k[0..n) only is read, so "
@@ -94,7 +94,7 @@ static void key_slot_reads_the_key_only(void)
 
 static void key_slot_is_in_range(void)
 {
-    EX_RULE(2, "the slot is modulo 16384");
+    EX_RULE_BEGIN(2, "the slot is modulo 16384");
     char key[8];
     for (unsigned i = 0; i < 70000; i++) {
         size_t n = (size_t)(i % 7) + 1;

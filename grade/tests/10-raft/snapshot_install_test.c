@@ -57,7 +57,7 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
     replica *r = ex_replica_at(dir, 3, "stale=1 a=old");
     size_t len;
     uint8_t *snap = ex_snapshot(10, "a=1 b=2 c=three", &len);
-    EX_RULE(8, "after the switch the replica is the new engine's, at the snapshot's index");
+    EX_RULE_BEGIN(8, "after the switch the replica is the new engine's, at the snapshot's index");
     int rc = restore(r, snap, len);
     EX_CHECK(rc == KV_OK, "a snapshot at index 10 installs over a replica at index 3 (got %s: "
              "%s)", kv_strerror(rc), kv_errmsg());
@@ -68,25 +68,25 @@ static void snapshot_install_a_newer_snapshot_replaces_the_engine(void)
     ex_replica_expect(r, "a", "1", "the restored engine holds every record of the snapshot");
     ex_replica_expect(r, "b", "2", "the restored engine holds every record of the snapshot");
     ex_replica_expect(r, "c", "three", "the restored engine holds every record of the snapshot");
-    EX_RULE(5, "every record of the snapshot is written");
+    EX_RULE_BEGIN(5, "every record of the snapshot is written");
     ex_replica_expect(r, "stale", "-", "the restored engine holds the snapshot's records and no "
                  "other: the old engine's keys went with it");
     EX_CHECK(ex_client_keys(r) == 3, "the restored engine holds the snapshot's 3 records and no "
              "other key (got %zu)", ex_client_keys(r));
-    EX_RULE(8, "the old engine closed and its directory cleared");
+    EX_RULE_BEGIN(8, "the old engine closed and its directory cleared");
     EX_CHECK(ex_files_in(harness_join(dir, "data-a")) == 0, "the engine a restore replaced is "
              "closed and its directory cleared (replica_dir_clear): %s holds %zu files",
              harness_join(dir, "data-a"), ex_files_in(harness_join(dir, "data-a")));
     ex_replica_close(r);
     r = ex_replica_open(dir);
-    EX_RULE(6, "the snapshot's index written into the new engine");
+    EX_RULE_BEGIN(6, "the snapshot's index written into the new engine");
     EX_CHECK(replica_applied(r) == 10, "after a reopen the replica is at the snapshot's index, "
              "10 (got %llu): the index is written into the new engine with its records, "
              "the last of them", (unsigned long long)replica_applied(r));
     ex_replica_expect(r, "a", "1", "after a reopen the live engine is the restored one");
     ex_replica_expect(r, "stale", "-", "after a reopen the live engine is the restored one");
     /* And a second restore switches back to the first directory. */
-    EX_RULE(8, "the next restore builds in the directory this one left");
+    EX_RULE_BEGIN(8, "the next restore builds in the directory this one left");
     free(snap);
     snap = ex_snapshot(20, "d=4", &len);
     rc = restore(r, snap, len);
@@ -129,7 +129,7 @@ static void snapshot_install_an_older_snapshot_changes_nothing(void)
 {
     const char *dir = snap_dir("r");
     replica *r = ex_replica_at(dir, 10, "a=mine n=10");
-    EX_RULE(2, "a snapshot at or below the applied index changes nothing");
+    EX_RULE_BEGIN(2, "a snapshot at or below the applied index changes nothing");
     size_t len;
     uint8_t *snap = ex_snapshot(5, "a=old", &len);
     int rc = restore(r, snap, len);
@@ -163,7 +163,7 @@ static void snapshot_install_a_damaged_snapshot_is_refused(void)
     replica *r = ex_replica_at(dir, 3, "mine=1");
     size_t len;
     uint8_t *snap = ex_snapshot(10, "a=1 b=2", &len);
-    EX_RULE(1, "snapshot_check first: a damaged snapshot refused, nothing changed");
+    EX_RULE_BEGIN(1, "snapshot_check first: a damaged snapshot refused, nothing changed");
     for (size_t at = 0; at < len; at++) {
         snap[at] ^= 0x20;
         ex_seed("snapshot", snap, len);
@@ -212,7 +212,7 @@ static void snapshot_install_every_record_of_a_large_snapshot(void)
 {
     const char *dir = snap_dir("r");
     replica *r = ex_replica_at(dir, 1, "x=1");
-    EX_RULE(5, "records in kv_writes of bounded records and bytes, every one written once");
+    EX_RULE_BEGIN(5, "records in kv_writes of bounded records and bytes, every one written once");
     /* 5,000 records, twenty of them values of 4 MiB: past a batch's
      * records (RESTORE_BATCH_OPS) and its bytes (RESTORE_BATCH_BYTES), and
      * the first 4,096 records more than one kv_write can hold
@@ -277,7 +277,7 @@ static void snapshot_install_records_are_written_in_batches(void)
      * journal. */
     const char *root = ex_sim_root();
     replica *r = ex_replica_at(harness_join(root, "r"), 1, "x=1");
-    EX_RULE(5, "records in kv_writes of at most RESTORE_BATCH_OPS records");
+    EX_RULE_BEGIN(5, "records in kv_writes of at most RESTORE_BATCH_OPS records");
     enum { N = 5000 };
     size_t len;
     uint8_t *p = ex_snapshot_keys(9, N, &len);
@@ -305,7 +305,7 @@ static void snapshot_install_an_io_error_leaves_the_old_engine(void)
      * (append, sync, truncate) failed in turn, once. */
     const char *dir = snap_dir("r");
     replica *r = ex_replica_at(dir, 3, "mine=1");
-    EX_RULE(7, "an error before the switch leaves the old engine live, the new one closed");
+    EX_RULE_BEGIN(7, "an error before the switch leaves the old engine live, the new one closed");
     enum { N = 5000 };
     size_t len;
     uint8_t *p = ex_snapshot_keys(9, N, &len);
@@ -362,7 +362,7 @@ static void snapshot_install_keeps_no_memory(void)
      * for its records (the batch) is freed when it returns, so the heap
      * in use stays about where it was. */
     replica *r = ex_replica_at(snap_dir("r"), 1, "x=1");
-    EX_RULE(8, "nothing the restore allocated is kept");
+    EX_RULE_BEGIN(8, "nothing the restore allocated is kept");
     enum { N = 16, V = 64 << 10 };
     size_t cap = SNAPSHOT_HEADER + (size_t)N * (16 + V) + 4;
     uint8_t *p = malloc(cap);
@@ -413,7 +413,7 @@ static void snapshot_install_clears_the_other_directory_first(void)
                  kv_put(db, REPLICA_APPLIED_KEY, REPLICA_APPLIED_KEY_LEN, at, 8) == KV_OK &&
                  kv_close(db) == KV_OK,
              "test setup: the leftovers written: %s", kv_errmsg());
-    EX_RULE(3, "the other directory cleared before the new engine is opened in it");
+    EX_RULE_BEGIN(3, "the other directory cleared before the new engine is opened in it");
     size_t len;
     uint8_t *snap = ex_snapshot(10, "a=1 b=2", &len);
     harness_context("replica_restore of a snapshot at index 10 (a, b) while %s, the other engine "
@@ -466,7 +466,8 @@ static void snapshot_install_a_value_as_large_as_a_batch_is_alone_in_it(void)
     at += 13;
     size_t len = ex_snapshot_seal(p, at, 40, SMALL + 2);
     replica *r = ex_replica_at(snap_dir("r"), 1, "x=1");
-    EX_RULE(5, "a batch written before the record that would take it past RESTORE_BATCH_BYTES");
+    EX_RULE_BEGIN(5, "a batch written before the record that would take it past "
+                  "RESTORE_BATCH_BYTES");
     int rc = restore(r, p, len);
     EX_CHECK(rc == KV_OK, "a snapshot whose record of a %u-byte value (KV_MAX_VALUE) follows "
              "%d records of %d bytes installs: the batch is written before a record that "
@@ -505,7 +506,7 @@ static void snapshot_install_the_live_engine_has_the_replica_options(void)
     int rc = restore(r, snap, len);
     EX_CHECK(rc == KV_OK, "test setup: a snapshot at 5 installs (got %s: %s)", kv_strerror(rc),
              kv_errmsg());
-    EX_RULE(4, "the new engine opened again with the replica's own options");
+    EX_RULE_BEGIN(4, "the new engine opened again with the replica's own options");
     size_t from = io_sim_position();
     rc = kv_put(replica_db(r), "b", 1, "2", 1);
     size_t to = io_sim_position();
@@ -570,7 +571,7 @@ static void snapshot_install_cut_at_each_step(int power)
     for (size_t at = from; at <= to; at++) {
         const char *state = ex_sim_cut(at, from, power, what, sizeof what);
         const char *sdir = harness_join(state, "r");
-        EX_RULE(7, "a crash at any step leaves an engine that opens, the old or the new");
+        EX_RULE_BEGIN(7, "a crash at any step leaves an engine that opens, the old or the new");
         replica *s = ex_replica_open(sdir);
         uint64_t applied = replica_applied(s);
         size_t keys = ex_client_keys(s);
@@ -582,11 +583,11 @@ static void snapshot_install_cut_at_each_step(int power)
         if (!was && !now) {
             int names_new = strncmp(ex_replica_live(sdir), fresh, 6) == 0;
             if (names_new && switched > 0 && switched <= loaded)
-                EX_RULE(7, "the switch is the commit point, only after the load");
+                EX_RULE_BEGIN(7, "the switch is the commit point, only after the load");
             else if (names_new)
-                EX_RULE(4, "the new engine durable before the switch names it");
+                EX_RULE_BEGIN(4, "the new engine durable before the switch names it");
             else
-                EX_RULE(7, "before the switch the old engine stays as it was");
+                EX_RULE_BEGIN(7, "before the switch the old engine stays as it was");
         }
         EX_CHECK(was || now, "%s after %zu of the restore's %zu file operations (the last: "
                  "%s), the replica reopens at index %llu with %zu client keys (mine %s), "
@@ -597,7 +598,8 @@ static void snapshot_install_cut_at_each_step(int power)
                  (unsigned long long)applied, keys, strcmp(mine, "-") == 0 ? "absent" : mine,
                  ex_replica_live(sdir), N, switched - from, loaded - from);
         if (was) {
-            EX_RULE(3, "the other directory cleared first: a crash left a half-built engine there");
+            EX_RULE_BEGIN(3, "the other directory cleared first: a crash left a half-built engine "
+                          "there");
             harness_context("replica_restore of a snapshot at 12 (s=1) after %s after %zu of a "
                             "restore's %zu file operations: the other directory may hold what "
                             "that restore built", power ? "a power cut" : "a kill", at - from,
