@@ -146,36 +146,72 @@ static int ex_rule_qualified(const char *msg)
     return strncmp(ex_rule_numbers(q, plural), " of ", 4) == 0;
 }
 
-/* msg with the rule it names in EX_RULE's words written first as "rule N
- * of NAME (what): ", NAME the running test's exercise (or the one
- * EX_RULE_OF names; `file`'s if no test runs), into out; 1 if it names
- * one so (or starts with a rule so written already), else 0 and out is
- * msg. */
+/* The exercise rule r is of: EX_RULE_OF's, else the running test's
+ * (`file`'s if no test runs). */
+static void ex_rule_exercise(const ex_named_rule *r, const char *file, char *name, size_t n)
+{
+    if (r->ex != NULL)
+        snprintf(name, n, "%.*s", (int)r->ex_len, r->ex);
+    else if (ex_exercise[0] != '\0')
+        snprintf(name, n, "%s", ex_exercise);
+    else
+        ex_file_exercise(file, name, n);
+}
+
+/* Appends to out[*at, n) "rule N of NAME (" (or "rules ... of NAME (")
+ * for r. */
+static void ex_rule_put_name(const ex_named_rule *r, const char *file, char *out, size_t n,
+                             size_t *at)
+{
+    char name[64];
+    ex_rule_exercise(r, file, name, sizeof name);
+    if (*at < n)
+        *at += (size_t)snprintf(out + *at, n - *at, "rule%s %.*s of %s (", r->plural ? "s" : "",
+                                (int)r->nums_len, r->nums, name);
+}
+
+/* Appends src to out[*at, n) with every rule it names in EX_RULE's words
+ * written where it stands as "rule N of NAME (". */
+static void ex_rule_name_all(const char *src, const char *file, char *out, size_t n, size_t *at)
+{
+    ex_named_rule r;
+    while (*at < n && ex_rule_find(src, &r)) {
+        *at += (size_t)snprintf(out + *at, n - *at, "%.*s", (int)(r.start - src), src);
+        ex_rule_put_name(&r, file, out, n, at);
+        src = r.what;
+    }
+    if (*at < n)
+        *at += (size_t)snprintf(out + *at, n - *at, "%s", src);
+}
+
+/* msg with every rule it names in EX_RULE's words (EX_RULE, EX_RULES,
+ * EX_RULE_OF) written "rule N of NAME (what)", NAME the running test's
+ * exercise (or the one EX_RULE_OF names), into out, and the first of them
+ * moved to the front: the rule the failure breaks (a helper handed a
+ * caller's words puts them before its own rule).  1 if msg names one so,
+ * or starts with a rule so written already; else 0, and out is msg. */
 static int ex_rule_qualify(const char *file, const char *msg, char *out, size_t n)
 {
     ex_named_rule r;
+    size_t at = 0;
+    out[0] = '\0';
     if (ex_rule_qualified(msg) || !ex_rule_find(msg, &r)) {
-        snprintf(out, n, "%s", msg);
+        ex_rule_name_all(msg, file, out, n, &at);
         return ex_rule_qualified(msg);
     }
-    char name[64];
-    if (r.ex != NULL)
-        snprintf(name, sizeof name, "%.*s", (int)r.ex_len, r.ex);
-    else if (ex_exercise[0] != '\0')
-        snprintf(name, sizeof name, "%s", ex_exercise);
-    else
-        ex_file_exercise(file, name, sizeof name);
     /* The rule's words end at "): ", and go first; the rest of the
      * message follows them.  Without that end, the rule is named where
      * it stands. */
     const char *close = strstr(r.what, "): ");
-    if (close == NULL)
-        snprintf(out, n, "%.*srule%s %.*s of %s (%s", (int)(r.start - msg), msg,
-                 r.plural ? "s" : "", (int)r.nums_len, r.nums, name, r.what);
-    else
-        snprintf(out, n, "rule%s %.*s of %s (%.*s%.*s%s", r.plural ? "s" : "", (int)r.nums_len,
-                 r.nums, name, (int)(close + 3 - r.what), r.what, (int)(r.start - msg), msg,
-                 close + 3);
+    if (close == NULL) {
+        ex_rule_name_all(msg, file, out, n, &at);
+        return 1;
+    }
+    ex_rule_put_name(&r, file, out, n, &at);
+    if (at < n)
+        at += (size_t)snprintf(out + at, n - at, "%.*s%.*s", (int)(close + 3 - r.what), r.what,
+                               (int)(r.start - msg), msg);
+    ex_rule_name_all(close + 3, file, out, n, &at);
     return 1;
 }
 

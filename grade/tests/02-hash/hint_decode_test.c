@@ -122,7 +122,7 @@ static void hint_refused(hint_bytes *h, uint64_t seg_bytes, size_t at, const cha
              "%s: kv_errmsg names the offset in the hint (got \"%s\")", rule, kv_errmsg());
     const char *after_path = strstr(kv_errmsg(), ".hint"); /* (its name has digits) */
     EX_CHECK(at == (size_t)-1 || (after_path != NULL && ex_names_number(after_path, at)),
-             EX_RULE(7, "*at, the offset of the entry that is wrong") "%s: kv_errmsg names the "
+             "%s: " EX_RULE(7, "*at, the offset of the entry that is wrong") "kv_errmsg names the "
              "offset in the file of the entry that is wrong, %zu (hint_validate's *at, from the "
              "entries' start, plus the %d-byte header), where that entry starts, not where "
              "reading it stopped (got \"%s\")", rule, at, (int)HINT_HEADER, kv_errmsg());

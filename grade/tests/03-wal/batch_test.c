@@ -97,7 +97,7 @@ static void refused(const uint8_t *bytes, size_t n, const char *rule)
     int rc = wal_batch_decode(p, p + n, collect, &g, NULL, &why);
     EX_CHECK(rc == -1, "%s: -1 (got %d)", rule, rc);
     EX_CHECK(why != NULL, "%s: *why says what is wrong", rule);
-    EX_CHECK(g.n == 0, EX_RULE(7, "all or nothing") "%s: fn is never called before the whole "
+    EX_CHECK(g.n == 0, "%s: " EX_RULE(7, "all or nothing") "fn is never called before the whole "
              "batch checked out (all or "
              "nothing: %d ops were handed out)", rule, g.n);
 }

@@ -66,10 +66,16 @@ static void commit_one_append_per_group(void)
                     "synced: one append of the marker and the 4 records, then one fsync");
     EX_CHECK(ex_owner_append_group(&o, w, 4) == KV_OK, "a group of 4 records: %s", kv_errmsg());
     const char *ev = ex_trace_events() + before;
-    EX_CHECK(strcmp(ev, "AS") == 0,
+    int appends = 0;
+    for (const char *e = ev; *e != '\0'; e++)
+        appends += *e == 'A';
+    EX_CHECK(appends == 1,
              EX_RULE(5, "one write per group") "a group of 4 records is appended with one write, "
-             "the marker and every record framed together, then the log is fsynced once "
-             "(events %s, want AS: A append, S fsync)", ev);
+             "the marker and every record framed together (events %s: %d appends, want one; A "
+             "append, S fsync)", ev, appends);
+    EX_CHECK(strcmp(ev, "AS") == 0,
+             EX_RULE(7, "the fsync after the append") "with sync, the log is fsynced once, after "
+             "the group's append and before KV_OK (events %s, want AS: A append, S fsync)", ev);
     ex_trace_uninstall();
     EX_CHECK(o.napplied == 5, "test setup: 5 records applied (got %d)", o.napplied);
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");

@@ -83,10 +83,10 @@ static void frame_check(uint64_t at, size_t len, int want_frags, const char *wha
     int frags;
     uint8_t *rec = frame_walk(buf, n, at, &got, &frags);
     EX_CHECK(got == len && (len == 0 || memcmp(rec, payload, len) == 0),
-             EX_RULE(2, "the fragments hold the record") "%s: the fragments' data, end to end, "
+             "%s: " EX_RULE(2, "the fragments hold the record") "the fragments' data, end to end, "
              "is the record", what);
     if (want_frags)
-        EX_CHECK(frags == want_frags, EX_RULE(2, "as much as fits in each block") "%s: %d "
+        EX_CHECK(frags == want_frags, "%s: " EX_RULE(2, "as much as fits in each block") "%d "
                  "fragments (got %d)", what, want_frags, frags);
     free(rec);
     free(payload);

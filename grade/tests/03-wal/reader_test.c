@@ -53,18 +53,18 @@ static void expect_record(wal_reader *r, const log_mem *l, int i, const char *wh
     harness_context("wal_reader_next, record %d (%zu bytes, ends at %llu): %s", i, l->len[i],
                     (unsigned long long)l->end[i], when);
     int rc = wal_reader_next(r);
-    EX_CHECK(rc == WAL_READ_RECORD, EX_RULE(1, "a whole record") "%s: record %d (%zu bytes) is "
+    EX_CHECK(rc == WAL_READ_RECORD, "%s: " EX_RULE(1, "a whole record") "record %d (%zu bytes) is "
              "read: WAL_READ_RECORD (got %d%s%s)",
              when, i, l->len[i], rc, rc == WAL_READ_DAMAGE ? ", damage: " : "",
              rc == WAL_READ_DAMAGE && r->why ? r->why : "");
     uint8_t *want = malloc(l->len[i] + 1);
     pattern(want, l->len[i], i);
     EX_CHECK(r->rec_len == l->len[i] && (l->len[i] == 0 || memcmp(r->rec, want, l->len[i]) == 0),
-             EX_RULE(1, "its fragments put together in order") "%s: record %d comes back whole: "
+             "%s: " EX_RULE(1, "its fragments put together in order") "record %d comes back whole: "
              "its fragments' data in order (%zu bytes, want %zu)",
              when, i, r->rec_len, l->len[i]);
     free(want);
-    EX_CHECK(r->rec_end == l->end[i], EX_RULE(1, "rec_end") "%s: rec_end is the byte after "
+    EX_CHECK(r->rec_end == l->end[i], "%s: " EX_RULE(1, "rec_end") "rec_end is the byte after "
              "record %d's last fragment "
              "(%llu, got %llu)", when, i, (unsigned long long)l->end[i],
              (unsigned long long)r->rec_end);

@@ -39,7 +39,7 @@ static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *wh
                "fragment's offset; nothing past the bytes given is read", n, at, what);
     size_t got = wal_resync_block(g, n, at);
     size_t want = slow_search(p, n, at);
-    EX_CHECK(got == want, EX_RULE(1, "the first valid fragment") "%s: the first valid fragment "
+    EX_CHECK(got == want, "%s: " EX_RULE(1, "the first valid fragment") "the first valid fragment "
              "starts at %zu (a byte-by-byte search "
              "finds it there), got %zu%s", what, want, got,
              got < want ? ": a candidate whose checksum does not match, or that does not fit "

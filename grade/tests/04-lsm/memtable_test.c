@@ -43,7 +43,7 @@ static int mt_check_order(memtable *m, const char *what)
     for (iter_seek_first(it); iter_valid(it); iter_next(it)) {
         ikey_parsed k;
         EX_CHECK(ikey_decode(it->key, it->key + it->key_len, &k),
-                 EX_RULE(3, "the entry's layout") "%s: entry %d's key is an internal key (user "
+                 "%s: " EX_RULE(3, "the entry's layout") "entry %d's key is an internal key (user "
                  "key, then the 8-byte trailer "
                  "seq << 8 | type): lay the entry out as memtable.h says", what, n);
         if (n > 0) {
@@ -52,12 +52,12 @@ static int mt_check_order(memtable *m, const char *what)
             int c = ikey_compare(prev, prev_len, it->key, it->key_len);
             EX_CHECK(c < 0 || ikey_user_compare(p.user_key, p.user_len, k.user_key,
                                                 k.user_len) != 0,
-                     EX_RULE(2, "the trailers, newer first") "%s: THE ORDER puts the newest "
+                     "%s: " EX_RULE(2, "the trailers, newer first") "THE ORDER puts the newest "
                      "version first: of two versions of one "
                      "user key (%zu bytes), seq %llu comes before seq %llu", what, k.user_len,
                      (unsigned long long)(p.seq > k.seq ? p.seq : k.seq),
                      (unsigned long long)(p.seq > k.seq ? k.seq : p.seq));
-            EX_CHECK(c < 0, EX_RULE(1, "user keys bytewise, a prefix first") "%s: entries come "
+            EX_CHECK(c < 0, "%s: " EX_RULE(1, "user keys bytewise, a prefix first") "entries come "
                      "in THE ORDER of internal_key.h: user keys "
                      "bytewise, a key before every longer key it is a prefix of (entry %d: "
                      "%zu-byte user key after a %zu-byte one)", what, n, k.user_len,

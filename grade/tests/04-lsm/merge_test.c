@@ -87,20 +87,20 @@ static void mm_expect(iter *m, int i, const char *how)
 {
     if (i < 0 || i >= nmodel) {
         EX_CHECK(!iter_valid(m) && iter_status(m) == KV_OK,
-                 EX_RULE(1, "a child no longer valid leaves the heap") "%s: past the %s end, "
+                 "%s: " EX_RULE(1, "a child no longer valid leaves the heap") "past the %s end, "
                  "the merge is not valid, status KV_OK (status %d)", how,
                  i < 0 ? "first" : "last", iter_status(m));
         return;
     }
     char v[16];
     int vl = snprintf(v, sizeof v, "%d", model[i].value);
-    EX_CHECK(iter_valid(m), EX_RULE(3, "next and prev") "%s: the merge is at merged entry %d of "
+    EX_CHECK(iter_valid(m), "%s: " EX_RULE(3, "next and prev") "the merge is at merged entry %d of "
              "%d (valid; status %d%s)",
              how, i, nmodel, iter_status(m),
              iter_status(m) == KV_ERR_INVALID ? ", as a stub leaves it" : "");
     EX_CHECK(m->key_len == model[i].klen && memcmp(m->key, model[i].key, m->key_len) == 0 &&
              m->value_len == (size_t)vl && memcmp(m->value, v, (size_t)vl) == 0,
-             EX_RULE(3, "the merged order") "%s: the merge shows merged entry %d of %d (source "
+             "%s: " EX_RULE(3, "the merged order") "the merge shows merged entry %d of %d (source "
              "%d's), in (internal key, source) "
              "order", how, i, nmodel, model[i].child);
 }

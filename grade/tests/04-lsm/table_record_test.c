@@ -125,7 +125,7 @@ static void tr_expect_bad(const uint8_t *rec, size_t got, uint64_t room, int exa
     const char *why;
     int rc = tr_decode(rec, got, room, exact, &r, &why, what);
     EX_CHECK(rc == TABLE_V1_REC_BAD && why != NULL && *why != '\0',
-             EX_RULE(8, "*why set on a refusal") "%s: TABLE_V1_REC_BAD, with *why saying what "
+             "%s: " EX_RULE(8, "*why set on a refusal") "TABLE_V1_REC_BAD, with *why saying what "
              "is wrong (got %d)", what, rc);
 }
 

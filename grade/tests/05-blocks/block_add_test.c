@@ -33,9 +33,9 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
                         i, lens[i], what);
         size_t start = b.len;
         int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
-        EX_CHECK(rc == KV_OK, EX_RULE(3, "an entry written") "%s: block_builder_add returns "
+        EX_CHECK(rc == KV_OK, "%s: " EX_RULE(3, "an entry written") "block_builder_add returns "
                  "KV_OK (entry %d: %d)", what, i, rc);
-        EX_CHECK(b.entries == (uint64_t)i + 1, EX_RULE(3, "an entry written") "%s: b->entries "
+        EX_CHECK(b.entries == (uint64_t)i + 1, "%s: " EX_RULE(3, "an entry written") "b->entries "
                  "counts the entries", what);
         size_t end = i + 1 < n ? offsets[i + 1] : entries_len;
         /* Its shared count, the entry's first varint, says which rule an
@@ -45,16 +45,16 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
             coding_get_varint32(b.buf + start, b.buf + b.len, &got_shared);
         coding_get_varint32(want + offsets[i], want + end, &want_shared);
         EX_CHECK(i % (int)interval != 0 || got_shared == 0,
-                 EX_RULE(1, "a restart point shares nothing") "%s: entry %d starts a restart "
+                 "%s: " EX_RULE(1, "a restart point shares nothing") "entry %d starts a restart "
                  "point (the first entry, then one every %u entries): its key is whole, "
                  "shared = 0 (got %u)", what, i, interval, got_shared);
         EX_CHECK(i % (int)interval == 0 || got_shared != 0 || want_shared == 0 ||
                      b.nrestarts == (size_t)(i / (int)interval) + 1,
-                 EX_RULE(1, "a restart point every `interval` entries") "%s: entry %d is no "
+                 "%s: " EX_RULE(1, "a restart point every `interval` entries") "entry %d is no "
                  "restart point (one every %u entries, counted from the last): it shares %u "
                  "bytes with the previous key (got shared = 0)", what, i, interval, want_shared);
         EX_CHECK(got_shared == want_shared,
-                 EX_RULES("2 and 4", "the bytes shared with the previous key, kept whole") "%s: "
+                 "%s: " EX_RULES("2 and 4", "the bytes shared with the previous key, kept whole") ""
                  "entry %d shares the %u leading bytes its key has in common with the previous "
                  "key, which the builder keeps whole (got shared = %u)", what, i, want_shared,
                  got_shared);
@@ -64,29 +64,29 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
         size_t upto = b.len < end ? b.len : end;
         EX_CHECK(upto <= offsets[i] ||
                      memcmp(b.buf + offsets[i], want + offsets[i], upto - offsets[i]) == 0,
-                 EX_RULE(3, "the entry's layout") "%s: entry %d is shared, unshared, value_len "
+                 "%s: " EX_RULE(3, "the entry's layout") "entry %d is shared, unshared, value_len "
                  "(varints), the key's unshared "
                  "bytes, the value; shared = 0 at a restart point, else every byte the key "
                  "has in common with the previous one (BB2)", what, i);
-        EX_CHECK(b.len == end, EX_RULE(3, "the entry's layout") "%s: after entry %d, b->len is "
+        EX_CHECK(b.len == end, "%s: " EX_RULE(3, "the entry's layout") "after entry %d, b->len is "
                  "the bytes the entries take so "
                  "far, where the next one starts: %zu (got %zu)", what, i, end, b.len);
-        EX_CHECK(b.nrestarts <= b.restarts_cap, EX_RULE(1, "the restart point noted") "%s: "
+        EX_CHECK(b.nrestarts <= b.restarts_cap, "%s: " EX_RULE(1, "the restart point noted") ""
                  "after entry %d, restarts[] has room for "
                  "its %zu restart points: restarts_cap (%zu) is what was allocated, and grows "
                  "before a restart point is added past it", what, i, b.nrestarts,
                  b.restarts_cap);
     }
     EX_CHECK(b.nrestarts == (size_t)nr,
-             EX_RULE(1, "a restart point every `interval` entries") "%s: a restart point every "
+             "%s: " EX_RULE(1, "a restart point every `interval` entries") "a restart point every "
              "%u entries, the first entry one (BB1): %d restart points "
              "for %d entries (got %zu)", what, interval, nr, n, b.nrestarts);
     for (int r = 0; r < nr; r++)
         EX_CHECK(b.restarts[r] == offsets[r * (int)interval],
-                 EX_RULE(1, "the restart point's offset noted") "%s: restart point %d is the "
+                 "%s: " EX_RULE(1, "the restart point's offset noted") "restart point %d is the "
                  "offset of entry %d, %u (got %u)", what, r,
                  r * (int)interval, offsets[r * (int)interval], b.restarts[r]);
-    EX_CHECK(b.len == entries_len, EX_RULE(3, "the entry's layout") "%s: the entries take %zu "
+    EX_CHECK(b.len == entries_len, "%s: " EX_RULE(3, "the entry's layout") "the entries take %zu "
              "bytes (got %zu)", what, entries_len,
              b.len);
     for (int i = 0; i < n; i++) {

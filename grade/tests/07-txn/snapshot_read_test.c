@@ -29,7 +29,7 @@ static void sr_expect(kv_txn *t, const char *k, const char *want, const char *ru
     }
     EX_CHECK(rc == KV_OK, "%s: kv_txn_get(%s) returns KV_OK, got %d (%s)", rule, k, rc,
              kv_errmsg());
-    EX_CHECK(v != NULL, EX_RULE(2, "a copy, never NULL") "%s: kv_txn_get(%s) answers KV_OK with "
+    EX_CHECK(v != NULL, "%s: " EX_RULE(2, "a copy, never NULL") "kv_txn_get(%s) answers KV_OK with "
              "*val pointing at a copy of the value, never NULL, even for an empty value", rule,
              k);
     char shown[64];
