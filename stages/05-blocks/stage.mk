@@ -20,7 +20,7 @@
 # module).
 PARTS_05-blocks := 05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 05-blocks/table_v2/entry \
                    05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
-                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
+                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine 04-lsm/full_speed \
                    04-lsm/values_in_place 04-lsm/logs 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools \
                    03-wal/wal 01-log/txn_values
 # lz4 (Debian's liblz4-dev: scripts/deps.sh installs it for `make`): every
