@@ -2,16 +2,15 @@
  * table_v2_parts.h: the parts of table format v2 that code beside it may
  * build on (the byte format is in table_v2_format.h): the tables' shared
  * context, a lookup's steps, stored blocks read and checked through the
- * block cache, block handles, the open (whose kept region may begin at an
- * index of the caller's), the iterator, the tools and the salvage over
- * the data blocks the caller names, and the builder, whose end may take
- * blocks of the caller's.  Format v2's own table.h functions are made of
- * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
- * here exists for another caller alone.
- * A format of tables built on this one (a later version of the file,
- * with an index of its own) includes this header only: struct table
- * stays private to table_v2_*.c, and what an open table shows of itself
- * is table_v2_kept.
+ * block cache, block handles, the open in two steps (the file's ends,
+ * then the region it keeps), the iterator, the tools and the salvage over
+ * the data blocks the caller names, and the builder with the steps of its
+ * end.  Format v2's own table.h functions are made of these same calls
+ * (table_v2/entry/ and table_v2/file_entry/), so nothing here exists for
+ * another caller alone.
+ * Code beside the format includes this header only: struct table stays
+ * private to table_v2_*.c, and what an open table shows of itself is
+ * table_v2_kept.
  *
  * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
  *   S1. Nothing here calls back: no function of format v2 calls through a
