@@ -14,7 +14,7 @@
 #                    file whole (open, iterate, the tools'), each a call or
 #                    two into it; what both are made of, the format's
 #                    parts, is declared in table_v2/table_v2_parts.h, the
-#                    one header a later format built on this one includes
+#                    one header code beside the format includes
 # and everything else of stage 04 unchanged (its engine, memtables,
 # iterators, logs, stats, tools and flat set; through it, stage 03's WAL
 # module).
