@@ -1,10 +1,11 @@
 /*
- * bg_rate.h: how fast the engine's background work may write new tables
- * (kv.h: kv_options.background_bytes_per_sec, kv_set_background_rate), an
- * interface.  The engine writes every table a flush or a merge makes
- * (lsm_out.c); as the file grows, it asks for the bytes that reached it
- * (bg_rate_ask), and waits there if it must: the wait is the engine's,
- * on its background thread, never inside a table builder.  Stage 04
+ * bg_rate.h: an interface: how fast the engine's background work may
+ * write new tables (kv.h: kv_options.background_bytes_per_sec,
+ * kv_set_background_rate).  The engine writes every table a flush or a
+ * merge makes (lsm_out.c); as the file grows, it asks for the bytes that
+ * reached it (bg_rate_ask), and waits there if it must: the wait is the
+ * engine's, on its background thread, never inside a table builder.
+ * Stage 04
  * implements it with full_speed/: every byte at once, and 0 (no limit)
  * the only rate it takes; another implementation may pace the bytes,
  * behind these same functions, and nothing in the engine changes.  A
