@@ -239,8 +239,8 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
  * is in it, and then *hash its bloom_hash if t has a filter (else 0). */
 int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint64_t *hash);
 /* The counters a lookup ends with, however far it got (found) and
- * however it ended (rc, *r); a lookup that got past the filter says its
- * entries were searched (r->searched). */
+ * however it ended (rc, *r); a lookup its filter did not rule out says
+ * its entries were searched (r->searched). */
 void table_v2_get_done(table *t, int found, int rc, table_get_result *r);
 /* The handle in the value of the index entry the iterator shows, checked
  * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */

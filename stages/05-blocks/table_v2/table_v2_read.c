@@ -149,12 +149,12 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_ge
 void table_v2_get_done(table *t, int found, int rc, table_get_result *r)
 {
     table_ctx *ctx = t->kept.ctx;
+    r->searched = !r->filter_said_no; /* in range, and the filter let it through */
     if (found == TABLE_V2_RULED_OUT) {
         if (r->filter_said_no)
             table_v2_count(&ctx->filter_negatives, 1);
         return;
     }
-    r->searched = 1;
     table_v2_count(&ctx->searches, 1);
     if (rc == KV_OK && r->state == IKEY_ABSENT && r->filter_asked)
         table_v2_count(&ctx->filter_misses, 1);
