@@ -582,11 +582,7 @@ def check_table_h_speaks_of_no_later_stage():
 # Circles found today that are being cut, each as the set of files in it,
 # with why it is allowed until then.  Delete an entry once its circle is
 # gone (the check says so).
-CIRCLES_BEING_CUT = [
-    # The member's changes and its cluster answers call each other; being
-    # cut apart.
-    {"stages/10-raft/member/member_change.c", "stages/10-raft/member/member_cluster.c"},
-]
+CIRCLES_BEING_CUT = []
 
 
 def strongly_connected(graph):
