@@ -64,8 +64,8 @@ else ifeq ($(FLAVOUR),cov)
   EXTRA_CFLAGS += --coverage
   LDLIBS += --coverage
   # A thread that writes the counts every 200 ms, so that a process
-  # killed by a test still counts (tests/cov_flush.c).
-  COV_FLUSH := tests/cov_flush.c
+  # killed by a test still counts (tests/coverage/cov_flush.c; not in tests/, whose files every test binary links).
+  COV_FLUSH := tests/coverage/cov_flush.c
   OPT := -O0 -g
 else ifeq ($(FLAVOUR),nohist)
   B := build/nohist

@@ -449,8 +449,9 @@ def test_background_rate_set_while_serving(tmp, servers):
             check(gauge(s) == 0, "%s: the gauge after 0: %r" % (s.stage, gauge(s)))
         else:
             check(refused is not None and "background-bytes-per-sec" in refused and
-                  "stage 09" in refused, "%s: a rate on a stage without the limiter: %r" %
-                  (s.stage, refused))
+                  ("stage " + s.stage) in refused and "stage 09" not in refused,
+                  "%s: a rate on a stage without the limiter (refused in the stage's own "
+                  "words): %r" % (s.stage, refused))
             check(config_get(c, "background-bytes-per-sec") == b"0", "%s: rate unchanged" % s.stage)
             check(config_get(c, "slowlog-max-len") == maxlen,
                   "%s: the other pair was applied" % s.stage)

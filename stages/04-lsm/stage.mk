@@ -17,8 +17,10 @@
 #                    admission, the background thread, flushes, the merge,
 #                    reads, iterators, snapshots, kv_stats and kv_inspect
 #                    (what it holds, described); and the interfaces it
-#                    reads its tables through (table_set.h, table_job.h)
-#                    and its values (value_store.h)
+#                    reads its tables through (table_set.h, table_job.h),
+#                    its values (value_store.h), and the pace its
+#                    background writes new tables at (bg_rate.h)
+#   full_speed/      stage 04's pace: none, every table written at once
 #   values_in_place/ stage 04's value store: every value in its entry
 #                    (stage 08 swaps it for its value log)
 #   logs/            the logs, their names and their replay at open
@@ -32,7 +34,7 @@
 # and stage 03's WAL module (03-wal/wal: the format, writer, reader, batch
 # payload, sync markers and group-commit queue), stage 01's txn_values/.
 PARTS_04-lsm := 04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/table_v1 \
-                04-lsm/table_v1/tools 04-lsm/engine 04-lsm/values_in_place 04-lsm/logs \
+                04-lsm/table_v1/tools 04-lsm/engine 04-lsm/full_speed 04-lsm/values_in_place 04-lsm/logs \
                 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools 03-wal/wal 01-log/txn_values
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
 FUZZ_04-lsm := table stats

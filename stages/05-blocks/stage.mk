@@ -14,13 +14,13 @@
 #                    file whole (open, iterate, the tools'), each a call or
 #                    two into it; what both are made of, the format's
 #                    parts, is declared in table_v2/table_v2_parts.h, the
-#                    one header a later format built on this one includes
+#                    one header code beside the format includes
 # and everything else of stage 04 unchanged (its engine, memtables,
 # iterators, logs, stats, tools and flat set; through it, stage 03's WAL
 # module).
 PARTS_05-blocks := 05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 05-blocks/table_v2/entry \
                    05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
-                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
+                   04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine 04-lsm/full_speed \
                    04-lsm/values_in_place 04-lsm/logs 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools \
                    03-wal/wal 01-log/txn_values
 # lz4 (Debian's liblz4-dev: scripts/deps.sh installs it for `make`): every

@@ -26,7 +26,7 @@ PARTS_06-leveled := 06-leveled/versions 06-leveled/compaction 06-leveled/manifes
                     06-leveled/level_set 06-leveled/level_set/tools \
                     05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 05-blocks/table_v2/entry \
                     05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
-                    04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
+                    04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine 04-lsm/full_speed \
                     04-lsm/values_in_place 04-lsm/logs 04-lsm/stats 04-lsm/tools 03-wal/wal 01-log/txn_values
 LIBS_06-leveled := $(LIBS_05-blocks)
 $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)

@@ -19,7 +19,7 @@ PARTS_08-vlog := 08-vlog/value_log 08-vlog/value_log/tools \
                  06-leveled/level_set 06-leveled/level_set/tools \
                  05-blocks/blocks 05-blocks/bloom 05-blocks/cache 05-blocks/table_v2 05-blocks/table_v2/entry \
                  05-blocks/table_v2/tools 05-blocks/table_v2/file_entry \
-                 04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine \
+                 04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm/engine 04-lsm/full_speed \
                  04-lsm/logs 04-lsm/stats 04-lsm/tools 03-wal/wal
 LIBS_08-vlog := $(LIBS_07-txn)
 $(B)/08-vlog/%: LDLIBS += $(LIBS_08-vlog)

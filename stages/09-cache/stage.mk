@@ -1,30 +1,31 @@
 # Stage 09: a read path that scales.  Stage 08's engine (transactions and
-# value log included), unchanged, with one part replaced: what stands in
-# front of a table's lookups and its builder.  Stage 05's table_v2/entry/
-# hands table.h's context, lookups and builder straight to format v2; this
-# stage keeps a record cache in the context, beside the block cache, one
-# budget (cache_bytes, record_cache_percent of it for records), answers a
-# get from it when it can, and paces the writes of new tables with a rate
-# limiter (docs/09-cache.md).  It builds on format v2 through one header,
-# stage 05's table_v2_parts.h, and nothing of stage 05 calls back into
-# it.  Its parts:
+# value log included), unchanged, with two parts replaced: what stands in
+# front of a table's lookups, and the pace of the background's writes.
+# Stage 05's table_v2/entry/ hands table.h's context, lookups and builder
+# straight to format v2; this stage keeps a record cache in the context,
+# beside the block cache, one budget (cache_bytes, record_cache_percent of
+# it for records), and answers a get from it when it can.  Stage 04's
+# full_speed/ writes every new table at once; this stage paces the writes
+# with a rate limiter, which the engine asks for each new table's bytes
+# (stage 04's bg_rate.h; docs/09-cache.md).  It builds on format v2
+# through one header, stage 05's table_v2_parts.h, and nothing of stage 05
+# calls back into it.  Its parts:
 #   table_context/     table.h's context: format v2's, inside a larger one
 #                      that owns the one budget (the record cache, its
-#                      doorkeeper), the rate limiter and whether new tables
-#                      are cut into partitions (record_ctx.h)
+#                      doorkeeper) and whether new tables are cut into
+#                      partitions (record_ctx.h); and table.h's builder,
+#                      of the version the context says
 #   record_lookup/     table.h's lookups: step 1 (the key's range) once,
 #                      the record cache, then the format's steps of the
 #                      file's version
-#   paced_build/       table.h's builder: the partitioned format's builder
-#                      with the rate limiter asked for each new table's
-#                      bytes
 #   record_cache/      the CLOCK (second chance) cache, sharded,
 #                      byte-budgeted; the record cache over it: per table,
 #                      the newest version of a key, answering lookups at or
 #                      above its sequence number only (record_cache.h);
 #                      when a lookup asks it at all (record_sampling.h)
 #   rate_limiter/      a token bucket for background writes, flushes first
-#                      (kv_options.background_bytes_per_sec)
+#                      (kv_options.background_bytes_per_sec), and stage
+#                      04's bg_rate.h over it, in place of 04-lsm/full_speed
 #   partitioned/       format v2's version 2: a table's index and filter
 #                      cut into partitions of about a block, read through
 #                      the block cache, found through a top-level index,
@@ -32,9 +33,9 @@
 #                      open, lookup, builder, tools and salvage; it stands
 #                      in for 05-blocks/table_v2/file_entry, and hands
 #                      version-1 tables to format v2's own steps
-# and stage 08's parts but 05-blocks/table_v2/entry and
-# 05-blocks/table_v2/file_entry.
-PARTS_09-cache := 09-cache/table_context 09-cache/record_lookup 09-cache/paced_build \
+# and stage 08's parts but 04-lsm/full_speed, 05-blocks/table_v2/entry
+# and 05-blocks/table_v2/file_entry.
+PARTS_09-cache := 09-cache/table_context 09-cache/record_lookup \
                   09-cache/record_cache 09-cache/rate_limiter 09-cache/partitioned \
                   08-vlog/value_log 08-vlog/value_log/tools \
                   07-txn/txn_versions \
@@ -52,7 +53,7 @@ $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 FUZZ_09-cache := table
 
 # Unit tests (build/09-cache/stagetest): the CLOCK cache, the record cache
-# and its rule, the rate limiter and the paced builder, tables of
+# and its rule, the rate limiter and the engine's writes it paces, tables of
 # partitions, and the record cache inside the engine (snapshots older than
 # a kept version, a seeded model of writes, transactions, snapshots,
 # flushes and compactions).

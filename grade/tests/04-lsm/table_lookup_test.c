@@ -311,7 +311,7 @@ static void table_lookup_damage_is_reported(void)
     tl_done();
 }
 
-/* The lines of table_ctx_stats, joined. */
+/* The kv_stats lines of table_ctx_describe, joined. */
 static void tl_line(void *ctx, const char *line)
 {
     char *out = ctx;
@@ -333,7 +333,7 @@ static void table_lookup_counts_gets_and_reads(void)
         free(r.value);
     }
     char text[1024] = "";
-    table_ctx_stats(tl_ctx, tl_line, text);
+    table_ctx_describe(tl_ctx, 0, tl_line, text);
     char want[128];
     snprintf(want, sizeof want, "session.table.gets: 3\nsession.table.reads_per_get: %.2f\n",
              reads / 3.0);

@@ -519,8 +519,8 @@ int kv_set_background_rate(kv_db *db, size_t bytes_per_sec)
     int rc = args_check_ptr("kv_set_background_rate", db, "db");
     if (rc == KV_OK && bytes_per_sec != 0)
         rc = kv_error(KV_ERR_INVALID, "kv_set_background_rate %zu: stage %s writes nothing in "
-                      "the background (a rate limiter paces flushes and compactions from "
-                      "stage 09 on)", bytes_per_sec, kv_stage());
+                      "the background; 0 (no limit) is the only rate it takes", bytes_per_sec,
+                      kv_stage());
     return rc;
 }
 

@@ -178,7 +178,7 @@ void lsm_bg_stop(kv_db *db)
 {
     if (!db->bg.running)
         return;
-    table_ctx_set_write_rate(db->tables.ctx, 0); /* the jobs left go at full speed */
+    bg_rate_set(db->tables.rate, 0); /* the jobs left go at full speed (bg_rate.h, B1) */
     pthread_mutex_lock(&db->write_lock);
     db->bg.stop = 1;
     pthread_cond_signal(&db->bg.work);

@@ -100,7 +100,8 @@ static int merge_output(merge_state *m, const uint8_t *ikey, size_t len)
             m->written += m->job->outputs[m->out.at].meta.file_bytes;
     }
     if (rc == KV_OK && m->out.b == NULL)
-        rc = lsm_out_begin(m->db->tables.set, m->db->tables.ctx, m->job, &m->out);
+        rc = lsm_out_begin(m->db->tables.set, m->db->tables.ctx, m->db->tables.rate, m->job,
+                           &m->out);
     return rc;
 }
 

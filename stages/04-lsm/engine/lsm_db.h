@@ -79,6 +79,7 @@
 #include <time.h>
 
 #include "batch.h"
+#include "bg_rate.h"
 #include "db_dir.h"
 #include "kv.h"
 #include "lsm_bg.h"
@@ -110,9 +111,11 @@ struct kv_snapshot {
     struct kv_snapshot *prev, *next;
 };
 
-/* The tables: what they share, the set, and its version a new view reads. */
+/* The tables: what they share, the pace new ones are written at, the set,
+ * and its version a new view reads. */
 typedef struct lsm_tables {
     table_ctx *ctx;             /* caches and counters the tables share */
+    bg_rate *rate;              /* how fast flushes and merges write (bg_rate.h) */
     table_set *set;             /* the table set (table_set.h) */
     table_set_version *current; /* write_lock: the tables a new view reads */
 } lsm_tables;

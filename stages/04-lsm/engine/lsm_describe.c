@@ -85,7 +85,8 @@ int kv_stats(kv_db *db, char **text)
     stats_wal(db, &s);
     if (db->room != NULL)
         lsm_room_stats(db->room, &s);
-    table_ctx_stats(db->tables.ctx, stats_text_line, &s);
+    table_ctx_describe(db->tables.ctx, 0, stats_text_line, &s);
+    bg_rate_stats(db->tables.rate, stats_text_line, &s);
     unsigned timed = LATENCY_CALLS | LATENCY_MASK(LATENCY_FLUSH) | LATENCY_MASK(LATENCY_COMPACT) |
                      LATENCY_MASK(LATENCY_STALL_MEMTABLE);
     if (db->count.stats.levels > 0) /* a brake on writers (lsm_admit.c) */

@@ -70,7 +70,7 @@ static int lsm_flush_write(kv_db *db, table_job *job, memtable *m, value_flush *
     if (rc == KV_OK && vf != NULL) /* entries as the value store says */
         rc = lsm_flush_values_iter(vf, &src);
     if (rc == KV_OK)
-        rc = lsm_out_begin(db->tables.set, db->tables.ctx, job, &w);
+        rc = lsm_out_begin(db->tables.set, db->tables.ctx, db->tables.rate, job, &w);
     if (rc != KV_OK) {
         iter_free(src);
         return rc;

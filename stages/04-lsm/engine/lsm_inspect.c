@@ -89,7 +89,7 @@ int kv_inspect(kv_db *db, unsigned flags, kv_line_fn line, void *ctx)
     if (rc == KV_OK)
         rc = value_store_describe(db->values.store, 1, line, ctx);
     if (rc == KV_OK)
-        table_ctx_describe(db->tables.ctx, line, ctx);
+        table_ctx_describe(db->tables.ctx, 1, line, ctx);
     lsm_view_unref(v);
     return rc;
 }

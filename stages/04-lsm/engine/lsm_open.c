@@ -45,6 +45,7 @@ static void lsm_db_free(kv_db *db)
         lsm_wal_free(db->logs.v[i]);
     free(db->logs.v);
     table_ctx_free(db->tables.ctx);
+    bg_rate_free(db->tables.rate);
     db_dir_close(&db->dir);
     pthread_cond_destroy(&db->bg.work);
     pthread_cond_destroy(&db->bg.done);
@@ -157,6 +158,8 @@ int kv_open(const char *dir, const kv_options *opt_in, kv_db **out)
     /* The tables' options are checked before the directory is touched. */
     rc = table_ctx_new(&opt, &db->tables.ctx);
     if (rc == KV_OK)
+        rc = bg_rate_new(&opt, &db->tables.rate);
+    if (rc == KV_OK)
         rc = db_dir_open(dir, &opt, KV_STAGE_NAME, table_set_format(), &db->dir);
     int has_jobs = 0;
     if (rc == KV_OK)
@@ -268,7 +271,7 @@ int kv_set_background_rate(kv_db *db, size_t bytes_per_sec)
 {
     if (db == NULL)
         return kv_error(KV_ERR_INVALID, "kv_set_background_rate: db is NULL");
-    return table_ctx_set_write_rate(db->tables.ctx, bytes_per_sec);
+    return bg_rate_set(db->tables.rate, bytes_per_sec);
 }
 
 int kv_compact(kv_db *db)

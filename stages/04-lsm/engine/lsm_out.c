@@ -9,7 +9,8 @@
 #include "error.h"
 #include "table_set.h"
 
-int lsm_out_begin(table_set *ts, table_ctx *tctx, table_job *job, lsm_out *w)
+int lsm_out_begin(table_set *ts, table_ctx *tctx, bg_rate *rate, table_job *job,
+                  lsm_out *w)
 {
     memset(w, 0, sizeof *w);
     table_output *o = NULL;
@@ -18,10 +19,18 @@ int lsm_out_begin(table_set *ts, table_ctx *tctx, table_job *job, lsm_out *w)
         return rc;
     w->job = job;
     w->at = (size_t)(o - job->outputs);
-    rc = table_builder_new(tctx, o->path, &w->b);
-    if (rc == KV_OK && job->kind == TABLE_JOB_FLUSH)
-        table_builder_mark_flush(w->b); /* writers wait for it (table.h) */
-    return rc;
+    w->rate = rate;
+    w->who = job->kind == TABLE_JOB_FLUSH ? BG_RATE_FLUSH : BG_RATE_MERGE;
+    return table_builder_new(tctx, o->path, &w->b);
+}
+
+/* Asks the pace for the bytes the file has grown by since the last ask. */
+static void lsm_out_pace(lsm_out *w, uint64_t written)
+{
+    if (written > w->asked) {
+        bg_rate_ask(w->rate, written - w->asked, w->who);
+        w->asked = written;
+    }
 }
 
 static int lsm_out_keep(uint8_t **dst, size_t *cap, const uint8_t *p, size_t n)
@@ -56,6 +65,8 @@ int lsm_out_add(lsm_out *w, const uint8_t *ikey, size_t klen, const uint8_t *val
     }
     if (rc == KV_OK && (rc = lsm_out_keep(&o->largest, &w->largest_cap, ikey, klen)) == KV_OK)
         o->largest_len = klen;
+    if (rc == KV_OK)
+        lsm_out_pace(w, table_builder_written(w->b));
     return rc;
 }
 
@@ -71,6 +82,8 @@ int lsm_out_finish(lsm_out *w)
     w->b = NULL;
     int rc = table_builder_finish(b, &o->meta); /* removes the file if it fails */
     o->finished = rc == KV_OK;
+    if (rc == KV_OK)
+        lsm_out_pace(w, o->meta.file_bytes);
     drop_rule_free(&w->rule);
     return rc;
 }

@@ -43,6 +43,7 @@
 #include "kv.h"
 #include "lsm_files.h"
 #include "table.h"
+#include "table_cost.h"
 #include "table_job.h"
 
 typedef struct table_set table_set;
@@ -133,17 +134,7 @@ static inline void table_get_cost_add(table_get_cost *c, const table_get_result 
 {
     c->reads += r->reads;
     c->searched += r->reads > 0;
-    c->kv.tables_in_range += r->in_range;
-    c->kv.tables_searched += r->in_range && !r->filter_said_no && !r->record_cached;
-    c->kv.bloom_checks += r->filter_asked;
-    c->kv.bloom_skips += r->filter_said_no;
-    c->kv.bloom_false_positives +=
-        r->filter_asked && !r->filter_said_no && r->state == IKEY_ABSENT;
-    c->kv.blocks_read += r->blocks_read;
-    c->kv.block_cache_hits += r->blocks_cached;
-    c->kv.reads += r->reads;
-    c->kv.bytes_read += r->bytes_read;
-    c->kv.record_cache_hits += r->record_cached;
+    table_cost_add(&c->kv, r);
 }
 
 /* Instead of table_get, for each table a lookup meets (kv_inspect_get, so

@@ -25,7 +25,7 @@
  *
  * Every table of one database shares a table_ctx: the options and the
  * counters all its tables report (positioned reads, bytes read), which
- * kv_stats prints through table_ctx_stats.  A format that caches blocks
+ * kv_stats prints through table_ctx_describe.  A format that caches blocks
  * would keep its cache there.
  *
  * Threads: a table_ctx, and an open table, may be used by any number of
@@ -63,18 +63,11 @@ typedef struct table_builder table_builder;
 int table_ctx_new(const kv_options *opt, table_ctx **out);
 /* REQUIRES: every table opened with it is closed.  NULL is a no-op. */
 void table_ctx_free(table_ctx *ctx);
-/* Emits the counters as "name: value" lines (for kv_stats). */
-void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
-/* The most bytes a second new tables may be written at (kv.h's
- * kv_set_background_rate), 0 for no limit.  Every format takes 0: that is
- * how the formats here write; they refuse any other rate, KV_ERR_INVALID
- * (a context that paces its writes takes it).  Any thread. */
-int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec);
-/* kv_inspect's lines about what the tables share in memory (docs/lab.md,
- * "kv_inspect lines"): none from the formats here, whose caches kv_stats
- * counts; a context that splits one budget among caches of its own says
- * what each holds ("cache"). */
-void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx);
+/* kv_stats's lines (inspect 0: the counters, as "name: value") or
+ * kv_inspect's (inspect 1: docs/lab.md, "kv_inspect lines") about what
+ * the tables share, each through line(line_ctx, text).  Format v1 has
+ * kv_stats lines only: what it shares is its counters. */
+void table_ctx_describe(table_ctx *ctx, int inspect, kv_line_fn line, void *line_ctx);
 
 /* ---- building ------------------------------------------------------------ */
 
@@ -88,13 +81,6 @@ typedef struct table_meta {
 /* Creates (or empties) the file at path and starts a table in it.
  * KV_OK, KV_ERR_IO (the file is removed), KV_ERR_NOMEM. */
 int table_builder_new(table_ctx *ctx, const char *path, table_builder **out);
-
-/* Says that writers wait for this table: it is a flush's, and a memtable
- * switch waits for the flush (a merge's or a tool's table is not marked).
- * A context that paces its writes (table_ctx_set_write_rate) serves the
- * bytes of a marked table before the others'; the formats here write
- * every table alike and ignore the mark.  REQUIRES: no entry added yet. */
-void table_builder_mark_flush(table_builder *b);
 
 /* Appends an entry.  For a tombstone (the key's type is IKEY_DELETE) the
  * value is not stored.  KV_ERR_INVALID if the key is not a well-formed
@@ -110,6 +96,10 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
  * or for a format that compresses, a bound from above. */
 uint64_t table_builder_entries(const table_builder *b);
 uint64_t table_builder_file_bytes(const table_builder *b);
+/* The bytes already in the file (the rest waits in the builder's memory):
+ * a caller that paces its writes asks for them as they grow, and, once
+ * table_builder_finish has said the file's size, for the rest. */
+uint64_t table_builder_written(const table_builder *b);
 
 /* Writes the rest of the table, syncs the file and closes it; fills *meta
  * (may be NULL).  Frees the builder whatever happens.  On failure the file
@@ -157,17 +147,16 @@ typedef struct table_get_result {
                                  its value where the value store keeps it
                                  (value_store.h); 0 in a format that has none */
     uint64_t seq;             /* IKEY_FOUND, IKEY_DELETED: the sequence number
-                                 of the version found (a cache of answers
-                                 needs it); 0 for IKEY_ABSENT */
+                                 of the version found; 0 for IKEY_ABSENT */
     /* What else it cost (kv.h's kv_cost); 0 where the format has no such part: */
     uint64_t bytes_read;      /* bytes those reads returned */
     unsigned char in_range;   /* the key was in the table's range: it was asked */
     unsigned char filter_asked, filter_said_no;  /* a filter in memory, and its
                                  answer "absent": then nothing was read */
+    unsigned char searched;   /* the table's entries were searched for the key
+                                 (its offsets, its index): in range, and
+                                 not ruled out before */
     unsigned blocks_read, blocks_cached;  /* blocks read, and found in a cache */
-    unsigned char record_cached;  /* the answer came from a cache of answers
-                                     kept above the table: nothing of the
-                                     table was asked */
 } table_get_result;
 
 /* The newest version of lk's user key at or below lk's sequence, in this

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "inspect_line.h"
+#include "table_cost.h"
 #include "table_inspect.h"
 
 const char *table_lines_result(ikey_lookup_state state)
@@ -74,7 +75,9 @@ int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line
         r->value = NULL;
         inspect_word(&l, "result", table_lines_result(r->state));
         inspect_u64(&l, "reads", r->reads);
-        if (r->record_cached) /* a layer over the tables answered */
+        kv_cost cost = {0};
+        table_cost_add(&cost, r);
+        if (cost.record_cache_hits) /* answered before its filter or entries */
             inspect_word(&l, "from", "record_cache");
         if (r->state == IKEY_FOUND)
             inspect_u64(&l, "vlen", r->value_len);

@@ -81,12 +81,6 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
     return table_writer_added(&b->w, ikey, ikey_len, k.type);
 }
 
-/* Format v1 writes every table alike (table.h). */
-void table_builder_mark_flush(table_builder *b)
-{
-    (void)b;
-}
-
 uint64_t table_builder_entries(const table_builder *b)
 {
     return b->w.entries;
@@ -96,6 +90,11 @@ uint64_t table_builder_file_bytes(const table_builder *b)
 {
     return table_writer_pos(&b->w) + 8 * b->w.entries + b->w.first_len + b->w.last_len +
            TABLE_V1_TAIL;
+}
+
+uint64_t table_builder_written(const table_builder *b)
+{
+    return b->w.written;
 }
 
 /* The offset array, the two keys, the tail. */

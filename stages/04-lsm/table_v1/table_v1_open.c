@@ -29,30 +29,17 @@ void table_ctx_free(table_ctx *ctx)
     free(ctx);
 }
 
-int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
-{
-    (void)ctx;
-    if (bytes_per_sec == 0) /* v1 writes at once */
-        return KV_OK;
-    return kv_error(KV_ERR_INVALID, "kv_set_background_rate %llu: stage %s writes its tables "
-                    "at full speed (a rate limiter paces them from stage 09 on)",
-                    (unsigned long long)bytes_per_sec, kv_stage());
-}
-
 static uint64_t table_count(atomic_uint_least64_t *c)
 {
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+/* Its counters, for kv_stats; nothing for kv_inspect (what the tables of
+ * this format share is those counters). */
+void table_ctx_describe(table_ctx *ctx, int inspect, kv_line_fn line, void *line_ctx)
 {
-    (void)ctx; /* format v1 keeps nothing but its tables' arrays */
-    (void)line;
-    (void)line_ctx;
-}
-
-void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
-{
+    if (inspect)
+        return;
     char text[128];
     uint64_t gets = table_count(&ctx->gets), get_reads = table_count(&ctx->get_reads);
     snprintf(text, sizeof text, "session.table.reads: %" PRIu64, table_count(&ctx->reads));

@@ -236,6 +236,7 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
         ikey_user_compare(ukey, ulen, t->largest, t->largest_len - IKEY_TRAILER_SIZE) > 0)
         return KV_OK;
     r->in_range = 1;
+    r->searched = 1;
     const uint8_t *target = ikey_lookup_ikey(lk, &ilen);
     table_v1_probe pr;
     table_v1_count count = {0};

@@ -241,7 +241,7 @@ static void threads_share_an_open_table(void)
     }
     CHECK_EQ(wrong, 0);
     tt_lines lines = {0};
-    table_ctx_stats(ctx, tt_collect, &lines);
+    table_ctx_describe(ctx, 0, tt_collect, &lines);
     CHECK(strstr(lines.text, "session.table.reads: ") != NULL);
     CHECK(strstr(lines.text, "session.table.reads_per_get: ") != NULL);
     tt_lines_clear(&lines);

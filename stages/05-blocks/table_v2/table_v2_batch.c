@@ -22,8 +22,10 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
     *pending = 0;
     if (!table_v2_in_range(t, lk, r, &hash))
         return KV_OK;
-    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r, p,
-                           pending);
+    table_v2_handle h = {0};
+    int found;
+    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    return table_v2_get_at(t, lk, rc, found, h, r, p, pending);
 }
 
 /* table.h's second step, the same for every version of the file and
@@ -33,7 +35,7 @@ int table_get_finish(table_pending *p, const io_read_req *done, const ikey_looku
 {
     table *t = p->t;
     *r = (table_get_result){.state = IKEY_ABSENT, .reads = 1 + p->first_reads, .in_range = 1,
-                            .filter_asked = p->filter_asked, .blocks_read = 1};
+                            .filter_asked = p->filter_asked, .searched = 1, .blocks_read = 1};
     table_v2_count(&t->kept.ctx->reads, 1);
     table_v2_handle h = {.offset = p->at, .size = p->size};
     int rc = io_read_req_error(done);

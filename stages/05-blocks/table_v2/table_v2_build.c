@@ -9,9 +9,9 @@
  * the block's last key and the next block's first, as short as can be,
  * and the block's handle.  Every user key's hash goes to the bloom
  * builder (4 bytes a key while building).  finish writes the filter, the
- * properties, the metaindex, the index and the footer, then syncs; a
- * builder that keeps no filter may store blocks of its own between
- * end_data and finish, and name one of them the index (table_v2_parts.h).
+ * properties, the metaindex, the index and the footer, then syncs, in
+ * steps that are parts of their own (table_v2_parts.h: end_data,
+ * store_meta, store, close).
  *
  * Stored blocks go to the file through stage 04's table_writer (a 256 KiB
  * buffer; a larger block is appended from its own memory).
@@ -45,6 +45,8 @@ struct table_v2_builder {
     uint64_t data_end;         /* and the index's contents are [index_at, +index_len) */
     const uint8_t *index_at;
     size_t index_len;
+    int meta_stored;           /* store_meta done: the metaindex is at metaindex */
+    table_v2_handle metaindex;
 };
 
 /* Grows a buffer of the builder to n bytes; a failure is sticky. */
@@ -222,64 +224,28 @@ int table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_l
     return rc;
 }
 
-/* The properties, built in the lz4 buffer (meta blocks are never
- * compressed). */
-static int table_v2_builder_props(table_v2_builder *b, table_v2_handle *h)
-{
-    const table_writer *w = &b->w;
-    if (w->failed != KV_OK)
-        return w->failed;
-    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
-                        w->first, w->last, w->first_len, w->last_len};
-    size_t n = table_v2_props_encode(NULL, &p);
-    if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
-        return b->w.failed;
-    table_v2_props_encode(b->packed, &p);
-    return table_v2_builder_put(b, b->packed, n, 0, h, NULL);
-}
-
-/* The filter and the properties, built in the lz4 buffer (meta blocks
- * are never compressed). */
-static int table_v2_builder_filter_props(table_v2_builder *b, table_v2_handle *filter,
-                                      table_v2_handle *props)
+/* The filter (if kept) and the properties, built in the lz4 buffer (meta
+ * blocks are never compressed), each stored with its handle written where
+ * the metaindex entry that names it takes it (*fend, *pend); *fend stays
+ * where it was without a filter. */
+static int table_v2_builder_filter_props(table_v2_builder *b, uint8_t **fend, uint8_t **pend)
 {
     if (b->filter) {
         size_t n = bloom_builder_bytes(&b->bloom);
         if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
             return b->w.failed;
         bloom_builder_finish(&b->bloom, b->packed);
-        if (table_v2_builder_put(b, b->packed, n, 0, filter, NULL) != KV_OK)
+        if (table_v2_builder_store(b, b->packed, n, NULL, fend) != KV_OK)
             return b->w.failed;
     }
-    return table_v2_builder_props(b, props);
-}
-
-/* The metaindex: the filter's entry (if any), then the properties'. */
-static int table_v2_builder_metaindex(table_v2_builder *b, table_v2_handle filter,
-                                   table_v2_handle props, table_v2_handle *out)
-{
-    block_builder meta;
-    block_builder_init(&meta, 1);
-    uint8_t hv[TABLE_V2_HANDLE_MAX];
-    const uint8_t *contents;
-    size_t len;
-    int rc = KV_OK;
-    if (b->filter)
-        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_FILTER,
-                               strlen(TABLE_V2_META_FILTER), hv,
-                               (size_t)(table_v2_handle_encode(hv, filter) - hv));
-    if (rc == KV_OK)
-        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_PROPS,
-                               strlen(TABLE_V2_META_PROPS), hv,
-                               (size_t)(table_v2_handle_encode(hv, props) - hv));
-    if (rc == KV_OK)
-        rc = block_builder_finish(&meta, &contents, &len);
-    if (rc != KV_OK)
-        table_writer_fail(&b->w, rc);
-    else
-        rc = table_v2_builder_put(b, contents, len, 0, out, NULL);
-    block_builder_free(&meta);
-    return rc;
+    const table_writer *w = &b->w;
+    table_v2_props p = {w->entries, w->deletes, b->blocks, b->raw_bytes,
+                        w->first, w->last, w->first_len, w->last_len};
+    size_t n = table_v2_props_encode(NULL, &p);
+    if (table_v2_builder_room(b, &b->packed, &b->packed_cap, n) != KV_OK)
+        return b->w.failed;
+    table_v2_props_encode(b->packed, &p);
+    return table_v2_builder_store(b, b->packed, n, NULL, pend);
 }
 
 /* Stores the last data block (a table has at least one entry). */
@@ -305,29 +271,6 @@ static void table_v2_builder_free(table_v2_builder *b)
     free(b);
 }
 
-/* Writes the footer, syncs and closes the file, fills meta (NULL for
- * none) and frees b; on failure b is left to the caller. */
-static int table_v2_builder_close(table_v2_builder *b, const table_v2_footer *f,
-                                  table_meta *meta)
-{
-    uint8_t footer[TABLE_V2_FOOTER];
-    table_v2_footer_encode(footer, f);
-    int rc = table_writer_check(&b->w);
-    if (rc == KV_OK)
-        rc = table_writer_write(&b->w, footer, sizeof footer);
-    if (rc == KV_OK)
-        rc = table_writer_finish(&b->w);
-    if (rc != KV_OK)
-        return rc;
-    if (meta != NULL) {
-        meta->file_bytes = b->w.written;
-        meta->entries = b->w.entries;
-        meta->deletes = b->w.deletes;
-    }
-    table_v2_builder_free(b);
-    return KV_OK;
-}
-
 int table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len)
 {
     int rc = KV_OK;
@@ -351,29 +294,81 @@ int table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t 
     return table_v2_builder_put(b, contents, len, 0, h, put);
 }
 
-/* The kept blocks after the data blocks (and whatever the caller stored
- * after them): the filter and the properties, the metaindex, then the
- * index (index NULL: the data blocks' own, stored last; else the block the
- * caller stored there), and the footer. */
-int table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index, table_meta *meta)
+/* The filter's entry (if any), then the properties'. */
+int table_v2_builder_store_meta(table_v2_builder *b)
 {
     const uint8_t *ix;
     size_t len;
+    uint8_t fv[TABLE_V2_HANDLE_MAX], *fend = fv, pv[TABLE_V2_HANDLE_MAX], *pend = pv;
     int rc = table_v2_builder_end_data(b, &ix, &len);
-    table_v2_footer f = {.version = b->version, .data_end = b->data_end};
-    table_v2_handle filter = {0}, props = {0};
-    if (rc == KV_OK && (table_v2_builder_filter_props(b, &filter, &props) != KV_OK ||
-                        table_v2_builder_metaindex(b, filter, props, &f.metaindex) != KV_OK))
+    if (rc == KV_OK && table_v2_builder_filter_props(b, &fend, &pend) != KV_OK)
         rc = b->w.failed;
-    if (rc == KV_OK && index != NULL)
-        f.index = *index;
-    else if (rc == KV_OK)
-        rc = table_v2_builder_store(b, ix, len, &f.index, NULL);
-    if (rc == KV_OK)
-        rc = table_v2_builder_close(b, &f, meta); /* frees b */
     if (rc != KV_OK)
-        table_v2_builder_abandon(b);
+        return rc;
+    block_builder meta;
+    block_builder_init(&meta, 1);
+    const uint8_t *contents;
+    if (fend != fv)
+        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_FILTER,
+                               strlen(TABLE_V2_META_FILTER), fv, (size_t)(fend - fv));
+    if (rc == KV_OK)
+        rc = block_builder_add(&meta, (const uint8_t *)TABLE_V2_META_PROPS,
+                               strlen(TABLE_V2_META_PROPS), pv, (size_t)(pend - pv));
+    if (rc == KV_OK)
+        rc = block_builder_finish(&meta, &contents, &len);
+    if (rc != KV_OK)
+        table_writer_fail(&b->w, rc);
+    else if ((rc = table_v2_builder_store(b, contents, len, &b->metaindex, NULL)) == KV_OK)
+        b->meta_stored = 1;
+    block_builder_free(&meta);
     return rc;
+}
+
+int table_v2_builder_close(table_v2_builder *b, const table_v2_handle *index, table_meta *meta)
+{
+    int rc = table_writer_check(&b->w);
+    if (rc == KV_OK && !b->meta_stored)
+        rc = table_writer_fail(&b->w, kv_error(KV_ERR_INVALID, "%s: closed before its meta "
+                                               "blocks were stored", b->w.path));
+    table_v2_footer f = {.version = b->version, .data_end = b->data_end, .index = *index,
+                         .metaindex = b->metaindex};
+    uint8_t footer[TABLE_V2_FOOTER];
+    table_v2_footer_encode(footer, &f);
+    if (rc == KV_OK)
+        rc = table_writer_write(&b->w, footer, sizeof footer);
+    if (rc == KV_OK)
+        rc = table_writer_finish(&b->w);
+    if (rc != KV_OK) {
+        table_v2_builder_abandon(b);
+        return rc;
+    }
+    if (meta != NULL) {
+        meta->file_bytes = b->w.written;
+        meta->entries = b->w.entries;
+        meta->deletes = b->w.deletes;
+    }
+    table_v2_builder_free(b);
+    return KV_OK;
+}
+
+/* Version 1's end: the kept blocks after the data blocks (the filter and
+ * the properties, the metaindex), then the data blocks' own index, last,
+ * then the footer. */
+int table_v2_builder_finish(table_v2_builder *b, table_meta *meta)
+{
+    const uint8_t *ix;
+    size_t len;
+    table_v2_handle index;
+    int rc = table_v2_builder_store_meta(b);
+    if (rc == KV_OK)
+        rc = table_v2_builder_end_data(b, &ix, &len);
+    if (rc == KV_OK)
+        rc = table_v2_builder_store(b, ix, len, &index, NULL);
+    if (rc != KV_OK) {
+        table_v2_builder_abandon(b);
+        return rc;
+    }
+    return table_v2_builder_close(b, &index, meta);
 }
 
 void table_v2_builder_abandon(table_v2_builder *b)

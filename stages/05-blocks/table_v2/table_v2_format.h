@@ -118,8 +118,8 @@ struct table {
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
  * table_v2_iter.c), which table_v2_file_entry.c calls; table_get and
  * table_get_start (table_v2_read.c, table_v2_batch.c), which
- * table_v2_entry.c calls: step 1 (table_v2_in_range), then
- * table_v2_get_at with steps 2 and 3 left to it (TABLE_V2_UNSEARCHED). */
+ * table_v2_entry.c calls: step 1 (table_v2_in_range), steps 2 and 3
+ * (table_v2_find_block), then table_v2_get_at. */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
 int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r);
@@ -238,19 +238,10 @@ int table_v2_block_decode(table *t, table_v2_handle h, const uint8_t *p, uint8_t
  * table_get_start take it: *r reset, the range checked (S3); 1 if the key
  * is in it, and then *hash its bloom_hash if t has a filter (else 0). */
 int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint64_t *hash);
-/* Steps 2 and 3 of a lookup of lk in a table of version 1 (the filter,
- * with hash the user key's bloom_hash; the index): *found says how far,
- * *h is the block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
- * filter_said_no are set.  REQUIRES: *r zeroed but its state
- * IKEY_ABSENT, the key in the table's range (S3).  KV_OK, or
- * KV_ERR_CORRUPT from the index.  table_v2_get_at takes them where the
- * caller's found is TABLE_V2_UNSEARCHED. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
-                        table_v2_handle *h, int *found);
-
 /* The counters a lookup ends with, however far it got (found) and
- * however it ended (rc, *r). */
-void table_v2_get_done(table *t, int found, int rc, const table_get_result *r);
+ * however it ended (rc, *r); a lookup its filter did not rule out says
+ * its entries were searched (r->searched). */
+void table_v2_get_done(table *t, int found, int rc, table_get_result *r);
 /* The handle in the value of the index entry the iterator shows, checked
  * to lie inside the data blocks.  KV_OK or KV_ERR_CORRUPT naming t. */
 int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h);

@@ -287,7 +287,7 @@ static const iter_ops table_v2_iter_ops = {
 };
 
 /* An iterator whose index is ref->b; ref is released with it. */
-static int table_v2_iter_new_over(table *t, table_v2_blockref *ref, iter **out)
+int table_v2_iter_over(table *t, table_v2_blockref *ref, iter **out)
 {
     *out = NULL;
     table_v2_iter *it = calloc(1, sizeof *it);
@@ -308,26 +308,9 @@ static int table_v2_iter_new_over(table *t, table_v2_blockref *ref, iter **out)
     return KV_OK;
 }
 
-/* An index that could not be had leaves the iterator failed with that
- * error (over the kept index block, which it never reads): table.h
- * makes only KV_ERR_NOMEM an error of table_iter_new. */
-int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out)
-{
-    *out = NULL;
-    if (rc == KV_OK)
-        return table_v2_iter_new_over(t, index, out);
-    if (rc == KV_ERR_NOMEM)
-        return rc;
-    int failed = rc;
-    table_v2_blockref kept = {.b = t->kept.index};
-    if ((rc = table_v2_iter_new_over(t, &kept, out)) == KV_OK)
-        iter_fail(*out, failed);
-    return rc;
-}
-
 /* Version 1's index is the kept one, whole: nothing to release. */
 int table_v2_iter_new(table *t, iter **out)
 {
     table_v2_blockref index = {.b = t->kept.index};
-    return table_v2_iter_over(t, KV_OK, &index, out);
+    return table_v2_iter_over(t, &index, out);
 }

@@ -188,16 +188,9 @@ static int table_v2_open_filter(table *t, int has_filter)
     return rc;
 }
 
-/* The region an open table keeps, [at, size - 48), read: the metaindex
- * decoded (*has_filter: whether it names a filter), the properties
- * checked and decoded (table_v2_kept), the footer's index made the kept
- * index; for version 1, the filter and one index entry per data block;
- * then the table counted in the context (kv_stats: table.open,
- * table.meta_bytes). */
-static int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at,
-                              int *has_filter)
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
 {
-    *has_filter = 0;
+    int has_filter = 0;
     t->kept.data_end = f->data_end;
     t->kept.meta_at = at;
     t->kept.index_h = f->index;
@@ -213,7 +206,7 @@ static int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at,
         block mb;
         const char *why = block_init(&mb, p, f->metaindex.size);
         if (why == NULL)
-            why = table_v2_metaindex_decode(&mb, &t->filter_h, has_filter, &t->props_h);
+            why = table_v2_metaindex_decode(&mb, &t->filter_h, &has_filter, &t->props_h);
         if (why != NULL)
             return table_v2_corrupt(t, f->metaindex.offset, "metaindex block", why);
     }
@@ -221,10 +214,10 @@ static int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at,
         rc = table_v2_open_props(t);
     if (rc == KV_OK)
         rc = table_v2_open_index(t);
-    /* Version 1 (at = D): the filter, and a restart point at every entry
-     * of the index: one per data block. */
-    if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION)
-        rc = table_v2_open_filter(t, *has_filter);
+    if (rc == KV_OK)
+        rc = table_v2_open_filter(t, has_filter);
+    /* Version 1's index: a restart point at every entry, one per data
+     * block. */
     if (rc == KV_OK && t->kept.version == TABLE_V2_VERSION &&
         t->kept.index.nrestarts != t->kept.data_blocks)
         rc = table_v2_corrupt(t, f->index.offset, "index block",
@@ -238,11 +231,8 @@ static int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at,
     return rc;
 }
 
-/* A table of path with its header and footer read and checked, its
- * version from 1 to max_version; nothing of its meta blocks read yet.  On
- * failure nothing is held. */
-static int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version,
-                              table **out, table_v2_footer *f)
+int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
+                       table_v2_footer *f)
 {
     *out = NULL;
     table *t = calloc(1, sizeof *t);
@@ -292,30 +282,17 @@ static int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_ver
     return KV_OK;
 }
 
-int table_v2_open_as(table_ctx *ctx, const char *path, uint32_t max_version,
-                     uint32_t index_first, table **out, table_v2_footer *f, int *has_filter)
+/* Version 1's meta region is [D, size - 48): the filter (if any), the
+ * properties, the metaindex and the index. */
+int table_v2_open(table_ctx *ctx, const char *path, table **out)
 {
-    *has_filter = 0;
-    int rc = table_v2_open_ends(ctx, path, max_version, out, f);
-    if (rc != KV_OK)
-        return rc;
-    /* Version 1's meta region is [D, size - 48): the filter (if any), the
-     * properties, the metaindex and the index.  A version whose builder
-     * was handed its index keeps from that index on. */
-    uint32_t v = (*out)->kept.version;
-    uint64_t at = v < 32 && (index_first >> v & 1u) ? f->index.offset : f->data_end;
-    if ((rc = table_v2_open_kept(*out, f, at, has_filter)) != KV_OK) {
+    table_v2_footer f;
+    int rc = table_v2_open_ends(ctx, path, TABLE_V2_VERSION, out, &f);
+    if (rc == KV_OK && (rc = table_v2_open_kept(*out, &f, f.data_end)) != KV_OK) {
         table_unref(*out);
         *out = NULL;
     }
     return rc;
-}
-
-int table_v2_open(table_ctx *ctx, const char *path, table **out)
-{
-    table_v2_footer f;
-    int has_filter;
-    return table_v2_open_as(ctx, path, TABLE_V2_VERSION, 0, out, &f, &has_filter);
 }
 
 void table_ref(table *t)

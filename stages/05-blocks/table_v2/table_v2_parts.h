@@ -2,16 +2,15 @@
  * table_v2_parts.h: the parts of table format v2 that code beside it may
  * build on (the byte format is in table_v2_format.h): the tables' shared
  * context, a lookup's steps, stored blocks read and checked through the
- * block cache, block handles, the open (whose kept region may begin at an
- * index of the caller's), the iterator, the tools and the salvage over
- * the data blocks the caller names, and the builder, whose end may take
- * blocks of the caller's.  Format v2's own table.h functions are made of
- * these same calls (table_v2/entry/ and table_v2/file_entry/), so nothing
- * here exists for another caller alone.
- * A format of tables built on this one (a later version of the file,
- * with an index of its own) includes this header only: struct table
- * stays private to table_v2_*.c, and what an open table shows of itself
- * is table_v2_kept.
+ * block cache, block handles, the open in two steps (the file's ends,
+ * then the region it keeps), the iterator, the tools and the salvage over
+ * the data blocks the caller names, and the builder with the steps of its
+ * end.  Format v2's own table.h functions are made of these same calls
+ * (table_v2/entry/ and table_v2/file_entry/), so nothing here exists for
+ * another caller alone.
+ * Code beside the format includes this header only: struct table stays
+ * private to table_v2_*.c, and what an open table shows of itself is
+ * table_v2_kept.
  *
  * Invariants (besides table.h's T1-T3 and table_v2_format.h's):
  *   S1. Nothing here calls back: no function of format v2 calls through a
@@ -151,28 +150,28 @@ void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx);
 enum {
     TABLE_V2_RULED_OUT,     /* outside the table's keys, or the filter said no */
     TABLE_V2_NO_BLOCK,      /* the index searched: every entry is below the key */
-    TABLE_V2_BLOCK,         /* the one data block that may hold it */
-    TABLE_V2_UNSEARCHED     /* steps 2 and 3 not taken: version 1's, taken by
-                               table_v2_get_at itself */
+    TABLE_V2_BLOCK          /* the one data block that may hold it */
 };
-/* Steps 2 to 5 of a lookup of lk, then the context's counters of the
- * lookup, however far it got and however it ended; returns the lookup's
- * rc.  Steps 2 and 3 are version 1's own (the filter and the index the
- * table keeps, hash the user key's bloom_hash) where found is
- * TABLE_V2_UNSEARCHED (rc then KV_OK); else the caller took them (a later
- * version's index), rc and found saying how they ended and h the data
- * block for TABLE_V2_BLOCK, with *r's in_range, filter_asked and
- * filter_said_no set.  Steps 4 and 5: the data block h read and searched
- * (table_get), or, with p not NULL, the first step of table_batch.h's
- * lookup (table_get_start): searched if it is in the block cache, else
- * left for the caller to read (*pending = 1, *p the read, the lookup
- * counted when table_get_finish ends it).  pending is NULL where p is.
- * (table_get_finish, the second step, is format v2's own for every
- * version: table_v2_batch.c.)
+/* Steps 2 and 3 of a lookup of lk as a table of version 1 takes them: its
+ * filter (hash the user key's bloom_hash), then its index, both kept in
+ * memory.  *found says how far they got, *h is the data block for
+ * TABLE_V2_BLOCK; *r's in_range, filter_asked and filter_said_no are set.
  * REQUIRES: *r zeroed but its state IKEY_ABSENT, the key in the table's
- * range (S3). */
-int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                    table_v2_handle h, table_get_result *r, table_pending *p, int *pending);
+ * range (S3).  KV_OK, or KV_ERR_CORRUPT from the index. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
+                        table_v2_handle *h, int *found);
+/* Steps 4 and 5 of a lookup of lk after steps 2 and 3 (rc and found say
+ * how they ended, h the data block for TABLE_V2_BLOCK, *r as they left
+ * it), then the context's counters of the lookup, however far it got and
+ * however it ended; returns the lookup's rc.  Steps 4 and 5: the data
+ * block h read and searched (table_get), or, with p not NULL, the first
+ * step of table_batch.h's lookup (table_get_start): searched if it is in
+ * the block cache, else left for the caller to read (*pending = 1, *p the
+ * read, the lookup counted when table_get_finish ends it).  pending is
+ * NULL where p is.  (table_get_finish, the second step, is format v2's
+ * own: table_v2_batch.c.) */
+int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                    table_get_result *r, table_pending *p, int *pending);
 
 /* ---- stored blocks (table_v2_block.c) ----------------------------------------- */
 
@@ -205,32 +204,31 @@ const uint8_t *table_v2_handle_read(const uint8_t *p, const uint8_t *limit, uint
 
 /* ---- opening, in steps (table_v2_open.c) --------------------------------------- */
 
-/* A table of path opened: its header and footer read and checked (*f the
+/* A table of path with its header and footer read and checked (*f the
  * footer), its version from 1 to max_version the header's (another is
- * refused as max_version would be); then the region an open table keeps,
- * [at, size - 48), read in one piece and each block in it checked: the
- * metaindex decoded (*has_filter: whether it names a filter), the
- * properties (the kept keys and counts, table_v2_kept), and the block the
- * footer names as the index made table_v2_kept's index; for version 1,
- * the filter read and checked (table_v2_kept's filter) and the index's
- * one entry per data block.
- * at is D for version 1, whose index is the data blocks' own, stored
- * last; for a version v in the mask index_first (bit v), a file whose
- * builder was handed its index at finish (table_v2_builder_finish), at
- * is that index's offset: it was stored just before the kept blocks.
- * The table is then counted in the context (kv_stats: table.open,
- * table.meta_bytes); table_unref frees it (and takes it off the counts).
- * On failure nothing is held and *out is NULL. */
-int table_v2_open_as(table_ctx *ctx, const char *path, uint32_t max_version,
-                     uint32_t index_first, table **out, table_v2_footer *f, int *has_filter);
+ * refused as max_version would be); nothing of its meta blocks read yet.
+ * One reference, the caller's.  On failure nothing is held and *out is
+ * NULL. */
+int table_v2_open_ends(table_ctx *ctx, const char *path, uint32_t max_version, table **out,
+                       table_v2_footer *f);
+/* The rest of the open of t (f its footer): the region an open table
+ * keeps, [at, size - 48), read in one piece and each block in it
+ * checked: the metaindex decoded, the properties (the kept keys and
+ * counts, table_v2_kept), the block the footer names as the index made
+ * table_v2_kept's index, and the filter the metaindex names, if any,
+ * read and checked (table_v2_kept's filter); for version 1, at is D (its
+ * kept blocks follow the data blocks) and its index has one entry per
+ * data block.  The table is then counted in the context (kv_stats:
+ * table.open, table.meta_bytes); table_unref frees it (and takes it off
+ * the counts).  On failure the caller unrefs t. */
+int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at);
 
 /* ---- walking and the tools (table_v2_iter.c, tools/) ---------------------------- */
 
 /* An iterator over the data blocks the block index->b names (one entry
- * per data block, as version 1's index: released with the iterator); or,
- * where rc (the caller's getting of that index) is not KV_OK, an iterator
- * failed with rc (table.h: only KV_ERR_NOMEM is returned). */
-int table_v2_iter_over(table *t, int rc, table_v2_blockref *index, iter **out);
+ * per data block, as version 1's index: released with the iterator).
+ * KV_OK or KV_ERR_NOMEM. */
+int table_v2_iter_over(table *t, table_v2_blockref *index, iter **out);
 /* What table_v2_tool does: kv check, kv dump (table.h) or kv_inspect's
  * parts (table_inspect.h's table_inspect_parts). */
 enum { TABLE_V2_CHECK, TABLE_V2_DUMP, TABLE_V2_PARTS };
@@ -256,25 +254,27 @@ int table_v2_salvage_named(const char *path, const table_v2_handle *named, size_
  * for a file whose header (and footer) says version (format v2's own:
  * TABLE_V2_VERSION), keeping a filter of the whole table if filter is 1
  * and the context has filters, _add saying how far the builder is after
- * it (*p, table_v2_progress).  Between the last _add and _finish, a
- * builder may store blocks of its own:
+ * it (*p, table_v2_progress).  _finish is version 1's end, made of these
+ * steps, in this order:
  *   _end_data   stores the last data block: the data blocks end here (D,
  *               the footer's); *index is their index's contents (one
  *               entry per data block), valid until the builder is freed;
+ *   _store_meta stores the filter (if kept) and the properties, then a
+ *               metaindex naming them;
  *   _store      stores contents as one block, not compressed, at the end
  *               of the file: *h (NULL for none) says where, and, put
  *               not NULL, the handle is written at *put (room for
  *               TABLE_V2_HANDLE_MAX bytes) and *put moved past it: the
- *               value of an entry that names the block, as the builder
- *               writes its own index's.
- * _finish ends the data blocks (if _end_data has not), then stores the
- * kept blocks: the filter (if kept), the properties, a metaindex naming
- * them, and the index: with index NULL the data blocks' own (version 1),
- * else none, the footer naming the block the caller stored at *index;
- * then it writes the footer, syncs and closes the file, fills meta (NULL
- * for none) and frees the builder, whatever happens (a file it did not
- * finish is removed).  A failure of any step is sticky: every step after
- * it returns it, and the caller abandons (or finishes) the builder. */
+ *               value of an entry that names the block (the metaindex's
+ *               entries name the filter and the properties so);
+ *               version 1 stores its data blocks' index so, last;
+ *   _close      writes the footer, naming the block at *index as the
+ *               index and the metaindex _store_meta stored, syncs and
+ *               closes the file, fills meta (NULL for none) and frees
+ *               the builder, whatever happens (a file it did not finish
+ *               is removed).
+ * A failure of any step is sticky: every step after it returns it, and
+ * the caller abandons (or closes) the builder. */
 typedef struct table_v2_builder table_v2_builder;
 int  table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int filter,
                           table_v2_builder **out);
@@ -288,11 +288,13 @@ typedef struct table_v2_progress {
 } table_v2_progress;
 int  table_v2_builder_add(table_v2_builder *b, const uint8_t *ikey, size_t ikey_len,
                           const uint8_t *value, size_t value_len, table_v2_progress *p);
+int  table_v2_builder_finish(table_v2_builder *b, table_meta *meta);
 int  table_v2_builder_end_data(table_v2_builder *b, const uint8_t **index, size_t *len);
+int  table_v2_builder_store_meta(table_v2_builder *b);
 int  table_v2_builder_store(table_v2_builder *b, const uint8_t *contents, size_t len,
                             table_v2_handle *h, uint8_t **put);
-int  table_v2_builder_finish(table_v2_builder *b, const table_v2_handle *index,
-                             table_meta *meta);
+int  table_v2_builder_close(table_v2_builder *b, const table_v2_handle *index,
+                            table_meta *meta);
 void table_v2_builder_abandon(table_v2_builder *b);
 
 #endif

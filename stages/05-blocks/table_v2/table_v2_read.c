@@ -146,9 +146,10 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_ge
 
 /* The filter's "absent" (found RULED_OUT in the table's range) and the
  * index's searches are counted here, for every version alike. */
-void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
+void table_v2_get_done(table *t, int found, int rc, table_get_result *r)
 {
     table_ctx *ctx = t->kept.ctx;
+    r->searched = !r->filter_said_no; /* in range, and the filter let it through */
     if (found == TABLE_V2_RULED_OUT) {
         if (r->filter_said_no)
             table_v2_count(&ctx->filter_negatives, 1);
@@ -160,13 +161,11 @@ void table_v2_get_done(table *t, int found, int rc, const table_get_result *r)
     table_v2_count(&ctx->get_reads, r->reads);
 }
 
-int table_v2_get_at(table *t, const ikey_lookup *lk, uint64_t hash, int rc, int found,
-                    table_v2_handle h, table_get_result *r, table_pending *p, int *pending)
+int table_v2_get_at(table *t, const ikey_lookup *lk, int rc, int found, table_v2_handle h,
+                    table_get_result *r, table_pending *p, int *pending)
 {
     if (p != NULL)
         *pending = 0;
-    if (found == TABLE_V2_UNSEARCHED)
-        rc = table_v2_find_block(t, lk, hash, r, &h, &found);
     if (rc == KV_OK && found == TABLE_V2_BLOCK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
@@ -197,6 +196,8 @@ int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
     uint64_t hash;
     if (!table_v2_in_range(t, lk, r, &hash))
         return KV_OK;
-    return table_v2_get_at(t, lk, hash, KV_OK, TABLE_V2_UNSEARCHED, (table_v2_handle){0}, r,
-                           NULL, NULL);
+    table_v2_handle h = {0};
+    int found;
+    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    return table_v2_get_at(t, lk, rc, found, h, r, NULL, NULL);
 }

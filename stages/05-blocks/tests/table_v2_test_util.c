@@ -86,7 +86,7 @@ uint8_t *tv_block_contents(const tv_file *f, size_t i)
 double tv_stat(table_ctx *ctx, const char *name)
 {
     tt_lines l = {0};
-    table_ctx_stats(ctx, tt_collect, &l);
+    table_ctx_describe(ctx, 0, tt_collect, &l);
     char want[64];
     snprintf(want, sizeof want, "%s: ", name);
     const char *p = strstr(l.text, want);

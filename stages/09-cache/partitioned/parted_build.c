@@ -11,8 +11,9 @@
  * about block_bytes, each after a data block's entry; each partition's
  * filter is built from the hashes of its data blocks; the partitions are
  * stored from D, then the top level (at P); format v2's builder ends the
- * file with the properties, the metaindex and the footer, naming the top
- * level as the index.  Unless kv_options.table_partitions is
+ * file with the properties and the metaindex (table_v2_builder_store_meta)
+ * and the footer, naming the top level as the index
+ * (table_v2_builder_close).  Unless kv_options.table_partitions is
  * KV_PARTITIONS it writes version 1 instead: format v2's builder does it
  * all.
  */
@@ -236,7 +237,7 @@ static void parted_builder_free(parted_builder *b)
 int parted_builder_finish(parted_builder *b, table_meta *meta)
 {
     if (b->whole) {
-        int rc = table_v2_builder_finish(b->v2, NULL, meta); /* frees b->v2 */
+        int rc = table_v2_builder_finish(b->v2, meta); /* frees b->v2 */
         parted_builder_free(b);
         return rc;
     }
@@ -261,7 +262,9 @@ int parted_builder_finish(parted_builder *b, table_meta *meta)
         bloom_builder_destroy(&w.bloom);
     free(w.buf);
     if (rc == KV_OK)
-        rc = table_v2_builder_finish(b->v2, &top, meta); /* frees b->v2 */
+        rc = table_v2_builder_store_meta(b->v2);
+    if (rc == KV_OK)
+        rc = table_v2_builder_close(b->v2, &top, meta); /* frees b->v2 */
     else
         table_v2_builder_abandon(b->v2);
     parted_builder_free(b);

@@ -17,14 +17,17 @@
 
 int table_open(table_ctx *ctx, const char *path, table **out)
 {
-    /* Version 2's kept region begins at its top level (P), the index its
-     * builder stored and named at finish. */
     table_v2_footer f;
-    int has_filter;
-    int rc = table_v2_open_as(ctx, path, PARTED_VERSION, 1u << PARTED_VERSION, out, &f,
-                              &has_filter);
-    if (rc == KV_OK && table_v2_kept_of(*out)->version == PARTED_VERSION &&
-        (rc = parted_open_meta(*out, &f, has_filter)) != KV_OK) {
+    int rc = table_v2_open_ends(ctx, path, PARTED_VERSION, out, &f);
+    if (rc != KV_OK)
+        return rc;
+    /* Version 2's kept region begins at its top level (P), the index its
+     * builder stored before the meta blocks; version 1's at D. */
+    int parted = table_v2_kept_of(*out)->version == PARTED_VERSION;
+    rc = table_v2_open_kept(*out, &f, parted ? f.index.offset : f.data_end);
+    if (rc == KV_OK && parted)
+        rc = parted_open_meta(*out, &f);
+    if (rc != KV_OK) {
         table_unref(*out);
         *out = NULL;
     }
@@ -39,7 +42,16 @@ int table_iter_new(table *t, iter **out)
 {
     table_v2_blockref index;
     int rc = parted_join_index(t, &index);
-    return table_v2_iter_over(t, rc, &index, out);
+    if (rc == KV_OK || rc == KV_ERR_NOMEM)
+        return rc == KV_OK ? table_v2_iter_over(t, &index, out) : rc;
+    /* An index that could not be had: an iterator failed with its error
+     * (over the kept top level, which it never reads), as table.h has
+     * only KV_ERR_NOMEM an error of table_iter_new. */
+    table_v2_blockref top = {.b = table_v2_kept_of(t)->index};
+    int failed = rc;
+    if ((rc = table_v2_iter_over(t, &top, out)) == KV_OK)
+        iter_fail(*out, failed);
+    return rc;
 }
 
 /* Version 1's filter is the one its table keeps (table_v2_kept). */

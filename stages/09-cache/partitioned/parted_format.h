@@ -77,27 +77,28 @@
 int parted_top_entry(table *t, const table_v2_kept *k, const block_iter *top,
                      table_v2_handle *index, table_v2_handle *filter, int *has_filter);
 
-/* Version 2's meta, after table_v2_open_as has read and checked [P,
- * size - 48) (f the footer, has_filter whether the metaindex names a
- * whole filter, which it must not): the top level walked (P1). */
-int parted_open_meta(table *t, const table_v2_footer *f, int has_filter);
+/* Version 2's meta, after table_v2_open_kept has read and checked [P,
+ * size - 48) (f the footer): no whole filter named (table_v2_kept's
+ * filter), and the top level walked (P1). */
+int parted_open_meta(table *t, const table_v2_footer *f);
 
 /* Steps 2 and 3 of a lookup in a version-2 table (the top level, a filter
  * partition, an index partition), as format v2 takes them for version 1
- * (table_v2_get_at), and with table_v2_get_at's contract: k is t's kept,
- * hash the user key's bloom_hash, the key in t's range. */
+ * (table_v2_find_block), and with its contract: k is t's kept, hash the
+ * user key's bloom_hash, the key in t's range. */
 int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
                       table_get_result *r, table_v2_handle *h, int *found);
 
 /* Steps 2 and 3 of a lookup as the file's version has them: version 2's
- * here; version 1's left to format v2 (*found TABLE_V2_UNSEARCHED, which
- * table_v2_get_at takes). */
+ * here, version 1's format v2's own.  table_v2_get_at takes it from
+ * there. */
 static inline int parted_find(table *t, const table_v2_kept *k, const ikey_lookup *lk,
                               uint64_t hash, table_get_result *r, table_v2_handle *h,
                               int *found)
 {
-    *found = TABLE_V2_UNSEARCHED;
-    return k->version == PARTED_VERSION ? parted_find_block(t, k, lk, hash, r, h, found) : KV_OK;
+    if (k->version == PARTED_VERSION)
+        return parted_find_block(t, k, lk, hash, r, h, found);
+    return table_v2_find_block(t, lk, hash, r, h, found);
 }
 
 /* Every index partition of t joined into one block, ref->b (released by

@@ -79,9 +79,9 @@ static int parted_walk_top(table *t)
     return rc;
 }
 
-int parted_open_meta(table *t, const table_v2_footer *f, int has_filter)
+int parted_open_meta(table *t, const table_v2_footer *f)
 {
-    if (has_filter)
+    if (table_v2_kept_of(t)->filter != NULL)
         return parted_corrupt(t, f->metaindex.offset, "the metaindex names a whole filter, "
                               "which a table of partitions has not");
     return parted_walk_top(t);

@@ -13,7 +13,7 @@
  * they are there.
  *
  * Priorities: flushes ask at RL_HIGH, compactions at RL_LOW
- * (paced_build.c): while a high request waits, a low one takes no token,
+ * (limited_rate.c): while a high request waits, a low one takes no token,
  * whatever it has waited already, so the flush that a memtable switch
  * (and the writers behind it) waits for is not paced behind a merge's
  * bytes.

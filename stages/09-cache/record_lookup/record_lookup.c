@@ -22,8 +22,8 @@
  *
  * The format's lookup: steps 2 and 3 of the file's version (version 2:
  * parted_find_block, through its partitions; version 1: format v2's own,
- * the filter and the index it keeps, taken inside table_v2_get_at), then
- * the data block (table_v2_get_at).
+ * table_v2_find_block, the filter and the index it keeps), then the data
+ * block (table_v2_get_at).
  *
  * kv_multi_get's two-step lookups (table_batch.h) take step 2's answers
  * and otherwise go to the format as they are (table_v2_get_at, handed
@@ -51,8 +51,10 @@ static int record_lookup_cached(record_ctx *x, const table_v2_kept *k, const ike
     int rc = record_cache_get(x->records, k->id, ukey, ulen, ikey_seq(target, tlen), &rec, hit);
     if (rc != KV_OK || !*hit)
         return rc;
+    /* Asked (in range), but neither its filter nor its entries: kv_cost's
+     * record_cache_hits (table_cost.h). */
     *r = (table_get_result){.state = rec.deleted ? IKEY_DELETED : IKEY_FOUND, .seq = rec.seq,
-                            .in_range = 1, .record_cached = 1};
+                            .in_range = 1};
     if (rec.deleted) {
         free(rec.value);
     } else {
@@ -72,7 +74,7 @@ static int record_format_get(table *t, const table_v2_kept *k, const ikey_lookup
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_at(t, lk, h, rc, found, block, r, NULL, NULL);
+    return table_v2_get_at(t, lk, rc, found, block, r, NULL, NULL);
 }
 
 /* Adds what a second lookup cost to the first's. */
@@ -162,5 +164,5 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     table_v2_handle block = {0};
     int found;
     int rc = parted_find(t, k, lk, h, r, &block, &found);
-    return table_v2_get_at(t, lk, h, rc, found, block, r, p, pending);
+    return table_v2_get_at(t, lk, rc, found, block, r, p, pending);
 }

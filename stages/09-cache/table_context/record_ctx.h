@@ -3,17 +3,16 @@
  * this stage: format v2's context (struct table_ctx, table_v2_parts.h)
  * as the first member of a larger one that adds what the tables share
  * per database on top of it: one budget split between the record cache
- * and the block cache, the rate limiter, and whether new tables are cut
- * into partitions.  table_context.c makes, frees and reports it;
- * record_lookup/ answers lookups with its record cache; paced_build/
- * asks its limiter for the bytes of each new table.
+ * and the block cache, and whether new tables are cut into partitions.
+ * table_context.c makes, frees and reports it; record_lookup/ answers
+ * lookups with its record cache; table_builder.c writes new tables of
+ * the version it says.
  *
  * Invariants:
  *   - v2 is the first member, so a table's t->ctx (and any table_ctx of
  *     this stage) converts to the record_ctx it leads.
  *   - records is NULL when the record cache has no budget
- *     (KV_NO_RECORD_CACHE); the limiter is always there (a rate of 0
- *     lets every write through at once and still counts its bytes).
+ *     (KV_NO_RECORD_CACHE).
  */
 #ifndef KV_RECORD_CTX_H
 #define KV_RECORD_CTX_H
@@ -21,7 +20,6 @@
 #include <stddef.h>
 
 #include "doorkeeper.h"
-#include "rate_limiter.h"
 #include "record_cache.h"
 #include "record_sampling.h"
 #include "table_v2_parts.h"
@@ -38,12 +36,8 @@ typedef struct record_ctx {
     size_t records_budget;
     doorkeeper *admit;      /* which records a full cache takes in */
     record_sampling sampling; /* whether a lookup asks the record cache */
-    rate_limiter limiter;    /* new tables' writes (paced_build/) */
     int parted_tables;       /* kv_options.table_partitions is
                                 KV_PARTITIONS: new tables are version 2 */
-    int flush_priority;      /* RL_HIGH; RL_LOW with KV_LIMITER_PRIORITIES=off,
-                                a switch for measuring what the priority
-                                buys (make bench-limiter), never set else */
 } record_ctx;
 
 static inline record_ctx *record_ctx_of(table_ctx *ctx)

@@ -1,14 +1,13 @@
 /*
  * table_context.c: table.h's context in this stage (record_ctx.h): format
- * v2's context inside a larger one with the record cache, its
- * doorkeeper, the sampling of its lookups and the rate limiter.  One
- * budget, cache_bytes: record_cache_percent of it for records, the rest
- * for blocks.  Here it is made and freed, its rate set, and its counters
- * and its budget reported (kv_stats, kv_inspect's "cache" line).
+ * v2's context inside a larger one with the record cache, its doorkeeper
+ * and the sampling of its lookups.  One budget, cache_bytes:
+ * record_cache_percent of it for records, the rest for blocks.  Here it is
+ * made and freed, and its counters and its budget reported (kv_stats,
+ * kv_inspect's "cache" line).
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "error.h"
 #include "inspect_line.h"
@@ -46,16 +45,7 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
     record_sampling_init(&x->sampling);
     x->parted_tables = o.table_partitions == KV_PARTITIONS;
-    /* A switch for measurement only (record_ctx.h): flushes at a
-     * compaction's priority, to see what the priority changes. */
-    const char *prio = getenv("KV_LIMITER_PRIORITIES");
-    x->flush_priority = prio != NULL && strcmp(prio, "off") == 0 ? RL_LOW : RL_HIGH;
     int rc = table_v2_ctx_init(&x->v2, &o);
-    if (rc == KV_OK && rate_limiter_init(&x->limiter, o.background_bytes_per_sec, 0, NULL, NULL,
-                                         NULL) != KV_OK) {
-        table_v2_ctx_release(&x->v2);
-        rc = kv_error(KV_ERR_NOMEM, "table: cannot make the rate limiter's lock");
-    }
     if (rc == KV_OK && for_records > 0) {
         x->records_budget = for_records;
         rc = record_cache_open(for_records, RECORD_LOOKUP_SHARDS, &x->records);
@@ -63,7 +53,6 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
             rc = kv_error(KV_ERR_NOMEM, "table: cannot allocate the record cache's doorkeeper");
         if (rc != KV_OK) {
             record_cache_close(x->records);
-            rate_limiter_destroy(&x->limiter);
             table_v2_ctx_release(&x->v2);
         }
     }
@@ -82,21 +71,12 @@ void table_ctx_free(table_ctx *ctx)
     record_ctx *x = record_ctx_of(ctx);
     record_cache_close(x->records);
     doorkeeper_free(x->admit);
-    rate_limiter_destroy(&x->limiter);
     table_v2_ctx_release(&x->v2);
     free(x);
 }
 
-/* kv_set_background_rate; and kv_close, which sets 0 before it waits for
- * the background jobs, so that a low rate cannot hold a close for as long
- * as the work it has left. */
-int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
-{
-    rate_limiter_set_rate(&record_ctx_of(ctx)->limiter, bytes_per_sec);
-    return KV_OK;
-}
-
-void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+/* kv_stats's lines: format v2's, then the record cache's. */
+static void record_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     table_v2_ctx_stats(ctx, line, line_ctx);
     record_ctx *x = record_ctx_of(ctx);
@@ -118,33 +98,11 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         {"record_cache.sampling", (uint64_t)atomic_load(&x->sampling.on)},
         {"session.record_cache.left_out", atomic_load(&x->sampling.left_out)},
         {"session.record_cache.sampling_changes", atomic_load(&x->sampling.changes)},
-        {"rate_limiter.bytes_per_second", 0},
-        {"session.rate_limiter.granted_bytes", 0},
-        {"session.rate_limiter.waited_us", 0},
-        {"session.rate_limiter.flush_granted_bytes", 0},
-        {"session.rate_limiter.flush_waited_us", 0},
-        {"rate_limiter.flushes_waiting", 0},
     };
-    rate_limiter_counts l;
-    rate_limiter_get_counts(&x->limiter, &l);
-    size_t n = sizeof rows / sizeof rows[0];
-    rows[n - 6].n = l.rate;
-    rows[n - 5].n = l.granted;
-    rows[n - 4].n = l.waited_ns / 1000;
-    rows[n - 3].n = l.granted_high; /* flushes' tables (paced_build/) */
-    rows[n - 2].n = l.waited_high_ns / 1000;
-    rows[n - 1].n = l.high_waiting;
     char text[96];
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         snprintf(text, sizeof text, "%s: %llu", rows[i].name, (unsigned long long)rows[i].n);
         line(line_ctx, text);
-    }
-    histogram_counts *waits = malloc(sizeof *waits); /* (8 KiB: not on the stack) */
-    if (waits != NULL) {
-        histogram_read(&x->limiter.waits, waits);
-        histogram_stats_line(waits, "session.rate_limiter.wait", line, line_ctx);
-        histogram_buckets_line(waits, "session.rate_limiter.wait", line, line_ctx);
-        free(waits);
     }
 }
 
@@ -152,7 +110,7 @@ void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
  * part of it holds, their hits and misses this session, and what open
  * tables keep outside it (their indexes and filters, pinned; and their
  * files' mappings, whose pages a read leaves resident: kv_options.map_tables). */
-void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+static void record_ctx_cache_line(table_ctx *ctx, kv_line_fn line, void *line_ctx)
 {
     record_ctx *x = record_ctx_of(ctx);
     record_counts rc = {0};
@@ -177,4 +135,12 @@ void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
     inspect_u64(&l, "tables", atomic_load(&ctx->tables_open));
     inspect_u64(&l, "mapped_bytes", file_cache_mapped_bytes(ctx->files));
     inspect_emit(&l, line, line_ctx);
+}
+
+void table_ctx_describe(table_ctx *ctx, int inspect, kv_line_fn line, void *line_ctx)
+{
+    if (inspect)
+        record_ctx_cache_line(ctx, line, line_ctx);
+    else
+        record_ctx_stats(ctx, line, line_ctx);
 }

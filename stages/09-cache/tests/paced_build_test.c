@@ -1,30 +1,28 @@
 /*
- * paced_build_test.c: the rate limiter in the engine (paced_build.c):
- * every byte of every table a flush or a compaction writes is asked of it,
- * no faster than its rate, and a database written under a limit reads as
- * one written without; with no limit nothing waits and the bytes are
- * still counted; kv_close lets the limit go, so a low rate does not hold
- * it for as long as the work it waits for; a rate set while open
- * (kv_set_background_rate) paces what follows.  A flush's table asks
- * at the high priority, every other at the low one (table.h's
- * table_builder_mark_flush), in the engine and through table.h.  And at
- * a low rate a writer waits at a memtable switch for the paced flush,
- * counted in kv_stats.
+ * paced_build_test.c: the rate limiter in the engine (limited_rate.c,
+ * behind stage 04's bg_rate.h): every byte of every table a flush or a
+ * compaction writes is asked of it, no faster than its rate, and a
+ * database written under a limit reads as one written without; with no
+ * limit nothing waits and the bytes are still counted; kv_close lets the
+ * limit go, so a low rate does not hold it for as long as the work it
+ * waits for; a rate set while open (kv_set_background_rate) paces what
+ * follows.  A flush's table asks at the high priority, every other at
+ * the low one, in the engine and through bg_rate.h.  And at a low rate a
+ * writer waits at a memtable switch for the paced flush, counted in
+ * kv_stats.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "../../../tests/harness.h"
 #include "../../../tests/testdb.h"
+#include "bg_rate.h"
 #include "kv.h"
 #include "rate_limiter.h"
-#include "record_ctx.h"
-#include "table.h"
 
 #define PB_KEYS 6000
 #define PB_VALUE 100
@@ -132,8 +130,8 @@ static void no_limit_waits_nothing_and_still_counts(void)
 }
 
 /* At 4 KiB a second a flush of a 64 KiB memtable takes 16 s: kv_close,
- * which waits for it, lifts the limit instead (table_ctx_closing), and
- * what was written is all there after. */
+ * which waits for it, lifts the limit instead (bg_rate.h, B1), and what
+ * was written is all there after. */
 static void a_close_does_not_wait_at_the_rate(void)
 {
     const char *dir = testdb_dir();
@@ -267,50 +265,45 @@ static void a_switch_behind_a_paced_flush_holds_writers(void)
     CLOSE(db);
 }
 
-/* Builds a table of n entries through table.h, marked as a flush's or
- * not; its file's bytes. */
-static uint64_t pb_build(table_ctx *ctx, const char *path, int flush, int n)
+/* The value of kv_stats-style line "name: N" among r's stats lines. */
+typedef struct pb_lines {
+    const char *name;
+    double value;
+} pb_lines;
+
+static void pb_line(void *ctx, const char *text)
 {
-    table_builder *b = NULL;
-    CHECK_KV(table_builder_new(ctx, path, &b), KV_OK);
-    if (flush)
-        table_builder_mark_flush(b);
-    uint8_t ikey[32];
-    char v[PB_VALUE];
-    for (int i = 0; i < n; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "k%05d", i);
-        ikey_encode(ikey, key, strlen(key), 1, IKEY_PUT);
-        pb_value(i, v);
-        CHECK_KV(table_builder_add(b, ikey, strlen(key) + 8, (const uint8_t *)v, PB_VALUE), KV_OK);
-    }
-    table_meta m;
-    CHECK_KV(table_builder_finish(b, &m), KV_OK);
-    return m.file_bytes;
+    pb_lines *l = ctx;
+    size_t n = strlen(l->name);
+    if (strncmp(text, l->name, n) == 0 && text[n] == ':')
+        l->value = strtod(text + n + 1, NULL);
 }
 
-/* Through table.h: a table marked as a flush's asks the limiter at
- * RL_HIGH, one not marked (a merge's, a tool's) at RL_LOW; every byte of
- * each is asked. */
+static double pb_rate_stat(bg_rate *r, const char *name)
+{
+    pb_lines l = {name, -1};
+    bg_rate_stats(r, pb_line, &l);
+    return l.value;
+}
+
+/* Through bg_rate.h: a flush's bytes are asked at RL_HIGH, a merge's at
+ * RL_LOW; every byte of each is counted. */
 static void a_flushs_table_asks_first_a_merges_after(void)
 {
     kv_options opt;
     kv_options_init(&opt);
-    table_ctx *ctx = NULL;
-    CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
-    const char *dir = testdb_dir();
-    CHECK(mkdir(dir, 0755) == 0);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/flush.tbl", dir);
-    uint64_t flushed = pb_build(ctx, path, 1, 3000);
-    snprintf(path, sizeof path, "%s/merge.tbl", dir);
-    uint64_t merged = pb_build(ctx, path, 0, 2000);
-    rate_limiter *rl = &record_ctx_of(ctx)->limiter;
-    CHECK_MSG(rl->granted[RL_HIGH] == flushed && rl->granted[RL_LOW] == merged,
-              "high %llu (the flush's table: %llu bytes), low %llu (the merge's: %llu)",
-              (unsigned long long)rl->granted[RL_HIGH], (unsigned long long)flushed,
-              (unsigned long long)rl->granted[RL_LOW], (unsigned long long)merged);
-    table_ctx_free(ctx);
+    bg_rate *r = NULL;
+    CHECK_KV(bg_rate_new(&opt, &r), KV_OK);
+    bg_rate_ask(r, 3000, BG_RATE_FLUSH);
+    bg_rate_ask(r, 2000, BG_RATE_MERGE);
+    bg_rate_ask(r, 500, BG_RATE_FLUSH);
+    double high = pb_rate_stat(r, "session.rate_limiter.flush_granted_bytes");
+    double all = pb_rate_stat(r, "session.rate_limiter.granted_bytes");
+    CHECK_MSG(high == 3500 && all == 5500, "high %.0f (the flush's: 3500 bytes), all %.0f "
+              "(5500)", high, all);
+    CHECK_KV(bg_rate_set(r, 4096), KV_OK);
+    CHECK_EQ(pb_rate_stat(r, "rate_limiter.bytes_per_second"), 4096);
+    bg_rate_free(r);
 }
 
 static const harness_test tests[] = {

@@ -117,7 +117,7 @@ static void pt_build_v1(table_ctx *ctx, memtable *m, const char *path)
         CHECK_KV(table_v2_builder_add(b, it->key, it->key_len, it->value, it->value_len, &p),
                  KV_OK);
     iter_free(it);
-    CHECK_KV(table_v2_builder_finish(b, NULL, NULL), KV_OK);
+    CHECK_KV(table_v2_builder_finish(b, NULL), KV_OK);
 }
 
 /* Stage 05's builder writes version 1; this stage reads it as stage 05

@@ -24,7 +24,6 @@
  * code does: nothing is shared with another thread.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +32,6 @@
 
 #include "io.h"
 #include "member.h"
-
-void member_say(const struct member *m, const char *fmt, ...)
-{
-    char line[1536];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "kv serve: raft member %llu: %s\n", (unsigned long long)m->opt.id, line);
-    fflush(stderr);
-}
 
 static void member_log_line(void *arg, const char *line)
 {

@@ -153,7 +153,7 @@ struct member {
 /* The extension stage 10's kv gives `kv serve` (stages/10-raft/tools/raft_kv_main.c). */
 extern const serve_ext_ops member_ext;
 
-/* A line on stderr, "kv serve: raft member N: ...". */
+/* member_say.c: a line on stderr, "kv serve: raft member N: ...". */
 void member_say(const struct member *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* member_options.c */

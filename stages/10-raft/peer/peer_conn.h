@@ -79,10 +79,13 @@ struct peer_conn {
     peer_conn *prev, *next;
 };
 
-/* peer_transport.c */
+/* peer_conns.c */
 /* A log line, limited to about one a second (the others counted). */
 void peer_log(peer_transport *pt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void peer_conn_unlink(peer_transport *pt, peer_conn *c);  /* the connection is freed */
+/* A transport being closed whose listener and connections are all
+ * closed is closed now: its close_cb is called, once. */
+void peer_transport_maybe_closed(peer_transport *pt);
 
 /* peer_conn.c */
 /* A new connection: accepted from the listener, or dialled (kind

@@ -1,10 +1,9 @@
 /*
  * peer_transport.c: libraft's transport for a member: the listener, the
  * methods libraft calls (struct raft_uv_transport), probes, and the
- * bookkeeping of connections (peer_transport.h; each connection's life
- * is peer_conn.c's).
+ * transport's side of its connections (peer_transport.h; each
+ * connection's life is peer_conn.c's, the list of them peer_conns.c's).
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,50 +11,6 @@
 #include "peer_conn.h"
 
 #define PT(t) ((peer_transport *)(t)->impl)
-
-void peer_log(peer_transport *pt, const char *fmt, ...)
-{
-    long long now = (long long)uv_now(pt->loop);
-    if (pt->log_ms != 0 && now - pt->log_ms < 1000) {
-        pt->log_quiet++;
-        return;
-    }
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (pt->log_quiet > 0 && n > 0 && (size_t)n < sizeof line)
-        snprintf(line + n, sizeof line - (size_t)n, " (and %llu more since the last line)",
-                 pt->log_quiet);
-    pt->log_ms = now;
-    pt->log_quiet = 0;
-    if (pt->cfg.log != NULL)
-        pt->cfg.log(pt->cfg.arg, line);
-}
-
-/* The transport is closed once its listener and every connection are:
- * then libraft (or whoever closed it) is told. */
-static void transport_maybe_closed(peer_transport *pt)
-{
-    if (!pt->closing || pt->listener_open || pt->conns != NULL || pt->close_cb == NULL)
-        return;
-    raft_uv_transport_close_cb cb = pt->close_cb;
-    pt->close_cb = NULL;
-    cb(pt->t);
-}
-
-void peer_conn_unlink(peer_transport *pt, peer_conn *c)
-{
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        pt->conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    free(c);
-    transport_maybe_closed(pt);
-}
 
 static void transport_accepted(uv_stream_t *listener, int status)
 {
@@ -98,7 +53,7 @@ static void transport_listener_closed(uv_handle_t *h)
 {
     peer_transport *pt = h->data;
     pt->listener_open = 0;
-    transport_maybe_closed(pt);
+    peer_transport_maybe_closed(pt);
 }
 
 void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb)
@@ -115,7 +70,7 @@ void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_c
      * RAFT_CANCELED, and its open ones see their pair end. */
     for (peer_conn *c = pt->conns; c != NULL; c = c->next)
         peer_conn_close(c, NULL);
-    transport_maybe_closed(pt);
+    peer_transport_maybe_closed(pt);
 }
 
 /* Parses HOST:PORT (an IPv4 address, as libraft's own transport takes). */

@@ -3,13 +3,11 @@
  * format v2, each handing over to the format's own (table_v2_open.c,
  * table_v2_read.c, table_v2_batch.c, table_v2_build.c).
  *
- * They sit in a part of their own (05-blocks/table_v2/entry) because they
- * are the whole of what a layer kept per database over the tables would
- * stand in front of: the context it lives in, the lookups it answers
- * before a table is asked, and the writes of new tables it paces.  This
- * stage has no such layer, so each is one call (a table_builder is format
- * v2's builder, with how far its last add said it was).  A first reading
- * skips this file.
+ * They sit in a part of their own (05-blocks/table_v2/entry), apart from
+ * the format: what the tables of a database share, a lookup and a build
+ * in table.h's words, each a call or two into the format's steps
+ * (table_v2_parts.h; a table_builder is format v2's builder, with how far
+ * its last add said it was).  A first reading skips this file.
  */
 #include <stdlib.h>
 
@@ -41,26 +39,12 @@ void table_ctx_free(table_ctx *ctx)
     free(ctx);
 }
 
-void table_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
+/* Its counters and caches, for kv_stats; nothing for kv_inspect, whose
+ * lines about the tables are the table set's. */
+void table_ctx_describe(table_ctx *ctx, int inspect, kv_line_fn line, void *line_ctx)
 {
-    table_v2_ctx_stats(ctx, line, line_ctx);
-}
-
-void table_ctx_describe(table_ctx *ctx, kv_line_fn line, void *line_ctx)
-{
-    (void)ctx; /* its block cache is in kv_stats */
-    (void)line;
-    (void)line_ctx;
-}
-
-int table_ctx_set_write_rate(table_ctx *ctx, uint64_t bytes_per_sec)
-{
-    (void)ctx;
-    if (bytes_per_sec == 0) /* format v2 writes at once */
-        return KV_OK;
-    return kv_error(KV_ERR_INVALID, "kv_set_background_rate %llu: stage %s writes its tables "
-                    "at full speed (a rate limiter paces them from stage 09 on)",
-                    (unsigned long long)bytes_per_sec, kv_stage());
+    if (!inspect)
+        table_v2_ctx_stats(ctx, line, line_ctx);
 }
 
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
@@ -113,12 +97,6 @@ int table_builder_add(table_builder *b, const uint8_t *ikey, size_t ikey_len,
     return table_v2_builder_add(b->v2, ikey, ikey_len, value, value_len, &b->now);
 }
 
-/* Format v2 writes every table alike (table.h). */
-void table_builder_mark_flush(table_builder *b)
-{
-    (void)b;
-}
-
 uint64_t table_builder_entries(const table_builder *b)
 {
     return b->now.entries;
@@ -129,9 +107,14 @@ uint64_t table_builder_file_bytes(const table_builder *b)
     return b->now.file_bytes;
 }
 
+uint64_t table_builder_written(const table_builder *b)
+{
+    return b->now.written;
+}
+
 int table_builder_finish(table_builder *b, table_meta *meta)
 {
-    int rc = table_v2_builder_finish(b->v2, NULL, meta); /* frees b->v2 */
+    int rc = table_v2_builder_finish(b->v2, meta); /* frees b->v2 */
     free(b);
     return rc;
 }

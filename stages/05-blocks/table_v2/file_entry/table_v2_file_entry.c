@@ -1,17 +1,15 @@
 /*
  * table_v2_file_entry.c: table.h's functions that take a table file
  * whole (table_open, table_iter_new) and the tools' (table_check,
- * table_dump, table_salvage, table_inspect_parts,
- * table_inspect_filter_says_absent), each handing over to format v2's own
+ * table_dump, table_salvage, table_inspect_parts), each handing over to
+ * format v2's own
  * (table_v2_open.c, table_v2_iter.c, tools/).
  *
  * They sit in a part of their own (05-blocks/table_v2/file_entry), apart
- * from entry/, because they are what a later format of table would answer
- * for its own files while reading this one's as they are: where a table
- * is opened, walked, checked and mended, the file's format decides.  This
- * stage has one format, so each is one call (check and dump a few: they
- * open the table, then walk it through the index it keeps).  A first
- * reading skips this file.
+ * from entry/: where a table file is opened, walked, checked and mended,
+ * in table.h's words.  Each is one call (check and dump a few: they open
+ * the table, then walk it through the index it keeps).  A first reading
+ * skips this file.
  */
 #include "table_inspect.h"
 #include "table_salvage.h"
