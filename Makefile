@@ -117,8 +117,7 @@ TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/
 TOOL_SRCS   += $(wildcard tools/serve/*.c) $(COV_FLUSH)
 # kv draw writes its pictures with svg/ (which kvgrade draws with too).
 $(B)/obj/tools/%.o: EXTRA_CFLAGS += -Isvg
-# tests/cov_flush.c is the coverage build's kv tool's (COV_FLUSH, above), no test.
-TEST_SRCS   := $(filter-out tests/cov_flush.c,$(wildcard tests/*.c))
+TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 # Allocation failures (tests/alloc/): the test and libkv.a linked with the
 # wrappers of tests/alloc/alloc_wrap.c in place of these C library calls.
