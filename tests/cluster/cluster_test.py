@@ -2372,7 +2372,8 @@ def refused_changes_and_commands_say_why(kv):
 
 
 def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
-    """`kv DIR cluster` with an option's value out of range, ports past
+    """`kv DIR cluster --help` (its usage, nothing started); with an
+    option's value out of range, ports past
     65535, a DIR it cannot make, and an option every member's kv serve
     refuses (the member exits: said, exit 2); a member that exits once
     the group runs (the others stopped, exit 1).  `kv DIR serve` as a
@@ -2400,6 +2401,10 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
             expect((out.returncode, out.stderr), (2, "kv cluster: %s\n" % why),
                    "kv DIR cluster %s" % " ".join(args))
         check(not os.path.exists(d), "a refused kv cluster made no directory")
+        out = kv_run(kv, d, "cluster", "--members", "3", "--help")
+        check(out.returncode == 0 and out.stdout.startswith("usage: kv DIR cluster")
+              and out.stderr == "" and not os.path.exists(d),
+              "kv DIR cluster --help prints its usage and starts nothing (%r)" % (out,))
         afile = os.path.join(root, "file")
         open(afile, "w").close()
         out = kv_run(kv, os.path.join(afile, "g"), "cluster", "--members", "1")

@@ -161,6 +161,20 @@ int group_cluster_main(const char *dir, int nargs, char **args)
     int first_extra = nargs;
     for (int i = 0; i < nargs; i++) {
         const char *a = args[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            /* Asked of the members, it would make each print kv serve's
+             * usage into its log and exit, and the group never start. */
+            printf("usage: kv DIR cluster [--members N] [--port P] [--raft-port R] [serve options]\n"
+                   "Starts N members (default 3, at most %d) of one Raft group on this host,\n"
+                   "member I in DIR/mI with client port P+I-1 (default P 6391) and Raft port\n"
+                   "R+I-1 (default R = P+1000), its output in DIR/mI.log, the group's\n"
+                   "credentials in DIR/certs (made for a new group); the options after these go\n"
+                   "to every member's kv serve (kv DIR serve --help; --raft-insecure: no\n"
+                   "credentials, plain TCP on 127.0.0.0/8).  Stops them all on SIGINT or\n"
+                   "SIGTERM.  See docs/10-raft.md.\n",
+                   CLUSTER_MAX);
+            return 0;
+        }
         long *v = strcmp(a, "--members") == 0 ? &members
                   : strcmp(a, "--port") == 0 ? &port
                   : strcmp(a, "--raft-port") == 0 ? &raft_port
