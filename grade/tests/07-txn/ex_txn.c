@@ -3,6 +3,7 @@
  */
 #include "ex_txn.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,4 +81,17 @@ void ex_txn_scan(kv_txn *t, const char *from, const char *to)
     EX_CHECK(rc == KV_OK, "the transaction's scan ends with KV_OK (got %d: %s)", rc,
              kv_errmsg());
     kv_txn_iter_free(it);
+}
+
+int ex_table_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    EX_CHECK(d != NULL, "test setup: the database's directory opens");
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t l = strlen(e->d_name);
+        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
+    }
+    closedir(d);
+    return n;
 }

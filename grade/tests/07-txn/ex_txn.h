@@ -1,8 +1,8 @@
 /*
  * ex_txn.h: what the tests of stage 07's exercises share: a database with
  * small memtables (so that a few hundred writes flush), transactions begun
- * and committed with the outcome a rule asks for, and a scan inside a
- * transaction.
+ * and committed with the outcome a rule asks for, a scan inside a
+ * transaction, and the tables a directory holds.
  */
 #ifndef KV_GRADE_EX_TXN_H
 #define KV_GRADE_EX_TXN_H
@@ -23,5 +23,7 @@ void ex_delete(kv_db *db, const char *k);
 /* Reads with the transaction's iterator from `from` (NULL: the first key)
  * up to and including the first key >= `to` (NULL: to the end). */
 void ex_txn_scan(kv_txn *t, const char *from, const char *to);
+/* The number of .tbl files in dir: the tables a compaction left. */
+int ex_table_files(const char *dir);
 
 #endif

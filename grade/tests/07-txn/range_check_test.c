@@ -100,20 +100,6 @@ static void range_check_after_a_flush(void)
     kv_close(db);
 }
 
-/* The .tbl files in dir. */
-static int rc_table_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    EX_CHECK(d != NULL, "test setup: the database's directory opens");
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t l = strlen(e->d_name);
-        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
-    }
-    closedir(d);
-    return n;
-}
-
 /* A commit's check holds the sources it reads (memtables, the tables'
  * version) only while it runs: once it is over, a compaction that merged
  * every table leaves only the tables it wrote in the directory. */
@@ -140,11 +126,11 @@ static void range_check_lets_its_sources_go(void)
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
     /* Files no version holds any more are removed as the compaction ends;
      * up to 2 s are given for it. */
-    int files = rc_table_files(dir);
+    int files = ex_table_files(dir);
     uint64_t tables = ex_stat(db, "tables.count");
     for (int i = 0; i < 40 && (uint64_t)files != tables; i++) {
         usleep(50 * 1000);
-        files = rc_table_files(dir);
+        files = ex_table_files(dir);
         tables = ex_stat(db, "tables.count");
     }
     EX_CHECK((uint64_t)files == tables, EX_RULE(1, "the sources positioned, made once") "a "

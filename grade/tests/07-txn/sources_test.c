@@ -7,7 +7,6 @@
  * tables must be searched too, or a conflict that went to a table is
  * missed and a lost update commits.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -320,20 +319,6 @@ static void sources_every_level_holding_tables(void)
     EX_CHECK(kv_close(db) == KV_OK, "kv_close: %s", kv_errmsg());
 }
 
-/* The .tbl files in dir. */
-static int sources_table_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    int n = 0;
-    EX_CHECK(d != NULL, "test setup: the database's directory opens");
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t l = strlen(e->d_name);
-        n += l > 4 && strcmp(e->d_name + l - 4, ".tbl") == 0;
-    }
-    closedir(d);
-    return n;
-}
-
 /* Commits whose checks read the tables (a write since the snapshot went
  * to one), then a compaction that merges every table: the tables a check
  * read are no longer held by it, so their files go. */
@@ -355,11 +340,11 @@ static void sources_lets_the_tables_go(void)
     ex_fill_others(db, 300);
     harness_context("kv_compact after the commits");
     EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
-    int files = sources_table_files(dir);
+    int files = ex_table_files(dir);
     uint64_t tables = ex_stat(db, "tables.count");
     for (int i = 0; i < 40 && (uint64_t)files != tables; i++) {
         usleep(50 * 1000);
-        files = sources_table_files(dir);
+        files = ex_table_files(dir);
         tables = ex_stat(db, "tables.count");
     }
     EX_CHECK((uint64_t)files == tables,
