@@ -210,6 +210,16 @@ void run_engine_gone(run *r, long step, const char *doing)
     r->qhead = r->nq = 0;
 }
 
+int run_frozen(run *r)
+{
+    kvg_fs_poll(r->cfg->fs);
+    if (!r->cfg->fs->frozen)
+        return 0;
+    run_kill(r);
+    r->dead = 1;
+    return 1;
+}
+
 /* Reads replies until at most `left` are outstanding.  0, or -1 if the
  * engine is gone (killed by a freeze, ended, or failed a check). */
 int run_wait(run *r, size_t left)
@@ -232,12 +242,8 @@ int run_wait(run *r, size_t left)
             continue;
         }
         if (rc == KVG_WATCHED) {
-            kvg_fs_poll(r->cfg->fs);
-            if (r->cfg->fs->frozen) {
-                run_kill(r);
-                r->dead = 1;
+            if (run_frozen(r))
                 return -1;
-            }
             continue;
         }
         long at = (long)r->q[r->qhead].step;
@@ -283,12 +289,8 @@ static int run_expect(run *r, size_t i)
 static int run_sent(run *r, size_t i, int rc)
 {
     if (rc == KVG_WATCHED) {
-        kvg_fs_poll(r->cfg->fs);
-        if (r->cfg->fs->frozen) {
-            run_kill(r);
-            r->dead = 1;
+        if (run_frozen(r))
             return -1;
-        }
     } else if (rc != KVG_OK) {
         /* Look for replies (and its exit) before blaming the send. */
         if (run_wait(r, 0) == 0)
@@ -429,12 +431,8 @@ static void run_start(run *r, size_t i)
     if (rc == KVG_WATCHED) {
         /* Over TCP, frozen before it listened (in its recovery). */
         r->running = 1;
-        kvg_fs_poll(r->cfg->fs);
-        if (r->cfg->fs->frozen) {
-            run_kill(r);
-            r->dead = 1;
+        if (run_frozen(r))
             return;
-        }
         run_fail(r, (long)i, "cannot start the engine: kvgrade-fs said '%s'", r->cfg->fs->line);
         return;
     }

@@ -49,6 +49,10 @@ char *run_text_reply(const kvg_reply *p);   /* a reply as text, malloc'd */
 int   run_watch_fd(const run *r);
 /* The engine killed (replies it wrote before it died read and checked). */
 void  run_kill(run *r);
+/* After the file system's descriptor woke a wait: reads what it said, and
+ * if it froze (the cut point reached) kills the engine and marks the run
+ * dead: 1; else 0. */
+int   run_frozen(run *r);
 /* The engine ended on its own: reaped and judged (doing: what it was asked). */
 void  run_engine_gone(run *r, long step, const char *doing);
 /* Reads replies until at most `left` are outstanding: 0, or -1 if the

@@ -41,12 +41,8 @@ static int run_read(run *r, long step, const kvg_req *q, kvg_reply *got)
         }
     }
     if (rc == KVG_WATCHED) {
-        kvg_fs_poll(r->cfg->fs);
-        if (r->cfg->fs->frozen) {
-            run_kill(r);
-            r->dead = 1;
+        if (run_frozen(r))
             return -1;
-        }
         return run_read(r, step, q, got); /* something else it said: go on */
     }
     if (rc == KVG_TIMEOUT) {
