@@ -118,6 +118,73 @@ usage_on_no_args() {
     grep -q "usage: kv" "$TMP/out" || fail "--help prints no usage on stdout"
 }
 
+# Bare kv answers in a screen: a short usage on stderr, at most 25 lines,
+# none wider than 80 columns, naming the stage and pointing at --help;
+# `help` in standard-input mode prints the same on stdout.  An unknown
+# option is one line, not the usage again.
+bare_kv_is_a_screen() {
+    kv
+    expect_status 2
+    lines=$(wc -l <"$TMP/err")
+    [ "$lines" -le 25 ] || fail "bare kv printed $lines lines, want at most 25"
+    expect_err_has "kv --help for more"
+    expect_err_has "This is stage [0-9][0-9]-[a-z]*'s kv"
+    wide=$(awk 'length($0) > 80' "$TMP/err" | head -n 1)
+    [ -z "$wide" ] || fail "a line wider than 80 columns: $wide"
+    cp "$TMP/err" "$TMP/short"
+    printf 'help\n' >"$TMP/in"
+    kv_stdin "$TMP/in" "$DB"
+    expect_status 0
+    cmp -s "$TMP/out" "$TMP/short" || fail "help in standard-input mode is not bare kv's usage"
+    [ ! -e "$DB" ] || fail "help created $DB"
+    kv --no-such-option "$DB" get a
+    expect_status 2
+    [ "$(wc -l <"$TMP/err")" = 1 ] || fail "an unknown option printed $(wc -l <"$TMP/err") lines"
+    expect_err_has "unknown option '--no-such-option'"
+}
+
+# kv --help: this stage's commands and knobs come before what every stage
+# shares (the grammar of standard input), no line is wider than 80
+# columns, and it describes only knobs this stage takes: each knob line is
+# accepted by a write, and every knob the stage lacks is refused, none of
+# them described.
+help_shows_this_stage_first() {
+    kv --help
+    expect_status 0
+    stage=$(sed -n 's/.*with the engine of stage \([0-9][0-9]-[a-z]*\)\..*/\1/p' "$TMP/out")
+    [ -n "$stage" ] || { fail "kv --help names no stage"; return; }
+    cmds=$(grep -n "^Stage $stage's commands:" "$TMP/out" | cut -d: -f1)
+    knobs=$(grep -n "^Stage $stage's knobs\{0,1\} (" "$TMP/out" | cut -d: -f1)
+    grammar=$(grep -n '^From standard input:' "$TMP/out" | cut -d: -f1)
+    [ -n "$cmds" ] && [ -n "$knobs" ] && [ -n "$grammar" ] ||
+        { fail "kv --help lacks a part: commands '$cmds', knobs '$knobs', grammar '$grammar'"; return; }
+    [ "$cmds" -lt "$knobs" ] && [ "$knobs" -lt "$grammar" ] ||
+        fail "kv --help's order: commands at line $cmds, knobs $knobs, the grammar $grammar"
+    wide=$(awk 'length($0) > 80' "$TMP/out" | head -n 1)
+    [ -z "$wide" ] || fail "a line wider than 80 columns: $wide"
+    sed -n "$knobs,\$p" "$TMP/out" | sed -n 's/^  \(--[a-z0-9-]*\) [A-Z][A-Z]*\( .*\)\{0,1\}$/\1/p' \
+        >"$TMP/described"
+    [ -s "$TMP/described" ] || { fail "kv --help describes no knob"; return; }
+    all="--segment-bytes --memtable-bytes --block-bytes --bloom-bits --compression --cache-bytes
+        --map-tables --l1-bytes --level-ratio --table-bytes --value-threshold --value-gc-percent
+        --record-cache-percent --background-bytes-per-sec --partitions --io"
+    for k in $all; do
+        case $k in
+        --bloom-bits) v=10 ;; --compression) v=none ;; --io) v=posix ;;
+        --map-tables | --partitions) v=no ;; --level-ratio) v=10 ;;
+        --value-gc-percent | --record-cache-percent) v=20 ;;
+        *) v=1m ;;
+        esac
+        kv "$k" "$v" "$DB$k" put a b
+        if grep -qx -e "$k" "$TMP/described"; then
+            [ "$st" = 0 ] || fail "kv --help describes $k, which a put refuses: $(cat "$TMP/err")"
+        else
+            [ "$st" = 2 ] || fail "$k is not described by kv --help, and a put took it (exit $st)"
+        fi
+    done
+    [ "$(wc -l <"$TMP/described")" -le 16 ] || fail "kv --help describes a knob twice"
+}
+
 put_get_round_trip() {
     kv "$DB" put greeting "hello, world"
     expect_status 0
@@ -1383,6 +1450,8 @@ get_cost_prints_what_the_lookup_did() {
 }
 
 run usage_on_no_args
+run bare_kv_is_a_screen
+run help_shows_this_stage_first
 run put_get_round_trip
 run get_prints_raw_value_then_newline
 run empty_value_round_trip

@@ -168,7 +168,7 @@ static int tool_repl(tool *t)
 int kv_main(int argc, char **argv, const kv_ext *ext)
 {
     tool_ext = ext;
-    tool t = {0};
+    tool t = {.ext = ext};
     kv_options_init(&t.knobs);
     int i = 1;
     const char *a_knob = NULL; /* the first knob given, if any */
@@ -187,21 +187,18 @@ int kv_main(int argc, char **argv, const kv_ext *ext)
         } else if (strcmp(argv[i], "--sync") == 0) {
             t.sync = 1;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            tool_usage(stdout);
-            if (ext != NULL && ext->usage != NULL)
-                fputs(ext->usage, stdout);
+            tool_usage(stdout, ext);
             return EXIT_OK;
         } else if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
         } else {
-            tool_fail("unknown option '%s'", argv[i]);
-            tool_usage(stderr);
-            return EXIT_ERROR;
+            return tool_fail("unknown option '%s' (kv alone prints a short usage, kv --help "
+                             "all of it)", argv[i]);
         }
     }
     if (i >= argc) {
-        tool_usage(stderr);
+        tool_usage_short(stderr, ext);
         return EXIT_ERROR;
     }
     t.dir = argv[i++];

@@ -245,8 +245,8 @@ static int cmd_hex(tool *t, const text_word *args, int nargs)
 
 static int cmd_help(tool *t, const text_word *args, int nargs)
 {
-    (void)t, (void)args, (void)nargs;
-    tool_usage(stdout);
+    (void)args, (void)nargs;
+    tool_usage_short(stdout, t->ext);
     return EXIT_OK;
 }
 

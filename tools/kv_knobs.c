@@ -13,7 +13,8 @@
  * one kv process, and each command (or standard-input session) that
  * should use them names them again.  One knob is every stage's: --io,
  * the I/O backend (kv_options.io; docs/io.md), which `kv DIR stats`
- * reports on its line io.backend.
+ * reports on its line io.backend.  The usage text (tool_knobs_usage)
+ * describes this stage's knobs only, and names the others in a line.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -42,42 +43,41 @@ typedef struct knob {
 
 static const knob knobs[] = {
     {"--segment-bytes", KNOB_SIZE, 2, 3, "has no log segments",
-     "start a new log segment at N bytes (stages 02, 03)"},
+     "start a new log segment at N bytes"},
     {"--memtable-bytes", KNOB_SIZE, 4, 99, "has no memtable",
-     "flush the memtable to a table at N bytes (04 on)"},
+     "flush the memtable to a table at N bytes"},
     {"--block-bytes", KNOB_SIZE, 5, 99, "has no table blocks",
-     "a table's data blocks of about N bytes, 64..1m (05 on)"},
+     "a table's data blocks of about N bytes, 64..1m"},
     {"--bloom-bits", KNOB_BLOOM, 5, 99, "has no bloom filters",
-     "bits per key of a table's filter, 1..64 or none (05 on)"},
+     "bits per key of a table's filter, 1..64 or none"},
     {"--compression", KNOB_COMPRESS, 5, 99, "has no table blocks to compress",
-     "of each data block: none or lz4 (05 on)"},
+     "of each data block: none or lz4"},
     {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
-     "the cache's budget: blocks, and records (09 on); default 8m (05 on)"},
+     "the cache budget: blocks (records too, 09 on); default 8m"},
     {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
-     "yes (default): read tables in place; no: positioned reads (05 on)"},
+     "yes (default): read tables in place; no: positioned reads"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
-     "target size of level 1 (06 on)"},
+     "target size of level 1"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
-     "level L+1 may hold R times level L, R >= 2 (06 on)"},
+     "level L+1 may hold R times level L, R >= 2"},
     {"--table-bytes", KNOB_SIZE, 6, 99, "has no compaction outputs",
-     "a compaction starts a new table past N bytes (06 on)"},
+     "a compaction starts a new table past N bytes"},
     {"--value-threshold", KNOB_SIZE, 8, 99, "keeps every value in its table",
-     "values of N bytes or more in the value log (08 on)"},
+     "values of N bytes or more in the value log"},
     {"--value-gc-percent", KNOB_PERCENT, 8, 99, "has no value log",
-     "collect a value-log file once P% of it is garbage, 1..99 (08 on)"},
+     "collect a value-log file once P% of it is garbage"},
     {"--record-cache-percent", KNOB_PERCENT, 9, 99, "has no record cache",
-     "P% of the cache for records, 1..90 (09 on)"},
+     "P% of the cache for records, 1..90"},
     {"--background-bytes-per-sec", KNOB_SIZE, 9, 99, "does not pace its background writes",
-     "flushes and compactions write at most N bytes a second (09 on)"},
+     "flushes and compactions write at most N bytes a second"},
     {"--partitions", KNOB_YES_NO, 9, 99, "has no tables of partitions",
-     "yes: new tables' index and filter in partitions; no (default) (09 on)"},
+     "yes: new tables' index, filter in partitions; no (default)"},
     {"--io", KNOB_IO, 1, 99, "has no files",
-     "the I/O backend: auto (io_uring if it works), posix or uring"},
+     "I/O backend: auto (io_uring if it works), posix or uring"},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 
-/* The number kv_stage() starts with: 1 for "01-log". */
-static int knob_stage(void)
+int tool_stage(void)
 {
     return atoi(kv_stage());
 }
@@ -217,7 +217,7 @@ int tool_knob_parse_into(kv_options *o, char **argv, int argc, int *i)
                 return tool_fail("%s needs a value (see kv --help)", k->name);
             value = argv[++*i];
         }
-        int stage = knob_stage();
+        int stage = tool_stage();
         if (stage < k->first || stage > k->last) {
             char from[32];
             if (k->last == 99)
@@ -232,38 +232,42 @@ int tool_knob_parse_into(kv_options *o, char **argv, int argc, int *i)
     return TOOL_NOT_A_KNOB;
 }
 
+/* "  HEAD   HELP" for knob k, the help on a line of its own if HEAD is long. */
+static void knob_usage_line(FILE *f, const knob *k)
+{
+    const char *value = k->kind == KNOB_SIZE      ? "N"
+                        : k->kind == KNOB_COMPRESS ? "C"
+                        : k->kind == KNOB_BLOOM    ? "B"
+                        : k->kind == KNOB_IO       ? "IO"
+                        : k->kind == KNOB_PERCENT  ? "P"
+                        : k->kind == KNOB_YES_NO   ? "Y"
+                                                   : "R";
+    char head[32];
+    snprintf(head, sizeof head, "%s %s", k->name, value);
+    if (strlen(head) > 19)
+        fprintf(f, "  %s\n  %-19s %s\n", head, "", k->help);
+    else
+        fprintf(f, "  %-19s %s\n", head, k->help);
+}
+
 void tool_knobs_usage(FILE *f)
 {
-    int stage = knob_stage(), here = 0;
+    int stage = tool_stage(), later = 0;
+    for (size_t j = 0; j < NKNOBS; j++) {
+        if (stage >= knobs[j].first && stage <= knobs[j].last)
+            knob_usage_line(f, &knobs[j]);
+        else if (stage < knobs[j].first)
+            later++;
+    }
+    /* An earlier stage's knob this one has no use for. */
     for (size_t j = 0; j < NKNOBS; j++) {
         const knob *k = &knobs[j];
-        const char *value = k->kind == KNOB_SIZE      ? "N"
-                            : k->kind == KNOB_COMPRESS ? "C"
-                            : k->kind == KNOB_BLOOM    ? "B"
-                            : k->kind == KNOB_IO       ? "IO"
-                            : k->kind == KNOB_PERCENT  ? "P"
-                            : k->kind == KNOB_YES_NO   ? "Y"
-                                                       : "R";
-        char head[32];
-        snprintf(head, sizeof head, "%s %s", k->name, value);
-        if (strlen(head) > 19) /* the help on a line of its own */
-            fprintf(f, "  %s\n  %-19s %s\n", head, "", k->help);
-        else
-            fprintf(f, "  %-19s %s\n", head, k->help);
+        if (stage > k->last)
+            fprintf(f, "  %s (stages %02d %s %02d only) is refused here (exit 2)\n", k->name,
+                    k->first, k->last == k->first + 1 ? "and" : "to", k->last);
     }
-    /* "This stage, S, takes --a, --b." wrapped at 78 columns. */
-    int col = fprintf(f, "  This stage, %s, takes", kv_stage());
-    for (size_t j = 0; j < NKNOBS; j++) {
-        if (stage < knobs[j].first || stage > knobs[j].last)
-            continue;
-        if (here++)
-            col += fprintf(f, ",");
-        if (col + 1 + (int)strlen(knobs[j].name) > 78)
-            col = fprintf(f, "\n   ") - 1;
-        col += fprintf(f, " %s", knobs[j].name);
-    }
-    if (here)
-        fprintf(f, ".\n  It refuses the others (exit 2), which it would ignore.\n");
-    else
-        fprintf(f, " none of them:\n  it refuses them (exit 2), since it would ignore them.\n");
+    if (later > 0)
+        fprintf(f, "  Later stages add %d knobs, for the parts they add (their kv --help lists\n"
+                   "  them); this stage refuses them (exit 2), since it would ignore them.\n",
+                later);
 }

@@ -42,7 +42,10 @@ enum {
     NEED_CLOSED    /* check, dump, repair: the files, database closed */
 };
 
+struct kv_ext;
+
 typedef struct tool {
+    const struct kv_ext *ext; /* what the stage adds to the command (kv_ext.h), or NULL */
     const char *dir;
     kv_db *db;        /* the open database, or NULL */
     int hex;          /* keys and values are hex (-x, or `hex on`) */
@@ -64,8 +67,15 @@ typedef struct tool_cmd {
 extern const tool_cmd tool_cmds_data[], tool_cmds_admin[], tool_cmds_export[],
     tool_cmds_draw[];
 
-/* The usage text (kv_usage.c). */
-void tool_usage(FILE *f);
+/* The usage text (kv_usage.c): kv --help's, this stage's commands (and
+ * ext's) and knobs first, then the reference every stage shares; and the
+ * short one, a screen, for bare `kv`, a command line kv cannot read and
+ * `help`.  ext may be NULL. */
+void tool_usage(FILE *f, const struct kv_ext *ext);
+void tool_usage_short(FILE *f, const struct kv_ext *ext);
+
+/* The number kv_stage() starts with: 1 for "01-log" (kv_knobs.c). */
+int tool_stage(void);
 
 /* kv_knobs.c: if argv[*i] is a knob (--memtable-bytes N, or
  * --memtable-bytes=N, ...), sets it in t->knobs, moving *i past its value,
@@ -75,7 +85,8 @@ void tool_usage(FILE *f);
 int tool_knob_parse(tool *t, char **argv, int argc, int *i);
 /* The same into *o: for a command with options of its own (kv DIR serve). */
 int tool_knob_parse_into(kv_options *o, char **argv, int argc, int *i);
-/* The knobs' lines of the usage text, marking those this stage lacks. */
+/* The knobs' lines of the usage text: this stage's, then a line naming
+ * the other stages' knobs, which this one refuses. */
 void tool_knobs_usage(FILE *f);
 
 /* The line of standard input being run (0: not in standard-input mode);

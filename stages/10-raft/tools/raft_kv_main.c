@@ -19,15 +19,17 @@ static const kv_ext_cmd raft_cmds[] = {
 static const kv_ext raft_kv = {
     .cmds = raft_cmds,
     .serve = &member_ext,
-    .usage = "\nStage 10 (docs/10-raft.md):\n"
-             "  kv DIR serve --raft-id N --raft-peers ... --raft-tls CERTS ...\n"
-             "                                   a member of a Raft group (kv DIR serve --help)\n"
+    .usage = "Stage 10's own: a Raft group of members (docs/10-raft.md):\n"
              "  kv DIR cluster [--members N] [--port P] [--raft-port R] [serve options]\n"
-             "                                   N members on this host, in DIR/m1..mN\n"
+             "                     N members on this host, in DIR/m1..mN, each a kv serve\n"
+             "                     (kv DIR cluster --help)\n"
+             "  kv DIR serve --raft-id N --raft-peers ... --raft-tls CERTS ...\n"
+             "                     a member of a Raft group (kv DIR serve --help)\n"
              "  kv DIR certs --members N | --ids ID,...\n"
-             "                                   the group's credentials, in DIR\n"
+             "                     the group's credentials, in DIR\n"
              "  kv HOST:PORT member add ID RAFT-HOST:PORT CLIENT-HOST:PORT | remove ID |\n"
-             "                  transfer ID      a membership change, asked of a member\n",
+             "                  transfer ID\n"
+             "                     a membership change, asked of a member\n",
 };
 
 int main(int argc, char **argv)
