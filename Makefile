@@ -95,7 +95,7 @@ STAGES := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),,$(s)))
 UNFINISHED_TESTED := $(foreach s,$(STAGE_DIRS),$(if $(UNFINISHED_$(s)),$(if $(TESTS_$(s)),$(s))))
 # The stage sources that name their stage (see "Objects" below).
 STAGE_NAME_USERS := $(shell grep -l KV_STAGE_NAME $(sort $(foreach s,$(STAGE_DIRS),$(SRCS_$(s)))) /dev/null)
-# STAGE=S picks one stage for the targets that take it (stage-files,
+# STAGE=S picks one stage for the targets that take it (demo, stage-files,
 # crash-test, crash-test-txn); a prefix will do (STAGE=02 is 02-hash); unset, every stage.
 STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
@@ -359,13 +359,16 @@ deps:
 # Every stage built, as many compiles at once as the machine has cores
 # (unless make was given its own -j), told in a line a stage
 # (scripts/demo_build.sh), then the tour of each (scripts/demo.sh), which
-# ends with the time it all took.
+# ends with the time it all took.  `make demo STAGE=01-log` (a prefix will
+# do: STAGE=01) builds that stage's kv alone and tours it alone.
 DEMO_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+DEMO_BUILD = $(if $(STAGE),$(foreach s,$(STAGE_PICKED),$(B)/$(s)/kv),all)
 demo:
+	@$(if $(STAGE_PICKED),,echo "demo: no stage matches STAGE=$(STAGE) (stages: $(STAGES))" >&2; exit 2)
 	@start=$$(date +%s.%N); \
 	  $(MAKE) --no-print-directory deps DEPS=demo && \
-	  sh scripts/demo_build.sh $(MAKE) --no-print-directory $(DEMO_J) all && \
-	  KV_DEMO_START=$$start KV_DEMO_BUILT=$$(date +%s.%N) sh scripts/demo.sh $(STAGES)
+	  sh scripts/demo_build.sh $(MAKE) --no-print-directory $(DEMO_J) $(DEMO_BUILD) && \
+	  KV_DEMO_START=$$start KV_DEMO_BUILT=$$(date +%s.%N) sh scripts/demo.sh $(STAGE_PICKED)
 
 # ---- tests -----------------------------------------------------------------
 # `make test` builds every test binary in the release and the ASan+UBSan

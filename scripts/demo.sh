@@ -84,11 +84,17 @@ stat_of() {
 # demo_basics: load, restart, scan into $db; shown at stage 01 (shown=1),
 # run and checked, silently, after it.
 demo_basics() {
+    # The input's lines, numbered as kv numbers them in its messages.
+    puts_end=$N over_end=$((N + N / 10)) dels_end=$((N + N / 10 + 10))
+    gets=$((dels_end + 3))
     show "" "---- 1. Load $N keys: one kv process reads commands from standard input" \
-        "   put key0000 value-0 ... put key0999 value-999   ($N puts)" \
-        "   put key0000 value-0-v2, key0010 ... key0990     (100 overwrites)" \
-        "   del key0500 ... del key0509                     (10 deletes)" \
-        "   get key0000, get key0010, get key0500, get key0999"
+        "\$ kv DB < load.txt      (load.txt: $((gets + 3)) lines, one command a line)" \
+        "$(printf '   lines %-10s %s\n' \
+            "1-$puts_end:" "put key0000 value-0 ... put key0999 value-999" \
+            "$((puts_end + 1))-$over_end:" "put key0000 value-0-v2 ... put key0990 value-990-v2" \
+            "$((over_end + 1))-$dels_end:" "del key0500 ... del key0509" \
+            "$((dels_end + 1))-$((dels_end + 2)):" "a comment line and a blank line, skipped" \
+            "$gets-$((gets + 3)):" "get key0000, get key0010, get key0500, get key0999")"
     awk -v n="$N" 'BEGIN {
         for (i = 0; i < n; i++) printf "put key%04d value-%d\n", i, i
         for (i = 0; i < n; i += 10) printf "put key%04d value-%d-v2\n", i, i
@@ -97,13 +103,15 @@ demo_basics() {
         print ""
         print "get key0000"; print "get key0010"; print "get key0500"; print "get key0999"
     }' >"$tmp/load.txt"
-    out=$("$kv" "$db" <"$tmp/load.txt" 2>"$tmp/err.txt")
+    # (stdout and stderr in one stream: kv flushes its answers after each
+    # command, so they come in the input's order.)
+    out=$("$kv" "$db" <"$tmp/load.txt" 2>&1)
     st=$?
-    show "$out" "$(cat "$tmp/err.txt")"
-    [ "$st" = 0 ] || demo_fail "loading exited $st: $(cat "$tmp/err.txt")"
+    show "$out"
+    [ "$st" = 0 ] || demo_fail "loading exited $st: $out"
     demo_expect "reading back in the same process" \
-        "$(printf 'value-0-v2\nvalue-10-v2\nvalue-999')" "$out"
-    show "(key0500 was deleted, so its get said 'not found'.)"
+        "$(printf 'value-0-v2\nvalue-10-v2\nkv: line %d: not found: key0500\nvalue-999' $((gets + 2)))" "$out"
+    show "(key0500 was deleted: its get, line $((gets + 2)) of load.txt, found nothing.)"
 
     show "" "---- 2. Restart: each command below is a fresh kv process, which opens DB" \
         "   and finds the keys in the files on disk"

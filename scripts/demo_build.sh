@@ -5,7 +5,8 @@
 # and every command with `make demo V=1`, pass through as make prints
 # them.
 #
-#   sh scripts/demo_build.sh MAKE [MAKE-ARGUMENTS...]   (make demo runs it)
+#   sh scripts/demo_build.sh MAKE [MAKE-ARGUMENTS...]   (make demo runs it:
+#   its arguments are "all", or one stage's kv for make demo STAGE=S)
 #
 # It reads make's short lines ("  CC  FILE", "  AR  FILE", "  LD  FILE":
 # the Makefile's `brief`); a dry run (make -n) first counts them, for the
@@ -40,10 +41,11 @@ trap 'rm -f "$status"' EXIT
         next
     }
     /^make(\[[0-9]+\])?: Nothing to be done/ { next }
+    /^make(\[[0-9]+\])?: .* is up to date\.$/ { next }
     { clear(); print; fflush() }
     END { clear(); fflush() }'
 st=$(cat "$status")
 [ "$st" = 0 ] || exit "$st"
 awk -v s="$start" -v e="$(date +%s.%N)" -v n="$total" 'BEGIN {
-    if (n == 0) print "build: every stage already built"
+    if (n == 0) print "build: nothing to make, all built already"
     else printf "build: %d files made in %.1f s (make V=1 demo shows every command)\n", n, e - s }'
