@@ -4,14 +4,50 @@
 # unchanged; what it adds is the group: three members started by
 # `kv DIR cluster`, each a kv serve process with an engine of its own,
 # agreeing through Raft on the order of the writes.  It talks to them
-# with redis-cli (make deps DEPS=demo).
+# with redis-cli (make deps DEPS=demo): a follower's MOVED, seen plain,
+# then followed by redis-cli -c; each member's last, commit and applied
+# index, and what entry 1 is; a follower's READONLY read; GETs at the
+# leader and what each does to its commit index (read_cost_explained says
+# why, the one place the tour does); the leader frozen, a new one
+# elected, the old one catching up.
 
 # raft_info PORT: the member at PORT in one line, from CLUSTER INFO.
 raft_info() {
     redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | awk -F: '
-        /^raft_id:/ { id = $2 } /^raft_state:/ { st = $2 } /^raft_leader:/ { ld = $2 }
-        /^raft_term:/ { t = $2 } /^raft_commit_index:/ { c = $2 } /^raft_applied_index:/ { a = $2 }
-        END { if (id != "") printf "member %s: %-8s term %s, leader %s, commit index %s, applied index %s\n", id, st, t, ld, c, a }'
+        /^raft_id:/ { id = $2 } /^raft_state:/ { st = $2 } 
+        /^raft_term:/ { t = $2 } /^raft_last_index:/ { l = $2 }
+        /^raft_commit_index:/ { c = $2 } /^raft_applied_index:/ { a = $2 }
+        END { if (id != "") printf "member %s: %-8s term %s; last index %s, commit index %s, applied index %s\n",
+            id, st, t, l, c, a }'
+}
+
+# commit_index PORT: the member's raft_commit_index.
+commit_index() {
+    redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^raft_commit_index://p'
+}
+
+# read_cost_explained READS ENTRIES: what READS GETs at the leader, one
+# after another, cost its log (ENTRIES: how far they moved its commit
+# index), and why a linearizable read needs a round of the majority at
+# all.  The one place the tour says it (step 5): a leader that confirms
+# its reads by a round of heartbeats (Raft's ReadIndex) instead of an
+# entry takes the first branch.
+read_cost_explained() {
+    if [ "$2" = 0 ]; then
+        echo "   No entry written: the leader took its commit index as the reads' read"
+        echo "   index, confirmed that it still led by a round of heartbeats a majority"
+        echo "   answered, and answered once its engine had applied that far (ReadIndex)."
+    else
+        echo "   Each read cost an entry: a barrier (an empty entry) appended after the read"
+        echo "   arrived, and the answer once a majority held it in their synced logs: a"
+        echo "   round trip and an fsync on two members for one GET (reads that arrive"
+        echo "   together share one).  A barrier is no command: the applied index stays."
+        echo "   (etcd answers the same read with no entry: its leader confirms itself by"
+        echo "   a round of heartbeats, ReadIndex.)"
+    fi
+    echo "   Why a round of the majority: a leader cut off from the others (or frozen, as"
+    echo "   in step 6) still believes it leads while a newer one commits writes it lacks,"
+    echo "   and only a majority hearing from it after the read arrived proves none has."
 }
 
 # applied PORT: the member's raft_applied_index.
@@ -83,20 +119,30 @@ demo_group() {
     cluster=$!
     group_wait 30 group_elected || demo_fail "no leader in 30 s: $(cat "$tmp/cluster.out")"
     sed 's/^/   /' "$tmp/cluster.out"
-    echo "   Each member listens on two ports (CLUSTER NODES: client port @ Raft port):"
+    echo "   Each member listens on two ports (CLUSTER NODES): a client port, which"
+    echo "   redis-cli talks to, and a Raft port, on which the members talk to each other:"
     redis-cli -p "$port" cluster nodes | tr -d '\r' | awk '{ split($2, a, "[:@]"); id = $1 + 0
-        printf "   member %d: client port %s (redis-cli talks here), Raft port %s (the members talk here)%s\n",
-            id, a[2], a[3], ($3 ~ /master/ ? ": leads" : "") }' | sort
+        printf "   member %d: client port %s, Raft port %s%s\n",
+            id, a[2], a[3], ($3 ~ /master/ ? ": it leads" : "") }' | sort
     follower=
     for p in $ports; do [ "$p" = "$lead" ] || { follower=$p; break; }; done
 
-    demo_step "2. A write through the group: redis-cli -c follows a follower's MOVED to the leader"
-    echo "\$ redis-cli -c -p $follower set greeting \"hello, group\"   (a follower's port)"
+    demo_step "2. A write at a follower: MOVED, which redis-cli -c follows to the leader"
+    echo "\$ redis-cli -p $follower set greeting \"hello, group\"      (a follower's port)"
+    got=$(redis-cli -p "$follower" set greeting "hello, group" | tr -d '\r' | grep -v '^$')
+    echo "$got"
+    echo "$got" | grep -qx "MOVED [0-9]* 127\.0\.0\.1:$lead" ||
+        demo_fail "a follower's answer to a SET: want MOVED SLOT 127.0.0.1:$lead, got $got"
+    echo "   Redis Cluster's redirect, MOVED SLOT HOST:PORT: the key's slot (CRC16 of the"
+    echo "   key, mod 16384) and the leader's client port.  The follower wrote nothing."
+    echo "\$ redis-cli -c -p $follower set greeting \"hello, group\"   (-c: follow a MOVED)"
     got=$(redis-cli -c -p "$follower" set greeting "hello, group" | tr -d '\r')
     demo_expect "SET through the group" OK "$got"
     echo "$got"
+    echo "   redis-cli -c sent the SET again to the address MOVED named, and says only"
+    echo "   the leader's answer."
 
-    demo_step "3. Each member's applied index (CLUSTER INFO): how much of the log its engine holds"
+    demo_step "3. Each member's log (CLUSTER INFO): its last entry, committed, applied"
     first=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
     printf '%s\n' "$first"
     group_wait 5 group_applied_all || demo_fail "the members did not apply the write in 5 s"
@@ -105,8 +151,17 @@ demo_group() {
         echo "   and within $(tenths $((waited + 1))), once the followers heard of the commit:"
         printf '%s\n' "$later"
     else
-        echo "   (Each had applied it already.)"
+        echo "   (Each had heard of the commit and applied it already.)"
     fi
+    echo "   Entry 1 of every log is the group's configuration (its three members),"
+    echo "   written by kv cluster before the first election (term 1; that election made"
+    echo "   term 2).  Entry 2 is the SET: committed once a majority (the leader and one"
+    echo "   follower) held it in their synced logs, applied by the leader's engine, then"
+    echo "   OK.  A follower holds entry 2 at once but learns it is committed only from"
+    echo "   the leader's next message (a heartbeat within 100 ms), and applies only what"
+    echo "   it knows committed: its commit index trails the leader's, its applied index"
+    echo "   its commit index.  The applied index counts commands: entry 1 is Raft's own,"
+    echo "   so a member that has applied none reads 0."
     before=$(applied "$lead")
 
     demo_step "4. A read at a follower: READONLY, then GET, answered from its own engine"
@@ -117,12 +172,28 @@ demo_group() {
     echo "   A follower answers as far as it has applied the log, which may be behind"
     echo "   the leader; a read at the leader waits until it knows it still leads."
 
-    demo_step "5. The leader frozen (kill -STOP): to the others it is as silent as a dead one"
+    demo_step "5. A read at the leader: linearizable, and what it costs the log"
+    reads=3
+    c0=$(commit_index "$lead")
+    echo "   The leader's commit index: $c0.  Then $reads GETs at the leader, one after another:"
+    for _ in $(seq "$reads"); do
+        got=$(redis-cli -p "$lead" get greeting | tr -d '\r')
+        demo_expect "a GET at the leader" "hello, group" "$got"
+        printf '%-44s%s\n' "\$ redis-cli -p $lead get greeting" "$got  (commit index $(commit_index "$lead"))"
+    done
+    c1=$(commit_index "$lead")
+    if [ "$c1" -lt "$c0" ] || [ $((c1 - c0)) -gt "$reads" ]; then
+        demo_fail "$reads GETs moved the leader's commit index from $c0 to $c1"
+    fi
+    echo "   $reads reads, $((c1 - c0)) log entr$([ $((c1 - c0)) = 1 ] && echo y || echo ies): commit index $c0 before, $c1 after."
+    read_cost_explained "$reads" $((c1 - c0))
+
+    demo_step "6. The leader frozen (kill -STOP): to the others as silent as a dead one"
     old=$lead
     frozen=$(redis-cli -p "$lead" info server | tr -d '\r' | sed -n 's/^process_id:\([0-9]*\)$/\1/p')
     [ -n "$frozen" ] || demo_fail "the leader did not say its process id"
-    echo "\$ kill -STOP $frozen   (the leader's process; kv cluster stops the whole group when a"
-    echo "   member's process exits, so the tour freezes the leader rather than kill it)"
+    echo "\$ kill -STOP $frozen   (the leader's process: kv cluster stops the whole group"
+    echo "   when a member's process exits, so the tour freezes the leader, not kills it)"
     kill -STOP "$frozen" || demo_fail "kill -STOP $frozen"
     live=""
     for p in $ports; do [ "$p" = "$old" ] || live="$live $p"; done
@@ -131,7 +202,7 @@ demo_group() {
     echo "   After $(tenths "$waited") (an election timeout of about 1 s) the two others elect a leader:"
     for p in $live; do echo "   $(raft_info "$p")"; done
 
-    demo_step "6. The write read back, and 50 more written, while the old leader is frozen"
+    demo_step "7. The write read back, and 50 more written, while the old leader is frozen"
     set -- $live
     echo "\$ redis-cli -c -p $1 get greeting"
     got=$(redis-cli -c -p "$1" get greeting | tr -d '\r')
@@ -143,14 +214,15 @@ demo_group() {
     echo "\$ redis-cli -c -p $1 < (SET k01 v01 ... SET k50 v50): 50 OK"
     echo "   Acknowledged once two of the three held each in their logs: the two running."
 
-    demo_step "7. The old leader resumed (kill -CONT): it follows the new one and catches up"
+    demo_step "8. The old leader resumed (kill -CONT): it follows the new one, catches up"
     echo "\$ kill -CONT $frozen"
     kill -CONT "$frozen" || demo_fail "kill -CONT $frozen"
     frozen=
     group_wait 10 group_caught_up || demo_fail "the old leader did not catch up in 10 s"
     echo "   $(raft_info "$old")"
-    echo "   Its applied index went from $before to $(applied "$old") within $(tenths $((waited + 1))) of its resuming:"
-    echo "   the new leader sent it the entries it missed, and its engine applied them."
+    echo "   Within $(tenths $((waited + 1))) of its resuming, the new leader sent it the entries it missed"
+    echo "   (its commit index was $c1, now $(commit_index "$old")), and its engine applied the commands"
+    echo "   among them (its applied index was $before, now $(applied "$old"))."
     got=$(printf 'READONLY\nGET k50\n' | redis-cli -p "$old" | tr -d '\r' | tail -n 1)
     demo_expect "the old leader's read of k50" v50 "$got"
     echo "\$ redis-cli -p $old < READONLY, GET k50: $got"
