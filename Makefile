@@ -699,20 +699,26 @@ bench-server: $(B)/03-wal/kv
 	@sh scripts/bench_server.sh $(B) 03-wal
 
 # ---- stage 10's group against etcd and one server (docs/10-raft.md) --------
-# First, in alternating rounds (BENCH_RAFT_ROUNDS, 3), at 1, 10, 50 and 200
-# closed-loop connections (BENCH_RAFT_CLIENTS): three etcd 3.4 members with
-# peer TLS, driven over gRPC by build/bench/etcd_load (etcd's Go client
-# library), and three stage 10 members with their peer TLS on and with
-# --raft-insecure, driven by build/bench/raft_load (bench/raft_load.c); each
-# server started afresh and settled for each run; the median of the rounds
-# and the ratios.  Then, one run each, 50 connections: redis-benchmark -t
-# set at the group's leader, at one stage 09 `kv serve --sync` and at
-# redis-server (appendfsync always) with two replicas, with and without
-# -P 16; raft_load at stage 09 and at redis-server with WAIT 1 after each
-# SET; GETs of keys all written at the leader (read index), at a follower
-# (READONLY) and at stage 09; all on this host.  BENCH_RAFT_N sets the key
-# space and the requests of a one-run row (200000); BENCH_RAFT_ONE_RUN=0
-# leaves the one-run rows out.
+# First, in alternating rounds (BENCH_RAFT_ROUNDS, 5), writes of 100-byte
+# values (BENCH_RAFT_VALUE) over a key space of 1,000,000 (BENCH_RAFT_KEYS)
+# at 1, 10, 50 and 200 closed-loop clients (BENCH_RAFT_CLIENTS), the
+# headline, and a second, labelled workload, 3-byte values over 200,000
+# keys at 50 clients (BENCH_RAFT_SMALL, 3:200000:50; empty: none): three
+# etcd 3.4 members with peer TLS, driven over gRPC by build/bench/etcd_load
+# (etcd's Go client library) with its clients sharing one connection (the
+# headline's) and with one each (BENCH_RAFT_ETCD_CONNS, "shared each"), and
+# three stage 10 members with their peer TLS on and with --raft-insecure,
+# driven by build/bench/raft_load (bench/raft_load.c), a connection a
+# client; each server started afresh and settled for each run; the median
+# of the rounds and the ratios, every row naming its value size, key space,
+# clients and connections.  Then, one run each, 50 connections, 100-byte
+# values: redis-benchmark -t set at the group's leader, at one stage 09
+# `kv serve --sync` and at redis-server (appendfsync always) with two
+# replicas, with and without -P 16; raft_load at stage 09 and at
+# redis-server with WAIT 1 after each SET; GETs of keys all written at the
+# leader (linearizable), at a follower (READONLY) and at stage 09; all on
+# this host.  BENCH_RAFT_N sets the key space and the requests of a one-run
+# row (200000); BENCH_RAFT_ONE_RUN=0 leaves the one-run rows out.
 .PHONY: bench-raft
 bench-raft: $(B)/10-raft/kv $(B)/09-cache/kv $(B)/bench/raft_load
 	@$(MAKE) --no-print-directory deps DEPS=bench-server

@@ -1,5 +1,5 @@
 # shellcheck shell=sh disable=SC2154
-# (build, out, n and note come from scripts/bench_raft.sh)
+# (build, out, n, fill_value and note come from scripts/bench_raft.sh)
 # bench_raft_servers.sh: starts, settles and stops the servers that
 # scripts/bench_raft.sh compares (`make bench-raft`, docs/10-raft.md);
 # sourced by it, with $build (the build directory) and $out
@@ -159,7 +159,7 @@ group_follower() {
         if [ -n "$follow" ]; then
             last=$(printf 'READONLY\nGET key:%012d\n' $((n - 1)) | redis-cli -p "$follow" 2>/dev/null |
                 sed -n 2p)
-            [ "$last" = xxx ] || follow=""
+            [ "$last" = "$fill_value" ] || follow=""
         fi
         [ -n "$follow" ] || sleep 0.1
         i=$((i + 1))

@@ -4,13 +4,24 @@
 // scripts/bench_raft.sh, docs/10-raft.md.
 //
 //	etcd_load --endpoint HOST:PORT [-c CLIENTS] [-n REQUESTS] [-r KEYS]
-//	          [-d VALUE_BYTES]
+//	          [-d VALUE_BYTES] [--conns shared|each]
 //
-// C clients (50), each its own clientv3.Client, so its own gRPC
-// connection (one TCP connection, one HTTP/2 stream at a time), driven by
-// its own goroutine in a closed loop: one Put, wait for its answer, the
-// next Put.  A client is raft_load's connection: one request in flight on
-// each.  N requests (100,000) in all, shared out evenly; each puts a
+// C clients (50), each driven by its own goroutine in a closed loop: one
+// Put, wait for its answer, the next Put, so that a client is raft_load's
+// connection: one request in flight on each.  How the clients reach etcd
+// is --conns:
+//
+//	shared  (the default) one clientv3.Client, so one gRPC connection (one
+//	        TCP connection), that every client's Puts share, each an
+//	        HTTP/2 stream of its own: how a Go program usually talks to
+//	        etcd, one client object for the process
+//	each    a clientv3.Client per client, so a gRPC connection each, one
+//	        stream at a time on it: raft_load's shape
+//
+// The two differ only on etcd's side of the comparison (a RESP connection
+// carries one request at a time); which is faster for etcd depends on the
+// machine, and `make bench-raft` runs both.  N requests (100,000) in all,
+// shared out evenly; each puts a
 // random key of [0, KEYS) (KEYS = N by default) named "key:%012d", the
 // keys raft_load and redis-benchmark write, and a value of D bytes of
 // 'x' (3).  The key sequence of client i is raft_load's connection i's
@@ -24,8 +35,8 @@
 // is connected to the last answer; p50 and p99 nearest-rank).  A Put is
 // answered once etcd's leader has committed it (a majority holds it in
 // its synced log) and applied it: etcd's linearizable write, its only
-// kind.  Every client is connected (clientv3.New with a dial timeout
-// blocks until its connection is up) before the clock starts.  A failed
+// kind.  Every connection is up (clientv3.New with a dial timeout blocks
+// until it is) before the clock starts.  A failed
 // Put (an error, or no answer in 10 s) is counted and the first one named
 // on stderr; the program then exits 3 (the line is printed all the same).
 // A client that cannot connect in 10 s ends the run: a message on stderr,
@@ -58,6 +69,7 @@ type conf struct {
 	requests   int
 	keys       uint64
 	valueBytes int
+	shared     bool
 }
 
 // One client: its connection, its share of the requests, what it measured.
@@ -114,19 +126,23 @@ func main() {
 	var cf conf
 	var keys int64
 	flag.StringVar(&cf.endpoint, "endpoint", "", "etcd's client address, HOST:PORT (the leader's)")
-	flag.IntVar(&cf.clients, "c", 50, "clients: gRPC connections, each a closed loop")
+	flag.IntVar(&cf.clients, "c", 50, "clients, each a closed loop of one Put at a time")
 	flag.IntVar(&cf.requests, "n", 100000, "requests in all")
 	flag.Int64Var(&keys, "r", 0, "keys: each Put writes a random key of [0, KEYS) (default N)")
 	flag.IntVar(&cf.valueBytes, "d", 3, "value bytes")
+	conns := flag.String("conns", "shared", "shared: one gRPC connection for every client; each: one a client")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(),
 			"usage: etcd_load --endpoint HOST:PORT [-c CLIENTS] [-n REQUESTS] [-r KEYS] [-d VALUE_BYTES]\n"+
+				"                 [--conns shared|each]\n"+
 				"Prints rps,p50_ms,p99_ms (the header of bench/etcd_load/main.go says what it measures).\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	cf.shared = *conns == "shared"
 	if cf.endpoint == "" || flag.NArg() != 0 || cf.clients < 1 || cf.clients > 10000 ||
-		cf.requests < 1 || keys < 0 || cf.valueBytes < 1 || cf.valueBytes > 4096 {
+		cf.requests < 1 || keys < 0 || cf.valueBytes < 1 || cf.valueBytes > 4096 ||
+		(*conns != "shared" && *conns != "each") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -143,13 +159,21 @@ func main() {
 	clients := make([]client, cf.clients)
 	all := make([]time.Duration, cf.requests)
 	given := 0
+	var shared *clientv3.Client
 	for i := range clients {
-		cli, err := clientv3.New(clientv3.Config{
-			Endpoints:   []string{cf.endpoint},
-			DialTimeout: silence,
-		})
-		if err != nil {
-			die("client %d cannot connect to %s: %v", i, cf.endpoint, err)
+		cli := shared
+		if cli == nil {
+			var err error
+			cli, err = clientv3.New(clientv3.Config{
+				Endpoints:   []string{cf.endpoint},
+				DialTimeout: silence,
+			})
+			if err != nil {
+				die("client %d cannot connect to %s: %v", i, cf.endpoint, err)
+			}
+			if cf.shared {
+				shared = cli
+			}
 		}
 		c := &clients[i]
 		c.cli = cli
@@ -176,7 +200,9 @@ func main() {
 			fmt.Fprintf(os.Stderr, "etcd_load: %v\n", c.lastError)
 		}
 		failed += c.failed
-		c.cli.Close()
+		if !cf.shared || i == 0 {
+			c.cli.Close()
+		}
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
 	fmt.Printf("%.2f,%.3f,%.3f\n", float64(cf.requests-failed)/secs,
