@@ -138,6 +138,15 @@ func main() {
 				"Prints rps,p50_ms,p99_ms (the header of bench/etcd_load/main.go says what it measures).\n")
 		flag.PrintDefaults()
 	}
+	// Asked for, the usage goes to standard output (exit 0), as every
+	// program of the build answers --help; after a mistake, to stderr.
+	for _, a := range os.Args[1:] {
+		if a == "-h" || a == "-help" || a == "--help" {
+			flag.CommandLine.SetOutput(os.Stdout)
+			flag.Usage()
+			os.Exit(0)
+		}
+	}
 	flag.Parse()
 	cf.shared = *conns == "shared"
 	if cf.endpoint == "" || flag.NArg() != 0 || cf.clients < 1 || cf.clients > 10000 ||
