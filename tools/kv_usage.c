@@ -4,9 +4,8 @@
  *
  *   tool_usage_short  a screen (at most 25 lines): the commands this stage
  *                     has, its options, an example, the exit codes and
- *                     "kv --help for more".  Bare `kv`, a command line kv
- *                     cannot read, and `help` in standard-input mode print
- *                     it.
+ *                     "kv --help for more".  Bare `kv` (options and no
+ *                     DIR too) and `help` in standard-input mode print it.
  *   tool_usage        `kv --help`, the reference: this stage's commands,
  *                     each said as it works at this stage, the commands
  *                     the stage adds (kv_ext.h), its options and its knobs
@@ -14,9 +13,9 @@
  *                     open read-only, a Raft member's directory, the
  *                     grammar of standard-input mode, the exit codes).
  *
- * A command or a knob a stage lacks is not described there and then
- * refused: a line names what later stages add.  The stages are told apart
- * by the number kv_stage() starts with (tool_stage).
+ * Neither describes a command or a knob the stage lacks only to refuse it
+ * after: a line names what later stages add.  The stages are told apart by
+ * the number kv_stage() starts with (tool_stage).
  */
 #include <string.h>
 
@@ -36,18 +35,22 @@ static const struct {
 #define USAGE_NCMDS (sizeof usage_cmds / sizeof usage_cmds[0])
 #define USAGE_COLUMN 19
 
-/* Prints word in the next cell of a grid of 4 columns, *cell counting
- * them; a row ends with its last word, no padding after it. */
-static void usage_cell(FILE *f, const char *word, int *cell)
+/* A grid of 4 columns: the cells printed so far, and the padding the
+ * last one asked for before the next (a row ends with its last word). */
+typedef struct usage_grid {
+    int cells;
+    int pad;
+} usage_grid;
+
+static void usage_cell(FILE *f, usage_grid *g, const char *word)
 {
-    static int pad; /* the padding the cell before asked for */
-    if (*cell % 4 == 0)
-        fputs(*cell > 0 ? "\n  " : "  ", f);
+    if (g->cells % 4 == 0)
+        fputs(g->cells > 0 ? "\n  " : "  ", f);
     else
-        fprintf(f, "%*s", pad, "");
+        fprintf(f, "%*s", g->pad, "");
     fputs(word, f);
-    pad = USAGE_COLUMN - (int)strlen(word);
-    ++*cell;
+    g->pad = USAGE_COLUMN - (int)strlen(word);
+    g->cells++;
 }
 
 void tool_usage_short(FILE *f, const kv_ext *ext)
@@ -60,12 +63,12 @@ void tool_usage_short(FILE *f, const kv_ext *ext)
             "\n"
             "commands:\n",
             kv_stage(), kv_stage());
-    int cell = 0;
+    usage_grid grid = {0, 0};
     for (size_t i = 0; i < USAGE_NCMDS; i++)
         if (stage >= usage_cmds[i].first)
-            usage_cell(f, usage_cmds[i].shown, &cell);
+            usage_cell(f, &grid, usage_cmds[i].shown);
     for (const kv_ext_cmd *c = ext != NULL ? ext->cmds : NULL; c != NULL && c->name; c++)
-        usage_cell(f, c->name, &cell);
+        usage_cell(f, &grid, c->name);
     fprintf(f, "\noptions: -x: keys and values in hex;%s knobs that size the\n"
                "         parts (kv --help lists this stage's)\n",
             stage >= 3 ? " --sync: each write on the disk when it\n         returns;" : "");
