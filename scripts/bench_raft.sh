@@ -120,7 +120,8 @@ note() {
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "commit: $(git rev-parse --short HEAD 2>/dev/null)"
-    echo "cpus: $(nproc)"
+    echo "cpus: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+    echo "memory: $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
     echo "libraft: $(dpkg-query -W -f '${Version}' libraft-dev 2>/dev/null)"
     echo "openssl: $(openssl version)"
     echo "redis: $(redis-server --version)"
@@ -313,7 +314,7 @@ if [ "$one_run" != 0 ]; then
 fi
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
-python3 scripts/bench_raft_summary.py "$out" "$rounds" "$value" "$keys" "$(echo "$etcd_conns" | cut -d' ' -f1)"
+python3 scripts/bench_raft_summary.py "$out" "$rounds" "$value" "$keys" "$(echo "$etcd_conns" | awk '{ print $1 }')"
 cat "$out/results.md"
 [ -s "$notes" ] && { echo; sed 's/^/note: /' "$notes"; }
 cat "$out/machine.txt"
