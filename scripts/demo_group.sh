@@ -154,14 +154,14 @@ demo_group() {
         echo "   (Each had heard of the commit and applied it already.)"
     fi
     echo "   Entry 1 of every log is the group's configuration (its three members),"
-    echo "   written by kv cluster before the first election (term 1; that election made"
-    echo "   term 2).  Entry 2 is the SET: committed once a majority (the leader and one"
-    echo "   follower) held it in their synced logs, applied by the leader's engine, then"
-    echo "   OK.  A follower holds entry 2 at once but learns it is committed only from"
-    echo "   the leader's next message (a heartbeat within 100 ms), and applies only what"
-    echo "   it knows committed: its commit index trails the leader's, its applied index"
-    echo "   its commit index.  The applied index counts commands: entry 1 is Raft's own,"
-    echo "   so a member that has applied none reads 0."
+    echo "   which each member wrote into its empty log as it started, in term 1; the"
+    echo "   first election made term 2.  Entry 2 is the SET: committed once a majority"
+    echo "   (the leader and one follower) held it in their synced logs, applied by the"
+    echo "   leader's engine, then OK.  A follower holds entry 2 at once but learns it is"
+    echo "   committed only from the leader's next message (a heartbeat within 100 ms),"
+    echo "   and applies only what it knows committed: its commit index trails the"
+    echo "   leader's, its applied index its commit index.  The applied index counts"
+    echo "   commands: entry 1 is Raft's own, so a member that has applied none reads 0."
     before=$(applied "$lead")
 
     demo_step "4. A read at a follower: READONLY, then GET, answered from its own engine"
