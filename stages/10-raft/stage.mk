@@ -40,5 +40,6 @@ $(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 # on libraft's deterministic fixture (elections, partitions, a member
 # that falls behind and catches up by snapshot).
 TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
-TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) stages/10-raft/member/member_raft.c
+TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) stages/10-raft/member/member_raft.c \
+  stages/10-raft/member/read_round.c
 $(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

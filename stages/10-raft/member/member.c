@@ -19,9 +19,10 @@
  * thread runs both: libuv's backend descriptor is in the server's epoll
  * set, its next timer bounds the server's wait, and each pass of the
  * server's loop runs libuv once without waiting (member_run).  So
- * libraft's callbacks (apply, the proposals' and barriers' answers) run
- * on the loop thread, between the server's passes, as the server's own
- * code does: nothing is shared with another thread.
+ * libraft's callbacks (apply, the proposals' and barriers' answers) and
+ * the transport's (a confirm link's answer) run on the loop thread,
+ * between the server's passes, as the server's own code does: nothing is
+ * shared with another thread.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -55,7 +56,8 @@ static int member_transport(struct member *m)
                        .tls = m->tls,
                        .limits = {.max_entry = m->opt.max_entry,
                                   .max_message = m->opt.max_message},
-                       .answer = member_boot_answer, .log = member_log_line, .arg = m};
+                       .answer = member_boot_answer, .log = member_log_line, .arg = m,
+                       .term = member_read_term, .confirmed = member_read_answer};
     int rv = peer_transport_init(&m->transport, &m->loop, &cfg);
     m->transport_made = 1;
     if (rv != 0) {
@@ -210,6 +212,7 @@ static void member_stop(void *x)
     peer_tls_ctx_free(m->tls);
     member_disk_free(m);
     replica_fsm_free(&m->fsm);
+    member_read_free(m);
     int rc = replica_close(m->r);
     if (rc != KV_OK)
         member_say(m, "closing its engine: %s: %s", kv_strerror(rc), kv_errmsg());
@@ -238,11 +241,14 @@ static int member_start(void *x, serve_host *h, const serve_ext_env *env)
         m->planted_ack_early = strcmp(planted, "ack-before-commit") == 0;
         m->planted_follower_reads = strcmp(planted, "follower-reads") == 0;
         m->planted_leader_reads = strcmp(planted, "leader-reads") == 0;
+        m->planted_unconfirmed_reads = strcmp(planted, "unconfirmed-reads") == 0;
+        m->planted_later_term = strcmp(planted, "later-term-answers") == 0;
         reapply = strcmp(planted, "applied-apart") == 0;
         if (!m->planted_ack_early && !m->planted_follower_reads && !m->planted_leader_reads &&
-            !reapply) {
+            !m->planted_unconfirmed_reads && !m->planted_later_term && !reapply) {
             member_say(m, "KV_RAFT_PLANTED=%s: no such planted mistake (ack-before-commit, "
-                       "follower-reads, leader-reads, applied-apart)", planted);
+                       "follower-reads, leader-reads, unconfirmed-reads, later-term-answers, "
+                       "applied-apart)", planted);
             return -1;
         }
     }
@@ -266,13 +272,13 @@ static int member_fd(void *x)
 static int member_timeout(void *x)
 {
     struct member *m = x;
-    /* Reads of the pass just run wait for a barrier not started yet
-     * (member_write.c): the next pass starts it at once, not at libraft's
-     * next timer (a heartbeat, up to 100 ms away).  A disk short of room
-     * is looked at again soon. */
-    if (m->barrier_wanted && !m->barrier_busy)
-        return 0;
-    int t = uv_backend_timeout(&m->loop);
+    /* Reads that wait for a barrier not started yet, or for a round whose
+     * links are being opened again (member_read.c), need a pass soon, not
+     * at libraft's next timer (a heartbeat, up to 100 ms away).  A disk
+     * short of room is looked at again soon. */
+    int t = uv_backend_timeout(&m->loop), r = member_read_timeout(m);
+    if (r >= 0 && (t < 0 || r < t))
+        t = r;
     if (m->disk.short_of_room || m->disk.held != NULL)
         return t < 0 || t > 100 ? 100 : t;
     return t;
@@ -309,7 +315,7 @@ static void member_run(void *x, unsigned long long pass)
         serve_host_wake_all(m->host);
     if (m->fsm.failed != KV_OK)
         member_stop_failed(m);
-    member_barrier_kick(m);
+    member_read_kick(m);
     member_boot_mark(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */

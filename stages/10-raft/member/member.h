@@ -13,7 +13,10 @@
  *   member_disk.c     room on disk: writes refused, and libraft's log
  *                     kept from running out of space, while it is short
  *   member_write.c    the server's writes proposed as commands, settled
- *                     when applied; reads behind a read index
+ *                     when applied; the gate before each command
+ *   member_read.c     reads at the leader behind a read index, confirmed
+ *                     by a round of the voters (read_round.c counts it),
+ *                     with no entry in the log
  *   member_peers.c    the peers: --raft-peers, the configuration, the
  *                     leader, and where each is reached
  *   member_cluster.c  CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT,
@@ -38,6 +41,7 @@
 #include <uv.h>
 
 #include "peer_transport.h"
+#include "read_round.h"
 #include "replica_fsm.h"
 #include "serve_ext.h"
 
@@ -83,6 +87,28 @@ typedef struct member_change {
     struct raft_transfer transfer_req; /* raft_transfer */
 } member_change;
 
+/* Reads at the leader (member_read.c): the rounds of its read index,
+ * and the barrier that commits an entry of its term first. */
+typedef struct member_reads {
+    read_round round;               /* the round in flight (busy), or the last one */
+    int busy;
+    unsigned long long round_pass;  /* the server's pass it started in */
+    uint64_t round_ms;              /* ... and when (the loop's clock) */
+    int round_said;                 /* a line said it waits long */
+    uint64_t rounds;                /* started: the last one's number */
+    raft_term confirmed_term;       /* the last round confirmed (0: none this term) */
+    raft_index confirmed_index;
+    unsigned long long confirmed_pass;
+    raft_term failed_term;          /* a round of this term failed: none starts again in it */
+    raft_term led_term;             /* the term it led at the last look (0: it did not) */
+    int waiting;                    /* reads wait (the gate said WAIT) */
+    raft_index applied_seen;        /* libraft's applied index at the last look */
+    struct raft_barrier barrier_req;  /* an entry of its term, committed first */
+    int barrier_wanted, barrier_busy;
+    uint64_t barrier_after;         /* not before (the loop's clock), after a refusal */
+    unsigned long long confirmed, failed, barriers;  /* counts, for CLUSTER INFO */
+} member_reads;
+
 /* Room on disk (member_disk.c). */
 typedef struct member_disk {
     char *raft_dir, *engine_dir;
@@ -120,12 +146,8 @@ struct member {
     int loop_made, transport_made, started, closed, transport_closed;
     int raft_had_log;             /* its Raft directory held a log at the start */
     char *marker;                 /* the credentials' record that this member ran, or NULL */
-    /* Read indexes (member_write.c): barriers started after a client's
-     * bytes, one in flight at a time. */
-    struct raft_barrier barrier_req;
     unsigned long long pass;       /* the server's loop pass, as run() was told */
-    unsigned long long barrier_pass, done_pass;  /* the flying barrier's, the last done's */
-    int barrier_busy, barrier_wanted;
+    member_reads reads;            /* reads behind a read index (member_read.c) */
     /* The writes proposed and not settled yet (member_write.c). */
     struct member_proposal *proposals;
     /* Planted mistakes, for the cluster tests to show their checker
@@ -142,12 +164,22 @@ struct member {
      *                      from the others still answers while they elect
      *                      another and commit writes, and its reads miss
      *                      them
+     *   unconfirmed-reads  a leader answers a read once a round of its
+     *                      read index has started after it and the engine
+     *                      has applied that far, without waiting for the
+     *                      voters' answers: the same reads are missed
+     *   later-term-answers a round counts a voter's answer with a later
+     *                      term than the leader's as a yes (read_round.h,
+     *                      R2 broken): a leader whose Raft links are cut,
+     *                      but whose confirm links still reach the others,
+     *                      is confirmed by members that elected another
      *   applied-apart      the applied index is not kept with the data
      *                      (replica_plant_applied_apart): after a restart
      *                      the log applies again over the engine from the
      *                      last snapshot, and a transaction that found its
      *                      condition false finds it true the second time */
     int planted_ack_early, planted_follower_reads, planted_leader_reads;
+    int planted_unconfirmed_reads, planted_later_term;
 };
 
 /* The extension stage 10's kv gives `kv serve` (stages/10-raft/tools/raft_kv_main.c). */
@@ -210,11 +242,28 @@ int  member_disk_refuses(struct member *m, serve_out *out);
 /* member_write.c */
 int  member_gate(void *x, const serve_gate *g);
 void member_propose(void *x, const serve_write *w, size_t n);
-void member_barrier_kick(struct member *m);
 /* The fsm's word after each command applied (replica_fsm.h). */
 void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
 /* Settles every proposal still waiting (at stop): outcome unknown. */
 void member_write_abandon(struct member *m);
+
+/* member_read.c */
+/* The gate for a read at the leader: SERVE_GATE_GO once a round started
+ * after its bytes is confirmed and applied, else SERVE_GATE_WAIT (woken
+ * by serve_host_wake_all). */
+int  member_read_gate(struct member *m, const serve_gate *g);
+/* Each loop pass: the barrier of a new term, links asked again, reads
+ * woken as the engine applies, leadership lost. */
+void member_read_kick(struct member *m);
+/* The ms until the reads need a pass (-1: none). */
+int  member_read_timeout(struct member *m);
+/* The transport's callbacks (peer_transport.h, P5): an answer on a
+ * confirm link; this member's term, for the answers it gives. */
+void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round);
+uint64_t member_read_term(void *arg);
+/* CLUSTER INFO's lines on reads, into buf: their length (0 if cap is short). */
+size_t member_read_info(struct member *m, char *buf, size_t cap);
+void member_read_free(struct member *m);
 
 /* member_cluster.c */
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
@@ -236,5 +285,8 @@ const struct raft_configuration *member_raft_configuration(const struct raft *r)
 /* The leader's match index for configuration entry i, or 0 if this
  * member does not lead. */
 raft_index member_raft_match_index(const struct raft *r, unsigned i);
+/* The term of entry `index` of this member's log (its snapshot's last
+ * term at its last index), or 0 if the log no longer or not yet holds it. */
+raft_term member_raft_term_of(const struct raft *r, raft_index index);
 
 #endif

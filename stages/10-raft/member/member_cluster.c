@@ -223,6 +223,8 @@ static void cluster_info(struct member *m, serve_out *o)
              pc.frames_refused, (unsigned long long)m->disk.raft_free,
              (unsigned long long)m->disk.engine_free, m->disk.short_of_room,
              m->disk.refused, m->disk.held_total);
+    size_t len = strlen(text);
+    member_read_info(m, text + len, sizeof text - len);
     out_bulk_str(o, text);
 }
 

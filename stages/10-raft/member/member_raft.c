@@ -33,3 +33,18 @@ raft_index member_raft_match_index(const struct raft *r, unsigned i)
         return 0;
     return r->leader_state.progress[i].match_index;
 }
+
+/* libraft's logTermOf (src/log.c): the entry's term from the log's
+ * circular buffer, or the snapshot's last term at its last index. */
+raft_term member_raft_term_of(const struct raft *r, raft_index index)
+{
+    const struct raft_log *l = &r->log;
+    size_t n = l->front <= l->back ? l->back - l->front : l->size - l->front + l->back;
+    if (index == 0)
+        return 0;
+    if (index == l->snapshot.last_index)
+        return l->snapshot.last_term;
+    if (index <= l->offset || index > l->offset + n)
+        return 0;
+    return l->entries[(l->front + (size_t)(index - 1 - l->offset)) % l->size].term;
+}

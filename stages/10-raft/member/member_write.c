@@ -1,5 +1,6 @@
 /*
- * member_write.c: writes and reads of a member (member.h).
+ * member_write.c: writes of a member, and the gate before each command
+ * (member.h).
  *
  * Writes.  The server hands the member a batch's writes (serve_ext.h):
  * plain puts and deletes in a row as one write, each EXEC as one with its
@@ -22,18 +23,10 @@
  * command the engine keeps for later (a disk short of room: replica_fsm.h,
  * W1) is settled when the engine applies it, after libraft's callback.
  *
- * Reads.  A leader's engine may be behind the group: a leader cut off
- * from the others does not know yet that another was elected and took
- * writes.  So a read on the leader waits for a read index: a barrier
- * (raft_barrier, an empty entry) started after the read's bytes arrived
- * and committed by a majority, which a deposed leader cannot get.  The
- * server numbers its loop passes, reads a pass's bytes before it runs
- * the member, and says in which pass each client's last bytes arrived
- * (serve_gate.input_pass); a barrier started in that pass or later
- * serves the read, and reads of one pass share one barrier (a member
- * that is its configuration's only voter needs none).  A follower
- * redirects reads to the leader, unless the client said READONLY: then
- * it reads its own engine, possibly stale.
+ * Reads.  A read at the leader waits for a read index, confirmed by a
+ * round of the voters after the read's bytes arrived (member_read.c).  A
+ * follower redirects reads to the leader, unless the client said
+ * READONLY: then it reads its own engine, possibly stale.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -41,8 +34,6 @@
 #include <string.h>
 
 #include "member.h"
-
-#define MEMBER_OF(field, ptr) ((struct member *)((char *)(ptr) - offsetof(struct member, field)))
 
 /* One write proposed: libraft holds req until member_proposed. */
 typedef struct member_proposal {
@@ -211,44 +202,6 @@ void member_write_abandon(struct member *m)
     }
 }
 
-static void member_barrier_done(struct raft_barrier *req, int status)
-{
-    struct member *m = MEMBER_OF(barrier_req, req);
-    m->barrier_busy = 0;
-    if (status == 0)
-        m->done_pass = m->barrier_pass;
-    /* Every waiting read runs again: now, or redirected if this member is
-     * no longer the leader. */
-    serve_host_wake_all(m->host);
-}
-
-void member_barrier_kick(struct member *m)
-{
-    if (!m->barrier_wanted || m->barrier_busy)
-        return;
-    m->barrier_wanted = 0;
-    m->barrier_busy = 1;
-    m->barrier_pass = m->pass; /* after this pass's bytes were read (serve_ext.h) */
-    if (raft_barrier(&m->raft, &m->barrier_req, member_barrier_done) != 0)
-        member_barrier_done(&m->barrier_req, RAFT_NOTLEADER);
-}
-
-/* 1 if this member is the configuration's only voter: then no other
- * member can be elected, every committed write was applied here before
- * it was acknowledged, and a read needs no read index (a group of one,
- * or a disk short of room holding back the barrier's append). */
-static int member_sole_voter(struct member *m)
-{
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
-    unsigned voters = 0, self = 0;
-    for (unsigned i = 0; i < conf->n; i++)
-        if (conf->servers[i].role == RAFT_VOTER) {
-            voters++;
-            self |= conf->servers[i].id == m->self->id;
-        }
-    return voters == 1 && self;
-}
-
 /* The word of the command's key, 0 if it names none (its table entry). */
 static size_t gate_key(const serve_gate *g)
 {
@@ -277,10 +230,5 @@ int member_gate(void *x, const serve_gate *g)
         return SERVE_GATE_ANSWERED;
     if (!read || !leader || m->planted_leader_reads) /* the planted mistake (member.h) */
         return SERVE_GATE_GO; /* a write, to the batch; or READONLY's follower read */
-    if (m->done_pass >= g->input_pass && !replica_fsm_behind(&m->fsm))
-        return SERVE_GATE_GO; /* a barrier started after its bytes, done, and applied */
-    if (member_sole_voter(m)) /* no other member can lead: nothing to be behind */
-        return SERVE_GATE_GO;
-    m->barrier_wanted = 1;
-    return SERVE_GATE_WAIT;
+    return member_read_gate(m, g);
 }

@@ -9,7 +9,8 @@
  * written to the pair; on an outgoing one, what libraft writes to the
  * pair is encrypted and sent.  libraft only ever reads an accepted
  * connection and writes an outgoing one, so anything the network sends
- * on an outgoing one, once its handshake is done, ends it.
+ * on an outgoing one, once its handshake is done, ends it.  A confirm
+ * link, open, has no pair: its bytes are peer_confirm.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,11 @@ static int conn_send(peer_conn *c, const void *p, size_t n)
     return conn_tls_flush(c);
 }
 
+int peer_conn_send(peer_conn *c, const void *p, size_t n)
+{
+    return conn_send(c, p, n);
+}
+
 /* peer_frame's emit: checked bytes, staged for one write to the pair. */
 static void conn_stage(void *arg, const uint8_t *p, size_t n)
 {
@@ -200,7 +206,7 @@ static int conn_make_pair(peer_conn *c, uv_stream_t **raft_end)
 static void conn_open(peer_conn *c)
 {
     uv_stream_t *theirs = NULL;
-    int rv = conn_make_pair(c, &theirs);
+    int rv = c->confirm ? 0 : conn_make_pair(c, &theirs); /* a confirm link: no libraft */
     if (rv != 0) {
         char why[120];
         snprintf(why, sizeof why, "a socket pair for libraft: %s", uv_strerror(rv));
@@ -212,6 +218,10 @@ static void conn_open(peer_conn *c)
         c->pt->opening--;
     c->state = ST_OPEN;
     conn_flow(c);
+    if (c->confirm) {
+        peer_confirm_opened(c);
+        return;
+    }
     if (c->kind == CONN_OUTGOING) {
         struct raft_uv_connect *req = c->raft_req;
         c->raft_req = NULL; /* C1 */
@@ -246,6 +256,11 @@ static void conn_hello(peer_conn *c)
         conn_send(c, out, sizeof out); /* closed once written (conn_written) */
         return;
     }
+    if (h.kind == PEER_KIND_CONFIRM) { /* a leader's confirm link (P5): answered here */
+        c->confirm = 1;
+        conn_open(c);
+        return;
+    }
     if (c->pt->accept_cb == NULL || c->pt->closing) {
         peer_conn_close(c, NULL); /* libraft not listening yet: the peer retries */
         return;
@@ -269,6 +284,10 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
 {
     while (n > 0 && c->state != ST_CLOSED) {
         size_t used = 0;
+        if (c->state == ST_OPEN && c->confirm) {
+            peer_confirm_in(c, p, n);
+            return;
+        }
         if (c->state == ST_OPEN && c->kind == CONN_ACCEPTED) {
             conn_checked(c, p, n);
             return;
@@ -309,7 +328,9 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
  * once); then a probe waits for its answer and a Raft stream opens. */
 static void conn_send_hello(peer_conn *c)
 {
-    peer_hello h = {.kind = c->kind == CONN_PROBE ? PEER_KIND_PROBE : PEER_KIND_RAFT};
+    peer_hello h = {.kind = c->kind == CONN_PROBE     ? PEER_KIND_PROBE
+                            : c->kind == CONN_CONFIRM ? PEER_KIND_CONFIRM
+                                                      : PEER_KIND_RAFT};
     uint8_t out[PEER_HELLO_HEAD + PEER_ADDR_MAX];
     snprintf(h.addr, sizeof h.addr, "%s", c->pt->cfg.address);
     if (conn_send(c, out, peer_hello_encode(&h, out, sizeof out)) != 0)

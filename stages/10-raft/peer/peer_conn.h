@@ -7,9 +7,11 @@
  * them (on a refusal, an error, the peer closing, the transport closing):
  *
  *   accepted:   OPENING -> [TLS] -> HELLO -> OPEN (pumping), or -> a
- *               probe answered, then closed
+ *               probe answered, then closed, or -> OPEN (a confirm link:
+ *               answering asks)
  *   outgoing:   DIALING -> [TLS] -> OPEN (handed to libraft)
  *   probe:      DIALING -> [TLS] -> ANSWER (waiting for it), then closed
+ *   confirm:    DIALING -> [TLS] -> OPEN (asking: peer_confirm.c)
  *
  * Invariants:
  *   C1. libraft's callback for an outgoing connection, and a probe's,
@@ -30,8 +32,15 @@
 #define PEER_QUEUE_HIGH (8u * 1024u * 1024u)
 #define PEER_QUEUE_LOW (1u * 1024u * 1024u)
 #define PEER_BUF (64u * 1024u)
+#define PEER_CONFIRM_DIALS 16          /* members whose last confirm dial is kept */
 
 typedef struct peer_conn peer_conn;
+
+/* When a confirm link to a member was last dialled (peer_confirm.c). */
+typedef struct peer_confirm_dial {
+    uint64_t id;
+    uint64_t ms;                     /* the loop's clock */
+} peer_confirm_dial;
 
 typedef struct peer_transport {
     struct raft_uv_transport *t;
@@ -49,9 +58,10 @@ typedef struct peer_transport {
     unsigned long long log_quiet;    /* lines not written since */
     uint8_t rbuf[PEER_BUF];          /* what a read brought (one read at a time) */
     uint8_t plain[PEER_BUF];         /* ... decrypted */
+    peer_confirm_dial confirm_dials[PEER_CONFIRM_DIALS];
 } peer_transport;
 
-enum { CONN_ACCEPTED, CONN_OUTGOING, CONN_PROBE };
+enum { CONN_ACCEPTED, CONN_OUTGOING, CONN_PROBE, CONN_CONFIRM };
 enum { ST_DIALING, ST_OPENING, ST_TLS, ST_HELLO, ST_ANSWER, ST_OPEN, ST_CLOSED };
 
 struct peer_conn {
@@ -73,6 +83,9 @@ struct peer_conn {
     int frame_made;
     struct raft_uv_connect *raft_req;   /* outgoing: libraft's request (C1) */
     peer_probe_req *probe;              /* probe: its request (C1) */
+    int confirm;                     /* a confirm link: accepted, it answers; CONN_CONFIRM, it asks */
+    peer_confirm_msg ask;            /* CONN_CONFIRM: the last ask (round 0: none yet) */
+    int ask_sent;                    /* ... sent (else it goes once the link opens) */
     uint8_t *staged;                 /* bytes checked, for one write to the pipe */
     size_t staged_len, staged_cap;
     int stage_failed;                /* ... but memory ran out */
@@ -95,5 +108,15 @@ int  peer_conn_dial(peer_transport *pt, int kind, uint64_t id, const char *addre
                     struct raft_uv_connect *raft_req, peer_probe_req *probe);
 /* Closes c (a refusal or an error: why is logged if not NULL). */
 void peer_conn_close(peer_conn *c, const char *why);
+/* Sends plain bytes to c's peer (encrypted in TLS mode).  0, or -1 (c is
+ * closed). */
+int  peer_conn_send(peer_conn *c, const void *p, size_t n);
+
+/* peer_confirm.c */
+/* A confirm link is open: dialled, its ask goes out; accepted, it waits
+ * for asks. */
+void peer_confirm_opened(peer_conn *c);
+/* Plain bytes that came on an open confirm link. */
+void peer_confirm_in(peer_conn *c, const uint8_t *p, size_t n);
 
 #endif

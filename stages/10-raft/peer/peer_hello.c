@@ -1,6 +1,6 @@
 /*
- * peer_hello.c: a connection's opening, hello and probe answer, encoded
- * and checked (peer_hello.h).
+ * peer_hello.c: a connection's opening, hello, probe answer and confirm
+ * messages, encoded and checked (peer_hello.h).
  */
 #include <string.h>
 
@@ -10,6 +10,11 @@
 #include "peer_hello.h"
 
 static const char peer_magic[6] = {'k', 'v', 'p', 'e', 'e', 'r'};
+
+static int hello_kind_known(unsigned kind)
+{
+    return kind == PEER_KIND_RAFT || kind == PEER_KIND_PROBE || kind == PEER_KIND_CONFIRM;
+}
 
 void peer_opening_encode(const peer_opening *o, uint8_t out[PEER_OPENING])
 {
@@ -52,7 +57,7 @@ size_t peer_hello_encode(const peer_hello *h, uint8_t *out, size_t cap)
 size_t peer_hello_length(const uint8_t p[PEER_HELLO_HEAD])
 {
     size_t a = coding_get_u16(p + 2);
-    if ((p[0] != PEER_KIND_RAFT && p[0] != PEER_KIND_PROBE) || p[1] != 0 || a == 0 ||
+    if (!hello_kind_known(p[0]) || p[1] != 0 || a == 0 ||
         a > PEER_ADDR_MAX)
         return 0;
     return PEER_HELLO_HEAD + a;
@@ -63,8 +68,9 @@ int peer_hello_decode(const uint8_t *p, size_t len, peer_hello *h)
     if (len < PEER_HELLO_HEAD)
         return kv_error(KV_ERR_CORRUPT, "peer hello: %zu bytes, shorter than its %u-byte head",
                         len, PEER_HELLO_HEAD);
-    if (p[0] != PEER_KIND_RAFT && p[0] != PEER_KIND_PROBE)
-        return kv_error(KV_ERR_CORRUPT, "peer hello: offset 0: kind %u (1 Raft, 2 probe)", p[0]);
+    if (!hello_kind_known(p[0]))
+        return kv_error(KV_ERR_CORRUPT, "peer hello: offset 0: kind %u (1 Raft, 2 probe, 3 "
+                        "confirm)", p[0]);
     if (p[1] != 0)
         return kv_error(KV_ERR_CORRUPT, "peer hello: offset 1: %u, not the reserved 0", p[1]);
     size_t a = coding_get_u16(p + 2);
@@ -107,5 +113,34 @@ int peer_answer_decode(const uint8_t p[PEER_ANSWER], peer_answer *a)
     a->role = p[1];
     a->last_index = coding_get_u64(p + 8);
     a->term = coding_get_u64(p + 16);
+    return KV_OK;
+}
+
+void peer_confirm_encode(const peer_confirm_msg *c, uint8_t out[PEER_CONFIRM])
+{
+    memset(out, 0, PEER_CONFIRM);
+    out[0] = (uint8_t)c->kind;
+    coding_put_u64(out + 8, c->round);
+    coding_put_u64(out + 16, c->term);
+}
+
+int peer_confirm_decode(const uint8_t p[PEER_CONFIRM], peer_confirm_msg *c)
+{
+    if (p[0] != PEER_CONFIRM_ASK && p[0] != PEER_CONFIRM_ANSWER)
+        return kv_error(KV_ERR_CORRUPT, "peer confirm: offset 0: kind %u (1 ask, 2 answer)",
+                        p[0]);
+    for (int i = 1; i < 8; i++)
+        if (p[i] != 0)
+            return kv_error(KV_ERR_CORRUPT, "peer confirm: offset %d: %u, not the reserved 0", i,
+                            p[i]);
+    uint64_t round = coding_get_u64(p + 8), term = coding_get_u64(p + 16);
+    if (round == 0)
+        return kv_error(KV_ERR_CORRUPT, "peer confirm: offset 8: round 0 (rounds count from 1)");
+    if (p[0] == PEER_CONFIRM_ASK && term == 0)
+        return kv_error(KV_ERR_CORRUPT, "peer confirm: offset 16: an ask in term 0 (a leader's "
+                        "term is 1 or more)");
+    c->kind = p[0];
+    c->round = round;
+    c->term = term;
     return KV_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * peer_hello.h: how one member's connection to another begins, before
- * any of libraft's messages (docs/10-raft.md, "Who may talk to a
- * member", has the byte tables).  All integers little-endian.
+ * any of libraft's messages, and what the two links libraft never sees
+ * carry: a probe's answer and a confirm link's messages (docs/10-raft.md,
+ * "Who may talk to a member", has the byte tables).  All integers little-endian.
  *
  * First, in the clear, the opening (PEER_OPENING bytes), so that the
  * member that accepts knows who claims to connect, and how, before it
@@ -18,7 +19,8 @@
  * certificate; then, inside it (or in the clear in plain mode), the
  * hello (PEER_HELLO_HEAD bytes and the address):
  *
- *   0       1     kind: 1 Raft (libraft's messages follow), 2 probe
+ *   0       1     kind: 1 Raft (libraft's messages follow), 2 probe,
+ *                 3 confirm (a leader's confirm link: peer_transport.h)
  *   1       1     0 (reserved)
  *   2       2     A, the address's length, 1..PEER_ADDR_MAX
  *   4       A     the connecting member's Raft address, HOST:PORT
@@ -32,6 +34,15 @@
  *   2       6     0 (reserved)
  *   8       8     its log's last index
  *   16      8     its current term
+ *
+ * On a confirm link (kind 3), the member that connected (a leader) asks,
+ * and the one that accepted answers, each message PEER_CONFIRM bytes:
+ *
+ *   0       1     1 ask (the leader's), 2 answer
+ *   1       7     0 (reserved)
+ *   8       8     the round, not 0: an answer repeats its ask's
+ *   16      8     a term: the asker's current one (not 0), or the
+ *                 answerer's current one when it answered
  *
  * Each decoder looks only inside [p, p + len) and refuses, with
  * KV_ERR_CORRUPT and kv_errmsg() naming the offset and what it found,
@@ -48,9 +59,11 @@
 #define PEER_HELLO_HEAD 4u
 #define PEER_ADDR_MAX 255u
 #define PEER_ANSWER 24u
+#define PEER_CONFIRM 24u
 
 enum { PEER_MODE_PLAIN = 0, PEER_MODE_TLS = 1 };
-enum { PEER_KIND_RAFT = 1, PEER_KIND_PROBE = 2 };
+enum { PEER_KIND_RAFT = 1, PEER_KIND_PROBE = 2, PEER_KIND_CONFIRM = 3 };
+enum { PEER_CONFIRM_ASK = 1, PEER_CONFIRM_ANSWER = 2 };
 #define PEER_ROLE_NONE 255u
 
 typedef struct peer_opening {
@@ -62,6 +75,12 @@ typedef struct peer_hello {
     unsigned kind;                  /* PEER_KIND_* */
     char addr[PEER_ADDR_MAX + 1];   /* NUL-terminated */
 } peer_hello;
+
+typedef struct peer_confirm_msg {
+    unsigned kind;       /* PEER_CONFIRM_ASK or _ANSWER */
+    uint64_t round;
+    uint64_t term;
+} peer_confirm_msg;
 
 typedef struct peer_answer {
     int has_log;
@@ -85,5 +104,8 @@ int  peer_hello_decode(const uint8_t *p, size_t len, peer_hello *h);
 
 void peer_answer_encode(const peer_answer *a, uint8_t out[PEER_ANSWER]);
 int  peer_answer_decode(const uint8_t p[PEER_ANSWER], peer_answer *a);
+
+void peer_confirm_encode(const peer_confirm_msg *c, uint8_t out[PEER_CONFIRM]);
+int  peer_confirm_decode(const uint8_t p[PEER_CONFIRM], peer_confirm_msg *c);
 
 #endif

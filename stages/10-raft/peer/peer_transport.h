@@ -17,7 +17,12 @@
  *     the TCP stream its own transport would give it.
  *   - answers probes (a member about to bootstrap asks the others what
  *     they hold: peer_probe) from the moment it is made, before libraft
- *     starts.
+ *     starts;
+ *   - keeps a leader's confirm links (peer_confirm_ask): one to each
+ *     member it asks, on which it asks "round R of term T" and the member
+ *     answers with its own current term, outside libraft (a leader
+ *     confirms that no later term had begun after a read arrived:
+ *     member_read.c).
  * In plain mode (--raft-insecure, loopback only) there is no TLS: the
  * opening's claim is taken as it is, but the frames are still checked.
  *
@@ -32,6 +37,12 @@
  *   P3. At most PEER_MAX_PENDING connections are being opened at once;
  *       one not open within PEER_OPEN_MS (or cfg.open_ms) is closed.
  *   P4. Everything runs on the loop given; nothing blocks.
+ *   P5. Nothing of a confirm link reaches libraft.  An accepted one
+ *       answers each ask, in order, with the term cfg.term gives at that
+ *       moment; a dialled one hands cfg.confirmed each answer whose round
+ *       it asked, and closes on anything else.  A transport keeps at most
+ *       one confirm link to a member, and dials it at most once in
+ *       PEER_CONFIRM_REDIAL_MS.
  */
 #ifndef KV_RAFT_PEER_TRANSPORT_H
 #define KV_RAFT_PEER_TRANSPORT_H
@@ -48,6 +59,7 @@
 
 #define PEER_MAX_PENDING 64
 #define PEER_OPEN_MS 10000
+#define PEER_CONFIRM_REDIAL_MS 100   /* P5: at most one confirm dial to a member in this */
 
 typedef struct peer_config {
     uint64_t id;               /* this member's Raft id */
@@ -57,6 +69,12 @@ typedef struct peer_config {
     peer_frame_limits limits;  /* what a peer's message may hold */
     unsigned open_ms;          /* how long a connection may take to open
                                 * (P3); 0: PEER_OPEN_MS */
+    /* This member's current term, as an answer on a confirm link gives
+     * it (NULL: 0). */
+    uint64_t (*term)(void *arg);
+    /* An answer on a confirm link this member asked on: member id, the
+     * term it answered, and the round it answers (NULL: dropped). */
+    void (*confirmed)(void *arg, uint64_t id, uint64_t term, uint64_t round);
     /* What a probe is answered (the asker's id given). */
     void (*answer)(void *arg, uint64_t asker, peer_answer *out);
     /* A line for the member's log (a refused connection, say); the
@@ -94,5 +112,14 @@ struct peer_probe_req {
 };
 int  peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
                 const char *address, peer_probe_cb cb);
+
+/* Asks member id (at address) round `round` of term `term` on the
+ * confirm link to it (P5): sent now if the link is open and has not been
+ * asked this round, once it opens if it is being opened, or after a dial
+ * (P5's limit allowing).  The answer comes to cfg.confirmed.  0, or
+ * RAFT_NOCONNECTION if there is no link and none may be dialled yet
+ * (asked again later, it dials). */
+int  peer_confirm_ask(struct raft_uv_transport *t, uint64_t id, const char *address,
+                      uint64_t term, uint64_t round);
 
 #endif

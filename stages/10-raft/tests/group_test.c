@@ -211,6 +211,14 @@ static void raft_internals_match_the_api(void)
     unsigned follower = (leader + 1) % MEMBERS;
     CHECK_MSG(member_raft_match_index(raft_fixture_get(&g.f, follower), 0) == 0,
               "a follower reads no match index");
+    CHECK_MSG(member_raft_term_of(lr, 1) == 1,
+              "entry 1, the configuration the group was started with, is of term 1 (read %llu)",
+              (unsigned long long)member_raft_term_of(lr, 1));
+    CHECK_MSG(member_raft_term_of(lr, last) == term,
+              "the last entry, proposed by this leader, is of its term (read %llu)",
+              (unsigned long long)member_raft_term_of(lr, last));
+    CHECK_MSG(member_raft_term_of(lr, 0) == 0 && member_raft_term_of(lr, last + 1) == 0,
+              "no entry 0, none past the last: term 0");
     group_stop(&g);
 }
 
@@ -281,6 +289,7 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
               "the leader applies all 60 with one follower");
     raft_fixture_step_until_elapsed(&g.f, 1000);
     struct raft *lr = raft_fixture_get(&g.f, leader);
+    raft_term written = member_raft_term(lr); /* the term every key was written in */
     CHECK_MSG(lr->log.offset > 0,
               "the leader's log was truncated behind a snapshot (threshold 8): offset %llu, "
               "snapshot at %llu, last index %llu", (unsigned long long)lr->log.offset,
@@ -296,6 +305,22 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
     CHECK_MSG(strcmp(get(g.r[down], "k00"), "v0") == 0,
               "its first key, written while it was down and truncated from the log since, "
               "came by snapshot (got %s)", get(g.r[down], "k00"));
+    struct raft *dr = raft_fixture_get(&g.f, down);
+    CHECK_MSG(member_raft_term_of(lr, lr->log.offset + 1) == written &&
+                  member_raft_term_of(lr, lr->log.offset) ==
+                      (lr->log.offset == lr->log.snapshot.last_index ? written : 0),
+              "past a truncated log the first entry kept is read, and none before it but the "
+              "snapshot's last (offset %llu: %llu, %llu; snapshot at %llu; written in %llu)",
+              (unsigned long long)lr->log.offset,
+              (unsigned long long)member_raft_term_of(lr, lr->log.offset),
+              (unsigned long long)member_raft_term_of(lr, lr->log.offset + 1),
+              (unsigned long long)lr->log.snapshot.last_index, (unsigned long long)written);
+    CHECK_MSG(member_raft_term_of(dr, dr->log.snapshot.last_index) == written &&
+                  member_raft_term_of(dr, last) == written,
+              "a member restored from a snapshot reads its last index's term from the "
+              "snapshot (%llu at %llu), and the entries after it",
+              (unsigned long long)member_raft_term_of(dr, dr->log.snapshot.last_index),
+              (unsigned long long)dr->log.snapshot.last_index);
     for (int i = 0; i < 60; i++)
         free(p[i]);
     group_stop(&g);

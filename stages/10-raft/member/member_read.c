@@ -1,0 +1,260 @@
+/*
+ * member_read.c: linearizable reads at the leader, behind a read index
+ * confirmed by a round of the voters, with no entry in the log (Raft's
+ * ReadIndex: Ongaro's thesis, section 6.4; docs/10-raft.md, "Reads").
+ *
+ * A leader's engine may be behind the group: a leader cut off from the
+ * others believes it leads until an election timeout passes, while the
+ * others elect another and commit writes it never sees.  So a read at
+ * the leader waits until:
+ *   1. an entry of the leader's own term is committed (the entry at its
+ *      commit index is of its term): until then its commit index may
+ *      trail what earlier leaders committed.  libraft 0.15 appends no
+ *      entry when a member is elected, so the first read of a term that
+ *      finds none (no write of the term committed yet) starts a barrier,
+ *      an empty entry, once a term;
+ *   2. a round (read_round.h) started after the read's bytes arrived is
+ *      confirmed: the leader takes its commit index as the read index
+ *      and asks every voter, on the transport's confirm links
+ *      (peer_confirm_ask), for its current term; once more than half of
+ *      the voters (itself included) have answered a term no later than
+ *      its own, no later leader can have committed anything before the
+ *      read arrived (one would need a majority that had moved on, and
+ *      that majority meets this one);
+ *   3. its engine has applied the read index.
+ * The server numbers its loop passes, reads a pass's bytes before it
+ * runs the member and the gate, and says in which pass each client's last
+ * bytes arrived (serve_gate.input_pass): a round started in that pass or
+ * later serves the read, so the reads of one pass share one round, and a
+ * read that arrives while a round is out waits for the next.  An answer
+ * with a later term fails the round (R2): no round starts again in that
+ * term, and the reads wait until libraft steps this member down (it does,
+ * at the latest an election timeout after it last heard a majority), then
+ * go to the new leader.  A member that is its configuration's only voter
+ * needs none of this: no one else can be elected.
+ *
+ * Everything runs on the loop thread: the gate (member_read_gate), the
+ * loop's pass (member_read_kick) and the transport's callback for an
+ * answer (member_read_answer), which libuv runs inside the pass.
+ */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "member.h"
+
+#define MEMBER_OF(field, ptr) ((struct member *)((char *)(ptr) - offsetof(struct member, field)))
+#define READ_BARRIER_RETRY_MS 50   /* after a barrier libraft refused at once */
+
+/* 1 if this member is the configuration's only voter: then no other
+ * member can be elected, every committed write was applied here before
+ * it was acknowledged, and a read needs no read index (a group of one). */
+static int read_sole_voter(struct member *m)
+{
+    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    unsigned voters = 0, self = 0;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].role == RAFT_VOTER) {
+            voters++;
+            self |= conf->servers[i].id == m->self->id;
+        }
+    return voters == 1 && self;
+}
+
+/* 1 if the engine holds every entry up to index (step 3). */
+static int read_applied(struct member *m, raft_index index)
+{
+    return raft_last_applied(&m->raft) >= index && !replica_fsm_behind(&m->fsm);
+}
+
+/* The reads that wait run their gate again (now, or redirected). */
+static void read_wake(struct member *m)
+{
+    if (!m->reads.waiting)
+        return;
+    m->reads.waiting = 0;
+    serve_host_wake_all(m->host);
+}
+
+/* A new term, or leadership lost: what was confirmed, asked or failed
+ * belongs to the term before, and the reads that waited run again. */
+static void read_sync(struct member *m)
+{
+    member_reads *rd = &m->reads;
+    raft_term term = raft_state(&m->raft) == RAFT_LEADER ? member_raft_term(&m->raft) : 0;
+    if (term == rd->led_term)
+        return;
+    rd->led_term = term;
+    rd->busy = 0;
+    rd->confirmed_term = 0;
+    rd->barrier_wanted = 0;
+    read_wake(m);
+}
+
+/* Asks each voter of the round in flight that has not counted yet (a link
+ * already asked this round sends nothing again; a closed one is dialled
+ * again, at most every PEER_CONFIRM_REDIAL_MS). */
+static void read_ask(struct member *m)
+{
+    member_reads *rd = &m->reads;
+    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    for (unsigned i = 0; i < conf->n && rd->busy; i++) {
+        const struct raft_server *s = &conf->servers[i];
+        if (s->id != m->self->id && read_round_waits_for(&rd->round, s->id))
+            peer_confirm_ask(&m->transport, s->id, s->address, rd->round.term, rd->round.number);
+    }
+}
+
+/* The round in flight has ended (confirmed or failed). */
+static void read_ended(struct member *m, int state)
+{
+    member_reads *rd = &m->reads;
+    rd->busy = 0;
+    if (state == READ_ROUND_CONFIRMED) {
+        rd->confirmed++;
+        rd->confirmed_term = rd->round.term;
+        rd->confirmed_index = rd->round.index;
+        rd->confirmed_pass = rd->round_pass;
+        read_wake(m);
+        return;
+    }
+    rd->failed++;
+    rd->failed_term = rd->round.term;
+    member_say(m, "read round %llu: member %llu answered term %llu, later than this leader's "
+               "%llu: no read is answered here until it steps down",
+               (unsigned long long)rd->round.number, (unsigned long long)rd->round.later_id,
+               (unsigned long long)rd->round.later_term, (unsigned long long)rd->round.term);
+}
+
+/* Starts a round in this pass, or wants the barrier of step 1 first.
+ * REQUIRES: this member leads, no round is in flight. */
+static void read_start(struct member *m)
+{
+    member_reads *rd = &m->reads;
+    raft_term term = member_raft_term(&m->raft);
+    if (rd->failed_term == term)
+        return; /* R2: this term is over, whatever libraft says yet */
+    raft_index commit = member_raft_commit_index(&m->raft);
+    if (member_raft_term_of(&m->raft, commit) != term) {
+        rd->barrier_wanted = 1; /* step 1: member_read_kick starts it */
+        return;
+    }
+    rd->round.count_later = m->planted_later_term;
+    int state = read_round_start(&rd->round, member_raft_configuration(&m->raft), m->self->id,
+                                 rd->rounds + 1, term, commit);
+    if (state < 0)
+        return; /* out of memory: the reads wait, and try again when woken */
+    rd->rounds++;
+    rd->busy = 1;
+    rd->round_pass = m->pass; /* after this pass's bytes were read (serve_ext.h) */
+    rd->round_ms = uv_now(&m->loop);
+    rd->round_said = 0;
+    if (state != READ_ROUND_OPEN)
+        read_ended(m, state);
+    else
+        read_ask(m);
+}
+
+int member_read_gate(struct member *m, const serve_gate *g)
+{
+    member_reads *rd = &m->reads;
+    if (read_sole_voter(m)) /* no other member can lead: nothing to be behind */
+        return SERVE_GATE_GO;
+    read_sync(m);
+    if (rd->confirmed_term == member_raft_term(&m->raft) && rd->confirmed_pass >= g->input_pass) {
+        if (read_applied(m, rd->confirmed_index))
+            return SERVE_GATE_GO; /* confirmed after its bytes came, and applied */
+        rd->waiting = 1; /* step 3: member_read_kick wakes it as the engine applies */
+        return SERVE_GATE_WAIT;
+    }
+    rd->waiting = 1;
+    if (!rd->busy)
+        read_start(m);
+    /* The planted mistake unconfirmed-reads (member.h): a round started
+     * after the read came is taken as confirmed. */
+    if (m->planted_unconfirmed_reads && rd->busy && rd->round_pass >= g->input_pass &&
+        read_applied(m, rd->round.index))
+        return SERVE_GATE_GO;
+    return SERVE_GATE_WAIT;
+}
+
+void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round)
+{
+    struct member *m = arg;
+    member_reads *rd = &m->reads;
+    if (!rd->busy || raft_state(&m->raft) != RAFT_LEADER ||
+        member_raft_term(&m->raft) != rd->round.term)
+        return; /* no round out, or one of a term over (read_sync ends it) */
+    int state = read_round_answer(&rd->round, id, term, round);
+    if (state != READ_ROUND_OPEN)
+        read_ended(m, state);
+}
+
+uint64_t member_read_term(void *arg)
+{
+    struct member *m = arg;
+    return member_raft_term(&m->raft);
+}
+
+static void read_barrier_done(struct raft_barrier *req, int status)
+{
+    struct member *m = MEMBER_OF(reads.barrier_req, req);
+    m->reads.barrier_busy = 0;
+    if (status != 0)
+        m->reads.barrier_after = uv_now(&m->loop) + READ_BARRIER_RETRY_MS;
+    read_wake(m); /* each starts a round now, or wants the barrier again */
+}
+
+void member_read_kick(struct member *m)
+{
+    member_reads *rd = &m->reads;
+    read_sync(m);
+    uint64_t now = uv_now(&m->loop);
+    if (rd->barrier_wanted && !rd->barrier_busy && now >= rd->barrier_after &&
+        raft_state(&m->raft) == RAFT_LEADER) {
+        rd->barrier_wanted = 0;
+        rd->barrier_busy = 1;
+        rd->barriers++;
+        if (raft_barrier(&m->raft, &rd->barrier_req, read_barrier_done) != 0)
+            read_barrier_done(&rd->barrier_req, RAFT_NOTLEADER);
+    }
+    if (rd->busy) {
+        read_ask(m); /* links closed since (a peer restarted, a cut healed) */
+        unsigned said_ms = m->opt.election_ms != 0 ? m->opt.election_ms : 1000;
+        if (!rd->round_said && now - rd->round_ms > said_ms) {
+            rd->round_said = 1;
+            member_say(m, "read round %llu: %zu of %zu voters answered in %llu ms; its reads "
+                       "wait", (unsigned long long)rd->round.number, rd->round.yes,
+                       rd->round.nvoters, (unsigned long long)(now - rd->round_ms));
+        }
+    }
+    /* Step 3: reads confirmed but not applied yet run again as it goes on. */
+    raft_index applied = raft_last_applied(&m->raft);
+    if (applied != rd->applied_seen) {
+        rd->applied_seen = applied;
+        if (rd->confirmed_term != 0)
+            read_wake(m);
+    }
+}
+
+int member_read_timeout(struct member *m)
+{
+    member_reads *rd = &m->reads;
+    if (rd->barrier_wanted && !rd->barrier_busy) {
+        uint64_t now = uv_now(&m->loop);
+        return rd->barrier_after > now ? (int)(rd->barrier_after - now) : 0;
+    }
+    return rd->busy ? PEER_CONFIRM_REDIAL_MS : -1;
+}
+
+size_t member_read_info(struct member *m, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "raft_read_rounds:%llu\r\nraft_read_rounds_failed:%llu\r\n"
+                     "raft_read_barriers:%llu\r\n", m->reads.confirmed, m->reads.failed,
+                     m->reads.barriers);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+void member_read_free(struct member *m)
+{
+    read_round_free(&m->reads.round);
+}
