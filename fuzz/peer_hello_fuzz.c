@@ -1,10 +1,11 @@
 /*
- * peer_hello_fuzz.c: fuzz harness for the start of a connection between
- * members (stages/10-raft/peer/peer_hello.h): the opening, the hello and
- * a probe's answer.  It needs no engine: the Makefile builds it once,
- * under the name "replica".
+ * peer_hello_fuzz.c: fuzz harness for what members say to each other
+ * outside libraft's messages (stages/10-raft/peer/peer_hello.h): the
+ * opening, the hello, a probe's answer, and a confirm link's ask or
+ * answer.  It needs no engine: the Makefile builds it once, under the
+ * name "replica".
  *
- * The input's first byte says which of the three the rest is.  Each
+ * The input's first byte says which of the four the rest is.  Each
  * decoder either refuses it (KV_ERR_CORRUPT, naming an offset or the
  * length) or accepts it, and then the encoder must give back the input
  * byte for byte: what decodes is exactly what a member writes.
@@ -22,10 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    unsigned which = data[0] % 3;
+    unsigned which = data[0] % 4;
     data++;
     size--;
-    uint8_t again[PEER_HELLO_HEAD + PEER_ADDR_MAX + PEER_OPENING + PEER_ANSWER];
+    uint8_t again[PEER_HELLO_HEAD + PEER_ADDR_MAX + PEER_OPENING + PEER_ANSWER + PEER_CONFIRM];
     int rc;
     if (which == 0) {
         peer_opening o;
@@ -42,6 +43,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n = peer_hello_encode(&h, again, sizeof again);
             if (n != size || memcmp(again, data, size) != 0 ||
                 peer_hello_length(data) != size)
+                abort();
+        }
+    } else if (which == 3) {
+        peer_confirm_msg c;
+        if (size != PEER_CONFIRM)
+            return 0;
+        if ((rc = peer_confirm_decode(data, &c)) == KV_OK) {
+            if (c.round == 0 || (c.kind == PEER_CONFIRM_ASK && c.term == 0))
+                abort(); /* what a member acts on is never a round 0, nor an ask in term 0 */
+            peer_confirm_encode(&c, again);
+            if (memcmp(again, data, PEER_CONFIRM) != 0)
                 abort();
         }
     } else {
