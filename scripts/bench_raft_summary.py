@@ -28,7 +28,11 @@ and OUT/one-run.csv (the rows run once), and writes:
                    clients and connections
 On the headline workload the ratios are set against the group's targets:
 at least 2x the headline etcd row's requests a second at every client
-count, and TLS costing the group at most 15% at 50 clients.
+count, and TLS costing the group at most 15% at 50 clients.  Of the
+one-run rows, a GET at the group's leader (linearizable: a round of the
+voters, no log entry) is set against a GET at one synced server
+(kv-09-sync), client by client, in ratios.txt and results.md; the target
+is at least 0.6x with redis-benchmark at -P 1.
 """
 import csv
 import os
@@ -38,6 +42,7 @@ import sys
 TARGET_VS_ETCD = 2.0
 TARGET_TLS_CLIENTS = 50
 TARGET_TLS_COST = 0.15
+TARGET_GET_VS_ONE = 0.6
 ETCD_ROWS = ("etcd-tls-shared", "etcd-tls-each")
 HOW = {"etcd-tls-shared": "one gRPC connection shared by every client",
        "etcd-tls-each": "a gRPC connection per client"}
@@ -137,6 +142,25 @@ def ratio_lines(runs, rows, headline, headline_etcd):
     return lines
 
 
+def get_lines(one):
+    """GET at the group's leader against GET at one synced server, for each
+    client (and pipeline) both were run with."""
+    by = {(r["server"], r["client"], r["pipeline"]): float(r["rps"])
+          for r in one if r["op"] == "GET"}
+    lines = []
+    for (server, client, pipe), rps in by.items():
+        alone = by.get(("kv-09-sync", client, pipe))
+        if server != "raft-tls" or not alone:
+            continue
+        line = ("GET at the leader (raft-tls) against one synced server (kv-09-sync), %s -P %s:"
+                " %s / %s = %.2fx" % (client, pipe, f"{rps:,.0f}", f"{alone:,.0f}", rps / alone))
+        if client == "redis-benchmark" and pipe == "1":
+            line += "; target >= %.1fx: %s" % (
+                TARGET_GET_VS_ONE, "met" if rps / alone >= TARGET_GET_VS_ONE else "not met")
+        lines.append(line)
+    return lines
+
+
 def fmt_rps(rows, key):
     return f'{rows[key]["rps"]:,.0f}' if key in rows else ""
 
@@ -196,8 +220,9 @@ def main():
         for r in one:
             w.writerow([r[c] for c in cols])
     lines = ratio_lines(runs, rows, headline, headline_etcd)
+    gets = get_lines(one)
     with open(os.path.join(out, "ratios.txt"), "w") as f:
-        f.write("".join(x + "\n" for x in lines))
+        f.write("".join(x + "\n" for x in lines + gets))
 
     md = ["Headline: writes a second, %s (each write a random key of it), etcd's clients on %s"
           " (`%s`); medians of %s alternating rounds, the ratio within each round in"
@@ -237,6 +262,7 @@ def main():
                 r["server"], r["client"], r["op"], r["pipeline"], r["value_bytes"],
                 f'{int(r["keys"]):,}', r["clients"], r["connections"],
                 f'{float(r["rps"]):,.0f}', r["p50_ms"], r["p99_ms"]))
+        md += [""] + ["- " + x for x in gets]
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

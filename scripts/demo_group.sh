@@ -29,14 +29,18 @@ commit_index() {
 # read_cost_explained READS ENTRIES: what READS GETs at the leader, one
 # after another, cost its log (ENTRIES: how far they moved its commit
 # index), and why a linearizable read needs a round of the majority at
-# all.  The one place the tour says it (step 5): a leader that confirms
-# its reads by a round of heartbeats (Raft's ReadIndex) instead of an
-# entry takes the first branch.
+# all.  The one place the tour says it (step 5): stage 10's leader
+# confirms its reads by a round of the voters (Raft's ReadIndex:
+# stages/10-raft/member/member_read.c) and writes no entry, so the first
+# branch is the one it takes; the second is what a leader that commits
+# a barrier for its reads would print.
 read_cost_explained() {
     if [ "$2" = 0 ]; then
-        echo "   No entry written: the leader took its commit index as the reads' read"
-        echo "   index, confirmed that it still led by a round of heartbeats a majority"
-        echo "   answered, and answered once its engine had applied that far (ReadIndex)."
+        echo "   No entry written.  For each GET the leader took its commit index as the"
+        echo "   read's read index, asked the two others for their terms, and answered once"
+        echo "   a majority (itself and one of them) had said none is past its own and its"
+        echo "   engine had applied that far: Raft's ReadIndex, a round trip and no fsync"
+        echo "   for one GET (reads that arrive together share one round)."
     else
         echo "   Each read cost an entry: a barrier (an empty entry) appended after the read"
         echo "   arrived, and the answer once a majority held it in their synced logs: a"

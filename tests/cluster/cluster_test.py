@@ -393,6 +393,42 @@ def writes_reach_every_member(c):
         check(got in ("$4",), "member %d holds w199 (its reply began %r)" % (i + 1, got))
 
 
+def a_read_at_the_leader_writes_no_entry(c, reads=1000):
+    """A linearizable GET at the leader is confirmed by a round of the
+    voters (member_read.c), not by an entry in the log: over 1,000 GETs,
+    one after another on one connection, the leader's commit index and
+    last index do not move, while its count of confirmed rounds grows by
+    one a GET at least (each GET waits for a round started after it
+    arrived).  A first GET and a SET first, so that an entry of the
+    leader's term is committed already (else the first read of a term
+    costs one barrier)."""
+    lead = c.leader()
+    p = c.client_ports[lead]
+    expect(command(p, "SET", "ri", "x" * 10), "+OK", "a SET at the leader")
+    expect(command(p, "GET", "ri"), "$10", "a GET at the leader")
+    before = c.info(lead)
+    with socket.create_connection(("127.0.0.1", p), timeout=5) as s:
+        f = s.makefile("rb")
+        for i in range(reads):
+            s.sendall(b"*2\r\n$3\r\nGET\r\n$2\r\nri\r\n")
+            head, body = f.readline(), f.readline()
+            check(head == b"$10\r\n" and body == b"x" * 10 + b"\r\n",
+                  "GET %d at the leader answers the value (%r %r)" % (i + 1, head, body))
+    after = c.info(lead)
+    check(after["raft_state"] == "leader" and after["raft_term"] == before["raft_term"],
+          "member %d still leads, in the same term" % (lead + 1))
+    check(after["raft_commit_index"] == before["raft_commit_index"] and
+          after["raft_last_index"] == before["raft_last_index"],
+          "%d GETs at the leader wrote no entry: commit index %s then %s, last index %s then %s"
+          % (reads, before["raft_commit_index"], after["raft_commit_index"],
+             before["raft_last_index"], after["raft_last_index"]))
+    rounds = int(after["raft_read_rounds"]) - int(before["raft_read_rounds"])
+    check(rounds >= reads, "each GET waited for a round of its own (%d rounds for %d GETs)"
+          % (rounds, reads))
+    print("    %d GETs at the leader: commit index %s before and after, %d read rounds" % (
+        reads, after["raft_commit_index"], rounds))
+
+
 def a_members_own_key_is_not_the_clients(c):
     """The applied index a member keeps in its engine (replica.h) is not
     one of the clients' keys: KEYS, SCAN and DBSIZE leave it out, at the
@@ -1735,6 +1771,66 @@ def the_checker_catches_a_deposed_leaders_reads(kv):
         c.stop()
 
 
+def the_checker_catches_unconfirmed_reads(kv):
+    """Members whose leader answers a read once a round of its read index
+    has started after it, without waiting for the voters' answers
+    (KV_RAFT_PLANTED=unconfirmed-reads): cut off, it answers what its
+    engine holds (deposed_leader_history, as for leader-reads)."""
+    c = Cluster(kv, planted="unconfirmed-reads", **DEPOSED)
+    try:
+        history = deposed_leader_history(c)
+        ok, what = linearizable(history)
+        check(not ok, "a leader answering reads before its round is confirmed, and the "
+              "history of k (it read %r) passed: the checker missed a planted mistake" % (
+                  history[-1]["value"],))
+        print("    not linearizable: %s" % what)
+    finally:
+        c.stop()
+
+
+# A deposed leader whose Raft links are cut but whose confirm links still
+# reach the others (linkproxy.py: the hello's kind, in the clear without
+# TLS): the others elect a leader of a later term, and answer the old
+# one's rounds with it.
+LATER_TERM = {"proxied": True, "insecure": True,
+              "extra_of": {0: ["--raft-election-timeout", "8000"]}}
+
+
+def later_term_history(c):
+    return deposed_leader_history(c, kinds=(1,))
+
+
+def the_checker_catches_a_later_terms_answer_counted(kv):
+    """Members whose read rounds count an answer with a later term than
+    the leader's (KV_RAFT_PLANTED=later-term-answers, read_round.h R2
+    broken): the old leader, its Raft links cut but its confirm links
+    not, is confirmed by the members that elected another, and reads
+    what its engine holds (later_term_history).  Without the mistake the
+    same schedule is linearizable, the read failed, and the old leader
+    counted its round failed."""
+    c = Cluster(kv, planted="later-term-answers", **LATER_TERM)
+    try:
+        history = later_term_history(c)
+        ok, what = linearizable(history)
+        check(not ok, "a leader whose round counts a later term, and the history of k (it "
+              "read %r) passed: the checker missed a planted mistake" % (history[-1]["value"],))
+        print("    planted: not linearizable: %s" % what)
+    finally:
+        c.stop()
+    c = Cluster(kv, **LATER_TERM)
+    try:
+        history = later_term_history(c)
+        ok, what = linearizable(history)
+        check(ok, "without the mistake, the same schedule is linearizable (%s)" % what)
+        check(history[-1]["type"] == "fail", "the old leader's read failed (%r)" % history[-1])
+        failed = int((c.info(0) or {}).get("raft_read_rounds_failed", 0))
+        check(failed >= 1, "member 1 counted a round failed by a later term (%d)" % failed)
+        print("    without it: linearizable, the old leader's read failed, %d round(s) failed"
+              % failed)
+    finally:
+        c.stop()
+
+
 def the_checker_catches_a_command_applied_twice(kv):
     """Members that apply every index the library hands them, also those
     their engine holds already (KV_RAFT_PLANTED=applied-apart): restarted
@@ -1752,17 +1848,20 @@ def the_checker_catches_a_command_applied_twice(kv):
         c.stop()
 
 
-def deposed_leader_history(c, old=0):
+def deposed_leader_history(c, old=0, kinds=None):
     """For three members or more whose links run through a LinkProxy,
     member `old` started with a long election timeout (it steps down only
     after one passes without hearing from a majority).  It is made the
     leader (CLUSTER FAILOVER TO) and a new key k is written "1" there;
-    then it is cut off from all others; once they agree on a leader of
-    their own, k is written "2" there, acknowledged; then k is read at the
-    old leader, which still believes it leads (checked: Fail if it stepped
-    down first).  A read behind a read index waits for a barrier a
-    majority never commits, and fails; one answered from the engine at
-    once reads "1", after "2" was acknowledged.  The history of k."""
+    then it is cut off from all others (its connections of `kinds` only,
+    linkproxy.py, if given); once they agree on a leader of their own, k
+    is written "2" there, acknowledged; then k is read at the old leader,
+    which still believes it leads (checked: Fail if it stepped down
+    first).  A read behind a read index waits for a round of the voters
+    that cannot be confirmed (no majority answers it; or, if the old
+    leader's confirm links still reach them, they answer a later term),
+    and fails; one answered from the engine reads "1", after "2" was
+    acknowledged.  The history of k."""
     history, clock = [], time.monotonic_ns
     lead = c.leader()
     if lead != old:
@@ -1793,7 +1892,7 @@ def deposed_leader_history(c, old=0):
 
     check(op(old, "write", "1"), "k written at member %d, the leader" % (old + 1))
     others = [i for i in range(c.n) if i != old]
-    c.net.partition([old + 1], [i + 1 for i in others])
+    c.net.partition([old + 1], [i + 1 for i in others], kinds=kinds)
     try:
         fresh = c.leader(timeout=10, among=others)
         deadline = time.time() + 5
@@ -2532,7 +2631,8 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                      env=dict(os.environ, KV_RAFT_PLANTED="reads-anywhere"))
         expect((out.returncode, out.stderr), (2, "kv serve: raft member 1: "
                "KV_RAFT_PLANTED=reads-anywhere: no such planted mistake (ack-before-commit, "
-               "follower-reads, leader-reads, applied-apart)\n"), "a planted mistake that does "
+               "follower-reads, leader-reads, unconfirmed-reads, later-term-answers, "
+               "applied-apart)\n"), "a planted mistake that does "
                "not exist")
         os.makedirs(m, exist_ok=True)
         shutil.rmtree(m)
@@ -2546,6 +2646,20 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                                                                               out.stderr))
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def a_deposed_leader_answers_no_read(kv, members):
+    """later_term_history without a planted mistake, on `members`
+    members: linearizable, and the old leader's read failed (Fail
+    otherwise)."""
+    c = Cluster(kv, n=members, **LATER_TERM)
+    try:
+        history = later_term_history(c)
+        ok, what = linearizable(history)
+        check(ok, "not linearizable: %s" % what)
+        check(history[-1]["type"] == "fail", "the old leader answered a read (%r)" % history[-1])
+    finally:
+        c.stop()
 
 
 def campaign(kv, runs, members):
@@ -2635,6 +2749,8 @@ def campaign(kv, runs, members):
     for which in ("follower", "leader"):
         schedule("a %s wiped and restarted as before" % which, with_checks(
             lambda which=which: wiped_as_before(kv, which, n=members)))
+    schedule("a deposed leader whose confirm links reach the others",
+             with_checks(lambda: a_deposed_leader_answers_no_read(kv, members)))
     schedule("a full disk", with_checks(
         lambda: a_full_disk_refuses_writes_not_the_group(kv, n=members)))
     schedule("a full Raft log", with_checks(
@@ -2643,6 +2759,10 @@ def campaign(kv, runs, members):
             lambda c: history_across_a_leaders_death(c, seconds=8)[0])
     planted("reads at followers", "follower-reads", lambda c: run_clients(c, 4))
     planted("a deposed leader's reads", "leader-reads", deposed_leader_history, **DEPOSED)
+    planted("reads before their round is confirmed", "unconfirmed-reads",
+            deposed_leader_history, **DEPOSED)
+    planted("a later term's answer counted", "later-term-answers", later_term_history,
+            **LATER_TERM)
     planted("a command applied twice", "applied-apart", transactions_after_a_snapshot,
             extra=["--raft-snapshot-every", "16"])
     return bad
@@ -2685,6 +2805,8 @@ def main():
                          ("a_members_own_key_is_not_the_clients",
                           a_members_own_key_is_not_the_clients),
                          ("a_transaction_is_one_command", a_transaction_is_one_command),
+                         ("a_read_at_the_leader_writes_no_entry",
+                          a_read_at_the_leader_writes_no_entry),
                          ("an_engine_lost_is_rebuilt_from_the_log",
                           an_engine_lost_is_rebuilt_from_the_log),
                          ("the_leader_killed_loses_no_acknowledged_write",
@@ -2746,6 +2868,10 @@ def main():
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),
                      ("the_checker_catches_a_deposed_leaders_reads",
                       the_checker_catches_a_deposed_leaders_reads),
+                     ("the_checker_catches_unconfirmed_reads",
+                      the_checker_catches_unconfirmed_reads),
+                     ("the_checker_catches_a_later_terms_answer_counted",
+                      the_checker_catches_a_later_terms_answer_counted),
                      ("the_checker_catches_a_command_applied_twice",
                       the_checker_catches_a_command_applied_twice)]:
         run(name, fn, sys.argv[1])

@@ -13,12 +13,22 @@ rest, and a link can be cut: its connections are closed, and any new one
 is closed right after its opening, until the link is healed.  A cut is
 what a partition looks like to libraft: the peer's messages stop, and
 each reconnection attempt fails.
+
+Without TLS (--raft-insecure) the hello follows the opening in the clear,
+and its first byte says what the connection is for (1 libraft's
+messages, 2 a probe, 3 a leader's confirm link: peer_hello.h), so there
+a cut may spare some kinds: cutting only kind 1 stops libraft's traffic
+while a leader's confirm links still reach the others, a partition no
+network makes but one that tests what a leader does with an answer from
+a member of a later term.  With TLS the kind is not known, and a cut of
+any kind cuts the connection.
 """
 import socket
 import struct
 import threading
 
 OPENING = 16
+KINDS = (1, 2, 3)  # peer_hello.h: Raft, probe, confirm
 
 
 def recv_exactly(s, n):
@@ -37,8 +47,8 @@ class LinkProxy:
         at target_ports[i]."""
         self.host = host
         self.targets = list(target_ports)
-        self.cut = set()        # (src id, dst id)
-        self.live = []          # [src id, dst id, socket, socket]
+        self.cut = set()        # (src id, dst id, kind); kind None: every kind
+        self.live = []          # [src id, dst id, socket, socket, kind or None]
         self.lock = threading.Lock()
         self.stopping = False
         self.listeners = []
@@ -58,14 +68,28 @@ class LinkProxy:
                 return
             threading.Thread(target=self._link, args=(s, dst), daemon=True).start()
 
+    def _is_cut(self, src, dst, kind):
+        return (src, dst, None) in self.cut or (src, dst, kind) in self.cut or \
+            (kind is None and any((src, dst, k) in self.cut for k in KINDS))
+
     def _link(self, s, dst):
         try:
             head = recv_exactly(s, OPENING)
             if head[:6] != b"kvpeer":
                 raise OSError("not a member's opening")
             src, = struct.unpack("<Q", head[8:16])
+            kind = None
+            if head[7] == 0:  # plain: the hello's kind follows at once
+                s.settimeout(2)
+                try:
+                    more = s.recv(1)
+                except socket.timeout:
+                    more = b""
+                s.settimeout(None)
+                head += more
+                kind = more[0] if more and more[0] in KINDS else None
             with self.lock:
-                if (src, dst) in self.cut or self.stopping:
+                if self._is_cut(src, dst, kind) or self.stopping:
                     raise OSError("cut")
             t = socket.create_connection((self.host, self.targets[dst - 1]), timeout=2)
             t.settimeout(None)
@@ -73,9 +97,9 @@ class LinkProxy:
         except OSError:
             self._close(s)
             return
-        entry = [src, dst, s, t]
+        entry = [src, dst, s, t, kind]
         with self.lock:
-            if (src, dst) in self.cut or self.stopping:
+            if self._is_cut(src, dst, kind) or self.stopping:
                 self._close(s)
                 self._close(t)
                 return
@@ -106,22 +130,25 @@ class LinkProxy:
             pass
         s.close()
 
-    def cut_links(self, pairs):
-        """Cuts each link (src id, dst id) of pairs, both directions."""
+    def cut_links(self, pairs, kinds=None):
+        """Cuts each link (src id, dst id) of pairs, both directions: its
+        connections of the given kinds (None: all)."""
         with self.lock:
             for a, b in pairs:
-                self.cut.add((a, b))
-                self.cut.add((b, a))
-            doomed = [e for e in self.live if (e[0], e[1]) in self.cut]
+                for k in kinds or (None,):
+                    self.cut.add((a, b, k))
+                    self.cut.add((b, a, k))
+            doomed = [e for e in self.live if self._is_cut(e[0], e[1], e[4])]
         for e in doomed:
             self._close(e[2])
             self._close(e[3])
 
-    def partition(self, *groups):
-        """Cuts every link between two of the groups (lists of member ids)."""
+    def partition(self, *groups, kinds=None):
+        """Cuts every link between two of the groups (lists of member
+        ids), its connections of the given kinds (None: all)."""
         pairs = [(a, b) for i, g in enumerate(groups) for h in groups[i + 1:]
                  for a in g for b in h]
-        self.cut_links(pairs)
+        self.cut_links(pairs, kinds)
 
     def heal(self):
         with self.lock:
