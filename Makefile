@@ -332,7 +332,8 @@ crash-test-txn: $(foreach s,$(STAGE_PICKED),$(B)/$(s)/crashtest)
 
 # `make test-cluster CLUSTER_RUNS=N`: stage 10's Raft group under its fault
 # schedules (a leader's death, a pause, partitions through a proxy, a
-# restart after a snapshot, a member wiped and replaced, a full disk),
+# restart after a snapshot, a member wiped and replaced, a deposed
+# leader whose confirm links still reach the others, a full disk),
 # each N times on 3 members and on 5, every history checked for
 # linearizability; each planted mistake N times, each to be caught; N
 # kills of a leader timed (tests/cluster/cluster_test.py --campaign).

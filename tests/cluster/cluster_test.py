@@ -26,11 +26,13 @@ serve` with bad arguments, each exact error checked.  A member's directory on a
 tmpfs filled with junk, as a follower and then as the leader: the member
 stops by itself, the others go on acknowledging writes, the history is
 linearizable, and restarted it holds what the leader holds (skipped,
-and said so, where a tmpfs cannot be mounted).  And each of four
-planted mistakes (member.h: writes acknowledged before they are
-committed, followers answering reads, a leader answering reads without
-a read index, the log applied again over the engine after a restart)
-leaves a history it does not, the first time.  Prints RUN/ok/FAIL/skip
+and said so, where a tmpfs cannot be mounted).  A thousand GETs at the
+leader write no entry to its log, each confirmed by a round of the
+voters.  And each of six planted mistakes (member.h: writes acknowledged
+before they are committed, followers answering reads, a leader
+answering reads without a read index, or before its round is answered,
+or counting a later term's answer, the log applied again over the
+engine after a restart) leaves a history it does not, the first time.  Prints RUN/ok/FAIL/skip
 lines, "N skipped" if any, and "N passed, N failed".
 
   python3 tests/cluster/cluster_test.py build/10-raft/kv

@@ -132,6 +132,26 @@ int peer_conn_send(peer_conn *c, const void *p, size_t n)
     return conn_send(c, p, n);
 }
 
+/* A confirm link's answer to send (peer_confirm.h): 0, or -1 once the
+ * link is closed (its peer reads no answers while it asks on: C3). */
+static int conn_confirm_send(void *arg, const uint8_t out[PEER_CONFIRM])
+{
+    peer_conn *c = arg;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > PEER_QUEUE_HIGH) {
+        peer_conn_close(c, "it asks faster than it reads the answers");
+        return -1;
+    }
+    return conn_send(c, out, PEER_CONFIRM);
+}
+
+/* Plain bytes that came on an open confirm link (P5). */
+static void conn_confirm_in(peer_conn *c, const uint8_t *p, size_t n)
+{
+    int rc = peer_confirm_feed(&c->link, &c->pt->cfg, c->id, p, n, conn_confirm_send, c);
+    if (rc == KV_ERR_CORRUPT)
+        peer_conn_close(c, kv_errmsg());
+}
+
 /* peer_frame's emit: checked bytes, staged for one write to the pair. */
 static void conn_stage(void *arg, const uint8_t *p, size_t n)
 {
@@ -218,8 +238,10 @@ static void conn_open(peer_conn *c)
         c->pt->opening--;
     c->state = ST_OPEN;
     conn_flow(c);
-    if (c->confirm) {
-        peer_confirm_opened(c);
+    if (c->confirm) { /* an ask made while it opened goes now */
+        uint8_t ask[PEER_CONFIRM];
+        if (peer_confirm_opened(&c->link, ask))
+            conn_send(c, ask, sizeof ask);
         return;
     }
     if (c->kind == CONN_OUTGOING) {
@@ -285,7 +307,7 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
     while (n > 0 && c->state != ST_CLOSED) {
         size_t used = 0;
         if (c->state == ST_OPEN && c->confirm) {
-            peer_confirm_in(c, p, n);
+            conn_confirm_in(c, p, n);
             return;
         }
         if (c->state == ST_OPEN && c->kind == CONN_ACCEPTED) {

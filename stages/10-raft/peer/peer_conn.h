@@ -27,6 +27,7 @@
 #ifndef KV_RAFT_PEER_CONN_H
 #define KV_RAFT_PEER_CONN_H
 
+#include "peer_confirm.h"
 #include "peer_transport.h"
 
 #define PEER_QUEUE_HIGH (8u * 1024u * 1024u)
@@ -35,12 +36,6 @@
 #define PEER_CONFIRM_DIALS 16          /* members whose last confirm dial is kept */
 
 typedef struct peer_conn peer_conn;
-
-/* When a confirm link to a member was last dialled (peer_confirm.c). */
-typedef struct peer_confirm_dial {
-    uint64_t id;
-    uint64_t ms;                     /* the loop's clock */
-} peer_confirm_dial;
 
 typedef struct peer_transport {
     struct raft_uv_transport *t;
@@ -58,7 +53,7 @@ typedef struct peer_transport {
     unsigned long long log_quiet;    /* lines not written since */
     uint8_t rbuf[PEER_BUF];          /* what a read brought (one read at a time) */
     uint8_t plain[PEER_BUF];         /* ... decrypted */
-    peer_confirm_dial confirm_dials[PEER_CONFIRM_DIALS];
+    peer_confirm_dial confirm_dials[PEER_CONFIRM_DIALS];  /* P5's limit */
 } peer_transport;
 
 enum { CONN_ACCEPTED, CONN_OUTGOING, CONN_PROBE, CONN_CONFIRM };
@@ -84,8 +79,7 @@ struct peer_conn {
     struct raft_uv_connect *raft_req;   /* outgoing: libraft's request (C1) */
     peer_probe_req *probe;              /* probe: its request (C1) */
     int confirm;                     /* a confirm link: accepted, it answers; CONN_CONFIRM, it asks */
-    peer_confirm_msg ask;            /* CONN_CONFIRM: the last ask (round 0: none yet) */
-    int ask_sent;                    /* ... sent (else it goes once the link opens) */
+    peer_confirm_link link;          /* ... its end (peer_confirm.h) */
     uint8_t *staged;                 /* bytes checked, for one write to the pipe */
     size_t staged_len, staged_cap;
     int stage_failed;                /* ... but memory ran out */
@@ -111,12 +105,5 @@ void peer_conn_close(peer_conn *c, const char *why);
 /* Sends plain bytes to c's peer (encrypted in TLS mode).  0, or -1 (c is
  * closed). */
 int  peer_conn_send(peer_conn *c, const void *p, size_t n);
-
-/* peer_confirm.c */
-/* A confirm link is open: dialled, its ask goes out; accepted, it waits
- * for asks. */
-void peer_confirm_opened(peer_conn *c);
-/* Plain bytes that came on an open confirm link. */
-void peer_confirm_in(peer_conn *c, const uint8_t *p, size_t n);
 
 #endif

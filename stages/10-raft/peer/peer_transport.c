@@ -1,8 +1,9 @@
 /*
  * peer_transport.c: libraft's transport for a member: the listener, the
- * methods libraft calls (struct raft_uv_transport), probes, and the
- * transport's side of its connections (peer_transport.h; each
- * connection's life is peer_conn.c's, the list of them peer_conns.c's).
+ * methods libraft calls (struct raft_uv_transport), probes, a leader's
+ * confirm asks, and the transport's side of its connections
+ * (peer_transport.h; each connection's life is peer_conn.c's, the list of
+ * them peer_conns.c's, a confirm link's end peer_confirm.c's).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,4 +141,35 @@ int peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
 {
     req->cb = cb;
     return peer_conn_dial(PT(t), CONN_PROBE, id, address, NULL, req);
+}
+
+/* The confirm link to member id, open or being opened, or NULL (P5: one). */
+static peer_conn *transport_confirm_link(peer_transport *pt, uint64_t id)
+{
+    for (peer_conn *c = pt->conns; c != NULL; c = c->next)
+        if (c->kind == CONN_CONFIRM && c->id == id && c->state != ST_CLOSED)
+            return c;
+    return NULL;
+}
+
+int peer_confirm_ask(struct raft_uv_transport *t, uint64_t id, const char *address,
+                     uint64_t term, uint64_t round)
+{
+    peer_transport *pt = PT(t);
+    if (pt->closing)
+        return RAFT_NOCONNECTION;
+    peer_conn *c = transport_confirm_link(pt, id);
+    if (c == NULL) {
+        if (!peer_confirm_may_dial(pt->confirm_dials, PEER_CONFIRM_DIALS, id, uv_now(pt->loop),
+                                   PEER_CONFIRM_REDIAL_MS) ||
+            peer_conn_dial(pt, CONN_CONFIRM, id, address, NULL, NULL) != 0 ||
+            (c = transport_confirm_link(pt, id)) == NULL)
+            return RAFT_NOCONNECTION;
+        c->confirm = 1;
+        c->link.asking = 1;
+    }
+    uint8_t ask[PEER_CONFIRM];
+    if (peer_confirm_ask_on(&c->link, c->state == ST_OPEN, term, round, ask))
+        peer_conn_send(c, ask, sizeof ask); /* a failure closes the link: asked again, it dials */
+    return 0;
 }
