@@ -182,10 +182,27 @@ static void a_member_that_is_down_is_dialled_again_at_most_every_redial(void)
     member_start(&a, 1, NULL, NULL);
     char nowhere[32];
     snprintf(nowhere, sizeof nowhere, "127.0.0.1:%d", free_port());
-    CHECK_MSG(peer_confirm_ask(&a.t, 2, nowhere, 3, 1) == 0, "the first ask dials");
-    run_for(20); /* refused: the link closes */
-    CHECK_MSG(peer_confirm_ask(&a.t, 2, nowhere, 3, 2) == RAFT_NOCONNECTION,
-              "asked again within %d ms, it does not dial", PEER_CONFIRM_REDIAL_MS);
+    /* Each try asks a member of its own, twice within the limit (a busy
+     * machine may take longer between the two: then another member). */
+    int within = 0;
+    for (uint64_t id = 2; id < 12 && !within; id++) {
+        uv_update_time(&loop);
+        uint64_t t0 = uv_now(&loop);
+        CHECK_MSG(peer_confirm_ask(&a.t, id, nowhere, 3, 1) == 0, "the first ask dials");
+        run_for(20); /* refused: the link closes */
+        int rc = peer_confirm_ask(&a.t, id, nowhere, 3, 2);
+        uv_update_time(&loop);
+        if (uv_now(&loop) - t0 >= PEER_CONFIRM_REDIAL_MS)
+            continue;
+        within = 1;
+        CHECK_MSG(rc == RAFT_NOCONNECTION, "asked again within %d ms, it does not dial (%d)",
+                  PEER_CONFIRM_REDIAL_MS, rc);
+    }
+    CHECK_MSG(within, "two asks came within %d ms of each other in one of ten tries",
+              PEER_CONFIRM_REDIAL_MS);
+    run_for(PEER_CONFIRM_REDIAL_MS);
+    CHECK_MSG(peer_confirm_ask(&a.t, 2, nowhere, 3, 2) == 0, "after it, it dials again");
+    run_for(20); /* refused again */
     member_start(&b, 2, NULL, nowhere); /* member 2 comes up there */
     b.term = 3;
     run_for(PEER_CONFIRM_REDIAL_MS);
