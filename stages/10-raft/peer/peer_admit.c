@@ -1,0 +1,237 @@
+/*
+ * peer_admit.c: which accepted connections a member spends its work on,
+ * and for how long (peer_transport.h, P3 and P4).
+ *
+ * An open port is an invitation: anyone who can reach it can open
+ * connections and then say nothing, or half an opening, or stop in the
+ * middle of a TLS handshake.  Each such connection costs the member a
+ * descriptor, memory and, for a handshake, CPU; bounded by one pool,
+ * they could fill it and keep the group's own links from opening (a
+ * restarted member that cannot rejoin, a leader's death with no one
+ * able to reach the others).  So:
+ *
+ *   - each connection has a short time for each step: opening_ms for
+ *     its 16 clear bytes (a member writes them with its connect), then
+ *     handshake_ms for the TLS handshake and the hello;
+ *   - its opening must name a member the configuration holds (admits):
+ *     a member removed is refused there, before any TLS;
+ *   - connections not open yet hold slots: at most PEER_PER_SOURCE from
+ *     one address, unless it is a member's (their addresses are known),
+ *     and PEER_MAX_UNFINISHED in all;
+ *   - one over a bound is parked, not closed: accepted but not read,
+ *     promoted in its turn when a slot frees, closed after
+ *     PEER_PARKED_MS.  Closing it at once would invite a stranger to
+ *     reconnect at once, in a loop that costs the member its CPU; held,
+ *     a reconnecting stranger waits as long as a patient one.
+ *
+ * The table of addresses' counts is open addressing on the IPv4 address
+ * (0.0.0.0 never connects, so 0 marks a free entry), with backward-shift
+ * deletion; it holds strangers' addresses only, at most
+ * PEER_MAX_UNFINISHED of them in PEER_SOURCE_SLOTS entries.
+ */
+#include <stdio.h>
+
+#include "peer_conn.h"
+
+const char *const peer_refusal_name[PEER_REFUSALS] = {
+    "opening", "not_member", "source_bound", "full", "opening_timeout", "handshake_timeout",
+    "tls", "identity", "hello", "message", "left", "not_ready", "other"};
+
+static size_t source_home(uint32_t ip)
+{
+    return (size_t)((ip * 2654435761u) >> 20) & (PEER_SOURCE_SLOTS - 1); /* Knuth's multiplier */
+}
+
+/* The entry of ip, or the free one where it would go. */
+static size_t source_find(const peer_transport *pt, uint32_t ip)
+{
+    size_t i = source_home(ip);
+    while (pt->sources[i].ip != 0 && pt->sources[i].ip != ip)
+        i = (i + 1) & (PEER_SOURCE_SLOTS - 1);
+    return i;
+}
+
+static uint32_t source_count(const peer_transport *pt, uint32_t ip)
+{
+    return pt->sources[source_find(pt, ip)].n;
+}
+
+static void source_add(peer_transport *pt, uint32_t ip)
+{
+    size_t i = source_find(pt, ip);
+    pt->sources[i].ip = ip;
+    pt->sources[i].n++;
+}
+
+static void source_drop(peer_transport *pt, uint32_t ip)
+{
+    size_t i = source_find(pt, ip);
+    if (pt->sources[i].ip == 0 || --pt->sources[i].n > 0)
+        return;
+    /* Backward shift: the entries after it that would find it empty on
+     * their way home move back. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & (PEER_SOURCE_SLOTS - 1); pt->sources[j].ip != 0;
+         j = (j + 1) & (PEER_SOURCE_SLOTS - 1)) {
+        size_t home = source_home(pt->sources[j].ip);
+        int between = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!between) {
+            pt->sources[hole] = pt->sources[j];
+            hole = j;
+        }
+    }
+    pt->sources[hole].ip = 0;
+    pt->sources[hole].n = 0;
+}
+
+static unsigned admit_or(unsigned given, unsigned dflt)
+{
+    return given != 0 ? given : dflt;
+}
+
+static size_t admit_max(const peer_transport *pt)
+{
+    return admit_or(pt->cfg.max_unfinished, PEER_MAX_UNFINISHED);
+}
+
+/* The bound c would pass if it took a slot now: 0 if none. */
+static int admit_over(const peer_transport *pt, const peer_conn *c)
+{
+    if (pt->unfinished >= admit_max(pt))
+        return PEER_REFUSED_FULL;
+    if (!c->member_src &&
+        source_count(pt, c->src) >= admit_or(pt->cfg.per_source, PEER_PER_SOURCE))
+        return PEER_REFUSED_SOURCE;
+    return 0;
+}
+
+static void admit_timeout(uv_timer_t *timer)
+{
+    peer_conn *c = timer->data;
+    char why[80];
+    if (c->kind != CONN_ACCEPTED) {
+        peer_conn_close(c, NULL); /* a dial that never opened: libraft is told */
+        return;
+    }
+    int reason = peer_admit_late(c);
+    snprintf(why, sizeof why, "%s", reason == PEER_REFUSED_OPENING_LATE ? "no opening in time"
+                                    : reason == PEER_REFUSED_HANDSHAKE_LATE
+                                        ? "no TLS handshake and hello in time"
+                                        : "parked over a bound, never read");
+    peer_conn_refuse(c, reason, why);
+}
+
+/* c takes a slot and is read, with opening_ms for its opening. */
+static void admit_take(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    c->slot = 1;
+    pt->unfinished++;
+    if (!c->member_src)
+        source_add(pt, c->src);
+    c->state = ST_OPENING;
+    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS), 0);
+    peer_conn_flow(c);
+}
+
+static void park_unlink(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    if (c->park_prev != NULL)
+        c->park_prev->park_next = c->park_next;
+    else
+        pt->park_head = c->park_next;
+    if (c->park_next != NULL)
+        c->park_next->park_prev = c->park_prev;
+    else
+        pt->park_tail = c->park_prev;
+    c->park_prev = c->park_next = NULL;
+    pt->parked--;
+}
+
+void peer_admit(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    c->member_src = pt->cfg.member_address != NULL && pt->cfg.member_address(pt->cfg.arg, c->src);
+    int over = admit_over(pt, c);
+    if (over == 0) {
+        admit_take(c);
+        return;
+    }
+    if (pt->parked >= PEER_MAX_PARKED) {
+        peer_conn_refuse(c, PEER_REFUSED_FULL, "too many connections waiting to open");
+        return;
+    }
+    c->state = ST_PARKED;
+    c->park_reason = over;
+    c->park_prev = pt->park_tail;
+    if (pt->park_tail != NULL)
+        pt->park_tail->park_next = c;
+    else
+        pt->park_head = c;
+    pt->park_tail = c;
+    pt->parked++;
+    uv_timer_start(&c->timer, admit_timeout, PEER_PARKED_MS, 0);
+}
+
+int peer_admit_member(peer_conn *c, uint64_t id)
+{
+    peer_transport *pt = c->pt;
+    if (pt->cfg.admits != NULL && !pt->cfg.admits(pt->cfg.arg, id)) {
+        char why[120];
+        snprintf(why, sizeof why, "member %llu is not in this member's configuration (removed, "
+                 "or never added)", (unsigned long long)id);
+        peer_conn_refuse(c, PEER_REFUSED_NOT_MEMBER, why);
+        return 0;
+    }
+    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.handshake_ms, PEER_HANDSHAKE_MS),
+                   0);
+    return 1;
+}
+
+/* The parked connections that fit now take the slots freed, oldest
+ * first; a look at most at the first 64 (a stranger's at the head, still
+ * over its address's bound, does not hold up a member's behind it). */
+static void admit_promote(peer_transport *pt)
+{
+    int looked = 0;
+    for (peer_conn *c = pt->park_head, *next; c != NULL && looked < 64 &&
+                                              pt->unfinished < admit_max(pt);
+         c = next, looked++) {
+        next = c->park_next;
+        if (admit_over(pt, c) != 0)
+            continue;
+        park_unlink(c);
+        admit_take(c);
+    }
+}
+
+void peer_admit_release(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    if (c->state == ST_PARKED) {
+        park_unlink(c);
+        return;
+    }
+    if (!c->slot)
+        return;
+    c->slot = 0;
+    pt->unfinished--;
+    if (!c->member_src)
+        source_drop(pt, c->src);
+    if (!pt->closing)
+        admit_promote(pt);
+}
+
+int peer_admit_late(const peer_conn *c)
+{
+    return c->state == ST_PARKED    ? c->park_reason
+           : c->state == ST_OPENING ? PEER_REFUSED_OPENING_LATE
+                                    : PEER_REFUSED_HANDSHAKE_LATE;
+}
+
+void peer_admit_counts(const peer_transport *pt, peer_counts *out)
+{
+    out->unfinished = pt->unfinished;
+    out->parked = pt->parked;
+}
