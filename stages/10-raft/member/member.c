@@ -55,7 +55,10 @@ static int member_transport(struct member *m)
                        .tls = m->tls,
                        .limits = {.max_entry = m->opt.max_entry,
                                   .max_message = m->opt.max_message},
-                       .answer = member_boot_answer, .log = member_log_line, .arg = m};
+                       .answer = member_boot_answer, .log = member_log_line, .arg = m,
+                       .admits = member_admits, .member_address = member_is_address,
+                       .term = member_term, .may_disrupt = member_may_disrupt,
+                       .notice = member_notice};
     int rv = peer_transport_init(&m->transport, &m->loop, &cfg);
     m->transport_made = 1;
     if (rv != 0) {
@@ -192,6 +195,7 @@ static void member_stop(void *x)
 {
     struct member *m = x;
     member_write_abandon(m);
+    member_guard_forget(m);
     if (m->started) { /* libraft closes the transport too */
         raft_close(&m->raft, member_closed);
         while (!m->closed)
@@ -310,6 +314,7 @@ static void member_run(void *x, unsigned long long pass)
     if (m->fsm.failed != KV_OK)
         member_stop_failed(m);
     member_barrier_kick(m);
+    member_guard_run(m);
     member_boot_mark(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */

@@ -80,7 +80,6 @@ typedef struct member_change {
     char raft_addr[64], client_addr[64];
     struct raft_apply apply_req;       /* the new member's address, through the log */
     struct raft_change change_req;     /* raft_add, raft_assign, raft_remove */
-    struct raft_transfer transfer_req; /* raft_transfer */
 } member_change;
 
 /* Room on disk (member_disk.c). */
@@ -97,6 +96,27 @@ typedef struct member_disk {
     struct member_held *held;          /* log writes held back while short */
     unsigned long long held_total;     /* ... how many, over time */
 } member_disk;
+
+struct member;
+
+/* Who may talk to this member, and transfers the followers are told of
+ * (member_guard.c). */
+typedef struct member_guard {
+    /* A transfer this member, leading, started (one at a time). */
+    int busy;                       /* under way: telling, or libraft's */
+    int telling;                    /* notices out, raft_transfer not called yet */
+    raft_id target;
+    raft_term term;
+    long long told_ms;              /* when (the loop's clock) */
+    int n_told, n_heard;
+    raft_id heard[MEMBER_MAX_PEERS];
+    struct raft_transfer req;
+    void (*done)(struct member *m, int status);  /* 0: ended (who leads says how) */
+    /* The transfer this member's leader told it of. */
+    raft_id told_by, told_target;
+    raft_term told_term;
+    long long told_until;
+} member_guard;
 
 struct member {
     serve_host *host;
@@ -117,6 +137,7 @@ struct member {
     const member_peer *self;
     member_change change;
     member_disk disk;
+    member_guard guard;
     int loop_made, transport_made, started, closed, transport_closed;
     int raft_had_log;             /* its Raft directory held a log at the start */
     char *marker;                 /* the credentials' record that this member ran, or NULL */
@@ -189,6 +210,21 @@ void member_boot_mark(struct member *m);
 /* The probe's answer for a peer asking (peer_transport.h). */
 void member_boot_answer(void *arg, uint64_t asker, peer_answer *out);
 
+/* member_guard.c: the transport's questions (peer_transport.h), and
+ * leadership transfers. */
+int  member_admits(void *arg, uint64_t id);
+int  member_is_address(void *arg, uint32_t ip);
+uint64_t member_term(void *arg);
+int  member_may_disrupt(void *arg, uint64_t candidate, uint64_t term);
+void member_notice(void *arg, uint64_t sender, const peer_notice *n);
+/* Moves leadership to `to` (0: the voter whose log is furthest): the
+ * other voters are told first, then libraft's raft_transfer.  0 (done is
+ * called when it ends: 0, and who leads says whether it moved, or a
+ * RAFT_* error), or a RAFT_* error now (done never called). */
+int  member_transfer(struct member *m, raft_id to, void (*done)(struct member *m, int status));
+void member_guard_run(struct member *m);   /* each pass: a transfer's wait */
+void member_guard_forget(struct member *m);  /* done is not called any more */
+
 /* member_disk.c */
 /* Wraps libraft's I/O (m->io) into m->guarded; disk->raft_dir and
  * engine_dir set.  0, or -1 after a message. */
@@ -236,5 +272,7 @@ const struct raft_configuration *member_raft_configuration(const struct raft *r)
 /* The leader's match index for configuration entry i, or 0 if this
  * member does not lead. */
 raft_index member_raft_match_index(const struct raft *r, unsigned i);
+/* The member a leadership transfer under way moves to, or 0. */
+raft_id member_raft_transferee(const struct raft *r);
 
 #endif
