@@ -215,11 +215,13 @@ class Cluster:
         self.mounts = []
 
     def make_certs(self, ids):
-        """Credentials for members `ids` (`kv DIR certs`, the group's own
-        authority made the first time)."""
-        out = subprocess.run([self.kv, self.certs, "certs", "--ids",
-                              ",".join(str(i) for i in ids)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+        """Credentials for members `ids` (`kv DIR certs`: --members N the
+        first time, which makes the group's authority, --ids after)."""
+        ids = list(ids)
+        new = not os.path.exists(os.path.join(self.certs, "ca.key"))
+        out = subprocess.run([self.kv, self.certs, "certs"] + (
+            ["--members", str(len(ids))] if new else ["--ids", ",".join(str(i) for i in ids)]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if out.returncode != 0:
             raise Fail("kv certs: %s" % out.stdout.decode())
 
@@ -1445,7 +1447,7 @@ def an_outsider_changes_nothing(kv):
     try:
         c.leader()
         other = os.path.join(c.root, "other")
-        out = kv_run(kv, other, "certs", "--ids", "1")
+        out = kv_run(kv, other, "certs", "--members", "1")
         check(out.returncode == 0, "another group's credentials: %s" % out.stderr)
         certs = {"otherca": (os.path.join(other, "member-1.crt"),
                              os.path.join(other, "member-1.key")),
@@ -2501,15 +2503,19 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                   "kv DIR certs %s: exit 2 and its usage (%d, %r)" % (
                       " ".join(args), out.returncode, out.stderr[:60]))
         out = kv_run(kv, certs, "certs", "--ids", "1")
-        check(out.returncode == 0 and "a new authority" in out.stdout, "kv DIR certs --ids 1 "
-              "makes an authority and member 1's credentials (%r)" % out.stdout)
+        check(out.returncode == 1 and "ca.key is not here" in out.stderr and
+              not os.path.exists(os.path.join(certs, "ca.crt")), "kv DIR certs --ids 1 in an "
+              "empty directory makes no authority, and says what it needs (%r)" % out.stderr)
+        out = kv_run(kv, certs, "certs", "--members", "1")
+        check(out.returncode == 0 and "a new authority" in out.stdout, "kv DIR certs --members "
+              "1 makes an authority and member 1's credentials (%r)" % out.stdout)
         out = kv_run(kv, certs, "certs", "--ids", "2,3", "--days", "30")
         check(out.returncode == 0 and "a new authority" not in out.stdout and
               "member-3.crt" in out.stdout, "members added later get credentials of the same "
               "authority (%r)" % out.stdout)
         out = kv_run(kv, certs, "certs", "--ids", "1")
         expect((out.returncode, out.stderr), (1, "kv certs: %s/member-1.crt is there already: a "
-               "member's credentials are never replaced (remove them first to make new ones)\n"
+               "member's credentials are never replaced but by --renew 1\n"
                % certs), "kv DIR certs for a member that has credentials")
         out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
                      "--raft-tls", os.path.join(root, "nowhere"), "--raft-bootstrap")

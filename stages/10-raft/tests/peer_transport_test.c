@@ -264,7 +264,7 @@ static char *make_certs(const char *name, uint64_t n)
     sprintf(dir, "%s/%s", harness_tmpdir(), name);
     uint64_t ids[4] = {1, 2, 3, 4};
     int made = 0;
-    CHECK_KV(peer_certs_make(dir, ids, n, 30, &made), KV_OK);
+    CHECK_KV(peer_certs_make(dir, ids, n, 30, PEER_CERTS_NEW_AUTHORITY, &made), KV_OK);
     CHECK_MSG(made, "a new directory gets a new authority");
     return dir;
 }
@@ -704,7 +704,7 @@ static void credentials_are_checked_when_opened(void)
               "a certificate its ca.crt did not sign is refused (%s)", kv_errmsg());
     uint64_t again[1] = {2};
     int made = 0;
-    CHECK_MSG(peer_certs_make(other, again, 1, 30, &made) == KV_ERR_INVALID,
+    CHECK_MSG(peer_certs_make(other, again, 1, 30, 0, &made) == KV_ERR_INVALID,
               "a member's credentials are never replaced (K2)");
     CHECK_MSG(peer_tls_id_of_cn("kv-raft-member-12") == 12 &&
                   peer_tls_id_of_cn("kv-raft-member-012") == 0 &&
