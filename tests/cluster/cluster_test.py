@@ -2269,7 +2269,8 @@ def refused_changes_and_commands_say_why(kv):
                       ["SHARDS", "x"], ["KEYSLOT"], ["KEYSLOT", "a", "b"], ["RESET"]):
             expect(ask(*words), "-ERR unknown subcommand or wrong number of arguments for "
                    "'CLUSTER' (this member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, "
-                   "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)", "CLUSTER %s" % " ".join(words))
+                   "RELOADCERTS, ADDMEMBER, REMOVEMEMBER, FAILOVER TO)",
+                   "CLUSTER %s" % " ".join(words))
         r = redis.Redis(port=F, socket_timeout=2)
         check(r.execute_command("CLUSTER MYID") == b"%040x" % (f + 1),
               "CLUSTER MYID is the member's id in 40 hex digits")

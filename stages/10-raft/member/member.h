@@ -7,6 +7,10 @@
  *                     (libraft and its libuv loop run on the server's loop
  *                     thread), and its operations for the server
  *   member_options.c  the --raft-* options, checked before anything starts
+ *   member_guard.c    what a peer's word may do: who may connect (the
+ *                     configuration), a transfer's disrupt-leader flag
+ *   member_certs.c    the credentials: refused expired, warned of before
+ *                     they expire, reloaded on SIGHUP
  *   member_boot.c     whether an empty directory may start a new group,
  *                     asked of the peers (a wiped member cannot rewrite
  *                     history)
@@ -124,7 +128,12 @@ struct member {
     serve_ext_env env;
     uv_loop_t loop;
     struct raft_uv_transport transport;
-    peer_tls_ctx *tls;
+    peer_tls_ctx *tls;             /* the credentials in use (member_certs.c) */
+    peer_tls_expiry expiry;        /* ... and when the first of them expires */
+    uv_signal_t hup;               /* SIGHUP: reload them */
+    int hup_made;
+    long long cert_warned_ms;      /* the last warning of their expiry (the loop's clock) */
+    unsigned long long cert_reloads, cert_reload_failures;
     struct raft_io io;             /* libraft's uv I/O (wrapped: member_disk.c) */
     struct raft_io guarded;        /* what libraft is given */
     struct raft raft;
@@ -225,6 +234,16 @@ int  member_transfer(struct member *m, raft_id to, void (*done)(struct member *m
 void member_guard_run(struct member *m);   /* each pass: a transfer's wait */
 void member_guard_forget(struct member *m);  /* done is not called any more */
 
+/* member_certs.c */
+int  member_certs_open(struct member *m);     /* at the start: 0, or -1 after a message */
+void member_certs_watch(struct member *m);    /* each pass: the warning before expiry */
+/* Opens the credentials again and uses them for new connections: 0, or
+ * -1 and why (the ones in use stay). */
+int  member_certs_reload(struct member *m, char *why, size_t cap);
+void member_certs_close(struct member *m);
+long long member_certs_left(const struct member *m);   /* seconds, or -1 without TLS */
+int  member_certs_expiring(const struct member *m);    /* 1 within the warning */
+
 /* member_disk.c */
 /* Wraps libraft's I/O (m->io) into m->guarded; disk->raft_dir and
  * engine_dir set.  0, or -1 after a message. */
@@ -254,6 +273,8 @@ void member_write_abandon(struct member *m);
 
 /* member_cluster.c */
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
+/* The member's figures for INFO and the metrics (serve_ext.h). */
+void member_figures(void *x, serve_figure_fn fn, void *ctx);
 
 /* member_change.c */
 /* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
