@@ -60,6 +60,7 @@ sys.path.insert(0, HERE)
 import lincheck  # noqa: E402
 import linkproxy  # noqa: E402
 import outsider  # noqa: E402
+import trust_test  # noqa: E402
 
 try:
     import redis
@@ -144,7 +145,7 @@ def free_run(n, avoid=()):
 
 class Cluster:
     def __init__(self, kv, n=3, planted=None, extra=(), proxied=False, extra_of=None,
-                 tmpfs=None, insecure=False, tmpfs_all=None):
+                 tmpfs=None, insecure=False, tmpfs_all=None, prepare=None):
         # tmpfs_all: a size: every member's directory (and the group's
         # credentials and logs) on one tmpfs of that size, as members
         # sharing one disk;
@@ -157,8 +158,11 @@ class Cluster:
         # (self.net), which cuts and heals links; tmpfs: {member index:
         # size, or (size, "raft")}, its directory (or only its Raft log,
         # DIR/raft) on a tmpfs of that size, mounted here and unmounted
-        # by stop() (Skip if it cannot be mounted)
+        # by stop() (Skip if it cannot be mounted); prepare: called with
+        # the cluster once its credentials are made, before any member
+        # starts
         self.kv, self.n, self.extra = kv, n, list(extra)
+        self.prepare = prepare
         self.insecure = insecure
         self.extra_of = dict(extra_of or {})
         self.env = dict(os.environ)
@@ -188,6 +192,8 @@ class Cluster:
         self.certs = os.path.join(self.root, "certs")  # the group's credentials
         if not self.insecure:
             self.make_certs(range(1, n + 1))
+        if self.prepare is not None:
+            self.prepare(self)
         self.joined = set()  # members added by CLUSTER ADDMEMBER (add_member)
         self.outside = set()  # members not in the configuration: leader() asks them nothing
         for i in range(n):
@@ -2748,6 +2754,8 @@ def main():
                       an_outsider_on_loopback_reaches_only_the_checker),
                      ("without_tls_an_outsider_on_the_host_can_forge_a_write",
                       without_tls_an_outsider_on_the_host_can_forge_a_write),
+                     ] + [(name, lambda kv, fn=fn: fn(sys.modules[__name__], kv))
+                          for name, fn in trust_test.TESTS] + [
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),

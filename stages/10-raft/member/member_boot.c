@@ -98,6 +98,12 @@ static char *boot_marker_path(struct member *m)
     return io_join(m->opt.tls, name);
 }
 
+static int boot_marked(struct member *m)
+{
+    int marked = 0;
+    return m->marker != NULL && io_exists(m->marker, &marked) == KV_OK && marked;
+}
+
 static int boot_lost(struct member *m, const char *why)
 {
     member_say(m, "%s.  This member's directory %s holds no Raft log, so it has lost what it "
@@ -107,7 +113,7 @@ static int boot_lost(struct member *m, const char *why)
                "directory; then `kv HOST:PORT member add %llu RAFT-HOST:PORT CLIENT-HOST:PORT` "
                "(docs/10-raft.md, \"Bootstrap and join\")", why, m->env.dir,
                (unsigned long long)m->self->id,
-               m->marker != NULL ? "delete the record named above; " : "",
+               boot_marked(m) ? "delete the record named above; " : "",
                (unsigned long long)m->self->id);
     return -1;
 }
@@ -176,7 +182,9 @@ static int boot_new_group(struct member *m, boot_state *b)
             return 0;
         uv_update_time(&m->loop);
         long long now = (long long)uv_now(&m->loop);
-        if (said_ms < 0 || now - said_ms >= BOOT_SAY_MS) {
+        if (said_ms < 0)
+            said_ms = now - BOOT_SAY_MS + 2000; /* the first time after 2 s, not at once */
+        if (now - said_ms >= BOOT_SAY_MS) {
             member_say(m, "--raft-bootstrap: waiting for every member of the group (%d) to say "
                        "it holds no history before starting it; not heard yet: member %s (a "
                        "new group starts only from members that all hold nothing: "
