@@ -172,8 +172,10 @@ def a_removed_members_certificate_is_refused(ct, kv):
                     s = outsider.as_member(c.raft_ports[i], gone + 1, member_certs(c, gone))
                     if s is not None:
                         try:
+                            # A log that looks ahead of everyone's: a vote any
+                            # member that takes the flag grants.
                             s.sendall(outsider.vote(term + 1 + sent[0], gone + 1, 2 ** 40,
-                                                    2 ** 40, disrupt=True))
+                                                    term, disrupt=True))
                         except OSError:
                             pass
                         s.close()
