@@ -3,10 +3,10 @@
  * openings at stage 10 members' Raft ports, for `make bench-flood`
  * (scripts/bench_flood.sh; docs/10-raft.md, "Who may talk to a member").
  *
- *   peer_flood [--host 127.0.0.1] [-c PER_PORT] [-s SECONDS] PORT...
+ *   peer_flood [--host 127.0.0.1] [-c PER_PORT] [-s SECONDS] [-k KINDS] PORT...
  *
  * Holds PER_PORT connections (1,000) to each port, in four kinds taken
- * in turn: idle (nothing sent), half the 16-byte opening, a whole opening
+ * in turn (KINDS, "0123" by default, names which): idle (nothing sent), half the 16-byte opening, a whole opening
  * claiming member 1 and then nothing, and the opening followed by a TLS
  * 1.3 ClientHello and then nothing (the member answers it: a handshake
  * it computes and that never ends).  Each connection the member closes
@@ -151,6 +151,7 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     long per = 1000, seconds = 0;
+    const char *kinds = "0123";
     int nports = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--host") == 0 && i + 1 < argc)
@@ -159,6 +160,8 @@ int main(int argc, char **argv)
             per = atol(argv[++i]);
         else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
             seconds = atol(argv[++i]);
+        else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc)
+            kinds = argv[++i];
         else if (nports < FLOOD_PORTS && atoi(argv[i]) > 0) {
             flood_addr[nports].sin_family = AF_INET;
             flood_addr[nports].sin_port = htons((uint16_t)atoi(argv[i]));
@@ -169,12 +172,15 @@ int main(int argc, char **argv)
             nports++;
         } else {
             fprintf(stderr, "usage: peer_flood [--host 127.0.0.1] [-c PER_PORT] [-s SECONDS] "
-                            "PORT...\n");
+                            "[-k KINDS] PORT...\n");
             return 2;
         }
     }
-    if (nports == 0 || per < 1 || per > 100000) {
-        fprintf(stderr, "peer_flood: give at least one port, and -c from 1 to 100000\n");
+    size_t nkinds = strlen(kinds);
+    if (nports == 0 || per < 1 || per > 100000 || nkinds == 0 ||
+        strspn(kinds, "0123") != nkinds) {
+        fprintf(stderr, "peer_flood: give at least one port, -c from 1 to 100000, and -k "
+                        "from 0, 1, 2, 3\n");
         return 2;
     }
     size_t n = (size_t)per * (size_t)nports;
@@ -195,7 +201,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < n; i++) {
         conns[i].port_i = (int)(i % (size_t)nports);
-        conns[i].kind = (int)(i / (size_t)nports % 4);
+        conns[i].kind = kinds[i / (size_t)nports % nkinds] - '0';
         flood_open(ep, &conns[i]);
     }
     double end = seconds > 0 ? flood_now() + (double)seconds : 0;

@@ -12,7 +12,10 @@
  *
  *   - each connection has a short time for each step: opening_ms for
  *     its 16 clear bytes (a member writes them with its connect), then
- *     handshake_ms for the TLS handshake and the hello;
+ *     handshake_ms for the TLS handshake and the hello; up to slack times
+ *     that while the slots are mostly free (admit_deadline), since every
+ *     connection closed is one a flood opens again, and opening one costs
+ *     the member an accept and, past the opening, a TLS handshake;
  *   - its opening must name a member the configuration holds (admits):
  *     a member removed is refused there, before any TLS;
  *   - connections not open yet hold slots: at most PEER_PER_SOURCE from
@@ -105,6 +108,16 @@ static int admit_over(const peer_transport *pt, const peer_conn *c)
     return 0;
 }
 
+/* A step's deadline (P3a): base times the slack while at most a quarter
+ * of the slots are taken, falling to base itself when all are. */
+static unsigned admit_deadline(const peer_transport *pt, unsigned base)
+{
+    double slack = admit_or(pt->cfg.slack, PEER_SLACK);
+    double full = (double)pt->unfinished / (double)admit_max(pt);
+    double k = full <= 0.25 ? slack : full >= 1 ? 1 : slack - (slack - 1) * (full - 0.25) / 0.75;
+    return (unsigned)((double)base * k);
+}
+
 static void admit_timeout(uv_timer_t *timer)
 {
     peer_conn *c = timer->data;
@@ -130,7 +143,8 @@ static void admit_take(peer_conn *c)
     if (!c->member_src)
         source_add(pt, c->src);
     c->state = ST_OPENING;
-    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS), 0);
+    uv_timer_start(&c->timer, admit_timeout,
+                   admit_deadline(pt, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS)), 0);
     peer_conn_flow(c);
 }
 
@@ -171,7 +185,7 @@ void peer_admit(peer_conn *c)
         pt->park_head = c;
     pt->park_tail = c;
     pt->parked++;
-    uv_timer_start(&c->timer, admit_timeout, PEER_PARKED_MS, 0);
+    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.parked_ms, PEER_PARKED_MS), 0);
 }
 
 int peer_admit_member(peer_conn *c, uint64_t id)
@@ -184,8 +198,8 @@ int peer_admit_member(peer_conn *c, uint64_t id)
         peer_conn_refuse(c, PEER_REFUSED_NOT_MEMBER, why);
         return 0;
     }
-    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.handshake_ms, PEER_HANDSHAKE_MS),
-                   0);
+    uv_timer_start(&c->timer, admit_timeout,
+                   admit_deadline(pt, admit_or(pt->cfg.handshake_ms, PEER_HANDSHAKE_MS)), 0);
     return 1;
 }
 

@@ -402,11 +402,7 @@ static void conn_opening(peer_conn *c)
     }
     if (!peer_admit_member(c, o.id)) /* P3b: refused, before any TLS */
         return;
-    if (tls && peer_tls_new(c->pt->tls, 1, &c->tls) != KV_OK) {
-        peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
-        return;
-    }
-    c->state = tls ? ST_TLS : ST_HELLO;
+    c->state = tls ? ST_TLS : ST_HELLO; /* the session made when its first bytes come */
 }
 
 static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
@@ -437,6 +433,10 @@ static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (left == 0 || c->state == ST_CLOSED)
         return;
+    if (c->tls == NULL && c->state == ST_TLS && peer_tls_new(c->pt->tls, 1, &c->tls) != KV_OK) {
+        peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
+        return;
+    }
     if (c->tls != NULL)
         conn_tls_in(c, p, left);
     else

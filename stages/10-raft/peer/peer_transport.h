@@ -33,7 +33,12 @@
  *       links from opening.
  *       a. An accepted connection has opening_ms (PEER_OPENING_MS) for
  *          its 16 clear bytes, then handshake_ms (PEER_HANDSHAKE_MS) for
- *          its TLS handshake and hello; past either it is closed.
+ *          its TLS handshake and hello; past either it is closed.  While
+ *          at most a quarter of the slots (c) are taken, a step gets
+ *          slack (PEER_SLACK) times its deadline, down to the deadline
+ *          itself as they fill: a flood that reconnects whatever is
+ *          closed then costs the member fewer accepts and handshakes, and
+ *          one that fills the slots meets the short deadlines.
  *       b. Its opening must name a member cfg.admits admits (one of the
  *          current configuration, not one removed from it); an open
  *          connection whose member is no longer admitted is closed at its
@@ -71,11 +76,12 @@
 
 #define PEER_OPENING_MS 1000       /* P3a: the 16 clear bytes */
 #define PEER_HANDSHAKE_MS 2000     /* P3a: then the TLS handshake and the hello */
+#define PEER_SLACK 10              /* P3a: the deadlines' factor while slots are free */
 #define PEER_DIAL_MS 10000         /* an outgoing connection's time to open */
 #define PEER_PER_SOURCE 32         /* P3c: not open yet, from one stranger's address */
 #define PEER_MAX_UNFINISHED 1536   /* P3c: not open yet, in all */
 #define PEER_MAX_PARKED 1536       /* P3c: held unread over a bound */
-#define PEER_PARKED_MS 2000
+#define PEER_PARKED_MS 20000      /* the longest deadline: a member's parked one outlives it */
 /* The descriptors a transport holds at most, besides its open links. */
 #define PEER_FILES (PEER_MAX_UNFINISHED + PEER_MAX_PARKED + 64)
 
@@ -107,6 +113,8 @@ typedef struct peer_config {
     peer_frame_limits limits;  /* what a peer's message may hold */
     unsigned opening_ms;       /* P3a; 0: PEER_OPENING_MS */
     unsigned handshake_ms;     /* P3a; 0: PEER_HANDSHAKE_MS */
+    unsigned slack;            /* P3a; 0: PEER_SLACK, 1: none */
+    unsigned parked_ms;        /* P3c; 0: PEER_PARKED_MS */
     unsigned per_source;       /* P3c; 0: PEER_PER_SOURCE */
     unsigned max_unfinished;   /* P3c; 0: PEER_MAX_UNFINISHED */
     /* P3b: 1 if member id may connect now; NULL: any member. */
