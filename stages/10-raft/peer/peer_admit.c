@@ -27,6 +27,10 @@
  *     reconnect at once, in a loop that costs the member its CPU; held,
  *     a reconnecting stranger waits as long as a patient one.
  *
+ * This file keeps the books (slots, the parked, the addresses' counts,
+ * the deadlines) and answers; peer_conn.c acts on its answers (reads,
+ * parks, refuses, starts the timers).
+ *
  * The table of addresses' counts is open addressing on the IPv4 address
  * (0.0.0.0 never connects, so 0 marks a free entry), with backward-shift
  * deletion; it holds strangers' addresses only, at most
@@ -118,24 +122,8 @@ static unsigned admit_deadline(const peer_transport *pt, unsigned base)
     return (unsigned)((double)base * k);
 }
 
-static void admit_timeout(uv_timer_t *timer)
-{
-    peer_conn *c = timer->data;
-    char why[80];
-    if (c->kind != CONN_ACCEPTED) {
-        peer_conn_close(c, NULL); /* a dial that never opened: libraft is told */
-        return;
-    }
-    int reason = peer_admit_late(c);
-    snprintf(why, sizeof why, "%s", reason == PEER_REFUSED_OPENING_LATE ? "no opening in time"
-                                    : reason == PEER_REFUSED_HANDSHAKE_LATE
-                                        ? "no TLS handshake and hello in time"
-                                        : "parked over a bound, never read");
-    peer_conn_refuse(c, reason, why);
-}
-
-/* c takes a slot and is read, with opening_ms for its opening. */
-static void admit_take(peer_conn *c)
+/* c takes a slot, with opening_ms (scaled) for its opening: that ms. */
+static unsigned admit_take(peer_conn *c)
 {
     peer_transport *pt = c->pt;
     c->slot = 1;
@@ -143,9 +131,7 @@ static void admit_take(peer_conn *c)
     if (!c->member_src)
         source_add(pt, c->src);
     c->state = ST_OPENING;
-    uv_timer_start(&c->timer, admit_timeout,
-                   admit_deadline(pt, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS)), 0);
-    peer_conn_flow(c);
+    return admit_deadline(pt, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS));
 }
 
 static void park_unlink(peer_conn *c)
@@ -163,19 +149,17 @@ static void park_unlink(peer_conn *c)
     pt->parked--;
 }
 
-void peer_admit(peer_conn *c)
+int peer_admit(peer_conn *c, unsigned *ms)
 {
     peer_transport *pt = c->pt;
     c->member_src = pt->cfg.member_address != NULL && pt->cfg.member_address(pt->cfg.arg, c->src);
     int over = admit_over(pt, c);
     if (over == 0) {
-        admit_take(c);
-        return;
+        *ms = admit_take(c);
+        return 0;
     }
-    if (pt->parked >= PEER_MAX_PARKED) {
-        peer_conn_refuse(c, PEER_REFUSED_FULL, "too many connections waiting to open");
-        return;
-    }
+    if (pt->parked >= PEER_MAX_PARKED)
+        return -1;
     c->state = ST_PARKED;
     c->park_reason = over;
     c->park_prev = pt->park_tail;
@@ -185,39 +169,33 @@ void peer_admit(peer_conn *c)
         pt->park_head = c;
     pt->park_tail = c;
     pt->parked++;
-    uv_timer_start(&c->timer, admit_timeout, admit_or(pt->cfg.parked_ms, PEER_PARKED_MS), 0);
+    *ms = admit_or(pt->cfg.parked_ms, PEER_PARKED_MS);
+    return over;
 }
 
-int peer_admit_member(peer_conn *c, uint64_t id)
+int peer_admit_member(peer_conn *c, uint64_t id, unsigned *ms)
 {
     peer_transport *pt = c->pt;
-    if (pt->cfg.admits != NULL && !pt->cfg.admits(pt->cfg.arg, id)) {
-        char why[120];
-        snprintf(why, sizeof why, "member %llu is not in this member's configuration (removed, "
-                 "or never added)", (unsigned long long)id);
-        peer_conn_refuse(c, PEER_REFUSED_NOT_MEMBER, why);
+    if (pt->cfg.admits != NULL && !pt->cfg.admits(pt->cfg.arg, id))
         return 0;
-    }
-    uv_timer_start(&c->timer, admit_timeout,
-                   admit_deadline(pt, admit_or(pt->cfg.handshake_ms, PEER_HANDSHAKE_MS)), 0);
+    *ms = admit_deadline(pt, admit_or(pt->cfg.handshake_ms, PEER_HANDSHAKE_MS));
     return 1;
 }
 
-/* The parked connections that fit now take the slots freed, oldest
- * first; a look at most at the first 64 (a stranger's at the head, still
- * over its address's bound, does not hold up a member's behind it). */
-static void admit_promote(peer_transport *pt)
+peer_conn *peer_admit_next(peer_transport *pt, unsigned *ms)
 {
-    int looked = 0;
-    for (peer_conn *c = pt->park_head, *next; c != NULL && looked < 64 &&
-                                              pt->unfinished < admit_max(pt);
-         c = next, looked++) {
-        next = c->park_next;
-        if (admit_over(pt, c) != 0)
-            continue;
-        park_unlink(c);
-        admit_take(c);
-    }
+    int looked = 0; /* the first 64 parked at most: a stranger's at the head, still
+                     * over its address's bound, does not hold up a member's behind it */
+    if (pt->closing)
+        return NULL;
+    for (peer_conn *c = pt->park_head; c != NULL && looked < 64 && pt->unfinished < admit_max(pt);
+         c = c->park_next, looked++)
+        if (admit_over(pt, c) == 0) {
+            park_unlink(c);
+            *ms = admit_take(c);
+            return c;
+        }
+    return NULL;
 }
 
 void peer_admit_release(peer_conn *c)
@@ -233,8 +211,6 @@ void peer_admit_release(peer_conn *c)
     pt->unfinished--;
     if (!c->member_src)
         source_drop(pt, c->src);
-    if (!pt->closing)
-        admit_promote(pt);
 }
 
 int peer_admit_late(const peer_conn *c)

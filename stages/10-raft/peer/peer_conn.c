@@ -39,7 +39,7 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 /* Reading from the network (or the pair) stops while the other side has
  * too much queued (C3), and starts again below PEER_QUEUE_LOW. */
-void peer_conn_flow(peer_conn *c)
+static void conn_flow(peer_conn *c)
 {
     if (c->state == ST_CLOSED || c->state == ST_PARKED)
         return;
@@ -63,6 +63,21 @@ void peer_conn_flow(peer_conn *c)
     }
 }
 
+static void conn_late(uv_timer_t *timer);
+
+/* c no longer waits to open: its slot goes to the parked connections that
+ * fit now, in their turn (P3c), each read from now on. */
+static void conn_release(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    peer_admit_release(c);
+    unsigned ms;
+    for (peer_conn *next; (next = peer_admit_next(pt, &ms)) != NULL;) {
+        uv_timer_start(&next->timer, conn_late, ms, 0);
+        conn_flow(next);
+    }
+}
+
 static void conn_written(uv_write_t *req, int status)
 {
     peer_write *w = req->data;
@@ -76,7 +91,7 @@ static void conn_written(uv_write_t *req, int status)
         peer_conn_close(c, NULL); /* the probe's answer is out */
         return;
     }
-    peer_conn_flow(c);
+    conn_flow(c);
 }
 
 /* Queues n bytes at p on stream s (copied).  0, or -1 (closed). */
@@ -160,7 +175,7 @@ static void conn_checked(peer_conn *c, const uint8_t *p, size_t n)
         return;
     }
     if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0)
-        peer_conn_flow(c);
+        conn_flow(c);
 }
 
 /* The pair that libraft reads or writes (pipe_made); its end (a stream
@@ -209,9 +224,9 @@ static void conn_open(peer_conn *c)
     }
     uv_timer_stop(&c->timer);
     if (c->kind == CONN_ACCEPTED)
-        peer_admit_release(c);
+        conn_release(c);
     c->state = ST_OPEN;
-    peer_conn_flow(c);
+    conn_flow(c);
     if (c->kind == CONN_OUTGOING) {
         /* libraft's own messages, tracked so that a notice goes between
          * two of them (P5); no bound but the layout's. */
@@ -248,7 +263,7 @@ static void conn_hello(peer_conn *c)
         c->pt->counts.probes_answered++;
         c->answered_probe = 1;
         uv_timer_stop(&c->timer);
-        peer_admit_release(c);
+        conn_release(c);
         c->state = ST_ANSWER;
         conn_send(c, out, sizeof out); /* closed once written (conn_written) */
         return;
@@ -400,8 +415,15 @@ static void conn_opening(peer_conn *c)
                              : "it speaks TLS, this member without (--raft-insecure)");
         return;
     }
-    if (!peer_admit_member(c, o.id)) /* P3b: refused, before any TLS */
+    unsigned ms;
+    if (!peer_admit_member(c, o.id, &ms)) { /* P3b: refused, before any TLS */
+        char why[120];
+        snprintf(why, sizeof why, "member %llu is not in this member's configuration "
+                 "(removed, or never added)", (unsigned long long)o.id);
+        peer_conn_refuse(c, PEER_REFUSED_NOT_MEMBER, why);
         return;
+    }
+    uv_timer_start(&c->timer, conn_late, ms, 0);
     c->state = tls ? ST_TLS : ST_HELLO; /* the session made when its first bytes come */
 }
 
@@ -492,7 +514,7 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         if (c->n_notices > 0 && peer_frame_at_boundary(&c->out_frame) && conn_notices(c) != 0)
             return;
     }
-    peer_conn_flow(c);
+    conn_flow(c);
 }
 
 int peer_conn_notify(peer_conn *c, const uint8_t n[PEER_NOTICE_BYTES])
@@ -508,6 +530,18 @@ int peer_conn_notify(peer_conn *c, const uint8_t n[PEER_NOTICE_BYTES])
 static void conn_dial_timeout(uv_timer_t *timer)
 {
     peer_conn_close(timer->data, NULL); /* libraft (or the probe) is told: C1 */
+}
+
+/* An accepted connection's time for its step (P3a) is up, or its time
+ * parked. */
+static void conn_late(uv_timer_t *timer)
+{
+    peer_conn *c = timer->data;
+    int reason = peer_admit_late(c);
+    peer_conn_refuse(c, reason, reason == PEER_REFUSED_OPENING_LATE ? "no opening in time"
+                                : reason == PEER_REFUSED_HANDSHAKE_LATE
+                                    ? "no TLS handshake and hello in time"
+                                    : "parked over a bound, and never read");
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -558,7 +592,7 @@ void peer_conn_close(peer_conn *c, const char *why)
                  "with", c->remote, (unsigned long long)c->id, c->addr[0] ? " at " : "", c->addr,
                  why);
     if (c->kind == CONN_ACCEPTED)
-        peer_admit_release(c);
+        conn_release(c);
     c->state = ST_CLOSED;
     if (c->raft_req != NULL) { /* C1 */
         struct raft_uv_connect *req = c->raft_req;
@@ -627,7 +661,14 @@ int peer_conn_accept(peer_transport *pt)
         return 0;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    peer_admit(c); /* P3: read now, parked, or refused */
+    unsigned ms;
+    int admitted = peer_admit(c, &ms); /* P3: read now, parked, or refused */
+    if (admitted < 0) {
+        peer_conn_refuse(c, PEER_REFUSED_FULL, "too many connections waiting to open");
+        return 0;
+    }
+    uv_timer_start(&c->timer, conn_late, ms, 0);
+    conn_flow(c); /* nothing while parked */
     return 0;
 }
 
@@ -648,7 +689,7 @@ static void conn_dialled(uv_connect_t *req, int status)
     peer_opening_encode(&o, out);
     if (conn_write(c, (uv_stream_t *)&c->tcp, out, sizeof out) != 0)
         return;
-    peer_conn_flow(c);
+    conn_flow(c);
     if (!tls) { /* the hello at once: nothing to prove */
         conn_send_hello(c);
         return;

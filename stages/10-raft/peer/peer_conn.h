@@ -108,16 +108,20 @@ void peer_conn_unlink(peer_transport *pt, peer_conn *c);  /* the connection is f
  * closed is closed now: its close_cb is called, once. */
 void peer_transport_maybe_closed(peer_transport *pt);
 
-/* peer_admit.c (P3) */
-/* An accepted connection named: admitted (reading starts, opening_ms),
- * parked, or closed. */
-void peer_admit(peer_conn *c);
-/* Its opening named a member: 1 if admitted (handshake_ms from now),
- * else 0 after refusing it. */
-int  peer_admit_member(peer_conn *c, uint64_t id);
-/* c no longer waits to open (open, a probe answered, or closed): its
- * slot goes to the parked connection next in turn. */
+/* peer_admit.c (P3): the books; peer_conn.c acts on the answers. */
+/* An accepted connection named (its src set): 0 if it takes a slot now
+ * (OPENING), PEER_REFUSED_SOURCE or _FULL if it is parked (PARKED), -1 if
+ * it must be refused now (too many parked); *ms its deadline. */
+int  peer_admit(peer_conn *c, unsigned *ms);
+/* Its opening names member id: 1 and its handshake's deadline in *ms, or
+ * 0 if the member is not admitted (P3b). */
+int  peer_admit_member(peer_conn *c, uint64_t id, unsigned *ms);
+/* c no longer waits to open (open, a probe answered, or closed): its slot
+ * (or its place among the parked) is given up. */
 void peer_admit_release(peer_conn *c);
+/* A parked connection that fits now, taken into a slot (OPENING, *ms its
+ * deadline), or NULL. */
+peer_conn *peer_admit_next(peer_transport *pt, unsigned *ms);
 /* Why c, accepted and not open, is closed when its time is up. */
 int  peer_admit_late(const peer_conn *c);
 void peer_admit_counts(const peer_transport *pt, peer_counts *out);
@@ -128,8 +132,6 @@ void peer_admit_counts(const peer_transport *pt, peer_counts *out);
 int  peer_conn_accept(peer_transport *pt);
 int  peer_conn_dial(peer_transport *pt, int kind, uint64_t id, const char *address,
                     struct raft_uv_connect *raft_req, peer_probe_req *probe);
-/* Starts reading c's network side (or not, by C3's flow control). */
-void peer_conn_flow(peer_conn *c);
 /* Closes c; not a refusal (an error, the peer or libraft gone). */
 void peer_conn_close(peer_conn *c, const char *why);
 /* Closes c, refused for `reason` (P4), logging why if not NULL. */
