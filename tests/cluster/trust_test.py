@@ -76,6 +76,7 @@ def a_flood_of_unfinished_connections_keeps_no_link_from_opening(ct, kv):
         c.start(f)
         ct.caught_up(c, f, timeout=10)
         rejoined = time.time() - began
+        held = [int((c.info(i) or {}).get("raft_peer_unfinished", 0)) for i in range(c.n)]
         lead = c.leader()
         killed = time.time()
         c.kill(lead)
@@ -83,15 +84,12 @@ def a_flood_of_unfinished_connections_keeps_no_link_from_opening(ct, kv):
         elected = time.time() - killed
         c.start(lead)
         ct.caught_up(c, lead, timeout=10)
-        infos = [c.info(i) for i in range(c.n)]
-        late = [refused_total(v, "opening_timeout") + refused_total(v, "handshake_timeout")
-                for v in infos]
         print("    flood of 70 unfinished connections a member (%d opened, %d closed by the "
               "members): a restarted follower caught up in %.2f s, a new leader %.2f s after "
-              "the leader's kill; closed late, per member: %s" % (
-                  flood.opened, flood.closed, rejoined, elected, late))
-        ct.check(sum(late) > 0 and flood.closed > 0, "the members closed the flood's "
-                 "connections at their deadlines, counted (%s)" % late)
+              "the leader's kill; unfinished connections held by each member as the follower "
+              "caught up: %s" % (flood.opened, flood.closed, rejoined, elected, held))
+        ct.check(max(held) >= 60, "the flood held its connections at the members while the "
+                 "follower rejoined (%s): the test flooded" % held)
         got = ct.readonly_get(c, lead, ["flood:b:%d" % i for i in range(50)])
         ct.check(got == ["v"] * 50, "the restarted leader holds every write")
     finally:
