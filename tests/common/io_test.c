@@ -6,6 +6,7 @@
  * that changes nothing a read sees.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
