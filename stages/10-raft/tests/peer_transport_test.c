@@ -495,8 +495,8 @@ static void a_strangers_address_is_held_to_its_bound(void)
 }
 
 /* P3c, the bound in all: past max_unfinished, even a member's address
- * parks; parked past PEER_PARKED_MS, a connection is closed unread,
- * counted "full". */
+ * parks; parked past its time, a connection is closed unread, counted
+ * "full"; and the member's own links out open all the while (P3d). */
 static void past_the_bound_in_all_a_connection_is_parked_then_closed(void)
 {
     uv_loop_init(&loop);
@@ -514,6 +514,14 @@ static void past_the_bound_in_all_a_connection_is_parked_then_closed(void)
     peer_counts c;
     peer_transport_counts(&b.t, &c);
     CHECK_MSG(c.unfinished == 3 && c.parked == 1, "3 slots in all, the fourth parked");
+    side a; /* P3d: member 2's own links out count in none of its bounds */
+    side_start(&a, 1, dir, 1);
+    dial d;
+    dial_to(&b, &a, 1, &d);
+    CHECK_MSG(d.status == 0, "member 2, its slots full, still opens a link out (status %d)",
+              d.status);
+    close_stream(d.stream);
+    side_stop(&a);
     uint64_t start = uv_now(&loop);
     while (uv_now(&loop) - start < 1300) {
         uv_run(&loop, UV_RUN_NOWAIT);
