@@ -33,3 +33,8 @@ raft_index member_raft_match_index(const struct raft *r, unsigned i)
         return 0;
     return r->leader_state.progress[i].match_index;
 }
+
+raft_id member_raft_transferee(const struct raft *r)
+{
+    return r->transfer != NULL ? r->transfer->id : 0;
+}
