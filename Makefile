@@ -730,6 +730,21 @@ $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ -pthread
+
+# ---- what a flood at the members' Raft ports costs (docs/10-raft.md) -------
+# One group of three; BENCH_FLOOD_ROUNDS (5) pairs of runs of raft_load -c 50
+# -n BENCH_FLOOD_N (100000) at the leader, alone and then while
+# build/bench/peer_flood holds BENCH_FLOOD_CONNS (1000) unfinished openings
+# at each member's Raft port; each pair's ratio and their median, in
+# build/bench-flood/ (scripts/bench_flood.sh).  Needs an idle machine.
+.PHONY: bench-flood
+bench-flood: $(B)/10-raft/kv $(B)/bench/raft_load $(B)/bench/peer_flood
+	@$(MAKE) --no-print-directory deps DEPS=bench-server
+	@sh scripts/bench_flood.sh $(B)
+$(B)/bench/peer_flood: $(B)/obj/bench/peer_flood.o
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ -lssl -lcrypto
 # etcd's Go client library (clientv3) and what it imports are the sources
 # Debian's golang-etcd-server-dev and its dependencies put in
 # /usr/share/gocode: built offline in GOPATH mode, never from a module

@@ -73,10 +73,13 @@ enum {
                        file IO_GROW_STEP bytes at a time: until io_close
                        trims it, the file may end in zeros past what was
                        appended (see below) */,
-    IO_RANDOM = 64  /* a hint: the file is read at random places, so the
+    IO_RANDOM = 64, /* a hint: the file is read at random places, so the
                        kernel should not read ahead of each read
                        (posix_fadvise POSIX_FADV_RANDOM): a cold read of
                        4 KiB then fetches 4 KiB, not the 128 KiB after it */
+    IO_PRIVATE = 128 /* with IO_CREATE: a new file is made readable and
+                       writable by its owner alone (mode 0600) from its
+                       first instant, never more and then narrowed */
 };
 
 /*
@@ -275,6 +278,11 @@ int  io_rename(const char *from, const char *to);
  * it, a failed directory sync leaves the new name in place, not yet
  * durable.  KV_OK or the error, kv_errmsg() set. */
 int  io_replace(const char *dir, const char *name, const void *bytes, size_t len, int *renamed);
+/* io_replace for a secret (a private key): DIR/NAME.tmp, any left over
+ * removed first, is made with IO_PRIVATE | IO_EXCL, so no other user can
+ * read the bytes at any instant, through either name. */
+int  io_replace_private(const char *dir, const char *name, const void *bytes, size_t len,
+                        int *renamed);
 int  io_unlink(const char *path);
 int  io_mkdir(const char *path);             /* KV_OK if it already exists */
 int  io_exists(const char *path, int *exists);

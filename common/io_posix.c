@@ -52,7 +52,7 @@ int posix_open(const char *path, int flags, io_file **out)
     }
     int fd;
     do
-        fd = open(path, oflags, 0644);
+        fd = open(path, oflags, (flags & IO_PRIVATE) ? 0600 : 0644);
     while (fd < 0 && errno == EINTR);
     if (fd < 0) {
         int err = errno;

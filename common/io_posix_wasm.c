@@ -59,7 +59,7 @@ static int wasm_open(const char *path, int flags, io_file **out)
         free(copy);
         return -ENOMEM;
     }
-    int fd = open(path, oflags, 0644);
+    int fd = open(path, oflags, (flags & IO_PRIVATE) ? 0600 : 0644);
     if (fd < 0) {
         int err = errno;
         free(f);

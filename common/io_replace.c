@@ -10,7 +10,8 @@
 #include "io.h"
 #include "kv.h"
 
-int io_replace(const char *dir, const char *name, const void *bytes, size_t len, int *renamed)
+static int replace(const char *dir, const char *name, const void *bytes, size_t len,
+                   int *renamed, int private_file)
 {
     int moved = 0;
     char *path = io_join(dir, name);
@@ -20,8 +21,15 @@ int io_replace(const char *dir, const char *name, const void *bytes, size_t len,
     if (rc == KV_OK)
         snprintf(tmp, tlen, "%s.tmp", path);
     io_file *f = NULL;
-    if (rc == KV_OK)
+    if (rc == KV_OK && private_file) {
+        int exists = 0; /* a .tmp left by a crash keeps its mode: gone first */
+        if ((rc = io_exists(tmp, &exists)) == KV_OK && exists)
+            rc = io_unlink(tmp);
+        if (rc == KV_OK)
+            rc = io_open(tmp, IO_WRITE | IO_CREATE | IO_EXCL | IO_PRIVATE, &f);
+    } else if (rc == KV_OK) {
         rc = io_open(tmp, IO_WRITE | IO_CREATE | IO_TRUNC, &f);
+    }
     if (rc == KV_OK && (rc = io_append_bytes(f, bytes, len)) == KV_OK)
         rc = io_sync(f);
     int crc = io_close(f);
@@ -42,4 +50,15 @@ int io_replace(const char *dir, const char *name, const void *bytes, size_t len,
     free(tmp);
     free(path);
     return rc;
+}
+
+int io_replace(const char *dir, const char *name, const void *bytes, size_t len, int *renamed)
+{
+    return replace(dir, name, bytes, len, renamed, 0);
+}
+
+int io_replace_private(const char *dir, const char *name, const void *bytes, size_t len,
+                       int *renamed)
+{
+    return replace(dir, name, bytes, len, renamed, 1);
 }

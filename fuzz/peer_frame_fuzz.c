@@ -9,7 +9,10 @@
  * harness aborts unless: a refusal is KV_ERR_CORRUPT naming the message
  * by its number; what the checker hands on is a prefix of the input
  * (it never invents or reorders a byte); and both feedings end the same
- * way, having handed on the same bytes.
+ * way, having handed on the same bytes.  Then the same twice more with
+ * a policy (a member at term 1000, no transfer under way, notices taken):
+ * the same verdict and the same bytes handed on either way, and only
+ * notices that decode reach the policy.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,11 +37,35 @@ static void sink_emit(void *arg, const uint8_t *p, size_t n)
     s->len += n;
 }
 
-static int feed(const uint8_t *data, size_t size, int pieces, sink *out)
+static uint64_t fuzz_term(void *arg)
+{
+    (void)arg;
+    return 1000;
+}
+
+static int fuzz_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
+{
+    (void)arg;
+    (void)candidate;
+    (void)term;
+    return 0;
+}
+
+static void fuzz_notice(void *arg, uint64_t sender, const peer_notice *n)
+{
+    (void)arg;
+    if (sender != 7 || n->kind < PEER_NOTICE_TRANSFER || n->kind > PEER_NOTICE_HEARD)
+        abort(); /* only a notice that decodes, from the connection's member */
+}
+
+static const peer_frame_policy fuzz_policy = {NULL, fuzz_term, fuzz_may_disrupt, fuzz_notice};
+
+static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
+                const peer_frame_policy *policy)
 {
     static const peer_frame_limits lim = {.max_entry = 4096, .max_message = 1 << 16};
     peer_frame f;
-    peer_frame_init(&f, &lim, 7);
+    peer_frame_init(&f, &lim, 7, policy);
     int rc = KV_OK;
     size_t at = 0;
     while (at < size && rc == KV_OK) {
@@ -59,11 +86,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sink whole = {malloc(size + 1), 0, size}, pieces = {malloc(size + 1), 0, size};
     if (whole.p == NULL || pieces.p == NULL)
         abort();
-    int a = feed(data, size, 0, &whole), b = feed(data, size, 1, &pieces);
+    int a = feed(data, size, 0, &whole, NULL), b = feed(data, size, 1, &pieces, NULL);
     if (memcmp(whole.p, data, whole.len) != 0 || memcmp(pieces.p, data, pieces.len) != 0)
         abort(); /* only the input's bytes, in its order */
     if (a != b || (a == KV_OK && whole.len != pieces.len))
         abort(); /* the same verdict however the bytes arrive */
+    whole.len = pieces.len = 0;
+    a = feed(data, size, 0, &whole, &fuzz_policy);
+    b = feed(data, size, 1, &pieces, &fuzz_policy);
+    if (a != b || whole.len != pieces.len || memcmp(whole.p, pieces.p, whole.len) != 0)
+        abort(); /* with a policy too: one verdict, the same bytes */
     free(whole.p);
     free(pieces.p);
     return 0;

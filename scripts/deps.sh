@@ -16,7 +16,8 @@
 # libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-server,
 # redis-tools, python3 and python3-redis, for the tests of `kv serve`, which
 # compare its replies with Redis's; ruby-redis, whose cluster client the
-# Raft group's test drives), metrics (prometheus, which ships
+# Raft group's test drives; python3-cryptography, with which it signs
+# certificates `kv DIR certs` would not make, expired or about to), metrics (prometheus, which ships
 # promtool, and python3: tests/server_metrics_test.py scrapes `kv serve
 # --metrics-port` with a real Prometheus), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
@@ -59,7 +60,7 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     perf) packages="$packages linux-perf" ;;
-    server) packages="$packages redis-server redis-tools python3 python3-redis ruby-redis" ;;
+    server) packages="$packages redis-server redis-tools python3 python3-redis ruby-redis python3-cryptography" ;;
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;

@@ -62,6 +62,7 @@ sys.path.insert(0, HERE)
 import lincheck  # noqa: E402
 import linkproxy  # noqa: E402
 import outsider  # noqa: E402
+import trust_test  # noqa: E402
 
 try:
     import redis
@@ -146,7 +147,7 @@ def free_run(n, avoid=()):
 
 class Cluster:
     def __init__(self, kv, n=3, planted=None, extra=(), proxied=False, extra_of=None,
-                 tmpfs=None, insecure=False, tmpfs_all=None):
+                 tmpfs=None, insecure=False, tmpfs_all=None, prepare=None):
         # tmpfs_all: a size: every member's directory (and the group's
         # credentials and logs) on one tmpfs of that size, as members
         # sharing one disk;
@@ -159,8 +160,11 @@ class Cluster:
         # (self.net), which cuts and heals links; tmpfs: {member index:
         # size, or (size, "raft")}, its directory (or only its Raft log,
         # DIR/raft) on a tmpfs of that size, mounted here and unmounted
-        # by stop() (Skip if it cannot be mounted)
+        # by stop() (Skip if it cannot be mounted); prepare: called with
+        # the cluster once its credentials are made, before any member
+        # starts
         self.kv, self.n, self.extra = kv, n, list(extra)
+        self.prepare = prepare
         self.insecure = insecure
         self.extra_of = dict(extra_of or {})
         self.env = dict(os.environ)
@@ -190,6 +194,8 @@ class Cluster:
         self.certs = os.path.join(self.root, "certs")  # the group's credentials
         if not self.insecure:
             self.make_certs(range(1, n + 1))
+        if self.prepare is not None:
+            self.prepare(self)
         self.joined = set()  # members added by CLUSTER ADDMEMBER (add_member)
         self.outside = set()  # members not in the configuration: leader() asks them nothing
         for i in range(n):
@@ -217,11 +223,13 @@ class Cluster:
         self.mounts = []
 
     def make_certs(self, ids):
-        """Credentials for members `ids` (`kv DIR certs`, the group's own
-        authority made the first time)."""
-        out = subprocess.run([self.kv, self.certs, "certs", "--ids",
-                              ",".join(str(i) for i in ids)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT)
+        """Credentials for members `ids` (`kv DIR certs`: --members N the
+        first time, which makes the group's authority, --ids after)."""
+        ids = list(ids)
+        new = not os.path.exists(os.path.join(self.certs, "ca.key"))
+        out = subprocess.run([self.kv, self.certs, "certs"] + (
+            ["--members", str(len(ids))] if new else ["--ids", ",".join(str(i) for i in ids)]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if out.returncode != 0:
             raise Fail("kv certs: %s" % out.stdout.decode())
 
@@ -1483,7 +1491,7 @@ def an_outsider_changes_nothing(kv):
     try:
         c.leader()
         other = os.path.join(c.root, "other")
-        out = kv_run(kv, other, "certs", "--ids", "1")
+        out = kv_run(kv, other, "certs", "--members", "1")
         check(out.returncode == 0, "another group's credentials: %s" % out.stderr)
         certs = {"otherca": (os.path.join(other, "member-1.crt"),
                              os.path.join(other, "member-1.key")),
@@ -2368,7 +2376,8 @@ def refused_changes_and_commands_say_why(kv):
                       ["SHARDS", "x"], ["KEYSLOT"], ["KEYSLOT", "a", "b"], ["RESET"]):
             expect(ask(*words), "-ERR unknown subcommand or wrong number of arguments for "
                    "'CLUSTER' (this member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, "
-                   "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)", "CLUSTER %s" % " ".join(words))
+                   "RELOADCERTS, ADDMEMBER, REMOVEMEMBER, FAILOVER TO)",
+                   "CLUSTER %s" % " ".join(words))
         r = redis.Redis(port=F, socket_timeout=2)
         check(r.execute_command("CLUSTER MYID") == b"%040x" % (f + 1),
               "CLUSTER MYID is the member's id in 40 hex digits")
@@ -2561,7 +2570,7 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
         far = "1@10.1.2.3:%d/%d" % (port + 1, port)
         for args, why in (
                 ([], "the Raft port needs the group's credentials: --raft-tls DIR (`kv DIR "
-                     "certs --ids 1,2,3` makes them), or --raft-insecure for a group whose Raft "
+                     "certs --members 3` makes them), or --raft-insecure for a group whose Raft "
                      "addresses are all on 127.0.0.0/8 (docs/10-raft.md, \"Who may talk to a "
                      "member\")"),
                 (["--raft-tls", root, "--raft-insecure"],
@@ -2602,15 +2611,19 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
                   "kv DIR certs %s: exit 2 and its usage (%d, %r)" % (
                       " ".join(args), out.returncode, out.stderr[:60]))
         out = kv_run(kv, certs, "certs", "--ids", "1")
-        check(out.returncode == 0 and "a new authority" in out.stdout, "kv DIR certs --ids 1 "
-              "makes an authority and member 1's credentials (%r)" % out.stdout)
+        check(out.returncode == 1 and "ca.key is not here" in out.stderr and
+              not os.path.exists(os.path.join(certs, "ca.crt")), "kv DIR certs --ids 1 in an "
+              "empty directory makes no authority, and says what it needs (%r)" % out.stderr)
+        out = kv_run(kv, certs, "certs", "--members", "1")
+        check(out.returncode == 0 and "a new authority" in out.stdout, "kv DIR certs --members "
+              "1 makes an authority and member 1's credentials (%r)" % out.stdout)
         out = kv_run(kv, certs, "certs", "--ids", "2,3", "--days", "30")
         check(out.returncode == 0 and "a new authority" not in out.stdout and
               "member-3.crt" in out.stdout, "members added later get credentials of the same "
               "authority (%r)" % out.stdout)
         out = kv_run(kv, certs, "certs", "--ids", "1")
         expect((out.returncode, out.stderr), (1, "kv certs: %s/member-1.crt is there already: a "
-               "member's credentials are never replaced (remove them first to make new ones)\n"
+               "member's credentials are never replaced but by --renew 1\n"
                % certs), "kv DIR certs for a member that has credentials")
         out = kv_run(kv, m, "serve", "--port", port, "--raft-id", 1, "--raft-peers", peers,
                      "--raft-tls", os.path.join(root, "nowhere"), "--raft-bootstrap")
@@ -2865,6 +2878,8 @@ def main():
                       an_outsider_on_loopback_reaches_only_the_checker),
                      ("without_tls_an_outsider_on_the_host_can_forge_a_write",
                       without_tls_an_outsider_on_the_host_can_forge_a_write),
+                     ] + [(name, lambda kv, fn=fn: fn(sys.modules[__name__], kv))
+                          for name, fn in trust_test.TESTS] + [
                      ("the_checker_catches_writes_acknowledged_before_commit",
                       the_checker_catches_writes_acknowledged_before_commit),
                      ("the_checker_catches_follower_reads", the_checker_catches_follower_reads),

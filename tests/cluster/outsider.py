@@ -23,6 +23,7 @@ TimeoutNow, an entry announced at 512 MiB.  The ways of claiming:
             to pass for another member
 """
 import os
+import time
 import socket
 import ssl
 import struct
@@ -140,3 +141,142 @@ def send(port, how, payload, certs=None, timeout=3):
         return False
     finally:
         s.close()
+
+
+def vote(term, candidate, last_index, last_term, disrupt=True, pre_vote=False):
+    """A RequestVote (type 3): its flags bit 0 disrupt-leader, bit 1 pre-vote."""
+    return message(3, u64(term, candidate, last_index, last_term,
+                          (1 if disrupt else 0) | (2 if pre_vote else 0)))
+
+
+def as_member(port, member, certs, timeout=3):
+    """A connection to the Raft port at 127.0.0.1:port as member `member`,
+    proved with certs (its certificate and key: a real member's, stolen or
+    kept after its removal), its hello sent: the TLS socket, or None if
+    the member refused it (closed at the opening or in the handshake)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(opening(1, member))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        ctx.load_cert_chain(*certs)
+        t = ctx.wrap_socket(s)
+        t.sendall(hello("127.0.0.1:9"))
+        return t
+    except (OSError, ssl.SSLError):
+        s.close()
+        return None
+
+
+def closed_by_member(s, timeout=2):
+    """True if the member closed s within timeout (it read something it
+    refused), False if s is still open."""
+    s.settimeout(timeout)
+    try:
+        while True:
+            if not s.recv(65536):
+                return True
+    except socket.timeout:
+        return False
+    except (OSError, ssl.SSLError):
+        return True
+
+
+def client_hello():
+    """The bytes of a TLS 1.3 ClientHello, as a client without a
+    certificate sends it first: what an outsider stalls after."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+class Flood:
+    """An outsider holding `per` unfinished connections to each port, in
+    four kinds taken in turn: idle (nothing sent), half an opening, a whole
+    opening claiming member 1 then nothing, and the opening and a TLS
+    ClientHello then nothing; each one the member closes is opened again
+    at once (0.1 s later if it lasted less: a member that is down).  Runs in a thread of its own until stop(); `opened` counts
+    every connection it made, `closed` those the member closed."""
+
+    def __init__(self, ports, per=70):
+        import selectors
+        import threading
+        self.ports, self.per = list(ports), per
+        self.hello = client_hello()
+        self.sel = selectors.DefaultSelector()
+        self.opened = self.closed = 0
+        self.done = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def open_one(self, port, kind):
+        import selectors
+        s = socket.socket()
+        s.setblocking(False)
+        try:
+            s.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close()
+            self.later.append((time.time() + 0.1, port, kind))
+            return
+        first = [b"", opening(1, 1)[:8], opening(1, 1), opening(1, 1) + self.hello][kind]
+        self.sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE,
+                          [port, kind, first, time.time()])
+        self.opened += 1
+
+    def run(self):
+        import selectors
+        self.later = []  # (when, port, kind): reopened then
+        for port in self.ports:
+            for k in range(self.per):
+                self.open_one(port, k % 4)
+        while not self.done:
+            now = time.time()
+            due = [x for x in self.later if x[0] <= now]
+            self.later = [x for x in self.later if x[0] > now]
+            for _, port, kind in due:
+                self.open_one(port, kind)
+            for key, ev in self.sel.select(timeout=0.05):
+                s, (port, kind, first, began) = key.fileobj, key.data
+                if ev & selectors.EVENT_WRITE:  # connected: its bytes, then only reads
+                    try:
+                        if first:
+                            s.send(first)
+                        self.sel.modify(s, selectors.EVENT_READ, key.data)
+                    except OSError:
+                        pass
+                    continue
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    data = b""
+                if data:
+                    continue  # a TLS answer: never answered back
+                self.sel.unregister(s)
+                s.close()
+                self.closed += 1
+                # Again at once; a member down (refused at once) every 0.1 s.
+                self.later.append((time.time() + (0.1 if time.time() - began < 0.1 else 0),
+                                   port, kind))
+        for key in list(self.sel.get_map().values()):
+            key.fileobj.close()
+        self.sel.close()
+
+    def stop(self):
+        self.done = True
+        self.thread.join(timeout=5)

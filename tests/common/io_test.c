@@ -6,6 +6,7 @@
  * that changes nothing a read sees.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -307,6 +308,32 @@ static void io_grow_shows_only_what_was_appended(void)
     free(data);
 }
 
+/* A secret replaced whole is never readable by another user, however
+ * permissive the umask and whatever .tmp a crash left behind. */
+static void io_replace_private_is_never_readable_by_others(void)
+{
+    const char *dir = harness_tmpdir();
+    const char *tmp = harness_join(dir, "key.tmp");
+    FILE *left = fopen(tmp, "w"); /* a crash's leftover, mode 0644 */
+    CHECK(left != NULL);
+    fputs("old", left);
+    fclose(left);
+    chmod(tmp, 0644);
+    mode_t old = umask(0);
+    CHECK_KV(io_replace_private(dir, "key", "secret", 6, NULL), KV_OK);
+    umask(old);
+    struct stat st;
+    CHECK(stat(harness_join(dir, "key"), &st) == 0);
+    CHECK_MSG((st.st_mode & 0777) == 0600, "the key is mode 0600 (%o)",
+              (unsigned)(st.st_mode & 0777));
+    int exists = 1;
+    CHECK_KV(io_exists(tmp, &exists), KV_OK);
+    CHECK_MSG(!exists, "no .tmp is left");
+    io_file *f = file_open(harness_join(dir, "key"), IO_READ);
+    file_expect(f, "secret", 6);
+    CHECK_KV(io_close(f), KV_OK);
+}
+
 static void io_join_puts_a_slash_between(void)
 {
     char *p = io_join("dir", "name");
@@ -328,6 +355,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(io_lock_shared_twice_is_ok),
     HARNESS_TEST(io_write_behind_changes_nothing_readable),
     HARNESS_TEST(io_grow_shows_only_what_was_appended),
+    HARNESS_TEST(io_replace_private_is_never_readable_by_others),
     HARNESS_TEST(io_join_puts_a_slash_between),
 };
 const harness_suite io_suite = HARNESS_SUITE("io", tests);

@@ -127,6 +127,20 @@ typedef struct serve_gate {
 } serve_gate;
 enum { SERVE_GATE_GO = 0, SERVE_GATE_WAIT = 1, SERVE_GATE_ANSWERED = 2 };
 
+/* One of the extension's figures, for INFO's Cluster section and for
+ * GET /metrics: `name` (lower case, no kv_ prefix) with an optional label
+ * (label_key="label_value"): INFO says "name_labelvalue:value" (or
+ * "name:value"), the metrics "kv_name{label_key="label_value"} value",
+ * a counter's name followed by _total.  Figures of one name come one
+ * after the other. */
+typedef struct serve_figure {
+    const char *name, *help;
+    const char *label_key, *label_value;  /* both NULL: no label */
+    int counter;                          /* 1 a counter, 0 a gauge */
+    double value;
+} serve_figure;
+typedef void (*serve_figure_fn)(void *ctx, const serve_figure *f);
+
 /* Where an extension's engine lives, as the server was told. */
 typedef struct serve_ext_env {
     const char *dir;
@@ -165,6 +179,11 @@ typedef struct serve_ext_ops {
     /* The writes of a batch, in the order they must take effect (each
      * settled by id, E1; settling inside this call is allowed). */
     void (*propose)(void *x, const serve_write *w, size_t n);
+    /* Its figures, each handed to fn (NULL: none). */
+    void (*figures)(void *x, serve_figure_fn fn, void *ctx);
+    /* The descriptors it may hold besides the engine's (its sockets),
+     * kept out of the clients' share of the open-file limit. */
+    size_t files;
 } serve_ext_ops;
 
 /* Calls back into the server (the extension's only way in). */

@@ -158,6 +158,15 @@ static int info_engine(server *s, serve_out *t)
     return KV_OK;
 }
 
+/* An extension's figure as an INFO line. */
+static void info_figure(void *ctx, const serve_figure *f)
+{
+    if (f->label_value != NULL)
+        info_add(ctx, "%s_%s:%.15g\r\n", f->name, f->label_value, f->value);
+    else
+        info_add(ctx, "%s:%.15g\r\n", f->name, f->value);
+}
+
 void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
 {
     serve_out t = {0};
@@ -188,8 +197,12 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
                  st->exec_watch_nulls, st->exec_aborts, st->txn_commits, st->txn_retries,
                  s->nwatching, st->watch_expired);
     }
-    if (info_wants(r, "cluster")) /* 1 with an extension: a member of a Raft group */
-        info_add(&t, "# Cluster\r\ncluster_enabled:%d\r\n\r\n", s->ext != NULL);
+    if (info_wants(r, "cluster")) { /* 1 with an extension: a member of a Raft group */
+        info_add(&t, "# Cluster\r\ncluster_enabled:%d\r\n", s->ext != NULL);
+        if (s->ext != NULL && s->ext->figures != NULL)
+            s->ext->figures(s->ext_state, info_figure, &t);
+        info_add(&t, "\r\n");
+    }
     if (info_wants(r, "persistence"))
         info_add(&t, "# Persistence\r\nkv_sync:%d\r\n\r\n", s->cfg.sync);
     if (info_wants(r, "engine")) {

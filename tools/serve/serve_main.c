@@ -46,8 +46,9 @@
  * a table or start a new log, and would fail reads and writes.  So:
  *   1. ask for an open-file limit (RLIMIT_NOFILE) with room for all: the
  *      descriptors open now, the server's own (SERVE_OWN_FILES), the
- *      engine's besides its table cache (SERVE_ENGINE_FILES), the table
- *      cache, and --maxclients;
+ *      engine's besides its table cache (SERVE_ENGINE_FILES), an
+ *      extension's (serve_ext_ops.files: a member's Raft connections), the
+ *      table cache, and --maxclients;
  *   2. if the hard limit does not allow it and --max-open-files was not
  *      given, share what is left between the table cache and the clients;
  *   3. once the database is open and the server listening, count the
@@ -271,7 +272,7 @@ static unsigned long long serve_limit_value(rlim_t v)
 
 /* Steps 1 and 2 of "Open files" (the opening comment), before kv_open;
  * in_use: the descriptors open now.  0, or 2 after a message. */
-static int serve_fit_files(serve_config *cfg, size_t in_use)
+static int serve_fit_files(serve_config *cfg, size_t in_use, size_t ext_files)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
@@ -281,7 +282,7 @@ static int serve_fit_files(serve_config *cfg, size_t in_use)
     unsigned long long tables = cfg->max_open_files > 0 ? (unsigned long long)cfg->max_open_files
                                                         : SERVE_TABLE_FILES;
     unsigned long long fixed = in_use + SERVE_OWN_FILES + SERVE_ENGINE_FILES +
-                               (cfg->metrics_port >= 0 ? SERVE_HTTP_CONNS + 2 : 0);
+                               (cfg->metrics_port >= 0 ? SERVE_HTTP_CONNS + 2 : 0) + ext_files;
     unsigned long long want = fixed + tables + cfg->maxclients;
     if (serve_limit_value(rl.rlim_cur) < want) {
         rl.rlim_cur = serve_limit_value(rl.rlim_max) < want ? rl.rlim_max : (rlim_t)want;
@@ -314,7 +315,7 @@ static int serve_fit_files(serve_config *cfg, size_t in_use)
 
 /* Step 3, once the database is open and every descriptor of the server
  * is: engine_open is how many the engine opened.  0, or 2 after a message. */
-static int serve_fit_clients(serve_config *cfg, size_t engine_open)
+static int serve_fit_clients(serve_config *cfg, size_t engine_open, size_t ext_files)
 {
     size_t now = serve_open_fds();
     /* The engine may still open up to its budget, and at least a few more
@@ -322,7 +323,8 @@ static int serve_fit_clients(serve_config *cfg, size_t engine_open)
     size_t more = cfg->engine_files > engine_open ? cfg->engine_files - engine_open : 0;
     if (more < SERVE_ENGINE_FILES / 2)
         more = SERVE_ENGINE_FILES / 2;
-    unsigned long long taken = (unsigned long long)now + more + 1; /* 1: to refuse a client */
+    unsigned long long taken = (unsigned long long)now + more + ext_files + 1; /* 1: to refuse
+                                                                               * a client */
     if (cfg->nofile <= taken) {
         fprintf(stderr, "kv serve: the open-file limit (%llu) leaves no descriptor for a "
                         "client: %zu are open and the engine may open %zu more%s\n",
@@ -379,7 +381,7 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
         return status;
     }
     size_t fds_before = serve_open_fds();
-    if ((status = serve_fit_files(&s.cfg, fds_before)) != 0) {
+    if ((status = serve_fit_files(&s.cfg, fds_before, s.ext != NULL ? s.ext->files : 0)) != 0) {
         free(s.cfg.password);
         serve_drop_ext(&s);
         return status;
@@ -439,7 +441,7 @@ int serve_main(const char *dir, int sync, const kv_options *knobs, int nargs, ch
         fprintf(stderr, "kv serve: cannot start the writer: %s\n", kv_strerror(rc));
         goto out;
     }
-    if (serve_fit_clients(&s.cfg, engine_open) != 0)
+    if (serve_fit_clients(&s.cfg, engine_open, s.ext != NULL ? s.ext->files : 0) != 0)
         goto out;
     if (s.cfg.stdio && serve_loop_add_stdio(&s) != 0)
         goto out;

@@ -181,11 +181,36 @@ static void m_server(server *s, const serve_http_counts *http, serve_out *o)
           (double)(http->evicted + http->timed_out));
 }
 
+/* An extension's figure as a sample, its family's HELP and TYPE lines
+ * before the first of its name. */
+typedef struct m_ext {
+    serve_out *o;
+    const char *last;
+} m_ext;
+
+static void m_figure(void *ctx, const serve_figure *f)
+{
+    m_ext *e = ctx;
+    char name[160];
+    snprintf(name, sizeof name, "kv_%s%s", f->name, f->counter ? "_total" : "");
+    if (e->last == NULL || strcmp(e->last, f->name) != 0)
+        m_family(e->o, name, f->counter ? "counter" : "gauge", f->help);
+    e->last = f->name;
+    if (f->label_key != NULL)
+        m_printf(e->o, "%s{%s=\"%s\"} %.15g\n", name, f->label_key, f->label_value, f->value);
+    else
+        m_printf(e->o, "%s %.15g\n", name, f->value);
+}
+
 void serve_metrics_text(server *s, const serve_http_counts *http, serve_out *o)
 {
     m_server(s, http, o);
     m_commands(s, o);
     m_process(s, o);
+    if (s->ext != NULL && s->ext->figures != NULL) {
+        m_ext e = {o, NULL};
+        s->ext->figures(s->ext_state, m_figure, &e);
+    }
     char *text;
     if (kv_stats(s->db, &text) == KV_OK) {
         if (metrics_engine(text, m_line, o) != 0)

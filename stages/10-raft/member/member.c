@@ -48,16 +48,16 @@ static void member_release_engine(void *arg)
 /* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
 static int member_transport(struct member *m)
 {
-    if (m->opt.tls != NULL && peer_tls_ctx_open(m->opt.tls, m->self->id, &m->tls) != KV_OK) {
-        member_say(m, "--raft-tls: %s", kv_errmsg());
+    if (member_certs_open(m) != 0)
         return -1;
-    }
     peer_config cfg = {.id = m->self->id, .address = m->self->raft_addr, .bind = m->opt.bind,
                        .tls = m->tls,
                        .limits = {.max_entry = m->opt.max_entry,
                                   .max_message = m->opt.max_message},
                        .answer = member_boot_answer, .log = member_log_line, .arg = m,
-                       .term = member_read_term, .confirmed = member_read_answer};
+                       .admits = member_admits, .member_address = member_is_address,
+                       .term = member_term, .may_disrupt = member_may_disrupt,
+                       .notice = member_notice, .confirmed = member_read_answer};
     int rv = peer_transport_init(&m->transport, &m->loop, &cfg);
     m->transport_made = 1;
     if (rv != 0) {
@@ -194,6 +194,8 @@ static void member_stop(void *x)
 {
     struct member *m = x;
     member_write_abandon(m);
+    member_guard_forget(m);
+    member_certs_close(m);
     if (m->started) { /* libraft closes the transport too */
         raft_close(&m->raft, member_closed);
         while (!m->closed)
@@ -316,6 +318,8 @@ static void member_run(void *x, unsigned long long pass)
     if (m->fsm.failed != KV_OK)
         member_stop_failed(m);
     member_read_kick(m);
+    member_guard_run(m);
+    member_certs_watch(m);
     member_boot_mark(m);
     /* A restore replaced the engine (a member that fell behind): reads go
      * to the new one. */
@@ -337,4 +341,6 @@ const serve_ext_ops member_ext = {
     .gate = member_gate,
     .cluster = member_cluster_cmd,
     .propose = member_propose,
+    .figures = member_figures,
+    .files = PEER_FILES,
 };

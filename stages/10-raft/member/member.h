@@ -7,6 +7,10 @@
  *                     (libraft and its libuv loop run on the server's loop
  *                     thread), and its operations for the server
  *   member_options.c  the --raft-* options, checked before anything starts
+ *   member_guard.c    what a peer's word may do: who may connect (the
+ *                     configuration), a transfer's disrupt-leader flag
+ *   member_certs.c    the credentials: refused expired, warned of before
+ *                     they expire, reloaded on SIGHUP
  *   member_boot.c     whether an empty directory may start a new group,
  *                     asked of the peers (a wiped member cannot rewrite
  *                     history)
@@ -84,7 +88,6 @@ typedef struct member_change {
     char raft_addr[64], client_addr[64];
     struct raft_apply apply_req;       /* the new member's address, through the log */
     struct raft_change change_req;     /* raft_add, raft_assign, raft_remove */
-    struct raft_transfer transfer_req; /* raft_transfer */
 } member_change;
 
 /* Reads at the leader (member_read.c): the rounds of its read index,
@@ -124,13 +127,39 @@ typedef struct member_disk {
     unsigned long long held_total;     /* ... how many, over time */
 } member_disk;
 
+struct member;
+
+/* Who may talk to this member, and transfers the followers are told of
+ * (member_guard.c). */
+typedef struct member_guard {
+    /* A transfer this member, leading, started (one at a time). */
+    int busy;                       /* under way: telling, or libraft's */
+    int telling;                    /* notices out, raft_transfer not called yet */
+    raft_id target;
+    raft_term term;
+    long long told_ms;              /* when (the loop's clock) */
+    int n_told, n_heard;
+    raft_id heard[MEMBER_MAX_PEERS];
+    struct raft_transfer req;
+    void (*done)(struct member *m, int status);  /* 0: ended (who leads says how) */
+    /* The transfer this member's leader told it of. */
+    raft_id told_by, told_target;
+    raft_term told_term;
+    long long told_until;
+} member_guard;
+
 struct member {
     serve_host *host;
     member_options opt;
     serve_ext_env env;
     uv_loop_t loop;
     struct raft_uv_transport transport;
-    peer_tls_ctx *tls;
+    peer_tls_ctx *tls;             /* the credentials in use (member_certs.c) */
+    peer_tls_expiry expiry;        /* ... and when the first of them expires */
+    uv_signal_t hup;               /* SIGHUP: reload them */
+    int hup_made;
+    long long cert_warned_ms;      /* the last warning of their expiry (the loop's clock) */
+    unsigned long long cert_reloads, cert_reload_failures;
     struct raft_io io;             /* libraft's uv I/O (wrapped: member_disk.c) */
     struct raft_io guarded;        /* what libraft is given */
     struct raft raft;
@@ -143,6 +172,7 @@ struct member {
     const member_peer *self;
     member_change change;
     member_disk disk;
+    member_guard guard;
     int loop_made, transport_made, started, closed, transport_closed;
     int raft_had_log;             /* its Raft directory held a log at the start */
     char *marker;                 /* the credentials' record that this member ran, or NULL */
@@ -221,6 +251,31 @@ void member_boot_mark(struct member *m);
 /* The probe's answer for a peer asking (peer_transport.h). */
 void member_boot_answer(void *arg, uint64_t asker, peer_answer *out);
 
+/* member_guard.c: the transport's questions (peer_transport.h), and
+ * leadership transfers. */
+int  member_admits(void *arg, uint64_t id);
+int  member_is_address(void *arg, uint32_t ip);
+uint64_t member_term(void *arg);
+int  member_may_disrupt(void *arg, uint64_t candidate, uint64_t term);
+void member_notice(void *arg, uint64_t sender, const peer_notice *n);
+/* Moves leadership to `to` (0: the voter whose log is furthest): the
+ * other voters are told first, then libraft's raft_transfer.  0 (done is
+ * called when it ends: 0, and who leads says whether it moved, or a
+ * RAFT_* error), or a RAFT_* error now (done never called). */
+int  member_transfer(struct member *m, raft_id to, void (*done)(struct member *m, int status));
+void member_guard_run(struct member *m);   /* each pass: a transfer's wait */
+void member_guard_forget(struct member *m);  /* done is not called any more */
+
+/* member_certs.c */
+int  member_certs_open(struct member *m);     /* at the start: 0, or -1 after a message */
+void member_certs_watch(struct member *m);    /* each pass: the warning before expiry */
+/* Opens the credentials again and uses them for new connections: 0, or
+ * -1 and why (the ones in use stay). */
+int  member_certs_reload(struct member *m, char *why, size_t cap);
+void member_certs_close(struct member *m);
+long long member_certs_left(const struct member *m);   /* seconds, or -1 without TLS */
+int  member_certs_expiring(const struct member *m);    /* 1 within the warning */
+
 /* member_disk.c */
 /* Wraps libraft's I/O (m->io) into m->guarded; disk->raft_dir and
  * engine_dir set.  0, or -1 after a message. */
@@ -257,16 +312,17 @@ int  member_read_gate(struct member *m, const serve_gate *g);
 void member_read_kick(struct member *m);
 /* The ms until the reads need a pass (-1: none). */
 int  member_read_timeout(struct member *m);
-/* The transport's callbacks (peer_transport.h, P5): an answer on a
- * confirm link; this member's term, for the answers it gives. */
+/* The transport's callback (peer_transport.h, P7): an answer on a
+ * confirm link. */
 void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round);
-uint64_t member_read_term(void *arg);
-/* CLUSTER INFO's lines on reads, into buf: their length (0 if cap is short). */
-size_t member_read_info(struct member *m, char *buf, size_t cap);
+/* The reads' counts, as member_figures gives them (serve_ext.h). */
+void member_read_figures(struct member *m, serve_figure_fn fn, void *ctx);
 void member_read_free(struct member *m);
 
 /* member_cluster.c */
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
+/* The member's figures for INFO and the metrics (serve_ext.h). */
+void member_figures(void *x, serve_figure_fn fn, void *ctx);
 
 /* member_change.c */
 /* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
@@ -288,5 +344,7 @@ raft_index member_raft_match_index(const struct raft *r, unsigned i);
 /* The term of entry `index` of this member's log (its snapshot's last
  * term at its last index), or 0 if the log no longer or not yet holds it. */
 raft_term member_raft_term_of(const struct raft *r, raft_index index);
+/* The member a leadership transfer under way moves to, or 0. */
+raft_id member_raft_transferee(const struct raft *r);
 
 #endif

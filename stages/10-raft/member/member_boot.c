@@ -12,29 +12,39 @@
  *   - a directory that holds a log goes on from it (libraft refuses a
  *     second bootstrap), whatever the flags say;
  *   - an empty one starts the group only with --raft-bootstrap, and only
- *     once a majority of the first configuration (this member counted)
- *     has answered a probe (peer_transport.h) saying it holds no history
- *     (no log, or only the first configuration, entry 1); a peer that
- *     holds more means the group has run, and this member is refused;
+ *     once every member of the first configuration has answered a probe
+ *     (peer_transport.h) saying it holds no history (no log, or only the
+ *     first configuration, entry 1); a peer that holds more means the
+ *     group has run, and this member is refused.  Every one, not a
+ *     majority: a majority can be made of members that never held
+ *     anything (a host rebuilt, one that never started) while the one
+ *     that holds the history is down, and they would start a second
+ *     history that overwrites the first when it comes back;
  *   - an empty one with --raft-join waits to be added, but is refused if
  *     a peer says its configuration counts this member as a voter with a
  *     history behind it: that member lost its state;
  *   - and, with TLS, a member that once held a log leaves a record beside
  *     its credentials (DIR/member-N.started): an empty directory under
  *     the same credentials is a lost state, refused even when no peer can
- *     be asked (the ones that hold the history may be down).
+ *     be asked (the ones that hold the history may be down).  The record
+ *     is written before the member bootstraps, and a member whose
+ *     credentials directory it could not write to refuses to start
+ *     (rather than run without the record).
  * A refusal says what to do: remove the member at the leader, then add
  * it back as a new one (docs/10-raft.md, "Bootstrap and join").
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "member.h"
 
 #define BOOT_PROBE_MS 500
+#define BOOT_SAY_MS 10000   /* how often the wait for every member is said */
 
 typedef struct boot_probe {
     peer_probe_req req;
@@ -88,6 +98,12 @@ static char *boot_marker_path(struct member *m)
     return io_join(m->opt.tls, name);
 }
 
+static int boot_marked(struct member *m)
+{
+    int marked = 0;
+    return m->marker != NULL && io_exists(m->marker, &marked) == KV_OK && marked;
+}
+
 static int boot_lost(struct member *m, const char *why)
 {
     member_say(m, "%s.  This member's directory %s holds no Raft log, so it has lost what it "
@@ -97,7 +113,7 @@ static int boot_lost(struct member *m, const char *why)
                "directory; then `kv HOST:PORT member add %llu RAFT-HOST:PORT CLIENT-HOST:PORT` "
                "(docs/10-raft.md, \"Bootstrap and join\")", why, m->env.dir,
                (unsigned long long)m->self->id,
-               m->marker != NULL ? "delete the record named above; " : "",
+               boot_marked(m) ? "delete the record named above; " : "",
                (unsigned long long)m->self->id);
     return -1;
 }
@@ -137,13 +153,20 @@ static void boot_run(boot_state *b, unsigned ms)
 /* --raft-bootstrap on an empty directory: 0 (start the group), or -1. */
 static int boot_new_group(struct member *m, boot_state *b)
 {
-    int said_waiting = 0;
+    long long said_ms = -1;
     for (;;) {
         boot_ask(b);
         boot_run(b, BOOT_PROBE_MS);
-        int fresh = 1, total = 0; /* this member counts as fresh */
+        int fresh = 1, total = 1; /* this member: fresh, and counted */
+        char missing[256] = "";
+        size_t at = 0;
         for (int i = 0; i < m->npeers; i++) {
+            if (&m->peers[i] == m->self)
+                continue;
             total++;
+            if (b->answered[i] == 0 && at < sizeof missing)
+                at += (size_t)snprintf(missing + at, sizeof missing - at, "%s%llu",
+                                       at > 0 ? ", " : "", (unsigned long long)m->peers[i].id);
             if (b->answered[i] == 2) {
                 char why[200];
                 snprintf(why, sizeof why, "refusing to start a new group: member %llu holds "
@@ -155,13 +178,18 @@ static int boot_new_group(struct member *m, boot_state *b)
             }
             fresh += b->answered[i] == 1;
         }
-        if (2 * fresh > total)
+        if (fresh == total)
             return 0;
-        if (!said_waiting) {
-            member_say(m, "--raft-bootstrap: waiting for a majority of the group (%d of %d "
-                       "members) to say they hold no history before starting it", total / 2 + 1,
-                       total);
-            said_waiting = 1;
+        uv_update_time(&m->loop);
+        long long now = (long long)uv_now(&m->loop);
+        if (said_ms < 0)
+            said_ms = now - BOOT_SAY_MS + 2000; /* the first time after 2 s, not at once */
+        if (now - said_ms >= BOOT_SAY_MS) {
+            member_say(m, "--raft-bootstrap: waiting for every member of the group (%d) to say "
+                       "it holds no history before starting it; not heard yet: member %s (a "
+                       "new group starts only from members that all hold nothing: "
+                       "docs/10-raft.md, \"Bootstrap and join\")", total, missing);
+            said_ms = now;
         }
         uv_sleep(BOOT_PROBE_MS);
     }
@@ -186,11 +214,53 @@ static int boot_join(struct member *m, boot_state *b)
     return 0;
 }
 
+/* The record can be written where it goes: 0, or -1 after a message. */
+static int boot_record_writable(struct member *m)
+{
+    int marked = 0;
+    if (m->marker == NULL || (io_exists(m->marker, &marked) == KV_OK && marked))
+        return 0; /* plain mode, or written already */
+    if (access(m->opt.tls, W_OK) == 0)
+        return 0;
+    member_say(m, "refusing to start: the credentials directory %s cannot be written to (%s), "
+               "so this member could not record there that it holds a Raft log, and a later "
+               "start with its directory lost would not be caught (docs/10-raft.md, "
+               "\"Bootstrap and join\"); let this user write to it", m->opt.tls,
+               strerror(errno));
+    return -1;
+}
+
+/* Writes the record (once a log is, or is about to be, on disk). */
+static void boot_record(struct member *m)
+{
+    char line[512];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int n = snprintf(line, sizeof line, "member %llu held a Raft log in %s from %04d-%02d-%02d "
+                     "%02d:%02d:%02d UTC (docs/10-raft.md, \"Bootstrap and join\")\n",
+                     (unsigned long long)m->self->id, m->env.dir, tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char *slash = strrchr(m->marker, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+        if (io_replace(m->marker, slash + 1, line, (size_t)n, NULL) != KV_OK)
+            member_say(m, "cannot record in %s that this member holds a log (%s): a wiped "
+                       "directory will be caught only by asking the other members", m->marker,
+                       kv_errmsg());
+        *slash = '/';
+    }
+    free(m->marker);
+    m->marker = NULL; /* written (or given up): once */
+}
+
 int member_boot(struct member *m, int *bootstrap)
 {
     *bootstrap = 0;
     m->marker = boot_marker_path(m);
     m->raft_had_log = boot_dir_holds_log(m->disk.raft_dir);
+    if (boot_record_writable(m) != 0)
+        return -1;
     if (m->raft_had_log)
         return 0; /* a restart: it goes on from its log */
     int marked = 0;
@@ -221,6 +291,8 @@ int member_boot(struct member *m, int *bootstrap)
             uv_run(&m->loop, UV_RUN_ONCE);
     free(b);
     *bootstrap = rc == 0 && m->opt.bootstrap;
+    if (*bootstrap && m->marker != NULL)
+        boot_record(m); /* before the log it records is written */
     return rc;
 }
 
@@ -234,25 +306,7 @@ void member_boot_mark(struct member *m)
         m->marker = NULL;
         return;
     }
-    char line[512];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    int n = snprintf(line, sizeof line, "member %llu held a Raft log in %s from %04d-%02d-%02d "
-                     "%02d:%02d:%02d UTC (docs/10-raft.md, \"Bootstrap and join\")\n",
-                     (unsigned long long)m->self->id, m->env.dir, tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    char *slash = strrchr(m->marker, '/');
-    if (slash != NULL) {
-        *slash = '\0';
-        if (io_replace(m->marker, slash + 1, line, (size_t)n, NULL) != KV_OK)
-            member_say(m, "cannot record in %s that this member holds a log (%s): a wiped "
-                       "directory will be caught only by asking the other members", m->marker,
-                       kv_errmsg());
-        *slash = '/';
-    }
-    free(m->marker);
-    m->marker = NULL; /* written (or given up): once */
+    boot_record(m);
 }
 
 void member_boot_answer(void *arg, uint64_t asker, peer_answer *out)

@@ -21,7 +21,8 @@
  *   CLUSTER REMOVEMEMBER ID
  *       raft_remove; the leader itself is refused (transfer first).
  *   CLUSTER FAILOVER TO ID
- *       raft_transfer; +OK once ID leads (libraft gives up after an
+ *       member_transfer (member_guard.c: the other voters told, then
+ *       raft_transfer); +OK once ID leads (libraft gives up after an
  *       election timeout).
  *
  * One change at a time (libraft allows one uncommitted configuration).
@@ -128,9 +129,12 @@ static void change_removed(struct raft_change *req, int status)
         change_end(m, NULL);
 }
 
-static void change_transferred(struct raft_transfer *req)
+static void change_transferred(struct member *m, int status)
 {
-    struct member *m = CHANGE_OF(transfer_req, req);
+    if (status != 0) {
+        change_fail(m, "raft_transfer", status);
+        return;
+    }
     raft_id id = 0;
     const char *addr = NULL;
     raft_leader(&m->raft, &id, &addr);
@@ -292,7 +296,7 @@ static int change_transfer(struct member *m, serve_out *o, const serve_req *r)
                   "the leader", (unsigned long long)ch->id);
         return 0;
     }
-    int rv = raft_transfer(&m->raft, &ch->transfer_req, ch->id, change_transferred);
+    int rv = member_transfer(m, ch->id, change_transferred); /* the others told first */
     if (rv != 0) {
         out_error(o, "ERR raft_transfer: %s", raft_strerror(rv));
         return 0;

@@ -173,6 +173,47 @@ static const char *state_name(int state)
                                                                      : "unavailable";
 }
 
+void member_figures(void *x, serve_figure_fn fn, void *ctx)
+{
+    struct member *m = x;
+    peer_counts pc;
+    peer_transport_counts(&m->transport, &pc);
+    for (int i = 0; i < PEER_REFUSALS; i++)
+        fn(ctx, &(serve_figure){"raft_peer_refused", "Connections to the Raft port refused "
+                                "before they opened (or for a message), by reason.",
+                                "reason", peer_refusal_name[i], 1, (double)pc.refused_by[i]});
+    fn(ctx, &(serve_figure){"raft_peer_unfinished", "Connections to the Raft port accepted "
+                            "and not open yet.", NULL, NULL, 0, (double)pc.unfinished});
+    fn(ctx, &(serve_figure){"raft_peer_parked", "Of those, the ones held unread over a bound.",
+                            NULL, NULL, 0, (double)pc.parked});
+    fn(ctx, &(serve_figure){"raft_peer_revoked", "Open connections closed once their member "
+                            "left the configuration.", NULL, NULL, 1, (double)pc.revoked});
+    fn(ctx, &(serve_figure){"raft_votes_disrupt_cleared", "Votes whose disrupt-leader flag "
+                            "was cleared, no transfer being under way.", NULL, NULL, 1,
+                            (double)pc.disrupt_cleared});
+    member_read_figures(m, fn, ctx);
+    if (m->tls == NULL)
+        return;
+    fn(ctx, &(serve_figure){"raft_cert_seconds_left", "Seconds until the first of the "
+                            "member's certificates (its own, or the authority's) expires.",
+                            NULL, NULL, 0, (double)member_certs_left(m)});
+    fn(ctx, &(serve_figure){"raft_cert_expiring", "1 from the warning before that expiry on.",
+                            NULL, NULL, 0, (double)member_certs_expiring(m)});
+    fn(ctx, &(serve_figure){"raft_cert_reloads", "Credentials reloaded (SIGHUP, CLUSTER "
+                            "RELOADCERTS).", NULL, NULL, 1, (double)m->cert_reloads});
+}
+
+/* A figure as a CLUSTER INFO line. */
+static void cluster_figure(void *ctx, const serve_figure *f)
+{
+    char line[160];
+    if (f->label_value != NULL)
+        snprintf(line, sizeof line, "%s_%s:%.15g\r\n", f->name, f->label_value, f->value);
+    else
+        snprintf(line, sizeof line, "%s:%.15g\r\n", f->name, f->value);
+    out_bytes(ctx, line, strlen(line));
+}
+
 static void cluster_info(struct member *m, serve_out *o)
 {
     member_peer l;
@@ -197,7 +238,7 @@ static void cluster_info(struct member *m, serve_out *o)
     peer_counts pc;
     peer_transport_counts(&m->transport, &pc);
     char text[3072];
-    snprintf(text, sizeof text,
+    int len = snprintf(text, sizeof text,
              "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
              "cluster_slots_ok:%d\r\ncluster_known_nodes:%u\r\ncluster_size:1\r\n"
              "raft_id:%llu\r\nraft_state:%s\r\nraft_leader:%llu\r\nraft_term:%llu\r\n"
@@ -223,9 +264,26 @@ static void cluster_info(struct member *m, serve_out *o)
              pc.frames_refused, (unsigned long long)m->disk.raft_free,
              (unsigned long long)m->disk.engine_free, m->disk.short_of_room,
              m->disk.refused, m->disk.held_total);
-    size_t len = strlen(text);
-    member_read_info(m, text + len, sizeof text - len);
-    out_bulk_str(o, text);
+    serve_out more = {0}; /* the figures, and the credentials' dates */
+    member_figures(m, cluster_figure, &more);
+    if (m->tls != NULL) {
+        char date[40], line[160];
+        peer_tls_date(m->expiry.not_after, date, sizeof date);
+        snprintf(line, sizeof line, "raft_cert_expires:%s\r\nraft_cert_file:%s\r\n", date,
+                 m->expiry.file);
+        out_bytes(&more, line, strlen(line));
+    }
+    size_t n = len > 0 && (size_t)len < sizeof text ? (size_t)len : 0;
+    char *all = malloc(n + more.len + 1);
+    if (all == NULL || more.failed) {
+        out_error(o, "ERR out of memory");
+    } else {
+        memcpy(all, text, n);
+        memcpy(all + n, more.buf, more.len);
+        out_bulk(o, all, n + more.len);
+    }
+    free(all);
+    out_free(&more);
 }
 
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *o)
@@ -242,13 +300,19 @@ void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, 
         out_int(o, key_slot(req_ptr(r, 2), req_len(r, 2)));
     } else if (serve_cmd_is(r, 1, "info") && r->argc == 2) {
         cluster_info(m, o);
+    } else if (serve_cmd_is(r, 1, "reloadcerts") && r->argc == 2) {
+        char why[512];
+        if (member_certs_reload(m, why, sizeof why) == 0)
+            out_simple(o, "OK");
+        else
+            out_error(o, "ERR %s", why);
     } else if (serve_cmd_is(r, 1, "myid") && r->argc == 2) {
         char id[48];
         snprintf(id, sizeof id, "%040llx", (unsigned long long)m->self->id);
         out_bulk_str(o, id);
     } else {
         out_error(o, "ERR unknown subcommand or wrong number of arguments for 'CLUSTER' (this "
-                  "member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, ADDMEMBER, "
-                  "REMOVEMEMBER, FAILOVER TO)");
+                  "member knows SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, RELOADCERTS, "
+                  "ADDMEMBER, REMOVEMEMBER, FAILOVER TO)");
     }
 }

@@ -29,7 +29,7 @@ void member_usage(FILE *to)
             "        address (an IPv4 HOST:PORT) and its client port\n"
             "  --raft-tls DIR | --raft-insecure\n"
             "        the Raft port's credentials: DIR holds ca.crt, member-N.crt and\n"
-            "        member-N.key (`kv DIR certs --ids 1,2,3` makes them); or none, for a\n"
+            "        member-N.key (`kv DIR certs --members 3` makes them); or none, for a\n"
             "        group whose Raft addresses are all on 127.0.0.0/8\n"
             "  --raft-bootstrap | --raft-join\n"
             "        an empty directory starts the group (once the other members say\n"
@@ -156,7 +156,7 @@ int member_wanted(void *x, int stdio)
         member_say(m, "%s", o->tls != NULL
                                 ? "--raft-tls and --raft-insecure exclude each other"
                                 : "the Raft port needs the group's credentials: --raft-tls DIR "
-                                  "(`kv DIR certs --ids 1,2,3` makes them), or --raft-insecure "
+                                  "(`kv DIR certs --members 3` makes them), or --raft-insecure "
                                   "for a group whose Raft addresses are all on 127.0.0.0/8 "
                                   "(docs/10-raft.md, \"Who may talk to a member\")");
         return -1;

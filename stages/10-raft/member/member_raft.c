@@ -48,3 +48,8 @@ raft_term member_raft_term_of(const struct raft *r, raft_index index)
         return 0;
     return l->entries[(l->front + (size_t)(index - 1 - l->offset)) % l->size].term;
 }
+
+raft_id member_raft_transferee(const struct raft *r)
+{
+    return r->transfer != NULL ? r->transfer->id : 0;
+}

@@ -189,12 +189,6 @@ void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round)
         read_ended(m, state);
 }
 
-uint64_t member_read_term(void *arg)
-{
-    struct member *m = arg;
-    return member_raft_term(&m->raft);
-}
-
 static void read_barrier_done(struct raft_barrier *req, int status)
 {
     struct member *m = MEMBER_OF(reads.barrier_req, req);
@@ -246,12 +240,17 @@ int member_read_timeout(struct member *m)
     return rd->busy ? PEER_CONFIRM_REDIAL_MS : -1;
 }
 
-size_t member_read_info(struct member *m, char *buf, size_t cap)
+void member_read_figures(struct member *m, serve_figure_fn fn, void *ctx)
 {
-    int n = snprintf(buf, cap, "raft_read_rounds:%llu\r\nraft_read_rounds_failed:%llu\r\n"
-                     "raft_read_barriers:%llu\r\n", m->reads.confirmed, m->reads.failed,
-                     m->reads.barriers);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    fn(ctx, &(serve_figure){"raft_read_rounds", "Rounds of the read index confirmed by a "
+                            "majority (reads at the leader).", NULL, NULL, 1,
+                            (double)m->reads.confirmed});
+    fn(ctx, &(serve_figure){"raft_read_rounds_failed", "Rounds of the read index that a "
+                            "later term's answer failed.", NULL, NULL, 1,
+                            (double)m->reads.failed});
+    fn(ctx, &(serve_figure){"raft_read_barriers", "Barriers appended so that an entry of "
+                            "the leader's term is committed before it serves reads.", NULL,
+                            NULL, 1, (double)m->reads.barriers});
 }
 
 void member_read_free(struct member *m)

@@ -1,6 +1,6 @@
 /*
  * peer_confirm.h: one end of a confirm link, what it does with the bytes
- * that come on it (peer_transport.h, P5; peer_hello.h has the messages,
+ * that come on it (peer_transport.h, P7; peer_hello.h has the messages,
  * docs/10-raft.md, "Reads", what they are for).
  *
  * A leader about to answer reads asks each voter "round R; my term is T"

@@ -42,7 +42,7 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * too much queued (C3), and starts again below PEER_QUEUE_LOW. */
 static void conn_flow(peer_conn *c)
 {
-    if (c->state == ST_CLOSED)
+    if (c->state == ST_CLOSED || c->state == ST_PARKED)
         return;
     size_t to_tcp = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
     size_t to_pipe = c->pipe_made ? uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) : 0;
@@ -61,6 +61,21 @@ static void conn_flow(peer_conn *c)
             uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_pipe_read);
         else
             uv_read_stop((uv_stream_t *)&c->pipe);
+    }
+}
+
+static void conn_late(uv_timer_t *timer);
+
+/* c no longer waits to open: its slot goes to the parked connections that
+ * fit now, in their turn (P3c), each read from now on. */
+static void conn_release(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    peer_admit_release(c);
+    unsigned ms;
+    for (peer_conn *next; (next = peer_admit_next(pt, &ms)) != NULL;) {
+        uv_timer_start(&next->timer, conn_late, ms, 0);
+        conn_flow(next);
     }
 }
 
@@ -144,7 +159,7 @@ static int conn_confirm_send(void *arg, const uint8_t out[PEER_CONFIRM])
     return conn_send(c, out, PEER_CONFIRM);
 }
 
-/* Plain bytes that came on an open confirm link (P5). */
+/* Plain bytes that came on an open confirm link (P7). */
 static void conn_confirm_in(peer_conn *c, const uint8_t *p, size_t n)
 {
     int rc = peer_confirm_feed(&c->link, &c->pt->cfg, c->id, p, n, conn_confirm_send, c);
@@ -182,7 +197,7 @@ static void conn_checked(peer_conn *c, const uint8_t *p, size_t n)
         rc = kv_error(KV_ERR_NOMEM, "out of memory for a message on its way to libraft");
     if (rc != KV_OK) {
         c->pt->counts.frames_refused++;
-        peer_conn_close(c, kv_errmsg());
+        peer_conn_refuse(c, PEER_REFUSED_MESSAGE, kv_errmsg());
         return;
     }
     if (conn_write(c, (uv_stream_t *)&c->pipe, c->staged, c->staged_len) == 0)
@@ -230,12 +245,12 @@ static void conn_open(peer_conn *c)
     if (rv != 0) {
         char why[120];
         snprintf(why, sizeof why, "a socket pair for libraft: %s", uv_strerror(rv));
-        peer_conn_close(c, why);
+        peer_conn_refuse(c, PEER_REFUSED_OTHER, why);
         return;
     }
     uv_timer_stop(&c->timer);
     if (c->kind == CONN_ACCEPTED)
-        c->pt->opening--;
+        conn_release(c);
     c->state = ST_OPEN;
     conn_flow(c);
     if (c->confirm) { /* an ask made while it opened goes now */
@@ -245,13 +260,18 @@ static void conn_open(peer_conn *c)
         return;
     }
     if (c->kind == CONN_OUTGOING) {
+        /* libraft's own messages, tracked so that a notice goes between
+         * two of them (P5); no bound but the layout's. */
+        static const peer_frame_limits any = {UINT64_MAX, UINT64_MAX};
+        peer_frame_init(&c->out_frame, &any, 0, NULL);
+        c->out_frame_made = 1;
         struct raft_uv_connect *req = c->raft_req;
         c->raft_req = NULL; /* C1 */
         c->pt->counts.connected++;
         req->cb(req, theirs, 0);
         return;
     }
-    peer_frame_init(&c->frame, &c->pt->cfg.limits, c->id);
+    peer_frame_init(&c->frame, &c->pt->cfg.limits, c->id, &c->pt->policy);
     c->frame_made = 1;
     c->pt->counts.accepted++;
     c->pt->accept_cb(c->pt->t, c->id, c->addr, theirs);
@@ -263,7 +283,7 @@ static void conn_hello(peer_conn *c)
 {
     peer_hello h;
     if (peer_hello_decode(c->in, c->in_len, &h) != KV_OK) {
-        peer_conn_close(c, kv_errmsg());
+        peer_conn_refuse(c, PEER_REFUSED_HELLO, kv_errmsg());
         return;
     }
     snprintf(c->addr, sizeof c->addr, "%s", h.addr);
@@ -274,17 +294,20 @@ static void conn_hello(peer_conn *c)
         peer_answer_encode(&a, out);
         c->pt->counts.probes_answered++;
         c->answered_probe = 1;
+        uv_timer_stop(&c->timer);
+        conn_release(c);
         c->state = ST_ANSWER;
         conn_send(c, out, sizeof out); /* closed once written (conn_written) */
         return;
     }
-    if (h.kind == PEER_KIND_CONFIRM) { /* a leader's confirm link (P5): answered here */
+    if (h.kind == PEER_KIND_CONFIRM) { /* a leader's confirm link (P7): answered here */
         c->confirm = 1;
         conn_open(c);
         return;
     }
     if (c->pt->accept_cb == NULL || c->pt->closing) {
-        peer_conn_close(c, NULL); /* libraft not listening yet: the peer retries */
+        peer_conn_refuse(c, PEER_REFUSED_NOT_READY, NULL); /* libraft not listening yet: the
+                                                            * peer retries */
         return;
     }
     conn_open(c);
@@ -328,7 +351,7 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
                 peer_answer a;
                 peer_probe_req *req = c->probe;
                 if (peer_answer_decode(c->in, &a) != KV_OK) {
-                    peer_conn_close(c, kv_errmsg());
+                    peer_conn_refuse(c, PEER_REFUSED_HELLO, kv_errmsg());
                     return;
                 }
                 c->probe = NULL; /* C1 */
@@ -337,7 +360,8 @@ static void conn_plain(peer_conn *c, const uint8_t *p, size_t n)
                 return;
             }
         } else {
-            peer_conn_close(c, "bytes the member's side of this connection never expects");
+            peer_conn_refuse(c, PEER_REFUSED_HELLO,
+                             "bytes the member's side of this connection never expects");
             return;
         }
         p += used;
@@ -373,7 +397,7 @@ static void conn_proved(peer_conn *c)
                  (unsigned long long)proved,
                  c->kind == CONN_ACCEPTED ? "claims to be" : "was dialled as member",
                  (unsigned long long)c->id);
-        peer_conn_close(c, why);
+        peer_conn_refuse(c, PEER_REFUSED_IDENTITY, why);
         return;
     }
     if (c->kind == CONN_ACCEPTED)
@@ -386,14 +410,14 @@ static void conn_proved(peer_conn *c)
 static void conn_tls_in(peer_conn *c, const uint8_t *p, size_t n)
 {
     if (peer_tls_put(c->tls, p, n) != KV_OK) {
-        peer_conn_close(c, kv_errmsg());
+        peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
         return;
     }
     if (c->state == ST_TLS) {
         int done = peer_tls_handshake(c->tls);
         if (done < 0) {
             conn_tls_flush(c); /* the alert, if any */
-            peer_conn_close(c, kv_errmsg());
+            peer_conn_refuse(c, PEER_REFUSED_TLS, kv_errmsg());
             return;
         }
         if (conn_tls_flush(c) != 0 || done == 0)
@@ -404,7 +428,10 @@ static void conn_tls_in(peer_conn *c, const uint8_t *p, size_t n)
     while (c->state != ST_CLOSED && (got = peer_tls_read(c->tls, c->pt->plain,
                                                         sizeof c->pt->plain)) != 0) {
         if (got < 0) {
-            peer_conn_close(c, c->state == ST_OPEN ? NULL : kv_errmsg());
+            if (c->state == ST_OPEN)
+                peer_conn_close(c, NULL);
+            else
+                peer_conn_refuse(c, PEER_REFUSED_TLS, kv_errmsg());
             return;
         }
         conn_plain(c, c->pt->plain, (size_t)got);
@@ -418,30 +445,46 @@ static void conn_opening(peer_conn *c)
 {
     peer_opening o;
     if (peer_opening_decode(c->in, &o) != KV_OK) {
-        peer_conn_close(c, kv_errmsg());
+        peer_conn_refuse(c, PEER_REFUSED_OPENING, kv_errmsg());
         return;
     }
     c->id = o.id;
     c->in_len = 0;
-    int tls = c->pt->cfg.tls != NULL;
+    int tls = c->pt->tls != NULL;
     if ((o.mode == PEER_MODE_TLS) != tls) {
-        peer_conn_close(c, tls ? "it speaks without TLS (--raft-insecure), this member only "
-                                 "with TLS"
-                               : "it speaks TLS, this member without (--raft-insecure)");
+        peer_conn_refuse(c, PEER_REFUSED_OPENING,
+                         tls ? "it speaks without TLS (--raft-insecure), this member only "
+                               "with TLS"
+                             : "it speaks TLS, this member without (--raft-insecure)");
         return;
     }
-    if (tls && peer_tls_new(c->pt->cfg.tls, 1, &c->tls) != KV_OK) {
-        peer_conn_close(c, kv_errmsg());
+    unsigned ms;
+    if (!peer_admit_member(c, o.id, &ms)) { /* P3b: refused, before any TLS */
+        char why[120];
+        snprintf(why, sizeof why, "member %llu is not in this member's configuration "
+                 "(removed, or never added)", (unsigned long long)o.id);
+        peer_conn_refuse(c, PEER_REFUSED_NOT_MEMBER, why);
         return;
     }
-    c->state = tls ? ST_TLS : ST_HELLO;
+    uv_timer_start(&c->timer, conn_late, ms, 0);
+    c->state = tls ? ST_TLS : ST_HELLO; /* the session made when its first bytes come */
 }
 
 static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     peer_conn *c = s->data;
     if (n < 0) {
-        peer_conn_close(c, c->state == ST_OPEN || n == UV_EOF ? NULL : uv_strerror((int)n));
+        if (c->state == ST_OPEN || c->kind != CONN_ACCEPTED)
+            peer_conn_close(c, c->state == ST_OPEN || n == UV_EOF ? NULL : uv_strerror((int)n));
+        else
+            peer_conn_refuse(c, PEER_REFUSED_LEFT, n == UV_EOF ? NULL : uv_strerror((int)n));
+        return;
+    }
+    peer_transport *pt = c->pt;
+    if (c->state == ST_OPEN && c->kind == CONN_ACCEPTED && pt->cfg.admits != NULL &&
+        !pt->cfg.admits(pt->cfg.arg, c->id)) { /* P3b: removed since it opened */
+        pt->counts.revoked++;
+        peer_conn_close(c, "its member is no longer in the configuration");
         return;
     }
     const uint8_t *p = (const uint8_t *)buf->base;
@@ -455,10 +498,30 @@ static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (left == 0 || c->state == ST_CLOSED)
         return;
+    if (c->tls == NULL && c->state == ST_TLS && peer_tls_new(c->pt->tls, 1, &c->tls) != KV_OK) {
+        peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
+        return;
+    }
     if (c->tls != NULL)
         conn_tls_in(c, p, left);
     else
         conn_plain(c, p, left);
+}
+
+static void conn_unchecked(void *arg, const uint8_t *p, size_t n)
+{
+    (void)arg, (void)p, (void)n; /* libraft's bytes go out as they came */
+}
+
+/* Sends the notices waiting (the stream is between two messages). */
+static int conn_notices(peer_conn *c)
+{
+    for (int i = 0; i < c->n_notices; i++)
+        if (conn_send(c, c->notices[i], PEER_NOTICE_BYTES) != 0)
+            return -1;
+    c->pt->counts.notices_sent += (unsigned long long)c->n_notices;
+    c->n_notices = 0;
+    return 0;
 }
 
 /* What libraft wrote to an outgoing connection: to the peer. */
@@ -475,21 +538,53 @@ static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         peer_conn_close(c, NULL); /* libraft never writes an accepted connection */
         return;
     }
-    if (conn_send(c, buf->base, (size_t)n) == 0)
-        conn_flow(c);
+    const uint8_t *p = (const uint8_t *)buf->base;
+    size_t left = (size_t)n;
+    while (left > 0) {
+        /* Whole, unless a notice waits for the end of a message (P5). */
+        size_t used = left;
+        int rc = c->n_notices == 0
+                     ? peer_frame_feed(&c->out_frame, p, left, conn_unchecked, NULL)
+                     : peer_frame_feed_one(&c->out_frame, p, left, conn_unchecked, NULL, &used);
+        if (rc != KV_OK) {
+            peer_conn_close(c, kv_errmsg()); /* libraft's own bytes: never seen */
+            return;
+        }
+        if (conn_send(c, p, used) != 0)
+            return;
+        p += used;
+        left -= used;
+        if (c->n_notices > 0 && peer_frame_at_boundary(&c->out_frame) && conn_notices(c) != 0)
+            return;
+    }
+    conn_flow(c);
 }
 
-static unsigned conn_open_ms(const peer_transport *pt)
+int peer_conn_notify(peer_conn *c, const uint8_t n[PEER_NOTICE_BYTES])
 {
-    return pt->cfg.open_ms != 0 ? pt->cfg.open_ms : PEER_OPEN_MS;
+    if (c->n_notices == PEER_NOTICES_QUEUED)
+        return RAFT_NOMEM;
+    memcpy(c->notices[c->n_notices++], n, PEER_NOTICE_BYTES);
+    if (peer_frame_at_boundary(&c->out_frame))
+        conn_notices(c); /* libraft is between two messages: now */
+    return 0;
 }
 
-static void conn_timeout(uv_timer_t *timer)
+static void conn_dial_timeout(uv_timer_t *timer)
+{
+    peer_conn_close(timer->data, NULL); /* libraft (or the probe) is told: C1 */
+}
+
+/* An accepted connection's time for its step (P3a) is up, or its time
+ * parked. */
+static void conn_late(uv_timer_t *timer)
 {
     peer_conn *c = timer->data;
-    char why[80];
-    snprintf(why, sizeof why, "not open within %u ms", conn_open_ms(c->pt));
-    peer_conn_close(c, c->kind == CONN_ACCEPTED ? why : NULL);
+    int reason = peer_admit_late(c);
+    peer_conn_refuse(c, reason, reason == PEER_REFUSED_OPENING_LATE ? "no opening in time"
+                                : reason == PEER_REFUSED_HANDSHAKE_LATE
+                                    ? "no TLS handshake and hello in time"
+                                    : "parked over a bound, and never read");
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -498,10 +593,29 @@ static void conn_handle_closed(uv_handle_t *h)
     if (--c->handles > 0)
         return;
     peer_tls_free(c->tls);
-    if (c->frame_made)
+    if (c->frame_made) {
+        c->pt->counts.disrupt_cleared += c->frame.disrupt_cleared;
         peer_frame_free(&c->frame);
+    }
+    if (c->out_frame_made)
+        peer_frame_free(&c->out_frame);
     free(c->staged);
     peer_conn_unlink(c->pt, c);
+}
+
+void peer_conn_refuse(peer_conn *c, int reason, const char *why)
+{
+    if (c->state == ST_CLOSED)
+        return;
+    c->pt->counts.refused++; /* P4 */
+    c->pt->counts.refused_by[reason]++;
+    if (why != NULL)
+        peer_log(c->pt, "%s %s (member %llu%s%s): %s: %s",
+                 c->state == ST_OPEN ? "closed the connection with" : "refused a connection "
+                 "with", c->remote, (unsigned long long)c->id, c->addr[0] ? " at " : "", c->addr,
+                 peer_refusal_name[reason], why);
+    c->refused = 1;
+    peer_conn_close(c, NULL);
 }
 
 void peer_conn_close(peer_conn *c, const char *why)
@@ -509,17 +623,19 @@ void peer_conn_close(peer_conn *c, const char *why)
     if (c->state == ST_CLOSED)
         return;
     peer_transport *pt = c->pt;
-    /* Refused: an accepted connection closed before it opened (but for a
-     * probe answered), or any closed for a reason. */
-    if (c->state != ST_OPEN && !c->answered_probe && (c->kind == CONN_ACCEPTED || why != NULL))
-        pt->counts.refused++;
+    /* An accepted connection closed before it opened (but for a probe
+     * answered) is a refusal, whatever closed it (P4). */
+    if (!c->refused && c->kind == CONN_ACCEPTED && c->state != ST_OPEN && !c->answered_probe) {
+        peer_conn_refuse(c, pt->closing ? PEER_REFUSED_NOT_READY : PEER_REFUSED_OTHER, why);
+        return;
+    }
     if (why != NULL)
         peer_log(pt, "%s %s (member %llu%s%s): %s",
-                 c->state == ST_OPEN ? "closed the connection with" : "refused a connection "
+                 c->state == ST_OPEN ? "closed the connection with" : "gave up a connection "
                  "with", c->remote, (unsigned long long)c->id, c->addr[0] ? " at " : "", c->addr,
                  why);
-    if (c->kind == CONN_ACCEPTED && c->state != ST_OPEN)
-        pt->opening--;
+    if (c->kind == CONN_ACCEPTED)
+        conn_release(c);
     c->state = ST_CLOSED;
     if (c->raft_req != NULL) { /* C1 */
         struct raft_uv_connect *req = c->raft_req;
@@ -553,7 +669,6 @@ static peer_conn *conn_new(peer_transport *pt, int kind)
     if (pt->conns != NULL)
         pt->conns->prev = c;
     pt->conns = c;
-    uv_timer_start(&c->timer, conn_timeout, conn_open_ms(pt), 0);
     return c;
 }
 
@@ -568,6 +683,7 @@ static void conn_name_remote(peer_conn *c)
         struct sockaddr_in *in = (struct sockaddr_in *)&sa;
         uv_ip4_name(in, ip, sizeof ip);
         port = ntohs(in->sin_port);
+        c->src = ntohl(in->sin_addr.s_addr);
     }
     snprintf(c->remote, sizeof c->remote, "%s:%d", ip, port);
 }
@@ -578,18 +694,24 @@ int peer_conn_accept(peer_transport *pt)
     if (c == NULL)
         return RAFT_NOMEM;
     c->state = ST_OPENING;
-    pt->opening++;
     if (uv_accept((uv_stream_t *)&pt->listener, (uv_stream_t *)&c->tcp) != 0) {
-        peer_conn_close(c, NULL);
+        peer_conn_refuse(c, PEER_REFUSED_LEFT, NULL);
         return 0;
     }
     conn_name_remote(c);
-    if (pt->closing || pt->opening > PEER_MAX_PENDING) { /* P3 */
-        peer_conn_close(c, pt->closing ? NULL : "too many connections being opened");
+    if (pt->closing) {
+        peer_conn_refuse(c, PEER_REFUSED_NOT_READY, NULL);
         return 0;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    conn_flow(c);
+    unsigned ms;
+    int admitted = peer_admit(c, &ms); /* P3: read now, parked, or refused */
+    if (admitted < 0) {
+        peer_conn_refuse(c, PEER_REFUSED_FULL, "too many connections waiting to open");
+        return 0;
+    }
+    uv_timer_start(&c->timer, conn_late, ms, 0);
+    conn_flow(c); /* nothing while parked */
     return 0;
 }
 
@@ -604,7 +726,7 @@ static void conn_dialled(uv_connect_t *req, int status)
     }
     conn_name_remote(c);
     uv_tcp_nodelay(&c->tcp, 1);
-    int tls = c->pt->cfg.tls != NULL;
+    int tls = c->pt->tls != NULL;
     peer_opening o = {.mode = tls ? PEER_MODE_TLS : PEER_MODE_PLAIN, .id = c->pt->cfg.id};
     uint8_t out[PEER_OPENING];
     peer_opening_encode(&o, out);
@@ -615,7 +737,7 @@ static void conn_dialled(uv_connect_t *req, int status)
         conn_send_hello(c);
         return;
     }
-    if (peer_tls_new(c->pt->cfg.tls, 0, &c->tls) != KV_OK) {
+    if (peer_tls_new(c->pt->tls, 0, &c->tls) != KV_OK) {
         peer_conn_close(c, kv_errmsg());
         return;
     }
@@ -647,6 +769,7 @@ int peer_conn_dial(peer_transport *pt, int kind, uint64_t id, const char *addres
     snprintf(c->addr, sizeof c->addr, "%s", address);
     snprintf(c->remote, sizeof c->remote, "%s", address);
     c->dial.data = c;
+    uv_timer_start(&c->timer, conn_dial_timeout, PEER_DIAL_MS, 0);
     int rv = uv_tcp_connect(&c->dial, &c->tcp, (struct sockaddr *)&sa, conn_dialled);
     if (rv != 0) {
         peer_conn_close(c, NULL); /* no request set yet: no callback (C1) */

@@ -6,9 +6,9 @@
  * A connection goes through these states, and is closed from any of
  * them (on a refusal, an error, the peer closing, the transport closing):
  *
- *   accepted:   OPENING -> [TLS] -> HELLO -> OPEN (pumping), or -> a
- *               probe answered, then closed, or -> OPEN (a confirm link:
- *               answering asks)
+ *   accepted:   [PARKED ->] OPENING -> [TLS] -> HELLO -> OPEN (pumping), or
+ *               -> a probe answered, then closed, or -> OPEN (a confirm
+ *               link: answering asks)
  *   outgoing:   DIALING -> [TLS] -> OPEN (handed to libraft)
  *   probe:      DIALING -> [TLS] -> ANSWER (waiting for it), then closed
  *   confirm:    DIALING -> [TLS] -> OPEN (asking: peer_confirm.c)
@@ -23,6 +23,10 @@
  *   C3. A stream never has more than PEER_QUEUE_HIGH bytes queued to
  *       write: reading from the other side stops until its queue is
  *       below PEER_QUEUE_LOW again.
+ *   C4. An accepted connection holds a slot (P3c: counted in unfinished
+ *       and in its address's count) from its admission until it opens,
+ *       answers a probe or closes, and is in the parked list exactly
+ *       while it is PARKED.
  */
 #ifndef KV_RAFT_PEER_CONN_H
 #define KV_RAFT_PEER_CONN_H
@@ -34,6 +38,8 @@
 #define PEER_QUEUE_LOW (1u * 1024u * 1024u)
 #define PEER_BUF (64u * 1024u)
 #define PEER_CONFIRM_DIALS 16          /* members whose last confirm dial is kept */
+#define PEER_SOURCE_SLOTS 4096u   /* the table of addresses' counts (> PEER_MAX_UNFINISHED) */
+#define PEER_NOTICES_QUEUED 8
 
 typedef struct peer_conn peer_conn;
 
@@ -44,8 +50,13 @@ typedef struct peer_transport {
     uv_tcp_t listener;
     int listener_open;
     raft_uv_accept_cb accept_cb;     /* set once libraft listens */
+    peer_tls_ctx *tls;               /* the credentials new connections use */
+    peer_frame_policy policy;        /* what each accepted connection's checker asks */
     peer_conn *conns;                /* every connection not freed yet */
-    size_t opening;                  /* accepted ones not open yet (P3) */
+    size_t unfinished;               /* accepted ones holding a slot (P3c, C4) */
+    size_t parked;
+    peer_conn *park_head, *park_tail;  /* the parked, oldest first */
+    struct { uint32_t ip, n; } sources[PEER_SOURCE_SLOTS];  /* strangers' slots by address */
     int closing;
     raft_uv_transport_close_cb close_cb;
     peer_counts counts;
@@ -53,25 +64,31 @@ typedef struct peer_transport {
     unsigned long long log_quiet;    /* lines not written since */
     uint8_t rbuf[PEER_BUF];          /* what a read brought (one read at a time) */
     uint8_t plain[PEER_BUF];         /* ... decrypted */
-    peer_confirm_dial confirm_dials[PEER_CONFIRM_DIALS];  /* P5's limit */
+    peer_confirm_dial confirm_dials[PEER_CONFIRM_DIALS];  /* P7's limit */
 } peer_transport;
 
 enum { CONN_ACCEPTED, CONN_OUTGOING, CONN_PROBE, CONN_CONFIRM };
-enum { ST_DIALING, ST_OPENING, ST_TLS, ST_HELLO, ST_ANSWER, ST_OPEN, ST_CLOSED };
+enum { ST_DIALING, ST_PARKED, ST_OPENING, ST_TLS, ST_HELLO, ST_ANSWER, ST_OPEN, ST_CLOSED };
 
 struct peer_conn {
     peer_transport *pt;
     int kind, state;
     uv_tcp_t tcp;
     uv_connect_t dial;
-    uv_timer_t timer;                /* the time it has to open (P3) */
+    uv_timer_t timer;                /* the time it has to open (P3a) */
     uv_pipe_t pipe;                  /* our end of the pair, once OPEN */
     int pipe_made, handles;          /* C2: handles open */
     int tcp_reading, pipe_reading, answered_probe;
+    int refused;                     /* counted refused (P4): once */
     peer_tls *tls;                   /* TLS mode, or NULL */
     uint64_t id;                     /* the peer's: claimed (accepted) or wanted */
     char addr[PEER_ADDR_MAX + 1];    /* the peer's Raft address */
     char remote[64];                 /* the socket's far end, for log lines */
+    uint32_t src;                    /* accepted: the far end's IPv4 address (host order) */
+    int member_src;                  /* ... a member's (P3c) */
+    int slot;                        /* holds a slot (C4) */
+    int park_reason;                 /* PARKED: PEER_REFUSED_SOURCE or _FULL */
+    peer_conn *park_prev, *park_next;
     uint8_t in[PEER_HELLO_HEAD + PEER_ADDR_MAX + 1];  /* opening, hello or answer */
     size_t in_len;
     peer_frame frame;                /* accepted and OPEN: the messages checked */
@@ -80,6 +97,10 @@ struct peer_conn {
     peer_probe_req *probe;              /* probe: its request (C1) */
     int confirm;                     /* a confirm link: accepted, it answers; CONN_CONFIRM, it asks */
     peer_confirm_link link;          /* ... its end (peer_confirm.h) */
+    peer_frame out_frame;            /* outgoing and OPEN: libraft's messages, for P5 */
+    int out_frame_made;
+    uint8_t notices[PEER_NOTICES_QUEUED][PEER_NOTICE_BYTES];  /* waiting for a boundary */
+    int n_notices;
     uint8_t *staged;                 /* bytes checked, for one write to the pipe */
     size_t staged_len, staged_cap;
     int stage_failed;                /* ... but memory ran out */
@@ -94,14 +115,37 @@ void peer_conn_unlink(peer_transport *pt, peer_conn *c);  /* the connection is f
  * closed is closed now: its close_cb is called, once. */
 void peer_transport_maybe_closed(peer_transport *pt);
 
+/* peer_admit.c (P3): the books; peer_conn.c acts on the answers. */
+/* An accepted connection named (its src set): 0 if it takes a slot now
+ * (OPENING), PEER_REFUSED_SOURCE or _FULL if it is parked (PARKED), -1 if
+ * it must be refused now (too many parked); *ms its deadline. */
+int  peer_admit(peer_conn *c, unsigned *ms);
+/* Its opening names member id: 1 and its handshake's deadline in *ms, or
+ * 0 if the member is not admitted (P3b). */
+int  peer_admit_member(peer_conn *c, uint64_t id, unsigned *ms);
+/* c no longer waits to open (open, a probe answered, or closed): its slot
+ * (or its place among the parked) is given up. */
+void peer_admit_release(peer_conn *c);
+/* A parked connection that fits now, taken into a slot (OPENING, *ms its
+ * deadline), or NULL. */
+peer_conn *peer_admit_next(peer_transport *pt, unsigned *ms);
+/* Why c, accepted and not open, is closed when its time is up. */
+int  peer_admit_late(const peer_conn *c);
+void peer_admit_counts(const peer_transport *pt, peer_counts *out);
+
 /* peer_conn.c */
 /* A new connection: accepted from the listener, or dialled (kind
  * CONN_OUTGOING, CONN_PROBE) to id at address.  0 or a RAFT_* error. */
 int  peer_conn_accept(peer_transport *pt);
 int  peer_conn_dial(peer_transport *pt, int kind, uint64_t id, const char *address,
                     struct raft_uv_connect *raft_req, peer_probe_req *probe);
-/* Closes c (a refusal or an error: why is logged if not NULL). */
+/* Closes c; not a refusal (an error, the peer or libraft gone). */
 void peer_conn_close(peer_conn *c, const char *why);
+/* Closes c, refused for `reason` (P4), logging why if not NULL. */
+void peer_conn_refuse(peer_conn *c, int reason, const char *why);
+/* Queues notice bytes on c (outgoing, OPEN) and sends what a boundary
+ * allows (P5).  0, or RAFT_NOMEM if too many wait. */
+int  peer_conn_notify(peer_conn *c, const uint8_t n[PEER_NOTICE_BYTES]);
 /* Sends plain bytes to c's peer (encrypted in TLS mode).  0, or -1 (c is
  * closed). */
 int  peer_conn_send(peer_conn *c, const void *p, size_t n);

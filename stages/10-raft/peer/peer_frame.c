@@ -13,7 +13,8 @@
 #include "peer_frame.h"
 
 enum {
-    T_APPEND = 1, T_APPEND_RESULT, T_VOTE, T_VOTE_RESULT, T_SNAPSHOT, T_TIMEOUT_NOW
+    T_APPEND = 1, T_APPEND_RESULT, T_VOTE, T_VOTE_RESULT, T_SNAPSHOT, T_TIMEOUT_NOW,
+    T_NOTICE = PEER_FRAME_NOTICE
 };
 enum { E_COMMAND = 1, E_BARRIER = 2, E_CHANGE = 3 };
 
@@ -21,12 +22,29 @@ static const char *const type_name[] = {
     "", "AppendEntries", "AppendEntries result", "RequestVote", "RequestVote result",
     "InstallSnapshot", "TimeoutNow"};
 
-void peer_frame_init(peer_frame *f, const peer_frame_limits *lim, uint64_t sender)
+void peer_frame_init(peer_frame *f, const peer_frame_limits *lim, uint64_t sender,
+                     const peer_frame_policy *policy)
 {
     memset(f, 0, sizeof *f);
     f->lim = *lim;
     f->sender = sender;
+    f->policy = policy;
     f->held_want = PEER_FRAME_PREAMBLE;
+}
+
+void peer_notice_encode(const peer_notice *n, uint8_t out[PEER_NOTICE_BYTES])
+{
+    coding_put_u64(out, PEER_FRAME_NOTICE);
+    coding_put_u64(out + 8, PEER_NOTICE_HEADER);
+    coding_put_u64(out + 16, n->kind);
+    coding_put_u64(out + 24, n->term);
+    coding_put_u64(out + 32, n->target);
+    coding_put_u64(out + 40, 0);
+}
+
+int peer_frame_at_boundary(const peer_frame *f)
+{
+    return !f->in_payload && f->held_len == 0;
 }
 
 static void frame_reset(peer_frame *f)
@@ -60,7 +78,10 @@ __attribute__((format(printf, 2, 3))) static int frame_bad(const peer_frame *f,
     va_end(ap);
     return kv_error(KV_ERR_CORRUPT, "message %llu from member %llu (%s): %s",
                     (unsigned long long)f->messages + 1, (unsigned long long)f->sender,
-                    f->type >= 1 && f->type <= 6 ? type_name[f->type] : "no such type", said);
+                    f->type >= 1 && f->type <= 6 ? type_name[f->type]
+                    : f->type == T_NOTICE        ? "a notice"
+                                                 : "no such type",
+                    said);
 }
 
 int peer_conf_check(const uint8_t *p, size_t len)
@@ -104,9 +125,10 @@ static int frame_preamble(peer_frame *f)
 {
     f->type = coding_get_u64(f->held);
     uint64_t h = coding_get_u64(f->held + 8);
-    if (f->type < T_APPEND || f->type > T_TIMEOUT_NOW)
-        return frame_bad(f, "type %llu (1..6)", U(f->type));
-    uint64_t want = f->type == T_VOTE ? 40 : 24;
+    int notice = f->type == T_NOTICE && f->policy != NULL && f->policy->notice != NULL;
+    if ((f->type < T_APPEND || f->type > T_TIMEOUT_NOW) && !notice)
+        return frame_bad(f, "type %llu (1..6%s)", U(f->type), f->policy != NULL ? ", 100" : "");
+    uint64_t want = f->type == T_VOTE ? 40 : f->type == T_NOTICE ? PEER_NOTICE_HEADER : 24;
     if (f->type == T_APPEND) {
         if (h < 48 || (h - 48) % 16 != 0 || h > f->lim.max_message)
             return frame_bad(f, "a header of %llu bytes (48 + 16 per entry, at most the "
@@ -183,25 +205,57 @@ static int frame_snapshot(peer_frame *f, const uint8_t *h, uint64_t hlen, uint64
     return KV_OK;
 }
 
+/* F5: a vote's disrupt-leader flag (bit 0 of the flags at p) is cleared
+ * unless the policy says a transfer to its candidate is under way. */
+static void frame_vote_flags(peer_frame *f, uint8_t *p, uint64_t term)
+{
+    uint64_t flags = coding_get_u64(p);
+    if (!(flags & 1) || f->policy == NULL || f->policy->may_disrupt == NULL)
+        return;
+    if (f->policy->may_disrupt(f->policy->arg, f->sender, term))
+        return;
+    coding_put_u64(p, flags & ~(uint64_t)1);
+    f->disrupt_cleared++;
+}
+
+/* F6: a notice, checked and handed to the policy (never to libraft). */
+static int frame_notice(peer_frame *f, const uint8_t *h)
+{
+    peer_notice n = {coding_get_u64(h), coding_get_u64(h + 8), coding_get_u64(h + 16)};
+    if (n.kind < PEER_NOTICE_TRANSFER || n.kind > PEER_NOTICE_HEARD || n.target == 0 ||
+        coding_get_u64(h + 24) != 0)
+        return frame_bad(f, "kind %llu, target %llu or reserved %llu out of range", U(n.kind),
+                         U(n.target), U(coding_get_u64(h + 24)));
+    f->policy->notice(f->policy->arg, f->sender, &n);
+    return KV_OK;
+}
+
 /* The whole header is here: checks it. */
 static int frame_header(peer_frame *f)
 {
     const uint8_t *h = f->held + PEER_FRAME_PREAMBLE;
     uint64_t hlen = f->held_len - PEER_FRAME_PREAMBLE, term = coding_get_u64(h);
-    if (term > PEER_MAX_TERM) /* F1 */
-        return frame_bad(f, "term %llu, above %llu", U(term), U(PEER_MAX_TERM));
+    if (f->type == T_NOTICE)
+        return frame_notice(f, h);
+    if (f->policy != NULL && f->policy->term != NULL) { /* F1 */
+        uint64_t own = f->policy->term(f->policy->arg);
+        if (term > own && term - own > PEER_TERM_WINDOW)
+            return frame_bad(f, "term %llu, more than %llu above this member's %llu", U(term),
+                             U(PEER_TERM_WINDOW), U(own));
+    }
     switch (f->type) {
     case T_APPEND:
         return frame_append(f, h, hlen, term);
     case T_SNAPSHOT:
         return frame_snapshot(f, h, hlen, term);
     case T_VOTE:
-        if (coding_get_u64(h + 8) != f->sender) /* F2 */
+        if (f->sender != 0 && coding_get_u64(h + 8) != f->sender) /* F2 */
             return frame_bad(f, "a vote asked for member %llu, not for the sender",
                              U(coding_get_u64(h + 8)));
         if (coding_get_u64(h + 24) > term || coding_get_u64(h + 32) > 3)
             return frame_bad(f, "last term %llu or flags %llu out of range",
                              U(coding_get_u64(h + 24)), U(coding_get_u64(h + 32)));
+        frame_vote_flags(f, f->held + PEER_FRAME_PREAMBLE + 32, term);
         return KV_OK;
     case T_VOTE_RESULT:
         if (coding_get_u64(h + 8) > 1 || coding_get_u64(h + 16) > 1)
@@ -309,9 +363,12 @@ static int frame_payload(peer_frame *f, const uint8_t *p, size_t n, peer_frame_e
     return KV_OK;
 }
 
-int peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit, void *arg)
+int peer_frame_feed_one(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit,
+                        void *arg, size_t *used)
 {
-    while (n > 0) {
+    uint64_t before = f->messages;
+    *used = 0;
+    while (n > 0 && f->messages == before) {
         size_t took = 0;
         int rc;
         if (f->in_payload) {
@@ -324,7 +381,8 @@ int peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit e
                 } else {
                     rc = frame_header(f);
                     if (rc == KV_OK) {
-                        emit(arg, f->held, f->held_len);
+                        if (f->type != T_NOTICE) /* F6: the transport's own */
+                            emit(arg, f->held, f->held_len);
                         frame_start_payload(f);
                     }
                 }
@@ -334,6 +392,20 @@ int peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit e
             return rc;
         p += took;
         n -= took;
+        *used += took;
+    }
+    return KV_OK;
+}
+
+int peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit, void *arg)
+{
+    while (n > 0) {
+        size_t used = 0;
+        int rc = peer_frame_feed_one(f, p, n, emit, arg, &used);
+        if (rc != KV_OK)
+            return rc;
+        p += used;
+        n -= used;
     }
     return KV_OK;
 }

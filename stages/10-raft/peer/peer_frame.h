@@ -33,19 +33,37 @@
  *                          the payload, S bytes
  *   type 6 TimeoutNow      H = 24: term, last index, last term
  *
+ * and one type libraft never sends, the transport's own (peer_notice,
+ * carried between two of libraft's messages and never handed to it):
+ *
+ *   type 100 a notice      H = 32: kind (1 a leadership transfer begun,
+ *                          2 heard), term, target, 0; no payload
+ *
  * A configuration (src/configuration.c): version 1 (1 byte), N servers
  * (8), then each: id (8, not 0), its address and a NUL, its role (1: 0
  * standby, 1 voter, 2 spare); padded to a multiple of 8.
  *
- * What the checker refuses besides a break of that layout:
- *   F1. A term above PEER_MAX_TERM: no group gets there by elections, and
- *       one such vote would leave every member unable to raise its term.
+ * What the checker refuses besides a break of that layout, given a
+ * policy (peer_frame_policy: what the member it guards knows; without
+ * one, only the layout, F2 and F3 are checked, a notice is refused and
+ * every flag passes):
+ *   F1. A term more than PEER_TERM_WINDOW above the member's own: no
+ *       group moves that far between two messages by elections, and a
+ *       term near 2^64 would leave no term to go on with.  The bound is
+ *       the member's term, not a number: one message cannot reach a term
+ *       the group cannot go past.
  *   F2. A RequestVote whose candidate is not the member the connection
  *       proved to be.
  *   F3. An entry over limits.max_entry bytes, a message (header and
  *       payload) over limits.max_message: refused from its header,
  *       before its payload is waited for.
  *   F4. An entry whose term is above its message's.
+ * And what it changes or takes out:
+ *   F5. A RequestVote's disrupt-leader flag (bit 0) reaches libraft only
+ *       if the policy says a transfer of leadership to its candidate is
+ *       under way (may_disrupt); otherwise the flag is cleared, and
+ *       libraft then refuses the vote while it has a leader.
+ *   F6. A notice is handed to the policy, not to libraft.
  */
 #ifndef KV_RAFT_PEER_FRAME_H
 #define KV_RAFT_PEER_FRAME_H
@@ -53,8 +71,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PEER_MAX_TERM (1ull << 48)
+#define PEER_TERM_WINDOW (1ull << 32)
 #define PEER_FRAME_PREAMBLE 16u
+#define PEER_FRAME_NOTICE 100u        /* the transport's own message type */
+#define PEER_NOTICE_HEADER 32u
+#define PEER_NOTICE_BYTES (PEER_FRAME_PREAMBLE + PEER_NOTICE_HEADER)
 #define PEER_MAX_CONF (64u * 1024u)   /* a configuration's bytes */
 
 typedef struct peer_frame_limits {
@@ -62,12 +83,34 @@ typedef struct peer_frame_limits {
     uint64_t max_message;    /* a message's header and payload */
 } peer_frame_limits;
 
+/* A notice: what a member tells another beside libraft's messages. */
+enum { PEER_NOTICE_TRANSFER = 1, PEER_NOTICE_HEARD = 2 };
+typedef struct peer_notice {
+    uint64_t kind;       /* PEER_NOTICE_TRANSFER: the leader of `term` moves
+                          * leadership to `target`; PEER_NOTICE_HEARD: the
+                          * follower that got it says so */
+    uint64_t term, target;
+} peer_notice;
+
+/* What the member the checker guards knows (F1, F5, F6). */
+typedef struct peer_frame_policy {
+    void *arg;
+    uint64_t (*term)(void *arg);                  /* its current term */
+    /* 1 if a vote of `term` from `candidate` may disrupt its leader */
+    int (*may_disrupt)(void *arg, uint64_t candidate, uint64_t term);
+    void (*notice)(void *arg, uint64_t sender, const peer_notice *n);
+} peer_frame_policy;
+
+/* Writes n as a message of the stream into out. */
+void peer_notice_encode(const peer_notice *n, uint8_t out[PEER_NOTICE_BYTES]);
+
 /* Hands on n bytes at p, in order, to whatever reads after the checker. */
 typedef void (*peer_frame_emit)(void *arg, const uint8_t *p, size_t n);
 
 typedef struct peer_frame {
     peer_frame_limits lim;
-    uint64_t sender;           /* the member the connection proved to be */
+    uint64_t sender;           /* the member the connection proved to be; 0 for
+                                * a member's own outgoing stream (no F2) */
     int in_payload;            /* 0: gathering a preamble and header */
     uint8_t *held;             /* the preamble and header, or a configuration entry */
     size_t held_len, held_cap, held_want;
@@ -78,15 +121,25 @@ typedef struct peer_frame {
     uint8_t *entry_type;
     uint64_t n_entries, entry_at, entry_left, snapshot_left;
     uint64_t messages;         /* messages handed on whole */
+    const peer_frame_policy *policy;   /* or NULL */
+    uint64_t disrupt_cleared;  /* F5: flags cleared */
 } peer_frame;
 
-void peer_frame_init(peer_frame *f, const peer_frame_limits *lim, uint64_t sender);
+/* policy (may be NULL) must outlive f. */
+void peer_frame_init(peer_frame *f, const peer_frame_limits *lim, uint64_t sender,
+                     const peer_frame_policy *policy);
 void peer_frame_free(peer_frame *f);
 /* Checks the next n bytes of the stream, calling emit for every byte it
  * hands on.  KV_OK, or KV_ERR_CORRUPT (kv_errmsg: the message's number
  * on the connection, its offset, and what is wrong; nothing more may be
  * fed) or KV_ERR_NOMEM. */
 int  peer_frame_feed(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit, void *arg);
+/* As peer_frame_feed, but stops right after the first message that ends
+ * in p[0..n): *used says how many bytes it took. */
+int  peer_frame_feed_one(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit,
+                         void *arg, size_t *used);
+/* 1 if the stream fed so far ends between two messages. */
+int  peer_frame_at_boundary(const peer_frame *f);
 
 /* Checks a configuration's bytes (the layout above).  KV_OK, or
  * KV_ERR_CORRUPT naming the offset. */

@@ -18,6 +18,7 @@
 
 struct peer_tls_ctx {
     SSL_CTX *ssl;
+    peer_tls_expiry expiry;
 };
 
 struct peer_tls {
@@ -122,21 +123,101 @@ static int tls_load(const char *dir, const char *name, int key, void **out)
     return KV_OK;
 }
 
+void peer_tls_date(time_t t, char *buf, size_t cap)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* An ASN.1 time as seconds since 1970 (0 if it does not convert). */
+static time_t tls_time(const ASN1_TIME *a)
+{
+    struct tm tm;
+    if (ASN1_TIME_to_tm(a, &tm) != 1)
+        return 0;
+    return timegm(&tm);
+}
+
+/* T3: cert (dir/file) is valid now; its dates kept in *e if it expires
+ * before what *e holds. */
+static int tls_valid_now(const char *dir, const char *file, X509 *cert, peer_tls_expiry *e)
+{
+    time_t now = time(NULL), from = tls_time(X509_get0_notBefore(cert)),
+           until = tls_time(X509_get0_notAfter(cert));
+    char date[40];
+    if (from == 0 || until == 0)
+        return kv_error(KV_ERR_CORRUPT, "%s/%s: its validity dates do not read", dir, file);
+    if (now < from) {
+        peer_tls_date(from, date, sizeof date);
+        return kv_error(KV_ERR_INVALID, "%s/%s is not valid yet: from %s (this host's clock, "
+                        "or a certificate made ahead of time)", dir, file, date);
+    }
+    if (now > until) {
+        peer_tls_date(until, date, sizeof date);
+        return kv_error(KV_ERR_INVALID, "%s/%s expired on %s: renew it (`kv DIR certs --renew "
+                        "ID`, or --renew-authority for ca.crt; docs/10-raft.md, \"Who may talk "
+                        "to a member\")", dir, file, date);
+    }
+    if (e->not_after == 0 || until < e->not_after) {
+        e->not_before = from;
+        e->not_after = until;
+        snprintf(e->file, sizeof e->file, "%s", file);
+    }
+    return KV_OK;
+}
+
+/* Every certificate of dir/ca.crt into the store and the list cas.
+ * KV_OK, or an error naming the file. */
+static int tls_authorities(const char *dir, X509_STORE *store, STACK_OF(X509) *cas,
+                           peer_tls_expiry *e)
+{
+    BIO *b = NULL;
+    int rc = tls_read_file(dir, "ca.crt", &b), n = 0;
+    X509 *ca;
+    while (rc == KV_OK && (ca = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        n++;
+        rc = tls_valid_now(dir, "ca.crt", ca, e);
+        if (rc == KV_OK && X509_STORE_add_cert(store, ca) != 1)
+            rc = kv_error(KV_ERR_NOMEM, "%s/ca.crt: its authority %d not kept", dir, n);
+        if (rc == KV_OK && sk_X509_push(cas, ca) > 0)
+            continue;
+        X509_free(ca);
+    }
+    ERR_clear_error(); /* the end of the file, or a rest that is not PEM */
+    BIO_free(b);
+    if (rc == KV_OK && n == 0)
+        rc = kv_error(KV_ERR_CORRUPT, "%s/ca.crt: not a PEM certificate", dir);
+    return rc;
+}
+
 int peer_tls_ctx_open(const char *dir, uint64_t id, peer_tls_ctx **out)
 {
     char cert_name[64], key_name[64], why[160];
     snprintf(cert_name, sizeof cert_name, "member-%llu.crt", (unsigned long long)id);
     snprintf(key_name, sizeof key_name, "member-%llu.key", (unsigned long long)id);
-    X509 *ca = NULL, *cert = NULL;
+    X509 *cert = NULL;
     EVP_PKEY *key = NULL;
-    int rc = tls_load(dir, "ca.crt", 0, (void **)&ca);
+    X509_STORE *store = X509_STORE_new();
+    STACK_OF(X509) *cas = sk_X509_new_null();
+    peer_tls_expiry e = {0};
+    int signer = 0;
+    int rc = store != NULL && cas != NULL ? KV_OK
+                                          : kv_error(KV_ERR_NOMEM, "out of memory for ca.crt");
+    if (rc == KV_OK)
+        rc = tls_authorities(dir, store, cas, &e);
     if (rc == KV_OK)
         rc = tls_load(dir, cert_name, 0, (void **)&cert);
     if (rc == KV_OK)
         rc = tls_load(dir, key_name, 1, (void **)&key);
-    if (rc == KV_OK && X509_verify(cert, X509_get0_pubkey(ca)) != 1)
+    for (int i = 0; rc == KV_OK && i < sk_X509_num(cas); i++)
+        signer |= X509_verify(cert, X509_get0_pubkey(sk_X509_value(cas, i))) == 1;
+    ERR_clear_error();
+    if (rc == KV_OK && !signer)
         rc = kv_error(KV_ERR_INVALID, "%s/%s: not signed by the group's %s/ca.crt", dir,
                       cert_name, dir);
+    if (rc == KV_OK)
+        rc = tls_valid_now(dir, cert_name, cert, &e);
     if (rc == KV_OK && tls_cert_id(cert) != id)
         rc = kv_error(KV_ERR_INVALID, "%s/%s: names member %llu, not %llu (its common name "
                       "must be %s%llu)", dir, cert_name, (unsigned long long)tls_cert_id(cert),
@@ -144,11 +225,14 @@ int peer_tls_ctx_open(const char *dir, uint64_t id, peer_tls_ctx **out)
     SSL_CTX *ssl = rc == KV_OK ? SSL_CTX_new(TLS_method()) : NULL;
     if (rc == KV_OK && ssl == NULL)
         rc = kv_error(KV_ERR_NOMEM, "SSL_CTX_new: %s", tls_reason(why, sizeof why));
+    if (rc == KV_OK) {
+        SSL_CTX_set_cert_store(ssl, store); /* the context owns it now */
+        store = NULL;
+    }
     if (rc == KV_OK &&
         (SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) != 1 ||
          SSL_CTX_use_certificate(ssl, cert) != 1 || SSL_CTX_use_PrivateKey(ssl, key) != 1 ||
-         SSL_CTX_check_private_key(ssl) != 1 ||
-         X509_STORE_add_cert(SSL_CTX_get_cert_store(ssl), ca) != 1))
+         SSL_CTX_check_private_key(ssl) != 1))
         rc = kv_error(KV_ERR_INVALID, "%s: %s and %s do not make a TLS context (a key that is "
                       "not the certificate's?): %s", dir, cert_name, key_name,
                       tls_reason(why, sizeof why));
@@ -162,14 +246,22 @@ int peer_tls_ctx_open(const char *dir, uint64_t id, peer_tls_ctx **out)
         if (*out == NULL)
             rc = kv_error(KV_ERR_NOMEM, "out of memory for a TLS context");
     }
-    if (rc == KV_OK)
+    if (rc == KV_OK) {
         (*out)->ssl = ssl;
-    else
+        (*out)->expiry = e;
+    } else {
         SSL_CTX_free(ssl);
-    X509_free(ca);
+    }
+    X509_STORE_free(store);
+    sk_X509_pop_free(cas, X509_free);
     X509_free(cert);
     EVP_PKEY_free(key);
     return rc;
+}
+
+void peer_tls_ctx_expiry(const peer_tls_ctx *ctx, peer_tls_expiry *out)
+{
+    *out = ctx->expiry;
 }
 
 void peer_tls_ctx_free(peer_tls_ctx *ctx)

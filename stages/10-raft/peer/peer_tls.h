@@ -6,7 +6,9 @@
  * function calls.
  *
  * The group's credentials (peer_certs.h makes them) are a directory:
- *   ca.crt            the group's certificate authority
+ *   ca.crt            the group's certificate authority (or several, one
+ *                     after the other: a group moving to a new one trusts
+ *                     both for a while)
  *   member-ID.crt     member ID's certificate, signed by it, whose
  *                     subject's common name is "kv-raft-member-ID"
  *   member-ID.key     its private key
@@ -17,6 +19,9 @@
  *   T1. TLS 1.3 only, and only a certificate the group's CA signed
  *       (directly: no intermediate) is accepted, from either side: the
  *       side that connects checks the one that accepts too.
+ *   T3. Credentials are opened only while every certificate of them is
+ *       valid (not expired, and not valid only later): a member refuses
+ *       to start on any other, naming the file and the date.
  *   T2. A session is "proved" only once its handshake is done and the
  *       peer's certificate names a member id (peer_tls_peer_id); what it
  *       claims besides (the opening's id, the id libraft asked to reach)
@@ -27,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define PEER_CN_PREFIX "kv-raft-member-"
 
@@ -35,10 +41,20 @@ typedef struct peer_tls peer_tls;
 
 /* The credentials of member `id` in dir.  KV_OK and *out, or an error
  * with kv_errmsg() naming the file and what is wrong with it (missing,
- * not PEM, not signed by ca.crt, naming another member, a key that does
- * not match). */
+ * not PEM, expired or not valid yet and the date (T3), not signed by
+ * ca.crt, naming another member, a key that does not match). */
 int  peer_tls_ctx_open(const char *dir, uint64_t id, peer_tls_ctx **out);
 void peer_tls_ctx_free(peer_tls_ctx *ctx);
+
+/* When the credentials stop working: the certificate of them (the
+ * member's, or an authority's) that expires first. */
+typedef struct peer_tls_expiry {
+    time_t not_before, not_after;   /* its dates */
+    char file[32];                  /* "member-2.crt" or "ca.crt" */
+} peer_tls_expiry;
+void peer_tls_ctx_expiry(const peer_tls_ctx *ctx, peer_tls_expiry *out);
+/* "2027-01-02 03:04:05 UTC" into buf. */
+void peer_tls_date(time_t t, char *buf, size_t cap);
 
 /* A session: the side that accepts (server 1) or connects (0). */
 int  peer_tls_new(peer_tls_ctx *ctx, int server, peer_tls **out);

@@ -90,6 +90,28 @@ static int transport_addr(const char *address, struct sockaddr_in *sa)
     return uv_ip4_addr(host, (int)port, sa);
 }
 
+/* The checker's policy (peer_frame.h), through the transport: the
+ * member's answers, counted. */
+static uint64_t transport_term(void *arg)
+{
+    peer_transport *pt = arg;
+    return pt->cfg.term != NULL ? pt->cfg.term(pt->cfg.arg) : 0;
+}
+
+static int transport_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
+{
+    peer_transport *pt = arg;
+    return pt->cfg.may_disrupt != NULL && pt->cfg.may_disrupt(pt->cfg.arg, candidate, term);
+}
+
+static void transport_notice(void *arg, uint64_t sender, const peer_notice *n)
+{
+    peer_transport *pt = arg;
+    pt->counts.notices_received++;
+    if (pt->cfg.notice != NULL)
+        pt->cfg.notice(pt->cfg.arg, sender, n);
+}
+
 int peer_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, const peer_config *cfg)
 {
     memset(t, 0, sizeof *t);
@@ -101,6 +123,13 @@ int peer_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, const peer
     pt->t = t;
     pt->loop = loop;
     pt->cfg = *cfg;
+    if (pt->cfg.max_unfinished > PEER_MAX_UNFINISHED) /* the address table's size */
+        pt->cfg.max_unfinished = PEER_MAX_UNFINISHED;
+    pt->tls = cfg->tls;
+    /* Without a term to compare with, F1 is off: only a member with no
+     * term yet (the tests' transports) runs so. */
+    pt->policy = (peer_frame_policy){pt, cfg->term != NULL ? transport_term : NULL,
+                                     transport_may_disrupt, transport_notice};
     t->impl = pt;
     t->init = transport_init;
     t->listen = transport_listen;
@@ -133,7 +162,28 @@ void peer_transport_free(struct raft_uv_transport *t)
 
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
 {
-    *out = PT(t)->counts;
+    const peer_transport *pt = PT(t);
+    *out = pt->counts;
+    for (const peer_conn *c = pt->conns; c != NULL; c = c->next)
+        if (c->frame_made) /* the open ones' too, not only the closed ones' */
+            out->disrupt_cleared += c->frame.disrupt_cleared;
+    peer_admit_counts(pt, out);
+}
+
+void peer_transport_set_tls(struct raft_uv_transport *t, peer_tls_ctx *tls)
+{
+    PT(t)->tls = tls;
+}
+
+int peer_transport_notify(struct raft_uv_transport *t, uint64_t id, const peer_notice *n)
+{
+    peer_transport *pt = PT(t);
+    uint8_t bytes[PEER_NOTICE_BYTES];
+    peer_notice_encode(n, bytes);
+    for (peer_conn *c = pt->conns; c != NULL; c = c->next)
+        if (c->kind == CONN_OUTGOING && c->state == ST_OPEN && c->id == id)
+            return peer_conn_notify(c, bytes);
+    return RAFT_NOCONNECTION;
 }
 
 int peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
@@ -143,7 +193,7 @@ int peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
     return peer_conn_dial(PT(t), CONN_PROBE, id, address, NULL, req);
 }
 
-/* The confirm link to member id, open or being opened, or NULL (P5: one). */
+/* The confirm link to member id, open or being opened, or NULL (P7: one). */
 static peer_conn *transport_confirm_link(peer_transport *pt, uint64_t id)
 {
     for (peer_conn *c = pt->conns; c != NULL; c = c->next)

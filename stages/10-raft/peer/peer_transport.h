@@ -34,10 +34,38 @@
  *       peer_frame.h.
  *   P2. An outgoing connection is handed to libraft only once the member
  *       that accepted it proved to be the id libraft asked for.
- *   P3. At most PEER_MAX_PENDING connections are being opened at once;
- *       one not open within PEER_OPEN_MS (or cfg.open_ms) is closed.
- *   P4. Everything runs on the loop given; nothing blocks.
- *   P5. Nothing of a confirm link reaches libraft.  An accepted one
+ *   P3. Admission (peer_admit.c): strangers cannot keep the group's own
+ *       links from opening.
+ *       a. An accepted connection has opening_ms (PEER_OPENING_MS) for
+ *          its 16 clear bytes, then handshake_ms (PEER_HANDSHAKE_MS) for
+ *          its TLS handshake and hello; past either it is closed.  While
+ *          at most a quarter of the slots (c) are taken, a step gets
+ *          slack (PEER_SLACK) times its deadline, down to the deadline
+ *          itself as they fill: a flood that reconnects whatever is
+ *          closed then costs the member fewer accepts and handshakes, and
+ *          one that fills the slots meets the short deadlines.
+ *       b. Its opening must name a member cfg.admits admits (one of the
+ *          current configuration, not one removed from it); an open
+ *          connection whose member is no longer admitted is closed at its
+ *          next bytes (revoked).
+ *       c. At most PEER_PER_SOURCE connections not open yet from one
+ *          address that is no member's (cfg.member_address), and
+ *          PEER_MAX_UNFINISHED in all.  One over either bound is parked:
+ *          accepted but not read, read in its turn once a slot frees,
+ *          closed after PEER_PARKED_MS; past PEER_MAX_PARKED parked, it is
+ *          closed at once.  A stranger that reconnects as soon as it is
+ *          closed thus waits as long as one that does not.
+ *       d. Outgoing connections (libraft's, and probes) count in none of
+ *          these: a member's own links out never wait for strangers.
+ *   P4. Every connection closed before it opened, and every one closed
+ *       for a refused message, is counted once, by its reason
+ *       (peer_refusal).
+ *   P5. A notice (peer_transport_notify) goes out on the outgoing
+ *       connection to its member between two of libraft's messages,
+ *       never inside one; the checker on the other side hands it to its
+ *       policy, not to libraft (peer_frame.h, F6).
+ *   P6. Everything runs on the loop given; nothing blocks.
+ *   P7. Nothing of a confirm link reaches libraft.  An accepted one
  *       answers each ask, in order, with the term cfg.term gives at that
  *       moment; a dialled one hands cfg.confirmed each answer whose round
  *       it asked, and closes on anything else.  A transport keeps at most
@@ -57,9 +85,37 @@
 #include "peer_hello.h"
 #include "peer_tls.h"
 
-#define PEER_MAX_PENDING 64
-#define PEER_OPEN_MS 10000
-#define PEER_CONFIRM_REDIAL_MS 100   /* P5: at most one confirm dial to a member in this */
+#define PEER_OPENING_MS 1000       /* P3a: the 16 clear bytes */
+#define PEER_HANDSHAKE_MS 2000     /* P3a: then the TLS handshake and the hello */
+#define PEER_SLACK 10              /* P3a: the deadlines' factor while slots are free */
+#define PEER_DIAL_MS 10000         /* an outgoing connection's time to open */
+#define PEER_CONFIRM_REDIAL_MS 100 /* P7: at most one confirm dial to a member in this */
+#define PEER_PER_SOURCE 32         /* P3c: not open yet, from one stranger's address */
+#define PEER_MAX_UNFINISHED 1536   /* P3c: not open yet, in all */
+#define PEER_MAX_PARKED 1536       /* P3c: held unread over a bound */
+#define PEER_PARKED_MS 20000      /* the longest deadline: a member's parked one outlives it */
+/* The descriptors a transport holds at most, besides its open links. */
+#define PEER_FILES (PEER_MAX_UNFINISHED + PEER_MAX_PARKED + 64)
+
+/* Why a connection was refused (P4); peer_refusal_name[] says each in a
+ * word, as CLUSTER INFO and the metrics do. */
+enum peer_refusal {
+    PEER_REFUSED_OPENING,         /* its 16 clear bytes were no opening */
+    PEER_REFUSED_NOT_MEMBER,      /* it named a member the configuration does not hold */
+    PEER_REFUSED_SOURCE,          /* parked over PEER_PER_SOURCE, and closed */
+    PEER_REFUSED_FULL,            /* parked over PEER_MAX_UNFINISHED, or past PEER_MAX_PARKED */
+    PEER_REFUSED_OPENING_LATE,    /* no opening within opening_ms */
+    PEER_REFUSED_HANDSHAKE_LATE,  /* no handshake and hello within handshake_ms */
+    PEER_REFUSED_TLS,             /* its TLS handshake failed (no certificate, not the group's) */
+    PEER_REFUSED_IDENTITY,        /* its certificate names another member than it claims */
+    PEER_REFUSED_HELLO,           /* a hello that does not decode, or bytes out of turn */
+    PEER_REFUSED_MESSAGE,         /* a message the checker refused (peer_frame.h) */
+    PEER_REFUSED_LEFT,            /* the peer closed it before it opened */
+    PEER_REFUSED_NOT_READY,       /* libraft not listening yet, or the transport closing */
+    PEER_REFUSED_OTHER,           /* out of memory, a socket pair not made */
+    PEER_REFUSALS
+};
+extern const char *const peer_refusal_name[PEER_REFUSALS];
 
 typedef struct peer_config {
     uint64_t id;               /* this member's Raft id */
@@ -67,13 +123,25 @@ typedef struct peer_config {
     const char *bind;          /* where it listens, or NULL: address */
     peer_tls_ctx *tls;         /* its credentials, or NULL: plain mode */
     peer_frame_limits limits;  /* what a peer's message may hold */
-    unsigned open_ms;          /* how long a connection may take to open
-                                * (P3); 0: PEER_OPEN_MS */
-    /* This member's current term, as an answer on a confirm link gives
-     * it (NULL: 0). */
+    unsigned opening_ms;       /* P3a; 0: PEER_OPENING_MS */
+    unsigned handshake_ms;     /* P3a; 0: PEER_HANDSHAKE_MS */
+    unsigned slack;            /* P3a; 0: PEER_SLACK, 1: none */
+    unsigned parked_ms;        /* P3c; 0: PEER_PARKED_MS */
+    unsigned per_source;       /* P3c; 0: PEER_PER_SOURCE */
+    unsigned max_unfinished;   /* P3c; 0: PEER_MAX_UNFINISHED */
+    /* P3b: 1 if member id may connect now; NULL: any member. */
+    int (*admits)(void *arg, uint64_t id);
+    /* P3c: 1 if the IPv4 address (host byte order) is a member's; NULL:
+     * none is. */
+    int (*member_address)(void *arg, uint32_t ip);
+    /* What the checker of each accepted connection asks (peer_frame.h:
+     * F1, F5, F6); its arg is this config's arg. */
     uint64_t (*term)(void *arg);
-    /* An answer on a confirm link this member asked on: member id, the
-     * term it answered, and the round it answers (NULL: dropped). */
+    int (*may_disrupt)(void *arg, uint64_t candidate, uint64_t term);
+    void (*notice)(void *arg, uint64_t sender, const peer_notice *n);
+    /* P7: an answer on a confirm link this member asked on: member id,
+     * the term it answered (an accepted link answers with cfg.term), and
+     * the round it answers (NULL: dropped). */
     void (*confirmed)(void *arg, uint64_t id, uint64_t term, uint64_t round);
     /* What a probe is answered (the asker's id given). */
     void (*answer)(void *arg, uint64_t asker, peer_answer *out);
@@ -86,9 +154,14 @@ typedef struct peer_config {
 typedef struct peer_counts {
     unsigned long long accepted;       /* connections handed to libraft */
     unsigned long long connected;      /* outgoing ones handed to it */
-    unsigned long long refused;        /* closed before reaching it */
+    unsigned long long refused;        /* every refusal (P4): the sum of refused_by */
+    unsigned long long refused_by[PEER_REFUSALS];
     unsigned long long frames_refused; /* closed for a message peer_frame refused */
     unsigned long long probes_answered;
+    unsigned long long revoked;        /* open, closed once its member was not admitted */
+    unsigned long long disrupt_cleared;  /* votes whose disrupt-leader flag was cleared (F5) */
+    unsigned long long notices_sent, notices_received;
+    unsigned long long unfinished, parked;  /* now: accepted, not open yet; parked of them */
 } peer_counts;
 
 /* Makes t a transport for libraft (give it to raft_uv_init) and starts
@@ -102,6 +175,14 @@ void peer_transport_free(struct raft_uv_transport *t);
 /* Closes a transport libraft never took over (t->close, for that case). */
 void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_cb cb);
 void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out);
+/* Credentials for the connections made from now on (a reload); the ones
+ * open keep the sessions they proved.  tls must outlive the transport or
+ * the next call; the old one may be freed once this returns. */
+void peer_transport_set_tls(struct raft_uv_transport *t, peer_tls_ctx *tls);
+/* Sends n to member id on libraft's outgoing connection to it, between
+ * two of libraft's messages (P5).  0, RAFT_NOCONNECTION if none is open,
+ * or RAFT_NOMEM (too many notices waiting on it). */
+int  peer_transport_notify(struct raft_uv_transport *t, uint64_t id, const peer_notice *n);
 
 /* A probe: asks member id at address what it holds (peer_hello.h). */
 typedef struct peer_probe_req peer_probe_req;
@@ -114,9 +195,9 @@ int  peer_probe(struct raft_uv_transport *t, peer_probe_req *req, uint64_t id,
                 const char *address, peer_probe_cb cb);
 
 /* Asks member id (at address) round `round` of term `term` on the
- * confirm link to it (P5): sent now if the link is open and has not been
+ * confirm link to it (P7): sent now if the link is open and has not been
  * asked this round, once it opens if it is being opened, or after a dial
- * (P5's limit allowing).  The answer comes to cfg.confirmed.  0, or
+ * (P7's limit allowing).  The answer comes to cfg.confirmed.  0, or
  * RAFT_NOCONNECTION if there is no link and none may be dialled yet
  * (asked again later, it dials). */
 int  peer_confirm_ask(struct raft_uv_transport *t, uint64_t id, const char *address,

@@ -1,6 +1,6 @@
 /*
  * peer_confirm_test.c: the transport's confirm links (peer_transport.h,
- * P5; peer_confirm.c), two transports on one libuv loop, or one and a
+ * P7; peer_confirm.c), two transports on one libuv loop, or one and a
  * raw socket playing the other side: an ask crosses (with TLS) and is
  * answered with the member's term at that moment, on one link reused
  * round after round, and nothing of it reaches libraft; a round asked
@@ -146,7 +146,7 @@ static void a_leaders_ask_is_answered_with_the_members_term_on_one_link(void)
     sprintf(dir, "%s/group", harness_tmpdir());
     uint64_t ids[2] = {1, 2};
     int made = 0;
-    CHECK_KV(peer_certs_make(dir, ids, 2, 30, &made), KV_OK);
+    CHECK_KV(peer_certs_make(dir, ids, 2, 30, PEER_CERTS_NEW_AUTHORITY, &made), KV_OK);
     member a, b;
     member_start(&a, 1, dir, NULL);
     member_start(&b, 2, dir, NULL);

@@ -3,7 +3,9 @@
  * (peer_frame.h).  Messages of every type, built here as libraft's
  * src/uv_encoding.c writes them, pass byte for byte, whole or a byte at a
  * time; each break of the layout, and each of F1-F4, is refused with the
- * message named; nothing of a refused message's header is handed on.
+ * message named; nothing of a refused message's header is handed on; a
+ * vote's disrupt-leader flag passes only when the policy allows it (F5),
+ * and a notice reaches the policy, not the stream (F6).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,11 +133,46 @@ static void fixed(msg *m, uint64_t type, uint64_t a, uint64_t b, uint64_t c)
 
 static const peer_frame_limits limits = {.max_entry = 1024, .max_message = 8192};
 
+/* The policy of the tests that give one: the member's term is 10, a
+ * transfer to `transferee` is under way, and notices are kept. */
+typedef struct test_policy {
+    uint64_t transferee;
+    peer_notice got[4];
+    uint64_t from[4];
+    int notices;
+} test_policy;
+
+static uint64_t policy_term(void *arg)
+{
+    (void)arg;
+    return 10;
+}
+
+static int policy_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
+{
+    test_policy *t = arg;
+    return candidate == t->transferee && term == 11;
+}
+
+static void policy_notice(void *arg, uint64_t sender, const peer_notice *n)
+{
+    test_policy *t = arg;
+    if (t->notices < 4) {
+        t->from[t->notices] = sender;
+        t->got[t->notices++] = *n;
+    }
+}
+
+static test_policy the_policy;
+static const peer_frame_policy policy = {&the_policy, policy_term, policy_may_disrupt,
+                                         policy_notice};
+static const peer_frame_policy *use_policy; /* feed's, NULL: none */
+
 /* Feeds m whole (step 0) or step bytes at a time; the status. */
 static int feed(const msg *m, size_t step, sink *out)
 {
     peer_frame f;
-    peer_frame_init(&f, &limits, SENDER);
+    peer_frame_init(&f, &limits, SENDER, use_policy);
     out->len = 0;
     int rc = KV_OK;
     for (size_t at = 0; at < m->len && rc == KV_OK;) {
@@ -249,10 +286,22 @@ static void each_break_of_the_layout_is_refused(void)
 static void the_rules_f1_to_f4_are_refused(void)
 {
     msg m;
-    request_vote(&m, PEER_MAX_TERM + 1, SENDER);
-    refused(&m, "F1: a vote with a term above PEER_MAX_TERM", 0);
+    sink out;
+    use_policy = &policy; /* the member's term is 10 */
+    request_vote(&m, 10 + PEER_TERM_WINDOW + 1, SENDER);
+    refused(&m, "F1: a vote more than PEER_TERM_WINDOW above the member's term", 0);
     request_vote(&m, UINT64_MAX, SENDER);
     refused(&m, "F1: a vote with term 2^64-1", 0);
+    request_vote(&m, 10 + PEER_TERM_WINDOW, SENDER);
+    CHECK_MSG(feed(&m, 0, &out) == KV_OK, "F1: a vote exactly PEER_TERM_WINDOW above passes "
+              "(%s)", kv_errmsg());
+    fixed(&m, 2, 1ull << 48, 0, 3);
+    CHECK_MSG(feed(&m, 0, &out) == KV_ERR_CORRUPT, "F1: an answer at 2^48 is refused by a "
+              "member at term 10");
+    use_policy = NULL;
+    request_vote(&m, 1ull << 48, SENDER);
+    CHECK_MSG(feed(&m, 0, &out) == KV_OK, "F1: without a policy, no term is refused as such "
+              "(no absolute bound)");
     request_vote(&m, 6, SENDER + 1);
     refused(&m, "F2: a vote asked for another member than the sender", 0);
     const uint8_t types[] = {1};
@@ -282,9 +331,89 @@ static void the_rules_f1_to_f4_are_refused(void)
     refused(&m, "an entry whose term is below the entry before it", 0);
 }
 
+/* F5: the disrupt-leader flag of a vote passes only for the candidate
+ * of a transfer the policy knows of, at the next term; otherwise the
+ * vote passes with the flag cleared (and nothing else changed). */
+static void a_disrupting_vote_passes_only_during_its_transfer(void)
+{
+    msg m;
+    sink out;
+    use_policy = &policy;
+    the_policy.transferee = SENDER;
+    request_vote(&m, 11, SENDER);
+    coding_put_u64(m.b + 16 + 32, 1); /* disrupt leader, not a pre-vote */
+    CHECK_KV(feed(&m, 3, &out), KV_OK);
+    CHECK_MSG(out.len == m.len && memcmp(out.b, m.b, m.len) == 0,
+              "the transferee's vote at the next term keeps its flag");
+    request_vote(&m, 12, SENDER);
+    coding_put_u64(m.b + 16 + 32, 1);
+    CHECK_KV(feed(&m, 0, &out), KV_OK);
+    CHECK_MSG(out.len == m.len && coding_get_u64(out.b + 16 + 32) == 0 &&
+              memcmp(out.b, m.b, 16 + 32) == 0,
+              "a vote two terms on loses its flag, nothing else (flags %llu)",
+              (unsigned long long)coding_get_u64(out.b + 16 + 32));
+    the_policy.transferee = SENDER + 1;
+    request_vote(&m, 11, SENDER);
+    coding_put_u64(m.b + 16 + 32, 3); /* disrupt and pre-vote */
+    CHECK_KV(feed(&m, 1, &out), KV_OK);
+    CHECK_MSG(coding_get_u64(out.b + 16 + 32) == 2, "a vote of another member than the "
+              "transferee keeps its pre-vote bit and loses the other (flags %llu)",
+              (unsigned long long)coding_get_u64(out.b + 16 + 32));
+    use_policy = NULL;
+    CHECK_KV(feed(&m, 0, &out), KV_OK);
+    CHECK_MSG(coding_get_u64(out.b + 16 + 32) == 3, "without a policy, flags pass");
+}
+
+/* F6: a notice between two messages reaches the policy, not the stream;
+ * without a policy, or broken, it is refused; feed_one stops at each
+ * message's end. */
+static void a_notice_reaches_the_policy_not_libraft(void)
+{
+    msg a, b, all = {.len = 0};
+    fixed(&a, 2, 5, 0, 14);
+    peer_notice n = {PEER_NOTICE_TRANSFER, 10, 3};
+    peer_notice_encode(&n, b.b);
+    b.len = PEER_NOTICE_BYTES;
+    memcpy(all.b, a.b, a.len);
+    memcpy(all.b + a.len, b.b, b.len);
+    memcpy(all.b + a.len + b.len, a.b, a.len);
+    all.len = 2 * a.len + b.len;
+    sink out;
+    use_policy = &policy;
+    the_policy.notices = 0;
+    CHECK_KV(feed(&all, 5, &out), KV_OK);
+    CHECK_MSG(out.len == 2 * a.len && memcmp(out.b, a.b, a.len) == 0 &&
+              memcmp(out.b + a.len, a.b, a.len) == 0,
+              "the messages around the notice pass, the notice does not (%zu bytes)", out.len);
+    CHECK_MSG(the_policy.notices == 1 && the_policy.from[0] == SENDER &&
+              the_policy.got[0].kind == n.kind && the_policy.got[0].term == 10 &&
+              the_policy.got[0].target == 3, "the policy got the notice, from its sender");
+    b.b[16] = 9; /* kind 9 */
+    refused(&b, "a notice of kind 9", 0);
+    peer_notice_encode(&n, b.b);
+    coding_put_u64(b.b + 40, 1);
+    refused(&b, "a notice whose reserved field is not 0", 0);
+    use_policy = NULL;
+    peer_notice_encode(&n, b.b);
+    refused(&b, "a notice to a checker without a policy", 0);
+
+    peer_frame f;
+    peer_frame_init(&f, &limits, SENDER, NULL);
+    size_t used = 0;
+    out.len = 0;
+    CHECK_KV(peer_frame_feed_one(&f, all.b, 5, sink_emit, &out, &used), KV_OK);
+    CHECK_MSG(used == 5 && !peer_frame_at_boundary(&f), "5 bytes: inside the first message");
+    CHECK_KV(peer_frame_feed_one(&f, all.b + 5, all.len - 5, sink_emit, &out, &used), KV_OK);
+    CHECK_MSG(used == a.len - 5 && peer_frame_at_boundary(&f),
+              "feed_one stops at the first message's end (took %zu)", used);
+    peer_frame_free(&f);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(every_message_passes_byte_for_byte),
     HARNESS_TEST(each_break_of_the_layout_is_refused),
     HARNESS_TEST(the_rules_f1_to_f4_are_refused),
+    HARNESS_TEST(a_disrupting_vote_passes_only_during_its_transfer),
+    HARNESS_TEST(a_notice_reaches_the_policy_not_libraft),
 };
 const harness_suite peer_frame_suite = HARNESS_SUITE("peer_frame", tests);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "../../../tests/harness.h"
 #include "io.h"
@@ -25,7 +27,7 @@ static char *group_of(const char *name)
     char *dir = io_join(harness_tmpdir(), name);
     uint64_t ids[] = {1, 2};
     int made = 0;
-    CHECK_KV(peer_certs_make(dir, ids, 2, 30, &made), KV_OK);
+    CHECK_KV(peer_certs_make(dir, ids, 2, 30, PEER_CERTS_NEW_AUTHORITY, &made), KV_OK);
     CHECK(made == 1);
     return dir;
 }
@@ -230,10 +232,99 @@ static void a_common_name_gives_an_id_in_one_spelling(void)
                   (unsigned long long)peer_tls_id_of_cn(cases[i].cn));
 }
 
+/* The bytes of dir/name (up to 16 KiB), for comparing. */
+static size_t read_all(const char *dir, const char *name, char *buf, size_t cap)
+{
+    char *path = io_join(dir, name);
+    FILE *f = fopen(path, "rb");
+    size_t n = f != NULL ? fread(buf, 1, cap, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    free(path);
+    return n;
+}
+
+static long mode_of(const char *dir, const char *name)
+{
+    char *path = io_join(dir, name);
+    struct stat st;
+    long mode = stat(path, &st) == 0 ? (long)(st.st_mode & 0777) : -1;
+    free(path);
+    return mode;
+}
+
+/* K1, K3, K5 and the renewals: keys are 0600 in a 0700 directory; a
+ * directory others may write to is refused; without ca.key nothing is
+ * made and ca.crt is untouched; members made together expire apart; a
+ * member renewed, and an authority renewed for the same key, load. */
+static void credentials_keep_their_rules_and_renew(void)
+{
+    char *dir = group_of("g");
+    CHECK_MSG(mode_of(dir, "member-1.key") == 0600 && mode_of(dir, "ca.key") == 0600 &&
+                  mode_of(dir, ".") == 0700,
+              "keys 0600 (%lo), the directory 0700 (%lo)", mode_of(dir, "member-1.key"),
+              mode_of(dir, "."));
+    peer_tls_ctx *one = NULL, *two = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &one), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(dir, 2, &two), KV_OK);
+    peer_tls_expiry e1, e2;
+    peer_tls_ctx_expiry(one, &e1);
+    peer_tls_ctx_expiry(two, &e2);
+    CHECK_MSG(strcmp(e1.file, "member-1.crt") == 0 && strcmp(e2.file, "member-2.crt") == 0,
+              "a member's certificate expires before the authority's (%s)", e1.file);
+    CHECK_MSG(e1.not_after - e2.not_after > 86400, "members made together expire apart: "
+              "member 2 %ld s before member 1", (long)(e1.not_after - e2.not_after));
+    peer_tls_ctx_free(two);
+
+    uint64_t ids[] = {2};
+    CHECK_KV(peer_certs_renew(dir, ids, 1, 10), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(dir, 2, &two), KV_OK);
+    peer_tls_ctx_expiry(two, &e2);
+    CHECK_MSG(e2.not_after > time(NULL) + 9 * 86400 && e2.not_after < time(NULL) + 11 * 86400,
+              "member 2 renewed for 10 days");
+    peer_tls_ctx_free(two);
+    CHECK_KV(peer_certs_renew_authority(dir, 5), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &two), KV_OK);
+    peer_tls_ctx_expiry(two, &e2);
+    CHECK_MSG(strcmp(e2.file, "ca.crt") == 0 && e2.not_after < time(NULL) + 6 * 86400,
+              "member 1's old certificate is good under the authority renewed for 5 days, "
+              "which now expires first (%s)", e2.file);
+    peer_tls_ctx_free(two);
+    peer_tls_ctx_free(one);
+
+    char *copy = io_join(harness_tmpdir(), "copy");
+    CHECK_KV(peer_certs_dir(copy), KV_OK);
+    copy_file(dir, "ca.crt", copy, "ca.crt");
+    char before[16384], after[16384];
+    size_t nb = read_all(copy, "ca.crt", before, sizeof before);
+    uint64_t four[] = {4};
+    int made = 0;
+    CHECK_MSG(peer_certs_make(copy, four, 1, 30, 0, &made) == KV_ERR_INVALID &&
+                  strstr(kv_errmsg(), "ca.key is not here") != NULL,
+              "without ca.key, no member is made (%s)", kv_errmsg());
+    CHECK_MSG(peer_certs_make(copy, four, 1, 30, PEER_CERTS_NEW_AUTHORITY, &made) ==
+                  KV_ERR_INVALID && !made,
+              "nor a new authority over a ca.crt");
+    CHECK_MSG(read_all(copy, "ca.crt", after, sizeof after) == nb &&
+                  memcmp(before, after, nb) == 0 && mode_of(copy, "member-4.key") == -1,
+              "ca.crt is unchanged, no key was written");
+    CHECK_MSG(peer_certs_renew(copy, four, 1, 30) == KV_ERR_INVALID, "nor renewed without one");
+    char *open_dir = io_join(harness_tmpdir(), "open");
+    CHECK(mkdir(open_dir, 0700) == 0 && chmod(open_dir, 0777) == 0);
+    CHECK_MSG(peer_certs_make(open_dir, four, 1, 30, PEER_CERTS_NEW_AUTHORITY, &made) ==
+                  KV_ERR_INVALID && strstr(kv_errmsg(), "mode 777") != NULL,
+              "a directory others can write to is refused (%s)", kv_errmsg());
+    CHECK_MSG(mode_of(open_dir, "ca.key") == -1, "and nothing is made in it");
+    free(open_dir);
+    free(copy);
+    free(dir);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(wrong_credentials_are_refused_naming_the_file),
     HARNESS_TEST(two_members_prove_their_ids_and_carry_bytes),
     HARNESS_TEST(a_member_of_another_group_fails_the_handshake),
     HARNESS_TEST(a_common_name_gives_an_id_in_one_spelling),
+    HARNESS_TEST(credentials_keep_their_rules_and_renew),
 };
 const harness_suite peer_tls_suite = HARNESS_SUITE("peer_tls", tests);

@@ -8,6 +8,13 @@
  * names another member than it claims, one dialled as the wrong member,
  * and bytes that are no opening at all are refused and never reach
  * libraft (P1, P2); a probe is answered; plain mode and TLS do not mix.
+ * Admission (P3): a stranger's address is held to its bound, the rest
+ * parked and promoted in turn, while a member still connects; a
+ * connection that stalls is closed at its step's deadline, counted by
+ * its reason (P4); a member the configuration does not hold is refused
+ * at its opening, and one removed while connected is cut off.  A notice
+ * crosses between two of libraft's messages, never inside one (P5), and
+ * a vote's disrupt-leader flag reaches libraft only when allowed (F5).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -96,18 +103,59 @@ static void accepted(struct raft_uv_transport *t, raft_id id, const char *addres
     uv_read_start(stream, in_alloc, in_read);
 }
 
-/* Starts member id's transport with the credentials in dir (NULL: plain). */
-/* How long the next side started lets a connection take to open (0:
- * PEER_OPEN_MS). */
-static unsigned next_open_ms;
+/* What the next side started is configured with besides (0, NULL: the
+ * defaults), and what its member callbacks saw. */
+static peer_config next;
+static uint64_t refused_id;        /* the one member next's admits refuses (0: none) */
+static uint32_t member_ip;         /* the one address next's member_address calls a member's */
+static int disrupt_ok;             /* next's may_disrupt */
+static peer_notice got_notice;
+static uint64_t got_notice_from;
+static int got_notices;
 
+static int test_admits(void *arg, uint64_t id)
+{
+    (void)arg;
+    return id != refused_id;
+}
+
+static int test_member_address(void *arg, uint32_t ip)
+{
+    (void)arg;
+    return ip == member_ip;
+}
+
+static uint64_t test_term(void *arg)
+{
+    (void)arg;
+    return 3;
+}
+
+static int test_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
+{
+    (void)arg, (void)candidate, (void)term;
+    return disrupt_ok;
+}
+
+static void test_notice(void *arg, uint64_t sender, const peer_notice *n)
+{
+    (void)arg;
+    got_notice = *n;
+    got_notice_from = sender;
+    got_notices++;
+}
+
+/* Starts member id's transport with the credentials in dir (NULL: plain). */
 static void side_start(side *s, uint64_t id, const char *dir, uint64_t cert_id)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->addr, sizeof s->addr, "127.0.0.1:%d", free_port());
-    s->cfg = (peer_config){.id = id, .address = s->addr, .answer = answer, .log = quiet,
-                           .limits = {.max_entry = 4096, .max_message = 1 << 20},
-                           .open_ms = next_open_ms};
+    s->cfg = next;
+    s->cfg.id = id;
+    s->cfg.address = s->addr;
+    s->cfg.answer = answer;
+    s->cfg.log = quiet;
+    s->cfg.limits = (peer_frame_limits){.max_entry = 4096, .max_message = 1 << 20};
     if (dir != NULL)
         CHECK_KV(peer_tls_ctx_open(dir, cert_id, &s->cfg.tls), KV_OK);
     CHECK_MSG(peer_transport_init(&s->t, &loop, &s->cfg) == 0, "listening at %s: %s", s->addr,
@@ -216,7 +264,7 @@ static char *make_certs(const char *name, uint64_t n)
     sprintf(dir, "%s/%s", harness_tmpdir(), name);
     uint64_t ids[4] = {1, 2, 3, 4};
     int made = 0;
-    CHECK_KV(peer_certs_make(dir, ids, n, 30, &made), KV_OK);
+    CHECK_KV(peer_certs_make(dir, ids, n, 30, PEER_CERTS_NEW_AUTHORITY, &made), KV_OK);
     CHECK_MSG(made, "a new directory gets a new authority");
     return dir;
 }
@@ -247,7 +295,8 @@ static void members_of_a_group_talk_and_malformed_messages_end_the_connection(vo
     CHECK_MSG(b.got_len == 56, "nothing of it reached libraft");
     peer_counts c;
     peer_transport_counts(&b.t, &c);
-    CHECK_MSG(c.frames_refused == 1 && c.accepted == 1, "counted as a refused frame");
+    CHECK_MSG(c.frames_refused == 1 && c.accepted == 1 && c.refused_by[PEER_REFUSED_MESSAGE] == 1,
+              "counted as a refused frame (%llu, %llu accepted)", c.frames_refused, c.accepted);
     close_stream(d.stream);
     /* A type that does not exist, on a new connection. */
     dial_to(&a, &b, 2, &d);
@@ -369,83 +418,163 @@ static void a_probe_is_answered_and_plain_does_not_mix_with_tls(void)
     free(dir);
 }
 
-/* P3: at most PEER_MAX_PENDING connections being opened at once; the
- * others are closed at once, and the member still takes a member's. */
-static void connections_that_never_open_are_bounded(void)
+/* A socket connected to s's port from address `from` ("127.0.0.2").  The
+ * loop runs a little, so that s accepts it. */
+static int connect_from(side *s, const char *from)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET}, sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, from, &src.sin_addr);
+    CHECK(bind(fd, (struct sockaddr *)&src, sizeof src) == 0);
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    sa.sin_port = htons((uint16_t)atoi(strchr(s->addr, ':') + 1));
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    for (int i = 0; i < 5; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    return fd;
+}
+
+static void spin(int passes)
+{
+    for (int i = 0; i < passes; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+}
+
+/* P3c: connections from a stranger's address take at most per_source
+ * slots; the others are parked, unread, and one takes a slot as soon as
+ * one frees; a member (another address) connects all the while, and so
+ * does one from a member's address however many that address holds. */
+static void a_strangers_address_is_held_to_its_bound(void)
 {
     uv_loop_init(&loop);
     char *dir = make_certs("group", 2);
     side a, b;
+    next = (peer_config){.per_source = 4};
+    member_ip = 0x7f000003; /* 127.0.0.3 is a member's */
+    next.member_address = test_member_address;
     side_start(&b, 2, dir, 2);
-    int fds[PEER_MAX_PENDING + 8];
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    sa.sin_port = htons((uint16_t)atoi(strchr(b.addr, ':') + 1));
-    int n = (int)(sizeof fds / sizeof fds[0]);
-    for (int i = 0; i < n; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
-        uv_run(&loop, UV_RUN_NOWAIT);
-    }
-    for (int i = 0; i < 200; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+    next = (peer_config){0};
+    int fds[6];
+    for (int i = 0; i < 6; i++)
+        fds[i] = connect_from(&b, "127.0.0.2");
+    spin(50);
     peer_counts c;
     peer_transport_counts(&b.t, &c);
-    CHECK_MSG(c.refused >= (unsigned long long)(n - PEER_MAX_PENDING),
-              "past %d connections being opened, the others are refused at once (%llu of %d)",
-              PEER_MAX_PENDING, c.refused, n);
-    for (int i = 0; i < n; i++)
-        close(fds[i]);
-    for (int i = 0; i < 200; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK_MSG(c.unfinished == 4 && c.parked == 2 && c.refused == 0,
+              "4 of a stranger's 6 connections take slots, 2 are parked (%llu, %llu, %llu "
+              "refused)", c.unfinished, c.parked, c.refused);
     side_start(&a, 1, dir, 1);
     dial d;
     dial_to(&a, &b, 2, &d);
-    CHECK_MSG(d.status == 0, "a member still connects once they are gone");
+    CHECK_MSG(d.status == 0, "a member from another address connects meanwhile");
     close_stream(d.stream);
+    close(fds[0]);
+    spin(100);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == 4 && c.parked == 1 && c.refused_by[PEER_REFUSED_LEFT] == 1,
+              "one gone, a parked one takes its slot (%llu, %llu)", c.unfinished, c.parked);
+    int mine[12];
+    for (int i = 0; i < 12; i++)
+        mine[i] = connect_from(&b, "127.0.0.3");
+    spin(50);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == 16 && c.parked == 1, "a member's address is not held to the "
+              "bound: 12 more take slots (%llu, %llu)", c.unfinished, c.parked);
+    for (int i = 0; i < 12; i++)
+        close(mine[i]);
+    for (int i = 1; i < 6; i++)
+        close(fds[i]);
+    spin(200);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == 0 && c.parked == 0, "all gone, no slot is held (%llu, %llu)",
+              c.unfinished, c.parked);
     side_stop(&a);
     side_stop(&b);
     loop_done();
     free(dir);
 }
 
-/* P3's other half: a connection that stops part way through opening
- * (half an opening; a whole one, then nothing of the TLS handshake) is
- * closed once open_ms have passed, counted refused, and takes nothing
- * from the member's own. */
+/* P3c, the bound in all: past max_unfinished, even a member's address
+ * parks; parked past its time, a connection is closed unread, counted
+ * "full"; and the member's own links out open all the while (P3d). */
+static void past_the_bound_in_all_a_connection_is_parked_then_closed(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side b;
+    next = (peer_config){.max_unfinished = 3, .opening_ms = 20000, .parked_ms = 1000};
+    member_ip = 0x7f000002;
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    int fds[4];
+    for (int i = 0; i < 4; i++)
+        fds[i] = connect_from(&b, "127.0.0.2");
+    spin(50);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == 3 && c.parked == 1, "3 slots in all, the fourth parked");
+    side a; /* P3d: member 2's own links out count in none of its bounds */
+    side_start(&a, 1, dir, 1);
+    dial d;
+    dial_to(&b, &a, 1, &d);
+    CHECK_MSG(d.status == 0, "member 2, its slots full, still opens a link out (status %d)",
+              d.status);
+    close_stream(d.stream);
+    side_stop(&a);
+    uint64_t start = uv_now(&loop);
+    while (uv_now(&loop) - start < 1300) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(2000);
+        uv_update_time(&loop);
+    }
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.parked == 0 && c.refused_by[PEER_REFUSED_FULL] == 1,
+              "parked %d ms, closed and counted full (%llu)", 1000,
+              c.refused_by[PEER_REFUSED_FULL]);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
+/* P3a: a connection that stops part way through opening (half an
+ * opening; a whole one, then nothing of the TLS handshake) is closed at
+ * that step's deadline, counted by the step, and takes nothing from the
+ * member's own. */
 static void a_connection_that_stalls_while_opening_is_closed(void)
 {
     uv_loop_init(&loop);
     char *dir = make_certs("group", 2);
     side a, b;
-    next_open_ms = 200;
+    next = (peer_config){.opening_ms = 200, .handshake_ms = 300, .slack = 1};
     side_start(&b, 2, dir, 2);
-    next_open_ms = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    sa.sin_port = htons((uint16_t)atoi(strchr(b.addr, ':') + 1));
+    next = (peer_config){0};
     uint8_t opening[PEER_OPENING];
     peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, opening);
     int fds[2];
     for (int i = 0; i < 2; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
-        CHECK(connect(fds[i], (struct sockaddr *)&sa, sizeof sa) == 0);
+        fds[i] = connect_from(&b, "127.0.0.1");
         size_t n = i == 0 ? PEER_OPENING / 2 : PEER_OPENING;
         CHECK(write(fds[i], opening, n) == (ssize_t)n);
     }
     uint64_t start = uv_now(&loop);
-    for (int i = 0; i < 50; i++)
-        uv_run(&loop, UV_RUN_NOWAIT);
+    spin(50);
     peer_counts c;
     peer_transport_counts(&b.t, &c);
     CHECK_MSG(c.refused == 0, "not closed before its time (%llu refused)", c.refused);
-    while (uv_now(&loop) - start < 600) {
+    while (uv_now(&loop) - start < 700) {
         uv_run(&loop, UV_RUN_NOWAIT);
         usleep(1000);
         uv_update_time(&loop);
     }
     peer_transport_counts(&b.t, &c);
-    CHECK_MSG(c.refused == 2, "both closed after 200 ms, counted refused (%llu)", c.refused);
+    CHECK_MSG(c.refused == 2 && c.refused_by[PEER_REFUSED_OPENING_LATE] == 1 &&
+                  c.refused_by[PEER_REFUSED_HANDSHAKE_LATE] == 1,
+              "both closed, one late for its opening and one for its handshake (%llu, %llu, "
+              "%llu)", c.refused, c.refused_by[PEER_REFUSED_OPENING_LATE],
+              c.refused_by[PEER_REFUSED_HANDSHAKE_LATE]);
     for (int i = 0; i < 2; i++) {
         char byte;
         ssize_t got;
@@ -459,6 +588,108 @@ static void a_connection_that_stalls_while_opening_is_closed(void)
     dial d;
     dial_to(&a, &b, 2, &d);
     CHECK_MSG(d.status == 0, "a member still connects");
+    close_stream(d.stream);
+    side_stop(&a);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
+/* P3b: a member the configuration does not hold is refused at its
+ * opening, before any TLS; one removed while connected is cut off at its
+ * next bytes. */
+static void a_member_not_in_the_configuration_is_refused(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3);
+    side a, b, x;
+    next = (peer_config){.admits = test_admits};
+    refused_id = 3;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    side_start(&x, 3, dir, 3);
+    dial d;
+    dial_to(&x, &b, 2, &d);
+    spin(100);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(b.accepted == 0 && c.refused_by[PEER_REFUSED_NOT_MEMBER] == 1 &&
+                  c.refused_by[PEER_REFUSED_TLS] == 0,
+              "member 3, not in the configuration, is refused at its opening (%llu)",
+              c.refused_by[PEER_REFUSED_NOT_MEMBER]);
+    if (d.status == 0)
+        close_stream(d.stream);
+    side_start(&a, 1, dir, 1);
+    dial_to(&a, &b, 2, &d);
+    CHECK(d.status == 0);
+    uint8_t msg[64];
+    size_t n = vote(msg, 1, 3);
+    send_bytes(d.stream, msg, n);
+    for (int i = 0; i < 500 && b.got_len < n; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(b.got_len == n, "member 1's vote reaches libraft");
+    refused_id = 1; /* member 1 removed */
+    send_bytes(d.stream, msg, n);
+    CHECK_MSG(run_until(&b.in_eof), "member 1, removed, is cut off at its next bytes");
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(b.got_len == n && c.revoked == 1, "nothing more reached libraft; counted "
+              "revoked (%llu)", c.revoked);
+    refused_id = 0;
+    close_stream(d.stream);
+    side_stop(&a);
+    side_stop(&x);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
+/* P5 and F5: a notice goes between two of libraft's messages, reaches
+ * the other member's policy and not its libraft; a vote's disrupt-leader
+ * flag arrives cleared unless the policy allows it. */
+static void a_notice_crosses_between_libraft_messages(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side a, b;
+    next = (peer_config){.term = test_term, .may_disrupt = test_may_disrupt,
+                         .notice = test_notice};
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    side_start(&a, 1, dir, 1);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK(d.status == 0);
+    uint8_t msg[64];
+    size_t n = vote(msg, 1, 3);
+    coding_put_u64(msg + 48, 1); /* disrupt leader */
+    disrupt_ok = 0;
+    got_notices = 0;
+    send_bytes(d.stream, msg, 20); /* libraft is inside a message... */
+    spin(50);
+    peer_notice note = {PEER_NOTICE_TRANSFER, 3, 2};
+    CHECK_MSG(peer_transport_notify(&a.t, 2, &note) == 0, "a notice to member 2 is queued");
+    CHECK_MSG(peer_transport_notify(&a.t, 5, &note) == RAFT_NOCONNECTION,
+              "none to a member with no connection");
+    spin(50);
+    CHECK_MSG(got_notices == 0, "... so the notice waits for its end");
+    send_bytes(d.stream, msg + 20, n - 20);
+    for (int i = 0; i < 500 && (b.got_len < n || got_notices == 0); i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(got_notices == 1 && got_notice_from == 1 && got_notice.kind == PEER_NOTICE_TRANSFER &&
+                  got_notice.term == 3 && got_notice.target == 2,
+              "then it reaches member 2's policy, from member 1");
+    CHECK_MSG(b.got_len == n && memcmp(b.got, msg, 48) == 0 && coding_get_u64(b.got + 48) == 0,
+              "libraft got the vote whole, its flag cleared, and no notice");
+    disrupt_ok = 1;
+    send_bytes(d.stream, msg, n);
+    for (int i = 0; i < 500 && b.got_len < 2 * n; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(b.got_len == 2 * n && coding_get_u64(b.got + n + 48) == 1,
+              "allowed, the flag reaches libraft");
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.disrupt_cleared == 1 && c.notices_received == 1, "one flag cleared, one "
+              "notice counted (%llu, %llu)", c.disrupt_cleared, c.notices_received);
     close_stream(d.stream);
     side_stop(&a);
     side_stop(&b);
@@ -481,7 +712,7 @@ static void credentials_are_checked_when_opened(void)
               "a certificate its ca.crt did not sign is refused (%s)", kv_errmsg());
     uint64_t again[1] = {2};
     int made = 0;
-    CHECK_MSG(peer_certs_make(other, again, 1, 30, &made) == KV_ERR_INVALID,
+    CHECK_MSG(peer_certs_make(other, again, 1, 30, 0, &made) == KV_ERR_INVALID,
               "a member's credentials are never replaced (K2)");
     CHECK_MSG(peer_tls_id_of_cn("kv-raft-member-12") == 12 &&
                   peer_tls_id_of_cn("kv-raft-member-012") == 0 &&
@@ -498,8 +729,11 @@ static const harness_test tests[] = {
     HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
     HARNESS_TEST(strangers_are_refused_before_libraft),
     HARNESS_TEST(a_probe_is_answered_and_plain_does_not_mix_with_tls),
-    HARNESS_TEST(connections_that_never_open_are_bounded),
+    HARNESS_TEST(a_strangers_address_is_held_to_its_bound),
+    HARNESS_TEST(past_the_bound_in_all_a_connection_is_parked_then_closed),
     HARNESS_TEST(a_connection_that_stalls_while_opening_is_closed),
+    HARNESS_TEST(a_member_not_in_the_configuration_is_refused),
+    HARNESS_TEST(a_notice_crosses_between_libraft_messages),
     HARNESS_TEST(credentials_are_checked_when_opened),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);

@@ -148,7 +148,8 @@ static int cluster_certs(const char *dir, long members, const char *certs)
     for (long i = 0; i < members; i++)
         ids[i] = (uint64_t)i + 1;
     int made = 0;
-    if (peer_certs_make(certs, ids, (size_t)members, PEER_CERT_DAYS, &made) != KV_OK) {
+    if (peer_certs_make(certs, ids, (size_t)members, PEER_CERT_DAYS, PEER_CERTS_NEW_AUTHORITY,
+                        &made) != KV_OK) {
         fprintf(stderr, "kv cluster: the group's credentials: %s\n", kv_errmsg());
         return -1;
     }
