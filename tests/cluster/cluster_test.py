@@ -125,10 +125,20 @@ def command(port, *words, timeout=2.0):
 
 
 def free_run(n, avoid=()):
-    """The first of n consecutive TCP ports nothing listens on now."""
+    """The first of n consecutive TCP ports nothing listens on now, below
+    the kernel's range for outgoing connections' own ports
+    (/proc/sys/net/ipv4/ip_local_port_range, 32768 up by default), so that
+    no client's connection takes one between this check and the bind."""
     rng = random.Random()
+    low = 32768
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    top = low - n if low - n > 20000 else 60000
     while True:
-        base = rng.randrange(20000, 60000)
+        base = rng.randrange(20000, top)
         if any(p in avoid for p in range(base, base + n)):
             continue
         socks = []
