@@ -14,6 +14,8 @@
  *                     kept from running out of space, while it is short
  *   member_write.c    the server's writes proposed as commands, settled
  *                     when applied; reads behind a read index
+ *   member_wait.c     where those wait: writes by the serial their
+ *                     command carries, reads by the index they need
  *   member_peers.c    the peers: --raft-peers, the configuration, the
  *                     leader, and where each is reached
  *   member_cluster.c  CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT,
@@ -37,6 +39,7 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "member_wait.h"
 #include "peer_transport.h"
 #include "replica_fsm.h"
 #include "serve_ext.h"
@@ -125,9 +128,11 @@ struct member {
     struct raft_barrier barrier_req;
     unsigned long long pass;       /* the server's loop pass, as run() was told */
     unsigned long long barrier_pass, done_pass;  /* the flying barrier's, the last done's */
+    uint64_t barrier_index;        /* the flying barrier's entry: its reads' read index */
     int barrier_busy, barrier_wanted;
-    /* The writes proposed and not settled yet (member_write.c). */
-    struct member_proposal *proposals;
+    /* The writes proposed and not settled yet, and the reads waiting for
+     * a read index (member_wait.h). */
+    member_waits waits;
     /* Planted mistakes, for the cluster tests to show their checker
      * catches each (never set otherwise; KV_RAFT_PLANTED names one):
      *   ack-before-commit  a batch's writes are answered as soon as they
@@ -173,10 +178,12 @@ int  member_peer_of(struct member *m, raft_id id, member_peer *out);
 /* The leader as *out: 1, or 0 if none is known. */
 int  member_leader(struct member *m, member_peer *out);
 /* Writes to out the answer for a client that must go to the leader:
- * -MOVED to it for the command's key (0: none), -TRYAGAIN while the
- * leader's client address is not known yet, or -CLUSTERDOWN if no leader
- * is known. */
-void member_redirect(struct member *m, serve_out *out, const serve_req *r, size_t key);
+ * -MOVED to it for the slot of key (klen bytes; NULL: slot 0), -TRYAGAIN
+ * while the leader's client address is not known yet, or -CLUSTERDOWN if
+ * no leader is known.  The group owns every slot, so the keys of one
+ * command (of one EXEC) never span owners: one redirect, by its first
+ * key, answers for them all. */
+void member_redirect(struct member *m, serve_out *out, const char *key, size_t klen);
 
 /* member_boot.c */
 /* Decides how the member starts on its Raft directory: 0 to go on (and
@@ -211,8 +218,10 @@ int  member_disk_refuses(struct member *m, serve_out *out);
 int  member_gate(void *x, const serve_gate *g);
 void member_propose(void *x, const serve_write *w, size_t n);
 void member_barrier_kick(struct member *m);
-/* The fsm's word after each command applied (replica_fsm.h). */
-void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+/* The fsm's word after each command applied (replica_fsm.h): the write
+ * waiting under its origin settled. */
+void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
+                    const uint8_t *existed, size_t n);
 /* Settles every proposal still waiting (at stop): outcome unknown. */
 void member_write_abandon(struct member *m);
 
@@ -220,9 +229,10 @@ void member_write_abandon(struct member *m);
 void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, serve_out *out);
 
 /* member_change.c */
-/* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
- * FAILOVER TO). */
-int  member_change_is(const serve_req *r);
+/* 1 if the gate's command is a membership change (CLUSTER ADDMEMBER,
+ * REMOVEMEMBER, FAILOVER TO: the extension's own command, by its flag,
+ * and these subcommands). */
+int  member_change_is(const serve_gate *g);
 /* The gate for a membership change: starts it (WAIT), waits for it
  * (WAIT), writes the ended change's answer (ANSWERED), or a redirect or
  * a refusal (ANSWERED). */
