@@ -986,7 +986,8 @@ TEST_BINS += $(B)/serve/fuzz-http-replay
 REPLICA_FORMAT_SRCS := stages/10-raft/replica/command.c common/error.c
 REPLICA_FUZZ_SRCS_command := fuzz/command_fuzz.c $(REPLICA_FORMAT_SRCS)
 REPLICA_FUZZ_SRCS_snapshot := fuzz/snapshot_fuzz.c stages/10-raft/replica/snapshot_format.c \
-                              $(REPLICA_FORMAT_SRCS) common/crc32c.c common/crc32c_hw.c
+                              $(REPLICA_FORMAT_SRCS) common/crc32c.c common/crc32c_hw.c \
+                              common/crc32c_shift.c
 define REPLICA_FUZZ_RULES
 FUZZ_PAIRS += replica:$(1)
 build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))

@@ -782,7 +782,7 @@ def check_commands_are_data():
     walks = []
     for path in files:
         code = code_of(path)
-        for m in re.finditer(r"\+=\s*(\(\s*size_t\s*\)\s*)?[\w\.\->\[\]()]*key_step\b", code):
+        for m in re.finditer(r"\+=?\s*(\(\s*size_t\s*\)\s*)?[\w\.\->\[\]()]*key_step\b", code):
             walks.append("%s:%d" % (path, code[:m.start()].count("\n") + 1))
     problems = []
     if len(walks) != 1 or not walks[0].startswith(os.path.join("tools", "serve") + "/"):

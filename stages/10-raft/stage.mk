@@ -43,5 +43,10 @@ $(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 # on libraft's deterministic fixture (elections, partitions, a member
 # that falls behind and catches up by snapshot).
 TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
-TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) stages/10-raft/member/member_raft.c
+# web/lab_raft.c, the lab's group (web/wasm.mk builds it for the page),
+# is compiled and linked here too, natively: a change to the replica it
+# drives is seen to break it by every build of the stage's tests, not
+# only by the lab's WebAssembly build.
+TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) web/lab_raft.c
+$(B)/10-raft/obj/web/lab_raft.o: EXTRA_CFLAGS += -Istages/10-raft/replica
 $(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

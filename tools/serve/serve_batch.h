@@ -10,8 +10,8 @@
  * that window the writers own the flying batch's chunks and ops'
  * `existed` fields.  Fields marked "under mu" are read and written with
  * mu held.  A batch handed to the extension is settled through
- * serve_commit_settle, serve_commit.c's: serve_handoff.c reads the batch
- * and writes none of it.
+ * serve_commit.c's own functions (commit_settlers): serve_handoff.c reads
+ * the batch and writes none of it.
  */
 #ifndef KV_SERVE_BATCH_H
 #define KV_SERVE_BATCH_H
@@ -107,14 +107,21 @@ void serve_txn_apply(kv_db *db, commit_batch *b, commit_chunk *ch);
 int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */
 void commit_writers_stop(struct serve_commit *cm);
+/* How a batch an extension applies is settled: serve_commit.c's own
+ * functions, handed to serve_handoff.c with the batch (so that the
+ * hand-off writes nothing of the batch, and calls nothing of
+ * serve_commit.c by name). */
+typedef struct commit_settlers {
+    /* What the extension made of the plain chunks [k0, k1) of b: status
+     * KV_OK (existed[0..n): what their ops found, in chunk order) or an
+     * error, err saying it. */
+    void (*chunks)(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
+                   const uint8_t *existed, size_t n);
+    /* Every write of the batch is settled: the batch is answered. */
+    void (*done)(server *s);
+} commit_settlers;
 /* serve_handoff.c: the batch handed to the server's extension as writes
- * (serve_ext.h); settled(s) is called once every one is (serve_commit.c
- * passes serve_commit_done, which answers the batch). */
-void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s));
-/* serve_commit.c: what an extension made of the plain chunks [k0, k1) of
- * b: status KV_OK (existed[0..n): what their ops found, in chunk order)
- * or an error, err saying it. */
-void serve_commit_settle(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
-                         const uint8_t *existed, size_t n);
+ * (serve_ext.h), settled through settle. */
+void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *settle);
 
 #endif

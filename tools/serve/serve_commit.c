@@ -351,6 +351,22 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
     return 0;
 }
 
+/* What an extension made of chunks [k0, k1) (commit_settlers). */
+static void commit_settle(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
+                          const uint8_t *existed, size_t n)
+{
+    size_t w = 0;
+    for (size_t k = k0; k < k1; k++) {
+        commit_chunk *ch = &b->chunks[k];
+        ch->status = status;
+        if (status != KV_OK)
+            snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "not applied");
+        for (size_t j = 0; j < ch->n; j++, w++)
+            b->ops[b->order[ch->start + j]].existed =
+                status == KV_OK && existed != NULL && w < n && existed[w];
+    }
+}
+
 /* The one-chunk fallback when commit_cut cannot allocate. */
 static commit_chunk commit_whole_chunk;
 
@@ -380,8 +396,9 @@ void serve_commit_kick(server *s)
     }
     s->stats.chunks += b->nchunks;
     if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
+        static const commit_settlers settle = {commit_settle, serve_commit_done};
         b->threaded = 0;
-        serve_handoff_batch(s, b, serve_commit_done);
+        serve_handoff_batch(s, b, &settle);
         return;
     }
     /* With --sync, a batch of one chunk is one kv_write and one fsync
@@ -404,21 +421,6 @@ void serve_commit_kick(server *s)
     cm->chunks_done = 0;
     pthread_cond_broadcast(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
-}
-
-void serve_commit_settle(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
-                         const uint8_t *existed, size_t n)
-{
-    size_t w = 0;
-    for (size_t k = k0; k < k1; k++) {
-        commit_chunk *ch = &b->chunks[k];
-        ch->status = status;
-        if (status != KV_OK)
-            snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "not applied");
-        for (size_t j = 0; j < ch->n; j++, w++)
-            b->ops[b->order[ch->start + j]].existed =
-                status == KV_OK && existed != NULL && w < n && existed[w];
-    }
 }
 
 void serve_commit_done(server *s)

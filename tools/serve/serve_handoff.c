@@ -17,9 +17,9 @@
  * client can write it, so to a client it stays absent.
  *
  * When every write is settled, the batch is answered as one the server
- * applied itself (the `settled` it was handed with: serve_commit.c's
- * serve_commit_done).  What each write became goes where its owner puts
- * it: a plain write's chunks through serve_commit_settle (serve_commit.c:
+ * applied itself (serve_commit.c's settle functions, which it was handed
+ * with the batch).  What each write became goes where its owner puts
+ * it: a plain write's chunks through serve_commit.c's (commit_settlers:
  * their status, and what their ops found: a DEL's count, a SET NX's
  * answer), an EXEC through serve_multi_settle (serve_queue.c: its
  * replies, *-1 when a condition did not hold, or its error).  This file
@@ -52,7 +52,7 @@ struct serve_handoff {
     size_t nvals, vals_cap;
     unsigned long long first_id, next_id;
     size_t unsettled;
-    void (*settled)(server *s);    /* told once every write of the batch is */
+    const commit_settlers *settle; /* serve_commit.c's: how its batch is settled */
 };
 
 /* Grows *p (of *cap elements of size el) to hold need; 0, or -1. */
@@ -167,23 +167,24 @@ static void handoff_clear(struct serve_handoff *h)
     h->b = NULL;
 }
 
-static void handoff_fail_all(commit_batch *b, const char *why)
+static void handoff_fail_all(struct serve_handoff *h, commit_batch *b, const char *why)
 {
-    serve_commit_settle(b, 0, b->nchunks, KV_ERR_NOMEM, why, NULL, 0);
+    h->settle->chunks(b, 0, b->nchunks, KV_ERR_NOMEM, why, NULL, 0);
     for (size_t i = 0; i < b->n; i++)
         if (b->ops[i].kind == OP_EXEC && b->ops[i].multi->status == KV_OK)
             serve_multi_fail(b->ops[i].multi, KV_ERR_NOMEM, "%s", why);
 }
 
-void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
+void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *settle)
 {
     struct serve_handoff *h = s->handoff;
     if (h == NULL && (h = s->handoff = calloc(1, sizeof *h)) == NULL) {
-        handoff_fail_all(b, "out of memory handing the batch over");
-        settled(s);
+        struct serve_handoff none = {.settle = settle};
+        handoff_fail_all(&none, b, "out of memory handing the batch over");
+        settle->done(s);
         return;
     }
-    h->settled = settled;
+    h->settle = settle;
     h->b = b;
     h->first_id = h->next_id + 1;
     int rc = 0;
@@ -198,20 +199,20 @@ void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
         }
         for (size_t j = 0; j < b->chunks[k].n && rc == 0; j++)
             rc = handoff_add(s, h, b, 0, 0, &b->ops[b->order[b->chunks[k].start + j]]);
-        serve_commit_settle(b, k, k + 1, KV_OK, NULL, NULL, 0); /* each EXEC answers for
-                                                                   itself (its multi's) */
+        h->settle->chunks(b, k, k + 1, KV_OK, NULL, NULL, 0); /* each EXEC answers for
+                                                                 itself (its multi's) */
         k++;
     }
     if (rc != 0) {
-        handoff_fail_all(b, "out of memory handing the batch over");
+        handoff_fail_all(h, b, "out of memory handing the batch over");
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
         return;
     }
     if (handoff_grow((void **)&h->w, &h->w_cap, h->n, sizeof *h->w) != 0) {
-        handoff_fail_all(b, "out of memory handing the batch over");
+        handoff_fail_all(h, b, "out of memory handing the batch over");
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
         return;
     }
     for (size_t i = 0; i < h->n; i++) { /* now that the arrays no longer move */
@@ -227,7 +228,7 @@ void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
     h->nvals = 0;
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
     }
 }
 
@@ -244,14 +245,14 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
     if (it->exec != NULL)
         serve_multi_settle(it->exec->multi, outcome, existed, nexisted, err);
     else
-        serve_commit_settle(h->b, it->k0, it->k1,
+        h->settle->chunks(h->b, it->k0, it->k1,
                             outcome == SERVE_WRITE_APPLIED  ? KV_OK
                             : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
                                                             : KV_ERR_IO,
                             err, existed, nexisted);
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
     }
 }
 

@@ -22,8 +22,6 @@
  *                     and MOVED
  *   member_change.c   membership: CLUSTER ADDMEMBER, REMOVEMEMBER,
  *                     FAILOVER TO, each answered once committed
- *   member_raft.c     what is read of libraft's struct raft that its API
- *                     does not give (version 0.15.0), in one place
  *   key_slot.c        a key's slot, as Redis Cluster clients compute it
  *
  * Threads: everything here runs on the server's loop thread, libraft's
@@ -39,6 +37,7 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "libraft_fields.h"
 #include "member_wait.h"
 #include "peer_transport.h"
 #include "replica_fsm.h"
@@ -237,14 +236,5 @@ int  member_change_is(const serve_gate *g);
  * (WAIT), writes the ended change's answer (ANSWERED), or a redirect or
  * a refusal (ANSWERED). */
 int  member_change_gate(struct member *m, const serve_gate *g);
-
-/* member_raft.c: libraft 0.15.0's struct raft, read where its API has no
- * call for it. */
-raft_term member_raft_term(const struct raft *r);
-raft_index member_raft_commit_index(const struct raft *r);
-const struct raft_configuration *member_raft_configuration(const struct raft *r);
-/* The leader's match index for configuration entry i, or 0 if this
- * member does not lead. */
-raft_index member_raft_match_index(const struct raft *r, unsigned i);
 
 #endif

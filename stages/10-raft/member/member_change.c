@@ -193,7 +193,7 @@ static int change_add(struct member *m, serve_out *o, const serve_req *r)
         !change_addr(o, r, 3, ch->raft_addr, sizeof ch->raft_addr, "Raft") ||
         !change_addr(o, r, 4, ch->client_addr, sizeof ch->client_addr, "client"))
         return 0;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++) {
         const struct raft_server *sv = &conf->servers[i];
         int same_addr = strcmp(sv->address, ch->raft_addr) == 0;

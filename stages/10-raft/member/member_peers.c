@@ -112,7 +112,7 @@ int member_peer_of(struct member *m, raft_id id, member_peer *out)
             out->role = -1;
             known = 1;
         }
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].id == id) {
             snprintf(out->raft_addr, sizeof out->raft_addr, "%s", conf->servers[i].address);

@@ -227,7 +227,7 @@ void member_barrier_kick(struct member *m)
  * or a disk short of room holding back the barrier's append). */
 static int member_sole_voter(struct member *m)
 {
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     unsigned voters = 0, self = 0;
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].role == RAFT_VOTER) {
