@@ -560,6 +560,29 @@ def a_transaction_at_a_follower_redirects(c):
           "or to redirect (got %r)" % reply)
 
 
+def ioredis_transactions_at_a_follower_and_the_leader(c):
+    """ioredis (Node.js; tests/cluster/ioredis_test.mjs): a transaction at
+    a follower is refused with MOVED and EXECABORT, one at the leader
+    answers SET NX as Redis does, and Redis.Cluster, given a follower,
+    takes its transaction to the leader.  Skipped, and said so, without
+    node and ioredis (make deps DEPS=server installs both)."""
+    node = shutil.which("node")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if node is None or not os.path.exists(os.path.join(here, "js", "node_modules", "ioredis",
+                                                       "package.json")):
+        raise Skip("no node with ioredis (make deps DEPS=server installs them)")
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    out = subprocess.run([node, os.path.join(here, "ioredis_test.mjs"),
+                          str(c.client_ports[lead]), str(c.client_ports[f])],
+                         capture_output=True, text=True, timeout=60)
+    for line in out.stdout.splitlines():
+        print("    " + line)
+    check(out.returncode == 0 and out.stdout.rstrip().endswith("all passed"),
+          "ioredis's checks pass (exit %d: %s)" % (out.returncode,
+                                                   (out.stdout + out.stderr)[-400:]))
+
+
 def a_follower_redirects_a_write(c):
     lead = c.leader()
     f = (lead + 1) % c.n
@@ -2764,6 +2787,8 @@ def main():
                          ("a_transaction_is_one_command", a_transaction_is_one_command),
                          ("a_transaction_at_a_follower_redirects",
                           a_transaction_at_a_follower_redirects),
+                         ("ioredis_transactions_at_a_follower_and_the_leader",
+                          ioredis_transactions_at_a_follower_and_the_leader),
                          ("an_engine_lost_is_rebuilt_from_the_log",
                           an_engine_lost_is_rebuilt_from_the_log),
                          ("the_leader_killed_loses_no_acknowledged_write",
