@@ -1,25 +1,43 @@
 /*
- * serve_cmd.c: the command table of `kv serve`, and the commands that map
- * straight onto kv.h: PING, ECHO, GET, SET, DEL, EXISTS, MGET, MSET, TYPE,
- * STRLEN, RANGE, QUIT, AUTH.  SCAN is in serve_scan.c, KEYS in serve_keys.c;
- * INFO, DBSIZE, CONFIG and COMMAND in serve_info.c; MULTI, EXEC, DISCARD
+ * serve_cmd.c: the command table of `kv serve` (and COMMAND, which lists
+ * it), running a request, and the commands that map straight onto kv.h:
+ * PING, ECHO, GET, SET, DEL, EXISTS, MGET, MSET, TYPE, STRLEN, RANGE,
+ * QUIT, AUTH.  SCAN is in serve_scan.c, KEYS in serve_keys.c; INFO,
+ * DBSIZE in serve_info.c, CONFIG in serve_config.c; MULTI, EXEC, DISCARD
  * and RESET in serve_multi.c, WATCH and UNWATCH in serve_watch.c.
+ *
+ * Commands are data: each entry carries its flags as bits and its key
+ * positions as numbers, as Redis's COMMAND reports them, and every rule
+ * reads those (serve_cmd_key walks the keys: server.h); this file is the
+ * one place a command is found by its name (cmd_find).  A write is
+ * described by its effect (serve_effect: its ops, each a put or a delete
+ * of one key, a put perhaps under a condition, and how it is answered),
+ * which the batch gathers (cmd_gather), a transaction applies
+ * (serve_effect.c) and an extension is handed (serve_handoff.c).
  *
  * Reads (GET, EXISTS, MGET) call kv_get on the loop thread and answer at
  * once; a read of several keys (MGET, EXISTS) reads them all at one
  * snapshot (kv_snapshot_new, O(1) on every stage), since writer threads
  * apply batches meanwhile (serve_commit.c) and an MSET or EXEC must be
- * seen whole or not at all, as Redis's one thread guarantees.  Writes (SET, MSET, DEL) are added to the batch being gathered
- * (serve_commit.c) and answered when it has been applied.  To keep each
- * client's replies in order (server.h, invariant 1), a client with writes
- * still unapplied may run another write only if it will not answer at once
- * (its arguments are valid and its limits allow, and it is not queuing
- * after MULTI); anything else waits.
+ * seen whole or not at all, as Redis's one thread guarantees.  Writes
+ * (SET, MSET, DEL) are added to the batch being gathered (serve_commit.c)
+ * and answered when it has been applied.  To keep each client's replies
+ * in order (server.h, invariant 1), a client with writes still unapplied
+ * may run another write only if it will not answer at once (its
+ * arguments are valid and its limits allow, and it is not queuing after
+ * MULTI); anything else waits.
+ *
+ * With an extension (serve_ext.h), every command that runs or is queued
+ * after MULTI passes its gate first, EXEC as what its transaction does
+ * (cmd_gate): a member of a Raft group redirects to its leader, and a
+ * queued command it redirects makes the EXEC answer EXECABORT, as on a
+ * Redis Cluster node.
  *
  * Inside EXEC the same commands run against a kv_txn (serve_txn.c): a
  * read through a serve_view, so that one function answers both ways, and
- * a write through its txn_write function below.  A read between WATCH and
- * EXEC runs in the WATCH's kv_txn the same way (serve_watch.c says why).
+ * a write through its effect (serve_effect_txn).  A read between WATCH
+ * and EXEC runs in the WATCH's kv_txn the same way (serve_watch.c says
+ * why).
  *
  * Keys out of kv.h's range (empty, or longer than KV_MAX_KEY) are refused
  * by writes; reads treat them as absent, since no such key can exist.
@@ -369,7 +387,7 @@ static int set_refused(serve_out *o, const serve_req *r)
     }
     if (!cmd_key_ok(req_len(r, 1)))
         return cmd_bad_key(o);
-    return set_cond(r, o, &cond) != 0;
+    return r->argc > 3 && set_cond(r, o, &cond) != 0;
 }
 
 static size_t set_nops(const serve_req *r)
@@ -381,8 +399,9 @@ static size_t set_nops(const serve_req *r)
 static void set_op(const serve_req *r, size_t i, serve_write_op *op)
 {
     (void)i;
-    int cond;
-    set_cond(r, NULL, &cond);
+    int cond = SERVE_OP_ALWAYS;
+    if (r->argc > 3)
+        set_cond(r, NULL, &cond);
     *op = (serve_write_op){0, cond, req_ptr(r, 1), req_ptr(r, 2), req_len(r, 1), req_len(r, 2)};
 }
 

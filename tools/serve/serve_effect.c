@@ -15,14 +15,11 @@
 
 size_t serve_effect_size(const serve_effect *e, const serve_req *r, uint64_t *bytes)
 {
-    size_t n = e->nops(r);
+    /* Every word after the name, as a bound: an option's (NX) too. */
     *bytes = 0;
-    for (size_t i = 0; i < n; i++) {
-        serve_write_op op;
-        e->op(r, i, &op);
-        *bytes += op.klen + (op.del ? 0 : op.vlen);
-    }
-    return n;
+    for (size_t i = 1; i < r->argc; i++)
+        *bytes += req_len(r, i);
+    return e->nops(r);
 }
 
 int serve_effect_txn(const serve_effect *e, kv_txn *t, serve_out *o, const serve_req *r)

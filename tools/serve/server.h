@@ -10,7 +10,7 @@
  *               serve_loop.c    the epoll loop: accept, read, run, write,
  *                               shut down
  *               serve_host.c    the calls a later stage's extension makes
- *                               back into the server (serve_ext.h)
+ *                               back into the server (tools/ext/serve_ext.h)
  *   commands    serve_cmd.c     the command table (COMMAND), running a
  *                               request, and the simple commands
  *               serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's
@@ -34,8 +34,10 @@
  *                               with ids, answered from their outcomes
  *               serve_txn.c     running EXECs: their queues in one kv_txn,
  *                               committed
- *               serve_queue.c   an EXEC answered, a queue emptied
- *                               (serve_queue.h)
+ *               serve_queue.c   an EXEC settled and answered, a queue
+ *                               emptied (serve_queue.h)
+ *               serve_effect.c  a write's effect applied in a kv_txn, and
+ *                               answered from what its ops found
  *   ground      serve_clients.c the loop's lists of clients to run and
  *                               to send to
  *               serve_stats.c   counts per command (serve_stats.h);
@@ -345,7 +347,8 @@ static inline int serve_key_hidden(const char *hidden, size_t hlen, const void *
 /* serve_effect.c: a write's effect applied in a transaction (EXEC on the
  * server's own engine: serve_txn.c), and answered from what its ops
  * found (an EXEC applied by an extension: serve_queue.c). */
-/* The ops r makes and their bytes of keys and values. */
+/* The ops r makes, and at most how many bytes of keys and values (its
+ * words after the name: a bound on what the ops hold). */
 size_t serve_effect_size(const serve_effect *e, const serve_req *r, uint64_t *bytes);
 /* Applies r's ops in t (a conditional op, and a counted one, reads its
  * key first), its reply to o.  KV_OK, or the kv_txn error that fails the
