@@ -769,8 +769,11 @@ class MemberClient:
     def moved(self, err):
         """True (and the connection moved) if err is a redirect."""
         words = str(err).split()
-        if len(words) >= 3 and words[0] == "MOVED":
-            port = int(words[2].rsplit(":", 1)[1])
+        # (a queued command's redirect comes wrapped by redis-py:
+        # "Command # 1 (SET k v) of pipeline caused error: MOVED ...")
+        at = words.index("MOVED") if "MOVED" in words else -1
+        if at >= 0 and len(words) >= at + 3:
+            port = int(words[at + 2].rsplit(":", 1)[1])
             self.at = self.c.client_ports.index(port)
             self.r = None
             return True
@@ -859,7 +862,14 @@ class MemberClient:
             self.lost()
             return expected, new, None
         except redis.exceptions.ResponseError as err:
-            return expected, new, "refused" if "not applied" in str(err) else None
+            # A queued command refused (a redirect, a full disk: redis-py
+            # raises its error, "... of pipeline caused error: MOVED ...")
+            # made the EXEC answer EXECABORT: nothing of it was applied.
+            # So was an EXEC the member says it never proposed.
+            queued = "of pipeline caused error" in str(err) or "EXECABORT" in str(err)
+            if queued:
+                self.moved(err)
+            return expected, new, "refused" if queued or "not applied" in str(err) else None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
             self.lost()
             return expected, new, None
