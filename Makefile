@@ -116,7 +116,7 @@ TOOL_SRCS   := tools/kv.c tools/kv_main.c tools/kv_text.c tools/kv_tool.c tools/
 # `kv DIR serve`: the Redis-protocol server (docs/server.md).
 TOOL_SRCS   += $(wildcard tools/serve/*.c) $(COV_FLUSH)
 # kv draw writes its pictures with svg/ (which kvgrade draws with too).
-$(B)/obj/tools/%.o: EXTRA_CFLAGS += -Isvg
+$(B)/obj/tools/%.o: EXTRA_CFLAGS += -Isvg -Itools/ext
 TEST_SRCS   := $(wildcard tests/*.c)
 COMMON_TEST_SRCS := $(wildcard tests/common/*.c)
 # Allocation failures (tests/alloc/): the test and libkv.a linked with the
@@ -950,17 +950,17 @@ build/fuzz/serve/resp: $(RESP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Itools/serve -o $@ $^
+	  -Itools/serve -Itools/ext -o $@ $^
 build/afl/serve/resp: $(RESP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Itools/serve -o $@ $^
+	  -Itools/serve -Itools/ext -o $@ $^
 $(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
-$(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+$(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve -Itools/ext
 TEST_BINS += $(B)/serve/fuzz-resp-replay
 # Its glob matcher (tools/serve/serve_glob.c) the same way: fuzz/glob_fuzz.c,
 # seeds in fuzz/seeds/glob/.
@@ -1011,7 +1011,8 @@ TEST_BINS += $(B)/serve/fuzz-http-replay
 REPLICA_FORMAT_SRCS := stages/10-raft/replica/command.c common/error.c
 REPLICA_FUZZ_SRCS_command := fuzz/command_fuzz.c $(REPLICA_FORMAT_SRCS)
 REPLICA_FUZZ_SRCS_snapshot := fuzz/snapshot_fuzz.c stages/10-raft/replica/snapshot_format.c \
-                              $(REPLICA_FORMAT_SRCS) common/crc32c.c common/crc32c_hw.c
+                              $(REPLICA_FORMAT_SRCS) common/crc32c.c common/crc32c_hw.c \
+                              common/crc32c_shift.c
 define REPLICA_FUZZ_RULES
 FUZZ_PAIRS += replica:$(1)
 build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))

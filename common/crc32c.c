@@ -1,7 +1,8 @@
 /*
  * crc32c.c: CRC-32C in software (slicing by 8: eight table lookups per 8
  * bytes), and crc32c_combine, zlib's crc32_combine (by Mark Adler) for the
- * Castagnoli polynomial, with its x^(8n) operator taken from byte tables.
+ * Castagnoli polynomial, with its x^(8n) operator taken from byte tables
+ * (crc32c_shift.c).
  * Where the CPU has SSE4.2, crc32c_extend uses its crc32 instruction
  * instead (crc32c_hw.c, an optimisation a first reading skips); both give
  * the same answer, and tests/common/crc32c_test.c checks the RFC 3720
@@ -9,16 +10,12 @@
  */
 #include "crc32c.h"
 #include "crc32c_hw.h"
+#include "crc32c_shift.h"
 
 #include <pthread.h>
 #include <string.h>
 
-#define CRC32C_POLY 0x82F63B78u /* reflected Castagnoli polynomial */
-
 static uint32_t table[8][256];
-/* pow8[i][v] = x^(8 * v * 256^i) modulo the polynomial: the operator that
- * moves a CRC past v * 256^i zero bytes (crc32c_combine). */
-static uint32_t pow8[8][256];
 
 static void crc32c_build_table(void)
 {
@@ -31,34 +28,6 @@ static void crc32c_build_table(void)
     for (uint32_t i = 0; i < 256; i++)
         for (int t = 1; t < 8; t++)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
-}
-
-/* a * b modulo the polynomial, in the reflected representation (bit 31 is
- * x^0).  REQUIRES: a != 0.  (The shift-and-add of zlib's multmodp.) */
-uint32_t crc32c_multmodp(uint32_t a, uint32_t b)
-{
-    uint32_t m = 1u << 31, p = 0;
-    for (;;) {
-        if (a & m) {
-            p ^= b;
-            if ((a & (m - 1)) == 0)
-                break;
-        }
-        m >>= 1;
-        b = b & 1 ? (b >> 1) ^ CRC32C_POLY : b >> 1;
-    }
-    return p;
-}
-
-static void crc32c_build_pow8(void)
-{
-    uint32_t step = 1u << 23; /* x^8: one byte */
-    for (int i = 0; i < 8; i++) {
-        pow8[i][0] = 1u << 31; /* x^0 */
-        for (int v = 1; v < 256; v++)
-            pow8[i][v] = crc32c_multmodp(pow8[i][v - 1], step);
-        step = crc32c_multmodp(pow8[i][255], step); /* x^(8 * 256^(i+1)) */
-    }
 }
 
 static uint32_t crc32c_software(uint32_t crc, const uint8_t *p, size_t n)
@@ -91,7 +60,7 @@ static int crc32c_ready; /* 1 once crc32c_init ran (release store, acquire load)
 static void crc32c_init(void)
 {
     crc32c_build_table();
-    crc32c_build_pow8();
+    crc32c_shift_init();
     crc32c_use_hardware = crc32c_hw_init();
     __atomic_store_n(&crc32c_ready, 1, __ATOMIC_RELEASE);
 }
@@ -118,15 +87,6 @@ uint32_t crc32c_extend_software(uint32_t crc, const void *data, size_t n)
 {
     crc32c_ensure_init();
     return ~crc32c_software(~crc, data, n);
-}
-
-uint32_t crc32c_x8n(uint64_t n)
-{
-    uint32_t op = 1u << 31; /* x^0; then x^(8 * n), one byte of n at a time */
-    for (int i = 0; i < 8; i++, n >>= 8)
-        if ((n & 0xff) != 0)
-            op = crc32c_multmodp(pow8[i][n & 0xff], op);
-    return op;
 }
 
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)

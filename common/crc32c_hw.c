@@ -6,6 +6,7 @@
  * crc32c_hw_extend is never called.
  */
 #include "crc32c_hw.h"
+#include "crc32c_shift.h"
 
 #include <string.h>
 

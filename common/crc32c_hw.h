@@ -12,15 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Builds the hardware path's tables (after crc32c.c's own) and says
+/* Builds the hardware path's tables (after crc32c.c's own and
+ * crc32c_shift.c's, with whose operators it builds them) and says
  * whether this CPU can take it: 1 or 0.  Called once. */
 int crc32c_hw_init(void);
 uint32_t crc32c_hw_extend(uint32_t crc, const uint8_t *p, size_t n);
-
-/* From crc32c.c, for the hardware path's tables: a * b modulo the
- * polynomial, and x^(8n) modulo it (the operator that moves a CRC past n
- * zero bytes). */
-uint32_t crc32c_multmodp(uint32_t a, uint32_t b);
-uint32_t crc32c_x8n(uint64_t n);
 
 #endif

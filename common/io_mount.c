@@ -3,6 +3,9 @@
  * (see io_mount.h).
  */
 #include "io_mount.h"
+#ifndef __EMSCRIPTEN__
+#include "io_posix_file.h"
+#endif
 
 #include <pthread.h>
 #include <stdio.h>
@@ -193,3 +196,16 @@ int io_mount_open(const char *path, int flags, io_file **f)
         ops = mount_unmounted_ops();
     return ops->open(path, flags, f);
 }
+
+#ifndef __EMSCRIPTEN__ /* (a WebAssembly build's is io_posix_wasm.c's) */
+/* The table in place at start (io.h): POSIX's calls, except that a file is
+ * opened by the backend its database chose (io_mount.h), whose table the
+ * file then carries; so these entries serve only files opened through a
+ * copy of this table (a test's wrapper: they are POSIX's files then, or
+ * io_uring's, whose single calls are POSIX's too). */
+const io_ops io_default_ops = {
+    .name = "default",
+    .open = io_mount_open,
+    IO_POSIX_FILE_OPS,
+};
+#endif

@@ -12,7 +12,6 @@
  * directory in the same process is refused like one in another process.
  */
 #include "io.h"
-#include "io_mount.h"
 #include "io_posix_file.h"
 
 #include <dirent.h>
@@ -72,15 +71,6 @@ int posix_open(const char *path, int flags, io_file **out)
     }
     *out = &f->base;
     return 0;
-}
-
-long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
-{
-    ssize_t n;
-    do
-        n = writev(f->fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
-    while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : (long)n;
 }
 
 long posix_append(io_file *file, const struct iovec *iov, int iovcnt)
@@ -311,16 +301,5 @@ int posix_unmap(const void *addr, uint64_t size)
 const io_ops io_posix_ops = {
     .name = "posix",
     .open = posix_open,
-    IO_POSIX_FILE_OPS,
-};
-
-/* The table in place at start (io.h): POSIX's calls, except that a file is
- * opened by the backend its database chose (io_mount.h), whose table the
- * file then carries; so these entries serve only files opened through a
- * copy of this table (a test's wrapper: they are POSIX's files then, or
- * io_uring's, whose single calls are POSIX's too). */
-const io_ops io_default_ops = {
-    .name = "default",
-    .open = io_mount_open,
     IO_POSIX_FILE_OPS,
 };

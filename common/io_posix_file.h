@@ -16,6 +16,8 @@
 #ifndef KV_COMMON_IO_POSIX_FILE_H
 #define KV_COMMON_IO_POSIX_FILE_H
 
+#include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -66,9 +68,18 @@ int      posix_write_behind(io_file *f, uint64_t off, uint64_t len);
     .data_after = posix_data_after, .map = posix_map, .unmap = posix_unmap,    \
     .write_behind = posix_write_behind
 
-/* writev of the whole iovec (IOV_MAX at a time), retried on EINTR: bytes
- * written, or -errno (io_posix.c). */
-long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt);
+/* writev of the iovec (IOV_MAX of it at a time), retried on EINTR: bytes
+ * written, or -errno.  Here, not in io_posix.c, so that the mapped
+ * appends (io_posix_grow.c), which fall back to it, call nothing of the
+ * file that calls them. */
+static inline long posix_writev(posix_file *f, const struct iovec *iov, int iovcnt)
+{
+    ssize_t n;
+    do
+        n = writev(f->fd, iov, iovcnt > IOV_MAX ? IOV_MAX : iovcnt);
+    while (n < 0 && errno == EINTR);
+    return n < 0 ? -errno : (long)n;
+}
 
 /* io_posix_grow.c: an append through the mapping (G1, G2), falling back to
  * posix_writev where the file system cannot reserve or map; the window

@@ -1,9 +1,11 @@
 /*
- * kvg_run_int.h: the state of a run of steps, shared by the two halves of
+ * kvg_run_int.h: the state of a run of steps, shared by the files of
  * kvg_run.h's implementation: kvg_run.c (the loop: starting, sending,
- * waiting, killing, stopping the engine, the file system's steps) and
- * kvg_verify.c (a verify step: reading everything back and applying the
- * check of kvg_run.h, after damage or a crash).  Nothing else includes it.
+ * stopping the engine, the file system's steps), kvg_verify.c (a verify
+ * step: reading everything back and applying the check of kvg_run.h,
+ * after damage or a crash) and kvg_run_engine.c (what both do with the
+ * engine: its replies read and judged, waiting, killing, failures
+ * recorded).  Nothing else includes it.
  */
 #ifndef KVGRADE_KVG_RUN_INT_H
 #define KVGRADE_KVG_RUN_INT_H
@@ -39,12 +41,16 @@ typedef struct run {
     size_t batch_len, batch_cap, batch_left;
 } run;
 
+/* kvg_run_engine.c: */
 /* Records the run's first failure (step, what); later ones are dropped. */
 void  run_fail(run *r, long step, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A note shown under a step (malloc'd text replaced). */
 void  run_note(kvg_step *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *run_text_req(const kvg_req *q);       /* a request as text, malloc'd */
 char *run_text_reply(const kvg_reply *p);   /* a reply as text, malloc'd */
+/* How the engine ended, with the last lines of its standard error
+ * (malloc'd text). */
+char *run_exit_text(run *r);
 /* The descriptor a wait also watches: the file system's, or -1. */
 int   run_watch_fd(const run *r);
 /* The engine killed (replies it wrote before it died read and checked). */
@@ -62,7 +68,7 @@ int   run_wait(run *r, size_t left);
  * answered everything; else -1 (the step marked skipped, or the engine
  * gone while waiting). */
 int   run_step_ready(run *r, size_t i);
-/* A verify step (kvg_verify.c). */
+/* kvg_verify.c: a verify step. */
 void  run_verify(run *r, size_t i);
 
 #endif

@@ -17,7 +17,10 @@
 # redis-tools, python3 and python3-redis, for the tests of `kv serve`, which
 # compare its replies with Redis's; ruby-redis, whose cluster client the
 # Raft group's test drives; python3-cryptography, with which it signs
-# certificates `kv DIR certs` would not make, expired or about to), metrics (prometheus, which ships
+# certificates `kv DIR certs` would not make, expired or about to; nodejs
+# and npm, and with npm the Node.js client ioredis, pinned in
+# tests/cluster/js/package-lock.json, which that test drives too: the one
+# package here from npm, Debian having none), metrics (prometheus, which ships
 # promtool, and python3: tests/server_metrics_test.py scrapes `kv serve
 # --metrics-port` with a real Prometheus), check
 # (universal-ctags, python3 and xxd, for tests/structure_test.py and the
@@ -60,7 +63,7 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     perf) packages="$packages linux-perf" ;;
-    server) packages="$packages redis-server redis-tools python3 python3-redis ruby-redis python3-cryptography" ;;
+    server) packages="$packages redis-server redis-tools python3 python3-redis ruby-redis python3-cryptography nodejs" ;;
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
     bench-server) packages="$packages redis-server redis-tools python3" ;;
@@ -113,6 +116,22 @@ missing=$(deps_missing $packages)
 if [ -n "$missing" ]; then
     deps_install $missing
 fi
+
+# ioredis from npm (the server group), once, into tests/cluster/js/.
+for group in "$@"; do
+    if [ "$group" = server ] && [ ! -f tests/cluster/js/node_modules/ioredis/package.json ]; then
+        # Debian's nodejs comes without npm (its own package); some
+        # builds of nodejs carry npm and conflict with that package.
+        if ! command -v npm >/dev/null 2>&1; then
+            deps_install npm
+        fi
+        echo "deps.sh: npm ci in tests/cluster/js (ioredis)"
+        (cd tests/cluster/js && npm ci --no-audit --no-fund --ignore-scripts >/dev/null) || {
+            echo "deps.sh: npm ci in tests/cluster/js failed" >&2
+            exit 1
+        }
+    fi
+done
 
 # The sanitizer runtimes: link a tiny program with them (-fsanitize=FLAGS).
 # Their package names follow gcc's major version.

@@ -310,9 +310,52 @@ def test_set_get_del_exists_round_trip(tmp):
     check(is_err(c.cmd("SET", "", "v")), "empty key refused")
     check(is_err(c.cmd("SET", "k" * 65536, "v")), "key over KV_MAX_KEY refused")
     check(c.cmd("GET", "k" * 65536) is None, "long key read as absent")
-    check(is_err(c.cmd("SET", "k", "v", "EX", "10")), "SET options refused")
+    check(is_err(c.cmd("SET", "k", "v", "EX", "10")), "SET EX refused: nothing expires here")
+    check(is_err(c.cmd("SET", "k", "v", "GET")), "SET GET refused")
+    check(is_err(c.cmd("SET", "k", "v", "NX", "XX")), "SET NX XX refused")
+    check(c.cmd("GET", "k") is None, "a refused SET wrote nothing")
     check(c.cmd("PING") == b"PONG", "connection kept after command errors")
     check(s.stop() == 0, "exit status")
+
+
+def set_nx_and_xx_answer_as_redis(tmp, *opts):
+    """SET NX and XX (and KEEPTTL, which changes nothing where nothing
+    expires) answer what redis-server answers, each judged on its key as
+    the writes before it left it: pipelined in one batch (several on one
+    key, beside DELs, which the batch counts the same way), inside MULTI,
+    and one client's conditional SET after another's plain one."""
+    a, b = encode, None
+    steps = [(0, "SET", "n", "1", "NX"), (0, "SET", "n", "2", "NX"), (0, "GET", "n"),
+             (0, "SET", "x", "1", "XX"), (0, "GET", "x"), (0, "SET", "n", "3", "XX"),
+             (0, "SET", "n", "4", "KEEPTTL"), (0, "GET", "n"),
+             (1, "SET", "o", "1"), (0, "SET", "o", "2", "NX"), (0, "GET", "o"),
+             (0, "MULTI"), (0, "SET", "t", "a", "NX"), (0, "SET", "t", "b", "NX"),
+             (0, "DEL", "t", "t"), (0, "SET", "t", "c", "XX"), (0, "SET", "t", "d", "NX"),
+             (0, "GET", "t"), (0, "EXEC"), (0, "SET", "t", "e", "xx", "keepttl"),
+             (0, "GET", "t")]
+    got = same_as_redis(tmp, steps, *opts)
+    check(got[1] is None and got[2] == b"1" and got[3] is None and got[7] == b"4",
+          "NX found n, XX found no x, XX on n applied (%r)" % (got[:8],))
+    check(got[18] == [b"OK", None, 1, None, b"OK", b"d"], "EXEC's replies (%r)" % (got[18],))
+    # Pipelined: one batch, several conditional SETs and DELs on one key.
+    srv = Server(tmp + "-pipe", *opts)
+    c = srv.connect()
+    words = [("SET", "p", "1", "NX"), ("SET", "p", "2", "NX"), ("DEL", "p", "q"),
+             ("SET", "p", "3", "XX"), ("SET", "p", "4", "NX"), ("SET", "q", "5", "XX"),
+             ("DEL", "p", "p"), ("SET", "p", "6", "NX"), ("GET", "p"), ("GET", "q")]
+    c.send(b"".join(a(*w) for w in words))
+    got = [c.reply() for _ in words]
+    check(got == [b"OK", None, 1, None, b"OK", None, 1, b"OK", b"6", b], "a pipeline of SET NX "
+          "and XX and DELs on one key, answered in order as Redis would (%r)" % (got,))
+    check(srv.stop() == 0, "exit status")
+
+
+def test_set_nx_and_xx_answer_as_redis(tmp):
+    set_nx_and_xx_answer_as_redis(tmp)
+
+
+def test_set_nx_and_xx_answer_as_redis_with_sync(tmp):
+    set_nx_and_xx_answer_as_redis(tmp, "--sync")
 
 
 def test_mset_is_atomic_and_mget_answers_each(tmp):

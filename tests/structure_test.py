@@ -619,18 +619,23 @@ def strongly_connected(graph):
     return out
 
 
+# Where no circle may be: every folder of C that the project builds.
+CIRCLE_FREE_TOPS = ["stages", "tools", "common", "kvgrade", "web"]
+
+
 def check_no_circle_anywhere():
-    """No circle anywhere under stages/ or tools/: no header includes
-    itself through others (all headers there, and common/'s and
-    include/'s, by name), and in every folder the files call each other
-    in one direction only (a file calls another if it names a function
-    the other defines, comments left out; kv.h's API excepted, as in a
-    stage's own check).  The stages' checks above follow a stage's linked
-    files across folders; this one reaches what no stage links (the
-    tools, a stage's member or replica files, the tests)."""
-    tops = ["stages", "tools"]
+    """No circle anywhere under stages/, tools/, common/, kvgrade/ or web/
+    (CIRCLE_FREE_TOPS): no header includes itself through others (all
+    headers there, and include/'s, by name), and in every folder the
+    files call each other in one direction only (a file calls another if
+    it names a function the other defines, comments left out; kv.h's API
+    excepted, as in a stage's own check).  The stages' checks above
+    follow a stage's linked files across folders; this one reaches what
+    no stage links (the tools, a stage's member or replica files, the
+    shared code, the grader, the lab, the tests)."""
+    tops = CIRCLE_FREE_TOPS
     headers = {}
-    for top in tops + ["common", "include"]:
+    for top in tops + ["include"]:
         for f in source_files(top, tests=True):
             if f.endswith(".h"):
                 headers.setdefault(os.path.basename(f), []).append(f)
@@ -678,25 +683,70 @@ def check_no_circle_anywhere():
                          "the entry" % " <-> ".join(sorted(known)))
     for n in noted:
         print("    note: " + n)
-    result("no_circle_under_stages_or_tools", problems)
+    result("no_circle_under_stages_tools_common_kvgrade_or_web", problems)
+
+
+# The extension's headers: the only folder of tools/ that stage 10 is
+# compiled against (docs/server.md, "An extension, chosen at run time").
+EXT_DIR = os.path.join("tools", "ext")
+# The command table's file: the one place a command is found by its name.
+COMMAND_TABLE = os.path.join("tools", "serve", "serve_cmd.c")
+# What is read of libraft's struct raft where its API has no call, in one
+# file (stages/10-raft/replica/libraft_fields.h says why), and the test
+# that checks it against the library's API.
+LIBRAFT_FIELDS = os.path.join("stages", "10-raft", "replica", "libraft_fields.c")
+LIBRAFT_FIELDS_TEST = os.path.join("stages", "10-raft", "tests", "group_test.c")
+# struct raft's fields (libraft 0.15's raft.h), read through a pointer or
+# a member named for it: `r->current_term`, `m->raft.configuration`,
+# `raft_fixture_get(...)->id`.
+RAFT_FIELD_READ = re.compile(
+    r"(->|\.)(current_term|voted_for|commit_index|last_stored|configuration_index|"
+    r"configuration_uncommitted_index|follower_state|candidate_state|leader_state|"
+    r"election_timer_start|install_snapshot_timeout|max_catch_up_rounds|"
+    r"max_catch_up_round_duration)\b|"
+    r"\b(raft|r)(->|\.)(configuration|log|state|id|address|transfer|snapshot|io|fsm)\b|"
+    r"raft_fixture_get\s*\([^;]*?\)\s*->\s*\w+")
+
+
+def without_comments_keeping_strings(text):
+    """text without its comments, its strings kept, its lines where they were."""
+    text = re.sub(r"/\*.*?\*/", lambda m: " " + "\n" * m.group(0).count("\n"), text, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", text)
+
+
+def code_of(path):
+    """A C file without its comments or its strings' contents, its lines
+    where they were."""
+    text = without_comments_keeping_strings(open(path, errors="replace").read())
+    return re.sub(r'"(\\.|[^"\\\n])*"', '""', text)
+
+
+def command_names():
+    """The names in the command table (tools/serve/serve_cmd.c)."""
+    text = without_comments_keeping_strings(open(COMMAND_TABLE).read())
+    return set(re.findall(r'^\s*\{"([a-z]+)",\s*-?\d+\s*,', text, flags=re.M))
 
 
 def check_server_seam():
-    """The server and a later stage's extension meet in tools/serve/serve_ext.h
-    alone (docs/server.md, "An extension, chosen at run time"): no file
-    of stage 10 includes another header of the server's; no struct of
-    server.h has a Raft or member field; nothing in tools/ is replaced at
-    link time (a weak definition); no rule reads a command's flags as a
-    string."""
-    serve_headers = {f for f in os.listdir("tools/serve") if f.endswith(".h")}
-    included = []
+    """The server and a later stage's extension meet in the extension's
+    headers (tools/ext/) alone (docs/server.md, "An extension, chosen at
+    run time"): stage 10 is compiled against that folder and no other of
+    tools/, and none of its files reaches past it; no struct of server.h
+    has a Raft or member field; nothing in tools/ is replaced at link time
+    (a weak definition); no rule reads a command's flags as a string."""
+    problems = []
+    for n, line in enumerate(open(os.path.join("stages", "10-raft", "stage.mk")), 1):
+        for flag in re.findall(r"-I(\S+)", line):
+            if not flag.startswith("stages/10-raft") and os.path.normpath(flag) != EXT_DIR:
+                problems.append("stages/10-raft/stage.mk:%d compiles stage 10 against %s: only "
+                                "its own folders and %s" % (n, flag, EXT_DIR))
     for path in source_files("stages/10-raft", tests=True):
         for n, line in enumerate(open(path, errors="replace"), 1):
             m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
-            if m and os.path.basename(m.group(1)) in serve_headers and \
-                    os.path.basename(m.group(1)) != "serve_ext.h":
-                included.append("%s:%d includes %s, not serve_ext.h" % (path, n, m.group(1)))
-    result("stage_10_meets_the_server_through_serve_ext_h_alone", included)
+            if m and ("/" in m.group(1) and not m.group(1).startswith("../../../tests/")):
+                problems.append("%s:%d includes %s: a path past the folders it is compiled "
+                                "against" % (path, n, m.group(1)))
+    result("stage_10_is_compiled_against_the_extensions_headers_alone", problems)
 
     text = without_comments(open("tools/serve/server.h").read())
     fields = []
@@ -717,6 +767,81 @@ def check_server_seam():
             flags.append("%s: %s" % (path, m.group(0)[:60]))
     result("nothing_in_the_tools_is_replaced_at_link_time", weak)
     result("no_rule_reads_a_commands_flags_as_a_string", flags)
+
+
+def check_commands_are_data():
+    """Every rule reads the command table (docs/server.md, "An extension,
+    chosen at run time"; STYLE.md, "Commands are data"):
+      - the walk over a command's keys by first key, last key and step is
+        written once, in tools/serve/ (one loop steps by key_step);
+      - no command is found by its name outside the table's file
+        (COMMAND_TABLE): no strcmp-like call with a name the table has, no
+        serve_cmd_is of word 0 or of an entry's name, no comparison of an
+        entry's run function; a rule reads the entry's flags instead."""
+    files = [f for top in ("tools", "stages/10-raft") for f in source_files(top)]
+    walks = []
+    for path in files:
+        code = code_of(path)
+        for m in re.finditer(r"\+=?\s*(\(\s*size_t\s*\)\s*)?[\w\.\->\[\]()]*key_step\b", code):
+            walks.append("%s:%d" % (path, code[:m.start()].count("\n") + 1))
+    problems = []
+    if len(walks) != 1 or not walks[0].startswith(os.path.join("tools", "serve") + "/"):
+        problems.append("the walk over a command's keys (a loop stepping by key_step) is "
+                        "written %d times, not once under tools/serve/: %s" % (
+                            len(walks), ", ".join(walks) or "nowhere"))
+    result("the_walk_over_a_commands_keys_is_written_once", problems)
+
+    names = command_names()
+    compared = []
+    if not names:
+        compared.append("%s: no command table found" % COMMAND_TABLE)
+    for path in files:
+        if os.path.normpath(path) == COMMAND_TABLE or not (
+                path.startswith("tools/serve") or path.startswith("tools/ext") or
+                path.startswith("stages/10-raft")):
+            continue
+        code = without_comments_keeping_strings(open(path, errors="replace").read())
+        found = []
+        for m in re.finditer(r'\b(strn?cmp|strn?casecmp|memcmp)\s*\(([^;]*?)"([a-z]+)"', code):
+            if m.group(3) in names:
+                found.append(m)
+        found += list(re.finditer(r"\bserve_cmd_is\s*\([^,;]+,\s*0\s*,", code))
+        found += list(re.finditer(r"\bserve_cmd_is\s*\([^;]*(->|\.)name\b", code))
+        found += list(re.finditer(r"(->|\.)run\s*[!=]=", code))
+        for m in found:
+            compared.append("%s:%d: %s" % (path, code[:m.start()].count("\n") + 1,
+                                           " ".join(m.group(0).split())[:70]))
+    result("no_command_is_found_by_its_name_outside_the_table", compared)
+
+
+def check_libraft_fields_in_one_place():
+    """What is read of libraft's struct raft where its API has no call
+    (its fields: the term, the vote, the commit index, the configuration,
+    the leader's progress) is read in one non-test file, LIBRAFT_FIELDS,
+    which the member and the lab (web/lab_raft.c) both use; and the test
+    that checks it against the library's API (LIBRAFT_FIELDS_TEST) calls
+    every function that file defines."""
+    files = [f for top in ("stages", "tools", "web", "bench") for f in source_files(top)
+             if f.endswith(".c")]
+    readers = []
+    for path in files:
+        if os.path.normpath(path) == LIBRAFT_FIELDS:
+            continue
+        code = code_of(path)
+        if "raft" not in code:
+            continue
+        for m in RAFT_FIELD_READ.finditer(code):
+            readers.append("%s:%d reads %s" % (path, code[:m.start()].count("\n") + 1,
+                                               m.group(0)))
+    if not os.path.exists(LIBRAFT_FIELDS):
+        readers.append("%s is missing" % LIBRAFT_FIELDS)
+    else:
+        test = without_comments(open(LIBRAFT_FIELDS_TEST).read())
+        for name in sorted(defined_functions(LIBRAFT_FIELDS)):
+            if not re.search(r"\b%s\s*\(" % re.escape(name), test):
+                readers.append("%s defines %s, which %s never checks against the library's "
+                               "API" % (LIBRAFT_FIELDS, name, LIBRAFT_FIELDS_TEST))
+    result("libraft_is_read_past_its_api_in_one_file", readers)
 
 
 def check_reading_plans(stages):
@@ -824,6 +949,8 @@ def check_front_door(stages):
 if __name__ == "__main__":
     stages = main()
     check_server_seam()
+    check_commands_are_data()
+    check_libraft_fields_in_one_place()
     check_front_door(stages)
     check_reading_plans(stages)
     print("%d passed, %d failed" % (passed, failed))

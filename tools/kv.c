@@ -101,7 +101,8 @@ static int tool_member(tool *t, const char *word, char **engine)
         *engine = NULL;
     } else if (c != NULL) {
         tool_note("%s is a member of a Raft group: reading its engine, %s (the live one, "
-                  "named by %s)", t->dir, *engine, named_by);
+                  "named by %s), which the member holds open while it runs: ask a running "
+                  "member through its client port instead", t->dir, *engine, named_by);
         t->dir = *engine;
     }
     free(named_by);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "kv.h"
+#include "kv_ext.h"
 #include "kv_text.h"
 
 enum {
@@ -143,9 +144,7 @@ int tool_member_engine(const char *dir, char **engine, char **named_by);
 /* Closes the database if it is open; EXIT_OK or EXIT_ERROR. */
 int tool_close(tool *t);
 
-/* Parses s, a whole decimal number in [lo, hi], into *v: 1, or 0 (*v
- * unchanged) if s is anything else. */
-int tool_number(const char *s, long lo, long hi, long *v);
+/* tool_number (kv_ext.h: a stage's commands use it too). */
 
 /* "s" unless n is 1, for "1 record", "2 records". */
 const char *tool_plural(unsigned long long n);

@@ -42,6 +42,7 @@
 
 #include "command.h"
 #include "kv.h"
+#include "libraft_fields.h"
 #include "replica_fsm.h"
 
 #define LAB_GROUP_MEMBERS 3
@@ -56,6 +57,8 @@ typedef struct lab_group {
     replica *r[LAB_GROUP_MEMBERS];
     replica_fsm fsm[LAB_GROUP_MEMBERS];
     int cut[LAB_GROUP_MEMBERS];    /* disconnected from every other member */
+    int found[LAB_GROUP_MEMBERS];  /* the last command applied: its first write's key
+                                      held a value just before it (a delete's answer) */
 } lab_group;
 
 static lab_group g;
@@ -139,7 +142,7 @@ static int group_leader(void)
         struct raft *r = raft_fixture_get(&g.f, (unsigned)i);
         if (!raft_fixture_alive(&g.f, (unsigned)i) || raft_state(r) != RAFT_LEADER)
             continue;
-        if (best < 0 || r->current_term > raft_fixture_get(&g.f, (unsigned)best)->current_term)
+        if (best < 0 || libraft_term(r) > libraft_term(raft_fixture_get(&g.f, (unsigned)best)))
             best = i;
     }
     return best;
@@ -186,19 +189,19 @@ static void describe(void)
     for (int i = 0; i < LAB_GROUP_MEMBERS; i++) {
         struct raft *r = raft_fixture_get(&g.f, (unsigned)i);
         int alive = raft_fixture_alive(&g.f, (unsigned)i);
-        out_fmt(i ? ",{\"id\":%llu" : "{\"id\":%llu", (unsigned long long)r->id);
+        out_fmt(i ? ",{\"id\":%llu" : "{\"id\":%llu", (unsigned long long)libraft_id(r));
         out_s(",\"state\":");
         out_json(alive ? state_name(raft_state(r)) : "killed",
                  strlen(alive ? state_name(raft_state(r)) : "killed"));
         out_fmt(",\"alive\":%llu", (unsigned long long)alive);
         out_fmt(",\"cut\":%llu", (unsigned long long)g.cut[i]);
-        out_fmt(",\"term\":%llu", (unsigned long long)r->current_term);
-        out_fmt(",\"voted_for\":%llu", (unsigned long long)r->voted_for);
+        out_fmt(",\"term\":%llu", (unsigned long long)libraft_term(r));
+        out_fmt(",\"voted_for\":%llu", (unsigned long long)libraft_voted_for(r));
         out_fmt(",\"last_index\":%llu", (unsigned long long)raft_last_index(r));
-        out_fmt(",\"commit\":%llu", (unsigned long long)r->commit_index);
+        out_fmt(",\"commit\":%llu", (unsigned long long)libraft_commit_index(r));
         out_fmt(",\"applied\":%llu", (unsigned long long)raft_last_applied(r));
         out_fmt(",\"engine_applied\":%llu", (unsigned long long)replica_applied(g.r[i]));
-        out_fmt(",\"snapshot_index\":%llu", (unsigned long long)r->log.snapshot.last_index);
+        out_fmt(",\"snapshot_index\":%llu", (unsigned long long)libraft_snapshot_index(r));
         out_fmt(",\"snapshots\":%llu", (unsigned long long)g.fsm[i].snapshots);
         out_fmt(",\"restores\":%llu", (unsigned long long)g.fsm[i].restores);
         out_fmt(",\"failed\":%llu", (unsigned long long)(g.fsm[i].failed != KV_OK));
@@ -252,11 +255,19 @@ const char *lab_group_close(void)
     return answer(1, "closed");
 }
 
+/* What the last command a member applied found (replica_fsm.h). */
+static void note_found(void *arg, command_origin origin, uint64_t index, int outcome,
+                       const uint8_t *existed, size_t n)
+{
+    (void)origin, (void)index, (void)outcome;
+    *(int *)arg = n > 0 && existed[0];
+}
+
 /* Opens a new group whose members' engines live under dir (dir/g<N>/m1
  * .. m3), bootstraps it, and steps until it has a leader. */
 const char *lab_group_open(const char *dir)
 {
-    char msg[256], path[512];
+    char msg[640], path[512];
     group_close();
     unsigned gen = g.generation + 1;
     memset(&g, 0, sizeof g);
@@ -279,6 +290,8 @@ const char *lab_group_open(const char *dir)
             return answer(0, msg);
         }
         replica_fsm_init(&g.fsm[i], g.r[i]);
+        g.fsm[i].applied = note_found;
+        g.fsm[i].applied_arg = &g.found[i];
         if (raft_fixture_grow(&g.f, &g.fsm[i].fsm) != 0)
             return answer(0, "raft_fixture_grow failed");
         struct raft *raft = raft_fixture_get(&g.f, (unsigned)i);
@@ -443,8 +456,7 @@ static const char *group_write(const char *key, const char *val)
     else
         snprintf(msg, sizeof msg, "committed at index %llu; leader %d applied it (%s)",
                  (unsigned long long)index, leader + 1,
-                 g.fsm[leader].nexisted > 0 && g.fsm[leader].existed[0] ? "the key was there"
-                                                                         : "the key was absent");
+                 g.found[leader] ? "the key was there" : "the key was absent");
     free(q);
     return answer(ok, msg);
 }

@@ -149,12 +149,27 @@ typedef struct kvfs_tear {
     size_t off;
 } kvfs_tear;
 
+struct kvfs;
+/* What the tree tells the recording (kvfs_record.c installs it with its
+ * first image, kvfs_record_start): a file's sync (old_len is the file's
+ * durable length before it, [torn_lo, torn_hi) the bytes it changed), a
+ * directory's, and the tree freed.  The tree calls the recording through
+ * these alone, never by name: the recording reads the tree, the tree
+ * only reports to it. */
+typedef struct kvfs_recorder {
+    int  (*file)(struct kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
+                 size_t torn_lo, size_t torn_hi);
+    int  (*dir)(struct kvfs *fs, const kvfs_node *dir);
+    void (*free)(struct kvfs *fs);
+} kvfs_recorder;
+
 typedef struct kvfs {
     kvfs_node **nodes;           /* by inode number; NULL once freed */
     uint64_t nnodes, cap;
     uint64_t generation;         /* cuts so far */
     size_t bytes;                /* current + durable data held */
     kvfs_record *rec;            /* NULL: nothing recorded */
+    const kvfs_recorder *recorder; /* set with rec: what a sync reports to */
 } kvfs;
 
 int  kvfs_init(kvfs *fs);                     /* 0 or -ENOMEM */
@@ -189,19 +204,13 @@ int  kvfs_cut(kvfs *fs);
  * `tear` says (NULL or kind 0: not at all) (0, -EINVAL if there is no
  * image i or no such tear, or -ENOMEM); torn: the event whose writes a
  * cut at image i can tear (a sync of a file with a durable name that made
- * it no shorter, bytes in flight), or NULL; the tree's calls report what
- * they change (kvfs_record_*: no-ops unless recording; old_len is the
- * file's durable length before the sync, [torn_lo, torn_hi) the bytes it
- * changed). */
+ * it no shorter, bytes in flight), or NULL.  What the tree's syncs
+ * change reaches it through fs->recorder (no-ops unless recording). */
 int  kvfs_record_start(kvfs *fs);
 void kvfs_record_stop(kvfs *fs);
 size_t kvfs_record_images(const kvfs *fs);
 int  kvfs_record_load(kvfs *fs, size_t image, const kvfs_tear *tear);
 const kvfs_event *kvfs_record_torn(const kvfs *fs, size_t image);
-int  kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
-                      size_t torn_lo, size_t torn_hi);
-int  kvfs_record_dir(kvfs *fs, const kvfs_node *dir);
-void kvfs_record_free(kvfs *fs);
 /* Internal to the tree, for kvfs_record.c. */
 int  kvfs_bytes_resize(kvfs_bytes *b, size_t len);
 int  kvfs_entries_copy(kvfs_entries *to, const kvfs_entries *from);

@@ -46,7 +46,7 @@ static void record_clear(kvfs_record *r)
     memset(r, 0, sizeof *r);
 }
 
-void kvfs_record_free(kvfs *fs)
+static void record_free(kvfs *fs)
 {
     if (fs->rec == NULL)
         return;
@@ -137,10 +137,17 @@ static int record_dir_event(kvfs *fs, kvfs_event *e, const kvfs_node *dir)
     return 0;
 }
 
+static int record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
+                       size_t torn_lo, size_t torn_hi);
+static int record_dir(kvfs *fs, const kvfs_node *dir);
+/* What the tree reports a sync to (kvfs_recorder, kvfs.h). */
+static const kvfs_recorder record_recorder = {record_file, record_dir, record_free};
+
 int kvfs_record_start(kvfs *fs)
 {
     if (fs->rec == NULL && (fs->rec = calloc(1, sizeof *fs->rec)) == NULL)
         return -ENOMEM;
+    fs->recorder = &record_recorder;
     kvfs_record *r = fs->rec;
     record_clear(r);
     for (uint64_t i = 1; i < fs->nnodes; i++) {
@@ -170,8 +177,8 @@ size_t kvfs_record_images(const kvfs *fs)
     return fs->rec != NULL ? fs->rec->nev : 0;
 }
 
-int kvfs_record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
-                     size_t torn_lo, size_t torn_hi)
+static int record_file(kvfs *fs, const kvfs_node *n, size_t lo, size_t hi, size_t old_len,
+                       size_t torn_lo, size_t torn_hi)
 {
     kvfs_record *r = fs->rec;
     if (r == NULL || !r->on)
@@ -200,7 +207,7 @@ const kvfs_event *kvfs_record_torn(const kvfs *fs, size_t image)
     return e;
 }
 
-int kvfs_record_dir(kvfs *fs, const kvfs_node *dir)
+static int record_dir(kvfs *fs, const kvfs_node *dir)
 {
     kvfs_record *r = fs->rec;
     if (r == NULL || !r->on)

@@ -154,7 +154,8 @@ void kvfs_entries_free(kvfs_entries *es)
 
 void kvfs_free(kvfs *fs)
 {
-    kvfs_record_free(fs);
+    if (fs->recorder != NULL)
+        fs->recorder->free(fs);
     for (uint64_t i = 0; i < fs->nnodes; i++)
         if (fs->nodes[i] != NULL)
             tree_node_free(fs->nodes[i]);
@@ -486,7 +487,9 @@ int kvfs_sync_file(kvfs *fs, kvfs_node *n)
     while (thi > tlo && n->cur.p[thi - 1] == (thi - 1 < old_len ? n->dur.p[thi - 1] : 0))
         thi--;
     int rc = tree_copy_dirty(n, &n->dur, &n->cur);
-    return rc == 0 ? kvfs_record_file(fs, n, lo, hi, old_len, tlo, thi) : rc;
+    if (rc != 0 || fs->recorder == NULL)
+        return rc;
+    return fs->recorder->file(fs, n, lo, hi, old_len, tlo, thi);
 }
 
 /* Copies one entry list over another, moving the link counts (dur_links
@@ -530,8 +533,8 @@ int kvfs_sync_dir(kvfs *fs, kvfs_node *dir)
     if (!dir->dir_dirty)
         return 0;
     int rc = tree_copy_entries(fs, &dir->dur_ents, &dir->cur_ents, 1);
-    if (rc == 0)
-        rc = kvfs_record_dir(fs, dir);
+    if (rc == 0 && fs->recorder != NULL)
+        rc = fs->recorder->dir(fs, dir);
     if (rc == 0) {
         dir->dir_dirty = 0;
         tree_collect(fs);

@@ -11,7 +11,7 @@
 #              mutual TLS and every message checked before libraft reads
 #              it, and the group's credentials (peer_transport.h)
 #   member/    `kv serve` as a member of the group: the extension stage
-#              10's kv installs in the server (tools/serve/serve_ext.h)
+#              10's kv installs in the server (tools/ext/serve_ext.h)
 #   tools/     stage 10's kv: its main (the kv tool with the member and
 #              three commands of its own: kv_ext.h), kv DIR cluster,
 #              kv DIR certs, kv HOST:PORT member
@@ -25,9 +25,12 @@ $(B)/10-raft/%: LDLIBS += $(LIBS_10-raft)
 REPLICA_SRCS_10-raft := $(wildcard stages/10-raft/replica/*.c)
 PEER_SRCS_10-raft := $(wildcard stages/10-raft/peer/*.c)
 LIBS_REPLICA := -lraft -luv -llz4 -lssl -lcrypto
+# Of tools/, stage 10 sees the extension's headers alone (tools/ext/:
+# serve_ext.h, kv_ext.h and what they use), so that the compiler keeps
+# the seam: the server's and the kv tool's own headers are not found.
 $(B)/10-raft/obj/stages/10-raft/%: EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer \
-  -Istages/10-raft/member -Istages/10-raft/tools -Itools/serve -Itools
-# Stage 10's kv: its own main (tools/raft_kv_main.c) in place of
+  -Istages/10-raft/member -Istages/10-raft/tools -Itools/ext
+# Stage 10's kv: its own main (stages/10-raft/tools/raft_kv_main.c) in place of
 # tools/kv_main.c, the member, its tools, the replica and the transport,
 # and libraft, libuv and OpenSSL.
 MEMBER_SRCS_10-raft := $(wildcard stages/10-raft/member/*.c) $(wildcard stages/10-raft/tools/*.c)
@@ -40,6 +43,13 @@ $(B)/10-raft/kv: LDLIBS += $(LIBS_REPLICA)
 # on libraft's deterministic fixture (elections, partitions, a member
 # that falls behind and catches up by snapshot).
 TESTS_10-raft := $(wildcard stages/10-raft/tests/*_test.c)
-TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) stages/10-raft/member/member_raft.c \
-  stages/10-raft/member/read_round.c
+# web/lab_raft.c, the lab's group (web/wasm.mk builds it for the page),
+# is compiled and linked here too, natively: a change to the replica it
+# drives is seen to break it by every build of the stage's tests, not
+# only by the lab's WebAssembly build.
+# So are the member's two parts that hold no member: a read round's
+# count and the waiters.
+TEST_HELPERS_10-raft := $(REPLICA_SRCS_10-raft) $(PEER_SRCS_10-raft) web/lab_raft.c \
+  stages/10-raft/member/read_round.c stages/10-raft/member/member_wait.c
+$(B)/10-raft/obj/web/lab_raft.o: EXTRA_CFLAGS += -Istages/10-raft/replica
 $(B)/10-raft/stagetest: LDLIBS += $(LIBS_REPLICA)

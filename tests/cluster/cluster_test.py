@@ -504,11 +504,11 @@ def an_engine_lost_is_rebuilt_from_the_log(c):
 
 
 def a_transaction_is_one_command(c):
-    """EXEC on the leader (serve_handoff.c, member_write.c): its queue's SET, MSET and DEL
-    applied as one command, with their replies; a WATCH whose key changed
-    makes EXEC answer *-1, and nothing of it is applied; a read queued
-    inside MULTI fails the EXEC, with what to do instead; WATCH at a
-    follower redirects to the leader."""
+    """EXEC on the leader (serve_handoff.c, member_write.c): its queue's SET
+    (NX and XX too), MSET and DEL applied as one command, with their
+    replies; a WATCH whose key changed makes EXEC answer *-1, and nothing
+    of it is applied; a read queued inside MULTI is refused as it is
+    queued, and EXEC answers EXECABORT; WATCH at a follower redirects."""
     lead = c.leader()
     r = redis.Redis(port=c.client_ports[lead], socket_timeout=5)
     r.set("t:a", "0")
@@ -517,6 +517,15 @@ def a_transaction_is_one_command(c):
     got = p.execute()
     check(got == [True, True, 1], "EXEC of SET, MSET, DEL answers [OK, OK, 1] (got %r)" % got)
     check(r.mget("t:a", "t:b", "t:c") == [None, b"2", b"3"], "the three applied together")
+    p = r.pipeline(transaction=True)
+    p.set("t:k", "a", nx=True).set("t:k", "b", nx=True).set("t:k2", "c").set(
+        "t:k3", "d", xx=True).set("t:k2", "e", xx=True)
+    got = p.execute()
+    check(got == [True, None, True, None, True], "EXEC of SET NX, SET NX, SET, SET XX, SET XX "
+          "answers [OK, nil, OK, nil, OK], each NX and XX judged after the writes before it "
+          "(got %r)" % got)
+    check(r.mget("t:k", "t:k2", "t:k3") == [b"a", b"e", None], "the values read back: k = a, "
+          "k2 = e, k3 absent (got %r)" % r.mget("t:k", "t:k2", "t:k3"))
     p = r.pipeline(transaction=True)
     p.watch("t:b")
     p.get("t:b")
@@ -534,14 +543,100 @@ def a_transaction_is_one_command(c):
     p.set("t:e", "1").get("t:e")
     try:
         p.execute()
-        check(False, "a read queued inside MULTI fails the EXEC")
+        check(False, "a read queued inside MULTI is refused")
     except redis.exceptions.ResponseError as err:
         check("read after WATCH, before MULTI" in str(err),
-              "the EXEC's error says to read after WATCH, before MULTI (got %s)" % err)
-    check(r.get("t:e") is None, "an EXEC refused applied nothing")
+              "the read's error says to read after WATCH, before MULTI (got %s)" % err)
+    check(r.get("t:e") is None, "an EXEC aborted applied nothing")
     f = (lead + 1) % c.n
     reply = command(c.client_ports[f], "WATCH", "foo")
     check(reply.startswith("-MOVED 12182 "), "WATCH at a follower redirects (got %r)" % reply)
+
+
+def a_transaction_at_a_follower_redirects(c):
+    """MULTI, SET, EXEC at a follower, as Redis Cluster answers them: the
+    queued SET is -MOVED to the leader, the transaction is flagged and
+    EXEC answers -EXECABORT, nothing applied; never "not the leader".
+    Through a raw socket, redis-cli and redis-py's pipeline(transaction=
+    True); and at the leader the same through redis-cli, with SET NX."""
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    F, L = c.client_ports[f], c.client_ports[lead]
+    moved = "MOVED %d 127.0.0.1:%d" % (slot_of("tf:k1"), L)
+    with socket.create_connection(("127.0.0.1", F), timeout=5) as s:
+        s.sendall(b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$5\r\ntf:k1\r\n$2\r\nv1\r\n"
+                  b"*1\r\n$4\r\nEXEC\r\n")
+        data = b""
+        while data.count(b"\r\n") < 3:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    lines = data.decode().split("\r\n")[:3]
+    check(lines == ["+OK", "-" + moved,
+                    "-EXECABORT Transaction discarded because of previous errors."],
+          "MULTI, SET, EXEC at a follower: +OK, -%s, -EXECABORT (got %r)" % (moved, lines))
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        print("    skip: redis-cli is not installed (make deps DEPS=server): its half not run")
+    else:
+        out = subprocess.run([cli, "-p", str(F)], input="MULTI\nSET tf:k1 v1\nEXEC\n",
+                             capture_output=True, text=True, timeout=10).stdout.split("\n")
+        out = [line for line in out if line] # (redis-cli follows an error with an empty line)
+        check(out == ["OK", moved, "EXECABORT Transaction discarded because of previous "
+                      "errors."], "redis-cli at a follower: OK, MOVED, EXECABORT (got %r)" % out)
+        out = subprocess.run([cli, "-p", str(L)], input="MULTI\nSET tf:n a NX\nSET tf:n b NX\n"
+                             "SET tf:n2 c\nEXEC\nMGET tf:n tf:n2\n", capture_output=True,
+                             text=True, timeout=10).stdout.split("\n")
+        check(out[:10] == ["OK", "QUEUED", "QUEUED", "QUEUED", "OK", "", "OK", "a", "c", ""],
+              "redis-cli at the leader: MULTI, SET NX twice, SET, EXEC answers OK, nil, OK, and "
+              "the values read back a, c (got %r)" % out)
+    rf = redis.Redis(port=F, socket_timeout=5)
+    p = rf.pipeline(transaction=True)
+    p.set("tf:k2", "v2")
+    try:
+        p.execute()
+        check(False, "redis-py's transaction at a follower fails")
+    except redis.exceptions.ResponseError as err:
+        check(("MOVED %d 127.0.0.1:%d" % (slot_of("tf:k2"), L)) in str(err),
+              "redis-py's transaction at a follower is refused with the queued SET's redirect "
+              "(got %s: %s)" % (type(err).__name__, err))
+        check("not the leader" not in str(err), "never 'not the leader' (got %s)" % err)
+    rl = redis.Redis(port=L, socket_timeout=5)
+    check(rl.mget("tf:k1", "tf:k2") == [None, None], "nothing of the redirected transactions "
+          "was applied")
+    p = rl.pipeline(transaction=True)
+    p.set("tf:k3", "a", nx=True).set("tf:k3", "b", nx=True).set("tf:k4", "c")
+    got = p.execute()
+    check(got == [True, None, True], "redis-py's transaction at the leader: SET NX, SET NX, SET "
+          "answers [True, None, True] (got %r)" % got)
+    check(rl.mget("tf:k3", "tf:k4") == [b"a", b"c"], "and the values read back")
+    reply = command(F, "EXEC")
+    check(reply == "-ERR EXEC without MULTI", "EXEC alone at a follower: no transaction to run "
+          "or to redirect (got %r)" % reply)
+
+
+def ioredis_transactions_at_a_follower_and_the_leader(c):
+    """ioredis (Node.js; tests/cluster/ioredis_test.mjs): a transaction at
+    a follower is refused with MOVED and EXECABORT, one at the leader
+    answers SET NX as Redis does, and Redis.Cluster, given a follower,
+    takes its transaction to the leader.  Skipped, and said so, without
+    node and ioredis (make deps DEPS=server installs both)."""
+    node = shutil.which("node")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if node is None or not os.path.exists(os.path.join(here, "js", "node_modules", "ioredis",
+                                                       "package.json")):
+        raise Skip("no node with ioredis (make deps DEPS=server installs them)")
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    out = subprocess.run([node, os.path.join(here, "ioredis_test.mjs"),
+                          str(c.client_ports[lead]), str(c.client_ports[f])],
+                         capture_output=True, text=True, timeout=60)
+    for line in out.stdout.splitlines():
+        print("    " + line)
+    check(out.returncode == 0 and out.stdout.rstrip().endswith("all passed"),
+          "ioredis's checks pass (exit %d: %s)" % (out.returncode,
+                                                   (out.stdout + out.stderr)[-400:]))
 
 
 def a_follower_redirects_a_write(c):
@@ -730,8 +825,11 @@ class MemberClient:
     def moved(self, err):
         """True (and the connection moved) if err is a redirect."""
         words = str(err).split()
-        if len(words) >= 3 and words[0] == "MOVED":
-            port = int(words[2].rsplit(":", 1)[1])
+        # (a queued command's redirect comes wrapped by redis-py:
+        # "Command # 1 (SET k v) of pipeline caused error: MOVED ...")
+        at = words.index("MOVED") if "MOVED" in words else -1
+        if at >= 0 and len(words) >= at + 3:
+            port = int(words[at + 2].rsplit(":", 1)[1])
             self.at = self.c.client_ports.index(port)
             self.r = None
             return True
@@ -820,7 +918,14 @@ class MemberClient:
             self.lost()
             return expected, new, None
         except redis.exceptions.ResponseError as err:
-            return expected, new, "refused" if "not applied" in str(err) else None
+            # A queued command refused (a redirect, a full disk: redis-py
+            # raises its error, "... of pipeline caused error: MOVED ...")
+            # made the EXEC answer EXECABORT: nothing of it was applied.
+            # So was an EXEC the member says it never proposed.
+            queued = "of pipeline caused error" in str(err) or "EXECABORT" in str(err)
+            if queued:
+                self.moved(err)
+            return expected, new, "refused" if queued or "not applied" in str(err) else None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
             self.lost()
             return expected, new, None
@@ -1254,7 +1359,6 @@ def a_snapshot_installed_ends_the_old_engines_handles(kv):
                   "(%r)" % (c.info(f),))
             time.sleep(0.1)
         r.execute_command("MULTI")
-        r.execute_command("SET", "s:000", "mine")
         got = r.execute_command("EXEC")
         check(got is None, "the EXEC of a WATCH on the replaced engine answers *-1 (got %r)" % (
             got,))
@@ -2411,23 +2515,29 @@ def refused_changes_and_commands_say_why(kv):
         check(slot_of("{user1000}.following") == slot_of("user1000") != slot_of("{abc"),
               "the slot arithmetic of this test (tags) is Redis's")
 
-        # MULTI's queue: what a member cannot replicate fails the EXEC whole.
+        # MULTI's queue: a read a member cannot replicate is refused as it
+        # is queued (EXEC then answers EXECABORT); a SET with an option it
+        # refuses answers its error inside the EXEC, and the rest applies.
         rl = redis.Redis(port=L, socket_timeout=5)
-        for queued, name in (([("SET", "q:a", "1"), ("SET", "q:b", "2", "EX", "100")], "set"),
-                             ([("MSET", "q:a", "1"), ("EXISTS", "q:n")], "exists")):
-            p = rl.pipeline(transaction=True)
-            for cmd in queued:
-                p.execute_command(*cmd)
-            try:
-                p.execute()
-                check(False, "EXEC of %r fails" % queued)
-            except redis.exceptions.ResponseError as err:
-                check("'%s' (command 2) inside MULTI" % name in str(err) and
-                      "SET, MSET and DEL only" in str(err) and
-                      "nothing of it was applied" in str(err),
-                      "the EXEC's error names command 2, '%s' (%s)" % (name, err))
-            check(rl.mget("q:a", "q:b", "q:n") == [None, None, None],
-                  "an EXEC refused applied nothing")
+        p = rl.pipeline(transaction=True)
+        p.execute_command("MSET", "q:a", "1")
+        p.execute_command("EXISTS", "q:n")
+        try:
+            p.execute()
+            check(False, "EXEC of MSET, EXISTS is aborted")
+        except redis.exceptions.ResponseError as err:
+            check("'exists' inside MULTI" in str(err) and "read after WATCH" in str(err),
+                  "the queued EXISTS is refused naming itself (%s)" % err)
+        check(rl.mget("q:a", "q:n") == [None, None], "an EXEC aborted applied nothing")
+        p = rl.pipeline(transaction=True)
+        p.execute_command("SET", "q:a", "1")
+        p.execute_command("SET", "q:b", "2", "EX", "100")
+        got = p.execute(raise_on_error=False)
+        check(got[0] is True and isinstance(got[1], redis.exceptions.ResponseError) and
+              "expiries" in str(got[1]), "EXEC of SET, SET EX: OK, then SET EX's error (%r)" %
+              (got,))
+        check(rl.mget("q:a", "q:b") == [b"1", None], "the first SET applied, the second not")
+        rl.delete("q:a")
         p = rl.pipeline(transaction=True)
         p.mset({"q:a": "1", "q:b": "2", "q:c": "3"}).delete("q:a", "q:b", "q:x").delete("q:x")
         got = p.execute()
@@ -2832,6 +2942,10 @@ def main():
                          ("a_transaction_is_one_command", a_transaction_is_one_command),
                          ("a_read_at_the_leader_writes_no_entry",
                           a_read_at_the_leader_writes_no_entry),
+                         ("a_transaction_at_a_follower_redirects",
+                          a_transaction_at_a_follower_redirects),
+                         ("ioredis_transactions_at_a_follower_and_the_leader",
+                          ioredis_transactions_at_a_follower_and_the_leader),
                          ("an_engine_lost_is_rebuilt_from_the_log",
                           an_engine_lost_is_rebuilt_from_the_log),
                          ("the_leader_killed_loses_no_acknowledged_write",

@@ -44,6 +44,8 @@
 
 #include <stddef.h>
 
+#include "serve_req.h" /* resp_span: a parsed word */
+
 enum {
     RESP_COMPLETE = 1,
     RESP_NEED_MORE = 0,
@@ -57,10 +59,6 @@ typedef struct resp_limits {
     size_t max_inline;   /* longest inline command line, with its newline */
     size_t max_request;  /* largest request, all framing included */
 } resp_limits;
-
-typedef struct resp_span {
-    size_t off, len;  /* an argument: its offset from p, its length */
-} resp_span;
 
 typedef struct resp_parser {
     resp_limits lim;

@@ -1,12 +1,17 @@
 /*
  * serve_batch.h: the batch of writes, as serve_commit.c (gathering
- * writes, cutting them into chunks, answering them) and serve_writers.c
- * (applying chunks, the writer threads) share it.  The design is in serve_commit.c's opening comment.
+ * writes, cutting them into chunks, answering them), serve_writers.c
+ * (applying chunks, the writer threads), serve_txn.c (applying a chunk of
+ * EXECs) and serve_handoff.c (handing a batch to the server's extension)
+ * share it.  The design is in serve_commit.c's opening comment.
  *
  * Ownership: the loop thread owns `gathering` and, outside the window
  * between the hand-off (work = b) and `applied = b`, the flying batch; in
- * that window the writers own the flying batch's chunks and ops' `existed`
- * fields.  Fields marked "under mu" are read and written with mu held.
+ * that window the writers own the flying batch's chunks and ops'
+ * `existed` fields.  Fields marked "under mu" are read and written with
+ * mu held.  A batch handed to the extension is settled through
+ * serve_commit.c's own functions (commit_settlers): serve_handoff.c reads
+ * the batch and writes none of it.
  */
 #ifndef KV_SERVE_BATCH_H
 #define KV_SERVE_BATCH_H
@@ -15,16 +20,17 @@
 
 #include "server.h"
 
-enum { REPLY_NONE = 0, REPLY_OK = 1, REPLY_COUNT = 2 };
 /* What an op is: a put or a delete of one key, or a client's EXEC. */
 enum { OP_PUT = 0, OP_DEL = 1, OP_EXEC = 2 };
 
 typedef struct commit_op {
     serve_client *c;
     unsigned char kind;     /* OP_* */
-    unsigned char reply;    /* REPLY_* (puts and deletes) */
-    unsigned char existed;  /* a delete: its key existed (set when applied) */
-    size_t first;           /* REPLY_COUNT: index of the DEL's first op */
+    unsigned char cond;     /* a put's condition, SERVE_OP_* (serve_ext.h) */
+    unsigned char reply;    /* SERVE_REPLY_*, or 0: none (puts and deletes) */
+    unsigned char existed;  /* its key held a value just before it (set when
+                               applied, in a batch that reads) */
+    size_t first;           /* SERVE_REPLY_COUNT: index of the DEL's first op */
     size_t chunk;           /* the chunk it is applied in */
     size_t koff, klen, voff, vlen;  /* in the batch's bytes; an EXEC: vlen is
                                        its queue's bytes, which are not */
@@ -57,7 +63,9 @@ typedef struct commit_batch {
     size_t n, cap;
     unsigned char *bytes;
     size_t blen, bcap;
-    int has_del;
+    int reads;              /* an op reads its key where it applies (a DEL's
+                               count, a conditional put): one plain chunk per
+                               phase */
     size_t execs;           /* its EXECs: then a writer thread applies it */
     int threaded;           /* applied by the writer threads, not inline */
     size_t *order;          /* op indices grouped by chunk (n of them) */
@@ -73,7 +81,6 @@ struct serve_commit {
     unsigned long long kicks;
     size_t chunk_ops;       /* a chunk is closed at this many ops */
     int sync;               /* --sync: every batch goes to the writers */
-    kv_db *db;
     kv_batch *kvb;          /* the loop's, without --sync */
     int efd;
     int nthreads;
@@ -81,6 +88,7 @@ struct serve_commit {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     commit_batch *work;     /* under mu: the batch being applied */
+    kv_db *work_db;         /* under mu: ... to this engine (the server's, then) */
     size_t next_chunk;      /* under mu: the next chunk to take */
     size_t phase_end;       /* under mu: ... if below this (its phase has begun) */
     size_t chunks_done;     /* under mu */
@@ -99,9 +107,21 @@ void serve_txn_apply(kv_db *db, commit_batch *b, commit_chunk *ch);
 int  commit_writers_start(struct serve_commit *cm, int n);
 /* serve_writers.c: stops and joins them. */
 void commit_writers_stop(struct serve_commit *cm);
+/* How a batch an extension applies is settled: serve_commit.c's own
+ * functions, handed to serve_handoff.c with the batch (so that the
+ * hand-off writes nothing of the batch, and calls nothing of
+ * serve_commit.c by name). */
+typedef struct commit_settlers {
+    /* What the extension made of the plain chunks [k0, k1) of b: status
+     * KV_OK (existed[0..n): what their ops found, in chunk order) or an
+     * error, err saying it. */
+    void (*chunks)(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
+                   const uint8_t *existed, size_t n);
+    /* Every write of the batch is settled: the batch is answered. */
+    void (*done)(server *s);
+} commit_settlers;
 /* serve_handoff.c: the batch handed to the server's extension as writes
- * (serve_ext.h); settled(s) is called once every one is (serve_commit.c
- * passes serve_commit_done, which answers the batch). */
-void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s));
+ * (serve_ext.h), settled through settle. */
+void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *settle);
 
 #endif

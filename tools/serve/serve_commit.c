@@ -77,7 +77,6 @@ int serve_commit_init(server *s)
     struct serve_commit *cm = calloc(1, sizeof *cm);
     if (cm == NULL)
         return KV_ERR_NOMEM;
-    cm->db = s->db;
     cm->gathering = &cm->b[0];
     cm->efd = -1;
     cm->chunk_ops = s->cfg.sync ? SERVE_CHUNK_OPS_SYNC : SERVE_CHUNK_OPS;
@@ -125,7 +124,7 @@ int serve_commit_has_room(const serve_client *c, size_t ops, uint64_t bytes)
 
 /* Appends an op (key and value copied); 0, or -1 when out of memory. */
 static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
-                      const void *v, size_t vl, int kind, int reply, size_t first)
+                      const void *v, size_t vl, int kind, int cond, int reply, size_t first)
 {
     commit_batch *b = s->commit->gathering;
     if (b->n == b->cap) {
@@ -150,6 +149,7 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
     memset(op, 0, sizeof *op);
     op->c = c;
     op->kind = (unsigned char)kind;
+    op->cond = (unsigned char)cond;
     op->reply = (unsigned char)reply;
     op->first = first;
     op->koff = b->blen;
@@ -162,17 +162,19 @@ static int commit_add(server *s, serve_client *c, const void *k, size_t kl,
     if (vl > 0)
         memcpy(b->bytes + b->blen, v, vl);
     b->blen += vl;
-    b->has_del |= kind == OP_DEL;
+    b->reads |= kind == OP_DEL || cond != SERVE_OP_ALWAYS;
     b->n++;
     c->pending_ops++;
     c->pending_bytes += kl + vl;
     return 0;
 }
 
-int serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
-                     const void *v, size_t vl, int reply)
+int serve_commit_op(server *s, serve_client *c, const serve_write_op *op, int reply,
+                    size_t first)
 {
-    return commit_add(s, c, k, kl, v, vl, OP_PUT, reply ? REPLY_OK : REPLY_NONE, 0);
+    if (op->del)
+        return commit_add(s, c, op->key, op->klen, "", 0, OP_DEL, SERVE_OP_ALWAYS, reply, first);
+    return commit_add(s, c, op->key, op->klen, op->val, op->vlen, OP_PUT, op->cond, reply, first);
 }
 
 size_t serve_commit_mark(const server *s)
@@ -180,14 +182,9 @@ size_t serve_commit_mark(const server *s)
     return s->commit->gathering->n;
 }
 
-int serve_commit_del(server *s, serve_client *c, const void *k, size_t kl, size_t first, int count)
-{
-    return commit_add(s, c, k, kl, "", 0, OP_DEL, count ? REPLY_COUNT : REPLY_NONE, first);
-}
-
 int serve_commit_exec(server *s, serve_client *c, struct serve_multi *m)
 {
-    if (commit_add(s, c, "", 0, "", 0, OP_EXEC, REPLY_NONE, 0) != 0)
+    if (commit_add(s, c, "", 0, "", 0, OP_EXEC, SERVE_OP_ALWAYS, 0, 0) != 0)
         return -1;
     commit_batch *b = s->commit->gathering;
     commit_op *op = &b->ops[b->n - 1];
@@ -317,7 +314,7 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
                 int past_bound = open_ops + c->pending_ops > KV_MAX_BATCH_OPS ||
                                  open_bytes + c->pending_bytes > KV_MAX_BATCH_BYTES;
                 if (plain < 0 ||
-                    (open_ops > 0 && (past_bound || (!b->has_del &&
+                    (open_ops > 0 && (past_bound || (!b->reads &&
                                                      open_ops + c->pending_ops > cm->chunk_ops)))) {
                     if ((plain = commit_new_chunk(b, &nchunks, 0)) < 0)
                         return -1;
@@ -333,7 +330,7 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
     }
     size_t next_phase = nchunks;
     for (size_t k = nchunks; k-- > 0;) {
-        if (b->chunks[k].exec || b->has_del) { /* a phase of its own */
+        if (b->chunks[k].exec || b->reads) { /* a phase of its own */
             b->chunks[k].phase_end = k + 1;
             next_phase = k;
         } else {
@@ -352,6 +349,22 @@ static int commit_cut(struct serve_commit *cm, commit_batch *b)
     }
     b->nchunks = nchunks;
     return 0;
+}
+
+/* What an extension made of chunks [k0, k1) (commit_settlers). */
+static void commit_settle(commit_batch *b, size_t k0, size_t k1, int status, const char *err,
+                          const uint8_t *existed, size_t n)
+{
+    size_t w = 0;
+    for (size_t k = k0; k < k1; k++) {
+        commit_chunk *ch = &b->chunks[k];
+        ch->status = status;
+        if (status != KV_OK)
+            snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "not applied");
+        for (size_t j = 0; j < ch->n; j++, w++)
+            b->ops[b->order[ch->start + j]].existed =
+                status == KV_OK && existed != NULL && w < n && existed[w];
+    }
 }
 
 /* The one-chunk fallback when commit_cut cannot allocate. */
@@ -383,8 +396,9 @@ void serve_commit_kick(server *s)
     }
     s->stats.chunks += b->nchunks;
     if (s->ext != NULL) { /* an extension applies it (a member: through the group's log) */
+        static const commit_settlers settle = {commit_settle, serve_commit_done};
         b->threaded = 0;
-        serve_handoff_batch(s, b, serve_commit_done);
+        serve_handoff_batch(s, b, &settle);
         return;
     }
     /* With --sync, a batch of one chunk is one kv_write and one fsync
@@ -395,12 +409,13 @@ void serve_commit_kick(server *s)
                   b->blen > SERVE_INLINE_BYTES;
     if (!b->threaded) {
         for (size_t k = 0; k < b->nchunks; k++)
-            commit_apply_chunk(cm->db, b, &b->chunks[k], cm->kvb);
+            commit_apply_chunk(s->db, b, &b->chunks[k], cm->kvb);
         serve_commit_done(s);
         return;
     }
     pthread_mutex_lock(&cm->mu);
     cm->work = b;
+    cm->work_db = s->db;
     cm->next_chunk = 0;
     cm->phase_end = b->chunks[0].phase_end;
     cm->chunks_done = 0;
@@ -444,11 +459,14 @@ void serve_commit_done(server *s)
         } else {
             if (op->cmd != NULL)
                 commit_count(s, b, i, ch->status != KV_OK);
-            if (!c->dead && op->reply != REPLY_NONE) {
+            if (!c->dead && op->reply != 0) {
                 if (ch->status != KV_OK) {
                     out_error(&c->out, "ERR %s", ch->err);
-                } else if (op->reply == REPLY_OK) {
-                    out_simple(&c->out, "OK");
+                } else if (op->reply == SERVE_REPLY_OK) {
+                    if (serve_op_applies(op->cond, op->existed)) /* nil: SET NX found its key */
+                        out_simple(&c->out, "OK");
+                    else
+                        out_nil(&c->out);
                 } else {
                     long long count = 0;
                     for (size_t j = op->first; j <= i; j++)
@@ -465,7 +483,7 @@ void serve_commit_done(server *s)
     }
     b->n = 0;
     b->blen = 0;
-    b->has_del = 0;
+    b->reads = 0;
     b->execs = 0;
     b->nchunks = 0;
     if (b->bcap > 16u * 1024 * 1024) { /* after a large value: give it back */

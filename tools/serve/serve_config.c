@@ -282,8 +282,9 @@ static void config_get(server *s, serve_client *c, const serve_req *r)
         }
 }
 
-void serve_config_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_config_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     if (serve_cmd_is(r, 1, "get") && r->argc >= 3) {
         config_get(s, c, r);
     } else if (serve_cmd_is(r, 1, "set")) {

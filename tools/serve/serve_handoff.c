@@ -7,19 +7,23 @@
  * here its plain chunks in a row become one write, in their order, and
  * each EXEC becomes one of its own: its conditions are what its WATCH's
  * kv_txn reads for each watched key (the value, or its absence: the
- * extension checks them where it applies the write), its ops the puts
- * and deletes of its queue.  A queue may hold SET (without options),
- * MSET and DEL only: a read queued inside MULTI would be answered where
- * the write is applied, out of the server's order, so such an EXEC fails
- * whole and says to read after WATCH, before MULTI, as a check-and-set
- * client does.  A key of the extension's own (E3) is never a condition:
- * no client can write it, so to a client it stays absent.
+ * extension checks them where it applies the write), its ops those its
+ * queued writes make (the command table's effects: server.h).  A read
+ * queued inside MULTI would be answered where the write is applied, out
+ * of the server's order: an extension's gate refuses one when it is
+ * queued (serve_ext.h), and an EXEC that holds one anyway fails whole,
+ * saying to read after WATCH, before MULTI, as a check-and-set client
+ * does.  A key of the extension's own (E3) is never a condition: no
+ * client can write it, so to a client it stays absent.
  *
  * When every write is settled, the batch is answered as one the server
- * applied itself (the `settled` it was handed with: serve_commit.c's
- * serve_commit_done): a plain write's chunks get its
- * status, a DEL its count of the keys that existed; an EXEC its replies,
- * *-1 when a condition did not hold, or its error.
+ * applied itself (serve_commit.c's settle functions, which it was handed
+ * with the batch).  What each write became goes where its owner puts
+ * it: a plain write's chunks through serve_commit.c's (commit_settlers:
+ * their status, and what their ops found: a DEL's count, a SET NX's
+ * answer), an EXEC through serve_multi_settle (serve_queue.c: its
+ * replies, *-1 when a condition did not hold, or its error).  This file
+ * reads the batch and the queues and writes neither.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +52,7 @@ struct serve_handoff {
     size_t nvals, vals_cap;
     unsigned long long first_id, next_id;
     size_t unsettled;
-    void (*settled)(server *s);    /* told once every write of the batch is */
+    const commit_settlers *settle; /* serve_commit.c's: how its batch is settled */
 };
 
 /* Grows *p (of *cap elements of size el) to hold need; 0, or -1. */
@@ -67,12 +71,13 @@ static int handoff_grow(void **p, size_t *cap, size_t need, size_t el)
     return 0;
 }
 
-static int handoff_op(struct serve_handoff *h, int del, const char *k, size_t kl, const char *v,
-                      size_t vl)
+static int handoff_op(struct serve_handoff *h, const commit_batch *b, const commit_op *op)
 {
     if (handoff_grow((void **)&h->ops, &h->ops_cap, h->nops + 1, sizeof *h->ops) != 0)
         return -1;
-    h->ops[h->nops++] = (serve_write_op){del, k, v, kl, vl};
+    h->ops[h->nops++] = (serve_write_op){op->kind == OP_DEL, op->cond,
+                                         (const char *)b->bytes + op->koff,
+                                         (const char *)b->bytes + op->voff, op->klen, op->vlen};
     return 0;
 }
 
@@ -81,21 +86,10 @@ static int handoff_plain(struct serve_handoff *h, const commit_batch *b, size_t 
 {
     for (size_t k = k0; k < k1; k++)
         for (size_t j = 0; j < b->chunks[k].n; j++) {
-            const commit_op *op = &b->ops[b->order[b->chunks[k].start + j]];
-            const char *key = (const char *)b->bytes + op->koff;
-            if (handoff_op(h, op->kind == OP_DEL, key, op->klen,
-                           (const char *)b->bytes + op->voff, op->vlen) != 0)
+            if (handoff_op(h, b, &b->ops[b->order[b->chunks[k].start + j]]) != 0)
                 return -1;
         }
     return 0;
-}
-
-/* Fails an EXEC before it is handed over (nothing of it applies). */
-static int exec_refuse(struct serve_multi *mu, int rc, const char *fmt, const char *a, size_t i)
-{
-    mu->status = rc;
-    snprintf(mu->err, sizeof mu->err, fmt, a, i);
-    return 1;
 }
 
 /* The conditions and ops of an EXEC: 0; 1 if the EXEC was refused (its
@@ -111,10 +105,9 @@ static int handoff_exec(server *s, struct serve_handoff *h, struct serve_multi *
         size_t vlen = 0;
         int rc = kv_txn_get(mu->txn, key, klen, &val, &vlen);
         if (rc != KV_OK && rc != KV_NOT_FOUND) {
-            char what[160];
-            snprintf(what, sizeof what, "%s: %s", kv_strerror(rc), kv_errmsg());
-            return exec_refuse(mu, rc, "%s (reading watched key %zu of the transaction; "
-                               "nothing of it was applied)", what, i + 1);
+            serve_multi_fail(mu, rc, "%s: %s (reading watched key %zu of the transaction; "
+                             "nothing of it was applied)", kv_strerror(rc), kv_errmsg(), i + 1);
+            return 1;
         }
         if (handoff_grow((void **)&h->conds, &h->conds_cap, h->nconds + 1, sizeof *h->conds) ||
             handoff_grow((void **)&h->vals, &h->vals_cap, h->nvals + 1, sizeof *h->vals)) {
@@ -126,21 +119,21 @@ static int handoff_exec(server *s, struct serve_handoff *h, struct serve_multi *
     }
     for (size_t i = 0; i < mu->ncmds; i++) {
         serve_req r = multi_req(mu, i);
-        const char *name = mu->cmds[i].cmd->name;
-        int del = strcmp(name, "del") == 0;
-        if (!del && strcmp(name, "mset") != 0 && !(strcmp(name, "set") == 0 && r.argc == 3)) {
-            mu->status = KV_ERR_INVALID;
-            if (snprintf(mu->err, sizeof mu->err, "'%s' (command %zu) inside MULTI: a "
-                         "transaction here is applied by %s, as conditions (what WATCH read) "
-                         "and writes: SET, MSET and DEL only; read after WATCH, before MULTI; "
-                         "nothing of it was applied", name, i + 1, s->ext->name) < 0)
-                mu->err[0] = '\0';
+        const serve_cmd *cmd = mu->cmds[i].cmd;
+        if (cmd->flags & SERVE_CMD_READONLY) {
+            serve_multi_fail(mu, KV_ERR_INVALID, "'%s' (command %zu) inside MULTI: a "
+                             "transaction here is applied by %s, as conditions (what WATCH "
+                             "read) and writes; read after WATCH, before MULTI; nothing of it "
+                             "was applied", cmd->name, i + 1, s->ext->name);
             return 1;
         }
-        for (size_t a = 1; a < r.argc; a += del ? 1 : 2)
-            if (handoff_op(h, del, req_ptr(&r, a), req_len(&r, a), del ? "" : req_ptr(&r, a + 1),
-                           del ? 0 : req_len(&r, a + 1)) != 0)
-                return -1;
+        if (cmd->write == NULL || cmd->write->refused(NULL, &r))
+            continue; /* answered where it is settled (serve_multi_settle) */
+        size_t n = cmd->write->nops(&r);
+        if (handoff_grow((void **)&h->ops, &h->ops_cap, h->nops + n, sizeof *h->ops) != 0)
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            cmd->write->op(&r, k, &h->ops[h->nops++]);
     }
     return 0;
 }
@@ -174,28 +167,24 @@ static void handoff_clear(struct serve_handoff *h)
     h->b = NULL;
 }
 
-static void handoff_fail_all(commit_batch *b, const char *why)
+static void handoff_fail_all(struct serve_handoff *h, commit_batch *b, const char *why)
 {
-    for (size_t k = 0; k < b->nchunks; k++) {
-        b->chunks[k].status = KV_ERR_NOMEM;
-        snprintf(b->chunks[k].err, sizeof b->chunks[k].err, "%s", why);
-    }
+    h->settle->chunks(b, 0, b->nchunks, KV_ERR_NOMEM, why, NULL, 0);
     for (size_t i = 0; i < b->n; i++)
-        if (b->ops[i].kind == OP_EXEC && b->ops[i].multi->status == KV_OK) {
-            b->ops[i].multi->status = KV_ERR_NOMEM;
-            snprintf(b->ops[i].multi->err, sizeof b->ops[i].multi->err, "%s", why);
-        }
+        if (b->ops[i].kind == OP_EXEC && b->ops[i].multi->status == KV_OK)
+            serve_multi_fail(b->ops[i].multi, KV_ERR_NOMEM, "%s", why);
 }
 
-void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
+void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *settle)
 {
     struct serve_handoff *h = s->handoff;
     if (h == NULL && (h = s->handoff = calloc(1, sizeof *h)) == NULL) {
-        handoff_fail_all(b, "out of memory handing the batch over");
-        settled(s);
+        struct serve_handoff none = {.settle = settle};
+        handoff_fail_all(&none, b, "out of memory handing the batch over");
+        settle->done(s);
         return;
     }
-    h->settled = settled;
+    h->settle = settle;
     h->b = b;
     h->first_id = h->next_id + 1;
     int rc = 0;
@@ -210,19 +199,20 @@ void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
         }
         for (size_t j = 0; j < b->chunks[k].n && rc == 0; j++)
             rc = handoff_add(s, h, b, 0, 0, &b->ops[b->order[b->chunks[k].start + j]]);
-        b->chunks[k].status = KV_OK; /* each EXEC answers for itself (its multi's status) */
+        h->settle->chunks(b, k, k + 1, KV_OK, NULL, NULL, 0); /* each EXEC answers for
+                                                                 itself (its multi's) */
         k++;
     }
     if (rc != 0) {
-        handoff_fail_all(b, "out of memory handing the batch over");
+        handoff_fail_all(h, b, "out of memory handing the batch over");
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
         return;
     }
     if (handoff_grow((void **)&h->w, &h->w_cap, h->n, sizeof *h->w) != 0) {
-        handoff_fail_all(b, "out of memory handing the batch over");
+        handoff_fail_all(h, b, "out of memory handing the batch over");
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
         return;
     }
     for (size_t i = 0; i < h->n; i++) { /* now that the arrays no longer move */
@@ -238,40 +228,7 @@ void serve_handoff_batch(server *s, commit_batch *b, void (*settled)(server *s))
     h->nvals = 0;
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        h->settled(s);
-    }
-}
-
-/* The outcome of an EXEC's write, into its serve_multi (its replies). */
-static void settle_exec(struct serve_multi *mu, int outcome, const uint8_t *existed, size_t n,
-                        const char *err)
-{
-    if (outcome == SERVE_WRITE_REFUSED) { /* a watched key changed: *-1 */
-        mu->status = KV_ERR_CONFLICT;
-        return;
-    }
-    if (outcome != SERVE_WRITE_APPLIED) {
-        mu->status = outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID : KV_ERR_IO;
-        snprintf(mu->err, sizeof mu->err, "%s", err != NULL ? err : "not applied");
-        return;
-    }
-    size_t w = 0;
-    for (size_t i = 0; i < mu->ncmds; i++) {
-        serve_req r = multi_req(mu, i);
-        if (strcmp(mu->cmds[i].cmd->name, "del") != 0) {
-            out_simple(&mu->reply, "OK");
-            w += (r.argc - 1) / 2;
-            continue;
-        }
-        long long count = 0;
-        for (size_t a = 1; a < r.argc; a++, w++)
-            count += existed != NULL && w < n && existed[w];
-        out_int(&mu->reply, count);
-    }
-    if (mu->reply.failed) {
-        mu->status = KV_ERR_NOMEM;
-        snprintf(mu->err, sizeof mu->err, "out of memory for the replies of the transaction; "
-                 "it was applied");
+        h->settle->done(s);
     }
 }
 
@@ -284,28 +241,18 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
         h->items[id - h->first_id].settled)
         return; /* E1: not a write this batch waits for */
     handoff_item *it = &h->items[id - h->first_id];
-    commit_batch *b = h->b;
     it->settled = 1;
-    if (it->exec != NULL) {
-        settle_exec(it->exec->multi, outcome, existed, nexisted, err);
-    } else {
-        size_t w = 0;
-        for (size_t k = it->k0; k < it->k1; k++) {
-            commit_chunk *ch = &b->chunks[k];
-            ch->status = outcome == SERVE_WRITE_APPLIED ? KV_OK
-                         : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
-                                                         : KV_ERR_IO;
-            if (ch->status != KV_OK)
-                snprintf(ch->err, sizeof ch->err, "%s", err != NULL ? err : "not applied");
-            for (size_t j = 0; j < ch->n; j++, w++)
-                b->ops[b->order[ch->start + j]].existed =
-                    outcome == SERVE_WRITE_APPLIED && existed != NULL && w < nexisted &&
-                    existed[w];
-        }
-    }
+    if (it->exec != NULL)
+        serve_multi_settle(it->exec->multi, outcome, existed, nexisted, err);
+    else
+        h->settle->chunks(h->b, it->k0, it->k1,
+                            outcome == SERVE_WRITE_APPLIED  ? KV_OK
+                            : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
+                                                            : KV_ERR_IO,
+                            err, existed, nexisted);
     if (--h->unsettled == 0) {
         handoff_clear(h);
-        h->settled(s);
+        h->settle->done(s);
     }
 }
 

@@ -2,16 +2,18 @@
  * serve_host.c: the server as its extension sees it: the calls back into
  * the server that serve_ext.h lists (but serve_host_settle, which is
  * serve_handoff.c's).  A serve_host is the server itself, under a name
- * that shows the extension nothing of it.
+ * that shows the extension nothing of it.  Each call changes what the
+ * server owns through the server's own fields (its engine handle, its
+ * hidden prefix, a client's wait), never a part's struct.
  */
-#include "serve_batch.h"
+#include "server.h"
 
+/* The server's one engine handle: the batch takes it with each batch it
+ * applies (serve_commit.c), so nothing else keeps a copy to update. */
 void serve_host_set_db(serve_host *h, kv_db *db)
 {
     server *s = (server *)h;
     s->db = db;
-    if (s->commit != NULL)
-        s->commit->db = db;
 }
 
 void serve_host_release_engine(serve_host *h)

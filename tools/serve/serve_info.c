@@ -94,8 +94,9 @@ static int info_count_keys(server *s, unsigned long long *n)
     return rc;
 }
 
-void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_dbsize_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)r;
     unsigned long long n;
     int rc = info_count_keys(s, &n);
@@ -167,8 +168,9 @@ static void info_figure(void *ctx, const serve_figure *f)
         info_add(ctx, "%s:%.15g\r\n", f->name, f->value);
 }
 
-void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_info_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     serve_out t = {0};
     int rc = KV_OK;
     if (info_wants(r, "server"))
@@ -230,66 +232,4 @@ void serve_info_cmd(server *s, serve_client *c, const serve_req *r)
     else
         out_bulk(&c->out, t.buf, t.len);
     out_free(&t);
-}
-
-/* One COMMAND entry: name, arity, flags, first key, last key, key step,
- * as the command table says them (a cluster client finds a command's
- * keys this way). */
-static void command_entry(serve_client *c, const serve_cmd *cmd)
-{
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{SERVE_CMD_WRITE, "write"},     {SERVE_CMD_READONLY, "readonly"},
-                 {SERVE_CMD_DENYOOM, "denyoom"}, {SERVE_CMD_ADMIN, "admin"},
-                 {SERVE_CMD_NOSCRIPT, "noscript"}, {SERVE_CMD_LOADING, "loading"},
-                 {SERVE_CMD_STALE, "stale"},     {SERVE_CMD_FAST, "fast"},
-                 {SERVE_CMD_NO_AUTH, "no_auth"}};
-    out_array(&c->out, 6);
-    out_bulk_str(&c->out, cmd->name);
-    out_int(&c->out, cmd->arity);
-    size_t nflags = 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        nflags += (cmd->flags & names[i].bit) != 0;
-    out_array(&c->out, nflags);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (cmd->flags & names[i].bit)
-            out_simple(&c->out, names[i].name);
-    out_int(&c->out, cmd->first_key);
-    out_int(&c->out, cmd->last_key);
-    out_int(&c->out, cmd->key_step);
-}
-
-/* COMMAND, COMMAND COUNT, COMMAND INFO name..., COMMAND LIST, COMMAND DOCS
- * (an empty answer: redis-cli then uses its own help text). */
-void serve_command_cmd(server *s, serve_client *c, const serve_req *r)
-{
-    size_t n = s->ncmds;
-    const serve_cmd *cmds = s->cmds;
-    if (r->argc == 1) {
-        out_array(&c->out, n);
-        for (size_t i = 0; i < n; i++)
-            command_entry(c, &cmds[i]);
-    } else if (serve_cmd_is(r, 1, "count")) {
-        out_int(&c->out, (long long)n);
-    } else if (serve_cmd_is(r, 1, "docs")) {
-        out_array(&c->out, 0);
-    } else if (serve_cmd_is(r, 1, "list")) {
-        out_array(&c->out, n);
-        for (size_t i = 0; i < n; i++)
-            out_bulk_str(&c->out, cmds[i].name);
-    } else if (serve_cmd_is(r, 1, "info")) {
-        out_array(&c->out, r->argc - 2);
-        for (size_t i = 2; i < r->argc; i++) {
-            size_t j = 0;
-            while (j < n && !serve_cmd_is(r, i, cmds[j].name))
-                j++;
-            if (j < n)
-                command_entry(c, &cmds[j]);
-            else
-                out_nil(&c->out);
-        }
-    } else {
-        out_error(&c->out, "ERR unknown subcommand of COMMAND (try COUNT, DOCS, INFO, LIST)");
-    }
 }

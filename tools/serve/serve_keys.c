@@ -65,8 +65,9 @@ static int keys_start(server *s, serve_client *c, const serve_req *r)
     return 0;
 }
 
-void serve_keys_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_keys_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     if (c->keys == NULL && keys_start(s, c, r) != 0)
         return;
     struct serve_keys *k = c->keys;

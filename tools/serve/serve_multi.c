@@ -45,6 +45,11 @@ static void multi_end(server *s, serve_client *c)
     serve_watch_drop(s, c);
 }
 
+void serve_multi_drop(server *s, serve_client *c)
+{
+    multi_end(s, c);
+}
+
 void serve_multi_free(server *s, serve_client *c)
 {
     if (c->multi != NULL) {
@@ -55,8 +60,9 @@ void serve_multi_free(server *s, serve_client *c)
     serve_watch_drop(s, c);
 }
 
-void serve_multi_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_multi_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)s, (void)r;
     if (serve_multi_queuing(c)) {
         out_error(&c->out, "ERR MULTI calls can not be nested");
@@ -128,8 +134,9 @@ void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r
     out_simple(&c->out, "QUEUED");
 }
 
-void serve_exec_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_exec_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)r;
     struct serve_multi *m = c->multi;
     if (!serve_multi_queuing(c)) {
@@ -181,8 +188,9 @@ void serve_exec_arity(server *s, serve_client *c)
     }
 }
 
-void serve_discard_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_discard_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)r;
     if (!serve_multi_queuing(c)) {
         out_error(&c->out, "ERR DISCARD without MULTI");
@@ -192,8 +200,9 @@ void serve_discard_cmd(server *s, serve_client *c, const serve_req *r)
     out_simple(&c->out, "OK");
 }
 
-void serve_reset_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_reset_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)r;
     multi_end(s, c);
     c->authed = s->cfg.password == NULL;

@@ -5,6 +5,8 @@
  * it answers the ops it applied; the MULTI commands (serve_multi.c) empty
  * a queue the same way when they drop one.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "serve_queue.h"
@@ -35,6 +37,51 @@ void serve_multi_clear(struct serve_multi *m)
     m->ncmds = m->cmds_cap = m->nargs = m->args_cap = m->blen = m->bcap = 0;
     m->status = KV_OK;
     m->err[0] = '\0';
+}
+
+void serve_multi_fail(struct serve_multi *m, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    m->status = status;
+    if (vsnprintf(m->err, sizeof m->err, fmt, ap) < 0)
+        m->err[0] = '\0';
+    va_end(ap);
+}
+
+void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *existed, size_t n,
+                        const char *err)
+{
+    if (outcome == SERVE_WRITE_REFUSED) { /* a watched key changed: *-1 */
+        m->status = KV_ERR_CONFLICT;
+        return;
+    }
+    if (outcome != SERVE_WRITE_APPLIED) {
+        serve_multi_fail(m, outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID : KV_ERR_IO, "%s",
+                         err != NULL ? err : "not applied");
+        return;
+    }
+    serve_view none = {NULL, NULL, NULL, 0}; /* PING, ECHO and UNWATCH read nothing */
+    size_t w = 0;
+    m->reply.tally = &m->errs;
+    for (size_t i = 0; i < m->ncmds; i++) {
+        const serve_cmd *cmd = m->cmds[i].cmd;
+        serve_req r = multi_req(m, i);
+        unsigned long long errors = m->reply.errors;
+        if (cmd->write == NULL) {
+            cmd->read(&none, &m->reply, &r);
+        } else if (!cmd->write->refused(&m->reply, &r)) { /* else its error is its reply */
+            size_t nops = cmd->write->nops(&r);
+            serve_effect_reply(cmd->write, &m->reply, &r, existed != NULL && w < n ? existed + w
+                                                                                  : NULL,
+                               w < n ? n - w : 0);
+            w += nops;
+        }
+        m->cmds[i].failed = m->reply.errors > errors;
+    }
+    if (m->reply.failed)
+        serve_multi_fail(m, KV_ERR_NOMEM, "out of memory for the replies of the transaction; "
+                         "it was applied");
 }
 
 /* Counts the queued commands of an EXEC that ran (serve_stats.h). */

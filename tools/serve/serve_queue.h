@@ -1,15 +1,19 @@
 /*
  * serve_queue.h: a client's transaction, its MULTI queue and its EXEC's
  * state, as serve_multi.c (MULTI, the queue, EXEC handed to the batch),
- * serve_commit.c (EXEC in the batch), serve_txn.c (EXEC applied) and
- * serve_queue.c (EXEC answered, the queue emptied) share it.  The design is in
+ * serve_commit.c (EXEC in the batch), serve_txn.c (EXEC applied to the
+ * server's engine), serve_handoff.c (EXEC handed to an extension),
+ * serve_cmd.c (what EXEC does, for the gate) and serve_queue.c (EXEC
+ * settled and answered, the queue emptied) share it.  The design is in
  * serve_multi.c's opening comment; docs/server.md, "Transactions".
  *
  * Ownership: the loop thread owns a serve_multi, except while its EXEC is
  * in a batch (from serve_commit_exec until the batch is answered): then
  * the client waits (it has an op pending), the loop touches nothing of it,
- * and the thread applying the batch reads the queue and writes `reply`,
- * `status` and `err`.
+ * and what applies it writes `reply`, `status` and `err`: the thread
+ * applying the batch (serve_txn.c), or, for an extension's, the settle
+ * functions below (serve_handoff.c reads the queue and writes none of
+ * it).
  *
  * Invariants:
  *   M1. The queue holds ncmds commands; command i's words are
@@ -68,6 +72,17 @@ static inline int serve_multi_queuing(const serve_client *c)
 /* serve_queue.c: empties the queue, releasing its memory and any kv_txn it
  * holds (M2 holds after it). */
 void serve_multi_clear(struct serve_multi *m);
+/* serve_queue.c: what an extension made of m's EXEC (serve_ext.h,
+ * SERVE_WRITE_*): its replies built from what its ops found
+ * (existed[0..n), the queue's ops in order) and, for a queued command
+ * that is not a write, from its `read` on no view (PING, ECHO); *-1 for
+ * REFUSED; an error for the others. */
+void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *existed, size_t n,
+                        const char *err);
+/* serve_queue.c: m's EXEC fails, nothing of it applied (status, and the
+ * message fmt makes). */
+void serve_multi_fail(struct serve_multi *m, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* serve_queue.c: the EXEC's batch was applied: answers the client (the
  * replies, or the error of `group_status`/`group_err` or of m), counts
  * the queued commands that ran (serve_stats.h) and empties the queue.

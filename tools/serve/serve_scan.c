@@ -206,8 +206,9 @@ int serve_scan_step(const server *s, kv_iter *it, const glob_pattern *g, glob_st
     return kv_iter_status(it);
 }
 
-void serve_scan_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_scan_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     if (s->scan == NULL && (s->scan = calloc(1, sizeof *s->scan)) == NULL) {
         out_error(&c->out, "ERR out of memory");
         return;

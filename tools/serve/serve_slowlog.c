@@ -187,8 +187,9 @@ static int slowlog_count(serve_client *c, const serve_req *r, size_t *n)
     return 0;
 }
 
-void serve_slowlog_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_slowlog_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     serve_obs *o = &s->obs;
     if (r->argc == 2 && serve_cmd_is(r, 1, "help")) {
         size_t n = sizeof slowlog_help / sizeof slowlog_help[0];

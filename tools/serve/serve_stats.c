@@ -143,9 +143,9 @@ void serve_stats_ran(server *s, const serve_client *c, const serve_cmd *cmd, ser
                 histogram_record(st->lat, (uint64_t)ns);
         }
     }
-    if (cmd == NULL || strcmp(cmd->name, "exec") == 0 || !serve_slowlog_wants(s, ns))
+    if (cmd == NULL || (cmd->flags & SERVE_CMD_SKIP_SLOWLOG) || !serve_slowlog_wants(s, ns))
         return;
-    if (strcmp(cmd->name, "auth") == 0) { /* its words are a secret: Redis's redaction */
+    if (cmd->flags & SERVE_CMD_SECRET) { /* its words are a secret: Redis's redaction of AUTH */
         serve_arg red[3] = {args[0], {"(redacted)", 10}, {"(redacted)", 10}};
         serve_slowlog_add(s, c, ns / 1000, red, argc < 3 ? argc : 3, argc < 3 ? argc : 3);
         return;

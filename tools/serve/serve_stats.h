@@ -126,7 +126,8 @@ void serve_info_errorstats(struct server *s, struct serve_out *t);
 void serve_info_latencystats(struct server *s, struct serve_out *t);
 
 /* serve_slowlog.c */
-void serve_slowlog_cmd(struct server *s, struct serve_client *c, const struct serve_req *r);
+void serve_slowlog_cmd(struct server *s, struct serve_client *c, 
+                       const struct serve_cmd *cmd, const struct serve_req *r);
 void serve_slowlog_add(struct server *s, const struct serve_client *c, long long us,
                        const serve_arg *args, size_t nargs, size_t argc);
 /* Sets slowlog-max-len, dropping the oldest entries past it; 0, or -1

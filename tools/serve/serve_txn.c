@@ -55,7 +55,7 @@ static int txn_run_queue(kv_txn *t, struct serve_multi *m)
         if (cmd->read != NULL) {
             cmd->read(&v, &m->reply, &r);
         } else {
-            int rc = cmd->txn_write(t, &m->reply, &r);
+            int rc = serve_effect_txn(cmd->write, t, &m->reply, &r);
             if (rc != KV_OK) {
                 snprintf(m->err, sizeof m->err, "%s: %s (in '%s', command %zu of the "
                          "transaction; nothing of it was applied)",
@@ -123,7 +123,7 @@ static int txn_read_watched(kv_txn *t, struct serve_multi *m)
 static int txn_queue_writes(const struct serve_multi *m)
 {
     for (size_t i = 0; i < m->ncmds; i++)
-        if (m->cmds[i].cmd->txn_write != NULL)
+        if (m->cmds[i].cmd->write != NULL)
             return 1;
     return 0;
 }

@@ -96,6 +96,19 @@ static int watch_note_key(serve_client *c, const char *key, size_t klen)
     return 0;
 }
 
+/* Notes r's keys (the command table's positions: serve_cmd_key), but
+ * those out of kv.h's range, which no write can have; 0, or -1 when out
+ * of memory. */
+static int watch_note_keys(serve_client *c, const serve_cmd *cmd, const serve_req *r)
+{
+    for (size_t i = serve_cmd_key(cmd, r, 0); i != 0; i = serve_cmd_key(cmd, r, i)) {
+        size_t klen = req_len(r, i);
+        if (klen >= 1 && klen <= KV_MAX_KEY && watch_note_key(c, req_ptr(r, i), klen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 void serve_watch_drop(server *s, serve_client *c)
 {
     if (c->watch_txn != NULL)
@@ -133,23 +146,19 @@ void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const se
     /* Its keys (the command table's key positions) are noted as the
      * WATCH's are: an extension that applies an EXEC elsewhere takes them
      * as the transaction's conditions (serve_handoff.c). */
-    size_t last = cmd->last_key < 0 ? r->argc - 1 : (size_t)cmd->last_key;
-    for (size_t i = (size_t)cmd->first_key; cmd->first_key > 0 && i <= last && i < r->argc;
-         i += (size_t)cmd->key_step) {
-        size_t klen = req_len(r, i);
-        if (klen >= 1 && klen <= KV_MAX_KEY && watch_note_key(c, req_ptr(r, i), klen) != 0) {
-            serve_watch_drop(s, c);
-            out_error(&c->out, "ERR %s: noting a key read after WATCH; the watches are "
-                      "dropped", kv_strerror(KV_ERR_NOMEM));
-            return;
-        }
+    if (watch_note_keys(c, cmd, r) != 0) {
+        serve_watch_drop(s, c);
+        out_error(&c->out, "ERR %s: noting a key read after WATCH; the watches are dropped",
+                  kv_strerror(KV_ERR_NOMEM));
+        return;
     }
     serve_view v = {NULL, c->watch_txn, s->hidden_prefix, s->hidden_len};
     cmd->read(&v, &c->out, r);
 }
 
-void serve_watch_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_watch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     if (serve_multi_queuing(c)) {
         out_error(&c->out, "ERR WATCH inside MULTI is not allowed");
         return;
@@ -171,22 +180,18 @@ void serve_watch_cmd(server *s, serve_client *c, const serve_req *r)
         c->watch_since_ms = serve_now_ms();
         s->nwatching++;
     }
-    for (size_t i = 1; i < r->argc; i++) {
-        size_t klen = req_len(r, i);
-        if (klen < 1 || klen > KV_MAX_KEY)
-            continue; /* no write can have such a key */
-        if (watch_note_key(c, req_ptr(r, i), klen) != 0) {
-            serve_watch_drop(s, c);
-            out_error(&c->out, "ERR %s: noting a watched key; the watches are dropped",
-                      kv_strerror(KV_ERR_NOMEM));
-            return;
-        }
+    if (watch_note_keys(c, cmd, r) != 0) {
+        serve_watch_drop(s, c);
+        out_error(&c->out, "ERR %s: noting a watched key; the watches are dropped",
+                  kv_strerror(KV_ERR_NOMEM));
+        return;
     }
     out_simple(&c->out, "OK");
 }
 
-void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r)
+void serve_unwatch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r)
 {
+    (void)cmd;
     (void)r;
     serve_watch_drop(s, c);
     out_simple(&c->out, "OK");

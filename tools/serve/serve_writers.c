@@ -3,7 +3,8 @@
  * the writer threads: with --sync, SERVE_WRITERS of them, which do it at
  * the same time so that the stage's group commit covers their kv_writes
  * with one fsync; without, one, for the batches too large to apply on the
- * loop thread.  A DEL's count of the keys that existed is found here too
+ * loop thread.  What an op that reads finds (a DEL's count of the keys
+ * that existed, a SET NX's or XX's condition) is found here too
  * (commit_count_existing).
  *
  * A writer waits until a batch has a chunk nobody has taken in the phase
@@ -36,15 +37,17 @@ static int commit_cmp_ops(const void *a, const void *b, void *arg)
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-/* Sets `existed` for every delete of chunk ch: whether its key existed
- * just before it.  The ops are sorted by key (then batch order), so each
- * delete finds the op before it on the same key next to it, and only the
- * first op on a key asks the database (kv_get, in key order).  So a DEL of
- * n keys costs n log n comparisons and at most n lookups; looking back
- * through the batch for each key would cost n^2 / 2.  KV_OK, or the error
- * (KV_ERR_NOMEM: kv_errmsg() does not say it).
- * REQUIRES: ch is the only plain chunk of its phase (the batch has a DEL),
- * so nothing else writes while it is applied. */
+/* Sets `existed` for the ops of chunk ch that read their key (a delete,
+ * a conditional put): whether it held a value just before the op, after
+ * the ops before it.  The ops are sorted by key (then batch order), so
+ * each finds the ops before it on the same key next to it, and only the
+ * first op on a key that needs to know asks the database (kv_get, in key
+ * order).  So a DEL of n keys costs n log n comparisons and at most n
+ * lookups; looking back through the batch for each key would cost
+ * n^2 / 2.  KV_OK, or the error (KV_ERR_NOMEM: kv_errmsg() does not say
+ * it).
+ * REQUIRES: ch is the only plain chunk of its phase (the batch reads), so
+ * nothing else writes while it is applied. */
 static int commit_count_existing(kv_db *db, commit_batch *b, const commit_chunk *ch)
 {
     size_t *idx = malloc((ch->n ? ch->n : 1) * sizeof *idx);
@@ -53,25 +56,29 @@ static int commit_count_existing(kv_db *db, commit_batch *b, const commit_chunk 
     size_t n = ch->n;
     memcpy(idx, b->order + ch->start, n * sizeof *idx);
     qsort_r(idx, n, sizeof *idx, commit_cmp_ops, b);
-    int rc = KV_OK;
+    int rc = KV_OK, known = 0, present = 0;
     for (size_t k = 0; k < n && rc == KV_OK; k++) {
         commit_op *op = &b->ops[idx[k]];
-        if (op->kind != OP_DEL)
-            continue;
         const commit_op *prev = k > 0 ? &b->ops[idx[k - 1]] : NULL;
-        if (prev != NULL && prev->klen == op->klen &&
-            memcmp(b->bytes + prev->koff, b->bytes + op->koff, op->klen) == 0) {
-            op->existed = prev->kind != OP_DEL;
-            continue;
+        if (prev == NULL || prev->klen != op->klen ||
+            memcmp(b->bytes + prev->koff, b->bytes + op->koff, op->klen) != 0)
+            known = 0; /* a new key: what it holds is not known yet */
+        if (!known && (op->kind == OP_DEL || op->cond != SERVE_OP_ALWAYS)) {
+            void *val;
+            size_t vlen;
+            rc = kv_get(db, b->bytes + op->koff, op->klen, &val, &vlen);
+            if (rc == KV_OK)
+                kv_free(val);
+            present = rc == KV_OK;
+            known = 1;
+            if (rc == KV_NOT_FOUND)
+                rc = KV_OK;
         }
-        void *val;
-        size_t vlen;
-        rc = kv_get(db, b->bytes + op->koff, op->klen, &val, &vlen);
-        if (rc == KV_OK)
-            kv_free(val);
-        op->existed = rc == KV_OK;
-        if (rc == KV_NOT_FOUND)
-            rc = KV_OK;
+        op->existed = known && present;
+        if (serve_op_applies(op->cond, op->existed) && (op->kind == OP_DEL || op->kind == OP_PUT)) {
+            present = op->kind == OP_PUT;
+            known = 1;
+        }
     }
     free(idx);
     return rc;
@@ -85,10 +92,11 @@ void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *
         serve_txn_apply(db, b, ch);
         return;
     }
-    int rc = b->has_del ? commit_count_existing(db, b, ch) : KV_OK;
+    int rc = b->reads ? commit_count_existing(db, b, ch) : KV_OK;
     if (rc == KV_ERR_NOMEM) {
         ch->status = rc;
-        snprintf(ch->err, sizeof ch->err, "%s: counting the keys of a DEL", kv_strerror(rc));
+        snprintf(ch->err, sizeof ch->err, "%s: reading the keys of a DEL or a SET NX or XX",
+                 kv_strerror(rc));
         return;
     }
     kv_batch_clear(kvb);
@@ -96,6 +104,8 @@ void commit_apply_chunk(kv_db *db, commit_batch *b, commit_chunk *ch, kv_batch *
         size_t i = b->order[ch->start + k];
         commit_op *op = &b->ops[i];
         const unsigned char *key = b->bytes + op->koff;
+        if (!serve_op_applies(op->cond, op->existed))
+            continue; /* SET NX found its key, or XX did not */
         if (op->kind == OP_DEL)
             rc = kv_batch_delete(kvb, key, op->klen);
         else
@@ -122,13 +132,14 @@ static void *commit_writer(void *arg)
         if (cm->work == NULL)
             break; /* quit, nothing left */
         commit_batch *b = cm->work;
+        kv_db *db = cm->work_db;
         commit_chunk *ch = &b->chunks[cm->next_chunk++];
         pthread_mutex_unlock(&cm->mu);
         if (nomem && !ch->exec) {
             ch->status = KV_ERR_NOMEM;
             snprintf(ch->err, sizeof ch->err, "%s", kv_strerror(KV_ERR_NOMEM));
         } else {
-            commit_apply_chunk(cm->db, b, ch, kvb);
+            commit_apply_chunk(db, b, ch, kvb);
         }
         pthread_mutex_lock(&cm->mu);
         if (++cm->chunks_done == b->nchunks) {

@@ -10,8 +10,9 @@
  *               serve_loop.c    the epoll loop: accept, read, run, write,
  *                               shut down
  *               serve_host.c    the calls a later stage's extension makes
- *                               back into the server (serve_ext.h)
- *   commands    serve_cmd.c     the command table and the simple commands
+ *                               back into the server (tools/ext/serve_ext.h)
+ *   commands    serve_cmd.c     the command table (COMMAND), running a
+ *                               request, and the simple commands
  *               serve_multi.c   MULTI, EXEC, DISCARD, RESET: a client's
  *                               queue, its EXEC handed to the batch
  *               serve_watch.c   WATCH, UNWATCH: a kv_txn per watching
@@ -19,7 +20,7 @@
  *               serve_scan.c    SCAN and its cursors; the walk SCAN and
  *                               KEYS share
  *               serve_keys.c    KEYS, answered over several loop passes
- *               serve_info.c    INFO, DBSIZE, COMMAND
+ *               serve_info.c    INFO, DBSIZE
  *               serve_config.c  CONFIG GET, SET, RESETSTAT
  *               serve_slowlog.c SLOWLOG
  *               serve_http.c, serve_metrics.c  GET /metrics (--metrics-port)
@@ -33,8 +34,10 @@
  *                               with ids, answered from their outcomes
  *               serve_txn.c     running EXECs: their queues in one kv_txn,
  *                               committed
- *               serve_queue.c   an EXEC answered, a queue emptied
- *                               (serve_queue.h)
+ *               serve_queue.c   an EXEC settled and answered, a queue
+ *                               emptied (serve_queue.h)
+ *               serve_effect.c  a write's effect applied in a kv_txn, and
+ *                               answered from what its ops found
  *   ground      serve_clients.c the loop's lists of clients to run and
  *                               to send to
  *               serve_stats.c   counts per command (serve_stats.h);
@@ -274,25 +277,44 @@ typedef struct serve_view {
     size_t hidden_len;
 } serve_view;
 
+/* What a write does to the engine, as data (the command table's): its
+ * ops, one put or delete of a key each (serve_write_op, serve_ext.h, with
+ * its condition), and how it is answered.  The batch gathers these ops
+ * (serve_commit.c), a transaction applies them (serve_effect.c), and an
+ * extension is handed them (serve_handoff.c): one description for all. */
+enum {
+    SERVE_REPLY_OK = 1,     /* +OK if its last op applied, else nil (SET NX) */
+    SERVE_REPLY_COUNT = 2   /* how many of its ops found their key (DEL) */
+};
+typedef struct serve_effect {
+    /* 1 after answering (to o, unless NULL) why r is refused: its
+     * arguments, or a size past one atomic write's (kv.h's batch bound). */
+    int (*refused)(serve_out *o, const serve_req *r);
+    size_t (*nops)(const serve_req *r);            /* the ops r makes */
+    void (*op)(const serve_req *r, size_t i, serve_write_op *op);  /* op i of them */
+    int reply;                                     /* SERVE_REPLY_* */
+} serve_effect;
+
 /* serve_cmd.c: the command table (COMMAND lists it). */
-enum { MULTI_QUEUE = 0, MULTI_NOW = 1, MULTI_REFUSE = 2 };  /* serve_cmd.in_multi */
+enum {                      /* serve_cmd.in_multi: after MULTI, the command is */
+    MULTI_QUEUE = 0,        /* ... queued, and run by EXEC */
+    MULTI_NOW = 1,          /* ... run at once (DISCARD, QUIT, RESET, ...) */
+    MULTI_REFUSE = 2,       /* ... refused */
+    MULTI_EXEC = 3          /* ... run at once, running the queue (EXEC) */
+};
 typedef struct serve_cmd {
     const char *name;   /* lower case */
     int arity;          /* Redis's convention: n = exactly n words, -n = n or more */
-    unsigned flags;     /* SERVE_CMD_* (serve_ext.h); a write is answered when its
-                           batch is applied */
-    int first_key, last_key, key_step;  /* where its keys are (serve_cmd_info) */
-    int in_multi;       /* after MULTI: queued, run at once, or refused */
-    /* Runs it; NULL for a command that only reads (then `read` runs it). */
-    void (*run)(server *s, serve_client *c, const serve_req *r);
-    /* a write: 1 if run() will gather it without an error to answer now */
-    int (*check)(const serve_req *r);
+    unsigned flags;     /* SERVE_CMD_* (serve_ext.h) */
+    int first_key, last_key, key_step;  /* where its keys are (serve_cmd_key) */
+    int in_multi;       /* MULTI_* */
+    /* Runs it; NULL for a read or a write described by `write`. */
+    void (*run)(server *s, serve_client *c, const struct serve_cmd *cmd, const serve_req *r);
     /* A read (and PING, ECHO): its reply from view v.  Inside EXEC, on the
      * thread applying it (serve_txn.c), so it touches nothing but v and o. */
     void (*read)(const serve_view *v, serve_out *o, const serve_req *r);
-    /* A write inside EXEC: applied to t, its reply to o.  KV_OK, or the
-     * kv_txn error that fails the whole EXEC (kv_errmsg() says it). */
-    int (*txn_write)(kv_txn *t, serve_out *o, const serve_req *r);
+    /* A write: what it does to the engine (it is answered once applied). */
+    const serve_effect *write;
     /* Its subcommands, space-separated ("get set"), counted apart in INFO
      * commandstats as Redis counts them ("config|get"); NULL if none. */
     const char *subs;
@@ -302,11 +324,40 @@ typedef struct serve_cmd {
 const serve_cmd *serve_cmd_table(size_t *n);
 /* The command as data, as an extension sees it. */
 serve_cmd_info serve_cmd_info_of(const serve_cmd *cmd);
+/* The walk over a command's keys, by the table's first key, last key and
+ * step (Redis's getKeysFromCommand): every rule that looks at keys (the
+ * gate, WATCH, the hidden keys, redirects) takes them from here:
+ *     for (size_t i = serve_cmd_key(cmd, r, 0); i != 0; i = serve_cmd_key(cmd, r, i))
+ * gives the word index of each key; 0 after the last (or if it has none).
+ * A negative last_key counts from the end (-1: the last word). */
+static inline size_t serve_cmd_key(const serve_cmd *cmd, const serve_req *r, size_t i)
+{
+    if (cmd->first_key <= 0 || r->argc == 0)
+        return 0;
+    long last = cmd->last_key < 0 ? (long)r->argc + cmd->last_key : cmd->last_key;
+    i = i == 0 ? (size_t)cmd->first_key : i + (size_t)cmd->key_step;
+    return (long)i <= last && i < r->argc ? i : 0;
+}
 /* 1 if key k (klen bytes) is one of the extension's own (E3 of serve_ext.h). */
 static inline int serve_key_hidden(const char *hidden, size_t hlen, const void *k, size_t klen)
 {
     return hidden != NULL && klen >= hlen && memcmp(k, hidden, hlen) == 0;
 }
+
+/* serve_effect.c: a write's effect applied in a transaction (EXEC on the
+ * server's own engine: serve_txn.c), and answered from what its ops
+ * found (an EXEC applied by an extension: serve_queue.c). */
+/* The ops r makes, and at most how many bytes of keys and values (its
+ * words after the name: a bound on what the ops hold). */
+size_t serve_effect_size(const serve_effect *e, const serve_req *r, uint64_t *bytes);
+/* Applies r's ops in t (a conditional op, and a counted one, reads its
+ * key first), its reply to o.  KV_OK, or the kv_txn error that fails the
+ * whole EXEC (kv_errmsg() says it). */
+int  serve_effect_txn(const serve_effect *e, kv_txn *t, serve_out *o, const serve_req *r);
+/* r's reply to o, its ops having found existed[0..n) (serve_ext.h,
+ * SERVE_WRITE_APPLIED). */
+void serve_effect_reply(const serve_effect *e, serve_out *o, const serve_req *r,
+                        const uint8_t *existed, size_t n);
 
 /* Runs one request.  SERVE_CMD_WAIT: the client must first
  * wait for its writes to be applied, and the request was not run.  A KEYS
@@ -319,15 +370,13 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r);
 int  serve_commit_init(server *s);          /* KV_OK or KV_ERR_NOMEM / thread failure */
 void serve_commit_free(server *s);          /* REQUIRES: nothing in flight */
 int  serve_commit_event_fd(const server *s); /* readable when a batch is applied */
-/* Adds a put (reply: 1 = "+OK" once applied, 0 = none) or a delete (count:
- * 1 = the last key of a DEL, answered with how many of the keys from op
- * `first` on existed; serve_commit_mark gives the index the next op will
- * have).  0, or -1 when out of memory. */
-int    serve_commit_put(server *s, serve_client *c, const void *k, size_t kl,
-                        const void *v, size_t vl, int reply);
+/* Adds a write's op (key and value copied), answered (reply, SERVE_REPLY_*,
+ * or 0 for none: an op before a command's last) once applied; a COUNT
+ * reply counts the ops from index `first` on (serve_commit_mark gives the
+ * index the next op will have).  0, or -1 when out of memory. */
+int    serve_commit_op(server *s, serve_client *c, const serve_write_op *op, int reply,
+                       size_t first);
 size_t serve_commit_mark(const server *s);
-int    serve_commit_del(server *s, serve_client *c, const void *k, size_t kl,
-                        size_t first, int count);
 /* Adds the client's EXEC (its queue, m), applied after the writes gathered
  * before it and before those gathered after it.  0, or -1 (no memory). */
 int    serve_commit_exec(server *s, serve_client *c, struct serve_multi *m);
@@ -353,7 +402,7 @@ void serve_commit_done(server *s);
 int  serve_commit_busy(const server *s);    /* a batch gathered or in flight */
 
 /* serve_scan.c */
-void serve_scan_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_scan_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 void serve_scan_free(server *s);
 /* Examines keys from `it` on (SCAN's walk, also KEYS's): up to max_keys,
  * stopping once keys->len >= max_bytes or `work` steps are spent; matching
@@ -369,7 +418,7 @@ int  serve_scan_step(const server *s, kv_iter *it, const glob_pattern *g, glob_s
 int  serve_glob_compile(serve_client *c, const char *pat, size_t plen, glob_pattern **g);
 
 /* serve_keys.c: KEYS pattern, over as many loop passes as it takes. */
-void serve_keys_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_keys_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 void serve_keys_free(serve_client *c);  /* a KEYS in progress, if any */
 /* serve_handoff.c: what handing batches to the extension kept, freed. */
 void serve_handoff_free(server *s);
@@ -381,10 +430,13 @@ void serve_engine_release(server *s);
 void serve_scan_close_iters(server *s);
 
 /* serve_multi.c: MULTI, EXEC, DISCARD, RESET, and queuing. */
-void serve_multi_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_exec_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_discard_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_reset_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_multi_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_exec_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_discard_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_reset_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+/* Leaves MULTI and drops the watches (an EXEC a gate redirected, as Redis
+ * Cluster drops it). */
+void serve_multi_drop(server *s, serve_client *c);
 /* Queues the request (+QUEUED), or refuses it past the limits. */
 void serve_multi_queue(serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* A command was refused while queuing: EXEC will answer EXECABORT. */
@@ -394,8 +446,8 @@ void serve_exec_arity(server *s, serve_client *c);
 void serve_multi_free(server *s, serve_client *c);  /* REQUIRES: no EXEC in flight */
 
 /* serve_watch.c: WATCH and UNWATCH, on a kv_txn per watching client. */
-void serve_watch_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_unwatch_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_watch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_unwatch_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* A read (GET, MGET, EXISTS, TYPE, STRLEN) by a client that watches: run
  * in its WATCH's kv_txn, its keys counted against the WATCH limits. */
 void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
@@ -436,15 +488,16 @@ typedef struct serve_http_counts {
 } serve_http_counts;
 void serve_metrics_text(server *s, const serve_http_counts *http, serve_out *o);
 
+/* serve_cmd.c: COMMAND, the table as Redis's COMMAND says it. */
+void serve_command_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* serve_info.c */
-void serve_info_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_dbsize_cmd(server *s, serve_client *c, const serve_req *r);
-void serve_command_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_info_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
+void serve_dbsize_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 /* serve_config.c: CONFIG GET, SET, RESETSTAT; the parameters that are also
  * options of `kv serve` (--slowlog-log-slower-than ...): 1 if argv[*i] is
  * one (its value taken, *i moved past it; *bad set, after a message, if
  * the value is not one), else 0. */
-void serve_config_cmd(server *s, serve_client *c, const serve_req *r);
+void serve_config_cmd(server *s, serve_client *c, const serve_cmd *cmd, const serve_req *r);
 int  serve_config_option(server *s, char **argv, int argc, int *i, int *bad);
 /* The defaults of those parameters. */
 void serve_config_defaults(server *s);

@@ -233,7 +233,7 @@ static void command_decode_a_length_past_the_end_is_refused_at_its_op(void)
                     KV_MAX_VALUE);
     command_reader r;
     int rc = parse_guarded(w.p, w.len, &r);
-    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
+    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
              "an op whose key and value run past the end of the command (%u + %u bytes, 20 "
              "there) is refused naming its offset, 10 (got %s: \"%s\")", KV_MAX_KEY,
              KV_MAX_VALUE, kv_strerror(rc), kv_errmsg());
@@ -311,7 +311,7 @@ static void command_decode_conditions_come_first(void)
     harness_context("command_parse of %zu bytes whose header says 1 condition and whose op 0 is a "
                     "write: conditions come first (C1), refused naming offset 10", w.len);
     int rc = parse_guarded(w.p, w.len, &r);
-    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
+    EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
              "the header's C conditions come first, then the writes (C1): a write as op 0 of "
              "a command whose header says 1 condition is refused naming its offset, 10 (got "
              "%s: \"%s\")", kv_strerror(rc), kv_errmsg());
@@ -432,7 +432,7 @@ static void command_decode_bad_heads_and_ops_are_refused(void)
                         "naming its offset, 10; nothing past the bytes given is read",
                         bad[i].what);
         rc = parse_guarded(w.p, w.len, &r);
-        EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER),
+        EX_CHECK(rc == KV_ERR_CORRUPT && ex_names_number(kv_errmsg(), COMMAND_HEADER_V1),
                  "an op %s is refused naming its offset, 10 (got %s: \"%s\")", bad[i].what,
                  kv_strerror(rc), kv_errmsg());
     }

@@ -39,10 +39,18 @@ static void member_log_line(void *arg, const char *line)
     member_say(arg, "%s", line);
 }
 
+/* A snapshot about to replace the engine: the server's handles on the
+ * old one end first; installed (or not), the server reads the live one. */
 static void member_release_engine(void *arg)
 {
     struct member *m = arg;
     serve_host_release_engine(m->host);
+}
+
+static void member_take_engine(void *arg)
+{
+    struct member *m = arg;
+    serve_host_set_db(m->host, replica_db(m->r));
 }
 
 /* The transport: TLS with the group's credentials, or plain (--raft-insecure). */
@@ -135,6 +143,10 @@ static int member_raft(struct member *m, int bootstrap)
 /* Starts the replica, the transport and libraft; 0, or -1 after a message. */
 static int member_open(struct member *m)
 {
+    if (member_waits_init(&m->waits) != 0) {
+        member_say(m, "out of memory for its waiters");
+        return -1;
+    }
     if (member_disk_init(m) != 0)
         return -1;
     int rc = io_mkdir(m->env.dir);
@@ -152,7 +164,8 @@ static int member_open(struct member *m)
     /* A snapshot installed replaces the engine: the server's handles on
      * the old one end first (serve_host_release_engine). */
     m->fsm.before_restore = member_release_engine;
-    m->fsm.before_restore_arg = m;
+    m->fsm.after_restore = member_take_engine;
+    m->fsm.restore_arg = m;
     m->fsm.applied = member_applied;
     m->fsm.applied_arg = m;
     m->fsm.may_wait = member_disk_may_wait;
@@ -213,6 +226,7 @@ static void member_stop(void *x)
         peer_transport_free(&m->transport);
     peer_tls_ctx_free(m->tls);
     member_disk_free(m);
+    member_waits_free(&m->waits);
     replica_fsm_free(&m->fsm);
     member_read_free(m);
     int rc = replica_close(m->r);
@@ -321,9 +335,6 @@ static void member_run(void *x, unsigned long long pass)
     member_guard_run(m);
     member_certs_watch(m);
     member_boot_mark(m);
-    /* A restore replaced the engine (a member that fell behind): reads go
-     * to the new one. */
-    serve_host_set_db(m->host, replica_db(m->r));
 }
 
 const serve_ext_ops member_ext = {

@@ -21,14 +21,14 @@
  *   member_read.c     reads at the leader behind a read index, confirmed
  *                     by a round of the voters (read_round.c counts it),
  *                     with no entry in the log
+ *   member_wait.c     where those wait: writes by the serial their
+ *                     command carries, reads by the index they need
  *   member_peers.c    the peers: --raft-peers, the configuration, the
  *                     leader, and where each is reached
  *   member_cluster.c  CLUSTER SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT,
  *                     and MOVED
  *   member_change.c   membership: CLUSTER ADDMEMBER, REMOVEMEMBER,
  *                     FAILOVER TO, each answered once committed
- *   member_raft.c     what is read of libraft's struct raft that its API
- *                     does not give (version 0.15.0), in one place
  *   key_slot.c        a key's slot, as Redis Cluster clients compute it
  *
  * Threads: everything here runs on the server's loop thread, libraft's
@@ -44,6 +44,8 @@
 #include <raft/uv.h>
 #include <uv.h>
 
+#include "libraft_fields.h"
+#include "member_wait.h"
 #include "peer_transport.h"
 #include "read_round.h"
 #include "replica_fsm.h"
@@ -104,8 +106,6 @@ typedef struct member_reads {
     unsigned long long confirmed_pass;
     raft_term failed_term;          /* a round of this term failed: none starts again in it */
     raft_term led_term;             /* the term it led at the last look (0: it did not) */
-    int waiting;                    /* reads wait (the gate said WAIT) */
-    raft_index applied_seen;        /* libraft's applied index at the last look */
     struct raft_barrier barrier_req;  /* an entry of its term, committed first */
     int barrier_wanted, barrier_busy;
     uint64_t barrier_after;         /* not before (the loop's clock), after a refusal */
@@ -178,8 +178,9 @@ struct member {
     char *marker;                 /* the credentials' record that this member ran, or NULL */
     unsigned long long pass;       /* the server's loop pass, as run() was told */
     member_reads reads;            /* reads behind a read index (member_read.c) */
-    /* The writes proposed and not settled yet (member_write.c). */
-    struct member_proposal *proposals;
+    /* The writes proposed and not settled yet, and the reads waiting for
+     * their read index (member_wait.h). */
+    member_waits waits;
     /* Planted mistakes, for the cluster tests to show their checker
      * catches each (never set otherwise; KV_RAFT_PLANTED names one):
      *   ack-before-commit  a batch's writes are answered as soon as they
@@ -235,10 +236,12 @@ int  member_peer_of(struct member *m, raft_id id, member_peer *out);
 /* The leader as *out: 1, or 0 if none is known. */
 int  member_leader(struct member *m, member_peer *out);
 /* Writes to out the answer for a client that must go to the leader:
- * -MOVED to it for the command's key (0: none), -TRYAGAIN while the
- * leader's client address is not known yet, or -CLUSTERDOWN if no leader
- * is known. */
-void member_redirect(struct member *m, serve_out *out, const serve_req *r, size_t key);
+ * -MOVED to it for the slot of key (klen bytes; NULL: slot 0), -TRYAGAIN
+ * while the leader's client address is not known yet, or -CLUSTERDOWN if
+ * no leader is known.  The group owns every slot, so the keys of one
+ * command (of one EXEC) never span owners: one redirect, by its first
+ * key, answers for them all. */
+void member_redirect(struct member *m, serve_out *out, const char *key, size_t klen);
 
 /* member_boot.c */
 /* Decides how the member starts on its Raft directory: 0 to go on (and
@@ -297,15 +300,17 @@ int  member_disk_refuses(struct member *m, serve_out *out);
 /* member_write.c */
 int  member_gate(void *x, const serve_gate *g);
 void member_propose(void *x, const serve_write *w, size_t n);
-/* The fsm's word after each command applied (replica_fsm.h). */
-void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+/* The fsm's word after each command applied (replica_fsm.h): the write
+ * waiting under its origin settled. */
+void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
+                    const uint8_t *existed, size_t n);
 /* Settles every proposal still waiting (at stop): outcome unknown. */
 void member_write_abandon(struct member *m);
 
 /* member_read.c */
 /* The gate for a read at the leader: SERVE_GATE_GO once a round started
- * after its bytes is confirmed and applied, else SERVE_GATE_WAIT (woken
- * by serve_host_wake_all). */
+ * after its bytes is confirmed and applied, else SERVE_GATE_WAIT (it
+ * waits in m->waits, and is woken by serve_host_wake). */
 int  member_read_gate(struct member *m, const serve_gate *g);
 /* Each loop pass: the barrier of a new term, links asked again, reads
  * woken as the engine applies, leadership lost. */
@@ -325,26 +330,13 @@ void member_cluster_cmd(void *x, unsigned long long client, const serve_req *r, 
 void member_figures(void *x, serve_figure_fn fn, void *ctx);
 
 /* member_change.c */
-/* 1 if r is a membership change (CLUSTER ADDMEMBER, REMOVEMEMBER,
- * FAILOVER TO). */
-int  member_change_is(const serve_req *r);
+/* 1 if the gate's command is a membership change (CLUSTER ADDMEMBER,
+ * REMOVEMEMBER, FAILOVER TO: the extension's own command, by its flag,
+ * and these subcommands). */
+int  member_change_is(const serve_gate *g);
 /* The gate for a membership change: starts it (WAIT), waits for it
  * (WAIT), writes the ended change's answer (ANSWERED), or a redirect or
  * a refusal (ANSWERED). */
 int  member_change_gate(struct member *m, const serve_gate *g);
-
-/* member_raft.c: libraft 0.15.0's struct raft, read where its API has no
- * call for it. */
-raft_term member_raft_term(const struct raft *r);
-raft_index member_raft_commit_index(const struct raft *r);
-const struct raft_configuration *member_raft_configuration(const struct raft *r);
-/* The leader's match index for configuration entry i, or 0 if this
- * member does not lead. */
-raft_index member_raft_match_index(const struct raft *r, unsigned i);
-/* The term of entry `index` of this member's log (its snapshot's last
- * term at its last index), or 0 if the log no longer or not yet holds it. */
-raft_term member_raft_term_of(const struct raft *r, raft_index index);
-/* The member a leadership transfer under way moves to, or 0. */
-raft_id member_raft_transferee(const struct raft *r);
 
 #endif

@@ -320,8 +320,8 @@ void member_boot_answer(void *arg, uint64_t asker, peer_answer *out)
     }
     out->last_index = raft_last_index(&m->raft);
     out->has_log = out->last_index > 0;
-    out->term = member_raft_term(&m->raft);
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    out->term = libraft_term(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].id == asker)
             out->role = (unsigned)conf->servers[i].role;

@@ -43,9 +43,10 @@
 #define CHANGE_OF(field, ptr) \
     ((struct member *)((char *)(ptr) - offsetof(struct member, change.field)))
 
-int member_change_is(const serve_req *r)
+int member_change_is(const serve_gate *g)
 {
-    return serve_cmd_is(r, 0, "cluster") && r->argc >= 2 &&
+    const serve_req *r = g->req;
+    return (g->cmd->flags & SERVE_CMD_EXTENSION) && r->argc >= 2 &&
            (serve_cmd_is(r, 1, "addmember") || serve_cmd_is(r, 1, "removemember") ||
             serve_cmd_is(r, 1, "failover"));
 }
@@ -196,7 +197,7 @@ static int change_add(struct member *m, serve_out *o, const serve_req *r)
         !change_addr(o, r, 3, ch->raft_addr, sizeof ch->raft_addr, "Raft") ||
         !change_addr(o, r, 4, ch->client_addr, sizeof ch->client_addr, "client"))
         return 0;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++) {
         const struct raft_server *sv = &conf->servers[i];
         int same_addr = strcmp(sv->address, ch->raft_addr) == 0;
@@ -322,7 +323,7 @@ int member_change_gate(struct member *m, const serve_gate *g)
     if (ch->kind != MEMBER_CHANGE_NONE && ch->done && !serve_host_client_here(m->host, ch->client))
         ch->kind = MEMBER_CHANGE_NONE; /* ended, and no one is left to answer */
     if (raft_state(&m->raft) != RAFT_LEADER) {
-        member_redirect(m, o, r, 0);
+        member_redirect(m, o, NULL, 0);
         return SERVE_GATE_ANSWERED;
     }
     if (ch->kind != MEMBER_CHANGE_NONE) {

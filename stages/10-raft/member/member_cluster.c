@@ -42,7 +42,7 @@ static size_t shard_nodes(struct member *m, const member_peer *l, member_peer *o
 {
     size_t n = 0;
     out[n++] = *l;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n && n < cap; i++) {
         if (conf->servers[i].id == l->id || conf->servers[i].role == RAFT_SPARE)
             continue;
@@ -155,7 +155,7 @@ static void cluster_nodes(struct member *m, serve_out *o)
                                (unsigned long long)p->id, p->host, p->client_port,
                                addr_port(p->raft_addr), p->id == m->self->id ? "myself," : "",
                                i == 0 ? "master" : "slave", master,
-                               (unsigned long long)member_raft_term(&m->raft),
+                               (unsigned long long)libraft_term(&m->raft),
                                i == 0 ? " 0-16383" : "");
     }
     out_bulk(o, text, at < sizeof text ? at : sizeof text - 1);
@@ -218,7 +218,7 @@ static void cluster_info(struct member *m, serve_out *o)
 {
     member_peer l;
     int leader = member_leader(m, &l);
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     char members[512] = "";
     size_t at = 0;
     for (unsigned i = 0; i < conf->n && at < sizeof members; i++)
@@ -234,7 +234,7 @@ static void cluster_info(struct member *m, serve_out *o)
         for (unsigned i = 0; i < conf->n && at < sizeof matched; i++)
             at += (size_t)snprintf(matched + at, sizeof matched - at, "%s%llu=%llu",
                                    i > 0 ? "," : "", (unsigned long long)conf->servers[i].id,
-                                   (unsigned long long)member_raft_match_index(&m->raft, i));
+                                   (unsigned long long)libraft_match_index(&m->raft, i));
     peer_counts pc;
     peer_transport_counts(&m->transport, &pc);
     char text[3072];
@@ -254,9 +254,9 @@ static void cluster_info(struct member *m, serve_out *o)
              leader && l.client_port != 0 ? 16384 : 0, conf->n,
              (unsigned long long)m->self->id, state_name(raft_state(&m->raft)),
              leader ? (unsigned long long)l.id : 0ULL,
-             (unsigned long long)member_raft_term(&m->raft),
+             (unsigned long long)libraft_term(&m->raft),
              (unsigned long long)raft_last_index(&m->raft), matched,
-             (unsigned long long)member_raft_commit_index(&m->raft),
+             (unsigned long long)libraft_commit_index(&m->raft),
              (unsigned long long)replica_applied(m->r),
              (unsigned long long)m->fsm.snapshot_index, (unsigned long long)m->fsm.snapshots,
              (unsigned long long)m->fsm.restores, members,

@@ -47,7 +47,7 @@ int member_admits(void *arg, uint64_t id)
     struct member *m = arg;
     if (!m->started)
         return 1; /* before libraft: probes, which ask only what it holds */
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     if (conf->n == 0)
         return 1; /* joining: the leader that adds it is not known yet */
     for (unsigned i = 0; i < conf->n; i++)
@@ -81,7 +81,7 @@ int member_is_address(void *arg, uint32_t ip)
             return 1;
     if (!m->started)
         return 0;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++)
         if (guard_host_is(conf->servers[i].address, ip))
             return 1;
@@ -91,18 +91,18 @@ int member_is_address(void *arg, uint32_t ip)
 uint64_t member_term(void *arg)
 {
     struct member *m = arg;
-    return m->started ? member_raft_term(&m->raft) : 0;
+    return m->started ? libraft_term(&m->raft) : 0;
 }
 
 int member_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
 {
     struct member *m = arg;
     member_guard *g = &m->guard;
-    raft_term now = member_raft_term(&m->raft);
+    raft_term now = libraft_term(&m->raft);
     if (term != now + 1)
         return 0;
     if (raft_state(&m->raft) == RAFT_LEADER)
-        return member_raft_transferee(&m->raft) == candidate;
+        return libraft_transferee(&m->raft) == candidate;
     return g->told_target == candidate && g->told_term == now &&
            (long long)uv_now(&m->loop) < g->told_until;
 }
@@ -111,7 +111,7 @@ void member_notice(void *arg, uint64_t sender, const peer_notice *n)
 {
     struct member *m = arg;
     member_guard *g = &m->guard;
-    raft_term now = member_raft_term(&m->raft);
+    raft_term now = libraft_term(&m->raft);
     if (n->kind == PEER_NOTICE_HEARD) {
         if (!g->telling || n->term != g->term || n->target != g->target)
             return;
@@ -140,14 +140,14 @@ void member_notice(void *arg, uint64_t sender, const peer_notice *n)
  * furthest), or 0. */
 static raft_id guard_pick(struct member *m)
 {
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     raft_id best = 0;
     raft_index most = 0;
     for (unsigned i = 0; i < conf->n; i++)
         if (guard_voter(&conf->servers[i], m->self->id, 0) &&
-            (best == 0 || member_raft_match_index(&m->raft, i) > most)) {
+            (best == 0 || libraft_match_index(&m->raft, i) > most)) {
             best = conf->servers[i].id;
-            most = member_raft_match_index(&m->raft, i);
+            most = libraft_match_index(&m->raft, i);
         }
     return best;
 }
@@ -180,11 +180,11 @@ int member_transfer(struct member *m, raft_id to, void (*done)(struct member *m,
     member_guard *g = &m->guard;
     if (raft_state(&m->raft) != RAFT_LEADER)
         return RAFT_NOTLEADER;
-    if (g->busy || member_raft_transferee(&m->raft) != 0)
+    if (g->busy || libraft_transferee(&m->raft) != 0)
         return RAFT_BUSY;
     if (to == 0 && (to = guard_pick(m)) == 0)
         return RAFT_NOTFOUND;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     int voter = 0;
     for (unsigned i = 0; i < conf->n; i++)
         voter |= conf->servers[i].id == to && guard_voter(&conf->servers[i], m->self->id, 0);
@@ -192,7 +192,7 @@ int member_transfer(struct member *m, raft_id to, void (*done)(struct member *m,
         return RAFT_BADID;
     g->busy = 1;
     g->target = to;
-    g->term = member_raft_term(&m->raft);
+    g->term = libraft_term(&m->raft);
     g->done = done;
     g->n_told = g->n_heard = 0;
     peer_notice n = {PEER_NOTICE_TRANSFER, g->term, to};
@@ -215,7 +215,7 @@ void member_guard_run(struct member *m)
     member_guard *g = &m->guard;
     if (!g->telling)
         return;
-    if (raft_state(&m->raft) != RAFT_LEADER || member_raft_term(&m->raft) != g->term) {
+    if (raft_state(&m->raft) != RAFT_LEADER || libraft_term(&m->raft) != g->term) {
         g->telling = g->busy = 0;
         if (g->done != NULL)
             g->done(m, RAFT_NOTLEADER);

@@ -112,7 +112,7 @@ int member_peer_of(struct member *m, raft_id id, member_peer *out)
             out->role = -1;
             known = 1;
         }
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].id == id) {
             snprintf(out->raft_addr, sizeof out->raft_addr, "%s", conf->servers[i].address);
@@ -137,7 +137,7 @@ int member_leader(struct member *m, member_peer *out)
     return 1;
 }
 
-void member_redirect(struct member *m, serve_out *out, const serve_req *r, size_t key)
+void member_redirect(struct member *m, serve_out *out, const char *key, size_t klen)
 {
     member_peer l;
     if (!member_leader(m, &l)) {
@@ -150,6 +150,6 @@ void member_redirect(struct member *m, serve_out *out, const serve_req *r, size_
                   "member %llu yet", (unsigned long long)l.id, (unsigned long long)m->self->id);
         return;
     }
-    unsigned slot = key > 0 && key < r->argc ? key_slot(req_ptr(r, key), req_len(r, key)) : 0;
+    unsigned slot = key != NULL ? key_slot(key, klen) : 0;
     out_error(out, "MOVED %u %s:%d", slot, l.host, l.client_port);
 }

@@ -33,6 +33,13 @@
  * go to the new leader.  A member that is its configuration's only voter
  * needs none of this: no one else can be elected.
  *
+ * A read that waits waits in the member's registry (member_wait.h), with
+ * the pass its bytes came in: with no read index until a round that
+ * serves it is confirmed, which hands it the round's index; then until
+ * the engine has applied that far.  Only the reads whose wait is over
+ * are woken (serve_host_wake), and they run the gate again, which
+ * decides; every read is woken when the term ends or leadership is lost.
+ *
  * Everything runs on the loop thread: the gate (member_read_gate), the
  * loop's pass (member_read_kick) and the transport's callback for an
  * answer (member_read_answer), which libuv runs inside the pass.
@@ -43,14 +50,15 @@
 #include "member.h"
 
 #define MEMBER_OF(field, ptr) ((struct member *)((char *)(ptr) - offsetof(struct member, field)))
-#define READ_BARRIER_RETRY_MS 50   /* after a barrier libraft refused at once */
+#define READ_BARRIER_RETRY_MS 50   /* after a barrier libraft refused at once, or a round
+                                      that could not start */
 
 /* 1 if this member is the configuration's only voter: then no other
  * member can be elected, every committed write was applied here before
  * it was acknowledged, and a read needs no read index (a group of one). */
 static int read_sole_voter(struct member *m)
 {
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     unsigned voters = 0, self = 0;
     for (unsigned i = 0; i < conf->n; i++)
         if (conf->servers[i].role == RAFT_VOTER) {
@@ -66,13 +74,24 @@ static int read_applied(struct member *m, raft_index index)
     return raft_last_applied(&m->raft) >= index && !replica_fsm_behind(&m->fsm);
 }
 
-/* The reads that wait run their gate again (now, or redirected). */
-static void read_wake(struct member *m)
+static void read_wake_one(void *arg, unsigned long long client)
 {
-    if (!m->reads.waiting)
-        return;
-    m->reads.waiting = 0;
-    serve_host_wake_all(m->host);
+    struct member *m = arg;
+    serve_host_wake(m->host, client);
+}
+
+/* The reads whose read index the engine holds run their gate again
+ * (step 3). */
+static void read_wake_applied(struct member *m)
+{
+    if (m->waits.nreads > 0 && !replica_fsm_behind(&m->fsm))
+        member_waits_reached(&m->waits, raft_last_applied(&m->raft), read_wake_one, m);
+}
+
+/* Every read that waits runs its gate again (now, or redirected). */
+static void read_wake_all(struct member *m)
+{
+    member_waits_reached(&m->waits, UINT64_MAX, read_wake_one, m);
 }
 
 /* A new term, or leadership lost: what was confirmed, asked or failed
@@ -80,14 +99,14 @@ static void read_wake(struct member *m)
 static void read_sync(struct member *m)
 {
     member_reads *rd = &m->reads;
-    raft_term term = raft_state(&m->raft) == RAFT_LEADER ? member_raft_term(&m->raft) : 0;
+    raft_term term = raft_state(&m->raft) == RAFT_LEADER ? libraft_term(&m->raft) : 0;
     if (term == rd->led_term)
         return;
     rd->led_term = term;
     rd->busy = 0;
     rd->confirmed_term = 0;
     rd->barrier_wanted = 0;
-    read_wake(m);
+    read_wake_all(m);
 }
 
 /* Asks each voter of the round in flight that has not counted yet (a link
@@ -96,7 +115,7 @@ static void read_sync(struct member *m)
 static void read_ask(struct member *m)
 {
     member_reads *rd = &m->reads;
-    const struct raft_configuration *conf = member_raft_configuration(&m->raft);
+    const struct raft_configuration *conf = libraft_configuration(&m->raft);
     for (unsigned i = 0; i < conf->n && rd->busy; i++) {
         const struct raft_server *s = &conf->servers[i];
         if (s->id != m->self->id && read_round_waits_for(&rd->round, s->id))
@@ -114,7 +133,11 @@ static void read_ended(struct member *m, int state)
         rd->confirmed_term = rd->round.term;
         rd->confirmed_index = rd->round.index;
         rd->confirmed_pass = rd->round_pass;
-        read_wake(m);
+        /* The reads whose bytes came before it started wait for its
+         * index; those that came since wait for the next round, which
+         * member_read_kick starts. */
+        member_waits_read_index(&m->waits, rd->round_pass, rd->round.index);
+        read_wake_applied(m);
         return;
     }
     rd->failed++;
@@ -130,28 +153,51 @@ static void read_ended(struct member *m, int state)
 static void read_start(struct member *m)
 {
     member_reads *rd = &m->reads;
-    raft_term term = member_raft_term(&m->raft);
+    raft_term term = libraft_term(&m->raft);
     if (rd->failed_term == term)
         return; /* R2: this term is over, whatever libraft says yet */
-    raft_index commit = member_raft_commit_index(&m->raft);
-    if (member_raft_term_of(&m->raft, commit) != term) {
+    raft_index commit = libraft_commit_index(&m->raft);
+    if (libraft_term_of(&m->raft, commit) != term) {
         rd->barrier_wanted = 1; /* step 1: member_read_kick starts it */
         return;
     }
     rd->round.count_later = m->planted_later_term;
-    int state = read_round_start(&rd->round, member_raft_configuration(&m->raft), m->self->id,
+    int state = read_round_start(&rd->round, libraft_configuration(&m->raft), m->self->id,
                                  rd->rounds + 1, term, commit);
     if (state < 0)
-        return; /* out of memory: the reads wait, and try again when woken */
+        return; /* out of memory: the reads wait, and the next pass tries again */
     rd->rounds++;
     rd->busy = 1;
     rd->round_pass = m->pass; /* after this pass's bytes were read (serve_ext.h) */
     rd->round_ms = uv_now(&m->loop);
     rd->round_said = 0;
-    if (state != READ_ROUND_OPEN)
+    if (state != READ_ROUND_OPEN) {
         read_ended(m, state);
-    else
-        read_ask(m);
+        return;
+    }
+    read_ask(m);
+    if (m->planted_unconfirmed_reads) { /* the planted mistake (member.h): served at once */
+        member_waits_read_index(&m->waits, rd->round_pass, rd->round.index);
+        read_wake_applied(m);
+    }
+}
+
+/* 1 if the last round confirmed serves a read whose bytes came in pass. */
+static int read_confirmed_for(struct member *m, unsigned long long pass)
+{
+    member_reads *rd = &m->reads;
+    return rd->confirmed_term == libraft_term(&m->raft) && rd->confirmed_pass >= pass;
+}
+
+/* The read waits (in the registry) until the engine reaches index (0:
+ * until a round that serves it is confirmed). */
+static int read_wait(struct member *m, const serve_gate *g, raft_index index)
+{
+    if (member_wait_read(&m->waits, g->client, g->input_pass, index) != 0) {
+        out_error(g->out, "ERR out of memory: the read could not wait for a read index");
+        return SERVE_GATE_ANSWERED;
+    }
+    return SERVE_GATE_WAIT;
 }
 
 int member_read_gate(struct member *m, const serve_gate *g)
@@ -160,21 +206,19 @@ int member_read_gate(struct member *m, const serve_gate *g)
     if (read_sole_voter(m)) /* no other member can lead: nothing to be behind */
         return SERVE_GATE_GO;
     read_sync(m);
-    if (rd->confirmed_term == member_raft_term(&m->raft) && rd->confirmed_pass >= g->input_pass) {
+    if (!read_confirmed_for(m, g->input_pass) && !rd->busy)
+        read_start(m); /* it may be confirmed at once */
+    if (read_confirmed_for(m, g->input_pass)) {
         if (read_applied(m, rd->confirmed_index))
             return SERVE_GATE_GO; /* confirmed after its bytes came, and applied */
-        rd->waiting = 1; /* step 3: member_read_kick wakes it as the engine applies */
-        return SERVE_GATE_WAIT;
+        return read_wait(m, g, rd->confirmed_index); /* step 3 */
     }
-    rd->waiting = 1;
-    if (!rd->busy)
-        read_start(m);
     /* The planted mistake unconfirmed-reads (member.h): a round started
      * after the read came is taken as confirmed. */
     if (m->planted_unconfirmed_reads && rd->busy && rd->round_pass >= g->input_pass &&
         read_applied(m, rd->round.index))
         return SERVE_GATE_GO;
-    return SERVE_GATE_WAIT;
+    return read_wait(m, g, 0);
 }
 
 void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round)
@@ -182,7 +226,7 @@ void member_read_answer(void *arg, uint64_t id, uint64_t term, uint64_t round)
     struct member *m = arg;
     member_reads *rd = &m->reads;
     if (!rd->busy || raft_state(&m->raft) != RAFT_LEADER ||
-        member_raft_term(&m->raft) != rd->round.term)
+        libraft_term(&m->raft) != rd->round.term)
         return; /* no round out, or one of a term over (read_sync ends it) */
     int state = read_round_answer(&rd->round, id, term, round);
     if (state != READ_ROUND_OPEN)
@@ -195,13 +239,18 @@ static void read_barrier_done(struct raft_barrier *req, int status)
     m->reads.barrier_busy = 0;
     if (status != 0)
         m->reads.barrier_after = uv_now(&m->loop) + READ_BARRIER_RETRY_MS;
-    read_wake(m); /* each starts a round now, or wants the barrier again */
+    /* member_read_kick, after libuv's turn, starts the reads' round, or
+     * wants the barrier again. */
 }
 
 void member_read_kick(struct member *m)
 {
     member_reads *rd = &m->reads;
     read_sync(m);
+    /* Reads with no read index wait for a round not started yet (they
+     * came while one was out, or before the barrier of step 1). */
+    if (!rd->busy && raft_state(&m->raft) == RAFT_LEADER && member_waits_unindexed(&m->waits))
+        read_start(m);
     uint64_t now = uv_now(&m->loop);
     if (rd->barrier_wanted && !rd->barrier_busy && now >= rd->barrier_after &&
         raft_state(&m->raft) == RAFT_LEADER) {
@@ -222,12 +271,7 @@ void member_read_kick(struct member *m)
         }
     }
     /* Step 3: reads confirmed but not applied yet run again as it goes on. */
-    raft_index applied = raft_last_applied(&m->raft);
-    if (applied != rd->applied_seen) {
-        rd->applied_seen = applied;
-        if (rd->confirmed_term != 0)
-            read_wake(m);
-    }
+    read_wake_applied(m);
 }
 
 int member_read_timeout(struct member *m)
@@ -237,7 +281,15 @@ int member_read_timeout(struct member *m)
         uint64_t now = uv_now(&m->loop);
         return rd->barrier_after > now ? (int)(rd->barrier_after - now) : 0;
     }
-    return rd->busy ? PEER_CONFIRM_REDIAL_MS : -1;
+    if (rd->busy)
+        return PEER_CONFIRM_REDIAL_MS;
+    /* Reads wait for a round that could not start (out of memory), unless
+     * a barrier is out or a later term's answer ended this term's (R2:
+     * libraft's timers step it down). */
+    if (raft_state(&m->raft) == RAFT_LEADER && !rd->barrier_busy &&
+        member_waits_unindexed(&m->waits) && rd->failed_term != libraft_term(&m->raft))
+        return READ_BARRIER_RETRY_MS;
+    return -1;
 }
 
 void member_read_figures(struct member *m, serve_figure_fn fn, void *ctx)

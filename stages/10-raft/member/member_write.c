@@ -16,17 +16,23 @@
  * redirects them (MOVED), and no member takes them while it is short of
  * room on disk (member_disk.c).
  *
- * What applying found comes by index, not through libraft: the fsm tells
- * member_applied each command's index and outcome (replica_fsm.h), and
- * the member keeps it for the proposal at that index (raft_apply sets
- * req.index when it appends), which libraft's callback then settles.  A
- * command the engine keeps for later (a disk short of room: replica_fsm.h,
- * W1) is settled when the engine applies it, after libraft's callback.
+ * One road for a result (member_wait.h).  Each write proposed waits in
+ * the member's registry under a serial, which its command carries with
+ * the member's id (command.h, its origin).  The state machine applies
+ * the entry, reads the command once, and hands its origin and outcome
+ * to member_applied, which finds the waiter in the map: a command
+ * another member proposed, or one this member proposed before a
+ * restart, finds none and settles nothing.  libraft's apply callback
+ * says only what it alone knows: that the proposal was lost with the
+ * leadership before it was committed (then the write's outcome is not
+ * known here).  A command the engine keeps for later (a disk short of
+ * room: replica_fsm.h, W1) is settled when the engine applies it.
  *
  * Reads.  A read at the leader waits for a read index, confirmed by a
- * round of the voters after the read's bytes arrived (member_read.c).  A
- * follower redirects reads to the leader, unless the client said
- * READONLY: then it reads its own engine, possibly stale.
+ * round of the voters after the read's bytes arrived (member_read.c),
+ * in the registry too, by the index it needs.  A follower redirects
+ * reads to the leader, unless the client said READONLY: then it reads
+ * its own engine, possibly stale.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -35,85 +41,49 @@
 
 #include "member.h"
 
-/* One write proposed: libraft holds req until member_proposed. */
-typedef struct member_proposal {
-    struct raft_apply req;
-    struct member *m;
-    unsigned long long id;        /* the server's write id */
-    int told, outcome;            /* member_applied's word, for req.index */
-    int committed;                /* libraft called back, the engine still to apply it */
-    uint8_t *existed;
-    size_t nexisted;
-    struct member_proposal *prev, *next;
-} member_proposal;
-
-static void proposal_unlink(struct member *m, member_proposal *p)
-{
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        m->proposals = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    free(p->existed);
-    free(p);
-}
-
-static void proposal_settle(struct member *m, member_proposal *p);
-
-void member_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
+/* The outcome the state machine found for a command (replica_fsm.h,
+ * `applied`): the write waiting under its origin, if this member
+ * proposed it, is settled. */
+void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
+                    const uint8_t *existed, size_t n)
 {
     struct member *m = arg;
-    for (member_proposal *p = m->proposals; p != NULL; p = p->next) {
-        if (p->req.index != index)
-            continue;
-        p->told = 1;
-        p->outcome = outcome;
-        if (n > 0 && (p->existed = malloc(n)) != NULL) {
-            memcpy(p->existed, existed, n);
-            p->nexisted = n;
-        }
-        if (p->committed) /* libraft called back long ago: the engine applied it only now */
-            proposal_settle(m, p);
-        return;
-    }
-}
-
-/* The proposal's outcome, as member_applied told it, to the server. */
-static void proposal_settle(struct member *m, member_proposal *p)
-{
-    if (p->outcome == REPLICA_APPLIED)
-        serve_host_settle(m->host, p->id, SERVE_WRITE_APPLIED, p->existed, p->nexisted, NULL);
-    else if (p->outcome == REPLICA_REFUSED)
-        serve_host_settle(m->host, p->id, SERVE_WRITE_REFUSED, NULL, 0, NULL);
+    (void)index;
+    if (origin.member != m->self->id)
+        return; /* another member's (or no one's): nothing waits for it here */
+    member_waiter *x = member_wait_take(&m->waits, origin.serial);
+    if (x == NULL)
+        return; /* proposed before a restart, or settled already */
+    if (outcome == REPLICA_APPLIED)
+        serve_host_settle(m->host, x->write, SERVE_WRITE_APPLIED, existed, n, NULL);
+    else if (outcome == REPLICA_REFUSED)
+        serve_host_settle(m->host, x->write, SERVE_WRITE_REFUSED, NULL, 0, NULL);
     else
-        serve_host_settle(m->host, p->id, SERVE_WRITE_FAILED, NULL, 0,
+        serve_host_settle(m->host, x->write, SERVE_WRITE_FAILED, NULL, 0,
                           "the group applied the write as nothing");
-    proposal_unlink(m, p);
+    if (!x->held)
+        free(x);
 }
 
+/* libraft's word on a proposal: status 0 once the entry has applied (the
+ * state machine settled it then, or keeps it for later: W1), else the
+ * leadership was lost before it was committed. */
 static void member_proposed(struct raft_apply *req, int status, void *result)
 {
-    member_proposal *p = req->data;
-    struct member *m = p->m;
+    member_waiter *x = req->data;
+    struct member *m = x->m;
     (void)result;
-    char msg[200];
-    if (status == 0 && !p->told && replica_fsm_behind(&m->fsm)) {
-        p->committed = 1; /* kept by the engine for later (replica_fsm.h, W1) */
-        return;
+    if (!x->taken && (status != 0 || !replica_fsm_behind(&m->fsm))) {
+        char msg[200];
+        if (status != 0)
+            snprintf(msg, sizeof msg, "leadership lost before the write was committed (%s): "
+                     "it may or may not be applied", raft_strerror(status));
+        else
+            snprintf(msg, sizeof msg, "committed, but its outcome here is not known");
+        member_wait_take(&m->waits, x->serial);
+        serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, 0, msg);
     }
-    if (status != 0) {
-        snprintf(msg, sizeof msg, "leadership lost before the write was committed (%s): it may "
-                 "or may not be applied", raft_strerror(status));
-        serve_host_settle(m->host, p->id, SERVE_WRITE_UNKNOWN, NULL, 0, msg);
-    } else if (!p->told) {
-        serve_host_settle(m->host, p->id, SERVE_WRITE_UNKNOWN, NULL, 0,
-                          "committed, but its outcome here is not known");
-    } else {
-        proposal_settle(m, p);
-        return;
-    }
-    proposal_unlink(m, p);
+    member_wait_release(&m->waits, x);
 }
 
 /* The command of write w. */
@@ -127,8 +97,11 @@ static int write_command(const serve_write *w, command *cmd)
     }
     for (size_t i = 0; i < w->nops && rc == KV_OK; i++) {
         const serve_write_op *op = &w->ops[i];
+        int kind = op->cond == SERVE_OP_IF_ABSENT    ? COMMAND_PUT_IF_ABSENT
+                   : op->cond == SERVE_OP_IF_PRESENT ? COMMAND_PUT_IF_PRESENT
+                                                     : COMMAND_PUT;
         rc = op->del ? command_delete(cmd, op->key, op->klen)
-                     : command_put(cmd, op->key, op->klen, op->val, op->vlen);
+                     : command_put_when(cmd, kind, op->key, op->klen, op->val, op->vlen);
     }
     return rc;
 }
@@ -148,32 +121,32 @@ static int propose_one(struct member *m, const serve_write *w)
         serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
         return -1;
     }
+    member_waiter *x = member_wait_add(&m->waits, w->id);
+    if (x != NULL) {
+        x->m = m;
+        command_set_origin(cmd, (command_origin){m->self->id, x->serial});
+    }
     size_t len;
     const uint8_t *bytes = command_bytes(cmd, &len);
     struct raft_buffer buf = {raft_malloc(len), len};
-    member_proposal *p = calloc(1, sizeof *p);
-    int rv = buf.base != NULL && p != NULL ? 0 : RAFT_NOMEM;
+    int rv = buf.base != NULL && x != NULL ? 0 : RAFT_NOMEM;
     if (rv == 0) {
         memcpy(buf.base, bytes, len);
-        p->m = m;
-        p->id = w->id;
-        p->req.data = p;
-        rv = raft_apply(&m->raft, &p->req, &buf, 1, member_proposed);
+        rv = raft_apply(&m->raft, &x->req, &buf, 1, member_proposed);
     }
     command_free(cmd);
     if (rv != 0) { /* never appended: nothing of it can be applied */
         raft_free(buf.base);
-        free(p);
+        if (x != NULL) {
+            member_wait_take(&m->waits, x->serial);
+            member_wait_release(&m->waits, x);
+        }
         char msg[200];
         snprintf(msg, sizeof msg, "not applied: member %llu could not propose it (%s)",
                  (unsigned long long)m->self->id, raft_strerror(rv));
         serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
         return -1;
     }
-    p->next = m->proposals;
-    if (m->proposals != NULL)
-        m->proposals->prev = p;
-    m->proposals = p;
     if (m->planted_ack_early) /* the planted mistake (member.h): answered now */
         serve_host_settle(m->host, w->id, SERVE_WRITE_APPLIED, NULL, 0, NULL);
     return 0;
@@ -192,27 +165,23 @@ void member_propose(void *x, const serve_write *w, size_t n)
     }
 }
 
-void member_write_abandon(struct member *m)
+static void abandon_one(void *arg, member_waiter *x)
 {
-    while (m->proposals != NULL) {
-        serve_host_settle(m->host, m->proposals->id, SERVE_WRITE_UNKNOWN, NULL, 0,
-                          "the member stopped before the write was committed: it may or may "
-                          "not be applied");
-        proposal_unlink(m, m->proposals);
-    }
+    struct member *m = arg;
+    serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, 0,
+                      "the member stopped before the write was committed: it may or may not "
+                      "be applied");
 }
 
-/* The word of the command's key, 0 if it names none (its table entry). */
-static size_t gate_key(const serve_gate *g)
+void member_write_abandon(struct member *m)
 {
-    int k = g->cmd->first_key;
-    return k > 0 && (size_t)k < g->req->argc ? (size_t)k : 0;
+    member_waits_abandon(&m->waits, abandon_one, m);
 }
 
 int member_gate(void *x, const serve_gate *g)
 {
     struct member *m = x;
-    if (member_change_is(g->req)) /* CLUSTER ADDMEMBER, REMOVEMEMBER, FAILOVER TO */
+    if (member_change_is(g)) /* CLUSTER ADDMEMBER, REMOVEMEMBER, FAILOVER TO */
         return member_change_gate(m, g);
     /* WATCH reads: its values are the transaction's conditions
      * (serve_ext.h), so it waits for a read index as a read does. */
@@ -222,13 +191,23 @@ int member_gate(void *x, const serve_gate *g)
     if (!write && !read)
         return SERVE_GATE_GO;
     int leader = raft_state(&m->raft) == RAFT_LEADER;
-    if (!leader && !(read && (g->readonly || m->planted_follower_reads))) {
-        member_redirect(m, g->out, g->req, gate_key(g));
+    if (!leader && (write || !(g->readonly || m->planted_follower_reads))) {
+        member_redirect(m, g->out, g->key, g->klen);
         return SERVE_GATE_ANSWERED;
     }
     if (write && member_disk_refuses(m, g->out))
         return SERVE_GATE_ANSWERED;
-    if (!read || !leader || m->planted_leader_reads) /* the planted mistake (member.h) */
-        return SERVE_GATE_GO; /* a write, to the batch; or READONLY's follower read */
+    if (g->queued && read) {
+        /* The EXEC becomes one command of the log, applied on every
+         * member: a read inside it would be answered where it applies,
+         * out of the server's order.  Refused now, so the EXEC answers
+         * EXECABORT, as for any command refused while queuing. */
+        out_error(g->out, "ERR '%s' inside MULTI: a transaction here is applied by the group "
+                  "as one command of conditions (what WATCH read) and writes; read after "
+                  "WATCH, before MULTI", g->cmd->name);
+        return SERVE_GATE_ANSWERED;
+    }
+    if (g->queued || !read || !leader || m->planted_leader_reads) /* the planted mistake */
+        return SERVE_GATE_GO; /* a write, to the batch or the queue; or READONLY's follower read */
     return member_read_gate(m, g);
 }

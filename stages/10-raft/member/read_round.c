@@ -8,10 +8,10 @@
 #include "kv.h"
 #include "read_round.h"
 
-int read_round_start(read_round *r, const struct raft_configuration *conf, uint64_t self,
-                     uint64_t number, uint64_t term, uint64_t index)
+int read_round_start(read_round *round, const struct raft_configuration *conf,
+                     uint64_t self, uint64_t number, uint64_t term, uint64_t index)
 {
-    if (conf->n > r->cap) {
+    if (conf->n > round->cap) {
         uint64_t *voters = malloc(conf->n * sizeof *voters);
         unsigned char *counted = malloc(conf->n);
         if (voters == NULL || counted == NULL) {
@@ -20,66 +20,66 @@ int read_round_start(read_round *r, const struct raft_configuration *conf, uint6
             return kv_error(KV_ERR_NOMEM, "out of memory for a read round of %u members",
                             conf->n);
         }
-        free(r->voters);
-        free(r->counted);
-        r->voters = voters;
-        r->counted = counted;
-        r->cap = conf->n;
+        free(round->voters);
+        free(round->counted);
+        round->voters = voters;
+        round->counted = counted;
+        round->cap = conf->n;
     }
-    r->number = number;
-    r->term = term;
-    r->index = index;
-    r->nvoters = r->yes = 0;
-    r->later_id = r->later_term = 0;
-    r->state = READ_ROUND_OPEN;
+    round->number = number;
+    round->term = term;
+    round->index = index;
+    round->nvoters = round->yes = 0;
+    round->later_id = round->later_term = 0;
+    round->state = READ_ROUND_OPEN;
     for (unsigned i = 0; i < conf->n; i++) {
         if (conf->servers[i].role != RAFT_VOTER)
             continue;
-        r->voters[r->nvoters] = conf->servers[i].id;
-        r->counted[r->nvoters] = conf->servers[i].id == self;
-        r->yes += r->counted[r->nvoters];
-        r->nvoters++;
+        round->voters[round->nvoters] = conf->servers[i].id;
+        round->counted[round->nvoters] = conf->servers[i].id == self;
+        round->yes += round->counted[round->nvoters];
+        round->nvoters++;
     }
-    if (r->nvoters > 0 && 2 * r->yes > r->nvoters)
-        r->state = READ_ROUND_CONFIRMED;
-    return r->state;
+    if (round->nvoters > 0 && 2 * round->yes > round->nvoters)
+        round->state = READ_ROUND_CONFIRMED;
+    return round->state;
 }
 
-int read_round_answer(read_round *r, uint64_t id, uint64_t term, uint64_t number)
+int read_round_answer(read_round *round, uint64_t id, uint64_t term, uint64_t number)
 {
-    if (r->state != READ_ROUND_OPEN || number != r->number)
-        return r->state;
+    if (round->state != READ_ROUND_OPEN || number != round->number)
+        return round->state;
     size_t i = 0;
-    while (i < r->nvoters && r->voters[i] != id)
+    while (i < round->nvoters && round->voters[i] != id)
         i++;
-    if (i == r->nvoters || r->counted[i])
-        return r->state; /* not a voter of this round, or counted already (R1) */
-    if (term > r->term && !r->count_later) { /* R2 */
-        r->later_id = id;
-        r->later_term = term;
-        r->state = READ_ROUND_FAILED;
-        return r->state;
+    if (i == round->nvoters || round->counted[i])
+        return round->state; /* not a voter of this round, or counted already (R1) */
+    if (term > round->term && !round->count_later) { /* R2 */
+        round->later_id = id;
+        round->later_term = term;
+        round->state = READ_ROUND_FAILED;
+        return round->state;
     }
-    r->counted[i] = 1;
-    r->yes++;
-    if (2 * r->yes > r->nvoters) /* R3 */
-        r->state = READ_ROUND_CONFIRMED;
-    return r->state;
+    round->counted[i] = 1;
+    round->yes++;
+    if (2 * round->yes > round->nvoters) /* R3 */
+        round->state = READ_ROUND_CONFIRMED;
+    return round->state;
 }
 
-int read_round_waits_for(const read_round *r, uint64_t id)
+int read_round_waits_for(const read_round *round, uint64_t id)
 {
-    for (size_t i = 0; i < r->nvoters; i++)
-        if (r->voters[i] == id)
-            return !r->counted[i];
+    for (size_t i = 0; i < round->nvoters; i++)
+        if (round->voters[i] == id)
+            return !round->counted[i];
     return 0;
 }
 
-void read_round_free(read_round *r)
+void read_round_free(read_round *round)
 {
-    free(r->voters);
-    free(r->counted);
-    r->voters = NULL;
-    r->counted = NULL;
-    r->cap = 0;
+    free(round->voters);
+    free(round->counted);
+    round->voters = NULL;
+    round->counted = NULL;
+    round->cap = 0;
 }

@@ -47,14 +47,14 @@ typedef struct read_round {
 /* Starts round `number` of member self, in `term`, with read index
  * `index`, over conf's voters: READ_ROUND_OPEN, or READ_ROUND_CONFIRMED
  * at once if self alone is a majority.  KV_ERR_NOMEM if its voters do not
- * fit (r unchanged). */
-int  read_round_start(read_round *r, const struct raft_configuration *conf, uint64_t self,
-                      uint64_t number, uint64_t term, uint64_t index);
+ * fit (round unchanged). */
+int  read_round_start(read_round *round, const struct raft_configuration *conf,
+                      uint64_t self, uint64_t number, uint64_t term, uint64_t index);
 /* Member id answered round `number` with `term` (R1, R2, R3): the round's
  * state after it. */
-int  read_round_answer(read_round *r, uint64_t id, uint64_t term, uint64_t number);
+int  read_round_answer(read_round *round, uint64_t id, uint64_t term, uint64_t number);
 /* 1 if id is one of the round's voters that has not counted yet. */
-int  read_round_waits_for(const read_round *r, uint64_t id);
-void read_round_free(read_round *r);
+int  read_round_waits_for(const read_round *round, uint64_t id);
+void read_round_free(read_round *round);
 
 #endif

@@ -40,7 +40,13 @@ void command_free(command *c)
 
 static int has_value(int kind)
 {
-    return kind == COMMAND_IF_VALUE || kind == COMMAND_PUT;
+    return kind != COMMAND_IF_ABSENT && kind != COMMAND_DELETE;
+}
+
+void command_set_origin(command *c, command_origin origin)
+{
+    coding_put_u64(c->buf + 10, origin.member);
+    coding_put_u64(c->buf + 18, origin.serial);
 }
 
 int command_key_reserved(const void *key, size_t klen)
@@ -57,7 +63,7 @@ int command_key_member(const void *key, size_t klen)
 static int command_add(command *c, int kind, const void *key, size_t klen, const void *val,
                        size_t vlen)
 {
-    int write = kind == COMMAND_PUT || kind == COMMAND_DELETE;
+    int write = command_kind_writes(kind);
     if (klen == 0 || klen > KV_MAX_KEY || vlen > KV_MAX_VALUE)
         return kv_error(KV_ERR_INVALID, "command: a key of %zu bytes, a value of %zu "
                         "(keys are 1..%u bytes, values at most %u)", klen, vlen, KV_MAX_KEY,
@@ -122,6 +128,14 @@ int command_put(command *c, const void *key, size_t klen, const void *val, size_
     return command_add(c, COMMAND_PUT, key, klen, val, vlen);
 }
 
+int command_put_when(command *c, int kind, const void *key, size_t klen, const void *val,
+                     size_t vlen)
+{
+    if (kind != COMMAND_PUT && kind != COMMAND_PUT_IF_ABSENT && kind != COMMAND_PUT_IF_PRESENT)
+        return kv_error(KV_ERR_INVALID, "command_put_when: kind %d is not a put", kind);
+    return command_add(c, kind, key, klen, val, vlen);
+}
+
 int command_delete(command *c, const void *key, size_t klen)
 {
     return command_add(c, COMMAND_DELETE, key, klen, NULL, 0);
@@ -136,8 +150,9 @@ const uint8_t *command_bytes(const command *c, size_t *len)
 }
 
 /* Reads the op at r->p (the bytes before it already checked), advancing
- * r->p; KV_OK, or KV_ERR_CORRUPT naming its offset from base. */
-static int op_read(command_reader *r, const uint8_t *base, command_op *op)
+ * r->p; KV_OK, or KV_ERR_CORRUPT naming its offset from base.  max_kind:
+ * the largest kind its version has. */
+static int op_read(command_reader *r, const uint8_t *base, command_op *op, int max_kind)
 {
     size_t at = (size_t)(r->p - base);
     size_t left = (size_t)(r->end - r->p);
@@ -145,9 +160,9 @@ static int op_read(command_reader *r, const uint8_t *base, command_op *op)
         return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: %zu bytes left, an op's "
                         "kind and key length take 5", at, left);
     op->kind = r->p[0];
-    if (op->kind > COMMAND_DELETE)
-        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: kind %d (0..3)", at,
-                        op->kind);
+    if (op->kind > max_kind)
+        return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: kind %d (0..%d)", at,
+                        op->kind, max_kind);
     size_t head = has_value(op->kind) ? 9 : 5;
     if (left < head)
         return kv_error(KV_ERR_CORRUPT, "command: op at offset %zu: %zu bytes left, its "
@@ -167,31 +182,56 @@ static int op_read(command_reader *r, const uint8_t *base, command_op *op)
     return KV_OK;
 }
 
+int command_head_read(const void *buf, size_t len, command_head *h)
+{
+    const uint8_t *base = buf;
+    size_t header = len > 0 && base[0] == 1 ? COMMAND_HEADER_V1 : COMMAND_HEADER;
+    if (len < header || (base[0] != 1 && base[0] != COMMAND_VERSION) || base[1] != 0)
+        return kv_error(KV_ERR_CORRUPT, "command: not a command's header (%zu bytes)", len);
+    h->conditions = coding_get_u32(base + 2);
+    h->writes = coding_get_u32(base + 6);
+    h->origin = (command_origin){0, 0};
+    if (header == COMMAND_HEADER)
+        h->origin = (command_origin){coding_get_u64(base + 10), coding_get_u64(base + 18)};
+    return KV_OK;
+}
+
 int command_parse(const void *buf, size_t len, command_reader *r)
 {
     const uint8_t *base = buf;
-    if (len < COMMAND_HEADER)
+    if (len < COMMAND_HEADER_V1)
         return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %u-byte header",
-                        len, COMMAND_HEADER);
-    if (base[0] != COMMAND_VERSION || base[1] != 0)
+                        len, COMMAND_HEADER_V1);
+    if ((base[0] != COMMAND_VERSION && base[0] != 1) || base[1] != 0)
         return kv_error(KV_ERR_CORRUPT, "command: offset 0: version %u, reserved byte %u "
-                        "(version %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
+                        "(version 1 or %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
+    size_t header = base[0] == 1 ? COMMAND_HEADER_V1 : COMMAND_HEADER;
+    int max_kind = base[0] == 1 ? COMMAND_DELETE : COMMAND_PUT_IF_PRESENT; /* C5 */
+    if (len < header)
+        return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %zu-byte header",
+                        len, header);
     r->conditions = coding_get_u32(base + 2);
     r->writes = coding_get_u32(base + 6);
+    r->conditional_writes = 0;
+    r->origin = (command_origin){0, 0};
+    if (header == COMMAND_HEADER)
+        r->origin = (command_origin){coding_get_u64(base + 10), coding_get_u64(base + 18)};
     if (r->writes >= KV_MAX_BATCH_OPS)
         return kv_error(KV_ERR_CORRUPT, "command: offset 6: %u writes (at most %u)", r->writes,
                         KV_MAX_BATCH_OPS - 1u);
     r->end = base + len;
-    r->p = base + COMMAND_HEADER;
+    r->p = base + header;
     uint64_t write_bytes = 0;
     uint64_t ops = (uint64_t)r->conditions + r->writes;
     for (uint64_t i = 0; i < ops; i++) {
         size_t at = (size_t)(r->p - base);
         command_op op;
-        int rc = op_read(r, base, &op);
+        int rc = op_read(r, base, &op, max_kind);
         if (rc != KV_OK)
             return rc;
-        int write = op.kind == COMMAND_PUT || op.kind == COMMAND_DELETE;
+        int write = command_kind_writes(op.kind);
+        r->conditional_writes += op.kind == COMMAND_PUT_IF_ABSENT ||
+                                 op.kind == COMMAND_PUT_IF_PRESENT;
         if (write != (i >= r->conditions))
             return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu is a %s, but the "
                             "header says %u conditions come first", (unsigned long long)i, at,
@@ -213,7 +253,7 @@ int command_parse(const void *buf, size_t len, command_reader *r)
                         "in a command of %zu bytes (at most 7 zeros, to a multiple of 8)", tail,
                         (size_t)(r->p - base), len);
     r->end = r->p; /* the padding is no op */
-    r->p = base + COMMAND_HEADER;
+    r->p = base + header;
     return KV_OK;
 }
 
@@ -222,5 +262,5 @@ int command_next(command_reader *r, command_op *op)
     if (r->p >= r->end)
         return 0;
     const uint8_t *base = r->p; /* checked by command_parse: cannot fail */
-    return op_read(r, base, op) == KV_OK;
+    return op_read(r, base, op, COMMAND_PUT_IF_PRESENT) == KV_OK;
 }

@@ -9,16 +9,27 @@
  * All integers little-endian:
  *
  *   offset  size  field
- *   0       1     version, 1
+ *   0       1     version, 3 (a version 1 command, written before commands
+ *                 carried their origin, has no origin: its ops start at 10;
+ *                 no version is 2, the first byte of the log's other kind
+ *                 of entry, a member note: member_note.h)
  *   1       1     0 (reserved)
  *   2       4     C, the number of conditions
  *   6       4     W, the number of writes
- *   10      ...   C conditions, then W writes, each:
+ *   10      8     the origin's member: the id of the member that proposed
+ *                 it (0: none)
+ *   18      8     the origin's serial: that member's number for the
+ *                 request, so that the member applying it can tell whose
+ *                 waiting write it answers (member_wait.h)
+ *   26      ...   C conditions, then W writes, each:
  *                   1     kind: 0 the key holds this value, 1 the key is
- *                         absent (conditions); 2 put, 3 delete (writes)
+ *                         absent (conditions); 2 put, 3 delete, 4 put if
+ *                         the key is absent, 5 put if it is present
+ *                         (writes; 4 and 5 judged on the key as the
+ *                         writes before them left it)
  *                   4     key length K, 1..KV_MAX_KEY
- *                   4     value length V, at most KV_MAX_VALUE (kinds 0
- *                         and 2 only)
+ *                   4     value length V, at most KV_MAX_VALUE (kinds 0,
+ *                         2, 4 and 5 only)
  *                   K     key
  *                   V     value
  *   ...     0-7   zeros, to a multiple of 8 bytes: libraft's log keeps an
@@ -28,7 +39,8 @@
  *
  * A command applies as a whole or not at all: its writes go in one
  * kv_write, and only if every condition holds when it is applied (a
- * transaction's WATCH: the values it read).
+ * transaction's WATCH: the values it read); within it, a put of kind 4
+ * or 5 whose own condition does not hold is left out (SET NX, SET XX).
  *
  * Invariants (command_parse refuses a command that breaks one, naming the
  * offset):
@@ -40,6 +52,7 @@
  *   C4. The writes fit one kv_write beside the replica's own key: at most
  *       KV_MAX_BATCH_OPS - 1 of them, and their keys and values at most
  *       COMMAND_MAX_WRITE_BYTES bytes.
+ *   C5. A version 1 command has no origin and no write of kind 4 or 5.
  */
 #ifndef KV_RAFT_COMMAND_H
 #define KV_RAFT_COMMAND_H
@@ -49,8 +62,9 @@
 
 #include "kv.h"
 
-#define COMMAND_VERSION 1u
-#define COMMAND_HEADER 10u
+#define COMMAND_VERSION 3u
+#define COMMAND_HEADER 26u      /* version 2's; version 1's was 10 bytes */
+#define COMMAND_HEADER_V1 10u
 /* Keys a client may not write: the replica keeps its own under them (its
  * applied index; the members' client addresses, member_note.h). */
 #define COMMAND_RESERVED "\xff\xffkv.replica:"
@@ -69,7 +83,15 @@ enum {
     COMMAND_IF_ABSENT = 1,  /* condition: the key is absent */
     COMMAND_PUT = 2,
     COMMAND_DELETE = 3,
+    COMMAND_PUT_IF_ABSENT = 4,  /* applied only if the key is absent then */
+    COMMAND_PUT_IF_PRESENT = 5, /* ... only if it holds a value then */
 };
+
+/* Who proposed a command: a member's id and its serial for the request
+ * (0, 0: no one said). */
+typedef struct command_origin {
+    uint64_t member, serial;
+} command_origin;
 
 /* 1 if the key starts with COMMAND_RESERVED (C3). */
 int command_key_reserved(const void *key, size_t klen);
@@ -79,7 +101,8 @@ int command_key_member(const void *key, size_t klen);
 /* ---- building (the leader) ---- */
 
 typedef struct command command;
-int  command_new(command **out);  /* KV_OK or KV_ERR_NOMEM */
+int  command_new(command **out);  /* KV_OK or KV_ERR_NOMEM; its origin 0, 0 */
+void command_set_origin(command *c, command_origin origin);
 void command_free(command *c);    /* NULL is a no-op */
 /* Each adds one op: KV_OK, KV_ERR_INVALID (a bad length, a reserved key,
  * a condition after a write, past C4's bounds) or KV_ERR_NOMEM; on an
@@ -87,6 +110,9 @@ void command_free(command *c);    /* NULL is a no-op */
 int  command_if_value(command *c, const void *key, size_t klen, const void *val, size_t vlen);
 int  command_if_absent(command *c, const void *key, size_t klen);
 int  command_put(command *c, const void *key, size_t klen, const void *val, size_t vlen);
+/* A put of kind COMMAND_PUT, _PUT_IF_ABSENT or _PUT_IF_PRESENT. */
+int  command_put_when(command *c, int kind, const void *key, size_t klen, const void *val,
+                      size_t vlen);
 int  command_delete(command *c, const void *key, size_t klen);
 /* The encoded command, its length a multiple of 8 (the padding C2
  * allows), valid until c changes or is freed. */
@@ -105,9 +131,26 @@ typedef struct command_op {
 typedef struct command_reader {
     const uint8_t *p, *end;
     uint32_t conditions, writes; /* the header's C and W */
+    uint32_t conditional_writes; /* writes of kind 4 or 5 */
+    command_origin origin;       /* 0, 0 in a version 1 command */
 } command_reader;
+/* 1 if op kind k is a write (a put of any kind, or a delete). */
+static inline int command_kind_writes(int k)
+{
+    return k == COMMAND_PUT || k == COMMAND_DELETE || k == COMMAND_PUT_IF_ABSENT ||
+           k == COMMAND_PUT_IF_PRESENT;
+}
 
-/* Checks the whole command (C1-C4) and sets r to its first op.  KV_OK, or KV_ERR_CORRUPT
+/* The header of the command in buf[0, len) alone, its ops unread (the
+ * state machine's look at who proposed it, and how many writes it has,
+ * before replica_apply parses it whole): KV_OK, or KV_ERR_CORRUPT for a
+ * header that no command_parse would take. */
+typedef struct command_head {
+    uint32_t conditions, writes;
+    command_origin origin;
+} command_head;
+int command_head_read(const void *buf, size_t len, command_head *h);
+/* Checks the whole command (C1-C5) and sets r to its first op.  KV_OK, or KV_ERR_CORRUPT
  * with kv_errmsg() naming the offset (a bad tail's: the last op's end) and what is wrong. */
 int command_parse(const void *buf, size_t len, command_reader *r);
 /* The next op of a parsed command: 1 and *op, or 0 after the last. */

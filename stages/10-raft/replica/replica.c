@@ -131,10 +131,21 @@ static int write_ref_cmp(const void *a, const void *b)
     return x->at < y->at ? -1 : 1;
 }
 
+/* 1 if a write of kind `kind` applies to a key that held a value just
+ * before it (existed) or not: a put of kind 4 or 5 only under its own
+ * condition (SET NX, SET XX). */
+static int write_applies(int kind, int existed)
+{
+    return kind == COMMAND_PUT_IF_ABSENT ? !existed
+           : kind == COMMAND_PUT_IF_PRESENT ? existed
+                                            : 1;
+}
+
 /* Sets existed[w] for each write w of the command at rd: whether its key
- * held a value just before it.  Sorted by key, a write finds the write
- * before it on its key next to it, and only the first on a key asks the
- * engine, so a command of n writes costs n log n and at most n gets. */
+ * held a value just before it, after the writes before it.  Sorted by
+ * key, a write finds the writes before it on its key next to it, and
+ * only the first on a key asks the engine, so a command of n writes
+ * costs n log n and at most n gets. */
 static int existed_of(replica *r, command_reader rd, uint8_t *existed)
 {
     write_ref *w = malloc((rd.writes ? rd.writes : 1) * sizeof *w);
@@ -148,19 +159,21 @@ static int existed_of(replica *r, command_reader rd, uint8_t *existed)
             n++;
         }
     qsort(w, n, sizeof *w, write_ref_cmp);
-    int rc = KV_OK;
+    int rc = KV_OK, present = 0;
     for (size_t k = 0; k < n && rc == KV_OK; k++) {
-        if (k > 0 && w[k - 1].klen == w[k].klen && memcmp(w[k - 1].key, w[k].key, w[k].klen) == 0) {
-            existed[w[k].at] = w[k - 1].kind == COMMAND_PUT;
-            continue;
+        if (k == 0 || w[k - 1].klen != w[k].klen ||
+            memcmp(w[k - 1].key, w[k].key, w[k].klen) != 0) {
+            void *v = NULL;
+            size_t vlen;
+            rc = kv_get(r->db, w[k].key, w[k].klen, &v, &vlen);
+            kv_free(v);
+            present = rc == KV_OK;
+            if (rc == KV_NOT_FOUND)
+                rc = KV_OK;
         }
-        void *v = NULL;
-        size_t vlen;
-        rc = kv_get(r->db, w[k].key, w[k].klen, &v, &vlen);
-        kv_free(v);
-        existed[w[k].at] = rc == KV_OK;
-        if (rc == KV_NOT_FOUND)
-            rc = KV_OK;
+        existed[w[k].at] = (uint8_t)present;
+        if (write_applies(w[k].kind, present))
+            present = w[k].kind != COMMAND_DELETE;
     }
     free(w);
     return rc;
@@ -182,20 +195,29 @@ int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *
     } else {
         *outcome = holds ? REPLICA_APPLIED : REPLICA_REFUSED;
     }
-    if (holds && existed != NULL) {
-        int rc = existed_of(r, rd, existed);
-        if (rc != KV_OK)
-            return rc;
-    }
+    /* What each write finds: for the caller (a DEL's count), and for a put
+     * of kind 4 or 5, whose own condition it decides. */
+    uint8_t *found = existed;
+    if (holds && found == NULL && rd.conditional_writes > 0 &&
+        (found = malloc(rd.writes)) == NULL)
+        return kv_error(KV_ERR_NOMEM, "replica_apply: out of memory");
+    int rc = holds && found != NULL ? existed_of(r, rd, found) : KV_OK;
     kv_batch *b = NULL;
-    int rc = kv_batch_new(&b);
+    if (rc == KV_OK)
+        rc = kv_batch_new(&b);
     command_op op;
-    for (uint32_t i = 0; rc == KV_OK && holds && command_next(&rd, &op); i++) {
+    for (uint32_t i = 0, w = 0; rc == KV_OK && holds && command_next(&rd, &op); i++) {
         if (i < rd.conditions)
             continue;
-        rc = op.kind == COMMAND_PUT ? kv_batch_put(b, op.key, op.klen, op.val, op.vlen)
-                                    : kv_batch_delete(b, op.key, op.klen);
+        int skip = found != NULL && !write_applies(op.kind, found[w]);
+        w++;
+        if (skip)
+            continue; /* SET NX found its key, or SET XX did not */
+        rc = op.kind == COMMAND_DELETE ? kv_batch_delete(b, op.key, op.klen)
+                                       : kv_batch_put(b, op.key, op.klen, op.val, op.vlen);
     }
+    if (found != existed)
+        free(found);
     uint8_t applied[8];
     coding_put_u64(applied, index);
     if (rc == KV_OK)

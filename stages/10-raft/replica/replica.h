@@ -72,7 +72,9 @@ kv_db *replica_db(replica *r);
 uint64_t replica_applied(const replica *r);
 
 /* Applies the command cmd[0..len) at log index `index` (R2), *outcome
- * saying what became of it.  existed (NULL: not wanted) gets one byte per
+ * saying what became of it (a put of kind 4 or 5 whose own condition
+ * does not hold is left out of it).  existed (NULL: not wanted) gets one
+ * byte per
  * write of the command: 1 if its key held a value just before that write
  * (what a DEL answers), for a command that applied.  KV_OK, or the
  * engine's error (then nothing of it is applied: the caller must not go

@@ -22,12 +22,15 @@ static int fsm_failed(replica_fsm *f, uint64_t index, int rc)
 }
 
 /* Applies entry `index` (a command or a member note): KV_OK and its
- * outcome in *outcome, told to `applied`; or the engine's error, with
- * nothing of it applied. */
+ * outcome in *outcome, told to `applied` with who proposed it; or the
+ * engine's error, with nothing of it applied.  A command is parsed once,
+ * by replica_apply; here only its header is read (command_head_read):
+ * its origin, and how many writes it has (the bytes `existed` needs). */
 static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t len,
                          int *outcome)
 {
     *outcome = REPLICA_INVALID;
+    command_origin origin = {0, 0};
     if (len > 0 && *(const uint8_t *)buf == MEMBER_NOTE_KIND) {
         /* Members' client addresses (member_note.h), not a client's writes. */
         int rc = replica_note(f->r, index, buf, len, outcome);
@@ -35,14 +38,15 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
             return rc;
         f->counts[*outcome]++;
         if (f->applied != NULL)
-            f->applied(f->applied_arg, index, *outcome, NULL, 0);
+            f->applied(f->applied_arg, origin, index, *outcome, NULL, 0);
         return KV_OK;
     }
-    /* The writes' existence, for the proposer's answer to a DEL. */
-    command_reader rd;
+    command_head h;
     size_t writes = 0;
-    if (command_parse(buf, len, &rd) == KV_OK)
-        writes = rd.writes;
+    if (command_head_read(buf, len, &h) == KV_OK && h.writes < KV_MAX_BATCH_OPS) {
+        writes = h.writes;
+        origin = h.origin;
+    }
     if (writes > f->existed_cap) {
         uint8_t *grown = realloc(f->existed, writes);
         if (grown == NULL)
@@ -50,12 +54,12 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
         f->existed = grown;
         f->existed_cap = writes;
     }
-    int rc = replica_apply(f->r, index, buf, len, outcome, f->existed);
+    int rc = replica_apply(f->r, index, buf, len, outcome, writes > 0 ? f->existed : NULL);
     if (rc != KV_OK)
         return rc;
     f->counts[*outcome]++;
     if (f->applied != NULL)
-        f->applied(f->applied_arg, index, *outcome, f->existed,
+        f->applied(f->applied_arg, origin, index, *outcome, f->existed,
                    *outcome == REPLICA_APPLIED ? writes : 0);
     return KV_OK;
 }
@@ -206,9 +210,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 {
     replica_fsm *f = fsm->data;
     if (f->before_restore != NULL)
-        f->before_restore(f->before_restore_arg);
+        f->before_restore(f->restore_arg);
     int rc = replica_restore(f->r, buf->base, buf->len);
     raft_free(buf->base); /* the library hands the buffer over */
+    if (f->after_restore != NULL)
+        f->after_restore(f->restore_arg);
     f->restores += rc == KV_OK;
     if (rc == KV_OK)
         fsm_drop_waiting(f, replica_applied(f->r));

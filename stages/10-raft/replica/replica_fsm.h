@@ -13,11 +13,13 @@
  * being applied is raft_last_applied() + 1 of the struct raft the glue
  * is attached to (replica_fsm_attach, before the member starts).
  *
- * What a command found is handed back by index, not through libraft:
- * after each, `applied` (if set) is told its index, outcome and, for its
- * writes, which keys held a value just before it (a DEL's count).  The
- * member keeps the answer of a command it proposed, by that index, and
- * drops the others (member_write.c).
+ * What a command found is handed back with who proposed it, not through
+ * libraft: after each, `applied` (if set) is told the command's origin
+ * (the proposing member and its serial, carried in the entry:
+ * command.h), its index, its outcome and, for its writes, which keys held
+ * a value just before each (a DEL's count, a SET NX's answer).  The
+ * member settles the write it proposed under that origin, and nothing
+ * for another's (member_wait.h).
  *
  * An apply the engine fails (a full disk, an I/O error) applied nothing
  * of it (a kv_write is all or nothing; the applied index is the entry's
@@ -67,13 +69,18 @@ typedef struct replica_fsm {
     uint64_t taking_index;
     /* Called (if set) before a restore may replace the engine: whoever
      * holds iterators or transactions on replica_db ends them, or the old
-     * engine cannot be closed (include/kv.h, kv_close). */
+     * engine cannot be closed (include/kv.h, kv_close); and after it,
+     * replica_db being the live engine again (a new one, or the same if
+     * the snapshot was not newer or failed): whoever reads it takes it. */
     void (*before_restore)(void *arg);
-    void *before_restore_arg;
-    /* Told after each command: its index, outcome (REPLICA_*) and, if it
-     * applied, one byte per write, 1 if its key held a value just before
-     * it (n of them; the bytes are the fsm's, valid during the call). */
-    void (*applied)(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n);
+    void (*after_restore)(void *arg);
+    void *restore_arg;
+    /* Told after each command: who proposed it (0, 0: no one said; a
+     * member note), its index, outcome (REPLICA_*) and, if it applied,
+     * one byte per write, 1 if its key held a value just before it (n of
+     * them; the bytes are the fsm's, valid during the call). */
+    void (*applied)(void *arg, command_origin origin, uint64_t index, int outcome,
+                    const uint8_t *existed, size_t n);
     void *applied_arg;
     /* Asked when the engine fails an apply: 1 if the failure may be
      * waited out (W1), else 0; NULL: never. */

@@ -28,9 +28,9 @@ static void what_is_built_parses_back(void)
     command *c = sample();
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
-    CHECK_MSG(len == 48 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 44,
+    CHECK_MSG(len == 64 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 60,
               "a command of four ops takes its header and each op's kind, lengths, key and "
-              "value, 44 bytes, padded to 48, a multiple of 8 (got %zu bytes)", len);
+              "value, 60 bytes, padded to 64, a multiple of 8 (got %zu bytes)", len);
     command_reader r;
     CHECK_KV(command_parse(p, len, &r), KV_OK);
     CHECK_MSG(r.conditions == 2 && r.writes == 2, "two conditions then two writes (got %u, %u)",
@@ -60,8 +60,8 @@ static void bounds_are_refused_when_building(void)
     CHECK_KV(command_if_absent(c, "k", 1), KV_ERR_INVALID); /* after a write */
     size_t len;
     command_bytes(c, &len);
-    CHECK_MSG(len == 24, "a refused op leaves the command as it was: 10 + 11 bytes, padded to "
-              "24 (got %zu bytes)", len);
+    CHECK_MSG(len == 40, "a refused op leaves the command as it was: 26 + 11 bytes, padded to "
+              "40 (got %zu bytes)", len);
     command_free(c);
 }
 
@@ -109,7 +109,8 @@ static void a_changed_header_or_op_is_refused(void)
         uint8_t to;
         const char *rule;
     } changes[] = {
-        {0, 2, "version 2 is not this format's"},
+        {0, 2, "version 2 is none (2 is a member note's first byte)"},
+        {0, 4, "version 4 is not this format's"},
         {1, 1, "the reserved byte is 0"},
         {2, 3, "three conditions, but op 2 is a write (C1)"},
         {2, 1, "one condition, but op 1 is a condition (C1)"},
@@ -184,7 +185,66 @@ static void more_writes_than_a_kv_write_holds_are_refused(void)
     command_free(c);
 }
 
+/* Who proposed a command travels in it: set, it reads back, from the
+ * whole parse and from the header alone. */
+static void the_origin_travels_in_the_command(void)
+{
+    command *c = sample();
+    command_set_origin(c, (command_origin){7, 0x0123456789abcdefull});
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    command_reader r;
+    CHECK_KV(command_parse(p, len, &r), KV_OK);
+    CHECK_MSG(r.origin.member == 7 && r.origin.serial == 0x0123456789abcdefull,
+              "the parse reads the origin back (got %llu, %llx)",
+              (unsigned long long)r.origin.member, (unsigned long long)r.origin.serial);
+    command_head h;
+    CHECK_KV(command_head_read(p, len, &h), KV_OK);
+    CHECK_MSG(h.origin.member == 7 && h.origin.serial == 0x0123456789abcdefull &&
+                  h.conditions == 2 && h.writes == 2,
+              "the header alone says the origin and the counts");
+    CHECK_KV(command_head_read(p, COMMAND_HEADER - 1, &h), KV_ERR_CORRUPT);
+    command_free(c);
+}
+
+/* Puts of kinds 4 and 5 (SET NX, SET XX) are writes of version 3; a
+ * version 1 command, written before they were, has neither (C5), and its
+ * ops start after its 10-byte header. */
+static void conditional_puts_and_version_1(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_put_when(c, COMMAND_PUT_IF_ABSENT, "a", 1, "1", 1), KV_OK);
+    CHECK_KV(command_put_when(c, COMMAND_PUT_IF_PRESENT, "b", 1, "2", 1), KV_OK);
+    CHECK_KV(command_put_when(c, COMMAND_DELETE, "c", 1, "", 0), KV_ERR_INVALID);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    command_reader r;
+    CHECK_KV(command_parse(p, len, &r), KV_OK);
+    CHECK_MSG(r.writes == 2 && r.conditional_writes == 2, "two conditional puts (got %u, %u)",
+              r.writes, r.conditional_writes);
+    command_op op;
+    CHECK_MSG(command_next(&r, &op) && op.kind == COMMAND_PUT_IF_ABSENT && op.vlen == 1 &&
+                  command_next(&r, &op) && op.kind == COMMAND_PUT_IF_PRESENT && op.val[0] == '2',
+              "each reads back with its kind and value");
+    command_free(c);
+    /* A version 1 command: its header, then one put, and the same with a
+     * put of kind 4, which version 1 does not have. */
+    uint8_t v1[24] = {1, 0, 0, 0, 0, 0, 1, 0, 0, 0, COMMAND_PUT, 1, 0, 0, 0, 1, 0, 0, 0, 'k',
+                      'v'};
+    CHECK_KV(command_parse(v1, sizeof v1, &r), KV_OK);
+    CHECK_MSG(r.writes == 1 && r.origin.member == 0 && command_next(&r, &op) &&
+                  op.kind == COMMAND_PUT && op.key[0] == 'k' && op.val[0] == 'v',
+              "a version 1 command parses, with no origin");
+    v1[10] = COMMAND_PUT_IF_ABSENT;
+    CHECK_KV(command_parse(v1, sizeof v1, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "offset 10") != NULL, "naming the op's offset (got %s)",
+              kv_errmsg());
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(the_origin_travels_in_the_command),
+    HARNESS_TEST(conditional_puts_and_version_1),
     HARNESS_TEST(what_is_built_parses_back),
     HARNESS_TEST(bounds_are_refused_when_building),
     HARNESS_TEST(no_prefix_parses),

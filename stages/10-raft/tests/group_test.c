@@ -164,12 +164,20 @@ static void every_member_applies_the_same_commands(void)
     group_stop(&g);
 }
 
-/* member_raft.c reads struct raft's fields where libraft 0.15's API has
- * no call: the term, the commit index, the configuration and the
- * leader's match indexes.  What they say must agree with the library's
- * own view through its API and the fixture's, on a group that has
- * elected a leader and committed commands; a libraft whose layout moved
- * fails here. */
+static void transfer_done(struct raft_transfer *req)
+{
+    *(int *)req->data = 1;
+}
+
+/* libraft_fields.c reads struct raft's fields where libraft 0.15's API
+ * has no call: the member's id, the term, the vote, the commit index, the
+ * configuration, the last snapshot's index, the leader's match indexes,
+ * an entry's term and a transfer's target (the member and the lab read
+ * them there, and only there).
+ * What they say must agree with the library's own view through its API
+ * and the fixture's, on a group that has elected a leader and committed
+ * commands (and, in a_member_that_was_down_catches_up_by_snapshot, taken
+ * snapshots); a libraft whose layout moved fails here. */
 static void raft_internals_match_the_api(void)
 {
     group g;
@@ -184,10 +192,10 @@ static void raft_internals_match_the_api(void)
     raft_fixture_step_until_elapsed(&g.f, 500); /* the followers' answers counted */
     for (int i = 0; i < 5; i++)
         free(p[i]);
-    CHECK_MSG(member_raft_commit_index(lr) == last && raft_last_applied(lr) == last,
+    CHECK_MSG(libraft_commit_index(lr) == last && raft_last_applied(lr) == last,
               "the commit index read is the last index the API gives, %llu (read %llu)",
-              (unsigned long long)last, (unsigned long long)member_raft_commit_index(lr));
-    const struct raft_configuration *conf = member_raft_configuration(lr);
+              (unsigned long long)last, (unsigned long long)libraft_commit_index(lr));
+    const struct raft_configuration *conf = libraft_configuration(lr);
     CHECK_MSG(conf->n == MEMBERS, "the configuration read holds the %d members (%u)", MEMBERS,
               conf->n);
     raft_id lid = 0;
@@ -197,28 +205,55 @@ static void raft_internals_match_the_api(void)
         CHECK_MSG(conf->servers[i].id == (raft_id)i + 1 && conf->servers[i].role == RAFT_VOTER,
                   "member %u of the configuration read is voter %u", i, i + 1);
     CHECK_MSG(lid == lr->id, "the API names this member the leader");
-    raft_term term = member_raft_term(lr);
+    CHECK_MSG(libraft_id(lr) == lid && libraft_id(raft_fixture_get(&g.f, 0)) == 1,
+              "the id read is the one the API names (%llu)", (unsigned long long)libraft_id(lr));
+    CHECK_MSG(libraft_voted_for(lr) == lid, "the leader's vote read is for itself (%llu)",
+              (unsigned long long)libraft_voted_for(lr));
+    CHECK_MSG(libraft_snapshot_index(lr) == 0, "no snapshot yet (the threshold is libraft's "
+              "default): the snapshot index read is 0 (%llu)",
+              (unsigned long long)libraft_snapshot_index(lr));
+    raft_term term = libraft_term(lr);
     CHECK_MSG(term >= 2 && term < 100, "the term read is one an election gives (%llu)",
               (unsigned long long)term);
     for (unsigned i = 0; i < MEMBERS; i++)
-        CHECK_MSG(member_raft_term(raft_fixture_get(&g.f, i)) == term,
+        CHECK_MSG(libraft_term(raft_fixture_get(&g.f, i)) == term,
                   "member %u's term read is the leader's", i);
     for (unsigned i = 0; i < conf->n; i++)
-        CHECK_MSG(member_raft_match_index(lr, i) == last,
+        CHECK_MSG(libraft_match_index(lr, i) == last,
                   "the leader's match index read for member %u is %llu (read %llu)", i,
                   (unsigned long long)last,
-                  (unsigned long long)member_raft_match_index(lr, i));
+                  (unsigned long long)libraft_match_index(lr, i));
     unsigned follower = (leader + 1) % MEMBERS;
-    CHECK_MSG(member_raft_match_index(raft_fixture_get(&g.f, follower), 0) == 0,
+    CHECK_MSG(libraft_match_index(raft_fixture_get(&g.f, follower), 0) == 0,
               "a follower reads no match index");
-    CHECK_MSG(member_raft_term_of(lr, 1) == 1,
+    CHECK_MSG(libraft_term_of(lr, 1) == 1,
               "entry 1, the configuration the group was started with, is of term 1 (read %llu)",
-              (unsigned long long)member_raft_term_of(lr, 1));
-    CHECK_MSG(member_raft_term_of(lr, last) == term,
+              (unsigned long long)libraft_term_of(lr, 1));
+    CHECK_MSG(libraft_term_of(lr, last) == term,
               "the last entry, proposed by this leader, is of its term (read %llu)",
-              (unsigned long long)member_raft_term_of(lr, last));
-    CHECK_MSG(member_raft_term_of(lr, 0) == 0 && member_raft_term_of(lr, last + 1) == 0,
+              (unsigned long long)libraft_term_of(lr, last));
+    CHECK_MSG(libraft_term_of(lr, 0) == 0 && libraft_term_of(lr, last + 1) == 0,
               "no entry 0, none past the last: term 0");
+    /* Last, as it moves the leadership: a transfer asked through the API
+     * is read as under way, to the member it names, until it ends. */
+    CHECK_MSG(libraft_transferee(lr) == 0, "no transfer under way: the transferee read is 0");
+    raft_id to = conf->servers[follower].id;
+    struct raft_transfer transfer = {0};
+    int moved = 0;
+    transfer.data = &moved;
+    CHECK_EQ(raft_transfer(lr, &transfer, to, transfer_done), 0);
+    CHECK_MSG(libraft_transferee(lr) == to,
+              "the transferee read is the member raft_transfer was given, %llu (read %llu)",
+              (unsigned long long)to, (unsigned long long)libraft_transferee(lr));
+    CHECK_MSG(libraft_transferee(raft_fixture_get(&g.f, follower)) == 0,
+              "a follower reads no transfer");
+    for (int i = 0; i < 10000 && !moved; i++)
+        raft_fixture_step(&g.f);
+    raft_leader(lr, &lid, &laddr);
+    CHECK_MSG(moved && lid == to, "the transfer ended, and member %llu leads (%llu)",
+              (unsigned long long)to, (unsigned long long)lid);
+    CHECK_MSG(libraft_transferee(lr) == 0, "the transfer ended: the transferee read is 0 "
+              "(read %llu)", (unsigned long long)libraft_transferee(lr));
     group_stop(&g);
 }
 
@@ -289,7 +324,11 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
               "the leader applies all 60 with one follower");
     raft_fixture_step_until_elapsed(&g.f, 1000);
     struct raft *lr = raft_fixture_get(&g.f, leader);
-    raft_term written = member_raft_term(lr); /* the term every key was written in */
+    raft_term written = libraft_term(lr); /* the term every key was written in */
+    CHECK_MSG(libraft_snapshot_index(lr) > 0 && libraft_snapshot_index(lr) <= last &&
+                  libraft_snapshot_index(lr) == lr->log.snapshot.last_index,
+              "the snapshot index read is the leader's last snapshot's (%llu, last index %llu)",
+              (unsigned long long)libraft_snapshot_index(lr), (unsigned long long)last);
     CHECK_MSG(lr->log.offset > 0,
               "the leader's log was truncated behind a snapshot (threshold 8): offset %llu, "
               "snapshot at %llu, last index %llu", (unsigned long long)lr->log.offset,
@@ -306,20 +345,20 @@ static void a_member_that_was_down_catches_up_by_snapshot(void)
               "its first key, written while it was down and truncated from the log since, "
               "came by snapshot (got %s)", get(g.r[down], "k00"));
     struct raft *dr = raft_fixture_get(&g.f, down);
-    CHECK_MSG(member_raft_term_of(lr, lr->log.offset + 1) == written &&
-                  member_raft_term_of(lr, lr->log.offset) ==
+    CHECK_MSG(libraft_term_of(lr, lr->log.offset + 1) == written &&
+                  libraft_term_of(lr, lr->log.offset) ==
                       (lr->log.offset == lr->log.snapshot.last_index ? written : 0),
               "past a truncated log the first entry kept is read, and none before it but the "
               "snapshot's last (offset %llu: %llu, %llu; snapshot at %llu; written in %llu)",
               (unsigned long long)lr->log.offset,
-              (unsigned long long)member_raft_term_of(lr, lr->log.offset),
-              (unsigned long long)member_raft_term_of(lr, lr->log.offset + 1),
+              (unsigned long long)libraft_term_of(lr, lr->log.offset),
+              (unsigned long long)libraft_term_of(lr, lr->log.offset + 1),
               (unsigned long long)lr->log.snapshot.last_index, (unsigned long long)written);
-    CHECK_MSG(member_raft_term_of(dr, dr->log.snapshot.last_index) == written &&
-                  member_raft_term_of(dr, last) == written,
+    CHECK_MSG(libraft_term_of(dr, dr->log.snapshot.last_index) == written &&
+                  libraft_term_of(dr, last) == written,
               "a member restored from a snapshot reads its last index's term from the "
               "snapshot (%llu at %llu), and the entries after it",
-              (unsigned long long)member_raft_term_of(dr, dr->log.snapshot.last_index),
+              (unsigned long long)libraft_term_of(dr, dr->log.snapshot.last_index),
               (unsigned long long)dr->log.snapshot.last_index);
     for (int i = 0; i < 60; i++)
         free(p[i]);

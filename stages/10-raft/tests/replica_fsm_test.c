@@ -44,9 +44,10 @@ static struct {
     uint8_t existed0;
 } told;
 
-static void note_applied(void *arg, uint64_t index, int outcome, const uint8_t *existed, size_t n)
+static void note_applied(void *arg, command_origin origin, uint64_t index, int outcome,
+                         const uint8_t *existed, size_t n)
 {
-    (void)arg;
+    (void)arg, (void)origin;
     told.calls++;
     told.index = index;
     told.outcome = outcome;

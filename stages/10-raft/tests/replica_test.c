@@ -18,7 +18,8 @@ static char *dir_of(const char *name)
     return p;
 }
 
-/* Applies one command of writes "key=value" ("key=" deletes) under the
+/* Applies one command of writes "key=value" ("key=" deletes, "key<value"
+ * puts if the key is absent, "key>value" if present) under the
  * conditions "key?value" (holds value) and "key!" (absent). */
 static int apply(replica *r, uint64_t index, const char *ops)
 {
@@ -27,7 +28,14 @@ static int apply(replica *r, uint64_t index, const char *ops)
     char *copy = strdup(ops), *save = NULL;
     for (char *w = strtok_r(copy, " ", &save); w != NULL; w = strtok_r(NULL, " ", &save)) {
         char *q = strchr(w, '?'), *e = strchr(w, '='), *x = strchr(w, '!');
-        if (q != NULL)
+        char *nx = strchr(w, '<'), *xx = strchr(w, '>');
+        if (nx != NULL || xx != NULL) {
+            char *at = nx != NULL ? nx : xx;
+            CHECK_KV(command_put_when(c, nx != NULL ? COMMAND_PUT_IF_ABSENT
+                                                    : COMMAND_PUT_IF_PRESENT,
+                                      w, (size_t)(at - w), at + 1, strlen(at + 1)),
+                     KV_OK);
+        } else if (q != NULL)
             CHECK_KV(command_if_value(c, w, (size_t)(q - w), q + 1, strlen(q + 1)), KV_OK);
         else if (x != NULL)
             CHECK_KV(command_if_absent(c, w, (size_t)(x - w)), KV_OK);
@@ -319,7 +327,32 @@ static void a_snapshot_larger_than_a_batch_restores_whole(void)
     free(db);
 }
 
+/* A put of kind 4 (SET NX) applies only if its key is absent, one of
+ * kind 5 (SET XX) only if present, each judged after the writes before
+ * it in the same command; the rest of the command applies either way. */
+static void a_conditional_put_applies_only_under_its_own_condition(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    apply(r, 1, "p=old");
+    CHECK_MSG(apply(r, 2, "k<a k<b k2=c p<x q>y p>new") == REPLICA_APPLIED,
+              "the command applies");
+    CHECK_MSG(strcmp(value(r, "k"), "a") == 0 && strcmp(value(r, "k2"), "c") == 0 &&
+                  strcmp(value(r, "q"), "-") == 0,
+              "k = a (its second NX found it), k2 = c, q absent (XX found none): got k=%s "
+              "k2=%s q=%s", value(r, "k"), value(r, "k2"), value(r, "q"));
+    CHECK_MSG(strcmp(value(r, "p"), "new") == 0, "p = new: NX found old, XX found it (got %s)",
+              value(r, "p"));
+    CHECK_MSG(apply(r, 3, "k= k>z k<y") == REPLICA_APPLIED && strcmp(value(r, "k"), "y") == 0,
+              "after a delete in the same command, XX finds nothing and NX puts (got k=%s)",
+              value(r, "k"));
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(a_conditional_put_applies_only_under_its_own_condition),
     HARNESS_TEST(commands_apply_in_order_under_their_conditions),
     HARNESS_TEST(a_command_says_which_keys_its_writes_found),
     HARNESS_TEST(an_index_applied_before_is_skipped_after_a_reopen),

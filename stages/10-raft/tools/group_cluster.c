@@ -36,7 +36,7 @@
 #include "group_tools.h"
 #include "io.h"
 #include "kv.h"
-#include "kv_tool.h"
+#include "kv_ext.h"
 #include "peer_certs.h"
 
 #define CLUSTER_MAX 9

@@ -28,4 +28,9 @@ typedef struct kv_ext {
 /* The kv command (tools/kv.c), with ext's additions if not NULL. */
 int kv_main(int argc, char **argv, const kv_ext *ext);
 
+/* What the kv tool lends a stage's commands (tools/kv_tool.c): parses s,
+ * a whole decimal number in [lo, hi], into *v: 1, or 0 (*v unchanged) if
+ * s is anything else. */
+int tool_number(const char *s, long lo, long hi, long *v);
+
 #endif

@@ -45,55 +45,56 @@
 #include <strings.h>
 
 #include "kv.h"
-#include "resp.h"
 #include "serve_out.h"
+#include "serve_req.h"
 
 typedef struct serve_host serve_host;   /* the server, as an extension sees it */
 
-/* A request's words: word i is base + arg[i].off, arg[i].len bytes. */
-typedef struct serve_req {
-    const char *base;
-    const resp_span *arg;
-    size_t argc;
-} serve_req;
-
-static inline const char *req_ptr(const serve_req *r, size_t i) { return r->base + r->arg[i].off; }
-static inline size_t req_len(const serve_req *r, size_t i) { return r->arg[i].len; }
-/* 1 if word i of r, any case, is `name`. */
-static inline int serve_cmd_is(const serve_req *r, size_t i, const char *name)
-{
-    size_t n = strlen(name);
-    return i < r->argc && req_len(r, i) == n && strncasecmp(req_ptr(r, i), name, n) == 0;
-}
-
 /* What a command is, as the command table says it (Redis's COMMAND has
- * the same): flags as bits, and where its keys are among its words. */
+ * the same): flags as bits, and where its keys are among its words.
+ * Every rule about commands reads these, never a command's name. */
 enum {
     SERVE_CMD_READONLY = 1 << 0,   /* reads the database, writes nothing */
     SERVE_CMD_WRITE = 1 << 1,      /* answered once its batch is applied */
-    SERVE_CMD_FAST = 1 << 2,
-    SERVE_CMD_ADMIN = 1 << 3,
-    SERVE_CMD_LOADING = 1 << 4,    /* allowed while the database loads */
-    SERVE_CMD_STALE = 1 << 5,      /* allowed on a replica that may be behind */
-    SERVE_CMD_NOSCRIPT = 1 << 6,
-    SERVE_CMD_NO_AUTH = 1 << 7,    /* allowed before AUTH */
-    SERVE_CMD_DENYOOM = 1 << 8,
-    SERVE_CMD_WATCHES = 1 << 9     /* reads its keys for a later EXEC (WATCH) */
+    SERVE_CMD_WATCHES = 1 << 2,    /* reads its keys for a later EXEC (WATCH) */
+    SERVE_CMD_NO_AUTH = 1 << 3,    /* allowed before AUTH (with --requirepass) */
+    SERVE_CMD_SKIP_SLOWLOG = 1 << 4, /* never in the slow log (EXEC: its commands are) */
+    SERVE_CMD_SECRET = 1 << 5,     /* its words after the name are never logged (AUTH) */
+    SERVE_CMD_EXTENSION = 1 << 6,  /* the extension's own (CLUSTER): its gate may keep it */
+    /* Reported by COMMAND for clients, in Redis's words; decided on by
+     * nothing here: */
+    SERVE_CMD_FAST = 1 << 7,
+    SERVE_CMD_ADMIN = 1 << 8,
+    SERVE_CMD_DENYOOM = 1 << 9
 };
 typedef struct serve_cmd_info {
-    const char *name;              /* lower case */
+    const char *name;              /* lower case: for messages, never compared */
     unsigned flags;                /* SERVE_CMD_* */
     /* Its keys: words first_key, first_key + key_step, ... up to last_key
      * (-1: the last word); first_key 0 if it names none. */
     int first_key, last_key, key_step;
 } serve_cmd_info;
 
-/* A write handed to the extension (step 1 above). */
+/* A write handed to the extension (step 1 above): a put or a delete of
+ * one key, applied only if its condition holds on the key just before it
+ * (after the ops before it in the same write). */
+enum {
+    SERVE_OP_ALWAYS = 0,
+    SERVE_OP_IF_ABSENT = 1,        /* SET ... NX */
+    SERVE_OP_IF_PRESENT = 2        /* SET ... XX */
+};
 typedef struct serve_write_op {
     int del;                       /* 1: a delete (val unused) */
+    int cond;                      /* SERVE_OP_*: a put's (a delete's is ALWAYS) */
     const char *key, *val;
     size_t klen, vlen;
 } serve_write_op;
+/* 1 if an op whose key held a value just before it (existed) or not
+ * applies, by its condition. */
+static inline int serve_op_applies(int cond, int existed)
+{
+    return cond == SERVE_OP_ALWAYS || (cond == SERVE_OP_IF_ABSENT) == !existed;
+}
 typedef struct serve_write_cond {
     const char *key, *val;         /* holds when the key holds exactly val */
     size_t klen, vlen;
@@ -108,23 +109,38 @@ typedef struct serve_write {
 } serve_write;
 /* What became of a write (step 3). */
 enum {
-    SERVE_WRITE_APPLIED,    /* existed[i]: op i (a delete) found its key */
+    SERVE_WRITE_APPLIED,    /* existed[i]: op i's key held a value just before
+                               it (a DEL's count, a SET NX's answer) */
     SERVE_WRITE_REFUSED,    /* a condition did not hold: nothing applied */
     SERVE_WRITE_FAILED,     /* certainly not applied: err says why */
     SERVE_WRITE_UNKNOWN     /* may or may not have been applied: err says why */
 };
 
-/* What the gate is asked about: a command about to run, and its client. */
+/* What the gate is asked about: a command about to run (or be queued
+ * after MULTI), and its client.  Every command passes it, queued ones
+ * too, as every command passes Redis Cluster's redirect check. */
 typedef struct serve_gate {
     unsigned long long client;     /* its id */
     int readonly;                  /* it said READONLY */
     /* The server's loop pass in which its last bytes arrived: a read may
      * be answered from what was committed after that (a read index). */
     unsigned long long input_pass;
+    /* What the command is.  For EXEC, what its transaction does: a write
+     * if a queued command writes or a WATCH is live (its values become
+     * conditions), a read if a queued command reads. */
     const serve_cmd_info *cmd;
     const serve_req *req;
+    int queued;                    /* after MULTI: to be queued, not run now */
+    /* The first of its keys (EXEC: of its queue's, else of its WATCH's),
+     * by the table's positions: what a redirect names; NULL if none. */
+    const char *key;
+    size_t klen;
     serve_out *out;                /* where an ANSWERED reply goes */
 } serve_gate;
+/* GO: run it (or queue it).  WAIT: run it again once woken (E2).
+ * ANSWERED: the reply is written (a redirect, a refusal); a queued
+ * command so answered makes its EXEC answer EXECABORT, and an EXEC so
+ * answered drops its transaction, as Redis Cluster does. */
 enum { SERVE_GATE_GO = 0, SERVE_GATE_WAIT = 1, SERVE_GATE_ANSWERED = 2 };
 
 /* One of the extension's figures, for INFO's Cluster section and for
@@ -172,7 +188,7 @@ typedef struct serve_ext_ops {
     int  (*fd)(void *x);
     int  (*timeout)(void *x);
     void (*run)(void *x, unsigned long long pass);
-    /* Before a command runs: SERVE_GATE_*. */
+    /* Before a command runs, or is queued: SERVE_GATE_*. */
     int  (*gate)(void *x, const serve_gate *g);
     /* CLUSTER (the extension's own command): its reply to out. */
     void (*cluster)(void *x, unsigned long long client, const serve_req *r, serve_out *out);
@@ -187,7 +203,11 @@ typedef struct serve_ext_ops {
 } serve_ext_ops;
 
 /* Calls back into the server (the extension's only way in). */
-void serve_host_set_db(serve_host *h, kv_db *db);     /* the engine the server reads */
+/* The engine the server reads and writes: set once the extension's
+ * start has opened it, again after it replaced it (a restore), and to
+ * NULL at stop; between, the server's handles on the old one ended
+ * first (serve_host_release_engine). */
+void serve_host_set_db(serve_host *h, kv_db *db);
 void serve_host_release_engine(serve_host *h);        /* its handles on the engine ended */
 void serve_host_hide_prefix(serve_host *h, const char *prefix, size_t len);  /* E3 */
 void serve_host_wake(serve_host *h, unsigned long long client);   /* E2 */

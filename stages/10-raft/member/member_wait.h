@@ -1,0 +1,101 @@
+/*
+ * member_wait.h: where a member's requests wait for the group's log: the
+ * one road by which a result comes back.  (etcd's server does the same
+ * with its wait registry: a proposal registers under the request id it
+ * carries in the entry, and the entry's apply triggers it; on the other
+ * members nothing waits under that id and the apply triggers nothing.)
+ *
+ *   - A write proposed waits under a serial of this member's, which its
+ *     command carries (command.h: the origin, this member's id and the
+ *     serial).  When the entry applies here, the state machine hands the
+ *     origin and the outcome to member_wait_take, which finds the waiter
+ *     in a map: one lookup, whatever the order libraft calls back in.
+ *   - A read at the leader waits for an applied index: its read index,
+ *     the one a round of the voters confirmed (member_read.c).  Until a
+ *     round started after its bytes came is confirmed, it waits with
+ *     none; the round confirmed hands its index to the reads it serves
+ *     (member_waits_read_index), and member_waits_reached wakes every
+ *     read at or below the index the engine has reached.  A read woken
+ *     runs the gate again, which decides: waking is only a hint of when.
+ *
+ * A waiter for a write lives until both have let go of it: the map (it
+ * was settled, by the apply or because its proposal failed) and libraft
+ * (whose raft_apply holds its req until the apply callback).
+ *
+ * Invariants:
+ *   W1. A serial is handed out once: the first is the clock's nanoseconds
+ *       at the start (CLOCK_REALTIME), and each next one more, so that a
+ *       member started again does not hand out the serials its entries
+ *       from before the restart carry.
+ *   W2. A waiter is in the map until it is taken (settled); taken, it is
+ *       in no map, and settled exactly once.
+ */
+#ifndef KV_RAFT_MEMBER_WAIT_H
+#define KV_RAFT_MEMBER_WAIT_H
+
+#include <raft.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct member;
+
+typedef struct member_waiter {
+    uint64_t serial;               /* its command's origin serial */
+    unsigned long long write;      /* the server's write id (serve_ext.h) */
+    struct raft_apply req;         /* libraft's, until its callback */
+    struct member *m;
+    int held;                      /* libraft still holds req */
+    int taken;                     /* out of the map (W2): settled */
+    struct member_waiter *next;    /* in its bucket */
+} member_waiter;
+
+typedef struct member_read_wait {
+    uint64_t index;                /* 0: no read index yet */
+    unsigned long long client;
+    unsigned long long pass;       /* the server's pass its bytes came in */
+} member_read_wait;
+
+typedef struct member_waits {
+    member_waiter **buckets;       /* by serial, a power of two of them */
+    size_t nbuckets, n;
+    uint64_t next_serial;          /* W1 */
+    member_read_wait *reads;
+    size_t nreads, reads_cap;
+} member_waits;
+
+/* 0, or -1 when out of memory. */
+int  member_waits_init(member_waits *w);
+/* Frees what is left (REQUIRES: libraft holds none of it). */
+void member_waits_free(member_waits *w);
+
+/* A new waiter for the server's write `write`, with the next serial, in
+ * the map and held (libraft is about to be handed its req); NULL when out
+ * of memory. */
+member_waiter *member_wait_add(member_waits *w, unsigned long long write);
+/* The waiter under serial, out of the map (W2); NULL if none waits. */
+member_waiter *member_wait_take(member_waits *w, uint64_t serial);
+/* libraft let go of x's req (its callback ran, or raft_apply refused
+ * it): x is freed if taken, else it stays in the map. */
+void member_wait_release(member_waits *w, member_waiter *x);
+/* Calls settle(arg, x) for every waiter still in the map, taking each out
+ * (and freeing those libraft does not hold): a member stopping. */
+void member_waits_abandon(member_waits *w, void (*settle)(void *arg, member_waiter *x),
+                          void *arg);
+
+/* A read of client, whose bytes came in the server's pass `pass`, waits
+ * until the engine reaches index (0: it has no read index yet:
+ * member_waits_read_index gives it one).  0, or -1 when out of memory. */
+int  member_wait_read(member_waits *w, unsigned long long client, unsigned long long pass,
+                      uint64_t index);
+/* The reads with no read index yet whose bytes came by pass (a round
+ * started in that pass or later serves them) wait for index. */
+void member_waits_read_index(member_waits *w, unsigned long long pass, uint64_t index);
+/* 1 if a read waits with no read index yet. */
+int  member_waits_unindexed(const member_waits *w);
+/* Wakes (wake(arg, client)) and forgets every read waiting at or below
+ * applied, or every read at all if applied is UINT64_MAX (the read index
+ * failed: each runs again, and is redirected or waits anew). */
+void member_waits_reached(member_waits *w, uint64_t applied,
+                          void (*wake)(void *arg, unsigned long long client), void *arg);
+
+#endif
