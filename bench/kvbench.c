@@ -4,7 +4,8 @@
  *
  *   kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]
  *           [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=a,b]
- *           [--value_size=B] [--zipf=S] [--reads=N] [--use_existing_db=0|1]
+ *           [--value_size=B] [--zipf=S] [--reads=N] [--warmup=N]
+ *           [--use_existing_db=0|1]
  *   kvbench --describe    one line: the engine, its version, and whether
  *                         sync = 1 makes it fsync (for the report's charts)
  *
@@ -69,7 +70,9 @@
  * and --seed.  So one run fills and settles it (--benchmarks=fillrandom,
  * settle) and later runs read it as it is, every engine from the same
  * state, in rounds that alternate (scripts/bench_cache_10m.sh).  --reads
- * bounds the operations of each read workload (default --num).
+ * bounds the operations of each read workload (default --num); --warmup=N
+ * makes N of them first, of keys drawn with another seed, neither timed
+ * nor counted (a steady state to count instructions in).
  *
  * Under valgrind --tool=callgrind --instr-atstart=no, each read workload
  * (read*, seek*) is counted alone: its instructions (and, with
@@ -132,6 +135,7 @@ typedef struct bench_config {
     double zipf;              /* readrandom's skew; 0 = uniform */
     uint64_t reads;           /* operations of each read workload; 0 = num */
     int use_existing_db;      /* database 2 kept before and after */
+    uint64_t warmup;          /* uncounted operations before each read workload */
 } bench_config;
 
 static bench_config cfg = {
@@ -377,6 +381,7 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
         bench_zipf_init(&zipf, keys, cfg.zipf);
     if (op == OP_READZIPF)
         bench_zipf_init(&zipf, keys, cfg.zipf > 0 ? cfg.zipf : BENCH_ZIPF_DEFAULT);
+    CALLGRIND_ZERO_STATS; /* a counted workload's count starts after the zipf's table */
     char key[KEY_BYTES];
     char *buf = malloc(value_bytes);
     if (buf == NULL) {
@@ -629,6 +634,11 @@ static void bench_close(void *h, const char *dir, int keep)
         bench_rmtree(dir);
 }
 
+/* --warmup: a scratch row for the uncounted operations before a read
+ * workload, with keys of another seed (a steady state: blocks read once
+ * before, caches filled). */
+static bench_result warmup_row;
+
 /* A read workload's instructions, counted alone under callgrind (the file
  * comment): from here to bench_counted_end, dumped under its name. */
 static void bench_counted_begin(void)
@@ -717,6 +727,8 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readrandom")) {
         r = bench_row("readrandom");
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READ, cfg.warmup, keys, 1e9, seed + 102, &warmup_row);
         bench_counted_begin();
         bench_point(h, OP_READ, nr, keys, cfg.seconds, seed + 2, r);
         bench_counted_end(r->workload);
@@ -727,6 +739,8 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readzipf")) {
         r = bench_row("readzipf");
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READZIPF, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
         bench_counted_begin();
         bench_point(h, OP_READZIPF, nr, keys, cfg.seconds, seed + 4, r);
         bench_counted_end(r->workload);
@@ -737,6 +751,8 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readmissing")) {
         r = bench_row("readmissing");
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READMISSING, cfg.warmup, keys, 1e9, seed + 103, &warmup_row);
         bench_counted_begin();
         bench_point(h, OP_READMISSING, nr, keys, cfg.seconds, seed + 3, r);
         bench_counted_end(r->workload);
@@ -754,6 +770,8 @@ static void bench_phase_main(void)
     }
     if (bench_selected("seekrandom")) {
         r = bench_row("seekrandom");
+        if (cfg.warmup > 0)
+            bench_seekrandom(h, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
         bench_counted_begin();
         bench_seekrandom(h, nr, keys, cfg.seconds, seed + 4, r);
         bench_counted_end(r->workload);
@@ -761,6 +779,8 @@ static void bench_phase_main(void)
     }
     if (bench_selected("seekonce")) {
         r = bench_row("seekonce");
+        if (cfg.warmup > 0)
+            bench_seekonce(h, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
         bench_counted_begin();
         bench_seekonce(h, nr, keys, cfg.seconds, seed + 4, r);
         bench_counted_end(r->workload);
@@ -842,7 +862,8 @@ static void bench_usage_to(FILE *f)
     fprintf(f,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
-            "               [--value_size=B] [--zipf=S] [--reads=N] [--use_existing_db=0|1]\n"
+            "               [--value_size=B] [--zipf=S] [--reads=N] [--warmup=N]\n"
+            "               [--use_existing_db=0|1]\n"
             "       kvbench --describe\n"
             "  --num           keys (default 1000000)\n"
             "  --seconds       time bound of each read workload (default 10)\n"
@@ -859,6 +880,8 @@ static void bench_usage_to(FILE *f)
             "                  uniform.  readzipf (run only when named) reads zipfian keys\n"
             "                  at this skew, or 0.99\n"
             "  --reads         operations of each read workload (default --num)\n"
+            "  --warmup        operations of each read workload made first, of other keys,\n"
+            "                  neither timed nor counted (default 0)\n"
             "  --use_existing_db  1: the fillrandom database in --db is kept, before and\n"
             "                  after; a fill runs only if --benchmarks names it, and the\n"
             "                  reads take it to hold --num keys filled with this --seed\n"
@@ -925,6 +948,8 @@ int main(int argc, char **argv)
             cfg.zipf = strtod(v, &end);
         else if (bench_flag(argv[i], "--reads", &v))
             cfg.reads = strtoull(v, &end, 10);
+        else if (bench_flag(argv[i], "--warmup", &v))
+            cfg.warmup = strtoull(v, &end, 10);
         else if (bench_flag(argv[i], "--use_existing_db", &v))
             cfg.use_existing_db = (int)strtol(v, &end, 10);
         else

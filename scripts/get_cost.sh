@@ -6,15 +6,18 @@
 # (`make get-cost`; docs/perf-09-cache.md).
 #
 #   sh scripts/get_cost.sh KVBENCH DB N WORKLOADS [OPS] [ENV=VALUE...]
+#   (GET_COST_WARMUP=W: operations made first, not counted; default 1000000)
 #
 # KVBENCH is a kvbench binary (a stage's build/S/kvbench or a peer's
 # build/bench/kvbench-P), DB the --db its database was filled in with N
 # keys (--benchmarks=fillrandom,settle --use_existing_db=1), WORKLOADS
 # kvbench's read workloads, comma-separated (readrandom,readzipf), OPS the
-# operations of each (default 20000).  ENV=VALUE pairs go to kvbench's
+# operations of each (default 20000), each after W operations of other
+# keys that are not counted (kvbench --warmup: the steady state a long run
+# reads in, every block it touches read once before).  ENV=VALUE pairs go to kvbench's
 # environment (KVBENCH_BLOOM_BITS=10 for leveldb-bloom).  Callgrind
 # (--cache-sim=yes: a first-level data cache and a last-level cache of
-# this machine's sizes, simulated) counts each workload alone: kvbench
+# this machine's L3's size, simulated) counts each workload alone: kvbench
 # starts and dumps the count around it.  Printed for each workload: its
 # instructions (Ir), first-level data-cache misses (D1mr + D1mw) and
 # last-level misses (DLmr + DLmw: the ones that go to memory) per
@@ -38,12 +41,16 @@ command -v valgrind >/dev/null || { echo "get_cost: valgrind is not installed (m
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 here=$(dirname "$0")
+# The last-level cache simulated is this machine's L3 (lscpu), 16-way; a
+# first-level data cache of callgrind's choosing (the host's).
+ll=$(lscpu -B 2>/dev/null | awk '/^L3 cache:/ { print $3 }')
+case $ll in '' | *[!0-9]*) ll=33554432 ;; esac
 # shellcheck disable=SC2086 # ENV=VALUE words
-env "$@" valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes \
+env "$@" valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --LL="$ll,16,64" \
     --callgrind-out-file="$tmp/cg.%p" "$bin" --num="$num" --db="$db" --use_existing_db=1 \
-    --reads="$ops" --benchmarks="$workloads" >"$tmp/out" 2>&1 ||
+    --reads="$ops" --warmup="${GET_COST_WARMUP:-1000000}" --benchmarks="$workloads" >"$tmp/out" 2>&1 ||
     { cat "$tmp/out" >&2; exit 1; }
-echo "$("$bin" --describe); $num keys in $db; $ops operations a workload, counted by callgrind"
+echo "$("$bin" --describe); $num keys in $db; $ops operations a workload after ${GET_COST_WARMUP:-1000000} not counted, counted by callgrind"
 for f in "$tmp"/cg.*.*; do
     w=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
     done_ops=$(awk -v w="$w" '$1 == w && $2 == ":" { for (i = 1; i <= NF; i++) if ($i == "ops" && $(i + 1) == "in") print substr($(i - 1), 2) }' "$tmp/out")

@@ -83,6 +83,12 @@ const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, ui
         __builtin_prefetch(p + i);
     if (crc32c_value(p, (size_t)size + 5) != coding_get_u32(tr + 5))
         return "its checksum does not match";
+    return table_v2_trailer_check(p, size, type, raw);
+}
+
+const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw)
+{
+    const uint8_t *tr = p + size;
     *type = tr[0];
     *raw = coding_get_u32(tr + 1);
     if (*type == TABLE_V2_RAW)
@@ -179,14 +185,14 @@ static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stor
     return KV_OK;
 }
 
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int mapped,
                         file_cache_handle **in_map, uint8_t *once, size_t once_cap,
                         table_v2_blockref *ref)
 {
     *ref = (table_v2_blockref){.cached = NULL};
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
-    const char *why = table_v2_stored_check(stored, h.size, &type, &raw);
+    const char *why = table_v2_check_stored(t, h, stored, mapped, &type, &raw);
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
     block_cache *c = t->kept.ctx->cache;
@@ -261,7 +267,7 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
     else if (pin == NULL && buf == read_buf)
         stays = &none;
     if (rc == KV_OK)
-        rc = table_v2_block_keep(t, h, stored, stays, once, once_cap, ref);
+        rc = table_v2_block_keep(t, h, stored, stored != buf, stays, once, once_cap, ref);
     file_cache_release(t->kept.ctx->files, held);
     if (buf != own)
         free(buf);

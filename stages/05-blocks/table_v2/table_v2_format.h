@@ -113,6 +113,10 @@ struct table {
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
+    atomic_uchar *checked;   /* a bit per data block: its bytes in the
+                                file's mapping checked (table_v2_checked.c);
+                                NULL: every read checks */
+    size_t checked_len;      /* its bytes */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
@@ -180,6 +184,20 @@ const char *table_v2_metaindex_decode(const block *b, table_v2_handle *filter,
 /* Checks the stored block whose contents are [p, p + size) and trailer
  * follows: checksum, type, raw size.  NULL or why. */
 const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+/* The same without the checksum: type and raw size.  NULL or why. */
+const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+
+/* ---- a mapped block checked once (table_v2_checked.c) -------------------------- */
+
+/* Makes t's bits, one per data block (version 1: its index has an entry
+ * per data block), or none.  KV_OK or KV_ERR_NOMEM. */
+int table_v2_checked_init(table *t);
+/* table_v2_stored_check of the data block h of t whose stored bytes lie
+ * in the file's mapping (mapped 1) or in a buffer just read (mapped 0):
+ * the checksum is computed only if the block's bit is clear, and a block
+ * of the mapping that passes sets it. */
+const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
+                                  int mapped, int *type, uint32_t *raw);
 /* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
  * block at block_at ("index" or "data") of t. */
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
@@ -216,13 +234,14 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
  * 0).  KV_OK, or KV_ERR_CORRUPT. */
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit);
 /* The data block at h from its stored bytes [stored, stored + h.size + 9)
- * (just read): checked, decompressed and put in the cache (or, if the
+ * (just read; mapped: in the file's mapping, whose blocks are checked
+ * once, table_v2_checked.c): checked, decompressed and put in the cache (or, if the
  * cache has no memory, into ref->owned; or, if the cache turns it away,
  * into once as table_v2_block_get says, or, if in_map is not NULL (stored
  * lies in the mapping of the file *in_map holds), left there: *in_map
  * moves to ref->held).  KV_OK, KV_ERR_CORRUPT naming the block,
  * KV_ERR_NOMEM. */
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int mapped,
                         file_cache_handle **in_map, uint8_t *once, size_t once_cap,
                         table_v2_blockref *ref);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset

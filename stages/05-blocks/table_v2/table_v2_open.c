@@ -222,6 +222,8 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
         t->kept.index.nrestarts != t->kept.data_blocks)
         rc = table_v2_corrupt(t, f->index.offset, "index block",
                               "it has not one entry per data block the properties count");
+    if (rc == KV_OK)
+        rc = table_v2_checked_init(t);
     if (rc == KV_OK) {
         /* Counted from here on; table_unref takes it off again. */
         atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
@@ -311,6 +313,7 @@ void table_unref(table *t)
         atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
         atomic_fetch_sub_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
     }
+    free(t->checked);
     free(t->meta);
     free(t->path);
     free(t);

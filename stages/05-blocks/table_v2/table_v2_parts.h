@@ -91,6 +91,9 @@ struct table_ctx {
 typedef struct table_v2_handle {
     uint64_t offset;
     uint32_t size;           /* stored size, the trailer not counted */
+    uint32_t nth1;           /* a data block's place in its table plus 1,
+                                where the index that named it says it
+                                (table_v2_checked.c); 0: not known */
 } table_v2_handle;
 
 typedef struct table_v2_footer {

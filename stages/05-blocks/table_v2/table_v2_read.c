@@ -41,8 +41,13 @@
 int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
 {
     const uint8_t *end = ix->value + ix->value_len;
-    if (table_v2_handle_read(ix->value, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end)
+    if (table_v2_handle_read(ix->value, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end) {
+        /* The index has a restart point at each entry, one per data block
+         * (checked at open where the bits are kept): the entry's restart
+         * is the block's place (table_v2_checked.c). */
+        h->nth1 = t->checked != NULL ? ix->restart + 1 : 0;
         return KV_OK;
+    }
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
                     "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
                     t->kept.index_h.offset + ix->at, t->kept.data_end);
