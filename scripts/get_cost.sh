@@ -39,7 +39,7 @@ esac
 command -v valgrind >/dev/null || { echo "get_cost: valgrind is not installed (make deps DEPS=perf)" >&2; exit 2; }
 [ -d "$db/main" ] || { echo "get_cost: no database in $db/main (fill it first: $bin --num=$num --db=$db --use_existing_db=1 --benchmarks=fillrandom,settle)" >&2; exit 2; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${GET_COST_KEEP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 here=$(dirname "$0")
 # LMDB's map under valgrind: twice its file, not kvbench's 64 GiB.
 if [ -f "$db/main/data.mdb" ]; then

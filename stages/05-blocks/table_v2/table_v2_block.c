@@ -196,6 +196,11 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int 
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
     block_cache *c = t->kept.ctx->cache;
+    /* A raw data block in the file's mapping, whose check is remembered
+     * (table_v2_checked.c), is searched where it lies: a copy in the cache
+     * would hold the bytes the page cache holds, checked as often. */
+    if (mapped && in_map != NULL && type == TABLE_V2_RAW && h.nth1 != 0)
+        return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
     if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->kept.id, h.offset)) {
         if (in_map != NULL)
             return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
