@@ -819,12 +819,14 @@ bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
 	  $(ENGINE_OVERHEAD_ROUNDS) $(ENGINE_OVERHEAD_N)
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
-# `make bench-commits COMMITS="A B ..."`: stage BENCH_COMMITS_STAGE
-# (06-leveled) as built at each commit, against LevelDB with a bloom
-# filter, in one run of BENCH_COMMITS_REPS rounds (9) at BENCH_COMMITS_N
-# keys (1,000,000), every engine linked with this tree's kvbench
-# (scripts/bench_commits.sh): whether a change kept the stage's ratios.
-BENCH_COMMITS_STAGE ?= 06-leveled
+# `make bench-commits COMMITS="A B ..."`: the stages BENCH_COMMITS_STAGE
+# (06-leveled 08-vlog: the two that share every table and level part,
+# with and without stage 07's and 08's) as built at each commit, against
+# LevelDB with a bloom filter, in one run of BENCH_COMMITS_REPS rounds (9)
+# at BENCH_COMMITS_N keys (1,000,000), every engine linked with this
+# tree's kvbench (scripts/bench_commits.sh): whether a change kept each
+# stage's ratios.
+BENCH_COMMITS_STAGE ?= 06-leveled 08-vlog
 # BENCH_COMMITS_STATE=settled: the reads on a settled database (each
 # engine's full compaction first), the seeks with one iterator too.
 BENCH_COMMITS_STATE ?= fresh
@@ -835,7 +837,7 @@ bench-commits: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_cap
 	@$(if $(COMMITS),,echo 'bench-commits: name the commits: make bench-commits COMMITS="6d73070 HEAD"'; exit 2)
 	@$(MAKE) --no-print-directory deps DEPS=peers
 	@$(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb
-	@BENCH_STATE=$(BENCH_COMMITS_STATE) sh scripts/bench_commits.sh $(B) $(BENCH_COMMITS_STAGE) $(BENCH_COMMITS_N) \
+	@BENCH_STATE=$(BENCH_COMMITS_STATE) sh scripts/bench_commits.sh $(B) "$(BENCH_COMMITS_STAGE)" $(BENCH_COMMITS_N) \
 	  $(BENCH_COMMITS_REPS) $(COMMITS)
 
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --

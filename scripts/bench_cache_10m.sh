@@ -12,8 +12,9 @@
 # pending; LMDB's is nothing, a B+tree is settled after its load), in
 # DIR/ENGINE (default /var/tmp/kv-cache10m: some 6 GB for the five
 # engines).  A database made before is read again as it is, unless
-# --refill, or its stamp (DIR/ENGINE.made) names another key count or
-# another build of the engine (a stage rebuilt changes its binary).
+# --refill, or its stamp (DIR/ENGINE.made) names another key count,
+# another engine or version (kvbench --describe), or another
+# KV_COMPRESSION; a stage whose table format changed needs --refill.
 # Then R rounds (default 5): in each, every engine runs readrandom (N
 # uniform gets) and readzipf (N zipfian gets, skew 0.99), each bounded by
 # S seconds (default 10), in a fresh process, the order of the engines
@@ -79,7 +80,8 @@ done
 # ---- each engine's database, made once -------------------------------------
 for e in $ran; do
     engine_of "$e"
-    stamp="keys $keys; binary $(cksum <"$bin" | cut -d' ' -f1)"
+    stamp="keys $keys; $(env "$ev" "$bin" --describe)"
+    case $e in 0*) stamp="$stamp; KV_COMPRESSION=${KV_COMPRESSION:-}" ;; esac
     made=$dbroot/$e.made
     if [ "$refill" = 0 ] && [ -d "$dbroot/$e/main" ] && [ -f "$made" ] &&
         [ "$(head -1 "$made")" = "$stamp" ]; then

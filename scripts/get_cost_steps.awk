@@ -23,7 +23,7 @@ function step_of(f) {
     if (f ~ /mdb_node_search|mdb_page_search|mdb_page_get|mdb_cursor|mdb_get|mdb_node|mdb_page|mdb_internal_/) return "B+tree descent (LMDB)"
     if (f ~ /mdb_txn|mdb_reader|mdb_env|mdb_dbi/) return "read transaction (LMDB)"
     if (f ~ /table_v2_read_view|table_v2_block|table_v2_stored|table_v2_get_in|mapped_block|verified/) return "block fetch (map, checks)"
-    if (f ~ /block_|table_v2_scan|table_v2_search|table_v2_block_answer|table_v2_find|table_v2_index|ikey_|internal_key|parted_|Block::|BlockIter|IndexBlock|InternalKeyComparator|BytewiseComparator|Comparator/) return "index and block search"
+    if (f ~ /block_|table_v2_scan|table_v2_search|table_v2_block_answer|table_v2_find|table_v2_index|table_v2_fences|ikey_|internal_key|parted_|Block::|BlockIter|IndexBlock|InternalKeyComparator|BytewiseComparator|Comparator/) return "index and block search"
     if (f ~ /version_|level_|table_set|table_get|Version::|FindFile|TableCache|Table::|LevelFileNumIterator/) return "levels and tables"
     if (f ~ /memtable|skiplist|MemTable|SkipList/) return "memtables"
     if (f ~ /malloc|free|memcpy|memmove|memset|_int_|operator new|operator delete|tcache/) return "allocation and copies"

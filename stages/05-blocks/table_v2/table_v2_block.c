@@ -251,9 +251,16 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
                        size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
                        int *from_cache, unsigned *reads)
 {
-    int rc = table_v2_block_cached(t, h, ref, from_cache);
-    if (rc != KV_OK || *from_cache)
-        return rc;
+    int rc = KV_OK;
+    *from_cache = 0;
+    *ref = (table_v2_blockref){.cached = NULL};
+    /* A raw block a lookup found in the mapping before never went into
+     * the cache: straight to the mapping (table_v2_checked.c). */
+    if (pin != NULL || !table_v2_checked_in_place(t, h)) {
+        rc = table_v2_block_cached(t, h, ref, from_cache);
+        if (rc != KV_OK || *from_cache)
+            return rc;
+    }
     size_t n = (size_t)h.size + TABLE_V2_TRAILER;
     uint8_t stack[TABLE_V2_STACK_READ];
     uint8_t *own = read_buf != NULL ? read_buf : stack;

@@ -14,7 +14,10 @@
  * mapping passed their checksum once is trusted like a cached one.  The
  * open table keeps a bit per data block, set when its bytes in the
  * mapping passed (with a relaxed atomic or: two threads that check the
- * same block at once both set it, and either order is right).
+ * same block at once both set it, and either order is right), and a
+ * second beside it if the block is stored raw: such a block is searched
+ * where it lies (table_v2_block.c) and never enters the block cache, so a
+ * lookup of it does not ask the cache first.
  *
  * Which bit: the data block's place in the table, which version 1's index
  * gives (a restart point at each of its entries, one per data block,
@@ -38,7 +41,7 @@ int table_v2_checked_init(table *t)
 {
     if (t->kept.version != TABLE_V2_VERSION || t->kept.index.nrestarts != t->kept.data_blocks)
         return KV_OK; /* nothing says a block's place: every read checks */
-    t->checked_len = (size_t)((t->kept.data_blocks + 7) / 8);
+    t->checked_len = (size_t)((t->kept.data_blocks + 3) / 4);
     t->checked = calloc(t->checked_len, 1);
     if (t->checked == NULL)
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the checked blocks",
@@ -46,26 +49,49 @@ int table_v2_checked_init(table *t)
     return KV_OK;
 }
 
-/* Where h's bit is: *byte and *mask; 0 if h has none. */
-static int table_v2_checked_bit(const table *t, table_v2_handle h, size_t *byte, unsigned *mask)
+/* Where h's two bits are (CHECKED, and RAW above it): *byte and *shift;
+ * 0 if h has none. */
+enum { TABLE_V2_CHECKED = 1u, TABLE_V2_RAW_IN_MAP = 2u };
+static int table_v2_checked_bits(const table *t, table_v2_handle h, size_t *byte,
+                                 unsigned *shift)
 {
     if (t->checked == NULL || h.nth1 == 0 || h.nth1 > t->kept.data_blocks)
         return 0;
-    *byte = (h.nth1 - 1) / 8;
-    *mask = 1u << ((h.nth1 - 1) % 8);
+    *byte = (h.nth1 - 1) / 4;
+    *shift = 2 * ((h.nth1 - 1) % 4);
     return 1;
+}
+
+static unsigned table_v2_checked_get(const table *t, table_v2_handle h)
+{
+    size_t byte;
+    unsigned shift;
+    if (!table_v2_checked_bits(t, h, &byte, &shift))
+        return 0;
+    return (atomic_load_explicit(&t->checked[byte], memory_order_relaxed) >> shift) & 3u;
+}
+
+static void table_v2_checked_set(table *t, table_v2_handle h, unsigned bits)
+{
+    size_t byte;
+    unsigned shift;
+    if (table_v2_checked_bits(t, h, &byte, &shift))
+        atomic_fetch_or_explicit(&t->checked[byte], (unsigned char)(bits << shift),
+                                 memory_order_relaxed);
 }
 
 const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
                                   int mapped, int *type, uint32_t *raw)
 {
-    size_t byte;
-    unsigned mask;
-    int has_bit = mapped && table_v2_checked_bit(t, h, &byte, &mask);
-    if (has_bit && (atomic_load_explicit(&t->checked[byte], memory_order_relaxed) & mask))
+    if (mapped && (table_v2_checked_get(t, h) & TABLE_V2_CHECKED))
         return table_v2_trailer_check(stored, h.size, type, raw);
     const char *why = table_v2_stored_check(stored, h.size, type, raw);
-    if (why == NULL && has_bit)
-        atomic_fetch_or_explicit(&t->checked[byte], (unsigned char)mask, memory_order_relaxed);
+    if (why == NULL && mapped)
+        table_v2_checked_set(t, h, TABLE_V2_CHECKED | (*type == TABLE_V2_RAW ? TABLE_V2_RAW_IN_MAP : 0));
     return why;
+}
+
+int table_v2_checked_in_place(const table *t, table_v2_handle h)
+{
+    return table_v2_checked_get(t, h) == (TABLE_V2_CHECKED | TABLE_V2_RAW_IN_MAP);
 }

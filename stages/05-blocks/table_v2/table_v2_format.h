@@ -113,10 +113,16 @@ struct table {
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
-    atomic_uchar *checked;   /* a bit per data block: its bytes in the
-                                file's mapping checked (table_v2_checked.c);
-                                NULL: every read checks */
+    atomic_uchar *checked;   /* two bits per data block: its bytes in the
+                                file's mapping checked, and stored raw
+                                (table_v2_checked.c); NULL: every read
+                                checks */
     size_t checked_len;      /* its bytes */
+    uint64_t *fences;        /* a number per data block, where its index
+                                entry's separator lies (table_v2_fences.c);
+                                NULL: the index is searched whole */
+    size_t fence_skip;       /* the bytes every separator shares */
+    size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
@@ -189,7 +195,7 @@ const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, u
 
 /* ---- a mapped block checked once (table_v2_checked.c) -------------------------- */
 
-/* Makes t's bits, one per data block (version 1: its index has an entry
+/* Makes t's bits, two per data block (version 1: its index has an entry
  * per data block), or none.  KV_OK or KV_ERR_NOMEM. */
 int table_v2_checked_init(table *t);
 /* table_v2_stored_check of the data block h of t whose stored bytes lie
@@ -198,6 +204,22 @@ int table_v2_checked_init(table *t);
  * of the mapping that passes sets it. */
 const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
                                   int mapped, int *type, uint32_t *raw);
+/* Whether the data block h of t was checked in the mapping and is stored
+ * raw: a lookup searches it there, without asking the block cache. */
+int table_v2_checked_in_place(const table *t, table_v2_handle h);
+
+/* ---- the index narrowed by numbers (table_v2_fences.c) -------------------------- */
+
+/* Makes t's fences (version 1, its index checked: one entry per data
+ * block), or none where the index does not allow them.  KV_OK or
+ * KV_ERR_NOMEM. */
+int table_v2_fences_init(table *t);
+size_t table_v2_fences_bytes(const table *t);
+/* REQUIRES: t->fences.  The index's restart points lo..hi among which
+ * lies the last separator below any lookup of user key ukey (or 0, if
+ * none is): block_iter_seek_within's. */
+void table_v2_fences_range(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *lo,
+                           uint32_t *hi);
 /* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
  * block at block_at ("index" or "data") of t. */
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,

@@ -224,9 +224,13 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
                               "it has not one entry per data block the properties count");
     if (rc == KV_OK)
         rc = table_v2_checked_init(t);
+    if (rc == KV_OK)
+        rc = table_v2_fences_init(t);
     if (rc == KV_OK) {
+        t->kept_extra = t->checked_len + table_v2_fences_bytes(t);
         /* Counted from here on; table_unref takes it off again. */
-        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len + t->kept_extra,
+                                  memory_order_relaxed);
         atomic_fetch_add_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
         t->counted = 1;
     }
@@ -310,10 +314,12 @@ void table_unref(table *t)
         file_cache_release(t->kept.ctx->files, t->retired);
     file_cache_evict(t->kept.ctx->files, t->kept.id);
     if (t->counted) {
-        atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len + t->kept_extra,
+                                  memory_order_relaxed);
         atomic_fetch_sub_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
     }
     free(t->checked);
+    free(t->fences);
     free(t->meta);
     free(t->path);
     free(t);
