@@ -164,7 +164,7 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     b->ctx = ctx;
     b->filter = filter;
     b->version = version;
-    block_builder_init(&b->data, TABLE_V2_RESTART_INTERVAL);
+    block_builder_init(&b->data, ctx->restart_interval);
     block_builder_init(&b->index, 1);
     if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);

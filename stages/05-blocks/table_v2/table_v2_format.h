@@ -36,7 +36,8 @@
  *   block contents (block_builder.h): entries with shared key prefixes,
  *   then the restart offsets (u32 each) and their count (u32).
  *     data block   keys: internal keys in order; values: the values (a
- *                  tombstone's is empty); a restart point every 16 entries
+ *                  tombstone's is empty); a restart point every
+ *                  block_restart_interval entries (kv.h; 16 by default)
  *     index block  one entry per data block, a restart point at each: key
  *                  S_i with (last key of block i) <= S_i < (first key of
  *                  block i + 1), and for the last block the table's
@@ -78,7 +79,8 @@
 #include "io.h"
 #include "table_v2_parts.h"
 
-#define TABLE_V2_RESTART_INTERVAL 16u
+#define TABLE_V2_RESTART_INTERVAL 16u   /* the default; the index's is 1 */
+#define TABLE_V2_RESTART_INTERVAL_MAX 1024u
 #define TABLE_V2_PROPS_FIXED 40u
 #define TABLE_V2_IKEY_MAX (KV_MAX_KEY + IKEY_TRAILER_SIZE)
 /* The largest raw contents a reader accepts: one entry of the largest key

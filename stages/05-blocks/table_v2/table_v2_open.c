@@ -28,6 +28,12 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         return kv_error(KV_ERR_INVALID, "option block_bytes = %zu is out of range (%u .. %u; "
                         "0 for the default, %u)", opt->block_bytes, TABLE_V2_BLOCK_BYTES_MIN,
                         TABLE_V2_BLOCK_BYTES_MAX, TABLE_V2_BLOCK_BYTES_DEFAULT);
+    int ri = opt->block_restart_interval;
+    ctx->restart_interval = ri ? (unsigned)ri : TABLE_V2_RESTART_INTERVAL;
+    if (ri < 0 || ri > (int)TABLE_V2_RESTART_INTERVAL_MAX)
+        return kv_error(KV_ERR_INVALID, "option block_restart_interval = %d is out of range "
+                        "(1 .. %u; 0 for the default, %u)", ri, TABLE_V2_RESTART_INTERVAL_MAX,
+                        TABLE_V2_RESTART_INTERVAL);
     int bits = opt->bloom_bits_per_key;
     ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
     if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)

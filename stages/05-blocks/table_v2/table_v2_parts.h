@@ -72,6 +72,7 @@ static inline uint64_t table_v2_counted(table_v2_counter *c)
  * counters.  A context of a later layer may hold it as its first member. */
 struct table_ctx {
     size_t block_bytes;
+    unsigned restart_interval;   /* a data block's entries per restart point */
     int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
     int bloom_bits;              /* bits per key; 0: no filters */
     block_cache *cache;
