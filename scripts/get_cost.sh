@@ -52,7 +52,7 @@ case $ll in '' | *[!0-9]*) ll=33554432 ;; esac
 # shellcheck disable=SC2086 # ENV=VALUE words
 env "$@" valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --LL="$ll,16,64" \
     --callgrind-out-file="$tmp/cg.%p" "$bin" --num="$num" --db="$db" --use_existing_db=1 \
-    --reads="$ops" --warmup="${GET_COST_WARMUP:-1000000}" --benchmarks="$workloads" >"$tmp/out" 2>&1 ||
+    --seconds=1000000 --reads="$ops" --warmup="${GET_COST_WARMUP:-1000000}" --benchmarks="$workloads" >"$tmp/out" 2>&1 ||
     { cat "$tmp/out" >&2; exit 1; }
 echo "$("$bin" --describe); $num keys in $db; $ops operations a workload after ${GET_COST_WARMUP:-1000000} not counted, counted by callgrind"
 for f in "$tmp"/cg.*.*; do
