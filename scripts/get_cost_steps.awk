@@ -11,7 +11,7 @@
 function num(s) { gsub(/,/, "", s); return s == "." ? 0 : s + 0 }
 
 function step_of(f) {
-    if (f ~ /bench_|kvbench|kve_|lme_|lve_|rke_|clock_gettime|__vdso|^main$/) return "the harness (kvbench)"
+    if (f ~ /bench_|kvbench|kve_|lme_|lve_|rke_|clock_gettime|__vdso|^main$|^pow|__ieee754_pow/) return "the harness (kvbench)"
     if (f ~ /crc32c|Crc32c|crc32/) return "checksum"
     if (f ~ /LZ4|lz4|Snappy|snappy|Uncompress/) return "decompression"
     if (f ~ /bloom|Bloom|FilterBlock|filter_|Filter/) return "filter"
