@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
 #include "error.h"
 #include "table_v2_format.h"
 
@@ -70,36 +69,6 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
     if (reads != NULL)
         (*reads)++;
     return KV_OK;
-}
-
-const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw)
-{
-    const uint8_t *tr = p + size;
-    /* A block read from the file's mapping is usually in no CPU cache:
-     * asking for all of its cache lines at once lets the memory fetch
-     * them side by side, where the checksum alone would wait for each in
-     * turn (about 7% of a get on a settled database, docs/perf-06-leveled.md). */
-    for (uint32_t i = 0; i < size + 9; i += 64)
-        __builtin_prefetch(p + i);
-    if (crc32c_value(p, (size_t)size + 5) != coding_get_u32(tr + 5))
-        return "its checksum does not match";
-    return table_v2_trailer_check(p, size, type, raw);
-}
-
-const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw)
-{
-    const uint8_t *tr = p + size;
-    *type = tr[0];
-    *raw = coding_get_u32(tr + 1);
-    if (*type == TABLE_V2_RAW)
-        return *raw == size ? NULL : "its raw size differs from its stored size, uncompressed";
-    if (*type != TABLE_V2_LZ4)
-        return "its compression type is unknown";
-    /* lz4 cannot expand more than about 255 times: a raw size beyond that
-     * is not allocated. */
-    if (*raw == 0 || *raw > TABLE_V2_RAW_MAX || *raw > 256 * (uint64_t)size + 64)
-        return "its raw size is impossible for its stored size";
-    return NULL;
 }
 
 const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw)

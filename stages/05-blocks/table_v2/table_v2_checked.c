@@ -9,7 +9,7 @@
  * the whole stored block, so a lookup that needs a few of its entries
  * fetched every cache line of it from memory, and on a database much
  * larger than the block cache that was most of a get's misses
- * (docs/perf-09-cache.md).  The mapping shows the file's bytes, and a
+ * (docs/perf-05-blocks.md).  The mapping shows the file's bytes, and a
  * table file never changes once written; so a block whose bytes in the
  * mapping passed their checksum once is trusted like a cached one.  The
  * open table keeps a bit per data block, set when its bytes in the
@@ -26,6 +26,8 @@
  * from elsewhere: a table of partitions, the tools) is checked every
  * time.  A block read with a positioned read (an unmapped file) is
  * checked every time too: the bit speaks of the mapping.
+ *
+ * The checks themselves are table_v2_trailer.c's.
  *
  * What it gives up: a table file damaged under an open database after
  * one of its blocks was checked is not seen in that block until the table

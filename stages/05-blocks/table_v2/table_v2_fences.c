@@ -6,13 +6,12 @@
  * data block), and step 3 is a binary search over them: some nine probes
  * for a table of 2 MiB, each one an entry decoded and an internal key
  * compared, on a database of millions of keys most of them in no CPU
- * cache.  So an open table of version 1 also keeps its fences: for each
- * index entry, the 8 bytes of its separator's user key that follow the
- * bytes every separator of the table shares (`skip` of them), read as a
- * big-endian number, zeros past the key's end.  Numbers compare as those
- * bytes do, and a shorter key's zeros compare below any byte the longer
- * has, so where two fences differ the separators differ the same way
- * (where they are equal, the separators may still differ past the 8
+ * cache.  So an open table of version 1 also keeps its fences
+ * (common/key_fence.h): for each index entry, the 8 bytes of its
+ * separator's user key that follow the bytes every separator of the table
+ * shares (`skip` of them), read as a big-endian number, zeros past the
+ * key's end.  Where two fences differ the separators differ the same way
+ * (KF1; where they are equal, the separators may still differ past the 8
  * bytes, or in their sequence numbers).  A lookup of user key K makes
  * K's number the same way and finds, by binary search over a dense array
  * of 8 bytes a block (4 KiB for a table of 512 blocks), the entries whose
@@ -33,24 +32,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "key_fence.h"
 #include "table_v2_format.h"
-
-/* The fence of the user key bytes [p, p + n): 8 of them, big-endian,
- * zeros past n. */
-static uint64_t table_v2_fence_of(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    if (n >= 8) {
-        memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        v = __builtin_bswap64(v);
-#endif
-        return v;
-    }
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < n ? p[i] : 0u);
-    return v;
-}
 
 /* The user key of an index entry's separator (an internal key). */
 static size_t table_v2_sep_user(const block_iter *ix)
@@ -94,7 +77,7 @@ int table_v2_fences_init(table *t)
          * it is. */
         if (ulen < skip || memcmp(ix.key, t->kept.largest, skip) != 0)
             break;
-        f[i] = table_v2_fence_of(ix.key + skip, ulen - skip);
+        f[i] = key_fence(ix.key + skip, ulen - skip);
         if (i > 0 && f[i] < f[i - 1])
             break;
     }
@@ -120,31 +103,15 @@ void table_v2_fences_range(const table *t, const uint8_t *ukey, size_t ulen, uin
 {
     uint32_t n = t->kept.index.nrestarts;
     size_t skip = t->fence_skip;
-    int c = memcmp(ukey, t->kept.largest, ulen < skip ? ulen : skip);
-    if (c < 0 || (c == 0 && ulen < skip)) {
-        *lo = *hi = 0; /* below every separator */
+    int side = key_fence_side(ukey, ulen, t->kept.largest, skip);
+    if (side != 0) {
+        *lo = *hi = side < 0 ? 0 : n - 1; /* below or above every separator */
         return;
     }
-    if (c > 0) {
-        *lo = *hi = n - 1;
-        return;
-    }
-    uint64_t k = table_v2_fence_of(ukey + skip, ulen - skip);
-    const uint64_t *f = t->fences;
-    /* i: the first fence >= k; j: the first fence > k. */
-    uint32_t a = 0, b = n;
-    while (a < b) {
-        uint32_t m = a + (b - a) / 2;
-        if (f[m] < k)
-            a = m + 1;
-        else
-            b = m;
-    }
-    uint32_t i = a, j = a;
-    while (j < n && f[j] == k) /* the equal ones: few, next to each other */
-        j++;
-    /* Entries before i are below (K, s), from j on above: the last one
-     * below is one of i - 1 .. j - 1. */
-    *lo = i > 0 ? i - 1 : 0;
-    *hi = j > 0 ? j - 1 : 0;
+    size_t i, j;
+    key_fence_equal_range(t->fences, n, key_fence(ukey + skip, ulen - skip), &i, &j);
+    /* Entries before i are below (K, s), from j on above (KF1): the last
+     * one below is one of i - 1 .. j - 1. */
+    *lo = i > 0 ? (uint32_t)i - 1 : 0;
+    *hi = j > 0 ? (uint32_t)j - 1 : 0;
 }
