@@ -224,22 +224,13 @@ void block_iter_prev(block_iter *it)
 
 void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen)
 {
-    block_iter_seek_within(it, target, tlen, 0, it->b.nrestarts - 1);
-}
-
-void block_iter_seek_within(block_iter *it, const uint8_t *target, size_t tlen, uint32_t lo,
-                            uint32_t hi)
-{
     if (it->status != KV_OK)
         return;
     const block *b = &it->b;
     const uint8_t *limit = b->data + b->entries_end;
-    if (hi >= b->nrestarts)
-        hi = b->nrestarts - 1;
-    if (lo > hi)
-        lo = hi;
-    /* The last restart point in [lo, hi] whose key is below target (lo if
-     * none is): its key is whole (shared = 0), so it is compared in place. */
+    /* The last restart point whose key is below target: its key is whole
+     * (shared = 0), so it is compared in place. */
+    uint32_t lo = 0, hi = b->nrestarts - 1;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo + 1) / 2;
         uint32_t off = block_restart(b, mid), shared, unshared, vlen;

@@ -79,12 +79,6 @@ void block_iter_seek_last(block_iter *it);
 /* The first entry whose key is >= target (ikey_compare); invalid if none.
  * REQUIRES: min_key >= 8 and tlen >= 8. */
 void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen);
-/* The same, the caller knowing that the last restart point whose key is
- * below target (or restart point 0, if none is) is one of lo..hi
- * (clamped to the restart points): the binary search looks only there.
- * block_iter_seek is block_iter_seek_within(it, target, tlen, 0, R - 1). */
-void block_iter_seek_within(block_iter *it, const uint8_t *target, size_t tlen, uint32_t lo,
-                            uint32_t hi);
 /* The next entry, or the one before; an iterator that is not valid stays
  * so (either call does nothing). */
 void block_iter_next(block_iter *it);

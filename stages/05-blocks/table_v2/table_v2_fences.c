@@ -1,6 +1,6 @@
 /*
- * table_v2_fences.c: step 3 of a lookup (the index) narrowed first by an
- * array of numbers, one per data block, made when the table is opened.
+ * table_v2_fences.c: step 3 of a lookup (the index) answered by an array
+ * of numbers, one per data block, made when the table is opened.
  *
  * The index is a block with a restart point at every entry (one entry per
  * data block), and step 3 is a binary search over them: some nine probes
@@ -16,8 +16,11 @@
  * K's number the same way and finds, by binary search over a dense array
  * of 8 bytes a block (4 KiB for a table of 512 blocks), the entries whose
  * fence is below K's (their separators are below every internal key of
- * K), equal, or above; the search of the index then runs over the equal
- * ones only (block_iter_seek_within), usually one or two entries.
+ * K), equal, or above.  Where none is equal, the answer is the first one
+ * above, and its entry is read straight from the index (the restart point
+ * of each entry is its place): no search of the index at all.  Where one
+ * is equal (a separator that agrees with K in those 8 bytes: rare), the
+ * index is searched as it always was.
  *
  * It is a copy of what the index holds, made at open, checked against
  * nothing but the index itself (checked whole at open, T1), and asked
@@ -28,6 +31,7 @@
  * (Bayer and Unterauer, "Prefix B-trees", 1977), and of the learned
  * indexes that predict where a key lies before the last few probes.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,20 +102,38 @@ size_t table_v2_fences_bytes(const table *t)
     return t->fences != NULL ? (size_t)t->kept.index.nrestarts * sizeof *t->fences : 0;
 }
 
-void table_v2_fences_range(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *lo,
-                           uint32_t *hi)
+int table_v2_fences_find(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *entry)
 {
     uint32_t n = t->kept.index.nrestarts;
     size_t skip = t->fence_skip;
     int side = key_fence_side(ukey, ulen, t->kept.largest, skip);
     if (side != 0) {
-        *lo = *hi = side < 0 ? 0 : n - 1; /* below or above every separator */
-        return;
+        *entry = 0; /* below every separator: the first; above (not in the
+                       table's range, S3): the search says */
+        return side < 0;
     }
     size_t i, j;
     key_fence_equal_range(t->fences, n, key_fence(ukey + skip, ulen - skip), &i, &j);
-    /* Entries before i are below (K, s), from j on above (KF1): the last
-     * one below is one of i - 1 .. j - 1. */
-    *lo = i > 0 ? (uint32_t)i - 1 : 0;
-    *hi = j > 0 ? (uint32_t)j - 1 : 0;
+    /* Separators before i are below every internal key of K, from j on
+     * above (KF1); where none ties (i == j), the first at or above (K, s)
+     * is entry i, whatever s.  A tie needs the index's own search. */
+    *entry = (uint32_t)i;
+    return i == j && i < n;
+}
+
+int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h)
+{
+    const block *b = &t->kept.index;
+    uint32_t off = block_restart(b, entry), shared, unshared, vlen;
+    const uint8_t *limit = b->data + b->entries_end;
+    const uint8_t *k = block_entry_decode(b->data + off, limit, &shared, &unshared, &vlen);
+    const uint8_t *end = k != NULL ? k + unshared + vlen : NULL;
+    if (k != NULL && shared == 0 &&
+        table_v2_handle_read(k + unshared, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end) {
+        h->nth1 = t->checked != NULL ? entry + 1 : 0;
+        return KV_OK;
+    }
+    return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
+                    "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
+                    t->kept.index_h.offset + off, t->kept.data_end);
 }

@@ -210,18 +210,22 @@ const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *st
  * raw: a lookup searches it there, without asking the block cache. */
 int table_v2_checked_in_place(const table *t, table_v2_handle h);
 
-/* ---- the index narrowed by numbers (table_v2_fences.c) -------------------------- */
+/* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
 
 /* Makes t's fences (version 1, its index checked: one entry per data
  * block), or none where the index does not allow them.  KV_OK or
  * KV_ERR_NOMEM. */
 int table_v2_fences_init(table *t);
 size_t table_v2_fences_bytes(const table *t);
-/* REQUIRES: t->fences.  The index's restart points lo..hi among which
- * lies the last separator below any lookup of user key ukey (or 0, if
- * none is): block_iter_seek_within's. */
-void table_v2_fences_range(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *lo,
-                           uint32_t *hi);
+/* REQUIRES: t->fences, user key ukey in t's range (S3).  1 and *entry
+ * the index entry of the first separator at or above every internal key
+ * of ukey, where the fences say it alone; 0 where the index must be
+ * searched (a fence equal to ukey's). */
+int table_v2_fences_find(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *entry);
+/* The handle in index entry `entry` (a restart point: its key whole),
+ * checked to lie inside the data blocks, its place in nth1.  KV_OK or
+ * KV_ERR_CORRUPT naming t. */
+int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h);
 /* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
  * block at block_at ("index" or "data") of t. */
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,

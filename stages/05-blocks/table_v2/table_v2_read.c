@@ -132,20 +132,21 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_ge
     *found = TABLE_V2_NO_BLOCK;
     size_t tlen;
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+    size_t ulen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    uint32_t entry;
+    if (t->fences != NULL && table_v2_fences_find(t, ukey, ulen, &entry)) {
+        /* The fences name the entry (table_v2_fences.c): no search. */
+        int rc = table_v2_fences_handle(t, entry, h);
+        if (rc == KV_OK)
+            *found = TABLE_V2_BLOCK;
+        return rc;
+    }
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;
     block_iter_init(&ix, &t->kept.index, TABLE_V2_IKEY_MIN);
-    if (t->fences != NULL) {
-        /* Narrowed first by the fences (table_v2_fences.c). */
-        size_t ulen;
-        const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-        uint32_t lo, hi;
-        table_v2_fences_range(t, ukey, ulen, &lo, &hi);
-        block_iter_seek_within(&ix, target, tlen, lo, hi);
-    } else {
-        block_iter_seek(&ix, target, tlen);
-    }
+    block_iter_seek(&ix, target, tlen);
     int rc = KV_OK;
     if (!ix.valid) {
         /* Every separator is below the lookup key: so is every entry. */
