@@ -646,17 +646,44 @@ bench-cache:
 	  BENCH_ARGS="--sizes=1000000 --reps=5 --seconds=4 --peers='leveldb-bloom rocksdb-cache' \
 	  --publish-as=cache --benchmarks=fillrandom,overwrite,settle,readrandom,readzipf $(BENCH_ARGS_BESIDE)"
 
-# `make bench-cache-10m`: the same at 10,000,000 keys (about 1.1 GB of
-# keys and values against the 8 MiB budget), one repetition, LMDB too,
-# published as bench/results/cache10m-results.md.  About fifteen minutes.
+# `make bench-cache-10m`: gets at 10,000,000 keys (about 1.1 GB of keys
+# and values against the stages' 8 MiB budget): stages 08 and 09, LevelDB
+# with its bloom filter, RocksDB with stage 09's read path and LMDB, each
+# on its own database made once and settled (filled, then each engine's
+# full compaction; LMDB after its load), kept in CACHE10M_DB between runs,
+# then CACHE10M_ROUNDS rounds (5) of readrandom and readzipf, the order of
+# the engines alternating; stage 09's ratios with their ranges
+# (scripts/bench_cache_10m.sh).  CACHE10M_ARGS=--publish: to
+# bench/results/cache10m-results.md and the pages that quote it;
+# --refill makes the databases again.  About 20 minutes the first time
+# (the fills), 10 after.
+CACHE10M_ROUNDS ?= 5
+CACHE10M_DB ?= /var/tmp/kv-cache10m
 .PHONY: bench-cache-10m
-bench-cache-10m:
-	@BENCH_TARGETS="09-cache:readzipf:leveldb-bloom:2 09-cache:readzipf:rocksdb-cache:1 \
-	  09-cache:readzipf:lmdb:0.5 09-cache:readrandom:08-vlog:1" \
-	  BENCH_WORKLOADS="fillrandom settle readrandom readzipf" \
-	  $(MAKE) --no-print-directory bench-full STAGES="08-vlog 09-cache" \
-	  BENCH_ARGS="--sizes=10000000 --reps=1 --seconds=10 --peers='leveldb-bloom rocksdb-cache lmdb' \
-	  --publish-as=cache10m --benchmarks=fillrandom,settle,readrandom,readzipf $(BENCH_ARGS_BESIDE)"
+bench-cache-10m: bench-deps
+	@$(MAKE) --no-print-directory $(B)/08-vlog/kvbench $(B)/09-cache/kvbench \
+	  $(foreach p,leveldb rocksdb lmdb,$(if $(wildcard $(BENCH_HDR_$(p))),$(B)/bench/kvbench-$(p)))
+	@sh scripts/bench_cache_10m.sh $(B) --rounds=$(CACHE10M_ROUNDS) --db=$(CACHE10M_DB) $(CACHE10M_ARGS)
+
+# `make get-cost`: where a get goes, counted: instructions and simulated
+# cache misses per get, summed into the get's steps, of GET_COST_ENGINES
+# (09-cache lmdb) on the databases bench-cache-10m keeps in CACHE10M_DB
+# (made first if missing), GET_COST_OPS (20000) gets of each workload
+# after 1,000,000 not counted (scripts/get_cost.sh, callgrind: a few
+# minutes an engine, on a busy machine too).
+GET_COST_ENGINES ?= 09-cache lmdb
+GET_COST_OPS ?= 20000
+GET_COST_N ?= 10000000
+.PHONY: get-cost
+get-cost:
+	@$(MAKE) --no-print-directory deps DEPS="valgrind peers"
+	@$(MAKE) --no-print-directory $(foreach e,$(GET_COST_ENGINES),$(if $(filter 0%,$(e)),$(B)/$(e)/kvbench,$(B)/bench/kvbench-$(e)))
+	@sh scripts/bench_cache_10m.sh $(B) --keys=$(GET_COST_N) --rounds=0 --db=$(CACHE10M_DB) \
+	  --engines="$(GET_COST_ENGINES)" >/dev/null
+	@for e in $(GET_COST_ENGINES); do \
+	  case $$e in 0*) bin=$(B)/$$e/kvbench ;; *) bin=$(B)/bench/kvbench-$$e ;; esac; \
+	  sh scripts/get_cost.sh $$bin $(CACHE10M_DB)/$$e $(GET_COST_N) readrandom,readzipf $(GET_COST_OPS) || exit 1; \
+	done
 
 .PHONY: bench bench-full bench-10m bench-settled bench-build bench-deps
 bench-settled:
@@ -817,12 +844,14 @@ bench-engine-overhead: $(B)/$(ENGINE_OVERHEAD_STAGE)/kvbench
 	  $(ENGINE_OVERHEAD_ROUNDS) $(ENGINE_OVERHEAD_N)
 	@$(if $(filter --publish,$(METRICS_ARGS)),sh scripts/docs_figures.sh docs/metrics.md)
 
-# `make bench-commits COMMITS="A B ..."`: stage BENCH_COMMITS_STAGE
-# (06-leveled) as built at each commit, against LevelDB with a bloom
-# filter, in one run of BENCH_COMMITS_REPS rounds (9) at BENCH_COMMITS_N
-# keys (1,000,000), every engine linked with this tree's kvbench
-# (scripts/bench_commits.sh): whether a change kept the stage's ratios.
-BENCH_COMMITS_STAGE ?= 06-leveled
+# `make bench-commits COMMITS="A B ..."`: the stages BENCH_COMMITS_STAGE
+# (06-leveled 08-vlog: the two that share every table and level part,
+# with and without stage 07's and 08's) as built at each commit, against
+# LevelDB with a bloom filter, in one run of BENCH_COMMITS_REPS rounds (9)
+# at BENCH_COMMITS_N keys (1,000,000), every engine linked with this
+# tree's kvbench (scripts/bench_commits.sh): whether a change kept each
+# stage's ratios.
+BENCH_COMMITS_STAGE ?= 06-leveled 08-vlog
 # BENCH_COMMITS_STATE=settled: the reads on a settled database (each
 # engine's full compaction first), the seeks with one iterator too.
 BENCH_COMMITS_STATE ?= fresh
@@ -833,7 +862,7 @@ bench-commits: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_cap
 	@$(if $(COMMITS),,echo 'bench-commits: name the commits: make bench-commits COMMITS="6d73070 HEAD"'; exit 2)
 	@$(MAKE) --no-print-directory deps DEPS=peers
 	@$(MAKE) --no-print-directory $(B)/bench/kvbench-leveldb
-	@BENCH_STATE=$(BENCH_COMMITS_STATE) sh scripts/bench_commits.sh $(B) $(BENCH_COMMITS_STAGE) $(BENCH_COMMITS_N) \
+	@BENCH_STATE=$(BENCH_COMMITS_STATE) sh scripts/bench_commits.sh $(B) "$(BENCH_COMMITS_STAGE)" $(BENCH_COMMITS_N) \
 	  $(BENCH_COMMITS_REPS) $(COMMITS)
 
 # ---- the Redis-protocol server against misbehaving clients (docs/server.md) --

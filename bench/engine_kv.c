@@ -8,7 +8,8 @@
  * 04 on), unless the environment variable KV_MEMTABLE_BYTES says otherwise
  * (and KV_RECORD_CACHE_PERCENT, KV_BACKGROUND_BYTES_PER_SEC, and
  * KV_MAP_TABLES=no for kv_options.map_tables = KV_NO_MAP, and
- * KV_TABLE_PARTITIONS=yes for table_partitions = KV_PARTITIONS).
+ * KV_TABLE_PARTITIONS=yes for table_partitions = KV_PARTITIONS, and
+ * KV_COMPRESSION=none for compression = KV_COMPRESSION_NONE).
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
@@ -51,6 +52,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *mt = getenv("KV_MAP_TABLES"); /* stage 05 on */
     if (mt != NULL && strcmp(mt, "no") == 0)
         opt.map_tables = KV_NO_MAP;
+    const char *cp = getenv("KV_COMPRESSION"); /* stage 05 on */
+    if (cp != NULL && strcmp(cp, "none") == 0)
+        opt.compression = KV_COMPRESSION_NONE;
     const char *tp = getenv("KV_TABLE_PARTITIONS"); /* stage 09 on */
     if (tp != NULL && strcmp(tp, "yes") == 0)
         opt.table_partitions = KV_PARTITIONS;

@@ -7,7 +7,8 @@
  * the environment with MDB_NOSYNC (commits reach the OS, no fsync, like the
  * others' sync = 0); sync = 1 uses LMDB's default, an fdatasync per commit.
  * The map is 64 GiB of address space (the file grows only as pages are
- * used).  LMDB has no compaction: freed pages are reused in place, so
+ * used), or KVBENCH_LMDB_MAP_MB mebibytes (valgrind cannot reserve 64 GiB:
+ * scripts/get_cost.sh sets it to a few times the database's size).  LMDB has no compaction: freed pages are reused in place, so
  * compact does nothing.
  */
 #include <stdio.h>
@@ -59,8 +60,10 @@ static int lme_open(const char *dir, int sync, void **h)
         return bench_error("out of memory");
     int rc;
     MDB_txn *txn = NULL;
+    const char *mb = getenv("KVBENCH_LMDB_MAP_MB");
+    size_t map_bytes = mb != NULL ? (size_t)strtoull(mb, NULL, 10) << 20 : (size_t)LME_MAP_BYTES;
     if ((rc = mdb_env_create(&d->env)) != 0 ||
-        (rc = mdb_env_set_mapsize(d->env, (size_t)LME_MAP_BYTES)) != 0 ||
+        (rc = mdb_env_set_mapsize(d->env, map_bytes)) != 0 ||
         (rc = mdb_env_open(d->env, dir, sync ? 0 : MDB_NOSYNC, 0644)) != 0 ||
         (rc = mdb_txn_begin(d->env, NULL, 0, &txn)) != 0 ||
         (rc = mdb_dbi_open(txn, NULL, 0, &d->dbi)) != 0 ||

@@ -4,7 +4,8 @@
  *
  *   kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]
  *           [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=a,b]
- *           [--value_size=B] [--zipf=S]
+ *           [--value_size=B] [--zipf=S] [--reads=N] [--warmup=N]
+ *           [--use_existing_db=0|1]
  *   kvbench --describe    one line: the engine, its version, and whether
  *                         sync = 1 makes it fsync (for the report's charts)
  *
@@ -63,6 +64,22 @@
  * one from wchar), and peak memory (ru_maxrss).  Each database runs in its
  * own child process, so these counters start from zero for each.
  *
+ * --use_existing_db=1 (db_bench's flag of that name) keeps database 2 in
+ * --db: it is not removed before it is opened nor after it is closed, and
+ * its reads take it to hold the --num keys of a fill with the same --num
+ * and --seed.  So one run fills and settles it (--benchmarks=fillrandom,
+ * settle) and later runs read it as it is, every engine from the same
+ * state, in rounds that alternate (scripts/bench_cache_10m.sh).  --reads
+ * bounds the operations of each read workload (default --num); --warmup=N
+ * makes N of them first, of keys drawn with another seed, neither timed
+ * nor counted (a steady state to count instructions in).
+ *
+ * Under valgrind --tool=callgrind --instr-atstart=no, each read workload
+ * (read*, seek*) is counted alone: its instructions (and, with
+ * --cache-sim=yes, its simulated cache misses) are dumped under the
+ * workload's name (callgrind_annotate of each dump, divided by the ops
+ * printed: scripts/get_cost.sh).  Without valgrind the markers do nothing.
+ *
  * Output: one db_bench-like line per workload on standard output, and with
  * --csv one row per workload appended to FILE (header written if the file
  * is empty).  scripts/bench.sh runs this for every engine and summarizes.
@@ -80,6 +97,19 @@
 #include "bench_hist.h"
 #include "bench_sys.h"
 #include "engine.h"
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define BENCH_COUNTED 1
+#endif
+#endif
+#ifndef BENCH_COUNTED
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#define CALLGRIND_DUMP_STATS_AT(what) ((void)(what))
+#endif
 
 #define KEY_BYTES 16
 #define VALUE_BYTES_DEFAULT 100
@@ -103,6 +133,9 @@ typedef struct bench_config {
     int rep;
     const char *benchmarks;   /* comma-separated, NULL = all */
     double zipf;              /* readrandom's skew; 0 = uniform */
+    uint64_t reads;           /* operations of each read workload; 0 = num */
+    int use_existing_db;      /* database 2 kept before and after */
+    uint64_t warmup;          /* uncounted operations before each read workload */
 } bench_config;
 
 static bench_config cfg = {
@@ -348,6 +381,7 @@ static void bench_point(void *h, enum bench_op op, uint64_t n, uint64_t keys, do
         bench_zipf_init(&zipf, keys, cfg.zipf);
     if (op == OP_READZIPF)
         bench_zipf_init(&zipf, keys, cfg.zipf > 0 ? cfg.zipf : BENCH_ZIPF_DEFAULT);
+    CALLGRIND_ZERO_STATS; /* a counted workload's count starts after the zipf's table */
     char key[KEY_BYTES];
     char *buf = malloc(value_bytes);
     if (buf == NULL) {
@@ -579,10 +613,11 @@ static uint64_t bench_readwhilewriting(void *h, uint64_t keys, bench_result *r)
 
 /* ---- the three databases ------------------------------------------------------ */
 
-static void *bench_open(const char *dir, int sync)
+/* Opens the database in dir, removed first unless kept (--use_existing_db). */
+static void *bench_open(const char *dir, int sync, int keep)
 {
     void *h;
-    if (bench_rmtree(dir) != 0) {
+    if (!keep && bench_rmtree(dir) != 0) {
         fprintf(stderr, "kvbench: cannot remove %s: %s\n", dir, strerror(errno));
         _exit(2);
     }
@@ -591,11 +626,31 @@ static void *bench_open(const char *dir, int sync)
     return h;
 }
 
-static void bench_close(void *h, const char *dir)
+static void bench_close(void *h, const char *dir, int keep)
 {
     if (E->close(h) < 0)
         bench_fail("close");
-    bench_rmtree(dir);
+    if (!keep)
+        bench_rmtree(dir);
+}
+
+/* --warmup: a scratch row for the uncounted operations before a read
+ * workload, with keys of another seed (a steady state: blocks read once
+ * before, caches filled). */
+static bench_result warmup_row;
+
+/* A read workload's instructions, counted alone under callgrind (the file
+ * comment): from here to bench_counted_end, dumped under its name. */
+static void bench_counted_begin(void)
+{
+    CALLGRIND_ZERO_STATS;
+    CALLGRIND_START_INSTRUMENTATION;
+}
+
+static void bench_counted_end(const char *workload)
+{
+    CALLGRIND_STOP_INSTRUMENTATION;
+    CALLGRIND_DUMP_STATS_AT(workload);
 }
 
 static void bench_finish(const char *what, bench_dbstats *d)
@@ -612,7 +667,7 @@ static void bench_phase_fill(const char *name, enum bench_op op, int sync, uint6
     snprintf(dir, sizeof dir, "%s/%s", cfg.db, name);
     bench_dbstats d = {0};
     bench_io_read(&d.io0);
-    void *h = bench_open(dir, sync);
+    void *h = bench_open(dir, sync, 0);
     bench_result *r = bench_row(name);
     bench_point(h, op, n, 0, cfg.fill_seconds, cfg.seed, r);
     bench_print(r);
@@ -620,7 +675,7 @@ static void bench_phase_fill(const char *name, enum bench_op op, int sync, uint6
     d.keys = r->ops;
     d.user_bytes = r->bytes;
     d.bytes_after_fill = bench_dir_bytes(dir);
-    bench_close(h, dir);
+    bench_close(h, dir, 0);
     bench_finish(name, &d);
 }
 
@@ -631,14 +686,21 @@ static void bench_phase_main(void)
     snprintf(dir, sizeof dir, "%s/main", cfg.db);
     bench_dbstats d = {0};
     bench_io_read(&d.io0);
-    void *h = bench_open(dir, 0);
+    int keep = cfg.use_existing_db;
+    void *h = bench_open(dir, 0, keep);
     uint64_t n = cfg.num, seed = cfg.seed;
+    /* Each read workload's operations (--reads). */
+    uint64_t nr = cfg.reads ? cfg.reads : n;
 
-    bench_result *r = bench_row("fillrandom");
-    bench_point(h, OP_FILLRANDOM, n, 0, cfg.fill_seconds, seed, r);
-    bench_print(r);
-    uint64_t keys = r->ops;
-    d.user_bytes = r->bytes;
+    bench_result *r;
+    uint64_t keys = n; /* a kept database holds what a whole fill wrote */
+    if (!keep || bench_selected("fillrandom")) {
+        r = bench_row("fillrandom");
+        bench_point(h, OP_FILLRANDOM, n, 0, cfg.fill_seconds, seed, r);
+        bench_print(r);
+        keys = r->ops;
+        d.user_bytes = r->bytes;
+    }
     d.keys = keys;
     d.bytes_after_fill = bench_dir_bytes(dir);
     if (keys == 0) {
@@ -665,7 +727,11 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readrandom")) {
         r = bench_row("readrandom");
-        bench_point(h, OP_READ, n, keys, cfg.seconds, seed + 2, r);
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READ, cfg.warmup, keys, 1e9, seed + 102, &warmup_row);
+        bench_counted_begin();
+        bench_point(h, OP_READ, nr, keys, cfg.seconds, seed + 2, r);
+        bench_counted_end(r->workload);
         bench_print(r);
         if (r->found != r->ops)
             fprintf(stderr, "kvbench: %s: readrandom: %" PRIu64 " of %" PRIu64
@@ -673,7 +739,11 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readzipf")) {
         r = bench_row("readzipf");
-        bench_point(h, OP_READZIPF, n, keys, cfg.seconds, seed + 4, r);
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READZIPF, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
+        bench_counted_begin();
+        bench_point(h, OP_READZIPF, nr, keys, cfg.seconds, seed + 4, r);
+        bench_counted_end(r->workload);
         bench_print(r);
         if (r->found != r->ops)
             fprintf(stderr, "kvbench: %s: readzipf: %" PRIu64 " of %" PRIu64
@@ -681,7 +751,11 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readmissing")) {
         r = bench_row("readmissing");
-        bench_point(h, OP_READMISSING, n, keys, cfg.seconds, seed + 3, r);
+        if (cfg.warmup > 0)
+            bench_point(h, OP_READMISSING, cfg.warmup, keys, 1e9, seed + 103, &warmup_row);
+        bench_counted_begin();
+        bench_point(h, OP_READMISSING, nr, keys, cfg.seconds, seed + 3, r);
+        bench_counted_end(r->workload);
         bench_print(r);
         if (r->found != 0)
             fprintf(stderr, "kvbench: %s: readmissing: %" PRIu64 " absent keys found\n",
@@ -689,17 +763,27 @@ static void bench_phase_main(void)
     }
     if (bench_selected("readseq")) {
         r = bench_row("readseq");
-        bench_readseq(h, n, cfg.seconds, r);
+        bench_counted_begin();
+        bench_readseq(h, nr, cfg.seconds, r);
+        bench_counted_end(r->workload);
         bench_print(r);
     }
     if (bench_selected("seekrandom")) {
         r = bench_row("seekrandom");
-        bench_seekrandom(h, n, keys, cfg.seconds, seed + 4, r);
+        if (cfg.warmup > 0)
+            bench_seekrandom(h, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
+        bench_counted_begin();
+        bench_seekrandom(h, nr, keys, cfg.seconds, seed + 4, r);
+        bench_counted_end(r->workload);
         bench_print(r);
     }
     if (bench_selected("seekonce")) {
         r = bench_row("seekonce");
-        bench_seekonce(h, n, keys, cfg.seconds, seed + 4, r);
+        if (cfg.warmup > 0)
+            bench_seekonce(h, cfg.warmup, keys, 1e9, seed + 104, &warmup_row);
+        bench_counted_begin();
+        bench_seekonce(h, nr, keys, cfg.seconds, seed + 4, r);
+        bench_counted_end(r->workload);
         bench_print(r);
     }
     if (bench_selected("readwhilewriting")) {
@@ -727,7 +811,7 @@ static void bench_phase_main(void)
         bench_point(h, OP_DELETE, n, keys, cfg.fill_seconds, seed + 5, r);
         bench_print(r);
     }
-    bench_close(h, dir);
+    bench_close(h, dir, keep);
     bench_finish("fillrandom db", &d);
 }
 
@@ -778,7 +862,8 @@ static void bench_usage_to(FILE *f)
     fprintf(f,
             "usage: kvbench [--num=N] [--seconds=S] [--fill_seconds=S] [--threads=T]\n"
             "               [--seed=S] [--db=DIR] [--csv=FILE] [--rep=R] [--benchmarks=LIST]\n"
-            "               [--value_size=B] [--zipf=S]\n"
+            "               [--value_size=B] [--zipf=S] [--reads=N] [--warmup=N]\n"
+            "               [--use_existing_db=0|1]\n"
             "       kvbench --describe\n"
             "  --num           keys (default 1000000)\n"
             "  --seconds       time bound of each read workload (default 10)\n"
@@ -794,6 +879,12 @@ static void bench_usage_to(FILE *f)
             "                  0.99), the hot ones spread over the key space; 0 (default):\n"
             "                  uniform.  readzipf (run only when named) reads zipfian keys\n"
             "                  at this skew, or 0.99\n"
+            "  --reads         operations of each read workload (default --num)\n"
+            "  --warmup        operations of each read workload made first, of other keys,\n"
+            "                  neither timed nor counted (default 0)\n"
+            "  --use_existing_db  1: the fillrandom database in --db is kept, before and\n"
+            "                  after; a fill runs only if --benchmarks names it, and the\n"
+            "                  reads take it to hold --num keys filled with this --seed\n"
             "  --benchmarks    comma-separated subset of:");
     for (size_t i = 0; i < sizeof all_workloads / sizeof *all_workloads; i++)
         fprintf(f, " %s", all_workloads[i]);
@@ -855,6 +946,12 @@ int main(int argc, char **argv)
             value_bytes = (size_t)strtoull(v, &end, 10);
         else if (bench_flag(argv[i], "--zipf", &v))
             cfg.zipf = strtod(v, &end);
+        else if (bench_flag(argv[i], "--reads", &v))
+            cfg.reads = strtoull(v, &end, 10);
+        else if (bench_flag(argv[i], "--warmup", &v))
+            cfg.warmup = strtoull(v, &end, 10);
+        else if (bench_flag(argv[i], "--use_existing_db", &v))
+            cfg.use_existing_db = (int)strtol(v, &end, 10);
         else
             bench_usage();
         if (end != NULL && (*end != '\0' || end == v))
@@ -862,8 +959,12 @@ int main(int argc, char **argv)
     }
     if (cfg.num == 0 || cfg.num > UINT32_MAX / 2 || cfg.threads < 1 || cfg.seconds <= 0 ||
         cfg.fill_seconds <= 0 || value_bytes == 0 || value_bytes > VALUE_BYTES_MAX ||
-        cfg.zipf < 0 || cfg.zipf >= 1)
+        cfg.zipf < 0 || cfg.zipf >= 1 || cfg.use_existing_db < 0 || cfg.use_existing_db > 1)
         bench_usage();
+    if (cfg.use_existing_db && cfg.db == NULL) {
+        fprintf(stderr, "kvbench: --use_existing_db=1 reads the database in --db: name it\n");
+        return 2;
+    }
     for (const char *p = cfg.benchmarks; p && *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);

@@ -94,6 +94,13 @@ typedef struct kv_options {
                                process's resident memory; KV_NO_MAP: blocks
                                come by positioned reads, and a read leaves
                                nothing resident beyond what the cache keeps */
+    int block_restart_interval; /* entries of a data block from one restart
+                               point (a key stored whole, where a lookup's
+                               binary search lands) to the next, 1..1024;
+                               0 = default (16; 4 from stage 09, whose
+                               lookups read blocks where they lie: a shorter
+                               walk from the restart point for a few bytes
+                               more a block) */
     /* Stage 06+ (ignored before): leveled compaction. */
     int level_ratio;        /* each level >= 2 may hold this many times the
                                bytes of the one above; 0 = default (10) */

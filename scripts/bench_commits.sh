@@ -1,12 +1,12 @@
 #!/bin/sh
-# bench_commits.sh: one stage's engine at several commits against LevelDB,
-# in one run, to tell whether a change moved the stage's ratios
+# bench_commits.sh: stages' engines at several commits against LevelDB,
+# in one run, to tell whether a change moved a stage's ratios
 # (`make bench-commits`).
 #
-#   sh scripts/bench_commits.sh BUILD STAGE N REPS COMMIT...
+#   sh scripts/bench_commits.sh BUILD "STAGE..." N REPS COMMIT...
 #
-# Each COMMIT's stage STAGE is built in a worktree of its own (under
-# $TMPDIR, removed at the end) and its libkv.a linked with this tree's
+# Each COMMIT's stages STAGE... are built in a worktree of its own (under
+# $TMPDIR, removed at the end) and each libkv.a linked with this tree's
 # kvbench (BUILD/obj/bench), so that every engine runs the same harness
 # (a commit is built as committed: the working tree's changes are not in
 # it).  LevelDB
@@ -19,7 +19,7 @@
 # swing by several percent with the machine's other load: read the
 # medians, and more rounds where two medians differ by about that much.
 set -eu
-[ $# -ge 5 ] || { echo "usage: $0 BUILD STAGE N REPS COMMIT..." >&2; exit 2; }
+[ $# -ge 5 ] || { echo "usage: $0 BUILD \"STAGE...\" N REPS COMMIT..." >&2; exit 2; }
 # BENCH_STATE=settled: each engine's compaction (kvbench's settle) runs
 # between the overwrite and the reads, which then read a settled database
 # (nothing pending in LevelDB either), and the seeks run both ways (a new
@@ -30,7 +30,7 @@ fresh) workloads=fillrandom,overwrite,readrandom,readzipf,seekrandom ;;
 settled) workloads=fillrandom,overwrite,settle,readrandom,readzipf,seekrandom,seekonce ;;
 *) echo "bench_commits: BENCH_STATE is fresh or settled, not $state" >&2; exit 2 ;;
 esac
-build=$1 stage=$2 num=$3 reps=$4
+build=$1 stages=$2 num=$3 reps=$4
 shift 4
 tmp=${TMPDIR:-/dev/shm}
 work=$(mktemp -d "$tmp/bench-commits.XXXXXX")
@@ -51,14 +51,18 @@ names=
 for c in "$@"; do
     sha=$(git rev-parse --short "$c")
     wt=$work/wt-$sha
-    echo "bench_commits: building $stage at $sha ($c)"
     git worktree add --detach "$wt" "$sha" >/dev/null 2>&1
-    make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
-        { echo "bench_commits: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
-    # shellcheck disable=SC2086
-    ${CC:-cc} -pthread -o "$work/kvbench-$sha" $harness "$wt/build/$stage/libkv.a" -pthread \
-        -luring -llz4 -lm
-    names="$names $sha"
+    for stage in $stages; do
+        echo "bench_commits: building $stage at $sha ($c)"
+        make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
+            { echo "bench_commits: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
+        # The engine's name: the stage's number and the commit (08@1a2b3c4).
+        name=${stage%%-*}@$sha
+        # shellcheck disable=SC2086
+        ${CC:-cc} -pthread -o "$work/kvbench-$name" $harness "$wt/build/$stage/libkv.a" -pthread \
+            -luring -llz4 -lm
+        names="$names $name"
+    done
 done
 
 out=$work/rounds.txt
@@ -84,7 +88,7 @@ while [ "$r" -le "$reps" ]; do
     r=$((r + 1))
 done
 
-echo "stage $stage, $num keys, $reps rounds, reads on a $state database, commit $(git rev-parse --short HEAD) tree," \
+echo "stages $stages, $num keys, $reps rounds, reads on a $state database, commit $(git rev-parse --short HEAD) tree," \
      "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 # shellcheck disable=SC2086 # the commits are words
 python3 - "$out" $names <<'EOF'
@@ -95,19 +99,24 @@ ops = collections.defaultdict(dict)
 for r, e, w, v in rows:
     ops[(int(r), w)][e] = float(v)
 measured = {w for (_, w) in ops}
+# Each engine against its own stage at the first commit.
+base = {}
+for e in engines:
+    base.setdefault(e.split("@")[0], e)
 for w in ("fillrandom", "overwrite", "readrandom", "readzipf", "seekrandom", "seekonce"):
     if w not in measured:
         continue  # not in this state's workloads
-    print("%s: throughput / LevelDB's, round by round; median; median of the ratio to %s's"
-          % (w, engines[0]))
+    print("%s: throughput / LevelDB's, round by round; median; median of the ratio to its stage "
+          "at the first commit" % w)
     for e in engines:
+        b = base[e.split("@")[0]]
         mine, rel = [], []
         for (r, ww), m in sorted(ops.items()):
-            if ww == w and "leveldb" in m and e in m and engines[0] in m:
+            if ww == w and "leveldb" in m and e in m and b in m:
                 mine.append(m[e] / m["leveldb"])
-                rel.append(m[e] / m[engines[0]])
+                rel.append(m[e] / m[b])
         if mine:
-            print("  %-10s %s  median %.3f  vs %s %.3f (min %.3f, max %.3f)"
+            print("  %-12s %s  median %.3f  vs %s %.3f (min %.3f, max %.3f)"
                   % (e, " ".join("%.2f" % x for x in mine), statistics.median(mine),
-                     engines[0], statistics.median(rel), min(rel), max(rel)))
+                     b, statistics.median(rel), min(rel), max(rel)))
 EOF

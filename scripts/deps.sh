@@ -13,7 +13,8 @@
 # AddressSanitizer, UBSan and ThreadSanitizer runtimes that `make test`
 # links against.
 # Optional GROUPs: lcov (coverage), lz4 (liblz4-dev), fuzz (clang and its
-# libFuzzer runtime), afl (afl++ and clang), gnuplot, server (redis-server,
+# libFuzzer runtime), afl (afl++ and clang), gnuplot, valgrind (callgrind,
+# for `make get-instructions` and `make get-cost`), server (redis-server,
 # redis-tools, python3 and python3-redis, for the tests of `kv serve`, which
 # compare its replies with Redis's; ruby-redis, whose cluster client the
 # Raft group's test drives; python3-cryptography, with which it signs
@@ -63,6 +64,7 @@ for group in "$@"; do
     afl) packages="$packages afl++ clang libclang-rt-14-dev" ;;
     gnuplot) packages="$packages gnuplot" ;;
     perf) packages="$packages linux-perf" ;;
+    valgrind) packages="$packages valgrind" ;;
     server) packages="$packages redis-server redis-tools python3 python3-redis ruby-redis python3-cryptography nodejs" ;;
     metrics) packages="$packages prometheus python3" ;;
     check) packages="$packages universal-ctags python3 xxd" ;;
@@ -75,7 +77,7 @@ for group in "$@"; do
     wasm) packages="$packages emscripten nodejs chromium curl" ;;
     pictures) packages="$packages librsvg2-bin python3" ;;
     *)
-        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf peers server metrics check bench-server demo etcd shard kvgrade wasm pictures)" >&2
+        echo "deps.sh: unknown group '$group' (known: lcov lz4 fuzz afl gnuplot perf valgrind peers server metrics check bench-server demo etcd shard kvgrade wasm pictures)" >&2
         exit 2
         ;;
     esac

@@ -54,6 +54,8 @@ static const knob knobs[] = {
      "of each data block: none or lz4"},
     {"--cache-bytes", KNOB_SIZE, 5, 99, "has no cache",
      "the cache budget: blocks (records too, 09 on); default 8m"},
+    {"--block-restart-interval", KNOB_INT, 5, 99, "has no table blocks",
+     "a key whole every R entries of a data block, 1..1024"},
     {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
      "yes (default): read tables in place; no: positioned reads"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
@@ -151,6 +153,12 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             o->value_gc_percent = n;
         return EXIT_OK;
     case KNOB_INT:
+        if (strcmp(k->name, "--block-restart-interval") == 0) {
+            if (!knob_parse_int(value, 1, 1024, &n))
+                return tool_fail("%s '%s': want a whole number from 1 to 1024", k->name, value);
+            o->block_restart_interval = n;
+            return EXIT_OK;
+        }
         if (!knob_parse_int(value, 2, 1000000, &n))
             return tool_fail("%s '%s': want a whole number from 2 to 1000000", k->name, value);
         o->level_ratio = n;

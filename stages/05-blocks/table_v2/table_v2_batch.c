@@ -46,7 +46,7 @@ int table_get_finish(table_pending *p, const io_read_req *done, const ikey_looku
             rc = table_v2_read_short(t, done->off, done->got, done->len);
     }
     table_v2_blockref ref;
-    if (rc == KV_OK && (rc = table_v2_block_keep(t, h, done->buf, NULL, NULL, 0, &ref)) == KV_OK) {
+    if (rc == KV_OK && (rc = table_v2_block_keep(t, h, done->buf, 0, NULL, NULL, 0, &ref)) == KV_OK) {
         size_t tlen;
         const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
         table_v2_count(&t->kept.ctx->get_blocks_read, 1);

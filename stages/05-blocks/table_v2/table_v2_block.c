@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crc32c.h"
 #include "error.h"
 #include "table_v2_format.h"
 
@@ -70,30 +69,6 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
     if (reads != NULL)
         (*reads)++;
     return KV_OK;
-}
-
-const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw)
-{
-    const uint8_t *tr = p + size;
-    /* A block read from the file's mapping is usually in no CPU cache:
-     * asking for all of its cache lines at once lets the memory fetch
-     * them side by side, where the checksum alone would wait for each in
-     * turn (about 7% of a get on a settled database, docs/perf-06-leveled.md). */
-    for (uint32_t i = 0; i < size + 9; i += 64)
-        __builtin_prefetch(p + i);
-    if (crc32c_value(p, (size_t)size + 5) != coding_get_u32(tr + 5))
-        return "its checksum does not match";
-    *type = tr[0];
-    *raw = coding_get_u32(tr + 1);
-    if (*type == TABLE_V2_RAW)
-        return *raw == size ? NULL : "its raw size differs from its stored size, uncompressed";
-    if (*type != TABLE_V2_LZ4)
-        return "its compression type is unknown";
-    /* lz4 cannot expand more than about 255 times: a raw size beyond that
-     * is not allocated. */
-    if (*raw == 0 || *raw > TABLE_V2_RAW_MAX || *raw > 256 * (uint64_t)size + 64)
-        return "its raw size is impossible for its stored size";
-    return NULL;
 }
 
 const char *table_v2_uncompress(const uint8_t *p, uint32_t size, uint8_t *dst, uint32_t raw)
@@ -179,17 +154,22 @@ static int table_v2_block_leave(table *t, table_v2_handle h, const uint8_t *stor
     return KV_OK;
 }
 
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int mapped,
                         file_cache_handle **in_map, uint8_t *once, size_t once_cap,
                         table_v2_blockref *ref)
 {
     *ref = (table_v2_blockref){.cached = NULL};
     int type = TABLE_V2_RAW;
     uint32_t raw = 0;
-    const char *why = table_v2_stored_check(stored, h.size, &type, &raw);
+    const char *why = table_v2_check_stored(t, h, stored, mapped, &type, &raw);
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
     block_cache *c = t->kept.ctx->cache;
+    /* A raw data block in the file's mapping, whose check is remembered
+     * (table_v2_checked.c), is searched where it lies: a copy in the cache
+     * would hold the bytes the page cache holds, checked as often. */
+    if (mapped && in_map != NULL && type == TABLE_V2_RAW && h.nth1 != 0)
+        return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
     if (once != NULL && raw <= once_cap && !block_cache_admit(c, t->kept.id, h.offset)) {
         if (in_map != NULL)
             return table_v2_block_leave(t, h, stored, type, raw, in_map, ref);
@@ -240,9 +220,16 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
                        size_t once_cap, uint8_t *read_buf, table_v2_blockref *ref,
                        int *from_cache, unsigned *reads)
 {
-    int rc = table_v2_block_cached(t, h, ref, from_cache);
-    if (rc != KV_OK || *from_cache)
-        return rc;
+    int rc = KV_OK;
+    *from_cache = 0;
+    *ref = (table_v2_blockref){.cached = NULL};
+    /* A raw block a lookup found in the mapping before never went into
+     * the cache: straight to the mapping (table_v2_checked.c). */
+    if (pin != NULL || !table_v2_checked_in_place(t, h)) {
+        rc = table_v2_block_cached(t, h, ref, from_cache);
+        if (rc != KV_OK || *from_cache)
+            return rc;
+    }
     size_t n = (size_t)h.size + TABLE_V2_TRAILER;
     uint8_t stack[TABLE_V2_STACK_READ];
     uint8_t *own = read_buf != NULL ? read_buf : stack;
@@ -261,7 +248,7 @@ int table_v2_block_get(table *t, file_cache_handle **pin, table_v2_handle h, uin
     else if (pin == NULL && buf == read_buf)
         stays = &none;
     if (rc == KV_OK)
-        rc = table_v2_block_keep(t, h, stored, stays, once, once_cap, ref);
+        rc = table_v2_block_keep(t, h, stored, stored != buf, stays, once, once_cap, ref);
     file_cache_release(t->kept.ctx->files, held);
     if (buf != own)
         free(buf);

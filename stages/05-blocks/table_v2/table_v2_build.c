@@ -90,7 +90,7 @@ static int table_v2_builder_put(table_v2_builder *b, const uint8_t *contents, si
     coding_put_u32(trailer + 1, (uint32_t)len);
     uint32_t crc = crc32c_extend(crc32c_value(payload, stored), trailer, 5);
     coding_put_u32(trailer + 5, crc);
-    table_v2_handle at = {table_writer_pos(&b->w), (uint32_t)stored};
+    table_v2_handle at = {.offset = table_writer_pos(&b->w), .size = (uint32_t)stored};
     if (h != NULL)
         *h = at;
     if (table_writer_write(&b->w, payload, stored) != KV_OK)
@@ -164,7 +164,7 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     b->ctx = ctx;
     b->filter = filter;
     b->version = version;
-    block_builder_init(&b->data, TABLE_V2_RESTART_INTERVAL);
+    block_builder_init(&b->data, ctx->restart_interval);
     block_builder_init(&b->index, 1);
     if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);

@@ -36,7 +36,8 @@
  *   block contents (block_builder.h): entries with shared key prefixes,
  *   then the restart offsets (u32 each) and their count (u32).
  *     data block   keys: internal keys in order; values: the values (a
- *                  tombstone's is empty); a restart point every 16 entries
+ *                  tombstone's is empty); a restart point every
+ *                  block_restart_interval entries (kv.h; 16 by default)
  *     index block  one entry per data block, a restart point at each: key
  *                  S_i with (last key of block i) <= S_i < (first key of
  *                  block i + 1), and for the last block the table's
@@ -78,7 +79,8 @@
 #include "io.h"
 #include "table_v2_parts.h"
 
-#define TABLE_V2_RESTART_INTERVAL 16u
+#define TABLE_V2_RESTART_INTERVAL 16u   /* the default; the index's is 1 */
+#define TABLE_V2_RESTART_INTERVAL_MAX 1024u
 #define TABLE_V2_PROPS_FIXED 40u
 #define TABLE_V2_IKEY_MAX (KV_MAX_KEY + IKEY_TRAILER_SIZE)
 /* The largest raw contents a reader accepts: one entry of the largest key
@@ -113,6 +115,16 @@ struct table {
     uint64_t entries, deletes, raw_bytes;
     int counted;             /* in the context's meta_bytes and tables_open */
     file_cache_handle *retired; /* table_retire: its file, held until the end */
+    atomic_uchar *checked;   /* two bits per data block: its bytes in the
+                                file's mapping checked, and stored raw
+                                (table_v2_checked.c); NULL: every read
+                                checks */
+    size_t checked_len;      /* its bytes */
+    uint64_t *fences;        /* a number per data block, where its index
+                                entry's separator lies (table_v2_fences.c);
+                                NULL: the index is searched whole */
+    size_t fence_skip;       /* the bytes every separator shares */
+    size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
@@ -180,6 +192,40 @@ const char *table_v2_metaindex_decode(const block *b, table_v2_handle *filter,
 /* Checks the stored block whose contents are [p, p + size) and trailer
  * follows: checksum, type, raw size.  NULL or why. */
 const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+/* The same without the checksum: type and raw size.  NULL or why. */
+const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+
+/* ---- a mapped block checked once (table_v2_checked.c) -------------------------- */
+
+/* Makes t's bits, two per data block (version 1: its index has an entry
+ * per data block), or none.  KV_OK or KV_ERR_NOMEM. */
+int table_v2_checked_init(table *t);
+/* table_v2_stored_check of the data block h of t whose stored bytes lie
+ * in the file's mapping (mapped 1) or in a buffer just read (mapped 0):
+ * the checksum is computed only if the block's bit is clear, and a block
+ * of the mapping that passes sets it. */
+const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
+                                  int mapped, int *type, uint32_t *raw);
+/* Whether the data block h of t was checked in the mapping and is stored
+ * raw: a lookup searches it there, without asking the block cache. */
+int table_v2_checked_in_place(const table *t, table_v2_handle h);
+
+/* ---- the index answered by numbers (table_v2_fences.c) -------------------------- */
+
+/* Makes t's fences (version 1, its index checked: one entry per data
+ * block), or none where the index does not allow them.  KV_OK or
+ * KV_ERR_NOMEM. */
+int table_v2_fences_init(table *t);
+size_t table_v2_fences_bytes(const table *t);
+/* REQUIRES: t->fences, user key ukey in t's range (S3).  1 and *entry
+ * the index entry of the first separator at or above every internal key
+ * of ukey, where the fences say it alone; 0 where the index must be
+ * searched (a fence equal to ukey's). */
+int table_v2_fences_find(const table *t, const uint8_t *ukey, size_t ulen, uint32_t *entry);
+/* The handle in index entry `entry` (a restart point: its key whole),
+ * checked to lie inside the data blocks, its place in nth1.  KV_OK or
+ * KV_ERR_CORRUPT naming t. */
+int table_v2_fences_handle(table *t, uint32_t entry, table_v2_handle *h);
 /* KV_ERR_CORRUPT or KV_ERR_NOMEM for a block iterator that failed, in the
  * block at block_at ("index" or "data") of t. */
 int table_v2_block_iter_error(table *t, const block_iter *it, const char *what,
@@ -216,13 +262,14 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
  * 0).  KV_OK, or KV_ERR_CORRUPT. */
 int table_v2_block_cached(table *t, table_v2_handle h, table_v2_blockref *ref, int *hit);
 /* The data block at h from its stored bytes [stored, stored + h.size + 9)
- * (just read): checked, decompressed and put in the cache (or, if the
+ * (just read; mapped: in the file's mapping, whose blocks are checked
+ * once, table_v2_checked.c): checked, decompressed and put in the cache (or, if the
  * cache has no memory, into ref->owned; or, if the cache turns it away,
  * into once as table_v2_block_get says, or, if in_map is not NULL (stored
  * lies in the mapping of the file *in_map holds), left there: *in_map
  * moves to ref->held).  KV_OK, KV_ERR_CORRUPT naming the block,
  * KV_ERR_NOMEM. */
-int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored,
+int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int mapped,
                         file_cache_handle **in_map, uint8_t *once, size_t once_cap,
                         table_v2_blockref *ref);
 /* Decodes the stored block [p, p + h.size + 9) read from t at h.offset

@@ -19,6 +19,7 @@ uint8_t *table_v2_handle_encode(uint8_t *p, table_v2_handle h)
 const uint8_t *table_v2_handle_decode(const uint8_t *p, const uint8_t *limit,
                                       table_v2_handle *h)
 {
+    h->nth1 = 0; /* the bytes say where, not which block (table_v2_checked.c) */
     p = coding_get_varint64(p, limit, &h->offset);
     return p == NULL ? NULL : coding_get_varint32(p, limit, &h->size);
 }

@@ -28,6 +28,12 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         return kv_error(KV_ERR_INVALID, "option block_bytes = %zu is out of range (%u .. %u; "
                         "0 for the default, %u)", opt->block_bytes, TABLE_V2_BLOCK_BYTES_MIN,
                         TABLE_V2_BLOCK_BYTES_MAX, TABLE_V2_BLOCK_BYTES_DEFAULT);
+    int ri = opt->block_restart_interval;
+    ctx->restart_interval = ri ? (unsigned)ri : TABLE_V2_RESTART_INTERVAL;
+    if (ri < 0 || ri > (int)TABLE_V2_RESTART_INTERVAL_MAX)
+        return kv_error(KV_ERR_INVALID, "option block_restart_interval = %d is out of range "
+                        "(1 .. %u; 0 for the default, %u)", ri, TABLE_V2_RESTART_INTERVAL_MAX,
+                        TABLE_V2_RESTART_INTERVAL);
     int bits = opt->bloom_bits_per_key;
     ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
     if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)
@@ -222,9 +228,15 @@ int table_v2_open_kept(table *t, const table_v2_footer *f, uint64_t at)
         t->kept.index.nrestarts != t->kept.data_blocks)
         rc = table_v2_corrupt(t, f->index.offset, "index block",
                               "it has not one entry per data block the properties count");
+    if (rc == KV_OK)
+        rc = table_v2_checked_init(t);
+    if (rc == KV_OK)
+        rc = table_v2_fences_init(t);
     if (rc == KV_OK) {
+        t->kept_extra = t->checked_len + table_v2_fences_bytes(t);
         /* Counted from here on; table_unref takes it off again. */
-        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->kept.ctx->meta_bytes, t->meta_len + t->kept_extra,
+                                  memory_order_relaxed);
         atomic_fetch_add_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
         t->counted = 1;
     }
@@ -308,9 +320,12 @@ void table_unref(table *t)
         file_cache_release(t->kept.ctx->files, t->retired);
     file_cache_evict(t->kept.ctx->files, t->kept.id);
     if (t->counted) {
-        atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len + t->kept_extra,
+                                  memory_order_relaxed);
         atomic_fetch_sub_explicit(&t->kept.ctx->tables_open, 1, memory_order_relaxed);
     }
+    free(t->checked);
+    free(t->fences);
     free(t->meta);
     free(t->path);
     free(t);

@@ -72,6 +72,7 @@ static inline uint64_t table_v2_counted(table_v2_counter *c)
  * counters.  A context of a later layer may hold it as its first member. */
 struct table_ctx {
     size_t block_bytes;
+    unsigned restart_interval;   /* a data block's entries per restart point */
     int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
     int bloom_bits;              /* bits per key; 0: no filters */
     block_cache *cache;
@@ -91,6 +92,9 @@ struct table_ctx {
 typedef struct table_v2_handle {
     uint64_t offset;
     uint32_t size;           /* stored size, the trailer not counted */
+    uint32_t nth1;           /* a data block's place in its table plus 1,
+                                where the index that named it says it
+                                (table_v2_checked.c); 0: not known */
 } table_v2_handle;
 
 typedef struct table_v2_footer {

@@ -41,8 +41,13 @@
 int table_v2_index_handle(table *t, const block_iter *ix, table_v2_handle *h)
 {
     const uint8_t *end = ix->value + ix->value_len;
-    if (table_v2_handle_read(ix->value, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end)
+    if (table_v2_handle_read(ix->value, end, TABLE_V2_DATA_AT, t->kept.data_end, h) == end) {
+        /* The index has a restart point at each entry, one per data block
+         * (checked at open where the bits are kept): the entry's restart
+         * is the block's place (table_v2_checked.c). */
+        h->nth1 = t->checked != NULL ? ix->restart + 1 : 0;
         return KV_OK;
+    }
     return kv_error(KV_ERR_CORRUPT, "%s: offset %" PRIu64 ": the index entry there holds no "
                     "handle of a data block (the data blocks end at %" PRIu64 ")", t->path,
                     t->kept.index_h.offset + ix->at, t->kept.data_end);
@@ -127,6 +132,16 @@ int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_ge
     *found = TABLE_V2_NO_BLOCK;
     size_t tlen;
     const uint8_t *target = ikey_lookup_ikey(lk, &tlen);
+    size_t ulen;
+    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
+    uint32_t entry;
+    if (t->fences != NULL && table_v2_fences_find(t, ukey, ulen, &entry)) {
+        /* The fences name the entry (table_v2_fences.c): no search. */
+        int rc = table_v2_fences_handle(t, entry, h);
+        if (rc == KV_OK)
+            *found = TABLE_V2_BLOCK;
+        return rc;
+    }
     block_iter ix;
     ix.key = NULL;
     ix.key_cap = 0;

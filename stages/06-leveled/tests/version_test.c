@@ -4,6 +4,7 @@
  * edit that would break one, share their files and release each exactly
  * when no version holds it; lookups by key find the right file.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,45 @@ static void level_find_and_seek_use_the_key_ranges(void)
     version_unref(v0);
 }
 
+/* 60 tables of a level whose keys share 9 bytes, then 8 equal bytes in
+ * each group of 10 tables (their fences tie: version_fences.c), then a
+ * number: every key in a table, between two, below all and above all
+ * finds what a scan of the level's ranges finds. */
+static void level_find_with_fences_that_tie_finds_what_a_scan_does(void)
+{
+    version *v0 = vt_empty();
+    version_edit e;
+    version_edit_init(&e);
+    char lo[64], hi[64], key[64];
+    for (int i = 0; i < 60; i++) {
+        snprintf(lo, sizeof lo, "shared-k-%02dTIEDTIED%04d", i / 10, i * 10);
+        snprintf(hi, sizeof hi, "shared-k-%02dTIEDTIED%04d", i / 10, i * 10 + 5);
+        vt_add(&e, 3, (uint64_t)i + 1, 10, lo, hi);
+    }
+    version *v = vt_apply(v0, &e);
+    CHECK(v->fences[3] != NULL);
+    for (int g = -1; g <= 6; g++)
+        for (int n = -3; n < 610; n++) {
+            int len = snprintf(key, sizeof key, "shared-k-%02dTIEDTIED%04d", g < 0 ? 0 : g, n);
+            if (g < 0)
+                len = snprintf(key, sizeof key, "shared-k-%d", n & 7); /* a shorter key */
+            vfile *want = NULL;
+            for (size_t i = 0; i < v->nfiles[3]; i++) {
+                const vfile *f = v->files[3][i];
+                if (ikey_user_compare((const uint8_t *)key, (size_t)len, f->smallest,
+                                      f->smallest_len - IKEY_TRAILER_SIZE) >= 0 &&
+                    ikey_user_compare((const uint8_t *)key, (size_t)len, f->largest,
+                                      f->largest_len - IKEY_TRAILER_SIZE) <= 0)
+                    want = v->files[3][i];
+            }
+            vfile *got = version_level_find(v, 3, (const uint8_t *)key, (size_t)len);
+            CHECK_MSG(got == want, "key %s", key);
+        }
+    version_edit_free(&e);
+    version_unref(v);
+    version_unref(v0);
+}
+
 static void overlapping_in_l0_grows_until_closed(void)
 {
     version *v0 = vt_empty();
@@ -274,6 +314,7 @@ static const harness_test version_tests[] = {
     HARNESS_TEST(apply_refuses_what_breaks_an_invariant),
     HARNESS_TEST(a_failed_open_releases_what_was_made),
     HARNESS_TEST(level_find_and_seek_use_the_key_ranges),
+    HARNESS_TEST(level_find_with_fences_that_tie_finds_what_a_scan_does),
     HARNESS_TEST(overlapping_in_l0_grows_until_closed),
 };
 const harness_suite version_suite = HARNESS_SUITE("version", version_tests);

@@ -98,6 +98,7 @@ static void version_free(version *v)
         for (size_t i = 0; i < v->nfiles[l]; i++)
             vfile_unref(v->files[l][i], v->release, v->release_ctx);
         free(v->files[l]);
+        free(v->fences[l]);
     }
     free(v);
     atomic_fetch_add_explicit(&versions_freed, 1, memory_order_relaxed);
@@ -146,6 +147,8 @@ size_t version_level_seek(const version *v, int level, const uint8_t *ikey, size
 static size_t level_seek_user(const version *v, int level, const uint8_t *ukey, size_t len)
 {
     size_t lo = 0, hi = v->nfiles[level];
+    if (v->fences[level] != NULL) /* narrowed first (version_fences.c) */
+        version_fences_range(v, level, ukey, len, &lo, &hi);
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const vfile *f = v->files[level][mid];

@@ -88,6 +88,10 @@ struct table_set_version {
     vfile **files[VERSION_LEVELS];    /* V2, V3 */
     size_t nfiles[VERSION_LEVELS];
     uint64_t level_bytes[VERSION_LEVELS];   /* V5 */
+    uint64_t *fences[VERSION_LEVELS]; /* levels >= 1: a number per table, of
+                                         its largest user key, or NULL
+                                         (version_fences.c) */
+    size_t fence_skip[VERSION_LEVELS];  /* the bytes every one shares */
     vfile_release_fn release;         /* inherited by every version applied */
     void *release_ctx;
 };
@@ -96,6 +100,15 @@ struct table_set_version {
  * reference.  KV_OK or KV_ERR_NOMEM.  A vfile_open_fn that needs nothing
  * more (the simulator's) is exactly this. */
 int vfile_new(const edit_file *f, vfile **out);
+
+/* Makes v's fences of each level >= 1 (version_fences.c), where its keys
+ * allow; none is not an error.  KV_OK or KV_ERR_NOMEM. */
+int version_fences_make(version *v);
+/* REQUIRES: v->fences[level].  The tables of the level among which is
+ * the first whose largest user key is >= ukey: lo..hi (hi may be the
+ * level's count: none of lo..hi-1 is). */
+void version_fences_range(const version *v, int level, const uint8_t *ukey, size_t len,
+                          size_t *lo, size_t *hi);
 int vfile_open_plain(void *ctx, const edit_file *f, vfile **out);
 void vfile_ref(vfile *f);
 /* Drops a reference; the last one calls release (may be NULL) and frees f. */

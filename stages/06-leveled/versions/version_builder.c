@@ -330,6 +330,8 @@ int version_builder_finish(version_builder *b, vfile_open_fn open, void *ctx, ve
     }
     if (rc == KV_OK)
         rc = vb_check_disjoint(v);
+    if (rc == KV_OK)
+        rc = version_fences_make(v);
     if (rc != KV_OK) {
         version_unref(v); /* releases what was made so far */
         return rc;

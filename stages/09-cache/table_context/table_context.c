@@ -4,7 +4,8 @@
  * and the sampling of its lookups.  One budget, cache_bytes:
  * record_cache_percent of it for records, the rest for blocks.  Here it is
  * made and freed, and its counters and its budget reported (kv_stats,
- * kv_inspect's "cache" line).
+ * kv_inspect's "cache" line).  Its data blocks have a restart point every
+ * 4 entries unless the options say otherwise (stage 05's default is 16).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 #define RECORD_LOOKUP_DEFAULT_PERCENT 25
 #define RECORD_LOOKUP_MAX_PERCENT 90
 #define RECORD_LOOKUP_SHARDS 16
+/* This stage's default block_restart_interval (kv.h): a lookup reads a
+ * raw block where it lies in the mapping (stage 05's table_v2_checked.c),
+ * and from the restart point its binary search lands on walks at most 3
+ * entries, not 15, for some 1% more bytes a block (docs/perf-09-cache.md). */
+#define TABLE_CONTEXT_RESTART_INTERVAL 4
 
 int table_ctx_new(const kv_options *opt, table_ctx **out)
 {
@@ -40,6 +46,8 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
     o.cache_bytes = total - for_records;
     if (o.cache_bytes == 0)
         o.cache_bytes = 1; /* 0 would mean the default */
+    if (o.block_restart_interval == 0)
+        o.block_restart_interval = TABLE_CONTEXT_RESTART_INTERVAL;
     record_ctx *x = calloc(1, sizeof *x);
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");

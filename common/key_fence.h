@@ -1,0 +1,76 @@
+/*
+ * key_fence.h: a number per key, for a binary search over a dense array
+ * before the search over the keys themselves.
+ *
+ * A key's fence is the 8 bytes that follow the `skip` bytes every key of a
+ * sorted run shares, read big-endian, zeros past the key's end.  Numbers
+ * compare as those bytes do, and a key's zeros past its end compare below
+ * any byte a longer key has there, so:
+ *   KF1. fence(a) < fence(b) implies a < b (bytewise), and fence(a) >
+ *        fence(b) implies a > b; equal fences say nothing (the keys may
+ *        differ past the 8 bytes).
+ * So a search for the first key >= k over a sorted run finds, by binary
+ * search over the run's fences, the first fence >= fence(k) and the ones
+ * equal to it: the answer is among those equal ones or is the first one
+ * after them, and only those are compared whole.  The array is 8 bytes a
+ * key, searched in a few cache lines where the keys would be one each.
+ * Users: stage 05's index of a table (table_v2_fences.c), stage 06's
+ * tables of a level (version_fences.c).
+ */
+#ifndef KV_COMMON_KEY_FENCE_H
+#define KV_COMMON_KEY_FENCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* The fence of the key bytes [p, p + n) past the shared ones. */
+static inline uint64_t key_fence(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    if (n >= 8) {
+        memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        v = __builtin_bswap64(v);
+#else
+        v = 0;
+        for (size_t i = 0; i < 8; i++)
+            v = v << 8 | p[i];
+#endif
+        return v;
+    }
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < n ? p[i] : 0u);
+    return v;
+}
+
+/* In the sorted fences f[0, n): *lo the first >= k, *hi the first > k. */
+static inline void key_fence_equal_range(const uint64_t *f, size_t n, uint64_t k, size_t *lo,
+                                         size_t *hi)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (f[m] < k)
+            a = m + 1;
+        else
+            b = m;
+    }
+    *lo = a;
+    while (a < n && f[a] == k) /* the equal ones: few, next to each other */
+        a++;
+    *hi = a;
+}
+
+/* Where key [k, k + n) stands against the skip bytes a run shares
+ * (prefix): -1 below every key of the run, 1 above every one, 0 if it
+ * shares them (then its fence decides). */
+static inline int key_fence_side(const uint8_t *k, size_t n, const uint8_t *prefix, size_t skip)
+{
+    int c = memcmp(k, prefix, n < skip ? n : skip);
+    if (c < 0 || (c == 0 && n < skip))
+        return -1;
+    return c > 0 ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * table_v2_checked.c: a data block of a mapped table file has its
+ * checksum computed once, the first time a lookup or an iterator reads it
+ * there, not on every read.
+ *
+ * A block in the block cache is checked once, when it goes in (T3), and
+ * every hit after that trusts it.  A block read from the file's mapping
+ * (file_cache.h, F4) was checked on every read: the checksum runs over
+ * the whole stored block, so a lookup that needs a few of its entries
+ * fetched every cache line of it from memory, and on a database much
+ * larger than the block cache that was most of a get's misses
+ * (docs/perf-05-blocks.md).  The mapping shows the file's bytes, and a
+ * table file never changes once written; so a block whose bytes in the
+ * mapping passed their checksum once is trusted like a cached one.  The
+ * open table keeps a bit per data block, set when its bytes in the
+ * mapping passed (with a relaxed atomic or: two threads that check the
+ * same block at once both set it, and either order is right), and a
+ * second beside it if the block is stored raw: such a block is searched
+ * where it lies (table_v2_block.c) and never enters the block cache, so a
+ * lookup of it does not ask the cache first.
+ *
+ * Which bit: the data block's place in the table, which version 1's index
+ * gives (a restart point at each of its entries, one per data block,
+ * checked at open: the entry's restart is its place), carried in the
+ * handle (table_v2_handle's nth1).  A handle that does not say (one read
+ * from elsewhere: a table of partitions, the tools) is checked every
+ * time.  A block read with a positioned read (an unmapped file) is
+ * checked every time too: the bit speaks of the mapping.
+ *
+ * The checks themselves are table_v2_trailer.c's.
+ *
+ * What it gives up: a table file damaged under an open database after
+ * one of its blocks was checked is not seen in that block until the table
+ * is opened again, as a block already cached is not.  `kv check` reads
+ * every block with positioned reads and checks it (table_v2_tools.c).
+ */
+#include <stdlib.h>
+
+#include "error.h"
+#include "table_v2_format.h"
+
+int table_v2_checked_init(table *t)
+{
+    if (t->kept.version != TABLE_V2_VERSION || t->kept.index.nrestarts != t->kept.data_blocks)
+        return KV_OK; /* nothing says a block's place: every read checks */
+    t->checked_len = (size_t)((t->kept.data_blocks + 3) / 4);
+    t->checked = calloc(t->checked_len, 1);
+    if (t->checked == NULL)
+        return kv_error(KV_ERR_NOMEM, "%s: cannot allocate %zu bytes for the checked blocks",
+                        t->path, t->checked_len);
+    return KV_OK;
+}
+
+/* Where h's two bits are (CHECKED, and RAW above it): *byte and *shift;
+ * 0 if h has none. */
+enum { TABLE_V2_CHECKED = 1u, TABLE_V2_RAW_IN_MAP = 2u };
+static int table_v2_checked_bits(const table *t, table_v2_handle h, size_t *byte,
+                                 unsigned *shift)
+{
+    if (t->checked == NULL || h.nth1 == 0 || h.nth1 > t->kept.data_blocks)
+        return 0;
+    *byte = (h.nth1 - 1) / 4;
+    *shift = 2 * ((h.nth1 - 1) % 4);
+    return 1;
+}
+
+static unsigned table_v2_checked_get(const table *t, table_v2_handle h)
+{
+    size_t byte;
+    unsigned shift;
+    if (!table_v2_checked_bits(t, h, &byte, &shift))
+        return 0;
+    return (atomic_load_explicit(&t->checked[byte], memory_order_relaxed) >> shift) & 3u;
+}
+
+static void table_v2_checked_set(table *t, table_v2_handle h, unsigned bits)
+{
+    size_t byte;
+    unsigned shift;
+    if (table_v2_checked_bits(t, h, &byte, &shift))
+        atomic_fetch_or_explicit(&t->checked[byte], (unsigned char)(bits << shift),
+                                 memory_order_relaxed);
+}
+
+const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *stored,
+                                  int mapped, int *type, uint32_t *raw)
+{
+    if (mapped && (table_v2_checked_get(t, h) & TABLE_V2_CHECKED))
+        return table_v2_trailer_check(stored, h.size, type, raw);
+    const char *why = table_v2_stored_check(stored, h.size, type, raw);
+    if (why == NULL && mapped)
+        table_v2_checked_set(t, h, TABLE_V2_CHECKED | (*type == TABLE_V2_RAW ? TABLE_V2_RAW_IN_MAP : 0));
+    return why;
+}
+
+int table_v2_checked_in_place(const table *t, table_v2_handle h)
+{
+    return table_v2_checked_get(t, h) == (TABLE_V2_CHECKED | TABLE_V2_RAW_IN_MAP);
+}
