@@ -1019,17 +1019,17 @@ build/fuzz/serve/http: $(HTTP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Itools/serve -o $@ $^
+	  -Itools/serve -Itools/ext -o $@ $^
 build/afl/serve/http: $(HTTP_FUZZ_SRCS)
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Itools/serve -o $@ $^
+	  -Itools/serve -Itools/ext -o $@ $^
 $(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
-$(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve
+$(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve -Itools/ext
 TEST_BINS += $(B)/serve/fuzz-http-replay
 # Stage 10's command and snapshot formats (stages/10-raft/replica/) need
 # no engine either: fuzz/command_fuzz.c and fuzz/snapshot_fuzz.c, built
