@@ -168,7 +168,7 @@ $(LIBURING_DIR)/.extracted: | build/.deps-ok
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 # Every compile first checks the Debian packages the build needs (lz4's
@@ -865,6 +865,12 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 # ASan and UBSan.  See docs/fuzzing.md.
 #   make fuzz-seeds                 seed corpora made by each stage's own tool
 #   make fuzz-smoke                 every target under libFuzzer, FUZZ_SECONDS each
+#   make fuzz-smoke STAGE=S [TARGET=T] [FUZZ_FRESH=1]   one stage's pairs (or
+#                                   one pair; "serve", "replica" for theirs),
+#                                   FUZZ_FRESH=1 from an empty corpus
+#   make fuzz-mutants [STAGE=S] [MUTANT=NAME]   the planted decoder bugs of
+#                                   fuzz/mutants/, each fuzzed as fuzz-smoke
+#                                   does (scripts/fuzz_mutants.sh)
 #   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
 FUZZ_SECONDS ?= 10
 # make test's smoke run: a few seconds a target (its seeds and regressions
@@ -1020,13 +1026,29 @@ $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_
   $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
   EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
 
+# The pairs STAGE and TARGET pick (a prefix will do: STAGE=03 is 03-wal;
+# STAGE=serve and STAGE=replica the stage-less groups); unset, every pair.
+FUZZ_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZ_PAIRS)),$(FUZZ_PAIRS))
+FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED))
+
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PICKED)
 
 fuzz-smoke: fuzz-seeds
+	@$(if $(FUZZ_PICKED),,echo "fuzz-smoke: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
-	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
-	@sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PAIRS)
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
+	@KV_FUZZ_FRESH=$(FUZZ_FRESH) sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PICKED)
+
+# Planted decoder bugs (fuzz/mutants/S.txt), one at a time in a copy of the
+# tree (build/fuzz-mutants/), each fuzzed by its pairs at FUZZ_SECONDS from
+# the seeds and an empty corpus: found or not, in how many executions, and
+# whether the replay drivers fail on what libFuzzer saved.  Writes
+# build/fuzz-mutants/report.txt (docs/fuzzing.md, "Testing the fuzzers").
+fuzz-mutants: all
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@KV_FUZZ_SECONDS=$(FUZZ_SECONDS) KV_FUZZ_MUTANT=$(MUTANT) \
+	  sh scripts/fuzz_mutants.sh $(or $(STAGE),all)
 
 fuzz: fuzz-seeds
 	@test -n "$(STAGE)" -a -n "$(TARGET)" || { echo "usage: make fuzz STAGE=S TARGET=T [SECONDS=N]"; exit 2; }
