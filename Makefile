@@ -101,6 +101,10 @@ STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
 FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
+# What every file-format harness links besides itself: the database in
+# memory it drives (fuzz_dbfile.c) and the checksums it makes right
+# (fuzz_formats.c).  Common code only, so one object serves every stage.
+FUZZ_HELPER_SRCS := fuzz/fuzz_dbfile.c fuzz/fuzz_formats.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
@@ -224,7 +228,7 @@ $(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
-$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
+$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,$(FUZZ_HELPER_SRCS) fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
@@ -901,12 +905,12 @@ build/fuzz/$(1)/obj/%.o: %.c
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
-    $(call fuzz_obj_stage,$(1),fuzz/fuzz_dbfile.c) $(call lib_objs,build/fuzz,$(1)) \
+    $(call fuzz_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzz,$(1)) \
     $(call fuzz_obj_common,$(COMMON_SRCS))
 	$$(call brief,LD,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
 
-build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+build/afl/$(1)/%: fuzz/%_fuzz.c $(FUZZ_HELPER_SRCS) $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \

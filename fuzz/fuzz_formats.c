@@ -1,0 +1,235 @@
+/*
+ * fuzz_formats.c: the formats by their byte tables, for the harnesses (see
+ * fuzz_formats.h).  Only common code is used (crc32c, little-endian
+ * integers, varints), so one object serves every stage.
+ */
+#include "fuzz_formats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coding.h"
+#include "crc32c.h"
+#include "kv.h"
+#include "log_record.h"
+
+void fuzz_fix_file_header(uint8_t *p, size_t n)
+{
+    if (n >= 16)
+        coding_put_u32(p + 12, crc32c_value(p, 12));
+}
+
+/* ---- log records: crc32c(4..end) | key_len u16 | value_len u32 | key | value */
+
+/* The size of the record whose header is at p (10 bytes there), from the
+ * byte table; 0 if its lengths are impossible. */
+static uint64_t fuzz_log_size(const uint8_t *p)
+{
+    uint32_t klen = coding_get_u16(p + 4), vfield = coding_get_u32(p + 6);
+    if (klen == 0)
+        return vfield == 0xFFFFFFFEu ? 18 : 0; /* a seal, or nothing */
+    if (vfield == 0xFFFFFFFFu)
+        return 10 + (uint64_t)klen; /* a delete */
+    return vfield > KV_MAX_VALUE ? 0 : 10 + (uint64_t)klen + vfield;
+}
+
+size_t fuzz_fix_log_records(uint8_t *p, size_t n, size_t at)
+{
+    while (at <= n && n - at >= 10) {
+        uint64_t size = fuzz_log_size(p + at);
+        if (size == 0 || size > n - at)
+            break;
+        coding_put_u32(p + at, crc32c_value(p + at + 4, (size_t)size - 4));
+        at += (size_t)size;
+    }
+    return at;
+}
+
+static void fuzz_log_fail(size_t at, const char *what)
+{
+    fprintf(stderr, "log record at offset %zu: %s\n", at, what);
+    abort();
+}
+
+size_t fuzz_log_records_check(const uint8_t *p, size_t n, size_t at, uint64_t *records)
+{
+    *records = 0;
+    while (at < n) {
+        const uint8_t *q = p + at, *limit = p + n;
+        log_record rec;
+        memset(&rec, 0x5a, sizeof rec);
+        uint64_t size = 0;
+        const char *why = NULL;
+        int rc = log_record_decode(q, limit, &rec, &size, &why);
+        if (n - at < 10) {
+            if (rc != LOG_DECODE_SHORT || size != 10)
+                fuzz_log_fail(at, "fewer than 10 bytes, but not SHORT by a 10-byte header");
+            return at;
+        }
+        uint64_t want = fuzz_log_size(q);
+        if (want == 0) {
+            if (rc != LOG_DECODE_BAD || why == NULL)
+                fuzz_log_fail(at, "impossible lengths, but not BAD with a reason");
+            return at;
+        }
+        if (want > n - at) {
+            if (rc != LOG_DECODE_SHORT || size != want)
+                fuzz_log_fail(at, "a record past the end, but not SHORT by its size");
+            return at;
+        }
+        int crc_ok = crc32c_value(q + 4, (size_t)want - 4) == coding_get_u32(q);
+        if (!crc_ok) {
+            if (rc != LOG_DECODE_BAD || why == NULL)
+                fuzz_log_fail(at, "a checksum that does not match, but not BAD with a reason");
+            return at;
+        }
+        if (rc != LOG_DECODE_OK || size != want)
+            fuzz_log_fail(at, "a whole record with its checksum, but not OK with its size");
+        uint32_t klen = coding_get_u16(q + 4), vfield = coding_get_u32(q + 6);
+        if (klen == 0) {
+            if (!rec.is_seal || rec.seal_at != coding_get_u64(q + 10))
+                fuzz_log_fail(at, "a seal not decoded as one, with its offset");
+        } else {
+            int del = vfield == 0xFFFFFFFFu;
+            if (rec.is_seal || rec.klen != klen || rec.key != q + 10 || rec.is_delete != del ||
+                rec.vlen != (del ? 0 : vfield) || rec.value != (del ? NULL : q + 10 + klen))
+                fuzz_log_fail(at, "a record's fields are not where the byte table puts them");
+        }
+        (*records)++;
+        at += (size_t)want;
+    }
+    return at;
+}
+
+/* ---- write-ahead log fragments: crc32c(4..6, data) | length u16 | type u8 | data */
+
+#define FUZZ_WAL_BLOCK 32768u
+#define FUZZ_WAL_HEADER 7u
+
+size_t fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at)
+{
+    while (at < n) {
+        size_t left = FUZZ_WAL_BLOCK - at % FUZZ_WAL_BLOCK;
+        if (left < FUZZ_WAL_HEADER) { /* the block's trailer */
+            at += left;
+            continue;
+        }
+        if (n - at < FUZZ_WAL_HEADER)
+            break;
+        size_t len = coding_get_u16(p + at + 4);
+        int type = p[at + 6];
+        if (type < 1 || type > 4 || FUZZ_WAL_HEADER + len > left ||
+            FUZZ_WAL_HEADER + len > n - at)
+            break;
+        uint32_t crc = crc32c_extend(crc32c_value(p + at + 4, 3), p + at + FUZZ_WAL_HEADER, len);
+        coding_put_u32(p + at, crc);
+        at += FUZZ_WAL_HEADER + len;
+    }
+    return at;
+}
+
+/* ---- small files with one checksum ------------------------------------------ */
+
+void fuzz_fix_hint(uint8_t *p, size_t n)
+{
+    if (n >= 24 + 12)
+        coding_put_u32(p + n - 4, crc32c_value(p, n - 4));
+}
+
+void fuzz_fix_stats(uint8_t *p, size_t n)
+{
+    fuzz_fix_file_header(p, n);
+    if (n >= 16 + 4 + 4)
+        coding_put_u32(p + n - 4, crc32c_value(p + 16, n - 4 - 16));
+}
+
+void fuzz_fix_identity(uint8_t *p, size_t n)
+{
+    static const char tag[] = " crc32c=";
+    size_t tl = sizeof tag - 1;
+    for (size_t i = 0; i + tl + 8 <= n; i++) {
+        if (memcmp(p + i, tag, tl) == 0) {
+            char hex[9];
+            snprintf(hex, sizeof hex, "%08x", crc32c_value(p, i));
+            memcpy(p + i + tl, hex, 8);
+            return;
+        }
+    }
+}
+
+/* ---- table format v1 ----------------------------------------------------------- */
+
+#define FUZZ_T1_TAIL 52u
+
+/* The two checksums of the record at [at, end): the value's, then the
+ * head's (bytes 4 .. the end of the key, which hold the value's).  0 if it
+ * does not parse inside [at, end). */
+static int fuzz_fix_t1_record(uint8_t *p, uint64_t at, uint64_t end)
+{
+    if (end < at || end - at < 10)
+        return 0;
+    uint32_t k = 0, v = 0;
+    const uint8_t *q = coding_get_varint32(p + at + 8, p + end, &k);
+    if (q != NULL)
+        q = coding_get_varint32(q, p + end, &v);
+    if (q == NULL || (uint64_t)(p + end - q) < (uint64_t)k + v)
+        return 0;
+    coding_put_u32(p + at + 4, crc32c_value(q + k, v));
+    coding_put_u32(p + at, crc32c_value(p + at + 4, (size_t)(q + k - (p + at + 4))));
+    return 1;
+}
+
+void fuzz_fix_table_v1(uint8_t *p, size_t n)
+{
+    fuzz_fix_file_header(p, n);
+    if (n < 16 + FUZZ_T1_TAIL)
+        return;
+    uint8_t *tail = p + n - FUZZ_T1_TAIL;
+    if (memcmp(tail, "KVS04TBL", 8) != 0)
+        return;
+    uint64_t count = coding_get_u64(tail + 16), a = coding_get_u64(tail + 32);
+    uint64_t s = coding_get_u32(tail + 40), l = coding_get_u32(tail + 44);
+    /* size = A + 8N + S + L + 52, without overflow */
+    uint64_t room = n - FUZZ_T1_TAIL;
+    if (a < 16 || a > room || count > (room - a) / 8 || s + l != room - a - 8 * count)
+        return;
+    uint64_t keys = a + 8 * count;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t at = coding_get_u64(p + a + 8 * i);
+        uint64_t end = i + 1 < count ? coding_get_u64(p + a + 8 * (i + 1)) : a;
+        if (at < 16 || at > a || end > a || !fuzz_fix_t1_record(p, at, end))
+            break;
+    }
+    coding_put_u32(tail + 12, crc32c_value(p + a, (size_t)(8 * count)));
+    coding_put_u32(tail + 48, crc32c_value(p + keys, (size_t)(s + l + 48)));
+}
+
+/* ---- a write-ahead log record's payload: a batch ------------------------------ */
+
+int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops, size_t max,
+                        size_t *count)
+{
+    uint32_t n = 0;
+    p = coding_get_varint32(p, limit, &n);
+    if (p == NULL || n == 0)
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t klen = 0, vlen = 0;
+        if (p >= limit || (*p != 1 && *p != 2))
+            return 0;
+        int del = *p++ == 2;
+        p = coding_get_varint32(p, limit, &klen);
+        if (p == NULL || klen == 0 || klen > KV_MAX_KEY)
+            return 0;
+        if (!del && ((p = coding_get_varint32(p, limit, &vlen)) == NULL || vlen > KV_MAX_VALUE))
+            return 0;
+        if ((uint64_t)(limit - p) < (uint64_t)klen + vlen)
+            return 0;
+        if (i < max)
+            ops[i] = (fuzz_wal_op){p, del ? NULL : p + klen, klen, vlen, del};
+        p += klen + vlen;
+    }
+    *count = n;
+    return p == limit;
+}
