@@ -162,9 +162,10 @@ void fuzz_fix_identity(uint8_t *p, size_t n)
 
 #define FUZZ_T1_TAIL 52u
 
-/* The two checksums of the record at [at, end): the value's, then the
- * head's (bytes 4 .. the end of the key, which hold the value's).  0 if it
- * does not parse inside [at, end). */
+/* The two checksums of the record at [at, end): the value's if the value
+ * lies inside, then the head's (bytes 4 .. the end of the key, which hold
+ * the value's) if the key does, whatever the value length says (a decoder
+ * must still refuse a value past the record).  0 if the key does not. */
 static int fuzz_fix_t1_record(uint8_t *p, uint64_t at, uint64_t end)
 {
     if (end < at || end - at < 10)
@@ -173,9 +174,10 @@ static int fuzz_fix_t1_record(uint8_t *p, uint64_t at, uint64_t end)
     const uint8_t *q = coding_get_varint32(p + at + 8, p + end, &k);
     if (q != NULL)
         q = coding_get_varint32(q, p + end, &v);
-    if (q == NULL || (uint64_t)(p + end - q) < (uint64_t)k + v)
+    if (q == NULL || (uint64_t)(p + end - q) < k)
         return 0;
-    coding_put_u32(p + at + 4, crc32c_value(q + k, v));
+    if ((uint64_t)(p + end - q) - k >= v)
+        coding_put_u32(p + at + 4, crc32c_value(q + k, v));
     coding_put_u32(p + at, crc32c_value(p + at + 4, (size_t)(q + k - (p + at + 4))));
     return 1;
 }

@@ -63,8 +63,9 @@ void fuzz_fix_identity(uint8_t *p, size_t n);
 
 /* Table format v1 (stages/04-lsm/table_v1/table_v1_format.h), if the last
  * 52 bytes are its tail and the sizes it gives add up to n: the file
- * header, each record's two checksums (the value's, then the head's), the
- * offset array's and the tail's.  Anything else: the file header only. */
+ * header, each record's two checksums (the value's where the value lies
+ * inside its record, then the head's where the key does), the offset
+ * array's and the tail's.  Anything else: the file header only. */
 void fuzz_fix_table_v1(uint8_t *p, size_t n);
 
 /* Walks log records from `at` with log_record_decode and aborts (naming

@@ -155,12 +155,13 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
             table_fuzz_check(ikey_lookup_init(&lk, key, e[i].key_len - 8, e[i].seq) == KV_OK,
                              "lookup key");
             /* The first record at or after the lookup key: this one, or
-             * the one before it if that is a put of the same key at the
-             * same sequence (a put sorts before a tombstone). */
+             * the first before it of the same key at the same sequence
+             * (at one sequence the types sort descending: a put whose
+             * value is elsewhere, a put, a tombstone). */
             uint64_t want = i;
-            if (i > 0 && e[i - 1].seq == e[i].seq && e[i - 1].key_len == e[i].key_len &&
-                memcmp(keys + e[i - 1].key_at, key, e[i].key_len - 8) == 0)
-                want = i - 1;
+            while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
+                   memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
+                want--;
             table_get_result r;
             rc = table_get(t, &lk, &r);
             /* A lookup may read what no scan reads (stage 09's filter
@@ -172,7 +173,7 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
                 ikey_lookup_free(&lk);
                 continue;
             }
-            table_fuzz_check(r.state == (e[want].type == IKEY_PUT ? IKEY_FOUND : IKEY_DELETED),
+            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND : IKEY_DELETED),
                              "a lookup finds the record the scan found");
             if (r.state == IKEY_FOUND)
                 table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
