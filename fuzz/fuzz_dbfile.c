@@ -139,12 +139,15 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         kv_close(db);
     if (kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK) {
         fuzz_walk(db);
+        /* A write must go in, unless the database refuses writes as such
+         * (KV_ERR_INVALID: its sequence numbers are used up, say). */
         int rc = kv_put(db, "fuzz", 4, "value", 5);
-        fuzz_check(rc == KV_OK, "put after a successful open");
+        fuzz_check(rc == KV_OK || rc == KV_ERR_INVALID, "put after a successful open");
         void *got = NULL;
         size_t got_len = 0;
-        fuzz_check(kv_get(db, "fuzz", 4, &got, &got_len) == KV_OK && got_len == 5 &&
-                       memcmp(got, "value", 5) == 0, "read back the put");
+        if (rc == KV_OK)
+            fuzz_check(kv_get(db, "fuzz", 4, &got, &got_len) == KV_OK && got_len == 5 &&
+                           memcmp(got, "value", 5) == 0, "read back the put");
         kv_free(got);
         fuzz_check(kv_close(db) == KV_OK, "close");
         /* What was cut or kept at the first open must open again. */

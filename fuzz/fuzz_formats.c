@@ -119,11 +119,14 @@ size_t fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at)
             break;
         size_t len = coding_get_u16(p + at + 4);
         int type = p[at + 6];
-        if (type < 1 || type > 4 || FUZZ_WAL_HEADER + len > left ||
-            FUZZ_WAL_HEADER + len > n - at)
+        if (type < 1 || type > 4 || FUZZ_WAL_HEADER + len > n - at)
             break;
         uint32_t crc = crc32c_extend(crc32c_value(p + at + 4, 3), p + at + FUZZ_WAL_HEADER, len);
         coding_put_u32(p + at, crc);
+        /* One that crosses its block gets its checksum too (a decoder must
+         * still refuse it), and ends the walk. */
+        if (FUZZ_WAL_HEADER + len > left)
+            break;
         at += FUZZ_WAL_HEADER + len;
     }
     return at;
@@ -234,4 +237,211 @@ int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops
     }
     *count = n;
     return p == limit;
+}
+
+/* ---- structure-aware mutations ------------------------------------------------------ */
+
+#define FUZZ_MUTATE_MAX 256 /* the records one mutation chooses among */
+
+size_t fuzz_mutate_log_record(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    (void)max;
+    size_t at[FUZZ_MUTATE_MAX], k = 0;
+    for (size_t q = 16; q <= n && n - q >= 10 && k < FUZZ_MUTATE_MAX;) {
+        uint64_t size = fuzz_log_size(p + q);
+        at[k++] = q;
+        if (size == 0 || size > n - q)
+            break;
+        q += (size_t)size;
+    }
+    if (k == 0)
+        return n;
+    uint8_t *r = p + at[seed % k];
+    seed /= k;
+    uint32_t klen = coding_get_u16(r + 4), vlen = coding_get_u32(r + 6);
+    static const uint32_t lengths[] = {0, 1, 65535, 0xFFFFFFFFu, 0xFFFFFFFEu,
+                                       KV_MAX_VALUE, KV_MAX_VALUE + 1};
+    uint32_t nl = sizeof lengths / sizeof lengths[0];
+    uint32_t pick = seed % (nl + 2);
+    seed /= nl + 2;
+    if (seed % 2 == 0) { /* the key length */
+        uint32_t v = pick < nl ? lengths[pick] : pick == nl ? klen + 1 : klen - 1;
+        coding_put_u16(r + 4, (uint16_t)v);
+    } else {
+        coding_put_u32(r + 6, pick < nl ? lengths[pick] : pick == nl ? vlen + 1 : vlen - 1);
+    }
+    return n;
+}
+
+size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    (void)max;
+    size_t at[FUZZ_MUTATE_MAX], k = 0;
+    for (size_t q = 16; q < n && k < FUZZ_MUTATE_MAX;) {
+        size_t left = FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK;
+        if (left < FUZZ_WAL_HEADER) {
+            q += left;
+            continue;
+        }
+        if (n - q < FUZZ_WAL_HEADER)
+            break;
+        at[k++] = q;
+        size_t len = coding_get_u16(p + q + 4);
+        if (FUZZ_WAL_HEADER + len > left || FUZZ_WAL_HEADER + len > n - q)
+            break;
+        q += FUZZ_WAL_HEADER + len;
+    }
+    if (k == 0)
+        return n;
+    size_t q = at[seed % k];
+    seed /= k;
+    uint8_t *r = p + q;
+    if (seed % 4 == 0) {
+        r[6] = (uint8_t)(seed / 4 % 6); /* a type of 0 .. 5 */
+        return n;
+    }
+    seed /= 4;
+    uint32_t len = coding_get_u16(r + 4);
+    uint32_t fill = (uint32_t)(FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK - FUZZ_WAL_HEADER);
+    uint32_t v;
+    switch (seed % 8) {
+    case 0: v = 0; break;
+    case 1: v = 1; break;
+    case 2: v = len + 1; break;
+    case 3: v = len - 1; break;
+    case 4: v = fill; break;                      /* ends at its block's end */
+    case 5: v = fill + 1 + seed / 8 % 7; break;   /* crosses it by 1 .. 7 */
+    case 6: v = FUZZ_WAL_BLOCK - FUZZ_WAL_HEADER; break;
+    default: v = FUZZ_WAL_BLOCK - FUZZ_WAL_HEADER + 1; break;
+    }
+    coding_put_u16(r + 4, (uint16_t)v);
+    return n;
+}
+
+size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    (void)max;
+    size_t at[FUZZ_MUTATE_MAX], k = 0;      /* where each record's sequence is */
+    uint64_t before[FUZZ_MUTATE_MAX], last = 0; /* the last number before it */
+    uint32_t ops[FUZZ_MUTATE_MAX];
+    for (size_t q = 16; q < n && k < FUZZ_MUTATE_MAX;) {
+        size_t left = FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK;
+        if (left < FUZZ_WAL_HEADER) {
+            q += left;
+            continue;
+        }
+        if (n - q < FUZZ_WAL_HEADER)
+            break;
+        size_t len = coding_get_u16(p + q + 4);
+        if (FUZZ_WAL_HEADER + len > left || FUZZ_WAL_HEADER + len > n - q)
+            break;
+        const uint8_t *d = p + q + FUZZ_WAL_HEADER;
+        uint32_t count = 0;
+        if (p[q + 6] == 1 && len > 8 && d[0] != 0 &&
+            coding_get_varint32(d, d + len - 8, &count) != NULL && count > 0) {
+            at[k] = q + FUZZ_WAL_HEADER + len - 8;
+            before[k] = last;
+            ops[k] = count;
+            last = coding_get_u64(d + len - 8) + count - 1;
+            k++;
+        }
+        q += FUZZ_WAL_HEADER + len;
+    }
+    if (k == 0)
+        return n;
+    size_t i = seed % k;
+    seed /= k;
+    uint64_t top = (UINT64_C(1) << 56) - 1, seq = coding_get_u64(p + at[i]), v;
+    switch (seed % 8) {
+    case 0: v = 0; break;
+    case 1: v = 1; break;
+    case 2: v = top; break;
+    case 3: v = top - (ops[i] - 1); break;    /* its last op numbered 2^56 - 1 */
+    case 4: v = top - (ops[i] - 1) + 1; break; /* one past */
+    case 5: v = before[i]; break;             /* the number the record before ended with */
+    case 6: v = before[i] + 1; break;
+    default: v = seq - 1; break;
+    }
+    coding_put_u64(p + at[i], v);
+    return n;
+}
+
+/* One hint entry, parsed. */
+typedef struct fuzz_hint_entry {
+    const uint8_t *key;
+    uint32_t klen, rsize;
+} fuzz_hint_entry;
+
+size_t fuzz_mutate_hint(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    if (n < 36)
+        return n;
+    const uint8_t *trailer = p + n - 12;
+    fuzz_hint_entry e[FUZZ_MUTATE_MAX];
+    size_t k = 0;
+    for (const uint8_t *q = p + 24; q < trailer && k < FUZZ_MUTATE_MAX;) {
+        uint32_t klen, rsize;
+        q = coding_get_varint32(q, trailer, &klen);
+        q = q ? coding_get_varint32(q, trailer, &rsize) : NULL;
+        if (q == NULL || (size_t)(trailer - q) < klen)
+            break;
+        e[k++] = (fuzz_hint_entry){q, klen, rsize};
+        q += klen;
+    }
+    if (k == 0)
+        return n;
+    size_t i = seed % k;
+    seed /= k;
+    uint64_t seg = coding_get_u64(p + 16);
+    /* The new entry i (the key: a length, and bytes repeated from the old). */
+    uint32_t klen = e[i].klen, rsize = e[i].rsize;
+    int drop = 0, twice = 0;
+    switch (seed % 10) {
+    case 0: klen = 0; break;
+    case 1: klen = 1; break;
+    case 2: klen = e[i].klen + 1; break;
+    case 3: klen = e[i].klen ? e[i].klen - 1 : 0; break;
+    case 4: klen = seed / 10 % 2 ? 65535 : 65536; break;
+    case 5: rsize = 10 + e[i].klen; break;            /* an empty value */
+    case 6: rsize = 10 + e[i].klen - 1; break;        /* one byte short of any record */
+    case 7: rsize = e[i].rsize + (seed / 10 % 2 ? 1 : (uint32_t)-1); break;
+    case 8: rsize = 10 + e[i].klen + KV_MAX_VALUE + seed / 10 % 2; break;
+    default: seed / 10 % 2 ? (drop = 1) : (twice = 1); break;
+    }
+    /* The segment's size follows the records, so they still cover it. */
+    seg += (uint64_t)rsize - e[i].rsize;
+    if (drop)
+        seg -= e[i].rsize;
+    if (twice)
+        seg += e[i].rsize;
+    size_t out_len = 24 + 12;
+    for (size_t j = 0; j < k; j++)
+        out_len += 10 + (j == i ? (size_t)klen * (1 + twice) + 10 : e[j].klen);
+    if (out_len > max || out_len > (1u << 20))
+        return n;
+    uint8_t *out = malloc(out_len);
+    if (out == NULL)
+        return n;
+    memcpy(out, p, 24);
+    coding_put_u64(out + 16, seg);
+    uint8_t *o = out + 24;
+    uint64_t count = 0;
+    for (size_t j = 0; j < k; j++) {
+        int copies = j != i ? 1 : drop ? 0 : 1 + twice;
+        for (int c = 0; c < copies; c++) {
+            uint32_t kl = j == i ? klen : e[j].klen;
+            o = coding_put_varint32(o, kl);
+            o = coding_put_varint32(o, j == i ? rsize : e[j].rsize);
+            for (uint32_t b = 0; b < kl; b++)
+                *o++ = e[j].klen ? e[j].key[b % e[j].klen] : 'k';
+            count++;
+        }
+    }
+    coding_put_u64(o, count);
+    coding_put_u32(o + 8, crc32c_value(out, (size_t)(o + 8 - out)));
+    o += 12;
+    size_t len = (size_t)(o - out);
+    memcpy(p, out, len);
+    free(out);
+    return len;
 }

@@ -90,4 +90,37 @@ typedef struct fuzz_wal_op {
 int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops, size_t max,
                         size_t *count);
 
+/* ---- structure-aware mutations -------------------------------------------------
+ *
+ * A plain mutation picks a byte anywhere in the input; the length field of
+ * one record is a few bytes among thousands, and the values that matter
+ * there (the largest allowed, one past it, a length that ends exactly at a
+ * block's end or crosses it) are a few among 65,536 or 2^32.  These edit
+ * one field of one record, chosen by `seed`, to such a value, in place or
+ * by rebuilding the file, and return the new size (at most max); the
+ * harness then makes the checksums right as for any input.  A harness's
+ * LLVMFuzzerCustomMutator calls them for some of its mutations and
+ * libFuzzer's own (LLVMFuzzerMutate) for the rest. */
+
+/* A log record's key length or value length (from 16 on): 0, 1, 65535,
+ * the tombstone, the seal, 64 MiB, 64 MiB + 1, one more or one less. */
+size_t fuzz_mutate_log_record(uint8_t *p, size_t n, size_t max, unsigned seed);
+/* A write-ahead log fragment's length or type (from 16 on): 0, 1, one
+ * more or less, the length that fills its block, one to seven past that
+ * (the fragment crosses into the next block), the largest, one past it;
+ * a type of 0 to 5. */
+size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed);
+/* The sequence number of one record of a stage-04 log (lsm_wal.h: the
+ * last 8 bytes of a record in one FULL fragment): 0, 1, 2^56 - 1, the
+ * largest that leaves room for the batch's ops, one past it, the number
+ * the record before it ended with, one after that, or one less. */
+size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed);
+/* A hint file's entry (stages/02-hash/segments/hint.h), the file rebuilt
+ * around it: a key length of 0, 1, 65535, 65536 or one more or less (the
+ * key cut or grown to match), a record size of 10 + key length (an empty
+ * value), one less, one more, or the largest (the segment size in the
+ * header moved by as much, so the records still cover it), or the entry
+ * removed or doubled (the count and the segment size following). */
+size_t fuzz_mutate_hint(uint8_t *p, size_t n, size_t max, unsigned seed);
+
 #endif

@@ -24,6 +24,18 @@
  * checksum made right) and an empty active segment 0000000002.log (the
  * segment's header), through the whole engine (fuzz_dbfile.h): kv_open
  * indexes segment 1 from the hint, keys and all, and reads what it says.
+ *
+ * The input is nested, and the segment is most of its bytes, so a plain
+ * mutation would nearly always change the segment and leave the hint, the
+ * format under test, as it was.  The harness's mutator
+ * (LLVMFuzzerCustomMutator, which libFuzzer calls instead of its own)
+ * mutates the hint alone seven times in eight, and puts the segment back
+ * after it; the eighth time, the whole input.  A mutation of the hint is
+ * libFuzzer's own (LLVMFuzzerMutate) three times in four; the fourth,
+ * fuzz_mutate_hint sets one field of one entry to a value at its bounds
+ * (an empty key, a record of an empty value, one byte less, an entry
+ * doubled...) and rebuilds the hint around it, so that the rest still
+ * checks out and only that field is wrong.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +53,10 @@
 #include "segment.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call the mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define HINT_FUZZ_PATH "/kvfuzz/0000000001.hint"
 
@@ -178,4 +194,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(fixed);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    size_t hint_len = size >= 4 ? coding_get_u32(data) : (size_t)-1;
+    int nested = size >= 4 && hint_len <= size - 4;
+    if (seed % 8 == 0 && nested)
+        return LLVMFuzzerMutate(data, size, max_size); /* the segment too */
+    if (!nested) /* a hint alone */
+        return seed % 4 == 1 ? fuzz_mutate_hint(data, size, max_size, seed / 4)
+                             : LLVMFuzzerMutate(data, size, max_size);
+    size_t seg_len = size - 4 - hint_len;
+    if (max_size < 4 + seg_len + 1)
+        return LLVMFuzzerMutate(data, size, max_size);
+    uint8_t *seg = malloc(seg_len ? seg_len : 1);
+    if (seg == NULL)
+        return LLVMFuzzerMutate(data, size, max_size);
+    memcpy(seg, data + 4 + hint_len, seg_len);
+    size_t room = max_size - 4 - seg_len;
+    /* The hint alone: a field of one entry at its bounds (fuzz_formats.h)
+     * one time in four, libFuzzer's mutations the others. */
+    size_t n = seed % 4 == 1 ? fuzz_mutate_hint(data + 4, hint_len, room, seed / 4)
+                             : LLVMFuzzerMutate(data + 4, hint_len, room);
+    coding_put_u32(data, (uint32_t)n);
+    memcpy(data + 4 + n, seg, seg_len);
+    free(seg);
+    return 4 + n + seg_len;
 }

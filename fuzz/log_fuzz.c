@@ -17,7 +17,9 @@
  *     where the byte table's walk says;
  * then, for one input in eight (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
- * (which list every damaged region) included.
+ * (which list every damaged region) included.  One mutation in four is
+ * the harness's own (LLVMFuzzerCustomMutator): a record's key or value
+ * length set at a bound (fuzz_mutate_log_record).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +35,10 @@
 #include "log_replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call the mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define LOG_FUZZ_PATH "/kvfuzz/data.log"
 
@@ -114,4 +120,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_run("data.log", fixed, size);
     free(fixed);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    /* One mutation in four sets a field of one record at its bounds
+     * (fuzz_formats.h); the others are libFuzzer's own. */
+    if (seed % 4 == 1)
+        return fuzz_mutate_log_record(data, size, max_size, seed / 4);
+    return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -20,6 +20,9 @@
  * then, for one input in eight (fuzz_dbfile_sampled), the repaired log as
  * the only log of a database through the whole engine (fuzz_dbfile.h):
  * kv_open replays it into the memtable, and what it keeps opens again.
+ * Half the mutations are the harness's own (LLVMFuzzerCustomMutator): a
+ * fragment's length or type, or a record's sequence number, set at a
+ * bound (fuzz_formats.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +44,10 @@
 #include "wal_reader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call the mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define LSM_WAL_FUZZ_DIR "/kvfuzz/logs"
 #define LSM_WAL_FUZZ_STEPS 100000
@@ -189,4 +196,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_run(name, fixed, size);
     free(fixed);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    /* One mutation in four sets a fragment's length or type at its bounds,
+     * one a record's sequence number (fuzz_formats.h); the others are
+     * libFuzzer's own. */
+    if (seed % 4 == 1)
+        return fuzz_mutate_wal_fragment(data, size, max_size, seed / 4);
+    if (seed % 4 == 2)
+        return fuzz_mutate_lsm_wal_seq(data, size, max_size, seed / 4);
+    return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -21,7 +21,9 @@
  * then, for one input in eight (fuzz_dbfile_sampled), the repaired segment
  * as the only (so the active) segment of a database through the whole
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
- * reopen, kv check, kv dump.
+ * reopen, kv check, kv dump.  One mutation in four is the harness's own
+ * (LLVMFuzzerCustomMutator): a record's length (stage 02) or a fragment's
+ * length or type (stage 03) set at a bound (fuzz_formats.h).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +38,10 @@
 #include "record_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call the mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define SEGMENT_FUZZ_PATH "/kvfuzz/0000000001.log"
 
@@ -167,4 +173,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_dbfile_run("0000000001.log", fixed, size);
     free(fixed);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    /* One mutation in four sets a field of one record at its bounds
+     * (fuzz_formats.h: a log record's lengths in stage 02, a fragment's
+     * length or type in stage 03); the others are libFuzzer's own. */
+    if (seed % 4 != 1)
+        return LLVMFuzzerMutate(data, size, max_size);
+    if (strcmp(record_file_magic, FILE_MAGIC_SEG02) == 0)
+        return fuzz_mutate_log_record(data, size, max_size, seed / 4);
+    return fuzz_mutate_wal_fragment(data, size, max_size, seed / 4);
 }

@@ -25,6 +25,9 @@
  *     exactly the payloads the byte table of wal_batch.h allows and hands
  *     out their ops (keys and values read whole).
  * The database around the segment is segment_fuzz.c's (stage 03 lists both).
+ * One mutation in four is the harness's own (LLVMFuzzerCustomMutator): a
+ * fragment's length or type set at a bound, a length that ends at its
+ * block's end or crosses it among them (fuzz_mutate_wal_fragment).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +48,10 @@
 #include "wal_resync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call the mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define WAL_FUZZ_PATH "/kvfuzz/0000000001.log"
 #define WAL_FUZZ_MAX_STEPS 100000 /* answers compared per reading */
@@ -173,8 +180,14 @@ static int wal_fuzz_op(void *ctx, size_t i, const batch_op *op)
     return 0;
 }
 
-static void wal_fuzz_payload(const uint8_t *rec, size_t len, uint64_t at)
+/* The decoders of a record's payload, on an exact-size copy of it (the
+ * reader's buffer is larger: a read past the payload would stay inside). */
+static void wal_fuzz_payload(const uint8_t *payload, size_t len, uint64_t at)
 {
+    uint8_t *rec = malloc(len);
+    wal_fuzz_check(rec != NULL || len == 0, "malloc", at);
+    if (len > 0)
+        memcpy(rec, payload, len);
     static fuzz_wal_op ops[WAL_FUZZ_OPS];
     size_t count = 0, got = 0;
     int valid = fuzz_wal_batch_read(rec, rec + len, ops, WAL_FUZZ_OPS, &count);
@@ -193,6 +206,7 @@ static void wal_fuzz_payload(const uint8_t *rec, size_t len, uint64_t at)
     wal_fuzz_check(marker == want, "wal_marker_decode: markers and seals only", at);
     if (marker)
         wal_fuzz_check(synced_to == coding_get_u64(rec + 1), "a marker's offset", at);
+    free(rec);
 }
 
 /* What a reader answered: the kind, and where. */
@@ -317,4 +331,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(fixed);
     free(m.v);
     return 0;
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    /* One mutation in four sets a field of one record at its bounds
+     * (fuzz_formats.h); the others are libFuzzer's own. */
+    if (seed % 4 == 1)
+        return fuzz_mutate_wal_fragment(data, size, max_size, seed / 4);
+    return LLVMFuzzerMutate(data, size, max_size);
 }

@@ -266,7 +266,9 @@ batch put c 1 put d 2 del a put c 3" \
 put k2 value2
 del nothing
 put k3 v3
-put k2 v2b" \
+put k2 v2b
+batch put k 1 put kk 2
+batch put a 1 put a 2" \
                   "put a $(printf '%0400d' 1)
 put a $(printf '%0400d' 2)
 put b $(printf '%0400d' 3)
@@ -299,7 +301,13 @@ compact"
         other=build/01-log/kv
         [ "$stage" = 01-log ] && other=build/02-hash/kv
         rm -rf "$tmp/db"
-        "$other" "$tmp/db" put a 1 >/dev/null && cp "$tmp/db/IDENTITY" "$dest/other-stage" ;;
+        "$other" "$tmp/db" put a 1 >/dev/null && cp "$tmp/db/IDENTITY" "$dest/other-stage"
+        # the longest stage name (31 characters) and the largest format
+        # number: the bounds (the harness makes their crc32c right)
+        printf 'kvstages stage=abcdefghijklmnopqrstuvwxyz01234 format=1 crc32c=00000000\n' \
+            >"$dest/longest-name"
+        printf 'kvstages stage=%s format=4294967295 crc32c=00000000\n' "$stage" \
+            >"$dest/largest-format" ;;
     esac
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
