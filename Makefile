@@ -876,7 +876,7 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 #                                   fuzz/mutants/, each fuzzed as fuzz-smoke
 #                                   does (scripts/fuzz_mutants.sh)
 #   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 60
 # make test's smoke run: a few seconds a target (its seeds and regressions
 # are replayed in full besides); `make fuzz-smoke` runs FUZZ_SECONDS.
 TEST_FUZZ_SECONDS ?= 2

@@ -15,8 +15,9 @@
 #      a pass), the pairs' libFuzzer binaries and ASan+UBSan replay drivers
 #      are built from the copy, and the file is put back;
 #   2. each pair in turn runs libFuzzer as `make fuzz-smoke` does, for
-#      KV_FUZZ_SECONDS (default 10), from `make fuzz-seeds`' seeds and an
-#      EMPTY corpus, with the target's dictionary, until one finds it;
+#      KV_FUZZ_SECONDS (default 60, the Makefile's FUZZ_SECONDS), from
+#      `make fuzz-seeds`' seeds and an EMPTY corpus, with the target's
+#      dictionary, until one finds it;
 #   3. found: libFuzzer saved an input (crash-, leak-, timeout-, oom-); the
 #      executions it took (libFuzzer's stat::number_of_executed_units at the
 #      crash); and whether every saved input makes the mutant's
@@ -42,7 +43,7 @@ if [ $# -ne 1 ]; then
     exit 2
 fi
 picked=$1
-seconds=${KV_FUZZ_SECONDS:-10}
+seconds=${KV_FUZZ_SECONDS:-60}
 only=${KV_FUZZ_MUTANT:-}
 timeout=${KV_FUZZ_TIMEOUT:-10}
 rss_mb=${KV_FUZZ_RSS_MB:-2048}
