@@ -97,6 +97,8 @@ static void fuzz_walk(kv_db *db)
 
 void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
 {
+    /* The harness's own files, if it has any, stay where they were. */
+    const io_ops *prev = io_set_ops(&io_mem_ops);
     if (fuzz_identity == NULL) {
         /* The directory must say which stage wrote it, or every stage
          * refuses it: keep what a first open writes, for every input. */
@@ -154,6 +156,7 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK, "reopen after a successful open");
         kv_close(db);
     }
+    io_set_ops(prev);
 }
 
 void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size)

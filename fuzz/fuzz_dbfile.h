@@ -8,10 +8,11 @@
  * one key, close, open again.  A crash, a sanitizer report, a hang, or a
  * value from kv_get that differs from the iterator's fails the run.
  *
- * The directory is in memory (common/io_mem.h, installed as the I/O layer's
- * backend at the first call): the engine reads and writes its files through
- * common/io.h as always, but no call reaches the operating system, so an
- * input costs the engine's work and nothing else.  It holds, besides the
+ * The directory is in memory (common/io_mem.h, the I/O layer's backend
+ * while the engine runs, the one before put back after): the engine reads
+ * and writes its files through common/io.h as always, but no call reaches
+ * the operating system, so an input costs the engine's work and nothing
+ * else.  It holds, besides the
  * input's files, only the stage's own IDENTITY (kept from a first open),
  * and is emptied before each input.
  */
@@ -39,8 +40,8 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n);
 /* The same with one file: data as DIR/name. */
 void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
 
-/* Installs the in-memory backend (once) and empties it: for a harness that
- * reads its files through io.h without a database.  Files go in with
+/* Installs the in-memory backend (for good) and empties it: for a harness
+ * that reads its files through io.h without a database.  Files go in with
  * io_mem_put (common/io_mem.h). */
 void fuzz_dbfile_mem_reset(void);
 
