@@ -296,6 +296,22 @@ compact"
             "$kv" "$tmp/db" >/dev/null
         f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
         [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/blocks" ;;
+    esac
+    # A closed segment (its seal) and, where the stage syncs, sync markers.
+    knobs=""
+    case $target:$stage in
+    segment:02-hash) knobs="--segment-bytes 64" ;;
+    wal:* | segment:*) knobs="--segment-bytes 64 --sync" ;;
+    lsm_wal:*) knobs="--sync" ;;
+    esac
+    if [ -n "$knobs" ]; then
+        rm -rf "$tmp/db"
+        # shellcheck disable=SC2086
+        printf 'put a 1\nput b 2\nbatch put c 3 del a\nput d 4\n' | "$kv" $knobs "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/sealed"
+    fi
+    case $target:$stage in
     identity:*)
         # another stage's identity, which this stage refuses
         other=build/01-log/kv
