@@ -241,6 +241,27 @@ int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops
 
 /* ---- structure-aware mutations ------------------------------------------------------ */
 
+/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
+ * and never call a mutator). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
+
+size_t fuzz_mutate_default(uint8_t *p, size_t n, size_t max)
+{
+    return LLVMFuzzerMutate != NULL ? LLVMFuzzerMutate(p, n, max) : n;
+}
+
+size_t fuzz_mutate_mixed(uint8_t *p, size_t n, size_t max, unsigned seed, fuzz_mutator *own,
+                         fuzz_mutator *also)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return n;
+    if (seed % 4 == 1)
+        return own(p, n, max, seed / 4);
+    if (seed % 4 == 2 && also != NULL)
+        return also(p, n, max, seed / 4);
+    return LLVMFuzzerMutate(p, n, max);
+}
+
 #define FUZZ_MUTATE_MAX 256 /* the records one mutation chooses among */
 
 size_t fuzz_mutate_log_record(uint8_t *p, size_t n, size_t max, unsigned seed)
@@ -273,10 +294,13 @@ size_t fuzz_mutate_log_record(uint8_t *p, size_t n, size_t max, unsigned seed)
     return n;
 }
 
-size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
+/* Where the fragment headers of a write-ahead log are, from offset 16, as
+ * the byte table lays them out (a block's trailer skipped), up to
+ * FUZZ_MUTATE_MAX of them: the last listed may be one whose length runs
+ * past its block or the input, where the walk stops.  Returns how many. */
+static size_t fuzz_wal_fragments(const uint8_t *p, size_t n, size_t at[FUZZ_MUTATE_MAX])
 {
-    (void)max;
-    size_t at[FUZZ_MUTATE_MAX], k = 0;
+    size_t k = 0;
     for (size_t q = 16; q < n && k < FUZZ_MUTATE_MAX;) {
         size_t left = FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK;
         if (left < FUZZ_WAL_HEADER) {
@@ -291,6 +315,13 @@ size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
             break;
         q += FUZZ_WAL_HEADER + len;
     }
+    return k;
+}
+
+size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    (void)max;
+    size_t at[FUZZ_MUTATE_MAX], k = fuzz_wal_fragments(p, n, at);
     if (k == 0)
         return n;
     size_t q = at[seed % k];
@@ -321,19 +352,14 @@ size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
 size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed)
 {
     (void)max;
+    size_t frag[FUZZ_MUTATE_MAX], nf = fuzz_wal_fragments(p, n, frag);
     size_t at[FUZZ_MUTATE_MAX], k = 0;      /* where each record's sequence is */
     uint64_t before[FUZZ_MUTATE_MAX], last = 0; /* the last number before it */
     uint32_t ops[FUZZ_MUTATE_MAX];
-    for (size_t q = 16; q < n && k < FUZZ_MUTATE_MAX;) {
-        size_t left = FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK;
-        if (left < FUZZ_WAL_HEADER) {
-            q += left;
-            continue;
-        }
-        if (n - q < FUZZ_WAL_HEADER)
-            break;
-        size_t len = coding_get_u16(p + q + 4);
-        if (FUZZ_WAL_HEADER + len > left || FUZZ_WAL_HEADER + len > n - q)
+    for (size_t f = 0; f < nf; f++) {
+        size_t q = frag[f], len = coding_get_u16(p + q + 4);
+        if (FUZZ_WAL_HEADER + len > FUZZ_WAL_BLOCK - q % FUZZ_WAL_BLOCK ||
+            FUZZ_WAL_HEADER + len > n - q)
             break;
         const uint8_t *d = p + q + FUZZ_WAL_HEADER;
         uint32_t count = 0;
@@ -345,7 +371,6 @@ size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed)
             last = coding_get_u64(d + len - 8) + count - 1;
             k++;
         }
-        q += FUZZ_WAL_HEADER + len;
     }
     if (k == 0)
         return n;

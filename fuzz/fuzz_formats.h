@@ -99,8 +99,20 @@ int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops
  * one field of one record, chosen by `seed`, to such a value, in place or
  * by rebuilding the file, and return the new size (at most max); the
  * harness then makes the checksums right as for any input.  A harness's
- * LLVMFuzzerCustomMutator calls them for some of its mutations and
+ * LLVMFuzzerCustomMutator (which libFuzzer calls instead of its own)
+ * calls them for some of its mutations, through fuzz_mutate_mixed, and
  * libFuzzer's own (LLVMFuzzerMutate) for the rest. */
+
+typedef size_t fuzz_mutator(uint8_t *p, size_t n, size_t max, unsigned seed);
+
+/* libFuzzer's own mutations of p[0, n) (LLVMFuzzerMutate), or none (the
+ * input as it was) outside libFuzzer. */
+size_t fuzz_mutate_default(uint8_t *p, size_t n, size_t max);
+/* A harness's mutator: `own` one time in four, `also` (if not NULL)
+ * another, libFuzzer's own the rest; outside libFuzzer (the replay
+ * driver, AFL++'s), the input as it was. */
+size_t fuzz_mutate_mixed(uint8_t *p, size_t n, size_t max, unsigned seed, fuzz_mutator *own,
+                         fuzz_mutator *also);
 
 /* A log record's key length or value length (from 16 on): 0, 1, 65535,
  * the tombstone, the seal, 64 MiB, 64 MiB + 1, one more or one less. */

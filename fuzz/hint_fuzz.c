@@ -54,9 +54,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
- * and never call the mutator). */
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define HINT_FUZZ_PATH "/kvfuzz/0000000001.hint"
 
@@ -198,27 +195,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
-    if (LLVMFuzzerMutate == NULL)
-        return size;
     size_t hint_len = size >= 4 ? coding_get_u32(data) : (size_t)-1;
     int nested = size >= 4 && hint_len <= size - 4;
-    if (seed % 8 == 0 && nested)
-        return LLVMFuzzerMutate(data, size, max_size); /* the segment too */
     if (!nested) /* a hint alone */
-        return seed % 4 == 1 ? fuzz_mutate_hint(data, size, max_size, seed / 4)
-                             : LLVMFuzzerMutate(data, size, max_size);
+        return fuzz_mutate_mixed(data, size, max_size, seed, fuzz_mutate_hint, NULL);
     size_t seg_len = size - 4 - hint_len;
-    if (max_size < 4 + seg_len + 1)
-        return LLVMFuzzerMutate(data, size, max_size);
+    if (seed % 8 == 0 || max_size < 4 + seg_len + 1)
+        return fuzz_mutate_default(data, size, max_size); /* the segment too */
     uint8_t *seg = malloc(seg_len ? seg_len : 1);
     if (seg == NULL)
-        return LLVMFuzzerMutate(data, size, max_size);
+        return fuzz_mutate_default(data, size, max_size);
     memcpy(seg, data + 4 + hint_len, seg_len);
-    size_t room = max_size - 4 - seg_len;
     /* The hint alone: a field of one entry at its bounds (fuzz_formats.h)
      * one time in four, libFuzzer's mutations the others. */
-    size_t n = seed % 4 == 1 ? fuzz_mutate_hint(data + 4, hint_len, room, seed / 4)
-                             : LLVMFuzzerMutate(data + 4, hint_len, room);
+    size_t n = fuzz_mutate_mixed(data + 4, hint_len, max_size - 4 - seg_len, seed / 8,
+                                 fuzz_mutate_hint, NULL);
     coding_put_u32(data, (uint32_t)n);
     memcpy(data + 4 + n, seg, seg_len);
     free(seg);

@@ -39,9 +39,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
- * and never call the mutator). */
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define SEGMENT_FUZZ_PATH "/kvfuzz/0000000001.log"
 
@@ -175,16 +172,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* One mutation in four sets a field of one record at its bounds
+ * (fuzz_formats.h: a log record's lengths in stage 02, a fragment's
+ * length or type in stage 03); the others are libFuzzer's own. */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
-    if (LLVMFuzzerMutate == NULL)
-        return size;
-    /* One mutation in four sets a field of one record at its bounds
-     * (fuzz_formats.h: a log record's lengths in stage 02, a fragment's
-     * length or type in stage 03); the others are libFuzzer's own. */
-    if (seed % 4 != 1)
-        return LLVMFuzzerMutate(data, size, max_size);
-    if (strcmp(record_file_magic, FILE_MAGIC_SEG02) == 0)
-        return fuzz_mutate_log_record(data, size, max_size, seed / 4);
-    return fuzz_mutate_wal_fragment(data, size, max_size, seed / 4);
+    int log_records = strcmp(record_file_magic, FILE_MAGIC_SEG02) == 0;
+    return fuzz_mutate_mixed(data, size, max_size, seed,
+                             log_records ? fuzz_mutate_log_record : fuzz_mutate_wal_fragment, NULL);
 }

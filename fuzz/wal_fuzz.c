@@ -49,9 +49,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-/* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
- * and never call the mutator). */
-size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 #define WAL_FUZZ_PATH "/kvfuzz/0000000001.log"
 #define WAL_FUZZ_MAX_STEPS 100000 /* answers compared per reading */
@@ -333,13 +330,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* One mutation in four sets a fragment's length or type at its bounds
+ * (fuzz_formats.h); the others are libFuzzer's own. */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
-    if (LLVMFuzzerMutate == NULL)
-        return size;
-    /* One mutation in four sets a field of one record at its bounds
-     * (fuzz_formats.h); the others are libFuzzer's own. */
-    if (seed % 4 == 1)
-        return fuzz_mutate_wal_fragment(data, size, max_size, seed / 4);
-    return LLVMFuzzerMutate(data, size, max_size);
+    return fuzz_mutate_mixed(data, size, max_size, seed, fuzz_mutate_wal_fragment, NULL);
 }
