@@ -95,6 +95,19 @@ static void fuzz_walk(kv_db *db)
     kv_iter_free(it);
 }
 
+/* The directory emptied, then IDENTITY and the files in it. */
+static void fuzz_dbfile_place(const fuzz_dbfile *files, size_t n)
+{
+    io_mem_reset();
+    fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/IDENTITY", fuzz_identity, fuzz_identity_len) == 0,
+               "write IDENTITY");
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", FUZZ_DBFILE_DIR, files[i].name);
+        fuzz_check(io_mem_put(path, files[i].data, files[i].size) == 0, "write an input file");
+    }
+}
+
 void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
 {
     /* The harness's own files, if it has any, stay where they were. */
@@ -115,14 +128,7 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         memcpy(fuzz_identity, id, fuzz_identity_len);
         atexit(fuzz_free_identity);
     }
-    fuzz_dbfile_mem_reset();
-    fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/IDENTITY", fuzz_identity, fuzz_identity_len) == 0,
-               "write IDENTITY");
-    for (size_t i = 0; i < n; i++) {
-        char path[256];
-        snprintf(path, sizeof path, "%s/%s", FUZZ_DBFILE_DIR, files[i].name);
-        fuzz_check(io_mem_put(path, files[i].data, files[i].size) == 0, "write an input file");
-    }
+    fuzz_dbfile_place(files, n);
 
     kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
     kv_dump(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL);
@@ -155,6 +161,17 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         /* What was cut or kept at the first open must open again. */
         fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK, "reopen after a successful open");
         kv_close(db);
+    }
+    /* kv_repair of the input as it was: once it says KV_OK, a strict open
+     * succeeds and kv_check finds the database intact (kv.h). */
+    fuzz_dbfile_place(files, n);
+    if (kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK) {
+        kv_options_init(&opt);
+        opt.strict_recovery = 1;
+        fuzz_check(kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK, "a strict open after kv_repair");
+        fuzz_check(kv_close(db) == KV_OK, "close after kv_repair");
+        fuzz_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
+                   "kv_check after kv_repair");
     }
     io_set_ops(prev);
 }

@@ -5,8 +5,10 @@
  * directory, then drives the database through kv.h the way a user would:
  * kv_check and kv_dump, open (read-only, strict and default), iterate
  * everything, read back every key the iterator returned and compare, write
- * one key, close, open again.  A crash, a sanitizer report, a hang, or a
- * value from kv_get that differs from the iterator's fails the run.
+ * one key, close, open again; then kv_repair of the input as it was, after
+ * which (if it says KV_OK) a strict open succeeds and kv_check finds
+ * nothing wrong.  A crash, a sanitizer report, a hang, or a value from
+ * kv_get that differs from the iterator's fails the run.
  *
  * The directory is in memory (common/io_mem.h, the I/O layer's backend
  * while the engine runs, the one before put back after): the engine reads
