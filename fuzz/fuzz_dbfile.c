@@ -162,18 +162,31 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n)
         fuzz_check(kv_open(FUZZ_DBFILE_DIR, NULL, &db) == KV_OK, "reopen after a successful open");
         kv_close(db);
     }
-    /* kv_repair of the input as it was: once it says KV_OK, a strict open
-     * succeeds and kv_check finds the database intact (kv.h). */
+    io_set_ops(prev);
+}
+
+void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n)
+{
+    const io_ops *prev = io_set_ops(&io_mem_ops);
+    fuzz_check(fuzz_identity != NULL, "fuzz_dbfile_run_files first");
     fuzz_dbfile_place(files, n);
     if (kv_repair(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK) {
+        kv_options opt;
         kv_options_init(&opt);
         opt.strict_recovery = 1;
+        kv_db *db = NULL;
         fuzz_check(kv_open(FUZZ_DBFILE_DIR, &opt, &db) == KV_OK, "a strict open after kv_repair");
         fuzz_check(kv_close(db) == KV_OK, "close after kv_repair");
         fuzz_check(kv_check(FUZZ_DBFILE_DIR, fuzz_dbfile_ignore_line, NULL) == KV_OK,
                    "kv_check after kv_repair");
     }
     io_set_ops(prev);
+}
+
+void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size)
+{
+    fuzz_dbfile f = {name, data, size};
+    fuzz_dbfile_repair_files(&f, 1);
 }
 
 void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size)

@@ -5,10 +5,11 @@
  * directory, then drives the database through kv.h the way a user would:
  * kv_check and kv_dump, open (read-only, strict and default), iterate
  * everything, read back every key the iterator returned and compare, write
- * one key, close, open again; then kv_repair of the input as it was, after
- * which (if it says KV_OK) a strict open succeeds and kv_check finds
- * nothing wrong.  A crash, a sanitizer report, a hang, or a value from
- * kv_get that differs from the iterator's fails the run.
+ * one key, close, open again.  fuzz_dbfile_repair then runs kv_repair on
+ * the input as it was, after which (if it says KV_OK) a strict open must
+ * succeed and kv_check find nothing wrong, as kv.h promises.  A crash, a
+ * sanitizer report, a hang, or a value from kv_get that differs from the
+ * iterator's fails the run.
  *
  * The directory is in memory (common/io_mem.h, the I/O layer's backend
  * while the engine runs, the one before put back after): the engine reads
@@ -41,6 +42,12 @@ void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n);
 
 /* The same with one file: data as DIR/name. */
 void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
+
+/* kv_repair of the database files[0..n) make (REQUIRES: a
+ * fuzz_dbfile_run_files before); if it says KV_OK, a strict_recovery open
+ * and kv_check must succeed.  Aborts if not. */
+void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
+void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 
 /* Installs the in-memory backend (for good) and empties it: for a harness
  * that reads its files through io.h without a database.  Files go in with

@@ -187,6 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                {"0000000001.hint", fixed, hint_len},
                                {"0000000002.log", s, FILE_HEADER_SIZE}};
         fuzz_dbfile_run_files(files, 3);
+        fuzz_dbfile_repair_files(files, 3);
         free(s);
     }
     free(fixed);

@@ -125,8 +125,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_identity(fixed, size);
     if (memcmp(fixed, data, size) != 0)
         identity_fuzz_decode(fixed, size);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("IDENTITY", fixed, size);
+        fuzz_dbfile_repair("IDENTITY", fixed, size);
+    }
     free(fixed);
     return 0;
 }

@@ -113,8 +113,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "every record whose checksum was made right decodes");
     if (memcmp(fixed, data, size) != 0)
         log_fuzz_read(fixed, size);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("data.log", fixed, size);
+        fuzz_dbfile_repair("data.log", fixed, size);
+    }
     free(fixed);
     return 0;
 }

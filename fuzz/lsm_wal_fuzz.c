@@ -189,8 +189,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_wal_fragments(fixed, size, size < FILE_HEADER_SIZE ? size : FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         lsm_wal_fuzz_read(fixed, size, name);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run(name, fixed, size);
+        fuzz_dbfile_repair(name, fixed, size);
+    }
     free(fixed);
     return 0;
 }

@@ -166,8 +166,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fix_wal_fragments(fixed, size, FILE_HEADER_SIZE);
     if (memcmp(fixed, data, size) != 0)
         segment_fuzz_read(fixed, size);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("0000000001.log", fixed, size);
+        fuzz_dbfile_repair("0000000001.log", fixed, size);
+    }
     free(fixed);
     return 0;
 }

@@ -144,8 +144,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_stats(fixed, size);
     if (memcmp(fixed, data, size) != 0)
         stats_fuzz_decode(fixed, size);
-    if (fuzz_dbfile_sampled(data, size))
+    if (fuzz_dbfile_sampled(data, size)) {
         fuzz_dbfile_run("STATS", fixed, size);
+        fuzz_dbfile_repair("STATS", fixed, size);
+    }
     free(fixed);
     return 0;
 }
