@@ -239,6 +239,30 @@ int fuzz_wal_batch_read(const uint8_t *p, const uint8_t *limit, fuzz_wal_op *ops
     return p == limit;
 }
 
+int fuzz_table_v1_spans_exact(const uint8_t *p, size_t n)
+{
+    if (n < 16 + FUZZ_T1_TAIL || memcmp(p + n - FUZZ_T1_TAIL, "KVS04TBL", 8) != 0)
+        return -1;
+    const uint8_t *tail = p + n - FUZZ_T1_TAIL;
+    uint64_t count = coding_get_u64(tail + 16), a = coding_get_u64(tail + 32);
+    uint64_t s = coding_get_u32(tail + 40), l = coding_get_u32(tail + 44);
+    uint64_t room = n - FUZZ_T1_TAIL;
+    if (a < 16 || a > room || count > (room - a) / 8 || s + l != room - a - 8 * count)
+        return -1;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t at = coding_get_u64(p + a + 8 * i);
+        uint64_t end = i + 1 < count ? coding_get_u64(p + a + 8 * (i + 1)) : a;
+        if (at < 16 || end > a || end < at || end - at < 10)
+            return 0;
+        uint32_t k = 0, v = 0;
+        const uint8_t *q = coding_get_varint32(p + at + 8, p + end, &k);
+        q = q ? coding_get_varint32(q, p + end, &v) : NULL;
+        if (q == NULL || (uint64_t)(p + end - q) != (uint64_t)k + v)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- structure-aware mutations ------------------------------------------------------ */
 
 /* libFuzzer's own mutations (weak: the replay driver and AFL++ have none,
@@ -388,6 +412,57 @@ size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed)
     default: v = seq - 1; break;
     }
     coding_put_u64(p + at[i], v);
+    return n;
+}
+
+/* The bytes of v's varint32 encoding. */
+static size_t fuzz_varint_width(uint32_t v)
+{
+    size_t w = 1;
+    while (v >= 128) {
+        v >>= 7;
+        w++;
+    }
+    return w;
+}
+
+size_t fuzz_mutate_table_v1(uint8_t *p, size_t n, size_t max, unsigned seed)
+{
+    (void)max;
+    if (n < 16 + FUZZ_T1_TAIL || memcmp(p + n - FUZZ_T1_TAIL, "KVS04TBL", 8) != 0)
+        return n;
+    const uint8_t *tail = p + n - FUZZ_T1_TAIL;
+    uint64_t count = coding_get_u64(tail + 16), a = coding_get_u64(tail + 32);
+    if (count == 0 || a < 16 || a > n - FUZZ_T1_TAIL || count > (n - FUZZ_T1_TAIL - a) / 8)
+        return n;
+    uint64_t i = seed % count;
+    seed /= (unsigned)(count < 65536 ? count : 65536);
+    uint64_t at = coding_get_u64(p + a + 8 * i);
+    uint64_t end = i + 1 < count ? coding_get_u64(p + a + 8 * (i + 1)) : a;
+    if (at < 16 || end > a || end < at || end - at < 10)
+        return n;
+    uint32_t k = 0, v = 0;
+    uint8_t *kp = p + at + 8;
+    const uint8_t *vp = coding_get_varint32(kp, p + end, &k);
+    const uint8_t *q = vp ? coding_get_varint32(vp, p + end, &v) : NULL;
+    if (q == NULL)
+        return n;
+    int key = seed % 2;
+    seed /= 2;
+    uint32_t old = key ? k : v;
+    size_t width = (size_t)((key ? vp : q) - (key ? kp : vp));
+    uint64_t room = end - at - 8 - (uint64_t)(q - kp); /* the key's and value's bytes */
+    uint64_t exact = key ? (room > v ? room - v : 0) : (room > k ? room - k : 0);
+    uint64_t want[7] = {(uint64_t)old + 1, old ? old - 1 : 0, exact, exact + 1, exact + 100,
+                        width >= 5 ? 0xFFFFFFFFu : (UINT64_C(1) << (7 * width)) - 1, 0};
+    for (int t = 0; t < 7; t++) {
+        uint64_t w = want[(seed + (unsigned)t) % 7];
+        if (w > 0xFFFFFFFFu || fuzz_varint_width((uint32_t)w) != width)
+            continue;
+        uint8_t *dst = key ? kp : (uint8_t *)vp;
+        coding_put_varint32(dst, (uint32_t)w);
+        return n;
+    }
     return n;
 }
 

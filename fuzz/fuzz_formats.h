@@ -68,6 +68,13 @@ void fuzz_fix_identity(uint8_t *p, size_t n);
  * array's and the tail's.  Anything else: the file header only. */
 void fuzz_fix_table_v1(uint8_t *p, size_t n);
 
+/* Table format v1's rule that a record fills the span its offset array
+ * gives it: 1 if p is a v1 table (its tail and sizes add up, as for
+ * fuzz_fix_table_v1) whose every record's key and value lengths end it
+ * exactly at the next one's offset (or the array), 0 if one's do not, -1
+ * if p is not such a table. */
+int fuzz_table_v1_spans_exact(const uint8_t *p, size_t n);
+
 /* Walks log records from `at` with log_record_decode and aborts (naming
  * the offset) unless each verdict is the byte table's: OK exactly when the
  * lengths are possible, the record fits and its crc32c matches, with the
@@ -127,6 +134,12 @@ size_t fuzz_mutate_wal_fragment(uint8_t *p, size_t n, size_t max, unsigned seed)
  * largest that leaves room for the batch's ops, one past it, the number
  * the record before it ended with, one after that, or one less. */
 size_t fuzz_mutate_lsm_wal_seq(uint8_t *p, size_t n, size_t max, unsigned seed);
+/* A record of a v1 table (table_v1_format.h; n unchanged if p is not one):
+ * its key length or value length rewritten in the same number of varint
+ * bytes (so nothing else moves), to one more or one less, the length that
+ * ends it exactly at its record's end, one or a hundred past that, or the
+ * largest its width holds. */
+size_t fuzz_mutate_table_v1(uint8_t *p, size_t n, size_t max, unsigned seed);
 /* A hint file's entry (stages/02-hash/segments/hint.h), the file rebuilt
  * around it: a key length of 0, 1, 65535, 65536 or one more or less (the
  * key cut or grown to match), a record size of 10 + key length (an empty

@@ -49,6 +49,7 @@
 #include "table_inspect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
 static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
 static table_ctx *table_fuzz_ctx;
@@ -188,6 +189,11 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
     }
+    /* Format v1: a record whose lengths do not fill its span exactly is
+     * damage (table_v1_format.h), which a scan must meet. */
+    if (scan_ok)
+        table_fuzz_check(fuzz_table_v1_spans_exact(data, size) != 0,
+                         "a scan reads a v1 record whose lengths disagree with its span");
     rc = table_check(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
     if (!scan_ok || !ascending || lookup_failed)
@@ -208,4 +214,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         table_fuzz_one(fixed, size);
     free(fixed);
     return 0;
+}
+
+/* A v1 table (stage 04): one mutation in four rewrites a record's key or
+ * value length at a bound (fuzz_mutate_table_v1).  Other formats:
+ * libFuzzer's own mutations. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (size < 52 || memcmp(data + size - 52, "KVS04TBL", 8) != 0)
+        return fuzz_mutate_default(data, size, max_size);
+    return fuzz_mutate_mixed(data, size, max_size, seed, fuzz_mutate_table_v1, NULL);
 }
