@@ -72,7 +72,7 @@ void fuzz_dbfile_ignore_line(void *ctx, const char *line);
  * millisecond where a decoder costs microseconds; this keeps a harness
  * near the decoders' speed while the engine still sees thousands of
  * inputs a minute. */
-#define FUZZ_DBFILE_SAMPLE 8
+#define FUZZ_DBFILE_SAMPLE 16
 int fuzz_dbfile_sampled(const uint8_t *data, size_t size);
 
 #endif

@@ -18,7 +18,7 @@
  * callback reads every key whole, as the engine's index does (a read past
  * one is AddressSanitizer's).
  *
- * Then, for one input in eight (fuzz_dbfile_sampled), the engine is handed
+ * Then, for one input in sixteen (fuzz_dbfile_sampled), the engine is handed
  * the hint: the segment as 0000000001.log (its checksums made right), the
  * hint as 0000000001.hint (naming segment 1 and the segment's size, its
  * checksum made right) and an empty active segment 0000000002.log (the

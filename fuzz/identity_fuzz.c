@@ -14,7 +14,7 @@
  * their stage and format, and names an offset inside the line when it
  * refuses; db_identity_read and db_identity_check read the file the same
  * way from a directory in memory (common/io_mem.h).  Then, for one input
- * in eight (fuzz_dbfile_sampled), the repaired line is the IDENTITY of a
+ * in sixteen (fuzz_dbfile_sampled), the repaired line is the IDENTITY of a
  * database directory through the whole engine (fuzz_dbfile.h): an
  * identity of another stage or a damaged one is refused, never a crash.
  */

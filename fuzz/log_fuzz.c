@@ -15,7 +15,7 @@
  *     end to end from offset 16, each key and value read whole (so a read
  *     past them is AddressSanitizer's), and the valid records end exactly
  *     where the byte table's walk says;
- * then, for one input in eight (fuzz_dbfile_sampled), the repaired file as
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
  * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
  * (which list every damaged region) included.  One mutation in four is
  * the harness's own (LLVMFuzzerCustomMutator): a record's key or value

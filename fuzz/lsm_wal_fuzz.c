@@ -17,7 +17,7 @@
  *     one (the damage); every key and value of each is read whole (a read
  *     past one is AddressSanitizer's); and lsm_wal_judge's verdict on what
  *     it found keeps no byte past the file;
- * then, for one input in eight (fuzz_dbfile_sampled), the repaired log as
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired log as
  * the only log of a database through the whole engine (fuzz_dbfile.h):
  * kv_open replays it into the memtable, and what it keeps opens again.
  * Half the mutations are the harness's own (LLVMFuzzerCustomMutator): a

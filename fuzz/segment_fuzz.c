@@ -18,7 +18,7 @@
  *   - each key once per record (its last op: stage 03's batches may name
  *     a key twice), and record_read_value, kv_get's read, at the place of
  *     every put replayed: exactly the put's value;
- * then, for one input in eight (fuzz_dbfile_sampled), the repaired segment
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired segment
  * as the only (so the active) segment of a database through the whole
  * engine (fuzz_dbfile.h): open in every mode, iterate, read back, write,
  * reopen, kv check, kv dump.  One mutation in four is the harness's own

@@ -15,7 +15,7 @@
  *     damage;
  *   - a file that decodes is the one its counters encode to, byte for
  *     byte (when none is zero: a writer leaves zeros out);
- * then, for one input in eight (fuzz_dbfile_sampled), the repaired file in
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file in
  * a database directory through the whole engine (fuzz_dbfile.h): whatever
  * it holds, kv_open, kv_check and kv_dump neither crash nor hang (a
  * damaged STATS never stops kv_open: stats_file.h SF2), and what kv_close
