@@ -101,6 +101,10 @@ STAGE_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(STAGES)),$(STAGES))
 # fuzz/api_fuzz.c drives kv.h alone (a program of calls, against the model
 # of tests/model_map.c), so every stage lists it; see docs/fuzzing.md.
 FUZZ_API_SRCS := fuzz/api_calls.c fuzz/api_txn.c fuzz/api_check.c tests/model_map.c
+# What every file-format harness links besides itself: the database in
+# memory it drives (fuzz_dbfile.c) and the checksums it makes right
+# (fuzz_formats.c).  Common code only, so one object serves every stage.
+FUZZ_HELPER_SRCS := fuzz/fuzz_dbfile.c fuzz/fuzz_formats.c
 $(foreach s,$(STAGE_DIRS),$(eval FUZZ_$(s) += api))
 
 # Every stage's binaries link liburing (LDLIBS above, and LIBS_<stage> for
@@ -168,7 +172,7 @@ $(LIBURING_DIR)/.extracted: | build/.deps-ok
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 # Every compile first checks the Debian packages the build needs (lz4's
@@ -224,7 +228,7 @@ $(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
-$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,fuzz/fuzz_dbfile.c fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
+$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,$(FUZZ_HELPER_SRCS) fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
 
@@ -919,8 +923,14 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 # ASan and UBSan.  See docs/fuzzing.md.
 #   make fuzz-seeds                 seed corpora made by each stage's own tool
 #   make fuzz-smoke                 every target under libFuzzer, FUZZ_SECONDS each
+#   make fuzz-smoke STAGE=S [TARGET=T] [FUZZ_FRESH=1]   one stage's pairs (or
+#                                   one pair; "serve", "replica" for theirs),
+#                                   FUZZ_FRESH=1 from an empty corpus
+#   make fuzz-mutants [STAGE=S] [MUTANT=NAME]   the planted decoder bugs of
+#                                   fuzz/mutants/, each fuzzed as fuzz-smoke
+#                                   does (scripts/fuzz_mutants.sh)
 #   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 60
 # make test's smoke run: a few seconds a target (its seeds and regressions
 # are replayed in full besides); `make fuzz-smoke` runs FUZZ_SECONDS.
 TEST_FUZZ_SECONDS ?= 2
@@ -949,12 +959,12 @@ build/fuzz/$(1)/obj/%.o: %.c
 	  -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
 
 $(foreach t,$(FUZZ_$(1)),build/fuzz/$(1)/$(t)): build/fuzz/$(1)/%: build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
-    $(call fuzz_obj_stage,$(1),fuzz/fuzz_dbfile.c) $(call lib_objs,build/fuzz,$(1)) \
+    $(call fuzz_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzz,$(1)) \
     $(call fuzz_obj_common,$(COMMON_SRCS))
 	$$(call brief,LD,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
 
-build/afl/$(1)/%: fuzz/%_fuzz.c fuzz/fuzz_dbfile.c $(SRCS_$(1)) $(COMMON_SRCS)
+build/afl/$(1)/%: fuzz/%_fuzz.c $(FUZZ_HELPER_SRCS) $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
@@ -1075,13 +1085,29 @@ $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_
   $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
   EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
 
+# The pairs STAGE and TARGET pick (a prefix will do: STAGE=03 is 03-wal;
+# STAGE=serve and STAGE=replica the stage-less groups); unset, every pair.
+FUZZ_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZ_PAIRS)),$(FUZZ_PAIRS))
+FUZZ_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZ_PICKED)),$(FUZZ_PICKED))
+
 fuzz-seeds: all
-	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PAIRS)
+	@sh scripts/fuzz_seeds.sh build/fuzz/seeds $(FUZZ_PICKED)
 
 fuzz-smoke: fuzz-seeds
+	@$(if $(FUZZ_PICKED),,echo "fuzz-smoke: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
 	@$(MAKE) --no-print-directory deps DEPS=fuzz
-	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
-	@sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PAIRS)
+	@$(MAKE) --no-print-directory $(foreach p,$(FUZZ_PICKED),build/fuzz/$(subst :,/,$(p)))
+	@KV_FUZZ_FRESH=$(FUZZ_FRESH) sh scripts/fuzz_smoke.sh $(FUZZ_SECONDS) $(FUZZ_PICKED)
+
+# Planted decoder bugs (fuzz/mutants/S.txt), one at a time in a copy of the
+# tree (build/fuzz-mutants/), each fuzzed by its pairs at FUZZ_SECONDS from
+# the seeds and an empty corpus: found or not, in how many executions, and
+# whether the replay drivers fail on what libFuzzer saved.  Writes
+# build/fuzz-mutants/report.txt (docs/fuzzing.md, "Testing the fuzzers").
+fuzz-mutants: all
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
+	@KV_FUZZ_SECONDS=$(FUZZ_SECONDS) KV_FUZZ_MUTANT=$(MUTANT) \
+	  sh scripts/fuzz_mutants.sh $(or $(STAGE),all)
 
 fuzz: fuzz-seeds
 	@test -n "$(STAGE)" -a -n "$(TARGET)" || { echo "usage: make fuzz STAGE=S TARGET=T [SECONDS=N]"; exit 2; }

@@ -1,13 +1,23 @@
 /*
  * fuzz_dbfile.h: what every file-format harness does with the fuzzer's bytes.
  *
- * A harness turns the input into one file of a database directory (a
- * private temporary directory, made once per process and emptied after each
- * input, holding besides only the stage's own IDENTITY), then drives the database through kv.h the way a user would: open
- * (default, strict and read-only), iterate everything, read back every key
- * the iterator returned and compare, write one key, close, and run kv_check
- * and kv_dump.  A crash, a sanitizer report, a hang, or a value from kv_get
- * that differs from the iterator's fails the run.
+ * A harness turns the input into one file (or a few) of a database
+ * directory, then drives the database through kv.h the way a user would:
+ * kv_check and kv_dump, open (read-only, strict and default), iterate
+ * everything, read back every key the iterator returned and compare, write
+ * one key, close, open again.  fuzz_dbfile_repair then runs kv_repair on
+ * the input as it was, after which (if it says KV_OK) a strict open must
+ * succeed and kv_check find nothing wrong, as kv.h promises.  A crash, a
+ * sanitizer report, a hang, or a value from kv_get that differs from the
+ * iterator's fails the run.
+ *
+ * The directory is in memory (common/io_mem.h, the I/O layer's backend
+ * while the engine runs, the one before put back after): the engine reads
+ * and writes its files through common/io.h as always, but no call reaches
+ * the operating system, so an input costs the engine's work and nothing
+ * else.  It holds, besides the
+ * input's files, only the stage's own IDENTITY (kept from a first open),
+ * and is emptied before each input.
  */
 #ifndef KV_FUZZ_DBFILE_H
 #define KV_FUZZ_DBFILE_H
@@ -15,9 +25,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Writes data as DIR/name in the private directory and exercises the
- * database.  Aborts (on purpose: this is a test program) on a broken
+/* The directory the database is in (in memory). */
+#define FUZZ_DBFILE_DIR "/kvfuzz/db"
+
+/* One file of the directory. */
+typedef struct fuzz_dbfile {
+    const char *name;
+    const uint8_t *data;
+    size_t size;
+} fuzz_dbfile;
+
+/* Makes files[0..n) the files of the database (with its IDENTITY) and
+ * exercises it.  Aborts (on purpose: this is a test program) on a broken
  * invariant. */
+void fuzz_dbfile_run_files(const fuzz_dbfile *files, size_t n);
+
+/* The same with one file: data as DIR/name. */
 void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
+
+/* kv_repair of the database files[0..n) make (REQUIRES: a
+ * fuzz_dbfile_run_files before); if it says KV_OK, a strict_recovery open
+ * and kv_check must succeed.  Aborts if not. */
+void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
+void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
+
+/* Installs the in-memory backend (for good) and empties it: for a harness
+ * that reads its files through io.h without a database.  Files go in with
+ * io_mem_put (common/io_mem.h). */
+void fuzz_dbfile_mem_reset(void);
+
+/* After fuzz_dbfile_mem_reset: data as the in-memory file at path, opened
+ * for reading in *f (io_close it).  Aborts if that fails. */
+struct io_file;
+void fuzz_dbfile_mem_file(const char *path, const uint8_t *data, size_t size,
+                          struct io_file **f);
+
+/* A kv_line_fn that ignores its lines (kv check's, kv dump's). */
+void fuzz_dbfile_ignore_line(void *ctx, const char *line);
+
+/* Whether this input goes through the whole engine as well as through the
+ * harness's decoders: one input in FUZZ_DBFILE_SAMPLE, chosen by the
+ * crc32c of its bytes (so the same input always gets the same answer, and
+ * a crash reproduces), or every input when the environment says
+ * KV_FUZZ_ENGINE=all (the replay drivers set it: `make test` drives every
+ * seed and saved input through the engine).  An engine's open costs a
+ * millisecond where a decoder costs microseconds; this keeps a harness
+ * near the decoders' speed while the engine still sees thousands of
+ * inputs a minute. */
+#define FUZZ_DBFILE_SAMPLE 16
+int fuzz_dbfile_sampled(const uint8_t *data, size_t size);
 
 #endif

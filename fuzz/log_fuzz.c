@@ -1,32 +1,129 @@
 /*
- * log_fuzz.c: fuzz harness for the log record format (stages 01 and 02).
+ * log_fuzz.c: fuzz harness for stage 01's log, data.log (a 16-byte file
+ * header "KVS01LOG", then log records: common/log_record.h).
  *
- * The input is used twice: as the bytes of data.log (its 16-byte header,
- * then records), driven through kv.h (see fuzz_dbfile.h), and directly
- * through the bounded record decoder from offset 16 on, which must stay
- * inside [p, limit) whatever the lengths say.
+ * The input is data.log.  It is read twice, as it is and with every
+ * checksum made right (fuzz_formats.h: the header's, and each record's
+ * while their lengths fit), so that mutations reach what lies behind the
+ * checksums.  Each time:
+ *   - log_record_decode on every record from offset 16, held to the byte
+ *     table (fuzz_log_records_check): with the checksums made right, every
+ *     record whose lengths fit must decode;
+ *   - the file in memory (common/io_mem.h) read the way kv_open reads it
+ *     (log_replay_file: the header's verdict, the records, the damage and
+ *     the search past it): every record handed out lies inside the file,
+ *     end to end from offset 16, each key and value read whole (so a read
+ *     past them is AddressSanitizer's), and the valid records end exactly
+ *     where the byte table's walk says;
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file as
+ * data.log through the whole engine (fuzz_dbfile.h), kv check and kv dump
+ * (which list every damaged region) included.  One mutation in four is
+ * the harness's own (LLVMFuzzerCustomMutator): a record's key or value
+ * length set at a bound (fuzz_mutate_log_record).
  */
-#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "crc32c.h"
 #include "file_header.h"
+#include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
-#include "log_record.h"
+#include "io.h"
+#include "log_db.h"
+#include "log_replay.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+
+#define LOG_FUZZ_PATH "/kvfuzz/data.log"
+
+static void log_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "log fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+typedef struct log_fuzz_walk {
+    uint64_t size, next, records;
+    uint32_t sum; /* of every key and value: each byte is read */
+} log_fuzz_walk;
+
+static int log_fuzz_record(void *ctx, const log_scan *s)
+{
+    log_fuzz_walk *w = ctx;
+    log_fuzz_check(s->rec_offset == w->next, "records come end to end from offset 16");
+    log_fuzz_check(s->rec_size >= LOG_RECORD_HEADER && s->rec_size <= w->size - s->rec_offset,
+                   "a record lies inside the file");
+    if (!s->rec.is_seal) {
+        log_fuzz_check(LOG_RECORD_HEADER + (uint64_t)s->rec.klen + s->rec.vlen == s->rec_size,
+                       "a record's lengths add up to its size");
+        w->sum = crc32c_extend(w->sum, s->rec.key, s->rec.klen);
+        if (s->rec.value != NULL)
+            w->sum = crc32c_extend(w->sum, s->rec.value, s->rec.vlen);
+    }
+    w->next += s->rec_size;
+    w->records++;
+    return 0;
+}
+
+/* One reading of the bytes (as they are, or repaired). */
+static void log_fuzz_read(const uint8_t *p, size_t n)
+{
+    uint64_t records = 0;
+    size_t stop = n > FILE_HEADER_SIZE ? fuzz_log_records_check(p, n, FILE_HEADER_SIZE, &records)
+                                       : n;
+    int header_ok = file_header_check("data.log", p, n, FILE_MAGIC_LOG01, LOG_DB_FORMAT) == KV_OK;
+
+    fuzz_dbfile_mem_reset();
+    io_file *f;
+    fuzz_dbfile_mem_file(LOG_FUZZ_PATH, p, n, &f);
+    log_fuzz_walk w = {.size = n, .next = FILE_HEADER_SIZE};
+    log_replay r;
+    int rc = log_replay_file(f, n, FILE_MAGIC_LOG01, LOG_DB_FORMAT, log_fuzz_record, &w, &r);
+    io_close(f);
+    log_fuzz_check(rc == KV_OK, "log_replay_file of a file in memory fails only on I/O");
+    log_fuzz_check((r.start.state == FILE_START_OK) == header_ok,
+                   "the header's verdict is file_header_check's");
+    if (r.start.state == FILE_START_OK) {
+        log_fuzz_check(r.records == records && w.records == records,
+                       "as many valid records as the byte table finds");
+        log_fuzz_check(r.end == stop, "the valid records end where the byte table says");
+        log_fuzz_check(r.damaged == (stop < n), "damage exactly where records stop short");
+        if (r.damaged)
+            log_fuzz_check(r.d.offset == stop && r.d.why != NULL, "the damage is named");
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const uint8_t *limit = data + size;
-    const uint8_t *p = size > FILE_HEADER_SIZE ? data + FILE_HEADER_SIZE : limit;
-    while (p < limit) {
-        log_record rec;
-        uint64_t rec_size = 0;
-        const char *why = NULL;
-        if (log_record_decode(p, limit, &rec, &rec_size, &why) != LOG_DECODE_OK)
-            break;
-        p += rec_size;
+    log_fuzz_read(data, size);
+    uint8_t *fixed = malloc(size ? size : 1);
+    log_fuzz_check(fixed != NULL, "malloc");
+    memcpy(fixed, data, size);
+    fuzz_fix_file_header(fixed, size);
+    size_t fixed_to = size > FILE_HEADER_SIZE ? fuzz_fix_log_records(fixed, size, FILE_HEADER_SIZE)
+                                              : size;
+    uint64_t records;
+    if (size > FILE_HEADER_SIZE)
+        log_fuzz_check(fuzz_log_records_check(fixed, size, FILE_HEADER_SIZE, &records) == fixed_to,
+                       "every record whose checksum was made right decodes");
+    if (memcmp(fixed, data, size) != 0)
+        log_fuzz_read(fixed, size);
+    if (fuzz_dbfile_sampled(data, size)) {
+        fuzz_dbfile_run("data.log", fixed, size);
+        fuzz_dbfile_repair("data.log", fixed, size);
     }
-    fuzz_dbfile_run("data.log", data, size);
+    free(fixed);
     return 0;
+}
+
+/* One mutation in four sets a field of one record at its bounds
+ * (fuzz_formats.h); the others are libFuzzer's own. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    return fuzz_mutate_mixed(data, size, max_size, seed, fuzz_mutate_log_record, NULL);
 }

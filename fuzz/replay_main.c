@@ -6,42 +6,146 @@
  *   replay FILE_OR_DIR...   prints "N passed, 0 failed" (N inputs) and exits
  *                           0, or dies in the harness on the input that
  *                           breaks it (a file it cannot read is a failure).
+ *
+ * An input that made libFuzzer save an artifact must fail here too, so each
+ * input is run the way libFuzzer runs it, with libFuzzer's limits
+ * (scripts/fuzz_smoke.sh passes the same ones to libFuzzer):
+ *   - the harness gets an exact-size heap copy of the input (malloc(size),
+ *     a 0-byte allocation for an empty input), as libFuzzer hands it one, so
+ *     that a read even one byte past the input is outside the allocation and
+ *     AddressSanitizer reports it (a bigger buffer would hide it);
+ *   - one input may run KV_FUZZ_TIMEOUT seconds (default 10, libFuzzer's
+ *     -timeout): then the driver names the input and exits with status 70,
+ *     libFuzzer's -timeout_exitcode;
+ *   - the process may grow to KV_FUZZ_RSS_MB megabytes of resident memory
+ *     (default 2048, libFuzzer's -rss_limit_mb), checked after each input,
+ *     and under AddressSanitizer no single allocation may ask for more
+ *     (__asan_default_options below: libFuzzer's -malloc_limit_mb, which
+ *     defaults to the RSS limit);
+ *   - leaks are LeakSanitizer's, at exit (detect_leaks, the default).
+ * Before each input it prints "RUN PATH" (tests/run.sh hides such lines),
+ * so that the last one in a log names the input a sanitizer report is about.
+ * It sets KV_FUZZ_ENGINE=all (unless set): the harnesses that send one
+ * input in a few through the whole engine under libFuzzer send every one
+ * here (fuzz/fuzz_dbfile.h), a superset, so a saved crash still reproduces.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static long replayed;
+/* The limits' defaults: libFuzzer's flags in scripts/fuzz_smoke.sh. */
+#define REPLAY_TIMEOUT_S 10
+#define REPLAY_RSS_MB 2048
+#define REPLAY_TIMEOUT_EXIT 70
 
-static int replay_file(const char *path)
+/* AddressSanitizer's options for this program (the environment's
+ * ASAN_OPTIONS is read after them, and wins for what it names): an
+ * allocation over 2048 MB is an error, as libFuzzer's malloc limit makes it,
+ * not a NULL the engine would report as KV_ERR_NOMEM. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "max_allocation_size_mb=2048:allocator_may_return_null=0";
+}
+
+static long replayed;
+static const char *replay_current; /* the input being run, for the alarm */
+static long replay_timeout_s = REPLAY_TIMEOUT_S;
+static long replay_rss_mb = REPLAY_RSS_MB;
+
+static long replay_env_long(const char *name, long fallback)
+{
+    const char *v = getenv(name);
+    char *end;
+    long n = v != NULL ? strtol(v, &end, 10) : 0;
+    return v != NULL && *v != '\0' && *end == '\0' && n > 0 ? n : fallback;
+}
+
+/* SIGALRM: the input ran too long.  Only async-signal-safe calls. */
+static void replay_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "replay: timeout: this input ran longer than KV_FUZZ_TIMEOUT "
+                              "seconds (libFuzzer would save it as timeout-...): ";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    if (replay_current != NULL) {
+        ignored = write(2, replay_current, strlen(replay_current));
+        ignored = write(2, "\n", 1);
+    }
+    (void)ignored;
+    _exit(REPLAY_TIMEOUT_EXIT);
+}
+
+/* Reads the whole file into *out, an allocation of exactly *len bytes (a
+ * 0-byte one for an empty file).  0, or 1 with the reason printed. */
+static int replay_read(const char *path, uint8_t **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         perror(path);
         return 1;
     }
-    size_t cap = 4096, len = 0;
+    size_t cap = 4096, n = 0, got;
     uint8_t *buf = malloc(cap);
-    size_t n;
-    while (buf != NULL && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
+    while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
             uint8_t *grown = realloc(buf, cap *= 2);
             if (grown == NULL)
                 free(buf);
             buf = grown;
         }
     }
+    int failed = buf == NULL || ferror(f);
     fclose(f);
-    if (buf == NULL)
+    /* The copy the harness gets: exactly n bytes, as libFuzzer's. */
+    uint8_t *exact = failed ? NULL : malloc(n);
+    if (exact == NULL && !failed && n == 0)
+        exact = malloc(1); /* (a C library whose malloc(0) is NULL) */
+    if (exact == NULL) {
+        fprintf(stderr, "%s: cannot read it (out of memory or a read error)\n", path);
+        free(buf);
         return 1;
-    LLVMFuzzerTestOneInput(buf, len);
+    }
+    memcpy(exact, buf, n);
     free(buf);
+    *out = exact;
+    *len = n;
+    return 0;
+}
+
+static int replay_file(const char *path)
+{
+    uint8_t *data;
+    size_t size;
+    if (replay_read(path, &data, &size) != 0)
+        return 1;
+    printf("RUN %s\n", path);
+    fflush(stdout);
+    replay_current = path;
+    struct itimerval t = {.it_value = {.tv_sec = replay_timeout_s}};
+    setitimer(ITIMER_REAL, &t, NULL);
+    LLVMFuzzerTestOneInput(data, size);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    replay_current = NULL;
+    free(data);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss / 1024 > replay_rss_mb) {
+        fprintf(stderr, "replay: out of memory: %ld MB resident after %s, over "
+                        "KV_FUZZ_RSS_MB = %ld (libFuzzer would save it as oom-...)\n",
+                ru.ru_maxrss / 1024, path, replay_rss_mb);
+        exit(1);
+    }
     replayed++;
     return 0;
 }
@@ -57,7 +161,9 @@ static int replay_path(const char *path)
         return replay_file(path);
     struct dirent **names;
     int n = scandir(path, &names, NULL, alphasort);
-    int failed = 0;
+    int failed = n < 0;
+    if (failed)
+        perror(path);
     for (int i = 0; i < n; i++) {
         if (names[i]->d_name[0] != '.') {
             char child[4096];
@@ -66,7 +172,8 @@ static int replay_path(const char *path)
         }
         free(names[i]);
     }
-    free(names);
+    if (n >= 0)
+        free(names);
     return failed;
 }
 
@@ -76,10 +183,19 @@ int main(int argc, char **argv)
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         printf("usage: %s FILE|DIR...\n"
                "Runs the fuzz harness once on each file (each file of each directory) and\n"
-               "prints \"N passed, N failed\"; a crash or a sanitizer report is a failure.\n",
-               argv[0]);
+               "prints \"N passed, N failed\"; a crash or a sanitizer report is a failure.\n"
+               "Each input gets an exact-size copy, KV_FUZZ_TIMEOUT seconds (default %d)\n"
+               "and KV_FUZZ_RSS_MB megabytes of memory (default %d), as under libFuzzer.\n",
+               argv[0], REPLAY_TIMEOUT_S, REPLAY_RSS_MB);
         return 0;
     }
+    replay_timeout_s = replay_env_long("KV_FUZZ_TIMEOUT", REPLAY_TIMEOUT_S);
+    replay_rss_mb = replay_env_long("KV_FUZZ_RSS_MB", REPLAY_RSS_MB);
+    setenv("KV_FUZZ_ENGINE", "all", 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = replay_alarm;
+    sigaction(SIGALRM, &sa, NULL);
     for (int i = 1; i < argc; i++)
         failed |= replay_path(argv[i]);
     printf("%ld passed, %d failed\n", replayed, failed);

@@ -1,35 +1,96 @@
 /*
  * stats_fuzz.c: fuzz harness for DIR/STATS, the totals kept across
- * sessions (stages/04-lsm/stats/stats_file.h).
+ * sessions (stages/04-lsm/stats/stats_file.h; the same file in stages
+ * 04-07).
  *
- * The input is a STATS file's bytes.  The harness checks:
- *   - stats_file_decode returns KV_OK or KV_ERR_CORRUPT, nothing else, and
- *     hands out only names of 1 to STATS_FILE_NAME_MAX bytes of a-z, 0-9,
- *     '.' and '_', at offsets inside the input, none twice;
- *   - on KV_OK the format has one spelling: the counters it handed out,
- *     bound and encoded again, give back exactly the input's bytes (when
- *     none is zero: a writer leaves zeros out);
- *   - the file in a database directory (fuzz_dbfile.h): whatever it holds,
- *     kv_open, kv_check and kv_dump neither crash nor hang (a damaged
- *     STATS never stops kv_open: stats_file.h SF2).
- * A broken promise aborts (this is a test program).
- *
- * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
- * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=stats` is an AFL++
- * campaign, and `make test` replays its seeds (docs/fuzzing.md).
+ * The input is a STATS file's bytes.  It is decoded as it is and with its
+ * checksums made right (fuzz_formats.h: the file header's and the one
+ * over the counters), so that mutations reach the counters.  Each time the
+ * harness reads the file itself by the byte table and checks:
+ *   - stats_file_decode returns KV_OK exactly for a file the table allows
+ *     (header, checksum, a count of at most 256, counters of 1 to 47 bytes
+ *     of a-z, 0-9, '.' and '_' with 8-byte values, none twice, ending where
+ *     the checksum starts), KV_ERR_CORRUPT for any other, and hands out the
+ *     table's counters in order (name, value, offset), none past the
+ *     damage;
+ *   - a file that decodes is the one its counters encode to, byte for
+ *     byte (when none is zero: a writer leaves zeros out);
+ * then, for one input in sixteen (fuzz_dbfile_sampled), the repaired file in
+ * a database directory through the whole engine (fuzz_dbfile.h): whatever
+ * it holds, kv_open, kv_check and kv_dump neither crash nor hang (a
+ * damaged STATS never stops kv_open: stats_file.h SF2), and what kv_close
+ * writes opens again.  A broken promise aborts.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coding.h"
+#include "crc32c.h"
+#include "fuzz_formats.h"
 #include "fuzz_dbfile.h"
 #include "kv.h"
 #include "stats_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void stats_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "stats fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* The file as the byte table reads it. */
+typedef struct stats_fuzz_model {
+    int valid;
+    size_t n;                      /* counters read before any damage */
+    size_t at[STATS_FILE_MAX];     /* each one's offset */
+} stats_fuzz_model;
+
+static int stats_fuzz_name_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_';
+}
+
+static void stats_fuzz_model_read(const uint8_t *p, size_t n, stats_fuzz_model *m)
+{
+    m->valid = 0;
+    m->n = 0;
+    if (n < 24 || memcmp(p, "KVS04STA", 8) != 0 || coding_get_u32(p + 8) != 1 ||
+        coding_get_u32(p + 12) != crc32c_value(p, 12))
+        return;
+    size_t end = n - 4;
+    if (coding_get_u32(p + end) != crc32c_value(p + 16, end - 16))
+        return;
+    uint32_t count = coding_get_u32(p + 16);
+    if (count > STATS_FILE_MAX)
+        return;
+    size_t at = 20;
+    for (uint32_t i = 0; i < count; i++) {
+        if (at >= end)
+            return;
+        size_t len = p[at];
+        if (len == 0 || len > STATS_FILE_NAME_MAX || at + 1 + len + 8 > end)
+            return;
+        for (size_t k = 0; k < len; k++)
+            if (!stats_fuzz_name_char(p[at + 1 + k]))
+                return;
+        for (size_t j = 0; j < m->n; j++)
+            if (p[m->at[j]] == len && memcmp(p + m->at[j] + 1, p + at + 1, len) == 0)
+                return;
+        m->at[m->n++] = at;
+        at += 1 + len + 8;
+    }
+    m->valid = at == end;
+}
+
 typedef struct stats_fuzz_ctx {
-    size_t size, zeros;
+    const uint8_t *p;
+    const stats_fuzz_model *m;
+    size_t zeros, i;
     stats_counters s;
     uint64_t values[STATS_FILE_MAX];
 } stats_fuzz_ctx;
@@ -37,39 +98,56 @@ typedef struct stats_fuzz_ctx {
 static void stats_fuzz_counter(void *ctx, const char *name, uint64_t value, size_t offset)
 {
     stats_fuzz_ctx *c = ctx;
-    size_t len = strlen(name);
-    if (len == 0 || len > STATS_FILE_NAME_MAX || offset >= c->size || c->s.n >= STATS_FILE_MAX)
-        abort();
-    for (size_t i = 0; i < len; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '.' || name[i] == '_'))
-            abort();
-    for (size_t i = 0; i < c->s.n; i++)
-        if (strcmp(c->s.c[i].name, name) == 0)
-            abort();
+    stats_fuzz_check(c->i < c->m->n, "a counter handed out past the damage");
+    size_t at = c->m->at[c->i], len = c->p[at];
+    stats_fuzz_check(offset == at && strlen(name) == len && memcmp(name, c->p + at + 1, len) == 0 &&
+                         value == coding_get_u64(c->p + at + 1 + len),
+                     "a counter is the one the byte table reads there");
     c->zeros += value == 0;
-    c->values[c->s.n] = value;
-    stats_counters_add(&c->s, &c->values[c->s.n], "%s", name);
+    c->values[c->i] = value;
+    stats_counters_add(&c->s, &c->values[c->i], "%s", name);
+    c->i++;
+}
+
+static void stats_fuzz_decode(const uint8_t *p, size_t n)
+{
+    stats_fuzz_ctx *c = calloc(1, sizeof *c);
+    stats_fuzz_model *m = malloc(sizeof *m);
+    stats_fuzz_check(c != NULL && m != NULL, "malloc");
+    stats_fuzz_model_read(p, n, m);
+    c->p = p;
+    c->m = m;
+    int rc = stats_file_decode("STATS", p, n, stats_fuzz_counter, c);
+    stats_fuzz_check(rc == (m->valid ? KV_OK : KV_ERR_CORRUPT),
+                     "stats_file_decode accepts exactly the files the byte table allows");
+    if (rc == KV_OK) {
+        stats_fuzz_check(c->i == m->n, "every counter handed out");
+        if (c->zeros == 0) {
+            uint8_t *again = NULL;
+            size_t len = 0;
+            stats_fuzz_check(stats_file_encode(&c->s, &again, &len) == KV_OK && len == n &&
+                                 memcmp(again, p, n) == 0,
+                             "a file that decodes encodes to its own bytes");
+            free(again);
+        }
+    }
+    free(m);
+    free(c);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    stats_fuzz_ctx *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return 0;
-    c->size = size;
-    int rc = stats_file_decode("STATS", data, size, stats_fuzz_counter, c);
-    if (rc != KV_OK && rc != KV_ERR_CORRUPT)
-        abort();
-    if (rc == KV_OK && c->zeros == 0) {
-        uint8_t *again = NULL;
-        size_t n = 0;
-        if (stats_file_encode(&c->s, &again, &n) != KV_OK || n != size ||
-            memcmp(again, data, size) != 0)
-            abort();
-        free(again);
+    stats_fuzz_decode(data, size);
+    uint8_t *fixed = malloc(size ? size : 1);
+    stats_fuzz_check(fixed != NULL, "malloc");
+    memcpy(fixed, data, size);
+    fuzz_fix_stats(fixed, size);
+    if (memcmp(fixed, data, size) != 0)
+        stats_fuzz_decode(fixed, size);
+    if (fuzz_dbfile_sampled(data, size)) {
+        fuzz_dbfile_run("STATS", fixed, size);
+        fuzz_dbfile_repair("STATS", fixed, size);
     }
-    free(c);
-    fuzz_dbfile_run("STATS", data, size);
+    free(fixed);
     return 0;
 }

@@ -23,6 +23,12 @@
  *
  * It reads the tables of every stage that lists it: 04 (format v1), 05
  * (format v2) and 09 (format v2's version 2, partitions, and version 1).
+ * The file is in memory (common/io_mem.h: no system call, and a table the
+ * engine maps is an allocation of exactly its size).  Each input is read
+ * as it is and, if that changes it, with its checksums made right
+ * (fuzz_formats.h: the file header's, and for format v1 every record's,
+ * the offset array's and the tail's), so that mutations reach the records
+ * and keys behind them.
  * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
  * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
  * campaign, and `make test` replays its seeds (docs/fuzzing.md).
@@ -34,14 +40,18 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "fuzz_dbfile.h"
+#include "fuzz_formats.h"
 #include "internal_key.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "table.h"
 #include "table_inspect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
 
-static char table_fuzz_path[128];
+static const char table_fuzz_path[] = "/kvfuzz/t.tbl";
 static table_ctx *table_fuzz_ctx;
 
 static void table_fuzz_check(int ok, const char *what)
@@ -54,9 +64,6 @@ static void table_fuzz_check(int ok, const char *what)
 
 static void table_fuzz_remove(void)
 {
-    unlink(table_fuzz_path);
-    *strrchr(table_fuzz_path, '/') = '\0';
-    rmdir(table_fuzz_path);
     table_ctx_free(table_fuzz_ctx);
 }
 
@@ -64,9 +71,6 @@ static void table_fuzz_setup(void)
 {
     if (table_fuzz_ctx != NULL)
         return;
-    char dir[] = "/tmp/kvtablefuzz.XXXXXX";
-    table_fuzz_check(mkdtemp(dir) != NULL, "mkdtemp");
-    snprintf(table_fuzz_path, sizeof table_fuzz_path, "%s/t.tbl", dir);
     /* A block cache full after its first block, so that lookups also
      * take the way of a block the full cache turns away (formats with a
      * block cache: stage 05's table_v2_scan.c). */
@@ -91,12 +95,10 @@ typedef struct table_fuzz_entry {
     ikey_type type;
 } table_fuzz_entry;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void table_fuzz_one(const uint8_t *data, size_t size)
 {
-    table_fuzz_setup();
-    FILE *f = fopen(table_fuzz_path, "wb");
-    table_fuzz_check(f != NULL && fwrite(data, 1, size, f) == size && fclose(f) == 0,
-                     "write the input");
+    fuzz_dbfile_mem_reset();
+    table_fuzz_check(io_mem_put(table_fuzz_path, data, size) == 0, "the input in memory");
     table *t = NULL;
     int rc = table_open(table_fuzz_ctx, table_fuzz_path, &t);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "open: only KV_ERR_CORRUPT");
@@ -154,12 +156,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             table_fuzz_check(ikey_lookup_init(&lk, key, e[i].key_len - 8, e[i].seq) == KV_OK,
                              "lookup key");
             /* The first record at or after the lookup key: this one, or
-             * the one before it if that is a put of the same key at the
-             * same sequence (a put sorts before a tombstone). */
+             * the first before it of the same key at the same sequence
+             * (at one sequence the types sort descending: a put whose
+             * value is elsewhere, a put, a tombstone). */
             uint64_t want = i;
-            if (i > 0 && e[i - 1].seq == e[i].seq && e[i - 1].key_len == e[i].key_len &&
-                memcmp(keys + e[i - 1].key_at, key, e[i].key_len - 8) == 0)
-                want = i - 1;
+            while (want > 0 && e[want - 1].seq == e[i].seq && e[want - 1].key_len == e[i].key_len &&
+                   memcmp(keys + e[want - 1].key_at, key, e[i].key_len - 8) == 0)
+                want--;
             table_get_result r;
             rc = table_get(t, &lk, &r);
             /* A lookup may read what no scan reads (stage 09's filter
@@ -171,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ikey_lookup_free(&lk);
                 continue;
             }
-            table_fuzz_check(r.state == (e[want].type == IKEY_PUT ? IKEY_FOUND : IKEY_DELETED),
+            table_fuzz_check(r.state == (e[want].type != IKEY_DELETE ? IKEY_FOUND : IKEY_DELETED),
                              "a lookup finds the record the scan found");
             if (r.state == IKEY_FOUND)
                 table_fuzz_check(crc32c_value(r.value, r.value_len) == e[want].value_crc,
@@ -186,11 +189,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
     }
+    /* Format v1: a record whose lengths do not fill its span exactly is
+     * damage (table_v1_format.h), which a scan must meet. */
+    if (scan_ok)
+        table_fuzz_check(fuzz_table_v1_spans_exact(data, size) != 0,
+                         "a scan reads a v1 record whose lengths disagree with its span");
     rc = table_check(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
     if (!scan_ok || !ascending || lookup_failed)
         table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
     rc = table_dump(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    table_fuzz_setup();
+    table_fuzz_one(data, size);
+    uint8_t *fixed = malloc(size ? size : 1);
+    table_fuzz_check(fixed != NULL, "malloc");
+    memcpy(fixed, data, size);
+    fuzz_fix_table_v1(fixed, size);
+    if (memcmp(fixed, data, size) != 0)
+        table_fuzz_one(fixed, size);
+    free(fixed);
     return 0;
+}
+
+/* A v1 table (stage 04): one mutation in four rewrites a record's key or
+ * value length at a bound (fuzz_mutate_table_v1).  Other formats:
+ * libFuzzer's own mutations. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (size < 52 || memcmp(data + size - 52, "KVS04TBL", 8) != 0)
+        return fuzz_mutate_default(data, size, max_size);
+    return fuzz_mutate_mixed(data, size, max_size, seed, fuzz_mutate_table_v1, NULL);
 }

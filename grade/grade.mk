@@ -160,7 +160,7 @@ $(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps
 $(1)/fuzz/api: $(call fuzz_obj_common,$(FUZZ_API_SRCS))
 $$(foreach t,$(if $(filter -,$(4)),$(GRADE_FUZZ_$(2))),$$(eval $$(call GRADE_FUZZ_OWN_RULE,$(1),$(2),$$(t))))
 $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/%_fuzz.o \
-    $(call fuzz_obj_stage,$(2),fuzz/fuzz_dbfile.c) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
+    $(call fuzz_obj_stage,$(2),$(FUZZ_HELPER_SRCS)) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
 	@mkdir -p $$(dir $$@)
 	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
 	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread

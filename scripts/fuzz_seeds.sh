@@ -112,6 +112,50 @@ compact"; do
     : >"$dest/empty"
 }
 
+# hint_seeds KV DEST: inputs for fuzz/hint_fuzz.c (its header comment): a
+# 4-byte length, a hint file, then the segment it describes, from merges
+# made by KV: two keys of 400-byte values; thirty keys, some overwritten
+# and deleted before the merge; a 200-byte key (a 2-byte key length) and a
+# 20,000-byte value (a 3-byte record size).  Each hint is also saved alone
+# (no segment: the input is the hint), and cut by a byte.
+hint_seeds() {
+    kv=$1 dest=$2
+    n=0
+    for script in "put a $(printf '%0400d' 1)
+put a $(printf '%0400d' 2)
+put b $(printf '%0400d' 3)" \
+                  "$(i=0; while [ $i -lt 30 ]; do echo "put key$i $(printf '%0*d' $((i * 7)) $i)"; i=$((i + 1)); done)
+put key3 again
+del key4
+del key5
+put key6 $(printf '%0300d' 6)" \
+                  "put $(printf 'k%0199d' 7) short
+put big $(printf '%020000d' 8)
+del big
+put big $(printf '%020000d' 9)"; do
+        n=$((n + 1))
+        rm -rf "$tmp/db"
+        printf '%s\ncompact\n' "$script" | "$kv" "$tmp/db" >/dev/null
+        h=$(ls "$tmp"/db/*.hint 2>/dev/null | head -n 1)
+        [ -n "$h" ] || continue
+        seg=${h%.hint}.log
+        { le32 "$(wc -c <"$h")"; cat "$h" "$seg"; } >"$dest/merge$n"
+        cp "$h" "$dest/merge$n-hint-alone"
+        head -c $(($(wc -c <"$h") - 1)) "$h" >"$dest/merge$n-hint-torn1"
+    done
+    rm -rf "$tmp/db"
+    : >"$dest/empty"
+}
+
+# le32 N: N as 4 bytes, little-endian.
+le32() {
+    v=$1 i=0
+    while [ $i -lt 4 ]; do
+        printf "\\$(printf '%03o' $((v % 256)))"
+        v=$((v / 256)) i=$((i + 1))
+    done
+}
+
 # le64 N: N as 8 bytes, little-endian.
 le64() {
     v=$1 i=0
@@ -186,6 +230,12 @@ for pair in "$@"; do
         vlog_seeds "build/$stage/kv" "$out/$stage-vlog"
         continue
     fi
+    if [ "$target" = hint ]; then
+        rm -rf "$out/$stage-hint"
+        mkdir -p "$out/$stage-hint"
+        hint_seeds "build/$stage/kv" "$out/$stage-hint"
+        continue
+    fi
     case $target in
     block | index | footer)
         mkdir -p "$out/$stage-$target"
@@ -196,9 +246,10 @@ for pair in "$@"; do
         log) file=data.log ;;
         segment) file=0000000001.log ;;
         wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
-        hint) file=0000000002.hint ;;  # the first merge output of the last script
         table) file='*.tbl' ;;  # stage 04: its name says which writes it holds
         stats) file=STATS ;;  # stages 04-07: the totals kv_close saves
+        identity) file=IDENTITY ;;  # every stage: which stage wrote the directory
+        lsm_wal) file='0*.log' ;;  # stage 04: the log of the memtable's writes
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac
     kv=build/$stage/kv
@@ -209,12 +260,15 @@ for pair in "$@"; do
                   "put a 1
 put b 2
 put a 3
-del b" \
+del b
+batch put c 1 put d 2 del a put c 3" \
                   "put key empty
 put k2 value2
 del nothing
 put k3 v3
-put k2 v2b" \
+put k2 v2b
+batch put k 1 put kk 2
+batch put a 1 put a 2" \
                   "put a $(printf '%0400d' 1)
 put a $(printf '%0400d' 2)
 put b $(printf '%0400d' 3)
@@ -232,6 +286,54 @@ compact"
         head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
         head -c 5 "$f" >"$dest/seed$n-torn-header"
     done
+    # A record longer than a 32 KiB block: FIRST, MIDDLE and LAST fragments
+    # (stage 02's segments have no blocks: its segment seeds stay small).
+    case $target:$stage in
+    segment:02-hash) ;;
+    wal:* | segment:* | lsm_wal:*)
+        rm -rf "$tmp/db"
+        printf 'put big %s\nput a 1\ndel big\n' "$(head -c 40000 /dev/zero | tr '\0' v)" |
+            "$kv" "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/blocks" ;;
+    esac
+    # A closed segment (its seal) and, where the stage syncs, sync markers.
+    knobs=""
+    case $target:$stage in
+    segment:02-hash) knobs="--segment-bytes 64" ;;
+    wal:* | segment:*) knobs="--segment-bytes 64 --sync" ;;
+    lsm_wal:*) knobs="--sync" ;;
+    esac
+    if [ -n "$knobs" ]; then
+        rm -rf "$tmp/db"
+        # shellcheck disable=SC2086
+        printf 'put a 1\nput b 2\nbatch put c 3 del a\nput d 4\n' | "$kv" $knobs "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/sealed"
+    fi
+    case $target:$stage in
+    table:04-lsm)
+        # a value of 20,000 bytes: a value length of three varint bytes,
+        # which the harness's mutator can push past the 64 KiB a scan reads
+        # at a time
+        rm -rf "$tmp/db"
+        printf 'put a 1\nput big %s\nput c 3\ncompact\n' "$(printf '%020000d' 7)" |
+            "$kv" "$tmp/db" >/dev/null
+        f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
+        [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/big-value" ;;
+    identity:*)
+        # another stage's identity, which this stage refuses
+        other=build/01-log/kv
+        [ "$stage" = 01-log ] && other=build/02-hash/kv
+        rm -rf "$tmp/db"
+        "$other" "$tmp/db" put a 1 >/dev/null && cp "$tmp/db/IDENTITY" "$dest/other-stage"
+        # the longest stage name (31 characters) and the largest format
+        # number: the bounds (the harness makes their crc32c right)
+        printf 'kvstages stage=abcdefghijklmnopqrstuvwxyz01234 format=1 crc32c=00000000\n' \
+            >"$dest/longest-name"
+        printf 'kvstages stage=%s format=4294967295 crc32c=00000000\n' "$stage" \
+            >"$dest/largest-format" ;;
+    esac
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
     "$kv" -x "$tmp/db" put ff 00010203 >/dev/null

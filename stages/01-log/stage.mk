@@ -12,4 +12,4 @@
 PARTS_01-log := 01-log/log 01-log/snapshots 01-log/txn_values 01-log/no_repair \
                 01-log/multi_get_loop 01-log/tools
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
-FUZZ_01-log := log
+FUZZ_01-log := log identity

@@ -15,7 +15,7 @@ PARTS_03-wal := 03-wal/wal 03-wal/wal_records 03-wal/tools \
                 02-hash/index 02-hash/segments 02-hash/engine 02-hash/tools \
                 01-log/snapshots 01-log/txn_values 01-log/multi_get_loop
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
-FUZZ_03-wal := wal hint
+FUZZ_03-wal := wal segment hint
 # Unit tests (build/03-wal/stagetest): the WAL's writer and reader on bytes
 # in memory (fragments across blocks, the trailer, zero and torn tails,
 # damage and resync; the search after damage against a byte-by-byte one,

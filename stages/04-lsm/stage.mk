@@ -37,7 +37,7 @@ PARTS_04-lsm := 04-lsm/keys 04-lsm/memtable 04-lsm/iterators 04-lsm/table 04-lsm
                 04-lsm/table_v1/tools 04-lsm/engine 04-lsm/full_speed 04-lsm/values_in_place 04-lsm/logs \
                 04-lsm/stats 04-lsm/tools 04-lsm/flat_set 04-lsm/flat_set/tools 03-wal/wal 01-log/txn_values
 # Fuzz harnesses (fuzz/<name>_fuzz.c) for the formats this stage reads.
-FUZZ_04-lsm := table stats
+FUZZ_04-lsm := table stats identity lsm_wal
 # Unit tests (build/04-lsm/stagetest), by what they test:
 #   LSM_BLOCK_TESTS_04   the building blocks no table touches (internal
 #                        keys, the arena, the skiplist with one writer

@@ -20,6 +20,7 @@
 #include "hash_db.h"
 #include "hash_recover.h"
 #include "hint.h"
+#include "hint_verify.h"
 #include "io.h"
 #include "log_report.h"
 #include "offline.h"
@@ -63,34 +64,6 @@ static int tools_has_log(const tools_dir *d, uint32_t id)
     return 0;
 }
 
-/* What a hint check needs: the segment to compare each entry with. */
-typedef struct tools_hint_ctx {
-    io_file *seg;
-    uint8_t *buf;
-    size_t cap;
-    uint64_t entries;
-} tools_hint_ctx;
-
-static int tools_hint_verify(void *ctx, const uint8_t *key, size_t klen, uint64_t offset,
-                             uint32_t size)
-{
-    tools_hint_ctx *c = ctx;
-    hash_loc loc = {.offset = offset, .size = size};
-    const uint8_t *val = NULL;
-    size_t vlen = 0;
-    int rc = record_read_value(c->seg, c->seg->end, &loc, key, klen, &c->buf, &c->cap, &val,
-                               &vlen);
-    if (rc == KV_ERR_CORRUPT) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", kv_errmsg());
-        rc = kv_error(KV_ERR_CORRUPT, "%s: offset %llu: the record there is not a put of "
-                      "the key the hint names (%s)", io_path(c->seg),
-                      (unsigned long long)offset, why);
-    }
-    c->entries++;
-    return rc;
-}
-
 /* Checks one hint against its segment. */
 static int tools_check_hint(const tools_dir *d, const char *name, uint32_t id, kv_line_fn line,
                             void *ctx)
@@ -103,18 +76,18 @@ static int tools_check_hint(const tools_dir *d, const char *name, uint32_t id, k
         return KV_OK;
     }
     char *hint_path = io_join(d->dir, name), *seg_path = io_join(d->dir, seg_name);
-    tools_hint_ctx c = {0};
-    int rc = hint_path && seg_path ? io_open(seg_path, IO_READ, &c.seg) : KV_ERR_NOMEM;
+    io_file *seg = NULL;
+    uint64_t entries = 0;
+    int rc = hint_path && seg_path ? io_open(seg_path, IO_READ, &seg) : KV_ERR_NOMEM;
     if (rc == KV_OK)
-        rc = hint_load(hint_path, id, c.seg->end, tools_hint_verify, &c, NULL);
+        rc = hint_verify(hint_path, id, seg, &entries);
     if (rc == KV_OK)
         log_report_line(line, ctx, "%s: %llu entries, all match %s: ok", name,
-                        (unsigned long long)c.entries, seg_name);
+                        (unsigned long long)entries, seg_name);
     else
-        log_report_line(line, ctx, "%s: DAMAGED: %s; kv_open ignores it and reads %s instead",
-                        name, kv_errmsg(), seg_name);
-    io_close(c.seg);
-    free(c.buf);
+        log_report_line(line, ctx, "%s: DAMAGED: %s; kv repair removes it, so that kv_open "
+                        "reads %s instead", name, kv_errmsg(), seg_name);
+    io_close(seg);
     free(hint_path);
     free(seg_path);
     return rc;

@@ -15,6 +15,8 @@
 #include "../../02-hash/tests/stage_util.h"
 #include "alloc_fail.h"
 #include "slow_io.h"
+#include "coding.h"
+#include "crc32c.h"
 #include "io.h"
 #include "io_fault.h"
 #include "kv.h"
@@ -285,6 +287,67 @@ static void repair_salvages_every_intact_record(void)
     CLOSE(db);
 }
 
+/* A hint that does not describe its segment: its checksum wrong, or its
+ * checksum right over a key the segment does not hold (kv_open would trust
+ * that one).  kv check says so; kv repair removes it, after which kv check
+ * finds nothing and every key reads back from the segment itself. */
+static void repair_removes_a_hint_that_does_not_describe_its_segment(void)
+{
+    for (int right_crc = 0; right_crc < 2; right_crc++) {
+        const char *dir = harness_tmpdir();
+        stage_empty_dir(dir);
+        kv_options opt = stage_options(4096);
+        kv_db *db = OPEN(dir, &opt);
+        char val[300];
+        for (unsigned r = 0; r < 2; r++) {
+            for (unsigned i = 0; i < 100; i++) {
+                char key[17];
+                stage_key(key, i);
+                memset(val, 'a' + (int)r, sizeof val);
+                PUT(db, key, 16, val, sizeof val);
+            }
+        }
+        CHECK_KV(kv_compact(db), KV_OK);
+        CLOSE(db);
+        CHECK(stage_count_files(dir, ".hint") > 0);
+        const char *hint = stage_nth_file(dir, ".hint", 0);
+        stage_flip_byte(hint, 30); /* a byte of the first entry's key */
+        if (right_crc) {
+            long long n = stage_file_size(hint);
+            uint8_t *b = malloc((size_t)n);
+            FILE *f = fopen(hint, "rb");
+            CHECK(b != NULL && f != NULL && fread(b, 1, (size_t)n, f) == (size_t)n);
+            fclose(f);
+            coding_put_u32(b + n - 4, crc32c_value(b, (size_t)n - 4));
+            stage_write_file(hint, b, (size_t)n);
+            free(b);
+        }
+        testdb_lines lines = {0};
+        CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_ERR_CORRUPT);
+        CHECK_MSG(strstr(lines.text, right_crc ? "not a put of the key the hint names"
+                                               : "checksum mismatch") != NULL, "%s", lines.text);
+        testdb_lines_free(&lines);
+        CHECK_KV(kv_repair(dir, testdb_lines_add, &lines), KV_OK);
+        CHECK_MSG(strstr(lines.text, "1 hints removed") != NULL, "%s", lines.text);
+        testdb_lines_free(&lines);
+        CHECK_KV(kv_check(dir, testdb_lines_add, &lines), KV_OK);
+        testdb_lines_free(&lines);
+        kv_options strict = opt;
+        strict.strict_recovery = 1;
+        db = OPEN(dir, &strict);
+        for (unsigned i = 0; i < 100; i++) {
+            char key[17];
+            stage_key(key, i);
+            void *v = NULL;
+            size_t vl = 0;
+            CHECK_KV(kv_get(db, key, 16, &v, &vl), KV_OK);
+            CHECK(vl == sizeof val && v != NULL && ((char *)v)[0] == 'b');
+            kv_free(v);
+        }
+        CLOSE(db);
+    }
+}
+
 static void dump_shows_records_ops_and_markers(void)
 {
     const char *dir = harness_tmpdir();
@@ -453,6 +516,7 @@ static const harness_test wal_db_tests[] = {
     HARNESS_TEST(damage_in_synced_bytes_is_corrupt_in_both_modes),
     HARNESS_TEST(unsynced_damage_is_cut_to_a_prefix),
     HARNESS_TEST(repair_salvages_every_intact_record),
+    HARNESS_TEST(repair_removes_a_hint_that_does_not_describe_its_segment),
     HARNESS_TEST(dump_shows_records_ops_and_markers),
     HARNESS_TEST(dump_frames_show_fragments_across_a_block_boundary),
     HARNESS_TEST(dump_frames_show_the_trailer),

@@ -8,7 +8,10 @@
  * and the directory synced.  The segment's hint, whose offsets no longer
  * hold, is removed.  Each rewritten file gets a line saying which byte
  * ranges were lost and why.  A crash in the middle leaves either the old
- * file or the new one (plus a .tmp that kv_open removes).
+ * file or the new one (plus a .tmp that kv_open removes).  Then every hint
+ * that does not describe its segment record by record (hint_verify.h:
+ * kv_open would trust its keys) is removed, and the directory synced, so
+ * that kv_open reads the segment instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "db_dir.h"
 #include "db_identity.h"
 #include "hash_db.h"
+#include "hint_verify.h"
 #include "error.h"
 #include "log_report.h"
 #include "offline.h"
@@ -129,6 +133,30 @@ static int repair_header_damage(const char *path, wal_damage_list *dl)
     return KV_OK;
 }
 
+/* Removes names[i], a hint, if its segment is there and it does not
+ * describe it (*removed counts it).  KV_OK or an I/O error. */
+static int repair_hint(const char *dir, const char *name, uint32_t id, kv_line_fn line,
+                       void *ctx, size_t *removed)
+{
+    char seg_name[SEGMENT_NAME_MAX];
+    segment_name(seg_name, id, SEGMENT_SUFFIX);
+    char *path = io_join(dir, name), *seg_path = io_join(dir, seg_name);
+    int exists = 0;
+    int rc = path && seg_path ? io_exists(seg_path, &exists) : KV_ERR_NOMEM;
+    io_file *seg = NULL;
+    if (rc == KV_OK && exists && (rc = io_open(seg_path, IO_READ, &seg)) == KV_OK &&
+        (rc = hint_verify(path, id, seg, NULL)) == KV_ERR_CORRUPT) {
+        log_report_line(line, ctx, "repair: %s removed (%s): kv_open reads %s instead", name,
+                        kv_errmsg(), seg_name);
+        if ((rc = io_unlink(path)) == KV_OK)
+            (*removed)++;
+    }
+    io_close(seg);
+    free(path);
+    free(seg_path);
+    return rc;
+}
+
 int kv_repair(const char *dir, kv_line_fn line, void *ctx)
 {
     int rc = offline_dir_check("kv_repair", dir);
@@ -166,11 +194,27 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         free(dl.v);
         free(path);
     }
+    /* Hints that do not describe their segments (those of segments just
+     * rewritten are gone already). */
+    size_t hints = 0;
+    for (size_t i = 0; rc == KV_OK && i < n; i++) {
+        uint32_t id = 0;
+        int exists = 0;
+        char *path = segment_parse_name(names[i], &id) == SEGMENT_FILE_HINT ? io_join(dir, names[i])
+                                                                          : NULL;
+        if (path != NULL && (rc = io_exists(path, &exists)) == KV_OK && exists)
+            rc = repair_hint(dir, names[i], id, line, ctx, &hints);
+        free(path);
+    }
+    if (rc == KV_OK && hints > 0)
+        rc = io_sync_dir(dir);
     io_list_free(names, n);
     io_lock_release(lock);
+    if (rc == KV_OK && hints > 0)
+        log_report_line(line, ctx, "repair: %zu hints removed", hints);
     if (rc == KV_OK)
         log_report_line(line, ctx, "repair: %zu segments rewritten, %llu bytes lost%s",
                         repaired, (unsigned long long)lost,
-                        repaired ? "" : ": nothing to repair");
+                        repaired || hints ? "" : ": nothing to repair");
     return rc;
 }

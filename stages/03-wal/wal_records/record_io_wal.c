@@ -86,9 +86,9 @@ static int replay_find_next(wal_reader *r, record_damage *d)
     while ((rc = wal_reader_next(r)) == WAL_READ_RECORD || rc == WAL_READ_DAMAGE) {
         const char *why;
         uint64_t synced_to = 0;
-        const uint8_t *end = r->rec + r->rec_len;
         if (rc != WAL_READ_RECORD)
-            continue;
+            continue; /* (r->rec may be NULL: no record read yet) */
+        const uint8_t *end = r->rec + r->rec_len;
         if (wal_marker_decode(r->rec, end, &synced_to)) {
             if (synced_to > d->offset)
                 d->unsynced = 0; /* synced bytes are never damaged by a crash */

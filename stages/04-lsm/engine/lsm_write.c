@@ -188,8 +188,9 @@ static int lsm_make_room(kv_db *db, const wal_group *g, wal_target *t)
      * one, so writes stop at IKEY_MAX_SEQ - 1.  The group's op count is
      * not known here, but it is at most `room` (every op reserves more
      * than a byte): refusing on that is safe, and early by a few hundred
-     * numbers out of 2^56. */
-    if (g->room > IKEY_MAX_SEQ - db->seq.next)
+     * numbers out of 2^56.  (A log replayed at open may have used the last
+     * one already: then next is past it.) */
+    if (db->seq.next > IKEY_MAX_SEQ || g->room > IKEY_MAX_SEQ - db->seq.next)
         return kv_error(KV_ERR_INVALID, "%s: %s: sequence numbers are nearly used up (the "
                         "next is %" PRIu64 ", the last %" PRIu64 "); copy the data to a new "
                         "database", call, db->dir.path, db->seq.next, IKEY_MAX_SEQ - 1);

@@ -1,0 +1,134 @@
+/*
+ * identity_fuzz.c: fuzz harness for DIR/IDENTITY, the line that says which
+ * stage and format wrote a database (common/db_identity.h), which every
+ * stage's kv_open reads first.
+ *
+ * The input is an IDENTITY file's bytes.  It is decoded as it is and with
+ * its checksum made right (fuzz_formats.h: the eight hex digits after
+ * " crc32c="), so that mutations reach the stage name and format.  Each
+ * time the harness reads the line itself by the byte table and checks
+ * that db_identity_decode, on the exact bytes, accepts exactly the lines
+ * the table allows ("kvstages stage=" 1 to 31 of [0-9a-z-], " format=" a
+ * number 1..4294967295 without a leading zero, " crc32c=" eight lower-case
+ * hex digits of the crc32c of what precedes it, "\n", nothing more) with
+ * their stage and format, and names an offset inside the line when it
+ * refuses; db_identity_read and db_identity_check read the file the same
+ * way from a directory in memory (common/io_mem.h).  Then, for one input
+ * in sixteen (fuzz_dbfile_sampled), the repaired line is the IDENTITY of a
+ * database directory through the whole engine (fuzz_dbfile.h): an
+ * identity of another stage or a damaged one is refused, never a crash.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "db_identity.h"
+#include "fuzz_formats.h"
+#include "fuzz_dbfile.h"
+#include "io_mem.h"
+#include "kv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define IDENTITY_FUZZ_DIR "/kvfuzz/id"
+
+static void identity_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "identity fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* Matches s at p[*i]; advances past it. */
+static int identity_fuzz_lit(const uint8_t *p, size_t n, size_t *i, const char *s)
+{
+    size_t l = strlen(s);
+    if (n - *i < l || memcmp(p + *i, s, l) != 0)
+        return 0;
+    *i += l;
+    return 1;
+}
+
+/* The byte table's verdict: 1 with the stage and format, or 0. */
+static int identity_fuzz_model(const uint8_t *p, size_t n, db_identity *id)
+{
+    size_t i = 0, s;
+    memset(id, 0, sizeof *id);
+    if (!identity_fuzz_lit(p, n, &i, "kvstages stage="))
+        return 0;
+    for (s = i; i < n && ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'z') ||
+                          p[i] == '-');
+         i++)
+        ;
+    if (i == s || i - s > DB_STAGE_NAME_MAX)
+        return 0;
+    memcpy(id->stage, p + s, i - s);
+    if (!identity_fuzz_lit(p, n, &i, " format="))
+        return 0;
+    uint64_t format = 0;
+    for (s = i; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        format = format * 10 + (uint64_t)(p[i] - '0');
+    if (i == s || p[s] == '0' || i - s > 10 || format > UINT32_MAX)
+        return 0;
+    id->format = (uint32_t)format;
+    size_t covered = i;
+    if (!identity_fuzz_lit(p, n, &i, " crc32c=") || n - i != 9 || p[n - 1] != '\n')
+        return 0;
+    uint32_t crc = 0;
+    for (; i < n - 1; i++) {
+        uint8_t c = p[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+        crc = crc << 4 | (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return crc == crc32c_value(p, covered);
+}
+
+static void identity_fuzz_decode(const uint8_t *p, size_t n)
+{
+    db_identity want, got;
+    int valid = identity_fuzz_model(p, n, &want);
+    const char *why = NULL;
+    size_t bad_at = (size_t)-1;
+    int rc = db_identity_decode(p, p + n, &got, &why, &bad_at);
+    identity_fuzz_check(rc == (valid ? 0 : -1),
+                        "db_identity_decode accepts exactly the lines the byte table allows");
+    if (valid)
+        identity_fuzz_check(strcmp(got.stage, want.stage) == 0 && got.format == want.format,
+                            "the stage and format the line names");
+    else
+        identity_fuzz_check(why != NULL && bad_at <= n, "a refusal names what and where");
+
+    fuzz_dbfile_mem_reset();
+    identity_fuzz_check(io_mem_put(IDENTITY_FUZZ_DIR "/IDENTITY", p, n) == 0, "IDENTITY in memory");
+    int found = 0;
+    rc = db_identity_read(IDENTITY_FUZZ_DIR, &got, &found);
+    if (n <= DB_IDENTITY_MAX)
+        identity_fuzz_check(rc == (valid ? KV_OK : KV_ERR_CORRUPT) && found == valid,
+                            "db_identity_read reads the line as db_identity_decode does");
+    else
+        identity_fuzz_check(rc == KV_ERR_CORRUPT, "a line longer than any identity is damage");
+    rc = db_identity_check(IDENTITY_FUZZ_DIR, kv_stage(), 1, fuzz_dbfile_ignore_line, NULL);
+    identity_fuzz_check(rc == KV_OK || rc == KV_ERR_INVALID || rc == KV_ERR_CORRUPT,
+                        "db_identity_check: this stage's, another's, or damaged");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    identity_fuzz_decode(data, size);
+    uint8_t *fixed = malloc(size ? size : 1);
+    identity_fuzz_check(fixed != NULL, "malloc");
+    memcpy(fixed, data, size);
+    fuzz_fix_identity(fixed, size);
+    if (memcmp(fixed, data, size) != 0)
+        identity_fuzz_decode(fixed, size);
+    if (fuzz_dbfile_sampled(data, size)) {
+        fuzz_dbfile_run("IDENTITY", fixed, size);
+        fuzz_dbfile_repair("IDENTITY", fixed, size);
+    }
+    free(fixed);
+    return 0;
+}
