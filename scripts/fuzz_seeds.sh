@@ -149,6 +149,18 @@ del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"
                 "$tmp/dump" | while read -r b off len; do
                 cut_bytes "$f" "$off" $((len + 9)) >"$dest/table$n-block$b"
             done ;;
+        lz4)
+            # Each lz4 data block's contents after a step (0: one call;
+            # 64) and its raw size (fuzz/lz4_fuzz.c), from its trailer.
+            sed -n 's/^block \([0-9]*\) at \([0-9]*\): \([0-9]*\) bytes stored.*/\1 \2 \3/p' \
+                "$tmp/dump" | while read -r b off len; do
+                set -- $(od -An -tu1 -j$((off + len)) -N3 "$f")
+                [ "$1" = 1 ] || continue
+                for step in 0 64; do
+                    { printf "\\$(printf '%03o' $step)\\$(printf '%03o' "$2")\\$(printf '%03o' "$3")"
+                      cut_bytes "$f" "$off" "$len"; } >"$dest/table$n-block$b-step$step"
+                done
+            done ;;
         index)
             set -- $(sed -n 's/.*index at \([0-9]*\) (\([0-9]*\) bytes.*/\1 \2/p' "$tmp/dump")
             { le64 "$d"; cut_bytes "$f" "$1" "$2"; } >"$dest/table$n-index" ;;
@@ -187,9 +199,10 @@ for pair in "$@"; do
         continue
     fi
     case $target in
-    block | index | footer)
+    block | index | footer | lz4)
         mkdir -p "$out/$stage-$target"
         table_piece_seeds "build/$stage/kv" "$out/$stage-$target" "$target"
+        [ "$target" = lz4 ] && cp fuzz/seeds/lz4/* "$out/$stage-$target/"
         continue ;;
     esac
     case $target in
