@@ -4,18 +4,27 @@
  *
  * The input is a CURRENT line (its bytes up to and including the first
  * newline; all of it if there is none) followed by a manifest's bytes.
- * The harness checks:
+ * Each is copied into a buffer of exactly its size (ASan sees a read past
+ * it).  The manifest is checked as it is, then, if that changes it, with
+ * every checksum made right (manifest_fuzz_repair: the file header's and
+ * every fragment's whose type is one of the four and whose length fits
+ * its block), so that a mutation inside a record reaches the edit's
+ * decoder instead of stopping at the fragment's crc32c.  The harness
+ * checks:
  *   - a CURRENT line that decodes is exactly the one current_line_encode
  *     writes for its number (the format has one spelling);
- *   - every record manifest_scan hands out decodes to an edit that encodes
- *     and decodes to the same bytes, and can be described for kv dump;
+ *   - every record manifest_scan hands out decodes to an edit that keeps
+ *     version_edit.h's invariants 1 to 4 (levels below VERSION_LEVELS,
+ *     numbers from 1, internal keys in order, sequences in range, dead
+ *     counts within the file's entries), encodes and decodes to the same
+ *     bytes, and can be described for kv dump;
  *   - manifest_recover_mem returns KV_OK or KV_ERR_CORRUPT, nothing else;
  *     on KV_OK the state keeps its promises (L0 newest first, levels >= 1
  *     sorted and disjoint, next_file above every table, end <= size, a
  *     torn tail exactly when strict refuses), and its snapshot, written as
  *     a manifest of one record, replays to the same state;
  *   - the same two files in a directory, read by manifest_recover, give
- *     the same verdict and the same state.
+ *     the same verdict and the same state (the input as it is only).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -24,12 +33,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coding.h"
+#include "crc32c.h"
 #include "current_file.h"
 #include "file_header.h"
 #include "internal_key.h"
 #include "kv.h"
 #include "manifest.h"
 #include "version_edit.h"
+#include "wal_format.h"
 #include "wal_reader.h"
 #include "wal_writer.h"
 
@@ -41,11 +53,60 @@ static void manifest_fuzz_line(void *ctx, const char *line)
     (void)line;
 }
 
-/* A record: its edit re-encodes to bytes that decode to the same edit. */
+static void manifest_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "manifest fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        abort();
+    }
+}
+
+static int manifest_fuzz_is_ikey(const uint8_t *k, size_t len)
+{
+    ikey_parsed ik;
+    return len <= KV_MAX_KEY + IKEY_TRAILER_SIZE && ikey_decode(k, k + len, &ik);
+}
+
+/* version_edit.h's invariants 1 to 4 of an edit the decoder accepted. */
+static void manifest_fuzz_edit_invariants(const version_edit *e)
+{
+    manifest_fuzz_check((!e->has_log_seq || e->log_seq <= IKEY_MAX_SEQ) &&
+                        (!e->has_last_seq || e->last_seq <= IKEY_MAX_SEQ),
+                        "an edit's sequences are at most IKEY_MAX_SEQ");
+    for (size_t i = 0; i < e->nadded; i++) {
+        const edit_file *f = &e->added[i];
+        manifest_fuzz_check(f->level >= 0 && f->level < VERSION_LEVELS && f->number >= 1,
+                            "an added file's level and number are in range");
+        manifest_fuzz_check(manifest_fuzz_is_ikey(f->smallest, f->smallest_len) &&
+                            manifest_fuzz_is_ikey(f->largest, f->largest_len) &&
+                            ikey_compare(f->smallest, f->smallest_len, f->largest,
+                                         f->largest_len) <= 0,
+                            "an added file's keys are internal keys in order");
+        manifest_fuzz_check(f->dead <= f->entries &&
+                            (f->dead == 0 || (f->dead_from >= 1 && f->dead_from <= IKEY_MAX_SEQ)),
+                            "an added file's dead entries are within its entries");
+    }
+    for (size_t i = 0; i < e->nremoved; i++)
+        manifest_fuzz_check(e->removed[i].level >= 0 && e->removed[i].level < VERSION_LEVELS &&
+                            e->removed[i].number >= 1,
+                            "a removed file's level and number are in range");
+    for (size_t i = 0; i < e->npointers; i++) {
+        manifest_fuzz_check(e->pointers[i].level >= 0 && e->pointers[i].level < VERSION_LEVELS &&
+                            manifest_fuzz_is_ikey(e->pointers[i].key, e->pointers[i].len),
+                            "a compact pointer is an internal key of a level");
+        for (size_t j = 0; j < i; j++)
+            manifest_fuzz_check(e->pointers[j].level != e->pointers[i].level,
+                                "at most one compact pointer per level");
+    }
+}
+
+/* A record: its edit keeps the invariants, and re-encodes to bytes that
+ * decode to the same edit. */
 static int manifest_fuzz_edit(void *ctx, const version_edit *e, uint64_t offset)
 {
     (void)ctx;
     (void)offset;
+    manifest_fuzz_edit_invariants(e);
     uint8_t *a = NULL, *b = NULL;
     size_t an = 0, bn = 0;
     version_edit again;
@@ -130,8 +191,9 @@ static const char *manifest_fuzz_dir(void)
 {
     if (manifest_fuzz_tmp[0] == '\0') {
         const char *tmp = getenv("TMPDIR");
-        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX",
-                 tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+        if (tmp == NULL || strlen(tmp) >= 40)
+            tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX", tmp);
         if (mkdtemp(manifest_fuzz_tmp) == NULL)
             abort();
         atexit(manifest_fuzz_dir_remove);
@@ -155,25 +217,42 @@ static void manifest_fuzz_remove(const char *dir, const char *name)
     unlink(path);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Makes the checksums of the manifest [m, m + n) right, in place: its
+ * file header's, then, block by block as the reader walks them, every
+ * fragment's whose type is FULL, FIRST, MIDDLE or LAST and whose data
+ * fits in its block and the file (anything else ends the block: a zero
+ * trailer stays zeros).  Returns whether a byte changed. */
+static int manifest_fuzz_repair(uint8_t *m, size_t n)
 {
-    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
-    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
-    const uint8_t *man = data + line_len;
-    size_t man_len = size - line_len;
-
-    /* CURRENT */
-    uint64_t number = 0;
-    int current_rc = current_line_decode(data, line_len, "CURRENT", &number);
-    if (current_rc == KV_OK) {
-        char line[CURRENT_MAX_BYTES];
-        size_t n = current_line_encode(line, number);
-        if (n != line_len || memcmp(line, data, n) != 0)
-            abort();
-    } else if (current_rc != KV_ERR_CORRUPT) {
-        abort();
+    int changed = 0;
+    if (n >= FILE_HEADER_SIZE) {
+        uint32_t crc = crc32c_value(m, 12);
+        changed |= coding_get_u32(m + 12) != crc;
+        coding_put_u32(m + 12, crc);
     }
+    uint64_t at = MANIFEST_START;
+    while (at + WAL_HEADER_SIZE <= n) {
+        uint32_t left = wal_block_left(at);
+        uint8_t *h = m + at;
+        uint32_t len = coding_get_u16(h + 4);
+        if (left < WAL_HEADER_SIZE || h[6] < WAL_FULL || h[6] > WAL_LAST ||
+            len > left - WAL_HEADER_SIZE || len > n - at - WAL_HEADER_SIZE) {
+            at += left;
+            continue;
+        }
+        uint32_t crc = crc32c_extend(crc32c_value(h + 4, 3), h + WAL_HEADER_SIZE, len);
+        changed |= coding_get_u32(h) != crc;
+        coding_put_u32(h, crc);
+        at += WAL_HEADER_SIZE + len;
+    }
+    return changed;
+}
 
+/* The records, the replay from memory and (dir set) from a directory, of
+ * the CURRENT line (current_rc, number: its decoding) and manifest. */
+static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_rc,
+                              uint64_t number, const uint8_t *man, size_t man_len, int dir_too)
+{
     /* The records as manifest_scan sees them. */
     wal_reader r;
     manifest_scan_info info;
@@ -201,13 +280,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     manifest_state_free(&st);
+    if (!dir_too) {
+        free(canon);
+        return;
+    }
 
     /* The same bytes as CURRENT and the manifest it names (or, if CURRENT
      * does not decode, MANIFEST-000001), read by manifest_recover. */
     const char *dir = manifest_fuzz_dir();
     char name[MANIFEST_NAME_MAX];
     manifest_file_name(name, current_rc == KV_OK ? number : 1);
-    manifest_fuzz_write(dir, CURRENT_FILE_NAME, data, line_len);
+    manifest_fuzz_write(dir, CURRENT_FILE_NAME, line, line_len);
     manifest_fuzz_write(dir, name, man, man_len);
     int dir_rc = manifest_recover(dir, 0, &st);
     if (dir_rc != (current_rc == KV_OK ? mem_rc : KV_ERR_CORRUPT))
@@ -223,5 +306,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     manifest_fuzz_remove(dir, name);
     manifest_fuzz_remove(dir, CURRENT_FILE_NAME);
     free(canon);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
+    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
+    size_t man_len = size - line_len;
+    /* Each in a buffer of exactly its size: ASan sees a read past it. */
+    uint8_t *line = malloc(line_len ? line_len : 1), *man = malloc(man_len ? man_len : 1);
+    manifest_fuzz_check(line != NULL && man != NULL, "allocate");
+    memcpy(line, data, line_len);
+    memcpy(man, data + line_len, man_len);
+
+    /* CURRENT */
+    uint64_t number = 0;
+    int current_rc = current_line_decode(line, line_len, "CURRENT", &number);
+    if (current_rc == KV_OK) {
+        char again[CURRENT_MAX_BYTES];
+        size_t n = current_line_encode(again, number);
+        manifest_fuzz_check(n == line_len && memcmp(again, line, n) == 0,
+                            "a CURRENT line that decodes is the one its number encodes to");
+    } else {
+        manifest_fuzz_check(current_rc == KV_ERR_CORRUPT, "CURRENT: only KV_ERR_CORRUPT");
+    }
+
+    manifest_fuzz_run(line, line_len, current_rc, number, man, man_len, 1);
+    if (manifest_fuzz_repair(man, man_len))
+        manifest_fuzz_run(line, line_len, current_rc, number, man, man_len, 0);
+    free(line);
+    free(man);
     return 0;
 }

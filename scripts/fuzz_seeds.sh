@@ -202,7 +202,8 @@ for pair in "$@"; do
     block | index | footer | lz4)
         mkdir -p "$out/$stage-$target"
         table_piece_seeds "build/$stage/kv" "$out/$stage-$target" "$target"
-        [ "$target" = lz4 ] && cp fuzz/seeds/lz4/* "$out/$stage-$target/"
+        # and the hand-made ones of the bounds (fuzz/seeds/lz4/, index/)
+        if [ -d "fuzz/seeds/$target" ]; then cp "fuzz/seeds/$target"/* "$out/$stage-$target/"; fi
         continue ;;
     esac
     case $target in
