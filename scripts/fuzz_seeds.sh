@@ -196,6 +196,9 @@ for pair in "$@"; do
     if [ "$target" = vlog ]; then
         mkdir -p "$out/$stage-vlog"
         vlog_seeds "build/$stage/kv" "$out/$stage-vlog"
+        # and the hand-made ones (fuzz/seeds/vlog/: a record after a
+        # block's trailer, a batch of every op, counts of each version)
+        cp fuzz/seeds/vlog/* "$out/$stage-vlog/"
         continue
     fi
     case $target in
