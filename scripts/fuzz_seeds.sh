@@ -215,6 +215,7 @@ for pair in "$@"; do
         wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
         hint) file=0000000002.hint ;;  # the first merge output of the last script
         table) file='*.tbl' ;;  # stage 04: its name says which writes it holds
+        table_blocks) file='*.tbl' ;;  # stages 05, 09: the same, checksums made right
         stats) file=STATS ;;  # stages 04-07: the totals kv_close saves
         *) echo "fuzz_seeds: no rule for target $target" >&2; exit 1 ;;
     esac
@@ -238,7 +239,7 @@ put b $(printf '%0400d' 3)
 compact" ; do
         n=$((n + 1))
         rm -rf "$tmp/db"
-        [ "$target" = table ] || [ "$target" = stats ] && script="$script
+        [ "$target" = table ] || [ "$target" = table_blocks ] || [ "$target" = stats ] && script="$script
 compact"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
         f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
@@ -252,11 +253,11 @@ compact"
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
     "$kv" -x "$tmp/db" put ff 00010203 >/dev/null
-    [ "$target" = table ] && "$kv" "$tmp/db" compact >/dev/null
+    [ "$target" = table ] || [ "$target" = table_blocks ] && "$kv" "$tmp/db" compact >/dev/null
     f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
-    if [ "$target" = table ] && [ "$stage" = 09-cache ]; then
+    if [ "$target" = table ] || [ "$target" = table_blocks ] && [ "$stage" = 09-cache ]; then
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one

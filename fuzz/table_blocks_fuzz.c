@@ -1,0 +1,360 @@
+/*
+ * table_blocks_fuzz.c: fuzz harness for the blocks of a table of format
+ * v2 (stage 05's table_v2_format.h, version 1; stage 09's parted_format.h,
+ * version 2: an index and filters cut into partitions under a top-level
+ * index), every checksum made right, so that a mutation inside a block
+ * reaches the block's decoder instead of stopping at its crc32c.
+ *
+ * The input is a table file.  The harness copies it and walks it as a
+ * reader does, making right (table_blocks_fix) the checksum of every
+ * stored block a handle it can read names: the metaindex's entries (the
+ * properties, version 1's filter), the index (version 2: the top level,
+ * then each partition, index and filter), every data block an index entry
+ * names; then the footer's and the file header's.  Then it reads the file
+ * as the engine does:
+ *   - table_open, a scan forward and one backward, a lookup of every key
+ *     the scan returned (table_get: its filter, or its filter partition
+ *     and index partition, then its data block: with a block cache full
+ *     after one block, lz4 blocks are searched by steps) and of a key just
+ *     after each (absent, or the next one), the filter asked for each key
+ *     (table_inspect_filter_says_absent), kv_inspect's parts, kv check and
+ *     kv dump;
+ * and checks: open, scans, lookups, check and dump fail only with
+ * KV_ERR_CORRUPT; if the scan forward reads every entry, the backward one
+ * reads the same in reverse; when the scan's keys are internal keys that
+ * ascend, no more than the properties count, and the properties' smallest
+ * and largest are the first and last, each lookup finds what the scan
+ * found; and a table where any of that fails (a read believes a block its
+ * checksum vouches for: an entry that is not an internal key is for kv
+ * check to find), or a lookup does not find what the scan found, or a
+ * filter rules out a key the scan found, fails kv check.  ASan and UBSan catch a read
+ * outside the bytes.
+ *
+ * It is in FUZZ_05-blocks and FUZZ_09-cache (their stage.mk); seeds are the
+ * tables of scripts/fuzz_seeds.sh (stage 09: tables of partitions, with
+ * and without filters, and of version 1).  docs/fuzzing.md says how to run
+ * it.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "block.h"
+#include "crc32c.h"
+#include "file_header.h"
+#include "internal_key.h"
+#include "kv.h"
+#include "table.h"
+#include "table_inspect.h"
+#include "table_v2_format.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Version 2 (stage 09's tables of partitions): its top-level index entries
+ * name partitions, not data blocks (parted_format.h). */
+#define TABLE_BLOCKS_PARTED 2u
+
+static void table_blocks_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "table_blocks fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        abort();
+    }
+}
+
+/* ---- checksums made right ------------------------------------------------------ */
+
+/* Whether the stored block h (trailer included) lies in [lo, hi). */
+static int table_blocks_inside(table_v2_handle h, uint64_t lo, uint64_t hi)
+{
+    return h.offset >= lo && h.offset < hi && hi - h.offset >= TABLE_V2_TRAILER &&
+           hi - h.offset - TABLE_V2_TRAILER >= h.size;
+}
+
+/* Makes the crc32c of the stored block h of file f right, if h lies in
+ * [lo, hi); then, if it is stored raw, its contents as a block in *b
+ * (returns 1). */
+static int table_blocks_fix(uint8_t *f, table_v2_handle h, uint64_t lo, uint64_t hi, block *b)
+{
+    if (!table_blocks_inside(h, lo, hi))
+        return 0;
+    uint8_t *p = f + h.offset, *tr = p + h.size;
+    coding_put_u32(tr + 5, crc32c_extend(crc32c_value(p, h.size), tr, 5));
+    return b != NULL && tr[0] == TABLE_V2_RAW && block_init(b, p, h.size) == NULL;
+}
+
+/* The handles in an index entry's value: up to two (version 2's top
+ * level: an index partition and a filter partition). */
+static int table_blocks_handles(const block_iter *it, table_v2_handle h[2])
+{
+    const uint8_t *p = it->value, *end = it->value + it->value_len;
+    int n = 0;
+    while (n < 2 && p != NULL && p < end)
+        if ((p = table_v2_handle_decode(p, end, &h[n])) != NULL)
+            n++;
+    return n;
+}
+
+/* Fixes every data block the index block b names. */
+static void table_blocks_fix_data(uint8_t *f, const block *b, uint64_t d)
+{
+    block_iter it = {0};
+    block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
+    for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
+        table_v2_handle h[2];
+        if (table_blocks_handles(&it, h) >= 1)
+            table_blocks_fix(f, h[0], TABLE_V2_DATA_AT, d, NULL);
+    }
+    block_iter_free(&it);
+}
+
+static void table_blocks_repair(uint8_t *f, size_t size)
+{
+    if (size < FILE_HEADER_SIZE + TABLE_V2_FOOTER)
+        return;
+    uint32_t version = coding_get_u32(f + 8);
+    uint8_t *foot = f + size - TABLE_V2_FOOTER;
+    uint64_t meta_end = size - TABLE_V2_FOOTER, d = coding_get_u64(foot);
+    table_v2_handle index = {coding_get_u64(foot + 8), coding_get_u32(foot + 16)};
+    table_v2_handle metaindex = {coding_get_u64(foot + 20), coding_get_u32(foot + 28)};
+    if (d <= meta_end) {
+        block b;
+        if (table_blocks_fix(f, metaindex, d, meta_end, &b)) {
+            block_iter it = {0};
+            block_iter_init(&it, &b, 1);
+            for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
+                table_v2_handle h[2];
+                if (table_blocks_handles(&it, h) >= 1)
+                    table_blocks_fix(f, h[0], d, meta_end, NULL);
+            }
+            block_iter_free(&it);
+        }
+        if (table_blocks_fix(f, index, d, meta_end, &b)) {
+            if (version != TABLE_BLOCKS_PARTED) {
+                table_blocks_fix_data(f, &b, d);
+            } else {
+                block_iter top = {0};
+                block_iter_init(&top, &b, TABLE_V2_IKEY_MIN);
+                for (block_iter_seek_first(&top); top.valid; block_iter_next(&top)) {
+                    table_v2_handle h[2];
+                    int n = table_blocks_handles(&top, h);
+                    block part;
+                    if (n >= 1 && table_blocks_fix(f, h[0], d, index.offset, &part))
+                        table_blocks_fix_data(f, &part, d);
+                    if (n == 2)
+                        table_blocks_fix(f, h[1], d, index.offset, NULL);
+                }
+                block_iter_free(&top);
+            }
+        }
+    }
+    coding_put_u32(foot + 44, crc32c_value(foot, 44));
+    coding_put_u32(f + 12, crc32c_value(f, 12));
+}
+
+/* ---- the table read as the engine reads it ------------------------------------- */
+
+static char table_blocks_path[128];
+static table_ctx *table_blocks_ctx;
+
+static void table_blocks_remove(void)
+{
+    unlink(table_blocks_path);
+    *strrchr(table_blocks_path, '/') = '\0';
+    rmdir(table_blocks_path);
+    table_ctx_free(table_blocks_ctx);
+}
+
+static void table_blocks_setup(void)
+{
+    if (table_blocks_ctx != NULL)
+        return;
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || strlen(tmp) >= 60)
+        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    char dir[96];
+    snprintf(dir, sizeof dir, "%s/kvtableblocks.XXXXXX", tmp);
+    table_blocks_check(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(table_blocks_path, sizeof table_blocks_path, "%s/t.tbl", dir);
+    /* A block cache full after its first block, so that lookups also take
+     * the way of a block the full cache turns away (table_v2_scan.c). */
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.cache_bytes = 1;
+    table_blocks_check(table_ctx_new(&opt, &table_blocks_ctx) == KV_OK, "table_ctx_new");
+    atexit(table_blocks_remove);
+}
+
+static void table_blocks_ignore_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* What the forward scan saw of each entry. */
+typedef struct table_blocks_entry {
+    uint32_t value_crc;
+    size_t key_at, key_len; /* the key's copy in the key store */
+    uint64_t seq;
+    ikey_type type;
+} table_blocks_entry;
+
+/* A lookup of the user key [u, u + ulen) at seq: KV_OK or KV_ERR_CORRUPT,
+ * the state in *r (its value freed). */
+static int table_blocks_get(table *t, const uint8_t *u, size_t ulen, uint64_t seq,
+                            table_get_result *r)
+{
+    ikey_lookup lk;
+    table_blocks_check(ikey_lookup_init(&lk, u, ulen, seq) == KV_OK, "lookup key");
+    int rc = table_get(t, &lk, r);
+    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "a lookup fails only with "
+                       "KV_ERR_CORRUPT");
+    ikey_lookup_free(&lk);
+    return rc;
+}
+
+/* Reads the open table t (the file of size bytes); returns NULL, or what
+ * a read of it found wrong (kv check must then fail). */
+static const char *table_blocks_read(table *t, size_t size)
+{
+    uint64_t n = table_entries(t); /* the properties' count: anything */
+    size_t cap = 64;
+    table_blocks_entry *e = malloc(cap * sizeof *e);
+    size_t keys_cap = size + 1;
+    uint8_t *keys = malloc(keys_cap);
+    table_blocks_check(e != NULL && keys != NULL, "allocate");
+    size_t keys_len = 0;
+    iter *it;
+    table_blocks_check(table_iter_new(t, &it) == KV_OK, "table_iter_new");
+    uint64_t got = 0;
+    int ascending = 1;
+    int wellformed = 1;
+    for (iter_seek_first(it); iter_valid(it); iter_next(it), got++) {
+        /* A read believes a block whose checksum holds: an entry that is
+         * not an internal key, or more entries than the properties count,
+         * is for kv check to find (it must). */
+        ikey_parsed k = {0};
+        if (got >= n || !ikey_decode(it->key, it->key + it->key_len, &k))
+            wellformed = 0;
+        if (got == cap) {
+            table_blocks_entry *grown = realloc(e, 2 * cap * sizeof *e);
+            table_blocks_check(grown != NULL, "allocate");
+            e = grown;
+            cap *= 2;
+        }
+        if (keys_len + it->key_len > keys_cap) { /* (shared prefixes, lz4) */
+            uint8_t *grown = realloc(keys, 2 * (keys_len + it->key_len));
+            table_blocks_check(grown != NULL, "allocate");
+            keys = grown;
+            keys_cap = 2 * (keys_len + it->key_len);
+        }
+        memcpy(keys + keys_len, it->key, it->key_len);
+        e[got] = (table_blocks_entry){crc32c_value(it->value, it->value_len), keys_len,
+                                      it->key_len, k.seq, k.type};
+        if (got > 0 && ikey_compare(keys + e[got - 1].key_at, e[got - 1].key_len, it->key,
+                                    it->key_len) >= 0)
+            ascending = 0;
+        keys_len += it->key_len;
+    }
+    int st = iter_status(it);
+    table_blocks_check(st == KV_OK || st == KV_ERR_CORRUPT, "a scan fails only with "
+                       "KV_ERR_CORRUPT");
+    if (st == KV_OK) {
+        uint64_t back = got;
+        for (iter_seek_last(it); iter_valid(it); iter_prev(it)) {
+            table_blocks_check(back > 0, "a backward scan reads as many entries");
+            back--;
+            table_blocks_check(it->key_len == e[back].key_len &&
+                               memcmp(it->key, keys + e[back].key_at, it->key_len) == 0 &&
+                               crc32c_value(it->value, it->value_len) == e[back].value_crc,
+                               "a backward scan reads the same entries");
+        }
+        table_blocks_check(iter_status(it) == KV_OK && back == 0,
+                           "a backward scan reads what a forward scan read");
+    }
+    iter_free(it);
+    size_t lo_len, hi_len;
+    const uint8_t *lo = table_smallest(t, &lo_len), *hi = table_largest(t, &hi_len);
+    int range_ok = got > 0 && lo_len == e[0].key_len &&
+                   memcmp(lo, keys + e[0].key_at, lo_len) == 0 &&
+                   hi_len == e[got - 1].key_len &&
+                   memcmp(hi, keys + e[got - 1].key_at, hi_len) == 0;
+    const char *disagree = st != KV_OK ? "a scan failed"
+                           : !ascending ? "the keys do not ascend"
+                           : !wellformed ? "an entry is not an internal key, or there are more "
+                                           "than the properties count"
+                                         : NULL;
+    for (uint64_t i = 0; disagree == NULL && range_ok && i < got; i++) {
+        const uint8_t *key = keys + e[i].key_at;
+        size_t ulen = e[i].key_len - IKEY_TRAILER_SIZE;
+        /* The first entry at or after (key, seq): this one, or the one
+         * before it if that is a put of the same key at the same sequence
+         * (a put sorts before a tombstone). */
+        uint64_t want = i;
+        if (i > 0 && e[i - 1].seq == e[i].seq && e[i - 1].key_len == e[i].key_len &&
+            memcmp(keys + e[i - 1].key_at, key, ulen) == 0)
+            want = i - 1;
+        table_get_result r;
+        int rc = table_blocks_get(t, key, ulen, e[i].seq, &r);
+        if (rc != KV_OK || r.state != (e[want].type == IKEY_DELETE ? IKEY_DELETED : IKEY_FOUND) ||
+            (r.state == IKEY_FOUND && crc32c_value(r.value, r.value_len) != e[want].value_crc))
+            disagree = rc != KV_OK ? "a lookup of a key the scan found failed"
+                                   : "a lookup of a key the scan found found something else";
+        free(r.value);
+        if (table_inspect_filter_says_absent(t, key, ulen))
+            disagree = "a filter rules out a key the scan found";
+        /* A user key just after this one (a 0 byte added): absent, unless
+         * the next entry is that key. */
+        uint8_t *after = malloc(ulen + 1);
+        table_blocks_check(after != NULL, "allocate");
+        memcpy(after, key, ulen);
+        after[ulen] = 0;
+        int next_is_it = i + 1 < got && e[i + 1].key_len == e[i].key_len + 1 &&
+                         memcmp(keys + e[i + 1].key_at, after, ulen + 1) == 0;
+        rc = table_blocks_get(t, after, ulen + 1, IKEY_MAX_SEQ, &r);
+        if (rc != KV_OK || (!next_is_it && r.state != IKEY_ABSENT))
+            disagree = rc != KV_OK ? "a lookup of a key after one the scan found failed"
+                                   : "a lookup of a key the scan did not find found it";
+        free(r.value);
+        free(after);
+    }
+    free(e);
+    free(keys);
+    int rc = table_inspect_parts(t, "t.tbl", table_blocks_ignore_line, NULL);
+    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
+                       "inspecting the parts fails only with KV_ERR_CORRUPT");
+    return disagree;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    table_blocks_setup();
+    uint8_t *f = malloc(size ? size : 1);
+    table_blocks_check(f != NULL, "allocate");
+    memcpy(f, data, size);
+    table_blocks_repair(f, size);
+    FILE *out = fopen(table_blocks_path, "wb");
+    table_blocks_check(out != NULL && (size == 0 || fwrite(f, 1, size, out) == size) &&
+                       fclose(out) == 0, "write the input");
+    free(f);
+    table *t = NULL;
+    int rc = table_open(table_blocks_ctx, table_blocks_path, &t);
+    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "open: only KV_ERR_CORRUPT");
+    const char *disagree = NULL;
+    if (rc == KV_OK) {
+        disagree = table_blocks_read(t, size);
+        table_unref(t);
+    }
+    rc = table_check(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
+    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
+    if (disagree != NULL && rc != KV_ERR_CORRUPT) {
+        fprintf(stderr, "table_blocks fuzz: %s\n", disagree);
+        table_blocks_check(0, "kv check fails a table whose reads disagree with its scan or "
+                           "fail");
+    }
+    rc = table_dump(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
+    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
+    return 0;
+}
