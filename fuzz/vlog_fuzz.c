@@ -41,8 +41,9 @@
  *     outside the block headers, in order, the last of them the span's
  *     last byte; gathered in place (as a load does) the same;
  *   - vlog_payload_offset, for a record start and a payload index from the
- *     body, lands outside every header, with exactly that many payload
- *     bytes before it, and agrees with vlog_span;
+ *     body, and for the indexes around the first two block boundaries the
+ *     record's payload crosses, lands outside every header, with exactly
+ *     that many payload bytes before it, and agrees with vlog_span;
  *   - vlog_counts_decode returns KV_OK or KV_ERR_CORRUPT, on the body and
  *     on a copy whose two crc32c are made right (or almost no mutation
  *     gets past them); what it accepts is ascending, each file's live
@@ -219,11 +220,22 @@ static void vlog_fuzz_payload(const uint8_t *p, size_t n)
     if (WAL_BLOCK_SIZE - rs % WAL_BLOCK_SIZE < WAL_HEADER_SIZE)
         rs += WAL_BLOCK_SIZE - rs % WAL_BLOCK_SIZE;
     uint64_t i = coding_get_u32(p + 8) % VLOG_MAX_VALUE;
+    /* The index from the input, and those around the first two block
+     * boundaries the record's payload crosses (the bounds of the
+     * arithmetic), each checked against a count of payload bytes. */
+    uint64_t first = wal_block_left(rs) - WAL_HEADER_SIZE;
+    uint64_t bounds[] = {i, first - 1, first, first + 1, first + WAL_MAX_FRAGMENT - 1,
+                         first + WAL_MAX_FRAGMENT, first + WAL_MAX_FRAGMENT + 1};
+    for (size_t b = 0; b < sizeof bounds / sizeof bounds[0]; b++) {
+        if (bounds[b] >= VLOG_MAX_VALUE)
+            continue; /* (first - 1 when first is 0) */
+        uint64_t at = vlog_payload_offset(rs, bounds[b]);
+        vlog_fuzz_check(at >= rs + WAL_HEADER_SIZE && !vlog_fuzz_in_header(at),
+                        "vlog_payload_offset: a payload byte, outside every header");
+        vlog_fuzz_check(vlog_fuzz_data_between(rs + WAL_HEADER_SIZE, at) == bounds[b],
+                        "vlog_payload_offset: byte i has exactly i payload bytes before it");
+    }
     uint64_t at = vlog_payload_offset(rs, i);
-    vlog_fuzz_check(at >= rs + WAL_HEADER_SIZE && !vlog_fuzz_in_header(at),
-                    "vlog_payload_offset: a payload byte, outside every header");
-    vlog_fuzz_check(vlog_fuzz_data_between(rs + WAL_HEADER_SIZE, at) == i,
-                    "vlog_payload_offset: byte i has exactly i payload bytes before it");
     uint64_t len = 1 + (n > 12 ? p[12] * 257u : 0);
     vlog_where w = {.file = 1, .offset = at, .len = (uint32_t)len};
     vlog_fuzz_check(vlog_span(&w) == vlog_payload_offset(rs, i + len - 1) + 1 - at,
