@@ -178,12 +178,12 @@ for pair in "$@"; do
     # (patterns) and HTTP request reader (the metrics endpoint's), stage
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
     # line, then a manifest's bytes), stage 10's command, snapshot and
-    # member note formats, and its peers' messages and connection start:
-    # their seeds are committed in fuzz/seeds/.
+    # member note formats, its peers' messages and connection start, and a
+    # replica's REPLICA file: their seeds are committed in fuzz/seeds/.
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
        [ "$target" = filter ] || [ "$target" = manifest ] ||
        [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ] ||
-       [ "$target" = peer_frame ] || [ "$target" = peer_hello ]; then
+       [ "$target" = peer_frame ] || [ "$target" = peer_hello ] || [ "$target" = replica_dir ]; then
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue
@@ -261,19 +261,26 @@ compact"
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, and one stage 05 wrote.
+        # without filters, one stage 05 wrote, and one of partitions of
+        # about a hundred keys (blocks of 256 bytes), whose filters are
+        # larger than the smallest a filter may be.
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
+        i=0
+        while [ $i -lt 600 ]; do echo "put k$i v$i"; i=$((i + 1)); done >"$tmp/many"
+        echo compact >>"$tmp/many"
         printf 'put a 1\nput b 2\nput a 3\ndel b\ncompact\n' >"$tmp/few"
         for v in parts:"--partitions yes --block-bytes 64" \
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
-                 parts-few:"--partitions yes" version1:"--block-bytes 64"; do
+                 parts-few:"--partitions yes" version1:"--block-bytes 64" \
+                 parts-large-filters:"--partitions yes --block-bytes 256"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
+            [ "$name" = parts-large-filters ] && in=$tmp/many
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
             "$k" $opts "$tmp/db" <"$in" >/dev/null
