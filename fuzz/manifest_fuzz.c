@@ -517,8 +517,6 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 {
     if (LLVMFuzzerMutate == NULL)
         return size;
-    if (getenv("MF_PLAIN"))
-        return LLVMFuzzerMutate(data, size, max_size);
     srand(seed);
     const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
     size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
