@@ -444,35 +444,67 @@ static size_t manifest_fuzz_field(uint8_t *out, unsigned pick)
     return (size_t)(p - out);
 }
 
-/* Where the length of each key of the edit [p, p + n) is (an added file's
- * two, a compact pointer's), as version_edit.h lays the fields out; up to
- * max of them, in *at.  The walk stops at the first field it cannot read. */
-static size_t manifest_fuzz_keys(const uint8_t *p, size_t n, size_t *at, size_t max)
+/* Where the fields of the edit [p, p + n) are, as version_edit.h lays
+ * them out: the length of each key (an added file's two, a compact
+ * pointer's) in keys[], every number (a counter, a level, a file number,
+ * a size, a count) in nums[], up to max of each.  The walk stops at the
+ * first field it cannot read. */
+static void manifest_fuzz_fields(const uint8_t *p, size_t n, size_t *keys, size_t *nkeys,
+                                 size_t *nums, size_t *nnums, size_t max)
 {
     const uint8_t *q = p, *end = p + n;
-    size_t found = 0;
     uint64_t v;
     uint32_t tag, len;
-    while (q != NULL && q < end && found < max) {
+    *nkeys = *nnums = 0;
+    while (q != NULL && q < end) {
         if ((q = coding_get_varint32(q, end, &tag)) == NULL)
             break;
-        /* the varints before the keys, then the keys */
-        static const int varints[8] = {0, 1, 1, 1, 1, 2, 4, 3};
-        static const int keys[8] = {0, 0, 0, 0, 1, 0, 2, 0};
+        /* the numbers before the keys, then the keys */
+        static const int numbers[8] = {0, 1, 1, 1, 1, 2, 4, 3};
+        static const int nkey[8] = {0, 0, 0, 0, 1, 0, 2, 0};
         if (tag < 1 || tag > 7)
             break;
-        for (int i = 0; i < varints[tag] && q != NULL; i++)
+        for (int i = 0; i < numbers[tag] && q != NULL; i++) {
+            if (*nnums < max)
+                nums[(*nnums)++] = (size_t)(q - p);
             q = coding_get_varint64(q, end, &v);
-        for (int i = 0; i < keys[tag] && q != NULL; i++) {
+        }
+        for (int i = 0; i < nkey[tag] && q != NULL; i++) {
             const uint8_t *k = coding_get_varint32(q, end, &len);
             if (k == NULL || len > (size_t)(end - k))
-                return found;
-            if (found < max)
-                at[found++] = (size_t)(q - p);
+                return;
+            if (*nkeys < max)
+                keys[(*nkeys)++] = (size_t)(q - p);
             q = k + len;
         }
     }
-    return found;
+}
+
+/* The number at `at` of the record [rec, rec + *len) set to another, in
+ * place (room for 10 more bytes): a bound of the format (0, 1, the last
+ * level and the one past it, the largest sequence and the one past it,
+ * the largest number), one more or one less than it was, or one more than
+ * another number of the record (a count against what it counts). */
+static void manifest_fuzz_number_set(uint8_t *rec, size_t *len, size_t at, uint64_t other,
+                                     unsigned pick)
+{
+    uint64_t v;
+    const uint8_t *after = coding_get_varint64(rec + at, rec + *len, &v);
+    if (after == NULL)
+        return;
+    static const uint64_t bounds[] = {0, 1, VERSION_LEVELS - 1, VERSION_LEVELS, IKEY_MAX_SEQ,
+                                      IKEY_MAX_SEQ + 1, UINT64_MAX};
+    size_t nb = sizeof bounds / sizeof bounds[0];
+    uint64_t to = pick % (nb + 4) < nb ? bounds[pick % (nb + 4)]
+                  : pick % (nb + 4) == nb ? v + 1
+                  : pick % (nb + 4) == nb + 1 ? v - 1
+                  : pick % (nb + 4) == nb + 2 ? other : other + 1;
+    uint8_t enc[10];
+    size_t en = (size_t)(coding_put_varint64(enc, to) - enc);
+    size_t old = (size_t)(after - (rec + at)), rest = *len - at - old;
+    memmove(rec + at + en, rec + at + old, rest);
+    memcpy(rec + at, enc, en);
+    *len = at + en + rest;
 }
 
 /* The key whose length is at `at` of the record [rec, rec + *len) made
@@ -507,8 +539,9 @@ static void manifest_fuzz_key_resize(uint8_t *rec, size_t *len, size_t at, int l
 
 /* Mutates a CURRENT line and manifest as records: one record's bytes
  * changed by libFuzzer's mutator, a field of any tag added to one, one of
- * its keys made a byte longer or shorter (its length with it), a record
- * dropped, doubled or put in another's place; then the records framed again with
+ * its keys made a byte longer or shorter (its length with it), one of its
+ * numbers set to a bound of the format or next to another of its numbers,
+ * a record dropped, doubled or put in another's place; then the records framed again with
  * right checksums after the same header (a file header made right, even
  * if the input had none), and now and then cut short (a torn tail).  One
  * time in eight, or when there is no record to work on, libFuzzer's own
@@ -532,7 +565,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     size_t ends[MANIFEST_FUZZ_RECORDS + 1], n = 0, len = 0;
     manifest_fuzz_check(recs != NULL, "allocate");
     size_t pick = (size_t)rand() % rs.n, other = (size_t)rand() % rs.n;
-    int op = rand() % 7;
+    int op = rand() % 8;
     for (size_t i = 0; i < rs.n; i++) {
         size_t from = i ? rs.ends[i - 1] : 0, rlen = rs.ends[i] - from;
         if (i == pick && op == 2 && rs.n > 1)
@@ -548,13 +581,21 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
                 len = rec_at + LLVMFuzzerMutate(recs + rec_at, rlen, rlen + 64);
             else
                 len += manifest_fuzz_field(recs + len, (unsigned)rand());
-        } else if (i == pick && op == 5) {
-            /* a key one byte longer or shorter: the bounds of its length */
-            size_t keys[16], nk = manifest_fuzz_keys(recs + rec_at, rlen, keys, 16);
-            size_t rec_len = rlen;
-            if (nk > 0)
+        } else if (i == pick && (op == 5 || op == 6)) {
+            /* a key one byte longer or shorter (the bounds of its length),
+             * or a number set to a bound or near another number */
+            size_t keys[64], nums[64], nk, nn, rec_len = rlen;
+            manifest_fuzz_fields(recs + rec_at, rlen, keys, &nk, nums, &nn, 64);
+            if (op == 5 && nk > 0) {
                 manifest_fuzz_key_resize(recs + rec_at, &rec_len, keys[(size_t)rand() % nk],
                                          rand() & 1);
+            } else if (op == 6 && nn > 0) {
+                uint64_t other = 0;
+                coding_get_varint64(recs + rec_at + nums[(size_t)rand() % nn],
+                                    recs + rec_at + rlen, &other);
+                manifest_fuzz_number_set(recs + rec_at, &rec_len, nums[(size_t)rand() % nn],
+                                         other, (unsigned)rand());
+            }
             len = rec_at + rec_len;
         }
         ends[n++] = len;
