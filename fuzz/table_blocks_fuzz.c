@@ -6,7 +6,7 @@
  * reaches the block's decoder instead of stopping at its crc32c.
  *
  * The input is a table file.  The harness copies it and walks it as a
- * reader does, making right (table_blocks_fix) the checksum of every
+ * reader does, making right (table_blocks_walk) the checksum of every
  * stored block a handle it can read names: the metaindex's entries (the
  * properties, version 1's filter), the index (version 2: the top level,
  * then each partition, index and filter), every data block an index entry
@@ -31,6 +31,10 @@
  * filter rules out a key the scan found, fails kv check.  ASan and UBSan catch a read
  * outside the bytes.
  *
+ * A mutator of its own (LLVMFuzzerCustomMutator) changes one block at a
+ * time, a kind of block picked first, so that the few blocks of a kind
+ * (the top level, the filters) change as often as the many data blocks.
+ *
  * It is in FUZZ_05-blocks and FUZZ_09-cache (their stage.mk); seeds are the
  * tables of scripts/fuzz_seeds.sh (stage 09: tables of partitions, with
  * and without filters, and of version 1).  docs/fuzzing.md says how to run
@@ -54,6 +58,10 @@
 #include "table_v2_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutator; absent (NULL) where no libFuzzer is linked:
+ * the replay driver and AFL++, which never call the custom mutator. */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 /* Version 2 (stage 09's tables of partitions): its top-level index entries
  * name partitions, not data blocks (parted_format.h). */
@@ -78,15 +86,36 @@ static int table_blocks_inside(table_v2_handle h, uint64_t lo, uint64_t hi)
            hi - h.offset - TABLE_V2_TRAILER >= h.size;
 }
 
-/* Makes the crc32c of the stored block h of file f right, if h lies in
- * [lo, hi); then, if it is stored raw, its contents as a block in *b
- * (returns 1). */
-static int table_blocks_fix(uint8_t *f, table_v2_handle h, uint64_t lo, uint64_t hi, block *b)
+/* The kinds of stored blocks a walk meets, for the mutator. */
+enum { TB_DATA, TB_INDEX, TB_TOP, TB_FILTER, TB_META, TB_KINDS };
+
+/* What a walk does with each stored block it meets (a handle inside its
+ * region): the checksum made right, or the block noted for the mutator. */
+typedef struct table_blocks_walker {
+    int fix;                       /* 1: make each block's crc32c right */
+    table_v2_handle *seen[TB_KINDS]; /* else: the blocks of each kind */
+    size_t nseen[TB_KINDS], cap[TB_KINDS];
+} table_blocks_walker;
+
+/* The stored block h of kind `kind` of file f, if it lies in [lo, hi):
+ * fixed or noted as w says; then, if it is stored raw, its contents as a
+ * block in *b (returns 1). */
+static int table_blocks_visit(table_blocks_walker *w, uint8_t *f, int kind, table_v2_handle h,
+                              uint64_t lo, uint64_t hi, block *b)
 {
     if (!table_blocks_inside(h, lo, hi))
         return 0;
     uint8_t *p = f + h.offset, *tr = p + h.size;
-    coding_put_u32(tr + 5, crc32c_extend(crc32c_value(p, h.size), tr, 5));
+    if (w->fix) {
+        coding_put_u32(tr + 5, crc32c_extend(crc32c_value(p, h.size), tr, 5));
+    } else if (h.size > 0) {
+        if (w->nseen[kind] == w->cap[kind]) {
+            w->cap[kind] = w->cap[kind] ? 2 * w->cap[kind] : 16;
+            w->seen[kind] = realloc(w->seen[kind], w->cap[kind] * sizeof *w->seen[kind]);
+            table_blocks_check(w->seen[kind] != NULL, "allocate");
+        }
+        w->seen[kind][w->nseen[kind]++] = h;
+    }
     return b != NULL && tr[0] == TABLE_V2_RAW && block_init(b, p, h.size) == NULL;
 }
 
@@ -102,20 +131,27 @@ static int table_blocks_handles(const block_iter *it, table_v2_handle h[2])
     return n;
 }
 
-/* Fixes every data block the index block b names. */
-static void table_blocks_fix_data(uint8_t *f, const block *b, uint64_t d)
+/* Visits every data block the index block b names. */
+static void table_blocks_walk_data(table_blocks_walker *w, uint8_t *f, const block *b,
+                                   uint64_t d)
 {
     block_iter it = {0};
     block_iter_init(&it, b, TABLE_V2_IKEY_MIN);
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
         table_v2_handle h[2];
         if (table_blocks_handles(&it, h) >= 1)
-            table_blocks_fix(f, h[0], TABLE_V2_DATA_AT, d, NULL);
+            table_blocks_visit(w, f, TB_DATA, h[0], TABLE_V2_DATA_AT, d, NULL);
     }
     block_iter_free(&it);
 }
 
-static void table_blocks_repair(uint8_t *f, size_t size)
+/* Walks the file f of size bytes as a reader does, visiting every stored
+ * block a handle it can read names: the metaindex and its entries (the
+ * properties, version 1's filter), the index (version 2: the top level,
+ * then each partition, index and filter), every data block an index
+ * entry names.  Fixing, it then makes the footer's and the file header's
+ * checksums right. */
+static void table_blocks_walk(table_blocks_walker *w, uint8_t *f, size_t size)
 {
     if (size < FILE_HEADER_SIZE + TABLE_V2_FOOTER)
         return;
@@ -126,19 +162,23 @@ static void table_blocks_repair(uint8_t *f, size_t size)
     table_v2_handle metaindex = {coding_get_u64(foot + 20), coding_get_u32(foot + 28)};
     if (d <= meta_end) {
         block b;
-        if (table_blocks_fix(f, metaindex, d, meta_end, &b)) {
+        if (table_blocks_visit(w, f, TB_META, metaindex, d, meta_end, &b)) {
             block_iter it = {0};
             block_iter_init(&it, &b, 1);
             for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
                 table_v2_handle h[2];
+                int is_filter = it.key_len == strlen(TABLE_V2_META_FILTER) &&
+                                memcmp(it.key, TABLE_V2_META_FILTER, it.key_len) == 0;
                 if (table_blocks_handles(&it, h) >= 1)
-                    table_blocks_fix(f, h[0], d, meta_end, NULL);
+                    table_blocks_visit(w, f, is_filter ? TB_FILTER : TB_META, h[0], d,
+                                       meta_end, NULL);
             }
             block_iter_free(&it);
         }
-        if (table_blocks_fix(f, index, d, meta_end, &b)) {
+        if (table_blocks_visit(w, f, version != TABLE_BLOCKS_PARTED ? TB_INDEX : TB_TOP, index,
+                               d, meta_end, &b)) {
             if (version != TABLE_BLOCKS_PARTED) {
-                table_blocks_fix_data(f, &b, d);
+                table_blocks_walk_data(w, f, &b, d);
             } else {
                 block_iter top = {0};
                 block_iter_init(&top, &b, TABLE_V2_IKEY_MIN);
@@ -146,17 +186,25 @@ static void table_blocks_repair(uint8_t *f, size_t size)
                     table_v2_handle h[2];
                     int n = table_blocks_handles(&top, h);
                     block part;
-                    if (n >= 1 && table_blocks_fix(f, h[0], d, index.offset, &part))
-                        table_blocks_fix_data(f, &part, d);
+                    if (n >= 1 && table_blocks_visit(w, f, TB_INDEX, h[0], d, index.offset, &part))
+                        table_blocks_walk_data(w, f, &part, d);
                     if (n == 2)
-                        table_blocks_fix(f, h[1], d, index.offset, NULL);
+                        table_blocks_visit(w, f, TB_FILTER, h[1], d, index.offset, NULL);
                 }
                 block_iter_free(&top);
             }
         }
     }
-    coding_put_u32(foot + 44, crc32c_value(foot, 44));
-    coding_put_u32(f + 12, crc32c_value(f, 12));
+    if (w->fix) {
+        coding_put_u32(foot + 44, crc32c_value(foot, 44));
+        coding_put_u32(f + 12, crc32c_value(f, 12));
+    }
+}
+
+static void table_blocks_repair(uint8_t *f, size_t size)
+{
+    table_blocks_walker w = {.fix = 1};
+    table_blocks_walk(&w, f, size);
 }
 
 /* ---- the table as the harness reads it ------------------------------------------ */
@@ -700,4 +748,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
     }
     return 0;
+}
+
+/* ---- a mutator that knows the blocks ---------------------------------------------- */
+
+/* Mutates one block: a kind of block picked first (data blocks, index
+ * blocks or partitions, the top level, filters, the other meta blocks),
+ * then a block of that kind, whose bytes libFuzzer's mutator changes in
+ * place, the file's size and layout kept (the harness makes the
+ * checksums right).  So a table's few blocks of a kind (its top level)
+ * are changed as often as its many data blocks.  One time in four, or
+ * when the walk finds no block, libFuzzer's own mutation of the bytes as
+ * they are. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    srand(seed);
+    table_blocks_walker w = {.fix = 0};
+    table_blocks_walk(&w, data, size);
+    int kinds[TB_KINDS], nk = 0;
+    for (int k = 0; k < TB_KINDS; k++)
+        if (w.nseen[k] > 0)
+            kinds[nk++] = k;
+    size_t out = size;
+    if (nk == 0 || rand() % 4 == 0) {
+        out = LLVMFuzzerMutate(data, size, max_size);
+    } else {
+        int k = kinds[rand() % nk];
+        table_v2_handle h = w.seen[k][(size_t)rand() % w.nseen[k]];
+        /* in place, at most its size (a shorter result leaves the
+         * block's last bytes as they were) */
+        size_t n = LLVMFuzzerMutate(data + h.offset, h.size, h.size);
+        (void)n;
+    }
+    for (int k = 0; k < TB_KINDS; k++)
+        free(w.seen[k]);
+    return out;
 }
