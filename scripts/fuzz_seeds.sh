@@ -246,6 +246,9 @@ compact"
         [ -n "$f" ] && [ -f "$f" ] || continue
         cp "$f" "$dest/seed$n"
         size=$(wc -c <"$f")
+        # (table_blocks reads whole tables, its checksums made right: a
+        # torn copy is the table harness's)
+        [ "$target" = table_blocks ] && continue
         head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
         head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
         head -c 5 "$f" >"$dest/seed$n-torn-header"
