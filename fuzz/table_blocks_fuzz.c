@@ -13,13 +13,14 @@
  * names; then the footer's and the file header's.  Then it reads the file
  * as the engine does:
  *   - table_open, a scan forward and one backward, a lookup of keys the
- *     scan returned (the first and last of each data block, 32 more evenly
- *     spread, the last; table_get: its filter, or its filter partition and
+ *     scan returned (the last keys of the data blocks and other keys, up
+ *     to 32 of each, evenly spread, and the last; table_get: its filter, or its filter partition and
  *     index partition, then its data block: with a block cache full after
  *     one block, lz4 blocks are searched by steps) and of a key just after
  *     each (absent, or the next one), the filter asked for each of them
- *     (table_inspect_filter_says_absent), kv_inspect's parts, kv check and
- *     (half of the inputs, by their crc32c) kv dump;
+ *     (table_inspect_filter_says_absent), kv_inspect's parts, then kv check
+ *     (where a read disagreed, and on half of the other inputs, by their
+ *     crc32c) or kv dump (the other half);
  * and checks: open, scans, lookups, check and dump fail only with
  * KV_ERR_CORRUPT; if the scan forward reads every entry, the backward one
  * reads the same in reverse; when the scan's keys are internal keys that
@@ -224,7 +225,7 @@ typedef struct table_blocks_model {
     size_t keys_len, keys_cap;
     size_t *ends;           /* key i is [ends[i - 1], ends[i]) of keys */
     uint32_t *value_crc;
-    uint8_t *edge;          /* 1: the first or last entry of its data block */
+    uint8_t *edge;          /* 1: the last entry of its data block */
     size_t n, cap;
 } table_blocks_model;
 
@@ -322,7 +323,7 @@ static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_
     if (it.status != KV_OK)
         m->whole = 0;
     if (m->n > first)
-        m->edge[first] = m->edge[m->n - 1] = 1; /* where separators matter */
+        m->edge[m->n - 1] = 1; /* where its separator (and a top-level key) matters */
     block_iter_free(&it);
     free(buf);
 }
@@ -653,13 +654,17 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                            : !wellformed ? "an entry is not an internal key, or there are more "
                                            "than the properties count"
                                          : NULL;
-    /* The keys at the edges of the data blocks (as the harness's walk
-     * found them: where a separator or a top-level key out of place shows),
-     * and TABLE_BLOCKS_LOOKUPS more, evenly spread, and the last (each
-     * lookup reads its blocks again: the cache is full). */
-    uint64_t step = got / TABLE_BLOCKS_LOOKUPS + 1;
+    /* The last keys of the data blocks (as the harness's walk found them:
+     * where a separator or a top-level key out of place shows) and other
+     * keys, up to TABLE_BLOCKS_LOOKUPS of each, evenly spread, and the
+     * last (each lookup reads its blocks again: the cache is full). */
+    uint64_t step = got / TABLE_BLOCKS_LOOKUPS + 1, edges = 0, edge_at = 0;
+    for (uint64_t i = 0; m->n == got && i < got; i++)
+        edges += m->edge[i];
+    uint64_t edge_step = edges / TABLE_BLOCKS_LOOKUPS + 1;
     for (uint64_t i = 0; disagree == NULL && range_ok && i < got; i++) {
-        if (i % step != 0 && i + 1 != got && !(m->n == got && m->edge[i]))
+        int edge = m->n == got && m->edge[i] && edge_at++ % edge_step == 0;
+        if (i % step != 0 && i + 1 != got && !edge)
             continue;
         const uint8_t *key = keys + e[i].key_at;
         size_t ulen = e[i].key_len - IKEY_TRAILER_SIZE;
@@ -734,16 +739,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         table_unref(t);
     }
     table_blocks_model_free(&m);
-    rc = table_check(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
-    table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
-    if (disagree != NULL && rc != KV_ERR_CORRUPT) {
-        fprintf(stderr, "table_blocks fuzz: %s\n", disagree);
-        table_blocks_check(0, "kv check fails a table whose reads disagree with its scan or "
-                           "fail");
+    /* kv check where a read disagreed (it must fail), else on half of the
+     * inputs; kv dump, which walks what kv check walks, on the other half
+     * (by their crc32c, so that a replay does the same). */
+    uint32_t pick = crc32c_value(data, size) % 2;
+    if (disagree != NULL || pick == 1) {
+        rc = table_check(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
+        table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
+        if (disagree != NULL && rc != KV_ERR_CORRUPT) {
+            fprintf(stderr, "table_blocks fuzz: %s\n", disagree);
+            table_blocks_check(0, "kv check fails a table whose reads disagree with its scan "
+                               "or fail");
+        }
     }
-    /* kv dump walks what kv check walks: half of the inputs (by their
-     * crc32c, so that a replay does the same) are dumped too. */
-    if (crc32c_value(data, size) % 2 == 0) {
+    if (pick == 0) {
         rc = table_dump(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
         table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
     }
