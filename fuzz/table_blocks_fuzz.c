@@ -13,8 +13,9 @@
  * names; then the footer's and the file header's.  Then it reads the file
  * as the engine does:
  *   - table_open, a scan forward and one backward, a lookup of keys the
- *     scan returned (the last keys of the data blocks and other keys, up
- *     to 32 of each, evenly spread, and the last; table_get: its filter, or its filter partition and
+ *     scan returned (the last key of each partition, the last keys of the
+ *     data blocks and other keys, up to 32 of each but the first, evenly
+ *     spread, and the last; table_get: its filter, or its filter partition and
  *     index partition, then its data block: with a block cache full after
  *     one block, lz4 blocks are searched by steps) and of a key just after
  *     each (absent, or the next one), the filter asked for each of them
@@ -225,7 +226,8 @@ typedef struct table_blocks_model {
     size_t keys_len, keys_cap;
     size_t *ends;           /* key i is [ends[i - 1], ends[i]) of keys */
     uint32_t *value_crc;
-    uint8_t *edge;          /* 1: the last entry of its data block */
+    uint8_t *edge;          /* 1: the last entry of its data block; 2: of
+                               its partition (version 2) */
     size_t n, cap;
 } table_blocks_model;
 
@@ -478,6 +480,8 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
             uint8_t *sep;
             size_t sep_len;
             table_blocks_model_index(f, &part, d, last, last_len, plo, phi, m, &sep, &sep_len);
+            if (m->n > 0)
+                m->edge[m->n - 1] = 2; /* where the top level's key matters */
             if (sep_len != top.key_len || memcmp(sep, top.key, sep_len) != 0)
                 m->whole = 0;
             free(last);
@@ -654,16 +658,17 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                            : !wellformed ? "an entry is not an internal key, or there are more "
                                            "than the properties count"
                                          : NULL;
-    /* The last keys of the data blocks (as the harness's walk found them:
-     * where a separator or a top-level key out of place shows) and other
-     * keys, up to TABLE_BLOCKS_LOOKUPS of each, evenly spread, and the
+    /* The last key of each partition and the last keys of the data blocks
+     * (as the harness's walk found them: where a top-level key or a
+     * separator out of place shows), and other keys, up to
+     * TABLE_BLOCKS_LOOKUPS of each but the first, evenly spread, and the
      * last (each lookup reads its blocks again: the cache is full). */
     uint64_t step = got / TABLE_BLOCKS_LOOKUPS + 1, edges = 0, edge_at = 0;
     for (uint64_t i = 0; m->n == got && i < got; i++)
-        edges += m->edge[i];
+        edges += m->edge[i] == 1;
     uint64_t edge_step = edges / TABLE_BLOCKS_LOOKUPS + 1;
     for (uint64_t i = 0; disagree == NULL && range_ok && i < got; i++) {
-        int edge = m->n == got && m->edge[i] && edge_at++ % edge_step == 0;
+        int edge = m->n == got && m->edge[i] && (m->edge[i] == 2 || edge_at++ % edge_step == 0);
         if (i % step != 0 && i + 1 != got && !edge)
             continue;
         const uint8_t *key = keys + e[i].key_at;
