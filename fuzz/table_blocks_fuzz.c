@@ -766,12 +766,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 /* ---- a mutator that knows the blocks ---------------------------------------------- */
 
+/* One byte of one entry's key in the index block b (version 1's index,
+ * an index partition, the top level) made one more or one less, in
+ * place: a separator or a top-level key moved past its neighbours. */
+static void table_blocks_key_step(const block *b, unsigned pick)
+{
+    block_iter it = {0};
+    block_iter_init(&it, b, 1);
+    size_t n = 0;
+    for (block_iter_seek_first(&it); it.valid; block_iter_next(&it))
+        n++;
+    size_t want = n ? pick % n : 0, i = 0;
+    for (block_iter_seek_first(&it); it.valid && i < want; block_iter_next(&it))
+        i++;
+    uint32_t shared, unshared, vlen;
+    const uint8_t *k = it.valid ? block_entry_decode(b->data + it.at, b->data + b->entries_end,
+                                                     &shared, &unshared, &vlen)
+                                : NULL;
+    if (k != NULL && unshared > 0) {
+        uint8_t *byte = (uint8_t *)k + (pick >> 8) % unshared;
+        *byte = (uint8_t)(*byte + ((pick >> 4) & 1 ? 1 : -1));
+    }
+    block_iter_free(&it);
+}
+
 /* Mutates one block: a kind of block picked first (data blocks, index
  * blocks or partitions, the top level, filters, the other meta blocks),
  * then a block of that kind, whose bytes libFuzzer's mutator changes in
  * place, the file's size and layout kept (the harness makes the
- * checksums right).  So a table's few blocks of a kind (its top level)
- * are changed as often as its many data blocks.  One time in four, or
+ * checksums right), or, half of the time for an index block or the top
+ * level, one byte of one entry's key one more or one less.  So a table's
+ * few blocks of a kind (its top level) are changed as often as its many
+ * data blocks.  One time in four, or
  * when the walk finds no block, libFuzzer's own mutation of the bytes as
  * they are. */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
@@ -791,10 +817,16 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     } else {
         int k = kinds[rand() % nk];
         table_v2_handle h = w.seen[k][(size_t)rand() % w.nseen[k]];
-        /* in place, at most its size (a shorter result leaves the
-         * block's last bytes as they were) */
-        size_t n = LLVMFuzzerMutate(data + h.offset, h.size, h.size);
-        (void)n;
+        block b;
+        if ((k == TB_TOP || k == TB_INDEX) && rand() % 2 == 0 &&
+            block_init(&b, data + h.offset, h.size) == NULL) {
+            table_blocks_key_step(&b, (unsigned)rand());
+        } else {
+            /* in place, at most its size (a shorter result leaves the
+             * block's last bytes as they were) */
+            size_t n = LLVMFuzzerMutate(data + h.offset, h.size, h.size);
+            (void)n;
+        }
     }
     for (int k = 0; k < TB_KINDS; k++)
         free(w.seen[k]);
