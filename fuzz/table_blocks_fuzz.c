@@ -13,9 +13,9 @@
  * names; then the footer's and the file header's.  Then it reads the file
  * as the engine does:
  *   - table_open, a scan forward and one backward, a lookup of keys the
- *     scan returned (the last key of each partition, the last keys of the
- *     data blocks and other keys, up to 32 of each but the first, evenly
- *     spread, and the last; table_get: its filter, or its filter partition and
+ *     scan returned (the first and last keys of each partition, the last
+ *     keys of the data blocks and other keys, up to 32 of each but the
+ *     first, evenly spread, and the last; table_get: its filter, or its filter partition and
  *     index partition, then its data block: with a block cache full after
  *     one block, lz4 blocks are searched by steps) and of a key just after
  *     each (absent, or the next one), the filter asked for each of them
@@ -226,8 +226,8 @@ typedef struct table_blocks_model {
     size_t keys_len, keys_cap;
     size_t *ends;           /* key i is [ends[i - 1], ends[i]) of keys */
     uint32_t *value_crc;
-    uint8_t *edge;          /* 1: the last entry of its data block; 2: of
-                               its partition (version 2) */
+    uint8_t *edge;          /* 1: the last entry of its data block; 2: the
+                               first or last of its partition (version 2) */
     size_t n, cap;
 } table_blocks_model;
 
@@ -479,9 +479,10 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
                 m->whole = 0;
             uint8_t *sep;
             size_t sep_len;
+            size_t first = m->n;
             table_blocks_model_index(f, &part, d, last, last_len, plo, phi, m, &sep, &sep_len);
-            if (m->n > 0)
-                m->edge[m->n - 1] = 2; /* where the top level's key matters */
+            if (m->n > first) /* where the top level's keys matter */
+                m->edge[first] = m->edge[m->n - 1] = 2;
             if (sep_len != top.key_len || memcmp(sep, top.key, sep_len) != 0)
                 m->whole = 0;
             free(last);
@@ -658,9 +659,9 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
                            : !wellformed ? "an entry is not an internal key, or there are more "
                                            "than the properties count"
                                          : NULL;
-    /* The last key of each partition and the last keys of the data blocks
-     * (as the harness's walk found them: where a top-level key or a
-     * separator out of place shows), and other keys, up to
+    /* The first and last keys of each partition, the last keys of the
+     * data blocks (as the harness's walk found them: where a top-level key
+     * or a separator out of place shows), and other keys, up to
      * TABLE_BLOCKS_LOOKUPS of each but the first, evenly spread, and the
      * last (each lookup reads its blocks again: the cache is full). */
     uint64_t step = got / TABLE_BLOCKS_LOOKUPS + 1, edges = 0, edge_at = 0;
