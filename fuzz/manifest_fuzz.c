@@ -537,15 +537,17 @@ static void manifest_fuzz_key_resize(uint8_t *rec, size_t *len, size_t at, int l
     free(tmp);
 }
 
-/* Mutates a CURRENT line and manifest as records: one record's bytes
- * changed by libFuzzer's mutator, a field of any tag added to one, one of
- * its keys made a byte longer or shorter (its length with it), one of its
- * numbers set to a bound of the format or next to another of its numbers,
- * a record dropped, doubled or put in another's place; then the records framed again with
- * right checksums after the same header (a file header made right, even
- * if the input had none), and now and then cut short (a torn tail).  One
- * time in eight, or when there is no record to work on, libFuzzer's own
- * mutation of the bytes as they are (damage to the framing itself). */
+/* Mutates a CURRENT line and manifest: the line alone (one time in
+ * eight), or the manifest as records: one record's bytes changed by
+ * libFuzzer's mutator, a field of any tag added to one, one of its keys
+ * made a byte longer or shorter (its length with it), one of its numbers
+ * set to a bound of the format or next to another of its numbers, a
+ * record dropped, doubled or put in another's place; then the records
+ * framed again with right checksums after the same header (a file header
+ * made right, even if the input had none), and now and then cut short (a
+ * torn tail).  One time in eight, or when there is no record to work on,
+ * libFuzzer's own mutation of the bytes as they are (damage to the
+ * framing itself). */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
 {
     if (LLVMFuzzerMutate == NULL)
@@ -558,6 +560,19 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
     if (rs.n == 0 || rand() % 8 == 0) {
         free(rs.bytes);
         return LLVMFuzzerMutate(data, size, max_size);
+    }
+    if (rand() % 8 == 0) {
+        /* the CURRENT line alone, the manifest after it kept */
+        free(rs.bytes);
+        size_t rest = size - line_len, room = max_size - rest;
+        uint8_t *line = malloc(room ? room : 1);
+        manifest_fuzz_check(line != NULL, "allocate");
+        memcpy(line, data, line_len);
+        size_t n = line_len && room ? LLVMFuzzerMutate(line, line_len, room) : line_len;
+        memmove(data + n, data + line_len, rest);
+        memcpy(data, line, n);
+        free(line);
+        return n + rest;
     }
     /* The records after the change, into a buffer with room for it. */
     size_t room = 2 * rs.len + 4096; /* a record doubled or put in another's place */
