@@ -264,9 +264,9 @@ compact"
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, one stage 05 wrote, and one of partitions of
-        # about a hundred keys (blocks of 256 bytes), whose filters are
-        # larger than the smallest a filter may be.
+        # without filters, one stage 05 wrote, and two of partitions of
+        # about a hundred keys (blocks of 256 bytes), with filters larger
+        # than the smallest a filter may be and without.
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
@@ -277,13 +277,14 @@ compact"
         for v in parts:"--partitions yes --block-bytes 64" \
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
                  parts-few:"--partitions yes" version1:"--block-bytes 64" \
-                 parts-large-filters:"--partitions yes --block-bytes 256"; do
+                 parts-large-filters:"--partitions yes --block-bytes 256" \
+                 parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
-            [ "$name" = parts-large-filters ] && in=$tmp/many
+            case $name in parts-large-*) in=$tmp/many ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
             "$k" $opts "$tmp/db" <"$in" >/dev/null
