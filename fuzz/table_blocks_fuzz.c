@@ -799,8 +799,8 @@ static void table_blocks_key_step(const block *b, unsigned pick)
  * blocks or partitions, the top level, filters, the other meta blocks),
  * then a block of that kind, whose bytes libFuzzer's mutator changes in
  * place, the file's size and layout kept (the harness makes the
- * checksums right), or, half of the time for an index block or the top
- * level, one byte of one entry's key one more or one less.  So a table's
+ * checksums right), or, three times in four for an index block or the
+ * top level, one byte of one entry's key one more or one less.  So a table's
  * few blocks of a kind (its top level) are changed as often as its many
  * data blocks.  One time in four, or
  * when the walk finds no block, libFuzzer's own mutation of the bytes as
@@ -823,7 +823,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
         int k = kinds[rand() % nk];
         table_v2_handle h = w.seen[k][(size_t)rand() % w.nseen[k]];
         block b;
-        if ((k == TB_TOP || k == TB_INDEX) && rand() % 2 == 0 &&
+        if ((k == TB_TOP || k == TB_INDEX) && rand() % 4 != 0 &&
             block_init(&b, data + h.offset, h.size) == NULL) {
             table_blocks_key_step(&b, (unsigned)rand());
         } else {
