@@ -1058,12 +1058,12 @@ build/fuzz/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^ $$(REPLICA_FUZZ_LIBS_$(1))
 build/afl/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
-	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^
+	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^ $$(REPLICA_FUZZ_LIBS_$(1))
 $(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
@@ -1079,9 +1079,16 @@ REPLICA_FUZZ_SRCS_peer_frame := fuzz/peer_frame_fuzz.c stages/10-raft/peer/peer_
                                 common/coding.c common/error.c
 REPLICA_FUZZ_SRCS_peer_hello := fuzz/peer_hello_fuzz.c stages/10-raft/peer/peer_hello.c \
                                 common/coding.c common/error.c
-$(foreach t,command snapshot member_note peer_frame peer_hello,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
+# The replica's directory file, REPLICA (replica_dir.c), read through the
+# common I/O layer (and so with liburing): fuzz/replica_dir_fuzz.c, seeds
+# in fuzz/seeds/replica_dir/.
+REPLICA_FUZZ_SRCS_replica_dir := fuzz/replica_dir_fuzz.c stages/10-raft/replica/replica_dir.c \
+                                 $(addprefix common/,io.c io_posix.c io_posix_grow.c io_mount.c \
+                                   io_ring.c io_replace.c io_view.c error.c)
+REPLICA_FUZZ_LIBS_replica_dir := -pthread -luring -lm
+$(foreach t,command snapshot member_note peer_frame peer_hello replica_dir,$(eval $(call REPLICA_FUZZ_RULES,$(t))))
 $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_note_fuzz.o \
-  $(B)/obj/fuzz/peer_frame_fuzz.o $(B)/obj/fuzz/peer_hello_fuzz.o \
+  $(B)/obj/fuzz/peer_frame_fuzz.o $(B)/obj/fuzz/peer_hello_fuzz.o $(B)/obj/fuzz/replica_dir_fuzz.o \
   $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
   EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
 

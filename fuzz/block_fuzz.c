@@ -28,6 +28,7 @@
 #include "crc32c.h"
 #include "internal_key.h"
 #include "kv.h"
+#include "lz4_steps.h"
 #include "table_v2_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,12 +45,43 @@ static void block_fuzz_check(int ok, const char *what)
     }
 }
 
-/* Walks the contents both ways and seeks to every key. */
-static void block_fuzz_contents(const uint8_t *p, size_t n)
+/* The keys a walk found, back to back: the targets of the lookups. */
+typedef struct block_fuzz_keys {
+    uint8_t *bytes;
+    size_t len, cap;
+    size_t *ends; /* each key's end in bytes */
+    size_t n, ncap;
+} block_fuzz_keys;
+
+static void block_fuzz_keep(block_fuzz_keys *k, const uint8_t *key, size_t len)
+{
+    if (k->len + len > k->cap) {
+        size_t cap = 2 * (k->len + len);
+        uint8_t *grown = realloc(k->bytes, cap);
+        block_fuzz_check(grown != NULL, "allocate");
+        k->bytes = grown;
+        k->cap = cap;
+    }
+    if (k->n == k->ncap) {
+        size_t cap = k->ncap ? 2 * k->ncap : 16;
+        size_t *grown = realloc(k->ends, cap * sizeof *grown);
+        block_fuzz_check(grown != NULL, "allocate");
+        k->ends = grown;
+        k->ncap = cap;
+    }
+    memcpy(k->bytes + k->len, key, len);
+    k->len += len;
+    k->ends[k->n++] = k->len;
+}
+
+/* Walks the contents both ways and seeks to every key; keeps the keys in
+ * *keys if not NULL.  Returns 1 if the block is well formed: its restart
+ * array and every entry read, the keys strictly ascending. */
+static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys)
 {
     block b;
     if (block_init(&b, p, n) != NULL)
-        return;
+        return 0;
     block_iter it = {0};
     block_iter_init(&it, &b, TABLE_V2_IKEY_MIN);
     size_t cap = 64, count = 0;
@@ -69,6 +101,8 @@ static void block_fuzz_contents(const uint8_t *p, size_t n)
             cap *= 2;
         }
         at[count++] = it.at;
+        if (keys != NULL)
+            block_fuzz_keep(keys, it.key, it.key_len);
         if (prev != NULL && ikey_compare(prev, prev_len, it.key, it.key_len) >= 0)
             ascending = 0;
         uint8_t *copy = realloc(prev, it.key_len);
@@ -105,6 +139,63 @@ static void block_fuzz_contents(const uint8_t *p, size_t n)
     free(prev);
     free(at);
     block_iter_free(&it);
+    return forward == KV_OK && ascending;
+}
+
+/* One lookup of target in the lz4 block [p, p + stored) of raw bytes, by
+ * steps (table_v2_scan) and, if whole (the decoded contents, well
+ * formed), by the whole block's search: the same answer. */
+static void block_fuzz_lookup(const uint8_t *p, uint32_t stored, uint32_t raw,
+                              const block *whole, const uint8_t *target, size_t tlen)
+{
+    table t;
+    memset(&t, 0, sizeof t);
+    t.path = "block";
+    table_v2_handle h = {.offset = TABLE_V2_DATA_AT, .size = stored};
+    table_v2_blockref ref = {.lz4 = p, .lz4_size = stored, .raw = raw};
+    uint8_t *once = malloc((size_t)raw + LZ4_STEPS_SLACK); /* exactly: ASan sees a step past it */
+    block_fuzz_check(once != NULL, "allocate");
+    table_get_result a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    int rc = table_v2_scan(&t, h, &ref, once, target, tlen, &a);
+    block_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "a lookup by steps: only KV_ERR_CORRUPT");
+    if (whole != NULL) {
+        int rc2 = table_v2_block_search(&t, whole, h.offset, target, tlen, &b);
+        block_fuzz_check(rc == rc2 && a.state == b.state,
+                         "a lookup by steps answers as the whole block's search");
+        if (rc == KV_OK && a.state != IKEY_ABSENT)
+            block_fuzz_check(a.seq == b.seq, "a lookup by steps finds the same version");
+        if (rc == KV_OK && a.state == IKEY_FOUND)
+            block_fuzz_check(a.value_len == b.value_len && a.elsewhere == b.elsewhere &&
+                             memcmp(a.value, b.value, a.value_len) == 0,
+                             "a lookup by steps finds the same value");
+    }
+    free(a.value);
+    free(b.value);
+    free(once);
+}
+
+/* The lookups of an lz4 block: every key the whole block's walk found
+ * (none if liblz4 cannot decode it), one below every key and one above. */
+static void block_fuzz_lookups(const uint8_t *p, uint32_t stored, uint32_t raw,
+                               const uint8_t *contents, int well_formed,
+                               const block_fuzz_keys *keys)
+{
+    block b;
+    const block *whole = NULL;
+    if (contents != NULL && well_formed && block_init(&b, contents, raw) == NULL)
+        whole = &b;
+    size_t from = 0;
+    for (size_t i = 0; i < keys->n; i++) {
+        block_fuzz_lookup(p, stored, raw, whole, keys->bytes + from, keys->ends[i] - from);
+        from = keys->ends[i];
+    }
+    static const uint8_t low[TABLE_V2_IKEY_MIN] = {0};
+    uint8_t high[TABLE_V2_IKEY_MIN + 8];
+    memset(high, 0xff, sizeof high);
+    block_fuzz_lookup(p, stored, raw, whole, low, sizeof low);
+    block_fuzz_lookup(p, stored, raw, whole, high, sizeof high);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -123,17 +214,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         block_fuzz_check(type == TABLE_V2_RAW ? raw == stored : type == TABLE_V2_LZ4,
                          "the trailer's checks hold");
         if (type == TABLE_V2_RAW) {
-            block_fuzz_contents(copy, stored);
+            block_fuzz_contents(copy, stored, NULL);
         } else if (raw <= BLOCK_FUZZ_RAW_MAX) {
             uint8_t *out = malloc(raw);
             block_fuzz_check(out != NULL, "allocate");
-            if (table_v2_uncompress(copy, stored, out, raw) == NULL)
-                block_fuzz_contents(out, raw);
+            block_fuzz_keys keys = {0};
+            int decoded = table_v2_uncompress(copy, stored, out, raw) == NULL;
+            int well_formed = decoded && block_fuzz_contents(out, raw, &keys);
+            block_fuzz_lookups(copy, stored, raw, decoded ? out : NULL, well_formed, &keys);
+            free(keys.bytes);
+            free(keys.ends);
             free(out);
         }
     }
     /* The contents alone, as if stored uncompressed. */
-    block_fuzz_contents(copy, stored);
+    block_fuzz_contents(copy, stored, NULL);
     free(copy);
     return 0;
 }

@@ -39,6 +39,14 @@ static void footer_fuzz_check(int ok, const char *what)
     }
 }
 
+/* Whether the block h, trailer included, lies inside [lo, hi) (without
+ * the sums that could wrap). */
+static int footer_fuzz_inside(table_v2_handle h, uint64_t lo, uint64_t hi)
+{
+    return h.offset >= lo && h.offset < hi && hi - h.offset >= TABLE_V2_TRAILER &&
+           hi - h.offset - TABLE_V2_TRAILER >= h.size;
+}
+
 /* The meta block h of the tail (which starts at file offset d), its
  * checksum made to match, checked; its contents, or NULL. */
 static const uint8_t *footer_fuzz_block(uint8_t *tail, uint64_t d, uint64_t meta_end,
@@ -80,9 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     uint64_t meta_end = file_bytes - TABLE_V2_FOOTER;
-    footer_fuzz_check(f.index.offset >= d && f.metaindex.offset >= d &&
-                      f.index.offset + f.index.size + TABLE_V2_TRAILER <= meta_end &&
-                      f.metaindex.offset + f.metaindex.size + TABLE_V2_TRAILER <= meta_end,
+    footer_fuzz_check(footer_fuzz_inside(f.index, d, meta_end) &&
+                      footer_fuzz_inside(f.metaindex, d, meta_end),
                       "the footer's handles lie inside the meta region");
     const uint8_t *p = footer_fuzz_block(tail, d, meta_end, f.metaindex);
     block b;

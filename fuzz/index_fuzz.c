@@ -67,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         index_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "only KV_ERR_CORRUPT");
         if (rc == KV_OK)
             index_fuzz_check(h.offset >= TABLE_V2_DATA_AT && h.offset < t.kept.data_end &&
-                             h.offset + h.size + TABLE_V2_TRAILER <= t.kept.data_end,
+                             t.kept.data_end - h.offset >= TABLE_V2_TRAILER &&
+                             t.kept.data_end - h.offset - TABLE_V2_TRAILER >= h.size,
                              "a handle accepted lies inside the data blocks");
         if (prev != NULL && ikey_compare(prev, prev_len, ix.key, ix.key_len) >= 0)
             ascending = 0;

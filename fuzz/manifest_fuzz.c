@@ -4,18 +4,30 @@
  *
  * The input is a CURRENT line (its bytes up to and including the first
  * newline; all of it if there is none) followed by a manifest's bytes.
- * The harness checks:
+ * Each is copied into a buffer of exactly its size (ASan sees a read past
+ * it).  The manifest is checked as it is, then, if that changes it, with
+ * every checksum made right (manifest_fuzz_repair: the file header's and
+ * every fragment's whose type is one of the four and whose length fits
+ * its block), so that a mutation inside a record reaches the edit's
+ * decoder instead of stopping at the fragment's crc32c.  The harness
+ * checks:
  *   - a CURRENT line that decodes is exactly the one current_line_encode
  *     writes for its number (the format has one spelling);
- *   - every record manifest_scan hands out decodes to an edit that encodes
- *     and decodes to the same bytes, and can be described for kv dump;
+ *   - every record manifest_scan hands out, and every record the reader
+ *     finds past damage too (each copied into a buffer of exactly its
+ *     size), decodes to an edit that keeps
+ *     version_edit.h's invariants 1 to 4 (levels below VERSION_LEVELS,
+ *     numbers from 1, internal keys in order, sequences in range, dead
+ *     counts within the file's entries), encodes and decodes to the same
+ *     bytes, and can be described for kv dump;
  *   - manifest_recover_mem returns KV_OK or KV_ERR_CORRUPT, nothing else;
  *     on KV_OK the state keeps its promises (L0 newest first, levels >= 1
  *     sorted and disjoint, next_file above every table, end <= size, a
  *     torn tail exactly when strict refuses), and its snapshot, written as
  *     a manifest of one record, replays to the same state;
  *   - the same two files in a directory, read by manifest_recover, give
- *     the same verdict and the same state.
+ *     the same verdict and the same state (the input as it is, half of the
+ *     inputs by their crc32c).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -24,16 +36,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coding.h"
+#include "crc32c.h"
 #include "current_file.h"
 #include "file_header.h"
 #include "internal_key.h"
 #include "kv.h"
 #include "manifest.h"
 #include "version_edit.h"
+#include "wal_format.h"
 #include "wal_reader.h"
 #include "wal_writer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
+/* libFuzzer's own mutator; absent (NULL) where no libFuzzer is linked:
+ * the replay driver and AFL++, which never call the custom mutator. */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size) __attribute__((weak));
 
 static void manifest_fuzz_line(void *ctx, const char *line)
 {
@@ -41,11 +60,60 @@ static void manifest_fuzz_line(void *ctx, const char *line)
     (void)line;
 }
 
-/* A record: its edit re-encodes to bytes that decode to the same edit. */
+static void manifest_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "manifest fuzz invariant broken: %s (%s)\n", what, kv_errmsg());
+        abort();
+    }
+}
+
+static int manifest_fuzz_is_ikey(const uint8_t *k, size_t len)
+{
+    ikey_parsed ik;
+    return len <= KV_MAX_KEY + IKEY_TRAILER_SIZE && ikey_decode(k, k + len, &ik);
+}
+
+/* version_edit.h's invariants 1 to 4 of an edit the decoder accepted. */
+static void manifest_fuzz_edit_invariants(const version_edit *e)
+{
+    manifest_fuzz_check((!e->has_log_seq || e->log_seq <= IKEY_MAX_SEQ) &&
+                        (!e->has_last_seq || e->last_seq <= IKEY_MAX_SEQ),
+                        "an edit's sequences are at most IKEY_MAX_SEQ");
+    for (size_t i = 0; i < e->nadded; i++) {
+        const edit_file *f = &e->added[i];
+        manifest_fuzz_check(f->level >= 0 && f->level < VERSION_LEVELS && f->number >= 1,
+                            "an added file's level and number are in range");
+        manifest_fuzz_check(manifest_fuzz_is_ikey(f->smallest, f->smallest_len) &&
+                            manifest_fuzz_is_ikey(f->largest, f->largest_len) &&
+                            ikey_compare(f->smallest, f->smallest_len, f->largest,
+                                         f->largest_len) <= 0,
+                            "an added file's keys are internal keys in order");
+        manifest_fuzz_check(f->dead <= f->entries &&
+                            (f->dead == 0 || (f->dead_from >= 1 && f->dead_from <= IKEY_MAX_SEQ)),
+                            "an added file's dead entries are within its entries");
+    }
+    for (size_t i = 0; i < e->nremoved; i++)
+        manifest_fuzz_check(e->removed[i].level >= 0 && e->removed[i].level < VERSION_LEVELS &&
+                            e->removed[i].number >= 1,
+                            "a removed file's level and number are in range");
+    for (size_t i = 0; i < e->npointers; i++) {
+        manifest_fuzz_check(e->pointers[i].level >= 0 && e->pointers[i].level < VERSION_LEVELS &&
+                            manifest_fuzz_is_ikey(e->pointers[i].key, e->pointers[i].len),
+                            "a compact pointer is an internal key of a level");
+        for (size_t j = 0; j < i; j++)
+            manifest_fuzz_check(e->pointers[j].level != e->pointers[i].level,
+                                "at most one compact pointer per level");
+    }
+}
+
+/* A record: its edit keeps the invariants, and re-encodes to bytes that
+ * decode to the same edit. */
 static int manifest_fuzz_edit(void *ctx, const version_edit *e, uint64_t offset)
 {
     (void)ctx;
     (void)offset;
+    manifest_fuzz_edit_invariants(e);
     uint8_t *a = NULL, *b = NULL;
     size_t an = 0, bn = 0;
     version_edit again;
@@ -130,8 +198,9 @@ static const char *manifest_fuzz_dir(void)
 {
     if (manifest_fuzz_tmp[0] == '\0') {
         const char *tmp = getenv("TMPDIR");
-        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX",
-                 tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+        if (tmp == NULL || strlen(tmp) >= 40)
+            tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX", tmp);
         if (mkdtemp(manifest_fuzz_tmp) == NULL)
             abort();
         atexit(manifest_fuzz_dir_remove);
@@ -155,25 +224,42 @@ static void manifest_fuzz_remove(const char *dir, const char *name)
     unlink(path);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Makes the checksums of the manifest [m, m + n) right, in place: its
+ * file header's, then, block by block as the reader walks them, every
+ * fragment's whose type is FULL, FIRST, MIDDLE or LAST and whose data
+ * fits in its block and the file (anything else ends the block: a zero
+ * trailer stays zeros).  Returns whether a byte changed. */
+static int manifest_fuzz_repair(uint8_t *m, size_t n)
 {
-    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
-    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
-    const uint8_t *man = data + line_len;
-    size_t man_len = size - line_len;
-
-    /* CURRENT */
-    uint64_t number = 0;
-    int current_rc = current_line_decode(data, line_len, "CURRENT", &number);
-    if (current_rc == KV_OK) {
-        char line[CURRENT_MAX_BYTES];
-        size_t n = current_line_encode(line, number);
-        if (n != line_len || memcmp(line, data, n) != 0)
-            abort();
-    } else if (current_rc != KV_ERR_CORRUPT) {
-        abort();
+    int changed = 0;
+    if (n >= FILE_HEADER_SIZE) {
+        uint32_t crc = crc32c_value(m, 12);
+        changed |= coding_get_u32(m + 12) != crc;
+        coding_put_u32(m + 12, crc);
     }
+    uint64_t at = MANIFEST_START;
+    while (at + WAL_HEADER_SIZE <= n) {
+        uint32_t left = wal_block_left(at);
+        uint8_t *h = m + at;
+        uint32_t len = coding_get_u16(h + 4);
+        if (left < WAL_HEADER_SIZE || h[6] < WAL_FULL || h[6] > WAL_LAST ||
+            len > left - WAL_HEADER_SIZE || len > n - at - WAL_HEADER_SIZE) {
+            at += left;
+            continue;
+        }
+        uint32_t crc = crc32c_extend(crc32c_value(h + 4, 3), h + WAL_HEADER_SIZE, len);
+        changed |= coding_get_u32(h) != crc;
+        coding_put_u32(h, crc);
+        at += WAL_HEADER_SIZE + len;
+    }
+    return changed;
+}
 
+/* The records, the replay from memory and (dir set) from a directory, of
+ * the CURRENT line (current_rc, number: its decoding) and manifest. */
+static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_rc,
+                              uint64_t number, const uint8_t *man, size_t man_len, int dir_too)
+{
     /* The records as manifest_scan sees them. */
     wal_reader r;
     manifest_scan_info info;
@@ -182,6 +268,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wal_reader_free(&r);
     if (rc != KV_OK && rc != KV_ERR_CORRUPT)
         abort();
+    /* Every record the reader finds, past damage too, decoded from a copy
+     * of exactly its size (the reader's buffer is larger: a read a few
+     * bytes past a record would stay inside it). */
+    wal_reader_init_mem(&r, man, man_len < MANIFEST_START ? man_len : MANIFEST_START, man_len);
+    for (int got; (got = wal_reader_next(&r)) != WAL_READ_END;) {
+        manifest_fuzz_check(got == WAL_READ_RECORD || got == WAL_READ_DAMAGE,
+                            "the reader: records, damage, the end");
+        if (got != WAL_READ_RECORD)
+            continue;
+        uint8_t *rec = malloc(r.rec_len ? r.rec_len : 1);
+        manifest_fuzz_check(rec != NULL, "allocate");
+        memcpy(rec, r.rec, r.rec_len);
+        version_edit e;
+        int erc = version_edit_decode(&e, rec, r.rec_len, "record");
+        manifest_fuzz_check(erc == KV_OK || erc == KV_ERR_CORRUPT,
+                            "version_edit_decode: only KV_ERR_CORRUPT");
+        if (erc == KV_OK)
+            manifest_fuzz_edit(NULL, &e, r.rec_start);
+        version_edit_free(&e);
+        free(rec);
+    }
+    wal_reader_free(&r);
 
     /* The replay, from memory. */
     manifest_state st;
@@ -201,13 +309,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     manifest_state_free(&st);
+    if (!dir_too) {
+        free(canon);
+        return;
+    }
 
     /* The same bytes as CURRENT and the manifest it names (or, if CURRENT
      * does not decode, MANIFEST-000001), read by manifest_recover. */
     const char *dir = manifest_fuzz_dir();
     char name[MANIFEST_NAME_MAX];
     manifest_file_name(name, current_rc == KV_OK ? number : 1);
-    manifest_fuzz_write(dir, CURRENT_FILE_NAME, data, line_len);
+    manifest_fuzz_write(dir, CURRENT_FILE_NAME, line, line_len);
     manifest_fuzz_write(dir, name, man, man_len);
     int dir_rc = manifest_recover(dir, 0, &st);
     if (dir_rc != (current_rc == KV_OK ? mem_rc : KV_ERR_CORRUPT))
@@ -223,5 +335,318 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     manifest_fuzz_remove(dir, name);
     manifest_fuzz_remove(dir, CURRENT_FILE_NAME);
     free(canon);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
+    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
+    size_t man_len = size - line_len;
+    /* Each in a buffer of exactly its size: ASan sees a read past it. */
+    uint8_t *line = malloc(line_len ? line_len : 1), *man = malloc(man_len ? man_len : 1);
+    manifest_fuzz_check(line != NULL && man != NULL, "allocate");
+    memcpy(line, data, line_len);
+    memcpy(man, data + line_len, man_len);
+
+    /* CURRENT */
+    uint64_t number = 0;
+    int current_rc = current_line_decode(line, line_len, "CURRENT", &number);
+    if (current_rc == KV_OK) {
+        char again[CURRENT_MAX_BYTES];
+        size_t n = current_line_encode(again, number);
+        manifest_fuzz_check(n == line_len && memcmp(again, line, n) == 0,
+                            "a CURRENT line that decodes is the one its number encodes to");
+    } else {
+        manifest_fuzz_check(current_rc == KV_ERR_CORRUPT, "CURRENT: only KV_ERR_CORRUPT");
+    }
+
+    /* From a directory too: half of the inputs (by their crc32c, so that a
+     * replay does the same), the same code reading files. */
+    manifest_fuzz_run(line, line_len, current_rc, number, man, man_len,
+                      crc32c_value(data, size) % 2 == 0);
+    if (manifest_fuzz_repair(man, man_len))
+        manifest_fuzz_run(line, line_len, current_rc, number, man, man_len, 0);
+    free(line);
+    free(man);
     return 0;
+}
+
+/* ---- a mutator that knows the records ---------------------------------------- */
+
+/* The records of a manifest, as the reader hands them out until the first
+ * damage: their payloads, back to back in bytes, record i ending at
+ * ends[i]. */
+#define MANIFEST_FUZZ_RECORDS 64
+typedef struct manifest_fuzz_records {
+    uint8_t *bytes;
+    size_t len;
+    size_t ends[MANIFEST_FUZZ_RECORDS];
+    size_t n;
+} manifest_fuzz_records;
+
+static void manifest_fuzz_records_read(const uint8_t *man, size_t n, manifest_fuzz_records *rs)
+{
+    rs->bytes = malloc(n ? n : 1);
+    manifest_fuzz_check(rs->bytes != NULL, "allocate");
+    rs->len = rs->n = 0;
+    wal_reader r;
+    wal_reader_init_mem(&r, man, n < MANIFEST_START ? n : MANIFEST_START, n);
+    while (rs->n < MANIFEST_FUZZ_RECORDS && wal_reader_next(&r) == WAL_READ_RECORD &&
+           rs->len + r.rec_len <= n) {
+        memcpy(rs->bytes + rs->len, r.rec, r.rec_len);
+        rs->len += r.rec_len;
+        rs->ends[rs->n++] = rs->len;
+    }
+    wal_reader_free(&r);
+}
+
+/* A field of each tag, as version_edit_encode writes them, for the mutator
+ * to add to a record. */
+static size_t manifest_fuzz_field(uint8_t *out, unsigned pick)
+{
+    static const uint8_t key[] = {'k', 0x01, 0x05, 0, 0, 0, 0, 0, 0};
+    uint8_t *p = out;
+    unsigned tag = 1 + pick % 7;
+    p = coding_put_varint32(p, tag);
+    switch (tag) {
+    case EDIT_TAG_LOG_SEQ:
+    case EDIT_TAG_NEXT_FILE:
+    case EDIT_TAG_LAST_SEQ:
+        p = coding_put_varint64(p, pick >> 3);
+        break;
+    case EDIT_TAG_POINTER:
+        p = coding_put_varint32(p, (pick >> 3) % 8);
+        p = coding_put_varint32(p, sizeof key);
+        memcpy(p, key, sizeof key);
+        p += sizeof key;
+        break;
+    case EDIT_TAG_REMOVED:
+        p = coding_put_varint32(p, (pick >> 3) % 8);
+        p = coding_put_varint64(p, 1 + (pick >> 6) % 16);
+        break;
+    case EDIT_TAG_ADDED:
+        p = coding_put_varint32(p, (pick >> 3) % 8);
+        p = coding_put_varint64(p, 1 + (pick >> 6) % 16);
+        p = coding_put_varint64(p, 4096);
+        p = coding_put_varint64(p, 1 + (pick >> 10) % 4);
+        for (int k = 0; k < 2; k++) {
+            p = coding_put_varint32(p, sizeof key);
+            memcpy(p, key, sizeof key);
+            p += sizeof key;
+        }
+        break;
+    default: /* EDIT_TAG_DEAD */
+        p = coding_put_varint64(p, 1 + (pick >> 3) % 16);
+        p = coding_put_varint64(p, 1 + (pick >> 7) % 4);
+        p = coding_put_varint64(p, 1 + (pick >> 9) % 64);
+        break;
+    }
+    return (size_t)(p - out);
+}
+
+/* Where the fields of the edit [p, p + n) are, as version_edit.h lays
+ * them out: the length of each key (an added file's two, a compact
+ * pointer's) in keys[], every number (a counter, a level, a file number,
+ * a size, a count) in nums[], up to max of each.  The walk stops at the
+ * first field it cannot read. */
+static void manifest_fuzz_fields(const uint8_t *p, size_t n, size_t *keys, size_t *nkeys,
+                                 size_t *nums, size_t *nnums, size_t max)
+{
+    const uint8_t *q = p, *end = p + n;
+    uint64_t v;
+    uint32_t tag, len;
+    *nkeys = *nnums = 0;
+    while (q != NULL && q < end) {
+        if ((q = coding_get_varint32(q, end, &tag)) == NULL)
+            break;
+        /* the numbers before the keys, then the keys */
+        static const int numbers[8] = {0, 1, 1, 1, 1, 2, 4, 3};
+        static const int nkey[8] = {0, 0, 0, 0, 1, 0, 2, 0};
+        if (tag < 1 || tag > 7)
+            break;
+        for (int i = 0; i < numbers[tag] && q != NULL; i++) {
+            if (*nnums < max)
+                nums[(*nnums)++] = (size_t)(q - p);
+            q = coding_get_varint64(q, end, &v);
+        }
+        for (int i = 0; i < nkey[tag] && q != NULL; i++) {
+            const uint8_t *k = coding_get_varint32(q, end, &len);
+            if (k == NULL || len > (size_t)(end - k))
+                return;
+            if (*nkeys < max)
+                keys[(*nkeys)++] = (size_t)(q - p);
+            q = k + len;
+        }
+    }
+}
+
+/* The number at `at` of the record [rec, rec + *len) set to another, in
+ * place (room for 10 more bytes): a bound of the format (0, 1, the last
+ * level and the one past it, the largest sequence and the one past it,
+ * the largest number), one more or one less than it was, or one more than
+ * another number of the record (a count against what it counts). */
+static void manifest_fuzz_number_set(uint8_t *rec, size_t *len, size_t at, uint64_t other,
+                                     unsigned pick)
+{
+    uint64_t v;
+    const uint8_t *after = coding_get_varint64(rec + at, rec + *len, &v);
+    if (after == NULL)
+        return;
+    static const uint64_t bounds[] = {0, 1, VERSION_LEVELS - 1, VERSION_LEVELS, IKEY_MAX_SEQ,
+                                      IKEY_MAX_SEQ + 1, UINT64_MAX};
+    size_t nb = sizeof bounds / sizeof bounds[0];
+    /* half of the time a step of one, the most common way past a bound */
+    uint64_t to = pick % 2 == 0 ? (pick & 2 ? v + 1 : v - 1)
+                  : (pick >> 2) % (nb + 2) < nb ? bounds[(pick >> 2) % (nb + 2)]
+                  : (pick >> 2) % (nb + 2) == nb ? other : other + 1;
+    uint8_t enc[10];
+    size_t en = (size_t)(coding_put_varint64(enc, to) - enc);
+    size_t old = (size_t)(after - (rec + at)), rest = *len - at - old;
+    memmove(rec + at + en, rec + at + old, rest);
+    memcpy(rec + at, enc, en);
+    *len = at + en + rest;
+}
+
+/* The key whose length is at `at` of the record [rec, rec + *len) made
+ * one byte longer (its last byte again) or shorter, in place (room for one
+ * more byte). */
+static void manifest_fuzz_key_resize(uint8_t *rec, size_t *len, size_t at, int longer)
+{
+    uint32_t klen;
+    const uint8_t *k = coding_get_varint32(rec + at, rec + *len, &klen);
+    size_t head = (size_t)(k - (rec + at));
+    if (!longer && klen == 0)
+        return;
+    uint32_t nlen = longer ? klen + 1 : klen - 1;
+    uint8_t v[5];
+    size_t vn = (size_t)(coding_put_varint32(v, nlen) - v);
+    size_t key_at = at + head, rest_at = key_at + klen;
+    /* [at, rest_at) becomes v, then the key's bytes, one more or less */
+    size_t rest = *len - rest_at, key_keep = longer ? klen : nlen;
+    uint8_t *tmp = malloc(vn + klen + 1 + rest);
+    manifest_fuzz_check(tmp != NULL, "allocate");
+    memcpy(tmp, v, vn);
+    memcpy(tmp + vn, rec + key_at, key_keep);
+    size_t t = vn + key_keep;
+    if (longer)
+        tmp[t++] = klen ? rec[key_at + klen - 1] : 'k';
+    memcpy(tmp + t, rec + rest_at, rest);
+    t += rest;
+    memcpy(rec + at, tmp, t);
+    *len = at + t;
+    free(tmp);
+}
+
+/* Mutates a CURRENT line and manifest: the line alone (one time in
+ * eight), or the manifest as records: one record's bytes changed by
+ * libFuzzer's mutator, a field of any tag added to one, one of its keys
+ * made a byte longer or shorter (its length with it), one of its numbers
+ * set to a bound of the format or next to another of its numbers, a
+ * record dropped, doubled or put in another's place; then the records
+ * framed again with right checksums after the same header (a file header
+ * made right, even if the input had none), and now and then cut short (a
+ * torn tail).  One time in eight, or when there is no record to work on,
+ * libFuzzer's own mutation of the bytes as they are (damage to the
+ * framing itself). */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+{
+    if (LLVMFuzzerMutate == NULL)
+        return size;
+    srand(seed);
+    const uint8_t *nl = size ? memchr(data, '\n', size) : NULL;
+    size_t line_len = nl ? (size_t)(nl - data) + 1 : size;
+    manifest_fuzz_records rs;
+    manifest_fuzz_records_read(data + line_len, size - line_len, &rs);
+    if (rs.n == 0 || rand() % 8 == 0) {
+        free(rs.bytes);
+        return LLVMFuzzerMutate(data, size, max_size);
+    }
+    if (rand() % 8 == 0) {
+        /* the CURRENT line alone, the manifest after it kept */
+        free(rs.bytes);
+        size_t rest = size - line_len, room = max_size - rest;
+        uint8_t *line = malloc(room ? room : 1);
+        manifest_fuzz_check(line != NULL, "allocate");
+        memcpy(line, data, line_len);
+        size_t n = line_len && room ? LLVMFuzzerMutate(line, line_len, room) : line_len;
+        memmove(data + n, data + line_len, rest);
+        memcpy(data, line, n);
+        free(line);
+        return n + rest;
+    }
+    /* The records after the change, into a buffer with room for it. */
+    size_t room = 2 * rs.len + 4096; /* a record doubled or put in another's place */
+    uint8_t *recs = malloc(room);
+    size_t ends[MANIFEST_FUZZ_RECORDS + 1], n = 0, len = 0;
+    manifest_fuzz_check(recs != NULL, "allocate");
+    size_t pick = (size_t)rand() % rs.n, other = (size_t)rand() % rs.n;
+    int op = rand() % 9;
+    for (size_t i = 0; i < rs.n; i++) {
+        size_t from = i ? rs.ends[i - 1] : 0, rlen = rs.ends[i] - from;
+        if (i == pick && op == 2 && rs.n > 1)
+            continue; /* dropped */
+        if (i == pick && op == 4 && other != pick)
+            from = other ? rs.ends[other - 1] : 0, rlen = rs.ends[other] - from; /* moved */
+        memcpy(recs + len, rs.bytes + from, rlen);
+        size_t rec_at = len;
+        len += rlen;
+        if (i == pick && op <= 1) {
+            /* libFuzzer's mutation of the record's bytes, or a field added */
+            if (op == 0 && rlen > 0)
+                len = rec_at + LLVMFuzzerMutate(recs + rec_at, rlen, rlen + 64);
+            else
+                len += manifest_fuzz_field(recs + len, (unsigned)rand());
+        } else if (i == pick && op >= 5) {
+            /* a key one byte longer or shorter (the bounds of its length),
+             * or a number set to a bound or near another number */
+            size_t keys[64], nums[64], nk, nn, rec_len = rlen;
+            manifest_fuzz_fields(recs + rec_at, rlen, keys, &nk, nums, &nn, 64);
+            if (op == 5 && nk > 0) {
+                manifest_fuzz_key_resize(recs + rec_at, &rec_len, keys[(size_t)rand() % nk],
+                                         rand() & 1);
+            } else if (op >= 6 && nn > 0) {
+                uint64_t other = 0;
+                coding_get_varint64(recs + rec_at + nums[(size_t)rand() % nn],
+                                    recs + rec_at + rlen, &other);
+                manifest_fuzz_number_set(recs + rec_at, &rec_len, nums[(size_t)rand() % nn],
+                                         other, (unsigned)rand());
+            }
+            len = rec_at + rec_len;
+        }
+        ends[n++] = len;
+        if (i == pick && op == 3 && n < MANIFEST_FUZZ_RECORDS) {
+            memcpy(recs + len, recs + rec_at, len - rec_at); /* doubled */
+            len += len - rec_at;
+            ends[n++] = len;
+        }
+    }
+    free(rs.bytes);
+    /* Framed again: the line, a header, each record at its offset. */
+    size_t out_cap = line_len + MANIFEST_START + (size_t)wal_framed_max(len) +
+                     n * WAL_HEADER_SIZE * 2;
+    uint8_t *out = malloc(out_cap);
+    manifest_fuzz_check(out != NULL, "allocate");
+    memcpy(out, data, line_len);
+    uint8_t *m = out + line_len;
+    size_t at = MANIFEST_START;
+    if (size - line_len >= MANIFEST_START)
+        memcpy(m, data + line_len, MANIFEST_START);
+    else
+        file_header_encode(m, FILE_MAGIC_MAN06, MANIFEST_VERSION);
+    for (size_t i = 0; i < n; i++) {
+        size_t from = i ? ends[i - 1] : 0;
+        at += wal_frame(m + at, at, recs + from, ends[i] - from);
+    }
+    manifest_fuzz_repair(m, at);
+    size_t total = line_len + at;
+    if (rand() % 16 == 0)
+        total = line_len + MANIFEST_START + (size_t)rand() % (at - MANIFEST_START + 1);
+    free(recs);
+    if (total > max_size) {
+        free(out);
+        return LLVMFuzzerMutate(data, size, max_size);
+    }
+    memcpy(data, out, total);
+    free(out);
+    return total;
 }

@@ -8,16 +8,27 @@
  * then again in pieces whose sizes the input's own bytes choose.  The
  * harness aborts unless: a refusal is KV_ERR_CORRUPT naming the message
  * by its number; what the checker hands on is a prefix of the input
- * (it never invents or reorders a byte); and both feedings end the same
- * way, having handed on the same bytes.  Then the same twice more with
- * a policy (a member at term 1000, no transfer under way, notices taken):
- * the same verdict and the same bytes handed on either way, and only
- * notices that decode reach the policy.
+ * (it never invents or reorders a byte); both feedings end the same
+ * way, having handed on the same bytes; and what it handed on, read
+ * again here message by message (peer_frame_fuzz_model, written from
+ * peer_frame.h's table, not from the checker), keeps the table's layout
+ * and F2 to F4: each header it passed has its type's length, a vote
+ * asked for the sender, entries of at most max_entry bytes and terms at
+ * most the message's, a configuration (a snapshot's, or a configuration
+ * entry's) as the table lays it out, and a message of at most
+ * max_message bytes.  Then the same twice more with a policy (a member
+ * at term 1000, no transfer under way, notices taken): the same verdict
+ * and the same bytes handed on either way, only notices that decode
+ * reach the policy, and what is handed on keeps the layout, F1 (no term
+ * more than PEER_TERM_WINDOW above 1000), F5 (no vote's disrupt-leader
+ * flag left set) and F6 (no notice handed on).
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "coding.h"
 #include "kv.h"
 #include "peer_frame.h"
 
@@ -37,6 +48,127 @@ static void sink_emit(void *arg, const uint8_t *p, size_t n)
     s->len += n;
 }
 
+/* The checker's limits, and the sender the connection proved. */
+static const peer_frame_limits peer_frame_fuzz_lim = {.max_entry = 4096, .max_message = 1 << 16};
+#define PEER_FRAME_FUZZ_SENDER 7u
+
+static void peer_frame_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "peer_frame fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* A configuration as peer_frame.h's table lays it out: version 1, N
+ * servers, each an id (not 0), an address of 1..255 bytes and its NUL, a
+ * role 0..2; padded to a multiple of 8 (libraft reads no padding byte). */
+static int peer_frame_fuzz_conf(const uint8_t *p, size_t len)
+{
+    if (len < 9 || len % 8 != 0 || p[0] != 1)
+        return 0;
+    uint64_t n = coding_get_u64(p + 1);
+    size_t at = 9;
+    for (uint64_t i = 0; i < n; i++) {
+        if (len - at < 11 || coding_get_u64(p + at) == 0)
+            return 0;
+        at += 8;
+        size_t a = 0;
+        while (at + a < len && p[at + a] != 0)
+            a++;
+        if (a == 0 || a > 255 || at + a + 1 >= len || p[at + a + 1] > 2)
+            return 0;
+        at += a + 2;
+    }
+    return n > 0 && (at + 7) / 8 * 8 == len;
+}
+
+/* Reads the bytes the checker handed on, message by message, and checks
+ * each header it passed (the last message may be cut short: the checker
+ * hands on a payload as it comes).  With a policy (F1, F5): no term above
+ * max_term, and no vote's disrupt-leader flag set. */
+static void peer_frame_fuzz_model(const uint8_t *p, size_t len, uint64_t max_term,
+                                  int policy)
+{
+    size_t at = 0;
+    while (at < len) {
+        peer_frame_fuzz_check(len - at >= PEER_FRAME_PREAMBLE, "a preamble is handed on whole");
+        uint64_t type = coding_get_u64(p + at), hlen = coding_get_u64(p + at + 8);
+        at += PEER_FRAME_PREAMBLE;
+        peer_frame_fuzz_check(type >= 1 && type <= 6, "a message's type is 1..6");
+        peer_frame_fuzz_check(hlen <= len - at, "a header is handed on whole");
+        const uint8_t *h = p + at;
+        at += (size_t)hlen;
+        uint64_t term = hlen >= 8 ? coding_get_u64(h) : 0;
+        peer_frame_fuzz_check(hlen >= 24 && term <= max_term, "F1: a term at most "
+                              "PEER_TERM_WINDOW above the member's");
+        uint64_t payload = 0;
+        size_t conf_from = 0, conf_len = 0; /* a configuration entry in the payload */
+        switch (type) {
+        case 1: {
+            peer_frame_fuzz_check(hlen >= 48 && (hlen - 48) % 16 == 0 &&
+                                  coding_get_u64(h + 32) == (hlen - 48) / 16 &&
+                                  coding_get_u64(h + 16) <= term,
+                                  "AppendEntries: 48 + 16 n bytes of header, n entries");
+            uint64_t n = (hlen - 48) / 16, last = coding_get_u64(h + 16);
+            for (uint64_t i = 0; i < n; i++) {
+                const uint8_t *e = h + 40 + 16 * i;
+                uint64_t et = coding_get_u64(e);
+                uint32_t elen = coding_get_u32(e + 12);
+                peer_frame_fuzz_check(et <= term && et >= last, "F4: an entry's term at most "
+                                      "its message's, never below the entry before it");
+                last = et;
+                peer_frame_fuzz_check(e[8] >= 1 && e[8] <= 3 && elen % 8 == 0 &&
+                                      elen <= peer_frame_fuzz_lim.max_entry,
+                                      "F3: an entry of a type 1..3, a multiple of 8 bytes, "
+                                      "at most max_entry");
+                if (e[8] == 3 && conf_len == 0) {
+                    conf_from = (size_t)payload;
+                    conf_len = elen;
+                }
+                payload += elen;
+            }
+            break;
+        }
+        case 2:
+        case 6:
+            peer_frame_fuzz_check(hlen == 24 && (type == 2 || coding_get_u64(h + 16) <= term),
+                                  "a result or TimeoutNow: 24 bytes of header");
+            break;
+        case 3:
+            peer_frame_fuzz_check(hlen == 40 && coding_get_u64(h + 8) == PEER_FRAME_FUZZ_SENDER &&
+                                  coding_get_u64(h + 24) <= term && coding_get_u64(h + 32) <= 3,
+                                  "F2: RequestVote asks for the sender; 40 bytes of header");
+            peer_frame_fuzz_check(!policy || (coding_get_u64(h + 32) & 1) == 0,
+                                  "F5: no disrupt-leader flag passes while no transfer is "
+                                  "under way");
+            break;
+        case 4:
+            peer_frame_fuzz_check(hlen == 24 && coding_get_u64(h + 8) <= 1 &&
+                                  coding_get_u64(h + 16) <= 1,
+                                  "RequestVote result: 24 bytes of header");
+            break;
+        case 5: {
+            uint64_t c = hlen >= 56 ? coding_get_u64(h + 32) : UINT64_MAX;
+            peer_frame_fuzz_check(c == hlen - 56 && peer_frame_fuzz_conf(h + 40, (size_t)c) &&
+                                  coding_get_u64(h + 16) <= term,
+                                  "InstallSnapshot: a configuration as the table lays it out");
+            payload = coding_get_u64(h + 40 + c);
+            break;
+        }
+        }
+        peer_frame_fuzz_check(payload <= peer_frame_fuzz_lim.max_message - hlen,
+                              "F3: a message of at most max_message bytes");
+        if (conf_len > 0 && len - at > conf_from)
+            peer_frame_fuzz_check(len - at - conf_from >= conf_len &&
+                                  peer_frame_fuzz_conf(p + at + conf_from, conf_len),
+                                  "a configuration entry is handed on whole, and holds one");
+        at += payload < len - at ? (size_t)payload : len - at;
+    }
+}
+
+/* The policy: a member at term 1000, no transfer under way (F5 clears
+ * every disrupt-leader flag), notices taken (F6). */
 static uint64_t fuzz_term(void *arg)
 {
     (void)arg;
@@ -54,7 +186,8 @@ static int fuzz_may_disrupt(void *arg, uint64_t candidate, uint64_t term)
 static void fuzz_notice(void *arg, uint64_t sender, const peer_notice *n)
 {
     (void)arg;
-    if (sender != 7 || n->kind < PEER_NOTICE_TRANSFER || n->kind > PEER_NOTICE_HEARD)
+    if (sender != PEER_FRAME_FUZZ_SENDER || n->kind < PEER_NOTICE_TRANSFER ||
+        n->kind > PEER_NOTICE_HEARD)
         abort(); /* only a notice that decodes, from the connection's member */
 }
 
@@ -63,9 +196,9 @@ static const peer_frame_policy fuzz_policy = {NULL, fuzz_term, fuzz_may_disrupt,
 static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
                 const peer_frame_policy *policy)
 {
-    static const peer_frame_limits lim = {.max_entry = 4096, .max_message = 1 << 16};
+    const peer_frame_limits lim = peer_frame_fuzz_lim;
     peer_frame f;
-    peer_frame_init(&f, &lim, 7, policy);
+    peer_frame_init(&f, &lim, PEER_FRAME_FUZZ_SENDER, policy);
     int rc = KV_OK;
     size_t at = 0;
     while (at < size && rc == KV_OK) {
@@ -91,11 +224,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* only the input's bytes, in its order */
     if (a != b || (a == KV_OK && whole.len != pieces.len))
         abort(); /* the same verdict however the bytes arrive */
+    peer_frame_fuzz_model(whole.p, whole.len, UINT64_MAX, 0);
     whole.len = pieces.len = 0;
     a = feed(data, size, 0, &whole, &fuzz_policy);
     b = feed(data, size, 1, &pieces, &fuzz_policy);
     if (a != b || whole.len != pieces.len || memcmp(whole.p, pieces.p, whole.len) != 0)
         abort(); /* with a policy too: one verdict, the same bytes */
+    peer_frame_fuzz_model(whole.p, whole.len, 1000 + PEER_TERM_WINDOW, 1);
     free(whole.p);
     free(pieces.p);
     return 0;

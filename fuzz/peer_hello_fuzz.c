@@ -8,7 +8,11 @@
  * The input's first byte says which of the four the rest is.  Each
  * decoder either refuses it (KV_ERR_CORRUPT, naming an offset or the
  * length) or accepts it, and then the encoder must give back the input
- * byte for byte: what decodes is exactly what a member writes.
+ * byte for byte: what decodes is exactly what a member writes (an opening
+ * of a member id, not 0, in one of the two modes).  A hello's head, read
+ * first by a connection, gives a length its buffer holds (a head and an
+ * address of 1..PEER_ADDR_MAX bytes), or 0, and a hello that decodes is
+ * as long as its head says.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,15 +38,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             return 0;
         if ((rc = peer_opening_decode(data, &o)) == KV_OK) {
             peer_opening_encode(&o, again);
-            if (memcmp(again, data, PEER_OPENING) != 0)
-                abort();
+            if (memcmp(again, data, PEER_OPENING) != 0 || o.id == 0 ||
+                (o.mode != PEER_MODE_PLAIN && o.mode != PEER_MODE_TLS))
+                abort(); /* a member id, not 0; a mode of the two */
         }
     } else if (which == 1) {
         peer_hello h;
+        /* What a connection reads first: the head, whose length says how
+         * many bytes to wait for (into a buffer of PEER_HELLO_HEAD +
+         * PEER_ADDR_MAX), then the hello. */
+        size_t want = size >= PEER_HELLO_HEAD ? peer_hello_length(data) : 0;
+        if (want > PEER_HELLO_HEAD + PEER_ADDR_MAX || (want != 0 && want <= PEER_HELLO_HEAD))
+            abort(); /* a length the reader's buffer holds, a head and an address */
         if ((rc = peer_hello_decode(data, size, &h)) == KV_OK) {
             size_t n = peer_hello_encode(&h, again, sizeof again);
-            if (n != size || memcmp(again, data, size) != 0 ||
-                peer_hello_length(data) != size)
+            if (n != size || memcmp(again, data, size) != 0 || want != size ||
+                h.kind != data[0] || strlen(h.addr) != size - PEER_HELLO_HEAD)
                 abort();
         }
     } else if (which == 3) {

@@ -8,8 +8,9 @@
  * their last four bytes replaced by the checksum of the rest (so that the
  * records themselves are reached, not only the checksum).  snapshot_check
  * either refuses them, with a message naming an offset, or accepts them;
- * then the harness aborts unless the header's N records tile the bytes
- * exactly, in increasing key order, none a key of the replica's own but a member's address.
+ * then the harness aborts unless its checksum holds and the header's N
+ * records tile the bytes exactly, in increasing key order, none a key of
+ * the replica's own but a member's address.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,8 +52,9 @@ static void snapshot_fuzz_one(const uint8_t *p, size_t len)
         prev_len = klen;
         at += 8 + klen + vlen;
     }
-    if (at != end || coding_get_u64(p + 8) != index)
-        abort();
+    if (at != end || coding_get_u64(p + 8) != index ||
+        crc32c_value(p, len - 4) != coding_get_u32(p + len - 4))
+        abort(); /* tiled, the header's index, the checksum holds (S1) */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -193,6 +193,18 @@ del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"
                 "$tmp/dump" | while read -r b off len; do
                 cut_bytes "$f" "$off" $((len + 9)) >"$dest/table$n-block$b"
             done ;;
+        lz4)
+            # Each lz4 data block's contents after a step (0: one call;
+            # 64) and its raw size (fuzz/lz4_fuzz.c), from its trailer.
+            sed -n 's/^block \([0-9]*\) at \([0-9]*\): \([0-9]*\) bytes stored.*/\1 \2 \3/p' \
+                "$tmp/dump" | while read -r b off len; do
+                set -- $(od -An -tu1 -j$((off + len)) -N3 "$f")
+                [ "$1" = 1 ] || continue
+                for step in 0 64; do
+                    { printf "\\$(printf '%03o' $step)\\$(printf '%03o' "$2")\\$(printf '%03o' "$3")"
+                      cut_bytes "$f" "$off" "$len"; } >"$dest/table$n-block$b-step$step"
+                done
+            done ;;
         index)
             set -- $(sed -n 's/.*index at \([0-9]*\) (\([0-9]*\) bytes.*/\1 \2/p' "$tmp/dump")
             { le64 "$d"; cut_bytes "$f" "$1" "$2"; } >"$dest/table$n-index" ;;
@@ -210,12 +222,12 @@ for pair in "$@"; do
     # (patterns) and HTTP request reader (the metrics endpoint's), stage
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
     # line, then a manifest's bytes), stage 10's command, snapshot and
-    # member note formats, and its peers' messages and connection start:
-    # their seeds are committed in fuzz/seeds/.
+    # member note formats, its peers' messages and connection start, and a
+    # replica's REPLICA file: their seeds are committed in fuzz/seeds/.
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
        [ "$target" = filter ] || [ "$target" = manifest ] ||
        [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ] ||
-       [ "$target" = peer_frame ] || [ "$target" = peer_hello ]; then
+       [ "$target" = peer_frame ] || [ "$target" = peer_hello ] || [ "$target" = replica_dir ]; then
         mkdir -p "$out/$stage-$target"
         cp fuzz/seeds/$target/* "$out/$stage-$target/"
         continue
@@ -228,6 +240,9 @@ for pair in "$@"; do
     if [ "$target" = vlog ]; then
         mkdir -p "$out/$stage-vlog"
         vlog_seeds "build/$stage/kv" "$out/$stage-vlog"
+        # and the hand-made ones (fuzz/seeds/vlog/: a record after a
+        # block's trailer, a batch of every op, counts of each version)
+        cp fuzz/seeds/vlog/* "$out/$stage-vlog/"
         continue
     fi
     if [ "$target" = hint ]; then
@@ -237,9 +252,11 @@ for pair in "$@"; do
         continue
     fi
     case $target in
-    block | index | footer)
+    block | index | footer | lz4)
         mkdir -p "$out/$stage-$target"
         table_piece_seeds "build/$stage/kv" "$out/$stage-$target" "$target"
+        # and the hand-made ones of the bounds (fuzz/seeds/lz4/, index/)
+        if [ -d "fuzz/seeds/$target" ]; then cp "fuzz/seeds/$target"/* "$out/$stage-$target/"; fi
         continue ;;
     esac
     case $target in
@@ -247,6 +264,7 @@ for pair in "$@"; do
         segment) file=0000000001.log ;;
         wal) file=0000000001.log ;;  # stage 03: a write-ahead log segment
         table) file='*.tbl' ;;  # stage 04: its name says which writes it holds
+        table_blocks) file='*.tbl' ;;  # stages 05, 09: the same, checksums made right
         stats) file=STATS ;;  # stages 04-07: the totals kv_close saves
         identity) file=IDENTITY ;;  # every stage: which stage wrote the directory
         lsm_wal) file='0*.log' ;;  # stage 04: the log of the memtable's writes
@@ -275,13 +293,16 @@ put b $(printf '%0400d' 3)
 compact" ; do
         n=$((n + 1))
         rm -rf "$tmp/db"
-        [ "$target" = table ] || [ "$target" = stats ] && script="$script
+        [ "$target" = table ] || [ "$target" = table_blocks ] || [ "$target" = stats ] && script="$script
 compact"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
         f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
         [ -n "$f" ] && [ -f "$f" ] || continue
         cp "$f" "$dest/seed$n"
         size=$(wc -c <"$f")
+        # (table_blocks reads whole tables, its checksums made right: a
+        # torn copy is the table harness's)
+        [ "$target" = table_blocks ] && continue
         head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
         head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
         head -c 5 "$f" >"$dest/seed$n-torn-header"
@@ -337,27 +358,35 @@ compact"
     rm -rf "$tmp/db"
     "$kv" -x "$tmp/db" put 00ff00 "" >/dev/null
     "$kv" -x "$tmp/db" put ff 00010203 >/dev/null
-    [ "$target" = table ] && "$kv" "$tmp/db" compact >/dev/null
+    [ "$target" = table ] || [ "$target" = table_blocks ] && "$kv" "$tmp/db" compact >/dev/null
     f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
     [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/binary"
     : >"$dest/empty"
-    if [ "$target" = table ] && [ "$stage" = 09-cache ]; then
+    if [ "$target" = table ] || [ "$target" = table_blocks ] && [ "$stage" = 09-cache ]; then
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, and one stage 05 wrote.
+        # without filters, one stage 05 wrote, and two of partitions of
+        # about a hundred keys (blocks of 256 bytes), with filters larger
+        # than the smallest a filter may be and without.
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
+        i=0
+        while [ $i -lt 600 ]; do echo "put k$i v$i"; i=$((i + 1)); done >"$tmp/many"
+        echo compact >>"$tmp/many"
         printf 'put a 1\nput b 2\nput a 3\ndel b\ncompact\n' >"$tmp/few"
         for v in parts:"--partitions yes --block-bytes 64" \
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
-                 parts-few:"--partitions yes" version1:"--block-bytes 64"; do
+                 parts-few:"--partitions yes" version1:"--block-bytes 64" \
+                 parts-large-filters:"--partitions yes --block-bytes 256" \
+                 parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
+            case $name in parts-large-*) in=$tmp/many ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
             "$k" $opts "$tmp/db" <"$in" >/dev/null

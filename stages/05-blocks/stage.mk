@@ -47,8 +47,11 @@ TESTS_05-blocks := $(wildcard stages/05-blocks/tests/*_test.c) \
                      $(LSM_FLAT_TESTS_04) stats_file)
 TEST_HELPERS_05-blocks := $(TEST_HELPERS_04-lsm) stages/03-wal/tests/alloc_fail.c \
                           $(wildcard stages/05-blocks/tests/*_util.c) tests/testdb.c
-# The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c).
-FUZZ_05-blocks += filter
+# The bloom filter's decoder has its own harness (fuzz/filter_fuzz.c), and
+# so has the stage's own lz4 decoder, fed raw bytes (fuzz/lz4_fuzz.c); a
+# whole table with every block's checksum made right is read through
+# table.h by fuzz/table_blocks_fuzz.c.
+FUZZ_05-blocks += filter lz4 table_blocks
 # bench/bloom_fp.c: the bloom filter's false-positive rate against the
 # theory (docs/05-blocks.md, "Bloom filters"); the filter alone, so it
 # builds whatever state the rest of the stage is in.

@@ -49,8 +49,10 @@ LIBS_09-cache := $(LIBS_08-vlog)
 $(B)/09-cache/%: LDLIBS += $(LIBS_09-cache)
 
 # Fuzz harnesses: fuzz/table_fuzz.c reads tables of partitions (and of
-# version 1); the other formats are stage 08's (its stagetest runs them).
-FUZZ_09-cache := table
+# version 1); fuzz/table_blocks_fuzz.c the same with every block's checksum
+# made right, so that mutations reach the partitions' and blocks' decoders;
+# the other formats are stage 08's (its stagetest runs them).
+FUZZ_09-cache := table table_blocks
 
 # Unit tests (build/09-cache/stagetest): the CLOCK cache, the record cache
 # and its rule, the rate limiter and the engine's writes it paces, tables of

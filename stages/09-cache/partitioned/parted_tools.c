@@ -12,7 +12,12 @@
  *     and fill;
  *   - check: every filter partition read and checked (its checksum, its
  *     one entry, bloom.h's bytes), so that a damaged filter a lookup
- *     would stumble on is found even where no key's lookup reads it;
+ *     would stumble on is found even where no key's lookup reads it; and
+ *     every index partition's separators against the top level's keys
+ *     (P2: the top level's key of a partition is its last separator, and
+ *     its first is above the partition before's), which the walk of the
+ *     joined index cannot see: a top-level key out of place sends lookups
+ *     to the wrong partition, and they miss keys the table holds;
  *   - kv_inspect's parts: one "filter" line for the table, its
  *     partitions' bits, hashes and bits set added up, as a version-1
  *     table's one filter gives them (the lab draws it), and a
@@ -21,6 +26,8 @@
  * A first reading skips this file.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bloom.h"
 #include "error.h"
@@ -51,6 +58,38 @@ static const char *parted_filter_info(table *t, table_v2_handle h, bloom_info *i
     return why;
 }
 
+/* P2 for the index partition at ih, whose top-level key is top (the one
+ * before it: prev, NULL for the first): NULL or what is wrong. */
+static const char *parted_separators(table *t, table_v2_handle ih, const uint8_t *top,
+                                     size_t top_len, const uint8_t *prev, size_t prev_len)
+{
+    table_v2_blockref ref;
+    int from_cache;
+    if (table_v2_block_get(t, NULL, ih, NULL, 0, NULL, &ref, &from_cache, NULL) != KV_OK)
+        return "its index partition cannot be read";
+    block_iter it = {0};
+    block_iter_init(&it, &ref.b, TABLE_V2_IKEY_MIN);
+    const char *why = NULL;
+    block_iter_seek_first(&it);
+    if (it.valid && prev != NULL && ikey_compare(it.key, it.key_len, prev, prev_len) <= 0)
+        why = "its first separator is not above the top level's key of the partition before";
+    int any = 0;
+    for (; it.valid && why == NULL; block_iter_next(&it))
+        any = 1;
+    if (why == NULL && it.status != KV_OK)
+        why = "its index partition's entries cannot be read";
+    else if (why == NULL && !any)
+        why = "its index partition is empty";
+    else if (why == NULL) {
+        block_iter_seek_last(&it);
+        if (!it.valid || it.key_len != top_len || memcmp(it.key, top, top_len) != 0)
+            why = "its last separator is not the top level's key of the partition";
+    }
+    block_iter_free(&it);
+    table_v2_block_release(t, &ref);
+    return why;
+}
+
 /* Walks the partitions of t, a version-2 table: dump prints each, check
  * reports each damaged filter.  KV_OK, or KV_ERR_CORRUPT with the count
  * of damaged filters. */
@@ -66,11 +105,28 @@ static int parted_walk(table *t, const char *label, kv_line_fn line, void *line_
                         "level at %llu (%u entries), kept with the properties and the "
                         "metaindex (see docs/09-cache.md)", label, (ull)k->data_end,
                         (ull)k->meta_at, (ull)k->meta_at, (unsigned)k->index.nrestarts);
+    uint8_t *prev = NULL; /* the top level's key before */
+    size_t prev_len = 0;
     for (block_iter_seek_first(&top); top.valid; block_iter_next(&top), j++) {
         table_v2_handle ih, fh;
         int has_filter;
         if (parted_top_entry(t, k, &top, &ih, &fh, &has_filter) != KV_OK)
             break; /* checked at open */
+        const char *sep = dump ? NULL : parted_separators(t, ih, top.key, top.key_len, prev,
+                                                          prev_len);
+        if (sep != NULL) {
+            log_report_line(line, line_ctx, "%s: partition %llu: the index partition at %llu: "
+                            "%s (a lookup is sent to another partition)", label, j,
+                            (ull)ih.offset, sep);
+            problems++;
+        }
+        uint8_t *grown = realloc(prev, top.key_len);
+        if (grown == NULL)
+            free(prev); /* (out of memory: the next one's lower bound goes unchecked) */
+        else
+            memcpy(grown, top.key, top.key_len);
+        prev = grown;
+        prev_len = top.key_len;
         bloom_info info = {0};
         const char *why = has_filter ? parted_filter_info(t, fh, &info) : NULL;
         if (why != NULL) {
@@ -89,8 +145,9 @@ static int parted_walk(table *t, const char *label, kv_line_fn line, void *line_
         }
     }
     block_iter_free(&top);
-    return problems ? kv_error(KV_ERR_CORRUPT, "%s: %d damaged filter partitions",
-                               table_path(t), problems)
+    free(prev);
+    return problems ? kv_error(KV_ERR_CORRUPT, "%s: %d damaged partitions", table_path(t),
+                               problems)
                     : KV_OK;
 }
 

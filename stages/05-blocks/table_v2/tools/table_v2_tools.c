@@ -189,15 +189,16 @@ static int table_v2_walk_blocks(table_v2_walk *w, const block *index)
             PROBLEM(w, "%s: block %llu: %s", w->label, (ull)i, kv_errmsg());
             rc = KV_OK;
         }
-        uint8_t *grown = rc == KV_OK ? realloc(low, ix.key_len) : low;
-        if (grown == NULL)
+        if (rc != KV_OK)
+            break; /* (dump: the first damage ends it, named) */
+        uint8_t *grown = realloc(low, ix.key_len);
+        if (grown == NULL) {
             rc = kv_error(KV_ERR_NOMEM, "%s: cannot allocate a key", t->path);
-        else
-            low = grown;
-        if (rc == KV_OK) {
-            memcpy(low, ix.key, ix.key_len);
-            low_len = ix.key_len;
+            break;
         }
+        low = grown;
+        memcpy(low, ix.key, ix.key_len);
+        low_len = ix.key_len;
     }
     if (rc == KV_OK && ix.status != KV_OK)
         rc = table_v2_block_iter_error(t, &ix, "index", t->kept.index_h.offset);
