@@ -5,11 +5,12 @@
  * overwrites, while a snapshot or an iterator still reading a file keeps
  * it; files whose counts a crash lost measured again; a transaction that
  * read a value the collection moved commits; a damaged value and a
- * missing file reported by kv_get and kv check, and mended by kv repair,
- * the damaged file going once no key reads it; emptied files gone at a
- * clean close, counts an older build saved of them mended; an idle
- * database giving its space back without kv_compact; a full disk climbed
- * out of from inside (deletes and kv_compact).
+ * missing file reported by kv_get and kv check, and mended by kv repair
+ * (a damaged file, or one cut short, emptied of what keys read there and
+ * gone); emptied files gone at a clean close, counts an older build saved
+ * of them mended; an idle database giving its space back without
+ * kv_compact; a full disk climbed out of from inside (deletes and
+ * kv_compact).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -345,15 +346,22 @@ static int vl_read_all(kv_db *db, int n, const char *names)
     return corrupt;
 }
 
-static void damage_is_found_and_mended(int remove_file)
+/* 200 keys of large values written, flushed and closed: the value-log
+ * file that holds them. */
+static const char *vl_written_file(const char *dir)
 {
-    const char *dir = testdb_dir();
     kv_db *db = vl_open(dir);
     for (int i = 0; i < 200; i++)
         vl_put(db, i, 0);
     CHECK_KV(kv_flush(db), KV_OK);
     CLOSE(db);
-    const char *path = vl_first_file(dir);
+    return vl_first_file(dir);
+}
+
+static void damage_is_found_and_mended(int remove_file)
+{
+    const char *dir = testdb_dir();
+    const char *path = vl_written_file(dir);
     const char *name = strrchr(path, '/') + 1;
     if (remove_file) {
         CHECK(unlink(path) == 0);
@@ -366,7 +374,7 @@ static void damage_is_found_and_mended(int remove_file)
         fputc(c ^ 0x20, f);
         fclose(f);
     }
-    db = vl_open(dir);
+    kv_db *db = vl_open(dir);
     int lost = vl_read_all(db, 200, name);
     CHECK_MSG(lost > 0, "no kv_get found the damage in %s", name);
     CLOSE(db);
@@ -398,11 +406,16 @@ static void damage_is_found_and_mended(int remove_file)
     }
     CHECK_EQ(found, 200 - lost);
     CLOSE(db);
+    /* As kv.h promises, kv check then finds the database intact: the
+     * damaged file was emptied of the values keys read there, and went
+     * (a copy of it in lost/). */
     testdb_lines again = {0};
-    CHECK_KV(kv_check(dir, testdb_lines_add, &again), remove_file ? KV_OK : KV_ERR_CORRUPT);
+    int checked = kv_check(dir, testdb_lines_add, &again);
+    CHECK_MSG(checked == KV_OK, "kv check after kv repair: %s\n%s", kv_strerror(checked),
+              again.text ? again.text : "");
     testdb_lines_free(&again);
-    /* Once every key is written again, no key reads the damaged file, and
-     * kv_compact empties it like any other: kv check passes. */
+    CHECK(access(path, F_OK) != 0);
+    /* And the database goes on: every key written again and compacted. */
     db = vl_open(dir);
     for (int i = 0; i < 200; i++)
         vl_put(db, i, 1);
@@ -423,12 +436,7 @@ static void damage_is_found_and_mended(int remove_file)
 static void a_damaged_file_a_key_reads_stays(void)
 {
     const char *dir = testdb_dir();
-    kv_db *db = vl_open(dir);
-    for (int i = 0; i < 200; i++)
-        vl_put(db, i, 0);
-    CHECK_KV(kv_flush(db), KV_OK);
-    CLOSE(db);
-    const char *path = vl_first_file(dir);
+    const char *path = vl_written_file(dir);
     const char *name = strrchr(path, '/') + 1;
     FILE *f = fopen(path, "r+b");
     CHECK(f != NULL);
@@ -437,7 +445,7 @@ static void a_damaged_file_a_key_reads_stays(void)
     CHECK(fseek(f, 600, SEEK_SET) == 0);
     fputc(c ^ 0x20, f);
     fclose(f);
-    db = vl_open(dir);
+    kv_db *db = vl_open(dir);
     int lost = vl_read_all(db, 200, name);
     CHECK(lost > 0);
     CHECK_KV(kv_compact(db), KV_OK);
@@ -581,6 +589,48 @@ static void an_idle_database_gives_its_space_back(void)
 static void damaged_value_is_reported_and_mended(void) { damage_is_found_and_mended(0); }
 static void missing_file_is_a_dangling_pointer(void) { damage_is_found_and_mended(1); }
 
+/* A value-log file cut short inside its last fragment (the last record's
+ * sequence number; what a copy of a database torn at its end leaves):
+ * every key still reads its value, but the file is not a whole log, and
+ * kv check says so.  kv_repair must then leave a database that a strict
+ * open opens and kv check finds intact (kv.h), every value as written,
+ * the file as it was copied to lost/. */
+static void a_value_log_cut_short_is_mended_by_repair(void)
+{
+    const char *dir = testdb_dir();
+    const char *path = vl_written_file(dir);
+    char name[64], lost[1024];
+    snprintf(name, sizeof name, "%s", strrchr(path, '/') + 1);
+    snprintf(lost, sizeof lost, "%s/lost/%s", dir, name);
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    CHECK(truncate(path, st.st_size - 1) == 0);
+    kv_db *db = vl_open(dir);
+    CHECK_EQ(vl_read_all(db, 200, name), 0);
+    CLOSE(db);
+    CHECK_KV(kv_check(dir, NULL, NULL), KV_ERR_CORRUPT);
+    testdb_lines fix = {0};
+    CHECK_KV(kv_repair(dir, testdb_lines_add, &fix), KV_OK);
+    CHECK_MSG(fix.text != NULL && strstr(fix.text, name) != NULL,
+              "kv repair did not name %s:\n%s", name, fix.text ? fix.text : "");
+    testdb_lines_free(&fix);
+    kv_options strict;
+    kv_options_init(&strict);
+    strict.memtable_bytes = 64 << 10;
+    strict.value_threshold = 100;
+    strict.strict_recovery = 1;
+    db = OPEN(dir, &strict);
+    for (int i = 0; i < 200; i++)
+        vl_expect(db, NULL, i, 0);
+    CLOSE(db);
+    testdb_lines chk = {0};
+    int checked = kv_check(dir, testdb_lines_add, &chk);
+    CHECK_MSG(checked == KV_OK, "kv check after kv repair: %s\n%s", kv_strerror(checked),
+              chk.text ? chk.text : "");
+    testdb_lines_free(&chk);
+    CHECK(stat(lost, &st) == 0 && (uint64_t)st.st_size > 0);
+}
+
 /* The key at the iterator, as its number (k%05d), or -1 for another key. */
 static int vl_iter_key(kv_iter *it)
 {
@@ -667,12 +717,7 @@ static void a_scan_reads_ahead(void)
 static void a_damaged_value_read_ahead_fails_alone(void)
 {
     const char *dir = testdb_dir();
-    kv_db *db = vl_open(dir);
-    for (int i = 0; i < 200; i++)
-        vl_put(db, i, 0);
-    CHECK_KV(kv_flush(db), KV_OK);
-    CLOSE(db);
-    const char *path = vl_first_file(dir);
+    const char *path = vl_written_file(dir);
     FILE *f = fopen(path, "r+b");
     CHECK(f != NULL);
     CHECK(fseek(f, 20000, SEEK_SET) == 0);
@@ -680,7 +725,7 @@ static void a_damaged_value_read_ahead_fails_alone(void)
     CHECK(fseek(f, 20000, SEEK_SET) == 0);
     fputc(c ^ 0x20, f);
     fclose(f);
-    db = vl_open(dir);
+    kv_db *db = vl_open(dir);
     int bad[200], nbad = 0;
     for (int i = 0; i < 200; i++) {
         char k[16];
@@ -788,6 +833,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_moved_value_is_no_conflict),
     HARNESS_TEST(damaged_value_is_reported_and_mended),
     HARNESS_TEST(missing_file_is_a_dangling_pointer),
+    HARNESS_TEST(a_value_log_cut_short_is_mended_by_repair),
     HARNESS_TEST(a_damaged_file_a_key_reads_stays),
     HARNESS_TEST(closed_sessions_leave_no_emptied_files),
     HARNESS_TEST(old_counts_of_an_emptied_file_mend_at_open),

@@ -15,7 +15,12 @@
  * kv repair sets a damaged VLOGCOUNTS aside, and deletes each key whose
  * value is lost (its newest version dangles): the database then reads as
  * if that key had been deleted, which every line it prints says.  A
- * damaged value-log file stays: its other values may still be read.
+ * damaged value-log file (cut short, a fragment whose checksum fails) may
+ * still hold values keys read, at offsets their table entries name, so it
+ * is not rewritten in place: it is copied to DIR/lost/, then kv_compact
+ * empties it as the engine empties any damaged file (vlog_gc.c: each value
+ * a key still reads there written again) and the engine removes it.  So,
+ * as kv.h promises, kv check then finds the database intact.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -344,23 +349,90 @@ int value_store_dump(const char *dir, kv_line_fn line, void *ctx)
     return offline_worse(status, rc);
 }
 
+/* VLOGCOUNTS copied to lost/ and removed: kv_open then measures every
+ * value-log file again. */
+static int vlog_counts_set_aside(const char *dir, kv_line_fn line, void *ctx)
+{
+    char kept[512];
+    char *path = io_join(dir, VLOG_COUNTS_NAME);
+    int rc = offline_set_aside(dir, VLOG_COUNTS_NAME, kept, sizeof kept);
+    if (rc == KV_OK)
+        rc = path ? io_unlink(path) : kv_error(KV_ERR_NOMEM, "out of memory");
+    if (rc == KV_OK)
+        rc = io_sync_dir(dir);
+    if (rc == KV_OK)
+        log_report_line(line, ctx, "%s: set aside as %s and removed", VLOG_COUNTS_NAME, kept);
+    free(path);
+    return rc;
+}
+
+/* Each damaged value-log file of dir, copied to lost/ and emptied by
+ * kv_compact of the values keys still read there (REQUIRES: no key's
+ * value is lost, so that nothing holds the file back); the engine then
+ * removes it.  KV_OK, or KV_ERR_CORRUPT if one is still there. */
+static int vlog_repair_files(const char *dir, kv_line_fn line, void *ctx)
+{
+    uint64_t *starts = NULL;
+    size_t n = 0, damaged = 0;
+    int rc = vlog_tools_list(dir, &starts, &n);
+    for (size_t i = 0; rc == KV_OK && i < n; i++) {
+        rc = vlog_tools_file(dir, starts[i], 0, NULL, NULL);
+        if (rc != KV_ERR_CORRUPT)
+            continue;
+        char name[LSM_NAME_MAX], kept[512];
+        vlog_file_name(name, sizeof name, starts[i], 0);
+        vlog_tools_file(dir, starts[i], 0, line, ctx); /* where, and what */
+        rc = offline_set_aside(dir, name, kept, sizeof kept);
+        if (rc == KV_OK)
+            log_report_line(line, ctx, "%s: copied to %s; kv_compact writes again every value "
+                            "a key still reads there, and the file goes", name, kept);
+        damaged++;
+    }
+    free(starts);
+    if (rc != KV_OK || damaged == 0)
+        return rc;
+    /* The counts say nothing of the damage (a file whose size they match
+     * is not read again before a write): without them kv_open measures
+     * every file, finds which are damaged, and kv_compact empties those. */
+    char *counts = io_join(dir, VLOG_COUNTS_NAME);
+    int exists = 0;
+    rc = counts ? io_exists(counts, &exists) : kv_error(KV_ERR_NOMEM, "out of memory");
+    free(counts);
+    if (rc == KV_OK && exists)
+        rc = vlog_counts_set_aside(dir, line, ctx);
+    if (rc != KV_OK)
+        return rc;
+    kv_db *db = NULL;
+    if ((rc = kv_open(dir, NULL, &db)) != KV_OK)
+        return rc;
+    rc = kv_compact(db);
+    int crc = kv_close(db);
+    if (rc == KV_OK)
+        rc = crc;
+    if (rc != KV_OK)
+        return rc;
+    /* What kv_compact left damaged (none, if every value it held that a
+     * key reads was read back) is damage repair cannot mend. */
+    if ((rc = vlog_tools_list(dir, &starts, &n)) != KV_OK)
+        return rc;
+    for (size_t i = 0; rc == KV_OK && i < n; i++)
+        if ((rc = vlog_tools_file(dir, starts[i], 0, NULL, NULL)) == KV_ERR_CORRUPT)
+            rc = kv_error(KV_ERR_CORRUPT, "%s: value-log file %012" PRIu64 "%s is still "
+                          "damaged after kv_compact emptied what it could", dir, starts[i],
+                          VLOG_SUFFIX);
+    free(starts);
+    if (rc == KV_OK)
+        log_report_line(line, ctx, "values: %zu damaged value-log file%s emptied and removed",
+                        damaged, damaged == 1 ? "" : "s");
+    return rc;
+}
+
 int value_store_repair(const char *dir, kv_line_fn line, void *ctx)
 {
     /* A damaged VLOGCOUNTS: set aside, removed (the files are measured). */
     int rc = vlog_tools_counts(dir, 0, line, ctx);
-    if (rc == KV_ERR_CORRUPT) {
-        char kept[512];
-        char *path = io_join(dir, VLOG_COUNTS_NAME);
-        rc = offline_set_aside(dir, VLOG_COUNTS_NAME, kept, sizeof kept);
-        if (rc == KV_OK)
-            rc = path ? io_unlink(path) : kv_error(KV_ERR_NOMEM, "out of memory");
-        if (rc == KV_OK)
-            rc = io_sync_dir(dir);
-        if (rc == KV_OK)
-            log_report_line(line, ctx, "%s: set aside as %s and removed", VLOG_COUNTS_NAME,
-                            kept);
-        free(path);
-    }
+    if (rc == KV_ERR_CORRUPT)
+        rc = vlog_counts_set_aside(dir, line, ctx);
     if (rc != KV_OK)
         return rc;
     /* Read only first: an intact database is left as it is. */
@@ -387,5 +459,7 @@ int value_store_repair(const char *dir, kv_line_fn line, void *ctx)
         log_report_line(line, ctx, "values: %zu keys whose value was lost deleted (a read of "
                         "them now finds nothing, as if they had been deleted)", lost.n);
     vlog_lost_free(&lost);
+    if (rc == KV_OK)
+        rc = vlog_repair_files(dir, line, ctx);
     return rc;
 }
