@@ -107,7 +107,7 @@ size_t fuzz_log_records_check(const uint8_t *p, size_t n, size_t at, uint64_t *r
 #define FUZZ_WAL_BLOCK 32768u
 #define FUZZ_WAL_HEADER 7u
 
-size_t fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at)
+void fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at)
 {
     while (at < n) {
         size_t left = FUZZ_WAL_BLOCK - at % FUZZ_WAL_BLOCK;
@@ -119,17 +119,19 @@ size_t fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at)
             break;
         size_t len = coding_get_u16(p + at + 4);
         int type = p[at + 6];
-        if (type < 1 || type > 4 || FUZZ_WAL_HEADER + len > n - at)
-            break;
+        /* Not a fragment (a zero trailer, damage) or one past the input:
+         * the block ends here, as it does for the reader, which goes on at
+         * the next. */
+        if (type < 1 || type > 4 || FUZZ_WAL_HEADER + len > n - at) {
+            at += left;
+            continue;
+        }
         uint32_t crc = crc32c_extend(crc32c_value(p + at + 4, 3), p + at + FUZZ_WAL_HEADER, len);
         coding_put_u32(p + at, crc);
         /* One that crosses its block gets its checksum too (a decoder must
-         * still refuse it), and ends the walk. */
-        if (FUZZ_WAL_HEADER + len > left)
-            break;
-        at += FUZZ_WAL_HEADER + len;
+         * still refuse it), and ends the block. */
+        at += FUZZ_WAL_HEADER + len > left ? left : FUZZ_WAL_HEADER + len;
     }
-    return at;
 }
 
 /* ---- small files with one checksum ------------------------------------------ */
@@ -140,7 +142,7 @@ void fuzz_fix_hint(uint8_t *p, size_t n)
         coding_put_u32(p + n - 4, crc32c_value(p, n - 4));
 }
 
-void fuzz_fix_stats(uint8_t *p, size_t n)
+void fuzz_fix_body_crc(uint8_t *p, size_t n)
 {
     fuzz_fix_file_header(p, n);
     if (n >= 16 + 4 + 4)

@@ -42,19 +42,24 @@ size_t fuzz_fix_log_records(uint8_t *p, size_t n, size_t at);
 
 /* Write-ahead log fragments (stages/03-wal/wal/wal_format.h: 32 KiB
  * blocks counted from offset 0 of the file, 7-byte headers) from offset
- * `at`: each fragment with a type of 1..4 and a length inside its block
- * and the input gets its crc32c; a block's last 0..6 bytes are its
- * trailer.  Returns where the walk stopped. */
-size_t fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at);
+ * `at`, block by block as the reader walks them: each fragment with a type
+ * of 1..4 whose data lies inside the input gets its crc32c (one that
+ * crosses its block's end too, and then the block ends); anything else
+ * ends its block, and the walk goes on at the next, as the reader does
+ * past damage; a block's last 0..6 bytes are its trailer.  The logs of
+ * stages 03-09, the manifest of stage 06 and the value-log files of stage
+ * 08 are such files. */
+void fuzz_fix_wal_fragments(uint8_t *p, size_t n, size_t at);
 
 /* A hint file (stages/02-hash/segments/hint.h): its last 4 bytes become
  * the crc32c of all before them.  Nothing if n < 36. */
 void fuzz_fix_hint(uint8_t *p, size_t n);
 
-/* STATS (stages/04-lsm/stats/stats_file.h): the file header, and the last
- * 4 bytes become the crc32c of bytes 16 up to them.  Nothing past the
- * header if n < 24. */
-void fuzz_fix_stats(uint8_t *p, size_t n);
+/* A file header, a body, and the body's crc32c in the last 4 bytes: STATS
+ * (stages/04-lsm/stats/stats_file.h) and VLOGCOUNTS (stages/08-vlog/
+ * value_log/value_log.h).  The file header, and the last 4 bytes become
+ * the crc32c of bytes 16 up to them.  Nothing past the header if n < 24. */
+void fuzz_fix_body_crc(uint8_t *p, size_t n);
 
 /* IDENTITY (common/db_identity.h): if the line holds " crc32c=" with at
  * least 8 bytes after it, those 8 become the lower-case hex crc32c of

@@ -7,8 +7,8 @@
  * Each is copied into a buffer of exactly its size (ASan sees a read past
  * it).  The manifest is checked as it is, then, if that changes it, with
  * every checksum made right (manifest_fuzz_repair: the file header's and
- * every fragment's whose type is one of the four and whose length fits
- * its block), so that a mutation inside a record reaches the edit's
+ * every fragment's the reader's walk of the blocks finds, by
+ * fuzz_formats.h), so that a mutation inside a record reaches the edit's
  * decoder instead of stopping at the fragment's crc32c.  The harness
  * checks:
  *   - a CURRENT line that decodes is exactly the one current_line_encode
@@ -25,22 +25,24 @@
  *     sorted and disjoint, next_file above every table, end <= size, a
  *     torn tail exactly when strict refuses), and its snapshot, written as
  *     a manifest of one record, replays to the same state;
- *   - the same two files in a directory, read by manifest_recover, give
- *     the same verdict and the same state (the input as it is, half of the
- *     inputs by their crc32c).
+ *   - the same two files in a directory (in memory, common/io_mem.h),
+ *     read by manifest_recover, give the same verdict and the same state
+ *     (the input as it is, half of the inputs by their crc32c).
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "coding.h"
 #include "crc32c.h"
 #include "current_file.h"
 #include "file_header.h"
+#include "fuzz_dbfile.h"
+#include "fuzz_formats.h"
 #include "internal_key.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "manifest.h"
 #include "version_edit.h"
@@ -185,73 +187,30 @@ static void manifest_fuzz_snapshot_round_trip(const uint8_t *canon, size_t n)
     free(m);
 }
 
-/* A private directory, made once per process (in $TMPDIR, else /tmp)
- * and removed at exit; each input's two files are removed after it. */
-static char manifest_fuzz_tmp[96];
+/* The directory of the replay from a directory (in memory: common/io_mem.h,
+ * installed by fuzz_dbfile_mem_reset; the engine reads it through io.h as
+ * it reads a real one). */
+#define MANIFEST_FUZZ_DIR "/kvfuzz/manifest"
 
-static void manifest_fuzz_dir_remove(void)
-{
-    rmdir(manifest_fuzz_tmp);
-}
-
-static const char *manifest_fuzz_dir(void)
-{
-    if (manifest_fuzz_tmp[0] == '\0') {
-        const char *tmp = getenv("TMPDIR");
-        if (tmp == NULL || strlen(tmp) >= 40)
-            tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-        snprintf(manifest_fuzz_tmp, sizeof manifest_fuzz_tmp, "%s/kvmanifest.XXXXXX", tmp);
-        if (mkdtemp(manifest_fuzz_tmp) == NULL)
-            abort();
-        atexit(manifest_fuzz_dir_remove);
-    }
-    return manifest_fuzz_tmp;
-}
-
-static void manifest_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n)
+static void manifest_fuzz_write(const char *name, const uint8_t *p, size_t n)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || (n > 0 && fwrite(p, 1, n, f) != n) || fclose(f) != 0)
-        abort();
+    snprintf(path, sizeof path, "%s/%s", MANIFEST_FUZZ_DIR, name);
+    manifest_fuzz_check(io_mem_put(path, p, n) == 0, "a file in memory");
 }
 
-static void manifest_fuzz_remove(const char *dir, const char *name)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    unlink(path);
-}
-
-/* Makes the checksums of the manifest [m, m + n) right, in place: its
- * file header's, then, block by block as the reader walks them, every
- * fragment's whose type is FULL, FIRST, MIDDLE or LAST and whose data
- * fits in its block and the file (anything else ends the block: a zero
- * trailer stays zeros).  Returns whether a byte changed. */
+/* Makes the checksums of the manifest [m, m + n) right, in place
+ * (fuzz_formats.h: the file header's, and every fragment's that the
+ * reader's walk of the blocks finds); returns whether a byte changed. */
 static int manifest_fuzz_repair(uint8_t *m, size_t n)
 {
-    int changed = 0;
-    if (n >= FILE_HEADER_SIZE) {
-        uint32_t crc = crc32c_value(m, 12);
-        changed |= coding_get_u32(m + 12) != crc;
-        coding_put_u32(m + 12, crc);
-    }
-    uint64_t at = MANIFEST_START;
-    while (at + WAL_HEADER_SIZE <= n) {
-        uint32_t left = wal_block_left(at);
-        uint8_t *h = m + at;
-        uint32_t len = coding_get_u16(h + 4);
-        if (left < WAL_HEADER_SIZE || h[6] < WAL_FULL || h[6] > WAL_LAST ||
-            len > left - WAL_HEADER_SIZE || len > n - at - WAL_HEADER_SIZE) {
-            at += left;
-            continue;
-        }
-        uint32_t crc = crc32c_extend(crc32c_value(h + 4, 3), h + WAL_HEADER_SIZE, len);
-        changed |= coding_get_u32(h) != crc;
-        coding_put_u32(h, crc);
-        at += WAL_HEADER_SIZE + len;
-    }
+    uint8_t *was = malloc(n ? n : 1);
+    manifest_fuzz_check(was != NULL, "allocate");
+    memcpy(was, m, n);
+    fuzz_fix_file_header(m, n);
+    fuzz_fix_wal_fragments(m, n, n < MANIFEST_START ? n : MANIFEST_START);
+    int changed = memcmp(was, m, n) != 0;
+    free(was);
     return changed;
 }
 
@@ -316,12 +275,12 @@ static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_
 
     /* The same bytes as CURRENT and the manifest it names (or, if CURRENT
      * does not decode, MANIFEST-000001), read by manifest_recover. */
-    const char *dir = manifest_fuzz_dir();
     char name[MANIFEST_NAME_MAX];
     manifest_file_name(name, current_rc == KV_OK ? number : 1);
-    manifest_fuzz_write(dir, CURRENT_FILE_NAME, line, line_len);
-    manifest_fuzz_write(dir, name, man, man_len);
-    int dir_rc = manifest_recover(dir, 0, &st);
+    fuzz_dbfile_mem_reset();
+    manifest_fuzz_write(CURRENT_FILE_NAME, line, line_len);
+    manifest_fuzz_write(name, man, man_len);
+    int dir_rc = manifest_recover(MANIFEST_FUZZ_DIR, 0, &st);
     if (dir_rc != (current_rc == KV_OK ? mem_rc : KV_ERR_CORRUPT))
         abort();
     if (dir_rc == KV_OK) {
@@ -332,8 +291,6 @@ static void manifest_fuzz_run(const uint8_t *line, size_t line_len, int current_
         free(c);
     }
     manifest_state_free(&st);
-    manifest_fuzz_remove(dir, name);
-    manifest_fuzz_remove(dir, CURRENT_FILE_NAME);
     free(canon);
 }
 

@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *fixed = malloc(size ? size : 1);
     stats_fuzz_check(fixed != NULL, "malloc");
     memcpy(fixed, data, size);
-    fuzz_fix_stats(fixed, size);
+    fuzz_fix_body_crc(fixed, size);
     if (memcmp(fixed, data, size) != 0)
         stats_fuzz_decode(fixed, size);
     if (fuzz_dbfile_sampled(data, size)) {

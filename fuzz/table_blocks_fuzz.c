@@ -11,7 +11,7 @@
  * properties, version 1's filter), the index (version 2: the top level,
  * then each partition, index and filter), every data block an index entry
  * names; then the footer's and the file header's.  Then it reads the file
- * as the engine does:
+ * (in memory, common/io_mem.h) as the engine does:
  *   - table_open, a scan forward and one backward, a lookup of keys the
  *     scan returned (the first and last keys of each partition, the last
  *     keys of the data blocks and other keys, up to 32 of each but the
@@ -48,13 +48,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "block.h"
 #include "bloom.h"
 #include "crc32c.h"
 #include "file_header.h"
+#include "fuzz_dbfile.h"
 #include "internal_key.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "table.h"
 #include "table_inspect.h"
@@ -518,14 +519,14 @@ static void table_blocks_model_free(table_blocks_model *m)
 
 /* ---- the table read as the engine reads it ------------------------------------- */
 
-static char table_blocks_path[128];
+/* The table, a file in memory (common/io_mem.h: no system call, and a
+ * table the reader maps is an allocation of exactly its size, so a read
+ * past its end is AddressSanitizer's). */
+static const char table_blocks_path[] = "/kvfuzz/t.tbl";
 static table_ctx *table_blocks_ctx;
 
 static void table_blocks_remove(void)
 {
-    unlink(table_blocks_path);
-    *strrchr(table_blocks_path, '/') = '\0';
-    rmdir(table_blocks_path);
     table_ctx_free(table_blocks_ctx);
 }
 
@@ -533,13 +534,6 @@ static void table_blocks_setup(void)
 {
     if (table_blocks_ctx != NULL)
         return;
-    const char *tmp = getenv("TMPDIR");
-    if (tmp == NULL || strlen(tmp) >= 60)
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    char dir[96];
-    snprintf(dir, sizeof dir, "%s/kvtableblocks.XXXXXX", tmp);
-    table_blocks_check(mkdtemp(dir) != NULL, "mkdtemp");
-    snprintf(table_blocks_path, sizeof table_blocks_path, "%s/t.tbl", dir);
     /* A block cache full after its first block, so that lookups also take
      * the way of a block the full cache turns away (table_v2_scan.c). */
     kv_options opt;
@@ -547,12 +541,6 @@ static void table_blocks_setup(void)
     opt.cache_bytes = 1;
     table_blocks_check(table_ctx_new(&opt, &table_blocks_ctx) == KV_OK, "table_ctx_new");
     atexit(table_blocks_remove);
-}
-
-static void table_blocks_ignore_line(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
 }
 
 /* What the forward scan saw of each entry. */
@@ -725,7 +713,7 @@ static const char *table_blocks_read(table *t, const table_blocks_model *m, size
     }
     free(e);
     free(keys);
-    int rc = table_inspect_parts(t, "t.tbl", table_blocks_ignore_line, NULL);
+    int rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                        "inspecting the parts fails only with KV_ERR_CORRUPT");
     return disagree;
@@ -740,9 +728,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     table_blocks_repair(f, size);
     table_blocks_model m;
     table_blocks_model_read(f, size, &m);
-    FILE *out = fopen(table_blocks_path, "wb");
-    table_blocks_check(out != NULL && (size == 0 || fwrite(f, 1, size, out) == size) &&
-                       fclose(out) == 0, "write the input");
+    fuzz_dbfile_mem_reset();
+    table_blocks_check(io_mem_put(table_blocks_path, f, size) == 0, "the input in memory");
     free(f);
     table *t = NULL;
     int rc = table_open(table_blocks_ctx, table_blocks_path, &t);
@@ -758,7 +745,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * (by their crc32c, so that a replay does the same). */
     uint32_t pick = crc32c_value(data, size) % 2;
     if (disagree != NULL || pick == 1) {
-        rc = table_check(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
+        rc = table_check(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
         if (disagree != NULL && rc != KV_ERR_CORRUPT) {
             fprintf(stderr, "table_blocks fuzz: %s\n", disagree);
@@ -767,7 +754,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     if (pick == 0) {
-        rc = table_dump(table_blocks_path, "t.tbl", table_blocks_ignore_line, NULL);
+        rc = table_dump(table_blocks_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_blocks_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
     }
     return 0;

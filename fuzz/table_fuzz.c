@@ -81,12 +81,6 @@ static void table_fuzz_setup(void)
     atexit(table_fuzz_remove);
 }
 
-static void table_fuzz_ignore_line(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
-
 /* What the forward scan saw of each record. */
 typedef struct table_fuzz_entry {
     uint32_t key_crc, value_crc;
@@ -184,7 +178,7 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
         }
         free(e);
         free(keys);
-        rc = table_inspect_parts(t, "t.tbl", table_fuzz_ignore_line, NULL);
+        rc = table_inspect_parts(t, "t.tbl", fuzz_dbfile_ignore_line, NULL);
         table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT,
                          "inspecting the parts fails only with KV_ERR_CORRUPT");
         table_unref(t);
@@ -194,11 +188,11 @@ static void table_fuzz_one(const uint8_t *data, size_t size)
     if (scan_ok)
         table_fuzz_check(fuzz_table_v1_spans_exact(data, size) != 0,
                          "a scan reads a v1 record whose lengths disagree with its span");
-    rc = table_check(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
+    rc = table_check(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "check: only KV_ERR_CORRUPT");
     if (!scan_ok || !ascending || lookup_failed)
         table_fuzz_check(rc == KV_ERR_CORRUPT, "check fails a table that cannot be read");
-    rc = table_dump(table_fuzz_path, "t.tbl", table_fuzz_ignore_line, NULL);
+    rc = table_dump(table_fuzz_path, "t.tbl", fuzz_dbfile_ignore_line, NULL);
     table_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "dump: only KV_ERR_CORRUPT");
 }
 

@@ -5,8 +5,9 @@
  * value-log file (a stage-04 log renamed) as garbage collection and kv
  * check read it (vlog_gc.c, vlog_tools.c), and the read of a value through
  * the store (vlog_store.c).  Everything is done on the parts themselves,
- * with files on /dev/shm (or $TMPDIR), not through a whole database: an
- * input costs well under a millisecond.
+ * with files in memory (common/io_mem.h), not through a whole database:
+ * an input costs well under a millisecond; one value-log file in sixteen
+ * also goes through the engine (below).
  *
  * The input is a mode byte, then a body:
  *
@@ -19,11 +20,14 @@
  *                  it gives when they name that file's size (kv_inspect's
  *                  lines, the pick of a job, the job)
  *              2   the same, then the body as DIR/000000000001.vlog, its
- *                  file header's and every fragment's crc32c made right (as
- *                  fuzz/manifest_fuzz.c does): kv dump of it, and a
- *                  value store's job measuring it, which lists every
- *                  put of the file and reads each value back through the
- *                  where it computed
+ *                  file header's and every fragment's crc32c made right
+ *                  (fuzz_formats.h): kv dump of it, and a value store's job
+ *                  measuring it, which lists every put of the file and
+ *                  reads each value back through the where it computed;
+ *                  for one input in sixteen (fuzz_dbfile_sampled), the
+ *                  file as the value log of a database through the engine
+ *                  (fuzz_dbfile.h: opens, reads, kv check, kv dump), then
+ *                  kv_repair's promise
  *              3   the same, then the body as a table entry's where, read
  *                  by a value store from a value-log file the harness wrote
  *                  (value_store_load, value_store_describe_value,
@@ -53,7 +57,9 @@
  * kv dump and the store answer KV_OK or KV_ERR_CORRUPT.
  * A value-log file (mode 2): a job that measures it fails only where the
  * file is damaged (and then gives no value), and every value it gives is
- * a where of file 1 that loads, KV_OK, with its length.
+ * a where of file 1 that loads, KV_OK, with its length; through the
+ * engine, what fuzz_dbfile.h checks, and after kv_repair says KV_OK, a
+ * strict open and kv check succeed.
  * The store (mode 3): a where that does not decode, names another file,
  * or runs past the file's end is KV_ERR_CORRUPT; one inside it (of at most
  * 36 KiB) is KV_OK with the bytes the model gathers exactly when its
@@ -69,11 +75,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "coding.h"
 #include "crc32c.h"
 #include "file_header.h"
+#include "fuzz_dbfile.h"
+#include "fuzz_formats.h"
+#include "io_mem.h"
 #include "kv.h"
 #include "lsm_files.h"
 #include "lsm_wal.h"
@@ -294,64 +302,47 @@ static void vlog_fuzz_counts(const uint8_t *p, size_t n)
     uint8_t *fixed = malloc(n);
     vlog_fuzz_check(fixed != NULL, "malloc");
     memcpy(fixed, p, n);
-    file_header_encode(fixed, FILE_MAGIC_VLC08, coding_get_u32(p + 8));
-    coding_put_u32(fixed + n - 4, crc32c_value(fixed + 16, n - 4 - 16));
+    fuzz_fix_body_crc(fixed, n);
     vlog_fuzz_counts_one(fixed, n);
     free(fixed);
 }
 
 /* ---- the harness's directories ---------------------------------------------- */
 
-/* Two private directories, made once per process and removed at exit:
- * `fixed` holds the value-log file of modes 1 and 3 (and, in mode 1, the
- * input as VLOGCOUNTS beside it); `input` holds mode 2's input as the
- * value-log file. */
-static char vlog_fuzz_fixed[96], vlog_fuzz_input[96];
-
-static void vlog_fuzz_path(char *out, size_t cap, const char *dir, const char *name)
-{
-    snprintf(out, cap, "%s/%s", dir, name);
-}
+/* Two directories, in memory (common/io_mem.h, the I/O layer's backend
+ * once the harness runs: no system call, and a file the store maps is an
+ * allocation of exactly its size): `fixed` holds the value-log file of
+ * modes 1 and 3 (and, in mode 1, the input as VLOGCOUNTS beside it);
+ * `input` holds mode 2's input as the value-log file. */
+static const char vlog_fuzz_fixed[] = "/kvvlog/fixed", vlog_fuzz_input[] = "/kvvlog/input";
 
 static void vlog_fuzz_write(const char *dir, const char *name, const uint8_t *p, size_t n)
 {
     char path[160];
-    vlog_fuzz_path(path, sizeof path, dir, name);
-    FILE *f = fopen(path, "wb");
-    vlog_fuzz_check(f != NULL && (n == 0 || fwrite(p, 1, n, f) == n) && fclose(f) == 0,
-                    "write a file of the harness");
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    vlog_fuzz_check(io_mem_put(path, p, n) == 0, "a file of the harness in memory");
 }
 
 static void vlog_fuzz_remove(const char *dir, const char *name)
 {
     char path[160];
-    vlog_fuzz_path(path, sizeof path, dir, name);
-    unlink(path);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    io_unlink(path);
 }
 
-static void vlog_fuzz_dirs_remove(void)
-{
-    const char *names[] = {VLOG_FUZZ_NAME, VLOG_COUNTS_NAME, VLOG_COUNTS_NAME ".tmp"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        vlog_fuzz_remove(vlog_fuzz_fixed, names[i]);
-        vlog_fuzz_remove(vlog_fuzz_input, names[i]);
-    }
-    rmdir(vlog_fuzz_fixed);
-    rmdir(vlog_fuzz_input);
-}
-
+/* Both directories, the fixed file in one: made again after an input
+ * that ran the engine (fuzz_dbfile_run empties the memory). */
 static void vlog_fuzz_dirs(void)
 {
-    if (vlog_fuzz_fixed[0] != '\0')
+    char path[160];
+    const uint8_t *bytes = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/%s", vlog_fuzz_fixed, VLOG_FUZZ_NAME);
+    if (io_get_ops() == &io_mem_ops && io_mem_get(path, &bytes, &n) == 0)
         return;
-    const char *tmp = getenv("TMPDIR");
-    if (tmp == NULL || strlen(tmp) >= 40)
-        tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(vlog_fuzz_fixed, sizeof vlog_fuzz_fixed, "%s/kvvlog.XXXXXX", tmp);
-    snprintf(vlog_fuzz_input, sizeof vlog_fuzz_input, "%s/kvvlog.XXXXXX", tmp);
-    vlog_fuzz_check(mkdtemp(vlog_fuzz_fixed) != NULL && mkdtemp(vlog_fuzz_input) != NULL,
-                    "mkdtemp");
-    atexit(vlog_fuzz_dirs_remove);
+    fuzz_dbfile_mem_reset();
+    vlog_fuzz_check(io_mkdir("/kvvlog") == KV_OK && io_mkdir(vlog_fuzz_input) == KV_OK,
+                    "mkdir");
     uint8_t *file = malloc(VLOG_FUZZ_FILE_SIZE);
     vlog_fuzz_check(file != NULL, "malloc");
     for (uint64_t o = 0; o < VLOG_FUZZ_FILE_SIZE; o++)
@@ -360,10 +351,14 @@ static void vlog_fuzz_dirs(void)
     free(file);
 }
 
-static void vlog_fuzz_line(void *ctx, const char *line)
+/* A copy of p[0, n) in an allocation of exactly its size (1 if empty). */
+static uint8_t *vlog_fuzz_copy(const uint8_t *p, size_t n)
 {
-    (void)ctx;
-    (void)line;
+    uint8_t *c = malloc(n ? n : 1);
+    vlog_fuzz_check(c != NULL, "malloc");
+    if (n > 0)
+        memcpy(c, p, n);
+    return c;
 }
 
 /* A value store over dir, which holds one value-log file, file 1, as kv_open
@@ -426,14 +421,8 @@ static void vlog_fuzz_job(value_store *vs)
 
 static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
 {
-    uint8_t *fixed = malloc(n ? n : 1);
-    vlog_fuzz_check(fixed != NULL, "malloc");
-    if (n > 0)
-        memcpy(fixed, p, n);
-    if (n >= FILE_HEADER_SIZE + 20 && memcmp(p, FILE_MAGIC_VLC08, 8) == 0) {
-        file_header_encode(fixed, FILE_MAGIC_VLC08, coding_get_u32(p + 8));
-        coding_put_u32(fixed + n - 4, crc32c_value(fixed + 16, n - 4 - 16));
-    }
+    uint8_t *fixed = vlog_fuzz_copy(p, n);
+    fuzz_fix_body_crc(fixed, n);
     uint64_t flushed = 0;
     vlog_count *c = NULL;
     size_t count = 0;
@@ -456,12 +445,12 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
         free(got);
     }
     free(c);
-    int rc = value_store_dump(vlog_fuzz_fixed, vlog_fuzz_line, NULL);
+    int rc = value_store_dump(vlog_fuzz_fixed, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "value_store_dump: only "
                     "KV_ERR_CORRUPT");
     /* A store that takes the counts when they name the file's size. */
     value_store *vs = vlog_fuzz_store_open(vlog_fuzz_fixed, flushed);
-    rc = value_store_describe(vs, 1, vlog_fuzz_line, NULL);
+    rc = value_store_describe(vs, 1, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK, "value_store_describe");
     vlog_fuzz_job(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
@@ -470,45 +459,26 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
 
 /* ---- a value-log file (mode 2) ---------------------------------------------------- */
 
-/* Makes the checksums of the log [m, m + n) right, in place: its file
- * header's, then, block by block as the reader walks them, every
- * fragment's whose type is one of the four and whose data fits in its
- * block and the file (anything else ends the block). */
-static void vlog_fuzz_repair(uint8_t *m, size_t n)
-{
-    if (n >= FILE_HEADER_SIZE)
-        coding_put_u32(m + 12, crc32c_value(m, 12));
-    uint64_t at = LSM_WAL_START;
-    while (at + WAL_HEADER_SIZE <= n) {
-        uint32_t left = wal_block_left(at);
-        uint8_t *h = m + at;
-        uint32_t len = coding_get_u16(h + 4);
-        if (left < WAL_HEADER_SIZE || h[6] < WAL_FULL || h[6] > WAL_LAST ||
-            len > left - WAL_HEADER_SIZE || len > n - at - WAL_HEADER_SIZE) {
-            at += left;
-            continue;
-        }
-        coding_put_u32(h, crc32c_extend(crc32c_value(h + 4, 3), h + WAL_HEADER_SIZE, len));
-        at += WAL_HEADER_SIZE + len;
-    }
-}
-
 static void vlog_fuzz_log_file(const uint8_t *p, size_t n)
 {
-    uint8_t *fixed = malloc(n ? n : 1);
-    vlog_fuzz_check(fixed != NULL, "malloc");
-    if (n > 0)
-        memcpy(fixed, p, n);
-    vlog_fuzz_repair(fixed, n);
+    uint8_t *fixed = vlog_fuzz_copy(p, n);
+    fuzz_fix_file_header(fixed, n);
+    fuzz_fix_wal_fragments(fixed, n, n < LSM_WAL_START ? n : LSM_WAL_START);
     vlog_fuzz_write(vlog_fuzz_input, VLOG_FUZZ_NAME, fixed, n);
-    free(fixed);
-    int rc = value_store_dump(vlog_fuzz_input, vlog_fuzz_line, NULL);
+    int rc = value_store_dump(vlog_fuzz_input, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "value_store_dump: only "
                     "KV_ERR_CORRUPT");
     value_store *vs = vlog_fuzz_store_open(vlog_fuzz_input, 0);
     vlog_fuzz_job(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_input, VLOG_FUZZ_NAME);
+    /* The file as a database's (one input in sixteen): kv_open, reads,
+     * kv check and kv dump, then kv_repair's promise (fuzz_dbfile.h). */
+    if (fuzz_dbfile_sampled(p, n)) {
+        fuzz_dbfile_run(VLOG_FUZZ_NAME, fixed, n);
+        fuzz_dbfile_repair(VLOG_FUZZ_NAME, fixed, n);
+    }
+    free(fixed);
 }
 
 /* ---- a value read through the store (mode 3) --------------------------------- */
@@ -544,7 +514,7 @@ static void vlog_fuzz_load(value_store *vs, const uint8_t *p, size_t n)
     }
     value_buf_free(&buf);
     size_t dlen = 0;
-    int d = value_store_describe_value(vs, p, n, &dlen, vlog_fuzz_line, NULL);
+    int d = value_store_describe_value(vs, p, n, &dlen, fuzz_dbfile_ignore_line, NULL);
     vlog_fuzz_check(decodes ? d == KV_OK && dlen == w.len : d == KV_ERR_CORRUPT,
                     "value_store_describe_value: KV_OK with the length, exactly when the "
                     "where decodes");
