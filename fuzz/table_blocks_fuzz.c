@@ -223,9 +223,18 @@ static void table_blocks_repair(uint8_t *f, size_t size)
  * most its own, version 2's top-level keys each its partition's last
  * separator, the properties' smallest and largest the first and last key.
  * `filters_hold`: every key is in the filter a lookup asks (version 1's
- * one, or its partition's), as bloom_may_contain reads it. */
+ * one, or its partition's), as bloom_may_contain reads it.  `filters`:
+ * each filter's bytes in the file and the entries it answers for (the
+ * mutator writes a filter again for them). */
+typedef struct table_blocks_filter {
+    const uint8_t *lo, *hi;
+    size_t first, end;      /* entries [first, end) */
+} table_blocks_filter;
+
 typedef struct table_blocks_model {
     int whole, filters_hold;
+    table_blocks_filter *filters;
+    size_t nfilters, filters_cap;
     uint8_t *keys;
     size_t keys_len, keys_cap;
     size_t *ends;           /* key i is [ends[i - 1], ends[i]) of keys */
@@ -256,6 +265,17 @@ static void table_blocks_model_add(table_blocks_model *m, const uint8_t *k, size
     m->ends[m->n] = m->keys_len;
     m->edge[m->n] = 0;
     m->value_crc[m->n++] = crc32c_value(v, vlen);
+}
+
+static void table_blocks_model_filter_add(table_blocks_model *m, const uint8_t *lo,
+                                          const uint8_t *hi, size_t first)
+{
+    if (m->nfilters == m->filters_cap) {
+        m->filters_cap = m->filters_cap ? 2 * m->filters_cap : 16;
+        m->filters = realloc(m->filters, m->filters_cap * sizeof *m->filters);
+        table_blocks_check(m->filters != NULL, "allocate");
+    }
+    m->filters[m->nfilters++] = (table_blocks_filter){lo, hi, first, m->n};
 }
 
 static const uint8_t *table_blocks_model_key(const table_blocks_model *m, size_t i,
@@ -464,6 +484,8 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
     size_t last_len = 0;
     if (version != TABLE_BLOCKS_PARTED) {
         table_blocks_model_index(f, &ib, d, NULL, 0, flo, fhi, m, &last, &last_len);
+        if (flo != NULL)
+            table_blocks_model_filter_add(m, flo, fhi, 0);
     } else {
         /* Each partition: its separators against the top level (P2), its
          * filter against its keys (P3). */
@@ -487,6 +509,8 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
             size_t sep_len;
             size_t first = m->n;
             table_blocks_model_index(f, &part, d, last, last_len, plo, phi, m, &sep, &sep_len);
+            if (plo != NULL)
+                table_blocks_model_filter_add(m, plo, phi, first);
             if (m->n > first) /* where the top level's keys matter */
                 m->edge[first] = m->edge[m->n - 1] = 2;
             if (sep_len != top.key_len || memcmp(sep, top.key, sep_len) != 0)
@@ -511,6 +535,7 @@ static void table_blocks_model_read(const uint8_t *f, size_t size, table_blocks_
 
 static void table_blocks_model_free(table_blocks_model *m)
 {
+    free(m->filters);
     free(m->keys);
     free(m->ends);
     free(m->value_crc);
@@ -786,14 +811,61 @@ static void table_blocks_key_step(const block *b, unsigned pick)
     block_iter_free(&it);
 }
 
+/* Writes the filter f (in place, its size kept) again for the user keys
+ * of its entries, with k hashes: bloom.h's format read from its header
+ * (one 64-bit hash, h_i = lo + i * hi, each onto [0, m) by a multiply),
+ * so that it holds them (BF1) with its last bits byte, just before k,
+ * something else.  Nothing if f is shorter than the smallest filter. */
+static void table_blocks_filter_rewrite(const table_blocks_model *m, const table_blocks_filter *f,
+                                        int k)
+{
+    uint8_t *p = (uint8_t *)f->lo;
+    size_t len = (size_t)(f->hi - f->lo);
+    if (len < BLOOM_MIN_BITS / 8 + 1 || len - 1 > BLOOM_MAX_BITS / 8)
+        return;
+    uint32_t bits = (uint32_t)(len - 1) * 8;
+    memset(p, 0, len - 1);
+    for (size_t i = f->first; i < f->end; i++) {
+        size_t klen;
+        const uint8_t *key = table_blocks_model_key(m, i, &klen);
+        ikey_parsed ik;
+        if (!ikey_decode(key, key + klen, &ik))
+            continue;
+        uint64_t hash = bloom_hash(ik.user_key, ik.user_len);
+        uint32_t h = (uint32_t)hash, delta = (uint32_t)(hash >> 32);
+        for (int j = 0; j < k; j++, h += delta) {
+            uint32_t pos = (uint32_t)(((uint64_t)h * bits) >> 32);
+            p[pos / 8] |= (uint8_t)(1u << (pos % 8));
+        }
+    }
+    p[len - 1] = (uint8_t)k;
+}
+
+/* One of the table's filters written again (table_blocks_filter_rewrite)
+ * with a k of 1 to 30; 0 if it has none. */
+static int table_blocks_filter_mutate(uint8_t *data, size_t size)
+{
+    table_blocks_model m;
+    table_blocks_model_read(data, size, &m);
+    int any = m.nfilters > 0;
+    if (any)
+        table_blocks_filter_rewrite(&m, &m.filters[(size_t)rand() % m.nfilters],
+                                    1 + rand() % BLOOM_MAX_K);
+    table_blocks_model_free(&m);
+    return any;
+}
+
 /* Mutates one block: a kind of block picked first (data blocks, index
  * blocks or partitions, the top level, filters, the other meta blocks),
  * then a block of that kind, whose bytes libFuzzer's mutator changes in
  * place, the file's size and layout kept (the harness makes the
  * checksums right), or, three times in four for an index block or the
- * top level, one byte of one entry's key one more or one less.  So a table's
- * few blocks of a kind (its top level) are changed as often as its many
- * data blocks.  One time in four, or
+ * top level, one byte of one entry's key one more or one less, and half
+ * the time for a filter, the filter written again for the keys it answers
+ * for with a k of 1 to 30, its size kept (so that it still holds them:
+ * a filter whose bits a mutation cleared holds the lookups to nothing).
+ * So a table's few blocks of a kind (its top level) are changed as often
+ * as its many data blocks.  One time in four, or
  * when the walk finds no block, libFuzzer's own mutation of the bytes as
  * they are. */
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
@@ -817,6 +889,9 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
         if ((k == TB_TOP || k == TB_INDEX) && rand() % 4 != 0 &&
             block_init(&b, data + h.offset, h.size) == NULL) {
             table_blocks_key_step(&b, (unsigned)rand());
+        } else if (k == TB_FILTER && rand() % 2 == 0 &&
+                   table_blocks_filter_mutate(data, size)) {
+            /* a filter written again */
         } else {
             /* in place, at most its size (a shorter result leaves the
              * block's last bytes as they were) */
