@@ -235,7 +235,9 @@ crash_site() {
     fi
     printf '%s\n' "$_rest" | awk -v w="$_where" '{
         if (match($0, /killed by signal 14 \([^)]*\)/))
-            w = w " (the test had not ended in its time: a loop that never ends?)"
+            w = w " (every thread of the test was waiting, none running, for a while: a wait nobody ends?)"
+        if (match($0, /killed by signal 27 \([^)]*\)/))
+            w = w " (the test had used its CPU time and not ended: a loop that never ends?)"
         if (match($0, /killed by signal 4 \([^)]*\)/))
             w = w " (an index past the end of an array, or NULL handed to a call such as memcpy: the grade builds your files to trap both)"
         if (w != "" && match($0, /killed by signal [0-9]+ \([^)]*\)/))

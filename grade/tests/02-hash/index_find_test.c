@@ -13,7 +13,7 @@
 
 static void index_find_keys_in_their_home_slots(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 64);
@@ -46,7 +46,7 @@ static void index_find_keys_in_their_home_slots(void)
 
 static void index_find_walks_a_run_of_collisions(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 32);
@@ -73,7 +73,7 @@ static void index_find_walks_a_run_of_collisions(void)
 
 static void index_find_wraps_around_the_end(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -94,7 +94,7 @@ static void index_find_wraps_around_the_end(void)
 
 static void index_find_compares_whole_keys(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -118,7 +118,7 @@ static void index_find_compares_whole_keys(void)
  * table is made by hand). */
 static void index_find_compares_bytes_under_an_equal_hash(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -141,7 +141,7 @@ static void index_find_compares_bytes_under_an_equal_hash(void)
 
 static void index_find_in_an_empty_table(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     hash_index_init(&ix);

@@ -42,23 +42,27 @@ static void owner_apply(ex_owner *o, const wal_group *g)
     }
 }
 
+int ex_owner_lead(ex_owner *o, wal_group *g)
+{
+    pthread_mutex_lock(&o->lock);
+    wal_target t;
+    int rc = owner_make_room(o, g, &t);
+    if (rc == KV_OK)
+        rc = wal_queue_append(o->q, g, &t);
+    if (rc == KV_OK)
+        owner_apply(o, g);
+    else
+        o->failed_calls += wal_queue_failed(o->q);
+    pthread_mutex_unlock(&o->lock);
+    wal_queue_finish(o->q, g, rc);
+    return rc;
+}
+
 int ex_write_run(ex_write *w)
 {
-    ex_owner *o = w->o;
     wal_group g;
-    if (wal_queue_join(o->q, &w->e, &g)) {
-        pthread_mutex_lock(&o->lock);
-        wal_target t;
-        int rc = owner_make_room(o, &g, &t);
-        if (rc == KV_OK)
-            rc = wal_queue_append(o->q, &g, &t);
-        if (rc == KV_OK)
-            owner_apply(o, &g);
-        else
-            o->failed_calls += wal_queue_failed(o->q);
-        pthread_mutex_unlock(&o->lock);
-        wal_queue_finish(o->q, &g, rc);
-    }
+    if (wal_queue_join(w->o->q, &w->e, &g))
+        ex_owner_lead(w->o, &g);
     return w->e.status;
 }
 

@@ -47,6 +47,10 @@ void ex_owner_init(ex_owner *o, int sync);
 void ex_write_init(ex_write *w, ex_owner *o, uint32_t id);
 /* Writes w through the queue: KV_OK once it was applied, or the error. */
 int  ex_write_run(ex_write *w);
+/* What a leader does once wal_queue_join returned 1 with g: under the
+ * write lock, make room, append, apply each record; then finish g.
+ * Returns the group's status. */
+int  ex_owner_lead(ex_owner *o, wal_group *g);
 int ex_owner_close(ex_owner *o);
 /* Appends the n writes w[0..n) as one group made by hand (no join, no
  * finish: the queue is idle), as a leader would: make room, append, apply.

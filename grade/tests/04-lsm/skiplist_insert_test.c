@@ -75,7 +75,7 @@ static void insert_keys(int n, const int *order, const char *what)
 {
     /* 3000 inserts take milliseconds: one that never returns fails with
      * its rule, not the run's time limit. */
-    EX_DEADLINE(10, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+    EX_BOUND(10, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
                 "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "
@@ -335,7 +335,7 @@ static void skiplist_insert_every_instant_keeps_the_list_whole(void)
     /* Stepped one instruction at a time, the inserts take under a second:
      * one whose loop runs away (counting the wrong way through the stack)
      * would be stepped for minutes. */
-    EX_DEADLINE(20, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+    EX_BOUND(20, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
                 "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "

@@ -19,7 +19,7 @@
  * under a second: a search that never ends fails it with its rule. */
 static void search_deadline(void)
 {
-    EX_DEADLINE(5, EX_RULE(2, "the walk along a level, then down") "every search ends: along a "
+    EX_BOUND(5, EX_RULE(2, "the walk along a level, then down") "every search ends: along a "
                 "level it moves to the next node (x = next) "
                 "and reads that node's link on the level (link = skiplist_link_of(x, level)), "
                 "and drops a level at a node whose next is NULL or not before the key, down to "

@@ -27,11 +27,11 @@ static compaction *ce_pick(version *v, const char *what)
     o.l1_bytes = 100;
     o.table_bytes = 50;
     compaction *c = NULL;
-    harness_context("test setup: compaction_pick (%s); an alarm ends the test if it has not "
-                    "returned in 10 s", what);
-    alarm(10);
+    harness_context("test setup: compaction_pick (%s); the test ends if it has used 10 s "
+                    "of CPU without returning", what);
+    ex_bound_work(10);
     int rc = compaction_pick(v, &o, NULL, &c);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK && c != NULL, "test setup: compaction_pick (%s) picks a compaction "
              "(%d: %s)", what, rc, kv_errmsg());
     return c;
