@@ -432,15 +432,25 @@ elif want exercises; then
     fi
 fi
 
-# rung_fail RUNG WHAT: the rung failed; the section to reread is the
-# failing test's, when the list names one for it.
+# rung_fail RUNG WHAT [TEST]: the rung failed.  A failure whose words
+# name no rule of the list is said to break the rule its test checks, when
+# the rung's `rules` name one for it (TEST, or the first suite/test in its
+# words: the test of a suite, a harness/ of the fuzz rung): "rule N of
+# EXERCISE (what), which TEST checks: WHAT".  The section to reread is
+# that rule's, else the failing test's, when the list names one for it.
 rung_fail() {
-    sec=$(rule_section "$2")
-    [ -n "$sec" ] || sec=$(rung_section "$1" "$(test_of "$2")")
-    row rung "$1" FAIL "$2" "$sec"
-    note_fail "$1: $2" "$sec"
+    _what=$2
+    _test=${3:-$(test_of "$2")}
+    if [ -z "$(rule_section "$_what")" ] && [ -n "$_test" ]; then
+        _rule=$(ex -v mode=rung-rule -v name="$1" -v test="$_test")
+        [ -z "$_rule" ] || _what="$_rule, which ${_test%/} checks: $_what"
+    fi
+    sec=$(rule_section "$_what")
+    [ -n "$sec" ] || sec=$(rung_section "$1" "$_test")
+    row rung "$1" FAIL "$_what" "$sec"
+    note_fail "$1: $_what" "$sec"
     failed_rung=$1
-    say "$1: FAILED: $2"
+    say "$1: FAILED: $_what"
 }
 # rung_skip RUNG WHY: the rung could not run; the grade says so.
 rung_skip() {
@@ -835,7 +845,7 @@ if want fuzz; then
                     what="it did not finish its $runs inputs within $bound s (its last rate: $(grep -o 'exec/s: [0-9]*' "$log" | tail -n 1))"
                 [ -n "$what" ] || what=$(grep -m1 -E 'ERROR: |SUMMARY' "$log" | printable)
                 input=$(ls -t "$out/fuzz/crash-$t-"* 2>/dev/null | head -n 1)
-                rung_fail fuzz "$t: ${what:-see $log}${input:+ (the input: $input; replay it: $out/fuzz/$t $input)}"
+                rung_fail fuzz "$t: ${what:-see $log}${input:+ (the input: $input; replay it: $out/fuzz/$t $input)}" "$t/"
                 break
             fi
         done

@@ -32,7 +32,11 @@
 #               exercises suites race crash power sweep fuzz speed); a
 #               sample that passes these is reported as passing them
 #   JOBS=N      samples graded at once (default 2)
-#   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60)
+#   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 300:
+#               a test that does not end fails by itself, bounded by its
+#               CPU time and by stalls, grade/tests/exercise_bound.c; the
+#               cap is for the rest, and must not cut a correct solution's
+#               suites short on a busy machine)
 #   LEARNERS_SAMPLES=DIR  the samples of DIR instead of grade/learners/STAGE
 #               (grade/track_test.sh checks the runner's verdicts so)
 #
@@ -63,7 +67,7 @@ jobs=${JOBS:-2}
 # Every exercise is run and reported, as in a learner's grade (no
 # GRADE_STOP_AT_FIRST): the scorecard's row of the sample's own exercise
 # is what its learner reads about it.
-GRADE_RUN_CAP=${GRADE_RUN_CAP:-60}
+GRADE_RUN_CAP=${GRADE_RUN_CAP:-300}
 export GRADE_RUN_CAP
 unset GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}

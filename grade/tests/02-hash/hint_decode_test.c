@@ -122,10 +122,11 @@ static void hint_refused(hint_bytes *h, uint64_t seg_bytes, size_t at, const cha
              "%s: kv_errmsg names the offset in the hint (got \"%s\")", rule, kv_errmsg());
     const char *after_path = strstr(kv_errmsg(), ".hint"); /* (its name has digits) */
     EX_CHECK(at == (size_t)-1 || (after_path != NULL && ex_names_number(after_path, at)),
-             "%s: " EX_RULE(7, "*at, the offset of the entry that is wrong") "kv_errmsg names the "
+             EX_RULE(7, "*at, the offset of the entry that is wrong") "kv_errmsg names the "
              "offset in the file of the entry that is wrong, %zu (hint_validate's *at, from the "
              "entries' start, plus the %d-byte header), where that entry starts, not where "
-             "reading it stopped (got \"%s\")", rule, at, (int)HINT_HEADER, kv_errmsg());
+             "reading it stopped (got \"%s\"); the hint was refused, as it must be, for this: "
+             "%s", at, (int)HINT_HEADER, kv_errmsg(), rule);
 }
 
 static void hint_decode_refuses_key_lengths_out_of_range(void)

@@ -63,6 +63,26 @@ static void check_levels(const skiplist *sl, int n, const int *number, uint8_t *
         int want = 0;
         for (int i = 0; i < n; i++)
             want += heights[i] > level;
+        /* The newest node missing from this level because the insert
+         * linked it after prev[level], and prev[level] named a node that
+         * is not on the level (too short: the search's level-0 answer
+         * used for every level): that node's link `level`, which it does
+         * not have, names the newest node (read as the test reads every
+         * link, below the node's key). */
+        if (count != want && n > 1 && heights[n - 1] > level) {
+            int before = -1; /* the node just before the newest on level 0 */
+            for (int i = 0; i < n - 1; i++)
+                if (number[i] < number[n - 1] && (before < 0 || number[i] > number[before]))
+                    before = i;
+            EX_CHECK(before < 0 || heights[before] > level ||
+                         ex_sl_next(nodes[before], level) != nodes[n - 1],
+                     EX_RULE_OF(skiplist_search, 3, "prev[i], the last node before key on each "
+                                "level i") "after %s: k%05d (height %d) is not on level %d: the "
+                     "insert linked it there after prev[%d], which named k%05d, a node of height "
+                     "%d, not on level %d; prev[i] is the last node before the key on level i "
+                     "itself, for each level below the height", after, number[n - 1],
+                     heights[n - 1], level, level, number[before], heights[before], level);
+        }
         EX_CHECK(count == want,
                  EX_RULE(3, "each level up to height - 1") "after %s: a node is linked on every "
                  "level below its height (S4: the express "

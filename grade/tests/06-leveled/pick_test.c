@@ -49,9 +49,12 @@ static void pk_expect(compaction *c, int level, const char *in0, const char *wha
                       const char *rule)
 {
     char got[256];
-    EX_CHECK(c != NULL && c != (compaction *)1, "%s: " EX_RULE(1, "a level whose score is >= 1")
-             "a level has a score >= 1, so compaction_pick returns a compaction, as %s (got %s)",
-             what, rule, c == NULL ? "NULL" : "*out left unset");
+    /* The caller's rule first: which compaction is wanted is what its
+     * test is about (a pick that yields nothing where the round robin
+     * should wrap breaks the wrap, not the scores). */
+    EX_CHECK(c != NULL && c != (compaction *)1, "%s: %s: a level has a score >= 1, so "
+             "compaction_pick returns a compaction (got %s)", rule, what,
+             c == NULL ? "NULL" : "*out left unset");
     EX_CHECK(c->level == level, "%s: %s: want a compaction of L%d, got L%d", what, rule, level,
              c->level);
     ex_sorted_numbers(&c->inputs[0], got, sizeof got);
