@@ -827,10 +827,11 @@ if want fuzz; then
             regs=""
             [ -d "fuzz/regressions/$t" ] && regs="fuzz/regressions/$t"
             # Time enough for the inputs on a loaded machine: the verdict
-            # must not depend on the load.
+            # must not depend on the load (an input a harness runs in
+            # milliseconds is given 60 s, libFuzzer's -timeout).
             bound=$((runs / 10 + 300))
             rm -f "$out/fuzz/crash-$t-"*
-            if timeout $bound "$out/fuzz/$t" -runs="$runs" -seed=1 -timeout=10 \
+            if timeout $bound "$out/fuzz/$t" -runs="$runs" -seed=1 -timeout=60 \
                 -rss_limit_mb=2048 -artifact_prefix="$out/fuzz/crash-$t-" $dict \
                 "$corpus" "build/fuzz/seeds/$stage-$t" $tests_in $regs >"$log" 2>&1; then
                 say "fuzz: $t: ok ($(grep -E '^Done [0-9]+ runs' "$log" | tail -n 1))"

@@ -25,7 +25,8 @@
 #   JOBS=N      mutants graded at once (default 2)
 #   REPORT_ONLY=1  the last run's report made again
 #   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60):
-#               a loop that never ends fails then, as not finishing
+#               a loop that never ends in a suite fails then, as not
+#               finishing (an exercise's test ends itself before)
 #
 # Writes build/grade-mutants/STAGE[-EXERCISE]/report.txt (and prints it): per
 # exercise, each mutant caught with its rung and the grade's message, each
@@ -46,9 +47,12 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     export TMPDIR
 fi
 mutants=${MUTANTS:-} seed=${SEED:-1} jobs=${JOBS:-2}
-# A mutant's loop that never ends is caught by the time limit: each run of
-# a test binary is cut at GRADE_RUN_CAP seconds (the reference's slowest
-# suite takes a few), and the exercises rung stops at its first failure.
+# A mutant's loop that never ends is caught by its test's own bound (its
+# CPU time, or a stall: grade/tests/exercise_bound.c), with the test's
+# rule; what no test bounds (a suite of kvtest) by the time limit: each
+# run of a test binary is cut at GRADE_RUN_CAP seconds (the reference's
+# slowest suite takes a few), and the exercises rung stops at its first
+# failure.
 GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
 export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}

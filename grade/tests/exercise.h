@@ -104,7 +104,7 @@ void ex_test_begin(const char *full_name);
 #define EX_BOUND(seconds, ...) ex_bound(__FILE__, __LINE__, seconds, __VA_ARGS__)
 void ex_bound(const char *file, int line, unsigned seconds, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-#define EX_TEST_CPU_SECONDS 20
+#define EX_TEST_CPU_SECONDS 10
 #define EX_STALL_SECONDS 10
 /* Under a sanitizer every CPU bound is this many times as large. */
 #define EX_BOUND_SANITIZED 20

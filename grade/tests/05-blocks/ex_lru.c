@@ -26,7 +26,7 @@ lru_cache *ex_lru_new(size_t capacity)
      * loops without end (a damaged table or list) is ended after 10 s of
      * it, so that it fails alone and an earlier test's rule is the one
      * reported, not the suite's time limit. */
-    ex_bound_work(10);
+    ex_bound_work(5);
     lru_cache *c = NULL;
     EX_CHECK(lru_cache_new(capacity, 1, on_free, &c) == KV_OK, "lru_cache_new");
     return c;

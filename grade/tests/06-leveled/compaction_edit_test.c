@@ -27,9 +27,9 @@ static compaction *ce_pick(version *v, const char *what)
     o.l1_bytes = 100;
     o.table_bytes = 50;
     compaction *c = NULL;
-    harness_context("test setup: compaction_pick (%s); the test ends if it has used 10 s "
+    harness_context("test setup: compaction_pick (%s); the test ends if it has used 5 s "
                     "of CPU without returning", what);
-    ex_bound_work(10);
+    ex_bound_work(5);
     int rc = compaction_pick(v, &o, NULL, &c);
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK && c != NULL, "test setup: compaction_pick (%s) picks a compaction "

@@ -23,11 +23,11 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
 {
     vfile_list out = {(vfile **)1, 99};
     harness_context("version_overlapping(level %d, [%s, %s]); the test ends if it "
-                    "has used 10 s of CPU without returning: at L0 the range grows only when a file "
+                    "has used 5 s of CPU without returning: at L0 the range grows only when a file "
                     "reaches strictly past one of its bounds, so that the scan starts again "
                     "a bounded number of times", level, b ? b : "NULL (unbounded)",
                     e ? e : "NULL (unbounded)");
-    ex_bound_work(10);
+    ex_bound_work(5);
     int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
                                  (const uint8_t *)e, e ? strlen(e) : 0, &out);
     ex_bound_work(EX_TEST_CPU_SECONDS);

@@ -32,11 +32,11 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
 {
     compaction_options o = pk_options();
     compaction *c = (compaction *)1;
-    harness_context("compaction_pick: %s; the test ends if it has used 10 s "
+    harness_context("compaction_pick: %s; the test ends if it has used 5 s "
                     "of CPU without returning: a pick looks at each level once and each file of it at most "
                     "once, and L0's overlapping set grows only while a file reaches past it",
                     what);
-    ex_bound_work(10);
+    ex_bound_work(5);
     int rc = compaction_pick(v, &o, p, &c);
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, EX_RULE(1, "a compaction picked") "compaction_pick (%s) returns KV_OK "

@@ -456,9 +456,9 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
     }
     EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
     harness_context("kv_compact with a snapshot older than the overwrites; the test ends if "
-                    "it has used 30 s of CPU without returning: a job ends with its file counted "
+                    "it has used 10 s of CPU without returning: a job ends with its file counted "
                     "or emptied, so that the pick does not take the same file again forever");
-    ex_bound_work(30);
+    ex_bound_work(10);
     int rc = kv_compact(db);
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
@@ -476,9 +476,9 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
     }
     kv_snapshot_free(db, snap);
     harness_context("kv_compact once the snapshot is freed; the test ends if it has "
-                    "used 30 s of CPU without returning: a job ends with its file counted or emptied, so "
+                    "used 10 s of CPU without returning: a job ends with its file counted or emptied, so "
                     "that the pick does not take the same file again forever");
-    ex_bound_work(30);
+    ex_bound_work(10);
     rc = kv_compact(db);
     ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
@@ -572,8 +572,8 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
                   "unmoved");
     harness_context("kv_compact over value-log file 1, six of whose eight values are "
                     "overwritten and one of those six damaged: the emptying meets the damage; "
-                    "the test ends after 30 s of CPU");
-    ex_bound_work(30);
+                    "the test ends after 10 s of CPU");
+    ex_bound_work(10);
     int rc = kv_compact(db);
     ex_bound_work(EX_TEST_CPU_SECONDS);
     (void)rc; /* the damage may be reported; what matters is what reads */
