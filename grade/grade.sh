@@ -411,6 +411,14 @@ elif want exercises; then
         else
             what=$(first_check "$log" | crash_site "$out/exercisetest")
             [ -n "$what" ] || what="see $log"
+            # A test that ended holding blocks names no rule of its own:
+            # the exercise's rule of what it frees (the list's `leaks`).
+            case $what in *" still allocated"*)
+                if [ -z "$(rule_section "$what")" ]; then
+                    _lr=$(ex -v mode=get -v kind=exercise -v name="$name" -v key=leaks)
+                    [ -z "$_lr" ] || what="rule ${_lr%% *} of $name (${_lr#* (}: $what"
+                fi ;;
+            esac
         fi
         # The rule the failing check names has a section of its own.
         sec=$(rule_section "$what")
