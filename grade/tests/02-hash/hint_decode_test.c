@@ -86,8 +86,10 @@ static void hint_decode_entries_and_their_offsets(void)
                     "bytes) for a 79-byte segment: each entry handed out in order, offsets from 16 "
                     "on, nothing read past the hint's bytes", h.n);
     int rc = hint_load(path, 1, SEGMENT_START + 63, hint_collect, &s, NULL);
-    EX_CHECK(rc == KV_OK, EX_RULE(7, "the count of entries") "a valid hint loads: KV_OK (got "
-             "%d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, EX_RULES("1 to 7", "a valid hint refused by none of them") "a valid "
+             "hint loads: KV_OK; each of its entries has lengths whole, a key length in "
+             "1..65535 inside the entries, a record size its key can have, and the records "
+             "cover the segment exactly (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(s.n == 3, EX_RULE(7, "the count of entries") "the callback gets each of the 3 "
              "entries (got %d)", s.n);
     EX_CHECK(strcmp(s.keys[0], "alpha") == 0 && strcmp(s.keys[1], "beta") == 0 &&
