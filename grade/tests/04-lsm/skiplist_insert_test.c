@@ -113,7 +113,8 @@ static void insert_keys(int n, const int *order, const char *what)
         heights[i] = h;
         number[i] = 2 * order[i];
         ex_sl_key((char *)nodes[i], number[i]);
-        ex_context(EX_RULE_OF(skiplist_search, 3, "prev[i] on each level below the height")
+        ex_context(EX_RULES("2 and 3", "the head as prev on the levels above the list's "
+                            "height; the node linked on each level below its own")
                    "skiplist_insert of k%05d (height %d), insert %d of %d (%s)", number[i],
                    h, i + 1, n, what);
         skiplist_insert(&sl, nodes[i], h);
