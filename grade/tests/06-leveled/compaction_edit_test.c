@@ -194,8 +194,9 @@ static void compaction_edit_trivial_move_keeps_the_file(void)
              a->smallest_len == in->smallest_len && a->largest_len == in->largest_len &&
              memcmp(a->smallest, in->smallest, in->smallest_len) == 0 &&
              memcmp(a->largest, in->largest, in->largest_len) == 0,
-             "the moved file keeps its size, entry count (37: f->entries), smallest and "
-             "largest keys (got %llu entries)", (unsigned long long)a->entries);
+             EX_RULE(3, "a trivial move adds the file back as it was") "the moved file keeps "
+             "its size, entry count (37: f->entries), smallest and largest keys (got %llu "
+             "entries)", (unsigned long long)a->entries);
     EX_CHECK(a->dead == 3 && a->dead_from == 40, EX_RULE(3, "its dead entries") "the moved file "
              "keeps what the version "
              "knew of its dead entries (version_edit_file_dead after the add: 3 dead from "

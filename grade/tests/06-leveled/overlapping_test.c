@@ -22,7 +22,8 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
                            char *buf, size_t cap)
 {
     vfile_list out = {(vfile **)1, 99};
-    harness_context("version_overlapping(level %d, [%s, %s]); the test ends if it "
+    ex_context(EX_RULES("1 and 2", "one run at a level >= 1; at L0 the range grown by each "
+                        "file met") "version_overlapping(level %d, [%s, %s]); the test ends if it "
                     "has used 5 s of CPU without returning: at L0 the range grows only when a file "
                     "reaches strictly past one of its bounds, so that the scan starts again "
                     "a bounded number of times", level, b ? b : "NULL (unbounded)",

@@ -32,7 +32,8 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
 {
     compaction_options o = pk_options();
     compaction *c = (compaction *)1;
-    harness_context("compaction_pick: %s; the test ends if it has used 5 s "
+    ex_context(EX_RULES("1 to 4", "the levels by score, each one's seed") "compaction_pick: %s; "
+               "the test ends if it has used 5 s "
                     "of CPU without returning: a pick looks at each level once and each file of it at most "
                     "once, and L0's overlapping set grows only while a file reaches past it",
                     what);
@@ -264,7 +265,8 @@ static void pick_out_of_memory_is_returned(void)
         compaction *c = (compaction *)1;
         if (!ex_alloc_fail_at(n))
             break; /* a sanitizer's build: no failing allocation */
-        harness_context("compaction_pick with allocation %ld failing (L1 over its target)", n);
+        ex_context(EX_RULE(5, "try_seed's error returned") "compaction_pick with allocation %ld "
+                   "failing (L1 over its target)", n);
         int rc = compaction_pick(v, &o, NULL, &c);
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);
