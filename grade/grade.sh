@@ -253,6 +253,9 @@ crashed() {
     printf '%s was killed by SIG%s: the engine crashed (a call into kv.h must return an error, never crash) (see %s)' \
         "${t:-the harness}" "$(kill -l $(($2 - 128)) 2>/dev/null || echo $(($2 - 128)))" "$1"
 }
+# running LOG: the test a harness's log shows running last (its last
+# "RUN  suite/test"), for a run cut at its time limit.
+running() { sed -n 's/^RUN  *//p' "$1" | tail -n 1; }
 # summary LOG: "N passed, N failed" of a log, or nothing.
 summary() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1; }
 # run_log LOG SECONDS CMD...: runs it with a time limit; its status.
@@ -491,7 +494,7 @@ if want suites; then
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
-            [ $status -eq 124 ] && what="kvtest --suite $s did not finish in 600 s"
+            [ $status -eq 124 ] && what="$(running "$log"): kvtest --suite $s did not finish in its time (a loop that never ends?)"
             [ -n "$what" ] || what=$(crashed "$log" $status)
             [ -n "$what" ] || what="kvtest --suite $s exited with status $status (see $log)"
             rung_fail suites "$s: $what"
@@ -508,6 +511,8 @@ if want suites; then
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
+            [ -n "$what" ] || [ $status -ne 124 ] ||
+                what="$(running "$log"): stagetest did not finish in its time (a loop that never ends?)"
             [ -n "$what" ] || what=$(crashed "$log" $status)
             rung_fail suites "stagetest: ${what:-exit status $status (see $log)}"
         else

@@ -84,8 +84,10 @@ static void block_prev_steps_back_to_a_restart_point(void)
         block_iter_prev(&it);
         EX_CHECK(it.valid && it.status == KV_OK && it.at == offsets[i] &&
                      it.key_len == lens[i] && memcmp(it.key, keys[i], lens[i]) == 0,
-                 "a step back from entry %d, every entry a restart point, lands on entry %d, "
-                 "at offset %u: restart point %d starts at block_restart(b, %d), an offset "
+                 EX_RULES("1 and 3", "the entry before, decoded from the last restart point "
+                          "before it") "a step back from entry %d, every entry a restart point, "
+                 "lands on entry %d, at offset %u: restart point %d starts at "
+                 "block_restart(b, %d), an offset "
                  "into the block, not at %d (got %s at offset %zu, status %d)",
                  i + 1, i, offsets[i], i, i, i, it.valid ? "an entry" : "no entry", it.at,
                  it.status);
