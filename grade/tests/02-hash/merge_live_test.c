@@ -58,7 +58,7 @@ static void merge_check(kv_db *db, const char *when)
 /* The segments (*.log) of dir, by name (their numbers, oldest first). */
 typedef struct merge_files {
     int n;
-    char name[64][32];
+    char name[64][256];
 } merge_files;
 
 static void merge_list(const char *dir, merge_files *out)
@@ -68,16 +68,16 @@ static void merge_list(const char *dir, merge_files *out)
     out->n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL && out->n < 64;) {
         size_t l = strlen(e->d_name);
-        if (l >= 4 && l < 32 && strcmp(e->d_name + l - 4, ".log") == 0)
-            snprintf(out->name[out->n++], 32, "%s", e->d_name);
+        if (l >= 4 && l < sizeof out->name[0] && strcmp(e->d_name + l - 4, ".log") == 0)
+            memcpy(out->name[out->n++], e->d_name, l + 1);
     }
     closedir(d);
     for (int i = 1; i < out->n; i++) /* by name: the oldest first */
         for (int j = i; j > 0 && strcmp(out->name[j - 1], out->name[j]) > 0; j--) {
-            char t[32];
-            memcpy(t, out->name[j], 32);
-            memcpy(out->name[j], out->name[j - 1], 32);
-            memcpy(out->name[j - 1], t, 32);
+            char t[sizeof out->name[0]];
+            memcpy(t, out->name[j], sizeof t);
+            memcpy(out->name[j], out->name[j - 1], sizeof t);
+            memcpy(out->name[j - 1], t, sizeof t);
         }
 }
 
@@ -164,6 +164,11 @@ static void merge_live_keeps_the_latest_values(void)
         snprintf(want, sizeof want, "%s\n", last[k]);
         wrong += strstr(got, want) == NULL;
     }
+    int deletes = 0;
+    for (const char *p = got; *p != '\0'; p = strchr(p, '\n') + 1)
+        deletes += strcspn(p, "=-\n") < strcspn(p, "\n") && p[strcspn(p, "=-\n")] == '-';
+    EX_CHECK(deletes == 0, EX_RULE(2, "a delete dropped") "the merge's outputs hold no delete "
+             "(got %d): every older record a delete hides is in an input too", deletes);
     EX_CHECK(wrong == 0 && ngot == nwant,
              EX_RULE(3, "only the record the index points at") "the merge's outputs hold, of "
              "each key whose latest record is a put in one of its inputs, that record, and "
