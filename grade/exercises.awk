@@ -20,6 +20,9 @@
 #   rung-section    -v name=RUNG [-v test=SUITE/TEST]: the page section to
 #                   reread when the rung fails ("" if none): the one its
 #                   `tests` gives that test, else the rung's
+#   rung-rule       -v name=RUNG -v test=SUITE/TEST: the exercise's rule
+#                   that failing test checks, "rule N of EXERCISE (WHAT)",
+#                   from the rung's `rules` ("" if none)
 #   rules           one line per rule of an exercise (`rule N`),
 #                   tab-separated: exercise, N, the section to reread, the
 #                   words of that section that state it, the rule
@@ -461,6 +464,50 @@ function rung_tests(rung,   v, n, parts, k, m, eq) {
     return m
 }
 
+# A rung's `rules`: "PREFIX = EXERCISE N (WHAT) | ...", the rule of an
+# exercise that a failing test whose name (suite/test; for the fuzz rung,
+# harness/) starts with PREFIX checks, for a failure whose message names
+# none; N may be a list, "2 and 3", "1, 2 and 4", for a test that checks
+# several.  Fills rr_pre[], rr_ex[], rr_n[] (the numbers as written),
+# rr_what[]; returns how many (an entry not so written is left out: mode
+# check says so).
+function rung_rules(rung,   v, n, parts, k, m, eq, rest) {
+    v = field("rung", rung, "rules")
+    n = split(v, parts, / \| /)
+    m = 0
+    for (k = 1; k <= n; k++) {
+        if ((eq = index(parts[k], " = ")) == 0)
+            continue
+        rest = trim(substr(parts[k], eq + 3))
+        if (!match(rest, /^[a-z0-9_]+ [1-9][0-9]*((, | and )[1-9][0-9]*)* \(.*\)$/))
+            continue
+        m++
+        rr_pre[m] = trim(substr(parts[k], 1, eq - 1))
+        rr_ex[m] = substr(rest, 1, index(rest, " ") - 1)
+        rest = substr(rest, index(rest, " ") + 1)
+        rr_n[m] = substr(rest, 1, index(rest, " (") - 1)
+        rr_what[m] = substr(rest, index(rest, " (") + 2)
+        sub(/\)$/, "", rr_what[m])
+    }
+    return m
+}
+
+# The rule a failing `test` of the rung checks, as the tests write it
+# ("rule N of EXERCISE (WHAT)", "rules 2 and 3 of ..."): its longest
+# PREFIX's in the rung's `rules`, else "".
+function rung_rule(rung, test,   n, k, best, len) {
+    best = ""
+    len = 0
+    n = test == "" ? 0 : rung_rules(rung)
+    for (k = 1; k <= n; k++)
+        if (substr(test, 1, length(rr_pre[k])) == rr_pre[k] && length(rr_pre[k]) > len) {
+            best = (rr_n[k] ~ /^[0-9]+$/ ? "rule " : "rules ") rr_n[k] " of " rr_ex[k] \
+                   " (" rr_what[k] ")"
+            len = length(rr_pre[k])
+        }
+    return best
+}
+
 # The section to reread when `test` (suite/test, or "") fails the rung:
 # its longest PREFIX's in the rung's `tests`, else the rung's section.
 function rung_section(rung, test,   n, k, best, len) {
@@ -620,7 +667,7 @@ function mode_wrong(   w, text, i) {
         print L[i]
 }
 
-function mode_check(   i, n, parts, k, file, w, ref, key) {
+function mode_check(   i, n, parts, k, file, w, ref, key, v, m, nums, j) {
     for (i = 1; i <= nex; i++) {
         file = need("exercise", ex[i], "file")
         need("exercise", ex[i], "title")
@@ -644,6 +691,25 @@ function mode_check(   i, n, parts, k, file, w, ref, key) {
         for (k = 1; k <= n; k++)
             if (parts[k] != "" && !find_fn(parts[k]))
                 fail(file ": function " parts[k] " (exercise " ex[i] ") not found")
+    }
+    for (i = 1; i <= nrung; i++) {
+        v = field("rung", rg[i], "rules")
+        n = split(v, parts, / \| /)
+        if (v != "" && n != rung_rules(rg[i]))
+            fail(list ": [rung " rg[i] "] rules: each entry is \"PREFIX = EXERCISE N (WHAT)\"")
+        n = rung_rules(rg[i])
+        for (k = 1; k <= n; k++) {
+            if (!(("exercise", rr_ex[k]) in seen)) {
+                fail(list ": [rung " rg[i] "] rules: " rr_pre[k] " names " rr_ex[k] \
+                     ", no exercise of the list")
+                continue
+            }
+            m = split(rr_n[k], nums, /, | and /)
+            for (j = 1; j <= m; j++)
+                if (nums[j] + 0 > nrules(rr_ex[k]))
+                    fail(list ": [rung " rg[i] "] rules: " rr_pre[k] " names rule " nums[j] \
+                         " of " rr_ex[k] ", which has rules 1 to " nrules(rr_ex[k]) " only")
+        }
     }
     for (i = 1; i <= nwrong; i++) {
         w = wr[i]
@@ -740,6 +806,8 @@ BEGIN {
                    field("equivalent", eqv[i], "occurrence") + 0, need("equivalent", eqv[i], "why")
     } else if (mode == "rung-section") {
         print rung_section(name, test)
+    } else if (mode == "rung-rule") {
+        print rung_rule(name, test)
     } else if (mode == "rules") {
         for (i = 1; i <= nex; i++)
             for (k = 1; k <= nrules(ex[i]); k++) {

@@ -75,7 +75,8 @@ EX_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=str
 define GRADE_STAGE_RULES
 GRADE_TESTS_$(1) := $(sort $(wildcard grade/tests/$(1)/*_test.c))
 GRADE_HELPERS_$(1) := $(filter-out %_test.c,$(wildcard grade/tests/$(1)/*.c)) grade/tests/exercise_util.c grade/tests/ex_power.c \
-                      grade/tests/exercise_alloc.c grade/tests/exercise_crash.c $(GRADE_STAGE_HELPERS_$(1))
+                      grade/tests/exercise_alloc.c grade/tests/exercise_crash.c grade/tests/exercise_bound.c \
+                      $(GRADE_STAGE_HELPERS_$(1))
 GRADE_SUITES_$(1) := $$(foreach t,$$(GRADE_TESTS_$(1)),X($$(patsubst %_test.c,%,$$(notdir $$(t)))))
 GRADE_TEST_OBJS_$(1) := $$(call obj_stage,$(1),$$(GRADE_TESTS_$(1)) $$(GRADE_HELPERS_$(1)) \
                           grade/tests/exercise_main.c) $$(call obj_common,tests/harness.c)

@@ -235,7 +235,9 @@ crash_site() {
     fi
     printf '%s\n' "$_rest" | awk -v w="$_where" '{
         if (match($0, /killed by signal 14 \([^)]*\)/))
-            w = w " (the test had not ended in its time: a loop that never ends?)"
+            w = w " (every thread of the test was waiting, none running, for a while: a wait nobody ends?)"
+        if (match($0, /killed by signal 27 \([^)]*\)/))
+            w = w " (the test had used its CPU time and not ended: a loop that never ends?)"
         if (match($0, /killed by signal 4 \([^)]*\)/))
             w = w " (an index past the end of an array, or NULL handed to a call such as memcpy: the grade builds your files to trap both)"
         if (w != "" && match($0, /killed by signal [0-9]+ \([^)]*\)/))
@@ -251,6 +253,9 @@ crashed() {
     printf '%s was killed by SIG%s: the engine crashed (a call into kv.h must return an error, never crash) (see %s)' \
         "${t:-the harness}" "$(kill -l $(($2 - 128)) 2>/dev/null || echo $(($2 - 128)))" "$1"
 }
+# running LOG: the test a harness's log shows running last (its last
+# "RUN  suite/test"), for a run cut at its time limit.
+running() { sed -n 's/^RUN  *//p' "$1" | tail -n 1; }
 # summary LOG: "N passed, N failed" of a log, or nothing.
 summary() { grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1; }
 # run_log LOG SECONDS CMD...: runs it with a time limit; its status.
@@ -409,6 +414,14 @@ elif want exercises; then
         else
             what=$(first_check "$log" | crash_site "$out/exercisetest")
             [ -n "$what" ] || what="see $log"
+            # A test that ended holding blocks names no rule of its own:
+            # the exercise's rule of what it frees (the list's `leaks`).
+            case $what in *" still allocated"*)
+                if [ -z "$(rule_section "$what")" ]; then
+                    _lr=$(ex -v mode=get -v kind=exercise -v name="$name" -v key=leaks)
+                    [ -z "$_lr" ] || what="rule ${_lr%% *} of $name (${_lr#* (}: $what"
+                fi ;;
+            esac
         fi
         # The rule the failing check names has a section of its own.
         sec=$(rule_section "$what")
@@ -430,15 +443,25 @@ elif want exercises; then
     fi
 fi
 
-# rung_fail RUNG WHAT: the rung failed; the section to reread is the
-# failing test's, when the list names one for it.
+# rung_fail RUNG WHAT [TEST]: the rung failed.  A failure whose words
+# name no rule of the list is said to break the rule its test checks, when
+# the rung's `rules` name one for it (TEST, or the first suite/test in its
+# words: the test of a suite, a harness/ of the fuzz rung): "rule N of
+# EXERCISE (what), which TEST checks: WHAT".  The section to reread is
+# that rule's, else the failing test's, when the list names one for it.
 rung_fail() {
-    sec=$(rule_section "$2")
-    [ -n "$sec" ] || sec=$(rung_section "$1" "$(test_of "$2")")
-    row rung "$1" FAIL "$2" "$sec"
-    note_fail "$1: $2" "$sec"
+    _what=$2
+    _test=${3:-$(test_of "$2")}
+    if [ -z "$(rule_section "$_what")" ] && [ -n "$_test" ]; then
+        _rule=$(ex -v mode=rung-rule -v name="$1" -v test="$_test")
+        [ -z "$_rule" ] || _what="$_rule, which ${_test%/} checks: $_what"
+    fi
+    sec=$(rule_section "$_what")
+    [ -n "$sec" ] || sec=$(rung_section "$1" "$_test")
+    row rung "$1" FAIL "$_what" "$sec"
+    note_fail "$1: $_what" "$sec"
     failed_rung=$1
-    say "$1: FAILED: $2"
+    say "$1: FAILED: $_what"
 }
 # rung_skip RUNG WHY: the rung could not run; the grade says so.
 rung_skip() {
@@ -471,7 +494,7 @@ if want suites; then
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
-            [ $status -eq 124 ] && what="kvtest --suite $s did not finish in 600 s"
+            [ $status -eq 124 ] && what="$(running "$log"): kvtest --suite $s did not finish in its time (a loop that never ends?)"
             [ -n "$what" ] || what=$(crashed "$log" $status)
             [ -n "$what" ] || what="kvtest --suite $s exited with status $status (see $log)"
             rung_fail suites "$s: $what"
@@ -488,6 +511,8 @@ if want suites; then
         sum=$(summary "$log")
         if [ $status -ne 0 ] || [ -z "$sum" ]; then
             what=$(first_check "$log")
+            [ -n "$what" ] || [ $status -ne 124 ] ||
+                what="$(running "$log"): stagetest did not finish in its time (a loop that never ends?)"
             [ -n "$what" ] || what=$(crashed "$log" $status)
             rung_fail suites "stagetest: ${what:-exit status $status (see $log)}"
         else
@@ -815,10 +840,11 @@ if want fuzz; then
             regs=""
             [ -d "fuzz/regressions/$t" ] && regs="fuzz/regressions/$t"
             # Time enough for the inputs on a loaded machine: the verdict
-            # must not depend on the load.
+            # must not depend on the load (an input a harness runs in
+            # milliseconds is given 60 s, libFuzzer's -timeout).
             bound=$((runs / 10 + 300))
             rm -f "$out/fuzz/crash-$t-"*
-            if timeout $bound "$out/fuzz/$t" -runs="$runs" -seed=1 -timeout=10 \
+            if timeout $bound "$out/fuzz/$t" -runs="$runs" -seed=1 -timeout=60 \
                 -rss_limit_mb=2048 -artifact_prefix="$out/fuzz/crash-$t-" $dict \
                 "$corpus" "build/fuzz/seeds/$stage-$t" $tests_in $regs >"$log" 2>&1; then
                 say "fuzz: $t: ok ($(grep -E '^Done [0-9]+ runs' "$log" | tail -n 1))"
@@ -833,7 +859,7 @@ if want fuzz; then
                     what="it did not finish its $runs inputs within $bound s (its last rate: $(grep -o 'exec/s: [0-9]*' "$log" | tail -n 1))"
                 [ -n "$what" ] || what=$(grep -m1 -E 'ERROR: |SUMMARY' "$log" | printable)
                 input=$(ls -t "$out/fuzz/crash-$t-"* 2>/dev/null | head -n 1)
-                rung_fail fuzz "$t: ${what:-see $log}${input:+ (the input: $input; replay it: $out/fuzz/$t $input)}"
+                rung_fail fuzz "$t: ${what:-see $log}${input:+ (the input: $input; replay it: $out/fuzz/$t $input)}" "$t/"
                 break
             fi
         done

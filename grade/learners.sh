@@ -21,9 +21,9 @@
 # grade's order, stopping at the first that fails.  A sample that is a bug
 # is "caught" (the rung, the grade's message: at the exercises rung, the
 # scorecard's row of the sample's own exercise when it failed, else the
-# first failing check; and whether that message names the rule: "rule N
-# of EXERCISE" for the sample's N and exercise, or a list of that
-# exercise's rules holding N) or "SURVIVED"; an `expect: pass` sample
+# first failing check; and whether that message names the rule: the
+# first rule it names is "rule N of EXERCISE" for the sample's N and
+# exercise, or a list of that exercise's rules holding N) or "SURVIVED"; an `expect: pass` sample
 # "passed" or "WRONGLY FAILED" (the rung and the message).  A patch that does not apply, or
 # touches a file no exercise of the stage is in, is "UNUSABLE".
 #
@@ -32,7 +32,11 @@
 #               exercises suites race crash power sweep fuzz speed); a
 #               sample that passes these is reported as passing them
 #   JOBS=N      samples graded at once (default 2)
-#   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60)
+#   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 300:
+#               a test that does not end fails by itself, bounded by its
+#               CPU time and by stalls, grade/tests/exercise_bound.c; the
+#               cap is for the rest, and must not cut a correct solution's
+#               suites short on a busy machine)
 #   LEARNERS_SAMPLES=DIR  the samples of DIR instead of grade/learners/STAGE
 #               (grade/track_test.sh checks the runner's verdicts so)
 #
@@ -63,7 +67,7 @@ jobs=${JOBS:-2}
 # Every exercise is run and reported, as in a learner's grade (no
 # GRADE_STOP_AT_FIRST): the scorecard's row of the sample's own exercise
 # is what its learner reads about it.
-GRADE_RUN_CAP=${GRADE_RUN_CAP:-60}
+GRADE_RUN_CAP=${GRADE_RUN_CAP:-300}
 export GRADE_RUN_CAP
 unset GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
@@ -179,23 +183,27 @@ report=$root/report.txt
         msg=$(printf '%s\n' "$res" | cut -f 3-)
         rule=$(header "$p" rule)
         # The rule's exercise (its first word) and number (the first
-        # number after it); the message names the rule when it says "rule
-        # N of EXERCISE", or a list of rules of EXERCISE holding N ("rules
-        # 2 and 4 of", "rules 1 to 4 of"), as the tests write a rule
-        # (grade/tests/exercise.h).
+        # number after it); the message names the rule when the first rule
+        # it names (the one the scorecard sends the learner to reread: a
+        # failing check puts the rule it saw broken first) is "rule N of
+        # EXERCISE", or a list of rules of EXERCISE holding N ("rules 2
+        # and 4 of", "rules 1 to 4 of"), as the tests write a rule
+        # (grade/tests/exercise.h).  A message that names another rule
+        # first, and this one only further on, does not name it.
         rule_ex=$(printf '%s\n' "$rule" | awk '{ print $1 }')
         rule_n=$(printf '%s\n' "$rule" | awk '{ for (i = 2; i <= NF; i++) if (match($i, /^[0-9]+/)) { print substr($i, 1, RLENGTH); exit } }')
         named=no
         if [ -n "$rule_n" ] && printf '%s\n' "$msg" | awk -v ex="$rule_ex" -v n="$rule_n" '
             {
                 line = $0
-                while (match(line, /rules? [0-9]+((, | and | to )[0-9]+)* of [a-z0-9_]+/)) {
-                    m = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+                if (!seen && match(line, /rules? [0-9]+((, | and | to )[0-9]+)* of [a-z0-9_]+/)) {
+                    seen = 1
+                    m = substr(line, RSTART, RLENGTH)
                     k = split(m, w, /,? +/)
-                    if (w[k] != ex) continue
-                    for (i = 2; i < k - 1; i++)
-                        if (w[i] == n || (w[i] == "to" && w[i - 1] + 0 <= n + 0 && n + 0 <= w[i + 1] + 0))
-                            found = 1
+                    if (w[k] == ex)
+                        for (i = 2; i < k - 1; i++)
+                            if (w[i] == n || (w[i] == "to" && w[i - 1] + 0 <= n + 0 && n + 0 <= w[i + 1] + 0))
+                                found = 1
                 }
             }
             END { exit !found }'; then

@@ -25,12 +25,14 @@
 #   JOBS=N      mutants graded at once (default 2)
 #   REPORT_ONLY=1  the last run's report made again
 #   GRADE_RUN_CAP=S  each test binary's run cut at S seconds (default 60):
-#               a loop that never ends fails then, as not finishing
+#               a loop that never ends in a suite fails then, as not
+#               finishing (an exercise's test ends itself before)
 #
 # Writes build/grade-mutants/STAGE[-EXERCISE]/report.txt (and prints it): per
 # exercise, each mutant caught with its rung and the grade's message, each
 # survivor as a diff; then one line per exercise,
 #   exercise NAME: M mutants, E equivalent, C caught (P%), R at the exercises or suites rung with a message that names its rule
+# (R: the first rule the message names is one of the exercise's own)
 # P being the share of the non-equivalent mutants caught, and a last line
 # "mutants: ...".  Exit status 0 when the run finished (whatever it found),
 # 2 on bad arguments, 1 if the run itself failed.
@@ -46,9 +48,12 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     export TMPDIR
 fi
 mutants=${MUTANTS:-} seed=${SEED:-1} jobs=${JOBS:-2}
-# A mutant's loop that never ends is caught by the time limit: each run of
-# a test binary is cut at GRADE_RUN_CAP seconds (the reference's slowest
-# suite takes a few), and the exercises rung stops at its first failure.
+# A mutant's loop that never ends is caught by its test's own bound (its
+# CPU time, or a stall: grade/tests/exercise_bound.c), with the test's
+# rule; what no test bounds (a suite of kvtest) by the time limit: each
+# run of a test binary is cut at GRADE_RUN_CAP seconds (the reference's
+# slowest suite takes a few), and the exercises rung stops at its first
+# failure.
 GRADE_RUN_CAP=${GRADE_RUN_CAP:-60} GRADE_STOP_AT_FIRST=1
 export GRADE_RUN_CAP GRADE_STOP_AT_FIRST
 rungs=${RUNGS:-exercises suites race crash power sweep fuzz speed}
@@ -222,19 +227,22 @@ report=$root/report.txt
     echo
     # One line per exercise, then the stage's.
     awk -F '\t' '
-        function bare(m) {  # a catch whose message names no rule
-            # A crash the grade placed (the function and line, grade.sh
-            # crash_site) in a test that said what it was checking.
-            if (m ~ /killed by signal [0-9]+ \([^)]*\) in [A-Za-z_][A-Za-z_0-9]* \(/ && m ~ / context: [^ ]/)
+        # A catch whose message names a rule of the mutant exercise first
+        # (the rule the scorecard sends the learner to reread: a failing
+        # check puts the rule it saw broken first), as "rule N of
+        # EXERCISE" or a list of its rules.
+        function own_rule(m, e,   r, k, w) {
+            if (!match(m, /rules? [0-9]+((, | and | to )[0-9]+)* of [a-z0-9_]+/))
                 return 0
-            return m ~ /^(CHECK|EX_CHECK)[A-Z_]*\(/ || m ~ /did not finish|killed by (SIG|signal)|ThreadSanitizer|AddressSanitizer|runtime error|exit status|^$/ ||
-                   m ~ /^[a-z_0-9]+: [^ ]+ != [^ ]+$/ || m ~ /: [0-9]+ != [0-9]+$/
+            r = substr(m, RSTART, RLENGTH)
+            k = split(r, w, / /)
+            return w[k] == e
         }
         { ex = $1; if (!(ex in order)) { order[ex] = ++n; name[n] = ex }
           if ($2 == "stillborn") { still[ex]++; next }
           made[ex]++
           if ($2 == "equivalent") eq[ex]++
-          if ($2 == "caught") { caught[ex]++; if (($3 == "exercises" || $3 == "suites") && !bare($9)) named[ex]++ }
+          if ($2 == "caught") { caught[ex]++; if (($3 == "exercises" || $3 == "suites") && own_rule($9, ex)) named[ex]++ }
           if ($2 == "survived") surv[ex]++ }
         END {
             for (i = 1; i <= n; i++) {

@@ -92,14 +92,35 @@ void ex_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the exercise EX_RULE's words are of (exercise_main.c). */
 void ex_test_begin(const char *full_name);
 
-/* EX_DEADLINE fails the running test with the rule `fmt` states if the
- * test has not ended `seconds` from now: a call that never returns (a loop that never
- * ends, a writer left waiting) then fails with its rule instead of the
- * whole run being cut at its time limit.  A test sets one deadline, at
- * most, for its whole run (each test runs in a process of its own). */
-#define EX_DEADLINE(seconds, ...) ex_deadline(__FILE__, __LINE__, seconds, __VA_ARGS__)
-void ex_deadline(const char *file, int line, unsigned seconds, const char *fmt, ...)
+/* EX_BOUND fails the running test with the rule `fmt` states if it does
+ * not end: once it has used `seconds` of CPU from now (every thread's: a
+ * loop that never ends), or when none of its threads has run at all for
+ * EX_STALL_SECONDS (a wait nobody ends: a writer left waiting, a lock never
+ * given back).  Never the time on the wall: a busy machine stretches a
+ * test's wall time, not the CPU it uses, and still runs a thread that can
+ * run many times a second (exercise_bound.c).  A later EX_BOUND in the same
+ * test replaces it.  Without one, a test is bounded all the same, at
+ * EX_TEST_CPU_SECONDS, and placed as a crash is (ex_bound_arm). */
+#define EX_BOUND(seconds, ...) ex_bound(__FILE__, __LINE__, seconds, __VA_ARGS__)
+void ex_bound(const char *file, int line, unsigned seconds, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+#define EX_TEST_CPU_SECONDS 10
+#define EX_STALL_SECONDS 10
+/* Under a sanitizer every CPU bound is this many times as large. */
+#define EX_BOUND_SANITIZED 20
+/* The test's CPU bound, `seconds` from now, with no rule: past it, or
+ * stalled, the test is placed as a crash is (what it was doing, and the
+ * context it set).  A call that must end far sooner than the test's bound
+ * (a pick, a step back) so fails sooner if it loops; and after a wait
+ * that EX_BOUND named the rule of, the rest of the test is no longer
+ * said to break it. */
+void ex_bound_work(unsigned seconds);
+/* Called as each test starts (in its own process): the test's CPU bound
+ * set to EX_TEST_CPU_SECONDS, and the watcher of stalls started. */
+void ex_bound_arm(void);
+/* msg with the rules it names written as ex_fail writes them ("rule N of
+ * NAME (what): " first), into out: what EX_BOUND and ex_context say. */
+void ex_rule_words(const char *file, const char *msg, char *out, size_t n);
 
 /* n bytes whose last byte is followed by a page that cannot be read: a
  * decoder that looks past them crashes the test (and the harness names the
@@ -141,8 +162,8 @@ int ex_alloc_fail_at(long n);
 /* 1 if the failure ex_alloc_fail_at chose has happened since it was set. */
 int ex_alloc_failed(void);
 
-/* Catches the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT)
- * of each test's process: before it dies of the signal it writes the
+/* Catches the fatal signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
+ * and exercise_bound.c's SIGPROF and SIGALRM) of each test's process: before it dies of the signal it writes the
  * line "crash frames: 0x... 0x..." (return addresses as offsets in the
  * test binary), which grade.sh turns into the function and line that
  * crashed.  exercise_crash.c; exercise_main.c calls it once.  Off under
@@ -151,10 +172,6 @@ void ex_crash_install(void);
 /* The rule a crash's report names (EX_RULE's words; the handler writes
  * "    crash rule: WORDS" before its frames). */
 void ex_crash_rule(const char *words);
-/* Stops the running test, placed as a crash (SIGALRM), if it has not
- * ended EX_TEST_SECONDS from now; each test's start calls it. */
-#define EX_TEST_SECONDS 30
-void ex_crash_arm(void);
 
 /* 1 if the decimal number n stands in msg as a number of its own (not
  * part of a longer one): a message names the count or offset it should. */

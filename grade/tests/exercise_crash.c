@@ -13,11 +13,12 @@
  *     crash frames: 0x1a2b 0x3c4d ...
  *
  * the first the instruction that faulted, the others return addresses,
- * and dies of the same signal, as it would have.  A test that has not
- * ended EX_TEST_SECONDS after it began is stopped the same way (SIGALRM,
- * ex_crash_arm), so that a loop that never ends is placed too, instead
- * of the whole run being cut at the grade's time limit.  (A test that
- * sets an alarm of its own replaces this one.)  grade.sh turns the
+ * and dies of the same signal, as it would have.  A test that does not
+ * end is stopped the same way (exercise_bound.c): SIGPROF once it has
+ * used its CPU time (a loop that never ends, placed where it loops), and
+ * SIGALRM when none of its threads has run for a while (a wait nobody
+ * ends, placed where the test's thread waits), instead of the whole run
+ * being cut at the grade's time limit.  grade.sh turns the
  * offsets into a function and a line with addr2line (-f -i: inlined calls
  * too) and names the first frame in the exercise's code.
  *
@@ -123,7 +124,7 @@ void ex_crash_install(void)
     static uint8_t alt[64 * 1024];
     stack_t ss = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
     sigaltstack(&ss, NULL);
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGALRM};
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGALRM, SIGPROF};
     for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -133,13 +134,7 @@ void ex_crash_install(void)
         sigaction(fatal[i], &sa, NULL);
     }
 }
-
-void ex_crash_arm(void)
-{
-    alarm(EX_TEST_SECONDS);
-}
 #else
 void ex_crash_install(void) {}
-void ex_crash_arm(void) {}
 void ex_crash_rule(const char *words) { (void)words; }
 #endif

@@ -21,11 +21,11 @@ KV_EXERCISE_SUITES
 #undef X
 
 /* As each test starts (in its own process): its exercise known (its
- * suite), its allocations counted, its time limit set. */
+ * suite), its allocations counted, its bounds set (exercise_bound.c). */
 static void exercise_test_begin(const char *full_name)
 {
     ex_test_begin(full_name);
-    ex_crash_arm();
+    ex_bound_arm();
     ex_alloc_begin();
 }
 

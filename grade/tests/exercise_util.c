@@ -215,6 +215,11 @@ static int ex_rule_qualify(const char *file, const char *msg, char *out, size_t 
     return 1;
 }
 
+void ex_rule_words(const char *file, const char *msg, char *out, size_t n)
+{
+    ex_rule_qualify(file, msg, out, n);
+}
+
 void ex_context(const char *fmt, ...)
 {
     char text[1024], named[1024];
@@ -245,46 +250,6 @@ void ex_fail(const char *file, int line, const char *expr, const char *fmt, ...)
         harness_fail(file, line, "%s\n      (checked: %s)\n      kv_errmsg: \"%s\"", rule, expr,
                      msg);
     harness_fail(file, line, "%s\n      (checked: %s)", rule, expr);
-}
-
-static char ex_deadline_rule[1024];
-static const char *ex_deadline_file;
-static int ex_deadline_line;
-static unsigned ex_deadline_seconds;
-
-/* The watchdog of ex_deadline: prints the failure as harness_fail would
- * (the first-check line a grade reports) and ends the test's process with
- * the status of a failed check (tests/harness.c, HARNESS_CHILD_FAILED);
- * from this thread, not through harness_fail, whose longjmp belongs to the
- * test's thread. */
-static void *ex_deadline_watch(void *arg)
-{
-    (void)arg;
-    struct timespec ts = {(time_t)ex_deadline_seconds, 0};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-    printf("    %s:%d: %s (the test was still running after %u s)\n"
-           "      (checked: the test ends within %u s)\n",
-           ex_deadline_file, ex_deadline_line, ex_deadline_rule, ex_deadline_seconds, ex_deadline_seconds);
-    fflush(stdout);
-    _exit(100);
-}
-
-void ex_deadline(const char *file, int line, unsigned seconds, const char *fmt, ...)
-{
-    ex_deadline_file = file;
-    ex_deadline_line = line;
-    va_list ap;
-    char text[sizeof ex_deadline_rule];
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    ex_rule_qualify(file, text, ex_deadline_rule, sizeof ex_deadline_rule);
-    ex_deadline_seconds = seconds;
-    pthread_t t;
-    if (pthread_create(&t, NULL, ex_deadline_watch, NULL) != 0)
-        harness_fail(__FILE__, __LINE__, "ex_deadline: cannot start its thread");
-    pthread_detach(t);
 }
 
 uint8_t *ex_guarded(size_t n)

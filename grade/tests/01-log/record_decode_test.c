@@ -20,7 +20,7 @@ static void record_decode_put(void)
     memset(&rec, 0x55, sizeof rec);
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of put \"ab\" = \"xyz\", 15 bytes ending exactly at limit: "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of put \"ab\" = \"xyz\", 15 bytes ending exactly at limit: "
                     "LOG_DECODE_OK, key and value pointing inside [p, limit), nothing read past "
                     "limit");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
@@ -54,7 +54,7 @@ static void record_decode_delete(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a 12-byte delete that ends exactly at limit: "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of a 12-byte delete that ends exactly at limit: "
                     "LOG_DECODE_OK, is_delete = 1, no value to read; nothing read past limit");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
              EX_RULE(4, "a delete") "a delete decodes: LOG_DECODE_OK");
@@ -72,7 +72,7 @@ static void record_decode_seal(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of an 18-byte seal (key_len 0, value_len 0xFFFFFFFE, offset "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of an 18-byte seal (key_len 0, value_len 0xFFFFFFFE, offset "
                     "4242) ending exactly at limit: it decodes, is_seal = 1, seal_at = 4242; a "
                     "seal has no key or value to read");
     EX_CHECK(log_record_decode(p, p + sizeof buf, &rec, &size, &why) == LOG_DECODE_OK,
@@ -146,7 +146,7 @@ static void record_decode_checksum_mismatch(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
-        harness_context("log_record_decode of a 15-byte record with byte %zu flipped, ending at "
+        ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of a 15-byte record with byte %zu flipped, ending at "
                         "limit: its checksum catches it, LOG_DECODE_BAD with *why set; never read "
                         "past limit", i);
         int d = log_record_decode(p, p + n, &rec, &size, &why);
@@ -170,7 +170,7 @@ static void record_decode_damaged_length(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_decode of a 15-byte record whose value_len says 2, not 3: it still "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of a 15-byte record whose value_len says 2, not 3: it still "
                     "fits, and the checksum, which covers the lengths, makes it LOG_DECODE_BAD");
     int d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD,
@@ -200,7 +200,7 @@ static void record_decode_impossible_length_is_bad(void)
     buf[6] = 3, buf[7] = buf[8] = buf[9] = 0;
     coding_put_u16(buf + 4, 0);
     p = ex_guarded_copy(buf, n);
-    harness_context("log_record_decode of a header with key_len 0 (not a seal): no record has it, "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of a header with key_len 0 (not a seal): no record has it, "
                     "LOG_DECODE_BAD, whatever bytes follow; never read past limit");
     d = log_record_decode(p, p + n, &rec, &size, &why);
     EX_CHECK(d == LOG_DECODE_BAD, EX_RULE(2, "impossible lengths") "key_len 0 (not a seal) is "
@@ -216,7 +216,7 @@ static void record_decode_parse_checks_lengths_only(void)
     log_record rec;
     uint64_t size = 0;
     const char *why = NULL;
-    harness_context("log_record_parse of a whole 15-byte record whose checksum no longer matches: "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_parse of a whole 15-byte record whose checksum no longer matches: "
                     "parse checks the lengths only, so it parses; never read past limit");
     EX_CHECK(log_record_parse(p, p + n, &rec, &size, &why) == LOG_DECODE_OK,
              EX_RULE(5, "parse does not check the checksum") "log_record_parse checks the "
@@ -225,7 +225,7 @@ static void record_decode_parse_checks_lengths_only(void)
     EX_CHECK(size == 15 && rec.klen == 2 && rec.vlen == 3,
              EX_RULE(5, "parse fills what decode does") "log_record_parse fills *size and the "
              "record as decode does");
-    harness_context("log_record_decode of the same record: parse plus the checksum, so "
+    ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of the same record: parse plus the checksum, so "
                     "LOG_DECODE_BAD");
     EX_CHECK(log_record_decode(p, p + n, &rec, &size, &why) == LOG_DECODE_BAD,
              EX_RULE(6, "decode checks the checksum") "log_record_decode is log_record_parse "
@@ -248,7 +248,7 @@ static void record_decode_records_end_to_end(void)
         log_record rec;
         uint64_t size = 0;
         const char *why = NULL;
-        harness_context("log_record_decode of record %d of 4 laid end to end, %td bytes before "
+        ex_context(EX_RULE(7, "nothing read outside [p, limit)") "log_record_decode of record %d of 4 laid end to end, %td bytes before "
                         "limit: each record starts at p + *size of the one before, and none is "
                         "read past limit", i + 1, end - p);
         EX_CHECK(log_record_decode(p, end, &rec, &size, &why) == LOG_DECODE_OK,

@@ -70,6 +70,11 @@ static void torn_tail_last_record_cut_short(void)
     uint64_t bad;
     uint8_t *b = torn_log(1000, 400, NULL, 0, &n, &bad);
     log_damage d = torn_classify(b, n, bad, 1);
+    EX_CHECK(d.torn == 1 || d.searched,
+             EX_RULES("1 and 2", "a record that runs past the end, no one-byte change making "
+                      "it whole") "a last record cut short by the end of the file "
+             "(short_record 1), whose lengths no one-byte change makes whole, goes on to the "
+             "search (rule 3): it was called not torn before any search");
     EX_CHECK(d.torn == 1,
              EX_RULE(3, "nothing valid after it") "a last record cut short by the end of the "
              "file, with nothing valid after it, is a "

@@ -86,8 +86,10 @@ static void hint_decode_entries_and_their_offsets(void)
                     "bytes) for a 79-byte segment: each entry handed out in order, offsets from 16 "
                     "on, nothing read past the hint's bytes", h.n);
     int rc = hint_load(path, 1, SEGMENT_START + 63, hint_collect, &s, NULL);
-    EX_CHECK(rc == KV_OK, EX_RULE(7, "the count of entries") "a valid hint loads: KV_OK (got "
-             "%d: %s)", rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, EX_RULES("1 to 7", "a valid hint refused by none of them") "a valid "
+             "hint loads: KV_OK; each of its entries has lengths whole, a key length in "
+             "1..65535 inside the entries, a record size its key can have, and the records "
+             "cover the segment exactly (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(s.n == 3, EX_RULE(7, "the count of entries") "the callback gets each of the 3 "
              "entries (got %d)", s.n);
     EX_CHECK(strcmp(s.keys[0], "alpha") == 0 && strcmp(s.keys[1], "beta") == 0 &&
@@ -122,10 +124,11 @@ static void hint_refused(hint_bytes *h, uint64_t seg_bytes, size_t at, const cha
              "%s: kv_errmsg names the offset in the hint (got \"%s\")", rule, kv_errmsg());
     const char *after_path = strstr(kv_errmsg(), ".hint"); /* (its name has digits) */
     EX_CHECK(at == (size_t)-1 || (after_path != NULL && ex_names_number(after_path, at)),
-             "%s: " EX_RULE(7, "*at, the offset of the entry that is wrong") "kv_errmsg names the "
+             EX_RULE(7, "*at, the offset of the entry that is wrong") "kv_errmsg names the "
              "offset in the file of the entry that is wrong, %zu (hint_validate's *at, from the "
              "entries' start, plus the %d-byte header), where that entry starts, not where "
-             "reading it stopped (got \"%s\")", rule, at, (int)HINT_HEADER, kv_errmsg());
+             "reading it stopped (got \"%s\"); the hint was refused, as it must be, for this: "
+             "%s", at, (int)HINT_HEADER, kv_errmsg(), rule);
 }
 
 static void hint_decode_refuses_key_lengths_out_of_range(void)

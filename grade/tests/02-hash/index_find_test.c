@@ -13,7 +13,8 @@
 
 static void index_find_keys_in_their_home_slots(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 64);
@@ -24,7 +25,8 @@ static void index_find_keys_in_their_home_slots(void)
     }
     for (int i = 0; i < 40; i++) {
         snprintf(k, sizeof k, "key%d", i);
-        harness_context("hash_index_find(\"%s\") in a table of 64 slots holding 40 keys: walk from "
+        ex_context(EX_RULES("1 and 2", "the walk from the home slot, one slot at a time, "
+                   "wrapping") "hash_index_find(\"%s\") in a table of 64 slots holding 40 keys: walk from "
                         "the home slot to the key (found, its slot's place) or to an empty slot",
                         k);
         hash_loc *loc = hash_index_find(&ix, k, strlen(k));
@@ -37,7 +39,8 @@ static void index_find_keys_in_their_home_slots(void)
     }
     for (int i = 40; i < 200; i++) {
         snprintf(k, sizeof k, "key%d", i);
-        harness_context("hash_index_find(\"%s\"), a key that is absent from 40 in 64 slots: the "
+        ex_context(EX_RULES("1 and 2", "the walk from the home slot, one slot at a time, "
+                   "wrapping") "hash_index_find(\"%s\"), a key that is absent from 40 in 64 slots: the "
                         "walk stops at an empty slot, NULL", k);
         EX_CHECK(hash_index_find(&ix, k, strlen(k)) == NULL, EX_RULE(4, "the first empty slot") "an absent key is NULL: \"%s\"", k);
     }
@@ -46,7 +49,8 @@ static void index_find_keys_in_their_home_slots(void)
 
 static void index_find_walks_a_run_of_collisions(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 32);
@@ -73,7 +77,8 @@ static void index_find_walks_a_run_of_collisions(void)
 
 static void index_find_wraps_around_the_end(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -94,13 +99,15 @@ static void index_find_wraps_around_the_end(void)
 
 static void index_find_compares_whole_keys(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
     ex_hash_place(&ix, "ab", 1);
     ex_hash_place(&ix, "abc", 2);
-    harness_context("hash_index_find(\"a\"), then \"abc\" and \"ab\", in 16 slots holding \"ab\" "
+    ex_context(EX_RULES("1 and 2", "the walk from the home slot, one slot at a time, "
+                   "wrapping") "hash_index_find(\"a\"), then \"abc\" and \"ab\", in 16 slots holding \"ab\" "
                     "and \"abc\": a key matches only a key of the same length and bytes");
     EX_CHECK(hash_index_find(&ix, "a", 1) == NULL, EX_RULE(3, "same length") "\"a\" is not "
              "\"ab\": lengths must match");
@@ -118,7 +125,8 @@ static void index_find_compares_whole_keys(void)
  * table is made by hand). */
 static void index_find_compares_bytes_under_an_equal_hash(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -129,7 +137,8 @@ static void index_find_compares_bytes_under_an_equal_hash(void)
     ix.slots[h & 15] = (hash_slot){.key = copy, .hash = h, .klen = 3, .loc = {.offset = 7}};
     ix.count = 1;
     ix.key_bytes = 3;
-    harness_context("hash_index_find(\"abc\") in 16 slots whose only key, in abc's home slot, "
+    ex_context(EX_RULES("1 and 2", "the walk from the home slot, one slot at a time, "
+                   "wrapping") "hash_index_find(\"abc\") in 16 slots whose only key, in abc's home slot, "
                     "is \"abd\" stored with abc's hash and length: same hash, same length, "
                     "other bytes");
     EX_CHECK(hash_index_find(&ix, "abc", 3) == NULL,
@@ -141,11 +150,13 @@ static void index_find_compares_bytes_under_an_equal_hash(void)
 
 static void index_find_in_an_empty_table(void)
 {
-    EX_DEADLINE(3, "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
+    EX_BOUND(3, EX_RULES("1, 2 and 4", "one slot at a time from the home slot, wrapping, "
+             "stopping at an empty slot") "every lookup returns: a probe moves i = (i + 1) & (cap - 1) and stops at "
                 "the key or at an empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     hash_index_init(&ix);
-    harness_context("hash_index_find(k) in a table of 0 slots (capacity 0): NULL, without "
+    ex_context(EX_RULES("1 and 2", "the walk from the home slot, one slot at a time, "
+                   "wrapping") "hash_index_find(k) in a table of 0 slots (capacity 0): NULL, without "
                     "touching slots, which is NULL");
     EX_CHECK(hash_index_find(&ix, "k", 1) == NULL,
              EX_RULE(5, "a table with no slots") "a table with no slots (capacity 0) holds "

@@ -14,7 +14,8 @@
 
 static void index_grow_from_nothing(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1) on an empty table returns: the first growth makes 16 "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(1) on an empty table returns: the first growth makes 16 "
                 "slots and sets cap to them, and then 1 key fits in 3/4 of cap");
     hash_index ix;
     hash_index_init(&ix);
@@ -34,7 +35,8 @@ static void index_grow_from_nothing(void)
 
 static void index_grow_doubles_and_moves_every_entry(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
                 "cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), "
                 "which visits every slot");
     hash_index ix;
@@ -71,7 +73,8 @@ static void index_grow_doubles_and_moves_every_entry(void)
  * hashing its key again. */
 static void index_grow_moves_with_the_stored_hash(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(1) with 12 keys in 16 slots returns: one growth doubles "
                 "cap to 32, and every entry finds an empty slot probing (i + 1) & (32 - 1), "
                 "which visits every slot");
     hash_index ix;
@@ -107,7 +110,8 @@ static void index_grow_moves_with_the_stored_hash(void)
  * the arrays a growth leaves behind are freed as it goes. */
 static void index_grow_frees_the_old_array(void)
 {
-    EX_DEADLINE(10, "200 tables grown to 4096 slots: each growth doubles cap");
+    EX_BOUND(10, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "200 tables grown to 4096 slots: each growth doubles cap");
     size_t before = mallinfo2().uordblks;
     for (int t = 0; t < 200; t++) {
         hash_index ix;
@@ -127,7 +131,8 @@ static void index_grow_frees_the_old_array(void)
 
 static void index_grow_as_often_as_needed(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(1000) returns: each growth doubles cap (and only cap: "
                 "count stays the number of keys) until 1010 keys fit in 3/4 of it");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -152,7 +157,8 @@ static void index_grow_as_often_as_needed(void)
 
 static void index_grow_keeps_colliding_runs_reachable(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(8) of a table holding a wrapped run returns: each growth "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(8) of a table holding a wrapped run returns: each growth "
                 "doubles cap, and every entry finds an empty slot probing (i + 1) & (cap - 1), "
                 "which visits every slot");
     hash_index ix;
@@ -174,7 +180,8 @@ static void index_grow_keeps_colliding_runs_reachable(void)
 
 static void index_grow_an_emptied_table(void)
 {
-    EX_DEADLINE(5, "hash_index_reserve(20) on a table of 16 empty slots returns: a growth "
+    EX_BOUND(5, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(20) on a table of 16 empty slots returns: a growth "
                 "doubles the capacity the table has (cap, not count: its keys may all have "
                 "been removed)");
     hash_index ix;
@@ -192,7 +199,8 @@ static void index_grow_an_emptied_table(void)
 
 static void index_grow_without_memory_changes_nothing(void)
 {
-    EX_DEADLINE(10, "hash_index_reserve(2^20) on a table of 2^20 slots returns when the memory "
+    EX_BOUND(10, EX_RULES("1 and 2", "twice as large, every entry moved to the first free "
+                                 "slot from its home") "hash_index_reserve(2^20) on a table of 2^20 slots returns when the memory "
                 "for 2^21 slots cannot be had");
     hash_index ix;
     ex_hash_table(&ix, (size_t)1 << 20);

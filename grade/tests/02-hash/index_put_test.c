@@ -20,7 +20,8 @@ static void index_put_new_keys(void)
         int kl = snprintf(k, sizeof k, "p%d", i);
         hash_loc loc = {.offset = (uint64_t)i * 10, .seg = 3, .size = 7}, old;
         int replaced = -1;
-        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: grow "
+        ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: grow "
                         "first if it would pass 3/4 full, copy the key in, *replaced = 0", k, i,
                         ix.count, ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced);
@@ -54,7 +55,8 @@ static void index_put_grows_only_when_full(void)
         int kl = snprintf(k, sizeof k, "q%d", i);
         hash_loc loc = {.offset = (uint64_t)i, .seg = 1, .size = 1}, old;
         int replaced = -1;
-        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: a put "
+        ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots: a put "
                         "makes room for the one key it adds (grow only past 3/4 full: 16 slots up "
                         "to 12 keys)", k, i, ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
@@ -77,7 +79,8 @@ static void index_put_replaces_a_present_key(void)
     hash_loc a = {.offset = 16, .seg = 1, .size = 20}, b = {.offset = 99, .seg = 2, .size = 30};
     hash_loc old = {0};
     int replaced = -1;
-    harness_context("hash_index_put(\"key\") twice (places 16, then 99): the second replaces the "
+    ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"key\") twice (places 16, then 99): the second replaces the "
                     "place, *replaced = 1, *old the previous place, the key stored once with its "
                     "first copy");
     EX_CHECK(hash_index_put(&ix, "key", 3, &a, &old, &replaced) == KV_OK, "the first put");
@@ -107,7 +110,8 @@ static void index_put_copies_the_key(void)
     char buf[8] = "mine";
     hash_loc loc = {.offset = 1}, old;
     int replaced;
-    harness_context("hash_index_put(\"mine\") from the caller's buffer: the index keeps its own "
+    ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"mine\") from the caller's buffer: the index keeps its own "
                     "malloc'd copy of a new key, never the caller's pointer");
     EX_CHECK(hash_index_put(&ix, buf, 4, &loc, &old, &replaced) == KV_OK, "put");
     memcpy(buf, "XXXX", 4);
@@ -233,7 +237,8 @@ static void index_put_of_a_present_key_takes_no_room(void)
     int replaced;
     for (int i = 0; i < 300; i++) {
         int kl = snprintf(k, sizeof k, "r%d", i);
-        harness_context("hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots", k, i,
+        ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"%s\"), new key %d, into %zu keys in %zu slots", k, i,
                         ix.count, ix.cap);
         EX_CHECK(hash_index_put(&ix, k, (size_t)kl, &loc, &old, &replaced) == KV_OK,
                  "hash_index_put of new key %s", k);
@@ -243,7 +248,8 @@ static void index_put_of_a_present_key_takes_no_room(void)
         size_t cap = ix.cap;
         int rl = snprintf(k, sizeof k, "r%d", i / 2);
         hash_loc newer = {.offset = (uint64_t)i + 100, .seg = 2, .size = 7};
-        harness_context("hash_index_put(\"%s\"), a present key, with %zu keys in %zu slots: "
+        ex_context(EX_RULES("3 and 4", "a present key replaced in place, a new key made room for "
+                   "and adopted") "hash_index_put(\"%s\"), a present key, with %zu keys in %zu slots: "
                         "replacing a place takes no room, so the table does not grow", k, ix.count,
                         ix.cap);
         int rc = hash_index_put(&ix, k, (size_t)rl, &newer, &old, &replaced);

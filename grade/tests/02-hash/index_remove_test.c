@@ -12,13 +12,13 @@
 
 static void index_remove_a_lone_key(void)
 {
-    EX_DEADLINE(3, "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
+    EX_BOUND(3, EX_RULE(3, "close the hole: the run after it, wrapping") "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
                 "and stops at the first empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
     ex_hash_place(&ix, "alone", 7);
     hash_loc old = {0};
-    harness_context("hash_index_remove(\"alone\"), the one key in 16 slots, then again when absent "
+    ex_context(EX_RULE(3, "close the hole: the run after it, wrapping") "hash_index_remove(\"alone\"), the one key in 16 slots, then again when absent "
                     "(old NULL): 1 with *old its place, its slot empty again (no tombstone); then "
                     "0, not touching old");
     int rc = hash_index_remove(&ix, "alone", 5, &old);
@@ -36,7 +36,7 @@ static void index_remove_a_lone_key(void)
 
 static void index_remove_shifts_the_run_back(void)
 {
-    EX_DEADLINE(3, "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
+    EX_BOUND(3, EX_RULE(3, "close the hole: the run after it, wrapping") "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
                 "and stops at the first empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 32);
@@ -64,7 +64,7 @@ static void index_remove_shifts_the_run_back(void)
 
 static void index_remove_leaves_keys_at_home_in_place(void)
 {
-    EX_DEADLINE(3, "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
+    EX_BOUND(3, EX_RULE(3, "close the hole: the run after it, wrapping") "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
                 "and stops at the first empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 32);
@@ -93,7 +93,7 @@ static void index_remove_leaves_keys_at_home_in_place(void)
 
 static void index_remove_across_the_end(void)
 {
-    EX_DEADLINE(3, "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
+    EX_BOUND(3, EX_RULE(3, "close the hole: the run after it, wrapping") "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
                 "and stops at the first empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     ex_hash_table(&ix, 16);
@@ -120,7 +120,7 @@ static void index_remove_across_the_end(void)
 
 static void index_remove_against_a_model(void)
 {
-    EX_DEADLINE(3, "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
+    EX_BOUND(3, EX_RULE(3, "close the hole: the run after it, wrapping") "every remove returns: the walk after the hole moves j = (j + 1) & (cap - 1) "
                 "and stops at the first empty slot, which a table at most 3/4 full always has");
     hash_index ix;
     hash_index_init(&ix);

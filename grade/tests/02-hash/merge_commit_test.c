@@ -12,10 +12,8 @@
 #endif
 #include <dirent.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "exercise.h"
 #include "io.h"
@@ -308,39 +306,27 @@ static void merge_commit_more_outputs_than_inputs(void)
  * could do without the block, and either way every key still reads its
  * value: a merge that fails changes nothing a reader sees, and gives back
  * the index's lock. */
-/* A kv_get on a thread of its own; done is set once it returns. */
-typedef struct commit_reader {
-    kv_db *db;
-    _Atomic int done;
-} commit_reader;
-
+/* A kv_get on a thread of its own. */
 static void *commit_read(void *arg)
 {
-    commit_reader *r = arg;
+    kv_db *db = arg;
     void *v = NULL;
     size_t vl = 0;
-    if (kv_get(r->db, "key001", 6, &v, &vl) == KV_OK)
+    if (kv_get(db, "key001", 6, &v, &vl) == KV_OK)
         kv_free(v);
-    atomic_store(&r->done, 1);
     return NULL;
 }
 
-/* 1 if a kv_get on another thread returns within 5 s (the index's lock
- * is free); the thread is left behind if not (the test then fails). */
-static int commit_read_elsewhere(kv_db *db)
+/* A kv_get on another thread, waited for: if the index's lock is never
+ * given back, it waits for ever, and so does the test, which then fails
+ * with rule (exercise_bound.c: every thread waiting, none running). */
+static void commit_read_elsewhere(kv_db *db, const char *rule)
 {
-    static commit_reader r;
-    r.db = db;
-    atomic_store(&r.done, 0);
     pthread_t t;
-    EX_CHECK(pthread_create(&t, NULL, commit_read, &r) == 0, "test setup: pthread_create");
-    struct timespec ts = {0, 10 * 1000000L};
-    for (int i = 0; i < 500 && !atomic_load(&r.done); i++)
-        nanosleep(&ts, NULL);
-    if (!atomic_load(&r.done))
-        return 0;
+    EX_CHECK(pthread_create(&t, NULL, commit_read, db) == 0, "test setup: pthread_create");
+    EX_BOUND(EX_TEST_CPU_SECONDS, "%s", rule);
     pthread_join(t, NULL);
-    return 1;
+    ex_bound_work(EX_TEST_CPU_SECONDS);
 }
 
 static void merge_commit_out_of_memory_changes_nothing(void)
@@ -382,10 +368,11 @@ static void merge_commit_out_of_memory_changes_nothing(void)
         failures += failed;
         harness_context("kv_get on another thread after a merge whose allocation %ld failed: "
                         "the merge gave back the index's lock on its way out", n);
-        EX_CHECK(commit_read_elsewhere(db), EX_RULE(7, "index_lock given back") "a merge that "
-                 "fails (allocation %ld) gives back "
-                 "the index's lock (pthread_rwlock_unlock on every way out of merge_commit): "
-                 "a kv_get on another thread was still waiting for it after 5 s", n);
+        char rule[400];
+        snprintf(rule, sizeof rule, EX_RULE(7, "index_lock given back") "a merge that fails "
+                 "(allocation %ld) gives back the index's lock (pthread_rwlock_unlock on "
+                 "every way out of merge_commit): a kv_get on another thread waits for it", n);
+        commit_read_elsewhere(db, rule);
         for (int i = 0; i < 400; i++) {
             snprintf(k, sizeof k, "key%03d", i);
             snprintf(v, sizeof v, "value-%d-1-padding-padding", i);

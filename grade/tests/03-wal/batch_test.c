@@ -97,9 +97,9 @@ static void refused(const uint8_t *bytes, size_t n, const char *rule)
     int rc = wal_batch_decode(p, p + n, collect, &g, NULL, &why);
     EX_CHECK(rc == -1, "%s: -1 (got %d)", rule, rc);
     EX_CHECK(why != NULL, "%s: *why says what is wrong", rule);
-    EX_CHECK(g.n == 0, "%s: " EX_RULE(7, "all or nothing") "fn is never called before the whole "
-             "batch checked out (all or "
-             "nothing: %d ops were handed out)", rule, g.n);
+    EX_CHECK(g.n == 0, EX_RULE(7, "all or nothing") "fn is never called before the whole "
+             "batch checked out (all or nothing: %d ops were handed out of a batch refused, as "
+             "it must be, for this: %s)", g.n, rule);
 }
 
 static void batch_refuses_what_is_not_a_batch(void)

@@ -31,6 +31,12 @@ typedef struct ex_owner {
     uint64_t applied_start[EX_OWNER_MAX]; /* each applied entry's start and end */
     uint64_t applied_end[EX_OWNER_MAX];
     int prepares;
+    int sync;                   /* as the queue was made with */
+    int own_append;             /* a leader appends with the test's own
+                                   framing (ex_wal.h), not wal_queue_append:
+                                   the group tests do not lean on exercise
+                                   commit, which comes after them */
+    int groups, records;        /* counted by the leaders, under the lock */
     wal_queue *q;
 } ex_owner;
 
@@ -47,6 +53,11 @@ void ex_owner_init(ex_owner *o, int sync);
 void ex_write_init(ex_write *w, ex_owner *o, uint32_t id);
 /* Writes w through the queue: KV_OK once it was applied, or the error. */
 int  ex_write_run(ex_write *w);
+/* What a leader does once wal_queue_join returned 1 with g: under the
+ * write lock, make room, append (wal_queue_append, or with own_append the
+ * test's own framing, one write and, with sync, one fsync), apply each
+ * record; then finish g.  Returns the group's status. */
+int  ex_owner_lead(ex_owner *o, wal_group *g);
 int ex_owner_close(ex_owner *o);
 /* Appends the n writes w[0..n) as one group made by hand (no join, no
  * finish: the queue is idle), as a leader would: make room, append, apply.

@@ -27,7 +27,7 @@ static void fragment_decode_each_type(void)
         ex_wal_fragment(b, "payload", 7, type);
         wal_fragment f;
         const char *why;
-        harness_context("wal_fragment_decode of a 14-byte fragment of type %d ending exactly at "
+        ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of a 14-byte fragment of type %d ending exactly at "
                         "limit: WAL_FRAGMENT_OK, f.data after the 7-byte header; nothing read "
                         "past limit", type);
         int d = decode(b, 14, WAL_BLOCK_SIZE, &f, &why);
@@ -63,7 +63,7 @@ static void fragment_decode_zeros_are_no_fragment(void)
     uint8_t z[32] = {0};
     wal_fragment f;
     const char *why;
-    harness_context("wal_fragment_decode of 32 zero bytes, then of a header of type 0 whose CRC "
+    ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of 32 zero bytes, then of a header of type 0 whose CRC "
                     "byte is 0x11: never a fragment, BAD, with different *why for each");
     EX_CHECK(decode(z, 32, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
              EX_RULE(2, "seven zero bytes") "seven zero bytes are never a fragment (what a lost "
@@ -90,7 +90,7 @@ static void fragment_decode_bad_types(void)
         ex_wal_fragment(b, "x", 1, bad[i]);
         wal_fragment f;
         const char *why;
-        harness_context("wal_fragment_decode of an 8-byte fragment of type %d with a matching "
+        ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of an 8-byte fragment of type %d with a matching "
                         "checksum: a type outside 1..4 is BAD", bad[i]);
         EX_CHECK(decode(b, 8, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
                  EX_RULE(3, "a type not 1..4") "type %d is no fragment type (1..4), even with a "
@@ -105,7 +105,7 @@ static void fragment_decode_length_past_the_block(void)
     ex_wal_fragment(b, "0123456789", 10, WAL_FULL);
     wal_fragment f;
     const char *why;
-    harness_context("wal_fragment_decode of the first 12 bytes of a 17-byte fragment with 16 "
+    ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of the first 12 bytes of a 17-byte fragment with 16 "
                     "bytes left in its block: its length runs past the block, and the bytes "
                     "given end first");
     int d = decode(b, 12, 16, &f, &why);
@@ -113,7 +113,7 @@ static void fragment_decode_length_past_the_block(void)
              EX_RULE(4, "a length past its block") "a fragment whose length runs past the end of "
              "its block is BAD wherever the file ends, even where the bytes given end before "
              "the data: SHORT would let a damaged length pass for a torn write (got %d)", d);
-    harness_context("wal_fragment_decode of a 17-byte fragment with 16 bytes left in its block: "
+    ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of a 17-byte fragment with 16 bytes left in its block: "
                     "a length past the block is BAD, even if the bytes are there");
     EX_CHECK(decode(b, 17, 16, &f, &why) == WAL_FRAGMENT_BAD,
              EX_RULE(4, "a length past its block") "invariant 1: a fragment whose length runs "
@@ -121,7 +121,7 @@ static void fragment_decode_length_past_the_block(void)
              "is BAD, even if the bytes are there");
     EX_CHECK(why != NULL && why[0] != '\0', EX_RULE(4, "a length past its block") "BAD sets "
              "*why: here, a length past the block");
-    harness_context("wal_fragment_decode of a 17-byte fragment with 17 bytes left in its block: "
+    ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of a 17-byte fragment with 17 bytes left in its block: "
                     "ending exactly at the block's end is OK");
     EX_CHECK(decode(b, 17, 17, &f, &why) == WAL_FRAGMENT_OK,
              EX_RULE(4, "a length past its block") "a fragment that ends exactly at the end of "
@@ -140,7 +140,7 @@ static void fragment_decode_checksum(void)
         c[i] ^= (i == 4 || i == 5) ? 0x01 : 0x40;
         wal_fragment f;
         const char *why;
-        harness_context("wal_fragment_decode of a 14-byte fragment with byte %zu changed: the "
+        ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of a 14-byte fragment with byte %zu changed: the "
                         "checksum covers length, type and data, so BAD (or SHORT for a longer "
                         "length); nothing read past limit", i);
         int d = decode(c, 14, WAL_BLOCK_SIZE, &f, &why);
@@ -156,7 +156,7 @@ static void fragment_decode_checksum(void)
     t[6] = WAL_LAST; /* another valid type: only the checksum can tell */
     wal_fragment f;
     const char *why;
-    harness_context("wal_fragment_decode of a 14-byte MIDDLE fragment whose type byte became LAST: "
+    ex_context(EX_RULE(7, "nothing outside [p, limit) read") "wal_fragment_decode of a 14-byte MIDDLE fragment whose type byte became LAST: "
                     "only the checksum can tell, so BAD");
     EX_CHECK(decode(t, 14, WAL_BLOCK_SIZE, &f, &why) == WAL_FRAGMENT_BAD,
              EX_RULE(5, "the checksum covers the type") "a fragment whose type changed to "

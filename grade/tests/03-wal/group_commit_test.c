@@ -3,8 +3,20 @@
  * wal_queue_finish (stages/03-wal/wal/wal_queue.c): writers queue up, and the
  * one at the head leads a group: one append and one fsync for every
  * record of the group, applied in queue order before anyone returns.
+ * The leaders append with the test's own framing (ex_owner's own_append),
+ * not through wal_queue_append, the next exercise's.
+ *
+ * Who is queued behind whom is never left to the scheduler: a test that
+ * needs writers waiting behind a leader leads itself (it holds its group
+ * open), and starts each writer only once the one before is in the queue,
+ * which it sees as the entry before naming it (`next`, which
+ * wal_queue_join sets under queue_lock as it queues a writer; wal_group_next
+ * walks a group by it).  No sleep, no "a while later": the same queue
+ * every run, on any machine, however busy.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,15 +31,31 @@
 #include "wal_writer.h"
 #include "wal_reader.h"
 
+/* Waits until e is queued right behind prev (prev->next names it): the
+ * writer that joins with e has linked it under queue_lock.  Spins, so that
+ * a join that never links it uses the test's CPU and fails it with rule 1.
+ * Then puts back the test's own bound: `seconds` and `rule`. */
+static void gc_wait_queued(const wal_entry *prev, const wal_entry *e, unsigned seconds,
+                           const char *rule)
+{
+    EX_BOUND(10, EX_RULE(1, "queues the writer") "wal_queue_join queues its writer behind the "
+             "last one, under queue_lock, before it waits: the entry before it names it "
+             "(next), which wal_group_next follows");
+    while (__atomic_load_n(&prev->next, __ATOMIC_ACQUIRE) != e)
+        sched_yield();
+    EX_BOUND(seconds, "%s", rule);
+}
+
 static void group_commit_a_lone_writer(void)
 {
-    EX_DEADLINE(5, EX_RULES("2 and 5", "a lone writer leads at once; finish takes the group "
+    EX_BOUND(5, EX_RULES("2 and 5", "a lone writer leads at once; finish takes the group "
                             "off the queue") "5 writes one after the other, no contention: each "
                 "returns, since "
                 "wal_queue_finish takes its group's n entries off the queue (the next "
                 "writer then finds it empty and leads) and marks each done");
     ex_owner o;
     ex_owner_init(&o, 1);
+    o.own_append = 1;
     for (uint32_t i = 0; i < 5; i++) {
         ex_write w;
         ex_write_init(&w, &o, i);
@@ -43,12 +71,9 @@ static void group_commit_a_lone_writer(void)
     EX_CHECK(o.napplied == 5, "5 records applied (got %d)", o.napplied);
     EX_CHECK(o.applied_locked == 0, "apply runs under the owner's write lock, which the "
              "leader holds from making room to the last apply");
-    wal_queue_stats st;
-    wal_queue_stats_get(o.q, &st);
-    EX_CHECK(st.records == 5 && st.groups == 5, EX_RULE(2, "a lone writer leads at once") "a "
-             "lone writer leads a group of one: 5 groups "
-             "of 5 records (got %llu groups, %llu records)", (unsigned long long)st.groups,
-             (unsigned long long)st.records);
+    EX_CHECK(o.records == 5 && o.groups == 5, EX_RULE(2, "a lone writer leads at once") "a "
+             "lone writer leads a group of one: 5 groups of 5 records (got %d groups, %d "
+             "records)", o.groups, o.records);
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
@@ -70,19 +95,23 @@ static void *writer(void *p)
     return NULL;
 }
 
+/* Threads writing at once, as they will: whatever groups the scheduler
+ * makes, every write returns once its record is applied, each record once,
+ * in log order.  (The fsync is made slow so that writers pile up behind
+ * a leader; no check depends on how many do.) */
 static void group_commit_many_writers_share_syncs(void)
 {
-    EX_DEADLINE(8, EX_RULES("5 and 6", "finish takes the group off the queue and wakes the "
-                            "next head") "8 threads of 25 writes each return: each group counts "
-                "its entries "
-                "(n), wal_queue_finish takes exactly those off the queue and wakes the next "
-                "leader, so no writer is left waiting");
+    EX_BOUND(8, EX_RULES("5 and 6", "finish takes the group off the queue and wakes the "
+                         "next head") "8 threads of 25 writes each return: each group counts "
+             "its entries (n), wal_queue_finish takes exactly those off the queue and wakes "
+             "the next leader, so no writer is left waiting");
     harness_context("8 threads of 25 synced writes each (wal_queue_join, wal_queue_finish), fsync "
                     "3 ms: a leader takes the writers queued behind it; each record applied once, "
                     "in log order, before its writer returns");
     ex_trace_install(3); /* each fsync takes 3 ms: writers pile up behind the leader */
     ex_owner o;
     ex_owner_init(&o, 1);
+    o.own_append = 1;
     enum { THREADS = 8, EACH = 25 };
     pthread_t t[THREADS];
     thread_arg a[THREADS];
@@ -103,15 +132,6 @@ static void group_commit_many_writers_share_syncs(void)
              "applied exactly once: %d (got %d)",
              THREADS * EACH, o.napplied);
     EX_CHECK(o.applied_locked == 0, "apply runs under the write lock");
-    wal_queue_stats st;
-    wal_queue_stats_get(o.q, &st);
-    EX_CHECK(st.groups < st.records / 2,
-             EX_RULE(3, "the writers behind the leader") "with 8 writers and a slow fsync, a "
-             "leader takes the writers queued behind it into "
-             "its group: far fewer groups (and fsyncs) than records (%llu groups for %llu "
-             "records)", (unsigned long long)st.groups, (unsigned long long)st.records);
-    EX_CHECK(st.syncs <= st.groups, "one fsync per group at most (%llu for %llu groups)",
-             (unsigned long long)st.syncs, (unsigned long long)st.groups);
     /* Each thread's records, in the order it wrote them, and the log in
      * the order they were applied. */
     uint32_t next[THREADS] = {0};
@@ -127,70 +147,136 @@ static void group_commit_many_writers_share_syncs(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
-static int started; /* writers about to join the queue (__atomic) */
-
-static void *failing_writer(void *p)
-{
-    thread_arg *a = p;
-    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
+/* A writer started by a test that queues it itself (gc_wait_queued): its
+ * write, run through the owner (ex_write_run), and what came of it. */
+typedef struct queued_write {
     ex_write w;
-    ex_write_init(&w, a->o, a->first);
-    int rc = ex_write_run(&w);
-    if (rc != KV_OK && strstr(kv_errmsg(), "refused this group") != NULL)
-        a->errors = 1; /* the group's error, with its message, in this thread */
-    else if (rc != KV_OK)
-        a->errors = 2;
+    pthread_t t;
+    int rc;
+    int msg_kept;       /* its kv_errmsg() as it was before the write */
+    int group_msg;      /* it failed with the owner's refusal as its kv_errmsg() */
+} queued_write;
+
+static void *queued_write_run(void *p)
+{
+    queued_write *q = p;
+    kv_error(KV_ERR_INVALID, "this thread's last failure, before its write");
+    q->rc = ex_write_run(&q->w);
+    q->msg_kept = strcmp(kv_errmsg(), "this thread's last failure, before its write") == 0;
+    q->group_msg = q->rc != KV_OK && strstr(kv_errmsg(), "refused this group") != NULL;
     return NULL;
 }
 
+/* The test leads (its own write, `lead`, joined on an idle queue), and the
+ * n writes of w are queued behind it, in that order, each started once
+ * the one before is in the queue.  Returns the test's group, to be led
+ * (ex_owner_lead) once the test is ready. */
+static wal_group gc_lead_with_queue(ex_owner *o, ex_write *lead, queued_write *w, int n,
+                                    unsigned seconds, const char *bound)
+{
+    wal_group g;
+    memset(&g, 0x5a, sizeof g);
+    harness_context("wal_queue_join of the test's own write on an idle queue: it leads");
+    EX_CHECK(wal_queue_join(o->q, &lead->e, &g) == 1, EX_RULE(2, "a lone writer leads at once")
+             "the only writer leads (wal_queue_join returns 1)");
+    const wal_entry *prev = &lead->e;
+    for (int i = 0; i < n; i++) {
+        EX_CHECK(pthread_create(&w[i].t, NULL, queued_write_run, &w[i]) == 0,
+                 "test setup: pthread_create");
+        gc_wait_queued(prev, &w[i].w.e, seconds, bound);
+        prev = &w[i].w.e;
+    }
+    return g;
+}
+
+/* Seven writers queued behind a leader: once it is done, the next at the
+ * head leads them all, in queue order, one append and one fsync. */
+static void group_commit_takes_the_writers_queued_behind(void)
+{
+    static const char *bound = EX_RULES("5 and 6", "finish takes the group off the queue and "
+                                        "wakes the next head") "a leader and 7 writers queued "
+                               "behind it: every write returns";
+    EX_BOUND(8, "%s", bound);
+    ex_owner o;
+    ex_owner_init(&o, 1);
+    o.own_append = 1;
+    enum { N = 7 };
+    ex_write lead;
+    ex_write_init(&lead, &o, 100);
+    queued_write w[N];
+    for (int i = 0; i < N; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        ex_write_init(&w[i].w, &o, (uint32_t)i);
+    }
+    wal_group g = gc_lead_with_queue(&o, &lead, w, N, 8, bound);
+    ex_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken")
+               "the test's group of one led and finished, 7 writers queued behind it: the "
+               "next at the head leads them");
+    EX_CHECK(ex_owner_lead(&o, &g) == KV_OK, "the test's own write returns KV_OK (%s)",
+             kv_errmsg());
+    for (int i = 0; i < N; i++)
+        pthread_join(w[i].t, NULL);
+    for (int i = 0; i < N; i++)
+        EX_CHECK(w[i].rc == KV_OK && w[i].w.applied, EX_RULE(5, "each member given its status")
+                 "every writer queued behind the leader returns KV_OK once its record is "
+                 "applied (writer %d: %d)", i, w[i].rc);
+    EX_CHECK(o.records == N + 1 && o.groups == 2,
+             EX_RULE(3, "the writers behind the leader") "a leader takes the writers queued "
+             "behind it into its group: the test's write alone (nobody was queued when it "
+             "led), then the 7 writers queued behind it in one group, 8 records in 2 groups "
+             "(got %d groups for %d records)", o.groups, o.records);
+    EX_CHECK(o.napplied == N + 1 && o.applied[0] == 100, EX_RULE(1, "only the head leads")
+             "each record applied once, the leader's first: %d records (got %d)", N + 1,
+             o.napplied);
+    for (int i = 1; i <= N && i < o.napplied; i++)
+        EX_CHECK(o.applied[i] == (uint32_t)(i - 1) && o.applied_end[i] > o.applied_end[i - 1],
+                 EX_RULE(4, "every record of the group, in queue order") "a group's records "
+                 "are framed and applied in queue order: record %d is the write queued %d%s "
+                 "(got the write queued %u)", i, i, i == 1 ? "st" : i == 2 ? "nd" : i == 3 ?
+                 "rd" : "th", o.applied[i] + 1);
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+/* Three writers queued behind the test's write; their group, the second,
+ * is refused by the owner: each of them fails with the group's error and
+ * message, none of their records applied, and the next write succeeds. */
 static void group_commit_a_failed_group_fails_every_member(void)
 {
-    EX_DEADLINE(8, EX_RULES("5 and 6", "each member marked done and woken; the next head "
-                            "woken") "4 writers, a group refused: every writer returns, each "
-                "member of the "
-                "failed group marked done by wal_queue_finish");
+    static const char *bound = EX_RULES("5 and 6", "each member marked done and woken; the "
+                                        "next head woken") "3 writers queued behind a "
+                               "leader, their group refused: every writer returns, each "
+                               "member of the failed group marked done by wal_queue_finish";
+    EX_BOUND(8, "%s", bound);
     ex_owner o;
     ex_owner_init(&o, 0);
-    /* Hold the write lock so that writers pile up: the first leads a group
-     * of one, the rest queue behind it and form the second group, which
-     * the owner refuses. */
-    harness_context("4 writers queued while the write lock is held, the second group refused by "
-                    "the owner: wal_queue_finish marks every member done with the group's error, "
-                    "none of its records applied");
-    pthread_mutex_lock(&o.lock);
-    o.fail_prepare = 2;
-    __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
-    enum { THREADS = 4 };
-    pthread_t t[THREADS];
-    thread_arg a[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        a[i] = (thread_arg){.o = &o, .first = (uint32_t)(i + 1)};
-        pthread_create(&t[i], NULL, failing_writer, &a[i]);
+    o.own_append = 1;
+    o.fail_prepare = 2; /* the second group */
+    enum { N = 3 };
+    ex_write lead;
+    ex_write_init(&lead, &o, 100);
+    queued_write w[N];
+    for (int i = 0; i < N; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        ex_write_init(&w[i].w, &o, (uint32_t)(i + 1));
     }
-    /* Every writer has started, and a while later is in the queue. */
-    struct timespec ts = {0, 10 * 1000000L};
-    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < THREADS && waited < 1000;
-         waited++)
-        nanosleep(&ts, NULL);
-    ts.tv_nsec = 100 * 1000000L;
-    nanosleep(&ts, NULL);
-    pthread_mutex_unlock(&o.lock);
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
-    int failed = 0, other = 0;
-    for (int i = 0; i < THREADS; i++) {
-        failed += a[i].errors == 1;
-        other += a[i].errors == 2;
+    wal_group g = gc_lead_with_queue(&o, &lead, w, N, 8, bound);
+    harness_context("3 writers queued behind the test's write, their group (the second) refused "
+                    "by the owner: wal_queue_finish marks every member done with the group's "
+                    "error, none of its records applied");
+    EX_CHECK(ex_owner_lead(&o, &g) == KV_OK, "test setup: the first group succeeds (%s)",
+             kv_errmsg());
+    for (int i = 0; i < N; i++)
+        pthread_join(w[i].t, NULL);
+    for (int i = 0; i < N; i++) {
+        EX_CHECK(w[i].rc != KV_OK, EX_RULE(5, "each member given its status") "every member "
+                 "of a refused group fails with the group's error, not only its leader: the "
+                 "%d writers queued behind the first (writer %d returned KV_OK)", N, i);
+        EX_CHECK(w[i].group_msg, EX_RULE(4, "the leader's message") "a writer whose group "
+                 "failed gets the group's own error message as its kv_errmsg(), in its own "
+                 "thread (writer %d)", i);
     }
-    EX_CHECK(other == 0, EX_RULE(4, "the leader's message") "a writer that fails gets the "
-             "group's own error message");
-    EX_CHECK(failed == THREADS - 1,
-             EX_RULE(5, "each member given its status") "every member of a refused group fails "
-             "with the group's error, not only its "
-             "leader: the 3 writers queued behind the first (%d failed)", failed);
     EX_CHECK(o.napplied == 1, EX_RULE(5, "each member given its status") "a record of a failed "
-             "group is never applied (%d applied)",
-             o.napplied);
+             "group is never applied (%d applied)", o.napplied);
     ex_write after;
     ex_write_init(&after, &o, 99);
     harness_context("a write after a refused group (wal_queue_join, wal_queue_finish): a refused "
@@ -203,11 +289,12 @@ static void group_commit_a_failed_group_fails_every_member(void)
 
 static void group_commit_a_lone_leader_fixes_its_group(void)
 {
-    EX_DEADLINE(5, EX_RULE(2, "a lone writer leads at once") "wal_queue_join on an idle queue "
+    EX_BOUND(5, EX_RULE(2, "a lone writer leads at once") "wal_queue_join on an idle queue "
                 "returns at once: its writer is the "
                 "head, and leads");
     ex_owner o;
     ex_owner_init(&o, 0);
+    o.own_append = 1;
     static const uint8_t payload[40] = {1};
     wal_entry e;
     memset(&e, 0x5a, sizeof e); /* a writer's entry on its stack: its fields are garbage */
@@ -279,12 +366,12 @@ static void group_commit_a_lone_leader_fixes_its_group(void)
     EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
 }
 
-/* A follower of group_commit_group_max_is_inclusive: joins with an entry
- * of half WAL_QUEUE_GROUP_MAX bytes; if it leads, keeps its group's n and
- * finishes the group. */
+/* A writer the tests queue themselves behind a leader they hold: joins
+ * with its entry; if it leads, keeps its group's n and finishes the group. */
 typedef struct half_arg {
     wal_queue *q;
     wal_entry e;
+    pthread_t t;
     size_t led;        /* n of the group it led, 0 if it followed */
     int msg_kept;      /* a follower of a group that succeeded kept its kv_errmsg */
 } half_arg;
@@ -292,7 +379,6 @@ typedef struct half_arg {
 static void *half_writer(void *p)
 {
     half_arg *a = p;
-    __atomic_add_fetch(&started, 1, __ATOMIC_SEQ_CST);
     wal_group g;
     memset(&g, 0x5a, sizeof g);
     kv_error(KV_ERR_INVALID, "this thread's last failure, before its write");
@@ -306,61 +392,52 @@ static void *half_writer(void *p)
     return NULL;
 }
 
-/* A leader alone, then `threads` writers of WAL_QUEUE_GROUP_MAX / 2
- * bytes each queued behind it; once the leader finishes, the groups they
- * make, as their sizes sorted (led[i] is 0 for a writer that did not
- * lead). */
-static void group_commit_halves(int threads, size_t *led)
+/* An entry of `len` bytes, `alone` or not, its other fields garbage as on
+ * a writer's stack. */
+static void gc_entry(wal_entry *e, size_t len, int alone)
 {
-    EX_DEADLINE(8, EX_RULES("5 and 6", "each member woken; the next head woken") "a leader and "
-                "%d writers queued behind it: every wal_queue_join returns, "
-                "each group finished by its leader", threads);
+    static const uint8_t payload[40] = {1}; /* never read by join or finish */
+    memset(e, 0x5a, sizeof *e);
+    e->call = "test";
+    e->payload = payload;
+    e->len = len;
+    e->room = 1;
+    e->alone = alone;
+    e->ctx = NULL;
+}
+
+/* The test leads with a 40-byte entry on an idle queue and holds its
+ * group open; the writers of a (their entries set) are queued behind it,
+ * in order, each started once the one before is in the queue; then the
+ * test finishes its group, and the writers make their groups.  led[i] is
+ * the size of the group writer i led (0 if it followed). */
+static void gc_groups_behind(half_arg *a, int threads, size_t *led, const char *bound)
+{
+    EX_BOUND(8, "%s", bound);
     ex_owner o;
     ex_owner_init(&o, 0);
-    static const uint8_t payload[40] = {1};
+    o.own_append = 1;
     wal_entry lead;
-    memset(&lead, 0x5a, sizeof lead);
-    lead.call = "test";
-    lead.payload = payload;
-    lead.len = sizeof payload;
-    lead.room = 1;
-    lead.alone = 0;
-    lead.ctx = NULL;
+    gc_entry(&lead, 40, 0);
     wal_group g;
     memset(&g, 0x5a, sizeof g);
     harness_context("wal_queue_join of a 40-byte entry on an idle queue: the only writer leads");
-    EX_CHECK(wal_queue_join(o.q, &lead, &g) == 1, "the only writer leads (join returns 1)");
-    /* Writers of WAL_QUEUE_GROUP_MAX / 2 bytes each queue up behind the
-     * leader (their payload is never read by join or finish). */
-    __atomic_store_n(&started, 0, __ATOMIC_SEQ_CST);
-    enum { THREADS_MAX = 3 };
-    pthread_t t[THREADS_MAX];
-    half_arg a[THREADS_MAX];
+    EX_CHECK(wal_queue_join(o.q, &lead, &g) == 1, EX_RULE(2, "a lone writer leads at once")
+             "the only writer leads (join returns 1)");
+    const wal_entry *prev = &lead;
     for (int i = 0; i < threads; i++) {
-        memset(&a[i], 0, sizeof a[i]);
-        memset(&a[i].e, 0x5a, sizeof a[i].e);
         a[i].q = o.q;
-        a[i].e.call = "test";
-        a[i].e.payload = payload;
-        a[i].e.len = WAL_QUEUE_GROUP_MAX / 2;
-        a[i].e.room = WAL_QUEUE_GROUP_MAX; /* what applying needs: not the payload */
-        a[i].e.alone = 0;
-        a[i].e.ctx = NULL;
-        pthread_create(&t[i], NULL, half_writer, &a[i]);
+        EX_CHECK(pthread_create(&a[i].t, NULL, half_writer, &a[i]) == 0,
+                 "test setup: pthread_create");
+        gc_wait_queued(prev, &a[i].e, 8, bound);
+        prev = &a[i].e;
     }
-    struct timespec ts = {0, 10 * 1000000L};
-    for (int waited = 0; __atomic_load_n(&started, __ATOMIC_SEQ_CST) < threads && waited < 1000;
-         waited++)
-        nanosleep(&ts, NULL);
-    ts.tv_nsec = 100 * 1000000L;
-    nanosleep(&ts, NULL);
-    ex_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken") "wal_queue_finish of the leader's group of one, with %d writers of "
-               "WAL_QUEUE_GROUP_MAX / 2 bytes queued behind it: the next at the head leads, "
-               "taking writers while their payload adds up to at most "
-               "WAL_QUEUE_GROUP_MAX", threads);
+    ex_context(EX_RULES("5 and 6", "the group taken off the queue, the next head woken")
+               "wal_queue_finish of the leader's group of one, with %d writers queued behind "
+               "it: the next at the head leads", threads);
     wal_queue_finish(o.q, &g, KV_OK); /* the next at the head leads */
     for (int i = 0; i < threads; i++)
-        pthread_join(t[i], NULL);
+        pthread_join(a[i].t, NULL);
     for (int i = 0; i < threads; i++) {
         led[i] = a[i].led;
         EX_CHECK(a[i].led != 0 || a[i].msg_kept,
@@ -368,13 +445,69 @@ static void group_commit_halves(int threads, size_t *led)
                  "group succeeded returns 0 from wal_queue_join with its kv_errmsg() as it was: "
                  "the message of a failure only when its group failed (writer %d)", i);
     }
+    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+/* A leader alone, then `threads` writers of WAL_QUEUE_GROUP_MAX / 2
+ * bytes each queued behind it; once the leader finishes, the groups they
+ * make, as their sizes sorted (led[i] is 0 for a writer that did not
+ * lead). */
+static void group_commit_halves(int threads, size_t *led)
+{
+    char bound[400];
+    snprintf(bound, sizeof bound, EX_RULES("5 and 6", "each member woken; the next head "
+                                           "woken") "a leader and %d writers queued behind "
+             "it: every wal_queue_join returns, each group finished by its leader", threads);
+    enum { THREADS_MAX = 3 };
+    half_arg a[THREADS_MAX];
+    for (int i = 0; i < threads; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        gc_entry(&a[i].e, WAL_QUEUE_GROUP_MAX / 2, 0);
+        a[i].e.room = WAL_QUEUE_GROUP_MAX; /* what applying needs: not the payload */
+    }
+    gc_groups_behind(a, threads, led, bound);
     for (int i = 1; i < threads; i++) /* sorted, smallest first */
         for (int j = i; j > 0 && led[j - 1] > led[j]; j--) {
             size_t x = led[j];
             led[j] = led[j - 1];
             led[j - 1] = x;
         }
-    EX_CHECK(ex_owner_close(&o) == KV_OK, "wal_queue_close");
+}
+
+/* A transaction's commit is an entry marked alone: its leader checks its
+ * condition under the write lock with no other record between, so it is
+ * never a member of another writer's group, and no writer is a member of
+ * its group.  Queued: the test's leader, a plain write, a commit, a plain
+ * write: three groups of one after the leader's. */
+static void group_commit_an_alone_entry_goes_in_a_group_of_its_own(void)
+{
+    static const char *bound = EX_RULES("5 and 6", "each member woken; the next head woken")
+        "a leader, then a plain write, a commit (alone) and a plain write queued behind it: "
+        "every wal_queue_join returns, each group finished by its leader";
+    enum { N = 3 };
+    half_arg a[N];
+    for (int i = 0; i < N; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        gc_entry(&a[i].e, 40, i == 1);
+    }
+    size_t led[N];
+    gc_groups_behind(a, N, led, bound);
+    EX_CHECK(led[0] == 1,
+             EX_RULE(3, "an entry marked alone goes in a group of its own") "a plain write at "
+             "the head with a commit (an entry marked alone) queued right behind it leads a "
+             "group of itself only: the commit must not join another writer's group, or the "
+             "condition its own leader checks under the write lock before its record never "
+             "runs (got a group of %zu%s)", led[0],
+             led[0] == 0 ? ": the plain write did not lead" : ", the commit in it");
+    EX_CHECK(led[1] == 1,
+             EX_RULE(3, "an entry marked alone goes in a group of its own") "a commit (an entry "
+             "marked alone) at the head leads a group of itself only, the plain write queued "
+             "behind it left for the next group (got a group of %zu%s)", led[1],
+             led[1] == 0 ? ": the commit never led one" : ", with the write behind it");
+    EX_CHECK(led[2] == 1,
+             EX_RULE(3, "an entry marked alone goes in a group of its own") "the plain write "
+             "queued behind a commit leads a group of its own once the commit's is done (got "
+             "a group of %zu%s)", led[2], led[2] == 0 ? ": it joined the commit's" : "");
 }
 
 static void group_commit_group_max_is_inclusive(void)
@@ -411,5 +544,7 @@ static const harness_test group_commit_tests[] = {
     HARNESS_TEST(group_commit_a_failed_group_fails_every_member),
     HARNESS_TEST(group_commit_group_max_is_inclusive),
     HARNESS_TEST(group_commit_group_max_bounds_a_group),
+    HARNESS_TEST(group_commit_takes_the_writers_queued_behind),
+    HARNESS_TEST(group_commit_an_alone_entry_goes_in_a_group_of_its_own),
 };
 const harness_suite group_commit_suite = HARNESS_SUITE("group_commit", group_commit_tests);

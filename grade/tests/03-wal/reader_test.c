@@ -72,7 +72,7 @@ static void expect_record(wal_reader *r, const log_mem *l, int i, const char *wh
 
 static void reader_reads_every_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {5, 0, 40000, 100, 32761, 1, 70000, 3};
@@ -104,7 +104,7 @@ static void reader_reads_every_record(void)
 
 static void reader_starts_at_a_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 50000, 20, 30};
@@ -122,7 +122,7 @@ static void reader_starts_at_a_record(void)
 
 static void reader_cut_record_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 20, 50000};
@@ -255,7 +255,7 @@ static void reader_damage_after_a_trailer(void)
 
 static void reader_resyncs_after_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 20, 30, 40, 50};
@@ -284,7 +284,7 @@ static void reader_resyncs_after_damage(void)
 
 static void reader_skips_the_rest_of_a_damaged_record(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 80000, 30};
@@ -316,7 +316,7 @@ static void reader_skips_the_rest_of_a_damaged_record(void)
 
 static void reader_record_without_its_last_fragment(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     /* A FIRST fragment, then a FULL record: the LAST was lost. */
@@ -353,7 +353,7 @@ static void reader_record_without_its_last_fragment(void)
 
 static void reader_orphan_fragment_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     uint8_t b[256];
@@ -376,7 +376,7 @@ static void reader_orphan_fragment_is_damage(void)
 
 static void reader_zero_tail(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 20};
@@ -405,7 +405,7 @@ static void reader_zero_tail(void)
 
 static void reader_orphan_after_a_record_is_damage(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     uint8_t b[256];
@@ -434,7 +434,7 @@ static void reader_orphan_after_a_record_is_damage(void)
 
 static void reader_resyncs_after_damage_at_the_log_start(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {10, 20, 30};
@@ -473,7 +473,7 @@ static io_file *log_file_reader(const log_mem *l, wal_reader *r)
 
 static void reader_reads_a_file_through_a_small_window(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[] = {5, 5, 5, 5, 5, 100, 0, 300, 40000, 7, 90, 33000, 12};
@@ -504,7 +504,7 @@ static void reader_reads_a_file_through_a_small_window(void)
  * bytes [base, loaded) forgotten) reads once a record. */
 static void reader_reads_a_block_once(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     size_t lens[16];
@@ -538,7 +538,7 @@ static void reader_reads_a_block_once(void)
  * B: C's first byte is A's last, so C starts one byte before B. */
 static void reader_resync_searches_after_the_damage_only(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     uint8_t c[32], b[128];
@@ -577,7 +577,7 @@ static void reader_resync_searches_after_the_damage_only(void)
 
 static void reader_trailer_after_the_first_block(void)
 {
-    EX_DEADLINE(3, "every wal_reader_next returns, and the log ends: each call moves forward "
+    EX_BOUND(3, "every wal_reader_next returns, and the log ends: each call moves forward "
                 "(past a fragment, a block trailer, or one byte past damage) and the reader "
                 "stops at limit");
     /* Record 0 spans blocks 0 and 1 and ends at 40014; record 1 ends at

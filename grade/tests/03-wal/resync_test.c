@@ -49,7 +49,7 @@ static void resync_check(const uint8_t *p, size_t n, uint32_t at, const char *wh
 
 static void resync_finds_a_fragment_after_garbage(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     uint8_t b[4096];
     uint64_t r = 12345;
@@ -65,7 +65,7 @@ static void resync_finds_a_fragment_after_garbage(void)
 
 static void resync_none_in_zeros(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     uint8_t *b = calloc(1, WAL_BLOCK_SIZE);
     resync_check(b, WAL_BLOCK_SIZE, 0,
@@ -78,7 +78,7 @@ static void resync_none_in_zeros(void)
 
 static void resync_respects_the_block_and_the_bytes_given(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     uint8_t b[600];
     memset(b, 0x55, sizeof b);
@@ -91,7 +91,7 @@ static void resync_respects_the_block_and_the_bytes_given(void)
 
 static void resync_many_candidates(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     /* Bytes 0x01: every offset has a possible type and length (257). */
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
@@ -106,7 +106,7 @@ static void resync_many_candidates(void)
 
 static void resync_random_blocks(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     uint8_t *b = malloc(WAL_BLOCK_SIZE);
     uint64_t r = 99;
@@ -131,7 +131,7 @@ static void resync_random_blocks(void)
 
 static void resync_unknown_types_are_no_fragments(void)
 {
-    EX_DEADLINE(3, "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
+    EX_BOUND(3, EX_RULES("1 and 2", "the first valid fragment, or n") "wal_resync_block returns: it looks at each offset of [0, n) once, moving "
                 "forward");
     /* A header of type 0 whose checksum matches its length, type and data:
      * type 0 is what a zeroed region holds, never a fragment's. */

@@ -63,6 +63,26 @@ static void check_levels(const skiplist *sl, int n, const int *number, uint8_t *
         int want = 0;
         for (int i = 0; i < n; i++)
             want += heights[i] > level;
+        /* The newest node missing from this level because the insert
+         * linked it after prev[level], and prev[level] named a node that
+         * is not on the level (too short: the search's level-0 answer
+         * used for every level): that node's link `level`, which it does
+         * not have, names the newest node (read as the test reads every
+         * link, below the node's key). */
+        if (count != want && n > 1 && heights[n - 1] > level) {
+            int before = -1; /* the node just before the newest on level 0 */
+            for (int i = 0; i < n - 1; i++)
+                if (number[i] < number[n - 1] && (before < 0 || number[i] > number[before]))
+                    before = i;
+            EX_CHECK(before < 0 || heights[before] > level ||
+                         ex_sl_next(nodes[before], level) != nodes[n - 1],
+                     EX_RULE_OF(skiplist_search, 3, "prev[i], the last node before key on each "
+                                "level i") "after %s: k%05d (height %d) is not on level %d: the "
+                     "insert linked it there after prev[%d], which named k%05d, a node of height "
+                     "%d, not on level %d; prev[i] is the last node before the key on level i "
+                     "itself, for each level below the height", after, number[n - 1],
+                     heights[n - 1], level, level, number[before], heights[before], level);
+        }
         EX_CHECK(count == want,
                  EX_RULE(3, "each level up to height - 1") "after %s: a node is linked on every "
                  "level below its height (S4: the express "
@@ -75,7 +95,7 @@ static void insert_keys(int n, const int *order, const char *what)
 {
     /* 3000 inserts take milliseconds: one that never returns fails with
      * its rule, not the run's time limit. */
-    EX_DEADLINE(10, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+    EX_BOUND(10, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
                 "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "
@@ -93,7 +113,8 @@ static void insert_keys(int n, const int *order, const char *what)
         heights[i] = h;
         number[i] = 2 * order[i];
         ex_sl_key((char *)nodes[i], number[i]);
-        ex_context(EX_RULE_OF(skiplist_search, 3, "prev[i] on each level below the height")
+        ex_context(EX_RULES("2 and 3", "the head as prev on the levels above the list's "
+                            "height; the node linked on each level below its own")
                    "skiplist_insert of k%05d (height %d), insert %d of %d (%s)", number[i],
                    h, i + 1, n, what);
         skiplist_insert(&sl, nodes[i], h);
@@ -335,7 +356,7 @@ static void skiplist_insert_every_instant_keeps_the_list_whole(void)
     /* Stepped one instruction at a time, the inserts take under a second:
      * one whose loop runs away (counting the wrong way through the stack)
      * would be stepped for minutes. */
-    EX_DEADLINE(20, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
+    EX_BOUND(20, EX_RULE(2, "the head on the new levels") "every insert ends: the levels "
                 "above the list's height get the head as "
                 "their prev, counting up from the list's height to the node's (i++), and the "
                 "node is linked in counting up from level 0 to its height; a loop that counts "

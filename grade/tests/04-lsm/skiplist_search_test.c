@@ -19,7 +19,7 @@
  * under a second: a search that never ends fails it with its rule. */
 static void search_deadline(void)
 {
-    EX_DEADLINE(5, EX_RULE(2, "the walk along a level, then down") "every search ends: along a "
+    EX_BOUND(5, EX_RULE(2, "the walk along a level, then down") "every search ends: along a "
                 "level it moves to the next node (x = next) "
                 "and reads that node's link on the level (link = skiplist_link_of(x, level)), "
                 "and drops a level at a node whose next is NULL or not before the key, down to "
@@ -43,7 +43,8 @@ static void search_list(int n, const int *heights, const char *shape)
         ex_sl_key(key, k < 0 ? 0 : k);
         if (k < 0)
             strcpy(key, "a"); /* before every key */
-        harness_context("skiplist_iter_seek to %s in a list of %d keys (%s)", key, n, shape);
+        ex_context(EX_RULES("1 and 2", "the walk along a level, then down, to the first node >= "
+                            "key") "skiplist_iter_seek to %s in a list of %d keys (%s)", key, n, shape);
         skiplist_iter_seek(&it, (const uint8_t *)key);
         int want = k < 0 ? 0 : (k + 1) / 2; /* the first key >= k */
         if (want >= n) {
@@ -57,7 +58,8 @@ static void search_list(int n, const int *heights, const char *shape)
                      "whose key is >= it, k%05d "
                      "(%d keys, %s)", key, 2 * want, n, shape);
         }
-        harness_context("skiplist_contains(%s) in a list of %d keys (%s)", key, n, shape);
+        ex_context(EX_RULES("1 and 2", "the walk along a level, then down, to the first node >= "
+                            "key") "skiplist_contains(%s) in a list of %d keys (%s)", key, n, shape);
         EX_CHECK(skiplist_contains(&sl, (const uint8_t *)key) == (k >= 0 && k % 2 == 0 &&
                                                                   k < 2 * n),
                  EX_RULE(1, "the first node >= key") "skiplist_contains(%s) is 1 exactly when "
@@ -65,7 +67,7 @@ static void search_list(int n, const int *heights, const char *shape)
                  shape);
         if (k >= 0 && k % 2 == 0 && k < 2 * n) {
             skiplist_iter_seek(&it, (const uint8_t *)key);
-            harness_context("skiplist_iter_prev from %s (%d keys, %s)", key, n, shape);
+            ex_context(EX_RULES("2 and 4", "the walk to the last node < key") "skiplist_iter_prev from %s (%d keys, %s)", key, n, shape);
             skiplist_iter_prev(&it);
             if (k == 0)
                 EX_CHECK(!skiplist_iter_valid(&it), EX_RULE(4, "none before key") "prev from "
@@ -78,7 +80,7 @@ static void search_list(int n, const int *heights, const char *shape)
                          key, k - 2, shape);
         }
     }
-    harness_context("skiplist_iter_seek_last in a list of %d keys (%s)", n, shape);
+    ex_context(EX_RULE(5, "the last node") "skiplist_iter_seek_last in a list of %d keys (%s)", n, shape);
     skiplist_iter_seek_last(&it);
     if (n == 0)
         EX_CHECK(!skiplist_iter_valid(&it), EX_RULE(5, "the last node, or none") "seek_last in "
@@ -185,7 +187,8 @@ static void skiplist_search_starts_on_the_top_level(void)
     for (int k = 1; k < 2 * N; k += 101) {
         char key[EX_SL_KEY];
         ex_sl_key(key, k);
-        harness_context("skiplist_iter_seek to %s in a list of %d keys, every 64th of height 2",
+        ex_context(EX_RULES("1 and 2", "the walk along a level, then down, to the first node >= "
+                            "key") "skiplist_iter_seek to %s in a list of %d keys, every 64th of height 2",
                         key, N);
         ex_sl_compares = 0;
         skiplist_iter_seek(&it, (const uint8_t *)key);
@@ -203,7 +206,7 @@ static void skiplist_search_starts_on_the_top_level(void)
                  "64th of height 2)", key, N);
         if (!skiplist_iter_valid(&it))
             continue;
-        harness_context("skiplist_iter_prev from k%05d in a list of %d keys, every 64th of "
+        ex_context(EX_RULES("2 and 4", "the walk to the last node < key") "skiplist_iter_prev from k%05d in a list of %d keys, every 64th of "
                         "height 2", 2 * want, N);
         ex_sl_compares = 0;
         skiplist_iter_prev(&it);

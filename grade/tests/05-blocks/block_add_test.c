@@ -28,7 +28,8 @@ static void add_and_compare(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int 
     for (int i = 0; i < n; i++) {
         char v[16];
         int vl = snprintf(v, sizeof v, "v%d", i);
-        harness_context("block_builder_add of entry %d (%zu-byte key), %s: shared 0 at a "
+        ex_context(EX_RULES("1, 2 and 3", "a restart point or the shared prefix, then the entry "
+                            "written") "block_builder_add of entry %d (%zu-byte key), %s: shared 0 at a "
                         "restart point (BB1), else the bytes shared with the previous key (BB2)",
                         i, lens[i], what);
         size_t start = b.len;

@@ -36,10 +36,10 @@ static void prev_walk(int interval)
     block b;
     block_iter it;
     prev_block(interval, NULL, &b, &it);
-    /* A step back that loops without end fails this test alone (an alarm
-     * after 10 s), not the whole suite, so that a test before it names
-     * the rule. */
-    alarm(10);
+    /* A step back that loops without end fails this test alone (after 5
+     * s of CPU), not the whole suite, so that a test before it names the
+     * rule. */
+    ex_bound_work(5);
     block_iter_seek_last(&it);
     for (int i = N - 1; i >= 0; i--) {
         harness_context("walking back with block_iter_prev, restart point every %d: at entry "
@@ -74,18 +74,20 @@ static void block_prev_steps_back_to_a_restart_point(void)
     block_iter it;
     memset(&it, 0, sizeof it);
     block_iter_init(&it, &b, 8);
-    alarm(10);
+    ex_bound_work(5);
     block_iter_seek_last(&it);
     EX_CHECK(it.valid && it.at == offsets[2], "test setup: block_iter_seek_last");
     for (int i = 1; i >= 0; i--) {
         harness_context("3 entries, each a restart point (offsets %u, %u, %u): "
-                        "block_iter_prev to entry %d; an alarm ends the test after 10 s",
+                        "block_iter_prev to entry %d; the test ends after 5 s of CPU",
                         offsets[0], offsets[1], offsets[2], i);
         block_iter_prev(&it);
         EX_CHECK(it.valid && it.status == KV_OK && it.at == offsets[i] &&
                      it.key_len == lens[i] && memcmp(it.key, keys[i], lens[i]) == 0,
-                 "a step back from entry %d, every entry a restart point, lands on entry %d, "
-                 "at offset %u: restart point %d starts at block_restart(b, %d), an offset "
+                 EX_RULES("1 and 3", "the entry before, decoded from the last restart point "
+                          "before it") "a step back from entry %d, every entry a restart point, "
+                 "lands on entry %d, at offset %u: restart point %d starts at "
+                 "block_restart(b, %d), an offset "
                  "into the block, not at %d (got %s at offset %zu, status %d)",
                  i + 1, i, offsets[i], i, i, i, it.valid ? "an entry" : "no entry", it.at,
                  it.status);
@@ -103,7 +105,7 @@ static void block_prev_and_next_mix(void)
     block b;
     block_iter it;
     prev_block(5, NULL, &b, &it);
-    alarm(10);
+    ex_bound_work(5);
     block_iter_seek_first(&it);
     int at = 0;
     static const int moves[] = {1, 1, 1, 1, 1, 1, -1, 1, -1, -1, -1, 1, 1, 1, 1, 1, -1, -1};
@@ -128,7 +130,7 @@ static void block_prev_of_an_iterator_not_valid_does_nothing(void)
     block b;
     block_iter it;
     prev_block(5, NULL, &b, &it);
-    alarm(10);
+    ex_bound_work(5);
     block_iter_seek_last(&it);
     block_iter_next(&it);
     harness_context("block_iter_prev of an iterator that block_iter_next took past the last of "
@@ -155,7 +157,7 @@ static void block_prev_finds_an_overlap(void)
     block b;
     block_iter it;
     prev_block(16, offsets, &b, &it);
-    alarm(10);
+    ex_bound_work(5);
     block_iter_seek_first(&it);
     for (int i = 0; i < 5; i++)
         block_iter_next(&it);
@@ -164,7 +166,7 @@ static void block_prev_finds_an_overlap(void)
                  contents[offsets[4] + 2] < 127, "test setup: entry 4's lengths are one byte each");
     contents[offsets[4] + 2]++; /* entry 4's value_len */
     harness_context("entry 4 (offset %u) made to end one byte past entry 5 (offset %u), then "
-                    "block_iter_prev from entry 5; an alarm ends the test after 10 s",
+                    "block_iter_prev from entry 5; the test ends after 5 s of CPU",
                     offsets[4], offsets[5]);
     block_iter_prev(&it);
     EX_CHECK(!it.valid && it.status == KV_ERR_CORRUPT && it.why != NULL,

@@ -51,7 +51,9 @@ static void seek_all(int interval)
         if (u < 0)
             tl = 8 + 1, t[0] = ' '; /* a user key " " before every key */
         block_iter_init(&it, &b, 8);
-        harness_context("block_iter_seek to user key %d in a block of %d keys (0, 2, ..., %d), "
+        ex_context(EX_RULES("1 and 3", "the first entry >= target, from a binary search of the "
+                            "restart points") "block_iter_seek to user key %d in a block of %d "
+                   "keys (0, 2, ..., %d), "
                         "a restart point every %d", u, N, 2 * (N - 1), interval);
         block_iter_seek(&it, t, tl);
         int want = u < 0 ? 0 : (u + 1) / 2; /* the first key >= u */

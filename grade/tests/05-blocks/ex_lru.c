@@ -22,11 +22,11 @@ static void on_free(void *payload, size_t bytes)
 lru_cache *ex_lru_new(size_t capacity)
 {
     memset(ex_lru_freed, 0, sizeof ex_lru_freed);
-    /* Every LRU test is done in well under a second: one that loops
-     * without end (a damaged table or list) is ended by an alarm after
-     * 10 s, so that it fails alone and an earlier test's rule is the one
+    /* Every LRU test is done in well under a second of CPU: one that
+     * loops without end (a damaged table or list) is ended after 10 s of
+     * it, so that it fails alone and an earlier test's rule is the one
      * reported, not the suite's time limit. */
-    alarm(10);
+    ex_bound_work(5);
     lru_cache *c = NULL;
     EX_CHECK(lru_cache_new(capacity, 1, on_free, &c) == KV_OK, "lru_cache_new");
     return c;

@@ -10,7 +10,7 @@
 #include "lru_cache.h"
 
 extern int ex_lru_freed[64];    /* how often entry i was freed */
-/* A cache of one shard; also sets an alarm that ends the test after 10 s. */
+/* A cache of one shard; also bounds the test at 5 s of CPU (ex_bound_work). */
 lru_cache *ex_lru_new(size_t capacity);
 /* Inserts entry i under key (i, 0) with charge 1; returns it, still held
  * by the caller unless release is set. */

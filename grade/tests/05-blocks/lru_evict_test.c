@@ -17,8 +17,9 @@ static void lru_evict_the_least_recently_used(void)
     ex_lru_insert(c, 1, 1);
     ex_lru_insert(c, 2, 1);
     ex_lru_insert(c, 3, 1);
-    EX_CHECK(ex_lru_has(c, 1), "key 1 is cached (and this lookup makes it the most recently "
-             "used)");
+    EX_CHECK(ex_lru_has(c, 1), EX_RULE(1, "only while usage is over capacity") "three keys in "
+             "a cache of capacity 3 are all cached: nothing is evicted while usage is not over "
+             "capacity (key 1 is not; this lookup makes it the most recently used)");
     ex_lru_insert(c, 4, 1);
     EX_CHECK(!ex_lru_has(c, 2),
              EX_RULES("1 and 2", "the oldest on the list, out of the table") "over capacity, "

@@ -67,6 +67,14 @@ static void lru_refs_a_held_entry_is_never_freed(void)
     int v;
     memcpy(&v, lru_entry_payload(held), sizeof v);
     EX_CHECK(v == 1, "its payload is intact");
+    /* Eviction itself (the next exercise) at work on the entries no
+     * caller holds: without it, what follows would say nothing of the
+     * references. */
+    EX_CHECK(ex_lru_freed[2] == 1 && ex_lru_freed[7] == 1,
+             EX_RULE_OF(lru_evict, 1, "the oldest entry no caller holds evicted while usage is "
+                        "over capacity") "keys 2..9 inserted into capacity 2, key 1 held: the "
+             "oldest entries no caller holds are evicted and freed once each (key 2 freed %d "
+             "times, key 7 %d)", ex_lru_freed[2], ex_lru_freed[7]);
     harness_context("lru_cache_release of held key 1, then keys 10..13 inserted into capacity 2: "
                     "once released it is evictable, and freed once when pushed out");
     lru_cache_release(c, held);

@@ -22,15 +22,16 @@ static const char *ov_call(const version *v, int level, const char *b, const cha
                            char *buf, size_t cap)
 {
     vfile_list out = {(vfile **)1, 99};
-    harness_context("version_overlapping(level %d, [%s, %s]); an alarm ends the test if it "
-                    "has not returned in 10 s: at L0 the range grows only when a file "
+    ex_context(EX_RULES("1 and 2", "one run at a level >= 1; at L0 the range grown by each "
+                        "file met") "version_overlapping(level %d, [%s, %s]); the test ends if it "
+                    "has used 5 s of CPU without returning: at L0 the range grows only when a file "
                     "reaches strictly past one of its bounds, so that the scan starts again "
                     "a bounded number of times", level, b ? b : "NULL (unbounded)",
                     e ? e : "NULL (unbounded)");
-    alarm(10);
+    ex_bound_work(5);
     int rc = version_overlapping(v, level, (const uint8_t *)b, b ? strlen(b) : 0,
                                  (const uint8_t *)e, e ? strlen(e) : 0, &out);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, EX_RULE(1, "the files that meet") "version_overlapping(level %d, [%s, "
              "%s]) returns KV_OK (got %d: %s)",
              level, b ? b : "NULL", e ? e : "NULL", rc, kv_errmsg());

@@ -32,13 +32,14 @@ static compaction *pk_pick(version *v, const compaction_pointers *p, const char 
 {
     compaction_options o = pk_options();
     compaction *c = (compaction *)1;
-    harness_context("compaction_pick: %s; an alarm ends the test if it has not returned in "
-                    "10 s: a pick looks at each level once and each file of it at most "
+    ex_context(EX_RULES("1 to 4", "the levels by score, each one's seed") "compaction_pick: %s; "
+               "the test ends if it has used 5 s "
+                    "of CPU without returning: a pick looks at each level once and each file of it at most "
                     "once, and L0's overlapping set grows only while a file reaches past it",
                     what);
-    alarm(10);
+    ex_bound_work(5);
     int rc = compaction_pick(v, &o, p, &c);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, EX_RULE(1, "a compaction picked") "compaction_pick (%s) returns KV_OK "
              "(got %d: %s)", what, rc,
              kv_errmsg());
@@ -49,9 +50,12 @@ static void pk_expect(compaction *c, int level, const char *in0, const char *wha
                       const char *rule)
 {
     char got[256];
-    EX_CHECK(c != NULL && c != (compaction *)1, "%s: " EX_RULE(1, "a level whose score is >= 1")
-             "a level has a score >= 1, so compaction_pick returns a compaction, as %s (got %s)",
-             what, rule, c == NULL ? "NULL" : "*out left unset");
+    /* The caller's rule first: which compaction is wanted is what its
+     * test is about (a pick that yields nothing where the round robin
+     * should wrap breaks the wrap, not the scores). */
+    EX_CHECK(c != NULL && c != (compaction *)1, "%s: %s: a level has a score >= 1, so "
+             "compaction_pick returns a compaction (got %s)", rule, what,
+             c == NULL ? "NULL" : "*out left unset");
     EX_CHECK(c->level == level, "%s: %s: want a compaction of L%d, got L%d", what, rule, level,
              c->level);
     ex_sorted_numbers(&c->inputs[0], got, sizeof got);
@@ -261,7 +265,8 @@ static void pick_out_of_memory_is_returned(void)
         compaction *c = (compaction *)1;
         if (!ex_alloc_fail_at(n))
             break; /* a sanitizer's build: no failing allocation */
-        harness_context("compaction_pick with allocation %ld failing (L1 over its target)", n);
+        ex_context(EX_RULE(5, "try_seed's error returned") "compaction_pick with allocation %ld "
+                   "failing (L1 over its target)", n);
         int rc = compaction_pick(v, &o, NULL, &c);
         int failed = ex_alloc_failed();
         ex_alloc_fail_at(0);

@@ -95,3 +95,17 @@ int ex_table_files(const char *dir)
     closedir(d);
     return n;
 }
+
+int ex_table_files_settled(kv_db *db, const char *dir, uint64_t *tables)
+{
+    int files = 0;
+    for (int i = 0; i < 3; i++) {
+        harness_context("kv_compact after the commits (%d of at most 3)", i + 1);
+        EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
+        files = ex_table_files(dir);
+        *tables = ex_stat(db, "tables.count");
+        if ((uint64_t)files == *tables)
+            break;
+    }
+    return files;
+}

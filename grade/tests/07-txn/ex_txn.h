@@ -7,6 +7,8 @@
 #ifndef KV_GRADE_EX_TXN_H
 #define KV_GRADE_EX_TXN_H
 
+#include <stdint.h>
+
 #include "kv.h"
 
 /* A fresh database in the test's directory, memtables of 4 KiB. */
@@ -25,5 +27,14 @@ void ex_delete(kv_db *db, const char *k);
 void ex_txn_scan(kv_txn *t, const char *from, const char *to);
 /* The number of .tbl files in dir: the tables a compaction left. */
 int ex_table_files(const char *dir);
+/* kv_compact, then the .tbl files of dir counted, and db's tables
+ * (tables.count) in *tables; again, at most 3 times, while they differ.
+ * kv_compact returns once the background thread has done its request,
+ * after the job it was doing, and removed the files no version holds any
+ * more: a table a background job was writing as they were counted is in
+ * both the next time, while one a reader still holds (an iterator never
+ * freed) stays a file for ever.  Bounded by compactions, not by time.
+ * Returns the files counted last. */
+int ex_table_files_settled(kv_db *db, const char *dir, uint64_t *tables);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ex_txn.h"
 #include "exercise.h"
@@ -122,17 +121,8 @@ static void range_check_lets_its_sources_go(void)
                   "writes since were after n");
     }
     ex_fill_others(db, 300);
-    harness_context("kv_compact after the commits");
-    EX_CHECK(kv_compact(db) == KV_OK, "kv_compact returns KV_OK (%s)", kv_errmsg());
-    /* Files no version holds any more are removed as the compaction ends;
-     * up to 2 s are given for it. */
-    int files = ex_table_files(dir);
-    uint64_t tables = ex_stat(db, "tables.count");
-    for (int i = 0; i < 40 && (uint64_t)files != tables; i++) {
-        usleep(50 * 1000);
-        files = ex_table_files(dir);
-        tables = ex_stat(db, "tables.count");
-    }
+    uint64_t tables = 0;
+    int files = ex_table_files_settled(db, dir, &tables);
     EX_CHECK((uint64_t)files == tables, EX_RULE(1, "the sources positioned, made once") "a "
              "commit's check reads the sources through one "
              "iterator, made once (by the first key checked, or by a range that needs it) and "

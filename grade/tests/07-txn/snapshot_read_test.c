@@ -11,6 +11,7 @@
 
 #include "ex_txn.h"
 #include "exercise.h"
+#include "txn.h"
 #include "kv.h"
 
 /* kv_txn_get(k) must answer want (NULL: KV_NOT_FOUND). */
@@ -174,11 +175,21 @@ static void snapshot_read_remembers_reads_when_serializable(void)
     kv_txn *t = ex_begin(db, KV_TXN_SERIALIZABLE);
     sr_expect(t, "a", "1", EX_RULE(4, "read at the snapshot") "a serializable transaction reads a");
     sr_expect(t, "nope", NULL, EX_RULE(4, "read at the snapshot") "and an absent key");
+    /* The read set as kv_txn_get left it (txn.h's t->reads), before any
+     * commit, whose check is a later exercise's. */
+    int found_a = 0, found_nope = 0;
+    txn_keys_find(&t->reads, "a", 1, &found_a);
+    txn_keys_find(&t->reads, "nope", 4, &found_nope);
+    EX_CHECK(found_a && found_nope, EX_RULE(3, "a read remembered under serializable") "under "
+             "KV_TXN_SERIALIZABLE kv_txn_get remembers each key read, present or absent, in "
+             "t->reads (txn_keys_set): a (present) %s, nope (absent) %s",
+             found_a ? "remembered" : "not remembered",
+             found_nope ? "remembered" : "not remembered");
     ex_put(db, "nope", "theirs", "another writer puts the key the transaction found absent");
     ex_txn_put(t, "out", "mine");
-    ex_commit(t, KV_ERR_CONFLICT, EX_RULE(3, "a read remembered under serializable") "under "
-              "KV_TXN_SERIALIZABLE kv_txn_get remembers each key "
-              "read, present or absent, and the commit checks it: \"nope\" was written since");
+    ex_commit(t, KV_ERR_CONFLICT, EX_RULE_OF(version_check, 1, "the newest version of each key "
+              "read") "under KV_TXN_SERIALIZABLE kv_txn_get remembered each key read, present "
+              "or absent, and the commit checks it: \"nope\" was written since");
     t = ex_begin(db, KV_TXN_SNAPSHOT);
     sr_expect(t, "a", "1", EX_RULE(4, "read at the snapshot") "a snapshot transaction reads a");
     ex_put(db, "a", "2", "another writer's put of a");

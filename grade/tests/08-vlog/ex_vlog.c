@@ -7,9 +7,9 @@
 #include "ex_vlog.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -235,8 +235,11 @@ int ex_waits_for_lock(pthread_mutex_t *lock, void *(*fn)(void *), void *arg,
     pthread_mutex_lock(lock);
     pthread_t t;
     EX_CHECK(pthread_create(&t, NULL, fn, arg) == 0, "test setup: pthread_create");
-    struct timespec ts = {0, 200 * 1000000L};
-    nanosleep(&ts, NULL);
+    /* Until fn has returned, or waits for the lock: glibc marks a mutex a
+     * thread is about to sleep on (its word 2: locked, with a waiter)
+     * before that thread sleeps, and the test's lock has no other user. */
+    while (!atomic_load(done) && __atomic_load_n(&lock->__data.__lock, __ATOMIC_ACQUIRE) != 2)
+        sched_yield();
     int early = atomic_load(done);
     pthread_mutex_unlock(lock);
     pthread_join(t, NULL);

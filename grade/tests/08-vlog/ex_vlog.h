@@ -72,8 +72,10 @@ void ex_vlog_overwrites(kv_db *db);
 void ex_vlog_expect_overwrites(kv_db *db, const char *rule);
 
 /* Whether fn(arg), on a thread of its own started while the test holds
- * lock, waited for it: *done (which fn sets when it returns) still 0
- * after 200 ms; then the lock is released and the thread joined. */
+ * lock, waited for it: it came to wait on the lock before it returned
+ * (*done, which fn sets when it returns, still 0); then the lock is
+ * released and the thread joined.  No time is given: the test waits until
+ * one or the other has happened. */
 int ex_waits_for_lock(pthread_mutex_t *lock, void *(*fn)(void *), void *arg,
                       _Atomic int *done);
 

@@ -40,9 +40,9 @@ static void gc_collect_cut_at_each_step(int power)
              "test setup: kv_flush, kv_close (%s)", kv_errmsg());
     db = ex_open(dir, &opt, "test setup: the database opens again");
     size_t from = io_sim_position();
-    alarm(30);
+    ex_bound_work(10);
     int rc = kv_compact(db);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     size_t to = io_sim_position();
     int gone = !ex_vlog_exists(dir, 1);
     kv_close(db);

@@ -455,12 +455,12 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         ex_put_big(db, key, 2000 + (size_t)i * 10, 2);
     }
     EX_CHECK(kv_flush(db) == KV_OK, "kv_flush (%s)", kv_errmsg());
-    harness_context("kv_compact with a snapshot older than the overwrites; an alarm ends the "
-                    "test if it has not returned in 30 s: a job ends with its file counted "
+    harness_context("kv_compact with a snapshot older than the overwrites; the test ends if "
+                    "it has used 10 s of CPU without returning: a job ends with its file counted "
                     "or emptied, so that the pick does not take the same file again forever");
-    alarm(30);
+    ex_bound_work(10);
     int rc = kv_compact(db);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(ex_vlog_exists(dir, 1), "a snapshot older than the overwrites still reads the "
              "values of file 1: it stays");
@@ -475,12 +475,12 @@ static void gc_collect_kv_compact_frees_an_overwritten_file(void)
         kv_free(v);
     }
     kv_snapshot_free(db, snap);
-    harness_context("kv_compact once the snapshot is freed; an alarm ends the test if it has "
-                    "not returned in 30 s: a job ends with its file counted or emptied, so "
+    harness_context("kv_compact once the snapshot is freed; the test ends if it has "
+                    "used 10 s of CPU without returning: a job ends with its file counted or emptied, so "
                     "that the pick does not take the same file again forever");
-    alarm(30);
+    ex_bound_work(10);
     rc = kv_compact(db);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     EX_CHECK(rc == KV_OK, "kv_compact returns KV_OK (got %d: %s)", rc, kv_errmsg());
     EX_CHECK(!ex_vlog_exists(dir, 1), "every value of file 1 was overwritten and no snapshot "
              "reads it: kv_compact drops the old versions, the job empties the file, the "
@@ -572,10 +572,10 @@ static void gc_collect_a_damaged_file_met_while_emptying_loses_no_value(void)
                   "unmoved");
     harness_context("kv_compact over value-log file 1, six of whose eight values are "
                     "overwritten and one of those six damaged: the emptying meets the damage; "
-                    "an alarm ends the test after 30 s");
-    alarm(30);
+                    "the test ends after 10 s of CPU");
+    ex_bound_work(10);
     int rc = kv_compact(db);
-    alarm(0);
+    ex_bound_work(EX_TEST_CPU_SECONDS);
     (void)rc; /* the damage may be reported; what matters is what reads */
     ex_vlog_expect_overwrites(db, "a file found damaged while it was emptied is marked damaged "
                               "and stays (the values after the damage were never moved): every "

@@ -26,14 +26,34 @@ static clock_cache *clock_of(size_t n)
     return c;
 }
 
-static void clock_put_key(clock_cache *c, const char *k)
+/* clock_cache_put(k); with `victim_found`, a put into a full shard must
+ * have evicted (rule 3), else the test's own check says what went wrong. */
+static void clock_put_key_as(clock_cache *c, const char *k, int victim_found)
 {
     harness_context("clock_cache_put(%s, 8-byte value): past the budget, clock_victim evicts: the "
                     "hand goes on from where it stopped, passes empty slots, clears a set bit (a "
                     "second chance), takes the first clear one; two turns at most", k);
+    clock_cache_stats before, after;
+    clock_cache_stats_get(c, &before);
     int rc = clock_cache_put(c, k, strlen(k), CLOCK_VALUE, 8);
     EX_CHECK(rc == KV_OK, "clock_cache_put(%s) returned %s: a put that has to make room evicts an "
              "entry and keeps the pair", k, kv_strerror(rc));
+    /* A full shard whose put evicted nothing: clock_victim said NULL,
+     * though the ring held entries (clock_cache_put then drops the pair). */
+    clock_cache_stats_get(c, &after);
+    EX_CHECK(!victim_found || before.entries == 0 || after.evictions > before.evictions ||
+                 after.entries == before.entries + 1,
+             EX_RULES("2 and 3", "a victim, the first entry whose bit is clear, found whenever "
+                      "the ring holds an entry") "clock_cache_put(%s) into a "
+             "full shard of %llu entries evicted none and did not keep the pair: clock_victim "
+             "returned NULL, though the ring held entries; it must find a victim whenever "
+             "there is one, within two turns (got %llu entries after)", k,
+             (unsigned long long)before.entries, (unsigned long long)after.entries);
+}
+
+static void clock_put_key(clock_cache *c, const char *k)
+{
+    clock_put_key_as(c, k, 1);
 }
 
 /* Whether k is held; a hit sets its referenced bit. */
@@ -119,6 +139,28 @@ static void clock_the_hand_goes_on_from_where_it_stopped(void)
              "stopped: the next put evicts k2, the entry after k1, not k0 (whose bit was "
              "cleared on the last turn, but which the hand does not meet again before k2) "
              "(held: \"%s\", want \"k0 k3 k4\")", held);
+    clock_cache_free(c);
+}
+
+static void clock_the_hand_wraps_to_the_first_slot(void)
+{
+    EX_RULE_BEGIN(1, "at s->ring_len the hand wraps to slot 0");
+    static const char *const keys[] = {"k0", "k1", "k2", "k3", "k4", "k5", "k6"};
+    clock_cache *c = clock_of(3);
+    /* Nothing read: k3, k4 and k5 evict k0, k1 and k2, and the hand stops
+     * past the ring's last slot; k6 must wrap to slot 0 (k3's). */
+    clock_put_key(c, "k0");
+    clock_put_key(c, "k1");
+    clock_put_key(c, "k2");
+    clock_put_key(c, "k3");
+    clock_put_key(c, "k4");
+    clock_put_key(c, "k5");
+    clock_put_key_as(c, "k6", 0);
+    const char *held = clock_held(c, keys, 7);
+    EX_CHECK(strcmp(held, "k4 k5 k6") == 0, "the hand stopped past the ring's last slot: at "
+             "s->ring_len it wraps to slot 0 and goes on from there, so k6 evicts k3, the "
+             "entry in slot 0, nothing having been read (held: \"%s\", want \"k4 k5 k6\")",
+             held);
     clock_cache_free(c);
 }
 
@@ -321,6 +363,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(clock_unread_entries_leave_in_the_order_they_came),
     HARNESS_TEST(clock_a_read_entry_gets_a_second_chance),
     HARNESS_TEST(clock_the_hand_goes_on_from_where_it_stopped),
+    HARNESS_TEST(clock_the_hand_wraps_to_the_first_slot),
     HARNESS_TEST(clock_every_bit_set_takes_a_whole_turn),
     HARNESS_TEST(clock_the_hand_goes_round_every_slot_of_the_ring),
     HARNESS_TEST(clock_a_read_entry_alone_behind_empty_slots_goes_on_the_second_turn),

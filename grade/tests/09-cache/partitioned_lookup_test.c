@@ -630,6 +630,130 @@ static void partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks(void)
     kv_close(db);
 }
 
+/* In the first table of dir that has one: an entry of an index partition
+ * whose value becomes the handle of another data block, one byte shorter
+ * encoded, and a zero byte after it (the entry as long as before), the
+ * partition's checksum made to hold again.  *key gets a key of the entry's
+ * own data block, *at where the other block starts.  1 if one was found. */
+static int pl_trail_a_handle(const char *dir, char *key, size_t cap, uint64_t *at)
+{
+    DIR *d = opendir(dir);
+    EX_CHECK(d != NULL, "test setup: the database's directory can be listed");
+    int done = 0;
+    for (struct dirent *e; !done && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".tbl") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t size;
+        uint8_t *f = ex_read_file(path, &size);
+        EX_CHECK(size > TABLE_V2_FILE_MIN, "test setup: %s is a table", path);
+        const uint8_t *foot = f + size - TABLE_V2_FOOTER;
+        table_v2_handle top_h = {.offset = coding_get_u64(foot + 8),
+                                 .size = coding_get_u32(foot + 16)};
+        EX_CHECK(coding_get_u32(foot + 40) == 2 && top_h.offset + top_h.size < size,
+                 "test setup: %s is a table of partitions (format v2, version 2)", path);
+        static table_v2_handle index_parts[2048], data[16384];
+        size_t nix = 0, ndata = 0;
+        block top;
+        EX_CHECK(block_init(&top, f + top_h.offset, top_h.size) == NULL,
+                 "test setup: %s's top level is a block", path);
+        block_iter it = {0};
+        block_iter_init(&it, &top, TABLE_V2_IKEY_MIN);
+        for (block_iter_seek_first(&it); it.valid && nix < 2048; block_iter_next(&it))
+            EX_CHECK(table_v2_handle_decode(it.value, it.value + it.value_len,
+                                            &index_parts[nix++]) != NULL,
+                     "test setup: %s's top level names index partitions", path);
+        block_iter_free(&it);
+        /* Every data block's handle, from the index partitions. */
+        for (size_t j = 0; j < nix; j++) {
+            block part;
+            EX_CHECK(block_init(&part, f + index_parts[j].offset, index_parts[j].size) == NULL,
+                     "test setup: an index partition is a block");
+            block_iter ix = {0};
+            block_iter_init(&ix, &part, TABLE_V2_IKEY_MIN);
+            for (block_iter_seek_first(&ix); ix.valid && ndata < 16384; block_iter_next(&ix))
+                EX_CHECK(table_v2_handle_decode(ix.value, ix.value + ix.value_len,
+                                                &data[ndata++]) != NULL,
+                         "test setup: an index partition names data blocks");
+            block_iter_free(&ix);
+        }
+        for (size_t j = nix; !done && j-- > 0;) {
+            table_v2_handle ih = index_parts[j];
+            block part;
+            EX_CHECK(block_init(&part, f + ih.offset, ih.size) == NULL,
+                     "test setup: an index partition is a block");
+            block_iter ix = {0};
+            block_iter_init(&ix, &part, TABLE_V2_IKEY_MIN);
+            for (block_iter_seek_first(&ix); !done && ix.valid; block_iter_next(&ix)) {
+                for (size_t c = 0; c < ndata && !done; c++) {
+                    uint8_t enc[32];
+                    size_t len = (size_t)(table_v2_handle_encode(enc, data[c]) - enc);
+                    if (len + 1 != ix.value_len)
+                        continue;
+                    size_t slen = ix.key_len - 8;
+                    int best = -1;
+                    for (int i = 0; i < PL_KEYS; i++) {
+                        char k[32];
+                        pl_key(k, sizeof k, 2 * i);
+                        size_t kl = strlen(k), m = kl < slen ? kl : slen;
+                        int cmp = memcmp(k, ix.key, m);
+                        if (cmp < 0 || (cmp == 0 && kl <= slen))
+                            best = 2 * i;
+                    }
+                    if (best < 0)
+                        continue;
+                    pl_key(key, cap, best);
+                    memcpy((uint8_t *)ix.value, enc, len);
+                    ((uint8_t *)ix.value)[len] = 0;
+                    uint8_t *trailer = f + ih.offset + ih.size;
+                    coding_put_u32(trailer + 5, crc32c_value(f + ih.offset, ih.size + 5));
+                    *at = data[c].offset;
+                    done = 1;
+                }
+            }
+            block_iter_free(&ix);
+        }
+        if (done) {
+            FILE *out = fopen(path, "r+b");
+            EX_CHECK(out != NULL && fwrite(f, 1, size, out) == size && fclose(out) == 0,
+                     "test setup: %s rewritten", path);
+        }
+        free(f);
+    }
+    closedir(d);
+    return done;
+}
+
+/* An index partition's entry is exactly a handle: a handle of a data block
+ * followed by a byte more is no data block's handle, but damage. */
+static void partitioned_lookup_refuses_bytes_after_a_handle(void)
+{
+    EX_RULE_BEGIN(4, "an entry that is no data block's handle is damage");
+    const char *dir = pl_build_with(KV_COMPRESSION_NONE);
+    char key[32];
+    uint64_t at = 0;
+    EX_CHECK(pl_trail_a_handle(dir, key, sizeof key, &at), "test setup: an entry of an index "
+             "partition whose value can be another data block's handle, a byte shorter, and "
+             "a zero byte after it");
+    kv_db *db = pl_reopen(dir);
+    void *v = NULL;
+    size_t vlen = 0;
+    harness_context("kv_get(\"%s\") in a table whose index partition's entry for it holds the "
+                    "handle of the data block at offset %llu and one byte more", key,
+                    (unsigned long long)at);
+    int rc = kv_get(db, key, strlen(key), &v, &vlen);
+    kv_free(v);
+    EX_CHECK(rc == KV_ERR_CORRUPT, "an index partition's entry is exactly a data block's "
+             "handle: one whose handle decodes with a byte left after it (here the handle of "
+             "the block at offset %llu, then a zero) is not one, and is damage, KV_ERR_CORRUPT "
+             "(table_v2_handle_read returns where the handle ends, which must be the entry's "
+             "end); read as it is, it sends a key the table holds to another block (kv_get "
+             "returned %s)", (unsigned long long)at, kv_strerror(rc));
+    kv_close(db);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_every_key_is_found),
     HARNESS_TEST(partitioned_lookup_releases_each_partition_it_reads),
@@ -638,6 +762,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(partitioned_lookup_cold_reads),
     HARNESS_TEST(partitioned_lookup_past_every_partition_is_no_block),
     HARNESS_TEST(partitioned_lookup_checks_a_data_handle_is_in_the_data_blocks),
+    HARNESS_TEST(partitioned_lookup_refuses_bytes_after_a_handle),
     HARNESS_TEST(partitioned_lookup_a_partition_below_its_key_is_damage),
 };
 const harness_suite partitioned_lookup_suite = HARNESS_SUITE("partitioned_lookup", tests);

@@ -54,12 +54,22 @@ static void record_rule_a_record_answers_at_and_above_its_version(void)
     record_cache *rc = rule_cache();
     rule_put(rc, 7, "apple", 100, "red", 0, 0);
     record r;
-    EX_CHECK(rule_get(rc, 7, "apple", 100, &r), "a lookup at exactly the record's sequence "
-             "number (100) is answered: the newest version at or below 100 is the record itself");
+    /* The first lookup of the track: a miss may come from any of the
+     * three functions (the key built, the record put, the rule applied),
+     * and the message names the three. */
+    EX_CHECK(rule_get(rc, 7, "apple", 100, &r),
+             EX_RULES("1, 2 and 3", "the record put found again under its key, and answered at "
+                      "its version") "a lookup at exactly the record's sequence "
+             "number (100) is answered: the newest version at or below 100 is the record itself "
+             "(a miss: the get's key is not the put's, the put kept no record or one whose "
+             "head says another version, or the get refused it)");
     EX_CHECK(r.seq == 100 && !r.deleted && !r.elsewhere && r.value_len == 3 &&
              r.value != NULL && memcmp(r.value, "red", 3) == 0,
+             EX_RULES("2 and 3", "the record's head and value, as put and as answered")
              "the record comes back as it was put: seq 100, the value \"red\", neither "
-             "deleted nor kept elsewhere");
+             "deleted nor kept elsewhere (got seq %llu, %s%s, %zu bytes)",
+             (unsigned long long)r.seq, r.deleted ? "deleted" : "not deleted",
+             r.elsewhere ? ", elsewhere" : "", r.value_len);
     free(r.value);
     EX_CHECK(rule_get(rc, 7, "apple", 5000, &r), "a lookup at a later sequence number (5000) "
              "is answered: nothing newer is in that table");
@@ -295,6 +305,28 @@ static void record_rule_a_get_that_cannot_copy_out_fails(void)
     record_cache_counts(rc, &c);
     EX_CHECK(c.bypassed == 0, "a lookup that failed bypassed nothing: bypassed counts records "
              "newer than the lookup (got %llu)", (unsigned long long)c.bypassed);
+    /* A key longer than RECORD_STACK_KEY (256 in the reference) is built
+     * in memory of its own: when that allocation fails, the lookup fails
+     * too. */
+    char lk[1000];
+    memset(lk, 'l', sizeof lk - 1);
+    lk[sizeof lk - 1] = '\0';
+    rule_put(rc, 7, lk, 100, "long", 0, 0);
+    memset(&r, 0, sizeof r);
+    hit = -1;
+    harness_context("record_cache_get of a held record whose key (%zu bytes) is longer than "
+                    "what the stack holds, its first allocation failing (the key's)",
+                    sizeof lk - 1);
+    ex_alloc_fail_at(1);
+    s = record_cache_get(rc, 7, lk, sizeof lk - 1, 100, &r, &hit);
+    failed = ex_alloc_failed();
+    ex_alloc_fail_at(0);
+    if (failed) /* else the key was not allocated (a correct choice too) */
+        EX_CHECK(s == KV_ERR_NOMEM && hit == 0,
+                 "a lookup whose key cannot be allocated (out of memory) is KV_ERR_NOMEM with "
+                 "*hit 0, never a miss and never a crash (got %s, hit %d)", kv_strerror(s), hit);
+    else
+        free(r.value);
     record_cache_close(rc);
 }
 
