@@ -9,7 +9,9 @@
  * (and KV_RECORD_CACHE_PERCENT, KV_BACKGROUND_BYTES_PER_SEC, and
  * KV_MAP_TABLES=no for kv_options.map_tables = KV_NO_MAP, and
  * KV_TABLE_PARTITIONS=yes for table_partitions = KV_PARTITIONS, and
- * KV_COMPRESSION=none for compression = KV_COMPRESSION_NONE).
+ * KV_COMPRESSION=none for compression = KV_COMPRESSION_NONE, and
+ * KV_FILTERS_FOR_HITS=yes or no for filters_for_hits = 1 or
+ * KV_FILTERS_ALWAYS).
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
@@ -55,6 +57,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *cp = getenv("KV_COMPRESSION"); /* stage 05 on */
     if (cp != NULL && strcmp(cp, "none") == 0)
         opt.compression = KV_COMPRESSION_NONE;
+    const char *fh = getenv("KV_FILTERS_FOR_HITS"); /* stage 05 on */
+    if (fh != NULL)
+        opt.filters_for_hits = strcmp(fh, "yes") == 0 ? 1 : KV_FILTERS_ALWAYS;
     const char *tp = getenv("KV_TABLE_PARTITIONS"); /* stage 09 on */
     if (tp != NULL && strcmp(tp, "yes") == 0)
         opt.table_partitions = KV_PARTITIONS;

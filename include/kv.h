@@ -101,6 +101,17 @@ typedef struct kv_options {
                                lookups read blocks where they lie: a shorter
                                walk from the restart point for a few bytes
                                more a block) */
+    int filters_for_hits;   /* 1 = gets are expected to find their keys:
+                               the last table a get can reach (no older
+                               table can hold its key: the oldest table,
+                               or one of the deepest level that has
+                               tables) is searched without asking its
+                               filter, which for a key that exists only
+                               costs (RocksDB's optimize_filters_for_hits);
+                               a get of an absent key then searches that
+                               table's index and one block.  0 = default
+                               (off; on from stage 09); KV_FILTERS_ALWAYS:
+                               every table's filter asked */
     /* Stage 06+ (ignored before): leveled compaction. */
     int level_ratio;        /* each level >= 2 may hold this many times the
                                bytes of the one above; 0 = default (10) */
@@ -171,6 +182,7 @@ enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 #define KV_NO_BLOOM (-1)
 #define KV_NO_MAP (-1)
 #define KV_NO_RECORD_CACHE (-1)
+#define KV_FILTERS_ALWAYS (-1)
 #define KV_PARTITIONS 1
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */

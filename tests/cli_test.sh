@@ -167,11 +167,11 @@ help_shows_this_stage_first() {
     [ -s "$TMP/described" ] || { fail "kv --help describes no knob"; return; }
     all="--segment-bytes --memtable-bytes --block-bytes --bloom-bits --compression --cache-bytes
         --map-tables --l1-bytes --level-ratio --table-bytes --value-threshold --value-gc-percent
-        --record-cache-percent --background-bytes-per-sec --partitions --io"
+        --record-cache-percent --background-bytes-per-sec --partitions --io --filters-for-hits"
     for k in $all; do
         case $k in
         --bloom-bits) v=10 ;; --compression) v=none ;; --io) v=posix ;;
-        --map-tables | --partitions) v=no ;; --level-ratio) v=10 ;;
+        --map-tables | --partitions | --filters-for-hits) v=no ;; --level-ratio) v=10 ;;
         --value-gc-percent | --record-cache-percent) v=20 ;;
         *) v=1m ;;
         esac
@@ -182,7 +182,7 @@ help_shows_this_stage_first() {
             [ "$st" = 2 ] || fail "$k is not described by kv --help, and a put took it (exit $st)"
         fi
     done
-    [ "$(wc -l <"$TMP/described")" -le 16 ] || fail "kv --help describes a knob twice"
+    [ "$(wc -l <"$TMP/described")" -le 17 ] || fail "kv --help describes a knob twice"
 }
 
 put_get_round_trip() {

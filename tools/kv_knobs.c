@@ -58,6 +58,8 @@ static const knob knobs[] = {
      "a key whole every R entries of a data block, 1..1024"},
     {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
      "yes (default): read tables in place; no: positioned reads"},
+    {"--filters-for-hits", KNOB_YES_NO, 5, 99, "has no bloom filters",
+     "yes: a get's last table skips its filter (default 09 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
      "target size of level 1"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
@@ -173,14 +175,16 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
                              value);
         return EXIT_OK;
     case KNOB_YES_NO: {
-        /* --map-tables (yes: 0, no: KV_NO_MAP) or --partitions (yes:
-         * KV_PARTITIONS, no: 0). */
+        /* --map-tables (yes: 0, no: KV_NO_MAP), --filters-for-hits (yes:
+         * 1, no: KV_FILTERS_ALWAYS) or --partitions (yes: KV_PARTITIONS,
+         * no: 0). */
         int maps = strcmp(k->name, "--map-tables") == 0;
-        int *field = maps ? &o->map_tables : &o->table_partitions;
+        int hits = strcmp(k->name, "--filters-for-hits") == 0;
+        int *field = maps ? &o->map_tables : hits ? &o->filters_for_hits : &o->table_partitions;
         if (strcmp(value, "yes") == 0)
-            *field = maps ? 0 : KV_PARTITIONS;
+            *field = maps ? 0 : hits ? 1 : KV_PARTITIONS;
         else if (strcmp(value, "no") == 0)
-            *field = maps ? KV_NO_MAP : 0;
+            *field = maps ? KV_NO_MAP : hits ? KV_FILTERS_ALWAYS : 0;
         else
             return tool_fail("%s '%s': want yes or no", k->name, value);
         return EXIT_OK;

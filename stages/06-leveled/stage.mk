@@ -49,7 +49,8 @@ FUZZ_06-leveled := manifest
 #     engine suites (LSM_ENGINE_TESTS_04; not the flat set's names), and
 #     stage 05's table_v2_test.c, whose options test goes through kv_open,
 #     and multi_get_blocks_test.c (kv_multi_get's batch, here walking
-#     levels).  The rest of stage 05's list tests files
+#     levels), and filters_for_hits_test.c (the last table a get reaches,
+#     here the deepest level's).  The rest of stage 05's list tests files
 #     this stage links unchanged, with no define of its own (the table,
 #     the filter, the caches, stage 04's iterators), so stage 05's
 #     stagetest runs them on the same code.
@@ -68,7 +69,8 @@ TESTS_06-leveled := $(MANIFEST_TESTS_06) $(LEVELED_VERSION_TESTS) \
                     $(wildcard stages/06-leveled/tests/cov_*_test.c) \
                     $(call lsm_tests_04,$(LSM_ENGINE_TESTS_04)) \
                     stages/05-blocks/tests/table_v2_test.c \
-                    stages/05-blocks/tests/multi_get_blocks_test.c
+                    stages/05-blocks/tests/multi_get_blocks_test.c \
+                    stages/05-blocks/tests/filters_for_hits_test.c
 TEST_HELPERS_06-leveled := $(TEST_HELPERS_05-blocks) \
                            stages/06-leveled/tests/manifest_test_util.c \
                            stages/06-leveled/tests/version_test_util.c

@@ -58,8 +58,12 @@ FUZZ_09-cache := table table_blocks
 # and its rule, the rate limiter and the engine's writes it paces, tables of
 # partitions, and the record cache inside the engine (snapshots older than
 # a kept version, a seeded model of writes, transactions, snapshots,
-# flushes and compactions).
-TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c)
+# flushes and compactions); the last table a get reaches searched without
+# its filter, this stage's default (hits_default_test.c), and stage 05's
+# rules of that option (filters_for_hits_test.c), here through
+# record_lookup.c.
+TESTS_09-cache := $(wildcard stages/09-cache/tests/*_test.c) \
+                  stages/05-blocks/tests/filters_for_hits_test.c
 TEST_HELPERS_09-cache := $(TEST_HELPERS_05-blocks)
 
 # Its threads under ThreadSanitizer: stages/09-cache/tests/record_race.c,

@@ -101,12 +101,12 @@ typedef struct inspect_look {
 
 /* table_set_get's look function: a "look" line for each table the lookup
  * meets, or for a level none of whose tables holds the key. */
-static int lsm_inspect_look(void *ctx, table *t, int level, const ikey_lookup *lk,
+static int lsm_inspect_look(void *ctx, table *t, int level, int last, const ikey_lookup *lk,
                             table_get_result *r)
 {
     inspect_look *c = ctx;
     if (t != NULL)
-        return table_lines_look(t, level, lk, c->line, c->ctx, r);
+        return table_lines_look(t, level, last, lk, c->line, c->ctx, r);
     memset(r, 0, sizeof *r);
     r->state = IKEY_ABSENT;
     inspect_line l;

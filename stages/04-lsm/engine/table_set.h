@@ -139,10 +139,11 @@ static inline void table_get_cost_add(table_get_cost *c, const table_get_result 
 
 /* Instead of table_get, for each table a lookup meets (kv_inspect_get, so
  * that it shows the very path table_set_get takes): fills *r as
- * table_get would (r->value NULL), and may say so.  t NULL: a level whose
- * tables none holds the key (level >= 0; r->state IKEY_ABSENT).  level
- * -1: the set has no levels.  KV_OK or an error. */
-typedef int (*table_look_fn)(void *ctx, table *t, int level, const ikey_lookup *lk,
+ * table_get would (table_get_last where last is 1; r->value NULL), and
+ * may say so.  t NULL: a level whose tables none holds the key (level >=
+ * 0; r->state IKEY_ABSENT).  level -1: the set has no levels.  KV_OK or
+ * an error. */
+typedef int (*table_look_fn)(void *ctx, table *t, int level, int last, const ikey_lookup *lk,
                              table_get_result *r);
 
 /* The tables' part of a lookup at lk (the engine asks its memtables

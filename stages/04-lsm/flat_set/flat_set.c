@@ -168,15 +168,18 @@ int table_set_close(table_set *ts, int clean)
 
 /* ---- reads -------------------------------------------------------------------- */
 
-/* Newest table first; the first with a version of the key answers. */
+/* Newest table first; the first with a version of the key answers.  The
+ * oldest is the last a lookup can reach (table_get_last). */
 int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
                   void *look_ctx, void **val, size_t *vlen, int *elsewhere,
                   table_get_cost *cost)
 {
     for (size_t i = 0; i < v->n; i++) {
         table_get_result r = {0};
-        int st = look ? look(look_ctx, v->tables[i]->t, -1, lk, &r)
-                      : table_get(v->tables[i]->t, lk, &r);
+        table *t = v->tables[i]->t;
+        int last = i + 1 == v->n;
+        int st = look ? look(look_ctx, t, -1, last, lk, &r)
+                 : last ? table_get_last(t, lk, &r) : table_get(t, lk, &r);
         table_get_cost_add(cost, &r);
         if (st != KV_OK)
             return st;

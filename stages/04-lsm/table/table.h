@@ -164,6 +164,16 @@ typedef struct table_get_result {
  * KV_OK (see r->state), or KV_ERR_IO, KV_ERR_CORRUPT, KV_ERR_NOMEM. */
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r);
 
+/* table_get, for the last table a lookup can reach: no table older than t
+ * in the caller's set can hold a version of lk's user key (whoever walks
+ * the set knows: its oldest table).  The answer is table_get's; what may
+ * differ is the cost: a part that only turns a lookup away early (a
+ * filter: its "absent" saves a search that would end in "absent" just
+ * the same) may be skipped where the options say so, since in the last
+ * table a key that exists is found anyway (kv_options.filters_for_hits).
+ * A format with no such part is table_get. */
+int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r);
+
 /* An iterator over every entry, internal keys in order (iterator.h).  It
  * holds a reference to the table.  KV_OK or KV_ERR_NOMEM. */
 int table_iter_new(table *t, iter **out);

@@ -47,32 +47,27 @@ int table_lines_table(table *t, int level, unsigned flags, kv_line_fn line, void
     return (flags & KV_INSPECT_DETAIL) ? table_inspect_parts(t, name, line, ctx) : KV_OK;
 }
 
-int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line, void *ctx,
-                     table_get_result *r)
+int table_lines_look(table *t, int level, int last, const ikey_lookup *lk, kv_line_fn line,
+                     void *ctx, table_get_result *r)
 {
-    size_t ulen = 0, slen = 0, llen = 0;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    const uint8_t *smallest = table_smallest(t, &slen);
-    const uint8_t *largest = table_largest(t, &llen);
     inspect_line l;
     inspect_begin(&l, "look");
     inspect_word(&l, "part", "table");
     inspect_word(&l, "file", table_lines_name(t));
     if (level >= 0)
         inspect_u64(&l, "level", (uint64_t)level);
-    memset(r, 0, sizeof *r);
-    r->state = IKEY_ABSENT;
-    if (ikey_user_compare(ukey, ulen, smallest, slen - IKEY_TRAILER_SIZE) < 0 ||
-        ikey_user_compare(ukey, ulen, largest, llen - IKEY_TRAILER_SIZE) > 0) {
+    /* The lookup itself, as the set asks this table: what it says it did
+     * is what the line says. */
+    int rc = last ? table_get_last(t, lk, r) : table_get(t, lk, r);
+    if (rc != KV_OK)
+        return rc;
+    free(r->value);
+    r->value = NULL;
+    if (!r->in_range) {
         inspect_word(&l, "result", "skipped_range");
-    } else if (table_inspect_filter_says_absent(t, ukey, ulen)) {
+    } else if (r->filter_said_no) {
         inspect_word(&l, "result", "skipped_bloom");
     } else {
-        int rc = table_get(t, lk, r);
-        if (rc != KV_OK)
-            return rc;
-        free(r->value);
-        r->value = NULL;
         inspect_word(&l, "result", table_lines_result(r->state));
         inspect_u64(&l, "reads", r->reads);
         kv_cost cost = {0};

@@ -25,10 +25,11 @@ const char *table_lines_name(const table *t);
  * or an error. */
 int table_lines_table(table *t, int level, unsigned flags, kv_line_fn line, void *ctx);
 /* One table's "look" line for the lookup at lk: skipped by its key range,
- * skipped by its filter, or table_get's answer, which *r gets too (its
+ * skipped by its filter, or the answer of table_get (table_get_last if
+ * last is 1, as the set asks its last table), which *r gets too (its
  * value freed: r->value NULL).  KV_OK or table_get's error. */
-int table_lines_look(table *t, int level, const ikey_lookup *lk, kv_line_fn line, void *ctx,
-                     table_get_result *r);
+int table_lines_look(table *t, int level, int last, const ikey_lookup *lk, kv_line_fn line,
+                     void *ctx, table_get_result *r);
 /* A lookup's word for a state: "absent", "found", "deleted". */
 const char *table_lines_result(ikey_lookup_state state);
 

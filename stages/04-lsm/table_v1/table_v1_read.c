@@ -227,6 +227,12 @@ static int table_v1_value(table *t, const table_v1_slot *s, table_get_result *r,
     return KV_OK;
 }
 
+/* Format v1 has no filter: nothing to skip in the last table. */
+int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    return table_get(t, lk, r);
+}
+
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};

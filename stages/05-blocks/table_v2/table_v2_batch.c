@@ -24,7 +24,7 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
         return KV_OK;
     table_v2_handle h = {0};
     int found;
-    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    int rc = table_v2_find_block(t, lk, hash, 1, r, &h, &found);
     return table_v2_get_at(t, lk, rc, found, h, r, p, pending);
 }
 

@@ -40,6 +40,12 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         return kv_error(KV_ERR_INVALID, "option bloom_bits_per_key = %d is out of range (1 .. "
                         "%d; 0 for the default, %d; KV_NO_BLOOM for no filters)", bits,
                         TABLE_V2_BLOOM_BITS_MAX, BLOOM_DEFAULT_BITS_PER_KEY);
+    int hits = opt->filters_for_hits;
+    if (hits != 0 && hits != 1 && hits != KV_FILTERS_ALWAYS)
+        return kv_error(KV_ERR_INVALID, "option filters_for_hits = %d is not 0 (the default), "
+                        "1 (the last table a get reaches searched without its filter) or "
+                        "KV_FILTERS_ALWAYS (%d)", hits, KV_FILTERS_ALWAYS);
+    ctx->filters_for_hits = hits == 1;
     switch (opt->compression) {
     case KV_COMPRESSION_DEFAULT:
     case KV_COMPRESSION_LZ4: ctx->compression = TABLE_V2_LZ4; break;

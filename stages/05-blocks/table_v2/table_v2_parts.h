@@ -75,6 +75,7 @@ struct table_ctx {
     unsigned restart_interval;   /* a data block's entries per restart point */
     int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
     int bloom_bits;              /* bits per key; 0: no filters */
+    int filters_for_hits;        /* a table_get_last skips the filter */
     block_cache *cache;
     file_cache *files;
     table_v2_counter reads, read_bytes;   /* positioned reads, every table */
@@ -157,13 +158,14 @@ enum {
     TABLE_V2_BLOCK          /* the one data block that may hold it */
 };
 /* Steps 2 and 3 of a lookup of lk as a table of version 1 takes them: its
- * filter (hash the user key's bloom_hash), then its index, both kept in
- * memory.  *found says how far they got, *h is the data block for
- * TABLE_V2_BLOCK; *r's in_range, filter_asked and filter_said_no are set.
- * REQUIRES: *r zeroed but its state IKEY_ABSENT, the key in the table's
- * range (S3).  KV_OK, or KV_ERR_CORRUPT from the index. */
-int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
-                        table_v2_handle *h, int *found);
+ * filter (hash the user key's bloom_hash; asked only if ask_filter is 1),
+ * then its index, both kept in memory.  *found says how far they got, *h
+ * is the data block for TABLE_V2_BLOCK; *r's in_range, filter_asked and
+ * filter_said_no are set.  REQUIRES: *r zeroed but its state IKEY_ABSENT,
+ * the key in the table's range (S3).  KV_OK, or KV_ERR_CORRUPT from the
+ * index. */
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, int ask_filter,
+                        table_get_result *r, table_v2_handle *h, int *found);
 /* Steps 4 and 5 of a lookup of lk after steps 2 and 3 (rc and found say
  * how they ended, h the data block for TABLE_V2_BLOCK, *r as they left
  * it), then the context's counters of the lookup, however far it got and

@@ -117,12 +117,12 @@ const table_v2_kept *table_v2_kept_of(const table *t)
     return &t->kept;
 }
 
-int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, table_get_result *r,
-                        table_v2_handle *h, int *found)
+int table_v2_find_block(table *t, const ikey_lookup *lk, uint64_t hash, int ask_filter,
+                        table_get_result *r, table_v2_handle *h, int *found)
 {
     *found = TABLE_V2_RULED_OUT;
     r->in_range = 1;
-    const uint8_t *f = t->kept.filter;
+    const uint8_t *f = ask_filter ? t->kept.filter : NULL;
     r->filter_asked = f != NULL;
     /* A lookup the filter answers touches one counter, no more. */
     if (f != NULL && !bloom_may_contain_hash(f, f + t->kept.filter_len, hash)) {
@@ -206,13 +206,14 @@ int table_v2_in_range(table *t, const ikey_lookup *lk, table_get_result *r, uint
     return 1;
 }
 
-int table_v2_get(table *t, const ikey_lookup *lk, table_get_result *r)
+int table_v2_get(table *t, const ikey_lookup *lk, int last, table_get_result *r)
 {
     uint64_t hash;
     if (!table_v2_in_range(t, lk, r, &hash))
         return KV_OK;
     table_v2_handle h = {0};
     int found;
-    int rc = table_v2_find_block(t, lk, hash, r, &h, &found);
+    int ask_filter = !(last && t->kept.ctx->filters_for_hits);
+    int rc = table_v2_find_block(t, lk, hash, ask_filter, r, &h, &found);
     return table_v2_get_at(t, lk, rc, found, h, r, NULL, NULL);
 }

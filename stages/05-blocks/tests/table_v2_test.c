@@ -261,6 +261,58 @@ static void filtered_misses_read_nothing(void)
 }
 
 /* Builds a table of 500 entries whose values are made by fill(i, value). */
+/* table_get_last (table.h) asks the filter unless the context's
+ * filters_for_hits is 1 (by default, and with KV_FILTERS_ALWAYS, it is
+ * asked); table_get asks it always.  The answers are the same: present
+ * keys found, absent ones not, the filter asked or not. */
+static void the_last_tables_filter_is_skipped_only_when_asked(void)
+{
+    const char *dir = harness_tmpdir();
+    memtable *m = tt_random_memtable(5, 1000, 4, 50);
+    int settings[] = {0, 1, KV_FILTERS_ALWAYS};
+    for (size_t s = 0; s < 3; s++) {
+        harness_context("filters_for_hits %d", settings[s]);
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.filters_for_hits = settings[s];
+        table_ctx *ctx = NULL;
+        CHECK_KV(table_ctx_new(&opt, &ctx), KV_OK);
+        table *t = tt_build_and_open(ctx, m, dir, "t.tbl");
+        unsigned asked[2] = {0, 0}, searched[2] = {0, 0}, in_range = 0;
+        for (int k = 0; k < 2000; k++) {
+            char key[32];
+            size_t klen = tt_key(key, k);
+            ikey_lookup lk;
+            CHECK_KV(ikey_lookup_init(&lk, key, klen, IKEY_MAX_SEQ), KV_OK);
+            ikey_lookup_state first = IKEY_ABSENT;
+            for (int last = 0; last < 2; last++) {
+                table_get_result r;
+                CHECK_KV(last ? table_get_last(t, &lk, &r) : table_get(t, &lk, &r), KV_OK);
+                /* Odd keys were never written. */
+                CHECK(k % 2 == 0 || r.state == IKEY_ABSENT);
+                if (last)
+                    CHECK_EQ(r.state, first);
+                first = r.state;
+                asked[last] += r.filter_asked;
+                in_range += !last && r.in_range;
+                searched[last] += k % 2 == 1 && r.searched;
+                free(r.value);
+            }
+            ikey_lookup_free(&lk);
+        }
+        CHECK(in_range >= 1990); /* the keys past the largest are not */
+        CHECK_EQ(asked[0], in_range);
+        CHECK_EQ(asked[1], settings[s] == 1 ? 0 : in_range);
+        /* Asked, the filter turns most absent keys away (10 bits a key:
+         * about 1% pass); skipped, every one in range is searched. */
+        CHECK(searched[0] < 1000 * 3 / 100);
+        CHECK(settings[s] == 1 ? searched[1] >= 990 : searched[1] == searched[0]);
+        table_unref(t);
+        table_ctx_free(ctx);
+    }
+    memtable_unref(m);
+}
+
 static void tv_build_values(table_ctx *ctx, const char *path, void (*fill)(int, uint8_t *))
 {
     table_builder *b;
@@ -472,6 +524,17 @@ static void options_out_of_range_are_refused(void)
         CHECK_KV(io_exists(path, &exists), KV_OK);
         CHECK(!exists);
     }
+    /* filters_for_hits is 0, 1 or KV_FILTERS_ALWAYS. */
+    for (int hits = -2; hits <= 2; hits += 4) {
+        harness_context("filters_for_hits %d", hits);
+        kv_options opt;
+        kv_options_init(&opt);
+        opt.filters_for_hits = hits;
+        table_ctx *ctx = NULL;
+        CHECK_KV(table_ctx_new(&opt, &ctx), KV_ERR_INVALID);
+        CHECK(ctx == NULL);
+        CHECK(strstr(kv_errmsg(), "filters_for_hits") != NULL);
+    }
     /* map_tables is 0 or KV_NO_MAP. */
     for (int map = -2; map <= 1; map += 3) {
         harness_context("map_tables %d", map);
@@ -573,6 +636,7 @@ static const harness_test table_v2_tests[] = {
     HARNESS_TEST(a_small_cache_turns_blocks_away_and_lookups_stay_right),
     HARNESS_TEST(a_turned_away_block_answers_as_the_whole_block_does),
     HARNESS_TEST(filtered_misses_read_nothing),
+    HARNESS_TEST(the_last_tables_filter_is_skipped_only_when_asked),
     HARNESS_TEST(lz4_only_where_it_saves_an_eighth),
     HARNESS_TEST(blocks_stay_within_block_bytes_and_separators_between_them),
     HARNESS_TEST(separators_are_as_short_as_the_keys_allow),

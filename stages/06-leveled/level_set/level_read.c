@@ -9,7 +9,10 @@
  * its bloom filter before it reads a block), then at most one table per
  * level >= 1 (version_level_find: a binary search of the level's ranges,
  * in memory).  The first version of the key found answers, since every
- * level holds only older writes than the levels above it.
+ * level holds only older writes than the levels above it.  A table of
+ * the deepest level that has tables (the last of level 0's, if no level
+ * below has any) is the last a lookup can reach: it is asked with
+ * table_get_last.
  *
  * An iterator merges mem, imm (the engine's), one table iterator per
  * level-0 table and one level iterator (level_iter.h) per level >= 1.
@@ -24,11 +27,14 @@
 #include "level_iter.h"
 #include "level_set.h"
 
-/* One table's part of a lookup, or the look function's. */
-static int level_get_table(vfile *f, int level, const ikey_lookup *lk, table_look_fn look,
-                           void *look_ctx, table_get_result *r)
+/* One table's part of a lookup, or the look function's; last: no older
+ * table can hold the key (table_get_last). */
+static int level_get_table(vfile *f, int level, int last, const ikey_lookup *lk,
+                           table_look_fn look, void *look_ctx, table_get_result *r)
 {
-    return look != NULL ? look(look_ctx, f->t, level, lk, r) : table_get(f->t, lk, r);
+    if (look != NULL)
+        return look(look_ctx, f->t, level, last, lk, r);
+    return last ? table_get_last(f->t, lk, r) : table_get(f->t, lk, r);
 }
 
 int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
@@ -37,7 +43,10 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
 {
     size_t ulen = 0;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    for (int level = 0; level < VERSION_LEVELS; level++) {
+    int deepest = VERSION_LEVELS - 1;
+    while (deepest > 0 && v->nfiles[deepest] == 0)
+        deepest--;
+    for (int level = 0; level <= deepest; level++) {
         size_t n = level == 0 ? v->nfiles[0] : 1;
         for (size_t i = 0; i < n; i++) {
             vfile *f = level == 0 ? v->files[0][i] : version_level_find(v, level, ukey, ulen);
@@ -45,13 +54,14 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
             if (f == NULL) {
                 /* No table of the level holds the key: a look says so. */
                 if (look != NULL && v->nfiles[level] > 0) {
-                    int st = look(look_ctx, NULL, level, lk, &r);
+                    int st = look(look_ctx, NULL, level, 0, lk, &r);
                     if (st != KV_OK)
                         return st;
                 }
                 break;
             }
-            int st = level_get_table(f, level, lk, look, look_ctx, &r);
+            int last = level == deepest && (level > 0 || i + 1 == n);
+            int st = level_get_table(f, level, last, lk, look, look_ctx, &r);
             table_get_cost_add(cost, &r);
             if (st != KV_OK)
                 return st;

@@ -85,20 +85,22 @@ int parted_open_meta(table *t, const table_v2_footer *f);
 /* Steps 2 and 3 of a lookup in a version-2 table (the top level, a filter
  * partition, an index partition), as format v2 takes them for version 1
  * (table_v2_find_block), and with its contract: k is t's kept, hash the
- * user key's bloom_hash, the key in t's range. */
+ * user key's bloom_hash, the key in t's range, the filter partition
+ * asked only if ask_filter is 1. */
 int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
-                      table_get_result *r, table_v2_handle *h, int *found);
+                      int ask_filter, table_get_result *r, table_v2_handle *h, int *found);
 
 /* Steps 2 and 3 of a lookup as the file's version has them: version 2's
- * here, version 1's format v2's own.  table_v2_get_at takes it from
- * there. */
+ * here, version 1's format v2's own; either asks its filter only if
+ * ask_filter is 1 (0: table_get_last, with filters_for_hits on).
+ * table_v2_get_at takes it from there. */
 static inline int parted_find(table *t, const table_v2_kept *k, const ikey_lookup *lk,
-                              uint64_t hash, table_get_result *r, table_v2_handle *h,
-                              int *found)
+                              uint64_t hash, int ask_filter, table_get_result *r,
+                              table_v2_handle *h, int *found)
 {
     if (k->version == PARTED_VERSION)
-        return parted_find_block(t, k, lk, hash, r, h, found);
-    return table_v2_find_block(t, lk, hash, r, h, found);
+        return parted_find_block(t, k, lk, hash, ask_filter, r, h, found);
+    return table_v2_find_block(t, lk, hash, ask_filter, r, h, found);
 }
 
 /* Every index partition of t joined into one block, ref->b (released by

@@ -120,7 +120,7 @@ static int parted_filter_rules_out(table *t, table_v2_handle h, uint64_t hash, u
 }
 
 int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, uint64_t hash,
-                      table_get_result *r, table_v2_handle *h, int *found)
+                      int ask_filter, table_get_result *r, table_v2_handle *h, int *found)
 {
     *found = TABLE_V2_RULED_OUT;
     r->in_range = 1;
@@ -144,6 +144,7 @@ int parted_find_block(table *t, const table_v2_kept *k, const ikey_lookup *lk, u
     block_iter_free(&top);
     if (rc != KV_OK || *found == TABLE_V2_NO_BLOCK)
         return rc;
+    has_filter = has_filter && ask_filter;
     r->filter_asked = has_filter;
     if (has_filter && parted_filter_rules_out(t, fh, hash, &r->reads, &rc)) {
         r->filter_said_no = 1;

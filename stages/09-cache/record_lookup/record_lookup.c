@@ -66,14 +66,14 @@ static int record_lookup_cached(record_ctx *x, const table_v2_kept *k, const ike
 }
 
 /* The format's lookup of lk (steps 2 to 5 of the file's version), K in
- * t's keys, h its bloom_hash. */
+ * t's keys, h its bloom_hash; its filter asked if ask_filter is 1. */
 static int record_format_get(table *t, const table_v2_kept *k, const ikey_lookup *lk,
-                             uint64_t h, table_get_result *r)
+                             uint64_t h, int ask_filter, table_get_result *r)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};
     table_v2_handle block = {0};
     int found;
-    int rc = parted_find(t, k, lk, h, r, &block, &found);
+    int rc = parted_find(t, k, lk, h, ask_filter, r, &block, &found);
     return table_v2_get_at(t, lk, rc, found, block, r, NULL, NULL);
 }
 
@@ -88,7 +88,8 @@ static void record_lookup_add_costs(table_get_result *r, const table_get_result 
 
 /* Step 3.  h: bloom_hash of the user key. */
 static int record_lookup_newest(record_ctx *x, table *t, const table_v2_kept *k,
-                                const ikey_lookup *lk, uint64_t h, table_get_result *r)
+                                const ikey_lookup *lk, uint64_t h, int ask_filter,
+                                table_get_result *r)
 {
     size_t ulen, tlen;
     const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
@@ -97,7 +98,7 @@ static int record_lookup_newest(record_ctx *x, table *t, const table_v2_kept *k,
     ikey_lookup newest;
     int rc = ikey_lookup_init(&newest, ukey, ulen, IKEY_MAX_SEQ);
     if (rc == KV_OK)
-        rc = record_format_get(t, k, &newest, h, r);
+        rc = record_format_get(t, k, &newest, h, ask_filter, r);
     ikey_lookup_free(&newest);
     if (rc != KV_OK || r->state == IKEY_ABSENT)
         return rc;
@@ -114,12 +115,14 @@ static int record_lookup_newest(record_ctx *x, table *t, const table_v2_kept *k,
     /* Newer than the lookup: what t holds at seq is another version. */
     table_get_result first = *r;
     free(first.value);
-    rc = record_format_get(t, k, lk, h, r);
+    rc = record_format_get(t, k, lk, h, ask_filter, r);
     record_lookup_add_costs(r, &first);
     return rc;
 }
 
-int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+/* table_get, and table_get_last (last 1): whose filter the context's
+ * filters_for_hits skips (table.h). */
+static int record_table_get(table *t, const ikey_lookup *lk, int last, table_get_result *r)
 {
     const table_v2_kept *k = table_v2_kept_of(t);
     size_t ulen;
@@ -131,15 +134,26 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
     }
     record_ctx *x = record_ctx_of(k->ctx);
     uint64_t h = bloom_hash(ukey, ulen); /* the sampling's, the doorkeeper's, the filter's */
+    int ask_filter = !(last && k->ctx->filters_for_hits);
     if (x->records == NULL || !record_sampling_asks(&x->sampling, h))
-        return record_format_get(t, k, lk, h, r);
+        return record_format_get(t, k, lk, h, ask_filter, r);
     int hit;
     int rc = record_lookup_cached(x, k, lk, r, &hit);
     if (rc == KV_OK && !hit)
-        rc = record_lookup_newest(x, t, k, lk, h, r);
+        rc = record_lookup_newest(x, t, k, lk, h, ask_filter, r);
     if (rc == KV_OK && (hit || r->state != IKEY_ABSENT))
         record_sampling_held(&x->sampling, hit);
     return rc;
+}
+
+int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    return record_table_get(t, lk, 0, r);
+}
+
+int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    return record_table_get(t, lk, 1, r);
 }
 
 int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
@@ -163,6 +177,6 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     }
     table_v2_handle block = {0};
     int found;
-    int rc = parted_find(t, k, lk, h, r, &block, &found);
+    int rc = parted_find(t, k, lk, h, 1, r, &block, &found);
     return table_v2_get_at(t, lk, rc, found, block, r, p, pending);
 }

@@ -49,7 +49,12 @@ void table_ctx_describe(table_ctx *ctx, int inspect, kv_line_fn line, void *line
 
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
-    return table_v2_get(t, lk, r);
+    return table_v2_get(t, lk, 0, r);
+}
+
+int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
+{
+    return table_v2_get(t, lk, 1, r);
 }
 
 int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
