@@ -103,9 +103,9 @@ typedef struct kv_options {
                                more a block) */
     int filters_for_hits;   /* 1 = gets are expected to find their keys:
                                the last table a get can reach (no older
-                               table can hold its key: the oldest table,
-                               or one of the deepest level that has
-                               tables) is searched without asking its
+                               table can hold its key: the oldest table;
+                               from stage 06, one no deeper level has a
+                               table for) is searched without asking its
                                filter, which for a key that exists only
                                costs (RocksDB's optimize_filters_for_hits);
                                a get of an absent key then searches that

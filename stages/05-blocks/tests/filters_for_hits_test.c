@@ -1,8 +1,9 @@
 /*
  * filters_for_hits_test.c: kv_options.filters_for_hits through kv_open.
  * With it 1, the last table a get can reach (no older table can hold its
- * key: stage 04's flat set's oldest table; stage 06's table of the
- * deepest level that has tables) is searched without asking its bloom
+ * key: stage 04's flat set's oldest table; stage 06's table that no
+ * deeper level has a table for: engine_last_table_test.c) is searched
+ * without asking its bloom
  * filter (table.h's table_get_last); every other table's filter is asked
  * as before; and every answer is what it is with every filter asked
  * (KV_FILTERS_ALWAYS), present keys, absent ones and deleted ones alike.

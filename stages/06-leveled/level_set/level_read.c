@@ -9,10 +9,11 @@
  * its bloom filter before it reads a block), then at most one table per
  * level >= 1 (version_level_find: a binary search of the level's ranges,
  * in memory).  The first version of the key found answers, since every
- * level holds only older writes than the levels above it.  A table of
- * the deepest level that has tables (the last of level 0's, if no level
- * below has any) is the last a lookup can reach: it is asked with
- * table_get_last.
+ * level holds only older writes than the levels above it.  A table no
+ * deeper level has a table for (none whose range holds the key; of level
+ * 0's, only the oldest) is the last a lookup can reach: it is asked with
+ * table_get_last.  Most keys of a settled database are in such a table,
+ * whether or not its level is the deepest that has tables.
  *
  * An iterator merges mem, imm (the engine's), one table iterator per
  * level-0 table and one level iterator (level_iter.h) per level >= 1.
@@ -37,19 +38,47 @@ static int level_get_table(vfile *f, int level, int last, const ikey_lookup *lk,
     return last ? table_get_last(f->t, lk, r) : table_get(f->t, lk, r);
 }
 
+/* The table of each level >= 1 whose range holds the key
+ * (version_level_find), looked for once: by the walk, or before it gets
+ * there, to tell whether a table above is the last the lookup can reach. */
+typedef struct level_finds {
+    const table_set_version *v;
+    const uint8_t *ukey;
+    size_t ulen;
+    vfile *f[VERSION_LEVELS];
+    unsigned char known[VERSION_LEVELS];
+} level_finds;
+
+static vfile *level_find(level_finds *lf, int level)
+{
+    if (!lf->known[level]) {
+        lf->f[level] = lf->v->nfiles[level] == 0
+                           ? NULL
+                           : version_level_find(lf->v, level, lf->ukey, lf->ulen);
+        lf->known[level] = 1;
+    }
+    return lf->f[level];
+}
+
+/* 1 if no level below `level` has a table whose range holds the key. */
+static int level_none_below(level_finds *lf, int level)
+{
+    for (int l = level + 1; l < VERSION_LEVELS; l++)
+        if (level_find(lf, l) != NULL)
+            return 0;
+    return 1;
+}
+
 int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_fn look,
                   void *look_ctx, void **val, size_t *vlen, int *elsewhere,
                   table_get_cost *cost)
 {
-    size_t ulen = 0;
-    const uint8_t *ukey = ikey_lookup_user(lk, &ulen);
-    int deepest = VERSION_LEVELS - 1;
-    while (deepest > 0 && v->nfiles[deepest] == 0)
-        deepest--;
-    for (int level = 0; level <= deepest; level++) {
+    level_finds lf = {.v = v};
+    lf.ukey = ikey_lookup_user(lk, &lf.ulen);
+    for (int level = 0; level < VERSION_LEVELS; level++) {
         size_t n = level == 0 ? v->nfiles[0] : 1;
         for (size_t i = 0; i < n; i++) {
-            vfile *f = level == 0 ? v->files[0][i] : version_level_find(v, level, ukey, ulen);
+            vfile *f = level == 0 ? v->files[0][i] : level_find(&lf, level);
             table_get_result r = {0};
             if (f == NULL) {
                 /* No table of the level holds the key: a look says so. */
@@ -60,7 +89,7 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
                 }
                 break;
             }
-            int last = level == deepest && (level > 0 || i + 1 == n);
+            int last = (level > 0 || i + 1 == n) && level_none_below(&lf, level);
             int st = level_get_table(f, level, last, lk, look, look_ctx, &r);
             table_get_cost_add(cost, &r);
             if (st != KV_OK)
