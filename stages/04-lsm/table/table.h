@@ -173,6 +173,11 @@ int table_get(table *t, const ikey_lookup *lk, table_get_result *r);
  * table a key that exists is found anyway (kv_options.filters_for_hits).
  * A format with no such part is table_get. */
 int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r);
+/* 1 if table_get_last skips something of t's that table_get asks (its
+ * filter, where the options say so); 0 if the two are the same.  A set
+ * that must spend work to know whether t is a lookup's last spends it
+ * only then. */
+int table_get_last_skips(const table *t);
 
 /* An iterator over every entry, internal keys in order (iterator.h).  It
  * holds a reference to the table.  KV_OK or KV_ERR_NOMEM. */

@@ -233,6 +233,12 @@ int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
     return table_get(t, lk, r);
 }
 
+int table_get_last_skips(const table *t)
+{
+    (void)t;
+    return 0;
+}
+
 int table_get(table *t, const ikey_lookup *lk, table_get_result *r)
 {
     *r = (table_get_result){.state = IKEY_ABSENT};

@@ -13,7 +13,10 @@
  * deeper level has a table for (none whose range holds the key; of level
  * 0's, only the oldest) is the last a lookup can reach: it is asked with
  * table_get_last.  Most keys of a settled database are in such a table,
- * whether or not its level is the deepest that has tables.
+ * whether or not its level is the deepest that has tables.  The deeper
+ * levels are searched to know it only where table_get_last skips
+ * something (table_get_last_skips): a lookup that would ask every filter
+ * anyway pays nothing for it.
  *
  * An iterator merges mem, imm (the engine's), one table iterator per
  * level-0 table and one level iterator (level_iter.h) per level >= 1.
@@ -89,7 +92,8 @@ int table_set_get(const table_set_version *v, const ikey_lookup *lk, table_look_
                 }
                 break;
             }
-            int last = (level > 0 || i + 1 == n) && level_none_below(&lf, level);
+            int last = (level > 0 || i + 1 == n) && table_get_last_skips(f->t) &&
+                       level_none_below(&lf, level);
             int st = level_get_table(f, level, last, lk, look, look_ctx, &r);
             table_get_cost_add(cost, &r);
             if (st != KV_OK)

@@ -156,6 +156,13 @@ int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
     return record_table_get(t, lk, 1, r);
 }
 
+/* A table of partitions keeps no whole filter, but may have partitions of
+ * one: the context's word is enough. */
+int table_get_last_skips(const table *t)
+{
+    return table_v2_kept_of(t)->ctx->filters_for_hits;
+}
+
 int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
                     int *pending)
 {

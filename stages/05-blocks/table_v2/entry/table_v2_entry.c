@@ -57,6 +57,12 @@ int table_get_last(table *t, const ikey_lookup *lk, table_get_result *r)
     return table_v2_get(t, lk, 1, r);
 }
 
+int table_get_last_skips(const table *t)
+{
+    const table_v2_kept *k = table_v2_kept_of(t);
+    return k->ctx->filters_for_hits && k->filter != NULL;
+}
+
 int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
                     int *pending)
 {
