@@ -52,7 +52,7 @@ typedef struct level_finds {
     unsigned char known[VERSION_LEVELS];
 } level_finds;
 
-static vfile *level_find(level_finds *lf, int level)
+static inline vfile *level_find(level_finds *lf, int level)
 {
     if (!lf->known[level]) {
         lf->f[level] = lf->v->nfiles[level] == 0
