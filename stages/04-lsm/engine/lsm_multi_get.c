@@ -93,7 +93,6 @@ static int mg_look(void *ctx, table *t, int level, int last, const ikey_lookup *
                    table_get_result *r)
 {
     (void)level;
-    (void)last; /* the two steps ask every filter */
     mg_key *k = ctx;
     *r = (table_get_result){.state = IKEY_ABSENT};
     if (++k->seen <= k->passed)
@@ -111,7 +110,7 @@ static int mg_look(void *ctx, table *t, int level, int last, const ikey_lookup *
         rc = table_get_finish(&k->p, done, lk, r);
     } else if (t != NULL) { /* NULL: a level none of whose tables holds the key */
         int pending = 0;
-        rc = table_get_start(t, lk, r, &k->p, &pending);
+        rc = table_get_start(t, lk, last, r, &k->p, &pending);
         if (rc == KV_OK && pending) {
             k->waiting = 1;
             r->state = IKEY_FOUND; /* stops the walk; value NULL */

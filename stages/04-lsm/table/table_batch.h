@@ -58,11 +58,13 @@ typedef struct table_pending {
     int filter_asked;       /* the format's: the first step asked a filter */
 } table_pending;
 
-/* The first step of a lookup of lk in t.  KV_OK with *pending = 0 and *r
- * the answer (table.h), or *pending = 1 and p filled (the read still to
- * make; *r says nothing yet); or an error, as table_get's (nothing held). */
-int  table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                     int *pending);
+/* The first step of a lookup of lk in t, table_get's, or table_get_last's
+ * if last is 1 (table.h: t is the last table the lookup can reach).  KV_OK
+ * with *pending = 0 and *r the answer (table.h), or *pending = 1 and p
+ * filled (the read still to make; *r says nothing yet); or an error, as
+ * table_get's (nothing held). */
+int  table_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
+                     table_pending *p, int *pending);
 /* The second: *r from `done`, p->read's range as io_read_batch left it
  * (buf, got, status, err), and p given back.  KV_OK (see r->state) or an
  * error, as table_get's (TB1). */

@@ -8,12 +8,12 @@
 
 #include "error.h"
 
-int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                    int *pending)
+int table_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
+                    table_pending *p, int *pending)
 {
     (void)p;
     *pending = 0;
-    return table_get(t, lk, r);
+    return last ? table_get_last(t, lk, r) : table_get(t, lk, r);
 }
 
 int table_get_finish(table_pending *p, const io_read_req *done, const ikey_lookup *lk,

@@ -15,8 +15,8 @@
 #include "error.h"
 #include "table_v2_format.h"
 
-int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                       int *pending)
+int table_v2_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
+                       table_pending *p, int *pending)
 {
     uint64_t hash;
     *pending = 0;
@@ -24,7 +24,8 @@ int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r, tab
         return KV_OK;
     table_v2_handle h = {0};
     int found;
-    int rc = table_v2_find_block(t, lk, hash, 1, r, &h, &found);
+    int ask_filter = !(last && t->kept.ctx->filters_for_hits);
+    int rc = table_v2_find_block(t, lk, hash, ask_filter, r, &h, &found);
     return table_v2_get_at(t, lk, rc, found, h, r, p, pending);
 }
 

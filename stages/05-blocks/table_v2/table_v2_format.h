@@ -131,13 +131,13 @@ struct table {
  * table_v2_iter.c), which table_v2_file_entry.c calls; table_get and
  * table_get_start (table_v2_read.c, table_v2_batch.c), which
  * table_v2_entry.c calls: step 1 (table_v2_in_range), steps 2 and 3
- * (table_v2_find_block), then table_v2_get_at.  table_v2_get's last: the
- * lookup is table_get_last's (table.h), whose filter the context's
+ * (table_v2_find_block), then table_v2_get_at.  Their last: the lookup
+ * is table_get_last's (table.h), whose filter the context's
  * filters_for_hits skips. */
 int table_v2_open(table_ctx *ctx, const char *path, table **out);
 int table_v2_iter_new(table *t, iter **out);
 int table_v2_get(table *t, const ikey_lookup *lk, int last, table_get_result *r);
-int table_v2_get_start(table *t, const ikey_lookup *lk, table_get_result *r,
+int table_v2_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
                        table_pending *p, int *pending);
 /* The contents of the meta block h of an open table: inside the region it
  * keeps ([meta_at, size - 48)), its trailer checked, not compressed; name

@@ -163,8 +163,8 @@ int table_get_last_skips(const table *t)
     return table_v2_kept_of(t)->ctx->filters_for_hits;
 }
 
-int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                    int *pending)
+int table_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
+                    table_pending *p, int *pending)
 {
     const table_v2_kept *k = table_v2_kept_of(t);
     size_t ulen;
@@ -184,6 +184,6 @@ int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_
     }
     table_v2_handle block = {0};
     int found;
-    int rc = parted_find(t, k, lk, h, 1, r, &block, &found);
+    int rc = parted_find(t, k, lk, h, !(last && k->ctx->filters_for_hits), r, &block, &found);
     return table_v2_get_at(t, lk, rc, found, block, r, p, pending);
 }

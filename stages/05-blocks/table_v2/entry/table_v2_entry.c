@@ -63,10 +63,10 @@ int table_get_last_skips(const table *t)
     return k->ctx->filters_for_hits && k->filter != NULL;
 }
 
-int table_get_start(table *t, const ikey_lookup *lk, table_get_result *r, table_pending *p,
-                    int *pending)
+int table_get_start(table *t, const ikey_lookup *lk, int last, table_get_result *r,
+                    table_pending *p, int *pending)
 {
-    return table_v2_get_start(t, lk, r, p, pending);
+    return table_v2_get_start(t, lk, last, r, p, pending);
 }
 
 /* kv_inspect_get's question (table_inspect.h): step 2 of a lookup asked
