@@ -366,9 +366,14 @@ compact"
         # Stage 09 writes tables of partitions (format v2, version 2, with
         # --partitions yes) and stage 05's (version 1, the default): tables
         # of a few keys and of many partitions (blocks of 64 bytes), one
-        # without filters, one stage 05 wrote, and two of partitions of
-        # about a hundred keys (blocks of 256 bytes), with filters larger
-        # than the smallest a filter may be and without.
+        # without filters, one stage 05 wrote, two of partitions of about
+        # a hundred keys (blocks of 256 bytes), with filters larger than
+        # the smallest a filter may be and without, and one of eleven
+        # partitions of about fifty keys (blocks of 128 bytes), each filter
+        # above the smallest: in one of them the last bits byte, read as
+        # k, is a k a reader takes (1 to 30), so that a filter read one
+        # byte short answers differently rather than "maybe" (none of
+        # parts-large-filters' four partitions has such a byte).
         i=0
         while [ $i -lt 120 ]; do echo "put key$i value$i"; i=$((i + 1)); done >"$tmp/puts"
         echo compact >>"$tmp/puts"
@@ -380,13 +385,14 @@ compact"
                  parts-nofilter:"--partitions yes --block-bytes 64 --bloom-bits none" \
                  parts-few:"--partitions yes" version1:"--block-bytes 64" \
                  parts-large-filters:"--partitions yes --block-bytes 256" \
-                 parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none"; do
+                 parts-large-nofilter:"--partitions yes --block-bytes 256 --bloom-bits none" \
+                 parts-many-filters:"--partitions yes --block-bytes 128"; do
             name=${v%%:*}; opts=${v#*:}
             k=$kv
             [ "$name" = version1 ] && k=build/05-blocks/kv
             in=$tmp/puts
             [ "$name" = parts-few ] && in=$tmp/few
-            case $name in parts-large-*) in=$tmp/many ;; esac
+            case $name in parts-large-* | parts-many-*) in=$tmp/many ;; esac
             rm -rf "$tmp/db"
             # shellcheck disable=SC2086
             "$k" $opts "$tmp/db" <"$in" >/dev/null
