@@ -7,8 +7,8 @@
  * filter (table.h's table_get_last); every other table's filter is asked
  * as before; and every answer is what it is with every filter asked
  * (KV_FILTERS_ALWAYS), present keys, absent ones and deleted ones alike.
- * A value other than 0, 1 and KV_FILTERS_ALWAYS is refused.  (The
- * default, 0, is stage 05's table_v2_test.c's, stage 09's its own.)
+ * A value other than 0, 1 and KV_FILTERS_ALWAYS is refused.  (What the
+ * default, 0, means is table_v2_test.c's to check.)
  *
  * Three tables, oldest first: round 0 holds every key, rounds 1 and 2 a
  * third of them each and the first and last key, so that each table's
@@ -45,7 +45,8 @@ static kv_db *fh_open(const char *dir, int hits)
     kv_options opt;
     kv_options_init(&opt);
     opt.filters_for_hits = hits;
-    opt.record_cache_percent = KV_NO_RECORD_CACHE; /* stage 09 on: every get reaches the tables */
+    /* A later stage's record cache kept out: every get reaches the tables. */
+    opt.record_cache_percent = KV_NO_RECORD_CACHE;
     return OPEN(dir, &opt);
 }
 
