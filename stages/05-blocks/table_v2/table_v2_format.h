@@ -125,6 +125,10 @@ struct table {
                                 NULL: the index is searched whole */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
+    _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read
+                                    there, or 0: only for a prefetch, which
+                                    an old address cannot harm
+                                    (table_v2_block.c) */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
