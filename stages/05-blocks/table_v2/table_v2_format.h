@@ -129,6 +129,10 @@ struct table {
                                     there, or 0: only for a prefetch, which
                                     an old address cannot harm
                                     (table_v2_block.c) */
+    _Atomic(file_cache_handle *) map_pin; /* the file, held open and mapped
+                                    while the table is (file_cache_pin), or
+                                    NULL: lookups ask the file cache */
+    atomic_int map_pin_tried; /* the pin was asked for once */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
