@@ -4,7 +4,7 @@
  * its fallback, its fault-injecting backend, its in-memory backend, the export stream, the latency
  * histogram and its way to Prometheus through kv_stats, tools/serve's
  * metrics_engine.c, and bench/model_disk.c, the slow disk limiter_latency
- * runs on),
+ * runs on, and the search over key fences),
  * build/common_test.
  * Usage: common_test [NAME-FILTER]
  */
@@ -26,6 +26,7 @@ extern const harness_suite export_format_suite;
 extern const harness_suite histogram_suite;
 extern const harness_suite metrics_engine_suite;
 extern const harness_suite model_disk_suite;
+extern const harness_suite key_fence_suite;
 
 int main(int argc, char **argv)
 {
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
         &io_batch_suite, &io_mount_suite, &io_mem_suite,
         &identity_suite,
         &export_format_suite,
-        &histogram_suite, &metrics_engine_suite, &model_disk_suite,
+        &histogram_suite, &metrics_engine_suite, &model_disk_suite, &key_fence_suite,
     };
     return harness_main(argc, argv, suites, sizeof suites / sizeof suites[0]);
 }

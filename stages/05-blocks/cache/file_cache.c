@@ -18,6 +18,8 @@ struct file_cache {
     lru_cache *lru;
     int map;        /* map the files it opens (F4); set before any get */
     atomic_uint_least64_t mapped_bytes; /* the mappings of its open files */
+    atomic_size_t pinned;   /* files held by file_cache_pin now */
+    size_t pin_limit;       /* at most this many (a share of the bound) */
 };
 
 /* An entry's payload. */
@@ -56,6 +58,8 @@ int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out
     size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
     fc->map = 1;
     atomic_init(&fc->mapped_bytes, 0);
+    atomic_init(&fc->pinned, 0);
+    fc->pin_limit = capacity - capacity / 4;
     int rc = lru_cache_new(capacity, shards, file_cache_close, &fc->lru);
     if (rc != KV_OK) {
         free(fc);
@@ -134,6 +138,29 @@ const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len)
 void file_cache_set_map(file_cache *fc, int map)
 {
     fc->map = map;
+}
+
+file_cache_handle *file_cache_pin(file_cache *fc, uint64_t id)
+{
+    if (atomic_fetch_add_explicit(&fc->pinned, 1, memory_order_relaxed) >= fc->pin_limit) {
+        atomic_fetch_sub_explicit(&fc->pinned, 1, memory_order_relaxed);
+        return NULL;
+    }
+    file_cache_handle *h = lru_cache_lookup(fc->lru, id, 0);
+    if (h == NULL || file_cache_slot_of(h)->map == NULL) {
+        lru_cache_release(fc->lru, h);
+        atomic_fetch_sub_explicit(&fc->pinned, 1, memory_order_relaxed);
+        return NULL;
+    }
+    return h;
+}
+
+void file_cache_unpin(file_cache *fc, file_cache_handle *h)
+{
+    if (h == NULL)
+        return;
+    lru_cache_release(fc->lru, h);
+    atomic_fetch_sub_explicit(&fc->pinned, 1, memory_order_relaxed);
 }
 
 void file_cache_release(file_cache *fc, file_cache_handle *h)

@@ -76,6 +76,17 @@ uint64_t file_cache_mapped_bytes(file_cache *fc);
 /* Drops the caller's reference.  NULL is a no-op. */
 void file_cache_release(file_cache *fc, file_cache_handle *h);
 
+/* A reference to the file of table `id`, open and mapped now, for the
+ * caller to keep as long as it reads the table (an open table's lookups
+ * then read its mapping without asking the cache each time: table_v2's
+ * map pin), or NULL: not open now, not mapped, or already
+ * FC5's share of the bound pinned.  REQUIRES: file_cache_unpin, once.
+ *   FC5. At most three quarters of max_open_files are pinned at once, so
+ *       that the rest of the bound still turns over; a pinned file is
+ *       held (FC1). */
+file_cache_handle *file_cache_pin(file_cache *fc, uint64_t id);
+void file_cache_unpin(file_cache *fc, file_cache_handle *h); /* NULL: a no-op */
+
 /* Closes the file of table `id` now, or when its last holder releases it
  * (FC1): for a table closed for good, whose file may be deleted. */
 void file_cache_evict(file_cache *fc, uint64_t id);

@@ -125,6 +125,14 @@ struct table {
                                 NULL: the index is searched whole */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
+    _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read
+                                    there, or 0: only for a prefetch, which
+                                    an old address cannot harm
+                                    (table_v2_block.c) */
+    _Atomic(file_cache_handle *) map_pin; /* the file, held open and mapped
+                                    while the table is (file_cache_pin), or
+                                    NULL: lookups ask the file cache */
+    atomic_int map_pin_tried; /* the pin was asked for once */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,

@@ -324,6 +324,7 @@ void table_unref(table *t)
         return;
     if (t->retired != NULL)
         file_cache_release(t->kept.ctx->files, t->retired);
+    file_cache_unpin(t->kept.ctx->files, atomic_load_explicit(&t->map_pin, memory_order_acquire));
     file_cache_evict(t->kept.ctx->files, t->kept.id);
     if (t->counted) {
         atomic_fetch_sub_explicit(&t->kept.ctx->meta_bytes, t->meta_len + t->kept_extra,

@@ -7,7 +7,9 @@
  *               (level_apply.c, "Where a flush goes");
  *   MANUAL      kv_compact: level by level from the top, each level's
  *               tables merged into the next, down to the deepest level
- *               that holds a table (at least level 1): step s is level s,
+ *               that holds a table (at least level 1), or to the one
+ *               below it where that one would be left over its target
+ *               (so that no background compaction follows): step s is level s,
  *               or the next one below it that has a table; then every
  *               table that still holds a version no reader can read (a
  *               table that was already deepest, say) rewritten in place
@@ -81,6 +83,14 @@ static int level_pick_manual(table_set *ts, int step, uint64_t oldest, table_job
             deepest = level;
     if (deepest == 0)
         deepest = 1;
+    /* Merged into, the deepest level may end over its target: the
+     * background's next compaction would then move some of its tables a
+     * level down, and the lookups of a database kv_compact just settled
+     * would search two levels.  So such a level is merged into the one
+     * below it too (asked again at each step, as the levels above fill it). */
+    if (deepest + 1 < VERSION_LEVELS && step <= deepest &&
+        compaction_level_score(ts->current, &ts->copt, deepest) >= 1.0)
+        deepest++;
     for (int level = step; level < deepest; level++) {
         compaction *c = NULL;
         int rc = compaction_pick_range(ts->current, &ts->copt, level, NULL, 0, NULL, 0, &c);

@@ -1,0 +1,100 @@
+#!/bin/sh
+# reads_ab.sh: one stage as built at several commits, reading the same
+# database in rounds that alternate, to tell whether a change to the read
+# path moved its gets (docs/perf-09-cache.md, "Where a get goes").
+#
+#   sh scripts/reads_ab.sh BUILD STAGE DB N ROUNDS COMMIT...
+#       [READS_WORKLOADS=readrandom,readzipf] [READS_SECONDS=5]
+#
+# DB is a database kept by kvbench (--use_existing_db=1) holding N keys,
+# such as the one `make bench-cache-10m` keeps for the stage
+# (/var/tmp/kv-cache10m/09-cache, stored raw: KV_COMPRESSION=none, which
+# this script sets too unless the environment does).  Each COMMIT's stage
+# is built in a worktree of its own and its libkv.a linked with this
+# tree's kvbench (BUILD/obj/bench), as scripts/bench_commits.sh does; the
+# database is only read, so every build reads the same bytes.  Each of
+# ROUNDS rounds runs every build once, in a fresh process, each workload
+# bounded by READS_SECONDS, the order reversed every other round.
+# Printed: each build's operations per second round by round, the median,
+# and the median of each round's ratio to the first COMMIT's.  A change
+# to how a database is written (its compaction, its format) is not seen
+# here: that needs a database made by each build (bench_commits.sh).
+set -eu
+[ $# -ge 6 ] || { echo "usage: $0 BUILD STAGE DB N ROUNDS COMMIT..." >&2; exit 2; }
+build=$1 stage=$2 db=$3 num=$4 rounds=$5
+shift 5
+workloads=${READS_WORKLOADS:-readrandom,readzipf}
+seconds=${READS_SECONDS:-5}
+KV_COMPRESSION=${KV_COMPRESSION-none}
+export KV_COMPRESSION
+[ -d "$db/main" ] || { echo "reads_ab: no database in $db/main" >&2; exit 2; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/reads-ab.XXXXXX")
+cleanup() {
+    for w in "$work"/wt-*; do
+        [ -d "$w" ] && git worktree remove --force "$w" >/dev/null 2>&1
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+make --no-print-directory -s "$build/obj/bench/kvbench.o" "$build/obj/bench/bench_sys.o" \
+    "$build/obj/bench/bench_hist.o" "$build/obj/bench/engine_kv.o" "$build/obj/tests/stage_caps.o"
+harness="$build/obj/bench/kvbench.o $build/obj/bench/bench_sys.o $build/obj/bench/bench_hist.o
+         $build/obj/bench/engine_kv.o $build/obj/tests/stage_caps.o"
+
+names=
+for c in "$@"; do
+    sha=$(git rev-parse --short "$c")
+    wt=$work/wt-$sha
+    git worktree add --detach "$wt" "$sha" >/dev/null 2>&1
+    echo "reads_ab: building $stage at $sha ($c)"
+    make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
+        { echo "reads_ab: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    ${CC:-cc} -pthread -o "$work/kvbench-$sha" $harness "$wt/build/$stage/libkv.a" -pthread \
+        -luring -llz4 -lm
+    names="$names $sha"
+done
+
+out=$work/rounds.txt
+: >"$out"
+r=1
+while [ "$r" -le "$rounds" ]; do
+    order=$names
+    if [ $((r % 2)) = 0 ]; then
+        order=
+        for e in $names; do order="$e $order"; done
+    fi
+    for e in $order; do
+        KVBENCH_NONE=1 "$work/kvbench-$e" --num="$num" --seconds="$seconds" --db="$db" \
+            --use_existing_db=1 --benchmarks="$workloads" 2>&1 |
+            awk -v e="$e" -v r="$r" '$2 == ":" && $6 == "ops/sec;" { print r, e, $1, $5 }' >>"$out"
+    done
+    echo "reads_ab: round $r of $rounds done"
+    r=$((r + 1))
+done
+
+echo "reads_ab: $stage at$names; $num keys in $db; KV_COMPRESSION=$KV_COMPRESSION;" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# shellcheck disable=SC2086 # the builds are words
+python3 - "$out" $names <<'EOF'
+import collections, statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+names = sys.argv[2:]
+v = collections.defaultdict(dict)            # (workload, build) -> {round: ops/s}
+for r, e, w, x in rows:
+    v[(w, e)][int(r)] = float(x)
+for w in sorted({w for (w, e) in v}):
+    print("%s:" % w)
+    base = v.get((w, names[0]), {})
+    for e in names:
+        xs = v.get((w, e), {})
+        if not xs:
+            continue
+        line = "  %-8s median %10s  (%s)" % (e, "{:,.0f}".format(statistics.median(xs.values())),
+                                            ", ".join("{:,.0f}".format(xs[r]) for r in sorted(xs)))
+        rs = [xs[r] / base[r] for r in sorted(xs) if r in base and base[r] > 0]
+        if e != names[0] and rs:
+            line += "  ratio to %s: median %.3f (%s)" % (names[0], statistics.median(rs),
+                                                         ", ".join("%.2f" % x for x in rs))
+        print(line)
+EOF
