@@ -170,35 +170,15 @@ const void *kv_iter_key(const kv_iter *it, size_t *klen)
     return k;
 }
 
-/* The window's current value: read already, or, where that read failed,
- * read again alone, so that kv_errmsg() names this value. */
-static const void *lsm_iter_ahead_value(kv_iter *self, size_t *n)
-{
-    const ahead_entry *e = &self->ahead.e[self->ahead.at];
-    if (!e->elsewhere) {
-        *n = e->vlen;
-        return e->val;
-    }
-    if (e->rc == KV_OK) {
-        *n = e->llen;
-        return e->lval;
-    }
-    const uint8_t *loaded = NULL;
-    int rc = value_store_load(self->db->values.store, e->val, e->vlen, &self->buf, &loaded, n);
-    if (rc != KV_OK) {
-        self->status = rc;
-        *n = 0;
-        return NULL;
-    }
-    return loaded;
-}
-
 const void *kv_iter_value(const kv_iter *it, size_t *vlen)
 {
     size_t n = 0;
     const void *v = NULL;
     if (kv_iter_valid(it) && it->ahead.n > 0) {
-        v = lsm_iter_ahead_value((kv_iter *)it, &n);
+        int rc = KV_OK;
+        v = lsm_ahead_value((lsm_ahead *)&it->ahead, it->db->values.store, &n, &rc);
+        if (rc != KV_OK)
+            ((kv_iter *)it)->status = rc;
     } else if (kv_iter_valid(it)) {
         v = iter_value(it->u, &n);
         if (user_iter_elsewhere(it->u)) {

@@ -70,7 +70,7 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
         e->elsewhere = user_iter_elsewhere(u);
         e->lval = NULL;
         e->llen = 0;
-        e->rc = KV_OK;
+        e->read = 0;
         if (e->elsewhere) {
             where[m] = e->val;
             wlen[m] = vlen;
@@ -81,18 +81,41 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
         iter_next(u);
     }
     if (m > 0) {
-        (void)value_store_load_many(vs, m, where, wlen, bufs, vals, vlens, rcs);
+        (void)value_store_read_ahead(vs, m, where, wlen, bufs, vals, vlens, rcs);
         for (size_t j = 0; j < m; j++) {
             ahead_entry *e = &a->e[idx[j]];
             e->loaded = bufs[j];
-            e->rc = rcs[j];
-            e->lval = vals[j];
-            e->llen = vlens[j];
+            e->read = rcs[j] == KV_OK && vals[j] != NULL;
+            e->lval = e->read ? vals[j] : NULL;
+            e->llen = e->read ? vlens[j] : 0;
         }
     }
     if (rc != KV_OK)
         a->n = 0; /* (u has moved past what it took: the caller fails the iterator) */
     return rc;
+}
+
+const void *lsm_ahead_value(lsm_ahead *a, value_store *vs, size_t *vlen, int *rc)
+{
+    ahead_entry *e = &a->e[a->at];
+    *rc = KV_OK;
+    if (!e->elsewhere) {
+        *vlen = e->vlen;
+        return e->val;
+    }
+    if (!e->read) {
+        const uint8_t *v = NULL;
+        size_t n = 0;
+        if ((*rc = value_store_load(vs, e->val, e->vlen, &e->loaded, &v, &n)) != KV_OK) {
+            *vlen = 0;
+            return NULL;
+        }
+        e->lval = v;
+        e->llen = n;
+        e->read = 1;
+    }
+    *vlen = e->llen;
+    return e->lval;
 }
 
 void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)

@@ -3,17 +3,22 @@
  * values elsewhere (value_store.h; stage 08's value log).  A kv_iter
  * stepping forward through entries kept elsewhere takes the next entries
  * of its user iterator into a window (their keys and table values
- * copied), asks the store for all their values at once
- * (value_store_load_many), and serves kv_iter_key and kv_iter_value from
- * the window until it is used up.  Nothing changes for a store that keeps
- * every value in place: no entry is kept elsewhere, no window is opened.
+ * copied), tells the store about all their values at once
+ * (value_store_read_ahead: it starts their reads together, and reads now
+ * those it could not read as fast alone), and serves kv_iter_key and
+ * kv_iter_value from the window until it is used up.  A value the store
+ * left is read, and checked, when kv_iter_value asks for it, once: a seek
+ * followed by a few steps reads no value it does not return.  Nothing
+ * changes for a store that keeps every value in place: no entry is kept
+ * elsewhere, no window is opened.
  *
  * Invariants, while the window is open (n > 0): entry `at` is the
  * iterator's current one; the user iterator stands on the entry after the
  * window's last (or is not valid); at < n.  A seek closes the window; a
  * step back closes it and puts the user iterator back where the window
- * stood.  A value whose read failed in the window is read again alone
- * when it is asked for, so kv_errmsg() names that value.
+ * stood.  A value not read in the window (left for later, or its read
+ * failed) is read alone when it is asked for, so kv_errmsg() names that
+ * value.
  */
 #ifndef KV_LSM_ITER_AHEAD_H
 #define KV_LSM_ITER_AHEAD_H
@@ -38,10 +43,10 @@ typedef struct ahead_entry {
     uint8_t *val;           /* the table value (for an entry elsewhere: where) */
     size_t vlen, vcap;
     int elsewhere;
-    value_buf loaded;       /* an entry elsewhere: its value, read */
-    const uint8_t *lval;
+    value_buf loaded;       /* an entry elsewhere: its value, once read */
+    const uint8_t *lval;    /* (into loaded) */
     size_t llen;
-    int rc;                 /* the read's result */
+    int read;               /* lval holds the value, read and checked */
 } ahead_entry;
 
 typedef struct lsm_ahead {
@@ -58,9 +63,14 @@ typedef struct lsm_ahead {
  * is kept elsewhere, and the iterator has been stepping forward. */
 int  lsm_ahead_wanted(lsm_ahead *a, iter *u);
 /* Fills the window from u's entry on (u moves past what it takes) and
- * reads the values kept elsewhere together.  KV_OK (n may be 0: u was not
+ * tells the store about the values kept elsewhere together.  KV_OK (n may be 0: u was not
  * valid), or KV_ERR_NOMEM (the window closed, u past what it took). */
 int  lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs);
+/* The current entry's value (*vlen bytes, valid until the window moves
+ * on), read now if the window has not read it.  NULL and *rc the read's
+ * error (naming the value) if it could not be read, else *rc KV_OK.
+ * REQUIRES: n > 0. */
+const void *lsm_ahead_value(lsm_ahead *a, value_store *vs, size_t *vlen, int *rc);
 /* The window closed; for a step back, u back on the window's current
  * entry first. */
 void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back);

@@ -137,6 +137,16 @@ size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen
 int  value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
                            size_t vlens[], int rcs[]);
+/* A scan's next n values, told before they are asked for (lsm_iter_ahead.h):
+ * as value_store_load_many, except that a value the store can read as fast
+ * alone when it is asked for (one in a mapped file) it need not read now:
+ * rcs[i] KV_OK and vals[i] NULL say it was left for value_store_load.  It
+ * may still start its reads (a long batch asks the kernel for a mapped
+ * file's pages).  Returns the first rcs[i] that is not KV_OK, else KV_OK.
+ * REQUIRES: as value_store_load. */
+int  value_store_read_ahead(value_store *vs, size_t n, const uint8_t *const where[],
+                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                            size_t vlens[], int rcs[]);
 
 /* ---- merges -------------------------------------------------------------- */
 

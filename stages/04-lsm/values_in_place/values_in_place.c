@@ -109,6 +109,13 @@ int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[
     return first;
 }
 
+int value_store_read_ahead(value_store *vs, size_t n, const uint8_t *const where[],
+                           const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                           size_t vlens[], int rcs[])
+{
+    return value_store_load_many(vs, n, where, wlen, bufs, vals, vlens, rcs);
+}
+
 void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
 {
     (void)vs, (void)where, (void)wlen;
