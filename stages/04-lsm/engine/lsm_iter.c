@@ -134,7 +134,7 @@ void kv_iter_next(kv_iter *it)
             a->n = a->at = 0;
             rc = lsm_ahead_fill(a, it->u, it->db->values.store);
         }
-    } else if (lsm_ahead_wanted(a, it->u)) { /* a scan of values kept elsewhere */
+    } else if (lsm_ahead_wanted(a, it->u, it->db->values.store)) { /* a scan of values kept elsewhere */
         iter_next(it->u);
         rc = lsm_ahead_fill(a, it->u, it->db->values.store);
     } else {

@@ -11,13 +11,21 @@
 #include "error.h"
 #include "user_iter.h"
 
-/* Forward steps in a row before a window opens: a seek followed by a step
- * or two reads as before. */
+/* Forward steps in a row before a window opens, at least: a seek followed
+ * by a step or two reads as before.  A store that gains only from long
+ * batches (value_store_ahead_min) waits for as many steps as it wants
+ * values: a seek followed by a few steps opens no window. */
 #define LSM_AHEAD_AFTER 2
 
-int lsm_ahead_wanted(lsm_ahead *a, iter *u)
+int lsm_ahead_wanted(lsm_ahead *a, iter *u, value_store *vs)
 {
     if (a->steps < LSM_AHEAD_AFTER) {
+        a->steps++;
+        return 0;
+    }
+    if (a->min == 0)
+        a->min = value_store_ahead_min(vs);
+    if (a->steps < a->min) {
         a->steps++;
         return 0;
     }
@@ -52,7 +60,8 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
     int rcs[LSM_AHEAD_ENTRIES];
     uint64_t bytes = 0;
     int rc = KV_OK;
-    size_t take = a->next ? a->next : LSM_AHEAD_FIRST;
+    size_t first = a->min > LSM_AHEAD_FIRST ? a->min : LSM_AHEAD_FIRST;
+    size_t take = a->next ? a->next : first < LSM_AHEAD_ENTRIES ? first : LSM_AHEAD_ENTRIES;
     a->next = take * 2 < LSM_AHEAD_ENTRIES ? take * 2 : LSM_AHEAD_ENTRIES;
     while (a->n < take && iter_valid(u)) {
         ahead_entry *e = &a->e[a->n];

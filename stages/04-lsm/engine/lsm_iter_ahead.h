@@ -30,9 +30,10 @@
 #include "value_store.h"
 
 /* At most this many entries, and about this many bytes of values; the
- * first window of a scan takes LSM_AHEAD_FIRST entries, each next one
- * twice as many as the one before (a seek then a few steps reads few
- * values it does not need; a long scan reads many at once). */
+ * first window of a scan takes LSM_AHEAD_FIRST entries (or the store's
+ * value_store_ahead_min, if more), each next one twice as many as the one
+ * before (a seek then a few steps takes few entries it does not need; a
+ * long scan tells the store about many at once). */
 #define LSM_AHEAD_FIRST 4
 #define LSM_AHEAD_ENTRIES 32
 #define LSM_AHEAD_BYTES (256u << 10)
@@ -56,12 +57,14 @@ typedef struct lsm_ahead {
                                values in place) allocates nothing */
     size_t n, at;           /* entries in the window (0: closed); the current */
     size_t next;            /* entries the next window takes (0: the first) */
+    size_t min;             /* value_store_ahead_min (0: not asked yet) */
     unsigned steps;         /* forward steps in a row, since a seek */
 } lsm_ahead;
 
 /* Whether a forward step from u's entry should open a window: the entry
- * is kept elsewhere, and the iterator has been stepping forward. */
-int  lsm_ahead_wanted(lsm_ahead *a, iter *u);
+ * is kept elsewhere, and the iterator has been stepping forward (for at
+ * least LSM_AHEAD_AFTER steps, and as many as vs's ahead_min). */
+int  lsm_ahead_wanted(lsm_ahead *a, iter *u, value_store *vs);
 /* Fills the window from u's entry on (u moves past what it takes) and
  * tells the store about the values kept elsewhere together.  KV_OK (n may be 0: u was not
  * valid), or KV_ERR_NOMEM (the window closed, u past what it took). */

@@ -137,6 +137,12 @@ size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen
 int  value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
                            size_t vlens[], int rcs[]);
+/* The fewest values a scan's window should tell the store about at once
+ * (lsm_iter_ahead.h): fewer gain nothing over reading each alone when it
+ * is asked for.  1 where any batch gains (reads with calls, made at once);
+ * more where only a long one does (mapped files: asking the kernel for
+ * pages costs a call per value, which pays only on a long scan). */
+size_t value_store_ahead_min(value_store *vs);
 /* A scan's next n values, told before they are asked for (lsm_iter_ahead.h):
  * as value_store_load_many, except that a value the store can read as fast
  * alone when it is asked for (one in a mapped file) it need not read now:

@@ -136,6 +136,11 @@ void file_cache_set_map(file_cache *fc, int map)
     fc->map = map;
 }
 
+int file_cache_maps(const file_cache *fc)
+{
+    return fc->map && io_get_ops()->map != NULL;
+}
+
 void file_cache_release(file_cache *fc, file_cache_handle *h)
 {
     lru_cache_release(fc->lru, h);

@@ -153,6 +153,11 @@ int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[
     return vlog_read_many(vs, n, where, wlen, bufs, vals, vlens, rcs, 0);
 }
 
+size_t value_store_ahead_min(value_store *vs)
+{
+    return file_cache_maps(vs->fc) ? VLOG_ADVISE_MIN : 1;
+}
+
 int value_store_read_ahead(value_store *vs, size_t n, const uint8_t *const where[],
                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
                            size_t vlens[], int rcs[])
