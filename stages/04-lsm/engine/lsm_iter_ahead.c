@@ -47,8 +47,17 @@ static int ahead_copy(uint8_t **p, size_t *cap, const void *src, size_t n)
     return KV_OK;
 }
 
+/* What the store keeps for the window's values not read, let go. */
+static void ahead_let_go(lsm_ahead *a, value_store *vs)
+{
+    if (a->e != NULL)
+        for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++)
+            value_store_let_go(vs, &a->e[i].loaded);
+}
+
 int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
 {
+    ahead_let_go(a, vs);
     a->n = a->at = 0;
     if (a->e == NULL && (a->e = calloc(LSM_AHEAD_ENTRIES, sizeof *a->e)) == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_iter: out of memory reading ahead");
@@ -127,8 +136,9 @@ const void *lsm_ahead_value(lsm_ahead *a, value_store *vs, size_t *vlen, int *rc
     return e->lval;
 }
 
-void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
+void lsm_ahead_close(lsm_ahead *a, iter *u, value_store *vs, int put_back)
 {
+    ahead_let_go(a, vs);
     if (a->n > 0 && put_back) {
         const ahead_entry *e = &a->e[a->at];
         iter_seek(u, e->key, e->klen); /* the same view: it stands on that entry */
@@ -138,10 +148,11 @@ void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
     a->next = 0;
 }
 
-void lsm_ahead_free(lsm_ahead *a)
+void lsm_ahead_free(lsm_ahead *a, value_store *vs)
 {
     if (a->e == NULL)
         return;
+    ahead_let_go(a, vs);
     for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++) {
         free(a->e[i].key);
         free(a->e[i].val);

@@ -8,7 +8,9 @@
  * those it could not read as fast alone), and serves kv_iter_key and
  * kv_iter_value from the window until it is used up.  A value the store
  * left is read, and checked, when kv_iter_value asks for it, once: a seek
- * followed by a few steps reads no value it does not return.  Nothing
+ * followed by a few steps reads no value it does not return.  What the
+ * store keeps to read a value left (value_buf.held: its file, held) is let
+ * go when the window moves on, closes or is freed.  Nothing
  * changes for a store that keeps every value in place: no entry is kept
  * elsewhere, no window is opened.
  *
@@ -74,9 +76,9 @@ int  lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs);
  * error (naming the value) if it could not be read, else *rc KV_OK.
  * REQUIRES: n > 0. */
 const void *lsm_ahead_value(lsm_ahead *a, value_store *vs, size_t *vlen, int *rc);
-/* The window closed; for a step back, u back on the window's current
- * entry first. */
-void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back);
-void lsm_ahead_free(lsm_ahead *a);
+/* The window closed (what vs keeps for its values not read let go); for
+ * a step back, u back on the window's current entry first. */
+void lsm_ahead_close(lsm_ahead *a, iter *u, value_store *vs, int put_back);
+void lsm_ahead_free(lsm_ahead *a, value_store *vs);
 
 #endif

@@ -653,8 +653,10 @@ static void vl_iter_value_is(kv_iter *it, int i, int r)
  * to the store in windows; steps back and seeks inside a window land where
  * they should.  The windows open after a few steps where the store reads
  * its files with calls (they are read together), after 16 where it maps
- * them (value_store_ahead_min). */
-static void vl_scan_reads_ahead(void)
+ * them (value_store_ahead_min: then a value is read only when it is asked
+ * for, and what the store keeps to read it is let go when the window
+ * closes). */
+static void vl_scan_reads_ahead(int mapped)
 {
     const char *dir = testdb_dir();
     kv_db *db = vl_open(dir);
@@ -716,12 +718,32 @@ static void vl_scan_reads_ahead(void)
     CHECK_EQ(vl_iter_key(it), 398);
     CHECK_KV(kv_iter_status(it), KV_OK);
     kv_iter_free(it);
+    /* A scan of keys only: over mapped files it reads no value, and what
+     * the store kept for the values left goes when a seek closes the
+     * window, or when the iterator is freed in the middle of one. */
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    kv_iter_seek_first(it);
+    for (int k = 0; k < 40; k++)
+        kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), 40);
+    if (mapped)
+        CHECK_MSG(vl_stat(db, "values.read_ahead_held") > 0,
+                  "a scan of keys only, 40 steps in, left no value to read");
+    else
+        CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
+    kv_iter_seek(it, S("k00200"));
+    CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
+    for (int k = 0; k < 40; k++)
+        kv_iter_next(it);
+    vl_iter_value_is(it, 240, 240 % 3 == 0);
+    kv_iter_free(it);
+    CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
     CLOSE(db);
 }
 
 static void a_scan_reads_ahead(void)
 {
-    vl_scan_reads_ahead();
+    vl_scan_reads_ahead(1);
 }
 
 /* The same through a backend that cannot map (io_fault, failing nothing):
@@ -730,7 +752,7 @@ static void a_scan_reads_ahead_with_calls(void)
 {
     io_fault_plan plan = {0};
     io_fault_install(&plan);
-    vl_scan_reads_ahead();
+    vl_scan_reads_ahead(0);
     io_fault_uninstall();
 }
 

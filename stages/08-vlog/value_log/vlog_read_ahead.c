@@ -99,8 +99,14 @@ static int vlog_read_many(value_store *vs, size_t n, const uint8_t *const where[
         a->map = file_cache_map(a->h, &a->map_len);
         if (a->map != NULL && a->w.offset + span <= a->map_len && n >= VLOG_ADVISE_MIN)
             vlog_will_need(a->map, a->w.offset, span);
-        if (a->map != NULL && defer_mapped)
-            continue; /* (read when it is asked for) */
+        if (a->map != NULL && defer_mapped) { /* read when it is asked for */
+            value_store_let_go(vs, &bufs[i]);
+            bufs[i].held = a->h; /* (through this file) */
+            bufs[i].held_at = a->w.file;
+            atomic_fetch_add_explicit(&vs->ahead_held, 1, memory_order_relaxed);
+            a->h = NULL;
+            continue;
+        }
         if ((rcs[i] = vlog_buf_room(&bufs[i], &a->w)) != KV_OK)
             continue;
         if (a->map == NULL) {
