@@ -11,10 +11,12 @@
  *   - a mapped file: in a long batch every value's pages are asked for
  *     first (posix_madvise, WILLNEED: the kernel starts those reads and
  *     does not wait).  Then load_many copies and checks each value, by
- *     then mostly read; read_ahead stops there: each value is copied and
- *     checked when the scan asks for it (value_store_load), so a seek
- *     that reads a few entries copies no value it does not return, and a
- *     key-only scan none at all;
+ *     then mostly read; read_ahead stops there, its file kept held in the
+ *     value's buffer: each value is copied and checked when the scan asks
+ *     for it (value_store_load, through that file), so a scan copies no
+ *     value it does not return, and a key-only scan none at all (the
+ *     window lets go of the files of those never asked for:
+ *     value_store_let_go);
  *   - a file read with calls: every range is one request of one
  *     io_read_batch, one submission where io_uring is there (io.h), read
  *     now by both (alone later, each would wait for its own call).
