@@ -84,7 +84,7 @@ void kv_iter_seek_first(kv_iter *it)
 {
     if (it != NULL && it->status == KV_OK) {
         uint64_t t0 = latency_call_start(LATENCY_ITER_SEEK);
-        lsm_ahead_close(&it->ahead, it->u, 0);
+        lsm_ahead_close(&it->ahead, it->u, it->db->values.store, 0);
         iter_seek_first(it->u);
         latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_SEEK, t0);
     }
@@ -94,7 +94,7 @@ void kv_iter_seek_last(kv_iter *it)
 {
     if (it != NULL && it->status == KV_OK) {
         uint64_t t0 = latency_call_start(LATENCY_ITER_SEEK);
-        lsm_ahead_close(&it->ahead, it->u, 0);
+        lsm_ahead_close(&it->ahead, it->u, it->db->values.store, 0);
         iter_seek_last(it->u);
         latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_SEEK, t0);
     }
@@ -109,7 +109,7 @@ void kv_iter_seek(kv_iter *it, const void *key, size_t klen)
         return;
     }
     uint64_t t0 = latency_call_start(LATENCY_ITER_SEEK);
-    lsm_ahead_close(&it->ahead, it->u, 0);
+    lsm_ahead_close(&it->ahead, it->u, it->db->values.store, 0);
     if (klen == 0)
         iter_seek_first(it->u); /* every key is >= the empty key */
     else
@@ -134,7 +134,8 @@ void kv_iter_next(kv_iter *it)
             a->n = a->at = 0;
             rc = lsm_ahead_fill(a, it->u, it->db->values.store);
         }
-    } else if (lsm_ahead_wanted(a, it->u)) { /* a scan of values kept elsewhere */
+    } else if (lsm_ahead_wanted(a, it->u, it->db->values.store)) {
+        /* a scan of values kept elsewhere */
         iter_next(it->u);
         rc = lsm_ahead_fill(a, it->u, it->db->values.store);
     } else {
@@ -149,7 +150,7 @@ void kv_iter_prev(kv_iter *it)
 {
     if (kv_iter_valid(it)) {
         uint64_t t0 = latency_call_start(LATENCY_ITER_NEXT);
-        lsm_ahead_close(&it->ahead, it->u, 1);
+        lsm_ahead_close(&it->ahead, it->u, it->db->values.store, 1);
         iter_prev(it->u);
         latency_call_record(&it->db->count.stats.lat, LATENCY_ITER_NEXT, t0);
     }
@@ -170,35 +171,17 @@ const void *kv_iter_key(const kv_iter *it, size_t *klen)
     return k;
 }
 
-/* The window's current value: read already, or, where that read failed,
- * read again alone, so that kv_errmsg() names this value. */
-static const void *lsm_iter_ahead_value(kv_iter *self, size_t *n)
-{
-    const ahead_entry *e = &self->ahead.e[self->ahead.at];
-    if (!e->elsewhere) {
-        *n = e->vlen;
-        return e->val;
-    }
-    if (e->rc == KV_OK) {
-        *n = e->llen;
-        return e->lval;
-    }
-    const uint8_t *loaded = NULL;
-    int rc = value_store_load(self->db->values.store, e->val, e->vlen, &self->buf, &loaded, n);
-    if (rc != KV_OK) {
-        self->status = rc;
-        *n = 0;
-        return NULL;
-    }
-    return loaded;
-}
-
 const void *kv_iter_value(const kv_iter *it, size_t *vlen)
 {
     size_t n = 0;
     const void *v = NULL;
     if (kv_iter_valid(it) && it->ahead.n > 0) {
-        v = lsm_iter_ahead_value((kv_iter *)it, &n);
+        int rc = KV_OK;
+        v = lsm_ahead_value((lsm_ahead *)&it->ahead, it->db->values.store, &n, &rc);
+        if (rc != KV_OK)
+            ((kv_iter *)it)->status = rc;
+        else if (v == NULL)
+            v = ""; /* an empty value */
     } else if (kv_iter_valid(it)) {
         v = iter_value(it->u, &n);
         if (user_iter_elsewhere(it->u)) {
@@ -234,7 +217,7 @@ void kv_iter_free(kv_iter *it)
     if (it == NULL)
         return;
     iter_free(it->u);
-    lsm_ahead_free(&it->ahead);
+    lsm_ahead_free(&it->ahead, it->db->values.store);
     lsm_view_unref(it->view);
     value_store_unpin(it->db->values.store, it->pin);
     value_buf_free(&it->buf);

@@ -11,13 +11,21 @@
 #include "error.h"
 #include "user_iter.h"
 
-/* Forward steps in a row before a window opens: a seek followed by a step
- * or two reads as before. */
+/* Forward steps in a row before a window opens, at least: a seek followed
+ * by a step or two reads as before.  A store that gains only from long
+ * batches (value_store_ahead_min) waits for as many steps as it wants
+ * values: a seek followed by a few steps opens no window. */
 #define LSM_AHEAD_AFTER 2
 
-int lsm_ahead_wanted(lsm_ahead *a, iter *u)
+int lsm_ahead_wanted(lsm_ahead *a, iter *u, value_store *vs)
 {
     if (a->steps < LSM_AHEAD_AFTER) {
+        a->steps++;
+        return 0;
+    }
+    if (a->min == 0)
+        a->min = value_store_ahead_min(vs);
+    if (a->steps < a->min) {
         a->steps++;
         return 0;
     }
@@ -39,8 +47,17 @@ static int ahead_copy(uint8_t **p, size_t *cap, const void *src, size_t n)
     return KV_OK;
 }
 
+/* What the store keeps for the window's values not read, let go. */
+static void ahead_let_go(lsm_ahead *a, value_store *vs)
+{
+    if (a->e != NULL)
+        for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++)
+            value_store_let_go(vs, &a->e[i].loaded);
+}
+
 int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
 {
+    ahead_let_go(a, vs);
     a->n = a->at = 0;
     if (a->e == NULL && (a->e = calloc(LSM_AHEAD_ENTRIES, sizeof *a->e)) == NULL)
         return kv_error(KV_ERR_NOMEM, "kv_iter: out of memory reading ahead");
@@ -52,7 +69,8 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
     int rcs[LSM_AHEAD_ENTRIES];
     uint64_t bytes = 0;
     int rc = KV_OK;
-    size_t take = a->next ? a->next : LSM_AHEAD_FIRST;
+    size_t first = a->min > LSM_AHEAD_FIRST ? a->min : LSM_AHEAD_FIRST;
+    size_t take = a->next ? a->next : first < LSM_AHEAD_ENTRIES ? first : LSM_AHEAD_ENTRIES;
     a->next = take * 2 < LSM_AHEAD_ENTRIES ? take * 2 : LSM_AHEAD_ENTRIES;
     while (a->n < take && iter_valid(u)) {
         ahead_entry *e = &a->e[a->n];
@@ -70,7 +88,7 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
         e->elsewhere = user_iter_elsewhere(u);
         e->lval = NULL;
         e->llen = 0;
-        e->rc = KV_OK;
+        e->read = 0;
         if (e->elsewhere) {
             where[m] = e->val;
             wlen[m] = vlen;
@@ -81,13 +99,13 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
         iter_next(u);
     }
     if (m > 0) {
-        (void)value_store_load_many(vs, m, where, wlen, bufs, vals, vlens, rcs);
+        (void)value_store_read_ahead(vs, m, where, wlen, bufs, vals, vlens, rcs);
         for (size_t j = 0; j < m; j++) {
             ahead_entry *e = &a->e[idx[j]];
             e->loaded = bufs[j];
-            e->rc = rcs[j];
-            e->lval = vals[j];
-            e->llen = vlens[j];
+            e->read = rcs[j] == KV_OK && vals[j] != NULL;
+            e->lval = e->read ? vals[j] : NULL;
+            e->llen = e->read ? vlens[j] : 0;
         }
     }
     if (rc != KV_OK)
@@ -95,8 +113,32 @@ int lsm_ahead_fill(lsm_ahead *a, iter *u, value_store *vs)
     return rc;
 }
 
-void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
+const void *lsm_ahead_value(lsm_ahead *a, value_store *vs, size_t *vlen, int *rc)
 {
+    ahead_entry *e = &a->e[a->at];
+    *rc = KV_OK;
+    if (!e->elsewhere) {
+        *vlen = e->vlen;
+        return e->val;
+    }
+    if (!e->read) {
+        const uint8_t *v = NULL;
+        size_t n = 0;
+        if ((*rc = value_store_load(vs, e->val, e->vlen, &e->loaded, &v, &n)) != KV_OK) {
+            *vlen = 0;
+            return NULL;
+        }
+        e->lval = v;
+        e->llen = n;
+        e->read = 1;
+    }
+    *vlen = e->llen;
+    return e->lval;
+}
+
+void lsm_ahead_close(lsm_ahead *a, iter *u, value_store *vs, int put_back)
+{
+    ahead_let_go(a, vs);
     if (a->n > 0 && put_back) {
         const ahead_entry *e = &a->e[a->at];
         iter_seek(u, e->key, e->klen); /* the same view: it stands on that entry */
@@ -106,10 +148,11 @@ void lsm_ahead_close(lsm_ahead *a, iter *u, int put_back)
     a->next = 0;
 }
 
-void lsm_ahead_free(lsm_ahead *a)
+void lsm_ahead_free(lsm_ahead *a, value_store *vs)
 {
     if (a->e == NULL)
         return;
+    ahead_let_go(a, vs);
     for (size_t i = 0; i < LSM_AHEAD_ENTRIES; i++) {
         free(a->e[i].key);
         free(a->e[i].val);

@@ -109,11 +109,16 @@ int  value_store_adopt_log(value_store *vs, uint64_t start, int *kept);
 /* ---- reads --------------------------------------------------------------- */
 
 /* A buffer a read of a value kept elsewhere may use; zeroed to start,
- * freed with value_buf_free. */
+ * freed with value_buf_free.  held and held_at are the store's: what
+ * value_store_read_ahead keeps open for the value it left in this buffer
+ * to read, until value_store_load reads it or value_store_let_go. */
 typedef struct value_buf {
     uint8_t *p;
     size_t cap;
+    void *held;
+    uint64_t held_at;
 } value_buf;
+/* REQUIRES: nothing held (value_store_let_go). */
 void value_buf_free(value_buf *b);
 
 /* A pin: from value_store_pin to value_store_unpin, no value a reader may
@@ -127,6 +132,9 @@ void value_store_unpin(value_store *vs, uint64_t pin);
  * REQUIRES: a pin held since before the view the entry came from. */
 int  value_store_load(value_store *vs, const uint8_t *where, size_t wlen, value_buf *buf,
                       const uint8_t **val, size_t *vlen);
+/* What value_store_read_ahead keeps in buf for a value left, let go: the
+ * value is not going to be asked for.  A no-op if nothing is held. */
+void value_store_let_go(value_store *vs, value_buf *buf);
 /* The length of the value an IKEY_PUT_ELSEWHERE entry's where names, as
  * it says (0 if it does not read). */
 size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen);
@@ -137,6 +145,24 @@ size_t value_store_value_size(value_store *vs, const uint8_t *where, size_t wlen
 int  value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[],
                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
                            size_t vlens[], int rcs[]);
+/* The fewest values a scan's window should tell the store about at once
+ * (lsm_iter_ahead.h): fewer gain nothing over reading each alone when it
+ * is asked for.  1 where any batch gains (reads with calls, made at once);
+ * more where only a long one does (mapped files: asking the kernel for
+ * pages costs a call per value, which pays only on a long scan). */
+size_t value_store_ahead_min(value_store *vs);
+/* A scan's next n values, told before they are asked for (lsm_iter_ahead.h):
+ * as value_store_load_many, except that a value the store can read as fast
+ * alone when it is asked for (one in a mapped file) it need not read now:
+ * rcs[i] KV_OK and vals[i] NULL say it was left for value_store_load with
+ * bufs[i], which may keep what the read needs (its file held) until then,
+ * or until value_store_let_go.  It may still start its reads (a long batch
+ * asks the kernel for a mapped file's pages).  Returns the first rcs[i]
+ * that is not KV_OK, else KV_OK.  REQUIRES: as value_store_load; nothing
+ * held in bufs[]. */
+int  value_store_read_ahead(value_store *vs, size_t n, const uint8_t *const where[],
+                            const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                            size_t vlens[], int rcs[]);
 
 /* ---- merges -------------------------------------------------------------- */
 

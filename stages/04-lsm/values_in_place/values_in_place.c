@@ -109,6 +109,24 @@ int value_store_load_many(value_store *vs, size_t n, const uint8_t *const where[
     return first;
 }
 
+void value_store_let_go(value_store *vs, value_buf *buf)
+{
+    (void)vs, (void)buf;
+}
+
+size_t value_store_ahead_min(value_store *vs)
+{
+    (void)vs;
+    return 1; /* (never asked: no value is kept elsewhere) */
+}
+
+int value_store_read_ahead(value_store *vs, size_t n, const uint8_t *const where[],
+                           const size_t wlen[], value_buf bufs[], const uint8_t *vals[],
+                           size_t vlens[], int rcs[])
+{
+    return value_store_load_many(vs, n, where, wlen, bufs, vals, vlens, rcs);
+}
+
 void value_store_dropped(value_store *vs, const uint8_t *where, size_t wlen)
 {
     (void)vs, (void)where, (void)wlen;

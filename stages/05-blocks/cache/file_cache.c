@@ -163,6 +163,11 @@ void file_cache_unpin(file_cache *fc, file_cache_handle *h)
     atomic_fetch_sub_explicit(&fc->pinned, 1, memory_order_relaxed);
 }
 
+int file_cache_maps(const file_cache *fc)
+{
+    return fc->map && io_get_ops()->map != NULL;
+}
+
 void file_cache_release(file_cache *fc, file_cache_handle *h)
 {
     lru_cache_release(fc->lru, h);

@@ -70,6 +70,11 @@ const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len);
 /* map = 0: files opened from now on are not mapped (kv_options.map_tables
  * = KV_NO_MAP; tests of the positioned-read path). */
 void file_cache_set_map(file_cache *fc, int map);
+/* Whether files opened from now on are mapped: the cache maps, and the
+ * I/O backend in place can (io_posix; not io_fault or io_sim).  A file
+ * may still come unmapped (an empty one).  A hint for a reader choosing
+ * how to read ahead. */
+int  file_cache_maps(const file_cache *fc);
 /* The bytes of the open files' mappings now: the most of them that can be
  * resident in the process (its kv_stats line table_cache.mapped_bytes). */
 uint64_t file_cache_mapped_bytes(file_cache *fc);

@@ -649,7 +649,14 @@ static void vl_iter_value_is(kv_iter *it, int i, int r)
     CHECK_MEM(v, vl, want, wl);
 }
 
-static void a_scan_reads_ahead(void)
+/* A scan of 400 values: each as a read of one would give it, most told
+ * to the store in windows; steps back and seeks inside a window land where
+ * they should.  The windows open after a few steps where the store reads
+ * its files with calls (they are read together), after 16 where it maps
+ * them (value_store_ahead_min: then a value is read only when it is asked
+ * for, and what the store keeps to read it is let go when the window
+ * closes). */
+static void vl_scan_reads_ahead(int mapped)
 {
     const char *dir = testdb_dir();
     kv_db *db = vl_open(dir);
@@ -683,16 +690,18 @@ static void a_scan_reads_ahead(void)
     CHECK_MSG(vl_stat(db, "session.values.read_ahead_values") - before >= 200,
               "a scan of 400 values read %.0f of them ahead",
               vl_stat(db, "session.values.read_ahead_values") - before);
-    /* Steps back and seeks in the middle of a window land where they should. */
+    /* Steps back and seeks in the middle of a window land where they
+     * should (step 30 is inside a window either way). */
     kv_iter_seek(it, S("k00050"));
-    for (int k = 0; k < 10; k++)
+    for (int k = 0; k < 30; k++)
         kv_iter_next(it);
-    CHECK_EQ(vl_iter_key(it), 60);
+    CHECK_EQ(vl_iter_key(it), 80);
+    vl_iter_value_is(it, 80, 0);
     for (int k = 0; k < 4; k++)
         kv_iter_prev(it);
-    CHECK_EQ(vl_iter_key(it), 56);
-    vl_iter_value_is(it, 56, 0);
-    for (int k = 0; k < 44; k++)
+    CHECK_EQ(vl_iter_key(it), 76);
+    vl_iter_value_is(it, 76, 0);
+    for (int k = 0; k < 24; k++)
         kv_iter_next(it);
     CHECK_EQ(vl_iter_key(it), 100); /* then k00100x, then 101 */
     kv_iter_next(it);
@@ -709,7 +718,42 @@ static void a_scan_reads_ahead(void)
     CHECK_EQ(vl_iter_key(it), 398);
     CHECK_KV(kv_iter_status(it), KV_OK);
     kv_iter_free(it);
+    /* A scan of keys only: over mapped files it reads no value, and what
+     * the store kept for the values left goes when a seek closes the
+     * window, or when the iterator is freed in the middle of one. */
+    CHECK_KV(kv_iter_new(db, &it), KV_OK);
+    kv_iter_seek_first(it);
+    for (int k = 0; k < 40; k++)
+        kv_iter_next(it);
+    CHECK_EQ(vl_iter_key(it), 40);
+    if (mapped)
+        CHECK_MSG(vl_stat(db, "values.read_ahead_held") > 0,
+                  "a scan of keys only, 40 steps in, left no value to read");
+    else
+        CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
+    kv_iter_seek(it, S("k00200"));
+    CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
+    for (int k = 0; k < 40; k++)
+        kv_iter_next(it);
+    vl_iter_value_is(it, 240, 240 % 3 == 0);
+    kv_iter_free(it);
+    CHECK_EQ(vl_stat(db, "values.read_ahead_held"), 0);
     CLOSE(db);
+}
+
+static void a_scan_reads_ahead(void)
+{
+    vl_scan_reads_ahead(1);
+}
+
+/* The same through a backend that cannot map (io_fault, failing nothing):
+ * every window's values read at once, with io_read_batch. */
+static void a_scan_reads_ahead_with_calls(void)
+{
+    io_fault_plan plan = {0};
+    io_fault_install(&plan);
+    vl_scan_reads_ahead(0);
+    io_fault_uninstall();
 }
 
 /* A damaged value in a window fails the scan only where it is asked for,
@@ -840,6 +884,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(an_idle_database_gives_its_space_back),
     HARNESS_TEST(a_full_disk_is_climbed_out_of_from_inside),
     HARNESS_TEST(a_scan_reads_ahead),
+    HARNESS_TEST(a_scan_reads_ahead_with_calls),
     HARNESS_TEST(a_damaged_value_read_ahead_fails_alone),
 };
 const harness_suite vlog_engine_suite = HARNESS_SUITE("vlog_engine", tests);

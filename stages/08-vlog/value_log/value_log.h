@@ -158,6 +158,9 @@ struct value_store {
     atomic_int behind;
     _Atomic uint64_t slowdowns;
     _Atomic uint64_t ahead_batches, ahead_values; /* value_store_load_many */
+    _Atomic int64_t ahead_held; /* files kept held in value_bufs now, for
+                               values value_store_read_ahead left (0 once
+                               every window is closed) */
     /* What the last value_store_collect was told (kv_stats: why emptied
      * files wait). */
     uint64_t seen_oldest, seen_durable;
@@ -187,6 +190,8 @@ void vlog_update_behind(value_store *vs);
  * logs unrenamed).  KV_OK, KV_ERR_CORRUPT (the file is missing or too
  * short: a dangling pointer), an I/O error.  No lock held. */
 int  vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_t n);
+/* The same through h, a file held (vlog_hold), released here. */
+int  vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t *buf, size_t n);
 /* The value at w, read into buf and checked: *val points into buf.  KV_OK,
  * KV_ERR_CORRUPT (its bytes do not match w's crc32c), or vlog_read's
  * errors. */

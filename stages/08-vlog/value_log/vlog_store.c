@@ -155,8 +155,12 @@ int vlog_read(value_store *vs, uint64_t start, uint64_t off, uint8_t *buf, size_
 {
     file_cache_handle *h = NULL;
     int rc = vlog_hold(vs, start, &h);
-    if (rc != KV_OK)
-        return rc;
+    return rc == KV_OK ? vlog_read_held(vs, h, off, buf, n) : rc;
+}
+
+int vlog_read_held(value_store *vs, file_cache_handle *h, uint64_t off, uint8_t *buf, size_t n)
+{
+    int rc = KV_OK;
     uint64_t len = 0;
     const uint8_t *map = file_cache_map(h, &len);
     size_t got = 0;
@@ -406,13 +410,33 @@ int vlog_buf_room(value_buf *buf, const vlog_where *w)
     return KV_OK;
 }
 
-/* Reads w's value into buf: KV_OK with *val, or an error. */
+void value_store_let_go(value_store *vs, value_buf *buf)
+{
+    if (buf->held != NULL) {
+        file_cache_release(vs->fc, buf->held);
+        atomic_fetch_sub_explicit(&vs->ahead_held, 1, memory_order_relaxed);
+    }
+    buf->held = NULL;
+}
+
+/* Reads w's value into buf, through the file value_store_read_ahead kept
+ * in buf if it is w's: KV_OK with *val, or an error.  Nothing is held in
+ * buf after. */
 static int vlog_load_at(value_store *vs, const vlog_where *w, value_buf *buf,
                         const uint8_t **val)
 {
+    file_cache_handle *h = buf->held != NULL && buf->held_at == w->file ? buf->held : NULL;
+    if (h != NULL) {
+        buf->held = NULL; /* (released by the read) */
+        atomic_fetch_sub_explicit(&vs->ahead_held, 1, memory_order_relaxed);
+    } else
+        value_store_let_go(vs, buf);
     int rc = vlog_buf_room(buf, w);
     if (rc == KV_OK)
-        rc = vlog_read(vs, w->file, w->offset, buf->p, (size_t)vlog_span(w));
+        rc = h != NULL ? vlog_read_held(vs, h, w->offset, buf->p, (size_t)vlog_span(w))
+                       : vlog_read(vs, w->file, w->offset, buf->p, (size_t)vlog_span(w));
+    else if (h != NULL)
+        file_cache_release(vs->fc, h);
     return rc == KV_OK ? vlog_value_check(vs, w, buf, val) : rc;
 }
 

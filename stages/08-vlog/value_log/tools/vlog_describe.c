@@ -166,6 +166,7 @@ int value_store_describe(value_store *vs, int inspect, kv_line_fn line, void *ct
               atomic_load(&vs->ahead_batches));
     vlog_line(line, ctx, "session.values.read_ahead_values: %" PRIu64,
               atomic_load(&vs->ahead_values));
+    vlog_line(line, ctx, "values.read_ahead_held: %" PRId64, atomic_load(&vs->ahead_held));
     pthread_mutex_unlock(&vs->lock);
     return KV_OK;
 }
