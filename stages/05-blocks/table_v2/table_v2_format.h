@@ -133,6 +133,8 @@ struct table {
                                     while the table is (file_cache_pin), or
                                     NULL: lookups ask the file cache */
     atomic_int map_pin_tried; /* the pin was asked for once */
+    atomic_int ahead_asked;   /* handed to the checker ahead once
+                                 (table_v2_check_ahead.c) */
 };
 
 /* table_open and table_iter_new for a v2 table (table_v2_open.c,
@@ -204,6 +206,19 @@ const char *table_v2_metaindex_decode(const block *b, table_v2_handle *filter,
 const char *table_v2_stored_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
 /* The same without the checksum: type and raw size.  NULL or why. */
 const char *table_v2_trailer_check(const uint8_t *p, uint32_t size, int *type, uint32_t *raw);
+
+/* ---- a mapped table's blocks checked in the background (table_v2_check_ahead.c) -- */
+
+typedef struct table_v2_check_ahead table_v2_check_ahead;
+/* The context's checker (no thread until a table is asked for).  KV_OK or
+ * KV_ERR_NOMEM; *out NULL where threads are not built (KV_BG_INLINE). */
+int  table_v2_check_ahead_new(table_v2_check_ahead **out);
+/* t's data blocks checked in file order by the checker's thread, once per
+ * open of t (CA2); nothing if there is no thread.  Called by the first
+ * check of one of its blocks in the mapping. */
+void table_v2_check_ahead_ask(table *t);
+/* Ends the thread and lets go of the tables it holds (CA3).  NULL: a no-op. */
+void table_v2_check_ahead_stop(table_v2_check_ahead *a);
 
 /* ---- a mapped block checked once (table_v2_checked.c) -------------------------- */
 

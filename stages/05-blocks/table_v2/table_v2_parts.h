@@ -88,6 +88,8 @@ struct table_ctx {
     table_v2_counter get_blocks_cached;   /* data blocks a lookup found cached */
     atomic_uint_least64_t meta_bytes;     /* meta regions open tables keep */
     atomic_uint_least64_t tables_open;
+    struct table_v2_check_ahead *ahead;   /* mapped tables' blocks checked in
+                                             the background (table_v2_check_ahead.c) */
 };
 
 typedef struct table_v2_handle {
