@@ -187,6 +187,10 @@ int table_v2_block_keep(table *t, table_v2_handle h, const uint8_t *stored, int 
     const char *why = table_v2_check_stored(t, h, stored, mapped, &type, &raw);
     if (why != NULL)
         return table_v2_block_damage(t, h, why);
+    /* The rest of the table's blocks, checked ahead in the background
+     * (table_v2_check_ahead.c). */
+    if (mapped && !atomic_load_explicit(&t->ahead_asked, memory_order_relaxed))
+        table_v2_check_ahead_ask(t);
     block_cache *c = t->kept.ctx->cache;
     /* A raw data block in the file's mapping, whose check is remembered
      * (table_v2_checked.c), is searched where it lies: a copy in the cache

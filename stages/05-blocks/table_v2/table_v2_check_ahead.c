@@ -7,9 +7,8 @@
  * its CRC over every byte of it, while the lookup needs a few entries.  A
  * process that has just opened a database pays that on every block it
  * reads for the first time, some 4 KiB fetched from memory and summed per
- * block, scattered: at ten million keys, a seventh of a fresh process's
- * uniform gets for their first few million (docs/perf-09-cache.md).  Read
- * in order, the same bytes stream.  So the first lookup that checks a
+ * block, scattered, until most blocks were read once.  Read in order,
+ * the same bytes stream.  So the first lookup that checks a
  * block of a table also hands the table to a thread of the context, which
  * walks its data blocks in file order and checks each one not yet checked,
  * setting the same bits.  Only a table a lookup read is walked: a table
@@ -20,19 +19,17 @@
  *   CA1. The walk only sets bits a lookup would set (the same check, the
  *        same function); a block that fails is left unset, and the lookup
  *        that reads it checks it and says what is wrong, as before.
- *   CA2. A table is walked at most once per open (its ahead_asked flag),
- *        and holds a reference while it waits or is walked; its file is
- *        held (file_cache_get) during the walk.
+ *   CA2. A table is walked at most once per open (its ahead_asked flag);
+ *        its file is held (file_cache_get) during the walk.  The checker
+ *        holds no reference: the table's last table_unref asks it to
+ *        forget the table, and waits while the table is being walked.
  *   CA3. The thread runs at the lowest priority the system has for it
  *        (SCHED_IDLE): it uses a core nothing else wants, never the
  *        lookups'.  table_v2_check_ahead_stop (the context's release)
- *        ends it and lets go of every table it holds, before the caches
- *        go.
+ *        ends it, before the caches go.
  *   CA4. Built with KV_BG_INLINE (no threads) nothing is walked.
  * A first reading skips this file.
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 
 #include "error.h"
@@ -40,11 +37,16 @@
 
 #ifndef KV_BG_INLINE
 
+#include <pthread.h>
+#include <sched.h>
+
 struct table_v2_check_ahead {
     pthread_mutex_t mu;
-    pthread_cond_t work;
+    pthread_cond_t work, walked;
     table **queue;
     size_t n, cap;
+    table *walking;         /* the table being walked, or NULL */
+    int abandon;            /* its last unref waits: stop the walk */
     int started, stop;
     pthread_t thread;
 };
@@ -57,10 +59,11 @@ static void check_ahead_walk(table_v2_check_ahead *a, table *t)
         return;
     uint64_t len;
     const uint8_t *map = file_cache_map(fh, &len);
-    for (uint32_t i = 0; map != NULL && i < t->kept.data_blocks; i++) {
+    uint32_t i = 0;
+    for (; map != NULL && i < t->kept.data_blocks; i++) {
         if ((i & 63) == 0) {
             pthread_mutex_lock(&a->mu);
-            int stop = a->stop;
+            int stop = a->stop || a->abandon;
             pthread_mutex_unlock(&a->mu);
             if (stop)
                 break;
@@ -73,8 +76,11 @@ static void check_ahead_walk(table_v2_check_ahead *a, table *t)
             continue;
         int type;
         uint32_t raw;
-        (void)table_v2_check_stored(t, h, map + h.offset, 1, &type, &raw);
+        if (table_v2_check_stored(t, h, map + h.offset, 1, &type, &raw) == NULL)
+            table_v2_count(&t->kept.ctx->ahead_blocks, 1);
     }
+    if (map != NULL && i == t->kept.data_blocks)
+        table_v2_count(&t->kept.ctx->ahead_tables, 1);
     file_cache_release(t->kept.ctx->files, fh);
 }
 
@@ -95,10 +101,13 @@ static void *check_ahead_main(void *arg)
         for (size_t i = 1; i < a->n; i++)
             a->queue[i - 1] = a->queue[i];
         a->n--;
+        a->walking = t;
+        a->abandon = 0;
         pthread_mutex_unlock(&a->mu);
         check_ahead_walk(a, t);
-        table_unref(t);
         pthread_mutex_lock(&a->mu);
+        a->walking = NULL;
+        pthread_cond_broadcast(&a->walked);
     }
     pthread_mutex_unlock(&a->mu);
     return NULL;
@@ -111,6 +120,7 @@ int table_v2_check_ahead_new(table_v2_check_ahead **out)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate the checker of blocks ahead");
     pthread_mutex_init(&(*out)->mu, NULL);
     pthread_cond_init(&(*out)->work, NULL);
+    pthread_cond_init(&(*out)->walked, NULL);
     return KV_OK;
 }
 
@@ -133,9 +143,26 @@ void table_v2_check_ahead_ask(table *t)
     }
     /* No thread, or no room: the lookups check the blocks as they go. */
     if (a->started == 1 && !a->stop && a->n < a->cap) {
-        table_ref(t);
         a->queue[a->n++] = t;
         pthread_cond_signal(&a->work);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+void table_v2_check_ahead_forget(table *t)
+{
+    table_v2_check_ahead *a = t->kept.ctx->ahead;
+    if (a == NULL || !atomic_load_explicit(&t->ahead_asked, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; i < a->n; i++)
+        if (a->queue[i] == t) {
+            a->queue[i] = a->queue[--a->n];
+            break;
+        }
+    while (a->walking == t) {
+        a->abandon = 1;
+        pthread_cond_wait(&a->walked, &a->mu);
     }
     pthread_mutex_unlock(&a->mu);
 }
@@ -151,10 +178,9 @@ void table_v2_check_ahead_stop(table_v2_check_ahead *a)
     pthread_mutex_unlock(&a->mu);
     if (started)
         pthread_join(a->thread, NULL);
-    for (size_t i = 0; i < a->n; i++)
-        table_unref(a->queue[i]);
     free(a->queue);
     pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->walked);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -168,6 +194,11 @@ int table_v2_check_ahead_new(table_v2_check_ahead **out)
 }
 
 void table_v2_check_ahead_ask(table *t)
+{
+    (void)t;
+}
+
+void table_v2_check_ahead_forget(table *t)
 {
     (void)t;
 }

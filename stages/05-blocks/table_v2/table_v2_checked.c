@@ -88,12 +88,8 @@ const char *table_v2_check_stored(table *t, table_v2_handle h, const uint8_t *st
     if (mapped && (table_v2_checked_get(t, h) & TABLE_V2_CHECKED))
         return table_v2_trailer_check(stored, h.size, type, raw);
     const char *why = table_v2_stored_check(stored, h.size, type, raw);
-    if (why == NULL && mapped) {
+    if (why == NULL && mapped)
         table_v2_checked_set(t, h, TABLE_V2_CHECKED | (*type == TABLE_V2_RAW ? TABLE_V2_RAW_IN_MAP : 0));
-        /* The rest of the table's blocks, checked ahead in the background
-         * (table_v2_check_ahead.c). */
-        table_v2_check_ahead_ask(t);
-    }
     return why;
 }
 

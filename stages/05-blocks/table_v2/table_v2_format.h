@@ -214,10 +214,13 @@ typedef struct table_v2_check_ahead table_v2_check_ahead;
  * KV_ERR_NOMEM; *out NULL where threads are not built (KV_BG_INLINE). */
 int  table_v2_check_ahead_new(table_v2_check_ahead **out);
 /* t's data blocks checked in file order by the checker's thread, once per
- * open of t (CA2); nothing if there is no thread.  Called by the first
- * check of one of its blocks in the mapping. */
+ * open of t (CA2); nothing if there is no thread.  Called when a lookup
+ * has checked one of its blocks in the mapping (table_v2_block.c). */
 void table_v2_check_ahead_ask(table *t);
-/* Ends the thread and lets go of the tables it holds (CA3).  NULL: a no-op. */
+/* t leaves the checker, walked or not, once no walk of it is under way
+ * (CA2): its last table_unref, before it goes. */
+void table_v2_check_ahead_forget(table *t);
+/* Ends the thread (CA3).  NULL: a no-op. */
 void table_v2_check_ahead_stop(table_v2_check_ahead *a);
 
 /* ---- a mapped block checked once (table_v2_checked.c) -------------------------- */

@@ -104,6 +104,8 @@ void table_v2_ctx_stats(table_ctx *ctx, kv_line_fn line, void *line_ctx)
         int real;
     } rows[] = {
         {"session.table.reads", (double)table_v2_counted(&ctx->reads), 0},
+        {"session.table.checked_ahead_blocks", (double)table_v2_counted(&ctx->ahead_blocks), 0},
+        {"session.table.checked_ahead_tables", (double)table_v2_counted(&ctx->ahead_tables), 0},
         {"session.table.read_bytes", (double)table_v2_counted(&ctx->read_bytes), 0},
         {"session.table.gets", (double)gets, 0},
         {"session.table.reads_per_get", gets ? (double)table_v2_counted(&ctx->get_reads) / gets : 0, 1},
@@ -326,6 +328,7 @@ void table_unref(table *t)
 {
     if (t == NULL || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
+    table_v2_check_ahead_forget(t);
     if (t->retired != NULL)
         file_cache_release(t->kept.ctx->files, t->retired);
     file_cache_unpin(t->kept.ctx->files, atomic_load_explicit(&t->map_pin, memory_order_acquire));

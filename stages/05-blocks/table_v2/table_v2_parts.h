@@ -90,6 +90,8 @@ struct table_ctx {
     atomic_uint_least64_t tables_open;
     struct table_v2_check_ahead *ahead;   /* mapped tables' blocks checked in
                                              the background (table_v2_check_ahead.c) */
+    table_v2_counter ahead_blocks;        /* blocks it checked */
+    table_v2_counter ahead_tables;        /* tables it walked to the end */
 };
 
 typedef struct table_v2_handle {
