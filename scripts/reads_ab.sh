@@ -13,7 +13,8 @@
 # is built in a worktree of its own and its libkv.a linked with this
 # tree's kvbench (BUILD/obj/bench), as scripts/bench_commits.sh does; the
 # database is only read, so every build reads the same bytes.  Each of
-# ROUNDS rounds runs every build once, in a fresh process, each workload
+# ROUNDS rounds runs every build once, in a fresh process, the database's
+# files read once first (so that each run starts from the page cache), each workload
 # bounded by READS_SECONDS, the order reversed every other round.
 # Printed: each build's operations per second round by round, the median,
 # and the median of each round's ratio to the first COMMIT's.  A change
@@ -65,6 +66,7 @@ while [ "$r" -le "$rounds" ]; do
         for e in $names; do order="$e $order"; done
     fi
     for e in $order; do
+        find "$db" -type f -exec cat {} + >/dev/null # from the page cache, every run
         KVBENCH_NONE=1 "$work/kvbench-$e" --num="$num" --seconds="$seconds" --db="$db" \
             --use_existing_db=1 --benchmarks="$workloads" 2>&1 |
             awk -v e="$e" -v r="$r" '$2 == ":" && $6 == "ops/sec;" { print r, e, $1, $5 }' >>"$out"
