@@ -33,34 +33,20 @@ esac
 build=$1 stages=$2 num=$3 reps=$4
 shift 4
 tmp=${TMPDIR:-/dev/shm}
-work=$(mktemp -d "$tmp/bench-commits.XXXXXX")
-cleanup() {
-    for w in "$work"/wt-*; do
-        [ -d "$w" ] && git worktree remove --force "$w" >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+me=bench_commits
+# shellcheck source=scripts/kvbench_at.sh
+TMPDIR=$tmp . "$(dirname "$0")/kvbench_at.sh"
 
 ldb=$build/bench/kvbench-leveldb
 [ -x "$ldb" ] || { echo "bench_commits: $ldb was not built (make deps DEPS=peers)" >&2; exit 2; }
-harness="$build/obj/bench/kvbench.o $build/obj/bench/bench_sys.o $build/obj/bench/bench_hist.o
-         $build/obj/bench/engine_kv.o $build/obj/tests/stage_caps.o"
 
 names=
 for c in "$@"; do
     sha=$(git rev-parse --short "$c")
-    wt=$work/wt-$sha
-    git worktree add --detach "$wt" "$sha" >/dev/null 2>&1
     for stage in $stages; do
-        echo "bench_commits: building $stage at $sha ($c)"
-        make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
-            { echo "bench_commits: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
         # The engine's name: the stage's number and the commit (08@1a2b3c4).
         name=${stage%%-*}@$sha
-        # shellcheck disable=SC2086
-        ${CC:-cc} -pthread -o "$work/kvbench-$name" $harness "$wt/build/$stage/libkv.a" -pthread \
-            -luring -llz4 -lm
+        kvbench_at "$stage" "$c" "$name"
         names="$names $name"
     done
 done

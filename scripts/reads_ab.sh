@@ -11,7 +11,7 @@
 # (/var/tmp/kv-cache10m/09-cache, stored raw: KV_COMPRESSION=none, which
 # this script sets too unless the environment does).  Each COMMIT's stage
 # is built in a worktree of its own and its libkv.a linked with this
-# tree's kvbench (BUILD/obj/bench), as scripts/bench_commits.sh does; the
+# tree's kvbench (BUILD/obj/bench: scripts/kvbench_at.sh); the
 # database is only read, so every build reads the same bytes.  Each of
 # ROUNDS rounds runs every build once, in a fresh process, the database's
 # files read once first (so that each run starts from the page cache), each workload
@@ -29,30 +29,14 @@ seconds=${READS_SECONDS:-5}
 KV_COMPRESSION=${KV_COMPRESSION-none}
 export KV_COMPRESSION
 [ -d "$db/main" ] || { echo "reads_ab: no database in $db/main" >&2; exit 2; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/reads-ab.XXXXXX")
-cleanup() {
-    for w in "$work"/wt-*; do
-        [ -d "$w" ] && git worktree remove --force "$w" >/dev/null 2>&1
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-make --no-print-directory -s "$build/obj/bench/kvbench.o" "$build/obj/bench/bench_sys.o" \
-    "$build/obj/bench/bench_hist.o" "$build/obj/bench/engine_kv.o" "$build/obj/tests/stage_caps.o"
-harness="$build/obj/bench/kvbench.o $build/obj/bench/bench_sys.o $build/obj/bench/bench_hist.o
-         $build/obj/bench/engine_kv.o $build/obj/tests/stage_caps.o"
+me=reads_ab
+# shellcheck source=scripts/kvbench_at.sh
+. "$(dirname "$0")/kvbench_at.sh"
 
 names=
 for c in "$@"; do
     sha=$(git rev-parse --short "$c")
-    wt=$work/wt-$sha
-    git worktree add --detach "$wt" "$sha" >/dev/null 2>&1
-    echo "reads_ab: building $stage at $sha ($c)"
-    make -C "$wt" --no-print-directory -s "build/$stage/libkv.a" >"$work/make-$sha.log" 2>&1 ||
-        { echo "reads_ab: $stage does not build at $sha: $work/make-$sha.log" >&2; exit 1; }
-    # shellcheck disable=SC2086
-    ${CC:-cc} -pthread -o "$work/kvbench-$sha" $harness "$wt/build/$stage/libkv.a" -pthread \
-        -luring -llz4 -lm
+    kvbench_at "$stage" "$c" "$sha"
     names="$names $sha"
 done
 
