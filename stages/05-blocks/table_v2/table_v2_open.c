@@ -83,7 +83,7 @@ int table_v2_ctx_init(table_ctx *ctx, const kv_options *opt)
 
 void table_v2_ctx_release(table_ctx *ctx)
 {
-    table_v2_check_ahead_stop(ctx->ahead); /* first: it holds tables */
+    table_v2_check_ahead_stop(ctx->ahead); /* first: its thread reads through the file cache */
     ctx->ahead = NULL;
     block_cache_free(ctx->cache);
     file_cache_free(ctx->files);
