@@ -40,7 +40,7 @@ static unsigned levels_with_tables(kv_db *db, int *over)
     unsigned bits = 0;
     *over = 0;
     for (int l = 0; l < 7 && text != NULL; l++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "level.%d:", l);
         const char *p = strstr(text, name);
         if (p == NULL)
