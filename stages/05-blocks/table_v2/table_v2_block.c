@@ -81,12 +81,15 @@ int table_v2_read_view(table *t, file_cache_handle **pin, uint64_t off, void *bu
 /* The end of block h (its trailer, and before it the restart array a
  * search reads first) asked of the memory where the file was last mapped,
  * so that the fetch goes on while the file cache is asked for the file:
- * a block read in place is mostly in no CPU cache.  A prefetch never
- * faults, so a mapping since ended costs nothing but the hint. */
+ * a block read in place is mostly in no CPU cache.  Only a block that is
+ * read in place (raw, checked before): any other may be in the block
+ * cache, and its stored bytes not needed.  A prefetch never faults, so a
+ * mapping since ended costs nothing but the hint. */
 static void table_v2_block_prefetch(const table *t, table_v2_handle h)
 {
     uintptr_t map = atomic_load_explicit(&t->map_hint, memory_order_relaxed);
-    if (map != 0 && h.offset + h.size + TABLE_V2_TRAILER <= t->file_bytes) {
+    if (map != 0 && h.offset + h.size + TABLE_V2_TRAILER <= t->file_bytes &&
+        table_v2_checked_in_place(t, h)) {
         const uint8_t *end = (const uint8_t *)map + h.offset + h.size;
         __builtin_prefetch(end);
         if (h.size >= 64)
