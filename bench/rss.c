@@ -3,7 +3,7 @@
  * loaded, closed, reopened, then read with random gets.
  *
  *   rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] [--no-map]
- *       [--partitions]
+ *       [--map-bytes=BYTES] [--partitions]
  *       [--db=DIR] [--keep]
  *
  * Keys and values are kvbench's (16-byte keys: the 16 decimal digits of
@@ -18,15 +18,18 @@
  * stage-04 read then searches every table; seq gives tables with disjoint
  * key ranges).  --cache gives both opens kv_options.cache_bytes, and
  * --no-map kv_options.map_tables = KV_NO_MAP (stage 05 on: tables read
- * with positioned reads, not through mappings), --partitions
+ * with positioned reads, not through mappings), --map-bytes
+ * kv_options.map_bytes (at most that many bytes of table files mapped at
+ * once), --partitions
  * kv_options.table_partitions = KV_PARTITIONS (stage 09: tables of
  * partitions).  The
  * reading child also reports how much of its VmRSS after the gets is
  * anonymous (RssAnon: the heap, where caches, indexes and filters live)
  * and how much is pages of files it maps (RssFile: tables read through
  * mappings), and one line "rss-row: STAGE KEYS CACHE OPEN GETS ANON FILE
- * HWM READS US" for scripts: the memory in MB, READS "mapped" or
- * "positioned", US the mean microseconds of a get.  The database goes under --db (default: a fresh
+ * HWM READS US MAP" for scripts: the memory in MB, READS "mapped" or
+ * "positioned" (with "/partitions"), US the mean microseconds of a get,
+ * MAP the mapping budget in bytes (0: none).  The database goes under --db (default: a fresh
  * directory in /tmp), removed at the end unless --keep.
  */
 #include <inttypes.h>
@@ -46,6 +49,7 @@ static uint64_t keys = 1000000, gets = 100000;
 static int random_order;
 static size_t cache_bytes; /* kv_options.cache_bytes; 0: the default */
 static int map_tables;     /* kv_options.map_tables: 0 or KV_NO_MAP */
+static size_t map_bytes;   /* kv_options.map_bytes; 0: no bound */
 static int table_partitions; /* kv_options.table_partitions: 0 or KV_PARTITIONS */
 static const char *dir;
 
@@ -82,7 +86,8 @@ static void rss_load(void)
 {
     kv_db *db = NULL;
     kv_options opt = {.create_if_missing = 1, .cache_bytes = cache_bytes,
-                      .map_tables = map_tables, .table_partitions = table_partitions};
+                      .map_tables = map_tables, .table_partitions = table_partitions,
+                      .map_bytes = map_bytes};
     int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
@@ -137,7 +142,7 @@ static void rss_read(void)
     double t0 = bench_now();
     kv_db *db = NULL;
     kv_options opt = {.cache_bytes = cache_bytes, .map_tables = map_tables,
-                      .table_partitions = table_partitions};
+                      .table_partitions = table_partitions, .map_bytes = map_bytes};
     int rc = kv_open(dir, &opt, &db);
     if (rc != KV_OK)
         rss_fail("kv_open", rc);
@@ -170,12 +175,12 @@ static void rss_read(void)
     printf("rss: stage %s: after the gets, %.1f MB of it anonymous (the heap: caches, "
            "indexes, filters) and %.1f MB pages of mapped files\n", kv_stage(), anon / 1024.0,
            file / 1024.0);
-    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f %s %.2f\n", kv_stage(), keys,
+    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f %s %.2f %zu\n", kv_stage(), keys,
            cache_bytes, opened / 1024.0, after / 1024.0, anon / 1024.0, file / 1024.0,
            peak / 1024.0,
            map_tables == KV_NO_MAP ? (table_partitions ? "positioned/partitions" : "positioned")
                                    : (table_partitions ? "mapped/partitions" : "mapped"),
-           get_s * 1e6 / (double)(gets ? gets : 1));
+           get_s * 1e6 / (double)(gets ? gets : 1), map_bytes);
 }
 
 /* Runs fn in a child; exits if it failed. */
@@ -213,6 +218,8 @@ int main(int argc, char **argv)
             cache_bytes = (size_t)strtoull(a + 8, NULL, 10);
         else if (strcmp(a, "--no-map") == 0)
             map_tables = KV_NO_MAP;
+        else if (strncmp(a, "--map-bytes=", 12) == 0)
+            map_bytes = (size_t)strtoull(a + 12, NULL, 10);
         else if (strcmp(a, "--partitions") == 0)
             table_partitions = KV_PARTITIONS;
         else if (strncmp(a, "--db=", 5) == 0)
@@ -222,7 +229,8 @@ int main(int argc, char **argv)
         else {
             int help = strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0;
             fprintf(help ? stdout : stderr, "usage: rss [--keys=N] [--gets=G] [--order=seq|random] [--cache=BYTES] "
-                            "[--no-map] [--partitions] [--db=DIR] [--keep]\n");
+                            "[--no-map] [--map-bytes=BYTES] [--partitions] [--db=DIR] "
+                            "[--keep]\n");
             return help ? 0 : 2;
         }
     }

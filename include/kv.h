@@ -175,6 +175,14 @@ typedef struct kv_options {
                                their top level, so that what open tables
                                keep does not grow with the data.  Tables of
                                either kind are read */
+    /* Stage 05+ again (ignored before), with map_tables. */
+    size_t map_bytes;       /* tables mapped: at most this many bytes of
+                               table files mapped at once, so that the pages
+                               their reads leave resident in the process
+                               stay within it; a file opened past it is read
+                               with positioned reads, as under KV_NO_MAP,
+                               until the table cache closes it; 0 = default
+                               (no bound: every open table file mapped) */
 } kv_options;
 
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };

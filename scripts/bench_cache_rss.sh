@@ -5,8 +5,9 @@
 # million random gets), stage 09 three times: with its tables mapped (the
 # default), read with positioned reads (--no-map: kv_options.map_tables =
 # KV_NO_MAP), and read so with tables of partitions too (--partitions:
-# kv_options.table_partitions = KV_PARTITIONS), with the run's description,
-# to
+# kv_options.table_partitions = KV_PARTITIONS), and mapped with tables of
+# partitions and a mapping budget as large as the cache's (--map-bytes:
+# kv_options.map_bytes), with the run's description, to
 # build/bench/cache-rss/results.md.  --publish also copies it to
 # bench/results/cache-rss-results.md and updates docs/perf-09-cache.md
 # (scripts/docs_figures.sh).
@@ -57,12 +58,13 @@ fi
     echo "    filesystem: $(df -T /var/tmp 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }') (/var/tmp)"
     echo "    commit: $commit"
     echo "    load average: $(cut -d ' ' -f 1-3 /proc/loadavg) (1, 5, 15 min, before the runs)"
-    echo "    each run: build/S/rss --keys=N --gets=$gets --order=random --cache=$budget [--no-map] [--partitions]"
+    echo "    each run: build/S/rss --keys=N --gets=$gets --order=random --cache=$budget [--no-map] [--partitions] [--map-bytes=$budget]"
     echo
 } >"$res"
 [ "$report" = 1 ] && mv "$res.head" "$res"
 for n in $sizes; do
-    for run in 08-vlog 09-cache 09-cache:--no-map 09-cache:--no-map,--partitions; do
+    for run in 08-vlog 09-cache 09-cache:--no-map 09-cache:--no-map,--partitions \
+        09-cache:--partitions,--map-bytes=$budget; do
         s=${run%%:*}
         flag=
         case $run in *:*) flag=$(echo "${run#*:}" | tr ',' ' ') ;; esac
@@ -82,7 +84,11 @@ for n in $sizes; do
         grep '^rss-row: ' "$out/$name-$n.txt" | cut -d ' ' -f 2- >>"$rows"
     done
 done
-awk -v budget="$budget" '
+# The bound of the budgeted run: the cache's budget, the mapping budget, and
+# a constant for what is neither (threads' stacks, the memtable, open
+# tables' top levels and their structures, the allocator's slack).
+constant_mib=48
+awk -v budget="$budget" -v constant="$constant_mib" '
 function group(x,    s, out) {
     s = sprintf("%.0f", x); out = ""
     while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
@@ -99,18 +105,32 @@ function target(st, label,    r, g) {
     }
     printf "| %s at %s keys: a get'"'"'s time against 08-vlog'"'"'s (reads, not a target here) | %.2f / %.2f us = %.2fx | |\n", label, group(big), us[st, big], us["08-vlog", big], us["08-vlog", big] ? us[st, big] / us["08-vlog", big] : 0
 }
+function bound(st, label,    i, k, b) {
+    for (i = 1; i <= nk; i++) {
+        k = ks[i]
+        if (!((st, k) in rss))
+            continue
+        b = 2 * budget / 1048576 + constant
+        printf "| %s at %s keys: peak RSS at most cache_bytes + map_bytes + %d MiB (%d MiB) | peak %.0f MiB (after the gets %.0f: heap %.0f, mapped files %.0f) | %s |\n", label, group(k), constant, b, peak[st, k], rss[st, k], anon[st, k], file[st, k], peak[st, k] <= b ? "met" : "**not met**"
+    }
+}
 {
     how = $9 == "positioned" ? ", positioned reads" : ""
     if ($9 == "positioned/partitions") how = ", positioned reads, partitions"
+    reads = $9
+    if ($11 > 0) {
+        how = ", mapped within map_bytes, partitions"
+        reads = sprintf("%s, map_bytes %.0f MiB", $9, $11 / 1048576)
+    }
     st = $1 how; k = $2
-    rss[st, k] = $5; anon[st, k] = $6; file[st, k] = $7; us[st, k] = $10
-    row[++n] = sprintf("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |", $1, group(k), $9, $4, $5, $6, $7, $8, $10)
+    rss[st, k] = $5; anon[st, k] = $6; file[st, k] = $7; peak[st, k] = $8; us[st, k] = $10
+    row[++n] = sprintf("| %s | %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f |", $1, group(k), reads, $4, $5, $6, $7, $8, $10)
     if (!(k in seen)) { seen[k] = 1; ks[++nk] = k }
 }
 END {
     print "### Memory"
     print ""
-    print "VmRSS of the process that reopened the database and made the gets, in MiB, and what it is made of after the gets: anonymous memory (the heap: caches, memtables, every open table'"'"'s index and filter) and pages of the table files it maps.  Tables are read through mappings (mapped, the default), or with positioned reads into the cache (positioned: kv_options.map_tables = KV_NO_MAP); /partitions: tables of partitions (kv_options.table_partitions = KV_PARTITIONS), an open table keeping only their top level.  The last column is a get'"'"'s mean time in the same run, in microseconds."
+    print "VmRSS of the process that reopened the database and made the gets, in MiB, and what it is made of after the gets: anonymous memory (the heap: caches, memtables, every open table'"'"'s index and filter) and pages of the table files it maps.  Tables are read through mappings (mapped, the default; with map_bytes, at most that many bytes of table files mapped at once, the rest read with positioned reads), or with positioned reads into the cache (positioned: kv_options.map_tables = KV_NO_MAP); /partitions: tables of partitions (kv_options.table_partitions = KV_PARTITIONS), an open table keeping only their top level.  The last column is a get'"'"'s mean time in the same run, in microseconds."
     print ""
     print "| stage | keys | tables read | after kv_open | after the gets | of which heap | of which mapped files | peak | us per get |"
     print "|---|---:|---|---:|---:|---:|---:|---:|---:|"
@@ -124,6 +144,8 @@ END {
     target("09-cache", "09-cache")
     target("09-cache, positioned reads", "09-cache with positioned reads")
     target("09-cache, positioned reads, partitions", "09-cache with positioned reads and tables of partitions")
+    target("09-cache, mapped within map_bytes, partitions", "09-cache mapped within map_bytes, with tables of partitions")
+    bound("09-cache, mapped within map_bytes, partitions", "09-cache mapped within map_bytes (64 MiB), with tables of partitions")
 }' "$rows" >>"$res"
 cat "$res"
 if [ "$publish" = 1 ]; then

@@ -58,6 +58,8 @@ static const knob knobs[] = {
      "a key whole every R entries of a data block, 1..1024"},
     {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
      "yes (default): read tables in place; no: positioned reads"},
+    {"--map-bytes", KNOB_SIZE, 5, 99, "has no table files to map",
+     "at most N bytes of table files mapped at once; default no bound"},
     {"--filters-for-hits", KNOB_YES_NO, 5, 99, "has no bloom filters",
      "yes: a get's last table skips its filter (default 09 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
@@ -137,6 +139,8 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
             o->block_bytes = size;
         else if (strcmp(k->name, "--cache-bytes") == 0)
             o->cache_bytes = size;
+        else if (strcmp(k->name, "--map-bytes") == 0)
+            o->map_bytes = size;
         else if (strcmp(k->name, "--l1-bytes") == 0)
             o->l1_bytes = size;
         else if (strcmp(k->name, "--value-threshold") == 0)

@@ -18,6 +18,8 @@ struct file_cache {
     lru_cache *lru;
     int map;        /* map the files it opens (F4); set before any get */
     atomic_uint_least64_t mapped_bytes; /* the mappings of its open files */
+    uint64_t map_limit;     /* at most this many of them (FC6); 0: no bound */
+    atomic_uint_least64_t opened_unmapped; /* files FC6 left unmapped */
     atomic_size_t pinned;   /* files held by file_cache_pin now */
     size_t pin_limit;       /* at most this many (a share of the bound) */
 };
@@ -58,6 +60,8 @@ int file_cache_new_sharded(int max_open_files, unsigned shards, file_cache **out
     size_t capacity = max_open_files > 0 ? (size_t)max_open_files : FILE_CACHE_DEFAULT_FILES;
     fc->map = 1;
     atomic_init(&fc->mapped_bytes, 0);
+    fc->map_limit = 0;
+    atomic_init(&fc->opened_unmapped, 0);
     atomic_init(&fc->pinned, 0);
     fc->pin_limit = capacity - capacity / 4;
     int rc = lru_cache_new(capacity, shards, file_cache_close, &fc->lru);
@@ -91,6 +95,29 @@ file_cache_handle *file_cache_find(file_cache *fc, uint64_t id)
     return lru_cache_lookup(fc->lru, id, 0);
 }
 
+/* Reserves the whole length of the file f in the mapping budget (FC6):
+ * *reserved is that length, to be mapped; or 0, leaving f unmapped (it
+ * does not fit, or is empty: nothing to map).  KV_OK, or io_size's
+ * error. */
+static int file_cache_reserve(file_cache *fc, io_file *f, uint64_t *reserved)
+{
+    *reserved = 0;
+    uint64_t size = 0;
+    int rc = io_size(f, &size);
+    if (rc != KV_OK || size == 0)
+        return rc;
+    uint64_t now = atomic_load_explicit(&fc->mapped_bytes, memory_order_relaxed);
+    do {
+        if (size > fc->map_limit || now > fc->map_limit - size) {
+            atomic_fetch_add_explicit(&fc->opened_unmapped, 1, memory_order_relaxed);
+            return KV_OK;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&fc->mapped_bytes, &now, now + size,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    *reserved = size;
+    return KV_OK;
+}
+
 int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_handle **out)
 {
     *out = lru_cache_lookup(fc->lru, id, 0);
@@ -108,7 +135,14 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
         return rc;
     }
     const void *map = NULL;
-    if (fc->map && (rc = io_map(slot->f, &map, &slot->map_len)) != KV_OK) {
+    uint64_t reserved = 0;
+    if (fc->map && fc->map_limit == 0)
+        rc = io_map(slot->f, &map, &slot->map_len);
+    else if (fc->map && slot->f->ops->map != NULL &&
+             (rc = file_cache_reserve(fc, slot->f, &reserved)) == KV_OK && reserved > 0)
+        rc = io_map(slot->f, &map, &slot->map_len);
+    if (rc != KV_OK) {
+        atomic_fetch_sub_explicit(&fc->mapped_bytes, reserved, memory_order_relaxed);
         io_close(slot->f);
         slot->f = NULL;
         lru_cache_release(fc->lru, h);
@@ -116,8 +150,10 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
     }
     slot->map = map;
     slot->mapped_bytes = &fc->mapped_bytes;
+    /* What the mapping holds replaces what was reserved for it. */
     if (map != NULL)
         atomic_fetch_add_explicit(&fc->mapped_bytes, slot->map_len, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&fc->mapped_bytes, reserved, memory_order_relaxed);
     lru_cache_insert(fc->lru, h, id, 0, 1);
     *out = h;
     return KV_OK;
@@ -138,6 +174,11 @@ const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len)
 void file_cache_set_map(file_cache *fc, int map)
 {
     fc->map = map;
+}
+
+void file_cache_set_map_bytes(file_cache *fc, uint64_t bytes)
+{
+    fc->map_limit = bytes;
 }
 
 file_cache_handle *file_cache_pin(file_cache *fc, uint64_t id)
@@ -189,6 +230,15 @@ void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx)
     char text[64];
     snprintf(text, sizeof text, "table_cache.mapped_bytes: %llu",
              (unsigned long long)file_cache_mapped_bytes(fc));
+    line(line_ctx, text);
+    if (fc->map_limit == 0)
+        return;
+    snprintf(text, sizeof text, "table_cache.map_bytes_limit: %llu",
+             (unsigned long long)fc->map_limit);
+    line(line_ctx, text);
+    snprintf(text, sizeof text, "session.table_cache.opened_unmapped: %llu",
+             (unsigned long long)atomic_load_explicit(&fc->opened_unmapped,
+                                                      memory_order_relaxed));
     line(line_ctx, text);
 }
 

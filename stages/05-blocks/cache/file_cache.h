@@ -30,6 +30,13 @@
  *       never change once written, which is what makes mapping them safe;
  *       a table file cut short by something else while it is mapped makes
  *       a read of the lost part raise SIGBUS, as in LevelDB and LMDB.
+ *   FC6. With a mapping budget (file_cache_set_map_bytes, kv_options.
+ *       map_bytes), the open files' mappings never add up to more than it:
+ *       a file whose whole length does not fit in what is left is opened
+ *       unmapped and read with positioned reads, as under KV_NO_MAP, until
+ *       the cache closes it.  A page a mapping leaves resident is a page of
+ *       the mapped file, so the budget bounds those pages too (the
+ *       process's RssFile from tables).
  */
 #ifndef KV_BLOCKS_FILE_CACHE_H
 #define KV_BLOCKS_FILE_CACHE_H
@@ -70,6 +77,9 @@ const uint8_t *file_cache_map(file_cache_handle *h, uint64_t *len);
 /* map = 0: files opened from now on are not mapped (kv_options.map_tables
  * = KV_NO_MAP; tests of the positioned-read path). */
 void file_cache_set_map(file_cache *fc, int map);
+/* At most `bytes` of open files mapped at once (FC6); 0 = no bound (the
+ * default).  Set before any get. */
+void file_cache_set_map_bytes(file_cache *fc, uint64_t bytes);
 /* Whether files opened from now on are mapped: the cache maps, and the
  * I/O backend in place can (io_posix; not io_fault or io_sim).  A file
  * may still come unmapped (an empty one).  A hint for a reader choosing
@@ -98,7 +108,10 @@ void file_cache_evict(file_cache *fc, uint64_t id);
 
 /* Counters (lru_cache.h) and the kv_stats lines "session.table_cache.hits: N",
  * ".misses", ".inserts", ".evictions", ".entries" (files open now),
- * ".usage", ".capacity"; then "table_cache.mapped_bytes: N". */
+ * ".usage", ".capacity"; then "table_cache.mapped_bytes: N" and, with a
+ * mapping budget, "table_cache.map_bytes_limit: N" and
+ * "session.table_cache.opened_unmapped: N" (files the budget left
+ * unmapped, FC6). */
 void file_cache_stats(file_cache *fc, lru_cache_stats *s);
 void file_cache_report(file_cache *fc, kv_line_fn line, void *line_ctx);
 

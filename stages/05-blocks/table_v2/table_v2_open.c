@@ -74,6 +74,8 @@ int table_v2_ctx_init(table_ctx *ctx, const kv_options *opt)
         rc = file_cache_new(opt ? opt->max_open_files : 0, &ctx->files);
     if (rc == KV_OK && opt != NULL && opt->map_tables == KV_NO_MAP)
         file_cache_set_map(ctx->files, 0);
+    if (rc == KV_OK && opt != NULL)
+        file_cache_set_map_bytes(ctx->files, opt->map_bytes);
     if (rc == KV_OK)
         rc = table_v2_check_ahead_new(&ctx->ahead);
     if (rc != KV_OK)

@@ -2,7 +2,8 @@
  * file_cache_test.c: the open-file cache (file_cache.h): files opened on a
  * miss and shared on a hit, never more open than the bound once released,
  * a file in use never closed (FC1), evict, failed opens not cached (FC3),
- * threads, allocation failure.  An io_ops wrapper counts the files open.
+ * threads, allocation failure, the mapping budget (FC6).  An io_ops
+ * wrapper counts the files open.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -375,8 +376,47 @@ static void files_are_mapped_where_the_backend_can(void)
     file_cache_free(fc);
 }
 
+/* FC6: with a mapping budget of two files' bytes and a bit, the third file
+ * open at once comes unmapped (and still reads), the mappings never pass
+ * the budget, and a file closed gives its bytes back to the next one. */
+static void mappings_stay_within_the_budget(void)
+{
+    const char *dir = harness_tmpdir();
+    make_tables(dir, 4);
+    file_cache *fc;
+    CHECK_KV(file_cache_new_sharded(8, 1, &fc), KV_OK);
+    file_cache_set_map_bytes(fc, 130);
+    file_cache_handle *h[4];
+    uint64_t len = 0;
+    for (int i = 0; i < 3; i++)
+        CHECK_KV(file_cache_get(fc, (uint64_t)i + 1, table_path(dir, i), &h[i]), KV_OK);
+    CHECK(file_cache_map(h[0], &len) != NULL && len == 64);
+    CHECK(file_cache_map(h[1], &len) != NULL && len == 64);
+    CHECK(file_cache_map(h[2], &len) == NULL && len == 0);
+    CHECK(reads_table(h[2], 2));
+    CHECK_EQ(file_cache_mapped_bytes(fc), 128);
+    cache_lines lines = {""};
+    file_cache_report(fc, cache_lines_add, &lines);
+    CHECK(strstr(lines.text, "table_cache.map_bytes_limit: 130\n") != NULL);
+    CHECK(strstr(lines.text, "session.table_cache.opened_unmapped: 1\n") != NULL);
+    for (int i = 0; i < 3; i++)
+        file_cache_release(fc, h[i]);
+    file_cache_evict(fc, 1); /* its 64 bytes back */
+    CHECK_EQ(file_cache_mapped_bytes(fc), 64);
+    CHECK_KV(file_cache_get(fc, 4, table_path(dir, 3), &h[3]), KV_OK);
+    CHECK(file_cache_map(h[3], &len) != NULL && len == 64);
+    CHECK_EQ(file_cache_mapped_bytes(fc), 128);
+    file_cache_release(fc, h[3]);
+    file_cache_set_map_bytes(fc, 10); /* smaller than any file: none mapped */
+    CHECK_KV(file_cache_get(fc, 1, table_path(dir, 0), &h[0]), KV_OK);
+    CHECK(file_cache_map(h[0], &len) == NULL && reads_table(h[0], 0));
+    file_cache_release(fc, h[0]);
+    file_cache_free(fc);
+}
+
 static const harness_test file_cache_tests[] = {
     HARNESS_TEST(files_are_mapped_where_the_backend_can),
+    HARNESS_TEST(mappings_stay_within_the_budget),
     HARNESS_TEST(file_opened_once_then_shared),
     HARNESS_TEST(open_files_never_pass_the_bound),
     HARNESS_TEST(least_recently_used_file_is_closed_first),
