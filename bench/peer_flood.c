@@ -171,9 +171,10 @@ int main(int argc, char **argv)
             }
             nports++;
         } else {
-            fprintf(stderr, "usage: peer_flood [--host 127.0.0.1] [-c PER_PORT] [-s SECONDS] "
-                            "[-k KINDS] PORT...\n");
-            return 2;
+            int help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+            fprintf(help ? stdout : stderr, "usage: peer_flood [--host 127.0.0.1] [-c PER_PORT] "
+                                            "[-s SECONDS] [-k KINDS] PORT...\n");
+            return help ? 0 : 2;
         }
     }
     size_t nkinds = strlen(kinds);

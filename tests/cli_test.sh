@@ -167,7 +167,8 @@ help_shows_this_stage_first() {
     [ -s "$TMP/described" ] || { fail "kv --help describes no knob"; return; }
     all="--segment-bytes --memtable-bytes --block-bytes --bloom-bits --compression --cache-bytes
         --map-tables --l1-bytes --level-ratio --table-bytes --value-threshold --value-gc-percent
-        --record-cache-percent --background-bytes-per-sec --partitions --io --filters-for-hits"
+        --record-cache-percent --background-bytes-per-sec --partitions --io --filters-for-hits
+        --map-bytes"
     for k in $all; do
         case $k in
         --bloom-bits) v=10 ;; --compression) v=none ;; --io) v=posix ;;
@@ -182,7 +183,7 @@ help_shows_this_stage_first() {
             [ "$st" = 2 ] || fail "$k is not described by kv --help, and a put took it (exit $st)"
         fi
     done
-    [ "$(wc -l <"$TMP/described")" -le 17 ] || fail "kv --help describes a knob twice"
+    [ "$(wc -l <"$TMP/described")" -le 18 ] || fail "kv --help describes a knob twice"
 }
 
 put_get_round_trip() {
@@ -1079,6 +1080,15 @@ knobs_shape_the_files() {
         expect_status 0
         grep -q '^table_cache.mapped_bytes: [1-9]' "$TMP/out" ||
             fail "tables mapped by default: $(grep mapped_bytes "$TMP/out")"
+        # --map-bytes (kv_options.map_bytes): a budget smaller than the
+        # table leaves it unmapped, read with positioned reads.
+        kv_stdin "$DB.mapget" --map-bytes 1 "$DB"
+        expect_status 0
+        grep -q '^table_cache.mapped_bytes: 0$' "$TMP/out" ||
+            fail "--map-bytes 1: $(grep mapped_bytes "$TMP/out")"
+        grep -q '^session.table_cache.opened_unmapped: [1-9]' "$TMP/out" ||
+            fail "--map-bytes 1: no file left unmapped: $(grep unmapped "$TMP/out")"
+        grep -q '^value-' "$TMP/out" || fail "--map-bytes 1: get key0005 found nothing"
         kv --map-tables maybe "$DB" put a b
         expect_status 2
         expect_err_has "want yes or no"

@@ -59,7 +59,7 @@ static const knob knobs[] = {
     {"--map-tables", KNOB_YES_NO, 5, 99, "has no table files to map",
      "yes (default): read tables in place; no: positioned reads"},
     {"--map-bytes", KNOB_SIZE, 5, 99, "has no table files to map",
-     "at most N bytes of table files mapped at once; default no bound"},
+     "map at most N bytes of table files; default: no bound"},
     {"--filters-for-hits", KNOB_YES_NO, 5, 99, "has no bloom filters",
      "yes: a get's last table skips its filter (default 09 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
