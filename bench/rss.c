@@ -178,16 +178,6 @@ static void rss_read(void)
     double get_s = bench_now() - t0;
     long after = rss_status_kb("VmRSS"), peak = rss_status_kb("VmHWM");
     long anon = rss_status_kb("RssAnon"), file = rss_status_kb("RssFile");
-    /* The memtable the open rebuilt from the log (stage 04 on), part of the
-     * heap the cache's budget does not bound: the write buffer's. */
-    double memtable_mb = 0;
-    char *stats = NULL;
-    if (kv_stats(db, &stats) == KV_OK) {
-        const char *m = strstr(stats, "\nmemtable.bytes: ");
-        if (m != NULL)
-            memtable_mb = strtod(m + 17, NULL) / 1048576.0;
-        kv_free(stats);
-    }
     if ((rc = kv_close(db)) != KV_OK)
         rss_fail("kv_close", rc);
     printf("rss: stage %s: reopened in %.2f s; %" PRIu64 " random gets in %.2f s (%.1f us "
