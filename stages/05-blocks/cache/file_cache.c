@@ -150,10 +150,13 @@ int file_cache_get(file_cache *fc, uint64_t id, const char *path, file_cache_han
     }
     slot->map = map;
     slot->mapped_bytes = &fc->mapped_bytes;
-    /* What the mapping holds replaces what was reserved for it. */
-    if (map != NULL)
-        atomic_fetch_add_explicit(&fc->mapped_bytes, slot->map_len, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&fc->mapped_bytes, reserved, memory_order_relaxed);
+    /* What the mapping holds replaces what was reserved for it (the same,
+     * unless the file changed length in between). */
+    uint64_t holds = map != NULL ? slot->map_len : 0;
+    if (holds > reserved)
+        atomic_fetch_add_explicit(&fc->mapped_bytes, holds - reserved, memory_order_relaxed);
+    else if (holds < reserved)
+        atomic_fetch_sub_explicit(&fc->mapped_bytes, reserved - holds, memory_order_relaxed);
     lru_cache_insert(fc->lru, h, id, 0, 1);
     *out = h;
     return KV_OK;
