@@ -27,11 +27,12 @@
  * anonymous (RssAnon: the heap, where caches, indexes and filters live)
  * and how much is pages of files it maps (RssFile: tables read through
  * mappings), and one line "rss-row: STAGE KEYS CACHE OPEN GETS ANON FILE
- * HWM READS US MAP MEMTABLE" for scripts: the memory in MB, READS "mapped" or
- * "positioned" (with "/partitions"), US the mean microseconds of a get,
- * MAP the mapping budget in bytes (0: none), MEMTABLE the MB of the
- * memtable the open rebuilt from the log (kv_stats' memtable.bytes).  The database goes under --db (default: a fresh
- * directory in /tmp), removed at the end unless --keep.
+ * HWM READS US MAP MEMTABLE" for scripts: the memory in MB, READS
+ * "mapped" or "positioned" (with "/partitions"), US the mean microseconds
+ * of a get, MAP the mapping budget in bytes (0: none), MEMTABLE the MB of
+ * the memtable the open rebuilt from the log (kv_stats' memtable.bytes).
+ * The database goes under --db (default: a fresh directory in /tmp),
+ * removed at the end unless --keep.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -190,8 +191,8 @@ static void rss_read(void)
            file / 1024.0);
     printf("rss: stage %s: the memtable rebuilt at the open holds %.1f MB of the heap\n",
            kv_stage(), memtable_mb);
-    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f %s %.2f %zu %.1f\n", kv_stage(), keys,
-           cache_bytes, opened / 1024.0, after / 1024.0, anon / 1024.0, file / 1024.0,
+    printf("rss-row: %s %" PRIu64 " %zu %.1f %.1f %.1f %.1f %.1f %s %.2f %zu %.1f\n",
+           kv_stage(), keys, cache_bytes, opened / 1024.0, after / 1024.0, anon / 1024.0, file / 1024.0,
            peak / 1024.0,
            map_tables == KV_NO_MAP ? (table_partitions ? "positioned/partitions" : "positioned")
                                    : (table_partitions ? "mapped/partitions" : "mapped"),
