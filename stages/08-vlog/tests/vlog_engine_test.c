@@ -51,6 +51,22 @@ static size_t vl_value(int i, int r, char *buf, size_t cap)
     return vlen;
 }
 
+/* Key k (kl bytes, not NUL-terminated) as its number, if it is k%05d;
+ * else -1.  Only its own bytes are read: what follows them in the
+ * iterator's memory is not the key's. */
+static int vl_key_number(const char *k, size_t kl)
+{
+    if (kl != 6 || k[0] != 'k')
+        return -1;
+    int n = 0;
+    for (size_t i = 1; i < kl; i++) {
+        if (k[i] < '0' || k[i] > '9')
+            return -1;
+        n = n * 10 + (k[i] - '0');
+    }
+    return n;
+}
+
 static void vl_put(kv_db *db, int i, int r)
 {
     char k[16], v[8192];
@@ -122,9 +138,11 @@ static void large_values_are_read_from_the_value_log(void)
         const char *k = kv_iter_key(it, &kl);
         const char *v = kv_iter_value(it, &vl);
         CHECK(v != NULL);
-        if (kl == 6 && k[0] == 'k') {
+        int i = vl_key_number(k, kl);
+        if (i >= 0) {
             char want[8192];
-            size_t wl = vl_value(atoi(k + 1), 0, want, sizeof want);
+            size_t wl = vl_value(i, 0, want, sizeof want);
+            CHECK_EQ(i, n); /* each key once, in order */
             CHECK_MEM(v, vl, want, wl);
             n++;
         }
@@ -636,7 +654,7 @@ static int vl_iter_key(kv_iter *it)
 {
     size_t kl = 0;
     const char *k = kv_iter_key(it, &kl);
-    return kl == 6 && k[0] == 'k' ? atoi(k + 1) : -1;
+    return vl_key_number(k, kl);
 }
 
 /* The iterator's value is key i's of round r. */
