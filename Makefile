@@ -643,7 +643,8 @@ BENCH_ARGS_BESIDE = $(filter-out --publish,$(BENCH_ARGS))
 
 .PHONY: bench-cache
 bench-cache:
-	@BENCH_TARGETS="09-cache:readzipf:leveldb-bloom:2 09-cache:readzipf:rocksdb-cache:1 \
+	@BENCH_TARGETS="09-cache:readzipf:leveldb-bloom:2 09-cache:readrandom:leveldb-bloom:1.5 \
+	  09-cache:readzipf:rocksdb-cache:1 \
 	  09-cache:readrandom:08-vlog:1 09-cache:fillrandom:08-vlog:0.95 09-cache:overwrite:08-vlog:0.95" \
 	  BENCH_WORKLOADS="fillrandom overwrite settle readrandom readzipf" \
 	  $(MAKE) --no-print-directory bench-full STAGES="08-vlog 09-cache" \
