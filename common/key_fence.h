@@ -44,31 +44,17 @@ static inline uint64_t key_fence(const uint8_t *p, size_t n)
     return v;
 }
 
-/* In the sorted fences f[0, n): *lo the first >= k, *hi the first > k.
- *
- * The search for *lo keeps the answer in [base, base + len] and halves len
- * without a branch on the fences (a conditional move): a branch there
- * goes either way as often, and each wrong guess throws away the load it
- * started.  Instead both places the next step may read are asked of
- * memory now (a prefetch each), so a search of an array that is not in
- * the CPU's caches overlaps its misses rather than waiting for them one
- * after another: the array of a table or a level is a few KiB, read once
- * in a while. */
+/* In the sorted fences f[0, n): *lo the first >= k, *hi the first > k. */
 static inline void key_fence_equal_range(const uint64_t *f, size_t n, uint64_t k, size_t *lo,
                                          size_t *hi)
 {
-    size_t a = 0;
-    if (n > 0) {
-        const uint64_t *base = f;
-        size_t len = n;
-        while (len > 1) {
-            size_t half = len / 2;
-            __builtin_prefetch(base + (len - half) / 2);
-            __builtin_prefetch(base + half + (len - half) / 2);
-            base += (size_t)(base[half] < k) * half;
-            len -= half;
-        }
-        a = (size_t)(base - f) + (*base < k);
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (f[m] < k)
+            a = m + 1;
+        else
+            b = m;
     }
     *lo = a;
     while (a < n && f[a] == k) /* the equal ones: few, next to each other */
