@@ -183,6 +183,16 @@ typedef struct kv_options {
                                with positioned reads, as under KV_NO_MAP,
                                until the table cache closes it; 0 = default
                                (no bound: every open table file mapped) */
+    int block_hash_index;   /* 1 = each data block of a new table ends in a
+                               hash index of its keys (RocksDB's data-block
+                               hash index), so that a get finds the run of
+                               entries its key is in by one probe instead
+                               of a binary search over the restart points,
+                               for about 1.4 bytes a key; a block of more
+                               than 253 restart points gets none.  0 =
+                               default (off; on from stage 09);
+                               KV_NO_BLOCK_HASH: off.  Blocks of either
+                               kind are read */
 } kv_options;
 
 enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
@@ -191,6 +201,7 @@ enum { KV_IO_AUTO = 0, KV_IO_POSIX = 1, KV_IO_URING = 2 };
 #define KV_NO_MAP (-1)
 #define KV_NO_RECORD_CACHE (-1)
 #define KV_FILTERS_ALWAYS (-1)
+#define KV_NO_BLOCK_HASH (-1)
 #define KV_PARTITIONS 1
 enum {
     KV_COMPRESSION_DEFAULT = 0,  /* lz4 */

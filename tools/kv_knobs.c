@@ -62,6 +62,8 @@ static const knob knobs[] = {
      "map at most N bytes of table files; default: no bound"},
     {"--filters-for-hits", KNOB_YES_NO, 5, 99, "has no bloom filters",
      "yes: a get's last table skips its filter (default 09 on)"},
+    {"--block-hash-index", KNOB_YES_NO, 5, 99, "has no table blocks",
+     "yes: new data blocks end in a hash index of their keys (default 09 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
      "target size of level 1"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
@@ -180,8 +182,14 @@ static int knob_set(kv_options *o, const knob *k, const char *value)
         return EXIT_OK;
     case KNOB_YES_NO: {
         /* --map-tables (yes: 0, no: KV_NO_MAP), --filters-for-hits (yes:
-         * 1, no: KV_FILTERS_ALWAYS) or --partitions (yes: KV_PARTITIONS,
-         * no: 0). */
+         * 1, no: KV_FILTERS_ALWAYS), --block-hash-index (yes: 1, no:
+         * KV_NO_BLOCK_HASH) or --partitions (yes: KV_PARTITIONS, no: 0). */
+        if (strcmp(k->name, "--block-hash-index") == 0) {
+            if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+                return tool_fail("%s '%s': want yes or no", k->name, value);
+            o->block_hash_index = strcmp(value, "yes") == 0 ? 1 : KV_NO_BLOCK_HASH;
+            return EXIT_OK;
+        }
         int maps = strcmp(k->name, "--map-tables") == 0;
         int hits = strcmp(k->name, "--filters-for-hits") == 0;
         int *field = maps ? &o->map_tables : hits ? &o->filters_for_hits : &o->table_partitions;

@@ -2,6 +2,7 @@
  * block.c: the restart array and the iterator of one block (block.h).
  */
 #include "block.h"
+#include "block_hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +22,28 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
     if (n < 4)
         return "the block is shorter than its restart count";
     uint32_t r = coding_get_u32(p + n - 4);
+    size_t tail = 4; /* the last word, and the hash index if there is one */
+    if (r & BLOCK_HASH_FLAG) {
+        r &= ~BLOCK_HASH_FLAG;
+        if (n < 6)
+            return "the block is shorter than its hash index's bucket count";
+        uint32_t nb = coding_get_u16(p + n - 6);
+        if (nb == 0)
+            return "the block's hash index has no buckets";
+        if (nb > n - 6)
+            return "the hash index's buckets do not fit in the block";
+        tail = 6 + (size_t)nb;
+        b->nbuckets = nb;
+        b->buckets = p + n - tail;
+    }
     if (r == 0)
         return "the block has no restart point (no entries)";
-    if (r > (n - 4) / 4)
+    if (r > (n - tail) / 4)
         return "the restart count does not fit in the block";
     b->data = p;
     b->size = n;
     b->nrestarts = r;
-    b->entries_end = n - 4 - 4 * (size_t)r;
+    b->entries_end = n - tail - 4 * (size_t)r;
     if (b->entries_end == 0)
         return "the block has restart points but no entries";
     const uint8_t *a = p + b->entries_end;
@@ -258,15 +273,21 @@ void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen)
         else
             hi = mid - 1;
     }
-    /* And the entries from that restart point to the next (a few lines of
-     * them), which the walk below reads in turn. */
-    uint32_t from = block_restart(b, lo);
-    uint32_t to = lo + 1 < b->nrestarts ? block_restart(b, lo + 1) : (uint32_t)b->entries_end;
+    block_iter_seek_run(it, lo, target, tlen);
+}
+
+void block_iter_seek_run(block_iter *it, uint32_t r, const uint8_t *target, size_t tlen)
+{
+    const block *b = &it->b;
+    /* The entries from restart point r to the next (a few lines of them),
+     * which the walk below reads in turn, asked for together. */
+    uint32_t from = block_restart(b, r);
+    uint32_t to = r + 1 < b->nrestarts ? block_restart(b, r + 1) : (uint32_t)b->entries_end;
     if (to - from > BLOCK_PREFETCH_RUN)
         to = from + BLOCK_PREFETCH_RUN;
     for (uint32_t at = from + 64; at < to; at += 64)
         __builtin_prefetch(b->data + at);
-    block_iter_to_restart(it, lo);
+    block_iter_to_restart(it, r);
     while (block_iter_parse(it, it->next)) {
         if (ikey_compare(it->key, it->key_len, target, tlen) >= 0)
             return;

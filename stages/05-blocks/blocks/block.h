@@ -39,11 +39,16 @@ typedef struct block {
     size_t size;            /* the whole contents */
     size_t entries_end;     /* where the restart array starts */
     uint32_t nrestarts;     /* R >= 1 */
+    const uint8_t *buckets; /* the hash index's buckets (block_hash.h), or
+                               NULL: the block has none */
+    uint32_t nbuckets;      /* N >= 1 with buckets, else 0 */
 } block;
 
 /* Finds the restart array of [p, p + n) and checks it: R >= 1, the array
  * inside the contents, restart[0] = 0, offsets increasing and inside the
- * entries.  Returns NULL, or what is wrong (b is then unusable). */
+ * entries; and the hash index if the last word's top bit says there is
+ * one (block_hash.h): N >= 1 buckets, inside the contents.  Returns NULL,
+ * or what is wrong (b is then unusable). */
 const char *block_init(block *b, const uint8_t *p, size_t n);
 
 /* The offset of restart point i.  REQUIRES: i < b->nrestarts. */
@@ -79,6 +84,11 @@ void block_iter_seek_last(block_iter *it);
 /* The first entry whose key is >= target (ikey_compare); invalid if none.
  * REQUIRES: min_key >= 8 and tlen >= 8. */
 void block_iter_seek(block_iter *it, const uint8_t *target, size_t tlen);
+/* The walk that ends a seek: from restart point r, the first entry whose
+ * key is >= target; invalid if none.  Right when every entry before
+ * restart point r is below target.  REQUIRES: r < nrestarts; as
+ * block_iter_seek. */
+void block_iter_seek_run(block_iter *it, uint32_t r, const uint8_t *target, size_t tlen);
 /* The next entry, or the one before; an iterator that is not valid stays
  * so (either call does nothing). */
 void block_iter_next(block_iter *it);

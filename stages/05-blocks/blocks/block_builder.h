@@ -5,6 +5,8 @@
  * example).
  *
  *   contents := entry*  restart: u32 * R  R: u32
+ *   or, with a hash index (block_hash.h; block_builder_hash_index):
+ *   contents := entry*  restart: u32 * R  bucket: u8 * N  N: u16  R | 2^31: u32
  *   entry    := shared: varint32   unshared: varint32   value_len: varint32
  *               key_delta: unshared bytes   value: value_len bytes
  *
@@ -44,10 +46,21 @@ typedef struct block_builder {
     uint8_t *last;          /* the previous key (BB2) */
     size_t last_len, last_cap;
     uint64_t entries;
+    int hashed;             /* keys are internal keys, and the block gets a
+                               hash index if it can (block_hash.h, BH1) */
+    uint64_t *hashes;       /* hashed: each entry's user-key hash << 32 |
+                               its run (restart point) */
+    size_t hashes_cap;
+    uint8_t *buckets;       /* the index, built by block_builder_finish */
+    size_t buckets_cap;
 } block_builder;
 
 /* An empty builder.  REQUIRES: interval >= 1.  Allocates nothing yet. */
 void block_builder_init(block_builder *b, unsigned interval);
+/* From now on, each block gets a hash index of its user keys (keys added
+ * are internal keys: at least 8 bytes), if it has at most
+ * BLOCK_HASH_MAX_RESTARTS restart points (block_hash.h). */
+static inline void block_builder_hash_index(block_builder *b) { b->hashed = 1; }
 /* Frees its buffers.  The builder may be initialized again. */
 void block_builder_free(block_builder *b);
 /* Empties it for the next block, keeping its buffers. */
@@ -64,7 +77,8 @@ size_t block_builder_size(const block_builder *b);
 size_t block_builder_size_with(const block_builder *b, size_t klen, size_t vlen);
 static inline int block_builder_empty(const block_builder *b) { return b->entries == 0; }
 
-/* Appends the restart array and its count, and returns the whole
+/* Appends the restart array, the hash index if it has one, and the count
+ * (with the index's flag), and returns the whole
  * contents (valid until the next call that changes the builder).
  * KV_OK or KV_ERR_NOMEM.  REQUIRES: not empty. */
 int block_builder_finish(block_builder *b, const uint8_t **contents, size_t *len);

@@ -165,6 +165,8 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     b->filter = filter;
     b->version = version;
     block_builder_init(&b->data, ctx->restart_interval);
+    if (ctx->block_hash)
+        block_builder_hash_index(&b->data);
     block_builder_init(&b->index, 1);
     if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);

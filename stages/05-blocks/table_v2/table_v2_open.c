@@ -34,6 +34,12 @@ static int table_ctx_options(const kv_options *opt, table_ctx *ctx)
         return kv_error(KV_ERR_INVALID, "option block_restart_interval = %d is out of range "
                         "(1 .. %u; 0 for the default, %u)", ri, TABLE_V2_RESTART_INTERVAL_MAX,
                         TABLE_V2_RESTART_INTERVAL);
+    int hash = opt->block_hash_index;
+    if (hash != 0 && hash != 1 && hash != KV_NO_BLOCK_HASH)
+        return kv_error(KV_ERR_INVALID, "option block_hash_index = %d is not 0 (the default), "
+                        "1 (a hash index in each data block) or KV_NO_BLOCK_HASH (%d)", hash,
+                        KV_NO_BLOCK_HASH);
+    ctx->block_hash = hash == 1;
     int bits = opt->bloom_bits_per_key;
     ctx->bloom_bits = bits == 0 ? BLOOM_DEFAULT_BITS_PER_KEY : bits == KV_NO_BLOOM ? 0 : bits;
     if (bits < KV_NO_BLOOM || bits > TABLE_V2_BLOOM_BITS_MAX)

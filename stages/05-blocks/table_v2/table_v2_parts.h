@@ -73,6 +73,7 @@ static inline uint64_t table_v2_counted(table_v2_counter *c)
 struct table_ctx {
     size_t block_bytes;
     unsigned restart_interval;   /* a data block's entries per restart point */
+    int block_hash;              /* data blocks get a hash index (block_hash.h) */
     int compression;             /* TABLE_V2_RAW or TABLE_V2_LZ4 */
     int bloom_bits;              /* bits per key; 0: no filters */
     int filters_for_hits;        /* a table_get_last skips the filter */

@@ -1,13 +1,15 @@
 /*
  * table_v2_search.c: step 5 of a lookup (table_v2_read.c): the first entry
  * at or after the lookup key in one data block, found by the block's
- * iterator (a binary search over its restart points, then entry by
- * entry), and the answer it gives: found, deleted, or absent.
+ * iterator (a binary search over its restart points, or a probe of its
+ * hash index if it has one: block_hash.h; then entry by entry), and the
+ * answer it gives: found, deleted, or absent.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_hash.h"
 #include "error.h"
 #include "table_v2_format.h"
 
@@ -52,7 +54,7 @@ int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uin
     d.key = NULL;
     d.key_cap = 0;
     block_iter_init(&d, b, TABLE_V2_IKEY_MIN);
-    block_iter_seek(&d, target, tlen);
+    block_hash_seek(&d, target, tlen); /* the binary search without a hash index */
     if (d.valid)
         rc = table_v2_block_answer(d.key, d.key_len, d.value, d.value_len, target, tlen, r);
     else if (d.status != KV_OK)

@@ -6,9 +6,11 @@
  * made and freed, and its counters and its budget reported (kv_stats,
  * kv_inspect's "cache" line).  Its data blocks have a restart point every
  * 4 entries unless the options say otherwise (stage 05's default is 16),
- * and the last table a get reaches is searched without asking its filter
- * unless they say KV_FILTERS_ALWAYS (kv_options.filters_for_hits: stage
- * 05's default is every filter asked).
+ * and end in a hash index of their keys unless they say KV_NO_BLOCK_HASH
+ * (kv_options.block_hash_index; stage 05's default is none), and the last
+ * table a get reaches is searched without asking its filter unless they
+ * say KV_FILTERS_ALWAYS (kv_options.filters_for_hits: stage 05's default
+ * is every filter asked).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +55,8 @@ int table_ctx_new(const kv_options *opt, table_ctx **out)
         o.block_restart_interval = TABLE_CONTEXT_RESTART_INTERVAL;
     if (o.filters_for_hits == 0)
         o.filters_for_hits = 1;
+    if (o.block_hash_index == 0)
+        o.block_hash_index = 1;
     record_ctx *x = calloc(1, sizeof *x);
     if (x == NULL)
         return kv_error(KV_ERR_NOMEM, "table: cannot allocate a context");
