@@ -8,11 +8,17 @@
  * one; the table harness covers a wrong one), then reads the block the
  * ways a lookup and a scan do: the trailer's checks, lz4 decompression
  * bounded by the recorded raw size, the restart array, every entry
- * forward and backward, and a seek to every key.  Nothing may crash or
- * read outside the bytes (ASan), and the answers must agree:
+ * forward and backward, a seek to every key, and a get of every key
+ * through the block's hash index (block_hash.h) when it has one.  Nothing
+ * may crash or read outside the bytes (ASan), and the answers must agree:
  *   - a backward walk yields the forward walk's entries in reverse, or
  *     stops with KV_ERR_CORRUPT at the same damage;
- *   - if the keys strictly ascend, a seek to each key lands on it.
+ *   - if the keys strictly ascend, a seek to each key lands on it;
+ *   - a get through the hash index ends KV_OK or KV_ERR_CORRUPT; if the
+ *     index is as a builder makes it (every bucket a restart point, empty
+ *     or a collision, every key's bucket its run or a collision: kv
+ *     check's reading), it lands on the key, and a lookup of any key
+ *     answers as the search does.
  *
  * It is in FUZZ_05-blocks (stages/05-blocks/stage.mk): `make fuzz-smoke`
  * runs it, `make fuzz STAGE=05-blocks TARGET=block` is an AFL++ campaign,
@@ -25,6 +31,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_hash.h"
 #include "crc32c.h"
 #include "internal_key.h"
 #include "kv.h"
@@ -74,6 +81,36 @@ static void block_fuzz_keep(block_fuzz_keys *k, const uint8_t *key, size_t len)
     k->ends[k->n++] = k->len;
 }
 
+/* A get of target through b's hash index: KV_OK or KV_ERR_CORRUPT; and
+ * if sound (the block well formed, its index as a builder makes it), the
+ * answer of the binary search: the same entry if it has target's user
+ * key, else none or an entry of another user key. */
+static void block_fuzz_hashed_get(const block *b, const uint8_t *target, size_t tlen, int sound)
+{
+    block_iter h = {0}, s = {0};
+    block_iter_init(&h, b, TABLE_V2_IKEY_MIN);
+    block_hash_seek(&h, target, tlen);
+    block_fuzz_check(h.status == KV_OK || h.status == KV_ERR_CORRUPT,
+                     "a get through the hash index: only KV_ERR_CORRUPT");
+    if (sound) {
+        block_iter_init(&s, b, TABLE_V2_IKEY_MIN);
+        block_iter_seek(&s, target, tlen);
+        size_t ulen = tlen - IKEY_TRAILER_SIZE;
+        int found = s.valid && ikey_user_compare(s.key, s.key_len - IKEY_TRAILER_SIZE, target,
+                                                 ulen) == 0;
+        block_fuzz_check(h.status == KV_OK, "a sound hash index is read without damage");
+        if (found)
+            block_fuzz_check(h.valid && h.at == s.at,
+                             "a get through a sound hash index finds what the search finds");
+        else
+            block_fuzz_check(!h.valid || ikey_user_compare(h.key, h.key_len - IKEY_TRAILER_SIZE,
+                                                           target, ulen) != 0,
+                             "a get through a sound hash index finds no key the search misses");
+        block_iter_free(&s);
+    }
+    block_iter_free(&h);
+}
+
 /* Walks the contents both ways and seeks to every key; keeps the keys in
  * *keys if not NULL.  Returns 1 if the block is well formed: its restart
  * array and every entry read, the keys strictly ascending. */
@@ -88,6 +125,9 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
     size_t *at = malloc(cap * sizeof *at);
     block_fuzz_check(at != NULL, "allocate");
     int ascending = 1;
+    block_fuzz_keys walked = {0};
+    size_t bucket_at;
+    int hash_sound = block_hash_check_buckets(&b, &bucket_at) == NULL;
     uint8_t *prev = NULL;
     size_t prev_len = 0;
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
@@ -103,8 +143,11 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
         at[count++] = it.at;
         if (keys != NULL)
             block_fuzz_keep(keys, it.key, it.key_len);
+        block_fuzz_keep(&walked, it.key, it.key_len);
         if (prev != NULL && ikey_compare(prev, prev_len, it.key, it.key_len) >= 0)
             ascending = 0;
+        if (block_hash_check_entry(&b, it.key, it.key_len, it.restart) != NULL)
+            hash_sound = 0;
         uint8_t *copy = realloc(prev, it.key_len);
         block_fuzz_check(copy != NULL, "allocate");
         memcpy(copy, it.key, it.key_len);
@@ -136,10 +179,27 @@ static int block_fuzz_contents(const uint8_t *p, size_t n, block_fuzz_keys *keys
         block_fuzz_check(it.valid && it.at == at[i], "a seek to a key lands on it");
         free(key);
     }
+    /* Gets through the index of every key the walk read, and of a key
+     * beside each (its user key's last byte one more: another bucket),
+     * whatever the block: the index's own checks, not the walk's, stand
+     * between a get and the bytes. */
+    for (size_t i = 0; i < walked.n; i++) {
+        size_t from = i == 0 ? 0 : walked.ends[i - 1], len = walked.ends[i] - from;
+        uint8_t *key = malloc(len);
+        block_fuzz_check(key != NULL, "allocate");
+        memcpy(key, walked.bytes + from, len);
+        for (int beside = 0; beside < 2; beside++) {
+            key[len - IKEY_TRAILER_SIZE - 1] += (uint8_t)beside;
+            block_fuzz_hashed_get(&b, key, len, forward == KV_OK && ascending && hash_sound);
+        }
+        free(key);
+    }
+    free(walked.bytes);
+    free(walked.ends);
     free(prev);
     free(at);
     block_iter_free(&it);
-    return forward == KV_OK && ascending;
+    return forward == KV_OK && ascending && hash_sound;
 }
 
 /* One lookup of target in the lz4 block [p, p + stored) of raw bytes, by

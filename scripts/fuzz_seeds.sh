@@ -169,10 +169,11 @@ le64() {
 cut_bytes() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
 
 # table_piece_seeds KV DEST TARGET: tables of stage 05 made by KV (small
-# and large blocks' worth, compressible and not, tombstones, binary keys),
-# and of each the pieces TARGET reads: every stored data block (block),
-# the index's contents after the data blocks' end as 8 bytes (index), the
-# meta blocks and the footer (footer).
+# and large blocks' worth, compressible and not, tombstones, binary keys;
+# the fourth with a hash index in each data block, block_hash.h), and of
+# each the pieces TARGET reads: every stored data block (block), the
+# index's contents after the data blocks' end as 8 bytes (index), the meta
+# blocks and the footer (footer).
 table_piece_seeds() {
     kv=$1 dest=$2 target=$3
     n=0
@@ -180,10 +181,15 @@ table_piece_seeds() {
 put b 2
 del a" "$(i=0; while [ $i -lt 300 ]; do echo "put key$i value-$i-value-$i-value"; i=$((i + 1)); done)" \
                   "$(i=0; while [ $i -lt 120 ]; do echo "put k$((i * 7919 % 1000)) $(printf '%0150d' $i)"; \
-                     [ $((i % 5)) = 0 ] && echo "del k$((i * 31 % 1000))"; i=$((i + 1)); done)"; do
+                     [ $((i % 5)) = 0 ] && echo "del k$((i * 31 % 1000))"; i=$((i + 1)); done)" \
+                  "$(i=0; while [ $i -lt 200 ]; do echo "put h$((i * 7919 % 1000)) v$i"; \
+                     [ $((i % 7)) = 0 ] && echo "del h$((i * 31 % 1000))"; i=$((i + 1)); done)"; do
         n=$((n + 1))
+        knobs=
+        [ $n = 4 ] && knobs="--block-hash-index yes"
         rm -rf "$tmp/db"
-        printf '%s\ncompact\n' "$script" | "$kv" "$tmp/db" >/dev/null
+        # shellcheck disable=SC2086 # knobs: words on purpose
+        printf '%s\ncompact\n' "$script" | "$kv" $knobs "$tmp/db" >/dev/null
         f=$(ls "$tmp"/db/*.tbl | head -n 1)
         "$kv" "$tmp/db" dump >"$tmp/dump"
         d=$(sed -n 's/.*data blocks, \[16, \([0-9]*\)).*/\1/p' "$tmp/dump")

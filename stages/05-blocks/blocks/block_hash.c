@@ -65,3 +65,15 @@ const char *block_hash_check_entry(const block *b, const uint8_t *key, size_t kl
         return "a hash bucket names a restart point past the last";
     return "a key's hash bucket names another run of entries";
 }
+
+const char *block_hash_check_buckets(const block *b, size_t *at)
+{
+    for (uint32_t i = 0; b->buckets != NULL && i < b->nbuckets; i++) {
+        uint8_t run = b->buckets[i];
+        if (run != BLOCK_HASH_EMPTY && run != BLOCK_HASH_COLLISION && run >= b->nrestarts) {
+            *at = (size_t)(b->buckets - b->data) + i;
+            return "a hash bucket names a restart point past the last";
+        }
+    }
+    return NULL;
+}

@@ -76,6 +76,10 @@ uint32_t block_hash_buckets_for(uint64_t entries);
  * block_iter_seek.  REQUIRES: as block_iter_seek. */
 void block_hash_seek(block_iter *it, const uint8_t *target, size_t tlen);
 
+/* For kv check: NULL if every bucket is empty, a collision or a restart
+ * point of the block, else what is wrong, at byte *at of the contents.  A
+ * block without an index: NULL. */
+const char *block_hash_check_buckets(const block *b, size_t *at);
 /* For kv check: NULL if the entry of this key, in run `restart`, is where
  * its bucket says (BH2), else what is wrong.  A block without an index:
  * NULL. */

@@ -34,7 +34,9 @@
  *                   takes stored size + 9 bytes from offset)
  *
  *   block contents (block_builder.h): entries with shared key prefixes,
- *   then the restart offsets (u32 each) and their count (u32).
+ *   then the restart offsets (u32 each) and their count (u32); a data
+ *   block of a table built with block_hash_index may have a hash index
+ *   between the two, its count's top bit set (block_hash.h).
  *     data block   keys: internal keys in order; values: the values (a
  *                  tombstone's is empty); a restart point every
  *                  block_restart_interval entries (kv.h; 16 by default)

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_hash.h"
 #include "bloom.h"
 #include "error.h"
 #include "escape.h"
@@ -91,6 +92,11 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
     block_iter_init(&e, b, TABLE_V2_IKEY_MIN);
     int rc = KV_OK;
     char key[4 * TABLE_V2_SHOW + 64], val[4 * TABLE_V2_SHOW + 8];
+    size_t bucket_at;
+    const char *buckets = block_hash_check_buckets(b, &bucket_at);
+    if (buckets != NULL)
+        PROBLEM(w, "%s: block %llu at %llu: byte %zu of its contents: %s", w->label, (ull)i,
+                (ull)h.offset, bucket_at, buckets);
     for (block_iter_seek_first(&e); e.valid && rc == KV_OK; block_iter_next(&e)) {
         ikey_parsed k;
         if (!ikey_decode(e.key, e.key + e.key_len, &k)) {
@@ -115,6 +121,10 @@ static int table_v2_walk_entries(table_v2_walk *w, uint64_t i, const block *b,
             (low != NULL && ikey_compare(e.key, e.key_len, low, low_len) <= 0))
             PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu lies outside the key range "
                     "the index gives the block", w->label, (ull)i, (ull)h.offset, e.at);
+        const char *hashed = block_hash_check_entry(b, e.key, e.key_len, e.restart);
+        if (hashed != NULL)
+            PROBLEM(w, "%s: block %llu at %llu: the entry at +%zu: %s", w->label, (ull)i,
+                    (ull)h.offset, e.at, hashed);
         if (table_inspect_filter_says_absent(t, k.user_key, k.user_len))
             PROBLEM(w, "%s: block %llu at %llu: the filter rules out the key of the entry at "
                     "+%zu, which the table holds", w->label, (ull)i, (ull)h.offset, e.at);
@@ -178,12 +188,17 @@ static int table_v2_walk_blocks(table_v2_walk *w, const block *index)
         w->blocks++;
         w->raw_bytes += b.size;
         w->stored_bytes += h.size;
-        if (w->dump)
+        if (w->dump) {
+            char hashed[48] = "";
+            if (b.buckets != NULL)
+                snprintf(hashed, sizeof hashed, ", a hash index of %u buckets",
+                         (unsigned)b.nbuckets);
             log_report_line(w->line, w->line_ctx, "block %llu at %llu: %u bytes stored, %s, %zu "
-                            "raw, %u restart points; index key %s", (ull)i, (ull)h.offset,
+                            "raw, %u restart points%s; index key %s", (ull)i, (ull)h.offset,
                             (unsigned)h.size, w->buf[h.size] == TABLE_V2_LZ4 ? "lz4" : "raw",
-                            b.size, (unsigned)b.nrestarts,
+                            b.size, (unsigned)b.nrestarts, hashed,
                             table_v2_show_key(key, sizeof key, ix.key, ix.key_len));
+        }
         rc = table_v2_walk_entries(w, i, &b, h, &ix, low, low_len);
         if (rc == KV_ERR_CORRUPT && !w->dump) {
             PROBLEM(w, "%s: block %llu: %s", w->label, (ull)i, kv_errmsg());
