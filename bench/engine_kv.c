@@ -12,7 +12,7 @@
  * KV_COMPRESSION=none for compression = KV_COMPRESSION_NONE, and
  * KV_FILTERS_FOR_HITS=yes or no for filters_for_hits = 1 or
  * KV_FILTERS_ALWAYS, and KV_BLOCK_HASH=yes or no for block_hash_index = 1
- * or KV_NO_BLOCK_HASH).
+ * or KV_NO_BLOCK_HASH, and KV_BLOCK_RESTART_INTERVAL).
  * With KVBENCH_KV_STATS set to prefixes separated by spaces ("write. flush."),
  * each database prints the lines of its kv_stats that start with one of
  * them to standard error when it closes: what the engine did under a
@@ -61,6 +61,9 @@ static int kve_open(const char *dir, int sync, void **h)
     const char *fh = getenv("KV_FILTERS_FOR_HITS"); /* stage 05 on */
     if (fh != NULL)
         opt.filters_for_hits = strcmp(fh, "yes") == 0 ? 1 : KV_FILTERS_ALWAYS;
+    const char *ri = getenv("KV_BLOCK_RESTART_INTERVAL"); /* stage 05 on */
+    if (ri != NULL)
+        opt.block_restart_interval = (int)strtol(ri, NULL, 10);
     const char *bh = getenv("KV_BLOCK_HASH"); /* stage 05 on */
     if (bh != NULL)
         opt.block_hash_index = strcmp(bh, "yes") == 0 ? 1 : KV_NO_BLOCK_HASH;

@@ -62,25 +62,4 @@ done
 echo "reads_ab: $stage at$names; $num keys in $db; KV_COMPRESSION=$KV_COMPRESSION;" \
     "$(date -u '+%Y-%m-%d %H:%M UTC'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2086 # the builds are words
-python3 - "$out" $names <<'EOF'
-import collections, statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-names = sys.argv[2:]
-v = collections.defaultdict(dict)            # (workload, build) -> {round: ops/s}
-for r, e, w, x in rows:
-    v[(w, e)][int(r)] = float(x)
-for w in sorted({w for (w, e) in v}):
-    print("%s:" % w)
-    base = v.get((w, names[0]), {})
-    for e in names:
-        xs = v.get((w, e), {})
-        if not xs:
-            continue
-        line = "  %-8s median %10s  (%s)" % (e, "{:,.0f}".format(statistics.median(xs.values())),
-                                            ", ".join("{:,.0f}".format(xs[r]) for r in sorted(xs)))
-        rs = [xs[r] / base[r] for r in sorted(xs) if r in base and base[r] > 0]
-        if e != names[0] and rs:
-            line += "  ratio to %s: median %.3f (%s)" % (names[0], statistics.median(rs),
-                                                         ", ".join("%.2f" % x for x in rs))
-        print(line)
-EOF
+python3 "$(dirname "$0")/rounds_summary.py" "$out" $names

@@ -15,7 +15,7 @@ uint32_t block_hash_of(const uint8_t *ukey, size_t ulen)
 
 uint32_t block_hash_buckets_for(uint64_t entries)
 {
-    uint64_t n = entries + entries / 3 + 1;
+    uint64_t n = BLOCK_HASH_BUCKETS_PER_ENTRY * entries + 1;
     return n > BLOCK_HASH_MAX_BUCKETS ? BLOCK_HASH_MAX_BUCKETS : (uint32_t)n;
 }
 
