@@ -62,6 +62,42 @@ static inline void key_fence_equal_range(const uint64_t *f, size_t n, uint64_t k
     *hi = a;
 }
 
+/* The same answer from fences kept in groups of KEY_FENCE_GROUP, a cache
+ * line of them when f is 64-byte aligned, with tops[g] = f[g * 8], the
+ * first of each group: the binary search runs over tops, an eighth of
+ * the array (which stays in a CPU cache where the whole one would not),
+ * then one group of f is read.  In two steps, so that a caller can ask
+ * memory for what it will read with the group before reading it:
+ * key_fence_group_start gives where the group to read starts,
+ * key_fence_group_range the answer.  REQUIRES: n >= 1, tops holds
+ * ceil(n / 8) numbers. */
+#define KEY_FENCE_GROUP 8u
+static inline size_t key_fence_group_start(const uint64_t *tops, size_t n, uint64_t k)
+{
+    size_t a = 0, b = (n + KEY_FENCE_GROUP - 1) / KEY_FENCE_GROUP;
+    while (a < b) { /* the first group whose first fence is >= k */
+        size_t m = a + (b - a) / 2;
+        if (tops[m] < k)
+            a = m + 1;
+        else
+            b = m;
+    }
+    /* The first fence >= k is f[a * 8] or one of the group before. */
+    return a == 0 ? 0 : (a - 1) * KEY_FENCE_GROUP;
+}
+
+static inline void key_fence_group_range(const uint64_t *f, size_t n, size_t start, uint64_t k,
+                                         size_t *lo, size_t *hi)
+{
+    size_t i = start, to = start + KEY_FENCE_GROUP < n ? start + KEY_FENCE_GROUP : n;
+    while (i < to && f[i] < k)
+        i++;
+    *lo = i;
+    while (i < n && f[i] == k)
+        i++;
+    *hi = i;
+}
+
 /* Where key [k, k + n) stands against the skip bytes a run shares
  * (prefix): -1 below every key of the run, 1 above every one, 0 if it
  * shares them (then its fence decides). */

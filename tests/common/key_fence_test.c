@@ -84,6 +84,21 @@ static void key_fence_search_matches_a_walk(void)
                               "[%zu, %zu)", n, kind, (unsigned long long)k, lo, hi, wlo, whi);
                     return;
                 }
+                if (n == 0)
+                    continue;
+                /* In groups of 8, through their first fences. */
+                static uint64_t tops[3000 / KEY_FENCE_GROUP + 1];
+                for (size_t g = 0; g * KEY_FENCE_GROUP < n; g++)
+                    tops[g] = f[g * KEY_FENCE_GROUP];
+                size_t start = key_fence_group_start(tops, n, k);
+                CHECK(start % KEY_FENCE_GROUP == 0 && start < n);
+                key_fence_group_range(f, n, start, k, &lo, &hi);
+                if (lo != wlo || hi != whi) {
+                    CHECK_MSG(0, "n %zu, spread %d, fence %llu, in groups: [%zu, %zu) where a "
+                              "walk finds [%zu, %zu)", n, kind, (unsigned long long)k, lo, hi,
+                              wlo, whi);
+                    return;
+                }
             }
         }
     }

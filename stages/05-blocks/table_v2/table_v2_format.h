@@ -125,6 +125,12 @@ struct table {
     uint64_t *fences;        /* a number per data block, where its index
                                 entry's separator lies (table_v2_fences.c);
                                 NULL: the index is searched whole */
+    uint64_t *fence_tops;    /* every 8th fence, from the first: where the
+                                search starts (key_fence.h) */
+    uint64_t *block_at;      /* data block i at block_at[i], up to
+                                block_at[i + 1] (its trailer included), one
+                                more than the blocks; NULL: handles read
+                                from the index */
     size_t fence_skip;       /* the bytes every separator shares */
     size_t kept_extra;       /* bytes of both, in the context's meta_bytes */
     _Atomic(uintptr_t) map_hint; /* where the file was mapped when last read

@@ -348,6 +348,8 @@ void table_unref(table *t)
     }
     free(t->checked);
     free(t->fences);
+    free(t->fence_tops);
+    free(t->block_at);
     free(t->meta);
     free(t->path);
     free(t);
