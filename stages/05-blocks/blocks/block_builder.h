@@ -46,21 +46,15 @@ typedef struct block_builder {
     uint8_t *last;          /* the previous key (BB2) */
     size_t last_len, last_cap;
     uint64_t entries;
-    int hashed;             /* keys are internal keys, and the block gets a
-                               hash index if it can (block_hash.h, BH1) */
-    uint64_t *hashes;       /* hashed: each entry's user-key hash << 32 |
-                               its run (restart point) */
-    size_t hashes_cap;
-    uint8_t *buckets;       /* the index, built by block_builder_finish */
-    size_t buckets_cap;
+    struct block_hash_builder *hash; /* NULL, or the block's hash index
+                               being built (block_hash.h) */
 } block_builder;
 
 /* An empty builder.  REQUIRES: interval >= 1.  Allocates nothing yet. */
 void block_builder_init(block_builder *b, unsigned interval);
 /* From now on, each block gets a hash index of its user keys (keys added
- * are internal keys: at least 8 bytes), if it has at most
- * BLOCK_HASH_MAX_RESTARTS restart points (block_hash.h). */
-static inline void block_builder_hash_index(block_builder *b) { b->hashed = 1; }
+ * are internal keys) if it can (block_hash.h).  KV_OK or KV_ERR_NOMEM. */
+int block_builder_hash_index(block_builder *b);
 /* Frees its buffers.  The builder may be initialized again. */
 void block_builder_free(block_builder *b);
 /* Empties it for the next block, keeping its buffers. */

@@ -1,12 +1,35 @@
 /*
- * block_hash.c: a data block's hash index, probed by a get and read by
- * kv check (block_hash.h); block_builder.c writes it.
+ * block_hash.c: a data block's hash index, built (block_builder.c asks),
+ * probed by a get, read by kv check (block_hash.h).
  */
 #include "block_hash.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "bloom.h"
+#include "coding.h"
+#include "error.h"
 #include "internal_key.h"
 #include "kv.h"
+
+const char *block_hash_find(block *b, const uint8_t *p, size_t n, uint32_t *r, size_t *tail)
+{
+    if (!(*r & BLOCK_HASH_FLAG))
+        return NULL;
+    *r &= ~BLOCK_HASH_FLAG;
+    if (n < 6)
+        return "the block is shorter than its hash index's bucket count";
+    uint32_t nb = coding_get_u16(p + n - 6);
+    if (nb == 0)
+        return "the block's hash index has no buckets";
+    if (nb > n - 6)
+        return "the hash index's buckets do not fit in the block";
+    *tail = 6 + (size_t)nb;
+    b->nbuckets = nb;
+    b->buckets = p + n - *tail;
+    return NULL;
+}
 
 uint32_t block_hash_of(const uint8_t *ukey, size_t ulen)
 {
@@ -76,4 +99,94 @@ const char *block_hash_check_buckets(const block *b, size_t *at)
         }
     }
     return NULL;
+}
+
+/* ---- building ------------------------------------------------------------------- */
+
+block_hash_builder *block_hash_builder_new(void)
+{
+    return calloc(1, sizeof(block_hash_builder));
+}
+
+void block_hash_builder_free(block_hash_builder *h)
+{
+    if (h == NULL)
+        return;
+    free(h->hashes);
+    free(h->buckets);
+    free(h);
+}
+
+void block_hash_builder_reset(block_hash_builder *h)
+{
+    if (h != NULL)
+        h->n = 0;
+}
+
+int block_hash_builder_room(block_hash_builder *h)
+{
+    if (h == NULL || h->n < h->cap)
+        return KV_OK;
+    size_t cap = h->cap ? 2 * h->cap : 64;
+    uint64_t *grown = realloc(h->hashes, cap * sizeof *grown);
+    if (grown == NULL)
+        return kv_error(KV_ERR_NOMEM, "block: cannot allocate %zu key hashes", cap);
+    h->hashes = grown;
+    h->cap = cap;
+    return KV_OK;
+}
+
+void block_hash_builder_note(block_hash_builder *h, const uint8_t *ikey, size_t klen,
+                             uint32_t run)
+{
+    if (h == NULL)
+        return;
+    size_t ulen = klen >= IKEY_TRAILER_SIZE ? klen - IKEY_TRAILER_SIZE : 0;
+    h->hashes[h->n++] = (uint64_t)block_hash_of(ikey, ulen) << 32 | run;
+}
+
+size_t block_hash_builder_bytes(const block_hash_builder *h, uint64_t entries, size_t restarts)
+{
+    if (h == NULL || restarts > BLOCK_HASH_MAX_RESTARTS)
+        return 0;
+    return 2 + (size_t)block_hash_buckets_for(entries);
+}
+
+size_t block_hash_builder_finish(block_hash_builder *h, size_t restarts)
+{
+    if (h == NULL)
+        return 0;
+    h->nbuckets = 0;
+    if (h->n == 0 || restarts > BLOCK_HASH_MAX_RESTARTS)
+        return 0;
+    uint32_t nb = block_hash_buckets_for(h->n);
+    if (nb > h->buckets_cap) {
+        uint8_t *grown = realloc(h->buckets, nb);
+        if (grown == NULL)
+            return 0;
+        h->buckets = grown;
+        h->buckets_cap = nb;
+    }
+    memset(h->buckets, BLOCK_HASH_EMPTY, nb);
+    for (size_t i = 0; i < h->n; i++) {
+        uint8_t run = (uint8_t)(h->hashes[i] & 0xff);
+        uint8_t *bucket = &h->buckets[block_hash_bucket((uint32_t)(h->hashes[i] >> 32), nb)];
+        if (*bucket == BLOCK_HASH_EMPTY)
+            *bucket = run;
+        else if (*bucket != run)
+            *bucket = BLOCK_HASH_COLLISION;
+    }
+    h->nbuckets = nb;
+    return (size_t)nb + 2;
+}
+
+uint8_t *block_hash_builder_put(const block_hash_builder *h, uint8_t *p, uint32_t *last)
+{
+    if (h == NULL || h->nbuckets == 0)
+        return p;
+    memcpy(p, h->buckets, h->nbuckets);
+    p += h->nbuckets;
+    coding_put_u16(p, (uint16_t)h->nbuckets);
+    *last |= BLOCK_HASH_FLAG;
+    return p + 2;
 }

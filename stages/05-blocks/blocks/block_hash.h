@@ -63,6 +63,12 @@
  * a key, for a fifth, for 4 bytes more an entry (3% of such a block). */
 #define BLOCK_HASH_BUCKETS_PER_ENTRY 4u
 
+/* For block_init: if the last word *r of [p, p + n) has the flag, the
+ * index (b->buckets, b->nbuckets) found and checked to fit, *r without
+ * the flag and *tail the bytes after the restart array.  NULL, or what is
+ * wrong. */
+const char *block_hash_find(block *b, const uint8_t *p, size_t n, uint32_t *r, size_t *tail);
+
 /* The 32 bits of a user key's hash the index uses. */
 uint32_t block_hash_of(const uint8_t *ukey, size_t ulen);
 
@@ -82,6 +88,40 @@ uint32_t block_hash_buckets_for(uint64_t entries);
  * not for an iterator's seek.  A block without an index is searched by
  * block_iter_seek.  REQUIRES: as block_iter_seek. */
 void block_hash_seek(block_iter *it, const uint8_t *target, size_t tlen);
+
+/* ---- building (block_builder.c calls these; with h NULL, each does
+ * nothing and the block gets no index) ---------------------------------- */
+
+/* The index of one block being built: each entry's user-key hash and run,
+ * then the buckets made from them.  Reset for each block, its buffers
+ * kept. */
+typedef struct block_hash_builder {
+    uint64_t *hashes;       /* each entry's block_hash_of << 32 | its run */
+    size_t n, cap;
+    uint8_t *buckets;
+    size_t buckets_cap;
+    uint32_t nbuckets;      /* made by the last finish; 0: no index */
+} block_hash_builder;
+
+block_hash_builder *block_hash_builder_new(void); /* NULL: no memory */
+void block_hash_builder_free(block_hash_builder *h);
+void block_hash_builder_reset(block_hash_builder *h);
+/* Room for one more entry's note: KV_OK, or KV_ERR_NOMEM (nothing
+ * changed), so that a note after it cannot fail. */
+int block_hash_builder_room(block_hash_builder *h);
+/* The entry of internal key [ikey, ikey + klen), in run `run`. */
+void block_hash_builder_note(block_hash_builder *h, const uint8_t *ikey, size_t klen,
+                             uint32_t run);
+/* The bytes of the index of a block of this many entries and restart
+ * points (restarts 0: as if it could have one), or 0 if it gets none. */
+size_t block_hash_builder_bytes(const block_hash_builder *h, uint64_t entries, size_t restarts);
+/* Makes the buckets (BH2) of the block of these restart points, and
+ * returns the bytes of its index: 0 if it gets none (BH1, or no memory
+ * for them: a block without an index answers the same). */
+size_t block_hash_builder_finish(block_hash_builder *h, size_t restarts);
+/* Writes the index block_hash_builder_finish made at p (buckets, then N)
+ * and sets the flag in *last; returns where the last word goes. */
+uint8_t *block_hash_builder_put(const block_hash_builder *h, uint8_t *p, uint32_t *last);
 
 /* For kv check: NULL if every bucket is empty, a collision or a restart
  * point of the block, else what is wrong, at byte *at of the contents.  A

@@ -165,12 +165,12 @@ int table_v2_builder_new(table_ctx *ctx, const char *path, uint32_t version, int
     b->filter = filter;
     b->version = version;
     block_builder_init(&b->data, ctx->restart_interval);
-    if (ctx->block_hash)
-        block_builder_hash_index(&b->data);
     block_builder_init(&b->index, 1);
     if (filter)
         bloom_builder_init(&b->bloom, ctx->bloom_bits);
-    int rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, version);
+    int rc = ctx->block_hash ? block_builder_hash_index(&b->data) : KV_OK;
+    if (rc == KV_OK)
+        rc = table_writer_open(&b->w, path, FILE_MAGIC_TBL05, version);
     if (rc != KV_OK) {
         table_v2_builder_abandon(b);
         return rc;

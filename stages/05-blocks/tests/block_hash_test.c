@@ -52,7 +52,7 @@ static block bh_build(block_builder *bb, int hashed, const bh_entry *e, int n,
                       const uint8_t **c, size_t *len)
 {
     if (hashed)
-        block_builder_hash_index(bb);
+        CHECK_KV(block_builder_hash_index(bb), KV_OK);
     for (int i = 0; i < n; i++)
         CHECK_KV(block_builder_add(bb, e[i].key, e[i].klen, (const uint8_t *)e[i].value,
                                    strlen(e[i].value)), KV_OK);
