@@ -188,7 +188,7 @@ typedef struct kv_options {
                                hash index), so that a get finds the run of
                                entries its key is in by one probe instead
                                of a binary search over the restart points,
-                               for about 1.4 bytes a key; a block of more
+                               for about 4 bytes a key; a block of more
                                than 253 restart points gets none.  0 =
                                default (off; on from stage 09);
                                KV_NO_BLOCK_HASH: off.  Blocks of either

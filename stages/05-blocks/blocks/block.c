@@ -23,9 +23,19 @@ const char *block_init(block *b, const uint8_t *p, size_t n)
         return "the block is shorter than its restart count";
     uint32_t r = coding_get_u32(p + n - 4);
     size_t tail = 4; /* the last word, and the hash index if there is one */
-    const char *why = block_hash_find(b, p, n, &r, &tail);
-    if (why != NULL)
-        return why;
+    if (r & BLOCK_HASH_FLAG) {
+        r &= ~BLOCK_HASH_FLAG;
+        if (n < 6)
+            return "the block is shorter than its hash index's bucket count";
+        uint32_t nb = coding_get_u16(p + n - 6);
+        if (nb == 0)
+            return "the block's hash index has no buckets";
+        if (nb > n - 6)
+            return "the hash index's buckets do not fit in the block";
+        tail = 6 + (size_t)nb;
+        b->nbuckets = nb;
+        b->buckets = p + n - tail;
+    }
     if (r == 0)
         return "the block has no restart point (no entries)";
     if (r > (n - tail) / 4)

@@ -8,28 +8,9 @@
 #include <string.h>
 
 #include "bloom.h"
-#include "coding.h"
 #include "error.h"
 #include "internal_key.h"
 #include "kv.h"
-
-const char *block_hash_find(block *b, const uint8_t *p, size_t n, uint32_t *r, size_t *tail)
-{
-    if (!(*r & BLOCK_HASH_FLAG))
-        return NULL;
-    *r &= ~BLOCK_HASH_FLAG;
-    if (n < 6)
-        return "the block is shorter than its hash index's bucket count";
-    uint32_t nb = coding_get_u16(p + n - 6);
-    if (nb == 0)
-        return "the block's hash index has no buckets";
-    if (nb > n - 6)
-        return "the hash index's buckets do not fit in the block";
-    *tail = 6 + (size_t)nb;
-    b->nbuckets = nb;
-    b->buckets = p + n - *tail;
-    return NULL;
-}
 
 uint32_t block_hash_of(const uint8_t *ukey, size_t ulen)
 {

@@ -58,16 +58,11 @@
 /* Buckets a key (BH1).  A key collides when a key of another run falls in
  * its bucket: of a block of E entries in runs of r, with N buckets, about
  * 1 - e^(-(E - r) / N) of its keys do.  At RocksDB's default (N = 4E/3),
- * 32 entries in runs of 4 (stage 09's blocks of 4 KiB) collide for half
- * their keys, and each of those gets is a binary search after all; at 4
- * a key, for a fifth, for 4 bytes more an entry (3% of such a block). */
+ * 32 entries in runs of 4 (a block of 4 KiB of 100-byte values, a
+ * restart point every 4 entries) collide for half their keys, and each of
+ * those gets is a binary search after all; at 4 a key, for a fifth, for
+ * 4 bytes more an entry (3% of such a block). */
 #define BLOCK_HASH_BUCKETS_PER_ENTRY 4u
-
-/* For block_init: if the last word *r of [p, p + n) has the flag, the
- * index (b->buckets, b->nbuckets) found and checked to fit, *r without
- * the flag and *tail the bytes after the restart array.  NULL, or what is
- * wrong. */
-const char *block_hash_find(block *b, const uint8_t *p, size_t n, uint32_t *r, size_t *tail);
 
 /* The 32 bits of a user key's hash the index uses. */
 uint32_t block_hash_of(const uint8_t *ukey, size_t ulen);
