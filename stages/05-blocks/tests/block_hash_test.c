@@ -23,7 +23,7 @@
 typedef struct bh_entry {
     uint8_t key[32];
     size_t klen;
-    char value[16];
+    char value[32];
 } bh_entry;
 
 /* n user keys "u00000", "u00002", ... with `versions` versions each
