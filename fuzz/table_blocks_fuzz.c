@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "block_hash.h"
 #include "bloom.h"
 #include "crc32c.h"
 #include "file_header.h"
@@ -221,7 +222,10 @@ static void table_blocks_repair(uint8_t *f, size_t size)
  * the table is what its format promises: internal keys strictly
  * ascending, each data block's keys above the separator before it and at
  * most its own, version 2's top-level keys each its partition's last
- * separator, the properties' smallest and largest the first and last key.
+ * separator, the properties' smallest and largest the first and last key,
+ * and each data block's hash index, if it has one, as a builder makes it
+ * (every bucket empty, a collision or a restart point of its block, every
+ * key's bucket its run or a collision: block_hash.h, kv check's reading).
  * `filters_hold`: every key is in the filter a lookup asks (version 1's
  * one, or its partition's), as bloom_may_contain reads it.  `filters`:
  * each filter's bytes in the file and the entries it answers for (the
@@ -332,7 +336,9 @@ static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_
     }
     block_iter it = {0};
     block_iter_init(&it, &b, TABLE_V2_IKEY_MIN);
-    size_t first = m->n;
+    size_t first = m->n, bucket_at;
+    if (block_hash_check_buckets(&b, &bucket_at) != NULL)
+        m->whole = 0;
     for (block_iter_seek_first(&it); it.valid; block_iter_next(&it)) {
         ikey_parsed k;
         size_t plen;
@@ -340,7 +346,8 @@ static void table_blocks_model_data(const uint8_t *f, table_v2_handle h, uint64_
         int is_ikey = ikey_decode(it.key, it.key + it.key_len, &k);
         if (!is_ikey || (prev != NULL && ikey_compare(prev, plen, it.key, it.key_len) >= 0) ||
             ikey_compare(it.key, it.key_len, sep, sep_len) > 0 ||
-            (low != NULL && ikey_compare(it.key, it.key_len, low, low_len) <= 0))
+            (low != NULL && ikey_compare(it.key, it.key_len, low, low_len) <= 0) ||
+            block_hash_check_entry(&b, it.key, it.key_len, it.restart) != NULL)
             m->whole = 0;
         if (is_ikey && flo != NULL && !bloom_may_contain(flo, fhi, k.user_key, k.user_len))
             m->filters_hold = 0;
