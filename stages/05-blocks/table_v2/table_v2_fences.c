@@ -55,6 +55,13 @@ static size_t table_v2_sep_user(const block_iter *ix)
     return ix->key_len - IKEY_TRAILER_SIZE;
 }
 
+/* The bytes of the allocation of the tops and fences of this many groups:
+ * the tops, at most 63 to the boundary, the fences. */
+static size_t table_v2_fences_alloc_bytes(size_t groups)
+{
+    return groups * sizeof(uint64_t) + 63 + groups * KEY_FENCE_GROUP * sizeof(uint64_t);
+}
+
 int table_v2_fences_init(table *t)
 {
     const block *index = &t->kept.index;
@@ -78,13 +85,15 @@ int table_v2_fences_init(table *t)
             skip++;
     }
     size_t groups = (n + KEY_FENCE_GROUP - 1) / KEY_FENCE_GROUP;
-    /* The fences 64-byte aligned, so that a group is one cache line. */
-    uint64_t *f = aligned_alloc(64, (groups * KEY_FENCE_GROUP * sizeof *f + 63) / 64 * 64);
-    uint64_t *tops = malloc(groups * sizeof *tops);
+    /* One allocation: the tops, then the fences from the next 64-byte
+     * boundary, so that a group is one cache line. */
+    uint8_t *mem = malloc(table_v2_fences_alloc_bytes(groups));
+    uint64_t *tops = (uint64_t *)(void *)mem;
+    uint64_t *f = mem == NULL ? NULL
+                  : (uint64_t *)(void *)(((uintptr_t)(tops + groups) + 63) & ~(uintptr_t)63);
     uint64_t *at = malloc((n + 1) * sizeof *at);
-    if (f == NULL || tops == NULL || at == NULL) {
-        free(f);
-        free(tops);
+    if (mem == NULL || at == NULL) {
+        free(mem);
         free(at);
         block_iter_free(&ix);
         return kv_error(KV_ERR_NOMEM, "%s: cannot allocate the fences of %zu blocks", t->path,
@@ -118,8 +127,7 @@ int table_v2_fences_init(table *t)
     int nomem = ix.status == KV_ERR_NOMEM;
     block_iter_free(&ix);
     if (i < n) {
-        free(f);
-        free(tops);
+        free(mem);
         free(at);
         return nomem ? kv_error(KV_ERR_NOMEM, "%s: out of memory reading the index", t->path)
                      : KV_OK;
@@ -140,7 +148,7 @@ size_t table_v2_fences_bytes(const table *t)
     if (t->fences == NULL)
         return 0;
     size_t n = t->kept.index.nrestarts, groups = (n + KEY_FENCE_GROUP - 1) / KEY_FENCE_GROUP;
-    return (groups * KEY_FENCE_GROUP + groups) * sizeof *t->fences +
+    return table_v2_fences_alloc_bytes(groups) +
            (t->block_at != NULL ? (n + 1) * sizeof *t->block_at : 0);
 }
 

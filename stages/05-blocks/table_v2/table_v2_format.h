@@ -126,7 +126,8 @@ struct table {
                                 entry's separator lies (table_v2_fences.c);
                                 NULL: the index is searched whole */
     uint64_t *fence_tops;    /* every 8th fence, from the first: where the
-                                search starts (key_fence.h) */
+                                search starts (key_fence.h); the allocation
+                                that holds the fences too */
     uint64_t *block_at;      /* data block i at block_at[i], up to
                                 block_at[i + 1] (its trailer included), one
                                 more than the blocks; NULL: handles read
