@@ -63,7 +63,7 @@ static const knob knobs[] = {
     {"--filters-for-hits", KNOB_YES_NO, 5, 99, "has no bloom filters",
      "yes: a get's last table skips its filter (default 09 on)"},
     {"--block-hash-index", KNOB_YES_NO, 5, 99, "has no table blocks",
-     "yes: new data blocks end in a hash index of their keys (default 09 on)"},
+     "yes: new data blocks get a hash index (default 09 on)"},
     {"--l1-bytes", KNOB_SIZE, 6, 99, "has no levels",
      "target size of level 1"},
     {"--level-ratio", KNOB_INT, 6, 99, "has no levels",
