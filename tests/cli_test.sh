@@ -168,11 +168,12 @@ help_shows_this_stage_first() {
     all="--segment-bytes --memtable-bytes --block-bytes --bloom-bits --compression --cache-bytes
         --map-tables --l1-bytes --level-ratio --table-bytes --value-threshold --value-gc-percent
         --record-cache-percent --background-bytes-per-sec --partitions --io --filters-for-hits
-        --map-bytes"
+        --map-bytes --block-hash-index"
     for k in $all; do
         case $k in
         --bloom-bits) v=10 ;; --compression) v=none ;; --io) v=posix ;;
-        --map-tables | --partitions | --filters-for-hits) v=no ;; --level-ratio) v=10 ;;
+        --map-tables | --partitions | --filters-for-hits | --block-hash-index) v=no ;;
+        --level-ratio) v=10 ;;
         --value-gc-percent | --record-cache-percent) v=20 ;;
         *) v=1m ;;
         esac
@@ -183,7 +184,7 @@ help_shows_this_stage_first() {
             [ "$st" = 2 ] || fail "$k is not described by kv --help, and a put took it (exit $st)"
         fi
     done
-    [ "$(wc -l <"$TMP/described")" -le 18 ] || fail "kv --help describes a knob twice"
+    [ "$(wc -l <"$TMP/described")" -le 19 ] || fail "kv --help describes a knob twice"
 }
 
 put_get_round_trip() {
