@@ -228,9 +228,13 @@ $(B)/$(1)/limiter_latency: $(call obj_common,bench/limiter_latency.c bench/model
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
 
 # (The library goes last: a harness may add objects, as fuzz-api-replay does.)
+# Under the sanitizers the replay drivers are the fuzzing build's own
+# (REPLAY_RULES, in the fuzzing section below).
+ifneq ($(FLAVOUR),asan)
 $(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: $(call obj_common,$(FUZZ_HELPER_SRCS) fuzz/replay_main.c) $(B)/$(1)/obj/fuzz/%_fuzz.o $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter-out %.a,$$^) $$(filter %.a,$$^) $$(LDLIBS)
+endif
 
 $(B)/$(1)/get_instructions: $(call obj_common,bench/get_instructions.c) $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
@@ -303,9 +307,11 @@ RUNS ?= 10000
 # built per stage: a replay driver that `make test` runs on
 # fuzz/regressions/export/, and a libFuzzer binary (make build/fuzz/S/export).
 define EXPORT_FUZZ_RULES
+ifneq ($(FLAVOUR),asan)
 $(B)/$(1)/fuzz-export-replay: $(call obj_common,fuzz/export_fuzz.c tools/kv_export.c fuzz/replay_main.c) $(B)/$(1)/libkv.a
 	$$(call brief,LD,$$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endif
 
 build/fuzz/$(1)/export: fuzz/export_fuzz.c tools/kv_export.c $(SRCS_$(1)) $(COMMON_SRCS)
 	@mkdir -p $$(dir $$@)
@@ -387,17 +393,17 @@ demo:
 TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
+	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=release
 	@$(MAKE) --no-print-directory $(TEST_J) docs-example-tools FLAVOUR=release
 	@$(MAKE) --no-print-directory $(TEST_J) test-build FLAVOUR=asan
 	@$(MAKE) --no-print-directory $(TEST_J) test-race-build FLAVOUR=tsan
 	@$(MAKE) --no-print-directory fuzz-seeds
-	@$(MAKE) --no-print-directory deps DEPS=fuzz
 	@$(MAKE) --no-print-directory deps DEPS=server
 	@$(MAKE) --no-print-directory deps DEPS=metrics
 	@$(MAKE) --no-print-directory deps DEPS=check
 	@$(MAKE) --no-print-directory deps DEPS=kvgrade
-	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p)))
+	@$(MAKE) --no-print-directory $(TEST_J) $(foreach p,$(FUZZ_PAIRS),build/fuzz/$(subst :,/,$(p))) $(FINDINGS_BINS)
 	@KV_FUZZ_PAIRS="$(FUZZ_PAIRS)" KV_FUZZ_SECONDS=$(TEST_FUZZ_SECONDS) KV_GRADE_CHECK=1 \
 	  KV_UNFINISHED_STAGES="$(UNFINISHED_TESTED)" sh tests/run.sh build "$(STAGES)" build/asan build/tsan
 
@@ -976,7 +982,38 @@ endef
 $(foreach s,$(STAGE_DIRS),$(eval $(call FUZZ_RULES,$(s))))
 $(foreach s,$(STAGE_DIRS),build/fuzz/$(s)/api): $(call fuzz_obj_common,$(FUZZ_API_SRCS))
 $(foreach s,$(STAGE_DIRS),build/afl/$(s)/api): $(FUZZ_API_SRCS)
+
+# The replay drivers `make test` judges saved inputs by under the
+# sanitizers (build/asan/S/fuzz-T-replay) are linked from the libFuzzer
+# build's own objects, compiled by clang with its sanitizer checks
+# (FUZZ_SAN: UBSan's pointer-overflow among them, no recovery), with
+# fuzz/replay_main.c in libFuzzer's place: an input libFuzzer saved is run
+# by the very code that failed on it.  (A gcc build judged differently:
+# an input clang's UBSan stopped on could pass it.)  The plain build's
+# drivers stay gcc's (build/S/fuzz-T-replay, in STAGE_RULES).
+ifeq ($(FLAVOUR),asan)
+define REPLAY_RULES
+$(foreach t,$(FUZZ_$(1)),$(B)/$(1)/fuzz-$(t)-replay): $(B)/$(1)/fuzz-%-replay: \
+    build/fuzz/obj/fuzz/replay_main.o build/fuzz/$(1)/obj/fuzz/%_fuzz.o \
+    $(call fuzz_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzz,$(1)) \
+    $(call fuzz_obj_common,$(COMMON_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
+$(B)/$(1)/fuzz-export-replay: build/fuzz/obj/fuzz/replay_main.o \
+    $(call fuzz_obj_stage,$(1),fuzz/export_fuzz.c tools/kv_export.c) \
+    $(call lib_objs,build/fuzz,$(1)) $(call fuzz_obj_common,$(COMMON_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) $$(FUZZ_SAN) -o $$@ $$^ $$(LIBS_$(1))
+endef
+$(foreach s,$(STAGE_DIRS),$(eval $(call REPLAY_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call fuzz_obj_common,$(FUZZ_API_SRCS))
+# The stage-less harnesses, from their sources as their libFuzzer builds.
+REPLAY_CLANG = clang $(FUZZ_CFLAGS) $(FUZZ_SAN)
+else
 $(foreach s,$(STAGE_DIRS),$(B)/$(s)/fuzz-api-replay): $(call obj_common,$(FUZZ_API_SRCS))
+endif
 
 # The RESP parser of `kv serve` (tools/serve/resp.c) is the same for every
 # stage, so its harness fuzz/resp_fuzz.c is built once, under the name
@@ -996,10 +1033,17 @@ build/afl/serve/resp: $(RESP_FUZZ_SRCS)
 	$(call brief,LD,$@)
 	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -Itools/ext -o $@ $^
+ifeq ($(FLAVOUR),asan)
+$(B)/serve/fuzz-resp-replay: fuzz/replay_main.c $(RESP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)$(REPLAY_CLANG) -Itools/serve -Itools/ext -o $@ $^
+else
 $(B)/serve/fuzz-resp-replay: $(call obj_common,fuzz/replay_main.c $(RESP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+endif
 $(B)/obj/fuzz/resp_fuzz.o: EXTRA_CFLAGS += -Itools/serve -Itools/ext
 TEST_BINS += $(B)/serve/fuzz-resp-replay
 # Its glob matcher (tools/serve/serve_glob.c) the same way: fuzz/glob_fuzz.c,
@@ -1016,10 +1060,17 @@ build/afl/serve/glob: $(GLOB_FUZZ_SRCS)
 	$(call brief,LD,$@)
 	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -o $@ $^
+ifeq ($(FLAVOUR),asan)
+$(B)/serve/fuzz-glob-replay: fuzz/replay_main.c $(GLOB_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)$(REPLAY_CLANG) -Itools/serve -o $@ $^
+else
 $(B)/serve/fuzz-glob-replay: $(call obj_common,fuzz/replay_main.c $(GLOB_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+endif
 $(B)/obj/fuzz/glob_fuzz.o: EXTRA_CFLAGS += -Itools/serve
 TEST_BINS += $(B)/serve/fuzz-glob-replay
 # Its HTTP request reader (tools/serve/http_request.c, the metrics
@@ -1036,10 +1087,17 @@ build/afl/serve/http: $(HTTP_FUZZ_SRCS)
 	$(call brief,LD,$@)
 	$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Itools/serve -Itools/ext -o $@ $^
+ifeq ($(FLAVOUR),asan)
+$(B)/serve/fuzz-http-replay: fuzz/replay_main.c $(HTTP_FUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)$(REPLAY_CLANG) -Itools/serve -Itools/ext -o $@ $^
+else
 $(B)/serve/fuzz-http-replay: $(call obj_common,fuzz/replay_main.c $(HTTP_FUZZ_SRCS))
 	@mkdir -p $(dir $@)
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS)
+endif
 $(B)/obj/fuzz/http_fuzz.o: EXTRA_CFLAGS += -Itools/serve -Itools/ext
 TEST_BINS += $(B)/serve/fuzz-http-replay
 # Stage 10's command and snapshot formats (stages/10-raft/replica/) need
@@ -1065,10 +1123,17 @@ build/afl/replica/$(1): $$(REPLICA_FUZZ_SRCS_$(1))
 	$$(call brief,LD,$$@)
 	$$(Q)AFL_USE_ASAN=1 AFL_USE_UBSAN=1 AFL_QUIET=1 afl-clang-fast $$(FUZZ_CFLAGS) -fsanitize=fuzzer \
 	  -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^ $$(REPLICA_FUZZ_LIBS_$(1))
+ifeq ($(FLAVOUR),asan)
+$(B)/replica/fuzz-$(1)-replay: fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1))
+	@mkdir -p $$(dir $$@)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(REPLAY_CLANG) -Istages/10-raft/replica -Istages/10-raft/peer -o $$@ $$^ $$(REPLICA_FUZZ_LIBS_$(1))
+else
 $(B)/replica/fuzz-$(1)-replay: $$(call obj_common,fuzz/replay_main.c $$(REPLICA_FUZZ_SRCS_$(1)))
 	@mkdir -p $$(dir $$@)
 	$$(call brief,LD,$$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $$(LDLIBS)
+endif
 TEST_BINS += $(B)/replica/fuzz-$(1)-replay
 endef
 REPLICA_FUZZ_SRCS_member_note := fuzz/member_note_fuzz.c stages/10-raft/replica/member_note.c \
@@ -1093,6 +1158,20 @@ $(B)/obj/fuzz/command_fuzz.o $(B)/obj/fuzz/snapshot_fuzz.o $(B)/obj/fuzz/member_
   $(B)/obj/fuzz/peer_frame_fuzz.o $(B)/obj/fuzz/peer_hello_fuzz.o $(B)/obj/fuzz/replica_dir_fuzz.o \
   $(B)/obj/stages/10-raft/replica/%.o $(B)/obj/stages/10-raft/peer/%.o: \
   EXTRA_CFLAGS += -Istages/10-raft/replica -Istages/10-raft/peer
+
+# A harness that misbehaves on purpose (fuzz/findings_fuzz.c: a slow unit,
+# a timeout, an out-of-memory, a runaway allocation), for
+# tests/fuzz_findings_test.sh: that scripts/fuzz_smoke.sh fails on each and
+# the replay driver fails on what it saved.  Not a pair: nothing to fuzz.
+FINDINGS_BINS := build/fuzz/selftest/findings build/fuzz/selftest/findings-replay
+build/fuzz/selftest/findings: fuzz/findings_fuzz.c
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^
+build/fuzz/selftest/findings-replay: fuzz/findings_fuzz.c fuzz/replay_main.c
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $^
 
 # The pairs STAGE and TARGET pick (a prefix will do: STAGE=03 is 03-wal;
 # STAGE=serve and STAGE=replica the stage-less groups); unset, every pair.

@@ -17,11 +17,18 @@
  *   - one input may run KV_FUZZ_TIMEOUT seconds (default 10, libFuzzer's
  *     -timeout): then the driver names the input and exits with status 70,
  *     libFuzzer's -timeout_exitcode;
+ *   - an input that runs KV_FUZZ_SLOW_S seconds or more (default 1, in
+ *     whole seconds as libFuzzer counts them: -report_slow_units) is a slow
+ *     unit, and a failure: the driver names it and exits with status 1;
  *   - the process may grow to KV_FUZZ_RSS_MB megabytes of resident memory
- *     (default 2048, libFuzzer's -rss_limit_mb), checked after each input,
- *     and under AddressSanitizer no single allocation may ask for more
- *     (__asan_default_options below: libFuzzer's -malloc_limit_mb, which
- *     defaults to the RSS limit);
+ *     (default 2048, libFuzzer's -rss_limit_mb), checked each second while
+ *     an input runs (libFuzzer's watchdog does the same) and after it;
+ *   - no single allocation may ask for more than KV_FUZZ_MALLOC_MB
+ *     megabytes (default 64, libFuzzer's -malloc_limit_mb): an allocation
+ *     sized by a length the input claims is a finding, not a slow test.
+ *     The check is a sanitizer's allocation hook, so it holds in the
+ *     sanitizer builds (the ones `make test` judges by) and not in a plain
+ *     build, which has no hooks;
  *   - leaks are LeakSanitizer's, at exit (detect_leaks, the default).
  * Before each input it prints "RUN PATH" (tests/run.sh hides such lines),
  * so that the last one in a log names the input a sanitizer report is about.
@@ -38,19 +45,22 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The limits' defaults: libFuzzer's flags in scripts/fuzz_smoke.sh. */
+/* The limits' defaults: libFuzzer's flags in scripts/fuzz_limits.sh. */
 #define REPLAY_TIMEOUT_S 10
+#define REPLAY_SLOW_S 1
 #define REPLAY_RSS_MB 2048
+#define REPLAY_MALLOC_MB 64
 #define REPLAY_TIMEOUT_EXIT 70
 
 /* AddressSanitizer's options for this program (the environment's
  * ASAN_OPTIONS is read after them, and wins for what it names): an
- * allocation over 2048 MB is an error, as libFuzzer's malloc limit makes it,
- * not a NULL the engine would report as KV_ERR_NOMEM. */
+ * allocation over 2048 MB is an error, not a NULL the engine would report
+ * as KV_ERR_NOMEM (the malloc hook below stops far smaller ones). */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
@@ -60,7 +70,38 @@ const char *__asan_default_options(void)
 static long replayed;
 static const char *replay_current; /* the input being run, for the alarm */
 static long replay_timeout_s = REPLAY_TIMEOUT_S;
+static long replay_slow_s = REPLAY_SLOW_S;
 static long replay_rss_mb = REPLAY_RSS_MB;
+static size_t replay_malloc_limit = (size_t)REPLAY_MALLOC_MB << 20;
+
+/* The sanitizers' allocation hooks (compiler-rt's and gcc's runtimes
+ * both have them); absent, without a sanitizer, the weak reference is
+ * NULL and allocations go unchecked. */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *))
+    __attribute__((weak));
+void __sanitizer_print_stack_trace(void) __attribute__((weak));
+
+/* Called by the sanitizer's allocator after each allocation: one larger
+ * than the limit ends the run, naming the input and printing the stack
+ * (libFuzzer's -malloc_limit_mb does the same). */
+static void replay_malloc_hook(const volatile void *ptr, size_t size)
+{
+    (void)ptr;
+    if (size <= replay_malloc_limit || replay_current == NULL)
+        return;
+    fprintf(stderr, "replay: out of memory: one allocation of %zu bytes, over KV_FUZZ_MALLOC_MB "
+                    "= %zu (libFuzzer would save it as oom-...): %s\n",
+            size, replay_malloc_limit >> 20, replay_current);
+    if (__sanitizer_print_stack_trace != NULL)
+        __sanitizer_print_stack_trace();
+    _exit(1);
+}
+
+static void replay_free_hook(const volatile void *ptr)
+{
+    (void)ptr;
+}
 
 static long replay_env_long(const char *name, long fallback)
 {
@@ -70,19 +111,38 @@ static long replay_env_long(const char *name, long fallback)
     return v != NULL && *v != '\0' && *end == '\0' && n > 0 ? n : fallback;
 }
 
-/* SIGALRM: the input ran too long.  Only async-signal-safe calls. */
-static void replay_alarm(int sig)
+/* Seconds the current input has run, counted by the alarm. */
+static volatile sig_atomic_t replay_ticks;
+
+/* Writes the message and the input's name to stderr, then exits with
+ * status.  Only async-signal-safe calls: the alarm calls it. */
+static void replay_die(const char *msg, int status)
 {
-    (void)sig;
-    static const char msg[] = "replay: timeout: this input ran longer than KV_FUZZ_TIMEOUT "
-                              "seconds (libFuzzer would save it as timeout-...): ";
-    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    ssize_t ignored = write(2, msg, strlen(msg));
     if (replay_current != NULL) {
         ignored = write(2, replay_current, strlen(replay_current));
         ignored = write(2, "\n", 1);
     }
     (void)ignored;
-    _exit(REPLAY_TIMEOUT_EXIT);
+    _exit(status);
+}
+
+/* SIGALRM, once a second while an input runs, as libFuzzer's watchdog:
+ * past the timeout the input has run too long; past the resident-memory
+ * limit it has grown too much (checked while it runs, so that a growth
+ * with no bound is an out-of-memory, as under libFuzzer, not a timeout). */
+static void replay_alarm(int sig)
+{
+    (void)sig;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss / 1024 > replay_rss_mb)
+        replay_die("replay: out of memory: over KV_FUZZ_RSS_MB megabytes resident "
+                   "(libFuzzer would save it as oom-...): ",
+                   1);
+    if (++replay_ticks >= replay_timeout_s)
+        replay_die("replay: timeout: this input ran longer than KV_FUZZ_TIMEOUT "
+                   "seconds (libFuzzer would save it as timeout-...): ",
+                   REPLAY_TIMEOUT_EXIT);
 }
 
 /* Reads the whole file into *out, an allocation of exactly *len bytes (a
@@ -132,13 +192,24 @@ static int replay_file(const char *path)
     printf("RUN %s\n", path);
     fflush(stdout);
     replay_current = path;
-    struct itimerval t = {.it_value = {.tv_sec = replay_timeout_s}};
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    replay_ticks = 0;
+    struct itimerval t = {.it_interval = {.tv_sec = 1}, .it_value = {.tv_sec = 1}};
     setitimer(ITIMER_REAL, &t, NULL);
     LLVMFuzzerTestOneInput(data, size);
     struct itimerval off = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &off, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &end);
     replay_current = NULL;
     free(data);
+    double took = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    if ((long)took >= replay_slow_s) {
+        fprintf(stderr, "replay: slow unit: %s ran %.1f s, at least KV_FUZZ_SLOW_S = %ld "
+                        "(libFuzzer would save it as slow-unit-...)\n",
+                path, took, replay_slow_s);
+        exit(1);
+    }
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0 && ru.ru_maxrss / 1024 > replay_rss_mb) {
         fprintf(stderr, "replay: out of memory: %ld MB resident after %s, over "
@@ -184,13 +255,19 @@ int main(int argc, char **argv)
         printf("usage: %s FILE|DIR...\n"
                "Runs the fuzz harness once on each file (each file of each directory) and\n"
                "prints \"N passed, N failed\"; a crash or a sanitizer report is a failure.\n"
-               "Each input gets an exact-size copy, KV_FUZZ_TIMEOUT seconds (default %d)\n"
-               "and KV_FUZZ_RSS_MB megabytes of memory (default %d), as under libFuzzer.\n",
-               argv[0], REPLAY_TIMEOUT_S, REPLAY_RSS_MB);
+               "Each input gets an exact-size copy, KV_FUZZ_TIMEOUT seconds (default %d;\n"
+               "KV_FUZZ_SLOW_S, default %d, makes it a slow unit), KV_FUZZ_RSS_MB megabytes of\n"
+               "memory (default %d) and allocations of at most KV_FUZZ_MALLOC_MB megabytes\n"
+               "(default %d), as under libFuzzer with scripts/fuzz_limits.sh's flags.\n",
+               argv[0], REPLAY_TIMEOUT_S, REPLAY_SLOW_S, REPLAY_RSS_MB, REPLAY_MALLOC_MB);
         return 0;
     }
     replay_timeout_s = replay_env_long("KV_FUZZ_TIMEOUT", REPLAY_TIMEOUT_S);
+    replay_slow_s = replay_env_long("KV_FUZZ_SLOW_S", REPLAY_SLOW_S);
     replay_rss_mb = replay_env_long("KV_FUZZ_RSS_MB", REPLAY_RSS_MB);
+    replay_malloc_limit = (size_t)replay_env_long("KV_FUZZ_MALLOC_MB", REPLAY_MALLOC_MB) << 20;
+    if (__sanitizer_install_malloc_and_free_hooks != NULL)
+        __sanitizer_install_malloc_and_free_hooks(replay_malloc_hook, replay_free_hook);
     setenv("KV_FUZZ_ENGINE", "all", 0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

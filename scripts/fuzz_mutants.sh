@@ -18,7 +18,8 @@
 #      KV_FUZZ_SECONDS (default 60, the Makefile's FUZZ_SECONDS), from
 #      `make fuzz-seeds`' seeds and an EMPTY corpus, with the target's
 #      dictionary, until one finds it;
-#   3. found: libFuzzer saved an input (crash-, leak-, timeout-, oom-); the
+#   3. found: libFuzzer saved an input (crash-, leak-, timeout-, oom-,
+#      slow-unit-: every kind scripts/fuzz_limits.sh counts); the
 #      executions it took (libFuzzer's stat::number_of_executed_units at the
 #      crash); and whether every saved input makes the mutant's
 #      build/asan/S/fuzz-T-replay fail, and the unmutated one pass (an input
@@ -34,8 +35,8 @@
 # replay, or a format has less than 90% found.
 #
 # Environment: KV_FUZZ_SECONDS (seconds per pair), KV_FUZZ_MUTANT (run only
-# the entry of that name), KV_FUZZ_TIMEOUT and KV_FUZZ_RSS_MB (libFuzzer's
-# limits, as scripts/fuzz_smoke.sh), KV_FUZZ_SEED (libFuzzer's -seed, for
+# the entry of that name), KV_FUZZ_TIMEOUT, KV_FUZZ_SLOW_S, KV_FUZZ_RSS_MB
+# and KV_FUZZ_MALLOC_MB (the limits, scripts/fuzz_limits.sh), KV_FUZZ_SEED (libFuzzer's -seed, for
 # rerunning one line exactly: each line says the seed it ran with).
 set -u
 if [ $# -ne 1 ]; then
@@ -45,9 +46,8 @@ fi
 picked=$1
 seconds=${KV_FUZZ_SECONDS:-60}
 only=${KV_FUZZ_MUTANT:-}
-timeout=${KV_FUZZ_TIMEOUT:-10}
-rss_mb=${KV_FUZZ_RSS_MB:-2048}
 root=$(pwd)
+. "$root/scripts/fuzz_limits.sh"
 out=$root/build/fuzz-mutants
 tree=$out/tree
 work=$out/work
@@ -192,7 +192,6 @@ build() {
 replay_fails() {
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        KV_FUZZ_TIMEOUT="$timeout" KV_FUZZ_RSS_MB="$rss_mb" \
         "$1" "$2" >"$work/replay.log" 2>&1
     status=$?
     [ "$status" -ne 0 ] && return 0
@@ -291,18 +290,18 @@ for i in $selected; do
         seed=${KV_FUZZ_SEED:-$(od -An -tu4 -N4 /dev/urandom | tr -d ' ')}
         # shellcheck disable=SC2086
         nice timeout $((seconds * 3 + 120)) "$tree/build/fuzz/$s/$t" -max_total_time="$seconds" \
-            -timeout="$timeout" -rss_limit_mb="$rss_mb" -print_final_stats=1 -seed="$seed" \
+            $fuzz_limit_flags -print_final_stats=1 -seed="$seed" \
             -artifact_prefix="$work/art/" $dict "$work/corpus" "$root/build/fuzz/seeds/$s-$t" \
             >"$work/fuzz.log" 2>&1
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/fuzz.log" | tail -n 1)
         [ -n "$execs" ] || execs=$(grep -o -E '^#[0-9]+' "$work/fuzz.log" | tail -n 1 | tr -d '#')
         execs=${execs:-0}
-        saved=$(ls "$work/art" | grep -c -E '^(crash|leak|timeout|oom)-')
+        saved=$(ls "$work/art" | grep -c -E "^($fuzz_artifact_kinds)-")
         if [ "$saved" -eq 0 ]; then
             total_execs=$((total_execs + execs))
             continue
         fi
-        kinds=$(ls "$work/art" | sed -n 's/^\(crash\|leak\|timeout\|oom\)-.*/\1/p' | sort -u | tr '\n' ' ')
+        kinds=$(ls "$work/art" | sed -n -E "s/^($fuzz_artifact_kinds)-.*/\\1/p" | sort -u | tr '\n' ' ')
         failing=0 base_failing=0
         for a in "$work"/art/*; do
             replay_fails "$tree/build/asan/$s/fuzz-$t-replay" "$a" && failing=$((failing + 1))
@@ -356,7 +355,7 @@ table_low=$?
 {
     echo "make fuzz-mutants STAGE=$picked${only:+ MUTANT=$only} FUZZ_SECONDS=$seconds"
     echo "started $started, commit $commit; load average $load_start at the start, $load_end at the end"
-    echo "libFuzzer: $(clang --version 2>/dev/null | head -n 1), $seconds s a pair, -timeout=$timeout -rss_limit_mb=$rss_mb, seeds of make fuzz-seeds, an empty corpus"
+    echo "libFuzzer: $(clang --version 2>/dev/null | head -n 1), $seconds s a pair, $fuzz_limit_flags, seeds of make fuzz-seeds, an empty corpus"
     echo
     cat "$work/lines"
     echo

@@ -227,11 +227,11 @@ for pair in "$@"; do
     # Not a database file: kv serve's parser (requests), glob matcher
     # (patterns) and HTTP request reader (the metrics endpoint's), stage
     # 05's bloom filter (a filter's bytes), stage 06's manifest (a CURRENT
-    # line, then a manifest's bytes), stage 10's command, snapshot and
+    # line, then a manifest's bytes) and CURRENT alone, stage 10's command, snapshot and
     # member note formats, its peers' messages and connection start, and a
     # replica's REPLICA file: their seeds are committed in fuzz/seeds/.
     if [ "$target" = resp ] || [ "$target" = glob ] || [ "$target" = http ] ||
-       [ "$target" = filter ] || [ "$target" = manifest ] ||
+       [ "$target" = filter ] || [ "$target" = manifest ] || [ "$target" = current ] ||
        [ "$target" = command ] || [ "$target" = snapshot ] || [ "$target" = member_note ] ||
        [ "$target" = peer_frame ] || [ "$target" = peer_hello ] || [ "$target" = replica_dir ]; then
         mkdir -p "$out/$stage-$target"

@@ -1,27 +1,29 @@
 #!/bin/sh
 # fuzz_smoke.sh SECONDS STAGE:TARGET...: every harness under libFuzzer for a
 # short, fixed time, from the kept corpus, the seed corpus and the saved
-# regressions, with the target's dictionary.  A crash, leak, timeout or
-# out-of-memory is saved in fuzz/regressions/TARGET/ (so `make test`
-# replays it forever after) and fails the run.  Prints one line per target
-# (with libFuzzer's executions a second) and "N passed, N failed".
+# regressions, with the target's dictionary.  A crash, leak, timeout,
+# out-of-memory, allocation over the malloc limit or slow unit (the limits:
+# scripts/fuzz_limits.sh) is saved in fuzz/regressions/TARGET/ (so `make
+# test` replays it forever after) and fails the run.  Prints one line per
+# target (with libFuzzer's executions a second) and "N passed, N failed".
 #
 # Environment:
 #   KV_FUZZ_FRESH=1   start every pair from an empty corpus (a new
 #                     directory, removed after) instead of the kept one,
 #                     build/fuzz/corpus/STAGE-TARGET/: what a fresh clone
 #                     finds (make fuzz-smoke FUZZ_FRESH=1)
-#   KV_FUZZ_TIMEOUT   seconds one input may take (default 10: -timeout)
-#   KV_FUZZ_RSS_MB    memory limit (default 2048: -rss_limit_mb, and
-#                     libFuzzer's malloc limit with it)
-# The replay drivers (fuzz/replay_main.c) read the same two, so an input
-# libFuzzer saves for breaking a limit breaks it in `make test` too.
+#   KV_FUZZ_TIMEOUT, KV_FUZZ_SLOW_S, KV_FUZZ_RSS_MB, KV_FUZZ_MALLOC_MB
+#                     the limits (scripts/fuzz_limits.sh); the replay
+#                     drivers (fuzz/replay_main.c) read the same ones
+#   KV_FUZZ_SEEDS     the seeds' directory for every pair (default
+#                     build/fuzz/seeds/STAGE-TARGET), and
+#   KV_FUZZ_REGRESSIONS  where findings are saved (default fuzz/regressions;
+#                     TARGET/ in it): for tests/fuzz_findings_test.sh
 # TMPDIR unset: /dev/shm when it is writable, since the harnesses that
 # write a database write a file per input.
 set -u
 seconds=$1; shift
-timeout=${KV_FUZZ_TIMEOUT:-10}
-rss_mb=${KV_FUZZ_RSS_MB:-2048}
+. "$(dirname "$0")/fuzz_limits.sh"
 if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
     TMPDIR=/dev/shm
     export TMPDIR
@@ -34,19 +36,25 @@ for pair in "$@"; do
     else
         corpus=build/fuzz/corpus/$stage-$target
     fi
-    reg=fuzz/regressions/$target
-    mkdir -p "$corpus" "$reg"
+    reg=${KV_FUZZ_REGRESSIONS:-fuzz/regressions}/$target
+    seeds=${KV_FUZZ_SEEDS:-build/fuzz/seeds/$stage-$target}
+    mkdir -p "$corpus" "$reg" build/fuzz
     log=build/fuzz/$stage-$target.log
-    if build/fuzz/$stage/$target -max_total_time="$seconds" -timeout="$timeout" \
-        -rss_limit_mb="$rss_mb" -artifact_prefix="$reg/" \
+    # shellcheck disable=SC2086
+    build/fuzz/$stage/$target -max_total_time="$seconds" $fuzz_limit_flags \
+        -artifact_prefix="$reg/" \
         $( [ -f fuzz/dict/$target.dict ] && echo "-dict=fuzz/dict/$target.dict" ) \
-        "$corpus" "build/fuzz/seeds/$stage-$target" "$reg" >"$log" 2>&1; then
+        "$corpus" "$seeds" "$reg" >"$log" 2>&1
+    status=$?
+    finding=$(fuzz_limits_findings "$log")
+    if [ "$status" -eq 0 ] && [ -z "$finding" ]; then
         runs=$(grep -E '^Done [0-9]+ runs' "$log" | tail -n 1)
         speed=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p')
         echo "ok   fuzz $stage/$target: $runs${speed:+ ($speed a second)}"
         passed=$((passed + 1))
     else
-        echo "FAIL fuzz $stage/$target: see $log; the input is saved in $reg/"
+        [ -n "$finding" ] || finding=$(grep -m1 -E '^==[0-9]+== ?ERROR: libFuzzer: |^==[0-9]+==ERROR: |runtime error:|^ALARM: ' "$log")
+        echo "FAIL fuzz $stage/$target: ${finding:-libFuzzer exited with status $status}; see $log; the input is saved in $reg/"
         tail -n 30 "$log"
         failed=$((failed + 1))
     fi

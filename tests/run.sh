@@ -14,7 +14,8 @@
 # harnesses' replay drivers on their seeds and regressions; in BUILD_DIR
 # only, kvgrade's unit tests and kvgrade/tests/kvgrade_test.sh (the
 # example engines' verdicts, the FUSE skip, stages 01, 03, 07 and 09 graded).  The libFuzzer
-# smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it), and the
+# smoke run if KV_FUZZ_PAIRS is set (the Makefile sets it; with it
+# tests/fuzz_findings_test.sh, that the smoke run's limits hold), and the
 # exercise track's honesty checks if KV_GRADE_CHECK is set (likewise).  If
 # TSAN_BUILD_DIR is given, TSAN_BUILD_DIR/<stage>/racetest for each stage
 # (the threaded suites under ThreadSanitizer).  Each binary ends with a line "N passed, N failed"; one
@@ -442,6 +443,9 @@ fi
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
     add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \
         sh "$here/../scripts/fuzz_smoke.sh" "${KV_FUZZ_SECONDS:-10}" $KV_FUZZ_PAIRS
+    # That the smoke run and the replay drivers count a slow unit, a
+    # timeout, an out-of-memory and a runaway allocation as findings.
+    add_job smoke "fuzz_findings_test.sh" sh "$here/fuzz_findings_test.sh"
 fi
 # The exercise track's honesty checks (grade/check.sh --quick: the starters
 # fail, filled they are the reference, the planted wrong solutions are

@@ -34,8 +34,9 @@ $(B)/06-leveled/%: LDLIBS += $(LIBS_06-leveled)
 # Fuzz harnesses: stage 05's (table v2, its blocks, footer, index and
 # filter) run on stage 05's stagetest; this stage's own format is the
 # manifest (fuzz/manifest_fuzz.c: a CURRENT line, then a manifest's
-# bytes; seeds in fuzz/seeds/manifest/).
-FUZZ_06-leveled := manifest
+# bytes; seeds in fuzz/seeds/manifest/), and CURRENT alone
+# (fuzz/current_fuzz.c: the whole input is the file; fuzz/seeds/current/).
+FUZZ_06-leveled := manifest current
 
 # Unit tests (build/06-leveled/stagetest):
 #   - the manifest: edits encoded and decoded, every malformed field

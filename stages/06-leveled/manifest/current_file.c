@@ -13,8 +13,6 @@
 #include "io.h"
 #include "kv.h"
 
-#define CURRENT_CRC_TAG " crc32c="
-
 char *manifest_file_name(char name[MANIFEST_NAME_MAX], uint64_t number)
 {
     snprintf(name, MANIFEST_NAME_MAX, MANIFEST_NAME_PREFIX "%06" PRIu64, number);

@@ -39,6 +39,8 @@
 #define MANIFEST_NAME_PREFIX "MANIFEST-"
 /* Room for "MANIFEST-" and 20 digits and a NUL. */
 #define MANIFEST_NAME_MAX 32u
+/* What follows the name, before the checksum's 8 hex digits. */
+#define CURRENT_CRC_TAG " crc32c="
 /* The longest CURRENT line: the longest name, " crc32c=", 8, "\n". */
 #define CURRENT_MAX_BYTES (MANIFEST_NAME_MAX - 1 + 8 + 8 + 1)
 

@@ -1,0 +1,94 @@
+/*
+ * current_fuzz.c: fuzz harness for stage 06's CURRENT file alone
+ * (stages/06-leveled/manifest/current_file.h).
+ *
+ * The input is the whole file: no newline splits it, so a line that ends
+ * exactly at the input's end, one byte short of its newline, is as easy to
+ * make as any other (the manifest harness, fuzz/manifest_fuzz.c, gives
+ * CURRENT its input up to the first newline, and hardly ever ends a line
+ * there).  It is decoded as it is and, when it starts with a manifest's
+ * name and the checksum's tag, with the checksum made right (the crc32c of
+ * the name written in its 8 hex digits, where the input has room for
+ * them), so that mutations of the name and of what follows the digits get
+ * past the checksum.  Each copy is exactly its size (ASan sees a read past
+ * it).  The harness checks:
+ *   - current_line_decode returns KV_OK or KV_ERR_CORRUPT, nothing else;
+ *   - a line that decodes is byte for byte the one current_line_encode
+ *     writes for its number (the format has one spelling), and its number
+ *     is at least 1;
+ *   - the same bytes as DIR/CURRENT (in memory, common/io_mem.h), read by
+ *     current_file_read, get the same verdict and number.
+ * A broken promise aborts (this is a test program).
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "current_file.h"
+#include "fuzz_dbfile.h"
+#include "io_mem.h"
+#include "kv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void current_fuzz_check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "current fuzz invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+/* Decodes [p, p + n) both ways and checks the promises. */
+static void current_fuzz_run(const uint8_t *p, size_t n)
+{
+    uint8_t *copy = malloc(n ? n : 1); /* exactly the line: ASan sees overreads */
+    current_fuzz_check(copy != NULL, "allocate");
+    memcpy(copy, p, n);
+    uint64_t number = 0;
+    int rc = current_line_decode(copy, n, "CURRENT", &number);
+    current_fuzz_check(rc == KV_OK || rc == KV_ERR_CORRUPT, "decode: KV_OK or KV_ERR_CORRUPT");
+    if (rc == KV_OK) {
+        char again[CURRENT_MAX_BYTES];
+        size_t len = current_line_encode(again, number);
+        current_fuzz_check(number >= 1, "a manifest's number is at least 1");
+        current_fuzz_check(len == n && memcmp(again, copy, n) == 0,
+                           "a line that decodes is the one current_line_encode writes");
+    }
+    free(copy);
+
+    fuzz_dbfile_mem_reset();
+    current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,
+                       "write CURRENT");
+    uint64_t read_number = 0;
+    int read_rc = current_file_read(FUZZ_DBFILE_DIR, &read_number);
+    current_fuzz_check(read_rc == rc, "current_file_read: the decoder's verdict");
+    current_fuzz_check(rc != KV_OK || read_number == number, "current_file_read: its number");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    current_fuzz_run(data, size);
+    /* The checksum made right: the name runs to the first space; the tag
+     * follows it, then 8 digits, if the input holds them. */
+    const size_t tag = sizeof CURRENT_CRC_TAG - 1;
+    const uint8_t *space = memchr(data, ' ', size);
+    size_t name_len = space ? (size_t)(space - data) : size;
+    if (space == NULL || size - name_len < tag + 8 ||
+        memcmp(data + name_len, CURRENT_CRC_TAG, tag) != 0)
+        return 0;
+    uint8_t *fixed = malloc(size);
+    current_fuzz_check(fixed != NULL, "allocate");
+    memcpy(fixed, data, size);
+    char hex[9];
+    snprintf(hex, sizeof hex, "%08" PRIx32, crc32c_value(data, name_len));
+    if (memcmp(fixed + name_len + tag, hex, 8) != 0) {
+        memcpy(fixed + name_len + tag, hex, 8);
+        current_fuzz_run(fixed, size);
+    }
+    free(fixed);
+    return 0;
+}
