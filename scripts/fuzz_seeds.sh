@@ -64,7 +64,8 @@ api_seeds() {
 # vlog_seeds KV DEST: inputs for fuzz/vlog_fuzz.c, whose first byte is a
 # mode (its header comment): databases of stage 08 made by KV (a value of
 # 600 bytes, one of 40,000 that crosses a block boundary, overwrites and a
-# kv_compact), and of each: VLOGCOUNTS (mode 1), 000000000001.vlog (mode 2),
+# kv_compact, keys of 5,000 and 65,535 bytes: longer than a job's first
+# room for keys, and the longest a key may be), and of each: VLOGCOUNTS (mode 1), 000000000001.vlog (mode 2),
 # each also cut by a byte, and the table value of the key "big" (where its
 # value is; the first two databases), as a where for the store to load
 # (mode 3) and for the decoders alone (mode 0).  The where is the value of the table's first entry (the
@@ -83,7 +84,10 @@ flush
 put cat $(printf '%0900d' 4)
 put dog $(printf '%0300d' 5)
 flush
-compact"; do
+compact" "put $(head -c 5000 /dev/zero | tr '\0' k) $(printf '%0600d' 6)
+put $(head -c 65535 /dev/zero | tr '\0' K) $(printf '%0700d' 7)
+put small hello
+flush"; do
         n=$((n + 1))
         rm -rf "$tmp/db"
         printf '%s\n' "$script" | "$kv" "$tmp/db" >/dev/null
