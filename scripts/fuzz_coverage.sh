@@ -181,7 +181,9 @@ END {
         f = exc_file[e]; n = exc_fn[e]
         state = ""
         if (!(f in listed)) { state = " [NOT IN " listfile "]"; stale++ }
-        else if (n == "*" && (f in seen)) {
+        else if (!(f in seen)) {
+            state = ""   # not linked by the pairs of this run (STAGE=, TARGET=)
+        } else if (n == "*") {
             state = ""
         } else if (n != "*" && ((f SUBSEP n) in reached)) { state = " [REACHED NOW: take the exception out]"; stale++ }
         else if (n != "*" && !((f SUBSEP n) in reached_not)) { state = " [NO SUCH FUNCTION in the harnesses: take it out or rename it]"; stale++ }
