@@ -172,7 +172,7 @@ $(LIBURING_DIR)/.extracted: | build/.deps-ok
 
 
 .PHONY: get-instructions
-.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants clean
+.PHONY: all deps demo test test-build test-race-build costs coverage stage-files fuzz fuzz-seeds fuzz-smoke fuzz-mutants fuzz-coverage clean
 all: $(foreach s,$(STAGES),$(B)/$(s)/libkv.a $(B)/$(s)/kv $(B)/$(s)/fillsync)
 
 # Every compile first checks the Debian packages the build needs (lz4's
@@ -937,6 +937,10 @@ serve-atomic-reads: $(foreach s,$(STAGES),$(B)/$(s)/kv)
 #                                   fuzz/mutants/, each fuzzed as fuzz-smoke
 #                                   does (scripts/fuzz_mutants.sh)
 #   make fuzz STAGE=S TARGET=T SECONDS=N   an AFL++ campaign on one target
+#   make fuzz-coverage [STAGE=S] [TARGET=T]   what the harnesses reach: every
+#                                   pair's corpora replayed in a clang coverage
+#                                   build, per file of fuzz/reads_bytes.txt
+#                                   (scripts/fuzz_coverage.sh)
 FUZZ_SECONDS ?= 60
 # make test's smoke run: a few seconds a target (its seeds and regressions
 # are replayed in full besides); `make fuzz-smoke` runs FUZZ_SECONDS.
@@ -1202,6 +1206,73 @@ fuzz: fuzz-seeds
 	@$(MAKE) --no-print-directory deps DEPS=afl
 	@$(MAKE) --no-print-directory build/afl/$(STAGE)/$(TARGET)
 	@sh scripts/afl_run.sh $(STAGE) $(TARGET) $(or $(SECONDS),600)
+
+# ---- what the fuzz harnesses reach -------------------------------------------
+# Every pair of FUZZ_PAIRS, and each stage's export harness (which `make
+# test` replays but fuzz-smoke leaves out), built a fourth way: clang's
+# source-based coverage (-fprofile-instr-generate -fcoverage-mapping), no
+# sanitizer, no libFuzzer, linked with the replay driver fuzz/replay_main.c,
+# into build/fuzzcov/S/T.  Objects as the libFuzzer build has them
+# (build/fuzzcov/obj/ for common code, build/fuzzcov/<stage>/obj/ for a
+# stage's).  A harness with an LLVMFuzzerCustomMutator names
+# LLVMFuzzerMutate weakly, so it links without libFuzzer.
+# scripts/fuzz_coverage.sh replays each pair's corpora (its seeds, its
+# regressions, the corpus fuzz-smoke kept) and reports, for every file of
+# fuzz/reads_bytes.txt, the lines and branches reached and the functions
+# never reached (fuzz/coverage_exceptions.txt says which cannot be);
+# the whole report is build/fuzzcov/report.txt (docs/fuzzing.md, "Coverage:
+# what the harnesses reach").
+FUZZCOV_CFLAGS = $(CSTD) -g -O1 -pthread -Iinclude -Icommon -Ifuzz \
+                 -fprofile-instr-generate -fcoverage-mapping $(WARN)
+FUZZCOV_PAIRS := $(FUZZ_PAIRS) $(foreach s,$(STAGES),$(s):export)
+FUZZCOV_PICKED := $(if $(STAGE),$(filter $(STAGE)%,$(FUZZCOV_PAIRS)),$(FUZZCOV_PAIRS))
+FUZZCOV_PICKED := $(if $(TARGET),$(filter %:$(TARGET),$(FUZZCOV_PICKED)),$(FUZZCOV_PICKED))
+fuzzcov_obj_common = $(patsubst %.c,build/fuzzcov/obj/%.o,$(1))
+fuzzcov_obj_stage  = $(patsubst %.c,build/fuzzcov/$(1)/obj/%.o,$(2))
+
+build/fuzzcov/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call brief,CC,$@)
+	$(Q)clang $(FUZZCOV_CFLAGS) -MMD -MP -c $< -o $@
+
+define FUZZCOV_RULES
+build/fuzzcov/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(call brief,CC,$$@)
+	$$(Q)clang $$(FUZZCOV_CFLAGS) -Istages/$(1) $$(INC_$(1)) -DKV_STAGE_NAME='"$(1)"' -MMD -MP -c $$< -o $$@
+
+$(foreach t,$(FUZZ_$(1)) export,build/fuzzcov/$(1)/$(t)): build/fuzzcov/$(1)/%: build/fuzzcov/$(1)/obj/fuzz/%_fuzz.o \
+    $(call fuzzcov_obj_stage,$(1),$(FUZZ_HELPER_SRCS)) $(call lib_objs,build/fuzzcov,$(1)) \
+    $(call fuzzcov_obj_common,$(COMMON_SRCS) fuzz/replay_main.c)
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZCOV_CFLAGS) -o $$@ $$^ $$(LIBS_$(1)) -lm
+endef
+$(foreach s,$(STAGE_DIRS),$(eval $(call FUZZCOV_RULES,$(s))))
+$(foreach s,$(STAGE_DIRS),build/fuzzcov/$(s)/api): $(call fuzzcov_obj_common,$(FUZZ_API_SRCS))
+$(foreach s,$(STAGE_DIRS),build/fuzzcov/$(s)/export): $(call fuzzcov_obj_common,tools/kv_export.c)
+# The stage-less groups, from their sources, as their libFuzzer binaries.
+build/fuzzcov/serve/%: fuzz/replay_main.c
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZCOV_CFLAGS) -Itools/serve -Itools/ext -o $@ $^
+build/fuzzcov/serve/resp: $(RESP_FUZZ_SRCS)
+build/fuzzcov/serve/glob: $(GLOB_FUZZ_SRCS)
+build/fuzzcov/serve/http: $(HTTP_FUZZ_SRCS)
+build/fuzzcov/replica/%: fuzz/replay_main.c
+	@mkdir -p $(dir $@)
+	$(call brief,LD,$@)
+	$(Q)clang $(FUZZCOV_CFLAGS) -Istages/10-raft/replica -Istages/10-raft/peer -o $@ $^ \
+	  $(REPLICA_FUZZ_LIBS_$(notdir $@))
+$(foreach t,command snapshot member_note peer_frame peer_hello replica_dir,$(eval \
+  build/fuzzcov/replica/$(t): $(REPLICA_FUZZ_SRCS_$(t))))
+
+.PHONY: fuzz-coverage
+# (The seeds are make fuzz-seeds', which builds every stage first: run it
+# once before, as fuzz-smoke does for itself.)
+fuzz-coverage: $(foreach p,$(FUZZCOV_PICKED),build/fuzzcov/$(subst :,/,$(p)))
+	@$(if $(FUZZCOV_PICKED),,echo "fuzz-coverage: no pair matches STAGE=$(STAGE) TARGET=$(TARGET)" >&2; exit 2)
+	@test -d build/fuzz/seeds || { echo "fuzz-coverage: no seeds: run make fuzz-seeds first" >&2; exit 2; }
+	@STAGE=$(STAGE) TARGET=$(TARGET) sh scripts/fuzz_coverage.sh $(FUZZCOV_PICKED)
 
 # ---- coverage --------------------------------------------------------------
 # Stage 10's own code under its unit tests and the cluster test

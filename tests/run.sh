@@ -390,6 +390,11 @@ queue_flavour "$build" release
 if [ -f "$here/structure_test.py" ]; then
     add_job release "structure_test.py" python3 "$here/structure_test.py"
 fi
+# Every file that reads bytes is a decoder `make fuzz-coverage` measures
+# (fuzz/reads_bytes.txt) or says why it decodes none.
+if [ -f "$here/fuzz_reads_test.sh" ]; then
+    add_job release "fuzz_reads_test.sh" sh "$here/fuzz_reads_test.sh"
+fi
 # The linearizability checker the cluster tests use (docs/10-raft.md).
 if [ -f "$here/cluster/lincheck_test.py" ]; then
     add_job release "cluster/lincheck_test.py" python3 "$here/cluster/lincheck_test.py"
