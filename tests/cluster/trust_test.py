@@ -8,8 +8,13 @@ with itself as `ct` (its Cluster, check, Fail, Skip...):
     is killed: the follower catches up, a new leader is elected, each
     within 10 s, and the refusals are counted by reason;
   - a vote of term 2^48 asking to disrupt the leader, sent with a real
-    member's certificate: refused, and after every member restarts a
-    leader is elected; a vote just inside the bound loses its flag;
+    member's certificate: lifted to the member's term plus 2^32 (no
+    member with a leader takes a term from it), and after every member
+    restarts a leader is elected; a vote just inside the bound loses its
+    flag;
+  - a ladder of heartbeats, each 2^32 above its receiver's term, sent
+    with a member's certificate, pushes the two followers 12 and 6 steps
+    apart: a leader comes back, every term within 2^32 of the others';
   - a member removed whose certificate votes every 0.3 s: refused at the
     opening, and the group has a leader in at least 80% of samples;
   - credentials: a certificate expired or not valid yet refuses the start,
@@ -118,11 +123,16 @@ def a_vote_of_a_huge_term_stops_no_election(ct, kv):
             s = outsider.as_member(c.raft_ports[i], x + 1, member_certs(c, x))
             ct.check(s is not None, "member %d's certificate is taken" % (x + 1))
             s.sendall(outsider.vote(2 ** 48, x + 1, 2 ** 40, 2 ** 40, disrupt=True))
-            ct.check(outsider.closed_by_member(s), "member %d closes a connection that sent a "
-                     "vote of term 2^48" % (i + 1))
+            ct.check(not outsider.closed_by_member(s, timeout=0.5),
+                     "member %d keeps the connection: the vote is not refused but lifted "
+                     "(its log's last term, 2^40, is past the bound)" % (i + 1))
             s.close()
+        lifted = [int(c.info(i).get("raft_peer_terms_lowered", 0)) for i in range(c.n) if i != x]
+        ct.check(all(n >= 1 for n in lifted), "each member lifted the vote of term 2^48 to its "
+                 "own term plus 2^32 at most (%s)" % lifted)
         terms = [int(c.info(i)["raft_term"]) for i in range(c.n)]
-        ct.check(all(t < 2 ** 32 for t in terms), "no term rose (%s)" % terms)
+        ct.check(all(t < 2 ** 32 for t in terms), "no term rose: members with a leader take "
+                 "no term from a vote (%s)" % terms)
         # Just inside the bound, from an insider: the flag is cleared, and
         # a member that has a leader keeps its term.
         near = terms[lead] + 2 ** 32 - 1
@@ -142,10 +152,61 @@ def a_vote_of_a_huge_term_stops_no_election(ct, kv):
         for i in range(c.n):
             c.start(i)
         c.leader(timeout=10)
-        print("    a vote of term 2^48 refused by every member; every member restarted, a "
+        print("    a vote of term 2^48 lifted by every member; every member restarted, a "
               "leader in %.2f s" % (time.time() - began))
         ct.check(write_keys(ct, c, ["after:%d" % i for i in range(20)]) == 20,
                  "the group takes writes")
+    finally:
+        ct.logs_of(c)
+        c.stop()
+
+
+def a_ladder_of_heartbeats_parts_no_member_for_good(ct, kv):
+    """With a member's certificate, heartbeats each 2^32 above the
+    receiver's term (each within the bound F1 lets through) push one
+    follower 12 steps up and the other 6: three members more than 2^32
+    apart.  Were the far-above answers refused, no two would talk again
+    and the group would have no leader for good; lowered (F7), they lift
+    the lower members, and a leader comes back with every term within
+    2^32 of the others', and writes go on."""
+    c = ct.Cluster(kv)
+    try:
+        lead = c.leader()
+        low, high = [i for i in range(c.n) if i != lead]
+        before = int(c.info(lead)["raft_term"])
+
+        def push(target, steps, x):
+            s = outsider.as_member(c.raft_ports[target], x + 1, member_certs(c, x))
+            ct.check(s is not None, "member %d's certificate is taken" % (x + 1))
+            try:
+                for _ in range(steps):
+                    term = int(c.info(target)["raft_term"])
+                    s.sendall(outsider.append_entries(term + 2 ** 32, []))
+                    deadline = time.time() + 2
+                    while int(c.info(target)["raft_term"]) < term + 2 ** 32:
+                        ct.check(time.time() < deadline, "member %d takes a heartbeat 2^32 "
+                                 "above its term" % (target + 1))
+                        time.sleep(0.01)
+            finally:
+                s.close()
+
+        began = time.time()
+        push(high, 12, low)
+        push(low, 6, high)
+        terms = [int(c.info(i)["raft_term"]) for i in range(c.n)]
+        ct.check(max(terms) - before >= 12 * 2 ** 32, "member %d pushed 12 steps of 2^32 up "
+                 "(terms %s)" % (high + 1, terms))
+        c.leader(timeout=25)
+        took = time.time() - began
+        terms = [int(c.info(i)["raft_term"]) for i in range(c.n)]
+        ct.check(max(terms) - min(terms) <= 2 ** 32, "every term within 2^32 of the others' "
+                 "(%s)" % terms)
+        lowered = sum(int(c.info(i).get("raft_peer_terms_lowered", 0)) for i in range(c.n))
+        ct.check(lowered >= 1, "answers were lowered and counted (%d)" % lowered)
+        ct.check(write_keys(ct, c, ["ladder:%d" % i for i in range(20)]) == 20,
+                 "the group takes writes")
+        print("    terms pushed 12 and 6 steps of 2^32 apart; a leader again %.1f s after the "
+              "first push, %d votes and answers lowered" % (took, lowered))
     finally:
         ct.logs_of(c)
         c.stop()
@@ -551,6 +612,8 @@ TESTS = [
     ("a_flood_of_unfinished_connections_keeps_no_link_from_opening",
      a_flood_of_unfinished_connections_keeps_no_link_from_opening),
     ("a_vote_of_a_huge_term_stops_no_election", a_vote_of_a_huge_term_stops_no_election),
+    ("a_ladder_of_heartbeats_parts_no_member_for_good",
+     a_ladder_of_heartbeats_parts_no_member_for_good),
     ("a_removed_members_certificate_is_refused", a_removed_members_certificate_is_refused),
     ("certificates_out_of_date_refuse_the_start", certificates_out_of_date_refuse_the_start),
     ("credentials_are_warned_of_renewed_and_reloaded_without_a_restart",

@@ -191,6 +191,9 @@ void member_figures(void *x, serve_figure_fn fn, void *ctx)
     fn(ctx, &(serve_figure){"raft_votes_disrupt_cleared", "Votes whose disrupt-leader flag "
                             "was cleared, no transfer being under way.", NULL, NULL, 1,
                             (double)pc.disrupt_cleared});
+    fn(ctx, &(serve_figure){"raft_peer_terms_lowered", "Votes and answers of a term more than "
+                            "2^32 above this member's, handed on at its term plus 2^32.", NULL,
+                            NULL, 1, (double)pc.terms_lowered});
     member_read_figures(m, fn, ctx);
     if (m->tls == NULL)
         return;

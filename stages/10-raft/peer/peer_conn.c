@@ -595,6 +595,7 @@ static void conn_handle_closed(uv_handle_t *h)
     peer_tls_free(c->tls);
     if (c->frame_made) {
         c->pt->counts.disrupt_cleared += c->frame.disrupt_cleared;
+        c->pt->counts.terms_lowered += c->frame.terms_lowered;
         peer_frame_free(&c->frame);
     }
     if (c->out_frame_made)

@@ -53,8 +53,9 @@ static void frame_reset(peer_frame *f)
     free(f->entry_type);
     f->entry_len = NULL;
     f->entry_type = NULL;
-    f->n_entries = f->entry_at = f->entry_left = f->snapshot_left = 0;
+    f->n_entries = f->entry_at = f->entry_left = f->snapshot_left = f->skip_left = 0;
     f->in_payload = 0;
+    f->lifting = 0;
     f->held_len = 0;
     f->held_want = PEER_FRAME_PREAMBLE;
 }
@@ -230,6 +231,29 @@ static int frame_notice(peer_frame *f, const uint8_t *h)
     return KV_OK;
 }
 
+/* F7: in place of a message too far above, a vote of its sender at
+ * `term` asking nothing (an empty log, no flags): its only sure effect on
+ * a member without a leader is to give it that term. */
+static void frame_lift(peer_frame *f, uint64_t term)
+{
+    coding_put_u64(f->lift, T_VOTE);
+    coding_put_u64(f->lift + 8, 40);
+    coding_put_u64(f->lift + 16, term);
+    coding_put_u64(f->lift + 24, f->sender);
+    coding_put_u64(f->lift + 32, 0);
+    coding_put_u64(f->lift + 40, 0);
+    coding_put_u64(f->lift + 48, 0);
+    f->lifting = 1;
+    f->terms_lowered++;
+}
+
+/* F7: the message's term, in the held header, lowered to `term`. */
+static void frame_lower(peer_frame *f, uint64_t term)
+{
+    coding_put_u64(f->held + PEER_FRAME_PREAMBLE, term);
+    f->terms_lowered++;
+}
+
 /* The whole header is here: checks it. */
 static int frame_header(peer_frame *f)
 {
@@ -237,17 +261,23 @@ static int frame_header(peer_frame *f)
     uint64_t hlen = f->held_len - PEER_FRAME_PREAMBLE, term = coding_get_u64(h);
     if (f->type == T_NOTICE)
         return frame_notice(f, h);
-    if (f->policy != NULL && f->policy->term != NULL) { /* F1 */
+    /* F1: far above the member's term (own + the window cannot wrap then:
+     * own < term - the window). */
+    int far = 0;
+    uint64_t lowered = 0;
+    if (f->policy != NULL && f->policy->term != NULL) {
         uint64_t own = f->policy->term(f->policy->arg);
-        if (term > own && term - own > PEER_TERM_WINDOW)
-            return frame_bad(f, "term %llu, more than %llu above this member's %llu", U(term),
-                             U(PEER_TERM_WINDOW), U(own));
+        far = term > own && term - own > PEER_TERM_WINDOW;
+        lowered = own + PEER_TERM_WINDOW;
     }
+    int rc = KV_OK;
     switch (f->type) {
     case T_APPEND:
-        return frame_append(f, h, hlen, term);
+        rc = frame_append(f, h, hlen, term);
+        break;
     case T_SNAPSHOT:
-        return frame_snapshot(f, h, hlen, term);
+        rc = frame_snapshot(f, h, hlen, term);
+        break;
     case T_VOTE:
         if (f->sender != 0 && coding_get_u64(h + 8) != f->sender) /* F2 */
             return frame_bad(f, "a vote asked for member %llu, not for the sender",
@@ -255,21 +285,40 @@ static int frame_header(peer_frame *f)
         if (coding_get_u64(h + 24) > term || coding_get_u64(h + 32) > 3)
             return frame_bad(f, "last term %llu or flags %llu out of range",
                              U(coding_get_u64(h + 24)), U(coding_get_u64(h + 32)));
+        /* F7: a pre-vote (flags bit 1) changes no term: it passes as it
+         * is; a vote whose log's last term fits under the lowered term is
+         * lowered; another is lifted. */
+        if (far && !(coding_get_u64(h + 32) & 2)) {
+            if (coding_get_u64(h + 24) > lowered) {
+                frame_lift(f, lowered);
+                return KV_OK;
+            }
+            frame_lower(f, lowered);
+            term = lowered;
+        }
         frame_vote_flags(f, f->held + PEER_FRAME_PREAMBLE + 32, term);
         return KV_OK;
     case T_VOTE_RESULT:
         if (coding_get_u64(h + 8) > 1 || coding_get_u64(h + 16) > 1)
             return frame_bad(f, "granted %llu or flags %llu out of range",
                              U(coding_get_u64(h + 8)), U(coding_get_u64(h + 16)));
+        if (far)
+            frame_lower(f, lowered);
         return KV_OK;
     case T_TIMEOUT_NOW:
         if (coding_get_u64(h + 16) > term)
             return frame_bad(f, "last term %llu above its term %llu", U(coding_get_u64(h + 16)),
                              U(term));
-        return KV_OK;
+        break;
     default: /* T_APPEND_RESULT: any index is an answer */
+        if (far)
+            frame_lower(f, lowered);
         return KV_OK;
     }
+    /* A leader's message (F1): far above, never handed on, but lifted. */
+    if (rc == KV_OK && far)
+        frame_lift(f, lowered);
+    return rc;
 }
 
 /* Keeps in f->held up to the bytes held_want asks for; *took says how
@@ -311,7 +360,17 @@ static void frame_next_entry(peer_frame *f)
 static void frame_start_payload(peer_frame *f)
 {
     f->held_len = 0;
-    if (f->type == T_APPEND && f->n_entries > 0) {
+    if (f->lifting) { /* F7: the payload is skipped */
+        for (uint64_t i = 0; i < f->n_entries; i++)
+            f->skip_left += f->entry_len[i];
+        f->skip_left += f->type == T_SNAPSHOT ? f->snapshot_left : 0;
+        if (f->skip_left > 0) {
+            f->in_payload = 1;
+        } else {
+            f->messages++;
+            frame_reset(f);
+        }
+    } else if (f->type == T_APPEND && f->n_entries > 0) {
         f->in_payload = 1;
         f->entry_at = 0;
         frame_next_entry(f);
@@ -328,6 +387,15 @@ static void frame_start_payload(peer_frame *f)
 static int frame_payload(peer_frame *f, const uint8_t *p, size_t n, peer_frame_emit emit,
                          void *arg, size_t *took)
 {
+    if (f->lifting) { /* F7: skipped, not handed on */
+        *took = f->skip_left < n ? (size_t)f->skip_left : n;
+        f->skip_left -= *took;
+        if (f->skip_left == 0) {
+            f->messages++;
+            frame_reset(f);
+        }
+        return KV_OK;
+    }
     if (f->type == T_SNAPSHOT) {
         *took = f->snapshot_left < n ? (size_t)f->snapshot_left : n;
         emit(arg, p, *took);
@@ -381,7 +449,9 @@ int peer_frame_feed_one(peer_frame *f, const uint8_t *p, size_t n, peer_frame_em
                 } else {
                     rc = frame_header(f);
                     if (rc == KV_OK) {
-                        if (f->type != T_NOTICE) /* F6: the transport's own */
+                        if (f->lifting) /* F7 */
+                            emit(arg, f->lift, sizeof f->lift);
+                        else if (f->type != T_NOTICE) /* F6: the transport's own */
                             emit(arg, f->held, f->held_len);
                         frame_start_payload(f);
                     }

@@ -45,9 +45,11 @@
  *
  * What the checker refuses besides a break of that layout, given a
  * policy (peer_frame_policy: what the member it guards knows; without
- * one, only the layout, F2 and F3 are checked, a notice is refused and
- * every flag passes):
- *   F1. A term more than PEER_TERM_WINDOW above the member's own: no
+ * one, only the layout, F2 and F3 are checked, a notice is refused,
+ * every flag passes and no term is lowered):
+ *   F1. No term more than PEER_TERM_WINDOW above the member's own
+ *       reaches libraft in a message it takes a term from (F7 says what
+ *       reaches it instead): no
  *       group moves that far between two messages by elections, and a
  *       term near 2^64 would leave no term to go on with.  The bound is
  *       the member's term, not a number: one message cannot reach a term
@@ -59,6 +61,28 @@
  *       before its payload is waited for.
  *   F4. An entry whose term is above its message's.
  * And what it changes or takes out:
+ *   F7. A message of a term more than PEER_TERM_WINDOW above the
+ *       member's own raises its term by PEER_TERM_WINDOW at most:
+ *         - a pre-vote (flags bit 1) passes as it is: libraft takes no
+ *           term from one, and answers it with the request's own term;
+ *         - a vote, or an answer (types 2 and 4), passes with its term
+ *           lowered to the member's term plus PEER_TERM_WINDOW (a vote
+ *           whose log's last term is above that is lifted instead);
+ *         - a leader's message (AppendEntries, InstallSnapshot,
+ *           TimeoutNow) is lifted: not handed on (its payload skipped),
+ *           but replaced by a vote of its sender at the member's term
+ *           plus PEER_TERM_WINDOW, with an empty log and no flags, whose
+ *           effect on a member without a leader is to give it that term.
+ *       Two members whose terms were pushed further apart than the
+ *       window (by a ladder of messages each within it) so still move
+ *       toward each other with every message, and meet; refusing the
+ *       messages instead would part them for good, each refusing all the
+ *       other says.  It is safe: a member may always take a higher term
+ *       (it is what a candidate does), and nothing lowered or lifted says
+ *       who leads a term: an answer of a higher term only makes its
+ *       receiver take the term and follow, and a vote granted at the
+ *       lowered term is one its candidate, at a higher term, never
+ *       counts.
  *   F5. A RequestVote's disrupt-leader flag (bit 0) reaches libraft only
  *       if the policy says a transfer of leadership to its candidate is
  *       under way (may_disrupt); otherwise the flag is cleared, and
@@ -92,7 +116,7 @@ typedef struct peer_notice {
     uint64_t term, target;
 } peer_notice;
 
-/* What the member the checker guards knows (F1, F5, F6). */
+/* What the member the checker guards knows (F1, F5, F6, F7). */
 typedef struct peer_frame_policy {
     void *arg;
     uint64_t (*term)(void *arg);                  /* its current term */
@@ -123,6 +147,10 @@ typedef struct peer_frame {
     uint64_t messages;         /* messages handed on whole */
     const peer_frame_policy *policy;   /* or NULL */
     uint64_t disrupt_cleared;  /* F5: flags cleared */
+    uint64_t terms_lowered;    /* F7: messages lowered or lifted */
+    int lifting;               /* F7: the message is replaced by lift, its payload skipped */
+    uint64_t skip_left;        /* its payload's bytes still to skip */
+    uint8_t lift[PEER_FRAME_PREAMBLE + 40];
 } peer_frame;
 
 /* policy (may be NULL) must outlive f. */

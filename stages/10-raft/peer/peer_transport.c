@@ -165,8 +165,10 @@ void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
     const peer_transport *pt = PT(t);
     *out = pt->counts;
     for (const peer_conn *c = pt->conns; c != NULL; c = c->next)
-        if (c->frame_made) /* the open ones' too, not only the closed ones' */
+        if (c->frame_made) { /* the open ones' too, not only the closed ones' */
             out->disrupt_cleared += c->frame.disrupt_cleared;
+            out->terms_lowered += c->frame.terms_lowered;
+        }
     peer_admit_counts(pt, out);
 }
 

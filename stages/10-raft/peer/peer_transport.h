@@ -160,6 +160,7 @@ typedef struct peer_counts {
     unsigned long long probes_answered;
     unsigned long long revoked;        /* open, closed once its member was not admitted */
     unsigned long long disrupt_cleared;  /* votes whose disrupt-leader flag was cleared (F5) */
+    unsigned long long terms_lowered;    /* votes and answers whose term was lowered (F7) */
     unsigned long long notices_sent, notices_received;
     unsigned long long unfinished, parked;  /* now: accepted, not open yet; parked of them */
 } peer_counts;

@@ -288,16 +288,87 @@ static void the_rules_f1_to_f4_are_refused(void)
     msg m;
     sink out;
     use_policy = &policy; /* the member's term is 10 */
-    request_vote(&m, 10 + PEER_TERM_WINDOW + 1, SENDER);
-    refused(&m, "F1: a vote more than PEER_TERM_WINDOW above the member's term", 0);
-    request_vote(&m, UINT64_MAX, SENDER);
-    refused(&m, "F1: a vote with term 2^64-1", 0);
-    request_vote(&m, 10 + PEER_TERM_WINDOW, SENDER);
-    CHECK_MSG(feed(&m, 0, &out) == KV_OK, "F1: a vote exactly PEER_TERM_WINDOW above passes "
-              "(%s)", kv_errmsg());
-    fixed(&m, 2, 1ull << 48, 0, 3);
-    CHECK_MSG(feed(&m, 0, &out) == KV_ERR_CORRUPT, "F1: an answer at 2^48 is refused by a "
-              "member at term 10");
+    const uint32_t one[] = {8};
+    const uint8_t command[] = {1};
+    /* F7: a leader's message far above is lifted: a vote of its sender at
+     * 10 + PEER_TERM_WINDOW with an empty log is handed on instead, its
+     * payload skipped; the message after it passes as it is. */
+    const uint64_t lift_term = 10 + PEER_TERM_WINDOW;
+    for (int kind = 0; kind < 4; kind++) {
+        const char *what = kind == 0 ? "an AppendEntries" : kind == 1 ? "an InstallSnapshot"
+                         : kind == 2 ? "a TimeoutNow" : "a vote whose log's last term is above";
+        if (kind == 0) {
+            append_entries(&m, 1, command, one);
+            coding_put_u64(m.b + 16, lift_term + 1);
+            coding_put_u64(m.b + 16 + 40, lift_term + 1); /* its entry's term */
+        } else if (kind == 1) {
+            install_snapshot(&m, 16);
+            coding_put_u64(m.b + 16, UINT64_MAX);
+        } else if (kind == 2) {
+            fixed(&m, 6, UINT64_MAX, 5, 4);
+        } else {
+            request_vote(&m, lift_term + 2, SENDER); /* its last term, lift_term + 1 */
+            coding_put_u64(m.b + 16 + 32, 0);         /* not a pre-vote */
+        }
+        size_t first = m.len;
+        msg after;
+        fixed(&after, 2, 10, 0, 3);
+        memcpy(m.b + m.len, after.b, after.len);
+        m.len += after.len;
+        for (size_t step = 0; step <= 1; step++) {
+            CHECK_MSG(feed(&m, step, &out) == KV_OK, "F7: %s far above passes, lifted (%s)",
+                      what, kv_errmsg());
+            CHECK_MSG(out.len == 56 + after.len && coding_get_u64(out.b) == 3 &&
+                          coding_get_u64(out.b + 8) == 40 &&
+                          coding_get_u64(out.b + 16) == lift_term &&
+                          coding_get_u64(out.b + 24) == SENDER &&
+                          coding_get_u64(out.b + 32) == 0 && coding_get_u64(out.b + 40) == 0 &&
+                          coding_get_u64(out.b + 48) == 0,
+                      "F7: %s becomes a vote of its sender at 10 + PEER_TERM_WINDOW, an empty "
+                      "log, no flags (%zu bytes handed on)", what, out.len);
+            CHECK_MSG(memcmp(out.b + 56, after.b, after.len) == 0,
+                      "F7: after %s (%zu bytes), the next message passes whole", what, first);
+        }
+    }
+    append_entries(&m, 1, command, one);
+    coding_put_u64(m.b + 16, lift_term);
+    coding_put_u64(m.b + 16 + 40, lift_term);
+    CHECK_MSG(feed(&m, 0, &out) == KV_OK && out.len == m.len &&
+                  memcmp(out.b, m.b, m.len) == 0,
+              "F1: an AppendEntries exactly PEER_TERM_WINDOW above passes as it is (%s)",
+              kv_errmsg());
+    request_vote(&m, lift_term, SENDER);
+    CHECK_MSG(feed(&m, 0, &out) == KV_OK && coding_get_u64(out.b + 16) == lift_term,
+              "F1: a vote exactly PEER_TERM_WINDOW above passes as it is (%s)", kv_errmsg());
+    request_vote(&m, UINT64_MAX, SENDER); /* flags 2: a pre-vote */
+    CHECK_MSG(feed(&m, 0, &out) == KV_OK && out.len == m.len &&
+                  memcmp(out.b, m.b, m.len) == 0,
+              "F7: a pre-vote passes as it is, whatever its term (libraft takes none from it)");
+    /* F7: votes and answers above the window are handed on, lowered to
+     * the member's term plus the window, whole but for the term. */
+    const uint64_t far[] = {lift_term + 1, 1ull << 48, UINT64_MAX};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        for (uint64_t type = 2; type <= 4; type++) {
+            if (type == 3) {
+                request_vote(&m, far[i], SENDER);
+                coding_put_u64(m.b + 16 + 24, 4); /* its log's last term */
+                coding_put_u64(m.b + 16 + 32, 0); /* not a pre-vote */
+            } else {
+                fixed(&m, type, far[i], type == 4 ? 1 : 0, type == 4 ? 0 : 3);
+            }
+            for (size_t step = 0; step <= 1; step++) {
+                CHECK_MSG(feed(&m, step, &out) == KV_OK, "F7: a message of type %llu and term "
+                          "%llu passes (%s)", (unsigned long long)type,
+                          (unsigned long long)far[i], kv_errmsg());
+                CHECK_MSG(out.len == m.len && coding_get_u64(out.b + 16) == lift_term,
+                          "F7: its term is lowered to 10 + PEER_TERM_WINDOW (%llu)",
+                          (unsigned long long)coding_get_u64(out.b + 16));
+                CHECK_MSG(memcmp(out.b, m.b, 16) == 0 &&
+                              memcmp(out.b + 24, m.b + 24, m.len - 24) == 0,
+                          "F7: nothing else of it changes");
+            }
+        }
+    }
     use_policy = NULL;
     request_vote(&m, 1ull << 48, SENDER);
     CHECK_MSG(feed(&m, 0, &out) == KV_OK, "F1: without a policy, no term is refused as such "
