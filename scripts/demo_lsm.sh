@@ -89,7 +89,24 @@ demo_blocks() {
     demo_step "1. Tables of blocks: 512 bytes each here, compressed, with an index and a bloom filter"
     small_load "--memtable-bytes 4k --block-bytes 512"
     echo "\$ kv SMALL dump   (the first table, and its first block)"
-    "$kv" "$small" dump | sed -n '2,8p'
+    "$kv" "$small" dump >"$tmp/small.dump" || demo_fail "dump of SMALL exited $?"
+    sed -n '2,8p' "$tmp/small.dump"
+    # The first block's index key: a separator, with the largest sequence
+    # number (IKEY_MAX_SEQ, stages/04-lsm/keys/internal_key.h), unless no
+    # key shorter than the block's last lies between it and the next's first.
+    sep=$(sed -n '2,8{/^block 0 /s/.*; index key \("[^"]*"\) seq=\([0-9]*\) put$/\1 \2/p}' "$tmp/small.dump")
+    [ -n "$sep" ] || demo_fail "no index key on the dump's line of block 0"
+    if [ "${sep#* }" = 72057594037927935 ]; then
+        echo "   Block 0's index key ${sep% *} is no entry of the table: a separator, at or"
+        echo "   above the block's last key and below the next block's first, which a get"
+        echo "   compares its key with to pick the block (docs/05-blocks.md).  Its"
+        echo "   seq=${sep#* } is 2^56 - 1, the largest sequence number, which no write"
+        echo "   takes: the newest versions of a key sort first, so ${sep% *} with it sorts"
+        echo "   before every version of ${sep% *} a table could hold."
+    else
+        echo "   Block 0's index key is its last key, ${sep% *}: no shorter key lies between"
+        echo "   it and the next block's first (a separator, docs/05-blocks.md)."
+    fi
 
     demo_step "2. A get asks each table's filter first, and reads one block of a table it cannot rule out"
     cost key0500
