@@ -15,9 +15,9 @@
 # merge, 03 syncs, blocks and a torn tail, 04 a memtable small enough to
 # become tables (scripts/demo_lsm.sh has 04 to 09), 05 blocks and filters,
 # 06 levels, 07 a WATCH that compares versions, 08 values kept apart, 09
-# the caches, and 10 a Raft group of three members
-# (scripts/demo_group.sh).  Stages 04 to 09 draw their database with
-# `kv DB draw` in build/demo/STAGE.svg.  Every answer is compared with
+# the caches and a data block's hash index, and 10 a Raft group of three
+# members (scripts/demo_group.sh).  Stages 04 to 09 draw their database
+# with `kv DB draw` in build/demo/STAGE.svg.  Every answer is compared with
 # what it should be: the script exits 1 at the first wrong one, so the
 # tour doubles as a smoke test.  It ends by naming the toured stages that
 # come as exercises, with the make learn and make grade of the toured

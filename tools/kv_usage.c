@@ -117,9 +117,11 @@ static const char *usage_cost(int stage)
                "they read";
     if (stage < 9)
         return "its time, the memtables and tables it searched, bloom filter checks and "
-               "skips, blocks read and found cached, reads, bytes";
+               "skips, blocks read, found cached and searched through their hash index, "
+               "reads, bytes";
     return "its time, the memtables and tables it searched, bloom filter checks and skips, "
-           "blocks read and found cached, records found in the record cache, reads, bytes";
+           "blocks read, found cached and searched through their hash index, records found "
+           "in the record cache, reads, bytes";
 }
 
 /* draw: what the picture shows at this stage. */
