@@ -37,6 +37,7 @@ void cost_add(const kv_cost *c)
     m->reads += c->reads;
     m->bytes_read += c->bytes_read;
     m->record_cache_hits += c->record_cache_hits;
+    m->block_hash_probes += c->block_hash_probes;
 }
 
 cost_mark cost_begin(void)

@@ -88,7 +88,8 @@ $(B)/$(1)/exercise.suites: FORCE
 	@echo '$$(GRADE_SUITES_$(1))' | cmp -s - $$@ || echo '$$(GRADE_SUITES_$(1))' >$$@
 GRADE_OWN_OBJS_$(1) := $$(call obj_stage,$(1),$(GRADE_STAGE_SRCS_$(1)))
 $(B)/$(1)/exercisetest: $$(GRADE_TEST_OBJS_$(1)) $$(GRADE_OWN_OBJS_$(1)) $(B)/$(1)/libkv.a
-	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$^ $(GRADE_STAGE_LIBS_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$^ $(GRADE_STAGE_LIBS_$(1)) $$(LDLIBS)
 endef
 $(foreach s,$(GRADE_STAGES_ALL),$(eval $(call GRADE_STAGE_RULES,$(s))))
 
@@ -103,7 +104,8 @@ endif
 # does not define.
 $(B)/grade/common.a: $(COMMON_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call brief,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # ---- a grade build: OUT@S@WS@ENGINE ---------------------------------------------
 # grade_objs OUT,S,WS,OBJDIR,FILES: the object of each file, OUT's own
@@ -126,35 +128,45 @@ GV_FUZZ_OBJS_$(1) := $$(foreach f,$(SRCS_$(2)),$$(if $$(filter $$(f),$$(GV_OVER_
 ifeq ($(4),-)
 $(1)/obj/%.o: $(3)/%.c
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) $$(GRADE_WARN) $$(GRADE_OPT) -I$$(dir $$*) -Istages/$(2) $$(INC_$(2)) -DKV_STAGE_NAME='"$(2)"' $$(GRADE_DEFS_$(2)_$$*) -MMD -MP -c $$< -o $$@
+	$$(call brief,CC,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(GRADE_WARN) $$(GRADE_OPT) -I$$(dir $$*) -Istages/$(2) $$(INC_$(2)) -DKV_STAGE_NAME='"$(2)"' $$(GRADE_DEFS_$(2)_$$*) -MMD -MP -c $$< -o $$@
 $(1)/fuzz/obj/%.o: $(3)/%.c
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) -I$$(dir $$*) \
+	$$(call brief,CC,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $$(FUZZ_SAN) -I$$(dir $$*) \
 	  -Istages/$(2) $$(INC_$(2)) -DKV_STAGE_NAME='"$(2)"' $$(GRADE_DEFS_$(2)_$$*) -MMD -MP -c $$< -o $$@
 $(1)/libkv.a: $$(GV_OBJS_$(1))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$$(call brief,AR,$$@)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 endif
 $(1)/exercisetest: $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(EX_WRAP) -o $$@ $$(GRADE_TEST_OBJS_$(2)) $$(GV_OWN_$(1)) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
 $(1)/kvtest: $(call obj_common,$(TEST_SRCS)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TEST_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/stagetest: $$(GV_STAGETEST_$(1)) $(call obj_common,tests/harness.c) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $(GRADE_STAGE_LIBS_$(2)) $$(LDLIBS)
 $(1)/crashtest: $(CRASH_OBJS) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $(CRASH_OBJS) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $(CRASH_OBJS) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The threaded suites (tests/race/), for the race rung, built by
 # grade/grade.sh with FLAVOUR=tsan (the workspace's files and the
 # reference's under ThreadSanitizer).
 $(1)/racetest: $(call obj_common,$(RACE_SRCS)) $$(GV_DEP_$(1))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(RACE_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(RACE_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The kv tool over the build, for kvgrade (`kv DIR serve --stdio`): how the
 # power rung cuts an engine that does its own file I/O.
 $(1)/kv: $(call obj_common,$(TOOL_SRCS)) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TOOL_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $(call obj_common,$(TOOL_SRCS)) $$(GV_LINK_$(1)) $$(LDLIBS)
 $(1)/kvbench: $(BENCH_OBJS) $(call obj_common,bench/engine_kv.c tests/stage_caps.c) $$(GV_DEP_$(1))
-	$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
+	$$(call brief,LD,$$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(GV_LINK_$(1)) $$(LDLIBS)
 # The libFuzzer harnesses: with a workspace, every format harness of the
 # stage, over its objects built by clang; with an ENGINE, only the API
 # harness (the others reach inside a stage), over the engine as it is.
@@ -163,7 +175,8 @@ $$(foreach t,$(if $(filter -,$(4)),$(GRADE_FUZZ_$(2))),$$(eval $$(call GRADE_FUZ
 $(foreach t,$(FUZZ_$(2)),$(1)/fuzz/$(t)): $(1)/fuzz/%: build/fuzz/$(2)/obj/fuzz/%_fuzz.o \
     $(call fuzz_obj_stage,$(2),$(FUZZ_HELPER_SRCS)) $$(if $$(filter -,$(4)),$$(GV_FUZZ_OBJS_$(1)),$(4) $(B)/grade/common.a)
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$(filter %.o,$$^) \
 	  $$(if $$(filter -,$(4)),,$(4) $(B)/grade/common.a) $(LIBS_$(2)) $(ENGINE_LIBS) -lpthread
 endef
 # GRADE_FUZZ_OWN_RULE OUT,S,T: harness T of GRADE_FUZZ_S over OUT's files
@@ -172,7 +185,8 @@ define GRADE_FUZZ_OWN_RULE
 $(1)/fuzz/$(3): build/fuzz/$(2)/obj/fuzz/$(3)_fuzz.o \
     $$(foreach f,$$(GRADE_FUZZ_SRCS_$(2)_$(3)),$$(if $$(filter $$(f),$$(GV_OVER_$(1))),$(1)/fuzz/obj/$$(f:.c=.o),build/fuzz/$(2)/obj/$$(f:.c=.o)))
 	@mkdir -p $$(dir $$@)
-	clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ -lpthread
+	$$(call brief,LD,$$@)
+	$$(Q)clang $$(FUZZ_CFLAGS) -fsanitize=fuzzer $$(FUZZ_SAN) -o $$@ $$^ -lpthread
 endef
 # A workspace's file is compiled with its stage's include path and name.
 # A file its stage compiles with defines of its own (RECOMPILED_<stage>

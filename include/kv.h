@@ -520,6 +520,11 @@ int  kv_stats(kv_db *db, char **text);
  *                     ruled out) (04)
  *   blocks_read       data blocks read from a file (05)
  *   block_cache_hits  data blocks found in the block cache (05)
+ *   block_hash_probes data blocks searched through their hash index
+ *                     (kv_options.block_hash_index): one probe of its
+ *                     buckets instead of a binary search, unless the key's
+ *                     bucket is shared by two runs, which takes the search
+ *                     after all (05)
  *   record_cache_hits tables whose answer was found in the record cache:
  *                     no filter, index or block of theirs asked (09)
  *   reads             reads of files (a read of a mapped table counts
@@ -535,6 +540,7 @@ typedef struct kv_cost {
     unsigned long long tables_searched, blocks_read, block_cache_hits;
     unsigned long long reads, bytes_read;
     unsigned long long record_cache_hits;
+    unsigned long long block_hash_probes;
 } kv_cost;
 void kv_cost_reset(void);
 void kv_cost_get(kv_cost *out);  /* NULL is a no-op */

@@ -50,10 +50,12 @@ $(B)/kvgrade/kvgrade_unit: $(call obj_common,$(KVGRADE_UNIT_SRCS))
 $(B)/obj/kvgrade/tests/engines/%.o: EXTRA_CFLAGS += -Ikvgrade/examples/c
 $(B)/kvgrade/engines/batching: $(call obj_common,kvgrade/examples/c/batching.c kvgrade/examples/c/batchlog.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^
 $(B)/kvgrade/engines/batchlog_mistakes: $(call obj_common,kvgrade/tests/engines/batchlog_mistakes.c kvgrade/examples/c/batchlog.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^
+	$(call brief,LD,$@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^
 KVGRADE_ENGINES := $(B)/kvgrade/engines/batching $(B)/kvgrade/engines/batchlog_mistakes
 
 all: $(B)/kvgrade/kvgrade $(B)/kvgrade/kvgrade-fs

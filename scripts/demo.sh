@@ -15,13 +15,14 @@
 # merge, 03 syncs, blocks and a torn tail, 04 a memtable small enough to
 # become tables (scripts/demo_lsm.sh has 04 to 09), 05 blocks and filters,
 # 06 levels, 07 a WATCH that compares versions, 08 values kept apart, 09
-# the caches, and 10 a Raft group of three members
-# (scripts/demo_group.sh).  Stages 04 to 09 draw their database with
-# `kv DB draw` in build/demo/STAGE.svg.  Every answer is compared with
+# the caches and a data block's hash index, and 10 a Raft group of three
+# members (scripts/demo_group.sh).  Stages 04 to 09 draw their database
+# with `kv DB draw` in build/demo/STAGE.svg.  Every answer is compared with
 # what it should be: the script exits 1 at the first wrong one, so the
-# tour doubles as a smoke test.  It ends by naming the stages that come as
-# exercises (make learn, make grade: docs/learn.md) and, run by `make
-# demo` (KV_DEMO_START, KV_DEMO_BUILT), the time it all took.
+# tour doubles as a smoke test.  It ends by naming the toured stages that
+# come as exercises, with the make learn and make grade of the toured
+# stage (the first of them, when several were: docs/learn.md) and, run by
+# `make demo` (KV_DEMO_START, KV_DEMO_BUILT), the time it all took.
 set -u
 
 N=1000
@@ -252,18 +253,40 @@ for stage in "$@"; do
     demo_heading "stage $stage: done, temporary directory removed"
 done
 
-# The next step after the tour: building a stage yourself (docs/learn.md).
-learnable=""
+# The next step after the tour: building a stage yourself (docs/learn.md),
+# the toured stage's own (the first of them when several were toured).
+# A stage still being built (UNFINISHED_<stage> in its stage.mk) has no
+# make learn yet (grade/learn.sh).
+learnable="" plain=""
 for stage in "$@"; do
-    [ -f "grade/$stage.exercises" ] && learnable="$learnable $stage"
+    if [ -f "grade/$stage.exercises" ] &&
+        ! grep -q "^UNFINISHED_$stage *:= *1" "stages/$stage/stage.mk" 2>/dev/null; then
+        learnable="$learnable $stage"
+    else
+        plain="$plain $stage"
+    fi
 done
 if [ -n "$learnable" ]; then
+    # shellcheck disable=SC2086 # the stages, as words
+    set -- $learnable
     demo_heading "build one yourself"
-    echo "Each of these stages comes as exercises:$learnable."
-    echo "  make learn STAGE=01-log   # learn/01-log/: its key functions as stubs, to write"
-    echo "  make grade STAGE=01-log   # your stage 01 graded: unit tests, suites, crashes, sweep, fuzz, speed"
+    if [ $# = 1 ]; then
+        echo "Stage $1 comes as exercises."
+    else
+        echo "Each of these stages comes as exercises:$learnable."
+    fi
+    echo "  make learn STAGE=$1   # learn/$1/: its key functions as stubs, to write"
+    echo "  make grade STAGE=$1   # your stage ${1%%-*} graded: unit tests, suites, crashes, sweep, fuzz, speed"
     echo "docs/learn.md says how; each stage's page has its list, under \"Exercises\"."
 fi
+for stage in $plain; do
+    if [ -f "grade/$stage.exercises" ]; then
+        echo "Stage $stage is still being built: its exercises, before make learn has them,"
+        echo "  sh grade/learn.sh $stage learn/$stage; sh grade/grade.sh $stage learn/$stage"
+    else
+        echo "Stage $stage comes as no exercises: docs/$stage.md explains it, make test runs its tests."
+    fi
+done
 if [ -n "${KV_DEMO_START:-}" ]; then
     awk -v s="$KV_DEMO_START" -v b="${KV_DEMO_BUILT:-$KV_DEMO_START}" -v e="$(date +%s.%N)" 'BEGIN {
         printf "\nmake demo: %.0f s in all: the build %.0f s, the tour %.0f s.\n", e - s, b - s, e - b }'

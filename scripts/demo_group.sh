@@ -8,8 +8,11 @@
 # then followed by redis-cli -c; each member's last, commit and applied
 # index, and what entry 1 is; a follower's READONLY read; GETs at the
 # leader and what each does to its commit index (read_cost_explained says
-# why, the one place the tour does); the leader frozen, a new one
-# elected, the old one catching up.
+# why); the leader frozen, a new one elected, whose first read costs an
+# entry (a barrier of its term: first_read_explained); the old one
+# catching up.  Every index the text names is one the tour read from the
+# members (CLUSTER INFO), and checked: the tour fails if they are not what
+# the text says of them.
 
 # raft_info PORT: the member at PORT in one line, from CLUSTER INFO.
 raft_info() {
@@ -19,6 +22,11 @@ raft_info() {
         /^raft_commit_index:/ { c = $2 } /^raft_applied_index:/ { a = $2 }
         END { if (id != "") printf "member %s: %-8s term %s; last index %s, commit index %s, applied index %s\n",
             id, st, t, l, c, a }'
+}
+
+# raft_last PORT: the member's raft_last_index.
+raft_last() {
+    redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^raft_last_index://p'
 }
 
 # commit_index PORT: the member's raft_commit_index.
@@ -52,6 +60,24 @@ read_cost_explained() {
     echo "   Why a round of the majority: a leader cut off from the others (or frozen, as"
     echo "   in step 6) still believes it leads while a newer one commits writes it lacks,"
     echo "   and only a majority hearing from it after the read arrived proves none has."
+}
+
+# first_read_explained TERM BEFORE AFTER: what the first read of a new
+# leader's term did to its commit index, BEFORE to AFTER (one entry: the
+# tour checks it).  Step 1 of stages/10-raft/member/member_read.c.
+first_read_explained() {
+    echo "   The new leader's first read of term $1 cost one entry: its commit index went"
+    echo "   from $2 to $3.  A new leader's commit index may trail what the leaders before"
+    echo "   it committed until an entry of its own term is committed, and libraft"
+    echo "   appends none when it is elected; so the first read of a term that finds none"
+    echo "   appends a barrier, an empty entry of the term (Raft's leader no-op), and is"
+    echo "   answered once it is committed: the one exception to step 5's"
+    echo "   \"$reads reads, 0 log entries\", once a term."
+}
+
+# leader_term PORT: the member's raft_term.
+leader_term() {
+    redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n 's/^raft_term://p'
 }
 
 # applied PORT: the member's raft_applied_index.
@@ -148,6 +174,7 @@ demo_group() {
 
     demo_step "3. Each member's log (CLUSTER INFO): its last entry, committed, applied"
     first=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
+    term=$(leader_term "$lead")
     printf '%s\n' "$first"
     group_wait 5 group_applied_all || demo_fail "the members did not apply the write in 5 s"
     later=$(for p in $ports; do echo "   $(raft_info "$p")"; done)
@@ -157,15 +184,19 @@ demo_group() {
     else
         echo "   (Each had heard of the commit and applied it already.)"
     fi
+    demo_expect "the leader's last index after one SET" 2 "$(raft_last "$lead")"
+    demo_expect "the leader's applied index after one SET" 2 "$(applied "$lead")"
     echo "   Entry 1 of every log is the group's configuration (its three members),"
     echo "   which each member wrote into its empty log as it started, in term 1; the"
-    echo "   first election made term 2.  Entry 2 is the SET: committed once a majority"
+    echo "   $([ "$term" = 2 ] && echo "first election made term 2" || echo "elections made term $term").  Entry 2 is the SET: committed once a majority"
     echo "   (the leader and one follower) held it in their synced logs, applied by the"
     echo "   leader's engine, then OK.  A follower holds entry 2 at once but learns it is"
     echo "   committed only from the leader's next message (a heartbeat within 100 ms),"
     echo "   and applies only what it knows committed: its commit index trails the"
-    echo "   leader's, its applied index its commit index.  The applied index counts"
-    echo "   commands: entry 1 is Raft's own, so a member that has applied none reads 0."
+    echo "   leader's, its applied index its commit index.  The applied index is the"
+    echo "   index of the last command the engine applied (the engine keeps it with the"
+    echo "   command's writes): entry 1 is Raft's own, no command, so a member that has"
+    echo "   applied none reads 0, and the SET, entry 2, makes it 2."
     before=$(applied "$lead")
 
     demo_step "4. A read at a follower: READONLY, then GET, answered from its own engine"
@@ -208,15 +239,27 @@ demo_group() {
 
     demo_step "7. The write read back, and 50 more written, while the old leader is frozen"
     set -- $live
+    term=$(leader_term "$lead")
+    r0=$(commit_index "$lead")
     echo "\$ redis-cli -c -p $1 get greeting"
     got=$(redis-cli -c -p "$1" get greeting | tr -d '\r')
     demo_expect "GET after the leader froze" "hello, group" "$got"
     echo "$got"
+    r1=$(commit_index "$lead")
+    demo_expect "the new leader's commit index as it was elected" "$c1" "$r0"
+    demo_expect "the entries the first read of term $term cost (commit index $r0, then $r1)" \
+        1 $((r1 - r0))
+    first_read_explained "$term" "$r0" "$r1"
     awk 'BEGIN { for (i = 1; i <= 50; i++) printf "SET k%02d v%02d\n", i, i }' |
         redis-cli -c -p "$1" | tr -d '\r' >"$tmp/sets.out"
     demo_expect "50 SETs at the new leader" 50 "$(grep -c '^OK$' "$tmp/sets.out")"
-    echo "\$ redis-cli -c -p $1 < (SET k01 v01 ... SET k50 v50): 50 OK"
+    r2=$(commit_index "$lead")
+    demo_expect "the new leader's commit index after 50 SETs" $((r1 + 50)) "$r2"
+    echo "\$ redis-cli -c -p $1   < SET k01 v01, SET k02 v02, ..., SET k50 v50"
+    echo "OK"
+    echo "... (50 lines of OK, one for each SET)"
     echo "   Acknowledged once two of the three held each in their logs: the two running."
+    echo "   They are entries $((r1 + 1)) to $r2: the leader's commit index is $r2 now."
 
     demo_step "8. The old leader resumed (kill -CONT): it follows the new one, catches up"
     echo "\$ kill -CONT $frozen"
@@ -224,12 +267,18 @@ demo_group() {
     frozen=
     group_wait 10 group_caught_up || demo_fail "the old leader did not catch up in 10 s"
     echo "   $(raft_info "$old")"
-    echo "   Within $(tenths $((waited + 1))) of its resuming, the new leader sent it the entries it missed"
-    echo "   (its commit index was $c1, now $(commit_index "$old")), and its engine applied the commands"
-    echo "   among them (its applied index was $before, now $(applied "$old"))."
-    got=$(printf 'READONLY\nGET k50\n' | redis-cli -p "$old" | tr -d '\r' | tail -n 1)
-    demo_expect "the old leader's read of k50" v50 "$got"
-    echo "\$ redis-cli -p $old < READONLY, GET k50: $got"
+    c2=$(commit_index "$old") a2=$(applied "$old")
+    demo_expect "the old leader's commit index, caught up" "$r2" "$c2"
+    demo_expect "the old leader's applied index, caught up" "$r2" "$a2"
+    echo "   Within $(tenths $((waited + 1))) of its resuming, the new leader sent it the entries it missed:"
+    echo "   its commit index was $c1, now $c2: entry $r1, the barrier of term $term, and"
+    echo "   entries $((r1 + 1)) to $r2, the 50 SETs."
+    echo "   Its engine applied the commands among them: its applied index, the last"
+    echo "   command's, was $before, now $a2 (the barrier is no command)."
+    got=$(printf 'READONLY\nGET k50\n' | redis-cli -p "$old" | tr -d '\r')
+    demo_expect "the old leader's read of k50" "$(printf 'OK\nv50')" "$got"
+    echo "\$ redis-cli -p $old   < READONLY, GET k50"
+    printf '%s\n' "$got"
     demo_group_stop
     echo "   docs/10-raft.md says how, and what a group still gets wrong."
 }

@@ -89,7 +89,24 @@ demo_blocks() {
     demo_step "1. Tables of blocks: 512 bytes each here, compressed, with an index and a bloom filter"
     small_load "--memtable-bytes 4k --block-bytes 512"
     echo "\$ kv SMALL dump   (the first table, and its first block)"
-    "$kv" "$small" dump | sed -n '2,8p'
+    "$kv" "$small" dump >"$tmp/small.dump" || demo_fail "dump of SMALL exited $?"
+    sed -n '2,8p' "$tmp/small.dump"
+    # The first block's index key: a separator, with the largest sequence
+    # number (IKEY_MAX_SEQ, stages/04-lsm/keys/internal_key.h), unless no
+    # key shorter than the block's last lies between it and the next's first.
+    sep=$(sed -n '2,8{/^block 0 /s/.*; index key \("[^"]*"\) seq=\([0-9]*\) put$/\1 \2/p}' "$tmp/small.dump")
+    [ -n "$sep" ] || demo_fail "no index key on the dump's line of block 0"
+    if [ "${sep#* }" = 72057594037927935 ]; then
+        echo "   Block 0's index key ${sep% *} is no entry of the table: a separator, at or"
+        echo "   above the block's last key and below the next block's first, which a get"
+        echo "   compares its key with to pick the block (docs/05-blocks.md).  Its"
+        echo "   seq=${sep#* } is 2^56 - 1, the largest sequence number, which no write"
+        echo "   takes: the newest versions of a key sort first, so ${sep% *} with it sorts"
+        echo "   before every version of ${sep% *} a table could hold."
+    else
+        echo "   Block 0's index key is its last key, ${sep% *}: no shorter key lies between"
+        echo "   it and the next block's first (a separator, docs/05-blocks.md)."
+    fi
 
     demo_step "2. A get asks each table's filter first, and reads one block of a table it cannot rule out"
     cost key0500
@@ -213,9 +230,29 @@ demo_cache() {
     awk '/^cost\.time_us:/ { n++; print "   get --cost key0777, the " (n == 1 ? "first" : "second") " time:" }
          /^cost\./ && !/: 0$/ { print }' "$tmp/cache.out"
     grep -q '^cost\.record_cache_hits: 1$' "$tmp/cache.out" || demo_fail "the second get was not a record-cache hit"
+    grep -q '^cost\.block_hash_probes: 1$' "$tmp/cache.out" || demo_fail "the first get probed no hash index"
     echo "   The cache's counters, in the same process's stats:"
     grep '^\(session\.\)\{0,1\}\(record_cache\|block_cache\)\.\(hits\|misses\|entries\|usage\|capacity\):' \
         "$tmp/cache.out"
+    echo "\$ kv SMALL dump | grep -m 1 '^block '   (the first data block)"
+    "$kv" "$small" dump >"$tmp/cache.dump" || demo_fail "dump of SMALL exited $?"
+    grep -m 1 '^block ' "$tmp/cache.dump"
+    # Its buckets (block_hash_buckets_for: 4 an entry, and one), restart
+    # points and entries, as the dump says them.
+    hashed=$(awk '/^block / { if (b++) exit
+            for (i = 1; i < NF; i++) { if ($(i + 1) == "restart") r = $i; if ($(i + 1) == "buckets;") n = $i }
+            next }
+        b && /^ *[0-9]+  "/ { e++ } END { print n + 0, r + 0, e + 0 }' "$tmp/cache.dump")
+    # shellcheck disable=SC2086 # three numbers, as words
+    set -- $hashed
+    demo_expect "the first block's buckets, for its $3 entries" $((4 * $3 + 1)) "$1"
+    echo "   Each data block ends in a hash index of its keys (stage 05's block_hash.h,"
+    echo "   on from stage 09): $1 buckets, 4 for each of its $3 entries and one.  A"
+    echo "   bucket names the run of entries (from one of its $2 restart points to the"
+    echo "   next) that holds the keys hashed to it, or says no key is here, or that two"
+    echo "   runs share it.  A get reads its key's bucket and walks that run alone, with"
+    echo "   no binary search over the restart points (but for a shared bucket): the"
+    echo "   first get's block_hash_probes above; the second asked no block."
     demo_step "2. The picture, with the memory for reads: the budget, and what each cache holds"
     grep '^draw: ' "$tmp/cache.out" || demo_fail "draw said nothing: $(tail -n 2 "$tmp/cache.out")"
     echo "   Open $svg in a browser."

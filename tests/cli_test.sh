@@ -1425,7 +1425,8 @@ draw_failures_leave_nothing() {
 
 # get --cost: the value, then one "cost.NAME: N" line per count of kv_cost
 # (kv.h); after "not found" too (exit 1); every stage reads something for
-# a key it holds in its files; an option other than --cost is refused.  And kv stats
+# a key it holds in its files, and counts a probe of a block's hash index
+# where the block has one; an option other than --cost is refused.  And kv stats
 # --all ends with the latency histograms, the get among them.
 get_cost_prints_what_the_lookup_did() {
     load_abcde
@@ -1434,12 +1435,26 @@ get_cost_prints_what_the_lookup_did() {
     expect_status 0
     [ "$(head -n 1 "$TMP/out")" = 3 ] || fail "get --cost c: first line $(head -n 1 "$TMP/out")"
     for c in time_us memtables tables_in_range bloom_checks bloom_skips bloom_false_positives \
-        tables_searched blocks_read block_cache_hits reads bytes_read record_cache_hits; do
+        tables_searched blocks_read block_cache_hits block_hash_probes reads bytes_read \
+        record_cache_hits; do
         grep -q "^cost\.$c: [0-9]" "$TMP/out" || fail "get --cost: no line cost.$c: $(cat "$TMP/out")"
     done
     grep -q '^cost\.bytes_read: [1-9]' "$TMP/out" ||
         fail "get --cost of a present key read no bytes: $(cat "$TMP/out")"
-    [ "$(grep -c '^cost\.' "$TMP/out")" = 12 ] || fail "get --cost: $(grep -c '^cost\.' "$TMP/out") lines"
+    [ "$(grep -c '^cost\.' "$TMP/out")" = 13 ] || fail "get --cost: $(grep -c '^cost\.' "$TMP/out") lines"
+    # From stage 05 on (--block-hash-index): a get that searches a block
+    # written with a hash index counts its probe; one written without, none.
+    kv --block-hash-index yes "$DB.yes" put c 3
+    if [ "$st" = 0 ]; then
+        for hx in yes no; do
+            kv --block-hash-index $hx "$DB.$hx" put c 3
+            kv --block-hash-index $hx "$DB.$hx" flush
+            kv "$DB.$hx" get --cost c
+            want=$([ $hx = yes ] && echo 1 || echo 0)
+            grep -qx "cost\.block_hash_probes: $want" "$TMP/out" ||
+                fail "get --cost in a table written with --block-hash-index $hx: $(cat "$TMP/out")"
+        done
+    fi
     kv "$DB" get --cost zz
     expect_status 1
     expect_err_has "not found"

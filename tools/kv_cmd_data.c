@@ -52,6 +52,7 @@ static void print_cost(void)
         {"tables_searched", c.tables_searched},
         {"blocks_read", c.blocks_read},
         {"block_cache_hits", c.block_cache_hits},
+        {"block_hash_probes", c.block_hash_probes},
         {"reads", c.reads},
         {"bytes_read", c.bytes_read},
         {"record_cache_hits", c.record_cache_hits},

@@ -69,14 +69,20 @@ void tool_usage_short(FILE *f, const kv_ext *ext)
             usage_cell(f, &grid, usage_cmds[i].shown);
     for (const kv_ext_cmd *c = ext != NULL ? ext->cmds : NULL; c != NULL && c->name; c++)
         usage_cell(f, &grid, c->name);
-    fprintf(f, "\noptions: -x: keys and values in hex;%s knobs that size the\n"
-               "         parts (kv --help lists this stage's)\n",
-            stage >= 3 ? " --sync: each write on the disk when it\n         returns;" : "");
+    if (stage >= 3)
+        fputs("\noptions: -x: keys and values in hex; --sync: each write on the disk when it\n"
+              "         returns; knobs that size the parts (kv --help lists this stage's)\n", f);
+    else
+        fputs("\noptions: -x: keys and values in hex; knobs that size the parts\n"
+              "         (kv --help lists this stage's)\n", f);
+    fputs(ext != NULL && ext->example != NULL
+              ? ext->example
+              : "\n"
+                "  kv /tmp/db put greeting hello      # a write creates the database\n"
+                "  kv /tmp/db get greeting            # prints: hello\n"
+                "  kv /tmp/db                         # then type: put a 1, get a, scan, quit\n",
+          f);
     fprintf(f,
-            "\n"
-            "  kv /tmp/db put greeting hello      # a write creates the database\n"
-            "  kv /tmp/db get greeting            # prints: hello\n"
-            "  kv /tmp/db                         # then type: put a 1, get a, scan, quit\n"
             "\n"
             "exit status: 0 ok, 1 get found no such key, 2 error (a message on stderr),\n"
             "3 check: readable, but the next read-write open cuts off a torn tail\n"
@@ -111,9 +117,11 @@ static const char *usage_cost(int stage)
                "they read";
     if (stage < 9)
         return "its time, the memtables and tables it searched, bloom filter checks and "
-               "skips, blocks read and found cached, reads, bytes";
+               "skips, blocks read, found cached and searched through their hash index, "
+               "reads, bytes";
     return "its time, the memtables and tables it searched, bloom filter checks and skips, "
-           "blocks read and found cached, records found in the record cache, reads, bytes";
+           "blocks read, found cached and searched through their hash index, records found "
+           "in the record cache, reads, bytes";
 }
 
 /* draw: what the picture shows at this stage. */

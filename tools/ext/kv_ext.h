@@ -23,6 +23,8 @@ typedef struct kv_ext {
     const kv_ext_cmd *cmds;             /* ended by a NULL name */
     const struct serve_ext_ops *serve;  /* given to serve_main, or NULL */
     const char *usage;                  /* lines added to kv --help */
+    const char *example;                /* bare kv's example, in place of a
+                                         * put and a get on a directory, or NULL */
 } kv_ext;
 
 /* The kv command (tools/kv.c), with ext's additions if not NULL. */

@@ -157,6 +157,7 @@ typedef struct table_get_result {
                                  (its offsets, its index): in range, and
                                  not ruled out before */
     unsigned blocks_read, blocks_cached;  /* blocks read, and found in a cache */
+    unsigned block_hash_probes;  /* blocks searched through their hash index */
 } table_get_result;
 
 /* The newest version of lk's user key at or below lk's sequence, in this

@@ -20,6 +20,7 @@ static inline void table_cost_add(kv_cost *c, const table_get_result *r)
     c->bloom_false_positives += r->filter_asked && !r->filter_said_no && r->state == IKEY_ABSENT;
     c->blocks_read += r->blocks_read;
     c->block_cache_hits += r->blocks_cached;
+    c->block_hash_probes += r->block_hash_probes;
     c->reads += r->reads;
     c->bytes_read += r->bytes_read;
     /* kv.h's record_cache_hits: a table asked (the key in its range) whose

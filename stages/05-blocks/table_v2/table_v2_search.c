@@ -55,6 +55,7 @@ int table_v2_block_search(table *t, const block *b, uint64_t block_at, const uin
     d.key_cap = 0;
     block_iter_init(&d, b, TABLE_V2_IKEY_MIN);
     block_hash_seek(&d, target, tlen); /* the binary search without a hash index */
+    r->block_hash_probes += b->buckets != NULL;
     if (d.valid)
         rc = table_v2_block_answer(d.key, d.key_len, d.value, d.value_len, target, tlen, r);
     else if (d.status != KV_OK)

@@ -84,6 +84,7 @@ static void record_lookup_add_costs(table_get_result *r, const table_get_result 
     r->bytes_read += first->bytes_read;
     r->blocks_read += first->blocks_read;
     r->blocks_cached += first->blocks_cached;
+    r->block_hash_probes += first->block_hash_probes;
 }
 
 /* Step 3.  h: bloom_hash of the user key. */

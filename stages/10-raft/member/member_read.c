@@ -158,7 +158,11 @@ static void read_start(struct member *m)
         return; /* R2: this term is over, whatever libraft says yet */
     raft_index commit = libraft_commit_index(&m->raft);
     if (libraft_term_of(&m->raft, commit) != term) {
-        rd->barrier_wanted = 1; /* step 1: member_read_kick starts it */
+        /* Step 1: member_read_kick starts it, unless it is out already
+         * (wanted again now, it would be appended again once this one is
+         * committed: two barriers for one term). */
+        if (!rd->barrier_busy)
+            rd->barrier_wanted = 1;
         return;
     }
     rd->round.count_later = m->planted_later_term;

@@ -63,7 +63,7 @@
 #include "kv.h"
 
 #define COMMAND_VERSION 3u
-#define COMMAND_HEADER 26u      /* version 2's; version 1's was 10 bytes */
+#define COMMAND_HEADER 26u      /* version 3's; version 1's was 10 bytes */
 #define COMMAND_HEADER_V1 10u
 /* Keys a client may not write: the replica keeps its own under them (its
  * applied index; the members' client addresses, member_note.h). */

@@ -30,6 +30,11 @@ static const kv_ext raft_kv = {
              "  kv HOST:PORT member add ID RAFT-HOST:PORT CLIENT-HOST:PORT | remove ID |\n"
              "                  transfer ID\n"
              "                     a membership change, asked of a member\n",
+    .example = "\nAs stage 10 is used: a Raft group, each member a kv serve (docs/10-raft.md):\n"
+               "  kv /tmp/g cluster &                   # 3 members, client ports 6391-6393\n"
+               "  redis-cli -c -p 6392 set greeting hi  # -c: follow MOVED to the leader\n"
+               "  redis-cli -c -p 6393 get greeting     # prints: hi\n"
+               "  kv DIR serve --raft-id N ...          # one member (kv DIR serve --help)\n",
 };
 
 int main(int argc, char **argv)
