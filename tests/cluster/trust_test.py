@@ -15,6 +15,9 @@ with itself as `ct` (its Cluster, check, Fail, Skip...):
   - a ladder of heartbeats, each 2^32 above its receiver's term, sent
     with a member's certificate, pushes the two followers 12 and 6 steps
     apart: a leader comes back, every term within 2^32 of the others';
+  - 400 links opened and held with a member's certificate: the leader
+    closes the older ones (two of each kind a member stay open), its
+    descriptors stay a handful, its writes go on;
   - a member removed whose certificate votes every 0.3 s: refused at the
     opening, and the group has a leader in at least 80% of samples;
   - credentials: a certificate expired or not valid yet refuses the start,
@@ -208,6 +211,38 @@ def a_ladder_of_heartbeats_parts_no_member_for_good(ct, kv):
         print("    terms pushed 12 and 6 steps of 2^32 apart; a leader again %.1f s after the "
               "first push, %d votes and answers lowered" % (took, lowered))
     finally:
+        ct.logs_of(c)
+        c.stop()
+
+
+def a_members_certificate_opening_links_holds_a_handful(ct, kv):
+    """One member's certificate opens 400 Raft links to the leader and
+    holds them all: past two of each kind a member, each newer link closes
+    the oldest (P8, counted as `replaced`), so the leader holds a handful of
+    descriptors, not hundreds, and its writes go on."""
+    c = ct.Cluster(kv)
+    held = []
+    try:
+        lead = c.leader()
+        x = (lead + 1) % c.n
+        fds_before = len(os.listdir("/proc/%d/fd" % c.procs[lead].pid))
+        for _ in range(400):
+            s = outsider.as_member(c.raft_ports[lead], x + 1, member_certs(c, x))
+            if s is not None:
+                held.append(s)
+        time.sleep(0.5)
+        fds = len(os.listdir("/proc/%d/fd" % c.procs[lead].pid))
+        replaced = refused_total(c.info(lead), "replaced")
+        ct.check(replaced >= 390, "the leader closed the older links as replaced (%d)" % replaced)
+        ct.check(fds - fds_before < 50, "the leader holds %d descriptors more than before the "
+                 "400 links (%d then)" % (fds - fds_before, fds_before))
+        ct.check(write_keys(ct, c, ["links:%d" % i for i in range(20)]) == 20,
+                 "the group takes writes")
+        print("    400 links opened with member %d's certificate: %d replaced, the leader's "
+              "descriptors %d -> %d" % (x + 1, replaced, fds_before, fds))
+    finally:
+        for s in held:
+            s.close()
         ct.logs_of(c)
         c.stop()
 
@@ -614,6 +649,8 @@ TESTS = [
     ("a_vote_of_a_huge_term_stops_no_election", a_vote_of_a_huge_term_stops_no_election),
     ("a_ladder_of_heartbeats_parts_no_member_for_good",
      a_ladder_of_heartbeats_parts_no_member_for_good),
+    ("a_members_certificate_opening_links_holds_a_handful",
+     a_members_certificate_opening_links_holds_a_handful),
     ("a_removed_members_certificate_is_refused", a_removed_members_certificate_is_refused),
     ("certificates_out_of_date_refuse_the_start", certificates_out_of_date_refuse_the_start),
     ("credentials_are_warned_of_renewed_and_reloaded_without_a_restart",

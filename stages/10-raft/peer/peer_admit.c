@@ -42,7 +42,8 @@
 
 const char *const peer_refusal_name[PEER_REFUSALS] = {
     "opening", "not_member", "source_bound", "full", "opening_timeout", "handshake_timeout",
-    "tls", "identity", "hello", "message", "left", "not_ready", "other"};
+    "tls", "identity", "hello", "message", "left", "not_ready", "no_address", "replaced",
+    "other"};
 
 static size_t source_home(uint32_t ip)
 {

@@ -237,6 +237,26 @@ static int conn_make_pair(peer_conn *c, uv_stream_t **raft_end)
     return 0;
 }
 
+/* P8: c, accepted, opens; if its member then has more than
+ * PEER_LINKS_PER_MEMBER open links of its kind, the oldest is closed. */
+static void conn_bound_links(peer_conn *c)
+{
+    peer_transport *pt = c->pt;
+    c->opened = ++pt->opened;
+    peer_conn *oldest = NULL;
+    unsigned n = 0;
+    for (peer_conn *o = pt->conns; o != NULL; o = o->next) {
+        if (o->kind != CONN_ACCEPTED || o->state != ST_OPEN || o->id != c->id ||
+            o->confirm != c->confirm)
+            continue;
+        n++;
+        if (oldest == NULL || o->opened < oldest->opened)
+            oldest = o;
+    }
+    if (n > PEER_LINKS_PER_MEMBER && oldest != NULL && oldest != c)
+        peer_conn_refuse(oldest, PEER_REFUSED_REPLACED, "a newer link of the same member opened");
+}
+
 /* The connection is open: the timer stops, the pump starts (P1, P2). */
 static void conn_open(peer_conn *c)
 {
@@ -252,6 +272,8 @@ static void conn_open(peer_conn *c)
     if (c->kind == CONN_ACCEPTED)
         conn_release(c);
     c->state = ST_OPEN;
+    if (c->kind == CONN_ACCEPTED)
+        conn_bound_links(c);
     conn_flow(c);
     if (c->confirm) { /* an ask made while it opened goes now */
         uint8_t ask[PEER_CONFIRM];
@@ -702,6 +724,10 @@ int peer_conn_accept(peer_transport *pt)
     conn_name_remote(c);
     if (pt->closing) {
         peer_conn_refuse(c, PEER_REFUSED_NOT_READY, NULL);
+        return 0;
+    }
+    if (c->src == 0) { /* P3c: not counted as any address's, and not read */
+        peer_conn_refuse(c, PEER_REFUSED_NO_ADDRESS, NULL);
         return 0;
     }
     uv_tcp_nodelay(&c->tcp, 1);

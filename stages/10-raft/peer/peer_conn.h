@@ -56,6 +56,7 @@ typedef struct peer_transport {
     size_t unfinished;               /* accepted ones holding a slot (P3c, C4) */
     size_t parked;
     peer_conn *park_head, *park_tail;  /* the parked, oldest first */
+    unsigned long long opened;       /* accepted links opened so far (P8's order) */
     struct { uint32_t ip, n; } sources[PEER_SOURCE_SLOTS];  /* strangers' slots by address */
     int closing;
     raft_uv_transport_close_cb close_cb;
@@ -84,7 +85,9 @@ struct peer_conn {
     uint64_t id;                     /* the peer's: claimed (accepted) or wanted */
     char addr[PEER_ADDR_MAX + 1];    /* the peer's Raft address */
     char remote[64];                 /* the socket's far end, for log lines */
-    uint32_t src;                    /* accepted: the far end's IPv4 address (host order) */
+    uint32_t src;                    /* accepted: the far end's IPv4 address (host order),
+                                      * 0 if it could not be read */
+    unsigned long long opened;       /* accepted and OPEN: the transport's count then (P8) */
     int member_src;                  /* ... a member's (P3c) */
     int slot;                        /* holds a slot (C4) */
     int park_reason;                 /* PARKED: PEER_REFUSED_SOURCE or _FULL */

@@ -48,8 +48,11 @@
  *          current configuration, not one removed from it); an open
  *          connection whose member is no longer admitted is closed at its
  *          next bytes (revoked).
- *       c. At most PEER_PER_SOURCE connections not open yet from one
- *          address that is no member's (cfg.member_address), and
+ *       c. A connection whose far end's address cannot be read (it was
+ *          reset before it was named) is refused at once, counted in no
+ *          address's slots.  At most PEER_PER_SOURCE connections not
+ *          open yet from one address that is no member's
+ *          (cfg.member_address), and
  *          PEER_MAX_UNFINISHED in all.  One over either bound is parked:
  *          accepted but not read, read in its turn once a slot frees,
  *          closed after PEER_PARKED_MS; past PEER_MAX_PARKED parked, it is
@@ -65,6 +68,14 @@
  *       never inside one; the checker on the other side hands it to its
  *       policy, not to libraft (peer_frame.h, F6).
  *   P6. Everything runs on the loop given; nothing blocks.
+ *   P8. At most PEER_LINKS_PER_MEMBER accepted links of one member id
+ *       are open at once, of each kind (libraft's, confirm links): when
+ *       one more opens, the oldest is closed (counted as `replaced`).  A
+ *       member needs one of each, and a second while a link it lost is
+ *       still open here; the newest is the one in use, as after a
+ *       restart whose old connection nothing has closed yet.  So one
+ *       member's certificate, opening link after link, holds a handful
+ *       of descriptors, not the process's open-file limit.
  *   P7. Nothing of a confirm link reaches libraft.  An accepted one
  *       answers each ask, in order, with the term cfg.term gives at that
  *       moment; a dialled one hands cfg.confirmed each answer whose round
@@ -93,6 +104,7 @@
 #define PEER_PER_SOURCE 32         /* P3c: not open yet, from one stranger's address */
 #define PEER_MAX_UNFINISHED 1536   /* P3c: not open yet, in all */
 #define PEER_MAX_PARKED 1536       /* P3c: held unread over a bound */
+#define PEER_LINKS_PER_MEMBER 2    /* P8: open accepted links of one member, of each kind */
 #define PEER_PARKED_MS 20000      /* the longest deadline: a member's parked one outlives it */
 /* The descriptors a transport holds at most, besides its open links. */
 #define PEER_FILES (PEER_MAX_UNFINISHED + PEER_MAX_PARKED + 64)
@@ -112,6 +124,8 @@ enum peer_refusal {
     PEER_REFUSED_MESSAGE,         /* a message the checker refused (peer_frame.h) */
     PEER_REFUSED_LEFT,            /* the peer closed it before it opened */
     PEER_REFUSED_NOT_READY,       /* libraft not listening yet, or the transport closing */
+    PEER_REFUSED_NO_ADDRESS,      /* its far end's address could not be read (P3c) */
+    PEER_REFUSED_REPLACED,        /* an open link, closed for a newer one of its member (P8) */
     PEER_REFUSED_OTHER,           /* out of memory, a socket pair not made */
     PEER_REFUSALS
 };

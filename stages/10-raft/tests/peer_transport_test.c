@@ -41,7 +41,13 @@ typedef struct side {
     size_t got_len;
     int in_eof;
     int closed;
+    uv_stream_t *kept[8];     /* with keep_links: the ones before, still open */
+    int n_kept;
 } side;
+
+/* Whether accept_cb keeps the connections it was given before (as a
+ * libraft that holds every link a member opens), rather than ending them. */
+static int keep_links;
 
 static uv_loop_t loop;
 
@@ -92,7 +98,9 @@ static void accepted(struct raft_uv_transport *t, raft_id id, const char *addres
 {
     side *s = (side *)((char *)t - offsetof(side, t));
     (void)address;
-    if (s->in != NULL && !uv_is_closing((uv_handle_t *)s->in)) /* as libraft: the old one ends */
+    if (s->in != NULL && keep_links && s->n_kept < 8 && !uv_is_closing((uv_handle_t *)s->in))
+        s->kept[s->n_kept++] = s->in;
+    else if (s->in != NULL && !uv_is_closing((uv_handle_t *)s->in)) /* as libraft: the old one ends */
         uv_close((uv_handle_t *)s->in, stream_freed);
     s->accepted++;
     s->accepted_id = id;
@@ -180,6 +188,10 @@ static void side_stop(side *s)
 {
     if (s->in != NULL && !uv_is_closing((uv_handle_t *)s->in))
         uv_close((uv_handle_t *)s->in, stream_freed);
+    for (int i = 0; i < s->n_kept; i++)
+        if (!uv_is_closing((uv_handle_t *)s->kept[i]))
+            uv_close((uv_handle_t *)s->kept[i], stream_freed);
+    s->n_kept = 0;
     s->t.close(&s->t, side_closed);
     for (int i = 0; i < 1000 && !s->closed; i++)
         uv_run(&loop, UV_RUN_ONCE);
@@ -725,6 +737,48 @@ static void credentials_are_checked_when_opened(void)
     free(other);
 }
 
+/* P8: member 1 opens link after link to member 2, whose libraft keeps
+ * every one: past PEER_LINKS_PER_MEMBER, each new one closes the oldest,
+ * and the newest carries messages. */
+static void a_members_links_are_bounded_the_newest_kept(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3);
+    side a, b;
+    side_start(&a, 1, dir, 1);
+    side_start(&b, 2, dir, 2);
+    keep_links = 1;
+    enum { LINKS = 6 };
+    dial d[LINKS];
+    for (int i = 0; i < LINKS; i++) {
+        dial_to(&a, &b, 2, &d[i]);
+        CHECK_MSG(d[i].status == 0, "link %d opens (status %d)", i + 1, d[i].status);
+        for (int k = 0; k < 200 && b.accepted < i + 1; k++)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    spin(50);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(b.accepted == LINKS && c.refused_by[PEER_REFUSED_REPLACED] ==
+                                         LINKS - PEER_LINKS_PER_MEMBER,
+              "%d links opened, %llu closed as replaced (%d expected)", b.accepted,
+              c.refused_by[PEER_REFUSED_REPLACED], LINKS - PEER_LINKS_PER_MEMBER);
+    uint8_t msg[64];
+    size_t n = vote(msg, 1, 3);
+    b.got_len = 0;
+    send_bytes(d[LINKS - 1].stream, msg, n);
+    for (int i = 0; i < 500 && b.got_len < n; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    CHECK_MSG(b.got_len == n && memcmp(b.got, msg, n) == 0, "the newest link carries a vote");
+    keep_links = 0;
+    for (int i = 0; i < LINKS; i++)
+        close_stream(d[i].stream);
+    side_stop(&a);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
     HARNESS_TEST(strangers_are_refused_before_libraft),
@@ -735,5 +789,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_member_not_in_the_configuration_is_refused),
     HARNESS_TEST(a_notice_crosses_between_libraft_messages),
     HARNESS_TEST(credentials_are_checked_when_opened),
+    HARNESS_TEST(a_members_links_are_bounded_the_newest_kept),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);
