@@ -34,6 +34,7 @@
 #include "error.h"
 #include "escape.h"
 #include "file_bytes.h"
+#include "internal_key.h"
 #include "level_files.h"
 #include "level_set.h"
 #include "level_files.h"
@@ -479,6 +480,21 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         changed = source != VERSION_LIVE || torn;
         for (size_t i = 0; rc == KV_OK && i < v.n; i++)
             rc = repair_version_table(&r, &v, i, &ls, &changed);
+    }
+    /* Writes stop at IKEY_MAX_SEQ - 1, so that a log can be named after
+     * the last of them (lsm_write.c): a version counting past that (a
+     * damaged manifest's counter, or a damaged table's entry) is lowered
+     * to it in the new manifest, or no log could be owed above it (F4)
+     * and kv_open would refuse the database. */
+    if (rc == KV_OK && !empty && (v.log_seq >= IKEY_MAX_SEQ || v.last_seq >= IKEY_MAX_SEQ)) {
+        log_report_line(line, ctx, "the version counts writes up to %" PRIu64 ", past the last "
+                        "one a write may take (%" PRIu64 "): lowered to it",
+                        v.log_seq > v.last_seq ? v.log_seq : v.last_seq, IKEY_MAX_SEQ - 1);
+        if (v.log_seq >= IKEY_MAX_SEQ)
+            v.log_seq = IKEY_MAX_SEQ - 1;
+        if (v.last_seq >= IKEY_MAX_SEQ)
+            v.last_seq = IKEY_MAX_SEQ - 1;
+        changed = 1;
     }
     if (rc == KV_OK)
         rc = repair_logs(&r, &ls, v.log_seq);
