@@ -423,6 +423,7 @@ compact"
         # partitions (stage 09, parted_salvage.c), where a torn copy's
         # salvage has to scan for them.
         for s in "$dest"/seed? "$dest"/binary "$dest"/parts* "$dest"/version1; do
+            case $s in *-block-damaged) continue ;; esac  # (from a run before)
             [ -f "$s" ] && [ "$(wc -c <"$s")" -gt 100 ] || continue
             flip_byte "$s" 19 >"$s-block-damaged"
         done
