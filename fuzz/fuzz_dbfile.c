@@ -52,6 +52,11 @@ int fuzz_dbfile_sampled(const uint8_t *data, size_t size)
     return every || crc32c_value(data, size) % FUZZ_DBFILE_SAMPLE == 0;
 }
 
+const char *fuzz_dbfile_table_name(void)
+{
+    return strncmp(kv_stage(), "06", 2) < 0 ? "000000000001-999999999999.tbl" : "000001.tbl";
+}
+
 static void fuzz_free_identity(void)
 {
     free(fuzz_identity);

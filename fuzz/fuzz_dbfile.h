@@ -49,6 +49,15 @@ void fuzz_dbfile_run(const char *name, const uint8_t *data, size_t size);
 void fuzz_dbfile_repair_files(const fuzz_dbfile *files, size_t n);
 void fuzz_dbfile_repair(const char *name, const uint8_t *data, size_t size);
 
+/* The name of a table file in a database of the stage the harness is
+ * linked with, a name kv_check, kv_open and kv_repair take for a table:
+ * stages 04 and 05 name a table by the writes it holds (lsm_files.h; here
+ * 1 to 999999999999, above the sequence numbers of any seed, so that a
+ * write after the open is newer than what the table holds), stages 06 on
+ * by its file number (level_files.h: 000001.tbl, which kv_repair finds with
+ * no manifest naming it and rebuilds the levels from). */
+const char *fuzz_dbfile_table_name(void);
+
 /* Installs the in-memory backend (for good) and empties it: for a harness
  * that reads its files through io.h without a database.  Files go in with
  * io_mem_put (common/io_mem.h). */

@@ -27,7 +27,14 @@
  *     a manifest of one record, replays to the same state;
  *   - the same two files in a directory (in memory, common/io_mem.h),
  *     read by manifest_recover, give the same verdict and the same state
- *     (the input as it is, half of the inputs by their crc32c).
+ *     (the input as it is, half of the inputs by their crc32c);
+ *   - for one input in sixteen (fuzz_dbfile_sampled), the two files, the
+ *     manifest with its checksums made right, as a database's CURRENT and
+ *     manifest through the whole engine and kv_repair (fuzz_dbfile.h):
+ *     level_repair.c's search for a version (the manifest CURRENT names,
+ *     another, or the tables alone), the tables it names and the
+ *     directory lacks taken out, a new manifest written; after a KV_OK
+ *     the database opens strictly and checks clean.
  * A broken promise aborts (this is a test program).
  */
 #include <stdint.h>
@@ -323,6 +330,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       crc32c_value(data, size) % 2 == 0);
     if (manifest_fuzz_repair(man, man_len))
         manifest_fuzz_run(line, line_len, current_rc, number, man, man_len, 0);
+    /* One input in sixteen: CURRENT and the manifest it names (checksums
+     * made right) as a database's, through the engine, kv check, kv dump
+     * and kv repair (fuzz_dbfile.h), which finds the version from them or
+     * without them, takes out the tables they name and the directory
+     * lacks, and writes a new manifest. */
+    if (fuzz_dbfile_sampled(data, size)) {
+        char name[MANIFEST_NAME_MAX];
+        manifest_file_name(name, current_rc == KV_OK ? number : 1);
+        fuzz_dbfile files[] = {{CURRENT_FILE_NAME, line, line_len}, {name, man, man_len}};
+        fuzz_dbfile_run_files(files, 2);
+        fuzz_dbfile_repair_files(files, 2);
+    }
     free(line);
     free(man);
     return 0;

@@ -29,6 +29,15 @@
  * (fuzz_formats.h: the file header's, and for format v1 every record's,
  * the offset array's and the tail's), so that mutations reach the records
  * and keys behind them.
+ * Then, for one input in sixteen (fuzz_dbfile_sampled), the table (its
+ * checksums made right as above) is the only table of a database of the
+ * stage (fuzz_dbfile_table_name), driven through the whole engine and
+ * repaired (fuzz_dbfile.h): kv_repair rewrites a table kv check calls
+ * damaged with every entry its salvage can still read (table_salvage:
+ * table_v1_salvage.c in stage 04, table_v2_salvage.c in 05,
+ * parted_salvage.c in 09, whose repair first rebuilds the levels from the
+ * tables, no manifest naming them), and the repaired database must open
+ * strictly and check clean.
  * It is stage 04's entry in FUZZ_04-lsm (stages/04-lsm/stage.mk): `make
  * fuzz-smoke` runs it, `make fuzz STAGE=04-lsm TARGET=table` is an AFL++
  * campaign, and `make test` replays its seeds (docs/fuzzing.md).
@@ -206,6 +215,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fix_table_v1(fixed, size);
     if (memcmp(fixed, data, size) != 0)
         table_fuzz_one(fixed, size);
+    /* One input in sixteen: the table as a database's only table, through
+     * the engine, kv check, kv dump and kv repair, whose salvage reads what
+     * a damaged table still holds (fuzz_dbfile.h). */
+    if (fuzz_dbfile_sampled(data, size)) {
+        fuzz_dbfile_run(fuzz_dbfile_table_name(), fixed, size);
+        fuzz_dbfile_repair(fuzz_dbfile_table_name(), fixed, size);
+    }
     free(fixed);
     return 0;
 }

@@ -171,6 +171,13 @@ le64() {
 
 # cut FILE OFFSET LENGTH: those bytes of FILE.
 cut_bytes() { tail -c +$(($2 + 1)) "$1" | head -c "$3"; }
+# flip_byte FILE OFFSET: FILE with the byte at OFFSET XORed with 0xff.
+flip_byte() {
+    head -c "$2" "$1"
+    flip_was=$(cut_bytes "$1" "$2" 1 | od -An -tu1 | tr -d ' ')
+    printf "\\$(printf '%03o' $((flip_was ^ 255)))"
+    tail -c +$(($2 + 2)) "$1"
+}
 
 # table_piece_seeds KV DEST TARGET: tables of stage 05 made by KV (small
 # and large blocks' worth, compressible and not, tombstones, binary keys;
@@ -408,6 +415,21 @@ compact"
             "$k" $opts "$tmp/db" <"$in" >/dev/null
             f=$(ls "$tmp"/db/$file 2>/dev/null | head -n 1)
             [ -n "$f" ] && [ -f "$f" ] && cp "$f" "$dest/$name"
+        done
+    fi
+    if [ "$target" = table ] || [ "$target" = table_blocks ] && [ "$stage" != 04-lsm ]; then
+        # Tables of format v2 whose first data block is damaged (the first
+        # byte of its first key flipped: a checksum that fails for table,
+        # keys out of order or a block that does not decode for
+        # table_blocks, which makes checksums right), the rest whole: kv
+        # check calls them damaged, and kv repair's salvage finds the
+        # other blocks through the index (stage 05) or the index
+        # partitions (stage 09, parted_salvage.c), where a torn copy's
+        # salvage has to scan for them.
+        for s in "$dest"/seed? "$dest"/binary "$dest"/parts* "$dest"/version1; do
+            case $s in *-block-damaged) continue ;; esac  # (from a run before)
+            [ -f "$s" ] && [ "$(wc -c <"$s")" -gt 100 ] || continue
+            flip_byte "$s" 19 >"$s-block-damaged"
         done
     fi
 done

@@ -9,14 +9,24 @@
  * lose the writes in it (their log was removed once the table held them).
  * Then it rebuilds the version from the tables, and every key reads its
  * last value.
+ *
+ * A version whose counters only damage writes (level_repair.c, steps 1
+ * and 4): writes counted up to IKEY_MAX_SEQ, or a next file number with
+ * no room after it, would leave a new manifest kv_open refuses; repair
+ * lowers them, and the database it leaves opens strictly and checks.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../../tests/harness.h"
 #include "../../04-lsm/tests/lsm_test_util.h"
+#include "current_file.h"
+#include "internal_key.h"
 #include "kv.h"
+#include "manifest_test_util.h"
 
 /* The live manifest's name (CURRENT's first word). */
 static void repair_live_manifest(const char *dir, char name[64])
@@ -129,8 +139,70 @@ static void repair_of_current_keeps_the_version(void)
     CHECK_KV(kv_close(db), KV_OK);
 }
 
+/* An empty database whose MANIFEST-000001 is one snapshot of the counters
+ * given and no table; CURRENT names it, or (damaged_current) is damaged,
+ * so that repair takes the manifest as another one and writes it again. */
+static const char *repair_counters_db(uint64_t log_seq, uint64_t next_file, uint64_t last_seq,
+                                      int damaged_current)
+{
+    const char *dir = lt_empty_db();
+    version_edit e;
+    version_edit_init(&e);
+    mt_counters(&e, log_seq, next_file, last_seq);
+    size_t len;
+    uint8_t *m = mt_manifest_bytes(mt_edit_ptrs(&e, 1), 1, &len, NULL);
+    mt_write_file(harness_join(dir, "MANIFEST-000001"), m, len);
+    free(m);
+    version_edit_free(&e);
+    char line[CURRENT_MAX_BYTES];
+    size_t n = current_line_encode(line, 1);
+    if (damaged_current)
+        line[0] = 'X';
+    mt_write_file(harness_join(dir, CURRENT_FILE_NAME), (const uint8_t *)line, n);
+    return dir;
+}
+
+/* kv.h's promise after a kv_repair that said KV_OK. */
+static void repair_opens_strict_and_checks(const char *dir)
+{
+    kv_options opt;
+    kv_options_init(&opt);
+    opt.strict_recovery = 1;
+    kv_db *db = NULL;
+    CHECK_KV(kv_open(dir, &opt, &db), KV_OK);
+    CHECK_KV(kv_close(db), KV_OK);
+    lt_lines out = {0};
+    CHECK_MSG(kv_check(dir, lt_collect, &out) == KV_OK, "%s", out.text);
+}
+
+/* Writes stop at IKEY_MAX_SEQ - 1, so that a log can be named after the
+ * last one: a manifest counting to IKEY_MAX_SEQ is lowered to it, in a new
+ * manifest, and the log owed above it is made. */
+static void repair_lowers_a_version_counting_past_the_last_write(void)
+{
+    const char *dir = repair_counters_db(IKEY_MAX_SEQ, 2, IKEY_MAX_SEQ, 0);
+    lt_lines out = {0};
+    CHECK_KV(kv_repair(dir, lt_collect, &out), KV_OK);
+    CHECK_MSG(strstr(out.text, "lowered to it") != NULL, "%s", out.text);
+    repair_opens_strict_and_checks(dir);
+}
+
+/* A next file number of 2^64 - 1 would name the new manifest
+ * MANIFEST-18446744073709551615 and wrap the next to 0: repair goes on
+ * from the numbers in use instead. */
+static void repair_next_file_with_no_room_goes_on_from_the_numbers_in_use(void)
+{
+    const char *dir = repair_counters_db(0, UINT64_MAX, 0, 1);
+    lt_lines out = {0};
+    CHECK_MSG(kv_repair(dir, lt_collect, &out) == KV_OK, "%s", out.text);
+    CHECK_MSG(lt_exists(dir, "MANIFEST-000002"), "%s", lt_files(dir));
+    repair_opens_strict_and_checks(dir);
+}
+
 static const harness_test cov_repair_tests[] = {
     HARNESS_TEST(repair_passes_over_a_stale_manifest_and_rebuilds),
     HARNESS_TEST(repair_of_current_keeps_the_version),
+    HARNESS_TEST(repair_lowers_a_version_counting_past_the_last_write),
+    HARNESS_TEST(repair_next_file_with_no_room_goes_on_from_the_numbers_in_use),
 };
 const harness_suite cov_repair_suite = HARNESS_SUITE("cov_repair", cov_repair_tests);

@@ -324,7 +324,8 @@ static int rebuild_merge(repair_run *r, rversion *v, size_t from, size_t to)
 static int rebuild_groups(repair_run *r, rversion *v)
 {
     size_t n = v->n;  /* merges append their outputs after these */
-    qsort(v->t, n, sizeof *v->t, rebuild_by_smallest);
+    if (n > 1) /* no table: v->t is NULL, which qsort may not be handed */
+        qsort(v->t, n, sizeof *v->t, rebuild_by_smallest);
     int rc = KV_OK;
     for (size_t i = 0; rc == KV_OK && i < n;) {
         size_t j = i + 1;

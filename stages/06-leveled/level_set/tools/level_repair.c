@@ -34,6 +34,7 @@
 #include "error.h"
 #include "escape.h"
 #include "file_bytes.h"
+#include "internal_key.h"
 #include "level_files.h"
 #include "level_set.h"
 #include "level_files.h"
@@ -395,7 +396,11 @@ static int repair_unlink(repair_run *r, const char *name)
 static int repair_write_manifest(repair_run *r, rversion *v, const rlisting *ls, char *said,
                                  size_t cap)
 {
-    if (v->next_file <= ls->max_number)
+    /* Numbers are taken one at a time from 1, so a next file number with
+     * no room after it (a damaged manifest's: the new manifest's number
+     * and the next would wrap to 0) goes on from the numbers in use, as a
+     * number at or below them does. */
+    if (v->next_file >= UINT64_MAX - 1 || v->next_file <= ls->max_number)
         v->next_file = ls->max_number + 1;
     uint64_t number = v->next_file++;
     version_edit e;
@@ -468,6 +473,13 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
     rversion v = {0};
     int source = VERSION_LIVE, changed = 0, torn = 0;
     rc = repair_list(dir, &ls);
+    /* A file numbered so high that no number is left after it for a new
+     * manifest (repair_write_manifest) has a damaged name: refused before
+     * anything changes. */
+    if (rc == KV_OK && ls.max_number >= UINT64_MAX - 1)
+        rc = kv_error(KV_ERR_CORRUPT, "kv_repair %s: a file is numbered %" PRIu64 ", which "
+                      "leaves no number for a new manifest after it: its name is damaged, "
+                      "and nothing was changed", dir, ls.max_number);
     /* No CURRENT, no table, no log: a new database (kv_open makes the rest). */
     int empty = rc == KV_OK && ls.ntables == 0 && ls.l.nwals == 0 && !ls.current;
     if (rc == KV_OK && !empty)
@@ -479,6 +491,21 @@ int kv_repair(const char *dir, kv_line_fn line, void *ctx)
         changed = source != VERSION_LIVE || torn;
         for (size_t i = 0; rc == KV_OK && i < v.n; i++)
             rc = repair_version_table(&r, &v, i, &ls, &changed);
+    }
+    /* Writes stop at IKEY_MAX_SEQ - 1, so that a log can be named after
+     * the last of them (lsm_write.c): a version counting past that (a
+     * damaged manifest's counter, or a damaged table's entry) is lowered
+     * to it in the new manifest, or no log could be owed above it (F4)
+     * and kv_open would refuse the database. */
+    if (rc == KV_OK && !empty && (v.log_seq >= IKEY_MAX_SEQ || v.last_seq >= IKEY_MAX_SEQ)) {
+        log_report_line(line, ctx, "the version counts writes up to %" PRIu64 ", past the last "
+                        "one a write may take (%" PRIu64 "): lowered to it",
+                        v.log_seq > v.last_seq ? v.log_seq : v.last_seq, IKEY_MAX_SEQ - 1);
+        if (v.log_seq >= IKEY_MAX_SEQ)
+            v.log_seq = IKEY_MAX_SEQ - 1;
+        if (v.last_seq >= IKEY_MAX_SEQ)
+            v.last_seq = IKEY_MAX_SEQ - 1;
+        changed = 1;
     }
     if (rc == KV_OK)
         rc = repair_logs(&r, &ls, v.log_seq);
