@@ -3,23 +3,28 @@
  * openings at stage 10 members' Raft ports, for `make bench-flood`
  * (scripts/bench_flood.sh; docs/10-raft.md, "Who may talk to a member").
  *
- *   peer_flood [--host 127.0.0.1] [-c PER_PORT] [-s SECONDS] [-k KINDS] PORT...
+ *   peer_flood [--host 127.0.0.1] [--from ADDR] [-c PER_PORT] [-s SECONDS] [-k KINDS] PORT...
  *
- * Holds PER_PORT connections (1,000) to each port, in four kinds taken
- * in turn (KINDS, "0123" by default, names which): idle (nothing sent), half the 16-byte opening, a whole opening
- * claiming member 1 and then nothing, and the opening followed by a TLS
- * 1.3 ClientHello and then nothing (the member answers it: a handshake
- * it computes and that never ends).  Each connection the member closes
- * (its deadline) is opened again at once, as a flood that wants its
- * slots back would; one refused at once (a port nothing listens on) is
- * tried again 100 ms later.  It never answers what it is sent.  Runs
+ * Holds PER_PORT connections (1,000) to each port, in the kinds KINDS
+ * names ("0123" by default), taken in turn: 0 idle (nothing sent), 1 half
+ * the 16-byte opening, 2 a whole opening claiming member 1 and then
+ * nothing, 3 the opening followed by a TLS 1.3 ClientHello and then
+ * nothing (the member answers it: a handshake it computes and that never
+ * ends), and 4 a handshake storm: the opening and the ClientHello, and
+ * as soon as the member's first answer comes (its key share and
+ * signature computed), a reset and a new connection at once.  Each
+ * connection the member closes (its deadline) is opened again at once,
+ * as a flood that wants its slots back would; one refused at once (a
+ * port nothing listens on) is tried again 100 ms later.  It never answers
+ * what it is sent.  --from binds every connection to that local address
+ * (127.0.0.2, say: a stranger's, not the members' 127.0.0.1).  Runs
  * SECONDS (0: until SIGTERM or SIGINT), then prints one line:
  *
- *   opened,closed_by_member,cpu_s
+ *   opened,closed_by_member,cpu_s,answers
  *
- * the connections it made, those the members closed, and the CPU time it
+ * the connections it made, those the members closed, the CPU time it
  * used (user and system), which it takes from the machine the members
- * share.  One thread, epoll; it raises its open-file limit to what it
+ * share, and the handshakes the storm (kind 4) had answered.  One thread, epoll; it raises its open-file limit to what it
  * holds.
  */
 #include <arpa/inet.h>
@@ -48,9 +53,10 @@ typedef struct flood_conn {
 
 static volatile sig_atomic_t flood_stop;
 static struct sockaddr_in flood_addr[FLOOD_PORTS];
+static struct sockaddr_in flood_from; /* sin_family 0: not bound */
 static unsigned char flood_hello[2048];
 static size_t flood_hello_len;
-static unsigned long long flood_opened, flood_closed;
+static unsigned long long flood_opened, flood_closed, flood_answers;
 
 static void flood_signal(int sig)
 {
@@ -101,6 +107,13 @@ static void flood_open(int ep, flood_conn *c)
         c->retry_at = flood_now() + 0.1;
         return;
     }
+    if (flood_from.sin_family != 0 &&
+        bind(c->fd, (struct sockaddr *)&flood_from, sizeof flood_from) != 0) {
+        close(c->fd);
+        c->fd = -1;
+        c->retry_at = flood_now() + 0.1;
+        return;
+    }
     int rv = connect(c->fd, (struct sockaddr *)&flood_addr[c->port_i], sizeof flood_addr[0]);
     if (rv != 0 && errno != EINPROGRESS) {
         close(c->fd);
@@ -124,7 +137,7 @@ static void flood_send(int ep, flood_conn *c)
         n = 8;
     else if (c->kind == 2)
         n = 16;
-    else if (c->kind == 3) {
+    else if (c->kind == 3 || c->kind == 4) {
         memcpy(buf + 16, flood_hello, flood_hello_len);
         n = 16 + flood_hello_len;
     }
@@ -162,6 +175,13 @@ int main(int argc, char **argv)
             seconds = atol(argv[++i]);
         else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc)
             kinds = argv[++i];
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+            flood_from.sin_family = AF_INET;
+            if (inet_pton(AF_INET, argv[++i], &flood_from.sin_addr) != 1) {
+                fprintf(stderr, "peer_flood: %s is not an IPv4 address\n", argv[i]);
+                return 2;
+            }
+        }
         else if (nports < FLOOD_PORTS && atoi(argv[i]) > 0) {
             flood_addr[nports].sin_family = AF_INET;
             flood_addr[nports].sin_port = htons((uint16_t)atoi(argv[i]));
@@ -172,16 +192,16 @@ int main(int argc, char **argv)
             nports++;
         } else {
             int help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-            fprintf(help ? stdout : stderr, "usage: peer_flood [--host 127.0.0.1] [-c PER_PORT] "
-                                            "[-s SECONDS] [-k KINDS] PORT...\n");
+            fprintf(help ? stdout : stderr, "usage: peer_flood [--host 127.0.0.1] [--from ADDR] "
+                                            "[-c PER_PORT] [-s SECONDS] [-k KINDS] PORT...\n");
             return help ? 0 : 2;
         }
     }
     size_t nkinds = strlen(kinds);
     if (nports == 0 || per < 1 || per > 100000 || nkinds == 0 ||
-        strspn(kinds, "0123") != nkinds) {
+        strspn(kinds, "01234") != nkinds) {
         fprintf(stderr, "peer_flood: give at least one port, -c from 1 to 100000, and -k "
-                        "from 0, 1, 2, 3\n");
+                        "from 0, 1, 2, 3, 4\n");
         return 2;
     }
     size_t n = (size_t)per * (size_t)nports;
@@ -220,6 +240,15 @@ int main(int argc, char **argv)
                 continue;
             }
             ssize_t r = recv(c->fd, sink, sizeof sink, 0);
+            if (r > 0 && c->kind == 4) { /* the storm: the answer came; reset, again */
+                struct linger reset = {1, 0};
+                setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+                flood_closed_one(ep, c);
+                flood_closed--; /* (closed by the storm, not by the member) */
+                c->retry_at = flood_now();
+                flood_answers++;
+                continue;
+            }
             if (r > 0)
                 continue; /* the member's TLS answer: never answered back */
             if (r < 0 && errno == EAGAIN && !(evs[e].events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
@@ -235,7 +264,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
                  ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-    printf("%llu,%llu,%.2f\n", flood_opened, flood_closed, cpu);
+    printf("%llu,%llu,%.2f,%llu\n", flood_opened, flood_closed, cpu, flood_answers);
     for (size_t i = 0; i < n; i++)
         if (conns[i].fd >= 0)
             close(conns[i].fd);

@@ -42,8 +42,8 @@
 
 const char *const peer_refusal_name[PEER_REFUSALS] = {
     "opening", "not_member", "source_bound", "full", "opening_timeout", "handshake_timeout",
-    "tls", "identity", "hello", "message", "left", "not_ready", "no_address", "replaced",
-    "other"};
+    "tls", "identity", "hello", "message", "left", "not_ready", "no_address", "rate",
+    "replaced", "other"};
 
 static size_t source_home(uint32_t ip)
 {
@@ -102,14 +102,42 @@ static size_t admit_max(const peer_transport *pt)
     return admit_or(pt->cfg.max_unfinished, PEER_MAX_UNFINISHED);
 }
 
+/* P3e: a token bucket, refilled to now (milli-tokens; rate a second). */
+static void bucket_fill(peer_bucket *b, long long now, unsigned rate)
+{
+    long long full = PEER_STRANGER_BURST * 1000LL, milli = b->milli;
+    if (now > b->at)
+        milli += (now - b->at) * (long long)rate; /* rate tokens a second: rate milli a ms */
+    b->milli = milli < full ? milli : full;
+    b->at = now;
+}
+
+/* The bucket of stranger address ip, refilled to now.  Addresses share an
+ * entry of the table by their hash: one whose bucket is full again
+ * (unused for a while) is taken over; one still spending keeps it, and
+ * the newcomer spends from it too (sharing slows both, never neither). */
+static peer_bucket *bucket_of(peer_transport *pt, uint32_t ip)
+{
+    long long now = (long long)uv_now(pt->loop);
+    peer_bucket *b = &pt->buckets[source_home(ip)];
+    bucket_fill(b, now, PEER_STRANGER_RATE);
+    if (b->ip != ip && b->milli == PEER_STRANGER_BURST * 1000LL)
+        b->ip = ip;
+    bucket_fill(&pt->strangers, now, PEER_STRANGERS_RATE);
+    return b;
+}
+
 /* The bound c would pass if it took a slot now: 0 if none. */
-static int admit_over(const peer_transport *pt, const peer_conn *c)
+static int admit_over(peer_transport *pt, const peer_conn *c)
 {
     if (pt->unfinished >= admit_max(pt))
         return PEER_REFUSED_FULL;
-    if (!c->member_src &&
-        source_count(pt, c->src) >= admit_or(pt->cfg.per_source, PEER_PER_SOURCE))
+    if (c->member_src)
+        return 0;
+    if (source_count(pt, c->src) >= admit_or(pt->cfg.per_source, PEER_PER_SOURCE))
         return PEER_REFUSED_SOURCE;
+    if (bucket_of(pt, c->src)->milli < 1000 || pt->strangers.milli < 1000)
+        return PEER_REFUSED_RATE;
     return 0;
 }
 
@@ -129,8 +157,11 @@ static unsigned admit_take(peer_conn *c)
     peer_transport *pt = c->pt;
     c->slot = 1;
     pt->unfinished++;
-    if (!c->member_src)
+    if (!c->member_src) {
         source_add(pt, c->src);
+        bucket_of(pt, c->src)->milli -= 1000; /* P3e: admit_over saw a token in each */
+        pt->strangers.milli -= 1000;
+    }
     c->state = ST_OPENING;
     return admit_deadline(pt, admit_or(pt->cfg.opening_ms, PEER_OPENING_MS));
 }
@@ -163,6 +194,7 @@ int peer_admit(peer_conn *c, unsigned *ms)
         return -1;
     c->state = ST_PARKED;
     c->park_reason = over;
+    c->parked_at = (long long)uv_now(pt->loop);
     c->park_prev = pt->park_tail;
     if (pt->park_tail != NULL)
         pt->park_tail->park_next = c;
@@ -170,7 +202,27 @@ int peer_admit(peer_conn *c, unsigned *ms)
         pt->park_head = c;
     pt->park_tail = c;
     pt->parked++;
-    *ms = admit_or(pt->cfg.parked_ms, PEER_PARKED_MS);
+    *ms = over == PEER_REFUSED_RATE ? 1000 / PEER_STRANGER_RATE
+                                    : admit_or(pt->cfg.parked_ms, PEER_PARKED_MS);
+    return over;
+}
+
+int peer_admit_retry(peer_conn *c, unsigned *ms)
+{
+    peer_transport *pt = c->pt;
+    int over = admit_over(pt, c);
+    if (over == 0) {
+        park_unlink(c);
+        *ms = admit_take(c);
+        return 0;
+    }
+    long long parked = (long long)uv_now(pt->loop) - c->parked_at;
+    long long most = admit_or(pt->cfg.parked_ms, PEER_PARKED_MS);
+    if (parked >= most)
+        return -1;
+    c->park_reason = over;
+    long long wait = over == PEER_REFUSED_RATE ? 1000 / PEER_STRANGER_RATE : most - parked;
+    *ms = (unsigned)(wait < most - parked ? wait : most - parked);
     return over;
 }
 

@@ -602,6 +602,16 @@ static void conn_dial_timeout(uv_timer_t *timer)
 static void conn_late(uv_timer_t *timer)
 {
     peer_conn *c = timer->data;
+    if (c->state == ST_PARKED) { /* P3c, P3e: a slot now, or a later look */
+        unsigned ms;
+        int r = peer_admit_retry(c, &ms);
+        if (r >= 0) {
+            uv_timer_start(&c->timer, conn_late, ms, 0);
+            if (r == 0)
+                conn_flow(c);
+            return;
+        }
+    }
     int reason = peer_admit_late(c);
     peer_conn_refuse(c, reason, reason == PEER_REFUSED_OPENING_LATE ? "no opening in time"
                                 : reason == PEER_REFUSED_HANDSHAKE_LATE

@@ -43,6 +43,13 @@
 
 typedef struct peer_conn peer_conn;
 
+/* A token bucket (P3e): milli-tokens, refilled as of `at` (ms, the loop's
+ * clock), for stranger address ip (0: all strangers'). */
+typedef struct peer_bucket {
+    uint32_t ip;
+    long long milli, at;
+} peer_bucket;
+
 typedef struct peer_transport {
     struct raft_uv_transport *t;
     uv_loop_t *loop;
@@ -58,6 +65,8 @@ typedef struct peer_transport {
     peer_conn *park_head, *park_tail;  /* the parked, oldest first */
     unsigned long long opened;       /* accepted links opened so far (P8's order) */
     struct { uint32_t ip, n; } sources[PEER_SOURCE_SLOTS];  /* strangers' slots by address */
+    peer_bucket buckets[PEER_SOURCE_SLOTS];  /* strangers' rates by address (P3e) */
+    peer_bucket strangers;           /* ... and all strangers' together */
     int closing;
     raft_uv_transport_close_cb close_cb;
     peer_counts counts;
@@ -90,7 +99,8 @@ struct peer_conn {
     unsigned long long opened;       /* accepted and OPEN: the transport's count then (P8) */
     int member_src;                  /* ... a member's (P3c) */
     int slot;                        /* holds a slot (C4) */
-    int park_reason;                 /* PARKED: PEER_REFUSED_SOURCE or _FULL */
+    int park_reason;                 /* PARKED: PEER_REFUSED_SOURCE, _FULL or _RATE */
+    long long parked_at;             /* ... since (ms, the loop's clock) */
     peer_conn *park_prev, *park_next;
     uint8_t in[PEER_HELLO_HEAD + PEER_ADDR_MAX + 1];  /* opening, hello or answer */
     size_t in_len;
@@ -129,6 +139,11 @@ int  peer_admit_member(peer_conn *c, uint64_t id, unsigned *ms);
 /* c no longer waits to open (open, a probe answered, or closed): its slot
  * (or its place among the parked) is given up. */
 void peer_admit_release(peer_conn *c);
+/* Parked c's time is up: 0 if it takes a slot now (OPENING, *ms its
+ * deadline); > 0, the bound it is still over, if it stays parked (*ms
+ * until its next look: a rate's token is due sooner than a slot frees);
+ * -1 if it has been parked parked_ms and must be closed. */
+int  peer_admit_retry(peer_conn *c, unsigned *ms);
 /* A parked connection that fits now, taken into a slot (OPENING, *ms its
  * deadline), or NULL. */
 peer_conn *peer_admit_next(peer_transport *pt, unsigned *ms);

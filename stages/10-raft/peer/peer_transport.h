@@ -60,6 +60,16 @@
  *          closed thus waits as long as one that does not.
  *       d. Outgoing connections (libraft's, and probes) count in none of
  *          these: a member's own links out never wait for strangers.
+ *       e. A stranger's address (no member's) takes at most
+ *          PEER_STRANGER_RATE slots a second, and all strangers together
+ *          PEER_STRANGERS_RATE (token buckets of PEER_STRANGER_BURST,
+ *          spent when a connection takes its slot, before a byte of it is
+ *          read, so before its TLS handshake).  One over a rate is parked
+ *          as over a bound, and takes a slot when a token is due.  A TLS
+ *          handshake costs the member a key exchange and a signature on
+ *          the loop its group's writes run on: slots bound how many
+ *          handshakes a stranger holds at once, the rate how many it
+ *          costs a second, however fast it reconnects.
  *   P4. Every connection closed before it opened, and every one closed
  *       for a refused message, is counted once, by its reason
  *       (peer_refusal).
@@ -105,6 +115,9 @@
 #define PEER_MAX_UNFINISHED 1536   /* P3c: not open yet, in all */
 #define PEER_MAX_PARKED 1536       /* P3c: held unread over a bound */
 #define PEER_LINKS_PER_MEMBER 2    /* P8: open accepted links of one member, of each kind */
+#define PEER_STRANGER_RATE 8       /* P3e: slots a second for one stranger's address */
+#define PEER_STRANGERS_RATE 64     /* P3e: ... and for all strangers' together */
+#define PEER_STRANGER_BURST 16     /* P3e: the most either gives at once */
 #define PEER_PARKED_MS 20000      /* the longest deadline: a member's parked one outlives it */
 /* The descriptors a transport holds at most, besides its open links. */
 #define PEER_FILES (PEER_MAX_UNFINISHED + PEER_MAX_PARKED + 64)
@@ -125,6 +138,7 @@ enum peer_refusal {
     PEER_REFUSED_LEFT,            /* the peer closed it before it opened */
     PEER_REFUSED_NOT_READY,       /* libraft not listening yet, or the transport closing */
     PEER_REFUSED_NO_ADDRESS,      /* its far end's address could not be read (P3c) */
+    PEER_REFUSED_RATE,            /* parked over its address's rate of openings (P3e), and closed */
     PEER_REFUSED_REPLACED,        /* an open link, closed for a newer one of its member (P8) */
     PEER_REFUSED_OTHER,           /* out of memory, a socket pair not made */
     PEER_REFUSALS

@@ -506,6 +506,59 @@ static void a_strangers_address_is_held_to_its_bound(void)
     free(dir);
 }
 
+/* P3e: a stranger's address takes PEER_STRANGER_BURST slots at once, then
+ * PEER_STRANGER_RATE a second; the others wait parked (counted nowhere
+ * yet: they are not refused), and a member's address is not held to it. */
+static void a_strangers_address_is_held_to_its_rate(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side b;
+    next = (peer_config){.per_source = 64};
+    member_ip = 0x7f000003; /* 127.0.0.3 is a member's */
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    enum { N = 30 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_from(&b, "127.0.0.2");
+    spin(50);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == PEER_STRANGER_BURST && c.parked == N - PEER_STRANGER_BURST &&
+                  c.refused == 0,
+              "%d of a stranger's %d connections take slots at once, the others wait (%llu, "
+              "%llu parked, %llu refused)", PEER_STRANGER_BURST, N, c.unfinished, c.parked,
+              c.refused);
+    int mine[4];
+    for (int i = 0; i < 4; i++)
+        mine[i] = connect_from(&b, "127.0.0.3");
+    spin(50);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == PEER_STRANGER_BURST + 4, "a member's address takes its slots "
+              "meanwhile (%llu)", c.unfinished);
+    uint64_t start = uv_now(&loop);
+    while (uv_now(&loop) - start < 1000) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(2000);
+        uv_update_time(&loop);
+    }
+    peer_transport_counts(&b.t, &c);
+    unsigned long long more = c.unfinished - PEER_STRANGER_BURST - 4;
+    CHECK_MSG(more >= PEER_STRANGER_RATE - 2 && more <= PEER_STRANGER_RATE + 1,
+              "a second later, about %d more of the stranger's took slots (%llu)",
+              PEER_STRANGER_RATE, more);
+    for (int i = 0; i < 4; i++)
+        close(mine[i]);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    spin(200);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 /* P3c, the bound in all: past max_unfinished, even a member's address
  * parks; parked past its time, a connection is closed unread, counted
  * "full"; and the member's own links out open all the while (P3d). */
@@ -784,6 +837,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(strangers_are_refused_before_libraft),
     HARNESS_TEST(a_probe_is_answered_and_plain_does_not_mix_with_tls),
     HARNESS_TEST(a_strangers_address_is_held_to_its_bound),
+    HARNESS_TEST(a_strangers_address_is_held_to_its_rate),
     HARNESS_TEST(past_the_bound_in_all_a_connection_is_parked_then_closed),
     HARNESS_TEST(a_connection_that_stalls_while_opening_is_closed),
     HARNESS_TEST(a_member_not_in_the_configuration_is_refused),
