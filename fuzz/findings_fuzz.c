@@ -10,9 +10,11 @@
  *        costs at a few kilobytes.
  *   'T'  a timeout: runs until the process is stopped (libFuzzer's or the
  *        replay driver's -timeout), as a loop whose bound never comes.
- *   'O'  out of memory: keeps allocating and touching 1 MiB blocks (each
- *        under the malloc limit) until the resident-memory limit stops it,
- *        or 4 GiB, whichever first: a growth with no bound.
+ *   'O'  out of memory: allocates and touches 1 MiB blocks (each under
+ *        the malloc limit) as fast as it can up to 1 GiB, then holds them
+ *        until the resident-memory limit stops it (checked once a second,
+ *        by libFuzzer's watchdog and the replay driver's alarm): a growth
+ *        with no bound.
  *   'M'  a runaway allocation: malloc of the size in the next 4 bytes
  *        (little-endian), as a decoder that trusts a raw size would; the
  *        memory is neither touched nor kept, so only the malloc limit can
@@ -57,16 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (;;)
             findings_sleep_ms(100);
     case 'O':
-        for (size_t total = 0; total < ((size_t)4 << 30); total += (size_t)1 << 20) {
+        for (size_t total = 0; total < ((size_t)1 << 30); total += (size_t)1 << 20) {
             void **block = malloc((size_t)1 << 20);
             if (block == NULL)
                 break;
             memset(block, 0x5a, (size_t)1 << 20);
             *block = findings_sink; /* a chain, so nothing leaks unreachable */
             findings_sink = block;
-            findings_sleep_ms(1);
         }
-        break;
+        for (;;)
+            findings_sleep_ms(100);
     case 'M':
         if (size >= 5) {
             size_t n = (size_t)data[1] | (size_t)data[2] << 8 | (size_t)data[3] << 16 |
