@@ -486,7 +486,7 @@ lab-group-picture: $(B)/10-raft/kv
 	@rsvg-convert --format=png -o docs/lab/10-raft-group.png build/lab/10-raft-group.svg && \
 	  echo "lab-group-picture: docs/lab/10-raft-group.png"
 
-# Stage 04's measured costs (docs/04-lsm.md): read cost against the number
+# Stage 04's measured costs (docs/04-lsm-reference.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
 # it the published copy, docs/generated/04-lsm-costs.md (scripts/readcost.sh).
@@ -509,7 +509,7 @@ readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbe
 # `make bench-vlog`: stage 08's value log against stage 07 and LevelDB with
 # its bloom filter, 1M keys, values of 100, 1,024 and 4,096 bytes
 # (scripts/bench_vlog.sh; VLOG_ARGS=--publish: to bench/results/ and
-# docs/08-vlog.md; --num=N and --sizes="..." for a smaller run).  Tens of
+# docs/08-vlog-reference.md; --num=N and --sizes="..." for a smaller run).  Tens of
 # minutes; the databases go to /var/tmp.
 .PHONY: bench-vlog
 bench-vlog: bench-deps $(B)/07-txn/kvbench $(B)/08-vlog/kvbench

@@ -1,6 +1,6 @@
 #!/bin/sh
 # check.sh: the exercise track graded against itself, so that it cannot
-# pass a wrong solution or fail a right one unnoticed (docs/learn.md,
+# pass a wrong solution or fail a right one unnoticed (docs/learn-reference.md,
 # "Why the grade can be trusted").
 #
 #   sh grade/check.sh --quick [STAGE...]   the cheap share, run by make test

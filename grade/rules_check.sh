@@ -1,6 +1,6 @@
 #!/bin/sh
 # rules_check.sh: an exercise's rules against its tests and its page
-# (docs/learn.md, "The lists"; grade/check.sh runs it for every stage).
+# (docs/learn-reference.md, "The lists"; grade/check.sh runs it for every stage).
 #
 #   sh grade/rules_check.sh STAGE
 #
