@@ -486,7 +486,7 @@ lab-group-picture: $(B)/10-raft/kv
 	@rsvg-convert --format=png -o docs/lab/10-raft-group.png build/lab/10-raft-group.svg && \
 	  echo "lab-group-picture: docs/lab/10-raft-group.png"
 
-# Stage 04's measured costs (docs/04-lsm.md): read cost against the number
+# Stage 04's measured costs (docs/04-lsm-reference.md): read cost against the number
 # and size of tables, plotted; memory after a reopen against stage 02
 # (build/S/rss); system calls per operation.  READCOST_ARGS=--publish makes
 # it the published copy, docs/generated/04-lsm-costs.md (scripts/readcost.sh).
@@ -509,7 +509,7 @@ readcost: $(B)/04-lsm/readcost $(B)/04-lsm/rss $(B)/02-hash/rss $(B)/04-lsm/kvbe
 # `make bench-vlog`: stage 08's value log against stage 07 and LevelDB with
 # its bloom filter, 1M keys, values of 100, 1,024 and 4,096 bytes
 # (scripts/bench_vlog.sh; VLOG_ARGS=--publish: to bench/results/ and
-# docs/08-vlog.md; --num=N and --sizes="..." for a smaller run).  Tens of
+# docs/08-vlog-reference.md; --num=N and --sizes="..." for a smaller run).  Tens of
 # minutes; the databases go to /var/tmp.
 .PHONY: bench-vlog
 bench-vlog: bench-deps $(B)/07-txn/kvbench $(B)/08-vlog/kvbench
@@ -737,7 +737,7 @@ bench-server: $(B)/03-wal/kv
 	@$(MAKE) --no-print-directory deps DEPS=gnuplot || echo "bench-server: no gnuplot: no chart"
 	@sh scripts/bench_server.sh $(B) 03-wal
 
-# ---- stage 10's group against etcd and one server (docs/10-raft.md) --------
+# ---- stage 10's group against etcd and one server (docs/perf-10-raft.md) ---
 # First, in alternating rounds (BENCH_RAFT_ROUNDS, 5), writes of 100-byte
 # values (BENCH_RAFT_VALUE) over a key space of 1,000,000 (BENCH_RAFT_KEYS)
 # at 1, 10, 50 and 200 closed-loop clients (BENCH_RAFT_CLIENTS), the
@@ -769,7 +769,7 @@ $(B)/bench/raft_load: $(B)/obj/bench/raft_load.o
 	$(call brief,LD,$@)
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ -pthread
 
-# ---- what a flood at the members' Raft ports costs (docs/10-raft.md) -------
+# ---- what a flood at the members' Raft ports costs (docs/10-raft-security.md)
 # One group of three; BENCH_FLOOD_ROUNDS (5) pairs of runs of raft_load -c 50
 # -n BENCH_FLOOD_N (100000) at the leader, alone and then while
 # build/bench/peer_flood holds BENCH_FLOOD_CONNS (1000) unfinished openings
@@ -1276,7 +1276,8 @@ fuzz-coverage: $(foreach p,$(FUZZCOV_PICKED),build/fuzzcov/$(subst :,/,$(p)))
 
 # ---- coverage --------------------------------------------------------------
 # Stage 10's own code under its unit tests and the cluster test
-# (scripts/coverage_raft.sh): the figure docs/10-raft.md quotes.
+# (scripts/coverage_raft.sh): the figure docs/10-raft-reference.md
+# quotes ("Tests").
 .PHONY: coverage-raft
 coverage-raft:
 	@$(MAKE) --no-print-directory deps DEPS=lcov

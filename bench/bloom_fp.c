@@ -18,7 +18,8 @@
  * h rotated right by 17; bit h_i % m), let through more absent keys than
  * the theory says as filters grow.
  * Usage: bloom_fp [QUERIES [BITS_PER_KEY...]]   (default 1000000; 10)
- * docs/05-blocks.md, "Bloom filters", quotes its output.  Exits 1 if a key
+ * docs/05-blocks-reference.md, "The math, and what it measures", quotes its
+ * output.  Exits 1 if a key
  * added is not found.
  */
 #include <stdio.h>
@@ -129,7 +130,7 @@ int main(int argc, char **argv)
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         printf("usage: bloom_fp [QUERIES [BITS_PER_KEY...]]   (default 1000000; 10)\n"
                "The bloom filter's false-positive rate, measured against the theory, for\n"
-               "filters of 20000, 100000 and 1000000 keys (docs/05-blocks.md).\n");
+               "filters of 20000, 100000 and 1000000 keys (docs/05-blocks-reference.md).\n");
         return 0;
     }
     size_t queries = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1000000;

@@ -1,7 +1,7 @@
 /*
  * peer_flood.c: build/bench/peer_flood, an outsider holding unfinished
  * openings at stage 10 members' Raft ports, for `make bench-flood`
- * (scripts/bench_flood.sh; docs/10-raft.md, "Who may talk to a member").
+ * (scripts/bench_flood.sh; docs/10-raft-security.md, "Who may talk to a member").
  *
  *   peer_flood [--host 127.0.0.1] [--from ADDR] [-c PER_PORT] [-s SECONDS] [-k KINDS] PORT...
  *

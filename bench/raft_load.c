@@ -2,7 +2,7 @@
  * raft_load.c: build/bench/raft_load, SET- or GET-shaped load of the same
  * shape as `redis-benchmark -t set|get -c C -n N -r N -d D`, for the
  * servers, promises and read paths redis-benchmark cannot drive (`make
- * bench-raft`, scripts/bench_raft.sh, docs/10-raft.md).
+ * bench-raft`, scripts/bench_raft.sh, docs/perf-10-raft.md).
  *
  *   raft_load --proto resp|resp-wait|resp-get|resp-readonly-get
  *             [--host 127.0.0.1] --port P

@@ -1,6 +1,6 @@
 /*
  * readcost.c: build/S/readcost, what a point lookup costs against the
- * number of tables and their size (stage 04's lesson: docs/04-lsm.md,
+ * number of tables and their size (stage 04's lesson: docs/04-lsm-reference.md,
  * "Measured costs").
  *
  *   readcost [--keys=N] [--tables=T] [--order=random|seq] [--gets=G] [--db=DIR]

@@ -1,6 +1,6 @@
 /*
  * tableratio.c: build/05-blocks/tableratio, what lz4 saves on the tables
- * of kvbench's kind of data (docs/05-blocks.md, "Compression").
+ * of kvbench's kind of data (docs/05-blocks-reference.md, "Measured").
  *
  *   tableratio [--keys=N] [--db=DIR]
  *

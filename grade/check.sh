@@ -1,6 +1,6 @@
 #!/bin/sh
 # check.sh: the exercise track graded against itself, so that it cannot
-# pass a wrong solution or fail a right one unnoticed (docs/learn.md,
+# pass a wrong solution or fail a right one unnoticed (docs/learn-reference.md,
 # "Why the grade can be trusted").
 #
 #   sh grade/check.sh --quick [STAGE...]   the cheap share, run by make test
@@ -116,15 +116,19 @@ for stage in $stages; do
             bad "$stage: exercise $n is not in the \"Exercises\" section of docs/$stage.md, nor in docs/learn.md's \"Stage $stage\""
     done
     # Every section the list names (the scorecard's "Reread") is a heading
-    # of the stage's page.
+    # of the stage's page or of one of its reference pages (docs/STAGE-*.md).
     if [ -f "docs/$stage.md" ]; then
         ex -v mode=sections | while IFS= read -r sec; do
-            awk -v sec="$sec" '/^#+ / { sub(/^#+ /, ""); if ($0 == sec) found = 1 }
-                               END { exit !found }' "docs/$stage.md" ||
-                echo "$sec"
+            found=0
+            for sp in "docs/$stage.md" "docs/$stage"-*.md; do
+                [ -f "$sp" ] || continue
+                awk -v sec="$sec" '/^#+ / { sub(/^#+ /, ""); if ($0 == sec) found = 1 }
+                                   END { exit !found }' "$sp" && found=1
+            done
+            [ "$found" = 1 ] || echo "$sec"
         done >"$base/sections.missing"
         [ ! -s "$base/sections.missing" ] ||
-            bad "$stage: grade/$stage.exercises names sections docs/$stage.md has no heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
+            bad "$stage: grade/$stage.exercises names sections neither docs/$stage.md nor its reference pages has a heading for: $(sed 's/.*/"&"/' "$base/sections.missing" | tr '\n' ' ')"
     else
         echo "note grade $stage: docs/$stage.md is not written yet: the sections grade/$stage.exercises names are not checked"
     fi

@@ -51,7 +51,7 @@
 #                   rules and rungs), once each, one a line
 # Errors go to standard error, and the exit status is 1.
 #
-# The list's format (docs/learn.md, "The lists"): entries "[KIND NAME]",
+# The list's format (docs/learn-reference.md, "The lists"): entries "[KIND NAME]",
 # each followed by "key: value" lines; a line that starts with white space
 # continues the value above it; "#" starts a comment line.  Kinds:
 # exercise, wrong, rung, equivalent.  An exercise's rules are its keys

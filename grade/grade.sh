@@ -100,6 +100,17 @@ case " $RUNGS " in
 esac
 list=$here/$stage.exercises
 page=docs/$stage.md
+# section_page PAGE SECTION: the page that holds SECTION as a heading: the
+# stage's lesson (PAGE, docs/STAGE.md) or one of its reference pages
+# (docs/STAGE-*.md, what the lesson leaves for a second reading); PAGE if
+# none does.
+section_page() {
+    for sp in "$1" "${1%.md}"-*.md; do
+        [ -f "$sp" ] && awk -v sec="$2" '/^#+ / { t = $0; sub(/^#+ /, "", t); if (t == sec) found = 1 }
+                                          END { exit !found }' "$sp" && { echo "$sp"; return; }
+    done
+    echo "$1"
+}
 # Absolute paths of the workspace and the project, to say a crash's
 # source file as the learner sees it (crash_site).
 rootabs=$(cd "$here/.." && pwd)
@@ -958,7 +969,7 @@ if [ -n "$first_fail" ]; then
     case $sec in
     "") ;;
     *the\ compiler*) echo "Read: $sec" ;;
-    *) echo "Reread: $page, \"$sec\"" ;;
+    *) echo "Reread: $(section_page "$page" "$sec"), \"$sec\"" ;;
     esac
     echo "Logs: $logs/"
     exit 1

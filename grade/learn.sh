@@ -71,7 +71,7 @@ done
     echo "at the first rung that fails: each exercise's unit tests, the stage's"
     echo "suites, crash and restart (kills, power loss), the corruption sweep, a short"
     echo "fuzz run of the stage's formats, and your speed against the reference's."
-    echo "docs/learn.md explains each rung."
+    echo "docs/learn-reference.md explains each rung (\"What \`make grade\` does\")."
 } >"$dir/README.md"
 
 n=$(ex -v mode=names | wc -l)

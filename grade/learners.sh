@@ -1,5 +1,5 @@
 #!/bin/sh
-# learners.sh: the grade graded by learners' mistakes (docs/learn.md,
+# learners.sh: the grade graded by learners' mistakes (docs/learn-reference.md,
 # "Learners' mistakes").
 #
 #   sh grade/learners.sh STAGE [NAME]

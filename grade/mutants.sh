@@ -1,6 +1,6 @@
 #!/bin/sh
-# mutants.sh: the grade graded by mutants of the reference (docs/learn.md,
-# "How much of a wrong solution the grade catches").
+# mutants.sh: the grade graded by mutants of the reference
+# (docs/learn-reference.md, "Mistakes nobody planted: `make grade-mutants`").
 #
 #   sh grade/mutants.sh STAGE [EXERCISE]
 #

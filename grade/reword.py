@@ -10,7 +10,7 @@ kv.h's grammar of kv_check's lines) too.
 
 grade/check.sh grades such a workspace: a right solution whose reasons are
 worded otherwise must pass, since the grade checks that a reason is there
-and what it names, never its words (docs/learn.md, "Why the grade can be
+and what it names, never its words (docs/learn-reference.md, "Why the grade can be
 trusted").  A function is found as grade/exercises.awk finds it: a line in
 column 0 naming it with "(" after it, and its body from a line "{" to the
 next line "}".

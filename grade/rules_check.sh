@@ -1,6 +1,6 @@
 #!/bin/sh
 # rules_check.sh: an exercise's rules against its tests and its page
-# (docs/learn.md, "The lists"; grade/check.sh runs it for every stage).
+# (docs/learn-reference.md, "The lists"; grade/check.sh runs it for every stage).
 #
 #   sh grade/rules_check.sh STAGE
 #
@@ -23,6 +23,17 @@ stage=$1
 here=$(dirname "$0")
 list=$here/$stage.exercises
 page=docs/$stage.md
+# section_page PAGE SECTION: the page that holds SECTION as a heading: the
+# stage's lesson (PAGE, docs/STAGE.md) or one of its reference pages
+# (docs/STAGE-*.md, what the lesson leaves for a second reading); PAGE if
+# none does.
+section_page() {
+    for sp in "$1" "${1%.md}"-*.md; do
+        [ -f "$sp" ] && awk -v sec="$2" '/^#+ / { t = $0; sub(/^#+ /, "", t); if (t == sec) found = 1 }
+                                          END { exit !found }' "$sp" && { echo "$sp"; return; }
+    done
+    echo "$1"
+}
 tab=$(printf '\t')
 bad=0
 problem() { echo "$stage: $*"; bad=1; }
@@ -60,7 +71,7 @@ named=$(for t in "$here"/tests/"$stage"/*.c; do
             }
         }' "$t"
 done)
-# section_text SECTION: the text under that heading of the page, up to the
+# section_text SECTION PAGE: the text under that heading of PAGE, up to the
 # next heading of the same or a higher level (a line starting "#" inside a
 # fenced code block is none), on one line, without Markdown's emphasis and
 # code marks (WORDS are matched the same way).
@@ -70,7 +81,7 @@ section_text() {
         /^#+ / && !fence { h = $0; sub(/ .*/, "", h); t = $0; sub(/^#+ /, "", t)
                  if (on && length(h) <= level) exit
                  if (t == sec) { on = 1; level = length(h); next } }
-        on { printf "%s ", $0 }' "$page" | tr -d '*`' | tr -s ' \t' '  '
+        on { printf "%s ", $0 }' "$2" | tr -d '*`' | tr -s ' \t' '  '
 }
 if [ -n "$rules" ]; then
     echo "$rules" | while IFS=$tab read -r exname n sec words text; do
@@ -78,11 +89,12 @@ if [ -n "$rules" ]; then
             problem "rule $n of $exname: there is no page $page"
             continue
         fi
-        body=$(section_text "$sec")
-        if ! grep -q "^#* $sec\$" "$page"; then
-            problem "rule $n of $exname: its section \"$sec\" is not a heading of $page"
+        pg=$(section_page "$page" "$sec")
+        body=$(section_text "$sec" "$pg")
+        if ! grep -q "^#* $sec\$" "$pg"; then
+            problem "rule $n of $exname: its section \"$sec\" is not a heading of $page nor of its reference pages"
         elif ! printf '%s\n' "$body" | grep -qF -- "$(printf '%s' "$words" | tr -d '*`')"; then
-            problem "rule $n of $exname: section \"$sec\" of $page does not say \"$words\""
+            problem "rule $n of $exname: section \"$sec\" of $pg does not say \"$words\""
         fi
         printf '%s\n' "$named" | awk -F '\t' -v e="$exname" -v n="$n" '$2 == e && $3 == n { f = 1 } END { exit !f }' ||
             problem "rule $n of $exname has no test: no EX_RULE($n, ...), EX_RULE_BEGIN($n, ...) or EX_RULES list holding $n in $here/tests/$stage/${exname}_test.c (or a file that says it holds its tests: EX_EXERCISE_FILE), nor EX_RULE_OF($exname, $n, ...) in a test of the stage"

@@ -25,7 +25,7 @@
 #                    "(more failures; ...)" line, the first, with its
 #                    reproduce line; of a harness log, the first failed
 #                    test and the lines it printed (grade/first_check.awk)
-#   learn-example    docs/learn.md's minimal example (stage 01 packed as an
+#   learn-example    docs/learn-reference.md's minimal example (stage 01 packed as an
 #                    engine of its own, then make grade ENGINE=...) runs as
 #                    written there, and every rung passes, none skipped
 #   equivalent-occurrence  an [equivalent] entry's `occurrence` names one
@@ -244,11 +244,11 @@ fi
 # ---- learn-example ---------------------------------------------------------------------
 # The lines of the page's example, with the page's /tmp/libmine.a moved
 # into this run's directory.
-sed -n '/^A minimal example with C/,/^```$/p' docs/learn.md | sed -n '/^```sh$/,/^```$/p' |
+sed -n '/^A minimal example with C/,/^```$/p' docs/learn-reference.md | sed -n '/^```sh$/,/^```$/p' |
     sed '1d;$d' | sed "s#/tmp/libmine.a#$root/libmine.a#g" >"$root/learn-example.sh"
 rm -f "$root/libmine.a"
 if [ "$(grep -c '' "$root/learn-example.sh")" -ne 3 ]; then
-    bad "learn-example: docs/learn.md's minimal example is not the three lines this check expects (see $root/learn-example.sh)"
+    bad "learn-example: docs/learn-reference.md's minimal example is not the three lines this check expects (see $root/learn-example.sh)"
 else
     # Every rung as the page runs it; the fuzz rung's inputs few (what this
     # check is about is the example, not the fuzzing).
@@ -256,7 +256,7 @@ else
     status=$?
     if [ $status -eq 0 ] && grep -q '^Every rung passed' "$root/learn-example.log" &&
         ! grep -q 'skipped' "$root/learn-example.log"; then
-        ok "learn-example: docs/learn.md's example runs as written, every rung passed"
+        ok "learn-example: docs/learn-reference.md's example runs as written, every rung passed"
     else
         bad "learn-example: status $status: $(grep -m1 -E '^First failing check|skipped' "$root/learn-example.log" | cut -c 1-200) (see $root/learn-example.log)"
     fi

@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench_flood.sh: what a flood of unfinished openings at the members' Raft
 # ports costs a stage 10 group's clients (`make bench-flood`;
-# docs/10-raft.md, "Who may talk to a member").
+# docs/10-raft-security.md, "Who may talk to a member").
 #
 #   sh scripts/bench_flood.sh BUILD
 #

@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2154
 # (build, out, n, fill_value and note come from scripts/bench_raft.sh)
 # bench_raft_servers.sh: starts, settles and stops the servers that
-# scripts/bench_raft.sh compares (`make bench-raft`, docs/10-raft.md);
+# scripts/bench_raft.sh compares (`make bench-raft`, docs/perf-10-raft.md);
 # sourced by it, with $build (the build directory) and $out
 # (build/bench-raft) set and a note function defined.
 #

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench_raft_summary.py: the tables of `make bench-raft` from its runs
-(scripts/bench_raft.sh calls it; docs/10-raft.md).
+(scripts/bench_raft.sh calls it; docs/perf-10-raft.md).
 
     python3 scripts/bench_raft_summary.py OUT ROUNDS VALUE KEYS CONNS
 

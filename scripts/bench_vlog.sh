@@ -13,7 +13,7 @@
 # description (date, commit, machine, load average), go to
 # build/bench/vlog/results.md; each run's whole output is beside it.
 # --publish also copies them to bench/results/vlog-results.md and updates
-# the pages that quote them (scripts/docs_figures.sh: docs/08-vlog.md).
+# the pages that quote them (scripts/docs_figures.sh: docs/08-vlog-reference.md).
 #
 #   sh scripts/bench_vlog.sh BUILD_DIR [--publish] [--num=N] [--sizes="100 1024 4096"]
 #
@@ -130,6 +130,6 @@ done
 cat "$res"
 if [ "$publish" = 1 ]; then
     cp "$res" bench/results/vlog-results.md
-    sh scripts/docs_figures.sh docs/08-vlog.md
-    echo "bench-vlog: published bench/results/vlog-results.md and docs/08-vlog.md"
+    sh scripts/docs_figures.sh docs/08-vlog-reference.md
+    echo "bench-vlog: published bench/results/vlog-results.md and docs/08-vlog-reference.md"
 fi

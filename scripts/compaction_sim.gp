@@ -1,5 +1,5 @@
 # compaction_sim.gp: level sizes over time from the compaction simulator's
-# --plot file (build/06-leveled/compaction_sim, docs/06-leveled.md, "The
+# --plot file (build/06-leveled/compaction_sim, docs/06-leveled-reference.md, "The
 # compaction simulator").  Columns of the .dat file: flushes, writes,
 # MiB in L0..L6 (3-9), tables in L0..L6 (10-16), write amplification (17).
 #

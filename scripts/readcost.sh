@@ -1,5 +1,5 @@
 #!/bin/sh
-# readcost.sh: what stage 04 costs, measured (docs/04-lsm.md, "Measured
+# readcost.sh: what stage 04 costs, measured (docs/04-lsm-reference.md, "Measured
 # costs"): `make readcost`, READCOST_ARGS passes the options.
 #
 #   sh scripts/readcost.sh [BUILD] [OUT] [--publish] [--rss-keys="N..."] [--bench-keys=N]
@@ -133,7 +133,7 @@ else
 Written by \`make readcost\` (\`scripts/readcost.sh\`, which runs
 \`build/04-lsm/readcost\`, \`build/S/rss\` and \`build/S/kvbench\`:
 \`bench/readcost.c\`, \`bench/rss.c\`, \`bench/kvbench.c\`).  Keys are 16
-bytes, values 100 bytes.  Every point is one run.  \`docs/04-lsm.md\`
+bytes, values 100 bytes.  Every point is one run.  \`docs/04-lsm-reference.md\`
 quotes these tables through \`scripts/docs_figures.sh\`; \`make readcost
 READCOST_ARGS=--publish\` writes this file and
 \`docs/generated/04-lsm-readcost.png\` again and updates it.

@@ -444,6 +444,11 @@ if [ -f "$here/../scripts/docs_examples.py" ] && [ "$build" = build ]; then
     add_job release "docs_examples.py --check" python3 "$here/../scripts/docs_examples.py" --check
     add_job release "docs_figures.sh --check" sh "$here/docs_figures_check.sh"
 fi
+# Each stage page's lesson reads in a sitting (at most 5,000 words of
+# prose and tables) and links its reference pages.
+if [ -f "$here/lesson_words_test.py" ]; then
+    add_job release "lesson_words_test.py" python3 "$here/lesson_words_test.py"
+fi
 # The libFuzzer smoke run (`make fuzz-smoke`), when the Makefile asks for it.
 if [ -n "${KV_FUZZ_PAIRS:-}" ]; then
     add_job smoke "fuzz smoke (${KV_FUZZ_SECONDS:-10}s a target)" \

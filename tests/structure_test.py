@@ -65,7 +65,7 @@ passed = failed = 0
 README_COMMANDS_BY = 25
 ROADMAP_CELL_WORDS = 70
 # Stage 09 calls at most this many functions of stage 05's format v2
-# (check_seam_05_09; docs/09-cache.md, "What it takes of stage 05", lists
+# (check_seam_05_09; docs/09-cache-reference.md, "What it takes of stage 05", lists
 # them by what they are for).  Each is a step format v2's own table.h
 # functions are made of, taking only what stage 05's own calls hand it
 # too: the builder (eight calls), the context (three), a lookup (three),

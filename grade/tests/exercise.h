@@ -37,7 +37,7 @@ _Noreturn void ex_fail(const char *file, int line, const char *expr, const char 
     __attribute__((format(printf, 4, 5)));
 
 /* Naming the rule a check checks.  The comment above an exercise's stub
- * numbers its rules (`rule N` of grade/S.exercises: docs/learn.md, "The
+ * numbers its rules (`rule N` of grade/S.exercises: docs/learn-reference.md, "The
  * lists"); each rule has a test that fails when that rule alone is
  * broken, and the check that fails says which rule, by its number and
  * what it concerns, before what it saw.  Every failure that names a rule

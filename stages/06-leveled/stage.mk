@@ -82,7 +82,7 @@ TEST_HELPERS_06-leveled := $(TEST_HELPERS_05-blocks) \
 # on this stage's levels).
 $(B)/06-leveled/racetest: $(B)/06-leveled/obj/stages/04-lsm/tests/lsm_version_race.o
 
-# The compaction simulator (docs/06-leveled.md, "The compaction
+# The compaction simulator (docs/06-leveled-reference.md, "The compaction
 # simulator"), a tool of its own under tools/compaction_sim/: the picker
 # and versions alone, with no table behind them.
 # (Spelled out: obj_stage and COMMON_OBJS are defined after stage.mk is read.)

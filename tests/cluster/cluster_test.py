@@ -2691,7 +2691,7 @@ def kv_cluster_and_a_members_options_refuse_what_is_wrong(kv):
         for args, why in (
                 ([], "the Raft port needs the group's credentials: --raft-tls DIR (`kv DIR "
                      "certs --members 3` makes them), or --raft-insecure for a group whose Raft "
-                     "addresses are all on 127.0.0.0/8 (docs/10-raft.md, \"Who may talk to a "
+                     "addresses are all on 127.0.0.0/8 (docs/10-raft-security.md, \"Who may talk to a "
                      "member\")"),
                 (["--raft-tls", root, "--raft-insecure"],
                  "--raft-tls and --raft-insecure exclude each other"),

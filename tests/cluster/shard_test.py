@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """shard_test.py: writes spread over two Raft groups by a proxy in front
-(docs/10-raft.md, "Scale out: shards in front").  Two groups of three
+(docs/10-raft-operating.md, "Scale out: shards in front").  Two groups of three
 members (`kv DIR cluster --members 3`, twice), and nutcracker
 (twemproxy) in front of their two leaders: keys hashed to servers with
 fnv1a_64 on a ketama continuum.  1,000 keys SET through nutcracker read

@@ -1,5 +1,5 @@
 """trust_test.py: who may talk to a member, and its credentials over
-their life (stage 10, docs/10-raft.md, "Who may talk to a member" and
+their life (stage 10, docs/10-raft-security.md, "Who may talk to a member" and
 "Bootstrap and join"), for cluster_test.py, which runs each TESTS entry
 with itself as `ct` (its Cluster, check, Fail, Skip...):
 

@@ -32,7 +32,7 @@
  * to tables by flushes and compactions over bytes the user wrote; the log
  * would add 1); then per level the compactions, bytes read and written.
  * --plot writes every flush's row to FILE.dat for scripts/compaction_sim.gp.
- * docs/06-leveled.md, "The compaction simulator", quotes its output.
+ * docs/06-leveled-reference.md, "The compaction simulator", quotes its output.
  */
 #include <math.h>
 #include <stdio.h>
@@ -204,7 +204,7 @@ static void usage_to(FILE *f)
             "  [--steps=N] [--seed=N] [--plot=FILE.dat]   (sizes may end in k, m or g)\n"
             "Simulates stage 06's leveled compaction (its picker and versions, no table\n"
             "behind them) and prints each level's shape and the write amplification\n"
-            "(docs/06-leveled.md, \"The compaction simulator\").\n");
+            "(docs/06-leveled-reference.md, \"The compaction simulator\").\n");
     exit(f == stdout ? 0 : 2);
 }
 

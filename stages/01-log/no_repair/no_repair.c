@@ -2,7 +2,7 @@
  * no_repair.c: kv_repair for the stages before the write-ahead log (01 and
  * 02, which reuses this file).  Their kv_open already refuses damage in the
  * middle of a log and kv check lists it; salvaging the intact records is
- * stage 03's job (docs/03-wal.md, "Repair").
+ * stage 03's job (docs/03-wal-reference.md, "Repair").
  */
 #include "error.h"
 #include "kv.h"

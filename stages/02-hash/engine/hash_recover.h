@@ -4,7 +4,7 @@
  * (hash_recover.c) and kv_check reports it (hash_tools.c), so that check
  * says exactly what open will do.
  *
- * The rule (docs/02-hash.md, "Recovery").  Only the segment the next write
+ * The rule (docs/02-hash-reference.md, "Recovery").  Only the segment the next write
  * goes to can end in a write a crash cut short: the last segment holding
  * records, or an empty one after it.  So, for a segment
  *   - whose bytes are all valid records: KEEP, unless it is closed (not the

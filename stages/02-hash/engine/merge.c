@@ -43,7 +43,7 @@
 /* A hint is written only if it is at most 1/MERGE_HINT_SHARE of its
  * segment.  With small values, kv_open's time goes to inserting keys, not to
  * reading bytes, so a hint would save little and add much to disk use
- * (docs/02-hash.md, "Hint files", has the measurements). */
+ * (docs/02-hash-reference.md, "Hint files", has the measurements). */
 #define MERGE_HINT_SHARE 10u
 
 /* One output segment. */

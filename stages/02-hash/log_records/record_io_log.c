@@ -2,7 +2,7 @@
  * record_io_log.c: record_io.h for stage 02: one op per record, in the
  * framing of common/log_record.h (stage 01's format), behind the file
  * header "KVS02SEG".  What damage is torn is common/log_damage.h's rule, as
- * in stage 01 (docs/02-hash.md, "Recovery").
+ * in stage 01 (docs/02-hash-reference.md, "Recovery").
  */
 #include <stdio.h>
 #include <string.h>

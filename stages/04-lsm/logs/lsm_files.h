@@ -42,7 +42,7 @@
  *       failed write used numbers up.)  A directory without it lost those
  *       writes (a stage with a manifest knows max_hi from there, and
  *       keeps the same rule).
- * docs/04-lsm.md, "Crash safety without a manifest", walks through every
+ * docs/04-lsm-reference.md, "Crash safety without a manifest", walks through every
  * crash point of a flush and a compaction with these rules.
  */
 #ifndef KV_LSM_FILES_H

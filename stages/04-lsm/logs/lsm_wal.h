@@ -168,7 +168,7 @@ int lsm_wal_scan_file(io_file *f, uint64_t size, uint64_t start, lsm_wal_record_
                       void *ctx, lsm_wal_scan *s);
 
 /* The one verdict on a log, which kv_open acts on and kv_check reports
- * (docs/04-lsm.md, "Recovery"): only the last log can end in a write a
+ * (docs/04-lsm-reference.md, "Recovery"): only the last log can end in a write a
  * crash cut short, and every log before it was sealed when it was closed.
  *   KEEP    its records are whole (a log before the last also ends with
  *           its seal);

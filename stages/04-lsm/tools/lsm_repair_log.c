@@ -1,7 +1,7 @@
 /*
  * lsm_repair_log.c: a repair's start and end, and the rewrite of a
  * damaged log (lsm_repair.h), as
- * stage 03's repair does its segments (docs/03-wal.md, "Repair").
+ * stage 03's repair does its segments (docs/03-wal-reference.md, "Repair").
  *
  * A log with damage anywhere (its header, any record) is copied into
  * <name>.log.tmp: a fresh header, each intact record whole (a batch stays

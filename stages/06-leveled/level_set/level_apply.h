@@ -6,7 +6,7 @@
  * the manifest, then installed as the current version.  And the life of a
  * table file, from the output the engine builds to its deletion.
  *
- * Invariants (docs/06-leveled.md, "The manifest protocol", has the
+ * Invariants (docs/06-leveled-reference.md, "The manifest protocol", has the
  * crash-safety argument):
  *   VS1. an edit's new tables are whole and synced (the engine finished
  *       them), and the directory synced, before the edit is appended to

@@ -18,7 +18,7 @@
  * CURRENT is the same line without the checksum (db/filename.cc).
  *
  * THE PROTOCOL (current_file_write), the commit point of a manifest
- * switch (docs/06-leveled.md, "The manifest protocol"):
+ * switch (docs/06-leveled-reference.md, "The manifest protocol"):
  *   1. write the line to CURRENT.tmp (created or emptied), fsync it;
  *   2. rename CURRENT.tmp to CURRENT;
  *   3. fsync the directory.  This is the commit point: before it returns,

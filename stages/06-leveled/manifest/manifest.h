@@ -15,7 +15,7 @@
  * (manifest_state.h, check 1).  There are no sync markers: every record is
  * synced before the next one is written.
  *
- * THE PROTOCOL (docs/06-leveled.md, "The manifest protocol", has the
+ * THE PROTOCOL (docs/06-leveled-reference.md, "The manifest protocol", has the
  * crash-safety argument):
  *   manifest_create: create MANIFEST-N (emptied if a failed attempt left
  *     one), header, the snapshot record, fsync; fsync the directory (the

@@ -31,7 +31,7 @@
  *     credentials directory it could not write to refuses to start
  *     (rather than run without the record).
  * A refusal says what to do: remove the member at the leader, then add
- * it back as a new one (docs/10-raft.md, "Bootstrap and join").
+ * it back as a new one (docs/10-raft-operating.md, "Bootstrap and join").
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,7 +111,7 @@ static int boot_lost(struct member *m, const char *why)
                "leader that lacks acknowledged writes.  To bring it back: at the leader, `kv "
                "HOST:PORT member remove %llu`; %sstart it with --raft-join and an empty "
                "directory; then `kv HOST:PORT member add %llu RAFT-HOST:PORT CLIENT-HOST:PORT` "
-               "(docs/10-raft.md, \"Bootstrap and join\")", why, m->env.dir,
+               "(docs/10-raft-operating.md, \"Bootstrap and join\")", why, m->env.dir,
                (unsigned long long)m->self->id,
                boot_marked(m) ? "delete the record named above; " : "",
                (unsigned long long)m->self->id);
@@ -188,7 +188,7 @@ static int boot_new_group(struct member *m, boot_state *b)
             member_say(m, "--raft-bootstrap: waiting for every member of the group (%d) to say "
                        "it holds no history before starting it; not heard yet: member %s (a "
                        "new group starts only from members that all hold nothing: "
-                       "docs/10-raft.md, \"Bootstrap and join\")", total, missing);
+                       "docs/10-raft-operating.md, \"Bootstrap and join\")", total, missing);
             said_ms = now;
         }
         uv_sleep(BOOT_PROBE_MS);
@@ -224,7 +224,7 @@ static int boot_record_writable(struct member *m)
         return 0;
     member_say(m, "refusing to start: the credentials directory %s cannot be written to (%s), "
                "so this member could not record there that it holds a Raft log, and a later "
-               "start with its directory lost would not be caught (docs/10-raft.md, "
+               "start with its directory lost would not be caught (docs/10-raft-operating.md, "
                "\"Bootstrap and join\"); let this user write to it", m->opt.tls,
                strerror(errno));
     return -1;
@@ -238,7 +238,7 @@ static void boot_record(struct member *m)
     struct tm tm;
     gmtime_r(&now, &tm);
     int n = snprintf(line, sizeof line, "member %llu held a Raft log in %s from %04d-%02d-%02d "
-                     "%02d:%02d:%02d UTC (docs/10-raft.md, \"Bootstrap and join\")\n",
+                     "%02d:%02d:%02d UTC (docs/10-raft-operating.md, \"Bootstrap and join\")\n",
                      (unsigned long long)m->self->id, m->env.dir, tm.tm_year + 1900,
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     char *slash = strrchr(m->marker, '/');
@@ -275,7 +275,7 @@ int member_boot(struct member *m, int *bootstrap)
     if (!m->opt.bootstrap && !m->opt.join) {
         member_say(m, "%s holds no Raft log: start a new group with --raft-bootstrap (every "
                    "member of --raft-peers, each with an empty directory), or join a running "
-                   "one with --raft-join (docs/10-raft.md, \"Bootstrap and join\")",
+                   "one with --raft-join (docs/10-raft-operating.md, \"Bootstrap and join\")",
                    m->disk.raft_dir);
         return -1;
     }

@@ -1,6 +1,6 @@
 /*
  * member_certs.c: a member's credentials over their life (member.h;
- * docs/10-raft.md, "Who may talk to a member").
+ * docs/10-raft-security.md, "Who may talk to a member").
  *
  *   - Opened at the start (--raft-tls DIR): a certificate expired, or not
  *     valid yet, stops the start with the file and the date named
@@ -82,7 +82,7 @@ void member_certs_watch(struct member *m)
     member_say(m, "warning: %s/%s expires on %s, in %lld h %lld min: renew it (`kv DIR certs "
                "--renew %llu`, or --renew-authority for ca.crt), copy it here and send this "
                "member SIGHUP; once it has expired, no link this member opens will be "
-               "accepted (docs/10-raft.md, \"Who may talk to a member\")", m->opt.tls,
+               "accepted (docs/10-raft-security.md, \"Who may talk to a member\")", m->opt.tls,
                m->expiry.file, date, left / 3600, left % 3600 / 60,
                (unsigned long long)m->self->id);
 }

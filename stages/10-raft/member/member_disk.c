@@ -1,5 +1,5 @@
 /*
- * member_disk.c: a member short of room on disk (member.h; docs/10-raft.md,
+ * member_disk.c: a member short of room on disk (member.h; docs/10-raft-operating.md,
  * "A full disk").
  *
  * libraft 0.15 does not survive its log running out of space: a segment

@@ -1,6 +1,6 @@
 /*
  * member_guard.c: what a peer's word may do to this member (member.h;
- * docs/10-raft.md, "Who may talk to a member"), as its transport asks
+ * docs/10-raft-security.md, "Who may talk to a member"), as its transport asks
  * (peer_transport.h), and leadership transfers the followers are told of.
  *
  *   member_admits      who may open a connection: a member of the current

@@ -41,7 +41,8 @@ void member_usage(FILE *to)
             "  --raft-max-entry BYTES      the largest entry a peer may send (default %u)\n"
             "  --raft-max-message BYTES    the largest message (default %llu)\n"
             "  --raft-disk-reserve BYTES   writes are refused below this much free space\n"
-            "                              (default %llu, docs/10-raft.md \"A full disk\")\n",
+            "                              (default %llu, docs/10-raft-operating.md,\n"
+            "                              \"A full disk\")\n",
             MEMBER_MAX_ENTRY_DEFAULT, MEMBER_MAX_MESSAGE_DEFAULT, MEMBER_RESERVE_DEFAULT);
 }
 
@@ -158,7 +159,7 @@ int member_wanted(void *x, int stdio)
                                 : "the Raft port needs the group's credentials: --raft-tls DIR "
                                   "(`kv DIR certs --members 3` makes them), or --raft-insecure "
                                   "for a group whose Raft addresses are all on 127.0.0.0/8 "
-                                  "(docs/10-raft.md, \"Who may talk to a member\")");
+                                  "(docs/10-raft-security.md, \"Who may talk to a member\")");
         return -1;
     }
     if (o->insecure) {

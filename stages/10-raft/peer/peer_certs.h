@@ -56,7 +56,7 @@ int peer_certs_make(const char *dir, const uint64_t *ids, size_t n, int days, in
 
 /* A new key and certificate, signed by ca.key, for each member of
  * ids[0..n) that has credentials in dir (replaced: the member reloads
- * them, docs/10-raft.md "Who may talk to a member").  KV_OK or an error
+ * them, docs/10-raft-security.md "Who may talk to a member").  KV_OK or an error
  * (nothing replaced for a member whose files were not all made). */
 int peer_certs_renew(const char *dir, const uint64_t *ids, size_t n, int days);
 

@@ -1,7 +1,7 @@
 /*
  * peer_hello.h: how one member's connection to another begins, before
  * any of libraft's messages, and what the two links libraft never sees
- * carry: a probe's answer and a confirm link's messages (docs/10-raft.md,
+ * carry: a probe's answer and a confirm link's messages (docs/10-raft-security.md,
  * "Who may talk to a member", has the byte tables).  All integers little-endian.
  *
  * First, in the clear, the opening (PEER_OPENING bytes), so that the

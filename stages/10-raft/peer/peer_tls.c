@@ -156,7 +156,7 @@ static int tls_valid_now(const char *dir, const char *file, X509 *cert, peer_tls
     if (now > until) {
         peer_tls_date(until, date, sizeof date);
         return kv_error(KV_ERR_INVALID, "%s/%s expired on %s: renew it (`kv DIR certs --renew "
-                        "ID`, or --renew-authority for ca.crt; docs/10-raft.md, \"Who may talk "
+                        "ID`, or --renew-authority for ca.crt; docs/10-raft-security.md, \"Who may talk "
                         "to a member\")", dir, file, date);
     }
     if (e->not_after == 0 || until < e->not_after) {

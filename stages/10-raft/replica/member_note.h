@@ -4,7 +4,7 @@
  * every member stores in its engine under a key of the replica's own
  * (replica_note in replica.h), so that a member added while the group
  * runs is known to all for MOVED and CLUSTER SLOTS, after a restart and
- * inside a snapshot too.  docs/10-raft.md, "Membership", has the byte
+ * inside a snapshot too.  docs/10-raft-operating.md, "Membership", has the byte
  * table.  All integers little-endian:
  *
  *   offset  size  field

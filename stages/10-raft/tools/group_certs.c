@@ -1,6 +1,6 @@
 /*
  * group_certs.c: `kv DIR certs`, a group's credentials (peer_certs.h;
- * docs/10-raft.md, "Who may talk to a member").
+ * docs/10-raft-security.md, "Who may talk to a member").
  *
  *   kv DIR certs --members N            a new group: its authority, members 1..N
  *   kv DIR certs --ids 4,5 [--days D]   more members of the group whose ca.key is in DIR

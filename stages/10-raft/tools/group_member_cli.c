@@ -1,6 +1,6 @@
 /*
  * group_member_cli.c: `kv HOST:PORT member ...`, membership changes of a
- * running Raft group asked over the Redis protocol (docs/10-raft.md,
+ * running Raft group asked over the Redis protocol (docs/10-raft-operating.md,
  * "Membership"; the member's side is stages/10-raft/member/member_change.c):
  *
  *   kv HOST:PORT member add ID RAFT-HOST:PORT CLIENT-HOST:PORT
@@ -94,7 +94,7 @@ static int cli_usage(void)
     fprintf(stderr, "usage: kv HOST:PORT member add ID RAFT-HOST:PORT CLIENT-HOST:PORT\n"
                     "       kv HOST:PORT member remove ID\n"
                     "       kv HOST:PORT member transfer ID\n"
-                    "HOST:PORT is a member's client address (docs/10-raft.md, "
+                    "HOST:PORT is a member's client address (docs/10-raft-operating.md, "
                     "\"Membership\").\n");
     return 2;
 }
