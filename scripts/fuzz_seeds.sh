@@ -63,11 +63,12 @@ api_seeds() {
     # (op 10 with A&1), a small put, then seeks, next and prev inside the
     # table; kv_set_background_rate then kv_compact, kv_multi_get again,
     # an iterator made before the compaction seeking, a new one seeking;
-    # the rate and a flush; read-only, where kv_multi_get answers and
-    # kv_flush is refused
+    # a put, the rate and a flush (a second table, which the next open
+    # lists); read-only, where kv_multi_get answers and kv_flush is
+    # refused
     printf '\040\375\001\361\005\032\000\002\012\114\011\002\025\011\003'\
 '\011\004\011\001\011\016\052\114\011\002\001\027\004\031\002\045'\
-'\031\003\072\053\040\114\032\031\002\011' >"$1/multi-get"
+'\031\003\000\006\012\072\053\040\114\032\031\002\011' >"$1/multi-get"
     # memtables of 1 KiB, three flushes without a compaction (tables that
     # overlap), keys of 300 and KV_MAX_KEY bytes, a delete, kv_multi_get,
     # seeks among them (to a 1001-byte key, to the longest), then
@@ -139,7 +140,8 @@ flush"; do
 # made by KV: two keys of 400-byte values; thirty keys, some overwritten
 # and deleted before the merge; a 200-byte key (a 2-byte key length) and a
 # 20,000-byte value (a 3-byte record size).  Each hint is also saved alone
-# (no segment: the input is the hint), and cut by a byte.
+# (no segment: the input is the hint), and cut by a byte; and an empty
+# hint before a segment a session wrote (not sealed).
 hint_seeds() {
     kv=$1 dest=$2
     n=0
@@ -165,6 +167,12 @@ put big $(printf '%020000d' 9)"; do
         cp "$h" "$dest/merge$n-hint-alone"
         head -c $(($(wc -c <"$h") - 1)) "$h" >"$dest/merge$n-hint-torn1"
     done
+    # An empty hint, then a segment no merge wrote (not sealed): kv_open
+    # reads the segment itself, and drops the empty active segment after
+    # it, which an unsealed segment does not need.
+    rm -rf "$tmp/db"
+    printf 'put a 1\nput b 2\n' | "$kv" "$tmp/db" >/dev/null
+    { le32 0; cat "$tmp/db/0000000001.log"; } >"$dest/no-hint-unsealed"
     rm -rf "$tmp/db"
     : >"$dest/empty"
 }
