@@ -3,6 +3,7 @@
  */
 #include "api_calls.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void api_model_put(model_map *m, const void *k, size_t kl, const void *v, size_t vl)
@@ -91,8 +92,19 @@ void api_batch_write(api_db *d)
     d->batch = NULL;
 }
 
-void api_compact(api_db *d)
+void api_compact(api_db *d, unsigned how)
 {
+    if (how & 2) {
+        int paced = strcmp(kv_stage(), "09") > 0;   /* "09-cache" and every stage after */
+        api_expect_rc("kv_set_background_rate of 1 GiB/s",
+                      kv_set_background_rate(d->db, (size_t)1 << 30),
+                      paced ? KV_OK : KV_ERR_INVALID);
+        api_expect_rc("kv_set_background_rate of 0", kv_set_background_rate(d->db, 0), KV_OK);
+    }
+    if (how & 1) {
+        api_expect_rc("kv_flush", kv_flush(d->db), d->opt.read_only ? KV_ERR_INVALID : KV_OK);
+        return;
+    }
     int rc = kv_compact(d->db);
     if (!(d->opt.read_only && rc == KV_ERR_INVALID))  /* or KV_OK: nothing to do */
         api_expect_rc("kv_compact", rc, KV_OK);
@@ -233,6 +245,50 @@ void api_check_now(api_db *d, int at_snapshots, int stats)
     }
 }
 
+void api_multi_get_all(api_db *d)
+{
+    const model_map *m = &d->now;
+    const void **keys = malloc(API_MULTI_KEYS * sizeof *keys);
+    size_t *klens = malloc(API_MULTI_KEYS * sizeof *klens);
+    uint8_t **longer = malloc(API_MULTI_KEYS * sizeof *longer);   /* the keys made here */
+    if (keys == NULL || klens == NULL || longer == NULL)
+        api_fail("out of memory for the keys of kv_multi_get");
+    size_t i = m->n, n = 0, made = 0;
+    do {
+        if (i > 0) {   /* key i - 1, then its key a byte longer */
+            const model_entry *e = &m->e[--i];
+            keys[n] = e->k;
+            klens[n++] = e->kl;
+            if (e->kl < KV_MAX_KEY) {
+                uint8_t *k = longer[made++] = malloc(e->kl + 1);
+                if (k == NULL)
+                    api_fail("out of memory for a key of kv_multi_get");
+                memcpy(k, e->k, e->kl);
+                k[e->kl] = 0x00;
+                keys[n] = k;
+                klens[n++] = e->kl + 1;
+            }
+        } else {   /* the model holds nothing */
+            keys[n] = "a";
+            klens[n++] = 1;
+        }
+        if (n + 2 >= API_MULTI_KEYS || i == 0) {   /* the last key asked, again */
+            keys[n] = keys[n - 1];
+            klens[n] = klens[n - 1];
+            n++;
+            api_check_multi_get(d->db, m, n, keys, klens);
+            while (made > 0)
+                free(longer[--made]);
+            n = 0;
+        }
+    } while (i > 0);
+    api_expect_rc("kv_multi_get of no keys", kv_multi_get(d->db, 0, NULL, NULL, NULL, NULL, NULL),
+                  KV_OK);
+    free(keys);
+    free(klens);
+    free(longer);
+}
+
 /* kv_close must refuse while a snapshot or iterator is live, and leave the
  * database as it was. */
 static void api_close_refused(api_db *d)
@@ -276,6 +332,8 @@ void api_db_finish(api_db *d)
     api_check_now(d, 1, 0);
     kv_options opt = d->opt;
     opt.read_only = opt.strict_recovery = opt.sync = 0;
+    opt.map_tables = KV_NO_MAP;   /* the checks read the tables the other way too: */
+    opt.cache_bytes = 1;          /* positioned reads, every block from the file */
     api_reopen(d, &opt, 0, 0);
     api_expect_rc("kv_close", kv_close(d->db), KV_OK);
     api_view_unref(d->now_view);

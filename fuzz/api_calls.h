@@ -52,7 +52,11 @@ void api_db_open(api_db *d, const char *dir, const kv_options *opt, uint8_t *scr
 
 /* The end of a program: checks every live iterator where it stands and
  * everything now and at every snapshot, frees them, closes, opens again
- * read-write with the same sizes, checks everything, closes, frees d. */
+ * read-write with the same sizes, its tables not mapped and a block cache
+ * of one byte (KV_NO_MAP, cache_bytes 1: every block a scan or lookup
+ * needs is read from the file with positioned reads, where every other
+ * open maps the tables and caches 8 MiB), checks everything, closes,
+ * frees d. */
 void api_db_finish(api_db *d);
 
 void api_put(api_db *d, const void *key, size_t klen, const void *val, size_t vlen);
@@ -63,7 +67,11 @@ void api_batch_begin(api_db *d, int clear_first);
 void api_batch_put(api_db *d, const void *key, size_t klen, const void *val, size_t vlen);
 void api_batch_delete(api_db *d, const void *key, size_t klen);
 void api_batch_write(api_db *d);
-void api_compact(api_db *d);
+/* kv_compact, or (how & 1) kv_flush; how & 2: first
+ * kv_set_background_rate of 1 GiB a second (KV_OK from stage 09, which
+ * paces its background writes; KV_ERR_INVALID before), then of 0 (no
+ * limit: KV_OK on every stage). */
+void api_compact(api_db *d, unsigned how);
 
 /* kv_get now (slot < 0) or kv_get_at snapshot slot (an empty slot: snap
  * NULL, which must be KV_ERR_INVALID). */
@@ -95,6 +103,15 @@ void api_reopen(api_db *d, const kv_options *opt, int refuse_first, int tools);
 
 /* Everything now; at_snapshots: at each live snapshot too; stats: kv_stats. */
 void api_check_now(api_db *d, int at_snapshots, int stats);
+
+/* kv_multi_get of every key the model holds now, from the last to the
+ * first (no lookup may count on the keys coming sorted), each followed by
+ * its key with a byte 0x00 more (a key the model may or may not hold),
+ * and the last key asked once more: in calls of at most API_MULTI_KEYS
+ * keys, so that a call spans more than one of the engine's groups of
+ * lookups.  Then a call of no keys (NULL arrays), which must be KV_OK. */
+#define API_MULTI_KEYS 600
+void api_multi_get_all(api_db *d);
 
 /* A call that kv.h refuses, chosen by what (0-7): empty keys; a key of
  * KV_MAX_KEY + 1; a value of KV_MAX_VALUE + 1; kv_get_at(NULL) and the NULL

@@ -5,6 +5,7 @@
 #include "api_check.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,52 @@ void api_check_get(kv_db *db, const kv_snapshot *snap, const model_map *m,
                      val ? api_hex(h2, val, vlen) : "(NULL)", e->vl, api_hex(h3, e->v, e->vl));
     }
     kv_free(val);
+}
+
+void api_check_multi_get(kv_db *db, const model_map *m, size_t n, const void *const keys[],
+                         const size_t klens[])
+{
+    static char unset; /* what vals[i] holds until the engine writes it */
+    void **vals = malloc((n ? n : 1) * sizeof *vals);
+    size_t *vlens = malloc((n ? n : 1) * sizeof *vlens);
+    int *rcs = malloc((n ? n : 1) * sizeof *rcs);
+    if (vals == NULL || vlens == NULL || rcs == NULL)
+        api_fail("out of memory for %zu answers", n);
+    for (size_t i = 0; i < n; i++) {
+        vals[i] = &unset;
+        vlens[i] = SIZE_MAX;
+        rcs[i] = 1;
+    }
+    api_expect_rc("kv_multi_get", kv_multi_get(db, n, keys, klens, vals, vlens, rcs), KV_OK);
+    char h1[64], h2[64], h3[64];
+    for (size_t i = 0; i < n; i++) {
+        const model_entry *e = model_map_find(m, keys[i], klens[i]);
+        if (e == NULL && (rcs[i] != KV_NOT_FOUND || vals[i] != NULL || vlens[i] != 0))
+            api_fail("kv_multi_get, key %zu of %zu, %s (%zu bytes): answer %d (%s), value "
+                     "%s, %zu bytes; the model has no such key", i, n,
+                     api_hex(h1, keys[i], klens[i]), klens[i], rcs[i], kv_strerror(rcs[i]),
+                     vals[i] == NULL ? "NULL" : "not NULL", vlens[i]);
+        if (e != NULL && rcs[i] != KV_OK)
+            api_fail("kv_multi_get, key %zu of %zu, %s (%zu bytes): answer %d (%s); the model "
+                     "has a %zu-byte value", i, n, api_hex(h1, keys[i], klens[i]), klens[i],
+                     rcs[i], kv_strerror(rcs[i]), e->vl);
+        if (e != NULL && (vals[i] == NULL || vals[i] == &unset || vlens[i] != e->vl ||
+                          (e->vl > 0 && memcmp(vals[i], e->v, e->vl) != 0)))
+            api_fail("kv_multi_get, key %zu of %zu, %s (%zu bytes): %zu bytes %s, the model's "
+                     "%zu bytes %s", i, n, api_hex(h1, keys[i], klens[i]), klens[i], vlens[i],
+                     vals[i] == NULL || vals[i] == &unset ? "(none)"
+                                                          : api_hex(h2, vals[i], vlens[i]),
+                     e->vl, api_hex(h3, e->v, e->vl));
+        if (rcs[i] == KV_OK && i > 0 && (vals[i] == vals[0] || vals[i] == vals[i - 1]))
+            api_fail("kv_multi_get, key %zu of %zu: the value of another key (each is its own "
+                     "allocation)", i, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rcs[i] == KV_OK)
+            kv_free(vals[i]);
+    free(vals);
+    free(vlens);
+    free(rcs);
 }
 
 void api_check_position(kv_iter *it, const model_map *m, size_t pos)

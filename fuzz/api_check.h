@@ -43,6 +43,13 @@ void api_expect_rc(const char *call, int got, int want);
 void api_check_get(kv_db *db, const kv_snapshot *snap, const model_map *m,
                    const void *key, size_t klen);
 
+/* kv_multi_get of keys[0..n) must answer KV_OK, and for each key what m
+ * answers (KV_OK and its value, or KV_NOT_FOUND with vals[i] NULL and
+ * vlens[i] 0), every value its own allocation (a key asked twice gets
+ * two). */
+void api_check_multi_get(kv_db *db, const model_map *m, size_t n, const void *const keys[],
+                         const size_t klens[]);
+
 /* `it` must stand on m's entry pos (key and value), or, when pos == m->n,
  * not be valid; its status must be KV_OK either way. */
 void api_check_position(kv_iter *it, const model_map *m, size_t pos);

@@ -37,13 +37,17 @@
  *                      0 seek_first, 1 seek_last, 2 seek to key, 3 next,
  *                      4 prev, 5 next n times, 6 prev n times, 7 next then
  *                      prev n times, where n = 1 + move>>3; checked each step
- *   10    -            kv_compact
+ *   10    -            kv_compact; A&1: kv_flush instead; A&2: first
+ *                      kv_set_background_rate of 1 GiB/s (KV_OK from stage
+ *                      09, KV_ERR_INVALID before), then of 0
  *   11    options      close and open again with those options (above);
  *                      A&1 first kv_close with handles live (must refuse),
  *                      A&2 read-only, A&4 strict_recovery, A&8 kv_check,
  *                      kv_dump, kv_dump_with and kv_repair while closed
  *   12    -            kv_get of every key and a scan both ways, now;
- *                      A&1 at every live snapshot too; A&2 kv_stats
+ *                      A&1 at every live snapshot too; A&2 kv_stats; A&4
+ *                      kv_multi_get of every key, last to first, each
+ *                      with its key a 0x00 byte longer (api_multi_get_all)
  *   13    key value    A+1 puts of keys key, key+4, key+8, ... (mod 256)
  *   14    -            a call kv.h refuses, chosen by A&7 (api_misuse)
  *   15    index        A&8 clear: kv_get of the model's entry index % n
@@ -68,8 +72,10 @@
  * of them (over a thousand 1-KiB segments they cost 0.1 s a run under
  * ASan; later requests are skipped), and the program ends once
  * API_MAX_WRITTEN bytes of keys and values were written.  At the end every
- * snapshot is checked and freed, the database closed, opened again and
- * checked whole.
+ * snapshot is checked and freed, the database closed, opened again (its
+ * tables not mapped and a block cache of one byte, so that every block is
+ * read from the file, where every other open maps the tables and caches
+ * their blocks) and checked whole.
  *
  * The database lives in $TMPDIR, else /dev/shm, else /tmp: sync = 1 makes
  * every write an fsync, which costs milliseconds on a disk and nothing in
@@ -97,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const size_t api_sizes[8] = {0, 1, 200, 1024, 4096, 16384, 65536, 1u << 20};
 static const char *const api_op_names[16] = {
     "put", "delete", "batch", "get", "get_at", "snapshot_new", "snapshot_free", "iter_new",
-    "iter_free", "iter_move", "compact", "reopen", "check", "burst", "misuse", "get_live/txn"};
+    "iter_free", "iter_move", "compact/flush", "reopen", "check", "burst", "misuse", "get_live/txn"};
 
 /* The input being decoded, and the key and value it decoded last. */
 typedef struct api_input {
@@ -242,9 +248,13 @@ static void api_op(api_input *in, api_db *d, unsigned op, unsigned a)
     }
     case 8: api_iter_free(d, a & 3); break;
     case 9: api_moves(in, d, a & 3); break;
-    case 10: api_compact(d); break;
+    case 10: api_compact(d, a & 3); break;
     case 11: api_reopen_op(in, d, a); break;
-    case 12: api_check_now(d, a & 1, (a >> 1) & 1); break;
+    case 12:
+        api_check_now(d, a & 1, (a >> 1) & 1);
+        if (a & 4)
+            api_multi_get_all(d);
+        break;
     case 13: api_burst(in, d, a); break;
     case 14: api_misuse(d, a & 7); break;
     default:

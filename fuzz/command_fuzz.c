@@ -8,8 +8,12 @@
  * (KV_ERR_CORRUPT, a message naming an offset or a length: a number no
  * larger than the input, whatever the words around it) or accepts them; then the harness aborts unless command_next walks exactly the
  * header's C conditions and W writes, every key and value inside the
- * input, conditions first, and the same ops built again with command.h's
- * builder give back the input byte for byte.
+ * input, conditions first, none of them a member's key (C3), and the same
+ * ops built again with command.h's builder give back the input byte for
+ * byte.  command_head_read (the state machine's look at a command's
+ * header alone) must agree with command_parse: a header it refuses no
+ * command_parse takes, and of a command that parses it reads the same
+ * counts and origin.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,12 +44,19 @@ static int inside(const uint8_t *p, size_t n, const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    command_head h;
+    int head_rc = command_head_read(data, size, &h);
+    if (head_rc != KV_OK && head_rc != KV_ERR_CORRUPT)
+        abort(); /* the header is a command's or damage */
     command_reader r;
     if (command_parse(data, size, &r) != KV_OK) {
         if (!names_a_place(kv_errmsg(), size))
             abort(); /* a refusal must say where */
         return 0;
     }
+    if (head_rc != KV_OK || h.conditions != r.conditions || h.writes != r.writes ||
+        h.origin.member != r.origin.member || h.origin.serial != r.origin.serial)
+        abort(); /* the header alone reads as the whole command's */
     command *c = NULL;
     if (command_new(&c) != KV_OK)
         return 0;
@@ -55,11 +66,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int write = command_kind_writes(op.kind);
         if (!inside(op.key, op.klen, data, size) || op.klen == 0 ||
             (op.val != NULL && !inside(op.val, op.vlen, data, size)) ||
-            write != (n >= r.conditions))
+            write != (n >= r.conditions) || command_key_member(op.key, op.klen))
             abort();
         int rc = op.kind == COMMAND_IF_VALUE  ? command_if_value(c, op.key, op.klen, op.val, op.vlen)
                  : op.kind == COMMAND_IF_ABSENT ? command_if_absent(c, op.key, op.klen)
                  : op.kind == COMMAND_DELETE   ? command_delete(c, op.key, op.klen)
+                 : op.kind == COMMAND_PUT      ? command_put(c, op.key, op.klen, op.val, op.vlen)
                  : command_put_when(c, op.kind, op.key, op.klen, op.val, op.vlen);
         if (rc == KV_ERR_NOMEM)
             break;

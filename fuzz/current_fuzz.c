@@ -17,7 +17,11 @@
  *     writes for its number (the format has one spelling), and its number
  *     is at least 1;
  *   - the same bytes as DIR/CURRENT (in memory, common/io_mem.h), read by
- *     current_file_read, get the same verdict and number.
+ *     current_file_read, get the same verdict and number;
+ *   - the name the line starts with (up to its first space), as a file
+ *     name, is a manifest's for manifest_file_number only if it is what
+ *     manifest_file_name writes for its number, and is one, with the
+ *     line's number, when the line decodes.
  * A broken promise aborts (this is a test program).
  */
 #include <inttypes.h>
@@ -59,6 +63,24 @@ static void current_fuzz_run(const uint8_t *p, size_t n)
                            "a line that decodes is the one current_line_encode writes");
     }
     free(copy);
+
+    /* The name (up to the first space) as a file name: manifest_file_number
+     * (how a directory's listing finds manifests) takes exactly the names
+     * manifest_file_name writes, and the name of a line that decodes. */
+    const uint8_t *space = memchr(p, ' ', n);
+    size_t name_len = space ? (size_t)(space - p) : n;
+    if (name_len < MANIFEST_NAME_MAX && memchr(p, 0, name_len) == NULL) {
+        char name[MANIFEST_NAME_MAX], canonical[MANIFEST_NAME_MAX];
+        memcpy(name, p, name_len);
+        name[name_len] = '\0';
+        uint64_t named = 0;
+        int is_manifest = manifest_file_number(name, &named);
+        current_fuzz_check(!is_manifest || (named >= 1 &&
+                                            strcmp(manifest_file_name(canonical, named), name) == 0),
+                           "manifest_file_number: a name manifest_file_name writes");
+        current_fuzz_check(rc != KV_OK || (is_manifest && named == number),
+                           "manifest_file_number: the number of the name a line gives");
+    }
 
     fuzz_dbfile_mem_reset();
     current_fuzz_check(io_mem_put(FUZZ_DBFILE_DIR "/" CURRENT_FILE_NAME, p, n) == 0,

@@ -12,9 +12,12 @@
  *      than it has, and, if none is set, rules every key out.  A probe by
  *      key and by the key's hash answer the same.
  *   2. As keys: split at each 0 byte, added to a builder with
- *      1 + input[0] % 50 bits per key.  The filter written must pass
- *      bloom_check, be as long as bloom_builder_bytes said, and contain
- *      every key (B1: no false negative).
+ *      1 + input[0] % 50 bits per key.  The builder must count every key
+ *      but one whose hash is the previous key's; the filter written must
+ *      pass bloom_check, be as long as bloom_builder_bytes said, and
+ *      contain every key (B1: no false negative); the false-positive rate
+ *      theory expects of it is a probability; reset, the builder holds no
+ *      key.
  *
  * Seeds (fuzz/seeds/filter/, copied by scripts/fuzz_seeds.sh): filters
  * bloom_builder_finish wrote for the keys "key" + i in 16 digits, i < n
@@ -77,18 +80,30 @@ static void filter_fuzz_build(const uint8_t *data, size_t size)
 {
     bloom_builder b;
     bloom_builder_init(&b, size > 0 ? 1 + data[0] % 50 : 10);
-    size_t start = 0;
+    size_t empty_len = bloom_builder_bytes(&b), start = 0, distinct = 0;
+    uint64_t prev = 0;
     for (size_t i = 0; i <= size; i++) {
         if (i < size && data[i] != 0)
             continue;
+        uint64_t h = bloom_hash(data + start, i - start);
+        distinct += distinct == 0 || h != prev;
+        prev = h;
         filter_fuzz_check(bloom_builder_add(&b, data + start, i - start) == KV_OK, "add");
         start = i + 1;
     }
+    filter_fuzz_check(bloom_builder_keys(&b) == distinct,
+                      "the keys counted: each but one whose hash is the previous key's");
     size_t len = bloom_builder_bytes(&b);
     uint8_t *f = malloc(len);
     filter_fuzz_check(f != NULL, "malloc");
     bloom_builder_finish(&b, f);
-    filter_fuzz_check(bloom_check(f, f + len, NULL) == KV_OK, "a built filter is well formed");
+    bloom_info info;
+    filter_fuzz_check(bloom_check(f, f + len, &info) == KV_OK, "a built filter is well formed");
+    double fp = bloom_fp_theory(info.bits, distinct, info.k);
+    filter_fuzz_check(fp >= 0.0 && fp <= 1.0, "the rate theory expects is a probability");
+    bloom_builder_reset(&b);
+    filter_fuzz_check(bloom_builder_keys(&b) == 0 && bloom_builder_bytes(&b) == empty_len,
+                      "a builder reset holds no key");
     start = 0;
     for (size_t i = 0; i <= size; i++) {
         if (i < size && data[i] != 0)

@@ -4,12 +4,14 @@
  * A harness turns the input into one file (or a few) of a database
  * directory, then drives the database through kv.h the way a user would:
  * kv_check and kv_dump, open (read-only, strict and default), iterate
- * everything, read back every key the iterator returned and compare, write
+ * everything, read back every key the iterator returned and compare,
+ * kv_inspect it (read-only: its parts, and kv_inspect_get of its first and
+ * last keys and of one it lacks, which must answer as kv_get does), write
  * one key, close, open again.  fuzz_dbfile_repair then runs kv_repair on
  * the input as it was, after which (if it says KV_OK) a strict open must
  * succeed and kv_check find nothing wrong, as kv.h promises.  A crash, a
- * sanitizer report, a hang, or a value from kv_get that differs from the
- * iterator's fails the run.
+ * sanitizer report, a hang, a value from kv_get that differs from the
+ * iterator's, or a kv_inspect_get that answers otherwise, fails the run.
  *
  * The directory is in memory (common/io_mem.h, the I/O layer's backend
  * while the engine runs, the one before put back after): the engine reads

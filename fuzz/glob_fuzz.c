@@ -15,7 +15,9 @@
  *   - the answer differs from serve_glob_match (one call, no budget);
  *   - a call does more steps than its budget (G2), or the whole match more
  *     than (tokens + 1) x (string + 1) steps: the bound serve_scan.c's
- *     budget relies on.
+ *     budget relies on;
+ *   - glob_matches_all (for which the scan skips matching) says so of a
+ *     pattern the string does not match, or not of "*".
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -116,6 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     glob_pattern *g;
     if (glob_compile((const char *)pat, plen, nocase, &g) != KV_OK)
         abort(); /* plen < 256: never too long; out of memory: not here */
+    /* A pattern the scan skips matching for must match every key: this
+     * one too; and "*" is one. */
+    if ((glob_matches_all(g) && !want) || (plen == 1 && pat[0] == '*' && !glob_matches_all(g)))
+        abort();
     glob_state st;
     glob_start(&st);
     uint64_t steps = 0;

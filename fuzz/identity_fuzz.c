@@ -14,9 +14,12 @@
  * their stage and format, and names an offset inside the line when it
  * refuses; db_identity_read and db_identity_check read the file the same
  * way from a directory in memory (common/io_mem.h).  Then, for one input
- * in sixteen (fuzz_dbfile_sampled), the repaired line is the IDENTITY of a
- * database directory through the whole engine (fuzz_dbfile.h): an
- * identity of another stage or a damaged one is refused, never a crash.
+ * in sixteen (fuzz_dbfile_sampled): the line as the IDENTITY.tmp a create
+ * cut short leaves is never read (alone, an empty database; beside
+ * another file and no IDENTITY, db_identity_check refuses the directory,
+ * naming that file), and the repaired line is the IDENTITY of a database
+ * directory through the whole engine (fuzz_dbfile.h): an identity of
+ * another stage or a damaged one is refused, never a crash.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -116,9 +119,30 @@ static void identity_fuzz_decode(const uint8_t *p, size_t n)
                         "db_identity_check: this stage's, another's, or damaged");
 }
 
+/* The line as IDENTITY.tmp, what a create cut short leaves: never read,
+ * whatever it holds.  Alone it is an empty database; beside another file
+ * (and no IDENTITY), a directory that is no database of this project. */
+static void identity_fuzz_leftover(const uint8_t *p, size_t n)
+{
+    fuzz_dbfile_mem_reset();
+    identity_fuzz_check(io_mem_put(IDENTITY_FUZZ_DIR "/" DB_IDENTITY_TMP, p, n) == 0,
+                        "IDENTITY.tmp in memory");
+    identity_fuzz_check(db_identity_check(IDENTITY_FUZZ_DIR, kv_stage(), 1,
+                                          fuzz_dbfile_ignore_line, NULL) == KV_OK,
+                        "a directory holding only IDENTITY.tmp is an empty database");
+    identity_fuzz_check(io_mem_put(IDENTITY_FUZZ_DIR "/data", p, n) == 0, "a file in memory");
+    identity_fuzz_check(db_identity_check(IDENTITY_FUZZ_DIR, kv_stage(), 1,
+                                          fuzz_dbfile_ignore_line, NULL) == KV_ERR_INVALID &&
+                            strstr(kv_errmsg(), "(data, ...)") != NULL,
+                        "a file but no IDENTITY: not a database of this project, the file "
+                        "named");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     identity_fuzz_decode(data, size);
+    if (fuzz_dbfile_sampled(data, size)) /* its verdict does not depend on the bytes */
+        identity_fuzz_leftover(data, size);
     uint8_t *fixed = malloc(size ? size : 1);
     identity_fuzz_check(fixed != NULL, "malloc");
     memcpy(fixed, data, size);

@@ -16,13 +16,19 @@
  * asked for the sender, entries of at most max_entry bytes and terms at
  * most the message's, a configuration (a snapshot's, or a configuration
  * entry's) as the table lays it out, and a message of at most
- * max_message bytes.  Then the same twice more with a policy (a member
+ * max_message bytes; and after every piece the checker takes (no policy),
+ * peer_frame_at_boundary must say whether the stream fed so far ends
+ * between two messages, as the table's lengths say of the bytes handed
+ * on (peer_frame_fuzz_ends).  Then the same twice more with a policy (a member
  * at term 1000, no transfer under way, notices taken): the same verdict
  * and the same bytes handed on either way, only notices that decode
  * reach the policy, and what is handed on keeps the layout, F1 and F7 (no
  * term more than PEER_TERM_WINDOW above 1000 but a pre-vote's: the rest
- * lowered or lifted), F5 (no vote's disrupt-leader
- * flag left set) and F6 (no notice handed on).
+ * lowered or lifted), F5 (no vote's disrupt-leader flag left set) and F6
+ * (no notice handed on).  And a notice made of the input's first bytes
+ * by peer_notice_encode, fed with a policy that keeps it: it arrives as
+ * it was sent, or is refused (a kind or target out of range), never
+ * handed on.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -170,6 +176,43 @@ static void peer_frame_fuzz_model(const uint8_t *p, size_t len, uint64_t max_ter
     }
 }
 
+/* Whether the bytes handed on, p[0, len), end between two messages, by
+ * the table's lengths alone: each message is its preamble, the header's
+ * length it gives, then the payload its header gives (AppendEntries: its
+ * entries' lengths; InstallSnapshot: the size after its configuration;
+ * the others: none).  *done is where the messages known whole end: the
+ * walk goes on from there (p only grows between calls).  Bytes the
+ * table cannot lay out end no message (peer_frame_fuzz_model, at the
+ * end, says why). */
+static int peer_frame_fuzz_ends(const uint8_t *p, size_t len, size_t *done)
+{
+    while (*done < len) {
+        size_t at = *done;
+        if (len - at < PEER_FRAME_PREAMBLE)
+            return 0;
+        uint64_t type = coding_get_u64(p + at), hlen = coding_get_u64(p + at + 8);
+        at += PEER_FRAME_PREAMBLE;
+        if (hlen > len - at)
+            return 0;
+        const uint8_t *h = p + at;
+        at += (size_t)hlen;
+        uint64_t payload = 0;
+        if (type == 1 && hlen >= 48) {
+            for (uint64_t i = 0; i < (hlen - 48) / 16; i++)
+                payload += coding_get_u32(h + 40 + 16 * i + 12);
+        } else if (type == 5 && hlen >= 48) {
+            uint64_t c = coding_get_u64(h + 32);
+            if (c > hlen - 48)
+                return 0;
+            payload = coding_get_u64(h + 40 + c);
+        }
+        if (payload > len - at)
+            return 0;
+        *done = at + (size_t)payload;
+    }
+    return 1;
+}
+
 /* The policy: a member at term 1000, no transfer under way (F5 clears
  * every disrupt-leader flag), notices taken (F6). */
 static uint64_t fuzz_term(void *arg)
@@ -203,13 +246,19 @@ static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
     peer_frame f;
     peer_frame_init(&f, &lim, PEER_FRAME_FUZZ_SENDER, policy);
     int rc = KV_OK;
-    size_t at = 0;
+    size_t at = 0, done = 0;
     while (at < size && rc == KV_OK) {
         size_t n = pieces ? (size_t)(1 + data[at] % 13) : size - at;
         if (n > size - at)
             n = size - at;
         rc = peer_frame_feed(&f, data + at, n, sink_emit, out);
         at += n;
+        /* Without a policy every byte is handed on or held: at a
+         * boundary exactly when all of them were, ending a message. */
+        if (rc == KV_OK && policy == NULL &&
+            peer_frame_at_boundary(&f) != (out->len == at &&
+                                           peer_frame_fuzz_ends(out->p, out->len, &done)))
+            abort();
     }
     peer_frame_free(&f);
     if (rc != KV_OK && (rc != KV_ERR_CORRUPT || strstr(kv_errmsg(), "message ") == NULL))
@@ -217,8 +266,55 @@ static int feed(const uint8_t *data, size_t size, int pieces, sink *out,
     return rc;
 }
 
+/* The notices a policy was handed. */
+typedef struct notices_got {
+    peer_notice last;
+    int n;
+} notices_got;
+
+static void fuzz_notice_keep(void *arg, uint64_t sender, const peer_notice *n)
+{
+    notices_got *got = arg;
+    if (sender != PEER_FRAME_FUZZ_SENDER)
+        abort();
+    got->last = *n;
+    got->n++;
+}
+
+/* A notice of the input's first 24 bytes (kind: the first byte, 0..3),
+ * as peer_notice_encode writes it, fed to a checker with a policy: one
+ * of a kind 1..2 and a target not 0 reaches the policy, the same, and
+ * nothing of it is handed on (F6), the stream then at a boundary; any
+ * other is refused, and reaches nothing. */
+static void peer_frame_fuzz_notice(const uint8_t *data, size_t size)
+{
+    if (size < 24)
+        return;
+    peer_notice n = {data[0] % 4, coding_get_u64(data + 8), coding_get_u64(data + 16)};
+    uint8_t msg[PEER_NOTICE_BYTES];
+    peer_notice_encode(&n, msg);
+    notices_got got = {{0, 0, 0}, 0};
+    const peer_frame_policy keep = {&got, fuzz_term, fuzz_may_disrupt, fuzz_notice_keep};
+    const peer_frame_limits lim = peer_frame_fuzz_lim;
+    peer_frame f;
+    peer_frame_init(&f, &lim, PEER_FRAME_FUZZ_SENDER, &keep);
+    uint8_t out[1];
+    sink none = {out, 0, 0};
+    int rc = peer_frame_feed(&f, msg, sizeof msg, sink_emit, &none);
+    int at_boundary = peer_frame_at_boundary(&f);
+    peer_frame_free(&f);
+    int valid = n.kind >= PEER_NOTICE_TRANSFER && n.kind <= PEER_NOTICE_HEARD && n.target != 0;
+    peer_frame_fuzz_check(valid ? rc == KV_OK && got.n == 1 && at_boundary &&
+                                      got.last.kind == n.kind && got.last.term == n.term &&
+                                      got.last.target == n.target
+                                : rc == KV_ERR_CORRUPT && got.n == 0,
+                          "a notice peer_notice_encode writes reaches the policy as it was, "
+                          "or is refused");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    peer_frame_fuzz_notice(data, size);
     /* Without a policy, no more out than in; with one, a leader's message
      * lifted (F7: a vote of 56 bytes for one of 40 at least) may hand on
      * up to 16 bytes more than it took. */

@@ -18,7 +18,10 @@
  *                  same reading as kv check's), and by a value
  *                  store over a value-log file of the harness, whose counts
  *                  it gives when they name that file's size (kv_inspect's
- *                  lines, the pick of a job, the job)
+ *                  lines, the pick of a job, the job); for one input in
+ *                  sixteen, the file as a database's VLOGCOUNTS through
+ *                  the engine, then kv_repair's promise on the body as it
+ *                  is (a damaged VLOGCOUNTS is set aside)
  *              2   the same, then the body as DIR/000000000001.vlog, its
  *                  file header's and every fragment's crc32c made right
  *                  (fuzz_formats.h): kv dump of it, and a value store's job
@@ -54,7 +57,9 @@
  *     bytes within its bytes, and encodes again to exactly those bytes.
  * VLOGCOUNTS (mode 1): vlog_counts_load hands out exactly the counts the
  * decoder accepts, when their `flushed` is the one asked for, else none;
- * kv dump and the store answer KV_OK or KV_ERR_CORRUPT.
+ * kv dump and the store answer KV_OK or KV_ERR_CORRUPT; after kv_repair
+ * of a database whose VLOGCOUNTS it is says KV_OK, a strict open and kv
+ * check succeed.
  * A value-log file (mode 2): a job that measures it fails only where the
  * file is damaged (and then gives no value), and every value it gives is
  * a where of file 1 that loads, KV_OK, with its length; through the
@@ -455,6 +460,16 @@ static void vlog_fuzz_counts_file(const uint8_t *p, size_t n)
     vlog_fuzz_job(vs);
     vlog_fuzz_check(value_store_close(vs, 0) == KV_OK, "value_store_close");
     vlog_fuzz_remove(vlog_fuzz_fixed, VLOG_COUNTS_NAME);
+    /* As a database's (one input in sixteen): the engine on the counts
+     * made right, then kv_repair's promise on them as they are, damage
+     * and all (fuzz_dbfile.h). */
+    if (fuzz_dbfile_sampled(p, n)) {
+        fixed = vlog_fuzz_copy(p, n);
+        fuzz_fix_body_crc(fixed, n);
+        fuzz_dbfile_run(VLOG_COUNTS_NAME, fixed, n);
+        fuzz_dbfile_repair(VLOG_COUNTS_NAME, p, n);
+        free(fixed);
+    }
 }
 
 /* ---- a value-log file (mode 2) ---------------------------------------------------- */

@@ -58,6 +58,25 @@ api_seeds() {
     printf '\200\000\005\003\217\005\004\237\006\002\257\005\007'\
 '\277\005\001\317\011\003\337\011\003\357\005\011\377\006\001'\
 '\005\012\237\005\005\014' >"$1/transactions"
+    # kv_multi_get (op 12 with A&4) of values in tables and, from stage
+    # 08, in the value log: sixteen keys of 4,501-byte values, kv_flush
+    # (op 10 with A&1), a small put, then seeks, next and prev inside the
+    # table; kv_set_background_rate then kv_compact, kv_multi_get again,
+    # an iterator made before the compaction seeking, a new one seeking;
+    # a put, the rate and a flush (a second table, which the next open
+    # lists); read-only, where kv_multi_get answers and kv_flush is
+    # refused
+    printf '\040\375\001\361\005\032\000\002\012\114\011\002\025\011\003'\
+'\011\004\011\001\011\016\052\114\011\002\001\027\004\031\002\045'\
+'\031\003\000\006\012\072\053\040\114\032\031\002\011' >"$1/multi-get"
+    # memtables of 1 KiB, three flushes without a compaction (tables that
+    # overlap), keys of 300 and KV_MAX_KEY bytes, a delete, kv_multi_get,
+    # seeks among them (to a 1001-byte key, to the longest), then
+    # kv_compact, seeks and steps of a new iterator, kv_multi_get, a
+    # reopen with the tools, kv_multi_get
+    printf '\030\375\001\100\032\375\002\200\032\000\017\020\000\003\020'\
+'\001\005\032\114\011\002\001\011\002\013\011\002\077\011\025\012'\
+'\051\002\006\051\017\114\213\030\114' >"$1/flush-seeks"
     : >"$1/empty"
 }
 
@@ -121,7 +140,8 @@ flush"; do
 # made by KV: two keys of 400-byte values; thirty keys, some overwritten
 # and deleted before the merge; a 200-byte key (a 2-byte key length) and a
 # 20,000-byte value (a 3-byte record size).  Each hint is also saved alone
-# (no segment: the input is the hint), and cut by a byte.
+# (no segment: the input is the hint), and cut by a byte; and an empty
+# hint before a segment a session wrote (not sealed).
 hint_seeds() {
     kv=$1 dest=$2
     n=0
@@ -147,6 +167,12 @@ put big $(printf '%020000d' 9)"; do
         cp "$h" "$dest/merge$n-hint-alone"
         head -c $(($(wc -c <"$h") - 1)) "$h" >"$dest/merge$n-hint-torn1"
     done
+    # An empty hint, then a segment no merge wrote (not sealed): kv_open
+    # reads the segment itself, and drops the empty active segment after
+    # it, which an unsealed segment does not need.
+    rm -rf "$tmp/db"
+    printf 'put a 1\nput b 2\n' | "$kv" "$tmp/db" >/dev/null
+    { le32 0; cat "$tmp/db/0000000001.log"; } >"$dest/no-hint-unsealed"
     rm -rf "$tmp/db"
     : >"$dest/empty"
 }
@@ -176,6 +202,14 @@ flip_byte() {
     head -c "$2" "$1"
     flip_was=$(cut_bytes "$1" "$2" 1 | od -An -tu1 | tr -d ' ')
     printf "\\$(printf '%03o' $((flip_was ^ 255)))"
+    tail -c +$(($2 + 2)) "$1"
+}
+
+# flip_byte FILE OFFSET: FILE with the byte at OFFSET inverted (XOR 0xff).
+flip_byte() {
+    head -c "$2" "$1"
+    set -- "$1" "$2" "$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')"
+    printf "\\$(printf '%03o' $((255 - $3)))"
     tail -c +$(($2 + 2)) "$1"
 }
 
@@ -323,6 +357,16 @@ compact"
         head -c $((size - 1)) "$f" >"$dest/seed$n-torn1"
         head -c $((size / 3)) "$f" >"$dest/seed$n-torn3"
         head -c 5 "$f" >"$dest/seed$n-torn-header"
+        # A log damaged in its first record, valid records after it (byte
+        # 23: in a log record's header, the second byte of its value
+        # length, which then runs past the file's end: kv_open searches
+        # for the next record and finds several candidates to sort and
+        # check; in a write-ahead log, a byte of the first fragment).  The
+        # harnesses read the input as it is too.
+        case $target in
+        log | segment | wal | lsm_wal)
+            [ "$n" = 2 ] && [ "$size" -gt 23 ] && flip_byte "$f" 23 >"$dest/seed$n-flipped" ;;
+        esac
     done
     # A record longer than a 32 KiB block: FIRST, MIDDLE and LAST fragments
     # (stage 02's segments have no blocks: its segment seeds stay small).
