@@ -21,7 +21,9 @@
 #             its words;
 #   wrong     each planted wrong solution of the list (one edit of the
 #             reference, in a workspace of its own) fails the rung the list
-#             names, with a message holding the list's `expect` text; with
+#             names, with a message holding the list's `expect` text (and,
+#             if the entry has `refuse`, none of that text: a kv_errmsg an
+#             earlier failure left, say); with
 #             --full the whole grade runs, and the first rung that fails
 #             is reported too.
 # --quick compiles only the files a stub or a planted bug touches and runs
@@ -354,6 +356,8 @@ grade_job() {
         breaks=$(echo "$line" | cut -f 6)
         filt=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=get -v kind=wrong \
                -v name="$w" -v key=filter)
+        refuse=$(awk -f "$here/exercises.awk" -v list="$list" -v mode=get -v kind=wrong \
+                 -v name="$w" -v key=refuse)
         [ "$rung" = exercises ] && [ -z "$filt" ] && filt=$exname
         if [ $mode = --quick ]; then
             sh "$here/grade.sh" "$stage" "$ws" --out "$out" --only "$rung" \
@@ -378,6 +382,8 @@ grade_job() {
             bad "$stage: wrong solution $w ($breaks): the rung $rung did not fail on it (the first failing: ${first:-none}: $msg)"
         elif ! expected "$expect" "$ws.log" "$out"/logs/*.log; then
             bad "$stage: wrong solution $w ($breaks): the rung $rung failed, but without \"$expect\": $msg"
+        elif [ -n "$refuse" ] && expected "$refuse" "$ws.log" "$out"/logs/*.log; then
+            bad "$stage: wrong solution $w ($breaks): the rung $rung failed, but its report shows \"$refuse\", which it must not: $msg"
         else
             ok "$stage: wrong solution $w ($breaks) fails the rung $rung$( [ $mode = --full ] && echo " (the first to fail: $first)"): $(echo "$msg" | cut -c 1-300)"
         fi

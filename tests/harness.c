@@ -161,7 +161,13 @@ void harness_fail_kv(const char *file, int line, const char *expr, int got, int 
            kv_strerror(want1));
     if (want2 != want1)
         printf(" or %d (%s)", want2, kv_strerror(want2));
-    printf("\n      kv_errmsg: \"%s\"\n", kv_errmsg());
+    /* kv_errmsg is the call's own only when it failed (a status below 0:
+     * every failing path sets it); after KV_OK or KV_NOT_FOUND it still
+     * holds an earlier failure's message, which would name the wrong cause. */
+    if (got < 0)
+        printf("\n      kv_errmsg: \"%s\"\n", kv_errmsg());
+    else
+        printf("\n      (it returned no error, so it set no kv_errmsg)\n");
     harness_stop();
 }
 

@@ -10,7 +10,9 @@
  * names (what the grade's rungs run by, never by a substring).
  *
  * A failed CHECK prints file:line, the expression and (for CHECK_KV) the
- * status name and kv_errmsg(), then stops that test at once (longjmp back to
+ * status name and, when the status is an error, kv_errmsg() (after KV_OK
+ * or KV_NOT_FOUND it holds an earlier failure's message, which is not
+ * shown), then stops that test at once (longjmp back to
  * the runner) and the next test starts.  So:
  *   - REQUIRES: CHECK macros are used only on the thread that runs the test
  *     (worker threads record results; the test checks them after joining).
@@ -120,8 +122,8 @@ const char *harness_hex(char buf[HARNESS_HEX_BUF], const void *p, size_t n);
                          #p, #q, check_pl_, check_ql_);                      \
     } while (0)
 
-/* A kv call must return `want`; on failure prints the status names and
- * kv_errmsg(). */
+/* A kv call must return `want`; on failure prints the status names and,
+ * when the status is an error (below 0), kv_errmsg(). */
 #define CHECK_KV(call, want)                                                 \
     do {                                                                     \
         int check_s_ = (call);                                               \

@@ -212,9 +212,15 @@ uint8_t *ex_read_file(const char *path, size_t *n);
 /* Overwrites byte `at` of the file at path with b (the file stays as long). */
 void ex_poke_file(const char *path, uint64_t at, uint8_t b);
 
-/* Through kv.h.  Each fails the test with `rule` (and kv_errmsg) when the
- * engine does not do what it says. */
+/* Through kv.h.  Each fails the test with `rule` (and kv_errmsg, cleared
+ * before the call, and shown only when the call failed) when the engine
+ * does not do what it says. */
 #include "kv.h"
+/* kv_errmsg() if rc is an error (below 0: the failing call set it), else
+ * words saying the call set none: after KV_OK or KV_NOT_FOUND, kv_errmsg
+ * still holds an earlier failure's message, which names another cause.
+ * A check that quotes kv_errmsg after a call quotes ex_errmsg(rc). */
+const char *ex_errmsg(int rc);
 kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule);
 void ex_put(kv_db *db, const char *k, const char *v, const char *rule);
 void ex_expect(kv_db *db, const char *k, const char *v, const char *rule);

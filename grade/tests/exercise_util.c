@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "io_sim.h"
 #include "kv.h"
 
@@ -363,27 +364,35 @@ void ex_poke_file(const char *path, uint64_t at, uint8_t b)
                      (unsigned long long)at, path);
 }
 
+const char *ex_errmsg(int rc)
+{
+    return rc < 0 ? kv_errmsg() : "it returned no error, so it set no kv_errmsg";
+}
+
 kv_db *ex_open(const char *dir, const kv_options *opt, const char *rule)
 {
     kv_db *db = NULL;
+    kv_error_clear();
     int rc = kv_open(dir, opt, &db);
-    EX_CHECK(rc == KV_OK, "%s: kv_open returned %d (%s)", rule, rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "%s: kv_open returned %d (%s)", rule, rc, ex_errmsg(rc));
     return db;
 }
 
 void ex_put(kv_db *db, const char *k, const char *v, const char *rule)
 {
+    kv_error_clear();
     int rc = kv_put(db, k, strlen(k), v, strlen(v));
-    EX_CHECK(rc == KV_OK, "%s: kv_put(%s) returned %d (%s)", rule, k, rc, kv_errmsg());
+    EX_CHECK(rc == KV_OK, "%s: kv_put(%s) returned %d (%s)", rule, k, rc, ex_errmsg(rc));
 }
 
 void ex_expect(kv_db *db, const char *k, const char *v, const char *rule)
 {
     void *got = NULL;
     size_t gl = 0;
+    kv_error_clear();
     int rc = kv_get(db, k, strlen(k), &got, &gl);
     EX_CHECK(rc == KV_OK, "%s: kv_get(%s) returned %d, not KV_OK (%s)", rule, k, rc,
-             kv_errmsg());
+             ex_errmsg(rc));
     int same = gl == strlen(v) && memcmp(got, v, gl) == 0;
     char shown[64];
     snprintf(shown, sizeof shown, "%.*s", (int)(gl < 40 ? gl : 40), (const char *)got);
@@ -395,16 +404,20 @@ void ex_absent(kv_db *db, const char *k, const char *rule)
 {
     void *got = NULL;
     size_t gl = 0;
+    kv_error_clear();
     int rc = kv_get(db, k, strlen(k), &got, &gl);
     if (rc == KV_OK)
         kv_free(got);
-    EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_get(%s) returned %d, not KV_NOT_FOUND", rule, k, rc);
+    EX_CHECK(rc == KV_NOT_FOUND, "%s: kv_get(%s) returned %d, not KV_NOT_FOUND (%s)", rule, k, rc,
+             ex_errmsg(rc));
 }
 
 uint64_t ex_stat(kv_db *db, const char *name)
 {
     char *text = NULL;
-    EX_CHECK(kv_stats(db, &text) == KV_OK, "kv_stats: %s", kv_errmsg());
+    kv_error_clear();
+    int rc = kv_stats(db, &text);
+    EX_CHECK(rc == KV_OK, "kv_stats returned %d (%s)", rc, ex_errmsg(rc));
     size_t n = strlen(name);
     uint64_t v = 0;
     int found = 0;

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "block_builder.h"
+#include "block_hash.h"
 #include "coding.h"
 #include "ex_block.h"
 #include "exercise.h"
+#include "internal_key.h"
 #include "kv.h"
 
 /* Adds keys[0..n) with values "v<i>" and compares the builder's entries
@@ -240,12 +242,195 @@ static void block_add_reset_reuses_the_builder(void)
     block_builder_free(&b);
 }
 
+
+/* ---- the hash index (rule 6), and out of memory where an array must grow
+ * (rule 5) ---------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The note the hash index must hold for internal key k (klen bytes) in run
+ * `run` (block_hash.h: its user key's block_hash_of, then the run). */
+static uint64_t want_note(const uint8_t *k, size_t klen, uint32_t run)
+{
+    size_t ulen = klen >= IKEY_TRAILER_SIZE ? klen - IKEY_TRAILER_SIZE : 0;
+    return (uint64_t)block_hash_of(k, ulen) << 32 | run;
+}
+
+/* Adds keys[0..n) with a hash index on, and compares the index's notes
+ * with the tests' own: one per entry, its user key's hash and its run. */
+static void add_with_index(uint8_t keys[][EX_KEY_MAX], const size_t *lens, int n,
+                           unsigned interval, const char *what)
+{
+    static uint64_t want[1024], got[1024];
+    block_builder b;
+    block_builder_init(&b, interval);
+    EX_CHECK(block_builder_hash_index(&b) == KV_OK && b.hash != NULL,
+             "test setup: block_builder_hash_index");
+    for (int i = 0; i < n; i++) {
+        char v[16];
+        int vl = snprintf(v, sizeof v, "v%d", i);
+        ex_context(EX_RULE(6, "each entry noted in the hash index") "block_builder_add of "
+                   "entry %d with a hash index (block_builder_hash_index), %s", i, what);
+        int rc = block_builder_add(&b, keys[i], lens[i], (const uint8_t *)v, (size_t)vl);
+        EX_CHECK(rc == KV_OK, "%s: " EX_RULE(3, "an entry written") "block_builder_add with a "
+                 "hash index returns KV_OK (entry %d: %d)", what, i, rc);
+        want[i] = want_note(keys[i], lens[i], (uint32_t)(i / (int)interval));
+        EX_CHECK(b.hash->n == (size_t)i + 1,
+                 "%s: " EX_RULE(6, "each entry noted in the hash index") "with a hash index "
+                 "(b->hash not NULL), each entry is noted in it (block_hash_builder_note): after "
+                 "entry %d it holds %d notes (got %zu)", what, i, i + 1, b.hash->n);
+        uint64_t note = b.hash->hashes[i];
+        EX_CHECK((note >> 32) == (want[i] >> 32) || cmp_u64(&note, &want[i]) == 0,
+                 "%s: " EX_RULE(6, "the entry's key noted") "entry %d is noted with its key, "
+                 "the internal key whole (%zu bytes: the note takes the 8-byte trailer off "
+                 "itself and hashes the user key)", what, i, lens[i]);
+        EX_CHECK((uint32_t)note == (uint32_t)want[i],
+                 "%s: " EX_RULE(6, "the entry's run noted") "entry %d lies in run %u, the "
+                 "restart point it follows (nrestarts - 1 once its own restart point, if it "
+                 "starts one, is counted; a restart point every %u entries): noted in run %u",
+                 what, i, (uint32_t)want[i], interval, (uint32_t)note);
+    }
+    /* The notes as a set (their order makes the same buckets). */
+    memcpy(got, b.hash->hashes, (size_t)n * sizeof got[0]);
+    qsort(got, (size_t)n, sizeof got[0], cmp_u64);
+    qsort(want, (size_t)n, sizeof want[0], cmp_u64);
+    EX_CHECK(memcmp(got, want, (size_t)n * sizeof got[0]) == 0,
+             "%s: " EX_RULE(6, "each entry noted in the hash index") "the hash index holds one "
+             "note per entry, each its key's and its run's", what);
+    /* The next block: the builder reset, its index too. */
+    block_builder_reset(&b);
+    ex_context(EX_RULE(6, "each entry noted in the hash index") "block_builder_add after "
+               "block_builder_reset, with a hash index, %s", what);
+    EX_CHECK(block_builder_add(&b, keys[n - 1], lens[n - 1], (const uint8_t *)"x", 1) == KV_OK,
+             EX_RULE(3, "an entry written") "add after a reset");
+    uint64_t first = want_note(keys[n - 1], lens[n - 1], 0);
+    EX_CHECK(b.hash->n == 1 && b.hash->hashes[0] == first,
+             "%s: " EX_RULE(6, "each entry noted in the hash index") "after block_builder_reset "
+             "the first entry of the next block is noted in run 0 (got %zu notes, the first "
+             "in run %u)", what, b.hash->n, b.hash->n ? (uint32_t)b.hash->hashes[0] : 0);
+    block_builder_free(&b);
+}
+
+static void block_add_notes_each_entry_in_the_hash_index(void)
+{
+    static uint8_t keys[200][EX_KEY_MAX];
+    size_t lens[200];
+    for (int i = 0; i < 200; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    add_with_index(keys, lens, 40, 16, "40 internal keys, interval 16");
+    add_with_index(keys, lens, 33, 1, "33 internal keys, interval 1: every entry a run of its own");
+    add_with_index(keys, lens, 200, 3, "200 internal keys, interval 3: the index's notes outgrow "
+                   "their first room");
+    /* Versions of one user key (sequences 9 down to 1) crossing restart
+     * points: each noted with its user key's hash, in its own run. */
+    for (int i = 0; i < 30; i++) {
+        char u[16];
+        int ul = snprintf(u, sizeof u, "user%02d", i / 9);
+        ikey_encode(keys[i], u, (size_t)ul, (uint64_t)(9 - i % 9), IKEY_PUT);
+        lens[i] = (size_t)ul + IKEY_TRAILER_SIZE;
+    }
+    add_with_index(keys, lens, 30, 4, "versions 9 to 1 of user keys user00 to user03, interval "
+                   "4: one key's versions in two runs");
+}
+
+/* Every allocation of the add after `before` entries made to fail in turn
+ * (its value of 64 KiB: the buffer grows too): KV_ERR_NOMEM, and the
+ * builder as it was, its restart points and its index's notes too; the
+ * same add then succeeds.  `what` says which array is full. */
+static void add_out_of_memory(unsigned interval, int hash, int before, const char *what)
+{
+    static uint8_t keys[80][EX_KEY_MAX];
+    size_t lens[80];
+    for (int i = 0; i <= before; i++)
+        lens[i] = ex_ikey(keys[i], i);
+    static uint8_t big[65536];
+    memset(big, 'v', sizeof big);
+    for (long n = 1;; n++) {
+        block_builder b;
+        block_builder_init(&b, interval);
+        if (hash)
+            EX_CHECK(block_builder_hash_index(&b) == KV_OK, "test setup: block_builder_hash_index");
+        for (int i = 0; i < before; i++)
+            EX_CHECK(block_builder_add(&b, keys[i], lens[i], (const uint8_t *)"v", 1) == KV_OK,
+                     "%s: " EX_RULE(3, "an entry written") "entry %d is added (KV_OK)", what, i);
+        size_t len = b.len, nr = b.nrestarts, hn = hash ? b.hash->n : 0;
+        uint64_t entries = b.entries;
+        if (!ex_alloc_fail_at(n)) {
+            block_builder_free(&b);
+            return; /* a sanitizer's build: no failing allocation */
+        }
+        ex_context(EX_RULE(5, "out of memory: grow first, then write") "block_builder_add of "
+                   "entry %d (a 64 KiB value), %s, allocation %ld of the add failing", before,
+                   what, n);
+        int rc = block_builder_add(&b, keys[before], lens[before], big, sizeof big);
+        int failed = ex_alloc_failed();
+        ex_alloc_fail_at(0);
+        if (!failed) {
+            EX_CHECK(rc == KV_OK, "%s: with every allocation granted the entry is added (got %d)",
+                     what, rc);
+            block_builder_free(&b);
+            return;
+        }
+        EX_CHECK(rc == KV_ERR_NOMEM, "%s: " EX_RULE(5, "out of memory") "an add whose "
+                 "allocation %ld fails is KV_ERR_NOMEM (got %d)", what, n, rc);
+        EX_CHECK(b.len == len && b.entries == entries && b.nrestarts == nr &&
+                     (!hash || b.hash->n == hn),
+                 "%s: " EX_RULE(5, "out of memory: the builder as it was") "an add that failed "
+                 "for want of memory (allocation %ld) leaves the builder as it was: %zu bytes, "
+                 "%llu entries, %zu restart points, %zu notes in its hash index (got %zu, %llu, "
+                 "%zu, %zu): grow the restart array, the index's room, the buffer and the "
+                 "previous key first, then write", what, n, len, (unsigned long long)entries, nr,
+                 hn, b.len, (unsigned long long)b.entries, b.nrestarts, hash ? b.hash->n : 0);
+        ex_context(EX_RULE(5, "out of memory: the builder as it was") "block_builder_add of "
+                   "entry %d again, %s, after the add whose allocation %ld failed", before, what,
+                   n);
+        EX_CHECK(block_builder_add(&b, keys[before], lens[before], big, sizeof big) == KV_OK,
+                 "%s: " EX_RULE(5, "out of memory: the builder as it was") "after an add that "
+                 "failed for want of memory, the same add succeeds", what);
+        size_t want_nr = (size_t)(before / (int)interval) + 1;
+        EX_CHECK(b.entries == entries + 1 && b.nrestarts == want_nr &&
+                     b.nrestarts <= b.restarts_cap,
+                 "%s: " EX_RULE(5, "out of memory: the builder as it was") "then the builder "
+                 "holds %llu entries, %zu restart points (got %llu, %zu, restarts_cap %zu)",
+                 what, (unsigned long long)entries + 1, want_nr, (unsigned long long)b.entries,
+                 b.nrestarts, b.restarts_cap);
+        EX_CHECK(!hash || b.hash->n == hn + 1,
+                 "%s: " EX_RULE(6, "each entry noted in the hash index") "then its hash index "
+                 "holds a note per entry, %zu (got %zu)", what, hn + 1, b.hash->n);
+        block_builder_free(&b);
+    }
+}
+
+/* The reference's restart array holds 16, then 32, 64: at interval 1 the
+ * 17th and the 65th entries need it grown (another doubling from another
+ * start is as right, and meets its own growth here or at another entry). */
+static void block_add_out_of_memory_as_the_restart_array_grows(void)
+{
+    add_out_of_memory(1, 0, 16, "interval 1, 16 entries before it: restarts[] is full, and "
+                      "this entry's restart point needs it grown");
+    add_out_of_memory(1, 1, 64, "interval 1 with a hash index, 64 entries before it: "
+                      "restarts[] and the index's notes are both full");
+}
+
+static void block_add_out_of_memory_as_the_hash_index_grows(void)
+{
+    add_out_of_memory(16, 1, 64, "interval 16 with a hash index, 64 entries before it: the "
+                      "index's room for notes is full (block_hash_builder_room grows it)");
+}
+
 static const harness_test block_add_tests[] = {
     HARNESS_TEST(block_add_shares_prefixes),
     HARNESS_TEST(block_add_restart_intervals),
     HARNESS_TEST(block_add_restart_points_outgrow_their_room),
     HARNESS_TEST(block_add_keys_of_any_length),
+    HARNESS_TEST(block_add_notes_each_entry_in_the_hash_index),
     HARNESS_TEST(block_add_out_of_memory_leaves_the_builder),
+    HARNESS_TEST(block_add_out_of_memory_as_the_restart_array_grows),
+    HARNESS_TEST(block_add_out_of_memory_as_the_hash_index_grows),
     HARNESS_TEST(block_add_reset_reuses_the_builder),
 };
 const harness_suite block_add_suite = HARNESS_SUITE("block_add", block_add_tests);

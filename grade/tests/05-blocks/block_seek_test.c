@@ -1,8 +1,9 @@
 /*
  * block_seek_test.c: exercise block_seek, block_iter_seek
  * (stages/05-blocks/blocks/block.c): the first entry whose key is >= a target, by
- * binary search over the restart points, then at most one interval of
- * entries.
+ * binary search over the restart points, then the entries of one run (and
+ * the next run's first entry when none of them is >= the target); targets
+ * between keys and at exact (key, sequence) ones.
  */
 #include <stdio.h>
 #include <string.h>
@@ -64,6 +65,12 @@ static void seek_all(int interval)
                      "(interval %d, target %d)", interval, u);
             continue;
         }
+        EX_CHECK(it.valid || want % interval != 0 || want == 0,
+                 EX_RULE(3, "the next run's first entry") "a seek to user key %d (interval %d) "
+                 "finds key%03d, the first entry of restart point %d's run: the walk from the "
+                 "run before it, none of whose entries is >= the target, goes on to the next "
+                 "run's first entry, which is (status %d)", u, interval, want * 2,
+                 want / interval, it.status);
         EX_CHECK(it.valid, EX_RULE(1, "the first entry >= target") "a seek to user key %d "
                  "(interval %d) finds an entry: the first "
                  "whose key is >= the target (status %d)", u, interval, it.status);
@@ -84,6 +91,105 @@ static void block_seek_every_key_interval_16(void) { seek_all(16); }
 static void block_seek_every_key_interval_1(void) { seek_all(1); }
 static void block_seek_every_key_interval_3(void) { seek_all(3); }
 static void block_seek_every_key_one_restart(void) { seek_all(N); }
+
+
+/* Seeks at exact targets: three versions of each of 30 user keys
+ * ("key000", "key002", ...; sequences 3, 2, 1, newest first, as internal
+ * keys sort), a restart point every `interval` entries.  Each entry is
+ * sought at its own key (user key, sequence, type): the first entry >= it
+ * is that entry; and at (user key, its sequence, IKEY_TYPE_FOR_SEEK),
+ * which sorts just before it: the same entry. */
+static void seek_exact(int interval)
+{
+    enum { U = 30, V = 3, E = U * V };
+    static uint8_t xk[E][EX_KEY_MAX];
+    static size_t xl[E];
+    static uint8_t xc[64 * E + 16];
+    for (int i = 0; i < E; i++) {
+        char u[16];
+        int ul = snprintf(u, sizeof u, "key%03d", (i / V) * 2);
+        ikey_encode(xk[i], u, (size_t)ul, (uint64_t)(V - i % V), IKEY_PUT);
+        xl[i] = (size_t)ul + IKEY_TRAILER_SIZE;
+    }
+    size_t size = ex_block(xc, xk, xl, E, interval, NULL);
+    block b;
+    const char *why = block_init(&b, xc, size);
+    EX_CHECK(why == NULL, "test setup: block_init: %s", why);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    for (int i = 0; i < E; i++) {
+        for (int form = 0; form < 2; form++) {
+            uint8_t t[EX_KEY_MAX];
+            size_t tl = xl[i];
+            memcpy(t, xk[i], tl);
+            if (form == 1) {
+                char u[16];
+                int ul = snprintf(u, sizeof u, "key%03d", (i / V) * 2);
+                ikey_encode(t, u, (size_t)ul, (uint64_t)(V - i % V), IKEY_TYPE_FOR_SEEK);
+            }
+            block_iter_init(&it, &b, 8);
+            ex_context(EX_RULE(1, "the first entry >= target: one equal to it") "block_iter_seek "
+                       "to (key%03d, sequence %d%s), entry %d of a block of %d versions of %d "
+                       "user keys, a restart point every %d", (i / V) * 2, V - i % V,
+                       form ? ", IKEY_TYPE_FOR_SEEK" : ", its own type: the entry's own key",
+                       i, E, U, interval);
+            block_iter_seek(&it, t, tl);
+            int on = it.valid && it.key_len == xl[i] && memcmp(it.key, xk[i], xl[i]) == 0;
+            int next = i + 1 < E && it.valid && it.key_len == xl[i + 1] &&
+                       memcmp(it.key, xk[i + 1], xl[i + 1]) == 0;
+            EX_CHECK(on, EX_RULE(1, "the first entry >= target: one equal to it") "a seek to "
+                     "(key%03d, sequence %d%s) lands on entry %d, %s: the first entry whose "
+                     "key is >= the target, and an entry equal to it is (ikey_compare 0 is not "
+                     "below it); interval %d (got %s, status %d)", (i / V) * 2, V - i % V,
+                     form ? ", the seek's type" : "", i,
+                     form ? "the version at that sequence, just after the target"
+                          : "the entry whose key the target is",
+                     interval, !it.valid ? "not valid" : next ? "the entry after it" : "another entry",
+                     it.status);
+        }
+    }
+    block_iter_free(&it);
+}
+
+/* Keys of exactly min_key bytes at restart points: versions 3, 2, 1 of the
+ * empty user key, then of "a", a restart point at each.  Such a key is
+ * whole (damage is a key shorter than min_key), and a seek to each lands
+ * on it. */
+static void block_seek_keys_of_min_key_bytes(void)
+{
+    enum { E = 6 };
+    static uint8_t mk[E][EX_KEY_MAX];
+    static size_t ml[E];
+    static uint8_t mc[64 * E + 16];
+    for (int i = 0; i < E; i++) {
+        ikey_encode(mk[i], "a", (size_t)(i / 3), (uint64_t)(3 - i % 3), IKEY_PUT);
+        ml[i] = (size_t)(i / 3) + IKEY_TRAILER_SIZE;
+    }
+    size_t size = ex_block(mc, mk, ml, E, 1, NULL);
+    block b;
+    const char *why = block_init(&b, mc, size);
+    EX_CHECK(why == NULL, "test setup: block_init: %s", why);
+    block_iter it;
+    memset(&it, 0, sizeof it);
+    for (int i = 0; i < E; i++) {
+        block_iter_init(&it, &b, 8);
+        harness_context("block_iter_seek to entry %d's own key (%zu bytes) in a block of the "
+                        "empty user key's and \"a\"'s versions, a restart point at each", i, ml[i]);
+        block_iter_seek(&it, mk[i], ml[i]);
+        EX_CHECK(it.status == KV_OK,
+                 EX_RULE(4, "a key not whole is damage, one of min_key bytes is not") "a restart "
+                 "point's key of %zu bytes, min_key (the empty user key and its trailer), is "
+                 "whole: damage is a key shorter than min_key (got status %d)", ml[i], it.status);
+        EX_CHECK(it.valid && it.key_len == ml[i] && memcmp(it.key, mk[i], ml[i]) == 0,
+                 EX_RULE(1, "the first entry >= target: one equal to it") "a seek to entry %d's "
+                 "own key lands on it", i);
+    }
+    block_iter_free(&it);
+}
+
+static void block_seek_exact_keys_interval_1(void) { seek_exact(1); }
+static void block_seek_exact_keys_interval_2(void) { seek_exact(2); }
+static void block_seek_exact_keys_interval_16(void) { seek_exact(16); }
 
 static void block_seek_then_next(void)
 {
@@ -134,6 +240,15 @@ static void block_seek_uses_the_restart_points(void)
              EX_RULE(4, "KV_ERR_CORRUPT") "a seek that must walk over the damaged entry reports "
              "it: status KV_ERR_CORRUPT, "
              "not valid (got %d)", it.status);
+    /* Failed, it stays failed: a seek whose path avoids the damage does
+     * nothing. */
+    harness_context("block_iter_seek to user key 150, after a seek that stopped with "
+                    "KV_ERR_CORRUPT at the damaged entry 1");
+    block_iter_seek(&it, t, target(t, 150));
+    EX_CHECK(it.status == KV_ERR_CORRUPT && !it.valid,
+             EX_RULE(5, "a failed iterator stays failed") "a seek of an iterator that failed "
+             "does nothing, even to a key it could reach without the damage: it stays not "
+             "valid, status KV_ERR_CORRUPT (got valid %d, status %d)", it.valid, it.status);
     block_iter_free(&it);
 }
 
@@ -259,10 +374,11 @@ static void block_seek_again_over_keys_of_every_length(void)
         block_iter_seek(&it, vk[k], vl[k]);
         EX_CHECK(it.valid && it.status == KV_OK && it.key_len == vl[k] &&
                      memcmp(it.key, vk[k], vl[k]) == 0,
-                 "a seek to the key of %d b's lands on it, whatever key the iterator showed "
-                 "before (status %d): a restart point's key is damage only if shorter than "
-                 "min_key, and each entry's key is compared at its own length (it->key_len)",
-                 k + 1, it.status);
+                 EX_RULE(1, "the first entry >= target: one equal to it") "a seek to the key "
+                 "of %d b's, an entry's own key, lands on that entry, whatever key the iterator "
+                 "showed before (status %d): an entry equal to the target is the first >= it, "
+                 "each entry's key is compared at its own length (it->key_len), and a restart "
+                 "point's key is damage only if shorter than min_key", k + 1, it.status);
     }
     block_iter_free(&it);
 }
@@ -272,6 +388,10 @@ static const harness_test block_seek_tests[] = {
     HARNESS_TEST(block_seek_every_key_interval_1),
     HARNESS_TEST(block_seek_every_key_interval_3),
     HARNESS_TEST(block_seek_every_key_one_restart),
+    HARNESS_TEST(block_seek_exact_keys_interval_1),
+    HARNESS_TEST(block_seek_exact_keys_interval_2),
+    HARNESS_TEST(block_seek_exact_keys_interval_16),
+    HARNESS_TEST(block_seek_keys_of_min_key_bytes),
     HARNESS_TEST(block_seek_then_next),
     HARNESS_TEST(block_seek_again_over_keys_of_every_length),
     HARNESS_TEST(block_seek_uses_the_restart_points),
