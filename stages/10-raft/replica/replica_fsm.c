@@ -30,7 +30,7 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
                          int *outcome)
 {
     *outcome = REPLICA_INVALID;
-    command_origin origin = {0, 0};
+    command_origin origin = {0, 0, 0};
     if (len > 0 && *(const uint8_t *)buf == MEMBER_NOTE_KIND) {
         /* Members' client addresses (member_note.h), not a client's writes. */
         int rc = replica_note(f->r, index, buf, len, outcome);
