@@ -66,6 +66,13 @@ void member_applied(void *arg, command_origin origin, uint64_t index, int outcom
         free(x);
 }
 
+int member_answer_wanted(void *arg, command_origin origin)
+{
+    struct member *m = arg;
+    return origin.member == m->self->id &&
+           member_wait_find(&m->waits, origin.term, origin.serial) != NULL;
+}
+
 /* libraft's word on a proposal: status 0 once the entry has applied (the
  * state machine settled it then, or keeps it for later: W1), else the
  * leadership was lost before it was committed. */
