@@ -81,14 +81,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (n == (uint64_t)r.conditions + r.writes) {
         /* Built again (with the input's origin), the command is the
-         * input; a version 1 input, which has no origin, is the same ops
-         * after a header 16 bytes shorter (so the same padding). */
+         * input; an input of an older version, whose header is shorter
+         * (version 1's has no origin, version 3's no term), is the same
+         * counts, origin and ops after a header `skip` bytes shorter
+         * (headers of 10, 26 and 34 bytes: the same padding). */
         command_set_origin(c, r.origin);
         size_t len;
         const uint8_t *again = command_bytes(c, &len);
-        size_t skip = data[0] == 1 ? COMMAND_HEADER - COMMAND_HEADER_V1 : 0;
-        if (len != size + skip || memcmp(again + 2, data + 2, 8) != 0 ||
-            memcmp(again + 10 + skip, data + 10, size - 10) != 0 ||
+        size_t header = data[0] == 1 ? COMMAND_HEADER_V1
+                        : data[0] == 3 ? COMMAND_HEADER_V3
+                                       : COMMAND_HEADER;
+        size_t skip = COMMAND_HEADER - header;
+        if (len != size + skip || memcmp(again + 2, data + 2, header - 2) != 0 ||
+            memcmp(again + COMMAND_HEADER, data + header, size - header) != 0 ||
             (skip == 0 && memcmp(again, data, size) != 0))
             abort(); /* built again, the ops are the input */
     }

@@ -1426,6 +1426,57 @@ def refuses_for_room(c, i, timeout=10):
     return False
 
 
+def an_entry_from_before_a_restart_answers_no_new_write(kv):
+    """A write waits at the member that proposed it under the origin its
+    entry carries: the member, the term it leads, and a serial that starts
+    again at 1 with each life of the process (member_wait.h, W1), as a
+    serial taken from a clock stepped back would.  A leader that has
+    proposed nothing yet (leadership moved to it) proposes DEL of three
+    keys, serial 1, while both followers are down: the entry stays in its
+    log, uncommitted.  Killed and restarted, with one follower back, it
+    leads again (the follower's log is behind: only it can win), and a DEL
+    of a key that does not exist is its new life's serial 1.  That write's
+    entry, of the new term, commits the old one before it, which applies
+    first: it must not answer the new write (the three keys it found would
+    make the answer 1, not 0).  The followers are killed, not paused: a
+    paused member's socket still takes the leader's bytes, and it would
+    read the DEL on waking."""
+    c = Cluster(kv)
+    try:
+        first = c.leader()
+        got = command(c.client_ports[first], "MSET", "{r}1", "1", "{r}2", "2", "{r}3", "3")
+        check(got == "+OK", "MSET at the leader (got %r)" % got)
+        lead = (first + 1) % c.n  # a member that has proposed nothing in its life
+        caught_up(c, lead)
+        check(move_leadership(c, lead) == "+OK" and c.leader() == lead,
+              "leadership moves to member %d" % (lead + 1))
+        others = [i for i in range(c.n) if i != lead]
+        last = int(c.info(lead)["raft_last_index"])
+        for i in others:
+            c.kill(i)
+        s = socket.create_connection(("127.0.0.1", c.client_ports[lead]), timeout=5)
+        s.sendall(b"*4\r\n$3\r\nDEL\r\n$4\r\n{r}1\r\n$4\r\n{r}2\r\n$4\r\n{r}3\r\n")
+        deadline = time.time() + 5
+        while int(c.info(lead)["raft_last_index"]) <= last:
+            check(time.time() < deadline, "the DEL is appended to the leader's log")
+            time.sleep(0.02)
+        time.sleep(1)  # and written to its disk (libraft appends, then writes and syncs)
+        c.kill(lead)
+        s.close()
+        c.start(lead)
+        c.start(others[0])
+        check(c.leader(timeout=20) == lead, "member %d, restarted, leads again" % (lead + 1))
+        got = command(c.client_ports[lead], "DEL", "{r}none", timeout=10)
+        check(got == ":0", "a DEL of a key that does not exist, the restarted leader's first "
+              "write, answers 0, not what the entry of its life before found (got %r)" % got)
+        got = command(c.client_ports[lead], "EXISTS", "{r}1", "{r}2", "{r}3", timeout=10)
+        check(got == ":0", "the DEL from before the restart was committed and applied after "
+              "it (EXISTS: %r)" % got)
+    finally:
+        logs_of(c)
+        c.stop()
+
+
 def a_full_disk_refuses_writes_not_the_group(kv, n=3, under=""):
     """One member's directory, or only its Raft log (under="raft"), on a
     tmpfs of 64 MiB with a reserve of 24 MiB (--raft-disk-reserve),
@@ -2983,6 +3034,8 @@ def main():
                      ("a_snapshot_installed_ends_the_old_engines_handles",
                       a_snapshot_installed_ends_the_old_engines_handles),
                      ("a_restart_applies_no_command_twice", a_restart_applies_no_command_twice),
+                     ("an_entry_from_before_a_restart_answers_no_new_write",
+                      an_entry_from_before_a_restart_answers_no_new_write),
                      ("a_full_disk_refuses_writes_not_the_group",
                       a_full_disk_refuses_writes_not_the_group),
                      ("a_full_raft_log_refuses_writes_not_the_group",

@@ -168,6 +168,8 @@ static int member_open(struct member *m)
     m->fsm.restore_arg = m;
     m->fsm.applied = member_applied;
     m->fsm.applied_arg = m;
+    m->fsm.wanted = member_answer_wanted;
+    m->fsm.wanted_arg = m;
     m->fsm.may_wait = member_disk_may_wait;
     m->fsm.may_wait_arg = m;
     int rv = uv_loop_init(&m->loop);

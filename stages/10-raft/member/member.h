@@ -304,6 +304,10 @@ void member_propose(void *x, const serve_write *w, size_t n);
  * waiting under its origin settled. */
 void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
                     const uint8_t *existed, size_t n);
+/* 1 if a write of this member's waits under origin: only then does the
+ * state machine read what a command's deletes find (replica_fsm.h,
+ * `wanted`). */
+int  member_answer_wanted(void *arg, command_origin origin);
 /* Settles every proposal still waiting (at stop): outcome unknown. */
 void member_write_abandon(struct member *m);
 

@@ -4,7 +4,6 @@
  * when they hold as many as there are buckets; a list of reads by index.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "member_wait.h"
 
@@ -13,9 +12,7 @@ int member_waits_init(member_waits *w)
     *w = (member_waits){0};
     w->nbuckets = 64;
     w->buckets = calloc(w->nbuckets, sizeof *w->buckets);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    w->next_serial = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec; /* W1 */
+    w->next_serial = 1; /* W1: the term tells this life's from the last's */
     return w->buckets != NULL ? 0 : -1;
 }
 
@@ -62,7 +59,7 @@ static void wait_grow(member_waits *w)
     free(old);
 }
 
-member_waiter *member_wait_add(member_waits *w, unsigned long long write)
+member_waiter *member_wait_add(member_waits *w, uint64_t term, unsigned long long write)
 {
     member_waiter *x = calloc(1, sizeof *x);
     if (x == NULL)
@@ -70,6 +67,7 @@ member_waiter *member_wait_add(member_waits *w, unsigned long long write)
     if (w->n >= w->nbuckets)
         wait_grow(w);
     x->serial = w->next_serial++;
+    x->term = term;
     x->write = write;
     x->held = 1;
     x->req.data = x;
@@ -80,10 +78,18 @@ member_waiter *member_wait_add(member_waits *w, unsigned long long write)
     return x;
 }
 
-member_waiter *member_wait_take(member_waits *w, uint64_t serial)
+member_waiter *member_wait_find(const member_waits *w, uint64_t term, uint64_t serial)
+{
+    for (member_waiter *x = w->buckets[wait_bucket(w, serial)]; x != NULL; x = x->next)
+        if (x->serial == serial && x->term == term)
+            return x;
+    return NULL;
+}
+
+member_waiter *member_wait_take(member_waits *w, uint64_t term, uint64_t serial)
 {
     for (member_waiter **p = &w->buckets[wait_bucket(w, serial)]; *p != NULL; p = &(*p)->next)
-        if ((*p)->serial == serial) {
+        if ((*p)->serial == serial && (*p)->term == term) {
             member_waiter *x = *p;
             *p = x->next;
             x->next = NULL;
@@ -107,7 +113,7 @@ void member_waits_abandon(member_waits *w, void (*settle)(void *arg, member_wait
 {
     for (size_t b = 0; b < w->nbuckets; b++)
         while (w->buckets[b] != NULL) {
-            member_waiter *x = member_wait_take(w, w->buckets[b]->serial);
+            member_waiter *x = member_wait_take(w, w->buckets[b]->term, w->buckets[b]->serial);
             settle(arg, x);
             if (!x->held)
                 free(x);

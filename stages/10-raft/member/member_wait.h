@@ -5,11 +5,12 @@
  * carries in the entry, and the entry's apply triggers it; on the other
  * members nothing waits under that id and the apply triggers nothing.)
  *
- *   - A write proposed waits under a serial of this member's, which its
- *     command carries (command.h: the origin, this member's id and the
- *     serial).  When the entry applies here, the state machine hands the
- *     origin and the outcome to member_wait_take, which finds the waiter
- *     in a map: one lookup, whatever the order libraft calls back in.
+ *   - A write proposed waits under the term this member leads and a
+ *     serial of this member's, which its command carries (command.h: the
+ *     origin, this member's id, the serial and the term).  When the entry
+ *     applies here, the state machine hands the origin and the outcome
+ *     to member_wait_take, which finds the waiter in a map: one lookup,
+ *     whatever the order libraft calls back in.
  *   - A read at the leader waits for an applied index: its read index,
  *     the one a round of the voters confirmed (member_read.c).  Until a
  *     round started after its bytes came is confirmed, it waits with
@@ -23,10 +24,26 @@
  * (whose raft_apply holds its req until the apply callback).
  *
  * Invariants:
- *   W1. A serial is handed out once: the first is the clock's nanoseconds
- *       at the start (CLOCK_REALTIME), and each next one more, so that a
- *       member started again does not hand out the serials its entries
- *       from before the restart carry.
+ *   W1. No entry in the log carries the origin of a write that waits here
+ *       unless it is that write's own entry.  A waiter's origin is this
+ *       member's id, the term it leads when it proposes the write (the
+ *       entry's own term) and a serial numbering the proposals of this
+ *       life of the process from 1.  A member leads a term at most once
+ *       in all its lives: Raft has one leader a term, and libraft keeps
+ *       the member's current term on disk, synced, before it campaigns,
+ *       so that after a restart it campaigns only in a later term.  So an
+ *       entry proposed before a restart (or in an earlier leadership)
+ *       carries another term than any waiter of this life, though its
+ *       serial may be one this life hands out again; within a life no
+ *       serial is handed out twice.  No clock is read: a clock stepped
+ *       back across a restart (an NTP step, a board with no battery for
+ *       its clock) cannot make an old entry's outcome settle a new
+ *       write.  What it rests on is the member's Raft directory: a member
+ *       whose directory is wiped and rebuilt under the same id learns the
+ *       group's term before it can lead, and leads only later terms.
+ *       (Serials once started at the clock's nanoseconds; a version 3
+ *       command, written then, carries no term, reads as term 0, and
+ *       settles nothing: no leader's term is 0.)
  *   W2. A waiter is in the map until it is taken (settled); taken, it is
  *       in no map, and settled exactly once.
  */
@@ -40,7 +57,8 @@
 struct member;
 
 typedef struct member_waiter {
-    uint64_t serial;               /* its command's origin serial */
+    uint64_t serial;               /* its command's origin serial (W1) */
+    uint64_t term;                 /* ... and term: the one it was proposed in */
     unsigned long long write;      /* the server's write id (serve_ext.h) */
     struct raft_apply req;         /* libraft's, until its callback */
     struct member *m;
@@ -58,7 +76,7 @@ typedef struct member_read_wait {
 typedef struct member_waits {
     member_waiter **buckets;       /* by serial, a power of two of them */
     size_t nbuckets, n;
-    uint64_t next_serial;          /* W1 */
+    uint64_t next_serial;          /* W1: 1 at the start of a life */
     member_read_wait *reads;
     size_t nreads, reads_cap;
 } member_waits;
@@ -68,12 +86,15 @@ int  member_waits_init(member_waits *w);
 /* Frees what is left (REQUIRES: libraft holds none of it). */
 void member_waits_free(member_waits *w);
 
-/* A new waiter for the server's write `write`, with the next serial, in
- * the map and held (libraft is about to be handed its req); NULL when out
- * of memory. */
-member_waiter *member_wait_add(member_waits *w, unsigned long long write);
-/* The waiter under serial, out of the map (W2); NULL if none waits. */
-member_waiter *member_wait_take(member_waits *w, uint64_t serial);
+/* A new waiter for the server's write `write`, proposed in `term` (the
+ * one this member leads), with the next serial, in the map and held
+ * (libraft is about to be handed its req); NULL when out of memory. */
+member_waiter *member_wait_add(member_waits *w, uint64_t term, unsigned long long write);
+/* The waiter under term and serial, out of the map (W2); NULL if none
+ * waits (an entry of an earlier life or leadership, or settled). */
+member_waiter *member_wait_take(member_waits *w, uint64_t term, uint64_t serial);
+/* The same, left in the map: whether a write waits for that answer. */
+member_waiter *member_wait_find(const member_waits *w, uint64_t term, uint64_t serial);
 /* libraft let go of x's req (its callback ran, or raft_apply refused
  * it): x is freed if taken, else it stays in the map. */
 void member_wait_release(member_waits *w, member_waiter *x);

@@ -17,12 +17,13 @@
  * room on disk (member_disk.c).
  *
  * One road for a result (member_wait.h).  Each write proposed waits in
- * the member's registry under a serial, which its command carries with
- * the member's id (command.h, its origin).  The state machine applies
- * the entry, reads the command once, and hands its origin and outcome
- * to member_applied, which finds the waiter in the map: a command
- * another member proposed, or one this member proposed before a
- * restart, finds none and settles nothing.  libraft's apply callback
+ * the member's registry under the term it leads and a serial, which its
+ * command carries with the member's id (command.h, its origin).  The
+ * state machine applies the entry, reads the command once, and hands its
+ * origin and outcome to member_applied, which finds the waiter in the
+ * map: a command another member proposed, or one this member proposed
+ * before a restart (another term: member_wait.h, W1), finds none and
+ * settles nothing.  libraft's apply callback
  * says only what it alone knows: that the proposal was lost with the
  * leadership before it was committed (then the write's outcome is not
  * known here).  A command the engine keeps for later (a disk short of
@@ -51,9 +52,9 @@ void member_applied(void *arg, command_origin origin, uint64_t index, int outcom
     (void)index;
     if (origin.member != m->self->id)
         return; /* another member's (or no one's): nothing waits for it here */
-    member_waiter *x = member_wait_take(&m->waits, origin.serial);
+    member_waiter *x = member_wait_take(&m->waits, origin.term, origin.serial);
     if (x == NULL)
-        return; /* proposed before a restart, or settled already */
+        return; /* proposed before a restart or in an earlier term, or settled already */
     if (outcome == REPLICA_APPLIED)
         serve_host_settle(m->host, x->write, SERVE_WRITE_APPLIED, existed, n, NULL);
     else if (outcome == REPLICA_REFUSED)
@@ -63,6 +64,13 @@ void member_applied(void *arg, command_origin origin, uint64_t index, int outcom
                           "the group applied the write as nothing");
     if (!x->held)
         free(x);
+}
+
+int member_answer_wanted(void *arg, command_origin origin)
+{
+    struct member *m = arg;
+    return origin.member == m->self->id &&
+           member_wait_find(&m->waits, origin.term, origin.serial) != NULL;
 }
 
 /* libraft's word on a proposal: status 0 once the entry has applied (the
@@ -80,7 +88,7 @@ static void member_proposed(struct raft_apply *req, int status, void *result)
                      "it may or may not be applied", raft_strerror(status));
         else
             snprintf(msg, sizeof msg, "committed, but its outcome here is not known");
-        member_wait_take(&m->waits, x->serial);
+        member_wait_take(&m->waits, x->term, x->serial);
         serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, 0, msg);
     }
     member_wait_release(&m->waits, x);
@@ -121,10 +129,13 @@ static int propose_one(struct member *m, const serve_write *w)
         serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
         return -1;
     }
-    member_waiter *x = member_wait_add(&m->waits, w->id);
+    /* The term this member leads now is the entry's (raft_apply appends
+     * it in this term, or refuses it): with the serial, an origin no
+     * earlier life of this member carried (member_wait.h, W1). */
+    member_waiter *x = member_wait_add(&m->waits, libraft_term(&m->raft), w->id);
     if (x != NULL) {
         x->m = m;
-        command_set_origin(cmd, (command_origin){m->self->id, x->serial});
+        command_set_origin(cmd, (command_origin){m->self->id, x->serial, x->term});
     }
     size_t len;
     const uint8_t *bytes = command_bytes(cmd, &len);
@@ -138,7 +149,7 @@ static int propose_one(struct member *m, const serve_write *w)
     if (rv != 0) { /* never appended: nothing of it can be applied */
         raft_free(buf.base);
         if (x != NULL) {
-            member_wait_take(&m->waits, x->serial);
+            member_wait_take(&m->waits, x->term, x->serial);
             member_wait_release(&m->waits, x);
         }
         char msg[200];

@@ -47,6 +47,7 @@ void command_set_origin(command *c, command_origin origin)
 {
     coding_put_u64(c->buf + 10, origin.member);
     coding_put_u64(c->buf + 18, origin.serial);
+    coding_put_u64(c->buf + 26, origin.term);
 }
 
 int command_key_reserved(const void *key, size_t klen)
@@ -182,17 +183,37 @@ static int op_read(command_reader *r, const uint8_t *base, command_op *op, int m
     return KV_OK;
 }
 
+/* The header's length for the version in byte 0, or 0 for no version. */
+static size_t header_of(uint8_t version)
+{
+    return version == COMMAND_VERSION ? COMMAND_HEADER
+           : version == 3             ? COMMAND_HEADER_V3
+           : version == 1             ? COMMAND_HEADER_V1
+                                      : 0;
+}
+
+/* The origin in a header of `header` bytes (checked to be there). */
+static command_origin origin_of(const uint8_t *base, size_t header)
+{
+    command_origin o = {0, 0, 0};
+    if (header >= COMMAND_HEADER_V3) {
+        o.member = coding_get_u64(base + 10);
+        o.serial = coding_get_u64(base + 18);
+    }
+    if (header >= COMMAND_HEADER)
+        o.term = coding_get_u64(base + 26);
+    return o;
+}
+
 int command_head_read(const void *buf, size_t len, command_head *h)
 {
     const uint8_t *base = buf;
-    size_t header = len > 0 && base[0] == 1 ? COMMAND_HEADER_V1 : COMMAND_HEADER;
-    if (len < header || (base[0] != 1 && base[0] != COMMAND_VERSION) || base[1] != 0)
+    size_t header = len > 0 ? header_of(base[0]) : 0;
+    if (header == 0 || len < header || base[1] != 0)
         return kv_error(KV_ERR_CORRUPT, "command: not a command's header (%zu bytes)", len);
     h->conditions = coding_get_u32(base + 2);
     h->writes = coding_get_u32(base + 6);
-    h->origin = (command_origin){0, 0};
-    if (header == COMMAND_HEADER)
-        h->origin = (command_origin){coding_get_u64(base + 10), coding_get_u64(base + 18)};
+    h->origin = origin_of(base, header);
     return KV_OK;
 }
 
@@ -202,10 +223,10 @@ int command_parse(const void *buf, size_t len, command_reader *r)
     if (len < COMMAND_HEADER_V1)
         return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %u-byte header",
                         len, COMMAND_HEADER_V1);
-    if ((base[0] != COMMAND_VERSION && base[0] != 1) || base[1] != 0)
+    size_t header = header_of(base[0]);
+    if (header == 0 || base[1] != 0)
         return kv_error(KV_ERR_CORRUPT, "command: offset 0: version %u, reserved byte %u "
-                        "(version 1 or %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
-    size_t header = base[0] == 1 ? COMMAND_HEADER_V1 : COMMAND_HEADER;
+                        "(version 1, 3 or %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
     int max_kind = base[0] == 1 ? COMMAND_DELETE : COMMAND_PUT_IF_PRESENT; /* C5 */
     if (len < header)
         return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %zu-byte header",
@@ -213,9 +234,7 @@ int command_parse(const void *buf, size_t len, command_reader *r)
     r->conditions = coding_get_u32(base + 2);
     r->writes = coding_get_u32(base + 6);
     r->conditional_writes = 0;
-    r->origin = (command_origin){0, 0};
-    if (header == COMMAND_HEADER)
-        r->origin = (command_origin){coding_get_u64(base + 10), coding_get_u64(base + 18)};
+    r->origin = origin_of(base, header);
     if (r->writes >= KV_MAX_BATCH_OPS)
         return kv_error(KV_ERR_CORRUPT, "command: offset 6: %u writes (at most %u)", r->writes,
                         KV_MAX_BATCH_OPS - 1u);

@@ -9,19 +9,25 @@
  * All integers little-endian:
  *
  *   offset  size  field
- *   0       1     version, 3 (a version 1 command, written before commands
+ *   0       1     version, 4 (a version 1 command, written before commands
  *                 carried their origin, has no origin: its ops start at 10;
- *                 no version is 2, the first byte of the log's other kind
- *                 of entry, a member note: member_note.h)
+ *                 a version 3 one, written before the origin carried its
+ *                 term, has no term: its ops start at 26; no version is
+ *                 2, the first byte of the log's other kind of entry, a
+ *                 member note: member_note.h)
  *   1       1     0 (reserved)
  *   2       4     C, the number of conditions
  *   6       4     W, the number of writes
  *   10      8     the origin's member: the id of the member that proposed
  *                 it (0: none)
  *   18      8     the origin's serial: that member's number for the
- *                 request, so that the member applying it can tell whose
- *                 waiting write it answers (member_wait.h)
- *   26      ...   C conditions, then W writes, each:
+ *                 request in the life (the run of the process) that
+ *                 proposed it
+ *   26      8     the origin's term: the term that member led when it
+ *                 proposed it (the entry's own term).  Member, term and
+ *                 serial together tell the member applying it whose
+ *                 waiting write it answers (member_wait.h, W1)
+ *   34      ...   C conditions, then W writes, each:
  *                   1     kind: 0 the key holds this value, 1 the key is
  *                         absent (conditions); 2 put, 3 delete, 4 put if
  *                         the key is absent, 5 put if it is present
@@ -52,7 +58,9 @@
  *   C4. The writes fit one kv_write beside the replica's own key: at most
  *       KV_MAX_BATCH_OPS - 1 of them, and their keys and values at most
  *       COMMAND_MAX_WRITE_BYTES bytes.
- *   C5. A version 1 command has no origin and no write of kind 4 or 5.
+ *   C5. A version 1 command has no origin and no write of kind 4 or 5;
+ *       a version 3 command has no term (its origin's term reads as 0,
+ *       which no leader's is).
  */
 #ifndef KV_RAFT_COMMAND_H
 #define KV_RAFT_COMMAND_H
@@ -62,8 +70,9 @@
 
 #include "kv.h"
 
-#define COMMAND_VERSION 3u
-#define COMMAND_HEADER 26u      /* version 3's; version 1's was 10 bytes */
+#define COMMAND_VERSION 4u
+#define COMMAND_HEADER 34u      /* version 4's; version 3's was 26 bytes, 1's 10 */
+#define COMMAND_HEADER_V3 26u
 #define COMMAND_HEADER_V1 10u
 /* Keys a client may not write: the replica keeps its own under them (its
  * applied index; the members' client addresses, member_note.h). */
@@ -87,10 +96,11 @@ enum {
     COMMAND_PUT_IF_PRESENT = 5, /* ... only if it holds a value then */
 };
 
-/* Who proposed a command: a member's id and its serial for the request
- * (0, 0: no one said). */
+/* Who proposed a command: a member's id, its serial for the request and
+ * the term it led then (all 0: no one said; term 0: a version 3 command,
+ * which said no term). */
 typedef struct command_origin {
-    uint64_t member, serial;
+    uint64_t member, serial, term;
 } command_origin;
 
 /* 1 if the key starts with COMMAND_RESERVED (C3). */
@@ -101,7 +111,7 @@ int command_key_member(const void *key, size_t klen);
 /* ---- building (the leader) ---- */
 
 typedef struct command command;
-int  command_new(command **out);  /* KV_OK or KV_ERR_NOMEM; its origin 0, 0 */
+int  command_new(command **out);  /* KV_OK or KV_ERR_NOMEM; its origin all 0 */
 void command_set_origin(command *c, command_origin origin);
 void command_free(command *c);    /* NULL is a no-op */
 /* Each adds one op: KV_OK, KV_ERR_INVALID (a bad length, a reserved key,
@@ -132,7 +142,7 @@ typedef struct command_reader {
     const uint8_t *p, *end;
     uint32_t conditions, writes; /* the header's C and W */
     uint32_t conditional_writes; /* writes of kind 4 or 5 */
-    command_origin origin;       /* 0, 0 in a version 1 command */
+    command_origin origin;       /* all 0 in a version 1 command, term 0 in a 3 */
 } command_reader;
 /* 1 if op kind k is a write (a put of any kind, or a delete). */
 static inline int command_kind_writes(int k)

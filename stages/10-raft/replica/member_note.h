@@ -8,7 +8,7 @@
  * table.  All integers little-endian:
  *
  *   offset  size  field
- *   0       1     kind, 2 (a command's first byte is its version, 3 or 1)
+ *   0       1     kind, 2 (a command's first byte is its version, 4, 3 or 1)
  *   1       1     0 (reserved)
  *   2       2     N, the number of members, 1..MEMBER_NOTE_MAX
  *   4       ...   N members, each:

@@ -141,39 +141,67 @@ static int write_applies(int kind, int existed)
                                             : 1;
 }
 
-/* Sets existed[w] for each write w of the command at rd: whether its key
- * held a value just before it, after the writes before it.  Sorted by
- * key, a write finds the writes before it on its key next to it, and
- * only the first on a key asks the engine, so a command of n writes
- * costs n log n and at most n gets. */
-static int existed_of(replica *r, command_reader rd, uint8_t *existed)
+/* 1 if what write kind `kind` found must be known: a put of kind 4 or 5
+ * always (its own condition decides whether it applies, on every
+ * member), a delete if the caller counts (a DEL's answer); a plain put
+ * never (it applies whatever it finds). */
+static int write_asks(int kind, int counts)
 {
-    write_ref *w = malloc((rd.writes ? rd.writes : 1) * sizeof *w);
+    return kind == COMMAND_PUT_IF_ABSENT || kind == COMMAND_PUT_IF_PRESENT ||
+           (kind == COMMAND_DELETE && counts);
+}
+
+/* Sets existed[w] for each write w of the command at rd that asks
+ * (write_asks): whether its key held a value just before it, after the
+ * writes before it; 0 for the others.  Sorted by key, a write finds the
+ * writes before it on its key next to it, and a key is read from the
+ * engine only if the first write on it asks (after any write, what the
+ * key holds is known), so a command of n writes costs n log n and at
+ * most n gets, and one that asks nothing costs neither. */
+static int existed_of(replica *r, command_reader rd, uint8_t *existed, int counts)
+{
+    command_op op;
+    size_t n = 0, asking = 0;
+    command_reader at = rd;
+    for (uint32_t i = 0; command_next(&at, &op); i++)
+        if (i >= rd.conditions) {
+            existed[n++] = 0;
+            asking += write_asks(op.kind, counts);
+        }
+    if (asking == 0)
+        return KV_OK;
+    write_ref *w = malloc((n ? n : 1) * sizeof *w);
     if (w == NULL)
         return kv_error(KV_ERR_NOMEM, "replica_apply: out of memory");
-    command_op op;
-    size_t n = 0;
+    n = 0;
     for (uint32_t i = 0; command_next(&rd, &op); i++)
         if (i >= rd.conditions) {
             w[n] = (write_ref){op.key, op.klen, n, op.kind};
             n++;
         }
     qsort(w, n, sizeof *w, write_ref_cmp);
-    int rc = KV_OK, present = 0;
+    int rc = KV_OK, present = 0, known = 0;
     for (size_t k = 0; k < n && rc == KV_OK; k++) {
         if (k == 0 || w[k - 1].klen != w[k].klen ||
-            memcmp(w[k - 1].key, w[k].key, w[k].klen) != 0) {
+            memcmp(w[k - 1].key, w[k].key, w[k].klen) != 0)
+            known = 0; /* a new key: nothing known of it yet */
+        int asks = write_asks(w[k].kind, counts);
+        if (asks && !known) {
             void *v = NULL;
             size_t vlen;
             rc = kv_get(r->db, w[k].key, w[k].klen, &v, &vlen);
             kv_free(v);
             present = rc == KV_OK;
+            known = 1;
             if (rc == KV_NOT_FOUND)
                 rc = KV_OK;
         }
-        existed[w[k].at] = (uint8_t)present;
-        if (write_applies(w[k].kind, present))
+        if (asks)
+            existed[w[k].at] = (uint8_t)present;
+        if (write_applies(w[k].kind, present)) { /* (a plain put or delete: whatever it found) */
             present = w[k].kind != COMMAND_DELETE;
+            known = 1;
+        }
     }
     free(w);
     return rc;
@@ -195,13 +223,15 @@ int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *
     } else {
         *outcome = holds ? REPLICA_APPLIED : REPLICA_REFUSED;
     }
-    /* What each write finds: for the caller (a DEL's count), and for a put
-     * of kind 4 or 5, whose own condition it decides. */
+    /* What the writes that ask find (existed_of): for a put of kind 4 or
+     * 5, whose own condition it decides, on every member; for a delete,
+     * only if the caller counts (a DEL's answer, wanted where the client
+     * waits).  A plain put reads nothing. */
     uint8_t *found = existed;
     if (holds && found == NULL && rd.conditional_writes > 0 &&
         (found = malloc(rd.writes)) == NULL)
         return kv_error(KV_ERR_NOMEM, "replica_apply: out of memory");
-    int rc = holds && found != NULL ? existed_of(r, rd, found) : KV_OK;
+    int rc = holds && found != NULL ? existed_of(r, rd, found, existed != NULL) : KV_OK;
     kv_batch *b = NULL;
     if (rc == KV_OK)
         rc = kv_batch_new(&b);

@@ -74,11 +74,16 @@ uint64_t replica_applied(const replica *r);
 /* Applies the command cmd[0..len) at log index `index` (R2), *outcome
  * saying what became of it (a put of kind 4 or 5 whose own condition
  * does not hold is left out of it).  existed (NULL: not wanted) gets one
- * byte per
- * write of the command: 1 if its key held a value just before that write
- * (what a DEL answers), for a command that applied.  KV_OK, or the
- * engine's error (then nothing of it is applied: the caller must not go
- * on to later indexes). */
+ * byte per write of the command, for a command that applied: for a
+ * delete or a put of kind 4 or 5, 1 if its key held a value just before
+ * that write (the command's own earlier writes counted: what a DEL
+ * answers, and a SET NX or XX); for a plain put, 0, as nothing asks what
+ * a plain put found.  A key is read from the engine only for a put of
+ * kind 4 or 5, which every member must judge, or a delete when existed
+ * is wanted, and only if no earlier write of the command on that key
+ * says what it holds: a command of plain puts reads nothing.  KV_OK, or
+ * the engine's error (then nothing of it is applied: the caller must not
+ * go on to later indexes). */
 int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
                   uint8_t *existed);
 

@@ -25,12 +25,13 @@ static int fsm_failed(replica_fsm *f, uint64_t index, int rc)
  * outcome in *outcome, told to `applied` with who proposed it; or the
  * engine's error, with nothing of it applied.  A command is parsed once,
  * by replica_apply; here only its header is read (command_head_read):
- * its origin, and how many writes it has (the bytes `existed` needs). */
+ * its origin, and how many writes it has (the bytes `existed` needs,
+ * asked for only if `wanted` says someone waits for them). */
 static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t len,
                          int *outcome)
 {
     *outcome = REPLICA_INVALID;
-    command_origin origin = {0, 0};
+    command_origin origin = {0, 0, 0};
     if (len > 0 && *(const uint8_t *)buf == MEMBER_NOTE_KIND) {
         /* Members' client addresses (member_note.h), not a client's writes. */
         int rc = replica_note(f->r, index, buf, len, outcome);
@@ -47,6 +48,8 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
         writes = h.writes;
         origin = h.origin;
     }
+    if (writes > 0 && f->wanted != NULL && !f->wanted(f->wanted_arg, origin))
+        writes = 0; /* no one waits for what its writes find: not read */
     if (writes > f->existed_cap) {
         uint8_t *grown = realloc(f->existed, writes);
         if (grown == NULL)

@@ -15,11 +15,15 @@
  *
  * What a command found is handed back with who proposed it, not through
  * libraft: after each, `applied` (if set) is told the command's origin
- * (the proposing member and its serial, carried in the entry:
+ * (the proposing member, its serial and term, carried in the entry:
  * command.h), its index, its outcome and, for its writes, which keys held
  * a value just before each (a DEL's count, a SET NX's answer).  The
  * member settles the write it proposed under that origin, and nothing
- * for another's (member_wait.h).
+ * for another's (member_wait.h).  Those answers cost a read of each
+ * deleted key: `wanted` (if set) is asked first whether anyone waits for
+ * them, and where no one does (the other members, a command from before
+ * a restart) the command is applied without them (replica_apply, existed
+ * NULL): only a SET NX's or XX's key is read, which every member must.
  *
  * An apply the engine fails (a full disk, an I/O error) applied nothing
  * of it (a kv_write is all or nothing; the applied index is the entry's
@@ -82,6 +86,11 @@ typedef struct replica_fsm {
     void (*applied)(void *arg, command_origin origin, uint64_t index, int outcome,
                     const uint8_t *existed, size_t n);
     void *applied_arg;
+    /* Asked before a command with writes applies: 1 if someone waits for
+     * what its writes find (the command proposed under origin), else 0,
+     * and `applied` is then told n = 0; NULL: always 1. */
+    int (*wanted)(void *arg, command_origin origin);
+    void *wanted_arg;
     /* Asked when the engine fails an apply: 1 if the failure may be
      * waited out (W1), else 0; NULL: never. */
     int (*may_wait)(void *arg);

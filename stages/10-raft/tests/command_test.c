@@ -28,9 +28,9 @@ static void what_is_built_parses_back(void)
     command *c = sample();
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
-    CHECK_MSG(len == 64 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 60,
+    CHECK_MSG(len == 72 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 68,
               "a command of four ops takes its header and each op's kind, lengths, key and "
-              "value, 60 bytes, padded to 64, a multiple of 8 (got %zu bytes)", len);
+              "value, 68 bytes, padded to 72, a multiple of 8 (got %zu bytes)", len);
     command_reader r;
     CHECK_KV(command_parse(p, len, &r), KV_OK);
     CHECK_MSG(r.conditions == 2 && r.writes == 2, "two conditions then two writes (got %u, %u)",
@@ -60,8 +60,8 @@ static void bounds_are_refused_when_building(void)
     CHECK_KV(command_if_absent(c, "k", 1), KV_ERR_INVALID); /* after a write */
     size_t len;
     command_bytes(c, &len);
-    CHECK_MSG(len == 40, "a refused op leaves the command as it was: 26 + 11 bytes, padded to "
-              "40 (got %zu bytes)", len);
+    CHECK_MSG(len == 48, "a refused op leaves the command as it was: 34 + 11 bytes, padded to "
+              "48 (got %zu bytes)", len);
     command_free(c);
 }
 
@@ -110,7 +110,8 @@ static void a_changed_header_or_op_is_refused(void)
         const char *rule;
     } changes[] = {
         {0, 2, "version 2 is none (2 is a member note's first byte)"},
-        {0, 4, "version 4 is not this format's"},
+        {0, 5, "version 5 is not this format's"},
+        {0, 3, "version 3 has no term: its ops would start where this one's term is"},
         {1, 1, "the reserved byte is 0"},
         {2, 3, "three conditions, but op 2 is a write (C1)"},
         {2, 1, "one condition, but op 1 is a condition (C1)"},
@@ -190,24 +191,47 @@ static void more_writes_than_a_kv_write_holds_are_refused(void)
 static void the_origin_travels_in_the_command(void)
 {
     command *c = sample();
-    command_set_origin(c, (command_origin){7, 0x0123456789abcdefull});
+    command_set_origin(c, (command_origin){7, 0x0123456789abcdefull, 0xfedcba9876543210ull});
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
     command_reader r;
     CHECK_KV(command_parse(p, len, &r), KV_OK);
-    CHECK_MSG(r.origin.member == 7 && r.origin.serial == 0x0123456789abcdefull,
-              "the parse reads the origin back (got %llu, %llx)",
-              (unsigned long long)r.origin.member, (unsigned long long)r.origin.serial);
+    CHECK_MSG(r.origin.member == 7 && r.origin.serial == 0x0123456789abcdefull &&
+                  r.origin.term == 0xfedcba9876543210ull,
+              "the parse reads the origin back (got %llu, %llx, %llx)",
+              (unsigned long long)r.origin.member, (unsigned long long)r.origin.serial,
+              (unsigned long long)r.origin.term);
     command_head h;
     CHECK_KV(command_head_read(p, len, &h), KV_OK);
     CHECK_MSG(h.origin.member == 7 && h.origin.serial == 0x0123456789abcdefull &&
-                  h.conditions == 2 && h.writes == 2,
+                  h.origin.term == 0xfedcba9876543210ull && h.conditions == 2 && h.writes == 2,
               "the header alone says the origin and the counts");
     CHECK_KV(command_head_read(p, COMMAND_HEADER - 1, &h), KV_ERR_CORRUPT);
     command_free(c);
 }
 
-/* Puts of kinds 4 and 5 (SET NX, SET XX) are writes of version 3; a
+/* A version 3 command, written before the origin carried its term: its
+ * ops start after its 26-byte header, and its origin reads with term 0,
+ * which no leader's is (C5), so it answers no waiting write. */
+static void a_version_3_command_has_no_term(void)
+{
+    uint8_t v3[40] = {3, 0, 0, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0,
+                      0, 0, COMMAND_PUT, 1, 0, 0, 0, 1, 0, 0, 0, 'k', 'v'};
+    command_reader r;
+    command_op op;
+    CHECK_KV(command_parse(v3, sizeof v3, &r), KV_OK);
+    CHECK_MSG(r.writes == 1 && r.origin.member == 7 && r.origin.serial == 9 &&
+                  r.origin.term == 0 && command_next(&r, &op) && op.kind == COMMAND_PUT &&
+                  op.key[0] == 'k' && op.val[0] == 'v' && !command_next(&r, &op),
+              "a version 3 command parses: member 7, serial 9, term 0, its put");
+    command_head h;
+    CHECK_KV(command_head_read(v3, sizeof v3, &h), KV_OK);
+    CHECK_MSG(h.origin.member == 7 && h.origin.serial == 9 && h.origin.term == 0 && h.writes == 1,
+              "its header alone reads the same");
+    CHECK_KV(command_head_read(v3, COMMAND_HEADER_V3 - 1, &h), KV_ERR_CORRUPT);
+}
+
+/* Puts of kinds 4 and 5 (SET NX, SET XX) are writes of version 3 on; a
  * version 1 command, written before they were, has neither (C5), and its
  * ops start after its 10-byte header. */
 static void conditional_puts_and_version_1(void)
@@ -245,6 +269,7 @@ static void conditional_puts_and_version_1(void)
 static const harness_test tests[] = {
     HARNESS_TEST(the_origin_travels_in_the_command),
     HARNESS_TEST(conditional_puts_and_version_1),
+    HARNESS_TEST(a_version_3_command_has_no_term),
     HARNESS_TEST(what_is_built_parses_back),
     HARNESS_TEST(bounds_are_refused_when_building),
     HARNESS_TEST(no_prefix_parses),

@@ -139,6 +139,70 @@ static void an_apply_the_engine_fails_is_kept_with_its_entry(void)
     free(d.dir);
 }
 
+/* A command deleting key, as put_cmd's. */
+static struct raft_buffer del_cmd(const char *key)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_delete(c, key, strlen(key)), KV_OK);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    struct raft_buffer b = {raft_malloc(len), len};
+    memcpy(b.base, p, len);
+    command_free(c);
+    return b;
+}
+
+static int answer_is_wanted;
+static int want_answer(void *arg, command_origin origin)
+{
+    (void)arg, (void)origin;
+    return answer_is_wanted;
+}
+
+/* What a command's deletes found is read only where `wanted` says a
+ * client waits for it (the member that proposed it): elsewhere the
+ * delete applies with no lookup, and the member is told no answers. */
+static void a_delete_reads_its_key_only_where_its_count_is_wanted(void)
+{
+    small_disk d;
+    small_disk_open(&d, "r");
+    replica_fsm *f = &d.f;
+    f->wanted = want_answer;
+    void *result = NULL;
+    struct raft_buffer put = put_cmd("x", "1"), del = del_cmd("x");
+    kv_cost cost;
+    d.raft.last_applied = 1;
+    answer_is_wanted = 0;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &put, &result) == 0, "entry 2, a put, applies");
+    d.raft.last_applied = 2;
+    kv_cost_reset();
+    CHECK_MSG(f->fsm.apply(&f->fsm, &del, &result) == 0 &&
+                  replica_fsm_outcome(result) == REPLICA_APPLIED,
+              "entry 3, a delete no one waits for, applies");
+    kv_cost_get(&cost);
+    CHECK_MSG(cost.gets == 0 && told.n == 0,
+              "with no lookup, and no answers told (%llu lookups, %zu answers)", cost.gets,
+              told.n);
+    d.raft.last_applied = 3;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &put, &result) == 0, "entry 4 puts x again");
+    answer_is_wanted = 1;
+    d.raft.last_applied = 4;
+    kv_cost_reset();
+    CHECK_MSG(f->fsm.apply(&f->fsm, &del, &result) == 0, "entry 5, a delete a client waits "
+              "for, applies");
+    kv_cost_get(&cost);
+    CHECK_MSG(cost.gets == 1 && told.n == 1 && told.existed0 == 1,
+              "reading its key once, and telling that it found x (%llu lookups, %zu answers, "
+              "%u)", cost.gets, told.n, told.existed0);
+    raft_free(put.base);
+    raft_free(del.base);
+    replica_fsm_free(f);
+    replica_close(d.r);
+    io_fault_uninstall();
+    free(d.dir);
+}
+
 static int wait_answer;
 static int answer_wait(void *arg)
 {
@@ -250,6 +314,7 @@ static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
 
 static const harness_test tests[] = {
     HARNESS_TEST(an_apply_the_engine_fails_is_kept_with_its_entry),
+    HARNESS_TEST(a_delete_reads_its_key_only_where_its_count_is_wanted),
     HARNESS_TEST(a_command_the_full_disk_refuses_waits_and_applies_in_order),
     HARNESS_TEST(a_damaged_snapshot_restored_is_refused_as_corrupt),
 };

@@ -20,8 +20,11 @@ static char *dir_of(const char *name)
 
 /* Applies one command of writes "key=value" ("key=" deletes, "key<value"
  * puts if the key is absent, "key>value" if present) under the
- * conditions "key?value" (holds value) and "key!" (absent). */
-static int apply(replica *r, uint64_t index, const char *ops)
+ * conditions "key?value" (holds value) and "key!" (absent), existed
+ * asked for if not NULL; *gets (if gets is not NULL) the engine's
+ * lookups it made (kv_cost). */
+static int apply_asking(replica *r, uint64_t index, const char *ops, uint8_t *existed,
+                        unsigned long long *gets)
 {
     command *c = NULL;
     CHECK_KV(command_new(&c), KV_OK);
@@ -48,9 +51,19 @@ static int apply(replica *r, uint64_t index, const char *ops)
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
     int outcome = -1;
-    CHECK_KV(replica_apply(r, index, p, len, &outcome, NULL), KV_OK);
+    kv_cost cost;
+    kv_cost_reset();
+    CHECK_KV(replica_apply(r, index, p, len, &outcome, existed), KV_OK);
+    kv_cost_get(&cost);
+    if (gets != NULL)
+        *gets = cost.gets;
     command_free(c);
     return outcome;
+}
+
+static int apply(replica *r, uint64_t index, const char *ops)
+{
+    return apply_asking(r, index, ops, NULL, NULL);
 }
 
 /* The value of key, or "-" if absent (a static buffer). */
@@ -118,6 +131,46 @@ static void a_command_says_which_keys_its_writes_found(void)
               "%u %u %u %u %u, want 1 0 0 1 0", existed[0], existed[1], existed[2], existed[3],
               existed[4]);
     command_free(c);
+    CHECK_KV(replica_close(r), KV_OK);
+    free(dir);
+}
+
+/* A key is read only for what asks (replica.h, replica_apply): a put of
+ * kind 4 or 5 on every member, a delete where its count is wanted, and
+ * only if no earlier write of the command on the key says what it holds.
+ * A plain put reads nothing, and says 0. */
+static void a_plain_put_reads_nothing(void)
+{
+    char *dir = dir_of("r");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    apply(r, 1, "a=1 b=1");
+    uint8_t existed[3] = {9, 9, 9};
+    unsigned long long gets = 99;
+    CHECK_MSG(apply_asking(r, 2, "a=2 c=2", existed, &gets) == REPLICA_APPLIED && gets == 0 &&
+                  existed[0] == 0 && existed[1] == 0,
+              "two plain puts, existed asked for: no lookup, and 0 for each (got %llu lookups, "
+              "%u %u)", gets, existed[0], existed[1]);
+    CHECK_MSG(apply_asking(r, 3, "b= d=4", NULL, &gets) == REPLICA_APPLIED && gets == 0,
+              "a delete and a put with no count wanted (a member no client waits at): no "
+              "lookup (got %llu)", gets);
+    CHECK_MSG(apply_asking(r, 4, "a= b=", existed, &gets) == REPLICA_APPLIED && gets == 2 &&
+                  existed[0] == 1 && existed[1] == 0,
+              "two deletes counted: a lookup each, a found, b not (got %llu lookups, %u %u)",
+              gets, existed[0], existed[1]);
+    CHECK_MSG(apply_asking(r, 5, "e=5 e= e<6", existed, &gets) == REPLICA_APPLIED && gets == 0 &&
+                  existed[0] == 0 && existed[1] == 1 && existed[2] == 0,
+              "a put, then a delete and a SET NX of the same key: what the put left is known, "
+              "no lookup (got %llu lookups, %u %u %u)", gets, existed[0], existed[1],
+              existed[2]);
+    CHECK_MSG(apply_asking(r, 6, "c<7 f>7", NULL, &gets) == REPLICA_APPLIED && gets == 2,
+              "a SET NX and a SET XX, no count wanted: each still reads its key, as every "
+              "member must to judge it (got %llu lookups)", gets);
+    CHECK_MSG(strcmp(value(r, "a"), "-") == 0 && strcmp(value(r, "b"), "-") == 0 &&
+                  strcmp(value(r, "c"), "2") == 0 && strcmp(value(r, "d"), "4") == 0 &&
+                  strcmp(value(r, "e"), "6") == 0 && strcmp(value(r, "f"), "-") == 0,
+              "the engine holds what the writes did: a and b deleted, c=2 (NX found it), d=4, "
+              "e=6, no f (XX found none)");
     CHECK_KV(replica_close(r), KV_OK);
     free(dir);
 }
@@ -355,6 +408,7 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_conditional_put_applies_only_under_its_own_condition),
     HARNESS_TEST(commands_apply_in_order_under_their_conditions),
     HARNESS_TEST(a_command_says_which_keys_its_writes_found),
+    HARNESS_TEST(a_plain_put_reads_nothing),
     HARNESS_TEST(an_index_applied_before_is_skipped_after_a_reopen),
     HARNESS_TEST(a_snapshot_restores_another_replica_and_never_rolls_back),
     HARNESS_TEST(a_damaged_snapshot_is_refused_and_changes_nothing),
