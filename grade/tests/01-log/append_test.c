@@ -158,23 +158,25 @@ static void append_failed_write_is_cut_off(void)
                     "KV_ERR_IO, and the half record is cut off (io_truncate back to db->end)");
     int rc = kv_put(db, "big", 3, "0123456789abcdef", 16);
     EX_CHECK(rc == KV_ERR_IO, EX_RULE(6, "a failed append") "is reported: KV_ERR_IO (got %d)", rc);
+    char said[1024]; /* the put's message, before ex_stat's call clears kv_errmsg */
+    snprintf(said, sizeof said, "%s", kv_errmsg());
     uint64_t end = ex_stat(db, "log.bytes");
     EX_CHECK(end == size, EX_RULE(5, "end moves only once the append has succeeded")
              "after a failed append, db->end (kv_stats' log.bytes) is where it was, %llu: a "
              "record that is not whole in the file is never below end (got %llu)",
              (unsigned long long)size, (unsigned long long)end);
-    EX_CHECK(strstr(kv_errmsg(), "kv_put") != NULL,
+    EX_CHECK(strstr(said, "kv_put") != NULL,
              EX_RULE(6, "the failed append's message") "it names the call that failed "
-             "(kv_put), as the library's messages do (got \"%s\")", kv_errmsg());
-    EX_CHECK(strstr(kv_errmsg(), strerror(ENOSPC)) != NULL,
+             "(kv_put), as the library's messages do (got \"%s\")", said);
+    EX_CHECK(strstr(said, strerror(ENOSPC)) != NULL,
              EX_RULE(6, "the failed append's message") "it keeps what the I/O layer said of "
              "the append, its cause (\"%s\"), which undoing the append (io_truncate) must "
-             "not lose (got \"%s\")", strerror(ENOSPC), kv_errmsg());
+             "not lose (got \"%s\")", strerror(ENOSPC), said);
     const char *log = harness_join(dir, "data.log");
-    EX_CHECK(strstr(kv_errmsg(), log) != NULL,
+    EX_CHECK(strstr(said, log) != NULL,
              EX_RULE(6, "the failed append's message") "it names the log as it is (\"%s\"), "
              "kept as text through the undo: what kv_errmsg() said is copied with \"%%s\", "
-             "never used as a format itself (got \"%s\")", log, kv_errmsg());
+             "never used as a format itself (got \"%s\")", log, said);
     EX_CHECK(append_log_size(dir) == size,
              EX_RULE(6, "a failed append is cut back") "a failed append is undone: the half "
              "record it left is cut off (io_truncate back "
