@@ -23,17 +23,7 @@ stage=$1
 here=$(dirname "$0")
 list=$here/$stage.exercises
 page=docs/$stage.md
-# section_page PAGE SECTION: the page that holds SECTION as a heading: the
-# stage's lesson (PAGE, docs/STAGE.md) or one of its reference pages
-# (docs/STAGE-*.md, what the lesson leaves for a second reading); PAGE if
-# none does.
-section_page() {
-    for sp in "$1" "${1%.md}"-*.md; do
-        [ -f "$sp" ] && awk -v sec="$2" '/^#+ / { t = $0; sub(/^#+ /, "", t); if (t == sec) found = 1 }
-                                          END { exit !found }' "$sp" && { echo "$sp"; return; }
-    done
-    echo "$1"
-}
+. "$here/section_page.sh"
 tab=$(printf '\t')
 bad=0
 problem() { echo "$stage: $*"; bad=1; }
