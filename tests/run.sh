@@ -152,10 +152,19 @@ run_binary() {
     shift 2
     echo "== $label"
     started=$(date +%s)
+    # KV_TEST_CPU=1: each binary's processor seconds (user, system) too,
+    # where /usr/bin/time is installed; the sum of a run's is what two
+    # cores must share.
+    cpu=""
+    if [ -n "${KV_TEST_CPU:-}" ] && [ -x /usr/bin/time ]; then
+        cpu="/usr/bin/time -f %U,%S -o $work/cpu.$n"
+    fi
     if command -v timeout >/dev/null 2>&1; then
-        timeout "$timeout_s" "$@" >"$log" 2>&1
+        # shellcheck disable=SC2086 # cpu is words or nothing
+        $cpu timeout "$timeout_s" "$@" >"$log" 2>&1
     else
-        "$@" >"$log" 2>&1
+        # shellcheck disable=SC2086
+        $cpu "$@" >"$log" 2>&1
     fi
     status=$?
     seconds=$(($(date +%s) - started))
@@ -187,6 +196,9 @@ run_binary() {
     elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
         note="exit status $status with no failed test"
         failed=$((failed + 1))
+    fi
+    if [ -s "$work/cpu.$n" ]; then
+        note="${note:+$note; }cpu $(tail -n 1 "$work/cpu.$n" | awk -F, '{ printf "%.0f s user, %.0f s system", $1, $2 }')"
     fi
     printf '%-40s %7s %7s %7s  %s\n' "$label" "$passed" "$failed" "$seconds" "$note" >"$work/row.$n"
     echo "$passed $failed" >"$work/sums.$n"
