@@ -955,13 +955,18 @@ class MemberClient:
                       "each time)")
 
     def cas(self, key, choose):
-        """WATCH key, GET it (expected), then MULTI, SET key choose(expected)
-        (DEL if that is None), EXEC.  (expected, new, swapped): swapped is
-        True, False (the EXEC's *-1), None (the EXEC's outcome is unknown),
-        or the string "refused" (it certainly did not happen: the WATCH or
-        GET failed, or it was refused before it was proposed)."""
+        """WATCH key, GET it (expected), then MULTI, GET key, SET key
+        choose(expected) (DEL if that is None), GET key, EXEC.  (expected,
+        new, swapped): swapped is True, False (the EXEC's *-1), None (the
+        EXEC's outcome is unknown), or the string "refused" (it certainly
+        did not happen: the WATCH or GET failed, or it was refused before
+        it was proposed).  self.txn_reads: what the two GETs inside the
+        transaction answered, if it swapped (they must be expected and
+        new: the transaction's reads see its own writes and nothing
+        between), else None."""
         p = self.conn().pipeline(transaction=True)
         new = None
+        self.txn_reads = None
         try:
             p.watch(key)
             expected = p.get(key)
@@ -978,11 +983,14 @@ class MemberClient:
             return None, None, "refused"
         try:
             p.multi()
+            p.get(key)
             if new is None:
                 p.delete(key)
             else:
                 p.set(key, new)
-            p.execute()
+            p.get(key)
+            got = p.execute()
+            self.txn_reads = [None if g is None else g.decode() for g in (got[0], got[2])]
             return expected, new, True
         except redis.exceptions.WatchError as err:
             if "changed" in str(err):  # the EXEC's *-1
@@ -1138,8 +1146,22 @@ def run_clients(c, seconds, fault=None):
                      "value": [expected, new], "time": clock()})
                 p += 1000
             else:
+                done = clock()
                 log({"process": p, "type": "ok", "f": "cas", "key": ckey,
-                     "value": swapped, "time": clock()})
+                     "value": swapped, "time": done})
+                if swapped is True:
+                    # The reads inside the transaction, each a read of its
+                    # own in the cas's window: before its write they found
+                    # `expected`, after it `new`.  Any other answer is
+                    # logged as a value no write wrote, which no order
+                    # can place: the history is then not linearizable.
+                    for i, (got, want) in enumerate(zip(mc.txn_reads, (expected, new))):
+                        value = got if got == want else "txn read %d: %r, not %r" % (
+                            i + 1, got, want)
+                        log({"process": 100000 + 2 * p + i, "type": "invoke", "f": "read",
+                             "key": ckey, "time": invoked})
+                        log({"process": 100000 + 2 * p + i, "type": "ok", "f": "read", "key": ckey,
+                             "value": value, "time": done})
 
     threads = [threading.Thread(target=worker, args=(p,)) for p in range(6)]
     threads += [threading.Thread(target=member_reader, args=(p,)) for p in (6, 7)]
@@ -1359,6 +1381,8 @@ def transactions_try(c):
     expected, new, swapped = two.cas(k, lambda got: "A")
     check(expected is None and swapped is True, "client 2 creates d = A (%r %r)" % (
         expected, swapped))
+    check(two.txn_reads == [None, "A"], "its GETs inside MULTI, before and after its SET, "
+          "answer nil and A (%r)" % (two.txn_reads,))
     history.append({"process": 2, "type": "ok", "f": "cas", "key": k, "value": True,
                     "time": clock()})
     index_a = member_indexes(c)[lead][0]
@@ -1384,6 +1408,8 @@ def transactions_try(c):
     expected, new, swapped = two.cas(k, lambda got: None)
     check(expected == "A" and swapped is True, "client 2 deletes A (%r %r)" % (
         expected, swapped))
+    check(two.txn_reads == ["A", None], "its GETs inside MULTI, before and after its DEL, "
+          "answer A and nil (%r)" % (two.txn_reads,))
     history.append({"process": 2, "type": "ok", "f": "cas", "key": k, "value": True,
                     "time": clock()})
     time.sleep(0.5)  # the followers apply the deletion
