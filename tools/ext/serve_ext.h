@@ -124,6 +124,8 @@ typedef struct serve_found {
     size_t nexisted;
     const serve_read_found *reads;
     size_t nreads;
+    const char *reads_lost;        /* not NULL: the write applied, but its reads'
+                                      answers could not be returned, and why */
 } serve_found;
 /* What became of a write (step 3). */
 enum {

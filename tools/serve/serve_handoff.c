@@ -278,7 +278,7 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
         return; /* E1: not a write this batch waits for */
     handoff_item *it = &h->items[id - h->first_id];
     it->settled = 1;
-    static const serve_found none = {NULL, 0, NULL, 0};
+    static const serve_found none = {NULL, 0, NULL, 0, NULL};
     if (found == NULL)
         found = &none;
     if (it->exec != NULL)

@@ -61,6 +61,10 @@ void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *f
                          err != NULL ? err : "not applied");
         return;
     }
+    if (found->reads_lost != NULL) {
+        serve_multi_fail(m, KV_ERR_INVALID, "the transaction was %s", found->reads_lost);
+        return;
+    }
     serve_view none = {NULL, NULL, NULL, 0, NULL}; /* PING, ECHO and UNWATCH read nothing */
     /* The reads hand out the answers in order, as they asked for their
      * keys when recorded (serve_handoff.c): one list for the queue. */
@@ -73,8 +77,21 @@ void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *f
         const serve_cmd *cmd = m->cmds[i].cmd;
         serve_req r = multi_req(m, i);
         unsigned long long errors = m->reply.errors;
-        if (cmd->write == NULL) {
-            cmd->read(cmd->flags & SERVE_CMD_READONLY ? &listed : &none, &m->reply, &r);
+        if (cmd->write == NULL && (cmd->flags & SERVE_CMD_READONLY)) {
+            /* Its answers start where the last read's ended, and it owns
+             * as many as it asks for when recording: one that stops early
+             * (MGET past SERVE_MAX_REPLY) leaves the rest to no one. */
+            serve_readlist count = {0, NULL, NULL, 0, NULL, 0, 0};
+            serve_view counting = {NULL, NULL, hidden, hidden_len, &count};
+            serve_out dropped = {0};
+            cmd->read(&counting, &dropped, &r);
+            out_free(&dropped);
+            size_t start = answers.n;
+            cmd->read(&listed, &m->reply, &r);
+            if (answers.n < start + count.n)
+                answers.n = start + count.n;
+        } else if (cmd->write == NULL) {
+            cmd->read(&none, &m->reply, &r);
         } else if (!cmd->write->refused(&m->reply, &r)) { /* else its error is its reply */
             size_t nops = cmd->write->nops(&r);
             serve_effect_reply(cmd->write, &m->reply, &r, existed != NULL && w < n ? existed + w
@@ -83,6 +100,12 @@ void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *f
             w += nops;
         }
         m->cmds[i].failed = m->reply.errors > errors;
+        if (m->reply.len > SERVE_MAX_REPLY) {
+            serve_multi_fail(m, KV_ERR_INVALID, "EXEC reply larger than %u bytes; the "
+                             "transaction was applied", SERVE_MAX_REPLY);
+            out_free(&m->reply);
+            return;
+        }
     }
     if (answers.n != answers.nfound)
         serve_multi_fail(m, KV_ERR_CORRUPT, "the transaction was applied, but its reads asked "

@@ -78,7 +78,10 @@ void member_applied(void *arg, command_origin origin, uint64_t index,
             m->answers[i] = (serve_read_found){res->reads[i].found,
                                                (const char *)res->reads[i].val,
                                                res->reads[i].vlen};
-        serve_found found = {res->existed, res->nexisted, m->answers, res->nreads};
+        serve_found found = {res->existed, res->nexisted, m->answers, res->nreads,
+                             res->reads_too_large ? "applied, but its reads found more than "
+                                                    "REPLICA_READS_MAX_BYTES of values, so "
+                                                    "none is answered" : NULL};
         serve_host_settle(m->host, x->write, SERVE_WRITE_APPLIED, &found, NULL);
     } else if (res->outcome == REPLICA_REFUSED) {
         serve_host_settle(m->host, x->write, SERVE_WRITE_REFUSED, NULL, NULL);

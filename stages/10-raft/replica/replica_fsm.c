@@ -39,7 +39,7 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
         if (rc != KV_OK)
             return rc;
         f->counts[*outcome]++;
-        replica_result res = {*outcome, NULL, 0, NULL, 0};
+        replica_result res = {*outcome, NULL, 0, NULL, 0, 0};
         if (f->applied != NULL)
             f->applied(f->applied_arg, origin, index, &res);
         return KV_OK;
@@ -74,7 +74,7 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
     f->counts[*outcome]++;
     int found = *outcome == REPLICA_APPLIED;
     replica_result res = {*outcome, f->existed, found ? writes : 0, f->reads.r,
-                          found ? f->reads.n : 0};
+                          found ? f->reads.n : 0, found && f->reads.too_large};
     if (f->applied != NULL)
         f->applied(f->applied_arg, origin, index, &res);
     replica_reads_clear(&f->reads); /* the engine's values, not kept past the call */

@@ -72,6 +72,7 @@ typedef struct replica_result {
     size_t nexisted;
     const replica_read *reads;  /* one per read, in order (nreads, 0 if not wanted) */
     size_t nreads;
+    int reads_too_large;        /* ... or none: they found more than REPLICA_READS_MAX_BYTES */
 } replica_result;
 
 typedef struct replica_fsm {

@@ -115,6 +115,7 @@ int replica_reads_of(replica *r, const void *cmd, size_t len, replica_reads *out
         if (op.kind == COMMAND_READ)
             key_state(out->map, cap, op.key, op.klen, 1);
     int rc = KV_OK;
+    uint64_t bytes = 0;
     while (rc == KV_OK && command_next(&rd, &op)) {
         int read = op.kind == COMMAND_READ, conditional = op.kind == COMMAND_PUT_IF_ABSENT ||
                                                          op.kind == COMMAND_PUT_IF_PRESENT;
@@ -126,6 +127,11 @@ int replica_reads_of(replica *r, const void *cmd, size_t len, replica_reads *out
         if ((read || conditional) && (rc = key_learn(r, out, s)) != KV_OK)
             break;
         if (read) {
+            if (s->present && (bytes += s->vlen) > REPLICA_READS_MAX_BYTES) {
+                replica_reads_clear(out);
+                out->too_large = 1;
+                return KV_OK; /* the command applies; its reads answer nothing */
+            }
             out->r[out->n++] = (replica_read){s->present, s->present ? s->val : NULL,
                                               s->present ? s->vlen : 0};
         } else if (command_write_applies(op.kind, s->present)) {
@@ -145,6 +151,7 @@ void replica_reads_clear(replica_reads *out)
         kv_free(out->owned[i]);
     out->nowned = 0;
     out->n = 0;
+    out->too_large = 0;
 }
 
 void replica_reads_free(replica_reads *out)
