@@ -1,7 +1,8 @@
 /*
  * command.h: what a replica's Raft log carries: one command per entry, the
  * writes of a client's request (a put, a delete, a batch, a transaction's
- * commit) and the conditions they are applied under.  The leader encodes
+ * commit), the conditions they are applied under, and a transaction's
+ * reads, answered where the command applies.  The leader encodes
  * a command; every member decodes it and applies it to its engine in log
  * order (replica.h), so the bytes are the whole of what the members agree
  * on.  docs/10-raft.md, "The command", has the byte table.
