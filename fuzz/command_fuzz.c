@@ -6,8 +6,9 @@
  *
  * The input is a command's bytes.  command_parse either refuses them
  * (KV_ERR_CORRUPT, a message naming an offset or a length: a number no
- * larger than the input, whatever the words around it) or accepts them; then the harness aborts unless command_next walks exactly the
- * header's C conditions and W writes, every key and value inside the
+ * larger than the input, whatever the words around it) or accepts them;
+ * then the harness aborts unless command_next walks exactly the header's
+ * C conditions, W writes and R reads, every key and value inside the
  * input, conditions first, none of them a member's key (C3), and the same
  * ops built again with command.h's builder give back the input byte for
  * byte.  command_head_read (the state machine's look at a command's
@@ -55,22 +56,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (head_rc != KV_OK || h.conditions != r.conditions || h.writes != r.writes ||
+        h.reads != r.reads ||
         h.origin.member != r.origin.member || h.origin.serial != r.origin.serial)
         abort(); /* the header alone reads as the whole command's */
     command *c = NULL;
     if (command_new(&c) != KV_OK)
         return 0;
     command_op op;
-    uint64_t n = 0;
+    uint64_t n = 0, reads = 0;
+    size_t header = data[0] == 1 ? COMMAND_HEADER_V1
+                    : data[0] == 3 ? COMMAND_HEADER_V3
+                    : data[0] == 4 ? COMMAND_HEADER_V4
+                                   : COMMAND_HEADER;
+    size_t ops_len = (size_t)(r.end - (data + header));
     while (command_next(&r, &op)) {
-        int write = command_kind_writes(op.kind);
+        int write = command_kind_writes(op.kind), read = op.kind == COMMAND_READ;
         if (!inside(op.key, op.klen, data, size) || op.klen == 0 ||
             (op.val != NULL && !inside(op.val, op.vlen, data, size)) ||
-            write != (n >= r.conditions) || command_key_member(op.key, op.klen))
+            (write || read) != (n >= r.conditions) || command_key_member(op.key, op.klen) ||
+            (read && data[0] != COMMAND_VERSION))
             abort();
+        reads += read;
         int rc = op.kind == COMMAND_IF_VALUE  ? command_if_value(c, op.key, op.klen, op.val, op.vlen)
                  : op.kind == COMMAND_IF_ABSENT ? command_if_absent(c, op.key, op.klen)
                  : op.kind == COMMAND_DELETE   ? command_delete(c, op.key, op.klen)
+                 : op.kind == COMMAND_READ     ? command_read(c, op.key, op.klen)
                  : op.kind == COMMAND_PUT      ? command_put(c, op.key, op.klen, op.val, op.vlen)
                  : command_put_when(c, op.kind, op.key, op.klen, op.val, op.vlen);
         if (rc == KV_ERR_NOMEM)
@@ -79,22 +89,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* what parses is what the builder accepts */
         n++;
     }
-    if (n == (uint64_t)r.conditions + r.writes) {
+    if (n == (uint64_t)r.conditions + r.writes + r.reads) {
         /* Built again (with the input's origin), the command is the
          * input; an input of an older version, whose header is shorter
-         * (version 1's has no origin, version 3's no term), is the same
-         * counts, origin and ops after a header `skip` bytes shorter
-         * (headers of 10, 26 and 34 bytes: the same padding). */
+         * (version 1's has no origin, version 3's no term, version 4's no
+         * R), is the same counts, origin and ops after its header, padded
+         * again for the builder's 38-byte one. */
         command_set_origin(c, r.origin);
         size_t len;
         const uint8_t *again = command_bytes(c, &len);
-        size_t header = data[0] == 1 ? COMMAND_HEADER_V1
-                        : data[0] == 3 ? COMMAND_HEADER_V3
-                                       : COMMAND_HEADER;
-        size_t skip = COMMAND_HEADER - header;
-        if (len != size + skip || memcmp(again + 2, data + 2, header - 2) != 0 ||
-            memcmp(again + COMMAND_HEADER, data + header, size - header) != 0 ||
-            (skip == 0 && memcmp(again, data, size) != 0))
+        if (reads != r.reads || len != ((COMMAND_HEADER + ops_len + 7) & ~(size_t)7) ||
+            memcmp(again + 2, data + 2, header - 2) != 0 ||
+            memcmp(again + COMMAND_HEADER, data + header, ops_len) != 0 ||
+            (header == COMMAND_HEADER && (len != size || memcmp(again, data, size) != 0)))
             abort(); /* built again, the ops are the input */
     }
     command_free(c);

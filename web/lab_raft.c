@@ -256,11 +256,11 @@ const char *lab_group_close(void)
 }
 
 /* What the last command a member applied found (replica_fsm.h). */
-static void note_found(void *arg, command_origin origin, uint64_t index, int outcome,
-                       const uint8_t *existed, size_t n)
+static void note_found(void *arg, command_origin origin, uint64_t index,
+                       const replica_result *res)
 {
-    (void)origin, (void)index, (void)outcome;
-    *(int *)arg = n > 0 && existed[0];
+    (void)origin, (void)index;
+    *(int *)arg = res->nexisted > 0 && res->existed[0];
 }
 
 /* Opens a new group whose members' engines live under dir (dir/g<N>/m1

@@ -507,8 +507,9 @@ def a_transaction_is_one_command(c):
     """EXEC on the leader (serve_handoff.c, member_write.c): its queue's SET
     (NX and XX too), MSET and DEL applied as one command, with their
     replies; a WATCH whose key changed makes EXEC answer *-1, and nothing
-    of it is applied; a read queued inside MULTI is refused as it is
-    queued, and EXEC answers EXECABORT; WATCH at a follower redirects."""
+    of it is applied; a read queued inside MULTI answers what the
+    transaction's own writes before it left; WATCH at a follower
+    redirects."""
     lead = c.leader()
     r = redis.Redis(port=c.client_ports[lead], socket_timeout=5)
     r.set("t:a", "0")
@@ -541,16 +542,89 @@ def a_transaction_is_one_command(c):
           "an EXEC answered *-1 applied nothing")
     p = r.pipeline(transaction=True)
     p.set("t:e", "1").get("t:e")
-    try:
-        p.execute()
-        check(False, "a read queued inside MULTI is refused")
-    except redis.exceptions.ResponseError as err:
-        check("read after WATCH, before MULTI" in str(err),
-              "the read's error says to read after WATCH, before MULTI (got %s)" % err)
-    check(r.get("t:e") is None, "an EXEC aborted applied nothing")
+    got = p.execute()
+    check(got == [True, b"1"], "EXEC of SET, GET of the same key answers [OK, 1], as Redis "
+          "does (got %r)" % got)
+    check(r.get("t:e") == b"1", "and the SET applied")
     f = (lead + 1) % c.n
     reply = command(c.client_ports[f], "WATCH", "foo")
     check(reply.startswith("-MOVED 12182 "), "WATCH at a follower redirects (got %r)" % reply)
+
+
+def reads_inside_a_transaction_answer_at_the_leader(c):
+    """Reads queued inside MULTI at the leader (command.h: read ops,
+    answered where the command applies, in log order) answer as Redis
+    does: MULTI, SET k v, GET k, EXEC is OK and v, through redis-cli and
+    redis-py; GET, MGET, EXISTS, TYPE and STRLEN see the writes before
+    them in the queue (a SET NX that does not apply changes nothing, a
+    DEL leaves nil) and nothing after; a WATCH stays exact: a watched key
+    changed makes the EXEC answer *-1 with nothing applied, reads
+    included; at a follower a queued GET is MOVED and EXEC answers
+    EXECABORT, with or without READONLY."""
+    lead = c.leader()
+    f = (lead + 1) % c.n
+    F, L = c.client_ports[f], c.client_ports[lead]
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        print("    skip: redis-cli is not installed (make deps DEPS=server): its half not run")
+    else:
+        out = subprocess.run([cli, "-p", str(L)], input="MULTI\nSET tr:k v\nGET tr:k\nEXEC\n",
+                             capture_output=True, text=True, timeout=10).stdout.split("\n")
+        check(out[:6] == ["OK", "QUEUED", "QUEUED", "1) OK", "2) \"v\"", ""] or
+              out[:6] == ["OK", "QUEUED", "QUEUED", "OK", "v", ""],
+              "redis-cli at the leader: MULTI, SET k v, GET k, EXEC answers OK and v (got %r)"
+              % out)
+    r = redis.Redis(port=L, socket_timeout=5)
+    r.set("tr:x", "old")
+    p = r.pipeline(transaction=True)
+    p.get("tr:x").set("tr:x", "new").get("tr:x").set("tr:x", "nx", nx=True).get("tr:x")
+    p.mget("tr:x", "tr:none").exists("tr:x", "tr:none", "tr:x").type("tr:x").strlen("tr:x")
+    p.delete("tr:x").get("tr:x").exists("tr:x").type("tr:x")
+    got = p.execute()
+    want = [b"old", True, b"new", None, b"new", [b"new", None], 2, b"string", 3, 1, None, 0,
+            b"none"]
+    check(got == want, "redis-py's transaction: each read sees the writes queued before it "
+          "and none after (want %r, got %r)" % (want, got))
+    check(r.get("tr:x") is None, "and the DEL applied")
+    p = r.pipeline(transaction=True)
+    p.watch("tr:w")
+    p.multi()
+    p.set("tr:w2", "mine").get("tr:w2").get("tr:w")
+    got = p.execute()
+    check(got == [True, b"mine", None], "WATCH, then SET, GET, GET of the watched key: "
+          "[OK, mine, nil] (got %r)" % got)
+    p = r.pipeline(transaction=True)
+    p.watch("tr:w")
+    redis.Redis(port=L).set("tr:w", "changed")
+    p.multi()
+    p.set("tr:w3", "mine").get("tr:w")
+    try:
+        p.execute()
+        check(False, "EXEC after the watched key changed answers *-1")
+    except redis.exceptions.WatchError:
+        pass
+    check(r.get("tr:w3") is None, "an EXEC answered *-1 applied nothing")
+    p = r.pipeline(transaction=True)
+    p.get("tr:only").exists("tr:w")
+    check(p.execute() == [None, 1], "a transaction of reads alone answers them")
+    moved = "MOVED %d 127.0.0.1:%d" % (slot_of("tr:k"), L)
+    for readonly in (False, True):
+        with socket.create_connection(("127.0.0.1", F), timeout=5) as s:
+            s.sendall((b"*1\r\n$8\r\nREADONLY\r\n" if readonly else b"") +
+                      b"*1\r\n$5\r\nMULTI\r\n*2\r\n$3\r\nGET\r\n$4\r\ntr:k\r\n"
+                      b"*1\r\n$4\r\nEXEC\r\n")
+            want = 4 if readonly else 3
+            data = b""
+            while data.count(b"\r\n") < want:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.decode().split("\r\n")[want - 3:want]
+        check(lines == ["+OK", "-" + moved,
+                        "-EXECABORT Transaction discarded because of previous errors."],
+              "MULTI, GET, EXEC at a follower%s: +OK, -%s, -EXECABORT (got %r)" %
+              (" after READONLY" if readonly else "", moved, lines))
 
 
 def a_transaction_at_a_follower_redirects(c):
@@ -881,13 +955,18 @@ class MemberClient:
                       "each time)")
 
     def cas(self, key, choose):
-        """WATCH key, GET it (expected), then MULTI, SET key choose(expected)
-        (DEL if that is None), EXEC.  (expected, new, swapped): swapped is
-        True, False (the EXEC's *-1), None (the EXEC's outcome is unknown),
-        or the string "refused" (it certainly did not happen: the WATCH or
-        GET failed, or it was refused before it was proposed)."""
+        """WATCH key, GET it (expected), then MULTI, GET key, SET key
+        choose(expected) (DEL if that is None), GET key, EXEC.  (expected,
+        new, swapped): swapped is True, False (the EXEC's *-1), None (the
+        EXEC's outcome is unknown), or the string "refused" (it certainly
+        did not happen: the WATCH or GET failed, or it was refused before
+        it was proposed).  self.txn_reads: what the two GETs inside the
+        transaction answered, if it swapped (they must be expected and
+        new: the transaction's reads see its own writes and nothing
+        between), else None."""
         p = self.conn().pipeline(transaction=True)
         new = None
+        self.txn_reads = None
         try:
             p.watch(key)
             expected = p.get(key)
@@ -904,11 +983,14 @@ class MemberClient:
             return None, None, "refused"
         try:
             p.multi()
+            p.get(key)
             if new is None:
                 p.delete(key)
             else:
                 p.set(key, new)
-            p.execute()
+            p.get(key)
+            got = p.execute()
+            self.txn_reads = [None if g is None else g.decode() for g in (got[0], got[2])]
             return expected, new, True
         except redis.exceptions.WatchError as err:
             if "changed" in str(err):  # the EXEC's *-1
@@ -1064,8 +1146,22 @@ def run_clients(c, seconds, fault=None):
                      "value": [expected, new], "time": clock()})
                 p += 1000
             else:
+                done = clock()
                 log({"process": p, "type": "ok", "f": "cas", "key": ckey,
-                     "value": swapped, "time": clock()})
+                     "value": swapped, "time": done})
+                if swapped is True:
+                    # The reads inside the transaction, each a read of its
+                    # own in the cas's window: before its write they found
+                    # `expected`, after it `new`.  Any other answer is
+                    # logged as a value no write wrote, which no order
+                    # can place: the history is then not linearizable.
+                    for i, (got, want) in enumerate(zip(mc.txn_reads, (expected, new))):
+                        value = got if got == want else "txn read %d: %r, not %r" % (
+                            i + 1, got, want)
+                        log({"process": 100000 + 2 * p + i, "type": "invoke", "f": "read",
+                             "key": ckey, "time": invoked})
+                        log({"process": 100000 + 2 * p + i, "type": "ok", "f": "read", "key": ckey,
+                             "value": value, "time": done})
 
     threads = [threading.Thread(target=worker, args=(p,)) for p in range(6)]
     threads += [threading.Thread(target=member_reader, args=(p,)) for p in (6, 7)]
@@ -1285,6 +1381,8 @@ def transactions_try(c):
     expected, new, swapped = two.cas(k, lambda got: "A")
     check(expected is None and swapped is True, "client 2 creates d = A (%r %r)" % (
         expected, swapped))
+    check(two.txn_reads == [None, "A"], "its GETs inside MULTI, before and after its SET, "
+          "answer nil and A (%r)" % (two.txn_reads,))
     history.append({"process": 2, "type": "ok", "f": "cas", "key": k, "value": True,
                     "time": clock()})
     index_a = member_indexes(c)[lead][0]
@@ -1310,6 +1408,8 @@ def transactions_try(c):
     expected, new, swapped = two.cas(k, lambda got: None)
     check(expected == "A" and swapped is True, "client 2 deletes A (%r %r)" % (
         expected, swapped))
+    check(two.txn_reads == ["A", None], "its GETs inside MULTI, before and after its DEL, "
+          "answer A and nil (%r)" % (two.txn_reads,))
     history.append({"process": 2, "type": "ok", "f": "cas", "key": k, "value": True,
                     "time": clock()})
     time.sleep(0.5)  # the followers apply the deletion
@@ -2566,19 +2666,20 @@ def refused_changes_and_commands_say_why(kv):
         check(slot_of("{user1000}.following") == slot_of("user1000") != slot_of("{abc"),
               "the slot arithmetic of this test (tags) is Redis's")
 
-        # MULTI's queue: a read a member cannot replicate is refused as it
-        # is queued (EXEC then answers EXECABORT); a SET with an option it
+        # MULTI's queue: a read that looks past the keys it names (RANGE)
+        # cannot be read ops of the command, and is refused as it is
+        # queued (EXEC then answers EXECABORT); a SET with an option it
         # refuses answers its error inside the EXEC, and the rest applies.
         rl = redis.Redis(port=L, socket_timeout=5)
         p = rl.pipeline(transaction=True)
         p.execute_command("MSET", "q:a", "1")
-        p.execute_command("EXISTS", "q:n")
+        p.execute_command("RANGE", "q:a", "q:z", "10")
         try:
             p.execute()
-            check(False, "EXEC of MSET, EXISTS is aborted")
+            check(False, "EXEC of MSET, RANGE is aborted")
         except redis.exceptions.ResponseError as err:
-            check("'exists' inside MULTI" in str(err) and "read after WATCH" in str(err),
-                  "the queued EXISTS is refused naming itself (%s)" % err)
+            check("'range' inside MULTI" in str(err) and "past the keys it names" in str(err),
+                  "the queued RANGE is refused naming itself (%s)" % err)
         check(rl.mget("q:a", "q:n") == [None, None], "an EXEC aborted applied nothing")
         p = rl.pipeline(transaction=True)
         p.execute_command("SET", "q:a", "1")
@@ -2995,6 +3096,8 @@ def main():
                           a_read_at_the_leader_writes_no_entry),
                          ("a_transaction_at_a_follower_redirects",
                           a_transaction_at_a_follower_redirects),
+                         ("reads_inside_a_transaction_answer_at_the_leader",
+                          reads_inside_a_transaction_answer_at_the_leader),
                          ("ioredis_transactions_at_a_follower_and_the_leader",
                           ioredis_transactions_at_a_follower_and_the_leader),
                          ("an_engine_lost_is_rebuilt_from_the_log",

@@ -77,7 +77,9 @@ typedef struct serve_cmd_info {
 
 /* A write handed to the extension (step 1 above): a put or a delete of
  * one key, applied only if its condition holds on the key just before it
- * (after the ops before it in the same write). */
+ * (after the ops before it in the same write); or, inside an EXEC, a
+ * read of one key (GET, MGET, EXISTS...), answered with what the key
+ * holds there, after the ops before it, where the write applies. */
 enum {
     SERVE_OP_ALWAYS = 0,
     SERVE_OP_IF_ABSENT = 1,        /* SET ... NX */
@@ -88,6 +90,7 @@ typedef struct serve_write_op {
     int cond;                      /* SERVE_OP_*: a put's (a delete's is ALWAYS) */
     const char *key, *val;
     size_t klen, vlen;
+    int read;                      /* 1: a read of key (del, cond and val unused) */
 } serve_write_op;
 /* 1 if an op whose key held a value just before it (existed) or not
  * applies, by its condition. */
@@ -107,10 +110,26 @@ typedef struct serve_write {
     const serve_write_op *ops;
     size_t nops;
 } serve_write;
+/* What applying a write found, for its replies: one byte per op that is
+ * not a read, in order, 1 if its key held a value just before it (a DEL's
+ * count, a SET NX's answer); one answer per read, in order (what its key
+ * held there).  The extension's, valid during serve_host_settle. */
+typedef struct serve_read_found {
+    int found;
+    const char *val;               /* found: the value, vlen bytes */
+    size_t vlen;
+} serve_read_found;
+typedef struct serve_found {
+    const uint8_t *existed;
+    size_t nexisted;
+    const serve_read_found *reads;
+    size_t nreads;
+    const char *reads_lost;        /* not NULL: the write applied, but its reads'
+                                      answers could not be returned, and why */
+} serve_found;
 /* What became of a write (step 3). */
 enum {
-    SERVE_WRITE_APPLIED,    /* existed[i]: op i's key held a value just before
-                               it (a DEL's count, a SET NX's answer) */
+    SERVE_WRITE_APPLIED,    /* `found` says what its ops found */
     SERVE_WRITE_REFUSED,    /* a condition did not hold: nothing applied */
     SERVE_WRITE_FAILED,     /* certainly not applied: err says why */
     SERVE_WRITE_UNKNOWN     /* may or may not have been applied: err says why */
@@ -213,7 +232,8 @@ void serve_host_hide_prefix(serve_host *h, const char *prefix, size_t len);  /* 
 void serve_host_wake(serve_host *h, unsigned long long client);   /* E2 */
 void serve_host_wake_all(serve_host *h);              /* every client the gate made wait */
 int  serve_host_client_here(serve_host *h, unsigned long long client);
+/* E1: found (NULL: nothing) for APPLIED, err for FAILED and UNKNOWN. */
 void serve_host_settle(serve_host *h, unsigned long long id, int outcome,
-                       const uint8_t *existed, size_t nexisted, const char *err);  /* E1 */
+                       const serve_found *found, const char *err);
 
 #endif

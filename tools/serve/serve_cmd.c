@@ -67,13 +67,16 @@ static void cmd_nomem(serve_client *c)
     c->eof = 1;
 }
 
-/* kv_get from the view: the transaction's view, the database at snap
- * (not NULL: a read of several keys), or the database now. */
+/* kv_get from the view: a list of answers (an extension's EXEC), the
+ * transaction's view, the database at snap (not NULL: a read of several
+ * keys), or the database now. */
 static int view_get(const serve_view *v, const kv_snapshot *snap, const void *k, size_t kl,
                     void **val, size_t *vl)
 {
     if (serve_key_hidden(v->hidden, v->hidden_len, k, kl))
         return KV_NOT_FOUND; /* the extension's own key: not there for clients */
+    if (v->list != NULL)
+        return serve_readlist_get(v->list, k, kl, val, vl);
     if (v->txn != NULL)
         return kv_txn_get(v->txn, k, kl, val, vl);
     return snap != NULL ? kv_get_at(v->db, snap, k, kl, val, vl) : kv_get(v->db, k, kl, val, vl);
@@ -87,7 +90,7 @@ static int view_snapshot(const serve_view *v, serve_out *o, size_t nkeys,
                          const kv_snapshot **snap)
 {
     *snap = NULL;
-    if (v->txn != NULL || nkeys < 2)
+    if (v->txn != NULL || v->list != NULL || nkeys < 2)
         return 0;
     int rc = kv_snapshot_new(v->db, snap);
     if (rc != KV_OK) {
@@ -402,7 +405,7 @@ static void set_op(const serve_req *r, size_t i, serve_write_op *op)
     int cond = SERVE_OP_ALWAYS;
     if (r->argc > 3)
         set_cond(r, NULL, &cond);
-    *op = (serve_write_op){0, cond, req_ptr(r, 1), req_ptr(r, 2), req_len(r, 1), req_len(r, 2)};
+    *op = (serve_write_op){0, cond, req_ptr(r, 1), req_ptr(r, 2), req_len(r, 1), req_len(r, 2), 0};
 }
 
 static const serve_effect set_effect = {set_refused, set_nops, set_op, SERVE_REPLY_OK};
@@ -433,7 +436,7 @@ static void mset_op(const serve_req *r, size_t i, serve_write_op *op)
 {
     size_t k = 1 + 2 * i;
     *op = (serve_write_op){0, SERVE_OP_ALWAYS, req_ptr(r, k), req_ptr(r, k + 1), req_len(r, k),
-                           req_len(r, k + 1)};
+                           req_len(r, k + 1), 0};
 }
 
 static const serve_effect mset_effect = {mset_refused, mset_nops, mset_op, SERVE_REPLY_OK};
@@ -458,7 +461,7 @@ static size_t del_nops(const serve_req *r)
 
 static void del_op(const serve_req *r, size_t i, serve_write_op *op)
 {
-    *op = (serve_write_op){1, SERVE_OP_ALWAYS, req_ptr(r, i + 1), "", req_len(r, i + 1), 0};
+    *op = (serve_write_op){1, SERVE_OP_ALWAYS, req_ptr(r, i + 1), "", req_len(r, i + 1), 0, 0};
 }
 
 static const serve_effect del_effect = {del_refused, del_nops, del_op, SERVE_REPLY_COUNT};
@@ -866,7 +869,7 @@ int serve_cmd_run(server *s, serve_client *c, const serve_req *r)
     } else if (c->watch_txn != NULL && (cmd->flags & SERVE_CMD_READONLY)) {
         serve_watch_read(s, c, cmd, r); /* a read after WATCH: in its kv_txn */
     } else {
-        serve_view v = {s->db, NULL, s->hidden_prefix, s->hidden_len};
+        serve_view v = {s->db, NULL, s->hidden_prefix, s->hidden_len, NULL};
         cmd->read(&v, &c->out, r);
     }
     if (outcome == CMD_NOT_COUNTED)

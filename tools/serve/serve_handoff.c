@@ -8,13 +8,17 @@
  * each EXEC becomes one of its own: its conditions are what its WATCH's
  * kv_txn reads for each watched key (the value, or its absence: the
  * extension checks them where it applies the write), its ops those its
- * queued writes make (the command table's effects: server.h).  A read
- * queued inside MULTI would be answered where the write is applied, out
- * of the server's order: an extension's gate refuses one when it is
- * queued (serve_ext.h), and an EXEC that holds one anyway fails whole,
- * saying to read after WATCH, before MULTI, as a check-and-set client
- * does.  A key of the extension's own (E3) is never a condition: no
- * client can write it, so to a client it stays absent.
+ * queued commands make, in their order: a write's puts and deletes (the
+ * command table's effects: server.h), and a read's read ops, one for
+ * each key the read asks for, found by running it once against a view
+ * that records them (serve_readlist.c).  The reads are answered where
+ * the write applies, after the ops before them, so a GET after a SET of
+ * the same EXEC sees it, as in Redis.  A read that looks past the keys it
+ * names (RANGE: its words are bounds) has no read ops to become: an EXEC
+ * holding one fails whole (an extension's gate refuses it when it is
+ * queued, so this is a second line).  A key of the extension's own (E3)
+ * is never a condition: no client can write it, so to a client it stays
+ * absent.
  *
  * When every write is settled, the batch is answered as one the server
  * applied itself (serve_commit.c's settle functions, which it was handed
@@ -77,8 +81,41 @@ static int handoff_op(struct serve_handoff *h, const commit_batch *b, const comm
         return -1;
     h->ops[h->nops++] = (serve_write_op){op->kind == OP_DEL, op->cond,
                                          (const char *)b->bytes + op->koff,
-                                         (const char *)b->bytes + op->voff, op->klen, op->vlen};
+                                         (const char *)b->bytes + op->voff, op->klen, op->vlen,
+                                         0};
     return 0;
+}
+
+/* A read op of key (serve_readlist's keep, while a queued read runs
+ * recording): 0, or -1 out of memory. */
+static int handoff_keep_read(void *arg, const char *key, size_t klen)
+{
+    struct serve_handoff *h = arg;
+    if (handoff_grow((void **)&h->ops, &h->ops_cap, h->nops + 1, sizeof *h->ops) != 0)
+        return -1;
+    h->ops[h->nops++] = (serve_write_op){0, SERVE_OP_ALWAYS, key, "", klen, 0, 1};
+    return 0;
+}
+
+/* The read ops of queued read r (cmd): 0; 1 if it cannot be one (its
+ * EXEC fails, m's status says why); -1 out of memory. */
+static int handoff_reads(server *s, struct serve_handoff *h, struct serve_multi *mu,
+                         const serve_cmd *cmd, const serve_req *r, size_t i)
+{
+    if (cmd->read == NULL || cmd->first_key <= 0) {
+        serve_multi_fail(mu, KV_ERR_INVALID, "'%s' (command %zu) inside MULTI: it reads "
+                         "more than the keys it names, and a transaction here is applied by "
+                         "%s, its reads one key each; nothing of it was applied", cmd->name,
+                         i + 1, s->ext->name);
+        return 1;
+    }
+    serve_readlist l = {0, handoff_keep_read, h, 0, NULL, 0, 0};
+    serve_view v = {NULL, NULL, s->hidden_prefix, s->hidden_len, &l};
+    serve_out dropped = {0};
+    cmd->read(&v, &dropped, r);
+    int failed = l.failed || dropped.failed;
+    out_free(&dropped);
+    return failed ? -1 : 0;
 }
 
 /* The write of the plain chunks [k0, k1). */
@@ -121,11 +158,10 @@ static int handoff_exec(server *s, struct serve_handoff *h, struct serve_multi *
         serve_req r = multi_req(mu, i);
         const serve_cmd *cmd = mu->cmds[i].cmd;
         if (cmd->flags & SERVE_CMD_READONLY) {
-            serve_multi_fail(mu, KV_ERR_INVALID, "'%s' (command %zu) inside MULTI: a "
-                             "transaction here is applied by %s, as conditions (what WATCH "
-                             "read) and writes; read after WATCH, before MULTI; nothing of it "
-                             "was applied", cmd->name, i + 1, s->ext->name);
-            return 1;
+            int rc = handoff_reads(s, h, mu, cmd, &r, i);
+            if (rc != 0)
+                return rc;
+            continue;
         }
         if (cmd->write == NULL || cmd->write->refused(NULL, &r))
             continue; /* answered where it is settled (serve_multi_settle) */
@@ -233,7 +269,7 @@ void serve_handoff_batch(server *s, commit_batch *b, const commit_settlers *sett
 }
 
 void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
-                       const uint8_t *existed, size_t nexisted, const char *err)
+                       const serve_found *found, const char *err)
 {
     server *s = (server *)host;
     struct serve_handoff *h = s->handoff;
@@ -242,14 +278,18 @@ void serve_host_settle(serve_host *host, unsigned long long id, int outcome,
         return; /* E1: not a write this batch waits for */
     handoff_item *it = &h->items[id - h->first_id];
     it->settled = 1;
+    static const serve_found none = {NULL, 0, NULL, 0, NULL};
+    if (found == NULL)
+        found = &none;
     if (it->exec != NULL)
-        serve_multi_settle(it->exec->multi, outcome, existed, nexisted, err);
+        serve_multi_settle(it->exec->multi, outcome, found, err, s->hidden_prefix,
+                           s->hidden_len);
     else
         h->settle->chunks(h->b, it->k0, it->k1,
                             outcome == SERVE_WRITE_APPLIED  ? KV_OK
                             : outcome == SERVE_WRITE_FAILED ? KV_ERR_INVALID
                                                             : KV_ERR_IO,
-                            err, existed, nexisted);
+                            err, found->existed, found->nexisted);
     if (--h->unsettled == 0) {
         handoff_clear(h);
         h->settle->done(s);

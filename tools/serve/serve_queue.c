@@ -49,8 +49,8 @@ void serve_multi_fail(struct serve_multi *m, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *existed, size_t n,
-                        const char *err)
+void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *found,
+                        const char *err, const char *hidden, size_t hidden_len)
 {
     if (outcome == SERVE_WRITE_REFUSED) { /* a watched key changed: *-1 */
         m->status = KV_ERR_CONFLICT;
@@ -61,14 +61,36 @@ void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *exist
                          err != NULL ? err : "not applied");
         return;
     }
-    serve_view none = {NULL, NULL, NULL, 0}; /* PING, ECHO and UNWATCH read nothing */
-    size_t w = 0;
+    if (found->reads_lost != NULL) {
+        serve_multi_fail(m, KV_ERR_INVALID, "the transaction was %s", found->reads_lost);
+        return;
+    }
+    serve_view none = {NULL, NULL, NULL, 0, NULL}; /* PING, ECHO and UNWATCH read nothing */
+    /* The reads hand out the answers in order, as they asked for their
+     * keys when recorded (serve_handoff.c): one list for the queue. */
+    serve_readlist answers = {1, NULL, NULL, 0, found->reads, found->nreads, 0};
+    serve_view listed = {NULL, NULL, hidden, hidden_len, &answers};
+    const uint8_t *existed = found->existed;
+    size_t w = 0, n = found->nexisted;
     m->reply.tally = &m->errs;
     for (size_t i = 0; i < m->ncmds; i++) {
         const serve_cmd *cmd = m->cmds[i].cmd;
         serve_req r = multi_req(m, i);
         unsigned long long errors = m->reply.errors;
-        if (cmd->write == NULL) {
+        if (cmd->write == NULL && (cmd->flags & SERVE_CMD_READONLY)) {
+            /* Its answers start where the last read's ended, and it owns
+             * as many as it asks for when recording: one that stops early
+             * (MGET past SERVE_MAX_REPLY) leaves the rest to no one. */
+            serve_readlist count = {0, NULL, NULL, 0, NULL, 0, 0};
+            serve_view counting = {NULL, NULL, hidden, hidden_len, &count};
+            serve_out dropped = {0};
+            cmd->read(&counting, &dropped, &r);
+            out_free(&dropped);
+            size_t start = answers.n;
+            cmd->read(&listed, &m->reply, &r);
+            if (answers.n < start + count.n)
+                answers.n = start + count.n;
+        } else if (cmd->write == NULL) {
             cmd->read(&none, &m->reply, &r);
         } else if (!cmd->write->refused(&m->reply, &r)) { /* else its error is its reply */
             size_t nops = cmd->write->nops(&r);
@@ -78,8 +100,18 @@ void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *exist
             w += nops;
         }
         m->cmds[i].failed = m->reply.errors > errors;
+        if (m->reply.len > SERVE_MAX_REPLY) {
+            serve_multi_fail(m, KV_ERR_INVALID, "EXEC reply larger than %u bytes; the "
+                             "transaction was applied", SERVE_MAX_REPLY);
+            out_free(&m->reply);
+            return;
+        }
     }
-    if (m->reply.failed)
+    if (answers.n != answers.nfound)
+        serve_multi_fail(m, KV_ERR_CORRUPT, "the transaction was applied, but its reads asked "
+                         "for %zu answers where %zu were found; their replies are lost",
+                         answers.n, answers.nfound);
+    else if (answers.failed || m->reply.failed)
         serve_multi_fail(m, KV_ERR_NOMEM, "out of memory for the replies of the transaction; "
                          "it was applied");
 }

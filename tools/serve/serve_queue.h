@@ -73,12 +73,15 @@ static inline int serve_multi_queuing(const serve_client *c)
  * holds (M2 holds after it). */
 void serve_multi_clear(struct serve_multi *m);
 /* serve_queue.c: what an extension made of m's EXEC (serve_ext.h,
- * SERVE_WRITE_*): its replies built from what its ops found
- * (existed[0..n), the queue's ops in order) and, for a queued command
- * that is not a write, from its `read` on no view (PING, ECHO); *-1 for
- * REFUSED; an error for the others. */
-void serve_multi_settle(struct serve_multi *m, int outcome, const uint8_t *existed, size_t n,
-                        const char *err);
+ * SERVE_WRITE_*): its replies built from what its ops found (`found`:
+ * the queue's write ops' existed bytes and read ops' answers, each in
+ * order): a write's from its effect, a read's from its `read` on a view
+ * that hands out the answers (serve_readlist.c; keys with the prefix
+ * `hidden` are absent, as they were when the reads were recorded), and
+ * any other's from its `read` on no view (PING, ECHO); *-1 for REFUSED;
+ * an error for the others. */
+void serve_multi_settle(struct serve_multi *m, int outcome, const serve_found *found,
+                        const char *err, const char *hidden, size_t hidden_len);
 /* serve_queue.c: m's EXEC fails, nothing of it applied (status, and the
  * message fmt makes). */
 void serve_multi_fail(struct serve_multi *m, int status, const char *fmt, ...)

@@ -44,7 +44,7 @@
  * must fail (m->err says it). */
 static int txn_run_queue(kv_txn *t, struct serve_multi *m)
 {
-    serve_view v = {NULL, t, NULL, 0}; /* (no extension runs EXECs here) */
+    serve_view v = {NULL, t, NULL, 0, NULL}; /* (no extension runs EXECs here) */
     serve_errtally_free(&m->errs); /* an earlier attempt's (a retry) */
     m->reply.tally = &m->errs;
     for (size_t i = 0; i < m->ncmds; i++) {

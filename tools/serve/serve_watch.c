@@ -152,7 +152,7 @@ void serve_watch_read(server *s, serve_client *c, const serve_cmd *cmd, const se
                   kv_strerror(KV_ERR_NOMEM));
         return;
     }
-    serve_view v = {NULL, c->watch_txn, s->hidden_prefix, s->hidden_len};
+    serve_view v = {NULL, c->watch_txn, s->hidden_prefix, s->hidden_len, NULL};
     cmd->read(&v, &c->out, r);
 }
 

@@ -267,14 +267,41 @@ void serve_client_ready(server *s, serve_client *c);   /* has commands to run */
 void serve_client_dirty(server *s, serve_client *c);   /* has output to send */
 void serve_client_unlist(server *s, serve_client *c);  /* off both lists (it is freed) */
 
-/* Where a read looks: the database as it is (db), or a transaction's view
- * (txn: an EXEC's, serve_txn.c).  Exactly one is set.  A read of several
- * keys from db takes a snapshot and reads them all at it (serve_cmd.c). */
+/* A read's answers from a list rather than an engine (serve_readlist.c):
+ * an EXEC an extension applies is run twice by the server, once before
+ * it is handed over, recording the keys its reads ask for (they become
+ * the write's read ops: serve_handoff.c), and once when it is settled,
+ * answering each from what the extension found, in the same order
+ * (serve_queue.c). */
+typedef struct serve_readlist {
+    int replay;           /* 0: record; 1: answer from found */
+    /* Recording: each key asked for is handed to keep (unless NULL) and
+     * answered absent. */
+    int (*keep)(void *arg, const char *key, size_t klen);
+    void *arg;
+    int failed;           /* serve_readlist_get could not answer (below) */
+    /* Replaying: the answers, and the next to hand out. */
+    const serve_read_found *found;
+    size_t nfound;
+    size_t n;             /* keys asked for so far (either way) */
+} serve_readlist;
+/* serve_readlist.c: the answer to a read of key from list l (recording or
+ * replaying), as kv_get answers: KV_OK (*val to kv_free) or KV_NOT_FOUND.
+ * What goes wrong (keep fails, a replay asks for more answers than it was
+ * given, no memory for a value's copy) sets l->failed and answers
+ * KV_NOT_FOUND: the caller checks failed once the read has run. */
+int serve_readlist_get(serve_readlist *l, const void *key, size_t klen, void **val, size_t *vlen);
+
+/* Where a read looks: the database as it is (db), a transaction's view
+ * (txn: an EXEC's, serve_txn.c), or a list of answers (list: an EXEC an
+ * extension applies).  Exactly one is set.  A read of several keys from
+ * db takes a snapshot and reads them all at it (serve_cmd.c). */
 typedef struct serve_view {
     kv_db *db;
     kv_txn *txn;
     const char *hidden;   /* keys with this prefix are not there (serve_ext.h, E3), or NULL */
     size_t hidden_len;
+    serve_readlist *list;
 } serve_view;
 
 /* What a write does to the engine, as data (the command table's): its

@@ -229,6 +229,8 @@ static void member_stop(void *x)
     peer_tls_ctx_free(m->tls);
     member_disk_free(m);
     member_waits_free(&m->waits);
+    free(m->answers);
+    m->answers = NULL;
     replica_fsm_free(&m->fsm);
     member_read_free(m);
     int rc = replica_close(m->r);

@@ -181,6 +181,10 @@ struct member {
     /* The writes proposed and not settled yet, and the reads waiting for
      * their read index (member_wait.h). */
     member_waits waits;
+    /* A transaction's reads' answers, as the server takes them
+     * (member_applied), reused from command to command. */
+    serve_read_found *answers;
+    size_t answers_cap;
     /* Planted mistakes, for the cluster tests to show their checker
      * catches each (never set otherwise; KV_RAFT_PLANTED names one):
      *   ack-before-commit  a batch's writes are answered as soon as they
@@ -302,11 +306,11 @@ int  member_gate(void *x, const serve_gate *g);
 void member_propose(void *x, const serve_write *w, size_t n);
 /* The fsm's word after each command applied (replica_fsm.h): the write
  * waiting under its origin settled. */
-void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
-                    const uint8_t *existed, size_t n);
+void member_applied(void *arg, command_origin origin, uint64_t index,
+                    const replica_result *res);
 /* 1 if a write of this member's waits under origin: only then does the
- * state machine read what a command's deletes find (replica_fsm.h,
- * `wanted`). */
+ * state machine read what a command's deletes and reads find
+ * (replica_fsm.h, `wanted`). */
 int  member_answer_wanted(void *arg, command_origin origin);
 /* Settles every proposal still waiting (at stop): outcome unknown. */
 void member_write_abandon(struct member *m);

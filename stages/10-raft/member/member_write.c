@@ -33,7 +33,11 @@
  * round of the voters after the read's bytes arrived (member_read.c),
  * in the registry too, by the index it needs.  A follower redirects
  * reads to the leader, unless the client said READONLY: then it reads
- * its own engine, possibly stale.
+ * its own engine, possibly stale.  A read queued after MULTI is neither:
+ * it becomes read ops of its EXEC's command (command.h, kind 6),
+ * answered by the state machine where the command applies, after the
+ * transaction's own earlier writes, and handed back with the result
+ * (member_applied); only the leader takes it, as it takes writes.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -42,11 +46,13 @@
 
 #include "member.h"
 
-/* The outcome the state machine found for a command (replica_fsm.h,
+/* The result the state machine found for a command (replica_fsm.h,
  * `applied`): the write waiting under its origin, if this member
- * proposed it, is settled. */
-void member_applied(void *arg, command_origin origin, uint64_t index, int outcome,
-                    const uint8_t *existed, size_t n)
+ * proposed it, is settled with it: its outcome, what its writes found
+ * and its reads' answers, which become the client's replies (a GET
+ * inside EXEC answers what the key held where the command applied). */
+void member_applied(void *arg, command_origin origin, uint64_t index,
+                    const replica_result *res)
 {
     struct member *m = arg;
     (void)index;
@@ -55,13 +61,34 @@ void member_applied(void *arg, command_origin origin, uint64_t index, int outcom
     member_waiter *x = member_wait_take(&m->waits, origin.term, origin.serial);
     if (x == NULL)
         return; /* proposed before a restart or in an earlier term, or settled already */
-    if (outcome == REPLICA_APPLIED)
-        serve_host_settle(m->host, x->write, SERVE_WRITE_APPLIED, existed, n, NULL);
-    else if (outcome == REPLICA_REFUSED)
-        serve_host_settle(m->host, x->write, SERVE_WRITE_REFUSED, NULL, 0, NULL);
-    else
-        serve_host_settle(m->host, x->write, SERVE_WRITE_FAILED, NULL, 0,
+    if (res->outcome == REPLICA_APPLIED) {
+        if (res->nreads > m->answers_cap) {
+            serve_read_found *grown = realloc(m->answers, res->nreads * sizeof *grown);
+            if (grown == NULL) {
+                serve_host_settle(m->host, x->write, SERVE_WRITE_FAILED, NULL,
+                                  "applied, but out of memory for its reads' answers");
+                if (!x->held)
+                    free(x);
+                return;
+            }
+            m->answers = grown;
+            m->answers_cap = res->nreads;
+        }
+        for (size_t i = 0; i < res->nreads; i++)
+            m->answers[i] = (serve_read_found){res->reads[i].found,
+                                               (const char *)res->reads[i].val,
+                                               res->reads[i].vlen};
+        serve_found found = {res->existed, res->nexisted, m->answers, res->nreads,
+                             res->reads_too_large ? "applied, but its reads found more than "
+                                                    "REPLICA_READS_MAX_BYTES of values, so "
+                                                    "none is answered" : NULL};
+        serve_host_settle(m->host, x->write, SERVE_WRITE_APPLIED, &found, NULL);
+    } else if (res->outcome == REPLICA_REFUSED) {
+        serve_host_settle(m->host, x->write, SERVE_WRITE_REFUSED, NULL, NULL);
+    } else {
+        serve_host_settle(m->host, x->write, SERVE_WRITE_FAILED, NULL,
                           "the group applied the write as nothing");
+    }
     if (!x->held)
         free(x);
 }
@@ -89,7 +116,7 @@ static void member_proposed(struct raft_apply *req, int status, void *result)
         else
             snprintf(msg, sizeof msg, "committed, but its outcome here is not known");
         member_wait_take(&m->waits, x->term, x->serial);
-        serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, 0, msg);
+        serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, msg);
     }
     member_wait_release(&m->waits, x);
 }
@@ -108,8 +135,9 @@ static int write_command(const serve_write *w, command *cmd)
         int kind = op->cond == SERVE_OP_IF_ABSENT    ? COMMAND_PUT_IF_ABSENT
                    : op->cond == SERVE_OP_IF_PRESENT ? COMMAND_PUT_IF_PRESENT
                                                      : COMMAND_PUT;
-        rc = op->del ? command_delete(cmd, op->key, op->klen)
-                     : command_put_when(cmd, kind, op->key, op->klen, op->val, op->vlen);
+        rc = op->read  ? command_read(cmd, op->key, op->klen)
+             : op->del ? command_delete(cmd, op->key, op->klen)
+                       : command_put_when(cmd, kind, op->key, op->klen, op->val, op->vlen);
     }
     return rc;
 }
@@ -126,7 +154,7 @@ static int propose_one(struct member *m, const serve_write *w)
         snprintf(msg, sizeof msg, "%s: %s; nothing of it was applied", kv_strerror(rc),
                  kv_errmsg());
         command_free(cmd);
-        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
+        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, msg);
         return -1;
     }
     /* The term this member leads now is the entry's (raft_apply appends
@@ -155,11 +183,11 @@ static int propose_one(struct member *m, const serve_write *w)
         char msg[200];
         snprintf(msg, sizeof msg, "not applied: member %llu could not propose it (%s)",
                  (unsigned long long)m->self->id, raft_strerror(rv));
-        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, 0, msg);
+        serve_host_settle(m->host, w->id, SERVE_WRITE_FAILED, NULL, msg);
         return -1;
     }
     if (m->planted_ack_early) /* the planted mistake (member.h): answered now */
-        serve_host_settle(m->host, w->id, SERVE_WRITE_APPLIED, NULL, 0, NULL);
+        serve_host_settle(m->host, w->id, SERVE_WRITE_APPLIED, NULL, NULL);
     return 0;
 }
 
@@ -169,7 +197,7 @@ void member_propose(void *x, const serve_write *w, size_t n)
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         if (failed)
-            serve_host_settle(m->host, w[i].id, SERVE_WRITE_FAILED, NULL, 0, "not applied: a "
+            serve_host_settle(m->host, w[i].id, SERVE_WRITE_FAILED, NULL, "not applied: a "
                               "write before it in the batch could not be proposed");
         else
             failed = propose_one(m, &w[i]) != 0;
@@ -179,7 +207,7 @@ void member_propose(void *x, const serve_write *w, size_t n)
 static void abandon_one(void *arg, member_waiter *x)
 {
     struct member *m = arg;
-    serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL, 0,
+    serve_host_settle(m->host, x->write, SERVE_WRITE_UNKNOWN, NULL,
                       "the member stopped before the write was committed: it may or may not "
                       "be applied");
 }
@@ -201,24 +229,30 @@ int member_gate(void *x, const serve_gate *g)
         read = (flags & (SERVE_CMD_READONLY | SERVE_CMD_WATCHES)) != 0;
     if (!write && !read)
         return SERVE_GATE_GO;
+    /* A follower redirects writes, reads unless the client said READONLY,
+     * and whatever is queued after MULTI: the EXEC becomes one command of
+     * the log, which only the leader proposes (READONLY or not: its reads
+     * are answered where it applies). */
     int leader = raft_state(&m->raft) == RAFT_LEADER;
-    if (!leader && (write || !(g->readonly || m->planted_follower_reads))) {
+    if (!leader && (write || g->queued || !(g->readonly || m->planted_follower_reads))) {
         member_redirect(m, g->out, g->key, g->klen);
         return SERVE_GATE_ANSWERED;
     }
     if (write && member_disk_refuses(m, g->out))
         return SERVE_GATE_ANSWERED;
-    if (g->queued && read) {
-        /* The EXEC becomes one command of the log, applied on every
-         * member: a read inside it would be answered where it applies,
-         * out of the server's order.  Refused now, so the EXEC answers
-         * EXECABORT, as for any command refused while queuing. */
+    if (g->queued && read && g->cmd->first_key <= 0) {
+        /* A read inside MULTI becomes read ops of the command, one per
+         * key, answered where it applies, in log order (serve_handoff.c):
+         * one that looks past the keys it names (RANGE: its words are
+         * bounds) cannot.  Refused now, so the EXEC answers EXECABORT, as
+         * for any command refused while queuing. */
         out_error(g->out, "ERR '%s' inside MULTI: a transaction here is applied by the group "
-                  "as one command of conditions (what WATCH read) and writes; read after "
-                  "WATCH, before MULTI", g->cmd->name);
+                  "as one command, its reads one key each, and '%s' reads past the keys it "
+                  "names; run it before MULTI or after EXEC", g->cmd->name, g->cmd->name);
         return SERVE_GATE_ANSWERED;
     }
     if (g->queued || !read || !leader || m->planted_leader_reads) /* the planted mistake */
-        return SERVE_GATE_GO; /* a write, to the batch or the queue; or READONLY's follower read */
+        return SERVE_GATE_GO; /* a write or a read, to the batch or the queue; or READONLY's
+                                 follower read */
     return member_read_gate(m, g);
 }

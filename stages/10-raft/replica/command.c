@@ -11,7 +11,7 @@
 struct command {
     uint8_t *buf;
     size_t len, cap;
-    uint32_t conditions, writes;
+    uint32_t conditions, writes, reads;
     uint64_t write_bytes;
 };
 
@@ -40,7 +40,7 @@ void command_free(command *c)
 
 static int has_value(int kind)
 {
-    return kind != COMMAND_IF_ABSENT && kind != COMMAND_DELETE;
+    return kind != COMMAND_IF_ABSENT && kind != COMMAND_DELETE && kind != COMMAND_READ;
 }
 
 void command_set_origin(command *c, command_origin origin)
@@ -64,7 +64,7 @@ int command_key_member(const void *key, size_t klen)
 static int command_add(command *c, int kind, const void *key, size_t klen, const void *val,
                        size_t vlen)
 {
-    int write = command_kind_writes(kind);
+    int write = command_kind_writes(kind), read = kind == COMMAND_READ;
     if (klen == 0 || klen > KV_MAX_KEY || vlen > KV_MAX_VALUE)
         return kv_error(KV_ERR_INVALID, "command: a key of %zu bytes, a value of %zu "
                         "(keys are 1..%u bytes, values at most %u)", klen, vlen, KV_MAX_KEY,
@@ -72,9 +72,11 @@ static int command_add(command *c, int kind, const void *key, size_t klen, const
     if (command_key_reserved(key, klen))
         return kv_error(KV_ERR_INVALID, "command: keys starting with \"\\xff\\xffkv.replica:\" "
                         "are the replica's own");
-    if (!write && c->writes > 0)
-        return kv_error(KV_ERR_INVALID, "command: a condition after a write (conditions come "
-                        "first)");
+    if (!write && !read && c->writes + c->reads > 0)
+        return kv_error(KV_ERR_INVALID, "command: a condition after a write or a read "
+                        "(conditions come first)");
+    if (read && c->reads >= COMMAND_MAX_READS)
+        return kv_error(KV_ERR_INVALID, "command: more than %u reads", COMMAND_MAX_READS);
     if (write && (c->writes + 1u >= KV_MAX_BATCH_OPS ||
                   c->write_bytes + klen + vlen > COMMAND_MAX_WRITE_BYTES))
         return kv_error(KV_ERR_INVALID, "command: more than one kv_write holds (%u writes, "
@@ -106,11 +108,14 @@ static int command_add(command *c, int kind, const void *key, size_t klen, const
     if (write) {
         c->writes++;
         c->write_bytes += klen + vlen;
+    } else if (read) {
+        c->reads++;
     } else {
         c->conditions++;
     }
     coding_put_u32(c->buf + 2, c->conditions);
     coding_put_u32(c->buf + 6, c->writes);
+    coding_put_u32(c->buf + 34, c->reads);
     return KV_OK;
 }
 
@@ -140,6 +145,11 @@ int command_put_when(command *c, int kind, const void *key, size_t klen, const v
 int command_delete(command *c, const void *key, size_t klen)
 {
     return command_add(c, COMMAND_DELETE, key, klen, NULL, 0);
+}
+
+int command_read(command *c, const void *key, size_t klen)
+{
+    return command_add(c, COMMAND_READ, key, klen, NULL, 0);
 }
 
 const uint8_t *command_bytes(const command *c, size_t *len)
@@ -187,6 +197,7 @@ static int op_read(command_reader *r, const uint8_t *base, command_op *op, int m
 static size_t header_of(uint8_t version)
 {
     return version == COMMAND_VERSION ? COMMAND_HEADER
+           : version == 4             ? COMMAND_HEADER_V4
            : version == 3             ? COMMAND_HEADER_V3
            : version == 1             ? COMMAND_HEADER_V1
                                       : 0;
@@ -200,7 +211,7 @@ static command_origin origin_of(const uint8_t *base, size_t header)
         o.member = coding_get_u64(base + 10);
         o.serial = coding_get_u64(base + 18);
     }
-    if (header >= COMMAND_HEADER)
+    if (header >= COMMAND_HEADER_V4)
         o.term = coding_get_u64(base + 26);
     return o;
 }
@@ -213,6 +224,7 @@ int command_head_read(const void *buf, size_t len, command_head *h)
         return kv_error(KV_ERR_CORRUPT, "command: not a command's header (%zu bytes)", len);
     h->conditions = coding_get_u32(base + 2);
     h->writes = coding_get_u32(base + 6);
+    h->reads = header >= COMMAND_HEADER ? coding_get_u32(base + 34) : 0;
     h->origin = origin_of(base, header);
     return KV_OK;
 }
@@ -226,35 +238,48 @@ int command_parse(const void *buf, size_t len, command_reader *r)
     size_t header = header_of(base[0]);
     if (header == 0 || base[1] != 0)
         return kv_error(KV_ERR_CORRUPT, "command: offset 0: version %u, reserved byte %u "
-                        "(version 1, 3 or %u, 0 expected)", base[0], base[1], COMMAND_VERSION);
-    int max_kind = base[0] == 1 ? COMMAND_DELETE : COMMAND_PUT_IF_PRESENT; /* C5 */
+                        "(version 1, 3, 4 or %u, 0 expected)", base[0], base[1],
+                        COMMAND_VERSION);
+    int max_kind = base[0] == 1               ? COMMAND_DELETE /* C5 */
+                   : base[0] == COMMAND_VERSION ? COMMAND_READ
+                                                : COMMAND_PUT_IF_PRESENT;
     if (len < header)
         return kv_error(KV_ERR_CORRUPT, "command: %zu bytes, shorter than its %zu-byte header",
                         len, header);
     r->conditions = coding_get_u32(base + 2);
     r->writes = coding_get_u32(base + 6);
+    r->reads = header >= COMMAND_HEADER ? coding_get_u32(base + 34) : 0;
     r->conditional_writes = 0;
     r->origin = origin_of(base, header);
     if (r->writes >= KV_MAX_BATCH_OPS)
         return kv_error(KV_ERR_CORRUPT, "command: offset 6: %u writes (at most %u)", r->writes,
                         KV_MAX_BATCH_OPS - 1u);
+    if (r->reads > COMMAND_MAX_READS)
+        return kv_error(KV_ERR_CORRUPT, "command: offset 34: %u reads (at most %u)", r->reads,
+                        COMMAND_MAX_READS);
     r->end = base + len;
     r->p = base + header;
-    uint64_t write_bytes = 0;
-    uint64_t ops = (uint64_t)r->conditions + r->writes;
+    uint64_t write_bytes = 0, writes = 0, reads = 0;
+    uint64_t ops = (uint64_t)r->conditions + r->writes + r->reads;
     for (uint64_t i = 0; i < ops; i++) {
         size_t at = (size_t)(r->p - base);
         command_op op;
         int rc = op_read(r, base, &op, max_kind);
         if (rc != KV_OK)
             return rc;
-        int write = command_kind_writes(op.kind);
+        int write = command_kind_writes(op.kind), read = op.kind == COMMAND_READ;
         r->conditional_writes += op.kind == COMMAND_PUT_IF_ABSENT ||
                                  op.kind == COMMAND_PUT_IF_PRESENT;
-        if (write != (i >= r->conditions))
+        if ((write || read) != (i >= r->conditions))
             return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu is a %s, but the "
                             "header says %u conditions come first", (unsigned long long)i, at,
-                            write ? "write" : "condition", r->conditions);
+                            write ? "write" : read ? "read" : "condition", r->conditions);
+        if ((writes += write) > r->writes || (reads += read) > r->reads)
+            return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu is %s %llu, but "
+                            "the header says %u writes and %u reads", (unsigned long long)i,
+                            at, write ? "write" : "read", (unsigned long long)(write ? writes
+                                                                                    : reads),
+                            r->writes, r->reads);
         if (command_key_reserved(op.key, op.klen))
             return kv_error(KV_ERR_CORRUPT, "command: op %llu at offset %zu names a key of "
                             "the replica's own", (unsigned long long)i, at);
@@ -281,5 +306,5 @@ int command_next(command_reader *r, command_op *op)
     if (r->p >= r->end)
         return 0;
     const uint8_t *base = r->p; /* checked by command_parse: cannot fail */
-    return op_read(r, base, op, COMMAND_PUT_IF_PRESENT) == KV_OK;
+    return op_read(r, base, op, COMMAND_READ) == KV_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * command.h: what a replica's Raft log carries: one command per entry, the
  * writes of a client's request (a put, a delete, a batch, a transaction's
- * commit) and the conditions they are applied under.  The leader encodes
+ * commit), the conditions they are applied under, and a transaction's
+ * reads, answered where the command applies.  The leader encodes
  * a command; every member decodes it and applies it to its engine in log
  * order (replica.h), so the bytes are the whole of what the members agree
  * on.  docs/10-raft.md, "The command", has the byte table.
@@ -9,12 +10,13 @@
  * All integers little-endian:
  *
  *   offset  size  field
- *   0       1     version, 4 (a version 1 command, written before commands
+ *   0       1     version, 5 (a version 1 command, written before commands
  *                 carried their origin, has no origin: its ops start at 10;
  *                 a version 3 one, written before the origin carried its
- *                 term, has no term: its ops start at 26; no version is
- *                 2, the first byte of the log's other kind of entry, a
- *                 member note: member_note.h)
+ *                 term, has no term: its ops start at 26; a version 4 one,
+ *                 written before commands carried reads, has no R: its
+ *                 ops start at 34; no version is 2, the first byte of the
+ *                 log's other kind of entry, a member note: member_note.h)
  *   1       1     0 (reserved)
  *   2       4     C, the number of conditions
  *   6       4     W, the number of writes
@@ -27,12 +29,16 @@
  *                 proposed it (the entry's own term).  Member, term and
  *                 serial together tell the member applying it whose
  *                 waiting write it answers (member_wait.h, W1)
- *   34      ...   C conditions, then W writes, each:
+ *   34      4     R, the number of reads
+ *   38      ...   C conditions, then W writes and R reads in the order
+ *                 they take effect, each:
  *                   1     kind: 0 the key holds this value, 1 the key is
  *                         absent (conditions); 2 put, 3 delete, 4 put if
  *                         the key is absent, 5 put if it is present
  *                         (writes; 4 and 5 judged on the key as the
- *                         writes before them left it)
+ *                         writes before them left it); 6 read: what the
+ *                         key holds here, after the writes before it
+ *                         (reads: a GET inside EXEC)
  *                   4     key length K, 1..KV_MAX_KEY
  *                   4     value length V, at most KV_MAX_VALUE (kinds 0,
  *                         2, 4 and 5 only)
@@ -47,20 +53,25 @@
  * kv_write, and only if every condition holds when it is applied (a
  * transaction's WATCH: the values it read); within it, a put of kind 4
  * or 5 whose own condition does not hold is left out (SET NX, SET XX).
+ * A read writes nothing and decides nothing: only the member that waits
+ * for the answer evaluates it (replica_reads_of), the others pass over
+ * it, so every member's engine ends the same either way.
  *
  * Invariants (command_parse refuses a command that breaks one, naming the
  * offset):
- *   C1. The conditions come first, then the writes; the kinds say which.
+ *   C1. The conditions come first, then the writes and reads; the kinds
+ *       say which, and there are as many of each as the header says.
  *   C2. The ops tile the bytes after the header, but for fewer than 8
  *       zero bytes that make the length a multiple of 8.
  *   C3. No key starts with COMMAND_RESERVED: those keys are the
  *       replica's own (its applied index).
  *   C4. The writes fit one kv_write beside the replica's own key: at most
  *       KV_MAX_BATCH_OPS - 1 of them, and their keys and values at most
- *       COMMAND_MAX_WRITE_BYTES bytes.
+ *       COMMAND_MAX_WRITE_BYTES bytes.  The reads are at most
+ *       COMMAND_MAX_READS.
  *   C5. A version 1 command has no origin and no write of kind 4 or 5;
  *       a version 3 command has no term (its origin's term reads as 0,
- *       which no leader's is).
+ *       which no leader's is); only a version 5 command has reads.
  */
 #ifndef KV_RAFT_COMMAND_H
 #define KV_RAFT_COMMAND_H
@@ -70,8 +81,9 @@
 
 #include "kv.h"
 
-#define COMMAND_VERSION 4u
-#define COMMAND_HEADER 34u      /* version 4's; version 3's was 26 bytes, 1's 10 */
+#define COMMAND_VERSION 5u
+#define COMMAND_HEADER 38u      /* version 5's; version 4's was 34 bytes, 3's 26, 1's 10 */
+#define COMMAND_HEADER_V4 34u
 #define COMMAND_HEADER_V3 26u
 #define COMMAND_HEADER_V1 10u
 /* Keys a client may not write: the replica keeps its own under them (its
@@ -86,6 +98,8 @@
 /* The writes' bytes, keys and values, that one command may hold (C4): a
  * batch's bound less what the replica's applied index takes. */
 #define COMMAND_MAX_WRITE_BYTES (KV_MAX_BATCH_BYTES - 64u)
+/* The reads one command may hold (C4): as many as a batch's writes. */
+#define COMMAND_MAX_READS (KV_MAX_BATCH_OPS - 1u)
 
 enum {
     COMMAND_IF_VALUE = 0,   /* condition: the key holds exactly this value */
@@ -94,6 +108,7 @@ enum {
     COMMAND_DELETE = 3,
     COMMAND_PUT_IF_ABSENT = 4,  /* applied only if the key is absent then */
     COMMAND_PUT_IF_PRESENT = 5, /* ... only if it holds a value then */
+    COMMAND_READ = 6,           /* what the key holds then: answered, not written */
 };
 
 /* Who proposed a command: a member's id, its serial for the request and
@@ -124,6 +139,8 @@ int  command_put(command *c, const void *key, size_t klen, const void *val, size
 int  command_put_when(command *c, int kind, const void *key, size_t klen, const void *val,
                       size_t vlen);
 int  command_delete(command *c, const void *key, size_t klen);
+/* A read: what the key holds after the ops before it (a GET inside EXEC). */
+int  command_read(command *c, const void *key, size_t klen);
 /* The encoded command, its length a multiple of 8 (the padding C2
  * allows), valid until c changes or is freed. */
 const uint8_t *command_bytes(const command *c, size_t *len);
@@ -141,6 +158,7 @@ typedef struct command_op {
 typedef struct command_reader {
     const uint8_t *p, *end;
     uint32_t conditions, writes; /* the header's C and W */
+    uint32_t reads;              /* ... and R (0 before version 5) */
     uint32_t conditional_writes; /* writes of kind 4 or 5 */
     command_origin origin;       /* all 0 in a version 1 command, term 0 in a 3 */
 } command_reader;
@@ -151,12 +169,20 @@ static inline int command_kind_writes(int k)
            k == COMMAND_PUT_IF_PRESENT;
 }
 
+/* 1 if a write of kind k applies to a key that held a value just before
+ * it (existed) or not: a put of kind 4 or 5 only under its own condition
+ * (SET NX, SET XX), any other write whatever it finds. */
+static inline int command_write_applies(int k, int existed)
+{
+    return k == COMMAND_PUT_IF_ABSENT ? !existed : k == COMMAND_PUT_IF_PRESENT ? existed : 1;
+}
+
 /* The header of the command in buf[0, len) alone, its ops unread (the
- * state machine's look at who proposed it, and how many writes it has,
- * before replica_apply parses it whole): KV_OK, or KV_ERR_CORRUPT for a
- * header that no command_parse would take. */
+ * state machine's look at who proposed it, and how many writes and reads
+ * it has, before replica_apply parses it whole): KV_OK, or KV_ERR_CORRUPT
+ * for a header that no command_parse would take. */
 typedef struct command_head {
-    uint32_t conditions, writes;
+    uint32_t conditions, writes, reads;
     command_origin origin;
 } command_head;
 int command_head_read(const void *buf, size_t len, command_head *h);

@@ -132,13 +132,10 @@ static int write_ref_cmp(const void *a, const void *b)
 }
 
 /* 1 if a write of kind `kind` applies to a key that held a value just
- * before it (existed) or not: a put of kind 4 or 5 only under its own
- * condition (SET NX, SET XX). */
+ * before it (existed) or not (command.h says the rule). */
 static int write_applies(int kind, int existed)
 {
-    return kind == COMMAND_PUT_IF_ABSENT ? !existed
-           : kind == COMMAND_PUT_IF_PRESENT ? existed
-                                            : 1;
+    return command_write_applies(kind, existed);
 }
 
 /* 1 if what write kind `kind` found must be known: a put of kind 4 or 5
@@ -163,8 +160,8 @@ static int existed_of(replica *r, command_reader rd, uint8_t *existed, int count
     command_op op;
     size_t n = 0, asking = 0;
     command_reader at = rd;
-    for (uint32_t i = 0; command_next(&at, &op); i++)
-        if (i >= rd.conditions) {
+    while (command_next(&at, &op))
+        if (command_kind_writes(op.kind)) { /* (not a condition, nor a read) */
             existed[n++] = 0;
             asking += write_asks(op.kind, counts);
         }
@@ -174,8 +171,8 @@ static int existed_of(replica *r, command_reader rd, uint8_t *existed, int count
     if (w == NULL)
         return kv_error(KV_ERR_NOMEM, "replica_apply: out of memory");
     n = 0;
-    for (uint32_t i = 0; command_next(&rd, &op); i++)
-        if (i >= rd.conditions) {
+    while (command_next(&rd, &op))
+        if (command_kind_writes(op.kind)) {
             w[n] = (write_ref){op.key, op.klen, n, op.kind};
             n++;
         }
@@ -236,9 +233,9 @@ int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *
     if (rc == KV_OK)
         rc = kv_batch_new(&b);
     command_op op;
-    for (uint32_t i = 0, w = 0; rc == KV_OK && holds && command_next(&rd, &op); i++) {
-        if (i < rd.conditions)
-            continue;
+    for (uint32_t w = 0; rc == KV_OK && holds && command_next(&rd, &op);) {
+        if (!command_kind_writes(op.kind))
+            continue; /* a condition (read above), or a read (replica_reads_of) */
         int skip = found != NULL && !write_applies(op.kind, found[w]);
         w++;
         if (skip)

@@ -87,6 +87,51 @@ uint64_t replica_applied(const replica *r);
 int replica_apply(replica *r, uint64_t index, const void *cmd, size_t len, int *outcome,
                   uint8_t *existed);
 
+/* ---- what a command's reads find (replica_reads.c) ---- */
+
+/* One read's answer: found, and the value (val[0..vlen), pointing into
+ * the command's bytes when a put before it in the command wrote it, else
+ * into a value the engine returned, which replica_reads_clear frees). */
+typedef struct replica_read {
+    int found;
+    const uint8_t *val;
+    size_t vlen;
+} replica_read;
+/* The answers of one command's reads, in the order of its read ops, and
+ * what holds them (reused from command to command). */
+/* The value bytes one command's reads may answer with: a transaction
+ * whose reads find more (4,096 GETs of large values) applies all the
+ * same, and answers none of them (too_large). */
+#define REPLICA_READS_MAX_BYTES (2ull * KV_MAX_VALUE)
+typedef struct replica_reads {
+    replica_read *r;
+    size_t n, cap;
+    int too_large;                 /* the answers passed REPLICA_READS_MAX_BYTES: n 0 */
+    void **owned;                  /* values the engine returned */
+    size_t nowned, owned_cap;
+    struct replica_key_state *map; /* scratch: what each key holds as the ops go */
+    size_t map_cap;
+} replica_reads;
+
+/* Evaluates the reads (kind 6) of the command cmd[0..len) as they will
+ * apply: each answers what its key holds after the command's ops before
+ * it, its puts (a put of kind 4 or 5 only where its own condition holds)
+ * and deletes, read from the engine where no op before it says.  Call it
+ * just before replica_apply of the same command, on the same thread (the
+ * engine as the command finds it), and only where someone waits for the
+ * answer (the member that proposed it): reads change nothing, so the
+ * members that skip them end the same.  The answers mean something only
+ * if replica_apply then says REPLICA_APPLIED.  A command that does not
+ * parse has no reads (out->n 0); one whose reads find more than
+ * REPLICA_READS_MAX_BYTES of values has none either, and too_large set
+ * (what it found is let go at once).  KV_OK, or an engine error or
+ * KV_ERR_NOMEM.  REQUIRES: out is zeroed or was used before; the answers
+ * live until the next call, replica_reads_clear or _free, and no longer
+ * than cmd. */
+int  replica_reads_of(replica *r, const void *cmd, size_t len, replica_reads *out);
+void replica_reads_clear(replica_reads *out);  /* frees the engine's values; n 0, too_large 0 */
+void replica_reads_free(replica_reads *out);   /* everything; zeroed */
+
 /* Applies the member note note[0..len) (member_note.h) at log index
  * `index`, as replica_apply applies a command: skipped at or below the
  * applied index (*outcome REPLICA_SKIPPED), else each member's address

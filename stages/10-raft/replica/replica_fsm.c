@@ -25,8 +25,9 @@ static int fsm_failed(replica_fsm *f, uint64_t index, int rc)
  * outcome in *outcome, told to `applied` with who proposed it; or the
  * engine's error, with nothing of it applied.  A command is parsed once,
  * by replica_apply; here only its header is read (command_head_read):
- * its origin, and how many writes it has (the bytes `existed` needs,
- * asked for only if `wanted` says someone waits for them). */
+ * its origin, and how many writes and reads it has (the bytes `existed`
+ * needs, and whether replica_reads_of has anything to do, asked for only
+ * if `wanted` says someone waits for them). */
 static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t len,
                          int *outcome)
 {
@@ -38,18 +39,20 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
         if (rc != KV_OK)
             return rc;
         f->counts[*outcome]++;
+        replica_result res = {*outcome, NULL, 0, NULL, 0, 0};
         if (f->applied != NULL)
-            f->applied(f->applied_arg, origin, index, *outcome, NULL, 0);
+            f->applied(f->applied_arg, origin, index, &res);
         return KV_OK;
     }
     command_head h;
-    size_t writes = 0;
+    size_t writes = 0, reads = 0;
     if (command_head_read(buf, len, &h) == KV_OK && h.writes < KV_MAX_BATCH_OPS) {
         writes = h.writes;
+        reads = h.reads;
         origin = h.origin;
     }
-    if (writes > 0 && f->wanted != NULL && !f->wanted(f->wanted_arg, origin))
-        writes = 0; /* no one waits for what its writes find: not read */
+    if (writes + reads > 0 && f->wanted != NULL && !f->wanted(f->wanted_arg, origin))
+        writes = reads = 0; /* no one waits for what its ops find: not read */
     if (writes > f->existed_cap) {
         uint8_t *grown = realloc(f->existed, writes);
         if (grown == NULL)
@@ -57,13 +60,24 @@ static int fsm_apply_one(replica_fsm *f, uint64_t index, const void *buf, size_t
         f->existed = grown;
         f->existed_cap = writes;
     }
-    int rc = replica_apply(f->r, index, buf, len, outcome, writes > 0 ? f->existed : NULL);
+    /* The reads first, on the engine as the command finds it (only here,
+     * where someone waits for them; an index applied before is skipped
+     * by replica_apply, and its reads with it). */
+    int rc = KV_OK;
+    replica_reads_clear(&f->reads);
+    if (reads > 0 && index > replica_applied(f->r))
+        rc = replica_reads_of(f->r, buf, len, &f->reads);
+    if (rc == KV_OK)
+        rc = replica_apply(f->r, index, buf, len, outcome, writes > 0 ? f->existed : NULL);
     if (rc != KV_OK)
         return rc;
     f->counts[*outcome]++;
+    int found = *outcome == REPLICA_APPLIED;
+    replica_result res = {*outcome, f->existed, found ? writes : 0, f->reads.r,
+                          found ? f->reads.n : 0, found && f->reads.too_large};
     if (f->applied != NULL)
-        f->applied(f->applied_arg, origin, index, *outcome, f->existed,
-                   *outcome == REPLICA_APPLIED ? writes : 0);
+        f->applied(f->applied_arg, origin, index, &res);
+    replica_reads_clear(&f->reads); /* the engine's values, not kept past the call */
     return KV_OK;
 }
 
@@ -254,6 +268,7 @@ void replica_fsm_free(replica_fsm *f)
     free(f->existed);
     f->existed = NULL;
     f->existed_cap = 0;
+    replica_reads_free(&f->reads);
     replica_snapshot_end(f->taking);
     f->taking = NULL;
     fsm_drop_waiting(f, UINT64_MAX);

@@ -16,14 +16,18 @@
  * What a command found is handed back with who proposed it, not through
  * libraft: after each, `applied` (if set) is told the command's origin
  * (the proposing member, its serial and term, carried in the entry:
- * command.h), its index, its outcome and, for its writes, which keys held
- * a value just before each (a DEL's count, a SET NX's answer).  The
- * member settles the write it proposed under that origin, and nothing
- * for another's (member_wait.h).  Those answers cost a read of each
- * deleted key: `wanted` (if set) is asked first whether anyone waits for
- * them, and where no one does (the other members, a command from before
- * a restart) the command is applied without them (replica_apply, existed
- * NULL): only a SET NX's or XX's key is read, which every member must.
+ * command.h), its index and its result record (replica_result): its
+ * outcome, for its writes which keys held a value just before each (a
+ * DEL's count, a SET NX's answer), and what each of its reads found (a
+ * GET inside EXEC: replica_reads_of, evaluated just before the command
+ * applies, so in log order, after the command's own earlier writes).
+ * The member settles the write it proposed under that origin, and
+ * nothing for another's (member_wait.h).  Those answers cost a read of
+ * each deleted or read key: `wanted` (if set) is asked first whether
+ * anyone waits for them, and where no one does (the other members, a
+ * command from before a restart) the command is applied without them
+ * (replica_apply, existed NULL; its reads passed over): only a SET NX's
+ * or XX's key is read, which every member must.
  *
  * An apply the engine fails (a full disk, an I/O error) applied nothing
  * of it (a kv_write is all or nothing; the applied index is the entry's
@@ -59,6 +63,18 @@ typedef struct replica_waiting {
     size_t len;
 } replica_waiting;
 
+/* What `applied` is told of a command: its outcome (REPLICA_*) and, if
+ * it applied and someone waited for it (`wanted`), what it found. */
+typedef struct replica_result {
+    int outcome;
+    const uint8_t *existed;     /* one byte per write, 1 if its key held a value just before
+                                   it (nexisted of them, 0 if not wanted) */
+    size_t nexisted;
+    const replica_read *reads;  /* one per read, in order (nreads, 0 if not wanted) */
+    size_t nreads;
+    int reads_too_large;        /* ... or none: they found more than REPLICA_READS_MAX_BYTES */
+} replica_result;
+
 typedef struct replica_fsm {
     struct raft_fsm fsm;   /* what the library is given; fsm.data is this */
     replica *r;
@@ -80,15 +96,14 @@ typedef struct replica_fsm {
     void (*after_restore)(void *arg);
     void *restore_arg;
     /* Told after each command: who proposed it (0, 0: no one said; a
-     * member note), its index, outcome (REPLICA_*) and, if it applied,
-     * one byte per write, 1 if its key held a value just before it (n of
-     * them; the bytes are the fsm's, valid during the call). */
-    void (*applied)(void *arg, command_origin origin, uint64_t index, int outcome,
-                    const uint8_t *existed, size_t n);
+     * member note), its index and its result (the record and what it
+     * points to are the fsm's, valid during the call). */
+    void (*applied)(void *arg, command_origin origin, uint64_t index,
+                    const replica_result *res);
     void *applied_arg;
-    /* Asked before a command with writes applies: 1 if someone waits for
-     * what its writes find (the command proposed under origin), else 0,
-     * and `applied` is then told n = 0; NULL: always 1. */
+    /* Asked before a command with writes or reads applies: 1 if someone
+     * waits for what they find (the command proposed under origin), else
+     * 0, and `applied` is then told none of it; NULL: always 1. */
     int (*wanted)(void *arg, command_origin origin);
     void *wanted_arg;
     /* Asked when the engine fails an apply: 1 if the failure may be
@@ -100,6 +115,7 @@ typedef struct replica_fsm {
     uint64_t waiting_bytes;
     uint8_t *existed;
     size_t existed_cap;
+    replica_reads reads;           /* the reads' answers of the command applying */
 } replica_fsm;
 
 /* Sets f up over r (version 2 of the library's interface). */

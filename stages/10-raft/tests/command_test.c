@@ -28,9 +28,9 @@ static void what_is_built_parses_back(void)
     command *c = sample();
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
-    CHECK_MSG(len == 72 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 68,
+    CHECK_MSG(len == 72 && COMMAND_HEADER + (9 + 2) + (5 + 1) + (9 + 2) + (5 + 1) == 72,
               "a command of four ops takes its header and each op's kind, lengths, key and "
-              "value, 68 bytes, padded to 72, a multiple of 8 (got %zu bytes)", len);
+              "value, 72 bytes, a multiple of 8 already (got %zu bytes)", len);
     command_reader r;
     CHECK_KV(command_parse(p, len, &r), KV_OK);
     CHECK_MSG(r.conditions == 2 && r.writes == 2, "two conditions then two writes (got %u, %u)",
@@ -60,14 +60,15 @@ static void bounds_are_refused_when_building(void)
     CHECK_KV(command_if_absent(c, "k", 1), KV_ERR_INVALID); /* after a write */
     size_t len;
     command_bytes(c, &len);
-    CHECK_MSG(len == 48, "a refused op leaves the command as it was: 34 + 11 bytes, padded to "
-              "48 (got %zu bytes)", len);
+    CHECK_MSG(len == 56, "a refused op leaves the command as it was: 38 + 11 bytes, padded to "
+              "56 (got %zu bytes)", len);
     command_free(c);
 }
 
 static void no_prefix_parses(void)
 {
     command *c = sample();
+    CHECK_KV(command_read(c, "e", 1), KV_OK); /* 78 bytes: 2 of padding */
     size_t len;
     const uint8_t *p = command_bytes(c, &len);
     for (size_t n = 0; n < len; n++) {
@@ -84,7 +85,7 @@ static void no_prefix_parses(void)
     command_reader r;
     CHECK_MSG(command_parse(longer, len + 1, &r) == KV_ERR_CORRUPT,
               "a byte after the padding is refused");
-    CHECK_MSG(command_parse(p, len - 4, &r) == KV_ERR_CORRUPT,
+    CHECK_MSG(command_parse(p, len - 2, &r) == KV_ERR_CORRUPT,
               "the command without its padding is refused: libraft keeps multiples of 8");
     uint8_t *dirty = malloc(len);
     memcpy(dirty, p, len);
@@ -110,8 +111,10 @@ static void a_changed_header_or_op_is_refused(void)
         const char *rule;
     } changes[] = {
         {0, 2, "version 2 is none (2 is a member note's first byte)"},
-        {0, 5, "version 5 is not this format's"},
+        {0, 6, "version 6 is not this format's"},
         {0, 3, "version 3 has no term: its ops would start where this one's term is"},
+        {0, 4, "version 4 has no R: its ops would start where this one's R is"},
+        {34, 1, "one read the ops do not hold (C1)"},
         {1, 1, "the reserved byte is 0"},
         {2, 3, "three conditions, but op 2 is a write (C1)"},
         {2, 1, "one condition, but op 1 is a condition (C1)"},
@@ -231,6 +234,87 @@ static void a_version_3_command_has_no_term(void)
     CHECK_KV(command_head_read(v3, COMMAND_HEADER_V3 - 1, &h), KV_ERR_CORRUPT);
 }
 
+/* A version 4 command, written before commands carried reads: its ops
+ * start after its 34-byte header, its origin has a term, and it has no
+ * reads. */
+static void a_version_4_command_has_no_reads(void)
+{
+    uint8_t v4[48] = {4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0,
+                      0, 0, 5, 0, 0, 0, 0, 0, 0, 0, COMMAND_PUT, 1, 0, 0, 0, 1, 0, 0, 0, 'k',
+                      'v'};
+    command_reader r;
+    command_op op;
+    CHECK_KV(command_parse(v4, sizeof v4, &r), KV_OK);
+    CHECK_MSG(r.writes == 1 && r.reads == 0 && r.origin.member == 7 && r.origin.serial == 9 &&
+                  r.origin.term == 5 && command_next(&r, &op) && op.kind == COMMAND_PUT &&
+                  op.key[0] == 'k' && op.val[0] == 'v' && !command_next(&r, &op),
+              "a version 4 command parses: member 7, serial 9, term 5, its put, no reads");
+    command_head h;
+    CHECK_KV(command_head_read(v4, sizeof v4, &h), KV_OK);
+    CHECK_MSG(h.origin.term == 5 && h.writes == 1 && h.reads == 0,
+              "its header alone reads the same");
+    v4[34] = COMMAND_READ; /* a read, which version 4 does not have (C5) */
+    CHECK_KV(command_parse(v4, sizeof v4, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "offset 34") != NULL, "naming the op's offset (got %s)",
+              kv_errmsg());
+}
+
+/* Reads (a GET inside EXEC) go among the writes, in the order they take
+ * effect, counted apart in R; a condition after one is refused, and the
+ * header's counts must match the ops' kinds. */
+static void reads_go_among_the_writes(void)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_if_absent(c, "w", 1), KV_OK);
+    CHECK_KV(command_put(c, "k", 1, "v", 1), KV_OK);
+    CHECK_KV(command_read(c, "k", 1), KV_OK);
+    CHECK_KV(command_delete(c, "k", 1), KV_OK);
+    CHECK_KV(command_read(c, "k", 1), KV_OK);
+    CHECK_KV(command_if_absent(c, "x", 1), KV_ERR_INVALID); /* after a read */
+    CHECK_KV(command_read(c, "", 0), KV_ERR_INVALID);
+    CHECK_KV(command_read(c, COMMAND_RESERVED "applied", COMMAND_RESERVED_LEN + 7),
+             KV_ERR_INVALID);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    command_reader r;
+    CHECK_KV(command_parse(p, len, &r), KV_OK);
+    CHECK_MSG(r.conditions == 1 && r.writes == 2 && r.reads == 2,
+              "one condition, two writes, two reads (got %u, %u, %u)", r.conditions, r.writes,
+              r.reads);
+    const int kinds[] = {COMMAND_IF_ABSENT, COMMAND_PUT, COMMAND_READ, COMMAND_DELETE,
+                         COMMAND_READ};
+    command_op op;
+    for (int i = 0; i < 5; i++)
+        CHECK_MSG(command_next(&r, &op) && op.kind == kinds[i] && op.klen == 1 &&
+                      (op.kind != COMMAND_READ || op.val == NULL),
+                  "op %d is of kind %d, in the order built", i, kinds[i]);
+    CHECK_MSG(command_next(&r, &op) == 0, "nothing after the fifth op");
+    command_head h;
+    CHECK_KV(command_head_read(p, len, &h), KV_OK);
+    CHECK_MSG(h.reads == 2 && h.writes == 2, "the header alone says two reads, two writes");
+    /* Counts that do not match the kinds: one write and three reads, two
+     * writes and one read (the ops are the same). */
+    uint8_t *copy = malloc(len);
+    memcpy(copy, p, len);
+    copy[6] = 1;
+    copy[34] = 3;
+    CHECK_KV(command_parse(copy, len, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "offset 61") != NULL, "naming the second write, at offset "
+              "61 (got %s)", kv_errmsg());
+    memcpy(copy, p, len);
+    copy[34] = 1;
+    copy[2] = 2;
+    CHECK_KV(command_parse(copy, len, &r), KV_ERR_CORRUPT);
+    memcpy(copy, p, len);
+    copy[37] = 0x10; /* R past COMMAND_MAX_READS */
+    CHECK_KV(command_parse(copy, len, &r), KV_ERR_CORRUPT);
+    CHECK_MSG(strstr(kv_errmsg(), "offset 34") != NULL, "naming R's offset (got %s)",
+              kv_errmsg());
+    free(copy);
+    command_free(c);
+}
+
 /* Puts of kinds 4 and 5 (SET NX, SET XX) are writes of version 3 on; a
  * version 1 command, written before they were, has neither (C5), and its
  * ops start after its 10-byte header. */
@@ -270,6 +354,8 @@ static const harness_test tests[] = {
     HARNESS_TEST(the_origin_travels_in_the_command),
     HARNESS_TEST(conditional_puts_and_version_1),
     HARNESS_TEST(a_version_3_command_has_no_term),
+    HARNESS_TEST(a_version_4_command_has_no_reads),
+    HARNESS_TEST(reads_go_among_the_writes),
     HARNESS_TEST(what_is_built_parses_back),
     HARNESS_TEST(bounds_are_refused_when_building),
     HARNESS_TEST(no_prefix_parses),

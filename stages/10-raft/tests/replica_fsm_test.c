@@ -42,17 +42,28 @@ static struct {
     uint64_t index;
     size_t n;
     uint8_t existed0;
+    size_t nreads;
+    char reads[8][16]; /* each read's answer: its value, or "(nil)" */
 } told;
 
-static void note_applied(void *arg, command_origin origin, uint64_t index, int outcome,
-                         const uint8_t *existed, size_t n)
+static void note_applied(void *arg, command_origin origin, uint64_t index,
+                         const replica_result *res)
 {
     (void)arg, (void)origin;
     told.calls++;
     told.index = index;
-    told.outcome = outcome;
-    told.n = n;
-    told.existed0 = n > 0 ? existed[0] : 2;
+    told.outcome = res->outcome;
+    told.n = res->nexisted;
+    told.existed0 = res->nexisted > 0 ? res->existed[0] : 2;
+    told.nreads = res->nreads;
+    for (size_t i = 0; i < res->nreads && i < 8; i++) {
+        if (!res->reads[i].found)
+            snprintf(told.reads[i], sizeof told.reads[i], "(nil)");
+        else
+            snprintf(told.reads[i], sizeof told.reads[i], "%.*s",
+                     (int)(res->reads[i].vlen < 15 ? res->reads[i].vlen : 15),
+                     (const char *)res->reads[i].val);
+    }
 }
 
 /* A replica on a disk of 2 MiB, which a value of 1 MiB fills (the
@@ -203,6 +214,103 @@ static void a_delete_reads_its_key_only_where_its_count_is_wanted(void)
     free(d.dir);
 }
 
+/* The transaction of reads_answer_in_log_order: x and y, then
+ * GET x, SET x 2, GET x, SET x 3 NX, GET x, DEL x, GET x, SET y 4 NX,
+ * GET y, GET z; under the condition that w is absent if `watched`. */
+static struct raft_buffer txn_cmd(int watched)
+{
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    if (watched)
+        CHECK_KV(command_if_absent(c, "w", 1), KV_OK);
+    CHECK_KV(command_read(c, "x", 1), KV_OK);
+    CHECK_KV(command_put(c, "x", 1, "2", 1), KV_OK);
+    CHECK_KV(command_read(c, "x", 1), KV_OK);
+    CHECK_KV(command_put_when(c, COMMAND_PUT_IF_ABSENT, "x", 1, "3", 1), KV_OK);
+    CHECK_KV(command_read(c, "x", 1), KV_OK);
+    CHECK_KV(command_delete(c, "x", 1), KV_OK);
+    CHECK_KV(command_read(c, "x", 1), KV_OK);
+    CHECK_KV(command_put_when(c, COMMAND_PUT_IF_ABSENT, "y", 1, "4", 1), KV_OK);
+    CHECK_KV(command_read(c, "y", 1), KV_OK);
+    CHECK_KV(command_read(c, "z", 1), KV_OK);
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    struct raft_buffer b = {raft_malloc(len), len};
+    memcpy(b.base, p, len);
+    command_free(c);
+    return b;
+}
+
+/* A command's reads (GETs inside EXEC) answer where someone waits for
+ * them, each what its key holds after the command's own ops before it
+ * (a SET NX that does not apply changes nothing); where no one waits,
+ * they are passed over without a lookup, and the engine ends the same;
+ * a command refused by its condition answers no read. */
+static void reads_answer_in_log_order_where_they_are_wanted(void)
+{
+    small_disk d;
+    small_disk_open(&d, "r");
+    replica_fsm *f = &d.f;
+    f->wanted = want_answer;
+    void *result = NULL;
+    struct raft_buffer put = put_cmd("x", "1"), txn = txn_cmd(0), watched = txn_cmd(1),
+                       putw = put_cmd("w", "1");
+    answer_is_wanted = 1;
+    d.raft.last_applied = 1;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &put, &result) == 0, "entry 2 puts x = 1");
+    d.raft.last_applied = 2;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &txn, &result) == 0 &&
+                  replica_fsm_outcome(result) == REPLICA_APPLIED,
+              "entry 3, the transaction, applies");
+    const char *want[] = {"1", "2", "2", "(nil)", "4", "(nil)"};
+    CHECK_MSG(told.nreads == 6, "the member is told six reads' answers (got %zu)", told.nreads);
+    for (size_t i = 0; i < 6; i++)
+        CHECK_MSG(strcmp(told.reads[i], want[i]) == 0, "read %zu answers %s (got %s)", i + 1,
+                  want[i], told.reads[i]);
+    CHECK_MSG(told.n == 4, "and one answer per write, four (got %zu)", told.n);
+    void *v = NULL;
+    size_t vlen = 0;
+    CHECK_KV(kv_get(replica_db(d.r), "x", 1, &v, &vlen), KV_NOT_FOUND);
+    CHECK_KV(kv_get(replica_db(d.r), "y", 1, &v, &vlen), KV_OK);
+    CHECK_MSG(vlen == 1 && memcmp(v, "4", 1) == 0, "y holds 4");
+    kv_free(v);
+    /* Again where no one waits: x = 1 first, then the same transaction. */
+    answer_is_wanted = 0;
+    d.raft.last_applied = 3;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &put, &result) == 0, "entry 4 puts x = 1 again");
+    kv_cost cost;
+    kv_cost_reset();
+    d.raft.last_applied = 4;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &txn, &result) == 0 &&
+                  replica_fsm_outcome(result) == REPLICA_APPLIED,
+              "entry 5, the transaction no one waits for, applies");
+    kv_cost_get(&cost);
+    CHECK_MSG(told.nreads == 0 && told.n == 0, "no answers are told (%zu reads, %zu writes)",
+              told.nreads, told.n);
+    CHECK_MSG(cost.gets == 1, "and only the SET NX of y reads its key: one lookup, none for "
+              "the reads (got %llu)", cost.gets);
+    CHECK_KV(kv_get(replica_db(d.r), "x", 1, &v, &vlen), KV_NOT_FOUND);
+    /* Refused: w is present, so the watched transaction writes nothing
+     * and answers no read. */
+    answer_is_wanted = 1;
+    d.raft.last_applied = 5;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &putw, &result) == 0, "entry 6 puts w");
+    d.raft.last_applied = 6;
+    CHECK_MSG(f->fsm.apply(&f->fsm, &watched, &result) == 0 &&
+                  replica_fsm_outcome(result) == REPLICA_REFUSED,
+              "entry 7, the transaction under w absent, is refused");
+    CHECK_MSG(told.outcome == REPLICA_REFUSED && told.nreads == 0,
+              "and the member is told so, with no reads (%zu)", told.nreads);
+    raft_free(put.base);
+    raft_free(txn.base);
+    raft_free(watched.base);
+    raft_free(putw.base);
+    replica_fsm_free(f);
+    replica_close(d.r);
+    io_fault_uninstall();
+    free(d.dir);
+}
+
 static int wait_answer;
 static int answer_wait(void *arg)
 {
@@ -315,6 +423,7 @@ static void a_damaged_snapshot_restored_is_refused_as_corrupt(void)
 static const harness_test tests[] = {
     HARNESS_TEST(an_apply_the_engine_fails_is_kept_with_its_entry),
     HARNESS_TEST(a_delete_reads_its_key_only_where_its_count_is_wanted),
+    HARNESS_TEST(reads_answer_in_log_order_where_they_are_wanted),
     HARNESS_TEST(a_command_the_full_disk_refuses_waits_and_applies_in_order),
     HARNESS_TEST(a_damaged_snapshot_restored_is_refused_as_corrupt),
 };

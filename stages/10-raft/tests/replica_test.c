@@ -404,7 +404,48 @@ static void a_conditional_put_applies_only_under_its_own_condition(void)
     free(dir);
 }
 
+/* A command's reads answer at most REPLICA_READS_MAX_BYTES of values:
+ * two reads of a put of the largest value are exactly that many, and
+ * answer; a third passes it, and the command's reads answer nothing,
+ * said so, with nothing of the engine's kept. */
+static void reads_answer_up_to_their_bound(void)
+{
+    char *dir = dir_of("bound");
+    replica *r = NULL;
+    CHECK_KV(replica_open(dir, NULL, &r), KV_OK);
+    char *big = malloc(KV_MAX_VALUE);
+    memset(big, 'v', KV_MAX_VALUE);
+    command *c = NULL;
+    CHECK_KV(command_new(&c), KV_OK);
+    CHECK_KV(command_read(c, "other", 5), KV_OK);
+    CHECK_KV(command_put(c, "k", 1, big, KV_MAX_VALUE), KV_OK);
+    CHECK_KV(command_read(c, "k", 1), KV_OK);
+    CHECK_KV(command_read(c, "k", 1), KV_OK);
+    free(big);
+    CHECK_MSG(2ull * KV_MAX_VALUE == REPLICA_READS_MAX_BYTES, "the bound is two of the largest "
+              "values");
+    size_t len;
+    const uint8_t *p = command_bytes(c, &len);
+    replica_reads got = {0};
+    CHECK_KV(replica_reads_of(r, p, len, &got), KV_OK);
+    CHECK_MSG(got.n == 3 && !got.too_large && !got.r[0].found && got.r[1].found &&
+                  got.r[1].vlen == KV_MAX_VALUE && got.r[2].val[KV_MAX_VALUE - 1] == 'v',
+              "absent, then the put's value twice: %u bytes, the bound exactly (got %zu "
+              "answers, too large %d)", 2u * KV_MAX_VALUE, got.n, got.too_large);
+    CHECK_KV(command_read(c, "k", 1), KV_OK);
+    p = command_bytes(c, &len);
+    CHECK_KV(replica_reads_of(r, p, len, &got), KV_OK);
+    CHECK_MSG(got.n == 0 && got.too_large && got.nowned == 0,
+              "a third read passes the bound: no answers, too_large, nothing kept (got %zu, "
+              "%d, %zu)", got.n, got.too_large, got.nowned);
+    replica_reads_free(&got);
+    command_free(c);
+    replica_close(r);
+    free(dir);
+}
+
 static const harness_test tests[] = {
+    HARNESS_TEST(reads_answer_up_to_their_bound),
     HARNESS_TEST(a_conditional_put_applies_only_under_its_own_condition),
     HARNESS_TEST(commands_apply_in_order_under_their_conditions),
     HARNESS_TEST(a_command_says_which_keys_its_writes_found),
