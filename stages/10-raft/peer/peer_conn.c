@@ -30,6 +30,7 @@ typedef struct peer_write {
 
 static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void conn_defer(peer_conn *c);
 
 /* An accepted connection not open yet reads PEER_TLS_FEED bytes at a
  * time: what its TLS session may be given at once (T4). */
@@ -441,8 +442,10 @@ static void conn_tls_in(peer_conn *c, const uint8_t *p, size_t n)
         return;
     }
     if (c->state == ST_TLS) {
-        if (c->kind == CONN_ACCEPTED && !peer_pace_step(c))
-            return; /* P10: its bytes wait in the session for a later pass */
+        if (c->kind == CONN_ACCEPTED && !peer_pace_step(c)) {
+            conn_defer(c); /* P10: its bytes wait in the session for a later pass */
+            return;
+        }
         int done = peer_tls_handshake(c->tls);
         if (done < 0) {
             conn_tls_flush(c); /* the alert, if any */
@@ -544,10 +547,23 @@ static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_plain(c, p, left);
 }
 
-void peer_conn_resume(peer_conn *c)
+/* The deferred, in their turn, while the pass has steps left (P10). */
+static void conn_run_deferred(uv_idle_t *h)
 {
-    conn_tls_in(c, NULL, 0); /* its bytes are in its session already */
-    conn_flow(c);
+    peer_transport *pt = h->data;
+    for (peer_conn *c; (c = peer_pace_next(pt)) != NULL;) {
+        conn_tls_in(c, NULL, 0); /* its bytes are in its session already */
+        conn_flow(c);            /* and it reads again */
+    }
+    if (!peer_pace_waiting(pt))
+        uv_idle_stop(h);
+}
+
+static void conn_defer(peer_conn *c)
+{
+    conn_flow(c); /* stops its reading (C6) */
+    if (!c->pt->closing)
+        uv_idle_start(&c->pt->deferred_run, conn_run_deferred);
 }
 
 static void conn_unchecked(void *arg, const uint8_t *p, size_t n)

@@ -174,20 +174,25 @@ int  peer_memory_take(peer_conn *c, size_t more);
 /* c no longer waits to open: its charge is given back. */
 void peer_memory_give_back(peer_conn *c);
 
-/* peer_pace.c (P10): the handshake steps of one pass of the loop. */
-/* Starts the transport's two handles (closed by peer_pace_close). */
+/* peer_pace.c (P10): the handshake steps of one pass of the loop; its
+ * books, and peer_conn.c acts on the answers. */
+/* Makes the transport's two handles: the end of a pass (started here),
+ * and deferred_run (idle, started by peer_conn.c while some wait); both
+ * closed by peer_pace_close. */
 void peer_pace_init(peer_transport *pt);
 void peer_pace_close(peer_transport *pt);
 /* 1 if accepted c (in TLS) takes a handshake step now, counted; 0 if
- * this pass has had its share: c is then deferred (C6), and resumed
- * (peer_conn_resume) in a later pass. */
+ * this pass has had its share: c is then deferred (C6). */
 int  peer_pace_step(peer_conn *c);
+/* The deferred connection whose turn it is, taken out of its list, if
+ * this pass has steps left; else NULL. */
+peer_conn *peer_pace_next(peer_transport *pt);
+/* 1 while some connection is deferred. */
+int  peer_pace_waiting(const peer_transport *pt);
 /* c, closing, leaves the deferred list if it is in it. */
 void peer_pace_forget(peer_conn *c);
 
 /* peer_conn.c */
-/* Deferred c's turn: its handshake step, then its reading again. */
-void peer_conn_resume(peer_conn *c);
 /* A new connection: accepted from the listener, or dialled (kind
  * CONN_OUTGOING, CONN_PROBE) to id at address.  0 or a RAFT_* error. */
 int  peer_conn_accept(peer_transport *pt);

@@ -22,7 +22,7 @@
  *
  * Given back to the books is not given back to the system: the allocator
  * keeps freed memory for the process's next allocations, and after a
- * flood that held tens of megabytes, most of them stay resident.  So
+ * flood, much of what its sessions held may stay resident.  So
  * when the books come back to 0 from PEER_TRIM_AT or more, the allocator
  * (glibc's) is asked to return its free pages (malloc_trim).
  */

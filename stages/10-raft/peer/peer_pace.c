@@ -6,10 +6,10 @@
  * messages and disk writes, and the handshakes of whoever connects to
  * its Raft port.  A handshake step is the costly part of that (the
  * answer to a ClientHello is a key exchange and a signature; the step
- * after it checks a certificate and a signature: about a millisecond
- * each on a small machine).  libuv hands a pass every connection ready
- * at once, so a thousand connections whose ClientHellos arrive together
- * would hold the loop for a second before the next client is read.
+ * after it checks a certificate and a signature).  libuv hands a pass
+ * every connection ready at once, so without a bound, every connection
+ * whose ClientHello arrived since the last pass would take its step
+ * before the next client is read.
  *
  * So a pass takes at most PEER_HANDSHAKES_PER_PASS steps of accepted
  * connections.  One more is deferred: its bytes are already in its TLS
@@ -21,6 +21,10 @@
  * every pass, starts the next pass's count.  So between two checks at
  * most PEER_HANDSHAKES_PER_PASS steps run, whatever is ready, and
  * whatever else is ready (clients, open links) is served in between.
+ *
+ * This file keeps the count and the lists, and answers; peer_conn.c acts
+ * on its answers (stops a deferred connection's reading, starts the idle
+ * handle, takes a deferred connection's step when this file names it).
  *
  * The connections' deadlines (P3a) keep running while they wait: a
  * connection deferred past its handshake deadline is closed as any
@@ -50,22 +54,20 @@ static void pace_unlink(peer_conn *c)
         pt->deferred_tail[q] = c->defer_prev;
     c->defer_prev = c->defer_next = NULL;
     c->deferred = 0;
-    if (pt->deferred_head[0] == NULL && pt->deferred_head[1] == NULL)
-        uv_idle_stop(&pt->deferred_run);
 }
 
-/* The deferred, in their turn, while the pass has steps left. */
-static void pace_run(uv_idle_t *h)
+peer_conn *peer_pace_next(peer_transport *pt)
 {
-    peer_transport *pt = h->data;
-    while (pt->pass_steps < PEER_HANDSHAKES_PER_PASS) {
-        peer_conn *c = pt->deferred_head[0] != NULL ? pt->deferred_head[0]
-                                                    : pt->deferred_head[1];
-        if (c == NULL)
-            return;
-        pace_unlink(c);
-        peer_conn_resume(c); /* takes its step through peer_pace_step */
-    }
+    peer_conn *c = pt->deferred_head[0] != NULL ? pt->deferred_head[0] : pt->deferred_head[1];
+    if (c == NULL || pt->pass_steps >= PEER_HANDSHAKES_PER_PASS || pt->closing)
+        return NULL;
+    pace_unlink(c);
+    return c;
+}
+
+int peer_pace_waiting(const peer_transport *pt)
+{
+    return pt->deferred_head[0] != NULL || pt->deferred_head[1] != NULL;
 }
 
 void peer_pace_init(peer_transport *pt)
@@ -109,12 +111,6 @@ int peer_pace_step(peer_conn *c)
         pt->deferred_head[q] = c;
     pt->deferred_tail[q] = c;
     pt->counts.handshakes_deferred++;
-    if (c->tcp_reading) {
-        c->tcp_reading = 0;
-        uv_read_stop((uv_stream_t *)&c->tcp);
-    }
-    if (!pt->closing)
-        uv_idle_start(&pt->deferred_run, pace_run);
     return 0;
 }
 

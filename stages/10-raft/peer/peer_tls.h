@@ -31,7 +31,8 @@
  *       bytes from the network between two calls of peer_tls_handshake:
  *       its record buffers are freed whenever they are empty until the
  *       handshake is done, and the peer's certificate message may not
- *       pass PEER_TLS_CERT_MAX (a member's is under 1 KiB).
+ *       pass PEER_TLS_CERT_MAX (a member's, one P-256 key signed once,
+ *       is far smaller).
  *       peer_tls_test.c measures what such sessions hold.
  */
 #ifndef KV_RAFT_PEER_TLS_H

@@ -110,10 +110,10 @@
  *       reading stopped, and takes its step in a later pass, oldest
  *       first, connections from members' addresses before strangers'.
  *       A step costs a key exchange and a signature, or the check of a
- *       certificate and its signature (about a millisecond each): so a
- *       thousand connections ready at once hold the loop, and with it
- *       the clients and the links, a few milliseconds a pass, not a
- *       second.  A member's own links out are not paced.
+ *       certificate and its signature: connections ready at once then
+ *       hold the loop, and with it the clients and the links, for a few
+ *       steps a pass, not for as many as there are of them.  A member's
+ *       own links out are not paced.
  */
 #ifndef KV_RAFT_PEER_TRANSPORT_H
 #define KV_RAFT_PEER_TRANSPORT_H
