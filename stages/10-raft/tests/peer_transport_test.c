@@ -18,7 +18,8 @@
  * Memory (P9): connections half way through their handshakes hold what
  * the budget allows, the rest refused, a member's address still admitted,
  * and the books read 0 once they are gone.  Pace (P10): handshakes ready
- * at once take a few steps a pass, and each has its turn.
+ * at once take a few steps a pass, each has its turn, and those from
+ * members' addresses go first.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -994,6 +995,71 @@ static void handshakes_ready_at_once_take_a_few_steps_a_pass(void)
     free(dir);
 }
 
+/* Whether fd has bytes to read now. */
+static int has_bytes(int fd)
+{
+    uint8_t b[16];
+    return recv(fd, b, sizeof b, MSG_DONTWAIT | MSG_PEEK) > 0;
+}
+
+/* P10, members first: 8 strangers' ClientHellos and then 4 from a
+ * member's address, all ready in one pass.  That pass takes four steps,
+ * whichever; the next takes the members' deferred ones before any
+ * stranger's, so after two passes every member is answered (in the
+ * order they came, the last strangers would go first). */
+static void deferred_handshakes_of_members_addresses_go_first(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side b;
+    member_ip = 0x7f000003;
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    peer_tls_ctx *ctx = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &ctx), KV_OK);
+    enum { STRANGERS = 8, MEMBERS = 4, N = STRANGERS + MEMBERS };
+    peer_tls *cl[N];
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_from(&b, i < STRANGERS ? "127.0.0.2" : "127.0.0.3");
+    spin(20);
+    for (int i = 0; i < N; i++) {
+        uint8_t out[4096];
+        peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, out);
+        CHECK_KV(peer_tls_new(ctx, 0, &cl[i]), KV_OK);
+        CHECK(peer_tls_handshake(cl[i]) == 0);
+        size_t n = PEER_OPENING + peer_tls_take(cl[i], out + PEER_OPENING,
+                                                sizeof out - PEER_OPENING);
+        CHECK(write(fds[i], out, n) == (ssize_t)n);
+    }
+    uv_run(&loop, UV_RUN_NOWAIT); /* reads all: four steps, eight deferred */
+    uv_run(&loop, UV_RUN_NOWAIT); /* four deferred: the members' first */
+    int members = 0, strangers = 0;
+    for (int i = 0; i < N; i++)
+        *(i < STRANGERS ? &strangers : &members) += has_bytes(fds[i]);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.handshake_steps == 2 * PEER_HANDSHAKES_PER_PASS,
+              "two passes took %d steps (%llu)", 2 * PEER_HANDSHAKES_PER_PASS,
+              c.handshake_steps);
+    CHECK_MSG(members == MEMBERS, "after two passes, the %d from a member's address are "
+              "answered (%d; %d strangers)", MEMBERS, members, strangers);
+    int all = 1;
+    for (int i = 0; i < N; i++)
+        all &= answered(fds[i]) == 1;
+    CHECK_MSG(all, "and then every stranger too");
+    for (int i = 0; i < N; i++) {
+        close(fds[i]);
+        peer_tls_free(cl[i]);
+    }
+    spin(100);
+    peer_tls_ctx_free(ctx);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
     HARNESS_TEST(strangers_are_refused_before_libraft),
@@ -1008,5 +1074,6 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_members_links_are_bounded_the_newest_kept),
     HARNESS_TEST(unfinished_handshakes_hold_memory_within_a_budget_given_back),
     HARNESS_TEST(handshakes_ready_at_once_take_a_few_steps_a_pass),
+    HARNESS_TEST(deferred_handshakes_of_members_addresses_go_first),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);
