@@ -186,6 +186,14 @@ void member_figures(void *x, serve_figure_fn fn, void *ctx)
                             "and not open yet.", NULL, NULL, 0, (double)pc.unfinished});
     fn(ctx, &(serve_figure){"raft_peer_parked", "Of those, the ones held unread over a bound.",
                             NULL, NULL, 0, (double)pc.parked});
+    fn(ctx, &(serve_figure){"raft_peer_pending_bytes", "Memory the connections to the "
+                            "Raft port not open yet are charged (their state, their TLS "
+                            "sessions), within a budget.",
+                            NULL, NULL, 0, (double)pc.pending_bytes});
+    fn(ctx, &(serve_figure){"raft_peer_handshakes_deferred", "TLS handshake steps of "
+                            "connections to the Raft port put off to a later pass of the "
+                            "loop, past the share of one.", NULL, NULL, 1,
+                            (double)pc.handshakes_deferred});
     fn(ctx, &(serve_figure){"raft_peer_revoked", "Open connections closed once their member "
                             "left the configuration.", NULL, NULL, 1, (double)pc.revoked});
     fn(ctx, &(serve_figure){"raft_votes_disrupt_cleared", "Votes whose disrupt-leader flag "

@@ -43,7 +43,7 @@
 const char *const peer_refusal_name[PEER_REFUSALS] = {
     "opening", "not_member", "source_bound", "full", "opening_timeout", "handshake_timeout",
     "tls", "identity", "hello", "message", "left", "not_ready", "no_address", "rate",
-    "replaced", "other"};
+    "replaced", "memory", "other"};
 
 static size_t source_home(uint32_t ip)
 {
@@ -184,7 +184,6 @@ static void park_unlink(peer_conn *c)
 int peer_admit(peer_conn *c, unsigned *ms)
 {
     peer_transport *pt = c->pt;
-    c->member_src = pt->cfg.member_address != NULL && pt->cfg.member_address(pt->cfg.arg, c->src);
     int over = admit_over(pt, c);
     if (over == 0) {
         *ms = admit_take(c);

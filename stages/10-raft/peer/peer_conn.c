@@ -30,12 +30,16 @@ typedef struct peer_write {
 
 static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void conn_pipe_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+static void conn_defer(peer_conn *c);
 
+/* An accepted connection not open yet reads PEER_TLS_FEED bytes at a
+ * time: what its TLS session may be given at once (T4). */
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     peer_conn *c = h->data;
     (void)suggested;
-    *buf = uv_buf_init((char *)c->pt->rbuf, sizeof c->pt->rbuf);
+    int unfinished = c->kind == CONN_ACCEPTED && c->state != ST_OPEN;
+    *buf = uv_buf_init((char *)c->pt->rbuf, unfinished ? PEER_TLS_FEED : sizeof c->pt->rbuf);
 }
 
 /* Reading from the network (or the pair) stops while the other side has
@@ -46,7 +50,8 @@ static void conn_flow(peer_conn *c)
         return;
     size_t to_tcp = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
     size_t to_pipe = c->pipe_made ? uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) : 0;
-    int tcp_should = to_pipe < (c->tcp_reading ? PEER_QUEUE_HIGH : PEER_QUEUE_LOW);
+    int tcp_should = !c->deferred && /* C6 */
+                     to_pipe < (c->tcp_reading ? PEER_QUEUE_HIGH : PEER_QUEUE_LOW);
     int pipe_should = c->pipe_made && to_tcp < (c->pipe_reading ? PEER_QUEUE_HIGH : PEER_QUEUE_LOW);
     if (tcp_should != c->tcp_reading) {
         c->tcp_reading = tcp_should;
@@ -72,6 +77,7 @@ static void conn_release(peer_conn *c)
 {
     peer_transport *pt = c->pt;
     peer_admit_release(c);
+    peer_memory_give_back(c); /* C5 */
     unsigned ms;
     for (peer_conn *next; (next = peer_admit_next(pt, &ms)) != NULL;) {
         uv_timer_start(&next->timer, conn_late, ms, 0);
@@ -436,6 +442,10 @@ static void conn_tls_in(peer_conn *c, const uint8_t *p, size_t n)
         return;
     }
     if (c->state == ST_TLS) {
+        if (c->kind == CONN_ACCEPTED && !peer_pace_step(c)) {
+            conn_defer(c); /* P10: its bytes wait in the session for a later pass */
+            return;
+        }
         int done = peer_tls_handshake(c->tls);
         if (done < 0) {
             conn_tls_flush(c); /* the alert, if any */
@@ -520,14 +530,40 @@ static void conn_tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
     if (left == 0 || c->state == ST_CLOSED)
         return;
-    if (c->tls == NULL && c->state == ST_TLS && peer_tls_new(c->pt->tls, 1, &c->tls) != KV_OK) {
-        peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
-        return;
+    if (c->tls == NULL && c->state == ST_TLS) {
+        if (!peer_memory_take(c, PEER_TLS_HOLD)) { /* P9 */
+            peer_conn_refuse(c, PEER_REFUSED_MEMORY, "the connections not open yet hold "
+                             "their share of the memory budget");
+            return;
+        }
+        if (peer_tls_new(c->pt->tls, 1, &c->tls) != KV_OK) {
+            peer_conn_refuse(c, PEER_REFUSED_OTHER, kv_errmsg());
+            return;
+        }
     }
     if (c->tls != NULL)
         conn_tls_in(c, p, left);
     else
         conn_plain(c, p, left);
+}
+
+/* The deferred, in their turn, while the pass has steps left (P10). */
+static void conn_run_deferred(uv_idle_t *h)
+{
+    peer_transport *pt = h->data;
+    for (peer_conn *c; (c = peer_pace_next(pt)) != NULL;) {
+        conn_tls_in(c, NULL, 0); /* its bytes are in its session already */
+        conn_flow(c);            /* and it reads again */
+    }
+    if (!peer_pace_waiting(pt))
+        uv_idle_stop(h);
+}
+
+static void conn_defer(peer_conn *c)
+{
+    conn_flow(c); /* stops its reading (C6) */
+    if (!c->pt->closing)
+        uv_idle_start(&c->pt->deferred_run, conn_run_deferred);
 }
 
 static void conn_unchecked(void *arg, const uint8_t *p, size_t n)
@@ -669,6 +705,7 @@ void peer_conn_close(peer_conn *c, const char *why)
                  why);
     if (c->kind == CONN_ACCEPTED)
         conn_release(c);
+    peer_pace_forget(c);
     c->state = ST_CLOSED;
     if (c->raft_req != NULL) { /* C1 */
         struct raft_uv_connect *req = c->raft_req;
@@ -685,6 +722,11 @@ void peer_conn_close(peer_conn *c, const char *why)
     if (c->pipe_made)
         uv_close((uv_handle_t *)&c->pipe, conn_handle_closed);
 }
+
+/* P9: an unfinished connection's charge holds its struct and the write
+ * of its handshake's answer (about 1.3 KiB with the group's keys). */
+_Static_assert(sizeof(peer_conn) + sizeof(peer_write) + 2048 <= PEER_CONN_HOLD,
+               "PEER_CONN_HOLD holds a connection not open yet");
 
 /* A connection's handles made and linked; 0 or a libuv error. */
 static peer_conn *conn_new(peer_transport *pt, int kind)
@@ -741,6 +783,12 @@ int peer_conn_accept(peer_transport *pt)
         return 0;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    c->member_src = pt->cfg.member_address != NULL && pt->cfg.member_address(pt->cfg.arg, c->src);
+    if (!peer_memory_take(c, PEER_CONN_HOLD)) { /* P9 */
+        peer_conn_refuse(c, PEER_REFUSED_MEMORY, "the connections not open yet hold their "
+                         "share of the memory budget");
+        return 0;
+    }
     unsigned ms;
     int admitted = peer_admit(c, &ms); /* P3: read now, parked, or refused */
     if (admitted < 0) {

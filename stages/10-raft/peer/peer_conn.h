@@ -27,6 +27,12 @@
  *       and in its address's count) from its admission until it opens,
  *       answers a probe or closes, and is in the parked list exactly
  *       while it is PARKED.
+ *   C5. An accepted connection's charge (held, P9) is in the transport's
+ *       pending from its accept until it opens, answers a probe or
+ *       closes; pending is the sum of the charges.
+ *   C6. A connection is in a deferred list exactly while `deferred` is
+ *       set (P10): then it is in TLS, its bytes wait in its session, and
+ *       it is not read.
  */
 #ifndef KV_RAFT_PEER_CONN_H
 #define KV_RAFT_PEER_CONN_H
@@ -67,6 +73,13 @@ typedef struct peer_transport {
     struct { uint32_t ip, n; } sources[PEER_SOURCE_SLOTS];  /* strangers' slots by address */
     peer_bucket buckets[PEER_SOURCE_SLOTS];  /* strangers' rates by address (P3e) */
     peer_bucket strangers;           /* ... and all strangers' together */
+    size_t pending;                  /* P9, C5: what the unfinished are charged */
+    size_t pending_peak;             /* ... the most since it was last 0 */
+    uv_check_t pass_end;             /* P10: a pass of the loop ends: its steps counted anew */
+    uv_idle_t deferred_run;          /* ... runs while some wait: their steps */
+    int pace_handles;                /* of those two, not closed yet */
+    unsigned pass_steps;             /* handshake steps in this pass */
+    peer_conn *deferred_head[2], *deferred_tail[2];  /* C6: members' addresses', strangers' */
     int closing;
     raft_uv_transport_close_cb close_cb;
     peer_counts counts;
@@ -99,6 +112,9 @@ struct peer_conn {
     unsigned long long opened;       /* accepted and OPEN: the transport's count then (P8) */
     int member_src;                  /* ... a member's (P3c) */
     int slot;                        /* holds a slot (C4) */
+    size_t held;                     /* accepted, not open: its charge (P9, C5) */
+    int deferred;                    /* its handshake step waits for a later pass (C6) */
+    peer_conn *defer_prev, *defer_next;
     int park_reason;                 /* PARKED: PEER_REFUSED_SOURCE, _FULL or _RATE */
     long long parked_at;             /* ... since (ms, the loop's clock) */
     peer_conn *park_prev, *park_next;
@@ -129,7 +145,7 @@ void peer_conn_unlink(peer_transport *pt, peer_conn *c);  /* the connection is f
 void peer_transport_maybe_closed(peer_transport *pt);
 
 /* peer_admit.c (P3): the books; peer_conn.c acts on the answers. */
-/* An accepted connection named (its src set): 0 if it takes a slot now
+/* An accepted connection named (its src and member_src set): 0 if it takes a slot now
  * (OPENING), PEER_REFUSED_SOURCE or _FULL if it is parked (PARKED), -1 if
  * it must be refused now (too many parked); *ms its deadline. */
 int  peer_admit(peer_conn *c, unsigned *ms);
@@ -150,6 +166,31 @@ peer_conn *peer_admit_next(peer_transport *pt, unsigned *ms);
 /* Why c, accepted and not open, is closed when its time is up. */
 int  peer_admit_late(const peer_conn *c);
 void peer_admit_counts(const peer_transport *pt, peer_counts *out);
+
+/* peer_memory.c (P9): the budget of the connections not open yet. */
+/* 1 if accepted c may hold `more` bytes more (charged now), 0 if that
+ * would pass its share of the budget (nothing charged). */
+int  peer_memory_take(peer_conn *c, size_t more);
+/* c no longer waits to open: its charge is given back. */
+void peer_memory_give_back(peer_conn *c);
+
+/* peer_pace.c (P10): the handshake steps of one pass of the loop; its
+ * books, and peer_conn.c acts on the answers. */
+/* Makes the transport's two handles: the end of a pass (started here),
+ * and deferred_run (idle, started by peer_conn.c while some wait); both
+ * closed by peer_pace_close. */
+void peer_pace_init(peer_transport *pt);
+void peer_pace_close(peer_transport *pt);
+/* 1 if accepted c (in TLS) takes a handshake step now, counted; 0 if
+ * this pass has had its share: c is then deferred (C6). */
+int  peer_pace_step(peer_conn *c);
+/* The deferred connection whose turn it is, taken out of its list, if
+ * this pass has steps left; else NULL. */
+peer_conn *peer_pace_next(peer_transport *pt);
+/* 1 while some connection is deferred. */
+int  peer_pace_waiting(const peer_transport *pt);
+/* c, closing, leaves the deferred list if it is in it. */
+void peer_pace_forget(peer_conn *c);
 
 /* peer_conn.c */
 /* A new connection: accepted from the listener, or dialled (kind

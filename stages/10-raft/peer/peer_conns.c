@@ -33,11 +33,13 @@ void peer_log(peer_transport *pt, const char *fmt, ...)
         pt->cfg.log(pt->cfg.arg, line);
 }
 
-/* The transport is closed once its listener and every connection are:
+/* The transport is closed once its listener, its pace's handles and
+ * every connection are:
  * then libraft (or whoever closed it) is told. */
 void peer_transport_maybe_closed(peer_transport *pt)
 {
-    if (!pt->closing || pt->listener_open || pt->conns != NULL || pt->close_cb == NULL)
+    if (!pt->closing || pt->listener_open || pt->conns != NULL || pt->pace_handles > 0 ||
+        pt->close_cb == NULL)
         return;
     raft_uv_transport_close_cb cb = pt->close_cb;
     pt->close_cb = NULL;

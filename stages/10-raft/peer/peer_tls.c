@@ -242,6 +242,12 @@ int peer_tls_ctx_open(const char *dir, uint64_t id, peer_tls_ctx **out)
         SSL_CTX_set_verify_depth(ssl, 1);
         SSL_CTX_set_num_tickets(ssl, 0); /* no resumption: every connection proves itself */
         SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
+        /* T4: until its handshake is done, a session keeps no empty
+         * record buffer (peer_tls_handshake sets the mode back once it
+         * is), and reads no certificate message larger than a member's
+         * could be. */
+        SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+        SSL_CTX_set_max_cert_list(ssl, PEER_TLS_CERT_MAX);
         *out = calloc(1, sizeof **out);
         if (*out == NULL)
             rc = kv_error(KV_ERR_NOMEM, "out of memory for a TLS context");
@@ -335,6 +341,7 @@ int peer_tls_handshake(peer_tls *t)
         return 1;
     int rv = SSL_do_handshake(t->ssl);
     if (rv == 1) {
+        SSL_clear_mode(t->ssl, SSL_MODE_RELEASE_BUFFERS); /* open: its buffers kept (T4) */
         X509 *cert = SSL_get1_peer_certificate(t->ssl);
         t->peer_id = tls_cert_id(cert); /* T2 */
         X509_free(cert);

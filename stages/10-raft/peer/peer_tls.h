@@ -26,6 +26,14 @@
  *       peer's certificate names a member id (peer_tls_peer_id); what it
  *       claims besides (the opening's id, the id libraft asked to reach)
  *       the connection compares with that.
+ *   T4. A session whose handshake is not done holds at most PEER_TLS_HOLD
+ *       bytes of memory, as long as it is given at most PEER_TLS_FEED
+ *       bytes from the network between two calls of peer_tls_handshake:
+ *       its record buffers are freed whenever they are empty until the
+ *       handshake is done, and the peer's certificate message may not
+ *       pass PEER_TLS_CERT_MAX (a member's, one P-256 key signed once,
+ *       is far smaller).
+ *       peer_tls_test.c measures what such sessions hold.
  */
 #ifndef KV_RAFT_PEER_TLS_H
 #define KV_RAFT_PEER_TLS_H
@@ -35,6 +43,9 @@
 #include <time.h>
 
 #define PEER_CN_PREFIX "kv-raft-member-"
+#define PEER_TLS_FEED 4096u           /* T4: network bytes given at a time, at most */
+#define PEER_TLS_CERT_MAX (12u << 10) /* T4: the peer's certificate message, at most */
+#define PEER_TLS_HOLD (80u << 10)     /* T4: a session's memory before its handshake is done */
 
 typedef struct peer_tls_ctx peer_tls_ctx;
 typedef struct peer_tls peer_tls;

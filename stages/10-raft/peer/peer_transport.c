@@ -71,6 +71,7 @@ void peer_transport_close(struct raft_uv_transport *t, raft_uv_transport_close_c
      * RAFT_CANCELED, and its open ones see their pair end. */
     for (peer_conn *c = pt->conns; c != NULL; c = c->next)
         peer_conn_close(c, NULL);
+    peer_pace_close(pt);
     peer_transport_maybe_closed(pt);
 }
 
@@ -135,6 +136,7 @@ int peer_transport_init(struct raft_uv_transport *t, uv_loop_t *loop, const peer
     t->listen = transport_listen;
     t->connect = transport_connect;
     t->close = peer_transport_close;
+    peer_pace_init(pt);
     struct sockaddr_in sa;
     const char *at = cfg->bind != NULL ? cfg->bind : cfg->address;
     int rv = transport_addr(at, &sa);
@@ -170,6 +172,9 @@ void peer_transport_counts(const struct raft_uv_transport *t, peer_counts *out)
             out->terms_lowered += c->frame.terms_lowered;
         }
     peer_admit_counts(pt, out);
+    out->pending_bytes = pt->pending;
+    if (pt->pass_steps > out->pass_steps_most) /* the pass under way */
+        out->pass_steps_most = pt->pass_steps;
 }
 
 void peer_transport_set_tls(struct raft_uv_transport *t, peer_tls_ctx *tls)

@@ -92,6 +92,28 @@
  *       it asked, and closes on anything else.  A transport keeps at most
  *       one confirm link to a member, and dials it at most once in
  *       PEER_CONFIRM_REDIAL_MS.
+ *   P9. Memory (peer_memory.c): every accepted connection not open yet
+ *       is charged PEER_CONN_HOLD, and PEER_TLS_HOLD more from the moment
+ *       its TLS session is made (what such a session holds at most:
+ *       peer_tls.h, T4), against a budget (cfg.pending_budget,
+ *       PEER_PENDING_BUDGET) of which strangers' addresses may take
+ *       three quarters and members' addresses all.  A connection whose
+ *       charge would pass its share is refused (`memory`): at its accept,
+ *       or before its session is made.  Its charge is given back when it opens,
+ *       answers a probe or closes, so the books read 0 once no
+ *       connection waits to open; and when they come back to 0 after
+ *       holding PEER_TRIM_AT or more, the allocator is asked to give the
+ *       freed memory back to the system.
+ *   P10. Pace (peer_pace.c): at most PEER_HANDSHAKES_PER_PASS TLS
+ *       handshake steps of accepted connections run in one pass of the
+ *       loop; one more waits, its bytes held by its session and its
+ *       reading stopped, and takes its step in a later pass, oldest
+ *       first, connections from members' addresses before strangers'.
+ *       A step costs a key exchange and a signature, or the check of a
+ *       certificate and its signature: connections ready at once then
+ *       hold the loop, and with it the clients and the links, for a few
+ *       steps a pass, not for as many as there are of them.  A member's
+ *       own links out are not paced.
  */
 #ifndef KV_RAFT_PEER_TRANSPORT_H
 #define KV_RAFT_PEER_TRANSPORT_H
@@ -119,6 +141,10 @@
 #define PEER_STRANGERS_RATE 64     /* P3e: ... and for all strangers' together */
 #define PEER_STRANGER_BURST 16     /* P3e: the most either gives at once */
 #define PEER_PARKED_MS 20000      /* the longest deadline: a member's parked one outlives it */
+#define PEER_CONN_HOLD 6144u       /* P9: an accepted connection not open yet (its struct, its writes) */
+#define PEER_PENDING_BUDGET (32u << 20)  /* P9: what they hold in all, at most */
+#define PEER_TRIM_AT (4u << 20)    /* P9: back to 0 from this, the memory goes back to the system */
+#define PEER_HANDSHAKES_PER_PASS 4 /* P10: accepted connections' handshake steps in one loop pass */
 /* The descriptors a transport holds at most, besides its open links. */
 #define PEER_FILES (PEER_MAX_UNFINISHED + PEER_MAX_PARKED + 64)
 
@@ -140,6 +166,7 @@ enum peer_refusal {
     PEER_REFUSED_NO_ADDRESS,      /* its far end's address could not be read (P3c) */
     PEER_REFUSED_RATE,            /* parked over its address's rate of openings (P3e), and closed */
     PEER_REFUSED_REPLACED,        /* an open link, closed for a newer one of its member (P8) */
+    PEER_REFUSED_MEMORY,          /* its charge would pass the budget for unfinished ones (P9) */
     PEER_REFUSED_OTHER,           /* out of memory, a socket pair not made */
     PEER_REFUSALS
 };
@@ -157,6 +184,7 @@ typedef struct peer_config {
     unsigned parked_ms;        /* P3c; 0: PEER_PARKED_MS */
     unsigned per_source;       /* P3c; 0: PEER_PER_SOURCE */
     unsigned max_unfinished;   /* P3c; 0: PEER_MAX_UNFINISHED */
+    size_t pending_budget;     /* P9; 0: PEER_PENDING_BUDGET */
     /* P3b: 1 if member id may connect now; NULL: any member. */
     int (*admits)(void *arg, uint64_t id);
     /* P3c: 1 if the IPv4 address (host byte order) is a member's; NULL:
@@ -191,6 +219,10 @@ typedef struct peer_counts {
     unsigned long long terms_lowered;    /* votes and answers whose term was lowered (F7) */
     unsigned long long notices_sent, notices_received;
     unsigned long long unfinished, parked;  /* now: accepted, not open yet; parked of them */
+    unsigned long long pending_bytes;  /* now: what the unfinished are charged (P9) */
+    unsigned long long handshake_steps;     /* accepted connections' handshake steps (P10) */
+    unsigned long long handshakes_deferred; /* ... put off to a later pass */
+    unsigned long long pass_steps_most;     /* ... the most taken in one pass */
 } peer_counts;
 
 /* Makes t a transport for libraft (give it to raft_uv_init) and starts

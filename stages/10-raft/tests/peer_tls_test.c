@@ -6,14 +6,23 @@
  * member, a key that is not the certificate's) is refused with the file
  * named and what is wrong with it; two members' sessions prove each
  * other's ids and carry bytes both ways; a member of another group is
- * refused by the handshake (T1); and a common name gives an id only in
- * its one spelling.
+ * refused by the handshake (T1); a common name gives an id only in
+ * its one spelling; and a session stopped half way through its handshake
+ * holds no more memory than PEER_TLS_HOLD (T4).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+/* The sanitizers' runtime has it (sanitizer/allocator_interface.h, which
+ * gcc's packages do not install). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#else
+#include <malloc.h>
+#endif
 
 #include "../../../tests/harness.h"
 #include "io.h"
@@ -320,11 +329,84 @@ static void credentials_keep_their_rules_and_renew(void)
     free(dir);
 }
 
+/* The bytes the process has allocated now (the sanitizers' allocator's
+ * count under them, glibc's otherwise). */
+static size_t heap_in_use(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return __sanitizer_get_current_allocated_bytes();
+#else
+    return mallinfo2().uordblks;
+#endif
+}
+
+/* T4: member 2's sessions, each stopped where a stranger's handshake
+ * costs a member most: the ClientHello answered (key share and
+ * signature done), then half of the peer's next flight (its certificate)
+ * given, PEER_TLS_FEED bytes at a time.  What they hold, on average,
+ * stays within PEER_TLS_HOLD; once each is finished, they go on. */
+static void a_session_half_way_through_its_handshake_holds_at_most_its_bound(void)
+{
+    char *dir = group_of("held");
+    peer_tls_ctx *c1 = NULL, *c2 = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &c1), KV_OK);
+    CHECK_KV(peer_tls_ctx_open(dir, 2, &c2), KV_OK);
+    enum { N = 64 };
+    static peer_tls *cl[N], *sv[N];
+    static uint8_t flight[N][16384];
+    static size_t flight_len[N];
+    uint8_t buf[16384];
+    for (int i = 0; i < N; i++) {
+        CHECK_KV(peer_tls_new(c1, 0, &cl[i]), KV_OK);
+        CHECK(peer_tls_handshake(cl[i]) == 0);
+    }
+    size_t before = heap_in_use();
+    for (int i = 0; i < N; i++) {
+        CHECK_KV(peer_tls_new(c2, 1, &sv[i]), KV_OK);
+        size_t n = peer_tls_take(cl[i], buf, sizeof buf);   /* the ClientHello */
+        CHECK_KV(peer_tls_put(sv[i], buf, n), KV_OK);
+        CHECK(peer_tls_handshake(sv[i]) == 0);
+        n = peer_tls_take(sv[i], buf, sizeof buf);          /* its answer */
+        CHECK_KV(peer_tls_put(cl[i], buf, n), KV_OK);
+        CHECK(peer_tls_handshake(cl[i]) == 1);
+        flight_len[i] = peer_tls_take(cl[i], flight[i], sizeof flight[i]);
+        CHECK_MSG(flight_len[i] > 2, "the client's certificate flight (%zu bytes)",
+                  flight_len[i]);
+        for (size_t at = 0; at < flight_len[i] / 2; at += PEER_TLS_FEED) {
+            size_t k = flight_len[i] / 2 - at < PEER_TLS_FEED ? flight_len[i] / 2 - at
+                                                              : PEER_TLS_FEED;
+            CHECK_KV(peer_tls_put(sv[i], flight[i] + at, k), KV_OK);
+            CHECK(peer_tls_handshake(sv[i]) == 0);
+        }
+    }
+    size_t after = heap_in_use();
+    size_t each = after > before ? (after - before) / N : 0;
+    CHECK_MSG(each > 1024 && each <= PEER_TLS_HOLD,
+              "a session half way through its handshake holds %zu bytes (at most %u)", each,
+              PEER_TLS_HOLD);
+    for (int i = 0; i < N; i++) {
+        size_t half = flight_len[i] / 2;
+        CHECK_KV(peer_tls_put(sv[i], flight[i] + half, flight_len[i] - half), KV_OK);
+        CHECK_MSG(peer_tls_handshake(sv[i]) == 1 && peer_tls_peer_id(sv[i]) == 1,
+                  "session %d finishes its handshake and proves member 1", i);
+        CHECK_KV(peer_tls_write(cl[i], "ping", 4), KV_OK);
+        size_t n = peer_tls_take(cl[i], buf, sizeof buf);
+        CHECK_KV(peer_tls_put(sv[i], buf, n), KV_OK);
+        CHECK(peer_tls_read(sv[i], buf, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0);
+        peer_tls_free(sv[i]);
+        peer_tls_free(cl[i]);
+    }
+    peer_tls_ctx_free(c1);
+    peer_tls_ctx_free(c2);
+    free(dir);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(wrong_credentials_are_refused_naming_the_file),
     HARNESS_TEST(two_members_prove_their_ids_and_carry_bytes),
     HARNESS_TEST(a_member_of_another_group_fails_the_handshake),
     HARNESS_TEST(a_common_name_gives_an_id_in_one_spelling),
     HARNESS_TEST(credentials_keep_their_rules_and_renew),
+    HARNESS_TEST(a_session_half_way_through_its_handshake_holds_at_most_its_bound),
 };
 const harness_suite peer_tls_suite = HARNESS_SUITE("peer_tls", tests);

@@ -15,11 +15,17 @@
  * at its opening, and one removed while connected is cut off.  A notice
  * crosses between two of libraft's messages, never inside one (P5), and
  * a vote's disrupt-leader flag reaches libraft only when allowed (F5).
+ * Memory (P9): connections half way through their handshakes hold what
+ * the budget allows, the rest refused, a member's address still admitted,
+ * and the books read 0 once they are gone.  Pace (P10): handshakes ready
+ * at once take a few steps a pass, each has its turn, and those from
+ * members' addresses go first.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -832,6 +838,228 @@ static void a_members_links_are_bounded_the_newest_kept(void)
     free(dir);
 }
 
+/* A stranger's TLS handshake begun from address `from`: the opening,
+ * claiming member 1, and a ClientHello from *cl (a session of member 1's
+ * credentials ctx), written without running the loop. */
+static int hello_unsent(side *s, const char *from, peer_tls_ctx *ctx, peer_tls **cl)
+{
+    int fd = connect_from(s, from);
+    uint8_t out[4096];
+    peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, out);
+    CHECK_KV(peer_tls_new(ctx, 0, cl), KV_OK);
+    CHECK(peer_tls_handshake(*cl) == 0);
+    size_t n = PEER_OPENING + peer_tls_take(*cl, out + PEER_OPENING, sizeof out - PEER_OPENING);
+    CHECK(write(fd, out, n) == (ssize_t)n);
+    return fd;
+}
+
+/* Runs the loop until fd has bytes to read (1) or is closed (0), or 5 s
+ * (-1). */
+static int answered(int fd)
+{
+    uint64_t end = uv_now(&loop) + 5000;
+    while (uv_now(&loop) < end) {
+        uint8_t b[4096];
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT | MSG_PEEK);
+        if (n > 0)
+            return 1;
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return 0;
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(1000);
+        uv_update_time(&loop);
+    }
+    return -1;
+}
+
+/* P9: with a budget of four unfinished handshakes, a stranger's address
+ * takes three quarters of it: three half-done handshakes are held, the
+ * fourth refused (`memory`); a member's address still opens a link with
+ * the quarter left; once the strangers are gone the books read 0, and a
+ * stranger's next handshake is answered. */
+static void unfinished_handshakes_hold_memory_within_a_budget_given_back(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 3);
+    const size_t each = PEER_CONN_HOLD + PEER_TLS_HOLD;
+    side a, b;
+    next = (peer_config){.pending_budget = 4 * each};
+    member_ip = 0x7f000001; /* 127.0.0.1, where member 1 dials from, is a member's */
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    side_start(&a, 1, dir, 1);
+    peer_tls_ctx *ctx = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &ctx), KV_OK);
+    peer_tls *cl[4];
+    int fds[4];
+    peer_counts c;
+    for (int i = 0; i < 3; i++) {
+        fds[i] = hello_unsent(&b, "127.0.0.2", ctx, &cl[i]);
+        CHECK_MSG(answered(fds[i]) == 1, "stranger %d's ClientHello is answered", i + 1);
+    }
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.pending_bytes == 3 * each && c.unfinished == 3,
+              "three half-done handshakes are charged %zu bytes each (%llu in all, %llu "
+              "unfinished)", each, c.pending_bytes, c.unfinished);
+    fds[3] = hello_unsent(&b, "127.0.0.2", ctx, &cl[3]);
+    CHECK_MSG(answered(fds[3]) == 0, "a fourth is closed unanswered");
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.refused_by[PEER_REFUSED_MEMORY] == 1 && c.pending_bytes == 3 * each,
+              "refused for memory (%llu), and the books unchanged (%llu)",
+              c.refused_by[PEER_REFUSED_MEMORY], c.pending_bytes);
+    dial d;
+    dial_to(&a, &b, 2, &d);
+    CHECK_MSG(d.status == 0, "a member's address opens a link in the quarter left (status %d)",
+              d.status);
+    for (int i = 0; i < 200 && b.accepted < 1; i++)
+        uv_run(&loop, UV_RUN_ONCE);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(b.accepted == 1 && c.pending_bytes == 3 * each,
+              "open, its charge is given back (%llu)", c.pending_bytes);
+    for (int i = 0; i < 4; i++) {
+        close(fds[i]);
+        peer_tls_free(cl[i]);
+    }
+    spin(100);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.pending_bytes == 0 && c.unfinished == 0,
+              "the strangers gone, the books read 0 (%llu bytes, %llu unfinished)",
+              c.pending_bytes, c.unfinished);
+    fds[0] = hello_unsent(&b, "127.0.0.2", ctx, &cl[0]);
+    CHECK_MSG(answered(fds[0]) == 1, "a stranger's next handshake is answered");
+    close(fds[0]);
+    peer_tls_free(cl[0]);
+    close_stream(d.stream);
+    peer_tls_ctx_free(ctx);
+    side_stop(&a);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
+/* P10: 24 ClientHellos ready at once, from a member's address (held to
+ * no rate): no pass takes more than PEER_HANDSHAKES_PER_PASS of their
+ * steps, the others wait, and every one is answered in its turn. */
+static void handshakes_ready_at_once_take_a_few_steps_a_pass(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side b;
+    member_ip = 0x7f000003;
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    peer_tls_ctx *ctx = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &ctx), KV_OK);
+    enum { N = 24 };
+    peer_tls *cl[N];
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_from(&b, "127.0.0.3");
+    spin(20);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.unfinished == N, "%d connections wait for their openings (%llu)", N,
+              c.unfinished);
+    for (int i = 0; i < N; i++) { /* all written before the loop reads any */
+        uint8_t out[4096];
+        peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, out);
+        CHECK_KV(peer_tls_new(ctx, 0, &cl[i]), KV_OK);
+        CHECK(peer_tls_handshake(cl[i]) == 0);
+        size_t n = PEER_OPENING + peer_tls_take(cl[i], out + PEER_OPENING,
+                                                sizeof out - PEER_OPENING);
+        CHECK(write(fds[i], out, n) == (ssize_t)n);
+    }
+    int all = 1;
+    for (int i = 0; i < N; i++)
+        all &= answered(fds[i]) == 1;
+    CHECK_MSG(all, "every ClientHello is answered in its turn");
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.handshake_steps == N && c.pass_steps_most <= PEER_HANDSHAKES_PER_PASS &&
+                  c.handshakes_deferred + PEER_HANDSHAKES_PER_PASS >= (unsigned long long)N,
+              "%llu steps, at most %llu in a pass (%d allowed), %llu put off to a later "
+              "pass", c.handshake_steps, c.pass_steps_most, PEER_HANDSHAKES_PER_PASS,
+              c.handshakes_deferred);
+    for (int i = 0; i < N; i++) {
+        close(fds[i]);
+        peer_tls_free(cl[i]);
+    }
+    spin(100);
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.pending_bytes == 0 && c.unfinished == 0, "gone, nothing held (%llu, %llu)",
+              c.pending_bytes, c.unfinished);
+    peer_tls_ctx_free(ctx);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
+/* Whether fd has bytes to read now. */
+static int has_bytes(int fd)
+{
+    uint8_t b[16];
+    return recv(fd, b, sizeof b, MSG_DONTWAIT | MSG_PEEK) > 0;
+}
+
+/* P10, members first: 8 strangers' ClientHellos and then 4 from a
+ * member's address, all ready in one pass.  That pass takes four steps,
+ * whichever; the next takes the members' deferred ones before any
+ * stranger's, so after two passes every member is answered (in the
+ * order they came, the last strangers would go first). */
+static void deferred_handshakes_of_members_addresses_go_first(void)
+{
+    uv_loop_init(&loop);
+    char *dir = make_certs("group", 2);
+    side b;
+    member_ip = 0x7f000003;
+    next.member_address = test_member_address;
+    side_start(&b, 2, dir, 2);
+    next = (peer_config){0};
+    peer_tls_ctx *ctx = NULL;
+    CHECK_KV(peer_tls_ctx_open(dir, 1, &ctx), KV_OK);
+    enum { STRANGERS = 8, MEMBERS = 4, N = STRANGERS + MEMBERS };
+    peer_tls *cl[N];
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = connect_from(&b, i < STRANGERS ? "127.0.0.2" : "127.0.0.3");
+    spin(20);
+    for (int i = 0; i < N; i++) {
+        uint8_t out[4096];
+        peer_opening_encode(&(peer_opening){.mode = PEER_MODE_TLS, .id = 1}, out);
+        CHECK_KV(peer_tls_new(ctx, 0, &cl[i]), KV_OK);
+        CHECK(peer_tls_handshake(cl[i]) == 0);
+        size_t n = PEER_OPENING + peer_tls_take(cl[i], out + PEER_OPENING,
+                                                sizeof out - PEER_OPENING);
+        CHECK(write(fds[i], out, n) == (ssize_t)n);
+    }
+    uv_run(&loop, UV_RUN_NOWAIT); /* reads all: four steps, eight deferred */
+    uv_run(&loop, UV_RUN_NOWAIT); /* four deferred: the members' first */
+    int members = 0, strangers = 0;
+    for (int i = 0; i < N; i++)
+        *(i < STRANGERS ? &strangers : &members) += has_bytes(fds[i]);
+    peer_counts c;
+    peer_transport_counts(&b.t, &c);
+    CHECK_MSG(c.handshake_steps == 2 * PEER_HANDSHAKES_PER_PASS,
+              "two passes took %d steps (%llu)", 2 * PEER_HANDSHAKES_PER_PASS,
+              c.handshake_steps);
+    CHECK_MSG(members == MEMBERS, "after two passes, the %d from a member's address are "
+              "answered (%d; %d strangers)", MEMBERS, members, strangers);
+    int all = 1;
+    for (int i = 0; i < N; i++)
+        all &= answered(fds[i]) == 1;
+    CHECK_MSG(all, "and then every stranger too");
+    for (int i = 0; i < N; i++) {
+        close(fds[i]);
+        peer_tls_free(cl[i]);
+    }
+    spin(100);
+    peer_tls_ctx_free(ctx);
+    side_stop(&b);
+    loop_done();
+    free(dir);
+}
+
 static const harness_test tests[] = {
     HARNESS_TEST(members_of_a_group_talk_and_malformed_messages_end_the_connection),
     HARNESS_TEST(strangers_are_refused_before_libraft),
@@ -844,5 +1072,8 @@ static const harness_test tests[] = {
     HARNESS_TEST(a_notice_crosses_between_libraft_messages),
     HARNESS_TEST(credentials_are_checked_when_opened),
     HARNESS_TEST(a_members_links_are_bounded_the_newest_kept),
+    HARNESS_TEST(unfinished_handshakes_hold_memory_within_a_budget_given_back),
+    HARNESS_TEST(handshakes_ready_at_once_take_a_few_steps_a_pass),
+    HARNESS_TEST(deferred_handshakes_of_members_addresses_go_first),
 };
 const harness_suite peer_transport_suite = HARNESS_SUITE("peer_transport", tests);
