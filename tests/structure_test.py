@@ -105,12 +105,36 @@ def make_vars():
     return stages, srcs, incs
 
 
+# ctags -x's lines for each file, asked once: ctags_prime runs one ctags
+# over many files (one process instead of hundreds), ctags_lines reads them.
+CTAGS = {}
+
+
+def ctags_prime(paths):
+    todo = sorted({p for p in paths if p not in CTAGS})
+    for p in todo:
+        CTAGS[p] = []
+    if not todo:
+        return
+    out = subprocess.run(["ctags", "-x", "--c-kinds=f"] + todo, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) == 5 and parts[3] in CTAGS:
+            CTAGS[parts[3]].append(line)
+
+
+def ctags_lines(path):
+    """ctags -x --c-kinds=f's lines for one file."""
+    if path not in CTAGS:
+        ctags_prime([path])
+    return CTAGS[path]
+
+
 def defined_functions(path):
     """The global functions a C file defines (ctags), but static ones."""
-    out = subprocess.run(["ctags", "-x", "--c-kinds=f", path], capture_output=True,
-                         text=True).stdout
     names = set()
-    for line in out.splitlines():
+    for line in ctags_lines(path):
         parts = line.split(None, 4)
         if len(parts) == 5 and not re.search(r"\bstatic\b", parts[4]):
             names.add(parts[0])
@@ -188,6 +212,8 @@ def find_circle(graph):
 def main():
     os.chdir(ROOT)
     stages, srcs, incs = make_vars()
+    ctags_prime(os.path.join(r, f) for top in ("stages", "tools", "common")
+                for r, _, files in os.walk(top) for f in files if f.endswith((".c", ".h")))
     if not stages:
         result("make_lists_the_stages", ["make -pn printed no STAGES"])
         return []
@@ -392,9 +418,7 @@ def check_seam_05_09():
     # it implements, are table.h's interface: not counted).
     format_fns = set()
     for f in source_files(seam):
-        out = subprocess.run(["ctags", "-x", "--c-kinds=f", f], capture_output=True,
-                             text=True).stdout
-        for line in out.splitlines():
+        for line in ctags_lines(f):
             parts = line.split(None, 4)
             if len(parts) == 5 and parts[0].startswith("table_v2_") and (
                     f.endswith(".h") or not re.search(r"\bstatic\b", parts[4])):
@@ -430,9 +454,7 @@ def check_seam_05_09():
     own = set()
     for f in source_files(cache):
         own |= defined_functions(f)
-        out = subprocess.run(["ctags", "-x", "--c-kinds=f", f], capture_output=True,
-                             text=True).stdout
-        own |= {line.split(None, 1)[0] for line in out.splitlines() if line.strip()}
+        own |= {line.split(None, 1)[0] for line in ctags_lines(f) if line.strip()}
     for f in source_files(cache):
         text = without_comments(open(f).read())
         for call in re.finditer(r"\btable_v2_\w+\s*\(([^;]*)", text):
@@ -480,13 +502,13 @@ def check_no_later_stage_named():
 def ctags_functions(files):
     """name -> [(file, line)] of every function a C file of files defines
     with a body (ctags), static ones included."""
-    out = subprocess.run(["ctags", "-x", "--c-kinds=f"] + files, capture_output=True,
-                         text=True).stdout if files else ""
+    ctags_prime(files)
     found = {}
-    for line in out.splitlines():
-        parts = line.split(None, 4)
-        if len(parts) == 5:
-            found.setdefault(parts[0], []).append((parts[3], int(parts[2])))
+    for f in files:
+        for line in CTAGS[f]:
+            parts = line.split(None, 4)
+            if len(parts) == 5:
+                found.setdefault(parts[0], []).append((parts[3], int(parts[2])))
     return found
 
 
