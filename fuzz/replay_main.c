@@ -19,7 +19,13 @@
  *     libFuzzer's -timeout_exitcode;
  *   - an input that runs KV_FUZZ_SLOW_S seconds or more (default 1, in
  *     whole seconds as libFuzzer counts them: -report_slow_units) is a slow
- *     unit, and a failure: the driver names it and exits with status 1;
+ *     unit, and a failure: the driver names it and exits with status 1.
+ *     The seconds counted are the input's own: its wall-clock time less
+ *     the time its threads stood ready while the processors ran other
+ *     programs (the run delay of /proc/self/task/N/schedstat), or its
+ *     processor time if that is more.  On a machine busy with other tests
+ *     an input of a tenth of a second can take a second of wall clock;
+ *     an input that loops, or sleeps, takes its second either way;
  *   - the process may grow to KV_FUZZ_RSS_MB megabytes of resident memory
  *     (default 2048, libFuzzer's -rss_limit_mb), checked each second while
  *     an input runs (libFuzzer's watchdog does the same) and after it;
@@ -183,6 +189,43 @@ static int replay_read(const char *path, uint8_t **out, size_t *len)
     return 0;
 }
 
+/* Nanoseconds the process's threads have stood ready to run while others
+ * ran (the second field of each /proc/self/task/N/schedstat), summed over
+ * the threads alive now; 0 where /proc does not say.  A thread that ended
+ * takes its count with it, so this can only say too little. */
+static double replay_run_delay_s(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    if (dir == NULL)
+        return 0;
+    double total = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/task/%.20s/schedstat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        unsigned long long ran, waited;
+        if (fscanf(f, "%llu %llu", &ran, &waited) == 2)
+            total += (double)waited / 1e9;
+        fclose(f);
+    }
+    closedir(dir);
+    return total;
+}
+
+static double replay_cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static int replay_file(const char *path)
 {
     uint8_t *data;
@@ -193,6 +236,7 @@ static int replay_file(const char *path)
     fflush(stdout);
     replay_current = path;
     struct timespec start, end;
+    double delay_before = replay_run_delay_s(), cpu_before = replay_cpu_s();
     clock_gettime(CLOCK_MONOTONIC, &start);
     replay_ticks = 0;
     struct itimerval t = {.it_interval = {.tv_sec = 1}, .it_value = {.tv_sec = 1}};
@@ -203,11 +247,16 @@ static int replay_file(const char *path)
     clock_gettime(CLOCK_MONOTONIC, &end);
     replay_current = NULL;
     free(data);
-    double took = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    double wall = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    double waited = replay_run_delay_s() - delay_before, cpu = replay_cpu_s() - cpu_before;
+    if (waited < 0)
+        waited = 0;
+    double took = wall - waited > cpu ? wall - waited : cpu;
     if ((long)took >= replay_slow_s) {
-        fprintf(stderr, "replay: slow unit: %s ran %.1f s, at least KV_FUZZ_SLOW_S = %ld "
-                        "(libFuzzer would save it as slow-unit-...)\n",
-                path, took, replay_slow_s);
+        fprintf(stderr, "replay: slow unit: %s ran %.1f s (%.1f s of wall clock, %.1f s of it "
+                        "waiting for a processor; %.1f s of processor time), at least "
+                        "KV_FUZZ_SLOW_S = %ld (libFuzzer would save it as slow-unit-...)\n",
+                path, took, wall, waited, cpu, replay_slow_s);
         exit(1);
     }
     struct rusage ru;
