@@ -389,7 +389,7 @@ demo:
 # tests/run.sh runs them all, and the exercise track's honesty checks
 # (grade/check.sh --quick), and prints one summary line.
 # The builds of `make test` run TEST_JOBS compiles at once unless make was
-# given its own -j; tests/run.sh then runs two lanes of test binaries.
+# given its own -j; tests/run.sh then runs three lanes of test binaries.
 TEST_JOBS ?= 2
 TEST_J := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(TEST_JOBS))
 test: deps
